@@ -1,0 +1,225 @@
+// Package event defines the normalized event model that every wire format is
+// decoded into and that the processor, store and API share.
+package event
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Source says which wire format an event arrived in.
+type Source string
+
+// The wire formats ingest accepts.
+const (
+	SourceSentry  Source = "sentry"
+	SourceFlytrap Source = "flytrap"
+)
+
+// Event is one occurrence of an error, normalized from any supported SDK.
+// Everything in it came from an SDK and is untrusted.
+type Event struct {
+	EventID     string    `json:"event_id"` // 32 lowercase hex characters
+	ProjectID   int64     `json:"project_id"`
+	Source      Source    `json:"source"`
+	Timestamp   time.Time `json:"timestamp"`
+	Received    time.Time `json:"received"`
+	Platform    string    `json:"platform,omitempty"`
+	Level       string    `json:"level"` // fatal, error, warning, info, debug
+	Logger      string    `json:"logger,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	Transaction string    `json:"transaction,omitempty"`
+	Release     string    `json:"release,omitempty"`
+	Dist        string    `json:"dist,omitempty"`
+	Environment string    `json:"environment,omitempty"`
+	ServerName  string    `json:"server_name,omitempty"`
+	// Fingerprint is the SDK's custom grouping key; "{{ default }}" stands
+	// for the default grouping components.
+	Fingerprint []string        `json:"fingerprint,omitempty"`
+	Tags        []Tag           `json:"tags,omitempty"`
+	User        *User           `json:"user,omitempty"`
+	Exceptions  []Exception     `json:"exceptions,omitempty"`
+	Breadcrumbs []Breadcrumb    `json:"breadcrumbs,omitempty"`
+	Request     *Request        `json:"request,omitempty"`
+	Contexts    json.RawMessage `json:"contexts,omitempty"`
+	Extra       json.RawMessage `json:"extra,omitempty"`
+	SDK         *SDK            `json:"sdk,omitempty"`
+	// Handled is false for crashes the SDK caught globally, nil when unknown.
+	Handled *bool `json:"handled,omitempty"`
+	// Notes are processing remarks shown with the event (e.g. "no source map
+	// for app.min.js"), never errors that stopped processing.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Tag is one key/value pair; a list keeps the SDK's order and allows the
+// list-of-pairs form older SDKs send.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// User identifies who was affected. Raw IP addresses are never stored:
+// IPHash is a salted hash, or empty when IP collection is disabled.
+type User struct {
+	ID       string          `json:"id,omitempty"`
+	Email    string          `json:"email,omitempty"`
+	Username string          `json:"username,omitempty"`
+	IPHash   string          `json:"ip_hash,omitempty"`
+	Data     json.RawMessage `json:"data,omitempty"`
+}
+
+// Exception is one error in a chain; the last one is the outermost, as in
+// the Sentry protocol.
+type Exception struct {
+	Type      string     `json:"type,omitempty"`
+	Value     string     `json:"value,omitempty"`
+	Module    string     `json:"module,omitempty"`
+	Mechanism *Mechanism `json:"mechanism,omitempty"`
+	// RawStack is a text stack trace (Flytrap SDKs) not yet parsed into
+	// Frames; the processor parses it and keeps it for display.
+	RawStack string `json:"raw_stack,omitempty"`
+	// CodeContexts are source lines the Flytrap SDKs send beside a text
+	// stack; the processor attaches them to the matching frames.
+	CodeContexts []CodeContext `json:"code_contexts,omitempty"`
+	Frames       []Frame       `json:"frames,omitempty"`
+}
+
+// CodeContext is one source line a Flytrap SDK captured for a stack location.
+type CodeContext struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Context string `json:"context,omitempty"`
+}
+
+// Mechanism says how an exception was captured.
+type Mechanism struct {
+	Type    string `json:"type,omitempty"`
+	Handled *bool  `json:"handled,omitempty"`
+}
+
+// Frame is one stack frame, ordered oldest call first (Sentry order).
+type Frame struct {
+	Filename    string   `json:"filename,omitempty"`
+	AbsPath     string   `json:"abs_path,omitempty"`
+	Function    string   `json:"function,omitempty"`
+	Module      string   `json:"module,omitempty"`
+	Package     string   `json:"package,omitempty"`
+	Lineno      int      `json:"lineno,omitempty"`
+	Colno       int      `json:"colno,omitempty"`
+	InApp       *bool    `json:"in_app,omitempty"`
+	ContextLine string   `json:"context_line,omitempty"`
+	PreContext  []string `json:"pre_context,omitempty"`
+	PostContext []string `json:"post_context,omitempty"`
+	// DebugID links a minified frame to its source map (symbolication).
+	DebugID string `json:"debug_id,omitempty"`
+}
+
+// Breadcrumb is one step the application took before the event.
+type Breadcrumb struct {
+	Timestamp time.Time       `json:"timestamp,omitempty"`
+	Type      string          `json:"type,omitempty"`
+	Category  string          `json:"category,omitempty"`
+	Level     string          `json:"level,omitempty"`
+	Message   string          `json:"message,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
+}
+
+// Request describes the HTTP request being handled when the event happened.
+type Request struct {
+	Method      string          `json:"method,omitempty"`
+	URL         string          `json:"url,omitempty"`
+	QueryString string          `json:"query_string,omitempty"`
+	Headers     [][2]string     `json:"headers,omitempty"`
+	Data        json.RawMessage `json:"data,omitempty"`
+}
+
+// SDK names the client library that sent the event.
+type SDK struct {
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// Levels in order of severity; the first is the default.
+var Levels = []string{"error", "fatal", "warning", "info", "debug"}
+
+// ValidLevel reports whether l is one of Levels.
+func ValidLevel(l string) bool {
+	for _, v := range Levels {
+		if v == l {
+			return true
+		}
+	}
+	return false
+}
+
+// Tag returns the value of the first tag with key k.
+func (e *Event) Tag(k string) (string, bool) {
+	for _, t := range e.Tags {
+		if t.Key == k {
+			return t.Value, true
+		}
+	}
+	return "", false
+}
+
+// Title is the issue title: "Type: value" of the outermost exception, else
+// the message.
+func (e *Event) Title() string {
+	if n := len(e.Exceptions); n > 0 {
+		ex := e.Exceptions[n-1]
+		switch {
+		case ex.Type != "" && ex.Value != "":
+			return ex.Type + ": " + ex.Value
+		case ex.Type != "":
+			return ex.Type
+		case ex.Value != "":
+			return ex.Value
+		}
+	}
+	if e.Message != "" {
+		return e.Message
+	}
+	return "<unlabeled event>"
+}
+
+// Culprit is where the error happened: the transaction if the SDK named one,
+// else the innermost in-app frame (or innermost frame) of the outermost
+// exception.
+func (e *Event) Culprit() string {
+	if e.Transaction != "" {
+		return e.Transaction
+	}
+	if n := len(e.Exceptions); n > 0 {
+		frames := e.Exceptions[n-1].Frames
+		pick := -1
+		for i := len(frames) - 1; i >= 0; i-- {
+			if frames[i].InApp != nil && *frames[i].InApp {
+				pick = i
+				break
+			}
+		}
+		if pick < 0 && len(frames) > 0 {
+			pick = len(frames) - 1
+		}
+		if pick >= 0 {
+			f := frames[pick]
+			loc := f.Module
+			if loc == "" {
+				loc = f.Filename
+			}
+			if loc == "" {
+				loc = f.AbsPath
+			}
+			switch {
+			case loc != "" && f.Function != "":
+				return loc + " in " + f.Function
+			case loc != "":
+				return loc
+			default:
+				return f.Function
+			}
+		}
+	}
+	return ""
+}

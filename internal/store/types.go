@@ -1,0 +1,164 @@
+package store
+
+import (
+	"errors"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// ErrNotFound is returned when a row does not exist or the viewer may not see
+// it; callers cannot tell the two apart, so a non-member learns nothing.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a unique value (email, project name) is taken.
+var ErrConflict = errors.New("already exists")
+
+// Roles of users and project members.
+const (
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// Issue statuses.
+const (
+	StatusUnresolved = "unresolved"
+	StatusResolved   = "resolved"
+	StatusIgnored    = "ignored"
+)
+
+// Viewer is who a read or write is done for. Admins see every project;
+// members only the projects they belong to. Every query that reaches project
+// data filters by it, so authorization does not depend on handlers alone.
+type Viewer struct {
+	UserID int64
+	Admin  bool
+}
+
+// System is the viewer used by internal jobs (processor, retention).
+var System = Viewer{Admin: true}
+
+// User is a person who signs in to the dashboard or uses an API token.
+type User struct {
+	ID           int64     `json:"id"`
+	Email        string    `json:"email"`
+	Role         string    `json:"role"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Project groups the issues of one application.
+type Project struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ProjectKey is an ingest key (the DSN's public key, the Flytrap x-api-key).
+type ProjectKey struct {
+	ID        int64     `json:"id"`
+	ProjectID int64     `json:"project_id"`
+	PublicKey string    `json:"public_key"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// APIToken is a bearer token for /api/v1; only its hash is stored.
+type APIToken struct {
+	ID        int64     `json:"id"`
+	UserID    int64     `json:"user_id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Issue is a group of events with the same fingerprint.
+type Issue struct {
+	ID                int64     `json:"id"`
+	ProjectID         int64     `json:"project_id"`
+	Fingerprint       string    `json:"fingerprint"`
+	GroupingVersion   string    `json:"grouping_version"`
+	Title             string    `json:"title"`
+	Culprit           string    `json:"culprit"`
+	Level             string    `json:"level"`
+	Status            string    `json:"status"`
+	ResolvedInRelease string    `json:"resolved_in_release,omitempty"`
+	Count             int64     `json:"count"`
+	UserCount         int64     `json:"user_count"`
+	FirstSeen         time.Time `json:"first_seen"`
+	LastSeen          time.Time `json:"last_seen"`
+	FirstRelease      string    `json:"first_release,omitempty"`
+	LastRelease       string    `json:"last_release,omitempty"`
+	LatestEventID     string    `json:"latest_event_id"`
+}
+
+// EventRow is a stored event. Payload is the normalized event as JSON
+// (decompressed); list queries leave it empty.
+type EventRow struct {
+	EventID     string    `json:"event_id"`
+	ProjectID   int64     `json:"project_id"`
+	IssueID     int64     `json:"issue_id"`
+	Timestamp   time.Time `json:"timestamp"`
+	Received    time.Time `json:"received"`
+	Title       string    `json:"title"`
+	Level       string    `json:"level"`
+	Release     string    `json:"release,omitempty"`
+	Environment string    `json:"environment,omitempty"`
+	Payload     []byte    `json:"-"`
+}
+
+// Bucket is the number of events in one hour.
+type Bucket struct {
+	Hour  time.Time `json:"hour"`
+	Count int64     `json:"count"`
+}
+
+// TagCount is how often one tag value was seen on an issue.
+type TagCount struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	Count int64  `json:"count"`
+}
+
+// Sort orders for ListIssues.
+const (
+	SortLastSeen  = "last_seen"
+	SortFirstSeen = "first_seen"
+	SortCount     = "count"
+)
+
+// IssueFilter selects and orders issues of one project. Zero values mean
+// "any"; Query matches title and culprit case-insensitively; every Tag must
+// match (key:value search terms).
+type IssueFilter struct {
+	ProjectID   int64
+	Status      string
+	Environment string
+	Release     string
+	Level       string
+	Query       string
+	Tags        []event.Tag
+	Since       time.Time // last_seen at or after, zero for any
+	Sort        string    // SortLastSeen (default), SortFirstSeen, SortCount
+	Cursor      string    // opaque, from a previous page
+	Limit       int       // default 25, at most 100
+}
+
+// SaveRequest is one processed event ready to store.
+type SaveRequest struct {
+	Event           *event.Event
+	Fingerprint     string // grouping hash
+	GroupingVersion string
+	Title           string
+	Culprit         string
+	// UserKey identifies the affected user (id, email, username or IP hash);
+	// empty when unknown.
+	UserKey string
+}
+
+// SaveResult says what SaveEvent did.
+type SaveResult struct {
+	IssueID    int64
+	Duplicate  bool // the event_id was stored before; nothing changed
+	NewIssue   bool
+	Regression bool // a resolved issue was reopened
+}
