@@ -14,6 +14,15 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a unique value (email, project name) is taken.
 var ErrConflict = errors.New("already exists")
 
+// ErrInvalid is returned for arguments the store refuses (unknown status,
+// role or sort, resolved_in_release without resolving); API handlers map it
+// to 400.
+var ErrInvalid = errors.New("invalid argument")
+
+// ErrBadCursor is returned for a page cursor that this store did not issue
+// for the same sort order. Errors wrapping it also wrap ErrInvalid.
+var ErrBadCursor = errors.New("bad cursor")
+
 // Roles of users and project members.
 const (
 	RoleAdmin  = "admin"

@@ -1,0 +1,319 @@
+// Package dev implements `flytrap dev`: the whole pipeline on one machine
+// with an embedded database.
+package dev
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/server"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/templates"
+)
+
+// Options are the inputs of `flytrap dev`.
+type Options struct {
+	IO     *cmdutil.IOStreams
+	Getenv func(string) string
+
+	Addr              string
+	DataDir           string
+	DatabaseURL       string
+	Workers           int
+	MaxEventBytes     int64
+	MaxBodyBytes      int64
+	RatePerMinute     int
+	DropIPs           bool
+	RetentionDays     int
+	RetentionPerIssue int
+	Verbose           bool
+}
+
+// NewCmd returns the dev command.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{IO: f.IO, Getenv: f.Getenv}
+	env := func(k, def string) string {
+		if v := f.Getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run Flytrap locally: ingest, queue, processor, store and API in one process",
+		Long: `Run the whole Flytrap pipeline on this machine with an embedded SQLite
+database (or PostgreSQL with --database-url).
+
+On first start it creates an admin user (FLYTRAP_ADMIN_EMAIL and
+FLYTRAP_ADMIN_PASSWORD, else a generated password printed once), a default
+project with an ingest key, and an admin API token, and writes them to
+<data-dir>/dev.json. Later starts reuse the data.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return Run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Addr, "addr", env("FLYTRAP_ADDR", "127.0.0.1:8080"), "address to listen on (port 0 picks a free port) [$FLYTRAP_ADDR]")
+	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "directory for the database and dev.json [$FLYTRAP_DATA_DIR]")
+	fl.StringVar(&opts.DatabaseURL, "database-url", env("FLYTRAP_DATABASE_URL", ""), "postgres://... to use PostgreSQL instead of SQLite in the data dir [$FLYTRAP_DATABASE_URL]")
+	fl.IntVar(&opts.Workers, "workers", 2, "processor goroutines")
+	fl.Int64Var(&opts.MaxEventBytes, "max-event-size", 1<<20, "largest event accepted, in bytes after decompression")
+	fl.Int64Var(&opts.MaxBodyBytes, "max-body-size", 20<<20, "largest request body accepted, in bytes as sent")
+	fl.IntVar(&opts.RatePerMinute, "rate-limit", 6000, "events per minute per project before ingest answers 429 (-1: unlimited)")
+	fl.BoolVar(&opts.DropIPs, "drop-ips", false, "drop client IP addresses instead of storing a salted hash")
+	fl.IntVar(&opts.RetentionDays, "retention-days", 90, "delete events older than this many days (0: keep)")
+	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", 10000, "keep at most this many events per issue (0: all)")
+	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every stored event")
+	return cmd
+}
+
+// Info is what dev.json holds: everything a script needs to send events and
+// call the API.
+type Info struct {
+	DashboardURL string `json:"dashboard_url"`
+	ProjectID    int64  `json:"project_id"`
+	DSN          string `json:"dsn"`
+	APIKey       string `json:"api_key"`
+	APIToken     string `json:"api_token"`
+	AdminEmail   string `json:"admin_email"`
+}
+
+// Run starts the local server and blocks until ctx is cancelled.
+func Run(ctx context.Context, opts *Options) error {
+	if err := validate(opts); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if opts.Verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return &cmdutil.Error{Msg: "cannot create the data directory", Hint: "pass a writable directory with --data-dir", Err: err}
+	}
+	dsn := opts.DatabaseURL
+	if dsn == "" {
+		dsn = filepath.Join(opts.DataDir, "flytrap.db")
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return &cmdutil.Error{Msg: "cannot open the database " + redact(dsn), Hint: "check --database-url (postgres://user:pass@host:5432/db) or that --data-dir is writable", Err: err}
+	}
+	defer db.Close()
+
+	salt, err := db.EnsureSetting(ctx, "ip_hash_salt", randomHex(32))
+	if err != nil {
+		return err
+	}
+	infoPath := filepath.Join(opts.DataDir, "dev.json")
+	prev := readInfo(infoPath)
+	boot, err := server.EnsureBootstrap(ctx, db, server.BootstrapInput{
+		AdminEmail:    firstNonEmpty(opts.Getenv("FLYTRAP_ADMIN_EMAIL"), prev.AdminEmail),
+		AdminPassword: opts.Getenv("FLYTRAP_ADMIN_PASSWORD"),
+		APIToken:      prev.APIToken,
+	})
+	if err != nil {
+		return &cmdutil.Error{Msg: "cannot set up the admin user and default project", Err: err}
+	}
+
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return &cmdutil.Error{Msg: "cannot listen on " + opts.Addr, Hint: "is another flytrap dev running? pick a free port with --addr 127.0.0.1:8081", Err: err}
+	}
+	base := baseURL(ln.Addr())
+	info := Info{
+		DashboardURL: base + "/",
+		ProjectID:    boot.Project.ID,
+		DSN:          dsnFor(base, boot.Key.PublicKey, boot.Project.ID),
+		APIKey:       boot.Key.PublicKey,
+		APIToken:     boot.APIToken,
+		AdminEmail:   boot.AdminEmail,
+	}
+	if err := writeInfo(infoPath, info); err != nil {
+		ln.Close()
+		return &cmdutil.Error{Msg: "cannot write " + infoPath, Err: err}
+	}
+	if err := printBanner(opts.IO, info, boot, base, infoPath); err != nil {
+		ln.Close()
+		return err
+	}
+
+	srv := server.New(db, server.Config{
+		Ingest: ingest.Config{
+			MaxEventBytes: opts.MaxEventBytes,
+			MaxBodyBytes:  opts.MaxBodyBytes,
+			RatePerMinute: opts.RatePerMinute,
+			IPSalt:        []byte(salt),
+			DropIPs:       opts.DropIPs,
+		},
+		Workers:           opts.Workers,
+		RetentionMaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,
+		RetentionPerIssue: opts.RetentionPerIssue,
+	}, log)
+	if err := srv.Run(ctx, ln); err != nil {
+		return &cmdutil.Error{Msg: "server stopped", Err: err}
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func validate(o *Options) error {
+	switch {
+	case o.Workers < 1:
+		return cmdutil.UsageError("--workers must be at least 1", "")
+	case o.MaxEventBytes < 1024:
+		return cmdutil.UsageError("--max-event-size must be at least 1024 bytes", "")
+	case o.MaxBodyBytes < o.MaxEventBytes/8:
+		return cmdutil.UsageError("--max-body-size is too small for --max-event-size", "a compressed body must be able to hold one event")
+	case o.RetentionDays < 0 || o.RetentionPerIssue < 0:
+		return cmdutil.UsageError("retention settings cannot be negative", "use 0 to turn a rule off")
+	case o.DatabaseURL != "" && !strings.HasPrefix(o.DatabaseURL, "postgres://") && !strings.HasPrefix(o.DatabaseURL, "postgresql://"):
+		return cmdutil.UsageError("--database-url must start with postgres:// or postgresql://", "leave it empty to use SQLite in --data-dir")
+	}
+	return nil
+}
+
+func printBanner(io *cmdutil.IOStreams, info Info, boot server.Bootstrap, base, infoPath string) error {
+	login := info.AdminEmail + " (password set on first start)"
+	if boot.AdminPassword != "" {
+		login = info.AdminEmail + " / " + boot.AdminPassword + "   (shown once: note it now)"
+	} else if boot.Created {
+		login = info.AdminEmail + " (password from FLYTRAP_ADMIN_PASSWORD)"
+	}
+	tmpl, err := template.ParseFS(templates.FS, "snippets/first-error.sh.tmpl")
+	if err != nil {
+		return err
+	}
+	var curl strings.Builder
+	err = tmpl.Execute(&curl, map[string]any{
+		"BaseURL":   base,
+		"APIKey":    info.APIKey,
+		"ProjectID": info.ProjectID,
+		"Timestamp": time.Now().UTC().Format(time.RFC3339),
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(io.Out, `Flytrap is running.
+
+  Dashboard:  %s
+  Login:      %s
+  DSN:        %s
+  x-api-key:  %s   (original Flytrap SDKs, project_id "%d")
+  API token:  %s
+  Saved to:   %s
+
+Send a first error:
+
+%s
+
+Then list its issues:
+
+  curl -sS -H 'Authorization: Bearer %s' %s/api/v1/projects/%d/issues
+
+`, info.DashboardURL, login, info.DSN, info.APIKey, info.ProjectID, info.APIToken, infoPath,
+		strings.TrimSpace(curl.String()), info.APIToken, base, info.ProjectID)
+	return err
+}
+
+// baseURL is the URL clients use; an unspecified listen address is shown as
+// loopback because that is where a local SDK can reach it.
+func baseURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
+
+func dsnFor(base, key string, projectID int64) string {
+	u, _ := url.Parse(base)
+	u.User = url.User(key)
+	u.Path = "/" + strconv.FormatInt(projectID, 10)
+	return u.String()
+}
+
+func readInfo(path string) Info {
+	var info Info
+	if b, err := os.ReadFile(path); err == nil {
+		// A damaged file only costs a fresh API token.
+		_ = json.Unmarshal(b, &info)
+	}
+	return info
+}
+
+// writeInfo replaces dev.json atomically with mode 0600: it holds secrets.
+func writeInfo(path string, info Info) error {
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".dev.json-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(errors.New("crypto/rand failed: " + err.Error()))
+	}
+	return hex.EncodeToString(b)
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,82 @@
+// Package cli is the flytrap command line: the root command, its
+// subcommands, and the mapping of errors to messages and exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/cli/cmd/dev"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/version"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+)
+
+// NewRootCmd returns the flytrap command with every subcommand.
+func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "flytrap <command>",
+		Short:         "Flytrap: a small, fast, self-hosted error tracker",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return cmdutil.UsageError(err.Error(), "run `flytrap <command> --help` for the flags it takes")
+	})
+	root.AddCommand(version.NewCmd(f), dev.NewCmd(f))
+	return root
+}
+
+// Main runs flytrap with the process's arguments and returns its exit code.
+// SIGINT and SIGTERM cancel the command's context so long-running commands
+// shut down cleanly.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f := &cmdutil.Factory{IO: cmdutil.System(), Getenv: os.Getenv}
+	return Run(ctx, f, os.Args[1:])
+}
+
+// Run executes args and maps the outcome to an exit code, printing the error
+// and its hint. It is Main without the process around it, for tests.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	if errors.Is(err, context.Canceled) {
+		return cmdutil.ExitInterrupted
+	}
+	code, hint := cmdutil.ExitCode(err)
+	if code == cmdutil.ExitError && isCobraUsage(err) {
+		code = cmdutil.ExitUsage
+	}
+	fmt.Fprintln(f.IO.ErrOut, "error:", err)
+	if hint != "" {
+		fmt.Fprintln(f.IO.ErrOut, "hint:", hint)
+	}
+	return code
+}
+
+// isCobraUsage spots argument errors that cobra returns as plain errors
+// (unknown command, wrong argument count).
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "unknown flag", "unknown shorthand"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+)
+
+func TestRunExitCodes(t *testing.T) {
+	tests := []struct {
+		args     []string
+		want     int
+		inStderr string
+	}{
+		{[]string{"version"}, cmdutil.ExitOK, ""},
+		{[]string{"nope"}, cmdutil.ExitUsage, "unknown command"},
+		{[]string{"version", "extra"}, cmdutil.ExitUsage, "unknown command"},
+		{[]string{"dev", "--bogus"}, cmdutil.ExitUsage, "hint: run `flytrap <command> --help`"},
+		{[]string{"dev", "--workers", "0"}, cmdutil.ExitUsage, "--workers must be at least 1"},
+		{[]string{"dev", "--max-event-size", "10"}, cmdutil.ExitUsage, "--max-event-size must be at least 1024 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Getenv: func(string) string { return "" }}
+			if got := Run(context.Background(), f, tt.args); got != tt.want {
+				t.Errorf("exit code %d, want %d; stderr: %s", got, tt.want, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), tt.inStderr) {
+				t.Errorf("stderr %q lacks %q", errOut.String(), tt.inStderr)
+			}
+		})
+	}
+}
+
+func TestExitCodeOfWrappedError(t *testing.T) {
+	err := &cmdutil.Error{Msg: "no AWS credentials found", Hint: "run `aws configure`"}
+	if code, hint := cmdutil.ExitCode(err); code != cmdutil.ExitError || hint != "run `aws configure`" {
+		t.Errorf("ExitCode = %d, %q", code, hint)
+	}
+	if code, _ := cmdutil.ExitCode(context.Canceled); code != cmdutil.ExitError {
+		t.Errorf("plain error code = %d", code)
+	}
+}

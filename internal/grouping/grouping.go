@@ -1,0 +1,196 @@
+// Package grouping decides which issue an event belongs to: it reduces an
+// event to a list of grouping components and hashes them. Events with the
+// same hash are the same issue.
+package grouping
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// Version names the grouping algorithm. It is stored with every issue so
+// that a change to the algorithm (which changes hashes) can be told apart
+// from a genuinely new issue; bump it whenever Group's output changes for
+// any event.
+const Version = "2026-11"
+
+// The grouping methods, in order of precedence.
+const (
+	// MethodFingerprint: the SDK sent a custom fingerprint.
+	MethodFingerprint = "fingerprint"
+	// MethodException: exception types and stack frames, or the type and
+	// masked value of exceptions without frames.
+	MethodException = "exception"
+	// MethodMessage: the masked message of an event without a usable
+	// exception.
+	MethodMessage = "message"
+	// MethodFallback: nothing else to go on; level and culprit.
+	MethodFallback = "fallback"
+)
+
+// Result is how an event was grouped.
+type Result struct {
+	// Hash identifies the issue: 32 lowercase hex characters.
+	Hash string
+	// Version is the grouping algorithm that produced Hash.
+	Version string
+	// Method is one of the Method constants.
+	Method string
+	// Components are the values Hash was computed from, in order, for
+	// showing why events were grouped together.
+	Components []string
+}
+
+// Group computes the grouping of an event.
+//
+// A custom Fingerprint wins; each "{{ default }}" entry in it expands to the
+// default components, and a fingerprint made only of such entries groups
+// exactly like no fingerprint. Otherwise, if an exception has frames or a
+// type, the components are, for each exception of the chain, its type
+// followed by its frames (module, or normalized file name, and function of
+// the in-app frames, or of all frames when none is in-app), or by its masked
+// value when it has no frames. Line and column numbers never take part, so
+// that editing unrelated code does not split an issue. Otherwise the masked
+// message (Message, else the outermost exception value) is used, and as a
+// last resort the level and culprit.
+//
+// Frames are expected to have been symbolicated and marked in-app before
+// grouping: minified function names change with every build.
+func Group(ev *event.Event) Result {
+	def := defaultGrouping(ev)
+	if len(ev.Fingerprint) == 0 {
+		return def
+	}
+	var comps []string
+	custom := false
+	for _, fp := range ev.Fingerprint {
+		if isDefaultPlaceholder(fp) {
+			comps = append(comps, def.Components...)
+			continue
+		}
+		custom = true
+		comps = append(comps, fp)
+	}
+	if !custom {
+		return def
+	}
+	return newResult(MethodFingerprint, comps)
+}
+
+// isDefaultPlaceholder reports whether a fingerprint entry is
+// "{{ default }}", with any spacing inside the braces.
+func isDefaultPlaceholder(s string) bool {
+	inner, ok := strings.CutPrefix(strings.TrimSpace(s), "{{")
+	if !ok {
+		return false
+	}
+	inner, ok = strings.CutSuffix(inner, "}}")
+	return ok && strings.TrimSpace(inner) == "default"
+}
+
+// defaultGrouping groups an event as if it had no custom fingerprint.
+func defaultGrouping(ev *event.Event) Result {
+	if comps := exceptionComponents(ev.Exceptions); comps != nil {
+		return newResult(MethodException, comps)
+	}
+	msg := ev.Message
+	for i := len(ev.Exceptions) - 1; i >= 0 && msg == ""; i-- {
+		msg = ev.Exceptions[i].Value
+	}
+	if msg != "" {
+		return newResult(MethodMessage, []string{"message=" + MaskMessage(msg)})
+	}
+	return newResult(MethodFallback, []string{"level=" + ev.Level, "culprit=" + ev.Culprit()})
+}
+
+// exceptionComponents returns the components of an exception chain, or nil
+// when no exception has a type or usable frames: such an event is better
+// grouped by its message.
+func exceptionComponents(exs []event.Exception) []string {
+	var comps []string
+	usable := false
+	for _, ex := range exs {
+		frames := frameComponents(ex.Frames)
+		usable = usable || ex.Type != "" || len(frames) > 0
+		comps = append(comps, "type="+ex.Type)
+		if len(frames) > 0 {
+			comps = append(comps, frames...)
+		} else {
+			comps = append(comps, "value="+MaskMessage(ex.Value))
+		}
+	}
+	if !usable {
+		return nil
+	}
+	return comps
+}
+
+// frameComponents returns two components per frame, its location and its
+// function, for the in-app frames, or for all frames when none is in-app.
+func frameComponents(frames []event.Frame) []string {
+	inApp := 0
+	for _, f := range frames {
+		if f.InApp != nil && *f.InApp {
+			inApp++
+		}
+	}
+	var comps []string
+	var prevLoc, prevFn string
+	for _, f := range frames {
+		if inApp > 0 && (f.InApp == nil || !*f.InApp) {
+			continue
+		}
+		loc, fn := frameLocation(f), "function="+strings.TrimSpace(f.Function)
+		if loc == "file=" && fn == "function=" {
+			// Nothing identifies this frame.
+			continue
+		}
+		// A recursion repeats the same frame a varying number of times;
+		// counting the repeats would split one bug into an issue per depth.
+		if len(comps) > 0 && loc == prevLoc && fn == prevFn {
+			continue
+		}
+		prevLoc, prevFn = loc, fn
+		comps = append(comps, loc, fn)
+	}
+	return comps
+}
+
+// frameLocation is the location component of a frame: its module if the SDK
+// named one (stable across deployments by construction), else its
+// normalized file name.
+func frameLocation(f event.Frame) string {
+	if m := strings.TrimSpace(f.Module); m != "" {
+		return "module=" + m
+	}
+	file := f.Filename
+	if file == "" {
+		file = f.AbsPath
+	}
+	return "file=" + normalizeFilename(file)
+}
+
+// newResult hashes components into a Result.
+func newResult(method string, comps []string) Result {
+	return Result{Hash: hashComponents(method, comps), Version: Version, Method: method, Components: comps}
+}
+
+// hashComponents hashes the method and components, each preceded by its
+// length. Length prefixes make the encoding of a list injective, so ["ab",
+// "c"] and ["a", "bc"] cannot collide the way a plain concatenation would;
+// the method keeps a custom fingerprint from colliding with a default
+// grouping that happens to have the same components.
+func hashComponents(method string, comps []string) string {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for _, s := range append([]string{method}, comps...) {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	// 128 bits are plenty to keep the issues of one project apart.
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}

@@ -1,0 +1,300 @@
+package grouping
+
+import (
+	"reflect"
+	"regexp"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+var (
+	yes = true
+	no  = false
+)
+
+// app and lib build in-app and library frames.
+func app(file, fn string, line int) event.Frame {
+	return event.Frame{Filename: file, AbsPath: "/srv/app/" + file, Function: fn, Lineno: line, Colno: 7, InApp: &yes}
+}
+
+func lib(file, fn string, line int) event.Frame {
+	return event.Frame{Filename: file, AbsPath: "/srv/app/" + file, Function: fn, Lineno: line, InApp: &no}
+}
+
+// exc builds an event with one exception.
+func exc(typ, value string, frames ...event.Frame) *event.Event {
+	return &event.Event{Level: "error", Exceptions: []event.Exception{{Type: typ, Value: value, Frames: frames}}}
+}
+
+// withFingerprint sets a custom fingerprint on an event.
+func withFingerprint(ev *event.Event, fp ...string) *event.Event {
+	ev.Fingerprint = fp
+	return ev
+}
+
+// minified builds a frame of a bundle served from url.
+func minified(url, fn string, line, col int) event.Frame {
+	return event.Frame{AbsPath: url, Filename: url, Function: fn, Lineno: line, Colno: col, InApp: &yes}
+}
+
+func TestGroupSameOrDifferent(t *testing.T) {
+	base := func() *event.Event {
+		return exc("TypeError", "x is undefined",
+			lib("node_modules/express/lib/router/layer.js", "Layer.handle", 95),
+			app("src/routes.js", "getUser", 42),
+			app("src/db.js", "findUser", 10))
+	}
+	tests := []struct {
+		name string
+		a, b *event.Event
+		same bool
+	}{
+		{"identical", base(), base(), true},
+		{"line and column numbers differ", base(),
+			exc("TypeError", "x is undefined",
+				lib("node_modules/express/lib/router/layer.js", "Layer.handle", 96),
+				app("src/routes.js", "getUser", 57),
+				event.Frame{Filename: "src/db.js", Function: "findUser", Lineno: 11, Colno: 99, InApp: &yes}),
+			true},
+		{"exception value differs", base(),
+			exc("TypeError", "y is undefined",
+				lib("node_modules/express/lib/router/layer.js", "Layer.handle", 95),
+				app("src/routes.js", "getUser", 42),
+				app("src/db.js", "findUser", 10)),
+			true},
+		{"library frames differ", base(),
+			exc("TypeError", "x is undefined",
+				lib("node_modules/koa/lib/application.js", "handleRequest", 1),
+				app("src/routes.js", "getUser", 42),
+				app("src/db.js", "findUser", 10)),
+			true},
+		{"different function", base(),
+			exc("TypeError", "x is undefined",
+				lib("node_modules/express/lib/router/layer.js", "Layer.handle", 95),
+				app("src/routes.js", "getUser", 42),
+				app("src/db.js", "findOrder", 10)),
+			false},
+		{"different file", base(),
+			exc("TypeError", "x is undefined",
+				lib("node_modules/express/lib/router/layer.js", "Layer.handle", 95),
+				app("src/routes.js", "getUser", 42),
+				app("src/cache.js", "findUser", 10)),
+			false},
+		{"different exception type", base(),
+			exc("RangeError", "x is undefined",
+				lib("node_modules/express/lib/router/layer.js", "Layer.handle", 95),
+				app("src/routes.js", "getUser", 42),
+				app("src/db.js", "findUser", 10)),
+			false},
+		{"no in-app frame: all frames count",
+			exc("Error", "boom", lib("node_modules/pg/lib/client.js", "connect", 1), lib("node:net", "afterConnect", 2)),
+			exc("Error", "boom", lib("node_modules/pg/lib/client.js", "connect", 1), lib("node:net", "onError", 2)),
+			false},
+		{"unmarked frames count as not in-app",
+			exc("Error", "boom", event.Frame{Filename: "a.js", Function: "f"}, app("b.js", "g", 1)),
+			exc("Error", "boom", event.Frame{Filename: "a.js", Function: "other"}, app("b.js", "g", 1)),
+			true},
+		{"minified bundle hash, host and query string differ",
+			exc("TypeError", "e is null",
+				minified("https://shop.example.com/static/js/main.3f9a1c2b.js?v=41", "ProductList", 2, 104521)),
+			exc("TypeError", "e is null",
+				minified("https://cdn.example.net/static/js/main.8e7d6c5b.js?v=42", "ProductList", 2, 104987)),
+			true},
+		{"vite bundle hash differs",
+			exc("TypeError", "e is null", minified("https://x.example/assets/index-D8b4DHJx.js", "render", 1, 5)),
+			exc("TypeError", "e is null", minified("https://x.example/assets/index-B_x-Yz12.js", "render", 1, 9)),
+			true},
+		{"different bundle",
+			exc("TypeError", "e is null", minified("https://x.example/static/js/main.3f9a1c2b.js", "render", 1, 5)),
+			exc("TypeError", "e is null", minified("https://x.example/static/js/admin.3f9a1c2b.js", "render", 1, 5)),
+			false},
+		{"recursion depth differs",
+			exc("RangeError", "Maximum call stack size exceeded",
+				app("tree.js", "main", 1), app("tree.js", "walk", 5), app("tree.js", "walk", 5), app("tree.js", "walk", 5)),
+			exc("RangeError", "Maximum call stack size exceeded",
+				app("tree.js", "main", 1), app("tree.js", "walk", 5)),
+			true},
+		{"python module wins over a deploy-specific path",
+			exc("ValueError", "bad",
+				event.Frame{Module: "shop.views", AbsPath: "/srv/releases/41/shop/views.py", Function: "get", InApp: &yes}),
+			exc("ValueError", "bad",
+				event.Frame{Module: "shop.views", AbsPath: "/srv/releases/42/shop/views.py", Function: "get", InApp: &yes}),
+			true},
+		{"chained cause type differs",
+			&event.Event{Exceptions: []event.Exception{
+				{Type: "KeyError", Frames: []event.Frame{app("cache.py", "get", 8)}},
+				{Type: "LookupError", Frames: []event.Frame{app("views.py", "show", 3)}}}},
+			&event.Event{Exceptions: []event.Exception{
+				{Type: "IndexError", Frames: []event.Frame{app("cache.py", "get", 8)}},
+				{Type: "LookupError", Frames: []event.Frame{app("views.py", "show", 3)}}}},
+			false},
+		{"no frames: masked values equal", exc("TimeoutError", "timed out after 30s"), exc("TimeoutError", "timed out after 45s"), true},
+		{"no frames: values differ", exc("TimeoutError", "read timed out"), exc("TimeoutError", "write timed out"), false},
+		{"no frames: types differ", exc("TimeoutError", "timed out"), exc("ConnectionError", "timed out"), false},
+		{"message masked", &event.Event{Message: "user 123 not found"}, &event.Event{Message: "user 456 not found"}, true},
+		{"message differs", &event.Event{Message: "user not found"}, &event.Event{Message: "order not found"}, false},
+		{"message or untyped exception value", &event.Event{Message: "db down"}, exc("", "db down"), true},
+		{"custom fingerprint wins over exceptions",
+			withFingerprint(base(), "database-unavailable"),
+			withFingerprint(exc("RangeError", "other"), "database-unavailable"),
+			true},
+		{"different custom fingerprints",
+			withFingerprint(base(), "tenant-a"), withFingerprint(base(), "tenant-b"), false},
+		{"default placeholder spellings",
+			withFingerprint(base(), "{{ default }}", "tenant-a"), withFingerprint(base(), "{{default}}", "tenant-a"), true},
+		{"default placeholder with another exception",
+			withFingerprint(base(), "{{ default }}", "tenant-a"),
+			withFingerprint(exc("RangeError", "x"), "{{ default }}", "tenant-a"),
+			false},
+		{"default placeholder with another entry",
+			withFingerprint(base(), "{{ default }}", "tenant-a"), withFingerprint(base(), "{{ default }}", "tenant-b"), false},
+		{"default placeholder alone is default grouping", withFingerprint(base(), "{{ default }}"), base(), true},
+		{"default placeholder and custom entry split from default", withFingerprint(base(), "{{ default }}", "x"), base(), false},
+		{"fallback same level and transaction",
+			&event.Event{Level: "warning", Transaction: "/checkout"}, &event.Event{Level: "warning", Transaction: "/checkout"}, true},
+		{"fallback level differs",
+			&event.Event{Level: "warning", Transaction: "/checkout"}, &event.Event{Level: "error", Transaction: "/checkout"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := Group(tc.a), Group(tc.b)
+			if (a.Hash == b.Hash) != tc.same {
+				t.Errorf("same = %v, want %v\n a: %s %q\n b: %s %q", a.Hash == b.Hash, tc.same,
+					a.Method, a.Components, b.Method, b.Components)
+			}
+		})
+	}
+}
+
+func TestGroupComponents(t *testing.T) {
+	tests := []struct {
+		name   string
+		ev     *event.Event
+		method string
+		comps  []string
+	}{
+		{"exception with in-app frames",
+			exc("TypeError", "x", lib("node_modules/a/b.js", "lib", 1), app("src/a.js", "f", 1), app("src/b.js", "", 2)),
+			MethodException, []string{"type=TypeError", "file=src/a.js", "function=f", "file=src/b.js", "function="}},
+		{"frame without file or function is skipped",
+			exc("Error", "x", event.Frame{Lineno: 3, InApp: &yes}, event.Frame{AbsPath: "https://h.example/a.js?x=1#y", Function: " g ", InApp: &yes}),
+			MethodException, []string{"type=Error", "file=/a.js", "function=g"}},
+		{"chain, one exception without frames",
+			&event.Event{Exceptions: []event.Exception{
+				{Type: "KeyError", Value: "'order_42'"},
+				{Type: "LookupError", Value: "miss", Frames: []event.Frame{{Module: "shop.cache", Function: "get"}}}}},
+			MethodException, []string{"type=KeyError", "value='<id>'", "type=LookupError", "module=shop.cache", "function=get"}},
+		{"exception without frames", exc("TimeoutError", "after 30s"),
+			MethodException, []string{"type=TimeoutError", "value=after <int>s"}},
+		{"message", &event.Event{Message: "disk 93% full", Exceptions: []event.Exception{{Value: "ignored"}}},
+			MethodMessage, []string{"message=disk <int>% full"}},
+		{"outermost exception value", &event.Event{Exceptions: []event.Exception{{Value: "inner"}, {Value: "outer 1"}, {}}},
+			MethodMessage, []string{"message=outer <int>"}},
+		{"fallback", &event.Event{Level: "fatal", Transaction: "GET /orders"},
+			MethodFallback, []string{"level=fatal", "culprit=GET /orders"}},
+		{"fingerprint with default",
+			withFingerprint(exc("E", "v", app("a.js", "f", 1)), "tenant", "{{ default }}"),
+			MethodFingerprint, []string{"tenant", "type=E", "file=a.js", "function=f"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Group(tc.ev)
+			if r.Method != tc.method || !reflect.DeepEqual(r.Components, tc.comps) {
+				t.Errorf("got %s %q, want %s %q", r.Method, r.Components, tc.method, tc.comps)
+			}
+			if r.Version != Version {
+				t.Errorf("Version = %q", r.Version)
+			}
+			if !hashPattern.MatchString(r.Hash) {
+				t.Errorf("Hash = %q, want 32 hex characters", r.Hash)
+			}
+			if r.Hash != hashComponents(r.Method, r.Components) {
+				t.Error("Hash is not the hash of Method and Components")
+			}
+		})
+	}
+}
+
+var hashPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+func TestHashComponentsUnambiguous(t *testing.T) {
+	lists := [][]string{
+		{"ab", "c"}, {"a", "bc"}, {"abc"}, {"a", "b", "c"},
+		{"a", ""}, {"a"}, {"", "a"}, {}, {""},
+		{"\x01a"}, {"a", "\x01"},
+	}
+	seen := map[string][]string{}
+	for _, l := range lists {
+		h := hashComponents(MethodFingerprint, l)
+		if prev, ok := seen[h]; ok {
+			t.Errorf("%q and %q hash alike", prev, l)
+		}
+		seen[h] = l
+	}
+	// The same components under another method are another group: a
+	// fingerprint spelled like default components does not merge with them.
+	if hashComponents(MethodFingerprint, []string{"message=x"}) == hashComponents(MethodMessage, []string{"message=x"}) {
+		t.Error("method does not take part in the hash")
+	}
+}
+
+func TestNormalizeFilename(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"app.js", "app.js"},
+		{"app.3f9a1c.js", "app.js"},
+		{"/static/js/main.3f9a1c2b.chunk.js", "/static/js/main.chunk.js"},
+		{"/static/js/2.8e7d6c5b.chunk.js", "/static/js/2.chunk.js"},
+		{"/static/js/3f9a1c2b.js", "/static/js/<hash>.js"},
+		{"/_next/static/chunks/pages/_app-3f9a1c2b4d5e6f70.js", "/_next/static/chunks/pages/_app.js"},
+		{"/assets/index-D8b4DHJx.js", "/assets/index.js"},
+		{"/assets/index-B_x-Yz12.js", "/assets/index.js"},
+		{"/assets/user-settings.js", "/assets/user-settings.js"},
+		{"/releases/20261121/app.js", "/releases/<hash>/app.js"},
+		{"https://cdn.example.com:8443/app.min.js?v=3#x", "/app.min.js"},
+		{"app:///main.js", "/main.js"},
+		{"https://example.com", "/"},
+		{"jquery-3.7.1.min.js", "jquery-3.7.1.min.js"},
+		{"facade.decade.js", "facade.decade.js"},
+		{"lib.123456", "lib.123456"},
+		{" views.py ", "views.py"},
+		{"", ""},
+	}
+	for _, tc := range tests {
+		if got := normalizeFilename(tc.in); got != tc.want {
+			t.Errorf("normalizeFilename(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func FuzzGroup(f *testing.F) {
+	f.Add("TypeError", "user 123 not found", "", "https://x.example/app.3f9a1c.js?v=1", "render", "", true)
+	f.Add("", "", "disk 93% full", "", "", "", false)
+	f.Add("E", "v", "", "/srv/app/a.py", "f", "{{ default }}", true)
+	f.Add("", "", "", "", "", "", false)
+	f.Fuzz(func(t *testing.T, typ, value, message, file, fn, fingerprint string, inApp bool) {
+		build := func() *event.Event {
+			ev := &event.Event{Level: "error", Message: message}
+			if typ != "" || value != "" || file != "" || fn != "" {
+				ev.Exceptions = []event.Exception{{Type: typ, Value: value,
+					Frames: []event.Frame{{Filename: file, Function: fn, InApp: &inApp}}}}
+			}
+			if fingerprint != "" {
+				ev.Fingerprint = []string{fingerprint, "{{ default }}"}
+			}
+			return ev
+		}
+		a, b := Group(build()), Group(build())
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("not deterministic: %+v then %+v", a, b)
+		}
+		if !hashPattern.MatchString(a.Hash) || a.Version != Version || len(a.Components) == 0 {
+			t.Fatalf("malformed result %+v", a)
+		}
+		switch a.Method {
+		case MethodFingerprint, MethodException, MethodMessage, MethodFallback:
+		default:
+			t.Fatalf("unknown method %q", a.Method)
+		}
+	})
+}

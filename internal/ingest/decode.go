@@ -1,0 +1,459 @@
+package ingest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Size limits applied while normalizing. They keep one event's footprint in
+// the store and UI bounded no matter what an SDK sends; text beyond a limit
+// is cut and ends in "…".
+const (
+	maxName         = 256       // types, modules, functions, environments, user fields
+	maxTag          = 200       // tag keys and values (Sentry's limit)
+	maxPath         = 2048      // file names, paths, URLs
+	maxLine         = 1024      // one source line
+	maxMessage      = 8192      // messages and exception values
+	maxStack        = 64 << 10  // a Flytrap text stack
+	maxRawJSON      = 256 << 10 // contexts, extra and other kept JSON
+	maxFrames       = 250       // per stack; the middle is cut
+	maxExceptions   = 25        // per chain; the outermost are kept
+	maxBreadcrumbs  = 100       // the most recent are kept
+	maxTags         = 100
+	maxHeaders      = 100
+	maxContextLines = 25 // pre/post context lines per frame
+	maxFingerprint  = 50
+	maxNotes        = 20
+)
+
+// Timestamps outside [received-maxPast, received+maxFuture] are replaced by
+// the received time, as Sentry does: such values come from broken clocks and
+// would put events where nobody looks.
+const (
+	maxPast   = 30 * 24 * time.Hour
+	maxFuture = time.Minute
+	// minClockDrift is how far an envelope's sent_at must be from the
+	// received time before event timestamps are corrected by the
+	// difference; smaller gaps are transport delays.
+	minClockDrift = 55 * time.Minute
+)
+
+// decoder turns untrusted JSON into event fields. Wrongly typed fields are
+// dropped and remembered as notes; nothing in here fails on a bad field.
+type decoder struct {
+	received time.Time
+	clientIP string // the sender's address, for Sentry's "{{auto}}"
+	salt     []byte
+	dropIPs  bool
+	notes    []string
+}
+
+func (h *Handler) newDecoder(clientIP string) *decoder {
+	return &decoder{received: h.cfg.Now().UTC(), clientIP: clientIP, salt: h.cfg.IPSalt, dropIPs: h.cfg.DropIPs}
+}
+
+func (d *decoder) note(format string, args ...any) {
+	switch {
+	case len(d.notes) < maxNotes:
+		d.notes = append(d.notes, fmt.Sprintf(format, args...))
+	case len(d.notes) == maxNotes:
+		d.notes = append(d.notes, "further notes omitted")
+	}
+}
+
+func (d *decoder) wrongType(path, want string, v any) {
+	d.note("dropped %s: expected %s, got %s", path, want, jsonKind(v))
+}
+
+// str reads a string field. Numbers and booleans are taken as their JSON
+// text, because SDKs send numeric IDs, releases and tag values; objects and
+// arrays are dropped.
+func (d *decoder) str(path string, v any, limit int) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return clamp(x, limit)
+	case json.Number:
+		return clamp(string(x), limit)
+	case bool:
+		return strconv.FormatBool(x)
+	default:
+		d.wrongType(path, "a string", v)
+		return ""
+	}
+}
+
+// anyText renders any JSON value as text: strings as they are, everything
+// else as compact JSON. For fields the protocol defines as free-form.
+func anyText(v any, limit int) string {
+	if s, ok := v.(string); ok {
+		return clamp(s, limit)
+	}
+	return clamp(compactJSON(v), limit)
+}
+
+func (d *decoder) object(path string, v any) map[string]any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		return x
+	default:
+		d.wrongType(path, "an object", v)
+		return nil
+	}
+}
+
+// values reads a list that SDKs send either bare or wrapped as
+// {"values": [...]} (exceptions, breadcrumbs, threads).
+func (d *decoder) values(path string, v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return x
+	case map[string]any:
+		if inner, ok := x["values"]; ok {
+			return d.list(path+".values", inner)
+		}
+	}
+	d.wrongType(path, "a list", v)
+	return nil
+}
+
+func (d *decoder) list(path string, v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return x
+	default:
+		d.wrongType(path, "a list", v)
+		return nil
+	}
+}
+
+// boolPtr reads a boolean; "true"/"false" strings are accepted because
+// some SDKs stringify everything.
+func (d *decoder) boolPtr(path string, v any) *bool {
+	var b bool
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case bool:
+		b = x
+	case string:
+		p, err := strconv.ParseBool(x)
+		if err != nil {
+			d.wrongType(path, "a boolean", v)
+			return nil
+		}
+		b = p
+	default:
+		d.wrongType(path, "a boolean", v)
+		return nil
+	}
+	return &b
+}
+
+// lineNumber reads a 1-based line or column number sent as a number, a
+// float or a numeric string. Zero and negative values (Unity sends -1) mean
+// unknown.
+func (d *decoder) lineNumber(path string, v any) int {
+	var s string
+	switch x := v.(type) {
+	case nil:
+		return 0
+	case json.Number:
+		s = string(x)
+	case string:
+		s = strings.TrimSpace(x)
+	default:
+		d.wrongType(path, "a number", v)
+		return 0
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		d.wrongType(path, "a number", v)
+		return 0
+	}
+	if f < 1 || f > math.MaxInt32 {
+		return 0
+	}
+	return int(f)
+}
+
+// rawObject keeps an object as JSON (contexts, extra, data bags). Empty
+// objects are dropped as noise, oversized ones with a note.
+func (d *decoder) rawObject(path string, v any) json.RawMessage {
+	m := d.object(path, v)
+	if len(m) == 0 {
+		return nil
+	}
+	return d.raw(path, m)
+}
+
+// raw keeps any JSON value, within maxRawJSON.
+func (d *decoder) raw(path string, v any) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	b := marshalJSON(v)
+	if len(b) > maxRawJSON {
+		d.note("dropped %s: %d bytes of JSON exceed the limit of %d", path, len(b), maxRawJSON)
+		return nil
+	}
+	return b
+}
+
+// marshalJSON re-encodes a decoded JSON tree. It cannot fail: the tree
+// holds only maps, slices, strings, json.Numbers, bools and nils.
+func marshalJSON(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep "<module>" readable; the UI escapes on output
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("ingest: re-encoding decoded JSON: %v", err))
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+func compactJSON(v any) string { return string(marshalJSON(v)) }
+
+// jsonKind names a decoded JSON value's type for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	default:
+		return "an object"
+	}
+}
+
+// clamp cuts s to at most limit bytes on a rune boundary, marking the cut
+// with "…", and removes NUL characters, which PostgreSQL text rejects.
+func clamp(s string, limit int) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// parseJSONObject decodes data as exactly one JSON object, keeping numbers
+// as json.Number so large integers and float formatting survive.
+func parseJSONObject(data []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty; expected a JSON object")
+		}
+		return nil, fmt.Errorf("not valid JSON: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("not valid JSON: unexpected data after the top-level value")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s, not a JSON object", jsonKind(v))
+	}
+	return obj, nil
+}
+
+// normalizeEventID accepts a UUID in any of its usual spellings (32 hex
+// digits, dashed, braced, urn:uuid:) and returns 32 lowercase hex digits.
+// The nil UUID is rejected: it is what broken SDKs send for "no ID".
+func normalizeEventID(s string) (string, bool) {
+	u, err := uuid.Parse(strings.TrimSpace(s))
+	if err != nil || u == uuid.Nil {
+		return "", false
+	}
+	return hex.EncodeToString(u[:]), true
+}
+
+func newEventID() string {
+	u := uuid.New()
+	return hex.EncodeToString(u[:])
+}
+
+// eventID picks the event's ID: its own if valid, else the envelope's,
+// else a fresh one. An invalid ID is replaced rather than rejected: losing
+// an error report over a malformed ID helps nobody, and the processor needs
+// a well-formed ID to deduplicate deliveries.
+func (d *decoder) eventID(v any, fallback string) string {
+	if v != nil {
+		s := d.str("event_id", v, 64)
+		if id, ok := normalizeEventID(s); ok {
+			return id
+		}
+		d.note("event_id %q is not a UUID; the event got a new ID", s)
+	}
+	if id, ok := normalizeEventID(fallback); ok {
+		return id
+	}
+	return newEventID()
+}
+
+// latestUnix is 9999-12-31T23:59:59Z, the last instant encoding/json can
+// write for a time.Time.
+const latestUnix = 253402300799
+
+// parseTimestamp reads seconds since the epoch (a number or numeric string,
+// possibly fractional) or an RFC 3339 timestamp, with or without a zone
+// (without one, UTC, which is what SDKs mean).
+func parseTimestamp(v any) (time.Time, bool) {
+	var s string
+	switch x := v.(type) {
+	case json.Number:
+		s = string(x)
+	case string:
+		s = strings.TrimSpace(x)
+	default:
+		return time.Time{}, false
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f < 0 || f > latestUnix {
+			return time.Time{}, false
+		}
+		sec, frac := math.Modf(f)
+		// Round to microseconds: float64 cannot carry more at today's
+		// epoch and SDKs send no more.
+		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), true
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+}
+
+// encodable reports whether encoding/json can write t (years 0 to 9999).
+func encodable(t time.Time) bool {
+	y := t.Year()
+	return y >= 0 && y <= 9999
+}
+
+// timestamp reads the event timestamp, corrects it for the client's clock
+// drift, and falls back to the received time when it is missing or absurd.
+func (d *decoder) timestamp(v any, drift time.Duration) time.Time {
+	if v == nil {
+		return d.received
+	}
+	t, ok := parseTimestamp(v)
+	if !ok {
+		d.note("timestamp %s is not a Unix time or RFC 3339 timestamp; using the received time", clamp(compactJSON(v), 64))
+		return d.received
+	}
+	t = t.Add(drift)
+	if t.Before(d.received.Add(-maxPast)) || t.After(d.received.Add(maxFuture)) {
+		d.note("timestamp %s is more than 30 days before or a minute after the received time; using the received time", t.Format(time.RFC3339))
+		return d.received
+	}
+	return t
+}
+
+// clockDrift is how far the client's clock is behind ours, judged from the
+// envelope's sent_at, or 0 when within transport-delay tolerance.
+func (d *decoder) clockDrift(sentAt time.Time) time.Duration {
+	if sentAt.IsZero() {
+		return 0
+	}
+	drift := d.received.Sub(sentAt)
+	if drift.Abs() < minClockDrift {
+		return 0
+	}
+	d.note("the client clock is off by %s; timestamps were corrected", drift.Round(time.Second))
+	return drift
+}
+
+// hashIP turns an IP address into the stored pseudonym: the first 32 hex
+// digits of SHA-256(salt || ip). Addresses are canonicalized first so that
+// "::ffff:10.0.0.1" and "10.0.0.1" count as one user; other strings are
+// hashed as sent, since they may still be identifying.
+func (d *decoder) hashIP(ip string) string {
+	ip = strings.TrimSpace(ip)
+	if ip == "" || d.dropIPs {
+		return ""
+	}
+	if a, err := netip.ParseAddr(ip); err == nil {
+		ip = a.Unmap().String()
+	}
+	sum := sha256.Sum256(append(append([]byte(nil), d.salt...), ip...))
+	return hex.EncodeToString(sum[:])[:32]
+}
+
+// level maps Sentry's level names, their aliases and Python logging's
+// numeric levels; anything else is an error, the protocol's default.
+func (d *decoder) level(path string, v any, fallback string) string {
+	switch x := v.(type) {
+	case nil:
+		return fallback
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "fatal", "critical":
+			return "fatal"
+		case "error":
+			return "error"
+		case "warning", "warn":
+			return "warning"
+		case "info", "log":
+			return "info"
+		case "debug", "trace":
+			return "debug"
+		}
+	case json.Number:
+		switch x {
+		case "50":
+			return "fatal"
+		case "40":
+			return "error"
+		case "30":
+			return "warning"
+		case "20":
+			return "info"
+		case "10":
+			return "debug"
+		}
+	}
+	d.note("dropped %s %s: not a known level", path, clamp(compactJSON(v), 32))
+	return fallback
+}

@@ -1,0 +1,159 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// flytrapKind is which of the two original Flytrap endpoints was called.
+type flytrapKind int
+
+const (
+	flytrapError     flytrapKind = iota // POST /api/errors
+	flytrapRejection                    // POST /api/rejections
+)
+
+// decodeFlytrap normalizes a body of the original Flytrap SDKs
+// (flytrap-javascript, flytrap-express, flytrap_flask):
+//
+//	{"data": {"error": {"name", "message", "stack"}, "codeContexts": [...],
+//	          "handled", "timestamp", "project_id", "method", "path", "ip",
+//	          "os", "browser", "runtime"}}
+//
+// with "value" instead of "error" and "codeContexts" for rejections. It
+// returns the project the body names; the caller checks it against the key.
+// The text stack is kept raw for the processor to parse.
+func (d *decoder) decodeFlytrap(kind flytrapKind, body []byte) (*event.Event, int64, error) {
+	obj, err := parseJSONObject(body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("the body is %v; Flytrap SDKs send {\"data\": {...}}", err)
+	}
+	data, ok := obj["data"].(map[string]any)
+	if !ok {
+		return nil, 0, fmt.Errorf("the body must be {\"data\": {...}}, but \"data\" is %s", jsonKind(obj["data"]))
+	}
+	pid, ok := flytrapProjectID(data["project_id"])
+	if !ok {
+		return nil, 0, fmt.Errorf("data.project_id must be the project's numeric ID, e.g. \"42\" (see the project's SDK settings); got %s", clamp(compactJSON(data["project_id"]), 64))
+	}
+	handled := d.boolPtr("data.handled", data["handled"])
+	ex := event.Exception{Mechanism: &event.Mechanism{Handled: handled}}
+	switch kind {
+	case flytrapError:
+		e, ok := data["error"].(map[string]any)
+		if !ok {
+			return nil, 0, errors.New("data.error must be an object with name, message and stack")
+		}
+		ex.Type = d.str("data.error.name", e["name"], maxName)
+		if ex.Type == "" {
+			// Whatever reached /api/errors was thrown; JavaScript's
+			// base class is the honest default.
+			ex.Type = "Error"
+		}
+		ex.Value = d.str("data.error.message", e["message"], maxMessage)
+		ex.RawStack = d.str("data.error.stack", e["stack"], maxStack)
+		ex.CodeContexts = d.codeContexts(data["codeContexts"])
+		ex.Mechanism.Type = "onerror"
+	case flytrapRejection:
+		ex.Type = "UnhandledRejection"
+		ex.Value = rejectionValue(data)
+		ex.Mechanism.Type = "onunhandledrejection"
+	}
+	ev := &event.Event{
+		EventID:    newEventID(),
+		ProjectID:  pid,
+		Source:     event.SourceFlytrap,
+		Timestamp:  d.timestamp(data["timestamp"], 0),
+		Received:   d.received,
+		Platform:   flytrapPlatform(data, ex.RawStack),
+		Level:      "error",
+		Exceptions: []event.Exception{ex},
+	}
+	if handled != nil {
+		h := *handled // not shared with the mechanism, so neither can change the other
+		ev.Handled = &h
+	}
+	for _, k := range []string{"os", "browser", "runtime"} {
+		if v := d.str("data."+k, data[k], maxTag); v != "" {
+			ev.Tags = append(ev.Tags, event.Tag{Key: k, Value: v})
+		}
+	}
+	method := strings.ToUpper(d.str("data.method", data["method"], 32))
+	path := d.str("data.path", data["path"], maxPath)
+	if method != "" || path != "" {
+		ev.Request = &event.Request{Method: method, URL: path}
+	}
+	if h := d.hashIP(d.str("data.ip", data["ip"], maxName)); h != "" {
+		ev.User = &event.User{IPHash: h}
+	}
+	ev.Notes = d.notes
+	return ev, pid, nil
+}
+
+// flytrapProjectID accepts the string the SDKs send ("42") or a number.
+func flytrapProjectID(v any) (int64, bool) {
+	switch x := v.(type) {
+	case string:
+		return parseProjectID(strings.TrimSpace(x))
+	case json.Number:
+		return parseProjectID(string(x))
+	}
+	return 0, false
+}
+
+// rejectionValue renders the rejected value: strings as they are, anything
+// else as JSON. JSON.stringify drops an undefined value, so a missing key
+// means `Promise.reject()` / `reject(undefined)`.
+func rejectionValue(data map[string]any) string {
+	v, ok := data["value"]
+	if !ok {
+		return "undefined"
+	}
+	return anyText(v, maxMessage)
+}
+
+// codeContexts reads the source snippets the SDKs send per stack location.
+func (d *decoder) codeContexts(v any) []event.CodeContext {
+	items := d.list("data.codeContexts", v)
+	if len(items) > maxFrames {
+		d.note("kept the first %d of %d code contexts", maxFrames, len(items))
+		items = items[:maxFrames]
+	}
+	var out []event.CodeContext
+	for i, it := range items {
+		p := fmt.Sprintf("data.codeContexts[%d]", i)
+		m := d.object(p, it)
+		if m == nil {
+			continue
+		}
+		c := event.CodeContext{
+			File:    d.str(p+".file", m["file"], maxPath),
+			Line:    d.lineNumber(p+".line", m["line"]),
+			Column:  d.lineNumber(p+".column", m["column"]),
+			Context: d.str(p+".context", m["context"], maxContextLines*maxLine),
+		}
+		if c != (event.CodeContext{}) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// flytrapPlatform names the SDK's language for the processor's stack
+// parser and the UI: flytrap_flask sends Python tracebacks, the JavaScript
+// SDKs a runtime of "Node.js vX" (server) or none (browser).
+func flytrapPlatform(data map[string]any, stack string) string {
+	runtime, _ := data["runtime"].(string)
+	switch {
+	case strings.HasPrefix(strings.TrimSpace(stack), "Traceback (most recent call last)"):
+		return "python"
+	case strings.HasPrefix(strings.ToLower(runtime), "node"):
+		return "node"
+	default:
+		return "javascript"
+	}
+}

@@ -1,0 +1,230 @@
+// Package ingest is Flytrap's public front door: an http.Handler that accepts
+// error events from the original Flytrap SDKs and from the official Sentry
+// SDKs, authenticates them against a cached key set, enforces size and rate
+// limits, normalizes them into event.Event and hands them to a durable queue.
+//
+// All state (rate-limit buckets, counters) lives in the Handler value rather
+// than in package variables, because the same code is mounted by `flytrap dev`
+// and wrapped by an AWS Lambda adapter, and tests run several side by side.
+//
+// Routes served (paths are absolute; mount the handler at "/api/"):
+//
+//	POST /api/errors, /api/rejections              original Flytrap SDKs (x-api-key)
+//	POST /api/{project_id}/envelope/               Sentry envelopes
+//	POST /api/{project_id}/store/                  Sentry legacy store endpoint
+//	OPTIONS on all of the above                    CORS preflight
+package ingest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults used when the corresponding Config field is zero.
+const (
+	DefaultMaxEventBytes = 1 << 20
+	DefaultMaxBodyBytes  = 20 << 20
+	DefaultRatePerMinute = 6000
+)
+
+// Config tunes a Handler. The zero value is usable: limits take their
+// defaults, but IPs are dropped because no salt is set.
+type Config struct {
+	// MaxEventBytes caps the decompressed size of one event: an envelope
+	// item, a store body or a Flytrap body. 0 means DefaultMaxEventBytes.
+	MaxEventBytes int64
+	// MaxBodyBytes caps the request body as sent (possibly compressed) and
+	// the decompressed size of an envelope. 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// RatePerMinute is each project's sustained event rate; bursts of the
+	// same size are allowed. 0 means DefaultRatePerMinute, a negative value
+	// disables rate limiting.
+	RatePerMinute int
+	// IPSalt is prepended to an IP address before hashing it, so stored
+	// hashes cannot be reversed by hashing all 2^32 IPv4 addresses. An empty
+	// salt makes the handler drop IPs, for exactly that reason.
+	IPSalt []byte
+	// DropIPs drops user IP addresses instead of hashing them.
+	DropIPs bool
+	// TrustForwardedFor takes the client IP (for Sentry's "{{auto}}" user
+	// IP) from the last X-Forwarded-For entry instead of the connection's
+	// remote address. Enable it only behind one proxy that appends to that
+	// header, such as API Gateway, or clients can pick the address.
+	TrustForwardedFor bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Keys resolves a public key (a DSN's key, a Flytrap x-api-key) to its
+// project. Implementations must be cheap and must not touch the event store;
+// KeySet is the usual one.
+type Keys interface {
+	// ProjectForKey returns the project the key belongs to, ok=false for an
+	// unknown or inactive key, and an error only when the lookup itself
+	// failed.
+	ProjectForKey(ctx context.Context, publicKey string) (projectID int64, ok bool, err error)
+}
+
+// Queue receives accepted events.
+type Queue interface {
+	// Enqueue stores body (the JSON of one event.Event) durably and returns
+	// only after it is durable; an error means the event was not accepted.
+	Enqueue(ctx context.Context, body []byte) error
+}
+
+// Handler is the ingest http.Handler. Create it with New; it is safe for
+// concurrent use.
+type Handler struct {
+	cfg     Config
+	keys    Keys
+	queue   Queue
+	log     *slog.Logger
+	mux     *http.ServeMux
+	limiter *limiter // nil when rate limiting is disabled
+	stats   counters
+}
+
+// New returns a Handler. A nil log discards log output.
+func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
+	if cfg.MaxEventBytes <= 0 {
+		cfg.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.RatePerMinute == 0 {
+		cfg.RatePerMinute = DefaultRatePerMinute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.IPSalt) == 0 && !cfg.DropIPs {
+		log.Warn("ingest: no IP salt configured; user IP addresses will be dropped instead of hashed")
+		cfg.DropIPs = true
+	}
+	h := &Handler{cfg: cfg, keys: keys, queue: q, log: log, mux: http.NewServeMux()}
+	if cfg.RatePerMinute > 0 {
+		h.limiter = newLimiter(cfg.RatePerMinute, cfg.Now)
+	}
+	h.route("/api/errors", h.serveFlytrap(flytrapError))
+	h.route("/api/rejections", h.serveFlytrap(flytrapRejection))
+	// Sentry SDKs append a slash, some proxies and hand-written clients
+	// do not; {$} keeps the slash form from matching deeper paths.
+	h.route("/api/{project_id}/envelope/{$}", h.serveEnvelope)
+	h.route("/api/{project_id}/envelope", h.serveEnvelope)
+	h.route("/api/{project_id}/store/{$}", h.serveStore)
+	h.route("/api/{project_id}/store", h.serveStore)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", reason: ReasonBadRequest,
+			msg: "no ingest endpoint at " + clamp(r.URL.Path, 200) + "; Sentry SDKs post to /api/{project_id}/envelope/, Flytrap SDKs to /api/errors and /api/rejections"})
+	})
+	return h
+}
+
+// route registers fn for POST on path and answers every other method on the
+// same path itself, so preflights succeed and wrong methods get a JSON 405
+// instead of the mux's plain-text one.
+func (h *Handler) route(path string, fn func(*http.Request) (any, *apiError)) {
+	h.mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+		body, aerr := fn(r)
+		if aerr != nil {
+			h.writeError(w, r, aerr)
+			return
+		}
+		writeJSON(w, http.StatusOK, body)
+	})
+	h.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			preflight(w)
+			return
+		}
+		w.Header().Set("Allow", "POST, OPTIONS")
+		h.writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", reason: ReasonBadRequest,
+			msg: r.Method + " is not allowed here; SDKs send events with POST"})
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setCORS(w, r)
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			// net/http's own way to abort a response silently.
+			panic(v)
+		}
+		// A panic is a bug in this package or in the Queue/Keys
+		// implementation, never the client's fault; answer like an
+		// unavailable dependency so the server keeps serving.
+		h.log.Error("ingest: recovered panic", "panic", v, "method", r.Method, "path", r.URL.Path, "stack", string(debug.Stack()))
+		h.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: "internal_error", reason: ReasonPanic,
+			msg: "the server failed to process this request; the failure has been logged"})
+	}()
+	h.mux.ServeHTTP(w, r)
+}
+
+// Reasons a request is rejected, the keys of Stats.Rejected.
+const (
+	ReasonBadRequest   = "bad_request"  // 400, 404, 405, 415
+	ReasonUnauthorized = "unauthorized" // 401: missing or unknown key
+	ReasonForbidden    = "forbidden"    // 403: key of another project
+	ReasonTooLarge     = "too_large"    // 413
+	ReasonRateLimited  = "rate_limited" // 429
+	ReasonQueueError   = "queue_error"  // 503: Queue.Enqueue failed
+	ReasonKeyError     = "key_error"    // 503: Keys.ProjectForKey failed
+	ReasonPanic        = "panic"        // 503: a recovered panic
+)
+
+var reasons = [...]string{ReasonBadRequest, ReasonUnauthorized, ReasonForbidden, ReasonTooLarge,
+	ReasonRateLimited, ReasonQueueError, ReasonKeyError, ReasonPanic}
+
+// counters are the live values behind Stats.
+type counters struct {
+	accepted atomic.Uint64
+	dropped  atomic.Uint64
+	rejected [len(reasons)]atomic.Uint64
+}
+
+func (c *counters) reject(reason string) {
+	for i, r := range reasons {
+		if r == reason {
+			c.rejected[i].Add(1)
+			return
+		}
+	}
+}
+
+// Stats is a snapshot of a Handler's counters since it was created.
+type Stats struct {
+	// Accepted counts events handed to the queue.
+	Accepted uint64
+	// DroppedItems counts envelope items accepted but not kept: sessions,
+	// transactions, attachments and every other non-event item.
+	DroppedItems uint64
+	// Rejected counts refused requests by reason; every Reason* constant
+	// is present, zero or not, so metrics series exist from the start.
+	Rejected map[string]uint64
+}
+
+// Stats returns the current counters.
+func (h *Handler) Stats() Stats {
+	s := Stats{
+		Accepted:     h.stats.accepted.Load(),
+		DroppedItems: h.stats.dropped.Load(),
+		Rejected:     make(map[string]uint64, len(reasons)),
+	}
+	for i, r := range reasons {
+		s.Rejected[r] = h.stats.rejected[i].Load()
+	}
+	return s
+}

@@ -1,0 +1,155 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeLoader serves a replaceable key map and counts calls.
+type fakeLoader struct {
+	mu    sync.Mutex
+	keys  map[string]int64
+	err   error
+	calls int
+}
+
+func (l *fakeLoader) load(ctx context.Context) (map[string]int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	out := make(map[string]int64, len(l.keys))
+	for k, v := range l.keys {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (l *fakeLoader) set(keys map[string]int64, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys, l.err = keys, err
+}
+
+func TestKeySet(t *testing.T) {
+	clock := &testClock{now: testNow}
+	loader := &fakeLoader{keys: map[string]int64{"a": 1}}
+	ks := NewKeySet(loader.load, KeySetConfig{Now: clock.Now})
+	dbDown := errors.New("db down")
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		keys      map[string]int64 // replaces the loader's data when set
+		fail      bool             // loader fails from this step on, until a step sets keys
+		key       string
+		wantPID   int64
+		wantOK    bool
+		wantCalls int
+	}{
+		{name: "first lookup loads", key: "a", wantPID: 1, wantOK: true, wantCalls: 1},
+		{name: "cached within the TTL", advance: 10 * time.Second, key: "a", wantPID: 1, wantOK: true, wantCalls: 1},
+		{name: "a new key is found by a reload on a miss", keys: map[string]int64{"a": 1, "b": 2}, key: "b", wantPID: 2, wantOK: true, wantCalls: 2},
+		{name: "misses right after a load do not reload", key: "zzz", wantCalls: 2},
+		{name: "still within the retry interval", advance: 4 * time.Second, key: "zzz", wantCalls: 2},
+		{name: "after the retry interval a miss reloads", advance: time.Second, key: "zzz", wantCalls: 3},
+		{name: "hits never reload within the TTL", advance: 20 * time.Second, key: "b", wantPID: 2, wantOK: true, wantCalls: 3},
+		{name: "expiry reloads, removed key disappears", advance: 30 * time.Second, keys: map[string]int64{"a": 1}, key: "b", wantCalls: 4},
+		{name: "failed reload serves the stale set", advance: 31 * time.Second, fail: true, key: "a", wantPID: 1, wantOK: true, wantCalls: 5},
+		{name: "no retry right after a failure", advance: time.Second, key: "a", wantPID: 1, wantOK: true, wantCalls: 5},
+		{name: "retry after the interval, still failing", advance: 5 * time.Second, key: "a", wantPID: 1, wantOK: true, wantCalls: 6},
+		{name: "recovery", advance: 5 * time.Second, keys: map[string]int64{"a": 10}, key: "a", wantPID: 10, wantOK: true, wantCalls: 7},
+	}
+	for _, s := range steps {
+		clock.Advance(s.advance)
+		switch {
+		case s.fail:
+			loader.set(loader.keys, dbDown)
+		case s.keys != nil:
+			loader.set(s.keys, nil)
+		}
+		pid, ok, err := ks.ProjectForKey(context.Background(), s.key)
+		if err != nil || pid != s.wantPID || ok != s.wantOK {
+			t.Fatalf("%s: got (%d, %v, %v), want (%d, %v, nil)", s.name, pid, ok, err, s.wantPID, s.wantOK)
+		}
+		if loader.calls != s.wantCalls {
+			t.Fatalf("%s: %d loads, want %d", s.name, loader.calls, s.wantCalls)
+		}
+	}
+}
+
+func TestKeySetFirstLoadFails(t *testing.T) {
+	clock := &testClock{now: testNow}
+	dbDown := errors.New("db down")
+	loader := &fakeLoader{err: dbDown}
+	ks := NewKeySet(loader.load, KeySetConfig{TTL: time.Minute, Now: clock.Now})
+	for i, want := range []int{1, 1} {
+		if _, _, err := ks.ProjectForKey(context.Background(), "a"); !errors.Is(err, dbDown) {
+			t.Fatalf("call %d: err %v, want %v", i, err, dbDown)
+		}
+		if loader.calls != want {
+			t.Fatalf("call %d: %d loads, want %d (failures must not hammer the loader)", i, loader.calls, want)
+		}
+	}
+	clock.Advance(keyRetryInterval)
+	loader.set(map[string]int64{"a": 1}, nil)
+	if pid, ok, err := ks.ProjectForKey(context.Background(), "a"); pid != 1 || !ok || err != nil {
+		t.Fatalf("after recovery: (%d, %v, %v)", pid, ok, err)
+	}
+}
+
+func TestKeySetNilMapIsEmpty(t *testing.T) {
+	ks := NewKeySet(func(context.Context) (map[string]int64, error) { return nil, nil }, KeySetConfig{})
+	if pid, ok, err := ks.ProjectForKey(context.Background(), "a"); pid != 0 || ok || err != nil {
+		t.Errorf("(%d, %v, %v), want (0, false, nil)", pid, ok, err)
+	}
+}
+
+func TestKeySetLoadSurvivesCancelledRequest(t *testing.T) {
+	loader := &fakeLoader{keys: map[string]int64{"a": 1}}
+	ks := NewKeySet(loader.load, KeySetConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if pid, ok, err := ks.ProjectForKey(ctx, "a"); pid != 1 || !ok || err != nil {
+		t.Errorf("(%d, %v, %v): a hung-up client must not fail the shared load", pid, ok, err)
+	}
+}
+
+func TestKeySetConcurrentColdStart(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	ks := NewKeySet(func(context.Context) (map[string]int64, error) {
+		calls.Add(1)
+		<-release
+		return map[string]int64{"a": 1}, nil
+	}, KeySetConfig{})
+	var wg sync.WaitGroup
+	errs := make(chan string, 50)
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if pid, ok, err := ks.ProjectForKey(context.Background(), "a"); pid != 1 || !ok || err != nil {
+				errs <- "lookup failed"
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // let the goroutines queue up behind the first load
+	close(release)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d loads for 50 concurrent lookups, want 1", n)
+	}
+}

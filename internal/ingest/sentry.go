@@ -1,0 +1,599 @@
+package ingest
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/google/uuid"
+)
+
+// decodeSentry normalizes one Sentry event payload. Only a payload that is
+// not a JSON object is an error; every field is read tolerantly, because
+// fifteen years of SDKs disagree about shapes (see the sentry-samples
+// corpus the tests run).
+func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHeader) (*event.Event, error) {
+	obj, err := parseJSONObject(payload)
+	if err != nil {
+		return nil, err
+	}
+	drift := d.clockDrift(hdr.sentAt)
+	ev := &event.Event{
+		EventID:     d.eventID(obj["event_id"], hdr.eventID),
+		ProjectID:   projectID,
+		Source:      event.SourceSentry,
+		Timestamp:   d.timestamp(obj["timestamp"], drift),
+		Received:    d.received,
+		Platform:    d.str("platform", obj["platform"], maxName),
+		Level:       d.level("level", obj["level"], "error"),
+		Logger:      d.str("logger", obj["logger"], maxName),
+		Message:     d.message(obj),
+		Transaction: d.str("transaction", obj["transaction"], maxName),
+		Release:     d.str("release", obj["release"], maxName),
+		Dist:        d.str("dist", obj["dist"], maxName),
+		Environment: d.str("environment", obj["environment"], maxName),
+		ServerName:  d.str("server_name", obj["server_name"], maxName),
+		Fingerprint: d.fingerprint(obj["fingerprint"]),
+		Tags:        d.tags(obj["tags"]),
+		Contexts:    d.rawObject("contexts", obj["contexts"]),
+		Extra:       d.rawObject("extra", obj["extra"]),
+		SDK:         d.sdk(obj["sdk"]),
+	}
+	name, v := legacy(obj, "user", "sentry.interfaces.User")
+	ev.User = d.user(name, v)
+	name, v = legacy(obj, "request", "sentry.interfaces.Http")
+	ev.Request = d.request(name, v)
+	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
+	ev.Breadcrumbs = d.breadcrumbs(name, v, drift)
+	ev.Exceptions = d.exceptionsWithStacks(obj, debugIDs(obj["debug_meta"]))
+	ev.Handled = handled(ev.Exceptions)
+	ev.Notes = d.notes
+	return ev, nil
+}
+
+// legacy returns the first present key of a field that old SDKs (protocol
+// versions up to 6) sent under its sentry.interfaces.* name.
+func legacy(obj map[string]any, names ...string) (string, any) {
+	for _, n := range names {
+		if v := obj[n]; v != nil {
+			return n, v
+		}
+	}
+	return names[0], nil
+}
+
+// message reads logentry (current), sentry.interfaces.Message (legacy) or
+// message, which may be a plain string or a logentry-shaped object. The
+// formatted text wins over the template; params are not substituted into a
+// template, which as it stands groups better than any one rendering.
+func (d *decoder) message(obj map[string]any) string {
+	for _, name := range []string{"logentry", "sentry.interfaces.Message", "message"} {
+		switch x := obj[name].(type) {
+		case nil:
+		case map[string]any:
+			if s := d.str(name+".formatted", x["formatted"], maxMessage); s != "" {
+				return s
+			}
+			if s := d.str(name+".message", x["message"], maxMessage); s != "" {
+				return s
+			}
+		default:
+			if s := d.str(name, x, maxMessage); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// fingerprint reads the custom grouping key; non-string entries are
+// stringified rather than dropped so the key stays as specific as sent.
+func (d *decoder) fingerprint(v any) []string {
+	items := d.list("fingerprint", v)
+	if len(items) > maxFingerprint {
+		d.note("fingerprint cut to its first %d of %d entries", maxFingerprint, len(items))
+		items = items[:maxFingerprint]
+	}
+	var out []string
+	for _, it := range items {
+		out = append(out, anyText(it, maxTag))
+	}
+	return out
+}
+
+// tags reads an object (sorted by key, as objects have no order after
+// decoding) or a list of [key, value] pairs (order kept).
+func (d *decoder) tags(v any) []event.Tag {
+	var (
+		out     []event.Tag
+		dropped int
+	)
+	add := func(k string, val any) {
+		k = strings.TrimSpace(k)
+		switch {
+		// sentry:user is derived by the server (e.g. "ip:203.0.113.9"); an
+		// SDK-sent copy is stale at best and may carry a raw IP.
+		case k == "" || val == nil || k == "sentry:user":
+		case len(out) == maxTags:
+			dropped++
+		default:
+			out = append(out, event.Tag{Key: clamp(k, maxTag), Value: anyText(val, maxTag)})
+		}
+	}
+	defer func() {
+		if dropped > 0 {
+			d.note("dropped %d tags beyond the first %d", dropped, maxTags)
+		}
+	}()
+	switch x := v.(type) {
+	case nil:
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			add(k, x[k])
+		}
+	case []any:
+		for i, p := range x {
+			pair, ok := p.([]any)
+			if !ok || len(pair) != 2 {
+				if p != nil {
+					d.note("dropped tags[%d]: expected a [key, value] pair", i)
+				}
+				continue
+			}
+			k, ok := pair[0].(string)
+			if !ok {
+				d.note("dropped tags[%d]: the key is not a string", i)
+				continue
+			}
+			add(k, pair[1])
+		}
+	default:
+		d.wrongType("tags", "an object or a list of pairs", v)
+	}
+	return out
+}
+
+func (d *decoder) sdk(v any) *event.SDK {
+	m := d.object("sdk", v)
+	s := event.SDK{Name: d.str("sdk.name", m["name"], maxName), Version: d.str("sdk.version", m["version"], maxName)}
+	if s == (event.SDK{}) {
+		return nil
+	}
+	return &s
+}
+
+// user reads the user interface. The IP address is hashed (or dropped)
+// here so a raw address never reaches the queue; "{{auto}}" asks for the
+// sender's address.
+func (d *decoder) user(path string, v any) *event.User {
+	m := d.object(path, v)
+	if m == nil {
+		return nil
+	}
+	u := event.User{
+		ID:       d.str(path+".id", m["id"], maxName),
+		Email:    d.str(path+".email", m["email"], maxName),
+		Username: d.str(path+".username", m["username"], maxName),
+		Data:     d.rawObject(path+".data", m["data"]),
+	}
+	ip := d.str(path+".ip_address", m["ip_address"], maxName)
+	if ip == "{{auto}}" {
+		ip = d.clientIP
+	}
+	u.IPHash = d.hashIP(ip)
+	if u.ID == "" && u.Email == "" && u.Username == "" && u.IPHash == "" && u.Data == nil {
+		return nil
+	}
+	return &u
+}
+
+// request reads the HTTP request interface.
+func (d *decoder) request(path string, v any) *event.Request {
+	m := d.object(path, v)
+	if m == nil {
+		return nil
+	}
+	r := event.Request{
+		Method:      strings.ToUpper(d.str(path+".method", m["method"], 32)),
+		URL:         d.str(path+".url", m["url"], maxPath),
+		QueryString: d.queryString(path+".query_string", m["query_string"]),
+		Headers:     d.headers(path+".headers", m["headers"]),
+		Data:        d.raw(path+".data", m["data"]),
+	}
+	if r.Method == "" && r.URL == "" && r.QueryString == "" && r.Headers == nil && r.Data == nil {
+		return nil
+	}
+	return &r
+}
+
+// queryString accepts a string (with or without "?"), an object, or a list
+// of [key, value] pairs, and returns the encoded form.
+func (d *decoder) queryString(path string, v any) string {
+	var q []string
+	add := func(k string, val any) {
+		q = append(q, url.QueryEscape(k)+"="+url.QueryEscape(anyText(val, maxPath)))
+	}
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return clamp(strings.TrimPrefix(x, "?"), maxPath)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if x[k] != nil {
+				add(k, x[k])
+			}
+		}
+	case []any:
+		for _, p := range x {
+			if pair, ok := p.([]any); ok && len(pair) == 2 {
+				if k, ok := pair[0].(string); ok {
+					if pair[1] == nil {
+						add(k, "")
+					} else {
+						add(k, pair[1])
+					}
+				}
+			}
+		}
+	default:
+		d.wrongType(path, "a string, object or list of pairs", v)
+	}
+	return clamp(strings.Join(q, "&"), maxPath)
+}
+
+// filteredHeaders never keep their values: credentials, and addresses of
+// the end user that would defeat IP hashing.
+var filteredHeaders = map[string]bool{
+	"authorization": true, "proxy-authorization": true, "cookie": true, "set-cookie": true,
+	"x-api-key": true, "x-sentry-auth": true, "x-auth-token": true, "x-csrf-token": true,
+	"x-forwarded-for": true, "x-real-ip": true, "forwarded": true, "true-client-ip": true,
+	"cf-connecting-ip": true, "x-client-ip": true, "x-original-for": true,
+}
+
+// headers accepts an object or a list of [name, value] pairs; a value may
+// itself be a list (repeated header).
+func (d *decoder) headers(path string, v any) [][2]string {
+	var out [][2]string
+	add := func(k string, val any) {
+		k = strings.TrimSpace(k)
+		if k == "" || val == nil || len(out) >= maxHeaders {
+			return
+		}
+		var s string
+		if list, ok := val.([]any); ok {
+			parts := make([]string, 0, len(list))
+			for _, p := range list {
+				parts = append(parts, anyText(p, maxPath))
+			}
+			s = clamp(strings.Join(parts, ", "), maxPath)
+		} else {
+			s = anyText(val, maxPath)
+		}
+		if filteredHeaders[strings.ToLower(k)] {
+			s = "[Filtered]"
+		}
+		out = append(out, [2]string{clamp(k, maxName), s})
+	}
+	switch x := v.(type) {
+	case nil:
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			add(k, x[k])
+		}
+	case []any:
+		for _, p := range x {
+			if pair, ok := p.([]any); ok && len(pair) == 2 {
+				if k, ok := pair[0].(string); ok {
+					add(k, pair[1])
+				}
+			}
+		}
+	default:
+		d.wrongType(path, "an object or a list of pairs", v)
+	}
+	return out
+}
+
+// breadcrumbs keeps the most recent maxBreadcrumbs entries (SDKs append, so
+// the last ones are the newest).
+func (d *decoder) breadcrumbs(path string, v any, drift time.Duration) []event.Breadcrumb {
+	items := d.values(path, v)
+	if len(items) > maxBreadcrumbs {
+		d.note("kept the last %d of %d breadcrumbs", maxBreadcrumbs, len(items))
+		items = items[len(items)-maxBreadcrumbs:]
+	}
+	var out []event.Breadcrumb
+	for i, it := range items {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		m := d.object(p, it)
+		if m == nil {
+			continue
+		}
+		b := event.Breadcrumb{
+			Type:     d.str(p+".type", m["type"], maxName),
+			Category: d.str(p+".category", m["category"], maxName),
+			Level:    d.level(p+".level", m["level"], ""),
+			Message:  d.str(p+".message", m["message"], maxMessage),
+			Data:     d.rawObject(p+".data", m["data"]),
+		}
+		// A breadcrumb without a usable time keeps the zero time: making
+		// one up would misorder the trail.
+		if t, ok := parseTimestamp(m["timestamp"]); ok {
+			if t = t.Add(drift); encodable(t) {
+				b.Timestamp = t
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// exceptionsWithStacks reads the exception chain and gives it frames from
+// wherever the SDK put them: each exception's own stacktrace, the thread
+// its thread_id names, or, for the outermost exception, the top-level
+// stacktrace (legacy and attach_stacktrace events) or the crashed thread. An
+// event with no exception but such a stack gets one exception without type
+// or value, so the stack is kept and the title stays the message.
+func (d *decoder) exceptionsWithStacks(obj map[string]any, ids map[string]string) []event.Exception {
+	name, v := legacy(obj, "exception", "sentry.interfaces.Exception")
+	excs, threadIDs := d.exceptions(name, v, ids)
+	threads := d.values("threads", obj["threads"])
+	for i := range excs {
+		if len(excs[i].Frames) == 0 && threadIDs[i] != "" {
+			excs[i].Frames = d.threadFrames(threads, ids, func(t map[string]any) bool {
+				return t["id"] != nil && anyText(t["id"], 64) == threadIDs[i]
+			})
+		}
+	}
+	if n := len(excs); n == 0 || len(excs[n-1].Frames) == 0 {
+		sname, sv := legacy(obj, "stacktrace", "sentry.interfaces.Stacktrace")
+		frames := d.stacktrace(sname, sv, ids)
+		if len(frames) == 0 {
+			frames = d.threadFrames(threads, ids, func(t map[string]any) bool { return t["crashed"] == true })
+		}
+		if len(frames) == 0 {
+			frames = d.threadFrames(threads, ids, func(t map[string]any) bool { return t["current"] == true })
+		}
+		switch {
+		case len(frames) == 0:
+		case n == 0:
+			excs = append(excs, event.Exception{Frames: frames})
+		default:
+			excs[n-1].Frames = frames
+		}
+	}
+	// A thread_id alone kept an exception alive in case its thread had
+	// the frames; without them it says nothing.
+	return slices.DeleteFunc(excs, func(ex event.Exception) bool {
+		return ex.Type == "" && ex.Value == "" && len(ex.Frames) == 0
+	})
+}
+
+// exceptions reads the chain: {"values": [...]}, a bare list (sentry-go),
+// or a single exception object (old raven clients). Null and empty entries
+// are skipped. It also returns each kept exception's thread_id.
+func (d *decoder) exceptions(path string, v any, ids map[string]string) ([]event.Exception, []string) {
+	var items []any
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		if vs, ok := x["values"]; ok {
+			items = d.list(path+".values", vs)
+		} else {
+			items = []any{x}
+		}
+	case []any:
+		items = x
+	default:
+		d.wrongType(path, "an object or a list", v)
+		return nil, nil
+	}
+	if len(items) > maxExceptions {
+		// The last exception is the outermost one, which titles the
+		// issue; inner causes are cut first.
+		d.note("kept the last %d of %d chained exceptions", maxExceptions, len(items))
+		items = items[len(items)-maxExceptions:]
+	}
+	var (
+		out       []event.Exception
+		threadIDs []string
+	)
+	for i, it := range items {
+		p := fmt.Sprintf("%s.values[%d]", path, i)
+		m := d.object(p, it)
+		if m == nil {
+			continue
+		}
+		ex := event.Exception{
+			Type:      d.str(p+".type", m["type"], maxName),
+			Value:     d.str(p+".value", m["value"], maxMessage),
+			Module:    d.str(p+".module", m["module"], maxName),
+			Mechanism: d.mechanism(p+".mechanism", m["mechanism"]),
+			Frames:    d.stacktrace(p+".stacktrace", m["stacktrace"], ids),
+		}
+		var tid string
+		if m["thread_id"] != nil {
+			tid = anyText(m["thread_id"], 64)
+		}
+		if ex.Type == "" && ex.Value == "" && len(ex.Frames) == 0 && tid == "" {
+			continue
+		}
+		out = append(out, ex)
+		threadIDs = append(threadIDs, tid)
+	}
+	return out, threadIDs
+}
+
+func (d *decoder) mechanism(path string, v any) *event.Mechanism {
+	m := d.object(path, v)
+	if m == nil {
+		return nil
+	}
+	mech := event.Mechanism{Type: d.str(path+".type", m["type"], maxName), Handled: d.boolPtr(path+".handled", m["handled"])}
+	if mech.Type == "" && mech.Handled == nil {
+		return nil
+	}
+	return &mech
+}
+
+// handled derives the event's handled flag from the chain's mechanisms: an
+// event is unhandled if any exception says so, as Sentry decides it.
+func handled(excs []event.Exception) *bool {
+	known, all := false, true
+	for _, ex := range excs {
+		if ex.Mechanism != nil && ex.Mechanism.Handled != nil {
+			known = true
+			all = all && *ex.Mechanism.Handled
+		}
+	}
+	if !known {
+		return nil
+	}
+	return &all
+}
+
+// threadFrames returns the frames of the first thread match accepts.
+func (d *decoder) threadFrames(threads []any, ids map[string]string, match func(map[string]any) bool) []event.Frame {
+	for i, t := range threads {
+		if m, ok := t.(map[string]any); ok && match(m) {
+			return d.stacktrace(fmt.Sprintf("threads[%d].stacktrace", i), m["stacktrace"], ids)
+		}
+	}
+	return nil
+}
+
+// stacktrace reads {"frames": [...]} (or a bare frame list) oldest call
+// first. Frames without any location are skipped. Over maxFrames, the
+// middle is cut: the outermost calls say where the work came from, the
+// innermost where it failed.
+func (d *decoder) stacktrace(path string, v any, ids map[string]string) []event.Frame {
+	var items []any
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		items = d.list(path+".frames", x["frames"])
+	case []any:
+		items = x
+	default:
+		d.wrongType(path, "an object with frames", v)
+		return nil
+	}
+	if len(items) > maxFrames {
+		d.note("%s: omitted %d frames from the middle of %d", path, len(items)-maxFrames, len(items))
+		items = slices.Concat(items[:maxFrames/2], items[len(items)-maxFrames/2:])
+	}
+	var out []event.Frame
+	for i, it := range items {
+		p := fmt.Sprintf("%s.frames[%d]", path, i)
+		m := d.object(p, it)
+		if m == nil {
+			continue
+		}
+		f := event.Frame{
+			Filename:    d.str(p+".filename", m["filename"], maxPath),
+			AbsPath:     d.str(p+".abs_path", m["abs_path"], maxPath),
+			Function:    d.str(p+".function", m["function"], maxName),
+			Module:      d.str(p+".module", m["module"], maxName),
+			Package:     d.str(p+".package", m["package"], maxPath),
+			Lineno:      d.lineNumber(p+".lineno", m["lineno"]),
+			Colno:       d.lineNumber(p+".colno", m["colno"]),
+			InApp:       d.boolPtr(p+".in_app", m["in_app"]),
+			ContextLine: d.str(p+".context_line", m["context_line"], maxLine),
+			PreContext:  d.contextLines(p+".pre_context", m["pre_context"], true),
+			PostContext: d.contextLines(p+".post_context", m["post_context"], false),
+		}
+		if f.Filename == "" && f.AbsPath == "" && f.Function == "" && f.Module == "" && f.Package == "" && f.Lineno == 0 {
+			continue
+		}
+		f.DebugID = frameDebugID(m["debug_id"], f, ids)
+		out = append(out, f)
+	}
+	return out
+}
+
+// contextLines reads pre/post_context. Over the limit, the lines nearest
+// the frame's line are kept: the end of pre_context, the start of
+// post_context.
+func (d *decoder) contextLines(path string, v any, pre bool) []string {
+	items := d.list(path, v)
+	if len(items) > maxContextLines {
+		if pre {
+			items = items[len(items)-maxContextLines:]
+		} else {
+			items = items[:maxContextLines]
+		}
+	}
+	var out []string
+	for _, it := range items {
+		if it == nil {
+			out = append(out, "")
+			continue
+		}
+		out = append(out, anyText(it, maxLine))
+	}
+	return out
+}
+
+// debugIDs maps a minified file's URL to its source map's debug ID, from
+// the debug_meta images the JavaScript SDK sends.
+func debugIDs(v any) map[string]string {
+	meta, _ := v.(map[string]any)
+	images, _ := meta["images"].([]any)
+	ids := map[string]string{}
+	for _, img := range images {
+		m, _ := img.(map[string]any)
+		if m["type"] != "sourcemap" {
+			continue
+		}
+		file, _ := m["code_file"].(string)
+		id, ok := normalizeDebugID(m["debug_id"])
+		if file != "" && ok {
+			ids[file] = id
+		}
+	}
+	return ids
+}
+
+// frameDebugID takes a frame's own debug_id if it has one, else the one
+// debug_meta gives for its file.
+func frameDebugID(own any, f event.Frame, ids map[string]string) string {
+	if id, ok := normalizeDebugID(own); ok {
+		return id
+	}
+	if id, ok := ids[f.AbsPath]; ok && f.AbsPath != "" {
+		return id
+	}
+	return ids[f.Filename]
+}
+
+// normalizeDebugID returns the canonical dashed lowercase form that
+// source-map tooling writes, so lookups compare equal.
+func normalizeDebugID(v any) (string, bool) {
+	s, _ := v.(string)
+	u, err := uuid.Parse(s)
+	if err != nil || u == uuid.Nil {
+		return "", false
+	}
+	return u.String(), true
+}

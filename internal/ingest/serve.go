@@ -1,0 +1,175 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// serveEnvelope handles POST /api/{project_id}/envelope/. The key may sit
+// in the envelope header, so the body is read before authentication only
+// when no header or query parameter carries it.
+func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
+	pid, aerr := pathProject(r)
+	if aerr != nil {
+		return nil, aerr
+	}
+	key := sentryKey(r)
+	if key != "" {
+		if aerr := h.authorize(r.Context(), key, pid); aerr != nil {
+			return nil, aerr
+		}
+	}
+	body, aerr := h.readBody(r, h.cfg.MaxBodyBytes)
+	if aerr != nil {
+		return nil, aerr
+	}
+	env, err := parseEnvelope(body)
+	if err != nil {
+		return nil, badRequest("invalid_envelope", "the body is not a Sentry envelope: %v", err)
+	}
+	if key == "" {
+		if aerr := h.authorize(r.Context(), dsnKey(env.header.dsn), pid); aerr != nil {
+			return nil, aerr
+		}
+	}
+	var (
+		events  []*event.Event
+		dropped uint64
+	)
+	for i, it := range env.items {
+		if it.typ != "event" {
+			// Sessions, transactions, attachments, client reports,
+			// check-ins, replays...: accepted so SDKs do not retry,
+			// but Flytrap tracks errors only.
+			dropped++
+			continue
+		}
+		if int64(len(it.payload)) > h.cfg.MaxEventBytes {
+			return nil, tooLarge("envelope item %d (event) is %d bytes; the limit is %d bytes", i+1, len(it.payload), h.cfg.MaxEventBytes)
+		}
+		hdr := env.header
+		if len(events) > 0 {
+			// The header's event_id names the envelope's (first) event.
+			hdr.eventID = ""
+		}
+		ev, err := h.newDecoder(h.clientIP(r)).decodeSentry(it.payload, pid, hdr)
+		if err != nil {
+			return nil, badRequest("invalid_event", "envelope item %d (event) is %v", i+1, err)
+		}
+		events = append(events, ev)
+	}
+	if len(events) == 0 {
+		h.stats.dropped.Add(dropped)
+		return emptyBody{}, nil
+	}
+	if aerr := h.accept(r.Context(), pid, events...); aerr != nil {
+		return nil, aerr
+	}
+	h.stats.dropped.Add(dropped)
+	return idBody{ID: events[0].EventID}, nil
+}
+
+// serveStore handles POST /api/{project_id}/store/, the endpoint of SDKs
+// that predate envelopes: one event per body, the key never in the body.
+func (h *Handler) serveStore(r *http.Request) (any, *apiError) {
+	pid, aerr := pathProject(r)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := h.authorize(r.Context(), sentryKey(r), pid); aerr != nil {
+		return nil, aerr
+	}
+	body, aerr := h.readBody(r, h.cfg.MaxEventBytes)
+	if aerr != nil {
+		return nil, aerr
+	}
+	payload, aerr := unwrapRaven(body, h.cfg.MaxEventBytes)
+	if aerr != nil {
+		return nil, aerr
+	}
+	ev, err := h.newDecoder(h.clientIP(r)).decodeSentry(payload, pid, envelopeHeader{})
+	if err != nil {
+		return nil, badRequest("invalid_event", "the event is %v", err)
+	}
+	if aerr := h.accept(r.Context(), pid, ev); aerr != nil {
+		return nil, aerr
+	}
+	return idBody{ID: ev.EventID}, nil
+}
+
+// serveFlytrap handles the original Flytrap SDK endpoints. The body names
+// the project, so the key is checked against it after decoding.
+func (h *Handler) serveFlytrap(kind flytrapKind) func(*http.Request) (any, *apiError) {
+	return func(r *http.Request) (any, *apiError) {
+		keyProject, aerr := h.lookupKey(r.Context(), strings.TrimSpace(r.Header.Get("X-Api-Key")), missingFlytrapKey)
+		if aerr != nil {
+			return nil, aerr
+		}
+		body, aerr := h.readBody(r, h.cfg.MaxEventBytes)
+		if aerr != nil {
+			return nil, aerr
+		}
+		ev, pid, err := h.newDecoder(h.clientIP(r)).decodeFlytrap(kind, body)
+		if err != nil {
+			return nil, badRequest("invalid_payload", "%v", err)
+		}
+		if pid != keyProject {
+			return nil, wrongProject(pid)
+		}
+		if aerr := h.accept(r.Context(), pid, ev); aerr != nil {
+			return nil, aerr
+		}
+		return idBody{ID: ev.EventID}, nil
+	}
+}
+
+// accept rate-limits and enqueues decoded events. Limiting comes last so
+// that only requests that would otherwise succeed use up the quota.
+func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event) *apiError {
+	if h.limiter != nil {
+		if ok, wait := h.limiter.allow(pid, len(events)); !ok {
+			secs := max(1, int(math.Ceil(wait.Seconds())))
+			return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", reason: ReasonRateLimited, retryAfter: secs,
+				msg: fmt.Sprintf("project %d is over its limit of %d events per minute; retry in %d seconds", pid, h.cfg.RatePerMinute, secs)}
+		}
+	}
+	for _, ev := range events {
+		body, err := json.Marshal(ev)
+		if err != nil {
+			// The decoder only produces encodable values; this is a
+			// bug, reported like one.
+			panic(fmt.Sprintf("ingest: encoding a normalized event: %v", err))
+		}
+		if err := h.queue.Enqueue(ctx, body); err != nil {
+			return &apiError{status: http.StatusServiceUnavailable, code: "queue_unavailable", reason: ReasonQueueError,
+				msg: "the event could not be stored right now; retry later", cause: err}
+		}
+		h.stats.accepted.Add(1)
+	}
+	return nil
+}
+
+// clientIP is the sender's address: the connection's peer, or with
+// TrustForwardedFor the entry the (single) trusted proxy appended last.
+func (h *Handler) clientIP(r *http.Request) string {
+	if h.cfg.TrustForwardedFor {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if ip := strings.TrimSpace(last[strings.LastIndexByte(last, ',')+1:]); ip != "" {
+				return ip
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

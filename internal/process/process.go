@@ -1,0 +1,138 @@
+// Package process turns queued events into stored issues: it parses text
+// stacks, fingerprints, groups and saves. It is the same code in `flytrap
+// dev` (worker goroutines) and in the processor Lambda.
+package process
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/grouping"
+	"github.com/getflytrap/flytrap/internal/stacktrace"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Saver stores a processed event and updates its issue atomically.
+type Saver interface {
+	SaveEvent(ctx context.Context, req store.SaveRequest) (store.SaveResult, error)
+}
+
+// ErrMalformed marks a message that is not a processable event. Ingest never
+// queues one, so it points at a bug or a foreign producer; the queue's retry
+// limit moves it to the dead-letter table where an operator can inspect it.
+var ErrMalformed = errors.New("malformed queue message")
+
+// Processor processes one queued event at a time and is safe for concurrent
+// use.
+type Processor struct {
+	saver Saver
+	log   *slog.Logger
+}
+
+// New returns a Processor that saves through s.
+func New(s Saver, log *slog.Logger) *Processor {
+	return &Processor{saver: s, log: log}
+}
+
+// Process handles one queue message body (the JSON of an event.Event).
+// Processing the same event twice stores it once: SaveEvent is idempotent
+// per event_id.
+func (p *Processor) Process(ctx context.Context, body []byte) (store.SaveResult, error) {
+	var ev event.Event
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return store.SaveResult{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if ev.EventID == "" || ev.ProjectID <= 0 {
+		return store.SaveResult{}, fmt.Errorf("%w: event_id and project_id are required", ErrMalformed)
+	}
+	Normalize(&ev)
+	g := grouping.Group(&ev)
+	res, err := p.saver.SaveEvent(ctx, store.SaveRequest{
+		Event:           &ev,
+		Fingerprint:     g.Hash,
+		GroupingVersion: g.Version,
+		Title:           ev.Title(),
+		Culprit:         ev.Culprit(),
+		UserKey:         userKey(ev.User),
+	})
+	if err != nil {
+		return res, fmt.Errorf("save event %s: %w", ev.EventID, err)
+	}
+	if p.log != nil && !res.Duplicate {
+		p.log.Debug("event stored", "event_id", ev.EventID, "issue_id", res.IssueID, "new_issue", res.NewIssue, "regression", res.Regression)
+	}
+	return res, nil
+}
+
+// Normalize completes an event before grouping: text stacks become frames,
+// Flytrap code contexts attach to their frames, in-app flags get defaults,
+// and an exception known only by its stack gets a type and value.
+func Normalize(ev *event.Event) {
+	for i := range ev.Exceptions {
+		ex := &ev.Exceptions[i]
+		if len(ex.Frames) == 0 && ex.RawStack != "" {
+			ex.Frames = stacktrace.Parse(ex.RawStack)
+			if ex.Type == "" && ex.Value == "" {
+				ex.Type, ex.Value = stacktrace.ParseTitle(ex.RawStack)
+			}
+		}
+		attachCodeContexts(ex)
+		stacktrace.MarkInApp(ex.Frames, ev.Platform)
+	}
+	if ev.Level == "" || !event.ValidLevel(ev.Level) {
+		ev.Level = "error"
+	}
+}
+
+// attachCodeContexts copies each Flytrap code context onto the frame at the
+// same file and line; the SDK captured the line the frame points at.
+func attachCodeContexts(ex *event.Exception) {
+	for _, cc := range ex.CodeContexts {
+		for i := range ex.Frames {
+			f := &ex.Frames[i]
+			if f.ContextLine != "" || f.Lineno != cc.Line {
+				continue
+			}
+			if sameFile(f, cc.File) {
+				f.ContextLine = cc.Context
+				break
+			}
+		}
+	}
+}
+
+func sameFile(f *event.Frame, file string) bool {
+	if file == "" {
+		return false
+	}
+	for _, p := range []string{f.AbsPath, f.Filename} {
+		if p == file || strings.HasSuffix(p, "/"+strings.TrimPrefix(file, "/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// userKey picks the most stable identity the SDK sent, prefixed so that an
+// id "42" and a username "42" count as different users.
+func userKey(u *event.User) string {
+	if u == nil {
+		return ""
+	}
+	switch {
+	case u.ID != "":
+		return "id:" + u.ID
+	case u.Email != "":
+		return "email:" + strings.ToLower(u.Email)
+	case u.Username != "":
+		return "username:" + u.Username
+	case u.IPHash != "":
+		return "ip:" + u.IPHash
+	}
+	return ""
+}

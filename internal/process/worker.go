@@ -1,0 +1,109 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/queue"
+)
+
+// Source is the consuming side of a queue.
+type Source interface {
+	Receive(ctx context.Context, max int) ([]queue.Message, error)
+	Ack(ctx context.Context, id int64) error
+	Retry(ctx context.Context, id int64, reason string) error
+}
+
+// Workers drain a queue with a fixed number of goroutines.
+type Workers struct {
+	Processor *Processor
+	Source    Source
+	Log       *slog.Logger
+	// Count is the number of goroutines (default 2).
+	Count int
+	// Batch is how many messages one goroutine claims at a time (default 10).
+	Batch int
+	// Idle is how long a goroutine sleeps when the queue is empty, unless
+	// woken by Wake (default 250 ms).
+	Idle time.Duration
+	// Wake, when not nil, cuts the idle sleep short so a fresh event is
+	// processed within milliseconds rather than on the next poll.
+	Wake <-chan struct{}
+}
+
+// Run processes messages until ctx is cancelled. Messages already claimed
+// when ctx ends are finished with a context that is not cancelled, so a
+// shutdown drains in-flight work instead of abandoning it; anything left
+// unclaimed stays durable in the queue.
+func (w *Workers) Run(ctx context.Context) {
+	n := w.Count
+	if n <= 0 {
+		n = 2
+	}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.loop(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func (w *Workers) loop(ctx context.Context) {
+	batch, idle := w.Batch, w.Idle
+	if batch <= 0 {
+		batch = 10
+	}
+	if idle <= 0 {
+		idle = 250 * time.Millisecond
+	}
+	work := context.WithoutCancel(ctx)
+	timer := time.NewTimer(idle)
+	defer timer.Stop()
+	for ctx.Err() == nil {
+		msgs, err := w.Source.Receive(ctx, batch)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			w.log().Error("queue receive failed", "err", err)
+		}
+		for _, m := range msgs {
+			w.handle(work, m)
+		}
+		if len(msgs) == batch {
+			continue
+		}
+		timer.Reset(idle)
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		case <-w.Wake:
+		}
+	}
+}
+
+func (w *Workers) handle(ctx context.Context, m queue.Message) {
+	_, err := w.Processor.Process(ctx, m.Body)
+	switch {
+	case err == nil:
+		if err := w.Source.Ack(ctx, m.ID); err != nil {
+			// The event is stored; a redelivery is harmless (idempotent).
+			w.log().Error("queue ack failed", "id", m.ID, "err", err)
+		}
+	default:
+		w.log().Warn("event processing failed", "id", m.ID, "attempt", m.Attempts, "err", err)
+		if err := w.Source.Retry(ctx, m.ID, err.Error()); err != nil {
+			w.log().Error("queue retry failed", "id", m.ID, "err", err)
+		}
+	}
+}
+
+func (w *Workers) log() *slog.Logger {
+	if w.Log != nil {
+		return w.Log
+	}
+	return slog.Default()
+}

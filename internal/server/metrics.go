@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// metrics counts what the processor did; ingest keeps its own counters.
+type metrics struct {
+	processed   atomic.Int64
+	duplicates  atomic.Int64
+	newIssues   atomic.Int64
+	regressions atomic.Int64
+	failures    atomic.Int64
+}
+
+// countingSaver counts outcomes on their way from the processor to the
+// store, so the processor stays free of metrics plumbing.
+type countingSaver struct {
+	db *store.DB
+	m  *metrics
+}
+
+func (c *countingSaver) SaveEvent(ctx context.Context, req store.SaveRequest) (store.SaveResult, error) {
+	res, err := c.db.SaveEvent(ctx, req)
+	switch {
+	case err != nil:
+		c.m.failures.Add(1)
+	case res.Duplicate:
+		c.m.duplicates.Add(1)
+	default:
+		c.m.processed.Add(1)
+		if res.NewIssue {
+			c.m.newIssues.Add(1)
+		}
+		if res.Regression {
+			c.m.regressions.Add(1)
+		}
+	}
+	return res, err
+}
+
+// serveMetrics writes the Prometheus text exposition format by hand: a
+// dozen counters do not earn a client library.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	st := s.ingest.Stats()
+	counter(w, "flytrap_ingest_accepted_total", "Events accepted and queued by ingest.", int64(st.Accepted))
+	counter(w, "flytrap_ingest_dropped_items_total", "Envelope items accepted but not kept (sessions, transactions, attachments...).", int64(st.DroppedItems))
+	fmt.Fprintln(w, "# HELP flytrap_ingest_rejected_total Requests rejected by ingest, by reason.")
+	fmt.Fprintln(w, "# TYPE flytrap_ingest_rejected_total counter")
+	reasons := make([]string, 0, len(st.Rejected))
+	for k := range st.Rejected {
+		reasons = append(reasons, k)
+	}
+	sort.Strings(reasons)
+	for _, k := range reasons {
+		fmt.Fprintf(w, "flytrap_ingest_rejected_total{reason=%q} %d\n", k, st.Rejected[k])
+	}
+	counter(w, "flytrap_events_processed_total", "Events stored by the processor.", s.metrics.processed.Load())
+	counter(w, "flytrap_events_duplicate_total", "Redelivered events the processor had already stored.", s.metrics.duplicates.Load())
+	counter(w, "flytrap_issues_created_total", "Issues created.", s.metrics.newIssues.Load())
+	counter(w, "flytrap_issues_regressed_total", "Resolved issues reopened by a new event.", s.metrics.regressions.Load())
+	counter(w, "flytrap_process_failures_total", "Events whose processing failed and was retried.", s.metrics.failures.Load())
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if ready, dead, err := s.queue.Depth(ctx); err == nil {
+		gauge(w, "flytrap_queue_ready", "Messages waiting in the local queue.", ready)
+		gauge(w, "flytrap_queue_dead", "Messages in the dead-letter table.", dead)
+	}
+}
+
+func counter(w http.ResponseWriter, name, help string, v int64) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
+}
+
+func gauge(w http.ResponseWriter, name, help string, v int64) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
+}

@@ -1,0 +1,190 @@
+// Package server assembles the local pipeline: ingest, the durable queue,
+// processor workers, the REST API, operations endpoints and the retention
+// job, all in one process over one database.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/api"
+	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/process"
+	"github.com/getflytrap/flytrap/internal/queue"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Config tunes the local server.
+type Config struct {
+	Ingest ingest.Config
+	// Workers is the number of processor goroutines.
+	Workers int
+	// RetentionMaxAge prunes events older than this (0 keeps them).
+	RetentionMaxAge time.Duration
+	// RetentionPerIssue keeps at most this many events per issue (0: all).
+	RetentionPerIssue int
+	// RetentionEvery is how often the retention job runs.
+	RetentionEvery time.Duration
+	// ShutdownGrace bounds how long in-flight HTTP requests may take to
+	// finish after a shutdown signal.
+	ShutdownGrace time.Duration
+}
+
+// Server is the local pipeline over one database.
+type Server struct {
+	db      *store.DB
+	queue   *queue.Local
+	ingest  *ingest.Handler
+	workers *process.Workers
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+	metrics *metrics
+}
+
+// New wires the pipeline over db.
+func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
+	if cfg.RetentionEvery <= 0 {
+		cfg.RetentionEvery = time.Hour
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 15 * time.Second
+	}
+	s := &Server{db: db, cfg: cfg, log: log, metrics: &metrics{}}
+	// Processing one event takes milliseconds; a short visibility timeout
+	// means messages held by a process that crashed are redelivered soon
+	// after a restart, and a redelivery is harmless (idempotent).
+	s.queue = queue.NewLocal(db, queue.Options{Visibility: 15 * time.Second})
+	wake := make(chan struct{}, 1)
+	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
+	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)
+	s.workers = &process.Workers{
+		Processor: process.New(&countingSaver{db: db, m: s.metrics}, log),
+		Source:    s.queue,
+		Log:       log,
+		Count:     cfg.Workers,
+		Wake:      wake,
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", api.New(db, log, nil))
+	mux.Handle("/api/", s.ingest)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	s.handler = mux
+	return s
+}
+
+// Handler returns the HTTP handler of every endpoint.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run serves on ln and processes the queue until ctx is cancelled, then
+// shuts down in order: stop accepting requests and let in-flight ones finish
+// (their events are queued durably), then let the workers finish the
+// messages they hold. Unclaimed messages stay queued for the next start.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s.workers.Run(workCtx)
+	}()
+	go func() {
+		defer wg.Done()
+		s.retentionLoop(workCtx)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	var err error
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		s.log.Info("shutting down: draining in-flight requests and queued work")
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopWork()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) retentionLoop(ctx context.Context) {
+	if s.cfg.RetentionMaxAge <= 0 && s.cfg.RetentionPerIssue <= 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.RetentionEvery)
+	defer t.Stop()
+	for {
+		n, err := s.db.Prune(ctx, time.Now(), s.cfg.RetentionMaxAge, s.cfg.RetentionPerIssue)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Error("retention failed", "err", err)
+		case n > 0:
+			s.log.Info("retention pruned events", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.db.Ping(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "database unreachable:", err)
+		return
+	}
+	if _, _, err := s.queue.Depth(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "queue unreachable:", err)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// wakingQueue enqueues and then nudges an idle worker, so a local event is
+// processed at once instead of on the next poll.
+type wakingQueue struct {
+	q    *queue.Local
+	wake chan struct{}
+}
+
+func (w *wakingQueue) Enqueue(ctx context.Context, body []byte) error {
+	if err := w.q.Enqueue(ctx, body); err != nil {
+		return err
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}

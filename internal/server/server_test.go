@@ -1,0 +1,181 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+func openDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestBootstrapFirstStartAndRestart(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	first, err := EnsureBootstrap(ctx, db, BootstrapInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.Created || first.AdminEmail != DefaultAdminEmail || len(first.AdminPassword) != 20 || first.APIToken == "" || first.Key.PublicKey == "" {
+		t.Fatalf("first start = %+v", first)
+	}
+	u, err := db.UserByEmail(ctx, DefaultAdminEmail)
+	if err != nil || u.Role != store.RoleAdmin {
+		t.Fatalf("admin = %+v, %v", u, err)
+	}
+	if ok, _ := auth.VerifyPassword(first.AdminPassword, u.PasswordHash); !ok {
+		t.Error("stored hash does not verify the printed password")
+	}
+
+	again, err := EnsureBootstrap(ctx, db, BootstrapInput{APIToken: first.APIToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Created || again.AdminPassword != "" || again.APIToken != first.APIToken || again.Project.ID != first.Project.ID || again.Key.PublicKey != first.Key.PublicKey {
+		t.Errorf("restart = %+v, want the first start's project, key and token and no password", again)
+	}
+	// A lost or foreign token is replaced by a fresh one.
+	fresh, err := EnsureBootstrap(ctx, db, BootstrapInput{APIToken: "flyt_forgotten"})
+	if err != nil || fresh.APIToken == "" || fresh.APIToken == first.APIToken {
+		t.Errorf("token after loss = %q, %v", fresh.APIToken, err)
+	}
+	if _, err := EnsureBootstrap(ctx, db, BootstrapInput{AdminEmail: "someone@else"}); err == nil || !strings.Contains(err.Error(), "FLYTRAP_ADMIN_EMAIL") {
+		t.Errorf("unknown admin email: %v", err)
+	}
+}
+
+func TestBootstrapChosenPassword(t *testing.T) {
+	ctx := context.Background()
+	if _, err := EnsureBootstrap(ctx, openDB(t), BootstrapInput{AdminPassword: "short"}); err == nil {
+		t.Error("a 5-character admin password was accepted")
+	}
+	db := openDB(t)
+	b, err := EnsureBootstrap(ctx, db, BootstrapInput{AdminEmail: "ops@example.com", AdminPassword: "long enough"})
+	if err != nil || b.AdminPassword != "" || b.AdminEmail != "ops@example.com" {
+		t.Fatalf("bootstrap = %+v, %v", b, err)
+	}
+}
+
+func TestOperationsEndpoints(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	b, err := EnsureBootstrap(ctx, db, BootstrapInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("healthz = %d %q", code, body)
+	}
+	if code, body := get("/readyz"); code != 200 || body != "ready\n" {
+		t.Errorf("readyz = %d %q", code, body)
+	}
+	// One accepted event and one rejected request show up in the metrics.
+	req, _ := http.NewRequest("POST", srv.URL+"/api/"+itoa(b.Project.ID)+"/store/?sentry_key="+b.Key.PublicKey, strings.NewReader(`{"message":"hello"}`))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("store: %v %v", resp, err)
+	}
+	req, _ = http.NewRequest("POST", srv.URL+"/api/"+itoa(b.Project.ID)+"/store/", strings.NewReader(`{}`))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("keyless store: %v %v", resp, err)
+	}
+	_, metrics := get("/metrics")
+	for _, want := range []string{
+		"# TYPE flytrap_ingest_accepted_total counter\nflytrap_ingest_accepted_total 1\n",
+		`flytrap_ingest_rejected_total{reason="unauthorized"} 1`,
+		"flytrap_queue_ready 1\n",
+		"flytrap_queue_dead 0\n",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %q:\n%s", want, metrics)
+		}
+	}
+	// The API is mounted beside ingest.
+	req, _ = http.NewRequest("GET", srv.URL+"/api/v1/projects", nil)
+	req.Header.Set("Authorization", "Bearer "+b.APIToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("api: %v %v", resp, err)
+	}
+
+	db.Close()
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "database unreachable") {
+		t.Errorf("readyz with a closed database = %d %q", code, body)
+	}
+}
+
+func TestRunDrainsQueueAndStops(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	b, err := EnsureBootstrap(ctx, db, BootstrapInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 2}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ln := httptest.NewUnstartedServer(nil).Listener
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx, ln) }()
+	url := "http://" + ln.Addr().String() + "/api/" + itoa(b.Project.ID) + "/store/?sentry_key=" + b.Key.PublicKey
+	for i := range 20 {
+		resp, err := http.Post(url, "application/json", strings.NewReader(`{"message":"event `+itoa(int64(i))+`"}`))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("post %d: %v %v", i, resp, err)
+		}
+		resp.Body.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		issues, _, err := db.ListIssues(ctx, store.System, store.IssueFilter{ProjectID: b.Project.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(issues) == 1 && issues[0].Count == 20 {
+			break // "event <n>" masks to one message group
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("issues = %+v", issues)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run returned %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,89 @@
+package stacktrace
+
+import (
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// MarkInApp sets InApp on every frame the SDK left it nil for: false for
+// library, runtime and engine code, true otherwise. An SDK's own decision is
+// never overridden, since it may know the project layout better.
+//
+// Library code is: node_modules, Node internals (node:..., internal/...),
+// engine pseudo-locations (<anonymous>, native, [native code]), browser
+// extensions, the webpack bootstrap and runtime; for Python, site-packages,
+// dist-packages, the standard library (lib/pythonX.Y) and frozen importlib
+// frames. A frame with no location at all (a built-in such as Promise.all)
+// is not application code either.
+//
+// The platform ("javascript", "node", "python") selects which rules apply,
+// so a JavaScript rule cannot misjudge a Python path or the other way round;
+// any other value, including "", applies all of them.
+func MarkInApp(frames []event.Frame, platform string) {
+	js, py := true, true
+	switch platform {
+	case "javascript", "node":
+		py = false
+	case "python":
+		js = false
+	}
+	for i := range frames {
+		f := &frames[i]
+		if f.InApp != nil {
+			continue
+		}
+		inApp := !isLibraryFrame(f, js, py)
+		f.InApp = &inApp
+	}
+}
+
+// isLibraryFrame applies the enabled rule sets to a frame's locations.
+func isLibraryFrame(f *event.Frame, js, py bool) bool {
+	if f.AbsPath == "" && f.Filename == "" {
+		return f.Module == ""
+	}
+	for _, loc := range [...]string{f.AbsPath, f.Filename} {
+		if loc == "" {
+			continue
+		}
+		// Windows paths and case-insensitive file systems ("Lib\site-packages")
+		// are matched in one normalized form.
+		p := strings.ToLower(strings.ReplaceAll(loc, `\`, "/"))
+		if js && isJSLibrary(p) || py && isPythonLibrary(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// browserExtensionSchemes are the URL schemes of extension scripts injected
+// into the page; their errors are not the application's.
+var browserExtensionSchemes = []string{
+	"chrome-extension://", "moz-extension://", "safari-extension://",
+	"safari-web-extension://", "ms-browser-extension://",
+}
+
+func isJSLibrary(p string) bool {
+	switch p {
+	case "<anonymous>", "native", "[native code]":
+		return true
+	}
+	if strings.HasPrefix(p, "node_modules/") || strings.Contains(p, "/node_modules/") ||
+		strings.HasPrefix(p, "node:") || strings.HasPrefix(p, "internal/") ||
+		strings.Contains(p, "webpack/bootstrap") || strings.Contains(p, "webpack/runtime/") {
+		return true
+	}
+	for _, s := range browserExtensionSchemes {
+		if strings.HasPrefix(p, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func isPythonLibrary(p string) bool {
+	return strings.Contains(p, "/site-packages/") || strings.Contains(p, "/dist-packages/") ||
+		strings.HasPrefix(p, "site-packages/") || strings.HasPrefix(p, "dist-packages/") ||
+		stdlibRoot(p) >= 0 || strings.HasPrefix(p, "<frozen ")
+}

@@ -1,0 +1,75 @@
+package stacktrace
+
+import (
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+func TestMarkInApp(t *testing.T) {
+	tests := []struct {
+		name     string
+		frame    event.Frame
+		platform string
+		want     bool
+	}{
+		{"app file", event.Frame{AbsPath: "/srv/app/src/auth.js", Filename: "auth.js"}, "node", true},
+		{"case study relative file", event.Frame{AbsPath: "app.js", Filename: "app.js"}, "", true},
+		{"node_modules", event.Frame{AbsPath: "/srv/app/node_modules/express/lib/router/layer.js"}, "node", false},
+		{"node_modules relative filename only", event.Frame{Filename: "node_modules/pg/lib/client.js"}, "node", false},
+		{"windows node_modules", event.Frame{AbsPath: `C:\app\node_modules\pg\index.js`}, "", false},
+		{"node builtin", event.Frame{AbsPath: "node:internal/process/task_queues"}, "node", false},
+		{"old node internal", event.Frame{AbsPath: "internal/modules/cjs/loader.js"}, "node", false},
+		{"v8 anonymous", event.Frame{AbsPath: "<anonymous>"}, "javascript", false},
+		{"v8 native", event.Frame{AbsPath: "native"}, "javascript", false},
+		{"safari native", event.Frame{AbsPath: "[native code]"}, "javascript", false},
+		{"no location at all", event.Frame{Function: "Promise.all"}, "node", false},
+		{"module only (structured SDK frame)", event.Frame{Module: "com.example.Checkout", Function: "pay"}, "java", true},
+		{"chrome extension", event.Frame{AbsPath: "chrome-extension://abc/content.js"}, "javascript", false},
+		{"firefox extension", event.Frame{AbsPath: "moz-extension://abc/content.js"}, "javascript", false},
+		{"safari extension", event.Frame{AbsPath: "safari-web-extension://abc/content.js"}, "javascript", false},
+		{"webpack bootstrap", event.Frame{AbsPath: "webpack:///webpack/bootstrap 3f9a1c2b"}, "javascript", false},
+		{"webpack runtime", event.Frame{AbsPath: "webpack://shop/webpack/runtime/jsonp chunk loading"}, "javascript", false},
+		{"bundled app code", event.Frame{AbsPath: "https://x.example/static/js/main.3f9a1c2b.js"}, "javascript", true},
+		{"python app", event.Frame{AbsPath: "/srv/app/shop/views.py"}, "python", true},
+		{"python site-packages", event.Frame{AbsPath: "/srv/.venv/lib/python3.12/site-packages/flask/app.py"}, "python", false},
+		{"python dist-packages", event.Frame{AbsPath: "/usr/lib/python3/dist-packages/requests/api.py"}, "python", false},
+		{"python stdlib", event.Frame{AbsPath: "/usr/lib/python3.11/json/decoder.py"}, "python", false},
+		{"python local stdlib", event.Frame{AbsPath: "/usr/local/lib/python3.12/asyncio/base_events.py"}, "python", false},
+		{"python windows site-packages", event.Frame{AbsPath: `C:\Python312\Lib\site-packages\anytree\node.py`}, "python", false},
+		{"python frozen", event.Frame{AbsPath: "<frozen importlib._bootstrap>"}, "python", false},
+		{"python dir named python", event.Frame{AbsPath: "/srv/lib/python_utils/x.py"}, "python", true},
+		{"python rule off for javascript", event.Frame{AbsPath: "/srv/site-packages/app.js"}, "javascript", true},
+		{"javascript rule off for python", event.Frame{AbsPath: "internal/report.py"}, "python", true},
+		{"unknown platform applies both", event.Frame{AbsPath: "/srv/site-packages/x.py"}, "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			frames := []event.Frame{tc.frame}
+			MarkInApp(frames, tc.platform)
+			if frames[0].InApp == nil || *frames[0].InApp != tc.want {
+				t.Errorf("InApp = %v, want %v", frames[0].InApp, tc.want)
+			}
+		})
+	}
+}
+
+func TestMarkInAppKeepsSDKDecision(t *testing.T) {
+	yes, no := true, false
+	frames := []event.Frame{
+		{AbsPath: "/srv/app/node_modules/mylib/x.js", InApp: &yes},
+		{AbsPath: "/srv/app/src/x.js", InApp: &no},
+		{AbsPath: "/srv/app/src/y.js"},
+		{AbsPath: "/srv/app/src/z.js"},
+	}
+	MarkInApp(frames, "node")
+	got := [4]bool{*frames[0].InApp, *frames[1].InApp, *frames[2].InApp, *frames[3].InApp}
+	if got != [4]bool{true, false, true, true} {
+		t.Errorf("InApp = %v", got)
+	}
+	// Each frame gets its own value: changing one must not change another.
+	*frames[2].InApp = false
+	if !*frames[3].InApp {
+		t.Error("frames share one InApp pointer")
+	}
+}

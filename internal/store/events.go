@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// eventsOrder names the events ordering in cursors.
+const eventsOrder = "events"
+
+// eventCols are the columns scanEvent reads, followed by the row ID.
+const eventCols = `e.event_id, e.project_id, e.issue_id, e.occurred_at, e.received_at, e.title, e.level, e.release_name, e.environment, e.id`
+
+// scanEvent reads eventCols and, with withPayload, the compressed payload
+// after them. It also returns the row ID, which pages are keyed on.
+func scanEvent(row scanner, withPayload bool) (EventRow, int64, error) {
+	var (
+		e          EventRow
+		at, rcv    int64
+		id         int64
+		compressed []byte
+	)
+	dest := []any{&e.EventID, &e.ProjectID, &e.IssueID, &at, &rcv, &e.Title, &e.Level, &e.Release, &e.Environment, &id}
+	if withPayload {
+		dest = append(dest, &compressed)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return EventRow{}, 0, err
+	}
+	e.Timestamp, e.Received = fromMillis(at), fromMillis(rcv)
+	if withPayload {
+		raw, err := decompress(compressed)
+		if err != nil {
+			return EventRow{}, 0, fmt.Errorf("event %s payload: %w", e.EventID, err)
+		}
+		e.Payload = raw
+	}
+	return e, id, nil
+}
+
+// ListEvents returns a page of an issue's events, newest first, without
+// payloads, and the cursor of the next page ("" on the last one).
+func (d *DB) ListEvents(ctx context.Context, v Viewer, issueID int64, cursor string, limit int) ([]EventRow, string, error) {
+	if err := d.checkIssue(ctx, v, issueID); err != nil {
+		return nil, "", err
+	}
+	q, limit, err := eventsQuery(issueID, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list events: %w", err)
+	}
+	defer rows.Close()
+	events := []EventRow{}
+	var lastID int64
+	for rows.Next() {
+		if len(events) == limit {
+			last := events[limit-1]
+			return events, encodeCursor(eventsOrder, millis(last.Timestamp), lastID), nil
+		}
+		e, id, err := scanEvent(rows, false)
+		if err != nil {
+			return nil, "", fmt.Errorf("store: list events: %w", err)
+		}
+		events = append(events, e)
+		lastID = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("store: list events: %w", err)
+	}
+	return events, "", nil
+}
+
+// eventsQuery builds ListEvents' statement, asking for one row more than
+// the page to learn whether another page follows.
+func eventsQuery(issueID int64, cursor string, limit int) (*query, int, error) {
+	q := &query{}
+	q.add(`SELECT `, eventCols, ` FROM events e WHERE e.issue_id = `, q.arg(issueID))
+	if cursor != "" {
+		at, id, err := decodeCursor(cursor, eventsOrder)
+		if err != nil {
+			return nil, 0, err
+		}
+		q.add(` AND (e.occurred_at, e.id) < (`, q.arg(at), `, `, q.arg(id), `)`)
+	}
+	limit = pageSize(limit)
+	q.add(` ORDER BY e.occurred_at DESC, e.id DESC LIMIT `, q.arg(limit+1))
+	return q, limit, nil
+}
+
+// GetEvent returns an event of a project v may see, with its payload.
+// Event IDs are random UUIDs, unique in practice; should two projects v may
+// see hold the same one, the lower project ID wins.
+func (d *DB) GetEvent(ctx context.Context, v Viewer, eventID string) (EventRow, error) {
+	q := getEventQuery(v, eventID)
+	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sb.String(), q.args...), true)
+	if err != nil {
+		return EventRow{}, fmt.Errorf("store: event %s: %w", eventID, notFound(err))
+	}
+	return e, nil
+}
+
+// LatestEvent returns the newest event of an issue v may see, with its
+// payload; ErrNotFound when retention removed them all.
+func (d *DB) LatestEvent(ctx context.Context, v Viewer, issueID int64) (EventRow, error) {
+	q := latestEventQuery(v, issueID)
+	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sb.String(), q.args...), true)
+	if err != nil {
+		return EventRow{}, fmt.Errorf("store: latest event of issue %d: %w", issueID, notFound(err))
+	}
+	return e, nil
+}
+
+func getEventQuery(v Viewer, eventID string) *query {
+	q := &query{}
+	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.event_id = `, q.arg(eventID),
+		` AND `, q.visible(v, "e.project_id"), ` ORDER BY e.project_id LIMIT 1`)
+	return q
+}
+
+func latestEventQuery(v Viewer, issueID int64) *query {
+	q := &query{}
+	issue := q.arg(issueID)
+	// The visibility test does not depend on the event row, so the
+	// planner evaluates it once and reads the index in order.
+	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.issue_id = `, issue,
+		` AND EXISTS (SELECT 1 FROM issues i WHERE i.id = `, issue, ` AND `, q.visible(v, "i.project_id"), `)`,
+		` ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1`)
+	return q
+}

@@ -1,0 +1,280 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// MaxTagValues is how many of a tag key's most frequent values IssueTags
+// returns; keys like URLs or request IDs can have a value per event.
+const MaxTagValues = 100
+
+// issueCols are the columns scanIssue reads, of the issues table named
+// (or aliased) t.
+func issueCols(t string) string {
+	cols := []string{"id", "project_id", "fingerprint", "grouping_version", "title", "culprit", "level", "status",
+		"resolved_in_release", "count", "user_count", "first_seen", "last_seen", "first_release", "last_release", "latest_event_id"}
+	return t + "." + strings.Join(cols, ", "+t+".")
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanIssue(row scanner) (Issue, error) {
+	var (
+		i                   Issue
+		firstSeen, lastSeen int64
+	)
+	err := row.Scan(&i.ID, &i.ProjectID, &i.Fingerprint, &i.GroupingVersion, &i.Title, &i.Culprit, &i.Level, &i.Status,
+		&i.ResolvedInRelease, &i.Count, &i.UserCount, &firstSeen, &lastSeen, &i.FirstRelease, &i.LastRelease, &i.LatestEventID)
+	if err != nil {
+		return Issue{}, err
+	}
+	i.FirstSeen, i.LastSeen = fromMillis(firstSeen), fromMillis(lastSeen)
+	return i, nil
+}
+
+// sortColumns maps IssueFilter.Sort to the column issues are ordered by.
+var sortColumns = map[string]string{
+	"":            "last_seen",
+	SortLastSeen:  "last_seen",
+	SortFirstSeen: "first_seen",
+	SortCount:     "count",
+}
+
+func validStatus(s string) bool {
+	return s == StatusUnresolved || s == StatusResolved || s == StatusIgnored
+}
+
+// likePattern matches s anywhere, with LIKE's wildcards in s taken
+// literally (the statement says ESCAPE '\').
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+// issuesQuery builds ListIssues' statement. It asks for one row more than
+// the page to learn whether another page follows.
+func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
+	col, ok := sortColumns[f.Sort]
+	if !ok {
+		return nil, "", 0, fmt.Errorf("store: list issues: %w: sort %q", ErrInvalid, f.Sort)
+	}
+	if f.Status != "" && !validStatus(f.Status) {
+		return nil, "", 0, fmt.Errorf("store: list issues: %w: status %q", ErrInvalid, f.Status)
+	}
+	q := &query{}
+	q.add(`SELECT `, issueCols("i"), ` FROM issues i WHERE `)
+	if f.ProjectID != 0 {
+		q.add(`i.project_id = `, q.arg(f.ProjectID), ` AND `, q.visibleProject(v, f.ProjectID))
+	} else {
+		q.add(q.visible(v, "i.project_id"))
+	}
+	if f.Status != "" {
+		q.add(` AND i.status = `, q.arg(f.Status))
+	}
+	if f.Level != "" {
+		q.add(` AND i.level = `, q.arg(f.Level))
+	}
+	if !f.Since.IsZero() {
+		q.add(` AND i.last_seen >= `, q.arg(millis(f.Since)))
+	}
+	tags := f.Tags
+	if f.Environment != "" {
+		tags = append(tags[:len(tags):len(tags)], event.Tag{Key: "environment", Value: f.Environment})
+	}
+	if f.Release != "" {
+		tags = append(tags[:len(tags):len(tags)], event.Tag{Key: "release", Value: f.Release})
+	}
+	for _, t := range tags {
+		q.add(` AND EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND t.key = `,
+			q.arg(truncate(t.Key, MaxTagLength)), ` AND t.value = `, q.arg(truncate(t.Value, MaxTagLength)), `)`)
+	}
+	if f.Query != "" {
+		p := q.arg(likePattern(f.Query))
+		q.add(` AND (i.title `, d.like(), ` `, p, ` ESCAPE '\' OR i.culprit `, d.like(), ` `, p, ` ESCAPE '\')`)
+	}
+	if f.Cursor != "" {
+		value, id, err := decodeCursor(f.Cursor, col)
+		if err != nil {
+			return nil, "", 0, err
+		}
+		q.add(` AND (i.`, col, `, i.id) < (`, q.arg(value), `, `, q.arg(id), `)`)
+	}
+	limit := pageSize(f.Limit)
+	q.add(` ORDER BY i.`, col, ` DESC, i.id DESC LIMIT `, q.arg(limit+1))
+	return q, col, limit, nil
+}
+
+// ListIssues returns a page of the issues v may see that match f, and the
+// cursor of the next page ("" on the last one). Issues are ordered by the
+// sort column, newest or largest first, then by ID, so pages neither repeat
+// nor skip issues that share a sort value. Environment and Release match
+// the values the issue's events carried; every Tag must match. Query is
+// case-insensitive for all letters on PostgreSQL, for ASCII on SQLite.
+func (d *DB) ListIssues(ctx context.Context, v Viewer, f IssueFilter) ([]Issue, string, error) {
+	q, col, limit, err := d.issuesQuery(v, f)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list issues: %w", err)
+	}
+	defer rows.Close()
+	issues := []Issue{}
+	for rows.Next() {
+		i, err := scanIssue(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("store: list issues: %w", err)
+		}
+		issues = append(issues, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("store: list issues: %w", err)
+	}
+	if len(issues) <= limit {
+		return issues, "", nil
+	}
+	issues = issues[:limit]
+	last := issues[limit-1]
+	var value int64
+	switch col {
+	case "last_seen":
+		value = millis(last.LastSeen)
+	case "first_seen":
+		value = millis(last.FirstSeen)
+	default:
+		value = last.Count
+	}
+	return issues, encodeCursor(col, value, last.ID), nil
+}
+
+// GetIssue returns an issue v may see.
+func (d *DB) GetIssue(ctx context.Context, v Viewer, id int64) (Issue, error) {
+	var q query
+	q.add(`SELECT `, issueCols("i"), ` FROM issues i WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"))
+	i, err := scanIssue(d.db.QueryRowContext(ctx, q.sb.String(), q.args...))
+	if err != nil {
+		return Issue{}, fmt.Errorf("store: issue %d: %w", id, notFound(err))
+	}
+	return i, nil
+}
+
+// checkIssue returns ErrNotFound unless v may see the issue.
+func (d *DB) checkIssue(ctx context.Context, v Viewer, id int64) error {
+	var (
+		q   query
+		one int
+	)
+	q.add(`SELECT 1 FROM issues i WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"))
+	return notFound(d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&one))
+}
+
+// UpdateIssueStatus sets an issue's status. resolvedInRelease may only come
+// with StatusResolved: the issue then stays resolved for events of releases
+// older than that one. Any other status clears it.
+func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, resolvedInRelease string) (Issue, error) {
+	switch {
+	case !validStatus(status):
+		return Issue{}, fmt.Errorf("store: update issue: %w: status %q", ErrInvalid, status)
+	case resolvedInRelease != "" && status != StatusResolved:
+		return Issue{}, fmt.Errorf("store: update issue: %w: resolved_in_release needs status %q", ErrInvalid, StatusResolved)
+	case clean(resolvedInRelease) != resolvedInRelease || utf8.RuneCountInString(resolvedInRelease) > MaxTagLength:
+		return Issue{}, fmt.Errorf("store: update issue: %w: release must be valid text of at most %d characters", ErrInvalid, MaxTagLength)
+	}
+	var q query
+	q.add(`UPDATE issues SET status = `, q.arg(status), `, resolved_in_release = `, q.arg(resolvedInRelease),
+		` WHERE id = `, q.arg(id), ` AND `, q.visible(v, "issues.project_id"), ` RETURNING `, issueCols("issues"))
+	i, err := scanIssue(d.db.QueryRowContext(ctx, q.sb.String(), q.args...))
+	if err != nil {
+		return Issue{}, fmt.Errorf("store: update issue %d: %w", id, notFound(err))
+	}
+	return i, nil
+}
+
+// DeleteIssue removes an issue with its events, counts, tags and users. An
+// event of the same fingerprint arriving later starts a new issue.
+func (d *DB) DeleteIssue(ctx context.Context, v Viewer, id int64) error {
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var (
+			q   query
+			one int
+		)
+		q.add(`SELECT 1 FROM issues i WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"), d.forUpdate())
+		if err := tx.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&one); err != nil {
+			return notFound(err)
+		}
+		for _, table := range []string{"events", "issue_counts", "issue_tags", "issue_users"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE issue_id = $1`, id); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM issues WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete issue %d: %w", id, err)
+	}
+	return nil
+}
+
+const hourlyCountsSQL = `SELECT hour, count FROM issue_counts WHERE issue_id = $1 AND hour >= $2 ORDER BY hour`
+
+// IssueHourlyCounts returns the issue's event counts per hour from the hour
+// containing since on, oldest first. Hours without events are left out.
+func (d *DB) IssueHourlyCounts(ctx context.Context, v Viewer, issueID int64, since time.Time) ([]Bucket, error) {
+	if err := d.checkIssue(ctx, v, issueID); err != nil {
+		return nil, err
+	}
+	rows, err := d.db.QueryContext(ctx, hourlyCountsSQL, issueID, millis(since.Truncate(time.Hour)))
+	if err != nil {
+		return nil, fmt.Errorf("store: hourly counts: %w", err)
+	}
+	defer rows.Close()
+	buckets := []Bucket{}
+	for rows.Next() {
+		var (
+			b    Bucket
+			hour int64
+		)
+		if err := rows.Scan(&hour, &b.Count); err != nil {
+			return nil, fmt.Errorf("store: hourly counts: %w", err)
+		}
+		b.Hour = fromMillis(hour)
+		buckets = append(buckets, b)
+	}
+	return buckets, rows.Err()
+}
+
+const issueTagsSQL = `SELECT key, value, count FROM (
+		SELECT key, value, count, ROW_NUMBER() OVER (PARTITION BY key ORDER BY count DESC, value) AS n
+		FROM issue_tags WHERE issue_id = $1
+	) ranked WHERE n <= $2 ORDER BY key, count DESC, value`
+
+// IssueTags returns how often each tag value was seen on the issue, by key,
+// then most frequent first; at most MaxTagValues values per key.
+func (d *DB) IssueTags(ctx context.Context, v Viewer, issueID int64) ([]TagCount, error) {
+	if err := d.checkIssue(ctx, v, issueID); err != nil {
+		return nil, err
+	}
+	rows, err := d.db.QueryContext(ctx, issueTagsSQL, issueID, MaxTagValues)
+	if err != nil {
+		return nil, fmt.Errorf("store: issue tags: %w", err)
+	}
+	defer rows.Close()
+	tags := []TagCount{}
+	for rows.Next() {
+		var t TagCount
+		if err := rows.Scan(&t.Key, &t.Value, &t.Count); err != nil {
+			return nil, fmt.Errorf("store: issue tags: %w", err)
+		}
+		tags = append(tags, t)
+	}
+	return tags, rows.Err()
+}

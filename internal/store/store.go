@@ -1,0 +1,225 @@
+// Package store keeps Flytrap's data in SQLite (flytrap dev) or PostgreSQL
+// (AWS) behind one API. Both dialects share one logical schema, migrated from
+// embedded SQL files when the database is opened, and the same SQL text:
+// placeholders are $N in both, and the few differences (locking clauses,
+// ILIKE) are chosen by dialect.
+//
+// Methods that read or change project data take a Viewer and filter in
+// SQL; what the viewer may not see is ErrNotFound, like what does not
+// exist. List methods return empty, non-nil slices, which encode as JSON
+// arrays.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Dialects returned by (*DB).Dialect.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// DB is an open store. It is safe for concurrent use.
+type DB struct {
+	db      *sql.DB
+	dialect string
+}
+
+// sqliteParams configure every SQLite connection. busy_timeout comes first
+// because switching the journal mode itself may have to wait for a lock.
+// synchronous=FULL makes each commit fsync the WAL, so an event that was
+// acknowledged survives SIGKILL and power loss; _txlock=immediate takes the
+// write lock at BEGIN, so two writers queue on busy_timeout instead of both
+// reading and then failing to upgrade (SQLITE_BUSY that no timeout resolves).
+const sqliteParams = "_pragma=busy_timeout(10000)" +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=synchronous(FULL)" +
+	"&_pragma=foreign_keys(1)" +
+	"&_txlock=immediate"
+
+// Open connects to dsn and migrates the schema. A dsn starting with
+// postgres:// or postgresql:// is a PostgreSQL connection string; anything
+// else is the path of a SQLite file, optionally prefixed with "sqlite:" or
+// "file:", which is created if missing.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	var (
+		d   *DB
+		err error
+	)
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		d, err = openPostgres(dsn)
+	} else {
+		d, err = openSQLite(dsn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := d.db.PingContext(ctx); err != nil {
+		d.db.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	if err := d.migrate(ctx); err != nil {
+		d.db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func openSQLite(dsn string) (*DB, error) {
+	path := dsn
+	if p, ok := strings.CutPrefix(path, "sqlite:"); ok {
+		path = p
+	} else if p, ok := strings.CutPrefix(path, "file:"); ok {
+		path = p
+	}
+	switch {
+	case path == "":
+		return nil, errors.New("store: empty database path")
+	case path == ":memory:":
+		// Every pooled connection would get its own empty database.
+		return nil, errors.New("store: in-memory SQLite is not supported; give a file path")
+	case strings.Contains(path, "?"):
+		// The driver would read it as parameters that fight the ones set here.
+		return nil, fmt.Errorf("store: SQLite path %q must not contain '?'", path)
+	}
+	db, err := sql.Open("sqlite", path+"?"+sqliteParams)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	// Writers serialize on the file lock anyway; extra connections serve
+	// concurrent readers, which WAL lets run beside the writer.
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	return &DB{db: db, dialect: DialectSQLite}, nil
+}
+
+func openPostgres(dsn string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse PostgreSQL DSN: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	// Small RDS instances allow ~80 connections shared by every process.
+	db.SetMaxOpenConns(10)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{db: db, dialect: DialectPostgres}, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Ping checks that the database is reachable.
+func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+
+// Dialect returns DialectSQLite or DialectPostgres.
+func (d *DB) Dialect() string { return d.dialect }
+
+// SQL returns the underlying pool for packages that keep their own tables in
+// this database (the local queue). Placeholders are $N in both dialects.
+func (d *DB) SQL() *sql.DB { return d.db }
+
+// forUpdate is the row-locking suffix for a SELECT whose rows the
+// transaction goes on to modify. SQLite needs none: an immediate
+// transaction already holds the database's only write lock.
+func (d *DB) forUpdate() string {
+	if d.dialect == DialectPostgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// like is the case-insensitive LIKE operator: ILIKE on PostgreSQL, plain
+// LIKE on SQLite (case-insensitive for ASCII letters).
+func (d *DB) like() string {
+	if d.dialect == DialectPostgres {
+		return "ILIKE"
+	}
+	return "LIKE"
+}
+
+// InTx runs fn in a transaction and commits it if fn returns nil; the
+// queue shares it so both packages handle transactions alike.
+func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// query builds a statement with numbered placeholders.
+type query struct {
+	sb   strings.Builder
+	args []any
+}
+
+// arg records v and returns its placeholder.
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+// add appends SQL text.
+func (q *query) add(s ...string) {
+	for _, p := range s {
+		q.sb.WriteString(p)
+	}
+}
+
+// visible returns a condition that holds for rows whose project (the SQL
+// expression projectCol) v may see.
+func (q *query) visible(v Viewer, projectCol string) string {
+	if v.Admin {
+		return "TRUE"
+	}
+	return "EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = " + projectCol +
+		" AND m.user_id = " + q.arg(v.UserID) + ")"
+}
+
+// visibleProject is visible for a query about one known project. It is a
+// scalar subquery, which both planners evaluate once: SQLite turns an
+// EXISTS into a join that it may run first, and then sorts the project's
+// rows instead of reading them in index order.
+func (q *query) visibleProject(v Viewer, projectID int64) string {
+	if v.Admin {
+		return "TRUE"
+	}
+	return "(SELECT COUNT(*) FROM project_members m WHERE m.project_id = " + q.arg(projectID) +
+		" AND m.user_id = " + q.arg(v.UserID) + ") > 0"
+}
+
+// millis is how times are stored: unix milliseconds.
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMillis turns a stored time back into a UTC time.Time.
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// nowUTC is the current time at the precision it is stored with, so a value
+// returned on create equals the value read back later.
+func nowUTC() time.Time { return fromMillis(millis(time.Now())) }
+
+// notFound turns sql.ErrNoRows into ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,365 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
+)
+
+func openSQLiteTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "flytrap.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func openPostgresTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestSQLite(t *testing.T) { runContract(t, openSQLiteTest) }
+
+func TestPostgres(t *testing.T) { runContract(t, openPostgresTest) }
+
+func TestOpenDSN(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		dsn     string
+		dialect string // "" when Open must fail
+		file    string // created SQLite file
+	}{
+		{dsn: filepath.Join(dir, "plain.db"), dialect: DialectSQLite, file: "plain.db"},
+		{dsn: "sqlite:" + filepath.Join(dir, "sqlite.db"), dialect: DialectSQLite, file: "sqlite.db"},
+		{dsn: "file:" + filepath.Join(dir, "file.db"), dialect: DialectSQLite, file: "file.db"},
+		{dsn: ""},
+		{dsn: "sqlite:"},
+		{dsn: ":memory:"},
+		{dsn: filepath.Join(dir, "q.db") + "?mode=ro"},
+		{dsn: filepath.Join(dir, "missing-dir", "x.db")},
+		{dsn: "postgres://127.0.0.1:1/flytrap?connect_timeout=2"},
+		{dsn: "postgresql://%zz"},
+	}
+	for _, tt := range tests {
+		db, err := Open(context.Background(), tt.dsn)
+		if tt.dialect == "" {
+			if err == nil {
+				db.Close()
+				t.Errorf("Open(%q) succeeded, want an error", tt.dsn)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Open(%q): %v", tt.dsn, err)
+			continue
+		}
+		if db.Dialect() != tt.dialect || db.Ping(context.Background()) != nil {
+			t.Errorf("Open(%q): dialect %s", tt.dsn, db.Dialect())
+		}
+		db.Close()
+		if _, err := os.Stat(filepath.Join(dir, tt.file)); err != nil {
+			t.Errorf("Open(%q) did not create %s: %v", tt.dsn, tt.file, err)
+		}
+	}
+}
+
+func TestSQLiteSettings(t *testing.T) {
+	db := openSQLiteTest(t)
+	ctx := context.Background()
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal",
+		"synchronous":  "2", // FULL
+		"foreign_keys": "1",
+		"busy_timeout": "10000",
+	} {
+		var got string
+		if err := db.SQL().QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil || got != want {
+			t.Errorf("PRAGMA %s = %q, %v; want %q", pragma, got, err, want)
+		}
+	}
+
+	// Transactions take the write lock at BEGIN: a second one waits for
+	// the first instead of starting and failing at its first write.
+	tx1, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := make(chan *sql.Tx)
+	go func() {
+		tx2, err := db.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		began <- tx2
+	}()
+	select {
+	case <-began:
+		t.Fatal("a second transaction began while the first held the lock")
+	case <-time.After(200 * time.Millisecond):
+	}
+	tx1.Commit()
+	tx2 := <-began
+	if tx2 != nil {
+		tx2.Rollback()
+	}
+}
+
+func appliedMigrations(t *testing.T, db *DB) []string {
+	t.Helper()
+	rows, err := db.SQL().Query(`SELECT name FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	return names
+}
+
+func migrationNames(t *testing.T, dialect string) []string {
+	t.Helper()
+	ms, err := migrations(dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.name)
+	}
+	return names
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	sqliteNames, pgNames := migrationNames(t, DialectSQLite), migrationNames(t, DialectPostgres)
+	if !slices.Equal(sqliteNames, pgNames) || len(sqliteNames) == 0 {
+		t.Fatalf("migration files differ: sqlite %v, postgres %v", sqliteNames, pgNames)
+	}
+
+	t.Run("reopen", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "f.db")
+		for range 2 {
+			db, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appliedMigrations(t, db); !slices.Equal(got, sqliteNames) {
+				t.Errorf("applied %v, want %v", got, sqliteNames)
+			}
+			db.Close()
+		}
+	})
+
+	t.Run("newer schema refused", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "f.db")
+		db, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SQL().Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`)
+		db.Close()
+		if db, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer") {
+			if db != nil {
+				db.Close()
+			}
+			t.Errorf("Open of a database from a newer binary: %v, want an error", err)
+		}
+	})
+
+	t.Run("postgres processes starting together", func(t *testing.T) {
+		dsn := pgtest.URL(t)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				db, err := Open(ctx, dsn)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				db.Close()
+			})
+		}
+		wg.Wait()
+		db := openPostgresWith(t, dsn)
+		if got := appliedMigrations(t, db); !slices.Equal(got, pgNames) {
+			t.Errorf("applied %v, want %v", got, pgNames)
+		}
+	})
+}
+
+func openPostgresWith(t *testing.T, dsn string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// columns lists "table.column" of every table in the database.
+func columns(t *testing.T, db *DB) []string {
+	t.Helper()
+	q := `SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public'`
+	if db.Dialect() == DialectSQLite {
+		q = `SELECT m.name || '.' || c.name FROM sqlite_master m, pragma_table_info(m.name) c
+			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`
+	}
+	rows, err := db.SQL().Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		rows.Scan(&c)
+		cols = append(cols, c)
+	}
+	slices.Sort(cols)
+	return cols
+}
+
+func TestSchemasMatch(t *testing.T) {
+	lite, pg := columns(t, openSQLiteTest(t)), columns(t, openPostgresTest(t))
+	if !slices.Equal(lite, pg) {
+		t.Errorf("schemas differ:\nsqlite   %v\npostgres %v", lite, pg)
+	}
+}
+
+// planQuery is a statement whose plan must use an index.
+type planQuery struct {
+	name     string
+	sql      string
+	args     []any
+	want     string // index the plan must name
+	order    bool   // the index must also provide the ORDER BY
+	scansAll bool   // reads all of the index by design
+}
+
+func planQueries() []planQuery {
+	member := Viewer{UserID: 7}
+	var qs []planQuery
+	addQ := func(name string, q *query, want string, order bool) {
+		qs = append(qs, planQuery{name: name, sql: q.sb.String(), args: q.args, want: want, order: order})
+	}
+	for _, tt := range []struct {
+		name  string
+		v     Viewer
+		f     IssueFilter
+		index string
+	}{
+		{"issues by last seen", System, IssueFilter{ProjectID: 1}, "issues_last_seen"},
+		{"issues by last seen, next page", System, IssueFilter{ProjectID: 1, Cursor: encodeCursor("last_seen", 5, 9)}, "issues_last_seen"},
+		{"unresolved issues, member", member, IssueFilter{ProjectID: 1, Status: StatusUnresolved}, "issues_status_last_seen"},
+		{"issues by first seen, next page", System, IssueFilter{ProjectID: 1, Sort: SortFirstSeen, Cursor: encodeCursor("first_seen", 5, 9)}, "issues_first_seen"},
+		{"issues by count, filtered", member, IssueFilter{ProjectID: 1, Sort: SortCount, Environment: "prod", Query: "x"}, "issues_count"},
+	} {
+		q, _, _, err := (&DB{}).issuesQuery(tt.v, tt.f)
+		if err != nil {
+			panic(err)
+		}
+		addQ(tt.name, q, tt.index, true)
+	}
+	q, _, _ := eventsQuery(1, encodeCursor(eventsOrder, 5, 9), 25)
+	addQ("events of an issue, next page", q, "events_issue_time", true)
+	addQ("event by ID, member", getEventQuery(member, "abc"), "events_event_id", true)
+	addQ("latest event", latestEventQuery(member, 1), "events_issue_time", true)
+	return append(qs,
+		planQuery{name: "hourly counts", sql: hourlyCountsSQL, args: []any{1, 0}, want: "issue_counts", order: true},
+		planQuery{name: "issue tags", sql: issueTagsSQL, args: []any{1, 10}, want: "issue_tags"},
+		planQuery{name: "prune by age", sql: pruneAgeSQL, args: []any{0, 10}, want: "events_received"},
+		planQuery{name: "prune cutoff", sql: pruneCutoffSQL, args: []any{1, 10}, want: "events_issue_time", order: true},
+		planQuery{name: "prune per issue", sql: prunePerIssueSQL, args: []any{1, 0, 0, 10}, want: "events_issue_time"},
+		planQuery{name: "crowded issues", sql: crowdedIssuesSQL, args: []any{10}, want: "events_issue_time", scansAll: true},
+	)
+}
+
+// explain returns the plan of q, one line per node.
+func explain(t *testing.T, db *DB, q planQuery) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := db.SQL().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stmt := "EXPLAIN QUERY PLAN " + q.sql
+	if db.Dialect() == DialectPostgres {
+		// Tables are empty here, so the planner would rightly prefer
+		// sequential scans and sorts; penalizing them shows whether an
+		// index can serve the query at all.
+		for _, s := range []string{"SET enable_seqscan = off", "SET enable_sort = off", "SET enable_bitmapscan = off"} {
+			if _, err := conn.ExecContext(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		defer conn.ExecContext(ctx, "RESET ALL")
+		stmt = "EXPLAIN " + q.sql
+	}
+	rows, err := conn.QueryContext(ctx, stmt, q.args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q.name, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var lines []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestQueryPlans(t *testing.T) {
+	for _, open := range []func(*testing.T) *DB{openSQLiteTest, openPostgresTest} {
+		db := open(t)
+		for _, q := range planQueries() {
+			plan := explain(t, db, q)
+			full := regexp.MustCompile(`Seq Scan`)
+			sorted := "Sort"
+			if db.Dialect() == DialectSQLite {
+				// Scans of subquery results (SCAN ranked) are fine.
+				full = regexp.MustCompile(`(?m)^SCAN (issues|events|issue_\w+|project_\w+|[iemt])\b`)
+				sorted = "TEMP B-TREE FOR ORDER BY"
+			}
+			switch {
+			case !strings.Contains(plan, q.want):
+				t.Errorf("%s %s: plan does not use %s:\n%s", db.Dialect(), q.name, q.want, plan)
+			case full.MatchString(plan) && !q.scansAll:
+				t.Errorf("%s %s: plan scans a whole table:\n%s", db.Dialect(), q.name, plan)
+			case q.order && strings.Contains(plan, sorted):
+				t.Errorf("%s %s: plan sorts instead of reading the index in order:\n%s", db.Dialect(), q.name, plan)
+			}
+		}
+	}
+}

@@ -1,0 +1,181 @@
+# Flytrap on AWS: the root module `flytrap deploy` applies.
+#
+#   SDK -> API Gateway (HTTP API) -> ingest Lambda -> SQS (+DLQ)
+#       -> processor Lambda (VPC) -> RDS PostgreSQL
+#   dashboard EC2 (UI/API, key set publisher, migrations, alerts via SNS)
+#
+# No data sources: the account, zones and AMI are variables, so `plan` needs no
+# AWS call (see offline.go and docs/deploy-terraform.md).
+
+locals {
+  prefix = "flytrap-${var.name}"
+
+  partition = (
+    startswith(var.region, "cn-") ? "aws-cn" :
+    startswith(var.region, "us-gov-") ? "aws-us-gov" :
+    "aws"
+  )
+
+  ingest_function_name    = "${local.prefix}-ingest"
+  processor_function_name = "${local.prefix}-processor"
+  ingest_api_name         = "${local.prefix}-ingest"
+  bucket_name             = "${local.prefix}-${var.account_id}-${var.region}"
+
+  # The queue's visibility timeout is derived from these.
+  processor_timeout_seconds         = 60
+  processor_batching_window_seconds = 5
+}
+
+module "network" {
+  source = "./modules/network"
+
+  name               = local.prefix
+  region             = var.region
+  availability_zones = var.availability_zones
+}
+
+module "alerts" {
+  source = "./modules/alerts"
+
+  name        = local.prefix
+  account_id  = var.account_id
+  alert_email = var.alert_email
+}
+
+module "logs" {
+  source = "./modules/logs"
+
+  ingest_function_name    = local.ingest_function_name
+  processor_function_name = local.processor_function_name
+  api_name                = local.ingest_api_name
+  retention_days          = var.log_retention_days
+}
+
+module "queue" {
+  source = "./modules/queue"
+
+  name                             = local.prefix
+  consumer_timeout_seconds         = local.processor_timeout_seconds
+  consumer_batching_window_seconds = local.processor_batching_window_seconds
+  alarm_topic_arn                  = module.alerts.topic_arn
+}
+
+module "storage" {
+  source = "./modules/storage"
+
+  bucket_name = local.bucket_name
+  # Data protection is one switch: while the database is protected, so is the
+  # bucket's content; turning protection off (before destroy) lets both go.
+  force_destroy = !var.db_deletion_protection
+}
+
+module "database" {
+  source = "./modules/database"
+
+  name                = local.prefix
+  vpc_id              = module.network.vpc_id
+  subnet_ids          = module.network.private_subnet_ids
+  instance_class      = var.db_instance_class
+  allocated_storage   = var.db_allocated_storage
+  deletion_protection = var.db_deletion_protection
+
+  client_security_group_ids = {
+    processor = module.processor.security_group_id
+    dashboard = module.dashboard.security_group_id
+  }
+}
+
+module "ingest" {
+  source = "./modules/ingest"
+
+  name           = local.prefix
+  function_name  = local.ingest_function_name
+  api_name       = local.ingest_api_name
+  zip_path       = var.ingest_zip_path
+  memory_mb      = var.ingest_memory_mb
+  throttle_rate  = var.ingest_throttle_rate
+  throttle_burst = var.ingest_throttle_burst
+
+  queue_url   = module.queue.queue_url
+  queue_arn   = module.queue.queue_arn
+  bucket_name = module.storage.bucket_name
+  bucket_arn  = module.storage.bucket_arn
+  keyset_key  = module.storage.keyset_key
+
+  log_group_name       = module.logs.ingest_log_group_name
+  log_group_arn        = module.logs.ingest_log_group_arn
+  access_log_group_arn = module.logs.api_access_log_group_arn
+}
+
+module "processor" {
+  source = "./modules/processor"
+
+  name                    = local.prefix
+  function_name           = local.processor_function_name
+  zip_path                = var.processor_zip_path
+  memory_mb               = var.processor_memory_mb
+  timeout_seconds         = local.processor_timeout_seconds
+  batch_size              = var.processor_batch_size
+  batching_window_seconds = local.processor_batching_window_seconds
+
+  vpc_id               = module.network.vpc_id
+  subnet_ids           = module.network.private_subnet_ids
+  s3_prefix_list_id    = module.network.s3_prefix_list_id
+  db_security_group_id = module.database.security_group_id
+
+  queue_arn         = module.queue.queue_arn
+  db_host           = module.database.address
+  db_port           = module.database.port
+  db_name           = module.database.db_name
+  db_user           = module.database.processor_db_user
+  db_connect_arn    = module.database.processor_connect_arn
+  region            = var.region
+  bucket_name       = module.storage.bucket_name
+  bucket_arn        = module.storage.bucket_arn
+  sourcemaps_prefix = module.storage.sourcemaps_prefix
+
+  log_group_name = module.logs.processor_log_group_name
+  log_group_arn  = module.logs.processor_log_group_arn
+}
+
+module "dashboard" {
+  source = "./modules/dashboard"
+
+  name          = local.prefix
+  partition     = local.partition
+  ami_id        = var.ami_id
+  instance_type = var.dashboard_instance_type
+  vpc_id        = module.network.vpc_id
+  subnet_id     = module.network.public_subnet_ids[0]
+  user_data     = var.dashboard_user_data
+  binary_path   = var.dashboard_binary_path
+
+  db_security_group_id = module.database.security_group_id
+  db_port              = module.database.port
+  db_secret_arn        = module.database.master_user_secret_arn
+  bucket_name          = module.storage.bucket_name
+  bucket_arn           = module.storage.bucket_arn
+  alerts_topic_arn     = module.alerts.topic_arn
+  queue_arns           = [module.queue.queue_arn, module.queue.dlq_arn]
+
+  # What the dashboard cannot know before apply; read from S3 at start-up.
+  runtime_config = {
+    name                 = var.name
+    region               = var.region
+    domain               = var.domain
+    admin_email          = var.admin_email
+    bucket               = module.storage.bucket_name
+    keyset_key           = module.storage.keyset_key
+    sourcemaps_prefix    = module.storage.sourcemaps_prefix
+    queue_url            = module.queue.queue_url
+    dlq_url              = module.queue.dlq_url
+    alerts_topic_arn     = module.alerts.topic_arn
+    ingest_url           = module.ingest.api_endpoint
+    db_host              = module.database.address
+    db_port              = tostring(module.database.port)
+    db_name              = module.database.db_name
+    db_master_username   = module.database.master_username
+    db_master_secret_arn = module.database.master_user_secret_arn
+    db_processor_user    = module.database.processor_db_user
+  }
+}

@@ -1,0 +1,36 @@
+package terraform
+
+// OfflineOverrideFileName is the file name `flytrap deploy --dry-run` and the
+// tests give OfflineOverride in the workspace. Terraform merges every
+// *_override.tf file over the configuration after loading it.
+const OfflineOverrideFileName = "flytrap_offline_override.tf"
+
+// OfflineOverride is a Terraform override file that lets `terraform init` and
+// `terraform plan` of the root module run without an AWS account or network:
+//
+//   - the partial S3 backend is replaced by the local backend (state in the
+//     workspace), so init needs no bucket;
+//   - the provider skips credential validation (STS), the account ID lookup,
+//     the EC2 metadata endpoint and the region name check;
+//   - allowed_account_ids is cleared: with the lookup skipped the provider has
+//     no account ID to compare and would refuse every plan.
+//
+// Credentials must still be present (fake ones do: AWS_ACCESS_KEY_ID=test,
+// AWS_SECRET_ACCESS_KEY=test) and the configuration must read no data source
+// that calls AWS; the root module has none. A plan made this way shows what a
+// first apply would create; it cannot be applied. WriteTo removes the file
+// again, so a later real deploy in the same workspace is not affected (its
+// `terraform init` then needs -reconfigure to switch back to the S3 backend).
+const OfflineOverride = `# Written by flytrap for an offline plan (dry run, tests). Not for apply.
+terraform {
+  backend "local" {}
+}
+
+provider "aws" {
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  allowed_account_ids         = null
+}
+`

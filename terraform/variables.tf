@@ -1,0 +1,267 @@
+# The variables `flytrap deploy` writes as terraform.tfvars.json. Names and
+# meanings are a contract with internal/deploy (checked by terraform_test.go).
+
+variable "name" {
+  description = "Deployment name, e.g. \"prod\". Prefixes every resource name (\"flytrap-<name>-...\")."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,20}$", var.name))
+    error_message = "The name must be 3-21 characters: a lowercase letter, then lowercase letters, digits or hyphens."
+  }
+
+  validation {
+    condition     = !endswith(var.name, "-") && !strcontains(var.name, "--")
+    error_message = "The name must not end with a hyphen or contain two hyphens in a row (RDS identifiers forbid both)."
+  }
+}
+
+variable "region" {
+  description = "AWS region to deploy to, e.g. \"eu-west-1\"."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$", var.region))
+    error_message = "The region must look like \"eu-west-1\"."
+  }
+}
+
+variable "availability_zones" {
+  description = "Exactly two availability zones of the region, e.g. [\"eu-west-1a\", \"eu-west-1b\"] (passed in so planning needs no AWS call)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.availability_zones) == 2 && length(distinct(var.availability_zones)) == 2
+    error_message = "Give exactly two different availability zones."
+  }
+
+  validation {
+    condition     = alltrue([for az in var.availability_zones : can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+[a-z]$", az))])
+    error_message = "Availability zones must be zone names such as \"eu-west-1a\"."
+  }
+}
+
+variable "account_id" {
+  description = "ID of the AWS account to deploy to; the provider refuses credentials of any other account."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "The account ID must be 12 digits."
+  }
+}
+
+variable "ami_id" {
+  description = "AMI of the dashboard instance, matching the instance type's architecture (arm64 Amazon Linux 2023 for the default t4g)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^ami-[0-9a-f]{8,17}$", var.ami_id))
+    error_message = "The AMI ID must look like \"ami-0123456789abcdef0\"."
+  }
+}
+
+variable "admin_email" {
+  description = "E-mail of the first dashboard administrator; written to the dashboard's runtime config."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:]]+$", var.admin_email))
+    error_message = "The admin e-mail must be an e-mail address."
+  }
+}
+
+variable "alert_email" {
+  description = "E-mail subscribed to the alerts topic (confirmation mail first); \"\" for none."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alert_email == "" || can(regex("^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:]]+$", var.alert_email))
+    error_message = "The alert e-mail must be empty or an e-mail address."
+  }
+}
+
+variable "domain" {
+  description = "Domain name of the dashboard (its A record must point at the Elastic IP; TLS by autocert); \"\" to use http://<elastic ip>."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.domain == "" || (length(var.domain) <= 253 && can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain)))
+    error_message = "The domain must be empty or a lowercase host name such as \"errors.example.com\"."
+  }
+}
+
+variable "dashboard_instance_type" {
+  description = "EC2 instance type of the dashboard."
+  type        = string
+  default     = "t4g.small"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.dashboard_instance_type))
+    error_message = "The instance type must look like \"t4g.small\"."
+  }
+}
+
+variable "db_instance_class" {
+  description = "RDS instance class of the PostgreSQL database."
+  type        = string
+  default     = "db.t4g.micro"
+
+  validation {
+    condition     = can(regex("^db\\.[a-z0-9-]+\\.[a-z0-9]+$", var.db_instance_class))
+    error_message = "The instance class must look like \"db.t4g.micro\"."
+  }
+}
+
+variable "db_allocated_storage" {
+  description = "Initial database storage in GiB (autoscaling may grow it)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.db_allocated_storage >= 20 && var.db_allocated_storage <= 1000 && floor(var.db_allocated_storage) == var.db_allocated_storage
+    error_message = "Database storage must be a whole number of GiB from 20 to 1000."
+  }
+}
+
+variable "db_deletion_protection" {
+  description = "Protect the data: RDS refuses deletion, and the bucket cannot be destroyed while it holds objects. Set false and apply before `flytrap destroy`."
+  type        = bool
+  default     = true
+}
+
+variable "ingest_memory_mb" {
+  description = "Memory of the ingest Lambda in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.ingest_memory_mb >= 128 && var.ingest_memory_mb <= 10240 && floor(var.ingest_memory_mb) == var.ingest_memory_mb
+    error_message = "Lambda memory must be a whole number of MB from 128 to 10240."
+  }
+}
+
+variable "processor_memory_mb" {
+  description = "Memory of the processor Lambda in MB."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.processor_memory_mb >= 128 && var.processor_memory_mb <= 10240 && floor(var.processor_memory_mb) == var.processor_memory_mb
+    error_message = "Lambda memory must be a whole number of MB from 128 to 10240."
+  }
+}
+
+variable "processor_batch_size" {
+  description = "Most queued events one processor invocation handles."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.processor_batch_size >= 1 && var.processor_batch_size <= 10000 && floor(var.processor_batch_size) == var.processor_batch_size
+    error_message = "The batch size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "ingest_throttle_rate" {
+  description = "Requests per second the ingest API accepts before answering 429."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.ingest_throttle_rate >= 1 && var.ingest_throttle_rate <= 10000
+    error_message = "The throttle rate must be between 1 and 10000 requests per second."
+  }
+}
+
+variable "ingest_throttle_burst" {
+  description = "Request burst the ingest API accepts above the steady rate."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.ingest_throttle_burst >= 1 && var.ingest_throttle_burst <= 5000 && floor(var.ingest_throttle_burst) == var.ingest_throttle_burst
+    error_message = "The throttle burst must be a whole number from 1 to 5000."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the Lambda and API access logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "Log retention must be one of CloudWatch's values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days."
+  }
+}
+
+variable "ingest_zip_path" {
+  description = "Local path of the ingest Lambda zip (arm64 `bootstrap` inside)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.ingest_zip_path, ".zip")
+    error_message = "The ingest package must be a .zip file."
+  }
+}
+
+variable "processor_zip_path" {
+  description = "Local path of the processor Lambda zip (arm64 `bootstrap` inside)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.processor_zip_path, ".zip")
+    error_message = "The processor package must be a .zip file."
+  }
+}
+
+variable "dashboard_binary_path" {
+  description = "Local path of the dashboard executable (linux, the AMI's architecture), uploaded to the bucket."
+  type        = string
+
+  validation {
+    condition     = length(trimspace(var.dashboard_binary_path)) > 0
+    error_message = "The dashboard binary path is required."
+  }
+}
+
+variable "dashboard_user_data" {
+  description = "cloud-init user data for the dashboard instance, rendered by the CLI from its template (at most 16 KiB)."
+  type        = string
+
+  validation {
+    condition     = length(var.dashboard_user_data) > 0 && length(var.dashboard_user_data) <= 16384
+    error_message = "User data must be between 1 byte and 16 KiB."
+  }
+
+  validation {
+    condition     = can(regex("^(#cloud-config|#!|## template: jinja|Content-Type: multipart/)", var.dashboard_user_data))
+    error_message = "User data must be cloud-init input: start with \"#cloud-config\", \"#!\", \"## template: jinja\" or a MIME multipart header."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (Project, FlytrapDeployment and ManagedBy are always set)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = length(var.tags) <= 40
+    error_message = "At most 40 extra tags (AWS allows 50 per resource, Flytrap sets some)."
+  }
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "Tag keys must be 1-128 characters and not start with \"aws:\"; values at most 256 characters."
+  }
+
+  # The dashboard exposes its tags in the instance metadata, where EC2 allows
+  # only these characters in keys (no spaces, no "/").
+  validation {
+    condition     = alltrue([for k in keys(var.tags) : can(regex("^[A-Za-z0-9+=._:@,-]+$", k)) && !contains([".", "..", "_index"], k)])
+    error_message = "Tag keys may hold only letters, digits and + - = . , _ : @ (no spaces or \"/\"), because the dashboard instance exposes its tags in the instance metadata."
+  }
+}
