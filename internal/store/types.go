@@ -171,3 +171,33 @@ type SaveResult struct {
 	NewIssue   bool
 	Regression bool // a resolved issue was reopened
 }
+
+// ErrForbidden is returned when a viewer who can see a resource may not
+// change it (a member calling an admin-only operation).
+var ErrForbidden = errors.New("forbidden")
+
+// Member is a user's membership of a project.
+type Member struct {
+	ProjectID int64     `json:"project_id"`
+	UserID    int64     `json:"user_id"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ProjectStat is a project's card on the projects page.
+type ProjectStat struct {
+	Project
+	Unresolved int64 `json:"unresolved"`
+	// Hourly holds the event counts of the last 14 days, oldest first,
+	// hours without events omitted.
+	Hourly []Bucket `json:"hourly"`
+}
+
+// Session is a signed-in browser session; only its token's hash is stored.
+type Session struct {
+	ID        int64     `json:"id"`
+	UserID    int64     `json:"user_id"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
