@@ -15,9 +15,11 @@ import (
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
-// Store is what the API reads and changes. Every method filters by the
-// viewer, so a handler cannot leak another project's data by forgetting a
-// check.
+// Store is what the API reads and changes. Every method that reaches
+// project data filters by the viewer, so a handler cannot leak another
+// project's data by forgetting a check. The few that take no viewer create
+// users and projects (which their handlers allow admins only) or work on
+// the caller's own API tokens.
 type Store interface {
 	UserByAPIToken(ctx context.Context, token string) (store.User, error)
 	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
@@ -31,14 +33,49 @@ type Store interface {
 	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)
 	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time) ([]store.Bucket, error)
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
+	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
+
+	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
+	CreateUser(ctx context.Context, email, passwordHash, role string) (store.User, error)
+	SetUserRole(ctx context.Context, v store.Viewer, userID int64, role string) (store.User, error)
+	DeleteUser(ctx context.Context, v store.Viewer, userID int64) error
+
+	CreateProject(ctx context.Context, name string) (store.Project, error)
+	AddMember(ctx context.Context, projectID, userID int64, role string) error
+	RenameProject(ctx context.Context, v store.Viewer, id int64, name string) (store.Project, error)
+	DeleteProject(ctx context.Context, v store.Viewer, id int64) error
+	ListMembers(ctx context.Context, v store.Viewer, projectID int64) ([]store.Member, error)
+	AddProjectMember(ctx context.Context, v store.Viewer, projectID, userID int64, role string) error
+	RemoveMember(ctx context.Context, v store.Viewer, projectID, userID int64) error
+	CreateProjectKey(ctx context.Context, projectID int64) (store.ProjectKey, error)
+	ProjectKeys(ctx context.Context, v store.Viewer, projectID int64) ([]store.ProjectKey, error)
+	RotateProjectKey(ctx context.Context, v store.Viewer, projectID int64) (store.ProjectKey, error)
+
+	CreateAPIToken(ctx context.Context, userID int64, name string) (string, store.APIToken, error)
+	ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error)
+	DeleteAPIToken(ctx context.Context, userID, tokenID int64) error
 }
+
+// SessionAuth authenticates a request by its dashboard session cookie, so
+// the dashboard's pages can call the API from JavaScript. The API takes it
+// as a function to stay independent of the dashboard. It returns an error
+// wrapping store.ErrNotFound when the request has no valid session (401),
+// and one wrapping ErrCSRF when the session is valid but an unsafe method
+// lacks the CSRF proof the dashboard requires (403): cookies are sent by
+// the browser on cross-site requests too, bearer tokens are not.
+type SessionAuth func(r *http.Request) (store.User, error)
+
+// ErrCSRF is what a SessionAuth wraps when a state-changing request fails
+// the CSRF check.
+var ErrCSRF = errors.New("CSRF check failed")
 
 // API is the /api/v1 handler.
 type API struct {
-	store Store
-	log   *slog.Logger
-	now   func() time.Time
-	mux   *http.ServeMux
+	store   Store
+	log     *slog.Logger
+	now     func() time.Time
+	mux     *http.ServeMux
+	session SessionAuth
 }
 
 // New returns the /api/v1 handler. now is injectable for tests.
@@ -47,13 +84,53 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 		now = time.Now
 	}
 	a := &API{store: s, log: log, now: now, mux: http.NewServeMux()}
-	a.mux.HandleFunc("GET /api/v1/projects", a.auth(a.listProjects))
-	a.mux.HandleFunc("GET /api/v1/projects/{project_id}/issues", a.auth(a.listIssues))
-	a.mux.HandleFunc("GET /api/v1/issues/{issue_id}", a.auth(a.getIssue))
-	a.mux.HandleFunc("PATCH /api/v1/issues/{issue_id}", a.auth(a.updateIssue))
-	a.mux.HandleFunc("DELETE /api/v1/issues/{issue_id}", a.auth(a.deleteIssue))
-	a.mux.HandleFunc("GET /api/v1/issues/{issue_id}/events", a.auth(a.listEvents))
-	a.mux.HandleFunc("GET /api/v1/events/{event_id}", a.auth(a.getEvent))
+	for _, e := range a.endpoints() {
+		a.mux.HandleFunc(e.pattern, a.auth(e.handler))
+	}
+	return a
+}
+
+// endpoint is one route of the API.
+type endpoint struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// endpoints lists every route. All of them need an authenticated caller;
+// what the caller may see and do is up to the store.
+func (a *API) endpoints() []endpoint {
+	return []endpoint{
+		{"GET /api/v1/me", a.me},
+		{"GET /api/v1/projects", a.listProjects},
+		{"POST /api/v1/projects", a.createProject},
+		{"PATCH /api/v1/projects/{project_id}", a.renameProject},
+		{"DELETE /api/v1/projects/{project_id}", a.deleteProject},
+		{"GET /api/v1/projects/{project_id}/issues", a.listIssues},
+		{"POST /api/v1/projects/{project_id}/issues/bulk", a.bulkUpdate},
+		{"GET /api/v1/projects/{project_id}/members", a.listMembers},
+		{"PUT /api/v1/projects/{project_id}/members/{user_id}", a.putMember},
+		{"DELETE /api/v1/projects/{project_id}/members/{user_id}", a.removeMember},
+		{"GET /api/v1/projects/{project_id}/keys", a.listKeys},
+		{"POST /api/v1/projects/{project_id}/keys/rotate", a.rotateKey},
+		{"GET /api/v1/issues/{issue_id}", a.getIssue},
+		{"PATCH /api/v1/issues/{issue_id}", a.updateIssue},
+		{"DELETE /api/v1/issues/{issue_id}", a.deleteIssue},
+		{"GET /api/v1/issues/{issue_id}/events", a.listEvents},
+		{"GET /api/v1/events/{event_id}", a.getEvent},
+		{"GET /api/v1/users", a.listUsers},
+		{"POST /api/v1/users", a.createUser},
+		{"PATCH /api/v1/users/{user_id}", a.updateUser},
+		{"DELETE /api/v1/users/{user_id}", a.deleteUser},
+		{"GET /api/v1/tokens", a.listTokens},
+		{"POST /api/v1/tokens", a.createToken},
+		{"DELETE /api/v1/tokens/{token_id}", a.deleteToken},
+	}
+}
+
+// WithSessionAuth makes requests without an Authorization header
+// authenticate through f, and returns a. Call it before serving.
+func (a *API) WithSessionAuth(f SessionAuth) *API {
+	a.session = f
 	return a
 }
 
@@ -87,37 +164,76 @@ func (p *statusProbe) Header() http.Header         { return p.header }
 func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
 func (p *statusProbe) WriteHeader(status int)      { p.status = status }
 
-type viewerKey struct{}
+type callerKey struct{}
 
-// auth resolves the bearer token to a viewer. Unknown and missing tokens get
-// the same 401 so tokens cannot be probed.
+// auth resolves the caller and passes the request on with it. A request
+// with an Authorization header is judged by its bearer token alone; one
+// without it by the session, when the API has a SessionAuth.
 func (a *API) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || strings.TrimSpace(token) == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "missing API token: send Authorization: Bearer <token>")
-			return
+		var (
+			u  store.User
+			ok bool
+		)
+		if h := r.Header.Get("Authorization"); h != "" || a.session == nil {
+			u, ok = a.bearer(w, r, h)
+		} else {
+			u, ok = a.sessionUser(w, r)
 		}
-		u, err := a.store.UserByAPIToken(r.Context(), strings.TrimSpace(token))
-		if err != nil {
-			if !errors.Is(err, store.ErrNotFound) {
-				a.fail(w, r, err)
-				return
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized", "invalid API token")
-			return
+		if ok {
+			next(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, u)))
 		}
-		v := store.Viewer{UserID: u.ID, Admin: u.Role == store.RoleAdmin}
-		next(w, r.WithContext(context.WithValue(r.Context(), viewerKey{}, v)))
 	}
 }
 
+// bearer resolves the bearer token in the Authorization header h. Unknown
+// and missing tokens get the same 401 so tokens cannot be probed.
+func (a *API) bearer(w http.ResponseWriter, r *http.Request, h string) (store.User, bool) {
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "missing API token: send Authorization: Bearer <token>")
+		return store.User{}, false
+	}
+	u, err := a.store.UserByAPIToken(r.Context(), strings.TrimSpace(token))
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			a.fail(w, r, err)
+			return store.User{}, false
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "invalid API token")
+		return store.User{}, false
+	}
+	return u, true
+}
+
+// sessionUser resolves the session through a.session.
+func (a *API) sessionUser(w http.ResponseWriter, r *http.Request) (store.User, bool) {
+	u, err := a.session(r)
+	switch {
+	case err == nil:
+		return u, true
+	case errors.Is(err, ErrCSRF):
+		writeError(w, http.StatusForbidden, "csrf", "missing or invalid CSRF token; reload the page and try again")
+	case errors.Is(err, store.ErrNotFound):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "not signed in: sign in, or send Authorization: Bearer <token>")
+	default:
+		a.fail(w, r, err)
+	}
+	return store.User{}, false
+}
+
+// caller is the authenticated user of a request that passed auth.
+func caller(r *http.Request) store.User {
+	u, _ := r.Context().Value(callerKey{}).(store.User)
+	return u
+}
+
 func viewer(r *http.Request) store.Viewer {
-	v, _ := r.Context().Value(viewerKey{}).(store.Viewer)
-	return v
+	u := caller(r)
+	return store.Viewer{UserID: u.ID, Admin: u.Role == store.RoleAdmin}
 }
 
 // list is the envelope of every list response.
@@ -304,6 +420,12 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "not_found", "not found")
 	case errors.Is(err, store.ErrBadCursor):
 		writeError(w, http.StatusBadRequest, "bad_request", "invalid cursor: pass next_cursor from a previous page unchanged")
+	case errors.Is(err, store.ErrForbidden):
+		writeError(w, http.StatusForbidden, "forbidden", "only admins may do this")
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", storeMessage(err))
+	case errors.Is(err, store.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "bad_request", storeMessage(err))
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 	default:
@@ -312,6 +434,12 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		writeError(w, http.StatusInternalServerError, "internal", "internal error; the server log has details")
 	}
+}
+
+// storeMessage is a store error's message for the client; the store's
+// errors say what was refused and why, after a prefix naming the package.
+func storeMessage(err error) string {
+	return strings.TrimPrefix(err.Error(), "store: ")
 }
 
 func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {

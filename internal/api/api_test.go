@@ -3,15 +3,19 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -19,17 +23,26 @@ import (
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 type fixture struct {
+	db          *store.DB
 	srv         *httptest.Server
 	adminToken  string
 	memberToken string
-	outsider    string // member of no project
-	project     store.Project
-	other       store.Project
-	issueA      int64 // in project, environment production
-	issueB      int64 // in project, environment staging
-	otherIssue  int64 // in other project
-	eventA      string
-	otherEvent  string
+	outsider    string // token of a user who is a member of no project
+	admin       store.User
+	member      store.User // member of project
+	outsiderU   store.User
+	spare       store.User // member of project and other, for changing
+	// memberSession is the member's dashboard session (the cookie value).
+	memberSession string
+	// Further tokens of the admin and the member, for deleting.
+	adminSpareToken, memberSpareToken int64
+	project                           store.Project
+	other                             store.Project
+	issueA                            int64 // in project, environment production
+	issueB                            int64 // in project, environment staging
+	otherIssue                        int64 // in other project
+	eventA                            string
+	otherEvent                        string
 }
 
 func saveEvent(t *testing.T, db *store.DB, projectID int64, id, typ, msg, env string, tags ...event.Tag) store.SaveResult {
@@ -48,6 +61,32 @@ func saveEvent(t *testing.T, db *store.DB, projectID int64, id, typ, msg, env st
 	return res
 }
 
+// sessionCookie and csrfHeader stand in for the dashboard's session cookie
+// and CSRF token in testSessionAuth.
+const (
+	sessionCookie = "flytrap_session"
+	csrfHeader    = "X-Test-CSRF"
+)
+
+// testSessionAuth is a SessionAuth over the store's real sessions; unsafe
+// methods must carry csrfHeader, as the dashboard's asks for its token.
+func testSessionAuth(db *store.DB) SessionAuth {
+	return func(r *http.Request) (store.User, error) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil {
+			return store.User{}, store.ErrNotFound
+		}
+		u, _, err := db.SessionUser(r.Context(), c.Value, time.Now())
+		if err != nil {
+			return store.User{}, err
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Header.Get(csrfHeader) != "1" {
+			return store.User{}, fmt.Errorf("session of user %d: %w", u.ID, ErrCSRF)
+		}
+		return u, nil
+	}
+}
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
@@ -56,19 +95,37 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{}
-	admin, _ := db.CreateUser(ctx, "admin@example.com", "x", store.RoleAdmin)
-	member, _ := db.CreateUser(ctx, "member@example.com", "x", store.RoleMember)
-	outsider, _ := db.CreateUser(ctx, "outsider@example.com", "x", store.RoleMember)
-	f.adminToken, _, _ = db.CreateAPIToken(ctx, admin.ID, "t")
-	f.memberToken, _, _ = db.CreateAPIToken(ctx, member.ID, "t")
-	f.outsider, _, _ = db.CreateAPIToken(ctx, outsider.ID, "t")
+	f := &fixture{db: db}
+	f.admin, _ = db.CreateUser(ctx, "admin@example.com", "x", store.RoleAdmin)
+	f.member, _ = db.CreateUser(ctx, "member@example.com", "x", store.RoleMember)
+	f.outsiderU, _ = db.CreateUser(ctx, "outsider@example.com", "x", store.RoleMember)
+	f.spare, _ = db.CreateUser(ctx, "spare@example.com", "x", store.RoleMember)
+	f.adminToken, _, _ = db.CreateAPIToken(ctx, f.admin.ID, "t")
+	f.memberToken, _, _ = db.CreateAPIToken(ctx, f.member.ID, "t")
+	f.outsider, _, _ = db.CreateAPIToken(ctx, f.outsiderU.ID, "t")
+	_, spare, _ := db.CreateAPIToken(ctx, f.admin.ID, "spare")
+	f.adminSpareToken = spare.ID
+	_, spare, _ = db.CreateAPIToken(ctx, f.member.ID, "spare")
+	f.memberSpareToken = spare.ID
+	if f.memberSession, _, err = db.CreateSession(ctx, f.member.ID, time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	if f.project, err = db.CreateProject(ctx, "web"); err != nil {
 		t.Fatal(err)
 	}
 	f.other, _ = db.CreateProject(ctx, "billing")
-	if err := db.AddMember(ctx, f.project.ID, member.ID, store.RoleMember); err != nil {
-		t.Fatal(err)
+	for _, m := range []struct {
+		p store.Project
+		u store.User
+	}{{f.project, f.member}, {f.project, f.spare}, {f.other, f.spare}} {
+		if err := db.AddMember(ctx, m.p.ID, m.u.ID, store.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []store.Project{f.project, f.other} {
+		if _, err := db.CreateProjectKey(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.eventA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"
 	f.issueA = saveEvent(t, db, f.project.ID, f.eventA, "TypeError", "x is undefined", "production", event.Tag{Key: "browser", Value: "Firefox 120"}).IssueID
@@ -76,20 +133,38 @@ func newFixture(t *testing.T) *fixture {
 	f.issueB = saveEvent(t, db, f.project.ID, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1", "RangeError", "bad length", "staging").IssueID
 	f.otherEvent = "ccccccccccccccccccccccccccccccc1"
 	f.otherIssue = saveEvent(t, db, f.other.ID, f.otherEvent, "KeyError", "secret", "production").IssueID
-	f.srv = httptest.NewServer(New(db, nil, func() time.Time { return now }))
+	f.srv = httptest.NewServer(New(db, nil, func() time.Time { return now }).WithSessionAuth(testSessionAuth(db)))
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-func (f *fixture) do(t *testing.T, token, method, path, body string) (int, http.Header, map[string]any) {
+// bearer authenticates a request with an API token.
+func bearer(token string) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
+}
+
+// session authenticates a request with a session cookie, and with the
+// CSRF proof when csrf is set.
+func session(cookie string, csrf bool) func(*http.Request) {
+	return func(r *http.Request) {
+		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: cookie})
+		if csrf {
+			r.Header.Set(csrfHeader, "1")
+		}
+	}
+}
+
+// send makes a request, authenticated by the auth functions, and decodes
+// the JSON answer.
+func (f *fixture) send(t *testing.T, method, path, body string, auth ...func(*http.Request)) (int, http.Header, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, _ := http.NewRequest(method, f.srv.URL+path, rd)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	for _, a := range auth {
+		a(req)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -109,56 +184,181 @@ func (f *fixture) do(t *testing.T, token, method, path, body string) (int, http.
 	return resp.StatusCode, resp.Header, out
 }
 
-func TestAuthorization(t *testing.T) {
-	f := newFixture(t)
-	issueA := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
-	other := fmt.Sprintf("/api/v1/issues/%d", f.otherIssue)
-	tests := []struct {
-		name, token, method, path string
-		want                      int
+// do makes a request with a bearer token, or none when token is "".
+func (f *fixture) do(t *testing.T, token, method, path, body string) (int, http.Header, map[string]any) {
+	t.Helper()
+	if token == "" {
+		return f.send(t, method, path, body)
+	}
+	return f.send(t, method, path, body, bearer(token))
+}
+
+// route is one request of the authorization matrix and the status each
+// caller gets: the admin, a member of project (not of other), and a user
+// who belongs to no project.
+type route struct {
+	method, path, body      string
+	admin, member, outsider int
+}
+
+// routes returns a request for every /api/v1 route, against project and
+// against other (whose IDs a member of project must not reach), with IDs
+// taken from f.
+func routes(f *fixture) []route {
+	p, o := fmt.Sprintf("/api/v1/projects/%d", f.project.ID), fmt.Sprintf("/api/v1/projects/%d", f.other.ID)
+	i, oi := fmt.Sprintf("/api/v1/issues/%d", f.issueA), fmt.Sprintf("/api/v1/issues/%d", f.otherIssue)
+	bulk := func(id int64) string { return fmt.Sprintf(`{"ids":[%d],"status":"resolved"}`, id) }
+	const missing = "/999999"
+	return []route{
+		{"GET", "/api/v1/projects", "", 200, 200, 200},
+		{"GET", p + "/issues", "", 200, 200, 404},
+		{"GET", o + "/issues", "", 200, 404, 404},
+		{"GET", i, "", 200, 200, 404},
+		{"GET", oi, "", 200, 404, 404},
+		{"GET", "/api/v1/issues" + missing, "", 404, 404, 404},
+		{"PATCH", i, `{"status":"ignored"}`, 200, 200, 404},
+		{"PATCH", oi, `{"status":"ignored"}`, 200, 404, 404},
+		{"DELETE", i, "", 204, 204, 404},
+		{"DELETE", oi, "", 204, 404, 404},
+		{"GET", i + "/events", "", 200, 200, 404},
+		{"GET", oi + "/events", "", 200, 404, 404},
+		{"GET", "/api/v1/events/" + f.eventA, "", 200, 200, 404},
+		{"GET", "/api/v1/events/" + f.otherEvent, "", 200, 404, 404},
+
+		{"GET", "/api/v1/me", "", 200, 200, 200},
+		{"GET", "/api/v1/users", "", 200, 403, 403},
+		{"POST", "/api/v1/users", `{"email":"new@example.com","password":"correct horse","role":"member"}`, 201, 403, 403},
+		{"PATCH", fmt.Sprintf("/api/v1/users/%d", f.spare.ID), `{"role":"admin"}`, 200, 403, 403},
+		{"PATCH", "/api/v1/users" + missing, `{"role":"admin"}`, 404, 403, 403},
+		{"DELETE", fmt.Sprintf("/api/v1/users/%d", f.spare.ID), "", 204, 403, 403},
+		{"POST", "/api/v1/projects", `{"name":"mobile"}`, 201, 403, 403},
+		{"PATCH", p, `{"name":"renamed"}`, 200, 403, 404},
+		{"PATCH", o, `{"name":"renamed"}`, 200, 404, 404},
+		{"DELETE", p, "", 204, 403, 404},
+		{"DELETE", o, "", 204, 404, 404},
+		{"DELETE", "/api/v1/projects" + missing, "", 404, 404, 404},
+		{"GET", p + "/members", "", 200, 200, 404},
+		{"GET", o + "/members", "", 200, 404, 404},
+		{"PUT", fmt.Sprintf("%s/members/%d", p, f.outsiderU.ID), `{"role":"member"}`, 200, 403, 404},
+		{"PUT", fmt.Sprintf("%s/members/%d", o, f.outsiderU.ID), `{"role":"member"}`, 200, 404, 404},
+		{"DELETE", fmt.Sprintf("%s/members/%d", p, f.spare.ID), "", 204, 403, 404},
+		{"DELETE", fmt.Sprintf("%s/members/%d", o, f.spare.ID), "", 204, 404, 404},
+		{"GET", p + "/keys", "", 200, 200, 404},
+		{"GET", o + "/keys", "", 200, 404, 404},
+		{"POST", p + "/keys/rotate", "", 201, 403, 404},
+		{"POST", o + "/keys/rotate", "", 201, 404, 404},
+		{"POST", p + "/issues/bulk", bulk(f.issueA), 200, 200, 404},
+		{"POST", p + "/issues/bulk", bulk(f.otherIssue), 200, 200, 404},
+		{"POST", o + "/issues/bulk", bulk(f.otherIssue), 200, 404, 404},
+		{"GET", "/api/v1/tokens", "", 200, 200, 200},
+		{"POST", "/api/v1/tokens", `{"name":"ci"}`, 201, 201, 201},
+		{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", f.adminSpareToken), "", 204, 404, 404},
+		{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", f.memberSpareToken), "", 404, 204, 404},
+	}
+}
+
+// TestAuthorizationMatrix sends every route as every kind of caller, each
+// on a fresh fixture since many succeed in changing it.
+func TestAuthorizationMatrix(t *testing.T) {
+	// The IDs are the same in every fixture: each is built alike.
+	template := newFixture(t)
+	unsafe := func(method string) bool { return method != "GET" }
+	callers := []struct {
+		name string
+		auth func(f *fixture) []func(*http.Request)
+		want func(r route) (int, string) // status and error code
 	}{
-		{"no token", "", "GET", "/api/v1/projects", 401},
-		{"bad token", "flyt_nope", "GET", "/api/v1/projects", 401},
-		{"admin lists", f.adminToken, "GET", "/api/v1/projects", 200},
-		{"member reads own issue", f.memberToken, "GET", issueA, 200},
-		{"member reads other project's issue", f.memberToken, "GET", other, 404},
-		{"member lists other project's issues", f.memberToken, "GET", fmt.Sprintf("/api/v1/projects/%d/issues", f.other.ID), 404},
-		{"member lists other issue's events", f.memberToken, "GET", other + "/events", 404},
-		{"member reads other project's event", f.memberToken, "GET", "/api/v1/events/" + f.otherEvent, 404},
-		{"member patches other project's issue", f.memberToken, "PATCH", other, 404},
-		{"member deletes other project's issue", f.memberToken, "DELETE", other, 404},
-		{"outsider reads issue", f.outsider, "GET", issueA, 404},
-		{"admin reads other project", f.adminToken, "GET", other, 200},
+		{"admin", func(f *fixture) []func(*http.Request) { return []func(*http.Request){bearer(f.adminToken)} },
+			func(r route) (int, string) { return r.admin, "" }},
+		{"member", func(f *fixture) []func(*http.Request) { return []func(*http.Request){bearer(f.memberToken)} },
+			func(r route) (int, string) { return r.member, "" }},
+		{"outsider", func(f *fixture) []func(*http.Request) { return []func(*http.Request){bearer(f.outsider)} },
+			func(r route) (int, string) { return r.outsider, "" }},
+		{"anonymous", func(f *fixture) []func(*http.Request) { return nil },
+			func(route) (int, string) { return 401, "unauthorized" }},
+		{"unknown token", func(f *fixture) []func(*http.Request) { return []func(*http.Request){bearer("flyt_nope")} },
+			func(route) (int, string) { return 401, "unauthorized" }},
+		{"member's session", func(f *fixture) []func(*http.Request) {
+			return []func(*http.Request){session(f.memberSession, true)}
+		}, func(r route) (int, string) { return r.member, "" }},
+		{"member's session without CSRF proof", func(f *fixture) []func(*http.Request) {
+			return []func(*http.Request){session(f.memberSession, false)}
+		}, func(r route) (int, string) {
+			if unsafe(r.method) {
+				return 403, "csrf"
+			}
+			return r.member, ""
+		}},
+		{"unknown session", func(f *fixture) []func(*http.Request) {
+			return []func(*http.Request){session(strings.Repeat("0", 64), true)}
+		}, func(route) (int, string) { return 401, "unauthorized" }},
+	}
+	for n, r := range routes(template) {
+		for _, c := range callers {
+			t.Run(fmt.Sprintf("%02d %s %s as %s", n, r.method, r.path, c.name), func(t *testing.T) {
+				t.Parallel()
+				f := newFixture(t)
+				if got := routes(f)[n]; got != r {
+					t.Fatalf("fixtures differ: route %+v, want %+v", got, r)
+				}
+				want, wantCode := c.want(r)
+				code, hdr, out := f.send(t, r.method, r.path, r.body, c.auth(f)...)
+				if code != want {
+					t.Fatalf("HTTP %d, want %d (%v)", code, want, out)
+				}
+				if code >= 400 {
+					e, _ := out["error"].(map[string]any)
+					if e["code"] == nil || e["message"] == nil || (wantCode != "" && e["code"] != wantCode) {
+						t.Errorf("error body %v, want code %q and a message", out, wantCode)
+					}
+				}
+				if code == 401 && !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
+					t.Errorf("401 without WWW-Authenticate: Bearer")
+				}
+			})
+		}
+	}
+}
+
+// TestMatrixCoversEveryRoute keeps the matrix complete as routes are
+// added.
+func TestMatrixCoversEveryRoute(t *testing.T) {
+	f := newFixture(t)
+	a := New(f.db, nil, nil)
+	covered := map[string]bool{}
+	for _, r := range routes(f) {
+		_, pattern := a.mux.Handler(httptest.NewRequest(r.method, r.path, nil))
+		covered[pattern] = true
+	}
+	for _, e := range a.endpoints() {
+		if !covered[e.pattern] {
+			t.Errorf("the authorization matrix lacks %s", e.pattern)
+		}
+	}
+}
+
+// TestProjectsVisible checks what each caller's project list holds.
+func TestProjectsVisible(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name string
+		auth func(*http.Request)
+		want []string
+	}{
+		{"admin", bearer(f.adminToken), []string{"billing", "web"}},
+		{"member", bearer(f.memberToken), []string{"web"}},
+		{"member's session", session(f.memberSession, false), []string{"web"}},
+		{"outsider", bearer(f.outsider), []string{}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			body := ""
-			if tt.method == "PATCH" {
-				body = `{"status":"ignored"}`
-			}
-			code, hdr, out := f.do(t, tt.token, tt.method, tt.path, body)
-			if code != tt.want {
-				t.Fatalf("HTTP %d, want %d (%v)", code, tt.want, out)
-			}
-			if code >= 400 {
-				e, _ := out["error"].(map[string]any)
-				if e["code"] == nil || e["message"] == nil {
-					t.Errorf("error body %v lacks code and message", out)
-				}
-			}
-			if code == 401 && !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
-				t.Errorf("401 without WWW-Authenticate: Bearer")
-			}
-		})
-	}
-	// The outsider sees no projects at all; the member sees only theirs.
-	_, _, out := f.do(t, f.outsider, "GET", "/api/v1/projects", "")
-	if data := out["data"].([]any); len(data) != 0 {
-		t.Errorf("outsider sees %d projects", len(data))
-	}
-	_, _, out = f.do(t, f.memberToken, "GET", "/api/v1/projects", "")
-	if data := out["data"].([]any); len(data) != 1 || data[0].(map[string]any)["name"] != "web" {
-		t.Errorf("member sees %v", data)
+		_, _, out := f.send(t, "GET", "/api/v1/projects", "", tt.auth)
+		got := []string{}
+		for _, p := range out["data"].([]any) {
+			got = append(got, p.(map[string]any)["name"].(string))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s sees %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 
@@ -321,7 +521,7 @@ func TestRoutingErrorsAreJSON(t *testing.T) {
 	if code != 404 || out["error"].(map[string]any)["code"] != "not_found" {
 		t.Errorf("unknown route: HTTP %d %v", code, out)
 	}
-	code, hdr, out := f.do(t, f.adminToken, "POST", "/api/v1/projects", "{}")
+	code, hdr, out := f.do(t, f.adminToken, "PUT", "/api/v1/projects", "{}")
 	if code != 405 || out["error"].(map[string]any)["code"] != "method_not_allowed" || !strings.Contains(hdr.Get("Allow"), "GET") {
 		t.Errorf("wrong method: HTTP %d %v Allow=%q", code, out, hdr.Get("Allow"))
 	}
@@ -340,5 +540,381 @@ func TestSplitQuery(t *testing.T) {
 		if got := splitQuery(in); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("splitQuery(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// field reads a string field of each element of a list response's data.
+func field(out map[string]any, name string) []string {
+	got := []string{}
+	data, _ := out["data"].([]any)
+	for _, d := range data {
+		got = append(got, fmt.Sprint(d.(map[string]any)[name]))
+	}
+	return got
+}
+
+func TestMe(t *testing.T) {
+	f := newFixture(t)
+	for name, auth := range map[string]func(*http.Request){
+		"token": bearer(f.memberToken), "session": session(f.memberSession, false),
+	} {
+		code, _, out := f.send(t, "GET", "/api/v1/me", "", auth)
+		if code != 200 || out["id"] != float64(f.member.ID) || out["email"] != "member@example.com" ||
+			out["role"] != "member" || out["created_at"] == nil {
+			t.Errorf("%s: HTTP %d %v", name, code, out)
+		}
+		if _, ok := out["password_hash"]; ok {
+			t.Errorf("%s: /me shows the password hash", name)
+		}
+	}
+}
+
+func TestUsers(t *testing.T) {
+	f := newFixture(t)
+	_, _, out := f.do(t, f.adminToken, "GET", "/api/v1/users", "")
+	if got, want := field(out, "email"), []string{"admin@example.com", "member@example.com", "outsider@example.com", "spare@example.com"}; !slices.Equal(got, want) {
+		t.Errorf("users = %v, want %v", got, want)
+	}
+	if got := field(out, "password_hash"); !slices.Equal(got, []string{"<nil>", "<nil>", "<nil>", "<nil>"}) {
+		t.Errorf("the user list shows password hashes: %v", got)
+	}
+
+	creates := []struct {
+		body string
+		code int
+		role string // of a created user
+	}{
+		{`{"email":" new@example.com ","password":"correct horse"}`, 201, "member"},
+		{`{"email":"NEW@example.com","password":"correct horse"}`, 409, ""},
+		{`{"email":"boss@example.com","password":"correct horse battery","role":"admin"}`, 201, "admin"},
+		{`{"email":"short@example.com","password":"1234567"}`, 400, ""},
+		{`{"email":"long@example.com","password":"` + strings.Repeat("p", 1025) + `"}`, 400, ""},
+		{`{"email":"Ada <ada@example.com>","password":"correct horse"}`, 400, ""},
+		{`{"email":"not an address","password":"correct horse"}`, 400, ""},
+		{`{"email":"x@example.com","password":"correct horse","role":"owner"}`, 400, ""},
+		{`{"email":"x@example.com","password":"correct horse","admin":true}`, 400, ""},
+	}
+	created := map[string]any{} // email: ID
+	for _, c := range creates {
+		code, _, out := f.do(t, f.adminToken, "POST", "/api/v1/users", c.body)
+		if code != c.code {
+			t.Errorf("POST %.70s: HTTP %d, want %d (%v)", c.body, code, c.code, out)
+			continue
+		}
+		if code != 201 {
+			continue
+		}
+		var req newUser
+		json.Unmarshal([]byte(c.body), &req)
+		email := strings.TrimSpace(req.Email)
+		if out["email"] != email || out["role"] != c.role || out["id"] == nil || out["password_hash"] != nil {
+			t.Errorf("POST %s = %v", c.body, out)
+		}
+		created[email] = out["id"]
+		u, err := f.db.UserByEmail(context.Background(), email)
+		if ok, _ := auth.VerifyPassword(req.Password, u.PasswordHash); err != nil || !ok {
+			t.Errorf("the stored hash of %s does not verify the password: %v", email, err)
+		}
+	}
+
+	spare := fmt.Sprintf("/api/v1/users/%d", f.spare.ID)
+	self := fmt.Sprintf("/api/v1/users/%d", f.admin.ID)
+	steps := []struct {
+		method, path, body string
+		code               int
+		role               string
+		message            string // part of the error message
+	}{
+		{"PATCH", spare, `{"role":"admin"}`, 200, "admin", ""},
+		{"PATCH", spare, `{"role":"member"}`, 200, "member", ""},
+		{"PATCH", spare, `{"role":"owner"}`, 400, "", "role"},
+		{"PATCH", spare, `{}`, 400, "", "role"},
+		{"PATCH", "/api/v1/users/999999", `{"role":"member"}`, 404, "", ""},
+		{"PATCH", "/api/v1/users/x", `{"role":"member"}`, 400, "", "user_id"},
+		{"PATCH", fmt.Sprintf("/api/v1/users/%v", created["boss@example.com"]), `{"role":"member"}`, 200, "member", ""},
+		{"PATCH", self, `{"role":"member"}`, 400, "", "last admin"},
+		{"DELETE", self, "", 400, "", "themselves"},
+		{"DELETE", spare, "", 204, "", ""},
+		{"DELETE", spare, "", 404, "", ""},
+	}
+	for _, s := range steps {
+		code, _, out := f.do(t, f.adminToken, s.method, s.path, s.body)
+		if code != s.code {
+			t.Errorf("%s %s %s: HTTP %d, want %d (%v)", s.method, s.path, s.body, code, s.code, out)
+			continue
+		}
+		if s.role != "" && out["role"] != s.role {
+			t.Errorf("%s %s %s: role %v, want %s", s.method, s.path, s.body, out["role"], s.role)
+		}
+		e, _ := out["error"].(map[string]any)
+		if msg, _ := e["message"].(string); !strings.Contains(msg, s.message) {
+			t.Errorf("%s %s %s: message %q lacks %q", s.method, s.path, s.body, msg, s.message)
+		}
+	}
+	_, _, out = f.do(t, f.adminToken, "GET", fmt.Sprintf("/api/v1/projects/%d/members", f.project.ID), "")
+	if got := field(out, "email"); slices.Contains(got, "spare@example.com") {
+		t.Errorf("a deleted user is still a member: %v", got)
+	}
+}
+
+func TestProjectEndpoints(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	code, _, out := f.do(t, f.adminToken, "POST", "/api/v1/projects", `{"name":" mobile "}`)
+	if code != 201 || out["name"] != "mobile" || out["id"] == nil {
+		t.Fatalf("POST /projects: HTTP %d %v", code, out)
+	}
+	id := int64(out["id"].(float64))
+	key, _ := out["key"].(map[string]any)
+	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(fmt.Sprint(key["public_key"])) || key["active"] != true ||
+		key["project_id"] != float64(id) {
+		t.Errorf("new project's key = %v", key)
+	}
+	mobile := fmt.Sprintf("/api/v1/projects/%d", id)
+	_, _, out = f.do(t, f.adminToken, "GET", mobile+"/members", "")
+	if got := field(out, "email"); !slices.Equal(got, []string{"admin@example.com"}) || field(out, "role")[0] != "admin" {
+		t.Errorf("members of the new project = %v", out)
+	}
+	_, _, out = f.do(t, f.adminToken, "GET", mobile+"/keys", "")
+	if got := field(out, "public_key"); !slices.Equal(got, []string{fmt.Sprint(key["public_key"])}) {
+		t.Errorf("keys of the new project = %v, want the one returned", got)
+	}
+
+	web := fmt.Sprintf("/api/v1/projects/%d", f.project.ID)
+	steps := []struct {
+		method, path, body string
+		code               int
+		name               string // of the project answered
+	}{
+		{"POST", "/api/v1/projects", `{"name":"mobile"}`, 409, ""},
+		{"POST", "/api/v1/projects", `{"name":" "}`, 400, ""},
+		{"POST", "/api/v1/projects", `{"title":"x"}`, 400, ""},
+		{"PATCH", web, `{"name":"storefront"}`, 200, "storefront"},
+		{"PATCH", web, `{"name":"billing"}`, 409, ""},
+		{"PATCH", web, `{"name":""}`, 400, ""},
+		{"DELETE", mobile, "", 204, ""},
+		{"DELETE", mobile, "", 404, ""},
+		{"GET", mobile + "/members", "", 404, ""},
+	}
+	for _, s := range steps {
+		code, _, out := f.do(t, f.adminToken, s.method, s.path, s.body)
+		if code != s.code || (s.name != "" && out["name"] != s.name) {
+			t.Errorf("%s %s %s: HTTP %d %v, want %d %q", s.method, s.path, s.body, code, out, s.code, s.name)
+		}
+	}
+	if code, _, out := f.do(t, f.memberToken, "GET", "/api/v1/projects", ""); code != 200 || !slices.Equal(field(out, "name"), []string{"storefront"}) {
+		t.Errorf("member's projects after the rename: %v", out)
+	}
+
+	// Deleting a project takes its issues, events and keys with it.
+	if code, _, _ := f.do(t, f.adminToken, "DELETE", fmt.Sprintf("/api/v1/projects/%d", f.other.ID), ""); code != 204 {
+		t.Fatalf("DELETE billing: HTTP %d", code)
+	}
+	for _, path := range []string{fmt.Sprintf("/api/v1/issues/%d", f.otherIssue), "/api/v1/events/" + f.otherEvent} {
+		if code, _, _ := f.do(t, f.adminToken, "GET", path, ""); code != 404 {
+			t.Errorf("GET %s after deleting its project: HTTP %d", path, code)
+		}
+	}
+	active, _ := f.db.ActiveKeys(ctx)
+	for k, pid := range active {
+		if pid == f.other.ID || pid == id {
+			t.Errorf("deleted project %d keeps active key %s", pid, k)
+		}
+	}
+}
+
+func TestMemberEndpoints(t *testing.T) {
+	f := newFixture(t)
+	members := fmt.Sprintf("/api/v1/projects/%d/members", f.project.ID)
+	_, _, out := f.do(t, f.memberToken, "GET", members, "")
+	if got := field(out, "email"); !slices.Equal(got, []string{"member@example.com", "spare@example.com"}) {
+		t.Errorf("members = %v", got)
+	}
+	outsider := fmt.Sprintf("%s/%d", members, f.outsiderU.ID)
+	issue := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
+	steps := []struct {
+		method, path, body string
+		code               int
+		role               string
+		outsiderSees       int // the outsider's GET of issue A afterwards
+	}{
+		{"PUT", outsider, `{"role":"member"}`, 200, "member", 200},
+		{"PUT", outsider, `{"role":"admin"}`, 200, "admin", 200},
+		{"PUT", outsider, `{"role":"boss"}`, 400, "", 200},
+		{"PUT", fmt.Sprintf("%s/999999", members), `{"role":"member"}`, 404, "", 200},
+		{"DELETE", outsider, "", 204, "", 404},
+		{"DELETE", outsider, "", 404, "", 404},
+	}
+	for _, s := range steps {
+		code, _, out := f.do(t, f.adminToken, s.method, s.path, s.body)
+		if code != s.code {
+			t.Errorf("%s %s %s: HTTP %d, want %d (%v)", s.method, s.path, s.body, code, s.code, out)
+		}
+		if s.role != "" && (out["role"] != s.role || out["user_id"] != float64(f.outsiderU.ID) ||
+			out["email"] != "outsider@example.com" || out["project_id"] != float64(f.project.ID)) {
+			t.Errorf("%s %s %s: member %v", s.method, s.path, s.body, out)
+		}
+		if code, _, _ := f.do(t, f.outsider, "GET", issue, ""); code != s.outsiderSees {
+			t.Errorf("after %s %s %s: the outsider's GET of an issue: HTTP %d, want %d", s.method, s.path, s.body, code, s.outsiderSees)
+		}
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	f := newFixture(t)
+	keys := fmt.Sprintf("/api/v1/projects/%d/keys", f.project.ID)
+	_, _, out := f.do(t, f.memberToken, "GET", keys, "")
+	old := field(out, "public_key")
+	if len(old) != 1 || field(out, "active")[0] != "true" {
+		t.Fatalf("keys before rotation = %v", out)
+	}
+	code, _, rotated := f.do(t, f.adminToken, "POST", keys+"/rotate", "")
+	if code != 201 || rotated["active"] != true || rotated["public_key"] == old[0] || rotated["project_id"] != float64(f.project.ID) {
+		t.Fatalf("rotate: HTTP %d %v", code, rotated)
+	}
+	_, _, out = f.do(t, f.memberToken, "GET", keys, "")
+	if got, want := field(out, "public_key"), []string{old[0], rotated["public_key"].(string)}; !slices.Equal(got, want) {
+		t.Errorf("keys after rotation = %v, want %v", got, want)
+	}
+	if got := field(out, "active"); !slices.Equal(got, []string{"false", "true"}) {
+		t.Errorf("active flags after rotation = %v", got)
+	}
+	active, _ := f.db.ActiveKeys(context.Background())
+	if _, ok := active[old[0]]; ok || active[rotated["public_key"].(string)] != f.project.ID {
+		t.Errorf("ActiveKeys after rotation = %v", active)
+	}
+}
+
+func TestBulkUpdate(t *testing.T) {
+	f := newFixture(t)
+	bulk := fmt.Sprintf("/api/v1/projects/%d/issues/bulk", f.project.ID)
+	ids := func(ids ...int64) string {
+		b, _ := json.Marshal(ids)
+		return string(b)
+	}
+	steps := []struct {
+		body    string
+		code    int
+		updated float64
+		status  map[int64]string // issue statuses afterwards
+	}{
+		{`{"ids":` + ids(f.issueA, f.issueB, f.otherIssue) + `,"status":"resolved"}`, 200, 2,
+			map[int64]string{f.issueA: "resolved", f.issueB: "resolved", f.otherIssue: "unresolved"}},
+		{`{"ids":` + ids(f.issueA, f.issueB) + `,"status":"resolved"}`, 200, 0, nil},
+		{`{"ids":` + ids(f.issueA) + `,"status":"ignored"}`, 200, 1,
+			map[int64]string{f.issueA: "ignored", f.issueB: "resolved"}},
+		{`{"ids":[],"status":"resolved"}`, 400, 0, nil},
+		{`{"status":"resolved"}`, 400, 0, nil},
+		{`{"ids":` + ids(make([]int64, 1001)...) + `,"status":"resolved"}`, 400, 0, nil},
+		{`{"ids":` + ids(f.issueA) + `,"status":"closed"}`, 400, 0, map[int64]string{f.issueA: "ignored"}},
+		{`{"ids":["x"],"status":"resolved"}`, 400, 0, nil},
+	}
+	for _, s := range steps {
+		code, _, out := f.do(t, f.memberToken, "POST", bulk, s.body)
+		if code != s.code || (code == 200 && out["updated"] != s.updated) {
+			t.Errorf("POST %.80s: HTTP %d %v, want %d updated %v", s.body, code, out, s.code, s.updated)
+		}
+		for id, want := range s.status {
+			if _, _, issue := f.do(t, f.adminToken, "GET", fmt.Sprintf("/api/v1/issues/%d", id), ""); issue["status"] != want {
+				t.Errorf("after POST %.80s: issue %d is %v, want %s", s.body, id, issue["status"], want)
+			}
+		}
+	}
+}
+
+func TestTokens(t *testing.T) {
+	f := newFixture(t)
+	_, _, out := f.do(t, f.memberToken, "GET", "/api/v1/tokens", "")
+	if got := field(out, "name"); !slices.Equal(got, []string{"t", "spare"}) {
+		t.Errorf("tokens = %v", got)
+	}
+	if got := field(out, "token"); !slices.Equal(got, []string{"<nil>", "<nil>"}) {
+		t.Errorf("the token list shows secrets: %v", got)
+	}
+	code, _, created := f.do(t, f.memberToken, "POST", "/api/v1/tokens", `{"name":" laptop "}`)
+	secret, _ := created["token"].(string)
+	if code != 201 || !strings.HasPrefix(secret, store.APITokenPrefix) || created["name"] != "laptop" ||
+		created["user_id"] != float64(f.member.ID) || created["id"] == nil {
+		t.Fatalf("POST /tokens: HTTP %d %v", code, created)
+	}
+	if _, _, me := f.do(t, secret, "GET", "/api/v1/me", ""); me["email"] != "member@example.com" {
+		t.Errorf("the new token authenticates as %v", me)
+	}
+	if _, _, out := f.do(t, f.memberToken, "GET", "/api/v1/tokens", ""); len(field(out, "id")) != 3 {
+		t.Errorf("tokens after creating one = %v", out)
+	}
+	path := fmt.Sprintf("/api/v1/tokens/%v", created["id"])
+	if code, _, _ := f.do(t, f.memberToken, "DELETE", path, ""); code != 204 {
+		t.Errorf("DELETE own token: HTTP %d", code)
+	}
+	if code, _, _ := f.do(t, secret, "GET", "/api/v1/me", ""); code != 401 {
+		t.Errorf("a deleted token still authenticates: HTTP %d", code)
+	}
+	if code, _, _ := f.do(t, f.memberToken, "DELETE", fmt.Sprintf("/api/v1/tokens/%d", f.adminSpareToken), ""); code != 404 {
+		t.Errorf("DELETE another user's token: HTTP %d", code)
+	}
+	if _, _, out := f.do(t, f.adminToken, "GET", "/api/v1/tokens", ""); !slices.Equal(field(out, "name"), []string{"t", "spare"}) {
+		t.Errorf("the admin's tokens after the member's attempt = %v", out)
+	}
+	for _, body := range []string{`{"name":""}`, `{"name":"   "}`, `{"name":"` + strings.Repeat("n", 101) + `"}`, `{}`} {
+		if code, _, _ := f.do(t, f.memberToken, "POST", "/api/v1/tokens", body); code != 400 {
+			t.Errorf("POST /tokens %.40s: HTTP %d, want 400", body, code)
+		}
+	}
+}
+
+func TestSessionAuth(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	expired, _, _ := f.db.CreateSession(ctx, f.member.ID, time.Millisecond)
+	signedOut, _, _ := f.db.CreateSession(ctx, f.member.ID, time.Hour)
+	if err := f.db.DeleteSession(ctx, signedOut); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	issue := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
+	basic := func(r *http.Request) { r.Header.Set("Authorization", "Basic bWU6cHc=") }
+	const ignore = `{"status":"ignored"}`
+	tests := []struct {
+		name         string
+		method, body string
+		auth         []func(*http.Request)
+		code         int
+	}{
+		{"session", "GET", "", []func(*http.Request){session(f.memberSession, false)}, 200},
+		{"session, unsafe method with CSRF proof", "PATCH", ignore, []func(*http.Request){session(f.memberSession, true)}, 200},
+		{"session, unsafe method without", "PATCH", ignore, []func(*http.Request){session(f.memberSession, false)}, 403},
+		{"the token wins over the session", "GET", "", []func(*http.Request){session(f.memberSession, true), bearer(f.outsider)}, 404},
+		{"a bad token does not fall back to the session", "GET", "", []func(*http.Request){session(f.memberSession, true), bearer("flyt_nope")}, 401},
+		{"another scheme does not either", "GET", "", []func(*http.Request){session(f.memberSession, true), basic}, 401},
+		{"expired session", "GET", "", []func(*http.Request){session(expired, true)}, 401},
+		{"signed-out session", "GET", "", []func(*http.Request){session(signedOut, true)}, 401},
+	}
+	for _, tt := range tests {
+		code, _, out := f.send(t, tt.method, issue, tt.body, tt.auth...)
+		if code != tt.code {
+			t.Errorf("%s: HTTP %d, want %d (%v)", tt.name, code, tt.code, out)
+		}
+	}
+
+	// Without a SessionAuth the cookie means nothing.
+	plain := httptest.NewServer(New(f.db, nil, nil))
+	defer plain.Close()
+	g := &fixture{srv: plain}
+	if code, _, _ := g.send(t, "GET", issue, "", session(f.memberSession, true)); code != 401 {
+		t.Errorf("session without SessionAuth: HTTP %d, want 401", code)
+	}
+	if code, _, _ := g.send(t, "GET", issue, "", bearer(f.memberToken)); code != 200 {
+		t.Errorf("token without SessionAuth: HTTP %d, want 200", code)
+	}
+
+	// A session check that fails for another reason is a server error.
+	broken := httptest.NewServer(New(f.db, nil, nil).WithSessionAuth(func(*http.Request) (store.User, error) {
+		return store.User{}, errors.New("database unreachable")
+	}))
+	defer broken.Close()
+	g = &fixture{srv: broken}
+	if code, _, out := g.send(t, "GET", issue, ""); code != 500 || out["error"].(map[string]any)["code"] != "internal" {
+		t.Errorf("failing SessionAuth: HTTP %d %v, want 500", code, out)
 	}
 }

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/grouping"
+	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -27,16 +29,47 @@ type Saver interface {
 // limit moves it to the dead-letter table where an operator can inspect it.
 var ErrMalformed = errors.New("malformed queue message")
 
+// IssueReader reads an issue after its event was saved, for the count,
+// title and status a live message carries; *store.DB satisfies it.
+type IssueReader interface {
+	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
+}
+
+// publishTimeout bounds one publish, so a database that is slow to NOTIFY
+// delays the queue by at most this much per event.
+const publishTimeout = 5 * time.Second
+
 // Processor processes one queued event at a time and is safe for concurrent
 // use.
 type Processor struct {
-	saver Saver
-	log   *slog.Logger
+	saver  Saver
+	log    *slog.Logger
+	pub    live.Publisher
+	issues IssueReader
 }
 
 // New returns a Processor that saves through s.
 func New(s Saver, log *slog.Logger) *Processor {
 	return &Processor{saver: s, log: log}
+}
+
+// WithPublisher returns a copy of p that publishes a live.Message after each
+// event it stores (duplicates publish nothing): live.TypeNewIssue,
+// live.TypeRegression, else live.TypeEvent.
+//
+// The message's count, title and status come from reading the issue through
+// issues after the save, which costs one primary-key lookup per event. The
+// store's SaveResult does not carry them, and a count the browser adds up
+// itself would drift whenever a message is lost. issues may be nil: then
+// TypeEvent messages have Count 0 ("add one") and the request's title.
+//
+// Publishing happens after the event's transaction committed and is best
+// effort: a failure is logged and processing still succeeds, and a crash
+// in between loses the message (the redelivered event is a duplicate).
+func (p *Processor) WithPublisher(pub live.Publisher, issues IssueReader) *Processor {
+	q := *p
+	q.pub, q.issues = pub, issues
+	return &q
 }
 
 // Process handles one queue message body (the JSON of an event.Event).
@@ -52,11 +85,12 @@ func (p *Processor) Process(ctx context.Context, body []byte) (store.SaveResult,
 	}
 	Normalize(&ev)
 	g := grouping.Group(&ev)
+	title := ev.Title()
 	res, err := p.saver.SaveEvent(ctx, store.SaveRequest{
 		Event:           &ev,
 		Fingerprint:     g.Hash,
 		GroupingVersion: g.Version,
-		Title:           ev.Title(),
+		Title:           title,
 		Culprit:         ev.Culprit(),
 		UserKey:         userKey(ev.User),
 	})
@@ -66,7 +100,54 @@ func (p *Processor) Process(ctx context.Context, body []byte) (store.SaveResult,
 	if p.log != nil && !res.Duplicate {
 		p.log.Debug("event stored", "event_id", ev.EventID, "issue_id", res.IssueID, "new_issue", res.NewIssue, "regression", res.Regression)
 	}
+	if p.pub != nil && !res.Duplicate {
+		p.publish(ctx, &ev, title, res)
+	}
 	return res, nil
+}
+
+// publish tells live pages about a stored event. It never fails the event.
+func (p *Processor) publish(ctx context.Context, ev *event.Event, title string, res store.SaveResult) {
+	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	m := live.Message{
+		Type:      live.TypeEvent,
+		ProjectID: ev.ProjectID,
+		IssueID:   res.IssueID,
+		Title:     title,
+		Level:     ev.Level,
+		EventID:   ev.EventID,
+		At:        ev.Received.UTC(),
+	}
+	if m.At.IsZero() {
+		m.At = time.Now().UTC()
+	}
+	switch {
+	case res.NewIssue:
+		m.Type, m.Status, m.Count = live.TypeNewIssue, store.StatusUnresolved, 1
+	case res.Regression:
+		m.Type, m.Status = live.TypeRegression, store.StatusUnresolved
+	}
+	if p.issues != nil {
+		is, err := p.issues.GetIssue(ctx, store.System, res.IssueID)
+		if err == nil {
+			m.Title, m.Level, m.Status, m.Count = is.Title, is.Level, is.Status, is.Count
+		} else {
+			// Deleted meanwhile, or the database is busy: the message
+			// still says something happened.
+			p.logger().Warn("live: read issue for message", "issue_id", res.IssueID, "err", err)
+		}
+	}
+	if err := p.pub.Publish(ctx, m); err != nil {
+		p.logger().Warn("live: publish failed", "event_id", ev.EventID, "issue_id", res.IssueID, "err", err)
+	}
+}
+
+func (p *Processor) logger() *slog.Logger {
+	if p.log != nil {
+		return p.log
+	}
+	return slog.Default()
 }
 
 // Normalize completes an event before grouping: text stacks become frames,

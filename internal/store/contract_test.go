@@ -45,6 +45,19 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ConcurrentSameEvent", testConcurrentSameEvent},
 		{"Payload", testPayload},
 		{"UntrustedText", testUntrustedText},
+		{"Sessions", testSessions},
+		{"UserAdmin", testUserAdmin},
+		{"DeleteUser", testDeleteUser},
+		{"ConcurrentLastAdmin", testConcurrentLastAdmin},
+		{"ProjectAuthorization", testProjectAuthorization},
+		{"RenameProject", testRenameProject},
+		{"DeleteProject", testDeleteProject},
+		{"Members", testMembers},
+		{"RotateProjectKey", testRotateProjectKey},
+		{"ProjectStats", testProjectStats},
+		{"BulkUpdateStatus", testBulkUpdateStatus},
+		{"AdjacentEvents", testAdjacentEvents},
+		{"APITokenAdmin", testAPITokenAdmin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -130,3 +130,32 @@ func latestEventQuery(v Viewer, issueID int64) *query {
 		` ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1`)
 	return q
 }
+
+// adjacentEventsQuery finds the events either side of one event of an
+// issue, ordered like ListEvents (time, then row ID). The event is found by
+// its ID; the unary + keeps SQLite from reading all of the issue's events
+// through the (issue_id, ...) index instead.
+func adjacentEventsQuery(v Viewer, issueID int64, eventID string) *query {
+	q := &query{}
+	issue := q.arg(issueID)
+	q.add(`SELECT
+		COALESCE((SELECT o.event_id FROM events o WHERE o.issue_id = e.issue_id AND (o.occurred_at, o.id) < (e.occurred_at, e.id)
+			ORDER BY o.occurred_at DESC, o.id DESC LIMIT 1), ''),
+		COALESCE((SELECT n.event_id FROM events n WHERE n.issue_id = e.issue_id AND (n.occurred_at, n.id) > (e.occurred_at, e.id)
+			ORDER BY n.occurred_at, n.id LIMIT 1), '')
+		FROM events e WHERE e.event_id = `, q.arg(eventID), ` AND +e.issue_id = `, issue,
+		` AND EXISTS (SELECT 1 FROM issues i WHERE i.id = `, issue, ` AND `, q.visible(v, "i.project_id"), `)`)
+	return q
+}
+
+// AdjacentEvents returns the IDs of the events just older and just newer
+// than an event of an issue v may see, in the order ListEvents pages
+// through them, for older/newer navigation; "" at either end. An event
+// that is not the issue's is ErrNotFound.
+func (d *DB) AdjacentEvents(ctx context.Context, v Viewer, issueID int64, eventID string) (older, newer string, err error) {
+	q := adjacentEventsQuery(v, issueID, eventID)
+	if err := d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&older, &newer); err != nil {
+		return "", "", fmt.Errorf("store: events next to %s: %w", eventID, notFound(err))
+	}
+	return older, newer, nil
+}

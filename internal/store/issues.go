@@ -278,3 +278,46 @@ func (d *DB) IssueTags(ctx context.Context, v Viewer, issueID int64) ([]TagCount
 	}
 	return tags, rows.Err()
 }
+
+// MaxBulkIDs is the most issues one BulkUpdateStatus call takes, far below
+// both dialects' limits on statement parameters.
+const MaxBulkIDs = 1000
+
+// BulkUpdateStatus sets the status of those of ids that are issues of the
+// project, a project v may see (else ErrNotFound), and clears their
+// resolved_in_release. IDs of other projects' issues are ignored. It
+// returns how many issues changed; ones already in that state do not count.
+func (d *DB) BulkUpdateStatus(ctx context.Context, v Viewer, projectID int64, ids []int64, status string) (int64, error) {
+	switch {
+	case !validStatus(status):
+		return 0, fmt.Errorf("store: bulk update: %w: status %q", ErrInvalid, status)
+	case len(ids) > MaxBulkIDs:
+		return 0, fmt.Errorf("store: bulk update: %w: at most %d issues at once", ErrInvalid, MaxBulkIDs)
+	}
+	if _, err := d.GetProject(ctx, v, projectID); err != nil {
+		return 0, fmt.Errorf("store: bulk update: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	var q query
+	st := q.arg(status)
+	q.add(`UPDATE issues SET status = `, st, `, resolved_in_release = '' WHERE project_id = `, q.arg(projectID),
+		` AND `, q.visibleProject(v, projectID), ` AND (status <> `, st, ` OR resolved_in_release <> '') AND id IN (`)
+	for i, id := range ids {
+		if i > 0 {
+			q.add(", ")
+		}
+		q.add(q.arg(id))
+	}
+	q.add(`)`)
+	res, err := d.db.ExecContext(ctx, q.sb.String(), q.args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: bulk update: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: bulk update: %w", err)
+	}
+	return n, nil
+}

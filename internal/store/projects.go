@@ -70,12 +70,16 @@ func (d *DB) GetProject(ctx context.Context, v Viewer, id int64) (Project, error
 // AddMember gives a user a role in a project; adding an existing member
 // again sets the role. A missing project or user is ErrNotFound.
 func (d *DB) AddMember(ctx context.Context, projectID, userID int64, role string) error {
+	return addMember(ctx, d.db, projectID, userID, role)
+}
+
+func addMember(ctx context.Context, db dbtx, projectID, userID int64, role string) error {
 	if !validRole(role) {
 		return fmt.Errorf("store: add member: %w: role %q", ErrInvalid, role)
 	}
 	// INSERT ... SELECT makes a missing project or user insert nothing
 	// rather than fail a foreign key in a dialect-specific way.
-	res, err := d.db.ExecContext(ctx, `INSERT INTO project_members (project_id, user_id, role, created_at)
+	res, err := db.ExecContext(ctx, `INSERT INTO project_members (project_id, user_id, role, created_at)
 		SELECT p.id, u.id, CAST($3 AS TEXT), CAST($4 AS BIGINT) FROM projects p, users u WHERE p.id = $1 AND u.id = $2
 		ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role`,
 		projectID, userID, role, millis(nowUTC()))
@@ -93,10 +97,14 @@ func (d *DB) AddMember(ctx context.Context, projectID, userID int64, role string
 // CreateProjectKey adds an active ingest key to a project. The public key is
 // 128 random bits as 32 lowercase hex characters, the Sentry DSN format.
 func (d *DB) CreateProjectKey(ctx context.Context, projectID int64) (ProjectKey, error) {
+	return createProjectKey(ctx, d.db, projectID)
+}
+
+func createProjectKey(ctx context.Context, db dbtx, projectID int64) (ProjectKey, error) {
 	b := make([]byte, 16)
 	rand.Read(b)
 	k := ProjectKey{ProjectID: projectID, PublicKey: hex.EncodeToString(b), Active: true, CreatedAt: nowUTC()}
-	err := d.db.QueryRowContext(ctx, `INSERT INTO project_keys (project_id, public_key, active, created_at)
+	err := db.QueryRowContext(ctx, `INSERT INTO project_keys (project_id, public_key, active, created_at)
 		SELECT p.id, CAST($2 AS TEXT), TRUE, CAST($3 AS BIGINT) FROM projects p WHERE p.id = $1
 		RETURNING id`, projectID, k.PublicKey, millis(k.CreatedAt)).Scan(&k.ID)
 	if err != nil {
@@ -151,4 +159,173 @@ func (d *DB) ActiveKeys(ctx context.Context) (map[string]int64, error) {
 		keys[k] = id
 	}
 	return keys, rows.Err()
+}
+
+// projectAdmin checks that v may administer a project: ErrNotFound when v
+// cannot see it (or it does not exist), ErrForbidden when v sees it only as
+// a member. With lock, inside a transaction, it also locks the project row
+// for the change that follows; on PostgreSQL an event being saved for the
+// project holds a key-share lock on it, so the two wait for each other
+// instead of interleaving.
+func (d *DB) projectAdmin(ctx context.Context, db dbtx, v Viewer, projectID int64, lock bool) error {
+	var (
+		q   query
+		one int
+	)
+	q.add(`SELECT 1 FROM projects p WHERE p.id = `, q.arg(projectID), ` AND `, q.visible(v, "p.id"))
+	if lock {
+		q.add(d.forUpdate())
+	}
+	if err := db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&one); err != nil {
+		return notFound(err)
+	}
+	if !v.Admin {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// RenameProject renames a project; admins only. A name another project
+// has is ErrConflict.
+func (d *DB) RenameProject(ctx context.Context, v Viewer, id int64, name string) (Project, error) {
+	name = strings.TrimSpace(name)
+	var (
+		p       Project
+		created int64
+	)
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if err := d.projectAdmin(ctx, tx, v, id, true); err != nil {
+			return err
+		}
+		if name == "" {
+			return fmt.Errorf("%w: empty name", ErrInvalid)
+		}
+		var taken int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM projects WHERE name = $1 AND id <> $2`, name, id).Scan(&taken); err != nil {
+			return err
+		}
+		if taken > 0 {
+			return fmt.Errorf("name %q: %w", name, ErrConflict)
+		}
+		err := tx.QueryRowContext(ctx, `UPDATE projects SET name = $2 WHERE id = $1 RETURNING id, name, created_at`,
+			id, name).Scan(&p.ID, &p.Name, &created)
+		if pgUniqueViolation(err) {
+			// A concurrent transaction took the name after the check.
+			return fmt.Errorf("name %q: %w", name, ErrConflict)
+		}
+		return err
+	})
+	if err != nil {
+		return Project{}, fmt.Errorf("store: rename project %d: %w", id, err)
+	}
+	p.CreatedAt = fromMillis(created)
+	return p, nil
+}
+
+// DeleteProject removes a project with everything in it: issues, events,
+// hourly counts, tags, affected users, ingest keys, members and releases;
+// admins only. It is one transaction, so nobody sees half a project, at
+// the price of holding SQLite's write lock while a large project goes.
+func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if err := d.projectAdmin(ctx, tx, v, id, true); err != nil {
+			return err
+		}
+		// Events are deleted through their issues, whose index they are
+		// reachable by; every event belongs to an issue of its project, and
+		// the foreign keys would refuse the final delete otherwise.
+		for _, table := range []string{"events", "issue_counts", "issue_tags", "issue_users"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+
+				` WHERE issue_id IN (SELECT id FROM issues WHERE project_id = $1)`, id); err != nil {
+				return err
+			}
+		}
+		for _, table := range []string{"issues", "project_keys", "project_members", "releases"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1`, id); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM projects WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete project %d: %w", id, err)
+	}
+	return nil
+}
+
+// ListMembers returns the members of a project v may see, by email.
+func (d *DB) ListMembers(ctx context.Context, v Viewer, projectID int64) ([]Member, error) {
+	if _, err := d.GetProject(ctx, v, projectID); err != nil {
+		return nil, fmt.Errorf("store: members of project %d: %w", projectID, err)
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT m.project_id, m.user_id, u.email, m.role, m.created_at
+		FROM project_members m JOIN users u ON u.id = m.user_id
+		WHERE m.project_id = $1 ORDER BY u.email_key, u.id`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("store: members of project %d: %w", projectID, err)
+	}
+	defer rows.Close()
+	members := []Member{}
+	for rows.Next() {
+		var (
+			m       Member
+			created int64
+		)
+		if err := rows.Scan(&m.ProjectID, &m.UserID, &m.Email, &m.Role, &created); err != nil {
+			return nil, fmt.Errorf("store: members of project %d: %w", projectID, err)
+		}
+		m.CreatedAt = fromMillis(created)
+		members = append(members, m)
+	}
+	return members, rows.Err()
+}
+
+// AddProjectMember is AddMember on behalf of v; admins only.
+func (d *DB) AddProjectMember(ctx context.Context, v Viewer, projectID, userID int64, role string) error {
+	if err := d.projectAdmin(ctx, d.db, v, projectID, false); err != nil {
+		return fmt.Errorf("store: add user %d to project %d: %w", userID, projectID, err)
+	}
+	return addMember(ctx, d.db, projectID, userID, role)
+}
+
+// RemoveMember takes a user out of a project; admins only. A user who is
+// not a member is ErrNotFound.
+func (d *DB) RemoveMember(ctx context.Context, v Viewer, projectID, userID int64) error {
+	if err := d.projectAdmin(ctx, d.db, v, projectID, false); err != nil {
+		return fmt.Errorf("store: remove user %d from project %d: %w", userID, projectID, err)
+	}
+	res, err := d.db.ExecContext(ctx, `DELETE FROM project_members WHERE project_id = $1 AND user_id = $2`, projectID, userID)
+	if err != nil {
+		return fmt.Errorf("store: remove user %d from project %d: %w", userID, projectID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: remove user %d from project %d: %w", userID, projectID, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: remove user %d from project %d: %w", userID, projectID, ErrNotFound)
+	}
+	return nil
+}
+
+// RotateProjectKey deactivates every active ingest key of a project and
+// creates a new one, in one transaction so the project always has a
+// working key; admins only. Ingest stops accepting the old keys when its
+// key cache next reloads ActiveKeys.
+func (d *DB) RotateProjectKey(ctx context.Context, v Viewer, projectID int64) (ProjectKey, error) {
+	var k ProjectKey
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if err := d.projectAdmin(ctx, tx, v, projectID, true); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE project_keys SET active = FALSE WHERE project_id = $1 AND active`, projectID); err != nil {
+			return err
+		}
+		var err error
+		k, err = createProjectKey(ctx, tx, projectID)
+		return err
+	})
+	if err != nil {
+		return ProjectKey{}, fmt.Errorf("store: rotate key of project %d: %w", projectID, err)
+	}
+	return k, nil
 }

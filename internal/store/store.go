@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -214,6 +215,23 @@ func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 // nowUTC is the current time at the precision it is stored with, so a value
 // returned on create equals the value read back later.
 func nowUTC() time.Time { return fromMillis(millis(time.Now())) }
+
+// dbtx is what *sql.DB and *sql.Tx share, so a statement can run inside or
+// outside a transaction.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// pgUniqueViolation reports whether err is PostgreSQL's unique_violation.
+// Most writes avoid it with ON CONFLICT or a check in the same transaction,
+// which is exact on SQLite (transactions run one at a time) but on
+// PostgreSQL leaves a window in which a concurrent transaction can take the
+// value first.
+func pgUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
 
 // notFound turns sql.ErrNoRows into ErrNotFound.
 func notFound(err error) error {

@@ -189,8 +189,9 @@ type Member struct {
 type ProjectStat struct {
 	Project
 	Unresolved int64 `json:"unresolved"`
-	// Hourly holds the event counts of the last 14 days, oldest first,
-	// hours without events omitted.
+	// Hourly holds the event counts per hour from the hour containing
+	// ProjectStats' since on (the cards show 14 days), oldest first, hours
+	// without events omitted.
 	Hourly []Bucket `json:"hourly"`
 }
 

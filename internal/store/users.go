@@ -117,3 +117,187 @@ func (d *DB) EnsureSetting(ctx context.Context, key, value string) (string, erro
 	}
 	return stored, nil
 }
+
+// ListUsers returns every user, by email. User administration is for
+// admins only, as a whole: a non-admin viewer gets ErrForbidden.
+func (d *DB) ListUsers(ctx context.Context, v Viewer) ([]User, error) {
+	if !v.Admin {
+		return nil, fmt.Errorf("store: list users: %w", ErrForbidden)
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users u ORDER BY u.email_key, u.id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list users: %w", err)
+	}
+	defer rows.Close()
+	users := []User{}
+	for rows.Next() {
+		var (
+			u       User
+			created int64
+		)
+		if err := rows.Scan(&u.ID, &u.Email, &u.Role, &u.PasswordHash, &created); err != nil {
+			return nil, fmt.Errorf("store: list users: %w", err)
+		}
+		u.CreatedAt = fromMillis(created)
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+// lockAdmins locks the rows of every admin, in ID order, and returns their
+// IDs. Changes that could remove the last admin take these locks first, so
+// two admins demoting or deleting each other at once queue up (on
+// PostgreSQL; SQLite transactions are serial anyway) and the second one sees
+// the first one's result; the fixed order keeps them from deadlocking.
+func (d *DB) lockAdmins(ctx context.Context, tx *sql.Tx) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE role = $1 ORDER BY id`+d.forUpdate(), RoleAdmin)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// lastAdmin reports whether userID is the only admin, after lockAdmins.
+func (d *DB) lastAdmin(ctx context.Context, tx *sql.Tx, userID int64) (bool, error) {
+	admins, err := d.lockAdmins(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	return len(admins) == 1 && admins[0] == userID, nil
+}
+
+// SetUserRole changes a user's role (RoleAdmin or RoleMember); admins only
+// (ErrForbidden). Demoting the last admin is refused with ErrInvalid, since
+// nobody could then administer the installation.
+func (d *DB) SetUserRole(ctx context.Context, v Viewer, userID int64, role string) (User, error) {
+	switch {
+	case !v.Admin:
+		return User{}, fmt.Errorf("store: set role of user %d: %w", userID, ErrForbidden)
+	case !validRole(role):
+		return User{}, fmt.Errorf("store: set role of user %d: %w: role %q", userID, ErrInvalid, role)
+	}
+	var u User
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		last, err := d.lastAdmin(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if last && role != RoleAdmin {
+			return fmt.Errorf("%w: user %d is the last admin; make another user admin first", ErrInvalid, userID)
+		}
+		u, err = scanUser(tx.QueryRowContext(ctx, `UPDATE users SET role = $2 WHERE id = $1
+			RETURNING id, email, role, password_hash, created_at`, userID, role))
+		return err
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("store: set role of user %d: %w", userID, err)
+	}
+	return u, nil
+}
+
+// SetPassword replaces a user's password hash. It takes no viewer: the
+// caller (the dashboard's change-password form, the CLI) has checked who
+// may do it. A missing user is ErrNotFound.
+func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
+	if hash == "" {
+		return fmt.Errorf("store: set password of user %d: %w: empty hash", userID, ErrInvalid)
+	}
+	res, err := d.db.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+	if err != nil {
+		return fmt.Errorf("store: set password of user %d: %w", userID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: set password of user %d: %w", userID, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: set password of user %d: %w", userID, ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteUser removes a user with their memberships, API tokens and
+// sessions; admins only (ErrForbidden). Removing the last admin, or
+// oneself, is refused with ErrInvalid: an admin who wants to leave makes
+// someone else admin and is removed by them.
+func (d *DB) DeleteUser(ctx context.Context, v Viewer, userID int64) error {
+	switch {
+	case !v.Admin:
+		return fmt.Errorf("store: delete user %d: %w", userID, ErrForbidden)
+	case v.UserID == userID:
+		return fmt.Errorf("store: delete user %d: %w: admins cannot delete themselves", userID, ErrInvalid)
+	}
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		last, err := d.lastAdmin(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if last {
+			return fmt.Errorf("%w: user %d is the last admin", ErrInvalid, userID)
+		}
+		for _, table := range []string{"project_members", "api_tokens", "sessions"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, userID); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, userID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// ListAPITokens returns the user's API tokens (without secrets), oldest
+// first.
+func (d *DB) ListAPITokens(ctx context.Context, userID int64) ([]APIToken, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, user_id, name, created_at FROM api_tokens WHERE user_id = $1 ORDER BY id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list API tokens: %w", err)
+	}
+	defer rows.Close()
+	tokens := []APIToken{}
+	for rows.Next() {
+		var (
+			t       APIToken
+			created int64
+		)
+		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &created); err != nil {
+			return nil, fmt.Errorf("store: list API tokens: %w", err)
+		}
+		t.CreatedAt = fromMillis(created)
+		tokens = append(tokens, t)
+	}
+	return tokens, rows.Err()
+}
+
+// DeleteAPIToken revokes one of the user's own tokens; another user's
+// token is ErrNotFound, like a missing one.
+func (d *DB) DeleteAPIToken(ctx context.Context, userID, tokenID int64) error {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = $1 AND user_id = $2`, tokenID, userID)
+	if err != nil {
+		return fmt.Errorf("store: delete API token %d: %w", tokenID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: delete API token %d: %w", tokenID, err)
+	} else if n == 0 {
+		return fmt.Errorf("store: delete API token %d: %w", tokenID, ErrNotFound)
+	}
+	return nil
+}

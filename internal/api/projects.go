@@ -1,0 +1,202 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+type projectName struct {
+	Name string `json:"name"`
+}
+
+// createdProject is a new project with the ingest key its SDKs need.
+type createdProject struct {
+	store.Project
+	Key store.ProjectKey `json:"key"`
+}
+
+func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
+	// CreateProject serves bootstrap too and takes no viewer, so the
+	// check is here.
+	if !viewer(r).Admin {
+		a.fail(w, r, store.ErrForbidden)
+		return
+	}
+	var req projectName
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	ctx := r.Context()
+	p, err := a.store.CreateProject(ctx, req.Name)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// Should either step fail, the project exists without them; the admin
+	// still sees it and can add members and rotate in a key.
+	if err := a.store.AddMember(ctx, p.ID, caller(r).ID, store.RoleAdmin); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	k, err := a.store.CreateProjectKey(ctx, p.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, createdProject{Project: p, Key: k})
+}
+
+func (a *API) renameProject(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	var req projectName
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	p, err := a.store.RenameProject(r.Context(), viewer(r), id, req.Name)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	if err := a.store.DeleteProject(r.Context(), viewer(r), id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) listMembers(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	members, err := a.store.ListMembers(r.Context(), viewer(r), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[store.Member]{Data: nonNil(members)})
+}
+
+// putMember adds a user to a project or changes their role there, and
+// returns the membership.
+func (a *API) putMember(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	uid, ok := pathID(w, r, "user_id")
+	if !ok {
+		return
+	}
+	var req roleChange
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	ctx, v := r.Context(), viewer(r)
+	if err := a.store.AddProjectMember(ctx, v, pid, uid, req.Role); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	members, err := a.store.ListMembers(ctx, v, pid)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	for _, m := range members {
+		if m.UserID == uid {
+			writeJSON(w, http.StatusOK, m)
+			return
+		}
+	}
+	// Removed again, or the user deleted, since the add.
+	a.fail(w, r, store.ErrNotFound)
+}
+
+func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	uid, ok := pathID(w, r, "user_id")
+	if !ok {
+		return
+	}
+	if err := a.store.RemoveMember(r.Context(), viewer(r), pid, uid); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) listKeys(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	keys, err := a.store.ProjectKeys(r.Context(), viewer(r), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[store.ProjectKey]{Data: nonNil(keys)})
+}
+
+func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	k, err := a.store.RotateProjectKey(r.Context(), viewer(r), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, k)
+}
+
+type bulkChange struct {
+	IDs    []int64 `json:"ids"`
+	Status string  `json:"status"`
+}
+
+type bulkResult struct {
+	Updated int64 `json:"updated"`
+}
+
+func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	var req bulkChange
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	switch {
+	case len(req.IDs) == 0 || len(req.IDs) > store.MaxBulkIDs:
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("ids must list 1 to %d issue IDs", store.MaxBulkIDs))
+		return
+	case req.Status != store.StatusResolved && req.Status != store.StatusUnresolved && req.Status != store.StatusIgnored:
+		writeError(w, http.StatusBadRequest, "bad_request", `status must be "resolved", "unresolved" or "ignored"`)
+		return
+	}
+	n, err := a.store.BulkUpdateStatus(r.Context(), viewer(r), pid, req.IDs, req.Status)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, bulkResult{Updated: n})
+}

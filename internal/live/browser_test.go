@@ -1,0 +1,173 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium returns the path of a Chromium or Chrome binary. Without one
+// the test skips, except under CI=true, where .ci/run installs Chromium.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no Chromium on PATH, and CI=true forbids skipping")
+	}
+	t.Skip("no Chromium on PATH")
+	return ""
+}
+
+// page is a dashboard page as the dashboard renders one: a strict CSP, the
+// script from templates/static, a project ID on <body> and live elements.
+var page = template.Must(template.New("page").Parse(`<!doctype html>
+<html><head><title>live</title><script src="/static/live.js" defer></script></head>
+<body data-project-id="{{.Project}}">
+<p>events: <span id="count" data-live-count="issue-10">4</span></p>
+<p>unresolved: <span id="unresolved" data-live-unresolved="project-{{.Project}}">2</span></p>
+<div id="toasts"></div>
+</body></html>`))
+
+// browser opens a headless Chromium; it ends with the test.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		// Root in a container has no user namespace for the sandbox.
+		chromedp.NoSandbox,
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// waitJS evaluates expr until it is true.
+func waitJS(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s (%s)", what, expr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func evalString(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return s
+}
+
+// live.js in a real browser: it connects with the session cookie under a
+// CSP that forbids inline script, updates counts, shows a hostile title as
+// text, ignores nothing it should not, and reconnects after the server
+// closed the stream.
+func TestBrowserLiveJS(t *testing.T) {
+	ctx := browser(t)
+	f := newFixture(t, WithRecheckInterval(50*time.Millisecond))
+	script, err := os.ReadFile(filepath.Join("..", "..", "templates", "static", "live.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v1/stream", f.srv.Config.Handler)
+	mux.HandleFunc("GET /static/live.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Write(script)
+	})
+	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "flytrap_session", Value: "member-session", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		page.Execute(w, struct{ Project int64 }{f.p1.ID})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/page")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the page to connect", func() bool { return f.hub.Stats().Subscribers == 1 })
+	pub := func(m Message) {
+		t.Helper()
+		if err := f.hub.Publish(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	pub(Message{Type: TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 9})
+	waitJS(t, ctx, "the count to be set", `document.getElementById("count").textContent === "9"`)
+	pub(Message{Type: TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 0})
+	waitJS(t, ctx, "an unknown count to add one", `document.getElementById("count").textContent === "10"`)
+	pub(Message{Type: TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 7})
+	time.Sleep(100 * time.Millisecond)
+	if got := evalString(t, ctx, `document.getElementById("count").textContent`); got != "10" {
+		t.Errorf("an older count moved the count back to %s", got)
+	}
+
+	hostile := `<img src=x onerror="window.pwned=1">"'</a><script>window.pwned=2</script>`
+	pub(Message{Type: TypeNewIssue, ProjectID: f.p2.ID, IssueID: 20, Title: "other project"})
+	pub(Message{Type: TypeNewIssue, ProjectID: f.p1.ID, IssueID: 11, Title: hostile, Count: 1})
+	waitJS(t, ctx, "a toast", `document.querySelectorAll("#toasts .toast").length > 0`)
+	tests := []struct{ name, expr, want string }{
+		{"toasts", `String(document.querySelectorAll("#toasts .toast").length)`, "1"},
+		{"title as text", `document.querySelector("#toasts .toast a").textContent`, hostile},
+		{"link", `document.querySelector("#toasts .toast a").getAttribute("href")`, "/issues/11"},
+		{"label", `document.querySelector("#toasts .toast strong").textContent`, "New issue"},
+		{"no markup from the title", `String(document.querySelectorAll("#toasts img, #toasts script").length)`, "0"},
+		{"no script ran", `String(window.pwned)`, "undefined"},
+		{"unresolved", `document.getElementById("unresolved").textContent`, "3"},
+	}
+	for _, tt := range tests {
+		if got := evalString(t, ctx, tt.expr); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Click("#toasts .toast-close")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the toast to close", `document.querySelectorAll("#toasts .toast").length === 0`)
+
+	// The server ends the stream (access revoked); once access is back the
+	// page reconnects by itself and receives again.
+	f.access.revoked.Store(true)
+	waitFor(t, "the stream to close", func() bool { return f.hub.Stats().Subscribers == 0 })
+	f.access.revoked.Store(false)
+	waitFor(t, "the page to reconnect", func() bool { return f.hub.Stats().Subscribers == 1 })
+	pub(Message{Type: TypeRegression, ProjectID: f.p1.ID, IssueID: 10, Title: "back again", Count: 11})
+	waitJS(t, ctx, "the regression toast", `document.querySelector("#toasts .toast-regression a")?.textContent === "back again"`)
+	for name, want := range map[string]string{"count": "11", "unresolved": "4"} {
+		if got := evalString(t, ctx, fmt.Sprintf(`document.getElementById(%q).textContent`, name)); got != want {
+			t.Errorf("%s after reconnect: %q, want %q", name, got, want)
+		}
+	}
+}

@@ -1,0 +1,379 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Authenticator resolves the user a request comes from. Any error is
+// answered 401: it cannot tell "no credentials" from "bad credentials", and
+// should not.
+type Authenticator func(r *http.Request) (store.User, error)
+
+// ProjectAccess says which projects a viewer may see; *store.DB satisfies
+// it. Projects the viewer may not see are store.ErrNotFound.
+type ProjectAccess interface {
+	GetProject(ctx context.Context, v store.Viewer, id int64) (store.Project, error)
+	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
+}
+
+// TokenUsers resolves API tokens; *store.DB satisfies it.
+type TokenUsers interface {
+	UserByAPIToken(ctx context.Context, token string) (store.User, error)
+}
+
+// ErrUnauthenticated is what BearerOrSession returns for a request without
+// usable credentials.
+var ErrUnauthenticated = errors.New("live: not signed in")
+
+// BearerOrSession authenticates by an "Authorization: Bearer" API token
+// (scripts, the CLI) when the request has an Authorization header, else by
+// session (browsers, which cannot set headers on a WebSocket). session may
+// be nil when there are no sessions.
+func BearerOrSession(tokens TokenUsers, session Authenticator) Authenticator {
+	return func(r *http.Request) (store.User, error) {
+		if h := r.Header.Get("Authorization"); h != "" {
+			// Explicit credentials that fail do not fall back to the
+			// cookie: the caller meant the token.
+			token, ok := strings.CutPrefix(h, "Bearer ")
+			token = strings.TrimSpace(token)
+			if !ok || token == "" {
+				return store.User{}, ErrUnauthenticated
+			}
+			return tokens.UserByAPIToken(r.Context(), token)
+		}
+		if session == nil {
+			return store.User{}, ErrUnauthenticated
+		}
+		return session(r)
+	}
+}
+
+// Option configures Handler.
+type Option func(*stream)
+
+// WithOriginPatterns lets browsers on other origins connect: host patterns
+// (path.Match syntax, case-insensitive) or, with "://", scheme://host
+// patterns. The request's own host is always allowed, and clients that send
+// no Origin (not browsers) are too.
+func WithOriginPatterns(patterns ...string) Option {
+	return func(s *stream) { s.origins = append(s.origins, patterns...) }
+}
+
+// WithPingInterval sets how often a connection is pinged (default 30 s);
+// a ping not answered within the write timeout closes it.
+func WithPingInterval(d time.Duration) Option {
+	return func(s *stream) { s.ping = d }
+}
+
+// WithWriteTimeout bounds each write and ping (default 10 s).
+func WithWriteTimeout(d time.Duration) Option {
+	return func(s *stream) { s.writeTimeout = d }
+}
+
+// WithRecheckInterval sets how often a connection's user and projects are
+// authorized again (default 1 min), so a signed-out user or a removed
+// member stops receiving messages without having to reconnect.
+func WithRecheckInterval(d time.Duration) Option {
+	return func(s *stream) { s.recheck = d }
+}
+
+// maxProjects bounds the project parameters of one connection; a page asks
+// for one, or for all by asking for none.
+const maxProjects = 100
+
+// Handler serves GET /api/v1/stream?project=ID[&project=ID...]: a WebSocket
+// sending the Messages of those projects as JSON text frames, or of every
+// project the user may see when none is named. The answer before the
+// upgrade is 403 for a browser from a foreign origin, 401 without a user,
+// 400 for a malformed project ID and 404 for a project the user may not
+// see. The client sends nothing; the server closes with 1001 when the Hub
+// closes and 1008 when the user loses access.
+func Handler(hub *Hub, auth Authenticator, access ProjectAccess, log *slog.Logger, opts ...Option) http.Handler {
+	s := &stream{
+		hub: hub, auth: auth, access: access, log: log,
+		ping: 30 * time.Second, writeTimeout: 10 * time.Second, recheck: time.Minute,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+type stream struct {
+	hub     *Hub
+	auth    Authenticator
+	access  ProjectAccess
+	log     *slog.Logger
+	origins []string
+
+	ping, writeTimeout, recheck time.Duration
+}
+
+// errRequest is a client mistake answered before the upgrade.
+type errRequest struct {
+	status        int
+	code, message string
+}
+
+func (e *errRequest) Error() string { return e.message }
+
+func (s *stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The origin comes first: a foreign page learns nothing, not even
+	// whether the victim's cookie is valid.
+	if err := checkOrigin(r, s.origins); err != nil {
+		s.log.Info("live: origin refused", "err", err)
+		writeError(w, http.StatusForbidden, "forbidden", "origin not allowed")
+		return
+	}
+	u, err := s.auth(r)
+	if err != nil {
+		s.log.Debug("live: unauthenticated stream request", "err", err)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "sign in or send Authorization: Bearer <token>")
+		return
+	}
+	requested, err := parseProjects(r.URL.Query()["project"])
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	v := viewer(u)
+	ids, err := s.resolve(r.Context(), v, requested)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+
+	// Subscribing before the handshake completes means a client that has
+	// connected misses nothing published afterwards.
+	sub := subscribe(s.hub, ids)
+	defer sub.close()
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.origins})
+	if err != nil {
+		// Accept has answered (426 for a request that is not a WebSocket
+		// handshake).
+		s.log.Debug("live: websocket accept failed", "err", err)
+		return
+	}
+	defer c.CloseNow()
+	// The client has nothing to say; CloseRead answers pings and close
+	// frames and ends ctx when the connection goes away.
+	ctx := c.CloseRead(r.Context())
+	s.log.Debug("live: stream opened", "user_id", u.ID, "projects", ids)
+	s.serve(ctx, c, r, requested, sub)
+	s.log.Debug("live: stream closed", "user_id", u.ID)
+}
+
+// subscription is a connection's current subscription, which a recheck
+// may move to other projects.
+type subscription struct {
+	hub    *Hub
+	ids    []int64
+	msgs   <-chan Message
+	cancel func()
+}
+
+func subscribe(h *Hub, ids []int64) *subscription {
+	msgs, cancel := h.Subscribe(ids)
+	return &subscription{hub: h, ids: ids, msgs: msgs, cancel: cancel}
+}
+
+// move follows ids instead. It subscribes before cancelling, so nothing
+// falls in between; a duplicate only sets a count twice.
+func (sub *subscription) move(ids []int64) {
+	msgs, cancel := sub.hub.Subscribe(ids)
+	sub.cancel()
+	sub.ids, sub.msgs, sub.cancel = ids, msgs, cancel
+}
+
+// close ends the subscription current at the time of the call.
+func (sub *subscription) close() { sub.cancel() }
+
+// serve sends messages until the connection, the Hub or the user's access
+// ends.
+func (s *stream) serve(ctx context.Context, c *websocket.Conn, r *http.Request, requested []int64, sub *subscription) {
+	ping := time.NewTicker(s.ping)
+	defer ping.Stop()
+	recheck := time.NewTicker(s.recheck)
+	defer recheck.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-sub.msgs:
+			if !ok {
+				c.Close(websocket.StatusGoingAway, "server shutting down")
+				return
+			}
+			if err := s.write(ctx, c, m); err != nil {
+				s.log.Debug("live: write failed", "err", err)
+				return
+			}
+		case <-ping.C:
+			pctx, done := context.WithTimeout(ctx, s.writeTimeout)
+			err := c.Ping(pctx)
+			done()
+			if err != nil {
+				s.log.Debug("live: ping failed", "err", err)
+				return
+			}
+		case <-recheck.C:
+			now, err := s.reauthorize(ctx, r, requested)
+			if errors.Is(err, errRevoked) {
+				c.Close(websocket.StatusPolicyViolation, "access revoked")
+				return
+			}
+			if err != nil {
+				// A database hiccup is no reason to drop every page;
+				// the next check decides.
+				s.log.Warn("live: recheck failed", "err", err)
+				continue
+			}
+			if !slices.Equal(now, sub.ids) {
+				sub.move(now)
+			}
+		}
+	}
+}
+
+// errRevoked ends a connection whose user may no longer see its projects.
+var errRevoked = errors.New("access revoked")
+
+// reauthorize resolves the user and projects of the connection again.
+func (s *stream) reauthorize(ctx context.Context, r *http.Request, requested []int64) ([]int64, error) {
+	u, err := s.auth(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errRevoked, err)
+	}
+	ids, err := s.resolve(ctx, viewer(u), requested)
+	var reqErr *errRequest
+	if errors.As(err, &reqErr) {
+		return nil, fmt.Errorf("%w: %v", errRevoked, err)
+	}
+	return ids, err
+}
+
+func (s *stream) write(ctx context.Context, c *websocket.Conn, m Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
+	defer cancel()
+	return c.Write(wctx, websocket.MessageText, b)
+}
+
+// resolve returns the sorted project IDs v may follow: requested, each of
+// which must be visible, or every visible project when none was requested.
+func (s *stream) resolve(ctx context.Context, v store.Viewer, requested []int64) ([]int64, error) {
+	if len(requested) == 0 {
+		ps, err := s.access.ListProjects(ctx, v)
+		if err != nil {
+			return nil, fmt.Errorf("list projects: %w", err)
+		}
+		ids := make([]int64, 0, len(ps))
+		for _, p := range ps {
+			ids = append(ids, p.ID)
+		}
+		slices.Sort(ids)
+		return ids, nil
+	}
+	for _, id := range requested {
+		_, err := s.access.GetProject(ctx, v, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &errRequest{http.StatusNotFound, "not_found", fmt.Sprintf("project %d not found", id)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("project %d: %w", id, err)
+		}
+	}
+	return requested, nil
+}
+
+// parseProjects returns the distinct project IDs, sorted.
+func parseProjects(values []string) ([]int64, error) {
+	if len(values) > maxProjects {
+		return nil, &errRequest{http.StatusBadRequest, "bad_request", fmt.Sprintf("at most %d project parameters", maxProjects)}
+	}
+	ids := make([]int64, 0, len(values))
+	for _, v := range values {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, &errRequest{http.StatusBadRequest, "bad_request", fmt.Sprintf("project must be a positive integer, not %q", v)}
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
+}
+
+func (s *stream) fail(w http.ResponseWriter, err error) {
+	var reqErr *errRequest
+	if errors.As(err, &reqErr) {
+		writeError(w, reqErr.status, reqErr.code, reqErr.message)
+		return
+	}
+	s.log.Error("live: stream request failed", "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", "internal error")
+}
+
+func viewer(u store.User) store.Viewer {
+	return store.Viewer{UserID: u.ID, Admin: u.Role == store.RoleAdmin}
+}
+
+// checkOrigin applies coder/websocket's origin rule before anything else
+// runs, so the answer to a foreign page does not depend on its cookies.
+// Accept applies the same rule again with the same patterns.
+func checkOrigin(r *http.Request, patterns []string) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return fmt.Errorf("bad Origin %q: %w", origin, err)
+	}
+	if strings.EqualFold(r.Host, u.Host) {
+		return nil
+	}
+	for _, p := range patterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		ok, err := path.Match(strings.ToLower(p), strings.ToLower(target))
+		if err != nil {
+			return fmt.Errorf("origin pattern %q: %w", p, err)
+		}
+		if ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("origin %q is not allowed for host %q", origin, r.Host)
+}
+
+// writeError answers in the REST API's error shape.
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+}
