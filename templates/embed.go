@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every template, addressed by its path below this folder.
 //
-//go:embed snippets
+//go:embed snippets dashboard static
 var FS embed.FS

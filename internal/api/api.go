@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/issuefilter"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -261,7 +262,7 @@ func (a *API) listIssues(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	f, err := parseIssueFilter(r.URL.Query(), a.now())
+	f, err := issuefilter.Parse(r.URL.Query(), a.now())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
@@ -378,7 +379,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, err := parseLimit(r.URL.Query().Get("limit"))
+	limit, err := issuefilter.ParseLimit(r.URL.Query().Get("limit"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return

@@ -527,22 +527,6 @@ func TestRoutingErrorsAreJSON(t *testing.T) {
 	}
 }
 
-func TestSplitQuery(t *testing.T) {
-	tests := map[string][]string{
-		``:                                nil,
-		`timeout`:                         {"timeout"},
-		`a  b`:                            {"a", "b"},
-		`browser:"Mobile Safari" timeout`: {"browser:Mobile Safari", "timeout"},
-		`"quoted words" is:resolved`:      {"quoted words", "is:resolved"},
-		"tab\tseparated":                  {"tab", "separated"},
-	}
-	for in, want := range tests {
-		if got := splitQuery(in); fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("splitQuery(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // field reads a string field of each element of a list response's data.
 func field(out map[string]any, name string) []string {
 	got := []string{}

@@ -68,6 +68,10 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	counter(w, "flytrap_issues_created_total", "Issues created.", s.metrics.newIssues.Load())
 	counter(w, "flytrap_issues_regressed_total", "Resolved issues reopened by a new event.", s.metrics.regressions.Load())
 	counter(w, "flytrap_process_failures_total", "Events whose processing failed and was retried.", s.metrics.failures.Load())
+	hs := s.hub.Stats()
+	gauge(w, "flytrap_live_subscribers", "Open live-update streams.", int64(hs.Subscribers))
+	counter(w, "flytrap_live_delivered_total", "Live messages handed to streams.", int64(hs.Delivered))
+	counter(w, "flytrap_live_dropped_total", "Live messages slow streams lost.", int64(hs.Dropped))
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if ready, dead, err := s.queue.Depth(ctx); err == nil {

@@ -166,6 +166,7 @@ func Run(ctx context.Context, opts *Options) error {
 			DropIPs:       opts.DropIPs,
 		},
 		Workers:           opts.Workers,
+		PublicURL:         base,
 		RetentionMaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,
 		RetentionPerIssue: opts.RetentionPerIssue,
 	}, log)

@@ -1,4 +1,12 @@
-package api
+// Package issuefilter turns issue-list query parameters, including the
+// search box's `key:value` terms, into a store.IssueFilter. It is the one
+// parser of that little language: the dashboard's issue list uses it, and
+// the REST API's `GET /api/v1/projects/{id}/issues` takes the same
+// parameters, so both agree on what a search means.
+//
+// It imports only the store and event model, so any handler package can
+// depend on it without pulling in another handler.
+package issuefilter
 
 import (
 	"fmt"
@@ -11,10 +19,17 @@ import (
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
-// parseIssueFilter reads the issue list's query parameters. The free-text
-// `query` may hold `key:value` terms (quoted values allowed): is:, level:,
-// environment:, release: set those filters; any other key filters by tag.
-func parseIssueFilter(q url.Values, now time.Time) (store.IssueFilter, error) {
+// Parse reads the issue list's query parameters: status, environment,
+// release, level, sort, cursor, since, limit and the free-text query. The
+// query may hold `key:value` terms (quoted values allowed): is: (or
+// status:), level:, environment: (or env:) and release: set those filters
+// and win over the separate parameters; any other key filters by tag. The
+// remaining words are the text matched against title and culprit.
+//
+// status "all" means any status; since is a look-back such as 1h, 24h or
+// 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
+// Parse sets no ProjectID.
+func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 	f := store.IssueFilter{
 		Status:      q.Get("status"),
 		Environment: q.Get("environment"),
@@ -24,8 +39,10 @@ func parseIssueFilter(q url.Values, now time.Time) (store.IssueFilter, error) {
 		Cursor:      q.Get("cursor"),
 	}
 	var text []string
-	for _, term := range splitQuery(q.Get("query")) {
+	for _, term := range SplitQuery(q.Get("query")) {
 		key, val, ok := strings.Cut(term, ":")
+		// Without a key or a value, or with a slash in the key (a path
+		// such as a/b:c), the word is text.
 		if !ok || key == "" || val == "" || strings.ContainsAny(key, "/ ") {
 			text = append(text, term)
 			continue
@@ -60,13 +77,13 @@ func parseIssueFilter(q url.Values, now time.Time) (store.IssueFilter, error) {
 		return f, fmt.Errorf("sort must be last_seen, first_seen or count, not %q", f.Sort)
 	}
 	if s := q.Get("since"); s != "" {
-		since, err := parseSince(s, now)
+		since, err := ParseSince(s, now)
 		if err != nil {
 			return f, err
 		}
 		f.Since = since
 	}
-	limit, err := parseLimit(q.Get("limit"))
+	limit, err := ParseLimit(q.Get("limit"))
 	if err != nil {
 		return f, err
 	}
@@ -74,8 +91,9 @@ func parseIssueFilter(q url.Values, now time.Time) (store.IssueFilter, error) {
 	return f, nil
 }
 
-// parseSince accepts a look-back like 1h, 24h, 14d, or an RFC 3339 time.
-func parseSince(s string, now time.Time) (time.Time, error) {
+// ParseSince accepts a look-back like 1h, 24h or 14d (relative to now), or
+// an RFC 3339 time.
+func ParseSince(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
@@ -89,7 +107,8 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("since must be a duration such as 24h or 14d, or an RFC 3339 time, not %q", s)
 }
 
-func parseLimit(s string) (int, error) {
+// ParseLimit reads a page size from 1 to 100; "" is 0, the store's default.
+func ParseLimit(s string) (int, error) {
 	if s == "" {
 		return 0, nil
 	}
@@ -100,9 +119,9 @@ func parseLimit(s string) (int, error) {
 	return n, nil
 }
 
-// splitQuery splits on spaces, keeping double-quoted runs together and
-// dropping the quotes: `browser:"Mobile Safari" timeout`.
-func splitQuery(s string) []string {
+// SplitQuery splits on spaces and tabs, keeping double-quoted runs together
+// and dropping the quotes: `browser:"Mobile Safari" timeout` is two terms.
+func SplitQuery(s string) []string {
 	var out []string
 	var cur strings.Builder
 	quoted := false
@@ -123,4 +142,18 @@ func splitQuery(s string) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// Term formats a key:value search term that SplitQuery and Parse read back
+// as the same key and value, quoting the value when it holds spaces. It
+// reports false for pairs the syntax cannot express (a key with a colon,
+// slash, space or quote, or a value with a quote).
+func Term(key, value string) (string, bool) {
+	if key == "" || value == "" || strings.ContainsAny(key, ":/ \t\"") || strings.Contains(value, `"`) {
+		return "", false
+	}
+	if strings.ContainsAny(value, " \t") {
+		value = `"` + value + `"`
+	}
+	return key + ":" + value, true
 }

@@ -1,0 +1,235 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Password rules. The upper bound keeps a form from making the server hash
+// megabytes; Argon2 itself would accept them.
+const (
+	minPasswordLen = 8
+	maxPasswordLen = 1024
+)
+
+// loginFailed is the one message for every failed sign-in, so the form
+// does not tell which addresses have accounts.
+const loginFailed = "Invalid email or password."
+
+// loginData is the sign-in page's model.
+type loginData struct {
+	Email string
+	Next  string
+	Error string
+}
+
+// dummyPasswordHash is a hash of a random password. Verifying against it
+// for unknown emails makes a failed sign-in cost the same time whether or
+// not the address has an account.
+func dummyPasswordHash() string {
+	h, err := auth.HashPassword(randomHex(16))
+	if err != nil {
+		// HashPassword fails only if the system's random source does,
+		// which crypto/rand treats as fatal already.
+		panic(err)
+	}
+	return h
+}
+
+// safeNext returns next if it is a path on this site, else "/projects":
+// the sign-in form must not become a redirect to anywhere (//evil.example
+// and /\evil.example are other hosts to browsers).
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
+		strings.ContainsAny(next, "\r\n\t") {
+		return "/projects"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Path == "/login" {
+		return "/projects"
+	}
+	return next
+}
+
+// loginToken returns the login form's CSRF token, setting the cookie it is
+// bound to when the browser has none. Before sign-in there is no session to
+// bind a token to, so a random cookie stands in for it (a signed
+// double-submit cookie); it stops another site from signing the browser in
+// to an account of the attacker's choosing.
+func (d *Dashboard) loginToken(w http.ResponseWriter, r *http.Request) (string, error) {
+	key, err := d.key(r.Context())
+	if err != nil {
+		return "", err
+	}
+	nonce := d.cookie(r, loginCookie)
+	if len(nonce) != 32 || strings.Trim(nonce, "0123456789abcdef") != "" {
+		nonce = randomHex(16)
+		d.setCookie(w, loginCookie, nonce, 0)
+	}
+	return sign(key, "login", nonce), nil
+}
+
+func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
+	if _, err := d.authenticate(r); err == nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	// Compute the dummy hash before the form comes back, so the first
+	// sign-in with an unknown address does not take longer than others.
+	go d.dummyHash()
+	d.showLogin(w, r, http.StatusOK, loginData{Next: r.URL.Query().Get("next")})
+}
+
+func (d *Dashboard) showLogin(w http.ResponseWriter, r *http.Request, status int, data loginData) {
+	token, err := d.loginToken(w, r)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	if data.Next != "" {
+		data.Next = safeNext(data.Next)
+	}
+	d.render(w, r, status, "login", &view{Title: "Sign in", CSRF: token, Data: data})
+}
+
+func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
+	key, err := d.key(r.Context())
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	if !d.checkForm(w, r, sign(key, "login", d.cookie(r, loginCookie))) {
+		return
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	password := r.PostForm.Get("password")
+	data := loginData{Email: email, Next: r.PostForm.Get("next"), Error: loginFailed}
+	if email == "" || password == "" || len(password) > maxPasswordLen || len(email) > 320 {
+		d.showLogin(w, r, http.StatusUnauthorized, data)
+		return
+	}
+	now := d.now()
+	emailKey, ipKey := "email:"+strings.ToLower(email), d.clientKey(r)
+	if wait := max(d.emailLimit.wait(emailKey, now), d.ipLimit.wait(ipKey, now)); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		d.errorPage(w, r, http.StatusTooManyRequests, "Too many attempts",
+			"Too many failed sign-ins. Wait "+plural(int64((secs+59)/60), "minute", "minutes")+" and try again.")
+		return
+	}
+	u, ok, err := d.checkPassword(r.Context(), email, password)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	if !ok {
+		d.emailLimit.fail(emailKey, now)
+		d.ipLimit.fail(ipKey, now)
+		d.showLogin(w, r, http.StatusUnauthorized, data)
+		return
+	}
+	d.emailLimit.reset(emailKey)
+	token, _, err := d.store.CreateSession(r.Context(), u.ID, d.sessionTTL)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.setCookie(w, sessionCookie, token, int(d.sessionTTL/time.Second))
+	d.setCookie(w, loginCookie, "", -1)
+	http.Redirect(w, r, safeNext(data.Next), http.StatusSeeOther)
+}
+
+// checkPassword looks the user up and verifies the password, spending the
+// same Argon2 work for unknown addresses.
+func (d *Dashboard) checkPassword(ctx context.Context, email, password string) (store.User, bool, error) {
+	u, err := d.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		auth.VerifyPassword(password, d.dummyHash())
+		return store.User{}, false, nil
+	}
+	if err != nil {
+		return store.User{}, false, err
+	}
+	ok, err := auth.VerifyPassword(password, u.PasswordHash)
+	if err != nil {
+		// A hash this code cannot read (set by hand, or by a future
+		// version) signs nobody in; the log says why.
+		d.log.Warn("dashboard: unreadable password hash", "user_id", u.ID, "err", err)
+		return store.User{}, false, nil
+	}
+	return u, ok, nil
+}
+
+func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, s *session) {
+	if err := d.store.DeleteSession(r.Context(), s.token); err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.setCookie(w, sessionCookie, "", -1)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// accountData is the account page's model.
+type accountData struct {
+	Error string
+}
+
+func (d *Dashboard) accountPage(w http.ResponseWriter, r *http.Request, s *session) {
+	d.render(w, r, http.StatusOK, "account", &view{Title: "Account", Nav: "account", Data: accountData{}})
+}
+
+// changePassword checks the current password (throttled like sign-in, so a
+// borrowed session cannot guess it), sets the new one and signs out every
+// other session of the user.
+func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request, s *session) {
+	current, next, again := r.PostForm.Get("current"), r.PostForm.Get("new"), r.PostForm.Get("confirm")
+	fail := func(status int, msg string) {
+		d.render(w, r, status, "account", &view{Title: "Account", Nav: "account", Data: accountData{Error: msg}})
+	}
+	switch {
+	case utf8.RuneCountInString(next) < minPasswordLen:
+		fail(http.StatusBadRequest, "The new password must be at least 8 characters long.")
+		return
+	case len(next) > maxPasswordLen || len(current) > maxPasswordLen:
+		fail(http.StatusBadRequest, "Passwords may be at most 1024 bytes long.")
+		return
+	case next != again:
+		fail(http.StatusBadRequest, "The two new passwords do not match.")
+		return
+	}
+	now, emailKey := d.now(), "email:"+strings.ToLower(s.user.Email)
+	if wait := d.emailLimit.wait(emailKey, now); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		fail(http.StatusTooManyRequests, "Too many wrong passwords. Wait a few minutes and try again.")
+		return
+	}
+	ok, err := auth.VerifyPassword(current, s.user.PasswordHash)
+	if err != nil || !ok {
+		d.emailLimit.fail(emailKey, now)
+		fail(http.StatusBadRequest, "The current password is not correct.")
+		return
+	}
+	hash, err := auth.HashPassword(next)
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	if err := d.store.SetPassword(r.Context(), s.user.ID, hash); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if err := d.store.DeleteUserSessions(r.Context(), s.user.ID, s.token); err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/account", "Password changed. Your other sessions were signed out.")
+}

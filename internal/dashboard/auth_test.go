@@ -1,0 +1,505 @@
+package dashboard
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+var (
+	metaCSRF  = regexp.MustCompile(`<meta name="csrf-token" content="([^"]*)">`)
+	fieldCSRF = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
+)
+
+// loginForm fetches the sign-in page as a fresh browser would and returns
+// its login cookie and the form's token.
+func (f *fixture) loginForm(cookies ...*http.Cookie) (*http.Cookie, string) {
+	f.t.Helper()
+	r := f.do(request{path: "/login", cookies: cookies})
+	wantStatus(f.t, r, http.StatusOK)
+	m := fieldCSRF.FindStringSubmatch(r.Body)
+	if m == nil {
+		f.t.Fatalf("login form has no CSRF field:\n%s", r.Body)
+	}
+	for _, c := range r.Cookies() {
+		if strings.HasSuffix(c.Name, loginCookie) {
+			return c, m[1]
+		}
+	}
+	if len(cookies) > 0 {
+		return cookies[0], m[1]
+	}
+	f.t.Fatal("login page set no login cookie")
+	return nil, ""
+}
+
+// login posts the sign-in form from remoteAddr.
+func (f *fixture) login(email, pw, remoteAddr string, extra url.Values) response {
+	f.t.Helper()
+	c, token := f.loginForm()
+	form := url.Values{"email": {email}, "password": {pw}, csrfField: {token}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	req := httptest.NewRequest(http.MethodPost, "http://flytrap.test/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = remoteAddr
+	req.AddCookie(c)
+	rec := httptest.NewRecorder()
+	f.d.ServeHTTP(rec, req)
+	return response{Response: rec.Result(), Body: rec.Body.String()}
+}
+
+func cookieNamed(r response, suffix string) *http.Cookie {
+	for _, c := range r.Cookies() {
+		if strings.HasSuffix(c.Name, suffix) {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestLoginSetsSessionCookie(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		t.Run("secure="+strconv.FormatBool(secure), func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.SecureCookies = secure })
+			r := f.login("Member@Example.com", password, "192.0.2.1:1234", url.Values{"next": {"/projects/1/issues?status=all"}})
+			wantRedirect(t, r, "/projects/1/issues?status=all")
+			c := cookieNamed(r, sessionCookie)
+			if c == nil {
+				t.Fatal("no session cookie")
+			}
+			wantName := sessionCookie
+			if secure {
+				wantName = "__Host-" + sessionCookie
+			}
+			if c.Name != wantName || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure != secure || c.Domain != "" {
+				t.Errorf("cookie %+v: want %s, HttpOnly, SameSite=Lax, Path=/, Secure=%v, no Domain", c, wantName, secure)
+			}
+			if len(c.Value) < 32 {
+				t.Errorf("session token %q is too short to be random", c.Value)
+			}
+			if d := time.Duration(c.MaxAge) * time.Second; d < 13*24*time.Hour || d > 15*24*time.Hour {
+				t.Errorf("cookie lasts %v, want about 14 days", d)
+			}
+			// The cookie signs in; the store keeps only a hash of it.
+			u, _, err := f.db.SessionUser(f.ctx, c.Value, time.Now())
+			if err != nil || u.ID != f.member.ID {
+				t.Fatalf("SessionUser = %v, %v", u.Email, err)
+			}
+			var n int
+			f.must(f.db.SQL().QueryRowContext(f.ctx, `SELECT COUNT(*) FROM sessions WHERE token_hash = $1`, c.Value).Scan(&n))
+			if n != 0 {
+				t.Error("the store keeps the session token in the clear")
+			}
+			if lc := cookieNamed(r, loginCookie); lc == nil || lc.MaxAge >= 0 {
+				t.Errorf("login cookie not cleared after sign-in: %+v", lc)
+			}
+		})
+	}
+}
+
+func TestLoginFailuresLookTheSame(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct{ name, email, pw string }{
+		{"wrong password", "member@example.com", "wrong password"},
+		{"unknown email", "nobody@example.com", password},
+		{"empty password", "member@example.com", ""},
+		{"empty email", "", password},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.login(tt.email, tt.pw, "192.0.2.10:1", nil)
+			wantStatus(t, r, http.StatusUnauthorized)
+			wantBody(t, r, "Invalid email or password.")
+			if c := cookieNamed(r, sessionCookie); c != nil {
+				t.Errorf("failed login set a session cookie")
+			}
+		})
+	}
+}
+
+func TestLoginRedirectStaysOnSite(t *testing.T) {
+	tests := map[string]string{
+		"/projects/1/issues":           "/projects/1/issues",
+		"//evil.example/x":             "/projects",
+		`/\evil.example`:               "/projects",
+		"https://evil.example/":        "/projects",
+		"javascript:alert(1)":          "/projects",
+		"/login":                       "/projects",
+		"":                             "/projects",
+		"/issues/3?event=abc#frag":     "/issues/3?event=abc#frag",
+		"/ok\r\nSet-Cookie: x=1":       "/projects",
+		"relative/path":                "/projects",
+		"/%2F%2Fevil.example/encoded":  "/%2F%2Fevil.example/encoded",
+		"/admin/users?next=//evil.com": "/admin/users?next=//evil.com",
+	}
+	for next, want := range tests {
+		if got := safeNext(next); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", next, got, want)
+		}
+	}
+	f := newFixture(t)
+	r := f.login("member@example.com", password, "192.0.2.1:1", url.Values{"next": {"//evil.example/"}})
+	wantRedirect(t, r, "/projects")
+	if loc := r.Header.Get("Location"); loc != "/projects" {
+		t.Errorf("Location %q", loc)
+	}
+}
+
+func TestLoginRequiresFormToken(t *testing.T) {
+	f := newFixture(t)
+	c, token := f.loginForm()
+	other, _ := f.loginForm()
+	tests := []struct {
+		name   string
+		cookie *http.Cookie
+		token  string
+		header map[string]string
+	}{
+		{"no token", c, "", nil},
+		{"no cookie", nil, token, nil},
+		{"token of another cookie", other, token, nil},
+		{"cross-site", c, token, map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		{"foreign origin", c, token, map[string]string{"Origin": "https://evil.example"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := request{method: http.MethodPost, path: "/login", header: tt.header,
+				form: url.Values{"email": {"member@example.com"}, "password": {password}, csrfField: {tt.token}}}
+			if tt.cookie != nil {
+				req.cookies = []*http.Cookie{tt.cookie}
+			}
+			r := f.do(req)
+			wantStatus(t, r, http.StatusForbidden)
+			if cookieNamed(r, sessionCookie) != nil {
+				t.Error("refused login set a session cookie")
+			}
+		})
+	}
+	// A second visit to the form reuses the cookie, so two open tabs both
+	// work.
+	c2, token2 := f.loginForm(c)
+	if c2.Value != c.Value || token2 != token {
+		t.Errorf("revisiting /login changed the login token")
+	}
+}
+
+func TestLoginThrottling(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.LoginLimit = LoginLimit{PerEmail: 5, PerIP: 3, Window: 15 * time.Minute} })
+	for i := range 5 {
+		// Different addresses, so only the email's limit applies.
+		r := f.login("member@example.com", "wrong", "192.0.2."+strconv.Itoa(i+1)+":1000", nil)
+		wantStatus(t, r, http.StatusUnauthorized)
+		f.clock.Advance(time.Minute)
+	}
+	// The sixth attempt is refused even with the right password, and from
+	// another address: the email's limit is reached.
+	r := f.login("member@example.com", password, "198.51.100.7:1000", nil)
+	wantStatus(t, r, http.StatusTooManyRequests)
+	// The first failure was at 12:00 and counts until 12:15; it is 12:05.
+	if ra := r.Header.Get("Retry-After"); ra != "600" {
+		t.Errorf("Retry-After %q, want 600", ra)
+	}
+	wantBody(t, r, "Too many failed sign-ins")
+	// Other accounts are not affected.
+	wantRedirect(t, f.login("admin@example.com", password, "198.51.100.7:1000", nil), "/projects")
+
+	f.clock.Advance(10*time.Minute + time.Second)
+	wantRedirect(t, f.login("member@example.com", password, "198.51.100.7:1000", nil), "/projects")
+
+	// Per address: guessing many accounts from one address is stopped
+	// too, and IPv6 addresses count per /64.
+	for i := range 3 {
+		r := f.login("user"+strconv.Itoa(i)+"@example.com", "wrong", "[2001:db8:1:2::"+strconv.Itoa(i+1)+"]:443", nil)
+		wantStatus(t, r, http.StatusUnauthorized)
+	}
+	r = f.login("admin@example.com", password, "[2001:db8:1:2:ffff::1]:443", nil)
+	wantStatus(t, r, http.StatusTooManyRequests)
+	wantRedirect(t, f.login("admin@example.com", password, "[2001:db8:1:3::1]:443", nil), "/projects")
+}
+
+func TestLimiter(t *testing.T) {
+	l := newLimiter(3, time.Minute)
+	t0 := now
+	for i := range 3 {
+		if w := l.wait("k", t0); w != 0 {
+			t.Fatalf("attempt %d: wait %v", i, w)
+		}
+		l.fail("k", t0.Add(time.Duration(i)*10*time.Second))
+	}
+	tests := []struct {
+		at   time.Duration
+		want time.Duration
+	}{
+		{20 * time.Second, 40 * time.Second},
+		{59 * time.Second, time.Second},
+		{60 * time.Second, 0}, // the first failure left the window
+	}
+	for _, tt := range tests {
+		if got := l.wait("k", t0.Add(tt.at)); got != tt.want {
+			t.Errorf("wait at +%v = %v, want %v", tt.at, got, tt.want)
+		}
+	}
+	l.reset("k")
+	if w := l.wait("k", t0.Add(time.Second)); w != 0 {
+		t.Errorf("wait after reset = %v", w)
+	}
+	// Memory stays bounded under a flood of keys.
+	for i := range maxLimiterKeys + 50 {
+		l.fail(strconv.Itoa(i), t0)
+	}
+	if n := len(l.fails); n > maxLimiterKeys {
+		t.Errorf("%d keys kept, want at most %d", n, maxLimiterKeys)
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	tests := []struct {
+		remote, xff string
+		trust       bool
+		want        string
+	}{
+		{"192.0.2.1:5000", "", false, "ip:192.0.2.1"},
+		{"192.0.2.1:5000", "203.0.113.9", false, "ip:192.0.2.1"},
+		{"192.0.2.1:5000", "10.0.0.1, 203.0.113.9", true, "ip:203.0.113.9"},
+		{"[2001:db8::1]:443", "", false, "ip:2001:db8::/64"},
+		{"[2001:db8:0:0:ffff::2]:443", "", false, "ip:2001:db8::/64"},
+		{"pipe", "", false, "addr:pipe"},
+	}
+	for _, tt := range tests {
+		d := &Dashboard{trustXFF: tt.trust}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = tt.remote
+		if tt.xff != "" {
+			r.Header.Set("X-Forwarded-For", tt.xff)
+		}
+		if got := d.clientKey(r); got != tt.want {
+			t.Errorf("clientKey(%s, %q, trust=%v) = %q, want %q", tt.remote, tt.xff, tt.trust, got, tt.want)
+		}
+	}
+}
+
+func TestLogout(t *testing.T) {
+	f := newFixture(t)
+	r := f.post(roleMember, "/logout", nil)
+	wantRedirect(t, r, "/login")
+	if c := cookieNamed(r, sessionCookie); c == nil || c.MaxAge >= 0 {
+		t.Errorf("logout did not clear the cookie: %+v", c)
+	}
+	// The session is gone from the store, not just from the browser.
+	wantRedirect(t, f.get(roleMember, "/projects"), "/login")
+	// Logout is a POST with a CSRF token, so a link cannot sign anyone out.
+	r = f.do(request{method: http.MethodPost, role: roleAdmin, path: "/logout", noCSRF: true})
+	wantStatus(t, r, http.StatusForbidden)
+	wantStatus(t, f.get(roleAdmin, "/projects"), http.StatusOK)
+}
+
+func TestSessionExpiry(t *testing.T) {
+	f := newFixture(t)
+	wantStatus(t, f.get(roleMember, "/projects"), http.StatusOK)
+	// The fixture's sessions last a day from the real time of their
+	// creation; move the dashboard's clock past that.
+	f.clock.Set(time.Now().Add(25 * time.Hour))
+	r := f.get(roleMember, "/projects?x=1")
+	wantRedirect(t, r, "/login?next=%2Fprojects%3Fx%3D1")
+	if _, err := f.d.SessionAuth(sessionRequest(f, roleMember, http.MethodGet)); !errors.Is(err, ErrNoSession) {
+		t.Errorf("SessionAuth of an expired session: %v", err)
+	}
+}
+
+func TestAnonymousIsSentToLogin(t *testing.T) {
+	f := newFixture(t)
+	wantRedirect(t, f.get(roleAnon, "/"), "/login")
+	wantRedirect(t, f.get(roleMember, "/"), "/projects")
+	wantRedirect(t, f.get(roleAnon, issuePath(f.issue)), "/login?next=%2Fissues%2F")
+	wantRedirect(t, f.do(request{method: http.MethodPost, path: issuePath(f.issue) + "/status", form: url.Values{"status": {"resolved"}}}), "/login")
+	// Signed in, /login goes on to the app.
+	wantRedirect(t, f.get(roleMember, "/login?next=/account"), "/account")
+	// A bogus cookie is no session.
+	r := f.do(request{path: "/projects", cookies: []*http.Cookie{{Name: sessionCookie, Value: "forged"}}})
+	wantRedirect(t, r, "/login")
+}
+
+func TestChangePassword(t *testing.T) {
+	f := newFixture(t)
+	other, _, err := f.db.CreateSession(f.ctx, f.member.ID, time.Hour)
+	f.must(err)
+	tests := []struct {
+		name               string
+		current, new, conf string
+		status             int
+		msg                string
+	}{
+		{"too short", password, "short", "short", 400, "at least 8 characters"},
+		{"mismatch", password, "new password 1", "new password 2", 400, "do not match"},
+		{"wrong current", "nope nope", "new password 1", "new password 1", 400, "not correct"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.post(roleMember, "/account/password", url.Values{"current": {tt.current}, "new": {tt.new}, "confirm": {tt.conf}})
+			wantStatus(t, r, tt.status)
+			wantBody(t, r, tt.msg)
+		})
+	}
+	r := f.post(roleMember, "/account/password", url.Values{"current": {password}, "new": {"a much better one"}, "confirm": {"a much better one"}})
+	wantRedirect(t, r, "/account")
+	if got := flashOf(t, r); !strings.Contains(got, "Password changed") {
+		t.Errorf("flash %q", got)
+	}
+	// This session stays; the other one is signed out.
+	wantStatus(t, f.get(roleMember, "/account"), http.StatusOK)
+	if _, _, err := f.db.SessionUser(f.ctx, other, time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("other session survived the password change: %v", err)
+	}
+	wantStatus(t, f.login("member@example.com", password, "192.0.2.1:1", nil), http.StatusUnauthorized)
+	wantRedirect(t, f.login("member@example.com", "a much better one", "192.0.2.1:1", nil), "/projects")
+}
+
+func TestChangePasswordIsThrottled(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.LoginLimit.PerEmail = 2 })
+	for range 2 {
+		r := f.post(roleMember, "/account/password", url.Values{"current": {"guess guess"}, "new": {"new password 1"}, "confirm": {"new password 1"}})
+		wantStatus(t, r, http.StatusBadRequest)
+	}
+	r := f.post(roleMember, "/account/password", url.Values{"current": {password}, "new": {"new password 1"}, "confirm": {"new password 1"}})
+	wantStatus(t, r, http.StatusTooManyRequests)
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	f := newFixture(t)
+	path := issuePath(f.issue) + "/status"
+	tests := []struct {
+		name   string
+		token  string
+		header map[string]string
+	}{
+		{"missing token", "", nil},
+		{"wrong token", "not-the-token", nil},
+		{"another session's token", f.csrf(f.sessions[roleAdmin]), nil},
+		{"cross-site fetch", f.csrf(f.sessions[roleMember]), map[string]string{"Sec-Fetch-Site": "cross-site"}},
+		{"same-site fetch from a sibling", f.csrf(f.sessions[roleMember]), map[string]string{"Sec-Fetch-Site": "same-site"}},
+		{"foreign origin", f.csrf(f.sessions[roleMember]), map[string]string{"Origin": "https://evil.example"}},
+		{"null origin", f.csrf(f.sessions[roleMember]), map[string]string{"Origin": "null"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form := url.Values{"status": {"resolved"}}
+			if tt.token != "" {
+				form.Set(csrfField, tt.token)
+			}
+			r := f.do(request{method: http.MethodPost, role: roleMember, path: path, form: form, noCSRF: true, header: tt.header})
+			wantStatus(t, r, http.StatusForbidden)
+			wantBody(t, r, "Request refused")
+			if is, _ := f.db.GetIssue(f.ctx, store.System, f.issue); is.Status != store.StatusUnresolved {
+				t.Fatalf("refused request changed the issue to %s", is.Status)
+			}
+		})
+	}
+	// The right token in the form or in the header, same-origin or from
+	// the configured public URL, is accepted.
+	for _, h := range []map[string]string{
+		{"Sec-Fetch-Site": "same-origin", "Origin": "http://flytrap.test"},
+		{"Origin": "http://flytrap.test"},
+		{CSRFHeader: f.csrf(f.sessions[roleMember])},
+	} {
+		form := url.Values{"status": {"resolved"}}
+		noCSRF := h[CSRFHeader] != ""
+		r := f.do(request{method: http.MethodPost, role: roleMember, path: path, form: form, noCSRF: noCSRF, header: h})
+		wantRedirect(t, r, issuePath(f.issue))
+	}
+	// Every page carries the token for scripts and forms.
+	r := f.get(roleMember, issuePath(f.issue))
+	m := metaCSRF.FindStringSubmatch(r.Body)
+	if m == nil || m[1] != f.csrf(f.sessions[roleMember]) {
+		t.Errorf("csrf-token meta = %v", m)
+	}
+	for _, fm := range fieldCSRF.FindAllStringSubmatch(r.Body, -1) {
+		if fm[1] != m[1] {
+			t.Errorf("form token %q differs from the meta token", fm[1])
+		}
+	}
+	if n := strings.Count(r.Body, `<form method="post"`); n != len(fieldCSRF.FindAllString(r.Body, -1)) {
+		t.Errorf("%d post forms but %d CSRF fields", n, len(fieldCSRF.FindAllString(r.Body, -1)))
+	}
+}
+
+// sessionRequest is a request with role's session cookie.
+func sessionRequest(f *fixture, role, method string) *http.Request {
+	req := httptest.NewRequest(method, "http://flytrap.test/api/v1/issues/1", nil)
+	if token := f.sessions[role]; token != "" {
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+	}
+	return req
+}
+
+func TestSessionAuth(t *testing.T) {
+	f := newFixture(t)
+	token := f.csrf(f.sessions[roleMember])
+	tests := []struct {
+		name    string
+		role    string
+		method  string
+		header  map[string]string
+		wantErr error
+	}{
+		{"GET with session", roleMember, http.MethodGet, nil, nil},
+		{"HEAD needs no token", roleMember, http.MethodHead, nil, nil},
+		{"no cookie", roleAnon, http.MethodGet, nil, ErrNoSession},
+		{"PATCH without token", roleMember, http.MethodPatch, nil, ErrCSRF},
+		{"DELETE with wrong token", roleMember, http.MethodDelete, map[string]string{CSRFHeader: "x"}, ErrCSRF},
+		{"PATCH with token", roleMember, http.MethodPatch, map[string]string{CSRFHeader: token}, nil},
+		{"POST with token, cross-site", roleMember, http.MethodPost, map[string]string{CSRFHeader: token, "Sec-Fetch-Site": "cross-site"}, ErrCSRF},
+		{"POST with token, foreign Origin", roleMember, http.MethodPost, map[string]string{CSRFHeader: token, "Origin": "http://evil.example"}, ErrCSRF},
+		{"POST with token, same origin", roleMember, http.MethodPost, map[string]string{CSRFHeader: token, "Sec-Fetch-Site": "same-origin"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := sessionRequest(f, tt.role, tt.method)
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			u, err := f.d.SessionAuth(req)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr != nil) != (err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && u.ID != f.member.ID {
+				t.Errorf("user %d, want %d", u.ID, f.member.ID)
+			}
+		})
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	f := newFixture(t)
+	for _, r := range []response{f.get(roleMember, "/projects"), f.get(roleAnon, "/login"), f.get(roleAnon, "/static/app.css"), f.get(roleMember, "/nope")} {
+		h := r.Header
+		csp := h.Get("Content-Security-Policy")
+		for _, want := range []string{"default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self' ws: wss:", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("CSP %q lacks %q", csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe") {
+			t.Errorf("CSP allows unsafe sources: %q", csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "same-origin" {
+			t.Errorf("headers %v", h)
+		}
+	}
+	r := f.get(roleMember, "/projects")
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("signed-in page Cache-Control %q, want no-store", cc)
+	}
+}

@@ -1,0 +1,236 @@
+package dashboard
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Who may reach a route.
+const (
+	scopeWeb     = "web"     // web's members (and admins)
+	scopeBilling = "billing" // billing's members (and admins)
+	scopeAnyone  = "anyone"  // every signed-in user
+	scopeAdmin   = "admin"   // admins only
+	scopeNobody  = "nobody"  // no one: the IDs do not belong together
+)
+
+// route is one row of the authorization matrix. Paths and forms may use
+// placeholders filled from the fixture: {web}, {billing} (project IDs),
+// {issue}, {otherIssue}, {event1}, {otherEvent}, {member}, {outsider},
+// {victim} (a user nobody else needs).
+type route struct {
+	method, path string
+	form         url.Values
+	scope        string
+	ok           int // status for those in scope
+}
+
+// matrix lists every dashboard route, for web's and billing's resources
+// where it has any.
+func matrix() []route {
+	var rs []route
+	for _, p := range []struct{ scope, project, issue, event, member string }{
+		{scopeWeb, "{web}", "{issue}", "{event1}", "{member}"},
+		{scopeBilling, "{billing}", "{otherIssue}", "{otherEvent}", "{outsider}"},
+	} {
+		rs = append(rs,
+			route{"GET", "/projects/" + p.project + "/setup", nil, p.scope, 200},
+			route{"GET", "/projects/" + p.project + "/issues", nil, p.scope, 200},
+			route{"GET", "/projects/" + p.project + "/issues?status=all&query=x&sort=count", nil, p.scope, 200},
+			route{"GET", "/issues/" + p.issue, nil, p.scope, 200},
+			route{"GET", "/issues/" + p.issue + "?event=" + p.event, nil, p.scope, 200},
+			route{"GET", "/issues/" + p.issue + "/delete", nil, p.scope, 200},
+			route{"POST", "/projects/" + p.project + "/issues/bulk", url.Values{"ids": {p.issue}, "action": {"ignore"}}, p.scope, 303},
+			route{"POST", "/issues/" + p.issue + "/status", url.Values{"status": {"resolved"}}, p.scope, 303},
+			route{"POST", "/issues/" + p.issue + "/status", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"9.9"}}, p.scope, 303},
+			route{"POST", "/issues/" + p.issue + "/delete", nil, p.scope, 303},
+
+			route{"GET", "/admin/projects/" + p.project, nil, scopeAdmin, 200},
+			route{"POST", "/admin/projects/" + p.project + "/rename", url.Values{"name": {"renamed"}}, scopeAdmin, 303},
+			route{"POST", "/admin/projects/" + p.project + "/delete", url.Values{"confirm": {p.scope}}, scopeAdmin, 303},
+			route{"POST", "/admin/projects/" + p.project + "/members", url.Values{"user_id": {"{victim}"}, "role": {"member"}}, scopeAdmin, 303},
+			route{"POST", "/admin/projects/" + p.project + "/members/" + p.member + "/remove", nil, scopeAdmin, 303},
+			route{"POST", "/admin/projects/" + p.project + "/keys/rotate", nil, scopeAdmin, 303},
+		)
+	}
+	rs = append(rs,
+		// An issue with an event of another project's issue, either way.
+		route{"GET", "/issues/{issue}?event={otherEvent}", nil, scopeNobody, 404},
+		route{"GET", "/issues/{otherIssue}?event={event1}", nil, scopeNobody, 404},
+		route{"POST", "/projects/{web}/issues/bulk", url.Values{"ids": {"{otherIssue}"}, "action": {"resolve"}}, scopeWeb, 303},
+
+		route{"GET", "/projects", nil, scopeAnyone, 200},
+		route{"GET", "/account", nil, scopeAnyone, 200},
+		route{"POST", "/account/password", url.Values{"current": {"wrong password"}, "new": {"new password"}, "confirm": {"new password"}}, scopeAnyone, 400},
+		route{"POST", "/logout", nil, scopeAnyone, 303},
+
+		route{"GET", "/admin/users", nil, scopeAdmin, 200},
+		route{"POST", "/admin/users", url.Values{"email": {"x@example.com"}, "password": {"long enough"}, "role": {"member"}}, scopeAdmin, 303},
+		route{"POST", "/admin/users/{victim}/role", url.Values{"role": {"admin"}}, scopeAdmin, 303},
+		route{"POST", "/admin/users/{victim}/delete", nil, scopeAdmin, 303},
+		route{"GET", "/admin/projects", nil, scopeAdmin, 200},
+		route{"POST", "/admin/projects", url.Values{"name": {"new project"}}, scopeAdmin, 303},
+	)
+	return rs
+}
+
+// expect is the status role gets on r; anonymous visitors are redirected
+// to the sign-in page (303) everywhere.
+func (r route) expect(role string) int {
+	in := false
+	switch role {
+	case roleAnon:
+		return http.StatusSeeOther
+	case roleAdmin:
+		in = r.scope != scopeNobody
+	case roleMember:
+		in = r.scope == scopeWeb || r.scope == scopeAnyone
+	case roleOutsider:
+		in = r.scope == scopeBilling || r.scope == scopeAnyone
+	}
+	if in {
+		return r.ok
+	}
+	return http.StatusNotFound
+}
+
+// fill replaces the placeholders of s.
+func (f *fixture) fill(s string, victim int64) string {
+	id := func(n int64) string { return strconv.FormatInt(n, 10) }
+	return strings.NewReplacer(
+		"{web}", id(f.web.ID), "{billing}", id(f.billing.ID),
+		"{issue}", id(f.issue), "{otherIssue}", id(f.otherIssue),
+		"{event1}", f.event1, "{otherEvent}", f.otherEvent,
+		"{member}", id(f.member.ID), "{outsider}", id(f.outsider.ID), "{victim}", id(victim),
+	).Replace(s)
+}
+
+// snapshot describes everything a refused action must leave unchanged.
+func (f *fixture) snapshot() string {
+	f.t.Helper()
+	var b strings.Builder
+	for _, q := range []string{
+		`SELECT id || ':' || status || ':' || resolved_in_release FROM issues ORDER BY id`,
+		`SELECT id || ':' || name FROM projects ORDER BY id`,
+		`SELECT id || ':' || email || ':' || role || ':' || password_hash FROM users ORDER BY id`,
+		`SELECT project_id || ':' || user_id || ':' || role FROM project_members ORDER BY project_id, user_id`,
+		`SELECT id || ':' || active FROM project_keys ORDER BY id`,
+		`SELECT id FROM sessions ORDER BY id`,
+	} {
+		rows, err := f.db.SQL().QueryContext(f.ctx, q)
+		f.must(err)
+		for rows.Next() {
+			var s string
+			f.must(rows.Scan(&s))
+			b.WriteString(s + ";")
+		}
+		f.must(rows.Err())
+		rows.Close()
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestAuthorizationMatrix requests every route as an admin, web's member,
+// billing's member (an outsider to web) and an anonymous visitor, with
+// the IDs of both projects' issues and events. Those out of scope get 404
+// (never 403, which would confirm the ID exists) and change nothing;
+// anonymous visitors are sent to the sign-in page.
+func TestAuthorizationMatrix(t *testing.T) {
+	roles := []string{roleAdmin, roleMember, roleOutsider, roleAnon}
+	shared := newFixture(t) // GETs do not change anything
+	sharedVictim := shared.createUser("victim@example.com", "member").ID
+	for _, rt := range matrix() {
+		for _, role := range roles {
+			name := fmt.Sprintf("%s %s as %s", rt.method, rt.path, role)
+			t.Run(name, func(t *testing.T) {
+				// Rows are independent: POSTs get their own fixture and
+				// GETs change nothing.
+				t.Parallel()
+				// A copy of the shared fixture reports to this subtest.
+				fc := *shared
+				fc.t = t
+				f, victim := &fc, sharedVictim
+				if rt.method == http.MethodPost {
+					f = newFixture(t)
+					victim = f.createUser("victim@example.com", "member").ID
+				}
+				form := url.Values{}
+				for k, vs := range rt.form {
+					for _, v := range vs {
+						form.Add(k, f.fill(v, victim))
+					}
+				}
+				before := f.snapshot()
+				path := f.fill(rt.path, victim)
+				r := f.do(request{method: rt.method, role: role, path: path, form: form})
+				want := rt.expect(role)
+				if r.StatusCode != want {
+					t.Fatalf("HTTP %d, want %d; Location %q\n%s", r.StatusCode, want, r.Header.Get("Location"), excerpt(r.Body))
+				}
+				switch {
+				case role == roleAnon:
+					if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, "/login") {
+						t.Errorf("anonymous visitor sent to %q, not /login", loc)
+					}
+				case want == http.StatusNotFound:
+					if !strings.Contains(r.Body, "Page not found") {
+						t.Errorf("404 is not the not-found page")
+					}
+					// A refusal reveals nothing of the other project.
+					for _, secret := range []string{"secret billing data", "TypeError", f.webKey.PublicKey} {
+						if strings.Contains(r.Body, secret) {
+							t.Errorf("404 page shows %q", secret)
+						}
+					}
+				}
+				if want != rt.ok || role == roleAnon {
+					if after := f.snapshot(); after != before {
+						t.Errorf("a refused %s changed the data:\nbefore %s\nafter  %s", rt.method, before, after)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestMatrixCoversEveryRoute keeps the matrix in step with the routes:
+// a route added without a row here fails.
+func TestMatrixCoversEveryRoute(t *testing.T) {
+	covered := map[string]bool{}
+	for _, rt := range matrix() {
+		p := rt.path
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			p = p[:i]
+		}
+		covered[rt.method+" "+normalizeRoute(p)] = true
+	}
+	for _, want := range []string{
+		"GET /projects", "GET /projects/{id}/setup", "GET /projects/{id}/issues", "POST /projects/{id}/issues/bulk",
+		"GET /issues/{id}", "POST /issues/{id}/status", "GET /issues/{id}/delete", "POST /issues/{id}/delete",
+		"GET /account", "POST /account/password", "POST /logout",
+		"GET /admin/users", "POST /admin/users", "POST /admin/users/{id}/role", "POST /admin/users/{id}/delete",
+		"GET /admin/projects", "POST /admin/projects", "GET /admin/projects/{id}", "POST /admin/projects/{id}/rename",
+		"POST /admin/projects/{id}/delete", "POST /admin/projects/{id}/members", "POST /admin/projects/{id}/members/{id}/remove",
+		"POST /admin/projects/{id}/keys/rotate",
+	} {
+		if !covered[want] {
+			t.Errorf("the matrix has no row for %s", want)
+		}
+	}
+}
+
+// normalizeRoute turns placeholders into {id}.
+func normalizeRoute(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, "{") {
+			parts[i] = "{id}"
+		}
+	}
+	return strings.Join(parts, "/")
+}

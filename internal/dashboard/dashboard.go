@@ -1,0 +1,320 @@
+// Package dashboard serves Flytrap's server-rendered web UI: sign-in,
+// projects with their charts and SDK setup, the issue list and issue detail,
+// and user and project administration.
+//
+// Pages are html/template files embedded from templates/dashboard; the only
+// JavaScript is in /static (copy buttons, bulk selection, live updates), so
+// the Content-Security-Policy forbids inline script and style, and every
+// page works without JavaScript except for live updates.
+//
+// Authorization lives in the store: every read and change goes through a
+// store.Viewer, so a member who is not in a project gets the store's
+// ErrNotFound for its pages, issues and events, which this package turns
+// into a 404 like any missing page. Admin pages are 404 for non-admins too.
+package dashboard
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+
+	htmltemplate "html/template"
+
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/templates"
+)
+
+// Store is what the dashboard reads and changes. Methods that take a
+// store.Viewer filter by it in SQL; the rest are used only for the signed-in
+// user's own account or before anyone is signed in.
+type Store interface {
+	// Sign-in and sessions.
+	UserByEmail(ctx context.Context, email string) (store.User, error)
+	CreateSession(ctx context.Context, userID int64, ttl time.Duration) (string, store.Session, error)
+	SessionUser(ctx context.Context, token string, now time.Time) (store.User, store.Session, error)
+	DeleteSession(ctx context.Context, token string) error
+	DeleteUserSessions(ctx context.Context, userID int64, exceptToken string) error
+	SetPassword(ctx context.Context, userID int64, hash string) error
+	// EnsureSetting keeps the CSRF key, shared by every dashboard process
+	// on one database.
+	EnsureSetting(ctx context.Context, key, value string) (string, error)
+
+	// Projects.
+	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
+	GetProject(ctx context.Context, v store.Viewer, id int64) (store.Project, error)
+	ProjectStats(ctx context.Context, v store.Viewer, since time.Time) ([]store.ProjectStat, error)
+	ProjectKeys(ctx context.Context, v store.Viewer, projectID int64) ([]store.ProjectKey, error)
+
+	// Issues and events.
+	ListIssues(ctx context.Context, v store.Viewer, f store.IssueFilter) ([]store.Issue, string, error)
+	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
+	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
+	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
+	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error
+	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time) ([]store.Bucket, error)
+	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
+	GetEvent(ctx context.Context, v store.Viewer, eventID string) (store.EventRow, error)
+	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)
+	AdjacentEvents(ctx context.Context, v store.Viewer, issueID int64, eventID string) (older, newer string, err error)
+
+	// Administration (the store answers ErrForbidden to non-admins).
+	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
+	CreateUser(ctx context.Context, email, passwordHash, role string) (store.User, error)
+	SetUserRole(ctx context.Context, v store.Viewer, userID int64, role string) (store.User, error)
+	DeleteUser(ctx context.Context, v store.Viewer, userID int64) error
+	CreateProject(ctx context.Context, name string) (store.Project, error)
+	CreateProjectKey(ctx context.Context, projectID int64) (store.ProjectKey, error)
+	RenameProject(ctx context.Context, v store.Viewer, id int64, name string) (store.Project, error)
+	DeleteProject(ctx context.Context, v store.Viewer, id int64) error
+	ListMembers(ctx context.Context, v store.Viewer, projectID int64) ([]store.Member, error)
+	AddProjectMember(ctx context.Context, v store.Viewer, projectID, userID int64, role string) error
+	RemoveMember(ctx context.Context, v store.Viewer, projectID, userID int64) error
+	RotateProjectKey(ctx context.Context, v store.Viewer, projectID int64) (store.ProjectKey, error)
+}
+
+// The real store must satisfy Store; this fails the build if a method
+// drifts.
+var _ Store = (*store.DB)(nil)
+
+// The real store must satisfy Store; this fails the build if a method
+// drifts.
+var _ Store = (*store.DB)(nil)
+
+// LoginLimit throttles failed sign-ins. A key (an email address, a client
+// address) that failed the limit's number of times within Window is refused
+// with 429 until its oldest counted failure leaves the window.
+type LoginLimit struct {
+	// PerEmail is the failures allowed per email address; 0 means 5.
+	PerEmail int
+	// PerIP is the failures allowed per client address (per /64 for
+	// IPv6); 0 means 20. It is higher than PerEmail because an office or
+	// a carrier NAT puts many people behind one address.
+	PerIP int
+	// Window is how long a failure counts; 0 means 15 minutes.
+	Window time.Duration
+}
+
+// Config configures a Dashboard.
+type Config struct {
+	// Store holds users, sessions and every project's data.
+	Store Store
+	// Log receives unexpected errors; nil discards them.
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now. Tests move it to expire
+	// sessions and throttling windows.
+	Now func() time.Time
+	// SecureCookies marks cookies Secure and gives them the __Host- name
+	// prefix; set it when the dashboard is served over TLS.
+	SecureCookies bool
+	// PublicURL is the base URL SDKs and browsers reach Flytrap at, such
+	// as http://127.0.0.1:8080; DSNs and snippets are built from it, and
+	// form posts whose Origin is this URL are accepted. Empty means the
+	// scheme and host of each request.
+	PublicURL string
+	// LoginLimit throttles failed sign-ins.
+	LoginLimit LoginLimit
+	// SessionTTL is how long a sign-in lasts; 0 means 14 days.
+	SessionTTL time.Duration
+	// TrustForwardedFor takes the client address for login throttling
+	// from the last X-Forwarded-For entry. Enable it only behind exactly
+	// one reverse proxy that appends to that header, or clients choose
+	// their own address and escape the per-address limit.
+	TrustForwardedFor bool
+}
+
+// Dashboard is the web UI's http.Handler.
+type Dashboard struct {
+	store      Store
+	log        *slog.Logger
+	now        func() time.Time
+	secure     bool
+	publicURL  string
+	sessionTTL time.Duration
+	trustXFF   bool
+
+	mux      *http.ServeMux
+	pages    map[string]*htmltemplate.Template
+	snippets *template.Template
+	static   http.Handler
+	cop      *http.CrossOriginProtection
+
+	emailLimit *limiter
+	ipLimit    *limiter
+	dummyHash  func() string
+
+	keyMu   sync.Mutex
+	csrfKey []byte
+}
+
+// Default settings for zero Config fields.
+const (
+	DefaultSessionTTL = 14 * 24 * time.Hour
+	defaultPerEmail   = 5
+	defaultPerIP      = 20
+	defaultWindow     = 15 * time.Minute
+)
+
+// New returns the dashboard. The templates are embedded, so a template that
+// does not parse is a build defect and panics here (tests catch it).
+func New(cfg Config) *Dashboard {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = DefaultSessionTTL
+	}
+	lim := cfg.LoginLimit
+	if lim.PerEmail <= 0 {
+		lim.PerEmail = defaultPerEmail
+	}
+	if lim.PerIP <= 0 {
+		lim.PerIP = defaultPerIP
+	}
+	if lim.Window <= 0 {
+		lim.Window = defaultWindow
+	}
+	d := &Dashboard{
+		store:      cfg.Store,
+		log:        cfg.Log,
+		now:        cfg.Now,
+		secure:     cfg.SecureCookies,
+		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
+		sessionTTL: cfg.SessionTTL,
+		trustXFF:   cfg.TrustForwardedFor,
+		cop:        http.NewCrossOriginProtection(),
+		emailLimit: newLimiter(lim.PerEmail, lim.Window),
+		ipLimit:    newLimiter(lim.PerIP, lim.Window),
+		dummyHash:  sync.OnceValue(dummyPasswordHash),
+	}
+	if u, err := url.Parse(d.publicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		// Behind a proxy that rewrites Host, the browser's Origin is the
+		// public URL rather than the Host the dashboard sees.
+		if err := d.cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			d.log.Warn("dashboard: public URL is not a usable origin", "url", d.publicURL, "err", err)
+		}
+	}
+	d.pages = parsePages(d.funcs())
+	d.snippets = template.Must(template.ParseFS(templates.FS, "snippets/*.tmpl"))
+	staticFS, err := fs.Sub(templates.FS, "static")
+	if err != nil {
+		panic(err)
+	}
+	d.static = http.StripPrefix("/static/", http.FileServerFS(staticFS))
+	d.routes()
+	return d
+}
+
+// routes registers every page and action. Actions are POSTs that redirect
+// (303) back to a page, so reloading a page never repeats an action.
+func (d *Dashboard) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", d.root)
+	m.HandleFunc("GET /static/", d.serveStatic)
+	m.HandleFunc("GET /login", d.loginPage)
+	m.HandleFunc("POST /login", d.login)
+	m.HandleFunc("POST /logout", d.action(d.logout))
+	m.HandleFunc("GET /account", d.page(d.accountPage))
+	m.HandleFunc("POST /account/password", d.action(d.changePassword))
+
+	m.HandleFunc("GET /projects", d.page(d.projectsPage))
+	m.HandleFunc("GET /projects/{id}/setup", d.page(d.setupPage))
+	m.HandleFunc("GET /projects/{id}/issues", d.page(d.issuesPage))
+	m.HandleFunc("POST /projects/{id}/issues/bulk", d.action(d.bulkUpdate))
+	m.HandleFunc("GET /issues/{id}", d.page(d.issuePage))
+	m.HandleFunc("POST /issues/{id}/status", d.action(d.setStatus))
+	m.HandleFunc("GET /issues/{id}/delete", d.page(d.confirmDeleteIssue))
+	m.HandleFunc("POST /issues/{id}/delete", d.action(d.deleteIssue))
+
+	m.HandleFunc("GET /admin/users", d.page(d.adminOnly(d.usersPage)))
+	m.HandleFunc("POST /admin/users", d.action(d.adminOnly(d.createUser)))
+	m.HandleFunc("POST /admin/users/{id}/role", d.action(d.adminOnly(d.setRole)))
+	m.HandleFunc("POST /admin/users/{id}/delete", d.action(d.adminOnly(d.deleteUser)))
+	m.HandleFunc("GET /admin/projects", d.page(d.adminOnly(d.adminProjectsPage)))
+	m.HandleFunc("POST /admin/projects", d.action(d.adminOnly(d.createProject)))
+	m.HandleFunc("GET /admin/projects/{id}", d.page(d.adminOnly(d.adminProjectPage)))
+	m.HandleFunc("POST /admin/projects/{id}/rename", d.action(d.adminOnly(d.renameProject)))
+	m.HandleFunc("POST /admin/projects/{id}/delete", d.action(d.adminOnly(d.deleteProject)))
+	m.HandleFunc("POST /admin/projects/{id}/members", d.action(d.adminOnly(d.addMember)))
+	m.HandleFunc("POST /admin/projects/{id}/members/{user}/remove", d.action(d.adminOnly(d.removeMember)))
+	m.HandleFunc("POST /admin/projects/{id}/keys/rotate", d.action(d.adminOnly(d.rotateKey)))
+
+	// Anything else, including a known path with another method, is the
+	// HTML 404 page rather than ServeMux's plain text.
+	m.HandleFunc("/", d.unknown)
+	d.mux = m
+}
+
+// contentSecurityPolicy allows only this origin's scripts and styles (no
+// inline code, so injected markup cannot run or restyle the page), data:
+// images, WebSocket connections for live updates, and no framing.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// ServeHTTP serves the dashboard with its security headers on every
+// response.
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	d.mux.ServeHTTP(w, r)
+}
+
+func (d *Dashboard) root(w http.ResponseWriter, r *http.Request) {
+	if _, err := d.authenticate(r); err != nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/projects", http.StatusSeeOther)
+}
+
+func (d *Dashboard) serveStatic(w http.ResponseWriter, r *http.Request) {
+	// Directory listings would only show file names, but there is no
+	// reason to offer them.
+	if strings.HasSuffix(r.URL.Path, "/") {
+		d.unknown(w, r)
+		return
+	}
+	// Embedded files carry no modification time, so browsers revalidate
+	// by downloading; the files are a few kilobytes and change with each
+	// release, which a long max-age would hide.
+	w.Header().Set("Cache-Control", "no-cache")
+	d.static.ServeHTTP(w, r)
+}
+
+// unknown renders the 404 page, with the navigation when signed in.
+func (d *Dashboard) unknown(w http.ResponseWriter, r *http.Request) {
+	if s, err := d.authenticate(r); err == nil {
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+	}
+	d.notFound(w, r)
+}
+
+// pathID reads a positive integer path segment; anything else is no page.
+func pathID(r *http.Request, name string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	return id, err == nil && id > 0
+}
+
+// baseURL is PublicURL, or the scheme and host the request came to.
+func (d *Dashboard) baseURL(r *http.Request) string {
+	if d.publicURL != "" {
+		return d.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,461 @@
+package dashboard
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/issuefilter"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// option is one choice of a filter's <select>.
+type option struct {
+	Value, Label string
+}
+
+// Choices of the issue list's filters. Values are the REST API's, so the
+// list's URL reads like the API query it stands for.
+var (
+	statusOptions = []option{{"unresolved", "Unresolved"}, {"resolved", "Resolved"}, {"ignored", "Ignored"}, {"all", "All"}}
+	rangeOptions  = []option{{"", "Any time"}, {"1h", "Last hour"}, {"24h", "Last 24 hours"}, {"7d", "Last 7 days"}, {"14d", "Last 14 days"}, {"30d", "Last 30 days"}}
+	sortOptions   = []option{{"last_seen", "Last seen"}, {"first_seen", "First seen"}, {"count", "Events"}}
+)
+
+// issueListFilter is the issue list's filter form as the user set it.
+type issueListFilter struct {
+	Query, Status, Environment, Release, Level, Since, Sort string
+}
+
+// issuesData is the issue list's model.
+type issuesData struct {
+	Project  store.Project
+	Filter   issueListFilter
+	Statuses []option
+	Ranges   []option
+	Sorts    []option
+	Levels   []string
+	Issues   []store.Issue
+	Error    string
+	// NextURL is the next page, FirstURL the first one when this is not.
+	NextURL, FirstURL string
+	// Back is the list's query string, posted with bulk changes so the
+	// list comes back as it was.
+	Back string
+}
+
+// listQuery is the issue list's query with the dashboard's default: a list
+// opened without a status shows unresolved issues, as people triage them.
+func listQuery(raw url.Values) url.Values {
+	q := url.Values{}
+	for _, k := range []string{"query", "status", "environment", "release", "level", "since", "sort", "cursor", "limit"} {
+		if v := strings.TrimSpace(raw.Get(k)); v != "" {
+			q.Set(k, v)
+		}
+	}
+	if q.Get("status") == "" {
+		q.Set("status", store.StatusUnresolved)
+	}
+	return q
+}
+
+func issuesURL(projectID int64, q url.Values) string {
+	u := "/projects/" + strconv.FormatInt(projectID, 10) + "/issues"
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	ctx, v := r.Context(), s.viewer()
+	p, err := d.store.GetProject(ctx, v, id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	q := listQuery(r.URL.Query())
+	data := issuesData{
+		Project: p,
+		Filter: issueListFilter{Query: q.Get("query"), Status: q.Get("status"), Environment: q.Get("environment"),
+			Release: q.Get("release"), Level: q.Get("level"), Since: q.Get("since"), Sort: q.Get("sort")},
+		Statuses: statusOptions, Ranges: withOption(rangeOptions, q.Get("since")), Sorts: sortOptions,
+		Levels: event.Levels, Issues: []store.Issue{},
+	}
+	back := url.Values{}
+	for k, vs := range q {
+		if k != "cursor" {
+			back[k] = vs
+		}
+	}
+	data.Back = back.Encode()
+	status := http.StatusOK
+	f, err := issuefilter.Parse(q, d.now())
+	if err != nil {
+		data.Error = err.Error()
+		d.render(w, r, http.StatusBadRequest, "issues", &view{Title: p.Name, Nav: "projects", Tab: "issues", ProjectID: p.ID, Data: data})
+		return
+	}
+	// A key:value term in the search box wins over the select; show what
+	// is in effect.
+	data.Filter.Status = f.Status
+	if f.Status == "" {
+		data.Filter.Status = "all"
+	}
+	f.ProjectID = p.ID
+	issues, next, err := d.store.ListIssues(ctx, v, f)
+	switch {
+	case errors.Is(err, store.ErrBadCursor), errors.Is(err, store.ErrInvalid):
+		data.Error = "That page link is not valid any more; showing the first page."
+		status = http.StatusBadRequest
+		f.Cursor = ""
+		issues, next, err = d.store.ListIssues(ctx, v, f)
+	}
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	data.Issues = issues
+	if next != "" {
+		nq := url.Values{}
+		for k, vs := range back {
+			nq[k] = vs
+		}
+		nq.Set("cursor", next)
+		data.NextURL = issuesURL(p.ID, nq)
+	}
+	if q.Get("cursor") != "" {
+		data.FirstURL = issuesURL(p.ID, back)
+	}
+	d.render(w, r, status, "issues", &view{Title: p.Name, Nav: "projects", Tab: "issues", ProjectID: p.ID, Data: data})
+}
+
+// withOption adds value to opts when the URL carries a choice the select
+// does not list (a hand-written since=3d), so the form shows it.
+func withOption(opts []option, value string) []option {
+	for _, o := range opts {
+		if o.Value == value {
+			return opts
+		}
+	}
+	return append(slices.Clip(opts), option{value, value})
+}
+
+// bulkActions maps the bulk form's buttons to statuses.
+var bulkActions = map[string]string{
+	"resolve":   store.StatusResolved,
+	"ignore":    store.StatusIgnored,
+	"unresolve": store.StatusUnresolved,
+}
+
+// maxBulk bounds one bulk change; a page lists at most 100 issues.
+const maxBulk = 100
+
+func (d *Dashboard) bulkUpdate(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	ctx, v := r.Context(), s.viewer()
+	p, err := d.store.GetProject(ctx, v, id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	// The list URL is rebuilt from its parsed query under this project's
+	// path, so the hidden field cannot redirect anywhere else.
+	backQ, _ := url.ParseQuery(r.PostForm.Get("back"))
+	back := issuesURL(p.ID, listQuery(backQ))
+	status, ok := bulkActions[r.PostForm.Get("action")]
+	if !ok {
+		d.redirectError(w, r, back, "Choose resolve, ignore or unresolve.")
+		return
+	}
+	var ids []int64
+	for _, raw := range r.PostForm["ids"] {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n <= 0 {
+			d.redirectError(w, r, back, "The selection was not understood; reload the page and try again.")
+			return
+		}
+		ids = append(ids, n)
+	}
+	if len(ids) == 0 {
+		d.redirectError(w, r, back, "Select at least one issue first.")
+		return
+	}
+	if len(ids) > maxBulk {
+		d.redirectError(w, r, back, "Select at most 100 issues at a time.")
+		return
+	}
+	n, err := d.store.BulkUpdateStatus(ctx, v, p.ID, ids, status)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.redirect(w, r, back, plural(n, "issue", "issues")+" marked "+strings.ToLower(statusTitle(status))+".")
+}
+
+// tagValue is one value of a tag key with its share of the issue's events.
+type tagValue struct {
+	Value   string
+	Count   int64
+	Percent float64
+	// SearchURL lists the project's issues with this tag value, when the
+	// search syntax can express it.
+	SearchURL string
+}
+
+// tagGroup is a tag key with its most frequent values.
+type tagGroup struct {
+	Key    string
+	Total  int64
+	Values []tagValue
+	More   int // values not shown
+}
+
+// maxTagValuesShown is how many values of a key the issue page lists.
+const maxTagValuesShown = 8
+
+func tagGroups(projectID int64, tags []store.TagCount) []tagGroup {
+	var groups []tagGroup
+	for _, t := range tags {
+		if len(groups) == 0 || groups[len(groups)-1].Key != t.Key {
+			groups = append(groups, tagGroup{Key: t.Key})
+		}
+		g := &groups[len(groups)-1]
+		g.Total += t.Count
+		if len(g.Values) == maxTagValuesShown {
+			g.More++
+			continue
+		}
+		tv := tagValue{Value: t.Value, Count: t.Count}
+		if term, ok := issuefilter.Term(t.Key, t.Value); ok {
+			tv.SearchURL = issuesURL(projectID, url.Values{"query": {term}, "status": {"all"}})
+		}
+		g.Values = append(g.Values, tv)
+	}
+	for i := range groups {
+		for j := range groups[i].Values {
+			groups[i].Values[j].Percent = float64(groups[i].Values[j].Count) * 100 / float64(groups[i].Total)
+		}
+	}
+	return groups
+}
+
+// issueData is the issue page's model.
+type issueData struct {
+	Issue   store.Issue
+	Project store.Project
+	Event   *eventView
+	// EventMissing says why there is no event: retention removed them all.
+	EventMissing bool
+	// OlderURL, NewerURL and LatestURL navigate between the issue's events.
+	OlderURL, NewerURL, LatestURL string
+	Day, Fortnight                chart
+	Tags                          []tagGroup
+	ListURL                       string
+}
+
+func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	ctx, v := r.Context(), s.viewer()
+	is, err := d.store.GetIssue(ctx, v, id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	p, err := d.store.GetProject(ctx, v, is.ProjectID)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	data := issueData{Issue: is, Project: p, ListURL: issuesURL(p.ID, nil)}
+
+	var ev store.EventRow
+	if raw := r.URL.Query().Get("event"); raw != "" {
+		eid, ok := normalizeEventID(raw)
+		if !ok {
+			d.notFound(w, r)
+			return
+		}
+		ev, err = d.store.GetEvent(ctx, v, eid)
+		// An event of another issue is not this page's to show, even when
+		// the viewer may see it.
+		if err == nil && ev.IssueID != is.ID {
+			err = store.ErrNotFound
+		}
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+	} else {
+		ev, err = d.store.LatestEvent(ctx, v, is.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			data.EventMissing = true
+		case err != nil:
+			d.fail(w, r, err)
+			return
+		}
+	}
+	if !data.EventMissing {
+		data.Event = newEventView(ev)
+		older, newer, err := d.store.AdjacentEvents(ctx, v, is.ID, ev.EventID)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		base := "/issues/" + strconv.FormatInt(is.ID, 10)
+		if older != "" {
+			data.OlderURL = base + "?" + url.Values{"event": {older}}.Encode()
+		}
+		if newer != "" {
+			data.NewerURL = base + "?" + url.Values{"event": {newer}}.Encode()
+			data.LatestURL = base
+		}
+	}
+
+	now := d.now()
+	buckets, err := d.store.IssueHourlyCounts(ctx, v, is.ID, now.Add(-14*24*time.Hour))
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	data.Day, data.Fortnight = hourlyChart(buckets, now), dailyChart(buckets, now)
+	tags, err := d.store.IssueTags(ctx, v, is.ID)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	data.Tags = tagGroups(p.ID, tags)
+	d.render(w, r, http.StatusOK, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data})
+}
+
+// normalizeEventID accepts an event ID as 32 hex digits, with or without
+// UUID dashes, in any case.
+func normalizeEventID(s string) (string, bool) {
+	id := strings.ToLower(strings.ReplaceAll(s, "-", ""))
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return "", false
+	}
+	return id, true
+}
+
+// issueReturn is where an issue action goes back to: the issue, at the
+// event it was looking at.
+func issueReturn(id int64, form url.Values) string {
+	u := "/issues/" + strconv.FormatInt(id, 10)
+	if eid, ok := normalizeEventID(form.Get("event")); ok {
+		u += "?" + url.Values{"event": {eid}}.Encode()
+	}
+	return u
+}
+
+func (d *Dashboard) setStatus(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	status := r.PostForm.Get("status")
+	release := strings.TrimSpace(r.PostForm.Get("release"))
+	back := issueReturn(id, r.PostForm)
+	ctx, v := r.Context(), s.viewer()
+	// Look the issue up first so that an issue the viewer may not see is
+	// a 404 whatever the form says.
+	if _, err := d.store.GetIssue(ctx, v, id); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	var msg string
+	switch status {
+	case store.StatusResolved:
+		msg = "Issue resolved."
+		if release != "" {
+			msg = "Issue resolved in release " + release + "."
+		}
+	case store.StatusIgnored:
+		msg, release = "Issue ignored.", ""
+	case store.StatusUnresolved:
+		msg, release = "Issue marked unresolved.", ""
+	default:
+		d.redirectError(w, r, back, "Choose resolve, ignore or unresolve.")
+		return
+	}
+	if r.PostForm.Get("in_release") != "" && release == "" {
+		d.redirectError(w, r, back, "Enter the release that fixes this issue.")
+		return
+	}
+	_, err := d.store.UpdateIssueStatus(ctx, v, id, status, release)
+	if errors.Is(err, store.ErrInvalid) {
+		d.redirectError(w, r, back, "That release name is not valid (at most 200 characters of text).")
+		return
+	}
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.redirect(w, r, back, msg)
+}
+
+// confirmData is the delete confirmation page's model.
+type confirmData struct {
+	Issue   store.Issue
+	Project store.Project
+}
+
+func (d *Dashboard) confirmDeleteIssue(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	ctx, v := r.Context(), s.viewer()
+	is, err := d.store.GetIssue(ctx, v, id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	p, err := d.store.GetProject(ctx, v, is.ProjectID)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "confirm-delete", &view{Title: "Delete issue", Nav: "projects",
+		Data: confirmData{Issue: is, Project: p}})
+}
+
+func (d *Dashboard) deleteIssue(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	ctx, v := r.Context(), s.viewer()
+	is, err := d.store.GetIssue(ctx, v, id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if err := d.store.DeleteIssue(ctx, v, id); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.redirect(w, r, issuesURL(is.ProjectID, nil), "Issue deleted with its events.")
+}

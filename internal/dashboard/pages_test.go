@@ -1,0 +1,531 @@
+package dashboard
+
+import (
+	"fmt"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+func TestProjectsPage(t *testing.T) {
+	f := newFixture(t)
+	r := f.get(roleMember, "/projects")
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r,
+		`<body data-project-id="">`,
+		fmt.Sprintf(`href="/projects/%d/issues">web</a>`, f.web.ID),
+		fmt.Sprintf(`data-live-unresolved="project-%d">2</span>`, f.web.ID),
+		`aria-label="Events per hour in the last 24 hours: 3 events"`,
+		`aria-label="Events per day in the last 14 days: 3 events"`,
+		`<div id="toasts" aria-live="polite"></div>`,
+		`<script src="/static/live.js" defer></script>`,
+	)
+	// The member sees only their project.
+	noBody(t, r, "billing")
+	// Admins see every project.
+	wantBody(t, f.get(roleAdmin, "/projects"), ">billing</a>", ">web</a>")
+	// Someone in no project is told so.
+	lonely := f.createUser("lonely@example.com", store.RoleMember)
+	token, _, err := f.db.CreateSession(f.ctx, lonely.ID, 24*time.Hour)
+	f.must(err)
+	f.sessions["lonely"] = token
+	wantBody(t, f.get("lonely", "/projects"), "not a member of any project")
+}
+
+func TestSetupPage(t *testing.T) {
+	f := newFixture(t)
+	r := f.get(roleMember, fmt.Sprintf("/projects/%d/setup", f.web.ID))
+	wantStatus(t, r, http.StatusOK)
+	dsn := fmt.Sprintf("http://%s@flytrap.test/%d", f.webKey.PublicKey, f.web.ID)
+	wantBody(t, r,
+		fmt.Sprintf(`<body data-project-id="%d">`, f.web.ID),
+		`<code id="dsn" class="copyable">`+dsn+`</code>`,
+		f.webKey.PublicKey,
+		"http://flytrap.test/api/errors",
+		`data-copy="snippet-go"`,
+		`@sentry/browser`, `@sentry/react`, `@sentry/node`, `sentry_sdk.init(`, `sentry.Init(sentry.ClientOptions{`,
+		`flytrap.init({`, `projectId: &#34;`+strconv.FormatInt(f.web.ID, 10)+`&#34;`, `apiEndpoint: &#34;http://flytrap.test&#34;`,
+		`x-api-key: `+f.webKey.PublicKey,
+	)
+	// Every SDK snippet carries the DSN.
+	if n := strings.Count(r.Body, `dsn: &#34;`+dsn+`&#34;`); n < 3 {
+		t.Errorf("DSN in %d JavaScript snippets, want 3", n)
+	}
+	// A member cannot rotate keys, so no link to the admin page.
+	noBody(t, r, "/admin/projects/")
+	wantBody(t, f.get(roleAdmin, fmt.Sprintf("/projects/%d/setup", f.web.ID)), fmt.Sprintf(`href="/admin/projects/%d"`, f.web.ID))
+}
+
+func TestSnippetsAreValid(t *testing.T) {
+	f := newFixture(t)
+	vars := snippetVars{DSN: "http://0123abcd@127.0.0.1:8080/7", APIKey: "0123abcd", ProjectID: 7, BaseURL: "http://127.0.0.1:8080", Timestamp: "2026-11-22T12:00:00Z"}
+	for _, sp := range snippetSpecs {
+		var b strings.Builder
+		if err := f.d.snippets.ExecuteTemplate(&b, sp.file, vars); err != nil {
+			t.Fatalf("%s: %v", sp.file, err)
+		}
+		code := b.String()
+		if strings.Contains(code, "{{") || strings.Contains(code, "<no value>") {
+			t.Errorf("%s left a placeholder:\n%s", sp.file, code)
+		}
+		if sp.file == "go.go.tmpl" {
+			if _, err := parser.ParseFile(token.NewFileSet(), "main.go", code, parser.AllErrors); err != nil {
+				t.Errorf("Go snippet does not parse: %v\n%s", err, code)
+			}
+		}
+	}
+}
+
+func TestIssueListFilters(t *testing.T) {
+	f := newFixture(t)
+	f.must(nil)
+	_, err := f.db.UpdateIssueStatus(f.ctx, store.System, f.issue2, store.StatusIgnored, "")
+	f.must(err)
+	base := fmt.Sprintf("/projects/%d/issues", f.web.ID)
+	tests := []struct {
+		query string
+		want  []int64
+	}{
+		{"", []int64{f.issue}}, // unresolved by default
+		{"?status=all", []int64{f.issue, f.issue2}},
+		{"?status=ignored", []int64{f.issue2}},
+		{"?query=is:ignored", []int64{f.issue2}},
+		{"?status=all&query=rangeerror", []int64{f.issue2}},
+		{"?status=all&query=" + url.QueryEscape(`browser:"Firefox 120"`), []int64{f.issue}},
+		{"?status=all&environment=staging", []int64{f.issue2}},
+		{"?status=all&release=shop@1.2.3", []int64{f.issue}},
+		{"?status=all&level=warning", []int64{f.issue2}},
+		{"?status=all&since=30m", nil},
+		{"?status=all&since=24h&sort=count", []int64{f.issue, f.issue2}},
+		{"?status=all&sort=first_seen", []int64{f.issue2, f.issue}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			r := f.get(roleMember, base+tt.query)
+			wantStatus(t, r, http.StatusOK)
+			if got := listedIssues(r.Body); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("issues %v, want %v", got, tt.want)
+			}
+		})
+	}
+	r := f.get(roleMember, base)
+	wantBody(t, r,
+		fmt.Sprintf(`<body data-project-id="%d">`, f.web.ID),
+		fmt.Sprintf(`data-live-count="issue-%d">2</span>`, f.issue),
+		`<option value="unresolved" selected>`,
+	)
+	// A search term that sets the status shows in the select.
+	wantBody(t, f.get(roleMember, base+"?query=is:ignored"), `<option value="ignored" selected>`)
+	// Bad filters explain themselves instead of failing.
+	for _, bad := range []string{"?status=open", "?level=loud", "?sort=title", "?since=yesterday"} {
+		r := f.get(roleMember, base+bad)
+		wantStatus(t, r, http.StatusBadRequest)
+		wantBody(t, r, `class="form-error"`)
+	}
+	r = f.get(roleMember, base+"?cursor=garbage")
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, "not valid any more")
+	if got := listedIssues(r.Body); len(got) != 1 {
+		t.Errorf("bad cursor shows %v, want the first page", got)
+	}
+}
+
+var issueLinkRE = regexp.MustCompile(`<a class="issue-title" href="/issues/(\d+)">`)
+
+// listedIssues returns the issue IDs of an issue list page, in order.
+func listedIssues(body string) []int64 {
+	var ids []int64
+	for _, m := range issueLinkRE.FindAllStringSubmatch(body, -1) {
+		id, _ := strconv.ParseInt(m[1], 10, 64)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+var nextRE = regexp.MustCompile(`<a href="([^"]+)" rel="next">Next page`)
+
+func TestIssueListPaging(t *testing.T) {
+	f := newFixture(t)
+	for i := range 7 {
+		f.save(&event.Event{EventID: fmt.Sprintf("%032x", 0xa000+i), ProjectID: f.web.ID, Level: "error",
+			Timestamp: now.Add(-time.Duration(10+i) * time.Minute), Message: fmt.Sprintf("paged %d", i)})
+	}
+	path := fmt.Sprintf("/projects/%d/issues?query=paged&limit=3", f.web.ID)
+	var all []int64
+	for page := 0; page < 5 && path != ""; page++ {
+		r := f.get(roleMember, path)
+		wantStatus(t, r, http.StatusOK)
+		all = append(all, listedIssues(r.Body)...)
+		if page > 0 {
+			wantBody(t, r, "« First page")
+		}
+		path = ""
+		if m := nextRE.FindStringSubmatch(r.Body); m != nil {
+			path = strings.ReplaceAll(m[1], "&amp;", "&")
+			if !strings.Contains(path, "query=paged") || !strings.Contains(path, "cursor=") {
+				t.Errorf("next page link %q lost the filters", path)
+			}
+		}
+	}
+	if len(all) != 7 {
+		t.Fatalf("paged through %d issues, want 7: %v", len(all), all)
+	}
+	seen := map[int64]bool{}
+	for _, id := range all {
+		if seen[id] {
+			t.Errorf("issue %d listed twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestBulkUpdate(t *testing.T) {
+	f := newFixture(t)
+	path := fmt.Sprintf("/projects/%d/issues/bulk", f.web.ID)
+	back := "query=error&status=unresolved"
+	r := f.post(roleMember, path, url.Values{"ids": {strconv.FormatInt(f.issue, 10), strconv.FormatInt(f.issue2, 10)},
+		"action": {"resolve"}, "back": {back}})
+	wantRedirect(t, r, fmt.Sprintf("/projects/%d/issues?query=error&status=unresolved", f.web.ID))
+	if got := flashOf(t, r); got != "ok: 2 issues marked resolved." {
+		t.Errorf("flash %q", got)
+	}
+	for _, id := range []int64{f.issue, f.issue2} {
+		if is, _ := f.db.GetIssue(f.ctx, store.System, id); is.Status != store.StatusResolved {
+			t.Errorf("issue %d is %s", id, is.Status)
+		}
+	}
+	// Another project's issue among the IDs is left alone.
+	r = f.post(roleMember, path, url.Values{"ids": {strconv.FormatInt(f.otherIssue, 10)}, "action": {"ignore"}})
+	wantRedirect(t, r, fmt.Sprintf("/projects/%d/issues", f.web.ID))
+	if is, _ := f.db.GetIssue(f.ctx, store.System, f.otherIssue); is.Status != store.StatusUnresolved {
+		t.Errorf("bulk change reached another project's issue: %s", is.Status)
+	}
+	// The back field cannot send the browser elsewhere.
+	r = f.post(roleMember, path, url.Values{"ids": {strconv.FormatInt(f.issue, 10)}, "action": {"ignore"}, "back": {"//evil.example/?a=b"}})
+	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, fmt.Sprintf("/projects/%d/issues?", f.web.ID)) {
+		t.Errorf("redirect to %q", loc)
+	}
+	tests := []struct {
+		name string
+		form url.Values
+		msg  string
+	}{
+		{"nothing selected", url.Values{"action": {"resolve"}}, "Select at least one issue"},
+		{"unknown action", url.Values{"action": {"explode"}, "ids": {"1"}}, "Choose resolve"},
+		{"bad id", url.Values{"action": {"resolve"}, "ids": {"x"}}, "not understood"},
+	}
+	for _, tt := range tests {
+		r := f.post(roleMember, path, tt.form)
+		wantStatus(t, r, http.StatusSeeOther)
+		if got := flashOf(t, r); !strings.Contains(got, tt.msg) || !strings.HasPrefix(got, "error:") {
+			t.Errorf("%s: flash %q", tt.name, got)
+		}
+	}
+}
+
+func TestFlashIsShownOnce(t *testing.T) {
+	f := newFixture(t)
+	r := f.post(roleMember, issuePath(f.issue)+"/status", url.Values{"status": {"ignored"}})
+	c := cookieNamed(r, flashCookie)
+	if c == nil {
+		t.Fatal("no flash cookie")
+	}
+	page := f.do(request{role: roleMember, path: issuePath(f.issue), cookies: []*http.Cookie{c}})
+	wantBody(t, page, `<div class="flash flash-ok" role="status">Issue ignored.</div>`)
+	if cl := cookieNamed(page, flashCookie); cl == nil || cl.MaxAge >= 0 {
+		t.Error("showing the flash did not clear it")
+	}
+	// A forged flash cookie with markup is shown as text, if at all.
+	forged := &http.Cookie{Name: flashCookie, Value: "b2s6PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg"} // ok:<script>alert(1)</script>
+	page = f.do(request{role: roleMember, path: "/projects", cookies: []*http.Cookie{forged}})
+	noBody(t, page, "<script>alert(1)</script>")
+	wantBody(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;")
+}
+
+func TestIssuePage(t *testing.T) {
+	f := newFixture(t)
+	r := f.get(roleMember, issuePath(f.issue))
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r,
+		fmt.Sprintf(`<body data-project-id="%d">`, f.web.ID),
+		`<h1 class="issue-h1">TypeError: Cannot read properties of undefined (reading &#39;total&#39;)</h1>`,
+		`<p class="culprit">GET /checkout</p>`,
+		fmt.Sprintf(`data-live-count="issue-%d">2</span>`, f.issue),
+		`<span class="level level-error">error</span>`, `<span class="status status-unresolved">Unresolved</span>`,
+		"first seen in <code>shop@1.2.3</code>",
+		// latest event first, with a link to the older one
+		`Event <code class="event-id">`+f.event2+`</code>`,
+		`href="/issues/`+strconv.FormatInt(f.issue, 10)+`?event=`+f.event1+`" rel="prev">‹ Older</a>`,
+		`<span class="button disabled" aria-disabled="true">Newer ›</span>`,
+		// charts
+		`aria-label="Events per hour in the last 24 hours: 2 events"`,
+		`aria-label="Events per day in the last 14 days: 2 events"`,
+		// stack trace: in-app frame highlighted and open with its context,
+		// library frames collapsed
+		`<div class="frame in-app">`,
+		`<details class="frame-details" open>`,
+		`<span class="frame-loc">src/checkout.js:42:13</span> <span class="muted">in</span> <span class="frame-fn">submitOrder</span> <span class="badge">app</span>`,
+		`<li class="current"><span class="ln">42</span><code>  return order.summary.total;</code></li>`,
+		`<li><span class="ln">40</span><code>function submitOrder(cart) {</code></li>`,
+		`<summary>2 library frames</summary>`,
+		`<a href="https://shop.example.com/static/checkout.js" rel="noopener noreferrer nofollow">`,
+		"mechanism <code>onerror</code>", "handled: no",
+		// notes, breadcrumbs, request, user, context
+		"no source map for checkout.js",
+		`<td class="wrap">POST /api/orders</td>`, `<code>{&#34;status_code&#34;:500}</code>`,
+		`<a href="https://shop.example.com/checkout?step=2" rel="noopener noreferrer nofollow">https://shop.example.com/checkout?step=2</a>`,
+		"<td><code>User-Agent</code></td>",
+		"<dt>Email</dt><dd>ada@example.com</dd>", "<dt>IP hash</dt>",
+		"<dt>SDK</dt><dd>sentry.javascript.browser 8.0.0</dd>", "<dt>Environment</dt><dd>production</dd>",
+		// tag distribution across the issue's events
+		`<h3>browser</h3>`, `>Chrome 130</a>`, `>50.0%</span>`,
+		`href="/projects/`+strconv.FormatInt(f.web.ID, 10)+`/issues?query=browser%3A%22Firefox&#43;120%22&amp;status=all"`,
+		// actions
+		`<button type="submit" name="status" value="resolved" class="primary">Resolve</button>`,
+		`<button type="submit" name="status" value="ignored">Ignore</button>`,
+		`<input type="text" name="release" required maxlength="200" placeholder="shop@1.2.3">`,
+		`href="/issues/`+strconv.FormatInt(f.issue, 10)+`/delete">Delete…</a>`,
+	)
+	// The older event, with navigation back.
+	r = f.get(roleMember, issuePath(f.issue)+"?event="+f.event1)
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, `Event <code class="event-id">`+f.event1+`</code>`, `rel="next">Newer ›</a>`, `>Latest »</a>`,
+		`<span class="button disabled" aria-disabled="true">‹ Older</span>`)
+	// UUID form and capitals are accepted.
+	uuid := strings.ToUpper(f.event1[:8] + "-" + f.event1[8:12] + "-" + f.event1[12:16] + "-" + f.event1[16:20] + "-" + f.event1[20:])
+	wantStatus(t, f.get(roleMember, issuePath(f.issue)+"?event="+uuid), http.StatusOK)
+	// An event of another issue, a malformed or unknown ID: 404.
+	for _, ev := range []string{"33333333333333333333333333333333", f.otherEvent, "zzz", "ffffffffffffffffffffffffffffffff"} {
+		wantStatus(t, f.get(roleAdmin, issuePath(f.issue)+"?event="+ev), http.StatusNotFound)
+	}
+	// An issue without frames shows its exception all the same.
+	r = f.get(roleMember, issuePath(f.issue2))
+	wantBody(t, r, `<span class="exc-type">RangeError</span>`, `<p class="exc-value">invalid array length</p>`)
+}
+
+func TestIssuePageWithoutEvents(t *testing.T) {
+	f := newFixture(t)
+	// Retention keeps issues whose events are all gone.
+	_, err := f.db.SQL().ExecContext(f.ctx, `DELETE FROM events WHERE issue_id = $1`, f.issue2)
+	f.must(err)
+	r := f.get(roleMember, issuePath(f.issue2))
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "removed by retention")
+}
+
+func TestIssueStatusActions(t *testing.T) {
+	f := newFixture(t)
+	path := issuePath(f.issue) + "/status"
+	tests := []struct {
+		name       string
+		form       url.Values
+		wantStatus string
+		release    string
+		flash      string
+	}{
+		{"resolve", url.Values{"status": {"resolved"}}, "resolved", "", "ok: Issue resolved."},
+		{"unresolve", url.Values{"status": {"unresolved"}}, "unresolved", "", "ok: Issue marked unresolved."},
+		{"resolve in release", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {" shop@1.3.0 "}}, "resolved", "shop@1.3.0", "ok: Issue resolved in release shop@1.3.0."},
+		{"ignore clears the release", url.Values{"status": {"ignored"}, "release": {"x"}}, "ignored", "", "ok: Issue ignored."},
+		{"resolve in release needs one", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"  "}}, "ignored", "", "error: Enter the release"},
+		{"release too long", url.Values{"status": {"resolved"}, "release": {strings.Repeat("r", 201)}}, "ignored", "", "error: That release name is not valid"},
+		{"unknown status", url.Values{"status": {"deleted"}}, "ignored", "", "error: Choose resolve"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.form.Set("event", f.event1)
+			r := f.post(roleMember, path, tt.form)
+			wantRedirect(t, r, issuePath(f.issue)+"?event="+f.event1)
+			if got := flashOf(t, r); !strings.HasPrefix(got, tt.flash) {
+				t.Errorf("flash %q, want %q", got, tt.flash)
+			}
+			is, err := f.db.GetIssue(f.ctx, store.System, f.issue)
+			f.must(err)
+			if is.Status != tt.wantStatus || is.ResolvedInRelease != tt.release {
+				t.Errorf("issue is %s in %q, want %s in %q", is.Status, is.ResolvedInRelease, tt.wantStatus, tt.release)
+			}
+		})
+	}
+	// A resolved issue offers Unresolve, not Resolve.
+	f.post(roleMember, path, url.Values{"status": {"resolved"}})
+	r := f.get(roleMember, issuePath(f.issue))
+	wantBody(t, r, `value="unresolved">Unresolve</button>`)
+	noBody(t, r, `value="resolved" class="primary">Resolve</button>`)
+}
+
+func TestDeleteIssue(t *testing.T) {
+	f := newFixture(t)
+	r := f.get(roleMember, issuePath(f.issue)+"/delete")
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "Delete this issue?", "all its events (<span data-live-count=\"issue-"+strconv.FormatInt(f.issue, 10)+"\">2</span>)", `<button type="submit" class="danger">Delete issue</button>`)
+	// The confirmation page only asks; the issue is still there.
+	if _, err := f.db.GetIssue(f.ctx, store.System, f.issue); err != nil {
+		t.Fatal(err)
+	}
+	r = f.post(roleMember, issuePath(f.issue)+"/delete", nil)
+	wantRedirect(t, r, fmt.Sprintf("/projects/%d/issues", f.web.ID))
+	if _, err := f.db.GetIssue(f.ctx, store.System, f.issue); err == nil {
+		t.Error("issue still exists")
+	}
+	wantStatus(t, f.get(roleMember, issuePath(f.issue)), http.StatusNotFound)
+}
+
+func TestAdminUsers(t *testing.T) {
+	f := newFixture(t)
+	r := f.get(roleAdmin, "/admin/users")
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "member@example.com", "outsider@example.com", `<span class="badge">you</span>`)
+
+	// Create: validated, then the user can sign in.
+	bad := []struct {
+		form url.Values
+		msg  string
+	}{
+		{url.Values{"email": {"not an email"}, "password": {"long enough"}, "role": {"member"}}, "Enter an email address"},
+		{url.Values{"email": {"new@example.com"}, "password": {"short"}, "role": {"member"}}, "8 to 1024 characters"},
+		{url.Values{"email": {"new@example.com"}, "password": {"long enough"}, "role": {"owner"}}, "Choose the role"},
+		{url.Values{"email": {"MEMBER@example.com"}, "password": {"long enough"}, "role": {"member"}}, "already exists"},
+	}
+	for _, b := range bad {
+		r := f.post(roleAdmin, "/admin/users", b.form)
+		wantStatus(t, r, http.StatusBadRequest)
+		wantBody(t, r, b.msg)
+	}
+	r = f.post(roleAdmin, "/admin/users", url.Values{"email": {"new@example.com"}, "password": {"long enough"}, "role": {"member"}})
+	wantRedirect(t, r, "/admin/users")
+	wantRedirect(t, f.login("new@example.com", "long enough", "192.0.2.1:1", nil), "/projects")
+	u, err := f.db.UserByEmail(f.ctx, "new@example.com")
+	f.must(err)
+
+	// Role changes.
+	r = f.post(roleAdmin, fmt.Sprintf("/admin/users/%d/role", u.ID), url.Values{"role": {"admin"}})
+	wantRedirect(t, r, "/admin/users")
+	if u, _ = f.db.UserByID(f.ctx, u.ID); u.Role != store.RoleAdmin {
+		t.Errorf("role %s", u.Role)
+	}
+	r = f.post(roleAdmin, fmt.Sprintf("/admin/users/%d/role", u.ID), url.Values{"role": {"root"}})
+	if got := flashOf(t, r); !strings.HasPrefix(got, "error:") {
+		t.Errorf("bad role flash %q", got)
+	}
+	// The last admin stays an admin: demote the new admin, then try
+	// the fixture's admin.
+	f.post(roleAdmin, fmt.Sprintf("/admin/users/%d/role", u.ID), url.Values{"role": {"member"}})
+	r = f.post(roleAdmin, fmt.Sprintf("/admin/users/%d/role", f.admin.ID), url.Values{"role": {"member"}})
+	if got := flashOf(t, r); !strings.Contains(got, "last admin") {
+		t.Errorf("demoting the last admin: flash %q", got)
+	}
+
+	// Removal, never of oneself.
+	r = f.post(roleAdmin, fmt.Sprintf("/admin/users/%d/delete", f.admin.ID), nil)
+	if got := flashOf(t, r); !strings.Contains(got, "cannot remove your own") {
+		t.Errorf("self-removal flash %q", got)
+	}
+	r = f.post(roleAdmin, fmt.Sprintf("/admin/users/%d/delete", f.member.ID), nil)
+	wantRedirect(t, r, "/admin/users")
+	if _, err := f.db.UserByID(f.ctx, f.member.ID); err == nil {
+		t.Error("member still exists")
+	}
+	// Their session ended with them.
+	wantRedirect(t, f.get(roleMember, "/projects"), "/login")
+	wantStatus(t, f.post(roleAdmin, "/admin/users/99999/delete", nil), http.StatusNotFound)
+}
+
+func TestAdminProjects(t *testing.T) {
+	f := newFixture(t)
+	wantBody(t, f.get(roleAdmin, "/admin/projects"), ">web</a>", ">billing</a>")
+
+	for _, bad := range []struct{ name, msg string }{{"", "Enter a project name"}, {"web", "already exists"}, {strings.Repeat("x", 101), "at most 100"}, {"a\x01b", "control characters"}} {
+		r := f.post(roleAdmin, "/admin/projects", url.Values{"name": {bad.name}})
+		wantStatus(t, r, http.StatusBadRequest)
+		wantBody(t, r, bad.msg)
+	}
+	r := f.post(roleAdmin, "/admin/projects", url.Values{"name": {"mobile"}})
+	wantRedirect(t, r, "/admin/projects/")
+	id, _ := strconv.ParseInt(strings.TrimPrefix(r.Header.Get("Location"), "/admin/projects/"), 10, 64)
+	keys, err := f.db.ProjectKeys(f.ctx, store.System, id)
+	f.must(err)
+	if len(keys) != 1 || !keys[0].Active {
+		t.Fatalf("new project keys %+v, want one active key", keys)
+	}
+	page := fmt.Sprintf("/admin/projects/%d", id)
+	wantBody(t, f.get(roleAdmin, page), "No members yet.", keys[0].PublicKey)
+
+	// Members: the member gains and loses the project.
+	mobileIssues := fmt.Sprintf("/projects/%d/issues", id)
+	wantStatus(t, f.get(roleMember, mobileIssues), http.StatusNotFound)
+	r = f.post(roleAdmin, page+"/members", url.Values{"user_id": {strconv.FormatInt(f.member.ID, 10)}, "role": {"member"}})
+	wantRedirect(t, r, page)
+	wantStatus(t, f.get(roleMember, mobileIssues), http.StatusOK)
+	wantBody(t, f.get(roleAdmin, page), "member@example.com")
+	r = f.post(roleAdmin, page+"/members", url.Values{"user_id": {"x"}, "role": {"member"}})
+	if got := flashOf(t, r); !strings.HasPrefix(got, "error: Choose a user") {
+		t.Errorf("bad member flash %q", got)
+	}
+	wantStatus(t, f.post(roleAdmin, page+"/members", url.Values{"user_id": {"99999"}, "role": {"member"}}), http.StatusNotFound)
+	r = f.post(roleAdmin, fmt.Sprintf("%s/members/%d/remove", page, f.member.ID), nil)
+	wantRedirect(t, r, page)
+	wantStatus(t, f.get(roleMember, mobileIssues), http.StatusNotFound)
+
+	// Key rotation: a new active key, the old one revoked.
+	r = f.post(roleAdmin, page+"/keys/rotate", nil)
+	wantRedirect(t, r, page)
+	after, err := f.db.ProjectKeys(f.ctx, store.System, id)
+	f.must(err)
+	if len(after) != 2 || after[0].Active || !after[1].Active {
+		t.Fatalf("keys after rotation %+v", after)
+	}
+	wantBody(t, f.get(roleAdmin, fmt.Sprintf("/projects/%d/setup", id)), after[1].PublicKey)
+
+	// Rename.
+	r = f.post(roleAdmin, page+"/rename", url.Values{"name": {"billing"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, "already exists")
+	wantRedirect(t, f.post(roleAdmin, page+"/rename", url.Values{"name": {"mobile app"}}), page)
+	if p, _ := f.db.GetProject(f.ctx, store.System, id); p.Name != "mobile app" {
+		t.Errorf("name %q", p.Name)
+	}
+
+	// Delete needs the name typed exactly.
+	r = f.post(roleAdmin, page+"/delete", url.Values{"confirm": {"mobile"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, "Type the project")
+	wantRedirect(t, f.post(roleAdmin, page+"/delete", url.Values{"confirm": {"mobile app"}}), "/admin/projects")
+	wantStatus(t, f.get(roleAdmin, page), http.StatusNotFound)
+}
+
+func TestStaticFiles(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []string{"/static/app.css", "/static/app.js"} {
+		r := f.get(roleAnon, p)
+		wantStatus(t, r, http.StatusOK)
+		if r.Header.Get("Cache-Control") != "no-cache" {
+			t.Errorf("%s Cache-Control %q", p, r.Header.Get("Cache-Control"))
+		}
+	}
+	wantStatus(t, f.get(roleAnon, "/static/"), http.StatusNotFound)
+	// Only the static folder is served, never the templates beside it.
+	for _, p := range []string{"/static/../dashboard/layout.html", "/static/%2e%2e/dashboard/layout.html", "/static/../snippets/go.go.tmpl"} {
+		if r := f.get(roleAnon, p); r.StatusCode == http.StatusOK || strings.Contains(r.Body, "{{") {
+			t.Errorf("%s: HTTP %d serves a template", p, r.StatusCode)
+		}
+	}
+	wantStatus(t, f.get(roleAnon, "/static/nope.js"), http.StatusNotFound)
+}
+
+func TestUnknownPages(t *testing.T) {
+	f := newFixture(t)
+	for _, p := range []string{"/nope", "/projects/abc/issues", "/projects/0/setup", "/issues/-1", "/issues/99999"} {
+		r := f.get(roleMember, p)
+		wantStatus(t, r, http.StatusNotFound)
+		wantBody(t, r, "Page not found")
+	}
+}

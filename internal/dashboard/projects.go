@@ -1,0 +1,123 @@
+package dashboard
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// projectCard is one project on the projects page.
+type projectCard struct {
+	store.ProjectStat
+	Day, Fortnight chart
+}
+
+func (d *Dashboard) projectsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	now := d.now()
+	stats, err := d.store.ProjectStats(r.Context(), s.viewer(), now.Add(-14*24*time.Hour))
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	cards := make([]projectCard, len(stats))
+	for i, st := range stats {
+		cards[i] = projectCard{ProjectStat: st, Day: hourlyChart(st.Hourly, now), Fortnight: dailyChart(st.Hourly, now)}
+	}
+	d.render(w, r, http.StatusOK, "projects", &view{Title: "Projects", Nav: "projects", Data: cards})
+}
+
+// snippet is one ready-to-paste SDK setup on the setup page.
+type snippet struct {
+	ID      string // element id, for the copy button
+	Title   string
+	Install string // package manager command, may be empty
+	Code    string
+}
+
+// snippetSpecs lists the setup snippets in page order; each names a
+// template in templates/snippets.
+var snippetSpecs = []struct{ id, title, install, file string }{
+	{"browser", "Browser JavaScript (@sentry/browser)", "npm install @sentry/browser", "browser.js.tmpl"},
+	{"react", "React (@sentry/react)", "npm install @sentry/react", "react.jsx.tmpl"},
+	{"node", "Node.js / Express (@sentry/node)", "npm install @sentry/node", "node-express.js.tmpl"},
+	{"python", "Python / Flask (sentry-sdk)", `pip install "sentry-sdk[flask]"`, "python-flask.py.tmpl"},
+	{"go", "Go (sentry-go)", "go get github.com/getsentry/sentry-go", "go.go.tmpl"},
+	{"flytrap", "Original Flytrap SDKs (flytrap_javascript, flytrap_react, flytrap_express, flytrap_flask)", "", "flytrap.js.tmpl"},
+	{"curl", "Send a test error with curl", "", "first-error.sh.tmpl"},
+}
+
+// snippetVars are the values the snippet templates fill in.
+type snippetVars struct {
+	DSN       string
+	APIKey    string
+	ProjectID int64
+	BaseURL   string
+	Timestamp string
+}
+
+// setupData is the project setup page's model.
+type setupData struct {
+	Project   store.Project
+	Key       *store.ProjectKey
+	DSN       string
+	ErrorsURL string
+	RejectURL string
+	Snippets  []snippet
+}
+
+func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	ctx, v := r.Context(), s.viewer()
+	p, err := d.store.GetProject(ctx, v, id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	keys, err := d.store.ProjectKeys(ctx, v, id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	base := d.baseURL(r)
+	data := setupData{Project: p, ErrorsURL: base + "/api/errors", RejectURL: base + "/api/rejections"}
+	for i := len(keys) - 1; i >= 0; i-- {
+		if keys[i].Active {
+			data.Key = &keys[i]
+			break
+		}
+	}
+	if data.Key != nil {
+		data.DSN = dsn(base, data.Key.PublicKey, p.ID)
+		vars := snippetVars{DSN: data.DSN, APIKey: data.Key.PublicKey, ProjectID: p.ID, BaseURL: base,
+			Timestamp: d.now().UTC().Format(time.RFC3339)}
+		for _, sp := range snippetSpecs {
+			var b strings.Builder
+			if err := d.snippets.ExecuteTemplate(&b, sp.file, vars); err != nil {
+				d.serverError(w, r, err)
+				return
+			}
+			data.Snippets = append(data.Snippets, snippet{ID: "snippet-" + sp.id, Title: sp.title, Install: sp.install, Code: strings.TrimSpace(b.String())})
+		}
+	}
+	d.render(w, r, http.StatusOK, "setup", &view{Title: p.Name + " setup", Nav: "projects", Tab: "setup", ProjectID: p.ID, Data: data})
+}
+
+// dsn builds a Sentry DSN: the base URL with the public key as user name
+// and the project ID as path.
+func dsn(base, key string, projectID int64) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	u.User = url.User(key)
+	u.Path = strings.TrimRight(u.Path, "/") + "/" + strconv.FormatInt(projectID, 10)
+	return u.String()
+}

@@ -1,0 +1,261 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/templates"
+)
+
+// pageNames are the page templates under templates/dashboard; each defines
+// "content" and is parsed together with the shared layout, which defines
+// the page frame and the partials (csrf, chart, level, status,
+// project-tabs) that pages use.
+var pageNames = []string{
+	"login", "error", "account",
+	"projects", "setup", "issues", "issue", "confirm-delete",
+	"admin-users", "admin-projects", "admin-project",
+}
+
+func parsePages(funcs template.FuncMap) map[string]*template.Template {
+	pages := make(map[string]*template.Template, len(pageNames))
+	for _, name := range pageNames {
+		t := template.New(name).Funcs(funcs)
+		pages[name] = template.Must(t.ParseFS(templates.FS, "dashboard/layout.html", "dashboard/"+name+".html"))
+	}
+	return pages
+}
+
+// view is what every page template gets; Data is the page's own model.
+type view struct {
+	Title string
+	// User is the signed-in user, nil on the sign-in and anonymous error
+	// pages.
+	User *store.User
+	// CSRF is the session's token, for hidden form fields and the
+	// csrf-token meta tag that scripts read.
+	CSRF string
+	// ProjectID is <body data-project-id>, the project whose live updates
+	// the page follows: set on the issue list, issue and setup pages, 0
+	// (rendered empty) elsewhere.
+	ProjectID int64
+	// Nav names the active navigation entry, Tab the active tab of a
+	// project's pages.
+	Nav   string
+	Tab   string
+	Flash *flash
+	Data  any
+}
+
+// render writes a page. Rendering into a buffer first means a template
+// error becomes a clean 500 instead of half a page.
+func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	if s := sessionFrom(r); s != nil {
+		if v.User == nil {
+			u := s.user
+			v.User = &u
+		}
+		if v.CSRF == "" {
+			v.CSRF = s.csrf
+		}
+	}
+	if v.Flash == nil {
+		v.Flash = d.takeFlash(w, r)
+	}
+	var buf bytes.Buffer
+	if err := d.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+		d.log.Error("dashboard: render failed", "page", name, "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintln(w, "internal error; the server log has details")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// errorData is the error page's model.
+type errorData struct {
+	Status  int
+	Heading string
+	Message string
+}
+
+func (d *Dashboard) errorPage(w http.ResponseWriter, r *http.Request, status int, heading, msg string) {
+	d.render(w, r, status, "error", &view{Title: heading, Data: errorData{Status: status, Heading: heading, Message: msg}})
+}
+
+// notFound is the answer for anything missing or not the viewer's to see.
+func (d *Dashboard) notFound(w http.ResponseWriter, r *http.Request) {
+	d.errorPage(w, r, http.StatusNotFound, "Page not found", "There is nothing here, or it is not shared with you.")
+}
+
+func (d *Dashboard) forbidden(w http.ResponseWriter, r *http.Request, msg string) {
+	d.errorPage(w, r, http.StatusForbidden, "Request refused", msg)
+}
+
+func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the browser went away; nobody reads the answer
+	}
+	d.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	d.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "The server could not complete this request. The server log has details.")
+}
+
+// fail answers a store error: what the viewer may not see or change is a
+// 404, a bad page cursor a 400, anything else a 500.
+func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrForbidden):
+		d.notFound(w, r)
+	case errors.Is(err, store.ErrBadCursor):
+		d.errorPage(w, r, http.StatusBadRequest, "Bad page link", "That page link is not valid any more. Start again from the first page.")
+	default:
+		d.serverError(w, r, err)
+	}
+}
+
+// funcs are the template helpers. None of them returns template.HTML or
+// another trusted type: everything an SDK sent goes through html/template's
+// contextual escaping.
+func (d *Dashboard) funcs() template.FuncMap {
+	return template.FuncMap{
+		"ago":        d.ago,
+		"utc":        formatUTC,
+		"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"httpURL":    httpURL,
+		"plural":     pluralAny,
+		"clock":      clock,
+		"levelClass": levelClass,
+		"number":     formatNumber,
+		"percent":    func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+		"coord":      func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+		"title":      statusTitle,
+		"issueURL":   func(id int64) string { return "/issues/" + strconv.FormatInt(id, 10) },
+	}
+}
+
+// ago is a short relative time such as "5 min ago".
+func (d *Dashboard) ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	dt := d.now().Sub(t)
+	switch {
+	case dt < 0:
+		return "just now" // a client clock ahead of ours
+	case dt < time.Minute:
+		return "just now"
+	case dt < time.Hour:
+		return strconv.Itoa(int(dt/time.Minute)) + " min ago"
+	case dt < 48*time.Hour:
+		return plural(int64(dt/time.Hour), "hour", "hours") + " ago"
+	case dt < 60*24*time.Hour:
+		return plural(int64(dt/(24*time.Hour)), "day", "days") + " ago"
+	default:
+		return t.UTC().Format("2 Jan 2006")
+	}
+}
+
+func formatUTC(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// plural formats "1 event" / "3 events".
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return formatNumber(n) + " " + many
+}
+
+// pluralAny is plural for templates, which pass int or int64.
+func pluralAny(n any, one, many string) (string, error) {
+	switch n := n.(type) {
+	case int:
+		return plural(int64(n), one, many), nil
+	case int64:
+		return plural(n, one, many), nil
+	}
+	return "", fmt.Errorf("plural: %T is not an integer", n)
+}
+
+// clock is a breadcrumb's time of day; breadcrumbs are seconds apart.
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("15:04:05.000")
+}
+
+// levelClass maps an event level to its CSS class. Levels come from SDKs;
+// anything unknown gets a neutral class rather than a class name an SDK
+// chose.
+func levelClass(level string) string {
+	if event.ValidLevel(level) {
+		return level
+	}
+	return "other"
+}
+
+// formatNumber groups thousands: 12,345.
+func formatNumber(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// httpURL returns s if it is an absolute http(s) URL, else "". Templates
+// link only such URLs from events; anything else (javascript:, data:,
+// relative paths an SDK made up) is shown as text.
+func httpURL(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		return u.String()
+	}
+	return ""
+}
+
+func statusTitle(s string) string {
+	switch s {
+	case store.StatusUnresolved:
+		return "Unresolved"
+	case store.StatusResolved:
+		return "Resolved"
+	case store.StatusIgnored:
+		return "Ignored"
+	case "":
+		return "All"
+	}
+	return s
+}

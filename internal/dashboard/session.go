@@ -1,0 +1,320 @@
+package dashboard
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Errors of SessionAuth. Handlers map ErrNoSession to 401 (or a redirect to
+// the sign-in page) and ErrCSRF to 403; any other error is the store's and
+// means 500.
+var (
+	ErrNoSession = errors.New("dashboard: not signed in")
+	ErrCSRF      = errors.New("dashboard: cross-site request refused (missing or wrong CSRF token, or foreign origin)")
+)
+
+// CSRFHeader is the request header scripts send the page's CSRF token in
+// (from <meta name="csrf-token">) on unsafe requests with the session cookie.
+const CSRFHeader = "X-CSRF-Token"
+
+// csrfField is the hidden form field of every state-changing form.
+const csrfField = "csrf_token"
+
+// csrfKeySetting names the setting that holds the CSRF key; every dashboard
+// process on one database shares it, so any process accepts a token that
+// another one put in a page.
+const csrfKeySetting = "dashboard_csrf_key"
+
+// maxFormBytes bounds a form post; the largest form is a few hundred bytes.
+const maxFormBytes = 64 << 10
+
+// session is the signed-in user of a request.
+type session struct {
+	user  store.User
+	token string // the cookie's value, needed to sign out and for CSRF
+	csrf  string
+}
+
+func (s *session) viewer() store.Viewer {
+	return store.Viewer{UserID: s.user.ID, Admin: s.user.Role == store.RoleAdmin}
+}
+
+func (s *session) admin() bool { return s.user.Role == store.RoleAdmin }
+
+type sessionKey struct{}
+
+func sessionFrom(r *http.Request) *session {
+	s, _ := r.Context().Value(sessionKey{}).(*session)
+	return s
+}
+
+// cookieName prefixes names with __Host- under TLS: browsers then accept
+// the cookie only if it is Secure, for Path=/ and without Domain, so a
+// sibling subdomain or a plain-HTTP response cannot plant or shadow it.
+func (d *Dashboard) cookieName(name string) string {
+	if d.secure {
+		return "__Host-" + name
+	}
+	return name
+}
+
+const (
+	sessionCookie = "flytrap_session"
+	loginCookie   = "flytrap_login"
+	flashCookie   = "flytrap_flash"
+)
+
+// setCookie sets an HttpOnly, SameSite=Lax cookie for the whole site.
+// maxAge < 0 deletes it; 0 makes it last until the browser closes.
+func (d *Dashboard) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	c := &http.Cookie{
+		Name:     d.cookieName(name),
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   d.secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+	if maxAge > 0 {
+		c.Expires = d.now().Add(time.Duration(maxAge) * time.Second)
+	}
+	http.SetCookie(w, c)
+}
+
+func (d *Dashboard) cookie(r *http.Request, name string) string {
+	c, err := r.Cookie(d.cookieName(name))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// key returns the CSRF key, creating it in the store on first use. A
+// failure is not cached, so a database that was briefly unreachable does
+// not disable the dashboard until restart.
+func (d *Dashboard) key(ctx context.Context) ([]byte, error) {
+	d.keyMu.Lock()
+	defer d.keyMu.Unlock()
+	if d.csrfKey != nil {
+		return d.csrfKey, nil
+	}
+	v, err := d.store.EnsureSetting(ctx, csrfKeySetting, randomHex(32))
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: CSRF key: %w", err)
+	}
+	d.csrfKey = []byte(v)
+	return d.csrfKey, nil
+}
+
+// sign derives a token bound to purpose and value: a CSRF token is the
+// HMAC of the session token, so it needs no storage, differs per session
+// and cannot be computed without the server's key.
+func sign(key []byte, purpose, value string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// tokenEqual compares tokens in constant time; an empty token never
+// matches.
+func tokenEqual(got, want string) bool {
+	return got != "" && want != "" && hmac.Equal([]byte(got), []byte(want))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// authenticate resolves the session cookie. An unknown or expired session
+// is ErrNoSession.
+func (d *Dashboard) authenticate(r *http.Request) (*session, error) {
+	token := d.cookie(r, sessionCookie)
+	if token == "" {
+		return nil, ErrNoSession
+	}
+	u, _, err := d.store.SessionUser(r.Context(), token, d.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	key, err := d.key(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	return &session{user: u, token: token, csrf: sign(key, "session", token)}, nil
+}
+
+// SessionAuth resolves the request's session cookie to its user, for the
+// REST API and the WebSocket stream, which accept a browser session besides
+// API tokens. For unsafe methods (anything but GET, HEAD, OPTIONS, TRACE)
+// it also refuses cross-origin requests (by Sec-Fetch-Site and Origin) and
+// requires the session's CSRF token in the X-CSRF-Token header, because a
+// cookie alone is sent by any site the browser visits. Errors: ErrNoSession
+// (no, unknown or expired session), ErrCSRF, or the store's error.
+func (d *Dashboard) SessionAuth(r *http.Request) (store.User, error) {
+	s, err := d.authenticate(r)
+	if err != nil {
+		return store.User{}, err
+	}
+	if !safeMethod(r.Method) {
+		if err := d.cop.Check(r); err != nil {
+			return store.User{}, fmt.Errorf("%w: %v", ErrCSRF, err)
+		}
+		if !tokenEqual(r.Header.Get(CSRFHeader), s.csrf) {
+			return store.User{}, ErrCSRF
+		}
+	}
+	return s.user, nil
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
+}
+
+// handler is a page or action that runs for a signed-in user.
+type handler func(w http.ResponseWriter, r *http.Request, s *session)
+
+// page runs h for a signed-in user; anonymous visitors are sent to the
+// sign-in form, which brings them back afterwards.
+func (d *Dashboard) page(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, err := d.authenticate(r)
+		if errors.Is(err, ErrNoSession) {
+			http.Redirect(w, r, "/login?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			d.serverError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)), s)
+	}
+}
+
+// action runs h for a form post of a signed-in user after refusing
+// cross-origin posts and checking the CSRF token (form field or header).
+// An anonymous post goes to the sign-in form and changes nothing.
+func (d *Dashboard) action(h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, err := d.authenticate(r)
+		if errors.Is(err, ErrNoSession) {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			d.serverError(w, r, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+		if !d.checkForm(w, r, s.csrf) {
+			return
+		}
+		h(w, r, s)
+	}
+}
+
+// checkForm refuses cross-origin posts, parses the form within
+// maxFormBytes and compares its CSRF token with want, answering with the
+// error page itself when it returns false.
+func (d *Dashboard) checkForm(w http.ResponseWriter, r *http.Request, want string) bool {
+	if err := d.cop.Check(r); err != nil {
+		d.forbidden(w, r, "This form was sent from another site, so it was refused.")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			d.errorPage(w, r, http.StatusRequestEntityTooLarge, "Too large", "That form was larger than any this site sends.")
+			return false
+		}
+		d.errorPage(w, r, http.StatusBadRequest, "Bad request", "That form could not be read.")
+		return false
+	}
+	got := r.PostForm.Get(csrfField)
+	if got == "" {
+		got = r.Header.Get(CSRFHeader)
+	}
+	if !tokenEqual(got, want) {
+		d.forbidden(w, r, "The form's security token is missing or out of date. Go back, reload the page and try again.")
+		return false
+	}
+	return true
+}
+
+// adminOnly lets admins through and answers 404 to everyone else, so
+// members cannot even learn which admin pages exist.
+func (d *Dashboard) adminOnly(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		if !s.admin() {
+			d.notFound(w, r)
+			return
+		}
+		h(w, r, s)
+	}
+}
+
+// flash is a one-time message shown on the page after a redirect.
+type flash struct {
+	Kind    string // "ok" or "error"
+	Message string
+}
+
+// setFlash stores a message for the next page. It lives in a short cookie
+// rather than the URL so a reload or a shared link does not repeat it.
+func (d *Dashboard) setFlash(w http.ResponseWriter, kind, msg string) {
+	d.setCookie(w, flashCookie, base64.RawURLEncoding.EncodeToString([]byte(kind+":"+msg)), 60)
+}
+
+// takeFlash reads and clears the pending message.
+func (d *Dashboard) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	v := d.cookie(r, flashCookie)
+	if v == "" {
+		return nil
+	}
+	d.setCookie(w, flashCookie, "", -1)
+	raw, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		return nil
+	}
+	kind, msg, ok := strings.Cut(string(raw), ":")
+	if !ok || (kind != "ok" && kind != "error") || msg == "" {
+		return nil
+	}
+	return &flash{Kind: kind, Message: msg}
+}
+
+// redirect answers a successful action: back to a page, with a message.
+func (d *Dashboard) redirect(w http.ResponseWriter, r *http.Request, to, msg string) {
+	if msg != "" {
+		d.setFlash(w, "ok", msg)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// redirectError is redirect with an error message, for a refused change
+// whose page is simplest to show again as it was.
+func (d *Dashboard) redirectError(w http.ResponseWriter, r *http.Request, to, msg string) {
+	d.setFlash(w, "error", msg)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

@@ -1,0 +1,135 @@
+package issuefilter
+
+import (
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		query string
+		want  store.IssueFilter
+	}{
+		{"", store.IssueFilter{}},
+		{"status=resolved&level=warning&environment=prod&release=app@1&sort=count&cursor=abc&limit=10",
+			store.IssueFilter{Status: "resolved", Level: "warning", Environment: "prod", Release: "app@1", Sort: "count", Cursor: "abc", Limit: 10}},
+		{"status=all", store.IssueFilter{}},
+		{"query=timeout+reading", store.IssueFilter{Query: "timeout reading"}},
+		{"status=unresolved&query=is:ignored", store.IssueFilter{Status: "ignored"}},
+		{"query=status:resolved+level:fatal+env:staging+release:v2", store.IssueFilter{Status: "resolved", Level: "fatal", Environment: "staging", Release: "v2"}},
+		{"query=environment:prod", store.IssueFilter{Environment: "prod"}},
+		{"query=" + url.QueryEscape(`browser:"Mobile Safari" crash`),
+			store.IssueFilter{Query: "crash", Tags: []event.Tag{{Key: "browser", Value: "Mobile Safari"}}}},
+		{"query=" + url.QueryEscape(`src/app.js:42 :lead trail:`),
+			store.IssueFilter{Query: `src/app.js:42 :lead trail:`}},
+		// The REST API's semantics, kept as they are: a URL's scheme reads
+		// as a tag key.
+		{"query=" + url.QueryEscape(`http://example.com/a`),
+			store.IssueFilter{Tags: []event.Tag{{Key: "http", Value: "//example.com/a"}}}},
+		{"since=24h", store.IssueFilter{Since: now.Add(-24 * time.Hour)}},
+		{"since=14d", store.IssueFilter{Since: now.Add(-14 * 24 * time.Hour)}},
+		{"since=2026-11-01T00:00:00Z", store.IssueFilter{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			q, err := url.ParseQuery(tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Parse(q, now)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Parse = %+v\nwant    %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ query, want string }{
+		{"status=open", "status must be"},
+		{"query=is:open", "status must be"},
+		{"level=loud", "level must be"},
+		{"sort=title", "sort must be"},
+		{"since=yesterday", "since must be"},
+		{"since=0d", "since must be"},
+		{"since=-1h", "since must be"},
+		{"limit=0", "limit must be"},
+		{"limit=101", "limit must be"},
+		{"limit=x", "limit must be"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			q, _ := url.ParseQuery(tt.query)
+			_, err := Parse(q, now)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSplitQuery(t *testing.T) {
+	tests := map[string][]string{
+		"":                          nil,
+		"  a \t b  ":                {"a", "b"},
+		`browser:"Mobile Safari" x`: {"browser:Mobile Safari", "x"},
+		`"unterminated quote`:       {"unterminated quote"},
+		`a""b`:                      {"ab"},
+	}
+	for in, want := range tests {
+		if got := SplitQuery(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("SplitQuery(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTermRoundTrips(t *testing.T) {
+	tests := []struct {
+		key, value string
+		ok         bool
+	}{
+		{"browser", "Firefox 120", true},
+		{"url", "http://example.com/a:b", true},
+		{"environment", "production", true},
+		{"a/b", "x", false},
+		{"a:b", "x", false},
+		{"k", `say "hi"`, false},
+		{"", "x", false},
+		{"k", "", false},
+	}
+	for _, tt := range tests {
+		term, ok := Term(tt.key, tt.value)
+		if ok != tt.ok {
+			t.Errorf("Term(%q, %q) ok = %v, want %v", tt.key, tt.value, ok, tt.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		f, err := Parse(url.Values{"query": {term}}, now)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", term, err)
+		}
+		var key, value string
+		switch {
+		case len(f.Tags) == 1:
+			key, value = f.Tags[0].Key, f.Tags[0].Value
+		case f.Environment != "":
+			key, value = "environment", f.Environment
+		}
+		if key != tt.key || value != tt.value || f.Query != "" {
+			t.Errorf("Term(%q, %q) = %q parses as %q=%q (text %q)", tt.key, tt.value, term, key, value, f.Query)
+		}
+	}
+}

@@ -1,0 +1,108 @@
+// Small enhancements for the server-rendered dashboard. Every page works
+// without them: copy buttons stay hidden, "select all" stays hidden, and
+// confirmations fall back to the confirmation pages and typed checks the
+// server enforces anyway. The CSP allows no inline script, so this file
+// is all the page JavaScript there is besides live.js.
+(function () {
+  "use strict";
+
+  function relabel(btn, text) {
+    var old = btn.dataset.label || btn.textContent;
+    btn.dataset.label = old;
+    btn.textContent = text;
+    setTimeout(function () {
+      btn.textContent = old;
+    }, 1500);
+  }
+
+  // Select the element's text so the user can copy it by hand where the
+  // clipboard API is unavailable (plain HTTP on a non-local address).
+  function selectText(el) {
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+  }
+
+  // <button class="copy" data-copy="ID" hidden> copies the text of #ID.
+  document.querySelectorAll("button[data-copy]").forEach(function (btn) {
+    var target = document.getElementById(btn.dataset.copy);
+    if (!target) {
+      return;
+    }
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      if (!navigator.clipboard || !window.isSecureContext) {
+        selectText(target);
+        relabel(btn, "Press Ctrl+C");
+        return;
+      }
+      navigator.clipboard.writeText(target.textContent).then(
+        function () {
+          relabel(btn, "Copied");
+        },
+        function () {
+          selectText(target);
+          relabel(btn, "Press Ctrl+C");
+        }
+      );
+    });
+  });
+
+  // Bulk selection on the issue list.
+  document.querySelectorAll("input[data-select-all]").forEach(function (all) {
+    var form = all.form;
+    var label = all.closest("label");
+    if (!form) {
+      return;
+    }
+    var boxes = Array.prototype.slice.call(form.querySelectorAll('input[type="checkbox"][name="ids"]'));
+    if (boxes.length === 0) {
+      return;
+    }
+    if (label) {
+      label.hidden = false;
+    }
+    function sync() {
+      var n = boxes.filter(function (b) {
+        return b.checked;
+      }).length;
+      all.checked = n === boxes.length;
+      all.indeterminate = n > 0 && n < boxes.length;
+      boxes.forEach(function (b) {
+        var row = b.closest("tr");
+        if (row) {
+          row.classList.toggle("selected", b.checked);
+        }
+      });
+    }
+    all.addEventListener("change", function () {
+      boxes.forEach(function (b) {
+        b.checked = all.checked;
+      });
+      sync();
+    });
+    boxes.forEach(function (b) {
+      b.addEventListener("change", sync);
+    });
+    sync();
+  });
+
+  // <form data-confirm="Question?"> asks before submitting.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!window.confirm(form.dataset.confirm)) {
+        e.preventDefault();
+      }
+    });
+  });
+
+  // Filters apply as soon as a choice changes; the Apply button remains
+  // for text fields and for browsers without this script.
+  document.querySelectorAll("form.filters select").forEach(function (sel) {
+    sel.addEventListener("change", function () {
+      sel.form.requestSubmit ? sel.form.requestSubmit() : sel.form.submit();
+    });
+  });
+})();
