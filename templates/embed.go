@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every template, addressed by its path below this folder.
 //
-//go:embed snippets dashboard static
+//go:embed snippets dashboard static cloudinit
 var FS embed.FS

@@ -118,6 +118,10 @@ type Config struct {
 	// form posts whose Origin is this URL are accepted. Empty means the
 	// scheme and host of each request.
 	PublicURL string
+	// IngestURL is where SDKs send events (the DSN's host) when that is
+	// not PublicURL, as on AWS where API Gateway takes events and EC2
+	// serves the dashboard. Empty means the same as PublicURL.
+	IngestURL string
 	// LoginLimit throttles failed sign-ins.
 	LoginLimit LoginLimit
 	// SessionTTL is how long a sign-in lasts; 0 means 14 days.
@@ -136,6 +140,7 @@ type Dashboard struct {
 	now        func() time.Time
 	secure     bool
 	publicURL  string
+	ingestURL  string
 	sessionTTL time.Duration
 	trustXFF   bool
 
@@ -189,6 +194,7 @@ func New(cfg Config) *Dashboard {
 		now:        cfg.Now,
 		secure:     cfg.SecureCookies,
 		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
+		ingestURL:  strings.TrimRight(cfg.IngestURL, "/"),
 		sessionTTL: cfg.SessionTTL,
 		trustXFF:   cfg.TrustForwardedFor,
 		cop:        http.NewCrossOriginProtection(),
@@ -305,6 +311,14 @@ func (d *Dashboard) unknown(w http.ResponseWriter, r *http.Request) {
 func pathID(r *http.Request, name string) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	return id, err == nil && id > 0
+}
+
+// ingestBase is where SDKs send events: IngestURL, else baseURL.
+func (d *Dashboard) ingestBase(r *http.Request) string {
+	if d.ingestURL != "" {
+		return d.ingestURL
+	}
+	return d.baseURL(r)
 }
 
 // baseURL is PublicURL, or the scheme and host the request came to.

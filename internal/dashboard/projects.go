@@ -86,7 +86,7 @@ func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session
 		d.fail(w, r, err)
 		return
 	}
-	base := d.baseURL(r)
+	base := d.ingestBase(r)
 	data := setupData{Project: p, ErrorsURL: base + "/api/errors", RejectURL: base + "/api/rejections"}
 	for i := len(keys) - 1; i >= 0; i-- {
 		if keys[i].Active {

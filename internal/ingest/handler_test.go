@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -91,6 +92,7 @@ func TestStatusCodes(t *testing.T) {
 		{name: "flytrap body over MaxEventBytes", edit: func(c *Config) { c.MaxEventBytes = 50 }, req: req{path: "/api/errors", header: map[string]string{"x-api-key": testKey}, body: []byte(flytrapErrBody)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},
 
 		{name: "queue failure", queue: &memQueue{err: errors.New("disk full")}, req: req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: []byte(jsEnvelope)}, wantStatus: 503, wantCode: "queue_unavailable", wantReason: ReasonQueueError},
+		{name: "event too large for the queue", queue: &memQueue{err: fmt.Errorf("sqs: %w", queueTooLarge{})}, req: req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: []byte(jsEnvelope)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},
 		{name: "key lookup failure", keys: testKeys{err: errors.New("db down")}, req: req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: []byte(jsEnvelope)}, wantStatus: 503, wantCode: "keys_unavailable", wantReason: ReasonKeyError},
 		{name: "panic in the queue", queue: &memQueue{panicWith: "boom"}, req: req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(jsEvent)}, wantStatus: 503, wantCode: "internal_error", wantReason: ReasonPanic},
 	}
@@ -360,3 +362,10 @@ func TestRateLimit(t *testing.T) {
 		}
 	})
 }
+
+// queueTooLarge is a queue error that says the body can never fit, as the
+// SQS adapter's does.
+type queueTooLarge struct{}
+
+func (queueTooLarge) Error() string  { return "message is larger than the queue accepts" }
+func (queueTooLarge) TooLarge() bool { return true }

@@ -70,6 +70,10 @@ type Keys interface {
 }
 
 // Queue receives accepted events.
+//
+// An Enqueue error with a method TooLarge() bool that returns true (in its
+// chain) means the body can never fit the queue (SQS takes 1 MiB); ingest
+// then answers 413 instead of 503, since a retry would fail the same way.
 type Queue interface {
 	// Enqueue stores body (the JSON of one event.Event) durably and returns
 	// only after it is durable; an error means the event was not accepted.

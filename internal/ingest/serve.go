@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -148,6 +149,13 @@ func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event)
 			panic(fmt.Sprintf("ingest: encoding a normalized event: %v", err))
 		}
 		if err := h.queue.Enqueue(ctx, body); err != nil {
+			var big interface{ TooLarge() bool }
+			if errors.As(err, &big) && big.TooLarge() {
+				// Retrying cannot help: the SDK must drop it, as for any
+				// event over the limits.
+				return &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", reason: ReasonTooLarge,
+					msg: fmt.Sprintf("the normalized event is %d bytes, more than the queue accepts", len(body)), cause: err}
+			}
 			return &apiError{status: http.StatusServiceUnavailable, code: "queue_unavailable", reason: ReasonQueueError,
 				msg: "the event could not be stored right now; retry later", cause: err}
 		}

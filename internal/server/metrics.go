@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/web"
 )
 
 // metrics counts what the processor did; ingest keeps its own counters.
@@ -46,8 +47,7 @@ func (c *countingSaver) SaveEvent(ctx context.Context, req store.SaveRequest) (s
 	return res, err
 }
 
-// serveMetrics writes the Prometheus text exposition format by hand: a
-// dozen counters do not earn a client library.
+// serveMetrics writes the pipeline's counters in the Prometheus text format.
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	st := s.ingest.Stats()
@@ -68,10 +68,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	counter(w, "flytrap_issues_created_total", "Issues created.", s.metrics.newIssues.Load())
 	counter(w, "flytrap_issues_regressed_total", "Resolved issues reopened by a new event.", s.metrics.regressions.Load())
 	counter(w, "flytrap_process_failures_total", "Events whose processing failed and was retried.", s.metrics.failures.Load())
-	hs := s.hub.Stats()
-	gauge(w, "flytrap_live_subscribers", "Open live-update streams.", int64(hs.Subscribers))
-	counter(w, "flytrap_live_delivered_total", "Live messages handed to streams.", int64(hs.Delivered))
-	counter(w, "flytrap_live_dropped_total", "Live messages slow streams lost.", int64(hs.Dropped))
+	s.web.WriteLiveMetrics(w)
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if ready, dead, err := s.queue.Depth(ctx); err == nil {
@@ -81,9 +78,9 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 }
 
 func counter(w http.ResponseWriter, name, help string, v int64) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
+	web.Metric(w, name, "counter", help, v)
 }
 
 func gauge(w http.ResponseWriter, name, help string, v int64) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
+	web.Metric(w, name, "gauge", help, v)
 }

@@ -13,13 +13,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/getflytrap/flytrap/internal/api"
-	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/web"
 )
 
 // Config tunes the local server.
@@ -53,7 +52,7 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	metrics *metrics
-	hub     *live.Hub
+	web     *web.Web
 }
 
 // New wires the pipeline over db.
@@ -72,9 +71,9 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	wake := make(chan struct{}, 1)
 	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
 	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)
-	s.hub = live.NewHub(0)
+	s.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, SecureCookies: cfg.SecureCookies}, log)
 	proc := process.New(&countingSaver{db: db, m: s.metrics}, log).
-		WithPublisher(live.PublisherFor(db, s.hub), db)
+		WithPublisher(live.PublisherFor(db, s.web.Hub()), db)
 	s.workers = &process.Workers{
 		Processor: proc,
 		Source:    s.queue,
@@ -82,22 +81,8 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		Count:     cfg.Workers,
 		Wake:      wake,
 	}
-	dash := dashboard.New(dashboard.Config{
-		Store:         db,
-		Log:           log,
-		PublicURL:     cfg.PublicURL,
-		SecureCookies: cfg.SecureCookies,
-	})
-	session := apiSession(dash.SessionAuth)
-	mux := http.NewServeMux()
-	mux.Handle("/", dash)
-	mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session))
-	mux.Handle("GET /api/v1/stream", live.Handler(s.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log))
+	mux := s.web.Mux()
 	mux.Handle("/api/", s.ingest)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
 	s.handler = mux
@@ -112,29 +97,15 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // (their events are queued durably), then let the workers finish the
 // messages they hold. Unclaimed messages stay queued for the next start.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	// Shutdown neither waits for nor cancels hijacked (WebSocket)
-	// connections; closing the hub ends their streams.
-	srv.RegisterOnShutdown(s.hub.Close)
+	srv := s.web.HTTPServer(s.handler)
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	if s.db.Dialect() == store.DialectPostgres {
-		// Other processes on the same database (more dashboards, the
-		// processor Lambda) publish through NOTIFY.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = (&live.Listener{DB: s.db.SQL(), Hub: s.hub, Log: s.log}).Run(workCtx)
-		}()
-	}
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		s.web.Listen(workCtx)
+	}()
 	go func() {
 		defer wg.Done()
 		s.workers.Run(workCtx)
@@ -201,21 +172,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ready")
-}
-
-// apiSession adapts the dashboard's session check to the errors the REST
-// API and the live stream map to 401 and 403.
-func apiSession(auth func(*http.Request) (store.User, error)) api.SessionAuth {
-	return func(r *http.Request) (store.User, error) {
-		u, err := auth(r)
-		switch {
-		case errors.Is(err, dashboard.ErrNoSession):
-			return u, fmt.Errorf("%w: %w", store.ErrNotFound, err)
-		case errors.Is(err, dashboard.ErrCSRF):
-			return u, fmt.Errorf("%w: %w", api.ErrCSRF, err)
-		}
-		return u, err
-	}
 }
 
 // wakingQueue enqueues and then nudges an idle worker, so a local event is

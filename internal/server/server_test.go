@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -27,57 +27,10 @@ func openDB(t *testing.T) *store.DB {
 	return db
 }
 
-func TestBootstrapFirstStartAndRestart(t *testing.T) {
-	ctx := context.Background()
-	db := openDB(t)
-	first, err := EnsureBootstrap(ctx, db, BootstrapInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !first.Created || first.AdminEmail != DefaultAdminEmail || len(first.AdminPassword) != 20 || first.APIToken == "" || first.Key.PublicKey == "" {
-		t.Fatalf("first start = %+v", first)
-	}
-	u, err := db.UserByEmail(ctx, DefaultAdminEmail)
-	if err != nil || u.Role != store.RoleAdmin {
-		t.Fatalf("admin = %+v, %v", u, err)
-	}
-	if ok, _ := auth.VerifyPassword(first.AdminPassword, u.PasswordHash); !ok {
-		t.Error("stored hash does not verify the printed password")
-	}
-
-	again, err := EnsureBootstrap(ctx, db, BootstrapInput{APIToken: first.APIToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again.Created || again.AdminPassword != "" || again.APIToken != first.APIToken || again.Project.ID != first.Project.ID || again.Key.PublicKey != first.Key.PublicKey {
-		t.Errorf("restart = %+v, want the first start's project, key and token and no password", again)
-	}
-	// A lost or foreign token is replaced by a fresh one.
-	fresh, err := EnsureBootstrap(ctx, db, BootstrapInput{APIToken: "flyt_forgotten"})
-	if err != nil || fresh.APIToken == "" || fresh.APIToken == first.APIToken {
-		t.Errorf("token after loss = %q, %v", fresh.APIToken, err)
-	}
-	if _, err := EnsureBootstrap(ctx, db, BootstrapInput{AdminEmail: "someone@else"}); err == nil || !strings.Contains(err.Error(), "FLYTRAP_ADMIN_EMAIL") {
-		t.Errorf("unknown admin email: %v", err)
-	}
-}
-
-func TestBootstrapChosenPassword(t *testing.T) {
-	ctx := context.Background()
-	if _, err := EnsureBootstrap(ctx, openDB(t), BootstrapInput{AdminPassword: "short"}); err == nil {
-		t.Error("a 5-character admin password was accepted")
-	}
-	db := openDB(t)
-	b, err := EnsureBootstrap(ctx, db, BootstrapInput{AdminEmail: "ops@example.com", AdminPassword: "long enough"})
-	if err != nil || b.AdminPassword != "" || b.AdminEmail != "ops@example.com" {
-		t.Fatalf("bootstrap = %+v, %v", b, err)
-	}
-}
-
 func TestOperationsEndpoints(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
-	b, err := EnsureBootstrap(ctx, db, BootstrapInput{})
+	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +89,7 @@ func TestOperationsEndpoints(t *testing.T) {
 func TestRunDrainsQueueAndStops(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
-	b, err := EnsureBootstrap(ctx, db, BootstrapInput{})
+	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/server"
@@ -126,7 +127,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	infoPath := filepath.Join(opts.DataDir, "dev.json")
 	prev := readInfo(infoPath)
-	boot, err := server.EnsureBootstrap(ctx, db, server.BootstrapInput{
+	boot, err := bootstrap.Ensure(ctx, db, bootstrap.Input{
 		AdminEmail:    firstNonEmpty(opts.Getenv("FLYTRAP_ADMIN_EMAIL"), prev.AdminEmail),
 		AdminPassword: opts.Getenv("FLYTRAP_ADMIN_PASSWORD"),
 		APIToken:      prev.APIToken,
@@ -193,7 +194,7 @@ func validate(o *Options) error {
 	return nil
 }
 
-func printBanner(io *cmdutil.IOStreams, info Info, boot server.Bootstrap, base, infoPath string) error {
+func printBanner(io *cmdutil.IOStreams, info Info, boot bootstrap.Result, base, infoPath string) error {
 	login := info.AdminEmail + " (password set on first start)"
 	if boot.AdminPassword != "" {
 		login = info.AdminEmail + " / " + boot.AdminPassword + "   (shown once: note it now)"

@@ -91,7 +91,7 @@ CREATE TABLE events (
 );
 -- event_id first: GetEvent looks events up by event_id alone.
 CREATE UNIQUE INDEX events_event_id ON events (event_id, project_id);
--- The payload is zstd-compressed already; EXTERNAL stops TOAST from trying
+-- The payload is compressed already; EXTERNAL stops TOAST from trying
 -- to compress it again.
 ALTER TABLE events ALTER COLUMN payload SET STORAGE EXTERNAL;
 CREATE INDEX events_issue_time ON events (issue_id, occurred_at, id);

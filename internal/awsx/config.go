@@ -1,0 +1,202 @@
+package awsx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// AWSConfig returns the SDK configuration of the runtime binaries. It
+// deliberately does not use config.LoadDefaultConfig: shared config files,
+// profiles, SSO and assume-role chains are never used on Lambda or the
+// instance, and leaving that machinery out makes each binary about 1.5 MB
+// smaller (faster Lambda cold starts, and the dashboard fits its size
+// budget). What it reads from the environment:
+//
+//   - the region: region if not empty, else AWS_REGION (set by Lambda),
+//     else AWS_DEFAULT_REGION;
+//   - credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+//     AWS_SESSION_TOKEN when set (a Lambda function's role), else the
+//     instance role through IMDSv2, refreshed before it expires;
+//   - AWS_MAX_ATTEMPTS, and AWS_ENDPOINT_URL as every client's endpoint.
+//
+// Service-specific endpoints (AWS_ENDPOINT_URL_S3, _SQS, _SECRETS_MANAGER)
+// are applied by NewS3Client, NewSQSClient and NewSecretsManagerClient.
+// getenv is os.Getenv outside tests.
+func AWSConfig(region string, getenv func(string) string) (aws.Config, error) {
+	if region == "" {
+		region = getenv("AWS_REGION")
+	}
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	if region == "" {
+		return aws.Config{}, errors.New("AWS configuration: no region (set AWS_REGION)")
+	}
+	cfg := aws.Config{Region: region}
+	if id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))
+	} else {
+		cfg.Credentials = aws.NewCredentialsCache(ec2rolecreds.New())
+	}
+	if v := getenv("AWS_MAX_ATTEMPTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return aws.Config{}, fmt.Errorf("AWS configuration: AWS_MAX_ATTEMPTS=%q is not a positive number", v)
+		}
+		cfg.RetryMaxAttempts = n
+	}
+	if v := getenv("AWS_ENDPOINT_URL"); v != "" {
+		cfg.BaseEndpoint = aws.String(v)
+	}
+	return cfg, nil
+}
+
+// serviceEndpoint is the AWS_ENDPOINT_URL_<SERVICE> override, or nil.
+func serviceEndpoint(envSuffix string) *string {
+	if v := os.Getenv("AWS_ENDPOINT_URL_" + envSuffix); v != "" {
+		return aws.String(v)
+	}
+	return nil
+}
+
+// NewSQSClient returns an SQS client for cfg, honoring
+// AWS_ENDPOINT_URL_SQS.
+func NewSQSClient(cfg aws.Config, optFns ...func(*sqs.Options)) *sqs.Client {
+	return sqs.NewFromConfig(cfg, append([]func(*sqs.Options){func(o *sqs.Options) {
+		if e := serviceEndpoint("SQS"); e != nil {
+			o.BaseEndpoint = e
+		}
+	}}, optFns...)...)
+}
+
+// NewSecretsManagerClient returns a Secrets Manager client for cfg,
+// honoring AWS_ENDPOINT_URL_SECRETS_MANAGER.
+func NewSecretsManagerClient(cfg aws.Config, optFns ...func(*secretsmanager.Options)) *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(cfg, append([]func(*secretsmanager.Options){func(o *secretsmanager.Options) {
+		if e := serviceEndpoint("SECRETS_MANAGER"); e != nil {
+			o.BaseEndpoint = e
+		}
+	}}, optFns...)...)
+}
+
+// maxRuntimeConfigBytes bounds config.json: a flat object of a few dozen
+// short strings.
+const maxRuntimeConfigBytes = 1 << 20
+
+// RuntimeConfig is the dashboard's config.json: the settings that exist
+// only after `terraform apply`, written by the dashboard module from the
+// root module's runtime_config map (terraform/main.tf) plus the binary's
+// key and SHA-256. Every value is a JSON string because the Terraform
+// variable is map(string); db_port is a number in a string. It holds no
+// secret: the database password stays in Secrets Manager.
+type RuntimeConfig struct {
+	Name                  string `json:"name"`
+	Region                string `json:"region"`
+	Domain                string `json:"domain"` // empty: plain HTTP on the Elastic IP
+	AdminEmail            string `json:"admin_email"`
+	Bucket                string `json:"bucket"`
+	KeySetKey             string `json:"keyset_key"`
+	SourceMapsPrefix      string `json:"sourcemaps_prefix"`
+	QueueURL              string `json:"queue_url"`
+	DLQURL                string `json:"dlq_url"`
+	AlertsTopicARN        string `json:"alerts_topic_arn"`
+	IngestURL             string `json:"ingest_url"`
+	DBHost                string `json:"db_host"`
+	DBPort                int    `json:"db_port,string"`
+	DBName                string `json:"db_name"`
+	DBMasterUsername      string `json:"db_master_username"`
+	DBMasterSecretARN     string `json:"db_master_secret_arn"`
+	DBProcessorUser       string `json:"db_processor_user"`
+	DashboardBinaryKey    string `json:"dashboard_binary_key"`
+	DashboardBinarySHA256 string `json:"dashboard_binary_sha256"`
+}
+
+// UnmarshalJSON reads db_port as a string (what Terraform writes) or a
+// number, and names the field when it is neither.
+func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
+	type plain RuntimeConfig // without this method
+	var aux struct {
+		plain
+		DBPort json.RawMessage `json:"db_port"` // shadows plain's
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*c = RuntimeConfig(aux.plain)
+	c.DBPort = 0
+	if len(aux.DBPort) == 0 || string(aux.DBPort) == "null" {
+		return nil
+	}
+	s := strings.Trim(string(aux.DBPort), `"`)
+	port, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("db_port %s is not a port number", aux.DBPort)
+	}
+	c.DBPort = port
+	return nil
+}
+
+// ParseRuntimeConfig decodes and validates config.json. Unknown fields are
+// accepted, so a newer Terraform module can add settings before the
+// binary reads them.
+func ParseRuntimeConfig(b []byte) (RuntimeConfig, error) {
+	var c RuntimeConfig
+	if err := json.Unmarshal(b, &c); err != nil {
+		return RuntimeConfig{}, fmt.Errorf("runtime config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return RuntimeConfig{}, err
+	}
+	return c, nil
+}
+
+// Validate reports the settings the dashboard cannot start without.
+func (c RuntimeConfig) Validate() error {
+	var missing []string
+	for _, f := range []struct{ name, v string }{
+		{"region", c.Region},
+		{"admin_email", c.AdminEmail},
+		{"bucket", c.Bucket},
+		{"keyset_key", c.KeySetKey},
+		{"db_host", c.DBHost},
+		{"db_name", c.DBName},
+		{"db_master_username", c.DBMasterUsername},
+		{"db_master_secret_arn", c.DBMasterSecretARN},
+		{"db_processor_user", c.DBProcessorUser},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("runtime config lacks %s", strings.Join(missing, ", "))
+	}
+	if c.DBPort < 1 || c.DBPort > 65535 {
+		return fmt.Errorf("runtime config: db_port %d is not a TCP port", c.DBPort)
+	}
+	return nil
+}
+
+// LoadRuntimeConfig reads and validates s3://bucket/key.
+func LoadRuntimeConfig(ctx context.Context, c S3Getter, bucket, key string) (RuntimeConfig, error) {
+	body, _, err := getObject(ctx, c, bucket, key, "", maxRuntimeConfigBytes)
+	if err != nil {
+		return RuntimeConfig{}, fmt.Errorf("runtime config: %w", err)
+	}
+	cfg, err := ParseRuntimeConfig(body)
+	if err != nil {
+		return RuntimeConfig{}, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,170 @@
+package awsx_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/getflytrap/flytrap/internal/awsx"
+)
+
+// testdata/config.json is shaped like the object the dashboard module
+// writes: jsonencode of a map(string), keys sorted, db_port a string.
+func TestParseRuntimeConfigTerraformShape(t *testing.T) {
+	b, err := os.ReadFile("testdata/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := awsx.ParseRuntimeConfig(b)
+	if err != nil {
+		t.Fatalf("ParseRuntimeConfig: %v", err)
+	}
+	want := awsx.RuntimeConfig{
+		Name:                  "flytrap-prod",
+		Region:                "eu-west-1",
+		Domain:                "errors.example.com",
+		AdminEmail:            "ops@example.com",
+		Bucket:                "flytrap-prod-123456789012-eu-west-1",
+		KeySetKey:             "keyset/ingest-keys.json",
+		SourceMapsPrefix:      "sourcemaps/",
+		QueueURL:              "https://sqs.eu-west-1.amazonaws.com/123456789012/flytrap-prod-events",
+		DLQURL:                "https://sqs.eu-west-1.amazonaws.com/123456789012/flytrap-prod-events-dlq",
+		AlertsTopicARN:        "arn:aws:sns:eu-west-1:123456789012:flytrap-prod-alerts",
+		IngestURL:             "https://abc123defg.execute-api.eu-west-1.amazonaws.com",
+		DBHost:                "flytrap-prod-db.abcdefghijkl.eu-west-1.rds.amazonaws.com",
+		DBPort:                5432,
+		DBName:                "flytrap",
+		DBMasterUsername:      "flytrap",
+		DBMasterSecretARN:     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d-AbCdEf",
+		DBProcessorUser:       "flytrap_processor",
+		DashboardBinaryKey:    "deploy/dashboard/flytrap-dashboard",
+		DashboardBinarySHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+	}
+	if c != want {
+		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
+	}
+
+	// Every key Terraform writes maps to a field: re-encoding the struct
+	// gives back the same key set.
+	var in, out map[string]any
+	json.Unmarshal(b, &in)
+	re, _ := json.Marshal(c)
+	json.Unmarshal(re, &out)
+	for k := range in {
+		if _, ok := out[k]; !ok {
+			t.Errorf("config.json key %q has no RuntimeConfig field", k)
+		}
+	}
+}
+
+func TestRuntimeConfigValidate(t *testing.T) {
+	base, err := os.ReadFile("testdata/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		edit    func(m map[string]any)
+		wantErr string
+	}{
+		{"complete", func(map[string]any) {}, ""},
+		{"no domain is fine", func(m map[string]any) { m["domain"] = "" }, ""},
+		{"unknown key is fine", func(m map[string]any) { m["added_later"] = "x" }, ""},
+		{"missing secret", func(m map[string]any) { delete(m, "db_master_secret_arn") }, "db_master_secret_arn"},
+		{"two missing", func(m map[string]any) { m["bucket"] = ""; m["region"] = " " }, "region, bucket"},
+		{"port not a number", func(m map[string]any) { m["db_port"] = "fivefour" }, "db_port"},
+		{"port as JSON number", func(m map[string]any) { m["db_port"] = 5432 }, ""},
+		{"port out of range", func(m map[string]any) { m["db_port"] = "70000" }, "not a TCP port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var m map[string]any
+			json.Unmarshal(base, &m)
+			tt.edit(m)
+			b, _ := json.Marshal(m)
+			_, err := awsx.ParseRuntimeConfig(b)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestLoadRuntimeConfig(t *testing.T) {
+	ctx := context.Background()
+	client := newBucket(t, "flytrap-cfg")
+	if _, err := awsx.LoadRuntimeConfig(ctx, client, "flytrap-cfg", "deploy/dashboard/config.json"); !errors.Is(err, awsx.ErrObjectNotFound) {
+		t.Fatalf("missing config: %v, want ErrObjectNotFound", err)
+	}
+	b, _ := os.ReadFile("testdata/config.json")
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("flytrap-cfg"), Key: aws.String("deploy/dashboard/config.json"),
+		Body: strings.NewReader(string(b))}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := awsx.LoadRuntimeConfig(ctx, client, "flytrap-cfg", "deploy/dashboard/config.json")
+	if err != nil || c.DBProcessorUser != "flytrap_processor" {
+		t.Fatalf("LoadRuntimeConfig = %+v, %v", c, err)
+	}
+}
+
+func TestAWSConfig(t *testing.T) {
+	tests := []struct {
+		name         string
+		region       string
+		env          map[string]string
+		wantRegion   string
+		wantStatic   bool // static credentials rather than the instance role
+		wantAttempts int
+		wantEndpoint string
+		wantErr      string
+	}{
+		{name: "lambda", env: map[string]string{"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "ASIA1", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"},
+			wantRegion: "eu-west-1", wantStatic: true},
+		{name: "instance", region: "eu-central-1", env: map[string]string{"AWS_REGION": "us-east-1"}, wantRegion: "eu-central-1"},
+		{name: "default region", env: map[string]string{"AWS_DEFAULT_REGION": "ap-south-1"}, wantRegion: "ap-south-1"},
+		{name: "key without secret uses the role", env: map[string]string{"AWS_REGION": "r", "AWS_ACCESS_KEY_ID": "AKIA"}, wantRegion: "r"},
+		{name: "overrides", env: map[string]string{"AWS_REGION": "r", "AWS_MAX_ATTEMPTS": "1", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"},
+			wantRegion: "r", wantAttempts: 1, wantEndpoint: "http://127.0.0.1:9"},
+		{name: "no region", wantErr: "no region"},
+		{name: "bad attempts", env: map[string]string{"AWS_REGION": "r", "AWS_MAX_ATTEMPTS": "many"}, wantErr: "AWS_MAX_ATTEMPTS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := awsx.AWSConfig(tt.region, func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Region != tt.wantRegion || cfg.RetryMaxAttempts != tt.wantAttempts || aws.ToString(cfg.BaseEndpoint) != tt.wantEndpoint {
+				t.Errorf("config: region %q attempts %d endpoint %q", cfg.Region, cfg.RetryMaxAttempts, aws.ToString(cfg.BaseEndpoint))
+			}
+			_, cached := cfg.Credentials.(*aws.CredentialsCache)
+			if tt.wantStatic == cached {
+				t.Errorf("credentials %T; want static: %v", cfg.Credentials, tt.wantStatic)
+			}
+			if tt.wantStatic {
+				c, err := cfg.Credentials.Retrieve(context.Background())
+				if err != nil || c.AccessKeyID != "ASIA1" || c.SessionToken != "t" {
+					t.Errorf("credentials %+v, %v", c, err)
+				}
+			}
+		})
+	}
+}

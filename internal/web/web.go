@@ -1,0 +1,122 @@
+// Package web assembles what people and scripts talk to: the dashboard, the
+// REST API, the live stream and /healthz. `flytrap dev` adds ingest and the
+// local queue to it; the EC2 dashboard serves it as it is.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/api"
+	"github.com/getflytrap/flytrap/internal/dashboard"
+	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Config configures the web face of a server.
+type Config struct {
+	// PublicURL is the base URL users reach the dashboard at.
+	PublicURL string
+	// IngestURL is where SDKs send events, when not PublicURL (AWS: the
+	// API Gateway endpoint).
+	IngestURL string
+	// SecureCookies marks session cookies Secure; set it only under TLS.
+	SecureCookies bool
+}
+
+// Web is the dashboard, the REST API, the live stream and /healthz over one
+// database.
+type Web struct {
+	db  *store.DB
+	hub *live.Hub
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New mounts the dashboard, /api/v1, /api/v1/stream and /healthz.
+func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
+	w := &Web{db: db, hub: live.NewHub(0), log: log, mux: http.NewServeMux()}
+	dash := dashboard.New(dashboard.Config{
+		Store:         db,
+		Log:           log,
+		PublicURL:     cfg.PublicURL,
+		IngestURL:     cfg.IngestURL,
+		SecureCookies: cfg.SecureCookies,
+	})
+	session := apiSession(dash.SessionAuth)
+	w.mux.Handle("/", dash)
+	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session))
+	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log))
+	w.mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(rw, "ok")
+	})
+	return w
+}
+
+// Mux is the web mux, for the caller's extra routes (ingest, /readyz,
+// /metrics).
+func (w *Web) Mux() *http.ServeMux { return w.mux }
+
+// Hub is the live hub the processor publishes to in this process.
+func (w *Web) Hub() *live.Hub { return w.hub }
+
+// Listen feeds the hub from PostgreSQL NOTIFY, so messages published by
+// other processes (more dashboards, the processor Lambda) reach this one's
+// streams. It returns when ctx ends; on SQLite, publishing is in-process
+// and it returns at once.
+func (w *Web) Listen(ctx context.Context) {
+	if w.db.Dialect() != store.DialectPostgres {
+		return
+	}
+	_ = (&live.Listener{DB: w.db.SQL(), Hub: w.hub, Log: w.log}).Run(ctx)
+}
+
+// HTTPServer returns a server for h with timeouts suited to SDK uploads and
+// dashboards. Shutdown neither waits for nor cancels hijacked (WebSocket)
+// connections, so closing the hub on shutdown ends their streams.
+func (w *Web) HTTPServer(h http.Handler) *http.Server {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(w.log.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(w.hub.Close)
+	return srv
+}
+
+// WriteLiveMetrics writes the hub's counters in the Prometheus text format.
+func (w *Web) WriteLiveMetrics(rw io.Writer) {
+	hs := w.hub.Stats()
+	Metric(rw, "flytrap_live_subscribers", "gauge", "Open live-update streams.", int64(hs.Subscribers))
+	Metric(rw, "flytrap_live_delivered_total", "counter", "Live messages handed to streams.", int64(hs.Delivered))
+	Metric(rw, "flytrap_live_dropped_total", "counter", "Live messages slow streams lost.", int64(hs.Dropped))
+}
+
+// Metric writes one sample in the Prometheus text exposition format, with
+// its HELP and TYPE lines; a dozen counters do not earn a client library.
+func Metric(w io.Writer, name, typ, help string, v int64) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", name, help, name, typ, name, v)
+}
+
+// apiSession adapts the dashboard's session check to the errors the REST
+// API and the live stream map to 401 and 403.
+func apiSession(auth func(*http.Request) (store.User, error)) api.SessionAuth {
+	return func(r *http.Request) (store.User, error) {
+		u, err := auth(r)
+		switch {
+		case errors.Is(err, dashboard.ErrNoSession):
+			return u, fmt.Errorf("%w: %w", store.ErrNotFound, err)
+		case errors.Is(err, dashboard.ErrCSRF):
+			return u, fmt.Errorf("%w: %w", api.ErrCSRF, err)
+		}
+		return u, err
+	}
+}

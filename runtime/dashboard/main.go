@@ -1,0 +1,304 @@
+// Command dashboard is the Flytrap server on the dashboard EC2 instance,
+// run by systemd (flytrap-dashboard.service, installed by the cloud-init
+// in templates/cloudinit). It starts in this order, and exits non-zero on
+// any failure so systemd restarts it:
+//
+//  1. the region and the Flytrap* instance tags from IMDSv2;
+//  2. config.json from S3 (awsx.RuntimeConfig, written by Terraform);
+//  3. the RDS-managed master secret from Secrets Manager, re-read when
+//     the pool opens a connection more than a minute later (RDS rotates
+//     it);
+//  4. the database: migrations, then the processor's IAM login;
+//  5. on an empty database the first admin, whose generated password is
+//     left in s3://<bucket>/deploy/initial-admin-password for `flytrap
+//     deploy` to print once and delete (it is never logged);
+//  6. the ingest key set, published to S3 now and whenever the active keys
+//     change (checked every 30 s);
+//  7. HTTP: with a domain, HTTPS on :443 with Let's Encrypt certificates
+//     (autocert, cached in the state directory) and :80 answering ACME
+//     challenges and redirecting to HTTPS; without one, plain HTTP on :80.
+//
+// SIGTERM (systemctl stop/restart) drains requests and stops cleanly.
+//
+// Environment, all optional (the unit sets none but STATE_DIRECTORY):
+//
+//	STATE_DIRECTORY     systemd's StateDirectory, for the certificate cache
+//	                    (default /var/lib/flytrap)
+//	FLYTRAP_HTTP_ADDR   default :80
+//	FLYTRAP_HTTPS_ADDR  default :443
+//	FLYTRAP_DB_SSLMODE  default require (RDS enforces TLS)
+//	LOG_LEVEL           debug, info (default), warn or error
+//
+// The SDK's own variables (AWS_EC2_METADATA_SERVICE_ENDPOINT,
+// AWS_ENDPOINT_URL_<SERVICE>) point it elsewhere in tests.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"golang.org/x/crypto/acme/autocert"
+
+	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/awsx/lite"
+	"github.com/getflytrap/flytrap/internal/bootstrap"
+	"github.com/getflytrap/flytrap/internal/lambdax"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/web"
+)
+
+func main() {
+	log := lambdax.NewLogger(os.Stdout, os.Getenv("LOG_LEVEL"))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, optionsFromEnv(os.Getenv), log); err != nil {
+		log.Error("dashboard stopped", "err", err)
+		os.Exit(1)
+	}
+	log.Info("dashboard stopped cleanly")
+}
+
+// options are the knobs of run; production uses optionsFromEnv.
+type options struct {
+	httpAddr, httpsAddr string
+	stateDir            string
+	dbSSLMode           string
+	publishEvery        time.Duration
+	shutdownGrace       time.Duration
+	// ready, when set, is called once the listeners are open (https is
+	// nil without a domain).
+	ready func(http, https net.Addr)
+}
+
+func optionsFromEnv(getenv func(string) string) options {
+	or := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	return options{
+		httpAddr:      or("FLYTRAP_HTTP_ADDR", ":80"),
+		httpsAddr:     or("FLYTRAP_HTTPS_ADDR", ":443"),
+		stateDir:      or("STATE_DIRECTORY", "/var/lib/flytrap"),
+		dbSSLMode:     or("FLYTRAP_DB_SSLMODE", "require"),
+		publishEvery:  30 * time.Second,
+		shutdownGrace: 15 * time.Second,
+	}
+}
+
+// secretMaxAge is how long a master password read from Secrets Manager is
+// used for new connections before it is read again.
+const secretMaxAge = time.Minute
+
+// run starts the dashboard and serves until ctx ends.
+func run(ctx context.Context, opts options, log *slog.Logger) error {
+	inst, err := awsx.ReadInstance(ctx, imds.New(imds.Options{}))
+	if err != nil {
+		return err
+	}
+	cfg, err := awsx.AWSConfig(inst.Region, os.Getenv)
+	if err != nil {
+		return err
+	}
+	// Signed HTTP instead of the SDK's service clients: see package lite
+	// for why that keeps this binary megabytes smaller.
+	awsc := lite.New(cfg)
+	s3c := awsc
+	rc, err := awsx.LoadRuntimeConfig(ctx, s3c, inst.Bucket, inst.ConfigKey)
+	if err != nil {
+		return err
+	}
+	log.Info("configuration loaded", "deployment", rc.Name, "region", rc.Region, "domain", rc.Domain, "bucket", rc.Bucket)
+
+	sm := awsc
+	cred, err := awsx.GetDBCredentials(ctx, sm, rc.DBMasterSecretARN)
+	if err != nil {
+		return err
+	}
+	db, err := store.OpenPostgres(ctx, masterDSN(rc, cred.Username, opts.dbSSLMode), awsx.SecretPassword(sm, rc.DBMasterSecretARN, secretMaxAge))
+	if err != nil {
+		return fmt.Errorf("database %s:%d/%s: %w", rc.DBHost, rc.DBPort, rc.DBName, err)
+	}
+	defer db.Close()
+	if err := db.EnsureProcessorRole(ctx, rc.DBProcessorUser); err != nil {
+		return err
+	}
+	salt, err := db.EnsureSetting(ctx, "ip_hash_salt", randomHex(32))
+	if err != nil {
+		return err
+	}
+	if err := firstStart(ctx, db, s3c, rc, log); err != nil {
+		return err
+	}
+
+	pub := &publisher{db: db, s3: s3c, bucket: rc.Bucket, key: rc.KeySetKey, salt: salt, log: log}
+	pub.publishIfChanged(ctx) // at once, so ingest works as soon as possible
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		pub.loop(bg, opts.publishEvery)
+	}()
+
+	site := web.New(db, webConfig(rc), log)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		site.Listen(bg) // the processor Lambda publishes through NOTIFY
+	}()
+	return serve(ctx, opts, rc, site, newHandler(db, pub, site), log)
+}
+
+// webConfig points DSNs and snippets at API Gateway, where SDKs send
+// events; without a domain the dashboard's own URL is the one each request
+// came to (the Elastic IP), and cookies cannot be Secure.
+func webConfig(rc awsx.RuntimeConfig) web.Config {
+	c := web.Config{IngestURL: rc.IngestURL}
+	if rc.Domain != "" {
+		c.PublicURL = "https://" + rc.Domain
+		c.SecureCookies = true
+	}
+	return c
+}
+
+// firstStart creates the first admin, a default project and its ingest key
+// on an empty database. The generated password reaches S3 before the user
+// exists, so no start can leave an admin nobody can log in as. Later starts
+// do nothing: users are managed in the dashboard from then on.
+func firstStart(ctx context.Context, db *store.DB, s3c awsx.S3Putter, rc awsx.RuntimeConfig, log *slog.Logger) error {
+	n, err := db.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	password, err := auth.RandomPassword(20)
+	if err != nil {
+		return err
+	}
+	if err := awsx.PutInitialAdmin(ctx, s3c, rc.Bucket, awsx.InitialAdmin{Email: rc.AdminEmail, Password: password}); err != nil {
+		return err
+	}
+	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{AdminEmail: rc.AdminEmail, AdminPassword: password})
+	if err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	log.Info("first start: admin user, default project and ingest key created; `flytrap deploy` shows the password once",
+		"admin", b.AdminEmail, "project_id", b.Project.ID, "password_object", "s3://"+rc.Bucket+"/"+awsx.InitialAdminKey)
+	return nil
+}
+
+// masterDSN is the keyword/value connection string of the master user.
+func masterDSN(rc awsx.RuntimeConfig, user, sslmode string) string {
+	q := func(v string) string {
+		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+	}
+	return strings.Join([]string{
+		"host=" + q(rc.DBHost), "port=" + strconv.Itoa(rc.DBPort), "dbname=" + q(rc.DBName), "user=" + q(user),
+		"sslmode=" + q(sslmode), "connect_timeout=10", "application_name=flytrap-dashboard",
+	}, " ")
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// serve runs the HTTP servers until ctx ends, then shuts them down.
+func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, site *web.Web, h http.Handler, log *slog.Logger) error {
+	newServer := site.HTTPServer
+	httpLn, err := net.Listen("tcp", opts.httpAddr)
+	if err != nil {
+		return err
+	}
+	var (
+		servers   []*http.Server
+		listeners []net.Listener
+		httpsAddr net.Addr
+	)
+	if rc.Domain == "" {
+		servers = append(servers, newServer(h))
+		listeners = append(listeners, httpLn)
+		log.Info("serving HTTP (no domain configured)", "addr", httpLn.Addr().String())
+	} else {
+		m := &autocert.Manager{
+			Prompt:     autocert.AcceptTOS,
+			HostPolicy: autocert.HostWhitelist(rc.Domain),
+			Cache:      autocert.DirCache(filepath.Join(opts.stateDir, "autocert")),
+			Email:      rc.AdminEmail,
+		}
+		tlsLn, err := net.Listen("tcp", opts.httpsAddr)
+		if err != nil {
+			httpLn.Close()
+			return err
+		}
+		httpsAddr = tlsLn.Addr()
+		secure := newServer(hsts(h))
+		secure.TLSConfig = m.TLSConfig()
+		// :80 answers ACME HTTP-01 challenges and redirects the rest.
+		servers = append(servers, newServer(m.HTTPHandler(nil)), secure)
+		listeners = append(listeners, httpLn, tlsLn)
+		log.Info("serving HTTPS with Let's Encrypt certificates", "domain", rc.Domain, "https", tlsLn.Addr().String(), "http", httpLn.Addr().String())
+	}
+	if opts.ready != nil {
+		opts.ready(httpLn.Addr(), httpsAddr)
+	}
+
+	errs := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() {
+			var err error
+			if srv.TLSConfig != nil {
+				err = srv.ServeTLS(listeners[i], "", "")
+			} else {
+				err = srv.Serve(listeners[i])
+			}
+			errs <- err
+		}()
+	}
+	var serveErr error
+	select {
+	case serveErr = <-errs:
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), opts.shutdownGrace)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil && serveErr == nil {
+			serveErr = err
+		}
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// hsts tells browsers to use HTTPS only, once they reached the dashboard
+// over HTTPS (the header is ignored on plain HTTP).
+func hsts(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
+)
+
+const (
+	bucket    = "flytrap-test-000000000000-us-east-1"
+	configKey = "deploy/dashboard/config.json"
+	keySetKey = "keyset/ingest-keys.json"
+	admin     = "ops@example.com"
+)
+
+// world is a fake AWS account around a real test database: instance
+// metadata with the Flytrap tags, S3 holding config.json, and Secrets
+// Manager holding the master credentials. The SDK finds the fakes through
+// its standard environment variables, as it would find AWS.
+type world struct {
+	dsn       string // the test database, as its master
+	s3        *s3.Client
+	processor string // the processor role the config names
+}
+
+func newWorld(t *testing.T, domain string) *world {
+	t.Helper()
+	b := make([]byte, 6)
+	rand.Read(b)
+	w := &world{processor: "flytrap_processor_" + hex.EncodeToString(b)}
+	t.Cleanup(func() { // after pgtest dropped the database that held its grants
+		if w.dsn != "" {
+			dropRole(t, w.dsn, w.processor)
+		}
+	})
+	w.dsn = pgtest.URL(t)
+	u, err := url.Parse(w.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port := u.Hostname(), u.Port()
+	if h := u.Query().Get("host"); h != "" {
+		host = h
+	}
+	if p := u.Query().Get("port"); p != "" {
+		port = p
+	}
+	if port == "" {
+		port = "5432"
+	}
+
+	s3URL := awsxtest.NewS3(t)
+	w.s3 = awsxtest.S3Client(s3URL)
+	ctx := context.Background()
+	if _, err := w.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	secrets := awsxtest.NewSecretsManager(t)
+	secretARN := secrets.Put("rds!db-test", `{"username":"`+u.User.Username()+`","password":"trusted-anyway"}`)
+	cfg, _ := json.Marshal(map[string]string{
+		"name":                    "flytrap-test",
+		"region":                  awsxtest.Region,
+		"domain":                  domain,
+		"admin_email":             admin,
+		"bucket":                  bucket,
+		"keyset_key":              keySetKey,
+		"sourcemaps_prefix":       "sourcemaps/",
+		"queue_url":               "https://sqs.us-east-1.amazonaws.com/000000000000/flytrap-test-events",
+		"db_host":                 host,
+		"db_port":                 port,
+		"db_name":                 strings.TrimPrefix(u.Path, "/"),
+		"db_master_username":      u.User.Username(),
+		"db_master_secret_arn":    secretARN,
+		"db_processor_user":       w.processor,
+		"dashboard_binary_key":    "deploy/dashboard/flytrap-dashboard",
+		"dashboard_binary_sha256": strings.Repeat("0", 64),
+	})
+	if _, err := w.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(configKey), Body: strings.NewReader(string(cfg))}); err != nil {
+		t.Fatal(err)
+	}
+	md := awsxtest.NewIMDS(t, map[string]string{
+		"placement/region":               awsxtest.Region,
+		"tags/instance/FlytrapBucket":    bucket,
+		"tags/instance/FlytrapBinaryKey": "deploy/dashboard/flytrap-dashboard",
+		"tags/instance/FlytrapConfigKey": configKey,
+	})
+	for _, kv := range awsxtest.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", md.URL())
+	t.Setenv("AWS_ENDPOINT_URL_S3", s3URL)
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.URL())
+	return w
+}
+
+func dropRole(t *testing.T, dsn, role string) {
+	u, _ := url.Parse(dsn)
+	u.Path = "/postgres"
+	cfg, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	if _, err := db.Exec("DROP ROLE IF EXISTS " + role); err != nil {
+		t.Errorf("drop role %s: %v", role, err)
+	}
+}
+
+type started struct {
+	http, https string // addresses
+	stop        func() error
+}
+
+// start runs the dashboard until the test stops it.
+func (w *world) start(t *testing.T) started {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan [2]net.Addr, 1)
+	done := make(chan error, 1)
+	opts := options{
+		httpAddr: "127.0.0.1:0", httpsAddr: "127.0.0.1:0", stateDir: t.TempDir(), dbSSLMode: "disable",
+		publishEvery: 50 * time.Millisecond, shutdownGrace: 5 * time.Second,
+		ready: func(h, s net.Addr) { addrs <- [2]net.Addr{h, s} },
+	}
+	go func() { done <- run(ctx, opts, slog.New(slog.DiscardHandler)) }()
+	var s started
+	select {
+	case a := <-addrs:
+		s.http = a[0].String()
+		if a[1] != nil {
+			s.https = a[1].String()
+		}
+	case err := <-done:
+		cancel()
+		t.Fatalf("run ended before serving: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("the dashboard did not start within 30s")
+	}
+	stopped := false
+	s.stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			return errors.New("run did not return within 15s of cancellation")
+		}
+	}
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+func get(t *testing.T, c *http.Client, u, host string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func (w *world) keySet(t *testing.T) awsx.KeySet {
+	t.Helper()
+	out, err := w.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(keySetKey)})
+	if err != nil {
+		t.Fatalf("key set: %v", err)
+	}
+	defer out.Body.Close()
+	b, _ := io.ReadAll(out.Body)
+	ks, err := awsx.ParseKeySet(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
+// TestDashboardFirstStartAndRestart: the whole start-up against the fakes,
+// then a restart of the same installation.
+func TestDashboardFirstStartAndRestart(t *testing.T) {
+	w := newWorld(t, "")
+	ctx := context.Background()
+	s := w.start(t)
+
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/api/v1/projects": 401, "/": 200} {
+		if code, _, body := get(t, http.DefaultClient, "http://"+s.http+path, ""); code != want {
+			t.Errorf("GET %s = %d %s, want %d", path, code, body, want)
+		}
+	}
+
+	// The first admin's password waits in S3 for `flytrap deploy`.
+	a, ok, err := awsx.TakeInitialAdmin(ctx, w.s3, bucket)
+	if err != nil || !ok || a.Email != admin || len(a.Password) < 16 {
+		t.Fatalf("initial admin = %+v, %v, %v", a, ok, err)
+	}
+	db, err := store.Open(ctx, w.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.UserByEmail(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := auth.VerifyPassword(a.Password, u.PasswordHash); !ok || err != nil {
+		t.Errorf("the password in S3 does not log the admin in: %v, %v", ok, err)
+	}
+
+	// The key set holds the default project's key and the database's salt.
+	keys, err := db.ActiveKeys(ctx)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("active keys %v, %v; want the default project's", keys, err)
+	}
+	salt, err := db.EnsureSetting(ctx, "ip_hash_salt", "unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := w.keySet(t)
+	for k, pid := range keys {
+		if ks.Keys[k] != pid || ks.IPSalt != salt || len(ks.Keys) != 1 {
+			t.Errorf("published %+v, want key %s → %d and the database's salt", ks, k, pid)
+		}
+	}
+
+	// A new key reaches S3 within a few check intervals.
+	var pid int64
+	for _, p := range keys {
+		pid = p
+	}
+	nk, err := db.CreateProjectKey(ctx, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for w.keySet(t).Keys[nk.PublicKey] != pid {
+		if time.Now().After(deadline) {
+			t.Fatal("the new key was not published")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, _, body := get(t, http.DefaultClient, "http://"+s.http+"/metrics", ""); !strings.Contains(body, "flytrap_keyset_keys 2") {
+		t.Errorf("metrics:\n%s", body)
+	}
+
+	// The processor can log in with its role.
+	var isLogin bool
+	if err := db.SQL().QueryRowContext(ctx, `SELECT rolcanlogin FROM pg_roles WHERE rolname = $1`, w.processor).Scan(&isLogin); err != nil || !isLogin {
+		t.Errorf("processor role: login %v, %v", isLogin, err)
+	}
+
+	if err := s.stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+
+	// A restart keeps the admin (no new password object) and the salt.
+	s = w.start(t)
+	if code, _, _ := get(t, http.DefaultClient, "http://"+s.http+"/readyz", ""); code != 200 {
+		t.Errorf("readyz after restart = %d", code)
+	}
+	if _, ok, err := awsx.TakeInitialAdmin(ctx, w.s3, bucket); ok || err != nil {
+		t.Errorf("a restart left another initial password: %v, %v", ok, err)
+	}
+	if n, _ := db.CountUsers(ctx); n != 1 {
+		t.Errorf("%d users after a restart, want 1", n)
+	}
+	if got := w.keySet(t); got.IPSalt != salt || len(got.Keys) != 2 {
+		t.Errorf("key set after restart %+v", got)
+	}
+}
+
+// TestDashboardWithDomain: with a domain, port 80 redirects to HTTPS (and
+// would answer ACME challenges) and 443 speaks TLS. Certificates cannot be
+// issued offline, so the handshake itself is not tested.
+func TestDashboardWithDomain(t *testing.T) {
+	w := newWorld(t, "errors.example.com")
+	s := w.start(t)
+	if s.https == "" {
+		t.Fatal("no HTTPS listener with a domain configured")
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	code, hdr, _ := get(t, noRedirect, "http://"+s.http+"/api/v1/projects?x=1", "errors.example.com")
+	if code != http.StatusFound || hdr.Get("Location") != "https://errors.example.com/api/v1/projects?x=1" {
+		t.Errorf("GET http:// = %d Location %q, want a redirect to HTTPS", code, hdr.Get("Location"))
+	}
+	// An ACME HTTP-01 challenge path is handled by autocert (404 for a
+	// token it did not issue), not redirected.
+	code, _, _ = get(t, noRedirect, "http://"+s.http+"/.well-known/acme-challenge/unknown-token", "errors.example.com")
+	if code != http.StatusNotFound {
+		t.Errorf("ACME challenge path = %d, want autocert's 404", code)
+	}
+	conn, err := net.DialTimeout("tcp", s.https, 5*time.Second)
+	if err != nil {
+		t.Fatalf("HTTPS listener: %v", err)
+	}
+	conn.Close()
+}
+
+func TestMasterDSN(t *testing.T) {
+	rc := awsx.RuntimeConfig{DBHost: "flytrap-db.abc.eu-west-1.rds.amazonaws.com", DBPort: 5432, DBName: "flytrap"}
+	dsn := masterDSN(rc, "flytrap", "require")
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Host != rc.DBHost || cfg.Port != 5432 || cfg.Database != "flytrap" || cfg.User != "flytrap" || cfg.TLSConfig == nil {
+		t.Errorf("parsed %s:%d/%s as %s, TLS %v", cfg.Host, cfg.Port, cfg.Database, cfg.User, cfg.TLSConfig != nil)
+	}
+	if strings.Contains(dsn, "password") {
+		t.Error("the DSN carries a password")
+	}
+}
+
+func TestOptionsFromEnv(t *testing.T) {
+	o := optionsFromEnv(func(k string) string {
+		return map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080"}[k]
+	})
+	if o.httpAddr != ":8080" || o.httpsAddr != ":443" || o.stateDir != "/var/lib/flytrap" || o.dbSSLMode != "require" || o.publishEvery != 30*time.Second {
+		t.Errorf("options %+v", o)
+	}
+}

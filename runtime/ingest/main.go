@@ -1,0 +1,65 @@
+// Command ingest is the ingest Lambda function (provided.al2023, arm64,
+// built as "bootstrap" with -tags 'lambda.norpc nosqlite'): API Gateway
+// HTTP API events (payload 2.0) served by internal/ingest, accepted events
+// sent to SQS. It has no database connection; project keys and the IP
+// salt come from the key set the dashboard publishes to S3.
+//
+// Environment (set by terraform/modules/ingest):
+//
+//	QUEUE_URL      the events queue
+//	KEYSET_BUCKET  bucket of the key set object
+//	KEYSET_KEY     its key (keyset/ingest-keys.json)
+//	LOG_LEVEL      debug, info (default), warn or error
+//
+// AWS_REGION and the role's credentials come from Lambda.
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/lambdax"
+)
+
+func main() {
+	log := lambdax.NewLogger(os.Stdout, os.Getenv("LOG_LEVEL"))
+	// Cold start: configuration, clients and the first key set load
+	// happen once per execution environment, not per request.
+	ctx := context.Background()
+	env, err := readEnv(os.Getenv)
+	if err != nil {
+		log.Error("ingest: bad environment", "err", err)
+		os.Exit(1)
+	}
+	cfg, err := awsx.AWSConfig("", os.Getenv)
+	if err != nil {
+		log.Error("ingest: AWS configuration", "err", err)
+		os.Exit(1)
+	}
+	h := newApp(ctx, appDeps{
+		Loader: awsx.NewKeySetLoader(awsx.NewS3Client(cfg), env.bucket, env.key),
+		Queue:  awsx.NewSQSQueue(awsx.NewSQSClient(cfg), env.queueURL, awsx.SQSQueueOptions{}),
+		Log:    log,
+	})
+	lambda.Start(lambdax.HTTPHandler(h))
+}
+
+// env is the function's configuration.
+type env struct {
+	queueURL, bucket, key string
+}
+
+func readEnv(getenv func(string) string) (env, error) {
+	e := env{queueURL: getenv("QUEUE_URL"), bucket: getenv("KEYSET_BUCKET"), key: getenv("KEYSET_KEY")}
+	var missing []error
+	for name, v := range map[string]string{"QUEUE_URL": e.queueURL, "KEYSET_BUCKET": e.bucket, "KEYSET_KEY": e.key} {
+		if v == "" {
+			missing = append(missing, errors.New(name+" is not set"))
+		}
+	}
+	return e, errors.Join(missing...)
+}

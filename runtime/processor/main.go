@@ -1,0 +1,198 @@
+// Command processor is the processor Lambda function (provided.al2023,
+// arm64, built as "bootstrap" with -tags 'lambda.norpc nosqlite'): it
+// receives batches from the SQS event source, processes each event with
+// internal/process, stores it in RDS PostgreSQL and announces it on the
+// live-stream NOTIFY channel the dashboard listens to.
+//
+// Failures are reported per record (ReportBatchItemFailures), so SQS
+// redelivers only those. That includes malformed messages
+// (process.ErrMalformed): retrying them cannot succeed, but reporting them
+// is what moves them, after the queue's maxReceiveCount, to the
+// dead-letter queue, whose alarm tells an operator there is something to
+// inspect; dropping them would lose the evidence of a bug or a foreign
+// producer. Processing is idempotent per event_id, so a redelivered event
+// is stored once.
+//
+// Environment (set by terraform/modules/processor):
+//
+//	DB_HOST, DB_PORT, DB_NAME  the database
+//	DB_USER                    its login (flytrap_processor)
+//	DB_REGION                  region for IAM authentication tokens
+//	DB_AUTH                    iam (RDS IAM token per connection) or
+//	                           password (DB_PASSWORD; tests, non-RDS)
+//	DB_SSLMODE                 libpq sslmode (require on RDS)
+//	LOG_LEVEL                  debug, info (default), warn or error
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
+
+	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/lambdax"
+	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/process"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+func main() {
+	log := lambdax.NewLogger(os.Stdout, os.Getenv("LOG_LEVEL"))
+	e, err := readEnv(os.Getenv)
+	if err != nil {
+		log.Error("processor: bad environment", "err", err)
+		os.Exit(1)
+	}
+	var creds aws.CredentialsProvider
+	if e.auth == "iam" {
+		cfg, err := awsx.AWSConfig(e.region, os.Getenv)
+		if err != nil {
+			log.Error("processor: AWS configuration", "err", err)
+			os.Exit(1)
+		}
+		creds = cfg.Credentials
+	}
+	f := &function{
+		connect: func(ctx context.Context) (*store.DB, error) {
+			return store.OpenPostgres(ctx, e.dsn(), e.passwordSource(creds))
+		},
+		log: log,
+	}
+	lambda.Start(f.handle)
+}
+
+// env is the function's database configuration.
+type env struct {
+	host     string
+	port     int
+	name     string
+	user     string
+	region   string
+	auth     string // "iam" or "password"
+	password string
+	sslmode  string
+}
+
+func readEnv(getenv func(string) string) (env, error) {
+	e := env{
+		host:     getenv("DB_HOST"),
+		name:     getenv("DB_NAME"),
+		user:     getenv("DB_USER"),
+		region:   getenv("DB_REGION"),
+		auth:     getenv("DB_AUTH"),
+		password: getenv("DB_PASSWORD"),
+		sslmode:  getenv("DB_SSLMODE"),
+	}
+	var errs []error
+	for _, v := range []struct{ name, value string }{{"DB_HOST", e.host}, {"DB_NAME", e.name}, {"DB_USER", e.user}} {
+		if v.value == "" {
+			errs = append(errs, errors.New(v.name+" is not set"))
+		}
+	}
+	port := getenv("DB_PORT")
+	if port == "" {
+		port = "5432"
+	}
+	var err error
+	if e.port, err = strconv.Atoi(port); err != nil || e.port < 1 || e.port > 65535 {
+		errs = append(errs, fmt.Errorf("DB_PORT %q is not a port", port))
+	}
+	switch e.auth {
+	case "iam":
+		if e.region == "" {
+			errs = append(errs, errors.New("DB_REGION is needed for DB_AUTH=iam"))
+		}
+		if e.sslmode == "" {
+			// RDS accepts IAM tokens over TLS only.
+			e.sslmode = "require"
+		}
+	case "password":
+		if e.sslmode == "" {
+			e.sslmode = "prefer"
+		}
+	default:
+		errs = append(errs, fmt.Errorf("DB_AUTH %q: want iam or password", e.auth))
+	}
+	return e, errors.Join(errs...)
+}
+
+// dsn is a keyword/value connection string, which, unlike a URL, can also
+// hold a Unix socket directory as host.
+func (e env) dsn() string {
+	q := func(v string) string {
+		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+	}
+	return strings.Join([]string{
+		"host=" + q(e.host), "port=" + strconv.Itoa(e.port), "dbname=" + q(e.name), "user=" + q(e.user),
+		"sslmode=" + q(e.sslmode), "connect_timeout=10", "application_name=flytrap-processor",
+	}, " ")
+}
+
+// passwordSource returns the per-connection password: a fresh IAM token
+// signed locally with the function's role credentials (no network call,
+// which matters in a VPC without NAT), or the fixed DB_PASSWORD.
+func (e env) passwordSource(creds aws.CredentialsProvider) func(context.Context) (string, error) {
+	if e.auth != "iam" {
+		return func(context.Context) (string, error) { return e.password, nil }
+	}
+	endpoint := net.JoinHostPort(e.host, strconv.Itoa(e.port))
+	return func(ctx context.Context) (string, error) {
+		return auth.BuildAuthToken(ctx, endpoint, e.region, e.user, creds)
+	}
+}
+
+// function is the Lambda handler. It connects on the first invocation
+// that needs the database and keeps the pool for the life of the
+// execution environment; a failed connect is retried on the next one.
+type function struct {
+	connect func(context.Context) (*store.DB, error)
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	batch func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+}
+
+// handle processes one batch. Without a database no record can succeed, so
+// a failed connect fails the invocation, which retries the whole batch.
+func (f *function) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	batch, err := f.batchHandler(ctx)
+	if err != nil {
+		f.log.Error("processor: batch not processed", "records", len(ev.Records), "err", err)
+		return events.SQSEventResponse{}, err
+	}
+	return batch(ctx, ev)
+}
+
+func (f *function) batchHandler(ctx context.Context) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.batch != nil {
+		return f.batch, nil
+	}
+	db, err := f.connect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the database: %w", err)
+	}
+	// Each stored event is announced with pg_notify, for the dashboard's
+	// live stream; the Lambda never calls anything outside the VPC.
+	proc := process.New(db, f.log).WithPublisher(live.NewPGPublisher(db.SQL()), db)
+	f.batch = lambdax.SQSBatchHandler(func(ctx context.Context, m events.SQSMessage) error {
+		_, err := proc.Process(ctx, []byte(m.Body))
+		if errors.Is(err, process.ErrMalformed) {
+			return fmt.Errorf("not a Flytrap event; reported so the dead-letter queue keeps it for inspection: %w", err)
+		}
+		return err
+	}, f.log)
+	return f.batch, nil
+}

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
+	"github.com/getflytrap/flytrap/internal/lambdax/lambdaxtest"
+	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// Records of testdata/sqs-event.json that must fail: a message that is no
+// Flytrap event, and an event of a project that does not exist.
+var wantFailed = []string{"2e1424d4-f796-459a-8184-9c92662be6da", "3c0d6f6e-4f0e-4a69-9a2f-1b2a3c4d5e6f"}
+
+// database is a migrated test database with one project (ID 1, as the
+// fixture's events expect) and a processor login, set up the way the
+// dashboard does it on RDS.
+type database struct {
+	dsn    string
+	master *store.DB
+	env    map[string]string // the processor's DB_* variables
+}
+
+func newDatabase(t *testing.T) *database {
+	t.Helper()
+	b := make([]byte, 6)
+	rand.Read(b)
+	role := "flytrap_processor_" + hex.EncodeToString(b)
+	var dsn string
+	t.Cleanup(func() { // after pgtest drops the database, which held the role's grants
+		if dsn != "" {
+			dropRole(t, dsn, role)
+		}
+	})
+	dsn = pgtest.URL(t)
+	ctx := context.Background()
+	master, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { master.Close() })
+	if p, err := master.CreateProject(ctx, "web"); err != nil || p.ID != 1 {
+		t.Fatalf("CreateProject = %+v, %v; want ID 1", p, err)
+	}
+	if err := master.EnsureProcessorRole(ctx, role); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port := u.Hostname(), u.Port()
+	if h := u.Query().Get("host"); h != "" { // a throwaway cluster's socket directory
+		host = h
+	}
+	if p := u.Query().Get("port"); p != "" {
+		port = p
+	}
+	return &database{dsn: dsn, master: master, env: map[string]string{
+		"DB_HOST": host, "DB_PORT": port, "DB_NAME": strings.TrimPrefix(u.Path, "/"), "DB_USER": role,
+		"DB_REGION": "eu-west-1", "DB_AUTH": "iam", "DB_SSLMODE": "disable",
+	}}
+}
+
+func dropRole(t *testing.T, dsn, role string) {
+	u, _ := url.Parse(dsn)
+	u.Path = "/postgres"
+	cfg, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	if _, err := db.Exec("DROP ROLE IF EXISTS " + role); err != nil {
+		t.Errorf("drop role %s: %v", role, err)
+	}
+}
+
+func (d *database) count(t *testing.T, query string) int {
+	t.Helper()
+	var n int
+	if err := d.master.SQL().QueryRow(query).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func loadBatch(t *testing.T) events.SQSEvent {
+	t.Helper()
+	b, err := os.ReadFile("testdata/sqs-event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func failedIDs(resp events.SQSEventResponse) []string {
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+// TestProcessorBatch runs the handler on a real SQS event as the processor
+// login, signing an IAM token per connection (the test server trusts the
+// login, so the token is sent but not checked).
+func TestProcessorBatch(t *testing.T) {
+	db := newDatabase(t)
+	e, err := readEnv(func(k string) string { return db.env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		tokens []string
+	)
+	sign := e.passwordSource(credentials.NewStaticCredentialsProvider("AKIDPROCESSOR", "secret", ""))
+	f := &function{log: quiet, connect: func(ctx context.Context) (*store.DB, error) {
+		return store.OpenPostgres(ctx, e.dsn(), func(ctx context.Context) (string, error) {
+			tok, err := sign(ctx)
+			mu.Lock()
+			tokens = append(tokens, tok)
+			mu.Unlock()
+			return tok, err
+		})
+	}}
+
+	// The dashboard's live stream listens like this.
+	listener, err := pgx.Connect(context.Background(), db.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close(context.Background())
+	if _, err := listener.Exec(context.Background(), "LISTEN "+live.Channel); err != nil {
+		t.Fatal(err)
+	}
+
+	batch := loadBatch(t)
+	for round := 1; round <= 2; round++ { // the second is SQS redelivering the batch
+		resp, err := f.handle(context.Background(), batch)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if got := failedIDs(resp); !slices.Equal(got, wantFailed) {
+			t.Errorf("round %d: failures %v, want %v", round, got, wantFailed)
+		}
+		// Two events (one delivered twice in the batch), two issues,
+		// nothing for the malformed message or the missing project.
+		if n := db.count(t, `SELECT COUNT(*) FROM events`); n != 2 {
+			t.Errorf("round %d: %d events stored, want 2", round, n)
+		}
+		if n := db.count(t, `SELECT COUNT(*) FROM issues WHERE project_id = 1`); n != 2 {
+			t.Errorf("round %d: %d issues, want 2", round, n)
+		}
+		if n := db.count(t, `SELECT COUNT(*) FROM events WHERE event_id IN ('9ec79c33ec9942ab8353589fcb2e04dc', '7b0f1c4e2d3a4b5c8d9e0f1a2b3c4d5e')`); n != 2 {
+			t.Errorf("round %d: the fixture's events are not both stored", round)
+		}
+	}
+	// One notification per stored event; redelivered duplicates announce
+	// nothing.
+	var notified []string
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		n, err := listener.WaitForNotification(ctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		notified = append(notified, n.Payload)
+	}
+	if len(notified) != 2 {
+		t.Errorf("%d live notifications, want 2: %q", len(notified), notified)
+	}
+
+	if len(tokens) == 0 || !strings.Contains(tokens[0], "Action=connect") || !strings.Contains(tokens[0], "DBUser="+db.env["DB_USER"]) || !strings.Contains(tokens[0], "X-Amz-Signature=") {
+		t.Errorf("passwords sent: %q, want signed IAM tokens", tokens)
+	}
+}
+
+func TestProcessorConnectFailureRetriesBatch(t *testing.T) {
+	calls := 0
+	f := &function{log: quiet, connect: func(context.Context) (*store.DB, error) {
+		calls++
+		return nil, errors.New("dial tcp 10.0.1.5:5432: i/o timeout")
+	}}
+	ev := loadBatch(t)
+	for range 2 {
+		if _, err := f.handle(context.Background(), ev); err == nil || !strings.Contains(err.Error(), "i/o timeout") {
+			t.Fatalf("err = %v, want the connect error (the whole batch is retried)", err)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("%d connect attempts, want one per invocation until one succeeds", calls)
+	}
+}
+
+func TestReadEnv(t *testing.T) {
+	base := map[string]string{"DB_HOST": "db.internal", "DB_PORT": "5432", "DB_NAME": "flytrap", "DB_USER": "flytrap_processor",
+		"DB_REGION": "eu-west-1", "DB_AUTH": "iam", "DB_SSLMODE": ""}
+	tests := []struct {
+		name        string
+		set         map[string]string
+		wantErr     string
+		wantSSLMode string
+		wantDSN     string
+	}{
+		{name: "terraform's iam", set: map[string]string{"DB_SSLMODE": "require"}, wantSSLMode: "require",
+			wantDSN: "host='db.internal' port=5432 dbname='flytrap' user='flytrap_processor' sslmode='require' connect_timeout=10 application_name=flytrap-processor"},
+		{name: "iam defaults to TLS", wantSSLMode: "require"},
+		{name: "password", set: map[string]string{"DB_AUTH": "password", "DB_PASSWORD": "pw"}, wantSSLMode: "prefer"},
+		{name: "default port", set: map[string]string{"DB_PORT": ""}, wantSSLMode: "require"},
+		{name: "quoting", set: map[string]string{"DB_NAME": `it's\`}, wantSSLMode: "require",
+			wantDSN: `host='db.internal' port=5432 dbname='it\'s\\' user='flytrap_processor' sslmode='require' connect_timeout=10 application_name=flytrap-processor`},
+		{name: "unknown auth", set: map[string]string{"DB_AUTH": "kerberos"}, wantErr: "DB_AUTH"},
+		{name: "iam without region", set: map[string]string{"DB_REGION": ""}, wantErr: "DB_REGION"},
+		{name: "bad port", set: map[string]string{"DB_PORT": "54x"}, wantErr: "DB_PORT"},
+		{name: "no host", set: map[string]string{"DB_HOST": ""}, wantErr: "DB_HOST"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := map[string]string{}
+			for k, v := range base {
+				m[k] = v
+			}
+			for k, v := range tt.set {
+				m[k] = v
+			}
+			e, err := readEnv(func(k string) string { return m[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.sslmode != tt.wantSSLMode {
+				t.Errorf("sslmode %q, want %q", e.sslmode, tt.wantSSLMode)
+			}
+			if tt.wantDSN != "" && e.dsn() != tt.wantDSN {
+				t.Errorf("dsn\n%s\nwant\n%s", e.dsn(), tt.wantDSN)
+			}
+			if _, err := pgx.ParseConfig(e.dsn()); err != nil {
+				t.Errorf("pgx cannot parse the DSN: %v", err)
+			}
+		})
+	}
+}
+
+// TestBootstrap runs the built function against a fake Lambda Runtime API
+// with a real SQS event, signing IAM tokens from environment credentials
+// as on Lambda.
+func TestBootstrap(t *testing.T) {
+	db := newDatabase(t)
+	bin := lambdaxtest.Build(t, ".", runtime.GOOS, runtime.GOARCH)
+	api := lambdaxtest.NewRuntimeAPI(t)
+	env := awsxtest.Env()
+	for k, v := range db.env {
+		env = append(env, k+"="+v)
+	}
+	lambdaxtest.Start(t, bin, api, env...)
+
+	payload, err := os.ReadFile("testdata/sqs-event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := api.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Error {
+		t.Fatalf("function error %s: %s", res.ErrorType, res.Body)
+	}
+	var resp events.SQSEventResponse
+	if err := json.Unmarshal(res.Body, &resp); err != nil {
+		t.Fatalf("response %s: %v", res.Body, err)
+	}
+	if got := failedIDs(resp); !slices.Equal(got, wantFailed) {
+		t.Errorf("failures %v, want %v", got, wantFailed)
+	}
+	if n := db.count(t, `SELECT COUNT(*) FROM events`); n != 2 {
+		t.Errorf("%d events stored, want 2", n)
+	}
+}
