@@ -1,0 +1,126 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// benchPayload is a typical JavaScript error event: 20 frames with context,
+// 30 breadcrumbs, tags and a request, about 12 KB of JSON.
+func benchPayload(b *testing.B) []byte {
+	b.Helper()
+	ev := event.Event{EventID: "0123456789abcdef0123456789abcdef", ProjectID: 1, Level: "error", Platform: "javascript",
+		Release: "web@1.2.3", Environment: "production", Message: "checkout failed",
+		Tags:    []event.Tag{{Key: "browser", Value: "Chrome 130"}, {Key: "os", Value: "Windows 11"}, {Key: "url", Value: "https://shop.example.com/checkout?step=2"}},
+		Request: &event.Request{Method: "POST", URL: "https://shop.example.com/api/orders", Headers: [][2]string{{"User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36"}}},
+	}
+	ex := event.Exception{Type: "TypeError", Value: "Cannot read properties of undefined (reading 'total')"}
+	for i := range 20 {
+		ex.Frames = append(ex.Frames, event.Frame{
+			Filename: fmt.Sprintf("/static/js/chunk-%d.js", i%5), AbsPath: fmt.Sprintf("https://shop.example.com/static/js/chunk-%d.js", i%5),
+			Function: fmt.Sprintf("handler%d", i), Lineno: 100 + i, Colno: 12,
+			ContextLine: "  return order.summary.total;", PreContext: []string{"function submit(order) {", "  validate(order);"}, PostContext: []string{"}", ""},
+		})
+	}
+	ev.Exceptions = []event.Exception{ex}
+	for i := range 30 {
+		ev.Breadcrumbs = append(ev.Breadcrumbs, event.Breadcrumb{Category: "xhr", Level: "info", Message: fmt.Sprintf("GET /api/cart/%d", i)})
+	}
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return raw
+}
+
+// BenchmarkPayload compares the stored DEFLATE payload with zstd, which the
+// store used before: ns/op for each direction and the compressed size.
+func BenchmarkPayload(b *testing.B) {
+	raw := benchPayload(b)
+	enc, _ := zstd.NewWriter(nil)
+	dec, _ := zstd.NewReader(nil)
+	deflated, err := compress(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	zstded := enc.EncodeAll(raw, nil)
+	b.Run("deflate/compress", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			if _, err := compress(raw); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(deflated)), "stored-bytes")
+	})
+	b.Run("zstd/compress", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			enc.EncodeAll(raw, nil)
+		}
+		b.ReportMetric(float64(len(zstded)), "stored-bytes")
+	})
+	b.Run("deflate/decompress", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			out, err := decompress(deflated)
+			if err != nil || !bytes.Equal(out, raw) {
+				b.Fatal("round trip failed", err)
+			}
+		}
+	})
+	b.Run("zstd/decompress", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			if _, err := dec.DecodeAll(zstded, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSaveEvent stores events of 50 issues in a SQLite file with the
+// durability settings of `flytrap dev` (WAL, synchronous=FULL): the
+// processor's cost per event.
+func BenchmarkSaveEvent(b *testing.B) {
+	dir, err := os.MkdirTemp("", "flytrap-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(dir, "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	p, err := db.CreateProject(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ev event.Event
+	if err := json.Unmarshal(benchPayload(b), &ev); err != nil {
+		b.Fatal(err)
+	}
+	ev.ProjectID = p.ID
+	i := 0
+	for b.Loop() {
+		e := ev
+		e.EventID = fmt.Sprintf("%032x", i+1)
+		req := SaveRequest{Event: &e, Fingerprint: fmt.Sprintf("fp-%d", i%50), GroupingVersion: "bench",
+			Title: "TypeError", Culprit: "checkout.js in submit", UserKey: fmt.Sprintf("id:%d", i%200)}
+		if _, err := db.SaveEvent(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
