@@ -13,7 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	deploycmd "github.com/getflytrap/flytrap/internal/cli/cmd/deploy"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/destroy"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/dev"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/initcmd"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/status"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/version"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 )
@@ -33,6 +37,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 		return cmdutil.UsageError(err.Error(), "run `flytrap <command> --help` for the flags it takes")
 	})
 	root.AddCommand(version.NewCmd(f), dev.NewCmd(f))
+	root.AddCommand(initcmd.NewCmd(f), deploycmd.NewCmd(f), destroy.NewCmd(f), status.NewCmd(f))
 	return root
 }
 

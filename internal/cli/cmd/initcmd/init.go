@@ -1,0 +1,348 @@
+// Package initcmd implements `flytrap init`: the wizard that writes a
+// deployment plan (flytrap.yaml). It creates nothing in AWS; `flytrap
+// deploy` applies the plan. (The package is not called init: that name is
+// reserved for functions in Go.)
+package initcmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/deploy"
+	"github.com/getflytrap/flytrap/internal/plan"
+	"github.com/getflytrap/flytrap/internal/wizard"
+)
+
+// Options are the inputs of `flytrap init`. Every question of the wizard
+// has a field (and a flag) here.
+type Options struct {
+	IO     *cmdutil.IOStreams
+	Getenv func(string) string
+	// Home is the user's home directory (for ~/.aws); "" means os.UserHomeDir.
+	Home string
+	// Interactive says whether the terminal forms may be used; nil means
+	// "stdin and stdout are terminals".
+	Interactive func() bool
+
+	Output     string
+	Force      bool
+	Yes        bool
+	JSON       bool
+	Accessible bool
+
+	Name, Region, Profile, AdminEmail, AlertEmail, Domain, Size string
+	DashboardInstanceType, DBInstanceClass                      string
+	DBStorage, IngestMemory, ProcessorMemory, LogRetention      int
+	DBDeletionProtection                                        bool
+	Tags                                                        []string
+
+	// changed reports whether a flag was given (cobra's Changed).
+	changed func(flag string) bool
+}
+
+// NewCmd returns the init command.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{IO: f.IO, Getenv: f.Getenv}
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Plan a deployment to AWS: answer a few questions, get flytrap.yaml",
+		Long: `Ask for the AWS profile and region (found in ~/.aws/config), a deployment name,
+the admin's e-mail, an optional alert e-mail and domain, and a size, then write
+flytrap.yaml and show what it costs per month. Nothing is created in AWS:
+` + "`flytrap deploy`" + ` applies the plan.
+
+Every question has a flag. With --yes nothing is asked: flags and defaults
+fill the plan, and --name and --admin-email are required. Without a terminal
+the questions are asked line by line (as with --accessible). An existing
+flytrap.yaml provides the defaults; overwriting it needs --force.`,
+		Example: `  flytrap init
+  flytrap init --yes --name prod --admin-email ops@example.com --region eu-west-1
+  flytrap init --yes --name staging --admin-email ops@example.com --size custom --db-instance-class db.t4g.small`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.changed = cmd.Flags().Changed
+			return Run(cmd.Context(), opts)
+		},
+	}
+	d := plan.Default()
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Output, "output", "o", plan.DefaultFile, "plan file to write")
+	fl.BoolVar(&opts.Force, "force", false, "overwrite an existing plan file")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "ask nothing: use the flags and defaults")
+	fl.BoolVar(&opts.JSON, "json", false, "print the plan and its cost estimate as JSON")
+	fl.BoolVar(&opts.Accessible, "accessible", false, "ask line by line (screen readers, no terminal needed) [$ACCESSIBLE]")
+	fl.StringVar(&opts.Name, "name", "", "deployment name, e.g. prod (3-21 lowercase letters, digits, hyphens)")
+	fl.StringVar(&opts.Region, "region", "", "AWS region (default: $AWS_REGION, the profile's region, then "+plan.DefaultRegion+")")
+	fl.StringVar(&opts.Profile, "profile", "", "AWS profile from ~/.aws/config (default: $AWS_PROFILE, then \"default\" if it exists)")
+	fl.StringVar(&opts.AdminEmail, "admin-email", "", "e-mail of the first dashboard administrator")
+	fl.StringVar(&opts.AlertEmail, "alert-email", "", "e-mail subscribed to alarms (optional)")
+	fl.StringVar(&opts.Domain, "domain", "", "dashboard domain for HTTPS (optional; default http://<elastic ip>)")
+	fl.StringVar(&opts.Size, "size", plan.DefaultSize, "size preset: "+strings.Join(plan.PresetNames, ", ")+" or custom")
+	fl.StringVar(&opts.DashboardInstanceType, "dashboard-instance-type", "", "dashboard EC2 type, Graviton (implies --size custom)")
+	fl.StringVar(&opts.DBInstanceClass, "db-instance-class", "", "RDS instance class (implies --size custom)")
+	fl.IntVar(&opts.DBStorage, "db-storage", 0, "database storage in GiB, 20-1000 (implies --size custom)")
+	fl.IntVar(&opts.IngestMemory, "ingest-memory", 0, "ingest function memory in MB (implies --size custom)")
+	fl.IntVar(&opts.ProcessorMemory, "processor-memory", 0, "processor function memory in MB (implies --size custom)")
+	fl.IntVar(&opts.LogRetention, "log-retention", d.LogRetentionDays, "days CloudWatch keeps logs")
+	fl.BoolVar(&opts.DBDeletionProtection, "db-deletion-protection", d.DBDeletionProtection, "protect the database and the bucket's data from deletion (destroy turns it off itself)")
+	fl.StringArrayVar(&opts.Tags, "tag", nil, "extra tag for every resource, KEY=VALUE (repeatable)")
+	return cmd
+}
+
+// Run writes the plan.
+func Run(ctx context.Context, opts *Options) error {
+	changed := opts.changed
+	if changed == nil {
+		// Called without cobra (tests): a non-zero field counts as given.
+		changed = opts.nonZero
+	}
+	getenv := opts.Getenv
+	home := opts.Home
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	profiles, err := wizard.DetectProfiles(getenv, home)
+	if err != nil {
+		return &cmdutil.Error{Msg: "cannot read the shared AWS config", Hint: "fix ~/.aws/config, or pass --profile and --region", Err: err}
+	}
+
+	// Starting values: defaults, then an existing plan, then flags.
+	p := plan.Default()
+	exists := false
+	if old, err := plan.Load(opts.Output); err == nil {
+		p, exists = old, true
+	} else {
+		var nf *plan.NotFoundError
+		if !errors.As(err, &nf) {
+			if _, statErr := os.Stat(opts.Output); statErr == nil {
+				exists = true // unreadable or invalid: only --force may replace it
+			}
+		}
+	}
+	if exists && !opts.Force {
+		return cmdutil.UsageError(opts.Output+" exists", "pass --force to overwrite it (its values are the defaults), or -o for another file")
+	}
+	if !exists {
+		p.AWS.Profile = defaultProfile(getenv, profiles)
+		p.AWS.Region = regionFor(getenv, profiles, p.AWS.Profile)
+	}
+	if err := opts.apply(&p, changed); err != nil {
+		return err
+	}
+	if changed("profile") && !changed("region") && !exists {
+		p.AWS.Region = regionFor(getenv, profiles, p.AWS.Profile)
+	}
+
+	if !opts.Yes {
+		interactive := opts.Interactive
+		if interactive == nil {
+			interactive = func() bool { return deploy.IsTerminal(opts.IO.Out) && isTerminalReader(opts.IO.In) }
+		}
+		accessible := opts.Accessible || getenv("ACCESSIBLE") != "" || !interactive()
+		// With --json, stdout carries only the JSON document.
+		out := opts.IO.Out
+		if opts.JSON {
+			out = opts.IO.ErrOut
+		}
+		w := wizard.Options{
+			In: opts.IO.In, Out: out, Accessible: accessible, Environ: environ(getenv),
+			Plan: p, Ask: questions(changed), Profiles: profiles,
+			RegionFor: func(profile string) string { return regionFor(getenv, profiles, profile) },
+		}
+		p, err = wizard.Run(ctx, w)
+		if errors.Is(err, wizard.ErrAborted) {
+			return context.Canceled
+		}
+		if err != nil {
+			return err
+		}
+	}
+	p.Normalize()
+	if err := p.Validate(); err != nil {
+		return missing(err, opts.Yes)
+	}
+	if err := plan.Save(opts.Output, p); err != nil {
+		return &cmdutil.Error{Msg: "cannot write " + opts.Output, Hint: "choose a writable path with -o", Err: err}
+	}
+	est := plan.EstimateMonthlyCost(p)
+	if opts.JSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Path     string        `json:"path"`
+			Plan     plan.Plan     `json:"plan"`
+			Estimate plan.Estimate `json:"estimate"`
+		}{opts.Output, p, est})
+	}
+	out := opts.IO.Out
+	fmt.Fprintf(out, "Wrote %s: deployment %q in %s", opts.Output, p.Name, p.AWS.Region)
+	if p.AWS.Profile != "" {
+		fmt.Fprintf(out, " (profile %s)", p.AWS.Profile)
+	}
+	fmt.Fprintf(out, ", %s size.\n\n", p.Size)
+	if err := est.WriteText(out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nNext: flytrap deploy --dry-run   (offline preview), then flytrap deploy\n")
+	return nil
+}
+
+// missing turns validation errors into one message naming the flags.
+func missing(err error, yes bool) error {
+	hint := "answer the questions, or pass the values as flags (flytrap init --help)"
+	if yes {
+		hint = "with --yes, --name and --admin-email are required: flytrap init --yes --name prod --admin-email you@example.com"
+	}
+	return &cmdutil.Error{Msg: "the plan is incomplete:\n" + err.Error(), Hint: hint, Code: cmdutil.ExitUsage}
+}
+
+// apply copies the given flags into p.
+func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
+	set := func(flag string, dst *string, v string) {
+		if changed(flag) {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	set("name", &p.Name, opts.Name)
+	set("region", &p.AWS.Region, opts.Region)
+	set("profile", &p.AWS.Profile, opts.Profile)
+	set("admin-email", &p.AdminEmail, opts.AdminEmail)
+	set("alert-email", &p.AlertEmail, opts.AlertEmail)
+	set("domain", &p.Domain, opts.Domain)
+	if changed("size") && opts.Size != plan.SizeCustom {
+		s, ok := plan.Presets[opts.Size]
+		if !ok {
+			return cmdutil.UsageError(fmt.Sprintf("--size %q is not one of %s or custom", opts.Size, strings.Join(plan.PresetNames, ", ")), "pick a preset, or custom with the individual size flags")
+		}
+		p.Sizes = s
+	}
+	set("dashboard-instance-type", &p.Sizes.DashboardInstanceType, opts.DashboardInstanceType)
+	set("db-instance-class", &p.Sizes.DBInstanceClass, opts.DBInstanceClass)
+	setInt := func(flag string, dst *int, v int) {
+		if changed(flag) {
+			*dst = v
+		}
+	}
+	setInt("db-storage", &p.Sizes.DBAllocatedStorageGB, opts.DBStorage)
+	setInt("ingest-memory", &p.Sizes.IngestMemoryMB, opts.IngestMemory)
+	setInt("processor-memory", &p.Sizes.ProcessorMemoryMB, opts.ProcessorMemory)
+	setInt("log-retention", &p.LogRetentionDays, opts.LogRetention)
+	if changed("db-deletion-protection") {
+		p.DBDeletionProtection = opts.DBDeletionProtection
+	}
+	if changed("tag") {
+		p.Tags = map[string]string{}
+		for _, t := range opts.Tags {
+			k, v, ok := strings.Cut(t, "=")
+			if !ok || k == "" {
+				return cmdutil.UsageError(fmt.Sprintf("--tag %q must be KEY=VALUE", t), "e.g. --tag team=errors")
+			}
+			p.Tags[k] = v
+		}
+	}
+	p.Normalize()
+	return nil
+}
+
+// questions asks what no flag answered.
+func questions(changed func(string) bool) wizard.Questions {
+	q := wizard.All()
+	q.Profile = !changed("profile")
+	q.Region = !changed("region")
+	q.Name = !changed("name")
+	q.AdminEmail = !changed("admin-email")
+	q.AlertEmail = !changed("alert-email")
+	q.Domain = !changed("domain")
+	q.DashboardInstanceType = !changed("dashboard-instance-type")
+	q.DBInstanceClass = !changed("db-instance-class")
+	q.DBStorage = !changed("db-storage")
+	q.IngestMemory = !changed("ingest-memory")
+	q.ProcessorMemory = !changed("processor-memory")
+	// Individual sizes given by flag make the size custom already.
+	q.Size = !changed("size") && !(changed("dashboard-instance-type") || changed("db-instance-class") || changed("db-storage") || changed("ingest-memory") || changed("processor-memory"))
+	return q
+}
+
+// defaultProfile: AWS_PROFILE, else "default" when it exists, else none
+// (the SDK's chain: environment variables, instance role).
+func defaultProfile(getenv func(string) string, profiles []wizard.Profile) string {
+	if p := getenv("AWS_PROFILE"); p != "" {
+		return p
+	}
+	if _, ok := wizard.FindProfile(profiles, "default"); ok {
+		return "default"
+	}
+	return ""
+}
+
+// regionFor follows the SDK's precedence: the environment, then the
+// profile's setting, then plan.DefaultRegion.
+func regionFor(getenv func(string) string, profiles []wizard.Profile, profile string) string {
+	if r := getenv("AWS_REGION"); r != "" {
+		return r
+	}
+	if r := getenv("AWS_DEFAULT_REGION"); r != "" {
+		return r
+	}
+	if pr, ok := wizard.FindProfile(profiles, profile); ok && pr.Region != "" {
+		return pr.Region
+	}
+	return plan.DefaultRegion
+}
+
+func environ(getenv func(string) string) []string {
+	var env []string
+	for _, k := range []string{"NO_COLOR", "TERM", "COLORTERM", "CLICOLOR", "CLICOLOR_FORCE"} {
+		if v := getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func isTerminalReader(r any) bool {
+	f, ok := r.(*os.File)
+	return ok && deploy.IsTerminal(f)
+}
+
+// nonZero stands in for cobra's Changed when Run is called directly.
+func (opts *Options) nonZero(flag string) bool {
+	switch flag {
+	case "name":
+		return opts.Name != ""
+	case "region":
+		return opts.Region != ""
+	case "profile":
+		return opts.Profile != ""
+	case "admin-email":
+		return opts.AdminEmail != ""
+	case "alert-email":
+		return opts.AlertEmail != ""
+	case "domain":
+		return opts.Domain != ""
+	case "size":
+		return opts.Size != ""
+	case "dashboard-instance-type":
+		return opts.DashboardInstanceType != ""
+	case "db-instance-class":
+		return opts.DBInstanceClass != ""
+	case "db-storage":
+		return opts.DBStorage != 0
+	case "ingest-memory":
+		return opts.IngestMemory != 0
+	case "processor-memory":
+		return opts.ProcessorMemory != 0
+	case "log-retention":
+		return opts.LogRetention != 0
+	case "tag":
+		return len(opts.Tags) > 0
+	}
+	return false
+}

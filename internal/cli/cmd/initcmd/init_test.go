@@ -1,0 +1,264 @@
+package initcmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/plan"
+)
+
+type result struct {
+	out, errOut string
+	err         error
+}
+
+// execute runs `flytrap init args...` in dir with env and stdin.
+func execute(t *testing.T, dir string, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	f := &cmdutil.Factory{
+		IO:     &cmdutil.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut},
+		Getenv: func(k string) string { return env[k] },
+	}
+	cmd := NewCmd(f)
+	// Paths relative to dir, and a home with the test's ~/.aws.
+	for i, a := range args {
+		if a == "-o" && i+1 < len(args) {
+			args[i+1] = filepath.Join(dir, args[i+1])
+		}
+	}
+	if !contains(args, "-o") {
+		args = append(args, "-o", filepath.Join(dir, plan.DefaultFile))
+	}
+	cmd.SetArgs(args)
+	cmd.SetIn(f.IO.In)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	err := cmd.ExecuteContext(context.Background())
+	return result{out.String(), errOut.String(), err}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// home makes a home folder with a shared AWS config.
+func home(t *testing.T) string {
+	t.Helper()
+	h := t.TempDir()
+	os.MkdirAll(filepath.Join(h, ".aws"), 0o755)
+	os.WriteFile(filepath.Join(h, ".aws", "config"), []byte("[default]\nregion = us-east-2\n[profile work]\nregion = eu-west-1\n"), 0o644)
+	return h
+}
+
+func envWith(h string, kv ...string) map[string]string {
+	m := map[string]string{
+		"AWS_CONFIG_FILE":             filepath.Join(h, ".aws", "config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(h, ".aws", "credentials"),
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func TestInitYes(t *testing.T) {
+	h := home(t)
+	tests := []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		check func(t *testing.T, p plan.Plan)
+	}{
+		{
+			name: "defaults from the default profile",
+			env:  envWith(h),
+			args: []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com"},
+			check: func(t *testing.T, p plan.Plan) {
+				if p.AWS.Profile != "default" || p.AWS.Region != "us-east-2" || p.Size != "small" || p.AlertEmail != "" || !p.DBDeletionProtection {
+					t.Errorf("plan %+v", p)
+				}
+			},
+		},
+		{
+			name: "AWS_PROFILE picks the profile and its region",
+			env:  envWith(h, "AWS_PROFILE", "work"),
+			args: []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com"},
+			check: func(t *testing.T, p plan.Plan) {
+				if p.AWS.Profile != "work" || p.AWS.Region != "eu-west-1" {
+					t.Errorf("plan %+v", p)
+				}
+			},
+		},
+		{
+			name: "AWS_REGION wins over the profile",
+			env:  envWith(h, "AWS_PROFILE", "work", "AWS_REGION", "ap-south-1"),
+			args: []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com"},
+			check: func(t *testing.T, p plan.Plan) {
+				if p.AWS.Region != "ap-south-1" {
+					t.Errorf("plan %+v", p)
+				}
+			},
+		},
+		{
+			name: "every flag",
+			env:  envWith(h),
+			args: []string{"--yes", "--name", "staging", "--admin-email", "ops@example.com", "--alert-email", "alerts@example.com",
+				"--domain", "Errors.Example.com", "--region", "eu-central-1", "--profile", "work", "--size", "large",
+				"--log-retention", "90", "--db-deletion-protection=false", "--tag", "team=errors", "--tag", "cost-center=42"},
+			check: func(t *testing.T, p plan.Plan) {
+				if p.Name != "staging" || p.AWS != (plan.AWS{Profile: "work", Region: "eu-central-1"}) || p.Domain != "errors.example.com" ||
+					p.Size != "large" || p.LogRetentionDays != 90 || p.DBDeletionProtection || p.Tags["team"] != "errors" || p.Tags["cost-center"] != "42" || p.AlertEmail != "alerts@example.com" {
+					t.Errorf("plan %+v", p)
+				}
+			},
+		},
+		{
+			name: "individual sizes make it custom",
+			env:  envWith(h),
+			args: []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--db-instance-class", "db.t4g.small", "--db-storage", "40"},
+			check: func(t *testing.T, p plan.Plan) {
+				if p.Size != plan.SizeCustom || p.Sizes.DBInstanceClass != "db.t4g.small" || p.Sizes.DBAllocatedStorageGB != 40 || p.Sizes.DashboardInstanceType != "t4g.small" {
+					t.Errorf("plan %+v", p)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := execute(t, dir, tt.env, "", tt.args...)
+			if r.err != nil {
+				t.Fatalf("init: %v\n%s%s", r.err, r.out, r.errOut)
+			}
+			path := filepath.Join(dir, plan.DefaultFile)
+			p, err := plan.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, p)
+			if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v", fi.Mode())
+			}
+			if !strings.Contains(r.out, "Estimated monthly cost: about $") || !strings.Contains(r.out, "flytrap deploy --dry-run") {
+				t.Errorf("output:\n%s", r.out)
+			}
+		})
+	}
+}
+
+func TestInitErrors(t *testing.T) {
+	h := home(t)
+	tests := []struct {
+		name     string
+		args     []string
+		wantMsg  string
+		wantHint string
+	}{
+		{"missing name", []string{"--yes", "--admin-email", "ops@example.com"}, "name: a deployment name is required", "--name and --admin-email are required"},
+		{"missing admin", []string{"--yes", "--name", "prod"}, "admin_email", "--name and --admin-email are required"},
+		{"bad name", []string{"--yes", "--name", "Prod!", "--admin-email", "ops@example.com"}, "must be 3-21 characters", ""},
+		{"x86 type", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--dashboard-instance-type", "t3.small"}, "not a Graviton", ""},
+		{"bad size", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--size", "huge"}, `--size "huge"`, "custom"},
+		{"bad tag", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--tag", "novalue"}, "KEY=VALUE", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := execute(t, dir, envWith(h), "", tt.args...)
+			var ce *cmdutil.Error
+			if !errors.As(r.err, &ce) {
+				t.Fatalf("error %v is not a cmdutil.Error", r.err)
+			}
+			if ce.Code != cmdutil.ExitUsage || !strings.Contains(ce.Msg, tt.wantMsg) || !strings.Contains(ce.Hint, tt.wantHint) {
+				t.Errorf("error %q (hint %q, code %d); want %q, %q", ce.Msg, ce.Hint, ce.Code, tt.wantMsg, tt.wantHint)
+			}
+			if _, err := os.Stat(filepath.Join(dir, plan.DefaultFile)); err == nil {
+				t.Error("an invalid plan was written")
+			}
+		})
+	}
+}
+
+func TestInitExistingPlan(t *testing.T) {
+	h := home(t)
+	dir := t.TempDir()
+	if r := execute(t, dir, envWith(h), "", "--yes", "--name", "prod", "--admin-email", "ops@example.com", "--size", "medium"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	r := execute(t, dir, envWith(h), "", "--yes", "--name", "other")
+	if r.err == nil || !strings.Contains(r.err.Error(), "exists") {
+		t.Fatalf("overwrote without --force: %v", r.err)
+	}
+	// With --force the old values are the defaults: only the name changes.
+	if r := execute(t, dir, envWith(h), "", "--yes", "--force", "--name", "other"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	p, err := plan.Load(filepath.Join(dir, plan.DefaultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "other" || p.AdminEmail != "ops@example.com" || p.Size != "medium" {
+		t.Errorf("plan %+v", p)
+	}
+}
+
+// TestInitPrompts answers the questions on a non-terminal stdin: the
+// wizard's accessible mode, line by line.
+func TestInitPrompts(t *testing.T) {
+	h := home(t)
+	dir := t.TempDir()
+	// Asked: profile (3 = work), region (keep), name, admin, alert, domain, size.
+	stdin := "3\n\nprod\nops@example.com\n\n\n2\n"
+	r := execute(t, dir, envWith(h), stdin)
+	if r.err != nil {
+		t.Fatalf("init: %v\n%s", r.err, r.out)
+	}
+	p, err := plan.Load(filepath.Join(dir, plan.DefaultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.AWS.Profile != "work" || p.AWS.Region != "eu-west-1" || p.Name != "prod" || p.AdminEmail != "ops@example.com" || p.Size != "medium" {
+		t.Errorf("plan %+v", p)
+	}
+	if !strings.Contains(r.out, "Deployment name") {
+		t.Errorf("no prompts in the output:\n%s", r.out)
+	}
+	// Stdin ends before the admin: the error names what is missing.
+	r = execute(t, t.TempDir(), envWith(h), "1\n\nprod\n")
+	if r.err == nil || !strings.Contains(r.err.Error(), "admin_email") {
+		t.Errorf("incomplete answers: %v", r.err)
+	}
+}
+
+func TestInitJSON(t *testing.T) {
+	h := home(t)
+	dir := t.TempDir()
+	r := execute(t, dir, envWith(h), "", "--yes", "--json", "--name", "prod", "--admin-email", "ops@example.com")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	var got struct {
+		Path     string        `json:"path"`
+		Plan     plan.Plan     `json:"plan"`
+		Estimate plan.Estimate `json:"estimate"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &got); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, r.out)
+	}
+	if got.Plan.Name != "prod" || got.Estimate.TotalUSD < 30 || len(got.Estimate.Items) == 0 {
+		t.Errorf("JSON %+v", got)
+	}
+}

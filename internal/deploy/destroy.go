@@ -1,0 +1,284 @@
+package deploy
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/tf"
+	"github.com/getflytrap/flytrap/terraform"
+)
+
+// DestroySteps are the steps of `flytrap destroy`, in order. They work
+// from the state bucket alone (the inputs the last deploy recorded), so a
+// teammate without the original workspace can run them.
+func DestroySteps() []Step {
+	return []Step{
+		credentialsStep{},
+		findDeploymentStep{},
+		terraformStep{},
+		destroyWorkspaceStep{},
+		initStep{},
+		confirmDestroyStep{},
+		unprotectStep{},
+		destroyStep{},
+		cleanupStep{},
+	}
+}
+
+// Addresses of the resources deletion protection guards.
+var protectedResources = []string{
+	"module.database.aws_db_instance.this",
+	"module.storage.aws_s3_bucket.this",
+}
+
+// --- find deployment ---
+
+type findDeploymentStep struct{}
+
+func (findDeploymentStep) Name() string { return "find-deployment" }
+
+func (findDeploymentStep) Run(ctx context.Context, s *State) error {
+	name, region := s.Plan.Name, s.Plan.AWS.Region
+	s.StateBucket = awsx.StateBucket{
+		Client:  s.Clients.S3,
+		Name:    awsx.StateBucketName(s.Identity.Account, region),
+		Region:  region,
+		Account: s.Identity.Account,
+	}
+	exists, err := s.StateBucket.Exists(ctx)
+	if err != nil {
+		return awsError(err, s.Plan.AWS.Profile, "cannot read the state bucket "+s.StateBucket.Name, "the credentials need s3:ListBucket on it")
+	}
+	if !exists {
+		return notDeployed(s, "no state bucket s3://"+s.StateBucket.Name)
+	}
+	raw, err := s.StateBucket.Get(ctx, awsx.StateKey(name))
+	if errors.Is(err, awsx.ErrObjectNotFound) {
+		return notDeployed(s, "no state at s3://"+s.StateBucket.Name+"/"+awsx.StateKey(name))
+	}
+	if err != nil {
+		return awsError(err, s.Plan.AWS.Profile, "cannot read the Terraform state", "the credentials need s3:GetObject on s3://"+s.StateBucket.Name)
+	}
+	st, err := awsx.ParseTerraformState(raw)
+	if err != nil {
+		return err
+	}
+	s.Existing = &st
+	prev, err := loadInputs(ctx, s)
+	if err != nil {
+		return err
+	}
+	if prev == nil {
+		// Deployed by a flytrap that did not record inputs, or the record
+		// was removed: the local workspace may still have them.
+		if b, rerr := os.ReadFile(filepath.Join(s.Options.Workspace, VarsFileName)); rerr == nil {
+			if v, perr := ParseVars(b); perr == nil {
+				prev = &v
+			}
+		}
+	}
+	if prev == nil {
+		return &cmdutil.Error{
+			Msg:  fmt.Sprintf("the inputs of deployment %q are not recorded (s3://%s/%s)", name, s.StateBucket.Name, awsx.InputsKey(name)),
+			Hint: "run destroy where it was deployed (its workspace " + s.Options.Workspace + " has them), or run `flytrap deploy` once to record them",
+		}
+	}
+	if st.Resources == 0 {
+		s.Previous = prev
+		s.Logf("deployment %q holds no resources (destroyed already)", name)
+		return nil
+	}
+	s.Previous = prev
+	s.Resolved = Resolved{AccountID: prev.AccountID, AMIID: prev.AMIID, AvailabilityZones: prev.AvailabilityZones, Source: "previous"}
+	s.Logf("deployment %q: %d resources in s3://%s/%s", name, st.Resources, s.StateBucket.Name, awsx.StateKey(name))
+	return nil
+}
+
+func notDeployed(s *State, why string) error {
+	return &cmdutil.Error{
+		Msg:  fmt.Sprintf("no deployment named %q in account %s (%s): %s", s.Plan.Name, s.Identity.Account, s.Plan.AWS.Region, why),
+		Hint: "check the name, region and profile (flags or flytrap.yaml)",
+	}
+}
+
+// --- workspace for destroy ---
+
+type destroyWorkspaceStep struct{}
+
+func (destroyWorkspaceStep) Name() string { return "workspace" }
+
+// Run writes the modules and the last deploy's variables. Destroy needs
+// the artifact files to exist but not their content, so stand-ins are
+// written where the variables point; deletion protection is switched off
+// in the variables (the unprotect step applies that).
+func (destroyWorkspaceStep) Run(ctx context.Context, s *State) error {
+	if s.Existing != nil && s.Existing.Resources == 0 {
+		return Skip("nothing to destroy")
+	}
+	ws := s.Options.Workspace
+	if err := terraform.WriteTo(ws); err != nil {
+		return err
+	}
+	v := *s.Previous
+	v.DBDeletionProtection = false
+	for _, p := range []string{v.IngestZipPath, v.ProcessorZipPath, v.DashboardBinaryPath} {
+		if err := writeStandIn(filepath.Join(ws, filepath.FromSlash(p))); err != nil {
+			return err
+		}
+	}
+	s.Vars = v
+	if err := WriteVars(ws, v); err != nil {
+		return err
+	}
+	s.Logf("%s: modules, %s (from the last deploy), stand-in artifacts", ws, VarsFileName)
+	return nil
+}
+
+// writeStandIn writes a placeholder artifact unless a file is there.
+func writeStandIn(p string) error {
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	content := []byte("flytrap destroy: stand-in artifact\n")
+	if strings.HasSuffix(p, ".zip") {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		w, err := zw.Create("bootstrap")
+		if err == nil {
+			_, err = w.Write(content)
+		}
+		if err == nil {
+			err = zw.Close()
+		}
+		if err != nil {
+			return err
+		}
+		content = buf.Bytes()
+	}
+	return os.WriteFile(p, content, 0o644)
+}
+
+// --- confirm destroy ---
+
+type confirmDestroyStep struct{}
+
+func (confirmDestroyStep) Name() string { return "confirm" }
+
+func (confirmDestroyStep) Run(ctx context.Context, s *State) error {
+	if s.Existing != nil && s.Existing.Resources == 0 {
+		return Skip("nothing to destroy")
+	}
+	name := s.Plan.Name
+	fmt.Fprintf(s.Log, "    This destroys deployment %q in account %s (%s): %d resources, including every stored\n", name, s.Identity.Account, s.Plan.AWS.Region, s.Existing.Resources)
+	fmt.Fprintf(s.Log, "    event, source map and user. RDS keeps a final snapshot, flytrap-%s-db-final.\n", name)
+	if s.Options.Yes {
+		return Skip("--yes")
+	}
+	if s.Options.Ask == nil {
+		return &cmdutil.Error{
+			Msg:  "destroy needs a confirmation",
+			Hint: "run it in a terminal and type the deployment name, or pass --yes",
+			Code: cmdutil.ExitUsage,
+		}
+	}
+	answer, err := s.Options.Ask(ctx, fmt.Sprintf("Type the deployment name (%s) to destroy it: ", name))
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(answer) != name {
+		s.Declined = true
+		s.Logf("the name did not match; nothing was destroyed")
+		return ErrStop
+	}
+	return nil
+}
+
+// --- unprotect ---
+
+type unprotectStep struct{}
+
+func (unprotectStep) Name() string { return "unprotect" }
+
+// Run turns deletion protection off on the database and the bucket with a
+// targeted apply: destroy would otherwise fail on them after deleting
+// everything else.
+func (unprotectStep) Run(ctx context.Context, s *State) error {
+	if s.Existing != nil && s.Existing.Resources == 0 {
+		return Skip("nothing to destroy")
+	}
+	if !s.Previous.DBDeletionProtection {
+		return Skip("deletion protection is off")
+	}
+	p := NewProgress(0)
+	err := s.stream(ctx, "Unprotecting", p, func(w io.Writer) error {
+		return s.Runner.Apply(ctx, tf.ApplyOptions{Targets: protectedResources}, w)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return terraformFailed("apply (turning deletion protection off)", p, s.Options.Workspace, err)
+	}
+	return nil
+}
+
+// --- destroy ---
+
+type destroyStep struct{}
+
+func (destroyStep) Name() string { return "destroy" }
+
+func (destroyStep) Run(ctx context.Context, s *State) error {
+	if s.Existing != nil && s.Existing.Resources == 0 {
+		return Skip("nothing to destroy")
+	}
+	p := NewProgress(0)
+	s.Applied = p
+	err := s.stream(ctx, "Destroying", p, func(w io.Writer) error {
+		return s.Runner.Destroy(ctx, tf.DestroyOptions{}, w)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e := terraformFailed("destroy", p, s.Options.Workspace, err)
+		for _, d := range p.Errors() {
+			if strings.Contains(d.Summary+d.Detail, "DBSnapshotAlreadyExists") {
+				var ce *cmdutil.Error
+				if errors.As(e, &ce) {
+					ce.Hint = fmt.Sprintf("a final snapshot from an earlier deployment of this name exists: `aws rds delete-db-snapshot --db-snapshot-identifier flytrap-%s-db-final` (after saving what you need), then run destroy again", s.Plan.Name)
+				}
+			}
+		}
+		return e
+	}
+	return nil
+}
+
+// --- cleanup ---
+
+type cleanupStep struct{}
+
+func (cleanupStep) Name() string { return "cleanup" }
+
+func (cleanupStep) Run(ctx context.Context, s *State) error {
+	key := awsx.InputsKey(s.Plan.Name)
+	if err := s.StateBucket.Delete(ctx, key); err != nil {
+		s.Warnf("could not delete s3://%s/%s: %v", s.StateBucket.Name, key, err)
+	}
+	s.Logf("kept: the state bucket s3://%s (shared by this account's deployments in %s; delete it when none is left)", s.StateBucket.Name, s.Plan.AWS.Region)
+	s.Logf("kept: the final database snapshot flytrap-%s-db-final (`aws rds delete-db-snapshot --db-snapshot-identifier flytrap-%s-db-final` removes it)", s.Plan.Name, s.Plan.Name)
+	return nil
+}

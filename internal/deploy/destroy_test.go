@@ -1,0 +1,165 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
+)
+
+// stateWith is a minimal Terraform state file holding n resource
+// instances and the outputs.
+func stateWith(n int, outputs map[string]string) string {
+	var res []string
+	for i := 0; i < n; i++ {
+		res = append(res, `{"mode":"managed","type":"terraform_data","name":"r`+string(rune('a'+i))+`","instances":[{"attributes":{}}]}`)
+	}
+	var outs []string
+	for k, v := range outputs {
+		outs = append(outs, `"`+k+`":{"value":"`+v+`","type":"string"}`)
+	}
+	res = append(res, `{"mode":"data","type":"x","name":"d","instances":[{}]}`) // not counted
+	return `{"version":4,"terraform_version":"1.11.4","serial":3,"lineage":"x","outputs":{` + strings.Join(outs, ",") +
+		`},"resources":[` + strings.Join(res, ",") + `]}`
+}
+
+// deployed leaves what a deploy leaves in the state bucket.
+func (e *testEnv) deployed(resources int, protection bool) awsx.StateBucket {
+	e.t.Helper()
+	b := awsx.StateBucket{Client: e.s3, Name: awsx.StateBucketName(deploytest.Account, region), Region: region, Account: deploytest.Account}
+	ctx := context.Background()
+	if _, err := b.Ensure(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := b.Put(ctx, awsx.StateKey("prod"), []byte(stateWith(resources, e.runner.OutputValues)), "application/json"); err != nil {
+		e.t.Fatal(err)
+	}
+	v := BuildVars(e.plan, Resolved{AccountID: deploytest.Account, AMIID: "ami-0aaaaaaaaaaaaaaaa", AvailabilityZones: []string{"eu-west-1a", "eu-west-1b"}}, "#cloud-config\n")
+	v.DBDeletionProtection = protection
+	raw, _ := v.Marshal()
+	if err := b.Put(ctx, awsx.InputsKey("prod"), raw, "application/json"); err != nil {
+		e.t.Fatal(err)
+	}
+	return b
+}
+
+func TestDestroy(t *testing.T) {
+	e := newTestEnv(t)
+	e.runner.DestroyStream = filepath.Join("testdata", "fixture-destroy.jsonl")
+	bucket := e.deployed(5, true)
+	e.opts.Yes = false
+	e.opts.Operation = "destroy"
+	var asked string
+	e.opts.Ask = func(_ context.Context, prompt string) (string, error) { asked = prompt; return "prod\n", nil }
+	res, s, err := e.run(DestroySteps())
+	if err != nil {
+		t.Fatalf("destroy: %v\n%s", err, e.out.String())
+	}
+	want := []string{"credentials:ok", "find-deployment:ok", "terraform:ok", "workspace:ok", "init:ok", "confirm:ok", "unprotect:ok", "destroy:ok", "cleanup:ok"}
+	if got := names(res); !slices.Equal(got, want) {
+		t.Errorf("steps:\n got %v\nwant %v", got, want)
+	}
+	if !strings.Contains(asked, "(prod)") || !strings.Contains(e.out.String(), "5 resources") || !strings.Contains(e.out.String(), "flytrap-prod-db-final") {
+		t.Errorf("prompt %q; output:\n%s", asked, e.out.String())
+	}
+	if got := e.runner.Calls(); !slices.Equal(got, []string{"init", "apply", "destroy"}) {
+		t.Errorf("terraform calls %v", got)
+	}
+	if got := e.runner.Applies[0]; !slices.Equal(got.Targets, protectedResources) || got.PlanFile != "" {
+		t.Errorf("unprotect apply %+v", got)
+	}
+	if !slices.Contains(e.runner.Inits[0].BackendConfig, "key=prod/terraform.tfstate") {
+		t.Errorf("init %+v", e.runner.Inits[0])
+	}
+	// The workspace holds the recorded variables with protection off and
+	// stand-ins where the artifacts were.
+	raw, err := os.ReadFile(filepath.Join(e.opts.Workspace, VarsFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ParseVars(raw)
+	if err != nil || v.DBDeletionProtection || v.AMIID != "ami-0aaaaaaaaaaaaaaaa" {
+		t.Errorf("destroy vars %+v, %v", v, err)
+	}
+	for _, p := range []string{v.IngestZipPath, v.ProcessorZipPath, v.DashboardBinaryPath} {
+		if _, err := os.Stat(filepath.Join(e.opts.Workspace, p)); err != nil {
+			t.Errorf("no stand-in for %s", p)
+		}
+	}
+	if s.Applied == nil || s.Applied.Done != 5 {
+		t.Errorf("destroy progress %+v", s.Applied)
+	}
+	if _, err := bucket.Get(context.Background(), awsx.InputsKey("prod")); !errors.Is(err, awsx.ErrObjectNotFound) {
+		t.Errorf("inputs still recorded after destroy: %v", err)
+	}
+	rep := s.Report(res, nil)
+	if rep.Operation != "destroy" || !rep.Completed {
+		t.Errorf("report %+v", rep)
+	}
+}
+
+func TestDestroyRefusals(t *testing.T) {
+	t.Run("wrong name typed", func(t *testing.T) {
+		e := newTestEnv(t)
+		e.deployed(5, true)
+		e.opts.Yes = false
+		e.opts.Ask = func(context.Context, string) (string, error) { return "staging", nil }
+		res, s, err := e.run(DestroySteps())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.Declined || res[len(res)-1].Name != "confirm" || slices.Contains(e.runner.Calls(), "destroy") {
+			t.Errorf("declined %v, steps %v, calls %v", s.Declined, names(res), e.runner.Calls())
+		}
+	})
+	t.Run("no one to ask", func(t *testing.T) {
+		e := newTestEnv(t)
+		e.deployed(5, true)
+		e.opts.Yes = false
+		_, _, err := e.run(DestroySteps())
+		checkCmdError(t, err, "destroy needs a confirmation", "--yes")
+	})
+	t.Run("not deployed", func(t *testing.T) {
+		e := newTestEnv(t)
+		_, _, err := e.run(DestroySteps())
+		checkCmdError(t, err, `no deployment named "prod"`, "check the name, region and profile")
+	})
+	t.Run("already destroyed", func(t *testing.T) {
+		e := newTestEnv(t)
+		e.deployed(0, false)
+		res, _, err := e.run(DestroySteps())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(e.runner.Calls(), "destroy") || !slices.Contains(names(res), "destroy:skipped") {
+			t.Errorf("steps %v, calls %v", names(res), e.runner.Calls())
+		}
+	})
+	t.Run("protection already off", func(t *testing.T) {
+		e := newTestEnv(t)
+		e.deployed(5, false)
+		res, _, err := e.run(DestroySteps())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(names(res), "unprotect:skipped") || slices.Contains(e.runner.Calls(), "apply") {
+			t.Errorf("steps %v, calls %v", names(res), e.runner.Calls())
+		}
+	})
+	t.Run("snapshot exists", func(t *testing.T) {
+		e := newTestEnv(t)
+		e.deployed(5, false)
+		stream := filepath.Join(t.TempDir(), "d.jsonl")
+		os.WriteFile(stream, []byte(`{"@level":"error","@message":"Error: deleting RDS DB Instance","@timestamp":"2026-11-22T09:00:00Z","diagnostic":{"severity":"error","summary":"deleting RDS DB Instance (flytrap-prod-db): DBSnapshotAlreadyExists: Cannot create the snapshot because one with this identifier already exists.","detail":"","address":"module.database.aws_db_instance.this"},"type":"diagnostic"}`+"\n"), 0o644)
+		e.runner.DestroyStream = stream
+		e.runner.DestroyErr = errors.New("exit status 1")
+		_, _, err := e.run(DestroySteps())
+		checkCmdError(t, err, "terraform destroy failed: deleting RDS DB Instance", "aws rds delete-db-snapshot --db-snapshot-identifier flytrap-prod-db-final")
+	})
+}

@@ -1,0 +1,165 @@
+package deploy
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/getflytrap/flytrap/internal/tf"
+)
+
+// TTYRenderer shows a live progress view on a terminal: a bar with done /
+// total and elapsed time, and the resources being changed now. Finished
+// resources scroll above it as plain lines, so the terminal keeps a log.
+type TTYRenderer struct {
+	prog *tea.Program
+	done chan struct{}
+}
+
+// NewTTYRenderer starts the view on w. noColor drops colors (NO_COLOR).
+func NewTTYRenderer(w io.Writer, title string, p *Progress, noColor bool, now func() time.Time) *TTYRenderer {
+	opts := []tea.ProgramOption{
+		tea.WithOutput(w),
+		// No keyboard: Ctrl-C reaches the process as SIGINT and cancels
+		// Terraform gracefully through the command's context.
+		tea.WithInput(nil),
+		tea.WithoutSignalHandler(),
+	}
+	if noColor {
+		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	r := &TTYRenderer{
+		prog: tea.NewProgram(newProgressModel(title, p, now), opts...),
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(r.done)
+		_, _ = r.prog.Run()
+	}()
+	return r
+}
+
+// Handle implements Renderer.
+func (r *TTYRenderer) Handle(m tf.Message) { r.prog.Send(streamMsg(m)) }
+
+// Close implements Renderer: it prints the last lines and stops the view.
+func (r *TTYRenderer) Close() {
+	r.prog.Send(doneMsg{})
+	<-r.done
+}
+
+type (
+	streamMsg tf.Message
+	doneMsg   struct{}
+	tickMsg   time.Time
+)
+
+// progressModel is the bubbletea model of the live view.
+type progressModel struct {
+	title   string
+	p       *Progress
+	now     func() time.Time
+	started time.Time
+	done    bool
+}
+
+func newProgressModel(title string, p *Progress, now func() time.Time) progressModel {
+	if now == nil {
+		now = time.Now
+	}
+	return progressModel{title: title, p: p, now: now, started: now()}
+}
+
+func tick() tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// Init implements tea.Model.
+func (m progressModel) Init() tea.Cmd { return tick() }
+
+// Update implements tea.Model.
+func (m progressModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case streamMsg:
+		lines := m.p.Update(tf.Message(msg))
+		// apply_progress lines are for logs; the live view shows the
+		// running resources instead.
+		if msg.Type == tf.TypeApplyProgress || len(lines) == 0 {
+			return m, nil
+		}
+		return m, tea.Println(styleLines(lines))
+	case tickMsg:
+		if m.done {
+			return m, nil
+		}
+		return m, tick()
+	case doneMsg:
+		m.done = true
+		return m, tea.Quit
+	}
+	return m, nil
+}
+
+var (
+	barDone  = lipgloss.NewStyle().Foreground(lipgloss.Color("2"))
+	barTodo  = lipgloss.NewStyle().Foreground(lipgloss.Color("8"))
+	errStyle = lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true)
+	okStyle  = lipgloss.NewStyle().Foreground(lipgloss.Color("2"))
+	dimStyle = lipgloss.NewStyle().Faint(true)
+)
+
+func styleLines(lines []string) string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "Error: ") || strings.Contains(l, " failed after "):
+			out[i] = errStyle.Render(l)
+		case strings.HasPrefix(l, "Apply complete") || strings.HasPrefix(l, "Destroy complete") || strings.HasPrefix(l, "Plan: "):
+			out[i] = okStyle.Render(l)
+		default:
+			out[i] = l
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// View implements tea.Model.
+func (m progressModel) View() tea.View {
+	if m.done {
+		return tea.NewView("")
+	}
+	return tea.NewView(m.render(m.now().Sub(m.started)))
+}
+
+// render draws the view for a given elapsed time (separate from View so
+// tests need no clock).
+func (m progressModel) render(elapsed time.Duration) string {
+	const width = 30
+	p := m.p
+	filled := 0
+	if p.Total > 0 {
+		filled = min(width, width*(p.Done+p.Failed)/p.Total)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s%s ", m.title, barDone.Render(strings.Repeat("━", filled)), barTodo.Render(strings.Repeat("─", width-filled)))
+	if p.Total > 0 {
+		fmt.Fprintf(&b, "%d/%d", p.Done+p.Failed, p.Total)
+	} else {
+		fmt.Fprintf(&b, "%d", p.Done+p.Failed)
+	}
+	fmt.Fprintf(&b, "  %s", elapsed.Round(time.Second))
+	run := p.Running()
+	for i, r := range run {
+		if i == 3 {
+			fmt.Fprintf(&b, "\n  %s", dimStyle.Render(fmt.Sprintf("and %d more", len(run)-3)))
+			break
+		}
+		fmt.Fprintf(&b, "\n  %s %s %s", ing(r.Action), r.Addr, dimStyle.Render("("+r.For.Round(time.Second).String()+")"))
+	}
+	return b.String()
+}

@@ -1,0 +1,48 @@
+package deploy
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+
+	"github.com/hashicorp/terraform-config-inspect/tfconfig"
+
+	"github.com/getflytrap/flytrap/terraform"
+)
+
+// ModuleResources are the resource types one module declares.
+type ModuleResources struct {
+	Module string   `json:"module"`
+	Types  []string `json:"types"`
+}
+
+// StaticResources reads the embedded modules and lists the managed
+// resource types each declares: what a dry run can say about the stack
+// without Terraform or a provider.
+func StaticResources() ([]ModuleResources, error) {
+	entries, err := fs.ReadDir(terraform.Modules, "modules")
+	if err != nil {
+		return nil, err
+	}
+	var out []ModuleResources
+	for _, e := range entries {
+		mod, diags := tfconfig.LoadModuleFromFilesystem(tfconfig.WrapFS(terraform.Modules), "modules/"+e.Name())
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("module %s: %w", e.Name(), diags.Err())
+		}
+		seen := map[string]int{}
+		for _, r := range mod.ManagedResources {
+			seen[r.Type]++
+		}
+		m := ModuleResources{Module: e.Name()}
+		for t, n := range seen {
+			if n > 1 {
+				t = fmt.Sprintf("%s ×%d", t, n)
+			}
+			m.Types = append(m.Types, t)
+		}
+		sort.Strings(m.Types)
+		out = append(out, m)
+	}
+	return out, nil
+}

@@ -1,0 +1,413 @@
+// Package plan is the deployment plan file, flytrap.yaml: what `flytrap init`
+// writes and `flytrap deploy` applies (the wizard only fills in a plan; only
+// deploy touches AWS). It also estimates what a plan costs per month.
+package plan
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultFile is the plan file name init writes and deploy reads by default.
+const DefaultFile = "flytrap.yaml"
+
+// CurrentVersion is the plan format this flytrap writes. A file with a
+// higher version was written by a newer flytrap and is refused rather than
+// half understood.
+const CurrentVersion = 1
+
+// Plan is the content of flytrap.yaml. Field names follow the Terraform
+// variables they become (see internal/deploy), so a reader of one
+// understands the other.
+type Plan struct {
+	// Version of the file format (CurrentVersion).
+	Version int `yaml:"version" json:"version"`
+	// Name of the deployment: prefixes every AWS resource (flytrap-<name>-...).
+	Name string `yaml:"name" json:"name"`
+	// AWS says where to deploy.
+	AWS AWS `yaml:"aws" json:"aws"`
+	// AdminEmail is the login of the first dashboard administrator.
+	AdminEmail string `yaml:"admin_email" json:"admin_email"`
+	// AlertEmail is subscribed to the alerts topic; "" for none.
+	AlertEmail string `yaml:"alert_email" json:"alert_email"`
+	// Domain serves the dashboard over HTTPS; "" for http://<elastic ip>.
+	Domain string `yaml:"domain" json:"domain"`
+	// Size names the preset Sizes came from, or "custom". Sizes are
+	// authoritative: Normalize recomputes Size from them.
+	Size string `yaml:"size" json:"size"`
+	// Sizes of the compute and storage resources.
+	Sizes Sizes `yaml:"sizes" json:"sizes"`
+	// LogRetentionDays is how long CloudWatch keeps Lambda and API logs.
+	LogRetentionDays int `yaml:"log_retention_days" json:"log_retention_days"`
+	// DBDeletionProtection protects the database and the bucket's content;
+	// `flytrap destroy` turns it off itself before destroying.
+	DBDeletionProtection bool `yaml:"db_deletion_protection" json:"db_deletion_protection"`
+	// Tags are extra tags for every resource.
+	Tags map[string]string `yaml:"tags,omitempty" json:"tags,omitempty"`
+}
+
+// AWS is the account access and region of a deployment.
+type AWS struct {
+	// Profile in the shared AWS config; "" uses the SDK's default chain
+	// (environment, default profile, instance role).
+	Profile string `yaml:"profile" json:"profile"`
+	// Region to deploy to.
+	Region string `yaml:"region" json:"region"`
+}
+
+// Sizes are the capacity settings a size preset chooses.
+type Sizes struct {
+	DashboardInstanceType string `yaml:"dashboard_instance_type" json:"dashboard_instance_type"`
+	DBInstanceClass       string `yaml:"db_instance_class" json:"db_instance_class"`
+	DBAllocatedStorageGB  int    `yaml:"db_allocated_storage" json:"db_allocated_storage"`
+	IngestMemoryMB        int    `yaml:"ingest_memory_mb" json:"ingest_memory_mb"`
+	ProcessorMemoryMB     int    `yaml:"processor_memory_mb" json:"processor_memory_mb"`
+	ProcessorBatchSize    int    `yaml:"processor_batch_size" json:"processor_batch_size"`
+	IngestThrottleRate    int    `yaml:"ingest_throttle_rate" json:"ingest_throttle_rate"`
+	IngestThrottleBurst   int    `yaml:"ingest_throttle_burst" json:"ingest_throttle_burst"`
+}
+
+// SizeCustom is the Size of sizes that match no preset.
+const SizeCustom = "custom"
+
+// Presets are the named sizes init offers. "small" equals the Terraform
+// variables' defaults; each step up roughly doubles capacity and cost.
+var Presets = map[string]Sizes{
+	"small": {
+		DashboardInstanceType: "t4g.small",
+		DBInstanceClass:       "db.t4g.micro",
+		DBAllocatedStorageGB:  20,
+		IngestMemoryMB:        256,
+		ProcessorMemoryMB:     512,
+		ProcessorBatchSize:    10,
+		IngestThrottleRate:    100,
+		IngestThrottleBurst:   200,
+	},
+	"medium": {
+		DashboardInstanceType: "t4g.medium",
+		DBInstanceClass:       "db.t4g.small",
+		DBAllocatedStorageGB:  50,
+		IngestMemoryMB:        512,
+		ProcessorMemoryMB:     1024,
+		ProcessorBatchSize:    25,
+		IngestThrottleRate:    500,
+		IngestThrottleBurst:   1000,
+	},
+	"large": {
+		DashboardInstanceType: "t4g.large",
+		DBInstanceClass:       "db.t4g.medium",
+		DBAllocatedStorageGB:  100,
+		IngestMemoryMB:        1024,
+		ProcessorMemoryMB:     2048,
+		ProcessorBatchSize:    50,
+		IngestThrottleRate:    2000,
+		IngestThrottleBurst:   4000,
+	},
+}
+
+// PresetNames lists the presets from small to large.
+var PresetNames = []string{"small", "medium", "large"}
+
+// DefaultSize is the preset a plan gets when nothing else is chosen.
+const DefaultSize = "small"
+
+// DefaultRegion is used when neither a flag, AWS_REGION nor the profile
+// names a region.
+const DefaultRegion = "us-east-1"
+
+// LogRetentionValues are the retention periods CloudWatch accepts (never
+// expire excluded: logs would grow without bound).
+var LogRetentionValues = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// Default returns a plan with every optional setting at its default and the
+// required ones (name, admin e-mail) empty.
+func Default() Plan {
+	return Plan{
+		Version:              CurrentVersion,
+		AWS:                  AWS{Region: DefaultRegion},
+		Size:                 DefaultSize,
+		Sizes:                Presets[DefaultSize],
+		LogRetentionDays:     30,
+		DBDeletionProtection: true,
+	}
+}
+
+// Normalize sets Size to the preset whose values Sizes hold, else "custom",
+// and lowercases what AWS and DNS treat case-insensitively.
+func (p *Plan) Normalize() {
+	p.Name = strings.TrimSpace(p.Name)
+	p.AWS.Profile = strings.TrimSpace(p.AWS.Profile)
+	p.AWS.Region = strings.ToLower(strings.TrimSpace(p.AWS.Region))
+	p.AdminEmail = strings.TrimSpace(p.AdminEmail)
+	p.AlertEmail = strings.TrimSpace(p.AlertEmail)
+	p.Domain = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p.Domain)), ".")
+	p.Size = PresetOf(p.Sizes)
+}
+
+// PresetOf returns the name of the preset equal to s, or SizeCustom.
+func PresetOf(s Sizes) string {
+	for _, name := range PresetNames {
+		if Presets[name] == s {
+			return name
+		}
+	}
+	return SizeCustom
+}
+
+// The checks below mirror the validation blocks of terraform/variables.tf,
+// so a plan that passes here is not refused by `terraform plan` minutes
+// later. internal/deploy's contract test runs both on the same values.
+var (
+	nameRe          = regexp.MustCompile(`^[a-z][a-z0-9-]{2,20}$`)
+	regionRe        = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`)
+	emailRe         = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	domainRe        = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	instanceTypeRe  = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	dbClassRe       = regexp.MustCompile(`^db\.[a-z0-9-]+\.[a-z0-9]+$`)
+	tagKeyRe        = regexp.MustCompile(`^[A-Za-z0-9+=._:@,-]+$`)
+	gravitonFamilyR = regexp.MustCompile(`^[a-z]+[0-9]+g[a-z]*\.`)
+)
+
+// ValidateName checks a deployment name like the Terraform `name` variable.
+func ValidateName(s string) error {
+	switch {
+	case s == "":
+		return errors.New("a deployment name is required (e.g. prod)")
+	case !nameRe.MatchString(s):
+		return fmt.Errorf("name %q must be 3-21 characters: a lowercase letter, then lowercase letters, digits or hyphens", s)
+	case strings.HasSuffix(s, "-") || strings.Contains(s, "--"):
+		return fmt.Errorf("name %q must not end with a hyphen or contain two hyphens in a row (RDS identifiers forbid both)", s)
+	}
+	return nil
+}
+
+// ValidateRegion checks a region name's shape (not that it exists).
+func ValidateRegion(s string) error {
+	if !regionRe.MatchString(s) {
+		return fmt.Errorf("region %q must look like eu-west-1", s)
+	}
+	return nil
+}
+
+// ValidateEmail checks an e-mail address; required says whether "" is
+// allowed.
+func ValidateEmail(s string, required bool) error {
+	if s == "" {
+		if required {
+			return errors.New("an e-mail address is required")
+		}
+		return nil
+	}
+	if !emailRe.MatchString(s) {
+		return fmt.Errorf("%q is not an e-mail address", s)
+	}
+	return nil
+}
+
+// ValidateDomain checks an optional lowercase host name.
+func ValidateDomain(s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) > 253 || !domainRe.MatchString(s) {
+		return fmt.Errorf("domain %q must be a lowercase host name such as errors.example.com", s)
+	}
+	return nil
+}
+
+// ValidateInstanceType checks the dashboard's EC2 type. Beyond the Terraform
+// check it requires a Graviton (arm64) family: the dashboard binary and the
+// Amazon Linux AMI deploy resolves are arm64.
+func ValidateInstanceType(s string) error {
+	if !instanceTypeRe.MatchString(s) {
+		return fmt.Errorf("instance type %q must look like t4g.small", s)
+	}
+	if !gravitonFamilyR.MatchString(s) {
+		return fmt.Errorf("instance type %q is not a Graviton (arm64) type; the dashboard runs the arm64 build: choose e.g. t4g.small, m7g.large", s)
+	}
+	return nil
+}
+
+// ValidateDBClass checks an RDS instance class.
+func ValidateDBClass(s string) error {
+	if !dbClassRe.MatchString(s) {
+		return fmt.Errorf("database class %q must look like db.t4g.micro", s)
+	}
+	return nil
+}
+
+// Validate checks every field and returns all problems at once, joined, so a
+// hand-edited file is fixed in one pass.
+func (p Plan) Validate() error {
+	var errs []error
+	add := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+		}
+	}
+	if p.Version != CurrentVersion {
+		add("version", fmt.Errorf("%d is not supported (this flytrap reads version %d; a newer flytrap wrote this file?)", p.Version, CurrentVersion))
+	}
+	add("name", ValidateName(p.Name))
+	add("aws.region", ValidateRegion(p.AWS.Region))
+	add("admin_email", ValidateEmail(p.AdminEmail, true))
+	add("alert_email", ValidateEmail(p.AlertEmail, false))
+	add("domain", ValidateDomain(p.Domain))
+	if p.Size != SizeCustom {
+		if _, ok := Presets[p.Size]; !ok {
+			add("size", fmt.Errorf("%q is not one of %s or %s", p.Size, strings.Join(PresetNames, ", "), SizeCustom))
+		}
+	}
+	s := p.Sizes
+	add("sizes.dashboard_instance_type", ValidateInstanceType(s.DashboardInstanceType))
+	add("sizes.db_instance_class", ValidateDBClass(s.DBInstanceClass))
+	add("sizes.db_allocated_storage", between(s.DBAllocatedStorageGB, 20, 1000, "GiB"))
+	add("sizes.ingest_memory_mb", between(s.IngestMemoryMB, 128, 10240, "MB"))
+	add("sizes.processor_memory_mb", between(s.ProcessorMemoryMB, 128, 10240, "MB"))
+	add("sizes.processor_batch_size", between(s.ProcessorBatchSize, 1, 10000, "events"))
+	add("sizes.ingest_throttle_rate", between(s.IngestThrottleRate, 1, 10000, "requests per second"))
+	add("sizes.ingest_throttle_burst", between(s.IngestThrottleBurst, 1, 5000, "requests"))
+	if !slices.Contains(LogRetentionValues, p.LogRetentionDays) {
+		add("log_retention_days", fmt.Errorf("%d is not one of CloudWatch's values %v", p.LogRetentionDays, LogRetentionValues))
+	}
+	add("tags", validateTags(p.Tags))
+	return errors.Join(errs...)
+}
+
+func between(v, lo, hi int, unit string) error {
+	if v < lo || v > hi {
+		return fmt.Errorf("%d must be from %d to %d %s", v, lo, hi, unit)
+	}
+	return nil
+}
+
+func validateTags(tags map[string]string) error {
+	if len(tags) > 40 {
+		return fmt.Errorf("%d tags; at most 40 (AWS allows 50 per resource, Flytrap sets some)", len(tags))
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := tags[k]
+		switch {
+		case len(k) > 128 || len(v) > 256:
+			return fmt.Errorf("tag %q: keys are at most 128 and values 256 characters", k)
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			return fmt.Errorf("tag %q: keys must not start with \"aws:\"", k)
+		case !tagKeyRe.MatchString(k) || k == "." || k == ".." || k == "_index":
+			// The dashboard exposes its tags in the instance metadata, where
+			// EC2 allows only these characters.
+			return fmt.Errorf("tag %q: keys may hold only letters, digits and + - = . , _ : @", k)
+		}
+	}
+	return nil
+}
+
+// Load reads and validates a plan file. Settings the file leaves out keep
+// their defaults; unknown settings are an error (a typo would otherwise be
+// silently ignored).
+func Load(path string) (Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Plan{}, &NotFoundError{Path: path}
+		}
+		return Plan{}, fmt.Errorf("read plan: %w", err)
+	}
+	p, err := Parse(b)
+	if err != nil {
+		return Plan{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// NotFoundError says the plan file does not exist (the user has not run
+// `flytrap init` here).
+type NotFoundError struct{ Path string }
+
+// Error names the missing file.
+func (e *NotFoundError) Error() string { return "no plan file " + e.Path }
+
+// Parse decodes and validates a plan.
+func Parse(b []byte) (Plan, error) {
+	p := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return Plan{}, fmt.Errorf("parse plan: %w", err)
+	}
+	p.Normalize()
+	if err := p.Validate(); err != nil {
+		return Plan{}, fmt.Errorf("invalid plan:\n%w", err)
+	}
+	return p, nil
+}
+
+// header starts every plan file so a reader knows what it is for.
+const header = `# Flytrap deployment plan, written by ` + "`flytrap init`" + `.
+# Edit it freely; ` + "`flytrap deploy`" + ` applies it (` + "`--dry-run`" + ` to preview).
+# Sizes win over "size": a preset name is recomputed from them on save.
+`
+
+// Marshal encodes p as a plan file, header included.
+func Marshal(p Plan) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString(header)
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Save validates p and writes it to path, readable by the owner only (it
+// names the account's profile and people's addresses). It writes a
+// temporary file first so an interrupted save leaves the old plan intact.
+func Save(path string, p Plan) error {
+	p.Normalize()
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("invalid plan:\n%w", err)
+	}
+	b, err := Marshal(p)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".flytrap-plan-*")
+	if err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write plan: %w", err)
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write plan: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	return nil
+}

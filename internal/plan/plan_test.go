@@ -1,0 +1,225 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func validPlan() Plan {
+	p := Default()
+	p.Name = "prod"
+	p.AWS = AWS{Profile: "work", Region: "eu-west-1"}
+	p.AdminEmail = "admin@example.com"
+	p.AlertEmail = "alerts@example.com"
+	return p
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Plan)
+		want   string // substring of the error; "" for valid
+	}{
+		{"valid", func(*Plan) {}, ""},
+		{"no alert email or domain", func(p *Plan) { p.AlertEmail, p.Domain = "", "" }, ""},
+		{"domain", func(p *Plan) { p.Domain = "errors.example.com" }, ""},
+		{"custom sizes", func(p *Plan) { p.Size = SizeCustom; p.Sizes.DashboardInstanceType = "m7g.large" }, ""},
+		{"missing name", func(p *Plan) { p.Name = "" }, "name: a deployment name is required"},
+		{"name too short", func(p *Plan) { p.Name = "ab" }, "must be 3-21 characters"},
+		{"name uppercase", func(p *Plan) { p.Name = "Prod" }, "must be 3-21 characters"},
+		{"name starts with digit", func(p *Plan) { p.Name = "1prod" }, "must be 3-21 characters"},
+		{"name too long", func(p *Plan) { p.Name = strings.Repeat("a", 22) }, "must be 3-21 characters"},
+		{"name trailing hyphen", func(p *Plan) { p.Name = "prod-" }, "must not end with a hyphen"},
+		{"name double hyphen", func(p *Plan) { p.Name = "pr--od" }, "two hyphens"},
+		{"bad region", func(p *Plan) { p.AWS.Region = "europe" }, "aws.region"},
+		{"gov region", func(p *Plan) { p.AWS.Region = "us-gov-west-1" }, ""},
+		{"missing admin", func(p *Plan) { p.AdminEmail = "" }, "admin_email: an e-mail address is required"},
+		{"bad admin", func(p *Plan) { p.AdminEmail = "admin" }, "is not an e-mail address"},
+		{"bad alert", func(p *Plan) { p.AlertEmail = "a@b" }, "alert_email"},
+		{"bad domain", func(p *Plan) { p.Domain = "Errors.Example.com" }, "domain"},
+		{"x86 instance", func(p *Plan) { p.Sizes.DashboardInstanceType = "t3.small" }, "not a Graviton"},
+		{"bad instance", func(p *Plan) { p.Sizes.DashboardInstanceType = "small" }, "must look like t4g.small"},
+		{"bad db class", func(p *Plan) { p.Sizes.DBInstanceClass = "t4g.micro" }, "must look like db.t4g.micro"},
+		{"storage too small", func(p *Plan) { p.Sizes.DBAllocatedStorageGB = 10 }, "db_allocated_storage: 10 must be from 20 to 1000"},
+		{"memory", func(p *Plan) { p.Sizes.IngestMemoryMB = 64 }, "ingest_memory_mb"},
+		{"batch", func(p *Plan) { p.Sizes.ProcessorBatchSize = 0 }, "processor_batch_size"},
+		{"burst", func(p *Plan) { p.Sizes.IngestThrottleBurst = 6000 }, "ingest_throttle_burst"},
+		{"retention", func(p *Plan) { p.LogRetentionDays = 31 }, "log_retention_days: 31"},
+		{"size", func(p *Plan) { p.Size = "huge" }, `size: "huge" is not one of small, medium, large or custom`},
+		{"version", func(p *Plan) { p.Version = 2 }, "version: 2 is not supported"},
+		{"aws tag", func(p *Plan) { p.Tags = map[string]string{"aws:x": "1"} }, `must not start with "aws:"`},
+		{"tag space", func(p *Plan) { p.Tags = map[string]string{"cost center": "1"} }, "may hold only"},
+		{"tags ok", func(p *Plan) { p.Tags = map[string]string{"Team": "errors", "cost-center": "42"} }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := validPlan()
+			tt.modify(&p)
+			err := p.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("Validate accepted the plan, want an error with %q", tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("Validate = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	p := Default()
+	err := p.Validate()
+	if err == nil {
+		t.Fatal("the default plan has no name or admin and must not validate")
+	}
+	for _, want := range []string{"name:", "admin_email:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	p := validPlan()
+	p.AWS.Region = " EU-West-1 "
+	p.Domain = "Errors.Example.COM."
+	p.Sizes = Presets["large"]
+	p.Size = "small"
+	p.Normalize()
+	if p.AWS.Region != "eu-west-1" || p.Domain != "errors.example.com" || p.Size != "large" {
+		t.Errorf("Normalize = %+v", p)
+	}
+	p.Sizes.ProcessorMemoryMB = 640
+	p.Normalize()
+	if p.Size != SizeCustom {
+		t.Errorf("changed sizes keep preset %q, want custom", p.Size)
+	}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, DefaultFile)
+	p := validPlan()
+	p.Domain = "errors.example.com"
+	p.Tags = map[string]string{"Team": "errors"}
+	if err := Save(path, p); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(got)
+	b, _ := json.Marshal(p)
+	if !bytes.Equal(a, b) {
+		t.Errorf("round trip:\n got %s\nwant %s", a, b)
+	}
+	raw, _ := os.ReadFile(path)
+	golden(t, "flytrap.yaml.golden", raw)
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("Save left %d files, want only the plan", len(entries))
+	}
+}
+
+func TestSaveRefusesInvalid(t *testing.T) {
+	path := filepath.Join(t.TempDir(), DefaultFile)
+	if err := Save(path, Default()); err == nil {
+		t.Fatal("Save wrote a plan without name and admin")
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an invalid plan was written (stat: %v)", err)
+	}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"minimal file keeps defaults", "version: 1\nname: prod\nadmin_email: a@example.com\n", ""},
+		{"unknown key", "version: 1\nname: prod\nadmin_email: a@example.com\nregoin: x\n", "field regoin not found"},
+		{"wrong type", "version: 1\nname: prod\nadmin_email: a@example.com\nsizes:\n  ingest_memory_mb: lots\n", "cannot unmarshal"},
+		{"newer version", "version: 7\nname: prod\nadmin_email: a@example.com\n", "version: 7 is not supported"},
+		{"invalid value", "version: 1\nname: Prod\nadmin_email: a@example.com\n", "invalid plan"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Parse([]byte(tt.yaml))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Sizes != Presets[DefaultSize] || p.AWS.Region != DefaultRegion || !p.DBDeletionProtection || p.LogRetentionDays != 30 {
+					t.Errorf("defaults not kept: %+v", p)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadMissing(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	var nf *NotFoundError
+	if !errors.As(err, &nf) {
+		t.Fatalf("Load of a missing file = %v, want *NotFoundError", err)
+	}
+}
+
+func TestPresetsAreValid(t *testing.T) {
+	for _, name := range PresetNames {
+		p := validPlan()
+		p.Sizes = Presets[name]
+		p.Normalize()
+		if p.Size != name {
+			t.Errorf("preset %s normalizes to %s", name, p.Size)
+		}
+		if err := p.Validate(); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
+		e := EstimateMonthlyCost(p)
+		for _, it := range e.Items {
+			if strings.Contains(it.Detail, "not in the table") {
+				t.Errorf("preset %s: %s %s has no price", name, it.Service, it.Item)
+			}
+		}
+	}
+}

@@ -1,0 +1,379 @@
+// Package runtimebin provides the binaries `flytrap deploy` ships to AWS:
+// the ingest and processor Lambda packages (zips holding an arm64
+// `bootstrap`) and the dashboard's linux/arm64 executable.
+//
+// A release build embeds them (build tag embedruntime; .goreleaser.yaml
+// builds them first with ./internal/runtimebin/build). A development build
+// cross-compiles them from the source checkout it runs in with the local
+// Go toolchain. FLYTRAP_RUNTIME_DIR overrides both with a folder of
+// prebuilt files.
+package runtimebin
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// File names of the artifacts, in a dist folder and in the workspace.
+const (
+	IngestZip       = "ingest.zip"
+	ProcessorZip    = "processor.zip"
+	DashboardBinary = "flytrap-dashboard"
+)
+
+// Names lists the artifacts.
+var Names = []string{IngestZip, ProcessorZip, DashboardBinary}
+
+// Module is the module path a source checkout must declare.
+const Module = "github.com/getflytrap/flytrap"
+
+// Packages are the runtime mains, relative to the module root, with the
+// artifact each becomes.
+var Packages = []struct{ Dir, Artifact string }{
+	{"runtime/ingest", IngestZip},
+	{"runtime/processor", ProcessorZip},
+	{"runtime/dashboard", DashboardBinary},
+}
+
+// BuildTags are the tags of the runtime builds: no RPC shim in the Lambda
+// runtime (provided.al2023 speaks the Runtime API), and no SQLite driver
+// (the AWS binaries use PostgreSQL only; this keeps them small).
+const BuildTags = "lambda.norpc nosqlite"
+
+// EnvDir names a folder of prebuilt artifacts that wins over everything:
+// ingest.zip, processor.zip and flytrap-dashboard, or the plain binaries
+// ingest, processor and dashboard.
+const EnvDir = "FLYTRAP_RUNTIME_DIR"
+
+// Artifacts are the files deploy hands to Terraform.
+type Artifacts struct {
+	IngestZip       string `json:"ingest_zip"`
+	ProcessorZip    string `json:"processor_zip"`
+	DashboardBinary string `json:"dashboard_binary"`
+	// Source is "env" (FLYTRAP_RUNTIME_DIR), "embedded" or "built".
+	Source string `json:"source"`
+	// SHA256 maps each artifact's name to its hex digest.
+	SHA256 map[string]string `json:"sha256"`
+}
+
+// Options say where the artifacts go and where they may come from.
+type Options struct {
+	// Dir receives the artifacts (created if needed).
+	Dir string
+	// PrebuiltDir, when set, is a folder holding the three files (the
+	// value of FLYTRAP_RUNTIME_DIR).
+	PrebuiltDir string
+	// WorkDir is where to look for a source checkout (its parents too);
+	// "" means the current directory.
+	WorkDir string
+	// Go is the go command; "" looks it up on PATH.
+	Go string
+	// Log receives the build's output.
+	Log io.Writer
+}
+
+// ErrUnavailable: this binary embeds no runtime, no prebuilt folder is
+// set, and there is no source checkout with a Go toolchain to build one.
+var ErrUnavailable = errors.New("the runtime binaries are not available")
+
+// Embedded reports whether this flytrap carries the runtime binaries.
+func Embedded() bool {
+	_, ok := embeddedFS()
+	return ok
+}
+
+// Provide writes the artifacts into o.Dir from the first source available:
+// o.PrebuiltDir, the embedded copies, or a cross-compile of the source
+// checkout around o.WorkDir.
+func Provide(ctx context.Context, o Options) (Artifacts, error) {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return Artifacts{}, err
+	}
+	switch fsys, embedded := embeddedFS(); {
+	case o.PrebuiltDir != "":
+		if err := fromPrebuilt(o.PrebuiltDir, o.Dir); err != nil {
+			return Artifacts{}, fmt.Errorf("%s=%s: %w", EnvDir, o.PrebuiltDir, err)
+		}
+		return finish(o.Dir, "env")
+	case embedded:
+		if err := copyFrom(fsys, "dist", o.Dir); err != nil {
+			return Artifacts{}, fmt.Errorf("embedded runtime: %w", err)
+		}
+		return finish(o.Dir, "embedded")
+	}
+	wd := o.WorkDir
+	if wd == "" {
+		var err error
+		if wd, err = os.Getwd(); err != nil {
+			return Artifacts{}, err
+		}
+	}
+	src, err := FindSource(wd)
+	if err != nil {
+		return Artifacts{}, fmt.Errorf("%w: this flytrap is a development build without embedded runtime binaries, and %v", ErrUnavailable, err)
+	}
+	goCmd := o.Go
+	if goCmd == "" {
+		if goCmd, err = exec.LookPath("go"); err != nil {
+			return Artifacts{}, fmt.Errorf("%w: building them from %s needs the Go toolchain on PATH (%v)", ErrUnavailable, src, err)
+		}
+	}
+	if err := Build(ctx, BuildOptions{Source: src, Out: o.Dir, Go: goCmd, Log: o.Log}); err != nil {
+		return Artifacts{}, err
+	}
+	return finish(o.Dir, "built")
+}
+
+// FindSource returns the root of the Flytrap source checkout holding dir:
+// the nearest parent with a go.mod declaring Module and the runtime mains.
+func FindSource(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && declaresModule(b, Module) {
+			for _, p := range Packages {
+				if _, err := os.Stat(filepath.Join(d, filepath.FromSlash(p.Dir))); err != nil {
+					return "", fmt.Errorf("the checkout at %s has no %s", d, p.Dir)
+				}
+			}
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("%s is not inside a checkout of %s", dir, Module)
+		}
+	}
+}
+
+func declaresModule(gomod []byte, module string) bool {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "module" && strings.Trim(f[1], `"`) == module {
+			return true
+		}
+	}
+	return false
+}
+
+// BuildOptions configure Build.
+type BuildOptions struct {
+	// Source is the module root.
+	Source string
+	// Out receives the artifacts.
+	Out string
+	// Go is the go command.
+	Go string
+	// Log receives the compiler's output.
+	Log io.Writer
+}
+
+// Build cross-compiles the runtime mains for linux/arm64 (static, stripped,
+// trimmed paths) and packages the Lambdas as zips holding `bootstrap`.
+func Build(ctx context.Context, o BuildOptions) error {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Go == "" {
+		o.Go = "go"
+	}
+	tmp, err := os.MkdirTemp("", "flytrap-runtime-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	// One go build for the three mains lets the toolchain compile shared
+	// packages once and in parallel.
+	args := []string{"build", "-tags", BuildTags, "-trimpath", "-ldflags=-s -w", "-o", tmp + string(filepath.Separator)}
+	for _, p := range Packages {
+		args = append(args, "./"+p.Dir)
+	}
+	cmd := exec.CommandContext(ctx, o.Go, args...)
+	cmd.Dir = o.Source
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+	var stderr bytes.Buffer
+	cmd.Stdout = o.Log
+	cmd.Stderr = io.MultiWriter(o.Log, &stderr)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("cross-compile the runtime binaries (%s %s in %s): %w\n%s", o.Go, strings.Join(args, " "), o.Source, err, strings.TrimSpace(stderr.String()))
+	}
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return err
+	}
+	for _, p := range Packages {
+		bin := filepath.Join(tmp, filepath.Base(p.Dir))
+		dst := filepath.Join(o.Out, p.Artifact)
+		if strings.HasSuffix(p.Artifact, ".zip") {
+			if err := ZipBootstrap(bin, dst); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := copyFile(bin, dst, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// zipTime is the modification time of every zip entry: a fixed time makes
+// the zip of an unchanged binary byte-identical, so Terraform sees no
+// change and does not redeploy the function.
+var zipTime = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ZipBootstrap writes a Lambda package: a zip with bin as the executable
+// `bootstrap`, which the provided.al2023 runtime starts.
+func ZipBootstrap(bin, dst string) error {
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: zipTime}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return writeAtomic(dst, buf.Bytes(), 0o644)
+}
+
+// fromPrebuilt copies the artifacts from a folder that holds either the
+// packaged files (ingest.zip, processor.zip, flytrap-dashboard) or the
+// plain `go build` outputs of the runtime mains (ingest, processor,
+// dashboard), which are packaged here.
+func fromPrebuilt(src, dst string) error {
+	for _, p := range Packages {
+		packaged := filepath.Join(src, p.Artifact)
+		plain := filepath.Join(src, filepath.Base(p.Dir))
+		out := filepath.Join(dst, p.Artifact)
+		_, err := os.Stat(packaged)
+		switch {
+		case err == nil && strings.HasSuffix(p.Artifact, ".zip"):
+			err = copyFile(packaged, out, 0o644)
+		case err == nil:
+			err = copyFile(packaged, out, 0o755)
+		case strings.HasSuffix(p.Artifact, ".zip"):
+			err = ZipBootstrap(plain, out)
+		default:
+			err = copyFile(plain, out, 0o755)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w (want %s or %s)", p.Artifact, err, p.Artifact, filepath.Base(p.Dir))
+		}
+	}
+	return nil
+}
+
+// copyFrom copies the artifacts from dir in fsys to dst.
+func copyFrom(fsys fs.FS, dir, dst string) error {
+	for _, name := range Names {
+		b, err := fs.ReadFile(fsys, pathJoin(dir, name))
+		if err != nil {
+			return err
+		}
+		mode := os.FileMode(0o644)
+		if name == DashboardBinary {
+			mode = 0o755
+		}
+		if err := writeAtomic(filepath.Join(dst, name), b, mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func pathJoin(dir, name string) string {
+	if dir == "." {
+		return name
+	}
+	return dir + "/" + name
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(dst, b, mode)
+}
+
+// writeAtomic replaces dst only when the content differs, so an unchanged
+// artifact keeps its file and Terraform's view of it is stable.
+func writeAtomic(dst string, b []byte, mode os.FileMode) error {
+	if old, err := os.ReadFile(dst); err == nil && bytes.Equal(old, b) {
+		return os.Chmod(dst, mode)
+	}
+	tmp := dst + ".tmp"
+	if err := os.WriteFile(tmp, b, mode); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
+// finish checks the artifacts in dir and returns their paths and digests.
+func finish(dir, source string) (Artifacts, error) {
+	a := Artifacts{
+		IngestZip:       filepath.Join(dir, IngestZip),
+		ProcessorZip:    filepath.Join(dir, ProcessorZip),
+		DashboardBinary: filepath.Join(dir, DashboardBinary),
+		Source:          source,
+		SHA256:          map[string]string{},
+	}
+	for _, name := range Names {
+		p := filepath.Join(dir, name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return Artifacts{}, err
+		}
+		if strings.HasSuffix(name, ".zip") {
+			if err := checkLambdaZip(b); err != nil {
+				return Artifacts{}, fmt.Errorf("%s: %w", p, err)
+			}
+		} else if len(b) < 4 || string(b[:4]) != "\x7fELF" {
+			return Artifacts{}, fmt.Errorf("%s is not a Linux executable", p)
+		}
+		sum := sha256.Sum256(b)
+		a.SHA256[name] = hex.EncodeToString(sum[:])
+	}
+	return a, nil
+}
+
+// checkLambdaZip makes sure a package holds an executable bootstrap.
+func checkLambdaZip(b []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return fmt.Errorf("not a zip: %w", err)
+	}
+	for _, f := range zr.File {
+		if f.Name == "bootstrap" {
+			if f.Mode()&0o111 == 0 {
+				return errors.New("bootstrap is not executable")
+			}
+			return nil
+		}
+	}
+	return errors.New("no bootstrap at the top of the zip")
+}
