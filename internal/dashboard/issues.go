@@ -268,26 +268,40 @@ type issueData struct {
 	ListURL                       string
 }
 
-func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session) {
+// issueAndProject loads the issue named by the path and its project, as the
+// viewer may see them; on failure it has answered the request.
+func (d *Dashboard) issueAndProject(w http.ResponseWriter, r *http.Request, s *session) (store.Issue, store.Project, bool) {
 	id, ok := pathID(r, "id")
 	if !ok {
 		d.notFound(w, r)
-		return
+		return store.Issue{}, store.Project{}, false
 	}
 	ctx, v := r.Context(), s.viewer()
 	is, err := d.store.GetIssue(ctx, v, id)
 	if err != nil {
 		d.fail(w, r, err)
-		return
+		return store.Issue{}, store.Project{}, false
 	}
 	p, err := d.store.GetProject(ctx, v, is.ProjectID)
 	if err != nil {
 		d.fail(w, r, err)
+		return store.Issue{}, store.Project{}, false
+	}
+	return is, p, true
+}
+
+func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session) {
+	is, p, ok := d.issueAndProject(w, r, s)
+	if !ok {
 		return
 	}
+	ctx, v := r.Context(), s.viewer()
 	data := issueData{Issue: is, Project: p, ListURL: issuesURL(p.ID, nil)}
 
-	var ev store.EventRow
+	var (
+		ev  store.EventRow
+		err error
+	)
 	if raw := r.URL.Query().Get("event"); raw != "" {
 		eid, ok := normalizeEventID(raw)
 		if !ok {
@@ -421,20 +435,8 @@ type confirmData struct {
 }
 
 func (d *Dashboard) confirmDeleteIssue(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := pathID(r, "id")
+	is, p, ok := d.issueAndProject(w, r, s)
 	if !ok {
-		d.notFound(w, r)
-		return
-	}
-	ctx, v := r.Context(), s.viewer()
-	is, err := d.store.GetIssue(ctx, v, id)
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	p, err := d.store.GetProject(ctx, v, is.ProjectID)
-	if err != nil {
-		d.fail(w, r, err)
 		return
 	}
 	d.render(w, r, http.StatusOK, "confirm-delete", &view{Title: "Delete issue", Nav: "projects",
