@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/term"
+	"github.com/spf13/pflag"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
@@ -127,6 +128,15 @@ type Target struct {
 	Profile  string
 	// ProfileSet is true when --profile was given (even empty).
 	ProfileSet bool
+}
+
+// AddFlags binds the flags that name a deployment, for the commands that
+// work from the state bucket alone (destroy, status).
+func (t *Target) AddFlags(fl *pflag.FlagSet) {
+	fl.StringVar(&t.PlanPath, "plan", plan.DefaultFile, "plan file naming the deployment")
+	fl.StringVar(&t.Name, "name", "", "deployment name (overrides the plan's)")
+	fl.StringVar(&t.Region, "region", "", "AWS region (overrides the plan's)")
+	fl.StringVar(&t.Profile, "profile", "", "AWS profile (overrides the plan's)")
 }
 
 // Load returns the plan for t. A missing plan file is fine when the name

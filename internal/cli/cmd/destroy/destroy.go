@@ -12,7 +12,6 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/deploy"
-	"github.com/getflytrap/flytrap/internal/plan"
 )
 
 // Options are the inputs of `flytrap destroy`.
@@ -50,10 +49,7 @@ confirm, or pass --yes.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Target.PlanPath, "plan", plan.DefaultFile, "plan file naming the deployment")
-	fl.StringVar(&opts.Target.Name, "name", "", "deployment name (overrides the plan's)")
-	fl.StringVar(&opts.Target.Region, "region", "", "AWS region (overrides the plan's)")
-	fl.StringVar(&opts.Target.Profile, "profile", "", "AWS profile (overrides the plan's)")
+	opts.Target.AddFlags(fl)
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "destroy without asking for the name")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
 	fl.StringVar(&opts.Workspace, "workspace", "", "Terraform working directory (default .flytrap/deploy/<name> next to the plan)")

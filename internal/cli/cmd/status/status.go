@@ -67,10 +67,7 @@ check fails: "healthy" in --json says whether all passed.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Target.PlanPath, "plan", plan.DefaultFile, "plan file naming the deployment")
-	fl.StringVar(&opts.Target.Name, "name", "", "deployment name (overrides the plan's)")
-	fl.StringVar(&opts.Target.Region, "region", "", "AWS region (overrides the plan's)")
-	fl.StringVar(&opts.Target.Profile, "profile", "", "AWS profile (overrides the plan's)")
+	opts.Target.AddFlags(fl)
 	fl.BoolVar(&opts.JSON, "json", false, "print as JSON")
 	return cmd
 }
