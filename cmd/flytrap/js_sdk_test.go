@@ -1,0 +1,205 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// requireJSSDK returns the compat/js folder with its npm dependencies
+// installed (`npm ci --prefix compat/js`), or skips; under CI=true a
+// missing SDK is a failure.
+func requireJSSDK(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../compat/js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, nodeErr := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join(dir, "node_modules", "@sentry", "node"))
+	_, brErr := os.Stat(filepath.Join(dir, "node_modules", "@sentry", "browser"))
+	if nodeErr != nil || modErr != nil || brErr != nil {
+		msg := "node or the Sentry JavaScript SDKs are missing: run `npm ci --prefix compat/js`"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return dir
+}
+
+// TestNodeSDK sends events with the official @sentry/node SDK and reads them
+// back over the REST API.
+func TestNodeSDK(t *testing.T) {
+	dir := requireJSSDK(t)
+	p := startDev(t, t.TempDir(), nil)
+	cmd := exec.Command("node", filepath.Join(dir, "send.js"), p.info.DSN)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("node send.js: %v\n%s", err, out)
+	}
+
+	te := p.waitIssue(t, "TypeError: Cannot read properties of undefined (reading 'total')", 1)
+	if !strings.Contains(te.Culprit, "loadInvoice") {
+		t.Errorf("culprit = %q, want the in-app function loadInvoice", te.Culprit)
+	}
+	msg := p.waitIssue(t, "node compat message 123", 1)
+	if msg.Level != "warning" {
+		t.Errorf("message level = %q, want warning", msg.Level)
+	}
+	p.waitIssue(t, "RangeError: node compat rejection", 1)
+	if got := p.issues(t, "environment=compat&release=compat-node@1.0.0"); len(got) != 3 {
+		t.Errorf("environment+release filter lists %d issues, want 3", len(got))
+	}
+
+	var detail struct {
+		LatestEvent struct {
+			Event struct {
+				Exceptions []struct {
+					Frames []struct {
+						Function string `json:"function"`
+						InApp    *bool  `json:"in_app"`
+						Lineno   int    `json:"lineno"`
+					} `json:"frames"`
+					Mechanism *struct {
+						Handled *bool `json:"handled"`
+					} `json:"mechanism"`
+				} `json:"exceptions"`
+				Breadcrumbs []struct {
+					Message string `json:"message"`
+				} `json:"breadcrumbs"`
+				Tags []struct {
+					Key, Value string
+				} `json:"tags"`
+				User struct {
+					ID string `json:"id"`
+				} `json:"user"`
+				SDK struct {
+					Name string `json:"name"`
+				} `json:"sdk"`
+			} `json:"event"`
+		} `json:"latest_event"`
+	}
+	if code := p.api(t, "GET", fmt.Sprintf("/api/v1/issues/%d", te.ID), nil, &detail); code != 200 {
+		t.Fatalf("issue detail: HTTP %d", code)
+	}
+	ev := detail.LatestEvent.Event
+	raw, _ := json.Marshal(ev)
+	if ev.SDK.Name != "sentry.javascript.node" || ev.User.ID != "node-user-1" {
+		t.Errorf("sdk %q user %q", ev.SDK.Name, ev.User.ID)
+	}
+	found := false
+	for _, ex := range ev.Exceptions {
+		for _, f := range ex.Frames {
+			if f.Function == "loadInvoice" && f.InApp != nil && *f.InApp && f.Lineno > 0 {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no in-app frame loadInvoice with a line number: %s", raw)
+	}
+	if !strings.Contains(string(raw), "GET /invoices/42") || !strings.Contains(string(raw), `"Value":"billing"`) {
+		t.Errorf("breadcrumb or tag missing: %s", raw)
+	}
+}
+
+// browserPage loads the bundled @sentry/browser and throws from a named
+// function, from an origin other than flytrap's, so CORS is exercised.
+const browserPage = `<!doctype html>
+<html><head><title>shop</title>
+<script src="/sentry-browser.js"></script>
+<script src="/app.js"></script>
+</head><body><p>checkout</p></body></html>`
+
+const browserApp = `
+Sentry.init({ dsn: %q, release: "compat-browser@1.0.0", environment: "compat" });
+Sentry.setTag("component", "cart");
+function renderCart(cart) {
+  return cart.items.length;
+}
+try {
+  renderCart(null);
+} catch (err) {
+  Sentry.captureException(err);
+}
+Sentry.flush(5000).then(function (ok) { window.__flushed = ok ? "ok" : "timeout"; });
+`
+
+// TestBrowserSDK runs the official @sentry/browser SDK in Debian's Chromium
+// against flytrap dev and reads the event back over the REST API.
+func TestBrowserSDK(t *testing.T) {
+	dir := requireJSSDK(t)
+	bundle := filepath.Join(t.TempDir(), "sentry-browser.js")
+	if out, err := exec.Command("node", filepath.Join(dir, "build-browser.js"), bundle).CombinedOutput(); err != nil {
+		t.Fatalf("bundling @sentry/browser: %v\n%s", err, out)
+	}
+	p := startDev(t, t.TempDir(), nil)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, browserPage)
+	})
+	mux.HandleFunc("/sentry-browser.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, bundle)
+	})
+	mux.HandleFunc("/app.js", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprintf(w, browserApp, p.info.DSN)
+	})
+	site := httptest.NewServer(mux)
+	defer site.Close()
+
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(site.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.__flushed || "")`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state == "ok" {
+			break
+		}
+		if state == "timeout" || time.Now().After(deadline) {
+			t.Fatalf("@sentry/browser did not deliver its event (flush: %q)", state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	is := p.waitIssue(t, "TypeError: Cannot read properties of null (reading 'items')", 1)
+	if !strings.Contains(is.Culprit, "renderCart") {
+		t.Errorf("culprit = %q, want the function renderCart", is.Culprit)
+	}
+	var detail struct {
+		LatestEvent struct {
+			Event struct {
+				SDK struct {
+					Name string `json:"name"`
+				} `json:"sdk"`
+				Release string `json:"release"`
+				Request struct {
+					URL string `json:"url"`
+				} `json:"request"`
+			} `json:"event"`
+		} `json:"latest_event"`
+	}
+	if code := p.api(t, "GET", fmt.Sprintf("/api/v1/issues/%d", is.ID), nil, &detail); code != 200 {
+		t.Fatalf("issue detail: HTTP %d", code)
+	}
+	ev := detail.LatestEvent.Event
+	if ev.SDK.Name != "sentry.javascript.browser" || ev.Release != "compat-browser@1.0.0" || ev.Request.URL != site.URL+"/" {
+		t.Errorf("sdk %q, release %q, request URL %q", ev.SDK.Name, ev.Release, ev.Request.URL)
+	}
+}
