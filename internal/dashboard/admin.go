@@ -215,17 +215,11 @@ func (d *Dashboard) adminProjectPage(w http.ResponseWriter, r *http.Request, s *
 }
 
 func (d *Dashboard) showAdminProject(w http.ResponseWriter, r *http.Request, s *session, status int, data adminProjectData) {
-	id, ok := pathID(r, "id")
+	p, ok := d.pathProject(w, r, s)
 	if !ok {
-		d.notFound(w, r)
 		return
 	}
-	ctx, v := r.Context(), s.viewer()
-	p, err := d.store.GetProject(ctx, v, id)
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
+	ctx, v, id := r.Context(), s.viewer(), p.ID
 	members, err := d.store.ListMembers(ctx, v, id)
 	if err != nil {
 		d.fail(w, r, err)
@@ -281,17 +275,11 @@ func (d *Dashboard) renameProject(w http.ResponseWriter, r *http.Request, s *ses
 }
 
 func (d *Dashboard) deleteProject(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := pathID(r, "id")
+	p, ok := d.pathProject(w, r, s)
 	if !ok {
-		d.notFound(w, r)
 		return
 	}
-	ctx, v := r.Context(), s.viewer()
-	p, err := d.store.GetProject(ctx, v, id)
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
+	ctx, v, id := r.Context(), s.viewer(), p.ID
 	// Typing the name is the confirmation: deleting a project removes
 	// every issue and event in it, with no undo.
 	if r.PostForm.Get("confirm") != p.Name {

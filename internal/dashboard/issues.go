@@ -73,17 +73,11 @@ func issuesURL(projectID int64, q url.Values) string {
 }
 
 func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := pathID(r, "id")
+	p, ok := d.pathProject(w, r, s)
 	if !ok {
-		d.notFound(w, r)
 		return
 	}
 	ctx, v := r.Context(), s.viewer()
-	p, err := d.store.GetProject(ctx, v, id)
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
 	q := listQuery(r.URL.Query())
 	data := issuesData{
 		Project: p,
@@ -162,17 +156,11 @@ var bulkActions = map[string]string{
 const maxBulk = 100
 
 func (d *Dashboard) bulkUpdate(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := pathID(r, "id")
+	p, ok := d.pathProject(w, r, s)
 	if !ok {
-		d.notFound(w, r)
 		return
 	}
 	ctx, v := r.Context(), s.viewer()
-	p, err := d.store.GetProject(ctx, v, id)
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
 	// The list URL is rebuilt from its parsed query under this project's
 	// path, so the hidden field cannot redirect anywhere else.
 	backQ, _ := url.ParseQuery(r.PostForm.Get("back"))
@@ -266,6 +254,22 @@ type issueData struct {
 	Day, Fortnight                chart
 	Tags                          []tagGroup
 	ListURL                       string
+}
+
+// pathProject loads the project named by the path as the viewer may see
+// it; on failure it has answered the request.
+func (d *Dashboard) pathProject(w http.ResponseWriter, r *http.Request, s *session) (store.Project, bool) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return store.Project{}, false
+	}
+	p, err := d.store.GetProject(r.Context(), s.viewer(), id)
+	if err != nil {
+		d.fail(w, r, err)
+		return store.Project{}, false
+	}
+	return p, true
 }
 
 // issueAndProject loads the issue named by the path and its project, as the

@@ -70,17 +70,11 @@ type setupData struct {
 }
 
 func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok := pathID(r, "id")
+	p, ok := d.pathProject(w, r, s)
 	if !ok {
-		d.notFound(w, r)
 		return
 	}
-	ctx, v := r.Context(), s.viewer()
-	p, err := d.store.GetProject(ctx, v, id)
-	if err != nil {
-		d.fail(w, r, err)
-		return
-	}
+	ctx, v, id := r.Context(), s.viewer(), p.ID
 	keys, err := d.store.ProjectKeys(ctx, v, id)
 	if err != nil {
 		d.fail(w, r, err)
