@@ -42,20 +42,7 @@ func PutInitialAdmin(ctx context.Context, c S3Putter, bucket string, a InitialAd
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = time.Now().UTC()
 	}
-	body, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	_, err = c.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:               aws.String(bucket),
-		Key:                  aws.String(InitialAdminKey),
-		Body:                 bytes.NewReader(body),
-		ContentLength:        aws.Int64(int64(len(body))),
-		ContentType:          aws.String("application/json"),
-		CacheControl:         aws.String("no-store"),
-		ServerSideEncryption: types.ServerSideEncryptionAes256,
-	})
-	if err != nil {
+	if err := putPrivateJSON(ctx, c, bucket, InitialAdminKey, a); err != nil {
 		return fmt.Errorf("store the initial admin password in s3://%s/%s: %w", bucket, InitialAdminKey, err)
 	}
 	return nil

@@ -1,17 +1,12 @@
 package awsx
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // KeySetVersion is the format version PublishKeySet writes. A loader
@@ -58,20 +53,7 @@ func PublishKeySet(ctx context.Context, c S3Putter, bucket, key string, ks KeySe
 	if ks.UpdatedAt.IsZero() {
 		ks.UpdatedAt = time.Now().UTC()
 	}
-	body, err := json.Marshal(ks)
-	if err != nil {
-		return fmt.Errorf("encode key set: %w", err)
-	}
-	_, err = c.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:               aws.String(bucket),
-		Key:                  aws.String(key),
-		Body:                 bytes.NewReader(body),
-		ContentLength:        aws.Int64(int64(len(body))),
-		ContentType:          aws.String("application/json"),
-		CacheControl:         aws.String("no-store"),
-		ServerSideEncryption: types.ServerSideEncryptionAes256,
-	})
-	if err != nil {
+	if err := putPrivateJSON(ctx, c, bucket, key, ks); err != nil {
 		return fmt.Errorf("publish key set to s3://%s/%s: %w", bucket, key, err)
 	}
 	return nil

@@ -1,7 +1,9 @@
 package awsx
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +26,25 @@ type S3Getter interface {
 // initial-admin hand-over use; *s3.Client implements it.
 type S3Putter interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// putPrivateJSON writes v as a JSON object that is encrypted at rest and
+// never cached: the key set and the initial admin password both are.
+func putPrivateJSON(ctx context.Context, c S3Putter, bucket, key string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = c.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:               aws.String(bucket),
+		Key:                  aws.String(key),
+		Body:                 bytes.NewReader(body),
+		ContentLength:        aws.Int64(int64(len(body))),
+		ContentType:          aws.String("application/json"),
+		CacheControl:         aws.String("no-store"),
+		ServerSideEncryption: types.ServerSideEncryptionAes256,
+	})
+	return err
 }
 
 // ErrObjectNotFound is wrapped by the errors of loaders whose object does
