@@ -1,0 +1,128 @@
+package scrub
+
+import (
+	"strings"
+	"unicode"
+)
+
+// DefaultFields are the sensitive key names filtered by default. A key is
+// sensitive when its normalized form (lowercase letters and digits only, so
+// "X-Api-Key" is "xapikey") contains one of them, as in Sentry:
+// "user_password", "sessionid" and "csrftoken" all match.
+var DefaultFields = []string{
+	"password", "passwd", "pwd", "secret", "apikey", "auth", "credential", "token",
+	"session", "csrf", "xsrf", "privatekey", "accesskey", "creditcard", "cardnumber",
+	"ccnumber", "cookie",
+}
+
+// DefaultWords are short sensitive names that would match too much as
+// substrings ("ssn" is in "classname"); they match a whole word of a key,
+// split at punctuation and camelCase: "ssn", "user_ssn", "cardCvv".
+var DefaultWords = []string{"ssn", "card", "cvv", "cvc"}
+
+type class int
+
+const (
+	plain class = iota
+	sensitive
+	safe
+	// cookies holds cookies: a header is filtered whole, a map or
+	// cookie string elsewhere cookie by cookie.
+	cookies
+)
+
+// matcher classifies keys for one Config.
+type matcher struct {
+	fields []string
+	words  map[string]bool
+	safe   map[string]bool
+}
+
+func newMatcher(c Config) *matcher {
+	m := &matcher{
+		fields: append([]string(nil), DefaultFields...),
+		words:  make(map[string]bool, len(DefaultWords)),
+		safe:   make(map[string]bool, len(c.SafeFields)),
+	}
+	for _, w := range DefaultWords {
+		m.words[w] = true
+	}
+	for _, f := range c.ExtraFields {
+		if n := normalize(f); n != "" {
+			m.fields = append(m.fields, n)
+		}
+	}
+	for _, f := range c.SafeFields {
+		if n := normalize(f); n != "" {
+			m.safe[n] = true
+		}
+	}
+	return m
+}
+
+func (m *matcher) classify(key string) class {
+	n := normalize(key)
+	if n == "" {
+		return plain
+	}
+	if m.safe[n] {
+		return safe
+	}
+	switch n {
+	case "cookie", "cookies", "setcookie":
+		return cookies
+	}
+	for _, f := range m.fields {
+		if strings.Contains(n, f) {
+			return sensitive
+		}
+	}
+	for _, w := range words(key) {
+		if m.words[w] {
+			return sensitive
+		}
+	}
+	return plain
+}
+
+// normalize lowercases a key and drops everything but letters and digits,
+// so "API-Key", "api_key" and "apiKey" compare equal.
+func normalize(key string) string {
+	var b strings.Builder
+	for _, r := range key {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// words splits a key into lowercase words at punctuation and at lower-to-
+// upper case changes: "userSSN_hash" is user, ssn, hash.
+func words(key string) []string {
+	var (
+		out  []string
+		cur  []rune
+		prev rune
+	)
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	for _, r := range key {
+		switch {
+		case !unicode.IsLetter(r) && !unicode.IsDigit(r):
+			flush()
+		case unicode.IsUpper(r) && unicode.IsLower(prev):
+			flush()
+			cur = append(cur, r)
+		default:
+			cur = append(cur, r)
+		}
+		prev = r
+	}
+	flush()
+	return out
+}

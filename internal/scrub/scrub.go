@@ -1,0 +1,405 @@
+// Package scrub removes secrets and personal data from an event before it is
+// grouped and stored, the way Sentry's server-side data scrubber does: values
+// under sensitive keys become "[Filtered]", and credit card numbers and IP
+// addresses inside free text are masked.
+//
+// It is pure (no store, no I/O) and never fails: input it cannot parse is
+// treated as text. Work is bounded by the size of the event, and nesting
+// deeper than maxDepth is replaced wholesale rather than walked.
+package scrub
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// The masks. Filtered replaces a value under a sensitive key; CardMask and
+// IPMask replace a card number or an IP address found inside text, so a
+// reader still sees what kind of thing was there.
+const (
+	Filtered = "[Filtered]"
+	CardMask = "[creditcard]"
+	IPMask   = "[ip]"
+)
+
+// maxDepth bounds the nesting the scrubber walks. JSON nested deeper is
+// replaced by Filtered: an unexamined subtree could hold a secret, and no
+// SDK nests request bodies or extra data this deep.
+const maxDepth = 32
+
+// Config is a project's scrubbing settings.
+type Config struct {
+	// Enabled turns key and text scrubbing on; DropIP applies either way.
+	Enabled bool
+	// ExtraFields are more sensitive key names, matched like the defaults.
+	ExtraFields []string
+	// SafeFields are key names never filtered; they win over sensitive
+	// ones.
+	SafeFields []string
+	// DropIP removes the user's (hashed) IP address.
+	DropIP bool
+}
+
+// Locations a Result counts by, in the order its note lists them.
+const (
+	LocMessage           = "message"
+	LocExceptionValue    = "exception.value"
+	LocExceptionRawStack = "exception.raw_stack"
+	LocRequestURL        = "request.url"
+	LocRequestQuery      = "request.query_string"
+	LocRequestHeaders    = "request.headers"
+	LocRequestData       = "request.data"
+	LocUserData          = "user.data"
+	LocExtra             = "extra"
+	LocContexts          = "contexts"
+	LocBreadcrumbMessage = "breadcrumbs.message"
+	LocBreadcrumbData    = "breadcrumbs.data"
+)
+
+var locationOrder = []string{
+	LocMessage, LocExceptionValue, LocExceptionRawStack, LocRequestURL, LocRequestQuery, LocRequestHeaders,
+	LocRequestData, LocUserData, LocExtra, LocContexts, LocBreadcrumbMessage, LocBreadcrumbData,
+}
+
+// Result counts the values Scrub filtered or masked, per location.
+type Result struct {
+	Counts map[string]int
+}
+
+// Total is the number of values filtered or masked.
+func (r Result) Total() int {
+	n := 0
+	for _, c := range r.Counts {
+		n += c
+	}
+	return n
+}
+
+// Note describes the result for the event's notes, e.g. "Scrubbed 3 values
+// (request.data: 2, request.query_string: 1)"; it is empty when nothing was
+// scrubbed.
+func (r Result) Note() string {
+	total := r.Total()
+	if total == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(r.Counts))
+	for _, loc := range locationOrder {
+		if n := r.Counts[loc]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s: %d", loc, n))
+		}
+	}
+	unit := "values"
+	if total == 1 {
+		unit = "value"
+	}
+	return fmt.Sprintf("Scrubbed %d %s (%s)", total, unit, strings.Join(parts, ", "))
+}
+
+// Scrub filters ev in place according to c and reports what it filtered.
+func Scrub(ev *event.Event, c Config) Result {
+	if c.DropIP && ev.User != nil {
+		u := ev.User
+		u.IPHash = ""
+		if u.ID == "" && u.Email == "" && u.Username == "" && len(u.Data) == 0 {
+			ev.User = nil
+		}
+	}
+	if !c.Enabled {
+		return Result{}
+	}
+	s := &scrubber{m: newMatcher(c), counts: map[string]int{}}
+	s.loc = LocMessage
+	ev.Message = s.text(ev.Message)
+	for i := range ev.Exceptions {
+		ex := &ev.Exceptions[i]
+		s.loc = LocExceptionValue
+		ex.Value = s.text(ex.Value)
+		s.loc = LocExceptionRawStack
+		ex.RawStack = s.text(ex.RawStack)
+	}
+	for i := range ev.Breadcrumbs {
+		b := &ev.Breadcrumbs[i]
+		s.loc = LocBreadcrumbMessage
+		b.Message = s.text(b.Message)
+		s.loc = LocBreadcrumbData
+		b.Data = s.raw(b.Data)
+	}
+	if r := ev.Request; r != nil {
+		s.loc = LocRequestURL
+		r.URL = s.url(r.URL)
+		s.loc = LocRequestQuery
+		r.QueryString = s.query(r.QueryString, "&")
+		s.loc = LocRequestHeaders
+		for i, h := range r.Headers {
+			r.Headers[i][1] = s.keyed(h[0], h[1])
+		}
+		s.loc = LocRequestData
+		r.Data = s.raw(r.Data)
+	}
+	if ev.User != nil {
+		s.loc = LocUserData
+		ev.User.Data = s.raw(ev.User.Data)
+	}
+	s.loc = LocExtra
+	ev.Extra = s.raw(ev.Extra)
+	s.loc = LocContexts
+	ev.Contexts = s.raw(ev.Contexts)
+	return Result{Counts: s.counts}
+}
+
+// scrubber carries the matcher and counts through one event.
+type scrubber struct {
+	m      *matcher
+	loc    string
+	counts map[string]int
+}
+
+func (s *scrubber) count(n int) {
+	if n > 0 {
+		s.counts[s.loc] += n
+	}
+}
+
+// filter returns Filtered, counting it unless v already was.
+func (s *scrubber) filter(v string) string {
+	if v != Filtered {
+		s.count(1)
+	}
+	return Filtered
+}
+
+// text masks card numbers and IP addresses in free text.
+func (s *scrubber) text(v string) string {
+	out, n := maskText(v)
+	s.count(n)
+	return out
+}
+
+// keyed scrubs the string value of key: filtered when the key is sensitive,
+// kept when it is safe, else scrubbed as a value.
+func (s *scrubber) keyed(key, v string) string {
+	switch s.m.classify(key) {
+	case safe:
+		return v
+	case sensitive, cookies:
+		// A Cookie header is filtered whole: its cookies are as much
+		// credentials as an Authorization header.
+		return s.filter(v)
+	}
+	return s.value(v)
+}
+
+// value scrubs a string found under an ordinary key: a URL has its query
+// scrubbed by key, and any text is masked.
+func (s *scrubber) value(v string) string {
+	if looksLikeURL(v) {
+		return s.url(v)
+	}
+	return s.text(v)
+}
+
+// url scrubs a URL's query string by key and masks the rest as text.
+func (s *scrubber) url(u string) string {
+	base, q, ok := strings.Cut(u, "?")
+	if !ok {
+		return s.text(u)
+	}
+	q, frag, hasFrag := strings.Cut(q, "#")
+	out := s.text(base) + "?" + s.query(q, "&")
+	if hasFrag {
+		out += "#" + s.text(frag)
+	}
+	return out
+}
+
+// query scrubs "k=v" pairs separated by sep (a query string, form body or
+// cookie header): values of sensitive keys are filtered, others masked.
+func (s *scrubber) query(q, sep string) string {
+	if q == "" {
+		return q
+	}
+	pairs := strings.Split(q, sep)
+	for i, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			pairs[i] = s.text(p)
+			continue
+		}
+		name := strings.TrimSpace(k)
+		if un, err := url.QueryUnescape(name); err == nil {
+			name = un
+		}
+		switch s.m.classify(name) {
+		case safe:
+		case sensitive, cookies:
+			pairs[i] = k + "=" + s.filter(v)
+		default:
+			pairs[i] = k + "=" + s.text(v)
+		}
+	}
+	return strings.Join(pairs, sep)
+}
+
+// raw scrubs kept JSON: objects and arrays are walked by key; a string is
+// parsed as embedded JSON or a form body when it is one, else masked as
+// text. The result is re-encoded only when something changed.
+func (s *scrubber) raw(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return b
+	}
+	v, ok := decode(b)
+	if !ok {
+		// Not JSON: nothing upstream produces it, but it may still
+		// hold secrets. Scrub it as the string it would be, and store
+		// valid JSON.
+		before := s.counts[s.loc]
+		t := s.embedded(string(b), 0)
+		if s.counts[s.loc] == before {
+			return b
+		}
+		return encode(t)
+	}
+	before := s.counts[s.loc]
+	v = s.walk(v, 0)
+	if s.counts[s.loc] == before {
+		return b
+	}
+	return encode(v)
+}
+
+// walk scrubs a decoded JSON value.
+func (s *scrubber) walk(v any, depth int) any {
+	if depth >= maxDepth {
+		if isScalar(v) {
+			return s.scalar(v, depth)
+		}
+		return s.filter("")
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			switch s.m.classify(k) {
+			case safe:
+			case sensitive:
+				if e != nil && e != "" {
+					x[k] = s.filter(fmt.Sprint(e))
+				}
+			case cookies:
+				// Cookies sent as a map or a "a=b; c=d" string are
+				// filtered one by one, so a theme cookie stays readable.
+				if str, ok := e.(string); ok {
+					x[k] = s.query(str, ";")
+				} else {
+					x[k] = s.walk(e, depth+1)
+				}
+			default:
+				x[k] = s.walk(e, depth+1)
+			}
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = s.walk(e, depth+1)
+		}
+		return x
+	}
+	return s.scalar(v, depth)
+}
+
+// scalar scrubs a string or number: a string may itself be embedded JSON or
+// a form body; a number may be a card number.
+func (s *scrubber) scalar(v any, depth int) any {
+	switch x := v.(type) {
+	case string:
+		return s.embedded(x, depth)
+	case json.Number:
+		if out, n := maskText(x.String()); n > 0 {
+			s.count(n)
+			return out
+		}
+	}
+	return v
+}
+
+// embedded scrubs a string that may be a JSON document, a form body or text.
+func (s *scrubber) embedded(str string, depth int) string {
+	t := strings.TrimSpace(str)
+	if len(t) > 1 && (t[0] == '{' || t[0] == '[') {
+		if v, ok := decode([]byte(t)); ok {
+			before := s.counts[s.loc]
+			v = s.walk(v, depth+1)
+			if s.counts[s.loc] == before {
+				return str
+			}
+			return string(encode(v))
+		}
+	}
+	if looksLikeForm(t) {
+		return s.query(str, "&")
+	}
+	return s.value(str)
+}
+
+func isScalar(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return false
+	}
+	return true
+}
+
+// looksLikeForm reports whether s is an application/x-www-form-urlencoded
+// body: key=value pairs joined by "&", with no spaces.
+func looksLikeForm(s string) bool {
+	if s == "" || strings.ContainsAny(s, " \t\r\n") {
+		return false
+	}
+	for p := range strings.SplitSeq(s, "&") {
+		k, _, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// looksLikeURL reports whether s starts like an absolute or rooted URL with
+// a query, the only part of a URL scrubbed by key.
+func looksLikeURL(s string) bool {
+	if !strings.Contains(s, "?") || strings.ContainsAny(s, " \t\r\n") {
+		return false
+	}
+	if strings.HasPrefix(s, "/") {
+		return true
+	}
+	scheme, _, ok := strings.Cut(s, "://")
+	return ok && scheme != "" && !strings.ContainsAny(scheme, "/?")
+}
+
+func decode(b []byte) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return nil, false
+	}
+	return v, true
+}
+
+// encode re-encodes a decoded tree as ingest does (no HTML escaping, the
+// UI escapes on output). It cannot fail on a decoded tree.
+func encode(v any) json.RawMessage {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return json.RawMessage(`"` + Filtered + `"`)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}

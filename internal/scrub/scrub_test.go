@@ -1,0 +1,444 @@
+package scrub
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+var on = Config{Enabled: true}
+
+// location puts one key/value pair into an event where SDKs put such pairs
+// and reads the value back after scrubbing.
+type location struct {
+	name string
+	loc  string // the Result location it counts under
+	put  func(ev *event.Event, k, v string)
+	get  func(t *testing.T, ev *event.Event, k string) string
+}
+
+func jsonObject(k, v string) json.RawMessage {
+	b, _ := json.Marshal(map[string]string{k: v})
+	return b
+}
+
+// member decodes raw as an object and returns the string at path.
+func member(t *testing.T, raw []byte, path ...string) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("scrubbed JSON %s does not decode: %v", raw, err)
+	}
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%s: no object at %q", raw, p)
+		}
+		v = m[p]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+// pairValue finds k in a "k=v<sep>k=v" string.
+func pairValue(t *testing.T, s, sep, k string) string {
+	t.Helper()
+	for p := range strings.SplitSeq(s, sep) {
+		pk, pv, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if un, err := url.QueryUnescape(pk); err == nil && un == k {
+			if un, err := url.QueryUnescape(pv); err == nil && pv != Filtered {
+				return un
+			}
+			return pv
+		}
+	}
+	t.Fatalf("%q has no key %q", s, k)
+	return ""
+}
+
+var locations = []location{
+	{"request.data object", LocRequestData,
+		func(ev *event.Event, k, v string) { ev.Request = &event.Request{Data: jsonObject(k, v)} },
+		func(t *testing.T, ev *event.Event, k string) string { return member(t, ev.Request.Data, k) }},
+	{"request.data form string", LocRequestData,
+		func(ev *event.Event, k, v string) {
+			s, _ := json.Marshal("a=1&" + url.QueryEscape(k) + "=" + url.QueryEscape(v))
+			ev.Request = &event.Request{Data: s}
+		},
+		func(t *testing.T, ev *event.Event, k string) string {
+			var s string
+			if err := json.Unmarshal(ev.Request.Data, &s); err != nil {
+				t.Fatal(err)
+			}
+			return pairValue(t, s, "&", k)
+		}},
+	{"request.data raw JSON string", LocRequestData,
+		func(ev *event.Event, k, v string) {
+			s, _ := json.Marshal(string(jsonObject(k, v)))
+			ev.Request = &event.Request{Data: s}
+		},
+		func(t *testing.T, ev *event.Event, k string) string {
+			var s string
+			if err := json.Unmarshal(ev.Request.Data, &s); err != nil {
+				t.Fatal(err)
+			}
+			return member(t, []byte(s), k)
+		}},
+	{"request.query_string", LocRequestQuery,
+		func(ev *event.Event, k, v string) {
+			ev.Request = &event.Request{QueryString: "page=2&" + url.QueryEscape(k) + "=" + url.QueryEscape(v)}
+		},
+		func(t *testing.T, ev *event.Event, k string) string {
+			return pairValue(t, ev.Request.QueryString, "&", k)
+		}},
+	{"request.url", LocRequestURL,
+		func(ev *event.Event, k, v string) {
+			ev.Request = &event.Request{URL: "https://shop.example.com/cart?" + url.QueryEscape(k) + "=" + url.QueryEscape(v) + "#top"}
+		},
+		func(t *testing.T, ev *event.Event, k string) string {
+			_, q, _ := strings.Cut(ev.Request.URL, "?")
+			q, _, _ = strings.Cut(q, "#")
+			return pairValue(t, q, "&", k)
+		}},
+	{"request.headers", LocRequestHeaders,
+		func(ev *event.Event, k, v string) {
+			ev.Request = &event.Request{Headers: [][2]string{{"Accept", "text/html"}, {k, v}}}
+		},
+		func(t *testing.T, ev *event.Event, k string) string { return ev.Request.Headers[1][1] }},
+	{"extra", LocExtra,
+		func(ev *event.Event, k, v string) { ev.Extra = jsonObject(k, v) },
+		func(t *testing.T, ev *event.Event, k string) string { return member(t, ev.Extra, k) }},
+	{"extra in a list", LocExtra,
+		func(ev *event.Event, k, v string) {
+			ev.Extra = json.RawMessage(`{"items":[` + string(jsonObject(k, v)) + `]}`)
+		},
+		func(t *testing.T, ev *event.Event, k string) string {
+			var x struct{ Items []map[string]string }
+			if err := json.Unmarshal(ev.Extra, &x); err != nil || len(x.Items) != 1 {
+				t.Fatalf("extra %s: %v", ev.Extra, err)
+			}
+			return x.Items[0][k]
+		}},
+	{"contexts", LocContexts,
+		func(ev *event.Event, k, v string) {
+			ev.Contexts = json.RawMessage(`{"app":` + string(jsonObject(k, v)) + `}`)
+		},
+		func(t *testing.T, ev *event.Event, k string) string { return member(t, ev.Contexts, "app", k) }},
+	{"breadcrumbs.data", LocBreadcrumbData,
+		func(ev *event.Event, k, v string) {
+			ev.Breadcrumbs = []event.Breadcrumb{{Category: "http", Data: jsonObject(k, v)}}
+		},
+		func(t *testing.T, ev *event.Event, k string) string { return member(t, ev.Breadcrumbs[0].Data, k) }},
+	{"user.data", LocUserData,
+		func(ev *event.Event, k, v string) { ev.User = &event.User{ID: "7", Data: jsonObject(k, v)} },
+		func(t *testing.T, ev *event.Event, k string) string { return member(t, ev.User.Data, k) }},
+}
+
+// TestFieldsByLocation is the field × location table: every default
+// sensitive key is filtered wherever key/value pairs occur, and ordinary
+// keys are left alone. Cookies, filtered one by one, are in TestCookies.
+func TestFieldsByLocation(t *testing.T) {
+	fields := []struct {
+		key, value string
+		filtered   bool
+	}{
+		{"password", "hunter2", true},
+		{"user_password", "hunter2", true},
+		{"passwd", "hunter2", true},
+		{"mysql_pwd", "hunter2", true},
+		{"secret", "s3", true},
+		{"client_secret", "s3", true},
+		{"api_key", "k1", true},
+		{"apikey", "k1", true},
+		{"X-Api-Key", "k1", true},
+		{"auth", "x", true},
+		{"Authorization", "Bearer xyz", true},
+		{"credentials", "c", true},
+		{"token", "secret", true},
+		{"access_token", "t", true},
+		{"csrftoken", "t", true},
+		{"X-CSRF-Token", "t", true},
+		{"session", "s", true},
+		{"sessionid", "abc123", true},
+		{"private_key", "pk", true},
+		{"privateKey", "pk", true},
+		{"access_key", "ak", true},
+		{"AWS_ACCESS_KEY_ID", "AKIA", true},
+		{"ssn", "078-05-1120", true},
+		{"user_ssn", "078-05-1120", true},
+		{"card", "4111111111111111", true},
+		{"card_number", "4111111111111111", true},
+		{"creditCard", "4111111111111111", true},
+		{"cvv", "123", true},
+		{"theme", "dark", false},
+		{"classname", "Button", false},
+		{"username", "ann", false},
+		{"discard", "yes", false},
+		{"order_id", "1842", false},
+	}
+	for _, l := range locations {
+		for _, f := range fields {
+			t.Run(l.name+"/"+f.key, func(t *testing.T) {
+				var ev event.Event
+				l.put(&ev, f.key, f.value)
+				res := Scrub(&ev, on)
+				got := l.get(t, &ev, f.key)
+				want, wantCount := f.value, 0
+				if f.filtered {
+					want, wantCount = Filtered, 1
+				}
+				if got != want || res.Counts[l.loc] != wantCount || res.Total() != wantCount {
+					t.Errorf("%s = %q, counts %v; want %q, %d at %s", f.key, got, res.Counts, want, wantCount, l.loc)
+				}
+			})
+		}
+	}
+}
+
+func TestSafeAndExtraFields(t *testing.T) {
+	c := Config{Enabled: true, SafeFields: []string{"Session-ID", "card"}, ExtraFields: []string{"Order-Ref"}}
+	for _, l := range locations {
+		for _, f := range []struct {
+			key, value, want string
+		}{
+			{"session_id", "abc", "abc"},                     // safe, normalized like keys
+			{"card", "4111111111111111", "4111111111111111"}, // safe: not even masked
+			{"sessionToken", "abc", Filtered},                // only the exact safe name is safe
+			{"order_ref", "R-1", Filtered},                   // extra field
+			{"my_order_ref_2", "R-1", Filtered},              // extra fields match as substrings
+		} {
+			t.Run(l.name+"/"+f.key, func(t *testing.T) {
+				var ev event.Event
+				l.put(&ev, f.key, f.value)
+				Scrub(&ev, c)
+				if got := l.get(t, &ev, f.key); got != f.want {
+					t.Errorf("%s = %q, want %q", f.key, got, f.want)
+				}
+			})
+		}
+	}
+}
+
+// TestText covers masking in free text, in every place free text is kept.
+func TestText(t *testing.T) {
+	texts := []struct {
+		in, want string
+		n        int
+	}{
+		{"charge 4111111111111111 failed", "charge [creditcard] failed", 1},
+		{"card 4111 1111 1111 1111.", "card [creditcard].", 1},
+		{"card 5500-0000-0000-0004 and 378282246310005", "card [creditcard] and [creditcard]", 2},
+		{"4111111111111112 fails Luhn", "4111111111111112 fails Luhn", 0},
+		{"order 1234567890123456", "order 1234567890123456", 0},
+		{"at 1700000000000 ms (1700000000001)", "at 1700000000000 ms (1700000000001)", 0},
+		{"id 41111111111111111111111", "id 41111111111111111111111", 0},
+		{"from 203.0.113.7:443", "from [ip]:443", 1},
+		{"hosts 10.0.0.1,192.168.1.254", "hosts [ip],[ip]", 2},
+		{"version 1.2.3.4.5 of 2.0.0", "version 1.2.3.4.5 of 2.0.0", 0},
+		{"libfoo v1.2.3.4", "libfoo v1.2.3.4", 0},
+		{"bad quad 256.1.1.1", "bad quad 256.1.1.1", 0},
+		{"peer 2001:db8::1. Retry", "peer [ip]. Retry", 1},
+		{"[fe80::1ff:fe23:4567:890a]:80", "[[ip]]:80", 1},
+		{"mapped ::ffff:192.0.2.1", "mapped [ip]", 1},
+		{"std::string and Foo::Bar", "std::string and Foo::Bar", 0},
+		{"at 12:30:00 on 2026-12-03T09:38:33.123Z", "at 12:30:00 on 2026-12-03T09:38:33.123Z", 0},
+		{"uuid 9ec79c33-ec99-42ab-8353-589fcb2e04dc", "uuid 9ec79c33-ec99-42ab-8353-589fcb2e04dc", 0},
+	}
+	places := []struct {
+		name, loc string
+		put       func(*event.Event, string)
+		get       func(*event.Event) string
+	}{
+		{"message", LocMessage, func(ev *event.Event, s string) { ev.Message = s }, func(ev *event.Event) string { return ev.Message }},
+		{"exception value", LocExceptionValue,
+			func(ev *event.Event, s string) { ev.Exceptions = []event.Exception{{Type: "E", Value: s}} },
+			func(ev *event.Event) string { return ev.Exceptions[0].Value }},
+		{"breadcrumb message", LocBreadcrumbMessage,
+			func(ev *event.Event, s string) { ev.Breadcrumbs = []event.Breadcrumb{{Message: s}} },
+			func(ev *event.Event) string { return ev.Breadcrumbs[0].Message }},
+		{"extra value", LocExtra,
+			func(ev *event.Event, s string) { ev.Extra = jsonObject("note", s) },
+			func(ev *event.Event) string { var m map[string]string; json.Unmarshal(ev.Extra, &m); return m["note"] }},
+	}
+	for _, p := range places {
+		for _, tt := range texts {
+			t.Run(p.name+"/"+tt.in, func(t *testing.T) {
+				var ev event.Event
+				p.put(&ev, tt.in)
+				res := Scrub(&ev, on)
+				if got := p.get(&ev); got != tt.want || res.Counts[p.loc] != tt.n {
+					t.Errorf("%q became %q (counts %v); want %q, %d", tt.in, got, res.Counts, tt.want, tt.n)
+				}
+			})
+		}
+	}
+}
+
+func TestURL(t *testing.T) {
+	ev := event.Event{Request: &event.Request{URL: "http://203.0.113.7/login?user=ann&token=secret&cc=4111111111111111"}}
+	res := Scrub(&ev, on)
+	want := "http://[ip]/login?user=ann&token=[Filtered]&cc=[creditcard]"
+	if ev.Request.URL != want || res.Counts[LocRequestURL] != 3 {
+		t.Errorf("URL = %q (%v), want %q", ev.Request.URL, res.Counts, want)
+	}
+}
+
+func TestCookies(t *testing.T) {
+	ev := event.Event{
+		Request: &event.Request{
+			Headers: [][2]string{{"Cookie", "sessionid=abc; theme=dark"}, {"Set-Cookie", "sid=1"}},
+			Data:    json.RawMessage(`{"cookies":{"sessionid":"abc","theme":"dark"},"cookie":"csrftoken=x; theme=dark"}`),
+		},
+	}
+	res := Scrub(&ev, on)
+	if h := ev.Request.Headers; h[0][1] != Filtered || h[1][1] != Filtered {
+		t.Errorf("cookie headers = %v, want both filtered whole", h)
+	}
+	want := `{"cookie":"csrftoken=[Filtered]; theme=dark","cookies":{"sessionid":"[Filtered]","theme":"dark"}}`
+	if string(ev.Request.Data) != want {
+		t.Errorf("request.data = %s\nwant           %s", ev.Request.Data, want)
+	}
+	if res.Counts[LocRequestHeaders] != 2 || res.Counts[LocRequestData] != 2 {
+		t.Errorf("counts = %v", res.Counts)
+	}
+}
+
+func TestObjectsUnderSensitiveKeys(t *testing.T) {
+	ev := event.Event{Extra: json.RawMessage(`{"auth":{"user":"ann","pass":"x"},"token":null,"password":"","secret":42,"n":4111111111111111}`)}
+	res := Scrub(&ev, on)
+	want := `{"auth":"[Filtered]","n":"[creditcard]","password":"","secret":"[Filtered]","token":null}`
+	if string(ev.Extra) != want || res.Counts[LocExtra] != 3 {
+		t.Errorf("extra = %s (%v)\nwant    %s", ev.Extra, res.Counts, want)
+	}
+}
+
+// TestUnchangedBytes checks that JSON with nothing to scrub keeps its exact
+// bytes: re-encoding would reorder keys and reformat numbers for nothing.
+func TestUnchangedBytes(t *testing.T) {
+	in := json.RawMessage(`{"z": 1.50, "a": [1, 2]}`)
+	ev := event.Event{Extra: in}
+	Scrub(&ev, on)
+	if string(ev.Extra) != string(in) {
+		t.Errorf("extra = %s, want it untouched", ev.Extra)
+	}
+}
+
+func TestDepthCap(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 200) + `"4111111111111111"` + strings.Repeat(`}`, 200)
+	ev := event.Event{Extra: json.RawMessage(deep)}
+	res := Scrub(&ev, on)
+	if !json.Valid(ev.Extra) || strings.Contains(string(ev.Extra), "4111") || res.Counts[LocExtra] != 1 {
+		t.Errorf("deep extra = %.80s… (%v), want the deep part filtered", ev.Extra, res.Counts)
+	}
+	if !strings.Contains(string(ev.Extra), `"a":"[Filtered]"`) {
+		t.Errorf("deep extra = %s, want the cut marked", ev.Extra)
+	}
+}
+
+func TestDisabledAndDropIP(t *testing.T) {
+	newEvent := func() event.Event {
+		return event.Event{
+			Message: "card 4111111111111111",
+			User:    &event.User{IPHash: "abc"},
+			Request: &event.Request{QueryString: "token=secret"},
+		}
+	}
+	tests := []struct {
+		name     string
+		c        Config
+		message  string
+		query    string
+		userKept bool
+		scrubbed int
+	}{
+		{"default", Config{Enabled: true}, "card [creditcard]", "token=[Filtered]", true, 2},
+		{"off", Config{}, "card 4111111111111111", "token=secret", true, 0},
+		{"off, drop IP", Config{DropIP: true}, "card 4111111111111111", "token=secret", false, 0},
+		{"on, drop IP", Config{Enabled: true, DropIP: true}, "card [creditcard]", "token=[Filtered]", false, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := newEvent()
+			res := Scrub(&ev, tt.c)
+			if ev.Message != tt.message || ev.Request.QueryString != tt.query || (ev.User != nil) != tt.userKept || res.Total() != tt.scrubbed {
+				t.Errorf("message %q, query %q, user %+v, total %d", ev.Message, ev.Request.QueryString, ev.User, res.Total())
+			}
+		})
+	}
+	t.Run("drop IP keeps the user's identity", func(t *testing.T) {
+		ev := event.Event{User: &event.User{ID: "7", IPHash: "abc"}}
+		Scrub(&ev, Config{DropIP: true})
+		if ev.User == nil || ev.User.ID != "7" || ev.User.IPHash != "" {
+			t.Errorf("user = %+v, want id 7 without IP hash", ev.User)
+		}
+	})
+}
+
+func TestNote(t *testing.T) {
+	tests := []struct {
+		counts map[string]int
+		want   string
+	}{
+		{nil, ""},
+		{map[string]int{LocExtra: 1}, "Scrubbed 1 value (extra: 1)"},
+		{map[string]int{LocRequestQuery: 1, LocRequestData: 2}, "Scrubbed 3 values (request.query_string: 1, request.data: 2)"},
+	}
+	for _, tt := range tests {
+		if got := (Result{Counts: tt.counts}).Note(); got != tt.want {
+			t.Errorf("Note(%v) = %q, want %q", tt.counts, got, tt.want)
+		}
+	}
+}
+
+// TestAcceptance is the issue's example: a form of the Sentry request
+// interface with a password, a card number and a token.
+func TestAcceptance(t *testing.T) {
+	ev := event.Event{Request: &event.Request{
+		Method:      "POST",
+		URL:         "https://shop.example.com/checkout",
+		QueryString: "token=secret",
+		Data:        json.RawMessage(`{"password":"hunter2","card":"4111111111111111"}`),
+	}}
+	res := Scrub(&ev, on)
+	if got, want := string(ev.Request.Data), `{"card":"[Filtered]","password":"[Filtered]"}`; got != want {
+		t.Errorf("request.data = %s, want %s", got, want)
+	}
+	if ev.Request.QueryString != "token=[Filtered]" {
+		t.Errorf("query string = %q", ev.Request.QueryString)
+	}
+	if got, want := res.Note(), "Scrubbed 3 values (request.query_string: 1, request.data: 2)"; got != want {
+		t.Errorf("note = %q, want %q", got, want)
+	}
+}
+
+func FuzzScrub(f *testing.F) {
+	f.Add("card 4111 1111 1111 1111 from 2001:db8::1", []byte(`{"password":"x","a":[{"token":1}],"s":"{\"secret\":2}"}`))
+	f.Add("v1.2.3.4 at 10.0.0.1.", []byte(`"a=1&session=2"`))
+	f.Add("", []byte(`{"cookies":"sid=1; x=2","n":378282246310005}`))
+	f.Add("std::string", []byte(`not json ::1`))
+	f.Fuzz(func(t *testing.T, text string, data []byte) {
+		ev := event.Event{
+			Message:     text,
+			Exceptions:  []event.Exception{{Value: text, RawStack: text}},
+			Breadcrumbs: []event.Breadcrumb{{Message: text, Data: data}},
+			Request:     &event.Request{URL: text, QueryString: text, Headers: [][2]string{{text, text}}, Data: data},
+			Extra:       data,
+		}
+		res := Scrub(&ev, on)
+		if json.Valid(data) && !json.Valid(ev.Extra) {
+			t.Fatalf("valid JSON %q scrubbed to invalid %q", data, ev.Extra)
+		}
+		// Scrubbing is idempotent: nothing a pass leaves is sensitive.
+		again := ev
+		again.Request = &event.Request{}
+		*again.Request = *ev.Request
+		res2 := Scrub(&again, on)
+		if res2.Total() != 0 {
+			t.Fatalf("second pass scrubbed %v after first %v: %s", res2.Counts, res.Counts, fmt.Sprint(ev.Message, ev.Extra))
+		}
+	})
+}
