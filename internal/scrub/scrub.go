@@ -132,7 +132,7 @@ func Scrub(ev *event.Event, c Config) Result {
 	}
 	if r := ev.Request; r != nil {
 		s.loc = LocRequestURL
-		r.URL = s.url(r.URL)
+		r.URL = s.text(r.URL)
 		s.loc = LocRequestQuery
 		r.QueryString = s.query(r.QueryString, "&")
 		s.loc = LocRequestHeaders
@@ -174,15 +174,52 @@ func (s *scrubber) filter(v string) string {
 	return Filtered
 }
 
-// text masks card numbers and IP addresses in free text.
+// text scrubs free text: sensitive parameters of the URLs in it are
+// filtered, and card numbers and IP addresses masked.
 func (s *scrubber) text(v string) string {
+	if !strings.Contains(v, "?") {
+		return s.mask(v)
+	}
+	// A URL's query is scrubbed pair by pair, so that a safe parameter
+	// stays unmasked; the words between URLs are masked together, so a
+	// card number written in groups is still one.
+	var (
+		out   []string
+		plain []string
+	)
+	flush := func() {
+		if len(plain) > 0 {
+			out = append(out, s.mask(strings.Join(plain, " ")))
+			plain = plain[:0]
+		}
+	}
+	for w := range strings.SplitSeq(v, " ") {
+		if !looksLikeURL(w) {
+			plain = append(plain, w)
+			continue
+		}
+		flush()
+		base, q, _ := strings.Cut(w, "?")
+		q, frag, hasFrag := strings.Cut(q, "#")
+		w = s.mask(base) + "?" + s.query(q, "&")
+		if hasFrag {
+			w += "#" + s.mask(frag)
+		}
+		out = append(out, w)
+	}
+	flush()
+	return strings.Join(out, " ")
+}
+
+// mask masks card numbers and IP addresses in text.
+func (s *scrubber) mask(v string) string {
 	out, n := maskText(v)
 	s.count(n)
 	return out
 }
 
 // keyed scrubs the string value of key: filtered when the key is sensitive,
-// kept when it is safe, else scrubbed as a value.
+// kept when it is safe, else scrubbed as text.
 func (s *scrubber) keyed(key, v string) string {
 	switch s.m.classify(key) {
 	case safe:
@@ -192,30 +229,7 @@ func (s *scrubber) keyed(key, v string) string {
 		// credentials as an Authorization header.
 		return s.filter(v)
 	}
-	return s.value(v)
-}
-
-// value scrubs a string found under an ordinary key: a URL has its query
-// scrubbed by key, and any text is masked.
-func (s *scrubber) value(v string) string {
-	if looksLikeURL(v) {
-		return s.url(v)
-	}
 	return s.text(v)
-}
-
-// url scrubs a URL's query string by key and masks the rest as text.
-func (s *scrubber) url(u string) string {
-	base, q, ok := strings.Cut(u, "?")
-	if !ok {
-		return s.text(u)
-	}
-	q, frag, hasFrag := strings.Cut(q, "#")
-	out := s.text(base) + "?" + s.query(q, "&")
-	if hasFrag {
-		out += "#" + s.text(frag)
-	}
-	return out
 }
 
 // query scrubs "k=v" pairs separated by sep (a query string, form body or
@@ -343,7 +357,7 @@ func (s *scrubber) embedded(str string, depth int) string {
 	if looksLikeForm(t) {
 		return s.query(str, "&")
 	}
-	return s.value(str)
+	return s.text(str)
 }
 
 func isScalar(v any) bool {
@@ -369,8 +383,8 @@ func looksLikeForm(s string) bool {
 	return true
 }
 
-// looksLikeURL reports whether s starts like an absolute or rooted URL with
-// a query, the only part of a URL scrubbed by key.
+// looksLikeURL reports whether s is an absolute or rooted URL with a query,
+// the only part of a URL scrubbed by key.
 func looksLikeURL(s string) bool {
 	if !strings.Contains(s, "?") || strings.ContainsAny(s, " \t\r\n") {
 		return false

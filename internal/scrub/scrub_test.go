@@ -278,12 +278,19 @@ func TestText(t *testing.T) {
 	}
 }
 
-func TestURL(t *testing.T) {
-	ev := event.Event{Request: &event.Request{URL: "http://203.0.113.7/login?user=ann&token=secret&cc=4111111111111111"}}
+func TestURLs(t *testing.T) {
+	ev := event.Event{
+		Request:     &event.Request{URL: "http://203.0.113.7/login?user=ann&token=secret&cc=4111111111111111"},
+		Breadcrumbs: []event.Breadcrumb{{Message: "GET /pay?api_key=k&card=4111111111111111 from 10.0.0.1, card 4111 1111 1111 1111"}},
+	}
 	res := Scrub(&ev, on)
 	want := "http://[ip]/login?user=ann&token=[Filtered]&cc=[creditcard]"
 	if ev.Request.URL != want || res.Counts[LocRequestURL] != 3 {
 		t.Errorf("URL = %q (%v), want %q", ev.Request.URL, res.Counts, want)
+	}
+	want = "GET /pay?api_key=[Filtered]&card=[Filtered] from [ip], card [creditcard]"
+	if got := ev.Breadcrumbs[0].Message; got != want || res.Counts[LocBreadcrumbMessage] != 4 {
+		t.Errorf("breadcrumb message = %q (%v), want %q", got, res.Counts, want)
 	}
 }
 

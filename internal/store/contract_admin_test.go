@@ -311,7 +311,8 @@ func (e *env) projectState(id int64) string {
 	keys, _ := e.db.ProjectKeys(e.ctx, System, id)
 	members, _ := e.db.ListMembers(e.ctx, System, id)
 	issues, _, _ := e.db.ListIssues(e.ctx, System, IssueFilter{ProjectID: id, Limit: MaxLimit})
-	fmt.Fprintf(&b, "keys %+v\nmembers %+v\nissues %+v\n", keys, members, issues)
+	privacy, _ := e.db.ProjectPrivacy(e.ctx, System, id)
+	fmt.Fprintf(&b, "keys %+v\nmembers %+v\nissues %+v\nprivacy %+v\n", keys, members, issues, privacy)
 	return b.String()
 }
 
@@ -345,7 +346,12 @@ func testProjectAuthorization(e *env) {
 		}},
 		{"RemoveMember", true, func(v Viewer, f fixture) error { return db.RemoveMember(ctx, v, f.p.ID, member.ID) }},
 		{"RotateProjectKey", true, func(v Viewer, f fixture) error { _, err := db.RotateProjectKey(ctx, v, f.p.ID); return err }},
+		{"SetProjectPrivacy", true, func(v Viewer, f fixture) error {
+			_, err := db.SetProjectPrivacy(ctx, v, f.p.ID, PrivacySettings{})
+			return err
+		}},
 		{"ListMembers", false, func(v Viewer, f fixture) error { _, err := db.ListMembers(ctx, v, f.p.ID); return err }},
+		{"ProjectPrivacy", false, func(v Viewer, f fixture) error { _, err := db.ProjectPrivacy(ctx, v, f.p.ID); return err }},
 		{"ProjectHourlyCounts", false, func(v Viewer, f fixture) error {
 			_, err := db.ProjectHourlyCounts(ctx, v, f.p.ID, t0)
 			return err

@@ -58,6 +58,8 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"BulkUpdateStatus", testBulkUpdateStatus},
 		{"AdjacentEvents", testAdjacentEvents},
 		{"APITokenAdmin", testAPITokenAdmin},
+		{"Privacy", testPrivacy},
+		{"ScrubbedPayload", testScrubbedPayload},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/getflytrap/flytrap/internal/scrub"
+)
+
+// Limits on the field lists of PrivacySettings, so a settings row stays
+// small: the processor reads it for every event (through a cache).
+const (
+	MaxPrivacyFields   = 100
+	MaxPrivacyFieldLen = 100
+)
+
+// PrivacySettings are a project's data scrubbing settings, applied by the
+// processor before an event is stored (see internal/scrub).
+type PrivacySettings struct {
+	// Scrubbing filters sensitive keys and masks card numbers and IP
+	// addresses in text; on for new projects.
+	Scrubbing bool `json:"scrubbing"`
+	// SensitiveFields are key names filtered besides the defaults.
+	SensitiveFields []string `json:"sensitive_fields"`
+	// SafeFields are key names never filtered.
+	SafeFields []string `json:"safe_fields"`
+	// DropIPAddresses stores no (hashed) IP address of the user.
+	DropIPAddresses bool `json:"drop_ip_addresses"`
+}
+
+// DefaultPrivacy is what a project has until an admin changes it.
+var DefaultPrivacy = PrivacySettings{Scrubbing: true, SensitiveFields: []string{}, SafeFields: []string{}}
+
+// ScrubConfig is the scrubber's configuration for these settings.
+func (s PrivacySettings) ScrubConfig() scrub.Config {
+	return scrub.Config{Enabled: s.Scrubbing, ExtraFields: s.SensitiveFields, SafeFields: s.SafeFields, DropIP: s.DropIPAddresses}
+}
+
+// ProjectPrivacy returns the privacy settings of a project v may see.
+func (d *DB) ProjectPrivacy(ctx context.Context, v Viewer, projectID int64) (PrivacySettings, error) {
+	var (
+		q               query
+		s               PrivacySettings
+		sensitive, safe string
+	)
+	q.add(`SELECT p.scrubbing, p.sensitive_fields, p.safe_fields, p.drop_ip FROM projects p WHERE p.id = `,
+		q.arg(projectID), ` AND `, q.visible(v, "p.id"))
+	err := d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&s.Scrubbing, &sensitive, &safe, &s.DropIPAddresses)
+	if err != nil {
+		return PrivacySettings{}, fmt.Errorf("store: privacy settings of project %d: %w", projectID, notFound(err))
+	}
+	if err := json.Unmarshal([]byte(sensitive), &s.SensitiveFields); err != nil {
+		return PrivacySettings{}, fmt.Errorf("store: sensitive fields of project %d: %w", projectID, err)
+	}
+	if err := json.Unmarshal([]byte(safe), &s.SafeFields); err != nil {
+		return PrivacySettings{}, fmt.Errorf("store: safe fields of project %d: %w", projectID, err)
+	}
+	return s, nil
+}
+
+// SetProjectPrivacy replaces a project's privacy settings; admins only.
+// Field names are trimmed, and empty and repeated ones dropped; more than
+// MaxPrivacyFields names, or one longer than MaxPrivacyFieldLen, is
+// ErrInvalid. It returns the settings as stored.
+func (d *DB) SetProjectPrivacy(ctx context.Context, v Viewer, projectID int64, s PrivacySettings) (PrivacySettings, error) {
+	var err error
+	if s.SensitiveFields, err = cleanFields("sensitive_fields", s.SensitiveFields); err != nil {
+		return PrivacySettings{}, fmt.Errorf("store: privacy settings of project %d: %w", projectID, err)
+	}
+	if s.SafeFields, err = cleanFields("safe_fields", s.SafeFields); err != nil {
+		return PrivacySettings{}, fmt.Errorf("store: privacy settings of project %d: %w", projectID, err)
+	}
+	sensitive, _ := json.Marshal(s.SensitiveFields)
+	safe, _ := json.Marshal(s.SafeFields)
+	err = d.InTx(ctx, func(tx *sql.Tx) error {
+		if err := d.projectAdmin(ctx, tx, v, projectID, false); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE projects SET scrubbing = $2, sensitive_fields = $3, safe_fields = $4, drop_ip = $5
+			WHERE id = $1`, projectID, s.Scrubbing, string(sensitive), string(safe), s.DropIPAddresses)
+		return err
+	})
+	if err != nil {
+		return PrivacySettings{}, fmt.Errorf("store: privacy settings of project %d: %w", projectID, err)
+	}
+	return s, nil
+}
+
+// cleanFields trims names and drops empty and repeated ones, keeping order.
+func cleanFields(what string, fields []string) ([]string, error) {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, f := range fields {
+		f = strings.TrimSpace(f)
+		if f == "" || seen[strings.ToLower(f)] {
+			continue
+		}
+		if utf8.RuneCountInString(f) > MaxPrivacyFieldLen {
+			return nil, fmt.Errorf("%w: %s: %.20q… is longer than %d characters", ErrInvalid, what, f, MaxPrivacyFieldLen)
+		}
+		seen[strings.ToLower(f)] = true
+		out = append(out, f)
+	}
+	if len(out) > MaxPrivacyFields {
+		return nil, fmt.Errorf("%w: %s: %d names, at most %d allowed", ErrInvalid, what, len(out), MaxPrivacyFields)
+	}
+	return out, nil
+}
