@@ -1,6 +1,6 @@
 // Package process turns queued events into stored issues: it parses text
-// stacks, fingerprints, groups and saves. It is the same code in `flytrap
-// dev` (worker goroutines) and in the processor Lambda.
+// stacks, scrubs secrets, fingerprints, groups and saves. It is the same
+// code in `flytrap dev` (worker goroutines) and in the processor Lambda.
 package process
 
 import (
@@ -42,10 +42,11 @@ const publishTimeout = 5 * time.Second
 // Processor processes one queued event at a time and is safe for concurrent
 // use.
 type Processor struct {
-	saver  Saver
-	log    *slog.Logger
-	pub    live.Publisher
-	issues IssueReader
+	saver   Saver
+	log     *slog.Logger
+	pub     live.Publisher
+	issues  IssueReader
+	privacy *privacyCache
 }
 
 // New returns a Processor that saves through s.
@@ -84,6 +85,9 @@ func (p *Processor) Process(ctx context.Context, body []byte) (store.SaveResult,
 		return store.SaveResult{}, fmt.Errorf("%w: event_id and project_id are required", ErrMalformed)
 	}
 	Normalize(&ev)
+	if err := p.scrub(ctx, &ev); err != nil {
+		return store.SaveResult{}, err
+	}
 	g := grouping.Group(&ev)
 	title := ev.Title()
 	res, err := p.saver.SaveEvent(ctx, store.SaveRequest{

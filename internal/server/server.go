@@ -73,7 +73,8 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)
 	s.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, SecureCookies: cfg.SecureCookies}, log)
 	proc := process.New(&countingSaver{db: db, m: s.metrics}, log).
-		WithPublisher(live.PublisherFor(db, s.web.Hub()), db)
+		WithPublisher(live.PublisherFor(db, s.web.Hub()), db).
+		WithPrivacy(db)
 	s.workers = &process.Workers{
 		Processor: proc,
 		Source:    s.queue,

@@ -186,7 +186,7 @@ func (f *function) batchHandler(ctx context.Context) (func(context.Context, even
 	}
 	// Each stored event is announced with pg_notify, for the dashboard's
 	// live stream; the Lambda never calls anything outside the VPC.
-	proc := process.New(db, f.log).WithPublisher(live.NewPGPublisher(db.SQL()), db)
+	proc := process.New(db, f.log).WithPublisher(live.NewPGPublisher(db.SQL()), db).WithPrivacy(db)
 	f.batch = lambdax.SQSBatchHandler(func(ctx context.Context, m events.SQSMessage) error {
 		_, err := proc.Process(ctx, []byte(m.Body))
 		if errors.Is(err, process.ErrMalformed) {

@@ -1,0 +1,98 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/scrub"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// PrivacyReader reads a project's privacy settings; *store.DB satisfies it.
+type PrivacyReader interface {
+	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
+}
+
+// privacyTTL is how long the processor uses a project's settings before
+// reading them again: a changed setting applies to events processed at
+// most this much later, and a busy project costs one read per interval.
+const privacyTTL = 30 * time.Second
+
+// maxCachedProjects bounds the cache; past it, the cache starts over.
+const maxCachedProjects = 10000
+
+// WithPrivacy returns a copy of p that scrubs each event with its
+// project's settings, read through r and cached for privacyTTL. Without
+// it, every event is scrubbed with store.DefaultPrivacy.
+func (p *Processor) WithPrivacy(r PrivacyReader) *Processor {
+	q := *p
+	q.privacy = &privacyCache{r: r, ttl: privacyTTL, now: time.Now, m: map[int64]cachedPrivacy{}}
+	return &q
+}
+
+// scrub is the processing step that removes secrets and, if the project
+// says so, the user's IP address, and notes what it filtered on the event.
+// It runs before grouping and saving: what is stored never held the
+// secret, and which issue an event joins never depends on one. Only
+// reading the settings can fail, and then the event is retried rather
+// than stored unscrubbed.
+func (p *Processor) scrub(ctx context.Context, ev *event.Event) error {
+	settings := store.DefaultPrivacy
+	if p.privacy != nil {
+		var err error
+		if settings, err = p.privacy.get(ctx, ev.ProjectID); err != nil {
+			return fmt.Errorf("read the privacy settings of project %d to scrub event %s: %w", ev.ProjectID, ev.EventID, err)
+		}
+	}
+	if note := scrub.Scrub(ev, settings.ScrubConfig()).Note(); note != "" {
+		ev.Notes = append(ev.Notes, note)
+	}
+	return nil
+}
+
+type cachedPrivacy struct {
+	s       store.PrivacySettings
+	expires time.Time
+}
+
+// privacyCache is a short-TTL cache of projects' settings, safe for
+// concurrent use. Concurrent misses for one project may read it twice,
+// which is harmless.
+type privacyCache struct {
+	r   PrivacyReader
+	ttl time.Duration
+	now func() time.Time
+
+	mu sync.Mutex
+	m  map[int64]cachedPrivacy
+}
+
+func (c *privacyCache) get(ctx context.Context, projectID int64) (store.PrivacySettings, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.m[projectID]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.s, nil
+	}
+	s, err := c.r.ProjectPrivacy(ctx, store.System, projectID)
+	if errors.Is(err, store.ErrNotFound) {
+		// The project was deleted after ingest accepted the event; saving
+		// decides what happens to it, and there is nothing to configure.
+		s, err = store.DefaultPrivacy, nil
+	}
+	if err != nil {
+		return store.PrivacySettings{}, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxCachedProjects {
+		clear(c.m)
+	}
+	c.m[projectID] = cachedPrivacy{s: s, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return s, nil
+}
