@@ -44,6 +44,8 @@ type Store interface {
 	CreateProject(ctx context.Context, name string) (store.Project, error)
 	AddMember(ctx context.Context, projectID, userID int64, role string) error
 	RenameProject(ctx context.Context, v store.Viewer, id int64, name string) (store.Project, error)
+	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
+	SetProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64, s store.PrivacySettings) (store.PrivacySettings, error)
 	DeleteProject(ctx context.Context, v store.Viewer, id int64) error
 	ListMembers(ctx context.Context, v store.Viewer, projectID int64) ([]store.Member, error)
 	AddProjectMember(ctx context.Context, v store.Viewer, projectID, userID int64, role string) error
@@ -104,7 +106,8 @@ func (a *API) endpoints() []endpoint {
 		{"GET /api/v1/me", a.me},
 		{"GET /api/v1/projects", a.listProjects},
 		{"POST /api/v1/projects", a.createProject},
-		{"PATCH /api/v1/projects/{project_id}", a.renameProject},
+		{"GET /api/v1/projects/{project_id}", a.getProject},
+		{"PATCH /api/v1/projects/{project_id}", a.patchProject},
 		{"DELETE /api/v1/projects/{project_id}", a.deleteProject},
 		{"GET /api/v1/projects/{project_id}/issues", a.listIssues},
 		{"POST /api/v1/projects/{project_id}/issues/bulk", a.bulkUpdate},

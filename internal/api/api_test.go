@@ -232,8 +232,13 @@ func routes(f *fixture) []route {
 		{"PATCH", "/api/v1/users" + missing, `{"role":"admin"}`, 404, 403, 403},
 		{"DELETE", fmt.Sprintf("/api/v1/users/%d", f.spare.ID), "", 204, 403, 403},
 		{"POST", "/api/v1/projects", `{"name":"mobile"}`, 201, 403, 403},
+		{"GET", p, "", 200, 200, 404},
+		{"GET", o, "", 200, 404, 404},
+		{"GET", "/api/v1/projects" + missing, "", 404, 404, 404},
 		{"PATCH", p, `{"name":"renamed"}`, 200, 403, 404},
 		{"PATCH", o, `{"name":"renamed"}`, 200, 404, 404},
+		{"PATCH", p, `{"scrubbing":false,"safe_fields":["session_id"]}`, 200, 403, 404},
+		{"PATCH", o, `{"drop_ip_addresses":true}`, 200, 404, 404},
 		{"DELETE", p, "", 204, 403, 404},
 		{"DELETE", o, "", 204, 404, 404},
 		{"DELETE", "/api/v1/projects" + missing, "", 404, 404, 404},
@@ -703,6 +708,37 @@ func TestProjectEndpoints(t *testing.T) {
 	for k, pid := range active {
 		if pid == f.other.ID || pid == id {
 			t.Errorf("deleted project %d keeps active key %s", pid, k)
+		}
+	}
+}
+
+func TestProjectPrivacyEndpoints(t *testing.T) {
+	f := newFixture(t)
+	web := fmt.Sprintf("/api/v1/projects/%d", f.project.ID)
+	privacy := func(out map[string]any) string {
+		return fmt.Sprint(out["name"], " ", out["scrubbing"], " ", out["sensitive_fields"], " ", out["safe_fields"], " ", out["drop_ip_addresses"])
+	}
+	steps := []struct {
+		token, method, body string
+		code                int
+		want                string // privacy(answer), for 200
+	}{
+		{f.memberToken, "GET", "", 200, "web true [] [] false"},
+		{f.adminToken, "PATCH", `{"scrubbing":false,"sensitive_fields":["iban"," order_ref "],"drop_ip_addresses":true}`, 200, "web false [iban order_ref] [] true"},
+		{f.adminToken, "PATCH", `{"safe_fields":["session_id"]}`, 200, "web false [iban order_ref] [session_id] true"},
+		{f.adminToken, "PATCH", `{"name":"shop","scrubbing":true}`, 200, "shop true [iban order_ref] [session_id] true"},
+		{f.adminToken, "PATCH", `{"sensitive_fields":["` + strings.Repeat("x", store.MaxPrivacyFieldLen+1) + `"]}`, 400, ""},
+		{f.adminToken, "PATCH", `{}`, 400, ""},
+		{f.adminToken, "PATCH", `{"scrubbing":"yes"}`, 400, ""},
+		{f.adminToken, "PATCH", `{"scrub":false}`, 400, ""},
+		// A member reads the settings but cannot change them.
+		{f.memberToken, "PATCH", `{"scrubbing":false}`, 403, ""},
+		{f.memberToken, "GET", "", 200, "shop true [iban order_ref] [session_id] true"},
+	}
+	for _, s := range steps {
+		code, _, out := f.do(t, s.token, s.method, web, s.body)
+		if code != s.code || (code == 200 && privacy(out) != s.want) {
+			t.Errorf("%s %s: HTTP %d %v, want %d %q", s.method, s.body, code, out, s.code, s.want)
 		}
 	}
 }

@@ -48,21 +48,96 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, createdProject{Project: p, Key: k})
 }
 
-func (a *API) renameProject(w http.ResponseWriter, r *http.Request) {
+// projectDetail is a project with its privacy settings.
+type projectDetail struct {
+	store.Project
+	store.PrivacySettings
+}
+
+// projectPatch is a PATCH of a project: absent fields are left as they are.
+type projectPatch struct {
+	Name            *string   `json:"name"`
+	Scrubbing       *bool     `json:"scrubbing"`
+	SensitiveFields *[]string `json:"sensitive_fields"`
+	SafeFields      *[]string `json:"safe_fields"`
+	DropIPAddresses *bool     `json:"drop_ip_addresses"`
+}
+
+func (p projectPatch) privacy() bool {
+	return p.Scrubbing != nil || p.SensitiveFields != nil || p.SafeFields != nil || p.DropIPAddresses != nil
+}
+
+func (a *API) getProject(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, "project_id")
 	if !ok {
 		return
 	}
-	var req projectName
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	p, err := a.store.RenameProject(r.Context(), viewer(r), id, req.Name)
+	a.writeProject(w, r, id)
+}
+
+// writeProject answers with the project and its privacy settings.
+func (a *API) writeProject(w http.ResponseWriter, r *http.Request, id int64) {
+	ctx, v := r.Context(), viewer(r)
+	p, err := a.store.GetProject(ctx, v, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	s, err := a.store.ProjectPrivacy(ctx, v, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, projectDetail{Project: p, PrivacySettings: s})
+}
+
+// patchProject renames a project and changes its privacy settings; admins
+// only.
+func (a *API) patchProject(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	var req projectPatch
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Name == nil && !req.privacy() {
+		writeError(w, http.StatusBadRequest, "bad_request",
+			"nothing to change: send name, scrubbing, sensitive_fields, safe_fields or drop_ip_addresses")
+		return
+	}
+	ctx, v := r.Context(), viewer(r)
+	if req.Name != nil {
+		if _, err := a.store.RenameProject(ctx, v, id, *req.Name); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if req.privacy() {
+		s, err := a.store.ProjectPrivacy(ctx, v, id)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if req.Scrubbing != nil {
+			s.Scrubbing = *req.Scrubbing
+		}
+		if req.SensitiveFields != nil {
+			s.SensitiveFields = *req.SensitiveFields
+		}
+		if req.SafeFields != nil {
+			s.SafeFields = *req.SafeFields
+		}
+		if req.DropIPAddresses != nil {
+			s.DropIPAddresses = *req.DropIPAddresses
+		}
+		if _, err := a.store.SetProjectPrivacy(ctx, v, id, s); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	a.writeProject(w, r, id)
 }
 
 func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) {
