@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"strconv"
@@ -208,6 +209,10 @@ type adminProjectData struct {
 	Name      string // a refused rename
 	Error     string
 	DeleteErr string
+	// Privacy holds the project's settings, or refused ones with
+	// PrivacyErr.
+	Privacy    store.PrivacySettings
+	PrivacyErr string
 }
 
 func (d *Dashboard) adminProjectPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -242,6 +247,12 @@ func (d *Dashboard) showAdminProject(w http.ResponseWriter, r *http.Request, s *
 	for _, u := range users {
 		if !in[u.ID] {
 			data.Addable = append(data.Addable, u)
+		}
+	}
+	if data.PrivacyErr == "" {
+		if data.Privacy, err = d.store.ProjectPrivacy(ctx, v, id); err != nil {
+			d.fail(w, r, err)
+			return
 		}
 	}
 	data.Project, data.Members, data.Keys, data.Roles = p, members, keys, roles
@@ -344,4 +355,36 @@ func (d *Dashboard) rotateKey(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	d.redirect(w, r, projectAdminURL(id), "New ingest key created; the old key stops working within a minute. Update your SDKs' DSN and x-api-key.")
+}
+
+// setPrivacy saves a project's data privacy settings from the form.
+func (d *Dashboard) setPrivacy(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	settings := store.PrivacySettings{
+		Scrubbing:       r.PostForm.Get("scrubbing") == "on",
+		SensitiveFields: fieldList(r.PostForm.Get("sensitive_fields")),
+		SafeFields:      fieldList(r.PostForm.Get("safe_fields")),
+		DropIPAddresses: r.PostForm.Get("drop_ip_addresses") == "on",
+	}
+	_, err := d.store.SetProjectPrivacy(r.Context(), s.viewer(), id, settings)
+	if errors.Is(err, store.ErrInvalid) {
+		msg := fmt.Sprintf("Enter at most %d field names per list, each at most %d characters long.", store.MaxPrivacyFields, store.MaxPrivacyFieldLen)
+		d.showAdminProject(w, r, s, http.StatusBadRequest, adminProjectData{Privacy: settings, PrivacyErr: msg})
+		return
+	}
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.redirect(w, r, projectAdminURL(id), "Data privacy settings saved; the processor applies them within a minute.")
+}
+
+// fieldList splits a textarea of field names, one per line or separated by
+// commas.
+func fieldList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' })
 }

@@ -51,6 +51,7 @@ func matrix() []route {
 
 			route{"GET", "/admin/projects/" + p.project, nil, scopeAdmin, 200},
 			route{"POST", "/admin/projects/" + p.project + "/rename", url.Values{"name": {"renamed"}}, scopeAdmin, 303},
+			route{"POST", "/admin/projects/" + p.project + "/privacy", url.Values{"safe_fields": {"session_id"}}, scopeAdmin, 303},
 			route{"POST", "/admin/projects/" + p.project + "/delete", url.Values{"confirm": {p.scope}}, scopeAdmin, 303},
 			route{"POST", "/admin/projects/" + p.project + "/members", url.Values{"user_id": {"{victim}"}, "role": {"member"}}, scopeAdmin, 303},
 			route{"POST", "/admin/projects/" + p.project + "/members/" + p.member + "/remove", nil, scopeAdmin, 303},
@@ -115,7 +116,7 @@ func (f *fixture) snapshot() string {
 	var b strings.Builder
 	for _, q := range []string{
 		`SELECT id || ':' || status || ':' || resolved_in_release FROM issues ORDER BY id`,
-		`SELECT id || ':' || name FROM projects ORDER BY id`,
+		`SELECT id || ':' || name || ':' || scrubbing || ':' || sensitive_fields || ':' || safe_fields || ':' || drop_ip FROM projects ORDER BY id`,
 		`SELECT id || ':' || email || ':' || role || ':' || password_hash FROM users ORDER BY id`,
 		`SELECT project_id || ':' || user_id || ':' || role FROM project_members ORDER BY project_id, user_id`,
 		`SELECT id || ':' || active FROM project_keys ORDER BY id`,
@@ -215,6 +216,7 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 		"GET /account", "POST /account/password", "POST /logout",
 		"GET /admin/users", "POST /admin/users", "POST /admin/users/{id}/role", "POST /admin/users/{id}/delete",
 		"GET /admin/projects", "POST /admin/projects", "GET /admin/projects/{id}", "POST /admin/projects/{id}/rename",
+		"POST /admin/projects/{id}/privacy",
 		"POST /admin/projects/{id}/delete", "POST /admin/projects/{id}/members", "POST /admin/projects/{id}/members/{id}/remove",
 		"POST /admin/projects/{id}/keys/rotate",
 	} {

@@ -72,6 +72,8 @@ type Store interface {
 	CreateProject(ctx context.Context, name string) (store.Project, error)
 	CreateProjectKey(ctx context.Context, projectID int64) (store.ProjectKey, error)
 	RenameProject(ctx context.Context, v store.Viewer, id int64, name string) (store.Project, error)
+	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
+	SetProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64, s store.PrivacySettings) (store.PrivacySettings, error)
 	DeleteProject(ctx context.Context, v store.Viewer, id int64) error
 	ListMembers(ctx context.Context, v store.Viewer, projectID int64) ([]store.Member, error)
 	AddProjectMember(ctx context.Context, v store.Viewer, projectID, userID int64, role string) error
@@ -249,6 +251,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /admin/projects", d.action(d.adminOnly(d.createProject)))
 	m.HandleFunc("GET /admin/projects/{id}", d.page(d.adminOnly(d.adminProjectPage)))
 	m.HandleFunc("POST /admin/projects/{id}/rename", d.action(d.adminOnly(d.renameProject)))
+	m.HandleFunc("POST /admin/projects/{id}/privacy", d.action(d.adminOnly(d.setPrivacy)))
 	m.HandleFunc("POST /admin/projects/{id}/delete", d.action(d.adminOnly(d.deleteProject)))
 	m.HandleFunc("POST /admin/projects/{id}/members", d.action(d.adminOnly(d.addMember)))
 	m.HandleFunc("POST /admin/projects/{id}/members/{user}/remove", d.action(d.adminOnly(d.removeMember)))

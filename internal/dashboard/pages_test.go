@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -492,6 +493,26 @@ func TestAdminProjects(t *testing.T) {
 	wantRedirect(t, f.post(roleAdmin, page+"/rename", url.Values{"name": {"mobile app"}}), page)
 	if p, _ := f.db.GetProject(f.ctx, store.System, id); p.Name != "mobile app" {
 		t.Errorf("name %q", p.Name)
+	}
+
+	// Data privacy: on by default, then changed through the form.
+	wantBody(t, f.get(roleAdmin, page), `name="scrubbing" checked`, "Save privacy settings")
+	r = f.post(roleAdmin, page+"/privacy", url.Values{"sensitive_fields": {"iban\r\norder_ref, vat_id"}, "safe_fields": {"session_id"}, "drop_ip_addresses": {"on"}})
+	wantRedirect(t, r, page)
+	want := store.PrivacySettings{SensitiveFields: []string{"iban", "order_ref", "vat_id"}, SafeFields: []string{"session_id"}, DropIPAddresses: true}
+	if got, err := f.db.ProjectPrivacy(f.ctx, store.System, id); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("privacy settings = %+v, %v; want %+v", got, err, want)
+	}
+	body := f.get(roleAdmin, page).Body
+	if strings.Contains(body, `name="scrubbing" checked`) || !strings.Contains(body, `name="drop_ip_addresses" checked`) ||
+		!strings.Contains(body, "iban\norder_ref\nvat_id\n</textarea>") {
+		t.Errorf("settings page does not show the saved settings:\n%s", body)
+	}
+	r = f.post(roleAdmin, page+"/privacy", url.Values{"scrubbing": {"on"}, "safe_fields": {strings.Repeat("x", store.MaxPrivacyFieldLen+1)}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, "at most 100 characters")
+	if got, _ := f.db.ProjectPrivacy(f.ctx, store.System, id); !reflect.DeepEqual(got, want) {
+		t.Errorf("refused settings were saved: %+v", got)
 	}
 
 	// Delete needs the name typed exactly.

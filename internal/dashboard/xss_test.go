@@ -88,6 +88,9 @@ func TestStoredXSS(t *testing.T) {
 	f.must(err)
 	f.must(f.db.AddMember(f.ctx, p.ID, f.member.ID, store.RoleMember))
 	f.createUser(hostile[1]+"@example.com", store.RoleMember)
+	_, err = f.db.SetProjectPrivacy(f.ctx, store.System, p.ID, store.PrivacySettings{
+		SensitiveFields: []string{"</textarea><script>alert(1)</script>", hostile[0]}, SafeFields: []string{hostile[1]}})
+	f.must(err)
 
 	id := func(n int64) string { return fmt.Sprint(n) }
 	pages := []struct{ role, path string }{
@@ -140,7 +143,7 @@ var allowedTags = map[string]bool{
 	"header": true, "nav": true, "main": true, "section": true, "aside": true, "article": true, "footer": true,
 	"div": true, "span": true, "a": true, "p": true, "strong": true, "code": true, "pre": true, "time": true,
 	"h1": true, "h2": true, "h3": true, "dl": true, "dt": true, "dd": true, "ul": true, "ol": true, "li": true,
-	"form": true, "input": true, "button": true, "label": true, "select": true, "option": true,
+	"form": true, "input": true, "button": true, "label": true, "select": true, "option": true, "textarea": true,
 	"details": true, "summary": true, "table": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true,
 	"figure": true, "figcaption": true, "svg": true, "g": true, "rect": true,
 }
