@@ -407,7 +407,8 @@ func decode(b []byte) (any, bool) {
 }
 
 // encode re-encodes a decoded tree as ingest does (no HTML escaping, the
-// UI escapes on output). It cannot fail on a decoded tree.
+// UI escapes on output). A decoded tree always encodes; were that ever to
+// fail, the value is filtered rather than kept unscrubbed.
 func encode(v any) json.RawMessage {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
