@@ -240,6 +240,8 @@ func TestText(t *testing.T) {
 		{"hosts 10.0.0.1,192.168.1.254", "hosts [ip],[ip]", 2},
 		{"version 1.2.3.4.5 of 2.0.0", "version 1.2.3.4.5 of 2.0.0", 0},
 		{"libfoo v1.2.3.4", "libfoo v1.2.3.4", 0},
+		{"Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0 Safari/537.36", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0 Safari/537.36", 0},
+		{"fetch http://10.0.0.1/health failed", "fetch http://[ip]/health failed", 1},
 		{"bad quad 256.1.1.1", "bad quad 256.1.1.1", 0},
 		{"peer 2001:db8::1. Retry", "peer [ip]. Retry", 1},
 		{"[fe80::1ff:fe23:4567:890a]:80", "[[ip]]:80", 1},

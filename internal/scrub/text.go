@@ -91,10 +91,14 @@ func luhn(digits []byte) bool {
 	return sum%10 == 0
 }
 
-// isIPv4 rejects a dotted quad that is part of a longer dotted number, a
-// version like "1.2.3.4.5".
+// isIPv4 rejects dotted quads that are versions: part of a longer dotted
+// number ("1.2.3.4.5"), or a product token's version ("Chrome/120.0.0.0"
+// in every Chrome User-Agent). "http://10.0.0.1" is still an address.
 func isIPv4(s string, i, j int) int {
 	if i > 0 && s[i-1] == '.' || j+1 < len(s) && s[j] == '.' && isDigit(s[j+1]) {
+		return -1
+	}
+	if i > 1 && s[i-1] == '/' && isWord(s[i-2]) {
 		return -1
 	}
 	return j
