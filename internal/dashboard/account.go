@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -45,19 +46,36 @@ func dummyPasswordHash() string {
 	return h
 }
 
-// safeNext returns next if it is a path on this site, else "/projects":
-// the sign-in form must not become a redirect to anywhere (//evil.example
-// and /\evil.example are other hosts to browsers).
+// home is where a sign-in goes when it was not sent from a page.
+const home = "/projects"
+
+// safeNext returns the Location a sign-in sends the browser to: next if it
+// is a path on this site, else home. The sign-in form must not become a
+// redirect to anywhere: //evil.example and /\evil.example are other hosts
+// to browsers, which also drop tabs and newlines from URLs and read a
+// backslash as a slash. http.Redirect cleans the path (/./\x becomes /\x),
+// so the check is on the cleaned path, and the result is already clean,
+// which makes http.Redirect leave it as it is.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
-		strings.ContainsAny(next, "\r\n\t") {
-		return "/projects"
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return home
 	}
-	u, err := url.Parse(next)
+	// As http.Redirect does: clean the part before the query, keeping a
+	// trailing slash.
+	p, query, hasQuery := strings.Cut(next, "?")
+	cleaned := path.Clean(p)
+	if strings.HasSuffix(p, "/") && cleaned != "/" {
+		cleaned += "/"
+	}
+	if hasQuery {
+		cleaned += "?" + query
+	}
+	u, err := url.Parse(cleaned)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.Path == "/login" {
-		return "/projects"
+		return home
 	}
-	return next
+	return cleaned
 }
 
 // loginToken returns the login form's CSRF token, setting the cookie it is

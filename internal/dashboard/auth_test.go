@@ -155,6 +155,58 @@ func TestLoginRedirectStaysOnSite(t *testing.T) {
 	}
 }
 
+// Finding 4: next was checked before http.Redirect cleaned it, so
+// /login?next=/./%5Cevil.example answered Location: /\evil.example, which
+// browsers follow to another host. The Location header the handler writes
+// is what counts, both after signing in and for a visitor who already is.
+func TestLoginRedirectLocation(t *testing.T) {
+	tests := []struct{ query, want string }{ // query: next as it appears in a URL
+		{"/projects/1/issues%3Fx%3Dy", "/projects/1/issues?x=y"},
+		{"/issues/3%3Fevent%3Dabc%23frag", "/issues/3?event=abc#frag"},
+		{"/./%5Cevil.example", "/projects"},
+		{"/.%5Cevil.example", "/projects"},
+		{"/../%5Cevil.example", "/projects"},
+		{"/%5C/evil.example", "/projects"},
+		{"/./%255Cevil.example", "/%5Cevil.example"},
+		{"//evil", "/projects"},
+		{"/.//evil", "/evil"},
+		{"/./evil/..//evil", "/evil"},
+		{"/%2F%2Fevil", "/projects"},
+		{"/%252F%252Fevil", "/%2F%2Fevil"},
+		{"https://evil", "/projects"},
+		{"https:evil", "/projects"},
+		{"javascript:alert(1)", "/projects"},
+		{"/%09/evil.example", "/projects"},
+		{"/%0A/evil.example", "/projects"},
+		{"%0D%0A//evil", "/projects"},
+		{"%20//evil", "/projects"},
+		{"/ok%0D%0ASet-Cookie:%20x=1", "/projects"},
+		{"%00//evil", "/projects"},
+		{"/./login", "/projects"},
+		{"", "/projects"},
+	}
+	f := newFixture(t)
+	for i, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			next, err := url.QueryUnescape(tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each from its own client, so no throttle decides the outcome.
+			r := f.login("member@example.com", password, "192.0.2."+strconv.Itoa(i+1)+":1", url.Values{"next": {next}})
+			wantStatus(t, r, http.StatusSeeOther)
+			if loc := r.Header.Get("Location"); loc != tt.want {
+				t.Errorf("after sign-in: Location %q, want %q", loc, tt.want)
+			}
+			r = f.get(roleMember, "/login?next="+tt.query)
+			wantStatus(t, r, http.StatusSeeOther)
+			if loc := r.Header.Get("Location"); loc != tt.want {
+				t.Errorf("signed in already: Location %q, want %q", loc, tt.want)
+			}
+		})
+	}
+}
+
 func TestLoginRequiresFormToken(t *testing.T) {
 	f := newFixture(t)
 	c, token := f.loginForm()
