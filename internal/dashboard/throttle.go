@@ -25,13 +25,13 @@ type window struct {
 	fails *simplelru.LRU[string, []time.Time] // ascending, at most max entries
 }
 
-func newWindow(max int, span time.Duration) *window {
+func newWindow(limit int, span time.Duration) *window {
 	fails, err := simplelru.NewLRU[string, []time.Time](maxLimiterKeys, nil)
 	if err != nil {
 		// Only a size below one fails.
 		panic(err)
 	}
-	return &window{max: max, span: span, fails: fails}
+	return &window{max: limit, span: span, fails: fails}
 }
 
 // recent returns key's failures still inside the window at now.
