@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/stacktrace"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -69,7 +70,7 @@ type frameGroup struct {
 // frameView is one stack frame.
 type frameView struct {
 	Location string // file, else module, else absolute path
-	AbsPath  string // shown when it adds to Location
+	AbsPath  string // shown when it adds to the file as sent
 	Function string
 	Package  string
 	Line     int
@@ -80,6 +81,18 @@ type frameView struct {
 	// in-app frame).
 	Code []codeLine
 	Open bool
+	// File is the frame's file as sent (its file name, else its absolute
+	// path); Raw is set to it when Location shows a shorter form.
+	File, Raw string
+}
+
+// shorten shows the frame's file under its display name (see
+// stacktrace.DisplayNames), keeping the name as sent for the tooltip.
+func (f *frameView) shorten(name string) {
+	if name == "" || name == f.Location || f.Location != f.File {
+		return
+	}
+	f.Raw, f.Location = f.Location, name
 }
 
 // codeLine is one line of a frame's source context.
@@ -168,9 +181,11 @@ func newExceptionView(ex event.Exception) exceptionView {
 		anyInApp = anyInApp || isInApp(f)
 	}
 	opened := false
+	names := stacktrace.DisplayNames(ex.Frames)
 	for i := len(ex.Frames) - 1; i >= 0; i-- {
 		f := ex.Frames[i]
 		fv := newFrameView(f, !anyInApp || isInApp(f))
+		fv.shorten(names[i])
 		if fv.InApp && len(fv.Code) > 0 && !opened {
 			fv.Open, opened = true, true
 		}
@@ -186,7 +201,10 @@ func newExceptionView(ex event.Exception) exceptionView {
 func isInApp(f event.Frame) bool { return f.InApp != nil && *f.InApp }
 
 func newFrameView(f event.Frame, inApp bool) frameView {
-	v := frameView{Function: f.Function, Package: f.Package, Line: f.Lineno, Column: f.Colno, InApp: inApp}
+	v := frameView{Function: f.Function, Package: f.Package, Line: f.Lineno, Column: f.Colno, InApp: inApp, File: f.Filename}
+	if v.File == "" {
+		v.File = f.AbsPath
+	}
 	switch {
 	case f.Filename != "":
 		v.Location = f.Filename

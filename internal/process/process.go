@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,7 +92,7 @@ func (p *Processor) Process(ctx context.Context, body []byte) (store.SaveResult,
 		Fingerprint:     g.Hash,
 		GroupingVersion: g.Version,
 		Title:           title,
-		Culprit:         ev.Culprit(),
+		Culprit:         displayCulprit(ev),
 		UserKey:         userKey(ev.User),
 	})
 	if err != nil {
@@ -197,6 +198,24 @@ func sameFile(f *event.Frame, file string) bool {
 		}
 	}
 	return false
+}
+
+// displayCulprit is the event's culprit with the file names shown as the
+// issue page shows them (stacktrace.DisplayNames): the same code gets the
+// same culprit whichever SDK reported it. Grouping keeps the raw culprit.
+func displayCulprit(ev event.Event) string {
+	n := len(ev.Exceptions)
+	if ev.Transaction != "" || n == 0 {
+		return ev.Culprit()
+	}
+	frames := slices.Clone(ev.Exceptions[n-1].Frames)
+	for i, name := range stacktrace.DisplayNames(frames) {
+		frames[i].Filename, frames[i].AbsPath = name, ""
+	}
+	last := ev.Exceptions[n-1]
+	last.Frames = frames
+	ev.Exceptions = append(slices.Clone(ev.Exceptions[:n-1]), last)
+	return ev.Culprit()
 }
 
 // userKey picks the most stable identity the SDK sent, prefixed so that an
