@@ -44,6 +44,10 @@ type eventView struct {
 	// Unreadable is set when the stored payload could not be decoded;
 	// the row's columns are still shown.
 	Unreadable bool
+	// MessageStack holds the frames of a synthetic exception (the stack
+	// an SDK attaches to a captured message), shown under the message
+	// rather than as an exception.
+	MessageStack *exceptionView
 }
 
 // exceptionView is one exception of the chain.
@@ -150,6 +154,14 @@ func newEventView(row store.EventRow) *eventView {
 		}
 	}
 	for i := len(ev.Exceptions) - 1; i >= 0; i-- {
+		if ev.Exceptions[i].Synthetic() && v.MessageStack == nil {
+			ms := newExceptionView(ev.Exceptions[i])
+			v.MessageStack = &ms
+			if v.Message == "" {
+				v.Message = ms.Value
+			}
+			continue
+		}
 		ex := newExceptionView(ev.Exceptions[i])
 		ex.Cause = i < len(ev.Exceptions)-1
 		v.Exceptions = append(v.Exceptions, ex)

@@ -33,6 +33,13 @@ func withFingerprint(ev *event.Event, fp ...string) *event.Event {
 	return ev
 }
 
+// synthetic builds a message event carrying a synthetic exception, as
+// captureMessage with attachStacktrace sends it.
+func synthetic(msg, typ string, frames ...event.Frame) *event.Event {
+	return &event.Event{Level: "info", Message: msg, Exceptions: []event.Exception{{Type: typ, Value: msg,
+		Mechanism: &event.Mechanism{Type: "generic", Synthetic: true}, Frames: frames}}}
+}
+
 // minified builds a frame of a bundle served from url.
 func minified(url, fn string, line, col int) event.Frame {
 	return event.Frame{AbsPath: url, Filename: url, Function: fn, Lineno: line, Colno: col, InApp: &yes}
@@ -151,6 +158,16 @@ func TestGroupSameOrDifferent(t *testing.T) {
 			withFingerprint(base(), "{{ default }}", "tenant-a"), withFingerprint(base(), "{{ default }}", "tenant-b"), false},
 		{"default placeholder alone is default grouping", withFingerprint(base(), "{{ default }}"), base(), true},
 		{"default placeholder and custom entry split from default", withFingerprint(base(), "{{ default }}", "x"), base(), false},
+		{"synthetic exception type is ignored",
+			synthetic("db slow", "EXC_BAD_ACCESS", app("src/db.js", "query", 3)),
+			synthetic("db slow", "SIGSEGV", app("src/db.js", "query", 3)),
+			true},
+		{"synthetic stacks differ",
+			synthetic("db slow", "", app("src/db.js", "query", 3)),
+			synthetic("db slow", "", app("src/db.js", "connect", 3)),
+			false},
+		{"synthetic type alone does not group: message does",
+			synthetic("db slow", "EXC_BAD_ACCESS"), &event.Event{Message: "db slow"}, true},
 		{"fallback same level and transaction",
 			&event.Event{Level: "warning", Transaction: "/checkout"}, &event.Event{Level: "warning", Transaction: "/checkout"}, true},
 		{"fallback level differs",
@@ -193,6 +210,12 @@ func TestGroupComponents(t *testing.T) {
 			MethodMessage, []string{"message=outer <int>"}},
 		{"fallback", &event.Event{Level: "fatal", Transaction: "GET /orders"},
 			MethodFallback, []string{"level=fatal", "culprit=GET /orders"}},
+		{"synthetic exception of captureMessage",
+			synthetic("Checkout total mismatch", "", lib("node_modules/react-dom/index.js", "commit", 1), app("src/checkout.js", "submitOrder", 42)),
+			MethodException, []string{"type=", "file=src/checkout.js", "function=submitOrder"}},
+		{"synthetic exception with a type",
+			synthetic("crash", "EXC_BAD_ACCESS", app("main.c", "main", 1)),
+			MethodException, []string{"type=", "file=main.c", "function=main"}},
 		{"fingerprint with default",
 			withFingerprint(exc("E", "v", app("a.js", "f", 1)), "tenant", "{{ default }}"),
 			MethodFingerprint, []string{"tenant", "type=E", "file=a.js", "function=f"}},
