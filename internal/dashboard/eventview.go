@@ -48,6 +48,8 @@ type eventView struct {
 	// an SDK attaches to a captured message), shown under the message
 	// rather than as an exception.
 	MessageStack *exceptionView
+	// Lambda is the AWS Lambda invocation the event happened in.
+	Lambda *lambdaView
 }
 
 // exceptionView is one exception of the chain.
@@ -178,6 +180,7 @@ func newEventView(row store.EventRow) *eventView {
 	}
 	v.Tags, v.Notes = ev.Tags, ev.Notes
 	v.Contexts, v.Extra = indentJSON(ev.Contexts), indentJSON(ev.Extra)
+	v.Lambda = newLambdaView(ev.Lambda())
 	return v
 }
 

@@ -175,8 +175,13 @@ func (e *Event) Tag(k string) (string, bool) {
 
 // Title is the issue title: "Type: value" of the outermost exception, else
 // the message. A synthetic exception's type names no error, so such an
-// event is titled by its message, else by the exception's value.
+// event is titled by its message, else by the exception's value. A Lambda
+// timeout (see LambdaTimeout) is "Lambda timeout: FUNCTION", whatever the
+// SDK or runtime worded it as.
 func (e *Event) Title() string {
+	if fn, ok := e.LambdaTimeout(); ok {
+		return "Lambda timeout: " + fn
+	}
 	if n := len(e.Exceptions); n > 0 {
 		ex := e.Exceptions[n-1]
 		if ex.Synthetic() {

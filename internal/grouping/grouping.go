@@ -22,6 +22,9 @@ const Version = "2026-12"
 const (
 	// MethodFingerprint: the SDK sent a custom fingerprint.
 	MethodFingerprint = "fingerprint"
+	// MethodLambdaTimeout: an AWS Lambda function ran into its timeout;
+	// the function's name.
+	MethodLambdaTimeout = "lambda-timeout"
 	// MethodException: exception types and stack frames, or the type and
 	// masked value of exceptions without frames.
 	MethodException = "exception"
@@ -49,7 +52,10 @@ type Result struct {
 //
 // A custom Fingerprint wins; each "{{ default }}" entry in it expands to the
 // default components, and a fingerprint made only of such entries groups
-// exactly like no fingerprint. Otherwise, if an exception has frames or a
+// exactly like no fingerprint. Otherwise a Lambda timeout (see
+// event.LambdaTimeout) is grouped by its function alone: the seconds in its
+// wording vary and its stack is the SDK's timer, the same for every
+// function. Otherwise, if an exception has frames or a
 // type, the components are, for each exception of the chain, its type
 // followed by its frames (module, or normalized file name, and function of
 // the in-app frames, or of all frames when none is in-app), or by its masked
@@ -95,6 +101,9 @@ func isDefaultPlaceholder(s string) bool {
 
 // defaultGrouping groups an event as if it had no custom fingerprint.
 func defaultGrouping(ev *event.Event) Result {
+	if fn, ok := ev.LambdaTimeout(); ok {
+		return newResult(MethodLambdaTimeout, []string{"function=" + fn})
+	}
 	if comps := exceptionComponents(ev.Exceptions); comps != nil {
 		return newResult(MethodException, comps)
 	}

@@ -153,7 +153,8 @@ func (p *Processor) logger() *slog.Logger {
 
 // Normalize completes an event before grouping: text stacks become frames,
 // Flytrap code contexts attach to their frames, in-app flags get defaults,
-// and an exception known only by its stack gets a type and value.
+// an exception known only by its stack gets a type and value, and AWS
+// Lambda invocation data becomes tags.
 func Normalize(ev *event.Event) {
 	for i := range ev.Exceptions {
 		ex := &ev.Exceptions[i]
@@ -169,6 +170,7 @@ func Normalize(ev *event.Event) {
 	if ev.Level == "" || !event.ValidLevel(ev.Level) {
 		ev.Level = "error"
 	}
+	promoteLambdaTags(ev)
 }
 
 // attachCodeContexts copies each Flytrap code context onto the frame at the
