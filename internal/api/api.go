@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/issuefilter"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -430,6 +431,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", storeMessage(err))
 	case errors.Is(err, store.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "bad_request", storeMessage(err))
+	case errors.Is(err, auth.ErrBusy):
+		w.Header().Set("Retry-After", strconv.Itoa(int(auth.RetryAfter/time.Second)))
+		writeError(w, http.StatusServiceUnavailable, "busy", "the server is hashing too many passwords at once; retry after the Retry-After seconds")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 	default:

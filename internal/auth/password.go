@@ -1,4 +1,8 @@
 // Package auth hashes passwords and generates secrets.
+//
+// Every Argon2id computation in the process (sign-in, password changes,
+// new users, bootstrap) goes through one Pool, Shared, because memory is
+// a per-process budget: each computation holds 64 MiB while it runs.
 package auth
 
 import (
@@ -8,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -25,22 +30,101 @@ const (
 // ErrMalformedHash is returned by Verify for a hash it cannot read.
 var ErrMalformedHash = errors.New("malformed password hash")
 
-// HashPassword returns an Argon2id hash in the PHC string format.
-func HashPassword(password string) (string, error) {
+// ErrBusy is returned when every hashing slot stayed taken for the pool's
+// wait. Servers answer it with 503 and Retry-After (RetryAfter).
+var ErrBusy = errors.New("auth: too many passwords are being checked at once; try again in a second")
+
+// Defaults of Shared. Two slots hold 128 MiB, which a 2 GB dashboard
+// instance affords next to the database pool and page rendering, and at
+// about 50 ms a hash they still check some 40 passwords a second.
+const (
+	DefaultPoolSize = 2
+	DefaultPoolWait = time.Second
+	// RetryAfter is what a caller refused with ErrBusy is told to wait.
+	RetryAfter = time.Second
+)
+
+// Shared is the process's pool; HashPassword and VerifyPassword use it.
+var Shared = NewPool(DefaultPoolSize, DefaultPoolWait)
+
+// Pool bounds how many Argon2id computations run at once. A caller that
+// finds every slot taken waits at most the pool's wait and then gets
+// ErrBusy: a waiting caller holds no Argon2 memory, but a flood would
+// otherwise queue without end while the real user's sign-in waits behind
+// it.
+type Pool struct {
+	slots chan struct{}
+	wait  time.Duration
+	// idKey is argon2.IDKey; tests replace it to observe concurrency.
+	idKey func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
+}
+
+// NewPool returns a pool that runs at most size computations at once
+// (at least one) and lets callers wait up to wait for a slot.
+func NewPool(size int, wait time.Duration) *Pool {
+	return &Pool{slots: make(chan struct{}, max(size, 1)), wait: wait, idKey: argon2.IDKey}
+}
+
+// run computes one key in a slot.
+func (p *Pool) run(password, salt []byte, iters, mem uint32, threads uint8, keyLen uint32) ([]byte, error) {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(p.wait)
+		defer t.Stop()
+		select {
+		case p.slots <- struct{}{}:
+		case <-t.C:
+			return nil, ErrBusy
+		}
+	}
+	defer func() { <-p.slots }()
+	return p.idKey(password, salt, iters, mem, threads, keyLen), nil
+}
+
+// HashPassword returns an Argon2id hash of password in the PHC string
+// format, computed in Shared.
+func HashPassword(password string) (string, error) { return Shared.Hash(password) }
+
+// VerifyPassword reports whether password matches a hash, computed in
+// Shared.
+func VerifyPassword(password, hash string) (bool, error) { return Shared.Verify(password, hash) }
+
+// Hash returns an Argon2id hash of password in the PHC string format, or
+// ErrBusy.
+func (p *Pool) Hash(password string) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	b64 := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+	key, err := p.run([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	if err != nil {
+		return "", err
+	}
+	return phc(salt, key), nil
 }
 
-// VerifyPassword reports whether password matches a HashPassword hash. The
-// parameters are read from the hash so they can be raised later without
-// invalidating stored hashes.
-func VerifyPassword(password, hash string) (bool, error) {
+func phc(salt, key []byte) string {
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// DummyHash returns a hash that no password matches (its key is random,
+// not derived) and that costs as much to verify as a real one: sign-in
+// verifies against it for unknown addresses, so a failure takes the same
+// time whether or not the address has an account. It computes nothing.
+func DummyHash() string {
+	salt, key := make([]byte, saltLen), make([]byte, argonKeyLen)
+	rand.Read(salt)
+	rand.Read(key)
+	return phc(salt, key)
+}
+
+// Verify reports whether password matches a Hash hash, or returns
+// ErrMalformedHash or ErrBusy. The parameters are read from the hash so
+// they can be raised later without invalidating stored hashes.
+func (p *Pool) Verify(password, hash string) (bool, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, ErrMalformedHash
@@ -63,7 +147,10 @@ func VerifyPassword(password, hash string) (bool, error) {
 	if err != nil || len(want) == 0 {
 		return false, ErrMalformedHash
 	}
-	got := argon2.IDKey([]byte(password), salt, iters, mem, threads, uint32(len(want)))
+	got, err := p.run([]byte(password), salt, iters, mem, threads, uint32(len(want)))
+	if err != nil {
+		return false, err
+	}
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -32,32 +33,36 @@ type loginData struct {
 	Error string
 }
 
-// dummyPasswordHash is a hash of a random password. Verifying against it
-// for unknown emails makes a failed sign-in cost the same time whether or
-// not the address has an account.
-func dummyPasswordHash() string {
-	h, err := auth.HashPassword(randomHex(16))
-	if err != nil {
-		// HashPassword fails only if the system's random source does,
-		// which crypto/rand treats as fatal already.
-		panic(err)
-	}
-	return h
-}
+// home is where a sign-in goes when it was not sent from a page.
+const home = "/projects"
 
-// safeNext returns next if it is a path on this site, else "/projects":
-// the sign-in form must not become a redirect to anywhere (//evil.example
-// and /\evil.example are other hosts to browsers).
+// safeNext returns the Location a sign-in sends the browser to: next if it
+// is a path on this site, else home. The sign-in form must not become a
+// redirect to anywhere: //evil.example and /\evil.example are other hosts
+// to browsers, which also drop tabs and newlines from URLs and read a
+// backslash as a slash. http.Redirect cleans the path (/./\x becomes /\x),
+// so the check is on the cleaned path, and the result is already clean,
+// which makes http.Redirect leave it as it is.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
-		strings.ContainsAny(next, "\r\n\t") {
-		return "/projects"
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return home
 	}
-	u, err := url.Parse(next)
+	// As http.Redirect does: clean the part before the query, keeping a
+	// trailing slash.
+	p, query, hasQuery := strings.Cut(next, "?")
+	cleaned := path.Clean(p)
+	if strings.HasSuffix(p, "/") && cleaned != "/" {
+		cleaned += "/"
+	}
+	if hasQuery {
+		cleaned += "?" + query
+	}
+	u, err := url.Parse(cleaned)
 	if err != nil || u.Scheme != "" || u.Host != "" || u.Path == "/login" {
-		return "/projects"
+		return home
 	}
-	return next
+	return cleaned
 }
 
 // loginToken returns the login form's CSRF token, setting the cookie it is
@@ -83,9 +88,6 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	// Compute the dummy hash before the form comes back, so the first
-	// sign-in with an unknown address does not take longer than others.
-	go d.dummyHash()
 	d.showLogin(w, r, http.StatusOK, loginData{Next: r.URL.Query().Get("next")})
 }
 
@@ -117,27 +119,21 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.showLogin(w, r, http.StatusUnauthorized, data)
 		return
 	}
-	now := d.now()
-	emailKey, ipKey := "email:"+strings.ToLower(email), d.clientKey(r)
-	if wait := max(d.emailLimit.wait(emailKey, now), d.ipLimit.wait(ipKey, now)); wait > 0 {
-		secs := int((wait + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		d.errorPage(w, r, http.StatusTooManyRequests, "Too many attempts",
-			"Too many failed sign-ins. Wait "+plural(int64((secs+59)/60), "minute", "minutes")+" and try again.")
+	a, ok := d.beginAttempt(w, r, email, "Too many failed sign-ins.")
+	if !ok {
 		return
 	}
 	u, ok, err := d.checkPassword(r.Context(), email, password)
 	if err != nil {
-		d.serverError(w, r, err)
+		d.throttle.cancel(a)
+		d.passwordError(w, r, err)
 		return
 	}
 	if !ok {
-		d.emailLimit.fail(emailKey, now)
-		d.ipLimit.fail(ipKey, now)
 		d.showLogin(w, r, http.StatusUnauthorized, data)
 		return
 	}
-	d.emailLimit.reset(emailKey)
+	d.throttle.succeeded(a)
 	token, _, err := d.store.CreateSession(r.Context(), u.ID, d.sessionTTL)
 	if err != nil {
 		d.serverError(w, r, err)
@@ -148,18 +144,61 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, safeNext(data.Next), http.StatusSeeOther)
 }
 
+// beginAttempt counts a password attempt for email from the request's
+// client before the password is checked. A client over a limit gets 429
+// (tooMany says why) and false; an attempt for an address being guessed
+// from elsewhere is held for the slow-down first.
+func (d *Dashboard) beginAttempt(w http.ResponseWriter, r *http.Request, email, tooMany string) (attempt, bool) {
+	a, slow, wait := d.throttle.begin(email, d.clientKey(r), d.now())
+	if wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		d.errorPage(w, r, http.StatusTooManyRequests, "Too many attempts",
+			tooMany+" Wait "+plural(int64((secs+59)/60), "minute", "minutes")+" and try again.")
+		return a, false
+	}
+	if slow > 0 {
+		t := time.NewTimer(slow)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			d.throttle.cancel(a)
+			return a, false
+		}
+	}
+	return a, true
+}
+
+// passwordError answers a failed password hash or check: 503 with
+// Retry-After when every hashing slot is busy, else the server error page.
+func (d *Dashboard) passwordError(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, auth.ErrBusy) {
+		d.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(auth.RetryAfter/time.Second)))
+	d.errorPage(w, r, http.StatusServiceUnavailable, "Busy",
+		"The server is checking too many passwords at once. Try again in a second.")
+}
+
 // checkPassword looks the user up and verifies the password, spending the
 // same Argon2 work for unknown addresses.
 func (d *Dashboard) checkPassword(ctx context.Context, email, password string) (store.User, bool, error) {
 	u, err := d.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		auth.VerifyPassword(password, d.dummyHash())
+		if _, err := auth.VerifyPassword(password, d.dummyHash); err != nil {
+			return store.User{}, false, err
+		}
 		return store.User{}, false, nil
 	}
 	if err != nil {
 		return store.User{}, false, err
 	}
 	ok, err := auth.VerifyPassword(password, u.PasswordHash)
+	if errors.Is(err, auth.ErrBusy) {
+		return store.User{}, false, err
+	}
 	if err != nil {
 		// A hash this code cannot read (set by hand, or by a future
 		// version) signs nobody in; the log says why.
@@ -206,21 +245,24 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request, s *se
 		fail(http.StatusBadRequest, "The two new passwords do not match.")
 		return
 	}
-	now, emailKey := d.now(), "email:"+strings.ToLower(s.user.Email)
-	if wait := d.emailLimit.wait(emailKey, now); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
-		fail(http.StatusTooManyRequests, "Too many wrong passwords. Wait a few minutes and try again.")
+	a, ok := d.beginAttempt(w, r, s.user.Email, "Too many wrong passwords.")
+	if !ok {
 		return
 	}
 	ok, err := auth.VerifyPassword(current, s.user.PasswordHash)
+	if errors.Is(err, auth.ErrBusy) {
+		d.throttle.cancel(a)
+		d.passwordError(w, r, err)
+		return
+	}
 	if err != nil || !ok {
-		d.emailLimit.fail(emailKey, now)
 		fail(http.StatusBadRequest, "The current password is not correct.")
 		return
 	}
+	d.throttle.succeeded(a)
 	hash, err := auth.HashPassword(next)
 	if err != nil {
-		d.serverError(w, r, err)
+		d.passwordError(w, r, err)
 		return
 	}
 	if err := d.store.SetPassword(r.Context(), s.user.ID, hash); err != nil {

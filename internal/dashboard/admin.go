@@ -70,7 +70,7 @@ func (d *Dashboard) createUser(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	hash, err := auth.HashPassword(password)
 	if err != nil {
-		d.serverError(w, r, err)
+		d.passwordError(w, r, err)
 		return
 	}
 	u, err := d.store.CreateUser(r.Context(), email, hash, role)

@@ -155,6 +155,58 @@ func TestLoginRedirectStaysOnSite(t *testing.T) {
 	}
 }
 
+// Finding 4: next was checked before http.Redirect cleaned it, so
+// /login?next=/./%5Cevil.example answered Location: /\evil.example, which
+// browsers follow to another host. The Location header the handler writes
+// is what counts, both after signing in and for a visitor who already is.
+func TestLoginRedirectLocation(t *testing.T) {
+	tests := []struct{ query, want string }{ // query: next as it appears in a URL
+		{"/projects/1/issues%3Fx%3Dy", "/projects/1/issues?x=y"},
+		{"/issues/3%3Fevent%3Dabc%23frag", "/issues/3?event=abc#frag"},
+		{"/./%5Cevil.example", "/projects"},
+		{"/.%5Cevil.example", "/projects"},
+		{"/../%5Cevil.example", "/projects"},
+		{"/%5C/evil.example", "/projects"},
+		{"/./%255Cevil.example", "/%5Cevil.example"},
+		{"//evil", "/projects"},
+		{"/.//evil", "/evil"},
+		{"/./evil/..//evil", "/evil"},
+		{"/%2F%2Fevil", "/projects"},
+		{"/%252F%252Fevil", "/%2F%2Fevil"},
+		{"https://evil", "/projects"},
+		{"https:evil", "/projects"},
+		{"javascript:alert(1)", "/projects"},
+		{"/%09/evil.example", "/projects"},
+		{"/%0A/evil.example", "/projects"},
+		{"%0D%0A//evil", "/projects"},
+		{"%20//evil", "/projects"},
+		{"/ok%0D%0ASet-Cookie:%20x=1", "/projects"},
+		{"%00//evil", "/projects"},
+		{"/./login", "/projects"},
+		{"", "/projects"},
+	}
+	f := newFixture(t)
+	for i, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			next, err := url.QueryUnescape(tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Each from its own client, so no throttle decides the outcome.
+			r := f.login("member@example.com", password, "192.0.2."+strconv.Itoa(i+1)+":1", url.Values{"next": {next}})
+			wantStatus(t, r, http.StatusSeeOther)
+			if loc := r.Header.Get("Location"); loc != tt.want {
+				t.Errorf("after sign-in: Location %q, want %q", loc, tt.want)
+			}
+			r = f.get(roleMember, "/login?next="+tt.query)
+			wantStatus(t, r, http.StatusSeeOther)
+			if loc := r.Header.Get("Location"); loc != tt.want {
+				t.Errorf("signed in already: Location %q, want %q", loc, tt.want)
+			}
+		})
+	}
+}
+
 func TestLoginRequiresFormToken(t *testing.T) {
 	f := newFixture(t)
 	c, token := f.loginForm()
@@ -194,29 +246,39 @@ func TestLoginRequiresFormToken(t *testing.T) {
 }
 
 func TestLoginThrottling(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.LoginLimit = LoginLimit{PerEmail: 5, PerIP: 3, Window: 15 * time.Minute} })
-	for i := range 5 {
-		// Different addresses, so only the email's limit applies.
-		r := f.login("member@example.com", "wrong", "192.0.2."+strconv.Itoa(i+1)+":1000", nil)
-		wantStatus(t, r, http.StatusUnauthorized)
+	const slow = 200 * time.Millisecond
+	f := newFixture(t, func(c *Config) {
+		c.LoginLimit = LoginLimit{PerEmail: 2, PerIP: 3, Window: 15 * time.Minute, SlowDown: slow}
+	})
+	const guesser = "192.0.2.1:1000"
+	for range 2 {
+		wantStatus(t, f.login("member@example.com", "wrong", guesser, nil), http.StatusUnauthorized)
 		f.clock.Advance(time.Minute)
 	}
-	// The sixth attempt is refused even with the right password, and from
-	// another address: the email's limit is reached.
-	r := f.login("member@example.com", password, "198.51.100.7:1000", nil)
+	// The client that guessed is refused for that address, even with the
+	// right password.
+	r := f.login("member@example.com", password, guesser, nil)
 	wantStatus(t, r, http.StatusTooManyRequests)
-	// The first failure was at 12:00 and counts until 12:15; it is 12:05.
-	if ra := r.Header.Get("Retry-After"); ra != "600" {
-		t.Errorf("Retry-After %q, want 600", ra)
+	// The first failure was at 12:00 and counts until 12:15; it is 12:02.
+	if ra := r.Header.Get("Retry-After"); ra != "780" {
+		t.Errorf("Retry-After %q, want 780", ra)
 	}
 	wantBody(t, r, "Too many failed sign-ins")
-	// Other accounts are not affected.
-	wantRedirect(t, f.login("admin@example.com", password, "198.51.100.7:1000", nil), "/projects")
-
-	f.clock.Advance(10*time.Minute + time.Second)
+	// The owner, elsewhere, still gets in, held for the slow-down because
+	// the address is being guessed.
+	start := time.Now()
 	wantRedirect(t, f.login("member@example.com", password, "198.51.100.7:1000", nil), "/projects")
+	if d := time.Since(start); d < slow {
+		t.Errorf("sign-in for a guessed address took %v, want at least the %v slow-down", d, slow)
+	}
+	// The guesser may still sign in to another account: its own limit
+	// (3) is not reached.
+	wantRedirect(t, f.login("admin@example.com", password, guesser, nil), "/projects")
 
-	// Per address: guessing many accounts from one address is stopped
+	f.clock.Advance(13*time.Minute + time.Second)
+	wantRedirect(t, f.login("member@example.com", password, guesser, nil), "/projects")
+
+	// Per client: guessing many accounts from one address is stopped
 	// too, and IPv6 addresses count per /64.
 	for i := range 3 {
 		r := f.login("user"+strconv.Itoa(i)+"@example.com", "wrong", "[2001:db8:1:2::"+strconv.Itoa(i+1)+"]:443", nil)
@@ -227,8 +289,41 @@ func TestLoginThrottling(t *testing.T) {
 	wantRedirect(t, f.login("admin@example.com", password, "[2001:db8:1:3::1]:443", nil), "/projects")
 }
 
-func TestLimiter(t *testing.T) {
-	l := newLimiter(3, time.Minute)
+func TestThrottleTakesBackUncheckedAttempts(t *testing.T) {
+	th := newLoginThrottle(LoginLimit{PerEmail: 2, PerIP: 10, Window: time.Minute, SlowDown: time.Second})
+	const client = "ip:192.0.2.1"
+	begin := func(at time.Duration) (attempt, time.Duration, time.Duration) {
+		return th.begin("Ada@example.com", client, now.Add(at))
+	}
+	// Attempts whose password was not checked (pool busy) do not count.
+	for i := range 5 {
+		a, _, refused := begin(time.Duration(i) * time.Second)
+		if refused != 0 {
+			t.Fatalf("cancelled attempt %d was counted: refused for %v", i, refused)
+		}
+		th.cancel(a)
+	}
+	// Two counted failures refuse the client for the address; the second
+	// is counted the moment it begins, before any password is checked.
+	begin(10 * time.Second)
+	begin(11 * time.Second)
+	if _, _, refused := begin(12 * time.Second); refused != 58*time.Second {
+		t.Errorf("third attempt refused for %v, want 58s", refused)
+	}
+	// Another client is slowed down, not refused; its success forgets
+	// only its own attempt.
+	a, slow, refused := th.begin("ada@example.com", "ip:198.51.100.7", now.Add(13*time.Second))
+	if refused != 0 || slow != time.Second {
+		t.Fatalf("other client: slow %v, refused %v; want 1s, 0", slow, refused)
+	}
+	th.succeeded(a)
+	if _, _, refused := begin(14 * time.Second); refused == 0 {
+		t.Error("another client's success let the guesser in again")
+	}
+}
+
+func TestWindow(t *testing.T) {
+	l := newWindow(3, time.Minute)
 	t0 := now
 	for i := range 3 {
 		if w := l.wait("k", t0); w != 0 {
@@ -249,16 +344,23 @@ func TestLimiter(t *testing.T) {
 			t.Errorf("wait at +%v = %v, want %v", tt.at, got, tt.want)
 		}
 	}
-	l.reset("k")
+	l.forget("k", t0)
 	if w := l.wait("k", t0.Add(time.Second)); w != 0 {
-		t.Errorf("wait after reset = %v", w)
+		t.Errorf("wait after forgetting a failure = %v", w)
 	}
-	// Memory stays bounded under a flood of keys.
+	// Memory stays bounded under a flood of keys, and the flood evicts
+	// the least recently used keys, not the busy one.
 	for i := range maxLimiterKeys + 50 {
 		l.fail(strconv.Itoa(i), t0)
+		if i%1000 == 0 {
+			l.fail("k", t0.Add(20*time.Second))
+		}
 	}
-	if n := len(l.fails); n > maxLimiterKeys {
+	if n := l.fails.Len(); n > maxLimiterKeys {
 		t.Errorf("%d keys kept, want at most %d", n, maxLimiterKeys)
+	}
+	if w := l.wait("k", t0.Add(21*time.Second)); w == 0 {
+		t.Error("the flood evicted the busiest key")
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 
 	htmltemplate "html/template"
 
+	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
 )
@@ -89,18 +90,28 @@ var _ Store = (*store.DB)(nil)
 // drifts.
 var _ Store = (*store.DB)(nil)
 
-// LoginLimit throttles failed sign-ins. A key (an email address, a client
-// address) that failed the limit's number of times within Window is refused
-// with 429 until its oldest counted failure leaves the window.
+// LoginLimit throttles sign-ins (and password changes). Failures count
+// for Window; an attempt is counted before its password is checked, so
+// concurrent guesses are counted too. A client over a limit gets 429 with
+// Retry-After until its oldest counted failure leaves the window. No limit
+// refuses the right password to a client that has not been guessing: the
+// per-address limit across clients only slows attempts down.
 type LoginLimit struct {
-	// PerEmail is the failures allowed per email address; 0 means 5.
+	// PerEmail is the failures allowed per email address from one client
+	// before that client is refused for it, and the failures from all
+	// clients after which every attempt for the address is held for
+	// SlowDown; 0 means 5.
 	PerEmail int
 	// PerIP is the failures allowed per client address (per /64 for
-	// IPv6); 0 means 20. It is higher than PerEmail because an office or
-	// a carrier NAT puts many people behind one address.
+	// IPv6), whatever the email; 0 means 20. It is higher than PerEmail
+	// because an office or a carrier NAT puts many people behind one
+	// address.
 	PerIP int
 	// Window is how long a failure counts; 0 means 15 minutes.
 	Window time.Duration
+	// SlowDown is how long an attempt for an address that is being
+	// guessed is held before its password is checked; 0 means 1 second.
+	SlowDown time.Duration
 }
 
 // Config configures a Dashboard.
@@ -152,9 +163,8 @@ type Dashboard struct {
 	static   http.Handler
 	cop      *http.CrossOriginProtection
 
-	emailLimit *limiter
-	ipLimit    *limiter
-	dummyHash  func() string
+	throttle  *loginThrottle
+	dummyHash string
 
 	keyMu   sync.Mutex
 	csrfKey []byte
@@ -166,6 +176,7 @@ const (
 	defaultPerEmail   = 5
 	defaultPerIP      = 20
 	defaultWindow     = 15 * time.Minute
+	defaultSlowDown   = time.Second
 )
 
 // New returns the dashboard. The templates are embedded, so a template that
@@ -190,6 +201,9 @@ func New(cfg Config) *Dashboard {
 	if lim.Window <= 0 {
 		lim.Window = defaultWindow
 	}
+	if lim.SlowDown <= 0 {
+		lim.SlowDown = defaultSlowDown
+	}
 	d := &Dashboard{
 		store:      cfg.Store,
 		log:        cfg.Log,
@@ -200,9 +214,8 @@ func New(cfg Config) *Dashboard {
 		sessionTTL: cfg.SessionTTL,
 		trustXFF:   cfg.TrustForwardedFor,
 		cop:        http.NewCrossOriginProtection(),
-		emailLimit: newLimiter(lim.PerEmail, lim.Window),
-		ipLimit:    newLimiter(lim.PerIP, lim.Window),
-		dummyHash:  sync.OnceValue(dummyPasswordHash),
+		throttle:   newLoginThrottle(lim),
+		dummyHash:  auth.DummyHash(),
 	}
 	if u, err := url.Parse(d.publicURL); err == nil && u.Scheme != "" && u.Host != "" {
 		// Behind a proxy that rewrites Host, the browser's Origin is the

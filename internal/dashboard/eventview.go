@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/stacktrace"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -43,6 +44,12 @@ type eventView struct {
 	// Unreadable is set when the stored payload could not be decoded;
 	// the row's columns are still shown.
 	Unreadable bool
+	// MessageStack holds the frames of a synthetic exception (the stack
+	// an SDK attaches to a captured message), shown under the message
+	// rather than as an exception.
+	MessageStack *exceptionView
+	// Lambda is the AWS Lambda invocation the event happened in.
+	Lambda *lambdaView
 }
 
 // exceptionView is one exception of the chain.
@@ -69,7 +76,7 @@ type frameGroup struct {
 // frameView is one stack frame.
 type frameView struct {
 	Location string // file, else module, else absolute path
-	AbsPath  string // shown when it adds to Location
+	AbsPath  string // shown when it adds to the file as sent
 	Function string
 	Package  string
 	Line     int
@@ -80,6 +87,18 @@ type frameView struct {
 	// in-app frame).
 	Code []codeLine
 	Open bool
+	// File is the frame's file as sent (its file name, else its absolute
+	// path); Raw is set to it when Location shows a shorter form.
+	File, Raw string
+}
+
+// shorten shows the frame's file under its display name (see
+// stacktrace.DisplayNames), keeping the name as sent for the tooltip.
+func (f *frameView) shorten(name string) {
+	if name == "" || name == f.Location || f.Location != f.File {
+		return
+	}
+	f.Raw, f.Location = f.Location, name
 }
 
 // codeLine is one line of a frame's source context.
@@ -137,6 +156,14 @@ func newEventView(row store.EventRow) *eventView {
 		}
 	}
 	for i := len(ev.Exceptions) - 1; i >= 0; i-- {
+		if ev.Exceptions[i].Synthetic() && v.MessageStack == nil {
+			ms := newExceptionView(ev.Exceptions[i])
+			v.MessageStack = &ms
+			if v.Message == "" {
+				v.Message = ms.Value
+			}
+			continue
+		}
 		ex := newExceptionView(ev.Exceptions[i])
 		ex.Cause = i < len(ev.Exceptions)-1
 		v.Exceptions = append(v.Exceptions, ex)
@@ -153,6 +180,7 @@ func newEventView(row store.EventRow) *eventView {
 	}
 	v.Tags, v.Notes = ev.Tags, ev.Notes
 	v.Contexts, v.Extra = indentJSON(ev.Contexts), indentJSON(ev.Extra)
+	v.Lambda = newLambdaView(ev.Lambda())
 	return v
 }
 
@@ -168,9 +196,11 @@ func newExceptionView(ex event.Exception) exceptionView {
 		anyInApp = anyInApp || isInApp(f)
 	}
 	opened := false
+	names := stacktrace.DisplayNames(ex.Frames)
 	for i := len(ex.Frames) - 1; i >= 0; i-- {
 		f := ex.Frames[i]
 		fv := newFrameView(f, !anyInApp || isInApp(f))
+		fv.shorten(names[i])
 		if fv.InApp && len(fv.Code) > 0 && !opened {
 			fv.Open, opened = true, true
 		}
@@ -186,7 +216,10 @@ func newExceptionView(ex event.Exception) exceptionView {
 func isInApp(f event.Frame) bool { return f.InApp != nil && *f.InApp }
 
 func newFrameView(f event.Frame, inApp bool) frameView {
-	v := frameView{Function: f.Function, Package: f.Package, Line: f.Lineno, Column: f.Colno, InApp: inApp}
+	v := frameView{Function: f.Function, Package: f.Package, Line: f.Lineno, Column: f.Colno, InApp: inApp, File: f.Filename}
+	if v.File == "" {
+		v.File = f.AbsPath
+	}
 	switch {
 	case f.Filename != "":
 		v.Location = f.Filename

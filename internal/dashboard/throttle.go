@@ -6,34 +6,39 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
-// maxLimiterKeys bounds a limiter's memory. A flood of distinct keys first
-// drops the expired ones and then arbitrary others: losing some counts is
-// better than running out of memory, and the per-address limit still
-// bounds how fast one address can guess.
+// maxLimiterKeys bounds each of the throttle's tables. A flood of
+// distinct keys evicts the least recently used ones: the flooder's own
+// keys are the busiest, so they stay, and losing some idle counts is
+// better than running out of memory.
 const maxLimiterKeys = 10000
 
-// limiter counts failures per key in a sliding window. It is per process:
-// several dashboard processes each allow the limit, which still bounds a
-// password guesser to a handful of tries per window.
-type limiter struct {
-	max    int
-	window time.Duration
-
-	mu    sync.Mutex
-	fails map[string][]time.Time // ascending, at most max entries
+// window counts failures per key in a sliding window, keeping at most
+// max timestamps per key and maxLimiterKeys keys. It is not safe for
+// concurrent use; loginThrottle locks around it.
+type window struct {
+	max   int
+	span  time.Duration
+	fails *simplelru.LRU[string, []time.Time] // ascending, at most max entries
 }
 
-func newLimiter(max int, window time.Duration) *limiter {
-	return &limiter{max: max, window: window, fails: make(map[string][]time.Time)}
+func newWindow(limit int, span time.Duration) *window {
+	fails, err := simplelru.NewLRU[string, []time.Time](maxLimiterKeys, nil)
+	if err != nil {
+		// Only a size below one fails.
+		panic(err)
+	}
+	return &window{max: limit, span: span, fails: fails}
 }
 
 // recent returns key's failures still inside the window at now.
-func (l *limiter) recent(key string, now time.Time) []time.Time {
-	ts := l.fails[key]
+func (w *window) recent(key string, now time.Time) []time.Time {
+	ts, _ := w.fails.Peek(key)
 	i := 0
-	for i < len(ts) && !ts[i].After(now.Add(-l.window)) {
+	for i < len(ts) && !ts[i].After(now.Add(-w.span)) {
 		i++
 	}
 	return ts[i:]
@@ -41,51 +46,126 @@ func (l *limiter) recent(key string, now time.Time) []time.Time {
 
 // wait returns how long key must wait before its next attempt: zero while
 // it is under the limit, else until its oldest counted failure expires.
-func (l *limiter) wait(key string, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ts := l.recent(key, now)
-	if len(ts) < l.max {
+func (w *window) wait(key string, now time.Time) time.Duration {
+	ts := w.recent(key, now)
+	if len(ts) < w.max {
 		return 0
 	}
-	return ts[len(ts)-l.max].Add(l.window).Sub(now)
+	return ts[len(ts)-w.max].Add(w.span).Sub(now)
 }
 
 // fail records a failure of key at now.
-func (l *limiter) fail(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.fails[key]; !ok && len(l.fails) >= maxLimiterKeys {
-		l.evict(now)
-	}
-	ts := append(l.recent(key, now), now)
-	if len(ts) > l.max {
+func (w *window) fail(key string, now time.Time) {
+	ts := append(w.recent(key, now), now)
+	if len(ts) > w.max {
 		// Only the newest max failures decide when the key may try again.
-		ts = ts[len(ts)-l.max:]
+		ts = ts[len(ts)-w.max:]
 	}
-	l.fails[key] = ts
+	w.fails.Add(key, ts)
 }
 
-// evict makes room for a new key.
-func (l *limiter) evict(now time.Time) {
-	for k := range l.fails {
-		if len(l.recent(k, now)) == 0 {
-			delete(l.fails, k)
+// forget removes one failure of key recorded at at, if it is still
+// counted.
+func (w *window) forget(key string, at time.Time) {
+	ts, ok := w.fails.Peek(key)
+	if !ok {
+		return
+	}
+	for i := len(ts) - 1; i >= 0; i-- {
+		if ts[i].Equal(at) {
+			ts = append(ts[:i:i], ts[i+1:]...)
+			break
 		}
 	}
-	for k := range l.fails {
-		if len(l.fails) < maxLimiterKeys {
-			return
-		}
-		delete(l.fails, k)
+	if len(ts) == 0 {
+		w.fails.Remove(key)
+		return
+	}
+	w.fails.Add(key, ts)
+}
+
+// loginThrottle decides which sign-in attempts get their password
+// checked. It counts failures per client (an address, or an IPv6 /64),
+// per email address and client, and per email address from anywhere:
+//
+//   - a client over its limit is refused for every address;
+//   - a client over the per-email limit for one address is refused for it;
+//   - an address over the per-email limit from anywhere is only slowed
+//     down, so a stranger's guesses cannot lock its owner out: the owner,
+//     signing in from a client that has not been guessing, gets in.
+//
+// An attempt is counted as a failure before its password is checked (see
+// begin), so concurrent guesses cannot all pass the check before any is
+// recorded. It is per process: several dashboard processes each allow the
+// limits.
+type loginThrottle struct {
+	slowDown time.Duration
+
+	mu          sync.Mutex
+	client      *window
+	emailClient *window
+	email       *window
+}
+
+func newLoginThrottle(lim LoginLimit) *loginThrottle {
+	return &loginThrottle{
+		slowDown:    lim.SlowDown,
+		client:      newWindow(lim.PerIP, lim.Window),
+		emailClient: newWindow(lim.PerEmail, lim.Window),
+		email:       newWindow(lim.PerEmail, lim.Window),
 	}
 }
 
-// reset forgets key's failures (after it signed in successfully).
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, key)
+// attempt is a sign-in attempt the throttle let through. Its failure is
+// already counted; succeeded or cancel takes it back.
+type attempt struct {
+	email, client, pair string
+	at                  time.Time
+}
+
+// begin counts an attempt by client for email at now, atomically with
+// checking the limits. It returns the attempt and how long to hold it
+// before checking the password (non-zero while email is being guessed
+// from elsewhere), or, for a client over a limit, how long it must wait.
+func (t *loginThrottle) begin(email, client string, now time.Time) (a attempt, slow, refused time.Duration) {
+	email = strings.ToLower(email)
+	// NUL cannot occur in a form's email or a client key, so pairs of
+	// different (email, client) never collide.
+	pair := email + "\x00" + client
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if wait := max(t.client.wait(client, now), t.emailClient.wait(pair, now)); wait > 0 {
+		return attempt{}, 0, wait
+	}
+	if t.email.wait(email, now) > 0 {
+		slow = t.slowDown
+	}
+	t.client.fail(client, now)
+	t.emailClient.fail(pair, now)
+	t.email.fail(email, now)
+	return attempt{email: email, client: client, pair: pair, at: now}, slow, 0
+}
+
+// cancel takes back an attempt whose password was not checked (the
+// hashing pool was busy, the store failed or the client went away).
+func (t *loginThrottle) cancel(a attempt) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.client.forget(a.client, a.at)
+	t.emailClient.forget(a.pair, a.at)
+	t.email.forget(a.email, a.at)
+}
+
+// succeeded takes back an attempt with the right password and forgets the
+// client's failures for that address. The client's and the address's
+// other failures still count: one good sign-in must not reopen either to
+// guessing.
+func (t *loginThrottle) succeeded(a attempt) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.client.forget(a.client, a.at)
+	t.emailClient.fails.Remove(a.pair)
+	t.email.forget(a.email, a.at)
 }
 
 // clientKey names the client for per-address throttling: its IP address,

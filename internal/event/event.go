@@ -96,6 +96,16 @@ type CodeContext struct {
 type Mechanism struct {
 	Type    string `json:"type,omitempty"`
 	Handled *bool  `json:"handled,omitempty"`
+	// Synthetic marks an exception the SDK made up to carry a stack, such
+	// as the one captureMessage attaches: its type (often absent, or a
+	// signal name) says nothing about the error.
+	Synthetic bool `json:"synthetic,omitempty"`
+}
+
+// Synthetic reports whether the SDK made the exception up to carry a stack
+// (see Mechanism.Synthetic).
+func (ex *Exception) Synthetic() bool {
+	return ex.Mechanism != nil && ex.Mechanism.Synthetic
 }
 
 // Frame is one stack frame, ordered oldest call first (Sentry order).
@@ -164,10 +174,22 @@ func (e *Event) Tag(k string) (string, bool) {
 }
 
 // Title is the issue title: "Type: value" of the outermost exception, else
-// the message.
+// the message. A synthetic exception's type names no error, so such an
+// event is titled by its message, else by the exception's value. A Lambda
+// timeout (see LambdaTimeout) is "Lambda timeout: FUNCTION", whatever the
+// SDK or runtime worded it as.
 func (e *Event) Title() string {
+	if fn, ok := e.LambdaTimeout(); ok {
+		return "Lambda timeout: " + fn
+	}
 	if n := len(e.Exceptions); n > 0 {
 		ex := e.Exceptions[n-1]
+		if ex.Synthetic() {
+			ex.Type = ""
+			if e.Message != "" {
+				ex.Value = e.Message
+			}
+		}
 		switch {
 		case ex.Type != "" && ex.Value != "":
 			return ex.Type + ": " + ex.Value

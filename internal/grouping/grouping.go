@@ -16,12 +16,15 @@ import (
 // that a change to the algorithm (which changes hashes) can be told apart
 // from a genuinely new issue; bump it whenever Group's output changes for
 // any event.
-const Version = "2026-11"
+const Version = "2026-12"
 
 // The grouping methods, in order of precedence.
 const (
 	// MethodFingerprint: the SDK sent a custom fingerprint.
 	MethodFingerprint = "fingerprint"
+	// MethodLambdaTimeout: an AWS Lambda function ran into its timeout;
+	// the function's name.
+	MethodLambdaTimeout = "lambda-timeout"
 	// MethodException: exception types and stack frames, or the type and
 	// masked value of exceptions without frames.
 	MethodException = "exception"
@@ -49,14 +52,18 @@ type Result struct {
 //
 // A custom Fingerprint wins; each "{{ default }}" entry in it expands to the
 // default components, and a fingerprint made only of such entries groups
-// exactly like no fingerprint. Otherwise, if an exception has frames or a
+// exactly like no fingerprint. Otherwise a Lambda timeout (see
+// event.LambdaTimeout) is grouped by its function alone: the seconds in its
+// wording vary and its stack is the SDK's timer, the same for every
+// function. Otherwise, if an exception has frames or a
 // type, the components are, for each exception of the chain, its type
 // followed by its frames (module, or normalized file name, and function of
 // the in-app frames, or of all frames when none is in-app), or by its masked
-// value when it has no frames. Line and column numbers never take part, so
-// that editing unrelated code does not split an issue. Otherwise the masked
-// message (Message, else the outermost exception value) is used, and as a
-// last resort the level and culprit.
+// value when it has no frames; a synthetic exception's type is left out.
+// Line and column numbers never take part, so that editing unrelated code
+// does not split an issue. Otherwise the masked message (Message, else the
+// outermost exception value) is used, and as a last resort the level and
+// culprit.
 //
 // Frames are expected to have been symbolicated and marked in-app before
 // grouping: minified function names change with every build.
@@ -94,6 +101,9 @@ func isDefaultPlaceholder(s string) bool {
 
 // defaultGrouping groups an event as if it had no custom fingerprint.
 func defaultGrouping(ev *event.Event) Result {
+	if fn, ok := ev.LambdaTimeout(); ok {
+		return newResult(MethodLambdaTimeout, []string{"function=" + fn})
+	}
 	if comps := exceptionComponents(ev.Exceptions); comps != nil {
 		return newResult(MethodException, comps)
 	}
@@ -115,8 +125,15 @@ func exceptionComponents(exs []event.Exception) []string {
 	usable := false
 	for _, ex := range exs {
 		frames := frameComponents(ex.Frames)
-		usable = usable || ex.Type != "" || len(frames) > 0
-		comps = append(comps, "type="+ex.Type)
+		typ := ex.Type
+		if ex.Synthetic() {
+			// As in Sentry: the SDK made the exception up to carry a
+			// stack, so its type (absent, or a signal name) is no part
+			// of the error's identity.
+			typ = ""
+		}
+		usable = usable || typ != "" || len(frames) > 0
+		comps = append(comps, "type="+typ)
 		if len(frames) > 0 {
 			comps = append(comps, frames...)
 		} else {

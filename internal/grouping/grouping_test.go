@@ -33,6 +33,22 @@ func withFingerprint(ev *event.Event, fp ...string) *event.Event {
 	return ev
 }
 
+// synthetic builds a message event carrying a synthetic exception, as
+// captureMessage with attachStacktrace sends it.
+func synthetic(msg, typ string, frames ...event.Frame) *event.Event {
+	return &event.Event{Level: "info", Message: msg, Exceptions: []event.Exception{{Type: typ, Value: msg,
+		Mechanism: &event.Mechanism{Type: "generic", Synthetic: true}, Frames: frames}}}
+}
+
+// lambdaTimeout builds a Python timeout warning of one function.
+func lambdaTimeout(function string, seconds string) *event.Event {
+	return &event.Event{Level: "error",
+		Contexts: []byte(`{"aws.lambda": {"function_name": "` + function + `"}}`),
+		Exceptions: []event.Exception{{Type: "ServerlessTimeoutWarning",
+			Value:  "WARNING : Function is expected to get timed out. Configured timeout duration = " + seconds + " seconds.",
+			Frames: []event.Frame{lib("sentry_sdk/utils.py", "run", 1523)}}}}
+}
+
 // minified builds a frame of a bundle served from url.
 func minified(url, fn string, line, col int) event.Frame {
 	return event.Frame{AbsPath: url, Filename: url, Function: fn, Lineno: line, Colno: col, InApp: &yes}
@@ -151,6 +167,27 @@ func TestGroupSameOrDifferent(t *testing.T) {
 			withFingerprint(base(), "{{ default }}", "tenant-a"), withFingerprint(base(), "{{ default }}", "tenant-b"), false},
 		{"default placeholder alone is default grouping", withFingerprint(base(), "{{ default }}"), base(), true},
 		{"default placeholder and custom entry split from default", withFingerprint(base(), "{{ default }}", "x"), base(), false},
+		{"synthetic exception type is ignored",
+			synthetic("db slow", "EXC_BAD_ACCESS", app("src/db.js", "query", 3)),
+			synthetic("db slow", "SIGSEGV", app("src/db.js", "query", 3)),
+			true},
+		{"synthetic stacks differ",
+			synthetic("db slow", "", app("src/db.js", "query", 3)),
+			synthetic("db slow", "", app("src/db.js", "connect", 3)),
+			false},
+		{"synthetic type alone does not group: message does",
+			synthetic("db slow", "EXC_BAD_ACCESS"), &event.Event{Message: "db slow"}, true},
+		{"lambda timeouts of one function, other seconds",
+			lambdaTimeout("checkout-api", "6"), lambdaTimeout("checkout-api", "15"), true},
+		{"lambda timeout, runtime log line and SDK warning",
+			lambdaTimeout("checkout-api", "6"),
+			&event.Event{Message: "Task timed out after 6.01 seconds", Contexts: []byte(`{"aws.lambda": {"function_name": "checkout-api"}}`)},
+			true},
+		{"lambda timeouts of two functions",
+			lambdaTimeout("checkout-api", "6"), lambdaTimeout("report-builder", "6"), false},
+		{"custom fingerprint wins over a lambda timeout",
+			withFingerprint(lambdaTimeout("checkout-api", "6"), "all-timeouts"),
+			withFingerprint(lambdaTimeout("report-builder", "6"), "all-timeouts"), true},
 		{"fallback same level and transaction",
 			&event.Event{Level: "warning", Transaction: "/checkout"}, &event.Event{Level: "warning", Transaction: "/checkout"}, true},
 		{"fallback level differs",
@@ -193,6 +230,14 @@ func TestGroupComponents(t *testing.T) {
 			MethodMessage, []string{"message=outer <int>"}},
 		{"fallback", &event.Event{Level: "fatal", Transaction: "GET /orders"},
 			MethodFallback, []string{"level=fatal", "culprit=GET /orders"}},
+		{"synthetic exception of captureMessage",
+			synthetic("Checkout total mismatch", "", lib("node_modules/react-dom/index.js", "commit", 1), app("src/checkout.js", "submitOrder", 42)),
+			MethodException, []string{"type=", "file=src/checkout.js", "function=submitOrder"}},
+		{"synthetic exception with a type",
+			synthetic("crash", "EXC_BAD_ACCESS", app("main.c", "main", 1)),
+			MethodException, []string{"type=", "file=main.c", "function=main"}},
+		{"lambda timeout", lambdaTimeout("checkout-api", "6"),
+			MethodLambdaTimeout, []string{"function=checkout-api"}},
 		{"fingerprint with default",
 			withFingerprint(exc("E", "v", app("a.js", "f", 1)), "tenant", "{{ default }}"),
 			MethodFingerprint, []string{"tenant", "type=E", "file=a.js", "function=f"}},

@@ -26,35 +26,62 @@ func samplesDir(t *testing.T) string {
 	return dir
 }
 
-// corpusExpect is what each sample must normalize to. Files not listed
-// only have to be accepted with a sane event.
-var corpusExpect = map[string]struct {
+// corpusCase is what one sample must normalize to.
+type corpusCase struct {
 	title  string
 	frames int // frames of the outermost exception
 	level  string
-}{
-	"android.json":            {"Exception: Some exception.", 13, "error"},
-	"aspnetcore.json":         {"Param is null!", 70, "error"},
-	"cocoa.json":              {"EXC_BAD_ACCESS: Attempted to dereference null pointer.\nOriginated at or in a subcall of ViewController.causeCrash(Any) -> ()", 22, "fatal"},
-	"elixir.json":             {"exit: ** (exit) :badarith", 6, "error"},
-	"empty-exception.json":    {"<unlabeled event>", 0, "error"},
-	"empty-stacktrace.json":   {"<unlabeled event>", 0, "error"},
-	"invalid-interfaces.json": {"ValueError", 0, "error"},
-	"java.json":               {"ApiException: Authentication failed, token expired!", 57, "error"},
-	"javascript.json":         {"TypeError: Object [object Object] has no method 'updateFrom'", 4, "error"},
-	"php.json":                {"Exception: This is a test exception sent from the Raven CLI.", 4, "error"},
-	"pii.json":                {"RuntimeError: Invalid device: A949AE01EBB07300D62AE0178F0944DD21F8C98C", 4, "error"},
-	"python-formdata.json":    {"<unlabeled event>", 0, "error"},
-	"python-modern.json":      {"Exception: This is an example Python exception", 2, "error"},
-	"python.json":             {"<unlabeled event>", 5, "error"},
-	"ruby.json":               {"ZeroDivisionError: divided by 0", 3, "error"},
-	"unity.json":              {"DivideByZeroException: Attempted to divide by zero.", 9, "error"},
+	// synthetic: the outermost exception is marked synthetic.
+	synthetic bool
+	// lambda is the function the AWS Lambda context names, "" for none.
+	lambda string
+}
+
+// corpusExpect is what each sample must normalize to. Files not listed
+// only have to be accepted with a sane event.
+var corpusExpect = map[string]corpusCase{
+	"android.json":            {title: "Exception: Some exception.", frames: 13, level: "error"},
+	"aspnetcore.json":         {title: "Param is null!", frames: 70, level: "error"},
+	"cocoa.json":              {title: "EXC_BAD_ACCESS: Attempted to dereference null pointer.\nOriginated at or in a subcall of ViewController.causeCrash(Any) -> ()", frames: 22, level: "fatal"},
+	"elixir.json":             {title: "exit: ** (exit) :badarith", frames: 6, level: "error"},
+	"empty-exception.json":    {title: "<unlabeled event>", frames: 0, level: "error"},
+	"empty-stacktrace.json":   {title: "<unlabeled event>", frames: 0, level: "error"},
+	"invalid-interfaces.json": {title: "ValueError", frames: 0, level: "error"},
+	"java.json":               {title: "ApiException: Authentication failed, token expired!", frames: 57, level: "error"},
+	"javascript.json":         {title: "TypeError: Object [object Object] has no method 'updateFrom'", frames: 4, level: "error"},
+	"php.json":                {title: "Exception: This is a test exception sent from the Raven CLI.", frames: 4, level: "error"},
+	"pii.json":                {title: "RuntimeError: Invalid device: A949AE01EBB07300D62AE0178F0944DD21F8C98C", frames: 4, level: "error"},
+	"python-formdata.json":    {title: "<unlabeled event>", frames: 0, level: "error"},
+	"python-modern.json":      {title: "Exception: This is an example Python exception", frames: 2, level: "error"},
+	"python.json":             {title: "<unlabeled event>", frames: 5, level: "error"},
+	"ruby.json":               {title: "ZeroDivisionError: divided by 0", frames: 3, level: "error"},
+	"unity.json":              {title: "DivideByZeroException: Attempted to divide by zero.", frames: 9, level: "error"},
+}
+
+// sdkExpect covers the events of current SDK features that the Sentry
+// samples predate, written from the SDKs' sources (testdata/sdk): a
+// browser captureMessage with attachStacktrace, and events of the Node and
+// Python AWS Lambda integrations. Every file there must be listed.
+var sdkExpect = map[string]corpusCase{
+	"browser-capture-message.json": {title: "Checkout total mismatch", frames: 2, level: "info", synthetic: true},
+	"lambda-node-error.json":       {title: "TypeError: Cannot read properties of undefined (reading 'total')", frames: 2, level: "error", lambda: "checkout-api"},
+	"lambda-python-timeout.json":   {title: "Lambda timeout: checkout-api", frames: 2, level: "error", lambda: "checkout-api"},
 }
 
 // TestSentrySamples posts every sample both wrapped in an envelope and to
 // the store endpoint; each must be accepted and normalize sensibly.
 func TestSentrySamples(t *testing.T) {
-	dir := samplesDir(t)
+	testCorpus(t, samplesDir(t), corpusExpect, false)
+}
+
+// TestSDKSamples runs the corpus test over testdata/sdk.
+func TestSDKSamples(t *testing.T) {
+	testCorpus(t, filepath.Join("testdata", "sdk"), sdkExpect, true)
+}
+
+// testCorpus posts every *.json file of dir; strict requires each to be
+// listed in expect.
+func testCorpus(t *testing.T, dir string, expect map[string]corpusCase, strict bool) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no samples in %s: %v", dir, err)
@@ -85,8 +112,11 @@ func TestSentrySamples(t *testing.T) {
 				if !strings.Contains(rec.Body.String(), ev.EventID) {
 					t.Errorf("response %s does not carry the event ID %s", rec.Body, ev.EventID)
 				}
-				want, ok := corpusExpect[name]
+				want, ok := expect[name]
 				if !ok {
+					if strict {
+						t.Fatalf("no expectations for %s (title %q)", name, ev.Title())
+					}
 					t.Logf("no expectations for %s (title %q)", name, ev.Title())
 					return
 				}
@@ -102,6 +132,16 @@ func TestSentrySamples(t *testing.T) {
 				}
 				if ev.Level != want.level {
 					t.Errorf("level %q, want %q", ev.Level, want.level)
+				}
+				if n := len(ev.Exceptions); n > 0 && ev.Exceptions[n-1].Synthetic() != want.synthetic {
+					t.Errorf("synthetic %v, want %v", ev.Exceptions[n-1].Synthetic(), want.synthetic)
+				}
+				var lambda string
+				if l := ev.Lambda(); l != nil {
+					lambda = l.FunctionName
+				}
+				if lambda != want.lambda {
+					t.Errorf("Lambda function %q, want %q", lambda, want.lambda)
 				}
 			})
 		}

@@ -450,7 +450,10 @@ func (d *decoder) mechanism(path string, v any) *event.Mechanism {
 		return nil
 	}
 	mech := event.Mechanism{Type: d.str(path+".type", m["type"], maxName), Handled: d.boolPtr(path+".handled", m["handled"])}
-	if mech.Type == "" && mech.Handled == nil {
+	if s := d.boolPtr(path+".synthetic", m["synthetic"]); s != nil {
+		mech.Synthetic = *s
+	}
+	if mech.Type == "" && mech.Handled == nil && !mech.Synthetic {
 		return nil
 	}
 	return &mech

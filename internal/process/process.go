@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,7 +96,7 @@ func (p *Processor) Process(ctx context.Context, body []byte) (store.SaveResult,
 		Fingerprint:     g.Hash,
 		GroupingVersion: g.Version,
 		Title:           title,
-		Culprit:         ev.Culprit(),
+		Culprit:         displayCulprit(ev),
 		UserKey:         userKey(ev.User),
 	})
 	if err != nil {
@@ -156,7 +157,8 @@ func (p *Processor) logger() *slog.Logger {
 
 // Normalize completes an event before grouping: text stacks become frames,
 // Flytrap code contexts attach to their frames, in-app flags get defaults,
-// and an exception known only by its stack gets a type and value.
+// an exception known only by its stack gets a type and value, and AWS
+// Lambda invocation data becomes tags.
 func Normalize(ev *event.Event) {
 	for i := range ev.Exceptions {
 		ex := &ev.Exceptions[i]
@@ -172,6 +174,7 @@ func Normalize(ev *event.Event) {
 	if ev.Level == "" || !event.ValidLevel(ev.Level) {
 		ev.Level = "error"
 	}
+	promoteLambdaTags(ev)
 }
 
 // attachCodeContexts copies each Flytrap code context onto the frame at the
@@ -201,6 +204,24 @@ func sameFile(f *event.Frame, file string) bool {
 		}
 	}
 	return false
+}
+
+// displayCulprit is the event's culprit with the file names shown as the
+// issue page shows them (stacktrace.DisplayNames): the same code gets the
+// same culprit whichever SDK reported it. Grouping keeps the raw culprit.
+func displayCulprit(ev event.Event) string {
+	n := len(ev.Exceptions)
+	if ev.Transaction != "" || n == 0 {
+		return ev.Culprit()
+	}
+	frames := slices.Clone(ev.Exceptions[n-1].Frames)
+	for i, name := range stacktrace.DisplayNames(frames) {
+		frames[i].Filename, frames[i].AbsPath = name, ""
+	}
+	last := ev.Exceptions[n-1]
+	last.Frames = frames
+	ev.Exceptions = append(slices.Clone(ev.Exceptions[:n-1]), last)
+	return ev.Culprit()
 }
 
 // userKey picks the most stable identity the SDK sent, prefixed so that an

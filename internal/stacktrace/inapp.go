@@ -8,7 +8,10 @@ import (
 
 // MarkInApp sets InApp on every frame the SDK left it nil for: false for
 // library, runtime and engine code, true otherwise. An SDK's own decision is
-// never overridden, since it may know the project layout better.
+// kept, since it may know the project layout better, except for the frames
+// of an error-reporting SDK itself (see isSDKFrame): those are never the
+// application's code, whatever the SDK said, and must not split or merge
+// issues.
 //
 // Library code is: node_modules, Node internals (node:..., internal/...),
 // engine pseudo-locations (<anonymous>, native, [native code]), browser
@@ -30,12 +33,58 @@ func MarkInApp(frames []event.Frame, platform string) {
 	}
 	for i := range frames {
 		f := &frames[i]
+		if isSDKFrame(f) {
+			f.InApp = new(bool)
+			continue
+		}
 		if f.InApp != nil {
 			continue
 		}
 		inApp := !isLibraryFrame(f, js, py)
 		f.InApp = &inApp
 	}
+}
+
+// sdkPackages are the package (or webpack namespace) names of the Flytrap
+// and Sentry SDKs, as they appear as a path segment: bundled
+// (webpack://flytrap_express/./src/index.js), vendored into a Lambda
+// package (/var/task/sentry_sdk/...) or installed.
+var sdkPackages = map[string]bool{
+	"flytrap_express": true, "flytrap_javascript": true, "flytrap_react": true, "flytrap_flask": true,
+	"@sentry": true, "@sentry-internal": true, "sentry_sdk": true, "sentry-go": true,
+}
+
+// sdkModulePrefixes start the module names of SDK frames: Python's dotted
+// modules and Go's import paths.
+var sdkModulePrefixes = []string{
+	"sentry_sdk.", "flytrap_flask.", "github.com/getsentry/sentry-go",
+}
+
+// isSDKFrame reports whether a frame is code of the Flytrap or Sentry SDKs:
+// a location with one of sdkPackages as a path segment (a Go module
+// version, "sentry-go@v0.50.0", is ignored), a script served from Sentry's
+// CDN, or a module of the SDKs.
+func isSDKFrame(f *event.Frame) bool {
+	for _, m := range [...]string{f.Module, f.Package} {
+		if m == "sentry_sdk" || m == "flytrap_flask" {
+			return true
+		}
+		for _, p := range sdkModulePrefixes {
+			if strings.HasPrefix(m, p) {
+				return true
+			}
+		}
+	}
+	for _, loc := range [...]string{f.AbsPath, f.Filename} {
+		p := strings.ToLower(strings.ReplaceAll(loc, `\`, "/"))
+		for seg := range strings.SplitSeq(p, "/") {
+			seg, _, _ = strings.Cut(seg, "@v")
+			if sdkPackages[seg] || strings.HasSuffix(seg, ".sentry-cdn.com") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // isLibraryFrame applies the enabled rule sets to a frame's locations.

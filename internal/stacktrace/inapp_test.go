@@ -54,6 +54,39 @@ func TestMarkInApp(t *testing.T) {
 	}
 }
 
+func TestMarkInAppSDKFrames(t *testing.T) {
+	tests := []struct {
+		name  string
+		frame event.Frame
+		want  bool
+	}{
+		{"flytrap express bundled", event.Frame{AbsPath: "webpack://flytrap_express/./src/index.ts", Function: "errorHandler"}, false},
+		{"flytrap express in a parsed stack", event.Frame{AbsPath: "/srv/app/node_modules/flytrap_express/dist/webpack:/flytrap_express/src/index.ts"}, false},
+		{"flytrap javascript from a CDN copy", event.Frame{Filename: "https://cdn.example.com/vendor/flytrap_javascript/index.js"}, false},
+		{"flytrap flask vendored", event.Frame{AbsPath: "/var/task/flytrap_flask/__init__.py", Module: "flytrap_flask"}, false},
+		{"sentry browser bundled by webpack", event.Frame{Filename: "webpack://shop/./node_modules/@sentry/browser/build/npm/esm/helpers.js"}, false},
+		{"sentry CDN bundle", event.Frame{Filename: "https://browser.sentry-cdn.com/8.42.0/bundle.min.js"}, false},
+		{"sentry_sdk vendored into a Lambda package", event.Frame{Filename: "sentry_sdk/utils.py", AbsPath: "/var/task/sentry_sdk/utils.py", Module: "sentry_sdk.utils"}, false},
+		{"sentry_sdk module only", event.Frame{Module: "sentry_sdk.integrations.aws_lambda", Function: "sentry_handler"}, false},
+		{"sentry-go", event.Frame{AbsPath: "/go/pkg/mod/github.com/getsentry/sentry-go@v0.50.0/hub.go", Module: "github.com/getsentry/sentry-go"}, false},
+		{"sentry-go vendored", event.Frame{AbsPath: "/src/vendor/github.com/getsentry/sentry-go/client.go"}, false},
+		{"app named like flytrap", event.Frame{AbsPath: "/srv/flytrap/src/app.js"}, true},
+		{"app using a sentry helper of its own", event.Frame{AbsPath: "/srv/app/src/sentry.js", Module: "sentry"}, true},
+		{"app module starting with sentry", event.Frame{Module: "sentry_helpers.views", AbsPath: "/srv/app/sentry_helpers/views.py"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// The SDK's own claim does not count for its own frames.
+			frames := []event.Frame{tc.frame}
+			frames[0].InApp = new(true)
+			MarkInApp(frames, "")
+			if *frames[0].InApp != tc.want {
+				t.Errorf("InApp = %v, want %v", *frames[0].InApp, tc.want)
+			}
+		})
+	}
+}
+
 func TestMarkInAppKeepsSDKDecision(t *testing.T) {
 	yes, no := true, false
 	frames := []event.Frame{

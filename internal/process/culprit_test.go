@@ -1,0 +1,40 @@
+package process
+
+import (
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+func TestDisplayCulprit(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   event.Event
+		want string
+	}{
+		{"browser URL", event.Event{Platform: "javascript", Exceptions: []event.Exception{{Type: "TypeError", Frames: []event.Frame{
+			{Filename: "http://localhost:5173/src/app.js", Function: "handleClick", InApp: new(true)}}}}},
+			"/src/app.js in handleClick"},
+		{"node absolute path below the app root", event.Event{Platform: "node", Exceptions: []event.Exception{{Type: "Error", Frames: []event.Frame{
+			{Filename: "/home/app/srv/server.js", Module: "server", Function: "main", InApp: new(false)},
+			{AbsPath: "/home/app/srv/routes/users.js", Function: "getUser", InApp: new(true)}}}}},
+			"routes/users.js in getUser"},
+		{"module still wins", event.Event{Platform: "python", Exceptions: []event.Exception{{Type: "E", Frames: []event.Frame{
+			{Module: "shop.views", Filename: "shop/views.py", AbsPath: "/srv/shop/views.py", Function: "get", InApp: new(true)}}}}},
+			"shop.views in get"},
+		{"transaction", event.Event{Transaction: "GET /users", Exceptions: []event.Exception{{Type: "E", Frames: []event.Frame{
+			{Filename: "http://h/a.js", Function: "f"}}}}}, "GET /users"},
+		{"no exception", event.Event{Message: "m"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := tc.ev.Culprit()
+			if got := displayCulprit(tc.ev); got != tc.want {
+				t.Errorf("displayCulprit = %q, want %q", got, tc.want)
+			}
+			if tc.ev.Culprit() != raw {
+				t.Error("displayCulprit changed the event")
+			}
+		})
+	}
+}

@@ -1,0 +1,101 @@
+package stacktrace
+
+import (
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// DisplayNames returns the file name to show for each frame of one stack,
+// so the same code reads alike whichever SDK reported it: the path of a URL
+// without its origin (`http://localhost:5173/src/app.js` -> `/src/app.js`),
+// and an absolute path relative to the application's root when the stack
+// reveals that root (see AppRoot). Any other name is shown as the SDK sent
+// it. The frames are not changed: the raw value stays what grouping and
+// the API use.
+func DisplayNames(frames []event.Frame) []string {
+	root := AppRoot(frames)
+	names := make([]string, len(frames))
+	for i, f := range frames {
+		names[i] = displayPath(frameFile(f), root)
+	}
+	return names
+}
+
+// frameFile is the location a frame names: its file name, else its
+// absolute path.
+func frameFile(f event.Frame) string {
+	if f.Filename != "" {
+		return f.Filename
+	}
+	return f.AbsPath
+}
+
+// displayPath shortens one location (see DisplayNames); root is "" when
+// unknown.
+func displayPath(loc, root string) string {
+	p := loc
+	if u, ok := urlPath(loc); ok {
+		if !strings.HasPrefix(strings.ToLower(loc), "file:") {
+			return u
+		}
+		p = u
+	}
+	if rel, ok := strings.CutPrefix(p, root+"/"); ok && root != "" && rel != "" {
+		return rel
+	}
+	return p
+}
+
+// nodeModuleExts are the extensions the Node SDK drops when it derives a
+// frame's module from its file name.
+var nodeModuleExts = []string{".js", ".mjs", ".cjs"}
+
+// AppRoot returns the directory the application runs from, as far as the
+// stack reveals it, or "". The Node SDK names an application frame's module
+// after its path below that directory ("/srv/app/routes/users.js" under
+// "/srv/app" is module "routes:users"), so an absolute file name and its
+// module give the root away. The first application frame that does wins.
+func AppRoot(frames []event.Frame) string {
+	for _, f := range frames {
+		if root := nodeRoot(frameFile(f), f.Module); root != "" {
+			return root
+		}
+	}
+	return ""
+}
+
+// nodeRoot derives the application root from one Node frame's absolute
+// file and its module ("dir.sub:file"), or returns "".
+func nodeRoot(file, module string) string {
+	if !strings.HasPrefix(file, "/") || strings.Contains(file, "/node_modules/") || module == "" {
+		return ""
+	}
+	dir, base, found := strings.Cut(module, ":")
+	if !found {
+		dir, base = "", module
+	}
+	stem := file
+	for _, ext := range nodeModuleExts {
+		if s, ok := strings.CutSuffix(file, ext); ok {
+			stem = s
+			break
+		}
+	}
+	parent, ok := strings.CutSuffix(stem, "/"+base)
+	if !ok {
+		return ""
+	}
+	if dir == "" {
+		return parent
+	}
+	// The module's directory is the file's directory below the root with
+	// slashes made dots.
+	segs := strings.Split(parent, "/")
+	for i := len(segs) - 1; i > 0; i-- {
+		if strings.Join(segs[i:], ".") == dir {
+			return strings.Join(segs[:i], "/")
+		}
+	}
+	return ""
+}
