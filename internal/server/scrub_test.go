@@ -26,7 +26,7 @@ func TestScrubbingAcceptance(t *testing.T) {
 		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "s.db") },
 		"postgres": func(t *testing.T) string { return pgtest.URL(t) },
 	}
-	const envelope = `{"event_id":"5b1f2c3d4e5f40718293a4b5c6d7e8f9","sent_at":"2026-12-03T09:00:00Z"}
+	const envelope = `{"event_id":"5b1f2c3d4e5f40718293a4b5c6d7e8f9"}
 {"type":"event"}
 {"event_id":"5b1f2c3d4e5f40718293a4b5c6d7e8f9","platform":"python","exception":{"values":[{"type":"ValueError","value":"bad card"}]},"request":{"method":"POST","url":"https://shop.example.com/checkout","query_string":"token=secret","data":{"password":"hunter2","card":"4111111111111111"}}}
 `
