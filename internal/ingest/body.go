@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
@@ -10,86 +11,266 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
 )
 
-// readBody reads the request body, at most MaxBodyBytes as sent, and undoes
-// its Content-Encoding, failing once the decoded size would exceed limit, so
-// a small compressed bomb costs at most limit bytes of memory.
-func (h *Handler) readBody(r *http.Request, limit int64) ([]byte, *apiError) {
+// Sizes on the body-reading path.
+const (
+	// maxEnvelopeHeaderBytes bounds the first line of an envelope decoded
+	// before its dsn's key is checked. SDK headers (event_id, dsn, sdk,
+	// sent_at, trace) take well under 4 KiB.
+	maxEnvelopeHeaderBytes = 64 << 10
+	// firstReadSize is the buffer a body of unknown size starts with;
+	// most events fit.
+	firstReadSize = 16 << 10
+	// maxZstdWindow caps the history a zstd decoder keeps (the format
+	// recommends decoders support 8 MiB), so each concurrent decode holds
+	// at most this much beside the body.
+	maxZstdWindow = 8 << 20
+)
+
+var (
+	errOverBudget  = errors.New("ingest: the in-flight body budget is spent")
+	errOverLimit   = errors.New("ingest: the body is over its size limit")
+	errRawTooLarge = errors.New("ingest: the body as sent is over MaxBodyBytes")
+)
+
+// chargedBuffer accumulates a stream in memory, charging every growth of
+// its buffer to a lease before allocating it, so that the bytes held by all
+// requests stay within the handler's budget whatever the senders claim.
+type chargedBuffer struct {
+	lease *lease
+	limit int64 // bytes allowed; one more is an error
+	known int64 // the stream's size when the sender stated it, else -1
+	buf   []byte
+	eof   bool
+}
+
+// grow makes room for more bytes. Buffers double, so bodies of unknown
+// size cost amortized linear copying, and never exceed the stated size or
+// the limit by more than one byte, the one that shows the end or the
+// overflow.
+func (c *chargedBuffer) grow() error {
+	have := int64(cap(c.buf))
+	next := min(max(2*have, firstReadSize), c.limit+1)
+	if c.known >= 0 {
+		next = min(next, c.known+1)
+	}
+	if next <= have {
+		return errOverLimit
+	}
+	if !c.lease.grow(next - have) {
+		return errOverBudget
+	}
+	nb := make([]byte, len(c.buf), next)
+	copy(nb, c.buf)
+	c.buf = nb
+	return nil
+}
+
+// fill reads from src until done reports the buffered bytes are enough or
+// src ends.
+func (c *chargedBuffer) fill(src io.Reader, done func([]byte) bool) error {
+	for !c.eof && !done(c.buf) {
+		if len(c.buf) == cap(c.buf) {
+			if err := c.grow(); err != nil {
+				return err
+			}
+		}
+		n, err := src.Read(c.buf[len(c.buf):cap(c.buf)])
+		c.buf = c.buf[:len(c.buf)+n]
+		if int64(len(c.buf)) > c.limit {
+			return errOverLimit
+		}
+		if err == io.EOF {
+			c.eof = true
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// body is a request body, decoded as it arrives.
+type body struct {
+	chargedBuffer
+	raw    *rawReader
+	enc    string    // the Content-Encoding; "" for none
+	src    io.Reader // the decoded stream
+	free   func()    // releases the decoder's resources; may be nil
+	window int64     // the zstd window allowed
+}
+
+// openBody starts reading the request body, at most MaxBodyBytes as sent
+// and limit decoded. It takes no memory beyond a decoder's state before
+// the caller asks for bytes, so authentication can come between. The
+// caller must release the body once done with its bytes.
+func (h *Handler) openBody(r *http.Request, limit int64) (*body, *apiError) {
 	maxRaw := h.cfg.MaxBodyBytes
 	if r.ContentLength > maxRaw {
 		return nil, tooLarge("the request body is %d bytes; the limit is %d bytes", r.ContentLength, maxRaw)
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxRaw+1))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge("the request body exceeds the server's limit of %d bytes", mbe.Limit)
-		}
-		return nil, badRequest("unreadable_body", "the request body could not be read: %v", err)
+	b := &body{
+		chargedBuffer: chargedBuffer{lease: &lease{b: h.budget}, limit: limit, known: -1},
+		raw:           &rawReader{r: r.Body, max: maxRaw},
+		enc:           strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))),
 	}
-	if int64(len(raw)) > maxRaw {
-		return nil, tooLarge("the request body exceeds %d bytes", maxRaw)
+	if b.enc == "" || b.enc == "identity" {
+		b.enc, b.src, b.known = "", b.raw, r.ContentLength
+		return b, nil
 	}
-	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	if enc == "" || enc == "identity" {
-		if int64(len(raw)) > limit {
-			return nil, tooLarge("the body is %d bytes; the limit is %d bytes", len(raw), limit)
-		}
-		return raw, nil
+	if !b.lease.startDecode() {
+		return nil, overloaded("decompressing as many request bodies as it allows")
 	}
-	return decompress(enc, raw, limit)
+	if aerr := b.openDecoder(); aerr != nil {
+		b.release()
+		return nil, aerr
+	}
+	return b, nil
 }
 
-// decompress undoes one Content-Encoding.
-func decompress(enc string, raw []byte, limit int64) ([]byte, *apiError) {
-	var (
-		rd  io.Reader
-		err error
-	)
-	src := bytes.NewReader(raw)
-	switch enc {
+// openDecoder sets src to a decoder of the body's Content-Encoding.
+func (b *body) openDecoder() *apiError {
+	var err error
+	switch b.enc {
 	case "gzip", "x-gzip":
-		rd, err = gzip.NewReader(src)
+		b.src, err = gzip.NewReader(b.raw)
 	case "deflate":
 		// RFC 9110 says zlib-wrapped, but browsers' CompressionStream
 		// ("deflate-raw") and some servers send raw DEFLATE.
-		if isZlib(raw) {
-			rd, err = zlib.NewReader(src)
+		br := bufio.NewReader(b.raw)
+		head, _ := br.Peek(2) // a short or failed peek fails the decode below
+		if isZlib(head) {
+			b.src, err = zlib.NewReader(br)
 		} else {
-			rd = flate.NewReader(src)
+			b.src = flate.NewReader(br)
 		}
 	case "br":
-		rd = brotli.NewReader(src)
+		b.src = brotli.NewReader(b.raw)
 	case "zstd":
+		b.window = min(max(b.limit, zstd.MinWindowSize), maxZstdWindow)
 		var d *zstd.Decoder
-		d, err = zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(max(limit, zstd.MinWindowSize))))
+		d, err = zstd.NewReader(b.raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(b.window)))
 		if err == nil {
-			defer d.Close()
-			rd = d
+			b.src, b.free = d, d.Close
 		}
 	default:
-		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_encoding", reason: ReasonBadRequest,
-			msg: fmt.Sprintf("Content-Encoding %q is not supported; use gzip, deflate, br or zstd (one encoding, not a list)", enc)}
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_encoding", reason: ReasonBadRequest,
+			msg: fmt.Sprintf("Content-Encoding %q is not supported; use gzip, deflate, br or zstd (one encoding, not a list)", b.enc)}
 	}
-	if err == nil {
-		var out []byte
-		out, err = io.ReadAll(io.LimitReader(rd, limit+1))
-		if err == nil {
-			if int64(len(out)) > limit {
-				return nil, tooLarge("the %s-decoded body exceeds %d bytes", enc, limit)
-			}
-			return out, nil
-		}
+	if err != nil {
+		return b.fail(err)
 	}
-	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
-		return nil, tooLarge("the zstd-encoded body needs more than %d bytes to decode", limit)
+	return nil
+}
+
+// all reads the rest of the body and returns all of it.
+func (b *body) all() ([]byte, *apiError) {
+	if err := b.fill(b.src, func([]byte) bool { return false }); err != nil {
+		return nil, b.fail(err)
 	}
-	return nil, badRequest("invalid_encoding", "the body is not valid %s data (Content-Encoding: %s): %v", enc, enc, err)
+	b.endDecode()
+	return b.buf, nil
+}
+
+// firstLine reads up to the body's first '\n' and returns what precedes
+// it, without a trailing '\r'; all of the body if it has none. A line over
+// max is refused: the key it should carry must come before the bulk.
+func (b *body) firstLine(max int) ([]byte, *apiError) {
+	end := func(buf []byte) bool { return bytes.IndexByte(buf, '\n') >= 0 || len(buf) > max }
+	if err := b.fill(b.src, end); err != nil {
+		return nil, b.fail(err)
+	}
+	line, _, found := bytes.Cut(b.buf, []byte("\n"))
+	if !found && !b.eof {
+		return nil, badRequest("invalid_envelope", "the envelope header (first line) is longer than %d bytes; send the key in the X-Sentry-Auth header or the sentry_key query parameter instead of the envelope header's dsn", max)
+	}
+	return bytes.TrimSuffix(line, []byte("\r")), nil
+}
+
+// endDecode frees the decoder and its slot once the body is decoded; the
+// decoded bytes stay charged until release.
+func (b *body) endDecode() {
+	if b.free != nil {
+		b.free()
+		b.free = nil
+	}
+	b.src = nil
+	b.lease.endDecode()
+}
+
+// release returns the body's share of the budget. The bytes must no longer
+// be used.
+func (b *body) release() {
+	b.endDecode()
+	b.lease.release()
+	b.buf = nil
+}
+
+// fail maps an error from reading or decoding the body to the answer. An
+// error of the connection explains a decoder's error (a cut stream), so it
+// is reported instead.
+func (b *body) fail(err error) *apiError {
+	b.endDecode()
+	switch {
+	case errors.Is(err, errOverBudget):
+		return overloaded("holding as many request bytes in memory as it allows")
+	case errors.Is(err, errOverLimit) && b.enc == "":
+		return tooLarge("the request body exceeds %d bytes", b.limit)
+	case errors.Is(err, errOverLimit):
+		return tooLarge("the %s-decoded body exceeds %d bytes", b.enc, b.limit)
+	}
+	if b.raw.err != nil {
+		err = b.raw.err
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return tooLarge("the request body exceeds the server's limit of %d bytes", mbe.Limit)
+	case errors.Is(err, errRawTooLarge):
+		return tooLarge("the request body exceeds %d bytes", b.raw.max)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &apiError{status: http.StatusRequestTimeout, code: "body_timeout", reason: ReasonBadRequest,
+			msg: "the request body arrived too slowly or was shorter than its Content-Length; send the whole body at once"}
+	case b.raw.err != nil:
+		return badRequest("unreadable_body", "the request body could not be read: %v", err)
+	case errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded):
+		return tooLarge("the zstd-encoded body needs a window of more than %d bytes to decode", b.window)
+	}
+	return badRequest("invalid_encoding", "the body is not valid %s data (Content-Encoding: %s): %v", b.enc, b.enc, err)
+}
+
+// rawReader is the body as sent: it fails past max bytes and remembers
+// the connection's error, so it is not mistaken for bad encoding.
+type rawReader struct {
+	r   io.Reader
+	max int64
+	n   int64
+	err error
+}
+
+func (r *rawReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	// One byte over max is enough to tell the body is too large.
+	if left := r.max + 1 - r.n; int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := r.r.Read(p)
+	r.n += int64(n)
+	switch {
+	case r.n > r.max:
+		r.err = errRawTooLarge
+		return n, r.err
+	case err != nil && err != io.EOF:
+		r.err = err
+	}
+	return n, err
 }
 
 // isZlib reports whether b starts with a zlib header (RFC 1950): method 8,
@@ -101,29 +282,29 @@ func isZlib(b []byte) bool {
 }
 
 // unwrapRaven undoes the base64(zlib(JSON)) encoding that old raven clients
-// (raven-python, raven-php, raven-ruby) used for store bodies. Bodies that
-// already look like JSON are returned as they are.
-func unwrapRaven(body []byte, limit int64) ([]byte, *apiError) {
+// (raven-python, raven-php, raven-ruby) used for store bodies, charging the
+// decoded event to l. Bodies that already look like JSON are returned as
+// they are.
+func unwrapRaven(l *lease, body []byte, limit int64) ([]byte, *apiError) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] == '{' || trimmed[0] == '[' || !isBase64(trimmed) {
 		return body, nil
 	}
-	dec, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(trimmed)))
+	zr, err := zlib.NewReader(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(trimmed)))
 	if err != nil {
 		return nil, badRequest("invalid_body", "the body is neither JSON nor base64(zlib(JSON)): %v", err)
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(dec))
-	if err != nil {
-		return nil, badRequest("invalid_body", "the base64 body does not hold zlib data: %v", err)
-	}
-	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
-	if err != nil {
+	out := chargedBuffer{lease: l, limit: limit, known: -1}
+	err = out.fill(zr, func([]byte) bool { return false })
+	switch {
+	case errors.Is(err, errOverBudget):
+		return nil, overloaded("holding as many request bytes in memory as it allows")
+	case errors.Is(err, errOverLimit):
+		return nil, tooLarge("the decoded event exceeds %d bytes", limit)
+	case err != nil:
 		return nil, badRequest("invalid_body", "the base64 body holds invalid zlib data: %v", err)
 	}
-	if int64(len(out)) > limit {
-		return nil, tooLarge("the decoded event exceeds %d bytes", limit)
-	}
-	return out, nil
+	return out.buf, nil
 }
 
 func isBase64(b []byte) bool {

@@ -39,20 +39,11 @@ type envelopeItem struct {
 // skipped, because hand-rolled clients get both wrong.
 func parseEnvelope(body []byte) (*envelope, error) {
 	line, rest := cutLine(body)
-	if len(bytes.TrimSpace(line)) == 0 {
-		return nil, fmt.Errorf("the envelope header (first line) is missing")
-	}
-	hdr, err := parseJSONObject(line)
+	hdr, err := parseEnvelopeHeader(line)
 	if err != nil {
-		return nil, fmt.Errorf("the envelope header (first line) is %v", err)
+		return nil, err
 	}
-	env := &envelope{header: envelopeHeader{
-		eventID: stringField(hdr, "event_id"),
-		dsn:     stringField(hdr, "dsn"),
-	}}
-	if t, ok := parseTimestamp(hdr["sent_at"]); ok {
-		env.header.sentAt = t
-	}
+	env := &envelope{header: hdr}
 	for n := 1; len(rest) > 0; {
 		line, rest = cutLine(rest)
 		if len(bytes.TrimSpace(line)) == 0 {
@@ -89,6 +80,22 @@ func parseEnvelope(body []byte) (*envelope, error) {
 		n++
 	}
 	return env, nil
+}
+
+// parseEnvelopeHeader parses an envelope's first line.
+func parseEnvelopeHeader(line []byte) (envelopeHeader, error) {
+	if len(bytes.TrimSpace(line)) == 0 {
+		return envelopeHeader{}, fmt.Errorf("the envelope header (first line) is missing")
+	}
+	obj, err := parseJSONObject(line)
+	if err != nil {
+		return envelopeHeader{}, fmt.Errorf("the envelope header (first line) is %v", err)
+	}
+	hdr := envelopeHeader{eventID: stringField(obj, "event_id"), dsn: stringField(obj, "dsn")}
+	if t, ok := parseTimestamp(obj["sent_at"]); ok {
+		hdr.sentAt = t
+	}
+	return hdr, nil
 }
 
 // cutLine returns b up to the first '\n' (without it and without a '\r'

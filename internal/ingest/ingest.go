@@ -17,6 +17,7 @@ package ingest
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -29,6 +30,20 @@ const (
 	DefaultMaxEventBytes = 1 << 20
 	DefaultMaxBodyBytes  = 20 << 20
 	DefaultRatePerMinute = 6000
+	// DefaultMaxInflightBytes and DefaultMaxConcurrentDecodes are sized
+	// for a 2 GB instance: together they bound request bodies to about
+	// 64 MiB + 16 × 16 MiB (brotli's largest window) = 320 MiB.
+	DefaultMaxInflightBytes     = 64 << 20
+	DefaultMaxConcurrentDecodes = 16
+	// DefaultBodyTimeout and DefaultMinBodyRate give an SDK 10 s plus 1 s
+	// per 32 KiB it has sent to finish its body: a 1 MiB envelope may
+	// take 42 s, a client that announced a body and stalls is cut off
+	// after 10 s.
+	DefaultBodyTimeout = 10 * time.Second
+	DefaultMinBodyRate = 32 << 10
+	// maxBodyTime caps the time any body may take, the server-wide read
+	// timeout ingest used before it set its own deadlines.
+	maxBodyTime = 2 * time.Minute
 )
 
 // Config tunes a Handler. The zero value is usable: limits take their
@@ -40,6 +55,27 @@ type Config struct {
 	// MaxBodyBytes caps the request body as sent (possibly compressed) and
 	// the decompressed size of an envelope. 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxInflightBytes caps the request body bytes all requests together
+	// hold in memory, decoded or as sent; a request that would pass it is
+	// answered 503 with Retry-After before the memory is allocated. 0
+	// means DefaultMaxInflightBytes; a value below MaxBodyBytes is raised
+	// to it, or the largest bodies could never be accepted.
+	MaxInflightBytes int64
+	// MaxConcurrentDecodes caps the compressed bodies being decoded at
+	// once, each holding a decoder window of up to 16 MiB (brotli); one
+	// more is answered 503 with Retry-After. 0 means
+	// DefaultMaxConcurrentDecodes.
+	MaxConcurrentDecodes int
+	// BodyTimeout is how long a request body may take, plus one second
+	// per MinBodyRate bytes received, capped at two minutes; past it the
+	// request is answered 408 and the connection closed. 0 means
+	// DefaultBodyTimeout. Only servers whose ResponseWriter supports read
+	// deadlines (net/http's) enforce it; a Lambda body is already in
+	// memory.
+	BodyTimeout time.Duration
+	// MinBodyRate is the slowest sustained upload, in bytes per second,
+	// that BodyTimeout allows for. 0 means DefaultMinBodyRate.
+	MinBodyRate int64
 	// RatePerMinute is each project's sustained event rate; bursts of the
 	// same size are allowed. 0 means DefaultRatePerMinute, a negative value
 	// disables rate limiting.
@@ -89,6 +125,7 @@ type Handler struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	limiter *limiter // nil when rate limiting is disabled
+	budget  *budget
 	stats   counters
 }
 
@@ -99,6 +136,18 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxInflightBytes <= 0 {
+		cfg.MaxInflightBytes = DefaultMaxInflightBytes
+	}
+	if cfg.MaxConcurrentDecodes <= 0 {
+		cfg.MaxConcurrentDecodes = DefaultMaxConcurrentDecodes
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
+	}
+	if cfg.MinBodyRate <= 0 {
+		cfg.MinBodyRate = DefaultMinBodyRate
 	}
 	if cfg.RatePerMinute == 0 {
 		cfg.RatePerMinute = DefaultRatePerMinute
@@ -113,7 +162,12 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 		log.Warn("ingest: no IP salt configured; user IP addresses will be dropped instead of hashed")
 		cfg.DropIPs = true
 	}
-	h := &Handler{cfg: cfg, keys: keys, queue: q, log: log, mux: http.NewServeMux()}
+	if cfg.MaxInflightBytes <= cfg.MaxBodyBytes {
+		log.Warn("ingest: the in-flight byte budget is smaller than one body; raising it", "max_inflight_bytes", cfg.MaxInflightBytes, "max_body_bytes", cfg.MaxBodyBytes)
+		cfg.MaxInflightBytes = cfg.MaxBodyBytes + 1
+	}
+	h := &Handler{cfg: cfg, keys: keys, queue: q, log: log, mux: http.NewServeMux(),
+		budget: &budget{maxBytes: cfg.MaxInflightBytes, maxDecodes: int64(cfg.MaxConcurrentDecodes)}}
 	if cfg.RatePerMinute > 0 {
 		h.limiter = newLimiter(cfg.RatePerMinute, cfg.Now)
 	}
@@ -137,6 +191,7 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 // instead of the mux's plain-text one.
 func (h *Handler) route(path string, fn func(*http.Request) (any, *apiError)) {
 	h.mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+		h.timeBody(w, r)
 		body, aerr := fn(r)
 		if aerr != nil {
 			h.writeError(w, r, aerr)
@@ -153,6 +208,52 @@ func (h *Handler) route(path string, fn func(*http.Request) (any, *apiError)) {
 		h.writeError(w, r, &apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", reason: ReasonBadRequest,
 			msg: r.Method + " is not allowed here; SDKs send events with POST"})
 	})
+}
+
+// timeBody gives the request body a read deadline that moves with its
+// progress: BodyTimeout, plus a second per MinBodyRate bytes received, at
+// most maxBodyTime. A client whose Content-Length promises more than it
+// sends thus loses its connection after BodyTimeout instead of holding it,
+// and its share of the budget, for the server's whole read timeout, while
+// a slow but steady upload finishes.
+func (h *Handler) timeBody(w http.ResponseWriter, r *http.Request) {
+	tb := &timedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: h.cfg.BodyTimeout, rate: h.cfg.MinBodyRate}
+	if tb.rc.SetReadDeadline(tb.deadline()) != nil {
+		// Not a network connection (a test recorder, the Lambda
+		// adapter): the body is in memory already.
+		return
+	}
+	r.Body = tb
+}
+
+// timedBody extends its connection's read deadline as bytes arrive.
+type timedBody struct {
+	io.ReadCloser
+	rc       *http.ResponseController
+	start    time.Time
+	grace    time.Duration
+	rate     int64
+	received int64
+}
+
+func (b *timedBody) deadline() time.Time {
+	earned := time.Duration(float64(b.received) / float64(b.rate) * float64(time.Second))
+	return b.start.Add(min(b.grace+earned, maxBodyTime))
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.received += int64(n)
+	switch {
+	case err == io.EOF:
+		// net/http now reads ahead to notice a client hanging up, and
+		// a deadline passing there would cancel the request's context
+		// while the handler still works on the event.
+		_ = b.rc.SetReadDeadline(time.Time{})
+	case n > 0:
+		_ = b.rc.SetReadDeadline(b.deadline()) // it worked for the first deadline
+	}
+	return n, err
 }
 
 // ServeHTTP implements http.Handler.
@@ -179,7 +280,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Reasons a request is rejected, the keys of Stats.Rejected.
 const (
-	ReasonBadRequest   = "bad_request"  // 400, 404, 405, 415
+	ReasonBadRequest   = "bad_request"  // 400, 404, 405, 408, 415
 	ReasonUnauthorized = "unauthorized" // 401: missing or unknown key
 	ReasonForbidden    = "forbidden"    // 403: key of another project
 	ReasonTooLarge     = "too_large"    // 413
@@ -187,10 +288,11 @@ const (
 	ReasonQueueError   = "queue_error"  // 503: Queue.Enqueue failed
 	ReasonKeyError     = "key_error"    // 503: Keys.ProjectForKey failed
 	ReasonPanic        = "panic"        // 503: a recovered panic
+	ReasonOverloaded   = "overloaded"   // 503: the in-flight body budget is spent
 )
 
 var reasons = [...]string{ReasonBadRequest, ReasonUnauthorized, ReasonForbidden, ReasonTooLarge,
-	ReasonRateLimited, ReasonQueueError, ReasonKeyError, ReasonPanic}
+	ReasonRateLimited, ReasonQueueError, ReasonKeyError, ReasonPanic, ReasonOverloaded}
 
 // counters are the live values behind Stats.
 type counters struct {

@@ -15,7 +15,7 @@ type apiError struct {
 	code       string // machine-readable, in the body
 	reason     string // Stats.Rejected key
 	msg        string // precise, actionable text for the SDK's debug log
-	retryAfter int    // seconds; 429 only
+	retryAfter int    // seconds; 0 sends no Retry-After
 	cause      error  // logged, never sent: it may describe internals
 }
 
@@ -54,12 +54,19 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *apiError
 		attrs = append(attrs, "cause", e.cause)
 	}
 	h.log.Log(r.Context(), level, "ingest: request rejected", attrs...)
-	if e.status == http.StatusTooManyRequests {
+	if e.retryAfter > 0 {
 		secs := strconv.Itoa(e.retryAfter)
 		w.Header().Set("Retry-After", secs)
-		// Only errors are limited; SDKs keep sending sessions and
-		// transactions, which this handler drops without counting.
-		w.Header().Set("X-Sentry-Rate-Limits", secs+":error;default:project")
+		if e.status == http.StatusTooManyRequests {
+			// Only errors are limited; SDKs keep sending sessions and
+			// transactions, which this handler drops without counting.
+			w.Header().Set("X-Sentry-Rate-Limits", secs+":error;default:project")
+		}
+	}
+	if e.status == http.StatusRequestTimeout {
+		// The rest of the body is not coming; the connection cannot
+		// carry another request.
+		w.Header().Set("Connection", "close")
 	}
 	var body errorBody
 	body.Error.Code = e.code

@@ -14,8 +14,9 @@ import (
 )
 
 // serveEnvelope handles POST /api/{project_id}/envelope/. The key may sit
-// in the envelope header, so the body is read before authentication only
-// when no header or query parameter carries it.
+// in the envelope header; then only that first line is decoded before the
+// key is checked, so a compressed bomb without a valid key costs a decoder
+// and one line, not the body.
 func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	pid, aerr := pathProject(r)
 	if aerr != nil {
@@ -27,18 +28,31 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			return nil, aerr
 		}
 	}
-	body, aerr := h.readBody(r, h.cfg.MaxBodyBytes)
+	b, aerr := h.openBody(r, h.cfg.MaxBodyBytes)
+	if aerr != nil {
+		return nil, aerr
+	}
+	defer b.release()
+	if key == "" {
+		line, aerr := b.firstLine(maxEnvelopeHeaderBytes)
+		if aerr != nil {
+			return nil, aerr
+		}
+		hdr, err := parseEnvelopeHeader(line)
+		if err != nil {
+			return nil, badRequest("invalid_envelope", "the body is not a Sentry envelope: %v", err)
+		}
+		if aerr := h.authorize(r.Context(), dsnKey(hdr.dsn), pid); aerr != nil {
+			return nil, aerr
+		}
+	}
+	body, aerr := b.all()
 	if aerr != nil {
 		return nil, aerr
 	}
 	env, err := parseEnvelope(body)
 	if err != nil {
 		return nil, badRequest("invalid_envelope", "the body is not a Sentry envelope: %v", err)
-	}
-	if key == "" {
-		if aerr := h.authorize(r.Context(), dsnKey(env.header.dsn), pid); aerr != nil {
-			return nil, aerr
-		}
 	}
 	var (
 		events  []*event.Event
@@ -87,11 +101,16 @@ func (h *Handler) serveStore(r *http.Request) (any, *apiError) {
 	if aerr := h.authorize(r.Context(), sentryKey(r), pid); aerr != nil {
 		return nil, aerr
 	}
-	body, aerr := h.readBody(r, h.cfg.MaxEventBytes)
+	b, aerr := h.openBody(r, h.cfg.MaxEventBytes)
 	if aerr != nil {
 		return nil, aerr
 	}
-	payload, aerr := unwrapRaven(body, h.cfg.MaxEventBytes)
+	defer b.release()
+	body, aerr := b.all()
+	if aerr != nil {
+		return nil, aerr
+	}
+	payload, aerr := unwrapRaven(b.lease, body, h.cfg.MaxEventBytes)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -113,7 +132,12 @@ func (h *Handler) serveFlytrap(kind flytrapKind) func(*http.Request) (any, *apiE
 		if aerr != nil {
 			return nil, aerr
 		}
-		body, aerr := h.readBody(r, h.cfg.MaxEventBytes)
+		b, aerr := h.openBody(r, h.cfg.MaxEventBytes)
+		if aerr != nil {
+			return nil, aerr
+		}
+		defer b.release()
+		body, aerr := b.all()
 		if aerr != nil {
 			return nil, aerr
 		}

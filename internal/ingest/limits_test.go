@@ -1,0 +1,345 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/zstd"
+)
+
+const mib = 1 << 20
+
+// bomb compresses an envelope whose header is header and whose one
+// attachment item decodes to size bytes, so the body is tiny on the wire.
+func bomb(t testing.TB, enc func(io.Writer) io.WriteCloser, header string, size int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := enc(&buf)
+	fmt.Fprintf(w, "%s\n{\"type\":\"attachment\"}\n", header)
+	chunk := bytes.Repeat([]byte("a"), 64<<10)
+	for n := 0; n < size; n += len(chunk) {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// bombEncodings are the encodings an attacker would pick, with windows
+// small enough that the decoder's own state does not blur what the tests
+// measure: the decoded bytes ingest holds.
+var bombEncodings = []struct {
+	name, header string
+	encode       func(io.Writer) io.WriteCloser
+}{
+	{"gzip", "gzip", func(w io.Writer) io.WriteCloser { zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression); return zw }},
+	{"br", "br", func(w io.Writer) io.WriteCloser {
+		return brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: 5, LGWin: 16})
+	}},
+	{"zstd", "zstd", func(w io.Writer) io.WriteCloser {
+		zw, _ := zstd.NewWriter(w, zstd.WithWindowSize(64<<10)) // valid options
+		return zw
+	}},
+}
+
+// allocated returns the bytes fn allocates.
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestEnvelopeHeaderAuthDecodesOnlyTheHeader sends one small bomb with the
+// key expected in the envelope header (finding 2): the key must be checked
+// after decoding the header line, not the 16 MiB behind it.
+func TestEnvelopeHeaderAuthDecodesOnlyTheHeader(t *testing.T) {
+	tests := []struct {
+		name, header string
+		wantStatus   int
+		wantCode     string
+	}{
+		{"no key", `{"event_id":"6bb1e190a7f54f4c8f3c1ec8ea2f1a54"}`, 401, "missing_key"},
+		{"unknown key", `{"dsn":"https://nope@flytrap.example.com/42"}`, 401, "unknown_key"},
+		{"key of another project", `{"dsn":"https://` + otherKey + `@flytrap.example.com/42"}`, 403, "wrong_project"},
+	}
+	for _, enc := range bombEncodings {
+		for _, tt := range tests {
+			t.Run(enc.name+" "+tt.name, func(t *testing.T) {
+				h, _ := newTestHandler(t, defaultKeys, nil)
+				rq := req{path: "/api/42/envelope/", header: map[string]string{"Content-Encoding": enc.header}, body: bomb(t, enc.encode, tt.header, 16*mib)}
+				var rec *httptest.ResponseRecorder
+				n := allocated(func() { rec = rq.do(h) })
+				if code, _ := errorResponse(t, rec); rec.Code != tt.wantStatus || code != tt.wantCode {
+					t.Fatalf("status %d %q, want %d %q: %s", rec.Code, code, tt.wantStatus, tt.wantCode, rec.Body)
+				}
+				// The decoder's state and the header buffer, not the body.
+				if n > 2*mib {
+					t.Errorf("refusing the key allocated %.1f MiB; it should decode the envelope header only", float64(n)/mib)
+				}
+				t.Logf("allocated %.2f MiB", float64(n)/mib)
+			})
+		}
+	}
+}
+
+// heapObjects is the heap memory held by objects, live or not yet swept.
+func heapObjects() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// gatedBody delivers its bytes, then blocks on gate before reporting EOF,
+// so that bodies read in full before decoding pile up in flight together.
+type gatedBody struct {
+	r       *bytes.Reader
+	gate    <-chan struct{}
+	arrived func()
+	once    sync.Once
+}
+
+func (b *gatedBody) Read(p []byte) (int, error) {
+	if b.r.Len() > 0 {
+		return b.r.Read(p)
+	}
+	b.once.Do(b.arrived)
+	<-b.gate
+	return 0, io.EOF
+}
+
+// TestConcurrentBombsStayWithinBudget is finding 2 at a reduced scale:
+// many small bombs at once must not hold more decoded bytes than the
+// budget, and the requests over it must be told to come back later.
+func TestConcurrentBombsStayWithinBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates hundreds of MiB without the fix")
+	}
+	const (
+		requests = 60
+		maxBody  = 4 * mib
+		budget   = 8 * mib
+		decodes  = 4
+	)
+	dsn := func(key string) string { return `{"dsn":"https://` + key + `@flytrap.example.com/42"}` }
+	tests := []struct {
+		name, header string
+		auth         map[string]string
+		allowed      []int // statuses other than 503
+	}{
+		{"no key", `{}`, nil, []int{401}},
+		{"valid key in the envelope header", dsn(testKey), nil, []int{413}},
+		{"valid key in X-Sentry-Auth", `{}`, sentryAuth(testKey), []int{413}},
+	}
+	for _, enc := range bombEncodings {
+		for _, tt := range tests {
+			t.Run(enc.name+" "+tt.name, func(t *testing.T) {
+				h, q := newTestHandler(t, defaultKeys, func(c *Config) {
+					c.MaxBodyBytes = maxBody
+					c.MaxInflightBytes = budget
+					c.MaxConcurrentDecodes = decodes
+				})
+				wire := bomb(t, enc.encode, tt.header, 64*mib)
+				gate := make(chan struct{})
+				var arrived atomic.Int32
+				allIn := make(chan struct{})
+				recs := make([]*httptest.ResponseRecorder, requests)
+
+				runtime.GC()
+				base := heapObjects()
+				var peak atomic.Uint64
+				stop := make(chan struct{})
+				sampled := make(chan struct{})
+				go func() {
+					defer close(sampled)
+					for {
+						if v := heapObjects(); v > peak.Load() {
+							peak.Store(v)
+						}
+						select {
+						case <-stop:
+							return
+						case <-time.After(100 * time.Microsecond):
+						}
+					}
+				}()
+
+				var wg sync.WaitGroup
+				for i := range requests {
+					hdr := map[string]string{"Content-Encoding": enc.header}
+					for k, v := range tt.auth {
+						hdr[k] = v
+					}
+					r := req{path: "/api/42/envelope/", header: hdr}.request()
+					r.Body = io.NopCloser(&gatedBody{r: bytes.NewReader(wire), gate: gate, arrived: func() {
+						if arrived.Add(1) == requests {
+							close(allIn)
+						}
+					}})
+					r.ContentLength = int64(len(wire))
+					recs[i] = httptest.NewRecorder()
+					wg.Go(func() { h.ServeHTTP(recs[i], r) })
+				}
+				// Bodies read whole before decoding wait here for each
+				// other; bodies decoded as they stream never get here.
+				select {
+				case <-allIn:
+				case <-time.After(500 * time.Millisecond):
+				}
+				close(gate)
+				wg.Wait()
+				close(stop)
+				<-sampled
+
+				grew := float64(peak.Load()-min(base, peak.Load())) / mib
+				t.Logf("%d concurrent requests: the heap grew by %.1f MiB at peak", requests, grew)
+				// The budget; as much again in buffers outgrown but not
+				// collected yet; the collector's headroom (GOGC=100
+				// lets the heap reach twice what it kept); a few MiB of
+				// decoders and test scaffolding. Without the budget
+				// the heap grows by 80 to 280 MiB.
+				if limit := 4*float64(budget)/mib + 8; grew > limit {
+					t.Errorf("the heap grew by %.1f MiB with a budget of %d MiB; want at most %.0f MiB", grew, budget/mib, limit)
+				}
+				overloaded := 0
+				for i, rec := range recs {
+					code, _ := errorResponse(t, rec)
+					switch {
+					case rec.Code == http.StatusServiceUnavailable:
+						overloaded++
+						if code != "overloaded" || rec.Header().Get("Retry-After") == "" {
+							t.Errorf("request %d: 503 %q with Retry-After %q, want code overloaded and a Retry-After", i, code, rec.Header().Get("Retry-After"))
+						}
+					case !containsInt(tt.allowed, rec.Code):
+						t.Errorf("request %d: status %d %q, want one of %v or 503: %s", i, rec.Code, code, tt.allowed, rec.Body)
+					}
+				}
+				if tt.allowed[0] == 413 && overloaded == 0 {
+					t.Errorf("no request was refused with 503, yet %d bombs of %d MiB cannot fit a budget of %d MiB", requests, maxBody/mib, budget/mib)
+				}
+				if len(q.bodies) != 0 {
+					t.Errorf("queued %d events", len(q.bodies))
+				}
+			})
+		}
+	}
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBudgetIsReturned checks that refused and accepted requests give their
+// share of the budget back: a budget that leaks ends with every request
+// refused.
+func TestBudgetIsReturned(t *testing.T) {
+	h, q := newTestHandler(t, defaultKeys, func(c *Config) {
+		c.MaxInflightBytes = 1 * mib
+		c.MaxBodyBytes = 1 * mib
+		c.MaxConcurrentDecodes = 1
+		c.RatePerMinute = -1
+	})
+	gz := bombEncodings[0]
+	tooBig := bomb(t, gz.encode, `{}`, 2*mib)
+	for i := range 50 {
+		rec := req{path: "/api/42/envelope/", header: map[string]string{"Content-Encoding": "gzip", "X-Sentry-Auth": "Sentry sentry_key=" + testKey}, body: tooBig}.do(h)
+		if rec.Code != 413 {
+			t.Fatalf("round %d, bomb: status %d, want 413: %s", i, rec.Code, rec.Body)
+		}
+		rec = req{path: "/api/42/envelope/", header: map[string]string{"Content-Encoding": "gzip", "X-Sentry-Auth": "Sentry sentry_key=" + testKey}, body: encode(t, gz.encode, []byte(jsEnvelope))}.do(h)
+		if rec.Code != 200 {
+			t.Fatalf("round %d, event: status %d, want 200: %s", i, rec.Code, rec.Body)
+		}
+	}
+	if n := len(q.events(t)); n != 50 {
+		t.Errorf("queued %d events, want 50", n)
+	}
+}
+
+// TestEnvelopeHeaderLimit refuses an envelope whose first line never ends
+// when the key must come from it, instead of decoding on in search of it.
+func TestEnvelopeHeaderLimit(t *testing.T) {
+	h, _ := newTestHandler(t, defaultKeys, nil)
+	body := encode(t, bombEncodings[0].encode, []byte(`{"dsn":"https://`+testKey+`@flytrap.example.com/42","x":"`+strings.Repeat("a", 4*mib)+`"}`+"\n"))
+	rec := req{path: "/api/42/envelope/", header: map[string]string{"Content-Encoding": "gzip"}, body: body}.do(h)
+	if code, msg := errorResponse(t, rec); rec.Code != 400 || code != "invalid_envelope" || !strings.Contains(msg, "X-Sentry-Auth") {
+		t.Errorf("status %d %q %q, want 400 invalid_envelope suggesting X-Sentry-Auth", rec.Code, code, msg)
+	}
+}
+
+// TestLyingContentLength is the timeout part of finding 8: a client that
+// announces more body than it sends must lose its connection once the body
+// timeout passes, not after the server's two-minute read timeout.
+func TestLyingContentLength(t *testing.T) {
+	const (
+		timeout = 300 * time.Millisecond
+		rate    = 1 * mib
+	)
+	h, _ := newTestHandler(t, defaultKeys, func(c *Config) { c.BodyTimeout, c.MinBodyRate = timeout, rate })
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	tests := []struct {
+		name    string
+		declare int
+		send    int
+	}{
+		{"a few bytes of a small body", 1000, 10},
+		{"nothing of a large body", 10 * mib, 0},
+		{"part of a large body", 4 * mib, 256 << 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			start := time.Now()
+			fmt.Fprintf(conn, "POST /api/42/envelope/ HTTP/1.1\r\nHost: x\r\nX-Sentry-Auth: Sentry sentry_key=%s\r\nContent-Length: %d\r\n\r\n", testKey, tt.declare)
+			if _, err := conn.Write(bytes.Repeat([]byte("x"), tt.send)); err != nil {
+				t.Fatal(err)
+			}
+			// A sender that stalls forever; the test gives up long
+			// before the server's read timeout.
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no response after %v: %v", time.Since(start).Round(time.Millisecond), err)
+			}
+			resp.Body.Close()
+			took := time.Since(start)
+			// The timeout, plus the time the bytes sent earn at the
+			// minimum rate, plus scheduling slack.
+			limit := timeout + time.Duration(float64(tt.send)/rate*float64(time.Second)) + time.Second
+			if resp.StatusCode != http.StatusRequestTimeout || took > limit {
+				t.Errorf("status %d after %v, want 408 within %v", resp.StatusCode, took.Round(time.Millisecond), limit)
+			}
+			if !resp.Close {
+				t.Error("the response does not say Connection: close; the rest of the body is unreadable")
+			}
+		})
+	}
+}
