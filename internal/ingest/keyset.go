@@ -7,10 +7,14 @@ import (
 	"time"
 )
 
-// Key set timing. A miss may mean a key created a moment ago, so it
-// triggers a reload, but at most once per keyRetryInterval, so a client
-// with a wrong key cannot turn every request into a database query. The
-// same interval spaces out retries while the loader is failing.
+// Key set timing. A miss may mean a key created a moment ago, so it reloads
+// the set, every time: refusing a new key even briefly makes SDKs drop
+// events on 401. Misses share loads instead of being rate-limited: one
+// arriving during a load waits for it, or for the next one if that load
+// began before the miss arrived, so a flood of wrong keys costs one load
+// at a time. Only while the loader fails are attempts spaced by
+// keyRetryInterval. A revoked key is refused once the set it was cached
+// in is TTL old.
 const (
 	DefaultKeyTTL    = 30 * time.Second
 	keyRetryInterval = 5 * time.Second
@@ -19,8 +23,8 @@ const (
 
 // KeySetConfig tunes a KeySet.
 type KeySetConfig struct {
-	// TTL is how long a loaded key set is used before it is reloaded;
-	// 0 means DefaultKeyTTL.
+	// TTL is how long a loaded key set is used before it is reloaded,
+	// and so how long a revoked key keeps working; 0 means DefaultKeyTTL.
 	TTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -38,14 +42,14 @@ type KeySet struct {
 	now  func() time.Time
 	log  *slog.Logger
 
-	loadMu sync.Mutex // one load at a time; waiters reuse its result
-
 	mu       sync.Mutex
 	keys     map[string]int64 // nil until the first successful load
 	loadedAt time.Time
-	tried    time.Time // last load attempt
-	gen      uint64    // counts load attempts
-	lastErr  error
+	failedAt time.Time     // of the last load, if it failed
+	lastErr  error         // of the last load; nil if it worked
+	started  uint64        // loads started
+	finished uint64        // number of the last load finished
+	loading  chan struct{} // closed when the load in progress ends; nil when none is
 }
 
 // NewKeySet returns a KeySet over load. The loader's map is kept as it is
@@ -66,64 +70,77 @@ func NewKeySet(load func(ctx context.Context) (map[string]int64, error), cfg Key
 // ProjectForKey implements Keys.
 func (s *KeySet) ProjectForKey(ctx context.Context, publicKey string) (int64, bool, error) {
 	s.mu.Lock()
-	pid, found, reload, err := s.lookup(publicKey)
-	gen := s.gen
-	s.mu.Unlock()
-	if !reload {
-		return pid, found, err
-	}
-
-	s.loadMu.Lock()
-	defer s.loadMu.Unlock()
-	s.mu.Lock()
-	if s.gen != gen {
-		// Another request loaded while this one waited; its result (or
-		// its failure) is as fresh as a new attempt would be.
-		pid, found, _, err = s.lookup(publicKey)
-		s.mu.Unlock()
-		return pid, found, err
-	}
-	s.mu.Unlock()
-
-	// The load outlives a client that hangs up: its result serves
-	// everyone, and a cancelled load would count as a failed attempt.
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keyLoadTimeout)
-	keys, err := s.load(lctx)
-	cancel()
-
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.gen++
-	s.tried = s.now()
-	if err != nil {
-		s.lastErr = err
-		if s.keys == nil {
-			s.log.Error("ingest: loading project keys failed; rejecting events until it works", "error", err)
-			return 0, false, err
+	// Only a load numbered above arrived began after this lookup did,
+	// and so surely saw a key created before it.
+	arrived := s.started
+	for s.needsLoad(publicKey, arrived) {
+		if done := s.loading; done != nil {
+			s.mu.Unlock()
+			<-done
+			s.mu.Lock()
+			continue
 		}
-		s.log.Warn("ingest: reloading project keys failed; using the previous set", "error", err, "loaded_at", s.loadedAt)
-	} else {
-		if keys == nil {
-			keys = map[string]int64{}
-		}
-		s.keys, s.loadedAt, s.lastErr = keys, s.tried, nil
+		s.reload(ctx)
 	}
-	pid, found = s.keys[publicKey]
+	if s.keys == nil {
+		return 0, false, s.lastErr
+	}
+	pid, found := s.keys[publicKey]
 	return pid, found, nil
 }
 
-// lookup answers from the cache and says whether a load should be tried
-// first. Called with mu held.
-func (s *KeySet) lookup(key string) (pid int64, found, reload bool, err error) {
-	now := s.now()
-	mayTry := s.gen == 0 || now.Sub(s.tried) >= keyRetryInterval
-	if s.keys == nil {
-		if mayTry {
-			return 0, false, true, nil
-		}
-		return 0, false, false, s.lastErr
+// needsLoad reports whether the lookup of key, which arrived after load
+// number arrived began, must wait for a load. Called with mu held.
+func (s *KeySet) needsLoad(key string, arrived uint64) bool {
+	switch {
+	case s.finished > arrived:
+		return false // as fresh as it gets
+	case s.lastErr != nil && s.now().Sub(s.failedAt) < keyRetryInterval:
+		return false // do not hammer a failing loader
+	case s.keys == nil || s.now().Sub(s.loadedAt) >= s.ttl:
+		return true
 	}
-	pid, found = s.keys[key]
-	expired := now.Sub(s.loadedAt) >= s.ttl
-	return pid, found, mayTry && (expired || !found), nil
+	_, found := s.keys[key]
+	return !found
+}
+
+// reload runs one load, releasing mu meanwhile. Called with mu held.
+func (s *KeySet) reload(ctx context.Context) {
+	s.started++
+	n, done := s.started, make(chan struct{})
+	s.loading = done
+	var (
+		keys map[string]int64
+		err  error
+	)
+	defer func() {
+		// Also when the loader panics, or every later lookup would wait
+		// for this load forever.
+		s.finished, s.loading = n, nil
+		close(done)
+	}()
+	s.mu.Unlock()
+	func() {
+		defer s.mu.Lock()
+		// The load outlives a client that hangs up: its result serves
+		// everyone, and a cancelled load would count as a failed
+		// attempt.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keyLoadTimeout)
+		defer cancel()
+		keys, err = s.load(lctx)
+	}()
+	if err != nil {
+		s.lastErr, s.failedAt = err, s.now()
+		if s.keys == nil {
+			s.log.Error("ingest: loading project keys failed; rejecting events until it works", "error", err)
+		} else {
+			s.log.Warn("ingest: reloading project keys failed; using the previous set", "error", err, "loaded_at", s.loadedAt)
+		}
+		return
+	}
+	if keys == nil {
+		keys = map[string]int64{}
+	}
+	s.keys, s.loadedAt, s.lastErr = keys, s.now(), nil
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,15 +59,15 @@ func TestKeySet(t *testing.T) {
 		{name: "first lookup loads", key: "a", wantPID: 1, wantOK: true, wantCalls: 1},
 		{name: "cached within the TTL", advance: 10 * time.Second, key: "a", wantPID: 1, wantOK: true, wantCalls: 1},
 		{name: "a new key is found by a reload on a miss", keys: map[string]int64{"a": 1, "b": 2}, key: "b", wantPID: 2, wantOK: true, wantCalls: 2},
-		{name: "misses right after a load do not reload", key: "zzz", wantCalls: 2},
-		{name: "still within the retry interval", advance: 4 * time.Second, key: "zzz", wantCalls: 2},
-		{name: "after the retry interval a miss reloads", advance: time.Second, key: "zzz", wantCalls: 3},
-		{name: "hits never reload within the TTL", advance: 20 * time.Second, key: "b", wantPID: 2, wantOK: true, wantCalls: 3},
-		{name: "expiry reloads, removed key disappears", advance: 30 * time.Second, keys: map[string]int64{"a": 1}, key: "b", wantCalls: 4},
-		{name: "failed reload serves the stale set", advance: 31 * time.Second, fail: true, key: "a", wantPID: 1, wantOK: true, wantCalls: 5},
-		{name: "no retry right after a failure", advance: time.Second, key: "a", wantPID: 1, wantOK: true, wantCalls: 5},
-		{name: "retry after the interval, still failing", advance: 5 * time.Second, key: "a", wantPID: 1, wantOK: true, wantCalls: 6},
-		{name: "recovery", advance: 5 * time.Second, keys: map[string]int64{"a": 10}, key: "a", wantPID: 10, wantOK: true, wantCalls: 7},
+		{name: "a miss right after a load reloads: no negative cache", key: "zzz", wantCalls: 3},
+		{name: "and so does the next", advance: time.Second, key: "zzz", wantCalls: 4},
+		{name: "hits never reload within the TTL", advance: 20 * time.Second, key: "b", wantPID: 2, wantOK: true, wantCalls: 4},
+		{name: "expiry reloads, removed key disappears", advance: 30 * time.Second, keys: map[string]int64{"a": 1}, key: "b", wantCalls: 5},
+		{name: "failed reload serves the stale set", advance: 31 * time.Second, fail: true, key: "a", wantPID: 1, wantOK: true, wantCalls: 6},
+		{name: "no retry right after a failure", advance: time.Second, key: "a", wantPID: 1, wantOK: true, wantCalls: 6},
+		{name: "not even for a miss", key: "zzz", wantCalls: 6},
+		{name: "retry after the interval, still failing", advance: 5 * time.Second, key: "a", wantPID: 1, wantOK: true, wantCalls: 7},
+		{name: "recovery", advance: 5 * time.Second, keys: map[string]int64{"a": 10}, key: "a", wantPID: 10, wantOK: true, wantCalls: 8},
 	}
 	for _, s := range steps {
 		clock.Advance(s.advance)
@@ -151,5 +152,89 @@ func TestKeySetConcurrentColdStart(t *testing.T) {
 	}
 	if n := calls.Load(); n != 1 {
 		t.Errorf("%d loads for 50 concurrent lookups, want 1", n)
+	}
+}
+
+// TestKeySetNewKeyOnFirstRequest is finding 7: a key created after the
+// last load must be accepted on its first request, however soon after that
+// load it comes, or SDKs drop their first events on 401.
+func TestKeySetNewKeyOnFirstRequest(t *testing.T) {
+	for _, after := range []time.Duration{0, time.Second, 4 * time.Second} {
+		t.Run(after.String(), func(t *testing.T) {
+			clock := &testClock{now: testNow}
+			loader := &fakeLoader{keys: map[string]int64{"a": 1}}
+			ks := NewKeySet(loader.load, KeySetConfig{Now: clock.Now})
+			if _, ok, err := ks.ProjectForKey(context.Background(), "a"); !ok || err != nil {
+				t.Fatalf("first lookup: (%v, %v)", ok, err)
+			}
+			// An unknown key first, so a rate limit on reloads would
+			// have been used up.
+			if _, ok, _ := ks.ProjectForKey(context.Background(), "wrong"); ok {
+				t.Fatal("an unknown key was found")
+			}
+			loader.set(map[string]int64{"a": 1, "new": 2}, nil)
+			clock.Advance(after)
+			if pid, ok, err := ks.ProjectForKey(context.Background(), "new"); pid != 2 || !ok || err != nil {
+				t.Errorf("a key created %v after the last load: (%d, %v, %v), want (2, true, nil)", after, pid, ok, err)
+			}
+		})
+	}
+}
+
+// TestKeySetRevokedKey states the bound on revocation: a revoked key is
+// accepted until the set it was cached in is TTL old, and not after.
+func TestKeySetRevokedKey(t *testing.T) {
+	clock := &testClock{now: testNow}
+	loader := &fakeLoader{keys: map[string]int64{"a": 1}}
+	const ttl = 30 * time.Second
+	ks := NewKeySet(loader.load, KeySetConfig{TTL: ttl, Now: clock.Now})
+	steps := []struct {
+		advance time.Duration
+		wantOK  bool
+	}{
+		{0, true},                      // cached
+		{ttl - time.Millisecond, true}, // revoked meanwhile, still cached
+		{time.Millisecond, false},      // TTL old: reloaded, refused
+		{time.Second, false},
+	}
+	for i, s := range steps {
+		if i == 1 {
+			loader.set(map[string]int64{}, nil)
+		}
+		clock.Advance(s.advance)
+		if _, ok, err := ks.ProjectForKey(context.Background(), "a"); ok != s.wantOK || err != nil {
+			t.Fatalf("step %d (+%v): (%v, %v), want %v", i, s.advance, ok, err, s.wantOK)
+		}
+	}
+}
+
+// TestKeySetMissesShareLoads checks that reloading on every miss cannot
+// become a load per request: misses that arrive while a load runs wait for
+// it or share the one after it.
+func TestKeySetMissesShareLoads(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	ks := NewKeySet(func(context.Context) (map[string]int64, error) {
+		if calls.Add(1) > 1 {
+			<-release
+		}
+		return map[string]int64{"a": 1}, nil
+	}, KeySetConfig{})
+	if _, ok, err := ks.ProjectForKey(context.Background(), "a"); !ok || err != nil {
+		t.Fatalf("first lookup: (%v, %v)", ok, err)
+	}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			if _, ok, err := ks.ProjectForKey(context.Background(), fmt.Sprint("unknown", i)); ok || err != nil {
+				t.Errorf("unknown key: (%v, %v)", ok, err)
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond) // let the misses queue up behind the blocked load
+	close(release)
+	wg.Wait()
+	if n := calls.Load(); n > 3 {
+		t.Errorf("%d loads for one cold start and 50 concurrent misses, want at most 3", n)
 	}
 }
