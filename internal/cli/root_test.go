@@ -21,6 +21,10 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"dev", "--bogus"}, cmdutil.ExitUsage, "hint: run `flytrap <command> --help`"},
 		{[]string{"dev", "--workers", "0"}, cmdutil.ExitUsage, "--workers must be at least 1"},
 		{[]string{"dev", "--max-event-size", "10"}, cmdutil.ExitUsage, "--max-event-size must be at least 1024 bytes"},
+		{[]string{"dev", "--max-inflight-bytes", "1000000"}, cmdutil.ExitUsage, "--max-inflight-bytes must be larger than --max-body-size"},
+		{[]string{"dev", "--max-decodes", "0"}, cmdutil.ExitUsage, "--max-decodes must be at least 1"},
+		{[]string{"dev", "--body-timeout", "10ms"}, cmdutil.ExitUsage, "--body-timeout must be at least 1s"},
+		{[]string{"dev", "--min-body-rate", "10"}, cmdutil.ExitUsage, "--min-body-rate must be at least 1024 bytes per second"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -78,14 +78,20 @@ func (w *Web) Listen(ctx context.Context) {
 }
 
 // HTTPServer returns a server for h with timeouts suited to SDK uploads and
-// dashboards. Shutdown neither waits for nor cancels hijacked (WebSocket)
-// connections, so closing the hub on shutdown ends their streams.
+// dashboards. SDKs and browsers send their headers at once, so 5 s is
+// plenty and cuts off clients that trickle them. ReadTimeout caps the
+// whole request for the dashboard and API; ingest sets tighter body
+// deadlines of its own (ingest.Config.BodyTimeout). Idle keep-alive
+// connections are closed after a minute: SDKs reuse them within seconds
+// of each other, and idle ones only cost memory. Shutdown neither waits
+// for nor cancels hijacked (WebSocket) connections, so closing the hub on
+// shutdown ends their streams.
 func (w *Web) HTTPServer(h http.Handler) *http.Server {
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       time.Minute,
 		ErrorLog:          slog.NewLogLogger(w.log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(w.hub.Close)

@@ -40,6 +40,10 @@ type Options struct {
 	Workers           int
 	MaxEventBytes     int64
 	MaxBodyBytes      int64
+	MaxInflightBytes  int64
+	MaxDecodes        int
+	BodyTimeout       time.Duration
+	MinBodyRate       int64
 	RatePerMinute     int
 	DropIPs           bool
 	RetentionDays     int
@@ -78,6 +82,10 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.IntVar(&opts.Workers, "workers", 2, "processor goroutines")
 	fl.Int64Var(&opts.MaxEventBytes, "max-event-size", 1<<20, "largest event accepted, in bytes after decompression")
 	fl.Int64Var(&opts.MaxBodyBytes, "max-body-size", 20<<20, "largest request body accepted, in bytes as sent")
+	fl.Int64Var(&opts.MaxInflightBytes, "max-inflight-bytes", ingest.DefaultMaxInflightBytes, "request body bytes all ingest requests may hold in memory at once before ingest answers 503 (at least --max-body-size)")
+	fl.IntVar(&opts.MaxDecodes, "max-decodes", ingest.DefaultMaxConcurrentDecodes, "compressed ingest bodies decoded at once before ingest answers 503")
+	fl.DurationVar(&opts.BodyTimeout, "body-timeout", ingest.DefaultBodyTimeout, "time an ingest request body may take, plus 1s per --min-body-rate bytes received (408 after)")
+	fl.Int64Var(&opts.MinBodyRate, "min-body-rate", ingest.DefaultMinBodyRate, "slowest ingest upload, in bytes per second, that --body-timeout allows for")
 	fl.IntVar(&opts.RatePerMinute, "rate-limit", 6000, "events per minute per project before ingest answers 429 (-1: unlimited)")
 	fl.BoolVar(&opts.DropIPs, "drop-ips", false, "drop client IP addresses instead of storing a salted hash")
 	fl.IntVar(&opts.RetentionDays, "retention-days", 90, "delete events older than this many days (0: keep)")
@@ -160,11 +168,15 @@ func Run(ctx context.Context, opts *Options) error {
 
 	srv := server.New(db, server.Config{
 		Ingest: ingest.Config{
-			MaxEventBytes: opts.MaxEventBytes,
-			MaxBodyBytes:  opts.MaxBodyBytes,
-			RatePerMinute: opts.RatePerMinute,
-			IPSalt:        []byte(salt),
-			DropIPs:       opts.DropIPs,
+			MaxEventBytes:        opts.MaxEventBytes,
+			MaxBodyBytes:         opts.MaxBodyBytes,
+			MaxInflightBytes:     opts.MaxInflightBytes,
+			MaxConcurrentDecodes: opts.MaxDecodes,
+			BodyTimeout:          opts.BodyTimeout,
+			MinBodyRate:          opts.MinBodyRate,
+			RatePerMinute:        opts.RatePerMinute,
+			IPSalt:               []byte(salt),
+			DropIPs:              opts.DropIPs,
 		},
 		Workers:           opts.Workers,
 		PublicURL:         base,
@@ -186,6 +198,14 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--max-event-size must be at least 1024 bytes", "")
 	case o.MaxBodyBytes < o.MaxEventBytes/8:
 		return cmdutil.UsageError("--max-body-size is too small for --max-event-size", "a compressed body must be able to hold one event")
+	case o.MaxInflightBytes <= o.MaxBodyBytes:
+		return cmdutil.UsageError("--max-inflight-bytes must be larger than --max-body-size", "the budget must hold at least one body of the largest size accepted")
+	case o.MaxDecodes < 1:
+		return cmdutil.UsageError("--max-decodes must be at least 1", "")
+	case o.BodyTimeout < time.Second:
+		return cmdutil.UsageError("--body-timeout must be at least 1s", "SDKs on slow links need a few seconds to send an event")
+	case o.MinBodyRate < 1024:
+		return cmdutil.UsageError("--min-body-rate must be at least 1024 bytes per second", "")
 	case o.RetentionDays < 0 || o.RetentionPerIssue < 0:
 		return cmdutil.UsageError("retention settings cannot be negative", "use 0 to turn a rule off")
 	case o.DatabaseURL != "" && !strings.HasPrefix(o.DatabaseURL, "postgres://") && !strings.HasPrefix(o.DatabaseURL, "postgresql://"):
