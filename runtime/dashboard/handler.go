@@ -39,5 +39,20 @@ func newHandler(db *store.DB, pub *publisher, site *web.Web) http.Handler {
 		metric("flytrap_db_wait_total", "counter", "Times a query waited for a free connection.", st.WaitCount)
 		site.WriteLiveMetrics(w)
 	})
-	return mux
+	return nudgeAfterWrites(mux, pub.nudge)
+}
+
+// nudgeAfterWrites calls nudge after every request that may change data:
+// keys are created and rotated by several API and dashboard routes, and
+// checking for changed keys after any write (a query, a PUT only if they
+// changed) is cheaper than keeping that list of routes right.
+func nudgeAfterWrites(h http.Handler, nudge func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			nudge()
+		}
+	})
 }

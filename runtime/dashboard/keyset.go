@@ -13,15 +13,19 @@ import (
 )
 
 // publisher keeps the ingest key set in S3 equal to the database's active
-// keys. Ingest functions re-read it within a minute (conditional GETs), so
-// a key created or revoked in the dashboard reaches them within the check
-// interval plus that.
+// keys. It checks every interval, and at once after any request that may
+// have changed them (see nudgeAfterWrites), because ingest functions reload
+// the set on a miss: a key created or rotated in the dashboard is accepted
+// as soon as it is published, instead of SDKs dropping events on 401 until
+// the next check. Revoked keys stop working when the functions' cached set
+// expires, within a minute of publication.
 type publisher struct {
 	db          *store.DB
 	s3          awsx.S3Putter
 	bucket, key string
 	salt        string
 	log         *slog.Logger
+	nudged      chan struct{} // buffered (1): a check is due; nil disables nudges
 
 	mu   sync.Mutex
 	last map[string]int64 // the set last published, nil before the first
@@ -62,7 +66,16 @@ func (p *publisher) publishIfChanged(ctx context.Context) {
 	p.log.Info("key set published", "keys", len(keys), "object", "s3://"+p.bucket+"/"+p.key)
 }
 
-// loop checks for changes every interval until ctx ends.
+// nudge asks the loop for a check now. Nudges that arrive while one is
+// pending merge into it, so a burst of writes costs one check.
+func (p *publisher) nudge() {
+	select {
+	case p.nudged <- struct{}{}:
+	default:
+	}
+}
+
+// loop checks for changes every interval, and when nudged, until ctx ends.
 func (p *publisher) loop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -71,7 +84,8 @@ func (p *publisher) loop(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.publishIfChanged(ctx)
+		case <-p.nudged:
 		}
+		p.publishIfChanged(ctx)
 	}
 }

@@ -148,7 +148,7 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 		return err
 	}
 
-	pub := &publisher{db: db, s3: s3c, bucket: rc.Bucket, key: rc.KeySetKey, salt: salt, log: log}
+	pub := &publisher{db: db, s3: s3c, bucket: rc.Bucket, key: rc.KeySetKey, salt: salt, log: log, nudged: make(chan struct{}, 1)}
 	pub.publishIfChanged(ctx) // at once, so ingest works as soon as possible
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -39,9 +41,10 @@ const (
 // Manager holding the master credentials. The SDK finds the fakes through
 // its standard environment variables, as it would find AWS.
 type world struct {
-	dsn       string // the test database, as its master
-	s3        *s3.Client
-	processor string // the processor role the config names
+	dsn          string // the test database, as its master
+	s3           *s3.Client
+	processor    string        // the processor role the config names
+	publishEvery time.Duration // the key set check interval; 0 means 50 ms
 }
 
 func newWorld(t *testing.T, domain string) *world {
@@ -144,7 +147,7 @@ func (w *world) start(t *testing.T) started {
 	done := make(chan error, 1)
 	opts := options{
 		httpAddr: "127.0.0.1:0", httpsAddr: "127.0.0.1:0", stateDir: t.TempDir(), dbSSLMode: "disable",
-		publishEvery: 50 * time.Millisecond, shutdownGrace: 5 * time.Second,
+		publishEvery: cmp.Or(w.publishEvery, 50*time.Millisecond), shutdownGrace: 5 * time.Second,
 		ready: func(h, s net.Addr) { addrs <- [2]net.Addr{h, s} },
 	}
 	go func() { done <- run(ctx, opts, slog.New(slog.DiscardHandler)) }()
@@ -300,6 +303,58 @@ func TestDashboardFirstStartAndRestart(t *testing.T) {
 	}
 	if got := w.keySet(t); got.IPSalt != salt || len(got.Keys) != 2 {
 		t.Errorf("key set after restart %+v", got)
+	}
+}
+
+// TestRotatedKeyPublishedAtOnce: a key rotated through the API reaches
+// S3 right away, not at the next check, so ingest (which reloads the set on
+// a miss) accepts the new key on its first request.
+func TestRotatedKeyPublishedAtOnce(t *testing.T) {
+	w := newWorld(t, "")
+	w.publishEvery = time.Hour
+	ctx := context.Background()
+	s := w.start(t)
+	db, err := store.Open(ctx, w.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.UserByEmail(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := db.CreateAPIToken(ctx, u.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int64
+	for _, p := range w.keySet(t).Keys {
+		pid = p
+	}
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://%s/api/v1/projects/%d/keys/rotate", s.http, pid), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key struct {
+		PublicKey string `json:"public_key"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&key)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || err != nil || key.PublicKey == "" {
+		t.Fatalf("rotate: status %d, %v, key %q", resp.StatusCode, err, key.PublicKey)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		ks := w.keySet(t)
+		if ks.Keys[key.PublicKey] == pid && len(ks.Keys) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("3 s after the rotation S3 holds %v, want only the new key %s; the next check is an hour away", ks.Keys, key.PublicKey)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -15,9 +15,10 @@ import (
 
 const (
 	// keySetTTL is how long a warm function trusts its key set before
-	// asking S3 again (a conditional GET: usually a bodiless 304). A key
-	// created or revoked in the dashboard takes effect within this time
-	// plus the dashboard's publishing interval.
+	// asking S3 again (a conditional GET: usually a bodiless 304). An
+	// unknown key asks at once, so a key created in the dashboard works
+	// as soon as the dashboard has published it (right after the change);
+	// a revoked key stops working within this time of publication.
 	keySetTTL = 60 * time.Second
 	// saltRetry spaces out key set loads while the function still has no
 	// IP salt, i.e. before the dashboard first published.
