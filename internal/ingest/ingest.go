@@ -58,8 +58,9 @@ type Config struct {
 	// MaxInflightBytes caps the request body bytes all requests together
 	// hold in memory, decoded or as sent; a request that would pass it is
 	// answered 503 with Retry-After before the memory is allocated. 0
-	// means DefaultMaxInflightBytes; a value below MaxBodyBytes is raised
-	// to it, or the largest bodies could never be accepted.
+	// means DefaultMaxInflightBytes; a value not above MaxBodyBytes is
+	// raised to MaxBodyBytes+1, or the largest bodies could never be
+	// accepted.
 	MaxInflightBytes int64
 	// MaxConcurrentDecodes caps the compressed bodies being decoded at
 	// once, each holding a decoder window of up to 16 MiB (brotli); one
@@ -251,7 +252,7 @@ func (b *timedBody) Read(p []byte) (int, error) {
 		// while the handler still works on the event.
 		_ = b.rc.SetReadDeadline(time.Time{})
 	case n > 0:
-		_ = b.rc.SetReadDeadline(b.deadline()) // it worked for the first deadline
+		_ = b.rc.SetReadDeadline(b.deadline()) // supported: timeBody set the first one
 	}
 	return n, err
 }
