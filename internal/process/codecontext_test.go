@@ -20,26 +20,25 @@ func numbered(from, to int) string {
 }
 
 func lines(from, to int) []string {
-	if from > to {
-		return nil
-	}
 	return strings.Split(numbered(from, to), "\n")
 }
 
+// attachCase is a text stack with its code contexts and the context the
+// innermost frame (the last one) must get.
+type attachCase struct {
+	name     string
+	stack    string
+	contexts []event.CodeContext
+	wantPre  []string
+	wantLine string
+	wantPost []string
+}
+
+// TestAttachCodeContexts: the original SDKs send the lines line-5 through
+// line+5, clamped at the file's ends; they land around the frame's line.
 func TestAttachCodeContexts(t *testing.T) {
-	const (
-		nodeStack    = "TypeError: x is undefined\n    at checkout (/srv/app/checkout.js:%d:7)\n    at Layer.handle (/srv/app/node_modules/express/lib/router/layer.js:95:5)"
-		browserStack = "TypeError: x is undefined\n    at renderCart (http://localhost:5173/src/app.js:14:11)\n    at http://localhost:5173/src/main.js?t=1712:3:1"
-	)
-	tests := []struct {
-		name     string
-		stack    string
-		contexts []event.CodeContext
-		// want is the context of the innermost frame (the last one).
-		wantPre  []string
-		wantLine string
-		wantPost []string
-	}{
+	const nodeStack = "TypeError: x is undefined\n    at checkout (/srv/app/checkout.js:%d:7)\n    at Layer.handle (/srv/app/node_modules/express/lib/router/layer.js:95:5)"
+	tests := []attachCase{
 		{
 			name:     "Node: five lines either side",
 			stack:    fmt.Sprintf(nodeStack, 42),
@@ -83,6 +82,20 @@ func TestAttachCodeContexts(t *testing.T) {
 			wantPre:  lines(37, 41), wantLine: "line 42", wantPost: lines(43, 47),
 		},
 		{
+			name:     "another line's context stays off",
+			stack:    fmt.Sprintf(nodeStack, 42),
+			contexts: []event.CodeContext{{File: "/srv/app/checkout.js", Line: 41, Context: numbered(36, 46)}},
+		},
+	}
+	runAttachCases(t, tests)
+}
+
+// TestAttachBrowserCodeContexts: the browser SDKs send the stack line up
+// to the line number as the file.
+func TestAttachBrowserCodeContexts(t *testing.T) {
+	const browserStack = "TypeError: x is undefined\n    at renderCart (http://localhost:5173/src/app.js:14:11)\n    at http://localhost:5173/src/main.js?t=1712:3:1"
+	tests := []attachCase{
+		{
 			name:     "browser: stack-line fragment",
 			stack:    browserStack,
 			contexts: []event.CodeContext{{File: "at renderCart (http://localhost:5173/src/app.js", Line: 14, Column: 11, Context: numbered(9, 19)}},
@@ -106,11 +119,17 @@ func TestAttachCodeContexts(t *testing.T) {
 			contexts: []event.CodeContext{{File: "at renderCart (http://localhost:5173/src/cart.js", Line: 14, Context: numbered(9, 19)}},
 		},
 		{
-			name:     "another line's context stays off",
-			stack:    fmt.Sprintf(nodeStack, 42),
-			contexts: []event.CodeContext{{File: "/srv/app/checkout.js", Line: 41, Context: numbered(36, 46)}},
+			name:     "browser: anonymous function with a cache buster",
+			stack:    "TypeError: x is undefined\n    at http://localhost:5173/src/main.js?t=1712:3:1",
+			contexts: []event.CodeContext{{File: "at http://localhost:5173/src/main.js?t=1712", Line: 3, Context: numbered(1, 8)}},
+			wantPre:  lines(1, 2), wantLine: "line 3", wantPost: lines(4, 8),
 		},
 	}
+	runAttachCases(t, tests)
+}
+
+func runAttachCases(t *testing.T, tests []attachCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := event.Event{Platform: "node", Exceptions: []event.Exception{{RawStack: tt.stack, CodeContexts: tt.contexts}}}
