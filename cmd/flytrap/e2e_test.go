@@ -449,8 +449,14 @@ func TestPrintedCurl(t *testing.T) {
 		}
 	}
 	is := p.waitIssue(t, "TypeError: Cannot read properties of undefined", 2)
-	if is.Level != "error" {
-		t.Errorf("level = %q", is.Level)
+	if is.Level != "error" || is.Culprit != "app.js in example" {
+		t.Errorf("level %q, culprit %q; docs/getting-started.md promises error, app.js in example", is.Level, is.Culprit)
+	}
+	// The curl sends its code context as flytrap_express does: eleven
+	// lines, JSON-encoded twice. They land around the frame's line.
+	frames := p.latestFrames(t, is.ID)
+	if f := frames[len(frames)-1]; f.Lineno != 42 || f.ContextLine != "  return options.foo;" || len(f.PreContext) != 5 || len(f.PostContext) != 5 {
+		t.Errorf("innermost frame %s:%d context:\npre %q\nline %q\npost %q", f.AbsPath, f.Lineno, f.PreContext, f.ContextLine, f.PostContext)
 	}
 }
 

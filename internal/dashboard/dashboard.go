@@ -241,6 +241,7 @@ func (d *Dashboard) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", d.root)
 	m.HandleFunc("GET /static/", d.serveStatic)
+	m.HandleFunc("GET /favicon.ico", serveFavicon)
 	m.HandleFunc("GET /login", d.loginPage)
 	m.HandleFunc("POST /login", d.login)
 	m.HandleFunc("POST /logout", d.action(d.logout))
@@ -313,6 +314,13 @@ func (d *Dashboard) serveStatic(w http.ResponseWriter, r *http.Request) {
 	// release, which a long max-age would hide.
 	w.Header().Set("Cache-Control", "no-cache")
 	d.static.ServeHTTP(w, r)
+}
+
+// serveFavicon answers the request browsers make on their own, which
+// would otherwise log a 404 on every first visit.
+func serveFavicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeFileFS(w, r, templates.FS, "static/favicon.ico")
 }
 
 // unknown renders the 404 page, with the navigation when signed in.

@@ -56,7 +56,17 @@ func TestSetupPage(t *testing.T) {
 		`@sentry/browser`, `@sentry/react`, `@sentry/node`, `sentry_sdk.init(`, `sentry.Init(sentry.ClientOptions{`,
 		`flytrap.init({`, `projectId: &#34;`+strconv.FormatInt(f.web.ID, 10)+`&#34;`, `apiEndpoint: &#34;http://flytrap.test&#34;`,
 		`x-api-key: `+f.webKey.PublicKey,
+		// flytrap_flask's init takes snake_case keys in one dict.
+		`pip install flytrap_flask`, `flytrap.init({
+    &#34;project_id&#34;: &#34;`+strconv.FormatInt(f.web.ID, 10)+`&#34;,
+    &#34;api_endpoint&#34;: &#34;http://flytrap.test&#34;,
+    &#34;api_key&#34;: &#34;`+f.webKey.PublicKey+`&#34;,
+})`, `flytrap.setup_flask_error_handler(app)`,
+		// The curl sends the code context as the SDKs do: 11 lines,
+		// JSON-encoded inside the JSON body.
+		`&#34;line&#34;:42,&#34;column&#34;:18,&#34;context&#34;:&#34;\&#34;const app = express();\\n\\napp.get(`,
 	)
+	noBody(t, r, "flytrap_flask takes the same")
 	// Every SDK snippet carries the DSN.
 	if n := strings.Count(r.Body, `dsn: &#34;`+dsn+`&#34;`); n < 3 {
 		t.Errorf("DSN in %d JavaScript snippets, want 3", n)
@@ -540,6 +550,15 @@ func TestStaticFiles(t *testing.T) {
 		}
 	}
 	wantStatus(t, f.get(roleAnon, "/static/nope.js"), http.StatusNotFound)
+	// Browsers ask for /favicon.ico on their own.
+	r := f.get(roleAnon, "/favicon.ico")
+	wantStatus(t, r, http.StatusOK)
+	if ct := r.Header.Get("Content-Type"); ct != "image/vnd.microsoft.icon" && ct != "image/x-icon" {
+		t.Errorf("/favicon.ico Content-Type %q", ct)
+	}
+	if !strings.HasPrefix(r.Body, "\x00\x00\x01\x00") {
+		t.Errorf("/favicon.ico is not an icon: % x", r.Body[:min(len(r.Body), 8)])
+	}
 }
 
 func TestUnknownPages(t *testing.T) {

@@ -46,7 +46,8 @@ var snippetSpecs = []struct{ id, title, install, file string }{
 	{"node", "Node.js / Express (@sentry/node)", "npm install @sentry/node", "node-express.js.tmpl"},
 	{"python", "Python / Flask (sentry-sdk)", `pip install "sentry-sdk[flask]"`, "python-flask.py.tmpl"},
 	{"go", "Go (sentry-go)", "go get github.com/getsentry/sentry-go", "go.go.tmpl"},
-	{"flytrap", "Original Flytrap SDKs (flytrap_javascript, flytrap_react, flytrap_express, flytrap_flask)", "", "flytrap.js.tmpl"},
+	{"flytrap", "Original Flytrap SDKs for JavaScript (flytrap_javascript, flytrap_react, flytrap_express)", "npm install flytrap_express", "flytrap.js.tmpl"},
+	{"flytrap-flask", "Original Flytrap SDK for Flask (flytrap_flask)", "pip install flytrap_flask", "flytrap-flask.py.tmpl"},
 	{"curl", "Send a test error with curl", "", "first-error.sh.tmpl"},
 }
 

@@ -84,11 +84,19 @@ type Exception struct {
 	Frames       []Frame       `json:"frames,omitempty"`
 }
 
-// CodeContext is one source line a Flytrap SDK captured for a stack location.
+// CodeContext is the source a Flytrap SDK captured for a stack location.
 type CodeContext struct {
-	File    string `json:"file,omitempty"`
-	Line    int    `json:"line,omitempty"`
-	Column  int    `json:"column,omitempty"`
+	// File is as the SDK sent it: a path (server SDKs) or, from the
+	// browser SDKs, the stack line up to the line number, such as
+	// "at renderCart (http://host/app.js".
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+	// Context is plain source text, lines separated by "\n": ingest
+	// removes the extra JSON encoding the SDKs apply. The SDKs send lines
+	// Line-5 through Line+5, clamped at the file's start and end; the
+	// processor splits them into the frame's pre_context, context_line
+	// and post_context by Line. One line is the frame's line itself.
 	Context string `json:"context,omitempty"`
 }
 

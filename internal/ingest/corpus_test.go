@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,7 +146,49 @@ func testCorpus(t *testing.T, dir string, expect map[string]corpusCase, strict b
 				}
 			})
 		}
+		// As current browser SDKs send it, to an endpoint configured with
+		// a trailing slash: infer_ip "auto" gives every event a user to
+		// count, "never" keeps the sender's address out.
+		for _, infer := range []string{"auto", "never"} {
+			t.Run(name+"/infer_ip "+infer+" via //api//", func(t *testing.T) {
+				h, q := newTestHandler(t, defaultKeys, nil)
+				env := envelopeOf(`{}`, true, [2]string{"event", withInferIP(t, payload, infer)})
+				rec := req{path: "//api//42//envelope/", header: sentryAuth(testKey), body: env, remote: testClientIP + ":50000"}.do(h)
+				if rec.Code != 200 {
+					t.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+				ev := q.only(t)
+				checkSaneEvent(t, &ev)
+				clientHash := testDecoder().hashIP(testClientIP)
+				switch {
+				case infer == "auto" && (ev.User == nil || ev.User.IPHash == ""):
+					t.Errorf("user %+v has no IP hash", ev.User)
+				case infer == "never" && ev.User != nil && ev.User.IPHash == clientHash:
+					t.Errorf("user %+v carries the sender's address", ev.User)
+				}
+			})
+		}
 	}
+}
+
+// withInferIP returns a sample with sdk.settings.infer_ip set.
+func withInferIP(t *testing.T, payload []byte, infer string) string {
+	t.Helper()
+	var obj map[string]any
+	if err := json.Unmarshal(payload, &obj); err != nil {
+		t.Fatal(err)
+	}
+	sdk, _ := obj["sdk"].(map[string]any)
+	if sdk == nil {
+		sdk = map[string]any{"name": "sentry.javascript.browser", "version": "9.1.0"}
+	}
+	sdk["settings"] = map[string]any{"infer_ip": infer}
+	obj["sdk"] = sdk
+	out, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 // checkSaneEvent asserts the invariants every queued event must meet.

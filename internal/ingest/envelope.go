@@ -57,6 +57,11 @@ func parseEnvelope(body []byte) (*envelope, error) {
 			return nil, fmt.Errorf("item %d: the item header is %v", n, err)
 		}
 		item := envelopeItem{typ: stringField(ih, "type")}
+		if item.typ == "error" {
+			// Older SDKs named the event item "error"; the payload is
+			// the same, so it is decoded and counted as an event.
+			item.typ = "event"
+		}
 		if l, present := ih["length"]; present && l != nil {
 			size, ok := intValue(l)
 			if !ok || size < 0 {

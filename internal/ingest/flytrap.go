@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"net/netip"
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -87,7 +89,7 @@ func (d *decoder) decodeFlytrap(kind flytrapKind, body []byte) (*event.Event, in
 	if method != "" || path != "" {
 		ev.Request = &event.Request{Method: method, URL: path}
 	}
-	if h := d.hashIP(d.str("data.ip", data["ip"], maxName)); h != "" {
+	if h := d.hashIP(firstForwardedIP(d.str("data.ip", data["ip"], maxName))); h != "" {
 		ev.User = &event.User{IPHash: h}
 	}
 	ev.Notes = d.notes
@@ -131,16 +133,64 @@ func (d *decoder) codeContexts(v any) []event.CodeContext {
 			continue
 		}
 		c := event.CodeContext{
-			File:    d.str(p+".file", m["file"], maxPath),
-			Line:    d.lineNumber(p+".line", m["line"]),
-			Column:  d.lineNumber(p+".column", m["column"]),
-			Context: d.str(p+".context", m["context"], maxContextLines*maxLine),
+			File:   d.str(p+".file", m["file"], maxPath),
+			Line:   d.lineNumber(p+".line", m["line"]),
+			Column: d.lineNumber(p+".column", m["column"]),
+			// Unlimited here: the body is already bounded, and cutting
+			// the encoded text would break its JSON; sourceText bounds
+			// the decoded lines.
+			Context: sourceText(d.str(p+".context", m["context"], math.MaxInt)),
 		}
 		if c != (event.CodeContext{}) {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// maxSourceLines bounds a Flytrap code context: the SDKs send the frame's
+// line and five either side, and the lines after the limit are dropped so
+// the frame's line, counted from the start, stays where it was.
+const maxSourceLines = 2*maxContextLines + 1
+
+// sourceText normalizes a code context to plain source lines joined by
+// "\n". The SDKs JSON-encode the lines once more before putting them in
+// the JSON body (flytrap_flask calls json.dumps, the Express SDK
+// JSON.stringify), so a context that is a JSON string literal is decoded;
+// anything else, including a literal that does not decode, is taken as the
+// source text itself, so a hand-written single line keeps working.
+func sourceText(s string) string {
+	if t := strings.TrimSpace(s); len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
+		var decoded string
+		if json.Unmarshal([]byte(t), &decoded) == nil {
+			s = decoded
+		}
+	}
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	if len(lines) > maxSourceLines {
+		lines = lines[:maxSourceLines]
+	}
+	for i, l := range lines {
+		lines[i] = clamp(l, maxLine)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// firstForwardedIP picks the client's address from an X-Forwarded-For
+// value, which the Express and Flask SDKs send as is ("203.0.113.9,
+// 10.0.0.1"): the first entry that is an IP address, optionally with a
+// port. Without one, the text is returned unchanged, to be hashed as sent.
+func firstForwardedIP(s string) string {
+	for entry := range strings.SplitSeq(s, ",") {
+		entry = strings.TrimSpace(entry)
+		if a, err := netip.ParseAddr(entry); err == nil {
+			return a.String()
+		}
+		if ap, err := netip.ParseAddrPort(entry); err == nil {
+			return ap.Addr().String()
+		}
+	}
+	return s
 }
 
 // flytrapPlatform names the SDK's language for the processor's stack

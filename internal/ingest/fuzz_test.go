@@ -83,6 +83,9 @@ func FuzzFlytrap(f *testing.F) {
 	f.Add(true, []byte(`{"data":{"value":{"a":[1,null]},"handled":false,"timestamp":"2025-06-27T06:48:00.000Z","project_id":"42","ip":"::1"}}`))
 	f.Add(false, []byte(`{"data":{"error":{"name":"E","message":"m","stack":"Traceback (most recent call last):\n"},"codeContexts":[{"file":"a.py","line":"3"}],"project_id":42}}`))
 	f.Add(true, []byte(`{"data":{"project_id":"7"}}`))
+	// As the SDKs send it: a double-encoded context, a browser file, a
+	// forwarded ip.
+	f.Add(false, flytrapErrorBody("at renderCart (http://localhost:5173/src/app.js", 4, doubleEncoded(sourceLines(1, 9)), `"203.0.113.9, 10.0.0.1"`))
 	f.Fuzz(func(t *testing.T, rejection bool, body []byte) {
 		h, q := newTestHandler(t, defaultKeys, unlimited)
 		path := "/api/errors"

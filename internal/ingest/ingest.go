@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -276,7 +277,50 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: "internal_error", reason: ReasonPanic,
 			msg: "the server failed to process this request; the failure has been logged"})
 	}()
+	if strings.Contains(r.URL.Path, "//") {
+		r = collapseSlashes(r)
+	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// AcceptRepeatedSlashes returns a handler that serves ingest endpoints
+// written with repeated slashes ("//api/errors", what an SDK configured
+// with "http://host/" posts to) with h and every other request with next.
+// Mount it in front of a ServeMux that routes "/api/" to h: the mux would
+// answer such a path with a redirect, which browsers refuse for a CORS
+// preflight and SDKs do not follow, so the event would be lost silently.
+func (h *Handler) AcceptRepeatedSlashes(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "//") {
+			if c := collapseSlashes(r); h.routes(c) {
+				h.ServeHTTP(w, c)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// routes reports whether r's path is one of the ingest endpoints rather
+// than the catch-all that answers 404.
+func (h *Handler) routes(r *http.Request) bool {
+	_, pattern := h.mux.Handler(r)
+	return pattern != "/"
+}
+
+// collapseSlashes returns a shallow copy of r whose path has every run of
+// slashes reduced to one.
+func collapseSlashes(r *http.Request) *http.Request {
+	var b strings.Builder
+	b.Grow(len(r.URL.Path))
+	for i := 0; i < len(r.URL.Path); i++ {
+		if c := r.URL.Path[i]; c != '/' || i == 0 || r.URL.Path[i-1] != '/' {
+			b.WriteByte(c)
+		}
+	}
+	c := r.Clone(r.Context())
+	c.URL.Path, c.URL.RawPath = b.String(), ""
+	return c
 }
 
 // Reasons a request is rejected, the keys of Stats.Rejected.

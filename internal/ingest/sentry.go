@@ -43,7 +43,7 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		SDK:         d.sdk(obj["sdk"]),
 	}
 	name, v := legacy(obj, "user", "sentry.interfaces.User")
-	ev.User = d.user(name, v)
+	ev.User = d.user(name, v, d.inferIP(obj["sdk"]))
 	name, v = legacy(obj, "request", "sentry.interfaces.Http")
 	ev.Request = d.request(name, v)
 	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
@@ -171,13 +171,12 @@ func (d *decoder) sdk(v any) *event.SDK {
 }
 
 // user reads the user interface. The IP address is hashed (or dropped)
-// here so a raw address never reaches the queue; "{{auto}}" asks for the
-// sender's address.
-func (d *decoder) user(path string, v any) *event.User {
+// here so a raw address never reaches the queue. The sender's address is
+// used for "{{auto}}" (older SDKs) and, when the SDK's infer_ip setting is
+// "auto" (current browser SDKs), for a missing address too; "never" means
+// neither, so "{{auto}}" is dropped.
+func (d *decoder) user(path string, v any, inferIP string) *event.User {
 	m := d.object(path, v)
-	if m == nil {
-		return nil
-	}
 	u := event.User{
 		ID:       d.str(path+".id", m["id"], maxName),
 		Email:    d.str(path+".email", m["email"], maxName),
@@ -185,14 +184,25 @@ func (d *decoder) user(path string, v any) *event.User {
 		Data:     d.rawObject(path+".data", m["data"]),
 	}
 	ip := d.str(path+".ip_address", m["ip_address"], maxName)
-	if ip == "{{auto}}" {
+	switch {
+	case ip == "{{auto}}" && inferIP != "never", ip == "" && inferIP == "auto":
 		ip = d.clientIP
+	case ip == "{{auto}}":
+		ip = ""
 	}
 	u.IPHash = d.hashIP(ip)
 	if u.ID == "" && u.Email == "" && u.Username == "" && u.IPHash == "" && u.Data == nil {
 		return nil
 	}
 	return &u
+}
+
+// inferIP reads sdk.settings.infer_ip ("auto", "never" or "legacy"), which
+// replaced the "{{auto}}" user IP in current SDKs.
+func (d *decoder) inferIP(sdk any) string {
+	m, _ := sdk.(map[string]any)
+	settings := d.object("sdk.settings", m["settings"])
+	return strings.ToLower(d.str("sdk.settings.infer_ip", settings["infer_ip"], maxName))
 }
 
 // request reads the HTTP request interface.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -177,29 +178,61 @@ func Normalize(ev *event.Event) {
 	promoteLambdaTags(ev)
 }
 
-// attachCodeContexts copies each Flytrap code context onto the frame at the
-// same file and line; the SDK captured the line the frame points at.
+// attachCodeContexts puts each Flytrap code context on the frame at the
+// same file and line. Ingest stores a context as the plain source lines the
+// SDK captured (see event.CodeContext); they are split here, where the
+// frame's line is known, into pre_context, context_line and post_context.
 func attachCodeContexts(ex *event.Exception) {
 	for _, cc := range ex.CodeContexts {
 		for i := range ex.Frames {
 			f := &ex.Frames[i]
-			if f.ContextLine != "" || f.Lineno != cc.Line {
+			if f.ContextLine != "" || len(f.PreContext) > 0 || f.Lineno != cc.Line {
 				continue
 			}
 			if sameFile(f, cc.File) {
-				f.ContextLine = cc.Context
+				f.PreContext, f.ContextLine, f.PostContext = splitContext(cc.Context, cc.Line)
 				break
 			}
 		}
 	}
 }
 
+// contextRadius is how many lines the Flytrap SDKs capture on either side
+// of the frame's line.
+const contextRadius = 5
+
+// splitContext finds the frame's line in the lines the SDKs send: they
+// start at line-5, or at the file's first line when the frame is nearer
+// the top (an error on line 4 sends lines 1-9), and end at line+5 or the
+// file's end, which does not move the frame's line. A single line is the
+// frame's line itself, as older or hand-written clients send it. A context
+// too short to reach that position came from a different window, and its
+// last line is taken as the frame's, so nothing sent is hidden.
+func splitContext(text string, line int) (pre []string, current string, post []string) {
+	lines := strings.Split(text, "\n")
+	at := min(max(line-1, 0), contextRadius, len(lines)-1)
+	return lines[:at], lines[at], lines[at+1:]
+}
+
+// sameFile matches a code context's file to a frame. The server SDKs send
+// the frame's path; the browser SDKs send the stack line up to the line
+// number ("at renderCart (http://host/app.js"), whose URL is compared by
+// path, as the frame's host may differ in spelling and its query string
+// (cache busters) is not part of the file.
 func sameFile(f *event.Frame, file string) bool {
+	file = stackLineFile(file)
 	if file == "" {
 		return false
 	}
+	filePath := urlPath(file)
 	for _, p := range []string{f.AbsPath, f.Filename} {
+		if p == "" {
+			continue
+		}
 		if p == file || strings.HasSuffix(p, "/"+strings.TrimPrefix(file, "/")) {
+			return true
+		}
+		if filePath != "" && (p == filePath || urlPath(p) == filePath) {
 			return true
 		}
 	}
@@ -222,6 +255,32 @@ func displayCulprit(ev event.Event) string {
 	last.Frames = frames
 	ev.Exceptions = append(slices.Clone(ev.Exceptions[:n-1]), last)
 	return ev.Culprit()
+}
+
+// stackLineFile strips what a stack line puts before the file: V8's "at "
+// and "at name (", Firefox's and Safari's "name@".
+func stackLineFile(s string) string {
+	s = strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(s, "at "); ok {
+		s = strings.TrimSpace(rest)
+		if i := strings.LastIndex(s, " ("); i >= 0 {
+			s = s[i+2:]
+		}
+		return strings.TrimPrefix(s, "(")
+	}
+	if i := strings.Index(s, "@"); i >= 0 && !strings.Contains(s[:i], "/") {
+		return s[i+1:]
+	}
+	return s
+}
+
+// urlPath is the path of an absolute http(s) URL, "" for anything else.
+func urlPath(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path == "" {
+		return ""
+	}
+	return u.Path
 }
 
 // userKey picks the most stable identity the SDK sent, prefixed so that an

@@ -86,7 +86,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	mux.Handle("/api/", s.ingest)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
-	s.handler = mux
+	s.handler = s.ingest.AcceptRepeatedSlashes(mux)
 	return s
 }
 

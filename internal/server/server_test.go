@@ -132,3 +132,46 @@ func TestRunDrainsQueueAndStops(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestIngestWithRepeatedSlashes: an SDK configured with "http://host/"
+// posts to //api/errors. The web mux would redirect that path, which
+// browsers refuse for a preflight; ingest must answer it directly, while
+// other paths keep the mux's behaviour.
+func TestIngestWithRepeatedSlashes(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path, body string, header map[string]string) *http.Response {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	preflight := map[string]string{"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-api-key"}
+	if resp := do("OPTIONS", "//api/errors", "", preflight); resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" {
+		t.Errorf("preflight of //api/errors: %d %v", resp.StatusCode, resp.Header)
+	}
+	body := `{"data":{"error":{"name":"Error","message":"x","stack":"Error: x\n    at f (/srv/app.js:1:1)"},"project_id":"` + itoa(b.Project.ID) + `"}}`
+	if resp := do("POST", "//api/errors", body, map[string]string{"x-api-key": b.Key.PublicKey, "Content-Type": "application/json"}); resp.StatusCode != 200 {
+		t.Errorf("POST //api/errors: %d", resp.StatusCode)
+	}
+	if resp := do("OPTIONS", "//api//"+itoa(b.Project.ID)+"//envelope/", "", preflight); resp.StatusCode != 200 {
+		t.Errorf("preflight of a Sentry envelope path with repeated slashes: %d", resp.StatusCode)
+	}
+	if resp := do("GET", "//healthz", "", nil); resp.StatusCode/100 != 3 || resp.Header.Get("Location") != "/healthz" {
+		t.Errorf("GET //healthz: %d to %q, want the mux's redirect to /healthz", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

@@ -156,6 +156,23 @@ func TestIngestFunction(t *testing.T) {
 			}{ipHash("198.51.100.99")}},
 		},
 		{
+			// An SDK configured with a trailing slash: answered, not redirected.
+			fixture: "flytrap-error.json", edit: func(ev *events.APIGatewayV2HTTPRequest) {
+				ev.RawPath, ev.RequestContext.HTTP.Path = "//api/errors", "//api/errors"
+			},
+			wantStatus: 200, wantBody: `{"id":"`,
+			wantEvent: &queued{ProjectID: projectID, Source: "flytrap", User: &struct {
+				IPHash string `json:"ip_hash"`
+			}{ipHash("198.51.100.99")}},
+		},
+		{
+			fixture: "sentry-preflight.json", edit: func(ev *events.APIGatewayV2HTTPRequest) {
+				ev.RawPath, ev.RequestContext.HTTP.Path = "//api/42//envelope/", "//api/42//envelope/"
+			},
+			wantStatus: 200,
+			wantHeader: map[string]string{"Access-Control-Allow-Methods": "POST, OPTIONS", "Access-Control-Allow-Origin": "https://app.example.com"},
+		},
+		{
 			fixture: "flytrap-error.json", edit: func(ev *events.APIGatewayV2HTTPRequest) { ev.Headers["x-api-key"] = "unknown-key" },
 			wantStatus: 401, wantBody: `"error":{"code":`,
 		},
