@@ -272,7 +272,7 @@ func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, site *web.W
 		secure := newServer(hsts(h))
 		secure.TLSConfig = m.TLSConfig()
 		// :80 answers ACME HTTP-01 challenges and redirects the rest.
-		servers = append(servers, newServer(m.HTTPHandler(nil)), secure)
+		servers = append(servers, newServer(ops.NoSniff(m.HTTPHandler(nil))), secure)
 		listeners = append(listeners, httpLn, tlsLn)
 		log.Info("serving HTTPS with Let's Encrypt certificates", "domain", rc.Domain, "https", tlsLn.Addr().String(), "http", httpLn.Addr().String())
 	}

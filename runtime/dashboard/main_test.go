@@ -353,8 +353,9 @@ func TestDashboardWithDomain(t *testing.T) {
 	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	code, hdr, _ := get(t, noRedirect, "http://"+s.http+"/api/v1/projects?x=1", "errors.example.com")
-	if code != http.StatusFound || hdr.Get("Location") != "https://errors.example.com/api/v1/projects?x=1" {
-		t.Errorf("GET http:// = %d Location %q, want a redirect to HTTPS", code, hdr.Get("Location"))
+	if code != http.StatusFound || hdr.Get("Location") != "https://errors.example.com/api/v1/projects?x=1" || hdr.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("GET http:// = %d Location %q X-Content-Type-Options %q, want a redirect to HTTPS with nosniff",
+			code, hdr.Get("Location"), hdr.Get("X-Content-Type-Options"))
 	}
 	// An ACME HTTP-01 challenge path is handled by autocert (404 for a
 	// token it did not issue), not redirected.
