@@ -126,6 +126,11 @@ const secretMaxAge = time.Minute
 
 // run starts the dashboard and serves until ctx ends.
 func run(ctx context.Context, opts options, log *slog.Logger) error {
+	// systemd creates it; started any other way, /readyz's disk check
+	// would fail on a state directory that autocert has not created yet.
+	if err := os.MkdirAll(opts.stateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory %s: %w (set STATE_DIRECTORY to a writable directory)", opts.stateDir, err)
+	}
 	inst, err := awsx.ReadInstance(ctx, imds.New(imds.Options{}))
 	if err != nil {
 		return err

@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -137,6 +139,7 @@ func dropRole(t *testing.T, dsn, role string) {
 
 type started struct {
 	http, https string // addresses
+	stateDir    string
 	stop        func() error
 }
 
@@ -147,13 +150,13 @@ func (w *world) start(t *testing.T) started {
 	addrs := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
 	opts := options{
-		httpAddr: "127.0.0.1:0", httpsAddr: "127.0.0.1:0", stateDir: t.TempDir(), dbSSLMode: "disable",
+		httpAddr: "127.0.0.1:0", httpsAddr: "127.0.0.1:0", stateDir: filepath.Join(t.TempDir(), "state"), dbSSLMode: "disable",
 		publishEvery: 50 * time.Millisecond, shutdownGrace: 5 * time.Second,
 		minFreeBytes: 100 << 20, freeSpace: func(string) (uint64, error) { return w.free.Load(), nil },
 		ready: func(h, s net.Addr) { addrs <- [2]net.Addr{h, s} },
 	}
 	go func() { done <- run(ctx, opts, slog.New(slog.DiscardHandler)) }()
-	var s started
+	s := started{stateDir: opts.stateDir}
 	select {
 	case a := <-addrs:
 		s.http = a[0].String()
@@ -235,6 +238,11 @@ func TestDashboardFirstStartAndRestart(t *testing.T) {
 		if got := hdr.Get("X-Content-Type-Options"); got != "nosniff" {
 			t.Errorf("GET %s: X-Content-Type-Options %q, want nosniff", path, got)
 		}
+	}
+
+	// The state directory, missing before the start, is the service's own.
+	if fi, err := os.Stat(s.stateDir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("state directory: %v, %v; want mode 700", fi, err)
 	}
 
 	// The first admin's password waits in S3 for `flytrap deploy`.
