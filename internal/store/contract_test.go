@@ -1002,6 +1002,20 @@ func testEventIDPerProject(e *env) {
 	if n := e.count(`SELECT COUNT(*) FROM events WHERE project_id = $1`, victim.ID); n != 2 {
 		t.Errorf("victim's project holds %d events, want 2", n)
 	}
+	// The schema itself holds an event ID once per project, whatever a
+	// later writer forgets to check.
+	insert := func(id string) error {
+		_, err := db.SQL().ExecContext(ctx, `INSERT INTO events (project_id, issue_id, event_id, occurred_at, received_at, title, level, release_name, environment, payload)
+			VALUES ($1, $2, $3, 0, 0, 'copy', 'error', '', '', $4)`, victim.ID, real.IssueID, id, []byte{})
+		return err
+	}
+	if err := insert("raw-insert"); err != nil {
+		t.Fatalf("raw insert of a new event ID: %v", err)
+	}
+	err := insert("first")
+	if err == nil {
+		t.Error("a second row for (victim, first) was inserted; want a unique violation")
+	}
 
 	victimV, attackerV := Viewer{UserID: member.ID}, Viewer{UserID: attackerMember.ID}
 	for _, id := range []string{"first", "second"} {
@@ -1038,7 +1052,7 @@ func testEventIDPerProject(e *env) {
 
 	// An issue of the same project answers only for its own events.
 	other := e.saveIn(victim.ID, "other-fp", withID("third"))
-	_, err := db.GetIssueEvent(ctx, System, real.IssueID, "third")
+	_, err = db.GetIssueEvent(ctx, System, real.IssueID, "third")
 	wantErr(t, "GetIssueEvent of another issue's event", err, ErrNotFound)
 	if got, err := db.GetIssueEvent(ctx, System, other.IssueID, "third"); err != nil || got.IssueID != other.IssueID {
 		t.Errorf("GetIssueEvent(third) = %+v, %v", got, err)
