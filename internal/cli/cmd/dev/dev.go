@@ -143,6 +143,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return &cmdutil.Error{Msg: "cannot listen on " + opts.Addr, Hint: "is another flytrap dev running? pick a free port with --addr 127.0.0.1:8081", Err: err}
 	}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		// /metrics and /readyz take no credentials here; on EC2 the
+		// dashboard asks for an admin's token instead.
+		log.Warn("listening beyond this machine: /metrics is served to anyone who reaches "+ln.Addr().String(), "hint", "use --addr 127.0.0.1:PORT unless other machines must reach it")
+	}
 	base := baseURL(ln.Addr())
 	info := Info{
 		DashboardURL: base + "/",
