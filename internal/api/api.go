@@ -32,6 +32,7 @@ type Store interface {
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error
 	ListEvents(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.EventRow, string, error)
 	GetEvent(ctx context.Context, v store.Viewer, eventID string) (store.EventRow, error)
+	GetProjectEvent(ctx context.Context, v store.Viewer, projectID int64, eventID string) (store.EventRow, error)
 	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)
 	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time) ([]store.Bucket, error)
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
@@ -116,6 +117,7 @@ func (a *API) endpoints() []endpoint {
 		{"PUT /api/v1/projects/{project_id}/members/{user_id}", a.putMember},
 		{"DELETE /api/v1/projects/{project_id}/members/{user_id}", a.removeMember},
 		{"GET /api/v1/projects/{project_id}/keys", a.listKeys},
+		{"GET /api/v1/projects/{project_id}/events/{event_id}", a.getProjectEvent},
 		{"POST /api/v1/projects/{project_id}/keys/rotate", a.rotateKey},
 		{"GET /api/v1/issues/{issue_id}", a.getIssue},
 		{"PATCH /api/v1/issues/{issue_id}", a.updateIssue},
@@ -403,13 +405,64 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list[store.EventRow]{Data: nonNil(evs), NextCursor: next})
 }
 
-func (a *API) getEvent(w http.ResponseWriter, r *http.Request) {
+// eventIDParam is the path's event_id in the form the store keeps (32
+// lowercase hex digits), accepting the dashed UUID form too.
+func eventIDParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := strings.ToLower(strings.ReplaceAll(r.PathValue("event_id"), "-", ""))
 	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
 		writeError(w, http.StatusBadRequest, "bad_request", "event_id must be 32 hexadecimal characters")
+		return "", false
+	}
+	return id, true
+}
+
+// getEvent looks an event ID up among every project the caller may see.
+// Event IDs are unique per project only (an SDK chooses them, so one
+// project's key can reuse another's), so an ID held by several of those
+// projects is a 409 instead of one project's event shown for another's;
+// ?project= or the scoped route names the project.
+func (a *API) getEvent(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("project") {
+		pid, err := strconv.ParseInt(r.URL.Query().Get("project"), 10, 64)
+		if err != nil || pid <= 0 {
+			writeError(w, http.StatusBadRequest, "bad_request", "project must be a positive integer")
+			return
+		}
+		a.writeProjectEvent(w, r, pid)
+		return
+	}
+	id, ok := eventIDParam(w, r)
+	if !ok {
 		return
 	}
 	ev, err := a.store.GetEvent(r.Context(), viewer(r), id)
+	if errors.Is(err, store.ErrAmbiguous) {
+		writeError(w, http.StatusConflict, "ambiguous_event_id",
+			"this event ID exists in more than one of your projects; use GET /api/v1/projects/{project_id}/events/"+id+" or add ?project={project_id}")
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newEventDetail(ev))
+}
+
+func (a *API) getProjectEvent(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	a.writeProjectEvent(w, r, pid)
+}
+
+// writeProjectEvent answers with the path's event of project pid.
+func (a *API) writeProjectEvent(w http.ResponseWriter, r *http.Request, pid int64) {
+	id, ok := eventIDParam(w, r)
+	if !ok {
+		return
+	}
+	ev, err := a.store.GetProjectEvent(r.Context(), viewer(r), pid, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -224,6 +224,9 @@ func routes(f *fixture) []route {
 		{"GET", oi + "/events", "", 200, 404, 404},
 		{"GET", "/api/v1/events/" + f.eventA, "", 200, 200, 404},
 		{"GET", "/api/v1/events/" + f.otherEvent, "", 200, 404, 404},
+		{"GET", p + "/events/" + f.eventA, "", 200, 200, 404},
+		{"GET", o + "/events/" + f.otherEvent, "", 200, 404, 404},
+		{"GET", p + "/events/" + f.otherEvent, "", 404, 404, 404},
 
 		{"GET", "/api/v1/me", "", 200, 200, 200},
 		{"GET", "/api/v1/users", "", 200, 403, 403},
@@ -478,6 +481,75 @@ func TestIssueDetailAndEvents(t *testing.T) {
 	for _, bad := range []string{"/api/v1/events/xyz", "/api/v1/issues/abc", "/api/v1/issues/-1/events"} {
 		if code, _, _ := f.do(t, f.memberToken, "GET", bad, ""); code != 400 {
 			t.Errorf("%s: HTTP %d, want 400", bad, code)
+		}
+	}
+}
+
+// TestEventIDShadowing is the attack of issue 7, finding 5: with the
+// ingest key of project (the lower ID), post an event that reuses other's
+// event ID. Every route must answer with the event of the project it
+// names or, unscoped, refuse to choose between two projects the caller
+// sees; before the fix the unscoped route served the attacker's event.
+func TestEventIDShadowing(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	saveEvent(t, f.db, f.project.ID, f.otherEvent, "AttackerError", "attacker text", "production")
+	victimUser, err := f.db.CreateUser(ctx, "victim@example.com", "x", store.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.AddMember(ctx, f.other.ID, victimUser.ID, store.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	victimToken, _, err := f.db.CreateAPIToken(ctx, victimUser.ID, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spareToken, _, err := f.db.CreateAPIToken(ctx, f.spare.ID, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const real, fake = "KeyError: secret", "AttackerError: attacker text"
+	scoped := func(p store.Project) string { return fmt.Sprintf("/api/v1/projects/%d/events/%s", p.ID, f.otherEvent) }
+	unscoped := "/api/v1/events/" + f.otherEvent
+	tests := []struct {
+		name, token, path string
+		code              int
+		title, errCode    string
+	}{
+		{"admin, unscoped", f.adminToken, unscoped, 409, "", "ambiguous_event_id"},
+		{"member of both, unscoped", spareToken, unscoped, 409, "", "ambiguous_event_id"},
+		{"admin, victim's project", f.adminToken, scoped(f.other), 200, real, ""},
+		{"admin, attacker's project", f.adminToken, scoped(f.project), 200, fake, ""},
+		{"admin, ?project= victim's", f.adminToken, fmt.Sprintf("%s?project=%d", unscoped, f.other.ID), 200, real, ""},
+		{"member of both, victim's project", spareToken, scoped(f.other), 200, real, ""},
+		{"victim's member, unscoped", victimToken, unscoped, 200, real, ""},
+		{"victim's member, attacker's project", victimToken, scoped(f.project), 404, "", "not_found"},
+		{"attacker's member, unscoped", f.memberToken, unscoped, 200, fake, ""},
+		{"attacker's member, victim's project", f.memberToken, scoped(f.other), 404, "", "not_found"},
+		{"attacker's member, ?project= victim's", f.memberToken, fmt.Sprintf("%s?project=%d", unscoped, f.other.ID), 404, "", "not_found"},
+		{"bad ?project=", f.adminToken, unscoped + "?project=web", 400, "", "bad_request"},
+		{"bad project in path", f.adminToken, "/api/v1/projects/0/events/" + f.otherEvent, 400, "", "bad_request"},
+		{"bad event ID in path", f.adminToken, fmt.Sprintf("/api/v1/projects/%d/events/xyz", f.other.ID), 400, "", "bad_request"},
+	}
+	for _, tt := range tests {
+		code, _, out := f.do(t, tt.token, "GET", tt.path, "")
+		if code != tt.code {
+			t.Errorf("%s: GET %s = HTTP %d %v, want %d", tt.name, tt.path, code, out, tt.code)
+			continue
+		}
+		if tt.title != "" && out["title"] != tt.title {
+			t.Errorf("%s: GET %s = event %q of project %v, want %q", tt.name, tt.path, out["title"], out["project_id"], tt.title)
+		}
+		if tt.errCode != "" {
+			e, _ := out["error"].(map[string]any)
+			if e["code"] != tt.errCode {
+				t.Errorf("%s: GET %s = error %v, want code %s", tt.name, tt.path, out, tt.errCode)
+			}
+			// The conflict names neither project nor anything of theirs.
+			if msg, _ := e["message"].(string); tt.code == 409 && (strings.Contains(msg, f.other.Name) || strings.Contains(msg, f.project.Name) || strings.Contains(msg, "secret")) {
+				t.Errorf("%s: conflict message %q names a project or its data", tt.name, msg)
+			}
 		}
 	}
 }

@@ -61,7 +61,7 @@ type Store interface {
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error
 	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time) ([]store.Bucket, error)
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
-	GetEvent(ctx context.Context, v store.Viewer, eventID string) (store.EventRow, error)
+	GetIssueEvent(ctx context.Context, v store.Viewer, issueID int64, eventID string) (store.EventRow, error)
 	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)
 	AdjacentEvents(ctx context.Context, v store.Viewer, issueID int64, eventID string) (older, newer string, err error)
 

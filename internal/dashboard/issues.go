@@ -312,12 +312,9 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 			d.notFound(w, r)
 			return
 		}
-		ev, err = d.store.GetEvent(ctx, v, eid)
-		// An event of another issue is not this page's to show, even when
-		// the viewer may see it.
-		if err == nil && ev.IssueID != is.ID {
-			err = store.ErrNotFound
-		}
+		// Looked up within the issue: event IDs are unique per project
+		// only, and an event of another issue is not this page's to show.
+		ev, err = d.store.GetIssueEvent(ctx, v, is.ID, eid)
 		if err != nil {
 			d.fail(w, r, err)
 			return

@@ -323,6 +323,32 @@ func TestIssuePage(t *testing.T) {
 	wantBody(t, r, `<span class="exc-type">RangeError</span>`, `<p class="exc-value">invalid array length</p>`)
 }
 
+// TestIssuePageEventIDShadowing: with web's ingest key (the lower project
+// ID) someone posts an event reusing billing's event ID. Billing's issue
+// page still shows billing's event for ?event=, where it used to 404
+// because the lookup found web's event first; web's issue shows web's.
+func TestIssuePageEventIDShadowing(t *testing.T) {
+	f := newFixture(t)
+	fake := f.save(&event.Event{EventID: f.otherEvent, ProjectID: f.web.ID, Level: "error",
+		Timestamp: now, Received: now,
+		Exceptions: []event.Exception{{Type: "PhishError", Value: "call this number"}}}).IssueID
+	tests := []struct {
+		issue       int64
+		want, avoid string
+	}{
+		{f.otherIssue, "secret billing data", "call this number"},
+		{fake, "call this number", "secret billing data"},
+	}
+	for _, tt := range tests {
+		r := f.get(roleAdmin, issuePath(tt.issue)+"?event="+f.otherEvent)
+		wantStatus(t, r, http.StatusOK)
+		wantBody(t, r, tt.want)
+		if strings.Contains(r.Body, tt.avoid) {
+			t.Errorf("issue %d with ?event=%s shows the other project's event %q", tt.issue, f.otherEvent, tt.avoid)
+		}
+	}
+}
+
 func TestIssuePageWithoutEvents(t *testing.T) {
 	f := newFixture(t)
 	// Retention keeps issues whose events are all gone.

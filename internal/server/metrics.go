@@ -3,13 +3,13 @@ package server
 import (
 	"context"
 	"fmt"
-	"net/http"
+	"io"
 	"sort"
 	"sync/atomic"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
-	"github.com/getflytrap/flytrap/internal/web"
 )
 
 // metrics counts what the processor did; ingest keeps its own counters.
@@ -47,9 +47,8 @@ func (c *countingSaver) SaveEvent(ctx context.Context, req store.SaveRequest) (s
 	return res, err
 }
 
-// serveMetrics writes the pipeline's counters in the Prometheus text format.
-func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+// writeMetrics writes the pipeline's counters in the Prometheus text format.
+func (s *Server) writeMetrics(ctx context.Context, w io.Writer) {
 	st := s.ingest.Stats()
 	counter(w, "flytrap_ingest_accepted_total", "Events accepted and queued by ingest.", int64(st.Accepted))
 	counter(w, "flytrap_ingest_dropped_items_total", "Envelope items accepted but not kept (sessions, transactions, attachments...).", int64(st.DroppedItems))
@@ -69,7 +68,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	counter(w, "flytrap_issues_regressed_total", "Resolved issues reopened by a new event.", s.metrics.regressions.Load())
 	counter(w, "flytrap_process_failures_total", "Events whose processing failed and was retried.", s.metrics.failures.Load())
 	s.web.WriteLiveMetrics(w)
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if ready, dead, err := s.queue.Depth(ctx); err == nil {
 		gauge(w, "flytrap_queue_ready", "Messages waiting in the local queue.", ready)
@@ -77,10 +76,10 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func counter(w http.ResponseWriter, name, help string, v int64) {
-	web.Metric(w, name, "counter", help, v)
+func counter(w io.Writer, name, help string, v int64) {
+	ops.Metric(w, name, "counter", help, v)
 }
 
-func gauge(w http.ResponseWriter, name, help string, v int64) {
-	web.Metric(w, name, "gauge", help, v)
+func gauge(w io.Writer, name, help string, v int64) {
+	ops.Metric(w, name, "gauge", help, v)
 }

@@ -6,7 +6,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -40,6 +40,13 @@ type Config struct {
 	PublicURL string
 	// SecureCookies marks session cookies Secure; set it only under TLS.
 	SecureCookies bool
+	// DataDir is where the SQLite database and dev.json live; /readyz
+	// fails when its file system has less than MinFreeBytes available
+	// (0: ops.DefaultMinFreeBytes). Empty skips the check.
+	DataDir      string
+	MinFreeBytes uint64
+	// FreeSpace measures DataDir's free space; nil is ops.FreeBytes.
+	FreeSpace ops.FreeSpace
 }
 
 // Server is the local pipeline over one database.
@@ -84,10 +91,33 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	}
 	mux := s.web.Mux()
 	mux.Handle("/api/", s.ingest)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /metrics", s.serveMetrics)
-	s.handler = s.ingest.AcceptRepeatedSlashes(mux)
+	mux.Handle("GET /readyz", ops.Readyz(log, s.readyChecks()...))
+	// Open to anyone who reaches the listener: flytrap dev binds to
+	// 127.0.0.1 unless told otherwise (docs/api.md says so).
+	mux.Handle("GET /metrics", ops.Metrics(s.writeMetrics))
+	// nosniff outermost, so ingest paths answered without the mux get it.
+	s.handler = ops.NoSniff(s.ingest.AcceptRepeatedSlashes(s.web.Mux()))
 	return s
+}
+
+// readyChecks are what /readyz requires: the database, the local queue
+// and, with a data directory, free space on its file system.
+func (s *Server) readyChecks() []ops.Check {
+	checks := []ops.Check{
+		{Name: "database", Run: s.db.Ping},
+		{Name: "queue", Run: func(ctx context.Context) error {
+			_, _, err := s.queue.Depth(ctx)
+			return err
+		}},
+	}
+	if s.cfg.DataDir != "" {
+		minFree := s.cfg.MinFreeBytes
+		if minFree == 0 {
+			minFree = ops.DefaultMinFreeBytes
+		}
+		checks = append(checks, ops.DiskSpace(s.cfg.DataDir, minFree, s.cfg.FreeSpace))
+	}
+	return checks
 }
 
 // Handler returns the HTTP handler of every endpoint.
@@ -156,23 +186,6 @@ func (s *Server) retentionLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := s.db.Ping(ctx); err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "database unreachable:", err)
-		return
-	}
-	if _, _, err := s.queue.Depth(ctx); err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "queue unreachable:", err)
-		return
-	}
-	fmt.Fprintln(w, "ready")
 }
 
 // wakingQueue enqueues and then nudges an idle worker, so a local event is

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,7 +35,12 @@ func TestOperationsEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var free atomic.Uint64
+	free.Store(1 << 40)
+	s := New(db, Config{
+		Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1,
+		DataDir: t.TempDir(), FreeSpace: func(string) (uint64, error) { return free.Load(), nil },
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 
@@ -47,11 +53,24 @@ func TestOperationsEndpoints(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
+	const ready, notReady = `{"status":"ready"}` + "\n", `{"status":"not ready"}` + "\n"
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("healthz = %d %q", code, body)
 	}
-	if code, body := get("/readyz"); code != 200 || body != "ready\n" {
+	if code, body := get("/readyz"); code != 200 || body != ready {
 		t.Errorf("readyz = %d %q", code, body)
+	}
+	// A disk below the default minimum (100 MiB) makes the server not
+	// ready, and a free one ready again.
+	for _, tt := range []struct {
+		free uint64
+		code int
+		body string
+	}{{100<<20 - 1, 503, notReady}, {0, 503, notReady}, {100 << 20, 200, ready}} {
+		free.Store(tt.free)
+		if code, body := get("/readyz"); code != tt.code || body != tt.body {
+			t.Errorf("readyz with %d bytes free = %d %q, want %d %q", tt.free, code, body, tt.code, tt.body)
+		}
 	}
 	// One accepted event and one rejected request show up in the metrics.
 	req, _ := http.NewRequest("POST", srv.URL+"/api/"+itoa(b.Project.ID)+"/store/?sentry_key="+b.Key.PublicKey, strings.NewReader(`{"message":"hello"}`))
@@ -80,9 +99,57 @@ func TestOperationsEndpoints(t *testing.T) {
 		t.Fatalf("api: %v %v", resp, err)
 	}
 
+	// The reason stays in the log: strangers can reach /readyz.
 	db.Close()
-	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "database unreachable") {
-		t.Errorf("readyz with a closed database = %d %q", code, body)
+	if code, body := get("/readyz"); code != 503 || body != notReady {
+		t.Errorf("readyz with a closed database = %d %q, want 503 %q", code, body, notReady)
+	}
+}
+
+// TestNoSniff: every kind of response forbids MIME sniffing, so browsers
+// cannot be talked into running SDK-supplied text as HTML or script.
+func TestNoSniff(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	store := "/api/" + itoa(b.Project.ID) + "/store/"
+	tests := []struct {
+		name, method, path, token, body string
+		code                            int
+	}{
+		{"API JSON", "GET", "/api/v1/projects", b.APIToken, "", 200},
+		{"API error", "GET", "/api/v1/projects", "", "", 401},
+		{"API unknown route", "GET", "/api/v1/nope", b.APIToken, "", 404},
+		{"ingest accepted", "POST", store + "?sentry_key=" + b.Key.PublicKey, "", `{"message":"hello"}`, 200},
+		{"ingest refused", "POST", store, "", `{}`, 401},
+		{"ingest preflight", "OPTIONS", store, "", "", 200},
+		{"login page", "GET", "/login", "", "", 200},
+		{"page redirect", "GET", "/", "", "", 303},
+		{"healthz", "GET", "/healthz", "", "", 200},
+		{"readyz", "GET", "/readyz", "", "", 200},
+		{"metrics", "GET", "/metrics", "", "", 200},
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
+		if tt.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %s %s = %d, X-Content-Type-Options %q; want %d, nosniff",
+				tt.name, tt.method, tt.path, resp.StatusCode, resp.Header.Get("X-Content-Type-Options"), tt.code)
+		}
 	}
 }
 

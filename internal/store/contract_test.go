@@ -57,6 +57,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ProjectStats", testProjectStats},
 		{"BulkUpdateStatus", testBulkUpdateStatus},
 		{"AdjacentEvents", testAdjacentEvents},
+		{"EventIDPerProject", testEventIDPerProject},
 		{"APITokenAdmin", testAPITokenAdmin},
 		{"Privacy", testPrivacy},
 		{"ScrubbedPayload", testScrubbedPayload},
@@ -402,6 +403,8 @@ func testAuthorization(e *env) {
 		{"GetIssue", func(v Viewer) error { _, err := db.GetIssue(ctx, v, id); return err }},
 		{"ListEvents", func(v Viewer) error { _, _, err := db.ListEvents(ctx, v, id, "", 0); return err }},
 		{"GetEvent", func(v Viewer) error { _, err := db.GetEvent(ctx, v, "secret-event"); return err }},
+		{"GetProjectEvent", func(v Viewer) error { _, err := db.GetProjectEvent(ctx, v, e.project.ID, "secret-event"); return err }},
+		{"GetIssueEvent", func(v Viewer) error { _, err := db.GetIssueEvent(ctx, v, id, "secret-event"); return err }},
 		{"LatestEvent", func(v Viewer) error { _, err := db.LatestEvent(ctx, v, id); return err }},
 		{"IssueHourlyCounts", func(v Viewer) error { _, err := db.IssueHourlyCounts(ctx, v, id, t0); return err }},
 		{"IssueTags", func(v Viewer) error { _, err := db.IssueTags(ctx, v, id); return err }},
@@ -964,5 +967,101 @@ func testUntrustedText(e *env) {
 	found := e.listAll(System, IssueFilter{ProjectID: e.project.ID, Environment: long, Tags: tagList(longKey, long)})
 	if !slices.Equal(found, []int64{res.IssueID}) {
 		t.Errorf("filtering by the long values found %v", found)
+	}
+}
+
+// testEventIDPerProject is the event ID shadowing attack: whoever holds one
+// project's ingest key posts an event reusing another project's event ID.
+// Neither event may be dropped as the other's duplicate, and no lookup may
+// show one in place of the other.
+func testEventIDPerProject(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	// The attacker's project has the lower ID, which unscoped lookups used
+	// to prefer.
+	attacker := e.project
+	victim := e.createProject("victim")
+	member := e.createUser("victim-member@example.com", RoleMember)
+	e.addMember(victim, member)
+	attackerMember := e.createUser("attacker-member@example.com", RoleMember)
+	e.addMember(attacker, attackerMember)
+	outsider := e.createUser("outsider@example.com", RoleMember)
+
+	// "first" reaches the victim before the attacker reuses it; "second"
+	// is reused before the victim's real event arrives.
+	real := e.saveIn(victim.ID, "fp", withID("first"), withTitle("real"))
+	fake := e.saveIn(attacker.ID, "fp", withID("first"), withTitle("attacker text"))
+	if fake.Duplicate || !fake.NewIssue || fake.IssueID == real.IssueID {
+		t.Errorf("attacker's reuse of the victim's ID: %+v, want a new event in its own issue", fake)
+	}
+	early := e.saveIn(attacker.ID, "fp", withID("second"), withTitle("attacker text"))
+	late := e.saveIn(victim.ID, "fp", withID("second"), withTitle("real"))
+	if late.Duplicate || late.IssueID != real.IssueID || early.IssueID != fake.IssueID {
+		t.Errorf("victim's event after the attacker's: %+v, want stored in issue %d", late, real.IssueID)
+	}
+	if again := e.saveIn(victim.ID, "fp", withID("first")); again != (SaveResult{IssueID: real.IssueID, Duplicate: true}) {
+		t.Errorf("redelivery to the victim = %+v, want a duplicate of issue %d", again, real.IssueID)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM events WHERE project_id = $1`, victim.ID); n != 2 {
+		t.Errorf("victim's project holds %d events, want 2", n)
+	}
+	// The schema itself holds an event ID once per project, whatever a
+	// later writer forgets to check.
+	insert := func(id string) error {
+		_, err := db.SQL().ExecContext(ctx, `INSERT INTO events (project_id, issue_id, event_id, occurred_at, received_at, title, level, release_name, environment, payload)
+			VALUES ($1, $2, $3, 0, 0, 'copy', 'error', '', '', $4)`, victim.ID, real.IssueID, id, []byte{})
+		return err
+	}
+	if err := insert("raw-insert"); err != nil {
+		t.Fatalf("raw insert of a new event ID: %v", err)
+	}
+	err := insert("first")
+	if err == nil {
+		t.Error("a second row for (victim, first) was inserted; want a unique violation")
+	}
+
+	victimV, attackerV := Viewer{UserID: member.ID}, Viewer{UserID: attackerMember.ID}
+	for _, id := range []string{"first", "second"} {
+		lookups := []struct {
+			name      string
+			get       func() (EventRow, error)
+			project   int64
+			wantTitle string
+		}{
+			{"GetProjectEvent(victim) as admin", func() (EventRow, error) { return db.GetProjectEvent(ctx, System, victim.ID, id) }, victim.ID, "real"},
+			{"GetProjectEvent(victim) as member", func() (EventRow, error) { return db.GetProjectEvent(ctx, victimV, victim.ID, id) }, victim.ID, "real"},
+			{"GetProjectEvent(attacker) as admin", func() (EventRow, error) { return db.GetProjectEvent(ctx, System, attacker.ID, id) }, attacker.ID, "attacker text"},
+			{"GetIssueEvent(victim's) as admin", func() (EventRow, error) { return db.GetIssueEvent(ctx, System, real.IssueID, id) }, victim.ID, "real"},
+			{"GetIssueEvent(victim's) as member", func() (EventRow, error) { return db.GetIssueEvent(ctx, victimV, real.IssueID, id) }, victim.ID, "real"},
+			{"GetIssueEvent(attacker's) as admin", func() (EventRow, error) { return db.GetIssueEvent(ctx, System, fake.IssueID, id) }, attacker.ID, "attacker text"},
+			{"GetEvent as the victim's member", func() (EventRow, error) { return db.GetEvent(ctx, victimV, id) }, victim.ID, "real"},
+			{"GetEvent as the attacker's member", func() (EventRow, error) { return db.GetEvent(ctx, attackerV, id) }, attacker.ID, "attacker text"},
+		}
+		for _, l := range lookups {
+			got, err := l.get()
+			if err != nil || got.ProjectID != l.project || got.Title != l.wantTitle || got.EventID != id || len(got.Payload) == 0 {
+				t.Errorf("%s(%s) = project %d %q, %v; want project %d %q with payload", l.name, id, got.ProjectID, got.Title, err, l.project, l.wantTitle)
+			}
+		}
+		_, err := db.GetEvent(ctx, System, id)
+		wantErr(t, "GetEvent of an ID in two projects as admin", err, ErrAmbiguous)
+		_, err = db.GetProjectEvent(ctx, attackerV, victim.ID, id)
+		wantErr(t, "GetProjectEvent of the victim as the attacker", err, ErrNotFound)
+		_, err = db.GetIssueEvent(ctx, attackerV, real.IssueID, id)
+		wantErr(t, "GetIssueEvent of the victim's issue as the attacker", err, ErrNotFound)
+		_, err = db.GetEvent(ctx, Viewer{UserID: outsider.ID}, id)
+		wantErr(t, "GetEvent as an outsider", err, ErrNotFound)
+	}
+
+	// An issue of the same project answers only for its own events.
+	other := e.saveIn(victim.ID, "other-fp", withID("third"))
+	_, err = db.GetIssueEvent(ctx, System, real.IssueID, "third")
+	wantErr(t, "GetIssueEvent of another issue's event", err, ErrNotFound)
+	if got, err := db.GetIssueEvent(ctx, System, other.IssueID, "third"); err != nil || got.IssueID != other.IssueID {
+		t.Errorf("GetIssueEvent(third) = %+v, %v", got, err)
+	}
+	_, err = db.GetProjectEvent(ctx, System, attacker.ID, "third")
+	wantErr(t, "GetProjectEvent in a project without the event", err, ErrNotFound)
+	if got, err := db.GetEvent(ctx, System, "third"); err != nil || got.ProjectID != victim.ID {
+		t.Errorf("GetEvent of an unambiguous ID = project %d, %v; want %d", got.ProjectID, err, victim.ID)
 	}
 }

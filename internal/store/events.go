@@ -90,14 +90,62 @@ func eventsQuery(issueID int64, cursor string, limit int) (*query, int, error) {
 	return q, limit, nil
 }
 
-// GetEvent returns an event of a project v may see, with its payload.
-// Event IDs are random UUIDs, unique in practice; should two projects v may
-// see hold the same one, the lower project ID wins.
+// GetEvent returns the event with ID eventID of a project v may see, with
+// its payload. Event IDs are unique per project only, and ingest keeps the
+// ID an SDK sends, so anyone with one project's key can reuse another
+// project's event ID: when projects v may see hold the ID more than once,
+// GetEvent answers ErrAmbiguous rather than pick one, and the caller must
+// name the project (GetProjectEvent) or issue (GetIssueEvent).
 func (d *DB) GetEvent(ctx context.Context, v Viewer, eventID string) (EventRow, error) {
 	q := getEventQuery(v, eventID)
+	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	if err != nil {
+		return EventRow{}, fmt.Errorf("store: event %s: %w", eventID, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return EventRow{}, fmt.Errorf("store: event %s: %w", eventID, err)
+		}
+		return EventRow{}, fmt.Errorf("store: event %s: %w", eventID, ErrNotFound)
+	}
+	e, _, err := scanEvent(rows, true)
+	if err != nil {
+		return EventRow{}, fmt.Errorf("store: event %s: %w", eventID, err)
+	}
+	if rows.Next() {
+		return EventRow{}, fmt.Errorf("store: event %s is in more than one project: %w", eventID, ErrAmbiguous)
+	}
+	if err := rows.Err(); err != nil {
+		return EventRow{}, fmt.Errorf("store: event %s: %w", eventID, err)
+	}
+	return e, nil
+}
+
+// GetProjectEvent returns the event with ID eventID of project projectID,
+// with its payload, if v may see the project.
+func (d *DB) GetProjectEvent(ctx context.Context, v Viewer, projectID int64, eventID string) (EventRow, error) {
+	q := &query{}
+	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.event_id = `, q.arg(eventID),
+		` AND e.project_id = `, q.arg(projectID), ` AND `, q.visibleProject(v, projectID))
 	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sb.String(), q.args...), true)
 	if err != nil {
-		return EventRow{}, fmt.Errorf("store: event %s: %w", eventID, notFound(err))
+		return EventRow{}, fmt.Errorf("store: event %s of project %d: %w", eventID, projectID, notFound(err))
+	}
+	return e, nil
+}
+
+// GetIssueEvent returns the event with ID eventID of issue issueID, with
+// its payload, if v may see the issue. An event of another issue, even of
+// the same project, is ErrNotFound.
+func (d *DB) GetIssueEvent(ctx context.Context, v Viewer, issueID int64, eventID string) (EventRow, error) {
+	q := &query{}
+	issue := q.arg(issueID)
+	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.event_id = `, q.arg(eventID), ` AND e.issue_id = `, issue,
+		` AND EXISTS (SELECT 1 FROM issues i WHERE i.id = `, issue, ` AND i.project_id = e.project_id AND `, q.visible(v, "i.project_id"), `)`)
+	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sb.String(), q.args...), true)
+	if err != nil {
+		return EventRow{}, fmt.Errorf("store: event %s of issue %d: %w", eventID, issueID, notFound(err))
 	}
 	return e, nil
 }
@@ -116,7 +164,7 @@ func (d *DB) LatestEvent(ctx context.Context, v Viewer, issueID int64) (EventRow
 func getEventQuery(v Viewer, eventID string) *query {
 	q := &query{}
 	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.event_id = `, q.arg(eventID),
-		` AND `, q.visible(v, "e.project_id"), ` ORDER BY e.project_id LIMIT 1`)
+		` AND `, q.visible(v, "e.project_id"), ` LIMIT 2`)
 	return q
 }
 

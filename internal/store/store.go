@@ -15,6 +15,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -94,6 +96,9 @@ func openSQLite(dsn string) (*DB, error) {
 		// The driver would read it as parameters that fight the ones set here.
 		return nil, fmt.Errorf("store: SQLite path %q must not contain '?'", path)
 	}
+	if err := restrictSQLiteFiles(path); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", path+"?"+sqliteParams)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -104,6 +109,35 @@ func openSQLite(dsn string) (*DB, error) {
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	return &DB{db: db, dialect: DialectSQLite}, nil
+}
+
+// restrictSQLiteFiles makes the database file, and the -wal, -shm and
+// -journal files an earlier run may have left, readable by their owner
+// only: they hold every event and the users' password hashes. SQLite
+// creates a database with mode 0644 (less the umask) and its other files
+// with the database's mode, so a database created 0600 here stays 0600;
+// files from versions that did not do this are tightened.
+func restrictSQLiteFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil && fi.Mode().Perm()&0o077 != 0 {
+			err = os.Chmod(p, fi.Mode().Perm()&0o700)
+		}
+		if err != nil {
+			return fmt.Errorf("store: restrict %s to its owner (run as the file's owner, or chmod 600 it): %w", p, err)
+		}
+	}
+	return nil
 }
 
 func openPostgres(dsn string) (*DB, error) {

@@ -14,6 +14,11 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a unique value (email, project name) is taken.
 var ErrConflict = errors.New("already exists")
 
+// ErrAmbiguous is returned when an identifier that is unique only within a
+// project (an event ID) names rows in more than one project the viewer may
+// see; the caller must say which project it means.
+var ErrAmbiguous = errors.New("ambiguous: name the project")
+
 // ErrInvalid is returned for arguments the store refuses (unknown status,
 // role or sort, resolved_in_release without resolving); API handlers map it
 // to 400.

@@ -15,6 +15,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/api"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -52,16 +53,16 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 	w.mux.Handle("/", dash)
 	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session))
 	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log))
-	w.mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
-		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(rw, "ok")
-	})
+	w.mux.HandleFunc("GET /healthz", ops.Healthz)
 	return w
 }
 
 // Mux is the web mux, for the caller's extra routes (ingest, /readyz,
-// /metrics).
+// /metrics). Serve Handler, not the mux itself.
 func (w *Web) Mux() *http.ServeMux { return w.mux }
+
+// Handler is what to serve: the mux, with the headers every response needs.
+func (w *Web) Handler() http.Handler { return ops.NoSniff(w.mux) }
 
 // Hub is the live hub the processor publishes to in this process.
 func (w *Web) Hub() *live.Hub { return w.hub }
@@ -101,15 +102,9 @@ func (w *Web) HTTPServer(h http.Handler) *http.Server {
 // WriteLiveMetrics writes the hub's counters in the Prometheus text format.
 func (w *Web) WriteLiveMetrics(rw io.Writer) {
 	hs := w.hub.Stats()
-	Metric(rw, "flytrap_live_subscribers", "gauge", "Open live-update streams.", int64(hs.Subscribers))
-	Metric(rw, "flytrap_live_delivered_total", "counter", "Live messages handed to streams.", int64(hs.Delivered))
-	Metric(rw, "flytrap_live_dropped_total", "counter", "Live messages slow streams lost.", int64(hs.Dropped))
-}
-
-// Metric writes one sample in the Prometheus text exposition format, with
-// its HELP and TYPE lines; a dozen counters do not earn a client library.
-func Metric(w io.Writer, name, typ, help string, v int64) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", name, help, name, typ, name, v)
+	ops.Metric(rw, "flytrap_live_subscribers", "gauge", "Open live-update streams.", int64(hs.Subscribers))
+	ops.Metric(rw, "flytrap_live_delivered_total", "counter", "Live messages handed to streams.", int64(hs.Delivered))
+	ops.Metric(rw, "flytrap_live_dropped_total", "counter", "Live messages slow streams lost.", int64(hs.Dropped))
 }
 
 // apiSession adapts the dashboard's session check to the errors the REST

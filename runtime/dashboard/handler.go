@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
-	"time"
 
+	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/web"
 )
@@ -14,22 +16,18 @@ import (
 // face shared with `flytrap dev` (dashboard, /api/v1, the live stream,
 // /healthz) plus this instance's /readyz and /metrics. Ingest is not served
 // here; SDKs post to API Gateway.
-func newHandler(db *store.DB, pub *publisher, site *web.Web) http.Handler {
+//
+// The instance's listeners face the internet, so /metrics asks for an
+// admin's API token, and /readyz says only "ready" or "not ready" (the
+// reason goes to the log). /readyz checks the database and free space in
+// the state directory, where certificates are cached and renewed.
+func newHandler(db *store.DB, pub *publisher, site *web.Web, opts options, log *slog.Logger) http.Handler {
 	mux := site.Mux()
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := db.Ping(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "database unreachable:", err)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		metric := func(name, typ, help string, v int64) { web.Metric(w, name, typ, help, v) }
+	mux.Handle("GET /readyz", ops.Readyz(log,
+		ops.Check{Name: "database", Run: db.Ping},
+		ops.DiskSpace(opts.stateDir, opts.minFreeBytes, opts.freeSpace)))
+	metrics := ops.Metrics(func(_ context.Context, w io.Writer) {
+		metric := func(name, typ, help string, v int64) { ops.Metric(w, name, typ, help, v) }
 		metric("flytrap_keyset_publishes_total", "counter", "Ingest key sets published to S3.", pub.published.Load())
 		metric("flytrap_keyset_publish_failures_total", "counter", "Failed attempts to read or publish the ingest key set.", pub.failures.Load())
 		metric("flytrap_keyset_keys", "gauge", "Active keys in the last published key set.", pub.keys.Load())
@@ -39,7 +37,8 @@ func newHandler(db *store.DB, pub *publisher, site *web.Web) http.Handler {
 		metric("flytrap_db_wait_total", "counter", "Times a query waited for a free connection.", st.WaitCount)
 		site.WriteLiveMetrics(w)
 	})
-	return nudgeAfterWrites(mux, pub.nudge)
+	mux.Handle("GET /metrics", ops.RequireAdmin(adminToken(db), log, metrics))
+	return nudgeAfterWrites(site.Handler(), pub.nudge)
 }
 
 // nudgeAfterWrites calls nudge after every request that may change data:
@@ -55,4 +54,20 @@ func nudgeAfterWrites(h http.Handler, nudge func()) http.Handler {
 			nudge()
 		}
 	})
+}
+
+// adminToken accepts the API token of an admin user.
+func adminToken(db *store.DB) ops.Authorizer {
+	return func(ctx context.Context, token string) error {
+		u, err := db.UserByAPIToken(ctx, token)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return ops.ErrUnauthorized
+		case err != nil:
+			return err
+		case u.Role != store.RoleAdmin:
+			return ops.ErrForbidden
+		}
+		return nil
+	}
 }

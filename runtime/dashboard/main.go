@@ -27,6 +27,8 @@
 //	FLYTRAP_HTTP_ADDR   default :80
 //	FLYTRAP_HTTPS_ADDR  default :443
 //	FLYTRAP_DB_SSLMODE  default require (RDS enforces TLS)
+//	FLYTRAP_MIN_FREE_MB free space (MiB) the state directory needs for
+//	                    /readyz to answer ready (default 100)
 //	LOG_LEVEL           debug, info (default), warn or error
 //
 // The SDK's own variables (AWS_EC2_METADATA_SERVICE_ENDPOINT,
@@ -59,6 +61,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/awsx/lite"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/lambdax"
+	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/web"
 )
@@ -67,7 +70,12 @@ func main() {
 	log := lambdax.NewLogger(os.Stdout, os.Getenv("LOG_LEVEL"))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := run(ctx, optionsFromEnv(os.Getenv), log); err != nil {
+	opts, err := optionsFromEnv(os.Getenv)
+	if err != nil {
+		log.Error("dashboard: bad environment", "err", err)
+		os.Exit(1)
+	}
+	if err := run(ctx, opts, log); err != nil {
 		log.Error("dashboard stopped", "err", err)
 		os.Exit(1)
 	}
@@ -81,17 +89,25 @@ type options struct {
 	dbSSLMode           string
 	publishEvery        time.Duration
 	shutdownGrace       time.Duration
+	// minFreeBytes is the free space the state directory needs for
+	// /readyz; freeSpace measures it (nil: ops.FreeBytes).
+	minFreeBytes uint64
+	freeSpace    ops.FreeSpace
 	// ready, when set, is called once the listeners are open (https is
 	// nil without a domain).
 	ready func(http, https net.Addr)
 }
 
-func optionsFromEnv(getenv func(string) string) options {
+func optionsFromEnv(getenv func(string) string) (options, error) {
 	or := func(k, def string) string {
 		if v := getenv(k); v != "" {
 			return v
 		}
 		return def
+	}
+	minFreeMB, err := strconv.ParseUint(or("FLYTRAP_MIN_FREE_MB", "100"), 10, 32)
+	if err != nil {
+		return options{}, fmt.Errorf("FLYTRAP_MIN_FREE_MB must be a whole number of MiB: %w", err)
 	}
 	return options{
 		httpAddr:      or("FLYTRAP_HTTP_ADDR", ":80"),
@@ -100,7 +116,8 @@ func optionsFromEnv(getenv func(string) string) options {
 		dbSSLMode:     or("FLYTRAP_DB_SSLMODE", "require"),
 		publishEvery:  30 * time.Second,
 		shutdownGrace: 15 * time.Second,
-	}
+		minFreeBytes:  minFreeMB << 20,
+	}, nil
 }
 
 // secretMaxAge is how long a master password read from Secrets Manager is
@@ -109,6 +126,11 @@ const secretMaxAge = time.Minute
 
 // run starts the dashboard and serves until ctx ends.
 func run(ctx context.Context, opts options, log *slog.Logger) error {
+	// systemd creates it; started any other way, /readyz's disk check
+	// would fail on a state directory that autocert has not created yet.
+	if err := os.MkdirAll(opts.stateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory %s: %w (set STATE_DIRECTORY to a writable directory)", opts.stateDir, err)
+	}
 	inst, err := awsx.ReadInstance(ctx, imds.New(imds.Options{}))
 	if err != nil {
 		return err
@@ -166,7 +188,7 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 		defer wg.Done()
 		site.Listen(bg) // the processor Lambda publishes through NOTIFY
 	}()
-	return serve(ctx, opts, rc, site, newHandler(db, pub, site), log)
+	return serve(ctx, opts, rc, site, newHandler(db, pub, site, opts, log), log)
 }
 
 // webConfig points DSNs and snippets at API Gateway, where SDKs send
@@ -255,7 +277,7 @@ func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, site *web.W
 		secure := newServer(hsts(h))
 		secure.TLSConfig = m.TLSConfig()
 		// :80 answers ACME HTTP-01 challenges and redirects the rest.
-		servers = append(servers, newServer(m.HTTPHandler(nil)), secure)
+		servers = append(servers, newServer(ops.NoSniff(m.HTTPHandler(nil))), secure)
 		listeners = append(listeners, httpLn, tlsLn)
 		log.Info("serving HTTPS with Let's Encrypt certificates", "domain", rc.Domain, "https", tlsLn.Addr().String(), "http", httpLn.Addr().String())
 	}

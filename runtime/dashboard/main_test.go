@@ -13,7 +13,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +48,8 @@ type world struct {
 	s3           *s3.Client
 	processor    string        // the processor role the config names
 	publishEvery time.Duration // the key set check interval; 0 means 50 ms
+	// free is what the state directory's file system reports free.
+	free atomic.Uint64
 }
 
 func newWorld(t *testing.T, domain string) *world {
@@ -52,6 +57,7 @@ func newWorld(t *testing.T, domain string) *world {
 	b := make([]byte, 6)
 	rand.Read(b)
 	w := &world{processor: "flytrap_processor_" + hex.EncodeToString(b)}
+	w.free.Store(1 << 40)
 	t.Cleanup(func() { // after pgtest dropped the database that held its grants
 		if w.dsn != "" {
 			dropRole(t, w.dsn, w.processor)
@@ -136,6 +142,7 @@ func dropRole(t *testing.T, dsn, role string) {
 
 type started struct {
 	http, https string // addresses
+	stateDir    string
 	stop        func() error
 }
 
@@ -146,12 +153,13 @@ func (w *world) start(t *testing.T) started {
 	addrs := make(chan [2]net.Addr, 1)
 	done := make(chan error, 1)
 	opts := options{
-		httpAddr: "127.0.0.1:0", httpsAddr: "127.0.0.1:0", stateDir: t.TempDir(), dbSSLMode: "disable",
+		httpAddr: "127.0.0.1:0", httpsAddr: "127.0.0.1:0", stateDir: filepath.Join(t.TempDir(), "state"), dbSSLMode: "disable",
 		publishEvery: cmp.Or(w.publishEvery, 50*time.Millisecond), shutdownGrace: 5 * time.Second,
+		minFreeBytes: 100 << 20, freeSpace: func(string) (uint64, error) { return w.free.Load(), nil },
 		ready: func(h, s net.Addr) { addrs <- [2]net.Addr{h, s} },
 	}
 	go func() { done <- run(ctx, opts, slog.New(slog.DiscardHandler)) }()
-	var s started
+	s := started{stateDir: opts.stateDir}
 	select {
 	case a := <-addrs:
 		s.http = a[0].String()
@@ -183,11 +191,14 @@ func (w *world) start(t *testing.T) started {
 	return s
 }
 
-func get(t *testing.T, c *http.Client, u, host string) (int, http.Header, string) {
+func get(t *testing.T, c *http.Client, u, host string, header ...string) (int, http.Header, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	if host != "" {
 		req.Host = host
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -220,10 +231,21 @@ func TestDashboardFirstStartAndRestart(t *testing.T) {
 	ctx := context.Background()
 	s := w.start(t)
 
-	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/api/v1/projects": 401, "/": 200} {
-		if code, _, body := get(t, http.DefaultClient, "http://"+s.http+path, ""); code != want {
+	// Every answer forbids MIME sniffing; /metrics asks strangers for a
+	// token.
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 401, "/api/v1/projects": 401, "/": 200, "/login": 200} {
+		code, hdr, body := get(t, http.DefaultClient, "http://"+s.http+path, "")
+		if code != want {
 			t.Errorf("GET %s = %d %s, want %d", path, code, body, want)
 		}
+		if got := hdr.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("GET %s: X-Content-Type-Options %q, want nosniff", path, got)
+		}
+	}
+
+	// The state directory, missing before the start, is the service's own.
+	if fi, err := os.Stat(s.stateDir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("state directory: %v, %v; want mode 700", fi, err)
 	}
 
 	// The first admin's password waits in S3 for `flytrap deploy`.
@@ -276,9 +298,34 @@ func TestDashboardFirstStartAndRestart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if _, _, body := get(t, http.DefaultClient, "http://"+s.http+"/metrics", ""); !strings.Contains(body, "flytrap_keyset_keys 2") {
-		t.Errorf("metrics:\n%s", body)
+	adminToken, _, err := db.CreateAPIToken(ctx, u.ID, "prometheus")
+	if err != nil {
+		t.Fatal(err)
 	}
+	member, err := db.CreateUser(ctx, "member@example.com", "x", store.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberToken, _, err := db.CreateAPIToken(ctx, member.ID, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		token string
+		code  int
+	}{{"flyt_unknown", 401}, {memberToken, 403}, {adminToken, 200}} {
+		code, _, body := get(t, http.DefaultClient, "http://"+s.http+"/metrics", "", "Authorization", "Bearer "+tt.token)
+		if code != tt.code || (code == 200) != strings.Contains(body, "flytrap_keyset_keys 2") {
+			t.Errorf("GET /metrics with token %.10s… = %d\n%s\nwant %d", tt.token, code, body, tt.code)
+		}
+	}
+
+	// A (nearly) full disk makes the instance not ready, and says no more.
+	w.free.Store(10 << 20)
+	if code, _, body := get(t, http.DefaultClient, "http://"+s.http+"/readyz", ""); code != 503 || body != `{"status":"not ready"}`+"\n" {
+		t.Errorf("readyz on a full disk = %d %q, want 503 not ready", code, body)
+	}
+	w.free.Store(1 << 40)
 
 	// The processor can log in with its role.
 	var isLogin bool
@@ -298,8 +345,8 @@ func TestDashboardFirstStartAndRestart(t *testing.T) {
 	if _, ok, err := awsx.TakeInitialAdmin(ctx, w.s3, bucket); ok || err != nil {
 		t.Errorf("a restart left another initial password: %v, %v", ok, err)
 	}
-	if n, _ := db.CountUsers(ctx); n != 1 {
-		t.Errorf("%d users after a restart, want 1", n)
+	if n, _ := db.CountUsers(ctx); n != 2 {
+		t.Errorf("%d users after a restart, want the admin and the test's member", n)
 	}
 	if got := w.keySet(t); got.IPSalt != salt || len(got.Keys) != 2 {
 		t.Errorf("key set after restart %+v", got)
@@ -369,8 +416,9 @@ func TestDashboardWithDomain(t *testing.T) {
 	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	code, hdr, _ := get(t, noRedirect, "http://"+s.http+"/api/v1/projects?x=1", "errors.example.com")
-	if code != http.StatusFound || hdr.Get("Location") != "https://errors.example.com/api/v1/projects?x=1" {
-		t.Errorf("GET http:// = %d Location %q, want a redirect to HTTPS", code, hdr.Get("Location"))
+	if code != http.StatusFound || hdr.Get("Location") != "https://errors.example.com/api/v1/projects?x=1" || hdr.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("GET http:// = %d Location %q X-Content-Type-Options %q, want a redirect to HTTPS with nosniff",
+			code, hdr.Get("Location"), hdr.Get("X-Content-Type-Options"))
 	}
 	// An ACME HTTP-01 challenge path is handled by autocert (404 for a
 	// token it did not issue), not redirected.
@@ -401,10 +449,25 @@ func TestMasterDSN(t *testing.T) {
 }
 
 func TestOptionsFromEnv(t *testing.T) {
-	o := optionsFromEnv(func(k string) string {
-		return map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080"}[k]
-	})
-	if o.httpAddr != ":8080" || o.httpsAddr != ":443" || o.stateDir != "/var/lib/flytrap" || o.dbSSLMode != "require" || o.publishEvery != 30*time.Second {
-		t.Errorf("options %+v", o)
+	tests := []struct {
+		env     map[string]string
+		minFree uint64 // 0: the environment is refused
+	}{
+		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080"}, 100 << 20},
+		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080", "FLYTRAP_MIN_FREE_MB": "2048"}, 2048 << 20},
+		{map[string]string{"FLYTRAP_MIN_FREE_MB": "lots"}, 0},
+	}
+	for _, tt := range tests {
+		o, err := optionsFromEnv(func(k string) string { return tt.env[k] })
+		if tt.minFree == 0 {
+			if err == nil {
+				t.Errorf("%v: accepted, want an error", tt.env)
+			}
+			continue
+		}
+		if err != nil || o.httpAddr != ":8080" || o.httpsAddr != ":443" || o.stateDir != "/var/lib/flytrap" || o.dbSSLMode != "require" ||
+			o.publishEvery != 30*time.Second || o.minFreeBytes != tt.minFree {
+			t.Errorf("%v: options %+v, %v", tt.env, o, err)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/ops"
 )
 
 const (
@@ -68,6 +69,7 @@ func newApp(ctx context.Context, deps appDeps) *app {
 
 // ServeHTTP implements http.Handler.
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ops.SetNoSniff(w.Header())
 	if !a.salted.Load() {
 		a.ensureSalt(r.Context())
 	}

@@ -206,6 +206,9 @@ func TestIngestFunction(t *testing.T) {
 					t.Errorf("header %s = %q, want %q", k, resp.Headers[k], v)
 				}
 			}
+			if got := resp.Headers["X-Content-Type-Options"]; got != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+			}
 			msgs := f.sqs.Messages(f.queueURL)
 			if tt.wantEvent == nil {
 				if len(msgs) != before {

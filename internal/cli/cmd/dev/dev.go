@@ -24,6 +24,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/server"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
@@ -48,6 +49,7 @@ type Options struct {
 	DropIPs           bool
 	RetentionDays     int
 	RetentionPerIssue int
+	MinFreeMB         uint64
 	Verbose           bool
 }
 
@@ -90,6 +92,7 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.BoolVar(&opts.DropIPs, "drop-ips", false, "drop client IP addresses instead of storing a salted hash")
 	fl.IntVar(&opts.RetentionDays, "retention-days", 90, "delete events older than this many days (0: keep)")
 	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", 10000, "keep at most this many events per issue (0: all)")
+	fl.Uint64Var(&opts.MinFreeMB, "min-free-disk", ops.DefaultMinFreeBytes>>20, "MiB the data dir's disk must have free for /readyz to report ready")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every stored event")
 	return cmd
 }
@@ -148,6 +151,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return &cmdutil.Error{Msg: "cannot listen on " + opts.Addr, Hint: "is another flytrap dev running? pick a free port with --addr 127.0.0.1:8081", Err: err}
 	}
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		// /metrics and /readyz take no credentials here; on EC2 the
+		// dashboard asks for an admin's token instead.
+		log.Warn("listening beyond this machine: /metrics is served to anyone who reaches "+ln.Addr().String(), "hint", "use --addr 127.0.0.1:PORT unless other machines must reach it")
+	}
 	base := baseURL(ln.Addr())
 	info := Info{
 		DashboardURL: base + "/",
@@ -182,6 +190,8 @@ func Run(ctx context.Context, opts *Options) error {
 		PublicURL:         base,
 		RetentionMaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,
 		RetentionPerIssue: opts.RetentionPerIssue,
+		DataDir:           opts.DataDir,
+		MinFreeBytes:      opts.MinFreeMB << 20,
 	}, log)
 	if err := srv.Run(ctx, ln); err != nil {
 		return &cmdutil.Error{Msg: "server stopped", Err: err}
