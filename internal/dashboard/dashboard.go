@@ -131,6 +131,8 @@ type Config struct {
 	// one reverse proxy that appends to that header, or clients choose
 	// their own address and escape the per-address limit.
 	TrustForwardedFor bool
+	// Render bounds how much of an event the issue page shows.
+	Render RenderLimits
 }
 
 // Dashboard is the web UI's http.Handler.
@@ -143,6 +145,7 @@ type Dashboard struct {
 	ingestURL  string
 	sessionTTL time.Duration
 	trustXFF   bool
+	limits     RenderLimits
 
 	mux      *http.ServeMux
 	pages    map[string]*htmltemplate.Template
@@ -197,6 +200,7 @@ func New(cfg Config) *Dashboard {
 		ingestURL:  strings.TrimRight(cfg.IngestURL, "/"),
 		sessionTTL: cfg.SessionTTL,
 		trustXFF:   cfg.TrustForwardedFor,
+		limits:     cfg.Render.withDefaults(),
 		cop:        http.NewCrossOriginProtection(),
 		emailLimit: newLimiter(lim.PerEmail, lim.Window),
 		ipLimit:    newLimiter(lim.PerIP, lim.Window),
