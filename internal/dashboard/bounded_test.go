@@ -1,9 +1,11 @@
 package dashboard
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"net/http"
 	"runtime"
 	"strings"
 	"testing"
@@ -66,7 +68,7 @@ func TestRenderAmplification(t *testing.T) {
 			if alloc > maxAlloc {
 				t.Errorf("serving the page allocated %d bytes, want at most %d", alloc, maxAlloc)
 			}
-			wantBody(t, r, "DeepError", `&#34;a&#34;: {… truncated}`)
+			wantBody(t, r, "DeepError", `&#34;a&#34;: {… truncated}`, "Download raw JSON")
 			checkSafeHTML(t, r.Body)
 		})
 	}
@@ -138,10 +140,72 @@ func TestRenderBudget(t *testing.T) {
 			if len(r.Body) > tt.maxPage {
 				t.Errorf("page is %d bytes, want at most %d", len(r.Body), tt.maxPage)
 			}
-			wantBody(t, r, "FloodError", "… truncated")
+			wantBody(t, r, "FloodError", "… truncated", "Download raw JSON")
 			checkSafeHTML(t, r.Body)
 		})
 	}
+}
+
+// TestRawEventJSON downloads events as JSON: the whole event however much
+// the page cut, as a download that no browser renders, and only under the
+// issue the event belongs to and for viewers of its project.
+func TestRawEventJSON(t *testing.T) {
+	f := newFixture(t)
+	deep := sampleEvent(f.web.ID, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", now.Add(-time.Minute))
+	deep.Exceptions[0].Type = "DeepError"
+	deep.Extra = nestedJSON(5000)
+	deepIssue := f.save(deep).IssueID
+	raw := func(issue int64, event string) string { return rawEventURL(issue, event) }
+
+	tests := []struct {
+		name, role, path string
+		status           int
+	}{
+		{"member, latest event", roleMember, raw(f.issue, f.event2), http.StatusOK},
+		{"member, older event", roleMember, raw(f.issue, f.event1), http.StatusOK},
+		{"event id with dashes", roleMember, raw(f.issue, "22222222-2222-2222-2222-222222222222"), http.StatusOK},
+		{"event of another issue", roleMember, raw(f.issue2, f.event1), http.StatusNotFound},
+		{"another project's event under a visible issue", roleAdmin, raw(f.issue, f.otherEvent), http.StatusNotFound},
+		{"non-member", roleOutsider, raw(f.issue, f.event2), http.StatusNotFound},
+		{"non-member, own event under another project's issue", roleOutsider, raw(f.issue, f.otherEvent), http.StatusNotFound},
+		{"malformed event id", roleMember, raw(f.issue, "nope"), http.StatusNotFound},
+		{"unknown event", roleMember, raw(f.issue, "99999999999999999999999999999999"), http.StatusNotFound},
+		{"anonymous", roleAnon, raw(f.issue, f.event2), http.StatusSeeOther},
+		{"deep event", roleMember, raw(deepIssue, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"), http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.get(tt.role, tt.path)
+			wantStatus(t, r, tt.status)
+			if tt.status != http.StatusOK {
+				noBody(t, r, `"event_id"`)
+				return
+			}
+			h := r.Header
+			if h.Get("Content-Type") != "application/json" || h.Get("X-Content-Type-Options") != "nosniff" ||
+				!strings.HasPrefix(h.Get("Content-Disposition"), `attachment; filename="event-`) {
+				t.Errorf("headers %v", h)
+			}
+			var ev event.Event
+			if err := json.Unmarshal([]byte(r.Body), &ev); err != nil {
+				t.Fatalf("body is not an event: %v", err)
+			}
+			if ev.ProjectID != f.web.ID || !strings.Contains(tt.path, ev.EventID[:8]) {
+				t.Errorf("got event %s of project %d", ev.EventID, ev.ProjectID)
+			}
+		})
+	}
+	// The whole event: the page cut the nesting, the download does not.
+	r := f.get(roleMember, raw(deepIssue, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"))
+	var ev event.Event
+	if err := json.Unmarshal([]byte(r.Body), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ev.Extra, deep.Extra) {
+		t.Errorf("extra is %d bytes, want the %d sent", len(ev.Extra), len(deep.Extra))
+	}
+	page := f.get(roleMember, issuePath(deepIssue))
+	wantBody(t, page, `href="`+raw(deepIssue, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee")+`"`, "… truncated")
 }
 
 func TestRenderJSONLimits(t *testing.T) {

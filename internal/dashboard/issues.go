@@ -269,6 +269,8 @@ type issueData struct {
 	Tags                          []tagGroup
 	// TagsCut counts the tag keys left out.
 	TagsCut int
+	// RawURL downloads the event as JSON.
+	RawURL  string
 	ListURL string
 }
 
@@ -341,6 +343,7 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 	b := newBudget(d.limits)
 	if !data.EventMissing {
 		data.Event = newEventView(ev, b)
+		data.RawURL = rawEventURL(is.ID, ev.EventID)
 		older, newer, err := d.store.AdjacentEvents(ctx, v, is.ID, ev.EventID)
 		if err != nil {
 			d.fail(w, r, err)
@@ -372,10 +375,10 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 	d.render(w, r, http.StatusOK, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data})
 }
 
-// issueEvent loads the event named by rawID (the issue page's ?event=) as
-// the viewer may see it, and only if it is an event of issue is: an event
-// of another issue is not this issue's to show, even when the viewer may
-// see it.
+// issueEvent loads the event named by rawID (as the issue page's ?event=
+// or the raw JSON route's path has it) as the viewer may see it, and only
+// if it is an event of issue is: an event of another issue is not this
+// issue's to show, even when the viewer may see it.
 func (d *Dashboard) issueEvent(r *http.Request, s *session, is store.Issue, rawID string) (store.EventRow, error) {
 	eid, ok := normalizeEventID(rawID)
 	if !ok {
@@ -389,6 +392,32 @@ func (d *Dashboard) issueEvent(r *http.Request, s *session, is store.Issue, rawI
 		return store.EventRow{}, store.ErrNotFound
 	}
 	return ev, nil
+}
+
+func rawEventURL(issueID int64, eventID string) string {
+	return "/issues/" + strconv.FormatInt(issueID, 10) + "/events/" + url.PathEscape(eventID) + "/raw"
+}
+
+// rawEvent serves an event of the issue as the normalized JSON it is
+// stored as: the whole event, however much of it the issue page cut. It
+// is a download, never a page: a browser must not render what an SDK sent
+// as anything but JSON.
+func (d *Dashboard) rawEvent(w http.ResponseWriter, r *http.Request, s *session) {
+	is, _, ok := d.issueAndProject(w, r, s)
+	if !ok {
+		return
+	}
+	ev, err := d.issueEvent(r, s, is, r.PathValue("event"))
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Disposition", `attachment; filename="event-`+ev.EventID+`.json"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(ev.Payload)))
+	w.Write(ev.Payload)
 }
 
 // normalizeEventID accepts an event ID as 32 hex digits, with or without
