@@ -23,6 +23,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/server"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -44,6 +45,7 @@ type Options struct {
 	DropIPs           bool
 	RetentionDays     int
 	RetentionPerIssue int
+	Render            dashboard.RenderLimits
 	Verbose           bool
 }
 
@@ -82,6 +84,11 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.BoolVar(&opts.DropIPs, "drop-ips", false, "drop client IP addresses instead of storing a salted hash")
 	fl.IntVar(&opts.RetentionDays, "retention-days", 90, "delete events older than this many days (0: keep)")
 	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", 10000, "keep at most this many events per issue (0: all)")
+	fl.IntVar(&opts.Render.MaxPage, "render-max-page", dashboard.DefaultMaxPage, "bytes of HTML the issue page shows of one event, in all")
+	fl.IntVar(&opts.Render.MaxJSON, "render-max-json", dashboard.DefaultMaxJSON, "bytes of HTML the issue page shows of one JSON block (contexts, extra, ...)")
+	fl.IntVar(&opts.Render.MaxString, "render-max-string", dashboard.DefaultMaxString, "bytes of HTML the issue page shows of one string")
+	fl.IntVar(&opts.Render.MaxItems, "render-max-items", dashboard.DefaultMaxItems, "entries the issue page shows of one list or JSON object or array")
+	fl.IntVar(&opts.Render.MaxDepth, "render-max-depth", dashboard.DefaultMaxDepth, "nesting the issue page shows of client JSON")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every stored event")
 	return cmd
 }
@@ -170,6 +177,7 @@ func Run(ctx context.Context, opts *Options) error {
 		PublicURL:         base,
 		RetentionMaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,
 		RetentionPerIssue: opts.RetentionPerIssue,
+		Render:            opts.Render,
 	}, log)
 	if err := srv.Run(ctx, ln); err != nil {
 		return &cmdutil.Error{Msg: "server stopped", Err: err}
@@ -186,6 +194,8 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--max-event-size must be at least 1024 bytes", "")
 	case o.MaxBodyBytes < o.MaxEventBytes/8:
 		return cmdutil.UsageError("--max-body-size is too small for --max-event-size", "a compressed body must be able to hold one event")
+	case o.Render.MaxPage < 1 || o.Render.MaxJSON < 1 || o.Render.MaxString < 1 || o.Render.MaxItems < 1 || o.Render.MaxDepth < 1:
+		return cmdutil.UsageError("--render-max-* limits must be at least 1", "see docs/limits.md for what each bounds and its default")
 	case o.RetentionDays < 0 || o.RetentionPerIssue < 0:
 		return cmdutil.UsageError("retention settings cannot be negative", "use 0 to turn a rule off")
 	case o.DatabaseURL != "" && !strings.HasPrefix(o.DatabaseURL, "postgres://") && !strings.HasPrefix(o.DatabaseURL, "postgresql://"):
