@@ -144,6 +144,9 @@ type Config struct {
 	// one reverse proxy that appends to that header, or clients choose
 	// their own address and escape the per-address limit.
 	TrustForwardedFor bool
+	// Render bounds how much of an event the issue page shows; the raw
+	// JSON download has all of it.
+	Render RenderLimits
 }
 
 // Dashboard is the web UI's http.Handler.
@@ -156,6 +159,7 @@ type Dashboard struct {
 	ingestURL  string
 	sessionTTL time.Duration
 	trustXFF   bool
+	limits     RenderLimits
 
 	mux      *http.ServeMux
 	pages    map[string]*htmltemplate.Template
@@ -213,6 +217,7 @@ func New(cfg Config) *Dashboard {
 		ingestURL:  strings.TrimRight(cfg.IngestURL, "/"),
 		sessionTTL: cfg.SessionTTL,
 		trustXFF:   cfg.TrustForwardedFor,
+		limits:     cfg.Render.withDefaults(),
 		cop:        http.NewCrossOriginProtection(),
 		throttle:   newLoginThrottle(lim),
 		dummyHash:  auth.DummyHash(),
@@ -253,6 +258,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /projects/{id}/issues", d.page(d.issuesPage))
 	m.HandleFunc("POST /projects/{id}/issues/bulk", d.action(d.bulkUpdate))
 	m.HandleFunc("GET /issues/{id}", d.page(d.issuePage))
+	m.HandleFunc("GET /issues/{id}/events/{event}/raw", d.page(d.rawEvent))
 	m.HandleFunc("POST /issues/{id}/status", d.action(d.setStatus))
 	m.HandleFunc("GET /issues/{id}/delete", d.page(d.confirmDeleteIssue))
 	m.HandleFunc("POST /issues/{id}/delete", d.action(d.deleteIssue))

@@ -1,10 +1,8 @@
 package dashboard
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -15,32 +13,38 @@ import (
 // eventView is an event laid out for the issue page. Every string in it
 // came from an SDK: the templates print them as text (html/template
 // escapes them for their context) and link a URL only when httpURL
-// accepts it.
+// accepts it. Every string and list went through the page's budget, so
+// the page is bounded whatever the event holds; the *Cut fields count the
+// entries of a list left out.
 type eventView struct {
 	ID        string
 	Timestamp time.Time
 	// ReceivedLater is when Flytrap received the event, set only when
 	// that differs from its timestamp (an SDK that queued it offline).
-	ReceivedLater *time.Time
-	Level         string
-	Platform      string
-	Release       string
-	Dist          string
-	Environment   string
-	ServerName    string
-	Logger        string
-	Transaction   string
-	Message       string
-	Handled       string // "yes", "no" or "" when unknown
-	SDK           string
-	Exceptions    []exceptionView // outermost first
-	Breadcrumbs   []breadcrumbView
-	User          *userView
-	Request       *requestView
-	Tags          []event.Tag
-	Contexts      string // indented JSON
-	Extra         string
-	Notes         []string
+	ReceivedLater  *time.Time
+	Level          string
+	Platform       string
+	Release        string
+	Dist           string
+	Environment    string
+	ServerName     string
+	Logger         string
+	Transaction    string
+	Message        string
+	Handled        string // "yes", "no" or "" when unknown
+	SDK            string
+	Exceptions     []exceptionView // outermost first
+	ExceptionsCut  int
+	Breadcrumbs    []breadcrumbView
+	BreadcrumbsCut int
+	User           *userView
+	Request        *requestView
+	Tags           []event.Tag
+	TagsCut        int
+	Contexts       string // indented JSON
+	Extra          string
+	Notes          []string
+	NotesCut       int
 	// Unreadable is set when the stored payload could not be decoded;
 	// the row's columns are still shown.
 	Unreadable bool
@@ -62,6 +66,8 @@ type exceptionView struct {
 	// frames and of library frames; library runs render collapsed.
 	Groups     []frameGroup
 	FrameCount int
+	// FramesCut counts the oldest frames left out.
+	FramesCut int
 	// Cause is set on every exception but the outermost: it is what the
 	// one above it was raised while handling.
 	Cause bool
@@ -85,8 +91,9 @@ type frameView struct {
 	// Code is the source around the line, when the SDK or the source map
 	// supplied it; Open says the frame starts expanded (the most recent
 	// in-app frame).
-	Code []codeLine
-	Open bool
+	Code    []codeLine
+	CodeCut int
+	Open    bool
 	// File is the frame's file as sent (its file name, else its absolute
 	// path); Raw is set to it when Location shows a shorter form.
 	File, Raw string
@@ -130,13 +137,17 @@ type requestView struct {
 	URL         string
 	QueryString string
 	Headers     [][2]string
+	HeadersCut  int
 	Data        string
 }
 
-func newEventView(row store.EventRow) *eventView {
+// newEventView lays out a stored event, taking its text from b in order of
+// importance: the short facts, the message and the exceptions first, then
+// the request, notes, tags and breadcrumbs, and the JSON blocks last.
+func newEventView(row store.EventRow, b *budget) *eventView {
 	v := &eventView{
 		ID: row.EventID, Timestamp: row.Timestamp,
-		Level: row.Level, Release: row.Release, Environment: row.Environment,
+		Level: b.text(row.Level), Release: b.text(row.Release), Environment: b.text(row.Environment),
 	}
 	if d := row.Received.Sub(row.Timestamp); d > time.Second || d < -time.Second {
 		rcv := row.Received
@@ -147,47 +158,85 @@ func newEventView(row store.EventRow) *eventView {
 		v.Unreadable = true
 		return v
 	}
-	v.Platform, v.Dist, v.ServerName, v.Logger = ev.Platform, ev.Dist, ev.ServerName, ev.Logger
-	v.Transaction, v.Message, v.Handled = ev.Transaction, ev.Message, yesNo(ev.Handled)
+	v.Platform, v.Dist, v.ServerName = b.text(ev.Platform), b.text(ev.Dist), b.text(ev.ServerName)
+	v.Logger, v.Transaction, v.Handled = b.text(ev.Logger), b.text(ev.Transaction), yesNo(ev.Handled)
 	if ev.SDK != nil {
-		v.SDK = ev.SDK.Name
+		sdk := ev.SDK.Name
 		if ev.SDK.Version != "" {
-			v.SDK += " " + ev.SDK.Version
+			sdk += " " + ev.SDK.Version
 		}
+		v.SDK = b.text(sdk)
 	}
-	for i := len(ev.Exceptions) - 1; i >= 0; i-- {
-		if ev.Exceptions[i].Synthetic() && v.MessageStack == nil {
-			ms := newExceptionView(ev.Exceptions[i])
-			v.MessageStack = &ms
+	if u := ev.User; u != nil {
+		v.User = &userView{ID: b.text(u.ID), Email: b.text(u.Email), Username: b.text(u.Username), IPHash: b.text(u.IPHash)}
+	}
+	v.Message = b.text(ev.Message)
+	for i := range ev.Exceptions {
+		if !b.item(i) {
+			v.ExceptionsCut = len(ev.Exceptions) - i
+			break
+		}
+		j := len(ev.Exceptions) - 1 - i
+		ex := newExceptionView(ev.Exceptions[j], b)
+		// A synthetic exception only carries the message's stack
+		// (captureMessage with attachStacktrace): shown under the message.
+		if ev.Exceptions[j].Synthetic() && v.MessageStack == nil {
+			v.MessageStack = &ex
 			if v.Message == "" {
-				v.Message = ms.Value
+				v.Message = ex.Value
 			}
 			continue
 		}
-		ex := newExceptionView(ev.Exceptions[i])
-		ex.Cause = i < len(ev.Exceptions)-1
+		ex.Cause = i > 0
 		v.Exceptions = append(v.Exceptions, ex)
 	}
-	for _, b := range ev.Breadcrumbs {
-		v.Breadcrumbs = append(v.Breadcrumbs, breadcrumbView{Time: b.Timestamp, Type: b.Type, Category: b.Category,
-			Level: b.Level, Message: b.Message, Data: compactJSON(b.Data)})
+	if rq := ev.Request; rq != nil {
+		v.Request = &requestView{Method: b.text(rq.Method), URL: b.text(rq.URL), QueryString: b.text(rq.QueryString)}
+		for i, h := range rq.Headers {
+			if !b.item(i) {
+				v.Request.HeadersCut = len(rq.Headers) - i
+				break
+			}
+			v.Request.Headers = append(v.Request.Headers, [2]string{b.text(h[0]), b.text(h[1])})
+		}
 	}
-	if u := ev.User; u != nil {
-		v.User = &userView{ID: u.ID, Email: u.Email, Username: u.Username, IPHash: u.IPHash, Data: indentJSON(u.Data)}
+	for i, n := range ev.Notes {
+		if !b.item(i) {
+			v.NotesCut = len(ev.Notes) - i
+			break
+		}
+		v.Notes = append(v.Notes, b.text(n))
+	}
+	for i, t := range ev.Tags {
+		if !b.item(i) {
+			v.TagsCut = len(ev.Tags) - i
+			break
+		}
+		v.Tags = append(v.Tags, event.Tag{Key: b.text(t.Key), Value: b.text(t.Value)})
+	}
+	v.Lambda = newLambdaView(ev.Lambda(), b)
+	for i, c := range ev.Breadcrumbs {
+		if !b.item(i) {
+			v.BreadcrumbsCut = len(ev.Breadcrumbs) - i
+			break
+		}
+		v.Breadcrumbs = append(v.Breadcrumbs, breadcrumbView{Time: c.Timestamp, Type: b.text(c.Type), Category: b.text(c.Category),
+			Level: b.text(c.Level), Message: b.text(c.Message), Data: b.compactJSON(c.Data)})
 	}
 	if rq := ev.Request; rq != nil {
-		v.Request = &requestView{Method: rq.Method, URL: rq.URL, QueryString: rq.QueryString, Headers: rq.Headers, Data: indentJSON(rq.Data)}
+		v.Request.Data = b.indentJSON(rq.Data)
 	}
-	v.Tags, v.Notes = ev.Tags, ev.Notes
-	v.Contexts, v.Extra = indentJSON(ev.Contexts), indentJSON(ev.Extra)
-	v.Lambda = newLambdaView(ev.Lambda())
+	if u := ev.User; u != nil {
+		v.User.Data = b.indentJSON(u.Data)
+	}
+	v.Contexts, v.Extra = b.indentJSON(ev.Contexts), b.indentJSON(ev.Extra)
 	return v
 }
 
-func newExceptionView(ex event.Exception) exceptionView {
-	v := exceptionView{Type: ex.Type, Value: ex.Value, Module: ex.Module, RawStack: ex.RawStack, FrameCount: len(ex.Frames)}
+func newExceptionView(ex event.Exception, b *budget) exceptionView {
+	v := exceptionView{Type: b.text(ex.Type), Value: b.text(ex.Value), Module: b.text(ex.Module), FrameCount: len(ex.Frames)}
 	if m := ex.Mechanism; m != nil {
-		v.Mechanism, v.Handled = m.Type, yesNo(m.Handled)
+		v.Mechanism, v.Handled = b.text(m.Type), yesNo(m.Handled)
 	}
 	// When the SDK and the processor marked no frame in-app, every frame
 	// is shown: collapsing them all would hide the whole trace.
@@ -197,10 +246,17 @@ func newExceptionView(ex event.Exception) exceptionView {
 	}
 	opened := false
 	names := stacktrace.DisplayNames(ex.Frames)
-	for i := len(ex.Frames) - 1; i >= 0; i-- {
-		f := ex.Frames[i]
-		fv := newFrameView(f, !anyInApp || isInApp(f))
-		fv.shorten(names[i])
+	for i := range ex.Frames {
+		if !b.item(i) {
+			v.FramesCut = len(ex.Frames) - i
+			break
+		}
+		j := len(ex.Frames) - 1 - i
+		f := ex.Frames[j]
+		fv := newFrameView(f, !anyInApp || isInApp(f), b)
+		if n := names[j]; n != "" && n != fv.File {
+			fv.shorten(b.text(n))
+		}
 		if fv.InApp && len(fv.Code) > 0 && !opened {
 			fv.Open, opened = true, true
 		}
@@ -210,26 +266,31 @@ func newExceptionView(ex event.Exception) exceptionView {
 		g := &v.Groups[len(v.Groups)-1]
 		g.Frames = append(g.Frames, fv)
 	}
+	// The raw stack is shown only without frames; charging it otherwise
+	// would spend the page on text nobody sees.
+	if len(v.Groups) == 0 {
+		v.RawStack = b.text(ex.RawStack)
+	}
 	return v
 }
 
 func isInApp(f event.Frame) bool { return f.InApp != nil && *f.InApp }
 
-func newFrameView(f event.Frame, inApp bool) frameView {
-	v := frameView{Function: f.Function, Package: f.Package, Line: f.Lineno, Column: f.Colno, InApp: inApp, File: f.Filename}
-	if v.File == "" {
-		v.File = f.AbsPath
-	}
+func newFrameView(f event.Frame, inApp bool, b *budget) frameView {
+	v := frameView{Function: b.text(f.Function), Package: b.text(f.Package), Line: f.Lineno, Column: f.Colno, InApp: inApp}
+	loc := f.AbsPath
 	switch {
 	case f.Filename != "":
-		v.Location = f.Filename
+		loc = f.Filename
 	case f.Module != "":
-		v.Location = f.Module
-	default:
-		v.Location = f.AbsPath
+		loc = f.Module
 	}
-	if f.AbsPath != "" && f.AbsPath != v.Location {
-		v.AbsPath = f.AbsPath
+	v.Location = b.text(loc)
+	if loc == f.Filename || loc == f.AbsPath {
+		v.File = v.Location
+	}
+	if f.AbsPath != "" && f.AbsPath != loc {
+		v.AbsPath = b.text(f.AbsPath)
 	}
 	if f.ContextLine == "" && len(f.PreContext) == 0 && len(f.PostContext) == 0 {
 		return v
@@ -242,12 +303,21 @@ func newFrameView(f event.Frame, inApp bool) frameView {
 		}
 		return f.Lineno + offset
 	}
+	var lines []codeLine
 	for i, line := range f.PreContext {
-		v.Code = append(v.Code, codeLine{Number: number(i - len(f.PreContext)), Text: line})
+		lines = append(lines, codeLine{Number: number(i - len(f.PreContext)), Text: line})
 	}
-	v.Code = append(v.Code, codeLine{Number: number(0), Text: f.ContextLine, Current: true})
+	lines = append(lines, codeLine{Number: number(0), Text: f.ContextLine, Current: true})
 	for i, line := range f.PostContext {
-		v.Code = append(v.Code, codeLine{Number: number(i + 1), Text: line})
+		lines = append(lines, codeLine{Number: number(i + 1), Text: line})
+	}
+	for i, l := range lines {
+		if !b.item(i) {
+			v.CodeCut = len(lines) - i
+			break
+		}
+		l.Text = b.text(l.Text)
+		v.Code = append(v.Code, l)
 	}
 	return v
 }
@@ -261,48 +331,6 @@ func yesNo(b *bool) string {
 	default:
 		return "no"
 	}
-}
-
-// indentJSON pretty-prints raw JSON for a <pre>; "" for empty or null.
-func indentJSON(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	return reencode(raw, "  ")
-}
-
-// compactJSON is raw JSON on one line, for a table cell. A string value is
-// shown without its quotes.
-func compactJSON(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" || string(raw) == "{}" {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	return reencode(raw, "")
-}
-
-// reencode formats JSON for reading. Stored payloads escape <, > and & as
-// \u003c and so on (encoding/json's default); decoding and encoding again
-// without that escaping shows the characters themselves, which the
-// template then escapes for HTML. Objects come out with sorted keys.
-func reencode(raw json.RawMessage, indent string) string {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // keep big integers and exact decimals as sent
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return string(raw)
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", indent)
-	if err := enc.Encode(v); err != nil {
-		return string(raw)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // Position formats a frame's position for its heading: "app.js:42:13".

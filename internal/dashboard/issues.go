@@ -216,20 +216,34 @@ type tagGroup struct {
 // maxTagValuesShown is how many values of a key the issue page lists.
 const maxTagValuesShown = 8
 
-func tagGroups(projectID int64, tags []store.TagCount) []tagGroup {
-	var groups []tagGroup
-	for _, t := range tags {
-		if len(groups) == 0 || groups[len(groups)-1].Key != t.Key {
-			groups = append(groups, tagGroup{Key: t.Key})
+// tagGroups groups an issue's tag counts by key for the page, taking their
+// text from b; it also returns how many keys were left out.
+func tagGroups(projectID int64, tags []store.TagCount, b *budget) ([]tagGroup, int) {
+	var (
+		groups []tagGroup
+		cut    int
+		key    string // the last key seen, which may have been cut
+	)
+	for i, t := range tags {
+		if i == 0 || t.Key != key {
+			key = t.Key
+			if cut > 0 || !b.item(len(groups)) {
+				cut++
+				continue
+			}
+			groups = append(groups, tagGroup{Key: b.text(t.Key)})
+		} else if cut > 0 {
+			continue
 		}
 		g := &groups[len(groups)-1]
 		g.Total += t.Count
-		if len(g.Values) == maxTagValuesShown {
+		if len(g.Values) == maxTagValuesShown || !b.item(len(g.Values)) {
 			g.More++
 			continue
 		}
-		tv := tagValue{Value: t.Value, Count: t.Count}
-		if term, ok := issuefilter.Term(t.Key, t.Value); ok {
+		tv := tagValue{Value: b.text(t.Value), Count: t.Count}
+		// A cut value would search for something else.
+		if term, ok := issuefilter.Term(t.Key, t.Value); ok && tv.Value == t.Value {
 			tv.SearchURL = issuesURL(projectID, url.Values{"query": {term}, "status": {"all"}})
 		}
 		g.Values = append(g.Values, tv)
@@ -239,7 +253,7 @@ func tagGroups(projectID int64, tags []store.TagCount) []tagGroup {
 			groups[i].Values[j].Percent = float64(groups[i].Values[j].Count) * 100 / float64(groups[i].Total)
 		}
 	}
-	return groups
+	return groups, cut
 }
 
 // issueData is the issue page's model.
@@ -253,7 +267,11 @@ type issueData struct {
 	OlderURL, NewerURL, LatestURL string
 	Day, Fortnight                chart
 	Tags                          []tagGroup
-	ListURL                       string
+	// TagsCut counts the tag keys left out.
+	TagsCut int
+	// RawURL downloads the event as JSON.
+	RawURL  string
+	ListURL string
 }
 
 // pathProject loads the project named by the path as the viewer may see
@@ -307,14 +325,7 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 		err error
 	)
 	if raw := r.URL.Query().Get("event"); raw != "" {
-		eid, ok := normalizeEventID(raw)
-		if !ok {
-			d.notFound(w, r)
-			return
-		}
-		// Looked up within the issue: event IDs are unique per project
-		// only, and an event of another issue is not this page's to show.
-		ev, err = d.store.GetIssueEvent(ctx, v, is.ID, eid)
+		ev, err = d.issueEvent(r, s, is, raw)
 		if err != nil {
 			d.fail(w, r, err)
 			return
@@ -329,8 +340,10 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 	}
+	b := newBudget(d.limits)
 	if !data.EventMissing {
-		data.Event = newEventView(ev)
+		data.Event = newEventView(ev, b)
+		data.RawURL = rawEventURL(is.ID, ev.EventID)
 		older, newer, err := d.store.AdjacentEvents(ctx, v, is.ID, ev.EventID)
 		if err != nil {
 			d.fail(w, r, err)
@@ -358,8 +371,48 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 		d.fail(w, r, err)
 		return
 	}
-	data.Tags = tagGroups(p.ID, tags)
+	data.Tags, data.TagsCut = tagGroups(p.ID, tags, b)
 	d.render(w, r, http.StatusOK, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data})
+}
+
+// issueEvent loads the event named by rawID (as the issue page's ?event=
+// or the raw JSON route's path has it) as the viewer may see it, and only
+// if it is an event of issue is: an event of another issue is not this
+// issue's to show, even when the viewer may see it.
+func (d *Dashboard) issueEvent(r *http.Request, s *session, is store.Issue, rawID string) (store.EventRow, error) {
+	eid, ok := normalizeEventID(rawID)
+	if !ok {
+		return store.EventRow{}, store.ErrNotFound
+	}
+	// Looked up within the issue: event IDs are unique per project only,
+	// and an event of another issue is not this page's to show.
+	return d.store.GetIssueEvent(r.Context(), s.viewer(), is.ID, eid)
+}
+
+func rawEventURL(issueID int64, eventID string) string {
+	return "/issues/" + strconv.FormatInt(issueID, 10) + "/events/" + url.PathEscape(eventID) + "/raw"
+}
+
+// rawEvent serves an event of the issue as the normalized JSON it is
+// stored as: the whole event, however much of it the issue page cut. It
+// is a download, never a page: a browser must not render what an SDK sent
+// as anything but JSON.
+func (d *Dashboard) rawEvent(w http.ResponseWriter, r *http.Request, s *session) {
+	is, _, ok := d.issueAndProject(w, r, s)
+	if !ok {
+		return
+	}
+	ev, err := d.issueEvent(r, s, is, r.PathValue("event"))
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Disposition", `attachment; filename="event-`+ev.EventID+`.json"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(ev.Payload)))
+	w.Write(ev.Payload)
 }
 
 // normalizeEventID accepts an event ID as 32 hex digits, with or without

@@ -16,14 +16,24 @@ type lambdaView struct {
 	LogsURL string
 }
 
-func newLambdaView(l *event.Lambda) *lambdaView {
+// maxLogsURL bounds the CloudWatch link: a console URL is a few hundred
+// bytes, and a link cannot be cut short like text.
+const maxLogsURL = 4096
+
+func newLambdaView(l *event.Lambda, b *budget) *lambdaView {
 	if l == nil {
 		return nil
 	}
-	return &lambdaView{
-		Function: l.FunctionName, Version: l.FunctionVersion, Memory: l.MemoryLimitMB, Region: l.Region,
-		RequestID: l.RequestID, LogGroup: l.LogGroup, LogStream: l.LogStream, LogsURL: cloudWatchURL(l.LogsURL),
+	v := &lambdaView{
+		Function: b.text(l.FunctionName), Version: b.text(l.FunctionVersion), Memory: b.text(l.MemoryLimitMB),
+		Region: b.text(l.Region), RequestID: b.text(l.RequestID), LogGroup: b.text(l.LogGroup), LogStream: b.text(l.LogStream),
 	}
+	// A link is shown whole or not at all: a cut one leads nowhere.
+	if u := cloudWatchURL(l.LogsURL); u != "" && len(u) <= maxLogsURL && b.left >= 2*len(u) {
+		b.charge(2 * len(u)) // in href and as text
+		v.LogsURL = u
+	}
+	return v
 }
 
 // awsConsoleHosts are the AWS console's hosts in the commercial, China and

@@ -78,7 +78,7 @@ func TestNewExceptionViewGroupsFrames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := newExceptionView(event.Exception{Frames: tt.frames})
+			v := newExceptionView(event.Exception{Frames: tt.frames}, newBudget(RenderLimits{}))
 			var got []frameGroup
 			n := 0
 			for _, g := range v.Groups {
@@ -91,7 +91,7 @@ func TestNewExceptionViewGroupsFrames(t *testing.T) {
 		})
 	}
 	// Most recent call first: Sentry frames are oldest first.
-	v := newExceptionView(event.Exception{Frames: []event.Frame{{Function: "main", InApp: yes}, {Function: "handler", InApp: yes}}})
+	v := newExceptionView(event.Exception{Frames: []event.Frame{{Function: "main", InApp: yes}, {Function: "handler", InApp: yes}}}, newBudget(RenderLimits{}))
 	if v.Groups[0].Frames[0].Function != "handler" {
 		t.Errorf("first frame %q, want the most recent call", v.Groups[0].Frames[0].Function)
 	}
@@ -112,7 +112,7 @@ func TestNewFrameViewContext(t *testing.T) {
 		{"no context", event.Frame{Lineno: 3}, nil},
 	}
 	for _, tt := range tests {
-		if got := newFrameView(tt.frame, true).Code; !reflect.DeepEqual(got, tt.want) {
+		if got := newFrameView(tt.frame, true, newBudget(RenderLimits{})).Code; !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
@@ -127,7 +127,7 @@ func TestNewFrameViewContext(t *testing.T) {
 		{event.Frame{AbsPath: "/srv/app.py"}, "/srv/app.py", "/srv/app.py", ""},
 	}
 	for _, tt := range tests2 {
-		v := newFrameView(tt.frame, true)
+		v := newFrameView(tt.frame, true, newBudget(RenderLimits{}))
 		if v.Location != tt.location || v.Position() != tt.position || v.AbsPath != tt.abs {
 			t.Errorf("%+v: location %q position %q abs %q", tt.frame, v.Location, v.Position(), v.AbsPath)
 		}
@@ -135,7 +135,7 @@ func TestNewFrameViewContext(t *testing.T) {
 }
 
 func TestNewEventViewUnreadablePayload(t *testing.T) {
-	v := newEventView(store.EventRow{EventID: "e", Payload: []byte("{not json"), Level: "error"})
+	v := newEventView(store.EventRow{EventID: "e", Payload: []byte("{not json"), Level: "error"}, newBudget(RenderLimits{}))
 	if !v.Unreadable || v.ID != "e" || v.Level != "error" {
 		t.Errorf("%+v", v)
 	}
@@ -149,15 +149,19 @@ func TestJSONHelpers(t *testing.T) {
 		{``, ``, ``},
 		{`null`, ``, ``},
 		{`"plain text"`, `plain text`, `"plain text"`},
-		{`{"b": [1, 2], "a": 12345678901234567890}`, `{"a":12345678901234567890,"b":[1,2]}`, "{\n  \"a\": 12345678901234567890,\n  \"b\": [\n    1,\n    2\n  ]\n}"},
+		// Members stay in the order sent; numbers stay as sent.
+		{`{"b": [1, 2], "a": 12345678901234567890}`, `{"b":[1,2],"a":12345678901234567890}`, "{\n  \"b\": [\n    1,\n    2\n  ],\n  \"a\": 12345678901234567890\n}"},
+		{`{"e": {}, "l": [], "t": true, "n": null, "q": "a\"\\\n\u0001"}`, `{"e":{},"l":[],"t":true,"n":null,"q":"a\"\\\n\u0001"}`,
+			"{\n  \"e\": {},\n  \"l\": [],\n  \"t\": true,\n  \"n\": null,\n  \"q\": \"a\\\"\\\\\\n\\u0001\"\n}"},
 		{`{"m":"\u003cb\u003e \u0026"}`, `{"m":"<b> &"}`, "{\n  \"m\": \"<b> &\"\n}"},
 		{`{not json`, `{not json`, `{not json`},
 	}
 	for _, tt := range tests {
-		if got := compactJSON(json.RawMessage(tt.raw)); got != tt.compact {
+		b := newBudget(RenderLimits{})
+		if got := b.compactJSON(json.RawMessage(tt.raw)); got != tt.compact {
 			t.Errorf("compactJSON(%s) = %q, want %q", tt.raw, got, tt.compact)
 		}
-		if got := indentJSON(json.RawMessage(tt.raw)); got != tt.indent {
+		if got := b.indentJSON(json.RawMessage(tt.raw)); got != tt.indent {
 			t.Errorf("indentJSON(%s) = %q, want %q", tt.raw, got, tt.indent)
 		}
 	}
@@ -168,7 +172,7 @@ func TestTagGroups(t *testing.T) {
 		{Key: "browser", Value: "Chrome", Count: 3}, {Key: "browser", Value: "Firefox 120", Count: 1},
 		{Key: "odd/key", Value: "v", Count: 2},
 	}
-	got := tagGroups(7, tags)
+	got, _ := tagGroups(7, tags, newBudget(RenderLimits{}))
 	if len(got) != 2 || got[0].Total != 4 || got[0].Values[0].Percent != 75 || got[0].Values[1].Percent != 25 {
 		t.Fatalf("%+v", got)
 	}
@@ -182,7 +186,9 @@ func TestTagGroups(t *testing.T) {
 	for i := range maxTagValuesShown + 3 {
 		many = append(many, store.TagCount{Key: "k", Value: string(rune('a' + i)), Count: 1})
 	}
-	if g := tagGroups(1, many)[0]; len(g.Values) != maxTagValuesShown || g.More != 3 || g.Total != int64(maxTagValuesShown+3) {
+	if gs, _ := tagGroups(1, many, newBudget(RenderLimits{})); len(gs) != 1 {
+		t.Fatalf("%d groups of one key", len(gs))
+	} else if g := gs[0]; len(g.Values) != maxTagValuesShown || g.More != 3 || g.Total != int64(maxTagValuesShown+3) {
 		t.Errorf("values %d more %d total %d", len(g.Values), g.More, g.Total)
 	}
 }

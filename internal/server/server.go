@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/ops"
@@ -47,6 +48,8 @@ type Config struct {
 	MinFreeBytes uint64
 	// FreeSpace measures DataDir's free space; nil is ops.FreeBytes.
 	FreeSpace ops.FreeSpace
+	// Render bounds how much of an event dashboard pages show.
+	Render dashboard.RenderLimits
 }
 
 // Server is the local pipeline over one database.
@@ -78,7 +81,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	wake := make(chan struct{}, 1)
 	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
 	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)
-	s.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, SecureCookies: cfg.SecureCookies}, log)
+	s.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, SecureCookies: cfg.SecureCookies, Render: cfg.Render}, log)
 	proc := process.New(&countingSaver{db: db, m: s.metrics}, log).
 		WithPublisher(live.PublisherFor(db, s.web.Hub()), db).
 		WithPrivacy(db)

@@ -28,6 +28,8 @@ type Config struct {
 	IngestURL string
 	// SecureCookies marks session cookies Secure; set it only under TLS.
 	SecureCookies bool
+	// Render bounds how much of an event dashboard pages show.
+	Render dashboard.RenderLimits
 }
 
 // Web is the dashboard, the REST API, the live stream and /healthz over one
@@ -48,6 +50,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 		PublicURL:     cfg.PublicURL,
 		IngestURL:     cfg.IngestURL,
 		SecureCookies: cfg.SecureCookies,
+		Render:        cfg.Render,
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)

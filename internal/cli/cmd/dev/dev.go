@@ -23,6 +23,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/server"
@@ -50,6 +51,7 @@ type Options struct {
 	RetentionDays     int
 	RetentionPerIssue int
 	MinFreeMB         uint64
+	Render            dashboard.RenderLimits
 	Verbose           bool
 }
 
@@ -93,6 +95,11 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.IntVar(&opts.RetentionDays, "retention-days", 90, "delete events older than this many days (0: keep)")
 	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", 10000, "keep at most this many events per issue (0: all)")
 	fl.Uint64Var(&opts.MinFreeMB, "min-free-disk", ops.DefaultMinFreeBytes>>20, "MiB the data dir's disk must have free for /readyz to report ready")
+	fl.IntVar(&opts.Render.MaxPage, "render-max-page", dashboard.DefaultMaxPage, "bytes of HTML the issue page shows of one event, in all")
+	fl.IntVar(&opts.Render.MaxJSON, "render-max-json", dashboard.DefaultMaxJSON, "bytes of HTML the issue page shows of one JSON block (contexts, extra, ...)")
+	fl.IntVar(&opts.Render.MaxString, "render-max-string", dashboard.DefaultMaxString, "bytes of HTML the issue page shows of one string")
+	fl.IntVar(&opts.Render.MaxItems, "render-max-items", dashboard.DefaultMaxItems, "entries the issue page shows of one list or JSON object or array")
+	fl.IntVar(&opts.Render.MaxDepth, "render-max-depth", dashboard.DefaultMaxDepth, "nesting the issue page shows of client JSON")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every stored event")
 	return cmd
 }
@@ -192,6 +199,7 @@ func Run(ctx context.Context, opts *Options) error {
 		RetentionPerIssue: opts.RetentionPerIssue,
 		DataDir:           opts.DataDir,
 		MinFreeBytes:      opts.MinFreeMB << 20,
+		Render:            opts.Render,
 	}, log)
 	if err := srv.Run(ctx, ln); err != nil {
 		return &cmdutil.Error{Msg: "server stopped", Err: err}
@@ -216,6 +224,8 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--body-timeout must be at least 1s", "SDKs on slow links need a few seconds to send an event")
 	case o.MinBodyRate < 1024:
 		return cmdutil.UsageError("--min-body-rate must be at least 1024 bytes per second", "")
+	case o.Render.MaxPage < 1 || o.Render.MaxJSON < 1 || o.Render.MaxString < 1 || o.Render.MaxItems < 1 || o.Render.MaxDepth < 1:
+		return cmdutil.UsageError("--render-max-* limits must be at least 1", "see docs/limits.md for what each bounds and its default")
 	case o.RetentionDays < 0 || o.RetentionPerIssue < 0:
 		return cmdutil.UsageError("retention settings cannot be negative", "use 0 to turn a rule off")
 	case o.DatabaseURL != "" && !strings.HasPrefix(o.DatabaseURL, "postgres://") && !strings.HasPrefix(o.DatabaseURL, "postgresql://"):

@@ -1,0 +1,441 @@
+package dashboard
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Bounded rendering: everything an SDK sent reaches a page through a
+// budget, so what a page shows of an event is bounded by the limits below
+// whatever the event holds. Pretty-printed JSON is the reason: indentation
+// grows with the square of the nesting depth, and a 240 KB event nested
+// 10,000 deep became a 799 MB page. What is cut ends in truncMark, and the
+// whole event stays downloadable as raw JSON.
+//
+// Sizes are counted in bytes of HTML, as html/template writes the text
+// (an "<" costs four bytes, a quote five), so a limit bounds what is sent
+// and held in memory rather than what the SDK sent.
+
+// RenderLimits bound how much of an event a dashboard page shows. Zero
+// fields take the Default* values.
+type RenderLimits struct {
+	// MaxDepth is the deepest nesting of client JSON shown; a deeper
+	// object or array is shown as {… truncated} or [… truncated].
+	MaxDepth int
+	// MaxItems bounds the members of one JSON object or array and the
+	// entries of each list on the page: exceptions, frames of one
+	// exception, source lines of one frame, breadcrumbs, headers, tags,
+	// notes, tag keys.
+	MaxItems int
+	// MaxString bounds one string (a message, an exception value, a raw
+	// stack, a header, a string in JSON), in bytes of HTML.
+	MaxString int
+	// MaxJSON bounds one JSON block (contexts, extra, user data, the
+	// request body, a breadcrumb's data), in bytes of HTML.
+	MaxJSON int
+	// MaxPage bounds all of an event a page shows together, in bytes of
+	// HTML; each list entry shown also costs itemMarkup for the markup
+	// around it. What comes after the budget is spent is cut.
+	MaxPage int
+}
+
+// Defaults of RenderLimits. They keep what a page shows of an event to
+// about 2 MB of HTML while showing ordinary events whole: ingest already
+// keeps at most 250 frames per stack, 100 breadcrumbs, headers and tags,
+// and 8 KB messages.
+const (
+	DefaultMaxDepth  = 20
+	DefaultMaxItems  = 250
+	DefaultMaxString = 16 << 10
+	DefaultMaxJSON   = 128 << 10
+	DefaultMaxPage   = 2 << 20
+)
+
+// withDefaults fills zero (or negative) fields with the defaults.
+func (l RenderLimits) withDefaults() RenderLimits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxDepth, DefaultMaxDepth)
+	def(&l.MaxItems, DefaultMaxItems)
+	def(&l.MaxString, DefaultMaxString)
+	def(&l.MaxJSON, DefaultMaxJSON)
+	def(&l.MaxPage, DefaultMaxPage)
+	return l
+}
+
+// truncMark ends whatever was cut, so a reader knows there is more in the
+// raw JSON.
+const truncMark = "… truncated"
+
+// itemMarkup is what one list entry is charged for the template's markup
+// around its text: a frame's or a breadcrumb's is about this size, a tag's
+// or a source line's less.
+const itemMarkup = 256
+
+// htmlCost is how many bytes html/template writes in text for byte c:
+// these characters become entities (NUL becomes U+FFFD), the rest stay.
+func htmlCost(c byte) int {
+	switch c {
+	case '"', '\'', '&', '+':
+		return 5 // &#34; &#39; &amp; &#43;
+	case '<', '>':
+		return 4
+	case 0:
+		return 3
+	}
+	return 1
+}
+
+// textCost is len(s) as html/template writes it in text.
+func textCost(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n += htmlCost(s[i])
+	}
+	return n
+}
+
+var markCost = textCost(truncMark)
+
+// clipText returns s whole if it costs at most limit, else its longest
+// prefix that fits with truncMark after it (just the mark when limit has no
+// room for more), and what the result costs. Cuts fall between runes.
+func clipText(s string, limit int) (string, int) {
+	cost, cut, kept := 0, -1, 0
+	for i := 0; i < len(s); {
+		_, w := utf8.DecodeRuneInString(s[i:])
+		c := 0
+		for j := i; j < i+w; j++ {
+			c += htmlCost(s[j])
+		}
+		if cut < 0 && cost+c+markCost > limit {
+			cut, kept = i, cost // the last point with room for the mark
+		}
+		if cost+c > limit {
+			if kept+markCost > limit {
+				return truncMark, markCost
+			}
+			return s[:cut] + truncMark, kept + markCost
+		}
+		cost += c
+		i += w
+	}
+	return s, cost
+}
+
+// budget is one page's allowance for client data. Views take their text
+// from it in order of importance, so when it runs out what is cut is the
+// end of the page's least important parts.
+type budget struct {
+	lim  RenderLimits
+	left int
+}
+
+func newBudget(lim RenderLimits) *budget {
+	lim = lim.withDefaults()
+	return &budget{lim: lim, left: lim.MaxPage}
+}
+
+func (b *budget) charge(cost int) { b.left = max(0, b.left-cost) }
+
+// text is s within MaxString and what is left of the page; "" stays "" so
+// templates can still leave out empty fields.
+func (b *budget) text(s string) string {
+	if s == "" {
+		return ""
+	}
+	out, cost := clipText(s, min(b.lim.MaxString, b.left))
+	b.charge(cost)
+	return out
+}
+
+// item reports whether entry i of a list may be shown, and charges its
+// markup when it may. Once it says no, the caller stops and shows how many
+// entries were left out.
+func (b *budget) item(i int) bool {
+	if i >= b.lim.MaxItems || b.left < itemMarkup {
+		return false
+	}
+	b.charge(itemMarkup)
+	return true
+}
+
+// indentJSON pretty-prints raw JSON for a <pre>; "" for empty or null.
+func (b *budget) indentJSON(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	return b.json(raw, "  ")
+}
+
+// compactJSON is raw JSON on one line, for a table cell. A string value is
+// shown without its quotes.
+func (b *budget) compactJSON(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == "{}" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return b.text(s)
+	}
+	return b.json(raw, "")
+}
+
+func (b *budget) json(raw json.RawMessage, indent string) string {
+	if b.left < markCost {
+		b.charge(markCost)
+		return truncMark
+	}
+	lim := b.lim
+	lim.MaxJSON = min(lim.MaxJSON, b.left)
+	out, cost := renderJSON(raw, indent, lim)
+	b.charge(cost)
+	return out
+}
+
+// renderJSON formats raw JSON for reading within lim's MaxDepth, MaxItems,
+// MaxString and MaxJSON, which must all be set: members in the order sent,
+// numbers as sent, and strings with only the escapes JSON requires, so "<"
+// shows as "<" (the template escapes it for HTML) where a stored payload
+// has "\u003c". The result is plain text, not necessarily JSON; it also
+// returns its cost. Input that is not JSON is shown as it is, within
+// MaxJSON.
+//
+// It reads tokens as it writes, never holding the value decoded, and
+// skips what it does not show without formatting it, so time and memory
+// are linear in len(raw) and the output's size is bounded by MaxJSON.
+func renderJSON(raw []byte, indent string, lim RenderLimits) (string, int) {
+	p := &jsonPrinter{dec: json.NewDecoder(bytes.NewReader(raw)), lim: lim, indent: indent,
+		room: lim.MaxJSON - textCost("\n"+truncMark)}
+	p.dec.UseNumber() // keep big integers and exact decimals as sent
+	err := p.value(0)
+	switch {
+	case errors.Is(err, errFull):
+		p.out.WriteString("\n" + truncMark)
+		p.cost += textCost("\n" + truncMark)
+	case err != nil:
+		return clipText(string(raw), lim.MaxJSON)
+	}
+	return p.out.String(), p.cost
+}
+
+// errFull stops a jsonPrinter whose output reached its limit.
+var errFull = errors.New("output limit reached")
+
+// jsonPrinter is renderJSON's state.
+type jsonPrinter struct {
+	dec    *json.Decoder
+	lim    RenderLimits
+	indent string
+	out    strings.Builder
+	cost   int
+	room   int // cost allowed before the closing mark
+}
+
+// write appends s, or fails with errFull when s does not fit.
+func (p *jsonPrinter) write(s string) error {
+	c := textCost(s)
+	if p.cost+c > p.room {
+		return errFull
+	}
+	p.out.WriteString(s)
+	p.cost += c
+	return nil
+}
+
+// newline starts a line at depth, in indented output only.
+func (p *jsonPrinter) newline(depth int) error {
+	if p.indent == "" {
+		return nil
+	}
+	return p.write("\n" + strings.Repeat(p.indent, depth))
+}
+
+// value prints the next value, at nesting depth.
+func (p *jsonPrinter) value(depth int) error {
+	tok, err := p.dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok := tok.(type) {
+	case json.Delim:
+		return p.container(tok, depth)
+	case string:
+		return p.write(quoteJSON(tok, p.lim.MaxString))
+	case json.Number:
+		s, _ := clipText(string(tok), p.lim.MaxString)
+		return p.write(s)
+	case bool:
+		return p.write(strconv.FormatBool(tok))
+	case nil:
+		return p.write("null")
+	}
+	return errors.New("unexpected JSON token")
+}
+
+// container prints an object or array whose opening delimiter was read.
+func (p *jsonPrinter) container(open json.Delim, depth int) error {
+	obj := open == '{'
+	closing := "]"
+	if obj {
+		closing = "}"
+	}
+	if depth >= p.lim.MaxDepth {
+		if err := p.skipRest(); err != nil {
+			return err
+		}
+		return p.write(string(open) + truncMark + closing)
+	}
+	if err := p.write(string(open)); err != nil {
+		return err
+	}
+	colon := ":"
+	if p.indent != "" {
+		colon = ": "
+	}
+	n := 0
+	for p.dec.More() {
+		if n == p.lim.MaxItems {
+			rest, err := p.countRest(obj)
+			if err != nil {
+				return err
+			}
+			if err := p.write(","); err != nil {
+				return err
+			}
+			if err := p.newline(depth + 1); err != nil {
+				return err
+			}
+			if err := p.write(truncMark + " (" + strconv.Itoa(rest) + " more)"); err != nil {
+				return err
+			}
+			break
+		}
+		if n > 0 {
+			if err := p.write(","); err != nil {
+				return err
+			}
+		}
+		if err := p.newline(depth + 1); err != nil {
+			return err
+		}
+		if obj {
+			key, err := p.dec.Token()
+			if err != nil {
+				return err
+			}
+			k, ok := key.(string)
+			if !ok {
+				return errors.New("object key is not a string")
+			}
+			if err := p.write(quoteJSON(k, p.lim.MaxString) + colon); err != nil {
+				return err
+			}
+		}
+		if err := p.value(depth + 1); err != nil {
+			return err
+		}
+		n++
+	}
+	if _, err := p.dec.Token(); err != nil { // the closing delimiter
+		return err
+	}
+	if n > 0 {
+		if err := p.newline(depth); err != nil {
+			return err
+		}
+	}
+	return p.write(closing)
+}
+
+// skipRest reads past the end of the container being read, without
+// printing it. It counts depth rather than recursing: what it skips may be
+// nested 10,000 deep.
+func (p *jsonPrinter) skipRest() error {
+	for depth := 1; depth > 0; {
+		tok, err := p.dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+	}
+	return nil
+}
+
+// countRest skips the remaining members of the container being read and
+// counts them, leaving its closing delimiter to be read.
+func (p *jsonPrinter) countRest(obj bool) (int, error) {
+	n := 0
+	for p.dec.More() {
+		if obj {
+			if _, err := p.dec.Token(); err != nil { // the key
+				return n, err
+			}
+		}
+		tok, err := p.dec.Token()
+		if err != nil {
+			return n, err
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
+			if err := p.skipRest(); err != nil {
+				return n, err
+			}
+		}
+		n++
+	}
+	return n, nil
+}
+
+// quoteJSON quotes s as a JSON string of at most limit bytes of HTML,
+// escaping only what JSON requires; a cut string gets truncMark after its
+// closing quote.
+func quoteJSON(s string, limit int) string {
+	const hex = "0123456789abcdef"
+	buf := []byte{'"'}
+	cost := textCost(`""`)
+	cut := -1 // len(buf) at the last point where the mark still fits after
+	for i := 0; i < len(s); {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		var esc string
+		switch {
+		case r == '"':
+			esc = `\"`
+		case r == '\\':
+			esc = `\\`
+		case r == '\n':
+			esc = `\n`
+		case r == '\r':
+			esc = `\r`
+		case r == '\t':
+			esc = `\t`
+		case r < 0x20:
+			esc = `\u00` + hex[r>>4:r>>4+1] + hex[r&0xf:r&0xf+1]
+		default:
+			esc = s[i : i+w]
+		}
+		c := textCost(esc)
+		if cut < 0 && cost+c+markCost > limit {
+			cut = len(buf)
+		}
+		if cost+c > limit {
+			return string(buf[:cut]) + `"` + truncMark
+		}
+		buf = append(buf, esc...)
+		cost += c
+		i += w
+	}
+	return string(append(buf, '"'))
+}
