@@ -31,6 +31,9 @@ const (
 	// recommends decoders support 8 MiB), so each concurrent decode holds
 	// at most this much beside the body.
 	maxZstdWindow = 8 << 20
+	// maxBrotliWindow is the largest window a standard brotli stream
+	// declares.
+	maxBrotliWindow = 16 << 20
 )
 
 var (
@@ -150,9 +153,21 @@ func (b *body) openDecoder() *apiError {
 			b.src = flate.NewReader(br)
 		}
 	case "br":
-		b.src = brotli.NewReader(b.raw)
+		// A brotli decoder's ring buffer is as large as the window the
+		// stream declares in its first byte, up to 16 MiB for 77 bytes
+		// sent, so it is charged to the budget before the decoder exists.
+		br := bufio.NewReaderSize(b.raw, 16)
+		head, _ := br.Peek(1) // an empty or failed peek fails the decode below
+		b.window = brotliWindow(head)
+		if !b.lease.chargeWindow(b.window) {
+			return overloaded("holding as many request bytes in memory as it allows")
+		}
+		b.src = brotli.NewReader(br)
 	case "zstd":
 		b.window = min(max(b.limit, zstd.MinWindowSize), maxZstdWindow)
+		if !b.lease.chargeWindow(b.window) {
+			return overloaded("holding as many request bytes in memory as it allows")
+		}
 		var d *zstd.Decoder
 		d, err = zstd.NewReader(b.raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(b.window)))
 		if err == nil {
@@ -242,6 +257,27 @@ func (b *body) fail(err error) *apiError {
 		return tooLarge("the zstd-encoded body needs a window of more than %d bytes to decode", b.window)
 	}
 	return badRequest("invalid_encoding", "the body is not valid %s data (Content-Encoding: %s): %v", b.enc, b.enc, err)
+}
+
+// brotliWindow is the ring-buffer size a brotli stream asks for, read from
+// its first byte (RFC 7932, section 9.1: WBITS in the first 1, 4 or 7 bits).
+// The large-window extension (not used by HTTP) is charged at 16 MiB; the
+// decoder refuses it.
+func brotliWindow(head []byte) int64 {
+	if len(head) == 0 || head[0]&1 == 0 {
+		return 1 << 16
+	}
+	if n := (head[0] >> 1) & 7; n != 0 {
+		return 1<<(17+int64(n)) - 16
+	}
+	switch m := (head[0] >> 4) & 7; m {
+	case 0:
+		return 1 << 17
+	case 1:
+		return maxBrotliWindow
+	default:
+		return 1 << (8 + int64(m))
+	}
 }
 
 // rawReader is the body as sent: it fails past max bytes and remembers

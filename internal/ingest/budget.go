@@ -37,6 +37,7 @@ func take(used *atomic.Int64, n, limit int64) bool {
 type lease struct {
 	b        *budget
 	bytes    int64
+	window   int64 // a decoder's window, held until the decode ends
 	decoding bool
 }
 
@@ -49,6 +50,16 @@ func (l *lease) grow(n int64) bool {
 	return true
 }
 
+// chargeWindow charges a decompressor's window, which it allocates as it
+// decodes and frees when the decode ends.
+func (l *lease) chargeWindow(n int64) bool {
+	if !take(&l.b.bytes, n, l.b.maxBytes) {
+		return false
+	}
+	l.window += n
+	return true
+}
+
 // startDecode takes a decompressor slot.
 func (l *lease) startDecode() bool {
 	l.decoding = take(&l.b.decodes, 1, l.b.maxDecodes)
@@ -58,6 +69,10 @@ func (l *lease) startDecode() bool {
 // endDecode gives the decompressor slot back once the body is decoded,
 // before the request is done with the bytes.
 func (l *lease) endDecode() {
+	if l.window != 0 {
+		l.b.bytes.Add(-l.window)
+		l.window = 0
+	}
 	if l.decoding {
 		l.b.decodes.Add(-1)
 		l.decoding = false

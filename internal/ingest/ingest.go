@@ -57,11 +57,13 @@ type Config struct {
 	// the decompressed size of an envelope. 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxInflightBytes caps the request body bytes all requests together
-	// hold in memory, decoded or as sent; a request that would pass it is
-	// answered 503 with Retry-After before the memory is allocated. 0
-	// means DefaultMaxInflightBytes; a value not above MaxBodyBytes is
-	// raised to MaxBodyBytes+1, or the largest bodies could never be
-	// accepted.
+	// hold in memory, decoded or as sent, with the windows of their
+	// brotli (up to 16 MiB) and zstd (up to 8 MiB) decoders; a request
+	// that would pass it is answered 503 with Retry-After before the
+	// memory is allocated. 0 means DefaultMaxInflightBytes; a value not
+	// above MaxBodyBytes is raised to MaxBodyBytes+1, or the largest
+	// bodies could never be accepted (a brotli body that large also needs
+	// room for its window).
 	MaxInflightBytes int64
 	// MaxConcurrentDecodes caps the compressed bodies being decoded at
 	// once, each holding a decoder window of up to 16 MiB (brotli); one

@@ -343,3 +343,83 @@ func TestLyingContentLength(t *testing.T) {
 		})
 	}
 }
+
+// TestBrotliWindow reads the window a brotli stream declares from its first
+// byte, for every window size an encoder can choose.
+func TestBrotliWindow(t *testing.T) {
+	for lgwin := 10; lgwin <= 24; lgwin++ {
+		wire := encode(t, func(w io.Writer) io.WriteCloser {
+			return brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: 5, LGWin: lgwin})
+		}, bytes.Repeat([]byte("flytrap "), 1<<12))
+		got, want := brotliWindow(wire[:1]), int64(1)<<lgwin-16
+		if got < want || got > int64(1)<<lgwin {
+			t.Errorf("LGWin %d: brotliWindow = %d, want the window of %d bytes", lgwin, got, want)
+		}
+	}
+	if got := brotliWindow(nil); got != 1<<16 {
+		t.Errorf("empty body: brotliWindow = %d, want the default 65536", got)
+	}
+}
+
+// TestBrotliWindowsAreCharged holds brotli bodies with 16 MiB windows open
+// at once: each decoder's window is memory the decoded bytes do not
+// show, so it must come out of the budget. Without the charge, all ten fit
+// a 40 MiB budget and could hold 160 MiB of windows.
+func TestBrotliWindowsAreCharged(t *testing.T) {
+	const requests = 10
+	h, q := newTestHandler(t, defaultKeys, func(c *Config) {
+		c.MaxInflightBytes = 40 * mib
+		c.MaxConcurrentDecodes = requests
+		c.RatePerMinute = -1
+	})
+	wire := encode(t, func(w io.Writer) io.WriteCloser {
+		return brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: 5, LGWin: 24})
+	}, []byte(jsEnvelope))
+	gate := make(chan struct{})
+	recs := make([]*httptest.ResponseRecorder, requests)
+	var wg sync.WaitGroup
+	var refused atomic.Int32
+	for i := range requests {
+		hdr := sentryAuth(testKey)
+		hdr["Content-Encoding"] = "br"
+		r := req{path: "/api/42/envelope/", header: hdr}.request()
+		r.Body = io.NopCloser(&gatedBody{r: bytes.NewReader(wire), gate: gate, arrived: func() {}})
+		r.ContentLength = int64(len(wire))
+		recs[i] = httptest.NewRecorder()
+		wg.Go(func() {
+			h.ServeHTTP(recs[i], r)
+			if recs[i].Code == http.StatusServiceUnavailable {
+				refused.Add(1)
+			}
+		})
+	}
+	// Two windows of 16 MiB fit in 40 MiB; the other eight are refused at
+	// once while those two wait for the rest of their bodies.
+	deadline := time.Now().Add(5 * time.Second)
+	for refused.Load() < requests-2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	wg.Wait()
+	ok := 0
+	for i, rec := range recs {
+		switch rec.Code {
+		case http.StatusOK:
+			ok++
+		case http.StatusServiceUnavailable:
+			if rec.Header().Get("Retry-After") == "" {
+				t.Errorf("request %d: 503 without Retry-After", i)
+			}
+		default:
+			t.Errorf("request %d: status %d: %s", i, rec.Code, rec.Body)
+		}
+	}
+	if ok != 2 || len(q.events(t)) != 2 {
+		t.Errorf("%d requests accepted and %d events queued, want 2 of each: two 16 MiB windows fit a 40 MiB budget", ok, len(q.events(t)))
+	}
+	// The windows were given back: one more body decodes at once.
+	rec := req{path: "/api/42/envelope/", header: map[string]string{"Content-Encoding": "br", "X-Sentry-Auth": "Sentry sentry_key=" + testKey}, body: wire}.do(h)
+	if rec.Code != http.StatusOK {
+		t.Errorf("after the burst: status %d, want 200: %s", rec.Code, rec.Body)
+	}
+}
