@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,4 +132,36 @@ func migrateAsMain(t *testing.T, driver, dialect, dsn string, bodies [][]byte) [
 		t.Fatal(err)
 	}
 	return ids
+}
+
+// TestMigrateVersionsApart checks that the queue's versions are its own: a
+// queue schema from a newer binary stops the queue, not the store, and the
+// store's versions do not count as the queue's.
+func TestMigrateVersionsApart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	db := openStore(t, path)
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO queue_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(ctx, db); err == nil || !strings.Contains(err.Error(), "queue schema version 9999 is newer") {
+		t.Errorf("Migrate of a queue schema from a newer binary: %v, want an error", err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM queue_migrations`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `DROP TABLE queue_dead`); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, dead, err := NewLocal(db, Options{}).Depth(ctx); err != nil || dead != 0 {
+		t.Errorf("Depth after the queue migrated from scratch on a migrated store: %d dead, %v", dead, err)
+	}
+	db.Close()
+	if db, err := store.Open(ctx, path); err != nil {
+		t.Errorf("store.Open after queue migrations: %v", err)
+	} else {
+		db.Close()
+	}
 }

@@ -205,7 +205,9 @@ func sqliteType(column, declared string) string {
 // postgresType maps information_schema.columns.data_type to the shared
 // vocabulary. Only bigint is "integer": SQLite integers are 64-bit, so a
 // PostgreSQL integer or smallint would reject values SQLite takes. Types
-// without a SQLite counterpart keep their name, so they show up as drift.
+// without a SQLite counterpart keep their name, so they show up as drift:
+// timestamp with time zone, say, since the store keeps times as integer
+// unix milliseconds in both dialects.
 func postgresType(dataType string) string {
 	switch dataType {
 	case "bigint":
@@ -227,7 +229,7 @@ func postgresType(dataType string) string {
 }
 
 var (
-	castRE  = regexp.MustCompile(`::[a-z ]+`)
+	castRE  = regexp.MustCompile(`::(character varying|double precision|timestamp with(out)? time zone|[a-z_]+)(\[\])?`)
 	spaceRE = regexp.MustCompile(`\s+`)
 )
 
@@ -578,5 +580,19 @@ func TestDiffDialects(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNormalizePredicate(t *testing.T) {
+	tests := []struct{ sqlite, postgres string }{
+		{`status = 'unresolved'`, `(status = 'unresolved'::text)`},
+		{`status = 'unresolved' AND count > 0`, `((status = 'unresolved'::text) AND (count > 0))`},
+		{`name <> 'a b'`, `((name)::text <> 'a b'::character varying)`},
+		{`last_seen IS NOT NULL`, `(last_seen IS NOT NULL)`},
+	}
+	for _, tt := range tests {
+		if l, p := normalizePredicate(tt.sqlite), normalizePredicate(tt.postgres); l != p {
+			t.Errorf("predicates normalize apart: SQLite %q → %q, PostgreSQL %q → %q", tt.sqlite, l, tt.postgres, p)
+		}
 	}
 }
