@@ -245,14 +245,16 @@ func normalizePredicate(p string) string {
 // whereRE finds the predicate of a partial index in its CREATE INDEX.
 var whereRE = regexp.MustCompile(`(?is)\)\s*WHERE\s+(.*)$`)
 
+// sqliteTable is a table as sqliteFacts reads it from sqlite_master.
+type sqliteTable struct {
+	name, sql    string
+	withoutRowid bool
+}
+
 func sqliteFacts(ctx context.Context, db *sql.DB) ([]string, error) {
-	type table struct {
-		name, sql    string
-		withoutRowid bool
-	}
-	var tables []table
+	var tables []sqliteTable
 	err := queryRows(ctx, db, func(rows *sql.Rows) error {
-		var tb table
+		var tb sqliteTable
 		err := rows.Scan(&tb.name, &tb.sql, &tb.withoutRowid)
 		tables = append(tables, tb)
 		return err
@@ -261,141 +263,159 @@ func sqliteFacts(ctx context.Context, db *sql.DB) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	autoincrement := regexp.MustCompile(`(?i)\bAUTOINCREMENT\b`)
 	var facts []string
 	for _, tb := range tables {
-		type pkCol struct {
-			name string
-			seq  int
+		for _, read := range []func(context.Context, *sql.DB, sqliteTable) ([]string, error){
+			sqliteColumns, sqliteIndexes, sqliteForeignKeys,
+		} {
+			fs, err := read(ctx, db, tb)
+			if err != nil {
+				return nil, fmt.Errorf("table %s: %w", tb.name, err)
+			}
+			facts = append(facts, fs...)
 		}
-		var pk []pkCol
-		// Only a lone INTEGER primary key column aliases the rowid.
-		var pkCount int
-		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE pk > 0`, tb.name).Scan(&pkCount); err != nil {
-			return nil, err
+	}
+	return facts, nil
+}
+
+var autoincrementRE = regexp.MustCompile(`(?i)\bAUTOINCREMENT\b`)
+
+// sqliteColumns returns the facts of tb's columns and primary key.
+func sqliteColumns(ctx context.Context, db *sql.DB, tb sqliteTable) ([]string, error) {
+	// Only a lone INTEGER primary key column aliases the rowid.
+	var pkCount int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE pk > 0`, tb.name).Scan(&pkCount); err != nil {
+		return nil, err
+	}
+	var facts []string
+	pk := make([]string, pkCount)
+	err := queryRows(ctx, db, func(rows *sql.Rows) error {
+		var (
+			name, typ string
+			notNull   bool
+			dflt      sql.NullString
+			pkSeq     int
+		)
+		if err := rows.Scan(&name, &typ, &notNull, &dflt, &pkSeq); err != nil {
+			return err
 		}
+		if pkSeq > 0 {
+			pk[pkSeq-1] = name
+		}
+		// A primary key column of a WITHOUT ROWID table, or the INTEGER
+		// PRIMARY KEY that aliases the rowid, cannot hold NULL whatever
+		// it declares; other SQLite primary key columns can, unlike
+		// PostgreSQL's.
+		rowidAlias := pkSeq > 0 && pkCount == 1 && !tb.withoutRowid && strings.EqualFold(typ, "INTEGER")
+		notNull = notNull || pkSeq > 0 && tb.withoutRowid || rowidAlias
+		identity := rowidAlias && autoincrementRE.MatchString(tb.sql)
+		facts = append(facts, columnFact(tb.name, name, sqliteType(tb.name+"."+name, typ), notNull, dflt.Valid, identity))
+		return nil
+	}, `SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)`, tb.name)
+	if err != nil {
+		return nil, err
+	}
+	if pkCount > 0 {
+		facts = append(facts, fmt.Sprintf("%s: primary key (%s)", tb.name, strings.Join(pk, ", ")))
+	}
+	return facts, nil
+}
+
+// sqliteIndexes returns the facts of tb's unique constraints and indexes.
+func sqliteIndexes(ctx context.Context, db *sql.DB, tb sqliteTable) ([]string, error) {
+	type index struct {
+		name, origin    string
+		unique, partial bool
+	}
+	var indexes []index
+	err := queryRows(ctx, db, func(rows *sql.Rows) error {
+		var ix index
+		err := rows.Scan(&ix.name, &ix.unique, &ix.origin, &ix.partial)
+		indexes = append(indexes, ix)
+		return err
+	}, `SELECT name, "unique", origin, partial FROM pragma_index_list(?)`, tb.name)
+	if err != nil {
+		return nil, err
+	}
+	var facts []string
+	for _, ix := range indexes {
+		if ix.origin == "pk" { // the primary key fact covers it
+			continue
+		}
+		var cols []string
 		err := queryRows(ctx, db, func(rows *sql.Rows) error {
 			var (
-				name, typ string
-				notNull   bool
-				dflt      sql.NullString
-				pkSeq     int
+				name sql.NullString
+				desc bool
 			)
-			if err := rows.Scan(&name, &typ, &notNull, &dflt, &pkSeq); err != nil {
+			if err := rows.Scan(&name, &desc); err != nil {
 				return err
 			}
-			if pkSeq > 0 {
-				pk = append(pk, pkCol{name, pkSeq})
+			col := cmp.Or(name.String, expression)
+			if desc {
+				col += " desc"
 			}
-			// A primary key column of a WITHOUT ROWID table, or the
-			// INTEGER PRIMARY KEY that aliases the rowid, cannot hold
-			// NULL whatever it declares; other SQLite primary key
-			// columns can, unlike PostgreSQL's.
-			rowidAlias := pkSeq > 0 && pkCount == 1 && !tb.withoutRowid && strings.EqualFold(typ, "INTEGER")
-			notNull = notNull || pkSeq > 0 && tb.withoutRowid || rowidAlias
-			identity := rowidAlias && autoincrement.MatchString(tb.sql)
-			facts = append(facts, columnFact(tb.name, name, sqliteType(tb.name+"."+name, typ), notNull, dflt.Valid, identity))
+			cols = append(cols, col)
 			return nil
-		}, `SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)`, tb.name)
+		}, `SELECT name, "desc" FROM pragma_index_xinfo(?) WHERE key ORDER BY seqno`, ix.name)
 		if err != nil {
 			return nil, err
 		}
-		slices.SortFunc(pk, func(a, b pkCol) int { return a.seq - b.seq })
-		var pkNames []string
-		for _, c := range pk {
-			pkNames = append(pkNames, c.name)
+		if ix.origin == "u" {
+			facts = append(facts, fmt.Sprintf("%s: unique (%s)", tb.name, strings.Join(cols, ", ")))
+			continue
 		}
-		if len(pkNames) > 0 {
-			facts = append(facts, fmt.Sprintf("%s: primary key (%s)", tb.name, strings.Join(pkNames, ", ")))
-		}
-
-		type index struct {
-			name, origin string
-			unique       bool
-			partial      bool
-		}
-		var indexes []index
-		err = queryRows(ctx, db, func(rows *sql.Rows) error {
-			var ix index
-			err := rows.Scan(&ix.name, &ix.unique, &ix.origin, &ix.partial)
-			indexes = append(indexes, ix)
-			return err
-		}, `SELECT name, "unique", origin, partial FROM pragma_index_list(?)`, tb.name)
-		if err != nil {
-			return nil, err
-		}
-		for _, ix := range indexes {
-			if ix.origin == "pk" { // the primary key fact covers it
-				continue
-			}
-			var cols []string
-			err := queryRows(ctx, db, func(rows *sql.Rows) error {
-				var (
-					name sql.NullString
-					desc bool
-				)
-				if err := rows.Scan(&name, &desc); err != nil {
-					return err
-				}
-				col := expression
-				if name.Valid {
-					col = name.String
-				}
-				if desc {
-					col += " desc"
-				}
-				cols = append(cols, col)
-				return nil
-			}, `SELECT name, "desc" FROM pragma_index_xinfo(?) WHERE key ORDER BY seqno`, ix.name)
-			if err != nil {
+		var predicate string
+		if ix.partial {
+			var def string
+			if err := db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, ix.name).Scan(&def); err != nil {
 				return nil, err
 			}
-			if ix.origin == "u" {
-				facts = append(facts, fmt.Sprintf("%s: unique (%s)", tb.name, strings.Join(cols, ", ")))
-				continue
+			m := whereRE.FindStringSubmatch(def)
+			if m == nil {
+				return nil, fmt.Errorf("index %s is partial, but no WHERE found in %q", ix.name, def)
 			}
-			var predicate string
-			if ix.partial {
-				var def string
-				if err := db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, ix.name).Scan(&def); err != nil {
-					return nil, err
-				}
-				m := whereRE.FindStringSubmatch(def)
-				if m == nil {
-					return nil, fmt.Errorf("index %s is partial, but no WHERE found in %q", ix.name, def)
-				}
-				predicate = m[1]
-			}
-			facts = append(facts, indexFact(tb.name, ix.name, ix.unique, cols, predicate))
+			predicate = m[1]
 		}
+		facts = append(facts, indexFact(tb.name, ix.name, ix.unique, cols, predicate))
+	}
+	return facts, nil
+}
 
-		fks := map[int]*[2][]string{} // id → from columns, to columns
-		var refTable = map[int]string{}
-		err = queryRows(ctx, db, func(rows *sql.Rows) error {
-			var (
-				id   int
-				ref  string
-				from string
-				to   sql.NullString
-			)
-			if err := rows.Scan(&id, &ref, &from, &to); err != nil {
-				return err
-			}
-			if fks[id] == nil {
-				fks[id] = &[2][]string{}
-			}
-			fks[id][0] = append(fks[id][0], from)
-			fks[id][1] = append(fks[id][1], cmp.Or(to.String, "<primary key>"))
-			refTable[id] = ref
-			return nil
-		}, `SELECT id, "table", "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq`, tb.name)
-		if err != nil {
-			return nil, err
+// sqliteForeignKeys returns the facts of tb's foreign keys.
+func sqliteForeignKeys(ctx context.Context, db *sql.DB, tb sqliteTable) ([]string, error) {
+	type foreignKey struct {
+		ref      string
+		from, to []string
+	}
+	var fks []*foreignKey // in id order, one row per column
+	lastID := -1
+	err := queryRows(ctx, db, func(rows *sql.Rows) error {
+		var (
+			id        int
+			ref, from string
+			to        sql.NullString
+		)
+		if err := rows.Scan(&id, &ref, &from, &to); err != nil {
+			return err
 		}
-		for id, fk := range fks {
-			facts = append(facts, fmt.Sprintf("%s: foreign key (%s) references %s (%s)",
-				tb.name, strings.Join(fk[0], ", "), refTable[id], strings.Join(fk[1], ", ")))
+		if id != lastID {
+			fks = append(fks, &foreignKey{ref: ref})
+			lastID = id
 		}
+		fk := fks[len(fks)-1]
+		fk.from = append(fk.from, from)
+		// REFERENCES t without columns means t's primary key.
+		fk.to = append(fk.to, cmp.Or(to.String, "<primary key>"))
+		return nil
+	}, `SELECT id, "table", "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq`, tb.name)
+	if err != nil {
+		return nil, err
+	}
+	var facts []string
+	for _, fk := range fks {
+		facts = append(facts, fmt.Sprintf("%s: foreign key (%s) references %s (%s)",
+			tb.name, strings.Join(fk.from, ", "), fk.ref, strings.Join(fk.to, ", ")))
 	}
 	return facts, nil
 }
