@@ -26,6 +26,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/ops"
+	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/server"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
@@ -146,6 +147,9 @@ func Run(ctx context.Context, opts *Options) error {
 		return &cmdutil.Error{Msg: "cannot open the database " + redact(dsn), Hint: "check --database-url (postgres://user:pass@host:5432/db) or that --data-dir is writable", Err: err}
 	}
 	defer db.Close()
+	if err := queue.Migrate(ctx, db); err != nil {
+		return &cmdutil.Error{Msg: "cannot create the local queue's tables in " + redact(dsn), Hint: "the database role needs CREATE on its schema; check --database-url", Err: err}
+	}
 
 	salt, err := db.EnsureSetting(ctx, "ip_hash_salt", randomHex(32))
 	if err != nil {
