@@ -58,7 +58,7 @@ func TestGoreleaserConfig(t *testing.T) {
 	if c.Version != 2 {
 		t.Errorf("version %d, want 2", c.Version)
 	}
-	if !slices.Contains(c.Before.Hooks, "go run ./internal/runtimebin/build -o internal/runtimebin/dist -max-mb 15") {
+	if !slices.Contains(c.Before.Hooks, "go run ./internal/runtimebin/build -o internal/runtimebin/dist") {
 		t.Errorf("before hooks %v do not build the runtime into internal/runtimebin/dist", c.Before.Hooks)
 	}
 	if len(c.Builds) != 1 {
@@ -113,7 +113,7 @@ func TestReleaseBuild(t *testing.T) {
 		}
 	}
 	dist := t.TempDir()
-	hook := exec.Command("go", "run", "./internal/runtimebin/build", "-o", dist, "-max-mb", "15")
+	hook := exec.Command("go", "run", "./internal/runtimebin/build", "-o", dist)
 	hook.Dir = root
 	if out, err := hook.CombinedOutput(); err != nil {
 		t.Fatalf("before-hook: %v\n%s", err, out)
