@@ -17,7 +17,6 @@
 //	RuntimeConfig     the dashboard's config.json written by Terraform
 //	PutInitialAdmin   the first admin password, handed to `flytrap deploy`
 //	TakeInitialAdmin  ... which reads and deletes it
-//	RenderDashboardUserData  the EC2 instance's cloud-init document
 //
 // The helpers take their clients as interfaces shaped like the SDK's
 // methods: production passes the SDK clients, tests the same clients
