@@ -158,10 +158,7 @@ func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error)
 	if err != nil {
 		return SaveResult{}, fmt.Errorf("store: save event %s: %w", ev.EventID, err)
 	}
-	payload, err := compress(raw)
-	if err != nil {
-		return SaveResult{}, fmt.Errorf("store: save event %s: %w", ev.EventID, err)
-	}
+	payload := compress(raw)
 	s := saving{
 		eventID:     clean(ev.EventID),
 		projectID:   ev.ProjectID,
