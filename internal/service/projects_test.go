@@ -94,6 +94,10 @@ func TestProjectAdministration(t *testing.T) {
 			{"outsider adds themselves", put(f.outsider, f.outsider.UserID, store.RoleMember), service.ErrNotFound, ""},
 			{"unknown role", put(f.admin, f.outsider.UserID, "boss"), service.ErrInvalid, "Choose a user"},
 			{"no user", put(f.admin, 0, store.RoleMember), service.ErrInvalid, "Choose a user"},
+			{"missing project, bad input", func() error {
+				_, err := s.Members.Put(ctx, f.admin, 999999, 0, "boss")
+				return err
+			}, service.ErrNotFound, ""},
 			{"missing user", put(f.admin, 999999, store.RoleMember), service.ErrNotFound, ""},
 			{"add the outsider", put(f.admin, f.outsider.UserID, store.RoleMember), nil, ""},
 			{"change their role", put(f.admin, f.outsider.UserID, store.RoleAdmin), nil, ""},

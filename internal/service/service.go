@@ -48,6 +48,8 @@ type Error struct {
 	Msg string
 }
 
+// Error returns the message, so a refusal logged or wrapped still reads as
+// the sentence the user saw.
 func (e *Error) Error() string { return e.Msg }
 
 // Unwrap makes errors.Is(err, e.Kind) true.
@@ -151,15 +153,14 @@ func New(s Store, log *slog.Logger) *Services {
 	}
 }
 
-// requireProjectAdmin refuses a non-admin a change to project id: with
-// ErrNotFound when a cannot see the project, so a stranger learns nothing
-// about it, and with ErrForbidden when a is a member there.
+// requireProjectAdmin refuses a change to project id with ErrNotFound when
+// a cannot see it (or it does not exist), so a stranger learns nothing
+// about it, and with ErrForbidden when a is only a member there. It runs
+// before the input is checked, so a missing project is a 404 whatever was
+// sent.
 func requireProjectAdmin(ctx context.Context, s Store, a Actor, id int64) error {
-	if a.IsAdmin() {
-		return nil
-	}
 	if _, err := s.GetProject(ctx, a.Viewer(), id); err != nil {
 		return err
 	}
-	return errOnlyAdmins
+	return a.requireAdmin()
 }

@@ -17,7 +17,7 @@ type Tokens struct {
 	store Store
 }
 
-// Create issues a token for a, named name (trimmed, 1 to MaxTokenName
+// Create issues an API token for a under name (trimmed, 1 to MaxTokenName
 // characters) and returns its secret, which exists only in this answer.
 func (s *Tokens) Create(ctx context.Context, a Actor, name string) (string, store.APIToken, error) {
 	name = strings.TrimSpace(name)
