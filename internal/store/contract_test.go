@@ -28,6 +28,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 	}{
 		{"Users", testUsers},
 		{"Projects", testProjects},
+		{"CreateProjectWithKey", testCreateProjectWithKey},
 		{"ProjectKeys", testProjectKeys},
 		{"APITokens", testAPITokens},
 		{"Settings", testSettings},
