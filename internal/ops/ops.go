@@ -111,12 +111,14 @@ func DiskSpace(dir string, minFree uint64, free FreeSpace) Check {
 }
 
 // Metrics returns a /metrics handler that writes the Prometheus text
-// exposition format through write, with the request's context.
+// exposition format through write, with the request's context, followed
+// by WriteProcessMetrics: every server reports its memory the same way.
 func Metrics(write func(ctx context.Context, w io.Writer)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		write(r.Context(), w)
+		WriteProcessMetrics(w)
 	})
 }
 

@@ -1,0 +1,30 @@
+package ops
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"regexp"
+	"runtime"
+	"strconv"
+	"testing"
+)
+
+func TestMetricsReportMemory(t *testing.T) {
+	rec := httptest.NewRecorder()
+	Metrics(func(context.Context, io.Writer) {}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	want := []string{"go_memstats_heap_alloc_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes", "go_memstats_sys_bytes"}
+	if runtime.GOOS == "linux" {
+		want = append(want, "process_resident_memory_bytes")
+	}
+	for _, name := range want {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`).FindStringSubmatch(rec.Body.String())
+		if m == nil {
+			t.Errorf("no %s in\n%s", name, rec.Body)
+			continue
+		}
+		if v, _ := strconv.ParseInt(m[1], 10, 64); v <= 0 {
+			t.Errorf("%s = %d, want > 0", name, v)
+		}
+	}
+}
