@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	benchcmd "github.com/getflytrap/flytrap/internal/cli/cmd/bench"
 	deploycmd "github.com/getflytrap/flytrap/internal/cli/cmd/deploy"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/destroy"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/dev"
@@ -36,7 +37,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return cmdutil.UsageError(err.Error(), "run `flytrap <command> --help` for the flags it takes")
 	})
-	root.AddCommand(version.NewCmd(f), dev.NewCmd(f))
+	root.AddCommand(version.NewCmd(f), dev.NewCmd(f), benchcmd.NewCmd(f))
 	root.AddCommand(initcmd.NewCmd(f), deploycmd.NewCmd(f), destroy.NewCmd(f), status.NewCmd(f))
 	return root
 }

@@ -1,0 +1,355 @@
+// Package bench drives a running Flytrap server with realistic Sentry
+// envelopes and measures it: accepted events a second against a bare
+// net/http server on the same machine in the same run, latency, refusals,
+// how long the stored count takes to catch up, and the server's memory.
+// It is the engine of `flytrap bench`; it never needs a terminal.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config says what to measure and how hard to push.
+type Config struct {
+	// DSN is the project's Sentry DSN (http://KEY@HOST/PROJECT_ID): the
+	// ingest key, the project and, unless URL is set, the server.
+	DSN string
+	// URL, when set, is the server's base URL, overriding the DSN's host
+	// (a DSN that names a public host while the server is reached locally).
+	URL string
+	// Token is an API token: it counts stored events through the REST
+	// API and reads /metrics where that needs an admin (the EC2 dashboard).
+	Token string
+	// Duration is how long each phase sends.
+	Duration time.Duration
+	// Connections is how many requests are in flight at once.
+	Connections int
+	// Size is the events' size class.
+	Size Size
+	// Distinct is how many distinct errors (issues) the events spread over.
+	Distinct int
+	// Rate caps requests a second in all; 0 sends as fast as the server answers.
+	Rate float64
+	// Baseline runs the same load against a bare net/http server first.
+	Baseline bool
+	// DrainTimeout bounds the wait for the stored count to catch up.
+	DrainTimeout time.Duration
+	// Progress, if set, is called every ProgressEvery and at the end of
+	// each phase, from one goroutine at a time.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+}
+
+// Phases of a run, as Progress reports them.
+const (
+	PhaseBaseline = "baseline"
+	PhaseLoad     = "load"
+	PhaseDrain    = "drain"
+)
+
+// Progress is a run's state while it goes.
+type Progress struct {
+	Phase    string
+	Elapsed  time.Duration
+	Duration time.Duration // of the phase; DrainTimeout while draining
+	// Load phases.
+	Requests, Accepted, TooMany, Unavailable, Errors int64
+	// The drain phase: stored so far of Want.
+	Stored, Want int64
+	// Done is set on a phase's last report.
+	Done bool
+}
+
+// Report is a run's result.
+type Report struct {
+	URL         string  `json:"url"`
+	Size        Size    `json:"size"`
+	EventBytes  int     `json:"event_bytes"`
+	BodyBytes   int     `json:"body_bytes"`
+	Connections int     `json:"connections"`
+	Seconds     float64 `json:"duration_seconds"`
+	Distinct    int     `json:"distinct"`
+	Rate        float64 `json:"rate"`
+	// Baseline is the bare net/http server's phase, without --no-baseline.
+	Baseline *LoadResult `json:"baseline,omitempty"`
+	Server   LoadResult  `json:"server"`
+	// ShareOfBaseline is the server's accepted/s over the baseline's.
+	ShareOfBaseline float64    `json:"share_of_baseline,omitempty"`
+	Processed       *Processed `json:"processed,omitempty"`
+	RSS             *Memory    `json:"rss,omitempty"`
+	// Notes say which figures could not be taken, and why.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Processed is how the stored count caught up with the accepted events.
+type Processed struct {
+	// Source is SourceREST or SourceMetrics.
+	Source string `json:"source"`
+	// Stored is how many of the run's events the server stored.
+	Stored int64 `json:"stored"`
+	// Complete is whether Stored reached the accepted count in time.
+	Complete bool `json:"complete"`
+	// DrainSeconds is from the end of the load until Stored reached the
+	// accepted count, or the timeout.
+	DrainSeconds float64 `json:"drain_seconds"`
+	// PerSec is Stored over the load's time plus DrainSeconds: the rate
+	// events went from the client into the store, end to end.
+	PerSec float64 `json:"per_sec"`
+}
+
+// Memory is the server's resident set, from its /metrics.
+type Memory struct {
+	BeforeBytes int64 `json:"before_bytes"`
+	PeakBytes   int64 `json:"peak_bytes"` // the largest sample during the load
+	AfterBytes  int64 `json:"after_bytes"`
+}
+
+// dsn is what bench needs from a DSN.
+type dsn struct {
+	base    string
+	key     string
+	project int64
+}
+
+// parseDSN reads a Sentry DSN: scheme://KEY@HOST[:PORT][/PREFIX]/PROJECT_ID.
+func parseDSN(s string) (dsn, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return dsn{}, fmt.Errorf("DSN %q is not a URL like http://KEY@127.0.0.1:8080/1 (flytrap dev prints it, and dev.json holds it)", s)
+	}
+	if u.User == nil || u.User.Username() == "" {
+		return dsn{}, fmt.Errorf("DSN %q has no key before the @", s)
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	i := strings.LastIndex(path, "/")
+	project, err := strconv.ParseInt(path[i+1:], 10, 64)
+	if i < 0 || err != nil || project < 1 {
+		return dsn{}, fmt.Errorf("DSN %q does not end in a project ID", s)
+	}
+	return dsn{base: u.Scheme + "://" + u.Host + path[:i], key: u.User.Username(), project: project}, nil
+}
+
+// Validate checks cfg before any request is sent.
+func (cfg *Config) Validate() error {
+	if _, err := parseDSN(cfg.DSN); err != nil {
+		return err
+	}
+	if cfg.URL != "" {
+		if u, err := url.Parse(cfg.URL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return fmt.Errorf("URL %q is not an http:// or https:// URL", cfg.URL)
+		}
+	}
+	switch {
+	case cfg.Size.Bytes() == 0:
+		return fmt.Errorf("size %q is not 2k or 50k", cfg.Size)
+	case cfg.Duration <= 0:
+		return errors.New("the duration must be positive")
+	case cfg.Connections < 1:
+		return errors.New("connections must be at least 1")
+	case cfg.Distinct < 1:
+		return errors.New("distinct errors must be at least 1")
+	case cfg.Rate < 0:
+		return errors.New("the rate cannot be negative (0: as fast as possible)")
+	case cfg.DrainTimeout <= 0:
+		return errors.New("the drain timeout must be positive")
+	}
+	return nil
+}
+
+// Run measures the server cfg names; it sends load there and, with
+// cfg.Baseline, to a server of its own on 127.0.0.1, nowhere else.
+// Figures it cannot take (memory without /metrics, the stored count
+// without a token where /metrics lacks it) are left out with a note; only
+// a run that could send nothing fails.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d, _ := parseDSN(cfg.DSN)
+	if cfg.URL != "" {
+		d.base = strings.TrimSuffix(cfg.URL, "/")
+	}
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = 250 * time.Millisecond
+	}
+	p, err := newPayloads(cfg.Size, cfg.Distinct, time.Now(), 1)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{
+		URL: d.base, Size: cfg.Size, EventBytes: p.eventSize, BodyBytes: p.bodySize,
+		Connections: cfg.Connections, Seconds: cfg.Duration.Seconds(), Distinct: cfg.Distinct, Rate: cfg.Rate,
+	}
+	run := randomRun()
+	var seq atomic.Uint64
+	header := http.Header{
+		"Content-Type":     {"application/x-sentry-envelope"},
+		"Content-Encoding": {"gzip"},
+		"User-Agent":       {"flytrap-bench/1"},
+		"X-Sentry-Auth":    {"Sentry sentry_version=7, sentry_client=flytrap-bench/1, sentry_key=" + d.key},
+	}
+	phase := func(name, to string, sample func()) LoadResult {
+		l := &load{url: to, header: header, conns: cfg.Connections, d: cfg.Duration, rate: cfg.Rate,
+			payloads: p, run: run, seq: &seq, c: &counters{}}
+		stop := cfg.watch(name, l.c, sample)
+		r := l.do(ctx)
+		stop()
+		return r
+	}
+
+	if cfg.Baseline {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("start the baseline server: %w", err)
+		}
+		srv := &http.Server{Handler: bareServer(), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		b := phase(PhaseBaseline, "http://"+ln.Addr().String()+"/api/1/envelope/", nil)
+		srv.Close()
+		rep.Baseline = &b
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+
+	t := &target{base: d.base, project: d.project, token: cfg.Token, client: &http.Client{Timeout: 10 * time.Second}}
+	before, source, storedErr := t.stored(ctx)
+	if storedErr != nil {
+		rep.Notes = append(rep.Notes, "processed: not measured: "+storedErr.Error())
+	}
+	mem := &Memory{}
+	rssBefore, rssErr := t.rss(ctx)
+	if rssErr != nil {
+		rep.Notes = append(rep.Notes, "server RSS: not measured: "+rssErr.Error())
+	}
+	var sample func()
+	if rssErr == nil {
+		mem.BeforeBytes, mem.PeakBytes = rssBefore, rssBefore
+		var mu sync.Mutex
+		sample = func() {
+			if v, err := t.rss(ctx); err == nil {
+				mu.Lock()
+				mem.PeakBytes = max(mem.PeakBytes, v)
+				mu.Unlock()
+			}
+		}
+	}
+	rep.Server = phase(PhaseLoad, fmt.Sprintf("%s/api/%d/envelope/", d.base, d.project), sample)
+	if rep.Baseline != nil && rep.Baseline.AcceptedPerSec > 0 {
+		rep.ShareOfBaseline = rep.Server.AcceptedPerSec / rep.Baseline.AcceptedPerSec
+	}
+	if rep.Server.Requests == 0 || rep.Server.Errors == rep.Server.Requests {
+		return rep, fmt.Errorf("no request to %s was answered: is the server running, and is the DSN's host the one it listens on (else pass --url)?", d.base)
+	}
+
+	if storedErr == nil {
+		pr, err := cfg.drain(ctx, t, before, rep.Server)
+		if err != nil {
+			rep.Notes = append(rep.Notes, "processed: "+err.Error())
+		}
+		pr.Source = source
+		rep.Processed = &pr
+	}
+	if rssErr == nil {
+		if v, err := t.rss(ctx); err == nil {
+			mem.AfterBytes = v
+			mem.PeakBytes = max(mem.PeakBytes, v)
+		}
+		rep.RSS = mem
+	}
+	return rep, ctx.Err()
+}
+
+// drain polls the stored count until it has grown by the accepted count,
+// or DrainTimeout passes.
+func (cfg *Config) drain(ctx context.Context, t *target, before int64, load LoadResult) (Processed, error) {
+	start := time.Now()
+	var pr Processed
+	report := func(done bool) {
+		if cfg.Progress != nil {
+			cfg.Progress(Progress{Phase: PhaseDrain, Elapsed: time.Since(start), Duration: cfg.DrainTimeout,
+				Stored: pr.Stored, Want: load.Accepted, Done: done})
+		}
+	}
+	var lastErr error
+	for {
+		n, _, err := t.stored(ctx)
+		if err == nil {
+			pr.Stored, lastErr = n-before, nil
+		} else {
+			lastErr = err
+		}
+		pr.DrainSeconds = time.Since(start).Seconds()
+		pr.Complete = pr.Stored >= load.Accepted
+		if pr.Complete || time.Since(start) >= cfg.DrainTimeout || ctx.Err() != nil {
+			break
+		}
+		report(false)
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	report(true)
+	pr.PerSec = float64(pr.Stored) / (load.Seconds + pr.DrainSeconds)
+	if !pr.Complete && lastErr == nil {
+		lastErr = fmt.Errorf("%d of %d accepted events stored after %s: raise --drain-timeout, or look for failures in the server's log", pr.Stored, load.Accepted, cfg.DrainTimeout)
+	}
+	return pr, lastErr
+}
+
+// watch reports a load phase's progress every ProgressEvery, and calls
+// sample (if any) once a second, until the returned stop is called.
+func (cfg *Config) watch(phase string, c *counters, sample func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	start := time.Now()
+	report := func(last bool) {
+		if cfg.Progress != nil {
+			cfg.Progress(Progress{Phase: phase, Elapsed: time.Since(start), Duration: cfg.Duration,
+				Requests: c.requests.Load(), Accepted: c.accepted.Load(), TooMany: c.tooMany.Load(),
+				Unavailable: c.unavailable.Load(), Errors: c.errors.Load(), Done: last})
+		}
+	}
+	wg.Go(func() {
+		tick := time.NewTicker(cfg.ProgressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				report(false)
+			case <-done:
+				report(true)
+				return
+			}
+		}
+	})
+	if sample != nil {
+		wg.Go(func() {
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-tick.C:
+					sample()
+				case <-done:
+					return
+				}
+			}
+		})
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}

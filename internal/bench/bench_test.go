@@ -1,0 +1,389 @@
+package bench
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func TestPercentiles(t *testing.T) {
+	msd := func(v ...int) []time.Duration {
+		d := make([]time.Duration, len(v))
+		for i, x := range v {
+			d[i] = time.Duration(x) * time.Millisecond
+		}
+		return d
+	}
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = 100 - i // reversed: percentiles must sort
+	}
+	tests := []struct {
+		name string
+		in   []time.Duration
+		want Latency
+	}{
+		{"none", nil, Latency{}},
+		{"one", msd(7), Latency{7, 7, 7, 7}},
+		{"two", msd(9, 1), Latency{1, 9, 9, 9}},
+		{"hundred", msd(hundred...), Latency{50, 90, 99, 100}},
+	}
+	for _, tt := range tests {
+		if got := percentiles(tt.in); got != tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestParseDSN(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    dsn
+		wantErr string
+	}{
+		{"http://abc@127.0.0.1:8080/1", dsn{"http://127.0.0.1:8080", "abc", 1}, ""},
+		{"https://abc@errors.example.com/sentry/42/", dsn{"https://errors.example.com/sentry", "abc", 42}, ""},
+		{"http://127.0.0.1:8080/1", dsn{}, "no key"},
+		{"http://abc@127.0.0.1:8080/", dsn{}, "project ID"},
+		{"http://abc@127.0.0.1:8080/x", dsn{}, "project ID"},
+		{"127.0.0.1:8080", dsn{}, "not a URL"},
+		{"ftp://abc@host/1", dsn{}, "not a URL"},
+	}
+	for _, tt := range tests {
+		got, err := parseDSN(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("parseDSN(%q) = %+v, %v; want an error with %q", tt.in, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("parseDSN(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	m := parseMetrics("# HELP x X.\n# TYPE x gauge\nx 12\nprocess_resident_memory_bytes 3.5e+07\nlabelled{a=\"b\"} 3\n\nbad\n")
+	if len(m) != 2 || m["x"] != 12 || m["process_resident_memory_bytes"] != 35e6 {
+		t.Errorf("parseMetrics = %v", m)
+	}
+}
+
+// fakeFlytrap is an ingest endpoint that stores every event it accepts,
+// answers every fifth request 429 and every seventh 503, and reports
+// what it stored through /metrics and the REST API.
+type fakeFlytrap struct {
+	token    string
+	mu       sync.Mutex
+	ids      map[string]bool
+	groups   map[string]int64 // stored events by exception type and value
+	requests atomic.Int64
+	dupes    atomic.Int64
+}
+
+func newFake(token string) *fakeFlytrap {
+	return &fakeFlytrap{token: token, ids: map[string]bool{}, groups: map[string]int64{}}
+}
+
+func (f *fakeFlytrap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/api/1/envelope/":
+		n := f.requests.Add(1)
+		if !strings.Contains(r.Header.Get("X-Sentry-Auth"), "sentry_key=k3y") {
+			http.Error(w, "bad key", http.StatusUnauthorized)
+			return
+		}
+		switch {
+		case n%5 == 0:
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		case n%7 == 0:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		raw, err := io.ReadAll(zr)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		lines := bytes.SplitN(raw, []byte("\n"), 3)
+		var ev struct {
+			EventID   string `json:"event_id"`
+			Exception struct {
+				Values []struct{ Type, Value string }
+			}
+		}
+		if len(lines) != 3 || json.Unmarshal(lines[2], &ev) != nil || len(ev.Exception.Values) != 1 {
+			http.Error(w, "bad envelope", http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		if f.ids[ev.EventID] {
+			f.dupes.Add(1)
+		}
+		f.ids[ev.EventID] = true
+		f.groups[ev.Exception.Values[0].Type+": "+ev.Exception.Values[0].Value]++
+		f.mu.Unlock()
+		fmt.Fprintf(w, `{"id":%q}`, ev.EventID)
+	case r.Header.Get("Authorization") != "Bearer "+f.token:
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	case r.URL.Path == "/metrics":
+		fmt.Fprintf(w, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", 30<<20+f.requests.Load())
+	case r.URL.Path == "/api/v1/projects/1/issues":
+		if r.URL.Query().Get("environment") != Environment {
+			http.Error(w, "want the bench environment", http.StatusBadRequest)
+			return
+		}
+		// One issue a page, to exercise the cursor.
+		f.mu.Lock()
+		var counts []int64
+		for _, k := range slices.Sorted(maps.Keys(f.groups)) {
+			counts = append(counts, f.groups[k])
+		}
+		f.mu.Unlock()
+		var i int
+		fmt.Sscan(r.URL.Query().Get("cursor"), &i)
+		page := map[string]any{"data": []any{}, "next_cursor": ""}
+		if i < len(counts) {
+			page["data"] = []any{map[string]any{"count": counts[i]}}
+			if i+1 < len(counts) {
+				page["next_cursor"] = fmt.Sprint(i + 1)
+			}
+		}
+		json.NewEncoder(w).Encode(page)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestRunCountsWhatTheServerSaw(t *testing.T) {
+	fake := newFake("t0ken")
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	var phases sync.Map
+	rep, err := Run(context.Background(), Config{
+		DSN:           strings.Replace(srv.URL, "http://", "http://k3y@", 1) + "/1",
+		Token:         "t0ken",
+		Duration:      time.Second,
+		Connections:   4,
+		Size:          Size2K,
+		Distinct:      3,
+		Baseline:      true,
+		DrainTimeout:  5 * time.Second,
+		ProgressEvery: 50 * time.Millisecond,
+		Progress: func(p Progress) {
+			if p.Done {
+				phases.Store(p.Phase, p)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Server
+	fake.mu.Lock()
+	stored, groups := int64(len(fake.ids)), len(fake.groups)
+	fake.mu.Unlock()
+	switch {
+	case s.Accepted == 0 || s.TooMany == 0 || s.Unavailable == 0:
+		t.Errorf("server phase %+v: want 2xx, 429 and 503 all counted", s)
+	case s.Requests != s.Accepted+s.TooMany+s.Unavailable+s.Other+s.Errors:
+		t.Errorf("server phase %+v: the statuses do not add up to the requests", s)
+	case s.Other != 0 || s.Errors != 0:
+		t.Errorf("server phase %+v: the fake answers only 200, 429 and 503", s)
+	case s.Requests != fake.requests.Load():
+		t.Errorf("counted %d requests, the server saw %d", s.Requests, fake.requests.Load())
+	case s.TooMany < s.Requests/5-4 || s.TooMany > s.Requests/5+4:
+		t.Errorf("%d 429s of %d requests, want a fifth", s.TooMany, s.Requests)
+	case fake.dupes.Load() != 0:
+		t.Errorf("%d event IDs sent twice", fake.dupes.Load())
+	case groups != 3:
+		t.Errorf("events fell into %d groups, want 3", groups)
+	}
+	if s.Latency.P50 <= 0 || s.Latency.P50 > s.Latency.P90 || s.Latency.P90 > s.Latency.P99 || s.Latency.P99 > s.Latency.Max {
+		t.Errorf("latency %+v is not ordered", s.Latency)
+	}
+	if b := rep.Baseline; b == nil || b.Accepted == 0 || b.Accepted != b.Requests || rep.ShareOfBaseline <= 0 {
+		t.Errorf("baseline %+v, share %v: want every request accepted", b, rep.ShareOfBaseline)
+	}
+	if p := rep.Processed; p == nil || p.Source != SourceREST || !p.Complete || p.Stored != stored || p.Stored != s.Accepted {
+		t.Errorf("processed %+v; the server stored %d, the client saw %d accepted", p, stored, s.Accepted)
+	}
+	if m := rep.RSS; m == nil || m.BeforeBytes != 30<<20 || m.AfterBytes < m.BeforeBytes || m.PeakBytes < m.AfterBytes {
+		t.Errorf("RSS %+v", m)
+	}
+	if len(rep.Notes) != 0 {
+		t.Errorf("notes %q", rep.Notes)
+	}
+	for _, ph := range []string{PhaseBaseline, PhaseLoad, PhaseDrain} {
+		if _, ok := phases.Load(ph); !ok {
+			t.Errorf("no final progress report of the %s phase", ph)
+		}
+	}
+	if p, _ := phases.Load(PhaseLoad); p.(Progress).Requests != s.Requests {
+		t.Errorf("the load's last progress says %d requests, the result %d", p.(Progress).Requests, s.Requests)
+	}
+}
+
+func TestRunWithoutTokenNotesWhatItMissed(t *testing.T) {
+	srv := httptest.NewServer(newFake("secret"))
+	defer srv.Close()
+	rep, err := Run(context.Background(), Config{
+		DSN: strings.Replace(srv.URL, "http://", "http://k3y@", 1) + "/1", Duration: 200 * time.Millisecond,
+		Connections: 2, Size: Size2K, Distinct: 1, DrainTimeout: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Processed != nil || rep.RSS != nil || rep.Baseline != nil || len(rep.Notes) != 2 {
+		t.Fatalf("report %+v: want no processed, RSS or baseline, and two notes", rep)
+	}
+	for _, n := range rep.Notes {
+		if !strings.Contains(n, "--token") {
+			t.Errorf("note %q does not say to pass --token", n)
+		}
+	}
+}
+
+func TestRunFailsWhenNothingAnswers(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	_, err := Run(context.Background(), Config{
+		DSN: strings.Replace(url, "http://", "http://k3y@", 1) + "/1", Duration: 200 * time.Millisecond,
+		Connections: 1, Size: Size2K, Distinct: 1, DrainTimeout: time.Second,
+	})
+	if err == nil || !strings.Contains(err.Error(), "is the server running") {
+		t.Fatalf("Run against a closed port = %v", err)
+	}
+}
+
+func TestPaceHoldsTheRate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	n := 0
+	for range pace(ctx, 100) {
+		n++
+	}
+	// 50 in 500 ms; generous bounds for a shared machine.
+	if n < 25 || n > 55 {
+		t.Errorf("%d tokens in 500ms at 100/s", n)
+	}
+}
+
+// normalise zeroes the figures that vary from run to run, so the golden
+// file checks the report's shape and its settings.
+func normalise(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			switch k {
+			case "url":
+				x[k] = "URL"
+			case "event_bytes", "connections", "distinct", "rate", "duration_seconds", "source", "complete", "size":
+			default:
+				x[k] = normalise(e)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = normalise(x[i])
+		}
+	case float64:
+		return 0
+	}
+	return v
+}
+
+func TestJSONGolden(t *testing.T) {
+	fake := newFake("t0ken")
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	rep, err := Run(context.Background(), Config{
+		DSN: strings.Replace(srv.URL, "http://", "http://k3y@", 1) + "/1", Token: "t0ken",
+		Duration: 300 * time.Millisecond, Connections: 2, Size: Size2K, Distinct: 4, Baseline: true, DrainTimeout: 2 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.MarshalIndent(normalise(doc), "", "  ")
+	golden(t, "report.golden.json", append(got, '\n'))
+}
+
+func TestTableGolden(t *testing.T) {
+	lat := Latency{P50: 0.4, P90: 0.9, P99: 2.5, Max: 11}
+	rep := &Report{
+		URL: "http://127.0.0.1:8080", Size: Size2K, EventBytes: 2061, BodyBytes: 1012, Connections: 32, Seconds: 10, Distinct: 20,
+		Baseline: &LoadResult{Requests: 405020, Accepted: 405020, Seconds: 10, AcceptedPerSec: 40502, Latency: lat},
+		Server: LoadResult{Requests: 16000, Accepted: 14260, TooMany: 1200, Unavailable: 500, Other: 30, Errors: 10, Seconds: 10,
+			AcceptedPerSec: 1426, Latency: Latency{P50: 20.1, P90: 60.7, P99: 97.3, Max: 412}},
+		ShareOfBaseline: 1426.0 / 40502,
+		Processed:       &Processed{Source: SourceREST, Stored: 14000, DrainSeconds: 30, PerSec: 350},
+		RSS:             &Memory{BeforeBytes: 38 << 20, PeakBytes: 148 << 20, AfterBytes: 120 << 20},
+		Notes:           []string{"processed: 14,000 of 14,260 accepted events stored after 30s"},
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "table.golden.txt", buf.Bytes())
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs; got:\n%s\nwant:\n%s", name, got, want)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for in, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 40502: "40,502", 1234567: "1,234,567", -1500: "-1,500"} {
+		if got := Thousands(in); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", in, got, want)
+		}
+	}
+}

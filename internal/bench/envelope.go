@@ -1,0 +1,245 @@
+package bench
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Size is an event's size class: the bytes of its JSON before compression.
+type Size string
+
+// The size classes issue 10's figures are measured with.
+const (
+	Size2K  Size = "2k"
+	Size50K Size = "50k"
+)
+
+// Bytes returns the JSON size the class pads an event to, or 0 for an
+// unknown class.
+func (s Size) Bytes() int {
+	switch s {
+	case Size2K:
+		return 2 << 10
+	case Size50K:
+		return 50 << 10
+	}
+	return 0
+}
+
+// errorKinds are the exception types the groups cycle through; the
+// frames' function names carry the group's number, so every group is its
+// own issue however the server groups.
+var errorKinds = []struct{ typ, module, value string }{
+	{"ValueError", "builtins", "invalid literal for int() with base 10: 'item-%d'"},
+	{"KeyError", "builtins", "'customer_%d'"},
+	{"TypeError", "builtins", "unsupported operand type(s) for +: 'int' and 'NoneType' (line %d)"},
+	{"ZeroDivisionError", "builtins", "division by zero in batch %d"},
+	{"AttributeError", "builtins", "'NoneType' object has no attribute 'total_%d'"},
+	{"OperationalError", "sqlite3", "database is locked (attempt %d)"},
+	{"ConnectionError", "requests.exceptions", "HTTPSConnectionPool(host='api.example.com', port=443): Max retries exceeded (pool %d)"},
+	{"TimeoutError", "builtins", "timed out after %d ms"},
+}
+
+// words make breadcrumbs and context lines text a log would hold, so gzip
+// compresses them as much as it would real events and no more.
+var words = strings.Fields(`order customer invoice payment cart checkout request response
+	session user token cache database query retry timeout connect read write commit rollback
+	queue worker job batch item price total discount shipping address email status pending
+	failed succeeded started finished GET POST PUT /api/v1/orders /api/v1/users /checkout
+	200 201 404 500 503 ms SELECT UPDATE INSERT FROM WHERE id = ? AND LIMIT`)
+
+// payloads holds one envelope template per distinct error. A request's
+// body is two gzip members, which a gzip reader reads as one stream (RFC
+// 1952 §2.2): a small one compressed per request, carrying the unique
+// event ID, and the event's constant rest, compressed once. Compressing
+// 50 KB per request would spend on the client the CPU the server under
+// test shares on one machine.
+type payloads struct {
+	groups    []template
+	eventSize int // mean bytes of event JSON, before compression
+	bodySize  int // mean bytes of a request body, as sent
+	gz        sync.Pool
+}
+
+// template is one distinct error's envelope: envelopeStart, the ID, mid,
+// the ID again and the gzip-compressed tailGz.
+type template struct {
+	mid    []byte // from the envelope header's ID to the event's
+	tailGz []byte // the rest of the event, gzip-compressed
+}
+
+const envelopeStart = `{"event_id":"`
+
+// idLen is the length of an event ID: 32 hex digits.
+const idLen = 32
+
+// newPayloads builds distinct templates of class size. seed makes the
+// text reproducible, so tests and runs compress alike.
+func newPayloads(size Size, distinct int, now time.Time, seed uint64) (*payloads, error) {
+	target := size.Bytes()
+	if target == 0 {
+		return nil, fmt.Errorf("unknown size %q: use 2k or 50k", size)
+	}
+	if distinct < 1 {
+		return nil, fmt.Errorf("distinct errors must be at least 1, not %d", distinct)
+	}
+	p := &payloads{gz: sync.Pool{New: func() any {
+		w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+		return w
+	}}}
+	rng := rand.New(rand.NewPCG(seed, uint64(distinct)))
+	var evSum, bodySum int
+	for g := range distinct {
+		rest, err := eventJSON(g, size, target, now, rng)
+		if err != nil {
+			return nil, err
+		}
+		// The payload is {"event_id":"<id>", followed by rest without
+		// its opening brace; its length does not depend on the ID.
+		n := len(`{"event_id":"`) + idLen + len(`",`) + len(rest) - 1
+		mid := fmt.Sprintf(`","sent_at":%q,"sdk":{"name":"sentry.python","version":"2.19.0"}}`+"\n"+
+			`{"type":"event","length":%d,"content_type":"application/json"}`+"\n"+`{"event_id":"`, now.UTC().Format(time.RFC3339), n)
+		var tail bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&tail, gzip.BestSpeed)
+		w.Write([]byte(`",`))
+		w.Write(rest[1:])
+		if err := w.Close(); err != nil {
+			return nil, err
+		}
+		t := template{mid: []byte(mid), tailGz: tail.Bytes()}
+		p.groups = append(p.groups, t)
+		evSum += n
+		bodySum += len(p.body(g, strings.Repeat("0", idLen)))
+	}
+	p.eventSize, p.bodySize = evSum/distinct, bodySum/distinct
+	return p, nil
+}
+
+// body returns the request body of group g's event with ID id.
+func (p *payloads) body(g int, id string) []byte {
+	t := &p.groups[g]
+	var b bytes.Buffer
+	b.Grow(len(t.mid) + len(t.tailGz) + 2*idLen)
+	w := p.gz.Get().(*gzip.Writer)
+	w.Reset(&b)
+	// The ID appears twice: in the envelope header and in the event.
+	w.Write([]byte(envelopeStart + id))
+	w.Write(t.mid)
+	w.Write([]byte(id))
+	w.Close()
+	p.gz.Put(w)
+	b.Write(t.tailGz)
+	return b.Bytes()
+}
+
+// eventID returns the seq'th ID of a run: run's 16 random hex digits and
+// seq's 16, so IDs are unique within a run and across runs.
+func eventID(run string, seq uint64) string {
+	return fmt.Sprintf("%s%016x", run, seq)
+}
+
+// randomRun returns 16 hex digits that tell this run's event IDs apart
+// from earlier runs'.
+func randomRun() string {
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(rand.Uint32())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// eventJSON is group g's event without its ID: a Python exception with 10
+// to 29 frames, a request, tags, contexts and breadcrumbs, padded with
+// breadcrumbs to target bytes.
+func eventJSON(g int, size Size, target int, now time.Time, rng *rand.Rand) ([]byte, error) {
+	kind := errorKinds[g%len(errorKinds)]
+	nframes := 10 + g%20
+	big := size == Size50K
+	if !big {
+		// Fourteen frames alone would outgrow 2 KB.
+		nframes = 10 + g%2
+	}
+	frames := make([]map[string]any, nframes)
+	for i := range frames {
+		f := map[string]any{
+			"filename": fmt.Sprintf("app/svc/m%d.py", i),
+			"function": fmt.Sprintf("handle_%d_%d", g, i),
+			"lineno":   10 + (g*7+i*13)%400,
+			"in_app":   i >= nframes/2,
+		}
+		if big {
+			f["module"] = fmt.Sprintf("app.svc.m%d", i)
+			f["abs_path"] = "/srv/app/" + f["filename"].(string)
+			f["context_line"] = sentence(rng, 8)
+			f["pre_context"] = []string{sentence(rng, 6), sentence(rng, 7), sentence(rng, 5)}
+			f["post_context"] = []string{sentence(rng, 6), sentence(rng, 4)}
+			f["vars"] = map[string]any{"order_id": rng.IntN(1e6), "user": sentence(rng, 2), "retries": rng.IntN(5)}
+		}
+		frames[i] = f
+	}
+	ev := map[string]any{
+		"timestamp":   stamp(now),
+		"platform":    "python",
+		"level":       "error",
+		"logger":      "app.worker",
+		"server_name": "web-1",
+		"release":     "bench@1.0.0",
+		"environment": Environment,
+		"exception": map[string]any{"values": []any{map[string]any{
+			"type":       kind.typ,
+			"module":     kind.module,
+			"value":      fmt.Sprintf(kind.value, g),
+			"mechanism":  map[string]any{"type": "generic", "handled": false},
+			"stacktrace": map[string]any{"frames": frames},
+		}}},
+		"request": map[string]any{
+			"url":     fmt.Sprintf("https://shop.example.com/api/v1/orders/%d", g),
+			"method":  "POST",
+			"headers": map[string]string{"User-Agent": "Mozilla/5.0 Firefox/133.0", "Content-Type": "application/json"},
+		},
+		"tags": map[string]string{"region": "eu-west-1", "customer_tier": "gold", "feature": fmt.Sprintf("flag-%d", g%5)},
+		"contexts": map[string]any{
+			"os":      map[string]any{"name": "Linux", "version": "6.8.0"},
+			"runtime": map[string]any{"name": "CPython", "version": "3.12.7"},
+			"trace":   map[string]any{"trace_id": fmt.Sprintf("%032x", rng.Uint64()), "span_id": fmt.Sprintf("%016x", rng.Uint64())},
+		},
+		"user": map[string]any{"id": fmt.Sprintf("user-%d", g)},
+		"sdk":  map[string]any{"name": "sentry.python", "version": "2.19.0"},
+	}
+	var crumbs []any
+	for {
+		ev["breadcrumbs"] = map[string]any{"values": crumbs}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		if len(b)+idLen+len(`"event_id":"",`) >= target {
+			return b, nil
+		}
+		crumbs = append(crumbs, map[string]any{
+			"timestamp": stamp(now.Add(-time.Duration(len(crumbs)) * time.Second)),
+			"category":  []string{"http", "query", "ui.click", "log"}[rng.IntN(4)],
+			"level":     "info",
+			"message":   sentence(rng, 4+rng.IntN(10)),
+		})
+	}
+}
+
+// stamp formats t as SDKs may, with a fixed length so an event's size
+// does not depend on the clock.
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func sentence(rng *rand.Rand, n int) string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = words[rng.IntN(len(words))]
+	}
+	return strings.Join(s, " ")
+}

@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Environment is the environment of every event bench sends, so its
+// issues can be told apart from real ones and counted.
+const Environment = "flytrap-bench"
+
+// target reads a Flytrap server's figures: its memory from /metrics and
+// how many bench events it has stored.
+type target struct {
+	base    string // scheme://host[:port], no trailing slash
+	project int64
+	token   string
+	client  *http.Client
+}
+
+// get fetches base+path with the API token, if any, and fails on any
+// status but 200 with what to do about it.
+func (t *target) get(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if t.token != "" {
+		req.Header.Set("Authorization", "Bearer "+t.token)
+	}
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return b, nil
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, fmt.Errorf("GET %s: %s: pass an admin's API token with --token or FLYTRAP_TOKEN", path, resp.Status)
+	}
+	return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+}
+
+// metrics returns /metrics's unlabelled samples by name.
+func (t *target) metrics(ctx context.Context) (map[string]float64, error) {
+	b, err := t.get(ctx, "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	return parseMetrics(string(b)), nil
+}
+
+// parseMetrics reads the samples without labels of a Prometheus text
+// exposition; bench needs no others.
+func parseMetrics(s string) map[string]float64 {
+	m := map[string]float64{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, val, ok := strings.Cut(line, " ")
+		if !ok || strings.Contains(name, "{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.Fields(val)[0], 64); err == nil {
+			m[name] = v
+		}
+	}
+	return m
+}
+
+// rss returns the server's resident memory, from /metrics.
+func (t *target) rss(ctx context.Context) (int64, error) {
+	m, err := t.metrics(ctx)
+	if err != nil {
+		return 0, err
+	}
+	v, ok := m["process_resident_memory_bytes"]
+	if !ok {
+		return 0, errors.New("the server's /metrics has no process_resident_memory_bytes (an older Flytrap, or not Linux)")
+	}
+	return int64(v), nil
+}
+
+// Sources of the stored count.
+const (
+	// SourceREST sums the event counts of the project's bench issues
+	// through /api/v1: events stored and queryable.
+	SourceREST = "rest"
+	// SourceMetrics reads flytrap_events_processed_total, for a server
+	// run without an API token at hand (flytrap dev's open /metrics).
+	SourceMetrics = "metrics"
+)
+
+// stored returns how many events the server has stored, counted through
+// the REST API when there is a token, else through /metrics.
+func (t *target) stored(ctx context.Context) (int64, string, error) {
+	if t.token == "" {
+		m, err := t.metrics(ctx)
+		if err != nil {
+			return 0, SourceMetrics, err
+		}
+		v, ok := m["flytrap_events_processed_total"]
+		if !ok {
+			return 0, SourceMetrics, errors.New("the server's /metrics has no flytrap_events_processed_total (its processor runs elsewhere): pass --token to count through the REST API")
+		}
+		return int64(v), SourceMetrics, nil
+	}
+	var total int64
+	q := url.Values{"environment": {Environment}, "limit": {"100"}}
+	for {
+		b, err := t.get(ctx, fmt.Sprintf("/api/v1/projects/%d/issues?%s", t.project, q.Encode()))
+		if err != nil {
+			return 0, SourceREST, err
+		}
+		var page struct {
+			Data []struct {
+				Count int64 `json:"count"`
+			} `json:"data"`
+			NextCursor string `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return 0, SourceREST, fmt.Errorf("issues of project %d: %w", t.project, err)
+		}
+		for _, is := range page.Data {
+			total += is.Count
+		}
+		if page.NextCursor == "" {
+			return total, SourceREST, nil
+		}
+		q.Set("cursor", page.NextCursor)
+	}
+}
