@@ -248,6 +248,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if rep.Baseline != nil && rep.Baseline.AcceptedPerSec > 0 {
 		rep.ShareOfBaseline = rep.Server.AcceptedPerSec / rep.Baseline.AcceptedPerSec
 	}
+	if n := rep.Server.TooMany; n > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s answers were 429: the project's rate limit (flytrap dev --rate-limit -1 lifts it)", Thousands(n)))
+	}
+	if rep.Server.Accepted == 0 && rep.Server.Other > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("no event was accepted and %s answers had another status: 401 or 403 means the DSN's key or project is wrong", Thousands(rep.Server.Other)))
+	}
 	if rep.Server.Requests == 0 || rep.Server.Errors == rep.Server.Requests {
 		return rep, fmt.Errorf("no request to %s was answered: is the server running, and is the DSN's host the one it listens on (else pass --url)?", d.base)
 	}

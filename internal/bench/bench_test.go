@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -235,8 +236,8 @@ func TestRunCountsWhatTheServerSaw(t *testing.T) {
 	if m := rep.RSS; m == nil || m.BeforeBytes != 30<<20 || m.AfterBytes < m.BeforeBytes || m.PeakBytes < m.AfterBytes {
 		t.Errorf("RSS %+v", m)
 	}
-	if len(rep.Notes) != 0 {
-		t.Errorf("notes %q", rep.Notes)
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "answers were 429") {
+		t.Errorf("notes %q, want one on the 429s", rep.Notes)
 	}
 	for _, ph := range []string{PhaseBaseline, PhaseLoad, PhaseDrain} {
 		if _, ok := phases.Load(ph); !ok {
@@ -258,13 +259,34 @@ func TestRunWithoutTokenNotesWhatItMissed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Processed != nil || rep.RSS != nil || rep.Baseline != nil || len(rep.Notes) != 2 {
-		t.Fatalf("report %+v: want no processed, RSS or baseline, and two notes", rep)
-	}
+	var missed []string
 	for _, n := range rep.Notes {
+		if strings.Contains(n, "not measured") {
+			missed = append(missed, n)
+		}
+	}
+	if rep.Processed != nil || rep.RSS != nil || rep.Baseline != nil || len(missed) != 2 {
+		t.Fatalf("report %+v: want no processed, RSS or baseline, and two notes on them", rep)
+	}
+	for _, n := range missed {
 		if !strings.Contains(n, "--token") {
 			t.Errorf("note %q does not say to pass --token", n)
 		}
+	}
+}
+
+func TestRunNotesAWrongKey(t *testing.T) {
+	srv := httptest.NewServer(newFake("t0ken"))
+	defer srv.Close()
+	rep, err := Run(context.Background(), Config{
+		DSN: strings.Replace(srv.URL, "http://", "http://wrong@", 1) + "/1", Token: "t0ken", Duration: 200 * time.Millisecond,
+		Connections: 2, Size: Size2K, Distinct: 1, DrainTimeout: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Server.Accepted != 0 || rep.Server.Other == 0 || len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "key or project is wrong") {
+		t.Errorf("server %+v, notes %q", rep.Server, rep.Notes)
 	}
 }
 
@@ -294,6 +316,8 @@ func TestPaceHoldsTheRate(t *testing.T) {
 	}
 }
 
+var digits = regexp.MustCompile(`[0-9][0-9,]*`)
+
 // normalise zeroes the figures that vary from run to run, so the golden
 // file checks the report's shape and its settings.
 func normalise(v any) any {
@@ -303,6 +327,10 @@ func normalise(v any) any {
 			switch k {
 			case "url":
 				x[k] = "URL"
+			case "notes":
+				for i, n := range e.([]any) {
+					e.([]any)[i] = digits.ReplaceAllString(n.(string), "N")
+				}
 			case "event_bytes", "connections", "distinct", "rate", "duration_seconds", "source", "complete", "size":
 			default:
 				x[k] = normalise(e)
