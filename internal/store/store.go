@@ -267,6 +267,14 @@ func pgUniqueViolation(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
+// pgDeadlock reports whether err is PostgreSQL's deadlock_detected: the
+// transaction was rolled back to break a cycle of waits, and running it
+// again normally succeeds.
+func pgDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
+}
+
 // notFound turns sql.ErrNoRows into ErrNotFound.
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
