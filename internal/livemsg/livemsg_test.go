@@ -1,4 +1,4 @@
-package live
+package livemsg
 
 import (
 	"strings"
@@ -32,7 +32,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	m := Message{Type: TypeRegression, ProjectID: 3, IssueID: 9, Title: "TypeError: x is <undefined>", Level: "error",
 		Status: "unresolved", Count: 42, EventID: "0123456789abcdef0123456789abcdef", At: at}
-	s, err := encode(m)
+	s, err := Encode(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,9 +41,9 @@ func TestEncodeRoundTrip(t *testing.T) {
 			t.Errorf("encoded %s lacks %s", s, key)
 		}
 	}
-	got, err := decode(s)
+	got, err := Decode(s)
 	if err != nil || got != m {
-		t.Errorf("decode(encode(m)) = %+v, %v; want %+v", got, err, m)
+		t.Errorf("Decode(Encode(m)) = %+v, %v; want %+v", got, err, m)
 	}
 }
 
@@ -63,14 +63,14 @@ func TestEncodeFitsNotify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := Message{Type: TypeNewIssue, ProjectID: 1, IssueID: 1, Title: tt.title, Level: worst, Status: worst, EventID: worst}
-			s, err := encode(m)
+			s, err := Encode(m)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(s) > maxPayload {
 				t.Fatalf("payload is %d bytes, limit %d", len(s), maxPayload)
 			}
-			got, err := decode(s)
+			got, err := Decode(s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,8 +83,8 @@ func TestEncodeFitsNotify(t *testing.T) {
 
 func TestDecodeRejects(t *testing.T) {
 	for _, payload := range []string{``, `garbage`, `{}`, `{"type":"issue.new"}`, `{"project_id":1}`, `[1]`} {
-		if _, err := decode(payload); err == nil {
-			t.Errorf("decode(%q) succeeded", payload)
+		if _, err := Decode(payload); err == nil {
+			t.Errorf("Decode(%q) succeeded", payload)
 		}
 	}
 }
