@@ -1,10 +1,16 @@
 package livemsg
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 func TestTruncate(t *testing.T) {
@@ -86,5 +92,77 @@ func TestDecodeRejects(t *testing.T) {
 		if _, err := Decode(payload); err == nil {
 			t.Errorf("Decode(%q) succeeded", payload)
 		}
+	}
+}
+
+// Notify inside a transaction: nothing before the commit, every message in
+// order at the commit, nothing at all after a rollback.
+func TestNotifyInTransaction(t *testing.T) {
+	dsn := pgtest.URL(t)
+	ctx := context.Background()
+	listener, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close(ctx)
+	if _, err := listener.Exec(ctx, "LISTEN "+Channel); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	next := func(wait time.Duration) (Message, bool) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		n, err := listener.WaitForNotification(wctx)
+		if err != nil {
+			return Message{}, false
+		}
+		m, err := Decode(n.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, true
+	}
+	msgs := []Message{
+		{Type: TypeNewIssue, ProjectID: 1, IssueID: 1, Count: 1},
+		{Type: TypeEvent, ProjectID: 1, IssueID: 1, Count: 2},
+		{Type: TypeRegression, ProjectID: 2, IssueID: 5, Count: 9},
+	}
+	for _, commit := range []bool{false, true} {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Notify(ctx, tx, msgs); err != nil {
+			t.Fatal(err)
+		}
+		if m, ok := next(200 * time.Millisecond); ok {
+			t.Fatalf("received %+v before the transaction ended", m)
+		}
+		if !commit {
+			if err := tx.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			if m, ok := next(200 * time.Millisecond); ok {
+				t.Errorf("received %+v from a rolled-back transaction", m)
+			}
+			continue
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range msgs {
+			if got, ok := next(5 * time.Second); !ok || got != want {
+				t.Errorf("message %d: received %+v (%v), want %+v", i, got, ok, want)
+			}
+		}
+	}
+	if err := Notify(ctx, db, nil); err != nil {
+		t.Errorf("Notify of nothing = %v", err)
 	}
 }

@@ -28,23 +28,31 @@ type countingSaver struct {
 	m  *metrics
 }
 
-func (c *countingSaver) SaveEvent(ctx context.Context, req store.SaveRequest) (store.SaveResult, error) {
-	res, err := c.db.SaveEvent(ctx, req)
-	switch {
-	case err != nil:
-		c.m.failures.Add(1)
-	case res.Duplicate:
-		c.m.duplicates.Add(1)
-	default:
-		c.m.processed.Add(1)
-		if res.NewIssue {
-			c.m.newIssues.Add(1)
+func (c *countingSaver) SaveBatch(ctx context.Context, reqs []store.SaveRequest, hooks ...store.TxHook) ([]store.SaveResult, error) {
+	results, err := c.db.SaveBatch(ctx, reqs, hooks...)
+	if err != nil {
+		// The processor saves the events of a failed batch again one by
+		// one, so only a batch of one is an event's own failure.
+		if len(reqs) == 1 {
+			c.m.failures.Add(1)
 		}
-		if res.Regression {
-			c.m.regressions.Add(1)
+		return nil, err
+	}
+	for _, res := range results {
+		switch {
+		case res.Duplicate:
+			c.m.duplicates.Add(1)
+		default:
+			c.m.processed.Add(1)
+			if res.NewIssue {
+				c.m.newIssues.Add(1)
+			}
+			if res.Regression {
+				c.m.regressions.Add(1)
+			}
 		}
 	}
-	return res, err
+	return results, nil
 }
 
 // writeMetrics writes the pipeline's counters in the Prometheus text format.

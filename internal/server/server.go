@@ -14,7 +14,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
-	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/queue"
@@ -82,12 +82,16 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
 	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)
 	s.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, SecureCookies: cfg.SecureCookies, Render: cfg.Render}, log)
-	proc := process.New(&countingSaver{db: db, m: s.metrics}, log).
-		WithPublisher(live.PublisherFor(db, s.web.Hub()), db).
-		WithPrivacy(db)
+	pcfg := process.Config{Saver: &countingSaver{db: db, m: s.metrics}, Privacy: db, Log: log}
+	if db.Dialect() == store.DialectPostgres {
+		// NOTIFY reaches every dashboard process's listener, this one's too.
+		pcfg.Notify = livemsg.Notify
+	} else {
+		pcfg.Publisher = s.web.Hub()
+	}
 	s.workers = &process.Workers{
-		Processor: proc,
-		Source:    s.queue,
+		Processor: process.New(pcfg),
+		Source:    queueSource{s.queue},
 		Log:       log,
 		Count:     cfg.Workers,
 		Wake:      wake,
@@ -207,4 +211,17 @@ func (w *wakingQueue) Enqueue(ctx context.Context, body []byte) error {
 	default:
 	}
 	return nil
+}
+
+// queueSource hands the local queue's messages to the processor workers,
+// which do not depend on the queue package.
+type queueSource struct{ *queue.Local }
+
+func (q queueSource) Receive(ctx context.Context, max int) ([]process.Message, error) {
+	msgs, err := q.Local.Receive(ctx, max)
+	out := make([]process.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = process.Message{ID: m.ID, Body: m.Body, Attempts: m.Attempts}
+	}
+	return out, err
 }
