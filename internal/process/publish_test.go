@@ -16,16 +16,23 @@ import (
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
-// recorder is a livemsg.Publisher that keeps what it was given.
+// recorder is a livemsg.Publisher that keeps what it was given, after
+// check, when set, accepted it.
 type recorder struct {
-	mu   sync.Mutex
-	msgs []livemsg.Message
-	err  error
+	mu    sync.Mutex
+	msgs  []livemsg.Message
+	err   error
+	check func(m livemsg.Message) error
 }
 
 func (r *recorder) Publish(_ context.Context, m livemsg.Message) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.check != nil {
+		if err := r.check(m); err != nil {
+			return err
+		}
+	}
 	r.msgs = append(r.msgs, m)
 	return r.err
 }
@@ -166,8 +173,8 @@ func (c *countingStore) GetIssue(ctx context.Context, v store.Viewer, id int64) 
 
 // Against the real store, the published counts are the issue's counts and
 // the types follow the issue's life: new, event, resolved, regression; a
-// batch publishes one message per stored event, in order, and the
-// processor never reads an issue back.
+// batch publishes one message per stored event, in order, after the
+// commit, and the processor never reads an issue back.
 func TestProcessPublishesWithStore(t *testing.T) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
@@ -179,7 +186,12 @@ func TestProcessPublishesWithStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &recorder{}
+	// Published strictly after the commit: another connection already
+	// sees the event.
+	pub := &recorder{check: func(m livemsg.Message) error {
+		_, err := db.GetEvent(ctx, store.System, m.EventID)
+		return err
+	}}
 	saver := &countingStore{DB: db}
 	p := New(Config{Saver: saver, Publisher: pub})
 	ev := func(id string) []byte {
