@@ -14,18 +14,21 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/issuefilter"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
 // Store is what the API reads and changes. Every method that reaches
 // project data filters by the viewer, so a handler cannot leak another
-// project's data by forgetting a check. The few that take no viewer create
-// users and projects (which their handlers allow admins only) or work on
-// the caller's own API tokens.
+// project's data by forgetting a check. Changes to users, projects,
+// members, keys and tokens go through the services (service.Store), which
+// hold their rules; the reads here take a viewer or work on the caller's
+// own API tokens.
 type Store interface {
+	service.Store
+
 	UserByAPIToken(ctx context.Context, token string) (store.User, error)
 	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
-	GetProject(ctx context.Context, v store.Viewer, id int64) (store.Project, error)
 	ListIssues(ctx context.Context, v store.Viewer, f store.IssueFilter) ([]store.Issue, string, error)
 	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
 	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
@@ -39,26 +42,10 @@ type Store interface {
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
 
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
-	CreateUser(ctx context.Context, email, passwordHash, role string) (store.User, error)
-	SetUserRole(ctx context.Context, v store.Viewer, userID int64, role string) (store.User, error)
-	DeleteUser(ctx context.Context, v store.Viewer, userID int64) error
-
-	CreateProject(ctx context.Context, name string) (store.Project, error)
-	AddMember(ctx context.Context, projectID, userID int64, role string) error
-	RenameProject(ctx context.Context, v store.Viewer, id int64, name string) (store.Project, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
 	SetProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64, s store.PrivacySettings) (store.PrivacySettings, error)
-	DeleteProject(ctx context.Context, v store.Viewer, id int64) error
-	ListMembers(ctx context.Context, v store.Viewer, projectID int64) ([]store.Member, error)
-	AddProjectMember(ctx context.Context, v store.Viewer, projectID, userID int64, role string) error
-	RemoveMember(ctx context.Context, v store.Viewer, projectID, userID int64) error
-	CreateProjectKey(ctx context.Context, projectID int64) (store.ProjectKey, error)
 	ProjectKeys(ctx context.Context, v store.Viewer, projectID int64) ([]store.ProjectKey, error)
-	RotateProjectKey(ctx context.Context, v store.Viewer, projectID int64) (store.ProjectKey, error)
-
-	CreateAPIToken(ctx context.Context, userID int64, name string) (string, store.APIToken, error)
 	ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error)
-	DeleteAPIToken(ctx context.Context, userID, tokenID int64) error
 }
 
 // SessionAuth authenticates a request by its dashboard session cookie, so
@@ -77,6 +64,7 @@ var ErrCSRF = errors.New("CSRF check failed")
 // API is the /api/v1 handler.
 type API struct {
 	store   Store
+	svc     *service.Services
 	log     *slog.Logger
 	now     func() time.Time
 	mux     *http.ServeMux
@@ -88,7 +76,7 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 	if now == nil {
 		now = time.Now
 	}
-	a := &API{store: s, log: log, now: now, mux: http.NewServeMux()}
+	a := &API{store: s, svc: service.New(s, log), log: log, now: now, mux: http.NewServeMux()}
 	for _, e := range a.endpoints() {
 		a.mux.HandleFunc(e.pattern, a.auth(e.handler))
 	}
@@ -102,7 +90,8 @@ type endpoint struct {
 }
 
 // endpoints lists every route. All of them need an authenticated caller;
-// what the caller may see and do is up to the store.
+// what the caller may see is up to the store, what they may change up to
+// the services.
 func (a *API) endpoints() []endpoint {
 	return []endpoint{
 		{"GET /api/v1/me", a.me},
@@ -238,10 +227,10 @@ func caller(r *http.Request) store.User {
 	return u
 }
 
-func viewer(r *http.Request) store.Viewer {
-	u := caller(r)
-	return store.Viewer{UserID: u.ID, Admin: u.Role == store.RoleAdmin}
-}
+// actor is the caller as the services see them.
+func actor(r *http.Request) service.Actor { return service.ActorOf(caller(r)) }
+
+func viewer(r *http.Request) store.Viewer { return actor(r).Viewer() }
 
 // list is the envelope of every list response.
 type list[T any] struct {
@@ -470,9 +459,14 @@ func (a *API) writeProjectEvent(w http.ResponseWriter, r *http.Request, pid int6
 	writeJSON(w, http.StatusOK, newEventDetail(ev))
 }
 
-// fail maps store errors to responses; anything unexpected is logged and
-// reported without internals.
+// fail maps service and store errors to responses, the one place that
+// does; anything unexpected is logged and reported without internals.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if msg, ok := service.Message(err); ok {
+		status, code := refusal(err)
+		writeError(w, status, code, msg)
+		return
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "not found")
@@ -495,6 +489,19 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		writeError(w, http.StatusInternalServerError, "internal", "internal error; the server log has details")
 	}
+}
+
+// refusal is the status and error code of a service refusal.
+func refusal(err error) (int, string) {
+	switch {
+	case errors.Is(err, service.ErrForbidden):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, service.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, service.ErrConflict):
+		return http.StatusConflict, "conflict"
+	}
+	return http.StatusBadRequest, "bad_request"
 }
 
 // storeMessage is a store error's message for the client; the store's

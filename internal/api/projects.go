@@ -18,29 +18,11 @@ type createdProject struct {
 }
 
 func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
-	// CreateProject serves bootstrap too and takes no viewer, so the
-	// check is here.
-	if !viewer(r).Admin {
-		a.fail(w, r, store.ErrForbidden)
-		return
-	}
 	var req projectName
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	ctx := r.Context()
-	p, err := a.store.CreateProject(ctx, req.Name)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	// Should either step fail, the project exists without them; the admin
-	// still sees it and can add members and rotate in a key.
-	if err := a.store.AddMember(ctx, p.ID, caller(r).ID, store.RoleAdmin); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	k, err := a.store.CreateProjectKey(ctx, p.ID)
+	p, k, err := a.svc.Projects.Create(r.Context(), actor(r), req.Name)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -109,7 +91,7 @@ func (a *API) patchProject(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, v := r.Context(), viewer(r)
 	if req.Name != nil {
-		if _, err := a.store.RenameProject(ctx, v, id, *req.Name); err != nil {
+		if _, err := a.svc.Projects.Rename(ctx, actor(r), id, *req.Name); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -145,7 +127,7 @@ func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.store.DeleteProject(r.Context(), viewer(r), id); err != nil {
+	if err := a.svc.Projects.Delete(r.Context(), actor(r), id); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -180,24 +162,12 @@ func (a *API) putMember(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	ctx, v := r.Context(), viewer(r)
-	if err := a.store.AddProjectMember(ctx, v, pid, uid, req.Role); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	members, err := a.store.ListMembers(ctx, v, pid)
+	m, err := a.svc.Members.Put(r.Context(), actor(r), pid, uid, req.Role)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	for _, m := range members {
-		if m.UserID == uid {
-			writeJSON(w, http.StatusOK, m)
-			return
-		}
-	}
-	// Removed again, or the user deleted, since the add.
-	a.fail(w, r, store.ErrNotFound)
+	writeJSON(w, http.StatusOK, m)
 }
 
 func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +179,7 @@ func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.store.RemoveMember(r.Context(), viewer(r), pid, uid); err != nil {
+	if err := a.svc.Members.Remove(r.Context(), actor(r), pid, uid); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -234,7 +204,7 @@ func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	k, err := a.store.RotateProjectKey(r.Context(), viewer(r), id)
+	k, err := a.svc.Keys.Rotate(r.Context(), actor(r), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -2,21 +2,9 @@ package api
 
 import (
 	"net/http"
-	"net/mail"
-	"strings"
-	"unicode/utf8"
 
-	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
-)
-
-// Limits on what callers name things.
-const (
-	minPasswordLength = 8
-	// maxPasswordLength bounds the work of hashing a password.
-	maxPasswordLength = 1024
-	maxEmailLength    = 254 // the longest address SMTP can carry
-	maxTokenName      = 100
 )
 
 func (a *API) me(w http.ResponseWriter, r *http.Request) {
@@ -38,44 +26,12 @@ type newUser struct {
 	Role     string `json:"role"`
 }
 
-// validEmail accepts a bare address (no display name, no angle brackets).
-func validEmail(s string) bool {
-	addr, err := mail.ParseAddress(s)
-	return err == nil && addr.Address == s && len(s) <= maxEmailLength
-}
-
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
-	// CreateUser serves bootstrap too and takes no viewer, so the check
-	// is here.
-	if !viewer(r).Admin {
-		a.fail(w, r, store.ErrForbidden)
-		return
-	}
 	var req newUser
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	req.Email = strings.TrimSpace(req.Email)
-	if req.Role == "" {
-		req.Role = store.RoleMember
-	}
-	switch n := utf8.RuneCountInString(req.Password); {
-	case !validEmail(req.Email):
-		writeError(w, http.StatusBadRequest, "bad_request", "email must be an address such as ada@example.com")
-		return
-	case n < minPasswordLength || n > maxPasswordLength:
-		writeError(w, http.StatusBadRequest, "bad_request", "password must be 8 to 1024 characters")
-		return
-	case req.Role != store.RoleAdmin && req.Role != store.RoleMember:
-		writeError(w, http.StatusBadRequest, "bad_request", `role must be "admin" or "member"`)
-		return
-	}
-	hash, err := auth.HashPassword(req.Password)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	u, err := a.store.CreateUser(r.Context(), req.Email, hash, req.Role)
+	u, err := a.svc.Users.Create(r.Context(), actor(r), service.NewUser{Email: req.Email, Password: req.Password, Role: req.Role})
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -96,7 +52,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	u, err := a.store.SetUserRole(r.Context(), viewer(r), id, req.Role)
+	u, err := a.svc.Users.SetRole(r.Context(), actor(r), id, req.Role)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -109,7 +65,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.store.DeleteUser(r.Context(), viewer(r), id); err != nil {
+	if err := a.svc.Users.Delete(r.Context(), actor(r), id); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -140,12 +96,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	name := strings.TrimSpace(req.Name)
-	if name == "" || utf8.RuneCountInString(name) > maxTokenName {
-		writeError(w, http.StatusBadRequest, "bad_request", "name must be 1 to 100 characters, such as the machine the token is for")
-		return
-	}
-	secret, t, err := a.store.CreateAPIToken(r.Context(), caller(r).ID, name)
+	secret, t, err := a.svc.Tokens.Create(r.Context(), actor(r), req.Name)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -158,7 +109,7 @@ func (a *API) deleteToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := a.store.DeleteAPIToken(r.Context(), caller(r).ID, id); err != nil {
+	if err := a.svc.Tokens.Delete(r.Context(), actor(r), id); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -20,8 +20,9 @@ import (
 // deliberately does not use config.LoadDefaultConfig: shared config files,
 // profiles, SSO and assume-role chains are never used on Lambda or the
 // instance, and leaving that machinery out makes each binary about 1.5 MB
-// smaller (faster Lambda cold starts, and the dashboard fits its size
-// budget). What it reads from the environment:
+// smaller (faster Lambda cold starts). The credential providers are the
+// SDK's own, the ones LoadDefaultConfig would pick there. What it reads
+// from the environment:
 //
 //   - the region: region if not empty, else AWS_REGION (set by Lambda),
 //     else AWS_DEFAULT_REGION;

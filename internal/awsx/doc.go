@@ -17,9 +17,8 @@
 //	RuntimeConfig     the dashboard's config.json written by Terraform
 //	PutInitialAdmin   the first admin password, handed to `flytrap deploy`
 //	TakeInitialAdmin  ... which reads and deletes it
-//	RenderDashboardUserData  the EC2 instance's cloud-init document
 //
 // The helpers take their clients as interfaces shaped like the SDK's
-// methods, so the dashboard can pass lite.Client (signed HTTP without the
-// SDK's service clients) and tests the SDK clients pointed at the fakes.
+// methods: production passes the SDK clients, tests the same clients
+// pointed at the fakes or a wrapper that counts calls.
 package awsx

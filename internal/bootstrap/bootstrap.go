@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -38,10 +39,16 @@ type Result struct {
 // DefaultAdminEmail is used when FLYTRAP_ADMIN_EMAIL is not set.
 const DefaultAdminEmail = "admin@flytrap.local"
 
+// defaultProject is the name of the project bootstrap creates.
+const defaultProject = "default"
+
 // Ensure creates the admin user, a default project with an ingest
 // key and an admin API token on an empty database, and on later starts finds
-// them again. It never resets a password.
+// them again. It never resets a password. Users, projects, keys and tokens
+// are created through internal/service, under the rules the API and the
+// dashboard apply.
 func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
+	svc := service.New(db, nil)
 	email := strings.TrimSpace(in.AdminEmail)
 	if email == "" {
 		email = DefaultAdminEmail
@@ -51,7 +58,7 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 		return Result{}, err
 	}
 	if n == 0 {
-		return createFirst(ctx, db, email, in.AdminPassword)
+		return createFirst(ctx, svc, email, in.AdminPassword)
 	}
 	admin, err := db.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
@@ -61,20 +68,22 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 		return Result{}, err
 	}
 	b := Result{AdminEmail: admin.Email}
-	v := store.Viewer{UserID: admin.ID, Admin: admin.Role == store.RoleAdmin}
-	projects, err := db.ListProjects(ctx, v)
+	a := service.ActorOf(admin)
+	projects, err := db.ListProjects(ctx, a.Viewer())
 	if err != nil {
 		return Result{}, err
 	}
 	if len(projects) == 0 {
-		if b.Project, err = createProject(ctx, db, admin.ID); err != nil {
-			return Result{}, err
+		// The first start stopped before its project, or an admin deleted
+		// every project since.
+		if b.Project, b.Key, err = svc.Projects.Create(ctx, a, defaultProject); err != nil {
+			return Result{}, fmt.Errorf("create default project: %w", err)
 		}
 	} else {
 		b.Project = projects[0]
-	}
-	if b.Key, err = activeKey(ctx, db, v, b.Project.ID); err != nil {
-		return Result{}, err
+		if b.Key, err = activeKey(ctx, db, svc, a, b.Project.ID); err != nil {
+			return Result{}, err
+		}
 	}
 	if in.APIToken != "" {
 		if u, err := db.UserByAPIToken(ctx, in.APIToken); err == nil && u.ID == admin.ID {
@@ -82,13 +91,13 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 			return b, nil
 		}
 	}
-	if b.APIToken, _, err = db.CreateAPIToken(ctx, admin.ID, "flytrap dev"); err != nil {
+	if b.APIToken, _, err = svc.Tokens.Create(ctx, a, "flytrap dev"); err != nil {
 		return Result{}, err
 	}
 	return b, nil
 }
 
-func createFirst(ctx context.Context, db *store.DB, email, password string) (Result, error) {
+func createFirst(ctx context.Context, svc *service.Services, email, password string) (Result, error) {
 	b := Result{AdminEmail: email, Created: true}
 	if password == "" {
 		p, err := auth.RandomPassword(20)
@@ -96,39 +105,28 @@ func createFirst(ctx context.Context, db *store.DB, email, password string) (Res
 			return b, err
 		}
 		password, b.AdminPassword = p, p
-	} else if len(password) < 8 {
-		return b, errors.New("FLYTRAP_ADMIN_PASSWORD must be at least 8 characters")
 	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return b, err
+	admin, err := svc.Users.Create(ctx, service.System, service.NewUser{Email: email, Password: password, Role: store.RoleAdmin})
+	if msg, ok := service.Message(err); ok {
+		return b, fmt.Errorf("FLYTRAP_ADMIN_EMAIL or FLYTRAP_ADMIN_PASSWORD refused: %s", msg)
 	}
-	admin, err := db.CreateUser(ctx, email, hash, store.RoleAdmin)
 	if err != nil {
 		return b, fmt.Errorf("create admin user: %w", err)
 	}
-	if b.Project, err = createProject(ctx, db, admin.ID); err != nil {
-		return b, err
+	a := service.ActorOf(admin)
+	if b.Project, b.Key, err = svc.Projects.Create(ctx, a, defaultProject); err != nil {
+		return b, fmt.Errorf("create default project: %w", err)
 	}
-	if b.Key, err = db.CreateProjectKey(ctx, b.Project.ID); err != nil {
-		return b, err
-	}
-	if b.APIToken, _, err = db.CreateAPIToken(ctx, admin.ID, "flytrap dev"); err != nil {
+	if b.APIToken, _, err = svc.Tokens.Create(ctx, a, "flytrap dev"); err != nil {
 		return b, err
 	}
 	return b, nil
 }
 
-func createProject(ctx context.Context, db *store.DB, adminID int64) (store.Project, error) {
-	p, err := db.CreateProject(ctx, "default")
-	if err != nil {
-		return p, fmt.Errorf("create default project: %w", err)
-	}
-	return p, db.AddMember(ctx, p.ID, adminID, store.RoleAdmin)
-}
-
-func activeKey(ctx context.Context, db *store.DB, v store.Viewer, projectID int64) (store.ProjectKey, error) {
-	keys, err := db.ProjectKeys(ctx, v, projectID)
+// activeKey returns the project's active ingest key, giving it one when an
+// admin has left it without.
+func activeKey(ctx context.Context, db *store.DB, svc *service.Services, a service.Actor, projectID int64) (store.ProjectKey, error) {
+	keys, err := db.ProjectKeys(ctx, a.Viewer(), projectID)
 	if err != nil {
 		return store.ProjectKey{}, err
 	}
@@ -137,5 +135,5 @@ func activeKey(ctx context.Context, db *store.DB, v store.Viewer, projectID int6
 			return k, nil
 		}
 	}
-	return db.CreateProjectKey(ctx, projectID)
+	return svc.Keys.Rotate(ctx, a, projectID)
 }

@@ -55,14 +55,64 @@ func TestBootstrapFirstStartAndRestart(t *testing.T) {
 	}
 }
 
+// TestBootstrapChosenPassword checks that the first admin's password
+// follows the rule of every other password: 8 to 1024 characters, counted
+// as characters, not bytes.
 func TestBootstrapChosenPassword(t *testing.T) {
-	ctx := context.Background()
-	if _, err := Ensure(ctx, openDB(t), Input{AdminPassword: "short"}); err == nil {
-		t.Error("a 5-character admin password was accepted")
+	tests := []struct {
+		name, password string
+		ok             bool
+	}{
+		{"5 characters", "short", false},
+		{"4 two-byte characters (8 bytes)", "пару", false},
+		{"ASCII", "long enough", true},
+		{"600 two-byte characters", strings.Repeat("пароль", 100), true},
+		{"1025 characters", strings.Repeat("p", 1025), false},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openDB(t)
+			b, err := Ensure(ctx, db, Input{AdminEmail: "ops@example.com", AdminPassword: tt.password})
+			if !tt.ok {
+				if err == nil || !strings.Contains(err.Error(), "8 to 1024 characters") {
+					t.Errorf("Ensure = %v, want the password refused with the rule", err)
+				}
+				if n, _ := db.CountUsers(ctx); n != 0 {
+					t.Errorf("%d users after a refused password", n)
+				}
+				return
+			}
+			if err != nil || b.AdminPassword != "" || b.AdminEmail != "ops@example.com" {
+				t.Fatalf("bootstrap = %+v, %v", b, err)
+			}
+			u, err := db.UserByEmail(ctx, "ops@example.com")
+			if ok, _ := auth.VerifyPassword(tt.password, u.PasswordHash); err != nil || !ok {
+				t.Errorf("the stored hash does not verify the chosen password: %v", err)
+			}
+		})
+	}
+}
+
+// TestBootstrapProjectHasAdminAndKey checks that the default project is
+// created as every project is: the admin its admin member, one active key.
+func TestBootstrapProjectHasAdminAndKey(t *testing.T) {
+	ctx := context.Background()
 	db := openDB(t)
-	b, err := Ensure(ctx, db, Input{AdminEmail: "ops@example.com", AdminPassword: "long enough"})
-	if err != nil || b.AdminPassword != "" || b.AdminEmail != "ops@example.com" {
-		t.Fatalf("bootstrap = %+v, %v", b, err)
+	b, err := Ensure(ctx, db, Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := db.UserByEmail(ctx, DefaultAdminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := db.ListMembers(ctx, store.System, b.Project.ID)
+	if err != nil || len(members) != 1 || members[0].UserID != admin.ID || members[0].Role != store.RoleAdmin {
+		t.Errorf("members of the default project = %+v, %v; want the admin as admin", members, err)
+	}
+	keys, err := db.ProjectKeys(ctx, store.System, b.Project.ID)
+	if err != nil || len(keys) != 1 || !keys[0].Active || keys[0].PublicKey != b.Key.PublicKey {
+		t.Errorf("keys of the default project = %+v, %v; want the one returned, active", keys, err)
 	}
 }

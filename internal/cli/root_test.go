@@ -25,6 +25,9 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"dev", "--max-decodes", "0"}, cmdutil.ExitUsage, "--max-decodes must be at least 1"},
 		{[]string{"dev", "--body-timeout", "10ms"}, cmdutil.ExitUsage, "--body-timeout must be at least 1s"},
 		{[]string{"dev", "--min-body-rate", "10"}, cmdutil.ExitUsage, "--min-body-rate must be at least 1024 bytes per second"},
+		// deploy.Error from the layer below, mapped by cmdutil.ExitCode.
+		{[]string{"status", "--plan", "/nonexistent/flytrap.yaml", "--name", "Not A Name"}, cmdutil.ExitUsage, "hint: pass a valid --name"},
+		{[]string{"status", "--plan", "/nonexistent/flytrap.yaml"}, cmdutil.ExitError, "hint: run `flytrap init` first"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,17 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/auth"
-	"github.com/getflytrap/flytrap/internal/store"
-)
-
-// Password rules. The upper bound keeps a form from making the server hash
-// megabytes; Argon2 itself would accept them.
-const (
-	minPasswordLen = 8
-	maxPasswordLen = 1024
+	"github.com/getflytrap/flytrap/internal/service"
 )
 
 // loginFailed is the one message for every failed sign-in, so the form
@@ -115,7 +106,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	password := r.PostForm.Get("password")
 	data := loginData{Email: email, Next: r.PostForm.Get("next"), Error: loginFailed}
-	if email == "" || password == "" || len(password) > maxPasswordLen || len(email) > 320 {
+	if email == "" || password == "" {
 		d.showLogin(w, r, http.StatusUnauthorized, data)
 		return
 	}
@@ -123,14 +114,14 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u, ok, err := d.checkPassword(r.Context(), email, password)
+	u, err := d.svc.Users.Authenticate(r.Context(), email, password)
+	if errors.Is(err, service.ErrBadCredentials) {
+		d.showLogin(w, r, http.StatusUnauthorized, data)
+		return
+	}
 	if err != nil {
 		d.throttle.cancel(a)
 		d.passwordError(w, r, err)
-		return
-	}
-	if !ok {
-		d.showLogin(w, r, http.StatusUnauthorized, data)
 		return
 	}
 	d.throttle.succeeded(a)
@@ -182,32 +173,6 @@ func (d *Dashboard) passwordError(w http.ResponseWriter, r *http.Request, err er
 		"The server is checking too many passwords at once. Try again in a second.")
 }
 
-// checkPassword looks the user up and verifies the password, spending the
-// same Argon2 work for unknown addresses.
-func (d *Dashboard) checkPassword(ctx context.Context, email, password string) (store.User, bool, error) {
-	u, err := d.store.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		if _, err := auth.VerifyPassword(password, d.dummyHash); err != nil {
-			return store.User{}, false, err
-		}
-		return store.User{}, false, nil
-	}
-	if err != nil {
-		return store.User{}, false, err
-	}
-	ok, err := auth.VerifyPassword(password, u.PasswordHash)
-	if errors.Is(err, auth.ErrBusy) {
-		return store.User{}, false, err
-	}
-	if err != nil {
-		// A hash this code cannot read (set by hand, or by a future
-		// version) signs nobody in; the log says why.
-		d.log.Warn("dashboard: unreadable password hash", "user_id", u.ID, "err", err)
-		return store.User{}, false, nil
-	}
-	return u, ok, nil
-}
-
 func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	if err := d.store.DeleteSession(r.Context(), s.token); err != nil {
 		d.serverError(w, r, err)
@@ -234,14 +199,12 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request, s *se
 	fail := func(status int, msg string) {
 		d.render(w, r, status, "account", &view{Title: "Account", Nav: "account", Data: accountData{Error: msg}})
 	}
-	switch {
-	case utf8.RuneCountInString(next) < minPasswordLen:
-		fail(http.StatusBadRequest, "The new password must be at least 8 characters long.")
+	if err := service.CheckPassword(next); err != nil {
+		msg, _ := service.Message(err)
+		fail(http.StatusBadRequest, msg)
 		return
-	case len(next) > maxPasswordLen || len(current) > maxPasswordLen:
-		fail(http.StatusBadRequest, "Passwords may be at most 1024 bytes long.")
-		return
-	case next != again:
+	}
+	if next != again {
 		fail(http.StatusBadRequest, "The two new passwords do not match.")
 		return
 	}
@@ -249,26 +212,17 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request, s *se
 	if !ok {
 		return
 	}
-	ok, err := auth.VerifyPassword(current, s.user.PasswordHash)
-	if errors.Is(err, auth.ErrBusy) {
+	err := d.svc.Users.ChangePassword(r.Context(), s.user, current, next)
+	if errors.Is(err, service.ErrBadCredentials) {
+		fail(http.StatusBadRequest, "The current password is not correct.")
+		return
+	}
+	if err != nil {
 		d.throttle.cancel(a)
 		d.passwordError(w, r, err)
 		return
 	}
-	if err != nil || !ok {
-		fail(http.StatusBadRequest, "The current password is not correct.")
-		return
-	}
 	d.throttle.succeeded(a)
-	hash, err := auth.HashPassword(next)
-	if err != nil {
-		d.passwordError(w, r, err)
-		return
-	}
-	if err := d.store.SetPassword(r.Context(), s.user.ID, hash); err != nil {
-		d.fail(w, r, err)
-		return
-	}
 	if err := d.store.DeleteUserSessions(r.Context(), s.user.ID, s.token); err != nil {
 		d.serverError(w, r, err)
 		return

@@ -4,23 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
-	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
-// Every handler here runs behind adminOnly, and the store checks the
-// viewer again: its admin methods answer ErrForbidden to members.
+// Every handler here runs behind adminOnly; the services decide again what
+// the signed-in user may change, and their refusals' messages are shown on
+// the page (refusal).
 
 // roles are the choices for users and project members.
 var roles = []option{{store.RoleMember, "Member"}, {store.RoleAdmin, "Admin"}}
-
-// maxProjectName bounds project names, which appear in every page title.
-const maxProjectName = 100
 
 // usersData is the user administration page's model.
 type usersData struct {
@@ -49,33 +45,14 @@ func (d *Dashboard) showUsers(w http.ResponseWriter, r *http.Request, s *session
 	d.render(w, r, status, "admin-users", &view{Title: "Users", Nav: "admin-users", Data: data})
 }
 
-func validRole(role string) bool { return role == store.RoleAdmin || role == store.RoleMember }
-
 func (d *Dashboard) createUser(w http.ResponseWriter, r *http.Request, s *session) {
 	var data usersData
-	email, password, role := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("password"), r.PostForm.Get("role")
+	email, role := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("role")
 	data.Form.Email, data.Form.Role = email, role
-	refuse := func(msg string) { data.Error = msg; d.showUsers(w, r, s, http.StatusBadRequest, data) }
-	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || len(email) > 320 {
-		refuse("Enter an email address such as dev@example.com.")
-		return
-	}
-	if utf8.RuneCountInString(password) < minPasswordLen || len(password) > maxPasswordLen {
-		refuse("The password must be 8 to 1024 characters long.")
-		return
-	}
-	if !validRole(role) {
-		refuse("Choose the role Member or Admin.")
-		return
-	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		d.passwordError(w, r, err)
-		return
-	}
-	u, err := d.store.CreateUser(r.Context(), email, hash, role)
-	if errors.Is(err, store.ErrConflict) {
-		refuse("A user with that email address already exists.")
+	u, err := d.svc.Users.Create(r.Context(), s.actor(), service.NewUser{Email: email, Password: r.PostForm.Get("password"), Role: role})
+	if msg, ok := refusal(err); ok {
+		data.Error = msg
+		d.showUsers(w, r, s, http.StatusBadRequest, data)
 		return
 	}
 	if err != nil {
@@ -92,13 +69,9 @@ func (d *Dashboard) setRole(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	role := r.PostForm.Get("role")
-	if !validRole(role) {
-		d.redirectError(w, r, "/admin/users", "Choose the role Member or Admin.")
-		return
-	}
-	u, err := d.store.SetUserRole(r.Context(), s.viewer(), id, role)
-	if errors.Is(err, store.ErrInvalid) {
-		d.redirectError(w, r, "/admin/users", "The last admin cannot be made a member: make someone else an admin first.")
+	u, err := d.svc.Users.SetRole(r.Context(), s.actor(), id, role)
+	if msg, ok := refusal(err); ok {
+		d.redirectError(w, r, "/admin/users", msg)
 		return
 	}
 	if err != nil {
@@ -123,14 +96,9 @@ func (d *Dashboard) deleteUser(w http.ResponseWriter, r *http.Request, s *sessio
 		d.notFound(w, r)
 		return
 	}
-	if id == s.user.ID {
-		// Removing yourself signs you out mid-action; another admin can.
-		d.redirectError(w, r, "/admin/users", "You cannot remove your own account.")
-		return
-	}
-	err := d.store.DeleteUser(r.Context(), s.viewer(), id)
-	if errors.Is(err, store.ErrInvalid) {
-		d.redirectError(w, r, "/admin/users", "The last admin cannot be removed.")
+	err := d.svc.Users.Delete(r.Context(), s.actor(), id)
+	if msg, ok := refusal(err); ok {
+		d.redirectError(w, r, "/admin/users", msg)
 		return
 	}
 	if err != nil {
@@ -161,40 +129,18 @@ func (d *Dashboard) showAdminProjects(w http.ResponseWriter, r *http.Request, s 
 	d.render(w, r, status, "admin-projects", &view{Title: "Projects administration", Nav: "admin-projects", Data: data})
 }
 
-// checkProjectName returns a message when name is not acceptable.
-func checkProjectName(name string) string {
-	switch {
-	case name == "":
-		return "Enter a project name."
-	case utf8.RuneCountInString(name) > maxProjectName:
-		return "Project names are at most 100 characters long."
-	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return "Project names cannot contain control characters."
-	}
-	return ""
-}
-
 func (d *Dashboard) createProject(w http.ResponseWriter, r *http.Request, s *session) {
 	name := strings.TrimSpace(r.PostForm.Get("name"))
-	if msg := checkProjectName(name); msg != "" {
+	p, _, err := d.svc.Projects.Create(r.Context(), s.actor(), name)
+	if msg, ok := refusal(err); ok {
 		d.showAdminProjects(w, r, s, http.StatusBadRequest, adminProjectsData{Name: name, Error: msg})
-		return
-	}
-	ctx := r.Context()
-	p, err := d.store.CreateProject(ctx, name)
-	if errors.Is(err, store.ErrConflict) {
-		d.showAdminProjects(w, r, s, http.StatusBadRequest, adminProjectsData{Name: name, Error: "A project with that name already exists."})
 		return
 	}
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	if _, err := d.store.CreateProjectKey(ctx, p.ID); err != nil {
-		d.serverError(w, r, err)
-		return
-	}
-	d.redirect(w, r, projectAdminURL(p.ID), "Project "+p.Name+" created with an ingest key. Add its members below.")
+	d.redirect(w, r, projectAdminURL(p.ID), "Project "+p.Name+" created with an ingest key; you are its admin. Add its members below.")
 }
 
 func projectAdminURL(id int64) string { return "/admin/projects/" + strconv.FormatInt(id, 10) }
@@ -269,13 +215,9 @@ func (d *Dashboard) renameProject(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
-	if msg := checkProjectName(name); msg != "" {
+	p, err := d.svc.Projects.Rename(r.Context(), s.actor(), id, name)
+	if msg, ok := refusal(err); ok {
 		d.showAdminProject(w, r, s, http.StatusBadRequest, adminProjectData{Name: name, Error: msg})
-		return
-	}
-	p, err := d.store.RenameProject(r.Context(), s.viewer(), id, name)
-	if errors.Is(err, store.ErrConflict) {
-		d.showAdminProject(w, r, s, http.StatusBadRequest, adminProjectData{Name: name, Error: "A project with that name already exists."})
 		return
 	}
 	if err != nil {
@@ -290,14 +232,13 @@ func (d *Dashboard) deleteProject(w http.ResponseWriter, r *http.Request, s *ses
 	if !ok {
 		return
 	}
-	ctx, v, id := r.Context(), s.viewer(), p.ID
 	// Typing the name is the confirmation: deleting a project removes
 	// every issue and event in it, with no undo.
 	if r.PostForm.Get("confirm") != p.Name {
 		d.showAdminProject(w, r, s, http.StatusBadRequest, adminProjectData{DeleteErr: "Type the project's name exactly to delete it."})
 		return
 	}
-	if err := d.store.DeleteProject(ctx, v, id); err != nil {
+	if err := d.svc.Projects.Delete(r.Context(), s.actor(), p.ID); err != nil {
 		d.fail(w, r, err)
 		return
 	}
@@ -311,18 +252,13 @@ func (d *Dashboard) addMember(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	back := projectAdminURL(id)
-	userID, err := strconv.ParseInt(r.PostForm.Get("user_id"), 10, 64)
-	role := r.PostForm.Get("role")
-	if err != nil || userID <= 0 || !validRole(role) {
-		// Check the project first: a non-visible project stays a 404.
-		if _, err := d.store.GetProject(r.Context(), s.viewer(), id); err != nil {
-			d.fail(w, r, err)
-			return
-		}
-		d.redirectError(w, r, back, "Choose a user and a role.")
+	// A user_id that is no number is no user: the service refuses 0.
+	userID, _ := strconv.ParseInt(r.PostForm.Get("user_id"), 10, 64)
+	_, err := d.svc.Members.Put(r.Context(), s.actor(), id, userID, r.PostForm.Get("role"))
+	if msg, ok := refusal(err); ok {
+		d.redirectError(w, r, back, msg)
 		return
 	}
-	err = d.store.AddProjectMember(r.Context(), s.viewer(), id, userID, role)
 	if err != nil {
 		d.fail(w, r, err)
 		return
@@ -337,7 +273,7 @@ func (d *Dashboard) removeMember(w http.ResponseWriter, r *http.Request, s *sess
 		d.notFound(w, r)
 		return
 	}
-	if err := d.store.RemoveMember(r.Context(), s.viewer(), id, userID); err != nil {
+	if err := d.svc.Members.Remove(r.Context(), s.actor(), id, userID); err != nil {
 		d.fail(w, r, err)
 		return
 	}
@@ -350,7 +286,7 @@ func (d *Dashboard) rotateKey(w http.ResponseWriter, r *http.Request, s *session
 		d.notFound(w, r)
 		return
 	}
-	if _, err := d.store.RotateProjectKey(r.Context(), s.viewer(), id); err != nil {
+	if _, err := d.svc.Keys.Rotate(r.Context(), s.actor(), id); err != nil {
 		d.fail(w, r, err)
 		return
 	}

@@ -7,10 +7,12 @@
 // the Content-Security-Policy forbids inline script and style, and every
 // page works without JavaScript except for live updates.
 //
-// Authorization lives in the store: every read and change goes through a
-// store.Viewer, so a member who is not in a project gets the store's
-// ErrNotFound for its pages, issues and events, which this package turns
-// into a 404 like any missing page. Admin pages are 404 for non-admins too.
+// Authorization lives below the handlers: every read goes through a
+// store.Viewer, and every change to users, projects, members, keys and
+// passwords through internal/service with the signed-in user as the actor,
+// so a member who is not in a project gets ErrNotFound for its pages,
+// issues and events, which this package turns into a 404 like any missing
+// page. Admin pages are 404 for non-admins too.
 package dashboard
 
 import (
@@ -27,7 +29,7 @@ import (
 
 	htmltemplate "html/template"
 
-	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
 )
@@ -36,20 +38,21 @@ import (
 // store.Viewer filter by it in SQL; the rest are used only for the signed-in
 // user's own account or before anyone is signed in.
 type Store interface {
-	// Sign-in and sessions.
-	UserByEmail(ctx context.Context, email string) (store.User, error)
+	// Changes to users, projects, members, keys and tokens, and sign-in,
+	// go through the services, which hold their rules.
+	service.Store
+
+	// Sessions.
 	CreateSession(ctx context.Context, userID int64, ttl time.Duration) (string, store.Session, error)
 	SessionUser(ctx context.Context, token string, now time.Time) (store.User, store.Session, error)
 	DeleteSession(ctx context.Context, token string) error
 	DeleteUserSessions(ctx context.Context, userID int64, exceptToken string) error
-	SetPassword(ctx context.Context, userID int64, hash string) error
 	// EnsureSetting keeps the CSRF key, shared by every dashboard process
 	// on one database.
 	EnsureSetting(ctx context.Context, key, value string) (string, error)
 
 	// Projects.
 	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
-	GetProject(ctx context.Context, v store.Viewer, id int64) (store.Project, error)
 	ProjectStats(ctx context.Context, v store.Viewer, since time.Time) ([]store.ProjectStat, error)
 	ProjectKeys(ctx context.Context, v store.Viewer, projectID int64) ([]store.ProjectKey, error)
 
@@ -65,26 +68,12 @@ type Store interface {
 	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)
 	AdjacentEvents(ctx context.Context, v store.Viewer, issueID int64, eventID string) (older, newer string, err error)
 
-	// Administration (the store answers ErrForbidden to non-admins).
+	// Administration pages' reads and privacy settings (the store answers
+	// ErrForbidden to non-admins).
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
-	CreateUser(ctx context.Context, email, passwordHash, role string) (store.User, error)
-	SetUserRole(ctx context.Context, v store.Viewer, userID int64, role string) (store.User, error)
-	DeleteUser(ctx context.Context, v store.Viewer, userID int64) error
-	CreateProject(ctx context.Context, name string) (store.Project, error)
-	CreateProjectKey(ctx context.Context, projectID int64) (store.ProjectKey, error)
-	RenameProject(ctx context.Context, v store.Viewer, id int64, name string) (store.Project, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
 	SetProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64, s store.PrivacySettings) (store.PrivacySettings, error)
-	DeleteProject(ctx context.Context, v store.Viewer, id int64) error
-	ListMembers(ctx context.Context, v store.Viewer, projectID int64) ([]store.Member, error)
-	AddProjectMember(ctx context.Context, v store.Viewer, projectID, userID int64, role string) error
-	RemoveMember(ctx context.Context, v store.Viewer, projectID, userID int64) error
-	RotateProjectKey(ctx context.Context, v store.Viewer, projectID int64) (store.ProjectKey, error)
 }
-
-// The real store must satisfy Store; this fails the build if a method
-// drifts.
-var _ Store = (*store.DB)(nil)
 
 // The real store must satisfy Store; this fails the build if a method
 // drifts.
@@ -152,6 +141,7 @@ type Config struct {
 // Dashboard is the web UI's http.Handler.
 type Dashboard struct {
 	store      Store
+	svc        *service.Services
 	log        *slog.Logger
 	now        func() time.Time
 	secure     bool
@@ -167,8 +157,7 @@ type Dashboard struct {
 	static   http.Handler
 	cop      *http.CrossOriginProtection
 
-	throttle  *loginThrottle
-	dummyHash string
+	throttle *loginThrottle
 
 	keyMu   sync.Mutex
 	csrfKey []byte
@@ -220,8 +209,8 @@ func New(cfg Config) *Dashboard {
 		limits:     cfg.Render.withDefaults(),
 		cop:        http.NewCrossOriginProtection(),
 		throttle:   newLoginThrottle(lim),
-		dummyHash:  auth.DummyHash(),
 	}
+	d.svc = service.New(cfg.Store, cfg.Log)
 	if u, err := url.Parse(d.publicURL); err == nil && u.Scheme != "" && u.Host != "" {
 		// Behind a proxy that rewrites Host, the browser's Origin is the
 		// public URL rather than the Host the dashboard sees.

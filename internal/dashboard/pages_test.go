@@ -493,8 +493,14 @@ func TestAdminProjects(t *testing.T) {
 	if len(keys) != 1 || !keys[0].Active {
 		t.Fatalf("new project keys %+v, want one active key", keys)
 	}
+	// The creator is the new project's admin member, as over the API.
+	members, err := f.db.ListMembers(f.ctx, store.System, id)
+	f.must(err)
+	if len(members) != 1 || members[0].UserID != f.admin.ID || members[0].Role != store.RoleAdmin {
+		t.Fatalf("new project members %+v, want the creating admin as admin", members)
+	}
 	page := fmt.Sprintf("/admin/projects/%d", id)
-	wantBody(t, f.get(roleAdmin, page), "No members yet.", keys[0].PublicKey)
+	wantBody(t, f.get(roleAdmin, page), keys[0].PublicKey)
 
 	// Members: the member gains and loses the project.
 	mobileIssues := fmt.Sprintf("/projects/%d/issues", id)

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
 )
@@ -114,10 +116,28 @@ func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err erro
 	d.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "The server could not complete this request. The server log has details.")
 }
 
-// fail answers a store error: what the viewer may not see or change is a
-// 404, a bad page cursor a 400, anything else a 500.
+// refusal returns the message of a service's refusal of invalid input or
+// a conflict, which a form shows next to the values it refused, and
+// whether err is one.
+func refusal(err error) (string, bool) {
+	if !errors.Is(err, service.ErrInvalid) && !errors.Is(err, service.ErrConflict) {
+		return "", false
+	}
+	return service.Message(err)
+}
+
+// fail answers a service or store error, the one place that maps them to
+// pages: what the viewer may not see or change is a 404 (admin pages do not
+// exist for members), a refusal a 400 with its message, a bad page cursor a
+// 400, a full password-hashing pool a 503, anything else a 500.
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if msg, ok := refusal(err); ok {
+		d.errorPage(w, r, http.StatusBadRequest, "Request refused", msg)
+		return
+	}
 	switch {
+	case errors.Is(err, auth.ErrBusy):
+		d.passwordError(w, r, err)
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrForbidden):
 		d.notFound(w, r)
 	case errors.Is(err, store.ErrBadCursor):

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -47,11 +48,12 @@ type session struct {
 	csrf  string
 }
 
-func (s *session) viewer() store.Viewer {
-	return store.Viewer{UserID: s.user.ID, Admin: s.user.Role == store.RoleAdmin}
-}
+// actor is the signed-in user as the services see them.
+func (s *session) actor() service.Actor { return service.ActorOf(s.user) }
 
-func (s *session) admin() bool { return s.user.Role == store.RoleAdmin }
+func (s *session) viewer() store.Viewer { return s.actor().Viewer() }
+
+func (s *session) admin() bool { return s.actor().IsAdmin() }
 
 type sessionKey struct{}
 

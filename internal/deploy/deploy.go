@@ -63,7 +63,7 @@ type Deps struct {
 	RenderUserData func(in UserDataInput) (string, error)
 	// HTTP is used by the smoke test.
 	HTTP *http.Client
-	// Getenv reads the environment (FLYTRAP_TF_PLUGIN_DIR, NO_COLOR...).
+	// Getenv reads the environment (FLYTRAP_TF_PLUGIN_DIR).
 	Getenv func(string) string
 	// Environ is the environment Terraform inherits (os.Environ's form).
 	Environ []string

@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
-	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/plan"
@@ -424,9 +423,9 @@ func TestCredentialErrors(t *testing.T) {
 
 func checkCmdError(t *testing.T, err error, msg, hint string) {
 	t.Helper()
-	var ce *cmdutil.Error
+	var ce *Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("error %v (%T) is not a *cmdutil.Error", err, err)
+		t.Fatalf("error %v (%T) is not a *deploy.Error", err, err)
 	}
 	if !strings.Contains(ce.Msg, msg) || !strings.Contains(ce.Hint, hint) {
 		t.Errorf("error = %q, hint %q; want %q and %q", ce.Msg, ce.Hint, msg, hint)
@@ -452,8 +451,8 @@ func TestNoCredentials(t *testing.T) {
 	s := NewState(e.plan, e.opts, deps, &e.out)
 	_, err := Pipeline{Steps: DeploySteps(), Out: &e.out}.Run(context.Background(), s)
 	checkCmdError(t, err, "no AWS credentials found", "run `aws configure` or set AWS_PROFILE")
-	if code, hint := cmdutil.ExitCode(err); code != cmdutil.ExitError || !strings.Contains(hint, "aws configure") {
-		t.Errorf("exit code %d, hint %q", code, hint)
+	if ce := (*Error)(nil); errors.As(err, &ce) && ce.Usage {
+		t.Errorf("missing credentials are a usage error: %v", err)
 	}
 
 	// A profile that is not in the files.
@@ -482,8 +481,8 @@ func TestConfirm(t *testing.T) {
 		e.opts.Yes = false
 		_, _, err := e.run(DeploySteps())
 		checkCmdError(t, err, "needs a confirmation", "--yes")
-		if code, _ := cmdutil.ExitCode(err); code != cmdutil.ExitUsage {
-			t.Errorf("exit code %d", code)
+		if ce := (*Error)(nil); !errors.As(err, &ce) || !ce.Usage {
+			t.Errorf("%v is not a usage error", err)
 		}
 		if slices.Contains(e.runner.Calls(), "apply") {
 			t.Error("applied without confirmation")
@@ -511,12 +510,11 @@ func TestConfirm(t *testing.T) {
 			t.Errorf("report completed %v declined %v", rep.Completed, rep.Declined)
 		}
 	})
-	t.Run("accepted, from a line reader", func(t *testing.T) {
+	t.Run("accepted", func(t *testing.T) {
 		e := newTestEnv(t)
 		e.putAdmin()
 		e.opts.Yes = false
-		lr := &LineReader{In: strings.NewReader("yes\n"), Out: io.Discard, Flag: "--yes"}
-		e.opts.Confirm = lr.YesNo
+		e.opts.Confirm = func(context.Context, string) (bool, error) { return true, nil }
 		if _, _, err := e.run(DeploySteps()); err != nil {
 			t.Fatal(err)
 		}
@@ -524,13 +522,18 @@ func TestConfirm(t *testing.T) {
 			t.Error("not applied after yes")
 		}
 	})
-	t.Run("empty stdin", func(t *testing.T) {
+	t.Run("no answer", func(t *testing.T) {
 		e := newTestEnv(t)
 		e.opts.Yes = false
-		lr := &LineReader{In: strings.NewReader(""), Out: io.Discard, Flag: "--yes"}
-		e.opts.Confirm = lr.YesNo
+		noAnswer := errors.New("no answer on standard input")
+		e.opts.Confirm = func(context.Context, string) (bool, error) { return false, noAnswer }
 		_, _, err := e.run(DeploySteps())
-		checkCmdError(t, err, "no answer on standard input", "pass --yes")
+		if !errors.Is(err, noAnswer) {
+			t.Errorf("err = %v, want the prompt's error", err)
+		}
+		if slices.Contains(e.runner.Calls(), "apply") {
+			t.Error("applied without an answer")
+		}
 	})
 }
 

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
-	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/tf"
 	"github.com/getflytrap/flytrap/terraform"
 )
@@ -87,7 +86,7 @@ func (findDeploymentStep) Run(ctx context.Context, s *State) error {
 		}
 	}
 	if prev == nil {
-		return &cmdutil.Error{
+		return &Error{
 			Msg:  fmt.Sprintf("the inputs of deployment %q are not recorded (s3://%s/%s)", name, s.StateBucket.Name, awsx.InputsKey(name)),
 			Hint: "run destroy where it was deployed (its workspace " + s.Options.Workspace + " has them), or run `flytrap deploy` once to record them",
 		}
@@ -104,7 +103,7 @@ func (findDeploymentStep) Run(ctx context.Context, s *State) error {
 }
 
 func notDeployed(s *State, why string) error {
-	return &cmdutil.Error{
+	return &Error{
 		Msg:  fmt.Sprintf("no deployment named %q in account %s (%s): %s", s.Plan.Name, s.Identity.Account, s.Plan.AWS.Region, why),
 		Hint: "check the name, region and profile (flags or flytrap.yaml)",
 	}
@@ -187,10 +186,10 @@ func (confirmDestroyStep) Run(ctx context.Context, s *State) error {
 		return Skip("--yes")
 	}
 	if s.Options.Ask == nil {
-		return &cmdutil.Error{
-			Msg:  "destroy needs a confirmation",
-			Hint: "run it in a terminal and type the deployment name, or pass --yes",
-			Code: cmdutil.ExitUsage,
+		return &Error{
+			Msg:   "destroy needs a confirmation",
+			Hint:  "run it in a terminal and type the deployment name, or pass --yes",
+			Usage: true,
 		}
 	}
 	answer, err := s.Options.Ask(ctx, fmt.Sprintf("Type the deployment name (%s) to destroy it: ", name))
@@ -256,7 +255,7 @@ func (destroyStep) Run(ctx context.Context, s *State) error {
 		e := terraformFailed("destroy", p, s.Options.Workspace, err)
 		for _, d := range p.Errors() {
 			if strings.Contains(d.Summary+d.Detail, "DBSnapshotAlreadyExists") {
-				var ce *cmdutil.Error
+				var ce *Error
 				if errors.As(e, &ce) {
 					ce.Hint = fmt.Sprintf("a final snapshot from an earlier deployment of this name exists: `aws rds delete-db-snapshot --db-snapshot-identifier flytrap-%s-db-final` (after saving what you need), then run destroy again", s.Plan.Name)
 				}

@@ -80,6 +80,9 @@ type RunningResource struct {
 	For    time.Duration
 }
 
+// Doing is the action in progress, as a view shows it: "creating".
+func (r RunningResource) Doing() string { return ing(r.Action) }
+
 // Errors returns the error diagnostics.
 func (p *Progress) Errors() []tf.Diagnostic {
 	var out []tf.Diagnostic

@@ -9,23 +9,16 @@ import (
 	"testing"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/exp/teatest/v2"
-
 	"github.com/getflytrap/flytrap/internal/tf"
 )
 
-// updating reports whether -update was given. teatest's golden package
-// defines the flag; this package shares it.
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
+// update rewrites the golden files: go test ./internal/deploy -update.
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	p := filepath.Join("testdata", name)
-	if updating() {
+	if *update {
 		if err := os.WriteFile(p, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -131,72 +124,4 @@ func TestProgressCounts(t *testing.T) {
 	if p.Done == 0 || p.Done >= 74 || p.Elapsed() < 300*time.Second {
 		t.Errorf("done %d, elapsed %s", p.Done, p.Elapsed())
 	}
-	// The live view's frame at that point, without colors.
-	m := newProgressModel("Applying", p, func() time.Time { return time.Time{} })
-	golden(t, "stack-apply-midway.view.golden", []byte(stripANSI(m.render(5*time.Minute+3*time.Second))+"\n"))
-}
-
-// TestTTYView runs the bubbletea model under teatest: finished resources
-// are printed above the view, and the final output holds the summary.
-func TestTTYView(t *testing.T) {
-	p := NewProgress(5)
-	m := newProgressModel("Applying", p, time.Now)
-	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(120, 20))
-	for _, msg := range readStream(t, "fixture-apply.jsonl") {
-		tm.Send(streamMsg(msg))
-	}
-	tm.Send(doneMsg{})
-	out := readAll(t, tm.FinalOutput(t, teatest.WithFinalTimeout(10*time.Second)))
-	plain := stripANSI(out)
-	for _, want := range []string{"terraform_data.base: created (0s)", "Apply complete: 5 added, 0 changed, 0 destroyed"} {
-		if !strings.Contains(plain, want) {
-			t.Errorf("TTY output lacks %q:\n%s", want, plain)
-		}
-	}
-	final := tm.FinalModel(t).(progressModel)
-	if final.p.Done != 5 || !final.done {
-		t.Errorf("final model: done %d, finished %v", final.p.Done, final.done)
-	}
-	var _ tea.Model = final
-}
-
-func readAll(t *testing.T, r interface{ Read([]byte) (int, error) }) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
-		t.Fatal(err)
-	}
-	return buf.String()
-}
-
-// stripANSI removes escape sequences (colors, cursor movement).
-func stripANSI(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != 0x1b {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+1 < len(s) && s[i+1] == '[' {
-			j := i + 2
-			for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
-				j++
-			}
-			i = j
-			continue
-		}
-		if i+1 < len(s) && s[i+1] == ']' { // OSC, ends with BEL or ST
-			j := i + 2
-			for j < len(s) && s[j] != 0x07 && !(s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\') {
-				j++
-			}
-			if j < len(s) && s[j] == 0x1b {
-				j++
-			}
-			i = j
-			continue
-		}
-		i++
-	}
-	return b.String()
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
-	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 )
 
 // SmokeResult is what the smoke test saw.
@@ -134,7 +133,7 @@ func (smokeStep) Run(ctx context.Context, s *State) error {
 
 	switch {
 	case !res.Ingest.OK:
-		return &cmdutil.Error{
+		return &Error{
 			Msg:  "the ingest API does not answer like Flytrap: " + res.Ingest.Error,
 			Hint: "check the function's logs: `aws logs tail /aws/lambda/flytrap-" + s.Plan.Name + "-ingest --since 10m`",
 		}
@@ -145,7 +144,7 @@ func (smokeStep) Run(ctx context.Context, s *State) error {
 			o.DashboardURL, res.Dashboard.Error, s.Plan.Domain, s.Plan.Name)
 		return nil
 	case !res.Dashboard.OK:
-		return &cmdutil.Error{
+		return &Error{
 			Msg: fmt.Sprintf("the dashboard did not become healthy within %s: %s", timeout, res.Dashboard.Error),
 			Hint: fmt.Sprintf("run `flytrap status` in a few minutes; to look inside: `aws ssm start-session --target %s` then `journalctl -u %s`, or `aws ec2 get-console-output --instance-id %s`",
 				o.DashboardInstanceID, DashboardUnit, o.DashboardInstanceID),

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
-	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/runtimebin"
 	"github.com/getflytrap/flytrap/internal/tf"
@@ -124,7 +123,7 @@ func (stateBucketStep) Run(ctx context.Context, s *State) error {
 	created, err := s.StateBucket.Ensure(ctx)
 	if err != nil {
 		if errors.Is(err, awsx.ErrBucketNotOwned) {
-			return &cmdutil.Error{
+			return &Error{
 				Msg:  "cannot use the state bucket " + s.StateBucket.Name,
 				Hint: "the name is taken by another account or these credentials may not use it; check the bucket's owner and the IAM permissions (s3:ListBucket, s3:CreateBucket, s3:PutBucket*)",
 				Err:  err,
@@ -160,7 +159,7 @@ func loadInputs(ctx context.Context, s *State) (*Vars, error) {
 	}
 	v, err := ParseVars(b)
 	if err != nil {
-		return nil, &cmdutil.Error{Msg: "the recorded inputs of the last deploy are unreadable", Hint: "a newer flytrap may have written them; upgrade flytrap", Err: err}
+		return nil, &Error{Msg: "the recorded inputs of the last deploy are unreadable", Hint: "a newer flytrap may have written them; upgrade flytrap", Err: err}
 	}
 	return &v, nil
 }
@@ -377,7 +376,7 @@ func (initStep) Run(ctx context.Context, s *State) error {
 	pluginDir := s.getenv(EnvPluginDir)
 	if pluginDir != "" {
 		if err := s.Runner.Init(ctx, tf.InitOptions{PluginDir: pluginDir, Reconfigure: true}); err != nil {
-			return &cmdutil.Error{
+			return &Error{
 				Msg:  "terraform init with the provider mirror " + pluginDir + " failed",
 				Hint: EnvPluginDir + " must be laid out for `terraform init -plugin-dir` (registry.terraform.io/hashicorp/aws/<version>/<os>_<arch>/...); see docs/deploy.md",
 				Err:  err,
@@ -551,10 +550,10 @@ func (confirmStep) Run(ctx context.Context, s *State) error {
 		return Skip("--yes")
 	}
 	if s.Options.Confirm == nil {
-		return &cmdutil.Error{
-			Msg:  "deploy needs a confirmation to apply the plan",
-			Hint: "run it in a terminal, or pass --yes to apply without asking (use --dry-run to preview)",
-			Code: cmdutil.ExitUsage,
+		return &Error{
+			Msg:   "deploy needs a confirmation to apply the plan",
+			Hint:  "run it in a terminal, or pass --yes to apply without asking (use --dry-run to preview)",
+			Usage: true,
 		}
 	}
 	q := fmt.Sprintf("Apply to account %s in %s?", s.Identity.Account, s.Plan.AWS.Region)

@@ -1,7 +1,8 @@
 // Package queue is the durable buffer between ingest and the processor when
 // Flytrap runs on one machine (flytrap dev). Messages live in the store's
 // database (table queue_messages, dead letters in queue_dead), so an
-// enqueued event survives a crash exactly as well as stored data does. It
+// enqueued event survives a crash exactly as well as stored data does. The
+// queue owns those tables: Migrate creates and upgrades them. It
 // follows SQS semantics, the queue used on AWS: at-least-once delivery, a
 // visibility timeout, and a dead-letter queue after MaxAttempts deliveries.
 package queue
@@ -65,7 +66,8 @@ type Local struct {
 	skipLocks string
 }
 
-// NewLocal returns the queue kept in db.
+// NewLocal returns the queue kept in db, whose queue tables Migrate has
+// brought up to date.
 func NewLocal(db *store.DB, opts Options) *Local {
 	if opts.Visibility <= 0 {
 		opts.Visibility = DefaultVisibility

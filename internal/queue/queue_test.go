@@ -36,6 +36,8 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// openStore opens dsn as flytrap does at start-up: the store, then the
+// queue's tables.
 func openStore(t *testing.T, dsn string) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), dsn)
@@ -43,6 +45,9 @@ func openStore(t *testing.T, dsn string) *store.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	if err := Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
 	return db
 }
 

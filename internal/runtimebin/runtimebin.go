@@ -39,12 +39,25 @@ var Names = []string{IngestZip, ProcessorZip, DashboardBinary}
 // Module is the module path a source checkout must declare.
 const Module = "github.com/getflytrap/flytrap"
 
+// Size budgets of the runtime executables (a Lambda's bootstrap before
+// zipping). Lambda reads and starts its package on every cold start, so
+// the functions stay small; the dashboard instance starts once per deploy
+// and links the SDK's service clients next to html/template, whose
+// reflective method lookup keeps their exported methods alive.
+const (
+	MaxLambdaBytes    = 15 << 20
+	MaxDashboardBytes = 30 << 20
+)
+
 // Packages are the runtime mains, relative to the module root, with the
-// artifact each becomes.
-var Packages = []struct{ Dir, Artifact string }{
-	{"runtime/ingest", IngestZip},
-	{"runtime/processor", ProcessorZip},
-	{"runtime/dashboard", DashboardBinary},
+// artifact each becomes and the budget of its executable.
+var Packages = []struct {
+	Dir, Artifact string
+	MaxBytes      int64
+}{
+	{"runtime/ingest", IngestZip, MaxLambdaBytes},
+	{"runtime/processor", ProcessorZip, MaxLambdaBytes},
+	{"runtime/dashboard", DashboardBinary, MaxDashboardBytes},
 }
 
 // BuildTags are the tags of the runtime builds: no RPC shim in the Lambda
@@ -226,6 +239,50 @@ func Build(ctx context.Context, o BuildOptions) error {
 		}
 	}
 	return nil
+}
+
+// ExecutableSize returns the size of the executable an artifact carries:
+// the `bootstrap` inside a Lambda zip, or the file itself.
+func ExecutableSize(path string) (int64, error) {
+	if !strings.HasSuffix(path, ".zip") {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return 0, err
+		}
+		return fi.Size(), nil
+	}
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return 0, err
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if f.Name == "bootstrap" {
+			return int64(f.UncompressedSize64), nil
+		}
+	}
+	return 0, fmt.Errorf("%s holds no bootstrap", path)
+}
+
+// CheckSizes compares the executables of the artifacts in dir with their
+// budgets and returns each one's size, keyed by artifact name.
+func CheckSizes(dir string) (map[string]int64, error) {
+	sizes := map[string]int64{}
+	var over []string
+	for _, p := range Packages {
+		n, err := ExecutableSize(filepath.Join(dir, p.Artifact))
+		if err != nil {
+			return nil, err
+		}
+		sizes[p.Artifact] = n
+		if n > p.MaxBytes {
+			over = append(over, fmt.Sprintf("%s is %d bytes (%.1f MiB), over its %d MiB budget", p.Artifact, n, float64(n)/(1<<20), p.MaxBytes>>20))
+		}
+	}
+	if len(over) > 0 {
+		return sizes, fmt.Errorf("%s; see docs/benchmarks.md for what links what", strings.Join(over, "; "))
+	}
+	return sizes, nil
 }
 
 // zipTime is the modification time of every zip entry: a fixed time makes

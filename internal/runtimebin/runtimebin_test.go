@@ -217,10 +217,7 @@ func TestBuildFromSource(t *testing.T) {
 				t.Errorf("%s is dynamically linked", name)
 			}
 		}
-		if len(b) > 15<<20 {
-			t.Errorf("%s is %.1f MB, over the 15 MB budget", name, float64(len(b))/(1<<20))
-		}
-		t.Logf("%s: %.1f MB", name, float64(len(b))/(1<<20))
+		t.Logf("%s: %.1f MiB", name, float64(len(b))/(1<<20))
 	}
 	for _, z := range []string{a.IngestZip, a.ProcessorZip} {
 		zr, err := zip.OpenReader(z)
@@ -236,4 +233,61 @@ func TestBuildFromSource(t *testing.T) {
 	}
 	b, _ := os.ReadFile(a.DashboardBinary)
 	check(DashboardBinary, b)
+	if _, err := CheckSizes(out); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestCheckSizes holds each executable to its own budget: a Lambda's
+// bootstrap (not its zip) to 15 MiB, the dashboard to 30 MiB.
+func TestCheckSizes(t *testing.T) {
+	tests := []struct {
+		name                       string
+		ingest, processor, dashbrd int64
+		wantErr                    []string
+	}{
+		{"all within", MaxLambdaBytes, MaxLambdaBytes - 1, MaxDashboardBytes, nil},
+		{"dashboard may exceed the Lambda budget", 1 << 20, 1 << 20, 20 << 20, nil},
+		{"lambda over", MaxLambdaBytes + 1, 1 << 20, 1 << 20, []string{"ingest.zip is 15728641 bytes", "15 MiB budget"}},
+		{"dashboard over", 1 << 20, 1 << 20, MaxDashboardBytes + 1, []string{"flytrap-dashboard is 31457281 bytes", "30 MiB budget"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, n := range map[string]int64{"ingest": tt.ingest, "processor": tt.processor} {
+				bin := filepath.Join(dir, name)
+				if err := os.WriteFile(bin, nil, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Truncate(bin, n); err != nil {
+					t.Fatal(err)
+				}
+				if err := ZipBootstrap(bin, filepath.Join(dir, name+".zip")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			dash := filepath.Join(dir, DashboardBinary)
+			if err := os.WriteFile(dash, nil, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(dash, tt.dashbrd); err != nil {
+				t.Fatal(err)
+			}
+			sizes, err := CheckSizes(dir)
+			if sizes[IngestZip] != tt.ingest || sizes[ProcessorZip] != tt.processor || sizes[DashboardBinary] != tt.dashbrd {
+				t.Errorf("sizes %v", sizes)
+			}
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Errorf("CheckSizes: %v", err)
+				}
+				return
+			}
+			for _, w := range tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("CheckSizes = %v, want %q", err, w)
+				}
+			}
+		})
+	}
 }

@@ -813,3 +813,49 @@ func testAPITokenAdmin(e *env) {
 		t.Errorf("the other user's tokens = %+v", got)
 	}
 }
+
+// testCreateProjectWithKey checks that a project is created with its
+// creator as admin and one active key, or not at all.
+func testCreateProjectWithKey(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	creator := e.createUser("creator@example.com", RoleAdmin)
+	p, k, err := db.CreateProjectWithKey(ctx, " mobile ", creator.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID == 0 || p.Name != "mobile" || k.ProjectID != p.ID || !k.Active || len(k.PublicKey) != 32 {
+		t.Errorf("CreateProjectWithKey = %+v, %+v", p, k)
+	}
+	members, err := db.ListMembers(ctx, System, p.ID)
+	if err != nil || len(members) != 1 || members[0].UserID != creator.ID || members[0].Role != RoleAdmin {
+		t.Errorf("members of the new project = %+v, %v; want the creator as admin", members, err)
+	}
+	if keys, err := db.ActiveKeys(ctx); err != nil || keys[k.PublicKey] != p.ID {
+		t.Errorf("ActiveKeys = %v, %v; want the new key", keys, err)
+	}
+
+	// Each failure happens after the project row is written (a missing
+	// creator) or before it (a taken name); neither may leave rows.
+	failures := []struct {
+		name      string
+		project   string
+		creatorID int64
+		want      error
+	}{
+		{"missing creator", "orphan", creator.ID + 100, ErrNotFound},
+		{"name taken", "mobile", creator.ID, ErrConflict},
+		{"empty name", " ", creator.ID, ErrInvalid},
+	}
+	for _, f := range failures {
+		before := [3]int64{e.count(`SELECT COUNT(*) FROM projects`), e.count(`SELECT COUNT(*) FROM project_members`), e.count(`SELECT COUNT(*) FROM project_keys`)}
+		_, _, err := db.CreateProjectWithKey(ctx, f.project, f.creatorID)
+		wantErr(t, f.name, err, f.want)
+		after := [3]int64{e.count(`SELECT COUNT(*) FROM projects`), e.count(`SELECT COUNT(*) FROM project_members`), e.count(`SELECT COUNT(*) FROM project_keys`)}
+		if after != before {
+			t.Errorf("%s: projects, members, keys = %v, was %v: a failed create left rows behind", f.name, after, before)
+		}
+	}
+	if n := e.count(`SELECT COUNT(*) FROM projects WHERE name = $1`, "orphan"); n != 0 {
+		t.Errorf("the project of a failed create exists (%d rows)", n)
+	}
+}

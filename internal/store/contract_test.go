@@ -28,6 +28,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 	}{
 		{"Users", testUsers},
 		{"Projects", testProjects},
+		{"CreateProjectWithKey", testCreateProjectWithKey},
 		{"ProjectKeys", testProjectKeys},
 		{"APITokens", testAPITokens},
 		{"Settings", testSettings},
@@ -920,8 +921,15 @@ func testPayload(e *env) {
 	if err := db.SQL().QueryRowContext(ctx, `SELECT payload FROM events`).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
-	if inflated, err := decompress(stored); err != nil || !bytes.Equal(inflated, got.Payload) || len(stored) > len(before)/4 {
-		t.Errorf("stored payload is %d bytes of %d and not DEFLATE of the event (%v)", len(stored), len(before), err)
+	if inflated, err := decompress(stored); err != nil || !bytes.HasPrefix(stored, zstdMagic) || !bytes.Equal(inflated, got.Payload) || len(stored) > len(before)/4 {
+		t.Errorf("stored payload is %d bytes of %d and not a zstd frame of the event (%v)", len(stored), len(before), err)
+	}
+	// A row an earlier version wrote as raw DEFLATE reads the same.
+	if _, err := db.SQL().ExecContext(ctx, `UPDATE events SET payload = $1 WHERE event_id = $2`, deflate(t, got.Payload), ev.EventID); err != nil {
+		t.Fatal(err)
+	}
+	if old, err := db.GetEvent(ctx, System, ev.EventID); err != nil || !bytes.Equal(old.Payload, got.Payload) {
+		t.Errorf("DEFLATE row: GetEvent = %d bytes, %v; want the event back", len(old.Payload), err)
 	}
 
 	// Defaults chosen by SaveEvent are written into the payload.

@@ -11,13 +11,46 @@ import (
 )
 
 // CreateProject adds a project. A name already in use is ErrConflict.
+// It adds no member and no key; CreateProjectWithKey is what users'
+// requests go through.
 func (d *DB) CreateProject(ctx context.Context, name string) (Project, error) {
+	return createProject(ctx, d.db, name)
+}
+
+// CreateProjectWithKey adds a project with its creator as an admin member
+// and an active ingest key, in one transaction: a project nobody belongs
+// to, or one no SDK can send to, is never left behind by a failure half
+// way. A name already in use is ErrConflict; a missing creator is
+// ErrNotFound.
+func (d *DB) CreateProjectWithKey(ctx context.Context, name string, creatorID int64) (Project, ProjectKey, error) {
+	var (
+		p Project
+		k ProjectKey
+	)
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if p, err = createProject(ctx, tx, name); err != nil {
+			return err
+		}
+		if err := addMember(ctx, tx, p.ID, creatorID, RoleAdmin); err != nil {
+			return err
+		}
+		k, err = createProjectKey(ctx, tx, p.ID)
+		return err
+	})
+	if err != nil {
+		return Project{}, ProjectKey{}, err
+	}
+	return p, k, nil
+}
+
+func createProject(ctx context.Context, db dbtx, name string) (Project, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return Project{}, fmt.Errorf("store: create project: %w: empty name", ErrInvalid)
 	}
 	p := Project{Name: name, CreatedAt: nowUTC()}
-	err := d.db.QueryRowContext(ctx, `INSERT INTO projects (name, created_at) VALUES ($1, $2)
+	err := db.QueryRowContext(ctx, `INSERT INTO projects (name, created_at) VALUES ($1, $2)
 		ON CONFLICT (name) DO NOTHING RETURNING id`, name, millis(p.CreatedAt)).Scan(&p.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Project{}, fmt.Errorf("store: project %q: %w", name, ErrConflict)

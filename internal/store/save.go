@@ -239,10 +239,7 @@ func prepare(req SaveRequest) (saving, error) {
 	if err != nil {
 		return saving{}, fmt.Errorf("store: save event %s: %w", ev.EventID, err)
 	}
-	payload, err := compress(raw)
-	if err != nil {
-		return saving{}, fmt.Errorf("store: save event %s: %w", ev.EventID, err)
-	}
+	payload := compress(raw)
 	s := saving{
 		eventID:     clean(ev.EventID),
 		projectID:   ev.ProjectID,

@@ -242,13 +242,6 @@ func columns(t *testing.T, db *DB) []string {
 	return cols
 }
 
-func TestSchemasMatch(t *testing.T) {
-	lite, pg := columns(t, openSQLiteTest(t)), columns(t, openPostgresTest(t))
-	if !slices.Equal(lite, pg) {
-		t.Errorf("schemas differ:\nsqlite   %v\npostgres %v", lite, pg)
-	}
-}
-
 // planQuery is a statement whose plan must use an index.
 type planQuery struct {
 	name     string

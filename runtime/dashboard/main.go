@@ -58,7 +58,6 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/awsx"
-	"github.com/getflytrap/flytrap/internal/awsx/lite"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/lambdax"
 	"github.com/getflytrap/flytrap/internal/ops"
@@ -139,17 +138,14 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	// Signed HTTP instead of the SDK's service clients: see package lite
-	// for why that keeps this binary megabytes smaller.
-	awsc := lite.New(cfg)
-	s3c := awsc
+	s3c := awsx.NewS3Client(cfg)
 	rc, err := awsx.LoadRuntimeConfig(ctx, s3c, inst.Bucket, inst.ConfigKey)
 	if err != nil {
 		return err
 	}
 	log.Info("configuration loaded", "deployment", rc.Name, "region", rc.Region, "domain", rc.Domain, "bucket", rc.Bucket)
 
-	sm := awsc
+	sm := awsx.NewSecretsManagerClient(cfg)
 	cred, err := awsx.GetDBCredentials(ctx, sm, rc.DBMasterSecretARN)
 	if err != nil {
 		return err

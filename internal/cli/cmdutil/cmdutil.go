@@ -1,11 +1,16 @@
-// Package cmdutil holds what every command shares: IO streams, the
-// environment, and errors that carry a hint and an exit code.
+// Package cmdutil holds what every command shares: IO streams and their
+// terminal checks, prompts, the environment, and the one mapping from
+// errors (this package's and the layers' below) to hints and exit codes.
 package cmdutil
 
 import (
 	"errors"
 	"io"
 	"os"
+
+	"github.com/charmbracelet/x/term"
+
+	"github.com/getflytrap/flytrap/internal/deploy"
 )
 
 // IOStreams are the streams a command reads and writes; tests substitute
@@ -19,6 +24,24 @@ type IOStreams struct {
 // System returns the process's standard streams.
 func System() *IOStreams {
 	return &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+}
+
+// IsTerminal reports whether stream (a reader or writer) is a terminal.
+func IsTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
+}
+
+// Interactive reports whether the command can ask questions: both In and
+// Out are terminals.
+func (s *IOStreams) Interactive() bool {
+	return IsTerminal(s.In) && IsTerminal(s.Out)
+}
+
+// NoColor reports whether the user turned colors off (NO_COLOR, any
+// value; https://no-color.org).
+func NoColor(getenv func(string) string) bool {
+	return getenv("NO_COLOR") != ""
 }
 
 // Factory carries the dependencies commands are built from.
@@ -58,18 +81,28 @@ func UsageError(msg, hint string) error {
 	return &Error{Msg: msg, Hint: hint, Code: ExitUsage}
 }
 
-// ExitCode returns the code for err and the hint to print, if any.
+// ExitCode returns the code for err and the hint to print, if any. It is
+// where the errors of lower layers, which know nothing of exit codes, get
+// theirs: a *deploy.Error marked Usage exits with ExitUsage.
 func ExitCode(err error) (int, string) {
 	if err == nil {
 		return ExitOK, ""
 	}
-	var e *Error
-	if errors.As(err, &e) {
+	var (
+		e  *Error
+		de *deploy.Error
+	)
+	switch {
+	case errors.As(err, &e):
 		code := e.Code
 		if code == 0 {
 			code = ExitError
 		}
 		return code, e.Hint
+	case errors.As(err, &de) && de.Usage:
+		return ExitUsage, de.Hint
+	case errors.As(err, &de):
+		return ExitError, de.Hint
 	}
 	return ExitError, ""
 }

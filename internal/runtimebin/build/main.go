@@ -1,6 +1,7 @@
 // Command build cross-compiles Flytrap's runtime binaries (ingest and
-// processor Lambda zips, the dashboard executable) into a folder. Release
-// builds run it before compiling flytrap with -tags embedruntime:
+// processor Lambda zips, the dashboard executable) into a folder and fails
+// when one exceeds its budget (runtimebin.Packages). Release builds run it
+// before compiling flytrap with -tags embedruntime:
 //
 //	go run ./internal/runtimebin/build -o internal/runtimebin/dist
 package main
@@ -18,17 +19,16 @@ import (
 
 func main() {
 	out := flag.String("o", filepath.Join("internal", "runtimebin", "dist"), "output folder")
-	maxMB := flag.Int("max-mb", 15, "fail when an artifact is larger than this many MB (0: no limit)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *out, int64(*maxMB)<<20); err != nil {
+	if err := run(ctx, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "build:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out string, maxBytes int64) error {
+func run(ctx context.Context, out string) error {
 	wd, err := os.Getwd()
 	if err != nil {
 		return err
@@ -40,15 +40,11 @@ func run(ctx context.Context, out string, maxBytes int64) error {
 	if err := runtimebin.Build(ctx, runtimebin.BuildOptions{Source: src, Out: out, Go: "go", Log: os.Stderr}); err != nil {
 		return err
 	}
-	for _, name := range runtimebin.Names {
-		fi, err := os.Stat(filepath.Join(out, name))
-		if err != nil {
-			return err
-		}
-		fmt.Printf("%-18s %6.1f MB\n", name, float64(fi.Size())/(1<<20))
-		if maxBytes > 0 && fi.Size() > maxBytes {
-			return fmt.Errorf("%s is %d bytes, over the %d MB budget", name, fi.Size(), maxBytes>>20)
+	sizes, err := runtimebin.CheckSizes(out)
+	for _, p := range runtimebin.Packages {
+		if n, ok := sizes[p.Artifact]; ok {
+			fmt.Printf("%-18s %6.1f MiB (budget %d MiB)\n", p.Artifact, float64(n)/(1<<20), p.MaxBytes>>20)
 		}
 	}
-	return nil
+	return err
 }

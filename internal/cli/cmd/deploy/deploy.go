@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/cli/deployview"
 	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/plan"
 )
@@ -104,7 +105,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 
-	lr := &deploy.LineReader{In: opts.IO.In, Out: progress, Flag: "--yes"}
+	lr := &cmdutil.LineReader{In: opts.IO.In, Out: progress, Flag: "--yes"}
 	o := deploy.Options{
 		DryRun:       opts.DryRun,
 		Yes:          opts.Yes,
@@ -112,7 +113,7 @@ func Run(ctx context.Context, opts *Options) error {
 		UpdateAMI:    opts.UpdateAMI,
 		SmokeTimeout: opts.SmokeTimeout,
 		Confirm:      lr.YesNo,
-		Progress:     deploy.ProgressFor(progress, opts.Getenv),
+		Progress:     deployview.ProgressFor(progress, opts.Getenv),
 	}
 	s := deploy.NewState(p, o, deps, progress)
 	results, runErr := deploy.Pipeline{Steps: deploy.DeploySteps(), Out: progress, Now: deps.Now}.Run(ctx, s)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/cli/deployview"
 	"github.com/getflytrap/flytrap/internal/deploy"
 )
 
@@ -49,7 +50,7 @@ confirm, or pass --yes.`,
 		},
 	}
 	fl := cmd.Flags()
-	opts.Target.AddFlags(fl)
+	deployview.AddTargetFlags(fl, &opts.Target)
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "destroy without asking for the name")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
 	fl.StringVar(&opts.Workspace, "workspace", "", "Terraform working directory (default .flytrap/deploy/<name> next to the plan)")
@@ -75,13 +76,13 @@ func Run(ctx context.Context, opts *Options) error {
 		progress = opts.IO.ErrOut
 	}
 	fmt.Fprintf(progress, "Destroying %q in %s\n", p.Name, p.AWS.Region)
-	lr := &deploy.LineReader{In: opts.IO.In, Out: progress, Flag: "--yes"}
+	lr := &cmdutil.LineReader{In: opts.IO.In, Out: progress, Flag: "--yes"}
 	o := deploy.Options{
 		Yes:       opts.Yes,
 		Workspace: ws,
 		Ask:       lr.Line,
 		Operation: "destroy",
-		Progress:  deploy.ProgressFor(progress, opts.Getenv),
+		Progress:  deployview.ProgressFor(progress, opts.Getenv),
 	}
 	s := deploy.NewState(p, o, deps, progress)
 	results, runErr := deploy.Pipeline{Steps: deploy.DestroySteps(), Out: progress, Now: deps.Now}.Run(ctx, s)

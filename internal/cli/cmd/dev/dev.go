@@ -26,6 +26,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/ops"
+	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/server"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
@@ -51,6 +52,7 @@ type Options struct {
 	RetentionDays     int
 	RetentionPerIssue int
 	MinFreeMB         uint64
+	MemoryLimitMB     int64
 	Render            dashboard.RenderLimits
 	Verbose           bool
 }
@@ -95,6 +97,7 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.IntVar(&opts.RetentionDays, "retention-days", 90, "delete events older than this many days (0: keep)")
 	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", 10000, "keep at most this many events per issue (0: all)")
 	fl.Uint64Var(&opts.MinFreeMB, "min-free-disk", ops.DefaultMinFreeBytes>>20, "MiB the data dir's disk must have free for /readyz to report ready")
+	fl.Int64Var(&opts.MemoryLimitMB, "memory-limit", DefaultMemoryLimitMB, "soft limit in MiB on the server's Go memory; the garbage collector works harder near it (0: none; GOMEMLIMIT wins)")
 	fl.IntVar(&opts.Render.MaxPage, "render-max-page", dashboard.DefaultMaxPage, "bytes of HTML the issue page shows of one event, in all")
 	fl.IntVar(&opts.Render.MaxJSON, "render-max-json", dashboard.DefaultMaxJSON, "bytes of HTML the issue page shows of one JSON block (contexts, extra, ...)")
 	fl.IntVar(&opts.Render.MaxString, "render-max-string", dashboard.DefaultMaxString, "bytes of HTML the issue page shows of one string")
@@ -103,6 +106,11 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every stored event")
 	return cmd
 }
+
+// DefaultMemoryLimitMB is the default --memory-limit: enough for the
+// ingest budget (64 MiB), two Argon2 hashes (128 MiB) and the rest of a
+// small server, so that floods leave RSS under 300 MB (docs/limits.md).
+const DefaultMemoryLimitMB = 200
 
 // Info is what dev.json holds: everything a script needs to send events and
 // call the API.
@@ -125,6 +133,7 @@ func Run(ctx context.Context, opts *Options) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level}))
+	ops.SetMemoryLimit(opts.MemoryLimitMB, opts.Getenv)
 
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return &cmdutil.Error{Msg: "cannot create the data directory", Hint: "pass a writable directory with --data-dir", Err: err}
@@ -138,6 +147,9 @@ func Run(ctx context.Context, opts *Options) error {
 		return &cmdutil.Error{Msg: "cannot open the database " + redact(dsn), Hint: "check --database-url (postgres://user:pass@host:5432/db) or that --data-dir is writable", Err: err}
 	}
 	defer db.Close()
+	if err := queue.Migrate(ctx, db); err != nil {
+		return &cmdutil.Error{Msg: "cannot create the local queue's tables in " + redact(dsn), Hint: "the database role needs CREATE on its schema; check --database-url", Err: err}
+	}
 
 	salt, err := db.EnsureSetting(ctx, "ip_hash_salt", randomHex(32))
 	if err != nil {
@@ -222,6 +234,8 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--max-decodes must be at least 1", "")
 	case o.BodyTimeout < time.Second:
 		return cmdutil.UsageError("--body-timeout must be at least 1s", "SDKs on slow links need a few seconds to send an event")
+	case o.MemoryLimitMB < 0:
+		return cmdutil.UsageError("--memory-limit cannot be negative", "use 0 for no limit")
 	case o.MinBodyRate < 1024:
 		return cmdutil.UsageError("--min-body-rate must be at least 1024 bytes per second", "")
 	case o.Render.MaxPage < 1 || o.Render.MaxJSON < 1 || o.Render.MaxString < 1 || o.Render.MaxItems < 1 || o.Render.MaxDepth < 1:

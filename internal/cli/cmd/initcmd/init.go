@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
-	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/wizard"
 )
@@ -143,7 +142,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if !opts.Yes {
 		interactive := opts.Interactive
 		if interactive == nil {
-			interactive = func() bool { return deploy.IsTerminal(opts.IO.Out) && isTerminalReader(opts.IO.In) }
+			interactive = opts.IO.Interactive
 		}
 		accessible := opts.Accessible || getenv("ACCESSIBLE") != "" || !interactive()
 		// With --json, stdout carries only the JSON document.
@@ -305,11 +304,6 @@ func environ(getenv func(string) string) []string {
 		}
 	}
 	return env
-}
-
-func isTerminalReader(r any) bool {
-	f, ok := r.(*os.File)
-	return ok && deploy.IsTerminal(f)
 }
 
 // nonZero stands in for cobra's Changed when Run is called directly.

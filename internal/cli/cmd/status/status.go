@@ -15,6 +15,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/cli/deployview"
 	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/plan"
 )
@@ -67,7 +68,7 @@ check fails: "healthy" in --json says whether all passed.`,
 		},
 	}
 	fl := cmd.Flags()
-	opts.Target.AddFlags(fl)
+	deployview.AddTargetFlags(fl, &opts.Target)
 	fl.BoolVar(&opts.JSON, "json", false, "print as JSON")
 	return cmd
 }

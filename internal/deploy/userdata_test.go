@@ -1,9 +1,8 @@
-package awsx_test
+package deploy
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,11 +11,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 const userDataGolden = "testdata/dashboard-user-data.golden.yaml"
 
@@ -34,7 +30,7 @@ type cloudConfig struct {
 
 func renderUserData(t *testing.T) (string, cloudConfig) {
 	t.Helper()
-	out, err := awsx.RenderDashboardUserData(awsx.DashboardUserData{Name: "flytrap-prod"})
+	out, err := RenderDashboardUserData(DashboardUserData{Name: "flytrap-prod"})
 	if err != nil {
 		t.Fatalf("RenderDashboardUserData: %v", err)
 	}
@@ -80,8 +76,8 @@ func TestDashboardUserDataShape(t *testing.T) {
 	if !strings.HasPrefix(out, "#cloud-config\n") {
 		t.Errorf("user data starts with %q, want #cloud-config", out[:min(len(out), 20)])
 	}
-	if len(out) > awsx.MaxUserDataBytes {
-		t.Errorf("user data is %d bytes, EC2 allows %d", len(out), awsx.MaxUserDataBytes)
+	if len(out) > MaxUserDataBytes {
+		t.Errorf("user data is %d bytes, EC2 allows %d", len(out), MaxUserDataBytes)
 	}
 	if !strings.Contains(out, "flytrap-prod") {
 		t.Error("the deployment name is not in the user data")
@@ -127,7 +123,7 @@ func TestDashboardUserDataShape(t *testing.T) {
 
 func TestDashboardUserDataRejectsBadNames(t *testing.T) {
 	for _, name := range []string{"", "ab", "Flytrap", "flytrap prod", "flytrap\nruncmd: [x]", "1flytrap", strings.Repeat("a", 42)} {
-		if _, err := awsx.RenderDashboardUserData(awsx.DashboardUserData{Name: name}); err == nil {
+		if _, err := RenderDashboardUserData(DashboardUserData{Name: name}); err == nil {
 			t.Errorf("name %q accepted", name)
 		}
 	}

@@ -1,4 +1,8 @@
-package deploy
+// Package deployview is the terminal side of internal/deploy: the live
+// progress view of Terraform runs, the choice between it and plain lines,
+// and the flags that name a deployment. The deploy package itself writes
+// plain text to an io.Writer and knows no terminal.
+package deployview
 
 import (
 	"fmt"
@@ -10,8 +14,24 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
 
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/tf"
 )
+
+// ProgressFor returns how Terraform runs are shown on w: the live view on
+// a terminal, plain lines otherwise. NO_COLOR (any value) drops colors.
+func ProgressFor(w io.Writer, getenv func(string) string) func(title string, p *deploy.Progress) deploy.Renderer {
+	if !cmdutil.IsTerminal(w) {
+		return func(_ string, p *deploy.Progress) deploy.Renderer {
+			return &deploy.PlainRenderer{W: w, Progress: p, Indent: "    "}
+		}
+	}
+	noColor := cmdutil.NoColor(getenv)
+	return func(title string, p *deploy.Progress) deploy.Renderer {
+		return NewTTYRenderer(w, title, p, noColor, time.Now)
+	}
+}
 
 // TTYRenderer shows a live progress view on a terminal: a bar with done /
 // total and elapsed time, and the resources being changed now. Finished
@@ -22,7 +42,7 @@ type TTYRenderer struct {
 }
 
 // NewTTYRenderer starts the view on w. noColor drops colors (NO_COLOR).
-func NewTTYRenderer(w io.Writer, title string, p *Progress, noColor bool, now func() time.Time) *TTYRenderer {
+func NewTTYRenderer(w io.Writer, title string, p *deploy.Progress, noColor bool, now func() time.Time) *TTYRenderer {
 	opts := []tea.ProgramOption{
 		tea.WithOutput(w),
 		// No keyboard: Ctrl-C reaches the process as SIGINT and cancels
@@ -44,10 +64,10 @@ func NewTTYRenderer(w io.Writer, title string, p *Progress, noColor bool, now fu
 	return r
 }
 
-// Handle implements Renderer.
+// Handle implements deploy.Renderer.
 func (r *TTYRenderer) Handle(m tf.Message) { r.prog.Send(streamMsg(m)) }
 
-// Close implements Renderer: it prints the last lines and stops the view.
+// Close implements deploy.Renderer: it prints the last lines and stops the view.
 func (r *TTYRenderer) Close() {
 	r.prog.Send(doneMsg{})
 	<-r.done
@@ -62,13 +82,13 @@ type (
 // progressModel is the bubbletea model of the live view.
 type progressModel struct {
 	title   string
-	p       *Progress
+	p       *deploy.Progress
 	now     func() time.Time
 	started time.Time
 	done    bool
 }
 
-func newProgressModel(title string, p *Progress, now func() time.Time) progressModel {
+func newProgressModel(title string, p *deploy.Progress, now func() time.Time) progressModel {
 	if now == nil {
 		now = time.Now
 	}
@@ -159,7 +179,7 @@ func (m progressModel) render(elapsed time.Duration) string {
 			fmt.Fprintf(&b, "\n  %s", dimStyle.Render(fmt.Sprintf("and %d more", len(run)-3)))
 			break
 		}
-		fmt.Fprintf(&b, "\n  %s %s %s", ing(r.Action), r.Addr, dimStyle.Render("("+r.For.Round(time.Second).String()+")"))
+		fmt.Fprintf(&b, "\n  %s %s %s", r.Doing(), r.Addr, dimStyle.Render("("+r.For.Round(time.Second).String()+")"))
 	}
 	return b.String()
 }

@@ -1,0 +1,110 @@
+package cmdutil
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/deploy"
+)
+
+// TestExitCode maps each layer's errors, wrapped or not, to a code and a
+// hint in the one place that knows exit codes.
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		wantCode int
+		wantHint string
+	}{
+		{"nil", nil, ExitOK, ""},
+		{"plain", errors.New("boom"), ExitError, ""},
+		{"command usage", UsageError("bad flag", "see --help"), ExitUsage, "see --help"},
+		{"command error with code 0", &Error{Msg: "m", Hint: "h"}, ExitError, "h"},
+		{"deploy failure", &deploy.Error{Msg: "no AWS credentials found", Hint: "run `aws configure`"}, ExitError, "run `aws configure`"},
+		{"deploy usage", &deploy.Error{Msg: "destroy needs a confirmation", Hint: "pass --yes", Usage: true}, ExitUsage, "pass --yes"},
+		{"wrapped deploy usage", fmt.Errorf("step confirm: %w", &deploy.Error{Msg: "m", Hint: "pass --name", Usage: true}), ExitUsage, "pass --name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, hint := ExitCode(tt.err)
+			if code != tt.wantCode || hint != tt.wantHint {
+				t.Errorf("ExitCode = %d, %q; want %d, %q", code, hint, tt.wantCode, tt.wantHint)
+			}
+		})
+	}
+}
+
+func TestLineReader(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    bool
+		wantErr bool
+	}{
+		{"yes", "yes\n", true, false},
+		{"y without newline", "y", true, false},
+		{"upper case", " YES \n", true, false},
+		{"no", "no\n", false, false},
+		{"anything else", "sure\n", false, false},
+		{"empty line", "\n", false, false},
+		{"no input", "", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			lr := &LineReader{In: strings.NewReader(tt.in), Out: &out, Flag: "--yes"}
+			got, err := lr.YesNo(context.Background(), "Apply?")
+			if !strings.HasPrefix(out.String(), "Apply? [y/N] ") {
+				t.Errorf("prompt %q", out.String())
+			}
+			if tt.wantErr {
+				code, hint := ExitCode(err)
+				if code != ExitUsage || !strings.Contains(hint, "--yes") || !strings.Contains(err.Error(), "no answer on standard input") {
+					t.Errorf("err = %v (exit %d, hint %q), want a usage error naming --yes", err, code, hint)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("YesNo = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestLineReaderCancel: an interrupted prompt returns at once, with the
+// context's error, although nothing was typed.
+func TestLineReaderCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	lr := &LineReader{In: blockingReader{}, Out: &bytes.Buffer{}, Flag: "--yes"}
+	if _, err := lr.Line(ctx, "Name: "); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// blockingReader never delivers input, like a terminal nobody types in.
+type blockingReader struct{}
+
+func (blockingReader) Read([]byte) (int, error) { select {} }
+
+// TestIsTerminal: buffers and regular files are not terminals.
+func TestIsTerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, s := range []any{&bytes.Buffer{}, f, nil} {
+		if IsTerminal(s) {
+			t.Errorf("IsTerminal(%T) = true", s)
+		}
+	}
+	if (&IOStreams{In: f, Out: f}).Interactive() {
+		t.Error("streams on a regular file are interactive")
+	}
+}

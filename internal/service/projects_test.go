@@ -1,0 +1,165 @@
+package service_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/service"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+func TestCreateProject(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		tests := []struct {
+			name, project string
+			actor         service.Actor
+			want          error
+			msg           string
+		}{
+			{"admin", " mobile ", f.admin, nil, ""},
+			{"member", "mobile2", f.member, service.ErrForbidden, ""},
+			{"taken name", "web", f.admin, service.ErrConflict, "already exists"},
+			{"empty name", "  ", f.admin, service.ErrInvalid, "Enter a project name"},
+			{"101 characters", strings.Repeat("я", 101), f.admin, service.ErrInvalid, "at most 100"},
+			{"control character", "a\x01b", f.admin, service.ErrInvalid, "control characters"},
+			// System is no user and so can be no member; the transaction
+			// leaves no project behind.
+			{"System", "orphan", service.System, service.ErrNotFound, ""},
+		}
+		for _, tt := range tests {
+			p, k, err := f.svc.Projects.Create(f.ctx, tt.actor, tt.project)
+			wantRefusal(t, tt.name, err, tt.want, tt.msg)
+			if tt.want != nil {
+				continue
+			}
+			if p.Name != strings.TrimSpace(tt.project) || k.ProjectID != p.ID || !k.Active {
+				t.Errorf("%s: Create = %+v, %+v", tt.name, p, k)
+			}
+			members, err := f.db.ListMembers(f.ctx, store.System, p.ID)
+			if err != nil || len(members) != 1 || members[0].UserID != tt.actor.UserID || members[0].Role != store.RoleAdmin {
+				t.Errorf("%s: members = %+v, %v; want the creator as admin", tt.name, members, err)
+			}
+			keys, err := f.db.ProjectKeys(f.ctx, store.System, p.ID)
+			if err != nil || len(keys) != 1 || keys[0] != k {
+				t.Errorf("%s: keys = %+v, %v; want the one returned", tt.name, keys, err)
+			}
+		}
+		all, err := f.db.ListProjects(f.ctx, store.System)
+		if err != nil || len(all) != 2 {
+			t.Errorf("projects = %+v, %v; want web and mobile only", all, err)
+		}
+	})
+}
+
+// TestProjectAdministration runs the rules of changes to an existing
+// project in order: admins may; a member of the project is refused
+// (ErrForbidden); a stranger learns nothing (ErrNotFound).
+func TestProjectAdministration(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		other, _, err := f.svc.Projects.Create(f.ctx, f.admin, "billing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		web, ctx, s := f.web.ID, f.ctx, f.svc
+		rename := func(a service.Actor, id int64, name string) func() error {
+			return func() error { _, err := s.Projects.Rename(ctx, a, id, name); return err }
+		}
+		put := func(a service.Actor, uid int64, role string) func() error {
+			return func() error { _, err := s.Members.Put(ctx, a, web, uid, role); return err }
+		}
+		remove := func(a service.Actor, uid int64) func() error {
+			return func() error { return s.Members.Remove(ctx, a, web, uid) }
+		}
+		rotate := func(a service.Actor, id int64) func() error {
+			return func() error { _, err := s.Keys.Rotate(ctx, a, id); return err }
+		}
+		del := func(a service.Actor, id int64) func() error {
+			return func() error { return s.Projects.Delete(ctx, a, id) }
+		}
+		steps := []struct {
+			name string
+			do   func() error
+			want error
+			msg  string
+		}{
+			{"member renames", rename(f.member, web, "shop"), service.ErrForbidden, ""},
+			{"outsider renames", rename(f.outsider, web, "shop"), service.ErrNotFound, ""},
+			{"rename to a taken name", rename(f.admin, web, "billing"), service.ErrConflict, "already exists"},
+			{"rename to nothing", rename(f.admin, web, " "), service.ErrInvalid, "Enter a project name"},
+			{"rename a missing project", rename(f.admin, 999999, "x"), service.ErrNotFound, ""},
+			{"rename", rename(f.admin, web, "shop"), nil, ""},
+
+			{"member adds a member", put(f.member, f.outsider.UserID, store.RoleMember), service.ErrForbidden, ""},
+			{"outsider adds themselves", put(f.outsider, f.outsider.UserID, store.RoleMember), service.ErrNotFound, ""},
+			{"unknown role", put(f.admin, f.outsider.UserID, "boss"), service.ErrInvalid, "Choose a user"},
+			{"no user", put(f.admin, 0, store.RoleMember), service.ErrInvalid, "Choose a user"},
+			{"missing project, bad input", func() error {
+				_, err := s.Members.Put(ctx, f.admin, 999999, 0, "boss")
+				return err
+			}, service.ErrNotFound, ""},
+			{"missing user", put(f.admin, 999999, store.RoleMember), service.ErrNotFound, ""},
+			{"add the outsider", put(f.admin, f.outsider.UserID, store.RoleMember), nil, ""},
+			{"change their role", put(f.admin, f.outsider.UserID, store.RoleAdmin), nil, ""},
+			{"member removes them", remove(f.member, f.outsider.UserID), service.ErrForbidden, ""},
+			{"remove them", remove(f.admin, f.outsider.UserID), nil, ""},
+			{"remove them again", remove(f.admin, f.outsider.UserID), service.ErrNotFound, ""},
+
+			{"member rotates the key", rotate(f.member, web), service.ErrForbidden, ""},
+			{"outsider rotates the key", rotate(f.outsider, web), service.ErrNotFound, ""},
+			{"rotate the key", rotate(f.admin, web), nil, ""},
+
+			{"member deletes", del(f.member, web), service.ErrForbidden, ""},
+			{"outsider deletes", del(f.outsider, other.ID), service.ErrNotFound, ""},
+			{"delete", del(f.admin, other.ID), nil, ""},
+			{"delete again", del(f.admin, other.ID), service.ErrNotFound, ""},
+		}
+		for _, st := range steps {
+			wantRefusal(t, st.name, st.do(), st.want, st.msg)
+		}
+		if p, err := f.db.GetProject(ctx, store.System, web); err != nil || p.Name != "shop" {
+			t.Errorf("web after the steps = %+v, %v; want it renamed to shop", p, err)
+		}
+		keys, err := f.db.ProjectKeys(ctx, store.System, web)
+		if err != nil || len(keys) != 2 || keys[0].Active || !keys[1].Active {
+			t.Errorf("web's keys after one rotation = %+v, %v", keys, err)
+		}
+	})
+}
+
+func TestTokens(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		names := []struct {
+			name string
+			ok   bool
+		}{
+			{" laptop ", true},
+			{strings.Repeat("я", 100), true},
+			{"", false},
+			{"   ", false},
+			{strings.Repeat("n", 101), false},
+		}
+		var mine store.APIToken
+		for _, n := range names {
+			secret, tok, err := f.svc.Tokens.Create(f.ctx, f.member, n.name)
+			if !n.ok {
+				wantRefusal(t, "token name "+n.name, err, service.ErrInvalid, "1 to 100 characters")
+				continue
+			}
+			if err != nil || tok.Name != strings.TrimSpace(n.name) || tok.UserID != f.member.UserID {
+				t.Errorf("Create(%q) = %+v, %v", n.name, tok, err)
+				continue
+			}
+			if u, err := f.db.UserByAPIToken(f.ctx, secret); err != nil || u.ID != f.member.UserID {
+				t.Errorf("token %q authenticates %+v, %v", n.name, u, err)
+			}
+			mine = tok
+		}
+		if err := f.svc.Tokens.Delete(f.ctx, f.admin, mine.ID); !errors.Is(err, service.ErrNotFound) {
+			t.Errorf("an admin revokes a member's token: %v, want ErrNotFound", err)
+		}
+		if err := f.svc.Tokens.Delete(f.ctx, f.member, mine.ID); err != nil {
+			t.Errorf("revoke own token: %v", err)
+		}
+	})
+}

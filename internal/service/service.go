@@ -1,0 +1,166 @@
+// Package service holds the rules of users, projects, memberships, ingest
+// keys and API tokens, once, for every way in: the REST API, the dashboard
+// and bootstrap. Handlers parse a request, call a service with the Actor
+// making it and render the answer; what may be done, by whom, and what a
+// valid password, email, role or name is, is decided here.
+//
+// Refusals are *Error values whose Kind is one of ErrInvalid, ErrConflict,
+// ErrForbidden or ErrNotFound and whose message can be shown to the person
+// who asked as it is. The store checks its viewer again underneath, so a
+// handler that bypassed a service still could not leak another project.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// The kinds of refusal. They are the store's errors, so errors.Is gives the
+// same answer whether a rule was checked here or in the store, and a
+// handler maps each kind to a status in one place.
+var (
+	// ErrInvalid is input that breaks a rule; the *Error says which.
+	ErrInvalid = store.ErrInvalid
+	// ErrConflict is a name or address another record already has.
+	ErrConflict = store.ErrConflict
+	// ErrForbidden is an action the actor's role does not allow.
+	ErrForbidden = store.ErrForbidden
+	// ErrNotFound is a record that does not exist or that the actor may
+	// not see; the two are not told apart.
+	ErrNotFound = store.ErrNotFound
+)
+
+// ErrBadCredentials is a sign-in with an unknown address or a wrong
+// password, or a password change with a wrong current password. It does
+// not say which, so a form cannot be used to find out who has an account.
+var ErrBadCredentials = errors.New("service: wrong email or password")
+
+// Error is a refusal with a message for the person who asked.
+type Error struct {
+	// Kind is ErrInvalid, ErrConflict, ErrForbidden or ErrNotFound.
+	Kind error
+	// Msg says what was refused and what to do instead, as a sentence.
+	Msg string
+}
+
+// Error returns the message, so a refusal logged or wrapped still reads as
+// the sentence the user saw.
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap makes errors.Is(err, e.Kind) true.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func refuse(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Message returns the message of a refusal in err's chain, and whether
+// there was one.
+func Message(err error) (string, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Msg, true
+	}
+	return "", false
+}
+
+// errOnlyAdmins refuses members what only admins may do.
+var errOnlyAdmins = &Error{Kind: ErrForbidden, Msg: "Only admins may do this; ask an admin."}
+
+// Actor is who asks for a change: the signed-in user or the API token's
+// owner.
+type Actor struct {
+	UserID int64
+	Role   string
+}
+
+// System is the installation itself, acting before any user exists:
+// bootstrap creates the first admin as System. It may do what an admin may.
+var System = Actor{Role: store.RoleAdmin}
+
+// ActorOf returns u as an actor.
+func ActorOf(u store.User) Actor { return Actor{UserID: u.ID, Role: u.Role} }
+
+// IsAdmin reports whether a may administer users and projects. It is the
+// one admin check of the API, the dashboard and the services.
+func (a Actor) IsAdmin() bool { return a.Role == store.RoleAdmin }
+
+// Viewer is what the store filters a's reads by.
+func (a Actor) Viewer() store.Viewer { return store.Viewer{UserID: a.UserID, Admin: a.IsAdmin()} }
+
+// requireAdmin refuses a non-admin.
+func (a Actor) requireAdmin() error {
+	if !a.IsAdmin() {
+		return errOnlyAdmins
+	}
+	return nil
+}
+
+// Store is what the services read and change.
+type Store interface {
+	UserByEmail(ctx context.Context, email string) (store.User, error)
+	CreateUser(ctx context.Context, email, passwordHash, role string) (store.User, error)
+	SetUserRole(ctx context.Context, v store.Viewer, userID int64, role string) (store.User, error)
+	DeleteUser(ctx context.Context, v store.Viewer, userID int64) error
+	SetPassword(ctx context.Context, userID int64, hash string) error
+
+	GetProject(ctx context.Context, v store.Viewer, id int64) (store.Project, error)
+	CreateProjectWithKey(ctx context.Context, name string, creatorID int64) (store.Project, store.ProjectKey, error)
+	RenameProject(ctx context.Context, v store.Viewer, id int64, name string) (store.Project, error)
+	DeleteProject(ctx context.Context, v store.Viewer, id int64) error
+
+	ListMembers(ctx context.Context, v store.Viewer, projectID int64) ([]store.Member, error)
+	AddProjectMember(ctx context.Context, v store.Viewer, projectID, userID int64, role string) error
+	RemoveMember(ctx context.Context, v store.Viewer, projectID, userID int64) error
+
+	RotateProjectKey(ctx context.Context, v store.Viewer, projectID int64) (store.ProjectKey, error)
+
+	CreateAPIToken(ctx context.Context, userID int64, name string) (string, store.APIToken, error)
+	DeleteAPIToken(ctx context.Context, userID, tokenID int64) error
+}
+
+// The real store must satisfy Store; this fails the build if a method
+// drifts.
+var _ Store = (*store.DB)(nil)
+
+// Services are the domain services over one store.
+type Services struct {
+	Users    *Users
+	Projects *Projects
+	Members  *Members
+	Keys     *Keys
+	Tokens   *Tokens
+}
+
+// New returns the services over s. Passwords are hashed in auth.Shared,
+// the process's bounded pool. log receives what a user must not be told
+// (an unreadable password hash); nil discards it.
+func New(s Store, log *slog.Logger) *Services {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Services{
+		Users:    &Users{store: s, pool: auth.Shared, log: log, dummyHash: auth.DummyHash()},
+		Projects: &Projects{store: s},
+		Members:  &Members{store: s},
+		Keys:     &Keys{store: s},
+		Tokens:   &Tokens{store: s},
+	}
+}
+
+// requireProjectAdmin refuses a change to project id with ErrNotFound when
+// a cannot see it (or it does not exist), so a stranger learns nothing
+// about it, and with ErrForbidden when a is only a member there. It runs
+// before the input is checked, so a missing project is a 404 whatever was
+// sent.
+func requireProjectAdmin(ctx context.Context, s Store, a Actor, id int64) error {
+	if _, err := s.GetProject(ctx, a.Viewer(), id); err != nil {
+		return err
+	}
+	return a.requireAdmin()
+}
