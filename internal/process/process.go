@@ -117,6 +117,10 @@ type stage struct {
 //   - group: fingerprint, title, culprit and user;
 //   - save: the batch in one transaction, with its live messages.
 func New(cfg Config) *Processor {
+	if cfg.Saver == nil {
+		// A wiring mistake: fail at start-up, not on the first event.
+		panic("process: Config.Saver is required (a *store.DB)")
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}

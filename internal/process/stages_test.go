@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +24,15 @@ func TestStageOrder(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Errorf("stages %q, want %q", names, want)
 	}
+}
+
+func TestNewNeedsSaver(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "Saver") {
+			t.Errorf("New without a Saver: recovered %v, want a panic naming Config.Saver", r)
+		}
+	}()
+	New(Config{})
 }
 
 // runStage runs p's stage name alone on it.
