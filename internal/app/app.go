@@ -229,6 +229,7 @@ func (a *App) HTTPServer(h http.Handler) *http.Server { return a.web.HTTPServer(
 // and on PostgreSQL the listener that feeds other processes' live messages
 // to this one's streams.
 func (a *App) Run(ctx context.Context) {
+	a.log.Info("background jobs started", "jobs", a.jobs.Names())
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {

@@ -120,9 +120,6 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 // Handler returns the HTTP handler of every endpoint.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Jobs is the registry of the background jobs Run runs.
-func (s *Server) Jobs() *app.Jobs { return s.app.Jobs() }
-
 // Run serves on ln and processes the queue until ctx is cancelled, then
 // shuts down in order: stop accepting requests and let in-flight ones finish
 // (their events are queued durably), then let the workers finish the
