@@ -24,8 +24,8 @@ import (
 
 // Defaults of the job intervals.
 const (
-	// DefaultRetentionEvery is how often retention runs: deleting a day's
-	// worth of old events in batches keeps each run short.
+	// DefaultRetentionEvery is how often retention runs: each run then
+	// deletes about an hour's worth of expired events, a short job.
 	DefaultRetentionEvery = time.Hour
 	// DefaultSessionPruneEvery is how often expired sessions are deleted;
 	// they are refused from the moment they expire, so this only reclaims
@@ -229,7 +229,8 @@ func (a *App) HTTPServer(h http.Handler) *http.Server { return a.web.HTTPServer(
 // and on PostgreSQL the listener that feeds other processes' live messages
 // to this one's streams.
 func (a *App) Run(ctx context.Context) {
-	a.log.Info("background jobs started", "jobs", a.jobs.Names())
+	a.log.Info("background jobs started", "jobs", a.jobs.Names(),
+		"retention_max_age", a.cfg.Retention.MaxAge, "retention_per_issue", a.cfg.Retention.PerIssue)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
