@@ -55,7 +55,9 @@ func (c *countingSaver) SaveBatch(ctx context.Context, reqs []store.SaveRequest,
 	return results, nil
 }
 
-// writeMetrics writes the pipeline's counters in the Prometheus text format.
+// writeMetrics writes the samples only the local pipeline has (ingest, the
+// processor, the local queue) in the Prometheus text format; app writes the
+// shared ones.
 func (s *Server) writeMetrics(ctx context.Context, w io.Writer) {
 	st := s.ingest.Stats()
 	counter(w, "flytrap_ingest_accepted_total", "Events accepted and queued by ingest.", int64(st.Accepted))
@@ -75,7 +77,6 @@ func (s *Server) writeMetrics(ctx context.Context, w io.Writer) {
 	counter(w, "flytrap_issues_created_total", "Issues created.", s.metrics.newIssues.Load())
 	counter(w, "flytrap_issues_regressed_total", "Resolved issues reopened by a new event.", s.metrics.regressions.Load())
 	counter(w, "flytrap_process_failures_total", "Events whose processing failed and was retried.", s.metrics.failures.Load())
-	s.web.WriteLiveMetrics(w)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if ready, dead, err := s.queue.Depth(ctx); err == nil {

@@ -104,6 +104,8 @@ func newWorld(t *testing.T, domain string) *world {
 		"db_processor_user":       w.processor,
 		"dashboard_binary_key":    "deploy/dashboard/flytrap-dashboard",
 		"dashboard_binary_sha256": strings.Repeat("0", 64),
+		"retention_days":          "1",
+		"retention_per_issue":     "10000",
 	})
 	if _, err := w.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(configKey), Body: strings.NewReader(string(cfg))}); err != nil {
 		t.Fatal(err)
@@ -155,6 +157,7 @@ func (w *world) start(t *testing.T) started {
 	opts := options{
 		httpAddr: "127.0.0.1:0", httpsAddr: "127.0.0.1:0", stateDir: filepath.Join(t.TempDir(), "state"), dbSSLMode: "disable",
 		publishEvery: cmp.Or(w.publishEvery, 50*time.Millisecond), shutdownGrace: 5 * time.Second,
+		retentionEvery: 50 * time.Millisecond, sessionPruneEvery: 50 * time.Millisecond,
 		minFreeBytes: 100 << 20, freeSpace: func(string) (uint64, error) { return w.free.Load(), nil },
 		ready: func(h, s net.Addr) { addrs <- [2]net.Addr{h, s} },
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/getflytrap/flytrap/internal/app"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/dashboard"
@@ -205,13 +206,15 @@ func Run(ctx context.Context, opts *Options) error {
 			IPSalt:               []byte(salt),
 			DropIPs:              opts.DropIPs,
 		},
-		Workers:           opts.Workers,
-		PublicURL:         base,
-		RetentionMaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,
-		RetentionPerIssue: opts.RetentionPerIssue,
-		DataDir:           opts.DataDir,
-		MinFreeBytes:      opts.MinFreeMB << 20,
-		Render:            opts.Render,
+		Workers:   opts.Workers,
+		PublicURL: base,
+		Retention: app.Retention{
+			MaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,
+			PerIssue: opts.RetentionPerIssue,
+		},
+		DataDir:      opts.DataDir,
+		MinFreeBytes: opts.MinFreeMB << 20,
+		Render:       opts.Render,
 	}, log)
 	if err := srv.Run(ctx, ln); err != nil {
 		return &cmdutil.Error{Msg: "server stopped", Err: err}
