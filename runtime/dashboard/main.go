@@ -32,6 +32,8 @@
 //	FLYTRAP_DB_SSLMODE  default require (RDS enforces TLS)
 //	FLYTRAP_MIN_FREE_MB free space (MiB) the state directory needs for
 //	                    /readyz to answer ready (default 100)
+//	FLYTRAP_MEMORY_LIMIT_MB soft limit on the Go memory (default 1024, half
+//	                    the 2 GB instance; 0: none; GOMEMLIMIT wins)
 //	LOG_LEVEL           debug, info (default), warn or error
 //
 // The SDK's own variables (AWS_EC2_METADATA_SERVICE_ENDPOINT,
@@ -77,6 +79,7 @@ func main() {
 		log.Error("dashboard: bad environment", "err", err)
 		os.Exit(1)
 	}
+	ops.SetMemoryLimit(opts.memoryLimitMB, os.Getenv)
 	if err := run(ctx, opts, log); err != nil {
 		log.Error("dashboard stopped", "err", err)
 		os.Exit(1)
@@ -94,6 +97,8 @@ type options struct {
 	// retentionEvery and sessionPruneEvery are the jobs' intervals (0:
 	// internal/app's defaults); tests shorten them.
 	retentionEvery, sessionPruneEvery time.Duration
+	// memoryLimitMB is the soft Go memory limit main sets (0: none).
+	memoryLimitMB int64
 	// minFreeBytes is the free space the state directory needs for
 	// /readyz; freeSpace measures it (nil: ops.FreeBytes).
 	minFreeBytes uint64
@@ -114,6 +119,12 @@ func optionsFromEnv(getenv func(string) string) (options, error) {
 	if err != nil {
 		return options{}, fmt.Errorf("FLYTRAP_MIN_FREE_MB must be a whole number of MiB: %w", err)
 	}
+	// Floods leave garbage the collector's default pacing lets pile up to
+	// twice the live heap; half the instance keeps RSS well inside it.
+	memMB, err := strconv.ParseUint(or("FLYTRAP_MEMORY_LIMIT_MB", "1024"), 10, 32)
+	if err != nil {
+		return options{}, fmt.Errorf("FLYTRAP_MEMORY_LIMIT_MB must be a whole number of MiB: %w", err)
+	}
 	return options{
 		httpAddr:      or("FLYTRAP_HTTP_ADDR", ":80"),
 		httpsAddr:     or("FLYTRAP_HTTPS_ADDR", ":443"),
@@ -122,6 +133,7 @@ func optionsFromEnv(getenv func(string) string) (options, error) {
 		publishEvery:  30 * time.Second,
 		shutdownGrace: 15 * time.Second,
 		minFreeBytes:  minFreeMB << 20,
+		memoryLimitMB: int64(memMB),
 	}, nil
 }
 

@@ -453,12 +453,15 @@ func TestMasterDSN(t *testing.T) {
 
 func TestOptionsFromEnv(t *testing.T) {
 	tests := []struct {
-		env     map[string]string
-		minFree uint64 // 0: the environment is refused
+		env      map[string]string
+		minFree  uint64 // 0: the environment is refused
+		memLimit int64
 	}{
-		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080"}, 100 << 20},
-		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080", "FLYTRAP_MIN_FREE_MB": "2048"}, 2048 << 20},
-		{map[string]string{"FLYTRAP_MIN_FREE_MB": "lots"}, 0},
+		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080"}, 100 << 20, 1024},
+		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080", "FLYTRAP_MIN_FREE_MB": "2048"}, 2048 << 20, 1024},
+		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080", "FLYTRAP_MEMORY_LIMIT_MB": "0"}, 100 << 20, 0},
+		{map[string]string{"FLYTRAP_MIN_FREE_MB": "lots"}, 0, 0},
+		{map[string]string{"FLYTRAP_MEMORY_LIMIT_MB": "-1"}, 0, 0},
 	}
 	for _, tt := range tests {
 		o, err := optionsFromEnv(func(k string) string { return tt.env[k] })
@@ -469,7 +472,7 @@ func TestOptionsFromEnv(t *testing.T) {
 			continue
 		}
 		if err != nil || o.httpAddr != ":8080" || o.httpsAddr != ":443" || o.stateDir != "/var/lib/flytrap" || o.dbSSLMode != "require" ||
-			o.publishEvery != 30*time.Second || o.minFreeBytes != tt.minFree {
+			o.publishEvery != 30*time.Second || o.minFreeBytes != tt.minFree || o.memoryLimitMB != tt.memLimit {
 			t.Errorf("%v: options %+v, %v", tt.env, o, err)
 		}
 	}
