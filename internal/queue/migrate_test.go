@@ -82,8 +82,9 @@ func TestUpgrade(t *testing.T) {
 }
 
 // migrateAsMain migrates a new database with the store's migrations as
-// shipped before the queue had its own (kept in testdata), the way the
-// store's runner recorded them then, and queues bodies plus one dead letter
+// shipped before the queue had its own (0001 to 0003: applied migration
+// files are history and never change), the way the store's runner recorded
+// them then, and queues bodies plus one dead letter
 // the way the queue did. It returns the ids of the queued messages.
 func migrateAsMain(t *testing.T, driver, dialect, dsn string, bodies [][]byte) []int64 {
 	t.Helper()
@@ -92,8 +93,8 @@ func migrateAsMain(t *testing.T, driver, dialect, dsn string, bodies [][]byte) [
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	dir := filepath.Join("testdata", "store-migrations-main", dialect)
-	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+	dir := filepath.Join("..", "store", "migrations", dialect)
+	files, err := filepath.Glob(filepath.Join(dir, "000[123]_*.sql"))
 	if err != nil || len(files) != 3 {
 		t.Fatalf("old store migrations in %s: %v, %v", dir, files, err)
 	}
