@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -37,6 +38,8 @@ const (
 type DB struct {
 	db      *sql.DB
 	dialect string
+	// connector opens connections like the pool's, for NewPool.
+	connector driver.Connector
 }
 
 // sqliteParams configure every SQLite connection. busy_timeout comes first
@@ -108,7 +111,7 @@ func openSQLite(dsn string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	return &DB{db: db, dialect: DialectSQLite}, nil
+	return &DB{db: db, dialect: DialectSQLite, connector: dsnConnector{db.Driver(), path + "?" + sqliteParams}}, nil
 }
 
 // restrictSQLiteFiles makes the database file, and the -wal, -shm and
@@ -145,12 +148,34 @@ func openPostgres(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: parse PostgreSQL DSN: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg)
+	connector := stdlib.GetConnector(*cfg)
+	db := sql.OpenDB(connector)
 	// Small RDS instances allow ~80 connections shared by every process.
 	db.SetMaxOpenConns(10)
 	db.SetMaxIdleConns(10)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{db: db, dialect: DialectPostgres}, nil
+	return &DB{db: db, dialect: DialectPostgres, connector: connector}, nil
+}
+
+// dsnConnector is what database/sql makes of a driver without
+// DriverContext, kept so NewPool can open more connections like it.
+type dsnConnector struct {
+	drv driver.Driver
+	dsn string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
+
+// NewPool opens another pool of at most n connections to the same
+// database, with the same settings, for a component whose writes must not
+// wait for a connection behind the main pool's readers and writers (the
+// local queue's committer). The caller closes it.
+func (d *DB) NewPool(n int) *sql.DB {
+	p := sql.OpenDB(d.connector)
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(n)
+	return p
 }
 
 // Close closes the database.
