@@ -163,10 +163,7 @@ func (q *Local) EnqueueBatch(ctx context.Context, bodies [][]byte) error {
 		return nil
 	}
 	r := &enqueueReq{ctx: ctx, bodies: bodies, done: make(chan error, 1)}
-	for i, b := range bodies {
-		if b == nil {
-			bodies[i] = []byte{} // NULL is not an empty body
-		}
+	for _, b := range bodies {
 		r.size += len(b)
 	}
 	q.mu.RLock()
@@ -270,6 +267,9 @@ func (q *Local) commit(batch []*enqueueReq) {
 		}
 		live = append(live, r)
 		for _, b := range r.bodies {
+			if b == nil {
+				b = []byte{} // NULL is not an empty body
+			}
 			args = append(args, b)
 		}
 	}
