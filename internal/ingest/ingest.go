@@ -371,7 +371,7 @@ const (
 	ReasonTooLarge     = "too_large"    // 413
 	ReasonRateLimited  = "rate_limited" // 429: the project is over its rate
 	ReasonBacklog      = "backlog"      // 429: processing is too far behind
-	ReasonQueueError   = "queue_error"  // 503: Queue.Enqueue failed
+	ReasonQueueError   = "queue_error"  // 503: the queue refused the events
 	ReasonKeyError     = "key_error"    // 503: Keys.ProjectForKey failed
 	ReasonPanic        = "panic"        // 503: a recovered panic
 	ReasonOverloaded   = "overloaded"   // 503: the in-flight body budget is spent

@@ -82,8 +82,8 @@ type Options struct {
 // arrived while it committed the previous batch in one transaction: one
 // fsync for many events. It never waits for more to arrive: a lone
 // message is committed at once, and under load batches fill during the
-// commit before them (waiting 2 ms for company made the benchmark 3 to 9
-// times slower; see docs/benchmarks.md). Close stops it.
+// commit before them (waiting 2 ms for company made the benchmark up to
+// 2.8 times slower; see docs/benchmarks.md). Close stops it.
 type Local struct {
 	db        *sql.DB
 	store     *store.DB
