@@ -300,6 +300,11 @@ func (q *Local) insert(args []any) error {
 	if !q.counted {
 		q.count()
 	}
+	done, err := q.store.WriteTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	tx, err := q.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -460,7 +465,12 @@ func (q *Local) bury(ctx context.Context, tx *sql.Tx, rows *sql.Rows, now int64,
 // Ack deletes a processed message. A message already gone (acked by a
 // consumer that received it again after a timeout) is not an error.
 func (q *Local) Ack(ctx context.Context, id int64) error {
+	done, err := q.store.WriteTurn(ctx)
+	if err != nil {
+		return fmt.Errorf("queue: ack %d: %w", id, err)
+	}
 	res, err := q.db.ExecContext(ctx, `DELETE FROM queue_messages WHERE id = $1`, id)
+	done()
 	if err != nil {
 		return fmt.Errorf("queue: ack %d: %w", id, err)
 	}
