@@ -29,6 +29,15 @@ func (q *processingQueue) Enqueue(ctx context.Context, body []byte) error {
 	return out.Err
 }
 
+func (q *processingQueue) EnqueueBatch(ctx context.Context, bodies [][]byte) error {
+	for _, b := range bodies {
+		if err := q.Enqueue(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // oneKey is an ingest.Keys with a single key.
 type oneKey struct {
 	key     string

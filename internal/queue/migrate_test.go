@@ -56,7 +56,7 @@ func TestUpgrade(t *testing.T) {
 				t.Errorf("queue migrations applied %v, want %v", applied, want)
 			}
 
-			q := NewLocal(db, Options{})
+			q := newLocal(t, db, Options{})
 			if ready, dead, err := q.Depth(ctx); err != nil || ready != int64(len(queued)) || dead != 1 {
 				t.Fatalf("Depth after upgrade = %d ready, %d dead, %v; want %d, 1", ready, dead, err, len(queued))
 			}
@@ -156,7 +156,7 @@ func TestMigrateVersionsApart(t *testing.T) {
 	if err := Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if _, dead, err := NewLocal(db, Options{}).Depth(ctx); err != nil || dead != 0 {
+	if _, dead, err := newLocal(t, db, Options{}).Depth(ctx); err != nil || dead != 0 {
 		t.Errorf("Depth after the queue migrated from scratch on a migrated store: %d dead, %v", dead, err)
 	}
 	db.Close()

@@ -79,6 +79,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	s.queue = queue.NewLocal(db, queue.Options{Visibility: 15 * time.Second})
 	wake := make(chan struct{}, 1)
 	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
+	cfg.Ingest.Backlog = s.queue
 	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)
 	s.app = app.New(db, app.Config{
 		PublicURL:         cfg.PublicURL,
@@ -160,7 +161,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	return err
+	return errors.Join(err, s.queue.Close())
 }
 
 // wakingQueue enqueues and then nudges an idle worker, so a local event is
@@ -171,7 +172,11 @@ type wakingQueue struct {
 }
 
 func (w *wakingQueue) Enqueue(ctx context.Context, body []byte) error {
-	if err := w.q.Enqueue(ctx, body); err != nil {
+	return w.EnqueueBatch(ctx, [][]byte{body})
+}
+
+func (w *wakingQueue) EnqueueBatch(ctx context.Context, bodies [][]byte) error {
+	if err := w.q.EnqueueBatch(ctx, bodies); err != nil {
 		return err
 	}
 	select {
