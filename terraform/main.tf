@@ -177,5 +177,7 @@ module "dashboard" {
     db_master_username   = module.database.master_username
     db_master_secret_arn = module.database.master_user_secret_arn
     db_processor_user    = module.database.processor_db_user
+    retention_days       = tostring(var.retention_days)
+    retention_per_issue  = tostring(var.retention_per_issue)
   }
 }

@@ -198,6 +198,28 @@ variable "log_retention_days" {
   }
 }
 
+variable "retention_days" {
+  description = "The dashboard deletes events received more than this many days ago (0: keep them). Issues keep their counts."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.retention_days >= 0 && var.retention_days <= 3650 && floor(var.retention_days) == var.retention_days
+    error_message = "Retention days must be a whole number from 0 (keep events) to 3650."
+  }
+}
+
+variable "retention_per_issue" {
+  description = "The dashboard keeps at most this many events per issue, deleting the oldest (0: keep all)."
+  type        = number
+  default     = 10000
+
+  validation {
+    condition     = var.retention_per_issue >= 0 && var.retention_per_issue <= 1000000 && floor(var.retention_per_issue) == var.retention_per_issue
+    error_message = "Retention per issue must be a whole number from 0 (keep all) to 1000000."
+  }
+}
+
 variable "ingest_zip_path" {
   description = "Local path of the ingest Lambda zip (arm64 `bootstrap` inside)."
   type        = string

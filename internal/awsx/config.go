@@ -121,30 +121,49 @@ type RuntimeConfig struct {
 	DBProcessorUser       string `json:"db_processor_user"`
 	DashboardBinaryKey    string `json:"dashboard_binary_key"`
 	DashboardBinarySHA256 string `json:"dashboard_binary_sha256"`
+	// RetentionDays and RetentionPerIssue are flytrap.yaml's retention:
+	// events older than that many days, and beyond that many per issue,
+	// are deleted (0: keep). Absent, as in configs written before they
+	// existed, both are 0.
+	RetentionDays     int `json:"retention_days"`
+	RetentionPerIssue int `json:"retention_per_issue"`
 }
 
-// UnmarshalJSON reads db_port as a string (what Terraform writes) or a
-// number, and names the field when it is neither.
+// UnmarshalJSON reads the numbers (db_port, retention_days,
+// retention_per_issue) as strings (what Terraform writes) or numbers, and
+// names the field when one is neither.
 func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 	type plain RuntimeConfig // without this method
 	var aux struct {
 		plain
-		DBPort json.RawMessage `json:"db_port"` // shadows plain's
+		// These shadow plain's.
+		DBPort            json.RawMessage `json:"db_port"`
+		RetentionDays     json.RawMessage `json:"retention_days"`
+		RetentionPerIssue json.RawMessage `json:"retention_per_issue"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
 	*c = RuntimeConfig(aux.plain)
-	c.DBPort = 0
-	if len(aux.DBPort) == 0 || string(aux.DBPort) == "null" {
-		return nil
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  *int
+	}{
+		{"db_port", aux.DBPort, &c.DBPort},
+		{"retention_days", aux.RetentionDays, &c.RetentionDays},
+		{"retention_per_issue", aux.RetentionPerIssue, &c.RetentionPerIssue},
+	} {
+		*f.dst = 0
+		if len(f.raw) == 0 || string(f.raw) == "null" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.Trim(string(f.raw), `"`))
+		if err != nil {
+			return fmt.Errorf("%s %s is not a whole number", f.name, f.raw)
+		}
+		*f.dst = n
 	}
-	s := strings.Trim(string(aux.DBPort), `"`)
-	port, err := strconv.Atoi(s)
-	if err != nil {
-		return fmt.Errorf("db_port %s is not a port number", aux.DBPort)
-	}
-	c.DBPort = port
 	return nil
 }
 
@@ -185,6 +204,9 @@ func (c RuntimeConfig) Validate() error {
 	}
 	if c.DBPort < 1 || c.DBPort > 65535 {
 		return fmt.Errorf("runtime config: db_port %d is not a TCP port", c.DBPort)
+	}
+	if c.RetentionDays < 0 || c.RetentionPerIssue < 0 {
+		return fmt.Errorf("runtime config: retention_days %d and retention_per_issue %d cannot be negative (0 turns a rule off)", c.RetentionDays, c.RetentionPerIssue)
 	}
 	return nil
 }

@@ -45,6 +45,8 @@ func TestParseRuntimeConfigTerraformShape(t *testing.T) {
 		DBProcessorUser:       "flytrap_processor",
 		DashboardBinaryKey:    "deploy/dashboard/flytrap-dashboard",
 		DashboardBinarySHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		RetentionDays:         90,
+		RetentionPerIssue:     10000,
 	}
 	if c != want {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
@@ -81,6 +83,9 @@ func TestRuntimeConfigValidate(t *testing.T) {
 		{"port not a number", func(m map[string]any) { m["db_port"] = "fivefour" }, "db_port"},
 		{"port as JSON number", func(m map[string]any) { m["db_port"] = 5432 }, ""},
 		{"port out of range", func(m map[string]any) { m["db_port"] = "70000" }, "not a TCP port"},
+		{"no retention (an older module) keeps events", func(m map[string]any) { delete(m, "retention_days"); delete(m, "retention_per_issue") }, ""},
+		{"retention not a number", func(m map[string]any) { m["retention_days"] = "ninety" }, "retention_days"},
+		{"negative retention", func(m map[string]any) { m["retention_per_issue"] = "-1" }, "cannot be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

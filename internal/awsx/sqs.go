@@ -3,10 +3,12 @@ package awsx
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // MaxSQSMessageBytes is SQS's largest message: 1 MiB since August 2025
@@ -30,7 +32,11 @@ func (tooLargeError) TooLarge() bool { return true }
 // it.
 type SQSSender interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
+
+// maxSQSBatchEntries is the most messages one SendMessageBatch carries.
+const maxSQSBatchEntries = 10
 
 // SQSQueueOptions tunes an SQSQueue.
 type SQSQueueOptions struct {
@@ -71,6 +77,58 @@ func (q *SQSQueue) Enqueue(ctx context.Context, body []byte) error {
 	})
 	if err != nil {
 		return fmt.Errorf("sqs: send message: %w", err)
+	}
+	return nil
+}
+
+// EnqueueBatch sends bodies (the events of one envelope) in
+// SendMessageBatch calls of at most 10 messages and MaxMessageBytes
+// together, SQS's limits for one batch. It succeeds only if every message
+// was stored: a message SQS refused, in a failed call or as a failed
+// entry of a successful one, makes it fail, so the SDK retries the
+// envelope; the messages already stored are stored again then, and
+// processing deduplicates them by event ID.
+func (q *SQSQueue) EnqueueBatch(ctx context.Context, bodies [][]byte) error {
+	msgs := make([]string, len(bodies))
+	for i, b := range bodies {
+		msg := sqsSafeJSON(b)
+		if len(msg) > q.max {
+			return fmt.Errorf("sqs: event %d of %d, %d bytes: %w (limit %d bytes)", i+1, len(bodies), len(msg), ErrMessageTooLarge, q.max)
+		}
+		msgs[i] = string(msg)
+	}
+	for start := 0; start < len(msgs); {
+		end, size := start, 0
+		for end < len(msgs) && end-start < maxSQSBatchEntries && size+len(msgs[end]) <= q.max {
+			size += len(msgs[end])
+			end++
+		}
+		if err := q.sendBatch(ctx, msgs[start:end], start); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// sendBatch sends msgs, the envelope's events from first on, in one
+// SendMessageBatch; entry IDs count the events from 1.
+func (q *SQSQueue) sendBatch(ctx context.Context, msgs []string, first int) error {
+	entries := make([]types.SendMessageBatchRequestEntry, len(msgs))
+	for i, m := range msgs {
+		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(first + i + 1)), MessageBody: aws.String(m)}
+	}
+	out, err := q.client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
+	if err != nil {
+		return fmt.Errorf("sqs: send message batch of events %d to %d: %w", first+1, first+len(msgs), err)
+	}
+	if len(out.Failed) > 0 {
+		f := out.Failed[0]
+		return fmt.Errorf("sqs: send message batch: %d of %d events refused; event %s: %s: %s (sender fault: %t)",
+			len(out.Failed), len(msgs), aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault)
+	}
+	if len(out.Successful) != len(msgs) {
+		return fmt.Errorf("sqs: send message batch: SQS confirmed %d of %d events", len(out.Successful), len(msgs))
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,4 +98,84 @@ func TestSQSQueueUnknownQueue(t *testing.T) {
 	if !errors.As(err, &missing) {
 		t.Fatalf("err = %v, want *types.QueueDoesNotExist", err)
 	}
+}
+
+func TestSQSQueueEnqueueBatch(t *testing.T) {
+	body := func(i, size int) []byte {
+		return []byte(fmt.Sprintf(`{"n":%d,"pad":%q}`, i, strings.Repeat("x", size)))
+	}
+	tests := []struct {
+		name      string
+		maxBytes  int // the queue's MaximumMessageSize; 0 keeps 1 MiB
+		n, size   int
+		wantCalls int
+	}{
+		{"one call for up to 10", 0, 10, 10, 1},
+		{"10 messages a call", 0, 25, 10, 3},
+		{"split by bytes", 1024, 6, 400, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := awsxtest.NewSQS(t)
+			url := fake.CreateQueue("flytrap-test-events")
+			if tt.maxBytes > 0 {
+				fake.SetQueueAttributes(url, map[string]string{"MaximumMessageSize": strconv.Itoa(tt.maxBytes)})
+			}
+			q := awsx.NewSQSQueue(awsxtest.SQSClient(fake.URL()), url, awsx.SQSQueueOptions{MaxMessageBytes: tt.maxBytes})
+			var bodies [][]byte
+			for i := range tt.n {
+				bodies = append(bodies, body(i, tt.size))
+			}
+			if err := q.EnqueueBatch(context.Background(), bodies); err != nil {
+				t.Fatalf("EnqueueBatch: %v", err)
+			}
+			if got := fake.Calls("SendMessageBatch"); got != tt.wantCalls {
+				t.Errorf("%d SendMessageBatch calls, want %d", got, tt.wantCalls)
+			}
+			msgs := fake.Messages(url)
+			if len(msgs) != tt.n {
+				t.Fatalf("queue holds %d messages, want %d", len(msgs), tt.n)
+			}
+			for i, m := range msgs {
+				if m.Body != string(bodies[i]) {
+					t.Errorf("message %d = %.40q, want %.40q", i, m.Body, bodies[i])
+				}
+			}
+		})
+	}
+}
+
+func TestSQSQueueEnqueueBatchFailures(t *testing.T) {
+	fake := awsxtest.NewSQS(t)
+	url := fake.CreateQueue("flytrap-test-events")
+	client := awsxtest.SQSClient(fake.URL())
+	q := awsx.NewSQSQueue(client, url, awsx.SQSQueueOptions{})
+
+	t.Run("a refused entry fails the batch", func(t *testing.T) {
+		// SQS refuses an empty body per entry and stores the others: the
+		// call succeeds with one entry in Failed.
+		err := q.EnqueueBatch(context.Background(), [][]byte{[]byte(`{"n":1}`), []byte(``), []byte(`{"n":3}`)})
+		if err == nil || !strings.Contains(err.Error(), "1 of 3 events refused; event 2: MissingParameter") {
+			t.Fatalf("err = %v, want the refused entry named", err)
+		}
+	})
+	t.Run("too large is checked before sending", func(t *testing.T) {
+		small := awsx.NewSQSQueue(client, url, awsx.SQSQueueOptions{MaxMessageBytes: 64})
+		calls := fake.Calls("SendMessageBatch")
+		err := small.EnqueueBatch(context.Background(), [][]byte{[]byte(`{}`), []byte(`"` + strings.Repeat("x", 100) + `"`)})
+		if !errors.Is(err, awsx.ErrMessageTooLarge) {
+			t.Fatalf("err = %v, want ErrMessageTooLarge", err)
+		}
+		if got := fake.Calls("SendMessageBatch"); got != calls {
+			t.Errorf("%d SendMessageBatch calls for a batch with an oversized event, want none", got-calls)
+		}
+	})
+	t.Run("a failed call fails the batch", func(t *testing.T) {
+		missing := awsx.NewSQSQueue(client, fake.URL()+"/000000000000/missing", awsx.SQSQueueOptions{})
+		err := missing.EnqueueBatch(context.Background(), [][]byte{[]byte(`{}`), []byte(`{}`)})
+		var qerr *types.QueueDoesNotExist
+		if !errors.As(err, &qerr) {
+			t.Fatalf("err = %v, want *types.QueueDoesNotExist", err)
+		}
+	})
 }

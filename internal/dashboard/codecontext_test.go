@@ -24,9 +24,18 @@ type processingQueue struct {
 }
 
 func (q *processingQueue) Enqueue(ctx context.Context, body []byte) error {
-	res, err := q.p.Process(ctx, body)
-	q.res = res
-	return err
+	out := q.p.ProcessBatch(ctx, [][]byte{body})[0]
+	q.res = out.Result
+	return out.Err
+}
+
+func (q *processingQueue) EnqueueBatch(ctx context.Context, bodies [][]byte) error {
+	for _, b := range bodies {
+		if err := q.Enqueue(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // oneKey is an ingest.Keys with a single key.
@@ -57,7 +66,7 @@ func TestIssuePageFlytrapCodeContext(t *testing.T) {
 		`"handled":false,"timestamp":"2026-11-22T11:00:00Z","project_id":"%d","method":"GET","path":"/checkout","ip":"203.0.113.9, 10.0.0.1","os":"Linux","runtime":"Node.js v20.11.0"}}`,
 		context, f.web.ID)
 
-	q := &processingQueue{p: process.New(f.db, nil)}
+	q := &processingQueue{p: process.New(process.Config{Saver: f.db})}
 	h := ingest.New(ingest.Config{IPSalt: []byte("salt")}, oneKey{f.webKey.PublicKey, f.web.ID}, q, nil)
 	r := httptest.NewRequest(http.MethodPost, "/api/errors", bytes.NewReader([]byte(body)))
 	r.Header.Set("x-api-key", f.webKey.PublicKey)

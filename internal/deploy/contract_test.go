@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"sort"
@@ -154,6 +155,14 @@ func TestPlanChecksMatchTerraform(t *testing.T) {
 	} {
 		if !strings.Contains(src, re) {
 			t.Errorf("terraform/variables.tf no longer holds %s: update internal/plan's copy", re)
+		}
+	}
+	for _, bound := range []string{
+		fmt.Sprintf("var.retention_days <= %d", plan.MaxRetentionDays),
+		fmt.Sprintf("var.retention_per_issue <= %d", plan.MaxRetentionPerIssue),
+	} {
+		if !strings.Contains(src, bound) {
+			t.Errorf("terraform/variables.tf no longer holds %q: update internal/plan's limit", bound)
 		}
 	}
 }

@@ -38,6 +38,8 @@ type Vars struct {
 	IngestThrottleRate    int               `json:"ingest_throttle_rate"`
 	IngestThrottleBurst   int               `json:"ingest_throttle_burst"`
 	LogRetentionDays      int               `json:"log_retention_days"`
+	RetentionDays         int               `json:"retention_days"`
+	RetentionPerIssue     int               `json:"retention_per_issue"`
 	IngestZipPath         string            `json:"ingest_zip_path"`
 	ProcessorZipPath      string            `json:"processor_zip_path"`
 	DashboardBinaryPath   string            `json:"dashboard_binary_path"`
@@ -80,6 +82,8 @@ func BuildVars(p plan.Plan, r Resolved, userData string) Vars {
 		IngestThrottleRate:    p.Sizes.IngestThrottleRate,
 		IngestThrottleBurst:   p.Sizes.IngestThrottleBurst,
 		LogRetentionDays:      p.LogRetentionDays,
+		RetentionDays:         p.Retention.Days,
+		RetentionPerIssue:     p.Retention.PerIssue,
 		IngestZipPath:         filepath.ToSlash(filepath.Join(ArtifactsDir, runtimebin.IngestZip)),
 		ProcessorZipPath:      filepath.ToSlash(filepath.Join(ArtifactsDir, runtimebin.ProcessorZip)),
 		DashboardBinaryPath:   filepath.ToSlash(filepath.Join(ArtifactsDir, runtimebin.DashboardBinary)),

@@ -156,7 +156,7 @@ func TestStatusCodes(t *testing.T) {
 func TestStatsListsEveryReason(t *testing.T) {
 	h, _ := newTestHandler(t, defaultKeys, nil)
 	st := h.Stats()
-	for _, r := range []string{ReasonBadRequest, ReasonUnauthorized, ReasonForbidden, ReasonTooLarge, ReasonRateLimited, ReasonQueueError, ReasonKeyError, ReasonPanic} {
+	for _, r := range []string{ReasonBadRequest, ReasonUnauthorized, ReasonForbidden, ReasonTooLarge, ReasonRateLimited, ReasonBacklog, ReasonQueueError, ReasonKeyError, ReasonPanic} {
 		if n, ok := st.Rejected[r]; !ok || n != 0 {
 			t.Errorf("Rejected[%s] = %d, %v; want 0, present", r, n, ok)
 		}
@@ -347,10 +347,20 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("rate_limited = %d, want 4", got)
 	}
 
-	t.Run("envelopes without events are not limited", func(t *testing.T) {
+	t.Run("envelopes without events take no token", func(t *testing.T) {
+		// The limit is checked before the body is decoded, so a session
+		// envelope of a project over its limit is refused too; one let
+		// through leaves the token to the next event.
 		body := envelopeOf(`{}`, false, [2]string{"session", `{}`})
+		if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}).do(h); rec.Code != 429 {
+			t.Errorf("status %d over the limit, want 429", rec.Code)
+		}
+		clock.Advance(30 * time.Second) // one token
 		if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}).do(h); rec.Code != 200 {
 			t.Errorf("status %d", rec.Code)
+		}
+		if rec := store(testKey, "42"); rec.Code != 200 {
+			t.Errorf("event after a session envelope: status %d, want 200 (the token unspent)", rec.Code)
 		}
 	})
 	t.Run("negative rate is unlimited", func(t *testing.T) {

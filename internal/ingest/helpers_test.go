@@ -54,11 +54,16 @@ var defaultKeys = testKeys{keys: map[string]int64{testKey: testProject, otherKey
 type memQueue struct {
 	mu        sync.Mutex
 	bodies    [][]byte
+	batches   []int // the size of each Enqueue (1) or EnqueueBatch call
 	err       error
 	panicWith any
 }
 
-func (q *memQueue) Enqueue(_ context.Context, body []byte) error {
+func (q *memQueue) Enqueue(ctx context.Context, body []byte) error {
+	return q.EnqueueBatch(ctx, [][]byte{body})
+}
+
+func (q *memQueue) EnqueueBatch(_ context.Context, bodies [][]byte) error {
 	if q.panicWith != nil {
 		panic(q.panicWith)
 	}
@@ -67,7 +72,10 @@ func (q *memQueue) Enqueue(_ context.Context, body []byte) error {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.bodies = append(q.bodies, bytes.Clone(body))
+	for _, b := range bodies {
+		q.bodies = append(q.bodies, bytes.Clone(b))
+	}
+	q.batches = append(q.batches, len(bodies))
 	return nil
 }
 

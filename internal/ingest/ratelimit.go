@@ -31,7 +31,9 @@ func newLimiter(perMinute int, now func() time.Time) *limiter {
 // least one token is left and may then overdraw the bucket: an envelope's
 // events are accepted or refused together, and the debt delays the next
 // acceptance so the long-run rate holds. On refusal it returns how long
-// until a token is available.
+// until a token is available. With n = 0 it only checks, as ingest does
+// before decoding a body, so that a project over its limit costs no
+// decode; the events the body held are charged after.
 func (l *limiter) allow(project int64, n int) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()

@@ -16,6 +16,7 @@ type apiError struct {
 	reason     string // Stats.Rejected key
 	msg        string // precise, actionable text for the SDK's debug log
 	retryAfter int    // seconds; 0 sends no Retry-After
+	limits     string // X-Sentry-Rate-Limits after the seconds: "categories:scope"
 	cause      error  // logged, never sent: it may describe internals
 }
 
@@ -57,10 +58,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *apiError
 	if e.retryAfter > 0 {
 		secs := strconv.Itoa(e.retryAfter)
 		w.Header().Set("Retry-After", secs)
-		if e.status == http.StatusTooManyRequests {
-			// Only errors are limited; SDKs keep sending sessions and
-			// transactions, which this handler drops without counting.
-			w.Header().Set("X-Sentry-Rate-Limits", secs+":error;default:project")
+		if e.limits != "" {
+			w.Header().Set("X-Sentry-Rate-Limits", secs+":"+e.limits)
 		}
 	}
 	if e.status == http.StatusRequestTimeout {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
 )
@@ -27,6 +28,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		if aerr := h.authorize(r.Context(), key, pid); aerr != nil {
 			return nil, aerr
 		}
+		if aerr := h.checkRate(pid); aerr != nil {
+			return nil, aerr
+		}
 	}
 	b, aerr := h.openBody(r, h.cfg.MaxBodyBytes)
 	if aerr != nil {
@@ -43,6 +47,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			return nil, badRequest("invalid_envelope", "the body is not a Sentry envelope: %v", err)
 		}
 		if aerr := h.authorize(r.Context(), dsnKey(hdr.dsn), pid); aerr != nil {
+			return nil, aerr
+		}
+		if aerr := h.checkRate(pid); aerr != nil {
 			return nil, aerr
 		}
 	}
@@ -101,6 +108,9 @@ func (h *Handler) serveStore(r *http.Request) (any, *apiError) {
 	if aerr := h.authorize(r.Context(), sentryKey(r), pid); aerr != nil {
 		return nil, aerr
 	}
+	if aerr := h.checkRate(pid); aerr != nil {
+		return nil, aerr
+	}
 	b, aerr := h.openBody(r, h.cfg.MaxEventBytes)
 	if aerr != nil {
 		return nil, aerr
@@ -132,6 +142,9 @@ func (h *Handler) serveFlytrap(kind flytrapKind) func(*http.Request) (any, *apiE
 		if aerr != nil {
 			return nil, aerr
 		}
+		if aerr := h.checkRate(keyProject); aerr != nil {
+			return nil, aerr
+		}
 		b, aerr := h.openBody(r, h.cfg.MaxEventBytes)
 		if aerr != nil {
 			return nil, aerr
@@ -155,36 +168,89 @@ func (h *Handler) serveFlytrap(kind flytrapKind) func(*http.Request) (any, *apiE
 	}
 }
 
-// accept rate-limits and enqueues decoded events. Limiting comes last so
-// that only requests that would otherwise succeed use up the quota.
+// checkBacklog refuses every event request while more accepted events
+// wait for processing than MaxBacklog: the flood is pushed back to the
+// SDKs, which pause for Retry-After, instead of growing the queue faster
+// than it drains. It is a 429 with X-Sentry-Rate-Limits for all categories
+// and the organization scope, since the whole server is behind, not one
+// project or kind of data.
+func (h *Handler) checkBacklog() *apiError {
+	if h.cfg.Backlog == nil || h.cfg.MaxBacklog < 0 {
+		return nil
+	}
+	n := h.cfg.Backlog.Pending()
+	if n <= h.cfg.MaxBacklog {
+		return nil
+	}
+	return &apiError{status: http.StatusTooManyRequests, code: "backlog", reason: ReasonBacklog,
+		retryAfter: backlogRetryAfter, limits: ":organization",
+		msg: fmt.Sprintf("the server has %d events waiting to be processed, more than its limit of %d; retry in %d seconds", n, h.cfg.MaxBacklog, backlogRetryAfter)}
+}
+
+// checkRate refuses a project with no token left before its body is
+// decoded. It takes no token: the body may hold no event, or several, and
+// accept charges what it holds.
+func (h *Handler) checkRate(pid int64) *apiError {
+	if h.limiter == nil {
+		return nil
+	}
+	if ok, wait := h.limiter.allow(pid, 0); !ok {
+		return h.rateLimited(pid, wait)
+	}
+	return nil
+}
+
+// rateLimited is the answer to a project over its rate, due again in wait.
+// Only errors are limited; SDKs keep sending sessions and transactions,
+// which ingest drops without counting.
+func (h *Handler) rateLimited(pid int64, wait time.Duration) *apiError {
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", reason: ReasonRateLimited,
+		retryAfter: secs, limits: "error;default:project",
+		msg: fmt.Sprintf("project %d is over its limit of %d events per minute; retry in %d seconds", pid, h.cfg.RatePerMinute, secs)}
+}
+
+// accept charges decoded events to the project's rate and enqueues them,
+// an envelope's events in one batch. checkRate let the request through
+// with a token left; a project may overdraw by the rest of its envelope,
+// and a concurrent request may have taken that token, hence the second
+// check.
 func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event) *apiError {
 	if h.limiter != nil {
 		if ok, wait := h.limiter.allow(pid, len(events)); !ok {
-			secs := max(1, int(math.Ceil(wait.Seconds())))
-			return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", reason: ReasonRateLimited, retryAfter: secs,
-				msg: fmt.Sprintf("project %d is over its limit of %d events per minute; retry in %d seconds", pid, h.cfg.RatePerMinute, secs)}
+			return h.rateLimited(pid, wait)
 		}
 	}
-	for _, ev := range events {
+	bodies := make([][]byte, len(events))
+	size := 0
+	for i, ev := range events {
 		body, err := json.Marshal(ev)
 		if err != nil {
 			// The decoder only produces encodable values; this is a
 			// bug, reported like one.
 			panic(fmt.Sprintf("ingest: encoding a normalized event: %v", err))
 		}
-		if err := h.queue.Enqueue(ctx, body); err != nil {
-			var big interface{ TooLarge() bool }
-			if errors.As(err, &big) && big.TooLarge() {
-				// Retrying cannot help: the SDK must drop it, as for any
-				// event over the limits.
-				return &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", reason: ReasonTooLarge,
-					msg: fmt.Sprintf("the normalized event is %d bytes, more than the queue accepts", len(body)), cause: err}
-			}
-			return &apiError{status: http.StatusServiceUnavailable, code: "queue_unavailable", reason: ReasonQueueError,
-				msg: "the event could not be stored right now; retry later", cause: err}
-		}
-		h.stats.accepted.Add(1)
+		bodies[i] = body
+		size = max(size, len(body))
 	}
+	var err error
+	if len(bodies) == 1 {
+		err = h.queue.Enqueue(ctx, bodies[0])
+	} else {
+		err = h.queue.EnqueueBatch(ctx, bodies)
+	}
+	if err != nil {
+		var big interface{ TooLarge() bool }
+		if errors.As(err, &big) && big.TooLarge() {
+			// Retrying cannot help: the SDK must drop it, as for any
+			// event over the limits.
+			return &apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", reason: ReasonTooLarge,
+				msg: fmt.Sprintf("a normalized event (the largest is %d bytes) is more than the queue accepts", size), cause: err}
+		}
+		return &apiError{status: http.StatusServiceUnavailable, code: "queue_unavailable", reason: ReasonQueueError,
+			msg: "the event could not be stored right now; retry later", cause: err}
+	}
+	h.stats.accepted.Add(uint64(len(events)))
 	return nil
 }
 

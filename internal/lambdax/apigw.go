@@ -4,8 +4,8 @@
 //
 //   - HTTPHandler serves API Gateway HTTP API events (payload format 2.0)
 //     with an http.Handler;
-//   - SQSBatchHandler processes an SQS event source batch record by record
-//     and reports partial batch failures.
+//   - SQSBatchHandler hands an SQS event source batch to a function that
+//     processes it as one, and reports partial batch failures.
 package lambdax
 
 import (

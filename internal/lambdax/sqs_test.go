@@ -30,21 +30,22 @@ func loadSQSEvent(t *testing.T) events.SQSEvent {
 const idPrefix = "4d1c2e8a-5b8f-4c8e-9a4e-0f6a2b7c1d0"
 
 func TestSQSBatchHandler(t *testing.T) {
+	all := []string{`{"n":1}`, `{"n":2}`, `{"n":3}`, `{"n":4}`}
 	tests := []struct {
 		name       string
 		fifo       bool
 		failBodies []string // bodies whose processing fails
-		cancelAt   string   // body at which the deadline passes
+		cancelled  bool     // the deadline passed before the batch
+		results    int      // how many errors process returns (default one per record)
 		wantTried  []string // bodies processed, in order
 		wantFailed []string // message ID suffixes reported
 	}{
-		{name: "all succeed", wantTried: []string{`{"n":1}`, `{"n":2}`, `{"n":3}`, `{"n":4}`}},
-		{name: "some fail", failBodies: []string{`{"n":2}`, `{"n":4}`},
-			wantTried: []string{`{"n":1}`, `{"n":2}`, `{"n":3}`, `{"n":4}`}, wantFailed: []string{"2", "4"}},
-		{name: "fifo stops at the first failure", fifo: true, failBodies: []string{`{"n":2}`},
-			wantTried: []string{`{"n":1}`, `{"n":2}`}, wantFailed: []string{"2", "3", "4"}},
-		{name: "deadline reports the rest untried", cancelAt: `{"n":2}`,
-			wantTried: []string{`{"n":1}`, `{"n":2}`}, wantFailed: []string{"3", "4"}},
+		{name: "all succeed", wantTried: all},
+		{name: "some fail", failBodies: []string{`{"n":2}`, `{"n":4}`}, wantTried: all, wantFailed: []string{"2", "4"}},
+		{name: "fifo reports everything after the first failure", fifo: true, failBodies: []string{`{"n":2}`},
+			wantTried: all, wantFailed: []string{"2", "3", "4"}},
+		{name: "deadline reports all untried", cancelled: true, wantFailed: []string{"1", "2", "3", "4"}},
+		{name: "a wrong number of results reports all", results: 3, wantTried: all, wantFailed: []string{"1", "2", "3", "4"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,22 +57,28 @@ func TestSQSBatchHandler(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
+			if tt.cancelled {
+				cancel()
+			}
 			var tried []string
-			h := lambdax.SQSBatchHandler(func(ctx context.Context, m events.SQSMessage) error {
-				tried = append(tried, m.Body)
-				if m.Body == tt.cancelAt {
-					cancel()
+			h := lambdax.SQSBatchHandler(func(ctx context.Context, msgs []events.SQSMessage) []error {
+				errs := make([]error, len(msgs))
+				for i, m := range msgs {
+					tried = append(tried, m.Body)
+					if slices.Contains(tt.failBodies, m.Body) {
+						errs[i] = errors.New("boom")
+					}
 				}
-				if slices.Contains(tt.failBodies, m.Body) {
-					return errors.New("boom")
+				if tt.results != 0 {
+					errs = errs[:tt.results]
 				}
-				return nil
+				return errs
 			}, nil)
 			resp, err := h(ctx, ev)
 			if err != nil {
 				t.Fatalf("handler error %v; a batch must never fail as a whole", err)
 			}
-			if !slices.Equal(tried, tt.wantTried) && !(len(tried) == 0 && len(tt.wantTried) == 0) {
+			if !slices.Equal(tried, tt.wantTried) {
 				t.Errorf("processed %v, want %v", tried, tt.wantTried)
 			}
 			var failed []string

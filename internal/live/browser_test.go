@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/getflytrap/flytrap/internal/livemsg"
 )
 
 // chromium returns the path of a Chromium or Chrome binary. Without one
@@ -116,26 +118,26 @@ func TestBrowserLiveJS(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the page to connect", func() bool { return f.hub.Stats().Subscribers == 1 })
-	pub := func(m Message) {
+	pub := func(m livemsg.Message) {
 		t.Helper()
 		if err := f.hub.Publish(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	pub(Message{Type: TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 9})
+	pub(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 9})
 	waitJS(t, ctx, "the count to be set", `document.getElementById("count").textContent === "9"`)
-	pub(Message{Type: TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 0})
+	pub(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 0})
 	waitJS(t, ctx, "an unknown count to add one", `document.getElementById("count").textContent === "10"`)
-	pub(Message{Type: TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 7})
+	pub(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 7})
 	time.Sleep(100 * time.Millisecond)
 	if got := evalString(t, ctx, `document.getElementById("count").textContent`); got != "10" {
 		t.Errorf("an older count moved the count back to %s", got)
 	}
 
 	hostile := `<img src=x onerror="window.pwned=1">"'</a><script>window.pwned=2</script>`
-	pub(Message{Type: TypeNewIssue, ProjectID: f.p2.ID, IssueID: 20, Title: "other project"})
-	pub(Message{Type: TypeNewIssue, ProjectID: f.p1.ID, IssueID: 11, Title: hostile, Count: 1})
+	pub(livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p2.ID, IssueID: 20, Title: "other project"})
+	pub(livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p1.ID, IssueID: 11, Title: hostile, Count: 1})
 	waitJS(t, ctx, "a toast", `document.querySelectorAll("#toasts .toast").length > 0`)
 	tests := []struct{ name, expr, want string }{
 		{"toasts", `String(document.querySelectorAll("#toasts .toast").length)`, "1"},
@@ -163,7 +165,7 @@ func TestBrowserLiveJS(t *testing.T) {
 	waitFor(t, "the stream to close", func() bool { return f.hub.Stats().Subscribers == 0 })
 	f.access.revoked.Store(false)
 	waitFor(t, "the page to reconnect", func() bool { return f.hub.Stats().Subscribers == 1 })
-	pub(Message{Type: TypeRegression, ProjectID: f.p1.ID, IssueID: 10, Title: "back again", Count: 11})
+	pub(livemsg.Message{Type: livemsg.TypeRegression, ProjectID: f.p1.ID, IssueID: 10, Title: "back again", Count: 11})
 	waitJS(t, ctx, "the regression toast", `document.querySelector("#toasts .toast-regression a")?.textContent === "back again"`)
 	for name, want := range map[string]string{"count": "11", "unresolved": "4"} {
 		if got := evalString(t, ctx, fmt.Sprintf(`document.getElementById(%q).textContent`, name)); got != want {

@@ -17,14 +17,16 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 // The whole path, wired the way the server wires it: the processor stores
-// an event and publishes; the backend of the store's dialect carries the
-// message to the Hub; the stream hands it to a signed-in WebSocket client.
+// a batch and publishes from the transaction's results (NOTIFY inside it on
+// PostgreSQL, the Hub after it on SQLite); the stream hands each message to
+// a signed-in WebSocket client.
 func TestEndToEnd(t *testing.T) {
 	tests := []struct {
 		name string
@@ -46,7 +48,13 @@ func TestEndToEnd(t *testing.T) {
 			// Wiring, as in internal/server.
 			hub := live.NewHub(0)
 			defer hub.Close()
-			proc := process.New(db, log).WithPublisher(live.PublisherFor(db, hub), db)
+			pcfg := process.Config{Saver: db, Log: log}
+			if db.Dialect() == store.DialectPostgres {
+				pcfg.Notify = livemsg.Notify
+			} else {
+				pcfg.Publisher = hub
+			}
+			proc := process.New(pcfg)
 			if db.Dialect() == store.DialectPostgres {
 				lctx, stop := context.WithCancel(ctx)
 				done := make(chan error)
@@ -83,14 +91,20 @@ func TestEndToEnd(t *testing.T) {
 			}
 			defer c.CloseNow()
 
-			send := func(n int) {
+			send := func(ns ...int) {
 				t.Helper()
-				b, _ := json.Marshal(event.Event{EventID: fmt.Sprintf("%032x", n), ProjectID: proj.ID, Message: "checkout failed"})
-				if _, err := proc.Process(ctx, b); err != nil {
-					t.Fatal(err)
+				var bodies [][]byte
+				for _, n := range ns {
+					b, _ := json.Marshal(event.Event{EventID: fmt.Sprintf("%032x", n), ProjectID: proj.ID, Message: "checkout failed"})
+					bodies = append(bodies, b)
+				}
+				for _, out := range proc.ProcessBatch(ctx, bodies) {
+					if out.Err != nil {
+						t.Fatal(out.Err)
+					}
 				}
 			}
-			read := func() live.Message {
+			read := func() livemsg.Message {
 				t.Helper()
 				rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				defer cancel()
@@ -98,7 +112,7 @@ func TestEndToEnd(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var m live.Message
+				var m livemsg.Message
 				if err := json.Unmarshal(b, &m); err != nil {
 					t.Fatal(err)
 				}
@@ -111,18 +125,20 @@ func TestEndToEnd(t *testing.T) {
 			}
 			send(1)
 			m := read()
-			if m.Type != live.TypeNewIssue || m.Count != 1 || m.Title != "checkout failed" || m.ProjectID != proj.ID {
+			if m.Type != livemsg.TypeNewIssue || m.Count != 1 || m.Title != "checkout failed" || m.ProjectID != proj.ID {
 				t.Errorf("first message %+v", m)
 			}
-			send(2)
-			if m2 := read(); m2.Type != live.TypeEvent || m2.Count != 2 || m2.IssueID != m.IssueID {
-				t.Errorf("second message %+v", m2)
+			send(2, 3) // one batch, one message per event, in order
+			for _, want := range []int64{2, 3} {
+				if m2 := read(); m2.Type != livemsg.TypeEvent || m2.Count != want || m2.IssueID != m.IssueID {
+					t.Errorf("message of event %d: %+v", want, m2)
+				}
 			}
 			if _, err := db.UpdateIssueStatus(ctx, store.System, m.IssueID, store.StatusResolved, ""); err != nil {
 				t.Fatal(err)
 			}
-			send(3)
-			if m3 := read(); m3.Type != live.TypeRegression || m3.Count != 3 {
+			send(4)
+			if m3 := read(); m3.Type != livemsg.TypeRegression || m3.Count != 4 {
 				t.Errorf("third message %+v", m3)
 			}
 		})
@@ -136,7 +152,7 @@ func waitListening(t *testing.T, db *store.DB) {
 	for {
 		var n int
 		err := db.SQL().QueryRow(`SELECT COUNT(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND state = 'idle' AND query = 'LISTEN ` + live.Channel + `'`).Scan(&n)
+			WHERE datname = current_database() AND state = 'idle' AND query = 'LISTEN ` + livemsg.Channel + `'`).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -187,7 +188,7 @@ func (s *stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type subscription struct {
 	hub    *Hub
 	ids    []int64
-	msgs   <-chan Message
+	msgs   <-chan livemsg.Message
 	cancel func()
 }
 
@@ -271,7 +272,7 @@ func (s *stream) reauthorize(ctx context.Context, r *http.Request, requested []i
 	return ids, err
 }
 
-func (s *stream) write(ctx context.Context, c *websocket.Conn, m Message) error {
+func (s *stream) write(ctx context.Context, c *websocket.Conn, m livemsg.Message) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -265,7 +266,7 @@ func TestHandlerErrorFromStore(t *testing.T) {
 }
 
 // read returns the next message on c within a few seconds.
-func read(t *testing.T, c *websocket.Conn) Message {
+func read(t *testing.T, c *websocket.Conn) livemsg.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -276,7 +277,7 @@ func read(t *testing.T, c *websocket.Conn) Message {
 	if typ != websocket.MessageText {
 		t.Errorf("frame type %v, want text", typ)
 	}
-	var m Message
+	var m livemsg.Message
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatalf("message %s: %v", b, err)
 	}
@@ -296,8 +297,8 @@ func TestHandlerRooms(t *testing.T) {
 		t.Fatal("a connection was refused")
 	}
 	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	secret := Message{Type: TypeNewIssue, ProjectID: f.p2.ID, IssueID: 20, Title: "secret", At: at}
-	visible := Message{Type: TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Title: "<b>visible</b>", Level: "error", Status: "unresolved", Count: 5, EventID: "e1", At: at}
+	secret := livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p2.ID, IssueID: 20, Title: "secret", At: at}
+	visible := livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Title: "<b>visible</b>", Level: "error", Status: "unresolved", Count: 5, EventID: "e1", At: at}
 	ctx := context.Background()
 	f.hub.Publish(ctx, secret)
 	f.hub.Publish(ctx, visible)
@@ -332,7 +333,7 @@ func TestHandlerRooms(t *testing.T) {
 func TestHandlerRecheckRevokes(t *testing.T) {
 	f := newFixture(t, WithRecheckInterval(20*time.Millisecond))
 	c, _ := f.dial(t, fmt.Sprintf("?project=%d", f.p1.ID), bearer(f.memberToken))
-	f.hub.Publish(context.Background(), Message{Type: TypeEvent, ProjectID: f.p1.ID, IssueID: 1})
+	f.hub.Publish(context.Background(), livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: 1})
 	read(t, c)
 	f.access.revoked.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -350,7 +351,7 @@ func TestHandlerRecheckSurvivesStoreFailure(t *testing.T) {
 	f.access.fail.Store(true)
 	time.Sleep(100 * time.Millisecond)
 	f.access.fail.Store(false)
-	f.hub.Publish(context.Background(), Message{Type: TypeEvent, ProjectID: f.p1.ID, IssueID: 3})
+	f.hub.Publish(context.Background(), livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: 3})
 	if got := read(t, c); got.IssueID != 3 {
 		t.Errorf("received %+v", got)
 	}
@@ -367,12 +368,12 @@ func TestHandlerRecheckFollowsNewProjects(t *testing.T) {
 	}
 	// Publish until the recheck has moved the subscription: the first
 	// message to arrive must be one for p3.
-	got := make(chan Message, 1)
+	got := make(chan livemsg.Message, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, b, err := c.Read(ctx)
-		var m Message
+		var m livemsg.Message
 		if err == nil {
 			json.Unmarshal(b, &m)
 		}
@@ -388,7 +389,7 @@ func TestHandlerRecheckFollowsNewProjects(t *testing.T) {
 			}
 			return
 		case <-tick.C:
-			f.hub.Publish(context.Background(), Message{Type: TypeNewIssue, ProjectID: p3.ID, IssueID: 30})
+			f.hub.Publish(context.Background(), livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: p3.ID, IssueID: 30})
 		}
 	}
 }
@@ -410,10 +411,10 @@ func TestHandlerHubCloseSaysGoingAway(t *testing.T) {
 func TestHandlerPing(t *testing.T) {
 	f := newFixture(t, WithPingInterval(20*time.Millisecond), WithWriteTimeout(100*time.Millisecond))
 	alive, _ := f.dial(t, "", bearer(f.adminToken))
-	got := make(chan Message, 1)
+	got := make(chan livemsg.Message, 1)
 	go func() {
 		_, b, err := alive.Read(context.Background())
-		var m Message
+		var m livemsg.Message
 		if err == nil {
 			json.Unmarshal(b, &m)
 		}
@@ -423,7 +424,7 @@ func TestHandlerPing(t *testing.T) {
 	_ = deaf
 	waitFor(t, "the deaf client to be dropped", func() bool { return f.hub.Stats().Subscribers == 1 })
 	time.Sleep(200 * time.Millisecond) // ten ping intervals
-	f.hub.Publish(context.Background(), Message{Type: TypeEvent, ProjectID: f.p1.ID, IssueID: 7})
+	f.hub.Publish(context.Background(), livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: 7})
 	select {
 	case m := <-got:
 		if m.IssueID != 7 {
@@ -450,7 +451,7 @@ func TestHandlerOutlivesServerTimeouts(t *testing.T) {
 	}
 	defer c.CloseNow()
 	time.Sleep(200 * time.Millisecond)
-	f.hub.Publish(context.Background(), Message{Type: TypeEvent, ProjectID: f.p2.ID, IssueID: 8})
+	f.hub.Publish(context.Background(), livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p2.ID, IssueID: 8})
 	if got := read(t, c); got.IssueID != 8 {
 		t.Errorf("received %+v", got)
 	}

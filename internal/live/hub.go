@@ -1,3 +1,16 @@
+// Package live carries "something happened to an issue" messages
+// (livemsg.Message) to open dashboard pages.
+//
+// With SQLite (one process) the processor publishes to the Hub itself,
+// after the transaction that stored the event committed. With PostgreSQL
+// it sends them with NOTIFY inside that transaction, and every dashboard
+// process runs a Listener that feeds its own Hub, so all processes on one
+// database see every message. The Hub fans messages out to per-project
+// rooms, and Handler serves those rooms to browsers over a WebSocket.
+//
+// Delivery is best effort: a message published while a listener reconnects,
+// or one a slow subscriber has no room for, is lost. Pages are always right
+// after a reload, so live updates only need to be timely, not complete.
 package live
 
 import (
@@ -5,6 +18,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/getflytrap/flytrap/internal/livemsg"
 )
 
 // DefaultBuffer is how many messages a subscriber may fall behind by before
@@ -28,7 +43,7 @@ type Hub struct {
 }
 
 type subscriber struct {
-	ch chan Message
+	ch chan livemsg.Message
 }
 
 // HubStats are counters for /metrics.
@@ -58,8 +73,8 @@ func NewHub(buffer int) *Hub {
 // message for those projects, each once, until cancel is called or the Hub
 // is closed; then it is closed. cancel may be called more than once. A
 // closed Hub returns a closed channel.
-func (h *Hub) Subscribe(projectIDs []int64) (<-chan Message, func()) {
-	s := &subscriber{ch: make(chan Message, h.buffer)}
+func (h *Hub) Subscribe(projectIDs []int64) (<-chan livemsg.Message, func()) {
+	s := &subscriber{ch: make(chan livemsg.Message, h.buffer)}
 	ids := slices.Clone(projectIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -103,7 +118,7 @@ func (h *Hub) unsubscribe(s *subscriber, ids []int64) {
 // Deliver hands m to the subscribers of m.ProjectID without blocking. A
 // subscriber whose buffer is full loses its oldest message, so it catches
 // up on the newest state (counts) rather than on stale news.
-func (h *Hub) Deliver(m Message) {
+func (h *Hub) Deliver(m livemsg.Message) {
 	// The read lock keeps channels from being closed during the sends;
 	// the sends themselves never block.
 	h.mu.RLock()
@@ -131,10 +146,10 @@ func (h *Hub) Deliver(m Message) {
 	}
 }
 
-// Publish delivers m to this Hub's own subscribers: the Publisher of a
-// single process (SQLite). It never fails.
-func (h *Hub) Publish(_ context.Context, m Message) error {
-	h.Deliver(m.trimmed())
+// Publish delivers m to this Hub's own subscribers: the livemsg.Publisher
+// of a single process (SQLite). It never blocks and never fails.
+func (h *Hub) Publish(_ context.Context, m livemsg.Message) error {
+	h.Deliver(m.Trimmed())
 	return nil
 }
 

@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/getflytrap/flytrap/internal/livemsg"
 )
 
 // drain returns the issue IDs buffered in ch without waiting.
-func drain(ch <-chan Message) []int64 {
+func drain(ch <-chan livemsg.Message) []int64 {
 	var ids []int64
 	for {
 		select {
@@ -39,14 +41,14 @@ func TestHubRooms(t *testing.T) {
 		{"empty room", []int64{7}, nil},
 	}
 	h := NewHub(0)
-	chans := make([]<-chan Message, len(tests))
+	chans := make([]<-chan livemsg.Message, len(tests))
 	for i, tt := range tests {
 		ch, cancel := h.Subscribe(tt.projects)
 		defer cancel()
 		chans[i] = ch
 	}
 	for _, issue := range []int64{1, 2, 3, 11} {
-		h.Deliver(Message{Type: TypeEvent, ProjectID: issue % 10, IssueID: issue})
+		h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: issue % 10, IssueID: issue})
 	}
 	for i, tt := range tests {
 		if got := drain(chans[i]); !slices.Equal(got, tt.want) {
@@ -69,7 +71,7 @@ func TestHubSlowSubscriber(t *testing.T) {
 	var got []int64
 	for i := int64(1); i <= 5; i++ {
 		done := make(chan struct{})
-		go func() { h.Deliver(Message{Type: TypeEvent, ProjectID: 1, IssueID: i}); close(done) }()
+		go func() { h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 1, IssueID: i}); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
@@ -98,8 +100,8 @@ func TestHubUnsubscribe(t *testing.T) {
 	if _, ok := <-ch; ok {
 		t.Fatal("channel still open after cancel")
 	}
-	h.Deliver(Message{Type: TypeEvent, ProjectID: 1, IssueID: 1})
-	h.Deliver(Message{Type: TypeEvent, ProjectID: 2, IssueID: 2})
+	h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 1, IssueID: 1})
+	h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 2, IssueID: 2})
 	if got := drain(other); !slices.Equal(got, []int64{1}) {
 		t.Errorf("remaining subscriber received %v", got)
 	}
@@ -121,7 +123,7 @@ func TestHubClose(t *testing.T) {
 	nowhere, cancelNowhere := h.Subscribe(nil)
 	h.Close()
 	h.Close()
-	for name, ch := range map[string]<-chan Message{"in a room": inRoom, "in no room": nowhere} {
+	for name, ch := range map[string]<-chan livemsg.Message{"in a room": inRoom, "in no room": nowhere} {
 		select {
 		case _, ok := <-ch:
 			if ok {
@@ -138,7 +140,7 @@ func TestHubClose(t *testing.T) {
 	if _, ok := <-late; ok {
 		t.Error("subscription after Close is open")
 	}
-	h.Deliver(Message{Type: TypeEvent, ProjectID: 1}) // must not panic
+	h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 1}) // must not panic
 	if st := h.Stats(); st.Subscribers != 0 {
 		t.Errorf("subscribers after Close = %d", st.Subscribers)
 	}
@@ -148,10 +150,10 @@ func TestHubPublishTrims(t *testing.T) {
 	h := NewHub(0)
 	ch, cancel := h.Subscribe([]int64{4})
 	defer cancel()
-	if err := h.Publish(context.Background(), Message{Type: TypeNewIssue, ProjectID: 4, Title: strings.Repeat("é", 500)}); err != nil {
+	if err := h.Publish(context.Background(), livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: 4, Title: strings.Repeat("é", 500)}); err != nil {
 		t.Fatal(err)
 	}
-	if m := <-ch; utf8.RuneCountInString(m.Title) != MaxTitleRunes {
+	if m := <-ch; utf8.RuneCountInString(m.Title) != livemsg.MaxTitleRunes {
 		t.Errorf("title of %d runes delivered", utf8.RuneCountInString(m.Title))
 	}
 }
@@ -166,7 +168,7 @@ func TestHubConcurrent(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for range 100 {
-				h.Deliver(Message{Type: TypeEvent, ProjectID: 1})
+				h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 1})
 			}
 		})
 		wg.Go(func() {

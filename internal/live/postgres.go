@@ -13,45 +13,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/livemsg"
 )
 
-// Channel is the PostgreSQL NOTIFY channel of live messages.
-const Channel = "flytrap_live"
-
-// PublisherFor returns the Publisher that reaches every dashboard process
-// on db: a PGPublisher on PostgreSQL (each process's Listener feeds its own
-// Hub, this one's included), else hub itself.
-func PublisherFor(db *store.DB, hub *Hub) Publisher {
-	if db.Dialect() == store.DialectPostgres {
-		return NewPGPublisher(db.SQL())
-	}
-	return hub
-}
-
-// PGPublisher publishes with pg_notify, so every process LISTENing on the
-// database receives the message.
-type PGPublisher struct {
-	db *sql.DB
-}
-
-// NewPGPublisher returns a PGPublisher on a PostgreSQL pool.
-func NewPGPublisher(db *sql.DB) *PGPublisher { return &PGPublisher{db: db} }
-
-// Publish sends m on Channel. PostgreSQL delivers notifications when the
-// statement's implicit transaction commits, that is at once.
-func (p *PGPublisher) Publish(ctx context.Context, m Message) error {
-	payload, err := encode(m)
-	if err != nil {
-		return err
-	}
-	if _, err := p.db.ExecContext(ctx, `SELECT pg_notify('`+Channel+`', $1)`, payload); err != nil {
-		return fmt.Errorf("live: notify: %w", err)
-	}
-	return nil
-}
-
-// Listener LISTENs on Channel and delivers what arrives to a Hub. Every
+// Listener LISTENs on livemsg.Channel and delivers what arrives to a Hub. Every
 // dashboard process on a PostgreSQL database runs one.
 type Listener struct {
 	// DB is a pgx-backed pool (store.DB.SQL() on PostgreSQL). The Listener
@@ -134,11 +99,11 @@ func (l *Listener) session(ctx context.Context) (listened bool, err error) {
 			defer cancel()
 			pc.Close(cctx)
 		}()
-		if _, err := pc.Exec(ctx, "LISTEN "+Channel); err != nil {
+		if _, err := pc.Exec(ctx, "LISTEN "+livemsg.Channel); err != nil {
 			return fmt.Errorf("listen: %w", err)
 		}
 		listened = true
-		l.log().Debug("live listener: listening", "channel", Channel, "pid", pc.PgConn().PID())
+		l.log().Debug("live listener: listening", "channel", livemsg.Channel, "pid", pc.PgConn().PID())
 		return l.receive(ctx, pc)
 	})
 	return listened, err
@@ -170,7 +135,7 @@ func (l *Listener) receive(ctx context.Context, pc *pgx.Conn) error {
 		case err != nil:
 			return fmt.Errorf("wait for notification: %w", err)
 		}
-		m, err := decode(n.Payload)
+		m, err := livemsg.Decode(n.Payload)
 		if err != nil {
 			// Someone else NOTIFYs on our channel; skip, do not reconnect.
 			l.log().Warn("live listener: ignoring notification", "err", err)

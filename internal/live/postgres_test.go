@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
@@ -57,14 +58,14 @@ func startProcess(t *testing.T, dsn string) *process {
 	return p
 }
 
-// listeners returns the backend PIDs that have finished LISTEN on Channel
+// listeners returns the backend PIDs that have finished LISTEN on livemsg.Channel
 // in the current database: idle connections whose last statement was the
 // LISTEN or the Listener's idle ping (pgx pings with "-- ping").
 func listeners(t *testing.T, db *sql.DB) []int {
 	t.Helper()
 	rows, err := db.Query(`SELECT pid FROM pg_stat_activity
 		WHERE datname = current_database() AND state = 'idle'
-		AND query IN ('LISTEN ` + Channel + `', '-- ping') ORDER BY pid`)
+		AND query IN ('LISTEN ` + livemsg.Channel + `', '-- ping') ORDER BY pid`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,14 +84,20 @@ func listeners(t *testing.T, db *sql.DB) []int {
 	return pids
 }
 
-func receive(t *testing.T, name string, ch <-chan Message) Message {
+// notify sends m as the processor does, outside a transaction here, which
+// PostgreSQL delivers at once.
+func notify(db *sql.DB, m livemsg.Message) error {
+	return livemsg.Notify(context.Background(), db, []livemsg.Message{m})
+}
+
+func receive(t *testing.T, name string, ch <-chan livemsg.Message) livemsg.Message {
 	t.Helper()
 	select {
 	case m := <-ch:
 		return m
 	case <-time.After(10 * time.Second):
 		t.Fatalf("%s received nothing", name)
-		return Message{}
+		return livemsg.Message{}
 	}
 }
 
@@ -110,15 +117,11 @@ func TestPostgresFanOut(t *testing.T) {
 
 	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i, pub := range []*process{a, b} {
-		publisher := PublisherFor(pub.db, pub.hub)
-		if _, ok := publisher.(*PGPublisher); !ok {
-			t.Fatalf("PublisherFor(postgres) = %T, want *PGPublisher", publisher)
-		}
-		m := Message{Type: TypeNewIssue, ProjectID: 1, IssueID: int64(i + 1), Title: "boom", Count: 1, At: at}
-		if err := publisher.Publish(context.Background(), m); err != nil {
+		m := livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: 1, IssueID: int64(i + 1), Title: "boom", Count: 1, At: at}
+		if err := notify(pub.db.SQL(), m); err != nil {
 			t.Fatal(err)
 		}
-		for name, ch := range map[string]<-chan Message{"process a": aRoom, "process b": bRoom} {
+		for name, ch := range map[string]<-chan livemsg.Message{"process a": aRoom, "process b": bRoom} {
 			if got := receive(t, name, ch); got != m {
 				t.Errorf("%s received %+v, want %+v", name, got, m)
 			}
@@ -130,14 +133,14 @@ func TestPostgresFanOut(t *testing.T) {
 	default:
 	}
 	// Each process got each message once: no echo from publishing locally.
-	for name, ch := range map[string]<-chan Message{"process a": aRoom, "process b": bRoom} {
+	for name, ch := range map[string]<-chan livemsg.Message{"process a": aRoom, "process b": bRoom} {
 		if got := drain(ch); len(got) != 0 {
 			t.Errorf("%s received extra messages %v", name, got)
 		}
 	}
 }
 
-// A title of any length travels as a notification, cut to MaxTitleRunes.
+// A title of any length travels as a notification, cut to livemsg.MaxTitleRunes.
 func TestPostgresLongTitle(t *testing.T) {
 	dsn := pgtest.URL(t)
 	p := startProcess(t, dsn)
@@ -145,11 +148,11 @@ func TestPostgresLongTitle(t *testing.T) {
 	ch, cancel := p.hub.Subscribe([]int64{1})
 	defer cancel()
 	title := strings.Repeat("<\x00é", 10000)
-	if err := NewPGPublisher(p.db.SQL()).Publish(context.Background(), Message{Type: TypeNewIssue, ProjectID: 1, Title: title}); err != nil {
+	if err := notify(p.db.SQL(), livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: 1, Title: title}); err != nil {
 		t.Fatal(err)
 	}
 	got := receive(t, "subscriber", ch)
-	if n := utf8.RuneCountInString(got.Title); n != MaxTitleRunes || !strings.HasPrefix(title, got.Title) {
+	if n := utf8.RuneCountInString(got.Title); n != livemsg.MaxTitleRunes || !strings.HasPrefix(title, got.Title) {
 		t.Errorf("received a title of %d runes: %.40q", n, got.Title)
 	}
 }
@@ -163,8 +166,6 @@ func TestPostgresListenerReconnects(t *testing.T) {
 	waitFor(t, "the listener", func() bool { return len(listeners(t, admin)) == 1 })
 	ch, cancel := p.hub.Subscribe([]int64{1})
 	defer cancel()
-	pub := NewPGPublisher(admin)
-	ctx := context.Background()
 
 	for round := range 2 {
 		old := listeners(t, admin)
@@ -175,8 +176,8 @@ func TestPostgresListenerReconnects(t *testing.T) {
 			now := listeners(t, admin)
 			return len(now) == 1 && now[0] != old[0]
 		})
-		m := Message{Type: TypeEvent, ProjectID: 1, IssueID: int64(round + 1), Count: int64(round + 2)}
-		if err := pub.Publish(ctx, m); err != nil {
+		m := livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 1, IssueID: int64(round + 1), Count: int64(round + 2)}
+		if err := notify(admin, m); err != nil {
 			t.Fatal(err)
 		}
 		if got := receive(t, "subscriber", ch); got != m {
@@ -185,11 +186,11 @@ func TestPostgresListenerReconnects(t *testing.T) {
 	}
 
 	before := listeners(t, admin)
-	if _, err := admin.Exec(`NOTIFY ` + Channel + `, 'not json'`); err != nil {
+	if _, err := admin.Exec(`NOTIFY ` + livemsg.Channel + `, 'not json'`); err != nil {
 		t.Fatal(err)
 	}
-	m := Message{Type: TypeEvent, ProjectID: 1, IssueID: 99}
-	if err := pub.Publish(ctx, m); err != nil {
+	m := livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 1, IssueID: 99}
+	if err := notify(admin, m); err != nil {
 		t.Fatal(err)
 	}
 	if got := receive(t, "subscriber", ch); got != m {
@@ -221,8 +222,8 @@ func TestPostgresListenerIdlePing(t *testing.T) {
 	ch, unsubscribe := hub.Subscribe([]int64{5})
 	defer unsubscribe()
 	time.Sleep(200 * time.Millisecond) // about twenty pings
-	m := Message{Type: TypeEvent, ProjectID: 5, IssueID: 1}
-	if err := NewPGPublisher(db.SQL()).Publish(context.Background(), m); err != nil {
+	m := livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 5, IssueID: 1}
+	if err := notify(db.SQL(), m); err != nil {
 		t.Fatal(err)
 	}
 	if got := receive(t, "subscriber", ch); got != m {
@@ -235,12 +236,6 @@ func TestPostgresListenerIdlePing(t *testing.T) {
 
 func TestListenerNeedsPgx(t *testing.T) {
 	db := openSQLite(t)
-	if PublisherFor(db, NewHub(0)) == nil {
-		t.Fatal("no publisher for SQLite")
-	}
-	if pub := PublisherFor(db, NewHub(0)); func() bool { _, ok := pub.(*Hub); return !ok }() {
-		t.Errorf("PublisherFor(sqlite) = %T, want *Hub", pub)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := (&Listener{DB: db.SQL(), Hub: NewHub(0), Log: quietLog()}).Run(ctx)

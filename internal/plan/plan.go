@@ -47,6 +47,9 @@ type Plan struct {
 	Size string `yaml:"size" json:"size"`
 	// Sizes of the compute and storage resources.
 	Sizes Sizes `yaml:"sizes" json:"sizes"`
+	// Retention says which events the dashboard deletes (the Terraform
+	// variables retention_days and retention_per_issue).
+	Retention Retention `yaml:"retention" json:"retention"`
 	// LogRetentionDays is how long CloudWatch keeps Lambda and API logs.
 	LogRetentionDays int `yaml:"log_retention_days" json:"log_retention_days"`
 	// DBDeletionProtection protects the database and the bucket's content;
@@ -64,6 +67,25 @@ type AWS struct {
 	// Region to deploy to.
 	Region string `yaml:"region" json:"region"`
 }
+
+// Retention is the event retention rule the dashboard's hourly job applies;
+// issues keep their counts when their events are deleted.
+type Retention struct {
+	// Days deletes events received more than this many days ago (0: keep).
+	Days int `yaml:"days" json:"days"`
+	// PerIssue keeps at most this many events per issue (0: all).
+	PerIssue int `yaml:"per_issue" json:"per_issue"`
+}
+
+// Retention defaults, the same as `flytrap dev`'s.
+const (
+	DefaultRetentionDays     = 90
+	DefaultRetentionPerIssue = 10000
+	// MaxRetentionDays and MaxRetentionPerIssue bound the settings: beyond
+	// them the database, not the rule, sets the limit.
+	MaxRetentionDays     = 3650
+	MaxRetentionPerIssue = 1000000
+)
 
 // Sizes are the capacity settings a size preset chooses.
 type Sizes struct {
@@ -137,6 +159,7 @@ func Default() Plan {
 		AWS:                  AWS{Region: DefaultRegion},
 		Size:                 DefaultSize,
 		Sizes:                Presets[DefaultSize],
+		Retention:            Retention{Days: DefaultRetentionDays, PerIssue: DefaultRetentionPerIssue},
 		LogRetentionDays:     30,
 		DBDeletionProtection: true,
 	}
@@ -277,11 +300,29 @@ func (p Plan) Validate() error {
 	add("sizes.processor_batch_size", between(s.ProcessorBatchSize, 1, 10000, "events"))
 	add("sizes.ingest_throttle_rate", between(s.IngestThrottleRate, 1, 10000, "requests per second"))
 	add("sizes.ingest_throttle_burst", between(s.IngestThrottleBurst, 1, 5000, "requests"))
+	add("retention.days", ValidateRetentionDays(p.Retention.Days))
+	add("retention.per_issue", ValidateRetentionPerIssue(p.Retention.PerIssue))
 	if !slices.Contains(LogRetentionValues, p.LogRetentionDays) {
 		add("log_retention_days", fmt.Errorf("%d is not one of CloudWatch's values %v", p.LogRetentionDays, LogRetentionValues))
 	}
 	add("tags", validateTags(p.Tags))
 	return errors.Join(errs...)
+}
+
+// ValidateRetentionDays checks the age after which events are deleted.
+func ValidateRetentionDays(d int) error {
+	if d < 0 || d > MaxRetentionDays {
+		return fmt.Errorf("%d must be from 0 (keep events) to %d days", d, MaxRetentionDays)
+	}
+	return nil
+}
+
+// ValidateRetentionPerIssue checks how many events an issue keeps.
+func ValidateRetentionPerIssue(n int) error {
+	if n < 0 || n > MaxRetentionPerIssue {
+		return fmt.Errorf("%d must be from 0 (keep all) to %d events", n, MaxRetentionPerIssue)
+	}
+	return nil
 }
 
 func between(v, lo, hi int, unit string) error {

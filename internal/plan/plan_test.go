@@ -71,6 +71,12 @@ func TestValidate(t *testing.T) {
 		{"batch", func(p *Plan) { p.Sizes.ProcessorBatchSize = 0 }, "processor_batch_size"},
 		{"burst", func(p *Plan) { p.Sizes.IngestThrottleBurst = 6000 }, "ingest_throttle_burst"},
 		{"retention", func(p *Plan) { p.LogRetentionDays = 31 }, "log_retention_days: 31"},
+		{"event retention off", func(p *Plan) { p.Retention = Retention{} }, ""},
+		{"event retention at its limits", func(p *Plan) { p.Retention = Retention{Days: MaxRetentionDays, PerIssue: MaxRetentionPerIssue} }, ""},
+		{"negative retention days", func(p *Plan) { p.Retention.Days = -1 }, "retention.days: -1 must be from 0"},
+		{"too many retention days", func(p *Plan) { p.Retention.Days = MaxRetentionDays + 1 }, "retention.days"},
+		{"negative per issue", func(p *Plan) { p.Retention.PerIssue = -5 }, "retention.per_issue: -5 must be from 0"},
+		{"too many per issue", func(p *Plan) { p.Retention.PerIssue = MaxRetentionPerIssue + 1 }, "retention.per_issue"},
 		{"size", func(p *Plan) { p.Size = "huge" }, `size: "huge" is not one of small, medium, large or custom`},
 		{"version", func(p *Plan) { p.Version = 2 }, "version: 2 is not supported"},
 		{"aws tag", func(p *Plan) { p.Tags = map[string]string{"aws:x": "1"} }, `must not start with "aws:"`},
@@ -176,6 +182,7 @@ func TestParse(t *testing.T) {
 		{"wrong type", "version: 1\nname: prod\nadmin_email: a@example.com\nsizes:\n  ingest_memory_mb: lots\n", "cannot unmarshal"},
 		{"newer version", "version: 7\nname: prod\nadmin_email: a@example.com\n", "version: 7 is not supported"},
 		{"invalid value", "version: 1\nname: Prod\nadmin_email: a@example.com\n", "invalid plan"},
+		{"unknown retention key", "version: 1\nname: prod\nadmin_email: a@example.com\nretention:\n  dayz: 30\n", "field dayz not found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,7 +191,8 @@ func TestParse(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if p.Sizes != Presets[DefaultSize] || p.AWS.Region != DefaultRegion || !p.DBDeletionProtection || p.LogRetentionDays != 30 {
+				if p.Sizes != Presets[DefaultSize] || p.AWS.Region != DefaultRegion || !p.DBDeletionProtection || p.LogRetentionDays != 30 ||
+					p.Retention != (Retention{Days: 90, PerIssue: 10000}) {
 					t.Errorf("defaults not kept: %+v", p)
 				}
 				return

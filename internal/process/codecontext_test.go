@@ -133,7 +133,8 @@ func runAttachCases(t *testing.T, tests []attachCase) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := event.Event{Platform: "node", Exceptions: []event.Exception{{RawStack: tt.stack, CodeContexts: tt.contexts}}}
-			Normalize(&ev)
+			parseStacks(&ev)
+			attachCodeContexts(&ev)
 			frames := ev.Exceptions[0].Frames
 			if len(frames) == 0 {
 				t.Fatalf("no frames from %q", tt.stack)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/scrub"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -25,22 +24,14 @@ const privacyTTL = 30 * time.Second
 // maxCachedProjects bounds the cache; past it, the cache starts over.
 const maxCachedProjects = 10000
 
-// WithPrivacy returns a copy of p that scrubs each event with its
-// project's settings, read through r and cached for privacyTTL. Without
-// it, every event is scrubbed with store.DefaultPrivacy.
-func (p *Processor) WithPrivacy(r PrivacyReader) *Processor {
-	q := *p
-	q.privacy = &privacyCache{r: r, ttl: privacyTTL, now: time.Now, m: map[int64]cachedPrivacy{}}
-	return &q
-}
-
-// scrub is the processing step that removes secrets and, if the project
-// says so, the user's IP address, and notes what it filtered on the event.
-// It runs before grouping and saving: what is stored never held the
-// secret, and which issue an event joins never depends on one. Only
-// reading the settings can fail, and then the event is retried rather
-// than stored unscrubbed.
-func (p *Processor) scrub(ctx context.Context, ev *event.Event) error {
+// scrub is the scrub stage: it removes secrets and, if the project says
+// so, the user's IP address, and notes what it filtered on the event. It
+// runs before grouping and saving: what is stored never held the secret,
+// and which issue an event joins never depends on one. Only reading the
+// settings can fail, and then the event is retried rather than stored
+// unscrubbed.
+func (p *Processor) scrub(ctx context.Context, it *item) error {
+	ev := &it.ev
 	settings := store.DefaultPrivacy
 	if p.privacy != nil {
 		var err error

@@ -71,11 +71,12 @@ func TestProcessScrubs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &fakeSaver{}
-			p := New(s, nil)
+			cfg := Config{Saver: s}
 			if tt.privacy != nil {
-				p = p.WithPrivacy(tt.privacy)
+				cfg.Privacy = tt.privacy
 			}
-			_, err := p.Process(context.Background(), body(t, acceptanceEvent("0123456789abcdef0123456789abcdef")))
+			p := New(cfg)
+			_, err := processOne(context.Background(), p, body(t, acceptanceEvent("0123456789abcdef0123456789abcdef")))
 			if tt.failWith != nil {
 				if err == nil || !strings.Contains(err.Error(), tt.failWith.Error()) || len(s.reqs) != 0 {
 					t.Fatalf("Process = %v with %d saves; want %v and nothing saved", err, len(s.reqs), tt.failWith)
@@ -104,11 +105,11 @@ func TestProcessScrubs(t *testing.T) {
 // fingerprinting: events differing only in a secret join one issue.
 func TestGroupingIgnoresSecrets(t *testing.T) {
 	s := &fakeSaver{}
-	p := New(s, nil)
+	p := New(Config{Saver: s})
 	for i, card := range []string{"4111111111111111", "5500000000000004"} {
 		ev := event.Event{EventID: strings.Repeat(string(rune('a'+i)), 32), ProjectID: 7,
 			Exceptions: []event.Exception{{Type: "CardError", Value: "declined " + card}}}
-		if _, err := p.Process(context.Background(), body(t, ev)); err != nil {
+		if _, err := processOne(context.Background(), p, body(t, ev)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -168,14 +169,14 @@ func TestProcessScrubsOnBothStores(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := New(db, nil).WithPrivacy(db)
+			p := New(Config{Saver: db, Privacy: db})
 			stored := func(id string) string {
 				t.Helper()
 				ev := acceptanceEvent(id)
 				ev.ProjectID = proj.ID
 				ev.Extra = json.RawMessage(`{"api_key":"k1","order":"o-1"}`)
 				ev.Breadcrumbs = []event.Breadcrumb{{Message: "GET /pay?session=s1", Data: json.RawMessage(`{"Authorization":"Bearer xyz"}`)}}
-				if _, err := p.Process(ctx, body(t, ev)); err != nil {
+				if _, err := processOne(ctx, p, body(t, ev)); err != nil {
 					t.Fatal(err)
 				}
 				row, err := db.GetEvent(ctx, store.System, id)
@@ -197,7 +198,7 @@ func TestProcessScrubsOnBothStores(t *testing.T) {
 			if _, err := db.SetProjectPrivacy(ctx, store.System, proj.ID, store.PrivacySettings{}); err != nil {
 				t.Fatal(err)
 			}
-			p = New(db, nil).WithPrivacy(db)
+			p = New(Config{Saver: db, Privacy: db})
 			if got := stored(strings.Repeat("2", 32)); !strings.Contains(got, "hunter2") || strings.Contains(got, "[Filtered]") {
 				t.Errorf("with scrubbing off, stored payload:\n%s", got)
 			}

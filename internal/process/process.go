@@ -1,10 +1,12 @@
-// Package process turns queued events into stored issues: it parses text
-// stacks, scrubs secrets, fingerprints, groups and saves. It is the same
-// code in `flytrap dev` (worker goroutines) and in the processor Lambda.
+// Package process turns queued events into stored issues. It is the same
+// code in `flytrap dev` (worker goroutines) and in the processor Lambda: a
+// batch of queue messages goes through an explicit, ordered list of stages
+// (see New), the last of which saves the whole batch in one transaction.
 package process
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,14 +18,54 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/grouping"
-	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
-// Saver stores a processed event and updates its issue atomically.
+// Saver stores a batch of processed events and updates their issues in one
+// transaction, running hooks inside it; *store.DB satisfies it.
 type Saver interface {
-	SaveEvent(ctx context.Context, req store.SaveRequest) (store.SaveResult, error)
+	SaveBatch(ctx context.Context, reqs []store.SaveRequest, hooks ...store.TxHook) ([]store.SaveResult, error)
+}
+
+// Symbolicator rewrites an event's frames to their original source
+// (JavaScript source maps): file, line, column, function name and context.
+// It is the slot between parsing stacks and attaching code contexts and
+// marking in-app frames, which both need the original files. An event
+// without a map keeps its frames, and the Symbolicator says so on the
+// event; an error means the maps could not be read, and the event is
+// retried.
+type Symbolicator interface {
+	Symbolicate(ctx context.Context, ev *event.Event) error
+}
+
+// Config is everything the processor depends on.
+type Config struct {
+	// Saver stores events; required.
+	Saver Saver
+	// Notify, when not nil, sends the live messages of a batch's stored
+	// events from inside the batch's transaction: livemsg.Notify on
+	// PostgreSQL, where every dashboard process listens. The messages go
+	// out when, and only if, the batch commits, and a failure rolls the
+	// batch back like any other save error.
+	Notify func(ctx context.Context, tx livemsg.Execer, msgs []livemsg.Message) error
+	// Publisher, when not nil, receives the same messages strictly after
+	// the commit, built from the state the transaction returned: the
+	// process's live hub with SQLite. A failure is logged and changes
+	// nothing: the events are stored.
+	Publisher livemsg.Publisher
+	// Privacy reads each project's scrubbing settings (cached for
+	// privacyTTL); nil scrubs every event with store.DefaultPrivacy.
+	Privacy PrivacyReader
+	// Symbolicator is the symbolicate stage; nil leaves frames as the SDK
+	// sent them, until source-map support fills the slot.
+	Symbolicator Symbolicator
+	// Log receives processing warnings; nil is slog.Default().
+	Log *slog.Logger
+	// Now is the clock (nil: time.Now); it dates live messages of events
+	// received without a time and expires cached privacy settings.
+	Now func() time.Time
 }
 
 // ErrMalformed marks a message that is not a processable event. Ingest never
@@ -31,136 +73,147 @@ type Saver interface {
 // limit moves it to the dead-letter table where an operator can inspect it.
 var ErrMalformed = errors.New("malformed queue message")
 
-// IssueReader reads an issue after its event was saved, for the count,
-// title and status a live message carries; *store.DB satisfies it.
-type IssueReader interface {
-	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
-}
-
-// publishTimeout bounds one publish, so a database that is slow to NOTIFY
-// delays the queue by at most this much per event.
-const publishTimeout = 5 * time.Second
-
-// Processor processes one queued event at a time and is safe for concurrent
+// Processor processes batches of queued events and is safe for concurrent
 // use.
 type Processor struct {
-	saver   Saver
-	log     *slog.Logger
-	pub     live.Publisher
-	issues  IssueReader
+	cfg     Config
 	privacy *privacyCache
+	stages  []stage
 }
 
-// New returns a Processor that saves through s.
-func New(s Saver, log *slog.Logger) *Processor {
-	return &Processor{saver: s, log: log}
+// item is one queue message on its way through the stages.
+type item struct {
+	body []byte
+	ev   event.Event
+	req  store.SaveRequest // set by the group stage
+	res  store.SaveResult  // set by the save stage
+	err  error             // set by the stage that failed; later stages skip the item
 }
 
-// WithPublisher returns a copy of p that publishes a live.Message after each
-// event it stores (duplicates publish nothing): live.TypeNewIssue,
-// live.TypeRegression, else live.TypeEvent.
+// work is a batch in flight. A stage that fails an item records why on it
+// and leaves the rest of the batch alone.
+type work struct {
+	items []*item
+}
+
+// stage is one named step of processing.
+type stage struct {
+	name string
+	run  func(ctx context.Context, w *work)
+}
+
+// New returns a Processor whose stages are, in order:
 //
-// The message's count, title and status come from reading the issue through
-// issues after the save, which costs one primary-key lookup per event. The
-// store's SaveResult does not carry them, and a count the browser adds up
-// itself would drift whenever a message is lost. issues may be nil: then
-// TypeEvent messages have Count 0 ("add one") and the request's title.
-//
-// Publishing happens after the event's transaction committed and is best
-// effort: a failure is logged and processing still succeeds, and a crash
-// in between loses the message (the redelivered event is a duplicate).
-func (p *Processor) WithPublisher(pub live.Publisher, issues IssueReader) *Processor {
-	q := *p
-	q.pub, q.issues = pub, issues
-	return &q
+//   - decode: the message's JSON into an event (ErrMalformed without an
+//     event ID or project), with an unknown level made "error";
+//   - parse stacks: text stacks into frames, and a type and value for an
+//     exception known only by its stack;
+//   - symbolicate: Config.Symbolicator, nothing without one;
+//   - code contexts: the Flytrap SDKs' source lines onto their frames;
+//   - in-app: frames of the app versus libraries and the SDKs themselves;
+//   - lambda tags: AWS Lambda invocation data as tags;
+//   - scrub: secrets and, per project, IP addresses out, before anything
+//     is derived from the event;
+//   - group: fingerprint, title, culprit and user;
+//   - save: the batch in one transaction, with its live messages.
+func New(cfg Config) *Processor {
+	if cfg.Saver == nil {
+		// A wiring mistake: fail at start-up, not on the first event.
+		panic("process: Config.Saver is required (a *store.DB)")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	p := &Processor{cfg: cfg}
+	if cfg.Privacy != nil {
+		p.privacy = &privacyCache{r: cfg.Privacy, ttl: privacyTTL, now: cfg.Now, m: map[int64]cachedPrivacy{}}
+	}
+	p.stages = []stage{
+		{"decode", perItem(decode)},
+		{"parse stacks", perEvent(parseStacks)},
+		{"symbolicate", perItem(p.symbolicate)},
+		{"code contexts", perEvent(attachCodeContexts)},
+		{"in-app", perEvent(markInApp)},
+		{"lambda tags", perEvent(promoteLambdaTags)},
+		{"scrub", perItem(p.scrub)},
+		{"group", perItem(group)},
+		{"save", p.save},
+	}
+	return p
 }
 
-// Process handles one queue message body (the JSON of an event.Event).
-// Processing the same event twice stores it once: SaveEvent is idempotent
-// per event_id.
-func (p *Processor) Process(ctx context.Context, body []byte) (store.SaveResult, error) {
-	var ev event.Event
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return store.SaveResult{}, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if ev.EventID == "" || ev.ProjectID <= 0 {
-		return store.SaveResult{}, fmt.Errorf("%w: event_id and project_id are required", ErrMalformed)
-	}
-	Normalize(&ev)
-	if err := p.scrub(ctx, &ev); err != nil {
-		return store.SaveResult{}, err
-	}
-	g := grouping.Group(&ev)
-	title := ev.Title()
-	res, err := p.saver.SaveEvent(ctx, store.SaveRequest{
-		Event:           &ev,
-		Fingerprint:     g.Hash,
-		GroupingVersion: g.Version,
-		Title:           title,
-		Culprit:         displayCulprit(ev),
-		UserKey:         userKey(ev.User),
-	})
-	if err != nil {
-		return res, fmt.Errorf("save event %s: %w", ev.EventID, err)
-	}
-	if p.log != nil && !res.Duplicate {
-		p.log.Debug("event stored", "event_id", ev.EventID, "issue_id", res.IssueID, "new_issue", res.NewIssue, "regression", res.Regression)
-	}
-	if p.pub != nil && !res.Duplicate {
-		p.publish(ctx, &ev, title, res)
-	}
-	return res, nil
-}
-
-// publish tells live pages about a stored event. It never fails the event.
-func (p *Processor) publish(ctx context.Context, ev *event.Event, title string, res store.SaveResult) {
-	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
-	defer cancel()
-	m := live.Message{
-		Type:      live.TypeEvent,
-		ProjectID: ev.ProjectID,
-		IssueID:   res.IssueID,
-		Title:     title,
-		Level:     ev.Level,
-		EventID:   ev.EventID,
-		At:        ev.Received.UTC(),
-	}
-	if m.At.IsZero() {
-		m.At = time.Now().UTC()
-	}
-	switch {
-	case res.NewIssue:
-		m.Type, m.Status, m.Count = live.TypeNewIssue, store.StatusUnresolved, 1
-	case res.Regression:
-		m.Type, m.Status = live.TypeRegression, store.StatusUnresolved
-	}
-	if p.issues != nil {
-		is, err := p.issues.GetIssue(ctx, store.System, res.IssueID)
-		if err == nil {
-			m.Title, m.Level, m.Status, m.Count = is.Title, is.Level, is.Status, is.Count
-		} else {
-			// Deleted meanwhile, or the database is busy: the message
-			// still says something happened.
-			p.logger().Warn("live: read issue for message", "issue_id", res.IssueID, "err", err)
+// perItem makes a stage of fn, run on each item no earlier stage failed.
+func perItem(fn func(ctx context.Context, it *item) error) func(context.Context, *work) {
+	return func(ctx context.Context, w *work) {
+		for _, it := range w.items {
+			if it.err == nil {
+				it.err = fn(ctx, it)
+			}
 		}
 	}
-	if err := p.pub.Publish(ctx, m); err != nil {
-		p.logger().Warn("live: publish failed", "event_id", ev.EventID, "issue_id", res.IssueID, "err", err)
-	}
 }
 
-func (p *Processor) logger() *slog.Logger {
-	if p.log != nil {
-		return p.log
-	}
-	return slog.Default()
+// perEvent makes a stage of fn, which cannot fail.
+func perEvent(fn func(ev *event.Event)) func(context.Context, *work) {
+	return perItem(func(_ context.Context, it *item) error {
+		fn(&it.ev)
+		return nil
+	})
 }
 
-// Normalize completes an event before grouping: text stacks become frames,
-// Flytrap code contexts attach to their frames, in-app flags get defaults,
-// an exception known only by its stack gets a type and value, and AWS
-// Lambda invocation data becomes tags.
-func Normalize(ev *event.Event) {
+// Outcome is what became of one message of a batch.
+type Outcome struct {
+	// Result is what saving did; zero when Err is set.
+	Result store.SaveResult
+	// Err is why the event was not stored: ErrMalformed for a message
+	// that no retry can fix, else a failure worth retrying.
+	Err error
+}
+
+// ProcessBatch runs bodies (each the JSON of an event.Event) through the
+// stages and returns one Outcome per body, in order. A message that fails
+// fails alone. Processing the same event twice stores it once: saving is
+// idempotent per event_id, and a repeat is a Duplicate.
+func (p *Processor) ProcessBatch(ctx context.Context, bodies [][]byte) []Outcome {
+	w := &work{items: make([]*item, len(bodies))}
+	for i, b := range bodies {
+		w.items[i] = &item{body: b}
+	}
+	for _, s := range p.stages {
+		s.run(ctx, w)
+	}
+	out := make([]Outcome, len(bodies))
+	for i, it := range w.items {
+		if it.err != nil {
+			out[i].Err = it.err
+		} else {
+			out[i].Result = it.res
+		}
+	}
+	return out
+}
+
+// decode is the decode stage.
+func decode(_ context.Context, it *item) error {
+	if err := json.Unmarshal(it.body, &it.ev); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if it.ev.EventID == "" || it.ev.ProjectID <= 0 {
+		return fmt.Errorf("%w: event_id and project_id are required", ErrMalformed)
+	}
+	if !event.ValidLevel(it.ev.Level) {
+		it.ev.Level = "error"
+	}
+	return nil
+}
+
+// parseStacks is the parse stacks stage: the Flytrap SDKs send text stacks
+// (V8, Firefox, Safari, Python tracebacks), parsed into the frames Sentry
+// SDKs send.
+func parseStacks(ev *event.Event) {
 	for i := range ev.Exceptions {
 		ex := &ev.Exceptions[i]
 		if len(ex.Frames) == 0 && ex.RawStack != "" {
@@ -169,29 +222,163 @@ func Normalize(ev *event.Event) {
 				ex.Type, ex.Value = stacktrace.ParseTitle(ex.RawStack)
 			}
 		}
-		attachCodeContexts(ex)
-		stacktrace.MarkInApp(ex.Frames, ev.Platform)
 	}
-	if ev.Level == "" || !event.ValidLevel(ev.Level) {
-		ev.Level = "error"
-	}
-	promoteLambdaTags(ev)
 }
 
-// attachCodeContexts puts each Flytrap code context on the frame at the
-// same file and line. Ingest stores a context as the plain source lines the
-// SDK captured (see event.CodeContext); they are split here, where the
-// frame's line is known, into pre_context, context_line and post_context.
-func attachCodeContexts(ex *event.Exception) {
-	for _, cc := range ex.CodeContexts {
-		for i := range ex.Frames {
-			f := &ex.Frames[i]
-			if f.ContextLine != "" || len(f.PreContext) > 0 || f.Lineno != cc.Line {
-				continue
+// symbolicate is the symbolicate stage.
+func (p *Processor) symbolicate(ctx context.Context, it *item) error {
+	if p.cfg.Symbolicator == nil {
+		return nil
+	}
+	if err := p.cfg.Symbolicator.Symbolicate(ctx, &it.ev); err != nil {
+		return fmt.Errorf("symbolicate event %s: %w", it.ev.EventID, err)
+	}
+	return nil
+}
+
+// markInApp is the in-app stage: frames the SDK did not flag get defaults
+// by path, and the SDKs' own frames are never the app's.
+func markInApp(ev *event.Event) {
+	for i := range ev.Exceptions {
+		stacktrace.MarkInApp(ev.Exceptions[i].Frames, ev.Platform)
+	}
+}
+
+// group is the group stage: it turns the finished event into the request
+// the store saves.
+func group(_ context.Context, it *item) error {
+	g := grouping.Group(&it.ev)
+	it.req = store.SaveRequest{
+		Event:           &it.ev,
+		Fingerprint:     g.Hash,
+		GroupingVersion: g.Version,
+		Title:           it.ev.Title(),
+		Culprit:         displayCulprit(it.ev),
+		UserKey:         userKey(it.ev.User),
+	}
+	return nil
+}
+
+// save is the save stage: the batch's events in one transaction. When that
+// fails, each event is saved again on its own, so one that cannot be saved
+// (its project was deleted, a value the database rejects) does not hold up
+// the others.
+func (p *Processor) save(ctx context.Context, w *work) {
+	var ready []*item
+	for _, it := range w.items {
+		if it.err == nil {
+			ready = append(ready, it)
+		}
+	}
+	if len(ready) == 0 {
+		return
+	}
+	err := p.saveBatch(ctx, ready)
+	if err == nil || len(ready) == 1 {
+		return
+	}
+	p.cfg.Log.Warn("batch save failed; saving its events one by one", "events", len(ready), "err", err)
+	for _, it := range ready {
+		it.err = nil
+		// Each failure is recorded on its item.
+		_ = p.saveBatch(ctx, []*item{it})
+	}
+}
+
+// saveBatch saves items in one transaction and records each one's result,
+// or the error on all of them, which it also returns. Live messages go out
+// inside the transaction (Notify) or after it (Publisher), from the
+// results alone.
+func (p *Processor) saveBatch(ctx context.Context, items []*item) error {
+	reqs := make([]store.SaveRequest, len(items))
+	for i, it := range items {
+		reqs[i] = it.req
+	}
+	var hooks []store.TxHook
+	if p.cfg.Notify != nil {
+		hooks = append(hooks, func(ctx context.Context, tx *sql.Tx, results []store.SaveResult) error {
+			return p.cfg.Notify(ctx, tx, p.messages(items, results))
+		})
+	}
+	results, err := p.cfg.Saver.SaveBatch(ctx, reqs, hooks...)
+	if err == nil && len(results) != len(items) {
+		err = fmt.Errorf("the store returned %d results for %d events", len(results), len(items))
+	}
+	if err != nil {
+		for _, it := range items {
+			it.err = fmt.Errorf("save event %s: %w", it.ev.EventID, err)
+		}
+		return err
+	}
+	for i, it := range items {
+		it.res = results[i]
+		if !it.res.Duplicate {
+			p.cfg.Log.Debug("event stored", "event_id", it.ev.EventID, "issue_id", it.res.IssueID,
+				"new_issue", it.res.NewIssue, "regression", it.res.Regression)
+		}
+	}
+	if p.cfg.Publisher != nil {
+		for _, m := range p.messages(items, results) {
+			if err := p.cfg.Publisher.Publish(ctx, m); err != nil {
+				p.cfg.Log.Warn("live: publish failed", "event_id", m.EventID, "issue_id", m.IssueID, "err", err)
 			}
-			if sameFile(f, cc.File) {
-				f.PreContext, f.ContextLine, f.PostContext = splitContext(cc.Context, cc.Line)
-				break
+		}
+	}
+	return nil
+}
+
+// messages are the live messages of the stored (not duplicate) events,
+// from the issue state the save's transaction returned.
+func (p *Processor) messages(items []*item, results []store.SaveResult) []livemsg.Message {
+	var msgs []livemsg.Message
+	for i, res := range results {
+		if res.Duplicate {
+			continue
+		}
+		ev := &items[i].ev
+		m := livemsg.Message{
+			Type:      livemsg.TypeEvent,
+			ProjectID: ev.ProjectID,
+			IssueID:   res.IssueID,
+			Title:     res.Title,
+			Level:     res.Level,
+			Status:    res.Status,
+			Count:     res.Count,
+			EventID:   ev.EventID,
+			At:        ev.Received.UTC(),
+		}
+		if ev.Received.IsZero() {
+			m.At = p.cfg.Now().UTC()
+		}
+		switch {
+		case res.NewIssue:
+			m.Type = livemsg.TypeNewIssue
+		case res.Regression:
+			m.Type = livemsg.TypeRegression
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs
+}
+
+// attachCodeContexts is the code contexts stage: it puts each Flytrap code
+// context on the frame at the same file and line. Ingest stores a context
+// as the plain source lines the SDK captured (see event.CodeContext); they
+// are split here, where the frame's line is known, into pre_context,
+// context_line and post_context.
+func attachCodeContexts(ev *event.Event) {
+	for i := range ev.Exceptions {
+		ex := &ev.Exceptions[i]
+		for _, cc := range ex.CodeContexts {
+			for j := range ex.Frames {
+				f := &ex.Frames[j]
+				if f.ContextLine != "" || len(f.PreContext) > 0 || f.Lineno != cc.Line {
+					continue
+				}
+				if sameFile(f, cc.File) {
+					f.PreContext, f.ContextLine, f.PostContext = splitContext(cc.Context, cc.Line)
+					break
+				}
 			}
 		}
 	}

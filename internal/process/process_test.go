@@ -4,39 +4,75 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
-	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
-// fakeSaver records requests and reports duplicates per event_id, like the
-// real store.
+// fakeSaver saves batches like the real store: duplicates per event_id
+// (within a batch too), hooks inside the "transaction", and nothing kept
+// when the batch fails.
 type fakeSaver struct {
-	mu   sync.Mutex
-	reqs []store.SaveRequest
-	seen map[string]bool
-	err  error
+	mu      sync.Mutex
+	reqs    []store.SaveRequest // stored events, in order
+	seen    map[string]bool
+	count   int64
+	batches [][]string // event IDs of each SaveBatch call
+	err     error      // every save fails
+	reject  string     // an event ID that makes its batch fail
 }
 
-func (f *fakeSaver) SaveEvent(_ context.Context, req store.SaveRequest) (store.SaveResult, error) {
+func (f *fakeSaver) SaveBatch(ctx context.Context, reqs []store.SaveRequest, hooks ...store.TxHook) ([]store.SaveResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var ids []string
+	for _, r := range reqs {
+		ids = append(ids, r.Event.EventID)
+	}
+	f.batches = append(f.batches, ids)
 	if f.err != nil {
-		return store.SaveResult{}, f.err
+		return nil, f.err
 	}
-	if f.seen == nil {
-		f.seen = map[string]bool{}
+	if slices.Contains(ids, f.reject) {
+		return nil, fmt.Errorf("event %s: value too long", f.reject)
 	}
-	dup := f.seen[req.Event.EventID]
-	f.seen[req.Event.EventID] = true
-	if !dup {
-		f.reqs = append(f.reqs, req)
+	seen := maps.Clone(f.seen)
+	if seen == nil {
+		seen = map[string]bool{}
 	}
-	return store.SaveResult{IssueID: 1, Duplicate: dup, NewIssue: !dup}, nil
+	count := f.count
+	var stored []store.SaveRequest
+	results := make([]store.SaveResult, len(reqs))
+	for i, r := range reqs {
+		if seen[r.Event.EventID] {
+			results[i] = store.SaveResult{IssueID: 1, Duplicate: true}
+			continue
+		}
+		seen[r.Event.EventID] = true
+		count++
+		stored = append(stored, r)
+		results[i] = store.SaveResult{IssueID: 1, NewIssue: count == 1, Count: count, Status: store.StatusUnresolved,
+			Title: r.Title, Level: r.Event.Level}
+	}
+	for _, h := range hooks {
+		if err := h(ctx, nil, results); err != nil {
+			return nil, err
+		}
+	}
+	f.seen, f.count, f.reqs = seen, count, append(f.reqs, stored...)
+	return results, nil
+}
+
+// processOne processes a batch of one message.
+func processOne(ctx context.Context, p *Processor, body []byte) (store.SaveResult, error) {
+	out := p.ProcessBatch(ctx, [][]byte{body})
+	return out[0].Result, out[0].Err
 }
 
 func body(t *testing.T, ev event.Event) []byte {
@@ -50,7 +86,7 @@ func body(t *testing.T, ev event.Event) []byte {
 
 func TestProcessFlytrapTextStack(t *testing.T) {
 	s := &fakeSaver{}
-	p := New(s, nil)
+	p := New(Config{Saver: s})
 	f := false
 	ev := event.Event{
 		EventID: "0123456789abcdef0123456789abcdef", ProjectID: 7, Source: event.SourceFlytrap,
@@ -62,7 +98,7 @@ func TestProcessFlytrapTextStack(t *testing.T) {
 		}},
 		User: &event.User{IPHash: "abc"},
 	}
-	res, err := p.Process(context.Background(), body(t, ev))
+	res, err := processOne(context.Background(), p, body(t, ev))
 	if err != nil || !res.NewIssue {
 		t.Fatalf("Process = %+v, %v", res, err)
 	}
@@ -85,7 +121,7 @@ func TestProcessFlytrapTextStack(t *testing.T) {
 		t.Errorf("user key %q fingerprint %q version %q", req.UserKey, req.Fingerprint, req.GroupingVersion)
 	}
 	// A redelivery is a duplicate, not a second event.
-	if res, err := p.Process(context.Background(), body(t, ev)); err != nil || !res.Duplicate || len(s.reqs) != 1 {
+	if res, err := processOne(context.Background(), p, body(t, ev)); err != nil || !res.Duplicate || len(s.reqs) != 1 {
 		t.Errorf("redelivery = %+v, %v (%d saves)", res, err, len(s.reqs))
 	}
 }
@@ -94,7 +130,7 @@ func TestProcessTitleFromStackOnly(t *testing.T) {
 	s := &fakeSaver{}
 	ev := event.Event{EventID: "0123456789abcdef0123456789abcdee", ProjectID: 1, Level: "loud",
 		Exceptions: []event.Exception{{RawStack: "RangeError: Invalid array length\n    at grow (/srv/a.js:1:2)"}}}
-	if _, err := New(s, nil).Process(context.Background(), body(t, ev)); err != nil {
+	if _, err := processOne(context.Background(), New(Config{Saver: s}), body(t, ev)); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.reqs[0].Title; got != "RangeError: Invalid array length" {
@@ -106,9 +142,9 @@ func TestProcessTitleFromStackOnly(t *testing.T) {
 }
 
 func TestProcessMalformed(t *testing.T) {
-	p := New(&fakeSaver{}, nil)
+	p := New(Config{Saver: &fakeSaver{}})
 	for _, b := range []string{`not json`, `{}`, `{"event_id":"x"}`, `{"project_id":3}`} {
-		if _, err := p.Process(context.Background(), []byte(b)); !errors.Is(err, ErrMalformed) {
+		if _, err := processOne(context.Background(), p, []byte(b)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("Process(%s) = %v, want ErrMalformed", b, err)
 		}
 	}
@@ -136,12 +172,12 @@ func TestUserKey(t *testing.T) {
 // fakeSource is an in-memory queue recording acks and retries.
 type fakeSource struct {
 	mu      sync.Mutex
-	msgs    []queue.Message
+	msgs    []Message
 	acked   []int64
 	retried []int64
 }
 
-func (f *fakeSource) Receive(_ context.Context, max int) ([]queue.Message, error) {
+func (f *fakeSource) Receive(_ context.Context, max int) ([]Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := min(max, len(f.msgs))
@@ -174,10 +210,10 @@ func TestWorkersAckAndRetry(t *testing.T) {
 	src := &fakeSource{}
 	for i := range 25 {
 		ev := event.Event{EventID: "0123456789abcdef0123456789ab" + string(rune('a'+i%26)) + "000", ProjectID: 1, Message: "m"}
-		src.msgs = append(src.msgs, queue.Message{ID: int64(i + 1), Body: body(t, ev)})
+		src.msgs = append(src.msgs, Message{ID: int64(i + 1), Body: body(t, ev)})
 	}
-	src.msgs = append(src.msgs, queue.Message{ID: 99, Body: []byte("garbage")})
-	w := &Workers{Processor: New(&fakeSaver{}, nil), Source: src, Count: 3, Batch: 4, Idle: 5 * time.Millisecond}
+	src.msgs = append(src.msgs, Message{ID: 99, Body: []byte("garbage")})
+	w := &Workers{Processor: New(Config{Saver: &fakeSaver{}}), Source: src, Count: 3, Batch: 4, Idle: 5 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -193,8 +229,8 @@ func TestWorkersAckAndRetry(t *testing.T) {
 }
 
 func TestWorkersRetryOnStoreFailure(t *testing.T) {
-	src := &fakeSource{msgs: []queue.Message{{ID: 1, Body: body(t, event.Event{EventID: "0123456789abcdef0123456789abcdef", ProjectID: 1})}}}
-	w := &Workers{Processor: New(&fakeSaver{err: errors.New("database is locked")}, nil), Source: src, Count: 1, Idle: time.Millisecond}
+	src := &fakeSource{msgs: []Message{{ID: 1, Body: body(t, event.Event{EventID: "0123456789abcdef0123456789abcdef", ProjectID: 1})}}}
+	w := &Workers{Processor: New(Config{Saver: &fakeSaver{err: errors.New("database is locked")}}), Source: src, Count: 1, Idle: time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()

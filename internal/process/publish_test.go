@@ -12,146 +12,169 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
-	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
-// recorder is a live.Publisher that keeps what it was given.
+// recorder is a livemsg.Publisher that keeps what it was given, after
+// check, when set, accepted it.
 type recorder struct {
-	mu   sync.Mutex
-	msgs []live.Message
-	err  error
+	mu    sync.Mutex
+	msgs  []livemsg.Message
+	err   error
+	check func(m livemsg.Message) error
 }
 
-func (r *recorder) Publish(_ context.Context, m live.Message) error {
+func (r *recorder) Publish(_ context.Context, m livemsg.Message) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.check != nil {
+		if err := r.check(m); err != nil {
+			return err
+		}
+	}
 	r.msgs = append(r.msgs, m)
 	return r.err
 }
 
-// fixedSaver answers every save with res (or err).
+// fixedSaver answers every save with res (or err) after running the hooks,
+// and fails the batch when a hook fails.
 type fixedSaver struct {
 	res store.SaveResult
 	err error
 }
 
-func (f fixedSaver) SaveEvent(context.Context, store.SaveRequest) (store.SaveResult, error) {
-	return f.res, f.err
-}
-
-// issueReader returns issue, or err.
-type issueReader struct {
-	issue store.Issue
-	err   error
-	v     store.Viewer
-}
-
-func (r *issueReader) GetIssue(_ context.Context, v store.Viewer, id int64) (store.Issue, error) {
-	r.v = v
-	if r.err != nil {
-		return store.Issue{}, r.err
+func (f fixedSaver) SaveBatch(ctx context.Context, reqs []store.SaveRequest, hooks ...store.TxHook) ([]store.SaveResult, error) {
+	if f.err != nil {
+		return nil, f.err
 	}
-	is := r.issue
-	is.ID = id
-	return is, nil
+	results := make([]store.SaveResult, len(reqs))
+	for i := range results {
+		results[i] = f.res
+	}
+	for _, h := range hooks {
+		if err := h(ctx, nil, results); err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
 }
 
+// The live message of a stored event comes from the state the save
+// returned, whichever way it travels: from inside the transaction
+// (Notify), or after the commit (Publisher).
 func TestProcessPublishes(t *testing.T) {
 	received := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	ev := event.Event{EventID: "0123456789abcdef0123456789abcdef", ProjectID: 7, Received: received, Level: "warning",
 		Exceptions: []event.Exception{{Type: "TypeError", Value: "x is undefined"}}}
-	stored := store.Issue{Title: "TypeError: x is undefined (newest)", Level: "error", Status: store.StatusIgnored, Count: 41}
-	base := live.Message{ProjectID: 7, IssueID: 3, EventID: ev.EventID, At: received}
-	with := func(typ, title, level, status string, count int64) []live.Message {
-		m := base
-		m.Type, m.Title, m.Level, m.Status, m.Count = typ, title, level, status, count
-		return []live.Message{m}
+	state := store.SaveResult{IssueID: 3, Title: "TypeError: x is undefined (newest)", Level: "error", Status: store.StatusIgnored, Count: 41}
+	with := func(r store.SaveResult, set func(*store.SaveResult)) store.SaveResult {
+		set(&r)
+		return r
+	}
+	msg := func(typ string) []livemsg.Message {
+		return []livemsg.Message{{Type: typ, ProjectID: 7, IssueID: 3, Title: state.Title, Level: "error", Status: store.StatusIgnored,
+			Count: 41, EventID: ev.EventID, At: received}}
 	}
 	tests := []struct {
 		name    string
 		res     store.SaveResult
 		saveErr error
-		issues  *issueReader // nil: no reader
 		pubErr  error
-		want    []live.Message
+		want    []livemsg.Message
 		wantErr bool
 		wantLog string
 	}{
-		{"new issue", store.SaveResult{IssueID: 3, NewIssue: true}, nil, &issueReader{issue: stored}, nil,
-			with(live.TypeNewIssue, stored.Title, "error", store.StatusIgnored, 41), false, ""},
-		{"regression", store.SaveResult{IssueID: 3, Regression: true}, nil, &issueReader{issue: stored}, nil,
-			with(live.TypeRegression, stored.Title, "error", store.StatusIgnored, 41), false, ""},
-		{"event of a known issue", store.SaveResult{IssueID: 3}, nil, &issueReader{issue: stored}, nil,
-			with(live.TypeEvent, stored.Title, "error", store.StatusIgnored, 41), false, ""},
-		{"duplicate publishes nothing", store.SaveResult{IssueID: 3, Duplicate: true}, nil, &issueReader{issue: stored}, nil,
-			nil, false, ""},
-		{"failed save publishes nothing", store.SaveResult{}, errors.New("disk full"), &issueReader{issue: stored}, nil,
-			nil, true, ""},
-		{"no reader: new issue counts one", store.SaveResult{IssueID: 3, NewIssue: true}, nil, nil, nil,
-			with(live.TypeNewIssue, "TypeError: x is undefined", "warning", store.StatusUnresolved, 1), false, ""},
-		{"no reader: regression", store.SaveResult{IssueID: 3, Regression: true}, nil, nil, nil,
-			with(live.TypeRegression, "TypeError: x is undefined", "warning", store.StatusUnresolved, 0), false, ""},
-		{"no reader: event count unknown", store.SaveResult{IssueID: 3}, nil, nil, nil,
-			with(live.TypeEvent, "TypeError: x is undefined", "warning", "", 0), false, ""},
-		{"reader fails: still published", store.SaveResult{IssueID: 3}, nil, &issueReader{err: store.ErrNotFound}, nil,
-			with(live.TypeEvent, "TypeError: x is undefined", "warning", "", 0), false, "read issue"},
-		{"publish fails: processing succeeds", store.SaveResult{IssueID: 3, NewIssue: true}, nil, &issueReader{issue: stored}, errors.New("connection refused"),
-			with(live.TypeNewIssue, stored.Title, "error", store.StatusIgnored, 41), false, "publish failed"},
+		{name: "new issue", res: with(state, func(r *store.SaveResult) { r.NewIssue = true }), want: msg(livemsg.TypeNewIssue)},
+		{name: "regression", res: with(state, func(r *store.SaveResult) { r.Regression = true }), want: msg(livemsg.TypeRegression)},
+		{name: "event of a known issue", res: state, want: msg(livemsg.TypeEvent)},
+		{name: "duplicate publishes nothing", res: store.SaveResult{IssueID: 3, Duplicate: true}},
+		{name: "failed save publishes nothing", saveErr: errors.New("disk full"), wantErr: true},
+		{name: "publish fails", res: state, pubErr: errors.New("connection refused"), want: msg(livemsg.TypeEvent), wantLog: "publish failed"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var logs bytes.Buffer
-			log := slog.New(slog.NewTextHandler(&logs, nil))
-			pub := &recorder{err: tt.pubErr}
-			var reader IssueReader
-			if tt.issues != nil {
-				reader = tt.issues
+		for _, inTx := range []bool{true, false} {
+			name := tt.name + " after the commit"
+			if inTx {
+				name = tt.name + " in the transaction"
 			}
-			p := New(fixedSaver{res: tt.res, err: tt.saveErr}, log).WithPublisher(pub, reader)
-			res, err := p.Process(context.Background(), body(t, ev))
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("Process error = %v, want error %v", err, tt.wantErr)
-			}
-			if err == nil && res != tt.res {
-				t.Errorf("result %+v, want %+v", res, tt.res)
-			}
-			if len(pub.msgs) != len(tt.want) {
-				t.Fatalf("published %+v, want %+v", pub.msgs, tt.want)
-			}
-			for i := range tt.want {
-				if pub.msgs[i] != tt.want[i] {
-					t.Errorf("published\n%+v\nwant\n%+v", pub.msgs[i], tt.want[i])
+			t.Run(name, func(t *testing.T) {
+				var logs bytes.Buffer
+				pub := &recorder{err: tt.pubErr}
+				cfg := Config{Saver: fixedSaver{res: tt.res, err: tt.saveErr}, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+				if inTx {
+					cfg.Notify = func(ctx context.Context, _ livemsg.Execer, msgs []livemsg.Message) error {
+						for _, m := range msgs {
+							pub.Publish(ctx, m)
+						}
+						return tt.pubErr
+					}
+				} else {
+					cfg.Publisher = pub
 				}
-			}
-			if tt.issues != nil && len(tt.want) > 0 && tt.issues.v != store.System {
-				t.Errorf("issue read as %+v, want the system viewer", tt.issues.v)
-			}
-			if tt.wantLog != "" && !strings.Contains(logs.String(), tt.wantLog) {
-				t.Errorf("log lacks %q:\n%s", tt.wantLog, logs.String())
-			}
-			if tt.wantLog == "" && strings.Contains(logs.String(), "level=WARN") {
-				t.Errorf("unexpected warning:\n%s", logs.String())
-			}
-		})
+				res, err := processOne(context.Background(), New(cfg), body(t, ev))
+				// A NOTIFY that fails fails the transaction, and the event
+				// is retried; a failed publish after the commit is only
+				// logged.
+				wantErr := tt.wantErr || (inTx && tt.pubErr != nil)
+				if (err != nil) != wantErr {
+					t.Fatalf("error = %v, want error %v", err, wantErr)
+				}
+				if err == nil && res != tt.res {
+					t.Errorf("result %+v, want %+v", res, tt.res)
+				}
+				if len(pub.msgs) != len(tt.want) {
+					t.Fatalf("published %+v, want %+v", pub.msgs, tt.want)
+				}
+				for i := range tt.want {
+					if pub.msgs[i] != tt.want[i] {
+						t.Errorf("published\n%+v\nwant\n%+v", pub.msgs[i], tt.want[i])
+					}
+				}
+				wantLog := tt.wantLog
+				if inTx {
+					wantLog = ""
+				}
+				if wantLog != "" && !strings.Contains(logs.String(), wantLog) {
+					t.Errorf("log lacks %q:\n%s", wantLog, logs.String())
+				}
+				if wantLog == "" && strings.Contains(logs.String(), "level=WARN") {
+					t.Errorf("unexpected warning:\n%s", logs.String())
+				}
+			})
+		}
 	}
 }
 
-// WithPublisher leaves the original Processor as it was.
-func TestWithPublisherCopies(t *testing.T) {
+// An event received without a time is dated by the processor's clock.
+func TestMessageDatedByClock(t *testing.T) {
+	now := time.Date(2026, 5, 2, 8, 0, 0, 0, time.FixedZone("CEST", 2*3600))
 	pub := &recorder{}
-	plain := New(fixedSaver{res: store.SaveResult{IssueID: 1, NewIssue: true}}, nil)
-	_ = plain.WithPublisher(pub, nil)
-	if _, err := plain.Process(context.Background(), body(t, event.Event{EventID: "0123456789abcdef0123456789abcdef", ProjectID: 1})); err != nil {
+	p := New(Config{Saver: &fakeSaver{}, Publisher: pub, Now: func() time.Time { return now }})
+	if _, err := processOne(context.Background(), p, body(t, event.Event{EventID: "0123456789abcdef0123456789abcdef", ProjectID: 1, Message: "m"})); err != nil {
 		t.Fatal(err)
 	}
-	if len(pub.msgs) != 0 {
-		t.Errorf("the original processor published %+v", pub.msgs)
+	if len(pub.msgs) != 1 || !pub.msgs[0].At.Equal(now) || pub.msgs[0].At.Location() != time.UTC {
+		t.Errorf("published %+v, want one message at %v in UTC", pub.msgs, now)
 	}
+}
+
+// countingStore is the real store, counting reads of issues: the
+// processor must not make any.
+type countingStore struct {
+	*store.DB
+	reads int
+}
+
+func (c *countingStore) GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error) {
+	c.reads++
+	return c.DB.GetIssue(ctx, v, id)
 }
 
 // Against the real store, the published counts are the issue's counts and
-// the types follow the issue's life: new, event, resolved, regression.
+// the types follow the issue's life: new, event, resolved, regression; a
+// batch publishes one message per stored event, in order, after the
+// commit, and the processor never reads an issue back.
 func TestProcessPublishesWithStore(t *testing.T) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
@@ -163,47 +186,45 @@ func TestProcessPublishesWithStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := live.NewHub(0)
-	msgs, cancel := hub.Subscribe([]int64{proj.ID})
-	defer cancel()
-	p := New(db, nil).WithPublisher(hub, db)
-	send := func(id string) {
+	// Published strictly after the commit: another connection already
+	// sees the event.
+	pub := &recorder{check: func(m livemsg.Message) error {
+		_, err := db.GetEvent(ctx, store.System, m.EventID)
+		return err
+	}}
+	saver := &countingStore{DB: db}
+	p := New(Config{Saver: saver, Publisher: pub})
+	ev := func(id string) []byte {
+		return body(t, event.Event{EventID: id, ProjectID: proj.ID, Exceptions: []event.Exception{{Type: "RangeError", Value: "too deep"}}})
+	}
+	send := func(bodies ...[]byte) {
 		t.Helper()
-		ev := event.Event{EventID: id, ProjectID: proj.ID, Exceptions: []event.Exception{{Type: "RangeError", Value: "too deep"}}}
-		if _, err := p.Process(ctx, body(t, ev)); err != nil {
-			t.Fatal(err)
+		for i, out := range p.ProcessBatch(ctx, bodies) {
+			if out.Err != nil {
+				t.Fatalf("message %d: %v", i, out.Err)
+			}
 		}
 	}
-	next := func() live.Message {
-		t.Helper()
-		select {
-		case m := <-msgs:
-			return m
-		default:
-			t.Fatal("nothing published")
-			return live.Message{}
-		}
+	send(ev("00000000000000000000000000000001"), ev("00000000000000000000000000000002"), ev("00000000000000000000000000000002"))
+	send(ev("00000000000000000000000000000002")) // redelivered: no message
+	if len(pub.msgs) != 2 {
+		t.Fatalf("published %+v, want two messages", pub.msgs)
 	}
-	send("00000000000000000000000000000001")
-	first := next()
-	if first.Type != live.TypeNewIssue || first.Count != 1 || first.Title != "RangeError: too deep" || first.Status != store.StatusUnresolved {
+	first, second := pub.msgs[0], pub.msgs[1]
+	if first.Type != livemsg.TypeNewIssue || first.Count != 1 || first.Title != "RangeError: too deep" || first.Status != store.StatusUnresolved || first.Level != "error" {
 		t.Errorf("first message %+v", first)
 	}
-	send("00000000000000000000000000000002")
-	send("00000000000000000000000000000002") // redelivered: no message
-	if m := next(); m.Type != live.TypeEvent || m.Count != 2 || m.IssueID != first.IssueID {
-		t.Errorf("second message %+v", m)
+	if second.Type != livemsg.TypeEvent || second.Count != 2 || second.IssueID != first.IssueID {
+		t.Errorf("second message %+v", second)
 	}
 	if _, err := db.UpdateIssueStatus(ctx, store.System, first.IssueID, store.StatusResolved, ""); err != nil {
 		t.Fatal(err)
 	}
-	send("00000000000000000000000000000003")
-	if m := next(); m.Type != live.TypeRegression || m.Count != 3 || m.Status != store.StatusUnresolved {
-		t.Errorf("third message %+v", m)
+	send(ev("00000000000000000000000000000003"))
+	if m := pub.msgs[len(pub.msgs)-1]; len(pub.msgs) != 3 || m.Type != livemsg.TypeRegression || m.Count != 3 || m.Status != store.StatusUnresolved {
+		t.Errorf("third message %+v of %d", m, len(pub.msgs))
 	}
-	select {
-	case m := <-msgs:
-		t.Errorf("extra message %+v", m)
-	default:
+	if saver.reads != 0 {
+		t.Errorf("the processor read the issue %d times; the save's results carry its state", saver.reads)
 	}
 }

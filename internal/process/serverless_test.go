@@ -40,7 +40,7 @@ func TestPromoteLambdaTags(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := event.Event{Tags: tc.tags, Contexts: json.RawMessage(tc.contexts)}
-			Normalize(&ev)
+			promoteLambdaTags(&ev)
 			if !reflect.DeepEqual(ev.Tags, tc.want) {
 				t.Errorf("tags = %v, want %v", ev.Tags, tc.want)
 			}
@@ -52,7 +52,7 @@ func TestPromoteLambdaTags(t *testing.T) {
 // warning: the promoted tags, the timeout title and grouping by function.
 func TestProcessLambdaTimeout(t *testing.T) {
 	s := &fakeSaver{}
-	p := New(s, nil)
+	p := New(Config{Saver: s})
 	for i, secs := range []string{"6", "15"} {
 		ev := event.Event{
 			EventID: "c7d2e8f94a1b4c6d8e0f2a3b4c5d6e7" + string(rune('0'+i)), ProjectID: 7, Source: event.SourceSentry, Platform: "python",
@@ -63,7 +63,7 @@ func TestProcessLambdaTimeout(t *testing.T) {
 				Frames: []event.Frame{{Filename: "sentry_sdk/utils.py", AbsPath: "/var/task/sentry_sdk/utils.py", Module: "sentry_sdk.utils",
 					Function: "run", Lineno: 1523, InApp: new(true)}}}},
 		}
-		if _, err := p.Process(context.Background(), body(t, ev)); err != nil {
+		if _, err := processOne(context.Background(), p, body(t, ev)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,7 +98,7 @@ func TestLambdaTagsSearchable(t *testing.T) {
 	ev := event.Event{EventID: "a3f1c9d27e5b4f8a9c0d1e2f3a4b5c6d", ProjectID: proj.ID, Source: event.SourceSentry, Platform: "node",
 		Timestamp: time.Now(), Received: time.Now(), Contexts: json.RawMessage(lambdaContexts),
 		Exceptions: []event.Exception{{Type: "TypeError", Value: "x is undefined"}}}
-	if _, err := New(db, nil).Process(ctx, body(t, ev)); err != nil {
+	if _, err := processOne(ctx, New(Config{Saver: db}), body(t, ev)); err != nil {
 		t.Fatal(err)
 	}
 	for query, want := range map[string]int{

@@ -6,13 +6,20 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/getflytrap/flytrap/internal/queue"
 )
+
+// Message is a message a Source handed out. Processing it ends with Ack or
+// Retry by its ID.
+type Message struct {
+	ID   int64
+	Body []byte
+	// Attempts counts deliveries, this one included.
+	Attempts int
+}
 
 // Source is the consuming side of a queue.
 type Source interface {
-	Receive(ctx context.Context, max int) ([]queue.Message, error)
+	Receive(ctx context.Context, max int) ([]Message, error)
 	Ack(ctx context.Context, id int64) error
 	Retry(ctx context.Context, id int64, reason string) error
 }
@@ -24,7 +31,8 @@ type Workers struct {
 	Log       *slog.Logger
 	// Count is the number of goroutines (default 2).
 	Count int
-	// Batch is how many messages one goroutine claims at a time (default 10).
+	// Batch is how many messages one goroutine claims, and processes as
+	// one batch, at a time (default 10).
 	Batch int
 	// Idle is how long a goroutine sleeps when the queue is empty, unless
 	// woken by Wake (default 250 ms).
@@ -70,8 +78,8 @@ func (w *Workers) loop(ctx context.Context) {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			w.log().Error("queue receive failed", "err", err)
 		}
-		for _, m := range msgs {
-			w.handle(work, m)
+		if len(msgs) > 0 {
+			w.handle(work, msgs)
 		}
 		if len(msgs) == batch {
 			continue
@@ -85,17 +93,23 @@ func (w *Workers) loop(ctx context.Context) {
 	}
 }
 
-func (w *Workers) handle(ctx context.Context, m queue.Message) {
-	_, err := w.Processor.Process(ctx, m.Body)
-	switch {
-	case err == nil:
-		if err := w.Source.Ack(ctx, m.ID); err != nil {
-			// The event is stored; a redelivery is harmless (idempotent).
-			w.log().Error("queue ack failed", "id", m.ID, "err", err)
+// handle processes msgs as one batch and settles each by its own outcome.
+func (w *Workers) handle(ctx context.Context, msgs []Message) {
+	bodies := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		bodies[i] = m.Body
+	}
+	for i, out := range w.Processor.ProcessBatch(ctx, bodies) {
+		m := msgs[i]
+		if out.Err == nil {
+			if err := w.Source.Ack(ctx, m.ID); err != nil {
+				// The event is stored; a redelivery is harmless (idempotent).
+				w.log().Error("queue ack failed", "id", m.ID, "err", err)
+			}
+			continue
 		}
-	default:
-		w.log().Warn("event processing failed", "id", m.ID, "attempt", m.Attempts, "err", err)
-		if err := w.Source.Retry(ctx, m.ID, err.Error()); err != nil {
+		w.log().Warn("event processing failed", "id", m.ID, "attempt", m.Attempts, "err", out.Err)
+		if err := w.Source.Retry(ctx, m.ID, out.Err.Error()); err != nil {
 			w.log().Error("queue retry failed", "id", m.ID, "err", err)
 		}
 	}

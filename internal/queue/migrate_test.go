@@ -56,7 +56,7 @@ func TestUpgrade(t *testing.T) {
 				t.Errorf("queue migrations applied %v, want %v", applied, want)
 			}
 
-			q := NewLocal(db, Options{})
+			q := newLocal(t, db, Options{})
 			if ready, dead, err := q.Depth(ctx); err != nil || ready != int64(len(queued)) || dead != 1 {
 				t.Fatalf("Depth after upgrade = %d ready, %d dead, %v; want %d, 1", ready, dead, err, len(queued))
 			}
@@ -82,8 +82,9 @@ func TestUpgrade(t *testing.T) {
 }
 
 // migrateAsMain migrates a new database with the store's migrations as
-// shipped before the queue had its own (kept in testdata), the way the
-// store's runner recorded them then, and queues bodies plus one dead letter
+// shipped before the queue had its own (0001 to 0003: applied migration
+// files are history and never change), the way the store's runner recorded
+// them then, and queues bodies plus one dead letter
 // the way the queue did. It returns the ids of the queued messages.
 func migrateAsMain(t *testing.T, driver, dialect, dsn string, bodies [][]byte) []int64 {
 	t.Helper()
@@ -92,8 +93,8 @@ func migrateAsMain(t *testing.T, driver, dialect, dsn string, bodies [][]byte) [
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	dir := filepath.Join("testdata", "store-migrations-main", dialect)
-	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+	dir := filepath.Join("..", "store", "migrations", dialect)
+	files, err := filepath.Glob(filepath.Join(dir, "000[123]_*.sql"))
 	if err != nil || len(files) != 3 {
 		t.Fatalf("old store migrations in %s: %v, %v", dir, files, err)
 	}
@@ -155,7 +156,7 @@ func TestMigrateVersionsApart(t *testing.T) {
 	if err := Migrate(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if _, dead, err := NewLocal(db, Options{}).Depth(ctx); err != nil || dead != 0 {
+	if _, dead, err := newLocal(t, db, Options{}).Depth(ctx); err != nil || dead != 0 {
 		t.Errorf("Depth after the queue migrated from scratch on a migrated store: %d dead, %v", dead, err)
 	}
 	db.Close()

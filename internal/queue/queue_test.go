@@ -72,6 +72,12 @@ func runQueueTests(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"DeadLetterOnRetry", testDeadLetterOnRetry},
 		{"DeadLetterOnTimeout", testDeadLetterOnTimeout},
 		{"ConcurrentConsumers", testConcurrentConsumers},
+		{"GroupCommit", testGroupCommit},
+		{"EnqueueBatch", testEnqueueBatch},
+		{"FailedCommitFailsAllWaiters", testFailedCommit},
+		{"CancelledWaiter", testCancelledWaiter},
+		{"CloseFlushes", testCloseFlushes},
+		{"PendingCountedAtStart", testPendingCountedAtStart},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -80,8 +86,20 @@ func runQueueTests(t *testing.T, open func(t *testing.T) *store.DB) {
 
 var ctx = context.Background()
 
-func newQueue(db *store.DB, c *clock, maxAttempts int) *Local {
-	return NewLocal(db, Options{Visibility: time.Minute, MaxAttempts: maxAttempts, Now: c.Now})
+// newLocal returns db's queue, closed when the test ends (before db, whose
+// Cleanup was registered first).
+func newLocal(t testing.TB, db *store.DB, opts Options) *Local {
+	q := NewLocal(db, opts)
+	t.Cleanup(func() {
+		if err := q.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return q
+}
+
+func newQueue(t testing.TB, db *store.DB, c *clock, maxAttempts int) *Local {
+	return newLocal(t, db, Options{Visibility: time.Minute, MaxAttempts: maxAttempts, Now: c.Now})
 }
 
 func enqueue(t *testing.T, q *Local, bodies ...string) {
@@ -116,11 +134,14 @@ func wantDepth(t *testing.T, q *Local, ready, dead int64) {
 	if err != nil || r != ready || d != dead {
 		t.Errorf("Depth = %d, %d, %v; want %d, %d", r, d, err, ready, dead)
 	}
+	if p := q.Pending(); p != ready {
+		t.Errorf("Pending = %d, want %d, the rows in the table", p, ready)
+	}
 }
 
 func testOrder(t *testing.T, db *store.DB) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	q := newQueue(db, c, 5)
+	q := newQueue(t, db, c, 5)
 	for i := range 5 {
 		enqueue(t, q, fmt.Sprint(i))
 		c.Advance(time.Millisecond)
@@ -161,7 +182,7 @@ func testOrder(t *testing.T, db *store.DB) {
 
 func testVisibilityTimeout(t *testing.T, db *store.DB) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	q := newQueue(db, c, 5)
+	q := newQueue(t, db, c, 5)
 	enqueue(t, q, "a")
 	first := receive(t, q, 1)
 	c.Advance(time.Minute - time.Millisecond)
@@ -186,7 +207,7 @@ func testVisibilityTimeout(t *testing.T, db *store.DB) {
 
 func testRetryBackoff(t *testing.T, db *store.DB) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	q := newQueue(db, c, 10)
+	q := newQueue(t, db, c, 10)
 	enqueue(t, q, "a")
 	for attempt, wait := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
 		msgs := receive(t, q, 1)
@@ -230,7 +251,7 @@ func deadReasons(t *testing.T, db *store.DB) []string {
 
 func testDeadLetterOnRetry(t *testing.T, db *store.DB) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	q := newQueue(db, c, 3)
+	q := newQueue(t, db, c, 3)
 	enqueue(t, q, "poison", "fine")
 	for attempt := 1; attempt <= 3; attempt++ {
 		msgs := receive(t, q, 10)
@@ -263,7 +284,7 @@ func testDeadLetterOnRetry(t *testing.T, db *store.DB) {
 
 func testDeadLetterOnTimeout(t *testing.T, db *store.DB) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
-	q := newQueue(db, c, 2)
+	q := newQueue(t, db, c, 2)
 	enqueue(t, q, "crasher")
 	for attempt := 1; attempt <= 2; attempt++ {
 		msgs := receive(t, q, 1)
@@ -289,7 +310,7 @@ func testDeadLetterOnTimeout(t *testing.T, db *store.DB) {
 }
 
 func testConcurrentConsumers(t *testing.T, db *store.DB) {
-	q := NewLocal(db, Options{})
+	q := newLocal(t, db, Options{})
 	const n, consumers = 200, 8
 	for i := range n {
 		enqueue(t, q, fmt.Sprint(i))
@@ -350,16 +371,19 @@ func TestSQLiteDurableAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := NewLocal(db, Options{})
+	q := newLocal(t, db, Options{})
 	enqueue(t, q, "done", "pending")
 	msgs := receive(t, q, 1)
 	q.Ack(ctx, msgs[0].ID)
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	db = openStore(t, "sqlite:"+path)
-	q = NewLocal(db, Options{})
+	q = newLocal(t, db, Options{})
 	if got := bodies(receive(t, q, 10)); !slices.Equal(got, []string{"pending"}) {
 		t.Errorf("after reopening got %q, want the unacked message", got)
 	}
@@ -406,7 +430,7 @@ func TestSQLiteEnqueueSurvivesKill(t *testing.T) {
 		t.Fatalf("helper acknowledged only %d messages", acked+1)
 	}
 
-	q := NewLocal(openStore(t, path), Options{})
+	q := newLocal(t, openStore(t, path), Options{})
 	msgs := receive(t, q, MaxReceive)
 	if len(msgs) < acked+1 {
 		t.Fatalf("%d messages survived, but %d were acknowledged", len(msgs), acked+1)

@@ -28,26 +28,36 @@ type countingSaver struct {
 	m  *metrics
 }
 
-func (c *countingSaver) SaveEvent(ctx context.Context, req store.SaveRequest) (store.SaveResult, error) {
-	res, err := c.db.SaveEvent(ctx, req)
-	switch {
-	case err != nil:
-		c.m.failures.Add(1)
-	case res.Duplicate:
-		c.m.duplicates.Add(1)
-	default:
-		c.m.processed.Add(1)
-		if res.NewIssue {
-			c.m.newIssues.Add(1)
+func (c *countingSaver) SaveBatch(ctx context.Context, reqs []store.SaveRequest, hooks ...store.TxHook) ([]store.SaveResult, error) {
+	results, err := c.db.SaveBatch(ctx, reqs, hooks...)
+	if err != nil {
+		// The processor saves the events of a failed batch again one by
+		// one, so only a batch of one is an event's own failure.
+		if len(reqs) == 1 {
+			c.m.failures.Add(1)
 		}
-		if res.Regression {
-			c.m.regressions.Add(1)
+		return nil, err
+	}
+	for _, res := range results {
+		switch {
+		case res.Duplicate:
+			c.m.duplicates.Add(1)
+		default:
+			c.m.processed.Add(1)
+			if res.NewIssue {
+				c.m.newIssues.Add(1)
+			}
+			if res.Regression {
+				c.m.regressions.Add(1)
+			}
 		}
 	}
-	return res, err
+	return results, nil
 }
 
-// writeMetrics writes the pipeline's counters in the Prometheus text format.
+// writeMetrics writes the samples only the local pipeline has (ingest, the
+// processor, the local queue) in the Prometheus text format; app writes the
+// shared ones.
 func (s *Server) writeMetrics(ctx context.Context, w io.Writer) {
 	st := s.ingest.Stats()
 	counter(w, "flytrap_ingest_accepted_total", "Events accepted and queued by ingest.", int64(st.Accepted))
@@ -67,7 +77,6 @@ func (s *Server) writeMetrics(ctx context.Context, w io.Writer) {
 	counter(w, "flytrap_issues_created_total", "Issues created.", s.metrics.newIssues.Load())
 	counter(w, "flytrap_issues_regressed_total", "Resolved issues reopened by a new event.", s.metrics.regressions.Load())
 	counter(w, "flytrap_process_failures_total", "Events whose processing failed and was retried.", s.metrics.failures.Load())
-	s.web.WriteLiveMetrics(w)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if ready, dead, err := s.queue.Depth(ctx); err == nil {

@@ -1,6 +1,7 @@
-// Package server assembles the local pipeline: ingest, the durable queue,
-// processor workers, the REST API, operations endpoints and the retention
-// job, all in one process over one database.
+// Package server is the local assembly behind `flytrap dev`: the shared
+// application (internal/app: web face, operations endpoints, background
+// jobs) plus ingest, the durable local queue and processor workers, all in
+// one process over one database.
 package server
 
 import (
@@ -12,14 +13,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/app"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
-	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/store"
-	"github.com/getflytrap/flytrap/internal/web"
 )
 
 // Config tunes the local server.
@@ -27,12 +28,11 @@ type Config struct {
 	Ingest ingest.Config
 	// Workers is the number of processor goroutines.
 	Workers int
-	// RetentionMaxAge prunes events older than this (0 keeps them).
-	RetentionMaxAge time.Duration
-	// RetentionPerIssue keeps at most this many events per issue (0: all).
-	RetentionPerIssue int
-	// RetentionEvery is how often the retention job runs.
-	RetentionEvery time.Duration
+	// Retention says which events the retention job deletes.
+	Retention app.Retention
+	// SessionPruneEvery is how often expired sessions are deleted
+	// (0: app.DefaultSessionPruneEvery).
+	SessionPruneEvery time.Duration
 	// ShutdownGrace bounds how long in-flight HTTP requests may take to
 	// finish after a shutdown signal.
 	ShutdownGrace time.Duration
@@ -50,6 +50,8 @@ type Config struct {
 	FreeSpace ops.FreeSpace
 	// Render bounds how much of an event dashboard pages show.
 	Render dashboard.RenderLimits
+	// Now is the background jobs' clock; nil is time.Now.
+	Now func() time.Time
 }
 
 // Server is the local pipeline over one database.
@@ -62,14 +64,11 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	metrics *metrics
-	web     *web.Web
+	app     *app.App
 }
 
 // New wires the pipeline over db.
 func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
-	if cfg.RetentionEvery <= 0 {
-		cfg.RetentionEvery = time.Hour
-	}
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 15 * time.Second
 	}
@@ -80,47 +79,47 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	s.queue = queue.NewLocal(db, queue.Options{Visibility: 15 * time.Second})
 	wake := make(chan struct{}, 1)
 	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
+	cfg.Ingest.Backlog = s.queue
 	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)
-	s.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, SecureCookies: cfg.SecureCookies, Render: cfg.Render}, log)
-	proc := process.New(&countingSaver{db: db, m: s.metrics}, log).
-		WithPublisher(live.PublisherFor(db, s.web.Hub()), db).
-		WithPrivacy(db)
+	s.app = app.New(db, app.Config{
+		PublicURL:         cfg.PublicURL,
+		SecureCookies:     cfg.SecureCookies,
+		Render:            cfg.Render,
+		Retention:         cfg.Retention,
+		SessionPruneEvery: cfg.SessionPruneEvery,
+		DataDir:           cfg.DataDir,
+		MinFreeBytes:      cfg.MinFreeBytes,
+		FreeSpace:         cfg.FreeSpace,
+		Log:               log,
+		Now:               cfg.Now,
+	},
+		app.WithReadyCheck(ops.Check{Name: "queue", Run: func(ctx context.Context) error {
+			_, _, err := s.queue.Depth(ctx)
+			return err
+		}}),
+		// Open to anyone who reaches the listener: flytrap dev binds to
+		// 127.0.0.1 unless told otherwise (docs/api.md says so).
+		app.WithMetrics(s.writeMetrics),
+	)
+	pcfg := process.Config{Saver: &countingSaver{db: db, m: s.metrics}, Privacy: db, Log: log}
+	if db.Dialect() == store.DialectPostgres {
+		// NOTIFY reaches every dashboard process's listener, this one's too.
+		pcfg.Notify = livemsg.Notify
+	} else {
+		pcfg.Publisher = s.app.Hub()
+	}
 	s.workers = &process.Workers{
-		Processor: proc,
-		Source:    s.queue,
+		Processor: process.New(pcfg),
+		Source:    queueSource{s.queue},
 		Log:       log,
 		Count:     cfg.Workers,
 		Wake:      wake,
 	}
-	mux := s.web.Mux()
+	mux := s.app.Mux()
 	mux.Handle("/api/", s.ingest)
-	mux.Handle("GET /readyz", ops.Readyz(log, s.readyChecks()...))
-	// Open to anyone who reaches the listener: flytrap dev binds to
-	// 127.0.0.1 unless told otherwise (docs/api.md says so).
-	mux.Handle("GET /metrics", ops.Metrics(s.writeMetrics))
 	// nosniff outermost, so ingest paths answered without the mux get it.
-	s.handler = ops.NoSniff(s.ingest.AcceptRepeatedSlashes(s.web.Mux()))
+	s.handler = ops.NoSniff(s.ingest.AcceptRepeatedSlashes(mux))
 	return s
-}
-
-// readyChecks are what /readyz requires: the database, the local queue
-// and, with a data directory, free space on its file system.
-func (s *Server) readyChecks() []ops.Check {
-	checks := []ops.Check{
-		{Name: "database", Run: s.db.Ping},
-		{Name: "queue", Run: func(ctx context.Context) error {
-			_, _, err := s.queue.Depth(ctx)
-			return err
-		}},
-	}
-	if s.cfg.DataDir != "" {
-		minFree := s.cfg.MinFreeBytes
-		if minFree == 0 {
-			minFree = ops.DefaultMinFreeBytes
-		}
-		checks = append(checks, ops.DiskSpace(s.cfg.DataDir, minFree, s.cfg.FreeSpace))
-	}
-	return checks
 }
 
 // Handler returns the HTTP handler of every endpoint.
@@ -131,22 +130,18 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // (their events are queued durably), then let the workers finish the
 // messages they hold. Unclaimed messages stay queued for the next start.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	srv := s.web.HTTPServer(s.handler)
+	srv := s.app.HTTPServer(s.handler)
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		s.web.Listen(workCtx)
+		s.app.Run(workCtx)
 	}()
 	go func() {
 		defer wg.Done()
 		s.workers.Run(workCtx)
-	}()
-	go func() {
-		defer wg.Done()
-		s.retentionLoop(workCtx)
 	}()
 
 	serveErr := make(chan error, 1)
@@ -166,29 +161,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	return err
-}
-
-func (s *Server) retentionLoop(ctx context.Context) {
-	if s.cfg.RetentionMaxAge <= 0 && s.cfg.RetentionPerIssue <= 0 {
-		return
-	}
-	t := time.NewTicker(s.cfg.RetentionEvery)
-	defer t.Stop()
-	for {
-		n, err := s.db.Prune(ctx, time.Now(), s.cfg.RetentionMaxAge, s.cfg.RetentionPerIssue)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.log.Error("retention failed", "err", err)
-		case n > 0:
-			s.log.Info("retention pruned events", "deleted", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	return errors.Join(err, s.queue.Close())
 }
 
 // wakingQueue enqueues and then nudges an idle worker, so a local event is
@@ -199,7 +172,11 @@ type wakingQueue struct {
 }
 
 func (w *wakingQueue) Enqueue(ctx context.Context, body []byte) error {
-	if err := w.q.Enqueue(ctx, body); err != nil {
+	return w.EnqueueBatch(ctx, [][]byte{body})
+}
+
+func (w *wakingQueue) EnqueueBatch(ctx context.Context, bodies [][]byte) error {
+	if err := w.q.EnqueueBatch(ctx, bodies); err != nil {
 		return err
 	}
 	select {
@@ -207,4 +184,17 @@ func (w *wakingQueue) Enqueue(ctx context.Context, body []byte) error {
 	default:
 	}
 	return nil
+}
+
+// queueSource hands the local queue's messages to the processor workers,
+// which do not depend on the queue package.
+type queueSource struct{ *queue.Local }
+
+func (q queueSource) Receive(ctx context.Context, max int) ([]process.Message, error) {
+	msgs, err := q.Local.Receive(ctx, max)
+	out := make([]process.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = process.Message{ID: m.ID, Body: m.Body, Attempts: m.Attempts}
+	}
+	return out, err
 }

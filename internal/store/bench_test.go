@@ -125,3 +125,46 @@ func BenchmarkSaveEvent(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkSaveBatch stores the events of BenchmarkSaveEvent ten to a
+// transaction, as the processor saves the messages a worker claims or an
+// SQS batch: one fsync per batch instead of per event. ns/event is the
+// number to compare with BenchmarkSaveEvent's ns/op.
+func BenchmarkSaveBatch(b *testing.B) {
+	const size = 10
+	dir, err := os.MkdirTemp("", "flytrap-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(dir, "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	p, err := db.CreateProject(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ev event.Event
+	if err := json.Unmarshal(benchPayload(b), &ev); err != nil {
+		b.Fatal(err)
+	}
+	ev.ProjectID = p.ID
+	i := 0
+	for b.Loop() {
+		reqs := make([]SaveRequest, size)
+		for j := range reqs {
+			e := ev
+			e.EventID = fmt.Sprintf("%032x", i+1)
+			reqs[j] = SaveRequest{Event: &e, Fingerprint: fmt.Sprintf("fp-%d", i%50), GroupingVersion: "bench",
+				Title: "TypeError", Culprit: "checkout.js in submit", UserKey: fmt.Sprintf("id:%d", i%200)}
+			i++
+		}
+		if _, err := db.SaveBatch(ctx, reqs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i), "ns/event")
+}

@@ -34,6 +34,9 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Settings", testSettings},
 		{"SaveEvent", testSaveEvent},
 		{"SaveEventInvalid", testSaveEventInvalid},
+		{"SaveBatch", testSaveBatch},
+		{"SaveBatchRollback", testSaveBatchRollback},
+		{"ConcurrentBatches", testConcurrentBatches},
 		{"Regression", testRegression},
 		{"Authorization", testAuthorization},
 		{"ListIssuesFilters", testListIssuesFilters},
@@ -366,8 +369,9 @@ func testRegression(e *env) {
 			at = at.Add(time.Minute)
 			res := e.save("fp", withRelease(tt.release), withAt(at), withRcv(at))
 			got := e.issue(id)
-			if res.Regression != tt.regression || got.Status != tt.wantStatus {
-				t.Errorf("Regression = %v, status %s; want %v, %s", res.Regression, got.Status, tt.regression, tt.wantStatus)
+			if res.Regression != tt.regression || got.Status != tt.wantStatus || res.Status != got.Status || res.Count != got.Count {
+				t.Errorf("Regression = %v, status %s (result says %s, count %d of %d); want %v, %s",
+					res.Regression, got.Status, res.Status, res.Count, got.Count, tt.regression, tt.wantStatus)
 			}
 			wantIn := tt.resolvedIn
 			if tt.wantStatus != StatusResolved {

@@ -30,8 +30,8 @@ const (
 // longer ones are replaced by their SHA-256 instead of being truncated.
 const maxKeyBytes = 200
 
-// errDuplicate makes SaveEvent roll back when another transaction stored the
-// same event first.
+// errDuplicate makes SaveBatch roll back when another transaction stored
+// one of its events first.
 var errDuplicate = errors.New("duplicate event")
 
 // clean makes SDK text storable in both dialects: PostgreSQL rejects NUL
@@ -101,7 +101,7 @@ func eventTags(ev *event.Event, level, release, env string) []event.Tag {
 	return tags
 }
 
-// issueState is the part of an issue SaveEvent reads under its row lock.
+// issueState is the part of an issue save reads under its row lock.
 type issueState struct {
 	status, resolvedIn        string
 	userCount                 int64
@@ -109,24 +109,105 @@ type issueState struct {
 	firstRelease, lastRelease string
 }
 
-// SaveEvent stores a processed event and updates its issue in one
-// transaction. Saving an event_id the project already has changes nothing
-// and reports Duplicate with the stored event's issue, which makes the
-// processor idempotent under at-least-once delivery.
+// TxHook adds statements to SaveBatch's transaction: outbox rows, or a
+// NOTIFY that PostgreSQL delivers when, and only if, the batch commits.
+// It runs after every event of the batch is saved and sees their results,
+// index for index with the requests; an error rolls the whole batch back.
+// Statements use $N placeholders, as everywhere in the store.
+type TxHook func(ctx context.Context, tx *sql.Tx, results []SaveResult) error
+
+// SaveEvent stores one event: SaveBatch with a batch of one.
+func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error) {
+	res, err := d.SaveBatch(ctx, []SaveRequest{req})
+	if err != nil {
+		return SaveResult{}, err
+	}
+	return res[0], nil
+}
+
+// SaveBatch stores processed events and updates their issues in one
+// transaction, then runs hooks in it, and commits. The results, one per
+// request in order, carry each issue's state as the transaction left it
+// (from RETURNING), so nothing needs to read the issue again after the
+// commit. Any error, from a save or a hook, rolls the whole batch back and
+// names the event it came from; a caller that wants one bad event not to
+// hold up the others saves them again one at a time.
+//
+// Saving is idempotent per (project, event_id): an event the project
+// already has, or one earlier in the same batch, changes nothing and is
+// reported Duplicate with the stored event's issue, which makes the
+// processor safe under at-least-once delivery. When a concurrent
+// transaction stores one of the batch's events first, the batch is rolled
+// back and run again, and that event is then a duplicate. On PostgreSQL a
+// batch that deadlocks with another (they lock issue rows in their own
+// event order) is run again too, a few times. Hooks therefore run once per
+// attempt, and must do nothing but run statements in tx: only the attempt
+// that commits keeps them.
 //
 // The event's time is its Timestamp, else Received, else now; Received
 // (else now) is when its release counts as first seen. An empty Title or
-// Culprit in req is derived from the event. The issue's title, culprit,
-// level and latest event follow the newest event by time.
+// Culprit in a request is derived from the event. The issue's title,
+// culprit, level and latest event follow the newest event by time.
 //
 // A resolved issue reopens (Regression) unless it was resolved in a release
 // and the event comes from an older one, meaning a release first seen
 // before it. Ignored issues stay ignored. Events of a missing project are
 // ErrNotFound.
-func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error) {
+func (d *DB) SaveBatch(ctx context.Context, reqs []SaveRequest, hooks ...TxHook) ([]SaveResult, error) {
+	batch := make([]saving, len(reqs))
+	for i, req := range reqs {
+		s, err := prepare(req)
+		if err != nil {
+			return nil, err
+		}
+		batch[i] = s
+	}
+	// Each rerun for a duplicate finds at least one more event already
+	// stored, so there are at most as many as events.
+	dupRuns, deadlockRuns := 0, 0
+	for {
+		results := make([]SaveResult, len(batch))
+		var failed *saving
+		err := d.InTx(ctx, func(tx *sql.Tx) error {
+			for i := range batch {
+				var err error
+				if results[i], err = d.save(ctx, tx, &batch[i]); err != nil {
+					failed = &batch[i]
+					return err
+				}
+			}
+			for _, h := range hooks {
+				if err := h(ctx, tx, results); err != nil {
+					return fmt.Errorf("hook: %w", err)
+				}
+			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			return results, nil
+		case errors.Is(err, errDuplicate) && dupRuns < len(batch):
+			dupRuns++
+			continue
+		case pgDeadlock(err) && deadlockRuns < maxDeadlockRuns:
+			deadlockRuns++
+			continue
+		case failed != nil:
+			return nil, fmt.Errorf("store: save event %s: %w", failed.eventID, err)
+		}
+		return nil, fmt.Errorf("store: save batch of %d events: %w", len(batch), err)
+	}
+}
+
+// maxDeadlockRuns is how many times SaveBatch reruns a batch PostgreSQL
+// chose as a deadlock's victim before it gives up and returns the error.
+const maxDeadlockRuns = 3
+
+// prepare checks a request and cleans it for SQL.
+func prepare(req SaveRequest) (saving, error) {
 	ev := req.Event
 	if ev == nil || ev.EventID == "" || len(ev.EventID) > 64 || ev.ProjectID <= 0 || req.Fingerprint == "" {
-		return SaveResult{}, fmt.Errorf("store: save event: %w: event, event ID, project ID and fingerprint are required", ErrInvalid)
+		return saving{}, fmt.Errorf("store: save event: %w: event, event ID, project ID and fingerprint are required", ErrInvalid)
 	}
 	received := ev.Received
 	if received.IsZero() {
@@ -156,7 +237,7 @@ func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error)
 	}
 	raw, err := json.Marshal(&stored)
 	if err != nil {
-		return SaveResult{}, fmt.Errorf("store: save event %s: %w", ev.EventID, err)
+		return saving{}, fmt.Errorf("store: save event %s: %w", ev.EventID, err)
 	}
 	payload := compress(raw)
 	s := saving{
@@ -175,22 +256,7 @@ func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error)
 		payload:     payload,
 	}
 	s.tags = eventTags(ev, s.level, s.release, s.env)
-
-	var res SaveResult
-	err = d.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		res, err = d.save(ctx, tx, &s)
-		return err
-	})
-	if errors.Is(err, errDuplicate) {
-		res = SaveResult{Duplicate: true}
-		err = d.db.QueryRowContext(ctx, `SELECT issue_id FROM events WHERE event_id = $1 AND project_id = $2`,
-			s.eventID, s.projectID).Scan(&res.IssueID)
-	}
-	if err != nil {
-		return SaveResult{}, fmt.Errorf("store: save event %s: %w", ev.EventID, err)
-	}
-	return res, nil
+	return s, nil
 }
 
 // saving is a SaveRequest cleaned and ready for SQL.
@@ -203,7 +269,7 @@ type saving struct {
 	tags                           []event.Tag
 }
 
-// save is SaveEvent's transaction. On PostgreSQL it locks the issue row
+// save stores one event of SaveBatch's transaction. On PostgreSQL it locks the issue row
 // before touching anything else the event shares with concurrent saves, so
 // saves of one issue queue on that lock and cannot deadlock.
 func (d *DB) save(ctx context.Context, tx *sql.Tx, s *saving) (SaveResult, error) {
@@ -307,17 +373,18 @@ func (d *DB) save(ctx context.Context, tx *sql.Tx, s *saving) (SaveResult, error
 	if s.release != "" && (st.lastRelease == "" || newest) {
 		st.lastRelease = s.release
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE issues SET
+	err = tx.QueryRowContext(ctx, `UPDATE issues SET
 			count = count + 1, user_count = $2, first_seen = $3, last_seen = $4,
 			first_release = $5, last_release = $6, status = $7, resolved_in_release = $8,
 			title = CASE WHEN $9 THEN $10 ELSE title END,
 			culprit = CASE WHEN $9 THEN $11 ELSE culprit END,
 			level = CASE WHEN $9 THEN $12 ELSE level END,
 			latest_event_id = CASE WHEN $9 THEN $13 ELSE latest_event_id END
-		WHERE id = $1`,
+		WHERE id = $1
+		RETURNING count, user_count, status, title, level`,
 		res.IssueID, st.userCount, min(st.firstSeen, s.at), max(st.lastSeen, s.at),
 		st.firstRelease, st.lastRelease, st.status, st.resolvedIn,
-		newest, s.title, s.culprit, s.level, s.eventID)
+		newest, s.title, s.culprit, s.level, s.eventID).Scan(&res.Count, &res.UserCount, &res.Status, &res.Title, &res.Level)
 	return res, err
 }
 

@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -37,6 +38,11 @@ const (
 type DB struct {
 	db      *sql.DB
 	dialect string
+	// connector opens connections like the pool's, for NewPool.
+	connector driver.Connector
+	// writeTurn holds a token while a writer of this process has SQLite's
+	// write lock; nil on PostgreSQL. See WriteTurn.
+	writeTurn chan struct{}
 }
 
 // sqliteParams configure every SQLite connection. busy_timeout comes first
@@ -108,7 +114,8 @@ func openSQLite(dsn string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	return &DB{db: db, dialect: DialectSQLite}, nil
+	return &DB{db: db, dialect: DialectSQLite, connector: dsnConnector{db.Driver(), path + "?" + sqliteParams},
+		writeTurn: make(chan struct{}, 1)}, nil
 }
 
 // restrictSQLiteFiles makes the database file, and the -wal, -shm and
@@ -145,12 +152,34 @@ func openPostgres(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: parse PostgreSQL DSN: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg)
+	connector := stdlib.GetConnector(*cfg)
+	db := sql.OpenDB(connector)
 	// Small RDS instances allow ~80 connections shared by every process.
 	db.SetMaxOpenConns(10)
 	db.SetMaxIdleConns(10)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{db: db, dialect: DialectPostgres}, nil
+	return &DB{db: db, dialect: DialectPostgres, connector: connector}, nil
+}
+
+// dsnConnector is what database/sql makes of a driver without
+// DriverContext, kept so NewPool can open more connections like it.
+type dsnConnector struct {
+	drv driver.Driver
+	dsn string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
+
+// NewPool opens another pool of at most n connections to the same
+// database, with the same settings, for a component whose writes must not
+// wait for a connection behind the main pool's readers and writers (the
+// local queue's committer). The caller closes it.
+func (d *DB) NewPool(n int) *sql.DB {
+	p := sql.OpenDB(d.connector)
+	p.SetMaxOpenConns(n)
+	p.SetMaxIdleConns(n)
+	return p
 }
 
 // Close closes the database.
@@ -185,9 +214,35 @@ func (d *DB) like() string {
 	return "LIKE"
 }
 
-// InTx runs fn in a transaction and commits it if fn returns nil; the
-// queue shares it so both packages handle transactions alike.
+// WriteTurn waits for this process's turn to write and returns the
+// function that ends it, to call once the write has committed or rolled
+// back. On SQLite, writers of one process take turns in arrival order:
+// SQLite has one write lock, and a writer that finds it taken sleeps in
+// its busy handler (1, 2, 5, ... 25 ms at a time) and may lose it again
+// and again to writers that did not wait, so under load the queue's
+// committer starved the processor or the other way round. On PostgreSQL,
+// where writers run side by side, it returns at once.
+func (d *DB) WriteTurn(ctx context.Context) (func(), error) {
+	if d.writeTurn == nil {
+		return func() {}, nil
+	}
+	select {
+	case d.writeTurn <- struct{}{}:
+		return func() { <-d.writeTurn }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// InTx runs fn in a transaction, in its WriteTurn, and commits it if fn
+// returns nil; the queue shares it so both packages handle transactions
+// alike. SQLite transactions are immediate, so every one is a write.
 func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	done, err := d.WriteTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -265,6 +320,14 @@ type dbtx interface {
 func pgUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}
+
+// pgDeadlock reports whether err is PostgreSQL's deadlock_detected: the
+// transaction was rolled back to break a cycle of waits, and running it
+// again normally succeeds.
+func pgDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
 }
 
 // notFound turns sql.ErrNoRows into ErrNotFound.

@@ -169,12 +169,20 @@ type SaveRequest struct {
 	UserKey string
 }
 
-// SaveResult says what SaveEvent did.
+// SaveResult says what saving one event did and, unless it was a
+// duplicate, the state its issue was left in by the save's transaction.
 type SaveResult struct {
 	IssueID    int64
 	Duplicate  bool // the event_id was stored before; nothing changed
 	NewIssue   bool
 	Regression bool // a resolved issue was reopened
+	// The issue's event count, affected users, status, title and level
+	// after the save; zero for a duplicate, which changed nothing.
+	Count     int64
+	UserCount int64
+	Status    string
+	Title     string
+	Level     string
 }
 
 // ErrForbidden is returned when a viewer who can see a resource may not

@@ -1,6 +1,6 @@
 // Package web assembles what people and scripts talk to: the dashboard, the
-// REST API, the live stream and /healthz. `flytrap dev` adds ingest and the
-// local queue to it; the EC2 dashboard serves it as it is.
+// REST API, the live stream and /healthz. internal/app builds every server
+// on it, adding /readyz, /metrics and the background jobs.
 package web
 
 import (
@@ -60,8 +60,8 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 	return w
 }
 
-// Mux is the web mux, for the caller's extra routes (ingest, /readyz,
-// /metrics). Serve Handler, not the mux itself.
+// Mux is the web mux, for the caller's extra routes (/readyz, /metrics,
+// ingest). Serve Handler, not the mux itself.
 func (w *Web) Mux() *http.ServeMux { return w.mux }
 
 // Handler is what to serve: the mux, with the headers every response needs.

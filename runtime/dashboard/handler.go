@@ -7,38 +7,31 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/getflytrap/flytrap/internal/app"
+	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
-	"github.com/getflytrap/flytrap/internal/web"
 )
 
-// newHandler is every HTTP endpoint of the dashboard instance: the web
-// face shared with `flytrap dev` (dashboard, /api/v1, the live stream,
-// /healthz) plus this instance's /readyz and /metrics. Ingest is not served
-// here; SDKs post to API Gateway.
+// newApp is every HTTP endpoint and background job of the dashboard
+// instance: the application shared with `flytrap dev` (dashboard, /api/v1,
+// the live stream, /healthz, /readyz, /metrics, retention and session
+// pruning) plus the key-set publisher's metrics. Ingest is not served here;
+// SDKs post to API Gateway.
 //
 // The instance's listeners face the internet, so /metrics asks for an
 // admin's API token, and /readyz says only "ready" or "not ready" (the
-// reason goes to the log). /readyz checks the database and free space in
-// the state directory, where certificates are cached and renewed.
-func newHandler(db *store.DB, pub *publisher, site *web.Web, opts options, log *slog.Logger) http.Handler {
-	mux := site.Mux()
-	mux.Handle("GET /readyz", ops.Readyz(log,
-		ops.Check{Name: "database", Run: db.Ping},
-		ops.DiskSpace(opts.stateDir, opts.minFreeBytes, opts.freeSpace)))
-	metrics := ops.Metrics(func(_ context.Context, w io.Writer) {
-		metric := func(name, typ, help string, v int64) { ops.Metric(w, name, typ, help, v) }
-		metric("flytrap_keyset_publishes_total", "counter", "Ingest key sets published to S3.", pub.published.Load())
-		metric("flytrap_keyset_publish_failures_total", "counter", "Failed attempts to read or publish the ingest key set.", pub.failures.Load())
-		metric("flytrap_keyset_keys", "gauge", "Active keys in the last published key set.", pub.keys.Load())
-		metric("flytrap_keyset_last_success_timestamp_seconds", "gauge", "When the key set was last published.", pub.lastSuccess.Load())
-		st := db.SQL().Stats()
-		metric("flytrap_db_open_connections", "gauge", "Open database connections.", int64(st.OpenConnections))
-		metric("flytrap_db_wait_total", "counter", "Times a query waited for a free connection.", st.WaitCount)
-		site.WriteLiveMetrics(w)
-	})
-	mux.Handle("GET /metrics", ops.RequireAdmin(adminToken(db), log, metrics))
-	return nudgeAfterWrites(site.Handler(), pub.nudge)
+// reason goes to the log).
+func newApp(db *store.DB, pub *publisher, rc awsx.RuntimeConfig, opts options, log *slog.Logger) *app.App {
+	return app.New(db, appConfig(rc, opts, log),
+		app.WithMetricsAuth(adminToken(db)),
+		app.WithMetrics(func(_ context.Context, w io.Writer) {
+			metric := func(name, typ, help string, v int64) { ops.Metric(w, name, typ, help, v) }
+			metric("flytrap_keyset_publishes_total", "counter", "Ingest key sets published to S3.", pub.published.Load())
+			metric("flytrap_keyset_publish_failures_total", "counter", "Failed attempts to read or publish the ingest key set.", pub.failures.Load())
+			metric("flytrap_keyset_keys", "gauge", "Active keys in the last published key set.", pub.keys.Load())
+			metric("flytrap_keyset_last_success_timestamp_seconds", "gauge", "When the key set was last published.", pub.lastSuccess.Load())
+		}))
 }
 
 // nudgeAfterWrites calls nudge after every request that may change data:

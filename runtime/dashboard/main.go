@@ -14,7 +14,10 @@
 //     deploy` to print once and delete (it is never logged);
 //  6. the ingest key set, published to S3 now and whenever the active keys
 //     change (checked every 30 s);
-//  7. HTTP: with a domain, HTTPS on :443 with Let's Encrypt certificates
+//  7. the background jobs every Flytrap server runs (internal/app): event
+//     retention as config.json's retention_days and retention_per_issue
+//     say (from flytrap.yaml), and expired session pruning;
+//  8. HTTP: with a domain, HTTPS on :443 with Let's Encrypt certificates
 //     (autocert, cached in the state directory) and :80 answering ACME
 //     challenges and redirecting to HTTPS; without one, plain HTTP on :80.
 //
@@ -29,6 +32,8 @@
 //	FLYTRAP_DB_SSLMODE  default require (RDS enforces TLS)
 //	FLYTRAP_MIN_FREE_MB free space (MiB) the state directory needs for
 //	                    /readyz to answer ready (default 100)
+//	FLYTRAP_MEMORY_LIMIT_MB soft limit on the Go memory (default 1024, half
+//	                    the 2 GB instance; 0: none; GOMEMLIMIT wins)
 //	LOG_LEVEL           debug, info (default), warn or error
 //
 // The SDK's own variables (AWS_EC2_METADATA_SERVICE_ENDPOINT,
@@ -56,13 +61,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"golang.org/x/crypto/acme/autocert"
 
+	"github.com/getflytrap/flytrap/internal/app"
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/lambdax"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
-	"github.com/getflytrap/flytrap/internal/web"
 )
 
 func main() {
@@ -74,6 +79,7 @@ func main() {
 		log.Error("dashboard: bad environment", "err", err)
 		os.Exit(1)
 	}
+	ops.SetMemoryLimit(opts.memoryLimitMB, os.Getenv)
 	if err := run(ctx, opts, log); err != nil {
 		log.Error("dashboard stopped", "err", err)
 		os.Exit(1)
@@ -88,6 +94,11 @@ type options struct {
 	dbSSLMode           string
 	publishEvery        time.Duration
 	shutdownGrace       time.Duration
+	// retentionEvery and sessionPruneEvery are the jobs' intervals (0:
+	// internal/app's defaults); tests shorten them.
+	retentionEvery, sessionPruneEvery time.Duration
+	// memoryLimitMB is the soft Go memory limit main sets (0: none).
+	memoryLimitMB int64
 	// minFreeBytes is the free space the state directory needs for
 	// /readyz; freeSpace measures it (nil: ops.FreeBytes).
 	minFreeBytes uint64
@@ -108,6 +119,12 @@ func optionsFromEnv(getenv func(string) string) (options, error) {
 	if err != nil {
 		return options{}, fmt.Errorf("FLYTRAP_MIN_FREE_MB must be a whole number of MiB: %w", err)
 	}
+	// Floods leave garbage the collector's default pacing lets pile up to
+	// twice the live heap; half the instance keeps RSS well inside it.
+	memMB, err := strconv.ParseUint(or("FLYTRAP_MEMORY_LIMIT_MB", "1024"), 10, 32)
+	if err != nil {
+		return options{}, fmt.Errorf("FLYTRAP_MEMORY_LIMIT_MB must be a whole number of MiB: %w", err)
+	}
 	return options{
 		httpAddr:      or("FLYTRAP_HTTP_ADDR", ":80"),
 		httpsAddr:     or("FLYTRAP_HTTPS_ADDR", ":443"),
@@ -116,6 +133,7 @@ func optionsFromEnv(getenv func(string) string) (options, error) {
 		publishEvery:  30 * time.Second,
 		shutdownGrace: 15 * time.Second,
 		minFreeBytes:  minFreeMB << 20,
+		memoryLimitMB: int64(memMB),
 	}, nil
 }
 
@@ -178,20 +196,36 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 		pub.loop(bg, opts.publishEvery)
 	}()
 
-	site := web.New(db, webConfig(rc), log)
+	a := newApp(db, pub, rc, opts, log)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		site.Listen(bg) // the processor Lambda publishes through NOTIFY
+		// The live listener in it feeds messages the processor Lambda
+		// publishes through NOTIFY to this instance's streams.
+		a.Run(bg)
 	}()
-	return serve(ctx, opts, rc, site, newHandler(db, pub, site, opts, log), log)
+	return serve(ctx, opts, rc, a, nudgeAfterWrites(a.Handler(), pub.nudge), log)
 }
 
-// webConfig points DSNs and snippets at API Gateway, where SDKs send
+// appConfig points DSNs and snippets at API Gateway, where SDKs send
 // events; without a domain the dashboard's own URL is the one each request
-// came to (the Elastic IP), and cookies cannot be Secure.
-func webConfig(rc awsx.RuntimeConfig) web.Config {
-	c := web.Config{IngestURL: rc.IngestURL}
+// came to (the Elastic IP), and cookies cannot be Secure. Retention is the
+// deployment's (flytrap.yaml, through config.json); /readyz checks the
+// state directory, where certificates are cached and renewed.
+func appConfig(rc awsx.RuntimeConfig, opts options, log *slog.Logger) app.Config {
+	c := app.Config{
+		IngestURL: rc.IngestURL,
+		Retention: app.Retention{
+			MaxAge:   time.Duration(rc.RetentionDays) * 24 * time.Hour,
+			PerIssue: rc.RetentionPerIssue,
+			Every:    opts.retentionEvery,
+		},
+		SessionPruneEvery: opts.sessionPruneEvery,
+		DataDir:           opts.stateDir,
+		MinFreeBytes:      opts.minFreeBytes,
+		FreeSpace:         opts.freeSpace,
+		Log:               log,
+	}
 	if rc.Domain != "" {
 		c.PublicURL = "https://" + rc.Domain
 		c.SecureCookies = true
@@ -242,8 +276,8 @@ func randomHex(n int) string {
 }
 
 // serve runs the HTTP servers until ctx ends, then shuts them down.
-func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, site *web.Web, h http.Handler, log *slog.Logger) error {
-	newServer := site.HTTPServer
+func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, a *app.App, h http.Handler, log *slog.Logger) error {
+	newServer := a.HTTPServer
 	httpLn, err := net.Listen("tcp", opts.httpAddr)
 	if err != nil {
 		return err

@@ -104,6 +104,8 @@ func newWorld(t *testing.T, domain string) *world {
 		"db_processor_user":       w.processor,
 		"dashboard_binary_key":    "deploy/dashboard/flytrap-dashboard",
 		"dashboard_binary_sha256": strings.Repeat("0", 64),
+		"retention_days":          "1",
+		"retention_per_issue":     "10000",
 	})
 	if _, err := w.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(configKey), Body: strings.NewReader(string(cfg))}); err != nil {
 		t.Fatal(err)
@@ -155,6 +157,7 @@ func (w *world) start(t *testing.T) started {
 	opts := options{
 		httpAddr: "127.0.0.1:0", httpsAddr: "127.0.0.1:0", stateDir: filepath.Join(t.TempDir(), "state"), dbSSLMode: "disable",
 		publishEvery: cmp.Or(w.publishEvery, 50*time.Millisecond), shutdownGrace: 5 * time.Second,
+		retentionEvery: 50 * time.Millisecond, sessionPruneEvery: 50 * time.Millisecond,
 		minFreeBytes: 100 << 20, freeSpace: func(string) (uint64, error) { return w.free.Load(), nil },
 		ready: func(h, s net.Addr) { addrs <- [2]net.Addr{h, s} },
 	}
@@ -450,12 +453,15 @@ func TestMasterDSN(t *testing.T) {
 
 func TestOptionsFromEnv(t *testing.T) {
 	tests := []struct {
-		env     map[string]string
-		minFree uint64 // 0: the environment is refused
+		env      map[string]string
+		minFree  uint64 // 0: the environment is refused
+		memLimit int64
 	}{
-		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080"}, 100 << 20},
-		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080", "FLYTRAP_MIN_FREE_MB": "2048"}, 2048 << 20},
-		{map[string]string{"FLYTRAP_MIN_FREE_MB": "lots"}, 0},
+		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080"}, 100 << 20, 1024},
+		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080", "FLYTRAP_MIN_FREE_MB": "2048"}, 2048 << 20, 1024},
+		{map[string]string{"STATE_DIRECTORY": "/var/lib/flytrap", "FLYTRAP_HTTP_ADDR": ":8080", "FLYTRAP_MEMORY_LIMIT_MB": "0"}, 100 << 20, 0},
+		{map[string]string{"FLYTRAP_MIN_FREE_MB": "lots"}, 0, 0},
+		{map[string]string{"FLYTRAP_MEMORY_LIMIT_MB": "-1"}, 0, 0},
 	}
 	for _, tt := range tests {
 		o, err := optionsFromEnv(func(k string) string { return tt.env[k] })
@@ -466,7 +472,7 @@ func TestOptionsFromEnv(t *testing.T) {
 			continue
 		}
 		if err != nil || o.httpAddr != ":8080" || o.httpsAddr != ":443" || o.stateDir != "/var/lib/flytrap" || o.dbSSLMode != "require" ||
-			o.publishEvery != 30*time.Second || o.minFreeBytes != tt.minFree {
+			o.publishEvery != 30*time.Second || o.minFreeBytes != tt.minFree || o.memoryLimitMB != tt.memLimit {
 			t.Errorf("%v: options %+v, %v", tt.env, o, err)
 		}
 	}

@@ -1,8 +1,9 @@
 // Command processor is the processor Lambda function (provided.al2023,
 // arm64, built as "bootstrap" with -tags 'lambda.norpc nosqlite'): it
-// receives batches from the SQS event source, processes each event with
-// internal/process, stores it in RDS PostgreSQL and announces it on the
-// live-stream NOTIFY channel the dashboard listens to.
+// receives batches from the SQS event source, processes each batch with
+// internal/process, stores it in RDS PostgreSQL in one transaction and
+// announces its events, from inside that transaction, on the live-stream
+// NOTIFY channel the dashboard listens to.
 //
 // Failures are reported per record (ReportBatchItemFailures), so SQS
 // redelivers only those. That includes malformed messages
@@ -42,7 +43,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/lambdax"
-	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -184,15 +185,23 @@ func (f *function) batchHandler(ctx context.Context) (func(context.Context, even
 	if err != nil {
 		return nil, fmt.Errorf("connect to the database: %w", err)
 	}
-	// Each stored event is announced with pg_notify, for the dashboard's
-	// live stream; the Lambda never calls anything outside the VPC.
-	proc := process.New(db, f.log).WithPublisher(live.NewPGPublisher(db.SQL()), db).WithPrivacy(db)
-	f.batch = lambdax.SQSBatchHandler(func(ctx context.Context, m events.SQSMessage) error {
-		_, err := proc.Process(ctx, []byte(m.Body))
-		if errors.Is(err, process.ErrMalformed) {
-			return fmt.Errorf("not a Flytrap event; reported so the dead-letter queue keeps it for inspection: %w", err)
+	// Each batch's stored events are announced with NOTIFY in the batch's
+	// transaction, for the dashboard's live stream; the Lambda never calls
+	// anything outside the VPC.
+	proc := process.New(process.Config{Saver: db, Notify: livemsg.Notify, Privacy: db, Log: f.log})
+	f.batch = lambdax.SQSBatchHandler(func(ctx context.Context, msgs []events.SQSMessage) []error {
+		bodies := make([][]byte, len(msgs))
+		for i, m := range msgs {
+			bodies[i] = []byte(m.Body)
 		}
-		return err
+		errs := make([]error, len(msgs))
+		for i, out := range proc.ProcessBatch(ctx, bodies) {
+			errs[i] = out.Err
+			if errors.Is(out.Err, process.ErrMalformed) {
+				errs[i] = fmt.Errorf("not a Flytrap event; reported so the dead-letter queue keeps it for inspection: %w", out.Err)
+			}
+		}
+		return errs
 	}, f.log)
 	return f.batch, nil
 }

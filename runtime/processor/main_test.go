@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -23,7 +24,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
 	"github.com/getflytrap/flytrap/internal/lambdax/lambdaxtest"
-	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
@@ -159,7 +160,7 @@ func TestProcessorBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer listener.Close(context.Background())
-	if _, err := listener.Exec(context.Background(), "LISTEN "+live.Channel); err != nil {
+	if _, err := listener.Exec(context.Background(), "LISTEN "+livemsg.Channel); err != nil {
 		t.Fatal(err)
 	}
 
@@ -311,5 +312,26 @@ func TestBootstrap(t *testing.T) {
 	}
 	if n := db.count(t, `SELECT COUNT(*) FROM events`); n != 2 {
 		t.Errorf("%d events stored, want 2", n)
+	}
+}
+
+// TestNoWebSocket checks that the function links the live-message types,
+// not the dashboard's WebSocket server (internal/live and its library),
+// built as it is deployed and as tests build it.
+func TestNoWebSocket(t *testing.T) {
+	for _, tags := range []string{lambdaxtest.BuildTags, ""} {
+		out, err := exec.Command("go", "list", "-deps", "-tags", tags, ".").Output()
+		if err != nil {
+			t.Fatalf("go list -deps -tags %q: %v", tags, err)
+		}
+		deps := strings.Fields(string(out))
+		if !slices.Contains(deps, "github.com/getflytrap/flytrap/internal/process") {
+			t.Fatalf("go list -deps -tags %q lacks internal/process; is this the processor? %q", tags, deps)
+		}
+		for _, pkg := range deps {
+			if strings.HasPrefix(pkg, "github.com/coder/websocket") || pkg == "github.com/getflytrap/flytrap/internal/live" {
+				t.Errorf("the processor (tags %q) depends on %s; share types through internal/livemsg instead", tags, pkg)
+			}
+		}
 	}
 }

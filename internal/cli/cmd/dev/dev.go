@@ -22,6 +22,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/getflytrap/flytrap/internal/app"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/dashboard"
@@ -49,6 +50,7 @@ type Options struct {
 	BodyTimeout       time.Duration
 	MinBodyRate       int64
 	RatePerMinute     int
+	MaxBacklog        int64
 	DropIPs           bool
 	RetentionDays     int
 	RetentionPerIssue int
@@ -95,6 +97,7 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.DurationVar(&opts.BodyTimeout, "body-timeout", ingest.DefaultBodyTimeout, "time an ingest request body may take, plus 1s per --min-body-rate bytes received (408 after)")
 	fl.Int64Var(&opts.MinBodyRate, "min-body-rate", ingest.DefaultMinBodyRate, "slowest ingest upload, in bytes per second, that --body-timeout allows for")
 	fl.IntVar(&opts.RatePerMinute, "rate-limit", 6000, "events per minute per project before ingest answers 429 (-1: unlimited)")
+	fl.Int64Var(&opts.MaxBacklog, "max-backlog", ingest.DefaultMaxBacklog, "events waiting to be processed before ingest answers 429 with Retry-After, before reading the body (0: no limit)")
 	fl.BoolVar(&opts.DropIPs, "drop-ips", false, "drop client IP addresses instead of storing a salted hash")
 	fl.IntVar(&opts.RetentionDays, "retention-days", 90, "delete events older than this many days (0: keep)")
 	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", 10000, "keep at most this many events per issue (0: all)")
@@ -221,22 +224,34 @@ func Run(ctx context.Context, opts *Options) error {
 			BodyTimeout:          opts.BodyTimeout,
 			MinBodyRate:          opts.MinBodyRate,
 			RatePerMinute:        opts.RatePerMinute,
+			MaxBacklog:           backlogLimit(opts.MaxBacklog),
 			IPSalt:               []byte(salt),
 			DropIPs:              opts.DropIPs,
 		},
-		Workers:           opts.Workers,
-		PublicURL:         base,
-		RetentionMaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,
-		RetentionPerIssue: opts.RetentionPerIssue,
-		DataDir:           opts.DataDir,
-		MinFreeBytes:      opts.MinFreeMB << 20,
-		Render:            opts.Render,
+		Workers:   opts.Workers,
+		PublicURL: base,
+		Retention: app.Retention{
+			MaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,
+			PerIssue: opts.RetentionPerIssue,
+		},
+		DataDir:      opts.DataDir,
+		MinFreeBytes: opts.MinFreeMB << 20,
+		Render:       opts.Render,
 	}, log)
 	if err := srv.Run(ctx, ln); err != nil {
 		return &cmdutil.Error{Msg: "server stopped", Err: err}
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// backlogLimit maps --max-backlog, where 0 means no limit, to
+// ingest.Config.MaxBacklog, where 0 means the default.
+func backlogLimit(flag int64) int64 {
+	if flag == 0 {
+		return -1
+	}
+	return flag
 }
 
 func validate(o *Options) error {
@@ -253,6 +268,8 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--max-decodes must be at least 1", "")
 	case o.BodyTimeout < time.Second:
 		return cmdutil.UsageError("--body-timeout must be at least 1s", "SDKs on slow links need a few seconds to send an event")
+	case o.MaxBacklog < 0:
+		return cmdutil.UsageError("--max-backlog cannot be negative", "use 0 for no limit")
 	case o.MemoryLimitMB < 0:
 		return cmdutil.UsageError("--memory-limit cannot be negative", "use 0 for no limit")
 	case o.PprofAddr != "" && checkPprofAddr(o.PprofAddr) != nil:

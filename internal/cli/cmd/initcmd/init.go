@@ -39,6 +39,7 @@ type Options struct {
 	Name, Region, Profile, AdminEmail, AlertEmail, Domain, Size string
 	DashboardInstanceType, DBInstanceClass                      string
 	DBStorage, IngestMemory, ProcessorMemory, LogRetention      int
+	RetentionDays, RetentionPerIssue                            int
 	DBDeletionProtection                                        bool
 	Tags                                                        []string
 
@@ -90,6 +91,8 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	fl.IntVar(&opts.IngestMemory, "ingest-memory", 0, "ingest function memory in MB (implies --size custom)")
 	fl.IntVar(&opts.ProcessorMemory, "processor-memory", 0, "processor function memory in MB (implies --size custom)")
 	fl.IntVar(&opts.LogRetention, "log-retention", d.LogRetentionDays, "days CloudWatch keeps logs")
+	fl.IntVar(&opts.RetentionDays, "retention-days", d.Retention.Days, "delete events older than this many days (0: keep)")
+	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", d.Retention.PerIssue, "keep at most this many events per issue (0: all)")
 	fl.BoolVar(&opts.DBDeletionProtection, "db-deletion-protection", d.DBDeletionProtection, "protect the database and the bucket's data from deletion (destroy turns it off itself)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "extra tag for every resource, KEY=VALUE (repeatable)")
 	return cmd
@@ -233,6 +236,8 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 	setInt("ingest-memory", &p.Sizes.IngestMemoryMB, opts.IngestMemory)
 	setInt("processor-memory", &p.Sizes.ProcessorMemoryMB, opts.ProcessorMemory)
 	setInt("log-retention", &p.LogRetentionDays, opts.LogRetention)
+	setInt("retention-days", &p.Retention.Days, opts.RetentionDays)
+	setInt("retention-per-issue", &p.Retention.PerIssue, opts.RetentionPerIssue)
 	if changed("db-deletion-protection") {
 		p.DBDeletionProtection = opts.DBDeletionProtection
 	}
@@ -335,6 +340,10 @@ func (opts *Options) nonZero(flag string) bool {
 		return opts.ProcessorMemory != 0
 	case "log-retention":
 		return opts.LogRetention != 0
+	case "retention-days":
+		return opts.RetentionDays != 0
+	case "retention-per-issue":
+		return opts.RetentionPerIssue != 0
 	case "tag":
 		return len(opts.Tags) > 0
 	}

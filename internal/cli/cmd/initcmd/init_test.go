@@ -87,7 +87,8 @@ func TestInitYes(t *testing.T) {
 			env:  envWith(h),
 			args: []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com"},
 			check: func(t *testing.T, p plan.Plan) {
-				if p.AWS.Profile != "default" || p.AWS.Region != "us-east-2" || p.Size != "small" || p.AlertEmail != "" || !p.DBDeletionProtection {
+				if p.AWS.Profile != "default" || p.AWS.Region != "us-east-2" || p.Size != "small" || p.AlertEmail != "" || !p.DBDeletionProtection ||
+					p.Retention != (plan.Retention{Days: 90, PerIssue: 10000}) {
 					t.Errorf("plan %+v", p)
 				}
 			},
@@ -117,10 +118,12 @@ func TestInitYes(t *testing.T) {
 			env:  envWith(h),
 			args: []string{"--yes", "--name", "staging", "--admin-email", "ops@example.com", "--alert-email", "alerts@example.com",
 				"--domain", "Errors.Example.com", "--region", "eu-central-1", "--profile", "work", "--size", "large",
-				"--log-retention", "90", "--db-deletion-protection=false", "--tag", "team=errors", "--tag", "cost-center=42"},
+				"--log-retention", "90", "--db-deletion-protection=false", "--tag", "team=errors", "--tag", "cost-center=42",
+				"--retention-days", "30", "--retention-per-issue", "0"},
 			check: func(t *testing.T, p plan.Plan) {
 				if p.Name != "staging" || p.AWS != (plan.AWS{Profile: "work", Region: "eu-central-1"}) || p.Domain != "errors.example.com" ||
-					p.Size != "large" || p.LogRetentionDays != 90 || p.DBDeletionProtection || p.Tags["team"] != "errors" || p.Tags["cost-center"] != "42" || p.AlertEmail != "alerts@example.com" {
+					p.Size != "large" || p.LogRetentionDays != 90 || p.DBDeletionProtection || p.Tags["team"] != "errors" || p.Tags["cost-center"] != "42" || p.AlertEmail != "alerts@example.com" ||
+					p.Retention != (plan.Retention{Days: 30, PerIssue: 0}) {
 					t.Errorf("plan %+v", p)
 				}
 			},
@@ -173,6 +176,7 @@ func TestInitErrors(t *testing.T) {
 		{"x86 type", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--dashboard-instance-type", "t3.small"}, "not a Graviton", ""},
 		{"bad size", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--size", "huge"}, `--size "huge"`, "custom"},
 		{"bad tag", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--tag", "novalue"}, "KEY=VALUE", ""},
+		{"negative retention", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--retention-days", "-1"}, "retention.days: -1 must be from 0", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,245 @@
+// Package app is the one assembly of a Flytrap server, shared by `flytrap
+// dev` (internal/server adds ingest, the local queue and processor workers)
+// and the EC2 dashboard (runtime/dashboard adds the key-set publisher and
+// its TLS listeners): the web face, /healthz, /readyz and /metrics with the
+// same checks and metric names, and the background jobs (event retention,
+// session pruning). What only one side has is added through options, so the
+// two cannot drift apart again.
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/dashboard"
+	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/ops"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/web"
+)
+
+// Defaults of the job intervals.
+const (
+	// DefaultRetentionEvery is how often retention runs: each run then
+	// deletes about an hour's worth of expired events, a short job.
+	DefaultRetentionEvery = time.Hour
+	// DefaultSessionPruneEvery is how often expired sessions are deleted;
+	// they are refused from the moment they expire, so this only reclaims
+	// rows.
+	DefaultSessionPruneEvery = time.Hour
+)
+
+// Names of the jobs every assembly registers.
+const (
+	JobRetention = "retention"
+	JobSessions  = "session-pruning"
+)
+
+// Config configures an App.
+type Config struct {
+	// PublicURL is the base URL users reach the dashboard at.
+	PublicURL string
+	// IngestURL is where SDKs send events, when not PublicURL (AWS: the
+	// API Gateway endpoint).
+	IngestURL string
+	// SecureCookies marks session cookies Secure; set it only under TLS.
+	SecureCookies bool
+	// Render bounds how much of an event dashboard pages show.
+	Render dashboard.RenderLimits
+	// Retention says which events the retention job deletes.
+	Retention Retention
+	// SessionPruneEvery is how often expired sessions are deleted
+	// (0: DefaultSessionPruneEvery).
+	SessionPruneEvery time.Duration
+	// DataDir is the directory whose file system must have MinFreeBytes
+	// available (0: ops.DefaultMinFreeBytes) for /readyz to answer ready:
+	// the SQLite data dir locally, the certificate cache on EC2. Empty
+	// skips the check.
+	DataDir      string
+	MinFreeBytes uint64
+	// FreeSpace measures DataDir's free space; nil is ops.FreeBytes.
+	FreeSpace ops.FreeSpace
+	// Log receives the server's and the jobs' logs; nil discards them.
+	Log *slog.Logger
+	// Now is the jobs' clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Retention is the event retention rule; both limits zero registers no
+// retention job.
+type Retention struct {
+	// MaxAge deletes events received longer ago than this (0: keep).
+	MaxAge time.Duration
+	// PerIssue keeps at most this many events per issue (0: all).
+	PerIssue int
+	// Every is how often the job runs (0: DefaultRetentionEvery).
+	Every time.Duration
+}
+
+// Option adds what only one assembly has.
+type Option func(*options)
+
+type options struct {
+	checks     []ops.Check
+	metrics    []func(context.Context, io.Writer)
+	metricAuth ops.Authorizer
+	jobs       []Job
+}
+
+// WithReadyCheck makes /readyz require c too (the local queue).
+func WithReadyCheck(c ops.Check) Option {
+	return func(o *options) { o.checks = append(o.checks, c) }
+}
+
+// WithMetrics makes /metrics write write's samples too (ingest and
+// processor counters locally, the key-set publisher on EC2). Names must not
+// repeat the shared ones.
+func WithMetrics(write func(ctx context.Context, w io.Writer)) Option {
+	return func(o *options) { o.metrics = append(o.metrics, write) }
+}
+
+// WithMetricsAuth puts /metrics behind an admin's API token checked by
+// authorize, for servers whose listeners face the internet.
+func WithMetricsAuth(authorize ops.Authorizer) Option {
+	return func(o *options) { o.metricAuth = authorize }
+}
+
+// WithJob registers j with the jobs every server runs; this is where
+// outbox delivery and artifact cleanup belong.
+func WithJob(j Job) Option {
+	return func(o *options) { o.jobs = append(o.jobs, j) }
+}
+
+// App is the web face, the operations endpoints and the background jobs
+// over one database.
+type App struct {
+	db   *store.DB
+	cfg  Config
+	log  *slog.Logger
+	web  *web.Web
+	jobs *Jobs
+	opts options
+}
+
+// New assembles the App over db: the dashboard, /api/v1, the live stream,
+// /healthz, /readyz, /metrics and the jobs. It panics on an invalid job
+// (see Jobs.Add).
+func New(db *store.DB, cfg Config, opts ...Option) *App {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &App{db: db, cfg: cfg, log: cfg.Log, jobs: newJobs(cfg.Log, cfg.Now)}
+	for _, o := range opts {
+		o(&a.opts)
+	}
+	a.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, Render: cfg.Render}, cfg.Log)
+	a.registerJobs()
+
+	mux := a.web.Mux()
+	mux.Handle("GET /readyz", ops.Readyz(a.log, a.readyChecks()...))
+	var metrics http.Handler = ops.Metrics(a.writeMetrics)
+	if a.opts.metricAuth != nil {
+		metrics = ops.RequireAdmin(a.opts.metricAuth, a.log, metrics)
+	}
+	mux.Handle("GET /metrics", metrics)
+	return a
+}
+
+func (a *App) registerJobs() {
+	if r := a.cfg.Retention; r.MaxAge > 0 || r.PerIssue > 0 {
+		every := r.Every
+		if every <= 0 {
+			every = DefaultRetentionEvery
+		}
+		a.jobs.Add(Job{Name: JobRetention, Every: every, Run: func(ctx context.Context, now time.Time) error {
+			n, err := a.db.Prune(ctx, now, r.MaxAge, r.PerIssue)
+			if n > 0 {
+				a.log.Info("retention pruned events", "deleted", n)
+			}
+			return err
+		}})
+	}
+	every := a.cfg.SessionPruneEvery
+	if every <= 0 {
+		every = DefaultSessionPruneEvery
+	}
+	a.jobs.Add(Job{Name: JobSessions, Every: every, Run: func(ctx context.Context, now time.Time) error {
+		n, err := a.db.PruneSessions(ctx, now)
+		if n > 0 {
+			a.log.Info("expired sessions pruned", "deleted", n)
+		}
+		return err
+	}})
+	for _, j := range a.opts.jobs {
+		a.jobs.Add(j)
+	}
+}
+
+// readyChecks are what /readyz requires: the database, free space in the
+// data directory, and the caller's checks.
+func (a *App) readyChecks() []ops.Check {
+	checks := []ops.Check{{Name: "database", Run: a.db.Ping}}
+	if a.cfg.DataDir != "" {
+		minFree := a.cfg.MinFreeBytes
+		if minFree == 0 {
+			minFree = ops.DefaultMinFreeBytes
+		}
+		checks = append(checks, ops.DiskSpace(a.cfg.DataDir, minFree, a.cfg.FreeSpace))
+	}
+	return append(checks, a.opts.checks...)
+}
+
+// writeMetrics writes the samples every server exports, then the caller's.
+func (a *App) writeMetrics(ctx context.Context, w io.Writer) {
+	st := a.db.SQL().Stats()
+	ops.Metric(w, "flytrap_db_open_connections", "gauge", "Open database connections.", int64(st.OpenConnections))
+	ops.Metric(w, "flytrap_db_wait_total", "counter", "Times a query waited for a free connection.", st.WaitCount)
+	a.web.WriteLiveMetrics(w)
+	a.jobs.WriteMetrics(w)
+	for _, write := range a.opts.metrics {
+		write(ctx, w)
+	}
+}
+
+// Mux is the mux of every route, for the caller's extra ones (ingest).
+// Serve Handler, not the mux itself.
+func (a *App) Mux() *http.ServeMux { return a.web.Mux() }
+
+// Handler is what to serve: the mux, with the headers every response needs.
+func (a *App) Handler() http.Handler { return a.web.Handler() }
+
+// Hub is the live hub the processor publishes to in this process.
+func (a *App) Hub() *live.Hub { return a.web.Hub() }
+
+// Jobs is the registry of background jobs, for listing them.
+func (a *App) Jobs() *Jobs { return a.jobs }
+
+// HTTPServer returns a server for h with the timeouts of the web face; its
+// shutdown ends the live streams.
+func (a *App) HTTPServer(h http.Handler) *http.Server { return a.web.HTTPServer(h) }
+
+// Run runs the background work every server does until ctx ends: the jobs,
+// and on PostgreSQL the listener that feeds other processes' live messages
+// to this one's streams.
+func (a *App) Run(ctx context.Context) {
+	a.log.Info("background jobs started", "jobs", a.jobs.Names(),
+		"retention_max_age", a.cfg.Retention.MaxAge, "retention_per_issue", a.cfg.Retention.PerIssue)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		a.jobs.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		a.web.Listen(ctx)
+	}()
+	wg.Wait()
+}

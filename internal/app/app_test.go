@@ -1,0 +1,156 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/ops"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+func openDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestNewRegistersJobs(t *testing.T) {
+	extra := Job{Name: "outbox", Every: time.Minute, Run: func(context.Context, time.Time) error { return nil }}
+	tests := []struct {
+		name      string
+		retention Retention
+		opts      []Option
+		want      string
+	}{
+		{"retention off", Retention{}, nil, JobSessions},
+		{"by age", Retention{MaxAge: time.Hour}, nil, JobRetention + "," + JobSessions},
+		{"per issue", Retention{PerIssue: 10}, nil, JobRetention + "," + JobSessions},
+		{"with an extra job", Retention{MaxAge: time.Hour}, []Option{WithJob(extra)}, JobRetention + "," + JobSessions + ",outbox"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := New(openDB(t), Config{Retention: tt.retention}, tt.opts...)
+			if got := strings.Join(a.Jobs().Names(), ","); got != tt.want {
+				t.Errorf("jobs %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOperationsEndpointsAndOptions: /healthz, /readyz and /metrics are
+// the same everywhere, and an assembly's extras join them through options.
+func TestOperationsEndpointsAndOptions(t *testing.T) {
+	var queueErr error
+	authorize := func(_ context.Context, token string) error {
+		if token != "admin" {
+			return ops.ErrUnauthorized
+		}
+		return nil
+	}
+	tests := []struct {
+		name        string
+		opts        []Option
+		queueDown   bool
+		metricsAuth string
+		wantReady   int
+		wantMetrics int
+		wantExtra   bool
+	}{
+		{"shared only", nil, false, "", 200, 200, false},
+		{"extra check passing", []Option{WithReadyCheck(ops.Check{Name: "queue", Run: func(context.Context) error { return queueErr }})}, false, "", 200, 200, false},
+		{"extra check failing", []Option{WithReadyCheck(ops.Check{Name: "queue", Run: func(context.Context) error { return queueErr }})}, true, "", 503, 200, false},
+		{"extra metrics", []Option{WithMetrics(func(_ context.Context, w io.Writer) { ops.Metric(w, "flytrap_extra", "gauge", "Extra.", 7) })}, false, "", 200, 200, true},
+		{"metrics behind a token, none sent", []Option{WithMetricsAuth(authorize)}, false, "", 200, 401, false},
+		{"metrics behind a token, sent", []Option{WithMetricsAuth(authorize)}, false, "admin", 200, 200, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			queueErr = nil
+			if tt.queueDown {
+				queueErr = errors.New("queue table missing")
+			}
+			a := New(openDB(t), Config{Retention: Retention{MaxAge: time.Hour}, DataDir: t.TempDir(),
+				FreeSpace: func(string) (uint64, error) { return 1 << 40, nil }}, tt.opts...)
+			srv := httptest.NewServer(a.Handler())
+			defer srv.Close()
+			get := func(path, token string) (int, string) {
+				req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, string(b)
+			}
+			if code, body := get("/healthz", ""); code != 200 || body != "ok\n" {
+				t.Errorf("healthz = %d %q", code, body)
+			}
+			if code, _ := get("/readyz", ""); code != tt.wantReady {
+				t.Errorf("readyz = %d, want %d", code, tt.wantReady)
+			}
+			code, body := get("/metrics", tt.metricsAuth)
+			if code != tt.wantMetrics {
+				t.Fatalf("metrics = %d, want %d", code, tt.wantMetrics)
+			}
+			if code != 200 {
+				return
+			}
+			for _, name := range []string{
+				"flytrap_db_open_connections", "flytrap_db_wait_total",
+				"flytrap_live_subscribers", "flytrap_live_delivered_total", "flytrap_live_dropped_total",
+				`flytrap_job_runs_total{job="retention"}`, `flytrap_job_runs_total{job="session-pruning"}`,
+				`flytrap_job_failures_total{job="retention"}`, `flytrap_job_last_success_timestamp_seconds{job="session-pruning"}`,
+			} {
+				if !strings.Contains(body, "\n"+name+" ") {
+					t.Errorf("metrics lack %s:\n%s", name, body)
+				}
+			}
+			if got := strings.Contains(body, "\nflytrap_extra 7\n"); got != tt.wantExtra {
+				t.Errorf("extra metric present %v, want %v", got, tt.wantExtra)
+			}
+		})
+	}
+}
+
+// TestDiskSpaceMakesNotReady: the data directory check is shared; an
+// assembly without a data directory skips it.
+func TestDiskSpaceMakesNotReady(t *testing.T) {
+	tests := []struct {
+		name    string
+		dataDir bool
+		free    uint64
+		want    int
+	}{
+		{"plenty", true, 1 << 40, 200},
+		{"below the default minimum", true, ops.DefaultMinFreeBytes - 1, 503},
+		{"no data directory", false, 0, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Config{FreeSpace: func(string) (uint64, error) { return tt.free, nil }}
+			if tt.dataDir {
+				cfg.DataDir = t.TempDir()
+			}
+			rec := httptest.NewRecorder()
+			New(openDB(t), cfg).Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+			if rec.Code != tt.want {
+				t.Errorf("readyz = %d %s, want %d", rec.Code, rec.Body, tt.want)
+			}
+		})
+	}
+}

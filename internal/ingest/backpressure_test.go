@@ -1,0 +1,163 @@
+package ingest
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// unreadBody fails the test if the handler reads past prefix.
+type unreadBody struct {
+	t      *testing.T
+	prefix *strings.Reader
+}
+
+func (b *unreadBody) Read(p []byte) (int, error) {
+	if b.prefix.Len() > 0 {
+		return b.prefix.Read(p)
+	}
+	b.t.Error("the handler read the body past what it had to")
+	return 0, io.ErrUnexpectedEOF
+}
+
+// refusedUnread sends a request whose body must not be read beyond prefix
+// and returns the response.
+func refusedUnread(t *testing.T, h *Handler, path string, header map[string]string, prefix string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest("POST", path, &unreadBody{t: t, prefix: strings.NewReader(prefix)})
+	r.ContentLength = 1 << 16
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
+
+// fixedBacklog is a Backlog of a set depth.
+type fixedBacklog int64
+
+func (b fixedBacklog) Pending() int64 { return int64(b) }
+
+func TestBacklog(t *testing.T) {
+	tests := []struct {
+		name    string
+		backlog Backlog
+		max     int64
+		refused bool
+	}{
+		{"under", fixedBacklog(100), 100, false},
+		{"over", fixedBacklog(101), 100, true},
+		{"default limit", fixedBacklog(DefaultMaxBacklog + 1), 0, true},
+		{"disabled", fixedBacklog(1 << 40), -1, false},
+		{"no backlog", nil, 100, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, q := newTestHandler(t, defaultKeys, func(c *Config) {
+				c.Backlog = tt.backlog
+				c.MaxBacklog = tt.max
+			})
+			if !tt.refused {
+				rec := req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"hi"}`)}.do(h)
+				if rec.Code != 200 || len(q.bodies) != 1 {
+					t.Fatalf("status %d, %d queued; want the event accepted", rec.Code, len(q.bodies))
+				}
+				return
+			}
+			for _, path := range []string{"/api/42/store/", "/api/42/envelope/", "/api/errors"} {
+				rec := refusedUnread(t, h, path, sentryAuth(testKey), "")
+				if rec.Code != 429 {
+					t.Fatalf("%s: status %d, want 429", path, rec.Code)
+				}
+				if got := rec.Header().Get("Retry-After"); got != "5" {
+					t.Errorf("%s: Retry-After %q, want 5", path, got)
+				}
+				if got := rec.Header().Get("X-Sentry-Rate-Limits"); got != "5::organization" {
+					t.Errorf("%s: X-Sentry-Rate-Limits %q, want 5::organization", path, got)
+				}
+				if code, msg := errorResponse(t, rec); code != "backlog" || !strings.Contains(msg, "waiting to be processed") {
+					t.Errorf("%s: code %q, message %q", path, code, msg)
+				}
+			}
+			if got := h.Stats().Rejected[ReasonBacklog]; got != 3 {
+				t.Errorf("Rejected[backlog] = %d, want 3", got)
+			}
+			if len(q.bodies) != 0 {
+				t.Errorf("%d events queued past the backlog", len(q.bodies))
+			}
+		})
+	}
+}
+
+func TestRateLimitBeforeDecode(t *testing.T) {
+	h, q := newTestHandler(t, defaultKeys, func(c *Config) { c.RatePerMinute = 1 })
+	if rec := (req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"hi"}`)}).do(h); rec.Code != 200 {
+		t.Fatalf("first event: status %d", rec.Code)
+	}
+	dsnHeader := `{"dsn":"https://` + testKey + `@example.com/42"}` + "\n"
+	tests := []struct {
+		name   string
+		path   string
+		header map[string]string
+		// prefix is what the handler may read: the envelope header that
+		// carries the key.
+		prefix string
+	}{
+		{"store", "/api/42/store/", sentryAuth(testKey), ""},
+		{"envelope, key in a header", "/api/42/envelope/", sentryAuth(testKey), ""},
+		{"envelope, key in the query", "/api/42/envelope/?sentry_key=" + testKey, nil, ""},
+		{"envelope, key in the envelope header", "/api/42/envelope/", nil, dsnHeader},
+		{"flytrap", "/api/errors", map[string]string{"X-Api-Key": testKey}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := refusedUnread(t, h, tt.path, tt.header, tt.prefix)
+			if rec.Code != 429 {
+				t.Fatalf("status %d, want 429 (%s)", rec.Code, rec.Body)
+			}
+			if got := rec.Header().Get("X-Sentry-Rate-Limits"); !strings.HasSuffix(got, ":error;default:project") {
+				t.Errorf("X-Sentry-Rate-Limits %q", got)
+			}
+		})
+	}
+	if len(q.bodies) != 1 {
+		t.Errorf("queued %d events, want the first only", len(q.bodies))
+	}
+}
+
+func TestEnvelopeEventsShareABatchAndEachTakeAToken(t *testing.T) {
+	clock := &testClock{now: testNow}
+	h, q := newTestHandler(t, defaultKeys, func(c *Config) {
+		c.RatePerMinute = 4
+		c.Now = clock.Now
+	})
+	ev := [2]string{"event", `{"message":"boom"}`}
+	env := envelopeOf(`{}`, true, ev, [2]string{"session", `{}`}, ev, ev)
+	send := func() int {
+		return req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: env}.do(h).Code
+	}
+	// 4 tokens: the first envelope takes 3, the second is let in on the
+	// last one and overdraws to -2, so the third waits for 3 tokens.
+	for i, want := range []int{200, 200, 429} {
+		if got := send(); got != want {
+			t.Fatalf("envelope %d: status %d, want %d", i+1, got, want)
+		}
+	}
+	if want := []int{3, 3}; len(q.batches) != 2 || q.batches[0] != 3 || q.batches[1] != 3 {
+		t.Errorf("enqueue calls of %v messages, want %v: one batch per envelope", q.batches, want)
+	}
+	if got := h.Stats().Accepted; got != 6 {
+		t.Errorf("Accepted = %d, want 6", got)
+	}
+	clock.Advance(30 * time.Second) // 2 tokens: the debt is paid, none left
+	if got := send(); got != 429 {
+		t.Errorf("after paying the debt: status %d, want 429", got)
+	}
+	clock.Advance(15 * time.Second)
+	if got := send(); got != 200 {
+		t.Errorf("with a token again: status %d, want 200", got)
+	}
+}
