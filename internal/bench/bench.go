@@ -309,7 +309,7 @@ func (cfg *Config) drain(ctx context.Context, t *target, before int64, load Load
 	report(true)
 	pr.PerSec = float64(pr.Stored) / (load.Seconds + pr.DrainSeconds)
 	if !pr.Complete && lastErr == nil {
-		lastErr = fmt.Errorf("%d of %d accepted events stored after %s: raise --drain-timeout, or look for failures in the server's log", pr.Stored, load.Accepted, cfg.DrainTimeout)
+		lastErr = fmt.Errorf("%s of %s accepted events stored after %s: raise --drain-timeout, or look for failures in the server's log", Thousands(pr.Stored), Thousands(load.Accepted), cfg.DrainTimeout)
 	}
 	return pr, lastErr
 }
