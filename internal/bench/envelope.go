@@ -56,8 +56,8 @@ var words = strings.Fields(`order customer invoice payment cart checkout request
 	200 201 404 500 503 ms SELECT UPDATE INSERT FROM WHERE id = ? AND LIMIT`)
 
 // payloads holds one envelope template per distinct error. A request's
-// body is two gzip members, which a gzip reader reads as one stream (RFC
-// 1952 §2.2): a small one compressed per request, carrying the unique
+// body is two gzip members, which a conforming gzip reader reads as one
+// stream (RFC 1952 §2.2): a small one compressed per request, carrying the unique
 // event ID, and the event's constant rest, compressed once. Compressing
 // 50 KB per request would spend on the client the CPU the server under
 // test shares on one machine.
