@@ -240,6 +240,24 @@ func (q *Local) Ack(ctx context.Context, id int64) error {
 	return nil
 }
 
+// AckBatch deletes processed messages with one statement per MaxReceive
+// of them, as a consumer acknowledges the batch it processed. Messages
+// already gone are not an error.
+func (q *Local) AckBatch(ctx context.Context, ids []int64) error {
+	for len(ids) > 0 {
+		n := min(len(ids), MaxReceive)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		if _, err := q.db.ExecContext(ctx, `DELETE FROM queue_messages WHERE id IN (`+placeholders(1, n)+`)`, args...); err != nil {
+			return fmt.Errorf("queue: ack %d messages: %w", n, err)
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
 // Retry makes a message whose processing failed visible again after a
 // backoff that doubles with each attempt, or moves it to the dead-letter
 // table once it has been delivered MaxAttempts times. reason is kept with

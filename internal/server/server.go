@@ -185,6 +185,9 @@ func (w *wakingQueue) Enqueue(ctx context.Context, body []byte) error {
 // which do not depend on the queue package.
 type queueSource struct{ *queue.Local }
 
+// Ack acknowledges a processed batch with one DELETE.
+func (q queueSource) Ack(ctx context.Context, ids []int64) error { return q.AckBatch(ctx, ids) }
+
 func (q queueSource) Receive(ctx context.Context, max int) ([]process.Message, error) {
 	msgs, err := q.Local.Receive(ctx, max)
 	out := make([]process.Message, len(msgs))
