@@ -28,6 +28,10 @@ type Config struct {
 	Ingest ingest.Config
 	// Workers is the number of processor goroutines.
 	Workers int
+	// Processing, when not nil, is the store the workers claim, save and
+	// acknowledge through: a pool of its own (store.DB.Pool), so ingest
+	// cannot take every connection processing needs. nil shares db.
+	Processing *store.DB
 	// Retention says which events the retention job deletes.
 	Retention app.Retention
 	// SessionPruneEvery is how often expired sessions are deleted
@@ -67,6 +71,9 @@ type Server struct {
 	app     *app.App
 }
 
+// queueOptions configure the local queue.
+var queueOptions = queue.Options{Visibility: 15 * time.Second}
+
 // New wires the pipeline over db.
 func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	if cfg.ShutdownGrace <= 0 {
@@ -76,7 +83,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	// Processing one event takes milliseconds; a short visibility timeout
 	// means messages held by a process that crashed are redelivered soon
 	// after a restart, and a redelivery is harmless (idempotent).
-	s.queue = queue.NewLocal(db, queue.Options{Visibility: 15 * time.Second})
+	s.queue = queue.NewLocal(db, queueOptions)
 	wake := make(chan struct{}, 1)
 	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
 	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)
@@ -100,7 +107,11 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		// 127.0.0.1 unless told otherwise (docs/api.md says so).
 		app.WithMetrics(s.writeMetrics),
 	)
-	pcfg := process.Config{Saver: &countingSaver{db: db, m: s.metrics}, Privacy: db, Log: log}
+	pdb, pqueue := db, s.queue
+	if cfg.Processing != nil {
+		pdb, pqueue = cfg.Processing, queue.NewLocal(cfg.Processing, queueOptions)
+	}
+	pcfg := process.Config{Saver: &countingSaver{db: pdb, m: s.metrics}, Privacy: pdb, Log: log}
 	if db.Dialect() == store.DialectPostgres {
 		// NOTIFY reaches every dashboard process's listener, this one's too.
 		pcfg.Notify = livemsg.Notify
@@ -109,7 +120,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	}
 	s.workers = &process.Workers{
 		Processor: process.New(pcfg),
-		Source:    queueSource{s.queue},
+		Source:    queueSource{pqueue},
 		Log:       log,
 		Count:     cfg.Workers,
 		Wake:      wake,

@@ -37,6 +37,9 @@ const (
 type DB struct {
 	db      *sql.DB
 	dialect string
+	// reopen opens another pool to the same database with the same
+	// settings, for Pool.
+	reopen func() *sql.DB
 }
 
 // sqliteParams configure every SQLite connection. busy_timeout comes first
@@ -99,16 +102,18 @@ func openSQLite(dsn string) (*DB, error) {
 	if err := restrictSQLiteFiles(path); err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", path+"?"+sqliteParams)
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	// The driver only parses the name here; it cannot fail.
+	reopen := func() *sql.DB {
+		db, _ := sql.Open("sqlite", path+"?"+sqliteParams)
+		return db
 	}
+	db := reopen()
 	// Writers serialize on the file lock anyway; extra connections serve
 	// concurrent readers, which WAL lets run beside the writer.
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	return &DB{db: db, dialect: DialectSQLite}, nil
+	return &DB{db: db, dialect: DialectSQLite, reopen: reopen}, nil
 }
 
 // restrictSQLiteFiles makes the database file, and the -wal, -shm and
@@ -145,12 +150,30 @@ func openPostgres(dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: parse PostgreSQL DSN: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg)
+	reopen := func() *sql.DB { return stdlib.OpenDB(*cfg) }
+	db := reopen()
 	// Small RDS instances allow ~80 connections shared by every process.
 	db.SetMaxOpenConns(10)
 	db.SetMaxIdleConns(10)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{db: db, dialect: DialectPostgres}, nil
+	return &DB{db: db, dialect: DialectPostgres, reopen: reopen}, nil
+}
+
+// Pool opens another connection pool, of at most conns connections, to
+// d's database with d's settings, for work that must not wait behind d's
+// other users: flytrap dev's processor workers, so that ingest requests
+// holding every connection of d (each waiting for SQLite's write lock)
+// cannot leave processing without one. It shares d's schema, so it does
+// not migrate; close it before d.
+func (d *DB) Pool(conns int) (*DB, error) {
+	if conns < 1 {
+		return nil, fmt.Errorf("store: a pool needs at least one connection, not %d", conns)
+	}
+	db := d.reopen()
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{db: db, dialect: d.dialect, reopen: d.reopen}, nil
 }
 
 // Close closes the database.
