@@ -188,7 +188,6 @@ func benchBatches(b *testing.B, db *DB, projectID int64, workers, size int, fing
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(seq.Load())/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(seq.Load()), "ns/event")
 }
 
 // BenchmarkSaveBatch stores the events of BenchmarkSaveEvent ten to a
