@@ -122,9 +122,9 @@ func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error)
 
 // SaveBatch stores processed events and updates their issues in one
 // transaction, then runs hooks in it, and commits. The results, one per
-// request in order, carry each issue's state as the transaction left it
-// (from RETURNING), so nothing needs to read the issue again after the
-// commit. Any error, from a save or a hook, rolls the whole batch back and
+// request in order, carry each issue's state as its event left it
+// (worked out under the issue's row lock), so nothing needs to read the
+// issue again after the commit. Any error, from a save or a hook, rolls the whole batch back and
 // names the event it came from; a caller that wants one bad event not to
 // hold up the others saves them again one at a time.
 //
@@ -134,8 +134,10 @@ func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error)
 // processor safe under at-least-once delivery. When a concurrent
 // transaction stores one of the batch's events first, the batch is rolled
 // back and run again, and that event is then a duplicate. On PostgreSQL a
-// batch that deadlocks with another (they lock issue rows in their own
-// event order) is run again too, a few times. Hooks therefore run once per
+// batch chosen as a deadlock's victim is run again too, a few times:
+// batches write shared rows in sorted order (see saveAll), so only rows
+// outside that order, the same new event in two batches, can still
+// deadlock. Hooks therefore run once per
 // attempt, and must do nothing but run statements in tx: only the attempt
 // that commits keeps them.
 //
