@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -42,14 +43,15 @@ func BenchmarkLiveLatency(b *testing.B) {
 func benchLiveLatency(b *testing.B, dialect string) {
 	const liveRate = 500
 	ctx := context.Background()
-	db := openDB(b)
+	dsn := filepath.Join(b.TempDir(), "live.db")
 	if dialect == store.DialectPostgres {
-		var err error
-		if db, err = store.Open(ctx, pgtest.URL(b)); err != nil {
-			b.Fatal(err)
-		}
-		defer db.Close()
+		dsn = pgtest.URL(b)
 	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
 	if err := queue.Migrate(ctx, db); err != nil {
 		b.Fatal(err)
 	}

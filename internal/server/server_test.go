@@ -18,7 +18,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
-func openDB(t testing.TB) *store.DB {
+func openDB(t *testing.T) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
