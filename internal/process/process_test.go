@@ -175,6 +175,8 @@ type fakeSource struct {
 	msgs    []Message
 	acked   []int64
 	retried []int64
+	// ackCalls counts Ack calls, which acknowledge a batch at a time.
+	ackCalls int
 }
 
 func (f *fakeSource) Receive(_ context.Context, max int) ([]Message, error) {
@@ -186,10 +188,11 @@ func (f *fakeSource) Receive(_ context.Context, max int) ([]Message, error) {
 	return out, nil
 }
 
-func (f *fakeSource) Ack(_ context.Context, id int64) error {
+func (f *fakeSource) Ack(_ context.Context, ids []int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.acked = append(f.acked, id)
+	f.ackCalls++
+	f.acked = append(f.acked, ids...)
 	return nil
 }
 
@@ -225,6 +228,11 @@ func TestWorkersAckAndRetry(t *testing.T) {
 	<-done
 	if len(src.acked) != 25 || len(src.retried) != 1 || src.retried[0] != 99 {
 		t.Errorf("acked %d, retried %v", len(src.acked), src.retried)
+	}
+	// 26 messages claimed 4 at a time are 7 batches, each with a message
+	// to acknowledge.
+	if src.ackCalls != 7 {
+		t.Errorf("%d Ack calls for 7 batches; want one per batch", src.ackCalls)
 	}
 }
 

@@ -8,6 +8,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -74,6 +75,11 @@ type Options struct {
 	MaxBatch int
 	// Now is the clock (tests inject one).
 	Now func() time.Time
+	// Consumer, when set, is the pool (store.DB.Pool of the same database)
+	// that Receive, Ack, AckBatch, Retry and Depth use, so processing
+	// never waits for a connection behind ingest. Enqueues keep their own
+	// connection either way, and the pending count stays one counter.
+	Consumer *store.DB
 }
 
 // Local is a queue in the store's database, safe for concurrent use by
@@ -133,7 +139,8 @@ func NewLocal(db *store.DB, opts Options) *Local {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	q := &Local{db: db.SQL(), store: db, opts: opts, wdb: db.NewPool(1),
+	consumer := cmp.Or(opts.Consumer, db)
+	q := &Local{db: consumer.SQL(), store: consumer, opts: opts, wdb: db.NewPool(1),
 		reqs: make(chan *enqueueReq, opts.MaxBatch), done: make(chan struct{})}
 	// SQLite needs no row locks: its immediate transactions take the
 	// database's write lock, so claims are serialized. PostgreSQL
@@ -476,6 +483,33 @@ func (q *Local) Ack(ctx context.Context, id int64) error {
 	}
 	if n, err := res.RowsAffected(); err == nil {
 		q.pending.Add(-n)
+	}
+	return nil
+}
+
+// AckBatch deletes processed messages with one statement per MaxReceive
+// of them, as a consumer acknowledges the batch it processed. Messages
+// already gone are not an error.
+func (q *Local) AckBatch(ctx context.Context, ids []int64) error {
+	for len(ids) > 0 {
+		n := min(len(ids), MaxReceive)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		done, err := q.store.WriteTurn(ctx)
+		if err != nil {
+			return fmt.Errorf("queue: ack %d messages: %w", n, err)
+		}
+		res, err := q.db.ExecContext(ctx, `DELETE FROM queue_messages WHERE id IN (`+placeholders(1, n)+`)`, args...)
+		done()
+		if err != nil {
+			return fmt.Errorf("queue: ack %d messages: %w", n, err)
+		}
+		if k, err := res.RowsAffected(); err == nil {
+			q.pending.Add(-k)
+		}
+		ids = ids[n:]
 	}
 	return nil
 }

@@ -78,6 +78,7 @@ func runQueueTests(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"CancelledWaiter", testCancelledWaiter},
 		{"CloseFlushes", testCloseFlushes},
 		{"PendingCountedAtStart", testPendingCountedAtStart},
+		{"AckBatch", testAckBatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -177,6 +178,27 @@ func testOrder(t *testing.T, db *store.DB) {
 	}
 	if _, err := q.Receive(ctx, 0); err == nil {
 		t.Error("Receive(0) succeeded")
+	}
+}
+
+// testAckBatch acknowledges a claimed batch, with an ID already acked, in
+// one call, and leaves the messages it was not given.
+func testAckBatch(t *testing.T, db *store.DB) {
+	q := newQueue(t, db, &clock{t: time.Unix(1000, 0)}, 5)
+	enqueue(t, q, "1", "2", "3", "4")
+	msgs := receive(t, q, 3)
+	if err := q.Ack(ctx, msgs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.AckBatch(ctx, []int64{msgs[0].ID, msgs[1].ID, msgs[2].ID}); err != nil {
+		t.Fatalf("AckBatch: %v", err)
+	}
+	wantDepth(t, q, 1, 0)
+	if got := bodies(receive(t, q, 10)); !slices.Equal(got, []string{"4"}) {
+		t.Errorf("Receive after AckBatch = %q, want the unacknowledged 4", got)
+	}
+	if err := q.AckBatch(ctx, nil); err != nil {
+		t.Errorf("AckBatch of nothing: %v", err)
 	}
 }
 

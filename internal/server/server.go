@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -28,6 +29,10 @@ type Config struct {
 	Ingest ingest.Config
 	// Workers is the number of processor goroutines.
 	Workers int
+	// Processing, when not nil, is the store the workers claim, save and
+	// acknowledge through: a pool of its own (store.DB.Pool), so ingest
+	// cannot take every connection processing needs. nil shares db.
+	Processing *store.DB
 	// Retention says which events the retention job deletes.
 	Retention app.Retention
 	// SessionPruneEvery is how often expired sessions are deleted
@@ -67,6 +72,9 @@ type Server struct {
 	app     *app.App
 }
 
+// queueOptions configure the local queue.
+var queueOptions = queue.Options{Visibility: 15 * time.Second}
+
 // New wires the pipeline over db.
 func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	if cfg.ShutdownGrace <= 0 {
@@ -76,7 +84,9 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	// Processing one event takes milliseconds; a short visibility timeout
 	// means messages held by a process that crashed are redelivered soon
 	// after a restart, and a redelivery is harmless (idempotent).
-	s.queue = queue.NewLocal(db, queue.Options{Visibility: 15 * time.Second})
+	qopts := queueOptions
+	qopts.Consumer = cfg.Processing // nil: the main pool
+	s.queue = queue.NewLocal(db, qopts)
 	wake := make(chan struct{}, 1)
 	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
 	cfg.Ingest.Backlog = s.queue
@@ -101,7 +111,8 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		// 127.0.0.1 unless told otherwise (docs/api.md says so).
 		app.WithMetrics(s.writeMetrics),
 	)
-	pcfg := process.Config{Saver: &countingSaver{db: db, m: s.metrics}, Privacy: db, Log: log}
+	pdb := cmp.Or(cfg.Processing, db)
+	pcfg := process.Config{Saver: &countingSaver{db: pdb, m: s.metrics}, Privacy: pdb, Log: log}
 	if db.Dialect() == store.DialectPostgres {
 		// NOTIFY reaches every dashboard process's listener, this one's too.
 		pcfg.Notify = livemsg.Notify
@@ -189,6 +200,9 @@ func (w *wakingQueue) EnqueueBatch(ctx context.Context, bodies [][]byte) error {
 // queueSource hands the local queue's messages to the processor workers,
 // which do not depend on the queue package.
 type queueSource struct{ *queue.Local }
+
+// Ack acknowledges a processed batch with one DELETE.
+func (q queueSource) Ack(ctx context.Context, ids []int64) error { return q.AckBatch(ctx, ids) }
 
 func (q queueSource) Receive(ctx context.Context, max int) ([]process.Message, error) {
 	msgs, err := q.Local.Receive(ctx, max)

@@ -153,14 +153,35 @@ func TestNoSniff(t *testing.T) {
 	}
 }
 
+// TestRunDrainsQueueAndStops runs with the workers on the main pool and on
+// their own (as flytrap dev does): either way every event is stored and
+// acknowledged, and the queue's pending count, which ingest's backlog
+// limit reads, comes back to zero.
 func TestRunDrainsQueueAndStops(t *testing.T) {
+	for _, ownPool := range []bool{false, true} {
+		t.Run(map[bool]string{false: "main pool", true: "processing pool"}[ownPool], func(t *testing.T) {
+			testRunDrainsQueueAndStops(t, ownPool)
+		})
+	}
+}
+
+func testRunDrainsQueueAndStops(t *testing.T, ownPool bool) {
 	ctx := context.Background()
 	db := openDB(t)
 	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 2}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 2}
+	if ownPool {
+		pdb, err := db.Pool(3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pdb.Close() })
+		cfg.Processing = pdb
+	}
+	s := New(db, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ln := httptest.NewUnstartedServer(nil).Listener
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -179,11 +200,11 @@ func TestRunDrainsQueueAndStops(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(issues) == 1 && issues[0].Count == 20 {
+		if len(issues) == 1 && issues[0].Count == 20 && s.queue.Pending() == 0 {
 			break // "event <n>" masks to one message group
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("issues = %+v", issues)
+			t.Fatalf("issues = %+v, %d messages pending", issues, s.queue.Pending())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

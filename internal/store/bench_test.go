@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 // benchPayload is a typical JavaScript error event: 20 frames with context,
@@ -126,45 +129,97 @@ func BenchmarkSaveEvent(b *testing.B) {
 	}
 }
 
-// BenchmarkSaveBatch stores the events of BenchmarkSaveEvent ten to a
-// transaction, as the processor saves the messages a worker claims or an
-// SQS batch: one fsync per batch instead of per event. ns/event is the
-// number to compare with BenchmarkSaveEvent's ns/op.
-func BenchmarkSaveBatch(b *testing.B) {
-	const size = 10
-	dir, err := os.MkdirTemp("", "flytrap-bench-")
+// benchDB opens an empty store of dialect with one project, SQLite in a
+// file with the settings of flytrap dev.
+func benchDB(b *testing.B, dialect string) (*DB, int64) {
+	b.Helper()
+	dsn := filepath.Join(b.TempDir(), "bench.db")
+	if dialect == DialectPostgres {
+		dsn = pgtest.URL(b)
+	}
+	db, err := Open(context.Background(), dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(dir, "bench.db"))
+	b.Cleanup(func() { db.Close() })
+	p, err := db.CreateProject(context.Background(), "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
-	p, err := db.CreateProject(ctx, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
+	return db, p.ID
+}
+
+// benchBatches saves batches of size events of the benchPayload event,
+// from workers goroutines at once, each event's fingerprint chosen by
+// fingerprint from its sequence number; it reports events/s.
+func benchBatches(b *testing.B, db *DB, projectID int64, workers, size int, fingerprint func(i int64) string) {
 	var ev event.Event
 	if err := json.Unmarshal(benchPayload(b), &ev); err != nil {
 		b.Fatal(err)
 	}
-	ev.ProjectID = p.ID
-	i := 0
-	for b.Loop() {
-		reqs := make([]SaveRequest, size)
-		for j := range reqs {
-			e := ev
-			e.EventID = fmt.Sprintf("%032x", i+1)
-			reqs[j] = SaveRequest{Event: &e, Fingerprint: fmt.Sprintf("fp-%d", i%50), GroupingVersion: "bench",
-				Title: "TypeError", Culprit: "checkout.js in submit", UserKey: fmt.Sprintf("id:%d", i%200)}
-			i++
-		}
-		if _, err := db.SaveBatch(ctx, reqs); err != nil {
-			b.Fatal(err)
+	ev.ProjectID = projectID
+	var seq atomic.Int64
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	per := (b.N + workers - 1) / workers
+	for range workers {
+		wg.Go(func() {
+			for done := 0; done < per; done += size {
+				reqs := make([]SaveRequest, size)
+				for j := range reqs {
+					i := seq.Add(1)
+					e := ev
+					e.EventID = fmt.Sprintf("%032x", i)
+					reqs[j] = SaveRequest{Event: &e, Fingerprint: fingerprint(i), GroupingVersion: "bench",
+						Title: "TypeError", Culprit: "checkout.js in submit", UserKey: fmt.Sprintf("id:%d", i%200)}
+				}
+				if _, err := db.SaveBatch(context.Background(), reqs); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(seq.Load())/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkSaveBatch stores the events of BenchmarkSaveEvent ten to a
+// transaction, as the processor saves the messages a worker claims or an
+// SQS batch, spread over 50 issues, on both dialects.
+func BenchmarkSaveBatch(b *testing.B) {
+	for _, dialect := range []string{DialectSQLite, DialectPostgres} {
+		b.Run(dialect, func(b *testing.B) {
+			db, p := benchDB(b, dialect)
+			benchBatches(b, db, p, 1, 10, func(i int64) string { return fmt.Sprintf("fp-%d", i%50) })
+		})
+	}
+}
+
+// BenchmarkHotIssue saves batches of ten from four concurrent savers, as
+// four workers or Lambdas do, either all of one issue (one fingerprint
+// receiving the whole load) or each saver its own issues: the cost of the
+// issue row that every save of an issue updates.
+func BenchmarkHotIssue(b *testing.B) {
+	tests := []struct {
+		name        string
+		fingerprint func(i int64) string
+	}{
+		{"one", func(int64) string { return "hot" }},
+		{"distinct", func(i int64) string { return fmt.Sprintf("fp-%d", i/10) }},
+	}
+	for _, dialect := range []string{DialectSQLite, DialectPostgres} {
+		for _, tt := range tests {
+			b.Run(dialect+"/"+tt.name, func(b *testing.B) {
+				db, p := benchDB(b, dialect)
+				benchBatches(b, db, p, 4, 10, tt.fingerprint)
+			})
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i), "ns/event")
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"reflect"
+	"slices"
 	"sync"
 	"time"
 )
@@ -160,4 +163,143 @@ func testConcurrentBatches(e *env) {
 	if n := e.count(`SELECT SUM(count) FROM issues`); n != workers+2 {
 		t.Errorf("issue counts add up to %d, want %d", n, workers+2)
 	}
+}
+
+// testSaveBatchAggregates saves the same events one by one into one
+// project and as one batch into another, and wants the same results and
+// the same issue rows, hourly buckets, tags, users and releases: the batch
+// aggregates its statements without changing what they store. The events
+// cover what aggregation could get wrong: several per issue, out of time
+// order, repeated users and tags, two hours, duplicates within the batch
+// and already stored, a new issue, and an issue resolved in a release
+// that the batch sees first after one of its events: that event leaves it
+// resolved, as the release is still unknown to it, and a later one reopens
+// it.
+func testSaveBatchAggregates(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	one, batch := e.project.ID, e.createProject("batch").ID
+	later := t0.Add(90 * time.Minute)
+	reqs := func(p int64) (before, during []SaveRequest) {
+		id := func(n int) eventOpt { return withID(fmt.Sprintf("%032x", n)) }
+		before = []SaveRequest{
+			request(p, "resolved", id(1), withRelease("v1"), withRcv(t0)),
+			request(p, "a", id(2), withUser("u1"), withTags("k", "x")),
+		}
+		during = []SaveRequest{
+			request(p, "a", id(3), withUser("u1"), withTags("k", "x"), withAt(later), withTitle("A later"), withRelease("v1")),
+			request(p, "a", id(4), withUser("u2"), withTags("k", "y"), withAt(t0.Add(-time.Hour)), withTitle("A earlier")),
+			request(p, "a", id(2)),
+			request(p, "b", id(5), withUser("u1"), withTags("k", "x"), withLevel("warning"), withEnv("prod")),
+			request(p, "resolved", id(6), withRelease("v3"), withRcv(t0.Add(2*time.Minute))),
+			request(p, "b", id(9), withRelease("v2"), withRcv(t0.Add(time.Minute))),
+			request(p, "b", id(5)),
+			request(p, "resolved", id(7), withRelease("v4"), withRcv(t0.Add(3*time.Minute))),
+			request(p, "a", id(8), withUser("u2"), withTags("k", "x"), withAt(later), withTitle("A last"), withCulprit("c.js")),
+		}
+		return before, during
+	}
+	resolve := func(p int64) {
+		var id int64
+		if err := db.SQL().QueryRowContext(ctx, `SELECT id FROM issues WHERE project_id = $1 AND fingerprint = 'resolved'`, p).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.UpdateIssueStatus(ctx, System, id, StatusResolved, "v2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var results [2][]SaveResult
+	for n, p := range []int64{one, batch} {
+		before, during := reqs(p)
+		if _, err := db.SaveBatch(ctx, before); err != nil {
+			t.Fatal(err)
+		}
+		resolve(p)
+		if p == batch {
+			res, err := db.SaveBatch(ctx, during)
+			if err != nil {
+				t.Fatalf("SaveBatch: %v", err)
+			}
+			results[n] = res
+			continue
+		}
+		for _, r := range during {
+			res, err := db.SaveEvent(ctx, r)
+			if err != nil {
+				t.Fatalf("SaveEvent: %v", err)
+			}
+			results[n] = append(results[n], res)
+		}
+	}
+	// Issue IDs differ between the projects; compare their fingerprints.
+	fingerprints := func(res []SaveResult) []SaveResult {
+		out := slices.Clone(res)
+		for i := range out {
+			var fp string
+			if err := db.SQL().QueryRowContext(ctx, `SELECT fingerprint FROM issues WHERE id = $1`, out[i].IssueID).Scan(&fp); err != nil {
+				t.Fatal(err)
+			}
+			out[i].IssueID = int64(len(fp)) // "a", "b", "resolved"
+			out[i].Title += " (" + fp + ")"
+		}
+		return out
+	}
+	if a, b := fingerprints(results[0]), fingerprints(results[1]); !reflect.DeepEqual(a, b) {
+		t.Errorf("batch results differ from one-by-one results:\n one by one %+v\n batch      %+v", a, b)
+	}
+	if results[1][4].Regression || results[1][4].Status != StatusResolved || !results[1][7].Regression {
+		t.Errorf("issue resolved in v2: v3 event before v2 is seen %+v (want still resolved), v4 event after %+v (want the regression)",
+			results[1][4], results[1][7])
+	}
+	tables := []string{
+		`SELECT fingerprint, grouping_version, title, culprit, level, status, resolved_in_release, count, user_count,
+			first_seen, last_seen, first_release, last_release, latest_event_id FROM issues WHERE project_id = $1 ORDER BY fingerprint`,
+		`SELECT i.fingerprint, c.hour, c.count FROM issue_counts c JOIN issues i ON i.id = c.issue_id WHERE i.project_id = $1 ORDER BY 1, 2`,
+		`SELECT i.fingerprint, t.key, t.value, t.count FROM issue_tags t JOIN issues i ON i.id = t.issue_id WHERE i.project_id = $1 ORDER BY 1, 2, 3`,
+		`SELECT i.fingerprint, u.user_key FROM issue_users u JOIN issues i ON i.id = u.issue_id WHERE i.project_id = $1 ORDER BY 1, 2`,
+		`SELECT version, first_seen FROM releases WHERE project_id = $1 ORDER BY version`,
+		`SELECT e.event_id, i.fingerprint, e.occurred_at, e.title FROM events e JOIN issues i ON i.id = e.issue_id WHERE e.project_id = $1 ORDER BY e.id`,
+	}
+	for _, q := range tables {
+		a, b := e.rows(q, one), e.rows(q, batch)
+		if len(a) == 0 || !reflect.DeepEqual(a, b) {
+			t.Errorf("%s\n one by one %v\n batch      %v", q, a, b)
+		}
+	}
+}
+
+// rows returns what q selects, each row's columns formatted as text.
+func (e *env) rows(q string, args ...any) [][]string {
+	e.t.Helper()
+	rows, err := e.db.SQL().QueryContext(e.ctx, q, args...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out [][]string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			e.t.Fatal(err)
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			row[i] = fmt.Sprint(v)
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
 }

@@ -36,6 +36,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"SaveEventInvalid", testSaveEventInvalid},
 		{"SaveBatch", testSaveBatch},
 		{"SaveBatchRollback", testSaveBatchRollback},
+		{"SaveBatchAggregates", testSaveBatchAggregates},
 		{"ConcurrentBatches", testConcurrentBatches},
 		{"Regression", testRegression},
 		{"Authorization", testAuthorization},

@@ -33,7 +33,7 @@ func OpenPostgres(ctx context.Context, dsn string, password func(ctx context.Con
 	if err != nil {
 		return nil, fmt.Errorf("store: parse PostgreSQL DSN: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg, stdlib.OptionBeforeConnect(func(ctx context.Context, cc *pgx.ConnConfig) error {
+	connector := stdlib.GetConnector(*cfg, stdlib.OptionBeforeConnect(func(ctx context.Context, cc *pgx.ConnConfig) error {
 		p, err := password(ctx)
 		if err != nil {
 			return fmt.Errorf("store: database password for %s: %w", cc.User, err)
@@ -41,12 +41,13 @@ func OpenPostgres(ctx context.Context, dsn string, password func(ctx context.Con
 		cc.Password = p
 		return nil
 	}))
+	db := sql.OpenDB(connector)
 	// The same pool limits as Open: small RDS instances allow ~80
 	// connections shared by the dashboard and up to five processors.
 	db.SetMaxOpenConns(10)
 	db.SetMaxIdleConns(10)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	d := &DB{db: db, dialect: DialectPostgres}
+	d := &DB{db: db, dialect: DialectPostgres, connector: connector}
 	if err := d.db.PingContext(ctx); err != nil {
 		d.db.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -8,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -101,14 +104,6 @@ func eventTags(ev *event.Event, level, release, env string) []event.Tag {
 	return tags
 }
 
-// issueState is the part of an issue save reads under its row lock.
-type issueState struct {
-	status, resolvedIn        string
-	userCount                 int64
-	firstSeen, lastSeen       int64
-	firstRelease, lastRelease string
-}
-
 // TxHook adds statements to SaveBatch's transaction: outbox rows, or a
 // NOTIFY that PostgreSQL delivers when, and only if, the batch commits.
 // It runs after every event of the batch is saved and sees their results,
@@ -127,9 +122,9 @@ func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error)
 
 // SaveBatch stores processed events and updates their issues in one
 // transaction, then runs hooks in it, and commits. The results, one per
-// request in order, carry each issue's state as the transaction left it
-// (from RETURNING), so nothing needs to read the issue again after the
-// commit. Any error, from a save or a hook, rolls the whole batch back and
+// request in order, carry each issue's state as its event left it
+// (worked out under the issue's row lock), so nothing needs to read the
+// issue again after the commit. Any error, from a save or a hook, rolls the whole batch back and
 // names the event it came from; a caller that wants one bad event not to
 // hold up the others saves them again one at a time.
 //
@@ -139,8 +134,10 @@ func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error)
 // processor safe under at-least-once delivery. When a concurrent
 // transaction stores one of the batch's events first, the batch is rolled
 // back and run again, and that event is then a duplicate. On PostgreSQL a
-// batch that deadlocks with another (they lock issue rows in their own
-// event order) is run again too, a few times. Hooks therefore run once per
+// batch chosen as a deadlock's victim is run again too, a few times:
+// batches write shared rows in sorted order (see saveAll), so only rows
+// outside that order, the same new event in two batches, can still
+// deadlock. Hooks therefore run once per
 // attempt, and must do nothing but run statements in tx: only the attempt
 // that commits keeps them.
 //
@@ -166,15 +163,14 @@ func (d *DB) SaveBatch(ctx context.Context, reqs []SaveRequest, hooks ...TxHook)
 	// stored, so there are at most as many as events.
 	dupRuns, deadlockRuns := 0, 0
 	for {
-		results := make([]SaveResult, len(batch))
-		var failed *saving
+		var (
+			results []SaveResult
+			failed  *saving
+		)
 		err := d.InTx(ctx, func(tx *sql.Tx) error {
-			for i := range batch {
-				var err error
-				if results[i], err = d.save(ctx, tx, &batch[i]); err != nil {
-					failed = &batch[i]
-					return err
-				}
+			var err error
+			if results, failed, err = d.saveAll(ctx, tx, batch); err != nil {
+				return err
 			}
 			for _, h := range hooks {
 				if err := h(ctx, tx, results); err != nil {
@@ -269,133 +265,540 @@ type saving struct {
 	tags                           []event.Tag
 }
 
-// save stores one event of SaveBatch's transaction. On PostgreSQL it locks the issue row
-// before touching anything else the event shares with concurrent saves, so
-// saves of one issue queue on that lock and cannot deadlock.
-func (d *DB) save(ctx context.Context, tx *sql.Tx, s *saving) (SaveResult, error) {
-	var res SaveResult
-	// Redelivered events are the common duplicate; skip the work for them.
-	err := tx.QueryRowContext(ctx, `SELECT issue_id FROM events WHERE event_id = $1 AND project_id = $2`,
-		s.eventID, s.projectID).Scan(&res.IssueID)
-	if err == nil {
-		res.Duplicate = true
-		return res, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return res, err
-	}
-	var one int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM projects WHERE id = $1`, s.projectID).Scan(&one); err != nil {
-		return res, notFound(err)
-	}
+// eventKey identifies an event: event IDs are unique per project.
+type eventKey struct {
+	projectID int64
+	eventID   string
+}
 
-	// Two processes may create the same issue at once: the loser's insert
-	// does nothing (PostgreSQL first waits for the winner to commit) and it
-	// then reads and locks the winner's row.
-	err = tx.QueryRowContext(ctx, `INSERT INTO issues (project_id, fingerprint, grouping_version, title, culprit, level,
-			status, resolved_in_release, count, user_count, first_seen, last_seen, first_release, last_release, latest_event_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, '', 0, 0, $8, $8, '', '', '')
-		ON CONFLICT (project_id, fingerprint) DO NOTHING RETURNING id`,
-		s.projectID, s.fingerprint, s.grouping, s.title, s.culprit, s.level, StatusUnresolved, s.at).Scan(&res.IssueID)
-	switch {
-	case err == nil:
-		res.NewIssue = true
-	case !errors.Is(err, sql.ErrNoRows):
-		return res, err
-	}
-	var st issueState
-	err = tx.QueryRowContext(ctx, `SELECT id, status, resolved_in_release, user_count, first_seen, last_seen, first_release, last_release
-		FROM issues WHERE project_id = $1 AND fingerprint = $2`+d.forUpdate(), s.projectID, s.fingerprint).Scan(
-		&res.IssueID, &st.status, &st.resolvedIn, &st.userCount, &st.firstSeen, &st.lastSeen, &st.firstRelease, &st.lastRelease)
+// issueKey identifies an issue before its ID is known.
+type issueKey struct {
+	projectID   int64
+	fingerprint string
+}
+
+// releaseKey identifies a release.
+type releaseKey struct {
+	projectID int64
+	version   string
+}
+
+// saveAll stores a batch in tx with a statement per kind of row rather
+// than per event: the events of one issue update its row once, its hourly
+// buckets and tags once per bucket and pair with their summed counts, and
+// new events go in with multi-row INSERTs. The results are those of saving
+// the events one by one in batch order, which is what the issue rows are
+// replayed from while locked.
+//
+// On PostgreSQL every statement writes its shared rows (issue keys,
+// releases, buckets, tags, users, issue rows) in sorted order, so two
+// batches lock what they share in the same order and do not deadlock; the
+// issue rows, which every event of an issue updates, are locked last, so a
+// hot issue is held only from its update to the commit. On failure it
+// returns the event that caused it, when one did.
+func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveResult, *saving, error) {
+	results := make([]SaveResult, len(batch))
+	stored, err := storedEvents(ctx, tx, batch)
 	if err != nil {
-		return res, err
+		return nil, nil, err
 	}
-
-	var eventRow int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO events (project_id, issue_id, event_id, occurred_at, received_at, title, level, release_name, environment, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (event_id, project_id) DO NOTHING RETURNING id`,
-		s.projectID, res.IssueID, s.eventID, s.at, s.received, s.title, s.level, s.release, s.env, s.payload).Scan(&eventRow)
-	if errors.Is(err, sql.ErrNoRows) {
-		return res, errDuplicate
+	// fresh are the events to store, in batch order; first maps each
+	// event to its first occurrence in the batch.
+	var fresh []int
+	first := make(map[eventKey]int)
+	for i := range batch {
+		k := eventKey{batch[i].projectID, batch[i].eventID}
+		if issueID, ok := stored[k]; ok {
+			results[i] = SaveResult{IssueID: issueID, Duplicate: true}
+			continue
+		}
+		if _, ok := first[k]; ok {
+			results[i].Duplicate = true
+			continue
+		}
+		first[k] = i
+		fresh = append(fresh, i)
 	}
+	if len(fresh) == 0 {
+		return results, nil, nil
+	}
+	if i, err := missingProject(ctx, tx, batch, fresh); err != nil {
+		if i >= 0 {
+			return nil, &batch[i], err
+		}
+		return nil, nil, err
+	}
+	issues, err := d.ensureIssues(ctx, tx, batch, fresh, results)
 	if err != nil {
-		return res, err
+		return nil, nil, err
 	}
+	if err := insertEvents(ctx, tx, batch, fresh, issues); err != nil {
+		return nil, nil, err
+	}
+	for i := range batch {
+		if results[i].Duplicate && results[i].IssueID == 0 {
+			results[i].IssueID = issues[first[eventKey{batch[i].projectID, batch[i].eventID}]]
+		} else if !results[i].Duplicate {
+			results[i].IssueID = issues[i]
+		}
+	}
+	newReleases, err := insertReleases(ctx, tx, batch, fresh)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := upsertCounts(ctx, tx, batch, fresh, issues); err != nil {
+		return nil, nil, err
+	}
+	if err := upsertTags(ctx, tx, batch, fresh, issues); err != nil {
+		return nil, nil, err
+	}
+	newUser, err := insertUsers(ctx, tx, batch, fresh, issues)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := d.updateIssues(ctx, tx, batch, fresh, issues, newUser, newReleases, results); err != nil {
+		return nil, nil, err
+	}
+	return results, nil, nil
+}
 
-	hour := millis(fromMillis(s.at).Truncate(time.Hour))
-	if _, err := tx.ExecContext(ctx, `INSERT INTO issue_counts (issue_id, hour, count) VALUES ($1, $2, 1)
-		ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_counts.count + 1`, res.IssueID, hour); err != nil {
-		return res, err
+// rowsPerStatement bounds the rows of one multi-row statement, far below
+// both dialects' parameter limits (SQLite's 32,766, PostgreSQL's 65,535)
+// even at ten columns a row.
+const rowsPerStatement = 200
+
+// eachChunk calls fn with the bounds of successive chunks of n rows.
+func eachChunk(n int, fn func(from, to int) error) error {
+	for from := 0; from < n; from += rowsPerStatement {
+		if err := fn(from, min(n, from+rowsPerStatement)); err != nil {
+			return err
+		}
 	}
-	if err := upsertTags(ctx, tx, res.IssueID, s.tags); err != nil {
-		return res, err
+	return nil
+}
+
+// storedEvents returns the issue of each event of batch the store already
+// has.
+func storedEvents(ctx context.Context, tx *sql.Tx, batch []saving) (map[eventKey]int64, error) {
+	byProject := make(map[int64][]string)
+	var projects []int64
+	for _, s := range batch {
+		if _, ok := byProject[s.projectID]; !ok {
+			projects = append(projects, s.projectID)
+		}
+		byProject[s.projectID] = append(byProject[s.projectID], s.eventID)
 	}
-	newUser := false
-	if s.userKey != "" {
-		r, err := tx.ExecContext(ctx, `INSERT INTO issue_users (issue_id, user_key) VALUES ($1, $2)
-			ON CONFLICT (issue_id, user_key) DO NOTHING`, res.IssueID, s.userKey)
+	stored := make(map[eventKey]int64)
+	for _, p := range projects {
+		ids := byProject[p]
+		err := eachChunk(len(ids), func(from, to int) error {
+			var q query
+			q.add(`SELECT event_id, issue_id FROM events WHERE project_id = `, q.arg(p), ` AND event_id IN (`)
+			for i, id := range ids[from:to] {
+				if i > 0 {
+					q.add(", ")
+				}
+				q.add(q.arg(id))
+			}
+			q.add(")")
+			rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var (
+					id    string
+					issue int64
+				)
+				if err := rows.Scan(&id, &issue); err != nil {
+					return err
+				}
+				stored[eventKey{p, id}] = issue
+			}
+			return rows.Err()
+		})
 		if err != nil {
-			return res, err
+			return nil, err
+		}
+	}
+	return stored, nil
+}
+
+// missingProject returns ErrNotFound and the first event of fresh whose
+// project does not exist, or -1 and nil.
+func missingProject(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int) (int, error) {
+	var q query
+	q.add(`SELECT id FROM projects WHERE id IN (`)
+	seen := make(map[int64]bool)
+	for _, i := range fresh {
+		p := batch[i].projectID
+		if seen[p] {
+			continue
+		}
+		if len(seen) > 0 {
+			q.add(", ")
+		}
+		seen[p] = true
+		q.add(q.arg(p))
+	}
+	q.add(")")
+	rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+	if err != nil {
+		return -1, err
+	}
+	defer rows.Close()
+	exists := make(map[int64]bool)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return -1, err
+		}
+		exists[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return -1, err
+	}
+	for _, i := range fresh {
+		if !exists[batch[i].projectID] {
+			return i, ErrNotFound
+		}
+	}
+	return -1, nil
+}
+
+// ensureIssues finds or creates the issue of each fresh event and returns
+// them by batch index. An issue is created from the first of its events in
+// the batch, whose result is then NewIssue.
+func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, results []SaveResult) (map[int]int64, error) {
+	firstOf := make(map[issueKey]int)
+	var keys []issueKey
+	for _, i := range fresh {
+		k := issueKey{batch[i].projectID, batch[i].fingerprint}
+		if _, ok := firstOf[k]; !ok {
+			firstOf[k] = i
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b issueKey) int {
+		return cmp.Or(cmp.Compare(a.projectID, b.projectID), strings.Compare(a.fingerprint, b.fingerprint))
+	})
+	ids := make(map[issueKey]int64, len(keys))
+	for _, k := range keys {
+		s := &batch[firstOf[k]]
+		// Two processes may create the same issue at once: the loser's
+		// insert does nothing (PostgreSQL first waits for the winner to
+		// commit) and it then reads the winner's row.
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE project_id = $1 AND fingerprint = $2`,
+			k.projectID, k.fingerprint).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = tx.QueryRowContext(ctx, `INSERT INTO issues (project_id, fingerprint, grouping_version, title, culprit, level,
+					status, resolved_in_release, count, user_count, first_seen, last_seen, first_release, last_release, latest_event_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, '', 0, 0, $8, $8, '', '', '')
+				ON CONFLICT (project_id, fingerprint) DO NOTHING RETURNING id`,
+				k.projectID, k.fingerprint, s.grouping, s.title, s.culprit, s.level, StatusUnresolved, s.at).Scan(&id)
+			if err == nil {
+				results[firstOf[k]].NewIssue = true
+			} else if errors.Is(err, sql.ErrNoRows) {
+				err = tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE project_id = $1 AND fingerprint = $2`,
+					k.projectID, k.fingerprint).Scan(&id)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		ids[k] = id
+	}
+	issues := make(map[int]int64, len(fresh))
+	for _, i := range fresh {
+		issues[i] = ids[issueKey{batch[i].projectID, batch[i].fingerprint}]
+	}
+	return issues, nil
+}
+
+// insertEvents inserts the fresh events in batch order, and fails with
+// errDuplicate when a concurrent transaction stored one of them first.
+func insertEvents(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
+	return eachChunk(len(fresh), func(from, to int) error {
+		var q query
+		q.add(`INSERT INTO events (project_id, issue_id, event_id, occurred_at, received_at, title, level, release_name, environment, payload) VALUES `)
+		for j, i := range fresh[from:to] {
+			s := &batch[i]
+			if j > 0 {
+				q.add(", ")
+			}
+			q.add("(", q.arg(s.projectID), ", ", q.arg(issues[i]), ", ", q.arg(s.eventID), ", ", q.arg(s.at), ", ",
+				q.arg(s.received), ", ", q.arg(s.title), ", ", q.arg(s.level), ", ", q.arg(s.release), ", ",
+				q.arg(s.env), ", ", q.arg(s.payload), ")")
+		}
+		q.add(` ON CONFLICT (event_id, project_id) DO NOTHING`)
+		r, err := tx.ExecContext(ctx, q.sb.String(), q.args...)
+		if err != nil {
+			return err
 		}
 		n, err := r.RowsAffected()
 		if err != nil {
-			return res, err
+			return err
 		}
-		newUser = n == 1
-	}
-	if s.release != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
-			ON CONFLICT (project_id, version) DO NOTHING`, s.projectID, s.release, s.received); err != nil {
-			return res, err
+		if n != int64(to-from) {
+			return errDuplicate
 		}
-	}
+		return nil
+	})
+}
 
-	if st.status == StatusResolved {
-		reopen, err := regresses(ctx, tx, s.projectID, st.resolvedIn, s.release)
+// insertReleases records the releases of the fresh events, each first seen
+// when the first of its events was received, and returns the ones this
+// batch created with the batch index of the event that did.
+func insertReleases(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int) (map[releaseKey]int, error) {
+	firstOf := make(map[releaseKey]int)
+	var keys []releaseKey
+	for _, i := range fresh {
+		k := releaseKey{batch[i].projectID, batch[i].release}
+		if _, ok := firstOf[k]; !ok && k.version != "" {
+			firstOf[k] = i
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b releaseKey) int {
+		return cmp.Or(cmp.Compare(a.projectID, b.projectID), strings.Compare(a.version, b.version))
+	})
+	created := make(map[releaseKey]int)
+	err := eachChunk(len(keys), func(from, to int) error {
+		var q query
+		q.add(`INSERT INTO releases (project_id, version, first_seen) VALUES `)
+		for j, k := range keys[from:to] {
+			if j > 0 {
+				q.add(", ")
+			}
+			q.add("(", q.arg(k.projectID), ", ", q.arg(k.version), ", ", q.arg(batch[firstOf[k]].received), ")")
+		}
+		q.add(` ON CONFLICT (project_id, version) DO NOTHING RETURNING project_id, version`)
+		rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
 		if err != nil {
-			return res, err
+			return err
 		}
-		if reopen {
-			st.status, st.resolvedIn = StatusUnresolved, ""
-			res.Regression = true
+		defer rows.Close()
+		for rows.Next() {
+			var k releaseKey
+			if err := rows.Scan(&k.projectID, &k.version); err != nil {
+				return err
+			}
+			created[k] = firstOf[k]
+		}
+		return rows.Err()
+	})
+	return created, err
+}
+
+// bucket is one hour of one issue.
+type bucket struct{ issueID, hour int64 }
+
+// upsertCounts adds the fresh events to their issues' hourly buckets, one
+// row per bucket.
+func upsertCounts(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
+	counts := make(map[bucket]int64)
+	for _, i := range fresh {
+		counts[bucket{issues[i], millis(fromMillis(batch[i].at).Truncate(time.Hour))}]++
+	}
+	keys := slices.SortedFunc(maps.Keys(counts), func(a, b bucket) int {
+		return cmp.Or(cmp.Compare(a.issueID, b.issueID), cmp.Compare(a.hour, b.hour))
+	})
+	return eachChunk(len(keys), func(from, to int) error {
+		var q query
+		q.add(`INSERT INTO issue_counts (issue_id, hour, count) VALUES `)
+		for j, k := range keys[from:to] {
+			if j > 0 {
+				q.add(", ")
+			}
+			q.add("(", q.arg(k.issueID), ", ", q.arg(k.hour), ", ", q.arg(counts[k]), ")")
+		}
+		q.add(` ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_counts.count + excluded.count`)
+		_, err := tx.ExecContext(ctx, q.sb.String(), q.args...)
+		return err
+	})
+}
+
+// issueTag is one tag pair of one issue.
+type issueTag struct {
+	issueID    int64
+	key, value string
+}
+
+// upsertTags counts the fresh events in their issues' tag pairs, one row
+// per pair.
+func upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
+	counts := make(map[issueTag]int64)
+	for _, i := range fresh {
+		for _, t := range batch[i].tags {
+			counts[issueTag{issues[i], t.Key, t.Value}]++
 		}
 	}
-	if newUser {
-		st.userCount++
+	keys := slices.SortedFunc(maps.Keys(counts), func(a, b issueTag) int {
+		return cmp.Or(cmp.Compare(a.issueID, b.issueID), strings.Compare(a.key, b.key), strings.Compare(a.value, b.value))
+	})
+	return eachChunk(len(keys), func(from, to int) error {
+		var q query
+		q.add(`INSERT INTO issue_tags (issue_id, key, value, count) VALUES `)
+		for j, k := range keys[from:to] {
+			if j > 0 {
+				q.add(", ")
+			}
+			q.add("(", q.arg(k.issueID), ", ", q.arg(k.key), ", ", q.arg(k.value), ", ", q.arg(counts[k]), ")")
+		}
+		q.add(` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + excluded.count`)
+		_, err := tx.ExecContext(ctx, q.sb.String(), q.args...)
+		return err
+	})
+}
+
+// issueUser is one user of one issue.
+type issueUser struct {
+	issueID int64
+	key     string
+}
+
+// insertUsers records the users of the fresh events and returns the batch
+// indexes of the events that brought an issue a user it did not have.
+func insertUsers(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) (map[int]bool, error) {
+	firstOf := make(map[issueUser]int)
+	for _, i := range fresh {
+		k := issueUser{issues[i], batch[i].userKey}
+		if _, ok := firstOf[k]; !ok && k.key != "" {
+			firstOf[k] = i
+		}
 	}
-	// A new issue's placeholder times equal s.at, so its first event counts
-	// as the newest and fills in everything below.
-	newest := s.at >= st.lastSeen
-	if s.release != "" && (st.firstRelease == "" || s.at < st.firstSeen) {
-		st.firstRelease = s.release
+	keys := slices.SortedFunc(maps.Keys(firstOf), func(a, b issueUser) int {
+		return cmp.Or(cmp.Compare(a.issueID, b.issueID), strings.Compare(a.key, b.key))
+	})
+	newUser := make(map[int]bool)
+	err := eachChunk(len(keys), func(from, to int) error {
+		var q query
+		q.add(`INSERT INTO issue_users (issue_id, user_key) VALUES `)
+		for j, k := range keys[from:to] {
+			if j > 0 {
+				q.add(", ")
+			}
+			q.add("(", q.arg(k.issueID), ", ", q.arg(k.key), ")")
+		}
+		q.add(` ON CONFLICT (issue_id, user_key) DO NOTHING RETURNING issue_id, user_key`)
+		rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k issueUser
+			if err := rows.Scan(&k.issueID, &k.key); err != nil {
+				return err
+			}
+			newUser[firstOf[k]] = true
+		}
+		return rows.Err()
+	})
+	return newUser, err
+}
+
+// forNoKeyUpdate locks, on PostgreSQL, an issue row that saving goes on
+// to update. FOR UPDATE would also wait for the key-share locks that the
+// foreign keys of events, buckets and tags take on the issue row, so two
+// batches of the issue, each having inserted such rows, would wait for
+// each other.
+func (d *DB) forNoKeyUpdate() string {
+	if d.dialect == DialectPostgres {
+		return " FOR NO KEY UPDATE"
 	}
-	if s.release != "" && (st.lastRelease == "" || newest) {
-		st.lastRelease = s.release
+	return ""
+}
+
+// issueState is an issue row as saving reads it under its lock.
+type issueState struct {
+	status, resolvedIn          string
+	count, userCount            int64
+	firstSeen, lastSeen         int64
+	firstRelease, lastRelease   string
+	title, culprit, level, last string
+}
+
+// updateIssues locks each issue of the fresh events, in ID order, replays
+// its events on it in batch order, fills in their results and writes the
+// issue back with one UPDATE. newReleases are the releases this batch
+// created, with the event that did: a release is not yet known to the
+// events before it, as when saving one by one.
+func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64,
+	newUser map[int]bool, newReleases map[releaseKey]int, results []SaveResult) error {
+	events := make(map[int64][]int)
+	for _, i := range fresh {
+		events[issues[i]] = append(events[issues[i]], i)
 	}
-	err = tx.QueryRowContext(ctx, `UPDATE issues SET
-			count = count + 1, user_count = $2, first_seen = $3, last_seen = $4,
-			first_release = $5, last_release = $6, status = $7, resolved_in_release = $8,
-			title = CASE WHEN $9 THEN $10 ELSE title END,
-			culprit = CASE WHEN $9 THEN $11 ELSE culprit END,
-			level = CASE WHEN $9 THEN $12 ELSE level END,
-			latest_event_id = CASE WHEN $9 THEN $13 ELSE latest_event_id END
-		WHERE id = $1
-		RETURNING count, user_count, status, title, level`,
-		res.IssueID, st.userCount, min(st.firstSeen, s.at), max(st.lastSeen, s.at),
-		st.firstRelease, st.lastRelease, st.status, st.resolvedIn,
-		newest, s.title, s.culprit, s.level, s.eventID).Scan(&res.Count, &res.UserCount, &res.Status, &res.Title, &res.Level)
-	return res, err
+	for _, id := range slices.Sorted(maps.Keys(events)) {
+		var st issueState
+		err := tx.QueryRowContext(ctx, `SELECT status, resolved_in_release, count, user_count, first_seen, last_seen,
+				first_release, last_release, title, culprit, level, latest_event_id
+			FROM issues WHERE id = $1`+d.forNoKeyUpdate(), id).Scan(
+			&st.status, &st.resolvedIn, &st.count, &st.userCount, &st.firstSeen, &st.lastSeen,
+			&st.firstRelease, &st.lastRelease, &st.title, &st.culprit, &st.level, &st.last)
+		if err != nil {
+			return err
+		}
+		for _, i := range events[id] {
+			s, res := &batch[i], &results[i]
+			if st.status == StatusResolved {
+				known := func(version string) bool {
+					at, ok := newReleases[releaseKey{s.projectID, version}]
+					return !ok || at <= i
+				}
+				reopen := true
+				if st.resolvedIn != "" && s.release != "" && s.release != st.resolvedIn {
+					reopen = false
+					if known(st.resolvedIn) {
+						if reopen, err = regresses(ctx, tx, s.projectID, st.resolvedIn, s.release); err != nil {
+							return err
+						}
+					}
+				}
+				if reopen {
+					st.status, st.resolvedIn = StatusUnresolved, ""
+					res.Regression = true
+				}
+			}
+			if newUser[i] {
+				st.userCount++
+			}
+			// A new issue's placeholder times equal its first event's, so
+			// that event counts as the newest and fills in everything below.
+			newest := s.at >= st.lastSeen
+			if s.release != "" && (st.firstRelease == "" || s.at < st.firstSeen) {
+				st.firstRelease = s.release
+			}
+			if s.release != "" && (st.lastRelease == "" || newest) {
+				st.lastRelease = s.release
+			}
+			st.count++
+			st.firstSeen, st.lastSeen = min(st.firstSeen, s.at), max(st.lastSeen, s.at)
+			if newest {
+				st.title, st.culprit, st.level, st.last = s.title, s.culprit, s.level, s.eventID
+			}
+			res.Count, res.UserCount, res.Status, res.Title, res.Level = st.count, st.userCount, st.status, st.title, st.level
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE issues SET
+				count = $2, user_count = $3, first_seen = $4, last_seen = $5,
+				first_release = $6, last_release = $7, status = $8, resolved_in_release = $9,
+				title = $10, culprit = $11, level = $12, latest_event_id = $13
+			WHERE id = $1`,
+			id, st.count, st.userCount, st.firstSeen, st.lastSeen, st.firstRelease, st.lastRelease,
+			st.status, st.resolvedIn, st.title, st.culprit, st.level, st.last); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // regresses reports whether an event of release reopens an issue resolved
-// in resolvedIn: always, unless both are set and release was first seen
-// before resolvedIn. A resolvedIn never seen is a future release, so every
-// release seen so far is older.
+// in resolvedIn, both set and different, and both known: unless release
+// was first seen before resolvedIn.
 func regresses(ctx context.Context, tx *sql.Tx, projectID int64, resolvedIn, release string) (bool, error) {
-	if resolvedIn == "" || release == "" || release == resolvedIn {
-		return true, nil
-	}
 	var newer bool
 	err := tx.QueryRowContext(ctx, `SELECT e.first_seen >= r.first_seen FROM releases e, releases r
 		WHERE e.project_id = $1 AND e.version = $2 AND r.project_id = $1 AND r.version = $3`,
@@ -404,30 +807,4 @@ func regresses(ctx context.Context, tx *sql.Tx, projectID int64, resolvedIn, rel
 		return false, nil
 	}
 	return newer, err
-}
-
-// tagBatch bounds the rows of one multi-row upsert, far below both
-// dialects' parameter limits.
-const tagBatch = 200
-
-// upsertTags counts one more event for each (distinct) tag pair.
-func upsertTags(ctx context.Context, tx *sql.Tx, issueID int64, tags []event.Tag) error {
-	for len(tags) > 0 {
-		n := min(len(tags), tagBatch)
-		var q query
-		issue := q.arg(issueID)
-		q.add(`INSERT INTO issue_tags (issue_id, key, value, count) VALUES `)
-		for i, t := range tags[:n] {
-			if i > 0 {
-				q.add(", ")
-			}
-			q.add("(", issue, ", ", q.arg(t.Key), ", ", q.arg(t.Value), ", 1)")
-		}
-		q.add(` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + 1`)
-		if _, err := tx.ExecContext(ctx, q.sb.String(), q.args...); err != nil {
-			return err
-		}
-		tags = tags[n:]
-	}
-	return nil
 }

@@ -105,10 +105,8 @@ func openSQLite(dsn string) (*DB, error) {
 	if err := restrictSQLiteFiles(path); err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", path+"?"+sqliteParams)
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
+	// The driver only parses the name here; it cannot fail.
+	db, _ := sql.Open("sqlite", path+"?"+sqliteParams)
 	// Writers serialize on the file lock anyway; extra connections serve
 	// concurrent readers, which WAL lets run beside the writer.
 	n := max(4, runtime.GOMAXPROCS(0))
@@ -180,6 +178,21 @@ func (d *DB) NewPool(n int) *sql.DB {
 	p.SetMaxOpenConns(n)
 	p.SetMaxIdleConns(n)
 	return p
+}
+
+// Pool opens another connection pool, of at most conns connections, to
+// d's database with d's settings, for work that must not wait behind d's
+// other users: flytrap dev's processor workers, so that ingest requests
+// holding every connection of d cannot leave processing without one. It
+// shares d's schema, so it does not migrate, and d's SQLite write turn, so
+// its writers queue with d's instead of racing them; close it before d.
+func (d *DB) Pool(conns int) (*DB, error) {
+	if conns < 1 {
+		return nil, fmt.Errorf("store: a pool needs at least one connection, not %d", conns)
+	}
+	db := d.NewPool(conns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &DB{db: db, dialect: d.dialect, connector: d.connector, writeTurn: d.writeTurn}, nil
 }
 
 // Close closes the database.

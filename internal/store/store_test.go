@@ -364,3 +364,36 @@ func TestQueryPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestPool checks that a second pool reaches the same database and serves
+// while every connection of the first is taken, which is what it is for.
+func TestPool(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLiteTest(t)
+	if _, err := db.Pool(0); err == nil {
+		t.Error("Pool(0) succeeded")
+	}
+	p, err := db.Pool(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	created, err := db.CreateProject(ctx, "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SQL().SetMaxOpenConns(2)
+	for range 2 {
+		conn, err := db.SQL().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+	}
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	got, err := p.GetProject(tctx, System, created.ID)
+	if err != nil || got.Name != "shared" {
+		t.Errorf("project through the pool = %+v, %v; want the one created through the store", got, err)
+	}
+}

@@ -215,6 +215,15 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 
+	// The workers get connections of their own, one each and one for
+	// claiming, so a flood of ingest requests cannot starve processing.
+	pdb, err := db.Pool(opts.Workers + 1)
+	if err != nil {
+		ln.Close()
+		return &cmdutil.Error{Msg: "cannot open the processing connections", Err: err}
+	}
+	defer pdb.Close()
+
 	srv := server.New(db, server.Config{
 		Ingest: ingest.Config{
 			MaxEventBytes:        opts.MaxEventBytes,
@@ -228,8 +237,9 @@ func Run(ctx context.Context, opts *Options) error {
 			IPSalt:               []byte(salt),
 			DropIPs:              opts.DropIPs,
 		},
-		Workers:   opts.Workers,
-		PublicURL: base,
+		Workers:    opts.Workers,
+		Processing: pdb,
+		PublicURL:  base,
 		Retention: app.Retention{
 			MaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,
 			PerIssue: opts.RetentionPerIssue,
