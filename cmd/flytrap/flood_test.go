@@ -18,8 +18,9 @@ import (
 )
 
 // TestFloodPushesBack is issue 10's flood at reduced scale: 32 connections
-// send gzip Sentry envelopes of 2 KB events, far faster than one worker
-// processes them, against a backlog limit of 300. Ingest must push back
+// send gzip Sentry envelopes of 25 events of 2 KB each, far faster than one
+// worker processes them (an envelope costs ingest one commit, processing 25
+// events), against a backlog limit of 300. Ingest must push back
 // with 429s before the queue passes the limit by more than the requests in
 // flight, memory must stay bounded, the dashboard must answer, and every
 // acknowledged event must be stored once the queue drains.
@@ -27,6 +28,7 @@ func TestFloodPushesBack(t *testing.T) {
 	const (
 		maxBacklog = 300
 		senders    = 32
+		perRequest = 25
 		flood      = 4 * time.Second
 	)
 	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=ops@example.com", "FLYTRAP_ADMIN_PASSWORD=s3cret-passw0rd"},
@@ -48,12 +50,15 @@ func TestFloodPushesBack(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(stop) {
-				id := fmt.Sprintf("%032x", next.Add(1))
-				status, hdr := postEnvelope(t, url, id, pad)
+				ids := make([]string, perRequest)
+				for i := range ids {
+					ids[i] = fmt.Sprintf("%032x", next.Add(1))
+				}
+				status, hdr := postEnvelope(t, url, ids, pad)
 				switch status {
 				case http.StatusOK:
 					mu.Lock()
-					acked = append(acked, id)
+					acked = append(acked, ids...)
 					mu.Unlock()
 				case http.StatusTooManyRequests:
 					if got := hdr.Get("X-Sentry-Rate-Limits"); got != "5::organization" || hdr.Get("Retry-After") != "5" {
@@ -62,7 +67,7 @@ func TestFloodPushesBack(t *testing.T) {
 					}
 					pushedBack.Add(1)
 				default:
-					t.Errorf("event %s: HTTP %d", id, status)
+					t.Errorf("events %s…: HTTP %d", ids[0], status)
 					return
 				}
 			}
@@ -97,9 +102,9 @@ func TestFloodPushesBack(t *testing.T) {
 	if pushedBack.Load() == 0 {
 		t.Errorf("no request was pushed back; the flood did not outrun processing")
 	}
-	// Requests in flight when the limit was reached may each add one.
-	if maxReady > maxBacklog+senders {
-		t.Errorf("the queue held %d messages, past the limit of %d plus %d in flight", maxReady, maxBacklog, senders)
+	// Requests in flight when the limit was reached may each add theirs.
+	if maxReady > maxBacklog+senders*perRequest {
+		t.Errorf("the queue held %d messages, past the limit of %d plus %d in flight", maxReady, maxBacklog, senders*perRequest)
 	}
 	if maxRSS > 300<<20 {
 		t.Errorf("RSS reached %d MiB, want under 300", maxRSS>>20)
@@ -140,20 +145,23 @@ func TestFloodPushesBack(t *testing.T) {
 	}
 }
 
-// postEnvelope sends one gzip envelope holding event id, as a Sentry SDK
-// does, and returns the answer's status and headers.
-func postEnvelope(t *testing.T, url, id, pad string) (int, http.Header) {
+// postEnvelope sends one gzip envelope holding an event item per id, and
+// returns the answer's status and headers.
+func postEnvelope(t *testing.T, url string, ids []string, pad string) (int, http.Header) {
 	var body bytes.Buffer
 	zw := gzip.NewWriter(&body)
-	item := fmt.Sprintf(`{"event_id":%q,"message":"flood","level":"error","platform":"go","fingerprint":["flood"],"extra":{"pad":%q}}`, id, pad)
-	fmt.Fprintf(zw, "{\"event_id\":%q}\n{\"type\":\"event\",\"length\":%d}\n%s\n", id, len(item), item)
+	fmt.Fprintf(zw, "{\"event_id\":%q}\n", ids[0])
+	for _, id := range ids {
+		item := fmt.Sprintf(`{"event_id":%q,"message":"flood","level":"error","platform":"go","fingerprint":["flood"],"extra":{"pad":%q}}`, id, pad)
+		fmt.Fprintf(zw, "{\"type\":\"event\",\"length\":%d}\n%s\n", len(item), item)
+	}
 	zw.Close()
 	req, _ := http.NewRequest("POST", url, &body)
 	req.Header.Set("Content-Encoding", "gzip")
 	req.Header.Set("Content-Type", "application/x-sentry-envelope")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Errorf("event %s: %v", id, err)
+		t.Errorf("events %s…: %v", ids[0], err)
 		return 0, nil
 	}
 	defer resp.Body.Close()
