@@ -51,6 +51,15 @@ type Factory struct {
 	Getenv func(string) string
 }
 
+// Env returns the environment variable k, or def when it is unset or
+// empty: the default of a flag that an environment variable may set.
+func (f *Factory) Env(k, def string) string {
+	if v := f.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
 // Exit codes, in one place so scripts can rely on them.
 const (
 	ExitOK          = 0

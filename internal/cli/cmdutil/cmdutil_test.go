@@ -108,3 +108,12 @@ func TestIsTerminal(t *testing.T) {
 		t.Error("streams on a regular file are interactive")
 	}
 }
+
+func TestFactoryEnv(t *testing.T) {
+	f := &Factory{Getenv: func(k string) string { return map[string]string{"SET": "v", "EMPTY": ""}[k] }}
+	for _, tt := range []struct{ k, want string }{{"SET", "v"}, {"EMPTY", "def"}, {"UNSET", "def"}} {
+		if got := f.Env(tt.k, "def"); got != tt.want {
+			t.Errorf("Env(%q) = %q, want %q", tt.k, got, tt.want)
+		}
+	}
+}

@@ -39,12 +39,7 @@ type Options struct {
 // NewCmd returns the bench command.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{IO: f.IO, Getenv: f.Getenv}
-	env := func(k, def string) string {
-		if v := f.Getenv(k); v != "" {
-			return v
-		}
-		return def
-	}
+	env := f.Env
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Load a running Flytrap server with Sentry events and measure it",

@@ -64,12 +64,7 @@ type Options struct {
 // NewCmd returns the dev command.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{IO: f.IO, Getenv: f.Getenv}
-	env := func(k, def string) string {
-		if v := f.Getenv(k); v != "" {
-			return v
-		}
-		return def
-	}
+	env := f.Env
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run Flytrap locally: ingest, queue, processor, store and API in one process",
