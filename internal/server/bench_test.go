@@ -65,7 +65,9 @@ func BenchmarkProcessQueue(b *testing.B) {
 	}
 }
 
-func benchProcessQueue(b *testing.B, dialect string, size int) {
+// openBenchDB opens a new database of dialect with the store's and the
+// queue's schemas, closed when b ends.
+func openBenchDB(b *testing.B, dialect string) *store.DB {
 	ctx := context.Background()
 	dsn := filepath.Join(b.TempDir(), "bench.db")
 	if dialect == store.DialectPostgres {
@@ -75,10 +77,16 @@ func benchProcessQueue(b *testing.B, dialect string, size int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
 	if err := queue.Migrate(ctx, db); err != nil {
 		b.Fatal(err)
 	}
+	return db
+}
+
+func benchProcessQueue(b *testing.B, dialect string, size int) {
+	ctx := context.Background()
+	db := openBenchDB(b, dialect)
 	p, err := db.CreateProject(ctx, "bench")
 	if err != nil {
 		b.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,9 +19,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/livemsg"
-	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/store"
-	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 // BenchmarkLiveLatency measures what a dashboard sees: from posting an
@@ -43,18 +40,7 @@ func BenchmarkLiveLatency(b *testing.B) {
 func benchLiveLatency(b *testing.B, dialect string) {
 	const liveRate = 500
 	ctx := context.Background()
-	dsn := filepath.Join(b.TempDir(), "live.db")
-	if dialect == store.DialectPostgres {
-		dsn = pgtest.URL(b)
-	}
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if err := queue.Migrate(ctx, db); err != nil {
-		b.Fatal(err)
-	}
+	db := openBenchDB(b, dialect)
 	boot, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
 	if err != nil {
 		b.Fatal(err)
