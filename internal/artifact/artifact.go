@@ -1,0 +1,47 @@
+// Package artifact is where uploaded release artifacts (minified JavaScript
+// and its source maps) are kept and found: metadata in the database, bytes
+// behind a blob interface (files in the data dir locally, the private
+// bucket on AWS). The processor's symbolicate stage asks it for the map of
+// each minified file a stack trace points into.
+package artifact
+
+import (
+	"context"
+	"errors"
+)
+
+// Query names the minified file one stack frame came from, with what the
+// event says about its build. Find tries, in order: DebugID; Release + Dist
+// + AbsPath (with `~/` prefix matching, so `~/static/app.min.js` matches
+// https://any.host/static/app.min.js); the file name of AbsPath alone within
+// the project.
+type Query struct {
+	ProjectID int64
+	// DebugID is the lower-case UUID from the event's debug_meta images
+	// (type "sourcemap", code_file = AbsPath); empty when the event has none.
+	DebugID string
+	Release string
+	Dist    string
+	// AbsPath is the frame's abs_path (or filename) as the SDK sent it.
+	AbsPath string
+}
+
+// Map is the source map found for a Query.
+type Map struct {
+	// Key identifies the map's bytes (its checksum), so a parsed map can be
+	// cached across events and invalidated when a new upload replaces it.
+	Key string
+	// File is the URL or name of the minified file the map was uploaded
+	// for, as stored ("~/static/app.min.js").
+	File string
+	// Body is the map itself (JSON).
+	Body []byte
+}
+
+// ErrNotFound says no uploaded map matches a Query.
+var ErrNotFound = errors.New("no source map uploaded for this file")
+
+// Finder finds the source map for a minified file.
+type Finder interface {
+	Find(ctx context.Context, q Query) (Map, error)
+}
