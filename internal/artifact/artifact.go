@@ -5,10 +5,7 @@
 // each minified file a stack trace points into.
 package artifact
 
-import (
-	"context"
-	"errors"
-)
+import "errors"
 
 // Query names the minified file one stack frame came from, with what the
 // event says about its build. Find tries, in order: DebugID; Release + Dist
@@ -40,8 +37,3 @@ type Map struct {
 
 // ErrNotFound says no uploaded map matches a Query.
 var ErrNotFound = errors.New("no source map uploaded for this file")
-
-// Finder finds the source map for a minified file.
-type Finder interface {
-	Find(ctx context.Context, q Query) (Map, error)
-}
