@@ -470,6 +470,9 @@ func (e *env) populate(p Project, member User) []int64 {
 		e.t.Fatal(err)
 	}
 	e.addMember(p, member)
+	// One bundle without a release, one for a release events named.
+	e.saveBundle(p.ID, "debug-ids", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", DebugID: "d", Blob: "b-" + p.Name})
+	e.saveBundle(p.ID, "release", p.Name+"@0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", Blob: "b-" + p.Name})
 	return issues
 }
 

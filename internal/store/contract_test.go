@@ -66,6 +66,8 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"APITokenAdmin", testAPITokenAdmin},
 		{"Privacy", testPrivacy},
 		{"ScrubbedPayload", testScrubbedPayload},
+		{"Artifacts", testArtifacts},
+		{"ReleasesAndArtifactPruning", testReleasesAndArtifactPruning},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -256,7 +256,8 @@ func (d *DB) RenameProject(ctx context.Context, v Viewer, id int64, name string)
 }
 
 // DeleteProject removes a project with everything in it: issues, events,
-// hourly counts, tags, affected users, ingest keys, members and releases;
+// hourly counts, tags, affected users, ingest keys, members, releases and
+// artifact bundles (their blobs go with the artifact retention job);
 // admins only. It is one transaction, so nobody sees half a project, at
 // the price of holding SQLite's write lock while a large project goes.
 func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
@@ -272,6 +273,9 @@ func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 				` WHERE issue_id IN (SELECT id FROM issues WHERE project_id = $1)`, id); err != nil {
 				return err
 			}
+		}
+		if err := deleteArtifactBundles(ctx, tx, `project_id = $1`, id); err != nil {
+			return err
 		}
 		for _, table := range []string{"issues", "project_keys", "project_members", "releases"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1`, id); err != nil {

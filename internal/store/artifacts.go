@@ -1,0 +1,403 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Artifact file kinds, as sentry-cli's bundle manifest names them.
+const (
+	ArtifactMinifiedSource = "minified_source"
+	ArtifactSourceMap      = "source_map"
+	ArtifactSource         = "source"
+)
+
+// ArtifactBundle is one uploaded artifact bundle (a zip of minified files
+// and their source maps) as stored for one project.
+type ArtifactBundle struct {
+	ID        int64     `json:"id"`
+	ProjectID int64     `json:"project_id"`
+	Checksum  string    `json:"checksum"`
+	BundleID  string    `json:"bundle_id"`
+	Release   string    `json:"release,omitempty"`
+	Dist      string    `json:"dist,omitempty"`
+	FileCount int       `json:"file_count"`
+	Size      int64     `json:"size"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ArtifactFile is one file of a bundle. Its bytes are in blob storage
+// under Blob; Release and Dist are its bundle's.
+type ArtifactFile struct {
+	ID        int64
+	BundleID  int64
+	ProjectID int64
+	Kind      string
+	URL       string
+	Name      string
+	DebugID   string
+	SourceMap string
+	Blob      string
+	Size      int64
+	Release   string
+	Dist      string
+	CreatedAt time.Time
+}
+
+// ArtifactFilter selects artifact files of one project. Zero fields do
+// not filter, except Release and Dist, which filter whenever ByRelease is
+// set (an empty dist is a value: files uploaded without one).
+type ArtifactFilter struct {
+	ProjectID int64
+	BundleID  int64
+	DebugID   string
+	ByRelease bool
+	Release   string
+	Dist      string
+	URLs      []string
+	Name      string
+	Kind      string
+	// Limit bounds the files returned (0: 20), newest first.
+	Limit int
+}
+
+// SaveArtifactBundle stores a bundle and its files for b.ProjectID, and
+// the bundle's release as a release of the project if it is new, so
+// retention, which removes bundles of releases that no longer exist, keeps
+// it. A bundle with the same checksum already stored is returned as it is,
+// with created false: sentry-cli asks to assemble the same upload again
+// while it waits.
+func (d *DB) SaveArtifactBundle(ctx context.Context, b ArtifactBundle, files []ArtifactFile) (saved ArtifactBundle, created bool, err error) {
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = nowUTC()
+	}
+	b.Release, b.Dist = truncate(b.Release, MaxTagLength), truncate(b.Dist, MaxTagLength)
+	err = d.InTx(ctx, func(tx *sql.Tx) error {
+		old, err := artifactBundle(ctx, tx, b.ProjectID, b.Checksum)
+		if err == nil {
+			saved = old
+			return nil
+		}
+		if err != ErrNotFound {
+			return err
+		}
+		if b.Release != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
+				ON CONFLICT (project_id, version) DO NOTHING`, b.ProjectID, b.Release, millis(b.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO artifact_bundles
+			(project_id, checksum, bundle_id, release_name, dist, file_count, size, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+			b.ProjectID, clean(b.Checksum), clean(b.BundleID), b.Release, b.Dist, len(files), b.Size, millis(b.CreatedAt)).Scan(&b.ID); err != nil {
+			return err
+		}
+		for _, f := range files {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO artifact_files
+				(bundle_id, project_id, kind, url, name, debug_id, sourcemap, blob, size, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+				b.ID, b.ProjectID, clean(f.Kind), clean(f.URL), clean(ArtifactName(f.URL)), strings.ToLower(clean(f.DebugID)),
+				clean(f.SourceMap), f.Blob, f.Size, millis(b.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		b.FileCount = len(files)
+		saved, created = b, true
+		return nil
+	})
+	if err != nil {
+		if pgUniqueViolation(err) {
+			// A concurrent assemble of the same upload stored it first.
+			saved, err = artifactBundle(ctx, d.db, b.ProjectID, b.Checksum)
+			return saved, false, err
+		}
+		return ArtifactBundle{}, false, fmt.Errorf("store: save artifact bundle: %w", err)
+	}
+	return saved, created, nil
+}
+
+// ArtifactName is the last path segment of an artifact URL, without its
+// query or fragment: what ArtifactFilter.Name matches, the file-name-only
+// lookup of a frame that nothing more specific matches.
+func ArtifactName(url string) string {
+	if i := strings.IndexAny(url, "?#"); i >= 0 {
+		url = url[:i]
+	}
+	return url[strings.LastIndex(url, "/")+1:]
+}
+
+const artifactBundleCols = `id, project_id, checksum, bundle_id, release_name, dist, file_count, size, created_at`
+
+func scanArtifactBundle(row interface{ Scan(...any) error }) (ArtifactBundle, error) {
+	var (
+		b       ArtifactBundle
+		created int64
+	)
+	if err := row.Scan(&b.ID, &b.ProjectID, &b.Checksum, &b.BundleID, &b.Release, &b.Dist, &b.FileCount, &b.Size, &created); err != nil {
+		return ArtifactBundle{}, notFound(err)
+	}
+	b.CreatedAt = fromMillis(created)
+	return b, nil
+}
+
+func artifactBundle(ctx context.Context, db dbtx, projectID int64, checksum string) (ArtifactBundle, error) {
+	return scanArtifactBundle(db.QueryRowContext(ctx, `SELECT `+artifactBundleCols+
+		` FROM artifact_bundles WHERE project_id = $1 AND checksum = $2`, projectID, checksum))
+}
+
+// ArtifactBundleByChecksum returns the project's bundle uploaded with
+// checksum, or ErrNotFound.
+func (d *DB) ArtifactBundleByChecksum(ctx context.Context, projectID int64, checksum string) (ArtifactBundle, error) {
+	b, err := artifactBundle(ctx, d.db, projectID, checksum)
+	if err != nil {
+		return ArtifactBundle{}, fmt.Errorf("store: artifact bundle %s: %w", checksum, err)
+	}
+	return b, nil
+}
+
+// ListArtifactBundles returns the bundles of a project v may see, newest
+// first; release filters by release when not empty.
+func (d *DB) ListArtifactBundles(ctx context.Context, v Viewer, projectID int64, release string) ([]ArtifactBundle, error) {
+	var q query
+	q.add(`SELECT `, artifactBundleCols, ` FROM artifact_bundles WHERE project_id = `, q.arg(projectID),
+		` AND `, q.visibleProject(v, projectID))
+	if release != "" {
+		q.add(` AND release_name = `, q.arg(release))
+	}
+	q.add(` ORDER BY id DESC`)
+	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list artifact bundles: %w", err)
+	}
+	defer rows.Close()
+	bs := []ArtifactBundle{}
+	for rows.Next() {
+		b, err := scanArtifactBundle(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list artifact bundles: %w", err)
+		}
+		bs = append(bs, b)
+	}
+	return bs, rows.Err()
+}
+
+// FindArtifacts returns the files f selects, newest first. It takes no
+// viewer: the processor looks maps up for the project an event belongs to.
+func (d *DB) FindArtifacts(ctx context.Context, f ArtifactFilter) ([]ArtifactFile, error) {
+	var q query
+	q.add(`SELECT f.id, f.bundle_id, f.project_id, f.kind, f.url, f.name, f.debug_id, f.sourcemap, f.blob, f.size,
+		b.release_name, b.dist, f.created_at
+		FROM artifact_files f JOIN artifact_bundles b ON b.id = f.bundle_id WHERE f.project_id = `, q.arg(f.ProjectID))
+	if f.BundleID != 0 {
+		q.add(` AND f.bundle_id = `, q.arg(f.BundleID))
+	}
+	if f.DebugID != "" {
+		q.add(` AND f.debug_id = `, q.arg(strings.ToLower(f.DebugID)))
+	}
+	if f.ByRelease {
+		q.add(` AND b.release_name = `, q.arg(f.Release), ` AND b.dist = `, q.arg(f.Dist))
+	}
+	if len(f.URLs) > 0 {
+		q.add(` AND f.url IN (`)
+		for i, u := range f.URLs {
+			if i > 0 {
+				q.add(`, `)
+			}
+			q.add(q.arg(u))
+		}
+		q.add(`)`)
+	}
+	if f.Name != "" {
+		q.add(` AND f.name = `, q.arg(f.Name))
+	}
+	if f.Kind != "" {
+		q.add(` AND f.kind = `, q.arg(f.Kind))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	q.add(` ORDER BY f.id DESC LIMIT `, q.arg(limit))
+	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: find artifacts: %w", err)
+	}
+	defer rows.Close()
+	files := []ArtifactFile{}
+	for rows.Next() {
+		var (
+			a       ArtifactFile
+			created int64
+		)
+		if err := rows.Scan(&a.ID, &a.BundleID, &a.ProjectID, &a.Kind, &a.URL, &a.Name, &a.DebugID, &a.SourceMap, &a.Blob, &a.Size,
+			&a.Release, &a.Dist, &created); err != nil {
+			return nil, fmt.Errorf("store: find artifacts: %w", err)
+		}
+		a.CreatedAt = fromMillis(created)
+		files = append(files, a)
+	}
+	return files, rows.Err()
+}
+
+// Release is a release of a project: seen in an event or created by an
+// upload (sentry-cli releases new, a bundle uploaded for it).
+type Release struct {
+	ProjectID int64     `json:"project_id"`
+	Version   string    `json:"version"`
+	FirstSeen time.Time `json:"first_seen"`
+}
+
+// CreateRelease records a release of a project v may see; an existing one
+// is returned unchanged.
+func (d *DB) CreateRelease(ctx context.Context, v Viewer, projectID int64, version string, now time.Time) (Release, error) {
+	if version == "" || clean(version) != version || len([]rune(version)) > MaxTagLength {
+		return Release{}, fmt.Errorf("store: create release: %w: a version is 1 to %d characters of valid text", ErrInvalid, MaxTagLength)
+	}
+	if _, err := d.GetProject(ctx, v, projectID); err != nil {
+		return Release{}, fmt.Errorf("store: create release: project %d: %w", projectID, err)
+	}
+	if _, err := d.db.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
+		ON CONFLICT (project_id, version) DO NOTHING`, projectID, version, millis(now)); err != nil {
+		return Release{}, fmt.Errorf("store: create release: %w", err)
+	}
+	return d.GetRelease(ctx, v, projectID, version)
+}
+
+// GetRelease returns a release of a project v may see.
+func (d *DB) GetRelease(ctx context.Context, v Viewer, projectID int64, version string) (Release, error) {
+	var (
+		q     query
+		r     Release
+		first int64
+	)
+	q.add(`SELECT project_id, version, first_seen FROM releases WHERE project_id = `, q.arg(projectID),
+		` AND version = `, q.arg(version), ` AND `, q.visibleProject(v, projectID))
+	if err := d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&r.ProjectID, &r.Version, &first); err != nil {
+		return Release{}, fmt.Errorf("store: release %q: %w", version, notFound(err))
+	}
+	r.FirstSeen = fromMillis(first)
+	return r, nil
+}
+
+// ListReleases returns the releases of a project v may see, newest first.
+func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Release, error) {
+	var q query
+	q.add(`SELECT project_id, version, first_seen FROM releases WHERE project_id = `, q.arg(projectID),
+		` AND `, q.visibleProject(v, projectID), ` ORDER BY first_seen DESC, version`)
+	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list releases: %w", err)
+	}
+	defer rows.Close()
+	rs := []Release{}
+	for rows.Next() {
+		var (
+			r     Release
+			first int64
+		)
+		if err := rows.Scan(&r.ProjectID, &r.Version, &first); err != nil {
+			return nil, fmt.Errorf("store: list releases: %w", err)
+		}
+		r.FirstSeen = fromMillis(first)
+		rs = append(rs, r)
+	}
+	return rs, rows.Err()
+}
+
+// DeleteRelease removes a release of a project v may see and the artifact
+// bundles uploaded for it. Their blobs stay until the artifact retention
+// job finds no row referring to them.
+func (d *DB) DeleteRelease(ctx context.Context, v Viewer, projectID int64, version string) error {
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var (
+			q   query
+			one int
+		)
+		q.add(`SELECT 1 FROM releases WHERE project_id = `, q.arg(projectID), ` AND version = `, q.arg(version),
+			` AND `, q.visibleProject(v, projectID))
+		if err := tx.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&one); err != nil {
+			return notFound(err)
+		}
+		if err := deleteArtifactBundles(ctx, tx, `project_id = $1 AND release_name = $2`, projectID, version); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM releases WHERE project_id = $1 AND version = $2`, projectID, version)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete release %q: %w", version, err)
+	}
+	return nil
+}
+
+// deleteArtifactBundles deletes the bundles where (a condition on
+// artifact_bundles with its args) holds, files first.
+func deleteArtifactBundles(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM artifact_files WHERE bundle_id IN (SELECT id FROM artifact_bundles WHERE `+where+`)`, args...); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM artifact_bundles WHERE `+where, args...)
+	return err
+}
+
+// PruneArtifacts deletes the bundles uploaded for a release the project no
+// longer has (deleted while an upload was running, or by an older Flytrap
+// that did not delete artifacts with releases) and returns how many.
+// Bundles without a release are found by debug ID and kept.
+func (d *DB) PruneArtifacts(ctx context.Context) (int64, error) {
+	const orphan = `release_name <> '' AND NOT EXISTS (SELECT 1 FROM releases r
+		WHERE r.project_id = artifact_bundles.project_id AND r.version = artifact_bundles.release_name)`
+	var n int64
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM artifact_bundles WHERE `+orphan).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		return deleteArtifactBundles(ctx, tx, orphan)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: prune artifacts: %w", err)
+	}
+	return n, nil
+}
+
+// ArtifactBlobsInUse returns which of blobs some artifact file refers to.
+func (d *DB) ArtifactBlobsInUse(ctx context.Context, blobs []string) (map[string]bool, error) {
+	used := map[string]bool{}
+	for len(blobs) > 0 {
+		batch := blobs[:min(len(blobs), 500)]
+		blobs = blobs[len(batch):]
+		var q query
+		q.add(`SELECT DISTINCT blob FROM artifact_files WHERE blob IN (`)
+		for i, b := range batch {
+			if i > 0 {
+				q.add(`, `)
+			}
+			q.add(q.arg(b))
+		}
+		q.add(`)`)
+		rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: artifact blobs in use: %w", err)
+		}
+		for rows.Next() {
+			var b string
+			if err := rows.Scan(&b); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: artifact blobs in use: %w", err)
+			}
+			used[b] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: artifact blobs in use: %w", err)
+		}
+	}
+	return used, nil
+}

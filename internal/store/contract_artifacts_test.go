@@ -1,0 +1,162 @@
+package store
+
+import (
+	"slices"
+	"time"
+)
+
+// saveBundle stores a bundle of files (kind, url, debug ID) for the env's
+// project and returns it.
+func (e *env) saveBundle(projectID int64, checksum, release, dist string, files ...ArtifactFile) ArtifactBundle {
+	e.t.Helper()
+	b, created, err := e.db.SaveArtifactBundle(e.ctx, ArtifactBundle{ProjectID: projectID, Checksum: checksum, Release: release, Dist: dist, Size: 10}, files)
+	if err != nil || !created {
+		e.t.Fatalf("SaveArtifactBundle(%s) = %v, %v; want created", checksum, created, err)
+	}
+	return b
+}
+
+func (e *env) findArtifacts(f ArtifactFilter) []string {
+	e.t.Helper()
+	files, err := e.db.FindArtifacts(e.ctx, f)
+	if err != nil {
+		e.t.Fatalf("FindArtifacts(%+v): %v", f, err)
+	}
+	var urls []string
+	for _, a := range files {
+		urls = append(urls, a.Kind+" "+a.URL+" "+a.Release+"/"+a.Dist)
+	}
+	return urls
+}
+
+func testArtifacts(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	p := e.project.ID
+	other := e.createProject("other").ID
+	const id = "0b9e1a52-3a0b-4ad5-9b0e-6b3c5a0b2c11"
+	v1 := e.saveBundle(p, "sum1", "1.0", "", ArtifactFile{Kind: ArtifactMinifiedSource, URL: "~/static/js/app.min.js", DebugID: "0B9E1A52-3A0B-4AD5-9B0E-6B3C5A0B2C11", SourceMap: "app.min.js.map", Blob: "blobA", Size: 3},
+		ArtifactFile{Kind: ArtifactSourceMap, URL: "~/static/js/app.min.js.map", DebugID: id, Blob: "blobB", Size: 4})
+	e.saveBundle(p, "sum2", "1.0", "web", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/static/js/app.min.js.map", Blob: "blobC"})
+	e.saveBundle(other, "sum1", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/static/js/app.min.js.map", DebugID: id, Blob: "blobD"})
+
+	again, created, err := db.SaveArtifactBundle(ctx, ArtifactBundle{ProjectID: p, Checksum: "sum1", Release: "1.0"}, nil)
+	if err != nil || created || again.ID != v1.ID || again.FileCount != 2 {
+		t.Errorf("SaveArtifactBundle again = %+v, %v, %v; want bundle %d unchanged", again, created, err, v1.ID)
+	}
+	if got, err := db.ArtifactBundleByChecksum(ctx, p, "sum1"); err != nil || got.ID != v1.ID {
+		t.Errorf("ArtifactBundleByChecksum = %+v, %v", got, err)
+	}
+	_, err = db.ArtifactBundleByChecksum(ctx, p, "nope")
+	wantErr(t, "ArtifactBundleByChecksum(nope)", err, ErrNotFound)
+
+	tests := []struct {
+		name string
+		f    ArtifactFilter
+		want []string
+	}{
+		{"debug ID, any case, this project only", ArtifactFilter{ProjectID: p, DebugID: id, Kind: ArtifactSourceMap}, []string{"source_map ~/static/js/app.min.js.map 1.0/"}},
+		{"debug ID of a minified file", ArtifactFilter{ProjectID: p, DebugID: id, Kind: ArtifactMinifiedSource}, []string{"minified_source ~/static/js/app.min.js 1.0/"}},
+		{"release without dist", ArtifactFilter{ProjectID: p, ByRelease: true, Release: "1.0", URLs: []string{"https://x/static/js/app.min.js.map", "~/static/js/app.min.js.map"}}, []string{"source_map ~/static/js/app.min.js.map 1.0/"}},
+		{"release with dist", ArtifactFilter{ProjectID: p, ByRelease: true, Release: "1.0", Dist: "web", URLs: []string{"~/static/js/app.min.js.map"}}, []string{"source_map ~/static/js/app.min.js.map 1.0/web"}},
+		{"other release", ArtifactFilter{ProjectID: p, ByRelease: true, Release: "2.0", URLs: []string{"~/static/js/app.min.js.map"}}, nil},
+		{"name, newest first", ArtifactFilter{ProjectID: p, Name: "app.min.js.map"}, []string{"source_map ~/static/js/app.min.js.map 1.0/web", "source_map ~/static/js/app.min.js.map 1.0/"}},
+		{"bundle", ArtifactFilter{ProjectID: p, BundleID: v1.ID, URLs: []string{"~/static/js/app.min.js"}}, []string{"minified_source ~/static/js/app.min.js 1.0/"}},
+		{"limit", ArtifactFilter{ProjectID: p, Name: "app.min.js.map", Limit: 1}, []string{"source_map ~/static/js/app.min.js.map 1.0/web"}},
+	}
+	for _, tt := range tests {
+		if got := e.findArtifacts(tt.f); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: FindArtifacts = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+
+	// A bundle's release becomes a release of the project.
+	if r, err := db.GetRelease(ctx, System, p, "1.0"); err != nil || r.Version != "1.0" {
+		t.Errorf("GetRelease(1.0) = %+v, %v", r, err)
+	}
+	used, err := db.ArtifactBlobsInUse(ctx, []string{"blobA", "blobD", "blobZ"})
+	if err != nil || !used["blobA"] || !used["blobD"] || used["blobZ"] {
+		t.Errorf("ArtifactBlobsInUse = %v, %v", used, err)
+	}
+	bundles, err := db.ListArtifactBundles(ctx, System, p, "1.0")
+	if err != nil || len(bundles) != 2 {
+		t.Errorf("ListArtifactBundles = %+v, %v; want 2", bundles, err)
+	}
+
+	// Deleting the release deletes its bundles and files, not the other
+	// project's.
+	if err := db.DeleteRelease(ctx, System, p, "1.0"); err != nil {
+		t.Fatalf("DeleteRelease: %v", err)
+	}
+	wantErr(t, "DeleteRelease again", db.DeleteRelease(ctx, System, p, "1.0"), ErrNotFound)
+	if got := e.findArtifacts(ArtifactFilter{ProjectID: p, Name: "app.min.js.map"}); len(got) != 0 {
+		t.Errorf("after DeleteRelease: %q", got)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM artifact_bundles WHERE project_id = $1`, p); n != 0 {
+		t.Errorf("after DeleteRelease: %d bundles left", n)
+	}
+	if got := e.findArtifacts(ArtifactFilter{ProjectID: other, DebugID: id}); len(got) != 1 {
+		t.Errorf("other project's artifacts: %q", got)
+	}
+	used, _ = db.ArtifactBlobsInUse(ctx, []string{"blobA", "blobD"})
+	if used["blobA"] || !used["blobD"] {
+		t.Errorf("ArtifactBlobsInUse after delete = %v", used)
+	}
+
+	// Deleting the project deletes its artifacts.
+	e.saveBundle(other, "sum3", "3.0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", Blob: "blobE"})
+	if err := db.DeleteProject(ctx, System, other); err != nil {
+		t.Fatalf("DeleteProject: %v", err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM artifact_files`); n != 0 {
+		t.Errorf("after DeleteProject: %d artifact files left", n)
+	}
+}
+
+func testReleasesAndArtifactPruning(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	p := e.project.ID
+	member := e.createUser("m@example.com", RoleMember)
+	outsider := Viewer{UserID: e.createUser("o@example.com", RoleMember).ID}
+	e.addMember(e.project, member)
+	mv := Viewer{UserID: member.ID}
+	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+
+	r, err := db.CreateRelease(ctx, mv, p, "2.0", at)
+	if err != nil || r.Version != "2.0" || !r.FirstSeen.Equal(at) {
+		t.Fatalf("CreateRelease = %+v, %v", r, err)
+	}
+	if r2, err := db.CreateRelease(ctx, mv, p, "2.0", at.Add(time.Hour)); err != nil || !r2.FirstSeen.Equal(at) {
+		t.Errorf("CreateRelease again = %+v, %v; want the first unchanged", r2, err)
+	}
+	_, err = db.CreateRelease(ctx, outsider, p, "3.0", at)
+	wantErr(t, "CreateRelease by an outsider", err, ErrNotFound)
+	_, err = db.CreateRelease(ctx, mv, p, "", at)
+	wantErr(t, "CreateRelease empty", err, ErrInvalid)
+	if rs, err := db.ListReleases(ctx, outsider, p); err != nil || len(rs) != 0 {
+		t.Errorf("ListReleases(outsider) = %+v, %v", rs, err)
+	}
+	wantErr(t, "DeleteRelease by an outsider", db.DeleteRelease(ctx, outsider, p, "2.0"), ErrNotFound)
+
+	e.saveBundle(p, "kept", "2.0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", Blob: "b1"})
+	e.saveBundle(p, "nodebug", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/b.js.map", Blob: "b2", DebugID: "x"})
+	e.saveBundle(p, "orphan", "4.0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/c.js.map", Blob: "b3"})
+	// A release removed without its artifacts (as by a Flytrap before
+	// artifacts existed): its bundle is what pruning removes.
+	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM releases WHERE version = '4.0'`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.PruneArtifacts(ctx)
+	if err != nil || n != 1 {
+		t.Errorf("PruneArtifacts = %d, %v; want 1", n, err)
+	}
+	if n, _ := db.PruneArtifacts(ctx); n != 0 {
+		t.Errorf("PruneArtifacts again = %d, want 0", n)
+	}
+	used, _ := db.ArtifactBlobsInUse(ctx, []string{"b1", "b2", "b3"})
+	if !used["b1"] || !used["b2"] || used["b3"] {
+		t.Errorf("ArtifactBlobsInUse after pruning = %v; want b1, b2", used)
+	}
+	if rs, err := db.ListReleases(ctx, mv, p); err != nil || len(rs) != 1 || rs[0].Version != "2.0" {
+		t.Errorf("ListReleases = %+v, %v", rs, err)
+	}
+}
