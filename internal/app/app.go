@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/artifactapi"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/ops"
@@ -37,7 +39,13 @@ const (
 const (
 	JobRetention = "retention"
 	JobSessions  = "session-pruning"
+	// JobArtifacts removes artifact bundles of deleted releases and the
+	// blobs no bundle refers to; registered with WithArtifacts.
+	JobArtifacts = "artifact-retention"
 )
+
+// DefaultArtifactCleanupEvery is how often the artifact retention job runs.
+const DefaultArtifactCleanupEvery = time.Hour
 
 // Config configures an App.
 type Config struct {
@@ -88,6 +96,7 @@ type options struct {
 	metrics    []func(context.Context, io.Writer)
 	metricAuth ops.Authorizer
 	jobs       []Job
+	artifacts  artifact.Blobs
 }
 
 // WithReadyCheck makes /readyz require c too (the local queue).
@@ -114,6 +123,13 @@ func WithJob(j Job) Option {
 	return func(o *options) { o.jobs = append(o.jobs, j) }
 }
 
+// WithArtifacts keeps uploaded source maps in blobs (the data dir
+// locally, the source-map bucket on AWS): it serves the sentry-cli upload
+// endpoints under /api/0/ and registers the artifact retention job.
+func WithArtifacts(blobs artifact.Blobs) Option {
+	return func(o *options) { o.artifacts = blobs }
+}
+
 // App is the web face, the operations endpoints and the background jobs
 // over one database.
 type App struct {
@@ -123,6 +139,8 @@ type App struct {
 	web  *web.Web
 	jobs *Jobs
 	opts options
+	// artifacts is nil without WithArtifacts.
+	artifacts *artifact.Store
 }
 
 // New assembles the App over db: the dashboard, /api/v1, the live stream,
@@ -140,9 +158,16 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 		o(&a.opts)
 	}
 	a.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, Render: cfg.Render}, cfg.Log)
+	if a.opts.artifacts != nil {
+		a.artifacts = artifact.New(db, a.opts.artifacts, artifact.DefaultLimits)
+	}
 	a.registerJobs()
 
 	mux := a.web.Mux()
+	if a.artifacts != nil {
+		// More specific than ingest's /api/ catch-all, so it wins there.
+		mux.Handle(artifactapi.Prefix, artifactapi.New(db, a.artifacts, a.log, cfg.Now))
+	}
 	mux.Handle("GET /readyz", ops.Readyz(a.log, a.readyChecks()...))
 	var metrics http.Handler = ops.Metrics(a.writeMetrics)
 	if a.opts.metricAuth != nil {
@@ -177,6 +202,15 @@ func (a *App) registerJobs() {
 		}
 		return err
 	}})
+	if a.artifacts != nil {
+		a.jobs.Add(Job{Name: JobArtifacts, Every: DefaultArtifactCleanupEvery, Run: func(ctx context.Context, now time.Time) error {
+			c, err := a.artifacts.Cleanup(ctx, now)
+			if c != (artifact.Cleaned{}) {
+				a.log.Info("artifact retention", "bundles", c.Bundles, "file_blobs", c.Files, "chunks", c.Chunks)
+			}
+			return err
+		}})
+	}
 	for _, j := range a.opts.jobs {
 		a.jobs.Add(j)
 	}
@@ -214,6 +248,10 @@ func (a *App) Mux() *http.ServeMux { return a.web.Mux() }
 
 // Handler is what to serve: the mux, with the headers every response needs.
 func (a *App) Handler() http.Handler { return a.web.Handler() }
+
+// Artifacts is the store of uploaded source maps, nil without
+// WithArtifacts; the processor's symbolicate stage finds maps through it.
+func (a *App) Artifacts() *artifact.Store { return a.artifacts }
 
 // Hub is the live hub the processor publishes to in this process.
 func (a *App) Hub() *live.Hub { return a.web.Hub() }

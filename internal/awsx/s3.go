@@ -108,3 +108,10 @@ func getObject(ctx context.Context, c S3Getter, bucket, key, etag string, limit 
 	}
 	return body, aws.ToString(out.ETag), nil
 }
+
+// GetObject downloads a whole object of at most limit bytes; a missing
+// object or bucket is ErrObjectNotFound.
+func GetObject(ctx context.Context, c S3Getter, bucket, key string, limit int64) ([]byte, error) {
+	body, _, err := getObject(ctx, c, bucket, key, "", limit)
+	return body, err
+}

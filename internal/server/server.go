@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/app"
+	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/livemsg"
@@ -57,6 +58,9 @@ type Config struct {
 	Render dashboard.RenderLimits
 	// Now is the background jobs' clock; nil is time.Now.
 	Now func() time.Time
+	// Artifacts keeps uploaded source maps (flytrap dev: a directory in
+	// the data dir); nil serves no upload endpoints.
+	Artifacts artifact.Blobs
 }
 
 // Server is the local pipeline over one database.
@@ -91,6 +95,18 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
 	cfg.Ingest.Backlog = s.queue
 	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)
+	opts := []app.Option{
+		app.WithReadyCheck(ops.Check{Name: "queue", Run: func(ctx context.Context) error {
+			_, _, err := s.queue.Depth(ctx)
+			return err
+		}}),
+		// Open to anyone who reaches the listener: flytrap dev binds to
+		// 127.0.0.1 unless told otherwise (docs/api.md says so).
+		app.WithMetrics(s.writeMetrics),
+	}
+	if cfg.Artifacts != nil {
+		opts = append(opts, app.WithArtifacts(cfg.Artifacts))
+	}
 	s.app = app.New(db, app.Config{
 		PublicURL:         cfg.PublicURL,
 		SecureCookies:     cfg.SecureCookies,
@@ -102,15 +118,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		FreeSpace:         cfg.FreeSpace,
 		Log:               log,
 		Now:               cfg.Now,
-	},
-		app.WithReadyCheck(ops.Check{Name: "queue", Run: func(ctx context.Context) error {
-			_, _, err := s.queue.Depth(ctx)
-			return err
-		}}),
-		// Open to anyone who reaches the listener: flytrap dev binds to
-		// 127.0.0.1 unless told otherwise (docs/api.md says so).
-		app.WithMetrics(s.writeMetrics),
-	)
+	}, opts...)
 	pdb := cmp.Or(cfg.Processing, db)
 	pcfg := process.Config{Saver: &countingSaver{db: pdb, m: s.metrics}, Privacy: pdb, Log: log}
 	if db.Dialect() == store.DialectPostgres {

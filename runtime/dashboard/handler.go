@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/getflytrap/flytrap/internal/app"
+	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -15,15 +16,16 @@ import (
 
 // newApp is every HTTP endpoint and background job of the dashboard
 // instance: the application shared with `flytrap dev` (dashboard, /api/v1,
-// the live stream, /healthz, /readyz, /metrics, retention and session
-// pruning) plus the key-set publisher's metrics. Ingest is not served here;
+// the live stream, /healthz, /readyz, /metrics, the source map upload
+// endpoints over blobs, retention and session pruning) plus the key-set publisher's metrics. Ingest is not served here;
 // SDKs post to API Gateway.
 //
 // The instance's listeners face the internet, so /metrics asks for an
 // admin's API token, and /readyz says only "ready" or "not ready" (the
 // reason goes to the log).
-func newApp(db *store.DB, pub *publisher, rc awsx.RuntimeConfig, opts options, log *slog.Logger) *app.App {
+func newApp(db *store.DB, pub *publisher, blobs artifact.Blobs, rc awsx.RuntimeConfig, opts options, log *slog.Logger) *app.App {
 	return app.New(db, appConfig(rc, opts, log),
+		app.WithArtifacts(blobs),
 		app.WithMetricsAuth(adminToken(db)),
 		app.WithMetrics(func(_ context.Context, w io.Writer) {
 			metric := func(name, typ, help string, v int64) { ops.Metric(w, name, typ, help, v) }

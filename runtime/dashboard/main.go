@@ -41,6 +41,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -63,6 +64,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/app"
 	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/lambdax"
@@ -196,7 +198,10 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 		pub.loop(bg, opts.publishEvery)
 	}()
 
-	a := newApp(db, pub, rc, opts, log)
+	// The instance role may write below the source-map prefix; the
+	// processor only reads it.
+	blobs := artifact.S3{Client: s3c, Bucket: rc.Bucket, Prefix: cmp.Or(rc.SourceMapsPrefix, "sourcemaps/")}
+	a := newApp(db, pub, blobs, rc, opts, log)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

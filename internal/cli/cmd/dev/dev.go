@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/getflytrap/flytrap/internal/app"
+	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/dashboard"
@@ -242,6 +243,7 @@ func Run(ctx context.Context, opts *Options) error {
 		DataDir:      opts.DataDir,
 		MinFreeBytes: opts.MinFreeMB << 20,
 		Render:       opts.Render,
+		Artifacts:    artifact.Dir{Root: filepath.Join(opts.DataDir, "artifacts")},
 	}, log)
 	if err := srv.Run(ctx, ln); err != nil {
 		return &cmdutil.Error{Msg: "server stopped", Err: err}

@@ -1,0 +1,322 @@
+package artifact
+
+import (
+	"archive/zip"
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Limits bound what one artifact bundle may hold, so a zip bomb, a huge
+// map or a million tiny files is refused at upload with a clear error
+// instead of filling the disk or memory.
+type Limits struct {
+	// MaxBundleBytes bounds the zip as uploaded.
+	MaxBundleBytes int64
+	// MaxFiles bounds the entries of the zip.
+	MaxFiles int
+	// MaxFileBytes bounds each file once uncompressed.
+	MaxFileBytes int64
+	// MaxTotalBytes bounds all files together once uncompressed.
+	MaxTotalBytes int64
+	// MaxRatio bounds how many times larger than its compressed size a
+	// file of more than 1 MiB may be.
+	MaxRatio int64
+}
+
+// DefaultLimits are the limits docs/sourcemaps.md lists.
+var DefaultLimits = Limits{
+	MaxBundleBytes: 100 << 20,
+	MaxFiles:       10_000,
+	MaxFileBytes:   50 << 20,
+	MaxTotalBytes:  500 << 20,
+	MaxRatio:       100,
+}
+
+// BundleError is what ReadBundle returns for a bundle it refuses: the
+// uploader's mistake (400), never the server's.
+type BundleError struct{ Msg string }
+
+func (e *BundleError) Error() string { return "invalid artifact bundle: " + e.Msg }
+
+func bundleErrorf(format string, args ...any) error {
+	return &BundleError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// BundleFile is one file of an artifact bundle.
+type BundleFile struct {
+	// Path is the file's name in the zip ("files/_/_/app.min.js").
+	Path string
+	// URL is where the file is served ("~/static/js/app.min.js").
+	URL string
+	// Kind is store.ArtifactMinifiedSource, store.ArtifactSourceMap or
+	// store.ArtifactSource.
+	Kind string
+	// DebugID is the manifest's debug-id header, lower case.
+	DebugID string
+	// SourceMap is the manifest's sourcemap header of a minified file.
+	SourceMap string
+	Data      []byte
+}
+
+// Bundle is an artifact bundle as sentry-cli (and `flytrap sourcemaps
+// upload`) build it: a zip, after an 8-byte "SYSB" header, holding
+// manifest.json and the files it describes.
+type Bundle struct {
+	// Attributes are the manifest's: org, project, release, dist, debug_id.
+	Attributes map[string]string
+	Files      []BundleFile
+}
+
+// manifestFile describes one file of a source bundle.
+type manifestFile struct {
+	URL     string            `json:"url"`
+	Type    string            `json:"type"`
+	Headers map[string]string `json:"headers"`
+}
+
+// manifest is manifest.json of a source bundle (symbolic's SourceBundle).
+type manifest struct {
+	Files      map[string]manifestFile `json:"files"`
+	Attributes map[string]string       `json:"attributes"`
+}
+
+const (
+	bundleMagic    = "SYSB"
+	bundleVersion  = 2
+	manifestName   = "manifest.json"
+	maxManifest    = 16 << 20
+	ratioThreshold = 1 << 20
+)
+
+// kinds maps the manifest's file types to what is stored; other types
+// (indexed RAM bundles) are skipped.
+var kinds = map[string]string{
+	"minified_source": store.ArtifactMinifiedSource,
+	"source_map":      store.ArtifactSourceMap,
+	"source":          store.ArtifactSource,
+}
+
+// ReadBundle checks and unpacks an artifact bundle within l. Every refusal
+// is a *BundleError naming the file and the limit.
+func ReadBundle(data []byte, l Limits) (Bundle, error) {
+	if int64(len(data)) > l.MaxBundleBytes {
+		return Bundle{}, bundleErrorf("%d bytes is more than the limit of %d", len(data), l.MaxBundleBytes)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return Bundle{}, bundleErrorf("not a zip archive: %v", err)
+	}
+	if len(zr.File) > l.MaxFiles+1 {
+		return Bundle{}, bundleErrorf("%d files is more than the limit of %d", len(zr.File), l.MaxFiles)
+	}
+	entries := map[string]*zip.File{}
+	for _, f := range zr.File {
+		if err := checkEntry(f, l); err != nil {
+			return Bundle{}, err
+		}
+		if !f.FileInfo().IsDir() {
+			entries[f.Name] = f
+		}
+	}
+	mf, ok := entries[manifestName]
+	if !ok {
+		return Bundle{}, bundleErrorf("no %s: upload with sentry-cli >= 2.17 or flytrap sourcemaps upload", manifestName)
+	}
+	raw, err := readEntry(mf, maxManifest)
+	if err != nil {
+		return Bundle{}, err
+	}
+	var m manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return Bundle{}, bundleErrorf("%s: %v", manifestName, err)
+	}
+	b := Bundle{Attributes: m.Attributes}
+	var total int64
+	names := make([]string, 0, len(m.Files))
+	for name := range m.Files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		info := m.Files[name]
+		kind, ok := kinds[info.Type]
+		if !ok {
+			continue
+		}
+		f, ok := entries[name]
+		if !ok {
+			return Bundle{}, bundleErrorf("%s lists %q, which the zip does not hold", manifestName, name)
+		}
+		if info.URL == "" {
+			return Bundle{}, bundleErrorf("%s: %q has no url", manifestName, name)
+		}
+		body, err := readEntry(f, l.MaxFileBytes)
+		if err != nil {
+			return Bundle{}, err
+		}
+		if total += int64(len(body)); total > l.MaxTotalBytes {
+			return Bundle{}, bundleErrorf("the files add up to more than the limit of %d bytes uncompressed", l.MaxTotalBytes)
+		}
+		if kind == store.ArtifactSourceMap {
+			if err := checkMap(body); err != nil {
+				return Bundle{}, bundleErrorf("%s (%s): %v", name, info.URL, err)
+			}
+		}
+		bf := BundleFile{Path: name, URL: info.URL, Kind: kind, Data: body}
+		for k, v := range info.Headers {
+			switch strings.ToLower(k) {
+			case "debug-id":
+				bf.DebugID = strings.ToLower(v)
+			case "sourcemap", "x-sourcemap":
+				bf.SourceMap = v
+			}
+		}
+		b.Files = append(b.Files, bf)
+	}
+	return b, nil
+}
+
+// checkEntry refuses unsafe names and sizes before anything is inflated:
+// the sizes a zip declares are checked here, and readEntry holds the data
+// to them, since a crafted zip can declare less than it inflates to.
+func checkEntry(f *zip.File, l Limits) error {
+	name := f.Name
+	switch {
+	case name == "" || strings.ContainsAny(name, "\\\x00") || path.IsAbs(name) || strings.HasPrefix(name, "/"):
+		return bundleErrorf("unsafe file name %q", name)
+	case path.Clean(name) != strings.TrimSuffix(name, "/") || name == ".." || strings.HasPrefix(name, "../"):
+		return bundleErrorf("unsafe file name %q (path traversal)", name)
+	case f.UncompressedSize64 > uint64(l.MaxFileBytes):
+		return bundleErrorf("%s: %d bytes uncompressed is more than the limit of %d", name, f.UncompressedSize64, l.MaxFileBytes)
+	case f.UncompressedSize64 > ratioThreshold && f.UncompressedSize64 > uint64(l.MaxRatio)*max(f.CompressedSize64, 1):
+		return bundleErrorf("%s: compressed %d times (%d to %d bytes), more than the limit of %d: a zip bomb?",
+			name, f.UncompressedSize64/max(f.CompressedSize64, 1), f.CompressedSize64, f.UncompressedSize64, l.MaxRatio)
+	}
+	return nil
+}
+
+// readEntry inflates one file, refusing more than limit bytes whatever
+// the zip declares.
+func readEntry(f *zip.File, limit int64) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, bundleErrorf("%s: %v", f.Name, err)
+	}
+	defer rc.Close()
+	body, err := io.ReadAll(limitReader(rc, limit))
+	if err != nil {
+		return nil, bundleErrorf("%s: %v", f.Name, err)
+	}
+	return body, nil
+}
+
+// errTooLarge is what limitReader returns past its limit.
+var errTooLarge = errors.New("larger than the limit")
+
+// limitReader reads r to the end, failing once it yields more than n bytes.
+func limitReader(r io.Reader, n int64) io.Reader { return &limited{r: r, n: n} }
+
+type limited struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limited) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		return n, fmt.Errorf("more than %d bytes: %w", l.n+int64(n), errTooLarge)
+	}
+	return n, err
+}
+
+// checkMap refuses a file that is not a source map: a JSON object with a
+// version and mappings, or sections (an index map).
+func checkMap(body []byte) error {
+	var m struct {
+		Version  int              `json:"version"`
+		Mappings *string          `json:"mappings"`
+		Sections *json.RawMessage `json:"sections"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return fmt.Errorf("not a JSON source map: %v", err)
+	}
+	if m.Version != 3 || (m.Mappings == nil && m.Sections == nil) {
+		return errors.New(`not a source map: want "version": 3 and "mappings" or "sections"`)
+	}
+	return nil
+}
+
+// WriteBundle writes a bundle the way sentry-cli does: the "SYSB" header
+// and version, then the zip with manifest.json, each file under files/ at
+// a path made from its URL.
+func WriteBundle(w io.Writer, attrs map[string]string, files []BundleFile) error {
+	var hdr [8]byte
+	copy(hdr[:], bundleMagic)
+	binary.LittleEndian.PutUint32(hdr[4:], bundleVersion)
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	zw := zip.NewWriter(w)
+	zw.SetOffset(int64(len(hdr)))
+	m := manifest{Files: map[string]manifestFile{}, Attributes: attrs}
+	for _, f := range files {
+		name := BundlePath(f.URL)
+		headers := map[string]string{}
+		if f.DebugID != "" {
+			headers["debug-id"] = f.DebugID
+		}
+		if f.SourceMap != "" {
+			headers["sourcemap"] = f.SourceMap
+		}
+		m.Files[name] = manifestFile{f.URL, f.Kind, headers}
+		fw, err := zw.Create(name)
+		if err != nil {
+			return err
+		}
+		if _, err := fw.Write(f.Data); err != nil {
+			return err
+		}
+	}
+	mw, err := zw.Create(manifestName)
+	if err != nil {
+		return err
+	}
+	if err := json.NewEncoder(mw).Encode(m); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// BundlePath is where sentry-cli puts the file of a URL in a bundle:
+// files/<scheme or _>/<host or _>/<path>.
+func BundlePath(url string) string {
+	scheme, host, p := "_", "_", url
+	if s, rest, ok := strings.Cut(url, "://"); ok {
+		scheme = s
+		host, p, _ = strings.Cut(rest, "/")
+	} else if rest, ok := strings.CutPrefix(url, "~/"); ok {
+		p = rest
+	}
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	p = strings.TrimLeft(path.Clean("/"+p), "/")
+	return path.Join("files", scheme, cmp.Or(host, "_"), p)
+}

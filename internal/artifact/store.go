@@ -1,0 +1,504 @@
+package artifact
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Metadata is the part of the database artifacts are described in;
+// *store.DB implements it.
+type Metadata interface {
+	SaveArtifactBundle(ctx context.Context, b store.ArtifactBundle, files []store.ArtifactFile) (store.ArtifactBundle, bool, error)
+	ArtifactBundleByChecksum(ctx context.Context, projectID int64, checksum string) (store.ArtifactBundle, error)
+	FindArtifacts(ctx context.Context, f store.ArtifactFilter) ([]store.ArtifactFile, error)
+	PruneArtifacts(ctx context.Context) (int64, error)
+	ArtifactBlobsInUse(ctx context.Context, blobs []string) (map[string]bool, error)
+}
+
+// Chunk uploads: sentry-cli splits a bundle into chunks of ChunkSize,
+// uploads the ones the server lacks, then asks it to assemble them.
+const (
+	// ChunkSize is the chunk size the server asks for (sentry.io's).
+	ChunkSize = 8 << 20
+	// ChunksPerRequest and MaxRequestSize bound one chunk upload request.
+	ChunksPerRequest = 8
+	MaxRequestSize   = 32 << 20
+	// blobGrace is how old an unreferenced blob must be before cleanup
+	// deletes it: a file blob is written before its row, a chunk is
+	// assembled minutes after its upload.
+	blobGrace = time.Hour
+)
+
+const (
+	chunkPrefix = "chunks/"
+	filePrefix  = "files/"
+)
+
+// Store keeps uploaded source maps and minified files and finds the map
+// of the file a stack frame points into. Bytes go to Blobs (content
+// addressed: files/<sha256>, chunks/<sha1>), descriptions to the database.
+//
+// Find is what the processor's symbolicate stage calls for each frame of
+// a minified JavaScript file; ChunksMissing, SaveChunk and Assemble are
+// the upload side behind the sentry-cli endpoints; Cleanup is the
+// retention job.
+type Store struct {
+	meta   Metadata
+	blobs  Blobs
+	limits Limits
+}
+
+// New returns a Store over meta and blobs that accepts bundles within l.
+func New(meta Metadata, blobs Blobs, l Limits) *Store {
+	return &Store{meta: meta, blobs: blobs, limits: l}
+}
+
+// Limits returns the bundle limits the Store enforces.
+func (s *Store) Limits() Limits { return s.limits }
+
+// validSHA1 reports whether c is a lower-case hex SHA-1, the only chunk
+// names accepted.
+func validSHA1(c string) bool {
+	if len(c) != 2*sha1.Size {
+		return false
+	}
+	_, err := hex.DecodeString(c)
+	return err == nil && strings.ToLower(c) == c
+}
+
+// SaveChunk stores one uploaded chunk under the SHA-1 sentry-cli names it
+// by, after checking that the name is the chunk's checksum.
+func (s *Store) SaveChunk(ctx context.Context, checksum string, data []byte) error {
+	if !validSHA1(checksum) {
+		return bundleErrorf("chunk name %q is not a SHA-1 checksum", checksum)
+	}
+	if int64(len(data)) > ChunkSize {
+		return bundleErrorf("chunk %s: %d bytes is more than the chunk size of %d", checksum, len(data), ChunkSize)
+	}
+	if sum := sha1.Sum(data); hex.EncodeToString(sum[:]) != checksum {
+		return bundleErrorf("chunk %s: its SHA-1 is %x", checksum, sum)
+	}
+	return s.blobs.Put(ctx, chunkPrefix+checksum, data)
+}
+
+// ChunksMissing returns the chunks of checksums not stored yet, in order.
+func (s *Store) ChunksMissing(ctx context.Context, checksums []string) ([]string, error) {
+	missing := []string{}
+	for _, c := range checksums {
+		if !validSHA1(c) {
+			return nil, bundleErrorf("chunk name %q is not a SHA-1 checksum", c)
+		}
+		ok, err := s.blobs.Exists(ctx, chunkPrefix+c)
+		if err != nil {
+			return nil, err
+		}
+		if !ok && !slices.Contains(missing, c) {
+			missing = append(missing, c)
+		}
+	}
+	return missing, nil
+}
+
+// AssembleRequest asks for the bundle whose chunks were uploaded.
+type AssembleRequest struct {
+	ProjectIDs []int64
+	// Checksum is the SHA-1 of the whole bundle; Chunks the SHA-1s of its
+	// chunks in order.
+	Checksum string
+	Chunks   []string
+	Release  string
+	Dist     string
+}
+
+// AssembleResult says how an assemble request went, in sentry-cli's terms.
+type AssembleResult struct {
+	// State is "ok" (stored), "not_found" (chunks missing).
+	State   string
+	Missing []string
+	// Files is how many files the bundle holds.
+	Files int
+}
+
+// Assemble joins the chunks of a bundle, checks it and stores its files
+// for each project. A bundle already stored is "ok" at once; one whose
+// chunks are not all uploaded yet is "not_found" with the missing ones. A
+// bundle that fails its checks is a *BundleError.
+func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult, error) {
+	if !validSHA1(r.Checksum) {
+		return AssembleResult{}, bundleErrorf("checksum %q is not a SHA-1", r.Checksum)
+	}
+	if len(r.ProjectIDs) == 0 {
+		return AssembleResult{}, bundleErrorf("no project given")
+	}
+	if int64(len(r.Chunks)) > s.limits.MaxBundleBytes/ChunkSize+1 {
+		return AssembleResult{}, bundleErrorf("%d chunks make a bundle larger than the limit of %d bytes", len(r.Chunks), s.limits.MaxBundleBytes)
+	}
+	done := true
+	for _, p := range r.ProjectIDs {
+		b, err := s.meta.ArtifactBundleByChecksum(ctx, p, r.Checksum)
+		if errors.Is(err, store.ErrNotFound) {
+			done = false
+			break
+		}
+		if err != nil {
+			return AssembleResult{}, err
+		}
+		if b.FileCount == 0 {
+			done = false
+		}
+	}
+	if done {
+		return AssembleResult{State: "ok", Missing: []string{}}, nil
+	}
+	missing, err := s.ChunksMissing(ctx, r.Chunks)
+	if err != nil {
+		return AssembleResult{}, err
+	}
+	if len(missing) > 0 {
+		return AssembleResult{State: "not_found", Missing: missing}, nil
+	}
+	var data bytes.Buffer
+	for _, c := range r.Chunks {
+		chunk, err := s.blobs.Get(ctx, chunkPrefix+c, ChunkSize)
+		if err != nil {
+			return AssembleResult{}, err
+		}
+		if int64(data.Len()+len(chunk)) > s.limits.MaxBundleBytes {
+			return AssembleResult{}, bundleErrorf("more than the limit of %d bytes", s.limits.MaxBundleBytes)
+		}
+		data.Write(chunk)
+	}
+	if sum := sha1.Sum(data.Bytes()); hex.EncodeToString(sum[:]) != r.Checksum {
+		return AssembleResult{}, bundleErrorf("the chunks join to SHA-1 %x, not %s", sum, r.Checksum)
+	}
+	b, err := ReadBundle(data.Bytes(), s.limits)
+	if err != nil {
+		return AssembleResult{}, err
+	}
+	if err := s.save(ctx, r, b, int64(data.Len())); err != nil {
+		return AssembleResult{}, err
+	}
+	return AssembleResult{State: "ok", Missing: []string{}, Files: len(b.Files)}, nil
+}
+
+// save stores the files of b, then describes them for each project.
+func (s *Store) save(ctx context.Context, r AssembleRequest, b Bundle, size int64) error {
+	rows := make([]store.ArtifactFile, 0, len(b.Files))
+	for _, f := range b.Files {
+		sum := sha256.Sum256(f.Data)
+		key := filePrefix + hex.EncodeToString(sum[:])
+		ok, err := s.blobs.Exists(ctx, key)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if err := s.blobs.Put(ctx, key, f.Data); err != nil {
+				return err
+			}
+		}
+		rows = append(rows, store.ArtifactFile{Kind: f.Kind, URL: f.URL, DebugID: f.DebugID, SourceMap: f.SourceMap,
+			Blob: key, Size: int64(len(f.Data))})
+	}
+	release, dist := r.Release, r.Dist
+	if release == "" {
+		release, dist = b.Attributes["release"], b.Attributes["dist"]
+	}
+	for _, p := range r.ProjectIDs {
+		if _, _, err := s.meta.SaveArtifactBundle(ctx, store.ArtifactBundle{ProjectID: p, Checksum: r.Checksum,
+			BundleID: b.Attributes["debug_id"], Release: release, Dist: dist, Size: size}, rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Find returns the source map for the minified file q names: by debug ID,
+// then by release, dist and URL (`~/path` matches the path on any host),
+// then by file name alone within the project, the newest upload first. For
+// a minified file found, its map is the one with its debug ID, the one its
+// manifest's sourcemap header or its own `//# sourceMappingURL=` comment
+// names (an inline data: URL included), or <file>.map. No map is
+// ErrNotFound.
+func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
+	if q.DebugID != "" {
+		if m, err := s.find(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, DebugID: q.DebugID}); !errors.Is(err, ErrNotFound) {
+			return m, err
+		}
+	}
+	if q.AbsPath == "" {
+		return Map{}, ErrNotFound
+	}
+	if q.Release != "" {
+		urls := candidateURLs(q.AbsPath)
+		if m, err := s.find(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, ByRelease: true, Release: q.Release, Dist: q.Dist, URLs: urls}); !errors.Is(err, ErrNotFound) {
+			return m, err
+		}
+	}
+	if name := store.ArtifactName(q.AbsPath); name != "" {
+		return s.find(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, Name: name})
+	}
+	return Map{}, ErrNotFound
+}
+
+// find returns the map of the newest file f selects: with a debug ID the
+// map that carries it (a map has its minified file's); otherwise the map
+// of the minified file f selects, or a map uploaded alone as <file>.map.
+func (s *Store) find(ctx context.Context, f store.ArtifactFilter) (Map, error) {
+	if f.DebugID != "" {
+		maps, err := s.meta.FindArtifacts(ctx, withKind(f, store.ArtifactSourceMap, 1))
+		if err != nil {
+			return Map{}, err
+		}
+		if len(maps) > 0 {
+			return s.load(ctx, maps[0])
+		}
+	}
+	mins, err := s.meta.FindArtifacts(ctx, withKind(f, store.ArtifactMinifiedSource, 5))
+	if err != nil {
+		return Map{}, err
+	}
+	for _, min := range mins {
+		m, err := s.mapOf(ctx, min)
+		if !errors.Is(err, ErrNotFound) {
+			return m, err
+		}
+	}
+	if f.DebugID != "" {
+		return Map{}, ErrNotFound
+	}
+	f.URLs = slices.Clone(f.URLs)
+	for i := range f.URLs {
+		f.URLs[i] += ".map"
+	}
+	if f.Name != "" {
+		f.Name += ".map"
+	}
+	maps, err := s.meta.FindArtifacts(ctx, withKind(f, store.ArtifactSourceMap, 1))
+	if err != nil || len(maps) == 0 {
+		return Map{}, cmp.Or(err, ErrNotFound)
+	}
+	return s.load(ctx, maps[0])
+}
+
+func withKind(f store.ArtifactFilter, kind string, limit int) store.ArtifactFilter {
+	f.Kind, f.Limit = kind, limit
+	return f
+}
+
+// mapOf finds the map of a minified file.
+func (s *Store) mapOf(ctx context.Context, min store.ArtifactFile) (Map, error) {
+	if min.DebugID != "" {
+		maps, err := s.meta.FindArtifacts(ctx, store.ArtifactFilter{ProjectID: min.ProjectID, DebugID: min.DebugID, Kind: store.ArtifactSourceMap, Limit: 1})
+		if err != nil {
+			return Map{}, err
+		}
+		if len(maps) > 0 {
+			return s.load(ctx, maps[0])
+		}
+	}
+	ref := min.SourceMap
+	if ref == "" {
+		body, err := s.blobs.Get(ctx, min.Blob, s.limits.MaxFileBytes)
+		if err != nil {
+			return Map{}, err
+		}
+		ref = SourceMappingURL(body)
+	}
+	if strings.HasPrefix(ref, "data:") {
+		body, err := decodeDataURL(ref)
+		if err != nil {
+			return Map{}, fmt.Errorf("%s: inline source map: %w", min.URL, err)
+		}
+		sum := sha256.Sum256(body)
+		return Map{Key: hex.EncodeToString(sum[:]), File: min.URL, Body: body}, nil
+	}
+	urls := []string{min.URL + ".map"}
+	if ref != "" {
+		urls = append([]string{resolveURL(min.URL, ref)}, urls...)
+	}
+	for _, f := range []store.ArtifactFilter{
+		{ProjectID: min.ProjectID, BundleID: min.BundleID, URLs: urls, Kind: store.ArtifactSourceMap, Limit: 1},
+		{ProjectID: min.ProjectID, ByRelease: true, Release: min.Release, Dist: min.Dist, URLs: urls, Kind: store.ArtifactSourceMap, Limit: 1},
+	} {
+		if f.ByRelease && min.Release == "" {
+			continue
+		}
+		maps, err := s.meta.FindArtifacts(ctx, f)
+		if err != nil {
+			return Map{}, err
+		}
+		if len(maps) > 0 {
+			m, err := s.load(ctx, maps[0])
+			m.File = min.URL
+			return m, err
+		}
+	}
+	return Map{}, ErrNotFound
+}
+
+// load reads a stored map. Its blob key is its checksum.
+func (s *Store) load(ctx context.Context, f store.ArtifactFile) (Map, error) {
+	body, err := s.blobs.Get(ctx, f.Blob, s.limits.MaxFileBytes)
+	if errors.Is(err, ErrBlobNotFound) {
+		return Map{}, ErrNotFound
+	}
+	if err != nil {
+		return Map{}, err
+	}
+	file := strings.TrimSuffix(f.URL, ".map")
+	return Map{Key: strings.TrimPrefix(f.Blob, filePrefix), File: file, Body: body}, nil
+}
+
+// candidateURLs are the stored URLs an abs_path matches: itself, and
+// `~/path` for a URL (with and without its query string).
+func candidateURLs(absPath string) []string {
+	urls := []string{absPath}
+	u, err := url.Parse(absPath)
+	if err != nil || u.Path == "" {
+		return urls
+	}
+	if u.Host != "" || u.Scheme != "" {
+		if u.RawQuery != "" {
+			urls = append(urls, "~"+u.Path+"?"+u.RawQuery)
+		}
+		urls = append(urls, "~"+u.Path)
+	} else if strings.HasPrefix(absPath, "/") {
+		urls = append(urls, "~"+u.Path)
+	}
+	return urls
+}
+
+// resolveURL resolves a sourcemap reference against the URL of the file
+// that names it, keeping the `~/` form of the file's URL.
+func resolveURL(fileURL, ref string) string {
+	if strings.Contains(ref, "://") || strings.HasPrefix(ref, "~/") {
+		return ref
+	}
+	base, _, _ := strings.Cut(fileURL, "?")
+	dir := base[:strings.LastIndex(base, "/")+1]
+	if strings.HasPrefix(ref, "/") {
+		if scheme, rest, ok := strings.Cut(base, "://"); ok {
+			host, _, _ := strings.Cut(rest, "/")
+			return scheme + "://" + host + ref
+		}
+		return "~" + ref
+	}
+	prefix := ""
+	switch {
+	case strings.HasPrefix(dir, "~/"):
+		prefix, dir = "~", dir[1:]
+	case strings.Contains(dir, "://"):
+		scheme, rest, _ := strings.Cut(dir, "://")
+		host, p, _ := strings.Cut(rest, "/")
+		prefix, dir = scheme+"://"+host, "/"+p
+	}
+	return prefix + path.Join(dir, ref)
+}
+
+// SourceMappingURL returns the last `//# sourceMappingURL=` (or legacy
+// `//@`) reference of a JavaScript file, or "".
+func SourceMappingURL(js []byte) string {
+	for len(js) > 0 {
+		i := bytes.LastIndexByte(js, '\n')
+		line := bytes.TrimSpace(js[i+1:])
+		js = js[:max(i, 0)]
+		for _, p := range []string{"//# sourceMappingURL=", "//@ sourceMappingURL="} {
+			if rest, ok := bytes.CutPrefix(line, []byte(p)); ok {
+				return string(bytes.TrimSpace(rest))
+			}
+		}
+		if i < 0 {
+			break
+		}
+	}
+	return ""
+}
+
+// decodeDataURL decodes an inline map: data:application/json;base64,...
+// (or URL-encoded without ;base64).
+func decodeDataURL(ref string) ([]byte, error) {
+	meta, data, ok := strings.Cut(strings.TrimPrefix(ref, "data:"), ",")
+	if !ok {
+		return nil, errors.New("data: URL without a comma")
+	}
+	if strings.HasSuffix(meta, ";base64") {
+		body, err := base64.StdEncoding.DecodeString(data)
+		if err != nil {
+			body, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(data, "="))
+		}
+		return body, err
+	}
+	s, err := url.PathUnescape(data)
+	return []byte(s), err
+}
+
+// Cleaned counts what one Cleanup run deleted.
+type Cleaned struct {
+	Bundles, Files, Chunks int64
+}
+
+// Cleanup is the artifact retention job: it deletes the bundles of
+// releases that no longer exist, then the file blobs no row refers to and
+// the chunks older than an hour (assembled or abandoned).
+func (s *Store) Cleanup(ctx context.Context, now time.Time) (Cleaned, error) {
+	var c Cleaned
+	n, err := s.meta.PruneArtifacts(ctx)
+	if err != nil {
+		return c, err
+	}
+	c.Bundles = n
+	cutoff := now.Add(-blobGrace)
+	var old []string
+	err = s.blobs.List(ctx, chunkPrefix, func(key string, stored time.Time) error {
+		if stored.Before(cutoff) {
+			old = append(old, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return c, err
+	}
+	for _, k := range old {
+		if err := s.blobs.Delete(ctx, k); err != nil {
+			return c, err
+		}
+		c.Chunks++
+	}
+	old = old[:0]
+	if err := s.blobs.List(ctx, filePrefix, func(key string, stored time.Time) error {
+		if stored.Before(cutoff) {
+			old = append(old, key)
+		}
+		return nil
+	}); err != nil {
+		return c, err
+	}
+	used, err := s.meta.ArtifactBlobsInUse(ctx, old)
+	if err != nil {
+		return c, err
+	}
+	for _, k := range old {
+		if used[k] {
+			continue
+		}
+		if err := s.blobs.Delete(ctx, k); err != nil {
+			return c, err
+		}
+		c.Files++
+	}
+	return c, nil
+}

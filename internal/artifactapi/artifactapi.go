@@ -1,0 +1,516 @@
+// Package artifactapi serves the part of Sentry's web API that sentry-cli
+// (>= 2.17) and `flytrap sourcemaps upload` use to upload source maps:
+// chunk-upload options and chunks, artifact-bundle assembly, and releases.
+// Routes live under /api/0/, which ingest's /api/ catch-all would
+// otherwise take; callers authenticate with a Flytrap API token as
+// `Authorization: Bearer`, like /api/v1. Flytrap has one organization, so
+// any {org} slug is accepted; {project} is a project's name, its name as a
+// slug, or its ID.
+package artifactapi
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/service"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Store is what the endpoints read and change; *store.DB implements it.
+type Store interface {
+	UserByAPIToken(ctx context.Context, token string) (store.User, error)
+	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
+	CreateRelease(ctx context.Context, v store.Viewer, projectID int64, version string, now time.Time) (store.Release, error)
+	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
+	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
+	DeleteRelease(ctx context.Context, v store.Viewer, projectID int64, version string) error
+}
+
+// Artifacts is the upload side of the artifact store; *artifact.Store
+// implements it.
+type Artifacts interface {
+	SaveChunk(ctx context.Context, checksum string, data []byte) error
+	Assemble(ctx context.Context, r artifact.AssembleRequest) (artifact.AssembleResult, error)
+	Limits() artifact.Limits
+}
+
+// maxJSONBody bounds the JSON requests (assemble lists up to a few
+// hundred chunk checksums; releases are small).
+const maxJSONBody = 1 << 20
+
+// Handler serves the endpoints.
+type Handler struct {
+	store     Store
+	artifacts Artifacts
+	log       *slog.Logger
+	now       func() time.Time
+	mux       *http.ServeMux
+}
+
+// Prefix is the path every route of the Handler starts with.
+const Prefix = "/api/0/"
+
+// New returns the handler; now is injectable for tests.
+func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler {
+	if now == nil {
+		now = time.Now
+	}
+	h := &Handler{store: s, artifacts: a, log: log, now: now, mux: http.NewServeMux()}
+	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, store.User){
+		"GET /api/0/organizations/{org}/chunk-upload/":             h.chunkOptions,
+		"POST /api/0/organizations/{org}/chunk-upload/":            h.uploadChunks,
+		"POST /api/0/organizations/{org}/artifactbundle/assemble/": h.assemble,
+		"GET /api/0/organizations/{org}/projects/":                 h.listProjects,
+		"GET /api/0/organizations/{org}/releases/":                 h.listReleases,
+		"POST /api/0/organizations/{org}/releases/":                h.createRelease,
+		"GET /api/0/organizations/{org}/releases/{version}/":       h.getRelease,
+		"PUT /api/0/organizations/{org}/releases/{version}/":       h.getRelease,
+		"DELETE /api/0/organizations/{org}/releases/{version}/":    h.deleteRelease,
+		"GET /api/0/projects/{org}/{project}/releases/":            h.listReleases,
+		"POST /api/0/projects/{org}/{project}/releases/":           h.createRelease,
+	} {
+		h.mux.Handle(pattern, h.auth(fn))
+	}
+	return h
+}
+
+// ServeHTTP routes the request; unknown routes get Sentry's error shape.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		writeDetail(w, http.StatusNotFound, "Flytrap does not serve "+r.Method+" "+r.URL.Path+
+			": it implements the source map upload endpoints of sentry-cli (docs/sourcemaps.md)")
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// auth resolves the bearer token to a user, as /api/v1 does.
+func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, store.User)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		token = strings.TrimSpace(token)
+		if !ok || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap"`)
+			writeDetail(w, http.StatusUnauthorized, "missing API token: pass a Flytrap API token (--auth-token, SENTRY_AUTH_TOKEN or FLYTRAP_TOKEN)")
+			return
+		}
+		u, err := h.store.UserByAPIToken(r.Context(), token)
+		if errors.Is(err, store.ErrNotFound) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap", error="invalid_token"`)
+			writeDetail(w, http.StatusUnauthorized, "invalid API token: create one under Settings, API tokens")
+			return
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		next(w, r, u)
+	})
+}
+
+func viewer(u store.User) store.Viewer { return service.ActorOf(u).Viewer() }
+
+// chunkOptions tells sentry-cli how to upload: chunk sizes, gzip, and
+// that artifact bundles are accepted (so 2.x does not fall back to
+// uploading release files one by one).
+func (h *Handler) chunkOptions(w http.ResponseWriter, r *http.Request, _ store.User) {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"url":              scheme + "://" + r.Host + r.URL.EscapedPath(),
+		"chunkSize":        artifact.ChunkSize,
+		"chunksPerRequest": artifact.ChunksPerRequest,
+		"maxRequestSize":   artifact.MaxRequestSize,
+		"maxFileSize":      h.artifacts.Limits().MaxBundleBytes,
+		"maxWait":          60,
+		"concurrency":      4,
+		"hashAlgorithm":    "sha1",
+		"compression":      []string{"gzip"},
+		"accept":           []string{"artifact_bundles", "artifact_bundles_v2"},
+	})
+}
+
+// uploadChunks stores the chunks of a multipart request: parts named file
+// (or file_gzip, gzipped), each with its SHA-1 as file name.
+func (h *Handler) uploadChunks(w http.ResponseWriter, r *http.Request, _ store.User) {
+	r.Body = http.MaxBytesReader(w, r.Body, artifact.MaxRequestSize+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeDetail(w, http.StatusBadRequest, "chunk upload: want a multipart/form-data body: "+err.Error())
+		return
+	}
+	n := 0
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			h.badBody(w, r, "chunk upload", err)
+			return
+		}
+		if n++; n > artifact.ChunksPerRequest {
+			writeDetail(w, http.StatusBadRequest, fmt.Sprintf("chunk upload: more than %d chunks in one request", artifact.ChunksPerRequest))
+			return
+		}
+		data, err := readChunk(part)
+		if err != nil {
+			h.badBody(w, r, "chunk "+part.FileName(), err)
+			return
+		}
+		if err := h.artifacts.SaveChunk(r.Context(), part.FileName(), data); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// readChunk reads one part, gunzipping file_gzip parts, up to ChunkSize.
+func readChunk(part *multipart.Part) ([]byte, error) {
+	var body io.Reader = part
+	switch part.FormName() {
+	case "file":
+	case "file_gzip":
+		zr, err := gzip.NewReader(part)
+		if err != nil {
+			return nil, &artifact.BundleError{Msg: "not gzip: " + err.Error()}
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return nil, &artifact.BundleError{Msg: fmt.Sprintf("unexpected form field %q: want file or file_gzip", part.FormName())}
+	}
+	data, err := io.ReadAll(io.LimitReader(body, artifact.ChunkSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > artifact.ChunkSize {
+		return nil, &artifact.BundleError{Msg: fmt.Sprintf("more than the chunk size of %d bytes", artifact.ChunkSize)}
+	}
+	return data, nil
+}
+
+// assembleRequest is sentry-cli's ChunkedArtifactRequest.
+type assembleRequest struct {
+	Checksum string   `json:"checksum"`
+	Chunks   []string `json:"chunks"`
+	Projects []string `json:"projects"`
+	Version  string   `json:"version"`
+	Dist     string   `json:"dist"`
+}
+
+// assemble joins uploaded chunks into a bundle. The first call of an
+// upload answers which chunks are missing; once none is, the bundle is
+// checked and stored before the answer, so the state is "ok" or a 400
+// whose detail sentry-cli prints.
+func (h *Handler) assemble(w http.ResponseWriter, r *http.Request, u store.User) {
+	var req assembleRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	if len(req.Projects) == 0 {
+		writeDetail(w, http.StatusBadRequest, "no project: pass --project (sentry-cli) or set SENTRY_PROJECT")
+		return
+	}
+	var ids []int64
+	for _, name := range req.Projects {
+		p, ok := h.project(w, r, u, name)
+		if !ok {
+			return
+		}
+		ids = append(ids, p.ID)
+	}
+	res, err := h.artifacts.Assemble(r.Context(), artifact.AssembleRequest{ProjectIDs: ids, Checksum: req.Checksum,
+		Chunks: req.Chunks, Release: req.Version, Dist: req.Dist})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if res.State == "ok" && res.Files > 0 {
+		h.log.Info("artifact bundle stored", "checksum", req.Checksum, "files", res.Files, "projects", req.Projects, "release", req.Version)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"state": res.State, "missingChunks": res.Missing, "detail": nil})
+}
+
+// project resolves {project} or a name from a request body among the
+// projects u may see; it answers 404 itself when there is none.
+func (h *Handler) project(w http.ResponseWriter, r *http.Request, u store.User, name string) (store.Project, bool) {
+	ps, err := h.store.ListProjects(r.Context(), viewer(u))
+	if err != nil {
+		h.fail(w, r, err)
+		return store.Project{}, false
+	}
+	for _, p := range ps {
+		if p.Name == name || Slug(p.Name) == name || strconv.FormatInt(p.ID, 10) == name {
+			return p, true
+		}
+	}
+	writeDetail(w, http.StatusNotFound, fmt.Sprintf("project %q not found: give a project name, slug or ID you are a member of", name))
+	return store.Project{}, false
+}
+
+// Slug is how a project name appears where Sentry expects a slug: lower
+// case, runs of other characters than letters and digits as one "-".
+func Slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, c := range strings.ToLower(name) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
+
+// projectInfo is a project as Sentry's API shows it.
+type projectInfo struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+func infoOf(p store.Project) projectInfo {
+	return projectInfo{ID: strconv.FormatInt(p.ID, 10), Slug: Slug(p.Name), Name: p.Name}
+}
+
+func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, u store.User) {
+	ps, err := h.store.ListProjects(r.Context(), viewer(u))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := []projectInfo{}
+	for _, p := range ps {
+		out = append(out, infoOf(p))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// releaseInfo is sentry-cli's ReleaseInfo.
+type releaseInfo struct {
+	Version     string        `json:"version"`
+	URL         *string       `json:"url"`
+	DateCreated time.Time     `json:"dateCreated"`
+	Released    *time.Time    `json:"dateReleased"`
+	LastEvent   *time.Time    `json:"lastEvent"`
+	NewGroups   int           `json:"newGroups"`
+	Projects    []projectInfo `json:"projects"`
+}
+
+// releases collects the releases of the projects named by {project}, or
+// of every project u sees, merged by version as Sentry's organization-wide
+// releases are; version filters when not empty.
+func (h *Handler) releases(w http.ResponseWriter, r *http.Request, u store.User, version string) ([]releaseInfo, bool) {
+	var projects []store.Project
+	if name := r.PathValue("project"); name != "" {
+		p, ok := h.project(w, r, u, name)
+		if !ok {
+			return nil, false
+		}
+		projects = []store.Project{p}
+	} else {
+		ps, err := h.store.ListProjects(r.Context(), viewer(u))
+		if err != nil {
+			h.fail(w, r, err)
+			return nil, false
+		}
+		projects = ps
+	}
+	byVersion := map[string]*releaseInfo{}
+	var order []string
+	for _, p := range projects {
+		rs, err := h.store.ListReleases(r.Context(), viewer(u), p.ID)
+		if err != nil {
+			h.fail(w, r, err)
+			return nil, false
+		}
+		for _, rel := range rs {
+			if version != "" && rel.Version != version {
+				continue
+			}
+			ri, ok := byVersion[rel.Version]
+			if !ok {
+				ri = &releaseInfo{Version: rel.Version, DateCreated: rel.FirstSeen, Projects: []projectInfo{}}
+				byVersion[rel.Version] = ri
+				order = append(order, rel.Version)
+			}
+			if rel.FirstSeen.Before(ri.DateCreated) {
+				ri.DateCreated = rel.FirstSeen
+			}
+			ri.Projects = append(ri.Projects, infoOf(p))
+		}
+	}
+	out := make([]releaseInfo, 0, len(order))
+	for _, v := range order {
+		out = append(out, *byVersion[v])
+	}
+	return out, true
+}
+
+func (h *Handler) listReleases(w http.ResponseWriter, r *http.Request, u store.User) {
+	if rs, ok := h.releases(w, r, u, ""); ok {
+		writeJSON(w, http.StatusOK, rs)
+	}
+}
+
+// getRelease answers GET, and PUT (sentry-cli releases finalize), which
+// changes nothing Flytrap keeps.
+func (h *Handler) getRelease(w http.ResponseWriter, r *http.Request, u store.User) {
+	rs, ok := h.releases(w, r, u, r.PathValue("version"))
+	if !ok {
+		return
+	}
+	if len(rs) == 0 {
+		writeDetail(w, http.StatusNotFound, fmt.Sprintf("release %q not found", r.PathValue("version")))
+		return
+	}
+	writeJSON(w, http.StatusOK, rs[0])
+}
+
+// createRelease is sentry-cli releases new: the release in each project
+// the body (or the path) names.
+func (h *Handler) createRelease(w http.ResponseWriter, r *http.Request, u store.User) {
+	var req struct {
+		Version  string            `json:"version"`
+		Projects []json.RawMessage `json:"projects"`
+	}
+	if !h.decode(w, r, &req) {
+		return
+	}
+	names := []string{}
+	if p := r.PathValue("project"); p != "" {
+		names = append(names, p)
+	}
+	for _, raw := range req.Projects {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			s = strings.TrimSpace(string(raw)) // a numeric ID
+		}
+		names = append(names, s)
+	}
+	if len(names) == 0 {
+		writeDetail(w, http.StatusBadRequest, "no project: pass --project (sentry-cli) or set SENTRY_PROJECT")
+		return
+	}
+	ri := releaseInfo{Version: req.Version, DateCreated: h.now().UTC(), Projects: []projectInfo{}}
+	for _, name := range names {
+		p, ok := h.project(w, r, u, name)
+		if !ok {
+			return
+		}
+		rel, err := h.store.CreateRelease(r.Context(), viewer(u), p.ID, req.Version, h.now())
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if rel.FirstSeen.Before(ri.DateCreated) {
+			ri.DateCreated = rel.FirstSeen
+		}
+		ri.Projects = append(ri.Projects, infoOf(p))
+	}
+	writeJSON(w, http.StatusCreated, ri)
+}
+
+// deleteRelease deletes the release, and the artifacts uploaded for it,
+// from every project u sees that has it.
+func (h *Handler) deleteRelease(w http.ResponseWriter, r *http.Request, u store.User) {
+	ps, err := h.store.ListProjects(r.Context(), viewer(u))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	version, deleted := r.PathValue("version"), 0
+	for _, p := range ps {
+		err := h.store.DeleteRelease(r.Context(), viewer(u), p.ID, version)
+		switch {
+		case err == nil:
+			deleted++
+		case !errors.Is(err, store.ErrNotFound):
+			h.fail(w, r, err)
+			return
+		}
+	}
+	if deleted == 0 {
+		writeDetail(w, http.StatusNotFound, fmt.Sprintf("release %q not found", version))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// decode reads a JSON body of at most maxJSONBody bytes into v.
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		h.badBody(w, r, "request body", err)
+		return false
+	}
+	return true
+}
+
+// badBody answers a body that could not be read: 413 past a limit, 400
+// otherwise.
+func (h *Handler) badBody(w http.ResponseWriter, r *http.Request, what string, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeDetail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s: more than %d bytes", what, tooLarge.Limit))
+		return
+	}
+	var be *artifact.BundleError
+	if errors.As(err, &be) {
+		writeDetail(w, http.StatusBadRequest, what+": "+be.Msg)
+		return
+	}
+	if r.Context().Err() != nil {
+		return
+	}
+	writeDetail(w, http.StatusBadRequest, what+": "+err.Error())
+}
+
+// fail answers an error: the uploader's (a bundle refused, invalid input,
+// not found) with its message, anything else as a 500 that is logged.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var be *artifact.BundleError
+	switch {
+	case errors.As(err, &be):
+		writeDetail(w, http.StatusBadRequest, be.Error())
+	case errors.Is(err, store.ErrInvalid):
+		writeDetail(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, store.ErrNotFound):
+		writeDetail(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, store.ErrForbidden):
+		writeDetail(w, http.StatusForbidden, err.Error())
+	default:
+		h.log.Error("source map upload failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeDetail(w, http.StatusInternalServerError, "internal error; the server log has the details")
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeDetail writes Sentry's error shape, whose detail sentry-cli prints.
+func writeDetail(w http.ResponseWriter, status int, detail string) {
+	writeJSON(w, status, map[string]string{"detail": detail})
+}
