@@ -63,8 +63,8 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/getflytrap/flytrap/internal/app"
-	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/lambdax"
