@@ -1,0 +1,252 @@
+package artifact_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+const (
+	appMap   = `{"version":3,"file":"app.min.js","sources":["../src/app.js"],"names":[],"mappings":"AAAA"}`
+	vendMap  = `{"version":3,"file":"vendor.min.js","sources":["../src/vendor.js"],"names":[],"mappings":"AAAA"}`
+	debugID  = "6a1c4bd3-0c6e-5a28-9d1e-2b7a6f1c0d11"
+	debugID2 = "7b2d5ce4-1d7f-5b39-8e2f-3c8b7a2d1e22"
+)
+
+// env is an artifact store over a fresh SQLite database and blobs.
+type env struct {
+	t     *testing.T
+	ctx   context.Context
+	db    *store.DB
+	s     *artifact.Store
+	blobs artifact.Blobs
+	proj  store.Project
+}
+
+func newEnv(t *testing.T, blobs artifact.Blobs) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p, err := db.CreateProject(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blobs == nil {
+		blobs = artifact.Dir{Root: t.TempDir()}
+	}
+	return &env{t: t, ctx: ctx, db: db, s: artifact.New(db, blobs, artifact.DefaultLimits), blobs: blobs, proj: p}
+}
+
+// upload builds a bundle of files, uploads it in chunks of n bytes and
+// assembles it for release and dist.
+func (e *env) upload(release, dist string, n int, files ...artifact.BundleFile) artifact.AssembleResult {
+	e.t.Helper()
+	var buf bytes.Buffer
+	if err := artifact.WriteBundle(&buf, map[string]string{"org": "x"}, files); err != nil {
+		e.t.Fatal(err)
+	}
+	data := buf.Bytes()
+	sum := sha1.Sum(data)
+	req := artifact.AssembleRequest{ProjectIDs: []int64{e.proj.ID}, Checksum: hex.EncodeToString(sum[:]), Release: release, Dist: dist}
+	var chunks [][]byte
+	for len(data) > 0 {
+		c := data[:min(n, len(data))]
+		data = data[len(c):]
+		cs := sha1.Sum(c)
+		req.Chunks = append(req.Chunks, hex.EncodeToString(cs[:]))
+		chunks = append(chunks, c)
+	}
+	res, err := e.s.Assemble(e.ctx, req)
+	if err != nil || res.State != "not_found" || len(res.Missing) != len(req.Chunks) {
+		e.t.Fatalf("first Assemble = %+v, %v; want every chunk missing", res, err)
+	}
+	for i, c := range chunks {
+		if err := e.s.SaveChunk(e.ctx, req.Chunks[i], c); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	res, err = e.s.Assemble(e.ctx, req)
+	if err != nil || res.State != "ok" {
+		e.t.Fatalf("Assemble = %+v, %v", res, err)
+	}
+	if again, err := e.s.Assemble(e.ctx, req); err != nil || again.State != "ok" {
+		e.t.Fatalf("Assemble again = %+v, %v", again, err)
+	}
+	return res
+}
+
+func key(body string) string {
+	s := sha256.Sum256([]byte(body))
+	return hex.EncodeToString(s[:])
+}
+
+func minified(url, debugID, sourcemap, body string) artifact.BundleFile {
+	return artifact.BundleFile{Kind: store.ArtifactMinifiedSource, URL: url, DebugID: debugID, SourceMap: sourcemap, Data: []byte(body)}
+}
+
+func sourceMap(url, debugID, body string) artifact.BundleFile {
+	return artifact.BundleFile{Kind: store.ArtifactSourceMap, URL: url, DebugID: debugID, Data: []byte(body)}
+}
+
+func TestFind(t *testing.T) {
+	e := newEnv(t, nil)
+	testFind(t, e)
+}
+
+func TestFindS3(t *testing.T) {
+	c := awsxtest.S3Client(awsxtest.NewS3(t))
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("maps")}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, artifact.S3{Client: c, Bucket: "maps", Prefix: "sourcemaps/"})
+	testFind(t, e)
+	n := 0
+	if err := e.blobs.List(e.ctx, "files/", func(string, time.Time) error { n++; return nil }); err != nil || n == 0 {
+		t.Errorf("List(files/) found %d blobs, %v", n, err)
+	}
+	out, err := c.HeadObject(e.ctx, &s3.HeadObjectInput{Bucket: aws.String("maps"), Key: aws.String("sourcemaps/files/" + key(appMap))})
+	if err != nil {
+		t.Fatalf("the map is not stored under the prefix: %v", err)
+	}
+	if out.ServerSideEncryption == "" {
+		t.Log("gofakes3 does not echo server-side encryption; the request sets AES256")
+	}
+}
+
+func testFind(t *testing.T, e *env) {
+	inline := "//# sourceMappingURL=data:application/json;base64," + base64.StdEncoding.EncodeToString([]byte(vendMap))
+	// Debug-ID bundle, uploaded without a release.
+	e.upload("", "", 300,
+		minified("~/static/js/app.min.js", debugID, "app.min.js.map", "x()\n//# sourceMappingURL=app.min.js.map\n//# debugId="+debugID+"\n"),
+		sourceMap("~/static/js/app.min.js.map", debugID, appMap))
+	// Release bundle: one file whose map is found through its comment, one
+	// by <file>.map, one inline.
+	res := e.upload("1.0", "web", 1<<20,
+		minified("~/static/js/app.min.js", "", "", "x()\n//# sourceMappingURL=maps/app.js.map\n"),
+		sourceMap("~/static/js/maps/app.js.map", "", appMap),
+		minified("~/static/js/vendor.min.js", "", "", "v()\n"),
+		sourceMap("~/static/js/vendor.min.js.map", "", vendMap),
+		minified("https://cdn.example.com/lib.min.js", "", "", "l()\n"+inline+"\n"),
+	)
+	if res.Files != 5 {
+		t.Errorf("Assemble stored %d files, want 5", res.Files)
+	}
+	p := e.proj.ID
+	tests := []struct {
+		name     string
+		q        artifact.Query
+		wantBody string
+		wantFile string
+	}{
+		{"debug ID", artifact.Query{ProjectID: p, DebugID: debugID, AbsPath: "https://any/x.js"}, appMap, "~/static/js/app.min.js"},
+		{"debug ID upper case", artifact.Query{ProjectID: p, DebugID: "6A1C4BD3-0C6E-5A28-9D1E-2B7A6F1C0D11"}, appMap, "~/static/js/app.min.js"},
+		{"release + ~/ on any host, via the comment", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "https://shop.example.com/static/js/app.min.js?v=3"}, appMap, "~/static/js/app.min.js"},
+		{"release + <file>.map", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "http://localhost:3000/static/js/vendor.min.js"}, vendMap, "~/static/js/vendor.min.js"},
+		{"release + full URL, inline map", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "https://cdn.example.com/lib.min.js"}, vendMap, "https://cdn.example.com/lib.min.js"},
+		{"wrong dist falls back to the name", artifact.Query{ProjectID: p, Release: "1.0", AbsPath: "https://x/static/js/vendor.min.js"}, vendMap, "~/static/js/vendor.min.js"},
+		{"unknown debug ID falls back to the name", artifact.Query{ProjectID: p, DebugID: debugID2, AbsPath: "app:///vendor.min.js"}, vendMap, "~/static/js/vendor.min.js"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := e.s.Find(e.ctx, tt.q)
+			if err != nil {
+				t.Fatalf("Find: %v", err)
+			}
+			if string(m.Body) != tt.wantBody || m.File != tt.wantFile || m.Key != key(tt.wantBody) {
+				t.Errorf("Find = {Key %s File %s Body %s}, want {Key %s File %s Body %s}", m.Key, m.File, m.Body, key(tt.wantBody), tt.wantFile, tt.wantBody)
+			}
+		})
+	}
+	for _, q := range []artifact.Query{
+		{ProjectID: p, AbsPath: "https://x/static/js/other.min.js"},
+		{ProjectID: p, DebugID: debugID2},
+		{ProjectID: p + 1, DebugID: debugID, AbsPath: "https://x/static/js/app.min.js"},
+		{ProjectID: p},
+	} {
+		if _, err := e.s.Find(e.ctx, q); !errors.Is(err, artifact.ErrNotFound) {
+			t.Errorf("Find(%+v) err = %v, want ErrNotFound", q, err)
+		}
+	}
+}
+
+func TestCleanup(t *testing.T) {
+	e := newEnv(t, nil)
+	e.upload("1.0", "", 100, minified("~/a.min.js", "", "", "a()\n"), sourceMap("~/a.min.js.map", "", appMap))
+	e.upload("", "", 100, sourceMap("~/b.min.js.map", debugID, vendMap))
+	count := func(prefix string) int {
+		n := 0
+		if err := e.blobs.List(e.ctx, prefix, func(string, time.Time) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if c, err := e.s.Cleanup(e.ctx, time.Now()); err != nil || c != (artifact.Cleaned{}) {
+		t.Errorf("Cleanup now = %+v, %v; want nothing deleted (all referenced or recent)", c, err)
+	}
+	if err := e.db.DeleteRelease(e.ctx, store.System, e.proj.ID, "1.0"); err != nil {
+		t.Fatal(err)
+	}
+	chunks := count("chunks/")
+	c, err := e.s.Cleanup(e.ctx, time.Now().Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Files != 2 || c.Chunks != int64(chunks) {
+		t.Errorf("Cleanup = %+v, want the release's 2 file blobs and %d chunks", c, chunks)
+	}
+	if n := count("files/"); n != 1 {
+		t.Errorf("%d file blobs left, want the debug-ID bundle's 1", n)
+	}
+	if _, err := e.s.Find(e.ctx, artifact.Query{ProjectID: e.proj.ID, DebugID: debugID}); err != nil {
+		t.Errorf("the debug-ID map after cleanup: %v", err)
+	}
+}
+
+func TestChunksRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	sum := sha1.Sum([]byte("data"))
+	tests := []struct {
+		name     string
+		checksum string
+		data     []byte
+	}{
+		{"not a SHA-1", "../../etc/passwd", []byte("data")},
+		{"upper case", "A" + hex.EncodeToString(sum[:])[1:], []byte("data")},
+		{"wrong checksum", hex.EncodeToString(sum[:]), []byte("other")},
+		{"too large", hex.EncodeToString(sum[:]), make([]byte, artifact.ChunkSize+1)},
+	}
+	for _, tt := range tests {
+		var be *artifact.BundleError
+		if err := e.s.SaveChunk(e.ctx, tt.checksum, tt.data); !errors.As(err, &be) {
+			t.Errorf("%s: SaveChunk err = %v, want a BundleError", tt.name, err)
+		}
+	}
+	// Assembling chunks that do not add up to the checksum.
+	good := sha1.Sum([]byte("chunk"))
+	if err := e.s.SaveChunk(e.ctx, hex.EncodeToString(good[:]), []byte("chunk")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.s.Assemble(e.ctx, artifact.AssembleRequest{ProjectIDs: []int64{e.proj.ID}, Checksum: hex.EncodeToString(sum[:]), Chunks: []string{hex.EncodeToString(good[:])}})
+	var be *artifact.BundleError
+	if !errors.As(err, &be) {
+		t.Errorf("Assemble of mismatched chunks: err = %v, want a BundleError", err)
+	}
+}

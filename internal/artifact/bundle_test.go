@@ -1,0 +1,193 @@
+package artifact_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"errors"
+	"hash/crc32"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// small are limits hostile bundles cross without big allocations.
+var small = artifact.Limits{MaxBundleBytes: 1 << 20, MaxFiles: 10, MaxFileBytes: 4 << 20, MaxTotalBytes: 6 << 20, MaxRatio: 100}
+
+type entry struct {
+	name string
+	body []byte
+}
+
+// zipOf builds a zip with a manifest listing entries under files/ as
+// source maps, plus the raw entries given.
+func zipOf(t *testing.T, raw ...entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range raw {
+		w, err := zw.Create(e.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(e.body)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func manifestFor(names ...string) entry {
+	var b strings.Builder
+	b.WriteString(`{"files":{`)
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"` + n + `":{"url":"~/` + n + `","type":"source_map","headers":{}}`)
+	}
+	b.WriteString(`}}`)
+	return entry{"manifest.json", []byte(b.String())}
+}
+
+// lyingZip declares a file of 10 bytes whose data inflates to n.
+func lyingZip(t *testing.T, n int) []byte {
+	t.Helper()
+	var comp bytes.Buffer
+	fw, _ := flate.NewWriter(&comp, flate.BestCompression)
+	fw.Write(make([]byte, n))
+	fw.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	m := manifestFor("files/a.map")
+	mw, _ := zw.Create(m.name)
+	mw.Write(m.body)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "files/a.map", Method: zip.Deflate, CRC32: crc32.ChecksumIEEE(make([]byte, 10)),
+		CompressedSize64: uint64(comp.Len()), UncompressedSize64: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(comp.Bytes())
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestReadBundleRefusesHostileBundles(t *testing.T) {
+	okMap := []byte(appMap)
+	many := []entry{manifestFor()}
+	for i := range 12 {
+		many = append(many, entry{"files/" + strings.Repeat("x", i+1), okMap})
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"not a zip", []byte("PK\x03\x04 garbage"), "not a zip archive"},
+		{"empty", nil, "not a zip archive"},
+		{"too large", make([]byte, small.MaxBundleBytes+1), "more than the limit"},
+		{"no manifest", zipOf(t, entry{"files/a.map", okMap}), "no manifest.json"},
+		{"manifest not JSON", zipOf(t, entry{"manifest.json", []byte("{")}), "manifest.json"},
+		{"listed file missing", zipOf(t, manifestFor("files/a.map")), "does not hold"},
+		{"path traversal", zipOf(t, manifestFor("files/a.map"), entry{"files/../../etc/passwd", okMap}), "path traversal"},
+		{"parent only", zipOf(t, manifestFor(), entry{"../x", okMap}), "path traversal"},
+		{"absolute", zipOf(t, manifestFor(), entry{"/etc/passwd", okMap}), "unsafe file name"},
+		{"backslash", zipOf(t, manifestFor(), entry{`files\..\x`, okMap}), "unsafe file name"},
+		{"too many files", zipOf(t, many...), "files is more than the limit"},
+		{"zip bomb ratio", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", make([]byte, 3<<20)}), "zip bomb"},
+		{"file too large", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", bytes.Repeat([]byte("0123456789abcdef"), 5<<16)}), "more than the limit of 4194304"},
+		{"declared size lies", lyingZip(t, 2<<20), "files/a.map"},
+		{"broken JSON map", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"version":3,"mappings":"AAAA"`)}), "not a JSON source map"},
+		{"JSON but not a map", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"hello":1}`)}), "not a source map"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := artifact.ReadBundle(tt.data, small)
+			var be *artifact.BundleError
+			if !errors.As(err, &be) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ReadBundle err = %v, want a BundleError containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadBundleTotalSize(t *testing.T) {
+	body := []byte(`{"version":3,"mappings":"` + strings.Repeat("AAAA,", 3<<18) + `"}`) // ~3.75 MiB, compresses ~1000x
+	l := small
+	l.MaxRatio = 1 << 20
+	data := zipOf(t, manifestFor("files/a.map", "files/b.map"), entry{"files/a.map", body}, entry{"files/b.map", body})
+	if _, err := artifact.ReadBundle(data, l); err == nil || !strings.Contains(err.Error(), "add up to more than") {
+		t.Errorf("ReadBundle err = %v, want the total limit", err)
+	}
+}
+
+func TestWriteReadBundle(t *testing.T) {
+	files := []artifact.BundleFile{
+		{Kind: store.ArtifactMinifiedSource, URL: "~/static/js/app.min.js", DebugID: debugID, SourceMap: "app.min.js.map", Data: []byte("x()")},
+		{Kind: store.ArtifactSourceMap, URL: "~/static/js/app.min.js.map", DebugID: debugID, Data: []byte(appMap)},
+	}
+	var buf bytes.Buffer
+	if err := artifact.WriteBundle(&buf, map[string]string{"release": "1.0"}, files); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(buf.Bytes(), []byte("SYSB\x02\x00\x00\x00")) {
+		t.Errorf("bundle starts %q, want sentry-cli's SYSB header", buf.Bytes()[:8])
+	}
+	b, err := artifact.ReadBundle(buf.Bytes(), artifact.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Attributes["release"] != "1.0" || len(b.Files) != 2 {
+		t.Fatalf("ReadBundle = %+v", b)
+	}
+	for i, f := range b.Files {
+		w := files[i]
+		if f.URL != w.URL || f.Kind != w.Kind || f.DebugID != w.DebugID || f.SourceMap != w.SourceMap || string(f.Data) != string(w.Data) ||
+			f.Path != artifact.BundlePath(w.URL) {
+			t.Errorf("file %d = %+v, want %+v", i, f, w)
+		}
+	}
+}
+
+func TestBundlePath(t *testing.T) {
+	for url, want := range map[string]string{
+		"~/static/js/app.min.js":            "files/_/_/static/js/app.min.js",
+		"https://cdn.example.com/a/b.js?v=1": "files/https/cdn.example.com/a/b.js",
+		"~/../../etc/passwd":                 "files/_/_/etc/passwd",
+		"app:///index.js":                    "files/app/_/index.js",
+	} {
+		if got := artifact.BundlePath(url); got != want {
+			t.Errorf("BundlePath(%q) = %q, want %q", url, got, want)
+		}
+	}
+}
+
+// FuzzReadBundle feeds arbitrary bytes, and bundles mutated from a valid
+// one, to ReadBundle: it must return a bundle or a BundleError, never
+// panic, and never exceed its limits.
+func FuzzReadBundle(f *testing.F) {
+	var buf bytes.Buffer
+	artifact.WriteBundle(&buf, nil, []artifact.BundleFile{{Kind: store.ArtifactSourceMap, URL: "~/a.js.map", Data: []byte(appMap)}})
+	f.Add(buf.Bytes())
+	f.Add([]byte("PK\x05\x06"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := artifact.ReadBundle(data, small)
+		if err != nil {
+			var be *artifact.BundleError
+			if !errors.As(err, &be) {
+				t.Fatalf("err = %v, not a BundleError", err)
+			}
+			return
+		}
+		var total int64
+		for _, f := range b.Files {
+			total += int64(len(f.Data))
+		}
+		if len(b.Files) > small.MaxFiles || total > small.MaxTotalBytes {
+			t.Fatalf("%d files, %d bytes: over the limits", len(b.Files), total)
+		}
+	})
+}

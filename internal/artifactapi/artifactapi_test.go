@@ -1,0 +1,256 @@
+package artifactapi_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/artifactapi"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+type env struct {
+	t        *testing.T
+	db       *store.DB
+	store    *artifact.Store
+	srv      *httptest.Server
+	token    string
+	outsider string
+	proj     store.Project
+}
+
+func newEnv(t *testing.T) *env {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	admin, _ := db.CreateUser(ctx, "a@example.com", "h", store.RoleAdmin)
+	other, _ := db.CreateUser(ctx, "o@example.com", "h", store.RoleMember)
+	token, _, _ := db.CreateAPIToken(ctx, admin.ID, "ci")
+	outsider, _, _ := db.CreateAPIToken(ctx, other.ID, "ci")
+	p, err := db.CreateProject(ctx, "Web Shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := artifact.New(db, artifact.Dir{Root: t.TempDir()}, artifact.DefaultLimits)
+	now := func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
+	srv := httptest.NewServer(artifactapi.New(db, s, slog.New(slog.DiscardHandler), now))
+	t.Cleanup(srv.Close)
+	return &env{t: t, db: db, store: s, srv: srv, token: token, outsider: outsider, proj: p}
+}
+
+// do sends a request with the admin's token and decodes a JSON answer
+// into out (when not nil); it returns the status.
+func (e *env) do(method, path, contentType string, body io.Reader, out any) int {
+	return e.doAs(e.token, method, path, contentType, body, out)
+}
+
+func (e *env) doAs(token, method, path, contentType string, body io.Reader, out any) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, body)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func sha(b []byte) string {
+	s := sha1.Sum(b)
+	return hex.EncodeToString(s[:])
+}
+
+// chunkBody is a multipart body of gzipped chunks, as sentry-cli sends.
+func chunkBody(t *testing.T, chunks ...[]byte) (string, *bytes.Buffer) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, c := range chunks {
+		w, err := mw.CreateFormFile("file_gzip", sha(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw := gzip.NewWriter(w)
+		zw.Write(c)
+		zw.Close()
+	}
+	mw.Close()
+	return mw.FormDataContentType(), &buf
+}
+
+type assembleResponse struct {
+	State         string   `json:"state"`
+	MissingChunks []string `json:"missingChunks"`
+	Detail        string   `json:"detail"`
+}
+
+// assemble runs sentry-cli's protocol for bundle: assemble, upload the
+// missing chunks, assemble again.
+func (e *env) assemble(bundle []byte, project, version string) (int, assembleResponse) {
+	e.t.Helper()
+	var chunks [][]byte
+	var sums []string
+	for data := bundle; len(data) > 0; {
+		c := data[:min(len(data), 4096)]
+		data = data[len(c):]
+		chunks = append(chunks, c)
+		sums = append(sums, sha(c))
+	}
+	req, _ := json.Marshal(map[string]any{"checksum": sha(bundle), "chunks": sums, "projects": []string{project}, "version": version})
+	var first assembleResponse
+	if code := e.do("POST", "/api/0/organizations/any/artifactbundle/assemble/", "application/json", bytes.NewReader(req), &first); code != 200 || first.State != "not_found" {
+		e.t.Fatalf("first assemble: %d %+v", code, first)
+	}
+	ct, body := chunkBody(e.t, chunks...)
+	if code := e.do("POST", "/api/0/organizations/any/chunk-upload/", ct, body, nil); code != 200 {
+		e.t.Fatalf("chunk upload: %d", code)
+	}
+	var res assembleResponse
+	code := e.do("POST", "/api/0/organizations/any/artifactbundle/assemble/", "application/json", bytes.NewReader(req), &res)
+	return code, res
+}
+
+func TestUploadFlow(t *testing.T) {
+	e := newEnv(t)
+	var opts map[string]any
+	if code := e.do("GET", "/api/0/organizations/flytrap/chunk-upload/", "", nil, &opts); code != 200 {
+		t.Fatalf("chunk-upload options: %d", code)
+	}
+	if opts["url"] != e.srv.URL+"/api/0/organizations/flytrap/chunk-upload/" || opts["hashAlgorithm"] != "sha1" ||
+		!strings.Contains(strings.Join(toStrings(opts["accept"]), ","), "artifact_bundles") || toStrings(opts["compression"])[0] != "gzip" {
+		t.Errorf("options = %v", opts)
+	}
+	var buf bytes.Buffer
+	const m = `{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA"}`
+	artifact.WriteBundle(&buf, nil, []artifact.BundleFile{
+		{Kind: store.ArtifactMinifiedSource, URL: "~/static/js/app.min.js", Data: []byte("x()\n" + strings.Repeat("//pad\n", 3000))},
+		{Kind: store.ArtifactSourceMap, URL: "~/static/js/app.min.js.map", Data: []byte(m)},
+	})
+	code, res := e.assemble(buf.Bytes(), "web-shop", "1.0")
+	if code != 200 || res.State != "ok" {
+		t.Fatalf("assemble: %d %+v", code, res)
+	}
+	got, err := e.store.Find(context.Background(), artifact.Query{ProjectID: e.proj.ID, Release: "1.0", AbsPath: "https://x/static/js/app.min.js"})
+	if err != nil || string(got.Body) != m {
+		t.Errorf("Find after upload = %s, %v", got.Body, err)
+	}
+
+	// Releases: the upload created 1.0; sentry-cli releases new/list/delete.
+	var rel map[string]any
+	if code := e.do("POST", "/api/0/organizations/any/releases/", "application/json", strings.NewReader(`{"version":"2.0","projects":["Web Shop"]}`), &rel); code != 201 || rel["version"] != "2.0" {
+		t.Errorf("create release: %d %v", code, rel)
+	}
+	var list []map[string]any
+	if code := e.do("GET", "/api/0/projects/any/"+itoa(e.proj.ID)+"/releases/", "", nil, &list); code != 200 || len(list) != 2 {
+		t.Errorf("list releases: %d %v", code, list)
+	}
+	if code := e.do("GET", "/api/0/organizations/any/releases/1.0/", "", nil, &rel); code != 200 || rel["version"] != "1.0" {
+		t.Errorf("get release: %d %v", code, rel)
+	}
+	if code := e.do("DELETE", "/api/0/organizations/any/releases/1.0/", "", nil, nil); code != 204 {
+		t.Errorf("delete release: %d", code)
+	}
+	if _, err := e.store.Find(context.Background(), artifact.Query{ProjectID: e.proj.ID, Release: "1.0", AbsPath: "https://x/static/js/app.min.js"}); err != artifact.ErrNotFound {
+		t.Errorf("Find after deleting the release: %v, want ErrNotFound", err)
+	}
+	if code := e.do("GET", "/api/0/organizations/any/releases/1.0/", "", nil, nil); code != 404 {
+		t.Errorf("get deleted release: %d", code)
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestRefusals(t *testing.T) {
+	e := newEnv(t)
+	// A zip bomb: 20 MiB of zeros in a few KiB.
+	var bomb bytes.Buffer
+	zw := zip.NewWriter(&bomb)
+	w, _ := zw.Create("manifest.json")
+	w.Write([]byte(`{"files":{"files/a.map":{"url":"~/a.map","type":"source_map"}}}`))
+	w, _ = zw.Create("files/a.map")
+	w.Write(make([]byte, 20<<20))
+	zw.Close()
+	var traversal bytes.Buffer
+	zw = zip.NewWriter(&traversal)
+	w, _ = zw.Create("../../../tmp/evil")
+	w.Write([]byte("x"))
+	zw.Close()
+
+	for name, bundle := range map[string][]byte{"zip bomb": bomb.Bytes(), "traversal": traversal.Bytes(), "not a zip": []byte("hello")} {
+		code, res := e.assemble(bundle, "web-shop", "")
+		if code != 400 || !strings.Contains(res.Detail, "invalid artifact bundle") {
+			t.Errorf("%s: assemble = %d %+v, want 400 with the reason", name, code, res)
+		}
+	}
+
+	// A body over the request limit, sent uncompressed.
+	var huge bytes.Buffer
+	mw := multipart.NewWriter(&huge)
+	zeros := make([]byte, artifact.ChunkSize)
+	for range 5 {
+		part, _ := mw.CreateFormFile("file", sha(zeros))
+		part.Write(zeros)
+	}
+	mw.Close()
+	var detail map[string]string
+	if code := e.do("POST", "/api/0/organizations/any/chunk-upload/", mw.FormDataContentType(), &huge, &detail); code != 413 {
+		t.Errorf("huge chunk upload: %d %v, want 413", code, detail)
+	}
+	tests := []struct {
+		name, token, method, path, body string
+		want                            int
+	}{
+		{"no token", "", "GET", "/api/0/organizations/x/chunk-upload/", "", 401},
+		{"bad token", "nope", "GET", "/api/0/organizations/x/chunk-upload/", "", 401},
+		{"outsider's project", e.outsider, "POST", "/api/0/organizations/x/releases/", `{"version":"1","projects":["web-shop"]}`, 404},
+		{"unknown project", e.token, "POST", "/api/0/organizations/x/artifactbundle/assemble/", `{"checksum":"` + strings.Repeat("0", 40) + `","chunks":[],"projects":["nope"]}`, 404},
+		{"bad checksum", e.token, "POST", "/api/0/organizations/x/artifactbundle/assemble/", `{"checksum":"../x","chunks":[],"projects":["web-shop"]}`, 400},
+		{"bad JSON", e.token, "POST", "/api/0/organizations/x/releases/", `{`, 400},
+		{"empty version", e.token, "POST", "/api/0/organizations/x/releases/", `{"version":"","projects":["web-shop"]}`, 400},
+		{"JSON too large", e.token, "POST", "/api/0/organizations/x/releases/", `{"version":"` + strings.Repeat("v", 2<<20) + `"}`, 413},
+		{"not multipart", e.token, "POST", "/api/0/organizations/x/chunk-upload/", `{}`, 400},
+		{"unknown endpoint", e.token, "GET", "/api/0/organizations/x/repos/", "", 404},
+	}
+	for _, tt := range tests {
+		var out map[string]any
+		if code := e.doAs(tt.token, tt.method, tt.path, "application/json", strings.NewReader(tt.body), &out); code != tt.want || out["detail"] == "" {
+			t.Errorf("%s: %d %v, want %d with a detail", tt.name, code, out, tt.want)
+		}
+	}
+}
