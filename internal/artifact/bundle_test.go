@@ -154,7 +154,7 @@ func TestWriteReadBundle(t *testing.T) {
 
 func TestBundlePath(t *testing.T) {
 	for url, want := range map[string]string{
-		"~/static/js/app.min.js":            "files/_/_/static/js/app.min.js",
+		"~/static/js/app.min.js":             "files/_/_/static/js/app.min.js",
 		"https://cdn.example.com/a/b.js?v=1": "files/https/cdn.example.com/a/b.js",
 		"~/../../etc/passwd":                 "files/_/_/etc/passwd",
 		"app:///index.js":                    "files/app/_/index.js",

@@ -19,7 +19,7 @@ import (
 // the way IDs are derived are sentry-cli's (src/utils/sourcemaps/inject.rs),
 // so files injected by either tool are found alike.
 const (
-	snippet = `!function(){try{var e="undefined"!=typeof window?window:"undefined"!=typeof global?global:"undefined"!=typeof globalThis?globalThis:"undefined"!=typeof self?self:{},n=(new e.Error).stack;n&&(e._sentryDebugIds=e._sentryDebugIds||{},e._sentryDebugIds[n]="__SENTRY_DEBUG_ID__")}catch(e){}}();`
+	snippet            = `!function(){try{var e="undefined"!=typeof window?window:"undefined"!=typeof global?global:"undefined"!=typeof globalThis?globalThis:"undefined"!=typeof self?self:{},n=(new e.Error).stack;n&&(e._sentryDebugIds=e._sentryDebugIds||{},e._sentryDebugIds[n]="__SENTRY_DEBUG_ID__")}catch(e){}}();`
 	debugIDPlaceholder = "__SENTRY_DEBUG_ID__"
 	debugIDComment     = "//# debugId="
 )
