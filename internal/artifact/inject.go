@@ -105,7 +105,7 @@ func Inject(js, sourceMap []byte) (Injected, error) {
 		return Injected{}, err
 	}
 	if inline {
-		out = replaceSourceMappingURL(out, "data:application/json;charset=utf-8;base64,"+base64.StdEncoding.EncodeToString(newMap))
+		out = replaceSourceMappingURL(out, "data:application/json;base64,"+base64.StdEncoding.EncodeToString(newMap))
 		return Injected{JS: out, DebugID: id}, nil
 	}
 	return Injected{JS: out, Map: newMap, DebugID: id}, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmd/destroy"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/dev"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/initcmd"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/status"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/version"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
@@ -39,6 +40,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	})
 	root.AddCommand(version.NewCmd(f), dev.NewCmd(f), benchcmd.NewCmd(f))
 	root.AddCommand(initcmd.NewCmd(f), deploycmd.NewCmd(f), destroy.NewCmd(f), status.NewCmd(f))
+	root.AddCommand(sourcemaps.NewCmd(f))
 	return root
 }
 

@@ -1,0 +1,438 @@
+// Package upload implements `flytrap sourcemaps upload`: minified
+// JavaScript and its source maps, as one artifact bundle, to a Flytrap
+// server over the protocol sentry-cli uses (chunk upload, then assemble).
+package upload
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps/inject"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Options are the inputs of `flytrap sourcemaps upload`.
+type Options struct {
+	IO *cmdutil.IOStreams
+	// HTTP sends the requests; nil means a client with a 5-minute timeout.
+	HTTP *http.Client
+	// Progress shows a progress bar on IO.ErrOut; NewCmd sets it when
+	// ErrOut is a terminal.
+	Progress bool
+
+	Dir       string
+	URL       string
+	Token     string
+	Project   string
+	Release   string
+	Dist      string
+	URLPrefix string
+	DryRun    bool
+}
+
+// NewCmd returns the upload command.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{IO: f.IO, Progress: cmdutil.IsTerminal(f.IO.ErrOut)}
+	cmd := &cobra.Command{
+		Use:   "upload DIR",
+		Short: "Upload the minified JavaScript under DIR and its source maps",
+		Long: `Upload each .js, .mjs and .cjs file under DIR with its source map (the file
+its //# sourceMappingURL= names, <file>.map, or an inline data: map) to a
+Flytrap server, for the project --project. Files are found by the debug ID
+flytrap sourcemaps inject (or sentry-cli, or a Sentry bundler plugin) wrote,
+else by --release, --dist and their URL: --url-prefix joined with their path
+under DIR ("~/" matches any scheme and host), else by file name.
+
+The report lists what was uploaded, files without a map, and maps whose
+"file" names another file or whose sources and sourcesContent disagree.
+--dry-run checks everything, limits included, without uploading.`,
+		Example: `  flytrap sourcemaps inject dist
+  FLYTRAP_URL=https://flytrap.example.com FLYTRAP_TOKEN=... \
+    flytrap sourcemaps upload dist --project web --release 1.4.2 --url-prefix '~/static/js'`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Dir = args[0]
+			return Run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.URL, "url", f.Env("FLYTRAP_URL", ""), "base URL of the Flytrap server [$FLYTRAP_URL]")
+	fl.StringVar(&opts.Token, "token", f.Env("FLYTRAP_TOKEN", ""), "Flytrap API token [$FLYTRAP_TOKEN]")
+	fl.StringVar(&opts.Project, "project", f.Env("FLYTRAP_PROJECT", ""), "project name or ID [$FLYTRAP_PROJECT]")
+	fl.StringVar(&opts.Release, "release", "", "release the files belong to (the SDK's release option)")
+	fl.StringVar(&opts.Dist, "dist", "", "distribution within the release (the SDK's dist option)")
+	fl.StringVar(&opts.URLPrefix, "url-prefix", "~/", "URL the files of DIR are served under; ~/ matches any scheme and host")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "check the files and report without uploading")
+	return cmd
+}
+
+// Report is what an upload found and did.
+type Report struct {
+	Uploaded  []string
+	Skipped   []string
+	NoMap     []string
+	Mismatch  []string
+	BundleLen int
+}
+
+// Run collects, checks and uploads the files, and prints the report.
+func Run(ctx context.Context, opts *Options) error {
+	if !opts.DryRun {
+		switch {
+		case opts.URL == "":
+			return cmdutil.UsageError("no server URL", "pass --url or set FLYTRAP_URL, e.g. http://127.0.0.1:8000 for flytrap dev")
+		case opts.Token == "":
+			return cmdutil.UsageError("no API token", "pass --token or set FLYTRAP_TOKEN; create a token on the dashboard's Settings page")
+		case opts.Project == "":
+			return cmdutil.UsageError("no project", "pass --project or set FLYTRAP_PROJECT (a project name or ID)")
+		}
+	}
+	files, rep, err := collect(opts)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		printReport(opts, rep)
+		return &cmdutil.Error{Msg: "nothing to upload under " + opts.Dir, Hint: "give the directory of your build output (.js files and their .map files)"}
+	}
+	var buf bytes.Buffer
+	attrs := map[string]string{"org": "flytrap", "project": opts.Project}
+	if opts.Release != "" {
+		attrs["release"] = opts.Release
+	}
+	if opts.Dist != "" {
+		attrs["dist"] = opts.Dist
+	}
+	if err := artifact.WriteBundle(&buf, attrs, files); err != nil {
+		return err
+	}
+	rep.BundleLen = buf.Len()
+	// The server refuses what this refuses; say so before uploading.
+	if _, err := artifact.ReadBundle(buf.Bytes(), artifact.DefaultLimits); err != nil {
+		return &cmdutil.Error{Msg: "the files cannot be uploaded", Err: err}
+	}
+	if !opts.DryRun {
+		c := &client{opts: opts, http: opts.HTTP}
+		if c.http == nil {
+			c.http = &http.Client{Timeout: 5 * time.Minute}
+		}
+		if err := c.upload(ctx, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	printReport(opts, rep)
+	return nil
+}
+
+// collect reads the files under Dir: each JavaScript file with its map.
+func collect(opts *Options) ([]artifact.BundleFile, Report, error) {
+	var (
+		files   []artifact.BundleFile
+		rep     Report
+		maps    = map[string]bool{} // map paths referenced by a JS file
+		allMaps []string
+	)
+	prefix := strings.TrimSuffix(opts.URLPrefix, "/")
+	urlOf := func(p string) string {
+		rel, _ := filepath.Rel(opts.Dir, p)
+		return prefix + "/" + filepath.ToSlash(rel)
+	}
+	err := filepath.WalkDir(opts.Dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir():
+			return nil
+		case strings.HasSuffix(d.Name(), ".map"):
+			allMaps = append(allMaps, p)
+			return nil
+		case !inject.IsJS(d.Name()):
+			rep.Skipped = append(rep.Skipped, p)
+			return nil
+		}
+		js, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		f := artifact.BundleFile{Kind: store.ArtifactMinifiedSource, URL: urlOf(p), DebugID: artifact.DebugIDOf(js), Data: js}
+		ref := artifact.SourceMappingURL(js)
+		mapPath := inject.MapPath(p, js)
+		switch {
+		case strings.HasPrefix(ref, "data:"):
+			// The map travels inside the file.
+		case mapPath == "":
+			rep.NoMap = append(rep.NoMap, p)
+		default:
+			sm, err := os.ReadFile(mapPath)
+			if err != nil {
+				return err
+			}
+			maps[mapPath] = true
+			if ref == "" {
+				ref = path.Base(urlOf(mapPath))
+			}
+			f.SourceMap = ref
+			if msg := mismatch(d.Name(), sm); msg != "" {
+				rep.Mismatch = append(rep.Mismatch, mapPath+": "+msg)
+			}
+			debugID := artifact.MapDebugID(sm)
+			if debugID == "" {
+				debugID = f.DebugID
+			}
+			files = append(files, artifact.BundleFile{Kind: store.ArtifactSourceMap, URL: urlOf(mapPath), DebugID: debugID, Data: sm})
+			rep.Uploaded = append(rep.Uploaded, mapPath)
+		}
+		files = append(files, f)
+		rep.Uploaded = append(rep.Uploaded, p)
+		return nil
+	})
+	if err != nil {
+		return nil, rep, &cmdutil.Error{Msg: "cannot read " + opts.Dir, Err: err}
+	}
+	for _, m := range allMaps {
+		if !maps[m] {
+			rep.Skipped = append(rep.Skipped, m+" (no .js file refers to it)")
+		}
+	}
+	slices.Sort(rep.Uploaded)
+	return files, rep, nil
+}
+
+// mismatch says what is wrong with a map for the file named js: a "file"
+// that names another file, sources and sourcesContent of different
+// lengths, or no sources.
+func mismatch(js string, sm []byte) string {
+	var m struct {
+		File           string    `json:"file"`
+		Sources        []string  `json:"sources"`
+		SourcesContent []*string `json:"sourcesContent"`
+	}
+	if err := json.Unmarshal(sm, &m); err != nil {
+		return "not JSON: " + err.Error()
+	}
+	switch {
+	case m.File != "" && path.Base(m.File) != js:
+		return fmt.Sprintf("its \"file\" is %q, not %s", m.File, js)
+	case len(m.Sources) == 0:
+		return "it lists no sources"
+	case m.SourcesContent != nil && len(m.SourcesContent) != len(m.Sources):
+		return fmt.Sprintf("%d sources but %d sourcesContent entries", len(m.Sources), len(m.SourcesContent))
+	}
+	return ""
+}
+
+func printReport(opts *Options, rep Report) {
+	w := opts.IO.Out
+	verb := "Uploaded"
+	if opts.DryRun {
+		verb = "Would upload (dry run)"
+	}
+	section := func(title string, items []string) {
+		if len(items) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "%s (%d):\n", title, len(items))
+		for _, i := range items {
+			fmt.Fprintf(w, "  %s\n", i)
+		}
+	}
+	section(verb, rep.Uploaded)
+	section("Skipped", rep.Skipped)
+	section("Files without a source map", rep.NoMap)
+	section("Maps that do not match their file", rep.Mismatch)
+	fmt.Fprintf(w, "%d files, bundle %d bytes, release %q, dist %q, project %q\n",
+		len(rep.Uploaded), rep.BundleLen, opts.Release, opts.Dist, opts.Project)
+}
+
+// client speaks sentry-cli's upload protocol to a Flytrap server.
+type client struct {
+	opts *Options
+	http *http.Client
+}
+
+// chunkOptions is what GET chunk-upload/ answers.
+type chunkOptions struct {
+	URL              string `json:"url"`
+	ChunkSize        int    `json:"chunkSize"`
+	ChunksPerRequest int    `json:"chunksPerRequest"`
+	MaxRequestSize   int    `json:"maxRequestSize"`
+	MaxWait          int    `json:"maxWait"`
+}
+
+type assembleResponse struct {
+	State         string   `json:"state"`
+	MissingChunks []string `json:"missingChunks"`
+	Detail        string   `json:"detail"`
+}
+
+func (c *client) endpoint(p string) string {
+	return strings.TrimSuffix(c.opts.URL, "/") + "/api/0/organizations/flytrap/" + p
+}
+
+// do sends a request with the token and decodes a 2xx JSON answer into
+// out; other answers become errors carrying the server's detail.
+func (c *client) do(ctx context.Context, method, u, contentType string, body io.Reader, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return &cmdutil.Error{Msg: "invalid server URL " + c.opts.URL, Err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.opts.Token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &cmdutil.Error{Msg: "cannot reach " + c.opts.URL, Err: err, Hint: "check --url / FLYTRAP_URL and that the server runs"}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Detail string `json:"detail"`
+		}
+		msg := strings.TrimSpace(string(raw))
+		if json.Unmarshal(raw, &e) == nil && e.Detail != "" {
+			msg = e.Detail
+		}
+		hint := ""
+		if resp.StatusCode == http.StatusUnauthorized {
+			hint = "check --token / FLYTRAP_TOKEN: an API token from the dashboard's Settings page"
+		}
+		return &cmdutil.Error{Msg: fmt.Sprintf("%s %s: %s: %s", method, req.URL.Path, resp.Status, msg), Hint: hint}
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%s %s: unexpected answer: %w", method, req.URL.Path, err)
+		}
+	}
+	return nil
+}
+
+// upload sends the bundle: the server's options, an assemble request
+// that names the missing chunks, those chunks, then assemble requests
+// until the bundle is stored.
+func (c *client) upload(ctx context.Context, bundle []byte) error {
+	var o chunkOptions
+	if err := c.do(ctx, "GET", c.endpoint("chunk-upload/"), "", nil, &o); err != nil {
+		return err
+	}
+	if o.ChunkSize <= 0 || o.ChunksPerRequest <= 0 || o.URL == "" {
+		return fmt.Errorf("the server's chunk-upload options are incomplete: %+v", o)
+	}
+	chunks := map[string][]byte{}
+	var sums []string
+	for data := bundle; len(data) > 0; {
+		part := data[:min(len(data), o.ChunkSize)]
+		data = data[len(part):]
+		s := sha1.Sum(part)
+		sums = append(sums, hex.EncodeToString(s[:]))
+		chunks[sums[len(sums)-1]] = part
+	}
+	whole := sha1.Sum(bundle)
+	req, _ := json.Marshal(map[string]any{"checksum": hex.EncodeToString(whole[:]), "chunks": sums,
+		"projects": []string{c.opts.Project}, "version": c.opts.Release, "dist": c.opts.Dist})
+	assemble := func() (assembleResponse, error) {
+		var r assembleResponse
+		err := c.do(ctx, "POST", c.endpoint("artifactbundle/assemble/"), "application/json", bytes.NewReader(req), &r)
+		return r, err
+	}
+	res, err := assemble()
+	if err != nil {
+		return err
+	}
+	if err := c.uploadChunks(ctx, o, res.MissingChunks, chunks); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Duration(max(o.MaxWait, 10)) * time.Second)
+	for {
+		if res, err = assemble(); err != nil {
+			return err
+		}
+		switch res.State {
+		case "ok":
+			return nil
+		case "error":
+			return &cmdutil.Error{Msg: "the server refused the upload: " + res.Detail}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the server did not finish processing the upload (state %q)", res.State)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// uploadChunks posts the missing chunks, gzipped, in batches the server
+// accepts, drawing a progress bar on a terminal.
+func (c *client) uploadChunks(ctx context.Context, o chunkOptions, missing []string, chunks map[string][]byte) error {
+	total, sent := 0, 0
+	for _, s := range missing {
+		total += len(chunks[s])
+	}
+	for len(missing) > 0 {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		n := 0
+		for n < len(missing) && n < o.ChunksPerRequest && (n == 0 || body.Len()+len(chunks[missing[n]]) <= o.MaxRequestSize) {
+			data, ok := chunks[missing[n]]
+			if !ok {
+				return fmt.Errorf("the server asked for chunk %s, which is not part of this upload", missing[n])
+			}
+			w, err := mw.CreateFormFile("file_gzip", missing[n])
+			if err != nil {
+				return err
+			}
+			zw := gzip.NewWriter(w)
+			zw.Write(data)
+			if err := zw.Close(); err != nil {
+				return err
+			}
+			sent += len(data)
+			n++
+		}
+		if err := mw.Close(); err != nil {
+			return err
+		}
+		if err := c.do(ctx, "POST", o.URL, mw.FormDataContentType(), &body, nil); err != nil {
+			return err
+		}
+		missing = missing[n:]
+		c.progress(sent, total)
+	}
+	return nil
+}
+
+// progress draws a one-line bar on a terminal only.
+func (c *client) progress(done, total int) {
+	if !c.opts.Progress || total == 0 {
+		return
+	}
+	const width = 30
+	filled := width * done / total
+	fmt.Fprintf(c.opts.IO.ErrOut, "\r[%s%s] %3d%% %d/%d bytes", strings.Repeat("#", filled), strings.Repeat(" ", width-filled), 100*done/total, done, total)
+	if done == total {
+		fmt.Fprintln(c.opts.IO.ErrOut)
+	}
+}
