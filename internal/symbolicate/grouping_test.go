@@ -12,6 +12,9 @@ import (
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
+// The stage the processor runs is this package's Symbolicator.
+var _ process.Symbolicator = (*Symbolicator)(nil)
+
 // recordingSaver keeps what the processor would store.
 type recordingSaver struct{ reqs []store.SaveRequest }
 
