@@ -58,6 +58,9 @@ type Config struct {
 	SecureCookies bool
 	// Render bounds how much of an event dashboard pages show.
 	Render dashboard.RenderLimits
+	// Symbolicator, when set, lets the issue page symbolicate a stored
+	// event again (a *symbolicate.Symbolicator over the artifact store).
+	Symbolicator dashboard.Symbolicator
 	// Retention says which events the retention job deletes.
 	Retention Retention
 	// SessionPruneEvery is how often expired sessions are deleted
@@ -157,7 +160,8 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 	for _, o := range opts {
 		o(&a.opts)
 	}
-	a.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, Render: cfg.Render}, cfg.Log)
+	a.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, Render: cfg.Render,
+		Symbolicator: cfg.Symbolicator}, cfg.Log)
 	if a.opts.artifacts != nil {
 		a.artifacts = artifact.New(db, a.opts.artifacts, artifact.DefaultLimits)
 	}

@@ -29,6 +29,7 @@ import (
 
 	htmltemplate "html/template"
 
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
@@ -58,6 +59,8 @@ type Store interface {
 
 	// Issues and events.
 	ListIssues(ctx context.Context, v store.Viewer, f store.IssueFilter) ([]store.Issue, string, error)
+	// ReplaceEventPayload stores an event symbolicated again.
+	ReplaceEventPayload(ctx context.Context, v store.Viewer, issueID int64, ev *event.Event) error
 	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
 	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
@@ -136,20 +139,24 @@ type Config struct {
 	// Render bounds how much of an event the issue page shows; the raw
 	// JSON download has all of it.
 	Render RenderLimits
+	// Symbolicator, when set, offers to symbolicate a JavaScript event
+	// again, for source maps uploaded after it was processed.
+	Symbolicator Symbolicator
 }
 
 // Dashboard is the web UI's http.Handler.
 type Dashboard struct {
-	store      Store
-	svc        *service.Services
-	log        *slog.Logger
-	now        func() time.Time
-	secure     bool
-	publicURL  string
-	ingestURL  string
-	sessionTTL time.Duration
-	trustXFF   bool
-	limits     RenderLimits
+	store        Store
+	svc          *service.Services
+	log          *slog.Logger
+	now          func() time.Time
+	secure       bool
+	publicURL    string
+	ingestURL    string
+	sessionTTL   time.Duration
+	trustXFF     bool
+	limits       RenderLimits
+	symbolicator Symbolicator
 
 	mux      *http.ServeMux
 	pages    map[string]*htmltemplate.Template
@@ -198,17 +205,18 @@ func New(cfg Config) *Dashboard {
 		lim.SlowDown = defaultSlowDown
 	}
 	d := &Dashboard{
-		store:      cfg.Store,
-		log:        cfg.Log,
-		now:        cfg.Now,
-		secure:     cfg.SecureCookies,
-		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
-		ingestURL:  strings.TrimRight(cfg.IngestURL, "/"),
-		sessionTTL: cfg.SessionTTL,
-		trustXFF:   cfg.TrustForwardedFor,
-		limits:     cfg.Render.withDefaults(),
-		cop:        http.NewCrossOriginProtection(),
-		throttle:   newLoginThrottle(lim),
+		store:        cfg.Store,
+		log:          cfg.Log,
+		now:          cfg.Now,
+		secure:       cfg.SecureCookies,
+		publicURL:    strings.TrimRight(cfg.PublicURL, "/"),
+		ingestURL:    strings.TrimRight(cfg.IngestURL, "/"),
+		sessionTTL:   cfg.SessionTTL,
+		trustXFF:     cfg.TrustForwardedFor,
+		limits:       cfg.Render.withDefaults(),
+		symbolicator: cfg.Symbolicator,
+		cop:          http.NewCrossOriginProtection(),
+		throttle:     newLoginThrottle(lim),
 	}
 	d.svc = service.New(cfg.Store, cfg.Log)
 	if u, err := url.Parse(d.publicURL); err == nil && u.Scheme != "" && u.Host != "" {
@@ -249,6 +257,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /issues/{id}", d.page(d.issuePage))
 	m.HandleFunc("GET /issues/{id}/events/{event}/raw", d.page(d.rawEvent))
 	m.HandleFunc("POST /issues/{id}/status", d.action(d.setStatus))
+	m.HandleFunc("POST /issues/{id}/events/{event}/symbolicate", d.action(d.resymbolicate))
 	m.HandleFunc("GET /issues/{id}/delete", d.page(d.confirmDeleteIssue))
 	m.HandleFunc("POST /issues/{id}/delete", d.action(d.deleteIssue))
 

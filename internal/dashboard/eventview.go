@@ -54,6 +54,15 @@ type eventView struct {
 	MessageStack *exceptionView
 	// Lambda is the AWS Lambda invocation the event happened in.
 	Lambda *lambdaView
+	// Symbolicated says source maps rewrote some of the event's frames,
+	// whose minified originals it also holds; Minified says the page
+	// shows those instead.
+	Symbolicated, Minified bool
+	// Unmapped counts the frames symbolication could not map.
+	Unmapped int
+	// JavaScript says source maps could apply: symbolication ran on the
+	// event, or it is from a JavaScript SDK.
+	JavaScript bool
 }
 
 // exceptionView is one exception of the chain.
@@ -97,6 +106,22 @@ type frameView struct {
 	// File is the frame's file as sent (its file name, else its absolute
 	// path); Raw is set to it when Location shows a shorter form.
 	File, Raw string
+	// Unmapped is why symbolication left this minified frame as it was.
+	Unmapped *unmappedReason
+}
+
+// unmappedReason is an event.Unmapped* reason as the page words it.
+type unmappedReason struct {
+	Label, Help string
+}
+
+// unmappedReasons word each reason symbolication gives; docs/sourcemaps.md
+// explains them at length.
+var unmappedReasons = map[string]unmappedReason{
+	event.UnmappedNoMap:      {"no source map", "No uploaded source map matches this file: upload its map, then re-symbolicate."},
+	event.UnmappedOtherFile:  {"map for another file", "The source map found for this file says it was built for a different file."},
+	event.UnmappedOutOfRange: {"position not in map", "The source map has no mapping at this line and column: it belongs to another build."},
+	event.UnmappedBrokenMap:  {"unreadable source map", "The source map is not valid, too large, or points outside itself; the event's notes say why."},
 }
 
 // shorten shows the frame's file under its display name (see
@@ -143,8 +168,9 @@ type requestView struct {
 
 // newEventView lays out a stored event, taking its text from b in order of
 // importance: the short facts, the message and the exceptions first, then
-// the request, notes, tags and breadcrumbs, and the JSON blocks last.
-func newEventView(row store.EventRow, b *budget) *eventView {
+// the request, notes, tags and breadcrumbs, and the JSON blocks last. With
+// minified, exceptions that source maps rewrote show their frames as sent.
+func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 	v := &eventView{
 		ID: row.EventID, Timestamp: row.Timestamp,
 		Level: b.text(row.Level), Release: b.text(row.Release), Environment: b.text(row.Environment),
@@ -177,7 +203,19 @@ func newEventView(row store.EventRow, b *budget) *eventView {
 			break
 		}
 		j := len(ev.Exceptions) - 1 - i
-		ex := newExceptionView(ev.Exceptions[j], b)
+		exc := ev.Exceptions[j]
+		if len(exc.RawFrames) > 0 {
+			v.Symbolicated = true
+			if minified {
+				exc.Frames = exc.RawFrames
+			}
+		}
+		for _, f := range exc.Frames {
+			if f.Unmapped != "" {
+				v.Unmapped++
+			}
+		}
+		ex := newExceptionView(exc, b)
 		// A synthetic exception only carries the message's stack
 		// (captureMessage with attachStacktrace): shown under the message.
 		if ev.Exceptions[j].Synthetic() && v.MessageStack == nil {
@@ -230,6 +268,8 @@ func newEventView(row store.EventRow, b *budget) *eventView {
 		v.User.Data = b.indentJSON(u.Data)
 	}
 	v.Contexts, v.Extra = b.indentJSON(ev.Contexts), b.indentJSON(ev.Extra)
+	v.Minified = minified && v.Symbolicated
+	v.JavaScript = v.Symbolicated || v.Unmapped > 0 || ev.Platform == "javascript" || ev.Platform == "node"
 	return v
 }
 
@@ -286,6 +326,9 @@ func newFrameView(f event.Frame, inApp bool, b *budget) frameView {
 		loc = f.Module
 	}
 	v.Location = b.text(loc)
+	if r, ok := unmappedReasons[f.Unmapped]; ok {
+		v.Unmapped = &r
+	}
 	if loc == f.Filename || loc == f.AbsPath {
 		v.File = v.Location
 	}

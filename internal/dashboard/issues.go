@@ -272,6 +272,10 @@ type issueData struct {
 	// RawURL downloads the event as JSON.
 	RawURL  string
 	ListURL string
+	// OriginalURL and MinifiedURL show the event with its symbolicated
+	// or its minified frames; ResymbolicateURL, when set, is where the
+	// re-symbolicate form posts.
+	OriginalURL, MinifiedURL, ResymbolicateURL string
 }
 
 // pathProject loads the project named by the path as the viewer may see
@@ -342,8 +346,9 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	b := newBudget(d.limits)
 	if !data.EventMissing {
-		data.Event = newEventView(ev, b)
+		data.Event = newEventView(ev, b, r.URL.Query().Get("frames") == "minified")
 		data.RawURL = rawEventURL(is.ID, ev.EventID)
+		d.symbolicationLinks(&data, ev.EventID)
 		older, newer, err := d.store.AdjacentEvents(ctx, v, is.ID, ev.EventID)
 		if err != nil {
 			d.fail(w, r, err)

@@ -135,7 +135,7 @@ func TestNewFrameViewContext(t *testing.T) {
 }
 
 func TestNewEventViewUnreadablePayload(t *testing.T) {
-	v := newEventView(store.EventRow{EventID: "e", Payload: []byte("{not json"), Level: "error"}, newBudget(RenderLimits{}))
+	v := newEventView(store.EventRow{EventID: "e", Payload: []byte("{not json"), Level: "error"}, newBudget(RenderLimits{}), false)
 	if !v.Unreadable || v.ID != "e" || v.Level != "error" {
 		t.Errorf("%+v", v)
 	}

@@ -82,6 +82,11 @@ type Exception struct {
 	// stack; the processor attaches them to the matching frames.
 	CodeContexts []CodeContext `json:"code_contexts,omitempty"`
 	Frames       []Frame       `json:"frames,omitempty"`
+	// RawFrames are the frames as the SDK sent them (minified), set only
+	// when symbolication rewrote Frames; like Sentry's raw_stacktrace
+	// beside stacktrace, so the original positions are never lost and
+	// symbolication can run again from them.
+	RawFrames []Frame `json:"raw_frames,omitempty"`
 }
 
 // CodeContext is the source a Flytrap SDK captured for a stack location.
@@ -131,7 +136,26 @@ type Frame struct {
 	PostContext []string `json:"post_context,omitempty"`
 	// DebugID links a minified frame to its source map (symbolication).
 	DebugID string `json:"debug_id,omitempty"`
+	// Unmapped says why symbolication left this frame of minified
+	// JavaScript as it was (one of the Unmapped* reasons); empty for a
+	// frame it mapped or did not try.
+	Unmapped string `json:"unmapped,omitempty"`
 }
+
+// Why a frame could not be mapped to its original source (Frame.Unmapped).
+const (
+	// UnmappedNoMap: no uploaded source map matches the frame's file.
+	UnmappedNoMap = "no_map"
+	// UnmappedOtherFile: the map found by release or file name says it
+	// belongs to a different minified file.
+	UnmappedOtherFile = "other_file"
+	// UnmappedOutOfRange: the map has no mapping at the frame's line and
+	// column.
+	UnmappedOutOfRange = "out_of_range"
+	// UnmappedBrokenMap: the map could not be read (not JSON, not a
+	// version 3 source map, too large, or mappings that point outside it).
+	UnmappedBrokenMap = "broken_map"
+)
 
 // Breadcrumb is one step the application took before the event.
 type Breadcrumb struct {

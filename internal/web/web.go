@@ -30,6 +30,9 @@ type Config struct {
 	SecureCookies bool
 	// Render bounds how much of an event dashboard pages show.
 	Render dashboard.RenderLimits
+	// Symbolicator, when set, gives the issue page its Re-symbolicate
+	// action (a *symbolicate.Symbolicator over the artifact store).
+	Symbolicator dashboard.Symbolicator
 }
 
 // Web is the dashboard, the REST API, the live stream and /healthz over one
@@ -51,6 +54,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 		IngestURL:     cfg.IngestURL,
 		SecureCookies: cfg.SecureCookies,
 		Render:        cfg.Render,
+		Symbolicator:  cfg.Symbolicator,
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)

@@ -1,0 +1,170 @@
+package symbolicate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/go-sourcemap/sourcemap"
+)
+
+// mappingSize is what the library keeps per mapping segment: six int32s.
+// It allocates them up front, one per ',' or ';' of the mappings, so a
+// map of nothing but separators costs 24 times its size.
+const mappingSize = 24
+
+// Bounds on what a map puts into a stored event, as ingest bounds what an
+// SDK sends (see internal/ingest).
+const (
+	maxName         = 256  // function names
+	maxPath         = 2048 // source paths
+	maxLine         = 1024 // one source line
+	contextRadius   = 5    // lines on either side of the frame's line
+	maxPosition     = 1<<31 - 1
+	brokenEntrySize = 256 // what a cached parse failure costs
+)
+
+// errBrokenMap marks a map that cannot be used at all.
+var errBrokenMap = errors.New("broken source map")
+
+// parsedMap is one parsed source map, shared by every worker that resolves
+// a frame through it. A map that could not be parsed is kept too (err set),
+// so the next frames pointing at it do not parse it again.
+type parsedMap struct {
+	consumer *sourcemap.Consumer
+	// file is the map's own "file" field: the minified file it says it
+	// was generated for.
+	file string
+	// size estimates the bytes the parsed map holds (see estimateSize).
+	size int64
+	err  error
+
+	mu    sync.Mutex
+	lines map[string][]string // each source's lines, split on first use
+}
+
+// estimateSize is what a parsed map is charged against the cache: its
+// strings (about the JSON's length) and the library's mapping segments,
+// counted as the separators it allocates them by.
+func estimateSize(body []byte) int64 {
+	return int64(len(body)) + mappingSize*int64(bytes.Count(body, []byte{','})+bytes.Count(body, []byte{';'})+1)
+}
+
+// parseMap parses body, refusing one whose parsed form would exceed
+// maxSize. The library is not hardened against hostile input (a section
+// without a map dereferences nil), so a panic is a broken map, not a
+// crashed processor.
+func parseMap(body []byte, maxSize int64) (pm *parsedMap) {
+	size := estimateSize(body)
+	if size > maxSize {
+		return &parsedMap{size: brokenEntrySize,
+			err: fmt.Errorf("%w: %d bytes would take about %d MB parsed, over the limit of %d MB", errBrokenMap, len(body), size>>20, maxSize>>20)}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			pm = &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: malformed map (%v)", errBrokenMap, r)}
+		}
+	}()
+	c, err := sourcemap.Parse("", body)
+	if err != nil {
+		return &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: %s", errBrokenMap, clamp(err.Error(), maxLine))}
+	}
+	return &parsedMap{consumer: c, file: c.File(), size: size}
+}
+
+// position is where a minified position came from in the original source.
+type position struct {
+	source string
+	name   string // the original identifier at the position, if the map names one
+	line   int    // 1-based
+	column int    // 1-based
+}
+
+// errOutOfRange is a position the map has no mapping for.
+var errOutOfRange = errors.New("position out of range")
+
+// lookup maps a 1-based line and column of the minified file. A mapping
+// that points outside the map's sources or names makes the library index
+// out of range: that is a broken map.
+func (pm *parsedMap) lookup(line, column int) (pos position, err error) {
+	if line < 1 || column < 0 || line > maxPosition || column > maxPosition {
+		return position{}, errOutOfRange
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			pos, err = position{}, fmt.Errorf("%w: a mapping points outside the map (%v)", errBrokenMap, r)
+		}
+	}()
+	// Columns are 1-based in stack frames and 0-based in maps; a frame
+	// without a column (0) means the line's start.
+	col := max(column-1, 0)
+	src, name, l, c, ok := pm.consumer.Source(line, col)
+	if !ok || l < 1 || c < 0 {
+		return position{}, errOutOfRange
+	}
+	if src == "" {
+		// A negative source index, which the library skips over.
+		return position{}, fmt.Errorf("%w: the mapping at line %d, column %d names no source", errBrokenMap, line, column)
+	}
+	return position{source: clamp(src, maxPath), name: clamp(name, maxName), line: l, column: c + 1}, nil
+}
+
+// context returns the source lines around line of source from the map's
+// sourcesContent; ok is false when the map carries no content for it or
+// the content is shorter than line.
+func (pm *parsedMap) context(source string, line int) (pre []string, current string, post []string, ok bool) {
+	lines := pm.sourceLines(source)
+	if line < 1 || line > len(lines) {
+		return nil, "", nil, false
+	}
+	i := line - 1
+	lo, hi := max(i-contextRadius, 0), min(i+contextRadius+1, len(lines))
+	pre = clampAll(lines[lo:i])
+	post = clampAll(lines[i+1 : hi])
+	return pre, clamp(lines[i], maxLine), post, true
+}
+
+// sourceLines splits a source's content once per parsed map: splitting on
+// every frame would cost more than the lookup itself.
+func (pm *parsedMap) sourceLines(source string) []string {
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	if lines, ok := pm.lines[source]; ok {
+		return lines
+	}
+	var lines []string
+	if content := pm.consumer.SourceContent(source); content != "" {
+		lines = strings.Split(strings.ReplaceAll(content, "\r\n", "\n"), "\n")
+	}
+	if pm.lines == nil {
+		pm.lines = map[string][]string{}
+	}
+	pm.lines[source] = lines
+	return lines
+}
+
+func clampAll(lines []string) []string {
+	if len(lines) == 0 {
+		return nil
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = clamp(l, maxLine)
+	}
+	return out
+}
+
+// clamp cuts s to at most limit bytes on a rune boundary, marking the cut.
+func clamp(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -1,0 +1,374 @@
+// Package symbolicate maps the frames of minified JavaScript back to the
+// original source with uploaded source maps. It is the processor's
+// symbolicate stage (process.Symbolicator), between parsing stacks and
+// marking in-app frames, so code contexts, in-app marking and grouping
+// all see the original files and functions.
+package symbolicate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// Maps finds the source map of the minified file a frame points into;
+// the artifact store implements it.
+type Maps interface {
+	Find(ctx context.Context, q artifact.Query) (artifact.Map, error)
+}
+
+// Defaults for zero Config fields.
+const (
+	// DefaultCacheBytes bounds the parsed maps kept in memory: a quarter
+	// of the processor Lambda's default 512 MB.
+	DefaultCacheBytes = 128 << 20
+	// DefaultMaxMapSize bounds one parsed map (see Config.MaxMapSize):
+	// about a 20 MB map of a large application.
+	DefaultMaxMapSize = 64 << 20
+	// DefaultFoundTTL is how long a file's map, once found, is used
+	// without asking Maps again.
+	DefaultFoundTTL = time.Minute
+	// DefaultNotFoundTTL is how long a file without a map is not looked
+	// up again.
+	DefaultNotFoundTTL = 10 * time.Second
+	// findEntries bounds the remembered Find answers.
+	findEntries = 10000
+	// maxNotes bounds the notes one event gets about its frames.
+	maxNotes = 10
+)
+
+// notePrefix starts every note this package puts on an event, so running
+// again replaces them.
+const notePrefix = "symbolication: "
+
+// Config configures a Symbolicator.
+type Config struct {
+	// Maps finds source maps; required.
+	Maps Maps
+	// CacheBytes bounds the estimated size of the parsed maps kept, least
+	// recently used first out; 0 means DefaultCacheBytes.
+	CacheBytes int64
+	// MaxMapSize is the largest estimated parsed size of one map (about
+	// its length plus 24 bytes per mapping segment); a larger map is a
+	// broken map, never parsed. 0 means DefaultMaxMapSize.
+	MaxMapSize int64
+	// FoundTTL and NotFoundTTL are how long Find's answer for a file is
+	// reused; 0 means DefaultFoundTTL and DefaultNotFoundTTL. The short
+	// not-found TTL keeps a flood of unmapped frames off the store while
+	// letting a map uploaded late be used soon.
+	FoundTTL, NotFoundTTL time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Symbolicator rewrites events' JavaScript frames to their original
+// source. It is safe for concurrent use; its caches are shared by every
+// caller, so one Symbolicator should serve all of a process's workers.
+type Symbolicator struct {
+	cfg   Config
+	maps  *mapCache
+	finds *findCache
+}
+
+// New returns a Symbolicator. A Config without Maps is a wiring mistake
+// and panics.
+func New(cfg Config) *Symbolicator {
+	if cfg.Maps == nil {
+		panic("symbolicate: Config.Maps is required")
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
+	if cfg.MaxMapSize <= 0 {
+		cfg.MaxMapSize = DefaultMaxMapSize
+	}
+	if cfg.FoundTTL <= 0 {
+		cfg.FoundTTL = DefaultFoundTTL
+	}
+	if cfg.NotFoundTTL <= 0 {
+		cfg.NotFoundTTL = DefaultNotFoundTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Symbolicator{cfg: cfg, maps: newMapCache(cfg.CacheBytes), finds: newFindCache(findEntries)}
+}
+
+// Symbolicate rewrites each JavaScript frame of ev that a source map
+// covers: file, line, column, function and the source lines around it.
+// The frames as sent are kept in each exception's RawFrames; a frame that
+// could not be mapped keeps its place and says why in Frame.Unmapped, and
+// the event gets a note per file. An exception that has RawFrames is
+// symbolicated again from them, so running twice gives the same event.
+// The error is only ever Maps failing, worth a retry.
+func (s *Symbolicator) Symbolicate(ctx context.Context, ev *event.Event) error {
+	return s.run(ctx, ev, false)
+}
+
+// Resymbolicate is Symbolicate without the remembered answers of Maps:
+// for a stored event whose maps were uploaded after it was processed.
+// Parsed maps are still shared, being keyed by their content.
+func (s *Symbolicator) Resymbolicate(ctx context.Context, ev *event.Event) error {
+	return s.run(ctx, ev, true)
+}
+
+func (s *Symbolicator) run(ctx context.Context, ev *event.Event, fresh bool) error {
+	r := &eventRun{s: s, ev: ev, fresh: fresh, found: map[artifact.Query]lookup{}, noted: map[string]bool{}}
+	var notes []string
+	for _, n := range ev.Notes {
+		if !strings.HasPrefix(n, notePrefix) {
+			notes = append(notes, n)
+		}
+	}
+	for i := range ev.Exceptions {
+		if err := r.exception(ctx, &ev.Exceptions[i]); err != nil {
+			return err
+		}
+	}
+	ev.Notes = append(notes, r.notes...)
+	return nil
+}
+
+// eventRun is the symbolication of one event.
+type eventRun struct {
+	s     *Symbolicator
+	ev    *event.Event
+	fresh bool
+	// found memoizes each file's map for the event: a stack's frames
+	// mostly share one bundle.
+	found map[artifact.Query]lookup
+	notes []string
+	noted map[string]bool
+}
+
+// lookup is a file's map, or why there is none.
+type lookup struct {
+	pm *parsedMap
+	// file is the minified file the map was stored for.
+	file   string
+	reason string
+	detail string
+}
+
+func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
+	if len(ex.RawFrames) > 0 {
+		ex.Frames = slices.Clone(ex.RawFrames)
+	}
+	raw := slices.Clone(ex.Frames)
+	mapped := false
+	// caller is the original name at the previous (calling) frame's
+	// position: the identifier it called, which is this frame's function.
+	// The name at a frame's own position is whatever that line calls.
+	caller := ""
+	for j := range ex.Frames {
+		f := &ex.Frames[j]
+		f.Unmapped = ""
+		name := caller
+		caller = ""
+		if !candidate(f) {
+			continue
+		}
+		l, err := r.lookup(ctx, f)
+		if err != nil {
+			return err
+		}
+		if l.reason == "" {
+			var pos position
+			pos, err = l.pm.lookup(f.Lineno, f.Colno)
+			switch {
+			case errors.Is(err, errOutOfRange):
+				l.reason = event.UnmappedOutOfRange
+				l.detail = fmt.Sprintf("line %d, column %d is outside the source map of %s", f.Lineno, f.Colno, frameFile(f))
+			case err != nil:
+				l.reason, l.detail = event.UnmappedBrokenMap, brokenDetail(frameFile(f), err)
+			default:
+				rewrite(f, pos, name, l.pm)
+				caller = pos.name
+				mapped = true
+				continue
+			}
+		}
+		// A file the SDK read the source of (a Node server's) was not
+		// minified: that it has no map is nothing to report.
+		if l.reason == event.UnmappedNoMap && f.ContextLine != "" {
+			continue
+		}
+		f.Unmapped = l.reason
+		r.note(l.reason+" "+frameFile(f), l.detail)
+	}
+	ex.RawFrames = nil
+	if mapped {
+		ex.RawFrames = raw
+	}
+	return nil
+}
+
+// lookup finds the map of f's file, once per event.
+func (r *eventRun) lookup(ctx context.Context, f *event.Frame) (lookup, error) {
+	q := artifact.Query{ProjectID: r.ev.ProjectID, DebugID: f.DebugID, Release: r.ev.Release, Dist: r.ev.Dist, AbsPath: frameFile(f)}
+	if l, ok := r.found[q]; ok {
+		return l, nil
+	}
+	l, err := r.find(ctx, q)
+	if err != nil {
+		return lookup{}, err
+	}
+	switch {
+	case l.pm == nil:
+		l.reason = event.UnmappedNoMap
+		l.detail = "no source map uploaded for " + q.AbsPath
+	case l.pm.err != nil:
+		l.reason, l.detail = event.UnmappedBrokenMap, brokenDetail(q.AbsPath, l.pm.err)
+	case q.DebugID == "" && !madeFor(l.pm.file, q.AbsPath, l.file):
+		// A debug ID is the map's identity; found by release or file
+		// name, a map whose "file" names another bundle was uploaded
+		// beside the wrong file.
+		l.reason = event.UnmappedOtherFile
+		l.detail = fmt.Sprintf("the source map found for %s was made for %s", q.AbsPath, clamp(l.pm.file, maxPath))
+	}
+	r.found[q] = l
+	return l, nil
+}
+
+// find asks the caches, then Maps, for the map of q.
+func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
+	s := r.s
+	now := s.cfg.Now()
+	if !r.fresh {
+		if res, ok := s.finds.get(q, now); ok {
+			if res.key == "" {
+				return lookup{}, nil
+			}
+			if pm, ok := s.maps.peek(res.key); ok {
+				return lookup{pm: pm, file: res.file}, nil
+			}
+		}
+	}
+	m, err := s.cfg.Maps.Find(ctx, q)
+	if errors.Is(err, artifact.ErrNotFound) {
+		s.finds.put(q, resolved{expires: now.Add(s.cfg.NotFoundTTL)})
+		return lookup{}, nil
+	}
+	if err != nil {
+		return lookup{}, fmt.Errorf("find the source map of %s: %w", q.AbsPath, err)
+	}
+	key := m.Key
+	if key == "" {
+		sum := sha256.Sum256(m.Body)
+		key = hex.EncodeToString(sum[:])
+	}
+	pm := s.maps.get(key, m.Body, s.parse)
+	s.finds.put(q, resolved{key: key, file: m.File, expires: now.Add(s.cfg.FoundTTL)})
+	return lookup{pm: pm, file: m.File}, nil
+}
+
+func (s *Symbolicator) parse(body []byte) *parsedMap { return parseMap(body, s.cfg.MaxMapSize) }
+
+// note adds a note about a file once per event.
+func (r *eventRun) note(key, text string) {
+	if r.noted[key] || len(r.notes) >= maxNotes {
+		return
+	}
+	r.noted[key] = true
+	r.notes = append(r.notes, notePrefix+text)
+}
+
+func brokenDetail(file string, err error) string {
+	return "the source map of " + file + " cannot be used: " + strings.TrimPrefix(err.Error(), errBrokenMap.Error()+": ")
+}
+
+// candidate reports whether f is a frame of JavaScript a map could cover:
+// one with a debug ID, or a line in a .js, .mjs or .cjs file that is not
+// Node's own or an installed package's.
+func candidate(f *event.Frame) bool {
+	if f.Lineno <= 0 {
+		return false
+	}
+	if f.DebugID != "" {
+		return true
+	}
+	p := strings.ToLower(frameFile(f))
+	if strings.HasPrefix(p, "node:") || strings.HasPrefix(p, "internal/") ||
+		strings.HasPrefix(p, "node_modules/") || strings.Contains(p, "/node_modules/") {
+		return false
+	}
+	p = stripQuery(p)
+	return strings.HasSuffix(p, ".js") || strings.HasSuffix(p, ".mjs") || strings.HasSuffix(p, ".cjs")
+}
+
+// frameFile is the file a frame names: its absolute path, else its file
+// name, as sent.
+func frameFile(f *event.Frame) string {
+	if f.AbsPath != "" {
+		return f.AbsPath
+	}
+	return f.Filename
+}
+
+func stripQuery(p string) string {
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// madeFor reports whether a map whose "file" is mapFile fits the frame's
+// file or the file the map was stored for; a map without "file" fits any.
+func madeFor(mapFile, frameFile, storedFile string) bool {
+	if mapFile == "" {
+		return true
+	}
+	base := path.Base(stripQuery(mapFile))
+	return base == path.Base(stripQuery(frameFile)) || (storedFile != "" && base == path.Base(stripQuery(storedFile)))
+}
+
+// rewrite makes f the original-source frame at pos. Its module was
+// derived from the minified file, and its context lines are the minified
+// ones: both go, the context replaced from the map's sourcesContent.
+func rewrite(f *event.Frame, pos position, name string, pm *parsedMap) {
+	f.AbsPath = pos.source
+	f.Filename = displaySource(pos.source)
+	f.Lineno, f.Colno = pos.line, pos.column
+	if name != "" {
+		f.Function = name
+	}
+	f.Module, f.DebugID = "", ""
+	f.PreContext, f.ContextLine, f.PostContext, _ = pm.context(pos.source, pos.line)
+	// Library code bundled into the app is not the app's, whatever the
+	// SDK said of the bundle.
+	if strings.Contains(pos.source, "node_modules/") {
+		f.InApp = new(bool)
+	}
+}
+
+// displaySource is a map's source as a file name: without the webpack://
+// namespace and the ./ and ../ that lead out of the bundle's directory.
+func displaySource(src string) string {
+	if rest, ok := strings.CutPrefix(src, "webpack://"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			src = rest[i+1:]
+		}
+	}
+	for {
+		switch {
+		case strings.HasPrefix(src, "./"):
+			src = src[2:]
+		case strings.HasPrefix(src, "../"):
+			src = src[3:]
+		default:
+			if src == "" {
+				return "."
+			}
+			return src
+		}
+	}
+}

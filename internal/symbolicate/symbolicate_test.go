@@ -1,0 +1,412 @@
+package symbolicate
+
+import (
+	"context"
+	"errors"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/stacktrace"
+)
+
+// The fixtures are two esbuild builds of testdata/src (testdata/gen.sh):
+// build A an IIFE served as app.min.js, build B an ES module with a banner
+// served as bundle.min.js, with the stacks Node printed from each.
+const (
+	urlA = "https://shop.example.com/static/js/app.min.js"
+	urlB = "https://shop.example.com/assets/bundle.min.js"
+	// debugIDA is the debug ID the Sentry-format tests give build A.
+	debugIDA = "c0ffee00-1111-4222-8333-444455556666"
+)
+
+// fakeMaps is an artifact store: maps by debug ID, else by abs_path. It
+// records every query.
+type fakeMaps struct {
+	mu        sync.Mutex
+	byDebugID map[string]artifact.Map
+	byPath    map[string]artifact.Map
+	err       error
+	queries   []artifact.Query
+}
+
+func (f *fakeMaps) Find(_ context.Context, q artifact.Query) (artifact.Map, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queries = append(f.queries, q)
+	if f.err != nil {
+		return artifact.Map{}, f.err
+	}
+	if m, ok := f.byDebugID[q.DebugID]; ok && q.DebugID != "" {
+		return m, nil
+	}
+	if m, ok := f.byPath[q.AbsPath]; ok {
+		return m, nil
+	}
+	return artifact.Map{}, artifact.ErrNotFound
+}
+
+func (f *fakeMaps) calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.queries)
+}
+
+func readFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mapA(t testing.TB) artifact.Map {
+	return artifact.Map{Key: "sha-a", File: "~/static/js/app.min.js", Body: readFile(t, "testdata/build-a/app.min.js.map")}
+}
+
+func mapB(t testing.TB) artifact.Map {
+	return artifact.Map{Key: "sha-b", File: "~/assets/bundle.min.js", Body: readFile(t, "testdata/build-b/bundle.min.js.map")}
+}
+
+// stackEvent is a Flytrap-format event of a fixture stack, parsed as the
+// processor's parse-stacks stage does.
+func stackEvent(t testing.TB, stackFile string) event.Event {
+	text := string(readFile(t, stackFile))
+	typ, value := stacktrace.ParseTitle(text)
+	return event.Event{EventID: "0123456789abcdef0123456789abcdef", ProjectID: 7, Release: "shop@1.0", Platform: "javascript",
+		Exceptions: []event.Exception{{Type: typ, Value: value, RawStack: text, Frames: stacktrace.Parse(text)}}}
+}
+
+// frameSummary is what a test checks of a frame.
+type frameSummary struct {
+	Function, Filename string
+	Line, Col          int
+	ContextLine        string
+	Unmapped           string
+}
+
+func summarize(frames []event.Frame) []frameSummary {
+	var out []frameSummary
+	for _, f := range frames {
+		out = append(out, frameSummary{f.Function, f.Filename, f.Lineno, f.Colno, strings.TrimSpace(f.ContextLine), f.Unmapped})
+	}
+	return out
+}
+
+// lastN is the innermost n frames, most recent call first.
+func lastN(frames []event.Frame, n int) []event.Frame {
+	out := slices.Clone(frames[len(frames)-n:])
+	slices.Reverse(out)
+	return out
+}
+
+// wantBundleFrames are the original frames of the fixture's error, most
+// recent call first. run keeps its minified name: nothing mapped calls it.
+var wantBundleFrames = []frameSummary{
+	{"lineTotal", "src/cart.js", 4, 11, `throw new RangeError("negative quantity for " + item.sku);`, ""},
+	{"cartTotal", "src/cart.js", 12, 14, "total += lineTotal(item);", ""},
+	{"checkout", "src/checkout.js", 5, 17, "const total = cartTotal(items);", ""},
+	{"a", "src/main.js", 7, 5, `checkout([{ sku: "apple", price: 1.5, quantity: 2 }, { sku: "pear", price: 2, quantity: -1 }], "EUR");`, ""},
+}
+
+func TestFlytrapTextStack(t *testing.T) {
+	for _, tt := range []struct {
+		name, stack string
+		maps        *fakeMaps
+	}{
+		{"build A by abs_path", "testdata/build-a/stack.txt", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}},
+		{"build B by abs_path", "testdata/build-b/stack.txt", &fakeMaps{byPath: map[string]artifact.Map{urlB: mapB(t)}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := stackEvent(t, tt.stack)
+			sent := slices.Clone(ev.Exceptions[0].Frames)
+			if err := New(Config{Maps: tt.maps}).Symbolicate(context.Background(), &ev); err != nil {
+				t.Fatal(err)
+			}
+			ex := ev.Exceptions[0]
+			if got := summarize(lastN(ex.Frames, 4)); !reflect.DeepEqual(got, wantBundleFrames) {
+				t.Errorf("frames\n got %+v\nwant %+v", got, wantBundleFrames)
+			}
+			if !reflect.DeepEqual(ex.RawFrames, sent) {
+				t.Errorf("raw frames %+v, want the frames as parsed %+v", ex.RawFrames, sent)
+			}
+			// Node's own frames and the eval'd caller are no map's.
+			if n := len(sent) - 4; !reflect.DeepEqual(ex.Frames[:n], sent[:n]) {
+				t.Errorf("frames outside the bundle changed: %+v, want %+v", ex.Frames[:n], sent[:n])
+			}
+			top := lastN(ex.Frames, 1)[0]
+			if len(top.PreContext) != 3 || len(top.PostContext) != 5 || top.AbsPath != "../src/cart.js" {
+				t.Errorf("innermost frame: %d lines before, %d after, abs_path %q; want 3, 5, ../src/cart.js", len(top.PreContext), len(top.PostContext), top.AbsPath)
+			}
+			if len(ev.Notes) != 0 {
+				t.Errorf("notes %q, want none", ev.Notes)
+			}
+		})
+	}
+}
+
+// sentryEvent is build A's error as the Sentry browser SDK reports it:
+// structured frames, oldest first, with the debug ID ingest took from
+// debug_meta on each.
+func sentryEvent(t testing.TB) event.Event {
+	ev := stackEvent(t, "testdata/build-a/stack.txt")
+	frames := ev.Exceptions[0].Frames
+	frames = slices.Clone(frames[len(frames)-4:])
+	for i := range frames {
+		frames[i].DebugID = debugIDA
+		frames[i].Module = "app.min"
+	}
+	ev.Exceptions[0].RawStack, ev.Exceptions[0].Frames = "", frames
+	ev.Dist = "web"
+	return ev
+}
+
+func TestSentryFramesByDebugID(t *testing.T) {
+	maps := &fakeMaps{byDebugID: map[string]artifact.Map{debugIDA: mapA(t)}}
+	ev := sentryEvent(t)
+	if err := New(Config{Maps: maps}).Symbolicate(context.Background(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	frames := ev.Exceptions[0].Frames
+	if got := summarize(lastN(frames, 4)); !reflect.DeepEqual(got, wantBundleFrames) {
+		t.Errorf("frames\n got %+v\nwant %+v", got, wantBundleFrames)
+	}
+	for _, f := range frames {
+		if f.Module != "" || f.DebugID != "" {
+			t.Errorf("frame %s keeps the minified file's module %q or debug ID %q", f.Function, f.Module, f.DebugID)
+		}
+	}
+	for _, f := range ev.Exceptions[0].RawFrames {
+		if f.DebugID != debugIDA || f.Module != "app.min" {
+			t.Errorf("raw frame %+v lost what the SDK sent", f)
+		}
+	}
+	want := artifact.Query{ProjectID: 7, DebugID: debugIDA, Release: "shop@1.0", Dist: "web", AbsPath: urlA}
+	if len(maps.queries) != 1 || maps.queries[0] != want {
+		t.Errorf("queries %+v, want one %+v (one per file per event)", maps.queries, want)
+	}
+}
+
+// oneFrame is an event with one frame of build A at line:col.
+func oneFrame(line, col int) event.Event {
+	return event.Event{EventID: "e1", ProjectID: 7, Exceptions: []event.Exception{{Type: "Error",
+		Frames: []event.Frame{{AbsPath: urlA, Filename: urlA, Function: "u", Lineno: line, Colno: col}}}}}
+}
+
+func TestUnmappedReasons(t *testing.T) {
+	withBody := func(body string) *fakeMaps {
+		return &fakeMaps{byPath: map[string]artifact.Map{urlA: {Key: body, File: "~/static/js/app.min.js", Body: []byte(body)}}}
+	}
+	// mapping is a map of one source and one mapping segment.
+	mapping := func(seg string) string {
+		return `{"version":3,"sources":["a.js"],"names":[],"mappings":"` + seg + `"}`
+	}
+	tests := []struct {
+		name       string
+		maps       *fakeMaps
+		line, col  int
+		maxSize    int64
+		want, note string
+	}{
+		{"no map", &fakeMaps{}, 1, 43, 0, event.UnmappedNoMap, "no source map uploaded for " + urlA},
+		{"map for another file", withBody(`{"version":3,"file":"vendor.min.js","sources":["v.js"],"names":[],"mappings":"AAAA"}`), 1, 1,
+			0, event.UnmappedOtherFile, "made for vendor.min.js"},
+		{"line past the map", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 99, 1, 0, event.UnmappedOutOfRange, "line 99, column 1"},
+		{"huge line", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 1 << 40, 1, 0, event.UnmappedOutOfRange, "outside the source map"},
+		{"huge column", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 1, 1 << 40, 0, event.UnmappedOutOfRange, "outside the source map"},
+		{"not JSON", withBody(`{"version":3,`), 1, 1, 0, event.UnmappedBrokenMap, "cannot be used: unexpected end of JSON input"},
+		{"another version", withBody(`{"version":4,"sources":[],"mappings":"AAAA"}`), 1, 1, 0, event.UnmappedBrokenMap, "version=4"},
+		{"no mappings", withBody(`{"version":3,"sources":[]}`), 1, 1, 0, event.UnmappedBrokenMap, "mappings are empty"},
+		{"bad VLQ", withBody(mapping("AAg")), 1, 1, 0, event.UnmappedBrokenMap, "EOF"},
+		{"section without a map", withBody(`{"version":3,"sections":[{"offset":{"line":0,"column":0}}]}`), 1, 1, 0,
+			event.UnmappedBrokenMap, "malformed map"},
+		{"source index out of range", withBody(mapping("AKAA")), 1, 1, 0, event.UnmappedBrokenMap, "points outside the map"},
+		{"negative source index", withBody(mapping("ADAA")), 1, 1, 0, event.UnmappedBrokenMap, "names no source"},
+		{"too large", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 1, 43, 1024, event.UnmappedBrokenMap, "over the limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := oneFrame(tt.line, tt.col)
+			sent := ev.Exceptions[0].Frames[0]
+			if err := New(Config{Maps: tt.maps, MaxMapSize: tt.maxSize}).Symbolicate(context.Background(), &ev); err != nil {
+				t.Fatal(err)
+			}
+			f := ev.Exceptions[0].Frames[0]
+			sent.Unmapped = tt.want
+			if !reflect.DeepEqual(f, sent) {
+				t.Errorf("frame %+v, want it as sent with reason %q", f, tt.want)
+			}
+			if ev.Exceptions[0].RawFrames != nil {
+				t.Errorf("raw frames kept although nothing was mapped")
+			}
+			if len(ev.Notes) != 1 || !strings.HasPrefix(ev.Notes[0], notePrefix) || !strings.Contains(ev.Notes[0], tt.note) {
+				t.Errorf("notes %q, want one containing %q", ev.Notes, tt.note)
+			}
+		})
+	}
+}
+
+// A map found by debug ID is the frame's whatever its "file" says.
+func TestDebugIDWinsOverFileField(t *testing.T) {
+	body := strings.Replace(string(mapA(t).Body), `"version": 3,`, `"version": 3, "file": "main.js",`, 1)
+	maps := &fakeMaps{byDebugID: map[string]artifact.Map{debugIDA: {Key: "k", Body: []byte(body)}}}
+	ev := sentryEvent(t)
+	if err := New(Config{Maps: maps}).Symbolicate(context.Background(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := summarize(lastN(ev.Exceptions[0].Frames, 1)); got[0] != wantBundleFrames[0] {
+		t.Errorf("frame %+v, want %+v", got[0], wantBundleFrames[0])
+	}
+}
+
+// A Node server's own files are not minified: the SDK read their source,
+// and their having no map is not reported.
+func TestNoMapQuietForReadableSource(t *testing.T) {
+	ev := event.Event{ProjectID: 7, Exceptions: []event.Exception{{Frames: []event.Frame{
+		{AbsPath: "/srv/app/server.js", Function: "handle", Lineno: 10, Colno: 3, ContextLine: "  handle(req)"}}}}}
+	if err := New(Config{Maps: &fakeMaps{}}).Symbolicate(context.Background(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if f := ev.Exceptions[0].Frames[0]; f.Unmapped != "" || len(ev.Notes) != 0 {
+		t.Errorf("reason %q, notes %q; want none", f.Unmapped, ev.Notes)
+	}
+}
+
+func TestFindErrorIsRetried(t *testing.T) {
+	ev := oneFrame(1, 43)
+	err := New(Config{Maps: &fakeMaps{err: errors.New("s3: access denied")}}).Symbolicate(context.Background(), &ev)
+	if err == nil || !strings.Contains(err.Error(), "s3: access denied") || !strings.Contains(err.Error(), urlA) {
+		t.Errorf("err = %v, want the store's error naming the file", err)
+	}
+}
+
+// Symbolicating a stored event again starts from its raw frames: the
+// result is the same, and notes are replaced, not added.
+func TestSymbolicateAgain(t *testing.T) {
+	maps := &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}
+	s := New(Config{Maps: maps})
+	ev := stackEvent(t, "testdata/build-a/stack.txt")
+	ev.Exceptions = append(ev.Exceptions, event.Exception{Type: "Error", Frames: []event.Frame{{AbsPath: "https://cdn.example.com/vendor.js", Lineno: 1, Colno: 5}}})
+	ev.Notes = []string{"exception: omitted 3 frames"}
+	if err := s.Symbolicate(context.Background(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	first := clone(t, ev)
+	if err := s.Resymbolicate(context.Background(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(first, ev) {
+		t.Errorf("second run changed the event:\n%+v\n%+v", first, ev)
+	}
+	if len(ev.Notes) != 2 || ev.Notes[0] != "exception: omitted 3 frames" {
+		t.Errorf("notes %q, want the ingest note and one about vendor.js", ev.Notes)
+	}
+}
+
+func clone(t *testing.T, ev event.Event) event.Event {
+	t.Helper()
+	c := ev
+	c.Notes = slices.Clone(ev.Notes)
+	c.Exceptions = nil
+	for _, ex := range ev.Exceptions {
+		ex.Frames, ex.RawFrames = slices.Clone(ex.Frames), slices.Clone(ex.RawFrames)
+		c.Exceptions = append(c.Exceptions, ex)
+	}
+	return c
+}
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestFindAnswersCached(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)}
+	maps := &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}
+	s := New(Config{Maps: maps, Now: clock.Now, NotFoundTTL: 10 * time.Second, FoundTTL: time.Minute})
+	run := func(ev event.Event) event.Event {
+		t.Helper()
+		if err := s.Symbolicate(context.Background(), &ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	unmapped := func() event.Event {
+		ev := oneFrame(1, 43)
+		ev.Exceptions[0].Frames[0].AbsPath = "https://shop.example.com/static/js/late.min.js"
+		return ev
+	}
+
+	// A flood of unmapped frames asks the store once per TTL.
+	for range 100 {
+		run(unmapped())
+	}
+	if n := maps.calls(); n != 1 {
+		t.Fatalf("100 events without a map: %d finds, want 1", n)
+	}
+	// The map arrives: used once the not-found answer expires.
+	maps.mu.Lock()
+	maps.byPath["https://shop.example.com/static/js/late.min.js"] = mapA(t)
+	maps.mu.Unlock()
+	clock.Add(9 * time.Second)
+	if f := run(unmapped()).Exceptions[0].Frames[0]; f.Unmapped != event.UnmappedNoMap {
+		t.Errorf("within the TTL: reason %q, want the cached no_map", f.Unmapped)
+	}
+	clock.Add(time.Second)
+	if f := run(unmapped()).Exceptions[0].Frames[0]; f.Unmapped != "" || f.Function != "u" || f.Filename != "src/cart.js" {
+		t.Errorf("after the TTL: frame %+v, want it mapped", f)
+	}
+
+	// A found map is reused for FoundTTL without asking the store.
+	before := maps.calls()
+	for range 100 {
+		run(stackEvent(t, "testdata/build-a/stack.txt"))
+	}
+	if n := maps.calls() - before; n != 1 {
+		t.Errorf("100 events of one bundle: %d finds, want 1", n)
+	}
+	clock.Add(time.Minute)
+	run(stackEvent(t, "testdata/build-a/stack.txt"))
+	if n := maps.calls() - before; n != 2 {
+		t.Errorf("after FoundTTL: %d finds, want 2", n)
+	}
+}
+
+// Resymbolicate asks the store even while a not-found answer is cached:
+// the user uploaded the map and asked for this event to be done again.
+func TestResymbolicateSkipsFindCache(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)}
+	maps := &fakeMaps{byPath: map[string]artifact.Map{}}
+	s := New(Config{Maps: maps, Now: clock.Now})
+	ev := oneFrame(1, 43)
+	if err := s.Symbolicate(context.Background(), &ev); err != nil || ev.Exceptions[0].Frames[0].Unmapped != event.UnmappedNoMap {
+		t.Fatalf("before the upload: %+v, %v", ev.Exceptions[0].Frames[0], err)
+	}
+	maps.byPath[urlA] = mapA(t)
+	if err := s.Resymbolicate(context.Background(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if f := ev.Exceptions[0].Frames[0]; f.Unmapped != "" || f.Filename != "src/cart.js" || len(ev.Notes) != 0 {
+		t.Errorf("after the upload: frame %+v, notes %q; want it mapped and the note gone", f, ev.Notes)
+	}
+}

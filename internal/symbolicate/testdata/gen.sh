@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Regenerates the two minified builds of src/ and the stacks Node prints
+# from them. Run from the repository root after `npm ci --prefix compat/js`:
+#   internal/symbolicate/testdata/gen.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+esbuild=../../../compat/js/node_modules/.bin/esbuild
+# Two different bundles of the same source: an IIFE and an ES module with
+# a banner, so every position differs between them.
+"$esbuild" src/main.js --bundle --minify --sourcemap --format=iife --outfile=build-a/app.min.js
+"$esbuild" src/main.js --bundle --minify --sourcemap --format=esm --banner:js='/* build b */ var buildB = 1;' --outfile=build-b/bundle.min.js
+# The stacks name the files by the URLs a browser would have loaded them
+# from, so they do not depend on where the repository is checked out.
+node -e 'require("./build-a/app.min.js"); process.stdout.write(globalThis.flytrapFixture())' |
+	sed "s#$PWD/build-a/#https://shop.example.com/static/js/#" >build-a/stack.txt
+node --input-type=module -e 'await import("./build-b/bundle.min.js"); process.stdout.write(globalThis.flytrapFixture())' |
+	sed -e "s#file://$PWD/build-b/#https://shop.example.com/assets/#" -e "s#file://$PWD/#https://shop.example.com/#" >build-b/stack.txt
