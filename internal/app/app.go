@@ -20,7 +20,9 @@ import (
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/ops"
+	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/symbolicate"
 	"github.com/getflytrap/flytrap/internal/web"
 )
 
@@ -58,9 +60,6 @@ type Config struct {
 	SecureCookies bool
 	// Render bounds how much of an event dashboard pages show.
 	Render dashboard.RenderLimits
-	// Symbolicator, when set, lets the issue page symbolicate a stored
-	// event again (a *symbolicate.Symbolicator over the artifact store).
-	Symbolicator dashboard.Symbolicator
 	// Retention says which events the retention job deletes.
 	Retention Retention
 	// SessionPruneEvery is how often expired sessions are deleted
@@ -142,8 +141,9 @@ type App struct {
 	web  *web.Web
 	jobs *Jobs
 	opts options
-	// artifacts is nil without WithArtifacts.
-	artifacts *artifact.Store
+	// artifacts and symbolicator are nil without WithArtifacts.
+	artifacts    *artifact.Store
+	symbolicator *symbolicate.Symbolicator
 }
 
 // New assembles the App over db: the dashboard, /api/v1, the live stream,
@@ -160,11 +160,15 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 	for _, o := range opts {
 		o(&a.opts)
 	}
-	a.web = web.New(db, web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, Render: cfg.Render,
-		Symbolicator: cfg.Symbolicator}, cfg.Log)
+	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, Render: cfg.Render}
 	if a.opts.artifacts != nil {
 		a.artifacts = artifact.New(db, a.opts.artifacts, artifact.DefaultLimits)
+		// One symbolicator, so the workers and the issue page's
+		// re-symbolicate action share its parsed-map cache.
+		a.symbolicator = symbolicate.New(symbolicate.Config{Maps: a.artifacts, Now: cfg.Now})
+		wcfg.Symbolicator = a.symbolicator
 	}
+	a.web = web.New(db, wcfg, cfg.Log)
 	a.registerJobs()
 
 	mux := a.web.Mux()
@@ -244,6 +248,15 @@ func (a *App) writeMetrics(ctx context.Context, w io.Writer) {
 	for _, write := range a.opts.metrics {
 		write(ctx, w)
 	}
+}
+
+// Symbolicator is the processor's symbolicate stage over the uploaded
+// source maps, nil without WithArtifacts.
+func (a *App) Symbolicator() process.Symbolicator {
+	if a.symbolicator == nil {
+		return nil
+	}
+	return a.symbolicator
 }
 
 // Mux is the mux of every route, for the caller's extra ones (ingest).
