@@ -22,6 +22,9 @@
 //	DB_AUTH                    iam (RDS IAM token per connection) or
 //	                           password (DB_PASSWORD; tests, non-RDS)
 //	DB_SSLMODE                 libpq sslmode (require on RDS)
+//	SOURCEMAPS_BUCKET          the private bucket of uploaded source maps;
+//	                           unset leaves JavaScript frames as sent
+//	SOURCEMAPS_PREFIX          their key prefix ("sourcemaps/")
 //	LOG_LEVEL                  debug, info (default), warn or error
 package main
 
@@ -41,11 +44,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 
+	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/lambdax"
 	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/symbolicate"
 )
 
 func main() {
@@ -55,20 +60,27 @@ func main() {
 		log.Error("processor: bad environment", "err", err)
 		os.Exit(1)
 	}
-	var creds aws.CredentialsProvider
-	if e.auth == "iam" {
+	var (
+		creds aws.CredentialsProvider
+		blobs artifact.Blobs
+	)
+	if e.auth == "iam" || e.mapsBucket != "" {
 		cfg, err := awsx.AWSConfig(e.region, os.Getenv)
 		if err != nil {
 			log.Error("processor: AWS configuration", "err", err)
 			os.Exit(1)
 		}
 		creds = cfg.Credentials
+		if e.mapsBucket != "" {
+			blobs = artifact.S3{Client: awsx.NewS3Client(cfg), Bucket: e.mapsBucket, Prefix: e.mapsPrefix}
+		}
 	}
 	f := &function{
 		connect: func(ctx context.Context) (*store.DB, error) {
 			return store.OpenPostgres(ctx, e.dsn(), e.passwordSource(creds))
 		},
-		log: log,
+		maps: blobs,
+		log:  log,
 	}
 	lambda.Start(f.handle)
 }
@@ -83,6 +95,10 @@ type env struct {
 	auth     string // "iam" or "password"
 	password string
 	sslmode  string
+	// mapsBucket and mapsPrefix locate uploaded source maps; an empty
+	// bucket turns symbolication off.
+	mapsBucket string
+	mapsPrefix string
 }
 
 func readEnv(getenv func(string) string) (env, error) {
@@ -94,6 +110,12 @@ func readEnv(getenv func(string) string) (env, error) {
 		auth:     getenv("DB_AUTH"),
 		password: getenv("DB_PASSWORD"),
 		sslmode:  getenv("DB_SSLMODE"),
+
+		mapsBucket: getenv("SOURCEMAPS_BUCKET"),
+		mapsPrefix: getenv("SOURCEMAPS_PREFIX"),
+	}
+	if e.mapsBucket != "" && e.mapsPrefix == "" {
+		e.mapsPrefix = "sourcemaps/"
 	}
 	var errs []error
 	for _, v := range []struct{ name, value string }{{"DB_HOST", e.host}, {"DB_NAME", e.name}, {"DB_USER", e.user}} {
@@ -158,7 +180,10 @@ func (e env) passwordSource(creds aws.CredentialsProvider) func(context.Context)
 // execution environment; a failed connect is retried on the next one.
 type function struct {
 	connect func(context.Context) (*store.DB, error)
-	log     *slog.Logger
+	// maps holds uploaded source maps (the S3 bucket); nil leaves frames
+	// as sent.
+	maps artifact.Blobs
+	log  *slog.Logger
 
 	mu    sync.Mutex
 	batch func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
@@ -188,7 +213,13 @@ func (f *function) batchHandler(ctx context.Context) (func(context.Context, even
 	// Each batch's stored events are announced with NOTIFY in the batch's
 	// transaction, for the dashboard's live stream; the Lambda never calls
 	// anything outside the VPC.
-	proc := process.New(process.Config{Saver: db, Notify: livemsg.Notify, Privacy: db, Log: f.log})
+	pcfg := process.Config{Saver: db, Notify: livemsg.Notify, Privacy: db, Log: f.log}
+	if f.maps != nil {
+		// Parsed maps stay cached for the life of the execution
+		// environment, so a warm function resolves frames from memory.
+		pcfg.Symbolicator = symbolicate.New(symbolicate.Config{Maps: artifact.New(db, f.maps, artifact.DefaultLimits)})
+	}
+	proc := process.New(pcfg)
 	f.batch = lambdax.SQSBatchHandler(func(ctx context.Context, msgs []events.SQSMessage) []error {
 		bodies := make([][]byte, len(msgs))
 		for i, m := range msgs {

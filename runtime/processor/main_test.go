@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,10 +20,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
 	"github.com/getflytrap/flytrap/internal/lambdax/lambdaxtest"
 	"github.com/getflytrap/flytrap/internal/livemsg"
@@ -333,5 +338,68 @@ func TestNoWebSocket(t *testing.T) {
 				t.Errorf("the processor (tags %q) depends on %s; share types through internal/livemsg instead", tags, pkg)
 			}
 		}
+	}
+}
+
+// TestProcessorSymbolicatesFromS3 uploads a minified build's map to an
+// S3-compatible fake the way the dashboard stores it, then processes an
+// SQS record whose frames point into the minified file: the stored issue
+// names the original function and file.
+func TestProcessorSymbolicatesFromS3(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	s3c := awsxtest.S3Client(awsxtest.NewS3(t))
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("maps")}); err != nil {
+		t.Fatal(err)
+	}
+	blobs := artifact.S3{Client: s3c, Bucket: "maps", Prefix: "sourcemaps/"}
+	js, err := os.ReadFile("../../internal/symbolicate/testdata/build-a/app.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm, err := os.ReadFile("../../internal/symbolicate/testdata/build-a/app.min.js.map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle bytes.Buffer
+	if err := artifact.WriteBundle(&bundle, map[string]string{"release": "shop@1"}, []artifact.BundleFile{
+		{Kind: store.ArtifactMinifiedSource, URL: "~/static/js/app.min.js", Data: js},
+		{Kind: store.ArtifactSourceMap, URL: "~/static/js/app.min.js.map", Data: sm},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha1.Sum(bundle.Bytes())
+	checksum := hex.EncodeToString(sum[:])
+	uploads := artifact.New(db.master, blobs, artifact.DefaultLimits)
+	if err := uploads.SaveChunk(ctx, checksum, bundle.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := uploads.Assemble(ctx, artifact.AssembleRequest{ProjectIDs: []int64{1}, Checksum: checksum, Chunks: []string{checksum}}); err != nil || res.State != "ok" {
+		t.Fatalf("Assemble = %+v, %v", res, err)
+	}
+
+	e, err := readEnv(func(k string) string { return db.env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &function{log: quiet, maps: blobs, connect: func(ctx context.Context) (*store.DB, error) {
+		return store.OpenPostgres(ctx, e.dsn(), e.passwordSource(credentials.NewStaticCredentialsProvider("AKIDPROCESSOR", "secret", "")))
+	}}
+	// The frames of build-a/stack.txt, innermost last as Sentry sends them.
+	body := `{"event_id":"5a0c3e1f2b4d4c6e8f0a1b2c3d4e5f60","project_id":1,"source":"sentry","timestamp":"2026-11-21T10:00:00Z",` +
+		`"received":"2026-11-21T10:00:01Z","platform":"javascript","level":"error","release":"shop@1",` +
+		`"exceptions":[{"type":"RangeError","value":"negative quantity for pear","frames":[` +
+		`{"filename":"https://shop.example.com/static/js/app.min.js","function":"n","lineno":1,"colno":156,"in_app":true},` +
+		`{"filename":"https://shop.example.com/static/js/app.min.js","function":"u","lineno":1,"colno":43,"in_app":true}]}]}`
+	resp, err := f.handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("handle = %+v, %v", resp, err)
+	}
+	var culprit string
+	if err := db.master.SQL().QueryRowContext(ctx, `SELECT culprit FROM issues WHERE project_id = 1`).Scan(&culprit); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(culprit, "cart.js") || !strings.Contains(culprit, "lineTotal") {
+		t.Errorf("culprit %q, want the original cart.js in lineTotal", culprit)
 	}
 }
