@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -37,6 +38,7 @@ func TestNewRegistersJobs(t *testing.T) {
 		{"by age", Retention{MaxAge: time.Hour}, nil, JobRetention + "," + JobSessions},
 		{"per issue", Retention{PerIssue: 10}, nil, JobRetention + "," + JobSessions},
 		{"with an extra job", Retention{MaxAge: time.Hour}, []Option{WithJob(extra)}, JobRetention + "," + JobSessions + ",outbox"},
+		{"with artifacts", Retention{}, []Option{WithArtifacts(artifact.Dir{Root: "unused"})}, JobSessions + "," + JobArtifacts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

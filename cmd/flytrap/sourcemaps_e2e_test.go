@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// requireSentryCLI returns compat/js with @sentry/cli and esbuild
+// installed, or skips (fails under CI=true).
+func requireSentryCLI(t *testing.T) string {
+	t.Helper()
+	dir := requireJSSDK(t)
+	for _, bin := range []string{"sentry-cli", "esbuild"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", ".bin", bin)); err != nil {
+			msg := bin + " is missing: run `npm ci --prefix compat/js`"
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+	return dir
+}
+
+// buildApp minifies compat/js/sourcemap-app into a new directory.
+func buildApp(t *testing.T, js string) string {
+	t.Helper()
+	out := t.TempDir()
+	if b, err := exec.Command("node", filepath.Join(js, "sourcemap-app", "build.js"), out).CombinedOutput(); err != nil {
+		t.Fatalf("node build.js: %v\n%s", err, b)
+	}
+	return out
+}
+
+// run runs a command with env added and returns its output.
+func run(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, b)
+	}
+	return string(b)
+}
+
+var minified = []string{"app.min.js", "admin.min.js", "vendor.min.js"}
+
+// TestSourceMapUploads uploads the same minified app with the real
+// sentry-cli (debug-ID bundles and a release-based upload) and with
+// flytrap sourcemaps, against flytrap dev, and checks that artifact.Find
+// returns each file's map by debug ID and by release and URL.
+func TestSourceMapUploads(t *testing.T) {
+	js := requireSentryCLI(t)
+	sentryCLI := filepath.Join(js, "node_modules", ".bin", "sentry-cli")
+	dataDir := t.TempDir()
+	p := startDev(t, dataDir, nil)
+	project := strconv.FormatInt(p.info.ProjectID, 10)
+	sentryEnv := []string{"SENTRY_URL=" + p.base, "SENTRY_AUTH_TOKEN=" + p.info.APIToken, "SENTRY_ORG=flytrap",
+		"SENTRY_PROJECT=" + project, "SENTRY_LOG_LEVEL=warn", "SENTRYCLI_SKIP_DOWNLOAD=1", "SENTRY_DISABLE_UPDATE_CHECK=1"}
+	flytrapEnv := []string{"FLYTRAP_URL=" + p.base, "FLYTRAP_TOKEN=" + p.info.APIToken}
+
+	// sentry-cli: inject, then a debug-ID bundle without a release.
+	scDebug := buildApp(t, js)
+	run(t, sentryEnv, sentryCLI, "sourcemaps", "inject", scDebug)
+	out := run(t, sentryEnv, sentryCLI, "sourcemaps", "upload", scDebug)
+	t.Logf("sentry-cli sourcemaps upload (debug IDs):\n%s", out)
+	// sentry-cli: no debug IDs, a release and a URL prefix.
+	scRelease := buildApp(t, js)
+	out = run(t, sentryEnv, sentryCLI, "sourcemaps", "upload", "--release", "sc-1.0", "--url-prefix", "~/static/js", scRelease)
+	t.Logf("sentry-cli sourcemaps upload (release):\n%s", out)
+	// sentry-cli releases: new, list, delete.
+	run(t, sentryEnv, sentryCLI, "releases", "new", "sc-2.0")
+	if out := run(t, sentryEnv, sentryCLI, "releases", "list"); !strings.Contains(out, "sc-1.0") || !strings.Contains(out, "sc-2.0") {
+		t.Errorf("sentry-cli releases list does not show sc-1.0 and sc-2.0:\n%s", out)
+	}
+	run(t, sentryEnv, sentryCLI, "releases", "delete", "sc-2.0")
+
+	// flytrap: inject, then upload with a release, a dist and a prefix.
+	ftDir := buildApp(t, js)
+	run(t, nil, flytrapBin, "sourcemaps", "inject", ftDir)
+	out = run(t, flytrapEnv, flytrapBin, "sourcemaps", "upload", ftDir, "--project", project, "--release", "ft-1.0", "--dist", "web", "--url-prefix", "~/assets")
+	t.Logf("flytrap sourcemaps upload:\n%s", out)
+	if !strings.Contains(out, "Uploaded (5):") || strings.Contains(out, "Files without a source map") {
+		t.Errorf("flytrap sourcemaps upload report:\n%s", out)
+	}
+	if out := run(t, flytrapEnv, flytrapBin, "sourcemaps", "upload", ftDir, "--dry-run"); !strings.Contains(out, "Would upload (dry run) (5):") {
+		t.Errorf("--dry-run report:\n%s", out)
+	}
+
+	db, err := store.Open(context.Background(), filepath.Join(dataDir, "flytrap.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	arts := artifact.New(db, artifact.Dir{Root: filepath.Join(dataDir, "artifacts")}, artifact.DefaultLimits)
+	find := func(what string, q artifact.Query, wantMap []byte) {
+		t.Helper()
+		q.ProjectID = p.info.ProjectID
+		m, err := arts.Find(context.Background(), q)
+		if err != nil {
+			t.Errorf("%s: Find(%+v): %v", what, q, err)
+			return
+		}
+		// sentry-cli rewrites maps on upload (sources, names); the
+		// original code they carry stays.
+		if !sameContent(t, m.Body, wantMap) {
+			t.Errorf("%s: Find(%+v) returned the map of %s, whose sourcesContent is not that of the map on disk", what, q, m.File)
+		}
+	}
+	for _, dir := range []string{scDebug, ftDir} {
+		for _, name := range minified {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := artifact.DebugIDOf(b)
+			if id == "" {
+				t.Fatalf("%s/%s has no debug ID after inject", dir, name)
+			}
+			find(dir+"/"+name+" by debug ID", artifact.Query{DebugID: id, AbsPath: "https://nowhere.example/x.js"}, mapOf(t, dir, name, b))
+		}
+	}
+	for _, name := range minified {
+		b, _ := os.ReadFile(filepath.Join(scRelease, name))
+		find("sentry-cli release "+name, artifact.Query{Release: "sc-1.0", AbsPath: "https://shop.example.com/static/js/" + name}, mapOf(t, scRelease, name, b))
+		b, _ = os.ReadFile(filepath.Join(ftDir, name))
+		find("flytrap release "+name, artifact.Query{Release: "ft-1.0", Dist: "web", AbsPath: "http://localhost:5173/assets/" + name + "?v=2"}, mapOf(t, ftDir, name, b))
+	}
+}
+
+// mapOf returns the source map of a built file: its .map file, or the
+// inline one.
+func mapOf(t *testing.T, dir, name string, js []byte) []byte {
+	t.Helper()
+	if b, err := os.ReadFile(filepath.Join(dir, name+".map")); err == nil {
+		return b
+	}
+	ref := artifact.SourceMappingURL(js)
+	_, data, ok := strings.Cut(ref, "base64,")
+	if !ok {
+		t.Fatalf("%s has no map", name)
+	}
+	dec, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dec
+}
+
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// TestSourceMapInjectMatchesSentryCLI injects the same build with
+// sentry-cli and with flytrap: the files are byte for byte the same apart
+// from the debug ID itself (the same for a file without a map; sentry-cli
+// 3.8 derives the ID of a file with a map from input it does not
+// document), and the maps' mappings are the same.
+func TestSourceMapInjectMatchesSentryCLI(t *testing.T) {
+	js := requireSentryCLI(t)
+	a, b := buildApp(t, js), buildApp(t, js)
+	noMap := "function a(){throw new Error(\"x\")}a();\n"
+	for _, d := range []string{a, b} {
+		if err := os.WriteFile(filepath.Join(d, "nomap.js"), []byte(noMap), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, []string{"SENTRY_LOG_LEVEL=warn"}, filepath.Join(js, "node_modules", ".bin", "sentry-cli"), "sourcemaps", "inject", a)
+	run(t, nil, flytrapBin, "sourcemaps", "inject", b)
+	for _, name := range append(minified, "nomap.js") {
+		x, _ := os.ReadFile(filepath.Join(a, name))
+		y, _ := os.ReadFile(filepath.Join(b, name))
+		if name == "nomap.js" {
+			if string(x) != string(y) {
+				t.Errorf("nomap.js differs:\nsentry-cli:\n%s\nflytrap:\n%s", x, y)
+			}
+			continue
+		}
+		// The inline map carries the ID, so compare it decoded.
+		if name == "vendor.min.js" {
+			mx, my := mapOf(t, a, name, x), mapOf(t, b, name, y)
+			if !sameMappings(t, mx, my) {
+				t.Errorf("%s: inline maps' mappings differ", name)
+			}
+			x, y = []byte(artifact.SourceMappingURL(x)), []byte(artifact.SourceMappingURL(y))
+			x, y = []byte(strings.Split(string(x), ",")[0]), []byte(strings.Split(string(y), ",")[0])
+		}
+		if uuidRE.ReplaceAllString(string(x), "ID") != uuidRE.ReplaceAllString(string(y), "ID") {
+			t.Errorf("%s differs beyond the debug ID:\nsentry-cli:\n%s\nflytrap:\n%s", name, x, y)
+		}
+		if name != "vendor.min.js" {
+			mx, _ := os.ReadFile(filepath.Join(a, name+".map"))
+			my, _ := os.ReadFile(filepath.Join(b, name+".map"))
+			if !sameMappings(t, mx, my) {
+				t.Errorf("%s.map: mappings differ", name)
+			}
+			if artifact.MapDebugID(my) != artifact.DebugIDOf(y) || artifact.MapDebugID(mx) != artifact.DebugIDOf(x) {
+				t.Errorf("%s: the map's debug ID is not the file's", name)
+			}
+		}
+	}
+}
+
+// sameContent reports whether two maps carry the same original code.
+func sameContent(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y struct {
+		SourcesContent []string `json:"sourcesContent"`
+	}
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return len(x.SourcesContent) > 0 && strings.Join(x.SourcesContent, "\x00") == strings.Join(y.SourcesContent, "\x00")
+}
+
+// sameMappings compares the mappings and sources of two maps.
+func sameMappings(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y struct {
+		Mappings string   `json:"mappings"`
+		Sources  []string `json:"sources"`
+	}
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	return x.Mappings == y.Mappings && x.Mappings != "" && strings.Join(x.Sources, ",") == strings.Join(y.Sources, ",")
+}
