@@ -335,8 +335,8 @@ func madeFor(mapFile, frameFile, storedFile string) bool {
 // derived from the minified file, and its context lines are the minified
 // ones: both go, the context replaced from the map's sourcesContent.
 func rewrite(f *event.Frame, pos position, name string, pm *parsedMap) {
-	f.AbsPath = pos.source
-	f.Filename = displaySource(pos.source)
+	f.AbsPath = clamp(pos.source, maxPath)
+	f.Filename = displaySource(f.AbsPath)
 	f.Lineno, f.Colno = pos.line, pos.column
 	if name != "" {
 		f.Function = name

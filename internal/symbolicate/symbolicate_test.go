@@ -410,3 +410,27 @@ func TestResymbolicateSkipsFindCache(t *testing.T) {
 		t.Errorf("after the upload: frame %+v, notes %q; want it mapped and the note gone", f, ev.Notes)
 	}
 }
+
+// What a map puts into an event is bounded and clean like what an SDK
+// sends: no NUL characters (PostgreSQL text rejects them), and paths,
+// names and lines cut to ingest's limits.
+func TestMapTextBounded(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	body := `{"version":3,"sources":["src/` + long + `.js"],"names":["evil\u0000name` + long + `"],` +
+		`"sourcesContent":["` + long + `\u0000\nsecond"],"mappings":"AAAAA;AACA"}`
+	maps := &fakeMaps{byPath: map[string]artifact.Map{urlA: {Key: "k", Body: []byte(body)}}}
+	ev := event.Event{ProjectID: 7, Exceptions: []event.Exception{{Frames: []event.Frame{
+		{AbsPath: urlA, Function: "a", Lineno: 1, Colno: 1},
+		{AbsPath: urlA, Function: "b", Lineno: 2, Colno: 1},
+	}}}}
+	if err := New(Config{Maps: maps}).Symbolicate(context.Background(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	callee := ev.Exceptions[0].Frames[1]
+	if len(callee.AbsPath) > maxPath || len(callee.Function) > maxName || !strings.HasPrefix(callee.Function, "evilname") ||
+		len(callee.PreContext) != 1 || len(callee.PreContext[0]) > maxLine || strings.Contains(callee.PreContext[0], "\x00") ||
+		callee.ContextLine != "second" {
+		t.Errorf("frame not bounded: path %d bytes, function %.20q (%d bytes), pre-context %d lines", len(callee.AbsPath),
+			callee.Function, len(callee.Function), len(callee.PreContext))
+	}
+}
