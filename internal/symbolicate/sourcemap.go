@@ -48,9 +48,13 @@ type parsedMap struct {
 
 // estimateSize is what a parsed map is charged against the cache: its
 // strings (about the JSON's length) and the library's mapping segments,
-// counted as the separators it allocates them by.
+// which it allocates one per ',' or ';' of the mappings. Every ',' and ';'
+// of the document and every \u escape (which could decode to one) is
+// counted: an upper bound a hostile map cannot get under, and close for a
+// real one, where the mappings hold most separators.
 func estimateSize(body []byte) int64 {
-	return int64(len(body)) + mappingSize*int64(bytes.Count(body, []byte{','})+bytes.Count(body, []byte{';'})+1)
+	seps := bytes.Count(body, []byte{','}) + bytes.Count(body, []byte{';'}) + bytes.Count(body, []byte(`\u`))
+	return int64(len(body)) + mappingSize*int64(seps+1)
 }
 
 // parseMap parses body, refusing one whose parsed form would exceed

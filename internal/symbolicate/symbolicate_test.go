@@ -230,6 +230,10 @@ func TestUnmappedReasons(t *testing.T) {
 		{"source index out of range", withBody(mapping("AKAA")), 1, 1, 0, event.UnmappedBrokenMap, "points outside the map"},
 		{"negative source index", withBody(mapping("ADAA")), 1, 1, 0, event.UnmappedBrokenMap, "names no source"},
 		{"too large", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 1, 43, 1024, event.UnmappedBrokenMap, "over the limit"},
+		// The library allocates 24 bytes per separator before reading
+		// one: refused before it does.
+		{"separators only", withBody(mapping(strings.Repeat(";", 1<<20))), 1, 1, 8 << 20, event.UnmappedBrokenMap, "about 25 MB parsed, over the limit of 8 MB"},
+		{"escaped separators", withBody(mapping(strings.Repeat(`\u003b`, 100_000))), 1, 1, 2 << 20, event.UnmappedBrokenMap, "over the limit of 2 MB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
