@@ -2,6 +2,7 @@ package symbolicate
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func FuzzParseMap(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if pos.line < 1 || pos.column < 1 || len(pos.source) > maxPath || len(pos.name) > maxName {
+		if pos.line < 1 || pos.column < 1 || len(pos.name) > maxName {
 			t.Fatalf("lookup(%d, %d) = %+v: out of bounds", line, col, pos)
 		}
 		pre, cur, post, _ := pm.context(pos.source, pos.line)
@@ -81,6 +82,10 @@ func FuzzSymbolicate(f *testing.F) {
 			tried := fr.Lineno > 0
 			if tried && !mapped && fr.Unmapped == "" {
 				t.Fatalf("frame %d %+v neither mapped nor given a reason", i, fr)
+			}
+			if mapped && (len(fr.AbsPath) > maxPath || len(fr.Function) > maxName || len(fr.ContextLine) > maxLine ||
+				strings.Contains(fr.AbsPath+fr.Function+fr.ContextLine, "\x00")) {
+				t.Fatalf("frame %d not bounded: %+v", i, fr)
 			}
 		}
 	})

@@ -48,9 +48,13 @@ type parsedMap struct {
 
 // estimateSize is what a parsed map is charged against the cache: its
 // strings (about the JSON's length) and the library's mapping segments,
-// counted as the separators it allocates them by.
+// which it allocates one per ',' or ';' of the mappings. Every ',' and ';'
+// of the document and every \u escape (which could decode to one) is
+// counted: an upper bound a hostile map cannot get under, and close for a
+// real one, where the mappings hold most separators.
 func estimateSize(body []byte) int64 {
-	return int64(len(body)) + mappingSize*int64(bytes.Count(body, []byte{','})+bytes.Count(body, []byte{';'})+1)
+	seps := bytes.Count(body, []byte{','}) + bytes.Count(body, []byte{';'}) + bytes.Count(body, []byte(`\u`))
+	return int64(len(body)) + mappingSize*int64(seps+1)
 }
 
 // parseMap parses body, refusing one whose parsed form would exceed
@@ -77,7 +81,7 @@ func parseMap(body []byte, maxSize int64) (pm *parsedMap) {
 
 // position is where a minified position came from in the original source.
 type position struct {
-	source string
+	source string // as the map names it, uncut: the key of its content
 	name   string // the original identifier at the position, if the map names one
 	line   int    // 1-based
 	column int    // 1-based
@@ -109,7 +113,7 @@ func (pm *parsedMap) lookup(line, column int) (pos position, err error) {
 		// A negative source index, which the library skips over.
 		return position{}, fmt.Errorf("%w: the mapping at line %d, column %d names no source", errBrokenMap, line, column)
 	}
-	return position{source: clamp(src, maxPath), name: clamp(name, maxName), line: l, column: c + 1}, nil
+	return position{source: src, name: clamp(name, maxName), line: l, column: c + 1}, nil
 }
 
 // context returns the source lines around line of source from the map's
@@ -157,8 +161,13 @@ func clampAll(lines []string) []string {
 	return out
 }
 
-// clamp cuts s to at most limit bytes on a rune boundary, marking the cut.
+// clamp cuts s to at most limit bytes on a rune boundary, marking the cut,
+// and removes NUL characters, as ingest does for what SDKs send: names
+// from a map end up in culprits, which PostgreSQL text rejects them in.
 func clamp(s string, limit int) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
 	if len(s) <= limit {
 		return s
 	}

@@ -28,12 +28,12 @@ type Maps interface {
 
 // Defaults for zero Config fields.
 const (
-	// DefaultCacheBytes bounds the parsed maps kept in memory: a quarter
-	// of the processor Lambda's default 512 MB.
-	DefaultCacheBytes = 128 << 20
+	// DefaultCacheBytes bounds the parsed maps kept in memory: under half
+	// of the processor Lambda's default 512 MB, leaving room for a parse.
+	DefaultCacheBytes = 192 << 20
 	// DefaultMaxMapSize bounds one parsed map (see Config.MaxMapSize):
-	// about a 20 MB map of a large application.
-	DefaultMaxMapSize = 64 << 20
+	// a map of about 25 MB, more than large applications ship.
+	DefaultMaxMapSize = 96 << 20
 	// DefaultFoundTTL is how long a file's map, once found, is used
 	// without asking Maps again.
 	DefaultFoundTTL = time.Minute
@@ -57,9 +57,9 @@ type Config struct {
 	// CacheBytes bounds the estimated size of the parsed maps kept, least
 	// recently used first out; 0 means DefaultCacheBytes.
 	CacheBytes int64
-	// MaxMapSize is the largest estimated parsed size of one map (about
-	// its length plus 24 bytes per mapping segment); a larger map is a
-	// broken map, never parsed. 0 means DefaultMaxMapSize.
+	// MaxMapSize is the largest estimated parsed size of one map (its
+	// length plus 24 bytes per mapping segment); a larger map is a broken
+	// map, never parsed. 0 means DefaultMaxMapSize.
 	MaxMapSize int64
 	// FoundTTL and NotFoundTTL are how long Find's answer for a file is
 	// reused; 0 means DefaultFoundTTL and DefaultNotFoundTTL. The short
@@ -335,8 +335,8 @@ func madeFor(mapFile, frameFile, storedFile string) bool {
 // derived from the minified file, and its context lines are the minified
 // ones: both go, the context replaced from the map's sourcesContent.
 func rewrite(f *event.Frame, pos position, name string, pm *parsedMap) {
-	f.AbsPath = pos.source
-	f.Filename = displaySource(pos.source)
+	f.AbsPath = clamp(pos.source, maxPath)
+	f.Filename = displaySource(f.AbsPath)
 	f.Lineno, f.Colno = pos.line, pos.column
 	if name != "" {
 		f.Function = name

@@ -230,6 +230,10 @@ func TestUnmappedReasons(t *testing.T) {
 		{"source index out of range", withBody(mapping("AKAA")), 1, 1, 0, event.UnmappedBrokenMap, "points outside the map"},
 		{"negative source index", withBody(mapping("ADAA")), 1, 1, 0, event.UnmappedBrokenMap, "names no source"},
 		{"too large", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 1, 43, 1024, event.UnmappedBrokenMap, "over the limit"},
+		// The library allocates 24 bytes per separator before reading
+		// one: refused before it does.
+		{"separators only", withBody(mapping(strings.Repeat(";", 1<<20))), 1, 1, 8 << 20, event.UnmappedBrokenMap, "about 25 MB parsed, over the limit of 8 MB"},
+		{"escaped separators", withBody(mapping(strings.Repeat(`\u003b`, 100_000))), 1, 1, 2 << 20, event.UnmappedBrokenMap, "over the limit of 2 MB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -408,5 +412,29 @@ func TestResymbolicateSkipsFindCache(t *testing.T) {
 	}
 	if f := ev.Exceptions[0].Frames[0]; f.Unmapped != "" || f.Filename != "src/cart.js" || len(ev.Notes) != 0 {
 		t.Errorf("after the upload: frame %+v, notes %q; want it mapped and the note gone", f, ev.Notes)
+	}
+}
+
+// What a map puts into an event is bounded and clean like what an SDK
+// sends: no NUL characters (PostgreSQL text rejects them), and paths,
+// names and lines cut to ingest's limits.
+func TestMapTextBounded(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	body := `{"version":3,"sources":["src/` + long + `.js"],"names":["evil\u0000name` + long + `"],` +
+		`"sourcesContent":["` + long + `\u0000\nsecond"],"mappings":"AAAAA;AACA"}`
+	maps := &fakeMaps{byPath: map[string]artifact.Map{urlA: {Key: "k", Body: []byte(body)}}}
+	ev := event.Event{ProjectID: 7, Exceptions: []event.Exception{{Frames: []event.Frame{
+		{AbsPath: urlA, Function: "a", Lineno: 1, Colno: 1},
+		{AbsPath: urlA, Function: "b", Lineno: 2, Colno: 1},
+	}}}}
+	if err := New(Config{Maps: maps}).Symbolicate(context.Background(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	callee := ev.Exceptions[0].Frames[1]
+	if len(callee.AbsPath) > maxPath || len(callee.Function) > maxName || !strings.HasPrefix(callee.Function, "evilname") ||
+		len(callee.PreContext) != 1 || len(callee.PreContext[0]) > maxLine || strings.Contains(callee.PreContext[0], "\x00") ||
+		callee.ContextLine != "second" {
+		t.Errorf("frame not bounded: path %d bytes, function %.20q (%d bytes), pre-context %d lines", len(callee.AbsPath),
+			callee.Function, len(callee.Function), len(callee.PreContext))
 	}
 }

@@ -1,0 +1,86 @@
+package symbolicate
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/process"
+)
+
+// oneKey is the ingest key set of one project.
+type oneKey struct{}
+
+func (oneKey) ProjectForKey(_ context.Context, key string) (int64, bool, error) {
+	return 7, key == "public", nil
+}
+
+// bodies is the queue behind ingest.
+type bodies struct {
+	mu   sync.Mutex
+	list [][]byte
+}
+
+func (q *bodies) Enqueue(_ context.Context, b []byte) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.list = append(q.list, b)
+	return nil
+}
+
+func (q *bodies) EnqueueBatch(ctx context.Context, bs [][]byte) error {
+	for _, b := range bs {
+		q.Enqueue(ctx, b)
+	}
+	return nil
+}
+
+// browserEvent is build A's error as @sentry/browser sends it for a bundle
+// whose debug ID was injected: frames oldest first, the file's debug ID in
+// debug_meta. The release names no upload, so only the debug ID can find
+// the map.
+const browserEvent = `{"event_id":"0123456789abcdef0123456789abcdef","platform":"javascript","release":"unrelated@9",
+"exception":{"values":[{"type":"RangeError","value":"negative quantity for pear","stacktrace":{"frames":[
+{"filename":"` + urlA + `","function":"a","lineno":1,"colno":240,"in_app":true},
+{"filename":"` + urlA + `","function":"e","lineno":1,"colno":192,"in_app":true},
+{"filename":"` + urlA + `","function":"n","lineno":1,"colno":156,"in_app":true},
+{"filename":"` + urlA + `","function":"u","lineno":1,"colno":43,"in_app":true}]}}]},
+"debug_meta":{"images":[{"type":"sourcemap","code_file":"` + urlA + `","debug_id":"C0FFEE00-1111-4222-8333-444455556666"}]}}`
+
+// From the wire to the stored event: ingest takes the debug ID from
+// debug_meta onto the frames, and the processor's symbolicate stage finds
+// the map by it.
+func TestSentryEventThroughIngest(t *testing.T) {
+	q := &bodies{}
+	h := ingest.New(ingest.Config{IPSalt: []byte("salt")}, oneKey{}, q, nil)
+	rq := httptest.NewRequest(http.MethodPost, "/api/7/store/", strings.NewReader(browserEvent))
+	rq.Header.Set("X-Sentry-Auth", "Sentry sentry_key=public, sentry_version=7")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, rq)
+	if rec.Code != http.StatusOK || len(q.list) != 1 {
+		t.Fatalf("ingest: HTTP %d, %d queued: %s", rec.Code, len(q.list), rec.Body)
+	}
+
+	maps := &fakeMaps{byDebugID: map[string]artifact.Map{debugIDA: mapA(t)}}
+	saver := &recordingSaver{}
+	out := process.New(process.Config{Saver: saver, Symbolicator: New(Config{Maps: maps})}).ProcessBatch(context.Background(), q.list)
+	if out[0].Err != nil {
+		t.Fatal(out[0].Err)
+	}
+	ev := saver.reqs[0].Event
+	if got := summarize(lastN(ev.Exceptions[0].Frames, 4)); !reflect.DeepEqual(got, wantBundleFrames) {
+		t.Errorf("stored frames\n got %+v\nwant %+v", got, wantBundleFrames)
+	}
+	if len(maps.queries) != 1 || maps.queries[0].DebugID != debugIDA {
+		t.Errorf("queries %+v, want one by debug ID %s", maps.queries, debugIDA)
+	}
+	if saver.reqs[0].Culprit != "src/cart.js in lineTotal" {
+		t.Errorf("culprit %q", saver.reqs[0].Culprit)
+	}
+}
