@@ -1,0 +1,236 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The frame every symbolicated error below must start from: the
+// minified app's lineTotal, line 4 of compat/js/sourcemap-app/src/cart.js.
+const (
+	wantFile    = "cart.js"
+	wantFunc    = "lineTotal"
+	wantLine    = 4
+	wantContext = "return line.price * line.quantity;"
+)
+
+// storedFrame is a frame as the REST API returns a stored event's.
+type storedFrame struct {
+	Filename    string `json:"filename"`
+	AbsPath     string `json:"abs_path"`
+	Function    string `json:"function"`
+	Lineno      int    `json:"lineno"`
+	ContextLine string `json:"context_line"`
+	Unmapped    string `json:"symbolication_error"`
+}
+
+// topFrames returns the innermost frame of the latest event's first
+// exception, as symbolicated and as sent.
+func (p *devProc) topFrames(t *testing.T, is issue) (mapped, raw storedFrame) {
+	t.Helper()
+	var detail issue
+	if code := p.api(t, "GET", fmt.Sprintf("/api/v1/issues/%d", is.ID), nil, &detail); code != 200 || detail.LatestEvent == nil {
+		t.Fatalf("issue detail: HTTP %d", code)
+	}
+	var ev struct {
+		Exceptions []struct {
+			Frames    []storedFrame `json:"frames"`
+			RawFrames []storedFrame `json:"raw_frames"`
+		} `json:"exceptions"`
+	}
+	if err := json.Unmarshal(detail.LatestEvent.Event, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Exceptions) == 0 || len(ev.Exceptions[0].Frames) == 0 || len(ev.Exceptions[0].RawFrames) == 0 {
+		t.Fatalf("stored event has no frames and raw frames: %s", detail.LatestEvent.Event)
+	}
+	ex := ev.Exceptions[0]
+	// Frames are stored outermost first, as Sentry sends them.
+	return ex.Frames[len(ex.Frames)-1], ex.RawFrames[len(ex.RawFrames)-1]
+}
+
+func checkSymbolicated(t *testing.T, who string, mapped, raw storedFrame) {
+	t.Helper()
+	if !strings.HasSuffix(mapped.Filename, wantFile) || mapped.Function != wantFunc || mapped.Lineno != wantLine ||
+		strings.TrimSpace(mapped.ContextLine) != wantContext {
+		t.Errorf("%s: top frame %+v, want %s:%d in %s showing %q", who, mapped, wantFile, wantLine, wantFunc, wantContext)
+	}
+	if !strings.HasSuffix(raw.AbsPath+raw.Filename, "/app.min.js") || raw.Function == wantFunc {
+		t.Errorf("%s: raw frame %+v, want the minified frame in app.min.js", who, raw)
+	}
+}
+
+// TestSymbolicatedErrors is issue 11's acceptance as a new user would go
+// through it: build a minified app, `flytrap sourcemaps inject` and
+// `upload` it to flytrap dev, then throw from the bundle in Node with
+// @sentry/node, in Chromium with @sentry/browser, and in a Flytrap-format
+// payload whose text stack points into the .min.js. Every stored event
+// names the original file, line and function with its code, keeps the
+// minified frames, and the issue page shows them.
+func TestSymbolicatedErrors(t *testing.T) {
+	js := requireSentryCLI(t)
+	const email, password = "ann@example.com", "correct horse battery"
+	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=" + email, "FLYTRAP_ADMIN_PASSWORD=" + password})
+	build := buildApp(t, js)
+	flytrapEnv := []string{"FLYTRAP_URL=" + p.base, "FLYTRAP_TOKEN=" + p.info.APIToken}
+	run(t, nil, flytrapBin, "sourcemaps", "inject", build)
+	out := run(t, flytrapEnv, flytrapBin, "sourcemaps", "upload", build, "--project", fmt.Sprint(p.info.ProjectID), "--release", "shop@1", "--url-prefix", "~/static/js")
+	t.Logf("flytrap sourcemaps upload:\n%s", out)
+
+	t.Run("node", func(t *testing.T) {
+		script := fmt.Sprintf(`
+const Sentry = require("@sentry/node");
+Sentry.init({ dsn: %q, release: "shop@1", tracesSampleRate: 0 });
+require(%q);
+try {
+  globalThis.checkout({ lines: [undefined], currency: "EUR" });
+} catch (err) {
+  err.message = "node: " + err.message;
+  Sentry.captureException(err);
+}
+Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 1));
+`, p.info.DSN, filepath.Join(build, "app.min.js"))
+		cmd := exec.Command("node", "-e", script)
+		cmd.Dir = js // resolves @sentry/node from compat/js/node_modules
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("node: %v\n%s", err, b)
+		}
+		is := p.waitIssue(t, "TypeError: node: ", 1)
+		mapped, raw := p.topFrames(t, is)
+		checkSymbolicated(t, "@sentry/node", mapped, raw)
+	})
+
+	t.Run("flytrap text stack", func(t *testing.T) {
+		// The stack Node prints for the bundle, as served from a site. The
+		// Flytrap format carries no release, so the map is found by the
+		// file's name within the project.
+		script := fmt.Sprintf(`require(%q); try { globalThis.checkout({ lines: [undefined] }) } catch (e) { process.stdout.write(e.stack) }`,
+			filepath.Join(build, "app.min.js"))
+		b, err := exec.Command("node", "-e", script).Output()
+		if err != nil {
+			t.Fatalf("node: %v", err)
+		}
+		stack := regexp.MustCompile(`\(?[^ (]*/app\.min\.js:`).ReplaceAllStringFunc(string(b), func(m string) string {
+			return strings.Replace(m, m[strings.Index(m, "/"):strings.LastIndex(m, "/")], "https://shop.example.com/static/js", 1)
+		})
+		if !regexp.MustCompile(`https://shop\.example\.com/static/js/app\.min\.js:\d+:\d+`).MatchString(stack) {
+			t.Fatalf("stack does not point into the served bundle:\n%s", stack)
+		}
+		stack = strings.Replace(stack, "TypeError: ", "TypeError: flytrap: ", 1)
+		payload, _ := json.Marshal(map[string]any{"data": map[string]any{
+			"error":      map[string]any{"name": "TypeError", "message": strings.SplitN(stack, "\n", 2)[0][len("TypeError: "):], "stack": stack},
+			"handled":    false,
+			"timestamp":  time.Now().UTC().Format(time.RFC3339),
+			"project_id": fmt.Sprint(p.info.ProjectID),
+		}})
+		req, _ := http.NewRequest("POST", p.base+"/api/errors", strings.NewReader(string(payload)))
+		req.Header.Set("x-api-key", p.info.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST /api/errors: HTTP %d", resp.StatusCode)
+		}
+		is := p.waitIssue(t, "TypeError: flytrap: ", 1)
+		mapped, raw := p.topFrames(t, is)
+		checkSymbolicated(t, "Flytrap text stack", mapped, raw)
+	})
+
+	t.Run("chromium", func(t *testing.T) {
+		bundle := filepath.Join(t.TempDir(), "sentry-browser.js")
+		if out, err := exec.Command("node", filepath.Join(js, "build-browser.js"), bundle).CombinedOutput(); err != nil {
+			t.Fatalf("bundling @sentry/browser: %v\n%s", err, out)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!doctype html><title>shop</title>
+<script src="/sentry-browser.js"></script>
+<script>Sentry.init({dsn: %q, release: "shop@1", tracesSampleRate: 0});</script>
+<script src="/static/js/app.min.js"></script>
+<script>
+try { checkout({lines: [undefined], currency: "EUR"}); }
+catch (err) { err.message = "browser: " + err.message; Sentry.captureException(err); }
+Sentry.flush(5000).then(function (ok) { window.__flushed = ok ? "ok" : "timeout"; });
+</script>`, p.info.DSN)
+		})
+		mux.HandleFunc("/sentry-browser.js", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, bundle) })
+		mux.Handle("/static/js/", http.StripPrefix("/static/js/", http.FileServer(http.Dir(build))))
+		site := httptest.NewServer(mux)
+		defer site.Close()
+
+		ctx := newBrowser(t)
+		if err := chromedp.Do(ctx, chromedp.Navigate(site.URL+"/")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 15*time.Second, "@sentry/browser to deliver its event", func() bool {
+			state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.__flushed || "")`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if state == "timeout" {
+				t.Fatal("@sentry/browser flush timed out")
+			}
+			return state == "ok"
+		})
+		is := p.waitIssue(t, "TypeError: browser: ", 1)
+		mapped, raw := p.topFrames(t, is)
+		checkSymbolicated(t, "@sentry/browser", mapped, raw)
+
+		// The issue page shows the original frame and its code; the raw
+		// minified frames are one toggle away.
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(p.base+"/"),
+			chromedp.WaitVisible(`input[name=email]`),
+			chromedp.SendKeys(`input[name=email]`, email),
+			chromedp.SendKeys(`input[name=password]`, password),
+			chromedp.Click(`form[action="/login"] button[type=submit]`),
+			chromedp.WaitVisible(`[data-live-unresolved]`),
+			chromedp.Navigate(fmt.Sprintf("%s/issues/%d", p.base, is.ID)),
+			chromedp.WaitVisible(`body`),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{wantFile, wantFunc, wantContext} {
+			if !strings.Contains(text, want) {
+				t.Errorf("issue page does not show %q:\n%s", want, text)
+			}
+		}
+		screenshot(t, ctx, "issue-symbolicated")
+		if err := chromedp.Do(ctx, chromedp.Click(`a.button[href*="frames=minified"]`)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the minified frames", func() bool {
+			location, err := chromedp.Run(ctx, chromedp.Location())
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState == "complete" ? document.body.innerText : ""`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.Contains(location, "frames=minified") && text != ""
+		})
+		if !strings.Contains(text, "app.min.js") || strings.Contains(text, wantContext) {
+			t.Errorf("the minified frames toggle does not show the frames as sent:\n%s", text)
+		}
+	})
+}
