@@ -195,6 +195,39 @@ func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult
 	return AssembleResult{State: "ok", Missing: []string{}, Files: len(b.Files)}, nil
 }
 
+// SaveReleaseFile stores one file uploaded the legacy way (sentry-cli
+// before artifact bundles, POST releases/{version}/files/) as a bundle of
+// its own: a .map file name or a source map body makes it a map. The
+// same file uploaded again for the same release is stored once.
+func (s *Store) SaveReleaseFile(ctx context.Context, projectID int64, release, dist string, f BundleFile) (store.ArtifactBundle, error) {
+	if release == "" || f.URL == "" {
+		return store.ArtifactBundle{}, bundleErrorf("a release file needs a release and a name")
+	}
+	if int64(len(f.Data)) > s.limits.MaxFileBytes {
+		return store.ArtifactBundle{}, bundleErrorf("%s: %d bytes is more than the limit of %d", f.URL, len(f.Data), s.limits.MaxFileBytes)
+	}
+	f.Kind = store.ArtifactMinifiedSource
+	if strings.HasSuffix(store.ArtifactName(f.URL), ".map") || checkMap(f.Data) == nil {
+		if err := checkMap(f.Data); err != nil {
+			return store.ArtifactBundle{}, bundleErrorf("%s: %v", f.URL, err)
+		}
+		f.Kind = store.ArtifactSourceMap
+		f.DebugID = MapDebugID(f.Data)
+	} else {
+		f.DebugID = DebugIDOf(f.Data)
+	}
+	h := sha1.New()
+	for _, part := range []string{release, dist, f.URL, string(f.Data)} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	r := AssembleRequest{ProjectIDs: []int64{projectID}, Checksum: hex.EncodeToString(h.Sum(nil)), Release: release, Dist: dist}
+	if err := s.save(ctx, r, Bundle{Files: []BundleFile{f}}, int64(len(f.Data))); err != nil {
+		return store.ArtifactBundle{}, err
+	}
+	return s.meta.ArtifactBundleByChecksum(ctx, projectID, r.Checksum)
+}
+
 // save stores the files of b, then describes them for each project.
 func (s *Store) save(ctx context.Context, r AssembleRequest, b Bundle, size int64) error {
 	rows := make([]store.ArtifactFile, 0, len(b.Files))
