@@ -265,7 +265,9 @@ func (s *Store) save(ctx context.Context, r AssembleRequest, b Bundle, size int6
 // a minified file found, its map is the one with its debug ID, the one its
 // manifest's sourcemap header or its own `//# sourceMappingURL=` comment
 // names (an inline data: URL included), or <file>.map. No map is
-// ErrNotFound.
+// ErrNotFound; any other error is the database or blob storage failing,
+// which says nothing about whether a map exists. Find does not parse the
+// map: Map.Key, its SHA-256, is what a cache of parsed maps keys on.
 func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
 	if q.DebugID != "" {
 		if m, err := s.find(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, DebugID: q.DebugID}); !errors.Is(err, ErrNotFound) {
