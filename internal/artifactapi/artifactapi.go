@@ -71,6 +71,7 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 	h := &Handler{store: s, artifacts: a, log: log, now: now, mux: http.NewServeMux()}
 	// {$}: each pattern matches its path exactly, not the paths below it.
 	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, store.User){
+		"GET /api/0/{$}": h.authInfo,
 		"GET /api/0/organizations/{org}/chunk-upload/{$}":                   h.chunkOptions,
 		"POST /api/0/organizations/{org}/chunk-upload/{$}":                  h.uploadChunks,
 		"POST /api/0/organizations/{org}/artifactbundle/assemble/{$}":       h.assemble,
@@ -124,6 +125,16 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, store.User)
 }
 
 func viewer(u store.User) store.Viewer { return service.ActorOf(u).Viewer() }
+
+// authInfo is what `sentry-cli info` checks a token with. The scopes are
+// what a Flytrap token allows here: releases and source maps of the
+// user's projects.
+func (h *Handler) authInfo(w http.ResponseWriter, _ *http.Request, u store.User) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user": map[string]string{"id": strconv.FormatInt(u.ID, 10), "email": u.Email},
+		"auth": map[string][]string{"scopes": {"org:read", "project:read", "project:releases"}},
+	})
+}
 
 // chunkOptions tells sentry-cli how to upload: chunk sizes, gzip, and
 // that artifact bundles are accepted (so 2.x does not fall back to
