@@ -60,11 +60,15 @@ type Store struct {
 	meta   Metadata
 	blobs  Blobs
 	limits Limits
+	// assembling admits one assembly at a time: a bundle is held in
+	// memory whole, inflated files included, so two at once would double
+	// the peak a server must have room for.
+	assembling chan struct{}
 }
 
 // New returns a Store over meta and blobs that accepts bundles within l.
 func New(meta Metadata, blobs Blobs, l Limits) *Store {
-	return &Store{meta: meta, blobs: blobs, limits: l}
+	return &Store{meta: meta, blobs: blobs, limits: l, assembling: make(chan struct{}, 1)}
 }
 
 // Limits returns the bundle limits the Store enforces.
@@ -170,6 +174,12 @@ func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult
 	}
 	if len(missing) > 0 {
 		return AssembleResult{State: "not_found", Missing: missing}, nil
+	}
+	select {
+	case s.assembling <- struct{}{}:
+		defer func() { <-s.assembling }()
+	case <-ctx.Done():
+		return AssembleResult{}, ctx.Err()
 	}
 	var data bytes.Buffer
 	for _, c := range r.Chunks {
