@@ -71,6 +71,9 @@ func TestSourceMapUploads(t *testing.T) {
 		"SENTRY_PROJECT=" + project, "SENTRY_LOG_LEVEL=warn", "SENTRYCLI_SKIP_DOWNLOAD=1", "SENTRY_DISABLE_UPDATE_CHECK=1"}
 	flytrapEnv := []string{"FLYTRAP_URL=" + p.base, "FLYTRAP_TOKEN=" + p.info.APIToken}
 
+	if out := run(t, sentryEnv, sentryCLI, "info"); !strings.Contains(out, "project:releases") {
+		t.Errorf("sentry-cli info does not show the token's scopes:\n%s", out)
+	}
 	// sentry-cli: inject, then a debug-ID bundle without a release.
 	scDebug := buildApp(t, js)
 	run(t, sentryEnv, sentryCLI, "sourcemaps", "inject", scDebug)

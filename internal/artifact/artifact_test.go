@@ -129,6 +129,14 @@ func TestFindS3(t *testing.T) {
 	if out.ServerSideEncryption == "" {
 		t.Log("gofakes3 does not echo server-side encryption; the request sets AES256")
 	}
+	// Cleanup lists and deletes chunks in the bucket too.
+	cleaned, err := e.s.Cleanup(e.ctx, time.Now().Add(2*time.Hour))
+	if err != nil || cleaned.Chunks == 0 || cleaned.Files != 0 {
+		t.Errorf("Cleanup = %+v, %v; want the chunks deleted, every file kept", cleaned, err)
+	}
+	if err := e.blobs.List(e.ctx, "chunks/", func(k string, _ time.Time) error { return errors.New("left: " + k) }); err != nil {
+		t.Error(err)
+	}
 }
 
 func testFind(t *testing.T, e *env) {
@@ -248,5 +256,33 @@ func TestChunksRefused(t *testing.T) {
 	var be *artifact.BundleError
 	if !errors.As(err, &be) {
 		t.Errorf("Assemble of mismatched chunks: err = %v, want a BundleError", err)
+	}
+}
+
+func TestBlobKeys(t *testing.T) {
+	d := artifact.Dir{Root: t.TempDir()}
+	ctx := context.Background()
+	for _, k := range []string{"", "../x", "files/../../x", "/abs", "files/", "files//a", "Files/A", "files/a.b", `files\a`} {
+		if err := d.Put(ctx, k, []byte("x")); err == nil {
+			t.Errorf("Put(%q) accepted an unsafe key", k)
+		}
+		if _, err := d.Get(ctx, k, 10); err == nil || errors.Is(err, artifact.ErrBlobNotFound) {
+			t.Errorf("Get(%q) = %v, want an invalid key error", k, err)
+		}
+	}
+	if err := d.Put(ctx, "files/ab12", []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Get(ctx, "files/ab12", 4); err == nil {
+		t.Error("Get over the limit succeeded")
+	}
+	if b, err := d.Get(ctx, "files/ab12", 5); err != nil || string(b) != "hello" {
+		t.Errorf("Get = %q, %v", b, err)
+	}
+	if _, err := d.Get(ctx, "files/cd34", 5); !errors.Is(err, artifact.ErrBlobNotFound) {
+		t.Errorf("Get(missing) = %v, want ErrBlobNotFound", err)
+	}
+	if err := d.Delete(ctx, "files/cd34"); err != nil {
+		t.Errorf("Delete(missing) = %v", err)
 	}
 }

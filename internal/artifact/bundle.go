@@ -38,7 +38,7 @@ var DefaultLimits = Limits{
 	MaxBundleBytes: 100 << 20,
 	MaxFiles:       10_000,
 	MaxFileBytes:   50 << 20,
-	MaxTotalBytes:  500 << 20,
+	MaxTotalBytes:  256 << 20,
 	MaxRatio:       100,
 }
 

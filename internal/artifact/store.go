@@ -60,11 +60,15 @@ type Store struct {
 	meta   Metadata
 	blobs  Blobs
 	limits Limits
+	// assembling admits one assembly at a time: a bundle is held in
+	// memory whole, inflated files included, so two at once would double
+	// the peak a server must have room for.
+	assembling chan struct{}
 }
 
 // New returns a Store over meta and blobs that accepts bundles within l.
 func New(meta Metadata, blobs Blobs, l Limits) *Store {
-	return &Store{meta: meta, blobs: blobs, limits: l}
+	return &Store{meta: meta, blobs: blobs, limits: l, assembling: make(chan struct{}, 1)}
 }
 
 // Limits returns the bundle limits the Store enforces.
@@ -171,6 +175,12 @@ func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult
 	if len(missing) > 0 {
 		return AssembleResult{State: "not_found", Missing: missing}, nil
 	}
+	select {
+	case s.assembling <- struct{}{}:
+		defer func() { <-s.assembling }()
+	case <-ctx.Done():
+		return AssembleResult{}, ctx.Err()
+	}
 	var data bytes.Buffer
 	for _, c := range r.Chunks {
 		chunk, err := s.blobs.Get(ctx, chunkPrefix+c, ChunkSize)
@@ -193,6 +203,39 @@ func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult
 		return AssembleResult{}, err
 	}
 	return AssembleResult{State: "ok", Missing: []string{}, Files: len(b.Files)}, nil
+}
+
+// SaveReleaseFile stores one file uploaded the legacy way (sentry-cli
+// before artifact bundles, POST releases/{version}/files/) as a bundle of
+// its own: a .map file name or a source map body makes it a map. The
+// same file uploaded again for the same release is stored once.
+func (s *Store) SaveReleaseFile(ctx context.Context, projectID int64, release, dist string, f BundleFile) (store.ArtifactBundle, error) {
+	if release == "" || f.URL == "" {
+		return store.ArtifactBundle{}, bundleErrorf("a release file needs a release and a name")
+	}
+	if int64(len(f.Data)) > s.limits.MaxFileBytes {
+		return store.ArtifactBundle{}, bundleErrorf("%s: %d bytes is more than the limit of %d", f.URL, len(f.Data), s.limits.MaxFileBytes)
+	}
+	f.Kind = store.ArtifactMinifiedSource
+	if strings.HasSuffix(store.ArtifactName(f.URL), ".map") || checkMap(f.Data) == nil {
+		if err := checkMap(f.Data); err != nil {
+			return store.ArtifactBundle{}, bundleErrorf("%s: %v", f.URL, err)
+		}
+		f.Kind = store.ArtifactSourceMap
+		f.DebugID = MapDebugID(f.Data)
+	} else {
+		f.DebugID = DebugIDOf(f.Data)
+	}
+	h := sha1.New()
+	for _, part := range []string{release, dist, f.URL, string(f.Data)} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	r := AssembleRequest{ProjectIDs: []int64{projectID}, Checksum: hex.EncodeToString(h.Sum(nil)), Release: release, Dist: dist}
+	if err := s.save(ctx, r, Bundle{Files: []BundleFile{f}}, int64(len(f.Data))); err != nil {
+		return store.ArtifactBundle{}, err
+	}
+	return s.meta.ArtifactBundleByChecksum(ctx, projectID, r.Checksum)
 }
 
 // save stores the files of b, then describes them for each project.
@@ -232,7 +275,9 @@ func (s *Store) save(ctx context.Context, r AssembleRequest, b Bundle, size int6
 // a minified file found, its map is the one with its debug ID, the one its
 // manifest's sourcemap header or its own `//# sourceMappingURL=` comment
 // names (an inline data: URL included), or <file>.map. No map is
-// ErrNotFound.
+// ErrNotFound; any other error is the database or blob storage failing,
+// which says nothing about whether a map exists. Find does not parse the
+// map: Map.Key, its SHA-256, is what a cache of parsed maps keys on.
 func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
 	if q.DebugID != "" {
 		if m, err := s.find(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, DebugID: q.DebugID}); !errors.Is(err, ErrNotFound) {

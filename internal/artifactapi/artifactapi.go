@@ -11,6 +11,7 @@ package artifactapi
 import (
 	"compress/gzip"
 	"context"
+	"crypto/sha1"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +42,7 @@ type Store interface {
 // implements it.
 type Artifacts interface {
 	SaveChunk(ctx context.Context, checksum string, data []byte) error
+	SaveReleaseFile(ctx context.Context, projectID int64, release, dist string, f artifact.BundleFile) (store.ArtifactBundle, error)
 	Assemble(ctx context.Context, r artifact.AssembleRequest) (artifact.AssembleResult, error)
 	Limits() artifact.Limits
 }
@@ -67,18 +69,21 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 		now = time.Now
 	}
 	h := &Handler{store: s, artifacts: a, log: log, now: now, mux: http.NewServeMux()}
+	// {$}: each pattern matches its path exactly, not the paths below it.
 	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, store.User){
-		"GET /api/0/organizations/{org}/chunk-upload/":             h.chunkOptions,
-		"POST /api/0/organizations/{org}/chunk-upload/":            h.uploadChunks,
-		"POST /api/0/organizations/{org}/artifactbundle/assemble/": h.assemble,
-		"GET /api/0/organizations/{org}/projects/":                 h.listProjects,
-		"GET /api/0/organizations/{org}/releases/":                 h.listReleases,
-		"POST /api/0/organizations/{org}/releases/":                h.createRelease,
-		"GET /api/0/organizations/{org}/releases/{version}/":       h.getRelease,
-		"PUT /api/0/organizations/{org}/releases/{version}/":       h.getRelease,
-		"DELETE /api/0/organizations/{org}/releases/{version}/":    h.deleteRelease,
-		"GET /api/0/projects/{org}/{project}/releases/":            h.listReleases,
-		"POST /api/0/projects/{org}/{project}/releases/":           h.createRelease,
+		"GET /api/0/{$}": h.authInfo,
+		"GET /api/0/organizations/{org}/chunk-upload/{$}":                   h.chunkOptions,
+		"POST /api/0/organizations/{org}/chunk-upload/{$}":                  h.uploadChunks,
+		"POST /api/0/organizations/{org}/artifactbundle/assemble/{$}":       h.assemble,
+		"GET /api/0/organizations/{org}/projects/{$}":                       h.listProjects,
+		"GET /api/0/organizations/{org}/releases/{$}":                       h.listReleases,
+		"POST /api/0/organizations/{org}/releases/{$}":                      h.createRelease,
+		"GET /api/0/organizations/{org}/releases/{version}/{$}":             h.getRelease,
+		"PUT /api/0/organizations/{org}/releases/{version}/{$}":             h.getRelease,
+		"DELETE /api/0/organizations/{org}/releases/{version}/{$}":          h.deleteRelease,
+		"GET /api/0/projects/{org}/{project}/releases/{$}":                  h.listReleases,
+		"POST /api/0/projects/{org}/{project}/releases/{$}":                 h.createRelease,
+		"POST /api/0/projects/{org}/{project}/releases/{version}/files/{$}": h.uploadReleaseFile,
 	} {
 		h.mux.Handle(pattern, h.auth(fn))
 	}
@@ -120,6 +125,16 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, store.User)
 }
 
 func viewer(u store.User) store.Viewer { return service.ActorOf(u).Viewer() }
+
+// authInfo is what `sentry-cli info` checks a token with. The scopes are
+// what a Flytrap token allows here: releases and source maps of the
+// user's projects.
+func (h *Handler) authInfo(w http.ResponseWriter, _ *http.Request, u store.User) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user": map[string]string{"id": strconv.FormatInt(u.ID, 10), "email": u.Email},
+		"auth": map[string][]string{"scopes": {"org:read", "project:read", "project:releases"}},
+	})
+}
 
 // chunkOptions tells sentry-cli how to upload: chunk sizes, gzip, and
 // that artifact bundles are accepted (so 2.x does not fall back to
@@ -453,6 +468,91 @@ func (h *Handler) deleteRelease(w http.ResponseWriter, r *http.Request, u store.
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// uploadReleaseFile is the legacy upload of one file of a release, as
+// sentry-cli did before artifact bundles: multipart fields file, name (its
+// URL), dist and header ("Sourcemap: app.min.js.map"), repeated.
+func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u store.User) {
+	p, ok := h.project(w, r, u, r.PathValue("project"))
+	if !ok {
+		return
+	}
+	version := r.PathValue("version")
+	if _, err := h.store.GetRelease(r.Context(), viewer(u), p.ID, version); errors.Is(err, store.ErrNotFound) {
+		if _, err := h.store.CreateRelease(r.Context(), viewer(u), p.ID, version, h.now()); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	limit := h.artifacts.Limits().MaxFileBytes
+	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeDetail(w, http.StatusBadRequest, "release file: want a multipart/form-data body: "+err.Error())
+		return
+	}
+	var (
+		f    artifact.BundleFile
+		dist string
+		file bool
+	)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			h.badBody(w, r, "release file", err)
+			return
+		}
+		fieldLimit := int64(64 << 10)
+		if part.FormName() == "file" {
+			fieldLimit = limit
+		}
+		data, err := io.ReadAll(io.LimitReader(part, fieldLimit+1))
+		if err != nil {
+			h.badBody(w, r, "release file", err)
+			return
+		}
+		if int64(len(data)) > fieldLimit {
+			writeDetail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("release file: field %q is more than %d bytes", part.FormName(), fieldLimit))
+			return
+		}
+		switch part.FormName() {
+		case "file":
+			f.Data, file = data, true
+			if f.URL == "" {
+				f.URL = "~/" + part.FileName()
+			}
+		case "name":
+			f.URL = string(data)
+		case "dist":
+			dist = string(data)
+		case "header":
+			if k, v, ok := strings.Cut(string(data), ":"); ok && strings.EqualFold(strings.TrimSpace(k), "sourcemap") {
+				f.SourceMap = strings.TrimSpace(v)
+			}
+		}
+	}
+	if !file {
+		writeDetail(w, http.StatusBadRequest, "release file: no file field")
+		return
+	}
+	b, err := h.artifacts.SaveReleaseFile(r.Context(), p.ID, version, dist, f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	headers := map[string]string{}
+	if f.SourceMap != "" {
+		headers["Sourcemap"] = f.SourceMap
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": strconv.FormatInt(b.ID, 10), "name": f.URL, "dist": dist,
+		"headers": headers, "size": len(f.Data), "sha1": fmt.Sprintf("%x", sha1.Sum(f.Data)), "dateCreated": b.CreatedAt})
 }
 
 // decode reads a JSON body of at most maxJSONBody bytes into v.

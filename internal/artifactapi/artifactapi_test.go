@@ -186,6 +186,39 @@ func TestUploadFlow(t *testing.T) {
 	}
 }
 
+// TestLegacyReleaseFiles uploads a minified file and its map one by one,
+// as sentry-cli did before artifact bundles.
+func TestLegacyReleaseFiles(t *testing.T) {
+	e := newEnv(t)
+	const m = `{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA"}`
+	upload := func(name, body string, fields ...string) (int, map[string]any) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for i := 0; i+1 < len(fields); i += 2 {
+			mw.WriteField(fields[i], fields[i+1])
+		}
+		w, _ := mw.CreateFormFile("file", name)
+		w.Write([]byte(body))
+		mw.Close()
+		var out map[string]any
+		code := e.do("POST", "/api/0/projects/any/web-shop/releases/legacy-1/files/", mw.FormDataContentType(), &buf, &out)
+		return code, out
+	}
+	if code, out := upload("app.min.js", "x()\n", "name", "~/js/app.min.js", "header", "Sourcemap: maps/app.map"); code != 201 || out["name"] != "~/js/app.min.js" {
+		t.Fatalf("upload minified: %d %v", code, out)
+	}
+	if code, out := upload("app.map", m, "name", "~/js/maps/app.map"); code != 201 || out["sha1"] != sha([]byte(m)) {
+		t.Fatalf("upload map: %d %v", code, out)
+	}
+	got, err := e.store.Find(context.Background(), artifact.Query{ProjectID: e.proj.ID, Release: "legacy-1", AbsPath: "https://cdn.example/js/app.min.js"})
+	if err != nil || string(got.Body) != m {
+		t.Errorf("Find = %s, %v; want the map the Sourcemap header names", got.Body, err)
+	}
+	if code, out := upload("broken.js.map", `{"version":3`, "name", "~/js/broken.js.map"); code != 400 || !strings.Contains(out["detail"].(string), "not a JSON source map") {
+		t.Errorf("broken map: %d %v, want 400", code, out)
+	}
+}
+
 func toStrings(v any) []string {
 	var out []string
 	for _, x := range v.([]any) {

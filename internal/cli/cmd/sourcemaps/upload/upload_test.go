@@ -1,0 +1,122 @@
+package upload_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/artifactapi"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps/upload"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const goodMap = `{"version":3,"file":"app.min.js","sources":["a.js"],"names":[],"mappings":"AAAA"}`
+
+// server is flytrap's upload endpoints over a fresh store.
+func server(t *testing.T) (url, token string, arts *artifact.Store, projectID int64) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	u, _ := db.CreateUser(ctx, "a@example.com", "h", store.RoleAdmin)
+	token, _, _ = db.CreateAPIToken(ctx, u.ID, "ci")
+	p, _ := db.CreateProject(ctx, "web")
+	arts = artifact.New(db, artifact.Dir{Root: t.TempDir()}, artifact.DefaultLimits)
+	srv := httptest.NewServer(artifactapi.New(db, arts, slog.New(slog.DiscardHandler), nil))
+	t.Cleanup(srv.Close)
+	return srv.URL, token, arts, p.ID
+}
+
+func TestUpload(t *testing.T) {
+	url, token, arts, pid := server(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"js/app.min.js":     "x()\n//# sourceMappingURL=app.min.js.map\n",
+		"js/app.min.js.map": goodMap,
+	})
+	var out, errOut bytes.Buffer
+	opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &errOut}, Progress: true, Dir: dir, URL: url, Token: token,
+		Project: "web", Release: "2.1", URLPrefix: "~/static"}
+	if err := upload.Run(context.Background(), opts); err != nil {
+		t.Fatalf("Run: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "Uploaded (2):") || !strings.Contains(errOut.String(), "100%") {
+		t.Errorf("report:\n%s\nprogress:\n%s", out.String(), errOut.String())
+	}
+	m, err := arts.Find(context.Background(), artifact.Query{ProjectID: pid, Release: "2.1", AbsPath: "https://x.example/static/js/app.min.js"})
+	if err != nil || string(m.Body) != goodMap {
+		t.Errorf("Find = %s, %v", m.Body, err)
+	}
+
+	// Uploading the same files again stores nothing new and succeeds; no
+	// progress bar without a terminal.
+	out.Reset()
+	errOut.Reset()
+	opts.Progress = false
+	if err := upload.Run(context.Background(), opts); err != nil || errOut.Len() != 0 {
+		t.Errorf("second Run: %v, stderr %q", err, errOut.String())
+	}
+
+	// A wrong token is the server's 401, with a hint.
+	opts.Token = "wrong"
+	err = upload.Run(context.Background(), opts)
+	code, hint := cmdutil.ExitCode(err)
+	if err == nil || code != cmdutil.ExitError || !strings.Contains(err.Error(), "401") || !strings.Contains(hint, "FLYTRAP_TOKEN") {
+		t.Errorf("wrong token: %v (exit %d, hint %q)", err, code, hint)
+	}
+}
+
+func TestUploadRefusals(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "app.min.js.map": `{"version":3`})
+	io := &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}
+	tests := []struct {
+		name string
+		opts upload.Options
+		code int
+		want string
+	}{
+		{"no URL", upload.Options{Token: "t", Project: "p"}, cmdutil.ExitUsage, "no server URL"},
+		{"no token", upload.Options{URL: "http://x", Project: "p"}, cmdutil.ExitUsage, "no API token"},
+		{"no project", upload.Options{URL: "http://x", Token: "t"}, cmdutil.ExitUsage, "no project"},
+		{"broken map", upload.Options{DryRun: true}, cmdutil.ExitError, "not a JSON source map"},
+		{"nothing", upload.Options{DryRun: true, Dir: t.TempDir()}, cmdutil.ExitError, "nothing to upload"},
+	}
+	for _, tt := range tests {
+		o := tt.opts
+		o.IO = io
+		if o.Dir == "" {
+			o.Dir = dir
+		}
+		err := upload.Run(context.Background(), &o)
+		var ce *cmdutil.Error
+		code, _ := cmdutil.ExitCode(err)
+		if !errors.As(err, &ce) || code != tt.code || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v (exit %d), want exit %d with %q", tt.name, err, code, tt.code, tt.want)
+		}
+	}
+}
