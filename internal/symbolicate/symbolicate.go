@@ -164,6 +164,11 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 		ex.Frames = slices.Clone(ex.RawFrames)
 	}
 	raw := slices.Clone(ex.Frames)
+	// A stored event symbolicated without success has its reasons on the
+	// frames as sent; they are the rewritten frames' to carry.
+	for i := range raw {
+		raw[i].Unmapped = ""
+	}
 	mapped := false
 	// caller is the original name at the previous (calling) frame's
 	// position: the identifier it called, which is this frame's function.
