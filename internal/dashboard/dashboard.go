@@ -146,17 +146,17 @@ type Config struct {
 
 // Dashboard is the web UI's http.Handler.
 type Dashboard struct {
-	store        Store
-	svc          *service.Services
-	log          *slog.Logger
-	now          func() time.Time
-	secure       bool
-	publicURL    string
-	ingestURL    string
-	sessionTTL   time.Duration
-	trustXFF     bool
-	limits       RenderLimits
-	symbolicator Symbolicator
+	store      Store
+	svc        *service.Services
+	log        *slog.Logger
+	now        func() time.Time
+	secure     bool
+	publicURL  string
+	ingestURL  string
+	sessionTTL time.Duration
+	trustXFF   bool
+	limits     RenderLimits
+	resym      Symbolicator
 
 	mux      *http.ServeMux
 	pages    map[string]*htmltemplate.Template
@@ -205,18 +205,18 @@ func New(cfg Config) *Dashboard {
 		lim.SlowDown = defaultSlowDown
 	}
 	d := &Dashboard{
-		store:        cfg.Store,
-		log:          cfg.Log,
-		now:          cfg.Now,
-		secure:       cfg.SecureCookies,
-		publicURL:    strings.TrimRight(cfg.PublicURL, "/"),
-		ingestURL:    strings.TrimRight(cfg.IngestURL, "/"),
-		sessionTTL:   cfg.SessionTTL,
-		trustXFF:     cfg.TrustForwardedFor,
-		limits:       cfg.Render.withDefaults(),
-		symbolicator: cfg.Symbolicator,
-		cop:          http.NewCrossOriginProtection(),
-		throttle:     newLoginThrottle(lim),
+		store:      cfg.Store,
+		log:        cfg.Log,
+		now:        cfg.Now,
+		secure:     cfg.SecureCookies,
+		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
+		ingestURL:  strings.TrimRight(cfg.IngestURL, "/"),
+		sessionTTL: cfg.SessionTTL,
+		trustXFF:   cfg.TrustForwardedFor,
+		limits:     cfg.Render.withDefaults(),
+		resym:      cfg.Symbolicator,
+		cop:        http.NewCrossOriginProtection(),
+		throttle:   newLoginThrottle(lim),
 	}
 	d.svc = service.New(cfg.Store, cfg.Log)
 	if u, err := url.Parse(d.publicURL); err == nil && u.Scheme != "" && u.Host != "" {

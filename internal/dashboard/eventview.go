@@ -204,15 +204,15 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 		}
 		j := len(ev.Exceptions) - 1 - i
 		exc := ev.Exceptions[j]
+		for _, f := range exc.Frames {
+			if f.Unmapped != "" {
+				v.Unmapped++
+			}
+		}
 		if len(exc.RawFrames) > 0 {
 			v.Symbolicated = true
 			if minified {
 				exc.Frames = exc.RawFrames
-			}
-		}
-		for _, f := range exc.Frames {
-			if f.Unmapped != "" {
-				v.Unmapped++
 			}
 		}
 		ex := newExceptionView(exc, b)

@@ -24,7 +24,7 @@ func (d *Dashboard) symbolicationLinks(data *issueData, eventID string) {
 	base := "/issues/" + strconv.FormatInt(data.Issue.ID, 10) + "?"
 	data.OriginalURL = base + url.Values{"event": {eventID}}.Encode()
 	data.MinifiedURL = base + url.Values{"event": {eventID}, "frames": {"minified"}}.Encode()
-	if d.symbolicator != nil && data.Event.JavaScript && !data.Event.Unreadable {
+	if d.resym != nil && data.Event.JavaScript && !data.Event.Unreadable {
 		data.ResymbolicateURL = "/issues/" + strconv.FormatInt(data.Issue.ID, 10) + "/events/" + url.PathEscape(eventID) + "/symbolicate"
 	}
 }
@@ -34,7 +34,7 @@ func (d *Dashboard) symbolicationLinks(data *issueData, eventID string) {
 // maps were uploaded after it was processed. The event stays in its issue:
 // regrouping it would move it away from the page the user acted on.
 func (d *Dashboard) resymbolicate(w http.ResponseWriter, r *http.Request, s *session) {
-	if d.symbolicator == nil {
+	if d.resym == nil {
 		d.notFound(w, r)
 		return
 	}
@@ -53,7 +53,7 @@ func (d *Dashboard) resymbolicate(w http.ResponseWriter, r *http.Request, s *ses
 		d.redirectError(w, r, back, "This event's stored data could not be read, so it cannot be symbolicated again.")
 		return
 	}
-	if err := d.symbolicator.Resymbolicate(r.Context(), &ev); err != nil {
+	if err := d.resym.Resymbolicate(r.Context(), &ev); err != nil {
 		d.log.Warn("dashboard: re-symbolicate", "event_id", row.EventID, "err", err)
 		d.redirectError(w, r, back, "The source maps could not be read just now; the event is unchanged. Try again in a minute.")
 		return

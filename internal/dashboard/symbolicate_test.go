@@ -125,7 +125,7 @@ func TestResymbolicate(t *testing.T) {
 		got.InApp == nil || !*got.InApp || strings.TrimSpace(got.ContextLine) != "throw new RangeError('negative quantity');" {
 		t.Errorf("stored frame %+v, want src/cart.js:2 in lineTotal with its source line", got)
 	}
-	if len(raw) != 2 || raw[1].AbsPath != minifiedURL || raw[1].Function != "u" {
+	if len(raw) != 2 || raw[1].AbsPath != minifiedURL || raw[1].Function != "u" || raw[1].Unmapped != "" {
 		t.Errorf("raw frames %+v, want the minified frame as sent", raw)
 	}
 	if len(ev.Notes) != 0 {
@@ -139,7 +139,7 @@ func TestResymbolicate(t *testing.T) {
 	noBody(t, r, "app.min.js:2:1", "badge unmapped")
 	r = f.get(roleMember, page+"&frames=minified")
 	wantBody(t, r, "app.min.js:2:1", `<span class="button current" aria-current="true">Minified frames</span>`)
-	noBody(t, r, "src/cart.js:2:1")
+	noBody(t, r, "src/cart.js:2:1", "badge unmapped")
 }
 
 func TestResymbolicateMapsUnreadable(t *testing.T) {

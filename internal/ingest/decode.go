@@ -13,8 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/google/uuid"
 )
 
@@ -252,21 +252,8 @@ func jsonKind(v any) string {
 	}
 }
 
-// clamp cuts s to at most limit bytes on a rune boundary, marking the cut
-// with "…", and removes NUL characters, which PostgreSQL text rejects.
-func clamp(s string, limit int) string {
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "")
-	}
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+// clamp is event.Clamp: SDK text cut to limit bytes, without NULs.
+func clamp(s string, limit int) string { return event.Clamp(s, limit) }
 
 // parseJSONObject decodes data as exactly one JSON object, keeping numbers
 // as json.Number so large integers and float formatting survive.

@@ -58,8 +58,8 @@ type Config struct {
 	// Privacy reads each project's scrubbing settings (cached for
 	// privacyTTL); nil scrubs every event with store.DefaultPrivacy.
 	Privacy PrivacyReader
-	// Symbolicator is the symbolicate stage; nil leaves frames as the SDK
-	// sent them, until source-map support fills the slot.
+	// Symbolicator is the symbolicate stage (symbolicate.New over the
+	// artifact store); nil leaves frames as the SDK sent them.
 	Symbolicator Symbolicator
 	// Log receives processing warnings; nil is slog.Default().
 	Log *slog.Logger

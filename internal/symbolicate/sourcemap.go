@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/go-sourcemap/sourcemap"
 )
 
@@ -74,7 +74,7 @@ func parseMap(body []byte, maxSize int64) (pm *parsedMap) {
 	}()
 	c, err := sourcemap.Parse("", body)
 	if err != nil {
-		return &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: %s", errBrokenMap, clamp(err.Error(), maxLine))}
+		return &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: %s", errBrokenMap, event.Clamp(err.Error(), maxLine))}
 	}
 	return &parsedMap{consumer: c, file: c.File(), size: size}
 }
@@ -113,7 +113,7 @@ func (pm *parsedMap) lookup(line, column int) (pos position, err error) {
 		// A negative source index, which the library skips over.
 		return position{}, fmt.Errorf("%w: the mapping at line %d, column %d names no source", errBrokenMap, line, column)
 	}
-	return position{source: src, name: clamp(name, maxName), line: l, column: c + 1}, nil
+	return position{source: src, name: event.Clamp(name, maxName), line: l, column: c + 1}, nil
 }
 
 // context returns the source lines around line of source from the map's
@@ -128,7 +128,7 @@ func (pm *parsedMap) context(source string, line int) (pre []string, current str
 	lo, hi := max(i-contextRadius, 0), min(i+contextRadius+1, len(lines))
 	pre = clampAll(lines[lo:i])
 	post = clampAll(lines[i+1 : hi])
-	return pre, clamp(lines[i], maxLine), post, true
+	return pre, event.Clamp(lines[i], maxLine), post, true
 }
 
 // sourceLines splits a source's content once per parsed map: splitting on
@@ -156,24 +156,7 @@ func clampAll(lines []string) []string {
 	}
 	out := make([]string, len(lines))
 	for i, l := range lines {
-		out[i] = clamp(l, maxLine)
+		out[i] = event.Clamp(l, maxLine)
 	}
 	return out
-}
-
-// clamp cuts s to at most limit bytes on a rune boundary, marking the cut,
-// and removes NUL characters, as ingest does for what SDKs send: names
-// from a map end up in culprits, which PostgreSQL text rejects them in.
-func clamp(s string, limit int) string {
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "")
-	}
-	if len(s) <= limit {
-		return s
-	}
-	cut := limit - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -164,6 +164,11 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 		ex.Frames = slices.Clone(ex.RawFrames)
 	}
 	raw := slices.Clone(ex.Frames)
+	// A stored event symbolicated without success has its reasons on the
+	// frames as sent; they are the rewritten frames' to carry.
+	for i := range raw {
+		raw[i].Unmapped = ""
+	}
 	mapped := false
 	// caller is the original name at the previous (calling) frame's
 	// position: the identifier it called, which is this frame's function.
@@ -233,7 +238,7 @@ func (r *eventRun) lookup(ctx context.Context, f *event.Frame) (lookup, error) {
 		// name, a map whose "file" names another bundle was uploaded
 		// beside the wrong file.
 		l.reason = event.UnmappedOtherFile
-		l.detail = fmt.Sprintf("the source map found for %s was made for %s", q.AbsPath, clamp(l.pm.file, maxPath))
+		l.detail = fmt.Sprintf("the source map found for %s was made for %s", q.AbsPath, event.Clamp(l.pm.file, maxPath))
 	}
 	r.found[q] = l
 	return l, nil
@@ -335,7 +340,7 @@ func madeFor(mapFile, frameFile, storedFile string) bool {
 // derived from the minified file, and its context lines are the minified
 // ones: both go, the context replaced from the map's sourcesContent.
 func rewrite(f *event.Frame, pos position, name string, pm *parsedMap) {
-	f.AbsPath = clamp(pos.source, maxPath)
+	f.AbsPath = event.Clamp(pos.source, maxPath)
 	f.Filename = displaySource(f.AbsPath)
 	f.Lineno, f.Colno = pos.line, pos.column
 	if name != "" {

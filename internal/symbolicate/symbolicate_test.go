@@ -413,6 +413,9 @@ func TestResymbolicateSkipsFindCache(t *testing.T) {
 	if f := ev.Exceptions[0].Frames[0]; f.Unmapped != "" || f.Filename != "src/cart.js" || len(ev.Notes) != 0 {
 		t.Errorf("after the upload: frame %+v, notes %q; want it mapped and the note gone", f, ev.Notes)
 	}
+	if raw := ev.Exceptions[0].RawFrames; len(raw) != 1 || raw[0].Unmapped != "" || raw[0].AbsPath != urlA {
+		t.Errorf("raw frames %+v, want the frame as sent, without the earlier run's reason", raw)
+	}
 }
 
 // What a map puts into an event is bounded and clean like what an SDK
