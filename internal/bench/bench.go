@@ -87,6 +87,7 @@ type Report struct {
 	ShareOfBaseline float64    `json:"share_of_baseline,omitempty"`
 	Processed       *Processed `json:"processed,omitempty"`
 	RSS             *Memory    `json:"rss,omitempty"`
+	CPU             *CPU       `json:"cpu,omitempty"`
 	// Notes say which figures could not be taken, and why.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -112,6 +113,18 @@ type Memory struct {
 	BeforeBytes int64 `json:"before_bytes"`
 	PeakBytes   int64 `json:"peak_bytes"` // the largest sample during the load
 	AfterBytes  int64 `json:"after_bytes"`
+}
+
+// CPU is the CPU time the server used from just before the load until
+// its events were stored (or the drain timed out), from its /metrics. On
+// a machine shared with other work it is steadier than the rates, which
+// depend on the CPU the server gets; it includes whatever else the server
+// did meanwhile.
+type CPU struct {
+	Seconds float64 `json:"seconds"`
+	// PerStoredEventMS is Seconds in milliseconds over the events stored,
+	// when some were counted.
+	PerStoredEventMS float64 `json:"ms_per_stored_event,omitempty"`
 }
 
 // dsn is what bench needs from a DSN.
@@ -232,6 +245,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if rssErr != nil {
 		rep.Notes = append(rep.Notes, "server RSS: not measured: "+rssErr.Error())
 	}
+	cpuBefore, cpuErr := t.cpu(ctx)
+	if cpuErr != nil {
+		rep.Notes = append(rep.Notes, "server CPU: not measured: "+cpuErr.Error())
+	}
 	var sample func()
 	if rssErr == nil {
 		mem.BeforeBytes, mem.PeakBytes = rssBefore, rssBefore
@@ -272,6 +289,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			mem.PeakBytes = max(mem.PeakBytes, v)
 		}
 		rep.RSS = mem
+	}
+	if cpuErr == nil {
+		if v, err := t.cpu(ctx); err == nil {
+			rep.CPU = &CPU{Seconds: v - cpuBefore}
+			if p := rep.Processed; p != nil && p.Stored > 0 {
+				rep.CPU.PerStoredEventMS = 1000 * rep.CPU.Seconds / float64(p.Stored)
+			}
+		}
 	}
 	return rep, ctx.Err()
 }

@@ -153,6 +153,7 @@ func (f *fakeFlytrap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 	case r.URL.Path == "/metrics":
 		fmt.Fprintf(w, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", 30<<20+f.requests.Load())
+		fmt.Fprintf(w, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.6f\n", 1.5+float64(f.requests.Load())/1000)
 	case r.URL.Path == "/api/v1/projects/1/issues":
 		if r.URL.Query().Get("environment") != Environment {
 			http.Error(w, "want the bench environment", http.StatusBadRequest)
@@ -236,6 +237,10 @@ func TestRunCountsWhatTheServerSaw(t *testing.T) {
 	if m := rep.RSS; m == nil || m.BeforeBytes != 30<<20 || m.AfterBytes < m.BeforeBytes || m.PeakBytes < m.AfterBytes {
 		t.Errorf("RSS %+v", m)
 	}
+	// The fake's CPU counter grows by a millisecond a request.
+	if c := rep.CPU; c == nil || c.Seconds < float64(s.Requests)/1000-1e-6 || c.PerStoredEventMS != 1000*c.Seconds/float64(stored) {
+		t.Errorf("CPU %+v for %d requests, %d stored", c, s.Requests, stored)
+	}
 	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "answers were 429") {
 		t.Errorf("notes %q, want one on the 429s", rep.Notes)
 	}
@@ -265,8 +270,8 @@ func TestRunWithoutTokenNotesWhatItMissed(t *testing.T) {
 			missed = append(missed, n)
 		}
 	}
-	if rep.Processed != nil || rep.RSS != nil || rep.Baseline != nil || len(missed) != 2 {
-		t.Fatalf("report %+v: want no processed, RSS or baseline, and two notes on them", rep)
+	if rep.Processed != nil || rep.RSS != nil || rep.CPU != nil || rep.Baseline != nil || len(missed) != 3 {
+		t.Fatalf("report %+v: want no processed, RSS, CPU or baseline, and three notes on them", rep)
 	}
 	for _, n := range missed {
 		if !strings.Contains(n, "--token") {
@@ -379,6 +384,7 @@ func TestTableGolden(t *testing.T) {
 		ShareOfBaseline: 1426.0 / 40502,
 		Processed:       &Processed{Source: SourceREST, Stored: 14000, DrainSeconds: 30, PerSec: 350},
 		RSS:             &Memory{BeforeBytes: 38 << 20, PeakBytes: 148 << 20, AfterBytes: 120 << 20},
+		CPU:             &CPU{Seconds: 10.36, PerStoredEventMS: 0.74},
 		Notes:           []string{"processed: 14,000 of 14,260 accepted events stored after 30s"},
 	}
 	var buf bytes.Buffer

@@ -77,6 +77,13 @@ func WriteTable(w io.Writer, rep *Report) error {
 	if m := rep.RSS; m != nil {
 		fmt.Fprintf(w, "server RSS  %s before, %s peak, %s after\n", MiB(m.BeforeBytes), MiB(m.PeakBytes), MiB(m.AfterBytes))
 	}
+	if c := rep.CPU; c != nil {
+		per := ""
+		if c.PerStoredEventMS > 0 {
+			per = fmt.Sprintf(", %.3f ms per stored event", c.PerStoredEventMS)
+		}
+		fmt.Fprintf(w, "server CPU  %.2fs over the load and the drain%s\n", c.Seconds, per)
+	}
 	for _, n := range rep.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}

@@ -86,15 +86,27 @@ func parseMetrics(s string) map[string]float64 {
 
 // rss returns the server's resident memory, from /metrics.
 func (t *target) rss(ctx context.Context) (int64, error) {
+	v, err := t.metric(ctx, "process_resident_memory_bytes", "not Linux")
+	return int64(v), err
+}
+
+// cpu returns the CPU time the server has used, from /metrics.
+func (t *target) cpu(ctx context.Context) (float64, error) {
+	return t.metric(ctx, "process_cpu_seconds_total", "not Unix")
+}
+
+// metric returns one unlabelled sample of the server's /metrics; where
+// says on which systems a Flytrap server leaves it out.
+func (t *target) metric(ctx context.Context, name, where string) (float64, error) {
 	m, err := t.metrics(ctx)
 	if err != nil {
 		return 0, err
 	}
-	v, ok := m["process_resident_memory_bytes"]
+	v, ok := m[name]
 	if !ok {
-		return 0, errors.New("the server's /metrics has no process_resident_memory_bytes (an older Flytrap, or not Linux)")
+		return 0, fmt.Errorf("the server's /metrics has no %s (an older Flytrap, or %s)", name, where)
 	}
-	return int64(v), nil
+	return v, nil
 }
 
 // Sources of the stored count.

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/zstd"
@@ -141,7 +142,10 @@ func (b *body) openDecoder() *apiError {
 	var err error
 	switch b.enc {
 	case "gzip", "x-gzip":
-		b.src, err = gzip.NewReader(b.raw)
+		var z *gzip.Reader
+		if z, err = newGzipReader(b.raw); err == nil {
+			b.src, b.free = z, func() { gzipReaders.Put(z) }
+		}
 	case "deflate":
 		// RFC 9110 says zlib-wrapped, but browsers' CompressionStream
 		// ("deflate-raw") and some servers send raw DEFLATE.
@@ -181,6 +185,24 @@ func (b *body) openDecoder() *apiError {
 		return b.fail(err)
 	}
 	return nil
+}
+
+// gzipReaders holds gzip readers between requests: a new one allocates
+// and clears a 32 KiB window and its Huffman tables, which cost more CPU
+// than inflating a typical 1 KB event (docs/benchmarks.md).
+var gzipReaders sync.Pool
+
+// newGzipReader returns a pooled gzip reader reading r.
+func newGzipReader(r io.Reader) (*gzip.Reader, error) {
+	z, ok := gzipReaders.Get().(*gzip.Reader)
+	if !ok {
+		return gzip.NewReader(r)
+	}
+	if err := z.Reset(r); err != nil {
+		gzipReaders.Put(z)
+		return nil, err
+	}
+	return z, nil
 }
 
 // all reads the rest of the body and returns all of it.

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"io"
 	"runtime"
 )
@@ -10,9 +11,17 @@ import (
 // the Go runtime's view of it (go_memstats_*), so an operator or
 // `flytrap bench` can tell memory the Go heap holds from memory the
 // runtime keeps, SQLite's C-translated allocator and the mapped binary.
+// It also writes the CPU time used (process_cpu_seconds_total), from which
+// `flytrap bench` takes the CPU an event costs, a figure that holds up on
+// a machine shared with other work where rates do not.
 func WriteProcessMetrics(w io.Writer) {
 	if rss, err := ResidentBytes(); err == nil {
 		Metric(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", int64(rss))
+	}
+	if cpu, err := CPUSeconds(); err == nil {
+		// Fractional, unlike Metric's integers: a run's events are
+		// milliseconds of it each.
+		fmt.Fprintf(w, "# HELP process_cpu_seconds_total User and system CPU time spent in seconds.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.6f\n", cpu)
 	}
 	var m runtime.MemStats
 	// Its stop-the-world pause is microseconds, and only scrapes pay it.

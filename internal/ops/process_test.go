@@ -27,4 +27,13 @@ func TestMetricsReportMemory(t *testing.T) {
 			t.Errorf("%s = %d, want > 0", name, v)
 		}
 	}
+	if _, err := CPUSeconds(); err == nil {
+		m := regexp.MustCompile(`(?m)^process_cpu_seconds_total (\d+\.\d+)$`).FindStringSubmatch(rec.Body.String())
+		if m == nil {
+			t.Fatalf("no process_cpu_seconds_total in\n%s", rec.Body)
+		}
+		if v, _ := strconv.ParseFloat(m[1], 64); v <= 0 {
+			t.Errorf("process_cpu_seconds_total = %v, want > 0", v)
+		}
+	}
 }

@@ -31,11 +31,16 @@ const (
 	cookies
 )
 
-// matcher classifies keys for one Config.
+// matcher classifies keys for one Config. It is made for one event and
+// is not safe for concurrent use.
 type matcher struct {
 	fields []string
 	words  map[string]bool
 	safe   map[string]bool
+	// seen remembers the keys classified so far: an event repeats its
+	// keys (every breadcrumb's data has the same few), and classifying
+	// one takes a normalized copy and a substring search per field.
+	seen map[string]class
 }
 
 func newMatcher(c Config) *matcher {
@@ -43,6 +48,7 @@ func newMatcher(c Config) *matcher {
 		fields: append([]string(nil), DefaultFields...),
 		words:  make(map[string]bool, len(DefaultWords)),
 		safe:   make(map[string]bool, len(c.SafeFields)),
+		seen:   make(map[string]class),
 	}
 	for _, w := range DefaultWords {
 		m.words[w] = true
@@ -61,6 +67,15 @@ func newMatcher(c Config) *matcher {
 }
 
 func (m *matcher) classify(key string) class {
+	c, ok := m.seen[key]
+	if !ok {
+		c = m.classifyNew(key)
+		m.seen[key] = c
+	}
+	return c
+}
+
+func (m *matcher) classifyNew(key string) class {
 	n := normalize(key)
 	if n == "" {
 		return plain

@@ -181,33 +181,46 @@ func (s *scrubber) text(v string) string {
 		return s.mask(v)
 	}
 	// A URL's query is scrubbed pair by pair, so that a safe parameter
-	// stays unmasked; the words between URLs are masked together, so a
-	// card number written in groups is still one.
-	var (
-		out   []string
-		plain []string
-	)
-	flush := func() {
-		if len(plain) > 0 {
-			out = append(out, s.mask(strings.Join(plain, " ")))
-			plain = plain[:0]
+	// stays unmasked; the words (split at spaces) between URLs are masked
+	// together, so a card number written in groups is still one. Only a
+	// word with a "?" can be a URL, so those are looked for instead of
+	// splitting the whole text.
+	var out []string
+	next := 0 // where the word after the last URL starts
+	for end := 0; end < len(v); {
+		q := strings.IndexByte(v[end:], '?')
+		if q < 0 {
+			break
 		}
-	}
-	for w := range strings.SplitSeq(v, " ") {
+		q += end
+		start := strings.LastIndexByte(v[:q], ' ') + 1
+		if end = strings.IndexByte(v[q:], ' '); end < 0 {
+			end = len(v)
+		} else {
+			end += q
+		}
+		w := v[start:end]
 		if !looksLikeURL(w) {
-			plain = append(plain, w)
 			continue
 		}
-		flush()
-		base, q, _ := strings.Cut(w, "?")
-		q, frag, hasFrag := strings.Cut(q, "#")
-		w = s.mask(base) + "?" + s.query(q, "&")
+		if start > next {
+			out = append(out, s.mask(v[next:start-1]))
+		}
+		base, q2, _ := strings.Cut(w, "?")
+		q2, frag, hasFrag := strings.Cut(q2, "#")
+		w = s.mask(base) + "?" + s.query(q2, "&")
 		if hasFrag {
 			w += "#" + s.mask(frag)
 		}
 		out = append(out, w)
+		next = end + 1
 	}
-	flush()
+	if out == nil {
+		return s.mask(v)
+	}
+	if next <= len(v) {
+		out = append(out, s.mask(v[next:]))
+	}
 	return strings.Join(out, " ")
 }
 

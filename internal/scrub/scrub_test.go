@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -450,4 +451,23 @@ func FuzzScrub(f *testing.F) {
 			t.Fatalf("second pass scrubbed %v after first %v: %s", res2.Counts, res.Counts, fmt.Sprint(ev.Message, ev.Extra))
 		}
 	})
+}
+
+// BenchmarkScrub scrubs an event with 100 breadcrumbs that repeat their
+// keys and hold URLs with queries, the bulk of a 50 KB event.
+func BenchmarkScrub(b *testing.B) {
+	crumbs := make([]event.Breadcrumb, 100)
+	for i := range crumbs {
+		crumbs[i] = event.Breadcrumb{
+			Message: fmt.Sprintf("GET https://api.example.com/v1/items?page=%d&sort=desc took %d ms on worker-7", i, i%40),
+			Data:    jsonObject("url", fmt.Sprintf("https://api.example.com/v1/items?page=%d", i)),
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ev := event.Event{Breadcrumbs: slices.Clone(crumbs)}
+		if res := Scrub(&ev, on); res.Total() != 0 {
+			b.Fatalf("scrubbed %v", res.Counts)
+		}
+	}
 }

@@ -2,23 +2,31 @@ package scrub
 
 import (
 	"net/netip"
-	"regexp"
 	"strings"
 )
 
-var (
-	// cardRE finds candidate card numbers: 13 to 19 digits, optionally
-	// grouped by single spaces or dashes, starting with 2 to 6 (the major
-	// networks' leading digits). The leading digit keeps millisecond Unix
-	// timestamps (1…) and most IDs out; Luhn decides the rest.
-	cardRE = regexp.MustCompile(`\b[2-6](?:[ -]?[0-9]){12,18}\b`)
-	// ipv4RE finds dotted quads; neighbours are checked after matching so
-	// that four-part versions inside longer ones ("1.2.3.4.5") stay.
-	ipv4RE = regexp.MustCompile(`\b(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\b`)
-	// ipv6RE finds runs of characters an IPv6 address is made of;
-	// netip.ParseAddr decides whether a run is one.
-	ipv6RE = regexp.MustCompile(`[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*`)
-)
+// The finders below locate what these regular expressions match, with the
+// same leftmost-first semantics (text_test.go checks them against the
+// expressions, and FuzzFinders on any input):
+//
+//	card: \b[2-6](?:[ -]?[0-9]){12,18}\b
+//	IPv4: \b(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\b
+//	IPv6: [0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*
+//
+// Scrubbing runs them over every string of an event, and the expressions'
+// backtracking took more CPU than the rest of processing a 50 KB event;
+// each finder is one pass without allocating when nothing matches.
+//
+// card: a candidate card number, 13 to 19 digits optionally grouped by
+// single spaces or dashes, starting with 2 to 6 (the major networks'
+// leading digits). The leading digit keeps millisecond Unix timestamps
+// (1…) and most IDs out; Luhn decides the rest.
+//
+// IPv4: a dotted quad; neighbours are checked after finding so that
+// four-part versions inside longer ones ("1.2.3.4.5") stay.
+//
+// IPv6: a run of characters an IPv6 address is made of, with two colons;
+// netip.ParseAddr decides whether a run is one.
 
 // maskText replaces Luhn-valid card numbers with CardMask and IP addresses
 // with IPMask, and returns how many it replaced.
@@ -27,28 +35,34 @@ func maskText(s string) (string, int) {
 		return s, 0
 	}
 	n := 0
-	s = replace(s, ipv6RE, IPMask, &n, isIPv6)
-	s = replace(s, ipv4RE, IPMask, &n, isIPv4)
-	s = replace(s, cardRE, CardMask, &n, isCard)
+	s = replace(s, findIPv6, IPMask, &n, isIPv6)
+	s = replace(s, findIPv4, IPMask, &n, isIPv4)
+	s = replace(s, findCard, CardMask, &n, isCard)
 	return s, n
 }
 
-// replace substitutes mask for every match of re that accept takes. accept
-// sees the whole string and the match's bounds, and returns the end of the
-// part to mask, or -1 to keep the match.
-func replace(s string, re *regexp.Regexp, mask string, n *int, accept func(s string, i, j int) int) string {
-	idx := re.FindAllStringIndex(s, -1)
-	if idx == nil {
-		return s
-	}
+// finder returns the bounds of the first match in s at or after from, or
+// i < 0 when there is none.
+type finder func(s string, from int) (i, j int)
+
+// replace substitutes mask for every match of find that accept takes.
+// Matches do not overlap: each is looked for after the end of the one
+// before. accept sees the whole string and the match's bounds, and
+// returns the end of the part to mask, or -1 to keep the match.
+func replace(s string, find finder, mask string, n *int, accept func(s string, i, j int) int) string {
 	var b strings.Builder
 	last := 0
-	for _, m := range idx {
-		end := accept(s, m[0], m[1])
+	for from := 0; from < len(s); {
+		i, j := find(s, from)
+		if i < 0 {
+			break
+		}
+		from = j
+		end := accept(s, i, j)
 		if end < 0 {
 			continue
 		}
-		b.WriteString(s[last:m[0]])
+		b.WriteString(s[last:i])
 		b.WriteString(mask)
 		last = end
 		*n++
@@ -60,6 +74,117 @@ func replace(s string, re *regexp.Regexp, mask string, n *int, accept func(s str
 	return b.String()
 }
 
+// wordBoundaryBefore reports whether \b holds before s[i], a word
+// character.
+func wordBoundaryBefore(s string, i int) bool { return i == 0 || !isWord(s[i-1]) }
+
+// wordBoundaryAfter reports whether \b holds at j, after a word character.
+func wordBoundaryAfter(s string, j int) bool { return j == len(s) || !isWord(s[j]) }
+
+// findCard finds a card number candidate: the greedy repetition takes up
+// to 18 more digits, then gives them back until a word boundary follows.
+func findCard(s string, from int) (int, int) {
+	var ends [18]int
+	for i := from; i+13 <= len(s); i++ {
+		if c := s[i]; c < '2' || c > '6' || !wordBoundaryBefore(s, i) {
+			continue
+		}
+		m := 0
+		for p := i + 1; m < len(ends); m++ {
+			switch {
+			case p+1 < len(s) && (s[p] == ' ' || s[p] == '-') && isDigit(s[p+1]):
+				p += 2
+			case p < len(s) && isDigit(s[p]):
+				p++
+			default:
+				p = -1
+			}
+			if p < 0 {
+				break
+			}
+			ends[m] = p
+		}
+		for k := m; k >= 12; k-- {
+			if wordBoundaryAfter(s, ends[k-1]) {
+				return i, ends[k-1]
+			}
+		}
+	}
+	return -1, -1
+}
+
+// findIPv4 finds a dotted quad. An octet must be followed by a dot or, the
+// last, by a word boundary, so it is its whole run of digits: no shorter
+// alternative of the expression can match where the longest fails.
+func findIPv4(s string, from int) (int, int) {
+	for i := from; i+7 <= len(s); i++ {
+		if !isDigit(s[i]) || !wordBoundaryBefore(s, i) {
+			continue
+		}
+		p := i
+		for octet := 0; ; octet++ {
+			r := p
+			for r < len(s) && isDigit(s[r]) {
+				r++
+			}
+			if !isOctet(s[p:r]) {
+				break
+			}
+			if octet == 3 {
+				if wordBoundaryAfter(s, r) {
+					return i, r
+				}
+				break
+			}
+			if r+1 >= len(s) || s[r] != '.' {
+				break
+			}
+			p = r + 1
+		}
+	}
+	return -1, -1
+}
+
+// isOctet reports whether d, a run of digits, is what
+// 25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9] matches.
+func isOctet(d string) bool {
+	switch len(d) {
+	case 1:
+		return true
+	case 2:
+		return d[0] != '0'
+	case 3:
+		return d[0] == '1' || d[0] == '2' && (d[1] < '5' || d[1] == '5' && d[2] <= '5')
+	}
+	return false
+}
+
+// findIPv6 finds a maximal run of IPv6 characters holding two colons: the
+// expression's leftmost match starts where such a run does, and its last
+// star takes the run to its end.
+func findIPv6(s string, from int) (int, int) {
+	for i := from; i < len(s); {
+		if !isIPv6Char(s[i]) {
+			i++
+			continue
+		}
+		j, colons := i, 0
+		for ; j < len(s) && isIPv6Char(s[j]); j++ {
+			if s[j] == ':' {
+				colons++
+			}
+		}
+		if colons >= 2 {
+			return i, j
+		}
+		i = j
+	}
+	return -1, -1
+}
+
+func isIPv6Char(c byte) bool {
+	return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == ':' || c == '.'
+}
 func isCard(s string, i, j int) int {
 	digits := make([]byte, 0, 19)
 	for k := i; k < j; k++ {

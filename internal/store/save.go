@@ -298,7 +298,7 @@ type releaseKey struct {
 // returns the event that caused it, when one did.
 func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveResult, *saving, error) {
 	results := make([]SaveResult, len(batch))
-	stored, err := storedEvents(ctx, tx, batch)
+	stored, err := d.storedEvents(ctx, tx, batch)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -322,7 +322,7 @@ func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveRes
 	if len(fresh) == 0 {
 		return results, nil, nil
 	}
-	if i, err := missingProject(ctx, tx, batch, fresh); err != nil {
+	if i, err := d.missingProject(ctx, tx, batch, fresh); err != nil {
 		if i >= 0 {
 			return nil, &batch[i], err
 		}
@@ -332,7 +332,7 @@ func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveRes
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := insertEvents(ctx, tx, batch, fresh, issues); err != nil {
+	if err := d.insertEvents(ctx, tx, batch, fresh, issues); err != nil {
 		return nil, nil, err
 	}
 	for i := range batch {
@@ -342,17 +342,17 @@ func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveRes
 			results[i].IssueID = issues[i]
 		}
 	}
-	newReleases, err := insertReleases(ctx, tx, batch, fresh)
+	newReleases, err := d.insertReleases(ctx, tx, batch, fresh)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := upsertCounts(ctx, tx, batch, fresh, issues); err != nil {
+	if err := d.upsertCounts(ctx, tx, batch, fresh, issues); err != nil {
 		return nil, nil, err
 	}
-	if err := upsertTags(ctx, tx, batch, fresh, issues); err != nil {
+	if err := d.upsertTags(ctx, tx, batch, fresh, issues); err != nil {
 		return nil, nil, err
 	}
-	newUser, err := insertUsers(ctx, tx, batch, fresh, issues)
+	newUser, err := d.insertUsers(ctx, tx, batch, fresh, issues)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -379,7 +379,7 @@ func eachChunk(n int, fn func(from, to int) error) error {
 
 // storedEvents returns the issue of each event of batch the store already
 // has.
-func storedEvents(ctx context.Context, tx *sql.Tx, batch []saving) (map[eventKey]int64, error) {
+func (d *DB) storedEvents(ctx context.Context, tx *sql.Tx, batch []saving) (map[eventKey]int64, error) {
 	byProject := make(map[int64][]string)
 	var projects []int64
 	for _, s := range batch {
@@ -392,7 +392,7 @@ func storedEvents(ctx context.Context, tx *sql.Tx, batch []saving) (map[eventKey
 	for _, p := range projects {
 		ids := byProject[p]
 		err := eachChunk(len(ids), func(from, to int) error {
-			var q query
+			q := d.query()
 			q.add(`SELECT event_id, issue_id FROM events WHERE project_id = `, q.arg(p), ` AND event_id IN (`)
 			for i, id := range ids[from:to] {
 				if i > 0 {
@@ -427,8 +427,8 @@ func storedEvents(ctx context.Context, tx *sql.Tx, batch []saving) (map[eventKey
 
 // missingProject returns ErrNotFound and the first event of fresh whose
 // project does not exist, or -1 and nil.
-func missingProject(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int) (int, error) {
-	var q query
+func (d *DB) missingProject(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int) (int, error) {
+	q := d.query()
 	q.add(`SELECT id FROM projects WHERE id IN (`)
 	seen := make(map[int64]bool)
 	for _, i := range fresh {
@@ -519,9 +519,9 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 
 // insertEvents inserts the fresh events in batch order, and fails with
 // errDuplicate when a concurrent transaction stored one of them first.
-func insertEvents(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
+func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
 	return eachChunk(len(fresh), func(from, to int) error {
-		var q query
+		q := d.query()
 		q.add(`INSERT INTO events (project_id, issue_id, event_id, occurred_at, received_at, title, level, release_name, environment, payload) VALUES `)
 		for j, i := range fresh[from:to] {
 			s := &batch[i]
@@ -551,7 +551,7 @@ func insertEvents(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, 
 // insertReleases records the releases of the fresh events, each first seen
 // when the first of its events was received, and returns the ones this
 // batch created with the batch index of the event that did.
-func insertReleases(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int) (map[releaseKey]int, error) {
+func (d *DB) insertReleases(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int) (map[releaseKey]int, error) {
 	firstOf := make(map[releaseKey]int)
 	var keys []releaseKey
 	for _, i := range fresh {
@@ -566,7 +566,7 @@ func insertReleases(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int
 	})
 	created := make(map[releaseKey]int)
 	err := eachChunk(len(keys), func(from, to int) error {
-		var q query
+		q := d.query()
 		q.add(`INSERT INTO releases (project_id, version, first_seen) VALUES `)
 		for j, k := range keys[from:to] {
 			if j > 0 {
@@ -597,7 +597,7 @@ type bucket struct{ issueID, hour int64 }
 
 // upsertCounts adds the fresh events to their issues' hourly buckets, one
 // row per bucket.
-func upsertCounts(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
+func (d *DB) upsertCounts(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
 	counts := make(map[bucket]int64)
 	for _, i := range fresh {
 		counts[bucket{issues[i], millis(fromMillis(batch[i].at).Truncate(time.Hour))}]++
@@ -606,7 +606,7 @@ func upsertCounts(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, 
 		return cmp.Or(cmp.Compare(a.issueID, b.issueID), cmp.Compare(a.hour, b.hour))
 	})
 	return eachChunk(len(keys), func(from, to int) error {
-		var q query
+		q := d.query()
 		q.add(`INSERT INTO issue_counts (issue_id, hour, count) VALUES `)
 		for j, k := range keys[from:to] {
 			if j > 0 {
@@ -628,7 +628,7 @@ type issueTag struct {
 
 // upsertTags counts the fresh events in their issues' tag pairs, one row
 // per pair.
-func upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
+func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
 	counts := make(map[issueTag]int64)
 	for _, i := range fresh {
 		for _, t := range batch[i].tags {
@@ -639,7 +639,7 @@ func upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, is
 		return cmp.Or(cmp.Compare(a.issueID, b.issueID), strings.Compare(a.key, b.key), strings.Compare(a.value, b.value))
 	})
 	return eachChunk(len(keys), func(from, to int) error {
-		var q query
+		q := d.query()
 		q.add(`INSERT INTO issue_tags (issue_id, key, value, count) VALUES `)
 		for j, k := range keys[from:to] {
 			if j > 0 {
@@ -661,7 +661,7 @@ type issueUser struct {
 
 // insertUsers records the users of the fresh events and returns the batch
 // indexes of the events that brought an issue a user it did not have.
-func insertUsers(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) (map[int]bool, error) {
+func (d *DB) insertUsers(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) (map[int]bool, error) {
 	firstOf := make(map[issueUser]int)
 	for _, i := range fresh {
 		k := issueUser{issues[i], batch[i].userKey}
@@ -674,7 +674,7 @@ func insertUsers(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, i
 	})
 	newUser := make(map[int]bool)
 	err := eachChunk(len(keys), func(from, to int) error {
-		var q query
+		q := d.query()
 		q.add(`INSERT INTO issue_users (issue_id, user_key) VALUES `)
 		for j, k := range keys[from:to] {
 			if j > 0 {
@@ -732,11 +732,27 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 	for _, i := range fresh {
 		events[issues[i]] = append(events[issues[i]], i)
 	}
+	// A batch updates many issues with the same two statements: prepared
+	// once, SQLite parses them once per batch instead of once per issue.
+	read, err := tx.PrepareContext(ctx, `SELECT status, resolved_in_release, count, user_count, first_seen, last_seen,
+			first_release, last_release, title, culprit, level, latest_event_id
+		FROM issues WHERE id = $1`+d.forNoKeyUpdate())
+	if err != nil {
+		return err
+	}
+	defer read.Close()
+	write, err := tx.PrepareContext(ctx, `UPDATE issues SET
+			count = $2, user_count = $3, first_seen = $4, last_seen = $5,
+			first_release = $6, last_release = $7, status = $8, resolved_in_release = $9,
+			title = $10, culprit = $11, level = $12, latest_event_id = $13
+		WHERE id = $1`)
+	if err != nil {
+		return err
+	}
+	defer write.Close()
 	for _, id := range slices.Sorted(maps.Keys(events)) {
 		var st issueState
-		err := tx.QueryRowContext(ctx, `SELECT status, resolved_in_release, count, user_count, first_seen, last_seen,
-				first_release, last_release, title, culprit, level, latest_event_id
-			FROM issues WHERE id = $1`+d.forNoKeyUpdate(), id).Scan(
+		err := read.QueryRowContext(ctx, id).Scan(
 			&st.status, &st.resolvedIn, &st.count, &st.userCount, &st.firstSeen, &st.lastSeen,
 			&st.firstRelease, &st.lastRelease, &st.title, &st.culprit, &st.level, &st.last)
 		if err != nil {
@@ -782,12 +798,7 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 			}
 			res.Count, res.UserCount, res.Status, res.Title, res.Level = st.count, st.userCount, st.status, st.title, st.level
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE issues SET
-				count = $2, user_count = $3, first_seen = $4, last_seen = $5,
-				first_release = $6, last_release = $7, status = $8, resolved_in_release = $9,
-				title = $10, culprit = $11, level = $12, latest_event_id = $13
-			WHERE id = $1`,
-			id, st.count, st.userCount, st.firstSeen, st.lastSeen, st.firstRelease, st.lastRelease,
+		if _, err := write.ExecContext(ctx, id, st.count, st.userCount, st.firstSeen, st.lastSeen, st.firstRelease, st.lastRelease,
 			st.status, st.resolvedIn, st.title, st.culprit, st.level, st.last); err != nil {
 			return err
 		}

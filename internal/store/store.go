@@ -271,11 +271,27 @@ func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 type query struct {
 	sb   strings.Builder
 	args []any
+	// mark is '?' for SQLite's ?N, else PostgreSQL's $N: SQLite takes $N
+	// for a name and looks each one up among the names before it, which
+	// made preparing a multi-row statement quadratic in its parameters.
+	mark byte
+}
+
+// query returns a query with the placeholders of d's dialect. The zero
+// query writes $N, which both dialects accept.
+func (d *DB) query() query {
+	if d.dialect == DialectSQLite {
+		return query{mark: '?'}
+	}
+	return query{}
 }
 
 // arg records v and returns its placeholder.
 func (q *query) arg(v any) string {
 	q.args = append(q.args, v)
+	if q.mark == '?' {
+		return "?" + strconv.Itoa(len(q.args))
+	}
 	return "$" + strconv.Itoa(len(q.args))
 }
 
