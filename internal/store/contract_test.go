@@ -66,6 +66,12 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"APITokenAdmin", testAPITokenAdmin},
 		{"Privacy", testPrivacy},
 		{"ScrubbedPayload", testScrubbedPayload},
+		{"AlertConfig", testAlertConfig},
+		{"AlertOutbox", testAlertOutbox},
+		{"AlertFloodDigest", testAlertFloodDigest},
+		{"AlertRegression", testAlertRegression},
+		{"AlertFrequencyFilters", testAlertFrequencyFilters},
+		{"AlertClaim", testAlertClaim},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
