@@ -33,6 +33,16 @@ type SNSSubscription struct {
 // Confirmed reports whether the owner confirmed the subscription.
 func (s SNSSubscription) Confirmed() bool { return strings.HasPrefix(s.ARN, "arn:") }
 
+// NewSNSClient returns an SNS client for cfg, honoring
+// AWS_ENDPOINT_URL_SNS.
+func NewSNSClient(cfg aws.Config, optFns ...func(*sns.Options)) *sns.Client {
+	return sns.NewFromConfig(cfg, append([]func(*sns.Options){func(o *sns.Options) {
+		if e := serviceEndpoint("SNS"); e != nil {
+			o.BaseEndpoint = e
+		}
+	}}, optFns...)...)
+}
+
 // SNSTopics manages and publishes to SNS topics by name.
 type SNSTopics struct {
 	client SNSAPI

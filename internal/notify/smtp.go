@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	netmail "net/mail"
 	"net/url"
@@ -45,7 +46,8 @@ type SMTPOptions struct {
 func NewSMTP(rawURL, from string, opts SMTPOptions) (*SMTP, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("SMTP URL: %w", err)
+		// url's error quotes the URL, password included.
+		return nil, errors.New("the SMTP URL is not a valid URL (percent-encode special characters in the user and password)")
 	}
 	s := &SMTP{host: u.Hostname(), from: from, tls: opts.TLS, timeout: opts.Timeout, auth: mail.SMTPAuthPlain}
 	switch u.Scheme {

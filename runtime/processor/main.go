@@ -188,7 +188,7 @@ func (f *function) batchHandler(ctx context.Context) (func(context.Context, even
 	// Each batch's stored events are announced with NOTIFY in the batch's
 	// transaction, for the dashboard's live stream; the Lambda never calls
 	// anything outside the VPC.
-	proc := process.New(process.Config{Saver: db, Notify: livemsg.Notify, Privacy: db, Log: f.log})
+	proc := process.New(process.Config{Saver: db, Outbox: db.AlertHook(nil), Notify: livemsg.Notify, Privacy: db, Log: f.log})
 	f.batch = lambdax.SQSBatchHandler(func(ctx context.Context, msgs []events.SQSMessage) []error {
 		bodies := make([][]byte, len(msgs))
 		for i, m := range msgs {
