@@ -262,7 +262,7 @@ type issueData struct {
 	Project store.Project
 	// Muted says the issue sends no alerts.
 	Muted bool
-	Event   *eventView
+	Event *eventView
 	// EventMissing says why there is no event: retention removed them all.
 	EventMissing bool
 	// OlderURL, NewerURL and LatestURL navigate between the issue's events.
