@@ -56,10 +56,10 @@ func TestAlertSurvivesKill(t *testing.T) {
 	}
 
 	p2 := startDev(t, dir, nil, append(smtpFlags, "--alerts-every", "200ms")...)
-	msgs := sink.Wait(t, 1, 30*time.Second)
+	sink.Wait(t, 1, 30*time.Second)
 	// Several more delivery runs: nothing is sent again.
 	time.Sleep(2 * time.Second)
-	msgs = sink.Messages()
+	msgs := sink.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("%d emails after the restart, want exactly 1", len(msgs))
 	}

@@ -128,40 +128,33 @@ func (q ruleRequest) rule() store.AlertRule {
 
 func (a *API) createRule(w http.ResponseWriter, r *http.Request) {
 	pid, ok := pathID(w, r, "project_id")
-	if !ok {
-		return
+	if ok {
+		a.saveRule(w, r, store.AlertRule{ProjectID: pid}, http.StatusCreated)
 	}
-	var req ruleRequest
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	rule := req.rule()
-	rule.ProjectID = pid
-	out, err := a.svc.Alerts.PutRule(r.Context(), actor(r), rule)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, out)
 }
 
 func (a *API) putRule(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, "rule_id")
-	if !ok {
-		return
+	if ok {
+		a.saveRule(w, r, store.AlertRule{ID: id}, http.StatusOK)
 	}
+}
+
+// saveRule creates (at.ID 0, in at.ProjectID) or replaces the rule at.ID
+// with the body's, and answers status with it.
+func (a *API) saveRule(w http.ResponseWriter, r *http.Request, at store.AlertRule, status int) {
 	var req ruleRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
 	rule := req.rule()
-	rule.ID = id
+	rule.ID, rule.ProjectID = at.ID, at.ProjectID
 	out, err := a.svc.Alerts.PutRule(r.Context(), actor(r), rule)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, status, out)
 }
 
 func (a *API) deleteRule(w http.ResponseWriter, r *http.Request) {

@@ -135,31 +135,32 @@ func (d *Dashboard) createChannel(w http.ResponseWriter, r *http.Request, s *ses
 }
 
 func (d *Dashboard) deleteChannel(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok1 := pathID(r, "id")
-	ch, ok2 := pathID(r, "channel")
-	if !ok1 || !ok2 {
-		d.notFound(w, r)
-		return
-	}
-	if err := d.svc.Alerts.DeleteChannel(r.Context(), s.actor(), ch); err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	d.redirect(w, r, alertsURL(id), "Channel deleted, with its rules.")
+	d.alertAction(w, r, "channel", "Channel deleted, with its rules.", func(id int64) error {
+		return d.svc.Alerts.DeleteChannel(r.Context(), s.actor(), id)
+	})
 }
 
 func (d *Dashboard) testChannel(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok1 := pathID(r, "id")
-	ch, ok2 := pathID(r, "channel")
+	d.alertAction(w, r, "channel", "Test message queued; it goes out within seconds and shows in the history below.", func(id int64) error {
+		_, err := d.svc.Alerts.TestChannel(r.Context(), s.actor(), id)
+		return err
+	})
+}
+
+// alertAction runs do with the path's {name} ID and goes back to the
+// project's alerts page with msg, or answers do's error.
+func (d *Dashboard) alertAction(w http.ResponseWriter, r *http.Request, name, msg string, do func(id int64) error) {
+	project, ok1 := pathID(r, "id")
+	id, ok2 := pathID(r, name)
 	if !ok1 || !ok2 {
 		d.notFound(w, r)
 		return
 	}
-	if _, err := d.svc.Alerts.TestChannel(r.Context(), s.actor(), ch); err != nil {
+	if err := do(id); err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	d.redirect(w, r, alertsURL(id), "Test message queued; it goes out within seconds and shows in the history below.")
+	d.redirect(w, r, alertsURL(project), msg)
 }
 
 func (d *Dashboard) createRule(w http.ResponseWriter, r *http.Request, s *session) {
@@ -183,17 +184,9 @@ func (d *Dashboard) createRule(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 func (d *Dashboard) deleteRule(w http.ResponseWriter, r *http.Request, s *session) {
-	id, ok1 := pathID(r, "id")
-	rule, ok2 := pathID(r, "rule")
-	if !ok1 || !ok2 {
-		d.notFound(w, r)
-		return
-	}
-	if err := d.svc.Alerts.DeleteRule(r.Context(), s.actor(), rule); err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	d.redirect(w, r, alertsURL(id), "Rule deleted.")
+	d.alertAction(w, r, "rule", "Rule deleted.", func(id int64) error {
+		return d.svc.Alerts.DeleteRule(r.Context(), s.actor(), id)
+	})
 }
 
 func (d *Dashboard) setCooldown(w http.ResponseWriter, r *http.Request, s *session) {
