@@ -812,6 +812,10 @@ func (d *DB) skipLocked() string {
 // by several processes at once, each digest is written once.
 func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 	nowMs := millis(now)
+	// Most runs find nothing: look before taking SQLite's write lock.
+	if due, err := d.any(ctx, `SELECT 1 FROM alert_issue_state WHERE pending > 0 AND window_end <= $1 LIMIT 1`, nowMs); err != nil || !due {
+		return 0, err
+	}
 	n := 0
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT s.issue_id, s.project_id, s.pending, s.channels, s.window_end
@@ -877,6 +881,19 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("store: queue digests: %w", err)
 	}
 	return n, nil
+}
+
+// any reports whether q returns a row.
+func (d *DB) any(ctx context.Context, q string, args ...any) (bool, error) {
+	var one int
+	err := d.db.QueryRowContext(ctx, q, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	return true, nil
 }
 
 // QueueTestNotification writes a test message for a channel; admins only.
@@ -954,6 +971,10 @@ func (d *DB) ListNotifications(ctx context.Context, v Viewer, projectID int64, l
 // until its lease ends.
 func (d *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]ClaimedNotification, error) {
 	nowMs := millis(now)
+	if due, err := d.any(ctx, `SELECT 1 FROM alert_notifications WHERE (status = $1 AND next_attempt_at <= $3)
+		OR (status = $2 AND lease_until <= $3) LIMIT 1`, NotificationPending, NotificationSending, nowMs); err != nil || !due {
+		return nil, err
+	}
 	var out []ClaimedNotification
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		out = nil

@@ -202,10 +202,7 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 		pub.loop(bg, opts.publishEvery)
 	}()
 
-	alerts, extra, err := alertsSetup(ctx, sm, awsx.NewSNSTopics(awsx.NewSNSClient(cfg)), rc, db, os.Getenv, log)
-	if err != nil {
-		return err
-	}
+	alerts, extra := alertsSetup(ctx, sm, awsx.NewSNSTopics(awsx.NewSNSClient(cfg)), rc, db, os.Getenv, log)
 	a := newApp(db, pub, rc, opts, alerts, extra, log)
 	wg.Add(1)
 	go func() {
