@@ -287,6 +287,23 @@ func TestSMTPRefusesBadCredentials(t *testing.T) {
 	}
 }
 
+// TestSMTPS: smtps:// speaks TLS from the first byte and authenticates.
+func TestSMTPS(t *testing.T) {
+	serverTLS, clientTLS := notifytest.TLSPair()
+	sink := notifytest.StartSMTP(t, notifytest.SMTPOptions{User: "flytrap", Password: "pw", TLS: serverTLS, Implicit: true})
+	smtp, err := notify.NewSMTP("smtps://flytrap:pw@"+sink.Addr, "alerts@example.com", notify.SMTPOptions{TLS: clientTLS, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := smtp.Send(context.Background(), []string{"ada@example.com"}, notify.Email{Subject: "hello", Text: "text", HTML: "<p>html</p>", Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	m := sink.Messages()
+	if len(m) != 1 || !m[0].TLS || m[0].User != "flytrap" {
+		t.Errorf("messages = %+v", m)
+	}
+}
+
 func TestNewSMTPURLs(t *testing.T) {
 	for _, tt := range []struct {
 		url, from string

@@ -35,8 +35,10 @@ type SMTPOptions struct {
 	// User and Password are the only credentials AUTH PLAIN accepts; empty
 	// User accepts mail without AUTH.
 	User, Password string
-	// TLS, when not nil, makes the server offer STARTTLS.
-	TLS *tls.Config
+	// TLS, when not nil, makes the server offer STARTTLS, or with
+	// Implicit speak TLS from the first byte (smtps://).
+	TLS      *tls.Config
+	Implicit bool
 	// Fail, when not nil, is called for each message; an error refuses it
 	// with a temporary failure (451).
 	Fail func(Message) error
@@ -71,12 +73,16 @@ func Listen(addr string, opts SMTPOptions) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
+	starttls := opts.TLS
+	if opts.Implicit {
+		ln, starttls = tls.NewListener(ln, opts.TLS), nil
+	}
 	s := &Sink{Addr: ln.Addr().String(), opts: opts, more: make(chan struct{}, 1)}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{sink: s, conn: c}, nil
 	}))
 	s.srv.Domain = "localhost"
-	s.srv.TLSConfig = opts.TLS
+	s.srv.TLSConfig = starttls
 	s.srv.AllowInsecureAuth = opts.TLS == nil
 	s.srv.ReadTimeout, s.srv.WriteTimeout = 10*time.Second, 10*time.Second
 	go s.srv.Serve(ln)
