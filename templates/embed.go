@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every template, addressed by its path below this folder.
 //
-//go:embed snippets dashboard static cloudinit
+//go:embed snippets dashboard static cloudinit alerts
 var FS embed.FS

@@ -74,7 +74,7 @@ type required struct{}
 
 // wantResources and wantTypes are what a first apply creates: the number of
 // resources and how many of each type. Update them with the modules.
-const wantResources = 74
+const wantResources = 76
 
 var wantTypes = map[string]int{
 	"aws_apigatewayv2_api":                               1,
@@ -90,7 +90,7 @@ var wantTypes = map[string]int{
 	"aws_eip":                                            1,
 	"aws_iam_instance_profile":                           1,
 	"aws_iam_role":                                       3,
-	"aws_iam_role_policy":                                3,
+	"aws_iam_role_policy":                                4,
 	"aws_iam_role_policy_attachment":                     1,
 	"aws_instance":                                       1,
 	"aws_internet_gateway":                               1,
@@ -108,6 +108,7 @@ var wantTypes = map[string]int{
 	"aws_s3_bucket_server_side_encryption_configuration": 1,
 	"aws_s3_bucket_versioning":                           1,
 	"aws_s3_object":                                      2,
+	"aws_secretsmanager_secret":                          1,
 	"aws_security_group":                                 3,
 	"aws_sns_topic":                                      1,
 	"aws_sns_topic_policy":                               1,

@@ -93,7 +93,7 @@ type endpoint struct {
 // what the caller may see is up to the store, what they may change up to
 // the services.
 func (a *API) endpoints() []endpoint {
-	return []endpoint{
+	return append([]endpoint{
 		{"GET /api/v1/me", a.me},
 		{"GET /api/v1/projects", a.listProjects},
 		{"POST /api/v1/projects", a.createProject},
@@ -120,7 +120,7 @@ func (a *API) endpoints() []endpoint {
 		{"GET /api/v1/tokens", a.listTokens},
 		{"POST /api/v1/tokens", a.createToken},
 		{"DELETE /api/v1/tokens/{token_id}", a.deleteToken},
-	}
+	}, a.alertEndpoints()...)
 }
 
 // WithSessionAuth makes requests without an Authorization header

@@ -43,6 +43,8 @@ type fixture struct {
 	otherIssue                        int64 // in other project
 	eventA                            string
 	otherEvent                        string
+	// The default email channel and new-issue rule of each project.
+	channel, rule, otherChannel, otherRule int64
 }
 
 func saveEvent(t *testing.T, db *store.DB, projectID int64, id, typ, msg, env string, tags ...event.Tag) store.SaveResult {
@@ -133,6 +135,8 @@ func newFixture(t *testing.T) *fixture {
 	f.issueB = saveEvent(t, db, f.project.ID, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1", "RangeError", "bad length", "staging").IssueID
 	f.otherEvent = "ccccccccccccccccccccccccccccccc1"
 	f.otherIssue = saveEvent(t, db, f.other.ID, f.otherEvent, "KeyError", "secret", "production").IssueID
+	f.channel, f.rule = defaultAlerts(t, db, f.project.ID)
+	f.otherChannel, f.otherRule = defaultAlerts(t, db, f.other.ID)
 	f.srv = httptest.NewServer(New(db, nil, func() time.Time { return now }).WithSessionAuth(testSessionAuth(db)))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -209,7 +213,7 @@ func routes(f *fixture) []route {
 	i, oi := fmt.Sprintf("/api/v1/issues/%d", f.issueA), fmt.Sprintf("/api/v1/issues/%d", f.otherIssue)
 	bulk := func(id int64) string { return fmt.Sprintf(`{"ids":[%d],"status":"resolved"}`, id) }
 	const missing = "/999999"
-	return []route{
+	return append([]route{
 		{"GET", "/api/v1/projects", "", 200, 200, 200},
 		{"GET", p + "/issues", "", 200, 200, 404},
 		{"GET", o + "/issues", "", 200, 404, 404},
@@ -262,7 +266,7 @@ func routes(f *fixture) []route {
 		{"POST", "/api/v1/tokens", `{"name":"ci"}`, 201, 201, 201},
 		{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", f.adminSpareToken), "", 204, 404, 404},
 		{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", f.memberSpareToken), "", 404, 204, 404},
-	}
+	}, alertRoutes(f)...)
 }
 
 // TestAuthorizationMatrix sends every route as every kind of caller, each

@@ -3,11 +3,12 @@
 // and the EC2 dashboard (runtime/dashboard adds the key-set publisher and
 // its TLS listeners): the web face, /healthz, /readyz and /metrics with the
 // same checks and metric names, and the background jobs (event retention,
-// session pruning). What only one side has is added through options, so the
+// session pruning, alert delivery). What only one side has is added through options, so the
 // two cannot drift apart again.
 package app
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/artifactapi"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -44,6 +46,8 @@ const (
 	// JobArtifacts removes artifact bundles of deleted releases and the
 	// blobs no bundle refers to; registered with WithArtifacts.
 	JobArtifacts = "artifact-retention"
+	// JobAlerts delivers the alert outbox (internal/notify).
+	JobAlerts = "alerts"
 )
 
 // DefaultArtifactCleanupEvery is how often the artifact retention job runs.
@@ -73,6 +77,13 @@ type Config struct {
 	MinFreeBytes uint64
 	// FreeSpace measures DataDir's free space; nil is ops.FreeBytes.
 	FreeSpace ops.FreeSpace
+	// Alerts configures the delivery of alert notifications: the mailer
+	// (SMTP, SNS, or nil to log email), HTTP client and retry policy.
+	// PublicURL, Log and Now default to this Config's.
+	Alerts notify.Config
+	// AlertsEvery is how often the alerts job delivers what is due
+	// (0: notify.DefaultEvery).
+	AlertsEvery time.Duration
 	// Log receives the server's and the jobs' logs; nil discards them.
 	Log *slog.Logger
 	// Now is the jobs' clock; nil is time.Now.
@@ -219,6 +230,17 @@ func (a *App) registerJobs() {
 			return err
 		}})
 	}
+	alerts := a.cfg.Alerts
+	if alerts.PublicURL == "" {
+		alerts.PublicURL = a.cfg.PublicURL
+	}
+	if alerts.Log == nil {
+		alerts.Log = a.log
+	}
+	if alerts.Now == nil {
+		alerts.Now = a.cfg.Now
+	}
+	a.jobs.Add(Job{Name: JobAlerts, Every: cmp.Or(a.cfg.AlertsEvery, notify.DefaultEvery), Run: notify.NewWorker(a.db, alerts).Run})
 	for _, j := range a.opts.jobs {
 		a.jobs.Add(j)
 	}

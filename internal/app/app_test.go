@@ -34,11 +34,11 @@ func TestNewRegistersJobs(t *testing.T) {
 		opts      []Option
 		want      string
 	}{
-		{"retention off", Retention{}, nil, JobSessions},
-		{"by age", Retention{MaxAge: time.Hour}, nil, JobRetention + "," + JobSessions},
-		{"per issue", Retention{PerIssue: 10}, nil, JobRetention + "," + JobSessions},
-		{"with an extra job", Retention{MaxAge: time.Hour}, []Option{WithJob(extra)}, JobRetention + "," + JobSessions + ",outbox"},
-		{"with artifacts", Retention{}, []Option{WithArtifacts(artifact.Dir{Root: "unused"})}, JobSessions + "," + JobArtifacts},
+		{"retention off", Retention{}, nil, JobSessions + "," + JobAlerts},
+		{"by age", Retention{MaxAge: time.Hour}, nil, JobRetention + "," + JobSessions + "," + JobAlerts},
+		{"per issue", Retention{PerIssue: 10}, nil, JobRetention + "," + JobSessions + "," + JobAlerts},
+		{"with an extra job", Retention{MaxAge: time.Hour}, []Option{WithJob(extra)}, JobRetention + "," + JobSessions + "," + JobAlerts + ",outbox"},
+		{"with artifacts", Retention{}, []Option{WithArtifacts(artifact.Dir{Root: "unused"})}, JobSessions + "," + JobArtifacts + "," + JobAlerts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

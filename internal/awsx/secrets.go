@@ -3,12 +3,14 @@ package awsx
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
 // SecretGetter is the part of Secrets Manager the dashboard uses;
@@ -74,4 +76,26 @@ func SecretPassword(c SecretGetter, secretID string, maxAge time.Duration) func(
 		cached, fetched = cred.Password, time.Now()
 		return cached, nil
 	}
+}
+
+// GetSecretJSON reads secretID's current value as JSON into v. A secret
+// that does not exist, or has no value yet, is found false and no error:
+// optional settings (alert SMTP) live in secrets an operator fills in.
+func GetSecretJSON(ctx context.Context, c SecretGetter, secretID string, v any) (found bool, err error) {
+	out, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
+	var nf *smtypes.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read secret %s: %w", secretID, err)
+	}
+	if out.SecretString == nil {
+		return false, fmt.Errorf("secret %s has no string value", secretID)
+	}
+	if err := json.Unmarshal([]byte(*out.SecretString), v); err != nil {
+		// The error would quote the secret; say only what is wrong.
+		return false, fmt.Errorf("secret %s is not the JSON object expected", secretID)
+	}
+	return true, nil
 }

@@ -185,10 +185,17 @@ func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, s *session) {
 // accountData is the account page's model.
 type accountData struct {
 	Error string
+	// EmailOptOut says the user turned alert email off.
+	EmailOptOut bool
 }
 
 func (d *Dashboard) accountPage(w http.ResponseWriter, r *http.Request, s *session) {
-	d.render(w, r, http.StatusOK, "account", &view{Title: "Account", Nav: "account", Data: accountData{}})
+	optOut, err := d.svc.Alerts.EmailOptOut(r.Context(), s.actor())
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "account", &view{Title: "Account", Nav: "account", Data: accountData{EmailOptOut: optOut}})
 }
 
 // changePassword checks the current password (throttled like sign-in, so a

@@ -57,6 +57,7 @@ func matrix() []route {
 			route{"POST", "/admin/projects/" + p.project + "/members/" + p.member + "/remove", nil, scopeAdmin, 303},
 			route{"POST", "/admin/projects/" + p.project + "/keys/rotate", nil, scopeAdmin, 303},
 		)
+		rs = append(rs, alertMatrix(p.scope, p.project, p.issue)...)
 	}
 	rs = append(rs,
 		// An issue with an event of another project's issue, either way.
@@ -68,6 +69,7 @@ func matrix() []route {
 		route{"GET", "/account", nil, scopeAnyone, 200},
 		route{"POST", "/account/password", url.Values{"current": {"wrong password"}, "new": {"new password"}, "confirm": {"new password"}}, scopeAnyone, 400},
 		route{"POST", "/logout", nil, scopeAnyone, 303},
+		route{"POST", "/account/alerts", url.Values{"email_opt_out": {"on"}}, scopeAnyone, 303},
 
 		route{"GET", "/admin/users", nil, scopeAdmin, 200},
 		route{"POST", "/admin/users", url.Values{"email": {"x@example.com"}, "password": {"long enough"}, "role": {"member"}}, scopeAdmin, 303},
@@ -107,6 +109,8 @@ func (f *fixture) fill(s string, victim int64) string {
 		"{issue}", id(f.issue), "{otherIssue}", id(f.otherIssue),
 		"{event1}", f.event1, "{otherEvent}", f.otherEvent,
 		"{member}", id(f.member.ID), "{outsider}", id(f.outsider.ID), "{victim}", id(victim),
+		"{webChannel}", id(f.firstChannel(f.web.ID)), "{billingChannel}", id(f.firstChannel(f.billing.ID)),
+		"{webRule}", id(f.firstRule(f.web.ID)), "{billingRule}", id(f.firstRule(f.billing.ID)),
 	).Replace(s)
 }
 
@@ -121,6 +125,12 @@ func (f *fixture) snapshot() string {
 		`SELECT project_id || ':' || user_id || ':' || role FROM project_members ORDER BY project_id, user_id`,
 		`SELECT id || ':' || active FROM project_keys ORDER BY id`,
 		`SELECT id FROM sessions ORDER BY id`,
+		`SELECT id || ':' || alert_cooldown_minutes FROM projects ORDER BY id`,
+		`SELECT id || ':' || kind || ':' || name FROM alert_channels ORDER BY id`,
+		`SELECT id || ':' || rule_type || ':' || threshold FROM alert_rules ORDER BY id`,
+		`SELECT issue_id || ':' || muted FROM alert_issue_state ORDER BY issue_id`,
+		`SELECT id || ':' || reason FROM alert_notifications ORDER BY id`,
+		`SELECT user_id FROM alert_email_optouts ORDER BY user_id`,
 	} {
 		rows, err := f.db.SQL().QueryContext(f.ctx, q)
 		f.must(err)
@@ -219,6 +229,9 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 		"POST /admin/projects/{id}/privacy",
 		"POST /admin/projects/{id}/delete", "POST /admin/projects/{id}/members", "POST /admin/projects/{id}/members/{id}/remove",
 		"POST /admin/projects/{id}/keys/rotate",
+		"GET /projects/{id}/alerts", "POST /projects/{id}/alerts/channels", "POST /projects/{id}/alerts/channels/{id}/delete",
+		"POST /projects/{id}/alerts/channels/{id}/test", "POST /projects/{id}/alerts/rules", "POST /projects/{id}/alerts/rules/{id}/delete",
+		"POST /projects/{id}/alerts/settings", "POST /issues/{id}/mute", "POST /account/alerts",
 	} {
 		if !covered[want] {
 			t.Errorf("the matrix has no row for %s", want)

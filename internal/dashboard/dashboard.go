@@ -276,6 +276,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /admin/projects/{id}/keys/rotate", d.action(d.adminOnly(d.rotateKey)))
 
 	// Anything else, including a known path with another method, is the
+	d.alertRoutes(m)
 	// HTML 404 page rather than ServeMux's plain text.
 	m.HandleFunc("/", d.unknown)
 	d.mux = m

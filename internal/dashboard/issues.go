@@ -260,7 +260,9 @@ func tagGroups(projectID int64, tags []store.TagCount, b *budget) ([]tagGroup, i
 type issueData struct {
 	Issue   store.Issue
 	Project store.Project
-	Event   *eventView
+	// Muted says the issue sends no alerts.
+	Muted bool
+	Event *eventView
 	// EventMissing says why there is no event: retention removed them all.
 	EventMissing bool
 	// OlderURL, NewerURL and LatestURL navigate between the issue's events.
@@ -322,12 +324,14 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	ctx, v := r.Context(), s.viewer()
+	var err error
 	data := issueData{Issue: is, Project: p, ListURL: issuesURL(p.ID, nil)}
+	if data.Muted, err = d.svc.Alerts.Muted(ctx, s.actor(), is.ID); err != nil {
+		d.fail(w, r, err)
+		return
+	}
 
-	var (
-		ev  store.EventRow
-		err error
-	)
+	var ev store.EventRow
 	if raw := r.URL.Query().Get("event"); raw != "" {
 		ev, err = d.issueEvent(r, s, is, raw)
 		if err != nil {

@@ -114,6 +114,7 @@ func TestStoredXSS(t *testing.T) {
 		{roleAnon, "/login?next=" + url.QueryEscape(hostile[2])},
 		{roleMember, "/" + url.PathEscape(hostile[0])},
 	}
+	pages = append(pages, hostileAlertPages(f, issues[0])...)
 	for _, pg := range pages {
 		t.Run(pg.role+" "+pg.path, func(t *testing.T) {
 			r := f.get(pg.role, pg.path)
@@ -131,6 +132,7 @@ func TestStoredXSS(t *testing.T) {
 		// a javascript: URL is text, not a link
 		"<code>javascript:alert(1)</code>",
 		`<span class="level level-other">`)
+	wantBody(t, f.get(roleMember, "/projects/"+id(f.web.ID)+"/alerts"), "&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;svg onload=alert(1)&gt;")
 	r = f.get(roleMember, "/issues/"+id(linkyIssue))
 	wantBody(t, r, `href="https://example.com/%22%3E%3Cscript%3Ealert%281%29%3C/script%3E"`,
 		`href="http://example.com/%27onmouseover=%27alert%281%29"`)

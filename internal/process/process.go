@@ -50,6 +50,10 @@ type Config struct {
 	// out when, and only if, the batch commits, and a failure rolls the
 	// batch back like any other save error.
 	Notify func(ctx context.Context, tx livemsg.Execer, msgs []livemsg.Message) error
+	// Outbox, when not nil, writes the batch's alert notifications inside
+	// its transaction (store.DB.AlertHook), so they commit with the
+	// events that cause them or not at all.
+	Outbox store.TxHook
 	// Publisher, when not nil, receives the same messages strictly after
 	// the commit, built from the state the transaction returned: the
 	// process's live hub with SQLite. A failure is logged and changes
@@ -295,6 +299,9 @@ func (p *Processor) saveBatch(ctx context.Context, items []*item) error {
 		reqs[i] = it.req
 	}
 	var hooks []store.TxHook
+	if p.cfg.Outbox != nil {
+		hooks = append(hooks, p.cfg.Outbox)
+	}
 	if p.cfg.Notify != nil {
 		hooks = append(hooks, func(ctx context.Context, tx *sql.Tx, results []store.SaveResult) error {
 			return p.cfg.Notify(ctx, tx, p.messages(items, results))

@@ -19,6 +19,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/livemsg"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/queue"
@@ -56,6 +57,10 @@ type Config struct {
 	FreeSpace ops.FreeSpace
 	// Render bounds how much of an event dashboard pages show.
 	Render dashboard.RenderLimits
+	// Alerts configures alert delivery (the mailer: SMTP, or nil to log
+	// email); AlertsEvery is how often it runs (0: its default).
+	Alerts      notify.Config
+	AlertsEvery time.Duration
 	// Now is the background jobs' clock; nil is time.Now.
 	Now func() time.Time
 	// Artifacts keeps uploaded source maps (flytrap dev: a directory in
@@ -116,11 +121,14 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		DataDir:           cfg.DataDir,
 		MinFreeBytes:      cfg.MinFreeBytes,
 		FreeSpace:         cfg.FreeSpace,
+		Alerts:            cfg.Alerts,
+		AlertsEvery:       cfg.AlertsEvery,
 		Log:               log,
 		Now:               cfg.Now,
 	}, opts...)
 	pdb := cmp.Or(cfg.Processing, db)
-	pcfg := process.Config{Saver: &countingSaver{db: pdb, m: s.metrics}, Privacy: pdb, Symbolicator: s.app.Symbolicator(), Log: log}
+	pcfg := process.Config{Saver: &countingSaver{db: pdb, m: s.metrics}, Outbox: pdb.AlertHook(cfg.Now), Privacy: pdb,
+		Symbolicator: s.app.Symbolicator(), Log: log}
 	if db.Dialect() == store.DialectPostgres {
 		// NOTIFY reaches every dashboard process's listener, this one's too.
 		pcfg.Notify = livemsg.Notify

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -122,6 +123,8 @@ type Store interface {
 
 	CreateAPIToken(ctx context.Context, userID int64, name string) (string, store.APIToken, error)
 	DeleteAPIToken(ctx context.Context, userID, tokenID int64) error
+
+	AlertStore
 }
 
 // The real store must satisfy Store; this fails the build if a method
@@ -135,6 +138,7 @@ type Services struct {
 	Members  *Members
 	Keys     *Keys
 	Tokens   *Tokens
+	Alerts   *Alerts
 }
 
 // New returns the services over s. Passwords are hashed in auth.Shared,
@@ -150,6 +154,7 @@ func New(s Store, log *slog.Logger) *Services {
 		Members:  &Members{store: s},
 		Keys:     &Keys{store: s},
 		Tokens:   &Tokens{store: s},
+		Alerts:   &Alerts{store: s, now: time.Now},
 	}
 }
 

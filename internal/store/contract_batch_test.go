@@ -64,11 +64,15 @@ func testSaveBatch(e *env) {
 		t.Fatalf("%d results for 5 requests: %+v", len(got), got)
 	}
 	aID, bID := got[0].IssueID, got[3].IssueID
+	p := e.project.ID
 	want := []SaveResult{
-		{IssueID: aID, NewIssue: true, Count: 1, UserCount: 1, Status: StatusUnresolved, Title: "A first", Level: "warning"},
-		{IssueID: aID, Count: 2, UserCount: 2, Status: StatusUnresolved, Title: "A newer", Level: "error"},
+		{IssueID: aID, NewIssue: true, Count: 1, UserCount: 1, Status: StatusUnresolved, Title: "A first", Level: "warning",
+			ProjectID: p, EventID: a1.Event.EventID, EventLevel: "warning"},
+		{IssueID: aID, Count: 2, UserCount: 2, Status: StatusUnresolved, Title: "A newer", Level: "error",
+			ProjectID: p, EventID: a2.Event.EventID, EventLevel: "error"},
 		{IssueID: aID, Duplicate: true}, // a1 again, within the batch
-		{IssueID: bID, NewIssue: true, Count: 1, Status: StatusUnresolved, Title: "B", Level: "error"},
+		{IssueID: bID, NewIssue: true, Count: 1, Status: StatusUnresolved, Title: "B", Level: "error",
+			ProjectID: p, EventID: b.Event.EventID, EventLevel: "error"},
 		{IssueID: stored.IssueID, Duplicate: true}, // stored before the batch
 	}
 	for i := range want {
@@ -239,6 +243,7 @@ func testSaveBatchAggregates(e *env) {
 				t.Fatal(err)
 			}
 			out[i].IssueID = int64(len(fp)) // "a", "b", "resolved"
+			out[i].ProjectID = 0
 			out[i].Title += " (" + fp + ")"
 		}
 		return out

@@ -68,6 +68,12 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ScrubbedPayload", testScrubbedPayload},
 		{"Artifacts", testArtifacts},
 		{"ReleasesAndArtifactPruning", testReleasesAndArtifactPruning},
+		{"AlertConfig", testAlertConfig},
+		{"AlertOutbox", testAlertOutbox},
+		{"AlertFloodDigest", testAlertFloodDigest},
+		{"AlertRegression", testAlertRegression},
+		{"AlertFrequencyFilters", testAlertFrequencyFilters},
+		{"AlertClaim", testAlertClaim},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

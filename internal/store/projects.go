@@ -14,7 +14,13 @@ import (
 // It adds no member and no key; CreateProjectWithKey is what users'
 // requests go through.
 func (d *DB) CreateProject(ctx context.Context, name string) (Project, error) {
-	return createProject(ctx, d.db, name)
+	var p Project
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = createProject(ctx, tx, name)
+		return err
+	})
+	return p, err
 }
 
 // CreateProjectWithKey adds a project with its creator as an admin member
@@ -57,6 +63,9 @@ func createProject(ctx context.Context, db dbtx, name string) (Project, error) {
 	}
 	if err != nil {
 		return Project{}, fmt.Errorf("store: create project: %w", err)
+	}
+	if err := createDefaultAlerts(ctx, db, p.ID, millis(p.CreatedAt)); err != nil {
+		return Project{}, fmt.Errorf("store: create project: default alerts: %w", err)
 	}
 	return p, nil
 }
@@ -263,6 +272,9 @@ func (d *DB) RenameProject(ctx context.Context, v Viewer, id int64, name string)
 func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		if err := d.projectAdmin(ctx, tx, v, id, true); err != nil {
+			return err
+		}
+		if err := deleteProjectAlerts(ctx, tx, id); err != nil {
 			return err
 		}
 		// Events are deleted through their issues, whose index they are

@@ -349,6 +349,9 @@ func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveRes
 	if err := d.upsertCounts(ctx, tx, batch, fresh, issues); err != nil {
 		return nil, nil, err
 	}
+	if err := d.upsertMinuteCounts(ctx, tx, batch, fresh, issues); err != nil {
+		return nil, nil, err
+	}
 	if err := d.upsertTags(ctx, tx, batch, fresh, issues); err != nil {
 		return nil, nil, err
 	}
@@ -592,7 +595,7 @@ func (d *DB) insertReleases(ctx context.Context, tx *sql.Tx, batch []saving, fre
 	return created, err
 }
 
-// bucket is one hour of one issue.
+// bucket is one hour (or minute) of one issue.
 type bucket struct{ issueID, hour int64 }
 
 // upsertCounts adds the fresh events to their issues' hourly buckets, one
@@ -602,19 +605,37 @@ func (d *DB) upsertCounts(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 	for _, i := range fresh {
 		counts[bucket{issues[i], millis(fromMillis(batch[i].at).Truncate(time.Hour))}]++
 	}
+	return d.upsertBuckets(ctx, tx, "issue_counts", "hour", counts)
+}
+
+// upsertMinuteCounts adds the fresh events to their issues' per-minute
+// buckets of arrival, which frequency alert rules sum over their window.
+// Arrival, not the event's own time: an alert is about what is coming in
+// now, whatever clock the SDK's machine has.
+func (d *DB) upsertMinuteCounts(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
+	counts := make(map[bucket]int64)
+	for _, i := range fresh {
+		counts[bucket{issues[i], millis(fromMillis(batch[i].received).Truncate(time.Minute))}]++
+	}
+	return d.upsertBuckets(ctx, tx, "issue_minute_counts", "minute", counts)
+}
+
+// upsertBuckets adds counts to table's rows keyed by issue_id and the
+// column col, one row per bucket, in sorted order.
+func (d *DB) upsertBuckets(ctx context.Context, tx *sql.Tx, table, col string, counts map[bucket]int64) error {
 	keys := slices.SortedFunc(maps.Keys(counts), func(a, b bucket) int {
 		return cmp.Or(cmp.Compare(a.issueID, b.issueID), cmp.Compare(a.hour, b.hour))
 	})
 	return eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
-		q.add(`INSERT INTO issue_counts (issue_id, hour, count) VALUES `)
+		q.add(`INSERT INTO `, table, ` (issue_id, `, col, `, count) VALUES `)
 		for j, k := range keys[from:to] {
 			if j > 0 {
 				q.add(", ")
 			}
 			q.add("(", q.arg(k.issueID), ", ", q.arg(k.hour), ", ", q.arg(counts[k]), ")")
 		}
-		q.add(` ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_counts.count + excluded.count`)
+		q.add(` ON CONFLICT (issue_id, `, col, `) DO UPDATE SET count = `, table, `.count + excluded.count`)
 		_, err := tx.ExecContext(ctx, q.sb.String(), q.args...)
 		return err
 	})
@@ -797,6 +818,8 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 				st.title, st.culprit, st.level, st.last = s.title, s.culprit, s.level, s.eventID
 			}
 			res.Count, res.UserCount, res.Status, res.Title, res.Level = st.count, st.userCount, st.status, st.title, st.level
+			res.Culprit, res.ProjectID, res.EventID = st.culprit, s.projectID, s.eventID
+			res.EventLevel, res.Environment, res.Release = s.level, s.env, s.release
 		}
 		if _, err := write.ExecContext(ctx, id, st.count, st.userCount, st.firstSeen, st.lastSeen, st.firstRelease, st.lastRelease,
 			st.status, st.resolvedIn, st.title, st.culprit, st.level, st.last); err != nil {

@@ -183,6 +183,14 @@ type SaveResult struct {
 	Status    string
 	Title     string
 	Level     string
+	Culprit   string
+	// What alert rules filter and messages show of the event itself:
+	// its project, ID, level, environment and release.
+	ProjectID   int64
+	EventID     string
+	EventLevel  string
+	Environment string
+	Release     string
 }
 
 // ErrForbidden is returned when a viewer who can see a resource may not

@@ -10,6 +10,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/app"
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -23,8 +24,10 @@ import (
 // The instance's listeners face the internet, so /metrics asks for an
 // admin's API token, and /readyz says only "ready" or "not ready" (the
 // reason goes to the log).
-func newApp(db *store.DB, pub *publisher, blobs artifact.Blobs, rc awsx.RuntimeConfig, opts options, log *slog.Logger) *app.App {
-	return app.New(db, appConfig(rc, opts, log),
+func newApp(db *store.DB, pub *publisher, blobs artifact.Blobs, rc awsx.RuntimeConfig, opts options, alerts notify.Config, extra []app.Option, log *slog.Logger) *app.App {
+	cfg := appConfig(rc, opts, log)
+	cfg.Alerts = alerts
+	return app.New(db, cfg, append(extra,
 		app.WithArtifacts(blobs),
 		app.WithMetricsAuth(adminToken(db)),
 		app.WithMetrics(func(_ context.Context, w io.Writer) {
@@ -33,7 +36,7 @@ func newApp(db *store.DB, pub *publisher, blobs artifact.Blobs, rc awsx.RuntimeC
 			metric("flytrap_keyset_publish_failures_total", "counter", "Failed attempts to read or publish the ingest key set.", pub.failures.Load())
 			metric("flytrap_keyset_keys", "gauge", "Active keys in the last published key set.", pub.keys.Load())
 			metric("flytrap_keyset_last_success_timestamp_seconds", "gauge", "When the key set was last published.", pub.lastSuccess.Load())
-		}))
+		}))...)
 }
 
 // nudgeAfterWrites calls nudge after every request that may change data:

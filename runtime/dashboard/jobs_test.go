@@ -104,8 +104,13 @@ func TestJobsRunInDashboardAssembly(t *testing.T) {
 			t.Errorf("job %s has not run: %d runs", name, n)
 		}
 	}
-	if got, want := slices.Sorted(maps.Keys(runs)), []string{app.JobArtifacts, app.JobRetention, app.JobSessions}; !slices.Equal(got, want) {
+	if got, want := slices.Sorted(maps.Keys(runs)), []string{JobAlertSubscriptions, app.JobAlerts, app.JobArtifacts, app.JobRetention, app.JobSessions}; !slices.Equal(got, want) {
 		t.Errorf("jobs in /metrics %v, want %v", got, want)
+	}
+	// Without an SMTP secret, alert email goes through SNS: the admin,
+	// the default project's member, is subscribed to its topic.
+	if got, want := w.sns.Subscriptions(), []string{"flytrap-test-alerts-" + strconv.FormatInt(pid, 10) + ": " + admin.Email + " (pending)"}; !slices.Equal(got, want) {
+		t.Errorf("SNS subscriptions %v, want %v", got, want)
 	}
 }
 

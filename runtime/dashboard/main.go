@@ -16,7 +16,11 @@
 //     change (checked every 30 s);
 //  7. the background jobs every Flytrap server runs (internal/app): event
 //     retention as config.json's retention_days and retention_per_issue
-//     say (from flytrap.yaml), and expired session pruning;
+//     say (from flytrap.yaml), expired session pruning, and alert
+//     delivery: email through SMTP when FLYTRAP_SMTP_URL or the secret
+//     "<prefix>-alerts-smtp" holds a URL, else through an SNS topic per
+//     project whose member subscriptions the alert-subscriptions job
+//     syncs every minute;
 //  8. HTTP: with a domain, HTTPS on :443 with Let's Encrypt certificates
 //     (autocert, cached in the state directory) and :80 answering ACME
 //     challenges and redirecting to HTTPS; without one, plain HTTP on :80.
@@ -35,6 +39,8 @@
 //	FLYTRAP_MEMORY_LIMIT_MB soft limit on the Go memory (default 1024, half
 //	                    the 2 GB instance; 0: none; GOMEMLIMIT wins)
 //	LOG_LEVEL           debug, info (default), warn or error
+//	FLYTRAP_SMTP_URL    smtp://user:pass@host:587 for alert email instead of
+//	FLYTRAP_SMTP_FROM   SNS (default: the secret <prefix>-alerts-smtp)
 //
 // The SDK's own variables (AWS_EC2_METADATA_SERVICE_ENDPOINT,
 // AWS_ENDPOINT_URL_<SERVICE>) point it elsewhere in tests.
@@ -201,7 +207,8 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 	// The instance role may write below the source-map prefix; the
 	// processor only reads it.
 	blobs := artifact.S3{Client: s3c, Bucket: rc.Bucket, Prefix: cmp.Or(rc.SourceMapsPrefix, "sourcemaps/")}
-	a := newApp(db, pub, blobs, rc, opts, log)
+	alerts, extra := alertsSetup(ctx, sm, awsx.NewSNSTopics(awsx.NewSNSClient(cfg)), rc, db, os.Getenv, log)
+	a := newApp(db, pub, blobs, rc, opts, alerts, extra, log)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -50,6 +50,8 @@ type world struct {
 	publishEvery time.Duration // the key set check interval; 0 means 50 ms
 	// free is what the state directory's file system reports free.
 	free atomic.Uint64
+	// sns holds the projects' alert topics.
+	sns *awsxtest.SNSFake
 }
 
 func newWorld(t *testing.T, domain string) *world {
@@ -96,6 +98,7 @@ func newWorld(t *testing.T, domain string) *world {
 		"keyset_key":              keySetKey,
 		"sourcemaps_prefix":       "sourcemaps/",
 		"queue_url":               "https://sqs.us-east-1.amazonaws.com/000000000000/flytrap-test-events",
+		"alerts_topic_arn":        "arn:aws:sns:us-east-1:000000000000:flytrap-test-alerts",
 		"db_host":                 host,
 		"db_port":                 port,
 		"db_name":                 strings.TrimPrefix(u.Path, "/"),
@@ -124,6 +127,8 @@ func newWorld(t *testing.T, domain string) *world {
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", md.URL())
 	t.Setenv("AWS_ENDPOINT_URL_S3", s3URL)
 	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.URL())
+	w.sns = awsxtest.NewSNS(t)
+	t.Setenv("AWS_ENDPOINT_URL_SNS", w.sns.URL())
 	return w
 }
 

@@ -3,6 +3,7 @@
 package dev
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -28,6 +29,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/server"
@@ -60,6 +62,10 @@ type Options struct {
 	PprofAddr         string
 	Render            dashboard.RenderLimits
 	Verbose           bool
+	// SMTPURL and SMTPFrom send alert email; without a URL it is logged.
+	SMTPURL     string
+	SMTPFrom    string
+	AlertsEvery time.Duration
 }
 
 // NewCmd returns the dev command.
@@ -106,6 +112,11 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.IntVar(&opts.Render.MaxDepth, "render-max-depth", dashboard.DefaultMaxDepth, "nesting the issue page shows of client JSON")
 	fl.StringVar(&opts.PprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every stored event")
+	// Not defaulted from the environment here: --help would print the
+	// password. Run reads FLYTRAP_SMTP_URL when the flag is empty.
+	fl.StringVar(&opts.SMTPURL, "smtp-url", "", "send alert email through smtp://user:pass@host:port (STARTTLS when offered) or smtps://... (TLS); empty: alert email is only logged [$FLYTRAP_SMTP_URL]")
+	fl.StringVar(&opts.SMTPFrom, "smtp-from", env("FLYTRAP_SMTP_FROM", ""), "sender address of alert email (default flytrap@ the SMTP host) [$FLYTRAP_SMTP_FROM]")
+	fl.DurationVar(&opts.AlertsEvery, "alerts-every", notify.DefaultEvery, "how often alerts that are due are delivered (and digests written)")
 	return cmd
 }
 
@@ -184,6 +195,11 @@ func Run(ctx context.Context, opts *Options) error {
 	// back now, once, while it costs a few milliseconds.
 	debug.FreeOSMemory()
 
+	alerts, err := alertsConfig(opts, db, log)
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return &cmdutil.Error{Msg: "cannot listen on " + opts.Addr, Hint: "is another flytrap dev running? pick a free port with --addr 127.0.0.1:8081", Err: err}
@@ -244,12 +260,38 @@ func Run(ctx context.Context, opts *Options) error {
 		MinFreeBytes: opts.MinFreeMB << 20,
 		Render:       opts.Render,
 		Artifacts:    artifact.Dir{Root: filepath.Join(opts.DataDir, "artifacts")},
+		Alerts:       alerts,
+		AlertsEvery:  opts.AlertsEvery,
 	}, log)
 	if err := srv.Run(ctx, ln); err != nil {
 		return &cmdutil.Error{Msg: "server stopped", Err: err}
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// alertsConfig sends alert email through --smtp-url (or
+// FLYTRAP_SMTP_URL), or logs it when neither is set.
+func alertsConfig(opts *Options, db *store.DB, log *slog.Logger) (notify.Config, error) {
+	raw := cmp.Or(opts.SMTPURL, opts.Getenv("FLYTRAP_SMTP_URL"))
+	if raw == "" {
+		log.Info("alert email is logged, not sent: pass --smtp-url smtp://user:pass@host:port to send it")
+		return notify.Config{}, nil
+	}
+	from := opts.SMTPFrom
+	if from == "" {
+		host := "localhost"
+		if u, err := url.Parse(raw); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+		from = "flytrap@" + host
+	}
+	smtp, err := notify.NewSMTP(raw, from, notify.SMTPOptions{})
+	if err != nil {
+		return notify.Config{}, cmdutil.UsageError("--smtp-url or --smtp-from: "+err.Error(), "smtp://user:pass@host:587 or smtps://user:pass@host:465, and --smtp-from alerts@example.com")
+	}
+	log.Info("alert email goes through SMTP", "server", redact(raw), "from", from)
+	return notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: db.EmailRecipients}}, nil
 }
 
 // backlogLimit maps --max-backlog, where 0 means no limit, to

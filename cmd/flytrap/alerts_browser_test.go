@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserAlertRules: in Chromium, an admin adds a frequency rule and
+// a webhook channel on the project's alerts page (the webhook's signing
+// secret shown once), sees them listed, and deletes the rule again.
+func TestBrowserAlertRules(t *testing.T) {
+	const email, password = "ann@example.com", "correct horse battery"
+	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=" + email, "FLYTRAP_ADMIN_PASSWORD=" + password})
+	ctx := newBrowser(t)
+	alerts := fmt.Sprintf("%s/projects/%d/alerts", p.base, p.info.ProjectID)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(alerts),
+		chromedp.WaitVisible(`input[name=email]`),
+		chromedp.SendKeys(`input[name=email]`, email),
+		chromedp.SendKeys(`input[name=password]`, password),
+		chromedp.Click(`form[action="/login"] button[type=submit]`),
+		chromedp.WaitVisible(`#new-rule`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := chromedp.Run(ctx, chromedp.Text(`#alert-rules`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rules, "New issue") || !strings.Contains(rules, "Regression") {
+		t.Errorf("default rules = %q", rules)
+	}
+
+	// Create: a frequency rule.
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(`#new-rule select[name=type]`, "frequency"),
+		chromedp.SetValue(`#new-rule input[name=threshold]`, "42"),
+		chromedp.SetValue(`#new-rule input[name=window_minutes]`, "7"),
+		chromedp.SetValue(`#new-rule select[name=min_level]`, "error"),
+		chromedp.SendKeys(`#new-rule input[name=environment]`, "production"),
+		chromedp.Click(`#new-rule button[type=submit]`),
+		chromedp.WaitVisible(`.flash`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err = chromedp.Run(ctx, chromedp.Text(`#alert-rules`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rules, "More than 42 events in 7 min") || !strings.Contains(rules, "production") {
+		t.Fatalf("after adding: rules = %q", rules)
+	}
+	screenshot(t, ctx, "alerts")
+
+	// Read over REST what the browser created.
+	var list struct {
+		Data []struct {
+			ID            int64  `json:"id"`
+			Type          string `json:"type"`
+			Threshold     int64  `json:"threshold"`
+			WindowMinutes int64  `json:"window_minutes"`
+			MinLevel      string `json:"min_level"`
+		} `json:"data"`
+	}
+	if code := p.api(t, "GET", fmt.Sprintf("/api/v1/projects/%d/alert-rules", p.info.ProjectID), nil, &list); code != 200 || len(list.Data) != 3 {
+		t.Fatalf("REST rules: HTTP %d %+v", code, list)
+	}
+	r := list.Data[2]
+	if r.Type != "frequency" || r.Threshold != 42 || r.WindowMinutes != 7 || r.MinLevel != "error" {
+		t.Errorf("rule as stored: %+v", r)
+	}
+
+	// A webhook channel: its secret is on the answer only.
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(`#new-channel select[name=kind]`, "webhook"),
+		chromedp.SendKeys(`#new-channel input[name=name]`, "ops hook"),
+		chromedp.SendKeys(`#new-channel input[name=url]`, "https://example.com/flytrap"),
+		chromedp.Click(`#new-channel button[type=submit]`),
+		chromedp.WaitVisible(`#webhook-secret`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := chromedp.Run(ctx, chromedp.Text(`#webhook-secret`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, "whsec_") {
+		t.Errorf("secret = %q", secret)
+	}
+
+	// Delete the rule.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(alerts),
+		chromedp.WaitVisible(fmt.Sprintf(`tr[data-rule-id="%d"]`, r.ID)),
+		chromedp.Click(fmt.Sprintf(`tr[data-rule-id="%d"] button[type=submit]`, r.ID)),
+		chromedp.WaitVisible(`.flash`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err = chromedp.Run(ctx, chromedp.Text(`#alert-rules`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(rules, "More than 42") {
+		t.Errorf("after deleting: rules = %q", rules)
+	}
+	page, err := chromedp.Run(ctx, chromedp.Text(`main`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(page, secret) || !strings.Contains(page, "ops hook") {
+		t.Errorf("the page shows the secret again, or not the channel")
+	}
+}

@@ -1,0 +1,167 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// defaultAlerts returns the ID of a project's default email channel and
+// of its new-issue rule.
+func defaultAlerts(t *testing.T, db *store.DB, projectID int64) (channel, rule int64) {
+	t.Helper()
+	ctx := context.Background()
+	cs, err := db.ListAlertChannels(ctx, store.System, projectID)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("channels %v, %v", cs, err)
+	}
+	rs, err := db.ListAlertRules(ctx, store.System, projectID)
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("rules %v, %v", rs, err)
+	}
+	return cs[0].ID, rs[0].ID
+}
+
+// alertRoutes are the alert routes of the authorization matrix: members
+// read, admins change, outsiders see nothing; everyone sets their own
+// email opt-out.
+func alertRoutes(f *fixture) []route {
+	p, o := fmt.Sprintf("/api/v1/projects/%d", f.project.ID), fmt.Sprintf("/api/v1/projects/%d", f.other.ID)
+	ch, och := fmt.Sprintf("/api/v1/alert-channels/%d", f.channel), fmt.Sprintf("/api/v1/alert-channels/%d", f.otherChannel)
+	ru, oru := fmt.Sprintf("/api/v1/alert-rules/%d", f.rule), fmt.Sprintf("/api/v1/alert-rules/%d", f.otherRule)
+	i, oi := fmt.Sprintf("/api/v1/issues/%d", f.issueA), fmt.Sprintf("/api/v1/issues/%d", f.otherIssue)
+	webhook := `{"kind":"webhook","name":"ops","url":"https://example.com/hook"}`
+	rule := func(channel int64) string {
+		return fmt.Sprintf(`{"channel_id":%d,"type":"frequency","threshold":100,"window_minutes":5,"min_level":"error"}`, channel)
+	}
+	return []route{
+		{"GET", p + "/alert-channels", "", 200, 200, 404},
+		{"GET", o + "/alert-channels", "", 200, 404, 404},
+		{"POST", p + "/alert-channels", webhook, 201, 403, 404},
+		{"POST", o + "/alert-channels", webhook, 201, 404, 404},
+		{"DELETE", ch, "", 204, 403, 404},
+		{"DELETE", och, "", 204, 404, 404},
+		{"POST", ch + "/test", "", 202, 403, 404},
+		{"POST", och + "/test", "", 202, 404, 404},
+		{"GET", p + "/alert-rules", "", 200, 200, 404},
+		{"GET", o + "/alert-rules", "", 200, 404, 404},
+		{"POST", p + "/alert-rules", rule(f.channel), 201, 403, 404},
+		{"POST", o + "/alert-rules", rule(f.otherChannel), 201, 404, 404},
+		{"POST", p + "/alert-rules", rule(f.otherChannel), 400, 403, 404},
+		{"PUT", ru, rule(f.channel), 200, 403, 404},
+		{"PUT", oru, rule(f.otherChannel), 200, 404, 404},
+		{"DELETE", ru, "", 204, 403, 404},
+		{"DELETE", oru, "", 204, 404, 404},
+		{"GET", p + "/alert-settings", "", 200, 200, 404},
+		{"GET", o + "/alert-settings", "", 200, 404, 404},
+		{"PUT", p + "/alert-settings", `{"cooldown_minutes":30}`, 200, 403, 404},
+		{"PUT", o + "/alert-settings", `{"cooldown_minutes":30}`, 200, 404, 404},
+		{"GET", p + "/notifications", "", 200, 200, 404},
+		{"GET", o + "/notifications", "", 200, 404, 404},
+		{"PUT", i + "/mute", `{"muted":true}`, 200, 403, 404},
+		{"PUT", oi + "/mute", `{"muted":true}`, 200, 404, 404},
+		{"GET", "/api/v1/me/alerts", "", 200, 200, 200},
+		{"PUT", "/api/v1/me/alerts", `{"email_opt_out":true}`, 200, 200, 200},
+	}
+}
+
+// TestAlertRulesCRUD creates, reads, changes and deletes channels and rules
+// over REST, and checks what each answer shows.
+func TestAlertRulesCRUD(t *testing.T) {
+	f := newFixture(t)
+	p := fmt.Sprintf("/api/v1/projects/%d", f.project.ID)
+
+	code, _, out := f.do(t, f.adminToken, "POST", p+"/alert-channels", `{"kind":"webhook","name":"ops","url":"https://hooks.example.com/T123/secret-token"}`)
+	if code != 201 || !strings.HasPrefix(fmt.Sprint(out["secret"]), "whsec_") {
+		t.Fatalf("create webhook = %d %v", code, out)
+	}
+	hook := int64(out["id"].(float64))
+	_, _, out = f.do(t, f.memberToken, "GET", p+"/alert-channels", "")
+	data := out["data"].([]any)
+	if len(data) != 2 {
+		t.Fatalf("channels = %v", data)
+	}
+	listed := data[1].(map[string]any)
+	if listed["secret"] != nil || listed["url"] != "https://hooks.example.com/T123/…" {
+		t.Errorf("a listed channel shows %v; want no secret and a shortened URL", listed)
+	}
+
+	for _, bad := range []string{
+		`{"kind":"pager"}`,
+		`{"kind":"slack","url":"https://evil.example.com/services/x"}`,
+		`{"kind":"webhook","url":"ftp://example.com"}`,
+		`{"kind":"webhook","url":"https://user:pw@example.com/"}`,
+	} {
+		if code, _, out := f.do(t, f.adminToken, "POST", p+"/alert-channels", bad); code != 400 {
+			t.Errorf("POST %s = %d %v, want 400", bad, code, out)
+		}
+	}
+
+	code, _, out = f.do(t, f.adminToken, "POST", p+"/alert-rules",
+		fmt.Sprintf(`{"channel_id":%d,"type":"frequency","threshold":50,"window_minutes":10,"min_level":"warning","environment":"production"}`, hook))
+	if code != 201 || out["threshold"] != 50.0 || out["enabled"] != true || out["environment"] != "production" {
+		t.Fatalf("create rule = %d %v", code, out)
+	}
+	rule := fmt.Sprintf("/api/v1/alert-rules/%v", out["id"])
+	for _, bad := range []string{
+		fmt.Sprintf(`{"channel_id":%d,"type":"frequency","threshold":0,"window_minutes":10}`, hook),
+		fmt.Sprintf(`{"channel_id":%d,"type":"frequency","threshold":5,"window_minutes":100000}`, hook),
+		fmt.Sprintf(`{"channel_id":%d,"type":"new_issue","min_level":"loud"}`, hook),
+		fmt.Sprintf(`{"channel_id":%d,"type":"whenever"}`, hook),
+		fmt.Sprintf(`{"channel_id":%d,"type":"new_issue"}`, f.otherChannel),
+	} {
+		if code, _, out := f.do(t, f.adminToken, "POST", p+"/alert-rules", bad); code != 400 {
+			t.Errorf("POST rule %s = %d %v, want 400", bad, code, out)
+		}
+	}
+	code, _, out = f.do(t, f.adminToken, "PUT", rule, fmt.Sprintf(`{"channel_id":%d,"type":"regression","enabled":false}`, hook))
+	if code != 200 || out["type"] != "regression" || out["enabled"] != false || out["threshold"] != 0.0 {
+		t.Errorf("PUT rule = %d %v", code, out)
+	}
+	_, _, out = f.do(t, f.memberToken, "GET", p+"/alert-rules", "")
+	if n := len(out["data"].([]any)); n != 3 {
+		t.Errorf("%d rules, want 3", n)
+	}
+	// Deleting the channel deletes its rule.
+	if code, _, _ := f.do(t, f.adminToken, "DELETE", fmt.Sprintf("/api/v1/alert-channels/%d", hook), ""); code != 204 {
+		t.Fatalf("DELETE channel = %d", code)
+	}
+	if code, _, _ := f.do(t, f.adminToken, "PUT", rule, `{"channel_id":1,"type":"new_issue"}`); code != 404 {
+		t.Errorf("rule of a deleted channel: %d, want 404", code)
+	}
+
+	// Test send, history, settings, mute, opt-out.
+	code, _, out = f.do(t, f.adminToken, "POST", fmt.Sprintf("/api/v1/alert-channels/%d/test", f.channel), "")
+	if code != 202 || out["reason"] != "test" || out["status"] != "pending" {
+		t.Errorf("test send = %d %v", code, out)
+	}
+	_, _, out = f.do(t, f.memberToken, "GET", p+"/notifications?limit=10", "")
+	if data := out["data"].([]any); len(data) != 1 || data[0].(map[string]any)["channel_name"] != "Members by email" {
+		t.Errorf("history = %v", out)
+	}
+	if code, _, out := f.do(t, f.adminToken, "PUT", p+"/alert-settings", `{"cooldown_minutes":0}`); code != 400 {
+		t.Errorf("cooldown 0 = %d %v", code, out)
+	}
+	if code, _, out := f.do(t, f.adminToken, "PUT", p+"/alert-settings", `{"cooldown_minutes":15}`); code != 200 || out["cooldown_minutes"] != 15.0 {
+		t.Errorf("cooldown 15 = %d %v", code, out)
+	}
+	if code, _, _ := f.do(t, f.adminToken, "PUT", fmt.Sprintf("/api/v1/issues/%d/mute", f.issueA), `{"muted":true}`); code != 200 {
+		t.Errorf("mute = %d", code)
+	}
+	if m, _ := f.db.IssueMuted(context.Background(), store.System, f.issueA); !m {
+		t.Error("issue not muted")
+	}
+	if code, _, _ := f.do(t, f.memberToken, "PUT", "/api/v1/me/alerts", `{"email_opt_out":true}`); code != 200 {
+		t.Errorf("opt out = %d", code)
+	}
+	if _, _, out := f.do(t, f.memberToken, "GET", "/api/v1/me/alerts", ""); out["email_opt_out"] != true {
+		t.Errorf("me/alerts = %v", out)
+	}
+	if code, _, _ := f.send(t, "PUT", "/api/v1/me/alerts", `{"email_opt_out":"yes"}`, bearer(f.memberToken)); code != http.StatusBadRequest {
+		t.Errorf("bad body = %d", code)
+	}
+}

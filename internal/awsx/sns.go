@@ -1,0 +1,127 @@
+package awsx
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+)
+
+// SNSAPI is the part of SNS the alert topics use; *sns.Client implements
+// it.
+type SNSAPI interface {
+	CreateTopic(ctx context.Context, in *sns.CreateTopicInput, optFns ...func(*sns.Options)) (*sns.CreateTopicOutput, error)
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+	Subscribe(ctx context.Context, in *sns.SubscribeInput, optFns ...func(*sns.Options)) (*sns.SubscribeOutput, error)
+	Unsubscribe(ctx context.Context, in *sns.UnsubscribeInput, optFns ...func(*sns.Options)) (*sns.UnsubscribeOutput, error)
+	ListSubscriptionsByTopic(ctx context.Context, in *sns.ListSubscriptionsByTopicInput, optFns ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error)
+}
+
+// PendingConfirmation is the subscription ARN SNS reports for an email
+// subscription whose owner has not clicked the confirmation link yet.
+const PendingConfirmation = "PendingConfirmation"
+
+// SNSSubscription is an email subscription of a topic.
+type SNSSubscription struct {
+	Email string
+	// ARN is PendingConfirmation until the owner confirms.
+	ARN string
+}
+
+// Confirmed reports whether the owner confirmed the subscription.
+func (s SNSSubscription) Confirmed() bool { return strings.HasPrefix(s.ARN, "arn:") }
+
+// NewSNSClient returns an SNS client for cfg, honoring
+// AWS_ENDPOINT_URL_SNS.
+func NewSNSClient(cfg aws.Config, optFns ...func(*sns.Options)) *sns.Client {
+	return sns.NewFromConfig(cfg, append([]func(*sns.Options){func(o *sns.Options) {
+		if e := serviceEndpoint("SNS"); e != nil {
+			o.BaseEndpoint = e
+		}
+	}}, optFns...)...)
+}
+
+// SNSTopics manages and publishes to SNS topics by name.
+type SNSTopics struct {
+	client SNSAPI
+}
+
+// NewSNSTopics returns topics over client.
+func NewSNSTopics(client SNSAPI) *SNSTopics { return &SNSTopics{client: client} }
+
+// TopicARN creates the topic called name, or finds it when it exists
+// (CreateTopic is idempotent), and returns its ARN.
+func (t *SNSTopics) TopicARN(ctx context.Context, name string) (string, error) {
+	out, err := t.client.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("sns: create topic %s: %w", name, err)
+	}
+	return aws.ToString(out.TopicArn), nil
+}
+
+// Publish sends subject and message to every confirmed subscription of
+// the topic. SNS email subjects are ASCII, one line, under 100
+// characters: other characters become '?' and longer ones are cut.
+func (t *SNSTopics) Publish(ctx context.Context, topicARN, subject, message string) error {
+	_, err := t.client.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(topicARN),
+		Subject:  aws.String(snsSubject(subject)),
+		Message:  aws.String(message),
+	})
+	if err != nil {
+		return fmt.Errorf("sns: publish to %s: %w", topicARN, err)
+	}
+	return nil
+}
+
+func snsSubject(s string) string {
+	b := []byte(strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s))
+	if len(b) > 99 {
+		b = b[:99]
+	}
+	return string(b)
+}
+
+// EmailSubscriptions lists the topic's email subscriptions, pending ones
+// included.
+func (t *SNSTopics) EmailSubscriptions(ctx context.Context, topicARN string) ([]SNSSubscription, error) {
+	var out []SNSSubscription
+	p := sns.NewListSubscriptionsByTopicPaginator(t.client, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(topicARN)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sns: list subscriptions of %s: %w", topicARN, err)
+		}
+		for _, s := range page.Subscriptions {
+			if aws.ToString(s.Protocol) == "email" {
+				out = append(out, SNSSubscription{Email: aws.ToString(s.Endpoint), ARN: aws.ToString(s.SubscriptionArn)})
+			}
+		}
+	}
+	return out, nil
+}
+
+// SubscribeEmail subscribes an address to the topic; SNS mails it a
+// confirmation link, and the subscription is pending until it is clicked.
+func (t *SNSTopics) SubscribeEmail(ctx context.Context, topicARN, email string) error {
+	_, err := t.client.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(topicARN), Protocol: aws.String("email"), Endpoint: aws.String(email)})
+	if err != nil {
+		return fmt.Errorf("sns: subscribe %s to %s: %w", email, topicARN, err)
+	}
+	return nil
+}
+
+// Unsubscribe removes a confirmed subscription.
+func (t *SNSTopics) Unsubscribe(ctx context.Context, subscriptionARN string) error {
+	if _, err := t.client.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: aws.String(subscriptionARN)}); err != nil {
+		return fmt.Errorf("sns: unsubscribe %s: %w", subscriptionARN, err)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package dashboard
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// alertRoutes registers the project's alerts page, its actions, muting an
+// issue and the account's email opt-out. Members see the page; the
+// services refuse members' changes, which answer 404 like other admin
+// actions.
+func (d *Dashboard) alertRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /projects/{id}/alerts", d.page(d.alertsPage))
+	m.HandleFunc("POST /projects/{id}/alerts/channels", d.action(d.createChannel))
+	m.HandleFunc("POST /projects/{id}/alerts/channels/{channel}/delete", d.action(d.deleteChannel))
+	m.HandleFunc("POST /projects/{id}/alerts/channels/{channel}/test", d.action(d.testChannel))
+	m.HandleFunc("POST /projects/{id}/alerts/rules", d.action(d.createRule))
+	m.HandleFunc("POST /projects/{id}/alerts/rules/{rule}/delete", d.action(d.deleteRule))
+	m.HandleFunc("POST /projects/{id}/alerts/settings", d.action(d.setCooldown))
+	m.HandleFunc("POST /issues/{id}/mute", d.action(d.muteIssue))
+	m.HandleFunc("POST /account/alerts", d.action(d.setEmailOptOut))
+}
+
+// alertsData is the alerts page's model.
+type alertsData struct {
+	Project         store.Project
+	Channels        []store.AlertChannel
+	Rules           []ruleView
+	CooldownMinutes int64
+	History         []store.Notification
+	Subscriptions   []store.SNSSubscription
+	Levels          []string
+	// NewSecret is a webhook's signing secret, shown on the page that
+	// answers its creation and never again.
+	NewSecret      string
+	NewSecretFor   string
+	Error          string
+	ChannelKinds   []string
+	RuleTypes      []string
+	DefaultChannel int64
+}
+
+// ruleView is a rule with its channel's name.
+type ruleView struct {
+	store.AlertRule
+	ChannelName string
+}
+
+func alertsURL(projectID int64) string {
+	return "/projects/" + strconv.FormatInt(projectID, 10) + "/alerts"
+}
+
+func (d *Dashboard) alertsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	d.showAlerts(w, r, s, http.StatusOK, alertsData{})
+}
+
+func (d *Dashboard) showAlerts(w http.ResponseWriter, r *http.Request, s *session, status int, data alertsData) {
+	p, ok := d.pathProject(w, r, s)
+	if !ok {
+		return
+	}
+	ctx, a := r.Context(), s.actor()
+	var err error
+	data.Project, data.Levels = p, event.Levels
+	data.ChannelKinds = []string{store.ChannelEmail, store.ChannelSlack, store.ChannelWebhook}
+	data.RuleTypes = []string{store.RuleNewIssue, store.RuleRegression, store.RuleFrequency}
+	if data.Channels, err = d.svc.Alerts.Channels(ctx, a, p.ID); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	names := map[int64]string{}
+	for _, c := range data.Channels {
+		names[c.ID] = c.Name
+	}
+	if len(data.Channels) > 0 {
+		data.DefaultChannel = data.Channels[0].ID
+	}
+	rules, err := d.svc.Alerts.Rules(ctx, a, p.ID)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	for _, rule := range rules {
+		data.Rules = append(data.Rules, ruleView{AlertRule: rule, ChannelName: names[rule.ChannelID]})
+	}
+	cooldown, err := d.svc.Alerts.Cooldown(ctx, a, p.ID)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	data.CooldownMinutes = int64(cooldown.Minutes())
+	if data.History, err = d.svc.Alerts.History(ctx, a, p.ID, 50); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if data.Subscriptions, err = d.svc.Alerts.Subscriptions(ctx, a, p.ID); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, status, "alerts", &view{Title: "Alerts · " + p.Name, Nav: "projects", Tab: "alerts", Data: data})
+}
+
+// alertRefused shows the alerts page again with a refusal's message (bad
+// input), or answers like any failed action (404 for members).
+func (d *Dashboard) alertRefused(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	if msg, ok := refusal(err); ok {
+		d.showAlerts(w, r, s, http.StatusBadRequest, alertsData{Error: msg})
+		return
+	}
+	d.fail(w, r, err)
+}
+
+func (d *Dashboard) createChannel(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	c, err := d.svc.Alerts.CreateChannel(r.Context(), s.actor(), id, r.PostForm.Get("kind"), r.PostForm.Get("name"), r.PostForm.Get("url"))
+	if err != nil {
+		d.alertRefused(w, r, s, err)
+		return
+	}
+	if c.Secret != "" {
+		// Rendered, not redirected: the secret must not travel in a
+		// cookie or URL, and is shown this once.
+		d.showAlerts(w, r, s, http.StatusOK, alertsData{NewSecret: c.Secret, NewSecretFor: c.Name})
+		return
+	}
+	d.redirect(w, r, alertsURL(id), "Channel "+c.Name+" added.")
+}
+
+func (d *Dashboard) deleteChannel(w http.ResponseWriter, r *http.Request, s *session) {
+	d.alertAction(w, r, "channel", "Channel deleted, with its rules.", func(id int64) error {
+		return d.svc.Alerts.DeleteChannel(r.Context(), s.actor(), id)
+	})
+}
+
+func (d *Dashboard) testChannel(w http.ResponseWriter, r *http.Request, s *session) {
+	d.alertAction(w, r, "channel", "Test message queued; it goes out within seconds and shows in the history below.", func(id int64) error {
+		_, err := d.svc.Alerts.TestChannel(r.Context(), s.actor(), id)
+		return err
+	})
+}
+
+// alertAction runs do with the path's {name} ID and goes back to the
+// project's alerts page with msg, or answers do's error.
+func (d *Dashboard) alertAction(w http.ResponseWriter, r *http.Request, name, msg string, do func(id int64) error) {
+	project, ok1 := pathID(r, "id")
+	id, ok2 := pathID(r, name)
+	if !ok1 || !ok2 {
+		d.notFound(w, r)
+		return
+	}
+	if err := do(id); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.redirect(w, r, alertsURL(project), msg)
+}
+
+func (d *Dashboard) createRule(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	f := r.PostForm
+	num := func(k string) int64 {
+		n, _ := strconv.ParseInt(strings.TrimSpace(f.Get(k)), 10, 64)
+		return n
+	}
+	rule := store.AlertRule{ProjectID: id, ChannelID: num("channel_id"), Type: f.Get("type"), Threshold: num("threshold"),
+		WindowMinutes: num("window_minutes"), MinLevel: f.Get("min_level"), Environment: f.Get("environment"), Enabled: true}
+	if _, err := d.svc.Alerts.PutRule(r.Context(), s.actor(), rule); err != nil {
+		d.alertRefused(w, r, s, err)
+		return
+	}
+	d.redirect(w, r, alertsURL(id), "Rule added.")
+}
+
+func (d *Dashboard) deleteRule(w http.ResponseWriter, r *http.Request, s *session) {
+	d.alertAction(w, r, "rule", "Rule deleted.", func(id int64) error {
+		return d.svc.Alerts.DeleteRule(r.Context(), s.actor(), id)
+	})
+}
+
+func (d *Dashboard) setCooldown(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	minutes, _ := strconv.ParseInt(strings.TrimSpace(r.PostForm.Get("cooldown_minutes")), 10, 64)
+	if err := d.svc.Alerts.SetCooldown(r.Context(), s.actor(), id, minutes); err != nil {
+		d.alertRefused(w, r, s, err)
+		return
+	}
+	d.redirect(w, r, alertsURL(id), "Cooldown saved.")
+}
+
+func (d *Dashboard) muteIssue(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	muted := r.PostForm.Get("muted") == "1"
+	if err := d.svc.Alerts.SetMuted(r.Context(), s.actor(), id, muted); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	msg := "Alerts for this issue are back on."
+	if muted {
+		msg = "Issue muted: it sends no alerts and no digests until unmuted."
+	}
+	d.redirect(w, r, "/issues/"+strconv.FormatInt(id, 10), msg)
+}
+
+func (d *Dashboard) setEmailOptOut(w http.ResponseWriter, r *http.Request, s *session) {
+	optOut := r.PostForm.Get("email_opt_out") == "on"
+	if err := d.svc.Alerts.SetEmailOptOut(r.Context(), s.actor(), optOut); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	msg := "You will receive alert email for your projects."
+	if optOut {
+		msg = "You will not receive alert email. Slack and webhook alerts are unaffected."
+	}
+	d.redirect(w, r, "/account", msg)
+}

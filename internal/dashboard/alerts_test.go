@@ -1,0 +1,117 @@
+package dashboard
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// alertMatrix are the alert rows of the authorization matrix for one
+// project: its members see the alerts page, only admins change anything.
+func alertMatrix(scope, project, issue string) []route {
+	base := "/projects/" + project + "/alerts"
+	ch, rule := "{webChannel}", "{webRule}"
+	if scope == scopeBilling {
+		ch, rule = "{billingChannel}", "{billingRule}"
+	}
+	return []route{
+		{"GET", base, nil, scope, 200},
+		{"POST", base + "/channels", url.Values{"kind": {"slack"}, "name": {"ops"}, "url": {"https://hooks.slack.com/services/T1/B2/x"}}, scopeAdmin, 303},
+		{"POST", base + "/channels/" + ch + "/test", nil, scopeAdmin, 303},
+		{"POST", base + "/channels/" + ch + "/delete", nil, scopeAdmin, 303},
+		{"POST", base + "/rules", url.Values{"type": {"frequency"}, "threshold": {"10"}, "window_minutes": {"5"}, "channel_id": {ch}}, scopeAdmin, 303},
+		{"POST", base + "/rules/" + rule + "/delete", nil, scopeAdmin, 303},
+		{"POST", base + "/settings", url.Values{"cooldown_minutes": {"15"}}, scopeAdmin, 303},
+		{"POST", "/issues/" + issue + "/mute", url.Values{"muted": {"1"}}, scopeAdmin, 303},
+	}
+}
+
+func (f *fixture) firstChannel(projectID int64) int64 {
+	cs, err := f.db.ListAlertChannels(f.ctx, store.System, projectID)
+	f.must(err)
+	return cs[0].ID
+}
+
+func (f *fixture) firstRule(projectID int64) int64 {
+	rs, err := f.db.ListAlertRules(f.ctx, store.System, projectID)
+	f.must(err)
+	return rs[0].ID
+}
+
+// hostileAlertPages fills web's alerts with hostile text (channel names
+// and URLs, a rule's environment, notifications of a hostile issue, SNS
+// subscriptions) and returns the pages that show it, for TestStoredXSS.
+func hostileAlertPages(f *fixture, hostileIssue int64) []struct{ role, path string } {
+	ctx := f.ctx
+	for _, c := range []store.AlertChannel{
+		{ProjectID: f.web.ID, Kind: store.ChannelWebhook, Name: hostile[0], URL: "https://example.com/" + url.PathEscape(hostile[1])},
+		{ProjectID: f.web.ID, Kind: store.ChannelSlack, Name: hostile[5], URL: "https://hooks.slack.com/services/" + hostile[1]},
+	} {
+		_, err := f.db.CreateAlertChannel(ctx, store.System, c)
+		f.must(err)
+	}
+	_, err := f.db.PutAlertRule(ctx, store.System, store.AlertRule{ProjectID: f.web.ID, ChannelID: f.firstChannel(f.web.ID),
+		Type: store.RuleFrequency, Threshold: 1, WindowMinutes: 5, Environment: hostile[1], Enabled: true})
+	f.must(err)
+	f.must(f.db.SetIssueMuted(ctx, store.System, hostileIssue, false))
+	_, err = f.db.UpdateIssueStatus(ctx, store.System, hostileIssue, store.StatusResolved, "")
+	f.must(err)
+	ev := hostileEvent(f.web.ID, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa9", now)
+	_, err = f.db.SaveBatch(ctx, []store.SaveRequest{{Event: ev, Fingerprint: "hostile", GroupingVersion: "test", Title: ev.Title(), Culprit: ev.Culprit()}},
+		f.db.AlertHook(func() time.Time { return now }))
+	f.must(err)
+	f.must(f.db.ReplaceSNSSubscriptions(ctx, f.web.ID, []store.SNSSubscription{{Email: hostile[1] + "@example.com", Status: "pending"}}, now))
+	ns, err := f.db.ListNotifications(ctx, store.System, f.web.ID, 10)
+	f.must(err)
+	if len(ns) == 0 {
+		f.t.Fatal("the hostile regression wrote no notification")
+	}
+	id := fmt.Sprint(f.web.ID)
+	return []struct{ role, path string }{
+		{roleMember, "/projects/" + id + "/alerts"},
+		{roleAdmin, "/projects/" + id + "/alerts"},
+		{roleMember, "/account"},
+	}
+}
+
+// TestAlertsPages: an admin manages channels and rules on the alerts page
+// (a webhook's secret shown once, a refused rule explained), members see
+// it without forms, and the test button queues a message.
+func TestAlertsPages(t *testing.T) {
+	f := newFixture(t)
+	base := fmt.Sprintf("/projects/%d/alerts", f.web.ID)
+	r := f.do(request{method: http.MethodPost, role: roleAdmin, path: base + "/channels",
+		form: url.Values{"kind": {"webhook"}, "name": {"ops hook"}, "url": {"https://example.com/flytrap"}}})
+	if r.StatusCode != 200 || !strings.Contains(r.Body, "whsec_") || !strings.Contains(r.Body, "not shown again") {
+		t.Fatalf("creating a webhook: HTTP %d\n%s", r.StatusCode, excerpt(r.Body))
+	}
+	if r := f.get(roleAdmin, base); strings.Contains(r.Body, "whsec_") || !strings.Contains(r.Body, "ops hook") {
+		t.Errorf("the alerts page shows the secret again, or not the channel")
+	}
+	r = f.do(request{method: http.MethodPost, role: roleAdmin, path: base + "/rules",
+		form: url.Values{"type": {"frequency"}, "threshold": {"0"}, "window_minutes": {"5"}, "channel_id": {fmt.Sprint(f.firstChannel(f.web.ID))}}})
+	if r.StatusCode != 400 || !strings.Contains(r.Body, "more than N events") {
+		t.Errorf("a bad rule: HTTP %d\n%s", r.StatusCode, excerpt(r.Body))
+	}
+	r = f.do(request{method: http.MethodPost, role: roleAdmin, path: base + "/rules",
+		form: url.Values{"type": {"frequency"}, "threshold": {"25"}, "window_minutes": {"10"}, "min_level": {"error"}, "environment": {"production"},
+			"channel_id": {fmt.Sprint(f.firstChannel(f.web.ID))}}})
+	if r.StatusCode != 303 {
+		t.Fatalf("adding a rule: HTTP %d\n%s", r.StatusCode, excerpt(r.Body))
+	}
+	r = f.get(roleMember, base)
+	wantBody(t, r, "More than 25 events in 10 min", "error or worse", "<code>production</code>", "New issue", "Regression")
+	if strings.Contains(r.Body, `id="new-rule"`) || strings.Contains(r.Body, "Send test") {
+		t.Error("a member sees the admin forms")
+	}
+	r = f.do(request{method: http.MethodPost, role: roleAdmin, path: fmt.Sprintf("%s/channels/%d/test", base, f.firstChannel(f.web.ID))})
+	if r.StatusCode != 303 {
+		t.Fatalf("test send: HTTP %d", r.StatusCode)
+	}
+	wantBody(t, f.get(roleMember, base), "Test alert from Flytrap", "pending")
+}

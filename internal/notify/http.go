@@ -1,0 +1,97 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Webhook headers. The signature covers the timestamp and the body, so a
+// captured request cannot be replayed later with a fresh timestamp;
+// receivers refuse timestamps older than a few minutes.
+const (
+	// HeaderSignature is "v1=" and the hex HMAC-SHA256, keyed with the
+	// channel's secret, of SignedContent(timestamp, body).
+	HeaderSignature = "X-Flytrap-Signature"
+	// HeaderTimestamp is the Unix time of the send, in seconds.
+	HeaderTimestamp = "X-Flytrap-Timestamp"
+	// HeaderIdempotencyKey is the same for every send of one
+	// notification to one channel.
+	HeaderIdempotencyKey = "Idempotency-Key"
+)
+
+// SignedContent is what a webhook's signature covers: the timestamp, a
+// dot, and the body.
+func SignedContent(timestamp string, body []byte) []byte {
+	return append([]byte(timestamp+"."), body...)
+}
+
+// Sign returns the HeaderSignature value of body sent at timestamp.
+func Sign(secret, timestamp string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(SignedContent(timestamp, body))
+	return "v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// permanent marks an error that no retry fixes (a 4xx answer, a deleted
+// channel): the notification goes dead at once.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// post sends body to url as JSON with headers, and maps the answer: 2xx
+// is sent; 408, 429 and 5xx are retried; other 4xx are permanent.
+func post(ctx context.Context, client *http.Client, url string, body []byte, headers map[string]string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return permanent{fmt.Errorf("bad URL: %w", err)}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Flytrap-Alerts/1")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+		return fmt.Errorf("%s answered %s: %s", req.URL.Host, resp.Status, oneLine(string(snippet), 200))
+	}
+	return permanent{fmt.Errorf("%s answered %s: %s", req.URL.Host, resp.Status, oneLine(string(snippet), 200))}
+}
+
+// sendWebhook posts m's JSON to url, signed with secret at now.
+func sendWebhook(ctx context.Context, client *http.Client, url, secret string, m Message, now time.Time) error {
+	body, err := webhookBody(m)
+	if err != nil {
+		return permanent{err}
+	}
+	ts := strconv.FormatInt(now.Unix(), 10)
+	return post(ctx, client, url, body, map[string]string{
+		HeaderTimestamp:      ts,
+		HeaderSignature:      Sign(secret, ts, body),
+		HeaderIdempotencyKey: m.Key,
+	})
+}
+
+// sendSlack posts m's Block Kit message to a Slack incoming webhook.
+func sendSlack(ctx context.Context, client *http.Client, url string, m Message) error {
+	body, err := slackBody(m)
+	if err != nil {
+		return permanent{err}
+	}
+	return post(ctx, client, url, body, nil)
+}

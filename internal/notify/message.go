@@ -1,0 +1,218 @@
+// Package notify delivers the alert outbox: the processor writes
+// notifications in the transaction that saves their events
+// (store.DB.AlertHook); the Worker, a background job of every server,
+// claims them, renders them (email from templates/alerts, Slack Block Kit,
+// signed webhook JSON) and sends them through SMTP or SNS, Slack and
+// webhooks, with retries, exponential backoff and a dead state, recording
+// each attempt in the store.
+package notify
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	htmltemplate "html/template"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"unicode/utf8"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/templates"
+)
+
+// maxStackLines is how many frames a message shows, innermost first.
+const maxStackLines = 8
+
+// maxLine bounds one shown line of SDK text (a title, a frame).
+const maxLine = 300
+
+// Message is a notification ready to render: what it says and where its
+// links point. Everything in Payload and Stack came from an SDK and is
+// untrusted.
+type Message struct {
+	// Key is the idempotency key of the notification and channel; every
+	// send of it carries the key, so a receiver can drop a repeat.
+	Key     string
+	Reason  string
+	Project string
+	Payload store.AlertPayload
+	// Stack holds the first lines of the latest event's stack.
+	Stack []string
+	// IssueURL and AccountURL are absolute, or empty without a public URL.
+	IssueURL   string
+	AccountURL string
+}
+
+// Heading says why the message was sent.
+func (m Message) Heading() string {
+	switch m.Reason {
+	case store.RuleNewIssue:
+		return "New issue"
+	case store.RuleRegression:
+		return "Regression: a resolved issue is back"
+	case store.RuleFrequency:
+		return "Issue is spiking"
+	case store.ReasonDigest:
+		return "Still happening: " + strconv.FormatInt(m.Payload.Events, 10) + " more events"
+	case store.ReasonTest:
+		return "Test alert"
+	}
+	return "Alert"
+}
+
+// Subject is the email subject: one line, bounded.
+func (m Message) Subject() string {
+	return "[Flytrap] " + oneLine(m.Project, 60) + ": " + m.Heading() + ": " + oneLine(m.Payload.Title, 120)
+}
+
+// oneLine makes untrusted text fit a header or a heading: control
+// characters (CR, LF) become spaces and it is cut to n runes.
+func oneLine(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// stackLines returns the first lines of an event's stack, innermost frame
+// first, for the message. An event without frames shows its raw stack.
+func stackLines(ev *event.Event) []string {
+	var lines []string
+	for i := range ev.Exceptions {
+		ex := &ev.Exceptions[len(ev.Exceptions)-1-i]
+		if len(lines) == 0 && (ex.Type != "" || ex.Value != "") {
+			lines = append(lines, oneLine(strings.TrimPrefix(ex.Type+": "+ex.Value, ": "), maxLine))
+		}
+		for j := len(ex.Frames) - 1; j >= 0 && len(lines) < maxStackLines; j-- {
+			f := ex.Frames[j]
+			file := f.Filename
+			if file == "" {
+				file = f.AbsPath
+			}
+			line := "at " + f.Function + " (" + file + ":" + strconv.Itoa(f.Lineno) + ")"
+			if f.Function == "" {
+				line = "at " + file + ":" + strconv.Itoa(f.Lineno)
+			}
+			lines = append(lines, oneLine(line, maxLine))
+		}
+		if len(ex.Frames) == 0 && ex.RawStack != "" {
+			for _, l := range strings.Split(ex.RawStack, "\n") {
+				if l = strings.TrimSpace(l); l != "" && len(lines) < maxStackLines {
+					lines = append(lines, oneLine(l, maxLine))
+				}
+			}
+		}
+		if len(lines) >= maxStackLines {
+			break
+		}
+	}
+	return lines
+}
+
+var (
+	textMail = texttemplate.Must(texttemplate.ParseFS(templates.FS, "alerts/email.txt.tmpl"))
+	htmlMail = htmltemplate.Must(htmltemplate.ParseFS(templates.FS, "alerts/email.html.tmpl"))
+)
+
+// Email is a rendered email.
+type Email struct {
+	Subject, Text, HTML string
+	// Key becomes the Message-ID, so a repeat of the same notification is
+	// recognisably the same message.
+	Key string
+}
+
+// renderEmail renders m's email from templates/alerts; the HTML body
+// escapes everything the SDK sent.
+func renderEmail(m Message) (Email, error) {
+	var text, html bytes.Buffer
+	view := struct {
+		Message
+		Heading, Subject string
+	}{m, m.Heading(), m.Subject()}
+	if err := textMail.Execute(&text, view); err != nil {
+		return Email{}, fmt.Errorf("render text email: %w", err)
+	}
+	if err := htmlMail.Execute(&html, view); err != nil {
+		return Email{}, fmt.Errorf("render HTML email: %w", err)
+	}
+	return Email{Subject: view.Subject, Text: text.String(), HTML: html.String(), Key: m.Key}, nil
+}
+
+// slackEscape escapes the three characters Slack's mrkdwn gives meaning
+// to, so SDK text cannot mention @channel, link or format.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// slackBody renders m as a Slack incoming-webhook message in Block Kit:
+// the title in a plain_text header, the rest in mrkdwn with SDK text
+// escaped.
+func slackBody(m Message) ([]byte, error) {
+	p := m.Payload
+	type text struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	type block struct {
+		Type     string `json:"type"`
+		Text     *text  `json:"text,omitempty"`
+		Fields   []text `json:"fields,omitempty"`
+		Elements []text `json:"elements,omitempty"`
+	}
+	md := func(s string) text { return text{"mrkdwn", s} }
+	fields := []text{
+		md("*Project*\n" + slackEscape(oneLine(m.Project, 100))),
+		md("*Level*\n" + slackEscape(oneLine(p.Level, 50))),
+		md("*Events*\n" + strconv.FormatInt(p.Count, 10)),
+		md("*Users*\n" + strconv.FormatInt(p.UserCount, 10)),
+	}
+	if p.Environment != "" {
+		fields = append(fields, md("*Environment*\n"+slackEscape(oneLine(p.Environment, 100))))
+	}
+	if p.Release != "" {
+		fields = append(fields, md("*Release*\n"+slackEscape(oneLine(p.Release, 100))))
+	}
+	blocks := []block{
+		{Type: "header", Text: &text{"plain_text", oneLine(m.Heading()+": "+p.Title, 150)}},
+	}
+	if p.Culprit != "" {
+		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "`" + slackEscape(oneLine(p.Culprit, 200)) + "`"}})
+	}
+	blocks = append(blocks, block{Type: "section", Fields: fields})
+	if len(m.Stack) > 0 {
+		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "```" + slackEscape(strings.Join(m.Stack, "\n")) + "```"}})
+	}
+	if m.IssueURL != "" {
+		blocks = append(blocks, block{Type: "context", Elements: []text{md("<" + m.IssueURL + "|Open the issue in Flytrap>")}})
+	}
+	return json.Marshal(map[string]any{
+		// The fallback text of notifications and old clients.
+		"text":   slackEscape(oneLine(m.Heading()+": "+p.Title, 150)),
+		"blocks": blocks,
+	})
+}
+
+// WebhookPayload is the JSON body of a generic webhook.
+type WebhookPayload struct {
+	// ID is the idempotency key: the same for every send of one
+	// notification to one webhook.
+	ID      string             `json:"id"`
+	Reason  string             `json:"reason"`
+	Project string             `json:"project"`
+	Issue   store.AlertPayload `json:"issue"`
+	Stack   []string           `json:"stack,omitempty"`
+	URL     string             `json:"url,omitempty"`
+}
+
+func webhookBody(m Message) ([]byte, error) {
+	return json.Marshal(WebhookPayload{ID: m.Key, Reason: m.Reason, Project: m.Project, Issue: m.Payload, Stack: m.Stack, URL: m.IssueURL})
+}

@@ -1,0 +1,140 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Topics is the part of SNS alert email uses; *awsx.SNSTopics implements
+// it.
+type Topics interface {
+	TopicARN(ctx context.Context, name string) (string, error)
+	Publish(ctx context.Context, topicARN, subject, message string) error
+	EmailSubscriptions(ctx context.Context, topicARN string) ([]awsx.SNSSubscription, error)
+	SubscribeEmail(ctx context.Context, topicARN, email string) error
+	Unsubscribe(ctx context.Context, subscriptionARN string) error
+}
+
+// TopicName is the SNS topic of a project's alert email: the deployment's
+// prefix (the IAM policy grants the prefix's topics only) and the
+// project's ID.
+func TopicName(prefix string, projectID int64) string {
+	return prefix + "-alerts-" + strconv.FormatInt(projectID, 10)
+}
+
+// SNSMailer sends a project's alert email through its SNS topic, which
+// mails every confirmed subscription (SNSSync keeps them in step with the
+// members). SNS email is plain text.
+type SNSMailer struct {
+	Topics Topics
+	Prefix string
+}
+
+// Mail publishes e's plain-text body to the project's topic.
+func (m SNSMailer) Mail(ctx context.Context, projectID int64, e Email) error {
+	arn, err := m.Topics.TopicARN(ctx, TopicName(m.Prefix, projectID))
+	if err != nil {
+		return err
+	}
+	return m.Topics.Publish(ctx, arn, e.Subject, e.Text)
+}
+
+// SyncStore is what SNSSync reads and records; *store.DB implements it.
+type SyncStore interface {
+	ProjectIDs(ctx context.Context) ([]int64, error)
+	EmailRecipients(ctx context.Context, projectID int64) ([]string, error)
+	ReplaceSNSSubscriptions(ctx context.Context, projectID int64, subs []store.SNSSubscription, now time.Time) error
+}
+
+// SNSSync keeps each project's topic subscribed by exactly its members
+// who want alert email: it subscribes members added (SNS mails them a
+// confirmation link), unsubscribes confirmed subscriptions of people who
+// left or opted out, and records every subscription with its state for
+// the dashboard. SNS cannot remove a subscription still pending
+// confirmation; it lapses after three days unconfirmed.
+type SNSSync struct {
+	Topics Topics
+	Prefix string
+	Store  SyncStore
+	Log    *slog.Logger
+}
+
+// Run syncs every project; it fits app.Job's Run.
+func (s *SNSSync) Run(ctx context.Context, now time.Time) error {
+	ids, err := s.Store.ProjectIDs(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := s.syncProject(ctx, id, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *SNSSync) syncProject(ctx context.Context, projectID int64, now time.Time) error {
+	arn, err := s.Topics.TopicARN(ctx, TopicName(s.Prefix, projectID))
+	if err != nil {
+		return err
+	}
+	want, err := s.Store.EmailRecipients(ctx, projectID)
+	if err != nil {
+		return err
+	}
+	for i := range want {
+		want[i] = strings.ToLower(want[i])
+	}
+	have, err := s.Topics.EmailSubscriptions(ctx, arn)
+	if err != nil {
+		return err
+	}
+	state := make(map[string]string)
+	for _, sub := range have {
+		email := strings.ToLower(sub.Email)
+		switch {
+		case slices.Contains(want, email):
+			if sub.Confirmed() {
+				state[email] = store.SubscriptionConfirmed
+			} else if state[email] == "" {
+				state[email] = store.SubscriptionPending
+			}
+		case sub.Confirmed():
+			if err := s.Topics.Unsubscribe(ctx, sub.ARN); err != nil {
+				return err
+			}
+			s.log().Info("alert email: unsubscribed from the project's topic", "project", projectID, "email", email)
+		}
+	}
+	for _, email := range want {
+		if state[email] != "" {
+			continue
+		}
+		if err := s.Topics.SubscribeEmail(ctx, arn, email); err != nil {
+			return err
+		}
+		state[email] = store.SubscriptionPending
+		s.log().Info("alert email: subscribed to the project's topic; SNS mailed a confirmation link", "project", projectID, "email", email)
+	}
+	subs := make([]store.SNSSubscription, 0, len(want))
+	for _, email := range want {
+		subs = append(subs, store.SNSSubscription{Email: email, Status: state[email]})
+	}
+	return s.Store.ReplaceSNSSubscriptions(ctx, projectID, subs, now)
+}
+
+func (s *SNSSync) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}

@@ -1,0 +1,266 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxAttempts = 8
+	DefaultBackoff     = 30 * time.Second
+	DefaultMaxBackoff  = time.Hour
+	DefaultLease       = 2 * time.Minute
+	DefaultSendTimeout = 30 * time.Second
+	DefaultBatch       = 50
+	// DefaultEvery is how often the delivery job runs: the delay between
+	// an event's commit and its alert going out.
+	DefaultEvery = 5 * time.Second
+)
+
+// Store is what the worker reads and records; *store.DB implements it.
+type Store interface {
+	QueueDigests(ctx context.Context, now time.Time) (int, error)
+	ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.ClaimedNotification, error)
+	FinishNotification(ctx context.Context, c store.ClaimedNotification, now time.Time, sendErr error, retryAt time.Time) error
+	GetProjectEvent(ctx context.Context, v store.Viewer, projectID int64, eventID string) (store.EventRow, error)
+	PruneMinuteCounts(ctx context.Context, now time.Time) error
+}
+
+// Mailer sends a project's alert email to the members who want it.
+type Mailer interface {
+	Mail(ctx context.Context, projectID int64, e Email) error
+}
+
+// Config configures a Worker.
+type Config struct {
+	// Mailer sends email channels' messages; nil logs them (Log) and
+	// counts them sent, which is what `flytrap dev` without SMTP does.
+	Mailer Mailer
+	// HTTP posts to Slack and webhooks (nil: a client with SendTimeout).
+	HTTP *http.Client
+	// PublicURL is the dashboard's base URL, for links in messages.
+	PublicURL string
+	// Log receives delivery failures; nil discards them.
+	Log *slog.Logger
+	// Now is the clock of attempts and backoff (nil: time.Now).
+	Now func() time.Time
+	// MaxAttempts is how many sends a notification gets before it is
+	// dead (default DefaultMaxAttempts).
+	MaxAttempts int
+	// Backoff is the wait after the first failed attempt, doubled after
+	// each further one up to MaxBackoff.
+	Backoff, MaxBackoff time.Duration
+	// Lease is how long a claim holds a notification; one not finished
+	// by then (its process died) is claimed again. It must exceed
+	// SendTimeout.
+	Lease       time.Duration
+	SendTimeout time.Duration
+	// Batch is how many notifications one claim takes.
+	Batch int
+}
+
+// Worker delivers the outbox. Run it as a background job of every server
+// (internal/app registers it); several processes may run it on one
+// PostgreSQL database, as claims never overlap.
+type Worker struct {
+	store     Store
+	cfg       Config
+	lastPrune time.Time
+}
+
+// NewWorker returns a worker over s.
+func NewWorker(s Store, cfg Config) *Worker {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = DefaultBackoff
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = DefaultSendTimeout
+	}
+	if cfg.Lease <= cfg.SendTimeout {
+		cfg.Lease = max(DefaultLease, 2*cfg.SendTimeout)
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = DefaultBatch
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: cfg.SendTimeout}
+	}
+	if cfg.Mailer == nil {
+		cfg.Mailer = logMailer{cfg.Log}
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	return &Worker{store: s, cfg: cfg}
+}
+
+// maxRounds bounds the claims of one run, so a huge backlog does not keep
+// one run going for ever; the next run continues.
+const maxRounds = 20
+
+// Run queues due digests, then claims and sends notifications until none
+// is due (or maxRounds claims), recording each outcome. It fits
+// app.Job's Run.
+func (w *Worker) Run(ctx context.Context, now time.Time) error {
+	var errs []error
+	if _, err := w.store.QueueDigests(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if now.Sub(w.lastPrune) >= 10*time.Minute {
+		if err := w.store.PruneMinuteCounts(ctx, now); err != nil {
+			errs = append(errs, err)
+		} else {
+			w.lastPrune = now
+		}
+	}
+	for range maxRounds {
+		claimed, err := w.store.ClaimNotifications(ctx, w.cfg.Now(), w.cfg.Lease, w.cfg.Batch)
+		if err != nil {
+			errs = append(errs, err)
+			break
+		}
+		for _, c := range claimed {
+			if err := w.deliver(ctx, c); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(claimed) < w.cfg.Batch || ctx.Err() != nil {
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deliver sends one claimed notification and records the outcome. The
+// send comes first and the record after it: a process that dies between
+// the two leaves the claim to run out, and the notification is sent again,
+// once, with the same idempotency key.
+func (w *Worker) deliver(ctx context.Context, c store.ClaimedNotification) error {
+	if c.Resend {
+		w.cfg.Log.Warn("alert: sending again a notification whose last attempt has no outcome (its process stopped)",
+			"notification", c.ID, "key", c.IdempotencyKey, "attempt", c.Attempts)
+	}
+	sctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
+	err := w.send(sctx, c)
+	cancel()
+	now := w.cfg.Now()
+	var retryAt time.Time
+	if err != nil {
+		var p permanent
+		if !errors.As(err, &p) && c.Attempts < w.cfg.MaxAttempts {
+			retryAt = now.Add(w.backoff(c.Attempts))
+		}
+		w.cfg.Log.Warn("alert: delivery failed", "notification", c.ID, "channel", c.ChannelID, "attempt", c.Attempts,
+			"retry_at", retryAt, "err", err)
+	}
+	if ferr := w.store.FinishNotification(context.WithoutCancel(ctx), c, now, err, retryAt); ferr != nil {
+		return ferr
+	}
+	return nil
+}
+
+// backoff is the wait after the attempt-th failed attempt: Backoff,
+// doubled per attempt, at most MaxBackoff.
+func (w *Worker) backoff(attempt int) time.Duration {
+	d := w.cfg.Backoff
+	for i := 1; i < attempt && d < w.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, w.cfg.MaxBackoff)
+}
+
+func (w *Worker) send(ctx context.Context, c store.ClaimedNotification) error {
+	m := w.message(ctx, c)
+	switch c.Channel.Kind {
+	case store.ChannelEmail:
+		e, err := renderEmail(m)
+		if err != nil {
+			return permanent{err}
+		}
+		return w.cfg.Mailer.Mail(ctx, c.ProjectID, e)
+	case store.ChannelSlack:
+		return sendSlack(ctx, w.cfg.HTTP, c.Channel.URL, m)
+	case store.ChannelWebhook:
+		return sendWebhook(ctx, w.cfg.HTTP, c.Channel.URL, c.Channel.Secret, m, w.cfg.Now())
+	case "":
+		return permanent{errors.New("the channel was deleted")}
+	}
+	return permanent{fmt.Errorf("unknown channel kind %q", c.Channel.Kind)}
+}
+
+// message is what c says, with the first lines of its event's stack when
+// the event is still stored.
+func (w *Worker) message(ctx context.Context, c store.ClaimedNotification) Message {
+	m := Message{Key: c.IdempotencyKey, Reason: c.Reason, Project: c.ProjectName, Payload: c.Payload}
+	if w.cfg.PublicURL != "" {
+		m.AccountURL = w.cfg.PublicURL + "/account"
+		if c.IssueID > 0 {
+			m.IssueURL = w.cfg.PublicURL + "/issues/" + strconv.FormatInt(c.IssueID, 10)
+		}
+	}
+	if c.Payload.EventID == "" {
+		return m
+	}
+	row, err := w.store.GetProjectEvent(ctx, store.System, c.ProjectID, c.Payload.EventID)
+	if err != nil {
+		// Pruned or deleted since: the message goes without a stack.
+		return m
+	}
+	var ev event.Event
+	if json.Unmarshal(row.Payload, &ev) == nil {
+		m.Stack = stackLines(&ev)
+	}
+	return m
+}
+
+// logMailer is the mailer without SMTP or SNS: it logs the message.
+type logMailer struct{ log *slog.Logger }
+
+func (l logMailer) Mail(_ context.Context, projectID int64, e Email) error {
+	l.log.Info("alert email (no SMTP configured: logged, not sent; see docs/alerts.md)", "project", projectID, "subject", e.Subject)
+	return nil
+}
+
+// Recipients returns the addresses that want a project's alert email;
+// store.DB.EmailRecipients is one.
+type Recipients func(ctx context.Context, projectID int64) ([]string, error)
+
+// SMTPMailer mails a project's members through SMTP.
+type SMTPMailer struct {
+	SMTP       *SMTP
+	Recipients Recipients
+}
+
+// Mail sends e to the project's members who want alert email; with none,
+// the notification is dead at once.
+func (m SMTPMailer) Mail(ctx context.Context, projectID int64, e Email) error {
+	to, err := m.Recipients(ctx, projectID)
+	if err != nil {
+		return err
+	}
+	if len(to) == 0 {
+		return permanent{errors.New("no member of the project wants alert email")}
+	}
+	return m.SMTP.Send(ctx, to, e)
+}

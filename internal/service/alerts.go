@@ -1,0 +1,221 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// AlertStore is what the alert rules read and change; *store.DB
+// implements it.
+type AlertStore interface {
+	ListAlertChannels(ctx context.Context, v store.Viewer, projectID int64) ([]store.AlertChannel, error)
+	CreateAlertChannel(ctx context.Context, v store.Viewer, c store.AlertChannel) (store.AlertChannel, error)
+	DeleteAlertChannel(ctx context.Context, v store.Viewer, id int64) error
+	QueueTestNotification(ctx context.Context, v store.Viewer, channelID int64, now time.Time) (store.Notification, error)
+	ListAlertRules(ctx context.Context, v store.Viewer, projectID int64) ([]store.AlertRule, error)
+	GetAlertRule(ctx context.Context, v store.Viewer, id int64) (store.AlertRule, error)
+	PutAlertRule(ctx context.Context, v store.Viewer, r store.AlertRule) (store.AlertRule, error)
+	DeleteAlertRule(ctx context.Context, v store.Viewer, id int64) error
+	AlertCooldown(ctx context.Context, v store.Viewer, projectID int64) (time.Duration, error)
+	SetAlertCooldown(ctx context.Context, v store.Viewer, projectID int64, cooldown time.Duration) error
+	SetIssueMuted(ctx context.Context, v store.Viewer, issueID int64, muted bool) error
+	IssueMuted(ctx context.Context, v store.Viewer, issueID int64) (bool, error)
+	SetEmailOptOut(ctx context.Context, userID int64, optOut bool) error
+	EmailOptOut(ctx context.Context, userID int64) (bool, error)
+	ListNotifications(ctx context.Context, v store.Viewer, projectID int64, limit int) ([]store.Notification, error)
+	SNSSubscriptions(ctx context.Context, v store.Viewer, projectID int64) ([]store.SNSSubscription, error)
+}
+
+// Alerts holds the rules of alert channels, rules, cooldowns, mutes and
+// email opt-outs: members of a project read them, admins change them, and
+// everyone decides about their own email.
+type Alerts struct {
+	store Store
+	now   func() time.Time
+}
+
+// Limits of alert settings.
+const (
+	maxChannelName   = 100
+	maxURL           = 2048
+	maxThreshold     = 1_000_000
+	maxWindowMinutes = int64(store.MaxAlertWindow / time.Minute)
+	maxCooldown      = 7 * 24 * 60
+)
+
+// Channels returns a project's channels. URLs are shortened to their
+// host and first path segment: Slack's and many webhooks' URLs carry a
+// token, which only whoever created the channel saw.
+func (s *Alerts) Channels(ctx context.Context, a Actor, projectID int64) ([]store.AlertChannel, error) {
+	cs, err := s.store.ListAlertChannels(ctx, a.Viewer(), projectID)
+	for i := range cs {
+		cs[i].URL = ShortURL(cs[i].URL)
+	}
+	return cs, err
+}
+
+// ShortURL is u's scheme, host and first path segment, then "/…".
+func ShortURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return ""
+	}
+	first, rest, _ := strings.Cut(strings.TrimPrefix(p.Path, "/"), "/")
+	out := p.Scheme + "://" + p.Host + "/" + first
+	if rest != "" || p.RawQuery != "" {
+		out += "/…"
+	}
+	return out
+}
+
+// CreateChannel adds a channel to a project; admins only. Email needs no
+// URL; Slack takes an incoming-webhook URL (https://hooks.slack.com/...),
+// a webhook any http(s) URL. A webhook's result carries its signing
+// secret, which is never shown again.
+func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, kind, name, rawURL string) (store.AlertChannel, error) {
+	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
+		return store.AlertChannel{}, err
+	}
+	name = strings.TrimSpace(name)
+	rawURL = strings.TrimSpace(rawURL)
+	switch {
+	case !store.ValidChannelKind(kind):
+		return store.AlertChannel{}, refuse(ErrInvalid, "Choose a channel kind: email, slack or webhook.")
+	case utf8.RuneCountInString(name) > maxChannelName:
+		return store.AlertChannel{}, refuse(ErrInvalid, "A channel name has at most %d characters.", maxChannelName)
+	}
+	if name == "" {
+		name = kind
+	}
+	switch kind {
+	case store.ChannelEmail:
+		rawURL = ""
+	case store.ChannelSlack:
+		u, err := url.Parse(rawURL)
+		if err != nil || u.Scheme != "https" || u.Host != "hooks.slack.com" || len(rawURL) > maxURL {
+			return store.AlertChannel{}, refuse(ErrInvalid, "A Slack channel needs its incoming-webhook URL, https://hooks.slack.com/services/...")
+		}
+	case store.ChannelWebhook:
+		u, err := url.Parse(rawURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(rawURL) > maxURL {
+			return store.AlertChannel{}, refuse(ErrInvalid, "A webhook needs an absolute http:// or https:// URL without credentials, of at most %d characters.", maxURL)
+		}
+	}
+	return s.store.CreateAlertChannel(ctx, a.Viewer(), store.AlertChannel{ProjectID: projectID, Kind: kind, Name: name, URL: rawURL})
+}
+
+// DeleteChannel removes a channel and its rules; admins only.
+func (s *Alerts) DeleteChannel(ctx context.Context, a Actor, id int64) error {
+	return s.store.DeleteAlertChannel(ctx, a.Viewer(), id)
+}
+
+// TestChannel queues a test message for a channel; admins only. It goes
+// out with the next delivery run, and shows in the history like any other.
+func (s *Alerts) TestChannel(ctx context.Context, a Actor, id int64) (store.Notification, error) {
+	return s.store.QueueTestNotification(ctx, a.Viewer(), id, s.now())
+}
+
+// Rules returns a project's rules.
+func (s *Alerts) Rules(ctx context.Context, a Actor, projectID int64) ([]store.AlertRule, error) {
+	return s.store.ListAlertRules(ctx, a.Viewer(), projectID)
+}
+
+// PutRule creates r (ID 0, in r.ProjectID) or replaces the rule r.ID;
+// admins only. A frequency rule needs a threshold of at least 1 and a
+// window of 1 minute to a day; min_level is empty or a level; environment
+// is empty (any) or at most 200 characters.
+func (s *Alerts) PutRule(ctx context.Context, a Actor, r store.AlertRule) (store.AlertRule, error) {
+	v := a.Viewer()
+	if r.ID != 0 {
+		old, err := s.store.GetAlertRule(ctx, v, r.ID)
+		if err != nil {
+			return store.AlertRule{}, err
+		}
+		r.ProjectID = old.ProjectID
+	}
+	if err := requireProjectAdmin(ctx, s.store, a, r.ProjectID); err != nil {
+		return store.AlertRule{}, err
+	}
+	r.Environment = strings.TrimSpace(r.Environment)
+	switch {
+	case !store.ValidRuleType(r.Type):
+		return store.AlertRule{}, refuse(ErrInvalid, "Choose when to alert: new_issue, regression or frequency.")
+	case r.Type == store.RuleFrequency && (r.Threshold < 1 || r.Threshold > maxThreshold):
+		return store.AlertRule{}, refuse(ErrInvalid, "A frequency rule alerts on more than N events: N is 1 to %d.", maxThreshold)
+	case r.Type == store.RuleFrequency && (r.WindowMinutes < 1 || r.WindowMinutes > maxWindowMinutes):
+		return store.AlertRule{}, refuse(ErrInvalid, "A frequency rule counts events over 1 to %d minutes.", maxWindowMinutes)
+	case r.MinLevel != "" && !event.ValidLevel(r.MinLevel):
+		return store.AlertRule{}, refuse(ErrInvalid, "The minimum level is empty (any) or one of %s.", strings.Join(event.Levels, ", "))
+	case utf8.RuneCountInString(r.Environment) > store.MaxTagLength:
+		return store.AlertRule{}, refuse(ErrInvalid, "An environment has at most %d characters.", store.MaxTagLength)
+	case r.ChannelID <= 0:
+		return store.AlertRule{}, refuse(ErrInvalid, "Choose the channel the rule alerts.")
+	}
+	if r.Type != store.RuleFrequency {
+		r.Threshold, r.WindowMinutes = 0, 0
+	}
+	out, err := s.store.PutAlertRule(ctx, v, r)
+	if errors.Is(err, ErrInvalid) {
+		return store.AlertRule{}, refuse(ErrInvalid, "Choose one of the project's channels.")
+	}
+	return out, err
+}
+
+// DeleteRule removes a rule; admins only.
+func (s *Alerts) DeleteRule(ctx context.Context, a Actor, id int64) error {
+	return s.store.DeleteAlertRule(ctx, a.Viewer(), id)
+}
+
+// Cooldown returns a project's per-issue cooldown.
+func (s *Alerts) Cooldown(ctx context.Context, a Actor, projectID int64) (time.Duration, error) {
+	return s.store.AlertCooldown(ctx, a.Viewer(), projectID)
+}
+
+// SetCooldown sets a project's per-issue cooldown, 1 minute to 7 days;
+// admins only.
+func (s *Alerts) SetCooldown(ctx context.Context, a Actor, projectID int64, minutes int64) error {
+	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
+		return err
+	}
+	if minutes < 1 || minutes > maxCooldown {
+		return refuse(ErrInvalid, "The cooldown is 1 to %d minutes.", maxCooldown)
+	}
+	return s.store.SetAlertCooldown(ctx, a.Viewer(), projectID, time.Duration(minutes)*time.Minute)
+}
+
+// SetMuted mutes or unmutes an issue's alerts; admins only.
+func (s *Alerts) SetMuted(ctx context.Context, a Actor, issueID int64, muted bool) error {
+	return s.store.SetIssueMuted(ctx, a.Viewer(), issueID, muted)
+}
+
+// Muted reports whether an issue the actor sees is muted.
+func (s *Alerts) Muted(ctx context.Context, a Actor, issueID int64) (bool, error) {
+	return s.store.IssueMuted(ctx, a.Viewer(), issueID)
+}
+
+// SetEmailOptOut records whether the actor wants alert email.
+func (s *Alerts) SetEmailOptOut(ctx context.Context, a Actor, optOut bool) error {
+	return s.store.SetEmailOptOut(ctx, a.UserID, optOut)
+}
+
+// EmailOptOut reports whether the actor opted out of alert email.
+func (s *Alerts) EmailOptOut(ctx context.Context, a Actor) (bool, error) {
+	return s.store.EmailOptOut(ctx, a.UserID)
+}
+
+// History returns a project's latest notifications, newest first.
+func (s *Alerts) History(ctx context.Context, a Actor, projectID int64, limit int) ([]store.Notification, error) {
+	return s.store.ListNotifications(ctx, a.Viewer(), projectID, limit)
+}
+
+// Subscriptions returns a project's SNS email subscriptions (AWS).
+func (s *Alerts) Subscriptions(ctx context.Context, a Actor, projectID int64) ([]store.SNSSubscription, error) {
+	return s.store.SNSSubscriptions(ctx, a.Viewer(), projectID)
+}

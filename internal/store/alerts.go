@@ -1,0 +1,1220 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Alert rule types.
+const (
+	RuleNewIssue   = "new_issue"
+	RuleRegression = "regression"
+	// RuleFrequency fires when an issue receives more than Threshold
+	// events in WindowMinutes.
+	RuleFrequency = "frequency"
+)
+
+// Alert channel kinds.
+const (
+	// ChannelEmail mails the project's members who have not opted out
+	// (SMTP locally, the project's SNS topic on AWS).
+	ChannelEmail   = "email"
+	ChannelSlack   = "slack"
+	ChannelWebhook = "webhook"
+)
+
+// Reasons of notifications besides the rule types.
+const (
+	// ReasonDigest sums an issue's events during its cooldown window.
+	ReasonDigest = "digest"
+	// ReasonTest is a test message an admin asked for.
+	ReasonTest = "test"
+)
+
+// Notification statuses.
+const (
+	NotificationPending = "pending"
+	NotificationSending = "sending"
+	NotificationSent    = "sent"
+	NotificationDead    = "dead"
+)
+
+// MaxAlertWindow bounds a frequency rule's window; minute counts older
+// than it are pruned.
+const MaxAlertWindow = 24 * time.Hour
+
+// DefaultAlertCooldown is a new project's per-issue cooldown.
+const DefaultAlertCooldown = time.Hour
+
+// AlertChannel is where a project's alerts go. Secret signs webhooks; it
+// is returned once, when the channel is created.
+type AlertChannel struct {
+	ID        int64     `json:"id"`
+	ProjectID int64     `json:"project_id"`
+	Kind      string    `json:"kind"`
+	Name      string    `json:"name"`
+	URL       string    `json:"url,omitempty"`
+	Secret    string    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AlertRule says which events of a project alert which channel.
+type AlertRule struct {
+	ID            int64  `json:"id"`
+	ProjectID     int64  `json:"project_id"`
+	ChannelID     int64  `json:"channel_id"`
+	Type          string `json:"type"`
+	Threshold     int64  `json:"threshold"`
+	WindowMinutes int64  `json:"window_minutes"`
+	// MinLevel keeps events at least this severe ("" any).
+	MinLevel string `json:"min_level"`
+	// Environment keeps events of this environment only ("" any).
+	Environment string    `json:"environment"`
+	Enabled     bool      `json:"enabled"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// AlertPayload is what a notification says, fixed when it is written.
+type AlertPayload struct {
+	ProjectID   int64  `json:"project_id"`
+	IssueID     int64  `json:"issue_id"`
+	Title       string `json:"title"`
+	Culprit     string `json:"culprit"`
+	Level       string `json:"level"`
+	Status      string `json:"status"`
+	Count       int64  `json:"count"`
+	UserCount   int64  `json:"user_count"`
+	Environment string `json:"environment,omitempty"`
+	Release     string `json:"release,omitempty"`
+	EventID     string `json:"event_id,omitempty"`
+	// Events is, for a digest, how many events arrived since the last
+	// message about the issue.
+	Events int64     `json:"events,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// Notification is one outbox row: one message for one channel.
+type Notification struct {
+	ID             int64        `json:"id"`
+	ProjectID      int64        `json:"project_id"`
+	IssueID        int64        `json:"issue_id"`
+	RuleID         int64        `json:"rule_id"`
+	ChannelID      int64        `json:"channel_id"`
+	ChannelName    string       `json:"channel_name"`
+	Reason         string       `json:"reason"`
+	IdempotencyKey string       `json:"idempotency_key"`
+	Status         string       `json:"status"`
+	Attempts       int          `json:"attempts"`
+	LastError      string       `json:"last_error"`
+	NextAttemptAt  time.Time    `json:"next_attempt_at"`
+	CreatedAt      time.Time    `json:"created_at"`
+	SentAt         *time.Time   `json:"sent_at,omitempty"`
+	Payload        AlertPayload `json:"payload"`
+}
+
+// ClaimedNotification is a notification a worker holds until its lease
+// ends, with what sending it needs.
+type ClaimedNotification struct {
+	Notification
+	// Channel is the zero value when the channel was deleted since.
+	Channel     AlertChannel
+	ProjectName string
+	// AttemptID is the attempt row this claim opened.
+	AttemptID int64
+	// Resend is true when an earlier claim's lease ran out without an
+	// outcome: that attempt may have sent the message.
+	Resend bool
+}
+
+// SNSSubscription is a member's email subscription to a project's topic.
+type SNSSubscription struct {
+	Email string `json:"email"`
+	// ARN is empty while the subscription waits for confirmation.
+	ARN       string    `json:"subscription_arn,omitempty"`
+	Status    string    `json:"status"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SNS subscription statuses.
+const (
+	SubscriptionPending   = "pending"
+	SubscriptionConfirmed = "confirmed"
+)
+
+// severity ranks levels: higher is more severe; unknown levels rank as
+// error, which is what processing makes of them.
+func severity(level string) int {
+	switch level {
+	case "fatal":
+		return 5
+	case "warning":
+		return 3
+	case "info":
+		return 2
+	case "debug":
+		return 1
+	}
+	return 4
+}
+
+// ValidRuleType reports whether t is a rule type.
+func ValidRuleType(t string) bool {
+	return t == RuleNewIssue || t == RuleRegression || t == RuleFrequency
+}
+
+// ValidChannelKind reports whether k is a channel kind.
+func ValidChannelKind(k string) bool {
+	return k == ChannelEmail || k == ChannelSlack || k == ChannelWebhook
+}
+
+// createDefaultAlerts gives a new project an email channel to its members
+// and rules for new issues and regressions.
+func createDefaultAlerts(ctx context.Context, db dbtx, projectID int64, at int64) error {
+	var channel int64
+	if err := db.QueryRowContext(ctx, `INSERT INTO alert_channels (project_id, kind, name, url, secret, created_at)
+		VALUES ($1, $2, 'Members by email', '', '', $3) RETURNING id`, projectID, ChannelEmail, at).Scan(&channel); err != nil {
+		return err
+	}
+	for _, t := range []string{RuleNewIssue, RuleRegression} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO alert_rules (project_id, channel_id, rule_type, threshold, window_minutes,
+			min_level, environment, enabled, created_at) VALUES ($1, $2, $3, 0, 0, '', '', $4, $5)`,
+			projectID, channel, t, true, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteProjectAlerts removes a project's alert rows, in a transaction
+// that deletes the project.
+func deleteProjectAlerts(ctx context.Context, tx *sql.Tx, projectID int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM alert_attempts WHERE notification_id IN
+		(SELECT id FROM alert_notifications WHERE project_id = $1)`, projectID); err != nil {
+		return err
+	}
+	for _, table := range []string{"alert_rules", "alert_channels", "alert_notifications", "alert_issue_state", "alert_sns_subscriptions"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1`, projectID); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM issue_minute_counts WHERE issue_id IN (SELECT id FROM issues WHERE project_id = $1)`, projectID)
+	return err
+}
+
+const channelCols = `id, project_id, kind, name, url, secret, created_at`
+
+func scanChannel(row scanner) (AlertChannel, error) {
+	var (
+		c  AlertChannel
+		at int64
+	)
+	err := row.Scan(&c.ID, &c.ProjectID, &c.Kind, &c.Name, &c.URL, &c.Secret, &at)
+	c.CreatedAt = fromMillis(at)
+	return c, err
+}
+
+// ListAlertChannels returns a project's channels, oldest first, without
+// their secrets.
+func (d *DB) ListAlertChannels(ctx context.Context, v Viewer, projectID int64) ([]AlertChannel, error) {
+	if _, err := d.GetProject(ctx, v, projectID); err != nil {
+		return nil, fmt.Errorf("store: alert channels of project %d: %w", projectID, err)
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT `+channelCols+` FROM alert_channels WHERE project_id = $1 ORDER BY id`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("store: alert channels of project %d: %w", projectID, err)
+	}
+	defer rows.Close()
+	out := []AlertChannel{}
+	for rows.Next() {
+		c, err := scanChannel(rows)
+		if err != nil {
+			return nil, err
+		}
+		c.Secret = ""
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// GetAlertChannel returns a channel v may see, without its secret.
+func (d *DB) GetAlertChannel(ctx context.Context, v Viewer, id int64) (AlertChannel, error) {
+	var q query
+	q.add(`SELECT `+channelCols+` FROM alert_channels c WHERE c.id = `, q.arg(id), ` AND `, q.visible(v, "c.project_id"))
+	c, err := scanChannel(d.db.QueryRowContext(ctx, q.sb.String(), q.args...))
+	if err != nil {
+		return AlertChannel{}, fmt.Errorf("store: alert channel %d: %w", id, notFound(err))
+	}
+	c.Secret = ""
+	return c, nil
+}
+
+// CreateAlertChannel adds a channel to c.ProjectID; admins only. A webhook
+// gets a new signing secret, returned in the result's Secret: the only
+// time it is shown.
+func (d *DB) CreateAlertChannel(ctx context.Context, v Viewer, c AlertChannel) (AlertChannel, error) {
+	if !ValidChannelKind(c.Kind) {
+		return AlertChannel{}, fmt.Errorf("store: create alert channel: %w: kind %q", ErrInvalid, c.Kind)
+	}
+	c.Secret = ""
+	if c.Kind == ChannelWebhook {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return AlertChannel{}, err
+		}
+		c.Secret = "whsec_" + hex.EncodeToString(b)
+	}
+	c.CreatedAt = nowUTC()
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if err := d.projectAdmin(ctx, tx, v, c.ProjectID, true); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO alert_channels (project_id, kind, name, url, secret, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			c.ProjectID, c.Kind, truncate(c.Name, MaxTagLength), clean(c.URL), c.Secret, millis(c.CreatedAt)).Scan(&c.ID)
+	})
+	if err != nil {
+		return AlertChannel{}, fmt.Errorf("store: create alert channel: %w", err)
+	}
+	return c, nil
+}
+
+// DeleteAlertChannel removes a channel and the rules that use it; admins
+// only. Its notifications stay as history; unsent ones die.
+func (d *DB) DeleteAlertChannel(ctx context.Context, v Viewer, id int64) error {
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var project int64
+		if err := tx.QueryRowContext(ctx, `SELECT project_id FROM alert_channels WHERE id = $1`, id).Scan(&project); err != nil {
+			return notFound(err)
+		}
+		if err := d.projectAdmin(ctx, tx, v, project, true); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_rules WHERE channel_id = $1`, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM alert_channels WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete alert channel %d: %w", id, err)
+	}
+	return nil
+}
+
+const ruleCols = `id, project_id, channel_id, rule_type, threshold, window_minutes, min_level, environment, enabled, created_at`
+
+func scanRule(row scanner) (AlertRule, error) {
+	var (
+		r  AlertRule
+		at int64
+	)
+	err := row.Scan(&r.ID, &r.ProjectID, &r.ChannelID, &r.Type, &r.Threshold, &r.WindowMinutes, &r.MinLevel, &r.Environment, &r.Enabled, &at)
+	r.CreatedAt = fromMillis(at)
+	return r, err
+}
+
+// ListAlertRules returns a project's rules, oldest first.
+func (d *DB) ListAlertRules(ctx context.Context, v Viewer, projectID int64) ([]AlertRule, error) {
+	if _, err := d.GetProject(ctx, v, projectID); err != nil {
+		return nil, fmt.Errorf("store: alert rules of project %d: %w", projectID, err)
+	}
+	return queryRules(ctx, d.db, `SELECT `+ruleCols+` FROM alert_rules WHERE project_id = $1 ORDER BY id`, projectID)
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func queryRules(ctx context.Context, db queryer, q string, args ...any) ([]AlertRule, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: alert rules: %w", err)
+	}
+	defer rows.Close()
+	out := []AlertRule{}
+	for rows.Next() {
+		r, err := scanRule(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// GetAlertRule returns a rule v may see.
+func (d *DB) GetAlertRule(ctx context.Context, v Viewer, id int64) (AlertRule, error) {
+	var q query
+	q.add(`SELECT `+ruleCols+` FROM alert_rules r WHERE r.id = `, q.arg(id), ` AND `, q.visible(v, "r.project_id"))
+	r, err := scanRule(d.db.QueryRowContext(ctx, q.sb.String(), q.args...))
+	if err != nil {
+		return AlertRule{}, fmt.Errorf("store: alert rule %d: %w", id, notFound(err))
+	}
+	return r, nil
+}
+
+// PutAlertRule creates r (ID 0) or replaces the rule with r's ID; admins
+// only. Its channel must belong to its project.
+func (d *DB) PutAlertRule(ctx context.Context, v Viewer, r AlertRule) (AlertRule, error) {
+	if !ValidRuleType(r.Type) {
+		return AlertRule{}, fmt.Errorf("store: alert rule: %w: type %q", ErrInvalid, r.Type)
+	}
+	r.Environment = truncate(r.Environment, MaxTagLength)
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if r.ID != 0 {
+			var project int64
+			if err := tx.QueryRowContext(ctx, `SELECT project_id FROM alert_rules WHERE id = $1`, r.ID).Scan(&project); err != nil {
+				return notFound(err)
+			}
+			if r.ProjectID != 0 && r.ProjectID != project {
+				return ErrNotFound
+			}
+			r.ProjectID = project
+		}
+		if err := d.projectAdmin(ctx, tx, v, r.ProjectID, true); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_channels WHERE id = $1 AND project_id = $2`,
+			r.ChannelID, r.ProjectID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: channel %d is not one of the project's", ErrInvalid, r.ChannelID)
+		}
+		if r.ID == 0 {
+			r.CreatedAt = nowUTC()
+			return tx.QueryRowContext(ctx, `INSERT INTO alert_rules (project_id, channel_id, rule_type, threshold, window_minutes,
+				min_level, environment, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+				r.ProjectID, r.ChannelID, r.Type, r.Threshold, r.WindowMinutes, r.MinLevel, r.Environment, r.Enabled,
+				millis(r.CreatedAt)).Scan(&r.ID)
+		}
+		var at int64
+		err := tx.QueryRowContext(ctx, `UPDATE alert_rules SET channel_id = $2, rule_type = $3, threshold = $4, window_minutes = $5,
+			min_level = $6, environment = $7, enabled = $8 WHERE id = $1 RETURNING created_at`,
+			r.ID, r.ChannelID, r.Type, r.Threshold, r.WindowMinutes, r.MinLevel, r.Environment, r.Enabled).Scan(&at)
+		r.CreatedAt = fromMillis(at)
+		return err
+	})
+	if err != nil {
+		return AlertRule{}, fmt.Errorf("store: put alert rule: %w", err)
+	}
+	return r, nil
+}
+
+// DeleteAlertRule removes a rule; admins only.
+func (d *DB) DeleteAlertRule(ctx context.Context, v Viewer, id int64) error {
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var project int64
+		if err := tx.QueryRowContext(ctx, `SELECT project_id FROM alert_rules WHERE id = $1`, id).Scan(&project); err != nil {
+			return notFound(err)
+		}
+		if err := d.projectAdmin(ctx, tx, v, project, true); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM alert_rules WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete alert rule %d: %w", id, err)
+	}
+	return nil
+}
+
+// AlertCooldown returns a project's per-issue cooldown.
+func (d *DB) AlertCooldown(ctx context.Context, v Viewer, projectID int64) (time.Duration, error) {
+	var (
+		q       query
+		minutes int64
+	)
+	q.add(`SELECT alert_cooldown_minutes FROM projects p WHERE p.id = `, q.arg(projectID), ` AND `, q.visibleProject(v, projectID))
+	if err := d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&minutes); err != nil {
+		return 0, fmt.Errorf("store: alert cooldown of project %d: %w", projectID, notFound(err))
+	}
+	return time.Duration(minutes) * time.Minute, nil
+}
+
+// SetAlertCooldown sets a project's per-issue cooldown, in whole minutes
+// of at least one; admins only.
+func (d *DB) SetAlertCooldown(ctx context.Context, v Viewer, projectID int64, cooldown time.Duration) error {
+	minutes := int64(cooldown / time.Minute)
+	if minutes < 1 {
+		return fmt.Errorf("store: alert cooldown: %w: at least a minute", ErrInvalid)
+	}
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if err := d.projectAdmin(ctx, tx, v, projectID, true); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE projects SET alert_cooldown_minutes = $2 WHERE id = $1`, projectID, minutes)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: alert cooldown of project %d: %w", projectID, err)
+	}
+	return nil
+}
+
+// SetIssueMuted mutes or unmutes an issue's alerts; admins only. A muted
+// issue alerts no rule and sends no digest.
+func (d *DB) SetIssueMuted(ctx context.Context, v Viewer, issueID int64, muted bool) error {
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var project int64
+		if err := tx.QueryRowContext(ctx, `SELECT project_id FROM issues WHERE id = $1`, issueID).Scan(&project); err != nil {
+			return notFound(err)
+		}
+		if err := d.projectAdmin(ctx, tx, v, project, true); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO alert_issue_state (issue_id, project_id, muted, window_end, pending, channels)
+			VALUES ($1, $2, $3, 0, 0, '[]') ON CONFLICT (issue_id) DO UPDATE SET muted = excluded.muted`, issueID, project, muted)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: mute issue %d: %w", issueID, err)
+	}
+	return nil
+}
+
+// IssueMuted reports whether an issue v may see is muted.
+func (d *DB) IssueMuted(ctx context.Context, v Viewer, issueID int64) (bool, error) {
+	if err := d.checkIssue(ctx, v, issueID); err != nil {
+		return false, err
+	}
+	var muted bool
+	err := d.db.QueryRowContext(ctx, `SELECT muted FROM alert_issue_state WHERE issue_id = $1`, issueID).Scan(&muted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return muted, err
+}
+
+// SetEmailOptOut records whether a user wants no alert email.
+func (d *DB) SetEmailOptOut(ctx context.Context, userID int64, optOut bool) error {
+	var err error
+	if optOut {
+		_, err = d.db.ExecContext(ctx, `INSERT INTO alert_email_optouts (user_id, created_at) VALUES ($1, $2)
+			ON CONFLICT (user_id) DO NOTHING`, userID, millis(nowUTC()))
+	} else {
+		_, err = d.db.ExecContext(ctx, `DELETE FROM alert_email_optouts WHERE user_id = $1`, userID)
+	}
+	if err != nil {
+		return fmt.Errorf("store: email opt-out of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// EmailOptOut reports whether a user opted out of alert email.
+func (d *DB) EmailOptOut(ctx context.Context, userID int64) (bool, error) {
+	var n int
+	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_email_optouts WHERE user_id = $1`, userID).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: email opt-out of user %d: %w", userID, err)
+	}
+	return n > 0, nil
+}
+
+// EmailRecipients returns the addresses of a project's members who did
+// not opt out of alert email, sorted. It is for the delivery worker,
+// which acts for no user.
+func (d *DB) EmailRecipients(ctx context.Context, projectID int64) ([]string, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT u.email FROM project_members m JOIN users u ON u.id = m.user_id
+		WHERE m.project_id = $1 AND NOT EXISTS (SELECT 1 FROM alert_email_optouts o WHERE o.user_id = u.id)
+		ORDER BY u.email_key`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("store: email recipients of project %d: %w", projectID, err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AlertHook returns the TxHook that writes a batch's notifications into
+// the outbox, in the save transaction: they commit with the events that
+// cause them or not at all. now is the clock (nil: time.Now).
+//
+// Per issue, a muted issue writes nothing. Otherwise each enabled rule of
+// the project whose level and environment filters keep one of the
+// issue's events fires at most once per batch: new_issue on the event
+// that created the issue, regression on the one that reopened it,
+// frequency when the issue's events of the last WindowMinutes (by
+// arrival) number more than Threshold. A new issue or a regression
+// alerts at once; a frequency rule does not while the issue is in its
+// cooldown window. An alert opens the window (the project's cooldown);
+// events of the issue during the window, or before a due digest went
+// out, are summed into the issue's next digest (QueueDigests).
+func (d *DB) AlertHook(now func() time.Time) TxHook {
+	if now == nil {
+		now = time.Now
+	}
+	return func(ctx context.Context, tx *sql.Tx, results []SaveResult) error {
+		return d.writeAlerts(ctx, tx, results, now())
+	}
+}
+
+// issueAlertState is an alert_issue_state row.
+type issueAlertState struct {
+	muted     bool
+	windowEnd int64
+	pending   int64
+}
+
+// firing is a rule that fired on one result of a batch.
+type firing struct {
+	rule AlertRule
+	res  int
+}
+
+func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, now time.Time) error {
+	byIssue := make(map[int64][]int)
+	projectOf := make(map[int64]int64)
+	for i, r := range results {
+		if r.Duplicate || r.IssueID == 0 {
+			continue
+		}
+		byIssue[r.IssueID] = append(byIssue[r.IssueID], i)
+		projectOf[r.IssueID] = r.ProjectID
+	}
+	if len(byIssue) == 0 {
+		return nil
+	}
+	issues := slices.Sorted(maps.Keys(byIssue))
+	projects := slices.Sorted(maps.Keys(invert(projectOf)))
+	rules, cooldown, err := alertConfig(ctx, tx, projects)
+	if err != nil {
+		return err
+	}
+	states, err := alertStates(ctx, tx, issues)
+	if err != nil {
+		return err
+	}
+	nowMs := millis(now)
+	for _, issue := range issues {
+		idx := byIssue[issue]
+		project := projectOf[issue]
+		st, hasState := states[issue]
+		if st.muted {
+			continue
+		}
+		fires, err := fire(ctx, tx, rules[project], results, idx, issue, now)
+		if err != nil {
+			return err
+		}
+		inWindow := hasState && nowMs < st.windowEnd
+		urgent := false
+		last := -1
+		for _, f := range fires {
+			urgent = urgent || f.rule.Type != RuleFrequency
+			last = max(last, slices.Index(idx, f.res))
+		}
+		if len(fires) > 0 && (urgent || !inWindow) {
+			channels, err := insertAlertNotifications(ctx, tx, results, fires, nowMs)
+			if err != nil {
+				return err
+			}
+			pending := int64(len(idx) - last - 1)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO alert_issue_state (issue_id, project_id, muted, window_end, pending, channels)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (issue_id) DO UPDATE SET
+				window_end = excluded.window_end, pending = excluded.pending, channels = excluded.channels`,
+				issue, project, false, nowMs+cooldown[project].Milliseconds(), pending, channels); err != nil {
+				return err
+			}
+			continue
+		}
+		if hasState && (inWindow || st.pending > 0) {
+			if _, err := tx.ExecContext(ctx, `UPDATE alert_issue_state SET pending = pending + $2 WHERE issue_id = $1`,
+				issue, len(idx)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func invert(m map[int64]int64) map[int64]bool {
+	out := make(map[int64]bool, len(m))
+	for _, v := range m {
+		out[v] = true
+	}
+	return out
+}
+
+// alertConfig reads the enabled rules and the cooldown of projects.
+func alertConfig(ctx context.Context, tx *sql.Tx, projects []int64) (map[int64][]AlertRule, map[int64]time.Duration, error) {
+	var q query
+	q.add(`SELECT `+ruleCols+` FROM alert_rules WHERE enabled = `, q.arg(true), ` AND project_id IN (`, q.list(projects), `) ORDER BY id`)
+	list, err := queryRules(ctx, tx, q.sb.String(), q.args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	rules := make(map[int64][]AlertRule)
+	for _, r := range list {
+		rules[r.ProjectID] = append(rules[r.ProjectID], r)
+	}
+	q = query{}
+	q.add(`SELECT id, alert_cooldown_minutes FROM projects WHERE id IN (`, q.list(projects), `)`)
+	rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	cooldown := make(map[int64]time.Duration)
+	for rows.Next() {
+		var id, minutes int64
+		if err := rows.Scan(&id, &minutes); err != nil {
+			return nil, nil, err
+		}
+		cooldown[id] = time.Duration(minutes) * time.Minute
+	}
+	return rules, cooldown, rows.Err()
+}
+
+// alertStates reads the alert state of issues that have one.
+func alertStates(ctx context.Context, tx *sql.Tx, issues []int64) (map[int64]issueAlertState, error) {
+	states := make(map[int64]issueAlertState)
+	err := eachChunk(len(issues), func(from, to int) error {
+		var q query
+		q.add(`SELECT issue_id, muted, window_end, pending FROM alert_issue_state WHERE issue_id IN (`, q.list(issues[from:to]), `)`)
+		rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id int64
+				st issueAlertState
+			)
+			if err := rows.Scan(&id, &st.muted, &st.windowEnd, &st.pending); err != nil {
+				return err
+			}
+			states[id] = st
+		}
+		return rows.Err()
+	})
+	return states, err
+}
+
+// fire returns the rules that fire on an issue's results idx, each once,
+// on the first result that makes it fire.
+func fire(ctx context.Context, tx *sql.Tx, rules []AlertRule, results []SaveResult, idx []int, issue int64, now time.Time) ([]firing, error) {
+	var fires []firing
+	recent := make(map[int64]int64) // window minutes → events
+	for _, rule := range rules {
+		for _, i := range idx {
+			r := &results[i]
+			if rule.MinLevel != "" && severity(r.EventLevel) < severity(rule.MinLevel) {
+				continue
+			}
+			if rule.Environment != "" && rule.Environment != r.Environment {
+				continue
+			}
+			ok := false
+			switch rule.Type {
+			case RuleNewIssue:
+				ok = r.NewIssue
+			case RuleRegression:
+				ok = r.Regression
+			case RuleFrequency:
+				n, seen := recent[rule.WindowMinutes]
+				if !seen {
+					since := now.Add(-time.Duration(rule.WindowMinutes) * time.Minute).Truncate(time.Minute)
+					if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(count), 0) FROM issue_minute_counts
+						WHERE issue_id = $1 AND minute >= $2`, issue, millis(since)).Scan(&n); err != nil {
+						return nil, err
+					}
+					recent[rule.WindowMinutes] = n
+				}
+				ok = n > rule.Threshold
+			}
+			if ok {
+				fires = append(fires, firing{rule, i})
+				break
+			}
+		}
+	}
+	return fires, nil
+}
+
+// insertAlertNotifications writes one notification per firing rule's
+// channel and returns the channels, as the JSON array the issue's digest
+// goes to.
+func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveResult, fires []firing, nowMs int64) (string, error) {
+	var channels []int64
+	for _, f := range fires {
+		r := results[f.res]
+		p := AlertPayload{ProjectID: r.ProjectID, IssueID: r.IssueID, Title: r.Title, Culprit: r.Culprit, Level: r.Level,
+			Status: r.Status, Count: r.Count, UserCount: r.UserCount, Environment: r.Environment, Release: r.Release,
+			EventID: r.EventID, At: fromMillis(nowMs)}
+		key := f.rule.Type + ":" + strconv.FormatInt(r.IssueID, 10) + ":" + strconv.FormatInt(f.rule.ChannelID, 10) + ":" + r.EventID
+		if err := insertNotification(ctx, tx, f.rule.ID, f.rule.ChannelID, f.rule.Type, key, p, nowMs); err != nil {
+			return "", err
+		}
+		if !slices.Contains(channels, f.rule.ChannelID) {
+			channels = append(channels, f.rule.ChannelID)
+		}
+	}
+	b, err := json.Marshal(channels)
+	return string(b), err
+}
+
+// insertNotification writes one outbox row; a key already written (the
+// same alert written twice) is left alone.
+func insertNotification(ctx context.Context, db dbtx, ruleID, channelID int64, reason, key string, p AlertPayload, nowMs int64) error {
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO alert_notifications (project_id, issue_id, rule_id, channel_id, reason, idempotency_key,
+		payload, status, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 0, '', $9, 0) ON CONFLICT (idempotency_key) DO NOTHING`,
+		p.ProjectID, p.IssueID, ruleID, channelID, reason, key, string(payload), NotificationPending, nowMs)
+	return err
+}
+
+// list records ids and returns their placeholders, comma-separated.
+func (q *query) list(ids []int64) string {
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		ph[i] = q.arg(id)
+	}
+	return strings.Join(ph, ", ")
+}
+
+// skipLocked is the suffix that lets PostgreSQL workers claim rows others
+// have not locked; SQLite's single writer needs none.
+func (d *DB) skipLocked() string {
+	if d.dialect == DialectPostgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// QueueDigests writes the digests that are due: for each unmuted issue
+// whose cooldown window ended with events since its last message, one
+// notification per channel of its last alert, summing them; the issue's
+// window then starts again. It returns how many issues got a digest. Run
+// by several processes at once, each digest is written once.
+func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
+	nowMs := millis(now)
+	// Most runs find nothing: look before taking SQLite's write lock.
+	if due, err := d.any(ctx, `SELECT 1 FROM alert_issue_state WHERE pending > 0 AND window_end <= $1 LIMIT 1`, nowMs); err != nil || !due {
+		return 0, err
+	}
+	n := 0
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT s.issue_id, s.project_id, s.pending, s.channels, s.window_end
+			FROM alert_issue_state s WHERE s.pending > 0 AND s.window_end <= $1 AND NOT s.muted
+			ORDER BY s.issue_id LIMIT 100`+d.skipLocked(), nowMs)
+		if err != nil {
+			return err
+		}
+		type due struct {
+			issue, project, pending, windowEnd int64
+			channels                           string
+		}
+		var dues []due
+		for rows.Next() {
+			var x due
+			if err := rows.Scan(&x.issue, &x.project, &x.pending, &x.channels, &x.windowEnd); err != nil {
+				rows.Close()
+				return err
+			}
+			dues = append(dues, x)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, x := range dues {
+			var (
+				p        = AlertPayload{ProjectID: x.project, IssueID: x.issue, Events: x.pending, At: now.UTC()}
+				cooldown int64
+				channels []int64
+			)
+			err := tx.QueryRowContext(ctx, `SELECT i.title, i.culprit, i.level, i.status, i.count, i.user_count, i.last_release,
+				i.latest_event_id, p.alert_cooldown_minutes FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = $1`,
+				x.issue).Scan(&p.Title, &p.Culprit, &p.Level, &p.Status, &p.Count, &p.UserCount, &p.Release, &p.EventID, &cooldown)
+			if errors.Is(err, sql.ErrNoRows) {
+				// The issue was deleted: nothing to sum up.
+				if _, err := tx.ExecContext(ctx, `DELETE FROM alert_issue_state WHERE issue_id = $1`, x.issue); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(x.channels), &channels); err != nil {
+				return fmt.Errorf("issue %d: channels %q: %w", x.issue, x.channels, err)
+			}
+			for _, c := range channels {
+				key := ReasonDigest + ":" + strconv.FormatInt(x.issue, 10) + ":" + strconv.FormatInt(c, 10) + ":" + strconv.FormatInt(x.windowEnd, 10)
+				if err := insertNotification(ctx, tx, 0, c, ReasonDigest, key, p, nowMs); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE alert_issue_state SET pending = pending - $2, window_end = $3 WHERE issue_id = $1`,
+				x.issue, x.pending, nowMs+cooldown*time.Minute.Milliseconds()); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: queue digests: %w", err)
+	}
+	return n, nil
+}
+
+// any reports whether q returns a row.
+func (d *DB) any(ctx context.Context, q string, args ...any) (bool, error) {
+	var one int
+	err := d.db.QueryRowContext(ctx, q, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	return true, nil
+}
+
+// QueueTestNotification writes a test message for a channel; admins only.
+func (d *DB) QueueTestNotification(ctx context.Context, v Viewer, channelID int64, now time.Time) (Notification, error) {
+	var n Notification
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var project int64
+		if err := tx.QueryRowContext(ctx, `SELECT project_id FROM alert_channels WHERE id = $1`, channelID).Scan(&project); err != nil {
+			return notFound(err)
+		}
+		if err := d.projectAdmin(ctx, tx, v, project, true); err != nil {
+			return err
+		}
+		b := make([]byte, 8)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		key := ReasonTest + ":" + strconv.FormatInt(channelID, 10) + ":" + hex.EncodeToString(b)
+		p := AlertPayload{ProjectID: project, Title: "Test alert from Flytrap", Culprit: "This is what an alert looks like",
+			Level: "info", Status: StatusUnresolved, At: now.UTC()}
+		if err := insertNotification(ctx, tx, 0, channelID, ReasonTest, key, p, millis(now)); err != nil {
+			return err
+		}
+		var err error
+		n, err = notificationByKey(ctx, tx, key)
+		return err
+	})
+	if err != nil {
+		return Notification{}, fmt.Errorf("store: test notification for channel %d: %w", channelID, err)
+	}
+	return n, nil
+}
+
+const notificationCols = `n.id, n.project_id, n.issue_id, n.rule_id, n.channel_id, COALESCE(c.name, ''), n.reason, n.idempotency_key,
+	n.payload, n.status, n.attempts, n.last_error, n.next_attempt_at, n.created_at, n.sent_at`
+
+func scanNotification(row scanner) (Notification, error) { return scanNotificationWith(row) }
+
+func notificationByKey(ctx context.Context, tx *sql.Tx, key string) (Notification, error) {
+	return scanNotification(tx.QueryRowContext(ctx, `SELECT `+notificationCols+` FROM alert_notifications n
+		LEFT JOIN alert_channels c ON c.id = n.channel_id WHERE n.idempotency_key = $1`, key))
+}
+
+// ListNotifications returns a project's latest notifications, newest
+// first, at most limit (1 to 200, default 50).
+func (d *DB) ListNotifications(ctx context.Context, v Viewer, projectID int64, limit int) ([]Notification, error) {
+	if _, err := d.GetProject(ctx, v, projectID); err != nil {
+		return nil, fmt.Errorf("store: notifications of project %d: %w", projectID, err)
+	}
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT `+notificationCols+` FROM alert_notifications n
+		LEFT JOIN alert_channels c ON c.id = n.channel_id WHERE n.project_id = $1 ORDER BY n.id DESC LIMIT $2`, projectID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: notifications of project %d: %w", projectID, err)
+	}
+	defer rows.Close()
+	out := []Notification{}
+	for rows.Next() {
+		n, err := scanNotification(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// ClaimNotifications hands out up to limit notifications that are due
+// (pending and past their next attempt) or whose claim's lease ran out,
+// oldest first, each with a new attempt, holding them for lease. Several
+// processes claiming at once never get the same row: PostgreSQL skips
+// rows another claim has locked, and a claimed row is not due again
+// until its lease ends.
+func (d *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]ClaimedNotification, error) {
+	nowMs := millis(now)
+	if due, err := d.any(ctx, `SELECT 1 FROM alert_notifications WHERE (status = $1 AND next_attempt_at <= $3)
+		OR (status = $2 AND lease_until <= $3) LIMIT 1`, NotificationPending, NotificationSending, nowMs); err != nil || !due {
+		return nil, err
+	}
+	var out []ClaimedNotification
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, `SELECT id, status FROM alert_notifications
+			WHERE (status = $1 AND next_attempt_at <= $3) OR (status = $2 AND lease_until <= $3)
+			ORDER BY id LIMIT $4`+d.skipLocked(), NotificationPending, NotificationSending, nowMs, limit)
+		if err != nil {
+			return err
+		}
+		type claim struct {
+			id     int64
+			resend bool
+		}
+		var claims []claim
+		for rows.Next() {
+			var (
+				c      claim
+				status string
+			)
+			if err := rows.Scan(&c.id, &status); err != nil {
+				rows.Close()
+				return err
+			}
+			c.resend = status == NotificationSending
+			claims = append(claims, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, c := range claims {
+			var attempt int
+			if err := tx.QueryRowContext(ctx, `UPDATE alert_notifications SET status = $2, attempts = attempts + 1, lease_until = $3
+				WHERE id = $1 RETURNING attempts`, c.id, NotificationSending, nowMs+lease.Milliseconds()).Scan(&attempt); err != nil {
+				return err
+			}
+			cl := ClaimedNotification{Resend: c.resend}
+			if err := tx.QueryRowContext(ctx, `INSERT INTO alert_attempts (notification_id, attempt, started_at, finished_at, outcome, error)
+				VALUES ($1, $2, $3, 0, $4, '') RETURNING id`, c.id, attempt, nowMs, NotificationSending).Scan(&cl.AttemptID); err != nil {
+				return err
+			}
+			var (
+				kind, name, url, secret sql.NullString
+				project                 sql.NullString
+				err                     error
+			)
+			row := tx.QueryRowContext(ctx, `SELECT `+notificationCols+`, c.kind, c.url, c.secret, c.name, p.name FROM alert_notifications n
+				LEFT JOIN alert_channels c ON c.id = n.channel_id LEFT JOIN projects p ON p.id = n.project_id WHERE n.id = $1`, c.id)
+			cl.Notification, err = scanNotificationWith(row, &kind, &url, &secret, &name, &project)
+			if err != nil {
+				return err
+			}
+			if kind.Valid {
+				cl.Channel = AlertChannel{ID: cl.ChannelID, ProjectID: cl.ProjectID, Kind: kind.String, Name: name.String, URL: url.String, Secret: secret.String}
+			}
+			cl.ProjectName = project.String
+			out = append(out, cl)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim notifications: %w", err)
+	}
+	return out, nil
+}
+
+// scanNotificationWith scans notificationCols followed by extra columns.
+func scanNotificationWith(row scanner, extra ...any) (Notification, error) {
+	var n Notification
+	err := scanNotificationInto(row, &n, extra...)
+	return n, err
+}
+
+func scanNotificationInto(row scanner, n *Notification, extra ...any) error {
+	var (
+		payload             string
+		next, created, sent int64
+	)
+	dest := append([]any{&n.ID, &n.ProjectID, &n.IssueID, &n.RuleID, &n.ChannelID, &n.ChannelName, &n.Reason, &n.IdempotencyKey,
+		&payload, &n.Status, &n.Attempts, &n.LastError, &next, &created, &sent}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return err
+	}
+	n.NextAttemptAt, n.CreatedAt = fromMillis(next), fromMillis(created)
+	if sent > 0 {
+		t := fromMillis(sent)
+		n.SentAt = &t
+	}
+	if err := json.Unmarshal([]byte(payload), &n.Payload); err != nil {
+		return fmt.Errorf("notification %d: payload: %w", n.ID, err)
+	}
+	return nil
+}
+
+// FinishNotification records the outcome of a claim: sent when sendErr
+// is nil; else another attempt at retryAt, or dead when retryAt is zero.
+// A claim whose lease ran out and was claimed again is not the current
+// one any more: its outcome goes on its attempt row only.
+func (d *DB) FinishNotification(ctx context.Context, c ClaimedNotification, now time.Time, sendErr error, retryAt time.Time) error {
+	nowMs := millis(now)
+	status, outcome, msg, next := NotificationSent, NotificationSent, "", int64(0)
+	if sendErr != nil {
+		msg = truncate(sendErr.Error(), 2000)
+		outcome, status, next = "failed", NotificationPending, millis(retryAt)
+		if retryAt.IsZero() {
+			status, next = NotificationDead, 0
+		}
+	}
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE alert_attempts SET finished_at = $2, outcome = $3, error = $4 WHERE id = $1 AND outcome = $5`,
+			c.AttemptID, nowMs, outcome, msg, NotificationSending); err != nil {
+			return err
+		}
+		sentAt := int64(0)
+		if status == NotificationSent {
+			sentAt = nowMs
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE alert_notifications SET status = $3, last_error = $4, next_attempt_at = $5,
+			sent_at = $6, lease_until = 0 WHERE id = $1 AND attempts = $2 AND status = $7`,
+			c.ID, c.Attempts, status, msg, next, sentAt, NotificationSending)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: finish notification %d: %w", c.ID, err)
+	}
+	return nil
+}
+
+// NotificationAttempt is one delivery attempt of a notification.
+type NotificationAttempt struct {
+	Attempt    int        `json:"attempt"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	Outcome    string     `json:"outcome"`
+	Error      string     `json:"error,omitempty"`
+}
+
+// NotificationAttempts returns the attempts of a notification v may see,
+// in order.
+func (d *DB) NotificationAttempts(ctx context.Context, v Viewer, id int64) ([]NotificationAttempt, error) {
+	var q query
+	q.add(`SELECT a.attempt, a.started_at, a.finished_at, a.outcome, a.error FROM alert_attempts a
+		JOIN alert_notifications n ON n.id = a.notification_id WHERE n.id = `, q.arg(id), ` AND `, q.visible(v, "n.project_id"),
+		` ORDER BY a.attempt, a.id`)
+	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: attempts of notification %d: %w", id, err)
+	}
+	defer rows.Close()
+	out := []NotificationAttempt{}
+	for rows.Next() {
+		var (
+			a                 NotificationAttempt
+			started, finished int64
+		)
+		if err := rows.Scan(&a.Attempt, &started, &finished, &a.Outcome, &a.Error); err != nil {
+			return nil, err
+		}
+		a.StartedAt = fromMillis(started)
+		if finished > 0 {
+			t := fromMillis(finished)
+			a.FinishedAt = &t
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// PruneMinuteCounts deletes per-minute counts older than any frequency
+// rule looks at.
+func (d *DB) PruneMinuteCounts(ctx context.Context, now time.Time) error {
+	_, err := d.db.ExecContext(ctx, `DELETE FROM issue_minute_counts WHERE minute < $1`, millis(now.Add(-MaxAlertWindow)))
+	if err != nil {
+		return fmt.Errorf("store: prune minute counts: %w", err)
+	}
+	return nil
+}
+
+// SNSSubscriptions returns the SNS email subscriptions of a project as
+// last synced, by email.
+func (d *DB) SNSSubscriptions(ctx context.Context, v Viewer, projectID int64) ([]SNSSubscription, error) {
+	if _, err := d.GetProject(ctx, v, projectID); err != nil {
+		return nil, fmt.Errorf("store: SNS subscriptions of project %d: %w", projectID, err)
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT email, subscription_arn, status, updated_at FROM alert_sns_subscriptions
+		WHERE project_id = $1 ORDER BY email`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("store: SNS subscriptions of project %d: %w", projectID, err)
+	}
+	defer rows.Close()
+	out := []SNSSubscription{}
+	for rows.Next() {
+		var (
+			s  SNSSubscription
+			at int64
+		)
+		if err := rows.Scan(&s.Email, &s.ARN, &s.Status, &at); err != nil {
+			return nil, err
+		}
+		s.UpdatedAt = fromMillis(at)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ReplaceSNSSubscriptions records a project's subscriptions as synced.
+func (d *DB) ReplaceSNSSubscriptions(ctx context.Context, projectID int64, subs []SNSSubscription, now time.Time) error {
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_sns_subscriptions WHERE project_id = $1`, projectID); err != nil {
+			return err
+		}
+		for _, s := range subs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO alert_sns_subscriptions (project_id, email, subscription_arn, status, updated_at)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, email) DO NOTHING`,
+				projectID, strings.ToLower(s.Email), s.ARN, s.Status, millis(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: SNS subscriptions of project %d: %w", projectID, err)
+	}
+	return nil
+}
+
+// ProjectIDs returns every project's ID, for jobs that act for no user.
+func (d *DB) ProjectIDs(ctx context.Context) ([]int64, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id FROM projects ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: projects: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

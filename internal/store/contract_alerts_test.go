@@ -1,0 +1,369 @@
+package store
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// saveAlerting saves reqs in one batch with the alert hook at now.
+func (e *env) saveAlerting(now time.Time, reqs ...SaveRequest) []SaveResult {
+	e.t.Helper()
+	res, err := e.db.SaveBatch(e.ctx, reqs, e.db.AlertHook(func() time.Time { return now }))
+	if err != nil {
+		e.t.Fatalf("SaveBatch: %v", err)
+	}
+	return res
+}
+
+// outbox returns the env project's notifications, oldest first.
+func (e *env) outbox() []Notification {
+	e.t.Helper()
+	ns, err := e.db.ListNotifications(e.ctx, System, e.project.ID, 200)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for i, j := 0, len(ns)-1; i < j; i, j = i+1, j-1 {
+		ns[i], ns[j] = ns[j], ns[i]
+	}
+	return ns
+}
+
+func reasons(ns []Notification) []string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, n.Reason)
+	}
+	return out
+}
+
+func testAlertConfig(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	member := e.createUser("m@example.com", RoleMember)
+	stranger := e.createUser("s@example.com", RoleMember)
+	e.addMember(e.project, member)
+	mv, sv := Viewer{UserID: member.ID}, Viewer{UserID: stranger.ID}
+
+	// A new project emails its members on new issues and regressions.
+	chans, err := db.ListAlertChannels(ctx, mv, e.project.ID)
+	if err != nil || len(chans) != 1 || chans[0].Kind != ChannelEmail {
+		t.Fatalf("default channels = %+v, %v", chans, err)
+	}
+	rules, err := db.ListAlertRules(ctx, mv, e.project.ID)
+	if err != nil || len(rules) != 2 || rules[0].Type != RuleNewIssue || rules[1].Type != RuleRegression || !rules[0].Enabled {
+		t.Fatalf("default rules = %+v, %v", rules, err)
+	}
+	if _, err := db.ListAlertRules(ctx, sv, e.project.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("stranger lists rules: %v", err)
+	}
+
+	hook, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: ChannelWebhook, Name: "ops", URL: "https://example.com/hook"})
+	if err != nil || len(hook.Secret) < 40 {
+		t.Fatalf("CreateAlertChannel = %+v, %v", hook, err)
+	}
+	got, err := db.GetAlertChannel(ctx, mv, hook.ID)
+	if err != nil || got.Secret != "" || got.URL != hook.URL {
+		t.Errorf("GetAlertChannel shows %+v, %v; want no secret", got, err)
+	}
+	_, err = db.CreateAlertChannel(ctx, mv, AlertChannel{ProjectID: e.project.ID, Kind: ChannelSlack, URL: "https://hooks.slack.com/x"})
+	wantErr(t, "member creates channel", err, ErrForbidden)
+	_, err = db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: "pager"})
+	wantErr(t, "unknown kind", err, ErrInvalid)
+
+	r, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: e.project.ID, ChannelID: hook.ID, Type: RuleFrequency, Threshold: 10, WindowMinutes: 5, Enabled: true})
+	if err != nil || r.ID == 0 {
+		t.Fatalf("PutAlertRule = %+v, %v", r, err)
+	}
+	r.Threshold, r.MinLevel = 20, "error"
+	if r, err = db.PutAlertRule(ctx, System, r); err != nil || r.Threshold != 20 {
+		t.Fatalf("update rule = %+v, %v", r, err)
+	}
+	if got, err := db.GetAlertRule(ctx, mv, r.ID); err != nil || got.Threshold != 20 || got.MinLevel != "error" {
+		t.Errorf("GetAlertRule = %+v, %v", got, err)
+	}
+	other := e.createProject("other")
+	otherChans, _ := db.ListAlertChannels(ctx, System, other.ID)
+	_, err = db.PutAlertRule(ctx, System, AlertRule{ProjectID: e.project.ID, ChannelID: otherChans[0].ID, Type: RuleNewIssue})
+	wantErr(t, "rule with another project's channel", err, ErrInvalid)
+	_, err = db.PutAlertRule(ctx, mv, r)
+	wantErr(t, "member updates rule", err, ErrForbidden)
+	wantErr(t, "member deletes rule", db.DeleteAlertRule(ctx, mv, r.ID), ErrForbidden)
+	wantErr(t, "stranger deletes rule", db.DeleteAlertRule(ctx, sv, r.ID), ErrNotFound)
+
+	// Deleting a channel deletes its rules.
+	if err := db.DeleteAlertChannel(ctx, System, hook.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.GetAlertRule(ctx, System, r.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("rule of a deleted channel: %v", err)
+	}
+
+	// Opt-out takes a member off the recipients.
+	if got, _ := db.EmailRecipients(ctx, e.project.ID); len(got) != 1 || got[0] != "m@example.com" {
+		t.Errorf("recipients = %v", got)
+	}
+	if err := db.SetEmailOptOut(ctx, member.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.EmailRecipients(ctx, e.project.ID); len(got) != 0 {
+		t.Errorf("recipients after opt-out = %v", got)
+	}
+	if out, _ := db.EmailOptOut(ctx, member.ID); !out {
+		t.Error("EmailOptOut = false after opting out")
+	}
+
+	if err := db.SetAlertCooldown(ctx, System, e.project.ID, 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := db.AlertCooldown(ctx, mv, e.project.ID); err != nil || c != 10*time.Minute {
+		t.Errorf("AlertCooldown = %v, %v", c, err)
+	}
+	wantErr(t, "member sets cooldown", db.SetAlertCooldown(ctx, mv, e.project.ID, time.Hour), ErrForbidden)
+}
+
+// testAlertOutbox: a new issue writes one notification in the save's
+// transaction, and a batch that rolls back writes none.
+func testAlertOutbox(e *env) {
+	t := e.t
+	now := t0.Add(time.Minute)
+	// A batch that fails (its second event's project is missing) leaves
+	// no notification behind.
+	_, err := e.db.SaveBatch(e.ctx, []SaveRequest{request(e.project.ID, "a"), request(e.project.ID+1000, "b")},
+		e.db.AlertHook(func() time.Time { return now }))
+	if err == nil {
+		t.Fatal("batch with a missing project saved")
+	}
+	if ns := e.outbox(); len(ns) != 0 {
+		t.Fatalf("rolled-back batch left %d notifications", len(ns))
+	}
+	res := e.saveAlerting(now, request(e.project.ID, "a", withEnv("prod"), withRelease("1.0"), withTitle("<b>boom</b>")))
+	ns := e.outbox()
+	if len(ns) != 1 {
+		t.Fatalf("outbox = %+v", ns)
+	}
+	n := ns[0]
+	if n.Reason != RuleNewIssue || n.Status != NotificationPending || n.IssueID != res[0].IssueID ||
+		n.Payload.Title != "<b>boom</b>" || n.Payload.Environment != "prod" || n.Payload.Release != "1.0" || n.Payload.EventID != res[0].EventID {
+		t.Errorf("notification = %+v", n)
+	}
+	// The same event again is a duplicate: nothing more.
+	dup := request(e.project.ID, "a", withID(res[0].EventID))
+	e.saveAlerting(now, dup)
+	if got := len(e.outbox()); got != 1 {
+		t.Errorf("duplicate event: %d notifications", got)
+	}
+	// A muted issue writes nothing, even as a regression.
+	if err := e.db.SetIssueMuted(e.ctx, System, res[0].IssueID, true); err != nil {
+		t.Fatal(err)
+	}
+	e.setStatus(res[0].IssueID, StatusResolved, "")
+	e.saveAlerting(now, request(e.project.ID, "a"))
+	if got := reasons(e.outbox()); len(got) != 1 {
+		t.Errorf("muted issue: notifications %v", got)
+	}
+	if m, _ := e.db.IssueMuted(e.ctx, System, res[0].IssueID); !m {
+		t.Error("IssueMuted = false")
+	}
+}
+
+// testAlertFloodDigest: 10,000 events of one error in batches give one
+// alert, then one digest once the cooldown ends, then nothing.
+func testAlertFloodDigest(e *env) {
+	t := e.t
+	now := t0
+	total := 0
+	for b := 0; b < 100; b++ {
+		reqs := make([]SaveRequest, 100)
+		for i := range reqs {
+			reqs[i] = request(e.project.ID, "flood", withRcv(now))
+		}
+		e.saveAlerting(now, reqs...)
+		total += len(reqs)
+		now = now.Add(100 * time.Millisecond)
+	}
+	if got := reasons(e.outbox()); len(got) != 1 || got[0] != RuleNewIssue {
+		t.Fatalf("after %d events: %v, want one new_issue", total, got)
+	}
+	if n, err := e.db.QueueDigests(e.ctx, now); err != nil || n != 0 {
+		t.Fatalf("QueueDigests inside the window = %d, %v", n, err)
+	}
+	after := t0.Add(DefaultAlertCooldown)
+	if n, err := e.db.QueueDigests(e.ctx, after); err != nil || n != 1 {
+		t.Fatalf("QueueDigests after the window = %d, %v", n, err)
+	}
+	ns := e.outbox()
+	if got := reasons(ns); len(got) != 2 || got[1] != ReasonDigest {
+		t.Fatalf("outbox = %v", got)
+	}
+	if ns[1].Payload.Events != int64(total-1) || ns[1].Payload.Count != int64(total) {
+		t.Errorf("digest sums %d events, count %d; want %d, %d", ns[1].Payload.Events, ns[1].Payload.Count, total-1, total)
+	}
+	// No events since: no more digests.
+	if n, _ := e.db.QueueDigests(e.ctx, after.Add(2*DefaultAlertCooldown)); n != 0 {
+		t.Errorf("QueueDigests without new events = %d", n)
+	}
+	if got := len(e.outbox()); got != 2 {
+		t.Errorf("outbox holds %d", got)
+	}
+}
+
+// testAlertRegression: a regression alerts once, even within the cooldown
+// of the issue's first alert, and the events after it do not.
+func testAlertRegression(e *env) {
+	t := e.t
+	res := e.saveAlerting(t0, request(e.project.ID, "r"))
+	e.setStatus(res[0].IssueID, StatusResolved, "")
+	var reqs []SaveRequest
+	for range 50 {
+		reqs = append(reqs, request(e.project.ID, "r"))
+	}
+	e.saveAlerting(t0.Add(time.Minute), reqs...)
+	e.saveAlerting(t0.Add(2*time.Minute), request(e.project.ID, "r"))
+	if got := reasons(e.outbox()); len(got) != 2 || got[1] != RuleRegression {
+		t.Errorf("outbox = %v, want new_issue, regression", got)
+	}
+}
+
+// testAlertFrequencyFilters: a frequency rule fires when the window holds
+// more than its threshold, once per cooldown; level and environment
+// filters keep other events out.
+func testAlertFrequencyFilters(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	rules, _ := db.ListAlertRules(ctx, System, e.project.ID)
+	for _, r := range rules {
+		if err := db.DeleteAlertRule(ctx, System, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch, _ := db.ListAlertChannels(ctx, System, e.project.ID)
+	if _, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: e.project.ID, ChannelID: ch[0].ID, Type: RuleFrequency,
+		Threshold: 5, WindowMinutes: 10, MinLevel: "error", Environment: "prod", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	save := func(m int, opts ...eventOpt) {
+		e.saveAlerting(at(m), request(e.project.ID, "f", append(opts, withRcv(at(m)))...))
+	}
+	for i := range 5 {
+		save(i, withEnv("prod"))
+	}
+	// Warnings and staging events do not count towards firing.
+	save(5, withEnv("prod"), withLevel("warning"))
+	save(5, withEnv("staging"))
+	if got := len(e.outbox()); got != 0 {
+		t.Fatalf("five matching events fired %d", got)
+	}
+	// Old events leave the window: six events over 20 minutes do not fire.
+	save(30, withEnv("prod"))
+	if got := len(e.outbox()); got != 0 {
+		t.Fatalf("events outside the window fired %d", got)
+	}
+	for i := 31; i < 37; i++ {
+		save(i, withEnv("prod"))
+	}
+	if got := reasons(e.outbox()); len(got) != 1 || got[0] != RuleFrequency {
+		t.Fatalf("outbox = %v, want one frequency", got)
+	}
+	// Still above the threshold, within the cooldown: no second alert.
+	save(37, withEnv("prod"))
+	if got := len(e.outbox()); got != 1 {
+		t.Errorf("within the cooldown: %d notifications", got)
+	}
+}
+
+// testAlertClaim: claims, backoff, dead letters, leases and concurrent
+// claimers.
+func testAlertClaim(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	for i := range 20 {
+		e.saveAlerting(t0, request(e.project.ID, "c"+string(rune('a'+i))))
+	}
+	now := t0.Add(time.Second)
+	// Concurrent claimers never share a row.
+	var (
+		mu   sync.Mutex
+		seen = map[int64]int{}
+		wg   sync.WaitGroup
+	)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				cs, err := db.ClaimNotifications(ctx, now, time.Minute, 3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, c := range cs {
+					seen[c.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 20 {
+		t.Fatalf("claimed %d distinct notifications, want 20", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("notification %d claimed %d times", id, n)
+		}
+	}
+
+	// After the lease, an unfinished claim is handed out again as a resend.
+	cs, err := db.ClaimNotifications(ctx, now.Add(2*time.Minute), time.Minute, 1)
+	if err != nil || len(cs) != 1 || !cs[0].Resend || cs[0].Attempts != 2 || cs[0].Channel.Kind != ChannelEmail || cs[0].ProjectName != "main" {
+		t.Fatalf("reclaim = %+v, %v", cs, err)
+	}
+	c := cs[0]
+	later := now.Add(2 * time.Minute)
+	if err := db.FinishNotification(ctx, c, later, errors.New("smtp: 451 try later"), later.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if cs, _ := db.ClaimNotifications(ctx, later.Add(30*time.Second), time.Minute, 100); containsID(cs, c.ID) {
+		t.Error("claimed before its retry time")
+	}
+	cs, _ = db.ClaimNotifications(ctx, later.Add(61*time.Second), time.Minute, 100)
+	var again ClaimedNotification
+	for _, x := range cs {
+		if x.ID == c.ID {
+			again = x
+		}
+	}
+	if again.ID == 0 || again.Resend || again.Attempts != 3 || again.LastError != "smtp: 451 try later" {
+		t.Fatalf("retry claim = %+v", again)
+	}
+	if err := db.FinishNotification(ctx, again, later.Add(62*time.Second), errors.New("gave up"), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	// A stale claim's late outcome changes nothing.
+	if err := db.FinishNotification(ctx, c, later.Add(63*time.Second), nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	ns, _ := db.ListNotifications(ctx, System, e.project.ID, 100)
+	for _, n := range ns {
+		if n.ID == c.ID && (n.Status != NotificationDead || n.Attempts != 3 || n.LastError != "gave up") {
+			t.Errorf("dead notification = %+v", n)
+		}
+	}
+	atts, err := db.NotificationAttempts(ctx, System, c.ID)
+	if err != nil || len(atts) != 3 || atts[0].Outcome != NotificationSending || atts[0].FinishedAt != nil ||
+		atts[1].Outcome != "failed" || atts[2].Error != "gave up" {
+		t.Errorf("attempts = %+v, %v", atts, err)
+	}
+	if cs, _ := db.ClaimNotifications(ctx, later.Add(time.Hour), time.Minute, 100); containsID(cs, c.ID) {
+		t.Error("dead notification claimed")
+	}
+}
+
+func containsID(cs []ClaimedNotification, id int64) bool {
+	for _, c := range cs {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
