@@ -29,6 +29,7 @@ import (
 
 	htmltemplate "html/template"
 
+	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
@@ -157,7 +158,7 @@ type Dashboard struct {
 	static   http.Handler
 	cop      *http.CrossOriginProtection
 
-	throttle *loginThrottle
+	throttle *auth.Throttle
 
 	keyMu   sync.Mutex
 	csrfKey []byte
@@ -166,10 +167,10 @@ type Dashboard struct {
 // Default settings for zero Config fields.
 const (
 	DefaultSessionTTL = 14 * 24 * time.Hour
-	defaultPerEmail   = 5
-	defaultPerIP      = 20
-	defaultWindow     = 15 * time.Minute
-	defaultSlowDown   = time.Second
+	defaultPerEmail   = auth.DefaultPerEmail
+	defaultPerIP      = auth.DefaultPerIP
+	defaultWindow     = auth.DefaultWindow
+	defaultSlowDown   = auth.DefaultSlowDown
 )
 
 // New returns the dashboard. The templates are embedded, so a template that
@@ -208,7 +209,7 @@ func New(cfg Config) *Dashboard {
 		trustXFF:   cfg.TrustForwardedFor,
 		limits:     cfg.Render.withDefaults(),
 		cop:        http.NewCrossOriginProtection(),
-		throttle:   newLoginThrottle(lim),
+		throttle:   auth.NewThrottle(lim.PerEmail, lim.PerIP, lim.Window, lim.SlowDown),
 	}
 	d.svc = service.New(cfg.Store, cfg.Log)
 	if u, err := url.Parse(d.publicURL); err == nil && u.Scheme != "" && u.Host != "" {

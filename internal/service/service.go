@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -120,7 +121,7 @@ type Store interface {
 
 	RotateProjectKey(ctx context.Context, v store.Viewer, projectID int64) (store.ProjectKey, error)
 
-	CreateAPIToken(ctx context.Context, userID int64, name string) (string, store.APIToken, error)
+	IssueAPIToken(ctx context.Context, userID int64, nt store.NewAPIToken) (string, store.APIToken, error)
 	DeleteAPIToken(ctx context.Context, userID, tokenID int64) error
 }
 
@@ -149,7 +150,7 @@ func New(s Store, log *slog.Logger) *Services {
 		Projects: &Projects{store: s},
 		Members:  &Members{store: s},
 		Keys:     &Keys{store: s},
-		Tokens:   &Tokens{store: s},
+		Tokens:   &Tokens{store: s, now: time.Now},
 	}
 }
 
