@@ -73,6 +73,8 @@ type API struct {
 	session   SessionAuth
 	throttle  *auth.Throttle
 	clientKey func(*http.Request) string
+	// ingestBase is the ingest URL the request's DSNs point at.
+	ingestBase func(*http.Request) string
 }
 
 // New returns the /api/v1 handler. now is injectable for tests.
@@ -84,6 +86,12 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 		store: s, svc: service.New(s, log), log: log, now: now, mux: http.NewServeMux(),
 		throttle:  auth.NewThrottle(auth.DefaultPerEmail, auth.DefaultPerIP, auth.DefaultWindow, auth.DefaultSlowDown),
 		clientKey: func(r *http.Request) string { return auth.ClientKey(r, false) },
+		ingestBase: func(r *http.Request) string {
+			if r.TLS != nil {
+				return "https://" + r.Host
+			}
+			return "http://" + r.Host
+		},
 	}
 	for _, e := range a.endpoints() {
 		a.mux.HandleFunc(e.pattern, a.auth(e.handler))
@@ -91,6 +99,13 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 	// The one route for callers without credentials yet: it takes a
 	// password instead.
 	a.mux.HandleFunc(tokenLoginPattern, a.tokenLogin)
+	return a
+}
+
+// WithIngestBase makes the DSNs of keys point at base(r) instead of the
+// host the request came to; returns a.
+func (a *API) WithIngestBase(base func(*http.Request) string) *API {
+	a.ingestBase = base
 	return a
 }
 

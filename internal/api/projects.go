@@ -19,7 +19,7 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, apitypes.CreatedProject{Project: wireProject(p), Key: wireKey(k)})
+	writeJSON(w, http.StatusCreated, apitypes.CreatedProject{Project: wireProject(p), Key: a.wireKey(r)(k)})
 }
 
 // changesPrivacy reports whether p changes any privacy setting.
@@ -174,7 +174,7 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page(keys, wireKey, ""))
+	writeJSON(w, http.StatusOK, page(keys, a.wireKey(r), ""))
 }
 
 func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
@@ -187,7 +187,7 @@ func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, wireKey(k))
+	writeJSON(w, http.StatusCreated, a.wireKey(r)(k))
 }
 
 func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"net/http"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -17,7 +18,16 @@ func wireUser(u store.User) apitypes.User {
 
 func wireProject(p store.Project) apitypes.Project { return apitypes.Project(p) }
 
-func wireKey(k store.ProjectKey) apitypes.ProjectKey { return apitypes.ProjectKey(k) }
+// wireKey is a key with its DSN at the request's ingest URL.
+func (a *API) wireKey(r *http.Request) func(store.ProjectKey) apitypes.ProjectKey {
+	base := a.ingestBase(r)
+	return func(k store.ProjectKey) apitypes.ProjectKey {
+		return apitypes.ProjectKey{
+			ID: k.ID, ProjectID: k.ProjectID, PublicKey: k.PublicKey, Active: k.Active, CreatedAt: k.CreatedAt,
+			DSN: apitypes.DSN(base, k.PublicKey, k.ProjectID),
+		}
+	}
+}
 
 func wireMember(m store.Member) apitypes.Member { return apitypes.Member(m) }
 

@@ -7,6 +7,9 @@ package apitypes
 
 import (
 	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -135,6 +138,21 @@ type ProjectKey struct {
 	PublicKey string    `json:"public_key"`
 	Active    bool      `json:"active"`
 	CreatedAt time.Time `json:"created_at"`
+	// DSN is what Sentry SDKs are configured with for this key.
+	DSN string `json:"dsn"`
+}
+
+// DSN is the Sentry DSN of key for project projectID at the ingest URL
+// base: scheme://KEY@host[/path]/PROJECT_ID. It is "" for a base that is
+// not a URL.
+func DSN(base, key string, projectID int64) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	u.User = url.User(key)
+	u.Path = strings.TrimRight(u.Path, "/") + "/" + strconv.FormatInt(projectID, 10)
+	return u.String()
 }
 
 // Member is a user's membership of a project.
