@@ -24,6 +24,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmd/members"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/projects"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/status"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/tail"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/tokens"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/users"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/version"
@@ -47,7 +48,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(version.NewCmd(f), dev.NewCmd(f), benchcmd.NewCmd(f))
 	root.AddCommand(initcmd.NewCmd(f), deploycmd.NewCmd(f), destroy.NewCmd(f), status.NewCmd(f))
 	root.AddCommand(login.NewCmd(f), logout.NewCmd(f), projects.NewCmd(f), users.NewCmd(f), members.NewCmd(f),
-		issues.NewCmd(f), tokens.NewCmd(f))
+		issues.NewCmd(f), tokens.NewCmd(f), tail.NewCmd(f))
 	return root
 }
 

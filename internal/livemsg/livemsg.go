@@ -61,6 +61,10 @@ type Message struct {
 	Title  string `json:"title"`
 	Level  string `json:"level,omitempty"`
 	Status string `json:"status,omitempty"`
+	// Culprit is where the event happened (function and file);
+	// Environment is the event's environment.
+	Culprit     string `json:"culprit,omitempty"`
+	Environment string `json:"environment,omitempty"`
 	// Count is the issue's event count after the event was stored.
 	Count   int64  `json:"count"`
 	EventID string `json:"event_id,omitempty"`
@@ -115,6 +119,8 @@ func (m Message) Trimmed() Message {
 	m.Level = truncate(m.Level, maxShortRunes)
 	m.Status = truncate(m.Status, maxShortRunes)
 	m.EventID = truncate(m.EventID, maxShortRunes)
+	m.Culprit = truncate(m.Culprit, MaxTitleRunes)
+	m.Environment = truncate(m.Environment, maxShortRunes)
 	return m
 }
 
