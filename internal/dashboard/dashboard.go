@@ -69,6 +69,9 @@ type Store interface {
 	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)
 	AdjacentEvents(ctx context.Context, v store.Viewer, issueID int64, eventID string) (older, newer string, err error)
 
+	// The signed-in user's API tokens.
+	ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error)
+
 	// Administration pages' reads and privacy settings (the store answers
 	// ErrForbidden to non-admins).
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
@@ -242,6 +245,9 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /logout", d.action(d.logout))
 	m.HandleFunc("GET /account", d.page(d.accountPage))
 	m.HandleFunc("POST /account/password", d.action(d.changePassword))
+	m.HandleFunc("GET /account/tokens", d.page(d.tokensPage))
+	m.HandleFunc("POST /account/tokens", d.action(d.createToken))
+	m.HandleFunc("POST /account/tokens/{id}/revoke", d.action(d.revokeToken))
 
 	m.HandleFunc("GET /projects", d.page(d.projectsPage))
 	m.HandleFunc("GET /projects/{id}/setup", d.page(d.setupPage))
