@@ -157,7 +157,9 @@ func Run(ctx context.Context, opts *Options) error {
 			// comes through it, so the backfill only has to reach now.
 			err = t.backfill(ctx)
 			if err == nil {
-				if !first {
+				if first {
+					fmt.Fprintf(f.IO.ErrOut, "flytrap tail: following %s (Ctrl-C to stop)\n", t.following())
+				} else {
 					fmt.Fprintln(f.IO.ErrOut, "flytrap tail: reconnected")
 				}
 				first = false
@@ -182,6 +184,18 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		backoff = min(backoff*2, maxBackoff)
 	}
+}
+
+// following names what the tail follows, for its first line.
+func (t *tailer) following() string {
+	if len(t.ids) == 0 {
+		return "all your projects"
+	}
+	names := make([]string, len(t.ids))
+	for i, id := range t.ids {
+		names[i] = t.names[id]
+	}
+	return strings.Join(names, ", ")
 }
 
 // fatal reports whether reconnecting cannot help: the token or the
