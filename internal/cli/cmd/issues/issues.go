@@ -146,16 +146,20 @@ func List(ctx context.Context, opts *Options, search []string) error {
 			return err
 		}
 		t := opts.F.NewTable("id", "level", "status", "title", "culprit", "events", "users", "last seen")
-		now := opts.F.Clock()
+		now, tty := opts.F.Clock(), opts.F.IO.OutIsTTY()
 		for _, i := range is {
-			t.Row(strconv.FormatInt(i.ID, 10), i.Level, i.Status, clip(i.Title, 60), clip(i.Culprit, 40),
+			title, culprit := i.Title, i.Culprit
+			if tty {
+				title, culprit = clip(title, 60), clip(culprit, 40)
+			}
+			t.Row(strconv.FormatInt(i.ID, 10), i.Level, i.Status, title, culprit,
 				strconv.FormatInt(i.Count, 10), strconv.FormatInt(i.UserCount, 10), opts.F.When(i.LastSeen, now))
 		}
 		return t.Render(w)
 	})
 }
 
-// clip shortens s to n runes on a terminal-bound table.
+// clip shortens s to n runes, for a table on a terminal.
 func clip(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
