@@ -72,7 +72,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	c := &Client{
 		base: u, token: token,
 		http:    &http.Client{Timeout: 30 * time.Second},
-		sleep:   sleepCtx,
+		sleep:   Sleep,
 		now:     time.Now,
 		retries: 3,
 		maxWait: 10 * time.Second,
@@ -98,7 +98,9 @@ func ParseURL(s string) (*url.URL, error) {
 // BaseURL is the server's URL, without a trailing slash.
 func (c *Client) BaseURL() string { return c.base.String() }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or returns ctx's error when it ends first: the default
+// sleeper of retries, and of a caller's reconnects.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -28,14 +28,20 @@ const (
 // HostsDir is the CLI's config directory (hosts.json).
 func (f *Factory) HostsDir() (string, error) { return hosts.Dir(f.Getenv) }
 
+// Hosts loads hosts.json and returns it with the directory to save it in.
+func (f *Factory) Hosts() (string, *hosts.Config, error) {
+	dir, err := f.HostsDir()
+	if err != nil {
+		return "", nil, err
+	}
+	cfg, err := hosts.Load(dir)
+	return dir, cfg, err
+}
+
 // RecordDeployedURL remembers url, the dashboard `flytrap deploy` just
 // deployed, as the server `flytrap login` offers by default.
 func (f *Factory) RecordDeployedURL(url string) error {
-	dir, err := f.HostsDir()
-	if err != nil {
-		return err
-	}
-	cfg, err := hosts.Load(dir)
+	dir, cfg, err := f.Hosts()
 	if err != nil {
 		return err
 	}
@@ -47,11 +53,7 @@ func (f *Factory) RecordDeployedURL(url string) error {
 // (flagHost), else FLYTRAP_URL, else the last one logged in to; with
 // FLYTRAP_TOKEN or the stored token.
 func (f *Factory) APIClient(flagHost string) (*client.Client, error) {
-	dir, err := f.HostsDir()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := hosts.Load(dir)
+	_, cfg, err := f.Hosts()
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,17 @@ func FindProject(ctx context.Context, c *client.Client, arg string) (apitypes.Pr
 	}
 }
 
+// ClientAndProject is the client of the command's server (host is its
+// --host) and the project arg names there.
+func (f *Factory) ClientAndProject(ctx context.Context, host, arg string) (*client.Client, apitypes.Project, error) {
+	c, err := f.APIClient(host)
+	if err != nil {
+		return nil, apitypes.Project{}, err
+	}
+	p, err := FindProject(ctx, c, arg)
+	return c, p, err
+}
+
 // CompleteProjects completes project names from the server; host is the
 // command's --host.
 func (f *Factory) CompleteProjects(host *string) cobra.CompletionFunc {

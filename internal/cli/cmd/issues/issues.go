@@ -168,6 +168,17 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// clientAndIssue is the client of the command's server and the issue ID
+// arg holds.
+func (opts *Options) clientAndIssue(arg string) (*client.Client, int64, error) {
+	id, err := issueID(arg)
+	if err != nil {
+		return nil, 0, err
+	}
+	c, err := opts.F.APIClient(opts.Host)
+	return c, id, err
+}
+
 func issueID(arg string) (int64, error) {
 	id, err := strconv.ParseInt(strings.TrimPrefix(arg, "#"), 10, 64)
 	if err != nil || id <= 0 {
@@ -197,11 +208,7 @@ type payload struct {
 
 // View prints an issue.
 func View(ctx context.Context, opts *Options, arg string) error {
-	id, err := issueID(arg)
-	if err != nil {
-		return err
-	}
-	c, err := opts.F.APIClient(opts.Host)
+	c, id, err := opts.clientAndIssue(arg)
 	if err != nil {
 		return err
 	}
@@ -293,11 +300,7 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 
 // Delete deletes an issue after confirmation.
 func Delete(ctx context.Context, opts *Options, arg string) error {
-	id, err := issueID(arg)
-	if err != nil {
-		return err
-	}
-	c, err := opts.F.APIClient(opts.Host)
+	c, id, err := opts.clientAndIssue(arg)
 	if err != nil {
 		return err
 	}

@@ -80,11 +80,7 @@ no login.`,
 // Run logs in.
 func Run(ctx context.Context, opts *Options) error {
 	f := opts.F
-	dir, err := f.HostsDir()
-	if err != nil {
-		return err
-	}
-	cfg, err := hosts.Load(dir)
+	dir, cfg, err := f.Hosts()
 	if err != nil {
 		return err
 	}

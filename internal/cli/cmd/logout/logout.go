@@ -31,11 +31,7 @@ server) and remove it from hosts.json. A token given with --token or
   flytrap logout https://flytrap.example.com`,
 		Args: cobra.MaximumNArgs(1),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			dir, err := f.HostsDir()
-			if err != nil {
-				return nil, cobra.ShellCompDirectiveNoFileComp
-			}
-			cfg, err := hosts.Load(dir)
+			_, cfg, err := f.Hosts()
 			if err != nil {
 				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
@@ -53,11 +49,7 @@ server) and remove it from hosts.json. A token given with --token or
 // Run logs out.
 func Run(ctx context.Context, opts *Options) error {
 	f := opts.F
-	dir, err := f.HostsDir()
-	if err != nil {
-		return err
-	}
-	cfg, err := hosts.Load(dir)
+	dir, cfg, err := f.Hosts()
 	if err != nil {
 		return err
 	}

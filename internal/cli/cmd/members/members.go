@@ -64,11 +64,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 
 // List prints a project's members.
 func List(ctx context.Context, opts *Options, project string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	p, err := cmdutil.FindProject(ctx, c, project)
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, project)
 	if err != nil {
 		return err
 	}
@@ -88,11 +84,7 @@ func List(ctx context.Context, opts *Options, project string) error {
 
 // Add adds a user to a project.
 func Add(ctx context.Context, opts *Options, project, email string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	p, err := cmdutil.FindProject(ctx, c, project)
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, project)
 	if err != nil {
 		return err
 	}
@@ -112,11 +104,7 @@ func Add(ctx context.Context, opts *Options, project, email string) error {
 
 // Remove takes a user out of a project after confirmation.
 func Remove(ctx context.Context, opts *Options, project, email string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	p, err := cmdutil.FindProject(ctx, c, project)
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, project)
 	if err != nil {
 		return err
 	}

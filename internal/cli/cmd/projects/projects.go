@@ -108,11 +108,7 @@ func Create(ctx context.Context, opts *Options, args []string) error {
 
 // Rename renames a project.
 func Rename(ctx context.Context, opts *Options, args []string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	p, err := cmdutil.FindProject(ctx, c, args[0])
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
 	if err != nil {
 		return err
 	}
@@ -128,11 +124,7 @@ func Rename(ctx context.Context, opts *Options, args []string) error {
 
 // Delete deletes a project after confirmation.
 func Delete(ctx context.Context, opts *Options, args []string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	p, err := cmdutil.FindProject(ctx, c, args[0])
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
 	if err != nil {
 		return err
 	}
@@ -148,11 +140,7 @@ func Delete(ctx context.Context, opts *Options, args []string) error {
 
 // DSN prints the DSN of the project's newest active key, alone on a line.
 func DSN(ctx context.Context, opts *Options, args []string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	p, err := cmdutil.FindProject(ctx, c, args[0])
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
 	if err != nil {
 		return err
 	}
@@ -171,11 +159,7 @@ func DSN(ctx context.Context, opts *Options, args []string) error {
 
 // Keys lists a project's ingest keys.
 func Keys(ctx context.Context, opts *Options, args []string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	p, err := cmdutil.FindProject(ctx, c, args[0])
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
 	if err != nil {
 		return err
 	}
@@ -195,11 +179,7 @@ func Keys(ctx context.Context, opts *Options, args []string) error {
 
 // RotateKey replaces a project's key after confirmation.
 func RotateKey(ctx context.Context, opts *Options, args []string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	p, err := cmdutil.FindProject(ctx, c, args[0])
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
 	if err != nil {
 		return err
 	}

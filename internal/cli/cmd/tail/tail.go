@@ -38,7 +38,7 @@ type Options struct {
 
 // NewCmd returns the tail command.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	opts := &Options{F: f, Sleep: sleep}
+	opts := &Options{F: f, Sleep: client.Sleep}
 	cmd := &cobra.Command{
 		Use:   "tail",
 		Short: "Print new events as they arrive, one line each",
@@ -65,17 +65,6 @@ with the events of that long ago.`,
 	_ = cmd.RegisterFlagCompletionFunc("project", f.CompleteProjects(&opts.Host))
 	_ = cmd.RegisterFlagCompletionFunc("level", cobra.FixedCompletions([]string{"fatal", "error", "warning", "info", "debug"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Line is one event as tail prints it (and its --json object).
