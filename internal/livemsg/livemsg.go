@@ -9,9 +9,10 @@
 // transaction, so they reach every dashboard process's listener when, and
 // only if, it commits.
 //
-// Delivery is best effort: a message sent while a listener reconnects, or
-// one a slow subscriber has no room for, is lost. Pages are always right
-// after a reload, so live updates only need to be timely, not complete.
+// Delivery is best effort: a message sent while a listener reconnects is
+// lost, and a subscriber too slow to keep up is cut off (so it knows to
+// reload, or to fetch what it missed from GET /api/v1/events). Pages are
+// always right after a reload.
 package livemsg
 
 import (
