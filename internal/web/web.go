@@ -107,7 +107,7 @@ func (w *Web) WriteLiveMetrics(rw io.Writer) {
 	hs := w.hub.Stats()
 	ops.Metric(rw, "flytrap_live_subscribers", "gauge", "Open live-update streams.", int64(hs.Subscribers))
 	ops.Metric(rw, "flytrap_live_delivered_total", "counter", "Live messages handed to streams.", int64(hs.Delivered))
-	ops.Metric(rw, "flytrap_live_dropped_total", "counter", "Live messages slow streams lost.", int64(hs.Dropped))
+	ops.Metric(rw, "flytrap_live_dropped_total", "counter", "Live messages a slow stream had no room for; each cut that stream off (close 4000).", int64(hs.Dropped))
 }
 
 // apiSession adapts the dashboard's session check to the errors the REST
