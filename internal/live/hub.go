@@ -26,8 +26,12 @@ import (
 )
 
 // DefaultBuffer is how many messages a subscriber may fall behind by before
-// it is cut off.
-const DefaultBuffer = 64
+// it is cut off. The processor publishes a whole batch at once (a worker
+// claims up to 100 queue messages, and several workers run), so a buffer
+// smaller than a few batches would cut off readers that keep up on
+// average; a slot is a Message whose strings are shared by every
+// subscriber, about 150 bytes.
+const DefaultBuffer = 1024
 
 // Hub fans messages out to subscribers by project. It starts no goroutines:
 // delivery is a non-blocking send to each subscriber's buffered channel, so
