@@ -66,8 +66,9 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("FLYTRAP_TESTSCRIPT_CHILD", "1")
-			return nil
+			return scriptSetup(env)
 		},
+		Cmds: scriptCmds(),
 	})
 }
 

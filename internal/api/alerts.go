@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -39,7 +40,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[store.AlertChannel]{Data: nonNil(cs)})
+	writeJSON(w, http.StatusOK, apitypes.List[store.AlertChannel]{Data: nonNil(cs)})
 }
 
 type channelRequest struct {
@@ -107,7 +108,7 @@ func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[store.AlertRule]{Data: nonNil(rules)})
+	writeJSON(w, http.StatusOK, apitypes.List[store.AlertRule]{Data: nonNil(rules)})
 }
 
 // ruleRequest is a rule as clients send it; enabled defaults to true.
@@ -232,7 +233,7 @@ func (a *API) listNotifications(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[store.Notification]{Data: nonNil(ns)})
+	writeJSON(w, http.StatusOK, apitypes.List[store.Notification]{Data: nonNil(ns)})
 }
 
 type muteRequest struct {

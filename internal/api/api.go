@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/issuefilter"
 	"github.com/getflytrap/flytrap/internal/service"
@@ -27,7 +28,7 @@ import (
 type Store interface {
 	service.Store
 
-	UserByAPIToken(ctx context.Context, token string) (store.User, error)
+	TokenOwner(ctx context.Context, token string) (store.User, store.APIToken, error)
 	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
 	ListIssues(ctx context.Context, v store.Viewer, f store.IssueFilter) ([]store.Issue, string, error)
 	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
@@ -40,6 +41,7 @@ type Store interface {
 	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time) ([]store.Bucket, error)
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
+	Feed(ctx context.Context, v store.Viewer, f store.FeedFilter) ([]store.FeedEvent, string, error)
 
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
@@ -63,12 +65,16 @@ var ErrCSRF = errors.New("CSRF check failed")
 
 // API is the /api/v1 handler.
 type API struct {
-	store   Store
-	svc     *service.Services
-	log     *slog.Logger
-	now     func() time.Time
-	mux     *http.ServeMux
-	session SessionAuth
+	store     Store
+	svc       *service.Services
+	log       *slog.Logger
+	now       func() time.Time
+	mux       *http.ServeMux
+	session   SessionAuth
+	throttle  *auth.Throttle
+	clientKey func(*http.Request) string
+	// ingestBase is the ingest URL the request's DSNs point at.
+	ingestBase func(*http.Request) string
 }
 
 // New returns the /api/v1 handler. now is injectable for tests.
@@ -76,10 +82,39 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 	if now == nil {
 		now = time.Now
 	}
-	a := &API{store: s, svc: service.New(s, log), log: log, now: now, mux: http.NewServeMux()}
+	a := &API{
+		store: s, svc: service.New(s, log), log: log, now: now, mux: http.NewServeMux(),
+		throttle:  auth.NewThrottle(auth.DefaultPerEmail, auth.DefaultPerIP, auth.DefaultWindow, auth.DefaultSlowDown),
+		clientKey: func(r *http.Request) string { return auth.ClientKey(r, false) },
+		ingestBase: func(r *http.Request) string {
+			if r.TLS != nil {
+				return "https://" + r.Host
+			}
+			return "http://" + r.Host
+		},
+	}
 	for _, e := range a.endpoints() {
 		a.mux.HandleFunc(e.pattern, a.auth(e.handler))
 	}
+	// The one route for callers without credentials yet: it takes a
+	// password instead.
+	a.mux.HandleFunc(tokenLoginPattern, a.tokenLogin)
+	return a
+}
+
+// WithIngestBase makes the DSNs of keys point at base(r) instead of the
+// host the request came to; returns a.
+func (a *API) WithIngestBase(base func(*http.Request) string) *API {
+	a.ingestBase = base
+	return a
+}
+
+// WithThrottle makes the token endpoint count password attempts in t, the
+// throttle of the dashboard's sign-in form, with clients named by
+// clientKey; it returns a. Without it the API has a throttle of its own
+// with the default limits.
+func (a *API) WithThrottle(t *auth.Throttle, clientKey func(*http.Request) string) *API {
+	a.throttle, a.clientKey = t, clientKey
 	return a
 }
 
@@ -112,6 +147,7 @@ func (a *API) endpoints() []endpoint {
 		{"PATCH /api/v1/issues/{issue_id}", a.updateIssue},
 		{"DELETE /api/v1/issues/{issue_id}", a.deleteIssue},
 		{"GET /api/v1/issues/{issue_id}/events", a.listEvents},
+		{"GET /api/v1/events", a.feed},
 		{"GET /api/v1/events/{event_id}", a.getEvent},
 		{"GET /api/v1/users", a.listUsers},
 		{"POST /api/v1/users", a.createUser},
@@ -164,44 +200,54 @@ type callerKey struct{}
 
 // auth resolves the caller and passes the request on with it. A request
 // with an Authorization header is judged by its bearer token alone; one
-// without it by the session, when the API has a SessionAuth.
+// without it by the session, when the API has a SessionAuth. A read-only
+// token may only read: anything but GET and HEAD is refused before the
+// handler runs, so no handler can forget the check.
 func (a *API) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var (
-			u  store.User
-			ok bool
+			u     store.User
+			scope = store.ScopeFull
+			ok    bool
 		)
 		if h := r.Header.Get("Authorization"); h != "" || a.session == nil {
-			u, ok = a.bearer(w, r, h)
+			u, scope, ok = a.bearer(w, r, h)
 		} else {
 			u, ok = a.sessionUser(w, r)
 		}
-		if ok {
-			next(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, u)))
+		if !ok {
+			return
 		}
+		if scope == store.ScopeReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeError(w, http.StatusForbidden, apitypes.CodeReadOnly,
+				"this API token is read-only; create a full token (flytrap tokens create --scope full) to make changes")
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, u)))
 	}
 }
 
-// bearer resolves the bearer token in the Authorization header h. Unknown
-// and missing tokens get the same 401 so tokens cannot be probed.
-func (a *API) bearer(w http.ResponseWriter, r *http.Request, h string) (store.User, bool) {
+// bearer resolves the bearer token in the Authorization header h to its
+// owner and scope. Unknown, expired and missing tokens get the same 401
+// so tokens cannot be probed.
+func (a *API) bearer(w http.ResponseWriter, r *http.Request, h string) (store.User, string, bool) {
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || strings.TrimSpace(token) == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "missing API token: send Authorization: Bearer <token>")
-		return store.User{}, false
+		return store.User{}, "", false
 	}
-	u, err := a.store.UserByAPIToken(r.Context(), strings.TrimSpace(token))
+	u, t, err := a.store.TokenOwner(r.Context(), strings.TrimSpace(token))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			a.fail(w, r, err)
-			return store.User{}, false
+			return store.User{}, "", false
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap", error="invalid_token"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "invalid API token")
-		return store.User{}, false
+		writeError(w, http.StatusUnauthorized, "unauthorized", "invalid or expired API token")
+		return store.User{}, "", false
 	}
-	return u, true
+	return u, t.Scope, true
 }
 
 // sessionUser resolves the session through a.session.
@@ -232,19 +278,13 @@ func actor(r *http.Request) service.Actor { return service.ActorOf(caller(r)) }
 
 func viewer(r *http.Request) store.Viewer { return actor(r).Viewer() }
 
-// list is the envelope of every list response.
-type list[T any] struct {
-	Data       []T    `json:"data"`
-	NextCursor string `json:"next_cursor"`
-}
-
 func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 	ps, err := a.store.ListProjects(r.Context(), viewer(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[store.Project]{Data: nonNil(ps)})
+	writeJSON(w, http.StatusOK, page(ps, wireProject, ""))
 }
 
 func (a *API) listIssues(w http.ResponseWriter, r *http.Request) {
@@ -268,15 +308,7 @@ func (a *API) listIssues(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[store.Issue]{Data: nonNil(issues), NextCursor: next})
-}
-
-// issueDetail is an issue with what its page needs in one request.
-type issueDetail struct {
-	store.Issue
-	LatestEvent  *eventDetail     `json:"latest_event"`
-	HourlyCounts []store.Bucket   `json:"hourly_counts"`
-	Tags         []store.TagCount `json:"tags"`
+	writeJSON(w, http.StatusOK, page(issues, wireIssue, next))
 }
 
 func (a *API) getIssue(w http.ResponseWriter, r *http.Request) {
@@ -290,29 +322,26 @@ func (a *API) getIssue(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	d := issueDetail{Issue: is}
+	d := apitypes.IssueDetail{Issue: wireIssue(is)}
 	if ev, err := a.store.LatestEvent(ctx, v, id); err == nil {
-		d.LatestEvent = newEventDetail(ev)
+		d.LatestEvent = wireEventDetail(ev)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		a.fail(w, r, err)
 		return
 	}
 	since := a.now().Add(-14 * 24 * time.Hour).Truncate(time.Hour)
-	if d.HourlyCounts, err = a.store.IssueHourlyCounts(ctx, v, id, since); err != nil {
+	hourly, err := a.store.IssueHourlyCounts(ctx, v, id, since)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if d.Tags, err = a.store.IssueTags(ctx, v, id); err != nil {
+	tags, err := a.store.IssueTags(ctx, v, id)
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	d.HourlyCounts, d.Tags = nonNil(d.HourlyCounts), nonNil(d.Tags)
+	d.HourlyCounts, d.Tags = wireAll(hourly, wireBucket), wireAll(tags, wireTag)
 	writeJSON(w, http.StatusOK, d)
-}
-
-type statusChange struct {
-	Status            string `json:"status"`
-	ResolvedInRelease string `json:"resolved_in_release"`
 }
 
 func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
@@ -320,7 +349,7 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req statusChange
+	var req apitypes.StatusChange
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -340,7 +369,7 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, is)
+	writeJSON(w, http.StatusOK, wireIssue(is))
 }
 
 func (a *API) deleteIssue(w http.ResponseWriter, r *http.Request) {
@@ -353,20 +382,6 @@ func (a *API) deleteIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// eventDetail is an event row with its full normalized payload.
-type eventDetail struct {
-	store.EventRow
-	Event json.RawMessage `json:"event,omitempty"`
-}
-
-func newEventDetail(ev store.EventRow) *eventDetail {
-	d := &eventDetail{EventRow: ev}
-	if len(ev.Payload) > 0 {
-		d.Event = json.RawMessage(ev.Payload)
-	}
-	return d
 }
 
 func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
@@ -391,7 +406,7 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[store.EventRow]{Data: nonNil(evs), NextCursor: next})
+	writeJSON(w, http.StatusOK, page(evs, wireEvent, next))
 }
 
 // eventIDParam is the path's event_id in the form the store keeps (32
@@ -434,7 +449,7 @@ func (a *API) getEvent(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newEventDetail(ev))
+	writeJSON(w, http.StatusOK, wireEventDetail(ev))
 }
 
 func (a *API) getProjectEvent(w http.ResponseWriter, r *http.Request) {
@@ -456,7 +471,7 @@ func (a *API) writeProjectEvent(w http.ResponseWriter, r *http.Request, pid int6
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newEventDetail(ev))
+	writeJSON(w, http.StatusOK, wireEventDetail(ev))
 }
 
 // fail maps service and store errors to responses, the one place that
@@ -543,23 +558,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-type apiError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var e apiError
-	e.Error.Code, e.Error.Message = code, msg
-	writeJSON(w, status, e)
-}
-
-// nonNil makes empty lists encode as [] rather than null.
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
+	writeJSON(w, status, apitypes.Error{Error: apitypes.ErrorBody{Code: code, Message: msg}})
 }

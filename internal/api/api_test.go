@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -28,10 +30,13 @@ type fixture struct {
 	adminToken  string
 	memberToken string
 	outsider    string // token of a user who is a member of no project
-	admin       store.User
-	member      store.User // member of project
-	outsiderU   store.User
-	spare       store.User // member of project and other, for changing
+	// memberReadToken is a read-only token of the member's, and
+	// memberExpired one that expired.
+	memberReadToken, memberExpired string
+	admin                          store.User
+	member                         store.User // member of project
+	outsiderU                      store.User
+	spare                          store.User // member of project and other, for changing
 	// memberSession is the member's dashboard session (the cookie value).
 	memberSession string
 	// Further tokens of the admin and the member, for deleting.
@@ -105,6 +110,9 @@ func newFixture(t *testing.T) *fixture {
 	f.adminToken, _, _ = db.CreateAPIToken(ctx, f.admin.ID, "t")
 	f.memberToken, _, _ = db.CreateAPIToken(ctx, f.member.ID, "t")
 	f.outsider, _, _ = db.CreateAPIToken(ctx, f.outsiderU.ID, "t")
+	f.memberReadToken, _, _ = db.IssueAPIToken(ctx, f.member.ID, store.NewAPIToken{Name: "read", Scope: store.ScopeReadOnly})
+	expired := time.Now().Add(-time.Minute)
+	f.memberExpired, _, _ = db.IssueAPIToken(ctx, f.member.ID, store.NewAPIToken{Name: "old", ExpiresAt: &expired})
 	_, spare, _ := db.CreateAPIToken(ctx, f.admin.ID, "spare")
 	f.adminSpareToken = spare.ID
 	_, spare, _ = db.CreateAPIToken(ctx, f.member.ID, "spare")
@@ -226,6 +234,8 @@ func routes(f *fixture) []route {
 		{"DELETE", oi, "", 204, 404, 404},
 		{"GET", i + "/events", "", 200, 200, 404},
 		{"GET", oi + "/events", "", 200, 404, 404},
+		{"GET", "/api/v1/events?since=2h", "", 200, 200, 200},
+		{"GET", "/api/v1/events?project=" + strconv.FormatInt(f.other.ID, 10), "", 200, 404, 404},
 		{"GET", "/api/v1/events/" + f.eventA, "", 200, 200, 404},
 		{"GET", "/api/v1/events/" + f.otherEvent, "", 200, 404, 404},
 		{"GET", p + "/events/" + f.eventA, "", 200, 200, 404},
@@ -266,8 +276,14 @@ func routes(f *fixture) []route {
 		{"POST", "/api/v1/tokens", `{"name":"ci"}`, 201, 201, 201},
 		{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", f.adminSpareToken), "", 204, 404, 404},
 		{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", f.memberSpareToken), "", 404, 204, 404},
+		// Credentials are ignored here: the body's password is all that
+		// counts, and these users' password hashes match none.
+		{"POST", tokenLoginPath, `{"email":"member@example.com","password":"not the password","name":"cli"}`, 401, 401, 401},
 	}, alertRoutes(f)...)
 }
+
+// tokenLoginPath is the one route that takes a password, not a caller.
+const tokenLoginPath = "/api/v1/auth/token"
 
 // TestAuthorizationMatrix sends every route as every kind of caller, each
 // on a fresh fixture since many succeed in changing it.
@@ -304,6 +320,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"unknown session", func(f *fixture) []func(*http.Request) {
 			return []func(*http.Request){session(strings.Repeat("0", 64), true)}
 		}, func(route) (int, string) { return 401, "unauthorized" }},
+		{"member's read-only token", func(f *fixture) []func(*http.Request) {
+			return []func(*http.Request){bearer(f.memberReadToken)}
+		}, func(r route) (int, string) {
+			if unsafe(r.method) {
+				return 403, "read_only_token"
+			}
+			return r.member, ""
+		}},
+		{"member's expired token", func(f *fixture) []func(*http.Request) {
+			return []func(*http.Request){bearer(f.memberExpired)}
+		}, func(route) (int, string) { return 401, "unauthorized" }},
 	}
 	for n, r := range routes(template) {
 		for _, c := range callers {
@@ -314,6 +341,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Fatalf("fixtures differ: route %+v, want %+v", got, r)
 				}
 				want, wantCode := c.want(r)
+				if r.path == tokenLoginPath {
+					want, wantCode = r.admin, "unauthorized"
+				}
 				code, hdr, out := f.send(t, r.method, r.path, r.body, c.auth(f)...)
 				if code != want {
 					t.Fatalf("HTTP %d, want %d (%v)", code, want, out)
@@ -342,9 +372,9 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 		_, pattern := a.mux.Handler(httptest.NewRequest(r.method, r.path, nil))
 		covered[pattern] = true
 	}
-	for _, e := range a.endpoints() {
-		if !covered[e.pattern] {
-			t.Errorf("the authorization matrix lacks %s", e.pattern)
+	for _, pattern := range append(patterns(a.endpoints()), tokenLoginPattern) {
+		if !covered[pattern] {
+			t.Errorf("the authorization matrix lacks %s", pattern)
 		}
 	}
 }
@@ -669,7 +699,7 @@ func TestUsers(t *testing.T) {
 		if code != 201 {
 			continue
 		}
-		var req newUser
+		var req apitypes.NewUser
 		json.Unmarshal([]byte(c.body), &req)
 		email := strings.TrimSpace(req.Email)
 		if out["email"] != email || out["role"] != c.role || out["id"] == nil || out["password_hash"] != nil {
@@ -921,10 +951,13 @@ func TestBulkUpdate(t *testing.T) {
 func TestTokens(t *testing.T) {
 	f := newFixture(t)
 	_, _, out := f.do(t, f.memberToken, "GET", "/api/v1/tokens", "")
-	if got := field(out, "name"); !slices.Equal(got, []string{"t", "spare"}) {
+	if got := field(out, "name"); !slices.Equal(got, []string{"t", "read", "old", "spare"}) {
 		t.Errorf("tokens = %v", got)
 	}
-	if got := field(out, "token"); !slices.Equal(got, []string{"<nil>", "<nil>"}) {
+	if got := field(out, "scope"); !slices.Equal(got, []string{"full", "read", "full", "full"}) {
+		t.Errorf("scopes = %v", got)
+	}
+	if got := field(out, "token"); !slices.Equal(got, []string{"<nil>", "<nil>", "<nil>", "<nil>"}) {
 		t.Errorf("the token list shows secrets: %v", got)
 	}
 	code, _, created := f.do(t, f.memberToken, "POST", "/api/v1/tokens", `{"name":" laptop "}`)
@@ -936,7 +969,7 @@ func TestTokens(t *testing.T) {
 	if _, _, me := f.do(t, secret, "GET", "/api/v1/me", ""); me["email"] != "member@example.com" {
 		t.Errorf("the new token authenticates as %v", me)
 	}
-	if _, _, out := f.do(t, f.memberToken, "GET", "/api/v1/tokens", ""); len(field(out, "id")) != 3 {
+	if _, _, out := f.do(t, f.memberToken, "GET", "/api/v1/tokens", ""); len(field(out, "id")) != 5 {
 		t.Errorf("tokens after creating one = %v", out)
 	}
 	path := fmt.Sprintf("/api/v1/tokens/%v", created["id"])
@@ -952,7 +985,8 @@ func TestTokens(t *testing.T) {
 	if _, _, out := f.do(t, f.adminToken, "GET", "/api/v1/tokens", ""); !slices.Equal(field(out, "name"), []string{"t", "spare"}) {
 		t.Errorf("the admin's tokens after the member's attempt = %v", out)
 	}
-	for _, body := range []string{`{"name":""}`, `{"name":"   "}`, `{"name":"` + strings.Repeat("n", 101) + `"}`, `{}`} {
+	for _, body := range []string{`{"name":""}`, `{"name":"   "}`, `{"name":"` + strings.Repeat("n", 101) + `"}`, `{}`,
+		`{"name":"x","scope":"admin"}`, `{"name":"x","expires_at":"2000-01-01T00:00:00Z"}`} {
 		if code, _, _ := f.do(t, f.memberToken, "POST", "/api/v1/tokens", body); code != 400 {
 			t.Errorf("POST /tokens %.40s: HTTP %d, want 400", body, code)
 		}
@@ -1013,4 +1047,12 @@ func TestSessionAuth(t *testing.T) {
 	if code, _, out := g.send(t, "GET", issue, ""); code != 500 || out["error"].(map[string]any)["code"] != "internal" {
 		t.Errorf("failing SessionAuth: HTTP %d %v, want 500", code, out)
 	}
+}
+
+func patterns(es []endpoint) []string {
+	ps := make([]string, len(es))
+	for i, e := range es {
+		ps[i] = e.pattern
+	}
+	return ps
 }

@@ -4,21 +4,13 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
+
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
-type projectName struct {
-	Name string `json:"name"`
-}
-
-// createdProject is a new project with the ingest key its SDKs need.
-type createdProject struct {
-	store.Project
-	Key store.ProjectKey `json:"key"`
-}
-
 func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
-	var req projectName
+	var req apitypes.ProjectName
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -27,25 +19,11 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, createdProject{Project: p, Key: k})
+	writeJSON(w, http.StatusCreated, apitypes.CreatedProject{Project: wireProject(p), Key: a.wireKey(r)(k)})
 }
 
-// projectDetail is a project with its privacy settings.
-type projectDetail struct {
-	store.Project
-	store.PrivacySettings
-}
-
-// projectPatch is a PATCH of a project: absent fields are left as they are.
-type projectPatch struct {
-	Name            *string   `json:"name"`
-	Scrubbing       *bool     `json:"scrubbing"`
-	SensitiveFields *[]string `json:"sensitive_fields"`
-	SafeFields      *[]string `json:"safe_fields"`
-	DropIPAddresses *bool     `json:"drop_ip_addresses"`
-}
-
-func (p projectPatch) privacy() bool {
+// changesPrivacy reports whether p changes any privacy setting.
+func changesPrivacy(p apitypes.ProjectPatch) bool {
 	return p.Scrubbing != nil || p.SensitiveFields != nil || p.SafeFields != nil || p.DropIPAddresses != nil
 }
 
@@ -70,7 +48,7 @@ func (a *API) writeProject(w http.ResponseWriter, r *http.Request, id int64) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, projectDetail{Project: p, PrivacySettings: s})
+	writeJSON(w, http.StatusOK, apitypes.ProjectDetail{Project: wireProject(p), Privacy: wirePrivacy(s)})
 }
 
 // patchProject renames a project and changes its privacy settings; admins
@@ -80,11 +58,11 @@ func (a *API) patchProject(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req projectPatch
+	var req apitypes.ProjectPatch
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if req.Name == nil && !req.privacy() {
+	if req.Name == nil && !changesPrivacy(req) {
 		writeError(w, http.StatusBadRequest, "bad_request",
 			"nothing to change: send name, scrubbing, sensitive_fields, safe_fields or drop_ip_addresses")
 		return
@@ -96,7 +74,7 @@ func (a *API) patchProject(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if req.privacy() {
+	if changesPrivacy(req) {
 		s, err := a.store.ProjectPrivacy(ctx, v, id)
 		if err != nil {
 			a.fail(w, r, err)
@@ -144,7 +122,7 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[store.Member]{Data: nonNil(members)})
+	writeJSON(w, http.StatusOK, page(members, wireMember, ""))
 }
 
 // putMember adds a user to a project or changes their role there, and
@@ -158,7 +136,7 @@ func (a *API) putMember(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req roleChange
+	var req apitypes.RoleChange
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -167,7 +145,7 @@ func (a *API) putMember(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, m)
+	writeJSON(w, http.StatusOK, wireMember(m))
 }
 
 func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +174,7 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[store.ProjectKey]{Data: nonNil(keys)})
+	writeJSON(w, http.StatusOK, page(keys, a.wireKey(r), ""))
 }
 
 func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
@@ -209,16 +187,7 @@ func (a *API) rotateKey(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, k)
-}
-
-type bulkChange struct {
-	IDs    []int64 `json:"ids"`
-	Status string  `json:"status"`
-}
-
-type bulkResult struct {
-	Updated int64 `json:"updated"`
+	writeJSON(w, http.StatusCreated, a.wireKey(r)(k))
 }
 
 func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
@@ -226,7 +195,7 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req bulkChange
+	var req apitypes.BulkChange
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -243,5 +212,5 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, bulkResult{Updated: n})
+	writeJSON(w, http.StatusOK, apitypes.BulkResult{Updated: n})
 }

@@ -3,12 +3,13 @@ package api
 import (
 	"net/http"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
 func (a *API) me(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, caller(r))
+	writeJSON(w, http.StatusOK, wireUser(caller(r)))
 }
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -17,17 +18,11 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[store.User]{Data: nonNil(users)})
-}
-
-type newUser struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
-	Role     string `json:"role"`
+	writeJSON(w, http.StatusOK, page(users, wireUser, ""))
 }
 
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
-	var req newUser
+	var req apitypes.NewUser
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -36,11 +31,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, u)
-}
-
-type roleChange struct {
-	Role string `json:"role"`
+	writeJSON(w, http.StatusCreated, wireUser(u))
 }
 
 func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +39,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req roleChange
+	var req apitypes.RoleChange
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -57,7 +48,7 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	writeJSON(w, http.StatusOK, wireUser(u))
 }
 
 func (a *API) deleteUser(w http.ResponseWriter, r *http.Request) {
@@ -78,30 +69,25 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[store.APIToken]{Data: nonNil(tokens)})
-}
-
-type newToken struct {
-	Name string `json:"name"`
-}
-
-// createdToken is a new token with its secret, shown this once.
-type createdToken struct {
-	store.APIToken
-	Token string `json:"token"`
+	writeJSON(w, http.StatusOK, page(tokens, wireToken, ""))
 }
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) {
-	var req newToken
+	var req apitypes.NewToken
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	secret, t, err := a.svc.Tokens.Create(r.Context(), actor(r), req.Name)
+	a.issueToken(w, r, actor(r), req)
+}
+
+// issueToken issues the token nt for who and answers with its secret.
+func (a *API) issueToken(w http.ResponseWriter, r *http.Request, who service.Actor, nt apitypes.NewToken) {
+	secret, t, err := a.svc.Tokens.Issue(r.Context(), who, store.NewAPIToken{Name: nt.Name, Scope: nt.Scope, ExpiresAt: nt.ExpiresAt})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, createdToken{APIToken: t, Token: secret})
+	writeJSON(w, http.StatusCreated, apitypes.CreatedToken{APIToken: wireToken(t), Token: secret})
 }
 
 func (a *API) deleteToken(w http.ResponseWriter, r *http.Request) {

@@ -30,7 +30,7 @@ import (
 
 // Store is what the endpoints read and change; *store.DB implements it.
 type Store interface {
-	UserByAPIToken(ctx context.Context, token string) (store.User, error)
+	TokenOwner(ctx context.Context, token string) (store.User, store.APIToken, error)
 	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
 	CreateRelease(ctx context.Context, v store.Viewer, projectID int64, version string, now time.Time) (store.Release, error)
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
@@ -110,7 +110,7 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, store.User)
 			writeDetail(w, http.StatusUnauthorized, "missing API token: pass a Flytrap API token (--auth-token, SENTRY_AUTH_TOKEN or FLYTRAP_TOKEN)")
 			return
 		}
-		u, err := h.store.UserByAPIToken(r.Context(), token)
+		u, tok, err := h.store.TokenOwner(r.Context(), token)
 		if errors.Is(err, store.ErrNotFound) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap", error="invalid_token"`)
 			writeDetail(w, http.StatusUnauthorized, "invalid API token: create one under Settings, API tokens")
@@ -118,6 +118,10 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, store.User)
 		}
 		if err != nil {
 			h.fail(w, r, err)
+			return
+		}
+		if tok.Scope == store.ScopeReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeDetail(w, http.StatusForbidden, "this API token is read-only: uploads need a token with the full scope (flytrap tokens create --scope full)")
 			return
 		}
 		next(w, r, u)

@@ -30,6 +30,7 @@ type env struct {
 	srv      *httptest.Server
 	token    string
 	outsider string
+	readOnly string
 	proj     store.Project
 }
 
@@ -44,6 +45,7 @@ func newEnv(t *testing.T) *env {
 	other, _ := db.CreateUser(ctx, "o@example.com", "h", store.RoleMember)
 	token, _, _ := db.CreateAPIToken(ctx, admin.ID, "ci")
 	outsider, _, _ := db.CreateAPIToken(ctx, other.ID, "ci")
+	readOnly, _, _ := db.IssueAPIToken(ctx, admin.ID, store.NewAPIToken{Name: "viewer", Scope: store.ScopeReadOnly})
 	p, err := db.CreateProject(ctx, "Web Shop")
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +54,7 @@ func newEnv(t *testing.T) *env {
 	now := func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
 	srv := httptest.NewServer(artifactapi.New(db, s, slog.New(slog.DiscardHandler), now))
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, store: s, srv: srv, token: token, outsider: outsider, proj: p}
+	return &env{t: t, db: db, store: s, srv: srv, token: token, outsider: outsider, readOnly: readOnly, proj: p}
 }
 
 // do sends a request with the admin's token and decodes a JSON answer
@@ -271,6 +273,9 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"no token", "", "GET", "/api/0/organizations/x/chunk-upload/", "", 401},
 		{"bad token", "nope", "GET", "/api/0/organizations/x/chunk-upload/", "", 401},
+		{"read-only token uploads", e.readOnly, "POST", "/api/0/organizations/x/chunk-upload/", `{}`, 403},
+		{"read-only token creates a release", e.readOnly, "POST", "/api/0/organizations/x/releases/", `{"version":"1","projects":["web-shop"]}`, 403},
+		{"read-only token reads the upload options", e.readOnly, "GET", "/api/0/organizations/x/chunk-upload/", "", 200},
 		{"outsider's project", e.outsider, "POST", "/api/0/organizations/x/releases/", `{"version":"1","projects":["web-shop"]}`, 404},
 		{"unknown project", e.token, "POST", "/api/0/organizations/x/artifactbundle/assemble/", `{"checksum":"` + strings.Repeat("0", 40) + `","chunks":[],"projects":["nope"]}`, 404},
 		{"bad checksum", e.token, "POST", "/api/0/organizations/x/artifactbundle/assemble/", `{"checksum":"../x","chunks":[],"projects":["web-shop"]}`, 400},

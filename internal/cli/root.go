@@ -18,8 +18,16 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmd/destroy"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/dev"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/initcmd"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/issues"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/login"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/logout"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/members"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/projects"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/status"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/tail"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/tokens"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/users"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/version"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 )
@@ -41,6 +49,8 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(version.NewCmd(f), dev.NewCmd(f), benchcmd.NewCmd(f))
 	root.AddCommand(initcmd.NewCmd(f), deploycmd.NewCmd(f), destroy.NewCmd(f), status.NewCmd(f))
 	root.AddCommand(sourcemaps.NewCmd(f))
+	root.AddCommand(login.NewCmd(f), logout.NewCmd(f), projects.NewCmd(f), users.NewCmd(f), members.NewCmd(f),
+		issues.NewCmd(f), tokens.NewCmd(f), tail.NewCmd(f))
 	return root
 }
 

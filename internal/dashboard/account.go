@@ -120,11 +120,11 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		d.throttle.cancel(a)
+		d.throttle.Cancel(a)
 		d.passwordError(w, r, err)
 		return
 	}
-	d.throttle.succeeded(a)
+	d.throttle.Succeeded(a)
 	token, _, err := d.store.CreateSession(r.Context(), u.ID, d.sessionTTL)
 	if err != nil {
 		d.serverError(w, r, err)
@@ -139,8 +139,8 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 // client before the password is checked. A client over a limit gets 429
 // (tooMany says why) and false; an attempt for an address being guessed
 // from elsewhere is held for the slow-down first.
-func (d *Dashboard) beginAttempt(w http.ResponseWriter, r *http.Request, email, tooMany string) (attempt, bool) {
-	a, slow, wait := d.throttle.begin(email, d.clientKey(r), d.now())
+func (d *Dashboard) beginAttempt(w http.ResponseWriter, r *http.Request, email, tooMany string) (auth.Attempt, bool) {
+	a, slow, wait := d.throttle.Begin(email, d.ClientKey(r), d.now())
 	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -148,17 +148,7 @@ func (d *Dashboard) beginAttempt(w http.ResponseWriter, r *http.Request, email, 
 			tooMany+" Wait "+plural(int64((secs+59)/60), "minute", "minutes")+" and try again.")
 		return a, false
 	}
-	if slow > 0 {
-		t := time.NewTimer(slow)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			d.throttle.cancel(a)
-			return a, false
-		}
-	}
-	return a, true
+	return a, d.throttle.Hold(r.Context(), a, slow)
 }
 
 // passwordError answers a failed password hash or check: 503 with
@@ -225,11 +215,11 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request, s *se
 		return
 	}
 	if err != nil {
-		d.throttle.cancel(a)
+		d.throttle.Cancel(a)
 		d.passwordError(w, r, err)
 		return
 	}
-	d.throttle.succeeded(a)
+	d.throttle.Succeeded(a)
 	if err := d.store.DeleteUserSessions(r.Context(), s.user.ID, s.token); err != nil {
 		d.serverError(w, r, err)
 		return

@@ -70,6 +70,10 @@ func matrix() []route {
 		route{"POST", "/account/password", url.Values{"current": {"wrong password"}, "new": {"new password"}, "confirm": {"new password"}}, scopeAnyone, 400},
 		route{"POST", "/logout", nil, scopeAnyone, 303},
 		route{"POST", "/account/alerts", url.Values{"email_opt_out": {"on"}}, scopeAnyone, 303},
+		route{"GET", "/account/tokens", nil, scopeAnyone, 200},
+		route{"POST", "/account/tokens", url.Values{"name": {"ci"}, "scope": {"read"}, "expires_days": {"30"}}, scopeAnyone, 201},
+		// Nobody revokes another user's token.
+		route{"POST", "/account/tokens/{victimToken}/revoke", nil, scopeNobody, 404},
 
 		route{"GET", "/admin/users", nil, scopeAdmin, 200},
 		route{"POST", "/admin/users", url.Values{"email": {"x@example.com"}, "password": {"long enough"}, "role": {"member"}}, scopeAdmin, 303},
@@ -131,6 +135,7 @@ func (f *fixture) snapshot() string {
 		`SELECT issue_id || ':' || muted FROM alert_issue_state ORDER BY issue_id`,
 		`SELECT id || ':' || reason FROM alert_notifications ORDER BY id`,
 		`SELECT user_id FROM alert_email_optouts ORDER BY user_id`,
+		`SELECT id || ':' || user_id || ':' || scope FROM api_tokens ORDER BY id`,
 	} {
 		rows, err := f.db.SQL().QueryContext(f.ctx, q)
 		f.must(err)
@@ -176,8 +181,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 						form.Add(k, f.fill(v, victim))
 					}
 				}
-				before := f.snapshot()
 				path := f.fill(rt.path, victim)
+				if strings.Contains(path, "{victimToken}") {
+					_, tk, err := f.db.CreateAPIToken(f.ctx, victim, "victim's")
+					f.must(err)
+					path = strings.ReplaceAll(path, "{victimToken}", strconv.FormatInt(tk.ID, 10))
+				}
+				before := f.snapshot()
 				r := f.do(request{method: rt.method, role: role, path: path, form: form})
 				want := rt.expect(role)
 				if r.StatusCode != want {
@@ -224,6 +234,7 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 		"GET /projects", "GET /projects/{id}/setup", "GET /projects/{id}/issues", "POST /projects/{id}/issues/bulk",
 		"GET /issues/{id}", "POST /issues/{id}/status", "GET /issues/{id}/delete", "POST /issues/{id}/delete",
 		"GET /account", "POST /account/password", "POST /logout",
+		"GET /account/tokens", "POST /account/tokens", "POST /account/tokens/{id}/revoke",
 		"GET /admin/users", "POST /admin/users", "POST /admin/users/{id}/role", "POST /admin/users/{id}/delete",
 		"GET /admin/projects", "POST /admin/projects", "GET /admin/projects/{id}", "POST /admin/projects/{id}/rename",
 		"POST /admin/projects/{id}/privacy",

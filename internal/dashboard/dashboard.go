@@ -29,6 +29,7 @@ import (
 
 	htmltemplate "html/template"
 
+	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -70,6 +71,9 @@ type Store interface {
 	GetIssueEvent(ctx context.Context, v store.Viewer, issueID int64, eventID string) (store.EventRow, error)
 	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)
 	AdjacentEvents(ctx context.Context, v store.Viewer, issueID int64, eventID string) (older, newer string, err error)
+
+	// The signed-in user's API tokens.
+	ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error)
 
 	// Administration pages' reads and privacy settings (the store answers
 	// ErrForbidden to non-admins).
@@ -164,7 +168,7 @@ type Dashboard struct {
 	static   http.Handler
 	cop      *http.CrossOriginProtection
 
-	throttle *loginThrottle
+	throttle *auth.Throttle
 
 	keyMu   sync.Mutex
 	csrfKey []byte
@@ -173,10 +177,10 @@ type Dashboard struct {
 // Default settings for zero Config fields.
 const (
 	DefaultSessionTTL = 14 * 24 * time.Hour
-	defaultPerEmail   = 5
-	defaultPerIP      = 20
-	defaultWindow     = 15 * time.Minute
-	defaultSlowDown   = time.Second
+	defaultPerEmail   = auth.DefaultPerEmail
+	defaultPerIP      = auth.DefaultPerIP
+	defaultWindow     = auth.DefaultWindow
+	defaultSlowDown   = auth.DefaultSlowDown
 )
 
 // New returns the dashboard. The templates are embedded, so a template that
@@ -216,7 +220,7 @@ func New(cfg Config) *Dashboard {
 		limits:     cfg.Render.withDefaults(),
 		resym:      cfg.Symbolicator,
 		cop:        http.NewCrossOriginProtection(),
-		throttle:   newLoginThrottle(lim),
+		throttle:   auth.NewThrottle(lim.PerEmail, lim.PerIP, lim.Window, lim.SlowDown),
 	}
 	d.svc = service.New(cfg.Store, cfg.Log)
 	if u, err := url.Parse(d.publicURL); err == nil && u.Scheme != "" && u.Host != "" {
@@ -249,6 +253,9 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /logout", d.action(d.logout))
 	m.HandleFunc("GET /account", d.page(d.accountPage))
 	m.HandleFunc("POST /account/password", d.action(d.changePassword))
+	m.HandleFunc("GET /account/tokens", d.page(d.tokensPage))
+	m.HandleFunc("POST /account/tokens", d.action(d.createToken))
+	m.HandleFunc("POST /account/tokens/{id}/revoke", d.action(d.revokeToken))
 
 	m.HandleFunc("GET /projects", d.page(d.projectsPage))
 	m.HandleFunc("GET /projects/{id}/setup", d.page(d.setupPage))

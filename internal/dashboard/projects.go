@@ -2,11 +2,10 @@ package dashboard
 
 import (
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -107,12 +106,4 @@ func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session
 
 // dsn builds a Sentry DSN: the base URL with the public key as user name
 // and the project ID as path.
-func dsn(base, key string, projectID int64) string {
-	u, err := url.Parse(base)
-	if err != nil {
-		return ""
-	}
-	u.User = url.User(key)
-	u.Path = strings.TrimRight(u.Path, "/") + "/" + strconv.FormatInt(projectID, 10)
-	return u.String()
-}
+func dsn(base, key string, projectID int64) string { return apitypes.DSN(base, key, projectID) }

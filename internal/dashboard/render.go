@@ -26,7 +26,7 @@ import (
 var pageNames = []string{
 	"login", "error", "account",
 	"projects", "setup", "issues", "issue", "confirm-delete",
-	"admin-users", "admin-projects", "admin-project", "alerts",
+	"admin-users", "admin-projects", "admin-project", "alerts", "tokens",
 }
 
 func parsePages(funcs template.FuncMap) map[string]*template.Template {

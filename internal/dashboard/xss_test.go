@@ -88,6 +88,10 @@ func TestStoredXSS(t *testing.T) {
 	f.must(err)
 	f.must(f.db.AddMember(f.ctx, p.ID, f.member.ID, store.RoleMember))
 	f.createUser(hostile[1]+"@example.com", store.RoleMember)
+	for _, h := range hostile {
+		_, _, err := f.db.CreateAPIToken(f.ctx, f.member.ID, h)
+		f.must(err)
+	}
 	_, err = f.db.SetProjectPrivacy(f.ctx, store.System, p.ID, store.PrivacySettings{
 		SensitiveFields: []string{"</textarea><script>alert(1)</script>", hostile[0]}, SafeFields: []string{hostile[1]}})
 	f.must(err)
@@ -107,6 +111,7 @@ func TestStoredXSS(t *testing.T) {
 		{roleMember, "/issues/" + id(issues[0]) + "/delete"},
 		{roleMember, "/issues/" + id(linkyIssue)},
 		{roleMember, "/issues/" + id(issues[0]) + "?event=" + url.QueryEscape(hostile[1])},
+		{roleMember, "/account/tokens"},
 		{roleAdmin, "/admin/users"},
 		{roleAdmin, "/admin/projects"},
 		{roleAdmin, "/admin/projects/" + id(p.ID)},

@@ -103,7 +103,8 @@ const maxProjects = 100
 // upgrade is 403 for a browser from a foreign origin, 401 without a user,
 // 400 for a malformed project ID and 404 for a project the user may not
 // see. The client sends nothing; the server closes with 1001 when the Hub
-// closes and 1008 when the user loses access.
+// closes, 1008 when the user loses access and StatusFellBehind (4000)
+// when the client fell a whole buffer behind.
 func Handler(hub *Hub, auth Authenticator, access ProjectAccess, log *slog.Logger, opts ...Option) http.Handler {
 	s := &stream{
 		hub: hub, auth: auth, access: access, log: log,
@@ -117,6 +118,12 @@ func Handler(hub *Hub, auth Authenticator, access ProjectAccess, log *slog.Logge
 	}
 	return s
 }
+
+// StatusFellBehind is the close code of a connection whose client read
+// too slowly to keep up: the Hub cut it off rather than drop messages it
+// would never know about. Reconnect, and fill the gap from GET
+// /api/v1/events.
+const StatusFellBehind websocket.StatusCode = 4000
 
 type stream struct {
 	hub     *Hub
@@ -221,7 +228,11 @@ func (s *stream) serve(ctx context.Context, c *websocket.Conn, r *http.Request, 
 			return
 		case m, ok := <-sub.msgs:
 			if !ok {
-				c.Close(websocket.StatusGoingAway, "server shutting down")
+				if sub.hub.Closed() {
+					c.Close(websocket.StatusGoingAway, "server shutting down")
+				} else {
+					c.Close(StatusFellBehind, "fell behind: reconnect and fetch what you missed from the REST API")
+				}
 				return
 			}
 			if err := s.write(ctx, c, m); err != nil {

@@ -499,3 +499,46 @@ func TestHandlerNoLeaks(t *testing.T) {
 	waitFor(t, "subscriptions to end", func() bool { return f.hub.Stats().Subscribers == 0 })
 	waitFor(t, fmt.Sprintf("goroutines to return to %d", base), func() bool { return runtime.NumGoroutine() <= base })
 }
+
+// A client that stops reading is cut off with StatusFellBehind once the
+// server cannot write to it and its buffer fills, after the messages it
+// was sent: it learns it missed some instead of silently losing them.
+func TestHandlerSlowReaderFellBehind(t *testing.T) {
+	f := newFixture(t)
+	c, _ := f.dial(t, fmt.Sprintf("?project=%d", f.p1.ID), bearer(f.adminToken))
+	waitFor(t, "the subscription", func() bool { return f.hub.Stats().Subscribers == 1 })
+	title := strings.Repeat("x", livemsg.MaxTitleRunes)
+	deadline := time.Now().Add(20 * time.Second)
+	for i := int64(1); f.hub.Stats().Subscribers == 1; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("a client that never reads was not cut off")
+		}
+		f.hub.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: i, Title: title})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var last int64
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			if got := websocket.CloseStatus(err); got != StatusFellBehind {
+				t.Fatalf("stream ended with %v, want close code 4000", err)
+			}
+			break
+		}
+		var m livemsg.Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.IssueID != last+1 {
+			t.Fatalf("message %d after %d: a gap before the close", m.IssueID, last)
+		}
+		last = m.IssueID
+	}
+	if last == 0 {
+		t.Error("no message arrived before the close")
+	}
+	if f.hub.Closed() {
+		t.Error("the hub closed")
+	}
+}

@@ -8,9 +8,12 @@
 // database see every message. The Hub fans messages out to per-project
 // rooms, and Handler serves those rooms to browsers over a WebSocket.
 //
-// Delivery is best effort: a message published while a listener reconnects,
-// or one a slow subscriber has no room for, is lost. Pages are always right
-// after a reload, so live updates only need to be timely, not complete.
+// Delivery is best effort, but never silently incomplete for a subscriber:
+// one that falls a whole buffer behind is cut off (its channel closed, and
+// Handler closes its WebSocket with StatusFellBehind), so the client
+// knows to reload or, like `flytrap tail`, to fill the gap from the REST
+// API. A message published while a PostgreSQL listener reconnects is
+// still lost; pages are right after a reload.
 package live
 
 import (
@@ -23,12 +26,16 @@ import (
 )
 
 // DefaultBuffer is how many messages a subscriber may fall behind by before
-// it loses the oldest.
-const DefaultBuffer = 64
+// it is cut off. The processor publishes a whole batch at once (a worker
+// claims up to 100 queue messages, and several workers run), so a buffer
+// smaller than a few batches would cut off readers that keep up on
+// average; a slot is a Message whose strings are shared by every
+// subscriber, about 150 bytes.
+const DefaultBuffer = 1024
 
 // Hub fans messages out to subscribers by project. It starts no goroutines:
 // delivery is a non-blocking send to each subscriber's buffered channel, so
-// a slow subscriber loses messages instead of holding up the others or the
+// a slow subscriber is cut off instead of holding up the others or the
 // publisher. It is safe for concurrent use.
 type Hub struct {
 	buffer int
@@ -43,7 +50,8 @@ type Hub struct {
 }
 
 type subscriber struct {
-	ch chan livemsg.Message
+	ch  chan livemsg.Message
+	ids []int64
 }
 
 // HubStats are counters for /metrics.
@@ -52,7 +60,8 @@ type HubStats struct {
 	Subscribers int
 	// Delivered counts messages put into a subscriber's buffer.
 	Delivered uint64
-	// Dropped counts messages a subscriber lost because its buffer was full.
+	// Dropped counts messages a subscriber could not take because its
+	// buffer was full; each cut that subscriber off.
 	Dropped uint64
 }
 
@@ -70,14 +79,15 @@ func NewHub(buffer int) *Hub {
 }
 
 // Subscribe joins the rooms of projectIDs. The channel receives every
-// message for those projects, each once, until cancel is called or the Hub
-// is closed; then it is closed. cancel may be called more than once. A
-// closed Hub returns a closed channel.
+// message for those projects, each once, until cancel is called, the Hub
+// is closed (see Closed) or the subscriber falls a whole buffer behind;
+// then it is closed. cancel may be called more than once. A closed Hub
+// returns a closed channel.
 func (h *Hub) Subscribe(projectIDs []int64) (<-chan livemsg.Message, func()) {
-	s := &subscriber{ch: make(chan livemsg.Message, h.buffer)}
 	ids := slices.Clone(projectIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
+	s := &subscriber{ch: make(chan livemsg.Message, h.buffer), ids: ids}
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -95,17 +105,22 @@ func (h *Hub) Subscribe(projectIDs []int64) (<-chan livemsg.Message, func()) {
 	}
 	h.subs[s] = struct{}{}
 	var once sync.Once
-	return s.ch, func() { once.Do(func() { h.unsubscribe(s, ids) }) }
+	return s.ch, func() { once.Do(func() { h.unsubscribe(s) }) }
 }
 
-func (h *Hub) unsubscribe(s *subscriber, ids []int64) {
+func (h *Hub) unsubscribe(s *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		// Close already closed the channel.
+	h.remove(s)
+}
+
+// remove takes s out of its rooms and closes its channel, unless that was
+// done already (Close, or a cut-off). h.mu must be held for writing.
+func (h *Hub) remove(s *subscriber) {
+	if _, ok := h.subs[s]; !ok {
 		return
 	}
-	for _, id := range ids {
+	for _, id := range s.ids {
 		delete(h.rooms[id], s)
 		if len(h.rooms[id]) == 0 {
 			delete(h.rooms, id)
@@ -116,33 +131,30 @@ func (h *Hub) unsubscribe(s *subscriber, ids []int64) {
 }
 
 // Deliver hands m to the subscribers of m.ProjectID without blocking. A
-// subscriber whose buffer is full loses its oldest message, so it catches
-// up on the newest state (counts) rather than on stale news.
+// subscriber whose buffer is full is cut off after the messages it has:
+// dropping its oldest instead would leave a gap nobody knows about.
 func (h *Hub) Deliver(m livemsg.Message) {
+	var full []*subscriber
 	// The read lock keeps channels from being closed during the sends;
 	// the sends themselves never block.
 	h.mu.RLock()
-	defer h.mu.RUnlock()
 	for s := range h.rooms[m.ProjectID] {
 		select {
 		case s.ch <- m:
 			h.delivered.Add(1)
-			continue
 		default:
-		}
-		select {
-		case <-s.ch:
 			h.dropped.Add(1)
-		default:
-			// The subscriber drained it meanwhile.
+			full = append(full, s)
 		}
-		select {
-		case s.ch <- m:
-			h.delivered.Add(1)
-		default:
-			// Another Deliver filled the slot first.
-			h.dropped.Add(1)
-		}
+	}
+	h.mu.RUnlock()
+	if len(full) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, s := range full {
+		h.remove(s)
 	}
 }
 
@@ -168,6 +180,15 @@ func (h *Hub) Close() {
 		close(s.ch)
 	}
 	h.rooms, h.subs = nil, nil
+}
+
+// Closed reports whether Close was called: a subscription's channel that
+// closed without its cancel was cut off for falling behind if the Hub is
+// still open.
+func (h *Hub) Closed() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.closed
 }
 
 // Stats returns the Hub's counters.

@@ -9,9 +9,10 @@
 // transaction, so they reach every dashboard process's listener when, and
 // only if, it commits.
 //
-// Delivery is best effort: a message sent while a listener reconnects, or
-// one a slow subscriber has no room for, is lost. Pages are always right
-// after a reload, so live updates only need to be timely, not complete.
+// Delivery is best effort: a message sent while a listener reconnects is
+// lost, and a subscriber too slow to keep up is cut off (so it knows to
+// reload, or to fetch what it missed from GET /api/v1/events). Pages are
+// always right after a reload.
 package livemsg
 
 import (
@@ -61,6 +62,10 @@ type Message struct {
 	Title  string `json:"title"`
 	Level  string `json:"level,omitempty"`
 	Status string `json:"status,omitempty"`
+	// Culprit is where the event happened (function and file);
+	// Environment is the event's environment.
+	Culprit     string `json:"culprit,omitempty"`
+	Environment string `json:"environment,omitempty"`
 	// Count is the issue's event count after the event was stored.
 	Count   int64  `json:"count"`
 	EventID string `json:"event_id,omitempty"`
@@ -115,6 +120,8 @@ func (m Message) Trimmed() Message {
 	m.Level = truncate(m.Level, maxShortRunes)
 	m.Status = truncate(m.Status, maxShortRunes)
 	m.EventID = truncate(m.EventID, maxShortRunes)
+	m.Culprit = truncate(m.Culprit, MaxTitleRunes)
+	m.Environment = truncate(m.Environment, maxShortRunes)
 	return m
 }
 

@@ -344,15 +344,17 @@ func (p *Processor) messages(items []*item, results []store.SaveResult) []livems
 		}
 		ev := &items[i].ev
 		m := livemsg.Message{
-			Type:      livemsg.TypeEvent,
-			ProjectID: ev.ProjectID,
-			IssueID:   res.IssueID,
-			Title:     res.Title,
-			Level:     res.Level,
-			Status:    res.Status,
-			Count:     res.Count,
-			EventID:   ev.EventID,
-			At:        ev.Received.UTC(),
+			Type:        livemsg.TypeEvent,
+			ProjectID:   ev.ProjectID,
+			IssueID:     res.IssueID,
+			Title:       res.Title,
+			Level:       res.Level,
+			Status:      res.Status,
+			Count:       res.Count,
+			EventID:     ev.EventID,
+			Culprit:     items[i].req.Culprit,
+			Environment: ev.Environment,
+			At:          ev.Received.UTC(),
 		}
 		if ev.Received.IsZero() {
 			m.At = p.cfg.Now().UTC()

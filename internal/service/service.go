@@ -121,7 +121,7 @@ type Store interface {
 
 	RotateProjectKey(ctx context.Context, v store.Viewer, projectID int64) (store.ProjectKey, error)
 
-	CreateAPIToken(ctx context.Context, userID int64, name string) (string, store.APIToken, error)
+	IssueAPIToken(ctx context.Context, userID int64, nt store.NewAPIToken) (string, store.APIToken, error)
 	DeleteAPIToken(ctx context.Context, userID, tokenID int64) error
 
 	AlertStore
@@ -153,7 +153,7 @@ func New(s Store, log *slog.Logger) *Services {
 		Projects: &Projects{store: s},
 		Members:  &Members{store: s},
 		Keys:     &Keys{store: s},
-		Tokens:   &Tokens{store: s},
+		Tokens:   &Tokens{store: s, now: time.Now},
 		Alerts:   &Alerts{store: s, now: time.Now},
 	}
 }

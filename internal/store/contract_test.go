@@ -64,6 +64,8 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AdjacentEvents", testAdjacentEvents},
 		{"EventIDPerProject", testEventIDPerProject},
 		{"APITokenAdmin", testAPITokenAdmin},
+		{"TokenScopes", testTokenScopes},
+		{"Feed", testFeed},
 		{"Privacy", testPrivacy},
 		{"ScrubbedPayload", testScrubbedPayload},
 		{"Artifacts", testArtifacts},

@@ -79,10 +79,33 @@ type ProjectKey struct {
 
 // APIToken is a bearer token for /api/v1; only its hash is stored.
 type APIToken struct {
-	ID        int64     `json:"id"`
-	UserID    int64     `json:"user_id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	ID     int64  `json:"id"`
+	UserID int64  `json:"user_id"`
+	Name   string `json:"name"`
+	// Scope is ScopeFull or ScopeReadOnly.
+	Scope string `json:"scope"`
+	// ExpiresAt is nil for a token that never expires.
+	ExpiresAt *time.Time `json:"expires_at"`
+	// LastUsedAt is nil until the token is first used; it is updated at
+	// most once per TokenUseResolution.
+	LastUsedAt *time.Time `json:"last_used_at"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+// API token scopes.
+const (
+	// ScopeFull may do whatever the token's owner may.
+	ScopeFull = "full"
+	// ScopeReadOnly may only read.
+	ScopeReadOnly = "read"
+)
+
+// NewAPIToken is what CreateAPIToken stores besides the secret.
+type NewAPIToken struct {
+	Name  string
+	Scope string // ScopeFull or ScopeReadOnly
+	// ExpiresAt is nil for a token that never expires.
+	ExpiresAt *time.Time
 }
 
 // Issue is a group of events with the same fingerprint.

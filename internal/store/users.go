@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -76,32 +75,6 @@ func (d *DB) CountUsers(ctx context.Context) (int64, error) {
 func hashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
-}
-
-// CreateAPIToken issues a bearer token for the user. The token is returned
-// only here: the store keeps its SHA-256, which is enough to look it up
-// because the token is 256 random bits and needs no slow hash.
-func (d *DB) CreateAPIToken(ctx context.Context, userID int64, name string) (string, APIToken, error) {
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	token := APITokenPrefix + hex.EncodeToString(secret)
-	t := APIToken{UserID: userID, Name: name, CreatedAt: nowUTC()}
-	err := d.db.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at)
-		SELECT u.id, CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS BIGINT) FROM users u WHERE u.id = $1
-		RETURNING id`, userID, name, hashToken(token), millis(t.CreatedAt)).Scan(&t.ID)
-	if err != nil {
-		return "", APIToken{}, fmt.Errorf("store: create API token for user %d: %w", userID, notFound(err))
-	}
-	return token, t, nil
-}
-
-// UserByAPIToken returns the owner of token; an unknown token is ErrNotFound.
-func (d *DB) UserByAPIToken(ctx context.Context, token string) (User, error) {
-	if !strings.HasPrefix(token, APITokenPrefix) {
-		return User{}, ErrNotFound
-	}
-	return scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+`
-		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1`, hashToken(token)))
 }
 
 // EnsureSetting stores value under key unless the key already has a value,
@@ -260,44 +233,6 @@ func (d *DB) DeleteUser(ctx context.Context, v Viewer, userID int64) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete user %d: %w", userID, err)
-	}
-	return nil
-}
-
-// ListAPITokens returns the user's API tokens (without secrets), oldest
-// first.
-func (d *DB) ListAPITokens(ctx context.Context, userID int64) ([]APIToken, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, user_id, name, created_at FROM api_tokens WHERE user_id = $1 ORDER BY id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("store: list API tokens: %w", err)
-	}
-	defer rows.Close()
-	tokens := []APIToken{}
-	for rows.Next() {
-		var (
-			t       APIToken
-			created int64
-		)
-		if err := rows.Scan(&t.ID, &t.UserID, &t.Name, &created); err != nil {
-			return nil, fmt.Errorf("store: list API tokens: %w", err)
-		}
-		t.CreatedAt = fromMillis(created)
-		tokens = append(tokens, t)
-	}
-	return tokens, rows.Err()
-}
-
-// DeleteAPIToken revokes one of the user's own tokens; another user's
-// token is ErrNotFound, like a missing one.
-func (d *DB) DeleteAPIToken(ctx context.Context, userID, tokenID int64) error {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = $1 AND user_id = $2`, tokenID, userID)
-	if err != nil {
-		return fmt.Errorf("store: delete API token %d: %w", tokenID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("store: delete API token %d: %w", tokenID, err)
-	} else if n == 0 {
-		return fmt.Errorf("store: delete API token %d: %w", tokenID, ErrNotFound)
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)
-	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session))
+	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase))
 	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log))
 	w.mux.HandleFunc("GET /healthz", ops.Healthz)
 	return w
@@ -111,7 +111,7 @@ func (w *Web) WriteLiveMetrics(rw io.Writer) {
 	hs := w.hub.Stats()
 	ops.Metric(rw, "flytrap_live_subscribers", "gauge", "Open live-update streams.", int64(hs.Subscribers))
 	ops.Metric(rw, "flytrap_live_delivered_total", "counter", "Live messages handed to streams.", int64(hs.Delivered))
-	ops.Metric(rw, "flytrap_live_dropped_total", "counter", "Live messages slow streams lost.", int64(hs.Dropped))
+	ops.Metric(rw, "flytrap_live_dropped_total", "counter", "Live messages a slow stream had no room for; each cut that stream off (close 4000).", int64(hs.Dropped))
 }
 
 // apiSession adapts the dashboard's session check to the errors the REST

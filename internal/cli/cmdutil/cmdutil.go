@@ -6,7 +6,9 @@ package cmdutil
 import (
 	"errors"
 	"io"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 
@@ -19,6 +21,9 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// TTY makes tests see Out as a terminal (tables with headers,
+	// colors unless NO_COLOR).
+	TTY bool
 }
 
 // System returns the process's standard streams.
@@ -31,6 +36,18 @@ func IsTerminal(stream any) bool {
 	f, ok := stream.(*os.File)
 	return ok && term.IsTerminal(f.Fd())
 }
+
+// fdOf is the file descriptor of a terminal stream.
+func fdOf(stream any) (uintptr, bool) {
+	f, ok := stream.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return 0, false
+	}
+	return f.Fd(), true
+}
+
+// OutIsTTY reports whether Out is a terminal (or a test says so).
+func (s *IOStreams) OutIsTTY() bool { return s.TTY || IsTerminal(s.Out) }
 
 // Interactive reports whether the command can ask questions: both In and
 // Out are terminals.
@@ -49,6 +66,18 @@ type Factory struct {
 	IO *IOStreams
 	// Getenv reads the environment; tests pass a map lookup.
 	Getenv func(string) string
+	// HTTPClient, when set, carries the API client's requests.
+	HTTPClient *http.Client
+	// Now is the clock of relative times in tables; nil is time.Now.
+	Now func() time.Time
+}
+
+// Clock returns the current time from f.Now.
+func (f *Factory) Clock() time.Time {
+	if f.Now == nil {
+		return time.Now()
+	}
+	return f.Now()
 }
 
 // Env returns the environment variable k, or def when it is unset or
@@ -112,6 +141,9 @@ func ExitCode(err error) (int, string) {
 		return ExitUsage, de.Hint
 	case errors.As(err, &de):
 		return ExitError, de.Hint
+	}
+	if code, hint, ok := apiExit(err); ok {
+		return code, hint
 	}
 	return ExitError, ""
 }

@@ -62,3 +62,17 @@ func (l *LineReader) YesNo(ctx context.Context, question string) (bool, error) {
 	s = strings.ToLower(s)
 	return s == "y" || s == "yes", nil
 }
+
+// ReadSecretLine reads one line holding a secret (a token, a password)
+// from r, standard input; flag is the flag that asked for it.
+func ReadSecretLine(r io.Reader, flag string) (string, error) {
+	s, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	s = strings.TrimRight(s, "\r\n")
+	if strings.TrimSpace(s) == "" {
+		return "", UsageError(flag+" read nothing from standard input", "pipe it in: printf '%s\\n' \"$SECRET\" | flytrap ... "+flag)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return s, nil
+}

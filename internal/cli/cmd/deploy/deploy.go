@@ -31,11 +31,14 @@ type Options struct {
 	UpdateAMI    bool
 	Workspace    string
 	SmokeTimeout time.Duration
+	// RecordURL, when set, keeps the deployed dashboard URL for `flytrap
+	// login` to offer as its default server.
+	RecordURL func(url string) error
 }
 
 // NewCmd returns the deploy command.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
-	opts := &Options{IO: f.IO, Getenv: f.Getenv}
+	opts := &Options{IO: f.IO, Getenv: f.Getenv, RecordURL: f.RecordDeployedURL}
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Create or update Flytrap in your AWS account from flytrap.yaml",
@@ -122,6 +125,11 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	rep := s.Report(results, runErr)
 	rep.Estimate = &est
+	if runErr == nil && !opts.DryRun && rep.Outputs != nil && rep.Outputs.DashboardURL != "" && opts.RecordURL != nil {
+		if err := opts.RecordURL(rep.Outputs.DashboardURL); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "warning: could not remember the dashboard URL for flytrap login: %v\n", err)
+		}
+	}
 	if err := writeReport(opts.IO.Out, rep, opts.JSON); err != nil && runErr == nil {
 		runErr = err
 	}

@@ -1,6 +1,7 @@
-package dashboard
+package auth
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"strings"
@@ -18,7 +19,7 @@ const maxLimiterKeys = 10000
 
 // window counts failures per key in a sliding window, keeping at most
 // max timestamps per key and maxLimiterKeys keys. It is not safe for
-// concurrent use; loginThrottle locks around it.
+// concurrent use; Throttle locks around it.
 type window struct {
 	max   int
 	span  time.Duration
@@ -84,7 +85,7 @@ func (w *window) forget(key string, at time.Time) {
 	w.fails.Add(key, ts)
 }
 
-// loginThrottle decides which sign-in attempts get their password
+// Throttle decides which sign-in attempts get their password
 // checked. It counts failures per client (an address, or an IPv6 /64),
 // per email address and client, and per email address from anywhere:
 //
@@ -95,10 +96,14 @@ func (w *window) forget(key string, at time.Time) {
 //     signing in from a client that has not been guessing, gets in.
 //
 // An attempt is counted as a failure before its password is checked (see
-// begin), so concurrent guesses cannot all pass the check before any is
+// Begin), so concurrent guesses cannot all pass the check before any is
 // recorded. It is per process: several dashboard processes each allow the
 // limits.
-type loginThrottle struct {
+//
+// The dashboard's sign-in form and password change and the API's token
+// endpoint share one Throttle, so guesses through one count against the
+// others.
+type Throttle struct {
 	slowDown time.Duration
 
 	mu          sync.Mutex
@@ -107,27 +112,39 @@ type loginThrottle struct {
 	email       *window
 }
 
-func newLoginThrottle(lim LoginLimit) *loginThrottle {
-	return &loginThrottle{
-		slowDown:    lim.SlowDown,
-		client:      newWindow(lim.PerIP, lim.Window),
-		emailClient: newWindow(lim.PerEmail, lim.Window),
-		email:       newWindow(lim.PerEmail, lim.Window),
+// The sign-in limits of a server that sets none.
+const (
+	DefaultPerEmail = 5
+	DefaultPerIP    = 20
+	DefaultWindow   = 15 * time.Minute
+	DefaultSlowDown = time.Second
+)
+
+// NewThrottle returns a Throttle allowing perEmail failures per address
+// from one client (after which attempts for the address from anywhere are
+// held for slowDown) and perIP failures per client, each counted for
+// window.
+func NewThrottle(perEmail, perIP int, window, slowDown time.Duration) *Throttle {
+	return &Throttle{
+		slowDown:    slowDown,
+		client:      newWindow(perIP, window),
+		emailClient: newWindow(perEmail, window),
+		email:       newWindow(perEmail, window),
 	}
 }
 
-// attempt is a sign-in attempt the throttle let through. Its failure is
-// already counted; succeeded or cancel takes it back.
-type attempt struct {
+// Attempt is a sign-in attempt the throttle let through. Its failure is
+// already counted; Succeeded or Cancel takes it back.
+type Attempt struct {
 	email, client, pair string
 	at                  time.Time
 }
 
-// begin counts an attempt by client for email at now, atomically with
+// Begin counts an attempt by client for email at now, atomically with
 // checking the limits. It returns the attempt and how long to hold it
 // before checking the password (non-zero while email is being guessed
 // from elsewhere), or, for a client over a limit, how long it must wait.
-func (t *loginThrottle) begin(email, client string, now time.Time) (a attempt, slow, refused time.Duration) {
+func (t *Throttle) Begin(email, client string, now time.Time) (a Attempt, slow, refused time.Duration) {
 	email = strings.ToLower(email)
 	// NUL cannot occur in a form's email or a client key, so pairs of
 	// different (email, client) never collide.
@@ -135,7 +152,7 @@ func (t *loginThrottle) begin(email, client string, now time.Time) (a attempt, s
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if wait := max(t.client.wait(client, now), t.emailClient.wait(pair, now)); wait > 0 {
-		return attempt{}, 0, wait
+		return Attempt{}, 0, wait
 	}
 	if t.email.wait(email, now) > 0 {
 		slow = t.slowDown
@@ -143,12 +160,30 @@ func (t *loginThrottle) begin(email, client string, now time.Time) (a attempt, s
 	t.client.fail(client, now)
 	t.emailClient.fail(pair, now)
 	t.email.fail(email, now)
-	return attempt{email: email, client: client, pair: pair, at: now}, slow, 0
+	return Attempt{email: email, client: client, pair: pair, at: now}, slow, 0
 }
 
-// cancel takes back an attempt whose password was not checked (the
+// Hold waits out slow, the slow-down Begin returned with a. When ctx ends
+// first (the client went away) it takes the attempt back and returns
+// false.
+func (t *Throttle) Hold(ctx context.Context, a Attempt, slow time.Duration) bool {
+	if slow <= 0 {
+		return true
+	}
+	timer := time.NewTimer(slow)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		t.Cancel(a)
+		return false
+	}
+}
+
+// Cancel takes back an attempt whose password was not checked (the
 // hashing pool was busy, the store failed or the client went away).
-func (t *loginThrottle) cancel(a attempt) {
+func (t *Throttle) Cancel(a Attempt) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.client.forget(a.client, a.at)
@@ -156,11 +191,11 @@ func (t *loginThrottle) cancel(a attempt) {
 	t.email.forget(a.email, a.at)
 }
 
-// succeeded takes back an attempt with the right password and forgets the
+// Succeeded takes back an attempt with the right password and forgets the
 // client's failures for that address. The client's and the address's
 // other failures still count: one good sign-in must not reopen either to
 // guessing.
-func (t *loginThrottle) succeeded(a attempt) {
+func (t *Throttle) Succeeded(a Attempt) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.client.forget(a.client, a.at)
@@ -168,15 +203,17 @@ func (t *loginThrottle) succeeded(a attempt) {
 	t.email.forget(a.email, a.at)
 }
 
-// clientKey names the client for per-address throttling: its IP address,
-// or for IPv6 its /64, since one subscriber usually holds a whole /64 and
-// could otherwise rotate through addresses.
-func (d *Dashboard) clientKey(r *http.Request) string {
+// ClientKey names the client of r for per-address throttling: its IP
+// address, or for IPv6 its /64, since one subscriber usually holds a whole
+// /64 and could otherwise rotate through addresses. With trustXFF (behind
+// a proxy that appends the client's address) the last X-Forwarded-For
+// address is the client.
+func ClientKey(r *http.Request, trustXFF bool) string {
 	addr := r.RemoteAddr
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
 	}
-	if d.trustXFF {
+	if trustXFF {
 		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
 			parts := strings.Split(xff[len(xff)-1], ",")
 			if last := strings.TrimSpace(parts[len(parts)-1]); last != "" {

@@ -1,0 +1,82 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// The store's rows become wire types here, in one place. Types whose
+// fields match exactly are converted directly, so a field added to one
+// side only fails the build instead of vanishing from the answers.
+
+func wireUser(u store.User) apitypes.User {
+	return apitypes.User{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt}
+}
+
+func wireProject(p store.Project) apitypes.Project { return apitypes.Project(p) }
+
+// wireKey is a key with its DSN at the request's ingest URL.
+func (a *API) wireKey(r *http.Request) func(store.ProjectKey) apitypes.ProjectKey {
+	base := a.ingestBase(r)
+	return func(k store.ProjectKey) apitypes.ProjectKey {
+		return apitypes.ProjectKey{
+			ID: k.ID, ProjectID: k.ProjectID, PublicKey: k.PublicKey, Active: k.Active, CreatedAt: k.CreatedAt,
+			DSN: apitypes.DSN(base, k.PublicKey, k.ProjectID),
+		}
+	}
+}
+
+func wireMember(m store.Member) apitypes.Member { return apitypes.Member(m) }
+
+func wireIssue(is store.Issue) apitypes.Issue { return apitypes.Issue(is) }
+
+func wireToken(t store.APIToken) apitypes.APIToken { return apitypes.APIToken(t) }
+
+func wirePrivacy(s store.PrivacySettings) apitypes.Privacy { return apitypes.Privacy(s) }
+
+func wireBucket(b store.Bucket) apitypes.Bucket { return apitypes.Bucket(b) }
+
+func wireTag(t store.TagCount) apitypes.TagCount { return apitypes.TagCount(t) }
+
+func wireEvent(ev store.EventRow) apitypes.Event {
+	return apitypes.Event{
+		EventID: ev.EventID, ProjectID: ev.ProjectID, IssueID: ev.IssueID,
+		Timestamp: ev.Timestamp, Received: ev.Received, Title: ev.Title,
+		Level: ev.Level, Release: ev.Release, Environment: ev.Environment,
+	}
+}
+
+func wireEventDetail(ev store.EventRow) *apitypes.EventDetail {
+	d := &apitypes.EventDetail{Event: wireEvent(ev)}
+	if len(ev.Payload) > 0 {
+		d.Payload = json.RawMessage(ev.Payload)
+	}
+	return d
+}
+
+// wireAll converts a list, never returning nil, so empty lists encode as
+// [] rather than null.
+func wireAll[S, D any](s []S, f func(S) D) []D {
+	d := make([]D, len(s))
+	for i, v := range s {
+		d[i] = f(v)
+	}
+	return d
+}
+
+// page is a list answer of the wire type.
+func page[S, D any](s []S, f func(S) D, next string) apitypes.List[D] {
+	return apitypes.List[D]{Data: wireAll(s, f), NextCursor: next}
+}
+
+// nonNil is s, or an empty list, so it encodes as [] rather than null:
+// for answers whose store rows are already the wire type (alert settings).
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,290 @@
+// Package apitypes holds the request and response bodies of the REST API
+// v1 (/api/v1), shared by the server (internal/api) and the Go client
+// (internal/client), so both sides encode one definition. It depends on
+// nothing of Flytrap's: the wire format is a contract, not a view of the
+// store's rows.
+package apitypes
+
+import (
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error codes of ErrorBody.Code the client acts on.
+const (
+	CodeBadRequest   = "bad_request"
+	CodeUnauthorized = "unauthorized"
+	CodeForbidden    = "forbidden"
+	CodeCSRF         = "csrf"
+	CodeNotFound     = "not_found"
+	CodeConflict     = "conflict"
+	CodeTooLarge     = "too_large"
+	CodeTooMany      = "too_many_requests"
+	CodeBusy         = "busy"
+	CodeInternal     = "internal"
+	// CodeReadOnly refuses a change made with a read-only token.
+	CodeReadOnly = "read_only_token"
+)
+
+// Roles of users and members.
+const (
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// Issue statuses.
+const (
+	StatusUnresolved = "unresolved"
+	StatusResolved   = "resolved"
+	StatusIgnored    = "ignored"
+)
+
+// Token scopes: a read-only token may only read (GET); a full token may
+// do whatever its owner may.
+const (
+	ScopeFull     = "full"
+	ScopeReadOnly = "read"
+)
+
+// Error is every error response: {"error": {"code", "message"}}.
+type Error struct {
+	Error ErrorBody `json:"error"`
+}
+
+// ErrorBody is the code a program acts on and the message a person reads.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// List is the envelope of every list response; an empty NextCursor is the
+// last page.
+type List[T any] struct {
+	Data       []T    `json:"data"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// User is a person who signs in or holds API tokens. Password hashes never
+// appear on the wire.
+type User struct {
+	ID        int64     `json:"id"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// NewUser is POST /api/v1/users.
+type NewUser struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Role     string `json:"role"`
+}
+
+// RoleChange is PATCH /api/v1/users/{id} and PUT .../members/{id}.
+type RoleChange struct {
+	Role string `json:"role"`
+}
+
+// Project groups the issues of one application.
+type Project struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ProjectName is POST /api/v1/projects.
+type ProjectName struct {
+	Name string `json:"name"`
+}
+
+// Privacy is a project's data scrubbing settings.
+type Privacy struct {
+	Scrubbing       bool     `json:"scrubbing"`
+	SensitiveFields []string `json:"sensitive_fields"`
+	SafeFields      []string `json:"safe_fields"`
+	DropIPAddresses bool     `json:"drop_ip_addresses"`
+}
+
+// ProjectDetail is GET /api/v1/projects/{id}: the project with its
+// privacy settings.
+type ProjectDetail struct {
+	Project
+	Privacy
+}
+
+// ProjectPatch is PATCH /api/v1/projects/{id}; nil fields are left as
+// they are.
+type ProjectPatch struct {
+	Name            *string   `json:"name,omitempty"`
+	Scrubbing       *bool     `json:"scrubbing,omitempty"`
+	SensitiveFields *[]string `json:"sensitive_fields,omitempty"`
+	SafeFields      *[]string `json:"safe_fields,omitempty"`
+	DropIPAddresses *bool     `json:"drop_ip_addresses,omitempty"`
+}
+
+// CreatedProject is a new project with the ingest key its SDKs need.
+type CreatedProject struct {
+	Project
+	Key ProjectKey `json:"key"`
+}
+
+// ProjectKey is an ingest key (the DSN's public key).
+type ProjectKey struct {
+	ID        int64     `json:"id"`
+	ProjectID int64     `json:"project_id"`
+	PublicKey string    `json:"public_key"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+	// DSN is what Sentry SDKs are configured with for this key.
+	DSN string `json:"dsn"`
+}
+
+// DSN is the Sentry DSN of key for project projectID at the ingest URL
+// base: scheme://KEY@host[/path]/PROJECT_ID. It is "" for a base that is
+// not a URL.
+func DSN(base, key string, projectID int64) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	u.User = url.User(key)
+	u.Path = strings.TrimRight(u.Path, "/") + "/" + strconv.FormatInt(projectID, 10)
+	return u.String()
+}
+
+// Member is a user's membership of a project.
+type Member struct {
+	ProjectID int64     `json:"project_id"`
+	UserID    int64     `json:"user_id"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// APIToken is a bearer token's metadata; the secret is only in
+// CreatedToken.
+type APIToken struct {
+	ID     int64  `json:"id"`
+	UserID int64  `json:"user_id"`
+	Name   string `json:"name"`
+	// Scope is ScopeFull or ScopeReadOnly.
+	Scope string `json:"scope"`
+	// ExpiresAt is nil for a token that does not expire.
+	ExpiresAt *time.Time `json:"expires_at"`
+	// LastUsedAt is nil for a token never used; it is updated at most
+	// once a minute.
+	LastUsedAt *time.Time `json:"last_used_at"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+// NewToken is POST /api/v1/tokens. Scope defaults to ScopeFull; a nil
+// ExpiresAt never expires.
+type NewToken struct {
+	Name      string     `json:"name"`
+	Scope     string     `json:"scope,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// TokenLogin is POST /api/v1/auth/token: a password exchanged for a new
+// token of the user's.
+type TokenLogin struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	NewToken
+}
+
+// CreatedToken is a new token with its secret, shown this once.
+type CreatedToken struct {
+	APIToken
+	Token string `json:"token"`
+}
+
+// Issue is a group of events with the same fingerprint.
+type Issue struct {
+	ID                int64     `json:"id"`
+	ProjectID         int64     `json:"project_id"`
+	Fingerprint       string    `json:"fingerprint"`
+	GroupingVersion   string    `json:"grouping_version"`
+	Title             string    `json:"title"`
+	Culprit           string    `json:"culprit"`
+	Level             string    `json:"level"`
+	Status            string    `json:"status"`
+	ResolvedInRelease string    `json:"resolved_in_release,omitempty"`
+	Count             int64     `json:"count"`
+	UserCount         int64     `json:"user_count"`
+	FirstSeen         time.Time `json:"first_seen"`
+	LastSeen          time.Time `json:"last_seen"`
+	FirstRelease      string    `json:"first_release,omitempty"`
+	LastRelease       string    `json:"last_release,omitempty"`
+	LatestEventID     string    `json:"latest_event_id"`
+}
+
+// IssueDetail is GET /api/v1/issues/{id}.
+type IssueDetail struct {
+	Issue
+	LatestEvent  *EventDetail `json:"latest_event"`
+	HourlyCounts []Bucket     `json:"hourly_counts"`
+	Tags         []TagCount   `json:"tags"`
+}
+
+// StatusChange is PATCH /api/v1/issues/{id}.
+type StatusChange struct {
+	Status            string `json:"status"`
+	ResolvedInRelease string `json:"resolved_in_release,omitempty"`
+}
+
+// BulkChange is POST /api/v1/projects/{id}/issues/bulk.
+type BulkChange struct {
+	IDs    []int64 `json:"ids"`
+	Status string  `json:"status"`
+}
+
+// BulkResult answers BulkChange.
+type BulkResult struct {
+	Updated int64 `json:"updated"`
+}
+
+// Event is a stored event's summary.
+type Event struct {
+	EventID     string    `json:"event_id"`
+	ProjectID   int64     `json:"project_id"`
+	IssueID     int64     `json:"issue_id"`
+	Timestamp   time.Time `json:"timestamp"`
+	Received    time.Time `json:"received"`
+	Title       string    `json:"title"`
+	Level       string    `json:"level"`
+	Release     string    `json:"release,omitempty"`
+	Environment string    `json:"environment,omitempty"`
+}
+
+// EventDetail is an event with its full normalized payload.
+type EventDetail struct {
+	Event
+	Payload json.RawMessage `json:"event,omitempty"`
+}
+
+// FeedEvent is one entry of GET /api/v1/events: an event with what a
+// one-line summary needs of its issue, in the order events arrived.
+type FeedEvent struct {
+	Event
+	Culprit string `json:"culprit"`
+	// Count and Status are the issue's now, not when the event arrived.
+	Count  int64  `json:"count"`
+	Status string `json:"status"`
+}
+
+// Bucket is the number of events in one hour.
+type Bucket struct {
+	Hour  time.Time `json:"hour"`
+	Count int64     `json:"count"`
+}
+
+// TagCount is how often one tag value was seen on an issue.
+type TagCount struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	Count int64  `json:"count"`
+}

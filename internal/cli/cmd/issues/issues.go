@@ -1,0 +1,319 @@
+// Package issues implements `flytrap issues`: list, view, resolve,
+// ignore, reopen and delete issues.
+package issues
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/client"
+)
+
+// Options are the inputs shared by the issue commands.
+type Options struct {
+	F       *cmdutil.Factory
+	Host    string
+	Out     cmdutil.JSONFlags
+	Yes     bool
+	Project string
+	Status  string
+	Sort    string
+	Env     string
+	Level   string
+	Since   string
+	Limit   int
+	Release string
+}
+
+// NewCmd returns the issues command and its verbs.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "issues <command>",
+		Short: "List, view, resolve, ignore, reopen and delete issues",
+	}
+	cmdutil.AddHostFlag(cmd, &opts.Host)
+	list := &cobra.Command{
+		Use:   "list [search...]",
+		Short: "List a project's issues, newest first",
+		Long: `List a project's issues. The search is the dashboard's: free text matches the
+title and culprit, and key:value terms filter (is:resolved, level:error,
+environment:production, release:shop@1.2.3, or any tag such as
+browser:"Mobile Safari").`,
+		Example: `  flytrap issues list --project web
+  flytrap issues list --project web browser:Firefox --status unresolved --sort count --limit 10
+  flytrap issues list -p web --json --jq '.[] | .id'`,
+		RunE: func(cmd *cobra.Command, args []string) error { return List(cmd.Context(), opts, args) },
+	}
+	fl := list.Flags()
+	fl.StringVarP(&opts.Project, "project", "p", "", "project name or ID (default: your only project)")
+	fl.StringVar(&opts.Status, "status", "unresolved", `"unresolved", "resolved", "ignored" or "all"`)
+	fl.StringVar(&opts.Sort, "sort", "last_seen", `"last_seen", "first_seen" or "count"`)
+	fl.StringVar(&opts.Env, "env", "", "only issues with events in this environment")
+	fl.StringVar(&opts.Level, "level", "", "only issues of this level")
+	fl.StringVar(&opts.Since, "since", "", "only issues seen within this long (24h, 14d)")
+	fl.IntVarP(&opts.Limit, "limit", "L", 30, "at most this many issues")
+	_ = list.RegisterFlagCompletionFunc("project", f.CompleteProjects(&opts.Host))
+	_ = list.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{"unresolved", "resolved", "ignored", "all"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = list.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions([]string{"last_seen", "first_seen", "count"}, cobra.ShellCompDirectiveNoFileComp))
+	opts.Out.Add(list)
+
+	view := &cobra.Command{
+		Use: "view <issue-id>", Short: "Show an issue: counts, tags and the latest event's stack", Args: cobra.ExactArgs(1),
+		Example: "  flytrap issues view 42",
+		RunE:    func(cmd *cobra.Command, args []string) error { return View(cmd.Context(), opts, args[0]) },
+	}
+	opts.Out.Add(view)
+
+	status := func(use, short, to string) *cobra.Command {
+		c := &cobra.Command{
+			Use: use + " <issue-id>...", Short: short, Args: cobra.MinimumNArgs(1),
+			Example: "  flytrap issues " + use + " 42 43",
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return SetStatus(cmd.Context(), opts, args, apitypes.StatusChange{Status: to, ResolvedInRelease: opts.Release})
+			},
+		}
+		opts.Out.Add(c)
+		return c
+	}
+	resolve := status("resolve", "Mark issues resolved; a new event reopens them", apitypes.StatusResolved)
+	resolve.Flags().StringVar(&opts.Release, "in-release", "", "resolved in this release: only events of later releases reopen it")
+	del := &cobra.Command{
+		Use: "delete <issue-id>", Short: "Delete an issue with its events", Args: cobra.ExactArgs(1),
+		Example: "  flytrap issues delete 42 --yes",
+		RunE:    func(cmd *cobra.Command, args []string) error { return Delete(cmd.Context(), opts, args[0]) },
+	}
+	del.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking")
+	cmd.AddCommand(list, view, resolve,
+		status("ignore", "Ignore issues: new events do not reopen them", apitypes.StatusIgnored),
+		status("unresolve", "Reopen issues", apitypes.StatusUnresolved),
+		del)
+	return cmd
+}
+
+// project is --project, or the caller's only project.
+func (opts *Options) project(ctx context.Context, c *client.Client) (apitypes.Project, error) {
+	if opts.Project != "" {
+		return cmdutil.FindProject(ctx, c, opts.Project)
+	}
+	ps, err := c.Projects(ctx)
+	if err != nil {
+		return apitypes.Project{}, err
+	}
+	if len(ps) == 1 {
+		return ps[0], nil
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return apitypes.Project{}, cmdutil.UsageError("which project? you can see "+strconv.Itoa(len(ps)), "pass --project, one of: "+strings.Join(names, ", "))
+}
+
+// List prints a project's issues.
+func List(ctx context.Context, opts *Options, search []string) error {
+	if opts.Limit < 1 {
+		return cmdutil.UsageError("--limit must be at least 1", "")
+	}
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	p, err := opts.project(ctx, c)
+	if err != nil {
+		return err
+	}
+	q := client.IssueQuery{Status: opts.Status, Sort: opts.Sort, Environment: opts.Env, Level: opts.Level,
+		Since: opts.Since, Query: strings.Join(search, " "), Limit: opts.Limit}
+	is, err := client.All(ctx, c.IssuePages(p.ID, q), opts.Limit)
+	if err != nil {
+		return err
+	}
+	if is == nil {
+		is = []apitypes.Issue{}
+	}
+	return opts.F.Print(opts.Out, is, func(w io.Writer) error {
+		if len(is) == 0 && opts.F.IO.OutIsTTY() {
+			_, err := fmt.Fprintf(w, "No %s issues in %s.\n", opts.Status, p.Name)
+			return err
+		}
+		t := opts.F.NewTable("id", "level", "status", "title", "culprit", "events", "users", "last seen")
+		now, tty := opts.F.Clock(), opts.F.IO.OutIsTTY()
+		for _, i := range is {
+			title, culprit := i.Title, i.Culprit
+			if tty {
+				title, culprit = clip(title, 60), clip(culprit, 40)
+			}
+			t.Row(strconv.FormatInt(i.ID, 10), i.Level, i.Status, title, culprit,
+				strconv.FormatInt(i.Count, 10), strconv.FormatInt(i.UserCount, 10), opts.F.When(i.LastSeen, now))
+		}
+		return t.Render(w)
+	})
+}
+
+// clip shortens s to n runes, for a table on a terminal.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// clientAndIssue is the client of the command's server and the issue ID
+// arg holds.
+func (opts *Options) clientAndIssue(arg string) (*client.Client, int64, error) {
+	id, err := issueID(arg)
+	if err != nil {
+		return nil, 0, err
+	}
+	c, err := opts.F.APIClient(opts.Host)
+	return c, id, err
+}
+
+func issueID(arg string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(arg, "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, cmdutil.UsageError(fmt.Sprintf("%q is not an issue ID", arg), "see the IDs with `flytrap issues list`")
+	}
+	return id, nil
+}
+
+// frame is the part of an event's stack frame view prints.
+type frame struct {
+	Filename string `json:"filename"`
+	Function string `json:"function"`
+	Lineno   int    `json:"lineno"`
+	Colno    int    `json:"colno"`
+	InApp    bool   `json:"in_app"`
+}
+
+// payload is the part of the normalized event view prints.
+type payload struct {
+	Exceptions []struct {
+		Type   string  `json:"type"`
+		Value  string  `json:"value"`
+		Frames []frame `json:"frames"`
+	} `json:"exceptions"`
+	Message string `json:"message"`
+}
+
+// View prints an issue.
+func View(ctx context.Context, opts *Options, arg string) error {
+	c, id, err := opts.clientAndIssue(arg)
+	if err != nil {
+		return err
+	}
+	d, err := c.Issue(ctx, id)
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, d, func(w io.Writer) error {
+		now := opts.F.Clock()
+		fmt.Fprintf(w, "%s\n", d.Title)
+		fmt.Fprintf(w, "%s · %s · %d events · %d users · first seen %s · last seen %s\n",
+			d.Level, d.Status, d.Count, d.UserCount, opts.F.When(d.FirstSeen, now), opts.F.When(d.LastSeen, now))
+		if d.Culprit != "" {
+			fmt.Fprintf(w, "culprit: %s\n", d.Culprit)
+		}
+		var tags []string
+		for _, t := range d.Tags {
+			tags = append(tags, fmt.Sprintf("%s:%s (%d)", t.Key, t.Value, t.Count))
+		}
+		if len(tags) > 0 {
+			fmt.Fprintf(w, "tags: %s\n", strings.Join(tags, ", "))
+		}
+		if d.LatestEvent != nil {
+			writeStack(w, d.LatestEvent)
+		}
+		fmt.Fprintf(w, "\n%s/issues/%d\n", c.BaseURL(), d.ID)
+		return nil
+	})
+}
+
+// maxFrames is how many frames, innermost first, view prints.
+const maxFrames = 10
+
+// writeStack prints the latest event's exceptions, innermost frame first.
+func writeStack(w io.Writer, ev *apitypes.EventDetail) {
+	var p payload
+	if err := json.Unmarshal(ev.Payload, &p); err != nil {
+		return
+	}
+	fmt.Fprintf(w, "\nlatest event %s (%s)\n", ev.EventID, ev.Received.UTC().Format("2006-01-02 15:04:05Z"))
+	for _, e := range p.Exceptions {
+		fmt.Fprintf(w, "  %s: %s\n", e.Type, e.Value)
+		for i, n := len(e.Frames)-1, 0; i >= 0 && n < maxFrames; i, n = i-1, n+1 {
+			fr := e.Frames[i]
+			fmt.Fprintf(w, "    at %s (%s:%d:%d)\n", orAnon(fr.Function), fr.Filename, fr.Lineno, fr.Colno)
+		}
+	}
+	if len(p.Exceptions) == 0 && p.Message != "" {
+		fmt.Fprintf(w, "  %s\n", p.Message)
+	}
+}
+
+func orAnon(s string) string {
+	if s == "" {
+		return "<anonymous>"
+	}
+	return s
+}
+
+// SetStatus changes the status of each issue.
+func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.StatusChange) error {
+	ids := make([]int64, len(args))
+	for i, a := range args {
+		id, err := issueID(a)
+		if err != nil {
+			return err
+		}
+		ids[i] = id
+	}
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	var done []apitypes.Issue
+	for _, id := range ids {
+		is, err := c.SetIssueStatus(ctx, id, ch)
+		if err != nil {
+			return fmt.Errorf("issue %d: %w", id, err)
+		}
+		done = append(done, is)
+	}
+	return opts.F.Print(opts.Out, done, func(w io.Writer) error {
+		for _, is := range done {
+			fmt.Fprintf(w, "Issue %d is %s: %s\n", is.ID, is.Status, is.Title)
+		}
+		return nil
+	})
+}
+
+// Delete deletes an issue after confirmation.
+func Delete(ctx context.Context, opts *Options, arg string) error {
+	c, id, err := opts.clientAndIssue(arg)
+	if err != nil {
+		return err
+	}
+	is, err := c.Issue(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := opts.F.Confirm(ctx, opts.Yes, fmt.Sprintf("delete issue %d (%s) with its %d events", id, clip(is.Title, 60), is.Count)); err != nil {
+		return err
+	}
+	if err := c.DeleteIssue(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.F.IO.ErrOut, "Deleted issue %d.\n", id)
+	return nil
+}

@@ -1,0 +1,196 @@
+// Package login implements `flytrap login`: get a token for a server and
+// keep it in the user's config directory.
+package login
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/cli/hosts"
+	"github.com/getflytrap/flytrap/internal/client"
+)
+
+// Options are the inputs of `flytrap login`.
+type Options struct {
+	F *cmdutil.Factory
+
+	URL           string
+	Token         string
+	WithToken     bool
+	Email         string
+	PasswordStdin bool
+	Scope         string
+	Expires       string
+	Name          string
+	// Now is the clock --expires counts from.
+	Now func() time.Time
+}
+
+// NewCmd returns the login command.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{F: f, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "login [URL]",
+		Short: "Log in to a Flytrap server and keep its token",
+		Long: `Log in to the Flytrap server at URL (default: the dashboard of the last
+flytrap deploy, else the server logged in to last) and keep the token in
+hosts.json in your config directory (mode 0600). Several servers may be logged
+in to at once; the last one is the default for other commands.
+
+On a terminal, login asks for your email and password and exchanges them for a
+new API token named after this machine. Without one, pass --email and the
+password on standard input with --password-stdin, or an existing token with
+--token or --with-token (read from standard input). The token is checked with
+GET /api/v1/me before it is kept.
+
+FLYTRAP_URL and FLYTRAP_TOKEN override hosts.json for every command, so CI needs
+no login.`,
+		Example: `  flytrap login http://127.0.0.1:8080
+  flytrap login https://flytrap.example.com --token flyt_...
+  echo "$FLYTRAP_TOKEN" | flytrap login https://flytrap.example.com --with-token
+  printf '%s\n' "$PASSWORD" | flytrap login URL --email ada@example.com --password-stdin --scope read --expires 30d`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.URL = args[0]
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Token, "token", "", "use this API token instead of a password")
+	fl.BoolVar(&opts.WithToken, "with-token", false, "read the API token from standard input")
+	fl.StringVar(&opts.Email, "email", "", "email address to log in with (asked on a terminal)")
+	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password from standard input")
+	fl.StringVar(&opts.Scope, "scope", apitypes.ScopeFull, `scope of the new token: "full" or "read" (read-only)`)
+	fl.StringVar(&opts.Expires, "expires", "", "lifetime of the new token, such as 30d or 12h (default: never)")
+	fl.StringVar(&opts.Name, "name", "", `name of the new token (default "flytrap CLI on <hostname>")`)
+	cmd.MarkFlagsMutuallyExclusive("token", "with-token", "email")
+	cmd.MarkFlagsMutuallyExclusive("token", "with-token", "password-stdin")
+	return cmd
+}
+
+// Run logs in.
+func Run(ctx context.Context, opts *Options) error {
+	f := opts.F
+	dir, cfg, err := f.Hosts()
+	if err != nil {
+		return err
+	}
+	url, err := serverURL(ctx, opts, cfg)
+	if err != nil {
+		return err
+	}
+	var h hosts.Host
+	switch {
+	case opts.Token != "":
+		h.Token = opts.Token
+	case opts.WithToken:
+		if h.Token, err = cmdutil.ReadSecretLine(f.IO.In, "--with-token"); err != nil {
+			return err
+		}
+	default:
+		if h, err = passwordLogin(ctx, opts, url); err != nil {
+			return err
+		}
+	}
+	c, err := f.NewClient(url, h.Token)
+	if err != nil {
+		return err
+	}
+	me, err := c.Me(ctx)
+	if err != nil {
+		return fmt.Errorf("checking the token with %s/api/v1/me: %w", url, err)
+	}
+	h.User, h.Added = me.Email, opts.Now().UTC()
+	cfg.Hosts[url] = h
+	cfg.Default = url
+	if err := cfg.Save(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s as %s (%s).\n", url, me.Email, me.Role)
+	return nil
+}
+
+// serverURL is the URL argument, else the deployed dashboard, else the
+// default server, asked for on a terminal.
+func serverURL(ctx context.Context, opts *Options, cfg *hosts.Config) (string, error) {
+	def := cfg.Deployed
+	if def == "" {
+		def = cfg.Default
+	}
+	u := opts.URL
+	if u == "" && opts.F.IO.Interactive() && !opts.WithToken && !opts.PasswordStdin {
+		lr := &cmdutil.LineReader{In: opts.F.IO.In, Out: opts.F.IO.ErrOut, Flag: "the URL argument"}
+		prompt := "Flytrap server URL: "
+		if def != "" {
+			prompt = "Flytrap server URL [" + def + "]: "
+		}
+		var err error
+		if u, err = lr.Line(ctx, prompt); err != nil {
+			return "", err
+		}
+	}
+	if u == "" {
+		u = def
+	}
+	if u == "" {
+		return "", cmdutil.UsageError("which server? no URL given and none deployed or logged in to", "run `flytrap login http://127.0.0.1:8080` (flytrap dev) or your dashboard's URL")
+	}
+	parsed, err := client.ParseURL(u)
+	if err != nil {
+		return "", cmdutil.UsageError(err.Error(), "")
+	}
+	return parsed.String(), nil
+}
+
+// passwordLogin exchanges an email and password for a new token.
+func passwordLogin(ctx context.Context, opts *Options, url string) (hosts.Host, error) {
+	f := opts.F
+	req := apitypes.TokenLogin{Email: opts.Email, NewToken: apitypes.NewToken{Name: opts.Name, Scope: opts.Scope}}
+	if req.Name == "" {
+		host, _ := os.Hostname()
+		req.Name = strings.TrimSpace("flytrap CLI on " + host)
+	}
+	var err error
+	if req.ExpiresAt, err = cmdutil.Lifetime(opts.Expires, opts.Now()); err != nil {
+		return hosts.Host{}, err
+	}
+	interactive := f.IO.Interactive() && !opts.PasswordStdin
+	if req.Email == "" {
+		if !interactive {
+			return hosts.Host{}, cmdutil.UsageError("no terminal to ask for your email on", "pass --email with --password-stdin, or --token / --with-token")
+		}
+		lr := &cmdutil.LineReader{In: f.IO.In, Out: f.IO.ErrOut, Flag: "--email"}
+		var err error
+		if req.Email, err = lr.Line(ctx, "Email: "); err != nil {
+			return hosts.Host{}, err
+		}
+	}
+	if opts.PasswordStdin {
+		req.Password, err = cmdutil.ReadSecretLine(f.IO.In, "--password-stdin")
+	} else if interactive {
+		req.Password, err = f.IO.ReadPassword("Password: ")
+	} else {
+		err = cmdutil.UsageError("no terminal to ask for your password on", "pipe it in with --password-stdin")
+	}
+	if err != nil {
+		return hosts.Host{}, err
+	}
+	c, err := f.NewClient(url, "")
+	if err != nil {
+		return hosts.Host{}, err
+	}
+	t, err := c.TokenLogin(ctx, req)
+	if err != nil {
+		return hosts.Host{}, fmt.Errorf("logging in to %s: %w", url, err)
+	}
+	return hosts.Host{Token: t.Token, TokenID: t.ID}, nil
+}

@@ -1,0 +1,85 @@
+// Package logout implements `flytrap logout`.
+package logout
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/cli/hosts"
+	"github.com/getflytrap/flytrap/internal/client"
+)
+
+// Options are the inputs of `flytrap logout`.
+type Options struct {
+	F   *cmdutil.Factory
+	URL string
+}
+
+// NewCmd returns the logout command.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{F: f}
+	return &cobra.Command{
+		Use:   "logout [URL]",
+		Short: "Revoke the token of a server and forget it",
+		Long: `Revoke the token login created for the server at URL (default: the default
+server) and remove it from hosts.json. A token given with --token or
+--with-token is only forgotten, not revoked: it was made elsewhere.`,
+		Example: `  flytrap logout
+  flytrap logout https://flytrap.example.com`,
+		Args: cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			_, cfg, err := f.Hosts()
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return cfg.URLs(), cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.URL = args[0]
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+}
+
+// Run logs out.
+func Run(ctx context.Context, opts *Options) error {
+	f := opts.F
+	dir, cfg, err := f.Hosts()
+	if err != nil {
+		return err
+	}
+	url := hosts.Normalize(opts.URL)
+	if url == "" {
+		url = cfg.Default
+	}
+	h, ok := cfg.Hosts[url]
+	if !ok {
+		return &cmdutil.Error{Msg: fmt.Sprintf("not logged in to %q", url), Hint: "hosts.json knows: " + fmt.Sprint(cfg.URLs())}
+	}
+	if h.TokenID != 0 {
+		c, err := f.NewClient(url, h.Token)
+		if err == nil {
+			err = c.DeleteToken(ctx, h.TokenID)
+		}
+		if err != nil && !client.HasCode(err, "not_found") && !client.HasCode(err, "unauthorized") {
+			fmt.Fprintf(f.IO.ErrOut, "warning: the token stays valid on the server (%v); revoke it with `flytrap tokens revoke %d` or in the dashboard\n", err, h.TokenID)
+		}
+	}
+	delete(cfg.Hosts, url)
+	if cfg.Default == url {
+		cfg.Default = ""
+		if urls := cfg.URLs(); len(urls) > 0 {
+			cfg.Default = urls[0]
+		}
+	}
+	if err := cfg.Save(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Logged out of %s.\n", url)
+	return nil
+}

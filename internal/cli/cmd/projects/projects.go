@@ -1,0 +1,197 @@
+// Package projects implements `flytrap projects`: list, create, rename
+// and delete projects, and show or rotate their ingest keys.
+package projects
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+)
+
+// Options are the inputs shared by the project commands.
+type Options struct {
+	F    *cmdutil.Factory
+	Host string
+	Out  cmdutil.JSONFlags
+	Yes  bool
+}
+
+// NewCmd returns the projects command and its verbs.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "projects <command>",
+		Short: "List, create, rename and delete projects; show their DSNs and keys",
+		Example: `  flytrap projects list
+  flytrap projects create web
+  flytrap projects dsn web`,
+	}
+	cmdutil.AddHostFlag(cmd, &opts.Host)
+	complete := f.CompleteProjects(&opts.Host)
+	verb := func(use, short, example string, nargs int, run func(context.Context, *Options, []string) error, data bool) *cobra.Command {
+		c := &cobra.Command{
+			Use: use, Short: short, Example: example, Args: cobra.ExactArgs(nargs),
+			RunE: func(cmd *cobra.Command, args []string) error { return run(cmd.Context(), opts, args) },
+		}
+		if nargs > 0 && use != "create <name>" {
+			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return complete(cmd, args, prefix)
+			}
+		}
+		if data {
+			opts.Out.Add(c)
+		}
+		return c
+	}
+	del := verb("delete <project>", "Delete a project with all its issues, events and keys (admins)",
+		"  flytrap projects delete old-site --yes", 1, Delete, false)
+	del.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking")
+	rot := verb("rotate-key <project>", "Replace a project's ingest key; SDKs with the old DSN are refused within a minute (admins)",
+		"  flytrap projects rotate-key web --yes", 1, RotateKey, true)
+	rot.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "rotate without asking")
+	cmd.AddCommand(
+		verb("list", "List the projects you can see", "  flytrap projects list\n  flytrap projects list --jq '.[].name'", 0, List, true),
+		verb("create <name>", "Create a project and print its DSN (admins)", "  flytrap projects create web", 1, Create, true),
+		verb("rename <project> <new-name>", "Rename a project (admins)", "  flytrap projects rename web storefront", 2, Rename, true),
+		del,
+		verb("dsn <project>", "Print the DSN of a project's active key", "  SENTRY_DSN=$(flytrap projects dsn web)", 1, DSN, false),
+		verb("keys <project>", "List a project's ingest keys", "  flytrap projects keys web", 1, Keys, true),
+		rot,
+	)
+	return cmd
+}
+
+// List prints the projects the caller can see.
+func List(ctx context.Context, opts *Options, _ []string) error {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	ps, err := c.Projects(ctx)
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, ps, func(w io.Writer) error {
+		t := opts.F.NewTable("id", "name", "created")
+		now := opts.F.Clock()
+		for _, p := range ps {
+			t.Row(strconv.FormatInt(p.ID, 10), p.Name, opts.F.When(p.CreatedAt, now))
+		}
+		return t.Render(w)
+	})
+}
+
+// Create creates a project and prints its DSN.
+func Create(ctx context.Context, opts *Options, args []string) error {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	p, err := c.CreateProject(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, p, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "Created project %s (id %d).\nDSN: %s\n", p.Name, p.ID, p.Key.DSN)
+		return err
+	})
+}
+
+// Rename renames a project.
+func Rename(ctx context.Context, opts *Options, args []string) error {
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
+	if err != nil {
+		return err
+	}
+	d, err := c.UpdateProject(ctx, p.ID, apitypes.ProjectPatch{Name: &args[1]})
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, d, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "Renamed project %d from %s to %s.\n", d.ID, p.Name, d.Name)
+		return err
+	})
+}
+
+// Delete deletes a project after confirmation.
+func Delete(ctx context.Context, opts *Options, args []string) error {
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
+	if err != nil {
+		return err
+	}
+	if err := opts.F.Confirm(ctx, opts.Yes, fmt.Sprintf("delete project %s (id %d) with all its issues and events", p.Name, p.ID)); err != nil {
+		return err
+	}
+	if err := c.DeleteProject(ctx, p.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.F.IO.ErrOut, "Deleted project %s.\n", p.Name)
+	return nil
+}
+
+// DSN prints the DSN of the project's newest active key, alone on a line.
+func DSN(ctx context.Context, opts *Options, args []string) error {
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
+	if err != nil {
+		return err
+	}
+	keys, err := c.ProjectKeys(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	for i := len(keys) - 1; i >= 0; i-- {
+		if keys[i].Active {
+			_, err := fmt.Fprintln(opts.F.IO.Out, keys[i].DSN)
+			return err
+		}
+	}
+	return &cmdutil.Error{Msg: fmt.Sprintf("project %s has no active key", p.Name), Hint: "make one with `flytrap projects rotate-key " + p.Name + "`"}
+}
+
+// Keys lists a project's ingest keys.
+func Keys(ctx context.Context, opts *Options, args []string) error {
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
+	if err != nil {
+		return err
+	}
+	keys, err := c.ProjectKeys(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, keys, func(w io.Writer) error {
+		t := opts.F.NewTable("id", "public key", "active", "created")
+		now := opts.F.Clock()
+		for _, k := range keys {
+			t.Row(strconv.FormatInt(k.ID, 10), k.PublicKey, strconv.FormatBool(k.Active), opts.F.When(k.CreatedAt, now))
+		}
+		return t.Render(w)
+	})
+}
+
+// RotateKey replaces a project's key after confirmation.
+func RotateKey(ctx context.Context, opts *Options, args []string) error {
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
+	if err != nil {
+		return err
+	}
+	if err := opts.F.Confirm(ctx, opts.Yes, fmt.Sprintf("rotate the key of %s (SDKs using the old DSN will be refused)", p.Name)); err != nil {
+		return err
+	}
+	k, err := c.RotateKey(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, k, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "New key for %s.\nDSN: %s\n", p.Name, k.DSN)
+		return err
+	})
+}

@@ -1,0 +1,143 @@
+package tail
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/client"
+	"github.com/getflytrap/flytrap/internal/livemsg"
+)
+
+// syncBuffer is a buffer the tail writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var at = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+
+func msg(id string, issue int64) livemsg.Message {
+	return livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 1, IssueID: issue, Title: "Error " + id, Level: "error",
+		Count: 1, EventID: id, Culprit: "app.js in " + id, At: at}
+}
+
+// TestReconnectBackfills: the first stream delivers a1 and is cut off for
+// falling behind; the backfill after reconnecting returns a1 again and
+// b1, which arrived meanwhile; the second stream delivers c1. Each is
+// printed once, in order, and the reason for the reconnect is said.
+func TestReconnectBackfills(t *testing.T) {
+	var streams, feeds atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/projects":
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.Project]{Data: []apitypes.Project{{ID: 1, Name: "web"}}})
+		case "/api/v1/events":
+			var data []apitypes.FeedEvent
+			if feeds.Add(1) == 2 {
+				for i, id := range []string{"a1", "b1"} {
+					data = append(data, apitypes.FeedEvent{Event: apitypes.Event{EventID: id, ProjectID: 1, IssueID: int64(i + 1),
+						Title: "Error " + id, Level: "error", Received: at}, Culprit: "app.js in " + id, Count: 1})
+				}
+			}
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.FeedEvent]{Data: data})
+		case "/api/v1/stream":
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			send := func(m livemsg.Message) {
+				b, _ := json.Marshal(m)
+				c.Write(r.Context(), websocket.MessageText, b)
+			}
+			if streams.Add(1) == 1 {
+				send(msg("a1", 1))
+				c.Close(client.StatusFellBehind, "fell behind")
+				return
+			}
+			send(msg("c1", 3))
+			<-r.Context().Done()
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer srv.Close()
+
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_x", "FLYTRAP_CONFIG_DIR": t.TempDir()}
+	f := &cmdutil.Factory{
+		IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
+		Getenv: func(k string) string { return env[k] },
+		Now:    func() time.Time { return at.Add(-time.Minute) },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, &Options{F: f, JSON: true, Sleep: func(context.Context, time.Duration) error { return nil }})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"event_id":"c1"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("c1 never printed; stdout:\n%s\nstderr:\n%s", out, errOut)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	var ids []string
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var l Line
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if l.Project != "web" || l.URL == "" || !strings.HasPrefix(l.Culprit, "app.js in ") {
+			t.Errorf("line %+v", l)
+		}
+		ids = append(ids, l.EventID)
+	}
+	if strings.Join(ids, " ") != "a1 b1 c1" {
+		t.Errorf("printed %v, want a1 b1 c1 once each", ids)
+	}
+	for _, want := range []string{"following all your projects", "fell behind the live stream; reconnecting", "reconnected"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+// TestLineFormat: one line per event, the level colored only when asked,
+// control characters from the SDK made harmless.
+func TestLineFormat(t *testing.T) {
+	l := Line{Time: at, Level: "warning", Project: "web", Title: "Bad\x1b[2J\ntitle", Culprit: "a.js in f", Count: 7, URL: "http://x/issues/3"}
+	plain := (&tailer{}).format(l)
+	if strings.ContainsAny(plain, "\x1b\n") || !strings.Contains(plain, "WARNING  web  Bad [2J title  a.js in f  ×7  http://x/issues/3") {
+		t.Errorf("plain line %q", plain)
+	}
+	if colored := (&tailer{color: true}).format(l); !strings.Contains(colored, "\x1b[33mWARNING") {
+		t.Errorf("colored line %q", colored)
+	}
+}

@@ -1,0 +1,124 @@
+// Package tokens implements `flytrap tokens`: the caller's API tokens.
+package tokens
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+)
+
+// Options are the inputs shared by the token commands.
+type Options struct {
+	F       *cmdutil.Factory
+	Host    string
+	Out     cmdutil.JSONFlags
+	Yes     bool
+	Scope   string
+	Expires string
+}
+
+// NewCmd returns the tokens command and its verbs.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "tokens <command>",
+		Short: "List, create and revoke your API tokens",
+	}
+	cmdutil.AddHostFlag(cmd, &opts.Host)
+	list := &cobra.Command{
+		Use: "list", Short: "List your API tokens (never their secrets)", Args: cobra.NoArgs,
+		Example: "  flytrap tokens list",
+		RunE:    func(cmd *cobra.Command, _ []string) error { return List(cmd.Context(), opts) },
+	}
+	opts.Out.Add(list)
+	create := &cobra.Command{
+		Use: "create <name>", Short: "Create an API token and print its secret, once", Args: cobra.ExactArgs(1),
+		Example: "  flytrap tokens create ci --scope read --expires 90d\n  flytrap tokens create deploy-bot --jq .token",
+		RunE:    func(cmd *cobra.Command, args []string) error { return Create(cmd.Context(), opts, args[0]) },
+	}
+	create.Flags().StringVar(&opts.Scope, "scope", apitypes.ScopeFull, `"full", or "read" for a token that may only read`)
+	create.Flags().StringVar(&opts.Expires, "expires", "", "lifetime, such as 90d or 12h (default: never expires)")
+	opts.Out.Add(create)
+	revoke := &cobra.Command{
+		Use: "revoke <id>", Short: "Revoke one of your API tokens", Args: cobra.ExactArgs(1),
+		Example: "  flytrap tokens revoke 12 --yes",
+		RunE:    func(cmd *cobra.Command, args []string) error { return Revoke(cmd.Context(), opts, args[0]) },
+	}
+	revoke.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "revoke without asking")
+	cmd.AddCommand(list, create, revoke)
+	return cmd
+}
+
+// List prints the caller's tokens.
+func List(ctx context.Context, opts *Options) error {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	ts, err := c.Tokens(ctx)
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, ts, func(w io.Writer) error {
+		t := opts.F.NewTable("id", "name", "scope", "expires", "last used", "created")
+		now := opts.F.Clock()
+		for _, tk := range ts {
+			expires, used := "never", "never"
+			if tk.ExpiresAt != nil {
+				expires = opts.F.When(*tk.ExpiresAt, now)
+			}
+			if tk.LastUsedAt != nil {
+				used = opts.F.When(*tk.LastUsedAt, now)
+			}
+			t.Row(strconv.FormatInt(tk.ID, 10), tk.Name, tk.Scope, expires, used, opts.F.When(tk.CreatedAt, now))
+		}
+		return t.Render(w)
+	})
+}
+
+// Create issues a token and prints its secret.
+func Create(ctx context.Context, opts *Options, name string) error {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	exp, err := cmdutil.Lifetime(opts.Expires, opts.F.Clock())
+	if err != nil {
+		return err
+	}
+	tk, err := c.CreateToken(ctx, apitypes.NewToken{Name: name, Scope: opts.Scope, ExpiresAt: exp})
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, tk, func(w io.Writer) error {
+		fmt.Fprintf(opts.F.IO.ErrOut, "Created token %s (id %d, %s). Copy it now: it is not shown again.\n", tk.Name, tk.ID, tk.Scope)
+		_, err := fmt.Fprintln(w, tk.Token)
+		return err
+	})
+}
+
+// Revoke deletes one of the caller's tokens after confirmation.
+func Revoke(ctx context.Context, opts *Options, arg string) error {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id <= 0 {
+		return cmdutil.UsageError(fmt.Sprintf("%q is not a token ID", arg), "see the IDs with `flytrap tokens list`")
+	}
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	if err := opts.F.Confirm(ctx, opts.Yes, fmt.Sprintf("revoke token %d", id)); err != nil {
+		return err
+	}
+	if err := c.DeleteToken(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.F.IO.ErrOut, "Revoked token %d.\n", id)
+	return nil
+}

@@ -1,0 +1,181 @@
+// Package users implements `flytrap users`: list, add and remove users and
+// change their role (admins only).
+package users
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/client"
+)
+
+// Options are the inputs shared by the user commands.
+type Options struct {
+	F             *cmdutil.Factory
+	Host          string
+	Out           cmdutil.JSONFlags
+	Yes           bool
+	Role          string
+	PasswordStdin bool
+}
+
+// NewCmd returns the users command and its verbs.
+func NewCmd(f *cmdutil.Factory) *cobra.Command {
+	opts := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "users <command>",
+		Short: "List, add and remove users and change their role (admins)",
+	}
+	cmdutil.AddHostFlag(cmd, &opts.Host)
+	list := &cobra.Command{
+		Use: "list", Short: "List every user", Args: cobra.NoArgs,
+		Example: "  flytrap users list\n  flytrap users list --jq '.[] | select(.role == \"admin\") | .email'",
+		RunE:    func(cmd *cobra.Command, _ []string) error { return List(cmd.Context(), opts) },
+	}
+	opts.Out.Add(list)
+	add := &cobra.Command{
+		Use: "add <email>", Short: "Add a user; prints a one-time password unless --password-stdin", Args: cobra.ExactArgs(1),
+		Example: "  flytrap users add ada@example.com --role admin\n  printf '%s\\n' \"$PW\" | flytrap users add bob@example.com --password-stdin",
+		RunE:    func(cmd *cobra.Command, args []string) error { return Add(cmd.Context(), opts, args[0]) },
+	}
+	add.Flags().StringVar(&opts.Role, "role", apitypes.RoleMember, `"admin" or "member"`)
+	add.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
+	opts.Out.Add(add)
+	role := &cobra.Command{
+		Use: "role <email> <admin|member>", Short: "Change a user's role", Args: cobra.ExactArgs(2),
+		Example:   "  flytrap users role bob@example.com admin",
+		ValidArgs: []string{apitypes.RoleAdmin, apitypes.RoleMember},
+		RunE:      func(cmd *cobra.Command, args []string) error { return Role(cmd.Context(), opts, args[0], args[1]) },
+	}
+	opts.Out.Add(role)
+	remove := &cobra.Command{
+		Use: "remove <email>", Short: "Remove a user with their memberships, tokens and sessions", Args: cobra.ExactArgs(1),
+		Example: "  flytrap users remove bob@example.com --yes",
+		RunE:    func(cmd *cobra.Command, args []string) error { return Remove(cmd.Context(), opts, args[0]) },
+	}
+	remove.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking")
+	cmd.AddCommand(list, add, role, remove)
+	return cmd
+}
+
+// List prints every user.
+func List(ctx context.Context, opts *Options) error {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	us, err := c.Users(ctx)
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, us, func(w io.Writer) error {
+		t := opts.F.NewTable("id", "email", "role", "created")
+		now := opts.F.Clock()
+		for _, u := range us {
+			t.Row(strconv.FormatInt(u.ID, 10), u.Email, u.Role, opts.F.When(u.CreatedAt, now))
+		}
+		return t.Render(w)
+	})
+}
+
+// onePasswordLength is the length of generated passwords (~115 bits).
+const onePasswordLength = 20
+
+// Add creates a user. Without --password-stdin it generates a password and
+// prints it once, for the admin to hand over.
+func Add(ctx context.Context, opts *Options, email string) error {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	req := apitypes.NewUser{Email: email, Role: opts.Role}
+	generated := !opts.PasswordStdin
+	if generated {
+		if req.Password, err = auth.RandomPassword(onePasswordLength); err != nil {
+			return err
+		}
+	} else if req.Password, err = cmdutil.ReadSecretLine(opts.F.IO.In, "--password-stdin"); err != nil {
+		return err
+	}
+	u, err := c.CreateUser(ctx, req)
+	if err != nil {
+		return err
+	}
+	type added struct {
+		apitypes.User
+		Password string `json:"password,omitempty"`
+	}
+	out := added{User: u}
+	if generated {
+		out.Password = req.Password
+	}
+	return opts.F.Print(opts.Out, out, func(w io.Writer) error {
+		fmt.Fprintf(w, "Added %s (%s, id %d).\n", u.Email, u.Role, u.ID)
+		if generated {
+			fmt.Fprintf(w, "Password (shown once; they can change it under Account): %s\n", req.Password)
+		}
+		return nil
+	})
+}
+
+// FindUser is the user with the email address (ignoring case) or ID.
+func FindUser(ctx context.Context, c *client.Client, arg string) (apitypes.User, error) {
+	us, err := c.Users(ctx)
+	if err != nil {
+		return apitypes.User{}, err
+	}
+	for _, u := range us {
+		if strings.EqualFold(u.Email, arg) || strconv.FormatInt(u.ID, 10) == arg {
+			return u, nil
+		}
+	}
+	return apitypes.User{}, &cmdutil.Error{Msg: fmt.Sprintf("no user %q", arg), Hint: "list them with `flytrap users list`", Code: cmdutil.ExitNotFound}
+}
+
+// Role changes a user's role.
+func Role(ctx context.Context, opts *Options, email, role string) error {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	u, err := FindUser(ctx, c, email)
+	if err != nil {
+		return err
+	}
+	u, err = c.SetUserRole(ctx, u.ID, role)
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, u, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "%s is now %s.\n", u.Email, u.Role)
+		return err
+	})
+}
+
+// Remove deletes a user after confirmation.
+func Remove(ctx context.Context, opts *Options, email string) error {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	u, err := FindUser(ctx, c, email)
+	if err != nil {
+		return err
+	}
+	if err := opts.F.Confirm(ctx, opts.Yes, "remove user "+u.Email+" with their tokens and memberships"); err != nil {
+		return err
+	}
+	if err := c.DeleteUser(ctx, u.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.F.IO.ErrOut, "Removed %s.\n", u.Email)
+	return nil
+}

@@ -1,0 +1,125 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/charmbracelet/x/term"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/cli/hosts"
+	"github.com/getflytrap/flytrap/internal/client"
+)
+
+// Exit codes of the commands that talk to a server.
+const (
+	// ExitUnreachable: no answer from the server.
+	ExitUnreachable = 3
+	// ExitAuth: no, a wrong or an expired token.
+	ExitAuth = 4
+	// ExitForbidden: the token's owner may not do this (not an admin, a
+	// read-only token).
+	ExitForbidden = 5
+	// ExitNotFound: no such project, issue, user or token (or not visible).
+	ExitNotFound = 6
+)
+
+// HostsDir is the CLI's config directory (hosts.json).
+func (f *Factory) HostsDir() (string, error) { return hosts.Dir(f.Getenv) }
+
+// Hosts loads hosts.json and returns it with the directory to save it in.
+func (f *Factory) Hosts() (string, *hosts.Config, error) {
+	dir, err := f.HostsDir()
+	if err != nil {
+		return "", nil, err
+	}
+	cfg, err := hosts.Load(dir)
+	return dir, cfg, err
+}
+
+// RecordDeployedURL remembers url, the dashboard `flytrap deploy` just
+// deployed, as the server `flytrap login` offers by default.
+func (f *Factory) RecordDeployedURL(url string) error {
+	dir, cfg, err := f.Hosts()
+	if err != nil {
+		return err
+	}
+	cfg.Deployed = hosts.Normalize(url)
+	return cfg.Save(dir)
+}
+
+// APIClient returns a client of the server a command talks to: --host
+// (flagHost), else FLYTRAP_URL, else the last one logged in to; with
+// FLYTRAP_TOKEN or the stored token.
+func (f *Factory) APIClient(flagHost string) (*client.Client, error) {
+	_, cfg, err := f.Hosts()
+	if err != nil {
+		return nil, err
+	}
+	t, err := cfg.Resolve(flagHost, f.Getenv)
+	if err != nil {
+		return nil, &Error{Msg: err.Error(), Code: ExitAuth}
+	}
+	c, err := client.New(t.URL, t.Token, f.clientOptions()...)
+	if err != nil {
+		return nil, UsageError(err.Error(), "fix the URL in "+t.From)
+	}
+	return c, nil
+}
+
+// NewClient is a client of url with token, for login.
+func (f *Factory) NewClient(url, token string) (*client.Client, error) {
+	c, err := client.New(url, token, f.clientOptions()...)
+	if err != nil {
+		return nil, UsageError(err.Error(), "")
+	}
+	return c, nil
+}
+
+func (f *Factory) clientOptions() []client.Option {
+	if f.HTTPClient == nil {
+		return nil
+	}
+	return []client.Option{client.WithHTTPClient(f.HTTPClient)}
+}
+
+// apiExit maps the client's errors to exit codes and hints; ExitCode
+// calls it.
+func apiExit(err error) (int, string, bool) {
+	var (
+		ce *client.Error
+		ue *client.UnreachableError
+	)
+	switch {
+	case errors.As(err, &ue):
+		return ExitUnreachable, "check that the server is running and the URL is right (flytrap login URL, or FLYTRAP_URL)", true
+	case errors.As(err, &ce):
+		switch {
+		case ce.Status == http.StatusUnauthorized:
+			return ExitAuth, "run `flytrap login` again, or check FLYTRAP_TOKEN", true
+		case ce.Code == apitypes.CodeReadOnly:
+			return ExitForbidden, "log in with a full token: flytrap login --scope full", true
+		case ce.Status == http.StatusForbidden:
+			return ExitForbidden, "ask an admin of this Flytrap server", true
+		case ce.Status == http.StatusNotFound:
+			return ExitNotFound, "list what you can see with the matching `list` command", true
+		case ce.Status == http.StatusTooManyRequests && ce.RetryAfter > 0:
+			return ExitError, fmt.Sprintf("wait %s and try again", ce.RetryAfter), true
+		}
+		return ExitError, "", true
+	}
+	return 0, "", false
+}
+
+// ReadPassword reads a password from the terminal In without echoing it.
+func (s *IOStreams) ReadPassword(prompt string) (string, error) {
+	fmt.Fprint(s.ErrOut, prompt)
+	fd, ok := fdOf(s.In)
+	if !ok {
+		return "", UsageError("cannot read a password without a terminal", "pipe it in with --with-token or --password-stdin")
+	}
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(s.ErrOut)
+	return string(b), err
+}

@@ -1,0 +1,162 @@
+package cmdutil
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/itchyny/gojq"
+	"github.com/spf13/cobra"
+)
+
+// JSONFlags are the --json and --jq flags of a command that prints data.
+type JSONFlags struct {
+	JSON bool
+	JQ   string
+}
+
+// Add registers the flags on cmd.
+func (j *JSONFlags) Add(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&j.JSON, "json", false, "print JSON instead of a table")
+	cmd.Flags().StringVarP(&j.JQ, "jq", "q", "", "filter the JSON with a jq expression (implies --json)")
+}
+
+// Color reports whether output may be colored: Out is a terminal and
+// NO_COLOR is not set.
+func (f *Factory) Color() bool { return f.IO.OutIsTTY() && !NoColor(f.Getenv) }
+
+// Print writes v as JSON (filtered by --jq) when the flags ask for it, and
+// else calls table.
+func (f *Factory) Print(j JSONFlags, v any, table func(w io.Writer) error) error {
+	if j.JQ != "" {
+		return printJQ(f.IO.Out, j.JQ, v)
+	}
+	if j.JSON {
+		enc := json.NewEncoder(f.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	return table(f.IO.Out)
+}
+
+// printJQ runs the jq expression expr on v's JSON: strings print raw, as
+// gh and jq -r do, everything else as compact JSON, one result a line.
+func printJQ(w io.Writer, expr string, v any) error {
+	q, err := gojq.Parse(expr)
+	if err != nil {
+		return UsageError("--jq: "+err.Error(), "see https://jqlang.org/manual/ for the syntax")
+	}
+	code, err := gojq.Compile(q)
+	if err != nil {
+		return UsageError("--jq: "+err.Error(), "")
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var in any
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	iter := code.Run(in)
+	for {
+		r, ok := iter.Next()
+		if !ok {
+			return nil
+		}
+		if err, ok := r.(error); ok {
+			return &Error{Msg: "--jq: " + err.Error()}
+		}
+		if s, ok := r.(string); ok {
+			fmt.Fprintln(w, s)
+			continue
+		}
+		out, err := gojq.Marshal(r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, string(out))
+	}
+}
+
+// Table prints rows: on a terminal aligned under a header, elsewhere one
+// tab-separated line a row without the header, for cut and awk.
+type Table struct {
+	tty    bool
+	color  bool
+	header []string
+	rows   [][]string
+}
+
+// NewTable starts a table with the column names header.
+func (f *Factory) NewTable(header ...string) *Table {
+	return &Table{tty: f.IO.OutIsTTY(), color: f.Color(), header: header}
+}
+
+// Row adds a row; cells are cleaned of tabs and line breaks, which would
+// break the layout (titles come from SDKs).
+func (t *Table) Row(cells ...string) {
+	clean := make([]string, len(cells))
+	for i, c := range cells {
+		clean[i] = strings.Map(func(r rune) rune {
+			if r == '\t' || r == '\n' || r == '\r' || r < 0x20 || r == 0x7f {
+				return ' '
+			}
+			return r
+		}, c)
+	}
+	t.rows = append(t.rows, clean)
+}
+
+// Render writes the table to w.
+func (t *Table) Render(w io.Writer) error {
+	if !t.tty {
+		for _, r := range t.rows {
+			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var buf strings.Builder
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join(t.header, "\t")))
+	for _, r := range t.rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	out := buf.String()
+	if t.color {
+		// Bold is added after alignment: tabwriter would count the
+		// escapes as width.
+		header, rest, _ := strings.Cut(out, "\n")
+		out = "\x1b[1m" + strings.TrimRight(header, " ") + "\x1b[0m\n" + rest
+	}
+	_, err := io.WriteString(w, out)
+	return err
+}
+
+// Confirm asks question unless yes is set. Without a terminal to ask on
+// it refuses, naming the flag, rather than take silence for consent.
+func (f *Factory) Confirm(ctx context.Context, yes bool, question string) error {
+	if yes {
+		return nil
+	}
+	if !f.IO.Interactive() {
+		return UsageError("refusing to "+question+" without confirmation", "pass --yes to confirm without a terminal")
+	}
+	lr := &LineReader{In: f.IO.In, Out: f.IO.ErrOut, Flag: "--yes"}
+	ok, err := lr.YesNo(ctx, strings.ToUpper(question[:1])+question[1:]+"?")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &Error{Msg: "cancelled", Code: ExitError}
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package cmdutil
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/client"
+	"github.com/getflytrap/flytrap/internal/issuefilter"
+)
+
+// AddHostFlag adds --host, the server to talk to, to cmd and its
+// subcommands.
+func AddHostFlag(cmd *cobra.Command, host *string) {
+	cmd.PersistentFlags().StringVar(host, "host", "", "Flytrap server URL (default: FLYTRAP_URL, else the last one logged in to)")
+}
+
+// FindProject is the project named (exactly, else ignoring case) or
+// numbered arg among those the caller may see.
+func FindProject(ctx context.Context, c *client.Client, arg string) (apitypes.Project, error) {
+	ps, err := c.Projects(ctx)
+	if err != nil {
+		return apitypes.Project{}, err
+	}
+	if id, err := strconv.ParseInt(arg, 10, 64); err == nil {
+		for _, p := range ps {
+			if p.ID == id {
+				return p, nil
+			}
+		}
+	}
+	for _, p := range ps {
+		if p.Name == arg {
+			return p, nil
+		}
+	}
+	for _, p := range ps {
+		if strings.EqualFold(p.Name, arg) {
+			return p, nil
+		}
+	}
+	return apitypes.Project{}, &Error{
+		Msg:  fmt.Sprintf("no project %q among the ones you can see", arg),
+		Hint: "list them with `flytrap projects list`",
+		Code: ExitNotFound,
+	}
+}
+
+// ClientAndProject is the client of the command's server (host is its
+// --host) and the project arg names there.
+func (f *Factory) ClientAndProject(ctx context.Context, host, arg string) (*client.Client, apitypes.Project, error) {
+	c, err := f.APIClient(host)
+	if err != nil {
+		return nil, apitypes.Project{}, err
+	}
+	p, err := FindProject(ctx, c, arg)
+	return c, p, err
+}
+
+// CompleteProjects completes project names from the server; host is the
+// command's --host.
+func (f *Factory) CompleteProjects(host *string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		c, err := f.APIClient(*host)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+		defer cancel()
+		ps, err := c.Projects(ctx)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, p := range ps {
+			if strings.HasPrefix(p.Name, prefix) {
+				names = append(names, p.Name)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// When formats a time for a table: relative on a terminal ("3m ago"),
+// RFC 3339 elsewhere, so scripts get something they can parse.
+func (f *Factory) When(t time.Time, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	if !f.IO.OutIsTTY() {
+		return t.UTC().Format(time.RFC3339)
+	}
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "in " + Ago(-d)
+	case d < time.Minute:
+		return "just now"
+	}
+	return Ago(d) + " ago"
+}
+
+// Ago is d rounded to its largest unit: 45s, 3m, 5h, 12d.
+func Ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
+// Lifetime turns a --expires value such as 30d or 12h into the time that
+// far after now; "" is nil, no expiry.
+func Lifetime(s string, now time.Time) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	// issuefilter reads look-backs ("30d" ago); the lifetime is its mirror.
+	back, err := issuefilter.ParseSince(s, now)
+	if err != nil || !back.Before(now) || strings.ContainsAny(s, "T:") {
+		return nil, UsageError(fmt.Sprintf("--expires must be a duration such as 30d or 12h, not %q", s), "")
+	}
+	at := now.Add(now.Sub(back)).UTC()
+	return &at, nil
+}

@@ -1,0 +1,158 @@
+// Package hosts keeps the servers the CLI has logged in to and their
+// tokens, in hosts.json under the user's config directory (mode 0600:
+// the file holds secrets), and resolves which server and token a command
+// uses.
+package hosts
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// FileName is the file under the config directory.
+const FileName = "hosts.json"
+
+// Host is one server logged in to.
+type Host struct {
+	Token string `json:"token"`
+	// User is the email address the token belongs to, for display.
+	User string `json:"user"`
+	// TokenID lets logout revoke the token on the server.
+	TokenID int64     `json:"token_id,omitempty"`
+	Added   time.Time `json:"added"`
+}
+
+// Config is the content of hosts.json.
+type Config struct {
+	// Default is the URL commands use when neither --host nor
+	// FLYTRAP_URL names one: the last one logged in to.
+	Default string `json:"default,omitempty"`
+	// Deployed is the dashboard URL of the last `flytrap deploy`, offered
+	// by login as the default server.
+	Deployed string          `json:"deployed,omitempty"`
+	Hosts    map[string]Host `json:"hosts"`
+}
+
+// Dir is the CLI's config directory: $FLYTRAP_CONFIG_DIR, else
+// flytrap/ under the user config directory ($XDG_CONFIG_HOME or
+// ~/.config on Linux).
+func Dir(getenv func(string) string) (string, error) {
+	if d := getenv("FLYTRAP_CONFIG_DIR"); d != "" {
+		return d, nil
+	}
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find your config directory (set FLYTRAP_CONFIG_DIR): %w", err)
+	}
+	return filepath.Join(base, "flytrap"), nil
+}
+
+// Load reads hosts.json in dir; a missing file is an empty Config.
+func Load(dir string) (*Config, error) {
+	c := &Config{Hosts: map[string]Host{}}
+	b, err := os.ReadFile(filepath.Join(dir, FileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, FileName), err)
+	}
+	if err := json.Unmarshal(b, c); err != nil {
+		return nil, fmt.Errorf("%s is not valid JSON (fix or delete it): %w", filepath.Join(dir, FileName), err)
+	}
+	if c.Hosts == nil {
+		c.Hosts = map[string]Host{}
+	}
+	return c, nil
+}
+
+// Save writes c to hosts.json in dir with mode 0600 (the directory 0700),
+// replacing the file atomically so a crash leaves the old one.
+func (c *Config) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, FileName+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", dir, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, FileName))
+}
+
+// URLs are the hosts logged in to, sorted.
+func (c *Config) URLs() []string {
+	urls := make([]string, 0, len(c.Hosts))
+	for u := range c.Hosts {
+		urls = append(urls, u)
+	}
+	sort.Strings(urls)
+	return urls
+}
+
+// Target is the server and token a command uses.
+type Target struct {
+	URL   string
+	Token string
+	// From says where they came from, for error hints.
+	From string
+}
+
+// ErrNoHost is Resolve's error when no server is known.
+var ErrNoHost = errors.New("no Flytrap server: run `flytrap login URL`, or set FLYTRAP_URL and FLYTRAP_TOKEN")
+
+// Resolve picks the server: flagURL (--host), else FLYTRAP_URL, else the
+// config's default; and its token: FLYTRAP_TOKEN, else the one stored for
+// that server. The environment overrides the file so CI needs no login.
+func (c *Config) Resolve(flagURL string, getenv func(string) string) (Target, error) {
+	t := Target{URL: flagURL, From: "--host"}
+	if t.URL == "" {
+		t.URL, t.From = getenv("FLYTRAP_URL"), "FLYTRAP_URL"
+	}
+	if t.URL == "" {
+		t.URL, t.From = c.Default, FileName
+	}
+	if t.URL == "" {
+		return Target{}, ErrNoHost
+	}
+	t.URL = Normalize(t.URL)
+	if tok := getenv("FLYTRAP_TOKEN"); tok != "" {
+		t.Token, t.From = tok, "FLYTRAP_TOKEN"
+		return t, nil
+	}
+	h, ok := c.Hosts[t.URL]
+	if !ok {
+		return Target{}, fmt.Errorf("not logged in to %s: run `flytrap login %s`, or set FLYTRAP_TOKEN", t.URL, t.URL)
+	}
+	t.Token = h.Token
+	return t, nil
+}
+
+// Normalize is the form URLs are stored under: without trailing slashes.
+func Normalize(u string) string {
+	for len(u) > 0 && u[len(u)-1] == '/' {
+		u = u[:len(u)-1]
+	}
+	return u
+}

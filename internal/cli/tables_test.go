@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// tableNow is the clock of the golden tables.
+var tableNow = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+
+// fakeAPI answers the list endpoints with fixed data, hostile titles
+// included, as the REST API encodes them.
+func fakeAPI(t *testing.T) *httptest.Server {
+	ago := func(d time.Duration) time.Time { return tableNow.Add(-d) }
+	later := tableNow.Add(30 * 24 * time.Hour)
+	answers := map[string]any{
+		"/api/v1/projects": apitypes.List[apitypes.Project]{Data: []apitypes.Project{
+			{ID: 1, Name: "default", CreatedAt: ago(30 * 24 * time.Hour)}, {ID: 2, Name: "web shop", CreatedAt: ago(3 * time.Hour)}}},
+		"/api/v1/projects/2/issues": apitypes.List[apitypes.Issue]{Data: []apitypes.Issue{
+			{ID: 12, ProjectID: 2, Title: "TypeError: Cannot read properties of undefined (reading \"foo\")", Culprit: "app.js in example",
+				Level: "error", Status: "unresolved", Count: 1204, UserCount: 87, LastSeen: ago(40 * time.Second)},
+			{ID: 9, ProjectID: 2, Title: "Evil\ttitle\x1b[31m with a tab and an escape", Culprit: "", Level: "warning",
+				Status: "unresolved", Count: 3, UserCount: 0, LastSeen: ago(26 * time.Hour)},
+		}},
+		"/api/v1/tokens": apitypes.List[apitypes.APIToken]{Data: []apitypes.APIToken{
+			{ID: 1, Name: "flytrap dev", Scope: "full", CreatedAt: ago(72 * time.Hour)},
+			{ID: 4, Name: "ci", Scope: "read", ExpiresAt: &later, LastUsedAt: ptr(ago(5 * time.Minute)), CreatedAt: ago(2 * time.Hour)},
+		}},
+		"/api/v1/users": apitypes.List[apitypes.User]{Data: []apitypes.User{
+			{ID: 1, Email: "admin@example.com", Role: "admin", CreatedAt: ago(30 * 24 * time.Hour)},
+			{ID: 2, Email: "bob@example.com", Role: "member", CreatedAt: ago(50 * time.Minute)}}},
+		"/api/v1/projects/2/members": apitypes.List[apitypes.Member]{Data: []apitypes.Member{
+			{ProjectID: 2, UserID: 2, Email: "bob@example.com", Role: "member", CreatedAt: ago(10 * time.Minute)}}},
+		"/api/v1/projects/2/keys": apitypes.List[apitypes.ProjectKey]{Data: []apitypes.ProjectKey{
+			{ID: 2, ProjectID: 2, PublicKey: "0123456789abcdef0123456789abcdef", Active: false, CreatedAt: ago(3 * time.Hour)},
+			{ID: 3, ProjectID: 2, PublicKey: "fedcba9876543210fedcba9876543210", Active: true, CreatedAt: ago(time.Hour)}}},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := answers[r.URL.Path]
+		if !ok || r.Header.Get("Authorization") != "Bearer flyt_test" {
+			w.WriteHeader(http.StatusNotFound)
+			json.NewEncoder(w).Encode(apitypes.Error{Error: apitypes.ErrorBody{Code: "not_found", Message: "no " + r.URL.Path}})
+			return
+		}
+		json.NewEncoder(w).Encode(a)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestTables renders each list as a terminal sees it (NO_COLOR set) and
+// as a pipe does, against golden files; -update rewrites them.
+func TestTables(t *testing.T) {
+	srv := fakeAPI(t)
+	for _, args := range [][]string{
+		{"projects", "list"},
+		{"projects", "keys", "web shop"},
+		{"issues", "list", "--project", "web shop"},
+		{"tokens", "list"},
+		{"users", "list"},
+		{"members", "list", "web shop"},
+	} {
+		for _, tty := range []bool{true, false} {
+			name := strings.ReplaceAll(strings.Join(args, "-"), " ", "_")
+			if !tty {
+				name += "-pipe"
+			}
+			t.Run(name, func(t *testing.T) {
+				var out, errOut bytes.Buffer
+				env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "NO_COLOR": "1", "FLYTRAP_CONFIG_DIR": t.TempDir()}
+				f := &cmdutil.Factory{
+					IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, TTY: tty},
+					Getenv: func(k string) string { return env[k] },
+					Now:    func() time.Time { return tableNow },
+				}
+				if code := Run(context.Background(), f, args); code != 0 {
+					t.Fatalf("exit %d: %s", code, errOut.String())
+				}
+				golden := filepath.Join("testdata", name+".golden")
+				if *update {
+					if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run with -update to create it)", err)
+				}
+				if out.String() != string(want) {
+					t.Errorf("output differs from %s (-update to accept):\n%s", golden, out.String())
+				}
+			})
+		}
+	}
+}
+
+// TestTableColors: on a terminal without NO_COLOR the header is bold.
+func TestTableColors(t *testing.T) {
+	srv := fakeAPI(t)
+	var out bytes.Buffer
+	env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "FLYTRAP_CONFIG_DIR": t.TempDir()}
+	f := &cmdutil.Factory{
+		IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out, TTY: true},
+		Getenv: func(k string) string { return env[k] },
+		Now:    func() time.Time { return tableNow },
+	}
+	if code := Run(context.Background(), f, []string{"users", "list"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	if !strings.HasPrefix(out.String(), "\x1b[1mID  EMAIL") {
+		t.Errorf("header is not bold: %q", out.String())
+	}
+}

@@ -1,0 +1,250 @@
+// Package client is a typed Go client of Flytrap's REST API v1 and its
+// live stream, used by the CLI and the end-to-end tests.
+//
+// Answers decode into the wire types of internal/apitypes, which the
+// server encodes too. A refusal is an *Error carrying the server's status
+// and error code. 429 and 503 answers are retried after their Retry-After
+// (the server was busy and did nothing), within limits, with an injected
+// sleeper so tests do not wait.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+)
+
+// Client calls one Flytrap server with one token.
+type Client struct {
+	base  *url.URL
+	token string
+	http  *http.Client
+	sleep func(ctx context.Context, d time.Duration) error
+	now   func() time.Time
+	// retries is how many times a 429 or 503 is retried.
+	retries int
+	// maxWait is the longest Retry-After honoured; a longer one (a
+	// throttled sign-in waits minutes) is returned as the error.
+	maxWait time.Duration
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sends requests through h (default: a client with a 30 s
+// timeout).
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithSleeper makes retries wait through sleep, which returns early with
+// ctx's error; tests pass one that records the waits.
+func WithSleeper(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) { c.sleep = sleep }
+}
+
+// WithClock sets the clock that HTTP-date Retry-After values are measured
+// against.
+func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
+
+// WithRetries sets how many times a 429 or 503 is retried (default 3) and
+// the longest Retry-After waited for (default 10 s).
+func WithRetries(n int, maxWait time.Duration) Option {
+	return func(c *Client) { c.retries, c.maxWait = n, maxWait }
+}
+
+// New returns a client of the server at baseURL (scheme and host, and a
+// path prefix if the server has one) authenticating with token; token may
+// be empty for TokenLogin.
+func New(baseURL, token string, opts ...Option) (*Client, error) {
+	u, err := ParseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		base: u, token: token,
+		http:    &http.Client{Timeout: 30 * time.Second},
+		sleep:   Sleep,
+		now:     time.Now,
+		retries: 3,
+		maxWait: 10 * time.Second,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// ParseURL checks that s is an http or https URL of a server and returns
+// it without a trailing slash, query or fragment.
+func ParseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not a server URL: give one like https://flytrap.example.com or http://127.0.0.1:8080", s)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return u, nil
+}
+
+// BaseURL is the server's URL, without a trailing slash.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Sleep waits d, or returns ctx's error when it ends first: the default
+// sleeper of retries, and of a caller's reconnects.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Error is an error answer of the server.
+type Error struct {
+	// Status is the HTTP status.
+	Status int
+	// Code is the server's error code (apitypes.Code*); empty when the
+	// answer was not Flytrap's JSON (a proxy's error page).
+	Code string
+	// Message is the server's message, meant for a person.
+	Message string
+	// RetryAfter is the server's Retry-After, zero without one.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status))
+	}
+	return e.Message
+}
+
+// HasCode reports whether err is an *Error with the code.
+func HasCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+// UnreachableError is a request that got no answer: the server is down,
+// the address is wrong, or the network is.
+type UnreachableError struct {
+	URL string
+	Err error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// do sends a request and decodes a 2xx JSON answer into out (unless out is
+// nil). query may be nil; body, when not nil, is sent as JSON.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("client: encode %s %s: %w", method, path, err)
+		}
+	}
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	for attempt := 0; ; attempt++ {
+		err := c.once(ctx, method, u.String(), payload, out)
+		var e *Error
+		if !errors.As(err, &e) || (e.Status != http.StatusTooManyRequests && e.Status != http.StatusServiceUnavailable) ||
+			attempt >= c.retries || e.RetryAfter > c.maxWait {
+			return err
+		}
+		wait := e.RetryAfter
+		if wait <= 0 {
+			wait = time.Duration(1<<attempt) * 500 * time.Millisecond
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// maxAnswer bounds an answer read into memory; the API's largest (an
+// event with its payload) is well below it.
+const maxAnswer = 32 << 20
+
+func (c *Client) once(ctx context.Context, method, u string, payload []byte, out any) error {
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "flytrap-cli")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &UnreachableError{URL: c.base.String(), Err: err}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return &UnreachableError{URL: c.base.String(), Err: err}
+	}
+	if resp.StatusCode >= 300 {
+		return answerError(resp, raw, c.now())
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("client: %s %s answered what is not Flytrap's JSON (is %s a Flytrap server?): %w", method, req.URL.Path, c.base, err)
+	}
+	return nil
+}
+
+// answerError is the *Error of a non-2xx answer.
+func answerError(resp *http.Response, raw []byte, now time.Time) *Error {
+	e := &Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now)}
+	var body apitypes.Error
+	if json.Unmarshal(raw, &body) == nil && body.Error.Code != "" {
+		e.Code, e.Message = body.Error.Code, body.Error.Message
+	}
+	return e
+}
+
+// retryAfter parses a Retry-After header: seconds or an HTTP date.
+func retryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

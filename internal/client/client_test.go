@@ -1,0 +1,177 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+)
+
+var t0 = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+
+// sleeper records the waits instead of waiting.
+type sleeper struct{ waits []time.Duration }
+
+func (s *sleeper) sleep(_ context.Context, d time.Duration) error {
+	s.waits = append(s.waits, d)
+	return nil
+}
+
+// flaky answers the first len(answers) requests with those statuses and
+// Retry-After values, then 200 with the caller.
+func flaky(t *testing.T, answers [][2]string) (*httptest.Server, *atomic.Int32) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1)) - 1
+		w.Header().Set("Content-Type", "application/json")
+		if i < len(answers) {
+			status, _ := strconv.Atoi(answers[i][0])
+			if answers[i][1] != "" {
+				w.Header().Set("Retry-After", answers[i][1])
+			}
+			w.WriteHeader(status)
+			fmt.Fprintf(w, `{"error":{"code":"busy","message":"try later"}}`)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer flyt_x" {
+			w.WriteHeader(401)
+			fmt.Fprint(w, `{"error":{"code":"unauthorized","message":"invalid API token"}}`)
+			return
+		}
+		fmt.Fprint(w, `{"id":1,"email":"ada@example.com","role":"admin"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func TestRetries(t *testing.T) {
+	date := t0.Add(7 * time.Second).Format(http.TimeFormat)
+	tests := []struct {
+		name     string
+		answers  [][2]string
+		wantErr  int // status of the error, 0 for success
+		waits    []time.Duration
+		requests int32
+	}{
+		{"no retry needed", nil, 0, nil, 1},
+		{"429 then ok", [][2]string{{"429", "2"}}, 0, []time.Duration{2 * time.Second}, 2},
+		{"503 with a date", [][2]string{{"503", date}}, 0, []time.Duration{7 * time.Second}, 2},
+		{"503 without Retry-After backs off", [][2]string{{"503", ""}, {"503", ""}}, 0, []time.Duration{500 * time.Millisecond, time.Second}, 3},
+		{"gives up after 3 retries", [][2]string{{"429", "1"}, {"429", "1"}, {"429", "1"}, {"429", "1"}}, 429,
+			[]time.Duration{time.Second, time.Second, time.Second}, 4},
+		{"too long a wait is the caller's", [][2]string{{"429", "900"}}, 429, nil, 1},
+		{"500 is not retried", [][2]string{{"500", "1"}}, 500, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, n := flaky(t, tt.answers)
+			s := &sleeper{}
+			c, err := New(srv.URL+"/", "flyt_x", WithSleeper(s.sleep), WithClock(func() time.Time { return t0 }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := c.Me(context.Background())
+			var e *Error
+			switch {
+			case tt.wantErr == 0 && (err != nil || u.Email != "ada@example.com"):
+				t.Fatalf("Me = %+v, %v", u, err)
+			case tt.wantErr != 0 && (!errors.As(err, &e) || e.Status != tt.wantErr):
+				t.Fatalf("Me error %v, want HTTP %d", err, tt.wantErr)
+			}
+			if !slices.Equal(s.waits, tt.waits) {
+				t.Errorf("waits %v, want %v", s.waits, tt.waits)
+			}
+			if n.Load() != tt.requests {
+				t.Errorf("%d requests, want %d", n.Load(), tt.requests)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	srv, _ := flaky(t, nil)
+	c, _ := New(srv.URL, "flyt_wrong")
+	_, err := c.Me(context.Background())
+	var e *Error
+	if !errors.As(err, &e) || e.Status != 401 || e.Code != apitypes.CodeUnauthorized || e.Error() != "invalid API token" || !HasCode(err, "unauthorized") {
+		t.Errorf("wrong token: %#v", err)
+	}
+
+	// A proxy's HTML error page is still an *Error, without a code.
+	html := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(502)
+		fmt.Fprint(w, "<html>Bad Gateway</html>")
+	}))
+	defer html.Close()
+	c, _ = New(html.URL, "t", WithRetries(0, 0))
+	if _, err := c.Me(context.Background()); !errors.As(err, &e) || e.Status != 502 || e.Code != "" || e.Error() != "HTTP 502 Bad Gateway" {
+		t.Errorf("proxy error: %#v", err)
+	}
+
+	// Nothing listening.
+	srv.Close()
+	c, _ = New(srv.URL, "t")
+	var ue *UnreachableError
+	if _, err := c.Me(context.Background()); !errors.As(err, &ue) {
+		t.Errorf("server down: %#v", err)
+	}
+
+	for _, bad := range []string{"", "127.0.0.1:8080", "ftp://x", "http://"} {
+		if _, err := New(bad, ""); err == nil {
+			t.Errorf("New(%q) accepted", bad)
+		}
+	}
+}
+
+func TestAll(t *testing.T) {
+	pages := map[string]apitypes.List[int]{
+		"":  {Data: []int{1, 2}, NextCursor: "b"},
+		"b": {Data: []int{3, 4}, NextCursor: "c"},
+		"c": {Data: []int{5}},
+	}
+	var asked []string
+	page := func(_ context.Context, cursor string) (apitypes.List[int], error) {
+		asked = append(asked, cursor)
+		return pages[cursor], nil
+	}
+	for _, tt := range []struct {
+		max   int
+		want  []int
+		asked []string
+	}{
+		{0, []int{1, 2, 3, 4, 5}, []string{"", "b", "c"}},
+		{3, []int{1, 2, 3}, []string{"", "b"}},
+		{2, []int{1, 2}, []string{""}},
+	} {
+		asked = nil
+		got, err := All(context.Background(), page, tt.max)
+		if err != nil || !slices.Equal(got, tt.want) || !slices.Equal(asked, tt.asked) {
+			t.Errorf("All(max %d) = %v, %v after asking %q; want %v after %q", tt.max, got, err, asked, tt.want, tt.asked)
+		}
+	}
+}
+
+// TestIssueQuery checks the query parameters the server reads.
+func TestIssueQuery(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.Path + "?" + r.URL.RawQuery
+		fmt.Fprint(w, `{"data":[],"next_cursor":""}`)
+	}))
+	defer srv.Close()
+	c, _ := New(srv.URL, "t")
+	if _, err := c.Issues(context.Background(), 7, IssueQuery{Status: "unresolved", Query: "browser:Firefox", Sort: "count", Limit: 500}, "abc"); err != nil {
+		t.Fatal(err)
+	}
+	if want := "/api/v1/projects/7/issues?cursor=abc&limit=100&query=browser%3AFirefox&sort=count&status=unresolved"; got != want {
+		t.Errorf("request %s, want %s", got, want)
+	}
+}

@@ -1,0 +1,237 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+)
+
+// Page fetches the page at cursor ("" for the first).
+type Page[T any] func(ctx context.Context, cursor string) (apitypes.List[T], error)
+
+// All follows next_cursor from the first page until the last, or until it
+// holds max items (max <= 0: no bound), and returns them in order.
+func All[T any](ctx context.Context, page Page[T], max int) ([]T, error) {
+	var all []T
+	cursor := ""
+	for {
+		p, err := page(ctx, cursor)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.Data...)
+		if max > 0 && len(all) >= max {
+			return all[:max], nil
+		}
+		if p.NextCursor == "" || p.NextCursor == cursor {
+			return all, nil
+		}
+		cursor = p.NextCursor
+	}
+}
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Me is the token's owner.
+func (c *Client) Me(ctx context.Context) (apitypes.User, error) {
+	var u apitypes.User
+	return u, c.do(ctx, "GET", "/api/v1/me", nil, nil, &u)
+}
+
+// TokenLogin exchanges an email address and password for a new token
+// (the client needs no token for it).
+func (c *Client) TokenLogin(ctx context.Context, req apitypes.TokenLogin) (apitypes.CreatedToken, error) {
+	var t apitypes.CreatedToken
+	return t, c.do(ctx, "POST", "/api/v1/auth/token", nil, req, &t)
+}
+
+// Projects lists the projects the caller may see.
+func (c *Client) Projects(ctx context.Context) ([]apitypes.Project, error) {
+	var l apitypes.List[apitypes.Project]
+	return l.Data, c.do(ctx, "GET", "/api/v1/projects", nil, nil, &l)
+}
+
+// Project returns a project with its privacy settings.
+func (c *Client) Project(ctx context.Context, projectID int64) (apitypes.ProjectDetail, error) {
+	var p apitypes.ProjectDetail
+	return p, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID), nil, nil, &p)
+}
+
+// CreateProject creates a project with its first ingest key.
+func (c *Client) CreateProject(ctx context.Context, name string) (apitypes.CreatedProject, error) {
+	var p apitypes.CreatedProject
+	return p, c.do(ctx, "POST", "/api/v1/projects", nil, apitypes.ProjectName{Name: name}, &p)
+}
+
+// UpdateProject changes a project's name or settings.
+func (c *Client) UpdateProject(ctx context.Context, projectID int64, patch apitypes.ProjectPatch) (apitypes.ProjectDetail, error) {
+	var p apitypes.ProjectDetail
+	return p, c.do(ctx, "PATCH", "/api/v1/projects/"+id(projectID), nil, patch, &p)
+}
+
+// DeleteProject deletes a project with everything in it.
+func (c *Client) DeleteProject(ctx context.Context, projectID int64) error {
+	return c.do(ctx, "DELETE", "/api/v1/projects/"+id(projectID), nil, nil, nil)
+}
+
+// ProjectKeys lists a project's ingest keys, oldest first.
+func (c *Client) ProjectKeys(ctx context.Context, projectID int64) ([]apitypes.ProjectKey, error) {
+	var l apitypes.List[apitypes.ProjectKey]
+	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/keys", nil, nil, &l)
+}
+
+// RotateKey deactivates a project's keys and returns a new one.
+func (c *Client) RotateKey(ctx context.Context, projectID int64) (apitypes.ProjectKey, error) {
+	var k apitypes.ProjectKey
+	return k, c.do(ctx, "POST", "/api/v1/projects/"+id(projectID)+"/keys/rotate", nil, nil, &k)
+}
+
+// Members lists a project's members.
+func (c *Client) Members(ctx context.Context, projectID int64) ([]apitypes.Member, error) {
+	var l apitypes.List[apitypes.Member]
+	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/members", nil, nil, &l)
+}
+
+// PutMember adds a user to a project, or changes their role there.
+func (c *Client) PutMember(ctx context.Context, projectID, userID int64, role string) (apitypes.Member, error) {
+	var m apitypes.Member
+	return m, c.do(ctx, "PUT", fmt.Sprintf("/api/v1/projects/%d/members/%d", projectID, userID), nil, apitypes.RoleChange{Role: role}, &m)
+}
+
+// RemoveMember takes a user out of a project.
+func (c *Client) RemoveMember(ctx context.Context, projectID, userID int64) error {
+	return c.do(ctx, "DELETE", fmt.Sprintf("/api/v1/projects/%d/members/%d", projectID, userID), nil, nil, nil)
+}
+
+// Users lists every user (admins only).
+func (c *Client) Users(ctx context.Context) ([]apitypes.User, error) {
+	var l apitypes.List[apitypes.User]
+	return l.Data, c.do(ctx, "GET", "/api/v1/users", nil, nil, &l)
+}
+
+// CreateUser creates a user (admins only).
+func (c *Client) CreateUser(ctx context.Context, u apitypes.NewUser) (apitypes.User, error) {
+	var out apitypes.User
+	return out, c.do(ctx, "POST", "/api/v1/users", nil, u, &out)
+}
+
+// SetUserRole changes a user's role (admins only).
+func (c *Client) SetUserRole(ctx context.Context, userID int64, role string) (apitypes.User, error) {
+	var out apitypes.User
+	return out, c.do(ctx, "PATCH", "/api/v1/users/"+id(userID), nil, apitypes.RoleChange{Role: role}, &out)
+}
+
+// DeleteUser removes a user (admins only).
+func (c *Client) DeleteUser(ctx context.Context, userID int64) error {
+	return c.do(ctx, "DELETE", "/api/v1/users/"+id(userID), nil, nil, nil)
+}
+
+// IssueQuery selects issues as GET /api/v1/projects/{id}/issues does;
+// zero fields are left out.
+type IssueQuery struct {
+	Status, Environment, Release, Level, Query, Since, Sort string
+	Limit                                                   int
+}
+
+func (q IssueQuery) values(cursor string) url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{
+		"status": q.Status, "environment": q.Environment, "release": q.Release, "level": q.Level,
+		"query": q.Query, "since": q.Since, "sort": q.Sort, "cursor": cursor,
+	} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(min(q.Limit, 100)))
+	}
+	return v
+}
+
+// Issues returns one page of a project's issues.
+func (c *Client) Issues(ctx context.Context, projectID int64, q IssueQuery, cursor string) (apitypes.List[apitypes.Issue], error) {
+	var l apitypes.List[apitypes.Issue]
+	return l, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/issues", q.values(cursor), nil, &l)
+}
+
+// IssuePages pages through a project's issues, for All.
+func (c *Client) IssuePages(projectID int64, q IssueQuery) Page[apitypes.Issue] {
+	return func(ctx context.Context, cursor string) (apitypes.List[apitypes.Issue], error) {
+		return c.Issues(ctx, projectID, q, cursor)
+	}
+}
+
+// Issue returns an issue with its latest event, counts and tags.
+func (c *Client) Issue(ctx context.Context, issueID int64) (apitypes.IssueDetail, error) {
+	var d apitypes.IssueDetail
+	return d, c.do(ctx, "GET", "/api/v1/issues/"+id(issueID), nil, nil, &d)
+}
+
+// SetIssueStatus resolves, ignores or reopens an issue.
+func (c *Client) SetIssueStatus(ctx context.Context, issueID int64, ch apitypes.StatusChange) (apitypes.Issue, error) {
+	var is apitypes.Issue
+	return is, c.do(ctx, "PATCH", "/api/v1/issues/"+id(issueID), nil, ch, &is)
+}
+
+// DeleteIssue deletes an issue with its events.
+func (c *Client) DeleteIssue(ctx context.Context, issueID int64) error {
+	return c.do(ctx, "DELETE", "/api/v1/issues/"+id(issueID), nil, nil, nil)
+}
+
+// FeedQuery selects the events of GET /api/v1/events.
+type FeedQuery struct {
+	// Since is the earliest receive time.
+	Since      time.Time
+	ProjectIDs []int64
+	Level      string
+	Env        string
+	Limit      int
+}
+
+// Feed returns one page of the events received since q.Since, oldest
+// first; cursor continues a previous page.
+func (c *Client) Feed(ctx context.Context, q FeedQuery, cursor string) (apitypes.List[apitypes.FeedEvent], error) {
+	v := url.Values{}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	for _, p := range q.ProjectIDs {
+		v.Add("project", id(p))
+	}
+	if q.Level != "" {
+		v.Set("level", q.Level)
+	}
+	if q.Env != "" {
+		v.Set("environment", q.Env)
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	var l apitypes.List[apitypes.FeedEvent]
+	return l, c.do(ctx, "GET", "/api/v1/events", v, nil, &l)
+}
+
+// Tokens lists the caller's API tokens.
+func (c *Client) Tokens(ctx context.Context) ([]apitypes.APIToken, error) {
+	var l apitypes.List[apitypes.APIToken]
+	return l.Data, c.do(ctx, "GET", "/api/v1/tokens", nil, nil, &l)
+}
+
+// CreateToken issues a token for the caller.
+func (c *Client) CreateToken(ctx context.Context, nt apitypes.NewToken) (apitypes.CreatedToken, error) {
+	var t apitypes.CreatedToken
+	return t, c.do(ctx, "POST", "/api/v1/tokens", nil, nt, &t)
+}
+
+// DeleteToken revokes one of the caller's tokens.
+func (c *Client) DeleteToken(ctx context.Context, tokenID int64) error {
+	return c.do(ctx, "DELETE", "/api/v1/tokens/"+id(tokenID), nil, nil, nil)
+}

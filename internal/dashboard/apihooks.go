@@ -1,0 +1,19 @@
+package dashboard
+
+import (
+	"net/http"
+
+	"github.com/getflytrap/flytrap/internal/auth"
+)
+
+// ClientKey names the request's client for the sign-in throttle, as the
+// dashboard is configured to find it (TrustForwardedFor).
+func (d *Dashboard) ClientKey(r *http.Request) string { return auth.ClientKey(r, d.trustXFF) }
+
+// Throttle is the dashboard's sign-in throttle, for the API's token
+// endpoint to share: a password guessed through either counts for both.
+func (d *Dashboard) Throttle() *auth.Throttle { return d.throttle }
+
+// IngestBase is where the request's SDKs send events (IngestURL, else the
+// dashboard's own URL), for the API's DSNs.
+func (d *Dashboard) IngestBase(r *http.Request) string { return d.ingestBase(r) }

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"time"
+)
+
+// testTokenScopes: scope and expiry are stored, an expired token
+// authenticates nobody, and use is recorded at most once a minute.
+func testTokenScopes(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	u := e.createUser("u@example.com", RoleMember)
+	soon := nowUTC().Add(time.Hour)
+	past := nowUTC().Add(-time.Second)
+	readSecret, read, err := db.IssueAPIToken(ctx, u.ID, NewAPIToken{Name: "ci", Scope: ScopeReadOnly, ExpiresAt: &soon})
+	if err != nil || read.Scope != ScopeReadOnly || read.ExpiresAt == nil || !read.ExpiresAt.Equal(soon) || read.LastUsedAt != nil {
+		t.Fatalf("IssueAPIToken = %+v, %v", read, err)
+	}
+	oldSecret, _, err := db.IssueAPIToken(ctx, u.ID, NewAPIToken{Name: "old", ExpiresAt: &past})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.IssueAPIToken(ctx, u.ID, NewAPIToken{Name: "x", Scope: "admin"}); err == nil {
+		t.Error("an unknown scope was stored")
+	}
+
+	owner, tok, err := db.TokenOwner(ctx, readSecret)
+	if err != nil || owner.ID != u.ID || tok.Scope != ScopeReadOnly || tok.LastUsedAt == nil {
+		t.Fatalf("TokenOwner = %+v %+v, %v", owner, tok, err)
+	}
+	first := *tok.LastUsedAt
+	if _, tok, _ := db.TokenOwner(ctx, readSecret); !tok.LastUsedAt.Equal(first) {
+		t.Errorf("last use moved within a minute: %v then %v", first, tok.LastUsedAt)
+	}
+	wantErr(t, "TokenOwner of an expired token", func() error { _, _, err := db.TokenOwner(ctx, oldSecret); return err }(), ErrNotFound)
+	wantErr(t, "UserByAPIToken of an expired token", func() error { _, err := db.UserByAPIToken(ctx, oldSecret); return err }(), ErrNotFound)
+
+	list, err := db.ListAPITokens(ctx, u.ID)
+	if err != nil || len(list) != 2 || list[0].Scope != ScopeReadOnly || list[0].LastUsedAt == nil || list[1].ExpiresAt == nil {
+		t.Errorf("ListAPITokens = %+v, %v", list, err)
+	}
+}
+
+// testFeed: events in the order they were received, across the viewer's
+// projects only, filtered, paged without gaps.
+func testFeed(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	base := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	other := e.createProject("other")
+	member := e.createUser("m@example.com", RoleMember)
+	e.addMember(e.project, member)
+	var want []string
+	for i := range 5 {
+		id := string(rune('a'+i)) + "0000000000000000000000000000000"
+		e.save("fp", withID(id), withRcv(base.Add(time.Duration(i)*time.Second)), withAt(base), withCulprit("app.js in run"),
+			withEnv([]string{"prod", "staging"}[i%2]))
+		want = append(want, id)
+	}
+	e.saveIn(other.ID, "fp", withID("f0000000000000000000000000000000"), withRcv(base.Add(time.Second)), withAt(base))
+
+	var got []string
+	cursor := ""
+	for range 10 {
+		page, next, err := db.Feed(ctx, Viewer{UserID: member.ID}, FeedFilter{Since: base, Cursor: cursor, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fe := range page {
+			got = append(got, fe.EventID)
+			if fe.Culprit != "app.js in run" || fe.Count != 5 || fe.Status != StatusUnresolved {
+				t.Errorf("feed event %+v", fe)
+			}
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	if len(got) != 5 || got[0] != want[0] || got[4] != want[4] {
+		t.Errorf("member's feed = %v, want %v", got, want)
+	}
+	all, _, err := db.Feed(ctx, System, FeedFilter{Since: base.Add(time.Second), Limit: 100})
+	if err != nil || len(all) != 5 {
+		t.Errorf("admin's feed since +1s = %d events, %v; want 5 (4 of main, 1 of other)", len(all), err)
+	}
+	staging, _, _ := db.Feed(ctx, System, FeedFilter{Since: base, Environment: "staging", ProjectIDs: []int64{e.project.ID}})
+	if len(staging) != 2 {
+		t.Errorf("staging feed = %d events, want 2", len(staging))
+	}
+	if _, _, err := db.Feed(ctx, System, FeedFilter{Since: base, Cursor: "bogus"}); err == nil {
+		t.Error("a bad cursor was accepted")
+	}
+}

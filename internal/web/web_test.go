@@ -1,0 +1,66 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
+
+// TestSignInThrottleIsShared: password guesses through the API's token
+// endpoint count against the dashboard's sign-in form, since both are
+// mounted here on one throttle.
+func TestSignInThrottleIsShared(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	srv := httptest.NewServer(New(db, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	// The default limit is 5 failures per address from one client.
+	for i := range 5 {
+		resp, err := c.Post(srv.URL+"/api/v1/auth/token", "application/json",
+			strings.NewReader(`{"email":"ada@example.com","password":"guess","name":"x"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("guess %d through the API: HTTP %d, want 401", i, resp.StatusCode)
+		}
+	}
+	resp, err := c.Get(srv.URL + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfField.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF field on the sign-in page:\n%s", page)
+	}
+	resp, err = c.PostForm(srv.URL+"/login", url.Values{"csrf_token": {string(m[1])}, "email": {"ada@example.com"}, "password": {"guess"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the form after 5 guesses through the API: HTTP %d, Retry-After %q; want 429 with Retry-After",
+			resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
