@@ -59,6 +59,31 @@ func (p *devProc) topFrames(t *testing.T, is issue) (mapped, raw storedFrame) {
 	return ex.Frames[len(ex.Frames)-1], ex.RawFrames[len(ex.RawFrames)-1]
 }
 
+// nodeError throws from build's app.min.js under @sentry/node, with the
+// message prefixed so each run makes an issue of its own, and returns the
+// stored event's innermost frame, symbolicated and as sent.
+func (p *devProc) nodeError(t *testing.T, js, build, prefix string) (mapped, raw storedFrame) {
+	t.Helper()
+	script := fmt.Sprintf(`
+const Sentry = require("@sentry/node");
+Sentry.init({ dsn: %q, release: "shop@1", tracesSampleRate: 0 });
+require(%q);
+try {
+  globalThis.checkout({ lines: [undefined], currency: "EUR" });
+} catch (err) {
+  err.message = %q + err.message;
+  Sentry.captureException(err);
+}
+Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 1));
+`, p.info.DSN, filepath.Join(build, "app.min.js"), prefix)
+	cmd := exec.Command("node", "-e", script)
+	cmd.Dir = js // resolves @sentry/node from compat/js/node_modules
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("node: %v\n%s", err, b)
+	}
+	return p.topFrames(t, p.waitIssue(t, "TypeError: "+prefix, 1))
+}
+
 func checkSymbolicated(t *testing.T, who string, mapped, raw storedFrame) {
 	t.Helper()
 	if !strings.HasSuffix(mapped.Filename, wantFile) || mapped.Function != wantFunc || mapped.Lineno != wantLine ||
@@ -88,26 +113,23 @@ func TestSymbolicatedErrors(t *testing.T) {
 	t.Logf("flytrap sourcemaps upload:\n%s", out)
 
 	t.Run("node", func(t *testing.T) {
-		script := fmt.Sprintf(`
-const Sentry = require("@sentry/node");
-Sentry.init({ dsn: %q, release: "shop@1", tracesSampleRate: 0 });
-require(%q);
-try {
-  globalThis.checkout({ lines: [undefined], currency: "EUR" });
-} catch (err) {
-  err.message = "node: " + err.message;
-  Sentry.captureException(err);
-}
-Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 1));
-`, p.info.DSN, filepath.Join(build, "app.min.js"))
-		cmd := exec.Command("node", "-e", script)
-		cmd.Dir = js // resolves @sentry/node from compat/js/node_modules
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("node: %v\n%s", err, b)
-		}
-		is := p.waitIssue(t, "TypeError: node: ", 1)
-		mapped, raw := p.topFrames(t, is)
+		mapped, raw := p.nodeError(t, js, build, "node: ")
 		checkSymbolicated(t, "@sentry/node", mapped, raw)
+	})
+
+	t.Run("sentry-cli upload", func(t *testing.T) {
+		// The same build, injected and uploaded by sentry-cli itself (debug
+		// IDs, no release), on a server of its own so no other upload can
+		// supply the map.
+		sp := startDev(t, t.TempDir(), nil)
+		scBuild := buildApp(t, js)
+		env := []string{"SENTRY_URL=" + sp.base, "SENTRY_AUTH_TOKEN=" + sp.info.APIToken, "SENTRY_ORG=flytrap",
+			"SENTRY_PROJECT=" + fmt.Sprint(sp.info.ProjectID), "SENTRY_LOG_LEVEL=warn", "SENTRYCLI_SKIP_DOWNLOAD=1", "SENTRY_DISABLE_UPDATE_CHECK=1"}
+		sentryCLI := filepath.Join(js, "node_modules", ".bin", "sentry-cli")
+		run(t, env, sentryCLI, "sourcemaps", "inject", scBuild)
+		run(t, env, sentryCLI, "sourcemaps", "upload", scBuild)
+		mapped, raw := sp.nodeError(t, js, scBuild, "sentry-cli: ")
+		checkSymbolicated(t, "@sentry/node after sentry-cli upload", mapped, raw)
 	})
 
 	t.Run("flytrap text stack", func(t *testing.T) {
