@@ -74,12 +74,12 @@ type required struct{}
 
 // wantResources and wantTypes are what a first apply creates: the number of
 // resources and how many of each type. Update them with the modules.
-const wantResources = 74
+const wantResources = 70
 
 var wantTypes = map[string]int{
 	"aws_apigatewayv2_api":                               1,
 	"aws_apigatewayv2_integration":                       1,
-	"aws_apigatewayv2_route":                             5,
+	"aws_apigatewayv2_route":                             2,
 	"aws_apigatewayv2_stage":                             1,
 	"aws_cloudwatch_log_group":                           3,
 	"aws_cloudwatch_metric_alarm":                        2,
@@ -91,7 +91,7 @@ var wantTypes = map[string]int{
 	"aws_iam_instance_profile":                           1,
 	"aws_iam_role":                                       3,
 	"aws_iam_role_policy":                                3,
-	"aws_iam_role_policy_attachment":                     1,
+	"aws_iam_role_policy_attachment":                     0, // scoped inline policies only
 	"aws_instance":                                       1,
 	"aws_internet_gateway":                               1,
 	"aws_lambda_event_source_mapping":                    1,
@@ -571,6 +571,13 @@ func checkPlan(t *testing.T, plan *planJSON) {
 		t.Error("rds.force_ssl is not 1")
 	}
 
+	// Global names carry the region (issue 14, finding 2).
+	for mod, want := range map[string]string{"ingest": "flytrap-test-eu-west-1-ingest", "processor": "flytrap-test-eu-west-1-processor", "dashboard": "flytrap-test-eu-west-1-dashboard"} {
+		expect(t, plan.one(t, "module."+mod+".aws_iam_role.this"), "name", want)
+	}
+	expect(t, plan.one(t, "module.dashboard.aws_iam_instance_profile.this"), "name", "flytrap-test-eu-west-1-dashboard")
+	expect(t, plan.one(t, "module.storage.aws_s3_bucket.this"), "bucket", "flytrap-test-123456789012-eu-west-1")
+
 	// Dashboard instance.
 	ec2 := plan.one(t, "module.dashboard.aws_instance.this")
 	expect(t, ec2, "instance_type", "t4g.small")
@@ -589,7 +596,6 @@ func checkPlan(t *testing.T, plan *planJSON) {
 			t.Errorf("dashboard instance tag %s missing", key)
 		}
 	}
-	expect(t, plan.one(t, "module.dashboard.aws_iam_role_policy_attachment.ssm"), "policy_arn", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
 	expect(t, plan.one(t, "module.dashboard.aws_eip.this"), "domain", "vpc")
 
 	// Security groups: nothing reaches port 22; the internet reaches 80/443
@@ -679,10 +685,11 @@ func checkPlan(t *testing.T, plan *planJSON) {
 		routes = append(routes, r.after("route_key").(string))
 	}
 	sort.Strings(routes)
-	wantRoutes := []string{"OPTIONS /api/{proxy+}", "POST /api/errors", "POST /api/rejections", "POST /api/{project_id}/envelope", "POST /api/{project_id}/store"}
+	wantRoutes := []string{"OPTIONS /api/{proxy+}", "POST /api/{proxy+}"}
 	if !slices.Equal(routes, wantRoutes) {
 		t.Errorf("routes %v, want %v", routes, wantRoutes)
 	}
+	checkRoutes(t, routes, recordedSDKRequests(t))
 	expect(t, plan.one(t, "module.ingest.aws_apigatewayv2_api.this"), "protocol_type", "HTTP")
 	integ := plan.one(t, "module.ingest.aws_apigatewayv2_integration.lambda")
 	expect(t, integ, "payload_format_version", "2.0")

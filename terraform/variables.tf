@@ -21,8 +21,8 @@ variable "region" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$", var.region))
-    error_message = "The region must look like \"eu-west-1\"."
+    condition     = can(regex("^[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$", var.region)) && length(var.region) <= 20
+    error_message = "The region must look like \"eu-west-1\" (at most 20 characters: it is part of the IAM names)."
   }
 }
 

@@ -192,7 +192,7 @@ func PresetOf(s Sizes) string {
 // later. internal/deploy's contract test runs both on the same values.
 var (
 	nameRe          = regexp.MustCompile(`^[a-z][a-z0-9-]{2,20}$`)
-	regionRe        = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`)
+	regionRe        = regexp.MustCompile(`^[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`)
 	emailRe         = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	domainRe        = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	instanceTypeRe  = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
@@ -214,12 +214,32 @@ func ValidateName(s string) error {
 	return nil
 }
 
+// maxRegionLen bounds the region, which is part of the IAM names
+// (GlobalNames): 8 + 21 + 1 + 20 + 10 = 60 of IAM's 64 characters.
+const maxRegionLen = 20
+
 // ValidateRegion checks a region name's shape (not that it exists).
 func ValidateRegion(s string) error {
-	if !regionRe.MatchString(s) {
+	if !regionRe.MatchString(s) || len(s) > maxRegionLen {
 		return fmt.Errorf("region %q must look like eu-west-1", s)
 	}
 	return nil
+}
+
+// GlobalNames are the names of the deployment's resources that are unique
+// across all regions of the account (IAM roles and the instance profile) or
+// across AWS (the bucket), as the Terraform modules build them. Each holds
+// the region, so one deployment name can be used in two regions; the state
+// is per region and would not see the other region's names.
+func (p Plan) GlobalNames(accountID string) []string {
+	prefix := "flytrap-" + p.Name
+	iam := prefix + "-" + p.AWS.Region
+	return []string{
+		iam + "-ingest",
+		iam + "-processor",
+		iam + "-dashboard",
+		prefix + "-" + accountID + "-" + p.AWS.Region,
+	}
 }
 
 // ValidateEmail checks an e-mail address; required says whether "" is

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -59,6 +60,7 @@ func TestValidate(t *testing.T) {
 		{"name double hyphen", func(p *Plan) { p.Name = "pr--od" }, "two hyphens"},
 		{"bad region", func(p *Plan) { p.AWS.Region = "europe" }, "aws.region"},
 		{"gov region", func(p *Plan) { p.AWS.Region = "us-gov-west-1" }, ""},
+		{"region too long for IAM names", func(p *Plan) { p.AWS.Region = "ap-southeasternmost-1" }, "aws.region"},
 		{"missing admin", func(p *Plan) { p.AdminEmail = "" }, "admin_email: an e-mail address is required"},
 		{"bad admin", func(p *Plan) { p.AdminEmail = "admin" }, "is not an e-mail address"},
 		{"bad alert", func(p *Plan) { p.AlertEmail = "a@b" }, "alert_email"},
@@ -229,5 +231,37 @@ func TestPresetsAreValid(t *testing.T) {
 				t.Errorf("preset %s: %s %s has no price", name, it.Service, it.Item)
 			}
 		}
+	}
+}
+
+// TestGlobalNames: the names IAM and S3 keep beyond one region carry the
+// region, and the longest name and region allowed still fit their limits
+// (IAM 64, S3 63), so init's validation rules out a failing apply.
+func TestGlobalNames(t *testing.T) {
+	p := Default()
+	p.Name, p.AWS.Region = "prod", "eu-west-1"
+	want := []string{"flytrap-prod-eu-west-1-ingest", "flytrap-prod-eu-west-1-processor", "flytrap-prod-eu-west-1-dashboard", "flytrap-prod-123456789012-eu-west-1"}
+	if got := p.GlobalNames("123456789012"); !slices.Equal(got, want) {
+		t.Errorf("GlobalNames = %v, want %v", got, want)
+	}
+	other := p
+	other.AWS.Region = "us-east-1"
+	for _, n := range other.GlobalNames("123456789012") {
+		if slices.Contains(want, n) {
+			t.Errorf("%s is the same in two regions", n)
+		}
+	}
+	p.Name, p.AWS.Region = strings.Repeat("a", 21), "aa-abcdefghijklmno-1" // 20 characters
+	if err := errors.Join(ValidateName(p.Name), ValidateRegion(p.AWS.Region)); err != nil {
+		t.Fatal(err)
+	}
+	names := p.GlobalNames("123456789012")
+	for _, n := range names[:3] {
+		if len(n) > 64 {
+			t.Errorf("IAM name %s has %d characters, over 64", n, len(n))
+		}
+	}
+	if b := names[3]; len(b) > 63 {
+		t.Errorf("bucket name %s has %d characters, over 63", b, len(b))
 	}
 }
