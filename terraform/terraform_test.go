@@ -137,7 +137,7 @@ func TestEmbeddedFilesMatchDisk(t *testing.T) {
 		if d.IsDir() && (d.Name() == ".terraform" || strings.HasPrefix(d.Name(), ".") && p != ".") {
 			return filepath.SkipDir
 		}
-		if !d.IsDir() && (strings.HasSuffix(p, ".tf") || strings.HasSuffix(p, ".tf.json")) {
+		if !d.IsDir() && (strings.HasSuffix(p, ".tf") || strings.HasSuffix(p, ".tf.json") || p == LockFileName) {
 			if strings.HasSuffix(p, "_override.tf") || strings.HasSuffix(p, "_override.tf.json") {
 				t.Errorf("%s: override files must not live in the repository", p)
 				return nil
@@ -211,7 +211,7 @@ func TestWriteToReplacesConfiguration(t *testing.T) {
 			t.Errorf("%s still exists after WriteTo (err %v)", gone, err)
 		}
 	}
-	for _, kept := range []string{"terraform.tfvars.json", ".terraform/terraform.tfstate", ".terraform.lock.hcl", "notes/keep.tf", "flytrap.tfplan", "terraform.tfstate", "modules.txt"} {
+	for _, kept := range []string{"terraform.tfvars.json", ".terraform/terraform.tfstate", "notes/keep.tf", "flytrap.tfplan", "terraform.tfstate", "modules.txt"} {
 		if _, err := os.Stat(filepath.Join(dir, kept)); err != nil {
 			t.Errorf("%s was removed: %v", kept, err)
 		}
@@ -225,6 +225,45 @@ func TestWriteToReplacesConfiguration(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s: written content differs from the embedded file", p)
 		}
+	}
+}
+
+// TestLockFile: the shipped lock file pins the provider version the
+// offline tests plan with, within the modules' constraint, and records no
+// hashes (see the file's comment for why).
+func TestLockFile(t *testing.T) {
+	src, err := Modules.ReadFile(LockFileName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, diags := hclparse.NewParser().ParseHCL(src, LockFileName)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	content, diags := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "provider", LabelNames: []string{"source"}}}})
+	if diags.HasErrors() || len(content.Blocks) != 1 || content.Blocks[0].Labels[0] != "registry.terraform.io/hashicorp/aws" {
+		t.Fatalf("want exactly one provider block for registry.terraform.io/hashicorp/aws: %v", diags)
+	}
+	attrs, diags := content.Blocks[0].Body.JustAttributes()
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	get := func(name string) string {
+		a, ok := attrs[name]
+		if !ok {
+			return ""
+		}
+		v, _ := a.Expr.Value(nil)
+		return v.AsString()
+	}
+	if v := get("version"); v != providerVersion {
+		t.Errorf("lock file pins %q, want %s (the mirror the tests plan with)", v, providerVersion)
+	}
+	if c := get("constraints"); c != "~> 6.0" {
+		t.Errorf("lock file constraints %q, want the modules' ~> 6.0", c)
+	}
+	if _, ok := attrs["hashes"]; ok {
+		t.Error("the lock file records hashes: a local provider build's would fail every real init")
 	}
 }
 
@@ -265,8 +304,13 @@ func TestVariablesAndOutputsDocumented(t *testing.T) {
 			if p, ok := mod.RequiredProviders["aws"]; !ok || p.Source != "hashicorp/aws" || !slices.Contains(p.VersionConstraints, "~> 6.0") {
 				t.Errorf("required_providers.aws = %+v, want source hashicorp/aws, version ~> 6.0", p)
 			}
-			if !slices.Contains(mod.RequiredCore, ">= 1.5") {
-				t.Errorf("required_version = %v, want >= 1.5", mod.RequiredCore)
+			// The root holds the S3 backend, whose lock file needs 1.10.
+			wantCore := ">= 1.5"
+			if dir == "." {
+				wantCore = ">= 1.10"
+			}
+			if !slices.Contains(mod.RequiredCore, wantCore) {
+				t.Errorf("required_version = %v, want %s", mod.RequiredCore, wantCore)
 			}
 		})
 	}
@@ -923,6 +967,10 @@ func tail(s string, lines int) string {
 
 // --- helpers: Terraform and the provider mirror ---
 
+// providerVersion is the hashicorp/aws version of the offline mirror and of
+// the lock file.
+const providerVersion = "6.47.1"
+
 type terraformTool struct {
 	bin       string
 	pluginDir string // "" when only the binary was asked for
@@ -994,7 +1042,7 @@ func needProvider(t *testing.T) terraformTool {
 	t.Helper()
 	tf := needTerraform(t)
 	shared.mirror.Do(func() {
-		const rel = "registry.terraform.io/hashicorp/aws/6.47.1/linux_amd64/terraform-provider-aws_v6.47.1"
+		const rel = "registry.terraform.io/hashicorp/aws/" + providerVersion + "/linux_amd64/terraform-provider-aws_v" + providerVersion
 		if d := os.Getenv("FLYTRAP_TF_PLUGIN_DIR"); d != "" {
 			if _, err := os.Stat(filepath.Join(d, filepath.FromSlash(rel))); err != nil {
 				shared.merr = fmt.Errorf("FLYTRAP_TF_PLUGIN_DIR=%s holds no %s: %w", d, rel, err)

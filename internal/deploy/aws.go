@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 )
@@ -49,7 +50,11 @@ type Clients struct {
 // per-service AWS_ENDPOINT_URL_<SERVICE> variables are honoured by the
 // SDK, which is how tests point a whole run at fakes.
 func LoadClients(ctx context.Context, profile, region string) (*Clients, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
+	// No SDK logger: its only messages here are warnings like IMDS's
+	// "falling back to IMDSv1" on a machine that is not an EC2 instance,
+	// printed to stderr in the middle of the progress. Failures still
+	// arrive as errors.
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithLogger(logging.Nop{})}
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}

@@ -133,6 +133,9 @@ type State struct {
 	PlanSkipped string
 	// PlanProgress holds what the plan announced.
 	PlanProgress *Progress
+	// DatabaseChanges are the database settings this deploy changes, with
+	// when RDS applies each.
+	DatabaseChanges []DatabaseChange
 	// Applied is the progress of the apply.
 	Applied *Progress
 	Outputs *Outputs

@@ -438,6 +438,10 @@ func (planStep) Run(ctx context.Context, s *State) error {
 		return terraformFailed("plan", p, s.Options.Workspace, err)
 	}
 	s.printPlanned()
+	s.DatabaseChanges = DatabaseChanges(s.Previous, s.Vars)
+	for _, c := range s.DatabaseChanges {
+		s.Logf("%s", c)
+	}
 	return nil
 }
 

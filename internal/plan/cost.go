@@ -102,6 +102,10 @@ type LineItem struct {
 
 // Estimate is a plan's approximate monthly AWS bill.
 type Estimate struct {
+	// Region is the plan's region; PriceRegion the one the prices are
+	// for. They differ for every region but us-east-1, and every short
+	// form of the estimate (Headline) says so.
+	Region      string     `json:"region"`
 	PriceRegion string     `json:"price_region"`
 	PricesAsOf  string     `json:"prices_as_of"`
 	Usage       Usage      `json:"usage"`
@@ -118,7 +122,7 @@ func EstimateMonthlyCost(p Plan) Estimate {
 
 // EstimateMonthlyCostAt estimates p's monthly cost at usage u.
 func EstimateMonthlyCostAt(p Plan, u Usage) Estimate {
-	e := Estimate{PriceRegion: PriceRegion, PricesAsOf: PricesAsOf, Usage: u}
+	e := Estimate{Region: p.AWS.Region, PriceRegion: PriceRegion, PricesAsOf: PricesAsOf, Usage: u}
 	add := func(service, item, detail string, usd float64) {
 		e.Items = append(e.Items, LineItem{Service: service, Item: item, Detail: detail, MonthlyUSD: round2(usd)})
 	}
@@ -187,6 +191,17 @@ func EstimateMonthlyCostAt(p Plan, u Usage) Estimate {
 		"The state bucket (flytrap-tfstate-...) holds a few KB: well under $0.01.",
 	)
 	return e
+}
+
+// Headline is the estimate in one phrase, naming the region whose prices
+// it uses: "about $35/month at us-east-1 list prices (eu-west-1 is
+// usually 0-25% dearer)".
+func (e Estimate) Headline() string {
+	s := fmt.Sprintf("about $%.0f/month at %s list prices", e.TotalUSD, e.PriceRegion)
+	if e.Region != "" && e.Region != e.PriceRegion {
+		s += fmt.Sprintf(" (%s is usually 0-25%% dearer)", e.Region)
+	}
+	return s
 }
 
 // WriteText prints the estimate as a table.

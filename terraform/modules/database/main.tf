@@ -87,4 +87,12 @@ resource "aws_db_instance" "this" {
   deletion_protection        = var.deletion_protection
   skip_final_snapshot        = false
   final_snapshot_identifier  = "${local.identifier}-final"
+
+  # What flytrap.yaml can change (class, storage, deletion protection) is
+  # applied by this apply, not in the Sunday window: otherwise the change
+  # stays pending and every later plan shows it again. Engine minor versions
+  # still move only in the maintenance window (auto_minor_version_upgrade).
+  # The deploy lists each change with its timing (internal/deploy
+  # DatabaseChanges), so a class change's restart is never a surprise.
+  apply_immediately = true
 }

@@ -49,6 +49,10 @@ type Status struct {
 	// Healthy is true when every check passed and the DLQ is empty.
 	Healthy  bool     `json:"healthy"`
 	Problems []string `json:"problems,omitempty"`
+	// Error and Hint say why the checks could not run (the command then
+	// exits non-zero): --json prints a document in every case.
+	Error string `json:"error,omitempty"`
+	Hint  string `json:"hint,omitempty"`
 }
 
 // NewCmd returns the status command.
@@ -73,19 +77,45 @@ check fails: "healthy" in --json says whether all passed.`,
 	return cmd
 }
 
-// Run prints the status.
+// Run prints the status. With --json it prints a document even when the
+// checks cannot run, with the error and its hint, so a script reading
+// stdout always gets JSON.
 func Run(ctx context.Context, opts *Options) error {
-	p, err := opts.Target.Load(opts.Getenv)
+	st, err := gather(ctx, opts)
+	if opts.JSON {
+		if err != nil {
+			st.Error = err.Error()
+			_, st.Hint = cmdutil.ExitCode(err)
+		}
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(st); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
+	st.WriteText(opts.IO.Out)
+	return nil
+}
+
+// gather loads the target and its clients and gets the status; on failure
+// the Status names what it knows (name and region).
+func gather(ctx context.Context, opts *Options) (Status, error) {
+	p, err := opts.Target.Load(opts.Getenv)
+	if err != nil {
+		return Status{Name: opts.Target.Name, Region: opts.Target.Region}, err
+	}
+	failed := Status{Name: p.Name, Region: p.AWS.Region}
 	load := opts.AWS
 	if load == nil {
 		load = deploy.LoadClients
 	}
 	c, err := load(ctx, p.AWS.Profile, p.AWS.Region)
 	if err != nil {
-		return deploy.CredentialsError(err, p.AWS.Profile)
+		return failed, deploy.CredentialsError(err, p.AWS.Profile)
 	}
 	client := opts.HTTP
 	if client == nil {
@@ -93,15 +123,12 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	st, err := Get(ctx, c, client, p)
 	if err != nil {
-		return err
+		if st.Name == "" {
+			st = failed
+		}
+		return st, err
 	}
-	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	}
-	st.WriteText(opts.IO.Out)
-	return nil
+	return st, nil
 }
 
 // Get gathers the status of the deployment p names.
@@ -114,17 +141,17 @@ func Get(ctx context.Context, c *deploy.Clients, client *http.Client, p plan.Pla
 	bucket := awsx.StateBucket{Client: c.S3, Name: awsx.StateBucketName(id.Account, p.AWS.Region), Region: p.AWS.Region, Account: id.Account}
 	raw, err := bucket.Get(ctx, awsx.StateKey(p.Name))
 	if errors.Is(err, awsx.ErrObjectNotFound) {
-		return Status{}, &cmdutil.Error{
+		return st, &cmdutil.Error{
 			Msg:  fmt.Sprintf("no deployment named %q in account %s (%s)", p.Name, id.Account, p.AWS.Region),
 			Hint: "deploy it with `flytrap deploy`, or check --name, --region and --profile",
 		}
 	}
 	if err != nil {
-		return Status{}, &cmdutil.Error{Msg: "cannot read the Terraform state", Hint: "the credentials need s3:GetObject on s3://" + bucket.Name, Err: err}
+		return st, &cmdutil.Error{Msg: "cannot read the Terraform state", Hint: "the credentials need s3:GetObject on s3://" + bucket.Name, Err: err}
 	}
 	ts, err := awsx.ParseTerraformState(raw)
 	if err != nil {
-		return Status{}, err
+		return st, err
 	}
 	st.Resources = ts.Resources
 	st.Deployed = ts.Resources > 0

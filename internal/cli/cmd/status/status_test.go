@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -145,5 +148,64 @@ func TestStatusNotDeployed(t *testing.T) {
 	opts.Target.Name = ""
 	if err := Run(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "no plan file") {
 		t.Errorf("no plan: %v", err)
+	}
+}
+
+// TestStatusJSONOnFailure: with --json, a failure still prints one JSON
+// document (error and hint) and returns the error for the exit code.
+func TestStatusJSONOnFailure(t *testing.T) {
+	f := newFixture(t, 74)
+	var docs bytes.Buffer
+	for _, c := range []struct {
+		name   string
+		target deploy.Target
+		aws    func(context.Context, string, string) (*deploy.Clients, error)
+	}{
+		{"unknown deployment", deploy.Target{PlanPath: "/nonexistent/flytrap.yaml", Name: "nope", Region: region},
+			func(context.Context, string, string) (*deploy.Clients, error) { return f.clients, nil }},
+		{"no credentials", deploy.Target{PlanPath: "/nonexistent/flytrap.yaml", Name: "prod", Region: region},
+			func(context.Context, string, string) (*deploy.Clients, error) { return nil, awsx.ErrNoCredentials }},
+		{"no plan and no --name", deploy.Target{PlanPath: "/nonexistent/flytrap.yaml"}, nil},
+	} {
+		out := &bytes.Buffer{}
+		opts := &Options{
+			IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: &bytes.Buffer{}},
+			Getenv: func(string) string { return "" },
+			AWS:    c.aws,
+			HTTP:   f.site.Client(),
+			Target: c.target,
+			JSON:   true,
+		}
+		if err := Run(context.Background(), opts); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+		var st Status
+		if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.Error == "" || st.Healthy {
+			t.Errorf("%s: stdout is not a failed status document (%v):\n%s", c.name, err, out)
+		}
+		fmt.Fprintf(&docs, "== %s\n%s\n", c.name, strings.ReplaceAll(out.String(), deploytest.Account, "ACCOUNT"))
+	}
+	golden(t, "status-json-failures.golden", docs.Bytes())
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }
