@@ -74,15 +74,15 @@ type required struct{}
 
 // wantResources and wantTypes are what a first apply creates: the number of
 // resources and how many of each type. Update them with the modules.
-const wantResources = 70
+const wantResources = 79
 
 var wantTypes = map[string]int{
 	"aws_apigatewayv2_api":                               1,
 	"aws_apigatewayv2_integration":                       1,
 	"aws_apigatewayv2_route":                             2,
 	"aws_apigatewayv2_stage":                             1,
-	"aws_cloudwatch_log_group":                           3,
-	"aws_cloudwatch_metric_alarm":                        2,
+	"aws_cloudwatch_log_group":                           4,
+	"aws_cloudwatch_metric_alarm":                        9,
 	"aws_db_instance":                                    1,
 	"aws_db_parameter_group":                             1,
 	"aws_db_subnet_group":                                1,
@@ -90,7 +90,7 @@ var wantTypes = map[string]int{
 	"aws_eip":                                            1,
 	"aws_iam_instance_profile":                           1,
 	"aws_iam_role":                                       3,
-	"aws_iam_role_policy":                                3,
+	"aws_iam_role_policy":                                4,
 	"aws_iam_role_policy_attachment":                     0, // scoped inline policies only
 	"aws_instance":                                       1,
 	"aws_internet_gateway":                               1,
@@ -745,6 +745,34 @@ func checkPlan(t *testing.T, plan *planJSON) {
 	if f, _ := stage.after("access_log_settings.0.format").(string); !strings.Contains(f, "$context.requestId") || strings.Contains(f, "querystring") {
 		t.Errorf("access log format %q", f)
 	}
+
+	// Alarms (issue 14, finding 8): every one notifies the alerts topic.
+	alarms := map[string]string{}
+	for _, a := range plan.all("aws_cloudwatch_metric_alarm") {
+		name, _ := a.after("alarm_name").(string)
+		alarms[name] = a.after("namespace").(string) + " " + a.after("metric_name").(string)
+		if a.unknown("alarm_actions") == nil && a.after("alarm_actions") == nil {
+			t.Errorf("%s notifies nobody", a.Address)
+		}
+	}
+	wantAlarms := map[string]string{
+		"flytrap-test-events-dlq-not-empty":   "AWS/SQS ApproximateNumberOfMessagesVisible",
+		"flytrap-test-events-backlog":         "AWS/SQS ApproximateAgeOfOldestMessage",
+		"flytrap-test-ingest-5xx":             "AWS/ApiGateway 5xx",
+		"flytrap-test-ingest-errors":          "AWS/Lambda Errors",
+		"flytrap-test-ingest-throttles":       "AWS/Lambda Throttles",
+		"flytrap-test-processor-errors":       "AWS/Lambda Errors",
+		"flytrap-test-processor-throttles":    "AWS/Lambda Throttles",
+		"flytrap-test-dashboard-status-check": "AWS/EC2 StatusCheckFailed",
+		"flytrap-test-db-storage-low":         "AWS/RDS FreeStorageSpace",
+	}
+	if fmt.Sprint(alarms) != fmt.Sprint(wantAlarms) {
+		t.Errorf("alarms %v\nwant %v", alarms, wantAlarms)
+	}
+	expect(t, plan.one(t, "aws_cloudwatch_metric_alarm.db_storage"), "dimensions.DBInstanceIdentifier", db.after("identifier"))
+	expect(t, plan.one(t, "aws_cloudwatch_metric_alarm.db_storage"), "threshold", 20*0.1*1073741824.0)
+	expect(t, plan.one(t, `aws_cloudwatch_metric_alarm.function["processor-errors"]`), "dimensions.FunctionName", proc.after("function_name"))
+	expect(t, plan.one(t, "aws_cloudwatch_log_group.dashboard"), "name", "/ec2/flytrap-test-dashboard")
 
 	// Logs, alerts, tags.
 	for _, lg := range plan.all("aws_cloudwatch_log_group") {

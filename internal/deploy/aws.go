@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -43,6 +44,13 @@ type Clients struct {
 	SSM SSMAPI
 	EC2 ZonesAPI
 	SQS awsx.QueueAttributesAPI
+	// CloudWatch lists the deployment's alarms (status).
+	CloudWatch AlarmsAPI
+}
+
+// AlarmsAPI is the part of the CloudWatch client `flytrap status` uses.
+type AlarmsAPI interface {
+	DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
 }
 
 // LoadClients builds SDK clients from the shared config: the profile
@@ -69,9 +77,10 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 			// virtual-hosted buckets.
 			o.UsePathStyle = cfg.BaseEndpoint != nil || o.BaseEndpoint != nil
 		}),
-		SSM: ssm.NewFromConfig(cfg),
-		EC2: ec2.NewFromConfig(cfg),
-		SQS: sqs.NewFromConfig(cfg),
+		SSM:        ssm.NewFromConfig(cfg),
+		EC2:        ec2.NewFromConfig(cfg),
+		SQS:        sqs.NewFromConfig(cfg),
+		CloudWatch: cloudwatch.NewFromConfig(cfg),
 	}, nil
 }
 

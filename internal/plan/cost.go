@@ -38,7 +38,7 @@ const (
 	priceS3GetPerThousand  = 0.0004       // S3 GET
 	priceSecretMonth       = 0.40         // Secrets Manager, per secret-month
 	dashboardRootVolumeGB  = 20           // terraform/modules/dashboard root_volume_gb default
-	cloudWatchAlarms       = 2            // DLQ depth and oldest message age (modules/queue)
+	cloudWatchAlarms       = 9            // modules/queue (2) and terraform/observability.tf (7)
 	sqsLongPollSeconds     = 20           // Lambda's SQS pollers use 20 s long polls
 	sqsIdlePollers         = 5            // Lambda starts 5 pollers per SQS event source
 	logCompressionRatio    = 0.15         // stored size / ingested size, roughly

@@ -265,3 +265,34 @@ func TestGlobalNames(t *testing.T) {
 		t.Errorf("bucket name %s has %d characters, over 63", b, len(b))
 	}
 }
+
+// TestCheckCatalog: every preset and the default region are in the
+// catalog; typos are refused with a suggestion.
+func TestCheckCatalog(t *testing.T) {
+	for _, name := range PresetNames {
+		p := Default()
+		p.Sizes = Presets[name]
+		if err := CheckCatalog(p); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
+	}
+	for _, c := range []struct {
+		edit func(*Plan)
+		want string
+	}{
+		{func(p *Plan) { p.AWS.Region = "us-gov-west-1" }, ""},
+		{func(p *Plan) { p.AWS.Region = "eu-wets-1" }, `"eu-wets-1" is not an AWS region (did you mean eu-west-1?)`},
+		{func(p *Plan) { p.AWS.Region = "xx-nowhere-9" }, `"xx-nowhere-9" is not an AWS region`},
+		{func(p *Plan) { p.Sizes.DashboardInstanceType = "m7g.metal" }, ""},
+		{func(p *Plan) { p.Sizes.DashboardInstanceType = "t4g.metal" }, `t4g has no size "metal"`},
+		{func(p *Plan) { p.Sizes.DBInstanceClass = "db.r7g.large" }, ""},
+		{func(p *Plan) { p.Sizes.DBInstanceClass = "db.t4.micro" }, `"db.t4" is not an RDS for PostgreSQL family (did you mean db.t3?)`},
+	} {
+		p := Default()
+		c.edit(&p)
+		err := CheckCatalog(p)
+		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("CheckCatalog(%s, %s, %s) = %v, want %q", p.AWS.Region, p.Sizes.DashboardInstanceType, p.Sizes.DBInstanceClass, err, c.want)
+		}
+	}
+}

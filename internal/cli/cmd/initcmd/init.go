@@ -168,7 +168,10 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	p.Normalize()
 	if err := p.Validate(); err != nil {
-		return missing(err, opts.Yes)
+		return invalid(err, opts.Yes)
+	}
+	if err := checkExists(p, profiles); err != nil {
+		return invalid(err, opts.Yes)
 	}
 	if err := plan.Save(opts.Output, p); err != nil {
 		return &cmdutil.Error{Msg: "cannot write " + opts.Output, Hint: "choose a writable path with -o", Err: err}
@@ -196,13 +199,68 @@ func Run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-// missing turns validation errors into one message naming the flags.
-func missing(err error, yes bool) error {
-	hint := "answer the questions, or pass the values as flags (flytrap init --help)"
-	if yes {
-		hint = "with --yes, --name and --admin-email are required: flytrap init --yes --name prod --admin-email you@example.com"
+// flagOf names the flag of each plan field in validation messages.
+var flagOf = map[string]string{
+	"name": "--name", "aws.region": "--region", "aws.profile": "--profile",
+	"admin_email": "--admin-email", "alert_email": "--alert-email", "domain": "--domain",
+	"sizes.dashboard_instance_type": "--dashboard-instance-type", "sizes.db_instance_class": "--db-instance-class",
+	"sizes.db_allocated_storage": "--db-storage", "sizes.ingest_memory_mb": "--ingest-memory",
+	"sizes.processor_memory_mb": "--processor-memory", "log_retention_days": "--log-retention",
+	"retention.days": "--retention-days", "retention.per_issue": "--retention-per-issue", "tags": "--tag",
+}
+
+// invalid turns validation errors (one "field: problem" a line) into one
+// message naming each value's flag. Only missing required values make the
+// plan "incomplete"; a wrong value is reported as itself.
+func invalid(err error, yes bool) error {
+	var lines []string
+	incomplete := true
+	for _, line := range strings.Split(err.Error(), "\n") {
+		field, problem, ok := strings.Cut(line, ": ")
+		if f, known := flagOf[field]; ok && known {
+			line = f + " (" + field + "): " + problem
+		}
+		if !strings.Contains(line, "is required") {
+			incomplete = false
+		}
+		lines = append(lines, "  "+line)
 	}
-	return &cmdutil.Error{Msg: "the plan is incomplete:\n" + err.Error(), Hint: hint, Code: cmdutil.ExitUsage}
+	if incomplete {
+		hint := "answer the questions, or pass the values as flags (flytrap init --help)"
+		if yes {
+			hint = "with --yes, --name and --admin-email are required: flytrap init --yes --name prod --admin-email you@example.com"
+		}
+		return &cmdutil.Error{Msg: "the plan is incomplete:\n" + strings.Join(lines, "\n"), Hint: hint, Code: cmdutil.ExitUsage}
+	}
+	return &cmdutil.Error{
+		Msg:  "invalid plan values:\n" + strings.Join(lines, "\n"),
+		Hint: "fix the values named above (flytrap init --help lists the flags); a region, type or class newer than this flytrap needs a newer flytrap",
+		Code: cmdutil.ExitUsage,
+	}
+}
+
+// checkExists checks, offline, that what the plan names exists: the
+// profile in the shared AWS files, the region, the instance type and the
+// database class in plan's embedded catalog.
+func checkExists(p plan.Plan, profiles []wizard.Profile) error {
+	var errs []error
+	if p.AWS.Profile != "" {
+		if _, ok := wizard.FindProfile(profiles, p.AWS.Profile); !ok {
+			names := make([]string, len(profiles))
+			for i, pr := range profiles {
+				names[i] = pr.Name
+			}
+			known := "there are none"
+			if len(names) > 0 {
+				known = "it has " + strings.Join(names, ", ")
+			}
+			errs = append(errs, fmt.Errorf("aws.profile: AWS profile %q is not in the shared AWS config (%s); create it with `aws configure --profile %s`, or unset AWS_PROFILE", p.AWS.Profile, known, p.AWS.Profile))
+		}
+	}
+	if err := plan.CheckCatalog(p); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // apply copies the given flags into p.

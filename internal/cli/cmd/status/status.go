@@ -46,6 +46,9 @@ type Status struct {
 	Ingest    *deploy.IngestProbe `json:"ingest,omitempty"`
 	Queue     *awsx.QueueDepth    `json:"queue,omitempty"`
 	DLQ       *awsx.QueueDepth    `json:"dlq,omitempty"`
+	// Alarms are the deployment's CloudWatch alarms (all notify the
+	// alerts topic); one in ALARM is a problem.
+	Alarms []Alarm `json:"alarms,omitempty"`
 	// Healthy is true when every check passed and the DLQ is empty.
 	Healthy  bool     `json:"healthy"`
 	Problems []string `json:"problems,omitempty"`
@@ -62,9 +65,11 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		Use:   "status",
 		Short: "Show a deployment's URLs, health and queue depths",
 		Long: `Read the deployment's outputs from its Terraform state in S3 (no Terraform
-needed), check the dashboard's /healthz and the ingest API, and show how many
-events wait in the queue and in the dead-letter queue. Exits 0 even when a
-check fails: "healthy" in --json says whether all passed.`,
+needed), check the dashboard's /healthz and the ingest API, show how many
+events wait in the queue and in the dead-letter queue, and list the
+deployment's CloudWatch alarms with their state. Exits 0 even when a check
+fails: "healthy" in --json says whether all passed. When the checks cannot run,
+--json still prints a document with "error" and "hint".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Target.ProfileSet = cmd.Flags().Changed("profile")
@@ -189,6 +194,18 @@ func Get(ctx context.Context, c *deploy.Clients, client *http.Client, p plan.Pla
 	} else {
 		st.Problems = append(st.Problems, err.Error())
 	}
+	if c.CloudWatch != nil {
+		alarms, err := ListAlarms(ctx, c.CloudWatch, "flytrap-"+p.Name+"-")
+		if err != nil {
+			st.Problems = append(st.Problems, err.Error())
+		}
+		st.Alarms = alarms
+		for _, a := range alarms {
+			if a.State == AlarmState {
+				st.Problems = append(st.Problems, fmt.Sprintf("alarm %s (%s) is firing: %s", a.Name, a.Metric, a.Reason))
+			}
+		}
+	}
 	st.Healthy = len(st.Problems) == 0
 	return st, nil
 }
@@ -222,6 +239,18 @@ func (st Status) WriteText(w io.Writer) {
 	}
 	if q := st.DLQ; q != nil {
 		fmt.Fprintf(w, "  DLQ:        %d messages\n", q.Total())
+	}
+	if len(st.Alarms) > 0 {
+		firing := 0
+		for _, a := range st.Alarms {
+			if a.State == AlarmState {
+				firing++
+			}
+		}
+		fmt.Fprintf(w, "  Alarms:     %d, %d firing (they notify the alerts topic)\n", len(st.Alarms), firing)
+		for _, a := range st.Alarms {
+			fmt.Fprintf(w, "              %-17s %s\n", a.State, a.Name)
+		}
 	}
 	if len(st.Problems) == 0 {
 		fmt.Fprintln(w, "All checks passed.")
