@@ -139,6 +139,9 @@ type State struct {
 	// Applied is the progress of the apply.
 	Applied *Progress
 	Outputs *Outputs
+	// Migrated is true when the migrate step migrated the database (the
+	// apply then re-plans: the targeted upload changed the state).
+	Migrated bool
 	// Restarted is true when the dashboard service was restarted.
 	Restarted bool
 	Smoke     *SmokeResult

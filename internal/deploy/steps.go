@@ -48,6 +48,7 @@ func DeploySteps() []Step {
 		planStep{},
 		confirmStep{},
 		saveInputsStep{},
+		migrateStep{},
 		applyStep{},
 		outputsStep{},
 		restartStep{},
@@ -604,6 +605,23 @@ type applyStep struct{}
 func (applyStep) Name() string { return "apply" }
 
 func (applyStep) Run(ctx context.Context, s *State) error {
+	if s.Migrated {
+		// The targeted upload made the saved plan stale; plan the rest
+		// (the same changes the user confirmed, minus the upload).
+		pp := NewProgress(0)
+		r := &PlainRenderer{W: s.Log, Progress: pp, Indent: "    "}
+		stream := tf.StreamWriter(r.Handle)
+		_, err := s.Runner.Plan(ctx, tf.PlanOptions{Out: s.PlanFile}, stream)
+		stream.Close()
+		r.Close()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return terraformFailed("plan (after the migration)", pp, s.Options.Workspace, err)
+		}
+		s.PlanProgress.Summary = pp.Summary
+	}
 	total := 0
 	if s.PlanProgress != nil && s.PlanProgress.Summary != nil {
 		total = s.PlanProgress.Summary.Operations()

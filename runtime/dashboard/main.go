@@ -46,6 +46,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -59,6 +60,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/getflytrap/flytrap/internal/app"
@@ -80,6 +82,15 @@ func main() {
 		os.Exit(1)
 	}
 	ops.SetMemoryLimit(opts.memoryLimitMB, os.Getenv)
+	if len(os.Args) == 2 && os.Args[1] == "migrate" {
+		// `flytrap deploy` runs this through SSM before it updates the
+		// functions (internal/deploy MigrateCommand).
+		if err := migrate(ctx, opts, os.Stdout); err != nil {
+			log.Error("migration failed", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, opts, log); err != nil {
 		log.Error("dashboard stopped", "err", err)
 		os.Exit(1)
@@ -141,6 +152,56 @@ func optionsFromEnv(getenv func(string) string) (options, error) {
 // used for new connections before it is read again.
 const secretMaxAge = time.Minute
 
+// openStore reads the instance's configuration and opens the database as
+// its owner, which migrates the schema, and makes sure the processor's
+// login exists with its grants.
+func openStore(ctx context.Context, opts options) (*store.DB, awsx.RuntimeConfig, *s3.Client, error) {
+	inst, err := awsx.ReadInstance(ctx, imds.New(imds.Options{}))
+	if err != nil {
+		return nil, awsx.RuntimeConfig{}, nil, err
+	}
+	cfg, err := awsx.AWSConfig(inst.Region, os.Getenv)
+	if err != nil {
+		return nil, awsx.RuntimeConfig{}, nil, err
+	}
+	s3c := awsx.NewS3Client(cfg)
+	rc, err := awsx.LoadRuntimeConfig(ctx, s3c, inst.Bucket, inst.ConfigKey)
+	if err != nil {
+		return nil, rc, nil, err
+	}
+	sm := awsx.NewSecretsManagerClient(cfg)
+	cred, err := awsx.GetDBCredentials(ctx, sm, rc.DBMasterSecretARN)
+	if err != nil {
+		return nil, rc, nil, err
+	}
+	db, err := store.OpenPostgres(ctx, masterDSN(rc, cred.Username, opts.dbSSLMode), awsx.SecretPassword(sm, rc.DBMasterSecretARN, secretMaxAge))
+	if err != nil {
+		return nil, rc, nil, fmt.Errorf("database %s:%d/%s: %w", rc.DBHost, rc.DBPort, rc.DBName, err)
+	}
+	if err := db.EnsureProcessorRole(ctx, rc.DBProcessorUser); err != nil {
+		db.Close()
+		return nil, rc, nil, err
+	}
+	return db, rc, s3c, nil
+}
+
+// migrate brings the schema to this binary's version and exits: the
+// one-shot migration `flytrap deploy` runs before the functions move to a
+// version that needs the new schema.
+func migrate(ctx context.Context, opts options, out io.Writer) error {
+	db, rc, _, err := openStore(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var v int64
+	if err := db.SQL().QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "database %s of %q migrated: store schema version %d\n", rc.DBName, rc.Name, v)
+	return nil
+}
+
 // run starts the dashboard and serves until ctx ends.
 func run(ctx context.Context, opts options, log *slog.Logger) error {
 	// systemd creates it; started any other way, /readyz's disk check
@@ -148,34 +209,12 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 	if err := os.MkdirAll(opts.stateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory %s: %w (set STATE_DIRECTORY to a writable directory)", opts.stateDir, err)
 	}
-	inst, err := awsx.ReadInstance(ctx, imds.New(imds.Options{}))
+	db, rc, s3c, err := openStore(ctx, opts)
 	if err != nil {
 		return err
-	}
-	cfg, err := awsx.AWSConfig(inst.Region, os.Getenv)
-	if err != nil {
-		return err
-	}
-	s3c := awsx.NewS3Client(cfg)
-	rc, err := awsx.LoadRuntimeConfig(ctx, s3c, inst.Bucket, inst.ConfigKey)
-	if err != nil {
-		return err
-	}
-	log.Info("configuration loaded", "deployment", rc.Name, "region", rc.Region, "domain", rc.Domain, "bucket", rc.Bucket)
-
-	sm := awsx.NewSecretsManagerClient(cfg)
-	cred, err := awsx.GetDBCredentials(ctx, sm, rc.DBMasterSecretARN)
-	if err != nil {
-		return err
-	}
-	db, err := store.OpenPostgres(ctx, masterDSN(rc, cred.Username, opts.dbSSLMode), awsx.SecretPassword(sm, rc.DBMasterSecretARN, secretMaxAge))
-	if err != nil {
-		return fmt.Errorf("database %s:%d/%s: %w", rc.DBHost, rc.DBPort, rc.DBName, err)
 	}
 	defer db.Close()
-	if err := db.EnsureProcessorRole(ctx, rc.DBProcessorUser); err != nil {
-		return err
-	}
+	log.Info("configuration loaded", "deployment", rc.Name, "region", rc.Region, "domain", rc.Domain, "bucket", rc.Bucket)
 	salt, err := db.EnsureSetting(ctx, "ip_hash_salt", randomHex(32))
 	if err != nil {
 		return err

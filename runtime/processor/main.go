@@ -183,7 +183,10 @@ func (f *function) batchHandler(ctx context.Context) (func(context.Context, even
 	}
 	db, err := f.connect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("connect to the database: %w", err)
+		// A schema newer or older than this code (an upgrade not yet
+		// migrated, a rollback) ends here too: nothing is stored, and
+		// the failed invocation leaves the batch queued.
+		return nil, fmt.Errorf("connect to the database: %w; the events stay in the queue and SQS redelivers them (after 5 receives they move to the dead-letter queue)", err)
 	}
 	// Each batch's stored events are announced with NOTIFY in the batch's
 	// transaction, for the dashboard's live stream; the Lambda never calls

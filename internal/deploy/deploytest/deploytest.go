@@ -221,9 +221,16 @@ func (f *STSFake) Calls() int {
 type SSM struct {
 	AMI string
 	Err error
+	// CommandStatus is every command's final status ("" means Success);
+	// CommandOutput its standard output. The first GetCommandInvocation
+	// of a command answers InvocationDoesNotExist, as SSM does right after
+	// SendCommand.
+	CommandStatus ssmtypes.CommandInvocationStatus
+	CommandOutput string
 
 	mu       sync.Mutex
 	Commands []ssm.SendCommandInput
+	polled   map[string]bool
 }
 
 // GetParameter implements deploy.SSMAPI.
@@ -239,7 +246,31 @@ func (s *SSM) SendCommand(_ context.Context, in *ssm.SendCommandInput, _ ...func
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Commands = append(s.Commands, *in)
-	return &ssm.SendCommandOutput{}, nil
+	id := fmt.Sprintf("cmd-%d", len(s.Commands))
+	return &ssm.SendCommandOutput{Command: &ssmtypes.Command{CommandId: aws.String(id)}}, nil
+}
+
+// GetCommandInvocation implements deploy.SSMAPI.
+func (s *SSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocationInput, _ ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := aws.ToString(in.CommandId)
+	if !s.polled[id] {
+		if s.polled == nil {
+			s.polled = map[string]bool{}
+		}
+		s.polled[id] = true
+		return nil, &ssmtypes.InvocationDoesNotExist{Message: aws.String("not yet")}
+	}
+	status := s.CommandStatus
+	if status == "" {
+		status = ssmtypes.CommandInvocationStatusSuccess
+	}
+	out := &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(s.CommandOutput)}
+	if status != ssmtypes.CommandInvocationStatusSuccess {
+		out.StandardErrorContent = aws.String("store: migrate: 0042_example.sql: syntax error")
+	}
+	return out, nil
 }
 
 // EC2 stands in for the EC2 zone queries.
