@@ -422,21 +422,11 @@ func (planStep) Run(ctx context.Context, s *State) error {
 		s.printStaticResources()
 		return Skip("%s", s.PlanSkipped)
 	}
-	p := NewProgress(0)
-	s.PlanProgress = p
-	// The plan prints a handful of lines (diagnostics, the summary), so it
-	// always uses the plain view.
-	r := &PlainRenderer{W: s.Log, Progress: p, Indent: "    "}
 	s.PlanFile = PlanFileName
-	stream := tf.StreamWriter(r.Handle)
-	_, err := s.Runner.Plan(ctx, tf.PlanOptions{Out: s.PlanFile}, stream)
-	stream.Close()
-	r.Close()
+	p, err := s.plan(ctx, "plan")
+	s.PlanProgress = p
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return terraformFailed("plan", p, s.Options.Workspace, err)
+		return err
 	}
 	s.printPlanned()
 	s.DatabaseChanges = DatabaseChanges(s.Previous, s.Vars)
@@ -444,6 +434,25 @@ func (planStep) Run(ctx context.Context, s *State) error {
 		s.Logf("%s", c)
 	}
 	return nil
+}
+
+// plan runs `terraform plan -out` into the saved plan file. The plan
+// prints a handful of lines (diagnostics, the summary), so it always uses
+// the plain view.
+func (s *State) plan(ctx context.Context, what string) (*Progress, error) {
+	p := NewProgress(0)
+	r := &PlainRenderer{W: s.Log, Progress: p, Indent: "    "}
+	stream := tf.StreamWriter(r.Handle)
+	_, err := s.Runner.Plan(ctx, tf.PlanOptions{Out: s.PlanFile}, stream)
+	stream.Close()
+	r.Close()
+	if err != nil {
+		if ctx.Err() != nil {
+			return p, ctx.Err()
+		}
+		return p, terraformFailed(what, p, s.Options.Workspace, err)
+	}
+	return p, nil
 }
 
 // printPlanned lists what the plan changes, grouped by module.
@@ -608,17 +617,9 @@ func (applyStep) Run(ctx context.Context, s *State) error {
 	if s.Migrated {
 		// The targeted upload made the saved plan stale; plan the rest
 		// (the same changes the user confirmed, minus the upload).
-		pp := NewProgress(0)
-		r := &PlainRenderer{W: s.Log, Progress: pp, Indent: "    "}
-		stream := tf.StreamWriter(r.Handle)
-		_, err := s.Runner.Plan(ctx, tf.PlanOptions{Out: s.PlanFile}, stream)
-		stream.Close()
-		r.Close()
+		pp, err := s.plan(ctx, "plan (after the migration)")
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return terraformFailed("plan (after the migration)", pp, s.Options.Workspace, err)
+			return err
 		}
 		s.PlanProgress.Summary = pp.Summary
 	}
