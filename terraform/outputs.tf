@@ -45,3 +45,8 @@ output "dashboard_instance_id" {
   description = "EC2 instance ID of the dashboard (for SSM Session Manager and service restarts)."
   value       = module.dashboard.instance_id
 }
+
+output "db_final_snapshot" {
+  description = "Name of the snapshot RDS keeps when the deployment is destroyed (flytrap destroy prints it)."
+  value       = module.database.final_snapshot_identifier
+}

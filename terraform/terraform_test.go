@@ -58,7 +58,7 @@ var (
 	}
 	rootOutputs = []string{
 		"dashboard_url", "ingest_url", "bucket_name", "queue_url", "dlq_url",
-		"alerts_topic_arn", "db_endpoint", "db_secret_arn", "dashboard_instance_id",
+		"alerts_topic_arn", "db_endpoint", "db_secret_arn", "dashboard_instance_id", "db_final_snapshot",
 	}
 	childModules = []string{
 		"alerts", "dashboard", "database", "ingest", "logs", "network", "processor", "queue", "storage",
@@ -599,6 +599,10 @@ func checkPlan(t *testing.T, plan *planJSON) {
 	expect(t, db, "iam_database_authentication_enabled", true)
 	expect(t, db, "deletion_protection", true)
 	expect(t, db, "skip_final_snapshot", false)
+	// Named with its creation time at apply (issue 14, finding 9).
+	if db.unknown("final_snapshot_identifier") != true {
+		t.Errorf("final_snapshot_identifier = %v, want one made unique at apply", db.after("final_snapshot_identifier"))
+	}
 	expect(t, db, "instance_class", "db.t4g.micro")
 	expect(t, db, "allocated_storage", 20.0)
 	if v, _ := db.after("engine_version").(string); !strings.HasPrefix(v, "17") {

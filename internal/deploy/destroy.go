@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/tf"
 	"github.com/getflytrap/flytrap/terraform"
 )
@@ -181,7 +182,11 @@ func (confirmDestroyStep) Run(ctx context.Context, s *State) error {
 	}
 	name := s.Plan.Name
 	fmt.Fprintf(s.Log, "    This destroys deployment %q in account %s (%s): %d resources, including every stored\n", name, s.Identity.Account, s.Plan.AWS.Region, s.Existing.Resources)
-	fmt.Fprintf(s.Log, "    event, source map and user. RDS keeps a final snapshot, flytrap-%s-db-final.\n", name)
+	fmt.Fprintf(s.Log, "    event, source map and user. RDS keeps a final snapshot, %s\n", s.snapshotNote())
+	if o, ok := s.Existing.Outputs["ingest_url"]; ok {
+		fmt.Fprintf(s.Log, "    Every DSN stops working: they name %s, and a new deployment gets a new ingest URL,\n", o.String())
+		fmt.Fprintf(s.Log, "    so each SDK needs its new DSN.\n")
+	}
 	if s.Options.Yes {
 		return Skip("--yes")
 	}
@@ -257,7 +262,7 @@ func (destroyStep) Run(ctx context.Context, s *State) error {
 			if strings.Contains(d.Summary+d.Detail, "DBSnapshotAlreadyExists") {
 				var ce *Error
 				if errors.As(e, &ce) {
-					ce.Hint = fmt.Sprintf("a final snapshot from an earlier deployment of this name exists: `aws rds delete-db-snapshot --db-snapshot-identifier flytrap-%s-db-final` (after saving what you need), then run destroy again", s.Plan.Name)
+					ce.Hint = fmt.Sprintf("a final snapshot from an earlier deployment of this name exists: `aws rds delete-db-snapshot --db-snapshot-identifier %s` (after saving what you need), then run destroy again", s.finalSnapshot())
 				}
 			}
 		}
@@ -278,6 +283,27 @@ func (cleanupStep) Run(ctx context.Context, s *State) error {
 		s.Warnf("could not delete s3://%s/%s: %v", s.StateBucket.Name, key, err)
 	}
 	s.Logf("kept: the state bucket s3://%s (shared by this account's deployments in %s; delete it when none is left)", s.StateBucket.Name, s.Plan.AWS.Region)
-	s.Logf("kept: the final database snapshot flytrap-%s-db-final (`aws rds delete-db-snapshot --db-snapshot-identifier flytrap-%s-db-final` removes it)", s.Plan.Name, s.Plan.Name)
+	s.Logf("kept: the final database snapshot %s; `aws rds delete-db-snapshot --db-snapshot-identifier %s` removes it", s.snapshotNote(), s.finalSnapshot())
 	return nil
+}
+
+// finalSnapshot is the name of the snapshot RDS takes on destroy: the
+// state's output, or the fixed name of deployments made before it was
+// unique.
+func (s *State) finalSnapshot() string {
+	if s.Existing != nil {
+		if o, ok := s.Existing.Outputs["db_final_snapshot"]; ok && o.String() != "" {
+			return o.String()
+		}
+	}
+	return "flytrap-" + s.Plan.Name + "-db-final"
+}
+
+// snapshotNote names the final snapshot and what keeping it costs.
+func (s *State) snapshotNote() string {
+	gb := 0
+	if s.Previous != nil {
+		gb = s.Previous.DBAllocatedStorage
+	}
+	return fmt.Sprintf("%s (up to %d GiB: about $%.2f/month at %s prices until you delete it)", s.finalSnapshot(), gb, plan.SnapshotMonthlyUSD(gb), plan.PriceRegion)
 }

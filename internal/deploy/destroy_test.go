@@ -163,3 +163,25 @@ func TestDestroyRefusals(t *testing.T) {
 		checkCmdError(t, err, "terraform destroy failed: deleting RDS DB Instance", "aws rds delete-db-snapshot --db-snapshot-identifier flytrap-prod-db-final")
 	})
 }
+
+// TestDestroyMessages: what destroy says before asking and after
+// destroying (testdata/destroy-messages.golden): the snapshot it keeps,
+// by the unique name in the state, with its monthly cost, and that every
+// DSN stops working.
+func TestDestroyMessages(t *testing.T) {
+	e := newTestEnv(t)
+	e.runner.OutputValues["db_final_snapshot"] = "flytrap-prod-db-final-20261203143000"
+	e.runner.OutputValues["ingest_url"] = "https://abc123.execute-api.eu-west-1.amazonaws.com"
+	e.deployed(5, false)
+	e.opts.Operation = "destroy"
+	if _, _, err := e.run(DestroySteps()); err != nil {
+		t.Fatalf("destroy: %v\n%s", err, e.out.String())
+	}
+	var kept []string
+	for _, line := range strings.Split(e.out.String(), "\n") {
+		if strings.Contains(line, "snapshot") || strings.Contains(line, "DSN") || strings.Contains(line, "This destroys") {
+			kept = append(kept, line)
+		}
+	}
+	golden(t, "destroy-messages.golden", []byte(strings.Join(kept, "\n")+"\n"))
+}

@@ -22,26 +22,27 @@ const (
 	// HoursPerMonth is AWS's billing month (365 × 24 / 12).
 	HoursPerMonth = 730
 
-	priceEBSgp3GBMonth     = 0.08         // EBS gp3 storage, per GB-month (3000 IOPS / 125 MB/s included)
-	pricePublicIPv4Hour    = 0.005        // any public IPv4 address, attached or not (since Feb 2024)
-	priceRDSgp3GBMonth     = 0.115        // RDS gp3 storage, Single-AZ, per GB-month
-	priceRDSBackupGBMonth  = 0.095        // RDS backup storage beyond the free allowance (= provisioned storage)
-	priceLambdaArmGBSecond = 0.0000133334 // Lambda on arm64, per GB-second
-	priceLambdaPerMillion  = 0.20         // Lambda requests
-	priceHTTPAPIPerMillion = 1.00         // API Gateway HTTP API, first 300 M requests
-	priceSQSPerMillion     = 0.40         // SQS standard queue requests (64 KB chunks)
-	priceLogsIngestGB      = 0.50         // CloudWatch Logs ingestion, per GB
-	priceLogsStoreGBMonth  = 0.03         // CloudWatch Logs storage, per GB-month (compressed)
-	priceAlarmMonth        = 0.10         // CloudWatch standard-resolution metric alarm
-	priceS3GBMonth         = 0.023        // S3 Standard, first 50 TB
-	priceS3PutPerThousand  = 0.005        // S3 PUT, COPY, POST, LIST
-	priceS3GetPerThousand  = 0.0004       // S3 GET
-	priceSecretMonth       = 0.40         // Secrets Manager, per secret-month
-	dashboardRootVolumeGB  = 20           // terraform/modules/dashboard root_volume_gb default
-	cloudWatchAlarms       = 9            // modules/queue (2) and terraform/observability.tf (7)
-	sqsLongPollSeconds     = 20           // Lambda's SQS pollers use 20 s long polls
-	sqsIdlePollers         = 5            // Lambda starts 5 pollers per SQS event source
-	logCompressionRatio    = 0.15         // stored size / ingested size, roughly
+	priceEBSgp3GBMonth      = 0.08         // EBS gp3 storage, per GB-month (3000 IOPS / 125 MB/s included)
+	pricePublicIPv4Hour     = 0.005        // any public IPv4 address, attached or not (since Feb 2024)
+	priceRDSgp3GBMonth      = 0.115        // RDS gp3 storage, Single-AZ, per GB-month
+	priceRDSBackupGBMonth   = 0.095        // RDS backup storage beyond the free allowance (= provisioned storage)
+	priceLambdaArmGBSecond  = 0.0000133334 // Lambda on arm64, per GB-second
+	priceLambdaPerMillion   = 0.20         // Lambda requests
+	priceHTTPAPIPerMillion  = 1.00         // API Gateway HTTP API, first 300 M requests
+	priceSQSPerMillion      = 0.40         // SQS standard queue requests (64 KB chunks)
+	priceLogsIngestGB       = 0.50         // CloudWatch Logs ingestion, per GB
+	priceLogsStoreGBMonth   = 0.03         // CloudWatch Logs storage, per GB-month (compressed)
+	priceAlarmMonth         = 0.10         // CloudWatch standard-resolution metric alarm
+	priceRDSSnapshotGBMonth = 0.095        // RDS snapshot storage beyond the free backup allowance
+	priceS3GBMonth          = 0.023        // S3 Standard, first 50 TB
+	priceS3PutPerThousand   = 0.005        // S3 PUT, COPY, POST, LIST
+	priceS3GetPerThousand   = 0.0004       // S3 GET
+	priceSecretMonth        = 0.40         // Secrets Manager, per secret-month
+	dashboardRootVolumeGB   = 20           // terraform/modules/dashboard root_volume_gb default
+	cloudWatchAlarms        = 9            // modules/queue (2) and terraform/observability.tf (7)
+	sqsLongPollSeconds      = 20           // Lambda's SQS pollers use 20 s long polls
+	sqsIdlePollers          = 5            // Lambda starts 5 pollers per SQS event source
+	logCompressionRatio     = 0.15         // stored size / ingested size, roughly
 )
 
 // ec2HourlyUSD holds Linux on-demand prices of the Graviton types the
@@ -240,3 +241,8 @@ func count(v float64) string {
 	}
 	return b.String()
 }
+
+// SnapshotMonthlyUSD is what a kept database snapshot of gb GiB costs a
+// month at PriceRegion's list price (a final snapshot outlives its
+// database, so it has no free allowance).
+func SnapshotMonthlyUSD(gb int) float64 { return round2(float64(gb) * priceRDSSnapshotGBMonth) }
