@@ -47,6 +47,14 @@ type Clients struct {
 	SQS awsx.QueueAttributesAPI
 	// CloudWatch lists the deployment's alarms (status).
 	CloudWatch AlarmsAPI
+	// ENI counts the processor's lingering network interfaces (destroy).
+	ENI ENIAPI
+}
+
+// ENIAPI is the part of the EC2 client destroy uses to wait for the
+// Lambda network interfaces AWS releases after the function is deleted.
+type ENIAPI interface {
+	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
 }
 
 // AlarmsAPI is the part of the CloudWatch client `flytrap status` uses.
@@ -71,6 +79,7 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 	if err != nil {
 		return nil, err
 	}
+	ec2Client := ec2.NewFromConfig(cfg)
 	return &Clients{
 		STS: sts.NewFromConfig(cfg),
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
@@ -79,7 +88,8 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 			o.UsePathStyle = cfg.BaseEndpoint != nil || o.BaseEndpoint != nil
 		}),
 		SSM:        ssm.NewFromConfig(cfg),
-		EC2:        ec2.NewFromConfig(cfg),
+		EC2:        ec2Client,
+		ENI:        ec2Client,
 		SQS:        sqs.NewFromConfig(cfg),
 		CloudWatch: cloudwatch.NewFromConfig(cfg),
 	}, nil

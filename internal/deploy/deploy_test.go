@@ -106,7 +106,7 @@ func (e *testEnv) deps() Deps {
 			if profile != e.plan.AWS.Profile || reg != region {
 				e.t.Errorf("AWS clients for %q/%q", profile, reg)
 			}
-			return &Clients{STS: e.sts, S3: e.s3, SSM: e.ssm, EC2: e.ec2}, nil
+			return &Clients{STS: e.sts, S3: e.s3, SSM: e.ssm, EC2: e.ec2, ENI: e.ec2}, nil
 		},
 		EnsureTerraform: func(_ context.Context, constraint string) (tf.Installed, error) {
 			return tf.Installed{Path: "/opt/terraform", Source: "path"}, nil

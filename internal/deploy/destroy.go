@@ -10,6 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/plan"
@@ -248,27 +253,95 @@ func (destroyStep) Run(ctx context.Context, s *State) error {
 	if s.Existing != nil && s.Existing.Resources == 0 {
 		return Skip("nothing to destroy")
 	}
-	p := NewProgress(0)
-	s.Applied = p
-	err := s.stream(ctx, "Destroying", p, func(w io.Writer) error {
-		return s.Runner.Destroy(ctx, tf.DestroyOptions{}, w)
-	})
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		p := NewProgress(0)
+		s.Applied = p
+		err := s.stream(ctx, "Destroying", p, func(w io.Writer) error {
+			return s.Runner.Destroy(ctx, tf.DestroyOptions{}, w)
+		})
+		if err == nil {
+			return nil
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		e := terraformFailed("destroy", p, s.Options.Workspace, err)
-		for _, d := range p.Errors() {
-			if strings.Contains(d.Summary+d.Detail, "DBSnapshotAlreadyExists") {
-				var ce *Error
-				if errors.As(e, &ce) {
-					ce.Hint = fmt.Sprintf("a final snapshot from an earlier deployment of this name exists: `aws rds delete-db-snapshot --db-snapshot-identifier %s` (after saving what you need), then run destroy again", s.finalSnapshot())
-				}
+		if attempt < destroyAttempts && blockedByNetworkInterfaces(p) {
+			if err := s.waitForLambdaENIs(ctx); err != nil {
+				return err
+			}
+			s.Logf("retrying terraform destroy (attempt %d of %d): it continues with what is left", attempt+1, destroyAttempts)
+			continue
+		}
+		return s.destroyFailed(p, err)
+	}
+}
+
+// destroyAttempts bounds the destroys run when Lambda network interfaces
+// block the security group and subnets.
+const destroyAttempts = 3
+
+// ENI waits: AWS releases a deleted function's VPC network interfaces
+// 20-40 minutes later; until then its security group and subnets cannot
+// be deleted.
+const (
+	eniWaitTimeout = 45 * time.Minute
+	eniPoll        = 30 * time.Second
+)
+
+// blockedByNetworkInterfaces reports whether the destroy failed on a
+// dependency: a security group or subnet still used by network interfaces.
+func blockedByNetworkInterfaces(p *Progress) bool {
+	for _, d := range p.Errors() {
+		if strings.Contains(d.Summary+d.Detail, "DependencyViolation") {
+			return true
+		}
+	}
+	return false
+}
+
+// waitForLambdaENIs waits, with a line of progress a poll, until the
+// processor's network interfaces are gone.
+func (s *State) waitForLambdaENIs(ctx context.Context) error {
+	desc := "AWS Lambda VPC ENI-flytrap-" + s.Plan.Name + "-processor*"
+	start := s.now()
+	for {
+		out, err := s.Clients.ENI.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
+			Filters: []ec2types.Filter{{Name: aws.String("description"), Values: []string{desc}}},
+		})
+		if err != nil {
+			return awsError(err, s.Plan.AWS.Profile, "cannot list the Lambda network interfaces", "the credentials need ec2:DescribeNetworkInterfaces")
+		}
+		n := len(out.NetworkInterfaces)
+		waited := s.now().Sub(start).Round(time.Second)
+		if n == 0 {
+			s.Logf("the processor's network interfaces are released (waited %s)", waited)
+			return nil
+		}
+		if waited > eniWaitTimeout {
+			return &Error{
+				Msg:  fmt.Sprintf("%d Lambda network interfaces of flytrap-%s-processor are still in use after %s", n, s.Plan.Name, eniWaitTimeout),
+				Hint: fmt.Sprintf("AWS releases them by itself; see `aws ec2 describe-network-interfaces --filters Name=description,Values='%s'`, then run flytrap destroy again (it continues with what is left)", desc),
 			}
 		}
-		return e
+		s.Logf("waiting for %d Lambda network interfaces of flytrap-%s-processor to be released: AWS takes 20-40 minutes after the function is deleted (%s so far)", n, s.Plan.Name, waited)
+		if err := s.sleep(ctx, eniPoll); err != nil {
+			return err
+		}
 	}
-	return nil
+}
+
+// destroyFailed maps a failed destroy to its message and hint.
+func (s *State) destroyFailed(p *Progress, err error) error {
+	e := terraformFailed("destroy", p, s.Options.Workspace, err)
+	for _, d := range p.Errors() {
+		if strings.Contains(d.Summary+d.Detail, "DBSnapshotAlreadyExists") {
+			var ce *Error
+			if errors.As(e, &ce) {
+				ce.Hint = fmt.Sprintf("a final snapshot from an earlier deployment of this name exists: `aws rds delete-db-snapshot --db-snapshot-identifier %s` (after saving what you need), then run destroy again", s.finalSnapshot())
+			}
+		}
+	}
+	return e
 }
 
 // --- cleanup ---
