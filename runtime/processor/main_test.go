@@ -380,3 +380,39 @@ func TestProcessorRefusesOtherSchema(t *testing.T) {
 		})
 	}
 }
+
+// TestProcessorDropsConnectionsAfterPause: a batch after a pause of
+// idleReset or more starts on fresh connections, so a connection the VPC
+// dropped while the environment was frozen is never used; a batch soon
+// after the last reuses the pool.
+func TestProcessorDropsConnectionsAfterPause(t *testing.T) {
+	db := newDatabase(t)
+	e, err := readEnv(func(k string) string { return db.env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := e.passwordSource(credentials.NewStaticCredentialsProvider("AKIDPROCESSOR", "secret", ""))
+	clock := time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)
+	f := &function{log: quiet, now: func() time.Time { return clock }, connect: func(ctx context.Context) (*store.DB, error) {
+		return store.OpenPostgres(ctx, e.dsn(), sign)
+	}}
+	batch := loadBatch(t)
+	run := func() {
+		t.Helper()
+		if _, err := f.handle(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	closed := func() int64 { return f.db.SQL().Stats().MaxIdleClosed }
+	clock = clock.Add(time.Minute)
+	run()
+	if n := closed(); n != 0 {
+		t.Errorf("%d connections closed after a one-minute pause, want the pool reused", n)
+	}
+	clock = clock.Add(idleReset)
+	run()
+	if n := closed(); n == 0 {
+		t.Error("no idle connection was closed after a pause of idleReset")
+	}
+}
