@@ -348,6 +348,9 @@ func (workspaceStep) Run(ctx context.Context, s *State) error {
 		}
 	}
 	s.Logf("%s: modules, %s, %s/", ws, VarsFileName, ArtifactsDir)
+	for _, w := range s.Plan.Warnings() {
+		s.Warnf("%s", w)
+	}
 	return nil
 }
 

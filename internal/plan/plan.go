@@ -377,6 +377,18 @@ func validateTags(tags map[string]string) error {
 	return nil
 }
 
+// PlainHTTPWarning is what init and deploy say, loudly, about a plan
+// without a domain: the dashboard then has no certificate.
+const PlainHTTPWarning = "no domain: the dashboard is served over plain HTTP at http://<elastic ip>, so sign-in, the first admin password and session cookies cross the internet unencrypted (cookies are not Secure); set a domain (flytrap init --domain errors.example.com, or domain: in flytrap.yaml) for HTTPS with a Let's Encrypt certificate"
+
+// Warnings are what is allowed but unsafe in p.
+func (p Plan) Warnings() []string {
+	if p.Domain == "" {
+		return []string{PlainHTTPWarning}
+	}
+	return nil
+}
+
 // Load reads and validates a plan file. Settings the file leaves out keep
 // their defaults; unknown settings are an error (a typo would otherwise be
 // silently ignored).

@@ -184,7 +184,8 @@ func Run(ctx context.Context, opts *Options) error {
 			Path     string        `json:"path"`
 			Plan     plan.Plan     `json:"plan"`
 			Estimate plan.Estimate `json:"estimate"`
-		}{opts.Output, p, est})
+			Warnings []string      `json:"warnings,omitempty"`
+		}{opts.Output, p, est, p.Warnings()})
 	}
 	out := opts.IO.Out
 	fmt.Fprintf(out, "Wrote %s: deployment %q in %s", opts.Output, p.Name, p.AWS.Region)
@@ -194,6 +195,9 @@ func Run(ctx context.Context, opts *Options) error {
 	fmt.Fprintf(out, ", %s size.\n\n", p.Size)
 	if err := est.WriteText(out); err != nil {
 		return err
+	}
+	for _, w := range p.Warnings() {
+		fmt.Fprintf(out, "\nWARNING: %s\n", w)
 	}
 	fmt.Fprintf(out, "\nNext: flytrap deploy --dry-run   (offline preview), then flytrap deploy\n")
 	return nil

@@ -308,3 +308,17 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }
+
+// TestInitWarnsPlainHTTP: without a domain the plan is allowed, but init
+// says loudly that the dashboard will be plain HTTP; with one it does not.
+func TestInitWarnsPlainHTTP(t *testing.T) {
+	h := home(t)
+	r := execute(t, t.TempDir(), envWith(h), "", "--yes", "--name", "prod", "--admin-email", "ops@example.com")
+	if r.err != nil || !strings.Contains(r.out, "\nWARNING: "+plan.PlainHTTPWarning+"\n") {
+		t.Errorf("err %v; output lacks the plain HTTP warning:\n%s", r.err, r.out)
+	}
+	r = execute(t, t.TempDir(), envWith(h), "", "--yes", "--name", "prod", "--admin-email", "ops@example.com", "--domain", "errors.example.com")
+	if r.err != nil || strings.Contains(r.out, "WARNING") {
+		t.Errorf("err %v; a plan with a domain is warned about:\n%s", r.err, r.out)
+	}
+}
