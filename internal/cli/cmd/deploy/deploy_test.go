@@ -139,7 +139,7 @@ func TestInitThenDryRun(t *testing.T) {
 	if !rep.DryRun || !rep.Completed || rep.Plan == nil || rep.Plan.Add != 79 || rep.Estimate == nil || rep.Resolved.Source != "placeholder" {
 		t.Errorf("report %+v", rep)
 	}
-	if !strings.Contains(errOut, "==> [8/15] plan") {
+	if !strings.Contains(errOut, "==> [8/16] plan") {
 		t.Errorf("progress not on stderr:\n%s", errOut)
 	}
 }
