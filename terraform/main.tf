@@ -176,7 +176,7 @@ module "dashboard" {
     queue_url            = module.queue.queue_url
     dlq_url              = module.queue.dlq_url
     alerts_topic_arn     = module.alerts.topic_arn
-    ingest_url           = module.ingest.api_endpoint
+    ingest_url           = local.ingest_url
     db_host              = module.database.address
     db_port              = tostring(module.database.port)
     db_name              = module.database.db_name

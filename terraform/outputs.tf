@@ -8,7 +8,7 @@ output "dashboard_url" {
 
 output "ingest_url" {
   description = "Base URL SDKs send to (the host part of DSNs), e.g. https://abc123.execute-api.eu-west-1.amazonaws.com."
-  value       = module.ingest.api_endpoint
+  value       = local.ingest_url
 }
 
 output "bucket_name" {

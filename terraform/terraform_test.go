@@ -38,6 +38,8 @@ var (
 		"admin_email":             required{},
 		"alert_email":             "",
 		"domain":                  "",
+		"ingest_domain":           "",
+		"ingest_zone_id":          "",
 		"dashboard_instance_type": "t4g.small",
 		"db_instance_class":       "db.t4g.micro",
 		"db_allocated_storage":    float64(20),
@@ -462,6 +464,8 @@ func TestVariableValidation(t *testing.T) {
 			{"admin_email", "not-an-address"},
 			{"alert_email", "x@"},
 			{"domain", "Not A Domain"},
+			{"ingest_domain", "Ingest Host"},
+			{"ingest_zone_id", "zone-1"},
 			{"dashboard_instance_type", "large"},
 			{"db_instance_class", "t4g.micro"},
 			{"db_allocated_storage", 5},
@@ -1220,4 +1224,38 @@ func writeZip(t *testing.T, p string) {
 		t.Fatal(err)
 	}
 	writeFile(t, p, buf.String())
+}
+
+// TestPlanIngestDomain: with ingest_domain and its Route 53 zone, the plan
+// adds the certificate, its DNS validation, the API Gateway custom domain
+// and mapping and the alias record (issue 14, finding 7), and DSNs name
+// the domain.
+func TestPlanIngestDomain(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	work := planWorkspace(t, tf, map[string]any{"ingest_domain": "ingest.example.com", "ingest_zone_id": "Z0123456789ABCDEFGHIJ"})
+	out := tf.mustRun(t, work, "plan", "-input=false", "-no-color", "-out=flytrap.tfplan")
+	if want := fmt.Sprintf("Plan: %d to add, 0 to change, 0 to destroy.", wantResources+6); !strings.Contains(out, want) {
+		t.Fatalf("plan does not say %q:\n%s", want, tail(out, 40))
+	}
+	var plan planJSON
+	if err := json.Unmarshal([]byte(tf.mustRun(t, work, "show", "-json", "flytrap.tfplan")), &plan); err != nil {
+		t.Fatal(err)
+	}
+	cert := plan.one(t, "aws_acm_certificate.ingest[0]")
+	expect(t, cert, "domain_name", "ingest.example.com")
+	expect(t, cert, "validation_method", "DNS")
+	dn := plan.one(t, "aws_apigatewayv2_domain_name.ingest[0]")
+	expect(t, dn, "domain_name", "ingest.example.com")
+	expect(t, dn, "domain_name_configuration.0.endpoint_type", "REGIONAL")
+	expect(t, dn, "domain_name_configuration.0.security_policy", "TLS_1_2")
+	expect(t, plan.one(t, "aws_apigatewayv2_api_mapping.ingest[0]"), "stage", "$default")
+	alias := plan.one(t, "aws_route53_record.ingest[0]")
+	expect(t, alias, "zone_id", "Z0123456789ABCDEFGHIJ")
+	expect(t, alias, "type", "A")
+	plan.one(t, "aws_acm_certificate_validation.ingest[0]")
+	plan.one(t, `aws_route53_record.ingest_validation["ingest.example.com"]`)
+	if u := walk(plan.OutputChanges, "ingest_url.after"); u != "https://ingest.example.com" {
+		t.Errorf("ingest_url = %v, want https://ingest.example.com", u)
+	}
 }

@@ -42,6 +42,11 @@ type Plan struct {
 	AlertEmail string `yaml:"alert_email" json:"alert_email"`
 	// Domain serves the dashboard over HTTPS; "" for http://<elastic ip>.
 	Domain string `yaml:"domain" json:"domain"`
+	// IngestDomain is a stable host name for the ingest API, so DSNs
+	// survive a redeploy; "" uses the random execute-api host.
+	// IngestZoneID is the Route 53 hosted zone holding it.
+	IngestDomain string `yaml:"ingest_domain,omitempty" json:"ingest_domain,omitempty"`
+	IngestZoneID string `yaml:"ingest_zone_id,omitempty" json:"ingest_zone_id,omitempty"`
 	// Size names the preset Sizes came from, or "custom". Sizes are
 	// authoritative: Normalize recomputes Size from them.
 	Size string `yaml:"size" json:"size"`
@@ -174,6 +179,8 @@ func (p *Plan) Normalize() {
 	p.AdminEmail = strings.TrimSpace(p.AdminEmail)
 	p.AlertEmail = strings.TrimSpace(p.AlertEmail)
 	p.Domain = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p.Domain)), ".")
+	p.IngestDomain = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p.IngestDomain)), ".")
+	p.IngestZoneID = strings.TrimSpace(p.IngestZoneID)
 	p.Size = PresetOf(p.Sizes)
 }
 
@@ -268,6 +275,22 @@ func ValidateDomain(s string) error {
 	return nil
 }
 
+var zoneIDRe = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+
+// validateZone checks the Route 53 zone of the ingest domain: required
+// with one, meaningless without.
+func validateZone(domain, zone string) error {
+	switch {
+	case domain != "" && zone == "":
+		return errors.New("the ingest domain needs the Route 53 hosted zone that holds it (aws route53 list-hosted-zones-by-name)")
+	case domain == "" && zone != "":
+		return errors.New("a hosted zone without an ingest domain; set both or neither")
+	case zone != "" && !zoneIDRe.MatchString(zone):
+		return fmt.Errorf("%q is not a Route 53 hosted zone ID (like Z0123456789ABCDEFGHIJ)", zone)
+	}
+	return nil
+}
+
 // ValidateInstanceType checks the dashboard's EC2 type. Beyond the Terraform
 // check it requires a Graviton (arm64) family: the dashboard binary and the
 // Amazon Linux AMI deploy resolves are arm64.
@@ -306,6 +329,8 @@ func (p Plan) Validate() error {
 	add("admin_email", ValidateEmail(p.AdminEmail, true))
 	add("alert_email", ValidateEmail(p.AlertEmail, false))
 	add("domain", ValidateDomain(p.Domain))
+	add("ingest_domain", ValidateDomain(p.IngestDomain))
+	add("ingest_zone_id", validateZone(p.IngestDomain, p.IngestZoneID))
 	if p.Size != SizeCustom {
 		if _, ok := Presets[p.Size]; !ok {
 			add("size", fmt.Errorf("%q is not one of %s or %s", p.Size, strings.Join(PresetNames, ", "), SizeCustom))

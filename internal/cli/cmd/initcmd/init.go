@@ -37,6 +37,7 @@ type Options struct {
 	Accessible bool
 
 	Name, Region, Profile, AdminEmail, AlertEmail, Domain, Size string
+	IngestDomain, IngestZoneID                                  string
 	DashboardInstanceType, DBInstanceClass                      string
 	DBStorage, IngestMemory, ProcessorMemory, LogRetention      int
 	RetentionDays, RetentionPerIssue                            int
@@ -84,6 +85,8 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	fl.StringVar(&opts.AdminEmail, "admin-email", "", "e-mail of the first dashboard administrator")
 	fl.StringVar(&opts.AlertEmail, "alert-email", "", "e-mail subscribed to alarms (optional)")
 	fl.StringVar(&opts.Domain, "domain", "", "dashboard domain for HTTPS (optional; default http://<elastic ip>)")
+	fl.StringVar(&opts.IngestDomain, "ingest-domain", "", "stable ingest host name for DSNs, e.g. ingest.example.com (optional; needs --ingest-zone-id)")
+	fl.StringVar(&opts.IngestZoneID, "ingest-zone-id", "", "Route 53 hosted zone ID holding --ingest-domain (certificate validation and alias records)")
 	fl.StringVar(&opts.Size, "size", plan.DefaultSize, "size preset: "+strings.Join(plan.PresetNames, ", ")+" or custom")
 	fl.StringVar(&opts.DashboardInstanceType, "dashboard-instance-type", "", "dashboard EC2 type, Graviton (implies --size custom)")
 	fl.StringVar(&opts.DBInstanceClass, "db-instance-class", "", "RDS instance class (implies --size custom)")
@@ -207,6 +210,7 @@ func Run(ctx context.Context, opts *Options) error {
 var flagOf = map[string]string{
 	"name": "--name", "aws.region": "--region", "aws.profile": "--profile",
 	"admin_email": "--admin-email", "alert_email": "--alert-email", "domain": "--domain",
+	"ingest_domain": "--ingest-domain", "ingest_zone_id": "--ingest-zone-id",
 	"sizes.dashboard_instance_type": "--dashboard-instance-type", "sizes.db_instance_class": "--db-instance-class",
 	"sizes.db_allocated_storage": "--db-storage", "sizes.ingest_memory_mb": "--ingest-memory",
 	"sizes.processor_memory_mb": "--processor-memory", "log_retention_days": "--log-retention",
@@ -280,6 +284,8 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 	set("admin-email", &p.AdminEmail, opts.AdminEmail)
 	set("alert-email", &p.AlertEmail, opts.AlertEmail)
 	set("domain", &p.Domain, opts.Domain)
+	set("ingest-domain", &p.IngestDomain, opts.IngestDomain)
+	set("ingest-zone-id", &p.IngestZoneID, opts.IngestZoneID)
 	if changed("size") && opts.Size != plan.SizeCustom {
 		s, ok := plan.Presets[opts.Size]
 		if !ok {
@@ -388,6 +394,10 @@ func (opts *Options) nonZero(flag string) bool {
 		return opts.AlertEmail != ""
 	case "domain":
 		return opts.Domain != ""
+	case "ingest-domain":
+		return opts.IngestDomain != ""
+	case "ingest-zone-id":
+		return opts.IngestZoneID != ""
 	case "size":
 		return opts.Size != ""
 	case "dashboard-instance-type":

@@ -184,6 +184,7 @@ func TestInitErrors(t *testing.T) {
 		{"instance family typo", nil, slices.Concat(yes, []string{"--dashboard-instance-type", "m7gq.large"}), `"m7gq" is not a Graviton EC2 family (did you mean m7g?)`, ""},
 		{"db class typo", nil, slices.Concat(yes, []string{"--db-instance-class", "db.t4g.mirco"}), `db.t4g has no size "mirco"`, ""},
 		{"profile from AWS_PROFILE missing", []string{"AWS_PROFILE", "nope"}, yes, `--profile (aws.profile): AWS profile "nope" is not in the shared AWS config (it has default, work)`, ""},
+		{"ingest domain without zone", nil, slices.Concat(yes, []string{"--ingest-domain", "ingest.example.com"}), "--ingest-zone-id (ingest_zone_id): the ingest domain needs the Route 53 hosted zone", ""},
 		{"aws: tag", nil, slices.Concat(yes, []string{"--tag", "aws:owner=me"}), `--tag (tags): tag "aws:owner": keys must not start with "aws:"`, ""},
 		{"missing admin", nil, []string{"--yes", "--name", "prod"}, "admin_email", "--name and --admin-email are required"},
 		{"bad name", nil, []string{"--yes", "--name", "Prod!", "--admin-email", "ops@example.com"}, "must be 3-21 characters", ""},
