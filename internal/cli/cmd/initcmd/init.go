@@ -195,7 +195,10 @@ func Run(ctx context.Context, opts *Options) error {
 	if p.AWS.Profile != "" {
 		fmt.Fprintf(out, " (profile %s)", p.AWS.Profile)
 	}
-	fmt.Fprintf(out, ", %s size.\n\n", p.Size)
+	fmt.Fprintf(out, ", %s size.\n", p.Size)
+	// The names IAM and S3 keep beyond this region: each holds the region,
+	// so the same deployment name can be used in another region.
+	fmt.Fprintf(out, "Account-wide names: %s\n\n", strings.Join(p.GlobalNames("<account>"), ", "))
 	if err := est.WriteText(out); err != nil {
 		return err
 	}
