@@ -15,12 +15,19 @@ import (
 	"strings"
 )
 
-// Modules holds the root module's *.tf files at the top level and each child
-// module's under modules/<name>/, as laid out in the repository. Nothing else
-// is embedded: no lock file, state or override.
+// Modules holds the root module's *.tf files and its dependency lock file
+// (LockFileName) at the top level and each child module's under
+// modules/<name>/, as laid out in the repository. Nothing else is embedded:
+// no state or override.
 //
-//go:embed *.tf modules/*/*.tf
+//go:embed *.tf modules/*/*.tf .terraform.lock.hcl
 var Modules embed.FS
+
+// LockFileName is Terraform's dependency lock file: it pins the provider
+// version. WriteTo overwrites the workspace's copy, so the pin moves with a
+// flytrap upgrade and hashes recorded from a dry run's provider mirror never
+// meet a real init against the registry.
+const LockFileName = ".terraform.lock.hcl"
 
 // WriteTo writes the embedded configuration into dir, creating it if needed,
 // so that dir is a root module Terraform can init and apply.
@@ -28,8 +35,8 @@ var Modules embed.FS
 // It first removes the configuration a previous version may have left: every
 // *.tf and *.tf.json file directly in dir (including an override such as
 // OfflineOverrideFileName left by a dry run) and the whole modules/ folder.
-// Everything else in dir (.terraform/, the lock file, tfvars, plans, local
-// state) is kept.
+// Everything else in dir (.terraform/, tfvars, plans, local state) is kept;
+// the lock file is replaced by the embedded one.
 func WriteTo(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("terraform: create workspace: %w", err)

@@ -10,16 +10,15 @@
 locals {
   prefix = "flytrap-${var.name}"
 
-  partition = (
-    startswith(var.region, "cn-") ? "aws-cn" :
-    startswith(var.region, "us-gov-") ? "aws-us-gov" :
-    "aws"
-  )
-
   ingest_function_name    = "${local.prefix}-ingest"
   processor_function_name = "${local.prefix}-processor"
   ingest_api_name         = "${local.prefix}-ingest"
   bucket_name             = "${local.prefix}-${var.account_id}-${var.region}"
+
+  # IAM names are global to the account while everything else (and the
+  # state) is per region: the region in them lets one deployment name live
+  # in two regions. The bucket name above is globally unique already.
+  iam_prefix = "${local.prefix}-${var.region}"
 
   # The queue's visibility timeout is derived from these.
   processor_timeout_seconds         = 60
@@ -90,6 +89,7 @@ module "ingest" {
 
   name           = local.prefix
   function_name  = local.ingest_function_name
+  iam_name       = "${local.iam_prefix}-ingest"
   api_name       = local.ingest_api_name
   zip_path       = var.ingest_zip_path
   memory_mb      = var.ingest_memory_mb
@@ -112,6 +112,7 @@ module "processor" {
 
   name                    = local.prefix
   function_name           = local.processor_function_name
+  iam_name                = "${local.iam_prefix}-processor"
   zip_path                = var.processor_zip_path
   memory_mb               = var.processor_memory_mb
   timeout_seconds         = local.processor_timeout_seconds
@@ -142,7 +143,7 @@ module "dashboard" {
   source = "./modules/dashboard"
 
   name          = local.prefix
-  partition     = local.partition
+  iam_name      = "${local.iam_prefix}-dashboard"
   ami_id        = var.ami_id
   instance_type = var.dashboard_instance_type
   vpc_id        = module.network.vpc_id
@@ -157,6 +158,11 @@ module "dashboard" {
   bucket_arn           = module.storage.bucket_arn
   alerts_topic_arn     = module.alerts.topic_arn
   queue_arns           = [module.queue.queue_arn, module.queue.dlq_arn]
+  writable_keys = [
+    module.storage.keyset_key,
+    "${module.storage.sourcemaps_prefix}*",
+    "deploy/initial-admin-password",
+  ]
 
   # What the dashboard cannot know before apply; read from S3 at start-up.
   runtime_config = {
@@ -170,7 +176,7 @@ module "dashboard" {
     queue_url            = module.queue.queue_url
     dlq_url              = module.queue.dlq_url
     alerts_topic_arn     = module.alerts.topic_arn
-    ingest_url           = module.ingest.api_endpoint
+    ingest_url           = local.ingest_url
     db_host              = module.database.address
     db_port              = tostring(module.database.port)
     db_name              = module.database.db_name

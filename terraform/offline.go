@@ -9,7 +9,8 @@ const OfflineOverrideFileName = "flytrap_offline_override.tf"
 // `terraform plan` of the root module run without an AWS account or network:
 //
 //   - the partial S3 backend is replaced by the local backend (state in the
-//     workspace), so init needs no bucket;
+//     workspace), so init needs no bucket, and required_version drops to
+//     1.5 (1.10 is for the S3 lock file);
 //   - the provider skips credential validation (STS), the account ID lookup,
 //     the EC2 metadata endpoint and the region name check;
 //   - allowed_account_ids is cleared: with the lookup skipped the provider has
@@ -23,6 +24,8 @@ const OfflineOverrideFileName = "flytrap_offline_override.tf"
 // `terraform init` then needs -reconfigure to switch back to the S3 backend).
 const OfflineOverride = `# Written by flytrap for an offline plan (dry run, tests). Not for apply.
 terraform {
+  # No S3 backend, so no S3 lock file: any Terraform >= 1.5 can plan.
+  required_version = ">= 1.5"
   backend "local" {}
 }
 

@@ -8,7 +8,7 @@ output "dashboard_url" {
 
 output "ingest_url" {
   description = "Base URL SDKs send to (the host part of DSNs), e.g. https://abc123.execute-api.eu-west-1.amazonaws.com."
-  value       = module.ingest.api_endpoint
+  value       = local.ingest_url
 }
 
 output "bucket_name" {
@@ -44,4 +44,9 @@ output "db_secret_arn" {
 output "dashboard_instance_id" {
   description = "EC2 instance ID of the dashboard (for SSM Session Manager and service restarts)."
   value       = module.dashboard.instance_id
+}
+
+output "db_final_snapshot" {
+  description = "Name of the snapshot RDS keeps when the deployment is destroyed (flytrap destroy prints it)."
+  value       = module.database.final_snapshot_identifier
 }

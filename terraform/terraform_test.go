@@ -38,6 +38,8 @@ var (
 		"admin_email":             required{},
 		"alert_email":             "",
 		"domain":                  "",
+		"ingest_domain":           "",
+		"ingest_zone_id":          "",
 		"dashboard_instance_type": "t4g.small",
 		"db_instance_class":       "db.t4g.micro",
 		"db_allocated_storage":    float64(20),
@@ -58,7 +60,7 @@ var (
 	}
 	rootOutputs = []string{
 		"dashboard_url", "ingest_url", "bucket_name", "queue_url", "dlq_url",
-		"alerts_topic_arn", "db_endpoint", "db_secret_arn", "dashboard_instance_id",
+		"alerts_topic_arn", "db_endpoint", "db_secret_arn", "dashboard_instance_id", "db_final_snapshot",
 	}
 	childModules = []string{
 		"alerts", "dashboard", "database", "ingest", "logs", "network", "processor", "queue", "storage",
@@ -74,15 +76,15 @@ type required struct{}
 
 // wantResources and wantTypes are what a first apply creates: the number of
 // resources and how many of each type. Update them with the modules.
-const wantResources = 76
+const wantResources = 81
 
 var wantTypes = map[string]int{
 	"aws_apigatewayv2_api":                               1,
 	"aws_apigatewayv2_integration":                       1,
-	"aws_apigatewayv2_route":                             5,
+	"aws_apigatewayv2_route":                             2,
 	"aws_apigatewayv2_stage":                             1,
-	"aws_cloudwatch_log_group":                           3,
-	"aws_cloudwatch_metric_alarm":                        2,
+	"aws_cloudwatch_log_group":                           4,
+	"aws_cloudwatch_metric_alarm":                        9,
 	"aws_db_instance":                                    1,
 	"aws_db_parameter_group":                             1,
 	"aws_db_subnet_group":                                1,
@@ -91,7 +93,7 @@ var wantTypes = map[string]int{
 	"aws_iam_instance_profile":                           1,
 	"aws_iam_role":                                       3,
 	"aws_iam_role_policy":                                4,
-	"aws_iam_role_policy_attachment":                     1,
+	"aws_iam_role_policy_attachment":                     0, // scoped inline policies only
 	"aws_instance":                                       1,
 	"aws_internet_gateway":                               1,
 	"aws_lambda_event_source_mapping":                    1,
@@ -138,7 +140,7 @@ func TestEmbeddedFilesMatchDisk(t *testing.T) {
 		if d.IsDir() && (d.Name() == ".terraform" || strings.HasPrefix(d.Name(), ".") && p != ".") {
 			return filepath.SkipDir
 		}
-		if !d.IsDir() && (strings.HasSuffix(p, ".tf") || strings.HasSuffix(p, ".tf.json")) {
+		if !d.IsDir() && (strings.HasSuffix(p, ".tf") || strings.HasSuffix(p, ".tf.json") || p == LockFileName) {
 			if strings.HasSuffix(p, "_override.tf") || strings.HasSuffix(p, "_override.tf.json") {
 				t.Errorf("%s: override files must not live in the repository", p)
 				return nil
@@ -212,7 +214,7 @@ func TestWriteToReplacesConfiguration(t *testing.T) {
 			t.Errorf("%s still exists after WriteTo (err %v)", gone, err)
 		}
 	}
-	for _, kept := range []string{"terraform.tfvars.json", ".terraform/terraform.tfstate", ".terraform.lock.hcl", "notes/keep.tf", "flytrap.tfplan", "terraform.tfstate", "modules.txt"} {
+	for _, kept := range []string{"terraform.tfvars.json", ".terraform/terraform.tfstate", "notes/keep.tf", "flytrap.tfplan", "terraform.tfstate", "modules.txt"} {
 		if _, err := os.Stat(filepath.Join(dir, kept)); err != nil {
 			t.Errorf("%s was removed: %v", kept, err)
 		}
@@ -226,6 +228,45 @@ func TestWriteToReplacesConfiguration(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s: written content differs from the embedded file", p)
 		}
+	}
+}
+
+// TestLockFile: the shipped lock file pins the provider version the
+// offline tests plan with, within the modules' constraint, and records no
+// hashes (see the file's comment for why).
+func TestLockFile(t *testing.T) {
+	src, err := Modules.ReadFile(LockFileName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, diags := hclparse.NewParser().ParseHCL(src, LockFileName)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	content, diags := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "provider", LabelNames: []string{"source"}}}})
+	if diags.HasErrors() || len(content.Blocks) != 1 || content.Blocks[0].Labels[0] != "registry.terraform.io/hashicorp/aws" {
+		t.Fatalf("want exactly one provider block for registry.terraform.io/hashicorp/aws: %v", diags)
+	}
+	attrs, diags := content.Blocks[0].Body.JustAttributes()
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	get := func(name string) string {
+		a, ok := attrs[name]
+		if !ok {
+			return ""
+		}
+		v, _ := a.Expr.Value(nil)
+		return v.AsString()
+	}
+	if v := get("version"); v != providerVersion {
+		t.Errorf("lock file pins %q, want %s (the mirror the tests plan with)", v, providerVersion)
+	}
+	if c := get("constraints"); c != "~> 6.0" {
+		t.Errorf("lock file constraints %q, want the modules' ~> 6.0", c)
+	}
+	if _, ok := attrs["hashes"]; ok {
+		t.Error("the lock file records hashes: a local provider build's would fail every real init")
 	}
 }
 
@@ -266,8 +307,13 @@ func TestVariablesAndOutputsDocumented(t *testing.T) {
 			if p, ok := mod.RequiredProviders["aws"]; !ok || p.Source != "hashicorp/aws" || !slices.Contains(p.VersionConstraints, "~> 6.0") {
 				t.Errorf("required_providers.aws = %+v, want source hashicorp/aws, version ~> 6.0", p)
 			}
-			if !slices.Contains(mod.RequiredCore, ">= 1.5") {
-				t.Errorf("required_version = %v, want >= 1.5", mod.RequiredCore)
+			// The root holds the S3 backend, whose lock file needs 1.10.
+			wantCore := ">= 1.5"
+			if dir == "." {
+				wantCore = ">= 1.10"
+			}
+			if !slices.Contains(mod.RequiredCore, wantCore) {
+				t.Errorf("required_version = %v, want %s", mod.RequiredCore, wantCore)
 			}
 		})
 	}
@@ -419,6 +465,8 @@ func TestVariableValidation(t *testing.T) {
 			{"admin_email", "not-an-address"},
 			{"alert_email", "x@"},
 			{"domain", "Not A Domain"},
+			{"ingest_domain", "Ingest Host"},
+			{"ingest_zone_id", "zone-1"},
 			{"dashboard_instance_type", "large"},
 			{"db_instance_class", "t4g.micro"},
 			{"db_allocated_storage", 5},
@@ -556,6 +604,10 @@ func checkPlan(t *testing.T, plan *planJSON) {
 	expect(t, db, "iam_database_authentication_enabled", true)
 	expect(t, db, "deletion_protection", true)
 	expect(t, db, "skip_final_snapshot", false)
+	// Named with its creation time at apply (issue 14, finding 9).
+	if db.unknown("final_snapshot_identifier") != true {
+		t.Errorf("final_snapshot_identifier = %v, want one made unique at apply", db.after("final_snapshot_identifier"))
+	}
 	expect(t, db, "instance_class", "db.t4g.micro")
 	expect(t, db, "allocated_storage", 20.0)
 	if v, _ := db.after("engine_version").(string); !strings.HasPrefix(v, "17") {
@@ -571,6 +623,13 @@ func checkPlan(t *testing.T, plan *planJSON) {
 	if !hasParameter(pg.after("parameter"), "rds.force_ssl", "1") {
 		t.Error("rds.force_ssl is not 1")
 	}
+
+	// Global names carry the region (issue 14, finding 2).
+	for mod, want := range map[string]string{"ingest": "flytrap-test-eu-west-1-ingest", "processor": "flytrap-test-eu-west-1-processor", "dashboard": "flytrap-test-eu-west-1-dashboard"} {
+		expect(t, plan.one(t, "module."+mod+".aws_iam_role.this"), "name", want)
+	}
+	expect(t, plan.one(t, "module.dashboard.aws_iam_instance_profile.this"), "name", "flytrap-test-eu-west-1-dashboard")
+	expect(t, plan.one(t, "module.storage.aws_s3_bucket.this"), "bucket", "flytrap-test-123456789012-eu-west-1")
 
 	// Dashboard instance.
 	ec2 := plan.one(t, "module.dashboard.aws_instance.this")
@@ -590,7 +649,6 @@ func checkPlan(t *testing.T, plan *planJSON) {
 			t.Errorf("dashboard instance tag %s missing", key)
 		}
 	}
-	expect(t, plan.one(t, "module.dashboard.aws_iam_role_policy_attachment.ssm"), "policy_arn", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
 	expect(t, plan.one(t, "module.dashboard.aws_eip.this"), "domain", "vpc")
 
 	// Security groups: nothing reaches port 22; the internet reaches 80/443
@@ -680,10 +738,11 @@ func checkPlan(t *testing.T, plan *planJSON) {
 		routes = append(routes, r.after("route_key").(string))
 	}
 	sort.Strings(routes)
-	wantRoutes := []string{"OPTIONS /api/{proxy+}", "POST /api/errors", "POST /api/rejections", "POST /api/{project_id}/envelope", "POST /api/{project_id}/store"}
+	wantRoutes := []string{"OPTIONS /api/{proxy+}", "POST /api/{proxy+}"}
 	if !slices.Equal(routes, wantRoutes) {
 		t.Errorf("routes %v, want %v", routes, wantRoutes)
 	}
+	checkRoutes(t, routes, recordedSDKRequests(t))
 	expect(t, plan.one(t, "module.ingest.aws_apigatewayv2_api.this"), "protocol_type", "HTTP")
 	integ := plan.one(t, "module.ingest.aws_apigatewayv2_integration.lambda")
 	expect(t, integ, "payload_format_version", "2.0")
@@ -695,6 +754,34 @@ func checkPlan(t *testing.T, plan *planJSON) {
 	if f, _ := stage.after("access_log_settings.0.format").(string); !strings.Contains(f, "$context.requestId") || strings.Contains(f, "querystring") {
 		t.Errorf("access log format %q", f)
 	}
+
+	// Alarms (issue 14, finding 8): every one notifies the alerts topic.
+	alarms := map[string]string{}
+	for _, a := range plan.all("aws_cloudwatch_metric_alarm") {
+		name, _ := a.after("alarm_name").(string)
+		alarms[name] = a.after("namespace").(string) + " " + a.after("metric_name").(string)
+		if a.unknown("alarm_actions") == nil && a.after("alarm_actions") == nil {
+			t.Errorf("%s notifies nobody", a.Address)
+		}
+	}
+	wantAlarms := map[string]string{
+		"flytrap-test-events-dlq-not-empty":   "AWS/SQS ApproximateNumberOfMessagesVisible",
+		"flytrap-test-events-backlog":         "AWS/SQS ApproximateAgeOfOldestMessage",
+		"flytrap-test-ingest-5xx":             "AWS/ApiGateway 5xx",
+		"flytrap-test-ingest-errors":          "AWS/Lambda Errors",
+		"flytrap-test-ingest-throttles":       "AWS/Lambda Throttles",
+		"flytrap-test-processor-errors":       "AWS/Lambda Errors",
+		"flytrap-test-processor-throttles":    "AWS/Lambda Throttles",
+		"flytrap-test-dashboard-status-check": "AWS/EC2 StatusCheckFailed",
+		"flytrap-test-db-storage-low":         "AWS/RDS FreeStorageSpace",
+	}
+	if fmt.Sprint(alarms) != fmt.Sprint(wantAlarms) {
+		t.Errorf("alarms %v\nwant %v", alarms, wantAlarms)
+	}
+	expect(t, plan.one(t, "aws_cloudwatch_metric_alarm.db_storage"), "dimensions.DBInstanceIdentifier", db.after("identifier"))
+	expect(t, plan.one(t, "aws_cloudwatch_metric_alarm.db_storage"), "threshold", 20*0.1*1073741824.0)
+	expect(t, plan.one(t, `aws_cloudwatch_metric_alarm.function["processor-errors"]`), "dimensions.FunctionName", proc.after("function_name"))
+	expect(t, plan.one(t, "aws_cloudwatch_log_group.dashboard"), "name", "/ec2/flytrap-test-dashboard")
 
 	// Logs, alerts, tags.
 	for _, lg := range plan.all("aws_cloudwatch_log_group") {
@@ -917,6 +1004,10 @@ func tail(s string, lines int) string {
 
 // --- helpers: Terraform and the provider mirror ---
 
+// providerVersion is the hashicorp/aws version of the offline mirror and of
+// the lock file.
+const providerVersion = "6.47.1"
+
 type terraformTool struct {
 	bin       string
 	pluginDir string // "" when only the binary was asked for
@@ -988,7 +1079,7 @@ func needProvider(t *testing.T) terraformTool {
 	t.Helper()
 	tf := needTerraform(t)
 	shared.mirror.Do(func() {
-		const rel = "registry.terraform.io/hashicorp/aws/6.47.1/linux_amd64/terraform-provider-aws_v6.47.1"
+		const rel = "registry.terraform.io/hashicorp/aws/" + providerVersion + "/linux_amd64/terraform-provider-aws_v" + providerVersion
 		if d := os.Getenv("FLYTRAP_TF_PLUGIN_DIR"); d != "" {
 			if _, err := os.Stat(filepath.Join(d, filepath.FromSlash(rel))); err != nil {
 				shared.merr = fmt.Errorf("FLYTRAP_TF_PLUGIN_DIR=%s holds no %s: %w", d, rel, err)
@@ -1134,4 +1225,38 @@ func writeZip(t *testing.T, p string) {
 		t.Fatal(err)
 	}
 	writeFile(t, p, buf.String())
+}
+
+// TestPlanIngestDomain: with ingest_domain and its Route 53 zone, the plan
+// adds the certificate, its DNS validation, the API Gateway custom domain
+// and mapping and the alias record (issue 14, finding 7), and DSNs name
+// the domain.
+func TestPlanIngestDomain(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	work := planWorkspace(t, tf, map[string]any{"ingest_domain": "ingest.example.com", "ingest_zone_id": "Z0123456789ABCDEFGHIJ"})
+	out := tf.mustRun(t, work, "plan", "-input=false", "-no-color", "-out=flytrap.tfplan")
+	if want := fmt.Sprintf("Plan: %d to add, 0 to change, 0 to destroy.", wantResources+6); !strings.Contains(out, want) {
+		t.Fatalf("plan does not say %q:\n%s", want, tail(out, 40))
+	}
+	var plan planJSON
+	if err := json.Unmarshal([]byte(tf.mustRun(t, work, "show", "-json", "flytrap.tfplan")), &plan); err != nil {
+		t.Fatal(err)
+	}
+	cert := plan.one(t, "aws_acm_certificate.ingest[0]")
+	expect(t, cert, "domain_name", "ingest.example.com")
+	expect(t, cert, "validation_method", "DNS")
+	dn := plan.one(t, "aws_apigatewayv2_domain_name.ingest[0]")
+	expect(t, dn, "domain_name", "ingest.example.com")
+	expect(t, dn, "domain_name_configuration.0.endpoint_type", "REGIONAL")
+	expect(t, dn, "domain_name_configuration.0.security_policy", "TLS_1_2")
+	expect(t, plan.one(t, "aws_apigatewayv2_api_mapping.ingest[0]"), "stage", "$default")
+	alias := plan.one(t, "aws_route53_record.ingest[0]")
+	expect(t, alias, "zone_id", "Z0123456789ABCDEFGHIJ")
+	expect(t, alias, "type", "A")
+	plan.one(t, "aws_acm_certificate_validation.ingest[0]")
+	plan.one(t, `aws_route53_record.ingest_validation["ingest.example.com"]`)
+	if u := walk(plan.OutputChanges, "ingest_url.after"); u != "https://ingest.example.com" {
+		t.Errorf("ingest_url = %v, want https://ingest.example.com", u)
+	}
 }

@@ -21,8 +21,8 @@ variable "region" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$", var.region))
-    error_message = "The region must look like \"eu-west-1\"."
+    condition     = can(regex("^[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$", var.region)) && length(var.region) <= 20
+    error_message = "The region must look like \"eu-west-1\" (at most 20 characters: it is part of the IAM names)."
   }
 }
 
@@ -90,6 +90,28 @@ variable "domain" {
   validation {
     condition     = var.domain == "" || (length(var.domain) <= 253 && can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain)))
     error_message = "The domain must be empty or a lowercase host name such as \"errors.example.com\"."
+  }
+}
+
+variable "ingest_domain" {
+  description = "Stable host name for the ingest API (DSNs name it instead of the random execute-api host, so they survive a redeploy); \"\" for the execute-api host. Needs ingest_zone_id."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.ingest_domain == "" || (length(var.ingest_domain) <= 253 && can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.ingest_domain)))
+    error_message = "The ingest domain must be empty or a lowercase host name such as \"ingest.example.com\"."
+  }
+}
+
+variable "ingest_zone_id" {
+  description = "Route 53 public hosted zone that holds ingest_domain: the certificate's DNS validation records and the domain's alias record are created there. \"\" when ingest_domain is \"\"."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.ingest_zone_id == "" || can(regex("^Z[A-Z0-9]{1,31}$", var.ingest_zone_id))
+    error_message = "The ingest zone ID must be empty or a Route 53 hosted zone ID such as \"Z0123456789ABCDEFGHIJ\"."
   }
 }
 

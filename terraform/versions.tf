@@ -1,5 +1,7 @@
 terraform {
-  required_version = ">= 1.5"
+  # The S3 backend's lock file (use_lockfile, which `flytrap deploy` sets)
+  # needs 1.10; OfflineOverride relaxes this for plans without a backend.
+  required_version = ">= 1.10"
 
   required_providers {
     aws = {

@@ -8,12 +8,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 )
@@ -27,6 +29,7 @@ const AMIParameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-def
 type SSMAPI interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 	SendCommand(ctx context.Context, in *ssm.SendCommandInput, optFns ...func(*ssm.Options)) (*ssm.SendCommandOutput, error)
+	GetCommandInvocation(ctx context.Context, in *ssm.GetCommandInvocationInput, optFns ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error)
 }
 
 // ZonesAPI is the part of the EC2 client deploy uses to choose zones.
@@ -42,6 +45,21 @@ type Clients struct {
 	SSM SSMAPI
 	EC2 ZonesAPI
 	SQS awsx.QueueAttributesAPI
+	// CloudWatch lists the deployment's alarms (status).
+	CloudWatch AlarmsAPI
+	// ENI counts the processor's lingering network interfaces (destroy).
+	ENI ENIAPI
+}
+
+// ENIAPI is the part of the EC2 client destroy uses to wait for the
+// Lambda network interfaces AWS releases after the function is deleted.
+type ENIAPI interface {
+	DescribeNetworkInterfaces(ctx context.Context, in *ec2.DescribeNetworkInterfacesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
+}
+
+// AlarmsAPI is the part of the CloudWatch client `flytrap status` uses.
+type AlarmsAPI interface {
+	DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
 }
 
 // LoadClients builds SDK clients from the shared config: the profile
@@ -49,7 +67,11 @@ type Clients struct {
 // per-service AWS_ENDPOINT_URL_<SERVICE> variables are honoured by the
 // SDK, which is how tests point a whole run at fakes.
 func LoadClients(ctx context.Context, profile, region string) (*Clients, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
+	// No SDK logger: its only messages here are warnings like IMDS's
+	// "falling back to IMDSv1" on a machine that is not an EC2 instance,
+	// printed to stderr in the middle of the progress. Failures still
+	// arrive as errors.
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithLogger(logging.Nop{})}
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
@@ -57,6 +79,7 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 	if err != nil {
 		return nil, err
 	}
+	ec2Client := ec2.NewFromConfig(cfg)
 	return &Clients{
 		STS: sts.NewFromConfig(cfg),
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
@@ -64,9 +87,11 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 			// virtual-hosted buckets.
 			o.UsePathStyle = cfg.BaseEndpoint != nil || o.BaseEndpoint != nil
 		}),
-		SSM: ssm.NewFromConfig(cfg),
-		EC2: ec2.NewFromConfig(cfg),
-		SQS: sqs.NewFromConfig(cfg),
+		SSM:        ssm.NewFromConfig(cfg),
+		EC2:        ec2Client,
+		ENI:        ec2Client,
+		SQS:        sqs.NewFromConfig(cfg),
+		CloudWatch: cloudwatch.NewFromConfig(cfg),
 	}, nil
 }
 

@@ -147,7 +147,7 @@ func TestPlanChecksMatchTerraform(t *testing.T) {
 	src := string(b)
 	for _, re := range []string{
 		`^[a-z][a-z0-9-]{2,20}$`,
-		`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`,
+		`^[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`,
 		`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$`,
 		`^[a-z][a-z0-9-]*\\.[a-z0-9]+$`,
 		`^db\\.[a-z0-9-]+\\.[a-z0-9]+$`,
@@ -160,6 +160,7 @@ func TestPlanChecksMatchTerraform(t *testing.T) {
 	for _, bound := range []string{
 		fmt.Sprintf("var.retention_days <= %d", plan.MaxRetentionDays),
 		fmt.Sprintf("var.retention_per_issue <= %d", plan.MaxRetentionPerIssue),
+		"length(var.region) <= 20",
 	} {
 		if !strings.Contains(src, bound) {
 			t.Errorf("terraform/variables.tf no longer holds %q: update internal/plan's limit", bound)

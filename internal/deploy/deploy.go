@@ -133,9 +133,15 @@ type State struct {
 	PlanSkipped string
 	// PlanProgress holds what the plan announced.
 	PlanProgress *Progress
+	// DatabaseChanges are the database settings this deploy changes, with
+	// when RDS applies each.
+	DatabaseChanges []DatabaseChange
 	// Applied is the progress of the apply.
 	Applied *Progress
 	Outputs *Outputs
+	// Migrated is true when the migrate step migrated the database (the
+	// apply then re-plans: the targeted upload changed the state).
+	Migrated bool
 	// Restarted is true when the dashboard service was restarted.
 	Restarted bool
 	Smoke     *SmokeResult

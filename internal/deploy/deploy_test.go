@@ -106,7 +106,7 @@ func (e *testEnv) deps() Deps {
 			if profile != e.plan.AWS.Profile || reg != region {
 				e.t.Errorf("AWS clients for %q/%q", profile, reg)
 			}
-			return &Clients{STS: e.sts, S3: e.s3, SSM: e.ssm, EC2: e.ec2}, nil
+			return &Clients{STS: e.sts, S3: e.s3, SSM: e.ssm, EC2: e.ec2, ENI: e.ec2}, nil
 		},
 		EnsureTerraform: func(_ context.Context, constraint string) (tf.Installed, error) {
 			return tf.Installed{Path: "/opt/terraform", Source: "path"}, nil
@@ -189,7 +189,7 @@ func TestDeployRunsEveryStepInOrder(t *testing.T) {
 	}
 	want := []string{
 		"credentials:ok", "state-bucket:ok", "resolve:ok", "terraform:ok", "runtime:ok", "workspace:ok",
-		"init:ok", "plan:ok", "confirm:skipped", "save-inputs:ok", "apply:ok", "outputs:ok",
+		"init:ok", "plan:ok", "confirm:skipped", "save-inputs:ok", "migrate:skipped", "apply:ok", "outputs:ok",
 		"restart-dashboard:skipped", "smoke-test:ok", "admin-password:ok",
 	}
 	if got := names(res); !slices.Equal(got, want) {
@@ -645,7 +645,9 @@ func TestRestartAfterUpgrade(t *testing.T) {
 	if !slices.Contains(names(res), "restart-dashboard:ok") || !s.Restarted {
 		t.Errorf("steps %v", names(res))
 	}
-	if len(e.ssm.Commands) != 1 || e.ssm.Commands[0].InstanceIds[0] != "i-0123456789abcdef0" || e.ssm.Commands[0].Parameters["commands"][0] != "systemctl restart "+DashboardUnit {
+	// The migration first (TestUpgradeMigratesBeforeFunctions), then the
+	// restart.
+	if len(e.ssm.Commands) != 2 || e.ssm.Commands[1].InstanceIds[0] != "i-0123456789abcdef0" || e.ssm.Commands[1].Parameters["commands"][0] != "systemctl restart "+DashboardUnit {
 		t.Errorf("SSM commands %+v", e.ssm.Commands)
 	}
 }

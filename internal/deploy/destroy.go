@@ -10,8 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/tf"
 	"github.com/getflytrap/flytrap/terraform"
 )
@@ -181,7 +187,11 @@ func (confirmDestroyStep) Run(ctx context.Context, s *State) error {
 	}
 	name := s.Plan.Name
 	fmt.Fprintf(s.Log, "    This destroys deployment %q in account %s (%s): %d resources, including every stored\n", name, s.Identity.Account, s.Plan.AWS.Region, s.Existing.Resources)
-	fmt.Fprintf(s.Log, "    event, source map and user. RDS keeps a final snapshot, flytrap-%s-db-final.\n", name)
+	fmt.Fprintf(s.Log, "    event, source map and user. RDS keeps a final snapshot, %s\n", s.snapshotNote())
+	if o, ok := s.Existing.Outputs["ingest_url"]; ok {
+		fmt.Fprintf(s.Log, "    Every DSN stops working: they name %s, and a new deployment gets a new ingest URL,\n", o.String())
+		fmt.Fprintf(s.Log, "    so each SDK needs its new DSN.\n")
+	}
 	if s.Options.Yes {
 		return Skip("--yes")
 	}
@@ -243,27 +253,95 @@ func (destroyStep) Run(ctx context.Context, s *State) error {
 	if s.Existing != nil && s.Existing.Resources == 0 {
 		return Skip("nothing to destroy")
 	}
-	p := NewProgress(0)
-	s.Applied = p
-	err := s.stream(ctx, "Destroying", p, func(w io.Writer) error {
-		return s.Runner.Destroy(ctx, tf.DestroyOptions{}, w)
-	})
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		p := NewProgress(0)
+		s.Applied = p
+		err := s.stream(ctx, "Destroying", p, func(w io.Writer) error {
+			return s.Runner.Destroy(ctx, tf.DestroyOptions{}, w)
+		})
+		if err == nil {
+			return nil
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		e := terraformFailed("destroy", p, s.Options.Workspace, err)
-		for _, d := range p.Errors() {
-			if strings.Contains(d.Summary+d.Detail, "DBSnapshotAlreadyExists") {
-				var ce *Error
-				if errors.As(e, &ce) {
-					ce.Hint = fmt.Sprintf("a final snapshot from an earlier deployment of this name exists: `aws rds delete-db-snapshot --db-snapshot-identifier flytrap-%s-db-final` (after saving what you need), then run destroy again", s.Plan.Name)
-				}
+		if attempt < destroyAttempts && blockedByNetworkInterfaces(p) {
+			if err := s.waitForLambdaENIs(ctx); err != nil {
+				return err
+			}
+			s.Logf("retrying terraform destroy (attempt %d of %d): it continues with what is left", attempt+1, destroyAttempts)
+			continue
+		}
+		return s.destroyFailed(p, err)
+	}
+}
+
+// destroyAttempts bounds the destroys run when Lambda network interfaces
+// block the security group and subnets.
+const destroyAttempts = 3
+
+// ENI waits: AWS releases a deleted function's VPC network interfaces
+// 20-40 minutes later; until then its security group and subnets cannot
+// be deleted.
+const (
+	eniWaitTimeout = 45 * time.Minute
+	eniPoll        = 30 * time.Second
+)
+
+// blockedByNetworkInterfaces reports whether the destroy failed on a
+// dependency: a security group or subnet still used by network interfaces.
+func blockedByNetworkInterfaces(p *Progress) bool {
+	for _, d := range p.Errors() {
+		if strings.Contains(d.Summary+d.Detail, "DependencyViolation") {
+			return true
+		}
+	}
+	return false
+}
+
+// waitForLambdaENIs waits, with a line of progress a poll, until the
+// processor's network interfaces are gone.
+func (s *State) waitForLambdaENIs(ctx context.Context) error {
+	desc := "AWS Lambda VPC ENI-flytrap-" + s.Plan.Name + "-processor*"
+	start := s.now()
+	for {
+		out, err := s.Clients.ENI.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
+			Filters: []ec2types.Filter{{Name: aws.String("description"), Values: []string{desc}}},
+		})
+		if err != nil {
+			return awsError(err, s.Plan.AWS.Profile, "cannot list the Lambda network interfaces", "the credentials need ec2:DescribeNetworkInterfaces")
+		}
+		n := len(out.NetworkInterfaces)
+		waited := s.now().Sub(start).Round(time.Second)
+		if n == 0 {
+			s.Logf("the processor's network interfaces are released (waited %s)", waited)
+			return nil
+		}
+		if waited > eniWaitTimeout {
+			return &Error{
+				Msg:  fmt.Sprintf("%d Lambda network interfaces of flytrap-%s-processor are still in use after %s", n, s.Plan.Name, eniWaitTimeout),
+				Hint: fmt.Sprintf("AWS releases them by itself; see `aws ec2 describe-network-interfaces --filters Name=description,Values='%s'`, then run flytrap destroy again (it continues with what is left)", desc),
 			}
 		}
-		return e
+		s.Logf("waiting for %d Lambda network interfaces of flytrap-%s-processor to be released: AWS takes 20-40 minutes after the function is deleted (%s so far)", n, s.Plan.Name, waited)
+		if err := s.sleep(ctx, eniPoll); err != nil {
+			return err
+		}
 	}
-	return nil
+}
+
+// destroyFailed maps a failed destroy to its message and hint.
+func (s *State) destroyFailed(p *Progress, err error) error {
+	e := terraformFailed("destroy", p, s.Options.Workspace, err)
+	for _, d := range p.Errors() {
+		if strings.Contains(d.Summary+d.Detail, "DBSnapshotAlreadyExists") {
+			var ce *Error
+			if errors.As(e, &ce) {
+				ce.Hint = fmt.Sprintf("a final snapshot from an earlier deployment of this name exists: `aws rds delete-db-snapshot --db-snapshot-identifier %s` (after saving what you need), then run destroy again", s.finalSnapshot())
+			}
+		}
+	}
+	return e
 }
 
 // --- cleanup ---
@@ -278,6 +356,27 @@ func (cleanupStep) Run(ctx context.Context, s *State) error {
 		s.Warnf("could not delete s3://%s/%s: %v", s.StateBucket.Name, key, err)
 	}
 	s.Logf("kept: the state bucket s3://%s (shared by this account's deployments in %s; delete it when none is left)", s.StateBucket.Name, s.Plan.AWS.Region)
-	s.Logf("kept: the final database snapshot flytrap-%s-db-final (`aws rds delete-db-snapshot --db-snapshot-identifier flytrap-%s-db-final` removes it)", s.Plan.Name, s.Plan.Name)
+	s.Logf("kept: the final database snapshot %s; `aws rds delete-db-snapshot --db-snapshot-identifier %s` removes it", s.snapshotNote(), s.finalSnapshot())
 	return nil
+}
+
+// finalSnapshot is the name of the snapshot RDS takes on destroy: the
+// state's output, or the fixed name of deployments made before it was
+// unique.
+func (s *State) finalSnapshot() string {
+	if s.Existing != nil {
+		if o, ok := s.Existing.Outputs["db_final_snapshot"]; ok && o.String() != "" {
+			return o.String()
+		}
+	}
+	return "flytrap-" + s.Plan.Name + "-db-final"
+}
+
+// snapshotNote names the final snapshot and what keeping it costs.
+func (s *State) snapshotNote() string {
+	gb := 0
+	if s.Previous != nil {
+		gb = s.Previous.DBAllocatedStorage
+	}
+	return fmt.Sprintf("%s (up to %d GiB: about $%.2f/month at %s prices until you delete it)", s.finalSnapshot(), gb, plan.SnapshotMonthlyUSD(gb), plan.PriceRegion)
 }

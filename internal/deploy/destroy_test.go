@@ -163,3 +163,66 @@ func TestDestroyRefusals(t *testing.T) {
 		checkCmdError(t, err, "terraform destroy failed: deleting RDS DB Instance", "aws rds delete-db-snapshot --db-snapshot-identifier flytrap-prod-db-final")
 	})
 }
+
+// TestDestroyMessages: what destroy says before asking and after
+// destroying (testdata/destroy-messages.golden): the snapshot it keeps,
+// by the unique name in the state, with its monthly cost, and that every
+// DSN stops working.
+func TestDestroyMessages(t *testing.T) {
+	e := newTestEnv(t)
+	e.runner.OutputValues["db_final_snapshot"] = "flytrap-prod-db-final-20261203143000"
+	e.runner.OutputValues["ingest_url"] = "https://abc123.execute-api.eu-west-1.amazonaws.com"
+	e.deployed(5, false)
+	e.opts.Operation = "destroy"
+	if _, _, err := e.run(DestroySteps()); err != nil {
+		t.Fatalf("destroy: %v\n%s", err, e.out.String())
+	}
+	var kept []string
+	for _, line := range strings.Split(e.out.String(), "\n") {
+		if strings.Contains(line, "snapshot") || strings.Contains(line, "DSN") || strings.Contains(line, "This destroys") {
+			kept = append(kept, line)
+		}
+	}
+	golden(t, "destroy-messages.golden", []byte(strings.Join(kept, "\n")+"\n"))
+}
+
+// TestDestroyWaitsForLambdaENIs: a destroy that fails because the
+// processor's network interfaces still hold its security group waits for
+// AWS to release them, saying so, then destroys again.
+func TestDestroyWaitsForLambdaENIs(t *testing.T) {
+	e := newTestEnv(t)
+	stream := filepath.Join(t.TempDir(), "blocked.jsonl")
+	diag := `{"@level":"error","@message":"Error: deleting EC2 Security Group","@timestamp":"2026-12-03T14:00:00Z","diagnostic":{"severity":"error","summary":"deleting EC2 Security Group (sg-0123): operation error EC2: DeleteSecurityGroup, api error DependencyViolation: resource sg-0123 has a dependent object","detail":""},"type":"diagnostic"}`
+	if err := os.WriteFile(stream, []byte(diag+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.runner.DestroyStream = stream
+	e.runner.DestroyErrs = []error{errors.New("exit status 1")}
+	e.ec2.ENIs = []int{2, 1, 0}
+	e.deployed(5, false)
+	e.opts.Operation = "destroy"
+	res, _, err := e.run(DestroySteps())
+	if err != nil {
+		t.Fatalf("destroy: %v\n%s", err, e.out.String())
+	}
+	if got := e.runner.Calls(); !slices.Equal(got, []string{"init", "destroy", "destroy"}) {
+		t.Errorf("terraform calls %v", got)
+	}
+	out := e.out.String()
+	for _, want := range []string{
+		"waiting for 2 Lambda network interfaces of flytrap-prod-processor to be released: AWS takes 20-40 minutes",
+		"waiting for 1 Lambda network interfaces",
+		"the processor's network interfaces are released",
+		"retrying terraform destroy (attempt 2 of 3)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if f := e.ec2.ENIFilters[0]; len(f) != 1 || f[0].Values[0] != "AWS Lambda VPC ENI-flytrap-prod-processor*" {
+		t.Errorf("filters %+v", f)
+	}
+	if !slices.Contains(names(res), "destroy:ok") {
+		t.Errorf("steps %v", names(res))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
@@ -24,11 +25,21 @@ type Error struct {
 	Err   error
 }
 
+// Error is Msg, then the cause, saying nothing twice: a cause that starts
+// with the message (awsx.ErrNoCredentials wrapped by the SDK's error)
+// replaces it.
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return e.Msg + ": " + e.Err.Error()
+	if e.Err == nil {
+		return e.Msg
 	}
-	return e.Msg
+	cause := e.Err.Error()
+	switch {
+	case strings.HasSuffix(e.Msg, cause):
+		return e.Msg
+	case strings.HasPrefix(cause, e.Msg):
+		return cause
+	}
+	return e.Msg + ": " + cause
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -48,6 +59,13 @@ func CredentialsError(err error, profile string) error {
 	}
 	switch {
 	case errors.As(err, &noProfile) || errors.As(err, &noProfilePtr):
+		// The profile may come from AWS_PROFILE rather than the plan:
+		// name the one the SDK looked for.
+		if noProfile.Profile != "" {
+			profile = noProfile.Profile
+		} else if noProfilePtr != nil {
+			profile = noProfilePtr.Profile
+		}
 		return &Error{
 			Msg:  fmt.Sprintf("AWS profile %q not found in the shared config", profile),
 			Hint: "list profiles with `aws configure list-profiles`, create it with `aws configure --profile " + profile + "`, or set aws.profile in flytrap.yaml",

@@ -122,11 +122,11 @@ func TestDryRunPlansTheWholeStackOffline(t *testing.T) {
 	if got := fmt.Sprint(names(res)); !strings.Contains(got, "plan:ok") || !strings.Contains(got, "confirm:stopped") {
 		t.Fatalf("steps %s\n%s", got, out.String())
 	}
-	if !strings.Contains(out.String(), "Plan: 74 to add, 0 to change, 0 to destroy.") {
-		t.Errorf("output lacks the plan of 74 resources:\n%s", out.String())
+	if !strings.Contains(out.String(), "Plan: 81 to add, 0 to change, 0 to destroy.") {
+		t.Errorf("output lacks the plan of 81 resources:\n%s", out.String())
 	}
 	rep := s.Report(res, nil)
-	if rep.Plan == nil || rep.Plan.Add != 74 {
+	if rep.Plan == nil || rep.Plan.Add != 81 {
 		t.Errorf("report plan %+v", rep.Plan)
 	}
 	if _, err := os.Stat(filepath.Join(ws, PlanFileName)); err != nil {

@@ -38,6 +38,9 @@ type PlanReport struct {
 	Change  int           `json:"change"`
 	Destroy int           `json:"destroy"`
 	Changes []ChangeGroup `json:"changes,omitempty"`
+	// Database lists the database settings the plan changes and when RDS
+	// applies each.
+	Database []DatabaseChange `json:"database,omitempty"`
 	// Skipped says why there is no plan (dry run without Terraform or
 	// provider).
 	Skipped string `json:"skipped,omitempty"`
@@ -88,7 +91,7 @@ func (s *State) Report(results []StepResult, err error) Report {
 	}
 	if s.PlanProgress != nil && s.PlanProgress.Summary != nil {
 		sum := s.PlanProgress.Summary
-		r.Plan = &PlanReport{Add: sum.Add, Change: sum.Change, Destroy: sum.Remove, Changes: GroupChanges(s.PlanProgress.Planned)}
+		r.Plan = &PlanReport{Add: sum.Add, Change: sum.Change, Destroy: sum.Remove, Changes: GroupChanges(s.PlanProgress.Planned), Database: s.DatabaseChanges}
 	} else if s.PlanSkipped != "" {
 		r.Plan = &PlanReport{Skipped: s.PlanSkipped}
 	}
@@ -119,6 +122,13 @@ func (r Report) WriteSummary(w io.Writer) {
 		writeWarnings(w, r.Warnings)
 		return
 	}
+	if r.DryRun && r.Error != "" {
+		// No "Next: flytrap deploy": the same failure would stop it.
+		fmt.Fprintf(w, "\nDry run of %q (%s) failed; nothing was created.\n", r.Name, r.Region)
+		fmt.Fprintf(w, "  Fix:        the error below, then run flytrap deploy --dry-run again\n")
+		writeWarnings(w, r.Warnings)
+		return
+	}
 	if r.DryRun {
 		fmt.Fprintf(w, "\nDry run of %q (%s): nothing was created.\n", r.Name, r.Region)
 		fmt.Fprintf(w, "  Workspace:  %s (modules, %s, %s/)\n", r.Workspace, VarsFileName, ArtifactsDir)
@@ -128,7 +138,7 @@ func (r Report) WriteSummary(w io.Writer) {
 			fmt.Fprintf(w, "  Plan:       not run: %s\n", r.Plan.Skipped)
 		}
 		if r.Estimate != nil {
-			fmt.Fprintf(w, "  Cost:       about $%.0f/month (docs/deploy.md)\n", r.Estimate.TotalUSD)
+			fmt.Fprintf(w, "  Cost:       %s (docs/deploy.md)\n", r.Estimate.Headline())
 		}
 		fmt.Fprintf(w, "  Next:       flytrap deploy (needs AWS credentials)\n")
 		writeWarnings(w, r.Warnings)
@@ -158,7 +168,7 @@ func (r Report) WriteSummary(w io.Writer) {
 		fmt.Fprintf(w, "  Login:      %s (the password was shown by the first deploy)\n", r.Admin.Email)
 	}
 	if r.Estimate != nil {
-		fmt.Fprintf(w, "  Cost:       about $%.0f/month at list prices (docs/deploy.md)\n", r.Estimate.TotalUSD)
+		fmt.Fprintf(w, "  Cost:       %s (docs/deploy.md)\n", r.Estimate.Headline())
 	}
 	fmt.Fprintf(w, "  Status:     flytrap status\n")
 	writeWarnings(w, r.Warnings)

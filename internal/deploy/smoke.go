@@ -146,8 +146,8 @@ func (smokeStep) Run(ctx context.Context, s *State) error {
 	case !res.Dashboard.OK:
 		return &Error{
 			Msg: fmt.Sprintf("the dashboard did not become healthy within %s: %s", timeout, res.Dashboard.Error),
-			Hint: fmt.Sprintf("run `flytrap status` in a few minutes; to look inside: `aws ssm start-session --target %s` then `journalctl -u %s`, or `aws ec2 get-console-output --instance-id %s`",
-				o.DashboardInstanceID, DashboardUnit, o.DashboardInstanceID),
+			Hint: fmt.Sprintf("run `flytrap status` in a few minutes; its logs: `aws logs tail /ec2/flytrap-%s-dashboard` (once the CloudWatch agent runs), `aws ssm start-session --target %s` then `systemctl status %s`, or `aws ec2 get-console-output --instance-id %s` (cloud-init)",
+				s.Plan.Name, o.DashboardInstanceID, DashboardUnit, o.DashboardInstanceID),
 		}
 	}
 	return nil

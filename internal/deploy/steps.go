@@ -48,6 +48,7 @@ func DeploySteps() []Step {
 		planStep{},
 		confirmStep{},
 		saveInputsStep{},
+		migrateStep{},
 		applyStep{},
 		outputsStep{},
 		restartStep{},
@@ -347,6 +348,9 @@ func (workspaceStep) Run(ctx context.Context, s *State) error {
 		}
 	}
 	s.Logf("%s: modules, %s, %s/", ws, VarsFileName, ArtifactsDir)
+	for _, w := range s.Plan.Warnings() {
+		s.Warnf("%s", w)
+	}
 	return nil
 }
 
@@ -421,24 +425,37 @@ func (planStep) Run(ctx context.Context, s *State) error {
 		s.printStaticResources()
 		return Skip("%s", s.PlanSkipped)
 	}
-	p := NewProgress(0)
-	s.PlanProgress = p
-	// The plan prints a handful of lines (diagnostics, the summary), so it
-	// always uses the plain view.
-	r := &PlainRenderer{W: s.Log, Progress: p, Indent: "    "}
 	s.PlanFile = PlanFileName
+	p, err := s.plan(ctx, "plan")
+	s.PlanProgress = p
+	if err != nil {
+		return err
+	}
+	s.printPlanned()
+	s.DatabaseChanges = DatabaseChanges(s.Previous, s.Vars)
+	for _, c := range s.DatabaseChanges {
+		s.Logf("%s", c)
+	}
+	return nil
+}
+
+// plan runs `terraform plan -out` into the saved plan file. The plan
+// prints a handful of lines (diagnostics, the summary), so it always uses
+// the plain view.
+func (s *State) plan(ctx context.Context, what string) (*Progress, error) {
+	p := NewProgress(0)
+	r := &PlainRenderer{W: s.Log, Progress: p, Indent: "    "}
 	stream := tf.StreamWriter(r.Handle)
 	_, err := s.Runner.Plan(ctx, tf.PlanOptions{Out: s.PlanFile}, stream)
 	stream.Close()
 	r.Close()
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return p, ctx.Err()
 		}
-		return terraformFailed("plan", p, s.Options.Workspace, err)
+		return p, terraformFailed(what, p, s.Options.Workspace, err)
 	}
-	s.printPlanned()
-	return nil
+	return p, nil
 }
 
 // printPlanned lists what the plan changes, grouped by module.
@@ -600,6 +617,15 @@ type applyStep struct{}
 func (applyStep) Name() string { return "apply" }
 
 func (applyStep) Run(ctx context.Context, s *State) error {
+	if s.Migrated {
+		// The targeted upload made the saved plan stale; plan the rest
+		// (the same changes the user confirmed, minus the upload).
+		pp, err := s.plan(ctx, "plan (after the migration)")
+		if err != nil {
+			return err
+		}
+		s.PlanProgress.Summary = pp.Summary
+	}
 	total := 0
 	if s.PlanProgress != nil && s.PlanProgress.Summary != nil {
 		total = s.PlanProgress.Summary.Operations()

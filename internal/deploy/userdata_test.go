@@ -3,6 +3,7 @@ package deploy
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,6 +96,12 @@ func TestDashboardUserDataShape(t *testing.T) {
 		t.Errorf("runcmd = %v, want it to enable and start the service", cc.RunCmd)
 	}
 
+	// The log file reaches the log group Terraform creates
+	// (terraform/observability.tf).
+	if agent := cc.file(t, "/opt/aws/amazon-cloudwatch-agent/etc/flytrap.json"); !strings.Contains(agent, `"log_group_name": "/ec2/flytrap-prod-dashboard"`) || !strings.Contains(agent, `"file_path": "/var/log/flytrap/dashboard.log"`) || !json.Valid([]byte(agent)) {
+		t.Errorf("CloudWatch agent config:\n%s", agent)
+	}
+
 	unit := cc.file(t, "/etc/systemd/system/flytrap-dashboard.service")
 	directives := map[string][]string{}
 	for _, line := range strings.Split(unit, "\n") {
@@ -114,6 +121,7 @@ func TestDashboardUserDataShape(t *testing.T) {
 		{"CapabilityBoundingSet", "CAP_NET_BIND_SERVICE"},
 		{"StartLimitIntervalSec", "0"},
 		{"WantedBy", "multi-user.target"},
+		{"StandardOutput", "append:/var/log/flytrap/dashboard.log"},
 	} {
 		if got := directives[want.key]; len(got) != 1 || got[0] != want.value {
 			t.Errorf("%s = %v, want %q", want.key, got, want.value)

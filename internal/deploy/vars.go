@@ -28,6 +28,8 @@ type Vars struct {
 	AdminEmail            string            `json:"admin_email"`
 	AlertEmail            string            `json:"alert_email"`
 	Domain                string            `json:"domain"`
+	IngestDomain          string            `json:"ingest_domain"`
+	IngestZoneID          string            `json:"ingest_zone_id"`
 	DashboardInstanceType string            `json:"dashboard_instance_type"`
 	DBInstanceClass       string            `json:"db_instance_class"`
 	DBAllocatedStorage    int               `json:"db_allocated_storage"`
@@ -72,6 +74,8 @@ func BuildVars(p plan.Plan, r Resolved, userData string) Vars {
 		AdminEmail:            p.AdminEmail,
 		AlertEmail:            p.AlertEmail,
 		Domain:                p.Domain,
+		IngestDomain:          p.IngestDomain,
+		IngestZoneID:          p.IngestZoneID,
 		DashboardInstanceType: p.Sizes.DashboardInstanceType,
 		DBInstanceClass:       p.Sizes.DBInstanceClass,
 		DBAllocatedStorage:    p.Sizes.DBAllocatedStorageGB,

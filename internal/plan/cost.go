@@ -22,26 +22,27 @@ const (
 	// HoursPerMonth is AWS's billing month (365 × 24 / 12).
 	HoursPerMonth = 730
 
-	priceEBSgp3GBMonth     = 0.08         // EBS gp3 storage, per GB-month (3000 IOPS / 125 MB/s included)
-	pricePublicIPv4Hour    = 0.005        // any public IPv4 address, attached or not (since Feb 2024)
-	priceRDSgp3GBMonth     = 0.115        // RDS gp3 storage, Single-AZ, per GB-month
-	priceRDSBackupGBMonth  = 0.095        // RDS backup storage beyond the free allowance (= provisioned storage)
-	priceLambdaArmGBSecond = 0.0000133334 // Lambda on arm64, per GB-second
-	priceLambdaPerMillion  = 0.20         // Lambda requests
-	priceHTTPAPIPerMillion = 1.00         // API Gateway HTTP API, first 300 M requests
-	priceSQSPerMillion     = 0.40         // SQS standard queue requests (64 KB chunks)
-	priceLogsIngestGB      = 0.50         // CloudWatch Logs ingestion, per GB
-	priceLogsStoreGBMonth  = 0.03         // CloudWatch Logs storage, per GB-month (compressed)
-	priceAlarmMonth        = 0.10         // CloudWatch standard-resolution metric alarm
-	priceS3GBMonth         = 0.023        // S3 Standard, first 50 TB
-	priceS3PutPerThousand  = 0.005        // S3 PUT, COPY, POST, LIST
-	priceS3GetPerThousand  = 0.0004       // S3 GET
-	priceSecretMonth       = 0.40         // Secrets Manager, per secret-month
-	dashboardRootVolumeGB  = 20           // terraform/modules/dashboard root_volume_gb default
-	cloudWatchAlarms       = 2            // DLQ depth and oldest message age (modules/queue)
-	sqsLongPollSeconds     = 20           // Lambda's SQS pollers use 20 s long polls
-	sqsIdlePollers         = 5            // Lambda starts 5 pollers per SQS event source
-	logCompressionRatio    = 0.15         // stored size / ingested size, roughly
+	priceEBSgp3GBMonth      = 0.08         // EBS gp3 storage, per GB-month (3000 IOPS / 125 MB/s included)
+	pricePublicIPv4Hour     = 0.005        // any public IPv4 address, attached or not (since Feb 2024)
+	priceRDSgp3GBMonth      = 0.115        // RDS gp3 storage, Single-AZ, per GB-month
+	priceRDSBackupGBMonth   = 0.095        // RDS backup storage beyond the free allowance (= provisioned storage)
+	priceLambdaArmGBSecond  = 0.0000133334 // Lambda on arm64, per GB-second
+	priceLambdaPerMillion   = 0.20         // Lambda requests
+	priceHTTPAPIPerMillion  = 1.00         // API Gateway HTTP API, first 300 M requests
+	priceSQSPerMillion      = 0.40         // SQS standard queue requests (64 KB chunks)
+	priceLogsIngestGB       = 0.50         // CloudWatch Logs ingestion, per GB
+	priceLogsStoreGBMonth   = 0.03         // CloudWatch Logs storage, per GB-month (compressed)
+	priceAlarmMonth         = 0.10         // CloudWatch standard-resolution metric alarm
+	priceRDSSnapshotGBMonth = 0.095        // RDS snapshot storage beyond the free backup allowance
+	priceS3GBMonth          = 0.023        // S3 Standard, first 50 TB
+	priceS3PutPerThousand   = 0.005        // S3 PUT, COPY, POST, LIST
+	priceS3GetPerThousand   = 0.0004       // S3 GET
+	priceSecretMonth        = 0.40         // Secrets Manager, per secret-month
+	dashboardRootVolumeGB   = 20           // terraform/modules/dashboard root_volume_gb default
+	cloudWatchAlarms        = 9            // modules/queue (2) and terraform/observability.tf (7)
+	sqsLongPollSeconds      = 20           // Lambda's SQS pollers use 20 s long polls
+	sqsIdlePollers          = 5            // Lambda starts 5 pollers per SQS event source
+	logCompressionRatio     = 0.15         // stored size / ingested size, roughly
 )
 
 // ec2HourlyUSD holds Linux on-demand prices of the Graviton types the
@@ -102,6 +103,10 @@ type LineItem struct {
 
 // Estimate is a plan's approximate monthly AWS bill.
 type Estimate struct {
+	// Region is the plan's region; PriceRegion the one the prices are
+	// for. They differ for every region but us-east-1, and every short
+	// form of the estimate (Headline) says so.
+	Region      string     `json:"region"`
 	PriceRegion string     `json:"price_region"`
 	PricesAsOf  string     `json:"prices_as_of"`
 	Usage       Usage      `json:"usage"`
@@ -118,7 +123,7 @@ func EstimateMonthlyCost(p Plan) Estimate {
 
 // EstimateMonthlyCostAt estimates p's monthly cost at usage u.
 func EstimateMonthlyCostAt(p Plan, u Usage) Estimate {
-	e := Estimate{PriceRegion: PriceRegion, PricesAsOf: PricesAsOf, Usage: u}
+	e := Estimate{Region: p.AWS.Region, PriceRegion: PriceRegion, PricesAsOf: PricesAsOf, Usage: u}
 	add := func(service, item, detail string, usd float64) {
 		e.Items = append(e.Items, LineItem{Service: service, Item: item, Detail: detail, MonthlyUSD: round2(usd)})
 	}
@@ -189,6 +194,17 @@ func EstimateMonthlyCostAt(p Plan, u Usage) Estimate {
 	return e
 }
 
+// Headline is the estimate in one phrase, naming the region whose prices
+// it uses: "about $35/month at us-east-1 list prices (eu-west-1 is
+// usually 0-25% dearer)".
+func (e Estimate) Headline() string {
+	s := fmt.Sprintf("about $%.0f/month at %s list prices", e.TotalUSD, e.PriceRegion)
+	if e.Region != "" && e.Region != e.PriceRegion {
+		s += fmt.Sprintf(" (%s is usually 0-25%% dearer)", e.Region)
+	}
+	return s
+}
+
 // WriteText prints the estimate as a table.
 func (e Estimate) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "Estimated monthly cost: about $%.0f (%s on-demand list prices of %s, %s events/month)\n",
@@ -225,3 +241,8 @@ func count(v float64) string {
 	}
 	return b.String()
 }
+
+// SnapshotMonthlyUSD is what a kept database snapshot of gb GiB costs a
+// month at PriceRegion's list price (a final snapshot outlives its
+// database, so it has no free allowance).
+func SnapshotMonthlyUSD(gb int) float64 { return round2(float64(gb) * priceRDSSnapshotGBMonth) }

@@ -42,6 +42,11 @@ type Plan struct {
 	AlertEmail string `yaml:"alert_email" json:"alert_email"`
 	// Domain serves the dashboard over HTTPS; "" for http://<elastic ip>.
 	Domain string `yaml:"domain" json:"domain"`
+	// IngestDomain is a stable host name for the ingest API, so DSNs
+	// survive a redeploy; "" uses the random execute-api host.
+	// IngestZoneID is the Route 53 hosted zone holding it.
+	IngestDomain string `yaml:"ingest_domain,omitempty" json:"ingest_domain,omitempty"`
+	IngestZoneID string `yaml:"ingest_zone_id,omitempty" json:"ingest_zone_id,omitempty"`
 	// Size names the preset Sizes came from, or "custom". Sizes are
 	// authoritative: Normalize recomputes Size from them.
 	Size string `yaml:"size" json:"size"`
@@ -174,6 +179,8 @@ func (p *Plan) Normalize() {
 	p.AdminEmail = strings.TrimSpace(p.AdminEmail)
 	p.AlertEmail = strings.TrimSpace(p.AlertEmail)
 	p.Domain = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p.Domain)), ".")
+	p.IngestDomain = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(p.IngestDomain)), ".")
+	p.IngestZoneID = strings.TrimSpace(p.IngestZoneID)
 	p.Size = PresetOf(p.Sizes)
 }
 
@@ -192,7 +199,7 @@ func PresetOf(s Sizes) string {
 // later. internal/deploy's contract test runs both on the same values.
 var (
 	nameRe          = regexp.MustCompile(`^[a-z][a-z0-9-]{2,20}$`)
-	regionRe        = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`)
+	regionRe        = regexp.MustCompile(`^[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`)
 	emailRe         = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	domainRe        = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	instanceTypeRe  = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
@@ -214,12 +221,32 @@ func ValidateName(s string) error {
 	return nil
 }
 
+// maxRegionLen bounds the region, which is part of the IAM names
+// (GlobalNames): 8 + 21 + 1 + 20 + 10 = 60 of IAM's 64 characters.
+const maxRegionLen = 20
+
 // ValidateRegion checks a region name's shape (not that it exists).
 func ValidateRegion(s string) error {
-	if !regionRe.MatchString(s) {
+	if !regionRe.MatchString(s) || len(s) > maxRegionLen {
 		return fmt.Errorf("region %q must look like eu-west-1", s)
 	}
 	return nil
+}
+
+// GlobalNames are the names of the deployment's resources that are unique
+// across all regions of the account (IAM roles and the instance profile) or
+// across AWS (the bucket), as the Terraform modules build them. Each holds
+// the region, so one deployment name can be used in two regions; the state
+// is per region and would not see the other region's names.
+func (p Plan) GlobalNames(accountID string) []string {
+	prefix := "flytrap-" + p.Name
+	iam := prefix + "-" + p.AWS.Region
+	return []string{
+		iam + "-ingest",
+		iam + "-processor",
+		iam + "-dashboard",
+		prefix + "-" + accountID + "-" + p.AWS.Region,
+	}
 }
 
 // ValidateEmail checks an e-mail address; required says whether "" is
@@ -244,6 +271,22 @@ func ValidateDomain(s string) error {
 	}
 	if len(s) > 253 || !domainRe.MatchString(s) {
 		return fmt.Errorf("domain %q must be a lowercase host name such as errors.example.com", s)
+	}
+	return nil
+}
+
+var zoneIDRe = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+
+// validateZone checks the Route 53 zone of the ingest domain: required
+// with one, meaningless without.
+func validateZone(domain, zone string) error {
+	switch {
+	case domain != "" && zone == "":
+		return errors.New("the ingest domain needs the Route 53 hosted zone that holds it (aws route53 list-hosted-zones-by-name)")
+	case domain == "" && zone != "":
+		return errors.New("a hosted zone without an ingest domain; set both or neither")
+	case zone != "" && !zoneIDRe.MatchString(zone):
+		return fmt.Errorf("%q is not a Route 53 hosted zone ID (like Z0123456789ABCDEFGHIJ)", zone)
 	}
 	return nil
 }
@@ -286,6 +329,8 @@ func (p Plan) Validate() error {
 	add("admin_email", ValidateEmail(p.AdminEmail, true))
 	add("alert_email", ValidateEmail(p.AlertEmail, false))
 	add("domain", ValidateDomain(p.Domain))
+	add("ingest_domain", ValidateDomain(p.IngestDomain))
+	add("ingest_zone_id", validateZone(p.IngestDomain, p.IngestZoneID))
 	if p.Size != SizeCustom {
 		if _, ok := Presets[p.Size]; !ok {
 			add("size", fmt.Errorf("%q is not one of %s or %s", p.Size, strings.Join(PresetNames, ", "), SizeCustom))
@@ -353,6 +398,18 @@ func validateTags(tags map[string]string) error {
 			// EC2 allows only these characters.
 			return fmt.Errorf("tag %q: keys may hold only letters, digits and + - = . , _ : @", k)
 		}
+	}
+	return nil
+}
+
+// PlainHTTPWarning is what init and deploy say, loudly, about a plan
+// without a domain: the dashboard then has no certificate.
+const PlainHTTPWarning = "no domain: the dashboard is served over plain HTTP at http://<elastic ip>, so sign-in, the first admin password and session cookies cross the internet unencrypted (cookies are not Secure); set a domain (flytrap init --domain errors.example.com, or domain: in flytrap.yaml) for HTTPS with a Let's Encrypt certificate"
+
+// Warnings are what is allowed but unsafe in p.
+func (p Plan) Warnings() []string {
+	if p.Domain == "" {
+		return []string{PlainHTTPWarning}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -59,6 +60,11 @@ func TestValidate(t *testing.T) {
 		{"name double hyphen", func(p *Plan) { p.Name = "pr--od" }, "two hyphens"},
 		{"bad region", func(p *Plan) { p.AWS.Region = "europe" }, "aws.region"},
 		{"gov region", func(p *Plan) { p.AWS.Region = "us-gov-west-1" }, ""},
+		{"ingest domain", func(p *Plan) { p.IngestDomain, p.IngestZoneID = "ingest.example.com", "Z0123456789ABCDEFGHIJ" }, ""},
+		{"ingest domain without zone", func(p *Plan) { p.IngestDomain = "ingest.example.com" }, "ingest_zone_id: the ingest domain needs the Route 53 hosted zone"},
+		{"zone without ingest domain", func(p *Plan) { p.IngestZoneID = "Z0123456789ABCDEFGHIJ" }, "set both or neither"},
+		{"bad zone", func(p *Plan) { p.IngestDomain, p.IngestZoneID = "ingest.example.com", "zone-1" }, `"zone-1" is not a Route 53 hosted zone ID`},
+		{"region too long for IAM names", func(p *Plan) { p.AWS.Region = "ap-southeasternmost-1" }, "aws.region"},
 		{"missing admin", func(p *Plan) { p.AdminEmail = "" }, "admin_email: an e-mail address is required"},
 		{"bad admin", func(p *Plan) { p.AdminEmail = "admin" }, "is not an e-mail address"},
 		{"bad alert", func(p *Plan) { p.AlertEmail = "a@b" }, "alert_email"},
@@ -228,6 +234,69 @@ func TestPresetsAreValid(t *testing.T) {
 			if strings.Contains(it.Detail, "not in the table") {
 				t.Errorf("preset %s: %s %s has no price", name, it.Service, it.Item)
 			}
+		}
+	}
+}
+
+// TestGlobalNames: the names IAM and S3 keep beyond one region carry the
+// region, and the longest name and region allowed still fit their limits
+// (IAM 64, S3 63), so init's validation rules out a failing apply.
+func TestGlobalNames(t *testing.T) {
+	p := Default()
+	p.Name, p.AWS.Region = "prod", "eu-west-1"
+	want := []string{"flytrap-prod-eu-west-1-ingest", "flytrap-prod-eu-west-1-processor", "flytrap-prod-eu-west-1-dashboard", "flytrap-prod-123456789012-eu-west-1"}
+	if got := p.GlobalNames("123456789012"); !slices.Equal(got, want) {
+		t.Errorf("GlobalNames = %v, want %v", got, want)
+	}
+	other := p
+	other.AWS.Region = "us-east-1"
+	for _, n := range other.GlobalNames("123456789012") {
+		if slices.Contains(want, n) {
+			t.Errorf("%s is the same in two regions", n)
+		}
+	}
+	p.Name, p.AWS.Region = strings.Repeat("a", 21), "aa-abcdefghijklmno-1" // 20 characters
+	if err := errors.Join(ValidateName(p.Name), ValidateRegion(p.AWS.Region)); err != nil {
+		t.Fatal(err)
+	}
+	names := p.GlobalNames("123456789012")
+	for _, n := range names[:3] {
+		if len(n) > 64 {
+			t.Errorf("IAM name %s has %d characters, over 64", n, len(n))
+		}
+	}
+	if b := names[3]; len(b) > 63 {
+		t.Errorf("bucket name %s has %d characters, over 63", b, len(b))
+	}
+}
+
+// TestCheckCatalog: every preset and the default region are in the
+// catalog; typos are refused with a suggestion.
+func TestCheckCatalog(t *testing.T) {
+	for _, name := range PresetNames {
+		p := Default()
+		p.Sizes = Presets[name]
+		if err := CheckCatalog(p); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
+	}
+	for _, c := range []struct {
+		edit func(*Plan)
+		want string
+	}{
+		{func(p *Plan) { p.AWS.Region = "us-gov-west-1" }, ""},
+		{func(p *Plan) { p.AWS.Region = "eu-wets-1" }, `"eu-wets-1" is not an AWS region (did you mean eu-west-1?)`},
+		{func(p *Plan) { p.AWS.Region = "xx-nowhere-9" }, `"xx-nowhere-9" is not an AWS region`},
+		{func(p *Plan) { p.Sizes.DashboardInstanceType = "m7g.metal" }, ""},
+		{func(p *Plan) { p.Sizes.DashboardInstanceType = "t4g.metal" }, `t4g has no size "metal"`},
+		{func(p *Plan) { p.Sizes.DBInstanceClass = "db.r7g.large" }, ""},
+		{func(p *Plan) { p.Sizes.DBInstanceClass = "db.t4.micro" }, `"db.t4" is not an RDS for PostgreSQL family (did you mean db.t3?)`},
+	} {
+		p := Default()
+		c.edit(&p)
+		err := CheckCatalog(p)
+		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("CheckCatalog(%s, %s, %s) = %v, want %q", p.AWS.Region, p.Sizes.DashboardInstanceType, p.Sizes.DBInstanceClass, err, c.want)
 		}
 	}
 }

@@ -216,9 +216,11 @@ func Build(ctx context.Context, o BuildOptions) error {
 	cmd := exec.CommandContext(ctx, o.Go, args...)
 	cmd.Dir = o.Source
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+	// The compiler's output is kept for the error only: on success it is
+	// nothing but "go: downloading ..." lines, noise on a deploy's console.
 	var stderr bytes.Buffer
-	cmd.Stdout = o.Log
-	cmd.Stderr = io.MultiWriter(o.Log, &stderr)
+	cmd.Stdout = &stderr
+	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("cross-compile the runtime binaries (%s %s in %s): %w\n%s", o.Go, strings.Join(args, " "), o.Source, err, strings.TrimSpace(stderr.String()))
 	}

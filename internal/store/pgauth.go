@@ -82,7 +82,7 @@ func (d *DB) migrateIfBehind(ctx context.Context) error {
 	if err := d.migrate(ctx); err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "42501" { // insufficient_privilege
-			return fmt.Errorf("%w (the schema is at version %d and this binary needs %d; the dashboard applies migrations when it starts)", err, current, latest)
+			return fmt.Errorf("%w (the schema is at version %d and this binary needs %d; flytrap deploy migrates it before it updates the functions, the dashboard when it starts)", err, current, latest)
 		}
 		return err
 	}

@@ -26,8 +26,8 @@ const PinnedVersion = "1.11.4"
 
 // Version constraints for the two uses. A real deploy locks the S3 state
 // with a lock file next to it (use_lockfile, Terraform ≥ 1.10), which
-// needs no DynamoDB table; an offline plan only needs what the modules
-// declare (required_version >= 1.5).
+// needs no DynamoDB table (the root module requires it); an offline plan
+// only needs what terraform.OfflineOverride declares (>= 1.5).
 const (
 	DeployConstraint = ">= 1.10"
 	PlanConstraint   = ">= 1.5"

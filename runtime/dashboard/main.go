@@ -53,6 +53,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -65,7 +66,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/getflytrap/flytrap/internal/app"
@@ -88,6 +92,15 @@ func main() {
 		os.Exit(1)
 	}
 	ops.SetMemoryLimit(opts.memoryLimitMB, os.Getenv)
+	if len(os.Args) == 2 && os.Args[1] == "migrate" {
+		// `flytrap deploy` runs this through SSM before it updates the
+		// functions (internal/deploy MigrateCommand).
+		if err := migrate(ctx, opts, os.Stdout); err != nil {
+			log.Error("migration failed", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, opts, log); err != nil {
 		log.Error("dashboard stopped", "err", err)
 		os.Exit(1)
@@ -149,6 +162,66 @@ func optionsFromEnv(getenv func(string) string) (options, error) {
 // used for new connections before it is read again.
 const secretMaxAge = time.Minute
 
+// opened is what openStore gives run: the database, the instance's
+// configuration and the AWS clients built for it.
+type opened struct {
+	db  *store.DB
+	rc  awsx.RuntimeConfig
+	cfg aws.Config
+	s3  *s3.Client
+	sm  *secretsmanager.Client
+}
+
+// openStore reads the instance's configuration and opens the database as
+// its owner, which migrates the schema, and makes sure the processor's
+// login exists with its grants.
+func openStore(ctx context.Context, opts options) (opened, error) {
+	inst, err := awsx.ReadInstance(ctx, imds.New(imds.Options{}))
+	if err != nil {
+		return opened{}, err
+	}
+	cfg, err := awsx.AWSConfig(inst.Region, os.Getenv)
+	if err != nil {
+		return opened{}, err
+	}
+	o := opened{cfg: cfg, s3: awsx.NewS3Client(cfg), sm: awsx.NewSecretsManagerClient(cfg)}
+	if o.rc, err = awsx.LoadRuntimeConfig(ctx, o.s3, inst.Bucket, inst.ConfigKey); err != nil {
+		return opened{}, err
+	}
+	rc := o.rc
+	cred, err := awsx.GetDBCredentials(ctx, o.sm, rc.DBMasterSecretARN)
+	if err != nil {
+		return opened{}, err
+	}
+	o.db, err = store.OpenPostgres(ctx, masterDSN(rc, cred.Username, opts.dbSSLMode), awsx.SecretPassword(o.sm, rc.DBMasterSecretARN, secretMaxAge))
+	if err != nil {
+		return opened{}, fmt.Errorf("database %s:%d/%s: %w", rc.DBHost, rc.DBPort, rc.DBName, err)
+	}
+	if err := o.db.EnsureProcessorRole(ctx, rc.DBProcessorUser); err != nil {
+		o.db.Close()
+		return opened{}, err
+	}
+	return o, nil
+}
+
+// migrate brings the schema to this binary's version and exits: the
+// one-shot migration `flytrap deploy` runs before the functions move to a
+// version that needs the new schema.
+func migrate(ctx context.Context, opts options, out io.Writer) error {
+	o, err := openStore(ctx, opts)
+	if err != nil {
+		return err
+	}
+	db, rc := o.db, o.rc
+	defer db.Close()
+	var v int64
+	if err := db.SQL().QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "database %s of %q migrated: store schema version %d\n", rc.DBName, rc.Name, v)
+	return nil
+}
+
 // run starts the dashboard and serves until ctx ends.
 func run(ctx context.Context, opts options, log *slog.Logger) error {
 	// systemd creates it; started any other way, /readyz's disk check
@@ -156,34 +229,13 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 	if err := os.MkdirAll(opts.stateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory %s: %w (set STATE_DIRECTORY to a writable directory)", opts.stateDir, err)
 	}
-	inst, err := awsx.ReadInstance(ctx, imds.New(imds.Options{}))
+	o, err := openStore(ctx, opts)
 	if err != nil {
 		return err
 	}
-	cfg, err := awsx.AWSConfig(inst.Region, os.Getenv)
-	if err != nil {
-		return err
-	}
-	s3c := awsx.NewS3Client(cfg)
-	rc, err := awsx.LoadRuntimeConfig(ctx, s3c, inst.Bucket, inst.ConfigKey)
-	if err != nil {
-		return err
-	}
-	log.Info("configuration loaded", "deployment", rc.Name, "region", rc.Region, "domain", rc.Domain, "bucket", rc.Bucket)
-
-	sm := awsx.NewSecretsManagerClient(cfg)
-	cred, err := awsx.GetDBCredentials(ctx, sm, rc.DBMasterSecretARN)
-	if err != nil {
-		return err
-	}
-	db, err := store.OpenPostgres(ctx, masterDSN(rc, cred.Username, opts.dbSSLMode), awsx.SecretPassword(sm, rc.DBMasterSecretARN, secretMaxAge))
-	if err != nil {
-		return fmt.Errorf("database %s:%d/%s: %w", rc.DBHost, rc.DBPort, rc.DBName, err)
-	}
+	db, rc, s3c := o.db, o.rc, o.s3
 	defer db.Close()
-	if err := db.EnsureProcessorRole(ctx, rc.DBProcessorUser); err != nil {
-		return err
-	}
+	log.Info("configuration loaded", "deployment", rc.Name, "region", rc.Region, "domain", rc.Domain, "bucket", rc.Bucket)
 	salt, err := db.EnsureSetting(ctx, "ip_hash_salt", randomHex(32))
 	if err != nil {
 		return err
@@ -207,7 +259,7 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 	// The instance role may write below the source-map prefix; the
 	// processor only reads it.
 	blobs := artifact.S3{Client: s3c, Bucket: rc.Bucket, Prefix: cmp.Or(rc.SourceMapsPrefix, "sourcemaps/")}
-	alerts, extra := alertsSetup(ctx, sm, awsx.NewSNSTopics(awsx.NewSNSClient(cfg)), rc, db, os.Getenv, log)
+	alerts, extra := alertsSetup(ctx, o.sm, awsx.NewSNSTopics(awsx.NewSNSClient(o.cfg)), rc, db, os.Getenv, log)
 	a := newApp(db, pub, blobs, rc, opts, alerts, extra, log)
 	wg.Add(1)
 	go func() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -480,5 +481,33 @@ func TestOptionsFromEnv(t *testing.T) {
 			o.publishEvery != 30*time.Second || o.minFreeBytes != tt.minFree || o.memoryLimitMB != tt.memLimit {
 			t.Errorf("%v: options %+v, %v", tt.env, o, err)
 		}
+	}
+}
+
+// TestMigrateOnly: `flytrap-dashboard migrate`, which `flytrap deploy`
+// runs through SSM before updating the functions, brings a fresh database
+// to the binary's schema, creates the processor's login, and serves
+// nothing.
+func TestMigrateOnly(t *testing.T) {
+	w := newWorld(t, "")
+	var out bytes.Buffer
+	opts := options{dbSSLMode: "disable", stateDir: filepath.Join(t.TempDir(), "never-created")}
+	if err := migrate(context.Background(), opts, &out); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), w.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var version int64
+	if err := db.SQL().QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&version); err != nil || version == 0 {
+		t.Fatalf("schema version %d, %v", version, err)
+	}
+	if want := fmt.Sprintf("store schema version %d\n", version); !strings.HasSuffix(out.String(), want) {
+		t.Errorf("output %q, want it to end with %q", out.String(), want)
+	}
+	if _, err := os.Stat(opts.stateDir); err == nil {
+		t.Error("migrate created the state directory: it must only migrate")
 	}
 }

@@ -38,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -184,20 +185,54 @@ type function struct {
 	// as sent.
 	maps artifact.Blobs
 	log  *slog.Logger
+	// now is the clock (nil: time.Now).
+	now func() time.Time
 
-	mu    sync.Mutex
-	batch func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+	mu       sync.Mutex
+	batch    func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+	db       *store.DB
+	lastUsed time.Time
 }
+
+// idleReset is how long the pool may sit unused before its idle
+// connections are dropped. Lambda's VPC network interfaces drop a TCP flow
+// idle for 350 s without telling either end, and a frozen execution
+// environment runs no pool cleaner: the first query on such a connection
+// would hang until the invocation timed out, and the batch would wait a
+// visibility timeout (395 s) for its redelivery. Below 350 s, a pause
+// costs a fresh connection instead.
+const idleReset = 300 * time.Second
 
 // handle processes one batch. Without a database no record can succeed, so
 // a failed connect fails the invocation, which retries the whole batch.
 func (f *function) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	f.dropStaleConnections()
 	batch, err := f.batchHandler(ctx)
 	if err != nil {
 		f.log.Error("processor: batch not processed", "records", len(ev.Records), "err", err)
 		return events.SQSEventResponse{}, err
 	}
 	return batch(ctx, ev)
+}
+
+// dropStaleConnections closes the pool's idle connections after a pause
+// of idleReset or more (see idleReset).
+func (f *function) dropStaleConnections() {
+	now := time.Now()
+	if f.now != nil {
+		now = f.now()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.db != nil && !f.lastUsed.IsZero() && now.Sub(f.lastUsed) >= idleReset {
+		sqlDB := f.db.SQL()
+		// OpenPostgres keeps as many idle connections as it opens.
+		keep := sqlDB.Stats().MaxOpenConnections
+		sqlDB.SetMaxIdleConns(0) // closes the idle ones now
+		sqlDB.SetMaxIdleConns(keep)
+		f.log.Info("processor: dropped idle database connections after a pause", "idle", now.Sub(f.lastUsed).Round(time.Second))
+	}
+	f.lastUsed = now
 }
 
 func (f *function) batchHandler(ctx context.Context) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
@@ -208,8 +243,12 @@ func (f *function) batchHandler(ctx context.Context) (func(context.Context, even
 	}
 	db, err := f.connect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("connect to the database: %w", err)
+		// A schema newer or older than this code (an upgrade not yet
+		// migrated, a rollback) ends here too: nothing is stored, and
+		// the failed invocation leaves the batch queued.
+		return nil, fmt.Errorf("connect to the database: %w; the events stay in the queue and SQS redelivers them (after 5 receives they move to the dead-letter queue)", err)
 	}
+	f.db = db
 	// Each batch's stored events are announced with NOTIFY in the batch's
 	// transaction, for the dashboard's live stream; the Lambda never calls
 	// anything outside the VPC.

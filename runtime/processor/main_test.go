@@ -341,6 +341,87 @@ func TestNoWebSocket(t *testing.T) {
 	}
 }
 
+// TestProcessorRefusesOtherSchema: facing a schema newer or older than
+// its own (a deploy that has not migrated yet, or a rollback), the
+// processor refuses the whole batch with a message saying so, stores
+// nothing, and the batch stays in the queue for SQS to redeliver. Run
+// against real PostgreSQL with the store's own migration table.
+func TestProcessorRefusesOtherSchema(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		sql   string
+		wants []string
+	}{
+		{"newer", `INSERT INTO schema_migrations (version, name, applied_at) SELECT MAX(version) + 1, 'from_a_newer_flytrap.sql', 0 FROM schema_migrations`,
+			[]string{"newer than this binary's", "the events stay in the queue"}},
+		{"older", `DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)`,
+			[]string{"permission denied", "flytrap deploy migrates", "the events stay in the queue"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db := newDatabase(t)
+			if _, err := db.master.SQL().Exec(c.sql); err != nil {
+				t.Fatal(err)
+			}
+			e, err := readEnv(func(k string) string { return db.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			sign := e.passwordSource(credentials.NewStaticCredentialsProvider("AKIDPROCESSOR", "secret", ""))
+			f := &function{log: quiet, connect: func(ctx context.Context) (*store.DB, error) {
+				return store.OpenPostgres(ctx, e.dsn(), sign)
+			}}
+			resp, err := f.handle(context.Background(), loadBatch(t))
+			if err == nil {
+				t.Fatalf("the batch was processed against a %s schema: %+v", c.name, resp)
+			}
+			for _, want := range c.wants {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if n := db.count(t, "SELECT COUNT(*) FROM events"); n != 0 {
+				t.Errorf("%d events stored", n)
+			}
+		})
+	}
+}
+
+// TestProcessorDropsConnectionsAfterPause: a batch after a pause of
+// idleReset or more starts on fresh connections, so a connection the VPC
+// dropped while the environment was frozen is never used; a batch soon
+// after the last reuses the pool.
+func TestProcessorDropsConnectionsAfterPause(t *testing.T) {
+	db := newDatabase(t)
+	e, err := readEnv(func(k string) string { return db.env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := e.passwordSource(credentials.NewStaticCredentialsProvider("AKIDPROCESSOR", "secret", ""))
+	clock := time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)
+	f := &function{log: quiet, now: func() time.Time { return clock }, connect: func(ctx context.Context) (*store.DB, error) {
+		return store.OpenPostgres(ctx, e.dsn(), sign)
+	}}
+	batch := loadBatch(t)
+	run := func() {
+		t.Helper()
+		if _, err := f.handle(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	closed := func() int64 { return f.db.SQL().Stats().MaxIdleClosed }
+	clock = clock.Add(time.Minute)
+	run()
+	if n := closed(); n != 0 {
+		t.Errorf("%d connections closed after a one-minute pause, want the pool reused", n)
+	}
+	clock = clock.Add(idleReset)
+	run()
+	if n := closed(); n == 0 {
+		t.Error("no idle connection was closed after a pause of idleReset")
+	}
+}
+
 // TestProcessorSymbolicatesFromS3 uploads a minified build's map to an
 // S3-compatible fake the way the dashboard stores it, then processes an
 // SQS record whose frames point into the minified file: the stored issue

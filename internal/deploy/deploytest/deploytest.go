@@ -221,9 +221,16 @@ func (f *STSFake) Calls() int {
 type SSM struct {
 	AMI string
 	Err error
+	// CommandStatus is every command's final status ("" means Success);
+	// CommandOutput its standard output. The first GetCommandInvocation
+	// of a command answers InvocationDoesNotExist, as SSM does right after
+	// SendCommand.
+	CommandStatus ssmtypes.CommandInvocationStatus
+	CommandOutput string
 
 	mu       sync.Mutex
 	Commands []ssm.SendCommandInput
+	polled   map[string]bool
 }
 
 // GetParameter implements deploy.SSMAPI.
@@ -239,7 +246,31 @@ func (s *SSM) SendCommand(_ context.Context, in *ssm.SendCommandInput, _ ...func
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Commands = append(s.Commands, *in)
-	return &ssm.SendCommandOutput{}, nil
+	id := fmt.Sprintf("cmd-%d", len(s.Commands))
+	return &ssm.SendCommandOutput{Command: &ssmtypes.Command{CommandId: aws.String(id)}}, nil
+}
+
+// GetCommandInvocation implements deploy.SSMAPI.
+func (s *SSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocationInput, _ ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := aws.ToString(in.CommandId)
+	if !s.polled[id] {
+		if s.polled == nil {
+			s.polled = map[string]bool{}
+		}
+		s.polled[id] = true
+		return nil, &ssmtypes.InvocationDoesNotExist{Message: aws.String("not yet")}
+	}
+	status := s.CommandStatus
+	if status == "" {
+		status = ssmtypes.CommandInvocationStatusSuccess
+	}
+	out := &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(s.CommandOutput)}
+	if status != ssmtypes.CommandInvocationStatusSuccess {
+		out.StandardErrorContent = aws.String("store: migrate: 0042_example.sql: syntax error")
+	}
+	return out, nil
 }
 
 // EC2 stands in for the EC2 zone queries.
@@ -248,6 +279,25 @@ type EC2 struct {
 	// (nil: all).
 	Zones   []string
 	Offered []string
+	// ENIs is how many Lambda network interfaces each
+	// DescribeNetworkInterfaces call finds, in turn (then none).
+	ENIs []int
+	// ENIFilters records the filters of each call.
+	ENIFilters [][]ec2types.Filter
+}
+
+// DescribeNetworkInterfaces implements deploy.ENIAPI.
+func (e *EC2) DescribeNetworkInterfaces(_ context.Context, in *ec2.DescribeNetworkInterfacesInput, _ ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error) {
+	e.ENIFilters = append(e.ENIFilters, in.Filters)
+	n := 0
+	if len(e.ENIs) > 0 {
+		n, e.ENIs = e.ENIs[0], e.ENIs[1:]
+	}
+	out := &ec2.DescribeNetworkInterfacesOutput{}
+	for i := range n {
+		out.NetworkInterfaces = append(out.NetworkInterfaces, ec2types.NetworkInterface{NetworkInterfaceId: aws.String(fmt.Sprintf("eni-%d", i))})
+	}
+	return out, nil
 }
 
 // DescribeAvailabilityZones implements deploy.ZonesAPI.
@@ -280,6 +330,9 @@ type Runner struct {
 	PlanStream, ApplyStream, DestroyStream string
 	// Errors returned by each command (after replaying its stream).
 	InitErr, PlanErr, ApplyErr, DestroyErr error
+	// DestroyErrs, when set, are returned by successive Destroy calls
+	// instead of DestroyErr (then nil).
+	DestroyErrs []error
 	// OutputValues are returned by Outputs (string values).
 	OutputValues map[string]string
 
@@ -357,6 +410,14 @@ func (r *Runner) Apply(_ context.Context, o tf.ApplyOptions, w io.Writer) error 
 func (r *Runner) Destroy(_ context.Context, _ tf.DestroyOptions, w io.Writer) error {
 	r.record("destroy")
 	if err := replay(r.DestroyStream, w); err != nil {
+		return err
+	}
+	if r.DestroyErrs != nil {
+		if len(r.DestroyErrs) == 0 {
+			return nil
+		}
+		err := r.DestroyErrs[0]
+		r.DestroyErrs = r.DestroyErrs[1:]
 		return err
 	}
 	return r.DestroyErr

@@ -4,7 +4,7 @@
 # migrations with the master secret, and delivers alerts through SNS.
 #
 # Only 80 and 443 are open; there is no SSH. Shell access is SSM Session
-# Manager (AmazonSSMManagedInstanceCore). IMDSv2 is required with a hop limit
+# Manager (a scoped policy for the SSM agent, no parameter access). IMDSv2 is required with a hop limit
 # of 1, and instance tags are exposed in the metadata so cloud-init can find
 # the binary and the runtime config without any value baked into user data.
 
@@ -55,7 +55,7 @@ resource "aws_vpc_security_group_egress_rule" "postgres" {
 }
 
 resource "aws_iam_role" "this" {
-  name        = "${var.name}-dashboard"
+  name        = var.iam_name
   description = "Flytrap dashboard instance"
 
   assume_role_policy = jsonencode({
@@ -66,11 +66,6 @@ resource "aws_iam_role" "this" {
       Action    = "sts:AssumeRole"
     }]
   })
-}
-
-resource "aws_iam_role_policy_attachment" "ssm" {
-  role       = aws_iam_role.this.name
-  policy_arn = "arn:${var.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 }
 
 resource "aws_iam_role_policy" "this" {
@@ -93,10 +88,49 @@ resource "aws_iam_role_policy" "this" {
         Resource = var.bucket_arn
       },
       {
-        Sid      = "ReadWriteObjects"
+        Sid      = "ReadObjects"
         Effect   = "Allow"
-        Action   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+        Action   = "s3:GetObject"
         Resource = "${var.bucket_arn}/*"
+      },
+      {
+        # Only what the dashboard publishes: the key set, source maps and
+        # the first admin's password. Its own binary and config are not
+        # writable, so a compromised process cannot persist across restarts.
+        Sid      = "WriteOwnObjects"
+        Effect   = "Allow"
+        Action   = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+        Resource = [for k in var.writable_keys : "${var.bucket_arn}/${k}"]
+      },
+      {
+        Sid      = "NeverOverwriteOwnCode"
+        Effect   = "Deny"
+        Action   = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl"]
+        Resource = ["${var.bucket_arn}/${var.binary_key}", "${var.bucket_arn}/${var.config_key}"]
+      },
+      {
+        # What the SSM agent needs for Session Manager and Run Command (the
+        # deploy's restart), instead of AmazonSSMManagedInstanceCore, which
+        # also grants ssm:GetParameter* on every parameter of the account.
+        # These actions support no resource-level permissions.
+        Sid    = "SSMAgent"
+        Effect = "Allow"
+        Action = [
+          "ssm:UpdateInstanceInformation",
+          "ssm:ListInstanceAssociations",
+          "ssm:UpdateInstanceAssociationStatus",
+          "ssmmessages:CreateControlChannel",
+          "ssmmessages:CreateDataChannel",
+          "ssmmessages:OpenControlChannel",
+          "ssmmessages:OpenDataChannel",
+          "ec2messages:AcknowledgeMessage",
+          "ec2messages:DeleteMessage",
+          "ec2messages:FailMessage",
+          "ec2messages:GetEndpoint",
+          "ec2messages:GetMessages",
+          "ec2messages:SendReply",
+        ]
+        Resource = "*"
       },
       {
         Sid      = "PublishAlerts"
@@ -115,7 +149,7 @@ resource "aws_iam_role_policy" "this" {
 }
 
 resource "aws_iam_instance_profile" "this" {
-  name = "${var.name}-dashboard"
+  name = var.iam_name
   role = aws_iam_role.this.name
 }
 
@@ -173,7 +207,6 @@ resource "aws_instance" "this" {
     aws_s3_object.binary,
     aws_s3_object.config,
     aws_iam_role_policy.this,
-    aws_iam_role_policy_attachment.ssm,
   ]
 }
 

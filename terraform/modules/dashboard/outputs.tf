@@ -37,3 +37,8 @@ output "config_key" {
   description = "Object key of the dashboard's runtime configuration."
   value       = aws_s3_object.config.key
 }
+
+output "role_name" {
+  description = "Name of the dashboard instance role (for policies added outside the module)."
+  value       = aws_iam_role.this.name
+}

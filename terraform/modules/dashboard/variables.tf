@@ -1,3 +1,13 @@
+variable "iam_name" {
+  description = "Name of the IAM role and instance profile: IAM is global to the account, so it carries the region (\"flytrap-prod-eu-west-1-dashboard\") and the same deployment name can live in two regions."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.iam_name))
+    error_message = "IAM role and instance profile names are 1-64 characters of letters, digits and +=,.@_-."
+  }
+}
+
 variable "name" {
   description = "Prefix for resource names, e.g. \"flytrap-prod\"."
   type        = string
@@ -5,17 +15,6 @@ variable "name" {
   validation {
     condition     = can(regex("^[a-z][a-z0-9-]{2,40}$", var.name))
     error_message = "The name must be 3-41 characters of lowercase letters, digits and hyphens, starting with a letter."
-  }
-}
-
-variable "partition" {
-  description = "AWS partition of the region (aws, aws-cn, aws-us-gov), for AWS-managed policy ARNs."
-  type        = string
-  default     = "aws"
-
-  validation {
-    condition     = contains(["aws", "aws-cn", "aws-us-gov"], var.partition)
-    error_message = "The partition must be aws, aws-cn or aws-us-gov."
   }
 }
 
@@ -202,5 +201,15 @@ variable "user_data" {
   validation {
     condition     = can(regex("^(#cloud-config|#!|## template: jinja|Content-Type: multipart/)", var.user_data))
     error_message = "User data must be cloud-init input: start with \"#cloud-config\", \"#!\", \"## template: jinja\" or a MIME multipart header."
+  }
+}
+
+variable "writable_keys" {
+  description = "S3 keys (a trailing * for a prefix) the instance may write and delete: the key set, source maps, the initial admin password. Its binary and config stay read-only to it."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.writable_keys) > 0 && alltrue([for k in var.writable_keys : length(k) > 0 && !startswith(k, "/") && !startswith(k, "deploy/dashboard/")])
+    error_message = "Writable keys must be relative S3 keys outside deploy/dashboard/."
   }
 }

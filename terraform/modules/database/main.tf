@@ -86,5 +86,20 @@ resource "aws_db_instance" "this" {
   auto_minor_version_upgrade = true
   deletion_protection        = var.deletion_protection
   skip_final_snapshot        = false
-  final_snapshot_identifier  = "${local.identifier}-final"
+  # Unique per database: the creation time, fixed by ignore_changes, so a
+  # deployment of the same name created again later can be destroyed
+  # while the first one's snapshot is still kept.
+  final_snapshot_identifier = "${local.identifier}-final-${formatdate("YYYYMMDDhhmmss", timestamp())}"
+
+  # What flytrap.yaml can change (class, storage, deletion protection) is
+  # applied by this apply, not in the Sunday window: otherwise the change
+  # stays pending and every later plan shows it again. Engine minor versions
+  # still move only in the maintenance window (auto_minor_version_upgrade).
+  # The deploy lists each change with its timing (internal/deploy
+  # DatabaseChanges), so a class change's restart is never a surprise.
+  apply_immediately = true
+
+  lifecycle {
+    ignore_changes = [final_snapshot_identifier]
+  }
 }

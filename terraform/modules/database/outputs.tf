@@ -48,3 +48,8 @@ output "security_group_id" {
   description = "ID of the database security group."
   value       = aws_security_group.this.id
 }
+
+output "final_snapshot_identifier" {
+  description = "Name of the snapshot RDS takes when the database is destroyed."
+  value       = aws_db_instance.this.final_snapshot_identifier
+}

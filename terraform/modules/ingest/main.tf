@@ -4,7 +4,7 @@
 # the normalized event to SQS. It reads and writes no database.
 
 resource "aws_iam_role" "this" {
-  name        = "${var.name}-ingest"
+  name        = var.iam_name
   description = "Flytrap ingest Lambda"
 
   assume_role_policy = jsonencode({

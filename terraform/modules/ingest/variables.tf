@@ -1,3 +1,13 @@
+variable "iam_name" {
+  description = "Name of the IAM role: IAM is global to the account, so it carries the region (\"flytrap-prod-eu-west-1-ingest\") and the same deployment name can live in two regions."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.iam_name))
+    error_message = "IAM role and instance profile names are 1-64 characters of letters, digits and +=,.@_-."
+  }
+}
+
 variable "name" {
   description = "Prefix for resource names, e.g. \"flytrap-prod\"."
   type        = string
@@ -84,18 +94,17 @@ variable "throttle_burst" {
 
 variable "routes" {
   description = <<-EOT
-    Route keys sent to the ingest Lambda. HTTP APIs refuse route paths that end
-    in "/", so the Sentry routes are given without their trailing slash
-    (requests with it still match). Everything else is answered 404 by API
-    Gateway without invoking the function. OPTIONS goes to the function, which
-    answers CORS preflights exactly as `flytrap dev` does.
+    Route keys sent to the ingest Lambda. One greedy route per method: the
+    SDKs post to /api/<project>/envelope/ WITH a trailing slash, other clients
+    without, and HTTP API route paths cannot end in "/", so an exact route
+    would bet every event on how API Gateway treats the slash. {proxy+}
+    matches both forms; the function routes inside (the same mux as
+    `flytrap dev`) and answers unknown paths with its JSON 404. OPTIONS goes
+    to the function, which answers CORS preflights exactly as `flytrap dev`.
   EOT
   type        = list(string)
   default = [
-    "POST /api/{project_id}/envelope",
-    "POST /api/{project_id}/store",
-    "POST /api/errors",
-    "POST /api/rejections",
+    "POST /api/{proxy+}",
     "OPTIONS /api/{proxy+}",
   ]
 

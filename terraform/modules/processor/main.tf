@@ -33,7 +33,7 @@ resource "aws_vpc_security_group_egress_rule" "s3" {
 }
 
 resource "aws_iam_role" "this" {
-  name        = "${var.name}-processor"
+  name        = var.iam_name
   description = "Flytrap processor Lambda"
 
   assume_role_policy = jsonencode({

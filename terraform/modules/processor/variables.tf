@@ -1,3 +1,13 @@
+variable "iam_name" {
+  description = "Name of the IAM role: IAM is global to the account, so it carries the region (\"flytrap-prod-eu-west-1-processor\") and the same deployment name can live in two regions."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.iam_name))
+    error_message = "IAM role and instance profile names are 1-64 characters of letters, digits and +=,.@_-."
+  }
+}
+
 variable "name" {
   description = "Prefix for resource names, e.g. \"flytrap-prod\"."
   type        = string

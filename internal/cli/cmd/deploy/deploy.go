@@ -101,7 +101,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if profile == "" {
 		profile = "default credentials"
 	}
-	fmt.Fprintf(progress, "Deploying %q to %s with %s%s: %s sizes, about $%.0f/month\n", p.Name, p.AWS.Region, profile, mode, p.Size, est.TotalUSD)
+	fmt.Fprintf(progress, "Deploying %q to %s with %s%s: %s sizes, %s\n", p.Name, p.AWS.Region, profile, mode, p.Size, est.Headline())
 	if opts.DryRun {
 		if err := est.WriteText(progress); err != nil {
 			return err

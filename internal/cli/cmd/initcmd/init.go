@@ -37,6 +37,7 @@ type Options struct {
 	Accessible bool
 
 	Name, Region, Profile, AdminEmail, AlertEmail, Domain, Size string
+	IngestDomain, IngestZoneID                                  string
 	DashboardInstanceType, DBInstanceClass                      string
 	DBStorage, IngestMemory, ProcessorMemory, LogRetention      int
 	RetentionDays, RetentionPerIssue                            int
@@ -84,6 +85,8 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	fl.StringVar(&opts.AdminEmail, "admin-email", "", "e-mail of the first dashboard administrator")
 	fl.StringVar(&opts.AlertEmail, "alert-email", "", "e-mail subscribed to alarms (optional)")
 	fl.StringVar(&opts.Domain, "domain", "", "dashboard domain for HTTPS (optional; default http://<elastic ip>)")
+	fl.StringVar(&opts.IngestDomain, "ingest-domain", "", "stable ingest host name for DSNs, e.g. ingest.example.com (optional; needs --ingest-zone-id)")
+	fl.StringVar(&opts.IngestZoneID, "ingest-zone-id", "", "Route 53 hosted zone ID holding --ingest-domain (certificate validation and alias records)")
 	fl.StringVar(&opts.Size, "size", plan.DefaultSize, "size preset: "+strings.Join(plan.PresetNames, ", ")+" or custom")
 	fl.StringVar(&opts.DashboardInstanceType, "dashboard-instance-type", "", "dashboard EC2 type, Graviton (implies --size custom)")
 	fl.StringVar(&opts.DBInstanceClass, "db-instance-class", "", "RDS instance class (implies --size custom)")
@@ -168,7 +171,10 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	p.Normalize()
 	if err := p.Validate(); err != nil {
-		return missing(err, opts.Yes)
+		return invalid(err, opts.Yes)
+	}
+	if err := checkExists(p, profiles); err != nil {
+		return invalid(err, opts.Yes)
 	}
 	if err := plan.Save(opts.Output, p); err != nil {
 		return &cmdutil.Error{Msg: "cannot write " + opts.Output, Hint: "choose a writable path with -o", Err: err}
@@ -181,28 +187,91 @@ func Run(ctx context.Context, opts *Options) error {
 			Path     string        `json:"path"`
 			Plan     plan.Plan     `json:"plan"`
 			Estimate plan.Estimate `json:"estimate"`
-		}{opts.Output, p, est})
+			Warnings []string      `json:"warnings,omitempty"`
+		}{opts.Output, p, est, p.Warnings()})
 	}
 	out := opts.IO.Out
 	fmt.Fprintf(out, "Wrote %s: deployment %q in %s", opts.Output, p.Name, p.AWS.Region)
 	if p.AWS.Profile != "" {
 		fmt.Fprintf(out, " (profile %s)", p.AWS.Profile)
 	}
-	fmt.Fprintf(out, ", %s size.\n\n", p.Size)
+	fmt.Fprintf(out, ", %s size.\n", p.Size)
+	// The names IAM and S3 keep beyond this region: each holds the region,
+	// so the same deployment name can be used in another region.
+	fmt.Fprintf(out, "Account-wide names: %s\n\n", strings.Join(p.GlobalNames("<account>"), ", "))
 	if err := est.WriteText(out); err != nil {
 		return err
+	}
+	for _, w := range p.Warnings() {
+		fmt.Fprintf(out, "\nWARNING: %s\n", w)
 	}
 	fmt.Fprintf(out, "\nNext: flytrap deploy --dry-run   (offline preview), then flytrap deploy\n")
 	return nil
 }
 
-// missing turns validation errors into one message naming the flags.
-func missing(err error, yes bool) error {
-	hint := "answer the questions, or pass the values as flags (flytrap init --help)"
-	if yes {
-		hint = "with --yes, --name and --admin-email are required: flytrap init --yes --name prod --admin-email you@example.com"
+// flagOf names the flag of each plan field in validation messages.
+var flagOf = map[string]string{
+	"name": "--name", "aws.region": "--region", "aws.profile": "--profile",
+	"admin_email": "--admin-email", "alert_email": "--alert-email", "domain": "--domain",
+	"ingest_domain": "--ingest-domain", "ingest_zone_id": "--ingest-zone-id",
+	"sizes.dashboard_instance_type": "--dashboard-instance-type", "sizes.db_instance_class": "--db-instance-class",
+	"sizes.db_allocated_storage": "--db-storage", "sizes.ingest_memory_mb": "--ingest-memory",
+	"sizes.processor_memory_mb": "--processor-memory", "log_retention_days": "--log-retention",
+	"retention.days": "--retention-days", "retention.per_issue": "--retention-per-issue", "tags": "--tag",
+}
+
+// invalid turns validation errors (one "field: problem" a line) into one
+// message naming each value's flag. Only missing required values make the
+// plan "incomplete"; a wrong value is reported as itself.
+func invalid(err error, yes bool) error {
+	var lines []string
+	incomplete := true
+	for _, line := range strings.Split(err.Error(), "\n") {
+		field, problem, ok := strings.Cut(line, ": ")
+		if f, known := flagOf[field]; ok && known {
+			line = f + " (" + field + "): " + problem
+		}
+		if !strings.Contains(line, "is required") {
+			incomplete = false
+		}
+		lines = append(lines, "  "+line)
 	}
-	return &cmdutil.Error{Msg: "the plan is incomplete:\n" + err.Error(), Hint: hint, Code: cmdutil.ExitUsage}
+	if incomplete {
+		hint := "answer the questions, or pass the values as flags (flytrap init --help)"
+		if yes {
+			hint = "with --yes, --name and --admin-email are required: flytrap init --yes --name prod --admin-email you@example.com"
+		}
+		return &cmdutil.Error{Msg: "the plan is incomplete:\n" + strings.Join(lines, "\n"), Hint: hint, Code: cmdutil.ExitUsage}
+	}
+	return &cmdutil.Error{
+		Msg:  "invalid plan values:\n" + strings.Join(lines, "\n"),
+		Hint: "fix the values named above (flytrap init --help lists the flags); a region, type or class newer than this flytrap needs a newer flytrap",
+		Code: cmdutil.ExitUsage,
+	}
+}
+
+// checkExists checks, offline, that what the plan names exists: the
+// profile in the shared AWS files, the region, the instance type and the
+// database class in plan's embedded catalog.
+func checkExists(p plan.Plan, profiles []wizard.Profile) error {
+	var errs []error
+	if p.AWS.Profile != "" {
+		if _, ok := wizard.FindProfile(profiles, p.AWS.Profile); !ok {
+			names := make([]string, len(profiles))
+			for i, pr := range profiles {
+				names[i] = pr.Name
+			}
+			known := "there are none"
+			if len(names) > 0 {
+				known = "it has " + strings.Join(names, ", ")
+			}
+			errs = append(errs, fmt.Errorf("aws.profile: AWS profile %q is not in the shared AWS config (%s); create it with `aws configure --profile %s`, or unset AWS_PROFILE", p.AWS.Profile, known, p.AWS.Profile))
+		}
+	}
+	if err := plan.CheckCatalog(p); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // apply copies the given flags into p.
@@ -218,6 +287,8 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 	set("admin-email", &p.AdminEmail, opts.AdminEmail)
 	set("alert-email", &p.AlertEmail, opts.AlertEmail)
 	set("domain", &p.Domain, opts.Domain)
+	set("ingest-domain", &p.IngestDomain, opts.IngestDomain)
+	set("ingest-zone-id", &p.IngestZoneID, opts.IngestZoneID)
 	if changed("size") && opts.Size != plan.SizeCustom {
 		s, ok := plan.Presets[opts.Size]
 		if !ok {
@@ -326,6 +397,10 @@ func (opts *Options) nonZero(flag string) bool {
 		return opts.AlertEmail != ""
 	case "domain":
 		return opts.Domain != ""
+	case "ingest-domain":
+		return opts.IngestDomain != ""
+	case "ingest-zone-id":
+		return opts.IngestZoneID != ""
 	case "size":
 		return opts.Size != ""
 	case "dashboard-instance-type":

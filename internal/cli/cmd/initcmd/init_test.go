@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,26 +165,39 @@ func TestInitYes(t *testing.T) {
 	}
 }
 
+// TestInitErrors: each mistake gets its own message naming its flag (all
+// of them in testdata/init-errors.golden); only missing required values
+// make the plan "incomplete".
 func TestInitErrors(t *testing.T) {
 	h := home(t)
+	yes := []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com"}
 	tests := []struct {
 		name     string
+		env      []string
 		args     []string
 		wantMsg  string
 		wantHint string
 	}{
-		{"missing name", []string{"--yes", "--admin-email", "ops@example.com"}, "name: a deployment name is required", "--name and --admin-email are required"},
-		{"missing admin", []string{"--yes", "--name", "prod"}, "admin_email", "--name and --admin-email are required"},
-		{"bad name", []string{"--yes", "--name", "Prod!", "--admin-email", "ops@example.com"}, "must be 3-21 characters", ""},
-		{"x86 type", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--dashboard-instance-type", "t3.small"}, "not a Graviton", ""},
-		{"bad size", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--size", "huge"}, `--size "huge"`, "custom"},
-		{"bad tag", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--tag", "novalue"}, "KEY=VALUE", ""},
-		{"negative retention", []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--retention-days", "-1"}, "retention.days: -1 must be from 0", ""},
+		{"missing name", nil, []string{"--yes", "--admin-email", "ops@example.com"}, "--name (name): a deployment name is required", "--name and --admin-email are required"},
+		{"region typo", nil, slices.Concat(yes, []string{"--region", "eu-wets-1"}), `--region (aws.region): "eu-wets-1" is not an AWS region (did you mean eu-west-1?)`, ""},
+		{"instance type typo", nil, slices.Concat(yes, []string{"--dashboard-instance-type", "t4g.smal"}), `t4g has no size "smal"`, ""},
+		{"instance family typo", nil, slices.Concat(yes, []string{"--dashboard-instance-type", "m7gq.large"}), `"m7gq" is not a Graviton EC2 family (did you mean m7g?)`, ""},
+		{"db class typo", nil, slices.Concat(yes, []string{"--db-instance-class", "db.t4g.mirco"}), `db.t4g has no size "mirco"`, ""},
+		{"profile from AWS_PROFILE missing", []string{"AWS_PROFILE", "nope"}, yes, `--profile (aws.profile): AWS profile "nope" is not in the shared AWS config (it has default, work)`, ""},
+		{"ingest domain without zone", nil, slices.Concat(yes, []string{"--ingest-domain", "ingest.example.com"}), "--ingest-zone-id (ingest_zone_id): the ingest domain needs the Route 53 hosted zone", ""},
+		{"aws: tag", nil, slices.Concat(yes, []string{"--tag", "aws:owner=me"}), `--tag (tags): tag "aws:owner": keys must not start with "aws:"`, ""},
+		{"missing admin", nil, []string{"--yes", "--name", "prod"}, "admin_email", "--name and --admin-email are required"},
+		{"bad name", nil, []string{"--yes", "--name", "Prod!", "--admin-email", "ops@example.com"}, "must be 3-21 characters", ""},
+		{"x86 type", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--dashboard-instance-type", "t3.small"}, "not a Graviton", ""},
+		{"bad size", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--size", "huge"}, `--size "huge"`, "custom"},
+		{"bad tag", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--tag", "novalue"}, "KEY=VALUE", ""},
+		{"negative retention", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--retention-days", "-1"}, "--retention-days (retention.days): -1 must be from 0", ""},
 	}
+	var all bytes.Buffer
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			r := execute(t, dir, envWith(h), "", tt.args...)
+			r := execute(t, dir, envWith(h, tt.env...), "", slices.Clone(tt.args)...)
 			var ce *cmdutil.Error
 			if !errors.As(r.err, &ce) {
 				t.Fatalf("error %v is not a cmdutil.Error", r.err)
@@ -189,11 +205,16 @@ func TestInitErrors(t *testing.T) {
 			if ce.Code != cmdutil.ExitUsage || !strings.Contains(ce.Msg, tt.wantMsg) || !strings.Contains(ce.Hint, tt.wantHint) {
 				t.Errorf("error %q (hint %q, code %d); want %q, %q", ce.Msg, ce.Hint, ce.Code, tt.wantMsg, tt.wantHint)
 			}
+			if strings.Contains(ce.Msg, "incomplete") != strings.HasPrefix(tt.name, "missing") {
+				t.Errorf("%q: only missing values make the plan incomplete", ce.Msg)
+			}
+			fmt.Fprintf(&all, "== %s\nerror: %s\nhint:  %s\n\n", tt.name, ce.Msg, ce.Hint)
 			if _, err := os.Stat(filepath.Join(dir, plan.DefaultFile)); err == nil {
 				t.Error("an invalid plan was written")
 			}
 		})
 	}
+	golden(t, "init-errors.golden", all.Bytes())
 }
 
 func TestInitExistingPlan(t *testing.T) {
@@ -264,5 +285,41 @@ func TestInitJSON(t *testing.T) {
 	}
 	if got.Plan.Name != "prod" || got.Estimate.TotalUSD < 30 || len(got.Estimate.Items) == 0 {
 		t.Errorf("JSON %+v", got)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// TestInitWarnsPlainHTTP: without a domain the plan is allowed, but init
+// says loudly that the dashboard will be plain HTTP; with one it does not.
+func TestInitWarnsPlainHTTP(t *testing.T) {
+	h := home(t)
+	r := execute(t, t.TempDir(), envWith(h), "", "--yes", "--name", "prod", "--admin-email", "ops@example.com")
+	if r.err != nil || !strings.Contains(r.out, "\nWARNING: "+plan.PlainHTTPWarning+"\n") {
+		t.Errorf("err %v; output lacks the plain HTTP warning:\n%s", r.err, r.out)
+	}
+	r = execute(t, t.TempDir(), envWith(h), "", "--yes", "--name", "prod", "--admin-email", "ops@example.com", "--domain", "errors.example.com")
+	if r.err != nil || strings.Contains(r.out, "WARNING") {
+		t.Errorf("err %v; a plan with a domain is warned about:\n%s", r.err, r.out)
 	}
 }

@@ -46,9 +46,16 @@ type Status struct {
 	Ingest    *deploy.IngestProbe `json:"ingest,omitempty"`
 	Queue     *awsx.QueueDepth    `json:"queue,omitempty"`
 	DLQ       *awsx.QueueDepth    `json:"dlq,omitempty"`
+	// Alarms are the deployment's CloudWatch alarms (all notify the
+	// alerts topic); one in ALARM is a problem.
+	Alarms []Alarm `json:"alarms,omitempty"`
 	// Healthy is true when every check passed and the DLQ is empty.
 	Healthy  bool     `json:"healthy"`
 	Problems []string `json:"problems,omitempty"`
+	// Error and Hint say why the checks could not run (the command then
+	// exits non-zero): --json prints a document in every case.
+	Error string `json:"error,omitempty"`
+	Hint  string `json:"hint,omitempty"`
 }
 
 // NewCmd returns the status command.
@@ -58,9 +65,11 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		Use:   "status",
 		Short: "Show a deployment's URLs, health and queue depths",
 		Long: `Read the deployment's outputs from its Terraform state in S3 (no Terraform
-needed), check the dashboard's /healthz and the ingest API, and show how many
-events wait in the queue and in the dead-letter queue. Exits 0 even when a
-check fails: "healthy" in --json says whether all passed.`,
+needed), check the dashboard's /healthz and the ingest API, show how many
+events wait in the queue and in the dead-letter queue, and list the
+deployment's CloudWatch alarms with their state. Exits 0 even when a check
+fails: "healthy" in --json says whether all passed. When the checks cannot run,
+--json still prints a document with "error" and "hint".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Target.ProfileSet = cmd.Flags().Changed("profile")
@@ -73,19 +82,45 @@ check fails: "healthy" in --json says whether all passed.`,
 	return cmd
 }
 
-// Run prints the status.
+// Run prints the status. With --json it prints a document even when the
+// checks cannot run, with the error and its hint, so a script reading
+// stdout always gets JSON.
 func Run(ctx context.Context, opts *Options) error {
-	p, err := opts.Target.Load(opts.Getenv)
+	st, err := gather(ctx, opts)
+	if opts.JSON {
+		if err != nil {
+			st.Error = err.Error()
+			_, st.Hint = cmdutil.ExitCode(err)
+		}
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(st); jerr != nil && err == nil {
+			err = jerr
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}
+	st.WriteText(opts.IO.Out)
+	return nil
+}
+
+// gather loads the target and its clients and gets the status; on failure
+// the Status names what it knows (name and region).
+func gather(ctx context.Context, opts *Options) (Status, error) {
+	p, err := opts.Target.Load(opts.Getenv)
+	if err != nil {
+		return Status{Name: opts.Target.Name, Region: opts.Target.Region}, err
+	}
+	failed := Status{Name: p.Name, Region: p.AWS.Region}
 	load := opts.AWS
 	if load == nil {
 		load = deploy.LoadClients
 	}
 	c, err := load(ctx, p.AWS.Profile, p.AWS.Region)
 	if err != nil {
-		return deploy.CredentialsError(err, p.AWS.Profile)
+		return failed, deploy.CredentialsError(err, p.AWS.Profile)
 	}
 	client := opts.HTTP
 	if client == nil {
@@ -93,15 +128,12 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	st, err := Get(ctx, c, client, p)
 	if err != nil {
-		return err
+		if st.Name == "" {
+			st = failed
+		}
+		return st, err
 	}
-	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(st)
-	}
-	st.WriteText(opts.IO.Out)
-	return nil
+	return st, nil
 }
 
 // Get gathers the status of the deployment p names.
@@ -114,17 +146,17 @@ func Get(ctx context.Context, c *deploy.Clients, client *http.Client, p plan.Pla
 	bucket := awsx.StateBucket{Client: c.S3, Name: awsx.StateBucketName(id.Account, p.AWS.Region), Region: p.AWS.Region, Account: id.Account}
 	raw, err := bucket.Get(ctx, awsx.StateKey(p.Name))
 	if errors.Is(err, awsx.ErrObjectNotFound) {
-		return Status{}, &cmdutil.Error{
+		return st, &cmdutil.Error{
 			Msg:  fmt.Sprintf("no deployment named %q in account %s (%s)", p.Name, id.Account, p.AWS.Region),
 			Hint: "deploy it with `flytrap deploy`, or check --name, --region and --profile",
 		}
 	}
 	if err != nil {
-		return Status{}, &cmdutil.Error{Msg: "cannot read the Terraform state", Hint: "the credentials need s3:GetObject on s3://" + bucket.Name, Err: err}
+		return st, &cmdutil.Error{Msg: "cannot read the Terraform state", Hint: "the credentials need s3:GetObject on s3://" + bucket.Name, Err: err}
 	}
 	ts, err := awsx.ParseTerraformState(raw)
 	if err != nil {
-		return Status{}, err
+		return st, err
 	}
 	st.Resources = ts.Resources
 	st.Deployed = ts.Resources > 0
@@ -162,6 +194,18 @@ func Get(ctx context.Context, c *deploy.Clients, client *http.Client, p plan.Pla
 	} else {
 		st.Problems = append(st.Problems, err.Error())
 	}
+	if c.CloudWatch != nil {
+		alarms, err := ListAlarms(ctx, c.CloudWatch, "flytrap-"+p.Name+"-")
+		if err != nil {
+			st.Problems = append(st.Problems, err.Error())
+		}
+		st.Alarms = alarms
+		for _, a := range alarms {
+			if a.State == AlarmState {
+				st.Problems = append(st.Problems, fmt.Sprintf("alarm %s (%s) is firing: %s", a.Name, a.Metric, a.Reason))
+			}
+		}
+	}
 	st.Healthy = len(st.Problems) == 0
 	return st, nil
 }
@@ -195,6 +239,18 @@ func (st Status) WriteText(w io.Writer) {
 	}
 	if q := st.DLQ; q != nil {
 		fmt.Fprintf(w, "  DLQ:        %d messages\n", q.Total())
+	}
+	if len(st.Alarms) > 0 {
+		firing := 0
+		for _, a := range st.Alarms {
+			if a.State == AlarmState {
+				firing++
+			}
+		}
+		fmt.Fprintf(w, "  Alarms:     %d, %d firing (they notify the alerts topic)\n", len(st.Alarms), firing)
+		for _, a := range st.Alarms {
+			fmt.Fprintf(w, "              %-17s %s\n", a.State, a.Name)
+		}
 	}
 	if len(st.Problems) == 0 {
 		fmt.Fprintln(w, "All checks passed.")

@@ -5,12 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
@@ -32,6 +40,36 @@ type fixture struct {
 	dlq     string
 	site    *httptest.Server
 	healthy bool
+	alarms  *fakeAlarms
+}
+
+// fakeAlarms answers DescribeAlarms from a list, one alarm per page (so
+// the paginator's NextToken is exercised), filtering by name prefix.
+type fakeAlarms struct{ alarms []cwtypes.MetricAlarm }
+
+func (f *fakeAlarms) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	var match []cwtypes.MetricAlarm
+	for _, a := range f.alarms {
+		if strings.HasPrefix(aws.ToString(a.AlarmName), aws.ToString(in.AlarmNamePrefix)) {
+			match = append(match, a)
+		}
+	}
+	i := 0
+	if in.NextToken != nil {
+		i, _ = strconv.Atoi(*in.NextToken)
+	}
+	out := &cloudwatch.DescribeAlarmsOutput{}
+	if i < len(match) {
+		out.MetricAlarms = match[i : i+1]
+	}
+	if i+1 < len(match) {
+		out.NextToken = aws.String(strconv.Itoa(i + 1))
+	}
+	return out, nil
+}
+
+func alarm(name, ns, metric string, state cwtypes.StateValue, reason string) cwtypes.MetricAlarm {
+	return cwtypes.MetricAlarm{AlarmName: aws.String(name), Namespace: aws.String(ns), MetricName: aws.String(metric), StateValue: state, StateReason: aws.String(reason)}
 }
 
 func newFixture(t *testing.T, resources int) *fixture {
@@ -42,7 +80,12 @@ func newFixture(t *testing.T, resources int) *fixture {
 	f.sqs = awsxtest.NewSQS(t)
 	f.queue = f.sqs.CreateQueue("flytrap-prod-events")
 	f.dlq = f.sqs.CreateQueue("flytrap-prod-events-dlq")
-	f.clients = &deploy.Clients{STS: stsc, S3: s3c, SQS: awsxtest.SQSClient(f.sqs.URL())}
+	f.alarms = &fakeAlarms{alarms: []cwtypes.MetricAlarm{
+		alarm("flytrap-other-ingest-5xx", "AWS/ApiGateway", "5xx", cwtypes.StateValueAlarm, "another deployment"),
+		alarm("flytrap-prod-events-backlog", "AWS/SQS", "ApproximateAgeOfOldestMessage", cwtypes.StateValueOk, "fine"),
+		alarm("flytrap-prod-ingest-5xx", "AWS/ApiGateway", "5xx", cwtypes.StateValueOk, "fine"),
+	}}
+	f.clients = &deploy.Clients{STS: stsc, S3: s3c, SQS: awsxtest.SQSClient(f.sqs.URL()), CloudWatch: f.alarms}
 	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]int64, error) { return nil, nil }, ingest.KeySetConfig{}), nil, nil)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -94,13 +137,15 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := opts.IO.Out.(*bytes.Buffer).String()
-	for _, want := range []string{`Deployment "prod" (account ` + deploytest.Account + `, eu-west-1): 74 resources`, "healthy (", "answering", "Queue:      2 waiting, 0 in flight", "DLQ:        0 messages", "All checks passed."} {
+	for _, want := range []string{`Deployment "prod" (account ` + deploytest.Account + `, eu-west-1): 74 resources`, "healthy (", "answering", "Queue:      2 waiting, 0 in flight", "DLQ:        0 messages", "Alarms:     2, 0 firing", "OK                flytrap-prod-ingest-5xx", "All checks passed."} {
 		if !strings.Contains(text, want) {
 			t.Errorf("status lacks %q:\n%s", want, text)
 		}
 	}
 
-	// Unhealthy dashboard and a message in the DLQ, as JSON.
+	// Unhealthy dashboard, a message in the DLQ and a firing alarm, as
+	// JSON.
+	f.alarms.alarms[2] = alarm("flytrap-prod-ingest-5xx", "AWS/ApiGateway", "5xx", cwtypes.StateValueAlarm, "Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (5.0).")
 	f.healthy = false
 	f.sqs.Send(f.dlq, "poison")
 	opts.JSON = true
@@ -112,10 +157,10 @@ func TestStatus(t *testing.T) {
 	if err := json.Unmarshal(opts.IO.Out.(*bytes.Buffer).Bytes(), &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Healthy || !st.Deployed || st.DLQ.Total() != 1 || st.Queue.Visible != 2 || st.Dashboard.OK || !st.Ingest.OK || len(st.Problems) != 2 {
+	if st.Healthy || !st.Deployed || st.DLQ.Total() != 1 || st.Queue.Visible != 2 || st.Dashboard.OK || !st.Ingest.OK || len(st.Problems) != 3 || len(st.Alarms) != 2 {
 		t.Errorf("status %+v", st)
 	}
-	if !strings.Contains(strings.Join(st.Problems, "\n"), "dead-letter queue") {
+	if p := strings.Join(st.Problems, "\n"); !strings.Contains(p, "dead-letter queue") || !strings.Contains(p, "alarm flytrap-prod-ingest-5xx (AWS/ApiGateway 5xx) is firing: Threshold Crossed") {
 		t.Errorf("problems %v", st.Problems)
 	}
 }
@@ -145,5 +190,64 @@ func TestStatusNotDeployed(t *testing.T) {
 	opts.Target.Name = ""
 	if err := Run(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "no plan file") {
 		t.Errorf("no plan: %v", err)
+	}
+}
+
+// TestStatusJSONOnFailure: with --json, a failure still prints one JSON
+// document (error and hint) and returns the error for the exit code.
+func TestStatusJSONOnFailure(t *testing.T) {
+	f := newFixture(t, 74)
+	var docs bytes.Buffer
+	for _, c := range []struct {
+		name   string
+		target deploy.Target
+		aws    func(context.Context, string, string) (*deploy.Clients, error)
+	}{
+		{"unknown deployment", deploy.Target{PlanPath: "/nonexistent/flytrap.yaml", Name: "nope", Region: region},
+			func(context.Context, string, string) (*deploy.Clients, error) { return f.clients, nil }},
+		{"no credentials", deploy.Target{PlanPath: "/nonexistent/flytrap.yaml", Name: "prod", Region: region},
+			func(context.Context, string, string) (*deploy.Clients, error) { return nil, awsx.ErrNoCredentials }},
+		{"no plan and no --name", deploy.Target{PlanPath: "/nonexistent/flytrap.yaml"}, nil},
+	} {
+		out := &bytes.Buffer{}
+		opts := &Options{
+			IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: &bytes.Buffer{}},
+			Getenv: func(string) string { return "" },
+			AWS:    c.aws,
+			HTTP:   f.site.Client(),
+			Target: c.target,
+			JSON:   true,
+		}
+		if err := Run(context.Background(), opts); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+		var st Status
+		if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.Error == "" || st.Healthy {
+			t.Errorf("%s: stdout is not a failed status document (%v):\n%s", c.name, err, out)
+		}
+		fmt.Fprintf(&docs, "== %s\n%s\n", c.name, strings.ReplaceAll(out.String(), deploytest.Account, "ACCOUNT"))
+	}
+	golden(t, "status-json-failures.golden", docs.Bytes())
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }

@@ -1,0 +1,159 @@
+package terraform
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// moduleProvider configures the provider for a child module planned alone
+// (it declares none): a region and the offline flags.
+const moduleProvider = `provider "aws" {
+  region                      = "eu-west-1"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+`
+
+// planModule plans one child module alone with literal inputs, so values
+// the root module only knows after apply (ARNs) are known here: the IAM
+// policy documents become plain JSON to assert on.
+func planModule(t *testing.T, tf terraformTool, module string, vars map[string]any) *planJSON {
+	t.Helper()
+	work := t.TempDir()
+	copyEmbedded(t, "modules/"+module, work)
+	writeFile(t, filepath.Join(work, "provider_override.tf"), moduleProvider)
+	b, err := json.MarshalIndent(vars, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(work, "terraform.tfvars.json"), string(b))
+	tf.mustRun(t, work, "init", "-plugin-dir="+tf.pluginDir, "-input=false", "-no-color")
+	tf.mustRun(t, work, "plan", "-input=false", "-no-color", "-out=module.tfplan")
+	var plan planJSON
+	if err := json.Unmarshal([]byte(tf.mustRun(t, work, "show", "-json", "module.tfplan")), &plan); err != nil {
+		t.Fatal(err)
+	}
+	return &plan
+}
+
+// policyStatement is one statement of an IAM policy document.
+type policyStatement struct {
+	Sid      string
+	Effect   string
+	Action   stringList
+	Resource stringList
+}
+
+// stringList reads IAM's "one string or a list of strings".
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*l = []string{one}
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(l))
+}
+
+func policyOf(t *testing.T, rc *resourceChange) []policyStatement {
+	t.Helper()
+	doc, ok := rc.after("policy").(string)
+	if !ok {
+		t.Fatalf("%s: policy unknown at plan time", rc.Address)
+	}
+	var p struct{ Statement []policyStatement }
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		t.Fatalf("%s: %v", rc.Address, err)
+	}
+	return p.Statement
+}
+
+// allowed reports whether an Allow statement grants action on resource
+// (IAM wildcards * at the end of either) and no Deny statement refuses it.
+func allowed(stmts []policyStatement, action, resource string) bool {
+	match := func(pattern, s string) bool {
+		if p, ok := strings.CutSuffix(pattern, "*"); ok {
+			return strings.HasPrefix(s, p)
+		}
+		return pattern == s
+	}
+	grants := func(st policyStatement) bool {
+		return slices.ContainsFunc(st.Action, func(a string) bool { return match(a, action) }) &&
+			slices.ContainsFunc(st.Resource, func(r string) bool { return match(r, resource) })
+	}
+	ok := false
+	for _, st := range stmts {
+		if grants(st) {
+			if st.Effect == "Deny" {
+				return false
+			}
+			ok = true
+		}
+	}
+	return ok
+}
+
+// TestDashboardPolicy: the instance role grants the SSM agent what it needs
+// but no parameter reads (AmazonSSMManagedInstanceCore is gone), and it
+// cannot overwrite its own binary or config (issue 14, finding 6).
+func TestDashboardPolicy(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "flytrap-dashboard")
+	writeFile(t, bin, "\x7fELF dummy")
+	bucket := "arn:aws:s3:::flytrap-test-123456789012-eu-west-1"
+	plan := planModule(t, tf, "dashboard", map[string]any{
+		"iam_name":             "flytrap-test-eu-west-1-dashboard",
+		"name":                 "flytrap-test",
+		"ami_id":               "ami-0123456789abcdef0",
+		"instance_type":        "t4g.small",
+		"vpc_id":               "vpc-0123456789abcdef0",
+		"subnet_id":            "subnet-0123456789abcdef0",
+		"db_security_group_id": "sg-0123456789abcdef0",
+		"db_port":              5432,
+		"db_secret_arn":        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1",
+		"bucket_name":          "flytrap-test-123456789012-eu-west-1",
+		"bucket_arn":           bucket,
+		"alerts_topic_arn":     "arn:aws:sns:eu-west-1:123456789012:flytrap-test-alerts",
+		"queue_arns":           []string{"arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events"},
+		"binary_path":          bin,
+		"runtime_config":       map[string]string{"name": "test"},
+		"user_data":            "#cloud-config\n",
+		"writable_keys":        []string{"keyset/ingest-keys.json", "sourcemaps/*", "deploy/initial-admin-password"},
+	})
+	if n := len(plan.all("aws_iam_role_policy_attachment")); n != 0 {
+		t.Errorf("%d managed policies attached; the role must carry only its scoped inline policy", n)
+	}
+	stmts := policyOf(t, plan.one(t, "aws_iam_role_policy.this"))
+	for _, c := range []struct {
+		action, resource string
+		want             bool
+	}{
+		{"ssm:UpdateInstanceInformation", "*", true},
+		{"ssmmessages:OpenDataChannel", "*", true},
+		{"ec2messages:GetMessages", "*", true},
+		{"ssm:GetParameter", "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/db-password", false},
+		{"ssm:GetParameters", "*", false},
+		{"ssm:GetParametersByPath", "*", false},
+		{"s3:GetObject", bucket + "/deploy/dashboard/flytrap-dashboard", true},
+		{"s3:PutObject", bucket + "/deploy/dashboard/flytrap-dashboard", false},
+		{"s3:PutObject", bucket + "/deploy/dashboard/config.json", false},
+		{"s3:DeleteObject", bucket + "/deploy/dashboard/config.json", false},
+		{"s3:PutObject", bucket + "/keyset/ingest-keys.json", true},
+		{"s3:PutObject", bucket + "/sourcemaps/1/bundle.zip", true},
+		{"s3:PutObject", bucket + "/deploy/initial-admin-password", true},
+		{"s3:DeleteObject", bucket + "/deploy/initial-admin-password", true},
+		{"s3:PutObject", bucket + "/other/x", false},
+		{"sns:Publish", "arn:aws:sns:eu-west-1:123456789012:flytrap-test-alerts", true},
+	} {
+		if got := allowed(stmts, c.action, c.resource); got != c.want {
+			t.Errorf("%s on %s: allowed %v, want %v", c.action, c.resource, got, c.want)
+		}
+	}
+}
