@@ -32,21 +32,35 @@ func (d *Dashboard) alertRoutes(m *http.ServeMux) {
 
 // alertsData is the alerts page's model.
 type alertsData struct {
-	Project         store.Project
-	Channels        []store.AlertChannel
+	Project store.Project
+	// RuleFields has the project's channels and the new-rule form's
+	// choices; its Rule is the zero rule.
+	RuleFields
 	Rules           []ruleView
 	CooldownMinutes int64
 	History         []store.Notification
 	Subscriptions   []store.SNSSubscription
-	Levels          []string
 	// NewSecret is a webhook's signing secret, shown on the page that
 	// answers its creation and never again.
 	NewSecret      string
 	NewSecretFor   string
 	Error          string
 	ChannelKinds   []string
-	RuleTypes      []string
 	DefaultChannel int64
+}
+
+// RuleFields is the model of the fields the new-rule and edit forms
+// share (templates/dashboard/layout.html, "rule-fields"): Rule is what
+// they show, the zero rule for a new one.
+type RuleFields struct {
+	Rule      ruleView
+	Channels  []store.AlertChannel
+	Levels    []string
+	RuleTypes []string
+}
+
+func newRuleFields(channels []store.AlertChannel) RuleFields {
+	return RuleFields{Channels: channels, Levels: event.Levels, RuleTypes: ruleTypes}
 }
 
 // ruleView is a rule with its channel's name.
@@ -70,12 +84,10 @@ func (v ruleView) When() string {
 // rule read-only for members.
 type ruleData struct {
 	Project store.Project
-	// Rule is the rule as stored, or as the refused form sent it.
-	Rule      ruleView
-	Channels  []store.AlertChannel
-	Levels    []string
-	RuleTypes []string
-	Error     string
+	// RuleFields's Rule is the rule as stored, or as the refused form
+	// sent it.
+	RuleFields
+	Error string
 }
 
 var ruleTypes = []string{store.RuleNewIssue, store.RuleRegression, store.RuleFrequency}
@@ -95,13 +107,14 @@ func (d *Dashboard) showAlerts(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	ctx, a := r.Context(), s.actor()
 	var err error
-	data.Project, data.Levels = p, event.Levels
+	data.Project = p
 	data.ChannelKinds = []string{store.ChannelEmail, store.ChannelSlack, store.ChannelWebhook}
-	data.RuleTypes = ruleTypes
-	if data.Channels, err = d.svc.Alerts.Channels(ctx, a, p.ID); err != nil {
+	channels, err := d.svc.Alerts.Channels(ctx, a, p.ID)
+	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
+	data.RuleFields = newRuleFields(channels)
 	names := map[int64]string{}
 	for _, c := range data.Channels {
 		names[c.ID] = c.Name
@@ -260,7 +273,8 @@ func (d *Dashboard) showRule(w http.ResponseWriter, r *http.Request, s *session,
 		d.fail(w, r, err)
 		return
 	}
-	data := ruleData{Project: p, Rule: ruleView{AlertRule: rule}, Channels: channels, Levels: event.Levels, RuleTypes: ruleTypes, Error: msg}
+	data := ruleData{Project: p, RuleFields: newRuleFields(channels), Error: msg}
+	data.Rule.AlertRule = rule
 	for _, c := range channels {
 		if c.ID == rule.ChannelID {
 			data.Rule.ChannelName = c.Name
