@@ -10,7 +10,8 @@ import (
 
 // TestBrowserAlertRules: in Chromium, an admin adds a frequency rule and
 // a webhook channel on the project's alerts page (the webhook's signing
-// secret shown once), sees them listed, and deletes the rule again.
+// secret shown once), sees them listed, edits the rule's threshold on its
+// page, turns it off, reads both back over REST, and deletes the rule.
 func TestBrowserAlertRules(t *testing.T) {
 	const email, password = "ann@example.com", "correct horse battery"
 	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=" + email, "FLYTRAP_ADMIN_PASSWORD=" + password})
@@ -65,6 +66,7 @@ func TestBrowserAlertRules(t *testing.T) {
 			Threshold     int64  `json:"threshold"`
 			WindowMinutes int64  `json:"window_minutes"`
 			MinLevel      string `json:"min_level"`
+			Enabled       bool   `json:"enabled"`
 		} `json:"data"`
 	}
 	if code := p.api(t, "GET", fmt.Sprintf("/api/v1/projects/%d/alert-rules", p.info.ProjectID), nil, &list); code != 200 || len(list.Data) != 3 {
@@ -73,6 +75,40 @@ func TestBrowserAlertRules(t *testing.T) {
 	r := list.Data[2]
 	if r.Type != "frequency" || r.Threshold != 42 || r.WindowMinutes != 7 || r.MinLevel != "error" {
 		t.Errorf("rule as stored: %+v", r)
+	}
+
+	// Edit the rule's threshold on its page, then turn it off from the
+	// list; both read back over REST.
+	row := fmt.Sprintf(`tr[data-rule-id="%d"]`, r.ID)
+	err = chromedp.Do(ctx,
+		chromedp.Click(row+` a.rule-edit`),
+		chromedp.WaitVisible(`#edit-rule`),
+		chromedp.SetValue(`#edit-rule input[name=threshold]`, "99"),
+		chromedp.Click(`#edit-rule button[type=submit]`),
+		chromedp.WaitVisible(`#alert-rules`),
+		chromedp.Click(row+` form.rule-toggle button[type=submit]`),
+		// The toggle now offers to turn the rule back on.
+		chromedp.WaitReady(row+` form.rule-toggle input[name=enabled][value="1"]`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err = chromedp.Run(ctx, chromedp.Text(row))
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := chromedp.Run(ctx, chromedp.Text(row+` td.rule-state`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rules, "More than 99 events in 7 min") || state != "off" {
+		t.Errorf("after editing and turning off: rule = %q, state %q", rules, state)
+	}
+	if code := p.api(t, "GET", fmt.Sprintf("/api/v1/projects/%d/alert-rules", p.info.ProjectID), nil, &list); code != 200 || len(list.Data) != 3 {
+		t.Fatalf("REST rules after editing: HTTP %d %+v", code, list)
+	}
+	if e := list.Data[2]; e.ID != r.ID || e.Threshold != 99 || e.WindowMinutes != 7 || e.MinLevel != "error" || e.Enabled {
+		t.Errorf("edited rule as stored: %+v", e)
 	}
 
 	// A webhook channel: its secret is on the answer only.
@@ -97,8 +133,8 @@ func TestBrowserAlertRules(t *testing.T) {
 	// Delete the rule.
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(alerts),
-		chromedp.WaitVisible(fmt.Sprintf(`tr[data-rule-id="%d"]`, r.ID)),
-		chromedp.Click(fmt.Sprintf(`tr[data-rule-id="%d"] button[type=submit]`, r.ID)),
+		chromedp.WaitVisible(row),
+		chromedp.Click(row+` form.rule-delete button[type=submit]`),
 		chromedp.WaitVisible(`.flash`),
 	)
 	if err != nil {
@@ -108,7 +144,7 @@ func TestBrowserAlertRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(rules, "More than 42") {
+	if strings.Contains(rules, "More than 99") {
 		t.Errorf("after deleting: rules = %q", rules)
 	}
 	page, err := chromedp.Run(ctx, chromedp.Text(`main`))

@@ -1,7 +1,9 @@
 package dashboard
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -19,6 +21,9 @@ func (d *Dashboard) alertRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /projects/{id}/alerts/channels/{channel}/delete", d.action(d.deleteChannel))
 	m.HandleFunc("POST /projects/{id}/alerts/channels/{channel}/test", d.action(d.testChannel))
 	m.HandleFunc("POST /projects/{id}/alerts/rules", d.action(d.createRule))
+	m.HandleFunc("GET /projects/{id}/alerts/rules/{rule}", d.page(d.rulePage))
+	m.HandleFunc("POST /projects/{id}/alerts/rules/{rule}", d.action(d.editRule))
+	m.HandleFunc("POST /projects/{id}/alerts/rules/{rule}/enabled", d.action(d.setRuleEnabled))
 	m.HandleFunc("POST /projects/{id}/alerts/rules/{rule}/delete", d.action(d.deleteRule))
 	m.HandleFunc("POST /projects/{id}/alerts/settings", d.action(d.setCooldown))
 	m.HandleFunc("POST /issues/{id}/mute", d.action(d.muteIssue))
@@ -27,21 +32,35 @@ func (d *Dashboard) alertRoutes(m *http.ServeMux) {
 
 // alertsData is the alerts page's model.
 type alertsData struct {
-	Project         store.Project
-	Channels        []store.AlertChannel
+	Project store.Project
+	// RuleFields has the project's channels and the new-rule form's
+	// choices; its Rule is the zero rule.
+	RuleFields
 	Rules           []ruleView
 	CooldownMinutes int64
 	History         []store.Notification
 	Subscriptions   []store.SNSSubscription
-	Levels          []string
 	// NewSecret is a webhook's signing secret, shown on the page that
 	// answers its creation and never again.
 	NewSecret      string
 	NewSecretFor   string
 	Error          string
 	ChannelKinds   []string
-	RuleTypes      []string
 	DefaultChannel int64
+}
+
+// RuleFields is the model of the fields the new-rule and edit forms
+// share (templates/dashboard/layout.html, "rule-fields"): Rule is what
+// they show, the zero rule for a new one.
+type RuleFields struct {
+	Rule      ruleView
+	Channels  []store.AlertChannel
+	Levels    []string
+	RuleTypes []string
+}
+
+func newRuleFields(channels []store.AlertChannel) RuleFields {
+	return RuleFields{Channels: channels, Levels: event.Levels, RuleTypes: ruleTypes}
 }
 
 // ruleView is a rule with its channel's name.
@@ -49,6 +68,29 @@ type ruleView struct {
 	store.AlertRule
 	ChannelName string
 }
+
+// When says in words what makes the rule alert.
+func (v ruleView) When() string {
+	switch v.Type {
+	case store.RuleNewIssue:
+		return "New issue"
+	case store.RuleRegression:
+		return "Regression"
+	}
+	return fmt.Sprintf("More than %d events in %d min", v.Threshold, v.WindowMinutes)
+}
+
+// ruleData is the model of one rule's page: an edit form for admins, the
+// rule read-only for members.
+type ruleData struct {
+	Project store.Project
+	// RuleFields's Rule is the rule as stored, or as the refused form
+	// sent it.
+	RuleFields
+	Error string
+}
+
+var ruleTypes = []string{store.RuleNewIssue, store.RuleRegression, store.RuleFrequency}
 
 func alertsURL(projectID int64) string {
 	return "/projects/" + strconv.FormatInt(projectID, 10) + "/alerts"
@@ -65,13 +107,14 @@ func (d *Dashboard) showAlerts(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	ctx, a := r.Context(), s.actor()
 	var err error
-	data.Project, data.Levels = p, event.Levels
+	data.Project = p
 	data.ChannelKinds = []string{store.ChannelEmail, store.ChannelSlack, store.ChannelWebhook}
-	data.RuleTypes = []string{store.RuleNewIssue, store.RuleRegression, store.RuleFrequency}
-	if data.Channels, err = d.svc.Alerts.Channels(ctx, a, p.ID); err != nil {
+	channels, err := d.svc.Alerts.Channels(ctx, a, p.ID)
+	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
+	data.RuleFields = newRuleFields(channels)
 	names := map[int64]string{}
 	for _, c := range data.Channels {
 		names[c.ID] = c.Name
@@ -169,18 +212,114 @@ func (d *Dashboard) createRule(w http.ResponseWriter, r *http.Request, s *sessio
 		d.notFound(w, r)
 		return
 	}
-	f := r.PostForm
-	num := func(k string) int64 {
-		n, _ := strconv.ParseInt(strings.TrimSpace(f.Get(k)), 10, 64)
-		return n
-	}
-	rule := store.AlertRule{ProjectID: id, ChannelID: num("channel_id"), Type: f.Get("type"), Threshold: num("threshold"),
-		WindowMinutes: num("window_minutes"), MinLevel: f.Get("min_level"), Environment: f.Get("environment"), Enabled: true}
+	rule := ruleForm(r.PostForm)
+	rule.ProjectID, rule.Enabled = id, true
 	if _, err := d.svc.Alerts.PutRule(r.Context(), s.actor(), rule); err != nil {
 		d.alertRefused(w, r, s, err)
 		return
 	}
 	d.redirect(w, r, alertsURL(id), "Rule added.")
+}
+
+// ruleForm reads a rule form's fields. A number that does not parse is 0,
+// which the service refuses with the message the form shows.
+func ruleForm(f url.Values) store.AlertRule {
+	num := func(k string) int64 {
+		n, _ := strconv.ParseInt(strings.TrimSpace(f.Get(k)), 10, 64)
+		return n
+	}
+	return store.AlertRule{ChannelID: num("channel_id"), Type: f.Get("type"), Threshold: num("threshold"),
+		WindowMinutes: num("window_minutes"), MinLevel: f.Get("min_level"), Environment: f.Get("environment")}
+}
+
+// pathRule loads the project and the rule the path names, as the viewer
+// may see them; a rule of another project is not found. On failure it
+// has answered the request.
+func (d *Dashboard) pathRule(w http.ResponseWriter, r *http.Request, s *session) (store.Project, store.AlertRule, bool) {
+	p, ok := d.pathProject(w, r, s)
+	if !ok {
+		return p, store.AlertRule{}, false
+	}
+	id, ok := pathID(r, "rule")
+	if !ok {
+		d.notFound(w, r)
+		return p, store.AlertRule{}, false
+	}
+	rules, err := d.svc.Alerts.Rules(r.Context(), s.actor(), p.ID)
+	if err != nil {
+		d.fail(w, r, err)
+		return p, store.AlertRule{}, false
+	}
+	for _, rule := range rules {
+		if rule.ID == id {
+			return p, rule, true
+		}
+	}
+	d.notFound(w, r)
+	return p, store.AlertRule{}, false
+}
+
+func (d *Dashboard) rulePage(w http.ResponseWriter, r *http.Request, s *session) {
+	p, rule, ok := d.pathRule(w, r, s)
+	if ok {
+		d.showRule(w, r, s, http.StatusOK, p, rule, "")
+	}
+}
+
+// showRule renders rule's page with msg, the refusal of what the form sent.
+func (d *Dashboard) showRule(w http.ResponseWriter, r *http.Request, s *session, status int, p store.Project, rule store.AlertRule, msg string) {
+	channels, err := d.svc.Alerts.Channels(r.Context(), s.actor(), p.ID)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	data := ruleData{Project: p, RuleFields: newRuleFields(channels), Error: msg}
+	data.Rule.AlertRule = rule
+	for _, c := range channels {
+		if c.ID == rule.ChannelID {
+			data.Rule.ChannelName = c.Name
+		}
+	}
+	d.render(w, r, status, "alert-rule", &view{Title: "Alert rule · " + p.Name, Nav: "projects", Tab: "alerts", Data: data})
+}
+
+// editRule replaces a rule's conditions and channel with the form's; it
+// stays on or off as it was.
+func (d *Dashboard) editRule(w http.ResponseWriter, r *http.Request, s *session) {
+	p, old, ok := d.pathRule(w, r, s)
+	if !ok {
+		return
+	}
+	rule := ruleForm(r.PostForm)
+	rule.ID, rule.ProjectID, rule.Enabled = old.ID, p.ID, old.Enabled
+	if _, err := d.svc.Alerts.PutRule(r.Context(), s.actor(), rule); err != nil {
+		if msg, ok := refusal(err); ok {
+			d.showRule(w, r, s, http.StatusBadRequest, p, rule, msg)
+			return
+		}
+		d.fail(w, r, err)
+		return
+	}
+	d.redirect(w, r, alertsURL(p.ID), "Rule saved.")
+}
+
+// setRuleEnabled turns a rule on (enabled=1) or off; setting, not
+// toggling, so a form sent twice leaves what it said.
+func (d *Dashboard) setRuleEnabled(w http.ResponseWriter, r *http.Request, s *session) {
+	p, rule, ok := d.pathRule(w, r, s)
+	if !ok {
+		return
+	}
+	rule.Enabled = r.PostForm.Get("enabled") == "1"
+	if _, err := d.svc.Alerts.PutRule(r.Context(), s.actor(), rule); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	msg := "Rule turned off: it sends no alerts until turned on again."
+	if rule.Enabled {
+		msg = "Rule turned on."
+	}
+	d.redirect(w, r, alertsURL(p.ID), msg)
 }
 
 func (d *Dashboard) deleteRule(w http.ResponseWriter, r *http.Request, s *session) {

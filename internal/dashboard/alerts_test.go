@@ -19,12 +19,24 @@ func alertMatrix(scope, project, issue string) []route {
 	if scope == scopeBilling {
 		ch, rule = "{billingChannel}", "{billingRule}"
 	}
+	// Another project's rule under this project's path is not found,
+	// for admins too.
+	other := "{billingRule}"
+	if scope == scopeBilling {
+		other = "{webRule}"
+	}
 	return []route{
+		{"GET", base + "/rules/" + other, nil, scopeNobody, 404},
+		{"POST", base + "/rules/" + other, url.Values{"type": {"regression"}, "channel_id": {ch}}, scopeNobody, 404},
+		{"POST", base + "/rules/" + other + "/enabled", url.Values{"enabled": {"0"}}, scopeNobody, 404},
 		{"GET", base, nil, scope, 200},
 		{"POST", base + "/channels", url.Values{"kind": {"slack"}, "name": {"ops"}, "url": {"https://hooks.slack.com/services/T1/B2/x"}}, scopeAdmin, 303},
 		{"POST", base + "/channels/" + ch + "/test", nil, scopeAdmin, 303},
 		{"POST", base + "/channels/" + ch + "/delete", nil, scopeAdmin, 303},
 		{"POST", base + "/rules", url.Values{"type": {"frequency"}, "threshold": {"10"}, "window_minutes": {"5"}, "channel_id": {ch}}, scopeAdmin, 303},
+		{"GET", base + "/rules/" + rule, nil, scope, 200},
+		{"POST", base + "/rules/" + rule, url.Values{"type": {"frequency"}, "threshold": {"3"}, "window_minutes": {"2"}, "min_level": {"error"}, "channel_id": {ch}}, scopeAdmin, 303},
+		{"POST", base + "/rules/" + rule + "/enabled", url.Values{"enabled": {"0"}}, scopeAdmin, 303},
 		{"POST", base + "/rules/" + rule + "/delete", nil, scopeAdmin, 303},
 		{"POST", base + "/settings", url.Values{"cooldown_minutes": {"15"}}, scopeAdmin, 303},
 		{"POST", "/issues/" + issue + "/mute", url.Values{"muted": {"1"}}, scopeAdmin, 303},
@@ -48,14 +60,16 @@ func (f *fixture) firstRule(projectID int64) int64 {
 // subscriptions) and returns the pages that show it, for TestStoredXSS.
 func hostileAlertPages(f *fixture, hostileIssue int64) []struct{ role, path string } {
 	ctx := f.ctx
+	var hostileChannel int64
 	for _, c := range []store.AlertChannel{
 		{ProjectID: f.web.ID, Kind: store.ChannelWebhook, Name: hostile[0], URL: "https://example.com/" + url.PathEscape(hostile[1])},
 		{ProjectID: f.web.ID, Kind: store.ChannelSlack, Name: hostile[5], URL: "https://hooks.slack.com/services/" + hostile[1]},
 	} {
-		_, err := f.db.CreateAlertChannel(ctx, store.System, c)
+		c, err := f.db.CreateAlertChannel(ctx, store.System, c)
 		f.must(err)
+		hostileChannel = c.ID
 	}
-	_, err := f.db.PutAlertRule(ctx, store.System, store.AlertRule{ProjectID: f.web.ID, ChannelID: f.firstChannel(f.web.ID),
+	rule, err := f.db.PutAlertRule(ctx, store.System, store.AlertRule{ProjectID: f.web.ID, ChannelID: hostileChannel,
 		Type: store.RuleFrequency, Threshold: 1, WindowMinutes: 5, Environment: hostile[1], Enabled: true})
 	f.must(err)
 	f.must(f.db.SetIssueMuted(ctx, store.System, hostileIssue, false))
@@ -75,6 +89,8 @@ func hostileAlertPages(f *fixture, hostileIssue int64) []struct{ role, path stri
 	return []struct{ role, path string }{
 		{roleMember, "/projects/" + id + "/alerts"},
 		{roleAdmin, "/projects/" + id + "/alerts"},
+		{roleMember, "/projects/" + id + "/alerts/rules/" + fmt.Sprint(rule.ID)},
+		{roleAdmin, "/projects/" + id + "/alerts/rules/" + fmt.Sprint(rule.ID)},
 		{roleMember, "/account"},
 	}
 }
@@ -114,4 +130,69 @@ func TestAlertsPages(t *testing.T) {
 		t.Fatalf("test send: HTTP %d", r.StatusCode)
 	}
 	wantBody(t, f.get(roleMember, base), "Test alert from Flytrap", "pending")
+}
+
+// TestAlertRuleEdit: an admin edits a rule on its page (a refused value
+// explained next to what was sent, the rule unchanged) and turns it off
+// and on from the alerts page; a member sees the rule read-only.
+func TestAlertRuleEdit(t *testing.T) {
+	f := newFixture(t)
+	base := fmt.Sprintf("/projects/%d/alerts", f.web.ID)
+	stored := func() store.AlertRule {
+		t.Helper()
+		rule, err := f.db.GetAlertRule(f.ctx, store.System, f.firstRule(f.web.ID))
+		f.must(err)
+		return rule
+	}
+	before := stored()
+	page := fmt.Sprintf("%s/rules/%d", base, before.ID)
+	ch := fmt.Sprint(before.ChannelID)
+	r := f.get(roleAdmin, page)
+	wantBody(t, r, `id="edit-rule"`, `<option value="`+before.Type+`" selected>`, `<option value="`+ch+`" selected>`, "Turn off")
+
+	r = f.do(request{method: http.MethodPost, role: roleAdmin, path: page,
+		form: url.Values{"type": {"frequency"}, "threshold": {"0"}, "window_minutes": {"10"}, "environment": {"staging"}, "channel_id": {ch}}})
+	if r.StatusCode != 400 {
+		t.Fatalf("a refused edit: HTTP %d\n%s", r.StatusCode, excerpt(r.Body))
+	}
+	wantBody(t, r, "A frequency rule alerts on more than N events: N is 1 to", `value="staging"`, `<option value="frequency" selected>`)
+	if got := stored(); got != before {
+		t.Errorf("a refused edit changed the rule: %+v, was %+v", got, before)
+	}
+
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want func(store.AlertRule) store.AlertRule
+	}{
+		{"edit", url.Values{"type": {"frequency"}, "threshold": {"30"}, "window_minutes": {"15"}, "min_level": {"warning"}, "environment": {" staging "}, "channel_id": {ch}},
+			func(r store.AlertRule) store.AlertRule {
+				r.Type, r.Threshold, r.WindowMinutes, r.MinLevel, r.Environment = store.RuleFrequency, 30, 15, "warning", "staging"
+				return r
+			}},
+		{"off", url.Values{"enabled": {"0"}}, func(r store.AlertRule) store.AlertRule { r.Enabled = false; return r }},
+		{"off again", url.Values{"enabled": {"0"}}, func(r store.AlertRule) store.AlertRule { return r }},
+		{"on", url.Values{"enabled": {"1"}}, func(r store.AlertRule) store.AlertRule { r.Enabled = true; return r }},
+	} {
+		path := page
+		if tc.form.Has("enabled") {
+			path += "/enabled"
+		}
+		want := tc.want(stored())
+		r := f.do(request{method: http.MethodPost, role: roleAdmin, path: path, form: tc.form})
+		if r.StatusCode != 303 || r.Header.Get("Location") != base {
+			t.Fatalf("%s: HTTP %d to %q\n%s", tc.name, r.StatusCode, r.Header.Get("Location"), excerpt(r.Body))
+		}
+		if got := stored(); got != want {
+			t.Errorf("%s: rule %+v, want %+v", tc.name, got, want)
+		}
+	}
+
+	f.do(request{method: http.MethodPost, role: roleAdmin, path: page + "/enabled", form: url.Values{"enabled": {"0"}}})
+	r = f.get(roleAdmin, base)
+	wantBody(t, r, "More than 30 events in 15 min", `<td class="rule-state">off</td>`, "Turn on")
+	r = f.get(roleMember, page)
+	wantBody(t, r, `id="rule-facts"`, "More than 30 events in 15 min", "warning or worse", "<code>staging</code>", "<dd>off</dd>")
+	noBody(t, r, `id="edit-rule"`, "Turn on", "Turn off")
+	noBody(t, f.get(roleMember, base), "Turn on", ">Edit<")
 }

@@ -131,7 +131,7 @@ func (f *fixture) snapshot() string {
 		`SELECT id FROM sessions ORDER BY id`,
 		`SELECT id || ':' || alert_cooldown_minutes FROM projects ORDER BY id`,
 		`SELECT id || ':' || kind || ':' || name FROM alert_channels ORDER BY id`,
-		`SELECT id || ':' || rule_type || ':' || threshold FROM alert_rules ORDER BY id`,
+		`SELECT id || ':' || channel_id || ':' || rule_type || ':' || threshold || ':' || window_minutes || ':' || min_level || ':' || environment || ':' || enabled FROM alert_rules ORDER BY id`,
 		`SELECT issue_id || ':' || muted FROM alert_issue_state ORDER BY issue_id`,
 		`SELECT id || ':' || reason FROM alert_notifications ORDER BY id`,
 		`SELECT user_id FROM alert_email_optouts ORDER BY user_id`,
@@ -242,6 +242,7 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 		"POST /admin/projects/{id}/keys/rotate",
 		"GET /projects/{id}/alerts", "POST /projects/{id}/alerts/channels", "POST /projects/{id}/alerts/channels/{id}/delete",
 		"POST /projects/{id}/alerts/channels/{id}/test", "POST /projects/{id}/alerts/rules", "POST /projects/{id}/alerts/rules/{id}/delete",
+		"GET /projects/{id}/alerts/rules/{id}", "POST /projects/{id}/alerts/rules/{id}", "POST /projects/{id}/alerts/rules/{id}/enabled",
 		"POST /projects/{id}/alerts/settings", "POST /issues/{id}/mute", "POST /account/alerts",
 	} {
 		if !covered[want] {

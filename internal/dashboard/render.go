@@ -26,7 +26,7 @@ import (
 var pageNames = []string{
 	"login", "error", "account",
 	"projects", "setup", "issues", "issue", "confirm-delete",
-	"admin-users", "admin-projects", "admin-project", "alerts", "tokens",
+	"admin-users", "admin-projects", "admin-project", "alerts", "alert-rule", "tokens",
 }
 
 func parsePages(funcs template.FuncMap) map[string]*template.Template {
