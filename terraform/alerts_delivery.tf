@@ -36,7 +36,8 @@ resource "aws_iam_role_policy" "dashboard_alerts" {
           "sns:Unsubscribe",
           "sns:ListSubscriptionsByTopic",
         ]
-        Resource = "arn:${local.partition}:sns:${var.region}:${var.account_id}:${local.prefix}-alerts-*"
+        # The partition of an ARN the plan already knows (aws, aws-cn, aws-us-gov).
+        Resource = "arn:${split(":", module.storage.bucket_arn)[1]}:sns:${var.region}:${var.account_id}:${local.prefix}-alerts-*"
       },
       {
         Sid      = "ReadAlertSMTPSecret"

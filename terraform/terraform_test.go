@@ -92,7 +92,7 @@ var wantTypes = map[string]int{
 	"aws_eip":                                            1,
 	"aws_iam_instance_profile":                           1,
 	"aws_iam_role":                                       3,
-	"aws_iam_role_policy":                                4,
+	"aws_iam_role_policy":                                5,
 	"aws_iam_role_policy_attachment":                     0, // scoped inline policies only
 	"aws_instance":                                       1,
 	"aws_internet_gateway":                               1,
