@@ -62,6 +62,10 @@ type Config struct {
 	IngestURL string
 	// SecureCookies marks session cookies Secure; set it only under TLS.
 	SecureCookies bool
+	// PlainHTTP shows every dashboard page a banner that the connection
+	// is not encrypted; set it when other machines reach the dashboard
+	// without TLS.
+	PlainHTTP bool
 	// Render bounds how much of an event dashboard pages show.
 	Render dashboard.RenderLimits
 	// Retention says which events the retention job deletes.
@@ -171,7 +175,7 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 	for _, o := range opts {
 		o(&a.opts)
 	}
-	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, Render: cfg.Render}
+	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, PlainHTTP: cfg.PlainHTTP, Render: cfg.Render}
 	if a.opts.artifacts != nil {
 		a.artifacts = artifact.New(db, a.opts.artifacts, artifact.DefaultLimits)
 		// One symbolicator, so the workers and the issue page's

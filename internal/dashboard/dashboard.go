@@ -146,6 +146,13 @@ type Config struct {
 	// Symbolicator, when set, offers to symbolicate a JavaScript event
 	// again, for source maps uploaded after it was processed.
 	Symbolicator Symbolicator
+	// PlainHTTP puts a banner on every page, the sign-in page first, saying
+	// that passwords and session cookies cross the network unencrypted
+	// and how to get HTTPS. Set it when other machines reach the dashboard
+	// without TLS (AWS without a domain, flytrap dev on a non-loopback
+	// address); the server's log is not where a user typing a password
+	// looks.
+	PlainHTTP bool
 }
 
 // Dashboard is the web UI's http.Handler.
@@ -161,6 +168,7 @@ type Dashboard struct {
 	trustXFF   bool
 	limits     RenderLimits
 	resym      Symbolicator
+	plainHTTP  bool
 
 	mux      *http.ServeMux
 	pages    map[string]*htmltemplate.Template
@@ -219,6 +227,7 @@ func New(cfg Config) *Dashboard {
 		trustXFF:   cfg.TrustForwardedFor,
 		limits:     cfg.Render.withDefaults(),
 		resym:      cfg.Symbolicator,
+		plainHTTP:  cfg.PlainHTTP,
 		cop:        http.NewCrossOriginProtection(),
 		throttle:   auth.NewThrottle(lim.PerEmail, lim.PerIP, lim.Window, lim.SlowDown),
 	}

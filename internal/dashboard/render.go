@@ -57,6 +57,8 @@ type view struct {
 	Tab   string
 	Flash *flash
 	Data  any
+	// PlainHTTP shows the unencrypted-connection banner (Config.PlainHTTP).
+	PlainHTTP bool
 }
 
 // render writes a page. Rendering into a buffer first means a template
@@ -74,6 +76,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	if v.Flash == nil {
 		v.Flash = d.takeFlash(w, r)
 	}
+	v.PlainHTTP = d.plainHTTP
 	var buf bytes.Buffer
 	if err := d.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
 		d.log.Error("dashboard: render failed", "page", name, "err", err)

@@ -48,6 +48,10 @@ type Config struct {
 	PublicURL string
 	// SecureCookies marks session cookies Secure; set it only under TLS.
 	SecureCookies bool
+	// PlainHTTP shows every dashboard page a banner that the connection
+	// is not encrypted; set it when other machines reach the dashboard
+	// without TLS.
+	PlainHTTP bool
 	// DataDir is where the SQLite database and dev.json live; /readyz
 	// fails when its file system has less than MinFreeBytes available
 	// (0: ops.DefaultMinFreeBytes). Empty skips the check.
@@ -115,6 +119,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	s.app = app.New(db, app.Config{
 		PublicURL:         cfg.PublicURL,
 		SecureCookies:     cfg.SecureCookies,
+		PlainHTTP:         cfg.PlainHTTP,
 		Render:            cfg.Render,
 		Retention:         cfg.Retention,
 		SessionPruneEvery: cfg.SessionPruneEvery,

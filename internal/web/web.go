@@ -33,6 +33,10 @@ type Config struct {
 	// Symbolicator, when set, gives the issue page its Re-symbolicate
 	// action (a *symbolicate.Symbolicator over the artifact store).
 	Symbolicator dashboard.Symbolicator
+	// PlainHTTP shows every dashboard page a banner that the connection
+	// is not encrypted; set it when other machines reach the dashboard
+	// without TLS.
+	PlainHTTP bool
 }
 
 // Web is the dashboard, the REST API, the live stream and /healthz over one
@@ -55,6 +59,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 		SecureCookies: cfg.SecureCookies,
 		Render:        cfg.Render,
 		Symbolicator:  cfg.Symbolicator,
+		PlainHTTP:     cfg.PlainHTTP,
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)

@@ -273,7 +273,8 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 
 // appConfig points DSNs and snippets at API Gateway, where SDKs send
 // events; without a domain the dashboard's own URL is the one each request
-// came to (the Elastic IP), and cookies cannot be Secure. Retention is the
+// came to (the Elastic IP), cookies cannot be Secure, and every page says
+// that it is served over plain HTTP to the internet. Retention is the
 // deployment's (flytrap.yaml, through config.json); /readyz checks the
 // state directory, where certificates are cached and renewed.
 func appConfig(rc awsx.RuntimeConfig, opts options, log *slog.Logger) app.Config {
@@ -293,6 +294,8 @@ func appConfig(rc awsx.RuntimeConfig, opts options, log *slog.Logger) app.Config
 	if rc.Domain != "" {
 		c.PublicURL = "https://" + rc.Domain
 		c.SecureCookies = true
+	} else {
+		c.PlainHTTP = true
 	}
 	return c
 }

@@ -250,6 +250,11 @@ func TestDashboardFirstStartAndRestart(t *testing.T) {
 		if got := hdr.Get("X-Content-Type-Options"); got != "nosniff" {
 			t.Errorf("GET %s: X-Content-Type-Options %q, want nosniff", path, got)
 		}
+		// Without a domain the sign-in page is plain HTTP on a public
+		// address, and says so where the password is typed.
+		if path == "/login" && !strings.Contains(body, "This connection is not encrypted.") {
+			t.Errorf("GET /login without a domain lacks the plain-HTTP banner:\n%s", body)
+		}
 	}
 
 	// The state directory, missing before the start, is the service's own.
@@ -440,6 +445,26 @@ func TestDashboardWithDomain(t *testing.T) {
 		t.Fatalf("HTTPS listener: %v", err)
 	}
 	conn.Close()
+}
+
+// TestAppConfigPlainHTTP: without a domain the dashboard has no
+// certificate, so every page shows the plain-HTTP banner and cookies are
+// not Secure; with one, autocert serves HTTPS and neither applies.
+func TestAppConfigPlainHTTP(t *testing.T) {
+	for _, tc := range []struct {
+		domain                string
+		wantPlain, wantSecure bool
+		wantPublicURL         string
+	}{
+		{"", true, false, ""},
+		{"errors.example.com", false, true, "https://errors.example.com"},
+	} {
+		c := appConfig(awsx.RuntimeConfig{Domain: tc.domain}, options{}, nil)
+		if c.PlainHTTP != tc.wantPlain || c.SecureCookies != tc.wantSecure || c.PublicURL != tc.wantPublicURL {
+			t.Errorf("domain %q: PlainHTTP %v, SecureCookies %v, PublicURL %q; want %v, %v, %q",
+				tc.domain, c.PlainHTTP, c.SecureCookies, c.PublicURL, tc.wantPlain, tc.wantSecure, tc.wantPublicURL)
+		}
+	}
 }
 
 func TestMasterDSN(t *testing.T) {

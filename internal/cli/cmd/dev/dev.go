@@ -204,7 +204,10 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return &cmdutil.Error{Msg: "cannot listen on " + opts.Addr, Hint: "is another flytrap dev running? pick a free port with --addr 127.0.0.1:8081", Err: err}
 	}
-	if a, ok := ln.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+	// dev never serves TLS, so beyond loopback every page says that
+	// passwords cross the network in clear.
+	exposed := beyondLoopback(ln.Addr())
+	if exposed {
 		// /metrics and /readyz take no credentials here; on EC2 the
 		// dashboard asks for an admin's token instead.
 		log.Warn("listening beyond this machine: /metrics is served to anyone who reaches "+ln.Addr().String(), "hint", "use --addr 127.0.0.1:PORT unless other machines must reach it")
@@ -252,6 +255,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Workers:    opts.Workers,
 		Processing: pdb,
 		PublicURL:  base,
+		PlainHTTP:  exposed,
 		Retention: app.Retention{
 			MaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,
 			PerIssue: opts.RetentionPerIssue,
@@ -380,6 +384,13 @@ Then list its issues:
 
 // baseURL is the URL clients use; an unspecified listen address is shown as
 // loopback because that is where a local SDK can reach it.
+// beyondLoopback reports whether other machines can reach a listener on a:
+// a TCP address that is not loopback, the unspecified 0.0.0.0 and :: too.
+func beyondLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && !tcp.IP.IsLoopback()
+}
+
 func baseURL(a net.Addr) string {
 	tcp, ok := a.(*net.TCPAddr)
 	if !ok {

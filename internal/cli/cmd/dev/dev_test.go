@@ -1,0 +1,26 @@
+package dev
+
+import (
+	"net"
+	"testing"
+)
+
+// TestBeyondLoopback: the plain-HTTP banner and the /metrics warning are for
+// listeners other machines can reach, not for the default 127.0.0.1.
+func TestBeyondLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		addr net.Addr
+		want bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, false},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 8080}, false},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, true},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, true},
+		{&net.TCPAddr{IP: net.IPv4(192, 168, 1, 5), Port: 8080}, true},
+		{&net.UnixAddr{Name: "/tmp/flytrap.sock", Net: "unix"}, false},
+	} {
+		if got := beyondLoopback(tc.addr); got != tc.want {
+			t.Errorf("beyondLoopback(%v) = %v, want %v", tc.addr, got, tc.want)
+		}
+	}
+}
