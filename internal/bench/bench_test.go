@@ -5,14 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,9 +17,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
+)
 
 func TestPercentiles(t *testing.T) {
 	msd := func(v ...int) []time.Duration {
@@ -371,7 +368,7 @@ func TestJSONGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := json.MarshalIndent(normalise(doc), "", "  ")
-	golden(t, "report.golden.json", append(got, '\n'))
+	golden.Check(t, "report.golden.json", append(got, '\n'))
 }
 
 func TestTableGolden(t *testing.T) {
@@ -391,27 +388,7 @@ func TestTableGolden(t *testing.T) {
 	if err := WriteTable(&buf, rep); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "table.golden.txt", buf.Bytes())
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs; got:\n%s\nwant:\n%s", name, got, want)
-	}
+	golden.Check(t, "table.golden.txt", buf.Bytes())
 }
 
 func TestThousands(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/runtimebin"
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 	"github.com/getflytrap/flytrap/internal/tf"
 	"github.com/getflytrap/flytrap/terraform"
 )
@@ -260,10 +261,10 @@ func TestDeployRunsEveryStepInOrder(t *testing.T) {
 	rep.Workspace = "WORKSPACE"
 	rep.Smoke = nil
 	b, _ := json.MarshalIndent(rep, "", "  ")
-	golden(t, "deploy-report.json.golden", append(b, '\n'))
+	golden.Check(t, "deploy-report.json.golden", append(b, '\n'))
 	var sum bytes.Buffer
 	rep.WriteSummary(&sum)
-	golden(t, "deploy-summary.golden", sum.Bytes())
+	golden.Check(t, "deploy-summary.golden", sum.Bytes())
 
 	// A second deploy keeps the zones and the AMI although SSM now names a
 	// newer image, and the password was shown before.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
 // stateWith is a minimal Terraform state file holding n resource
@@ -183,7 +184,7 @@ func TestDestroyMessages(t *testing.T) {
 			kept = append(kept, line)
 		}
 	}
-	golden(t, "destroy-messages.golden", []byte(strings.Join(kept, "\n")+"\n"))
+	golden.Check(t, "destroy-messages.golden", []byte(strings.Join(kept, "\n")+"\n"))
 }
 
 // TestDestroyWaitsForLambdaENIs: a destroy that fails because the

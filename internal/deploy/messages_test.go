@@ -15,6 +15,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/runtimebin"
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
 // TestCLIMessages renders, through the real SDK configuration, the
@@ -85,7 +86,7 @@ func TestCLIMessages(t *testing.T) {
 		p.AWS.Region = region
 		fmt.Fprintf(&out, "\n== cost headline in %s\n%s\n", region, plan.EstimateMonthlyCost(p).Headline())
 	}
-	golden(t, "cli-messages.golden", out.Bytes())
+	golden.Check(t, "cli-messages.golden", out.Bytes())
 }
 
 // scrubSDK replaces the parts of SDK errors that vary between runs

@@ -2,35 +2,15 @@ package deploy
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 	"github.com/getflytrap/flytrap/internal/tf"
 )
-
-// update rewrites the golden files: go test ./internal/deploy -update.
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func readStream(t *testing.T, name string) []tf.Message {
 	t.Helper()
@@ -77,7 +57,7 @@ func TestPlainRendering(t *testing.T) {
 			if p.Failed != tt.failed {
 				t.Errorf("failed = %d, want %d", p.Failed, tt.failed)
 			}
-			golden(t, strings.TrimSuffix(tt.stream, ".jsonl")+".plain.golden", buf.Bytes())
+			golden.Check(t, strings.TrimSuffix(tt.stream, ".jsonl")+".plain.golden", buf.Bytes())
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
 const userDataGolden = "testdata/dashboard-user-data.golden.yaml"
@@ -58,7 +59,7 @@ func (cc cloudConfig) file(t *testing.T, path string) string {
 
 func TestDashboardUserDataGolden(t *testing.T) {
 	out, _ := renderUserData(t)
-	if *update {
+	if golden.Update() {
 		if err := os.WriteFile(userDataGolden, []byte(out), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -4,22 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 const (
 	testKey      = "0123456789abcdef0123456789abcdef"
@@ -203,31 +197,6 @@ func errorResponse(t testing.TB, rec *httptest.ResponseRecorder) (code, message 
 		t.Fatalf("error response is not JSON: %v\n%s", err, rec.Body)
 	}
 	return body.Error.Code, body.Error.Message
-}
-
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("%s is missing; run go test -update to create it", path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }
 
 // tagList builds tags from alternating keys and values.

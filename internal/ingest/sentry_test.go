@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
 const testClientIP = "203.0.113.9"
@@ -587,7 +588,7 @@ func TestDecodeSentryGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("golden", name+".json"), append(out, '\n'))
+			golden.Check(t, filepath.Join("golden", name+".json"), append(out, '\n'))
 		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
 func TestEstimateDefault(t *testing.T) {
@@ -55,12 +57,12 @@ func TestEstimateDefault(t *testing.T) {
 	if err := e.WriteText(&buf); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "estimate-small.golden", buf.Bytes())
+	golden.Check(t, "estimate-small.golden", buf.Bytes())
 	b, err := json.MarshalIndent(e, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "estimate-small.json.golden", append(b, '\n'))
+	golden.Check(t, "estimate-small.json.golden", append(b, '\n'))
 }
 
 func TestEstimateScales(t *testing.T) {

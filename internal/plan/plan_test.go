@@ -4,33 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 func validPlan() Plan {
 	p := Default()
@@ -162,7 +143,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		t.Errorf("round trip:\n got %s\nwant %s", a, b)
 	}
 	raw, _ := os.ReadFile(path)
-	golden(t, "flytrap.yaml.golden", raw)
+	golden.Check(t, "flytrap.yaml.golden", raw)
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("Save left %d files, want only the plan", len(entries))

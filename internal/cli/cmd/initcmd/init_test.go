@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/plan"
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
 type result struct {
@@ -214,7 +214,7 @@ func TestInitErrors(t *testing.T) {
 			}
 		})
 	}
-	golden(t, "init-errors.golden", all.Bytes())
+	golden.Check(t, "init-errors.golden", all.Bytes())
 }
 
 func TestInitExistingPlan(t *testing.T) {
@@ -285,28 +285,6 @@ func TestInitJSON(t *testing.T) {
 	}
 	if got.Plan.Name != "prod" || got.Estimate.TotalUSD < 30 || len(got.Estimate.Items) == 0 {
 		t.Errorf("JSON %+v", got)
-	}
-}
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }
 

@@ -5,13 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +23,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
 	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
 const region = "eu-west-1"
@@ -227,27 +225,5 @@ func TestStatusJSONOnFailure(t *testing.T) {
 		}
 		fmt.Fprintf(&docs, "== %s\n%s\n", c.name, strings.ReplaceAll(out.String(), deploytest.Account, "ACCOUNT"))
 	}
-	golden(t, "status-json-failures.golden", docs.Bytes())
-}
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	golden.Check(t, "status-json-failures.golden", docs.Bytes())
 }
