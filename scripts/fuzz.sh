@@ -10,7 +10,9 @@ while IFS= read -r pkg; do
 	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
 		found=$((found + 1))
 		echo "fuzz $pkg $target ($fuzztime)"
-		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg"
+		# Minimizing a large new input may take the default minute each;
+		# a short run wants its time spent fuzzing.
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" -fuzzminimizetime="${FUZZMINIMIZETIME:-10s}" "$pkg"
 	done
 done < <(go list ./...)
 echo "fuzzed $found targets"
