@@ -55,6 +55,9 @@ func (m Message) Heading() string {
 	case store.RuleFrequency:
 		return "Issue is spiking"
 	case store.ReasonDigest:
+		if m.Payload.Events == 1 {
+			return "Still happening: 1 more event"
+		}
 		return "Still happening: " + strconv.FormatInt(m.Payload.Events, 10) + " more events"
 	case store.ReasonTest:
 		return "Test alert"

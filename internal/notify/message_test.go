@@ -1,0 +1,28 @@
+package notify_test
+
+import (
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/notify"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+func TestHeading(t *testing.T) {
+	tests := []struct {
+		reason string
+		events int64
+		want   string
+	}{
+		{store.RuleNewIssue, 0, "New issue"},
+		{store.RuleRegression, 0, "Regression: a resolved issue is back"},
+		{store.ReasonDigest, 1, "Still happening: 1 more event"},
+		{store.ReasonDigest, 199, "Still happening: 199 more events"},
+	}
+	for _, tt := range tests {
+		m := notify.Message{Reason: tt.reason}
+		m.Payload.Events = tt.events
+		if got := m.Heading(); got != tt.want {
+			t.Errorf("Heading(%s, %d events) = %q, want %q", tt.reason, tt.events, got, tt.want)
+		}
+	}
+}
