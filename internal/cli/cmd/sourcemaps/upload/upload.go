@@ -5,6 +5,7 @@ package upload
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha1"
@@ -66,17 +67,29 @@ The report lists what was uploaded, files without a map, and maps whose
 "file" names another file or whose sources and sourcesContent disagree.
 --dry-run checks everything, limits included, without uploading.`,
 		Example: `  flytrap sourcemaps inject dist
-  FLYTRAP_URL=https://flytrap.example.com FLYTRAP_TOKEN=... \
-    flytrap sourcemaps upload dist --project web --release 1.4.2 --url-prefix '~/static/js'`,
+  flytrap sourcemaps upload dist --project web --release 1.4.2 --url-prefix '~/static/js'
+  FLYTRAP_URL=https://flytrap.example.com FLYTRAP_TOKEN=... flytrap sourcemaps upload dist --project web`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = args[0]
+			if !opts.DryRun && (opts.URL == "" || opts.Token == "") {
+				// The server and token every other command uses: --url,
+				// else FLYTRAP_URL, else the last login; FLYTRAP_TOKEN,
+				// else the token stored for that server. Without one,
+				// Run says what is missing.
+				if _, cfg, err := f.Hosts(); err == nil {
+					if t, err := cfg.Resolve(opts.URL, f.Getenv); err == nil {
+						opts.URL = cmp.Or(opts.URL, t.URL)
+						opts.Token = cmp.Or(opts.Token, t.Token)
+					}
+				}
+			}
 			return Run(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.URL, "url", f.Env("FLYTRAP_URL", ""), "base URL of the Flytrap server [$FLYTRAP_URL]")
-	fl.StringVar(&opts.Token, "token", f.Env("FLYTRAP_TOKEN", ""), "Flytrap API token [$FLYTRAP_TOKEN]")
+	fl.StringVar(&opts.URL, "url", f.Env("FLYTRAP_URL", ""), "base URL of the Flytrap server [$FLYTRAP_URL, else the last `flytrap login`]")
+	fl.StringVar(&opts.Token, "token", f.Env("FLYTRAP_TOKEN", ""), "Flytrap API token [$FLYTRAP_TOKEN, else the one `flytrap login` stored]")
 	fl.StringVar(&opts.Project, "project", f.Env("FLYTRAP_PROJECT", ""), "project name or ID [$FLYTRAP_PROJECT]")
 	fl.StringVar(&opts.Release, "release", "", "release the files belong to (the SDK's release option)")
 	fl.StringVar(&opts.Dist, "dist", "", "distribution within the release (the SDK's dist option)")
@@ -99,9 +112,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if !opts.DryRun {
 		switch {
 		case opts.URL == "":
-			return cmdutil.UsageError("no server URL", "pass --url or set FLYTRAP_URL, e.g. http://127.0.0.1:8000 for flytrap dev")
+			return cmdutil.UsageError("no server URL", "run `flytrap login URL`, pass --url or set FLYTRAP_URL, e.g. http://127.0.0.1:8000 for flytrap dev")
 		case opts.Token == "":
-			return cmdutil.UsageError("no API token", "pass --token or set FLYTRAP_TOKEN; create a token on the dashboard's Settings page")
+			return cmdutil.UsageError("no API token", "run `flytrap login`, pass --token or set FLYTRAP_TOKEN (a token from the dashboard's API tokens page)")
 		case opts.Project == "":
 			return cmdutil.UsageError("no project", "pass --project or set FLYTRAP_PROJECT (a project name or ID)")
 		}
