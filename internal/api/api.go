@@ -218,7 +218,7 @@ func (a *API) auth(next http.HandlerFunc) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if scope == store.ScopeReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if !store.ScopePermits(scope, r.Method) {
 			writeError(w, http.StatusForbidden, apitypes.CodeReadOnly,
 				"this API token is read-only; create a full token (flytrap tokens create --scope full) to make changes")
 			return

@@ -120,7 +120,7 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, store.User)
 			h.fail(w, r, err)
 			return
 		}
-		if tok.Scope == store.ScopeReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if !store.ScopePermits(tok.Scope, r.Method) {
 			writeDetail(w, http.StatusForbidden, "this API token is read-only: uploads need a token with the full scope (flytrap tokens create --scope full)")
 			return
 		}

@@ -17,6 +17,13 @@ const TokenUseResolution = time.Minute
 
 func validScope(s string) bool { return s == ScopeFull || s == ScopeReadOnly }
 
+// ScopePermits reports whether a token of scope may make a request with
+// the HTTP method: a read-only token may only read (GET and HEAD). Every
+// endpoint that takes tokens asks this, so the rule has one home.
+func ScopePermits(scope, method string) bool {
+	return scope != ScopeReadOnly || method == "GET" || method == "HEAD"
+}
+
 // CreateAPIToken issues a full, never-expiring bearer token for the user;
 // see IssueAPIToken.
 func (d *DB) CreateAPIToken(ctx context.Context, userID int64, name string) (string, APIToken, error) {
