@@ -100,13 +100,17 @@ const (
 
 // tailer is the state of one `flytrap tail`.
 type tailer struct {
-	opts     *Options
-	c        *client.Client
-	ids      []int64
-	names    map[int64]string
-	seen     *lru.Cache[string, struct{}]
-	lastAt   time.Time // receive time of the newest event printed
-	from     time.Time // where the next backfill starts, at the latest
+	opts   *Options
+	c      *client.Client
+	ids    []int64
+	names  map[int64]string
+	seen   *lru.Cache[string, struct{}]
+	lastAt time.Time // receive time of the newest event printed
+	from   time.Time // where the next backfill starts, at the latest
+	// floor is the earliest receive time printed (the start, or --since
+	// before it): an event received earlier but stored after the stream
+	// was subscribed is not news, and the backfill would not show it.
+	floor    time.Time
 	out      io.Writer
 	color    bool
 	linkBase string
@@ -136,6 +140,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	t.seen, _ = lru.New[string, struct{}](remembered)
 	t.from = f.Clock().Add(-opts.Since)
+	t.floor = t.from
 
 	backoff := minBackoff
 	first := true
@@ -248,7 +253,8 @@ func (t *tailer) follow(ctx context.Context, s *client.Stream) error {
 }
 
 func (t *tailer) wanted(m livemsg.Message) bool {
-	return (t.opts.Level == "" || strings.EqualFold(m.Level, t.opts.Level)) &&
+	return !m.At.Before(t.floor) &&
+		(t.opts.Level == "" || strings.EqualFold(m.Level, t.opts.Level)) &&
 		(t.opts.Env == "" || m.Environment == t.opts.Env)
 }
 

@@ -45,7 +45,8 @@ func msg(id string, issue int64) livemsg.Message {
 		Count: 1, EventID: id, Culprit: "app.js in " + id, At: at}
 }
 
-// TestReconnectBackfills: the first stream delivers a1 and is cut off for
+// TestReconnectBackfills: the first stream delivers z0 (received before
+// the tail started, so left out) and a1, and is cut off for
 // falling behind; the backfill after reconnecting returns a1 again and
 // b1, which arrived meanwhile; the second stream delivers c1. Each is
 // printed once, in order, and the reason for the reconnect is said.
@@ -75,6 +76,11 @@ func TestReconnectBackfills(t *testing.T) {
 				c.Write(r.Context(), websocket.MessageText, b)
 			}
 			if streams.Add(1) == 1 {
+				// Received before the tail started, stored after it
+				// subscribed: not printed.
+				old := msg("z0", 9)
+				old.At = at.Add(-2 * time.Minute)
+				send(old)
 				send(msg("a1", 1))
 				c.Close(client.StatusFellBehind, "fell behind")
 				return
