@@ -2,7 +2,8 @@
 #
 #   SDK -> API Gateway (HTTP API) -> ingest Lambda -> SQS (+DLQ)
 #       -> processor Lambda (VPC) -> RDS PostgreSQL
-#   dashboard EC2 (UI/API, key set publisher, migrations, alerts via SNS)
+#   dashboard EC2 (UI/API, key set publisher, migrations, alerts via SNS),
+#       behind CloudFront when there is no domain
 #
 # No data sources: the account, zones and AMI are variables, so `plan` needs no
 # AWS call (see offline.go and docs/deploy-terraform.md).
@@ -19,6 +20,10 @@ locals {
   # state) is per region: the region in them lets one deployment name live
   # in two regions. The bucket name above is globally unique already.
   iam_prefix = "${local.prefix}-${var.region}"
+
+  # Without a domain the dashboard gets HTTPS from CloudFront's default
+  # certificate, unless plain HTTP was chosen explicitly.
+  cloudfront = var.domain == "" && !var.plain_http
 
   # The queue's visibility timeout is derived from these.
   processor_timeout_seconds         = 60
@@ -151,6 +156,8 @@ module "dashboard" {
   user_data     = var.dashboard_user_data
   binary_path   = var.dashboard_binary_path
 
+  cloudfront_prefix_list_id = local.cloudfront ? var.cloudfront_prefix_list_id : ""
+
   db_security_group_id = module.database.security_group_id
   db_port              = module.database.port
   db_secret_arn        = module.database.master_user_secret_arn
@@ -185,5 +192,9 @@ module "dashboard" {
     db_processor_user    = module.database.processor_db_user
     retention_days       = tostring(var.retention_days)
     retention_per_issue  = tostring(var.retention_per_issue)
+    # Behind CloudFront: the address users reach, and the header value
+    # that proves a request came through this deployment's distribution.
+    public_url    = local.cloudfront ? "https://${aws_cloudfront_distribution.dashboard[0].domain_name}" : ""
+    origin_secret = local.cloudfront ? var.origin_secret : ""
   }
 }

@@ -2,8 +2,8 @@
 # internal/deploy (checked by terraform_test.go).
 
 output "dashboard_url" {
-  description = "URL of the dashboard: https://<domain> when a domain is set, else http://<elastic ip>."
-  value       = var.domain != "" ? "https://${var.domain}" : "http://${module.dashboard.public_ip}"
+  description = "URL of the dashboard: https://<domain> when a domain is set, else https://<id>.cloudfront.net, or http://<elastic ip> with plain_http."
+  value       = var.domain != "" ? "https://${var.domain}" : (local.cloudfront ? "https://${aws_cloudfront_distribution.dashboard[0].domain_name}" : "http://${module.dashboard.public_ip}")
 }
 
 output "ingest_url" {

@@ -30,33 +30,36 @@ import (
 // reads back.
 var (
 	rootVariables = map[string]any{ // name -> default; required ones map to required
-		"name":                    required{},
-		"region":                  required{},
-		"availability_zones":      required{},
-		"account_id":              required{},
-		"ami_id":                  required{},
-		"admin_email":             required{},
-		"alert_email":             "",
-		"domain":                  "",
-		"ingest_domain":           "",
-		"ingest_zone_id":          "",
-		"dashboard_instance_type": "t4g.small",
-		"db_instance_class":       "db.t4g.micro",
-		"db_allocated_storage":    float64(20),
-		"db_deletion_protection":  true,
-		"ingest_memory_mb":        float64(256),
-		"processor_memory_mb":     float64(512),
-		"processor_batch_size":    float64(10),
-		"ingest_throttle_rate":    float64(100),
-		"ingest_throttle_burst":   float64(200),
-		"log_retention_days":      float64(30),
-		"retention_days":          float64(90),
-		"retention_per_issue":     float64(10000),
-		"ingest_zip_path":         required{},
-		"processor_zip_path":      required{},
-		"dashboard_binary_path":   required{},
-		"dashboard_user_data":     required{},
-		"tags":                    map[string]any{},
+		"name":                      required{},
+		"region":                    required{},
+		"availability_zones":        required{},
+		"account_id":                required{},
+		"ami_id":                    required{},
+		"admin_email":               required{},
+		"alert_email":               "",
+		"domain":                    "",
+		"plain_http":                false,
+		"cloudfront_prefix_list_id": "",
+		"origin_secret":             "",
+		"ingest_domain":             "",
+		"ingest_zone_id":            "",
+		"dashboard_instance_type":   "t4g.small",
+		"db_instance_class":         "db.t4g.micro",
+		"db_allocated_storage":      float64(20),
+		"db_deletion_protection":    true,
+		"ingest_memory_mb":          float64(256),
+		"processor_memory_mb":       float64(512),
+		"processor_batch_size":      float64(10),
+		"ingest_throttle_rate":      float64(100),
+		"ingest_throttle_burst":     float64(200),
+		"log_retention_days":        float64(30),
+		"retention_days":            float64(90),
+		"retention_per_issue":       float64(10000),
+		"ingest_zip_path":           required{},
+		"processor_zip_path":        required{},
+		"dashboard_binary_path":     required{},
+		"dashboard_user_data":       required{},
+		"tags":                      map[string]any{},
 	}
 	rootOutputs = []string{
 		"dashboard_url", "ingest_url", "bucket_name", "queue_url", "dlq_url",
@@ -76,13 +79,14 @@ type required struct{}
 
 // wantResources and wantTypes are what a first apply creates: the number of
 // resources and how many of each type. Update them with the modules.
-const wantResources = 81
+const wantResources = 82
 
 var wantTypes = map[string]int{
 	"aws_apigatewayv2_api":                               1,
 	"aws_apigatewayv2_integration":                       1,
 	"aws_apigatewayv2_route":                             2,
 	"aws_apigatewayv2_stage":                             1,
+	"aws_cloudfront_distribution":                        1,
 	"aws_cloudwatch_log_group":                           4,
 	"aws_cloudwatch_metric_alarm":                        9,
 	"aws_db_instance":                                    1,
@@ -90,6 +94,7 @@ var wantTypes = map[string]int{
 	"aws_db_subnet_group":                                1,
 	"aws_default_security_group":                         1,
 	"aws_eip":                                            1,
+	"aws_eip_association":                                1,
 	"aws_iam_instance_profile":                           1,
 	"aws_iam_role":                                       3,
 	"aws_iam_role_policy":                                5,
@@ -123,7 +128,7 @@ var wantTypes = map[string]int{
 	"aws_vpc":                                            1,
 	"aws_vpc_endpoint":                                   1,
 	"aws_vpc_security_group_egress_rule":                 5,
-	"aws_vpc_security_group_ingress_rule":                4,
+	"aws_vpc_security_group_ingress_rule":                3,
 }
 
 // --- tests that need only Go ---
@@ -444,6 +449,57 @@ func TestPlan(t *testing.T) {
 	checkPlan(t, &plan)
 }
 
+// TestPlanDashboardFront: a domain gets the instance's own HTTPS
+// (Let's Encrypt on 443, 80 for ACME) and no CloudFront; plain_http
+// without a domain keeps HTTP on the Elastic IP; and CloudFront without
+// its prefix list or secret stops at plan time instead of creating a
+// distribution the instance refuses.
+func TestPlanDashboardFront(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		vars    map[string]any
+		wantURL any
+		wantErr string
+	}{
+		{"domain", map[string]any{"domain": "errors.example.com"}, "https://errors.example.com", ""},
+		{"plain http", map[string]any{"plain_http": true}, nil, ""},
+		{"no prefix list", map[string]any{"cloudfront_prefix_list_id": ""}, nil, "needs cloudfront_prefix_list_id and origin_secret"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			work := planWorkspace(t, tf, tc.vars)
+			out, err := tf.run(t, work, "plan", "-input=false", "-no-color", "-out=flytrap.tfplan")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(strings.Join(strings.Fields(out), " "), tc.wantErr) {
+					t.Fatalf("err %v, want %q:\n%s", err, tc.wantErr, tail(out, 20))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("plan: %v\n%s", err, tail(out, 30))
+			}
+			if want := fmt.Sprintf("Plan: %d to add, 0 to change, 0 to destroy.", wantResources); !strings.Contains(out, want) {
+				t.Fatalf("plan does not say %q:\n%s", want, tail(out, 40))
+			}
+			var plan planJSON
+			if err := json.Unmarshal([]byte(tf.mustRun(t, work, "show", "-json", "flytrap.tfplan")), &plan); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(plan.all("aws_cloudfront_distribution")); n != 0 {
+				t.Errorf("%d CloudFront distributions, want none", n)
+			}
+			if ports := checkIngress(t, &plan); !slices.Equal(ports, []string{"443 from 0.0.0.0/0", "80 from 0.0.0.0/0"}) {
+				t.Errorf("dashboard web access %v, want 80 and 443 from anywhere", ports)
+			}
+			if u := walk(plan.OutputChanges, "dashboard_url.after"); u != tc.wantURL {
+				t.Errorf("dashboard_url = %v, want %v (the Elastic IP's is known at apply)", u, tc.wantURL)
+			}
+		})
+	}
+}
+
 // TestVariableValidation feeds the root module one wrong value for every
 // validated variable and expects each to be refused, then checks the plan-time
 // precondition that ties the zones to the region.
@@ -465,6 +521,8 @@ func TestVariableValidation(t *testing.T) {
 			{"admin_email", "not-an-address"},
 			{"alert_email", "x@"},
 			{"domain", "Not A Domain"},
+			{"cloudfront_prefix_list_id", "com.amazonaws.global.cloudfront.origin-facing"},
+			{"origin_secret", "short"},
 			{"ingest_domain", "Ingest Host"},
 			{"ingest_zone_id", "zone-1"},
 			{"dashboard_instance_type", "large"},
@@ -651,29 +709,13 @@ func checkPlan(t *testing.T, plan *planJSON) {
 	}
 	expect(t, plan.one(t, "module.dashboard.aws_eip.this"), "domain", "vpc")
 
-	// Security groups: nothing reaches port 22; the internet reaches 80/443
-	// of the dashboard only; the database is reachable from the two client
-	// groups only.
-	webPorts := map[float64]bool{}
-	for _, r := range plan.all("aws_vpc_security_group_ingress_rule") {
-		proto, _ := r.after("ip_protocol").(string)
-		from, _ := r.after("from_port").(float64)
-		to, _ := r.after("to_port").(float64)
-		if proto == "-1" || proto == "all" || (from <= 22 && 22 <= to) {
-			t.Errorf("%s opens port 22 (or all ports): %s %v-%v", r.Address, proto, from, to)
-		}
-		if r.after("cidr_ipv4") != nil || r.after("cidr_ipv6") != nil {
-			if !strings.HasPrefix(r.Address, "module.dashboard.") || from != to || (from != 80 && from != 443) {
-				t.Errorf("%s opens %v-%v to an address range", r.Address, from, to)
-			}
-			webPorts[from] = true
-		} else if !strings.HasPrefix(r.Address, "module.database.") || from != 5432 || to != 5432 {
-			t.Errorf("%s: unexpected rule %v-%v", r.Address, from, to)
-		}
+	// Security groups: nothing reaches port 22; without a domain only
+	// CloudFront reaches the dashboard, on port 80; the database is
+	// reachable from the two client groups only.
+	if ports := checkIngress(t, plan); !slices.Equal(ports, []string{"80 from CloudFront"}) {
+		t.Errorf("dashboard web access %v, want only port 80 from CloudFront", ports)
 	}
-	if !webPorts[80] || !webPorts[443] || len(webPorts) != 2 {
-		t.Errorf("dashboard web ports %v, want 80 and 443", webPorts)
-	}
+	checkCloudFront(t, plan)
 	for _, r := range append(plan.all("aws_security_group"), plan.all("aws_default_security_group")...) {
 		if rules, _ := r.after("ingress").([]any); len(rules) > 0 {
 			t.Errorf("%s has inline ingress rules %v", r.Address, rules)
@@ -1181,19 +1223,23 @@ func planWorkspace(t *testing.T, tf terraformTool, vars map[string]any) string {
 	writeZip(t, filepath.Join(art, "processor.zip"))
 	writeFile(t, filepath.Join(art, "flytrap-dashboard"), "\x7fELF dummy dashboard binary")
 	tfvars := map[string]any{
-		"name":                  "test",
-		"region":                "eu-west-1",
-		"availability_zones":    []string{"eu-west-1a", "eu-west-1b"},
-		"account_id":            "123456789012",
-		"ami_id":                "ami-0123456789abcdef0",
-		"admin_email":           "admin@example.com",
-		"alert_email":           "alerts@example.com",
-		"domain":                "",
-		"ingest_zip_path":       filepath.Join(art, "ingest.zip"),
-		"processor_zip_path":    filepath.Join(art, "processor.zip"),
-		"dashboard_binary_path": filepath.Join(art, "flytrap-dashboard"),
-		"dashboard_user_data":   "#cloud-config\nruncmd:\n  - [systemctl, start, flytrap-dashboard]\n",
-		"tags":                  map[string]string{"Team": "errors"},
+		"name":               "test",
+		"region":             "eu-west-1",
+		"availability_zones": []string{"eu-west-1a", "eu-west-1b"},
+		"account_id":         "123456789012",
+		"ami_id":             "ami-0123456789abcdef0",
+		"admin_email":        "admin@example.com",
+		"alert_email":        "alerts@example.com",
+		"domain":             "",
+		// Without a domain the dashboard is behind CloudFront; deploy
+		// looks these up or makes them.
+		"cloudfront_prefix_list_id": "pl-4fa04526",
+		"origin_secret":             "0123456789abcdef0123456789abcdef-test",
+		"ingest_zip_path":           filepath.Join(art, "ingest.zip"),
+		"processor_zip_path":        filepath.Join(art, "processor.zip"),
+		"dashboard_binary_path":     filepath.Join(art, "flytrap-dashboard"),
+		"dashboard_user_data":       "#cloud-config\nruncmd:\n  - [systemctl, start, flytrap-dashboard]\n",
+		"tags":                      map[string]string{"Team": "errors"},
 	}
 	for k, v := range vars {
 		tfvars[k] = v
@@ -1258,5 +1304,69 @@ func TestPlanIngestDomain(t *testing.T) {
 	plan.one(t, `aws_route53_record.ingest_validation["ingest.example.com"]`)
 	if u := walk(plan.OutputChanges, "ingest_url.after"); u != "https://ingest.example.com" {
 		t.Errorf("ingest_url = %v, want https://ingest.example.com", u)
+	}
+}
+
+// checkIngress checks every ingress rule of the plan: nothing opens port 22
+// or all ports, address ranges reach only the dashboard's 80 and 443, the
+// CloudFront prefix list only its 80, and the database only its clients'
+// groups. It returns the dashboard's web access, sorted, as "443 from
+// 0.0.0.0/0" or "80 from CloudFront".
+func checkIngress(t *testing.T, plan *planJSON) []string {
+	t.Helper()
+	var web []string
+	for _, r := range plan.all("aws_vpc_security_group_ingress_rule") {
+		proto, _ := r.after("ip_protocol").(string)
+		from, _ := r.after("from_port").(float64)
+		to, _ := r.after("to_port").(float64)
+		if proto == "-1" || proto == "all" || (from <= 22 && 22 <= to) {
+			t.Errorf("%s opens port 22 (or all ports): %s %v-%v", r.Address, proto, from, to)
+		}
+		switch {
+		case r.after("cidr_ipv4") != nil || r.after("cidr_ipv6") != nil:
+			if !strings.HasPrefix(r.Address, "module.dashboard.") || from != to || (from != 80 && from != 443) {
+				t.Errorf("%s opens %v-%v to an address range", r.Address, from, to)
+			}
+			web = append(web, fmt.Sprintf("%v from %v", from, r.after("cidr_ipv4")))
+		case r.after("prefix_list_id") != nil:
+			if r.Address != "module.dashboard.aws_vpc_security_group_ingress_rule.cloudfront[0]" || from != 80 || to != 80 || r.after("prefix_list_id") != "pl-4fa04526" {
+				t.Errorf("%s: prefix list %v on %v-%v", r.Address, r.after("prefix_list_id"), from, to)
+			}
+			web = append(web, fmt.Sprintf("%v from CloudFront", from))
+		case !strings.HasPrefix(r.Address, "module.database.") || from != 5432 || to != 5432:
+			t.Errorf("%s: unexpected rule %v-%v", r.Address, from, to)
+		}
+	}
+	sort.Strings(web)
+	return web
+}
+
+// checkCloudFront: without a domain, HTTPS with CloudFront's certificate
+// in front of the instance, redirecting plain HTTP, caching nothing,
+// passing every method and header (WebSocket upgrades, cookies, Origin),
+// and proving itself to the instance with the origin secret (issue 14,
+// finding 3).
+func checkCloudFront(t *testing.T, plan *planJSON) {
+	t.Helper()
+	cf := plan.one(t, "aws_cloudfront_distribution.dashboard[0]")
+	expect(t, cf, "enabled", true)
+	expect(t, cf, "viewer_certificate.0.cloudfront_default_certificate", true)
+	expect(t, cf, "default_cache_behavior.0.viewer_protocol_policy", "redirect-to-https")
+	expect(t, cf, "default_cache_behavior.0.cache_policy_id", "4135ea2d-6df8-44a3-9df3-4b5a84be39ad")
+	expect(t, cf, "default_cache_behavior.0.origin_request_policy_id", "216adef6-5c7f-47e4-b989-5492eafa07d3")
+	if m, _ := cf.after("default_cache_behavior.0.allowed_methods").([]any); len(m) != 7 {
+		t.Errorf("allowed_methods %v, want all seven (sign-in, API, uploads)", m)
+	}
+	expect(t, cf, "origin.0.custom_origin_config.0.origin_protocol_policy", "http-only")
+	expect(t, cf, "origin.0.custom_origin_config.0.http_port", 80.0)
+	if n, _ := cf.after("origin.0.custom_origin_config.0.origin_read_timeout").(float64); n < 60 {
+		t.Errorf("origin_read_timeout %v: an idle live stream (30 s pings) needs at least 60", n)
+	}
+	expect(t, cf, "origin.0.custom_header.0.name", "X-Flytrap-Origin-Secret")
+	if cf.unknown("origin.0.domain_name") != true {
+		t.Errorf("origin domain %v, want the Elastic IP's DNS name, known at apply", cf.after("origin.0.domain_name"))
+	}
+	if u := walk(plan.OutputChanges, "dashboard_url.after"); u != nil {
+		t.Errorf("dashboard_url = %v, want the distribution's https://<id>.cloudfront.net, known at apply", u)
 	}
 }

@@ -83,13 +83,42 @@ variable "alert_email" {
 }
 
 variable "domain" {
-  description = "Domain name of the dashboard (its A record must point at the Elastic IP; TLS by autocert); \"\" to use http://<elastic ip>."
+  description = "Domain name of the dashboard (its A record must point at the Elastic IP; TLS by autocert); \"\" to serve it at https://<id>.cloudfront.net (or http://<elastic ip> with plain_http)."
   type        = string
   default     = ""
 
   validation {
     condition     = var.domain == "" || (length(var.domain) <= 253 && can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain)))
     error_message = "The domain must be empty or a lowercase host name such as \"errors.example.com\"."
+  }
+}
+
+variable "plain_http" {
+  description = "Without a domain, serve the dashboard over plain HTTP on the Elastic IP instead of HTTPS through CloudFront (for accounts that cannot use CloudFront). Sign-in and session cookies then cross the internet unencrypted."
+  type        = bool
+  default     = false
+}
+
+variable "cloudfront_prefix_list_id" {
+  description = "ID of the region's AWS-managed prefix list com.amazonaws.global.cloudfront.origin-facing (`flytrap deploy` looks it up). Needed when the dashboard sits behind CloudFront (no domain, not plain_http)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.cloudfront_prefix_list_id == "" || can(regex("^pl-[0-9a-f]+$", var.cloudfront_prefix_list_id))
+    error_message = "The prefix list ID must be empty or look like \"pl-3b927c52\"."
+  }
+}
+
+variable "origin_secret" {
+  description = "Value CloudFront sends to the dashboard in X-Flytrap-Origin-Secret, so the instance answers this deployment's distribution only (every distribution shares CloudFront's addresses). `flytrap deploy` generates it once and keeps it."
+  type        = string
+  default     = ""
+  sensitive   = true
+
+  validation {
+    condition     = var.origin_secret == "" || can(regex("^[A-Za-z0-9_-]{32,128}$", var.origin_secret))
+    error_message = "The origin secret must be empty or 32-128 letters, digits, \"-\" or \"_\"."
   }
 }
 

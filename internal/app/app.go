@@ -66,6 +66,10 @@ type Config struct {
 	// is not encrypted; set it when other machines reach the dashboard
 	// without TLS.
 	PlainHTTP bool
+	// TrustForwardedFor takes a client's address for sign-in throttling
+	// from the last X-Forwarded-For entry: set it only when every request
+	// comes through one proxy that appends it (CloudFront on AWS).
+	TrustForwardedFor bool
 	// Render bounds how much of an event dashboard pages show.
 	Render dashboard.RenderLimits
 	// Retention says which events the retention job deletes.
@@ -175,7 +179,7 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 	for _, o := range opts {
 		o(&a.opts)
 	}
-	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, PlainHTTP: cfg.PlainHTTP, Render: cfg.Render}
+	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, PlainHTTP: cfg.PlainHTTP, TrustForwardedFor: cfg.TrustForwardedFor, Render: cfg.Render}
 	if a.opts.artifacts != nil {
 		a.artifacts = artifact.New(db, a.opts.artifacts, artifact.DefaultLimits)
 		// One symbolicator, so the workers and the issue page's

@@ -99,12 +99,18 @@ const maxRuntimeConfigBytes = 1 << 20
 // only after `terraform apply`, written by the dashboard module from the
 // root module's runtime_config map (terraform/main.tf) plus the binary's
 // key and SHA-256. Every value is a JSON string because the Terraform
-// variable is map(string); db_port is a number in a string. It holds no
-// secret: the database password stays in Secrets Manager.
+// variable is map(string); db_port is a number in a string. Its one secret
+// is origin_secret, which only proves a request came through CloudFront;
+// the database password stays in Secrets Manager.
 type RuntimeConfig struct {
-	Name                  string `json:"name"`
-	Region                string `json:"region"`
-	Domain                string `json:"domain"` // empty: plain HTTP on the Elastic IP
+	Name   string `json:"name"`
+	Region string `json:"region"`
+	Domain string `json:"domain"` // empty: CloudFront (PublicURL set) or plain HTTP
+	// PublicURL is https://<id>.cloudfront.net when the dashboard sits
+	// behind CloudFront, which sends OriginSecret in
+	// X-Flytrap-Origin-Secret with every request; both empty otherwise.
+	PublicURL             string `json:"public_url"`
+	OriginSecret          string `json:"origin_secret"`
 	AdminEmail            string `json:"admin_email"`
 	Bucket                string `json:"bucket"`
 	KeySetKey             string `json:"keyset_key"`
@@ -204,6 +210,11 @@ func (c RuntimeConfig) Validate() error {
 	}
 	if c.DBPort < 1 || c.DBPort > 65535 {
 		return fmt.Errorf("runtime config: db_port %d is not a TCP port", c.DBPort)
+	}
+	if c.PublicURL != "" && (len(c.OriginSecret) < 32 || !strings.HasPrefix(c.PublicURL, "https://")) {
+		// Without the secret any CloudFront distribution could front the
+		// instance, and an empty one would match every request.
+		return fmt.Errorf("runtime config: public_url %q needs an https:// URL and an origin_secret of at least 32 characters", c.PublicURL)
 	}
 	if c.RetentionDays < 0 || c.RetentionPerIssue < 0 {
 		return fmt.Errorf("runtime config: retention_days %d and retention_per_issue %d cannot be negative (0 turns a rule off)", c.RetentionDays, c.RetentionPerIssue)

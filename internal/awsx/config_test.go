@@ -86,6 +86,16 @@ func TestRuntimeConfigValidate(t *testing.T) {
 		{"no retention (an older module) keeps events", func(m map[string]any) { delete(m, "retention_days"); delete(m, "retention_per_issue") }, ""},
 		{"retention not a number", func(m map[string]any) { m["retention_days"] = "ninety" }, "retention_days"},
 		{"negative retention", func(m map[string]any) { m["retention_per_issue"] = "-1" }, "cannot be negative"},
+		{"behind CloudFront", func(m map[string]any) {
+			m["domain"], m["public_url"], m["origin_secret"] = "", "https://d111111abcdef8.cloudfront.net", strings.Repeat("k", 43)
+		}, ""},
+		{"CloudFront without its secret", func(m map[string]any) { m["domain"], m["public_url"] = "", "https://d111111abcdef8.cloudfront.net" }, "origin_secret of at least 32"},
+		{"CloudFront with a short secret", func(m map[string]any) {
+			m["public_url"], m["origin_secret"] = "https://d111111abcdef8.cloudfront.net", "short"
+		}, "origin_secret of at least 32"},
+		{"CloudFront over http", func(m map[string]any) {
+			m["public_url"], m["origin_secret"] = "http://d111111abcdef8.cloudfront.net", strings.Repeat("k", 43)
+		}, "https:// URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,6 +38,37 @@ type ZonesAPI interface {
 	DescribeInstanceTypeOfferings(ctx context.Context, in *ec2.DescribeInstanceTypeOfferingsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeInstanceTypeOfferingsOutput, error)
 }
 
+// PrefixListsAPI is the part of the EC2 client deploy uses to find
+// CloudFront's origin-facing prefix list, which the dashboard's security
+// group admits.
+type PrefixListsAPI interface {
+	DescribeManagedPrefixLists(ctx context.Context, in *ec2.DescribeManagedPrefixListsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error)
+}
+
+// CloudFrontPrefixListName is the AWS-managed prefix list of the addresses
+// CloudFront reaches origins from; its ID differs per region.
+const CloudFrontPrefixListName = "com.amazonaws.global.cloudfront.origin-facing"
+
+// CloudFrontPrefixList returns the ID of CloudFrontPrefixListName in the
+// client's region.
+func CloudFrontPrefixList(ctx context.Context, c PrefixListsAPI) (string, error) {
+	out, err := c.DescribeManagedPrefixLists(ctx, &ec2.DescribeManagedPrefixListsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("prefix-list-name"), Values: []string{CloudFrontPrefixListName}}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("look up the prefix list %s: %w", CloudFrontPrefixListName, awsx.ClassifyCredentialError(err))
+	}
+	for _, pl := range out.PrefixLists {
+		if aws.ToString(pl.PrefixListName) == CloudFrontPrefixListName && aws.ToString(pl.PrefixListId) != "" {
+			return aws.ToString(pl.PrefixListId), nil
+		}
+	}
+	return "", errNoCloudFrontList
+}
+
+// errNoCloudFrontList: the region (or partition) has no CloudFront.
+var errNoCloudFrontList = errors.New("the region has no prefix list " + CloudFrontPrefixListName)
+
 // Clients are the AWS clients of one profile and region.
 type Clients struct {
 	STS awsx.IdentityAPI
@@ -49,6 +80,8 @@ type Clients struct {
 	CloudWatch AlarmsAPI
 	// ENI counts the processor's lingering network interfaces (destroy).
 	ENI ENIAPI
+	// PrefixLists finds CloudFront's origin-facing prefix list.
+	PrefixLists PrefixListsAPI
 }
 
 // ENIAPI is the part of the EC2 client destroy uses to wait for the
@@ -87,11 +120,12 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 			// virtual-hosted buckets.
 			o.UsePathStyle = cfg.BaseEndpoint != nil || o.BaseEndpoint != nil
 		}),
-		SSM:        ssm.NewFromConfig(cfg),
-		EC2:        ec2Client,
-		ENI:        ec2Client,
-		SQS:        sqs.NewFromConfig(cfg),
-		CloudWatch: cloudwatch.NewFromConfig(cfg),
+		SSM:         ssm.NewFromConfig(cfg),
+		EC2:         ec2Client,
+		ENI:         ec2Client,
+		PrefixLists: ec2Client,
+		SQS:         sqs.NewFromConfig(cfg),
+		CloudWatch:  cloudwatch.NewFromConfig(cfg),
 	}, nil
 }
 

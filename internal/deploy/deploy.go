@@ -185,6 +185,12 @@ type Resolved struct {
 	AccountID         string   `json:"account_id"`
 	AMIID             string   `json:"ami_id"`
 	AvailabilityZones []string `json:"availability_zones"`
+	// CloudFrontPrefixList is the region's CloudFront origin-facing
+	// prefix list, for a dashboard behind CloudFront ("" otherwise).
+	CloudFrontPrefixList string `json:"cloudfront_prefix_list_id,omitempty"`
+	// OriginSecret is the header value CloudFront sends the dashboard:
+	// generated once, then kept from the last deploy's inputs.
+	OriginSecret string `json:"-"`
 	// Source is "aws", "previous" (kept from the last apply) or
 	// "placeholder" (dry run).
 	Source string `json:"source"`
@@ -196,6 +202,8 @@ type Resolved struct {
 const (
 	PlaceholderAccountID = "123456789012"
 	PlaceholderAMIID     = "ami-0123456789abcdef0"
+	// PlaceholderPrefixList stands for the CloudFront origin-facing list.
+	PlaceholderPrefixList = "pl-0123456789abcdef0"
 )
 
 // PlaceholderZones are a dry run's zones: the region's "a" and "b".

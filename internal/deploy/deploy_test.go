@@ -66,7 +66,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	e.s3, e.s3f = deploytest.NewS3(t, region)
 	e.sts, e.stsf = deploytest.NewSTS(t, region)
 	e.ssm = &deploytest.SSM{AMI: "ami-0aaaaaaaaaaaaaaaa"}
-	e.ec2 = &deploytest.EC2{Zones: []string{"eu-west-1c", "eu-west-1a", "eu-west-1b"}}
+	e.ec2 = &deploytest.EC2{Zones: []string{"eu-west-1c", "eu-west-1a", "eu-west-1b"}, PrefixLists: map[string]string{CloudFrontPrefixListName: "pl-4fa04526", "com.amazonaws.eu-west-1.s3": "pl-6da54004"}}
 	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]int64, error) { return map[string]int64{}, nil }, ingest.KeySetConfig{}), nil, nil)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -107,7 +107,7 @@ func (e *testEnv) deps() Deps {
 			if profile != e.plan.AWS.Profile || reg != region {
 				e.t.Errorf("AWS clients for %q/%q", profile, reg)
 			}
-			return &Clients{STS: e.sts, S3: e.s3, SSM: e.ssm, EC2: e.ec2, ENI: e.ec2}, nil
+			return &Clients{STS: e.sts, S3: e.s3, SSM: e.ssm, EC2: e.ec2, ENI: e.ec2, PrefixLists: e.ec2}, nil
 		},
 		EnsureTerraform: func(_ context.Context, constraint string) (tf.Installed, error) {
 			return tf.Installed{Path: "/opt/terraform", Source: "path"}, nil

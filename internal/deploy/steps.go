@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -180,11 +182,33 @@ func (resolveStep) Run(ctx context.Context, s *State) error {
 			AvailabilityZones: PlaceholderZones(region),
 			Source:            "placeholder",
 		}
+		if s.Plan.BehindCloudFront() {
+			s.Resolved.CloudFrontPrefixList = PlaceholderPrefixList
+			s.Resolved.OriginSecret = newOriginSecret()
+		}
 		s.Logf("dry run placeholders: account %s, AMI %s, zones %s", PlaceholderAccountID, PlaceholderAMIID, strings.Join(s.Resolved.AvailabilityZones, ", "))
 		return nil
 	}
 	r := Resolved{AccountID: s.Identity.Account, Source: "aws"}
 	prev := s.Previous
+	if s.Plan.BehindCloudFront() {
+		pl, err := CloudFrontPrefixList(ctx, s.Clients.PrefixLists)
+		if errors.Is(err, errNoCloudFrontList) {
+			return &Error{Msg: "cannot put the dashboard behind CloudFront", Hint: "set a domain (flytrap init --domain), or plain_http: true in flytrap.yaml", Err: err}
+		}
+		if err != nil {
+			return awsError(err, s.Plan.AWS.Profile, "cannot put the dashboard behind CloudFront", "the credentials need ec2:DescribeManagedPrefixLists")
+		}
+		r.CloudFrontPrefixList = pl
+		// A new secret would redeploy the distribution (minutes) and
+		// briefly lock out the dashboard, so it is kept once made.
+		if prev != nil && prev.OriginSecret != "" {
+			r.OriginSecret = prev.OriginSecret
+		} else {
+			r.OriginSecret = newOriginSecret()
+		}
+		s.Logf("dashboard behind CloudFront (origin-facing prefix list %s)", pl)
+	}
 	// Zones never move once chosen: a different zone replaces the subnets
 	// and with them the database.
 	if prev != nil && prev.Region == region && len(prev.AvailabilityZones) == 2 {
@@ -216,6 +240,14 @@ func (resolveStep) Run(ctx context.Context, s *State) error {
 	}
 	s.Resolved = r
 	return nil
+}
+
+// newOriginSecret returns 32 random bytes, base64url: the header value
+// that tells the dashboard a request came through its own distribution.
+func newOriginSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // --- terraform ---

@@ -28,6 +28,9 @@ type Vars struct {
 	AdminEmail            string            `json:"admin_email"`
 	AlertEmail            string            `json:"alert_email"`
 	Domain                string            `json:"domain"`
+	PlainHTTP             bool              `json:"plain_http"`
+	CloudFrontPrefixList  string            `json:"cloudfront_prefix_list_id"`
+	OriginSecret          string            `json:"origin_secret"`
 	IngestDomain          string            `json:"ingest_domain"`
 	IngestZoneID          string            `json:"ingest_zone_id"`
 	DashboardInstanceType string            `json:"dashboard_instance_type"`
@@ -74,6 +77,9 @@ func BuildVars(p plan.Plan, r Resolved, userData string) Vars {
 		AdminEmail:            p.AdminEmail,
 		AlertEmail:            p.AlertEmail,
 		Domain:                p.Domain,
+		PlainHTTP:             p.PlainHTTP,
+		CloudFrontPrefixList:  r.CloudFrontPrefixList,
+		OriginSecret:          r.OriginSecret,
 		IngestDomain:          p.IngestDomain,
 		IngestZoneID:          p.IngestZoneID,
 		DashboardInstanceType: p.Sizes.DashboardInstanceType,

@@ -140,6 +140,11 @@ func EstimateMonthlyCostAt(p Plan, u Usage) Estimate {
 	}
 	add("EBS", "dashboard root volume", fmt.Sprintf("%d GB gp3 × $%.3f", dashboardRootVolumeGB, priceEBSgp3GBMonth), dashboardRootVolumeGB*priceEBSgp3GBMonth)
 	add("VPC", "public IPv4 (Elastic IP)", fmt.Sprintf("%d h × $%.3f", HoursPerMonth, pricePublicIPv4Hour), HoursPerMonth*pricePublicIPv4Hour)
+	if p.BehindCloudFront() {
+		// CloudFront's always-free allowance (not the 12-month free tier)
+		// is far above what a team's dashboard pages and API calls use.
+		add("CloudFront", "dashboard HTTPS", "within the always-free 1 TB and 10 M requests a month", 0)
+	}
 
 	// Fixed: the database.
 	if h, ok := rdsHourlyUSD[s.DBInstanceClass]; ok {

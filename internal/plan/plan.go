@@ -40,8 +40,14 @@ type Plan struct {
 	AdminEmail string `yaml:"admin_email" json:"admin_email"`
 	// AlertEmail is subscribed to the alerts topic; "" for none.
 	AlertEmail string `yaml:"alert_email" json:"alert_email"`
-	// Domain serves the dashboard over HTTPS; "" for http://<elastic ip>.
+	// Domain serves the dashboard over HTTPS with a Let's Encrypt
+	// certificate; "" serves it through CloudFront at
+	// https://<id>.cloudfront.net.
 	Domain string `yaml:"domain" json:"domain"`
+	// PlainHTTP, without a domain, serves the dashboard over plain HTTP on
+	// the Elastic IP instead of through CloudFront, for accounts that
+	// cannot use CloudFront. Warned about at init and deploy.
+	PlainHTTP bool `yaml:"plain_http,omitempty" json:"plain_http,omitempty"`
 	// IngestDomain is a stable host name for the ingest API, so DSNs
 	// survive a redeploy; "" uses the random execute-api host.
 	// IngestZoneID is the Route 53 hosted zone holding it.
@@ -329,6 +335,9 @@ func (p Plan) Validate() error {
 	add("admin_email", ValidateEmail(p.AdminEmail, true))
 	add("alert_email", ValidateEmail(p.AlertEmail, false))
 	add("domain", ValidateDomain(p.Domain))
+	if p.Domain != "" && p.PlainHTTP {
+		add("plain_http", errors.New("a domain gets HTTPS with a Let's Encrypt certificate; remove plain_http (or the domain)"))
+	}
 	add("ingest_domain", ValidateDomain(p.IngestDomain))
 	add("ingest_zone_id", validateZone(p.IngestDomain, p.IngestZoneID))
 	if p.Size != SizeCustom {
@@ -403,16 +412,20 @@ func validateTags(tags map[string]string) error {
 }
 
 // PlainHTTPWarning is what init and deploy say, loudly, about a plan
-// without a domain: the dashboard then has no certificate.
-const PlainHTTPWarning = "no domain: the dashboard is served over plain HTTP at http://<elastic ip>, so sign-in, the first admin password and session cookies cross the internet unencrypted (cookies are not Secure); set a domain (flytrap init --domain errors.example.com, or domain: in flytrap.yaml) for HTTPS with a Let's Encrypt certificate"
+// that chose plain HTTP: the dashboard then has no certificate.
+const PlainHTTPWarning = "plain_http: the dashboard is served over plain HTTP at http://<elastic ip>, so sign-in, the first admin password and session cookies cross the internet unencrypted (cookies are not Secure); drop plain_http for HTTPS through CloudFront, or set a domain (flytrap init --domain errors.example.com) for HTTPS with a Let's Encrypt certificate"
 
 // Warnings are what is allowed but unsafe in p.
 func (p Plan) Warnings() []string {
-	if p.Domain == "" {
+	if p.Domain == "" && p.PlainHTTP {
 		return []string{PlainHTTPWarning}
 	}
 	return nil
 }
+
+// BehindCloudFront says whether the dashboard is served through CloudFront
+// (no domain, plain HTTP not chosen).
+func (p Plan) BehindCloudFront() bool { return p.Domain == "" && !p.PlainHTTP }
 
 // Load reads and validates a plan file. Settings the file leaves out keep
 // their defaults; unknown settings are an error (a typo would otherwise be

@@ -281,3 +281,48 @@ func TestCheckCatalog(t *testing.T) {
 		}
 	}
 }
+
+// TestDashboardFront: without a domain the dashboard is behind CloudFront
+// and nothing is warned about; plain_http is warned about; plain_http with
+// a domain is a mistake named by its field; and plain_http survives a
+// save and load.
+func TestDashboardFront(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		domain                string
+		plainHTTP             bool
+		wantCloudFront, warns bool
+		wantErr               string
+	}{
+		{"default", "", false, true, false, ""},
+		{"domain", "errors.example.com", false, false, false, ""},
+		{"plain http", "", true, false, true, ""},
+		{"both", "errors.example.com", true, false, false, "plain_http: a domain gets HTTPS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := Default()
+			p.Name, p.AdminEmail, p.Domain, p.PlainHTTP = "prod", "ops@example.com", tc.domain, tc.plainHTTP
+			err := p.Validate()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.BehindCloudFront() != tc.wantCloudFront || (len(p.Warnings()) > 0) != tc.warns {
+				t.Errorf("BehindCloudFront %v, warnings %q; want %v, %v", p.BehindCloudFront(), p.Warnings(), tc.wantCloudFront, tc.warns)
+			}
+			path := filepath.Join(t.TempDir(), DefaultFile)
+			if err := Save(path, p); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Load(path)
+			if err != nil || got.PlainHTTP != tc.plainHTTP {
+				t.Errorf("loaded plain_http %v (%v), want %v", got.PlainHTTP, err, tc.plainHTTP)
+			}
+		})
+	}
+}

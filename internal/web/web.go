@@ -37,6 +37,10 @@ type Config struct {
 	// is not encrypted; set it when other machines reach the dashboard
 	// without TLS.
 	PlainHTTP bool
+	// TrustForwardedFor takes a client's address for sign-in throttling
+	// from the last X-Forwarded-For entry: set it only when every request
+	// comes through one proxy that appends it (CloudFront on AWS).
+	TrustForwardedFor bool
 }
 
 // Web is the dashboard, the REST API, the live stream and /healthz over one
@@ -60,6 +64,8 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 		Render:        cfg.Render,
 		Symbolicator:  cfg.Symbolicator,
 		PlainHTTP:     cfg.PlainHTTP,
+
+		TrustForwardedFor: cfg.TrustForwardedFor,
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)

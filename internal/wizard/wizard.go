@@ -169,7 +169,7 @@ func Run(ctx context.Context, o Options) (plan.Plan, error) {
 	if o.Ask.Domain {
 		fields = append(fields, huh.NewInput().
 			Title("Dashboard domain (optional)").
-			Description("e.g. errors.example.com, for HTTPS; point its A record at the address deploy prints. Empty: http://<ip>.").
+			Description("e.g. errors.example.com, HTTPS by Let's Encrypt; point its A record at the address deploy prints. Empty: https://<id>.cloudfront.net.").
 			Value(&p.Domain).
 			Validate(func(s string) error { return plan.ValidateDomain(strings.ToLower(strings.TrimSpace(s))) }))
 	}

@@ -23,7 +23,10 @@
 //     syncs every minute;
 //  8. HTTP: with a domain, HTTPS on :443 with Let's Encrypt certificates
 //     (autocert, cached in the state directory) and :80 answering ACME
-//     challenges and redirecting to HTTPS; without one, plain HTTP on :80.
+//     challenges and redirecting to HTTPS; behind CloudFront (no domain,
+//     config.json's public_url set), HTTP on :80 for CloudFront only: a
+//     request without the distribution's X-Flytrap-Origin-Secret gets 403;
+//     with plain_http, plain HTTP on :80.
 //
 // SIGTERM (systemctl stop/restart) drains requests and stops cleanly.
 //
@@ -50,6 +53,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -272,11 +276,14 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 }
 
 // appConfig points DSNs and snippets at API Gateway, where SDKs send
-// events; without a domain the dashboard's own URL is the one each request
-// came to (the Elastic IP), cookies cannot be Secure, and every page says
-// that it is served over plain HTTP to the internet. Retention is the
-// deployment's (flytrap.yaml, through config.json); /readyz checks the
-// state directory, where certificates are cached and renewed.
+// events. With a domain, or behind CloudFront, the dashboard is HTTPS to
+// its users: cookies are Secure, and behind CloudFront the client address
+// is the one CloudFront appends to X-Forwarded-For (the instance answers
+// nobody else). With plain_http the dashboard's own URL is the one each
+// request came to (the Elastic IP), cookies cannot be Secure, and every
+// page says that it is served over plain HTTP to the internet. Retention
+// is the deployment's (flytrap.yaml, through config.json); /readyz checks
+// the state directory, where certificates are cached and renewed.
 func appConfig(rc awsx.RuntimeConfig, opts options, log *slog.Logger) app.Config {
 	c := app.Config{
 		IngestURL: rc.IngestURL,
@@ -291,13 +298,48 @@ func appConfig(rc awsx.RuntimeConfig, opts options, log *slog.Logger) app.Config
 		FreeSpace:         opts.freeSpace,
 		Log:               log,
 	}
-	if rc.Domain != "" {
+	switch {
+	case rc.Domain != "":
 		c.PublicURL = "https://" + rc.Domain
 		c.SecureCookies = true
-	} else {
+	case behindCloudFront(rc):
+		c.PublicURL = rc.PublicURL
+		c.SecureCookies = true
+		c.TrustForwardedFor = true
+	default:
 		c.PlainHTTP = true
 	}
 	return c
+}
+
+// behindCloudFront says whether config.json puts the dashboard behind
+// CloudFront.
+func behindCloudFront(rc awsx.RuntimeConfig) bool {
+	return rc.Domain == "" && rc.PublicURL != ""
+}
+
+// OriginSecretHeader carries the per-deployment secret CloudFront adds to
+// every request it forwards to the dashboard (terraform/cloudfront.tf).
+const OriginSecretHeader = "X-Flytrap-Origin-Secret"
+
+// fromCloudFrontOnly answers 403 to a request that lacks the origin
+// secret: CloudFront's addresses, which the security group admits, are
+// shared by every distribution, so the address alone does not prove the
+// request came through this deployment's. The header is removed before
+// the handler, so it never reaches logs or event payloads.
+func fromCloudFrontOnly(secret, publicURL string, h http.Handler) http.Handler {
+	want := []byte(secret)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get(OriginSecretHeader))
+		r.Header.Del(OriginSecretHeader)
+		if len(want) == 0 || subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprintf(w, "This Flytrap dashboard answers at %s only.\n", publicURL)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // firstStart creates the first admin, a default project and its ingest key
@@ -354,11 +396,18 @@ func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, a *app.App,
 		listeners []net.Listener
 		httpsAddr net.Addr
 	)
-	if rc.Domain == "" {
+	switch {
+	case behindCloudFront(rc):
+		// Viewers reach CloudFront over HTTPS only (it redirects HTTP),
+		// so HSTS holds for the distribution's host.
+		servers = append(servers, newServer(fromCloudFrontOnly(rc.OriginSecret, rc.PublicURL, hsts(h))))
+		listeners = append(listeners, httpLn)
+		log.Info("serving HTTP to CloudFront", "addr", httpLn.Addr().String(), "public_url", rc.PublicURL)
+	case rc.Domain == "":
 		servers = append(servers, newServer(h))
 		listeners = append(listeners, httpLn)
-		log.Info("serving HTTP (no domain configured)", "addr", httpLn.Addr().String())
-	} else {
+		log.Info("serving plain HTTP (plain_http: no domain, no CloudFront)", "addr", httpLn.Addr().String())
+	default:
 		m := &autocert.Manager{
 			Prompt:     autocert.AcceptTOS,
 			HostPolicy: autocert.HostWhitelist(rc.Domain),

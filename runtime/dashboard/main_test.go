@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/coder/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -55,7 +56,7 @@ type world struct {
 	sns *awsxtest.SNSFake
 }
 
-func newWorld(t *testing.T, domain string) *world {
+func newWorld(t *testing.T, domain string, extra ...string) *world {
 	t.Helper()
 	b := make([]byte, 6)
 	rand.Read(b)
@@ -90,7 +91,7 @@ func newWorld(t *testing.T, domain string) *world {
 	}
 	secrets := awsxtest.NewSecretsManager(t)
 	secretARN := secrets.Put("rds!db-test", `{"username":"`+u.User.Username()+`","password":"trusted-anyway"}`)
-	cfg, _ := json.Marshal(map[string]string{
+	conf := map[string]string{
 		"name":                    "flytrap-test",
 		"region":                  awsxtest.Region,
 		"domain":                  domain,
@@ -110,7 +111,12 @@ func newWorld(t *testing.T, domain string) *world {
 		"dashboard_binary_sha256": strings.Repeat("0", 64),
 		"retention_days":          "1",
 		"retention_per_issue":     "10000",
-	})
+	}
+	// extra holds more settings, as key, value, key, value...
+	for i := 0; i+1 < len(extra); i += 2 {
+		conf[extra[i]] = extra[i+1]
+	}
+	cfg, _ := json.Marshal(conf)
 	if _, err := w.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(configKey), Body: strings.NewReader(string(cfg))}); err != nil {
 		t.Fatal(err)
 	}
@@ -447,22 +453,97 @@ func TestDashboardWithDomain(t *testing.T) {
 	conn.Close()
 }
 
-// TestAppConfigPlainHTTP: without a domain the dashboard has no
+// TestAppConfigPlainHTTP: with plain_http the dashboard has no
 // certificate, so every page shows the plain-HTTP banner and cookies are
-// not Secure; with one, autocert serves HTTPS and neither applies.
+// not Secure; with a domain autocert serves HTTPS, and behind CloudFront
+// CloudFront does, so neither applies there; behind CloudFront the client
+// address comes from X-Forwarded-For, since CloudFront is the only peer.
 func TestAppConfigPlainHTTP(t *testing.T) {
 	for _, tc := range []struct {
-		domain                string
-		wantPlain, wantSecure bool
-		wantPublicURL         string
+		domain, publicURL              string
+		wantPlain, wantSecure, wantXFF bool
+		wantPublicURL                  string
 	}{
-		{"", true, false, ""},
-		{"errors.example.com", false, true, "https://errors.example.com"},
+		{"", "", true, false, false, ""},
+		{"errors.example.com", "", false, true, false, "https://errors.example.com"},
+		{"", "https://d111111abcdef8.cloudfront.net", false, true, true, "https://d111111abcdef8.cloudfront.net"},
 	} {
-		c := appConfig(awsx.RuntimeConfig{Domain: tc.domain}, options{}, nil)
-		if c.PlainHTTP != tc.wantPlain || c.SecureCookies != tc.wantSecure || c.PublicURL != tc.wantPublicURL {
-			t.Errorf("domain %q: PlainHTTP %v, SecureCookies %v, PublicURL %q; want %v, %v, %q",
-				tc.domain, c.PlainHTTP, c.SecureCookies, c.PublicURL, tc.wantPlain, tc.wantSecure, tc.wantPublicURL)
+		c := appConfig(awsx.RuntimeConfig{Domain: tc.domain, PublicURL: tc.publicURL}, options{}, nil)
+		if c.PlainHTTP != tc.wantPlain || c.SecureCookies != tc.wantSecure || c.PublicURL != tc.wantPublicURL || c.TrustForwardedFor != tc.wantXFF {
+			t.Errorf("domain %q, public URL %q: PlainHTTP %v, SecureCookies %v, PublicURL %q, TrustForwardedFor %v; want %v, %v, %q, %v",
+				tc.domain, tc.publicURL, c.PlainHTTP, c.SecureCookies, c.PublicURL, c.TrustForwardedFor, tc.wantPlain, tc.wantSecure, tc.wantPublicURL, tc.wantXFF)
+		}
+	}
+}
+
+// TestDashboardBehindCloudFront: without a domain the instance answers
+// only requests carrying the distribution's origin secret (403 and the
+// public URL otherwise), serves the sign-in page without the plain-HTTP
+// banner, with Secure __Host- cookies and HSTS, and lets the live
+// stream's WebSocket upgrade through (issue 14, finding 3).
+func TestDashboardBehindCloudFront(t *testing.T) {
+	const public = "https://d111111abcdef8.cloudfront.net"
+	secret := strings.Repeat("s3cr3t-", 6)
+	w := newWorld(t, "", "public_url", public, "origin_secret", secret)
+	s := w.start(t)
+	base := "http://" + s.http
+
+	for _, tc := range []struct {
+		name, header string
+		want         int
+	}{
+		{"no secret", "", http.StatusForbidden},
+		{"wrong secret", strings.Repeat("x", len(secret)), http.StatusForbidden},
+		{"secret prefix", secret[:len(secret)-1], http.StatusForbidden},
+		{"through CloudFront", secret, http.StatusOK},
+	} {
+		var hdr []string
+		if tc.header != "" {
+			hdr = []string{OriginSecretHeader, tc.header}
+		}
+		code, h, body := get(t, http.DefaultClient, base+"/login", "d111111abcdef8.cloudfront.net", hdr...)
+		if code != tc.want {
+			t.Errorf("%s: GET /login = %d, want %d:\n%s", tc.name, code, tc.want, body)
+			continue
+		}
+		if code == http.StatusForbidden {
+			if !strings.Contains(body, public) || strings.Contains(body, "<form") {
+				t.Errorf("%s: refusal %q should name %s and show no page", tc.name, body, public)
+			}
+			continue
+		}
+		if strings.Contains(body, "This connection is not encrypted.") {
+			t.Error("the sign-in page behind CloudFront shows the plain-HTTP banner")
+		}
+		if !strings.Contains(h.Get("Strict-Transport-Security"), "max-age=") {
+			t.Errorf("no HSTS behind CloudFront: %v", h)
+		}
+		var secure bool
+		for _, c := range (&http.Response{Header: h}).Cookies() {
+			secure = secure || (c.Secure && strings.HasPrefix(c.Name, "__Host-"))
+		}
+		if !secure {
+			t.Errorf("sign-in page cookies %v, want Secure __Host- ones", h.Values("Set-Cookie"))
+		}
+	}
+
+	// The live stream: the upgrade passes the check (and is refused
+	// without it) and reaches the stream's own authentication.
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		want   int
+	}{
+		{"no secret", http.Header{"Origin": {public}}, http.StatusForbidden},
+		{"through CloudFront", http.Header{"Origin": {public}, OriginSecretHeader: {secret}}, http.StatusUnauthorized},
+	} {
+		_, resp, err := websocket.Dial(context.Background(), "ws://"+s.http+"/api/v1/stream", &websocket.DialOptions{HTTPHeader: tc.header, Host: "d111111abcdef8.cloudfront.net"})
+		if err == nil || resp == nil || resp.StatusCode != tc.want {
+			code := 0
+			if resp != nil {
+				code = resp.StatusCode
+			}
+			t.Errorf("%s: WebSocket dial = %d, %v; want %d", tc.name, code, err, tc.want)
 		}
 	}
 }

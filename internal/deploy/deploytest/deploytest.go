@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -284,6 +285,26 @@ type EC2 struct {
 	ENIs []int
 	// ENIFilters records the filters of each call.
 	ENIFilters [][]ec2types.Filter
+	// PrefixLists maps managed prefix list names to their IDs.
+	PrefixLists map[string]string
+}
+
+// DescribeManagedPrefixLists implements deploy.PrefixListsAPI, honouring
+// the prefix-list-name filter.
+func (e *EC2) DescribeManagedPrefixLists(_ context.Context, in *ec2.DescribeManagedPrefixListsInput, _ ...func(*ec2.Options)) (*ec2.DescribeManagedPrefixListsOutput, error) {
+	out := &ec2.DescribeManagedPrefixListsOutput{}
+	for name, id := range e.PrefixLists {
+		keep := true
+		for _, f := range in.Filters {
+			if aws.ToString(f.Name) == "prefix-list-name" && !slices.Contains(f.Values, name) {
+				keep = false
+			}
+		}
+		if keep {
+			out.PrefixLists = append(out.PrefixLists, ec2types.ManagedPrefixList{PrefixListName: aws.String(name), PrefixListId: aws.String(id)})
+		}
+	}
+	return out, nil
 }
 
 // DescribeNetworkInterfaces implements deploy.ENIAPI.

@@ -3,7 +3,8 @@
 # serves the UI and REST API, publishes the ingest key set to S3, runs database
 # migrations with the master secret, and delivers alerts through SNS.
 #
-# Only 80 and 443 are open; there is no SSH. Shell access is SSM Session
+# Only 80 and 443 are open; there is no SSH. Behind CloudFront (no domain)
+# only port 80 is open, and only to CloudFront's origin-facing addresses. Shell access is SSM Session
 # Manager (a scoped policy for the SSM agent, no parameter access). IMDSv2 is required with a hop limit
 # of 1, and instance tags are exposed in the metadata so cloud-init can find
 # the binary and the runtime config without any value baked into user data.
@@ -19,7 +20,7 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "web" {
-  for_each = {
+  for_each = var.cloudfront_prefix_list_id != "" ? {} : {
     for pair in setproduct([80, 443], var.ingress_cidr_blocks) : "${pair[0]}-${pair[1]}" => { port = pair[0], cidr = pair[1] }
   }
 
@@ -29,6 +30,21 @@ resource "aws_vpc_security_group_ingress_rule" "web" {
   from_port         = each.value.port
   to_port           = each.value.port
   cidr_ipv4         = each.value.cidr
+}
+
+# Behind CloudFront the instance answers HTTP from CloudFront's edge only
+# (the AWS-managed prefix list weighs about 55 of the group's 60 inbound
+# rules); the dashboard also refuses requests without the distribution's
+# origin secret, since every CloudFront distribution shares those ranges.
+resource "aws_vpc_security_group_ingress_rule" "cloudfront" {
+  count = var.cloudfront_prefix_list_id != "" ? 1 : 0
+
+  security_group_id = aws_security_group.this.id
+  description       = "HTTP from CloudFront (origin-facing)"
+  ip_protocol       = "tcp"
+  from_port         = 80
+  to_port           = 80
+  prefix_list_id    = var.cloudfront_prefix_list_id
 }
 
 # Egress: AWS APIs (SSM, Secrets Manager, SNS, S3, SQS), Let's Encrypt,
@@ -210,11 +226,18 @@ resource "aws_instance" "this" {
   ]
 }
 
+# The address exists apart from the instance so that CloudFront's origin
+# (its public DNS name) does not wait for the instance, whose config.json
+# holds the distribution's address.
 resource "aws_eip" "this" {
-  domain   = "vpc"
-  instance = aws_instance.this.id
+  domain = "vpc"
 
   tags = {
     Name = "${var.name}-dashboard"
   }
+}
+
+resource "aws_eip_association" "this" {
+  allocation_id = aws_eip.this.id
+  instance_id   = aws_instance.this.id
 }

@@ -9,7 +9,7 @@ output "public_ip" {
 }
 
 output "public_dns" {
-  description = "Public DNS name of the Elastic IP."
+  description = "Public DNS name of the Elastic IP: CloudFront's origin. Known before the instance exists (the instance's config names the distribution, so nothing here may wait for it)."
   value       = aws_eip.this.public_dns
 }
 

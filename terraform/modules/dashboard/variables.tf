@@ -81,6 +81,17 @@ variable "ingress_cidr_blocks" {
   }
 }
 
+variable "cloudfront_prefix_list_id" {
+  description = "CloudFront's origin-facing managed prefix list in this region (com.amazonaws.global.cloudfront.origin-facing). When set, the dashboard sits behind CloudFront: port 80 is open to that list only and ingress_cidr_blocks is ignored. \"\" for a directly reachable instance (a custom domain with Let's Encrypt, or plain HTTP)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.cloudfront_prefix_list_id == "" || can(regex("^pl-[0-9a-f]+$", var.cloudfront_prefix_list_id))
+    error_message = "The prefix list ID must be empty or look like \"pl-3b927c52\"."
+  }
+}
+
 variable "db_security_group_id" {
   description = "Security group of the database; the dashboard may connect to it on db_port."
   type        = string

@@ -41,7 +41,7 @@ type Options struct {
 	DashboardInstanceType, DBInstanceClass                      string
 	DBStorage, IngestMemory, ProcessorMemory, LogRetention      int
 	RetentionDays, RetentionPerIssue                            int
-	DBDeletionProtection                                        bool
+	DBDeletionProtection, PlainHTTP                             bool
 	Tags                                                        []string
 
 	// changed reports whether a flag was given (cobra's Changed).
@@ -84,7 +84,8 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	fl.StringVar(&opts.Profile, "profile", "", "AWS profile from ~/.aws/config (default: $AWS_PROFILE, then \"default\" if it exists)")
 	fl.StringVar(&opts.AdminEmail, "admin-email", "", "e-mail of the first dashboard administrator")
 	fl.StringVar(&opts.AlertEmail, "alert-email", "", "e-mail subscribed to alarms (optional)")
-	fl.StringVar(&opts.Domain, "domain", "", "dashboard domain for HTTPS (optional; default http://<elastic ip>)")
+	fl.StringVar(&opts.Domain, "domain", "", "dashboard domain for HTTPS with Let's Encrypt (optional; default https://<id>.cloudfront.net)")
+	fl.BoolVar(&opts.PlainHTTP, "plain-http", false, "without a domain, serve the dashboard over plain HTTP on its Elastic IP instead of through CloudFront (unencrypted sign-in: only where CloudFront cannot be used)")
 	fl.StringVar(&opts.IngestDomain, "ingest-domain", "", "stable ingest host name for DSNs, e.g. ingest.example.com (optional; needs --ingest-zone-id)")
 	fl.StringVar(&opts.IngestZoneID, "ingest-zone-id", "", "Route 53 hosted zone ID holding --ingest-domain (certificate validation and alias records)")
 	fl.StringVar(&opts.Size, "size", plan.DefaultSize, "size preset: "+strings.Join(plan.PresetNames, ", ")+" or custom")
@@ -198,7 +199,8 @@ func Run(ctx context.Context, opts *Options) error {
 	fmt.Fprintf(out, ", %s size.\n", p.Size)
 	// The names IAM and S3 keep beyond this region: each holds the region,
 	// so the same deployment name can be used in another region.
-	fmt.Fprintf(out, "Account-wide names: %s\n\n", strings.Join(p.GlobalNames("<account>"), ", "))
+	fmt.Fprintf(out, "Account-wide names: %s\n", strings.Join(p.GlobalNames("<account>"), ", "))
+	fmt.Fprintf(out, "Dashboard: %s\n\n", dashboardAddress(p))
 	if err := est.WriteText(out); err != nil {
 		return err
 	}
@@ -209,10 +211,23 @@ func Run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
+// dashboardAddress says where the plan's dashboard will answer, and how
+// it gets HTTPS.
+func dashboardAddress(p plan.Plan) string {
+	switch {
+	case p.Domain != "":
+		return "https://" + p.Domain + " (a Let's Encrypt certificate; point the domain's A record at the dashboard's Elastic IP after the first deploy)"
+	case p.PlainHTTP:
+		return "http://<elastic ip> (plain HTTP, see the warning below)"
+	default:
+		return "https://<id>.cloudfront.net through CloudFront, with its certificate (the address is known after the first deploy)"
+	}
+}
+
 // flagOf names the flag of each plan field in validation messages.
 var flagOf = map[string]string{
 	"name": "--name", "aws.region": "--region", "aws.profile": "--profile",
-	"admin_email": "--admin-email", "alert_email": "--alert-email", "domain": "--domain",
+	"admin_email": "--admin-email", "alert_email": "--alert-email", "domain": "--domain", "plain_http": "--plain-http",
 	"ingest_domain": "--ingest-domain", "ingest_zone_id": "--ingest-zone-id",
 	"sizes.dashboard_instance_type": "--dashboard-instance-type", "sizes.db_instance_class": "--db-instance-class",
 	"sizes.db_allocated_storage": "--db-storage", "sizes.ingest_memory_mb": "--ingest-memory",
@@ -312,6 +327,9 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 	if changed("db-deletion-protection") {
 		p.DBDeletionProtection = opts.DBDeletionProtection
 	}
+	if changed("plain-http") {
+		p.PlainHTTP = opts.PlainHTTP
+	}
 	if changed("tag") {
 		p.Tags = map[string]string{}
 		for _, t := range opts.Tags {
@@ -397,6 +415,8 @@ func (opts *Options) nonZero(flag string) bool {
 		return opts.AlertEmail != ""
 	case "domain":
 		return opts.Domain != ""
+	case "plain-http":
+		return opts.PlainHTTP
 	case "ingest-domain":
 		return opts.IngestDomain != ""
 	case "ingest-zone-id":

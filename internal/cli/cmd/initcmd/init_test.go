@@ -288,16 +288,42 @@ func TestInitJSON(t *testing.T) {
 	}
 }
 
-// TestInitWarnsPlainHTTP: without a domain the plan is allowed, but init
-// says loudly that the dashboard will be plain HTTP; with one it does not.
+// TestInitWarnsPlainHTTP: without a domain the dashboard is HTTPS through
+// CloudFront and nothing is warned about; --plain-http is allowed but init
+// says loudly that sign-in will cross the internet unencrypted; and
+// --plain-http with a domain is refused, naming the flag.
 func TestInitWarnsPlainHTTP(t *testing.T) {
 	h := home(t)
-	r := execute(t, t.TempDir(), envWith(h), "", "--yes", "--name", "prod", "--admin-email", "ops@example.com")
-	if r.err != nil || !strings.Contains(r.out, "\nWARNING: "+plan.PlainHTTPWarning+"\n") {
-		t.Errorf("err %v; output lacks the plain HTTP warning:\n%s", r.err, r.out)
-	}
-	r = execute(t, t.TempDir(), envWith(h), "", "--yes", "--name", "prod", "--admin-email", "ops@example.com", "--domain", "errors.example.com")
-	if r.err != nil || strings.Contains(r.out, "WARNING") {
-		t.Errorf("err %v; a plan with a domain is warned about:\n%s", r.err, r.out)
+	for _, tc := range []struct {
+		name               string
+		args               []string
+		wantOut, wantErr   string
+		wantWarn, wantPlan bool
+	}{
+		{"no domain", nil, "Dashboard: https://<id>.cloudfront.net through CloudFront", "", false, false},
+		{"domain", []string{"--domain", "errors.example.com"}, "Dashboard: https://errors.example.com (a Let's Encrypt certificate", "", false, false},
+		{"plain http", []string{"--plain-http"}, "Dashboard: http://<elastic ip> (plain HTTP", "", true, true},
+		{"plain http and a domain", []string{"--plain-http", "--domain", "errors.example.com"}, "", "--plain-http (plain_http): a domain gets HTTPS", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := execute(t, dir, envWith(h), "", append([]string{"--yes", "--name", "prod", "--admin-email", "ops@example.com"}, tc.args...)...)
+			if tc.wantErr != "" {
+				if r.err == nil || !strings.Contains(r.err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", r.err, tc.wantErr)
+				}
+				return
+			}
+			if r.err != nil || !strings.Contains(r.out, tc.wantOut) {
+				t.Fatalf("err %v; output lacks %q:\n%s", r.err, tc.wantOut, r.out)
+			}
+			if warned := strings.Contains(r.out, "\nWARNING: "+plan.PlainHTTPWarning+"\n"); warned != tc.wantWarn {
+				t.Errorf("plain HTTP warning %v, want %v:\n%s", warned, tc.wantWarn, r.out)
+			}
+			p, err := plan.Load(filepath.Join(dir, plan.DefaultFile))
+			if err != nil || p.PlainHTTP != tc.wantPlan {
+				t.Errorf("saved plan_http %v (%v), want %v", p.PlainHTTP, err, tc.wantPlan)
+			}
+		})
 	}
 }
