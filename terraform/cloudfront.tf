@@ -40,8 +40,10 @@ resource "aws_cloudfront_distribution" "dashboard" {
       origin_ssl_protocols   = ["TLSv1.2"]
       # The longest CloudFront allows without a quota increase; the live
       # stream pings every 30 s, so an idle WebSocket is never cut.
-      origin_read_timeout      = 60
-      origin_keepalive_timeout = 60
+      origin_read_timeout = 60
+      # Below the dashboard's 60 s idle timeout (internal/web), so CloudFront
+      # never reuses a connection the server is closing (a 502).
+      origin_keepalive_timeout = 30
     }
 
     custom_header {

@@ -1362,6 +1362,9 @@ func checkCloudFront(t *testing.T, plan *planJSON) {
 	if n, _ := cf.after("origin.0.custom_origin_config.0.origin_read_timeout").(float64); n < 60 {
 		t.Errorf("origin_read_timeout %v: an idle live stream (30 s pings) needs at least 60", n)
 	}
+	if n, _ := cf.after("origin.0.custom_origin_config.0.origin_keepalive_timeout").(float64); n >= 60 {
+		t.Errorf("origin_keepalive_timeout %v: must stay below the dashboard's 60 s idle timeout", n)
+	}
 	expect(t, cf, "origin.0.custom_header.0.name", "X-Flytrap-Origin-Secret")
 	if cf.unknown("origin.0.domain_name") != true {
 		t.Errorf("origin domain %v, want the Elastic IP's DNS name, known at apply", cf.after("origin.0.domain_name"))
