@@ -74,18 +74,29 @@ func (r *TTYRenderer) Close() {
 }
 
 type (
-	streamMsg tf.Message
-	doneMsg   struct{}
-	tickMsg   time.Time
+	streamMsg  tf.Message
+	doneMsg    struct{}
+	tickMsg    time.Time
+	printedMsg struct{}
 )
 
 // progressModel is the bubbletea model of the live view.
+//
+// Lines above the view go out one print command at a time: bubbletea runs
+// commands concurrently, so a print per message could reorder lines, and a
+// print still in flight at tea.Quit would be lost (the summary line last
+// of all).
 type progressModel struct {
 	title   string
 	p       *deploy.Progress
 	now     func() time.Time
 	started time.Time
-	done    bool
+	// pending lines wait while a print is in flight.
+	pending  []string
+	printing bool
+	// quitting: the stream ended; quit once everything is printed.
+	quitting bool
+	done     bool
 }
 
 func newProgressModel(title string, p *deploy.Progress, now func() time.Time) progressModel {
@@ -112,13 +123,35 @@ func (m progressModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Type == tf.TypeApplyProgress || len(lines) == 0 {
 			return m, nil
 		}
-		return m, tea.Println(styleLines(lines))
+		m.pending = append(m.pending, lines...)
+		return m.flush()
+	case printedMsg:
+		m.printing = false
+		return m.flush()
 	case tickMsg:
 		if m.done {
 			return m, nil
 		}
 		return m, tick()
 	case doneMsg:
+		m.quitting = true
+		return m.flush()
+	}
+	return m, nil
+}
+
+// flush prints the pending lines unless a print is in flight (its
+// printedMsg flushes again), and quits once the stream has ended and
+// nothing is left to print.
+func (m progressModel) flush() (tea.Model, tea.Cmd) {
+	switch {
+	case m.printing:
+		return m, nil
+	case len(m.pending) > 0:
+		lines := m.pending
+		m.pending, m.printing = nil, true
+		return m, tea.Sequence(tea.Println(styleLines(lines)), func() tea.Msg { return printedMsg{} })
+	case m.quitting:
 		m.done = true
 		return m, tea.Quit
 	}

@@ -88,10 +88,15 @@ func TestTTYView(t *testing.T) {
 	tm.Send(doneMsg{})
 	out := readAll(t, tm.FinalOutput(t, teatest.WithFinalTimeout(10*time.Second)))
 	plain := stripANSI(out)
-	for _, want := range []string{"terraform_data.base: created (0s)", "Apply complete: 5 added, 0 changed, 0 destroyed"} {
-		if !strings.Contains(plain, want) {
-			t.Errorf("TTY output lacks %q:\n%s", want, plain)
+	// Every line, in the stream's order, the summary last: prints must
+	// neither overtake each other nor be cut off by the quit.
+	at := -1
+	for _, want := range []string{"[1/5] terraform_data.base: created (0s)", "[2/5]", "[3/5]", "[4/5]", "[5/5]", "Apply complete: 5 added, 0 changed, 0 destroyed"} {
+		i := strings.Index(plain, want)
+		if i <= at {
+			t.Errorf("TTY output lacks %q after the lines before it:\n%s", want, plain)
 		}
+		at = max(at, i)
 	}
 	final := tm.FinalModel(t).(progressModel)
 	if final.p.Done != 5 || !final.done {
