@@ -42,6 +42,7 @@ func TestCheckAccount(t *testing.T) {
 		wantProblem, wantWarning string
 		wantZones                []string
 		wantCalls                []string
+		skip                     string
 	}{
 		{
 			name:      "all good",
@@ -120,9 +121,20 @@ func TestCheckAccount(t *testing.T) {
 		},
 		{
 			name:        "credentials rejected",
-			fake:        func(f *deploytest.AccountFake) { f.Rejected = true },
-			wantProblem: `aws.profile: AWS rejected the credentials of profile "work" (InvalidClientTokenId: The security token included in the request is invalid.)`,
+			fake:        func(f *deploytest.AccountFake) { f.STSError = "InvalidClientTokenId" },
+			wantProblem: `aws.profile: AWS rejected the credentials of profile "work" (InvalidClientTokenId: fake STS error InvalidClientTokenId)`,
 			wantCalls:   []string{"GetCallerIdentity@us-east-1"},
+		},
+		{
+			name:        "credentials expired",
+			fake:        func(f *deploytest.AccountFake) { f.STSError = "ExpiredToken" },
+			wantProblem: `aws.profile: the AWS credentials of profile "work" have expired; renew them (aws sso login --profile work, or new keys)`,
+		},
+		{
+			// Not the credentials' fault: the checks are skipped.
+			name: "STS throttled",
+			fake: func(f *deploytest.AccountFake) { f.STSError = "Throttling" },
+			skip: "AWS could not be asked: Throttling: fake STS error Throttling",
 		},
 		{
 			name:      "pagination is followed",
@@ -155,10 +167,10 @@ func TestCheckAccount(t *testing.T) {
 			}
 			r := deploy.CheckAccount(context.Background(), fakeLoader(f.URL), in, 10*time.Second)
 			writeReport(&all, tt.name, r)
-			if r.Skipped != "" {
-				t.Fatalf("skipped: %s", r.Skipped)
+			if r.Skipped != tt.skip {
+				t.Fatalf("skipped: %q, want %q", r.Skipped, tt.skip)
 			}
-			if r.Account != deploytest.Account && !f.Rejected {
+			if r.Account != deploytest.Account && f.STSError == "" {
 				t.Errorf("account %q", r.Account)
 			}
 			if got := strings.Join(r.Problems, "\n"); (tt.wantProblem == "") != (got == "") || !strings.Contains(got, tt.wantProblem) {

@@ -36,8 +36,9 @@ type AccountFake struct {
 	// Denied actions answer AccessDenied (RDS) or UnauthorizedOperation
 	// (EC2), as for credentials without the permission.
 	Denied map[string]bool
-	// Rejected makes STS refuse the credentials (InvalidClientTokenId).
-	Rejected bool
+	// STSError, when set, is the error code STS answers with (HTTP 403),
+	// e.g. InvalidClientTokenId for rejected keys, ExpiredToken.
+	STSError string
 	// PageSize, when set, splits paginated answers (NextToken, Marker).
 	PageSize int
 
@@ -100,8 +101,8 @@ func (f *AccountFake) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case scope == nil:
 		queryError(w, ec2, http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
-	case f.Rejected && action == "GetCallerIdentity":
-		queryError(w, false, http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
+	case f.STSError != "" && action == "GetCallerIdentity":
+		queryError(w, false, http.StatusForbidden, f.STSError, "fake STS error "+f.STSError)
 	case f.Denied[action] && ec2:
 		queryError(w, true, http.StatusForbidden, "UnauthorizedOperation", "You are not authorized to perform this operation.")
 	case f.Denied[action]:
