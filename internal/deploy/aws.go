@@ -164,7 +164,7 @@ func ChooseZones(ctx context.Context, c ZonesAPI, instanceType string) ([]string
 	}
 	sort.Strings(zones)
 	if len(zones) < 2 {
-		return nil, fmt.Errorf("the region has %d usable availability zones; Flytrap needs 2", len(zones))
+		return nil, &ZonesError{Usable: len(zones)}
 	}
 	offered := map[string]bool{}
 	var token *string
@@ -187,9 +187,24 @@ func ChooseZones(ctx context.Context, c ZonesAPI, instanceType string) ([]string
 	// Zones offering the type first, each group in name order.
 	sort.SliceStable(zones, func(i, j int) bool { return offered[zones[i]] && !offered[zones[j]] })
 	if !offered[zones[0]] {
-		return nil, fmt.Errorf("no availability zone of the region offers %s: choose another dashboard_instance_type", instanceType)
+		return nil, &ZonesError{Usable: len(zones), InstanceType: instanceType}
 	}
 	return zones[:2], nil
+}
+
+// ZonesError says why ChooseZones found no pair of zones: the region has
+// too few usable ones, or (InstanceType set) none offers the dashboard's
+// type. The two have different fixes: another region, another type.
+type ZonesError struct {
+	Usable       int
+	InstanceType string
+}
+
+func (e *ZonesError) Error() string {
+	if e.InstanceType != "" {
+		return fmt.Sprintf("no availability zone of the region offers %s: choose another dashboard_instance_type", e.InstanceType)
+	}
+	return fmt.Sprintf("the region has %d usable availability zones; Flytrap needs 2", e.Usable)
 }
 
 // errNoClients guards steps that need AWS from running in a dry run.

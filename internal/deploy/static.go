@@ -46,3 +46,23 @@ func StaticResources() ([]ModuleResources, error) {
 	}
 	return out, nil
 }
+
+// DBEngineVersion is the PostgreSQL version the embedded database module
+// asks RDS for: its engine_version variable's default (the root module
+// does not set it). Reading it from the module keeps init's orderability
+// check on the version deploy will create.
+func DBEngineVersion() (string, error) {
+	mod, diags := tfconfig.LoadModuleFromFilesystem(tfconfig.WrapFS(terraform.Modules), "modules/database")
+	if diags.HasErrors() {
+		return "", fmt.Errorf("module database: %w", diags.Err())
+	}
+	v, ok := mod.Variables["engine_version"]
+	if !ok {
+		return "", fmt.Errorf("module database has no engine_version variable")
+	}
+	s, ok := v.Default.(string)
+	if !ok || s == "" {
+		return "", fmt.Errorf("module database: engine_version's default %v is not a version", v.Default)
+	}
+	return s, nil
+}

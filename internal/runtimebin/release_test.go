@@ -173,7 +173,7 @@ func TestReleaseBuild(t *testing.T) {
 		}
 		return string(out)
 	}
-	run("init", "--yes", "--name", "rel", "--admin-email", "ops@example.com", "--region", "eu-west-1")
+	run("init", "--yes", "--offline", "--name", "rel", "--admin-email", "ops@example.com", "--region", "eu-west-1")
 	out := run("deploy", "--dry-run")
 	if !strings.Contains(out, "(embedded)") {
 		t.Errorf("the release build did not use its embedded runtime:\n%s", out)

@@ -1,7 +1,8 @@
 // Package deploytest holds fakes for testing deploy, destroy and status
 // without AWS or Terraform: S3 (gofakes3 behind a small layer for the
 // bucket settings gofakes3 lacks), STS (the Query protocol over httptest),
-// SSM and EC2 stand-ins, and a Terraform runner that replays recorded JSON
+// SSM and EC2 stand-ins, init's account checks (AccountFake: STS, EC2 and
+// RDS over HTTP), and a Terraform runner that replays recorded JSON
 // streams. The SDK clients are real and talk HTTP to the fakes.
 package deploytest
 

@@ -93,7 +93,7 @@ func TestInitThenDryRun(t *testing.T) {
 
 	dir := t.TempDir()
 	planPath := filepath.Join(dir, plan.DefaultFile)
-	out, errOut, code := run(t, env, "", "init", "--yes", "-o", planPath, "--name", "acme", "--region", "eu-west-1",
+	out, errOut, code := run(t, env, "", "init", "--yes", "--offline", "-o", planPath, "--name", "acme", "--region", "eu-west-1",
 		"--admin-email", "ops@example.com", "--alert-email", "alerts@example.com")
 	if code != 0 {
 		t.Fatalf("init exit %d\n%s%s", code, out, errOut)

@@ -9,12 +9,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/wizard"
 )
@@ -29,12 +31,17 @@ type Options struct {
 	// Interactive says whether the terminal forms may be used; nil means
 	// "stdin and stdout are terminals".
 	Interactive func() bool
+	// CheckAccount asks AWS whether the account can use the plan's
+	// region, instance type and database class; nil means
+	// deploy.CheckAccountOnline. --offline skips it.
+	CheckAccount func(ctx context.Context, p plan.Plan) deploy.AccountReport
 
 	Output     string
 	Force      bool
 	Yes        bool
 	JSON       bool
 	Accessible bool
+	Offline    bool
 
 	Name, Region, Profile, AdminEmail, AlertEmail, Domain, Size string
 	IngestDomain, IngestZoneID                                  string
@@ -59,6 +66,13 @@ the admin's e-mail, an optional alert e-mail and domain, and a size, then write
 flytrap.yaml and show what it costs per month. Nothing is created in AWS:
 ` + "`flytrap deploy`" + ` applies the plan.
 
+The region, instance type and database class are checked against Flytrap's
+built-in lists, then, when the profile has credentials, with the account
+itself (read-only calls, at most 20 seconds): the region is enabled, the
+instance type is offered in its zones, the class can be ordered for
+PostgreSQL. Without credentials or network those checks are skipped with a
+note; --offline skips them always.
+
 Every question has a flag. With --yes nothing is asked: flags and defaults
 fill the plan, and --name and --admin-email are required. Without a terminal
 the questions are asked line by line (as with --accessible). An existing
@@ -79,6 +93,7 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "ask nothing: use the flags and defaults")
 	fl.BoolVar(&opts.JSON, "json", false, "print the plan and its cost estimate as JSON")
 	fl.BoolVar(&opts.Accessible, "accessible", false, "ask line by line (screen readers, no terminal needed) [$ACCESSIBLE]")
+	fl.BoolVar(&opts.Offline, "offline", false, "do not ask AWS: check region, instance type and DB class against the built-in lists only")
 	fl.StringVar(&opts.Name, "name", "", "deployment name, e.g. prod (3-21 lowercase letters, digits, hyphens)")
 	fl.StringVar(&opts.Region, "region", "", "AWS region (default: $AWS_REGION, the profile's region, then "+plan.DefaultRegion+")")
 	fl.StringVar(&opts.Profile, "profile", "", "AWS profile from ~/.aws/config (default: $AWS_PROFILE, then \"default\" if it exists)")
@@ -177,6 +192,23 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := checkExists(p, profiles); err != nil {
 		return invalid(err, opts.Yes)
 	}
+	// With --json, stdout carries only the JSON document.
+	notes := opts.IO.Out
+	if opts.JSON {
+		notes = opts.IO.ErrOut
+	}
+	var account *deploy.AccountReport
+	if !opts.Offline {
+		check := opts.CheckAccount
+		if check == nil {
+			check = deploy.CheckAccountOnline
+		}
+		r := check(ctx, p)
+		account = &r
+		if err := reportAccount(notes, r); err != nil {
+			return err
+		}
+	}
 	if err := plan.Save(opts.Output, p); err != nil {
 		return &cmdutil.Error{Msg: "cannot write " + opts.Output, Hint: "choose a writable path with -o", Err: err}
 	}
@@ -189,7 +221,9 @@ func Run(ctx context.Context, opts *Options) error {
 			Plan     plan.Plan     `json:"plan"`
 			Estimate plan.Estimate `json:"estimate"`
 			Warnings []string      `json:"warnings,omitempty"`
-		}{opts.Output, p, est, p.Warnings()})
+			// AccountCheck is absent with --offline.
+			AccountCheck *deploy.AccountReport `json:"account_check,omitempty"`
+		}{opts.Output, p, est, p.Warnings(), account})
 	}
 	out := opts.IO.Out
 	fmt.Fprintf(out, "Wrote %s: deployment %q in %s", opts.Output, p.Name, p.AWS.Region)
@@ -235,21 +269,37 @@ var flagOf = map[string]string{
 	"retention.days": "--retention-days", "retention.per_issue": "--retention-per-issue", "tags": "--tag",
 }
 
+// reportAccount prints what the account checks found: why they were
+// skipped, or what AWS confirmed and the checks that could not be made.
+// Values the account cannot use are an error naming their flags.
+func reportAccount(w io.Writer, r deploy.AccountReport) error {
+	if r.Skipped != "" {
+		fmt.Fprintf(w, "Skipped the online checks (%s): region, instance type and DB class were checked against Flytrap's built-in lists only.\n", r.Skipped)
+		return nil
+	}
+	if len(r.Problems) == 0 && len(r.Checked) > 0 {
+		fmt.Fprintf(w, "Checked with AWS account %s: %s.\n", r.Account, strings.Join(r.Checked, "; "))
+	}
+	for _, warning := range r.Warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", warning)
+	}
+	if len(r.Problems) > 0 {
+		return invalidValues(errors.New(strings.Join(r.Problems, "\n")), "the AWS account cannot use these plan values:",
+			"fix the values named above, or pass --offline to write the plan without asking AWS")
+	}
+	return nil
+}
+
 // invalid turns validation errors (one "field: problem" a line) into one
 // message naming each value's flag. Only missing required values make the
 // plan "incomplete"; a wrong value is reported as itself.
 func invalid(err error, yes bool) error {
-	var lines []string
+	lines := flagLines(err)
 	incomplete := true
-	for _, line := range strings.Split(err.Error(), "\n") {
-		field, problem, ok := strings.Cut(line, ": ")
-		if f, known := flagOf[field]; ok && known {
-			line = f + " (" + field + "): " + problem
-		}
+	for _, line := range lines {
 		if !strings.Contains(line, "is required") {
 			incomplete = false
 		}
-		lines = append(lines, "  "+line)
 	}
 	if incomplete {
 		hint := "answer the questions, or pass the values as flags (flytrap init --help)"
@@ -258,11 +308,27 @@ func invalid(err error, yes bool) error {
 		}
 		return &cmdutil.Error{Msg: "the plan is incomplete:\n" + strings.Join(lines, "\n"), Hint: hint, Code: cmdutil.ExitUsage}
 	}
-	return &cmdutil.Error{
-		Msg:  "invalid plan values:\n" + strings.Join(lines, "\n"),
-		Hint: "fix the values named above (flytrap init --help lists the flags); a region, type or class newer than this flytrap needs a newer flytrap",
-		Code: cmdutil.ExitUsage,
+	return invalidValues(err, "invalid plan values:",
+		"fix the values named above (flytrap init --help lists the flags); a region, type or class newer than this flytrap needs a newer flytrap")
+}
+
+// invalidValues is the error for wrong values: msg, then one line per
+// value naming its flag.
+func invalidValues(err error, msg, hint string) error {
+	return &cmdutil.Error{Msg: msg + "\n" + strings.Join(flagLines(err), "\n"), Hint: hint, Code: cmdutil.ExitUsage}
+}
+
+// flagLines puts each "field: problem" line of err under its flag.
+func flagLines(err error) []string {
+	var lines []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		field, problem, ok := strings.Cut(line, ": ")
+		if f, known := flagOf[field]; ok && known {
+			line = f + " (" + field + "): " + problem
+		}
+		lines = append(lines, "  "+line)
 	}
+	return lines
 }
 
 // checkExists checks, offline, that what the plan names exists: the

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/deploy"
+	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
 	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
@@ -22,9 +24,20 @@ type result struct {
 	err         error
 }
 
+// awsEnv are the variables the AWS SDK reads from the process environment
+// (it has no getenv to inject): execute sets them from the test's env, so
+// the account checks see the test's shared files and nothing of the
+// machine's (no keys, no instance role).
+var awsEnv = []string{"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS"}
+
 // execute runs `flytrap init args...` in dir with env and stdin.
 func execute(t *testing.T, dir string, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
+	for _, k := range awsEnv {
+		t.Setenv(k, env[k])
+	}
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	var out, errOut bytes.Buffer
 	f := &cmdutil.Factory{
 		IO:     &cmdutil.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut},
@@ -158,7 +171,10 @@ func TestInitYes(t *testing.T) {
 			if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 				t.Errorf("mode %v", fi.Mode())
 			}
-			if !strings.Contains(r.out, "Estimated monthly cost: about $") || !strings.Contains(r.out, "flytrap deploy --dry-run") {
+			// The test's profiles have no credentials: the account checks
+			// are skipped, with a line saying so.
+			if !strings.Contains(r.out, "Estimated monthly cost: about $") || !strings.Contains(r.out, "flytrap deploy --dry-run") ||
+				!strings.HasPrefix(r.out, "Skipped the online checks (no AWS credentials for profile ") {
 				t.Errorf("output:\n%s", r.out)
 			}
 		})
@@ -326,4 +342,105 @@ func TestInitWarnsPlainHTTP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInitAccountCheck runs the whole `flytrap init --yes` path with the
+// real SDK clients pointed at the protocol fakes by AWS_ENDPOINT_URL, as
+// for a user with credentials; the messages are in
+// testdata/init-account.golden.
+func TestInitAccountCheck(t *testing.T) {
+	h := home(t)
+	if err := os.WriteFile(filepath.Join(h, ".aws", "credentials"), []byte("[work]\naws_access_key_id = AKIDINIT\naws_secret_access_key = init-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yes := []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--profile", "work"}
+	var all bytes.Buffer
+	// record keeps what the account checks printed: the output before
+	// "Wrote", or the error.
+	record := func(name string, r result) {
+		fmt.Fprintf(&all, "== %s\n", name)
+		if before, _, ok := strings.Cut(r.out, "Wrote "); ok {
+			all.WriteString(before)
+		}
+		var ce *cmdutil.Error
+		if errors.As(r.err, &ce) {
+			fmt.Fprintf(&all, "error: %s\nhint:  %s\n", ce.Msg, ce.Hint)
+		}
+		fmt.Fprintln(&all)
+	}
+	run := func(t *testing.T, f *deploytest.AccountFake, dir string, args ...string) result {
+		t.Helper()
+		return execute(t, dir, envWith(h, "AWS_ENDPOINT_URL", f.URL, "AWS_MAX_ATTEMPTS", "1"), "", args...)
+	}
+
+	t.Run("all good", func(t *testing.T) {
+		f := deploytest.NewAccount(t)
+		dir := t.TempDir()
+		r := run(t, f, dir, yes...)
+		record("all good", r)
+		want := "Checked with AWS account 111122223333: region eu-west-1 is enabled; t4g.small is offered in eu-west-1a, the dashboard's zone (zones eu-west-1a, eu-west-1b); db.t4g.micro is orderable for PostgreSQL 17.\n"
+		if r.err != nil || !strings.HasPrefix(r.out, want) {
+			t.Fatalf("err %v; output:\n%s", r.err, r.out)
+		}
+		if _, err := plan.Load(filepath.Join(dir, plan.DefaultFile)); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("values the account cannot use", func(t *testing.T) {
+		f := deploytest.NewAccount(t)
+		dir := t.TempDir()
+		r := run(t, f, dir, slices.Concat(yes, []string{"--dashboard-instance-type", "c8g.large", "--db-instance-class", "db.r7g.large"})...)
+		record("values the account cannot use", r)
+		var ce *cmdutil.Error
+		if !errors.As(r.err, &ce) || ce.Code != cmdutil.ExitUsage ||
+			!strings.Contains(ce.Msg, "\n  --dashboard-instance-type (sizes.dashboard_instance_type): c8g.large is not offered") ||
+			!strings.Contains(ce.Msg, "\n  --db-instance-class (sizes.db_instance_class): db.r7g.large cannot be ordered for PostgreSQL 17 in eu-west-1; orderable classes include db.m7g.large") ||
+			!strings.Contains(ce.Hint, "--offline") {
+			t.Fatalf("error %v", r.err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, plan.DefaultFile)); err == nil {
+			t.Error("a plan the account cannot deploy was written")
+		}
+	})
+	t.Run("no permission for RDS", func(t *testing.T) {
+		f := deploytest.NewAccount(t)
+		f.Denied["DescribeOrderableDBInstanceOptions"] = true
+		r := run(t, f, t.TempDir(), yes...)
+		record("no permission for RDS", r)
+		if r.err != nil || !strings.Contains(r.out, "WARNING: could not check whether db.t4g.micro can be ordered: the credentials lack rds:DescribeOrderableDBInstanceOptions\n") ||
+			!strings.Contains(r.out, "Checked with AWS account 111122223333: region eu-west-1 is enabled; t4g.small is offered") {
+			t.Fatalf("err %v; output:\n%s", r.err, r.out)
+		}
+	})
+	t.Run("no credentials", func(t *testing.T) {
+		f := deploytest.NewAccount(t)
+		r := run(t, f, t.TempDir(), "--yes", "--name", "prod", "--admin-email", "ops@example.com", "--profile", "default")
+		record("no credentials", r)
+		want := `Skipped the online checks (no AWS credentials for profile "default"): region, instance type and DB class were checked against Flytrap's built-in lists only.` + "\n"
+		if r.err != nil || !strings.HasPrefix(r.out, want) || len(f.Calls()) != 0 {
+			t.Fatalf("err %v, calls %v; output:\n%s", r.err, f.Calls(), r.out)
+		}
+	})
+	t.Run("offline", func(t *testing.T) {
+		f := deploytest.NewAccount(t)
+		r := run(t, f, t.TempDir(), slices.Concat(yes, []string{"--offline", "--db-instance-class", "db.r7g.large"})...)
+		if r.err != nil || len(f.Calls()) != 0 || strings.Contains(r.out, "Skipped") || strings.Contains(r.out, "Checked") {
+			t.Fatalf("err %v, calls %v; output:\n%s", r.err, f.Calls(), r.out)
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		f := deploytest.NewAccount(t)
+		r := run(t, f, t.TempDir(), slices.Concat(yes, []string{"--json"})...)
+		var got struct {
+			AccountCheck deploy.AccountReport `json:"account_check"`
+		}
+		if err := json.Unmarshal([]byte(r.out), &got); err != nil || r.err != nil {
+			t.Fatalf("err %v; stdout is not JSON (%v):\n%s", r.err, err, r.out)
+		}
+		if got.AccountCheck.Account != deploytest.Account || !slices.Equal(got.AccountCheck.Zones, []string{"eu-west-1a", "eu-west-1b"}) ||
+			!strings.HasPrefix(r.errOut, "Checked with AWS account") {
+			t.Errorf("account_check %+v; stderr:\n%s", got.AccountCheck, r.errOut)
+		}
+	})
+	golden.Check(t, "init-account.golden", all.Bytes())
 }
