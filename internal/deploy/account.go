@@ -45,10 +45,11 @@ type OrderableAPI interface {
 // region could not be named as the problem. EC2 and RDS talk to the
 // plan's region.
 type CheckClients struct {
-	STS     awsx.IdentityAPI
-	Regions RegionsAPI
-	EC2     ZonesAPI
-	RDS     OrderableAPI
+	STS         awsx.IdentityAPI
+	Regions     RegionsAPI
+	EC2         ZonesAPI
+	RDS         OrderableAPI
+	PrefixLists PrefixListsAPI
 }
 
 // CheckLoader builds the clients for a profile ("" for the default chain)
@@ -73,11 +74,13 @@ func LoadCheckClients(ctx context.Context, profile, region string) (*CheckClient
 // region is the plan's.
 func NewCheckClients(cfg aws.Config) *CheckClients {
 	home := homeRegion(cfg.Region)
+	ec2Client := ec2.NewFromConfig(cfg)
 	return &CheckClients{
-		STS:     sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = home }),
-		Regions: ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = home }),
-		EC2:     ec2.NewFromConfig(cfg),
-		RDS:     rds.NewFromConfig(cfg),
+		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = home }),
+		Regions:     ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = home }),
+		EC2:         ec2Client,
+		RDS:         rds.NewFromConfig(cfg),
+		PrefixLists: ec2Client,
 	}
 }
 
@@ -98,6 +101,9 @@ type AccountCheck struct {
 	// EngineVersion is the PostgreSQL version the database module creates
 	// (DBEngineVersion): a major version ("17") or a full one ("17.6").
 	EngineVersion string
+	// CloudFront: the dashboard will sit behind CloudFront (no domain, no
+	// plain_http), whose origin-facing prefix list the region must have.
+	CloudFront bool
 }
 
 // AccountReport is what the account checks found. Problems are values the
@@ -130,7 +136,7 @@ func CheckAccountOnline(ctx context.Context, p plan.Plan) AccountReport {
 	return CheckAccount(ctx, LoadCheckClients, AccountCheck{
 		Profile: p.AWS.Profile, Region: p.AWS.Region,
 		InstanceType: p.Sizes.DashboardInstanceType, DBClass: p.Sizes.DBInstanceClass,
-		EngineVersion: version,
+		EngineVersion: version, CloudFront: p.BehindCloudFront(),
 	}, AccountCheckTimeout)
 }
 
@@ -175,7 +181,24 @@ func CheckAccount(ctx context.Context, load CheckLoader, in AccountCheck, timeou
 	}
 	r.checkZones(ctx, c.EC2, in)
 	r.checkDBClass(ctx, c.RDS, in)
+	if in.CloudFront {
+		r.checkCloudFront(ctx, c.PrefixLists, in)
+	}
 	return r
+}
+
+// checkCloudFront asks for the prefix list the dashboard's security group
+// will admit CloudFront by, as deploy will.
+func (r *AccountReport) checkCloudFront(ctx context.Context, c PrefixListsAPI, in AccountCheck) {
+	id, err := CloudFrontPrefixList(ctx, c)
+	switch {
+	case errors.Is(err, errNoCloudFrontList):
+		r.Problems = append(r.Problems, fmt.Sprintf("domain: %s has no CloudFront origin-facing prefix list, so the dashboard cannot be served through CloudFront there; give it a domain (HTTPS by Let's Encrypt), or accept plain HTTP with --plain-http", in.Region))
+	case err != nil:
+		r.couldNot(ctx, "that CloudFront can reach the dashboard", "ec2:DescribeManagedPrefixLists", err)
+	default:
+		r.Checked = append(r.Checked, fmt.Sprintf("CloudFront can reach the dashboard in %s (prefix list %s)", in.Region, id))
+	}
 }
 
 func profileArg(profile string) string {

@@ -148,6 +148,24 @@ func TestCheckAccount(t *testing.T) {
 				"DescribeOrderableDBInstanceOptions@eu-west-1", "DescribeOrderableDBInstanceOptions@eu-west-1"},
 		},
 		{
+			name:  "behind CloudFront",
+			check: func(c *deploy.AccountCheck) { c.CloudFront = true },
+			wantCalls: []string{"GetCallerIdentity@us-east-1", "DescribeRegions@us-east-1", "DescribeAvailabilityZones@eu-west-1",
+				"DescribeInstanceTypeOfferings@eu-west-1", "DescribeOrderableDBInstanceOptions@eu-west-1", "DescribeManagedPrefixLists@eu-west-1"},
+		},
+		{
+			name:        "no CloudFront in the region",
+			fake:        func(f *deploytest.AccountFake) { delete(f.PrefixLists["eu-west-1"], deploy.CloudFrontPrefixListName) },
+			check:       func(c *deploy.AccountCheck) { c.CloudFront = true },
+			wantProblem: "domain: eu-west-1 has no CloudFront origin-facing prefix list",
+		},
+		{
+			name:        "access denied on prefix lists",
+			fake:        func(f *deploytest.AccountFake) { f.Denied["DescribeManagedPrefixLists"] = true },
+			check:       func(c *deploy.AccountCheck) { c.CloudFront = true },
+			wantWarning: "could not check that CloudFront can reach the dashboard: the credentials lack ec2:DescribeManagedPrefixLists",
+		},
+		{
 			name:        "pagination of the alternatives",
 			fake:        func(f *deploytest.AccountFake) { f.PageSize = 2 },
 			check:       func(c *deploy.AccountCheck) { c.DBClass = "db.r7g.large" },

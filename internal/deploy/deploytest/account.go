@@ -33,6 +33,8 @@ type AccountFake struct {
 	Offered map[string][]string
 	// Orderable are the RDS for PostgreSQL options: class and version.
 	Orderable []DBOption
+	// PrefixLists maps each region to its managed prefix lists, name to ID.
+	PrefixLists map[string]map[string]string
 	// Denied actions answer AccessDenied (RDS) or UnauthorizedOperation
 	// (EC2), as for credentials without the permission.
 	Denied map[string]bool
@@ -61,6 +63,10 @@ func NewAccount(t testing.TB) *AccountFake {
 		Zones:   map[string][]string{"eu-west-1": {"eu-west-1a", "eu-west-1b", "eu-west-1c"}, "us-east-1": {"us-east-1a", "us-east-1b"}},
 		Offered: map[string][]string{"t4g.small": {"eu-west-1a", "eu-west-1b", "eu-west-1c", "us-east-1a", "us-east-1b"}},
 		Denied:  map[string]bool{},
+		PrefixLists: map[string]map[string]string{
+			"eu-west-1": {"com.amazonaws.global.cloudfront.origin-facing": "pl-4fa04526", "com.amazonaws.eu-west-1.s3": "pl-6da54004"},
+			"us-east-1": {"com.amazonaws.global.cloudfront.origin-facing": "pl-3b927c52"},
+		},
 	}
 	for _, v := range []string{"16.8", "17.4", "17.6"} {
 		for _, c := range []string{"db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.m7g.large"} {
@@ -97,7 +103,7 @@ func (f *AccountFake) serve(w http.ResponseWriter, r *http.Request) {
 	f.calls = append(f.calls, action+"@"+region)
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "text/xml")
-	ec2 := action == "DescribeRegions" || action == "DescribeAvailabilityZones" || action == "DescribeInstanceTypeOfferings"
+	ec2 := action == "DescribeRegions" || action == "DescribeAvailabilityZones" || action == "DescribeInstanceTypeOfferings" || action == "DescribeManagedPrefixLists"
 	switch {
 	case scope == nil:
 		queryError(w, ec2, http.StatusForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token")
@@ -117,6 +123,8 @@ func (f *AccountFake) serve(w http.ResponseWriter, r *http.Request) {
 		f.describeOfferings(w, r, region)
 	case action == "DescribeOrderableDBInstanceOptions":
 		f.describeOrderable(w, r)
+	case action == "DescribeManagedPrefixLists":
+		f.describePrefixLists(w, r, region)
 	default:
 		queryError(w, ec2, http.StatusBadRequest, "InvalidAction", "the fake does not implement "+action)
 	}
@@ -192,6 +200,17 @@ func (f *AccountFake) describeOfferings(w http.ResponseWriter, r *http.Request, 
 		fmt.Fprintf(w, `<nextToken>%s</nextToken>`, next)
 	}
 	fmt.Fprint(w, `</DescribeInstanceTypeOfferingsResponse>`)
+}
+
+func (f *AccountFake) describePrefixLists(w http.ResponseWriter, r *http.Request, region string) {
+	names := ec2Filter(r, "prefix-list-name")
+	fmt.Fprintf(w, `<DescribeManagedPrefixListsResponse xmlns="%s"><requestId>req-1</requestId><prefixListSet>`, ec2NS)
+	for name, id := range f.PrefixLists[region] {
+		if names == nil || slices.Contains(names, name) {
+			fmt.Fprintf(w, `<item><prefixListId>%s</prefixListId><prefixListName>%s</prefixListName><state>create-complete</state><addressFamily>IPv4</addressFamily><ownerId>AWS</ownerId></item>`, id, name)
+		}
+	}
+	fmt.Fprint(w, `</prefixListSet></DescribeManagedPrefixListsResponse>`)
 }
 
 func (f *AccountFake) describeOrderable(w http.ResponseWriter, r *http.Request) {

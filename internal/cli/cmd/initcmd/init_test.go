@@ -378,7 +378,7 @@ func TestInitAccountCheck(t *testing.T) {
 		dir := t.TempDir()
 		r := run(t, f, dir, yes...)
 		record("all good", r)
-		want := "Checked with AWS account 111122223333: region eu-west-1 is enabled; t4g.small is offered in eu-west-1a, the dashboard's zone (zones eu-west-1a, eu-west-1b); db.t4g.micro is orderable for PostgreSQL 17.\n"
+		want := "Checked with AWS account 111122223333: region eu-west-1 is enabled; t4g.small is offered in eu-west-1a, the dashboard's zone (zones eu-west-1a, eu-west-1b); db.t4g.micro is orderable for PostgreSQL 17; CloudFront can reach the dashboard in eu-west-1 (prefix list pl-4fa04526).\n"
 		if r.err != nil || !strings.HasPrefix(r.out, want) {
 			t.Fatalf("err %v; output:\n%s", r.err, r.out)
 		}
