@@ -170,9 +170,12 @@ type Dashboard struct {
 	resym      Symbolicator
 	plainHTTP  bool
 
-	mux      *http.ServeMux
-	pages    map[string]*htmltemplate.Template
-	snippets *template.Template
+	mux *http.ServeMux
+	// pages and snippets parse their templates on first use: a server
+	// that only ingests never holds their parse trees (about 1 MB of an
+	// idle flytrap dev's heap; docs/benchmarks.md, "Idle footprint").
+	pages    map[string]func() (*htmltemplate.Template, error)
+	snippets func() (*template.Template, error)
 	static   http.Handler
 	cop      *http.CrossOriginProtection
 
@@ -191,8 +194,9 @@ const (
 	defaultSlowDown   = auth.DefaultSlowDown
 )
 
-// New returns the dashboard. The templates are embedded, so a template that
-// does not parse is a build defect and panics here (tests catch it).
+// New returns the dashboard. The templates are embedded and parsed on
+// first use, so a template that does not parse is a build defect that
+// TestTemplatesParse catches; at run time it renders as a 500.
 func New(cfg Config) *Dashboard {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -240,7 +244,9 @@ func New(cfg Config) *Dashboard {
 		}
 	}
 	d.pages = parsePages(d.funcs())
-	d.snippets = template.Must(template.ParseFS(templates.FS, "snippets/*.tmpl"))
+	d.snippets = sync.OnceValues(func() (*template.Template, error) {
+		return template.ParseFS(templates.FS, "snippets/*.tmpl")
+	})
 	staticFS, err := fs.Sub(templates.FS, "static")
 	if err != nil {
 		panic(err)

@@ -79,9 +79,13 @@ func TestSetupPage(t *testing.T) {
 func TestSnippetsAreValid(t *testing.T) {
 	f := newFixture(t)
 	vars := snippetVars{DSN: "http://0123abcd@127.0.0.1:8080/7", APIKey: "0123abcd", ProjectID: 7, BaseURL: "http://127.0.0.1:8080", Timestamp: "2026-11-22T12:00:00Z"}
+	snippets, err := f.d.snippets()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, sp := range snippetSpecs {
 		var b strings.Builder
-		if err := f.d.snippets.ExecuteTemplate(&b, sp.file, vars); err != nil {
+		if err := snippets.ExecuteTemplate(&b, sp.file, vars); err != nil {
 			t.Fatalf("%s: %v", sp.file, err)
 		}
 		code := b.String()

@@ -92,9 +92,14 @@ func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session
 		data.DSN = dsn(base, data.Key.PublicKey, p.ID)
 		vars := snippetVars{DSN: data.DSN, APIKey: data.Key.PublicKey, ProjectID: p.ID, BaseURL: base,
 			Timestamp: d.now().UTC().Format(time.RFC3339)}
+		snippets, err := d.snippets()
+		if err != nil {
+			d.serverError(w, r, err)
+			return
+		}
 		for _, sp := range snippetSpecs {
 			var b strings.Builder
-			if err := d.snippets.ExecuteTemplate(&b, sp.file, vars); err != nil {
+			if err := snippets.ExecuteTemplate(&b, sp.file, vars); err != nil {
 				d.serverError(w, r, err)
 				return
 			}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/auth"
@@ -29,11 +30,14 @@ var pageNames = []string{
 	"admin-users", "admin-projects", "admin-project", "alerts", "alert-rule", "tokens",
 }
 
-func parsePages(funcs template.FuncMap) map[string]*template.Template {
-	pages := make(map[string]*template.Template, len(pageNames))
+// parsePages returns, for each page, a function that parses it with the
+// layout on its first call and returns the same template after.
+func parsePages(funcs template.FuncMap) map[string]func() (*template.Template, error) {
+	pages := make(map[string]func() (*template.Template, error), len(pageNames))
 	for _, name := range pageNames {
-		t := template.New(name).Funcs(funcs)
-		pages[name] = template.Must(t.ParseFS(templates.FS, "dashboard/layout.html", "dashboard/"+name+".html"))
+		pages[name] = sync.OnceValues(func() (*template.Template, error) {
+			return template.New(name).Funcs(funcs).ParseFS(templates.FS, "dashboard/layout.html", "dashboard/"+name+".html")
+		})
 	}
 	return pages
 }
@@ -78,7 +82,11 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	}
 	v.PlainHTTP = d.plainHTTP
 	var buf bytes.Buffer
-	if err := d.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+	t, err := d.pages[name]()
+	if err == nil {
+		err = t.ExecuteTemplate(&buf, "layout", v)
+	}
+	if err != nil {
 		d.log.Error("dashboard: render failed", "page", name, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)

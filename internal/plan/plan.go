@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -203,23 +204,33 @@ func PresetOf(s Sizes) string {
 // The checks below mirror the validation blocks of terraform/variables.tf,
 // so a plan that passes here is not refused by `terraform plan` minutes
 // later. internal/deploy's contract test runs both on the same values.
+//
+// They compile on first use: every flytrap command, flytrap dev's server
+// too, links this package, and compiling them all took 1.5 ms and 175 KB
+// at start-up (GODEBUG=inittrace=1), mostly domainRe's repetitions.
 var (
-	nameRe          = regexp.MustCompile(`^[a-z][a-z0-9-]{2,20}$`)
-	regionRe        = regexp.MustCompile(`^[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`)
-	emailRe         = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	domainRe        = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	instanceTypeRe  = regexp.MustCompile(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
-	dbClassRe       = regexp.MustCompile(`^db\.[a-z0-9-]+\.[a-z0-9]+$`)
-	tagKeyRe        = regexp.MustCompile(`^[A-Za-z0-9+=._:@,-]+$`)
-	gravitonFamilyR = regexp.MustCompile(`^[a-z]+[0-9]+g[a-z]*\.`)
+	nameRe          = lazyRegexp(`^[a-z][a-z0-9-]{2,20}$`)
+	regionRe        = lazyRegexp(`^[a-z]{2,4}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$`)
+	emailRe         = lazyRegexp(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	domainRe        = lazyRegexp(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	instanceTypeRe  = lazyRegexp(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
+	dbClassRe       = lazyRegexp(`^db\.[a-z0-9-]+\.[a-z0-9]+$`)
+	tagKeyRe        = lazyRegexp(`^[A-Za-z0-9+=._:@,-]+$`)
+	gravitonFamilyR = lazyRegexp(`^[a-z]+[0-9]+g[a-z]*\.`)
 )
+
+// lazyRegexp returns a function that compiles expr on its first call and
+// returns the same *regexp.Regexp after.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // ValidateName checks a deployment name like the Terraform `name` variable.
 func ValidateName(s string) error {
 	switch {
 	case s == "":
 		return errors.New("a deployment name is required (e.g. prod)")
-	case !nameRe.MatchString(s):
+	case !nameRe().MatchString(s):
 		return fmt.Errorf("name %q must be 3-21 characters: a lowercase letter, then lowercase letters, digits or hyphens", s)
 	case strings.HasSuffix(s, "-") || strings.Contains(s, "--"):
 		return fmt.Errorf("name %q must not end with a hyphen or contain two hyphens in a row (RDS identifiers forbid both)", s)
@@ -233,7 +244,7 @@ const maxRegionLen = 20
 
 // ValidateRegion checks a region name's shape (not that it exists).
 func ValidateRegion(s string) error {
-	if !regionRe.MatchString(s) || len(s) > maxRegionLen {
+	if !regionRe().MatchString(s) || len(s) > maxRegionLen {
 		return fmt.Errorf("region %q must look like eu-west-1", s)
 	}
 	return nil
@@ -264,7 +275,7 @@ func ValidateEmail(s string, required bool) error {
 		}
 		return nil
 	}
-	if !emailRe.MatchString(s) {
+	if !emailRe().MatchString(s) {
 		return fmt.Errorf("%q is not an e-mail address", s)
 	}
 	return nil
@@ -275,13 +286,13 @@ func ValidateDomain(s string) error {
 	if s == "" {
 		return nil
 	}
-	if len(s) > 253 || !domainRe.MatchString(s) {
+	if len(s) > 253 || !domainRe().MatchString(s) {
 		return fmt.Errorf("domain %q must be a lowercase host name such as errors.example.com", s)
 	}
 	return nil
 }
 
-var zoneIDRe = regexp.MustCompile(`^Z[A-Z0-9]{1,31}$`)
+var zoneIDRe = lazyRegexp(`^Z[A-Z0-9]{1,31}$`)
 
 // validateZone checks the Route 53 zone of the ingest domain: required
 // with one, meaningless without.
@@ -291,7 +302,7 @@ func validateZone(domain, zone string) error {
 		return errors.New("the ingest domain needs the Route 53 hosted zone that holds it (aws route53 list-hosted-zones-by-name)")
 	case domain == "" && zone != "":
 		return errors.New("a hosted zone without an ingest domain; set both or neither")
-	case zone != "" && !zoneIDRe.MatchString(zone):
+	case zone != "" && !zoneIDRe().MatchString(zone):
 		return fmt.Errorf("%q is not a Route 53 hosted zone ID (like Z0123456789ABCDEFGHIJ)", zone)
 	}
 	return nil
@@ -301,10 +312,10 @@ func validateZone(domain, zone string) error {
 // check it requires a Graviton (arm64) family: the dashboard binary and the
 // Amazon Linux AMI deploy resolves are arm64.
 func ValidateInstanceType(s string) error {
-	if !instanceTypeRe.MatchString(s) {
+	if !instanceTypeRe().MatchString(s) {
 		return fmt.Errorf("instance type %q must look like t4g.small", s)
 	}
-	if !gravitonFamilyR.MatchString(s) {
+	if !gravitonFamilyR().MatchString(s) {
 		return fmt.Errorf("instance type %q is not a Graviton (arm64) type; the dashboard runs the arm64 build: choose e.g. t4g.small, m7g.large", s)
 	}
 	return nil
@@ -312,7 +323,7 @@ func ValidateInstanceType(s string) error {
 
 // ValidateDBClass checks an RDS instance class.
 func ValidateDBClass(s string) error {
-	if !dbClassRe.MatchString(s) {
+	if !dbClassRe().MatchString(s) {
 		return fmt.Errorf("database class %q must look like db.t4g.micro", s)
 	}
 	return nil
@@ -402,7 +413,7 @@ func validateTags(tags map[string]string) error {
 			return fmt.Errorf("tag %q: keys are at most 128 and values 256 characters", k)
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			return fmt.Errorf("tag %q: keys must not start with \"aws:\"", k)
-		case !tagKeyRe.MatchString(k) || k == "." || k == ".." || k == "_index":
+		case !tagKeyRe().MatchString(k) || k == "." || k == ".." || k == "_index":
 			// The dashboard exposes its tags in the instance metadata, where
 			// EC2 allows only these characters.
 			return fmt.Errorf("tag %q: keys may hold only letters, digits and + - = . , _ : @", k)
