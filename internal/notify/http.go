@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,6 +60,10 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, hea
 		req.Header.Set(k, v)
 	}
 	resp, err := client.Do(req)
+	if errors.Is(err, ErrPrivateAddress) {
+		// No retry reaches another address: the URL must change.
+		return permanent{err}
+	}
 	if err != nil {
 		return err
 	}

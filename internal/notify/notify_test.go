@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	netmail "net/mail"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -205,7 +206,7 @@ func smtpWorker(t *testing.T, f *fixture) (*notify.Worker, *notifytest.Sink) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := notify.NewWorker(f.db, notify.Config{
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true,
 		Mailer:    notify.SMTPMailer{SMTP: smtp, Recipients: f.db.EmailRecipients},
 		PublicURL: "http://flytrap.test/",
 		Now:       f.clock.Now,
@@ -274,7 +275,7 @@ func TestSMTPRefusesBadCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := notify.NewWorker(f.db, notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: f.db.EmailRecipients}, Now: f.clock.Now})
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: f.db.EmailRecipients}, Now: f.clock.Now})
 	f.save("a", "boom", 1)
 	f.run(w)
 	n := f.outbox()[0]
@@ -396,7 +397,7 @@ func webhookFixture(t *testing.T, dsn string) (*fixture, *receiver, store.AlertC
 // another timestamp fails it; a regression alerts once.
 func TestWebhookSignedAndRegressionOnce(t *testing.T) {
 	f, rc, _ := webhookFixture(t, "")
-	w := notify.NewWorker(f.db, notify.Config{PublicURL: "http://flytrap.test", Now: f.clock.Now})
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, PublicURL: "http://flytrap.test", Now: f.clock.Now})
 	res := f.save("a", "boom", 1)
 	f.run(w)
 	got := rc.payloads()
@@ -454,7 +455,7 @@ func (c *crashingStore) FinishNotification(ctx context.Context, n store.ClaimedN
 func TestCrashBetweenSendAndRecordResendsOnce(t *testing.T) {
 	f, rc, _ := webhookFixture(t, "")
 	cs := &crashingStore{Store: f.db, crash: true}
-	w := notify.NewWorker(cs, notify.Config{Now: f.clock.Now})
+	w := notify.NewWorker(cs, notify.Config{AllowPrivate: true, Now: f.clock.Now})
 	f.save("a", "boom", 1)
 	if err := w.Run(f.ctx, f.clock.Now()); err == nil {
 		t.Fatal("the crashed run reported no error")
@@ -464,7 +465,7 @@ func TestCrashBetweenSendAndRecordResendsOnce(t *testing.T) {
 	}
 	// "Restart": a new worker over the real store. Within the lease the
 	// claim still holds: nothing is sent.
-	w2 := notify.NewWorker(f.db, notify.Config{Now: f.clock.Now})
+	w2 := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Now: f.clock.Now})
 	f.clock.Set(t0.Add(time.Minute))
 	f.run(w2)
 	if n := len(rc.payloads()); n != 1 {
@@ -494,7 +495,7 @@ func TestCrashBetweenSendAndRecordResendsOnce(t *testing.T) {
 func TestRetryBackoffThenDead(t *testing.T) {
 	f, rc, _ := webhookFixture(t, "")
 	rc.status = http.StatusServiceUnavailable
-	w := notify.NewWorker(f.db, notify.Config{Now: f.clock.Now})
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Now: f.clock.Now})
 	f.save("a", "boom", 1)
 	var gaps []time.Duration
 	prev := f.clock.Now()
@@ -538,7 +539,7 @@ func TestTwoWorkersOnPostgresDeliverOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := notify.NewWorker(f.db, notify.Config{Now: f.clock.Now, Batch: 5})
+			w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Now: f.clock.Now, Batch: 5})
 			if err := w.Run(f.ctx, f.clock.Now()); err != nil {
 				t.Error(err)
 			}
@@ -631,5 +632,49 @@ func TestHostileTitleEscaped(t *testing.T) {
 	}
 	if !strings.Contains(msg.Text, "&lt;!channel&gt;") {
 		t.Errorf("Slack text = %q, want the title escaped", msg.Text)
+	}
+}
+
+// TestPrivateAddressesRefused: by default the worker posts to public
+// addresses only. A webhook on loopback, by IP or by a name resolving to
+// it, is refused before any byte is sent, and the notification is dead at
+// once with a reason naming the setting that allows it; with
+// AllowPrivate the same receiver gets the alert.
+func TestPrivateAddressesRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		host  func(u *url.URL) string
+		allow bool
+	}{
+		{"loopback IP", func(u *url.URL) string { return u.Host }, false},
+		{"name resolving to loopback", func(u *url.URL) string { return "localhost:" + u.Port() }, false},
+		{"allowed", func(u *url.URL) string { return u.Host }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, "")
+			rc := &receiver{now: f.clock.Now}
+			srv := httptest.NewServer(rc)
+			t.Cleanup(srv.Close)
+			u, _ := url.Parse(srv.URL)
+			c := f.channel(store.ChannelWebhook, "http://"+tc.host(u)+"/flytrap")
+			rc.secret = c.Secret
+			f.onlyRules(c)
+			w := notify.NewWorker(f.db, notify.Config{AllowPrivate: tc.allow, Now: f.clock.Now})
+			f.save("a", "boom", 1)
+			f.run(w)
+			n := f.outbox()[0]
+			if tc.allow {
+				if n.Status != store.NotificationSent || len(rc.payloads()) != 1 {
+					t.Fatalf("with AllowPrivate: %+v, %d received", n, len(rc.payloads()))
+				}
+				return
+			}
+			if len(rc.payloads()) != 0 || len(rc.rejected) != 0 {
+				t.Errorf("the private receiver was reached: %d payloads, %d rejected", len(rc.payloads()), len(rc.rejected))
+			}
+			if n.Status != store.NotificationDead || n.Attempts != 1 || !strings.Contains(n.LastError, "not a public address") || !strings.Contains(n.LastError, notify.EnvAllowPrivate+"=1") {
+				t.Errorf("notification %+v, want dead after one attempt, saying why and how to allow it", n)
+			}
+		})
 	}
 }

@@ -58,7 +58,7 @@ func TestSNSSubscriptionsFollowMembers(t *testing.T) {
 	}
 
 	// An alert goes to the topic.
-	w := notify.NewWorker(f.db, notify.Config{Mailer: notify.SNSMailer{Topics: topics, Prefix: "flytrap-prod"}, Now: f.clock.Now,
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Mailer: notify.SNSMailer{Topics: topics, Prefix: "flytrap-prod"}, Now: f.clock.Now,
 		PublicURL: "https://flytrap.example.com"})
 	f.save("a", "TypeError: ünïcode title that is long enough to need cutting because SNS subjects stop before one hundred", 1)
 	f.run(w)

@@ -47,8 +47,12 @@ type Config struct {
 	// Mailer sends email channels' messages; nil logs them (Log) and
 	// counts them sent, which is what `flytrap dev` without SMTP does.
 	Mailer Mailer
-	// HTTP posts to Slack and webhooks (nil: a client with SendTimeout).
+	// HTTP posts to Slack and webhooks (nil: a client with SendTimeout
+	// that connects to public addresses only, unless AllowPrivate).
 	HTTP *http.Client
+	// AllowPrivate lets the default client post to loopback, private and
+	// link-local addresses (EnvAllowPrivate).
+	AllowPrivate bool
 	// PublicURL is the dashboard's base URL, for links in messages.
 	PublicURL string
 	// Log receives delivery failures; nil discards them.
@@ -106,7 +110,7 @@ func NewWorker(s Store, cfg Config) *Worker {
 		cfg.Batch = DefaultBatch
 	}
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: cfg.SendTimeout}
+		cfg.HTTP = newHTTPClient(cfg.SendTimeout, cfg.AllowPrivate)
 	}
 	if cfg.Mailer == nil {
 		cfg.Mailer = logMailer{cfg.Log}

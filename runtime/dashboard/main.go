@@ -44,6 +44,9 @@
 //	LOG_LEVEL           debug, info (default), warn or error
 //	FLYTRAP_SMTP_URL    smtp://user:pass@host:587 for alert email instead of
 //	FLYTRAP_SMTP_FROM   SNS (default: the secret <prefix>-alerts-smtp)
+//	FLYTRAP_ALERTS_ALLOW_PRIVATE  1 lets Slack and webhook alerts reach
+//	                    private and link-local addresses (default: public
+//	                    addresses only)
 //
 // The SDK's own variables (AWS_EC2_METADATA_SERVICE_ENDPOINT,
 // AWS_ENDPOINT_URL_<SERVICE>) point it elsewhere in tests.
@@ -82,6 +85,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/lambdax"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -264,6 +268,9 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 	// processor only reads it.
 	blobs := artifact.S3{Client: s3c, Bucket: rc.Bucket, Prefix: cmp.Or(rc.SourceMapsPrefix, "sourcemaps/")}
 	alerts, extra := alertsSetup(ctx, o.sm, awsx.NewSNSTopics(awsx.NewSNSClient(o.cfg)), rc, db, os.Getenv, log)
+	// Inside the VPC, a private address is the database, the metadata
+	// service or another account's peering: allowed only when asked.
+	alerts.AllowPrivate = os.Getenv(notify.EnvAllowPrivate) == "1"
 	a := newApp(db, pub, blobs, rc, opts, alerts, extra, log)
 	wg.Add(1)
 	go func() {

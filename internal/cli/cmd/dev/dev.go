@@ -63,9 +63,12 @@ type Options struct {
 	Render            dashboard.RenderLimits
 	Verbose           bool
 	// SMTPURL and SMTPFrom send alert email; without a URL it is logged.
-	SMTPURL     string
-	SMTPFrom    string
-	AlertsEvery time.Duration
+	SMTPURL  string
+	SMTPFrom string
+	// AlertsAllowPrivate lets Slack and webhook alerts reach loopback and
+	// private addresses (notify.EnvAllowPrivate).
+	AlertsAllowPrivate bool
+	AlertsEvery        time.Duration
 }
 
 // NewCmd returns the dev command.
@@ -116,6 +119,7 @@ project with an ingest key, and an admin API token, and writes them to
 	// password. Run reads FLYTRAP_SMTP_URL when the flag is empty.
 	fl.StringVar(&opts.SMTPURL, "smtp-url", "", "send alert email through smtp://user:pass@host:port (STARTTLS when offered) or smtps://... (TLS); empty: alert email is only logged [$FLYTRAP_SMTP_URL]")
 	fl.StringVar(&opts.SMTPFrom, "smtp-from", env("FLYTRAP_SMTP_FROM", ""), "sender address of alert email (default flytrap@ the SMTP host) [$FLYTRAP_SMTP_FROM]")
+	fl.BoolVar(&opts.AlertsAllowPrivate, "alerts-allow-private", env(notify.EnvAllowPrivate, "") == "1", "let Slack and webhook alerts reach loopback and private addresses, such as a receiver on this machine (default: public addresses only) [$"+notify.EnvAllowPrivate+"=1]")
 	fl.DurationVar(&opts.AlertsEvery, "alerts-every", notify.DefaultEvery, "how often alerts that are due are delivered (and digests written)")
 	return cmd
 }
@@ -199,6 +203,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	alerts.AllowPrivate = opts.AlertsAllowPrivate
 
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {

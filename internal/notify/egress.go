@@ -1,0 +1,93 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"syscall"
+	"time"
+)
+
+// ErrPrivateAddress is why a delivery to a loopback, private, link-local
+// or otherwise non-public address was refused: webhook and Slack URLs are
+// typed in by project admins, and without this check the server would
+// post to whatever its own network reaches, the cloud metadata service
+// (169.254.169.254) included, and record the answer as the delivery's
+// last error.
+var ErrPrivateAddress = errors.New("not a public address")
+
+// EnvAllowPrivate names the variable that, set to 1, lets alerts reach
+// private networks (a webhook receiver inside the team's network, or on
+// the same machine while trying Flytrap out).
+const EnvAllowPrivate = "FLYTRAP_ALERTS_ALLOW_PRIVATE"
+
+// nonPublic are ranges netip's predicates do not cover that must not be
+// reached either.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT; some clouds' metadata services
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
+	netip.MustParsePrefix("2002::/16"),       // 6to4 can embed any IPv4 address
+	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64 can embed any IPv4 address
+	netip.MustParsePrefix("2001::/32"),       // Teredo can embed any IPv4 address
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2001:2::/48"),     // benchmarking
+	netip.MustParsePrefix("2001:10::/28"),    // ORCHID
+	netip.MustParsePrefix("2001:20::/28"),    // ORCHIDv2
+	netip.MustParsePrefix("192.88.99.0/24"),  // 6to4 relay anycast
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
+}
+
+// publicAddr says whether ip is an address on the public internet.
+func publicAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if !ip.IsValid() || !ip.IsGlobalUnicast() || ip.IsPrivate() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkPublic is a net.Dialer Control function: it runs after DNS, on
+// the very address about to be connected to, so a name that resolves (or
+// is re-resolved, or redirected) to a private address is refused too.
+func checkPublic(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("%s: %w", host, ErrPrivateAddress)
+	}
+	if !publicAddr(ip) {
+		return fmt.Errorf("%s is %w: alerts are not posted to private networks (set %s=1 on the server to allow it)", ip, ErrPrivateAddress, EnvAllowPrivate)
+	}
+	return nil
+}
+
+// newHTTPClient is the client of Slack and webhook deliveries: bounded by
+// timeout, and unless allowPrivate, able to connect to public addresses
+// only (proxies included: a proxy on a private address needs allowPrivate).
+func newHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		dialer.Control = checkPublic
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = dialer.DialContext
+	return &http.Client{Timeout: timeout, Transport: t}
+}
