@@ -238,14 +238,16 @@ Sentry.flush(5000).then(function (ok) { window.__flushed = ok ? "ok" : "timeout"
 		if err := chromedp.Do(ctx, chromedp.Click(`a.button[href*="frames=minified"]`)); err != nil {
 			t.Fatal(err)
 		}
+		// The click starts a navigation: a query racing it fails with
+		// "Inspected target navigated or closed" and is asked again.
 		waitFor(t, 10*time.Second, "the minified frames", func() bool {
 			location, err := chromedp.Run(ctx, chromedp.Location())
-			if err != nil {
-				t.Fatal(err)
+			if err == nil {
+				text, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState == "complete" ? document.body.innerText : ""`))
 			}
-			text, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState == "complete" ? document.body.innerText : ""`))
 			if err != nil {
-				t.Fatal(err)
+				t.Logf("asking again: %v", err)
+				return false
 			}
 			return strings.Contains(location, "frames=minified") && text != ""
 		})
