@@ -70,8 +70,9 @@ The region, instance type and database class are checked against Flytrap's
 built-in lists, then, when the profile has credentials, with the account
 itself (read-only calls, at most 20 seconds): the region is enabled, the
 instance type is offered in its zones, the class can be ordered for
-PostgreSQL. Without credentials or network those checks are skipped with a
-note; --offline skips them always.
+PostgreSQL, and, without a domain, CloudFront can reach the dashboard there.
+Without credentials or network those checks are skipped with a note;
+--offline skips them always.
 
 Every question has a flag. With --yes nothing is asked: flags and defaults
 fill the plan, and --name and --admin-email are required. Without a terminal
