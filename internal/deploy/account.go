@@ -10,12 +10,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
@@ -59,11 +57,7 @@ type CheckLoader func(ctx context.Context, profile, region string) (*CheckClient
 // LoadCheckClients builds the account checks' clients from the shared
 // config, like LoadClients (AWS_ENDPOINT_URL is honoured the same way).
 func LoadCheckClients(ctx context.Context, profile, region string) (*CheckClients, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithLogger(logging.Nop{})}
-	if profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := loadConfig(ctx, profile, region)
 	if err != nil {
 		return nil, err
 	}

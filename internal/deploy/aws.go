@@ -100,15 +100,7 @@ type AlarmsAPI interface {
 // per-service AWS_ENDPOINT_URL_<SERVICE> variables are honoured by the
 // SDK, which is how tests point a whole run at fakes.
 func LoadClients(ctx context.Context, profile, region string) (*Clients, error) {
-	// No SDK logger: its only messages here are warnings like IMDS's
-	// "falling back to IMDSv1" on a machine that is not an EC2 instance,
-	// printed to stderr in the middle of the progress. Failures still
-	// arrive as errors.
-	opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithLogger(logging.Nop{})}
-	if profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(profile))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := loadConfig(ctx, profile, region)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +119,19 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 		SQS:         sqs.NewFromConfig(cfg),
 		CloudWatch:  cloudwatch.NewFromConfig(cfg),
 	}, nil
+}
+
+// loadConfig loads the shared config of profile ("" for the default
+// chain) in region. No SDK logger: its only messages here are warnings
+// like IMDS's "falling back to IMDSv1" on a machine that is not an EC2
+// instance, printed to stderr in the middle of the progress. Failures
+// still arrive as errors.
+func loadConfig(ctx context.Context, profile, region string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region), config.WithLogger(logging.Nop{})}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	return config.LoadDefaultConfig(ctx, opts...)
 }
 
 // LatestAMI returns the AMI the public parameter currently names.
