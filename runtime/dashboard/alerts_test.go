@@ -43,6 +43,15 @@ func TestAlertsSetup(t *testing.T) {
 			}
 			return ""
 		}, true},
+		{"private webhooks allowed, SNS", "", func(k string) string {
+			if k == notify.EnvAllowPrivate {
+				return "1"
+			}
+			return ""
+		}, false},
+		{"private webhooks allowed, SMTP", "", func(k string) string {
+			return map[string]string{"FLYTRAP_SMTP_URL": "smtps://u:p@mail.example.com", notify.EnvAllowPrivate: "1"}[k]
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +64,10 @@ func TestAlertsSetup(t *testing.T) {
 			sns, isSNS := cfg.Mailer.(notify.SNSMailer)
 			if isSMTP != tt.smtp || isSNS == tt.smtp || (isSNS && (sns.Prefix != "flytrap-prod" || len(opts) != 1)) || (isSMTP && len(opts) != 0) {
 				t.Errorf("mailer %#v with %d extra jobs", cfg.Mailer, len(opts))
+			}
+			// Slack and webhooks stay on public addresses unless asked.
+			if want := tt.getenv(notify.EnvAllowPrivate) == "1"; cfg.AllowPrivate != want {
+				t.Errorf("AllowPrivate %v, want %v", cfg.AllowPrivate, want)
 			}
 		})
 	}

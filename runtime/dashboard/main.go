@@ -85,7 +85,6 @@ import (
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/lambdax"
-	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -268,9 +267,6 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 	// processor only reads it.
 	blobs := artifact.S3{Client: s3c, Bucket: rc.Bucket, Prefix: cmp.Or(rc.SourceMapsPrefix, "sourcemaps/")}
 	alerts, extra := alertsSetup(ctx, o.sm, awsx.NewSNSTopics(awsx.NewSNSClient(o.cfg)), rc, db, os.Getenv, log)
-	// Inside the VPC, a private address is the database, the metadata
-	// service or another account's peering: allowed only when asked.
-	alerts.AllowPrivate = os.Getenv(notify.EnvAllowPrivate) == "1"
 	a := newApp(db, pub, blobs, rc, opts, alerts, extra, log)
 	wg.Add(1)
 	go func() {
