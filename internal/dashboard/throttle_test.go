@@ -153,10 +153,12 @@ func TestHashingIsBounded(t *testing.T) {
 			t.Fatal("503 without Retry-After")
 		}
 	}
-	// Two hashes at once hold 128 MiB; allow as much again for blocks the
-	// GC has not freed yet.
-	if limit := uint64(4 * argonBytes); peak > limit {
-		t.Errorf("heap peaked %d MiB above its start, want at most %d MiB (two hashes at once)", peak>>20, limit>>20)
+	// Two hashes at once hold 128 MiB. The GC runs concurrently with the
+	// next hashes, so finished blocks still count until it sweeps them:
+	// CI saw four blocks (256 MiB) at the peak with only two live. Allow
+	// four dead ones; without the bound, 80 hashes would hold 5 GiB.
+	if limit := uint64(6 * argonBytes); peak > limit {
+		t.Errorf("heap peaked %d MiB above its start, want at most %d MiB (two hashes at once and four not yet swept)", peak>>20, limit>>20)
 	}
 }
 
