@@ -1,10 +1,16 @@
 package ingest
 
 import (
+	"bytes"
+	stdgzip "compress/gzip"
+	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // BenchmarkEnvelope measures one request of a typical browser SDK: an
@@ -27,5 +33,50 @@ func BenchmarkEnvelope(b *testing.B) {
 			b.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 		q.bodies = q.bodies[:0]
+	}
+}
+
+// BenchmarkInflate compares the gzip reader ingest uses with the standard
+// library's on a typical event, so the choice can be checked again.
+func BenchmarkInflate(b *testing.B) {
+	payload, err := os.ReadFile(filepath.Join("testdata", "sentry", "javascript-browser.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A 50 KB event: the SDK's, with breadcrumbs of varied log lines.
+	raw := bytes.Clone(payload)
+	for i := 0; len(raw) < 50_000; i++ {
+		raw = fmt.Appendf(raw, "\nGET /api/items/%d 200 in %d ms user=%d", i*7919%10007, i*31%997, i)
+	}
+	var buf bytes.Buffer
+	w := stdgzip.NewWriter(&buf)
+	w.Write(raw)
+	w.Close()
+	gz := buf.Bytes()
+	for _, c := range []struct {
+		name  string
+		reset func(io.Reader) (io.Reader, error)
+	}{
+		{"klauspost", func() func(io.Reader) (io.Reader, error) {
+			z := new(gzip.Reader)
+			return func(r io.Reader) (io.Reader, error) { return z, z.Reset(r) }
+		}()},
+		{"stdlib", func() func(io.Reader) (io.Reader, error) {
+			z := new(stdgzip.Reader)
+			return func(r io.Reader) (io.Reader, error) { return z, z.Reset(r) }
+		}()},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				r, err := c.reset(bytes.NewReader(gz))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, err := io.Copy(io.Discard, r); err != nil || n != int64(len(raw)) {
+					b.Fatalf("inflated %d bytes, %v", n, err)
+				}
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/flate"
-	"compress/gzip"
 	"compress/zlib"
 	"encoding/base64"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -189,7 +189,9 @@ func (b *body) openDecoder() *apiError {
 
 // gzipReaders holds gzip readers between requests: a new one allocates
 // and clears a 32 KiB window and its Huffman tables, which cost more CPU
-// than inflating a typical 1 KB event (docs/benchmarks.md).
+// than inflating a typical 1 KB event (docs/benchmarks.md). The readers
+// are klauspost/compress's (linked for zstd already), which inflate event
+// JSON 1.1 to 1.4x faster than compress/gzip's.
 var gzipReaders sync.Pool
 
 // newGzipReader returns a pooled gzip reader reading r.

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"testing"
 	"time"
@@ -100,6 +102,46 @@ func FuzzFlytrap(f *testing.F) {
 		case 400, 403, 413:
 			if len(q.bodies) != 0 {
 				t.Fatalf("status %d but an event was queued", rec.Code)
+			}
+			errorResponse(t, rec)
+		default:
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	})
+}
+
+// FuzzGzipBody sends arbitrary bytes as a gzip-encoded envelope: corrupt,
+// truncated and concatenated streams get a 400 (or a 413 for a bomb), and
+// whatever inflates is an envelope like any other.
+func FuzzGzipBody(f *testing.F) {
+	gz := func(parts ...[]byte) []byte {
+		var buf bytes.Buffer
+		for _, p := range parts {
+			w := gzip.NewWriter(&buf)
+			w.Write(p)
+			w.Close()
+		}
+		return buf.Bytes()
+	}
+	whole := gz([]byte(jsEnvelope))
+	f.Add(whole)
+	f.Add(whole[:len(whole)/2])
+	f.Add(gz([]byte(jsEnvelope[:40]), []byte(jsEnvelope[40:])))
+	f.Add(append(bytes.Clone(whole), "trailing"...))
+	f.Add(gz(bytes.Repeat([]byte{' '}, 1<<16)))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		h, q := newTestHandler(t, defaultKeys, func(c *Config) { c.RatePerMinute, c.MaxBodyBytes = -1, 1<<16 })
+		hdr := sentryAuth(testKey)
+		hdr["Content-Encoding"] = "gzip"
+		rec := req{path: "/api/42/envelope/", header: hdr, body: body}.do(h)
+		switch rec.Code {
+		case 200:
+			for _, ev := range q.events(t) {
+				checkSaneEvent(t, &ev)
+			}
+		case 400, 413:
+			if len(q.bodies) != 0 {
+				t.Fatalf("status %d but %d events queued", rec.Code, len(q.bodies))
 			}
 			errorResponse(t, rec)
 		default:
