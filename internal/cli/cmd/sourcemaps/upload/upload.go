@@ -20,11 +20,13 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps/inject"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
@@ -58,7 +60,8 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		Short: "Upload the minified JavaScript under DIR and its source maps",
 		Long: `Upload each .js, .mjs and .cjs file under DIR with its source map (the file
 its //# sourceMappingURL= names, <file>.map, or an inline data: map) to a
-Flytrap server, for the project --project. Files are found by the debug ID
+Flytrap server, for the project --project (default: the only project the
+token sees, as on a fresh flytrap dev). Files are found by the debug ID
 flytrap sourcemaps inject (or sentry-cli, or a Sentry bundler plugin) wrote,
 else by --release, --dist and their URL: --url-prefix joined with their path
 under DIR ("~/" matches any scheme and host), else by file name.
@@ -90,7 +93,7 @@ The report lists what was uploaded, files without a map, and maps whose
 	fl := cmd.Flags()
 	fl.StringVar(&opts.URL, "url", f.Env("FLYTRAP_URL", ""), "base URL of the Flytrap server [$FLYTRAP_URL, else the last `flytrap login`]")
 	fl.StringVar(&opts.Token, "token", f.Env("FLYTRAP_TOKEN", ""), "Flytrap API token [$FLYTRAP_TOKEN, else the one `flytrap login` stored]")
-	fl.StringVar(&opts.Project, "project", f.Env("FLYTRAP_PROJECT", ""), "project name or ID [$FLYTRAP_PROJECT]")
+	fl.StringVar(&opts.Project, "project", f.Env("FLYTRAP_PROJECT", ""), "project name or ID [$FLYTRAP_PROJECT, else the only project the token sees]")
 	fl.StringVar(&opts.Release, "release", "", "release the files belong to (the SDK's release option)")
 	fl.StringVar(&opts.Dist, "dist", "", "distribution within the release (the SDK's dist option)")
 	fl.StringVar(&opts.URLPrefix, "url-prefix", "~/", "URL the files of DIR are served under; ~/ matches any scheme and host")
@@ -115,8 +118,20 @@ func Run(ctx context.Context, opts *Options) error {
 			return cmdutil.UsageError("no server URL", "run `flytrap login URL`, pass --url or set FLYTRAP_URL, e.g. http://127.0.0.1:8000 for flytrap dev")
 		case opts.Token == "":
 			return cmdutil.UsageError("no API token", "run `flytrap login`, pass --token or set FLYTRAP_TOKEN (a token from the dashboard's API tokens page)")
-		case opts.Project == "":
-			return cmdutil.UsageError("no project", "pass --project or set FLYTRAP_PROJECT (a project name or ID)")
+		}
+	}
+	var c *client
+	if !opts.DryRun {
+		c = &client{opts: opts, http: opts.HTTP}
+		if c.http == nil {
+			c.http = &http.Client{Timeout: 5 * time.Minute}
+		}
+		if opts.Project == "" {
+			p, err := c.onlyProject(ctx)
+			if err != nil {
+				return err
+			}
+			opts.Project = p
 		}
 	}
 	files, rep, err := collect(opts)
@@ -143,11 +158,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if _, err := artifact.ReadBundle(buf.Bytes(), artifact.DefaultLimits); err != nil {
 		return &cmdutil.Error{Msg: "the files cannot be uploaded", Err: err}
 	}
-	if !opts.DryRun {
-		c := &client{opts: opts, http: opts.HTTP}
-		if c.http == nil {
-			c.http = &http.Client{Timeout: 5 * time.Minute}
-		}
+	if c != nil {
 		if err := c.upload(ctx, buf.Bytes()); err != nil {
 			return err
 		}
@@ -338,6 +349,33 @@ func (c *client) do(ctx context.Context, method, u, contentType string, body io.
 		}
 	}
 	return nil
+}
+
+// onlyProject names the project to upload to when --project is not given:
+// the one project the token sees, as on a fresh `flytrap dev`. With
+// several, guessing could attach maps to the wrong one, so it asks.
+func (c *client) onlyProject(ctx context.Context) (string, error) {
+	var l apitypes.List[apitypes.Project]
+	if err := c.do(ctx, http.MethodGet, strings.TrimSuffix(c.opts.URL, "/")+"/api/v1/projects", "", nil, &l); err != nil {
+		return "", err
+	}
+	switch {
+	case len(l.Data) == 1 && l.NextCursor == "":
+		p := l.Data[0]
+		fmt.Fprintf(c.opts.IO.ErrOut, "Uploading to project %s (ID %d), the only one this token sees.\n", p.Name, p.ID)
+		return strconv.FormatInt(p.ID, 10), nil
+	case len(l.Data) == 0:
+		return "", &cmdutil.Error{Msg: "no project to upload to: this token sees none", Hint: "create one with `flytrap projects create NAME`, or ask an admin to add you to one"}
+	}
+	var names []string
+	for _, p := range l.Data[:min(len(l.Data), 10)] {
+		names = append(names, p.Name)
+	}
+	more := ""
+	if len(l.Data) > len(names) || l.NextCursor != "" {
+		more = ", ..."
+	}
+	return "", cmdutil.UsageError("no project", "pass --project or set FLYTRAP_PROJECT: one of "+strings.Join(names, ", ")+more)
 }
 
 // upload sends the bundle: the server's options, an assemble request

@@ -3,14 +3,18 @@ package upload_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/artifactapi"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps/upload"
@@ -33,8 +37,10 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 
 const goodMap = `{"version":3,"file":"app.min.js","sources":["a.js"],"names":[],"mappings":"AAAA"}`
 
-// server is flytrap's upload endpoints over a fresh store.
-func server(t *testing.T) (url, token string, arts *artifact.Store, projectID int64) {
+// server is flytrap's upload endpoints over a fresh store with the given
+// projects (default: one, "web"), and the project list of REST v1 that
+// uploads without --project read, answered from the same store.
+func server(t *testing.T, projects ...string) (url, token string, arts *artifact.Store, projectID int64) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
@@ -44,11 +50,73 @@ func server(t *testing.T) (url, token string, arts *artifact.Store, projectID in
 	t.Cleanup(func() { db.Close() })
 	u, _ := db.CreateUser(ctx, "a@example.com", "h", store.RoleAdmin)
 	token, _, _ = db.CreateAPIToken(ctx, u.ID, "ci")
-	p, _ := db.CreateProject(ctx, "web")
+	if len(projects) == 0 {
+		projects = []string{"web"}
+	}
+	for i, name := range projects {
+		p, err := db.CreateProject(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			projectID = p.ID
+		}
+	}
 	arts = artifact.New(db, artifact.Dir{Root: t.TempDir()}, artifact.DefaultLimits)
-	srv := httptest.NewServer(artifactapi.New(db, arts, slog.New(slog.DiscardHandler), nil))
+	mux := http.NewServeMux()
+	mux.Handle("/", artifactapi.New(db, arts, slog.New(slog.DiscardHandler), nil))
+	mux.HandleFunc("GET /api/v1/projects", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, `{"detail":"invalid or expired API token"}`, http.StatusUnauthorized)
+			return
+		}
+		ps, err := db.ListProjects(r.Context(), store.Viewer{UserID: u.ID, Admin: true})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		var l apitypes.List[apitypes.Project]
+		for _, p := range ps {
+			l.Data = append(l.Data, apitypes.Project{ID: p.ID, Name: p.Name})
+		}
+		json.NewEncoder(w).Encode(l)
+	})
+	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return srv.URL, token, arts, p.ID
+	return srv.URL, token, arts, projectID
+}
+
+// Without --project, an upload goes to the only project the token sees
+// and says so; with several it names them and uploads nothing.
+func TestUploadToTheOnlyProject(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "app.min.js.map": goodMap})
+	t.Run("one project", func(t *testing.T) {
+		url, token, arts, pid := server(t)
+		var out, errOut bytes.Buffer
+		opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &errOut}, Dir: dir, URL: url, Token: token, Release: "1", URLPrefix: "~/"}
+		if err := upload.Run(context.Background(), opts); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if want := fmt.Sprintf("Uploading to project web (ID %d), the only one this token sees.\n", pid); errOut.String() != want {
+			t.Errorf("stderr %q, want %q", errOut.String(), want)
+		}
+		if _, err := arts.Find(context.Background(), artifact.Query{ProjectID: pid, Release: "1", AbsPath: "https://h/app.min.js"}); err != nil {
+			t.Errorf("not stored in project %d: %v", pid, err)
+		}
+	})
+	t.Run("several projects", func(t *testing.T) {
+		url, token, arts, pid := server(t, "web", "api")
+		opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, Dir: dir, URL: url, Token: token, Release: "1", URLPrefix: "~/"}
+		err := upload.Run(context.Background(), opts)
+		code, hint := cmdutil.ExitCode(err)
+		if code != cmdutil.ExitUsage || !strings.Contains(err.Error(), "no project") || !strings.Contains(hint, "one of web, api") && !strings.Contains(hint, "one of api, web") {
+			t.Errorf("err = %v (exit %d, hint %q), want a usage error naming both projects", err, code, hint)
+		}
+		if _, err := arts.Find(context.Background(), artifact.Query{ProjectID: pid, Release: "1", AbsPath: "https://h/app.min.js"}); err == nil {
+			t.Error("uploaded without a project")
+		}
+	})
 }
 
 func TestUpload(t *testing.T) {
@@ -102,7 +170,6 @@ func TestUploadRefusals(t *testing.T) {
 	}{
 		{"no URL", upload.Options{Token: "t", Project: "p"}, cmdutil.ExitUsage, "no server URL"},
 		{"no token", upload.Options{URL: "http://x", Project: "p"}, cmdutil.ExitUsage, "no API token"},
-		{"no project", upload.Options{URL: "http://x", Token: "t"}, cmdutil.ExitUsage, "no project"},
 		{"broken map", upload.Options{DryRun: true}, cmdutil.ExitError, "not a JSON source map"},
 		{"nothing", upload.Options{DryRun: true, Dir: t.TempDir()}, cmdutil.ExitError, "nothing to upload"},
 	}
