@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -458,6 +459,30 @@ func TestPrintedCurl(t *testing.T) {
 	frames := p.latestFrames(t, is.ID)
 	if f := frames[len(frames)-1]; f.Lineno != 42 || f.ContextLine != "  return options.foo;" || len(f.PreContext) != 5 || len(f.PostContext) != 5 {
 		t.Errorf("innermost frame %s:%d context:\npre %q\nline %q\npost %q", f.AbsPath, f.Lineno, f.PreContext, f.ContextLine, f.PostContext)
+	}
+
+	// The CLI lines the banner prints: log in with the printed token,
+	// then tail, which (from --since) shows the error just sent.
+	_, cli, ok := strings.Cut(out, "or follow them from another terminal (docs/cli.md):")
+	lines := strings.Split(strings.TrimSpace(cli), "\n")
+	if !ok || len(lines) < 2 || !strings.HasPrefix(strings.TrimSpace(lines[0]), "flytrap login ") || strings.TrimSpace(lines[1]) != "flytrap tail" {
+		t.Fatalf("no login and tail lines in banner:\n%s", out)
+	}
+	home := t.TempDir()
+	cliEnv := append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+home, "FLYTRAP_URL=", "FLYTRAP_TOKEN=", "NO_COLOR=1")
+	login := strings.Fields(lines[0])
+	cmd := exec.Command(flytrapBin, login[1:]...)
+	cmd.Env = cliEnv
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", lines[0], err, b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	tail := exec.CommandContext(ctx, flytrapBin, "tail", "--since", "10m")
+	tail.Env = cliEnv
+	b, _ := tail.Output()
+	if !strings.Contains(string(b), "TypeError: Cannot read properties of undefined") {
+		t.Errorf("flytrap tail --since 10m after the printed login showed:\n%s", b)
 	}
 }
 

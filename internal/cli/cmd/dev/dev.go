@@ -382,8 +382,13 @@ Then list its issues:
 
   curl -sS -H 'Authorization: Bearer %s' %s/api/v1/projects/%d/issues
 
+or follow them from another terminal (docs/cli.md):
+
+  flytrap login %s --token %s
+  flytrap tail
+
 `, info.DashboardURL, login, info.DSN, info.APIKey, info.ProjectID, info.APIToken, infoPath,
-		strings.TrimSpace(curl.String()), info.APIToken, base, info.ProjectID)
+		strings.TrimSpace(curl.String()), info.APIToken, base, info.ProjectID, base, info.APIToken)
 	return err
 }
 
