@@ -191,7 +191,7 @@ func (b *body) openDecoder() *apiError {
 // and clears a 32 KiB window and its Huffman tables, which cost more CPU
 // than inflating a typical 1 KB event (docs/benchmarks.md). The readers
 // are klauspost/compress's (linked for zstd already), which inflate event
-// JSON 1.1 to 1.4x faster than compress/gzip's.
+// JSON 1.1 to 1.5x faster than compress/gzip's (BenchmarkInflate).
 var gzipReaders sync.Pool
 
 // newGzipReader returns a pooled gzip reader reading r.

@@ -38,7 +38,7 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 const goodMap = `{"version":3,"file":"app.min.js","sources":["a.js"],"names":[],"mappings":"AAAA"}`
 
 // server is flytrap's upload endpoints over a fresh store with the given
-// projects (default: one, "web"), and the project list of REST v1 that
+// projects (nil: one, "web"), and the project list of REST v1 that
 // uploads without --project read, answered from the same store.
 func server(t *testing.T, projects ...string) (url, token string, arts *artifact.Store, projectID int64) {
 	t.Helper()
@@ -50,7 +50,7 @@ func server(t *testing.T, projects ...string) (url, token string, arts *artifact
 	t.Cleanup(func() { db.Close() })
 	u, _ := db.CreateUser(ctx, "a@example.com", "h", store.RoleAdmin)
 	token, _, _ = db.CreateAPIToken(ctx, u.ID, "ci")
-	if len(projects) == 0 {
+	if projects == nil {
 		projects = []string{"web"}
 	}
 	for i, name := range projects {
@@ -87,7 +87,8 @@ func server(t *testing.T, projects ...string) (url, token string, arts *artifact
 }
 
 // Without --project, an upload goes to the only project the token sees
-// and says so; with several it names them and uploads nothing.
+// and says so; with none it says how to make one, with several it names
+// them, and then it uploads nothing.
 func TestUploadToTheOnlyProject(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "app.min.js.map": goodMap})
@@ -103,6 +104,15 @@ func TestUploadToTheOnlyProject(t *testing.T) {
 		}
 		if _, err := arts.Find(context.Background(), artifact.Query{ProjectID: pid, Release: "1", AbsPath: "https://h/app.min.js"}); err != nil {
 			t.Errorf("not stored in project %d: %v", pid, err)
+		}
+	})
+	t.Run("no project", func(t *testing.T) {
+		url, token, _, _ := server(t, []string{}...)
+		opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, Dir: dir, URL: url, Token: token, Release: "1", URLPrefix: "~/"}
+		err := upload.Run(context.Background(), opts)
+		code, hint := cmdutil.ExitCode(err)
+		if code != cmdutil.ExitError || !strings.Contains(err.Error(), "this token sees none") || !strings.Contains(hint, "flytrap projects create") {
+			t.Errorf("err = %v (exit %d, hint %q), want one saying there is no project and how to make one", err, code, hint)
 		}
 	})
 	t.Run("several projects", func(t *testing.T) {
