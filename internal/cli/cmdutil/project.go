@@ -51,6 +51,29 @@ func FindProject(ctx context.Context, c *client.Client, arg string) (apitypes.Pr
 	}
 }
 
+// OnlyProject is the one project the caller may see, for commands whose
+// --project was left out: on a fresh `flytrap dev` there is just one. With
+// none or several it says what to do instead of guessing.
+func OnlyProject(ctx context.Context, c *client.Client) (apitypes.Project, error) {
+	ps, err := c.Projects(ctx)
+	if err != nil {
+		return apitypes.Project{}, err
+	}
+	switch len(ps) {
+	case 1:
+		return ps[0], nil
+	case 0:
+		return apitypes.Project{}, &Error{Msg: "no project to use: this token sees none",
+			Hint: "create one with `flytrap projects create NAME`, or ask an admin to add you to one"}
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return apitypes.Project{}, UsageError("no project named, and you can see "+strconv.Itoa(len(ps)),
+		"pass --project: one of "+strings.Join(names, ", "))
+}
+
 // ClientAndProject is the client of the command's server (host is its
 // --host) and the project arg names there.
 func (f *Factory) ClientAndProject(ctx context.Context, host, arg string) (*client.Client, apitypes.Project, error) {

@@ -104,18 +104,7 @@ func (opts *Options) project(ctx context.Context, c *client.Client) (apitypes.Pr
 	if opts.Project != "" {
 		return cmdutil.FindProject(ctx, c, opts.Project)
 	}
-	ps, err := c.Projects(ctx)
-	if err != nil {
-		return apitypes.Project{}, err
-	}
-	if len(ps) == 1 {
-		return ps[0], nil
-	}
-	names := make([]string, len(ps))
-	for i, p := range ps {
-		names[i] = p.Name
-	}
-	return apitypes.Project{}, cmdutil.UsageError("which project? you can see "+strconv.Itoa(len(ps)), "pass --project, one of: "+strings.Join(names, ", "))
+	return cmdutil.OnlyProject(ctx, c)
 }
 
 // List prints a project's issues.

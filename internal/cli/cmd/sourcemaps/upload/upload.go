@@ -26,10 +26,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps/inject"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	apiclient "github.com/getflytrap/flytrap/internal/client"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -118,16 +118,8 @@ func Run(ctx context.Context, opts *Options) error {
 			return cmdutil.UsageError("no server URL", "run `flytrap login URL`, pass --url or set FLYTRAP_URL, e.g. http://127.0.0.1:8000 for flytrap dev")
 		case opts.Token == "":
 			return cmdutil.UsageError("no API token", "run `flytrap login`, pass --token or set FLYTRAP_TOKEN (a token from the dashboard's API tokens page)")
-		}
-	}
-	var c *client
-	if !opts.DryRun {
-		c = &client{opts: opts, http: opts.HTTP}
-		if c.http == nil {
-			c.http = &http.Client{Timeout: 5 * time.Minute}
-		}
-		if opts.Project == "" {
-			p, err := c.onlyProject(ctx)
+		case opts.Project == "":
+			p, err := onlyProject(ctx, opts)
 			if err != nil {
 				return err
 			}
@@ -158,7 +150,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if _, err := artifact.ReadBundle(buf.Bytes(), artifact.DefaultLimits); err != nil {
 		return &cmdutil.Error{Msg: "the files cannot be uploaded", Err: err}
 	}
-	if c != nil {
+	if !opts.DryRun {
+		c := &client{opts: opts, http: opts.HTTP}
+		if c.http == nil {
+			c.http = &http.Client{Timeout: 5 * time.Minute}
+		}
 		if err := c.upload(ctx, buf.Bytes()); err != nil {
 			return err
 		}
@@ -352,30 +348,22 @@ func (c *client) do(ctx context.Context, method, u, contentType string, body io.
 }
 
 // onlyProject names the project to upload to when --project is not given:
-// the one project the token sees, as on a fresh `flytrap dev`. With
-// several, guessing could attach maps to the wrong one, so it asks.
-func (c *client) onlyProject(ctx context.Context) (string, error) {
-	var l apitypes.List[apitypes.Project]
-	if err := c.do(ctx, http.MethodGet, strings.TrimSuffix(c.opts.URL, "/")+"/api/v1/projects", "", nil, &l); err != nil {
+// the one project the token sees (cmdutil.OnlyProject), by ID.
+func onlyProject(ctx context.Context, opts *Options) (string, error) {
+	var copts []apiclient.Option
+	if opts.HTTP != nil {
+		copts = append(copts, apiclient.WithHTTPClient(opts.HTTP))
+	}
+	c, err := apiclient.New(opts.URL, opts.Token, copts...)
+	if err != nil {
 		return "", err
 	}
-	switch {
-	case len(l.Data) == 1 && l.NextCursor == "":
-		p := l.Data[0]
-		fmt.Fprintf(c.opts.IO.ErrOut, "Uploading to project %s (ID %d), the only one this token sees.\n", p.Name, p.ID)
-		return strconv.FormatInt(p.ID, 10), nil
-	case len(l.Data) == 0:
-		return "", &cmdutil.Error{Msg: "no project to upload to: this token sees none", Hint: "create one with `flytrap projects create NAME`, or ask an admin to add you to one"}
+	p, err := cmdutil.OnlyProject(ctx, c)
+	if err != nil {
+		return "", err
 	}
-	var names []string
-	for _, p := range l.Data[:min(len(l.Data), 10)] {
-		names = append(names, p.Name)
-	}
-	more := ""
-	if len(l.Data) > len(names) || l.NextCursor != "" {
-		more = ", ..."
-	}
-	return "", cmdutil.UsageError("no project", "pass --project or set FLYTRAP_PROJECT: one of "+strings.Join(names, ", ")+more)
+	fmt.Fprintf(opts.IO.ErrOut, "Uploading to project %s (ID %d), the only one this token sees.\n", p.Name, p.ID)
+	return strconv.FormatInt(p.ID, 10), nil
 }
 
 // upload sends the bundle: the server's options, an assemble request
