@@ -53,18 +53,13 @@ func BenchmarkInflate(b *testing.B) {
 	w.Write(raw)
 	w.Close()
 	gz := buf.Bytes()
+	kz, sz := new(gzip.Reader), new(stdgzip.Reader)
 	for _, c := range []struct {
 		name  string
 		reset func(io.Reader) (io.Reader, error)
 	}{
-		{"klauspost", func() func(io.Reader) (io.Reader, error) {
-			z := new(gzip.Reader)
-			return func(r io.Reader) (io.Reader, error) { return z, z.Reset(r) }
-		}()},
-		{"stdlib", func() func(io.Reader) (io.Reader, error) {
-			z := new(stdgzip.Reader)
-			return func(r io.Reader) (io.Reader, error) { return z, z.Reset(r) }
-		}()},
+		{"klauspost", func(r io.Reader) (io.Reader, error) { return kz, kz.Reset(r) }},
+		{"stdlib", func(r io.Reader) (io.Reader, error) { return sz, sz.Reset(r) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
