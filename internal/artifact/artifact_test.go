@@ -139,6 +139,25 @@ func TestFindS3(t *testing.T) {
 	}
 }
 
+// Every release's build has an app.min.js: a frame whose path no upload's
+// URL matches (a Node file path) gets its own release's map by name, not
+// the newest build's, whose positions would be another file's.
+func TestFindByNamePrefersTheEventsRelease(t *testing.T) {
+	e := newEnv(t, nil)
+	const map1, map2 = appMap, `{"version":3,"file":"app.min.js","sources":["../src/app2.js"],"names":[],"mappings":"AAAA"}`
+	e.upload("1.0", "", 1<<20, minified("~/static/js/app.min.js", "", "", "x()\n"), sourceMap("~/static/js/app.min.js.map", "", map1))
+	e.upload("2.0", "", 1<<20, minified("~/static/js/app.min.js", "", "", "y()\n"), sourceMap("~/static/js/app.min.js.map", "", map2))
+	p := e.proj.ID
+	for _, tt := range []struct {
+		release, want string
+	}{{"1.0", map1}, {"2.0", map2}, {"3.0", map2}, {"", map2}} {
+		m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, Release: tt.release, AbsPath: "/srv/shop/dist/app.min.js"})
+		if err != nil || string(m.Body) != tt.want {
+			t.Errorf("release %q: Find = %s, %v; want %s", tt.release, m.Body, err, tt.want)
+		}
+	}
+}
+
 func testFind(t *testing.T, e *env) {
 	inline := "//# sourceMappingURL=data:application/json;base64," + base64.StdEncoding.EncodeToString([]byte(vendMap))
 	// Debug-ID bundle, uploaded without a release.

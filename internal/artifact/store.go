@@ -271,7 +271,8 @@ func (s *Store) save(ctx context.Context, r AssembleRequest, b Bundle, size int6
 
 // Find returns the source map for the minified file q names: by debug ID,
 // then by release, dist and URL (`~/path` matches the path on any host),
-// then by file name alone within the project, the newest upload first. For
+// then by file name alone within the project, the event's release's upload
+// first, then the newest. For
 // a minified file found, its map is the one with its debug ID, the one its
 // manifest's sourcemap header or its own `//# sourceMappingURL=` comment
 // names (an inline data: URL included), or <file>.map. No map is
@@ -294,14 +295,17 @@ func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
 		}
 	}
 	if name := store.ArtifactName(q.AbsPath); name != "" {
-		return s.find(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, Name: name})
+		// Builds of every release share names like app.min.js: the
+		// event's own release's file first, else the newest.
+		return s.find(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, Name: name, Release: q.Release, Dist: q.Dist})
 	}
 	return Map{}, ErrNotFound
 }
 
-// find returns the map of the newest file f selects: with a debug ID the
-// map that carries it (a map has its minified file's); otherwise the map
-// of the minified file f selects, or a map uploaded alone as <file>.map.
+// find returns the map of the first file f selects, in FindArtifacts'
+// order: with a debug ID the map that carries it (a map has its minified
+// file's); otherwise the map of the minified file f selects, or a map
+// uploaded alone as <file>.map.
 func (s *Store) find(ctx context.Context, f store.ArtifactFilter) (Map, error) {
 	if f.DebugID != "" {
 		maps, err := s.meta.FindArtifacts(ctx, withKind(f, store.ArtifactSourceMap, 1))

@@ -54,6 +54,8 @@ type ArtifactFilter struct {
 	ProjectID int64
 	BundleID  int64
 	DebugID   string
+	// ByRelease keeps only files of Release and Dist. Without it, a
+	// Release ranks that release's files (with Dist) before the others.
 	ByRelease bool
 	Release   string
 	Dist      string
@@ -185,7 +187,8 @@ func (d *DB) ListArtifactBundles(ctx context.Context, v Viewer, projectID int64,
 	return bs, rows.Err()
 }
 
-// FindArtifacts returns the files f selects, newest first. It takes no
+// FindArtifacts returns the files f selects, newest first (those of
+// f.Release first when it does not filter by it). It takes no
 // viewer: the processor looks maps up for the project an event belongs to.
 func (d *DB) FindArtifacts(ctx context.Context, f ArtifactFilter) ([]ArtifactFile, error) {
 	var q query
@@ -221,7 +224,11 @@ func (d *DB) FindArtifacts(ctx context.Context, f ArtifactFilter) ([]ArtifactFil
 	if limit <= 0 {
 		limit = 20
 	}
-	q.add(` ORDER BY f.id DESC LIMIT `, q.arg(limit))
+	q.add(` ORDER BY `)
+	if !f.ByRelease && f.Release != "" {
+		q.add(`CASE WHEN b.release_name = `, q.arg(f.Release), ` AND b.dist = `, q.arg(f.Dist), ` THEN 0 ELSE 1 END, `)
+	}
+	q.add(`f.id DESC LIMIT `, q.arg(limit))
 	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: find artifacts: %w", err)
