@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/metrics"
 )
 
 // WriteProcessMetrics writes the process's memory figures: the resident
@@ -11,7 +12,7 @@ import (
 // the Go runtime's view of it (go_memstats_*), so an operator or
 // `flytrap bench` can tell memory the Go heap holds from memory the
 // runtime keeps, SQLite's C-translated allocator and the mapped binary.
-// It also writes the CPU time used (process_cpu_seconds_total), from which
+// It also writes the GOGC in force, and the CPU time used (process_cpu_seconds_total), from which
 // `flytrap bench` takes the CPU an event costs, a figure that holds up on
 // a machine shared with other work where rates do not.
 func WriteProcessMetrics(w io.Writer) {
@@ -38,4 +39,15 @@ func WriteProcessMetrics(w io.Writer) {
 	} {
 		Metric(w, s.name, "gauge", s.help, int64(s.v))
 	}
+	Metric(w, "go_gc_gogc_percent", "gauge", "The collector's GOGC in force (flytrap dev raises it while busy: --busy-gogc).", GCPercent())
+}
+
+// GCPercent returns the GOGC in force, without setting it.
+func GCPercent() int64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return -1
+	}
+	return int64(s[0].Value.Uint64())
 }

@@ -31,6 +31,11 @@ type Config struct {
 	Ingest ingest.Config
 	// Workers is the number of processor goroutines.
 	Workers int
+	// BusyGCPercent, when positive, is the most GOGC the server sets while
+	// events arrive or are stored at 100 a second or more, as far as a
+	// heap goal of 64 MiB allows (ops.GCPacer); 0 leaves the collector
+	// alone, as it must when the operator set GOGC.
+	BusyGCPercent int
 	// Processing, when not nil, is the store the workers claim, save and
 	// acknowledge through: a pool of its own (store.DB.Pool), so ingest
 	// cannot take every connection processing needs. nil shares db.
@@ -171,6 +176,14 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		defer wg.Done()
 		s.app.Run(workCtx)
 	}()
+	if s.cfg.BusyGCPercent > 0 {
+		p := &ops.GCPacer{Busy: s.cfg.BusyGCPercent, HeapGoal: gcHeapGoal, MinRate: gcBusyRate, Quiet: gcQuiet, Activity: s.activity}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Run(workCtx, time.Second)
+		}()
+	}
 	go func() {
 		defer wg.Done()
 		s.workers.Run(workCtx)
@@ -194,6 +207,22 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return errors.Join(err, s.queue.Close())
+}
+
+// The GC pacer's busy threshold; how long it waits before calling the
+// server idle, a few seconds so a pause between bursts keeps the room; and
+// the heap goal the room stops at. At 100 MiB a flood of 50 KB events over
+// 128 connections peaked at 217 MB of RSS; at 64 MiB it peaked at 194 MB
+// (152 MB without the pacer) and the 32-connection gains held.
+const (
+	gcBusyRate = 100
+	gcQuiet    = 10 * time.Second
+	gcHeapGoal = 64 << 20
+)
+
+// activity counts events accepted and stored, for the GC pacer.
+func (s *Server) activity() int64 {
+	return int64(s.ingest.Stats().Accepted) + s.metrics.processed.Load()
 }
 
 // wakingQueue enqueues and then nudges an idle worker, so a local event is

@@ -24,3 +24,28 @@ func TestBeyondLoopback(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyGC: --busy-gogc applies unless the operator set GOGC, whose
+// value the server must then leave alone.
+func TestBusyGC(t *testing.T) {
+	for _, tc := range []struct {
+		flag int
+		env  string
+		want int
+	}{
+		{400, "", 400},
+		{0, "", 0},
+		{400, "200", 0},
+		{400, "off", 0},
+	} {
+		opts := &Options{BusyGCPercent: tc.flag, Getenv: func(k string) string {
+			if k == "GOGC" {
+				return tc.env
+			}
+			return ""
+		}}
+		if got := busyGC(opts); got != tc.want {
+			t.Errorf("--busy-gogc %d with GOGC=%q: %d, want %d", tc.flag, tc.env, got, tc.want)
+		}
+	}
+}
