@@ -212,7 +212,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 // The GC pacer's busy threshold; how long it waits before calling the
 // server idle, a few seconds so a pause between bursts keeps the room; and
 // the heap goal the room stops at. At 100 MiB a flood of 50 KB events over
-// 128 connections peaked at 217 MB of RSS; at 64 MiB it peaked at 194 MB
+// 128 connections peaked at 217 MB of RSS; at 64 MiB at 188 to 194 MB
 // (152 MB without the pacer) and the 32-connection gains held.
 const (
 	gcBusyRate = 100
