@@ -264,8 +264,8 @@ func (q *Local) collect(first *enqueueReq) []*enqueueReq {
 // fails all the others.
 func (q *Local) commit(batch []*enqueueReq) {
 	var (
-		live []*enqueueReq
-		args = []any{q.now()}
+		live   []*enqueueReq
+		bodies []any
 	)
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -277,17 +277,17 @@ func (q *Local) commit(batch []*enqueueReq) {
 			if b == nil {
 				b = []byte{} // NULL is not an empty body
 			}
-			args = append(args, b)
+			bodies = append(bodies, b)
 		}
 	}
 	if len(live) == 0 {
 		return
 	}
-	err := q.insert(args)
+	err := q.insert(q.now(), bodies)
 	if err != nil {
-		err = fmt.Errorf("queue: enqueue: committing %d messages: %w", len(args)-1, err)
+		err = fmt.Errorf("queue: enqueue: committing %d messages: %w", len(bodies), err)
 	} else {
-		q.pending.Add(int64(len(args) - 1))
+		q.pending.Add(int64(len(bodies)))
 	}
 	for _, r := range live {
 		r.done <- err
@@ -299,9 +299,9 @@ func (q *Local) commit(batch []*enqueueReq) {
 // brings thousands of messages.
 const maxRowsPerInsert = 1000
 
-// insert writes args[1:], enqueued at args[0], in one transaction of
-// multi-row INSERTs.
-func (q *Local) insert(args []any) error {
+// insert writes bodies, enqueued at the Unix millisecond at, in one
+// transaction of multi-row INSERTs.
+func (q *Local) insert(at int64, bodies []any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	if !q.counted {
@@ -316,7 +316,10 @@ func (q *Local) insert(args []any) error {
 	if err != nil {
 		return err
 	}
-	for bodies := args[1:]; len(bodies) > 0; {
+	// The enqueue time, a number, is written into the statement, so its
+	// only placeholders are the bodies, in order (store.DB.Positional).
+	ms := strconv.FormatInt(at, 10)
+	for len(bodies) > 0 {
 		n := min(len(bodies), maxRowsPerInsert)
 		var sb strings.Builder
 		sb.WriteString(`INSERT INTO queue_messages (body, attempts, visible_at, enqueued_at, last_error) VALUES `)
@@ -324,9 +327,9 @@ func (q *Local) insert(args []any) error {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			fmt.Fprintf(&sb, "($%d, 0, $1, $1, '')", i+2)
+			sb.WriteString("($" + strconv.Itoa(i+1) + ", 0, " + ms + ", " + ms + ", '')")
 		}
-		if _, err := tx.ExecContext(ctx, sb.String(), append([]any{args[0]}, bodies[:n]...)...); err != nil {
+		if _, err := tx.ExecContext(ctx, q.store.Positional(sb.String(), n), bodies[:n]...); err != nil {
 			tx.Rollback()
 			return err
 		}
@@ -384,8 +387,8 @@ func (q *Local) Receive(ctx context.Context, max int) ([]Message, error) {
 			return err
 		}
 		if len(expired) > 0 {
-			rows, err := tx.QueryContext(ctx, `DELETE FROM queue_messages WHERE id IN (`+placeholders(1, len(expired))+`)
-				RETURNING id, body, attempts, enqueued_at, last_error`, expired...)
+			rows, err := tx.QueryContext(ctx, q.store.Positional(`DELETE FROM queue_messages WHERE id IN (`+placeholders(1, len(expired))+`)
+				RETURNING id, body, attempts, enqueued_at, last_error`, len(expired)), expired...)
 			if err != nil {
 				return err
 			}
@@ -404,8 +407,8 @@ func (q *Local) Receive(ctx context.Context, max int) ([]Message, error) {
 			return nil
 		}
 		args := append([]any{now + q.opts.Visibility.Milliseconds()}, claim...)
-		rows, err = tx.QueryContext(ctx, `UPDATE queue_messages SET visible_at = $1, attempts = attempts + 1
-			WHERE id IN (`+placeholders(2, len(claim))+`) RETURNING id, body, attempts`, args...)
+		rows, err = tx.QueryContext(ctx, q.store.Positional(`UPDATE queue_messages SET visible_at = $1, attempts = attempts + 1
+			WHERE id IN (`+placeholders(2, len(claim))+`) RETURNING id, body, attempts`, len(args)), args...)
 		if err != nil {
 			return err
 		}
@@ -501,7 +504,7 @@ func (q *Local) AckBatch(ctx context.Context, ids []int64) error {
 		if err != nil {
 			return fmt.Errorf("queue: ack %d messages: %w", n, err)
 		}
-		res, err := q.db.ExecContext(ctx, `DELETE FROM queue_messages WHERE id IN (`+placeholders(1, n)+`)`, args...)
+		res, err := q.db.ExecContext(ctx, q.store.Positional(`DELETE FROM queue_messages WHERE id IN (`+placeholders(1, n)+`)`, n), args...)
 		done()
 		if err != nil {
 			return fmt.Errorf("queue: ack %d messages: %w", n, err)

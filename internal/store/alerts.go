@@ -250,7 +250,7 @@ func (d *DB) ListAlertChannels(ctx context.Context, v Viewer, projectID int64) (
 func (d *DB) GetAlertChannel(ctx context.Context, v Viewer, id int64) (AlertChannel, error) {
 	var q query
 	q.add(`SELECT `+channelCols+` FROM alert_channels c WHERE c.id = `, q.arg(id), ` AND `, q.visible(v, "c.project_id"))
-	c, err := scanChannel(d.db.QueryRowContext(ctx, q.sb.String(), q.args...))
+	c, err := scanChannel(d.db.QueryRowContext(ctx, q.sql(), q.args...))
 	if err != nil {
 		return AlertChannel{}, fmt.Errorf("store: alert channel %d: %w", id, notFound(err))
 	}
@@ -356,7 +356,7 @@ func queryRules(ctx context.Context, db queryer, q string, args ...any) ([]Alert
 func (d *DB) GetAlertRule(ctx context.Context, v Viewer, id int64) (AlertRule, error) {
 	var q query
 	q.add(`SELECT `+ruleCols+` FROM alert_rules r WHERE r.id = `, q.arg(id), ` AND `, q.visible(v, "r.project_id"))
-	r, err := scanRule(d.db.QueryRowContext(ctx, q.sb.String(), q.args...))
+	r, err := scanRule(d.db.QueryRowContext(ctx, q.sql(), q.args...))
 	if err != nil {
 		return AlertRule{}, fmt.Errorf("store: alert rule %d: %w", id, notFound(err))
 	}
@@ -438,7 +438,7 @@ func (d *DB) AlertCooldown(ctx context.Context, v Viewer, projectID int64) (time
 		minutes int64
 	)
 	q.add(`SELECT alert_cooldown_minutes FROM projects p WHERE p.id = `, q.arg(projectID), ` AND `, q.visibleProject(v, projectID))
-	if err := d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&minutes); err != nil {
+	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&minutes); err != nil {
 		return 0, fmt.Errorf("store: alert cooldown of project %d: %w", projectID, notFound(err))
 	}
 	return time.Duration(minutes) * time.Minute, nil
@@ -658,7 +658,7 @@ func invert(m map[int64]int64) map[int64]bool {
 func alertConfig(ctx context.Context, tx *sql.Tx, projects []int64) (map[int64][]AlertRule, map[int64]time.Duration, error) {
 	var q query
 	q.add(`SELECT `+ruleCols+` FROM alert_rules WHERE enabled = `, q.arg(true), ` AND project_id IN (`, q.list(projects), `) ORDER BY id`)
-	list, err := queryRules(ctx, tx, q.sb.String(), q.args...)
+	list, err := queryRules(ctx, tx, q.sql(), q.args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -668,7 +668,7 @@ func alertConfig(ctx context.Context, tx *sql.Tx, projects []int64) (map[int64][
 	}
 	q = query{}
 	q.add(`SELECT id, alert_cooldown_minutes FROM projects WHERE id IN (`, q.list(projects), `)`)
-	rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -690,7 +690,7 @@ func alertStates(ctx context.Context, tx *sql.Tx, issues []int64) (map[int64]iss
 	err := eachChunk(len(issues), func(from, to int) error {
 		var q query
 		q.add(`SELECT issue_id, muted, window_end, pending FROM alert_issue_state WHERE issue_id IN (`, q.list(issues[from:to]), `)`)
-		rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}
@@ -1119,7 +1119,7 @@ func (d *DB) NotificationAttempts(ctx context.Context, v Viewer, id int64) ([]No
 	q.add(`SELECT a.attempt, a.started_at, a.finished_at, a.outcome, a.error FROM alert_attempts a
 		JOIN alert_notifications n ON n.id = a.notification_id WHERE n.id = `, q.arg(id), ` AND `, q.visible(v, "n.project_id"),
 		` ORDER BY a.attempt, a.id`)
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: attempts of notification %d: %w", id, err)
 	}

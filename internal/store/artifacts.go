@@ -171,7 +171,7 @@ func (d *DB) ListArtifactBundles(ctx context.Context, v Viewer, projectID int64,
 		q.add(` AND release_name = `, q.arg(release))
 	}
 	q.add(` ORDER BY id DESC`)
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list artifact bundles: %w", err)
 	}
@@ -229,7 +229,7 @@ func (d *DB) FindArtifacts(ctx context.Context, f ArtifactFilter) ([]ArtifactFil
 		q.add(`CASE WHEN b.release_name = `, q.arg(f.Release), ` AND b.dist = `, q.arg(f.Dist), ` THEN 0 ELSE 1 END, `)
 	}
 	q.add(`f.id DESC LIMIT `, q.arg(limit))
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: find artifacts: %w", err)
 	}
@@ -283,7 +283,7 @@ func (d *DB) GetRelease(ctx context.Context, v Viewer, projectID int64, version 
 	)
 	q.add(`SELECT project_id, version, first_seen FROM releases WHERE project_id = `, q.arg(projectID),
 		` AND version = `, q.arg(version), ` AND `, q.visibleProject(v, projectID))
-	if err := d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&r.ProjectID, &r.Version, &first); err != nil {
+	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&r.ProjectID, &r.Version, &first); err != nil {
 		return Release{}, fmt.Errorf("store: release %q: %w", version, notFound(err))
 	}
 	r.FirstSeen = fromMillis(first)
@@ -295,7 +295,7 @@ func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Rel
 	var q query
 	q.add(`SELECT project_id, version, first_seen FROM releases WHERE project_id = `, q.arg(projectID),
 		` AND `, q.visibleProject(v, projectID), ` ORDER BY first_seen DESC, version`)
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list releases: %w", err)
 	}
@@ -326,7 +326,7 @@ func (d *DB) DeleteRelease(ctx context.Context, v Viewer, projectID int64, versi
 		)
 		q.add(`SELECT 1 FROM releases WHERE project_id = `, q.arg(projectID), ` AND version = `, q.arg(version),
 			` AND `, q.visibleProject(v, projectID))
-		if err := tx.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&one); err != nil {
+		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
 			return notFound(err)
 		}
 		if err := deleteArtifactBundles(ctx, tx, `project_id = $1 AND release_name = $2`, projectID, version); err != nil {
@@ -389,7 +389,7 @@ func (d *DB) ArtifactBlobsInUse(ctx context.Context, blobs []string) (map[string
 			q.add(q.arg(b))
 		}
 		q.add(`)`)
-		rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+		rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: artifact blobs in use: %w", err)
 		}

@@ -48,7 +48,7 @@ func (d *DB) ListEvents(ctx context.Context, v Viewer, issueID int64, cursor str
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list events: %w", err)
 	}
@@ -98,7 +98,7 @@ func eventsQuery(issueID int64, cursor string, limit int) (*query, int, error) {
 // name the project (GetProjectEvent) or issue (GetIssueEvent).
 func (d *DB) GetEvent(ctx context.Context, v Viewer, eventID string) (EventRow, error) {
 	q := getEventQuery(v, eventID)
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return EventRow{}, fmt.Errorf("store: event %s: %w", eventID, err)
 	}
@@ -128,7 +128,7 @@ func (d *DB) GetProjectEvent(ctx context.Context, v Viewer, projectID int64, eve
 	q := &query{}
 	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.event_id = `, q.arg(eventID),
 		` AND e.project_id = `, q.arg(projectID), ` AND `, q.visibleProject(v, projectID))
-	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sb.String(), q.args...), true)
+	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sql(), q.args...), true)
 	if err != nil {
 		return EventRow{}, fmt.Errorf("store: event %s of project %d: %w", eventID, projectID, notFound(err))
 	}
@@ -143,7 +143,7 @@ func (d *DB) GetIssueEvent(ctx context.Context, v Viewer, issueID int64, eventID
 	issue := q.arg(issueID)
 	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.event_id = `, q.arg(eventID), ` AND e.issue_id = `, issue,
 		` AND EXISTS (SELECT 1 FROM issues i WHERE i.id = `, issue, ` AND i.project_id = e.project_id AND `, q.visible(v, "i.project_id"), `)`)
-	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sb.String(), q.args...), true)
+	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sql(), q.args...), true)
 	if err != nil {
 		return EventRow{}, fmt.Errorf("store: event %s of issue %d: %w", eventID, issueID, notFound(err))
 	}
@@ -154,7 +154,7 @@ func (d *DB) GetIssueEvent(ctx context.Context, v Viewer, issueID int64, eventID
 // payload; ErrNotFound when retention removed them all.
 func (d *DB) LatestEvent(ctx context.Context, v Viewer, issueID int64) (EventRow, error) {
 	q := latestEventQuery(v, issueID)
-	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sb.String(), q.args...), true)
+	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sql(), q.args...), true)
 	if err != nil {
 		return EventRow{}, fmt.Errorf("store: latest event of issue %d: %w", issueID, notFound(err))
 	}
@@ -202,7 +202,7 @@ func adjacentEventsQuery(v Viewer, issueID int64, eventID string) *query {
 // that is not the issue's is ErrNotFound.
 func (d *DB) AdjacentEvents(ctx context.Context, v Viewer, issueID int64, eventID string) (older, newer string, err error) {
 	q := adjacentEventsQuery(v, issueID, eventID)
-	if err := d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&older, &newer); err != nil {
+	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&older, &newer); err != nil {
 		return "", "", fmt.Errorf("store: events next to %s: %w", eventID, notFound(err))
 	}
 	return older, newer, nil

@@ -62,7 +62,7 @@ func (d *DB) Feed(ctx context.Context, v Viewer, f FeedFilter) ([]FeedEvent, str
 	}
 	limit := pageSize(f.Limit)
 	q.add(` ORDER BY e.received_at, e.id LIMIT `, q.arg(limit+1))
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: feed: %w", err)
 	}

@@ -122,7 +122,7 @@ func (d *DB) ListIssues(ctx context.Context, v Viewer, f IssueFilter) ([]Issue, 
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list issues: %w", err)
 	}
@@ -159,7 +159,7 @@ func (d *DB) ListIssues(ctx context.Context, v Viewer, f IssueFilter) ([]Issue, 
 func (d *DB) GetIssue(ctx context.Context, v Viewer, id int64) (Issue, error) {
 	var q query
 	q.add(`SELECT `, issueCols("i"), ` FROM issues i WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"))
-	i, err := scanIssue(d.db.QueryRowContext(ctx, q.sb.String(), q.args...))
+	i, err := scanIssue(d.db.QueryRowContext(ctx, q.sql(), q.args...))
 	if err != nil {
 		return Issue{}, fmt.Errorf("store: issue %d: %w", id, notFound(err))
 	}
@@ -173,7 +173,7 @@ func (d *DB) checkIssue(ctx context.Context, v Viewer, id int64) error {
 		one int
 	)
 	q.add(`SELECT 1 FROM issues i WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"))
-	return notFound(d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&one))
+	return notFound(d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one))
 }
 
 // UpdateIssueStatus sets an issue's status. resolvedInRelease may only come
@@ -191,7 +191,7 @@ func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, 
 	var q query
 	q.add(`UPDATE issues SET status = `, q.arg(status), `, resolved_in_release = `, q.arg(resolvedInRelease),
 		` WHERE id = `, q.arg(id), ` AND `, q.visible(v, "issues.project_id"), ` RETURNING `, issueCols("issues"))
-	i, err := scanIssue(d.db.QueryRowContext(ctx, q.sb.String(), q.args...))
+	i, err := scanIssue(d.db.QueryRowContext(ctx, q.sql(), q.args...))
 	if err != nil {
 		return Issue{}, fmt.Errorf("store: update issue %d: %w", id, notFound(err))
 	}
@@ -207,7 +207,7 @@ func (d *DB) DeleteIssue(ctx context.Context, v Viewer, id int64) error {
 			one int
 		)
 		q.add(`SELECT 1 FROM issues i WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"), d.forUpdate())
-		if err := tx.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&one); err != nil {
+		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
 			return notFound(err)
 		}
 		for _, table := range []string{"events", "issue_counts", "issue_tags", "issue_users"} {
@@ -311,7 +311,7 @@ func (d *DB) BulkUpdateStatus(ctx context.Context, v Viewer, projectID int64, id
 		q.add(q.arg(id))
 	}
 	q.add(`)`)
-	res, err := d.db.ExecContext(ctx, q.sb.String(), q.args...)
+	res, err := d.db.ExecContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: bulk update: %w", err)
 	}

@@ -49,7 +49,7 @@ func (d *DB) ProjectPrivacy(ctx context.Context, v Viewer, projectID int64) (Pri
 	)
 	q.add(`SELECT p.scrubbing, p.sensitive_fields, p.safe_fields, p.drop_ip FROM projects p WHERE p.id = `,
 		q.arg(projectID), ` AND `, q.visible(v, "p.id"))
-	err := d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&s.Scrubbing, &sensitive, &safe, &s.DropIPAddresses)
+	err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&s.Scrubbing, &sensitive, &safe, &s.DropIPAddresses)
 	if err != nil {
 		return PrivacySettings{}, fmt.Errorf("store: privacy settings of project %d: %w", projectID, notFound(err))
 	}

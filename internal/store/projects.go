@@ -74,7 +74,7 @@ func createProject(ctx context.Context, db dbtx, name string) (Project, error) {
 func (d *DB) ListProjects(ctx context.Context, v Viewer) ([]Project, error) {
 	var q query
 	q.add(`SELECT p.id, p.name, p.created_at FROM projects p WHERE `, q.visible(v, "p.id"), ` ORDER BY p.name, p.id`)
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list projects: %w", err)
 	}
@@ -102,7 +102,7 @@ func (d *DB) GetProject(ctx context.Context, v Viewer, id int64) (Project, error
 		created int64
 	)
 	q.add(`SELECT p.id, p.name, p.created_at FROM projects p WHERE p.id = `, q.arg(id), ` AND `, q.visible(v, "p.id"))
-	if err := d.db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&p.ID, &p.Name, &created); err != nil {
+	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&p.ID, &p.Name, &created); err != nil {
 		return Project{}, notFound(err)
 	}
 	p.CreatedAt = fromMillis(created)
@@ -218,7 +218,7 @@ func (d *DB) projectAdmin(ctx context.Context, db dbtx, v Viewer, projectID int6
 	if lock {
 		q.add(d.forUpdate())
 	}
-	if err := db.QueryRowContext(ctx, q.sb.String(), q.args...).Scan(&one); err != nil {
+	if err := db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
 		return notFound(err)
 	}
 	if !v.Admin {

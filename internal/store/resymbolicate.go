@@ -27,7 +27,7 @@ func (d *DB) ReplaceEventPayload(ctx context.Context, v Viewer, issueID int64, e
 	q.add(`UPDATE events SET payload = `, q.arg(compress(raw)), ` WHERE event_id = `, q.arg(ev.EventID),
 		` AND project_id = `, q.arg(ev.ProjectID), ` AND issue_id = `, issue,
 		` AND EXISTS (SELECT 1 FROM issues i WHERE i.id = `, issue, ` AND i.project_id = events.project_id AND `, q.visible(v, "i.project_id"), `)`)
-	res, err := d.db.ExecContext(ctx, q.sb.String(), q.args...)
+	res, err := d.db.ExecContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return fmt.Errorf("store: replace event %s: %w", ev.EventID, err)
 	}

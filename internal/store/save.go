@@ -404,7 +404,7 @@ func (d *DB) storedEvents(ctx context.Context, tx *sql.Tx, batch []saving) (map[
 				q.add(q.arg(id))
 			}
 			q.add(")")
-			rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+			rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
 			if err != nil {
 				return err
 			}
@@ -446,7 +446,7 @@ func (d *DB) missingProject(ctx context.Context, tx *sql.Tx, batch []saving, fre
 		q.add(q.arg(p))
 	}
 	q.add(")")
-	rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return -1, err
 	}
@@ -536,7 +536,7 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 				q.arg(s.env), ", ", q.arg(s.payload), ")")
 		}
 		q.add(` ON CONFLICT (event_id, project_id) DO NOTHING`)
-		r, err := tx.ExecContext(ctx, q.sb.String(), q.args...)
+		r, err := tx.ExecContext(ctx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}
@@ -578,7 +578,7 @@ func (d *DB) insertReleases(ctx context.Context, tx *sql.Tx, batch []saving, fre
 			q.add("(", q.arg(k.projectID), ", ", q.arg(k.version), ", ", q.arg(batch[firstOf[k]].received), ")")
 		}
 		q.add(` ON CONFLICT (project_id, version) DO NOTHING RETURNING project_id, version`)
-		rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}
@@ -636,7 +636,7 @@ func (d *DB) upsertBuckets(ctx context.Context, tx *sql.Tx, table, col string, c
 			q.add("(", q.arg(k.issueID), ", ", q.arg(k.hour), ", ", q.arg(counts[k]), ")")
 		}
 		q.add(` ON CONFLICT (issue_id, `, col, `) DO UPDATE SET count = `, table, `.count + excluded.count`)
-		_, err := tx.ExecContext(ctx, q.sb.String(), q.args...)
+		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
 		return err
 	})
 }
@@ -669,7 +669,7 @@ func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh [
 			q.add("(", q.arg(k.issueID), ", ", q.arg(k.key), ", ", q.arg(k.value), ", ", q.arg(counts[k]), ")")
 		}
 		q.add(` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + excluded.count`)
-		_, err := tx.ExecContext(ctx, q.sb.String(), q.args...)
+		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
 		return err
 	})
 }
@@ -704,7 +704,7 @@ func (d *DB) insertUsers(ctx context.Context, tx *sql.Tx, batch []saving, fresh 
 			q.add("(", q.arg(k.issueID), ", ", q.arg(k.key), ")")
 		}
 		q.add(` ON CONFLICT (issue_id, user_key) DO NOTHING RETURNING issue_id, user_key`)
-		rows, err := tx.QueryContext(ctx, q.sb.String(), q.args...)
+		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}

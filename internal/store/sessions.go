@@ -68,7 +68,7 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, exceptToken s
 	if exceptToken != "" {
 		q.add(` AND token_hash <> `, q.arg(hashToken(exceptToken)))
 	}
-	if _, err := d.db.ExecContext(ctx, q.sb.String(), q.args...); err != nil {
+	if _, err := d.db.ExecContext(ctx, q.sql(), q.args...); err != nil {
 		return fmt.Errorf("store: delete sessions of user %d: %w", userID, err)
 	}
 	return nil

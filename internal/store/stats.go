@@ -63,7 +63,7 @@ func (d *DB) ProjectStats(ctx context.Context, v Viewer, since time.Time) ([]Pro
 
 func (d *DB) statsProjects(ctx context.Context, v Viewer) ([]ProjectStat, error) {
 	q := statsProjectsQuery(v)
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (d *DB) statsProjects(ctx context.Context, v Viewer) ([]ProjectStat, error)
 // statsHourly adds the hourly counts to the projects in byID.
 func (d *DB) statsHourly(ctx context.Context, v Viewer, since time.Time, byID map[int64]*ProjectStat) error {
 	q := statsHourlyQuery(v, since)
-	rows, err := d.db.QueryContext(ctx, q.sb.String(), q.args...)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return err
 	}

@@ -295,6 +295,61 @@ func (q *query) arg(v any) string {
 	return "$" + strconv.Itoa(len(q.args))
 }
 
+// sql returns the statement. On SQLite, when every ?N appears once and in
+// the order of its argument, they become plain ?: the driver asks SQLite
+// for each parameter's name before binding it, and SQLite finds a ?N's
+// name by a scan of the names before it, so binding a multi-row statement
+// was quadratic in its parameters (3% of the server's CPU under load,
+// docs/benchmarks.md). Any other statement keeps its numbers.
+func (q *query) sql() string {
+	if q.mark != '?' {
+		return q.sb.String()
+	}
+	return positional(q.sb.String(), '?', len(q.args))
+}
+
+// Positional returns statement, whose nargs placeholders are written $1 to
+// $N, for d's dialect: on SQLite plain ? when each appears once and in
+// order (see query.sql), else unchanged. The local queue writes its
+// multi-row statements through it.
+func (d *DB) Positional(statement string, nargs int) string {
+	if d.dialect != DialectSQLite {
+		return statement
+	}
+	return positional(statement, '$', nargs)
+}
+
+// positional returns s with mark1 to markn (?1 or $1 onwards), which must
+// appear once each and in order, written as plain ?; anything else returns
+// s unchanged.
+func positional(s string, mark byte, n int) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	next, rest := 1, s
+	for {
+		i := strings.IndexByte(rest, mark)
+		if i < 0 {
+			break
+		}
+		j := i + 1
+		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		if k, err := strconv.Atoi(rest[i+1 : j]); err != nil || k != next {
+			return s
+		}
+		next++
+		b.WriteString(rest[:i])
+		b.WriteByte('?')
+		rest = rest[j:]
+	}
+	if next != n+1 {
+		return s
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
 // add appends SQL text.
 func (q *query) add(s ...string) {
 	for _, p := range s {

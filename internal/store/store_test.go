@@ -256,7 +256,7 @@ func planQueries() []planQuery {
 	member := Viewer{UserID: 7}
 	var qs []planQuery
 	addQ := func(name string, q *query, want string, order bool) {
-		qs = append(qs, planQuery{name: name, sql: q.sb.String(), args: q.args, want: want, order: order})
+		qs = append(qs, planQuery{name: name, sql: q.sql(), args: q.args, want: want, order: order})
 	}
 	for _, tt := range []struct {
 		name  string
