@@ -12,9 +12,10 @@ import (
 // the Go runtime's view of it (go_memstats_*), so an operator or
 // `flytrap bench` can tell memory the Go heap holds from memory the
 // runtime keeps, SQLite's C-translated allocator and the mapped binary.
-// It also writes the GOGC in force, and the CPU time used (process_cpu_seconds_total), from which
-// `flytrap bench` takes the CPU an event costs, a figure that holds up on
-// a machine shared with other work where rates do not.
+// It also writes the GOGC in force (go_gc_gogc_percent) and the CPU time
+// used (process_cpu_seconds_total), from which `flytrap bench` takes the
+// CPU an event costs, a figure that holds up on a machine shared with
+// other work where rates do not.
 func WriteProcessMetrics(w io.Writer) {
 	if rss, err := ResidentBytes(); err == nil {
 		Metric(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", int64(rss))
@@ -42,7 +43,8 @@ func WriteProcessMetrics(w io.Writer) {
 	Metric(w, "go_gc_gogc_percent", "gauge", "The collector's GOGC in force (flytrap dev raises it while busy: --busy-gogc).", GCPercent())
 }
 
-// GCPercent returns the GOGC in force, without setting it.
+// GCPercent returns the GOGC in force, without setting it: -1 when the
+// collector is off (the runtime reports -1 as the largest uint64).
 func GCPercent() int64 {
 	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
 	metrics.Read(s)
