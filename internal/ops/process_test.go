@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"testing"
 )
@@ -35,5 +36,18 @@ func TestMetricsReportMemory(t *testing.T) {
 		if v, _ := strconv.ParseFloat(m[1], 64); v <= 0 {
 			t.Errorf("process_cpu_seconds_total = %v, want > 0", v)
 		}
+	}
+}
+
+// TestGCPercent reads the GOGC in force, off included.
+func TestGCPercent(t *testing.T) {
+	prev := debug.SetGCPercent(250)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+	if got := GCPercent(); got != 250 {
+		t.Errorf("GCPercent() = %d, want 250", got)
+	}
+	debug.SetGCPercent(-1)
+	if got := GCPercent(); got != -1 {
+		t.Errorf("GCPercent() with the collector off = %d, want -1", got)
 	}
 }
