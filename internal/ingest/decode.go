@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/netip"
 	"strconv"
@@ -254,28 +252,6 @@ func jsonKind(v any) string {
 
 // clamp is event.Clamp: SDK text cut to limit bytes, without NULs.
 func clamp(s string, limit int) string { return event.Clamp(s, limit) }
-
-// parseJSONObject decodes data as exactly one JSON object, keeping numbers
-// as json.Number so large integers and float formatting survive.
-func parseJSONObject(data []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty; expected a JSON object")
-		}
-		return nil, fmt.Errorf("not valid JSON: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("not valid JSON: unexpected data after the top-level value")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%s, not a JSON object", jsonKind(v))
-	}
-	return obj, nil
-}
 
 // normalizeEventID accepts a UUID in any of its usual spellings (32 hex
 // digits, dashed, braced, urn:uuid:) and returns 32 lowercase hex digits.
