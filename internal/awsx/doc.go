@@ -17,8 +17,11 @@
 //	RuntimeConfig     the dashboard's config.json written by Terraform
 //	PutInitialAdmin   the first admin password, handed to `flytrap deploy`
 //	TakeInitialAdmin  ... which reads and deletes it
+//	SNSCalls, SecretsCalls, STSCalls, SQSCalls
+//	                  a client's operations as method values (Call), so a
+//	                  binary that renders templates links only those
 //
 // The helpers take their clients as interfaces shaped like the SDK's
-// methods: production passes the SDK clients, tests the same clients
-// pointed at the fakes or a wrapper that counts calls.
+// methods: production passes the SDK clients or their *Calls, tests the
+// same clients pointed at the fakes or a wrapper that counts calls.
 package awsx

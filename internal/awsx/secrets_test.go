@@ -12,7 +12,7 @@ import (
 
 func TestGetDBCredentials(t *testing.T) {
 	fake := awsxtest.NewSecretsManager(t)
-	client := awsxtest.SecretsManagerClient(fake.URL())
+	client := awsx.NewSecretsCalls(awsxtest.SecretsManagerClient(fake.URL()))
 	tests := []struct {
 		name, value    string
 		wantUser       string
@@ -53,7 +53,7 @@ func TestSecretPasswordFollowsRotation(t *testing.T) {
 	ctx := context.Background()
 	fake := awsxtest.NewSecretsManager(t)
 	arn := fake.Put("rds!db-rotating", `{"username":"flytrap","password":"first"}`)
-	client := awsxtest.SecretsManagerClient(fake.URL())
+	client := awsx.NewSecretsCalls(awsxtest.SecretsManagerClient(fake.URL()))
 
 	cached := awsx.SecretPassword(client, arn, time.Hour)
 	for range 3 {

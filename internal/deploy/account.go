@@ -68,12 +68,12 @@ func LoadCheckClients(ctx context.Context, profile, region string) (*CheckClient
 // region is the plan's.
 func NewCheckClients(cfg aws.Config) *CheckClients {
 	home := homeRegion(cfg.Region)
-	ec2Client := ec2.NewFromConfig(cfg)
+	ec2Client := newEC2Calls(ec2.NewFromConfig(cfg))
 	return &CheckClients{
-		STS:         sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = home }),
-		Regions:     ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = home }),
+		STS:         awsx.NewSTSCalls(sts.NewFromConfig(cfg, func(o *sts.Options) { o.Region = home })),
+		Regions:     newEC2Calls(ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.Region = home })),
 		EC2:         ec2Client,
-		RDS:         rds.NewFromConfig(cfg),
+		RDS:         newRDSCalls(rds.NewFromConfig(cfg)),
 		PrefixLists: ec2Client,
 	}
 }

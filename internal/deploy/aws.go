@@ -104,20 +104,20 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 	if err != nil {
 		return nil, err
 	}
-	ec2Client := ec2.NewFromConfig(cfg)
+	ec2Client := newEC2Calls(ec2.NewFromConfig(cfg))
 	return &Clients{
-		STS: sts.NewFromConfig(cfg),
+		STS: awsx.NewSTSCalls(sts.NewFromConfig(cfg)),
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
 			// A custom endpoint (a test fake, MinIO) rarely serves
 			// virtual-hosted buckets.
 			o.UsePathStyle = cfg.BaseEndpoint != nil || o.BaseEndpoint != nil
 		}),
-		SSM:         ssm.NewFromConfig(cfg),
+		SSM:         newSSMCalls(ssm.NewFromConfig(cfg)),
 		EC2:         ec2Client,
 		ENI:         ec2Client,
 		PrefixLists: ec2Client,
-		SQS:         sqs.NewFromConfig(cfg),
-		CloudWatch:  cloudwatch.NewFromConfig(cfg),
+		SQS:         awsx.NewSQSCalls(sqs.NewFromConfig(cfg)),
+		CloudWatch:  alarmsCalls{describeAlarms: cloudwatch.NewFromConfig(cfg).DescribeAlarms},
 	}, nil
 }
 

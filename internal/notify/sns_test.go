@@ -19,7 +19,7 @@ func TestSNSSubscriptionsFollowMembers(t *testing.T) {
 	f := newFixture(t, "")
 	fake := awsxtest.NewSNS(t)
 	fake.PageSize = 1 // exercise paging
-	topics := awsx.NewSNSTopics(fake.Client())
+	topics := awsx.NewSNSTopics(awsx.NewSNSCalls(fake.Client()))
 	sync := &notify.SNSSync{Topics: topics, Prefix: "flytrap-prod", Store: f.db}
 	topic := notify.TopicName("flytrap-prod", f.project.ID)
 	run := func() {

@@ -25,7 +25,7 @@ func TestAlertsSetup(t *testing.T) {
 	}
 	defer db.Close()
 	rc := awsx.RuntimeConfig{Name: "prod", Domain: "flytrap.example.com", AlertsTopicARN: "arn:aws:sns:us-east-1:000000000000:flytrap-prod-alerts"}
-	topics := awsx.NewSNSTopics(awsxtest.NewSNS(t).Client())
+	topics := awsx.NewSNSTopics(awsx.NewSNSCalls(awsxtest.NewSNS(t).Client()))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	none := func(string) string { return "" }
 	tests := []struct {

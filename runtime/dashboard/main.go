@@ -76,7 +76,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/getflytrap/flytrap/internal/app"
@@ -176,7 +175,7 @@ type opened struct {
 	rc  awsx.RuntimeConfig
 	cfg aws.Config
 	s3  *s3.Client
-	sm  *secretsmanager.Client
+	sm  awsx.SecretsCalls
 }
 
 // openStore reads the instance's configuration and opens the database as
@@ -191,7 +190,7 @@ func openStore(ctx context.Context, opts options) (opened, error) {
 	if err != nil {
 		return opened{}, err
 	}
-	o := opened{cfg: cfg, s3: awsx.NewS3Client(cfg), sm: awsx.NewSecretsManagerClient(cfg)}
+	o := opened{cfg: cfg, s3: awsx.NewS3Client(cfg), sm: awsx.NewSecretsCalls(awsx.NewSecretsManagerClient(cfg))}
 	if o.rc, err = awsx.LoadRuntimeConfig(ctx, o.s3, inst.Bucket, inst.ConfigKey); err != nil {
 		return opened{}, err
 	}
@@ -266,7 +265,7 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 	// The instance role may write below the source-map prefix; the
 	// processor only reads it.
 	blobs := artifact.S3{Client: s3c, Bucket: rc.Bucket, Prefix: cmp.Or(rc.SourceMapsPrefix, "sourcemaps/")}
-	alerts, extra := alertsSetup(ctx, o.sm, awsx.NewSNSTopics(awsx.NewSNSClient(o.cfg)), rc, db, os.Getenv, log)
+	alerts, extra := alertsSetup(ctx, o.sm, awsx.NewSNSTopics(awsx.NewSNSCalls(awsx.NewSNSClient(o.cfg))), rc, db, os.Getenv, log)
 	a := newApp(db, pub, blobs, rc, opts, alerts, extra, log)
 	wg.Add(1)
 	go func() {
