@@ -89,6 +89,10 @@ func FuzzParseJSONObject(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// Both refuse nesting past 10,000 levels.
+	for _, depth := range []int{9_999, 10_000, 10_001} {
+		f.Add([]byte(`{"a":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := parseJSONObject(data)
 		want, werr := stdParse(data)
