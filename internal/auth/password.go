@@ -11,7 +11,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -42,6 +44,9 @@ const (
 	DefaultPoolWait = time.Second
 	// RetryAfter is what a caller refused with ErrBusy is told to wait.
 	RetryAfter = time.Second
+	// ReleaseQuiet is how long a pool waits, after its last computation,
+	// before it gives the memory back (Pool).
+	ReleaseQuiet = time.Second
 )
 
 // Shared is the process's pool; HashPassword and VerifyPassword use it.
@@ -52,17 +57,35 @@ var Shared = NewPool(DefaultPoolSize, DefaultPoolWait)
 // ErrBusy: a waiting caller holds no Argon2 memory, but a flood would
 // otherwise queue without end while the real user's sign-in waits behind
 // it.
+//
+// A pool gives the memory back once its computations stop: ReleaseQuiet
+// after the last one ends, unless another started, it collects and returns
+// the freed pages to the OS (debug.FreeOSMemory). Argon2's 64 MiB is
+// garbage the moment a hash is done, but an idle server's small heap makes
+// no collection due, and the runtime keeps freed pages for the next
+// growth: one dashboard sign-in left `flytrap dev` at 110 MB of RSS instead
+// of 43 MB, for minutes (docs/benchmarks.md). Waiting for a quiet moment
+// means a burst of sign-ins costs one collection, not one each.
 type Pool struct {
 	slots chan struct{}
 	wait  time.Duration
 	// idKey is argon2.IDKey; tests replace it to observe concurrency.
 	idKey func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
+	// release and quiet are debug.FreeOSMemory and ReleaseQuiet; tests
+	// replace them.
+	release func()
+	quiet   time.Duration
+
+	mu      sync.Mutex
+	running int
+	timer   *time.Timer
 }
 
 // NewPool returns a pool that runs at most size computations at once
 // (at least one) and lets callers wait up to wait for a slot.
 func NewPool(size int, wait time.Duration) *Pool {
-	return &Pool{slots: make(chan struct{}, max(size, 1)), wait: wait, idKey: argon2.IDKey}
+	return &Pool{slots: make(chan struct{}, max(size, 1)), wait: wait, idKey: argon2.IDKey,
+		release: debug.FreeOSMemory, quiet: ReleaseQuiet}
 }
 
 // run computes one key in a slot.
@@ -79,7 +102,38 @@ func (p *Pool) run(password, salt []byte, iters, mem uint32, threads uint8, keyL
 		}
 	}
 	defer func() { <-p.slots }()
+	p.started()
+	defer p.finished()
 	return p.idKey(password, salt, iters, mem, threads, keyLen), nil
+}
+
+func (p *Pool) started() {
+	p.mu.Lock()
+	p.running++
+	p.mu.Unlock()
+}
+
+// finished (re)arms the release when the last computation ends.
+func (p *Pool) finished() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running--; p.running > 0 {
+		return
+	}
+	if p.timer == nil {
+		p.timer = time.AfterFunc(p.quiet, p.releaseIfIdle)
+	} else {
+		p.timer.Reset(p.quiet)
+	}
+}
+
+func (p *Pool) releaseIfIdle() {
+	p.mu.Lock()
+	idle := p.running == 0
+	p.mu.Unlock()
+	if idle {
+		p.release()
+	}
 }
 
 // HashPassword returns an Argon2id hash of password in the PHC string

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/template"
@@ -198,14 +197,6 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return &cmdutil.Error{Msg: "cannot set up the admin user and default project", Err: err}
 	}
-	// Creating the admin hashes a password with Argon2, whose 64 MiB of
-	// blocks are garbage at once; but no collection is due for a heap
-	// that small, and the runtime would keep the freed pages for the
-	// next growth: 105 MB idle RSS on a first start, 38 MB on later ones
-	// (docs/benchmarks.md, "Idle footprint"). Collect and give the pages
-	// back now, once, while it costs a few milliseconds.
-	debug.FreeOSMemory()
-
 	alerts, err := alertsConfig(opts, db, log)
 	if err != nil {
 		return err
