@@ -117,7 +117,7 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 		ENI:         ec2Client,
 		PrefixLists: ec2Client,
 		SQS:         awsx.NewSQSCalls(sqs.NewFromConfig(cfg)),
-		CloudWatch:  alarmsCalls{describeAlarms: cloudwatch.NewFromConfig(cfg).DescribeAlarms},
+		CloudWatch:  newAlarmsCalls(cloudwatch.NewFromConfig(cfg)),
 	}, nil
 }
 

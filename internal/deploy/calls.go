@@ -88,6 +88,10 @@ type alarmsCalls struct {
 	describeAlarms awsx.Call[*cloudwatch.DescribeAlarmsInput, *cloudwatch.DescribeAlarmsOutput, *cloudwatch.Options]
 }
 
+func newAlarmsCalls(c *cloudwatch.Client) alarmsCalls {
+	return alarmsCalls{describeAlarms: c.DescribeAlarms}
+}
+
 func (c alarmsCalls) DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
 	return c.describeAlarms(ctx, in, optFns...)
 }
