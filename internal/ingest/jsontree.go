@@ -20,7 +20,7 @@ var treeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontex
 // as json.Number so large integers and float formatting survive. It builds
 // the tree from jsontext's tokens: one pass over the input where
 // encoding/json's Decoder makes two (it finds the value's end, then
-// unmarshals), which made it a third of ingest's CPU on 50 KB events.
+// unmarshals), which made it a third of the server's CPU on 50 KB events.
 func parseJSONObject(data []byte) (map[string]any, error) {
 	dec := jsontext.NewDecoder(bytes.NewBuffer(data), treeOptions...)
 	tok, err := dec.ReadToken()
