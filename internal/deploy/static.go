@@ -1,14 +1,42 @@
 package deploy
 
 import (
+	_ "embed"
+	"encoding/json"
 	"fmt"
-	"io/fs"
 	"sort"
-
-	"github.com/hashicorp/terraform-config-inspect/tfconfig"
-
-	"github.com/getflytrap/flytrap/terraform"
 )
+
+// modulesJSON is what the CLI needs to know of the embedded Terraform
+// modules without running Terraform: each module's managed resource types
+// and its variables' defaults, as terraform-config-inspect reads them.
+// TestModuleSummary builds it from the modules and fails when this copy
+// is stale; `go test ./internal/deploy -run TestModuleSummary -update`
+// rewrites it. Reading the modules at run time linked the HCL parser and
+// go-cmp into every command, and their initialisers cost `flytrap dev`
+// about 1 MB of its idle memory (docs/benchmarks.md).
+//
+//go:embed modules.json
+var modulesJSON []byte
+
+// moduleSummary is one module's entry in modules.json.
+type moduleSummary struct {
+	Name string `json:"name"`
+	// Resources are the managed resource types, one per resource block,
+	// sorted.
+	Resources []string `json:"resources"`
+	// Defaults are the defaults of the variables that have one.
+	Defaults map[string]any `json:"defaults,omitempty"`
+}
+
+// moduleSummaries decodes modulesJSON.
+func moduleSummaries() ([]moduleSummary, error) {
+	var mods []moduleSummary
+	if err := json.Unmarshal(modulesJSON, &mods); err != nil {
+		return nil, fmt.Errorf("the embedded modules' summary: %w", err)
+	}
+	return mods, nil
+}
 
 // ModuleResources are the resource types one module declares.
 type ModuleResources struct {
@@ -16,25 +44,21 @@ type ModuleResources struct {
 	Types  []string `json:"types"`
 }
 
-// StaticResources reads the embedded modules and lists the managed
-// resource types each declares: what a dry run can say about the stack
-// without Terraform or a provider.
+// StaticResources lists the managed resource types each embedded module
+// declares: what a dry run can say about the stack without Terraform or a
+// provider.
 func StaticResources() ([]ModuleResources, error) {
-	entries, err := fs.ReadDir(terraform.Modules, "modules")
+	mods, err := moduleSummaries()
 	if err != nil {
 		return nil, err
 	}
 	var out []ModuleResources
-	for _, e := range entries {
-		mod, diags := tfconfig.LoadModuleFromFilesystem(tfconfig.WrapFS(terraform.Modules), "modules/"+e.Name())
-		if diags.HasErrors() {
-			return nil, fmt.Errorf("module %s: %w", e.Name(), diags.Err())
-		}
+	for _, mod := range mods {
 		seen := map[string]int{}
-		for _, r := range mod.ManagedResources {
-			seen[r.Type]++
+		for _, t := range mod.Resources {
+			seen[t]++
 		}
-		m := ModuleResources{Module: e.Name()}
+		m := ModuleResources{Module: mod.Name}
 		for t, n := range seen {
 			if n > 1 {
 				t = fmt.Sprintf("%s ×%d", t, n)
@@ -52,17 +76,23 @@ func StaticResources() ([]ModuleResources, error) {
 // does not set it). Reading it from the module keeps init's orderability
 // check on the version deploy will create.
 func DBEngineVersion() (string, error) {
-	mod, diags := tfconfig.LoadModuleFromFilesystem(tfconfig.WrapFS(terraform.Modules), "modules/database")
-	if diags.HasErrors() {
-		return "", fmt.Errorf("module database: %w", diags.Err())
+	mods, err := moduleSummaries()
+	if err != nil {
+		return "", err
 	}
-	v, ok := mod.Variables["engine_version"]
-	if !ok {
-		return "", fmt.Errorf("module database has no engine_version variable")
+	for _, mod := range mods {
+		if mod.Name != "database" {
+			continue
+		}
+		v, ok := mod.Defaults["engine_version"]
+		if !ok {
+			return "", fmt.Errorf("module database has no engine_version variable with a default")
+		}
+		s, ok := v.(string)
+		if !ok || s == "" {
+			return "", fmt.Errorf("module database: engine_version's default %v is not a version", v)
+		}
+		return s, nil
 	}
-	s, ok := v.Default.(string)
-	if !ok || s == "" {
-		return "", fmt.Errorf("module database: engine_version's default %v is not a version", v.Default)
-	}
-	return s, nil
+	return "", fmt.Errorf("no database module is embedded")
 }
