@@ -177,12 +177,18 @@ type fakeSource struct {
 	retried []int64
 	// ackCalls counts Ack calls, which acknowledge a batch at a time.
 	ackCalls int
+	// per, when positive, is the most messages a Receive returns, as
+	// the local queue's byte budget cuts a claim short.
+	per int
 }
 
 func (f *fakeSource) Receive(_ context.Context, max int) ([]Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := min(max, len(f.msgs))
+	if f.per > 0 {
+		n = min(n, f.per)
+	}
 	out := f.msgs[:n]
 	f.msgs = f.msgs[n:]
 	return out, nil

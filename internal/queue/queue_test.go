@@ -79,6 +79,7 @@ func runQueueTests(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"CloseFlushes", testCloseFlushes},
 		{"PendingCountedAtStart", testPendingCountedAtStart},
 		{"AckBatch", testAckBatch},
+		{"ReceiveByteBudget", testReceiveByteBudget},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -460,6 +461,47 @@ func TestSQLiteEnqueueSurvivesKill(t *testing.T) {
 	for i, m := range msgs[:acked+1] {
 		if string(m.Body) != strconv.Itoa(i) {
 			t.Fatalf("message %d has body %q", i, m.Body)
+		}
+	}
+}
+
+// testReceiveByteBudget: a claim stops before the message that would take
+// its bodies over Options.MaxReceiveBytes, but always takes one.
+func testReceiveByteBudget(t *testing.T, db *store.DB) {
+	tests := []struct {
+		budget int64 // 0: the default
+		sizes  []int
+		want   []int // messages per Receive, until the queue is empty
+	}{
+		{1000, []int{400, 400, 400, 1500, 10}, []int{2, 1, 1, 1}},
+		{1000, []int{500, 500, 1}, []int{2, 1}},
+		{0, []int{200 << 10, 200 << 10, 200 << 10}, []int{2, 1}},
+	}
+	for _, tt := range tests {
+		q := newLocal(t, db, Options{MaxReceiveBytes: tt.budget})
+		for i, n := range tt.sizes {
+			enqueue(t, q, strings.Repeat(string(rune('a'+i)), n))
+		}
+		var got []int
+		next := 0
+		for msgs := receive(t, q, 10); len(msgs) > 0; msgs = receive(t, q, 10) {
+			got = append(got, len(msgs))
+			for _, m := range msgs {
+				if len(m.Body) != tt.sizes[next] || m.Body[0] != byte('a'+next) {
+					t.Fatalf("budget %d: message %d has %d bytes of %q, want %d of %q", tt.budget, next, len(m.Body), m.Body[0], tt.sizes[next], string(rune('a'+next)))
+				}
+				next++
+			}
+			ids := make([]int64, len(msgs))
+			for i, m := range msgs {
+				ids[i] = m.ID
+			}
+			if err := q.AckBatch(ctx, ids); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("budget %d, bodies %v: claims of %v messages, want %v", tt.budget, tt.sizes, got, tt.want)
 		}
 	}
 }

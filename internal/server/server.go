@@ -152,6 +152,11 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		Count:     cfg.Workers,
 		Wake:      wake,
 	}
+	if db.Dialect() == store.DialectSQLite {
+		// One writer at a time: the other workers join only when the
+		// first falls behind (process.Workers.Backlog).
+		s.workers.Backlog = s.queue.Pending
+	}
 	mux := s.app.Mux()
 	mux.Handle("/api/", s.ingest)
 	// nosniff outermost, so ingest paths answered without the mux get it.

@@ -15,7 +15,9 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 func openDB(t *testing.T) *store.DB {
@@ -261,5 +263,50 @@ func TestIngestWithRepeatedSlashes(t *testing.T) {
 	}
 	if resp := do("GET", "//healthz", "", nil); resp.StatusCode/100 != 3 || resp.Header.Get("Location") != "/healthz" {
 		t.Errorf("GET //healthz: %d to %q, want the mux's redirect to /healthz", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestWorkersJoinOnlyBehindOnSQLite: on SQLite the workers beyond the first
+// claim only while the local queue's backlog is long (process.Workers.
+// Backlog), since every batch is saved under the one write lock; on
+// PostgreSQL they all claim.
+func TestWorkersJoinOnlyBehindOnSQLite(t *testing.T) {
+	tests := []struct {
+		name        string
+		open        func(t *testing.T) *store.DB
+		wantBacklog bool
+	}{
+		{"SQLite", openDB, true},
+		{"PostgreSQL", func(t *testing.T) *store.DB {
+			db, err := store.Open(context.Background(), pgtest.URL(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := tt.open(t)
+			if err := queue.Migrate(ctx, db); err != nil {
+				t.Fatal(err)
+			}
+			s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 2}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			t.Cleanup(func() { s.queue.Close() })
+			if got := s.workers.Backlog != nil; got != tt.wantBacklog {
+				t.Fatalf("workers wait for a backlog: %v, want %v", got, tt.wantBacklog)
+			}
+			if !tt.wantBacklog {
+				return
+			}
+			if err := s.queue.EnqueueBatch(ctx, [][]byte{[]byte("{}"), []byte("{}"), []byte("{}")}); err != nil {
+				t.Fatal(err)
+			}
+			if n := s.workers.Backlog(); n != 3 {
+				t.Errorf("Backlog() = %d after 3 enqueues, want the queue's 3 pending", n)
+			}
+		})
 	}
 }

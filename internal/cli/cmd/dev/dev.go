@@ -94,7 +94,7 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.StringVar(&opts.Addr, "addr", env("FLYTRAP_ADDR", "127.0.0.1:8080"), "address to listen on (port 0 picks a free port) [$FLYTRAP_ADDR]")
 	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "directory for the database and dev.json [$FLYTRAP_DATA_DIR]")
 	fl.StringVar(&opts.DatabaseURL, "database-url", env("FLYTRAP_DATABASE_URL", ""), "postgres://... to use PostgreSQL instead of SQLite in the data dir [$FLYTRAP_DATABASE_URL]")
-	fl.IntVar(&opts.Workers, "workers", 2, "processor goroutines")
+	fl.IntVar(&opts.Workers, "workers", 2, "processor goroutines; on SQLite all but one wait until more than 200 events are queued")
 	fl.Int64Var(&opts.MaxEventBytes, "max-event-size", 1<<20, "largest event accepted, in bytes after decompression")
 	fl.Int64Var(&opts.MaxBodyBytes, "max-body-size", 20<<20, "largest request body accepted, in bytes as sent")
 	fl.Int64Var(&opts.MaxInflightBytes, "max-inflight-bytes", ingest.DefaultMaxInflightBytes, "request body bytes all ingest requests may hold in memory at once before ingest answers 503 (at least --max-body-size)")

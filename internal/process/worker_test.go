@@ -1,0 +1,103 @@
+package process
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// overlapSaver records how many SaveBatch calls run at once; each takes a
+// few milliseconds, so goroutines that claim side by side overlap.
+type overlapSaver struct {
+	now, peak atomic.Int64
+}
+
+func (s *overlapSaver) SaveBatch(_ context.Context, reqs []store.SaveRequest, _ ...store.TxHook) ([]store.SaveResult, error) {
+	n := s.now.Add(1)
+	for {
+		p := s.peak.Load()
+		if n <= p || s.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	time.Sleep(3 * time.Millisecond)
+	s.now.Add(-1)
+	return make([]store.SaveResult, len(reqs)), nil
+}
+
+// queued returns a source holding n valid events.
+func queued(t *testing.T, n int) *fakeSource {
+	src := &fakeSource{}
+	for i := range n {
+		ev := event.Event{EventID: fmt.Sprintf("%032x", i+1), ProjectID: 1, Message: "m"}
+		src.msgs = append(src.msgs, Message{ID: int64(i + 1), Body: body(t, ev)})
+	}
+	return src
+}
+
+// runUntilSettled runs w until src has settled n messages, or fails the
+// test after a few seconds.
+func runUntilSettled(t *testing.T, w *Workers, src *fakeSource, n int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for src.settled() < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := src.settled(); got != n {
+		t.Fatalf("settled %d of %d messages in 5 s", got, n)
+	}
+}
+
+func TestWorkersHelpOnlyWhenBehind(t *testing.T) {
+	tests := []struct {
+		name    string
+		backlog int64 // with Batch 1, more than 2 is falling behind
+		// wantSide is whether saves ran side by side.
+		wantSide bool
+	}{
+		{"keeping up: only the first goroutine claims", 2, false},
+		{"behind: the others join", 3, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := queued(t, 40)
+			saver := &overlapSaver{}
+			w := &Workers{Processor: New(Config{Saver: saver}), Source: src, Count: 3, Batch: 1, Idle: time.Millisecond,
+				Backlog: func() int64 { return tt.backlog }}
+			runUntilSettled(t, w, src, 40)
+			if side := saver.peak.Load() > 1; side != tt.wantSide {
+				t.Errorf("at most %d saves at once with a backlog of %d; want side by side: %v", saver.peak.Load(), tt.backlog, tt.wantSide)
+			}
+		})
+	}
+}
+
+func TestWorkersWithoutBacklogAllClaim(t *testing.T) {
+	src := queued(t, 40)
+	saver := &overlapSaver{}
+	w := &Workers{Processor: New(Config{Saver: saver}), Source: src, Count: 3, Batch: 1, Idle: time.Millisecond}
+	runUntilSettled(t, w, src, 40)
+	if saver.peak.Load() < 2 {
+		t.Errorf("at most %d save at once; without Backlog every goroutine claims", saver.peak.Load())
+	}
+}
+
+// A claim cut short by the source (the local queue's byte budget) is not
+// a sign that the queue is empty: the worker claims again at once rather
+// than waiting for a wake-up that a finished load never sends.
+func TestWorkersDrainShortClaims(t *testing.T) {
+	src := queued(t, 30)
+	src.per = 2
+	w := &Workers{Processor: New(Config{Saver: &fakeSaver{}}), Source: src, Count: 1, Batch: 100, Idle: time.Hour}
+	runUntilSettled(t, w, src, 30)
+}
