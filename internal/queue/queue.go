@@ -31,13 +31,6 @@ const (
 	// DefaultMaxBatch is the most messages one commit holds unless a
 	// single EnqueueBatch brings more.
 	DefaultMaxBatch = 256
-	// DefaultMaxReceiveBytes bounds the bodies one Receive hands out.
-	// Its batch is saved in one transaction, which on SQLite holds the
-	// only write lock that ingest's commits wait for: one worker saving
-	// 100 events of 50 KB at a time took the accept p99 from 46-51 ms
-	// to 66-71 ms, and with this bound it stayed at 47-53 ms
-	// (docs/benchmarks.md); 100 events of 2 KB stay well under it.
-	DefaultMaxReceiveBytes = 512 << 10
 )
 
 // maxBatchBytes stops a batch from growing once its bodies take this much,
@@ -80,8 +73,8 @@ type Options struct {
 	// MaxBatch is the most messages a commit collects; 0 means
 	// DefaultMaxBatch.
 	MaxBatch int
-	// MaxReceiveBytes is the most body bytes one Receive returns, though
-	// never fewer than one message; 0 means DefaultMaxReceiveBytes.
+	// MaxReceiveBytes, when positive, is the most body bytes one Receive
+	// returns, though never fewer than one message.
 	MaxReceiveBytes int64
 	// Now is the clock (tests inject one).
 	Now func() time.Time
@@ -145,9 +138,6 @@ func NewLocal(db *store.DB, opts Options) *Local {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = DefaultMaxBatch
-	}
-	if opts.MaxReceiveBytes <= 0 {
-		opts.MaxReceiveBytes = DefaultMaxReceiveBytes
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -359,8 +349,8 @@ func (q *Local) insert(at int64, bodies []any) error {
 const MaxReceive = 1000
 
 // Receive claims up to max (at most MaxReceive) visible messages, oldest
-// first, whose bodies take at most Options.MaxReceiveBytes (the first one
-// whatever its size), and hides them for the visibility timeout. A message
+// first, whose bodies take at most Options.MaxReceiveBytes if set (the
+// first one whatever its size), and hides them for the visibility timeout. A message
 // whose last allowed delivery timed out goes to the dead-letter table
 // instead of being delivered again, so Receive may return fewer messages
 // than are visible.
@@ -401,7 +391,7 @@ func (q *Local) Receive(ctx context.Context, max int) ([]Message, error) {
 				expired = append(expired, id)
 				continue
 			}
-			if len(claim) > 0 && bytes+size > q.opts.MaxReceiveBytes {
+			if q.opts.MaxReceiveBytes > 0 && len(claim) > 0 && bytes+size > q.opts.MaxReceiveBytes {
 				break
 			}
 			claim = append(claim, id)

@@ -469,13 +469,13 @@ func TestSQLiteEnqueueSurvivesKill(t *testing.T) {
 // its bodies over Options.MaxReceiveBytes, but always takes one.
 func testReceiveByteBudget(t *testing.T, db *store.DB) {
 	tests := []struct {
-		budget int64 // 0: the default
+		budget int64
 		sizes  []int
 		want   []int // messages per Receive, until the queue is empty
 	}{
 		{1000, []int{400, 400, 400, 1500, 10}, []int{2, 1, 1, 1}},
 		{1000, []int{500, 500, 1}, []int{2, 1}},
-		{0, []int{200 << 10, 200 << 10, 200 << 10}, []int{2, 1}},
+		{0, []int{200 << 10, 200 << 10, 200 << 10}, []int{3}}, // no bound
 	}
 	for _, tt := range tests {
 		q := newLocal(t, db, Options{MaxReceiveBytes: tt.budget})

@@ -266,17 +266,19 @@ func TestIngestWithRepeatedSlashes(t *testing.T) {
 	}
 }
 
-// TestWorkersJoinOnlyBehindOnSQLite: on SQLite the workers beyond the first
-// claim only while the local queue's backlog is long (process.Workers.
-// Backlog), since every batch is saved under the one write lock; on
-// PostgreSQL they all claim.
-func TestWorkersJoinOnlyBehindOnSQLite(t *testing.T) {
+// TestSQLiteClaimsForOneWriter: on SQLite, where every batch is saved under
+// the one write lock, the workers beyond the first claim only while the
+// local queue's backlog is long (process.Workers.Backlog), and a claim
+// holds at most sqliteClaimBytes; on PostgreSQL all workers claim, as much
+// as a batch holds.
+func TestSQLiteClaimsForOneWriter(t *testing.T) {
 	tests := []struct {
 		name        string
 		open        func(t *testing.T) *store.DB
 		wantBacklog bool
+		wantClaimed int // of three 200 KiB messages
 	}{
-		{"SQLite", openDB, true},
+		{"SQLite", openDB, true, 2},
 		{"PostgreSQL", func(t *testing.T) *store.DB {
 			db, err := store.Open(context.Background(), pgtest.URL(t))
 			if err != nil {
@@ -284,7 +286,7 @@ func TestWorkersJoinOnlyBehindOnSQLite(t *testing.T) {
 			}
 			t.Cleanup(func() { db.Close() })
 			return db
-		}, false},
+		}, false, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,14 +300,21 @@ func TestWorkersJoinOnlyBehindOnSQLite(t *testing.T) {
 			if got := s.workers.Backlog != nil; got != tt.wantBacklog {
 				t.Fatalf("workers wait for a backlog: %v, want %v", got, tt.wantBacklog)
 			}
-			if !tt.wantBacklog {
-				return
-			}
-			if err := s.queue.EnqueueBatch(ctx, [][]byte{[]byte("{}"), []byte("{}"), []byte("{}")}); err != nil {
+			big := make([]byte, 200<<10)
+			if err := s.queue.EnqueueBatch(ctx, [][]byte{big, big, big}); err != nil {
 				t.Fatal(err)
 			}
-			if n := s.workers.Backlog(); n != 3 {
-				t.Errorf("Backlog() = %d after 3 enqueues, want the queue's 3 pending", n)
+			if tt.wantBacklog {
+				if n := s.workers.Backlog(); n != 3 {
+					t.Errorf("Backlog() = %d after 3 enqueues, want the queue's 3 pending", n)
+				}
+			}
+			msgs, err := s.queue.Receive(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) != tt.wantClaimed {
+				t.Errorf("claimed %d of three 200 KiB messages, want %d", len(msgs), tt.wantClaimed)
 			}
 		})
 	}
