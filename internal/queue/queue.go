@@ -350,10 +350,10 @@ const MaxReceive = 1000
 
 // Receive claims up to max (at most MaxReceive) visible messages, oldest
 // first, whose bodies take at most Options.MaxReceiveBytes if set (the
-// first one whatever its size), and hides them for the visibility timeout. A message
-// whose last allowed delivery timed out goes to the dead-letter table
-// instead of being delivered again, so Receive may return fewer messages
-// than are visible.
+// first one whatever its size), and hides them for the visibility
+// timeout. A message whose last allowed delivery timed out goes to the
+// dead-letter table instead of being delivered again, so Receive may
+// return fewer messages than are visible.
 func (q *Local) Receive(ctx context.Context, max int) ([]Message, error) {
 	if max <= 0 {
 		return nil, fmt.Errorf("queue: receive: max must be positive, not %d", max)
