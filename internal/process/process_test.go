@@ -223,15 +223,7 @@ func TestWorkersAckAndRetry(t *testing.T) {
 	}
 	src.msgs = append(src.msgs, Message{ID: 99, Body: []byte("garbage")})
 	w := &Workers{Processor: New(Config{Saver: &fakeSaver{}}), Source: src, Count: 3, Batch: 4, Idle: 5 * time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for src.settled() < 26 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	<-done
+	runUntilSettled(t, w, src, 26)
 	if len(src.acked) != 25 || len(src.retried) != 1 || src.retried[0] != 99 {
 		t.Errorf("acked %d, retried %v", len(src.acked), src.retried)
 	}
@@ -245,14 +237,7 @@ func TestWorkersAckAndRetry(t *testing.T) {
 func TestWorkersRetryOnStoreFailure(t *testing.T) {
 	src := &fakeSource{msgs: []Message{{ID: 1, Body: body(t, event.Event{EventID: "0123456789abcdef0123456789abcdef", ProjectID: 1})}}}
 	w := &Workers{Processor: New(Config{Saver: &fakeSaver{err: errors.New("database is locked")}}), Source: src, Count: 1, Idle: time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	for src.settled() < 1 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	<-done
+	runUntilSettled(t, w, src, 1)
 	if len(src.acked) != 0 || len(src.retried) != 1 {
 		t.Errorf("a failed save was acked (%v) instead of retried (%v)", src.acked, src.retried)
 	}

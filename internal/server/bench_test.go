@@ -65,28 +65,28 @@ func BenchmarkProcessQueue(b *testing.B) {
 	}
 }
 
-// openBenchDB opens a new database of dialect with the store's and the
-// queue's schemas, closed when b ends.
-func openBenchDB(b *testing.B, dialect string) *store.DB {
+// openPipelineDB opens a new database of dialect with the store's and the
+// queue's schemas, closed when tb ends.
+func openPipelineDB(tb testing.TB, dialect string) *store.DB {
 	ctx := context.Background()
-	dsn := filepath.Join(b.TempDir(), "bench.db")
+	dsn := filepath.Join(tb.TempDir(), "pipeline.db")
 	if dialect == store.DialectPostgres {
-		dsn = pgtest.URL(b)
+		dsn = pgtest.URL(tb)
 	}
 	db, err := store.Open(ctx, dsn)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { db.Close() })
+	tb.Cleanup(func() { db.Close() })
 	if err := queue.Migrate(ctx, db); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return db
 }
 
 func benchProcessQueue(b *testing.B, dialect string, size int) {
 	ctx := context.Background()
-	db := openBenchDB(b, dialect)
+	db := openPipelineDB(b, dialect)
 	p, err := db.CreateProject(ctx, "bench")
 	if err != nil {
 		b.Fatal(err)

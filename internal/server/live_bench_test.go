@@ -40,7 +40,7 @@ func BenchmarkLiveLatency(b *testing.B) {
 func benchLiveLatency(b *testing.B, dialect string) {
 	const liveRate = 500
 	ctx := context.Background()
-	db := openBenchDB(b, dialect)
+	db := openPipelineDB(b, dialect)
 	boot, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
 	if err != nil {
 		b.Fatal(err)

@@ -113,7 +113,9 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	// after a restart, and a redelivery is harmless (idempotent).
 	qopts := queueOptions
 	qopts.Consumer = cfg.Processing // nil: the main pool
-	if db.Dialect() == store.DialectSQLite {
+	// SQLite saves every batch under its one write lock.
+	oneWriter := db.Dialect() == store.DialectSQLite
+	if oneWriter {
 		qopts.MaxReceiveBytes = sqliteClaimBytes
 	}
 	s.queue = queue.NewLocal(db, qopts)
@@ -164,9 +166,9 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		Count:     cfg.Workers,
 		Wake:      wake,
 	}
-	if db.Dialect() == store.DialectSQLite {
-		// One writer at a time: the other workers join only when the
-		// first falls behind (process.Workers.Backlog).
+	if oneWriter {
+		// The other workers join only when the first falls behind
+		// (process.Workers.Backlog).
 		s.workers.Backlog = s.queue.Pending
 	}
 	mux := s.app.Mux()

@@ -15,9 +15,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/ingest"
-	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/store"
-	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 func openDB(t *testing.T) *store.DB {
@@ -273,28 +271,17 @@ func TestIngestWithRepeatedSlashes(t *testing.T) {
 // as a batch holds.
 func TestSQLiteClaimsForOneWriter(t *testing.T) {
 	tests := []struct {
-		name        string
-		open        func(t *testing.T) *store.DB
+		dialect     string
 		wantBacklog bool
 		wantClaimed int // of three 200 KiB messages
 	}{
-		{"SQLite", openDB, true, 2},
-		{"PostgreSQL", func(t *testing.T) *store.DB {
-			db, err := store.Open(context.Background(), pgtest.URL(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		}, false, 3},
+		{store.DialectSQLite, true, 2},
+		{store.DialectPostgres, false, 3},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.dialect, func(t *testing.T) {
 			ctx := context.Background()
-			db := tt.open(t)
-			if err := queue.Migrate(ctx, db); err != nil {
-				t.Fatal(err)
-			}
+			db := openPipelineDB(t, tt.dialect)
 			s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 2}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			t.Cleanup(func() { s.queue.Close() })
 			if got := s.workers.Backlog != nil; got != tt.wantBacklog {
