@@ -2,7 +2,6 @@ package process
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -139,7 +138,10 @@ func (w *Workers) loop(ctx context.Context) {
 // context that outlives a shutdown; false when there were none.
 func (w *Workers) claim(ctx, work context.Context, batch int) bool {
 	msgs, err := w.Source.Receive(ctx, batch)
-	if err != nil && !errors.Is(err, context.Canceled) {
+	// A shutdown that lands inside a claim fails it with whatever the
+	// queue's driver makes of the cancel (database/sql: "transaction has
+	// already been committed or rolled back"), which is no failure.
+	if err != nil && ctx.Err() == nil {
 		w.log().Error("queue receive failed", "err", err)
 	}
 	if len(msgs) == 0 {

@@ -1,8 +1,13 @@
 package process
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -100,4 +105,58 @@ func TestWorkersDrainShortClaims(t *testing.T) {
 	src.per = 2
 	w := &Workers{Processor: New(Config{Saver: &fakeSaver{}}), Source: src, Count: 1, Batch: 100, Idle: time.Hour}
 	runUntilSettled(t, w, src, 30)
+}
+
+// failingSource fails every Receive with err; with no err, it waits for
+// the worker to stop and then fails as database/sql does when a shutdown
+// cancels a claim's transaction halfway.
+type failingSource struct {
+	fakeSource
+	err error
+}
+
+func (f *failingSource) Receive(ctx context.Context, _ int) ([]Message, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	<-ctx.Done()
+	return nil, fmt.Errorf("queue: receive: %w", sql.ErrTxDone)
+}
+
+// TestWorkersLogReceiveFailuresNotShutdown: a claim that fails while the
+// workers run is an error worth a log line; one that fails because the
+// workers are stopping is not, whatever error the queue returns for it.
+func TestWorkersLogReceiveFailuresNotShutdown(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		err     error
+		wantLog bool
+	}{
+		{"running", errors.New("disk I/O error"), true},
+		{"stopping", nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			w := &Workers{
+				Processor: New(Config{Saver: &overlapSaver{}}),
+				Source:    &failingSource{err: tt.err},
+				Idle:      time.Millisecond,
+				Log:       slog.New(slog.NewTextHandler(&logs, nil)),
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { w.Run(ctx); close(done) }()
+			time.Sleep(20 * time.Millisecond)
+			cancel()
+			<-done
+			running := strings.Count(logs.String(), "disk I/O error")
+			stopping := strings.Count(logs.String(), "transaction has already been committed")
+			if tt.wantLog && running == 0 {
+				t.Errorf("a failing claim was not logged:\n%s", logs.String())
+			}
+			if stopping > 0 {
+				t.Errorf("a claim cut short by the shutdown was logged as a failure:\n%s", logs.String())
+			}
+		})
+	}
 }
