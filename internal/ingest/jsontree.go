@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -61,14 +62,17 @@ func readTree(dec *jsontext.Decoder, tok jsontext.Token) (any, error) {
 	case '{':
 		m := make(map[string]any)
 		for {
-			k, err := dec.ReadToken()
+			if dec.PeekKind() == '}' {
+				if _, err := dec.ReadToken(); err != nil {
+					return nil, err
+				}
+				return m, nil
+			}
+			k, err := dec.ReadValue()
 			if err != nil {
 				return nil, err
 			}
-			if k.Kind() == '}' {
-				return m, nil
-			}
-			name := k.String() // before the next read voids k
+			name := memberName(k) // before the next read voids k
 			vt, err := dec.ReadToken()
 			if err != nil {
 				return nil, err
@@ -105,3 +109,48 @@ func readTree(dec *jsontext.Decoder, tok jsontext.Token) (any, error) {
 		return nil, nil
 	}
 }
+
+// memberName is the name a quoted member name k spells. The names of the
+// Sentry protocol come from one table instead of a new string each: an
+// event repeats them in every breadcrumb and frame, and they were a third
+// of the tree's allocations.
+func memberName(k jsontext.Value) string {
+	inner := k[1 : len(k)-1]
+	if name, ok := protocolNames[string(inner)]; ok {
+		return name
+	}
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner)
+	}
+	// An escape or invalid UTF-8 (which becomes U+FFFD, as encoding/json
+	// reads it); the error only reports that replacement.
+	b, _ := jsontext.AppendUnquote(nil, k)
+	return string(b)
+}
+
+// protocolNames maps each member name that Sentry events repeat (in
+// breadcrumbs, frames, exceptions, threads, contexts and requests) to
+// itself.
+var protocolNames = func() map[string]string {
+	names := []string{
+		"event_id", "timestamp", "start_timestamp", "platform", "level", "logger", "message",
+		"formatted", "params", "transaction", "release", "dist", "environment", "server_name",
+		"fingerprint", "tags", "user", "exception", "values", "breadcrumbs", "request",
+		"contexts", "extra", "sdk", "name", "version", "integrations", "packages",
+		"type", "value", "module", "mechanism", "handled", "synthetic", "stacktrace", "frames",
+		"thread_id", "threads", "id", "crashed", "current", "main",
+		"filename", "abs_path", "function", "raw_function", "package", "lineno", "colno",
+		"in_app", "context_line", "pre_context", "post_context", "vars", "debug_id",
+		"instruction_addr", "symbol_addr", "image_addr", "addr_mode", "symbol", "trust",
+		"category", "data", "url", "method", "status_code", "reason", "from", "to",
+		"headers", "query_string", "cookies", "env", "ip_address", "email", "username",
+		"geo", "os", "runtime", "browser", "device", "app", "trace", "trace_id", "span_id",
+		"parent_span_id", "op", "status", "description", "culture", "cloud_resource",
+		"build", "kernel_version", "family", "model", "arch",
+	}
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		m[n] = n
+	}
+	return m
+}()

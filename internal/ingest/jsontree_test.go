@@ -86,6 +86,8 @@ func FuzzParseJSONObject(f *testing.F) {
 		`{"a":1,"a":2}`, `{"s":"\ud800"}`, `{"s":"\udc00\ud800x"}`, "{\"s\":\"\xff\xfe\"}", "{\"\xc3\":1}",
 		`{"n":-0.0e+10,"big":123456789012345678901234567890}`, `{"a":[[[{}]]],"b":[]}`, `{} {}`, `{}x`, `[]`, `"s"`,
 		`{"a":tru}`, `{"a":01}`, `{"a":"\u0000"}`, "{\"a\":\"\t\"}", ` {"a" : [ 1 , 2 ] } `, `{"a":1,}`, `{"é":"\u00e9"}`,
+		// Protocol names spelled with escapes, invalid UTF-8 or a prefix.
+		`{"time\u0073tamp":1,"timestamp":2}`, "{\"level\xff\":1,\"level\":2}", `{"levels":1,"leve":2,"":3}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -224,7 +223,7 @@ func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event)
 	bodies := make([][]byte, len(events))
 	size := 0
 	for i, ev := range events {
-		body, err := json.Marshal(ev)
+		body, err := event.Marshal(ev)
 		if err != nil {
 			// The decoder only produces encodable values; this is a
 			// bug, reported like one.

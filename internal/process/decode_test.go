@@ -1,6 +1,7 @@
 package process
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -14,7 +15,8 @@ import (
 // FuzzDecodeMatchesEncodingJSON holds the decode stage's JSON decoder to
 // encoding/json's results on any input: the same refusals, and the same
 // event from whatever both accept (invalid UTF-8, duplicate and differently
-// cased keys, nulls, numbers out of range, raw sections).
+// cased keys, nulls, numbers out of range, raw sections). It holds
+// event.Marshal to encoding/json's bytes for every event that decodes.
 func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 	yes := true
 	typical, err := json.Marshal(event.Event{
@@ -34,6 +36,7 @@ func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 	f.Add(typical)
 	f.Add([]byte(`{"event_id":"a","EVENT_ID":"b","project_id":1e2,"level":null,"contexts":{"k":"\xff\u00e9"},"request":{"headers":[["a"],["b","c","d"]]}}`))
 	f.Add([]byte(`{"exceptions":[{"frames":[{"lineno":99999999999999999999}]}],"timestamp":"2026-13-01T00:00:00Z"}`))
+	f.Add([]byte(`{"message":"<b>&amp;</b> \u2028","extra":{ "a" : [1, 2.50, "\u003c"] },"breadcrumbs":[{"timestamp":"2026-12-04T10:00:00.5+02:00"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var std, got event.Event
 		stdErr := json.Unmarshal(b, &std)
@@ -41,8 +44,18 @@ func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 		if (stdErr == nil) != (gotErr == nil) {
 			t.Fatalf("encoding/json: %v; decode stage: %v", stdErr, gotErr)
 		}
-		if stdErr == nil && !reflect.DeepEqual(std, got) {
+		if stdErr != nil {
+			return
+		}
+		if !reflect.DeepEqual(std, got) {
 			t.Fatalf("decoded differently:\nencoding/json %#v\ndecode stage  %#v", std, got)
+		}
+		// What decodes is what ingest queues and the store saves:
+		// event.Marshal must write encoding/json's bytes for it.
+		stdRaw, stdErr := json.Marshal(&std)
+		gotRaw, gotErr := event.Marshal(&std)
+		if (stdErr == nil) != (gotErr == nil) || !bytes.Equal(stdRaw, gotRaw) {
+			t.Fatalf("encoded differently:\nencoding/json %s (%v)\nevent.Marshal %s (%v)", stdRaw, stdErr, gotRaw, gotErr)
 		}
 	})
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -15,7 +14,7 @@ import (
 // counts, tags and fingerprint were derived when the event was saved and
 // stay. ErrNotFound when v may see no such event.
 func (d *DB) ReplaceEventPayload(ctx context.Context, v Viewer, issueID int64, ev *event.Event) error {
-	raw, err := json.Marshal(ev)
+	raw, err := event.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("store: replace event %s: %w", ev.EventID, err)
 	}

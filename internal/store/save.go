@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -231,7 +230,7 @@ func prepare(req SaveRequest) (saving, error) {
 	if stored.Level == "" {
 		stored.Level = level
 	}
-	raw, err := json.Marshal(&stored)
+	raw, err := event.Marshal(&stored)
 	if err != nil {
 		return saving{}, fmt.Errorf("store: save event %s: %w", ev.EventID, err)
 	}
