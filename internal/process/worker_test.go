@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,13 +110,17 @@ func TestWorkersDrainShortClaims(t *testing.T) {
 
 // failingSource fails every Receive with err; with no err, it waits for
 // the worker to stop and then fails as database/sql does when a shutdown
-// cancels a claim's transaction halfway.
+// cancels a claim's transaction halfway. entered is closed by the first
+// Receive.
 type failingSource struct {
 	fakeSource
-	err error
+	err     error
+	entered chan struct{}
+	once    sync.Once
 }
 
 func (f *failingSource) Receive(ctx context.Context, _ int) ([]Message, error) {
+	f.once.Do(func() { close(f.entered) })
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -137,16 +142,18 @@ func TestWorkersLogReceiveFailuresNotShutdown(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
+			src := &failingSource{err: tt.err, entered: make(chan struct{})}
 			w := &Workers{
 				Processor: New(Config{Saver: &overlapSaver{}}),
-				Source:    &failingSource{err: tt.err},
+				Source:    src,
 				Idle:      time.Millisecond,
 				Log:       slog.New(slog.NewTextHandler(&logs, nil)),
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { w.Run(ctx); close(done) }()
-			time.Sleep(20 * time.Millisecond)
+			<-src.entered // the shutdown must land inside a claim
+			time.Sleep(5 * time.Millisecond)
 			cancel()
 			<-done
 			running := strings.Count(logs.String(), "disk I/O error")
