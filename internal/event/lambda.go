@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -29,10 +30,9 @@ type Lambda struct {
 // Lambda returns the event's Lambda invocation data, or nil when no Lambda
 // integration sent any.
 func (e *Event) Lambda() *Lambda {
-	ctx := rawSection(e.Contexts, "aws.lambda")
-	logs := rawSection(e.Contexts, "aws.cloudwatch.logs")
+	ctx, logs := rawSections(e.Contexts, "aws.lambda", "aws.cloudwatch.logs")
 	if ctx == nil && logs == nil {
-		ctx, logs = rawSection(e.Extra, "lambda"), rawSection(e.Extra, "cloudwatch logs")
+		ctx, logs = rawSections(e.Extra, "lambda", "cloudwatch logs")
 	}
 	if ctx == nil && logs == nil {
 		return nil
@@ -55,18 +55,30 @@ func (e *Event) Lambda() *Lambda {
 	return l
 }
 
-// rawSection decodes one object-valued key of a raw JSON object; nil when
-// either is missing or not an object.
-func rawSection(raw json.RawMessage, key string) map[string]any {
-	if len(raw) == 0 {
-		return nil
+// rawSections decodes two object-valued keys of a raw JSON object; nil for
+// each that is missing or not an object. The processor asks this of every
+// event, and most come from no Lambda: raw that spells neither key, not
+// even with an escape, is not decoded at all.
+func rawSections(raw json.RawMessage, a, b string) (map[string]any, map[string]any) {
+	if len(raw) == 0 || !mayHoldKey(raw, a) && !mayHoldKey(raw, b) {
+		return nil, nil
 	}
 	var top map[string]json.RawMessage
 	if json.Unmarshal(raw, &top) != nil {
-		return nil
+		return nil, nil
 	}
+	return rawObject(top[a]), rawObject(top[b])
+}
+
+// mayHoldKey reports whether raw may have a member named key: it spells
+// "key" in quotes, or has an escape that could spell it another way.
+func mayHoldKey(raw json.RawMessage, key string) bool {
+	return bytes.IndexByte(raw, '\\') >= 0 || bytes.Contains(raw, []byte(`"`+key+`"`))
+}
+
+func rawObject(raw json.RawMessage) map[string]any {
 	var m map[string]any
-	if json.Unmarshal(top[key], &m) != nil {
+	if json.Unmarshal(raw, &m) != nil {
 		return nil
 	}
 	return m

@@ -41,6 +41,10 @@ func TestLambda(t *testing.T) {
 		{"objects are not names", `{"aws.lambda": {"function_name": {"x": 1}, "function_version": "2"}}`, "",
 			&Lambda{FunctionVersion: "2"}},
 		{"no lambda context", `{"os": {"name": "Linux"}}`, `{"x": 1}`, nil},
+		{"key spelled with escapes", `{"aws\u002elambda": {"function_name": "f"}, "os": {"name": "\u004cinux"}}`, "",
+			&Lambda{FunctionName: "f"}},
+		{"logs only, in extra", "", `{"cloudwatch logs": {"log_group": "/aws/lambda/f"}}`, &Lambda{LogGroup: "/aws/lambda/f"}},
+		{"key inside a value", `{"os": {"name": "\"aws.lambda\""}, "trace": {"aws.lambda": {"function_name": "f"}}}`, "", nil},
 		{"context not an object", `{"aws.lambda": "checkout-api"}`, "", nil},
 		{"empty context", `{"aws.lambda": {}}`, "", nil},
 		{"nothing", "", "", nil},
@@ -100,6 +104,31 @@ func TestLambdaTimeout(t *testing.T) {
 			}
 			if got := tt.ev.Title(); got != tt.title {
 				t.Errorf("Title() = %q, want %q", got, tt.title)
+			}
+		})
+	}
+}
+
+// BenchmarkLambda reads the Lambda data of an event from no Lambda (a
+// browser's contexts and extra), which the processor does for every
+// event, and of one from the Node integration.
+func BenchmarkLambda(b *testing.B) {
+	for _, c := range []struct {
+		name            string
+		contexts, extra string
+	}{
+		{"browser", `{"browser":{"name":"Chrome","version":"130.0.0"},"os":{"name":"Windows","version":"10"},` +
+			`"trace":{"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0123456789abcdef"}}`, `{"cart_items":3,"ab_test":"b"}`},
+		{"node lambda", nodeLambdaContexts, ""},
+	} {
+		ev := Event{Contexts: json.RawMessage(c.contexts)}
+		if c.extra != "" {
+			ev.Extra = json.RawMessage(c.extra)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ev.Lambda()
 			}
 		})
 	}
