@@ -92,6 +92,9 @@ func (m *matcher) classifyNew(key string) class {
 			return sensitive
 		}
 	}
+	if !m.holdsWord(n) {
+		return plain
+	}
 	for _, w := range words(key) {
 		if m.words[w] {
 			return sensitive
@@ -100,9 +103,25 @@ func (m *matcher) classifyNew(key string) class {
 	return plain
 }
 
+// holdsWord reports whether the normalized key n contains one of the
+// sensitive words. A word of a key is a run of its letters and digits, and
+// so also a substring of n: a key whose n holds none is not split into
+// words, which most keys were, at an allocation per word.
+func (m *matcher) holdsWord(n string) bool {
+	for w := range m.words {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // normalize lowercases a key and drops everything but letters and digits,
 // so "API-Key", "api_key" and "apiKey" compare equal.
 func normalize(key string) string {
+	if isNormal(key) {
+		return key
+	}
 	var b strings.Builder
 	for _, r := range key {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
@@ -110,6 +129,17 @@ func normalize(key string) string {
 		}
 	}
 	return b.String()
+}
+
+// isNormal reports whether key is all lowercase ASCII letters and digits,
+// as most keys are ("url", "method", "version"): its own normal form.
+func isNormal(key string) bool {
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // words splits a key into lowercase words at punctuation and at lower-to-

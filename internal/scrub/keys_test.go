@@ -1,0 +1,67 @@
+package scrub
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestClassify(t *testing.T) {
+	m := newMatcher(Config{})
+	for _, tt := range []struct {
+		key  string
+		want class
+	}{
+		{"url", plain},
+		{"status_code", plain},
+		{"User-Agent", plain},
+		{"password", sensitive},
+		{"X-Api-Key", sensitive},
+		{"csrftoken", sensitive},
+		{"ssn", sensitive},
+		{"user_ssn", sensitive},
+		{"userSSN_hash", sensitive},
+		{"cardCvv", sensitive},
+		{"Card", sensitive},
+		{"classname", plain}, // "ssn" inside a word
+		{"discard", plain},   // "card" inside a word
+		{"Set-Cookie", cookies},
+		{"", plain},
+		{"Ünïcode", plain},
+	} {
+		if got := m.classify(tt.key); got != tt.want {
+			t.Errorf("classify(%q) = %d, want %d", tt.key, got, tt.want)
+		}
+	}
+}
+
+// FuzzWordsInNormal holds the premise of holdsWord: every word of a key is
+// a substring of its normal form, so a normal form without a sensitive
+// word needs no split.
+func FuzzWordsInNormal(f *testing.F) {
+	for _, s := range []string{"userSSN_hash", "X-Api-Key", "ÀbcDÉf", "a1B2", "ǅungla", "İstanbul", "ꞫǈΣσς"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		n := normalize(key)
+		for _, w := range words(key) {
+			if !strings.Contains(n, w) {
+				t.Fatalf("word %q of %q is not in its normal form %q", w, key, n)
+			}
+		}
+	})
+}
+
+// BenchmarkClassify classifies the distinct keys of a typical browser
+// event with a new matcher, as scrubbing each event does.
+func BenchmarkClassify(b *testing.B) {
+	keys := []string{"browser", "name", "version", "os", "trace", "trace_id", "span_id", "op", "status",
+		"device", "family", "model", "url", "method", "status_code", "User-Agent", "Accept-Language",
+		"Referer", "cart_items", "ab_test", "release_channel", "component", "data", "category"}
+	b.ReportAllocs()
+	for b.Loop() {
+		m := newMatcher(Config{})
+		for _, k := range keys {
+			m.classify(k)
+		}
+	}
+}
