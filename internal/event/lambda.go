@@ -60,7 +60,7 @@ func (e *Event) Lambda() *Lambda {
 // event, and most come from no Lambda: raw that spells neither key, not
 // even with an escape, is not decoded at all.
 func rawSections(raw json.RawMessage, a, b string) (map[string]any, map[string]any) {
-	if len(raw) == 0 || !mayHoldKey(raw, a) && !mayHoldKey(raw, b) {
+	if len(raw) == 0 || !mayHoldKeys(raw, a, b) {
 		return nil, nil
 	}
 	var top map[string]json.RawMessage
@@ -70,10 +70,11 @@ func rawSections(raw json.RawMessage, a, b string) (map[string]any, map[string]a
 	return rawObject(top[a]), rawObject(top[b])
 }
 
-// mayHoldKey reports whether raw may have a member named key: it spells
-// "key" in quotes, or has an escape that could spell it another way.
-func mayHoldKey(raw json.RawMessage, key string) bool {
-	return bytes.IndexByte(raw, '\\') >= 0 || bytes.Contains(raw, []byte(`"`+key+`"`))
+// mayHoldKeys reports whether raw may have a member named a or b: it has
+// an escape that could spell either, or spells one in quotes.
+func mayHoldKeys(raw json.RawMessage, a, b string) bool {
+	return bytes.IndexByte(raw, '\\') >= 0 ||
+		bytes.Contains(raw, []byte(`"`+a+`"`)) || bytes.Contains(raw, []byte(`"`+b+`"`))
 }
 
 func rawObject(raw json.RawMessage) map[string]any {
