@@ -84,15 +84,23 @@ func TestOpenDSN(t *testing.T) {
 func TestSQLiteSettings(t *testing.T) {
 	db := openSQLiteTest(t)
 	ctx := context.Background()
-	for pragma, want := range map[string]string{
-		"journal_mode": "wal",
-		"synchronous":  "2", // FULL
-		"foreign_keys": "1",
-		"busy_timeout": "10000",
-	} {
-		var got string
-		if err := db.SQL().QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil || got != want {
-			t.Errorf("PRAGMA %s = %q, %v; want %q", pragma, got, err, want)
+	processing, err := db.Pool(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer processing.Close()
+	for name, pool := range map[string]*sql.DB{"main pool": db.SQL(), "another pool": processing.SQL()} {
+		for pragma, want := range map[string]string{
+			"journal_mode": "wal",
+			"synchronous":  "2", // FULL
+			"foreign_keys": "1",
+			"busy_timeout": "10000",
+			"temp_store":   "2", // MEMORY: statement journals without temporary files
+		} {
+			var got string
+			if err := pool.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil || got != want {
+				t.Errorf("%s: PRAGMA %s = %q, %v; want %q", name, pragma, got, err, want)
+			}
 		}
 	}
 
