@@ -72,14 +72,58 @@ func (d *decoder) note(format string, args ...any) {
 	}
 }
 
-func (d *decoder) wrongType(path, want string, v any) {
+// where names a member of the event in notes, as
+// "exception.values[0].stacktrace.frames[3].lineno". Decoding names every
+// field of every frame and breadcrumb, and only a note reads the name, so
+// it is put together only then: building each one up front was 3.5% of the
+// server's CPU under load (docs/benchmarks.md).
+type where struct {
+	base string
+	idx  int    // 1 + the index that follows base; 0 for none
+	leaf string // a member name that follows, such as ".type"
+}
+
+// at names the member name, such as "user" or "sdk.name".
+func at(name string) where { return where{base: name} }
+
+// String returns the name.
+func (w where) String() string {
+	if w.idx == 0 {
+		return w.base + w.leaf
+	}
+	return w.base + "[" + strconv.Itoa(w.idx-1) + "]" + w.leaf
+}
+
+// field names member name (".type") of w. Only a field of a field puts a
+// name together.
+func (w where) field(name string) where {
+	if w.leaf != "" {
+		return where{base: w.String(), leaf: name}
+	}
+	w.leaf = name
+	return w
+}
+
+// list fixes w's name once, so that naming its items puts nothing together.
+func (w where) list() where { return where{base: w.String()} }
+
+// item names entry i of the list w names; call it on a list().
+func (w where) item(i int) where {
+	if w.idx != 0 || w.leaf != "" {
+		w = w.list()
+	}
+	w.idx = i + 1
+	return w
+}
+
+func (d *decoder) wrongType(path where, want string, v any) {
 	d.note("dropped %s: expected %s, got %s", path, want, jsonKind(v))
 }
 
 // str reads a string field. Numbers and booleans are taken as their JSON
 // text, because SDKs send numeric IDs, releases and tag values; objects and
 // arrays are dropped.
-func (d *decoder) str(path string, v any, limit int) string {
+func (d *decoder) str(path where, v any, limit int) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
@@ -104,7 +148,7 @@ func anyText(v any, limit int) string {
 	return clamp(compactJSON(v), limit)
 }
 
-func (d *decoder) object(path string, v any) map[string]any {
+func (d *decoder) object(path where, v any) map[string]any {
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -118,7 +162,7 @@ func (d *decoder) object(path string, v any) map[string]any {
 
 // values reads a list that SDKs send either bare or wrapped as
 // {"values": [...]} (exceptions, breadcrumbs, threads).
-func (d *decoder) values(path string, v any) []any {
+func (d *decoder) values(path where, v any) []any {
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -126,14 +170,14 @@ func (d *decoder) values(path string, v any) []any {
 		return x
 	case map[string]any:
 		if inner, ok := x["values"]; ok {
-			return d.list(path+".values", inner)
+			return d.list(path.field(".values"), inner)
 		}
 	}
 	d.wrongType(path, "a list", v)
 	return nil
 }
 
-func (d *decoder) list(path string, v any) []any {
+func (d *decoder) list(path where, v any) []any {
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -147,7 +191,7 @@ func (d *decoder) list(path string, v any) []any {
 
 // boolPtr reads a boolean; "true"/"false" strings are accepted because
 // some SDKs stringify everything.
-func (d *decoder) boolPtr(path string, v any) *bool {
+func (d *decoder) boolPtr(path where, v any) *bool {
 	var b bool
 	switch x := v.(type) {
 	case nil:
@@ -171,7 +215,7 @@ func (d *decoder) boolPtr(path string, v any) *bool {
 // lineNumber reads a 1-based line or column number sent as a number, a
 // float or a numeric string. Zero and negative values (Unity sends -1) mean
 // unknown.
-func (d *decoder) lineNumber(path string, v any) int {
+func (d *decoder) lineNumber(path where, v any) int {
 	var s string
 	switch x := v.(type) {
 	case nil:
@@ -197,7 +241,7 @@ func (d *decoder) lineNumber(path string, v any) int {
 
 // rawObject keeps an object as JSON (contexts, extra, data bags). Empty
 // objects are dropped as noise, oversized ones with a note.
-func (d *decoder) rawObject(path string, v any) json.RawMessage {
+func (d *decoder) rawObject(path where, v any) json.RawMessage {
 	m := d.object(path, v)
 	if len(m) == 0 {
 		return nil
@@ -206,7 +250,7 @@ func (d *decoder) rawObject(path string, v any) json.RawMessage {
 }
 
 // raw keeps any JSON value, within maxRawJSON.
-func (d *decoder) raw(path string, v any) json.RawMessage {
+func (d *decoder) raw(path where, v any) json.RawMessage {
 	if v == nil {
 		return nil
 	}
@@ -275,7 +319,7 @@ func newEventID() string {
 // a well-formed ID to deduplicate deliveries.
 func (d *decoder) eventID(v any, fallback string) string {
 	if v != nil {
-		s := d.str("event_id", v, 64)
+		s := d.str(at("event_id"), v, 64)
 		if id, ok := normalizeEventID(s); ok {
 			return id
 		}
@@ -386,7 +430,7 @@ func (d *decoder) hashIP(ip string) string {
 
 // level maps Sentry's level names, their aliases and Python logging's
 // numeric levels; anything else is an error, the protocol's default.
-func (d *decoder) level(path string, v any, fallback string) string {
+func (d *decoder) level(path where, v any, fallback string) string {
 	switch x := v.(type) {
 	case nil:
 		return fallback

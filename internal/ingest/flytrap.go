@@ -42,7 +42,7 @@ func (d *decoder) decodeFlytrap(kind flytrapKind, body []byte) (*event.Event, in
 	if !ok {
 		return nil, 0, fmt.Errorf("data.project_id must be the project's numeric ID, e.g. \"42\" (see the project's SDK settings); got %s", clamp(compactJSON(data["project_id"]), 64))
 	}
-	handled := d.boolPtr("data.handled", data["handled"])
+	handled := d.boolPtr(at("data.handled"), data["handled"])
 	ex := event.Exception{Mechanism: &event.Mechanism{Handled: handled}}
 	switch kind {
 	case flytrapError:
@@ -50,14 +50,14 @@ func (d *decoder) decodeFlytrap(kind flytrapKind, body []byte) (*event.Event, in
 		if !ok {
 			return nil, 0, errors.New("data.error must be an object with name, message and stack")
 		}
-		ex.Type = d.str("data.error.name", e["name"], maxName)
+		ex.Type = d.str(at("data.error.name"), e["name"], maxName)
 		if ex.Type == "" {
 			// Whatever reached /api/errors was thrown; JavaScript's
 			// base class is the honest default.
 			ex.Type = "Error"
 		}
-		ex.Value = d.str("data.error.message", e["message"], maxMessage)
-		ex.RawStack = d.str("data.error.stack", e["stack"], maxStack)
+		ex.Value = d.str(at("data.error.message"), e["message"], maxMessage)
+		ex.RawStack = d.str(at("data.error.stack"), e["stack"], maxStack)
 		ex.CodeContexts = d.codeContexts(data["codeContexts"])
 		ex.Mechanism.Type = "onerror"
 	case flytrapRejection:
@@ -80,16 +80,16 @@ func (d *decoder) decodeFlytrap(kind flytrapKind, body []byte) (*event.Event, in
 		ev.Handled = &h
 	}
 	for _, k := range []string{"os", "browser", "runtime"} {
-		if v := d.str("data."+k, data[k], maxTag); v != "" {
+		if v := d.str(at("data."+k), data[k], maxTag); v != "" {
 			ev.Tags = append(ev.Tags, event.Tag{Key: k, Value: v})
 		}
 	}
-	method := strings.ToUpper(d.str("data.method", data["method"], 32))
-	path := d.str("data.path", data["path"], maxPath)
+	method := strings.ToUpper(d.str(at("data.method"), data["method"], 32))
+	path := d.str(at("data.path"), data["path"], maxPath)
 	if method != "" || path != "" {
 		ev.Request = &event.Request{Method: method, URL: path}
 	}
-	if h := d.hashIP(firstForwardedIP(d.str("data.ip", data["ip"], maxName))); h != "" {
+	if h := d.hashIP(firstForwardedIP(d.str(at("data.ip"), data["ip"], maxName))); h != "" {
 		ev.User = &event.User{IPHash: h}
 	}
 	ev.Notes = d.notes
@@ -120,26 +120,27 @@ func rejectionValue(data map[string]any) string {
 
 // codeContexts reads the source snippets the SDKs send per stack location.
 func (d *decoder) codeContexts(v any) []event.CodeContext {
-	items := d.list("data.codeContexts", v)
+	items := d.list(at("data.codeContexts"), v)
 	if len(items) > maxFrames {
 		d.note("kept the first %d of %d code contexts", maxFrames, len(items))
 		items = items[:maxFrames]
 	}
 	var out []event.CodeContext
+	list := at("data.codeContexts")
 	for i, it := range items {
-		p := fmt.Sprintf("data.codeContexts[%d]", i)
+		p := list.item(i)
 		m := d.object(p, it)
 		if m == nil {
 			continue
 		}
 		c := event.CodeContext{
-			File:   d.str(p+".file", m["file"], maxPath),
-			Line:   d.lineNumber(p+".line", m["line"]),
-			Column: d.lineNumber(p+".column", m["column"]),
+			File:   d.str(p.field(".file"), m["file"], maxPath),
+			Line:   d.lineNumber(p.field(".line"), m["line"]),
+			Column: d.lineNumber(p.field(".column"), m["column"]),
 			// Unlimited here: the body is already bounded, and cutting
 			// the encoded text would break its JSON; sourceText bounds
 			// the decoded lines.
-			Context: sourceText(d.str(p+".context", m["context"], math.MaxInt)),
+			Context: sourceText(d.str(p.field(".context"), m["context"], math.MaxInt)),
 		}
 		if c != (event.CodeContext{}) {
 			out = append(out, c)

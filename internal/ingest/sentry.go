@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -27,27 +26,27 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		Source:      event.SourceSentry,
 		Timestamp:   d.timestamp(obj["timestamp"], drift),
 		Received:    d.received,
-		Platform:    d.str("platform", obj["platform"], maxName),
-		Level:       d.level("level", obj["level"], "error"),
-		Logger:      d.str("logger", obj["logger"], maxName),
+		Platform:    d.str(at("platform"), obj["platform"], maxName),
+		Level:       d.level(at("level"), obj["level"], "error"),
+		Logger:      d.str(at("logger"), obj["logger"], maxName),
 		Message:     d.message(obj),
-		Transaction: d.str("transaction", obj["transaction"], maxName),
-		Release:     d.str("release", obj["release"], maxName),
-		Dist:        d.str("dist", obj["dist"], maxName),
-		Environment: d.str("environment", obj["environment"], maxName),
-		ServerName:  d.str("server_name", obj["server_name"], maxName),
+		Transaction: d.str(at("transaction"), obj["transaction"], maxName),
+		Release:     d.str(at("release"), obj["release"], maxName),
+		Dist:        d.str(at("dist"), obj["dist"], maxName),
+		Environment: d.str(at("environment"), obj["environment"], maxName),
+		ServerName:  d.str(at("server_name"), obj["server_name"], maxName),
 		Fingerprint: d.fingerprint(obj["fingerprint"]),
 		Tags:        d.tags(obj["tags"]),
-		Contexts:    d.rawObject("contexts", obj["contexts"]),
-		Extra:       d.rawObject("extra", obj["extra"]),
+		Contexts:    d.rawObject(at("contexts"), obj["contexts"]),
+		Extra:       d.rawObject(at("extra"), obj["extra"]),
 		SDK:         d.sdk(obj["sdk"]),
 	}
 	name, v := legacy(obj, "user", "sentry.interfaces.User")
-	ev.User = d.user(name, v, d.inferIP(obj["sdk"]))
+	ev.User = d.user(at(name), v, d.inferIP(obj["sdk"]))
 	name, v = legacy(obj, "request", "sentry.interfaces.Http")
-	ev.Request = d.request(name, v)
+	ev.Request = d.request(at(name), v)
 	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
-	ev.Breadcrumbs = d.breadcrumbs(name, v, drift)
+	ev.Breadcrumbs = d.breadcrumbs(at(name), v, drift)
 	ev.Exceptions = d.exceptionsWithStacks(obj, debugIDs(obj["debug_meta"]))
 	ev.Handled = handled(ev.Exceptions)
 	ev.Notes = d.notes
@@ -74,14 +73,14 @@ func (d *decoder) message(obj map[string]any) string {
 		switch x := obj[name].(type) {
 		case nil:
 		case map[string]any:
-			if s := d.str(name+".formatted", x["formatted"], maxMessage); s != "" {
+			if s := d.str(at(name+".formatted"), x["formatted"], maxMessage); s != "" {
 				return s
 			}
-			if s := d.str(name+".message", x["message"], maxMessage); s != "" {
+			if s := d.str(at(name+".message"), x["message"], maxMessage); s != "" {
 				return s
 			}
 		default:
-			if s := d.str(name, x, maxMessage); s != "" {
+			if s := d.str(at(name), x, maxMessage); s != "" {
 				return s
 			}
 		}
@@ -92,7 +91,7 @@ func (d *decoder) message(obj map[string]any) string {
 // fingerprint reads the custom grouping key; non-string entries are
 // stringified rather than dropped so the key stays as specific as sent.
 func (d *decoder) fingerprint(v any) []string {
-	items := d.list("fingerprint", v)
+	items := d.list(at("fingerprint"), v)
 	if len(items) > maxFingerprint {
 		d.note("fingerprint cut to its first %d of %d entries", maxFingerprint, len(items))
 		items = items[:maxFingerprint]
@@ -156,14 +155,14 @@ func (d *decoder) tags(v any) []event.Tag {
 			add(k, pair[1])
 		}
 	default:
-		d.wrongType("tags", "an object or a list of pairs", v)
+		d.wrongType(at("tags"), "an object or a list of pairs", v)
 	}
 	return out
 }
 
 func (d *decoder) sdk(v any) *event.SDK {
-	m := d.object("sdk", v)
-	s := event.SDK{Name: d.str("sdk.name", m["name"], maxName), Version: d.str("sdk.version", m["version"], maxName)}
+	m := d.object(at("sdk"), v)
+	s := event.SDK{Name: d.str(at("sdk.name"), m["name"], maxName), Version: d.str(at("sdk.version"), m["version"], maxName)}
 	if s == (event.SDK{}) {
 		return nil
 	}
@@ -175,15 +174,15 @@ func (d *decoder) sdk(v any) *event.SDK {
 // used for "{{auto}}" (older SDKs) and, when the SDK's infer_ip setting is
 // "auto" (current browser SDKs), for a missing address too; "never" means
 // neither, so "{{auto}}" is dropped.
-func (d *decoder) user(path string, v any, inferIP string) *event.User {
+func (d *decoder) user(path where, v any, inferIP string) *event.User {
 	m := d.object(path, v)
 	u := event.User{
-		ID:       d.str(path+".id", m["id"], maxName),
-		Email:    d.str(path+".email", m["email"], maxName),
-		Username: d.str(path+".username", m["username"], maxName),
-		Data:     d.rawObject(path+".data", m["data"]),
+		ID:       d.str(path.field(".id"), m["id"], maxName),
+		Email:    d.str(path.field(".email"), m["email"], maxName),
+		Username: d.str(path.field(".username"), m["username"], maxName),
+		Data:     d.rawObject(path.field(".data"), m["data"]),
 	}
-	ip := d.str(path+".ip_address", m["ip_address"], maxName)
+	ip := d.str(path.field(".ip_address"), m["ip_address"], maxName)
 	switch {
 	case ip == "{{auto}}" && inferIP != "never", ip == "" && inferIP == "auto":
 		ip = d.clientIP
@@ -201,22 +200,22 @@ func (d *decoder) user(path string, v any, inferIP string) *event.User {
 // replaced the "{{auto}}" user IP in current SDKs.
 func (d *decoder) inferIP(sdk any) string {
 	m, _ := sdk.(map[string]any)
-	settings := d.object("sdk.settings", m["settings"])
-	return strings.ToLower(d.str("sdk.settings.infer_ip", settings["infer_ip"], maxName))
+	settings := d.object(at("sdk.settings"), m["settings"])
+	return strings.ToLower(d.str(at("sdk.settings.infer_ip"), settings["infer_ip"], maxName))
 }
 
 // request reads the HTTP request interface.
-func (d *decoder) request(path string, v any) *event.Request {
+func (d *decoder) request(path where, v any) *event.Request {
 	m := d.object(path, v)
 	if m == nil {
 		return nil
 	}
 	r := event.Request{
-		Method:      strings.ToUpper(d.str(path+".method", m["method"], 32)),
-		URL:         d.str(path+".url", m["url"], maxPath),
-		QueryString: d.queryString(path+".query_string", m["query_string"]),
-		Headers:     d.headers(path+".headers", m["headers"]),
-		Data:        d.raw(path+".data", m["data"]),
+		Method:      strings.ToUpper(d.str(path.field(".method"), m["method"], 32)),
+		URL:         d.str(path.field(".url"), m["url"], maxPath),
+		QueryString: d.queryString(path.field(".query_string"), m["query_string"]),
+		Headers:     d.headers(path.field(".headers"), m["headers"]),
+		Data:        d.raw(path.field(".data"), m["data"]),
 	}
 	if r.Method == "" && r.URL == "" && r.QueryString == "" && r.Headers == nil && r.Data == nil {
 		return nil
@@ -226,7 +225,7 @@ func (d *decoder) request(path string, v any) *event.Request {
 
 // queryString accepts a string (with or without "?"), an object, or a list
 // of [key, value] pairs, and returns the encoded form.
-func (d *decoder) queryString(path string, v any) string {
+func (d *decoder) queryString(path where, v any) string {
 	var q []string
 	add := func(k string, val any) {
 		q = append(q, url.QueryEscape(k)+"="+url.QueryEscape(anyText(val, maxPath)))
@@ -276,7 +275,7 @@ var filteredHeaders = map[string]bool{
 
 // headers accepts an object or a list of [name, value] pairs; a value may
 // itself be a list (repeated header).
-func (d *decoder) headers(path string, v any) [][2]string {
+func (d *decoder) headers(path where, v any) [][2]string {
 	var out [][2]string
 	add := func(k string, val any) {
 		k = strings.TrimSpace(k)
@@ -325,25 +324,26 @@ func (d *decoder) headers(path string, v any) [][2]string {
 
 // breadcrumbs keeps the most recent maxBreadcrumbs entries (SDKs append, so
 // the last ones are the newest).
-func (d *decoder) breadcrumbs(path string, v any, drift time.Duration) []event.Breadcrumb {
+func (d *decoder) breadcrumbs(path where, v any, drift time.Duration) []event.Breadcrumb {
 	items := d.values(path, v)
 	if len(items) > maxBreadcrumbs {
 		d.note("kept the last %d of %d breadcrumbs", maxBreadcrumbs, len(items))
 		items = items[len(items)-maxBreadcrumbs:]
 	}
 	var out []event.Breadcrumb
+	list := path.list()
 	for i, it := range items {
-		p := fmt.Sprintf("%s[%d]", path, i)
+		p := list.item(i)
 		m := d.object(p, it)
 		if m == nil {
 			continue
 		}
 		b := event.Breadcrumb{
-			Type:     d.str(p+".type", m["type"], maxName),
-			Category: d.str(p+".category", m["category"], maxName),
-			Level:    d.level(p+".level", m["level"], ""),
-			Message:  d.str(p+".message", m["message"], maxMessage),
-			Data:     d.rawObject(p+".data", m["data"]),
+			Type:     d.str(p.field(".type"), m["type"], maxName),
+			Category: d.str(p.field(".category"), m["category"], maxName),
+			Level:    d.level(p.field(".level"), m["level"], ""),
+			Message:  d.str(p.field(".message"), m["message"], maxMessage),
+			Data:     d.rawObject(p.field(".data"), m["data"]),
 		}
 		// A breadcrumb without a usable time keeps the zero time: making
 		// one up would misorder the trail.
@@ -365,8 +365,8 @@ func (d *decoder) breadcrumbs(path string, v any, drift time.Duration) []event.B
 // or value, so the stack is kept and the title stays the message.
 func (d *decoder) exceptionsWithStacks(obj map[string]any, ids map[string]string) []event.Exception {
 	name, v := legacy(obj, "exception", "sentry.interfaces.Exception")
-	excs, threadIDs := d.exceptions(name, v, ids)
-	threads := d.values("threads", obj["threads"])
+	excs, threadIDs := d.exceptions(at(name), v, ids)
+	threads := d.values(at("threads"), obj["threads"])
 	for i := range excs {
 		if len(excs[i].Frames) == 0 && threadIDs[i] != "" {
 			excs[i].Frames = d.threadFrames(threads, ids, func(t map[string]any) bool {
@@ -376,7 +376,7 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, ids map[string]string
 	}
 	if n := len(excs); n == 0 || len(excs[n-1].Frames) == 0 {
 		sname, sv := legacy(obj, "stacktrace", "sentry.interfaces.Stacktrace")
-		frames := d.stacktrace(sname, sv, ids)
+		frames := d.stacktrace(at(sname), sv, ids)
 		if len(frames) == 0 {
 			frames = d.threadFrames(threads, ids, func(t map[string]any) bool { return t["crashed"] == true })
 		}
@@ -401,14 +401,14 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, ids map[string]string
 // exceptions reads the chain: {"values": [...]}, a bare list (sentry-go),
 // or a single exception object (old raven clients). Null and empty entries
 // are skipped. It also returns each kept exception's thread_id.
-func (d *decoder) exceptions(path string, v any, ids map[string]string) ([]event.Exception, []string) {
+func (d *decoder) exceptions(path where, v any, ids map[string]string) ([]event.Exception, []string) {
 	var items []any
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
 	case map[string]any:
 		if vs, ok := x["values"]; ok {
-			items = d.list(path+".values", vs)
+			items = d.list(path.field(".values"), vs)
 		} else {
 			items = []any{x}
 		}
@@ -428,18 +428,19 @@ func (d *decoder) exceptions(path string, v any, ids map[string]string) ([]event
 		out       []event.Exception
 		threadIDs []string
 	)
+	values := path.field(".values").list()
 	for i, it := range items {
-		p := fmt.Sprintf("%s.values[%d]", path, i)
+		p := values.item(i)
 		m := d.object(p, it)
 		if m == nil {
 			continue
 		}
 		ex := event.Exception{
-			Type:      d.str(p+".type", m["type"], maxName),
-			Value:     d.str(p+".value", m["value"], maxMessage),
-			Module:    d.str(p+".module", m["module"], maxName),
-			Mechanism: d.mechanism(p+".mechanism", m["mechanism"]),
-			Frames:    d.stacktrace(p+".stacktrace", m["stacktrace"], ids),
+			Type:      d.str(p.field(".type"), m["type"], maxName),
+			Value:     d.str(p.field(".value"), m["value"], maxMessage),
+			Module:    d.str(p.field(".module"), m["module"], maxName),
+			Mechanism: d.mechanism(p.field(".mechanism"), m["mechanism"]),
+			Frames:    d.stacktrace(p.field(".stacktrace"), m["stacktrace"], ids),
 		}
 		var tid string
 		if m["thread_id"] != nil {
@@ -454,13 +455,13 @@ func (d *decoder) exceptions(path string, v any, ids map[string]string) ([]event
 	return out, threadIDs
 }
 
-func (d *decoder) mechanism(path string, v any) *event.Mechanism {
+func (d *decoder) mechanism(path where, v any) *event.Mechanism {
 	m := d.object(path, v)
 	if m == nil {
 		return nil
 	}
-	mech := event.Mechanism{Type: d.str(path+".type", m["type"], maxName), Handled: d.boolPtr(path+".handled", m["handled"])}
-	if s := d.boolPtr(path+".synthetic", m["synthetic"]); s != nil {
+	mech := event.Mechanism{Type: d.str(path.field(".type"), m["type"], maxName), Handled: d.boolPtr(path.field(".handled"), m["handled"])}
+	if s := d.boolPtr(path.field(".synthetic"), m["synthetic"]); s != nil {
 		mech.Synthetic = *s
 	}
 	if mech.Type == "" && mech.Handled == nil && !mech.Synthetic {
@@ -489,7 +490,7 @@ func handled(excs []event.Exception) *bool {
 func (d *decoder) threadFrames(threads []any, ids map[string]string, match func(map[string]any) bool) []event.Frame {
 	for i, t := range threads {
 		if m, ok := t.(map[string]any); ok && match(m) {
-			return d.stacktrace(fmt.Sprintf("threads[%d].stacktrace", i), m["stacktrace"], ids)
+			return d.stacktrace(at("threads").item(i).field(".stacktrace"), m["stacktrace"], ids)
 		}
 	}
 	return nil
@@ -499,13 +500,14 @@ func (d *decoder) threadFrames(threads []any, ids map[string]string, match func(
 // first. Frames without any location are skipped. Over maxFrames, the
 // middle is cut: the outermost calls say where the work came from, the
 // innermost where it failed.
-func (d *decoder) stacktrace(path string, v any, ids map[string]string) []event.Frame {
+func (d *decoder) stacktrace(path where, v any, ids map[string]string) []event.Frame {
 	var items []any
+	frames := path.field(".frames")
 	switch x := v.(type) {
 	case nil:
 		return nil
 	case map[string]any:
-		items = d.list(path+".frames", x["frames"])
+		items = d.list(frames, x["frames"])
 	case []any:
 		items = x
 	default:
@@ -517,24 +519,25 @@ func (d *decoder) stacktrace(path string, v any, ids map[string]string) []event.
 		items = slices.Concat(items[:maxFrames/2], items[len(items)-maxFrames/2:])
 	}
 	var out []event.Frame
+	frames = frames.list()
 	for i, it := range items {
-		p := fmt.Sprintf("%s.frames[%d]", path, i)
+		p := frames.item(i)
 		m := d.object(p, it)
 		if m == nil {
 			continue
 		}
 		f := event.Frame{
-			Filename:    d.str(p+".filename", m["filename"], maxPath),
-			AbsPath:     d.str(p+".abs_path", m["abs_path"], maxPath),
-			Function:    d.str(p+".function", m["function"], maxName),
-			Module:      d.str(p+".module", m["module"], maxName),
-			Package:     d.str(p+".package", m["package"], maxPath),
-			Lineno:      d.lineNumber(p+".lineno", m["lineno"]),
-			Colno:       d.lineNumber(p+".colno", m["colno"]),
-			InApp:       d.boolPtr(p+".in_app", m["in_app"]),
-			ContextLine: d.str(p+".context_line", m["context_line"], maxLine),
-			PreContext:  d.contextLines(p+".pre_context", m["pre_context"], true),
-			PostContext: d.contextLines(p+".post_context", m["post_context"], false),
+			Filename:    d.str(p.field(".filename"), m["filename"], maxPath),
+			AbsPath:     d.str(p.field(".abs_path"), m["abs_path"], maxPath),
+			Function:    d.str(p.field(".function"), m["function"], maxName),
+			Module:      d.str(p.field(".module"), m["module"], maxName),
+			Package:     d.str(p.field(".package"), m["package"], maxPath),
+			Lineno:      d.lineNumber(p.field(".lineno"), m["lineno"]),
+			Colno:       d.lineNumber(p.field(".colno"), m["colno"]),
+			InApp:       d.boolPtr(p.field(".in_app"), m["in_app"]),
+			ContextLine: d.str(p.field(".context_line"), m["context_line"], maxLine),
+			PreContext:  d.contextLines(p.field(".pre_context"), m["pre_context"], true),
+			PostContext: d.contextLines(p.field(".post_context"), m["post_context"], false),
 		}
 		if f.Filename == "" && f.AbsPath == "" && f.Function == "" && f.Module == "" && f.Package == "" && f.Lineno == 0 {
 			continue
@@ -548,7 +551,7 @@ func (d *decoder) stacktrace(path string, v any, ids map[string]string) []event.
 // contextLines reads pre/post_context. Over the limit, the lines nearest
 // the frame's line are kept: the end of pre_context, the start of
 // post_context.
-func (d *decoder) contextLines(path string, v any, pre bool) []string {
+func (d *decoder) contextLines(path where, v any, pre bool) []string {
 	items := d.list(path, v)
 	if len(items) > maxContextLines {
 		if pre {
