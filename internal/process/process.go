@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -387,10 +386,10 @@ func attachCodeContexts(ev *event.Event) {
 		for _, cc := range ex.CodeContexts {
 			for j := range ex.Frames {
 				f := &ex.Frames[j]
-				if f.ContextLine != "" || len(f.PreContext) > 0 || f.Lineno != cc.Line {
+				if f.ContextLine != "" || len(f.PreContext) > 0 {
 					continue
 				}
-				if sameFile(f, cc.File) {
+				if cc.Locates(f) {
 					f.PreContext, f.ContextLine, f.PostContext = splitContext(cc.Context, cc.Line)
 					break
 				}
@@ -416,31 +415,6 @@ func splitContext(text string, line int) (pre []string, current string, post []s
 	return lines[:at], lines[at], lines[at+1:]
 }
 
-// sameFile matches a code context's file to a frame. The server SDKs send
-// the frame's path; the browser SDKs send the stack line up to the line
-// number ("at renderCart (http://host/app.js"), whose URL is compared by
-// path, as the frame's host may differ in spelling and its query string
-// (cache busters) is not part of the file.
-func sameFile(f *event.Frame, file string) bool {
-	file = stackLineFile(file)
-	if file == "" {
-		return false
-	}
-	filePath := urlPath(file)
-	for _, p := range []string{f.AbsPath, f.Filename} {
-		if p == "" {
-			continue
-		}
-		if p == file || strings.HasSuffix(p, "/"+strings.TrimPrefix(file, "/")) {
-			return true
-		}
-		if filePath != "" && (p == filePath || urlPath(p) == filePath) {
-			return true
-		}
-	}
-	return false
-}
-
 // displayCulprit is the event's culprit with the file names shown as the
 // issue page shows them (stacktrace.DisplayNames): the same code gets the
 // same culprit whichever SDK reported it. Grouping keeps the raw culprit.
@@ -457,32 +431,6 @@ func displayCulprit(ev event.Event) string {
 	last.Frames = frames
 	ev.Exceptions = append(slices.Clone(ev.Exceptions[:n-1]), last)
 	return ev.Culprit()
-}
-
-// stackLineFile strips what a stack line puts before the file: V8's "at "
-// and "at name (", Firefox's and Safari's "name@".
-func stackLineFile(s string) string {
-	s = strings.TrimSpace(s)
-	if rest, ok := strings.CutPrefix(s, "at "); ok {
-		s = strings.TrimSpace(rest)
-		if i := strings.LastIndex(s, " ("); i >= 0 {
-			s = s[i+2:]
-		}
-		return strings.TrimPrefix(s, "(")
-	}
-	if i := strings.Index(s, "@"); i >= 0 && !strings.Contains(s[:i], "/") {
-		return s[i+1:]
-	}
-	return s
-}
-
-// urlPath is the path of an absolute http(s) URL, "" for anything else.
-func urlPath(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path == "" {
-		return ""
-	}
-	return u.Path
 }
 
 // userKey picks the most stable identity the SDK sent, prefixed so that an

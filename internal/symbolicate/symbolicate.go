@@ -159,6 +159,12 @@ type lookup struct {
 	detail string
 }
 
+// hasCodeContext reports whether a Flytrap SDK sent the source of frame f
+// of ex.
+func hasCodeContext(ex *event.Exception, f *event.Frame) bool {
+	return slices.ContainsFunc(ex.CodeContexts, func(c event.CodeContext) bool { return c.Locates(f) })
+}
+
 func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 	if len(ex.RawFrames) > 0 {
 		ex.Frames = slices.Clone(ex.RawFrames)
@@ -203,8 +209,10 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 			}
 		}
 		// A file the SDK read the source of (a Node server's) was not
-		// minified: that it has no map is nothing to report.
-		if l.reason == event.UnmappedNoMap && f.ContextLine != "" {
+		// minified: that it has no map is nothing to report. A Flytrap
+		// SDK sends that source as a code context, which a later stage
+		// puts on the frame.
+		if l.reason == event.UnmappedNoMap && (f.ContextLine != "" || hasCodeContext(ex, f)) {
 			continue
 		}
 		f.Unmapped = l.reason

@@ -271,15 +271,36 @@ func TestDebugIDWinsOverFileField(t *testing.T) {
 }
 
 // A Node server's own files are not minified: the SDK read their source,
-// and their having no map is not reported.
+// and their having no map is not reported, whether a Sentry SDK put it on
+// the frame or a Flytrap SDK sent it as a code context.
 func TestNoMapQuietForReadableSource(t *testing.T) {
-	ev := event.Event{ProjectID: 7, Exceptions: []event.Exception{{Frames: []event.Frame{
-		{AbsPath: "/srv/app/server.js", Function: "handle", Lineno: 10, Colno: 3, ContextLine: "  handle(req)"}}}}}
-	if err := New(Config{Maps: &fakeMaps{}}).Symbolicate(context.Background(), &ev); err != nil {
-		t.Fatal(err)
+	frame := event.Frame{AbsPath: "/srv/app/server.js", Function: "handle", Lineno: 10, Colno: 3}
+	withLine := frame
+	withLine.ContextLine = "  handle(req)"
+	tests := []struct {
+		name     string
+		ex       event.Exception
+		wantNote bool
+	}{
+		{"context line on the frame", event.Exception{Frames: []event.Frame{withLine}}, false},
+		{"Flytrap code context", event.Exception{Frames: []event.Frame{frame},
+			CodeContexts: []event.CodeContext{{File: "/srv/app/server.js", Line: 10, Context: "  handle(req)"}}}, false},
+		{"code context of another line", event.Exception{Frames: []event.Frame{frame},
+			CodeContexts: []event.CodeContext{{File: "/srv/app/server.js", Line: 11, Context: "  next()"}}}, true},
+		{"code context of another file", event.Exception{Frames: []event.Frame{frame},
+			CodeContexts: []event.CodeContext{{File: "/srv/app/other.js", Line: 10, Context: "  x()"}}}, true},
 	}
-	if f := ev.Exceptions[0].Frames[0]; f.Unmapped != "" || len(ev.Notes) != 0 {
-		t.Errorf("reason %q, notes %q; want none", f.Unmapped, ev.Notes)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := event.Event{ProjectID: 7, Exceptions: []event.Exception{tt.ex}}
+			if err := New(Config{Maps: &fakeMaps{}}).Symbolicate(context.Background(), &ev); err != nil {
+				t.Fatal(err)
+			}
+			f := ev.Exceptions[0].Frames[0]
+			if noted := f.Unmapped == event.UnmappedNoMap && len(ev.Notes) == 1; noted != tt.wantNote || (!tt.wantNote && (f.Unmapped != "" || len(ev.Notes) != 0)) {
+				t.Errorf("reason %q, notes %q; want a no_map note: %v", f.Unmapped, ev.Notes, tt.wantNote)
+			}
+		})
 	}
 }
 
