@@ -1,15 +1,27 @@
 package event
 
-import jsonv1 "github.com/go-json-experiment/json/v1"
+import (
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
+)
 
-// Marshal encodes ev to the same bytes as encoding/json.Marshal, on the
-// engine of encoding/json/v2 (github.com/go-json-experiment/json/v1, the
-// module Go 1.27's standard library adopts). Every event is encoded twice on
-// its way in, as ingest queues it and as the store saves it, and this
-// engine does it in one allocation where encoding/json makes one per
-// timestamp: 1.8x faster on a 50 KB event, 1.15x on a 2 KB one
-// (docs/benchmarks.md). FuzzDecodeMatchesEncodingJSON holds the bytes to
-// encoding/json's.
+// marshalOptions are encoding/json's, less its escaping of <, > and & as
+// \u003c: an event of those characters grew sixfold in the queue and the
+// store, so a 1 MiB event could take 6 MiB and more. What Marshal writes is
+// never served as HTML: the dashboard renders the decoded event through
+// html/template, the raw download is a JSON attachment with nosniff, and
+// the REST API encodes it again.
+var marshalOptions = json.JoinOptions(jsonv1.DefaultOptionsV1(), jsontext.EscapeForHTML(false))
+
+// Marshal encodes ev to the same bytes as an encoding/json Encoder with
+// SetEscapeHTML(false), on the engine of encoding/json/v2
+// (github.com/go-json-experiment/json, the module Go 1.27's standard
+// library adopts). Every event is encoded twice on its way in, as ingest
+// queues it and as the store saves it, and this engine does it in one
+// allocation where encoding/json makes one per timestamp: 1.8x faster on a
+// 50 KB event, 1.15x on a 2 KB one (docs/benchmarks.md).
+// FuzzDecodeMatchesEncodingJSON holds the bytes to encoding/json's.
 func Marshal(ev *Event) ([]byte, error) {
-	return jsonv1.Marshal(ev)
+	return json.Marshal(ev, marshalOptions)
 }

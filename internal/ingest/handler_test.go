@@ -91,6 +91,11 @@ func TestStatusCodes(t *testing.T) {
 		{name: "store body over MaxEventBytes", edit: func(c *Config) { c.MaxEventBytes = 50 }, req: req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(jsEvent)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},
 		{name: "flytrap body over MaxEventBytes", edit: func(c *Config) { c.MaxEventBytes = 50 }, req: req{path: "/api/errors", header: map[string]string{"x-api-key": testKey}, body: []byte(flytrapErrBody)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},
 
+		{name: "event over twice MaxEventBytes once normalized", edit: func(c *Config) { c.MaxEventBytes = 400 },
+			req: req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"` + strings.Repeat("\xff", 300) + `"}`)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},
+		{name: "event under twice MaxEventBytes once normalized", edit: func(c *Config) { c.MaxEventBytes = 400 },
+			req: req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"` + strings.Repeat("\xff", 150) + `"}`)}, wantStatus: 200},
+
 		{name: "queue failure", queue: &memQueue{err: errors.New("disk full")}, req: req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: []byte(jsEnvelope)}, wantStatus: 503, wantCode: "queue_unavailable", wantReason: ReasonQueueError},
 		{name: "event too large for the queue", queue: &memQueue{err: fmt.Errorf("sqs: %w", queueTooLarge{})}, req: req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: []byte(jsEnvelope)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},
 		{name: "key lookup failure", keys: testKeys{err: errors.New("db down")}, req: req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: []byte(jsEnvelope)}, wantStatus: 503, wantCode: "keys_unavailable", wantReason: ReasonKeyError},

@@ -367,10 +367,15 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, ids map[string]string
 	name, v := legacy(obj, "exception", "sentry.interfaces.Exception")
 	excs, threadIDs := d.exceptions(at(name), v, ids)
 	threads := d.values(at("threads"), obj["threads"])
-	for i := range excs {
-		if len(excs[i].Frames) == 0 && threadIDs[i] != "" {
+	// A thread's frames go to one exception, the outermost that names
+	// it: otherwise 25 chained exceptions naming one thread would carry
+	// its stack 25 times, and a 1 MiB event could become 25 MiB.
+	given := map[string]bool{}
+	for i := len(excs) - 1; i >= 0; i-- {
+		if id := threadIDs[i]; len(excs[i].Frames) == 0 && id != "" && !given[id] {
+			given[id] = true
 			excs[i].Frames = d.threadFrames(threads, ids, func(t map[string]any) bool {
-				return t["id"] != nil && anyText(t["id"], 64) == threadIDs[i]
+				return t["id"] != nil && anyText(t["id"], 64) == id
 			})
 		}
 	}

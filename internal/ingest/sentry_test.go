@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,6 +144,18 @@ func TestDecodeSentry(t *testing.T) {
 			{"id":"3","stacktrace":{"frames":[{"function":"right","lineno":7}]}}]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
 			if frameSummary(ev.Exceptions[0].Frames) != "right:7" {
 				t.Errorf("frames %s", frameSummary(ev.Exceptions[0].Frames))
+			}
+		}},
+		{"a thread's frames go to the outermost exception naming it, once", `{"exception":{"values":[
+			{"type":"Cause","thread_id":3},{"type":"Other","thread_id":4},{"type":"Outer","thread_id":3}]},"threads":{"values":[
+			{"id":3,"stacktrace":{"frames":[{"function":"three","lineno":3}]}},
+			{"id":4,"stacktrace":{"frames":[{"function":"four","lineno":4}]}}]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			var got []string
+			for _, ex := range ev.Exceptions {
+				got = append(got, ex.Type+"="+frameSummary(ex.Frames))
+			}
+			if want := []string{"Cause=", "Other=four:4", "Outer=three:3"}; !slices.Equal(got, want) {
+				t.Errorf("exceptions %q, want %q", got, want)
 			}
 		}},
 		{"frames from the crashed thread", `{"exception":{"values":[{"type":"E"}]},"threads":[{"id":1,"current":true,"stacktrace":{"frames":[{"function":"current"}]}},{"id":2,"crashed":true,"stacktrace":{"frames":[{"function":"crashed"}]}}]}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {

@@ -215,11 +215,6 @@ func (h *Handler) rateLimited(pid int64, wait time.Duration) *apiError {
 // and a concurrent request may have taken that token, hence the second
 // check.
 func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event) *apiError {
-	if h.limiter != nil {
-		if ok, wait := h.limiter.allow(pid, len(events)); !ok {
-			return h.rateLimited(pid, wait)
-		}
-	}
 	bodies := make([][]byte, len(events))
 	size := 0
 	for i, ev := range events {
@@ -229,8 +224,16 @@ func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event)
 			// bug, reported like one.
 			panic(fmt.Sprintf("ingest: encoding a normalized event: %v", err))
 		}
+		if limit := maxNormalizedBytes(h.cfg.MaxEventBytes); int64(len(body)) > limit {
+			return tooLarge("event %d is %d bytes once normalized, more than the limit of %d (twice the limit on an event as sent)", i+1, len(body), limit)
+		}
 		bodies[i] = body
 		size = max(size, len(body))
+	}
+	if h.limiter != nil {
+		if ok, wait := h.limiter.allow(pid, len(events)); !ok {
+			return h.rateLimited(pid, wait)
+		}
 	}
 	var err error
 	if len(bodies) == 1 {
@@ -252,6 +255,12 @@ func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event)
 	h.stats.accepted.Add(uint64(len(events)))
 	return nil
 }
+
+// maxNormalizedBytes bounds an event as ingest queues it, so that what is
+// queued, processed and stored stays within a small multiple of the
+// event-size limit however the JSON was shaped: normalizing replaces
+// invalid UTF-8 bytes by three-byte U+FFFD, for one.
+func maxNormalizedBytes(maxEventBytes int64) int64 { return 2 * maxEventBytes }
 
 // clientIP is the sender's address: the connection's peer, or with
 // TrustForwardedFor the entry the (single) trusted proxy appended last.
