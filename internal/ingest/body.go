@@ -224,8 +224,11 @@ func (b *body) firstLine(max int) ([]byte, *apiError) {
 	if err := b.fill(b.src, end); err != nil {
 		return nil, b.fail(err)
 	}
+	// The buffer grows by doubling, so a read may bring the end of a
+	// line already longer than max: the line's length decides, not
+	// whether its end has arrived.
 	line, _, found := bytes.Cut(b.buf, []byte("\n"))
-	if !found && !b.eof {
+	if len(line) > max || (!found && !b.eof) {
 		return nil, badRequest("invalid_envelope", "the envelope header (first line) is longer than %d bytes; send the key in the X-Sentry-Auth header or the sentry_key query parameter instead of the envelope header's dsn", max)
 	}
 	return bytes.TrimSuffix(line, []byte("\r")), nil

@@ -349,7 +349,8 @@ func parseTimestamp(v any) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f < 0 || f > latestUnix {
+		// ParseFloat takes "NaN", which no comparison rejects.
+		if !(f >= 0 && f <= latestUnix) {
 			return time.Time{}, false
 		}
 		sec, frac := math.Modf(f)

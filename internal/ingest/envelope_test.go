@@ -122,10 +122,14 @@ func TestParseEnvelopeHeader(t *testing.T) {
 	if k := dsnKey(env.header.dsn); k != "pub" {
 		t.Errorf("dsnKey = %q", k)
 	}
-	// Wrongly typed header fields are ignored, not fatal.
-	env, err = parseEnvelope([]byte(`{"event_id":5,"dsn":["x"],"sent_at":true}` + "\n"))
-	if err != nil || env.header != (envelopeHeader{}) {
-		t.Errorf("header %+v, err %v; want empty, nil", env.header, err)
+	// Wrongly typed header fields are ignored, not fatal; so is a sent_at
+	// of NaN, which would make every time in the event drift to the
+	// year 2319.
+	for _, line := range []string{`{"event_id":5,"dsn":["x"],"sent_at":true}`, `{"sent_at":"NaN"}`, `{"sent_at":"-1"}`} {
+		env, err = parseEnvelope([]byte(line + "\n"))
+		if err != nil || env.header != (envelopeHeader{}) {
+			t.Errorf("%s: header %+v, err %v; want empty, nil", line, env.header, err)
+		}
 	}
 }
 

@@ -296,6 +296,11 @@ func TestDecodeSentry(t *testing.T) {
 				t.Errorf("timestamp %v notes %q", ev.Timestamp, ev.Notes)
 			}
 		}},
+		{"timestamp NaN", `{"timestamp":"NaN","breadcrumbs":[{"timestamp":"nan","message":"b"}]}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if !ev.Timestamp.Equal(testNow) || !hasNote(ev, `timestamp "NaN" is not`) || !ev.Breadcrumbs[0].Timestamp.IsZero() {
+				t.Errorf("timestamp %v, breadcrumb at %v, notes %q", ev.Timestamp, ev.Breadcrumbs[0].Timestamp, ev.Notes)
+			}
+		}},
 		{"timestamp unparsable", `{"timestamp":"yesterday"}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
 			if !ev.Timestamp.Equal(testNow) || !hasNote(ev, `timestamp "yesterday" is not`) {
 				t.Errorf("timestamp %v notes %q", ev.Timestamp, ev.Notes)
