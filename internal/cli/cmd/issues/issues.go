@@ -15,6 +15,8 @@ import (
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/client"
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/stacktrace"
 )
 
 // Options are the inputs shared by the issue commands.
@@ -64,6 +66,7 @@ browser:"Mobile Safari").`,
 	_ = list.RegisterFlagCompletionFunc("project", f.CompleteProjects(&opts.Host))
 	_ = list.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]string{"unresolved", "resolved", "ignored", "all"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = list.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions([]string{"last_seen", "first_seen", "count"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = list.RegisterFlagCompletionFunc("level", cmdutil.CompleteLevel)
 	opts.Out.Add(list)
 
 	view := &cobra.Command{
@@ -112,6 +115,10 @@ func List(ctx context.Context, opts *Options, search []string) error {
 	if opts.Limit < 1 {
 		return cmdutil.UsageError("--limit must be at least 1", "")
 	}
+	level, err := cmdutil.Level(opts.Level)
+	if err != nil {
+		return err
+	}
 	c, err := opts.F.APIClient(opts.Host)
 	if err != nil {
 		return err
@@ -120,7 +127,7 @@ func List(ctx context.Context, opts *Options, search []string) error {
 	if err != nil {
 		return err
 	}
-	q := client.IssueQuery{Status: opts.Status, Sort: opts.Sort, Environment: opts.Env, Level: opts.Level,
+	q := client.IssueQuery{Status: opts.Status, Sort: opts.Sort, Environment: opts.Env, Level: level,
 		Since: opts.Since, Query: strings.Join(search, " "), Limit: opts.Limit}
 	is, err := client.All(ctx, c.IssuePages(p.ID, q), opts.Limit)
 	if err != nil {
@@ -176,21 +183,12 @@ func issueID(arg string) (int64, error) {
 	return id, nil
 }
 
-// frame is the part of an event's stack frame view prints.
-type frame struct {
-	Filename string `json:"filename"`
-	Function string `json:"function"`
-	Lineno   int    `json:"lineno"`
-	Colno    int    `json:"colno"`
-	InApp    bool   `json:"in_app"`
-}
-
 // payload is the part of the normalized event view prints.
 type payload struct {
 	Exceptions []struct {
-		Type   string  `json:"type"`
-		Value  string  `json:"value"`
-		Frames []frame `json:"frames"`
+		Type   string        `json:"type"`
+		Value  string        `json:"value"`
+		Frames []event.Frame `json:"frames"`
 	} `json:"exceptions"`
 	Message string `json:"message"`
 }
@@ -239,15 +237,48 @@ func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 	}
 	fmt.Fprintf(w, "\nlatest event %s (%s)\n", ev.EventID, ev.Received.UTC().Format("2006-01-02 15:04:05Z"))
 	for _, e := range p.Exceptions {
-		fmt.Fprintf(w, "  %s: %s\n", e.Type, e.Value)
+		fmt.Fprintf(w, "  %s\n", heading(e.Type, e.Value))
+		names := stacktrace.DisplayNames(e.Frames)
 		for i, n := len(e.Frames)-1, 0; i >= 0 && n < maxFrames; i, n = i-1, n+1 {
 			fr := e.Frames[i]
-			fmt.Fprintf(w, "    at %s (%s:%d:%d)\n", orAnon(fr.Function), fr.Filename, fr.Lineno, fr.Colno)
+			if pos := position(names[i], fr.Lineno, fr.Colno); pos != "" {
+				fmt.Fprintf(w, "    at %s (%s)\n", orAnon(fr.Function), pos)
+			} else {
+				fmt.Fprintf(w, "    at %s\n", orAnon(fr.Function))
+			}
 		}
 	}
 	if len(p.Exceptions) == 0 && p.Message != "" {
 		fmt.Fprintf(w, "  %s\n", p.Message)
 	}
+}
+
+// heading is an exception's first line: "type: value", or whichever of
+// the two the SDK sent; an exception with neither (a message sent with its
+// stack) is headed "Exception", as the dashboard heads it.
+func heading(typ, value string) string {
+	switch {
+	case typ != "" && value != "":
+		return typ + ": " + value
+	case typ != "":
+		return typ
+	case value != "":
+		return value
+	}
+	return "Exception"
+}
+
+// position is where a frame points, as the dashboard shows it: the file's
+// display name (see stacktrace.DisplayNames), then the line and column
+// where known (SDKs send 0 for unknown).
+func position(file string, line, col int) string {
+	if line > 0 {
+		file += ":" + strconv.Itoa(line)
+		if col > 0 {
+			file += ":" + strconv.Itoa(col)
+		}
+	}
+	return file
 }
 
 func orAnon(s string) string {

@@ -63,7 +63,7 @@ with the events of that long ago.`,
 	fl.BoolVar(&opts.JSON, "json", false, "print one JSON object per event")
 	fl.DurationVar(&opts.Since, "since", 0, "start with the events of this long ago, such as 10m")
 	_ = cmd.RegisterFlagCompletionFunc("project", f.CompleteProjects(&opts.Host))
-	_ = cmd.RegisterFlagCompletionFunc("level", cobra.FixedCompletions([]string{"fatal", "error", "warning", "info", "debug"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("level", cmdutil.CompleteLevel)
 	return cmd
 }
 
@@ -104,6 +104,7 @@ type tailer struct {
 	c      *client.Client
 	ids    []int64
 	names  map[int64]string
+	level  string // --level, lower case
 	seen   *lru.Cache[string, struct{}]
 	lastAt time.Time // receive time of the newest event printed
 	from   time.Time // where the next backfill starts, at the latest
@@ -119,6 +120,13 @@ type tailer struct {
 // Run tails until ctx ends.
 func Run(ctx context.Context, opts *Options) error {
 	f := opts.F
+	// The level is checked and lowered as `issues list` does: the
+	// backfill's ?level= is compared exactly, and a level no event has
+	// would print nothing forever.
+	level, err := cmdutil.Level(opts.Level)
+	if err != nil {
+		return err
+	}
 	c, err := f.APIClient(opts.Host)
 	if err != nil {
 		return err
@@ -127,7 +135,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	t := &tailer{opts: opts, c: c, names: map[int64]string{}, out: f.IO.Out, color: f.Color() && !opts.JSON, linkBase: c.BaseURL()}
+	t := &tailer{opts: opts, c: c, names: map[int64]string{}, level: level, out: f.IO.Out, color: f.Color() && !opts.JSON, linkBase: c.BaseURL()}
 	for _, p := range ps {
 		t.names[p.ID] = p.Name
 	}
@@ -215,7 +223,7 @@ func describe(err error) string {
 
 // backfill prints the events stored since t.from that were not printed.
 func (t *tailer) backfill(ctx context.Context) error {
-	q := client.FeedQuery{Since: t.from, ProjectIDs: t.ids, Level: t.opts.Level, Env: t.opts.Env, Limit: 100}
+	q := client.FeedQuery{Since: t.from, ProjectIDs: t.ids, Level: t.level, Env: t.opts.Env, Limit: 100}
 	evs, err := client.All(ctx, func(ctx context.Context, cursor string) (apitypes.List[apitypes.FeedEvent], error) {
 		return t.c.Feed(ctx, q, cursor)
 	}, 0)
@@ -254,7 +262,7 @@ func (t *tailer) follow(ctx context.Context, s *client.Stream) error {
 
 func (t *tailer) wanted(m livemsg.Message) bool {
 	return !m.At.Before(t.floor) &&
-		(t.opts.Level == "" || strings.EqualFold(m.Level, t.opts.Level)) &&
+		(t.level == "" || strings.EqualFold(m.Level, t.level)) &&
 		(t.opts.Env == "" || m.Environment == t.opts.Env)
 }
 

@@ -147,3 +147,95 @@ func TestLineFormat(t *testing.T) {
 		t.Errorf("colored line %q", colored)
 	}
 }
+
+// TestLevelFlag: --level is checked as `issues list` checks it, before any
+// request, with the usage exit code; and it is lowered, so the backfill's
+// ?level= (compared exactly by the API) and the live filter agree.
+func TestLevelFlag(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		requests []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests = append(requests, r.URL.Path+"?"+r.URL.RawQuery)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/api/v1/projects":
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.Project]{Data: []apitypes.Project{{ID: 1, Name: "web"}}})
+		case "/api/v1/events":
+			var data []apitypes.FeedEvent
+			if r.URL.Query().Get("level") == "error" {
+				data = append(data, apitypes.FeedEvent{Event: apitypes.Event{EventID: "b1", ProjectID: 1, IssueID: 1,
+					Title: "Error b1", Level: "error", Received: at}, Count: 1})
+			}
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.FeedEvent]{Data: data})
+		case "/api/v1/stream":
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			warn := msg("w1", 2)
+			warn.Level = "warning"
+			for _, m := range []livemsg.Message{warn, msg("l1", 3)} {
+				b, _ := json.Marshal(m)
+				c.Write(r.Context(), websocket.MessageText, b)
+			}
+			<-r.Context().Done()
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer srv.Close()
+	newOpts := func(level string, out, errOut *syncBuffer) *Options {
+		env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_x", "FLYTRAP_CONFIG_DIR": t.TempDir()}
+		f := &cmdutil.Factory{
+			IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
+			Getenv: func(k string) string { return env[k] },
+			Now:    func() time.Time { return at.Add(-time.Minute) },
+		}
+		return &Options{F: f, Level: level, JSON: true, Since: time.Hour, Sleep: func(context.Context, time.Duration) error { return nil }}
+	}
+
+	t.Run("err", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := Run(ctx, newOpts("err", &syncBuffer{}, &syncBuffer{}))
+		if code, _ := cmdutil.ExitCode(err); code != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--level must be one of error, fatal, warning, info, debug") {
+			t.Errorf("--level err: exit %d, %v", code, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(requests) != 0 {
+			t.Errorf("--level err still tailed: %q", requests)
+		}
+	})
+
+	t.Run("ERROR", func(t *testing.T) {
+		out, errOut := &syncBuffer{}, &syncBuffer{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, newOpts("ERROR", out, errOut)) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), `"event_id":"l1"`) {
+			if time.Now().After(deadline) {
+				t.Fatalf("l1 never printed; stdout:\n%s\nstderr:\n%s", out, errOut)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		var ids []string
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			var l Line
+			if err := json.Unmarshal([]byte(line), &l); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			ids = append(ids, l.EventID)
+		}
+		if strings.Join(ids, " ") != "b1 l1" {
+			t.Errorf("printed %v, want the backfilled b1 and the live l1, not the warning w1", ids)
+		}
+	})
+}

@@ -1,0 +1,158 @@
+package issues
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+var now = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+
+// viewEvents are latest events as SDKs shape them, by the issue ID the fake
+// API serves each under.
+var viewEvents = map[string]string{
+	// sentry-go's captureException: frames carry abs_path (no filename)
+	// and colno 0; one library frame has no line either.
+	"1": `{"level":"error","platform":"go","exceptions":[{"type":"*errors.errorString","value":"payment declined","frames":[
+		{"abs_path":"/usr/local/go/src/runtime/proc.go","function":"main","module":"runtime","in_app":false},
+		{"abs_path":"/app/main.go","function":"main","module":"main","lineno":40,"in_app":true},
+		{"abs_path":"/app/pay.go","function":"charge","module":"main","lineno":12,"colno":0,"in_app":true}]}]}`,
+	// @sentry/node's captureMessage with attachStacktrace: a synthetic
+	// exception with a value and no type; file names as the SDK sends
+	// them, a URL shown by its path.
+	"2": `{"level":"warning","platform":"node","message":"Payment provider slow","exceptions":[{"value":"Payment provider slow","frames":[
+		{"filename":"node:internal/process/task_queues","function":"process.processTicksAndRejections","lineno":95,"colno":5},
+		{"filename":"http://localhost:5173/src/pay.js","function":"checkout","lineno":7,"colno":13,"in_app":true}]}]}`,
+	// sentry-go's CaptureMessage with AttachStacktrace: an exception with
+	// neither type nor value, and a frame with no location at all.
+	"3": `{"level":"info","platform":"go","message":"cache warmed","exceptions":[{"frames":[
+		{"function":"warm"},
+		{"abs_path":"/app/cache.go","function":"warm","module":"main","lineno":88,"in_app":true}]}]}`,
+}
+
+// fakeAPI serves the issues of viewEvents and the project list, and
+// records the query of each issue list request.
+func fakeAPI(t *testing.T) (*httptest.Server, func() []string) {
+	var (
+		mu      sync.Mutex
+		queries []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/api/v1/projects":
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.Project]{Data: []apitypes.Project{{ID: 2, Name: "web"}}})
+		case p == "/api/v1/projects/2/issues":
+			mu.Lock()
+			queries = append(queries, r.URL.RawQuery)
+			mu.Unlock()
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.Issue]{Data: []apitypes.Issue{}})
+		case strings.HasPrefix(p, "/api/v1/issues/") && viewEvents[strings.TrimPrefix(p, "/api/v1/issues/")] != "":
+			id := strings.TrimPrefix(p, "/api/v1/issues/")
+			ev := &apitypes.EventDetail{Event: apitypes.Event{EventID: "0123456789abcdef0123456789abcdef", Received: now.Add(-time.Minute)},
+				Payload: json.RawMessage(viewEvents[id])}
+			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: apitypes.Issue{ID: 7, Title: "an issue", Level: "error", Status: "unresolved",
+				Count: 2, UserCount: 1, FirstSeen: now.Add(-time.Hour), LastSeen: now.Add(-time.Minute)}, LatestEvent: ev})
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			json.NewEncoder(w).Encode(apitypes.Error{Error: apitypes.ErrorBody{Code: "not_found", Message: "no " + p}})
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), queries...)
+	}
+}
+
+func newFactory(t *testing.T, url string, out *bytes.Buffer) *cmdutil.Factory {
+	env := map[string]string{"FLYTRAP_URL": url, "FLYTRAP_TOKEN": "flyt_test", "NO_COLOR": "1", "FLYTRAP_CONFIG_DIR": t.TempDir()}
+	return &cmdutil.Factory{
+		IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: out},
+		Getenv: func(k string) string { return env[k] },
+		Now:    func() time.Time { return now },
+	}
+}
+
+// TestViewStack: view prints each exception's heading and frames as the
+// dashboard does, whatever the SDK left out; golden files in testdata
+// (-update rewrites them).
+func TestViewStack(t *testing.T) {
+	srv, _ := fakeAPI(t)
+	for id, name := range map[string]string{"1": "view-sentry-go-exception", "2": "view-node-message", "3": "view-sentry-go-message"} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := View(context.Background(), &Options{F: newFactory(t, srv.URL, &out)}, id); err != nil {
+				t.Fatal(err)
+			}
+			got := strings.ReplaceAll(out.String(), srv.URL, "http://flytrap.test")
+			golden := filepath.Join("testdata", name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("output differs from %s (-update to accept):\n%s", golden, got)
+			}
+			// What went wrong before: an empty file, a zero column or
+			// line, and an empty type or value in the heading.
+			for _, bad := range []string{"(:", ":0)", ":0:", "  : ", ": \n"} {
+				if strings.Contains(got, bad) {
+					t.Errorf("output contains %q:\n%s", bad, got)
+				}
+			}
+		})
+	}
+}
+
+func TestHeading(t *testing.T) {
+	for _, c := range []struct{ typ, value, want string }{
+		{"TypeError", "x is undefined", "TypeError: x is undefined"},
+		{"StopIteration", "", "StopIteration"},
+		{"", "Payment provider slow", "Payment provider slow"},
+		{"", "", "Exception"},
+	} {
+		if got := heading(c.typ, c.value); got != c.want {
+			t.Errorf("heading(%q, %q) = %q, want %q", c.typ, c.value, got, c.want)
+		}
+	}
+}
+
+// TestListLevel: --level is checked before any request, with the usage
+// exit code, and sent in lower case, the form the API compares.
+func TestListLevel(t *testing.T) {
+	srv, queries := fakeAPI(t)
+	var out bytes.Buffer
+	err := List(context.Background(), &Options{F: newFactory(t, srv.URL, &out), Status: "unresolved", Level: "err", Limit: 30}, nil)
+	if code, _ := cmdutil.ExitCode(err); code != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--level must be one of error, fatal, warning, info, debug") {
+		t.Errorf("--level err: exit %d, %v", code, err)
+	}
+	if q := queries(); len(q) != 0 {
+		t.Errorf("--level err still listed issues: %q", q)
+	}
+	if err := List(context.Background(), &Options{F: newFactory(t, srv.URL, &out), Status: "unresolved", Level: "ERROR", Limit: 30}, nil); err != nil {
+		t.Fatalf("--level ERROR: %v", err)
+	}
+	if q := queries(); len(q) != 1 || !strings.Contains(q[0], "level=error") {
+		t.Errorf("--level ERROR sent %q, want level=error", q)
+	}
+}
