@@ -173,3 +173,38 @@ func TestBrowserLiveJS(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserIsolatesBidiControls: a title an SDK sent with U+202E
+// (RIGHT-TO-LEFT OVERRIDE) must not reorder what the page shows after it.
+// The dashboard's stylesheet makes every element an isolate; without it
+// the next element's text is drawn to the left of the title.
+func TestBrowserIsolatesBidiControls(t *testing.T) {
+	ctx := browser(t)
+	css, err := os.ReadFile(filepath.Join("..", "..", "templates", "static", "app.css"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /static/app.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Write(css)
+	})
+	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><html><head><link rel="stylesheet" href="/static/app.css"></head><body>`+
+			"<p><a id=\"title\">\u202eTypeError: x</a> <span id=\"next\">3 events</span></p></body></html>")
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/page")); err != nil {
+		t.Fatal(err)
+	}
+	after, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+		`document.getElementById("next").getBoundingClientRect().left >= document.getElementById("title").getBoundingClientRect().right`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after {
+		t.Error("the element after a title with U+202E is drawn before it: the title is not a bidi isolate")
+	}
+}
