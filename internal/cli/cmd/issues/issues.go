@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/client"
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/issuefilter"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
 )
 
@@ -118,6 +121,12 @@ func List(ctx context.Context, opts *Options, search []string) error {
 	level, err := cmdutil.Level(opts.Level)
 	if err != nil {
 		return err
+	}
+	// The server checks these too, as the API's query parameters; checked
+	// here with its own rules, a wrong value is a usage error (exit 2)
+	// before any request.
+	if _, err := issuefilter.Parse(url.Values{"status": {opts.Status}, "sort": {opts.Sort}, "since": {opts.Since}}, time.Now()); err != nil {
+		return cmdutil.UsageError("--"+err.Error(), "")
 	}
 	c, err := opts.F.APIClient(opts.Host)
 	if err != nil {

@@ -156,3 +156,36 @@ func TestListLevel(t *testing.T) {
 		t.Errorf("--level ERROR sent %q, want level=error", q)
 	}
 }
+
+// TestListFlagValues: --status, --sort and --since are checked with the
+// server's rules before any request, as usage errors.
+func TestListFlagValues(t *testing.T) {
+	for _, tt := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{Status: "closed", Sort: "last_seen"}, "--status must be unresolved, resolved, ignored or all"},
+		{Options{Status: "unresolved", Sort: "foo"}, "--sort must be last_seen, first_seen or count"},
+		{Options{Status: "unresolved", Sort: "count", Since: "bogus"}, "--since must be a duration"},
+	} {
+		srv, queries := fakeAPI(t)
+		var out bytes.Buffer
+		opts := tt.opts
+		opts.F, opts.Limit = newFactory(t, srv.URL, &out), 30
+		err := List(context.Background(), &opts, nil)
+		if code, _ := cmdutil.ExitCode(err); code != cmdutil.ExitUsage || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: exit %d, %v; want exit %d, %q", tt.opts, code, err, cmdutil.ExitUsage, tt.want)
+		}
+		if q := queries(); len(q) != 0 {
+			t.Errorf("%+v: still listed issues: %q", tt.opts, q)
+		}
+	}
+	srv, queries := fakeAPI(t)
+	var out bytes.Buffer
+	if err := List(context.Background(), &Options{F: newFactory(t, srv.URL, &out), Status: "all", Sort: "first_seen", Since: "14d", Limit: 30}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if q := queries(); len(q) != 1 {
+		t.Errorf("valid flags: %d requests", len(q))
+	}
+}
