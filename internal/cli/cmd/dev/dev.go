@@ -157,6 +157,19 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	log := slog.New(slog.NewTextHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level}))
 	ops.SetMemoryLimit(opts.MemoryLimitMB, opts.Getenv)
+
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return &cmdutil.Error{Msg: "cannot create the data directory", Hint: "pass a writable directory with --data-dir", Err: err}
+	}
+	// First of all, so that a second dev on this directory touches nothing.
+	release, err := lockDataDir(opts.DataDir, func(err error) {
+		log.Warn("cannot lock the data directory; another flytrap dev on it would not be stopped", "err", err)
+	})
+	if err != nil {
+		return err
+	}
+	defer release()
+
 	if opts.PprofAddr != "" {
 		// Before the database opens, so start-up can be profiled too.
 		pln, err := net.Listen("tcp", opts.PprofAddr)
@@ -167,9 +180,16 @@ func Run(ctx context.Context, opts *Options) error {
 		log.Info("serving Go profiles", "url", "http://"+pln.Addr().String()+"/debug/pprof/")
 	}
 
-	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
-		return &cmdutil.Error{Msg: "cannot create the data directory", Hint: "pass a writable directory with --data-dir", Err: err}
+	// Before the database opens, so that a taken port leaves no freshly
+	// created flytrap.db behind. Connections that arrive while start-up
+	// goes on wait in the listen backlog.
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return &cmdutil.Error{Msg: "cannot listen on " + opts.Addr, Hint: "is another flytrap dev running? pick a free port with --addr 127.0.0.1:8081", Err: err}
 	}
+	// srv.Run closes ln when it stops; this closes it on the way out before.
+	defer ln.Close()
+
 	dsn := opts.DatabaseURL
 	if dsn == "" {
 		dsn = filepath.Join(opts.DataDir, "flytrap.db")
@@ -203,10 +223,6 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	alerts.AllowPrivate = opts.AlertsAllowPrivate
 
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		return &cmdutil.Error{Msg: "cannot listen on " + opts.Addr, Hint: "is another flytrap dev running? pick a free port with --addr 127.0.0.1:8081", Err: err}
-	}
 	// dev never serves TLS, so beyond loopback every page says that
 	// passwords cross the network in clear.
 	exposed := beyondLoopback(ln.Addr())
@@ -225,11 +241,9 @@ func Run(ctx context.Context, opts *Options) error {
 		AdminEmail:   boot.AdminEmail,
 	}
 	if err := writeInfo(infoPath, info); err != nil {
-		ln.Close()
 		return &cmdutil.Error{Msg: "cannot write " + infoPath, Err: err}
 	}
 	if err := printBanner(opts.IO, info, boot, base, infoPath); err != nil {
-		ln.Close()
 		return err
 	}
 
@@ -237,7 +251,6 @@ func Run(ctx context.Context, opts *Options) error {
 	// claiming, so a flood of ingest requests cannot starve processing.
 	pdb, err := db.Pool(opts.Workers + 1)
 	if err != nil {
-		ln.Close()
 		return &cmdutil.Error{Msg: "cannot open the processing connections", Err: err}
 	}
 	defer pdb.Close()

@@ -1,0 +1,258 @@
+package dev
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+)
+
+// lockOrSkip takes dir's lock for a test, skipping where this platform
+// cannot lock.
+func lockOrSkip(t *testing.T, dir string) func() {
+	t.Helper()
+	var unsupported error
+	release, err := lockDataDir(dir, func(err error) { unsupported = err })
+	if err != nil {
+		t.Fatalf("first lock: %v", err)
+	}
+	if unsupported != nil {
+		release()
+		t.Skipf("cannot lock here: %v", unsupported)
+	}
+	return release
+}
+
+// wantInUse checks err is the in-use error, naming pid, with its hint
+// and the general failure exit code.
+func wantInUse(t *testing.T, err error, dir string, pid int) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("second start on a locked data directory succeeded")
+	}
+	want := "data directory " + dir + " is in use by another flytrap dev (pid " + strconv.Itoa(pid) + ")"
+	if err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+	code, hint := cmdutil.ExitCode(err)
+	if code != cmdutil.ExitError || hint != "stop it, or pass --data-dir to use another directory" {
+		t.Errorf("ExitCode = %d, %q", code, hint)
+	}
+}
+
+// TestLockDataDir: while one holder has the directory a second lock fails
+// at once, naming the holder's pid; after release it succeeds again.
+func TestLockDataDir(t *testing.T) {
+	dir := t.TempDir()
+	release := lockOrSkip(t, dir)
+	start := time.Now()
+	_, err := lockDataDir(dir, func(err error) { t.Errorf("unlocked: %v", err) })
+	wantInUse(t, err, dir, os.Getpid())
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("second lock took %s; it must not wait", d)
+	}
+	release()
+	release2, err := lockDataDir(dir, func(err error) { t.Errorf("unlocked: %v", err) })
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	release2()
+}
+
+// TestInUseErrorWithoutPID: a holder that has not written its pid yet (or
+// a damaged file) still gives the message, without a pid.
+func TestInUseErrorWithoutPID(t *testing.T) {
+	err := inUseError(".flytrap", 0)
+	if want := "data directory .flytrap is in use by another flytrap dev"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+}
+
+// TestLockHelperProcess is not a test: TestLockReleasedWhenHolderDies runs
+// the test binary as a process that holds the lock until it is killed.
+func TestLockHelperProcess(t *testing.T) {
+	dir := os.Getenv("FLYTRAP_DEV_LOCK_HELPER_DIR")
+	if dir == "" {
+		t.Skip("helper process only")
+	}
+	if _, err := lockDataDir(dir, func(error) {}); err != nil {
+		os.Stdout.WriteString("error: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	os.Stdout.WriteString("locked\n")
+	time.Sleep(time.Minute)
+	os.Exit(0)
+}
+
+// TestLockReleasedWhenHolderDies: a process killed without a chance to
+// clean up leaves no stale lock; the kernel drops it.
+func TestLockReleasedWhenHolderDies(t *testing.T) {
+	dir := t.TempDir()
+	lockOrSkip(t, dir)() // skip where locking is unsupported
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$")
+	cmd.Env = append(os.Environ(), "FLYTRAP_DEV_LOCK_HELPER_DIR="+dir)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if line != "locked\n" {
+		t.Fatalf("helper: %q, %v", line, err)
+	}
+
+	_, err = lockDataDir(dir, func(err error) { t.Errorf("unlocked: %v", err) })
+	wantInUse(t, err, dir, cmd.Process.Pid)
+
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	release, err := lockDataDir(dir, func(err error) { t.Errorf("unlocked: %v", err) })
+	if err != nil {
+		t.Fatalf("lock after the holder was killed: %v", err)
+	}
+	release()
+}
+
+// syncBuffer is a bytes.Buffer the server's goroutines may write to while
+// the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runDev runs `flytrap dev` with flags' defaults and args.
+func runDev(ctx context.Context, out, errOut *syncBuffer, args ...string) error {
+	f := &cmdutil.Factory{
+		IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
+		Getenv: func(string) string { return "" },
+	}
+	cmd := NewCmd(f)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	cmd.SetArgs(args)
+	return cmd.ExecuteContext(ctx)
+}
+
+// wantNoFiles fails if any of names exists in dir: a refused start must
+// leave the data directory as it found it.
+func wantNoFiles(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s exists after a refused start (%v)", name, err)
+		}
+	}
+}
+
+// TestRunRefusesLockedDataDir: with the directory held, dev fails before it
+// creates the database or dev.json.
+func TestRunRefusesLockedDataDir(t *testing.T) {
+	dir := t.TempDir()
+	defer lockOrSkip(t, dir)()
+	var out, errOut syncBuffer
+	err := runDev(context.Background(), &out, &errOut, "--addr", "127.0.0.1:0", "--data-dir", dir)
+	wantInUse(t, err, dir, os.Getpid())
+	wantNoFiles(t, dir, "flytrap.db", "dev.json")
+}
+
+// TestRunSecondStartOnSameDataDir: a second dev on a running one's data
+// directory fails and leaves its dev.json alone; once the first stops, the
+// directory is free again.
+func TestRunSecondStartOnSameDataDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	dir := t.TempDir()
+	lockOrSkip(t, dir)()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out1, err1 syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- runDev(ctx, &out1, &err1, "--addr", "127.0.0.1:0", "--data-dir", dir) }()
+
+	infoPath := filepath.Join(dir, "dev.json")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out1.String(), "Flytrap is running.") {
+		select {
+		case err := <-done:
+			t.Fatalf("first dev stopped: %v\n%s", err, err1.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("first dev not running after 30s:\n%s", err1.String())
+		}
+	}
+	before, err := os.ReadFile(infoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var out2, err2 syncBuffer
+	err = runDev(context.Background(), &out2, &err2, "--addr", "127.0.0.1:0", "--data-dir", dir)
+	wantInUse(t, err, dir, os.Getpid())
+	if after, _ := os.ReadFile(infoPath); !bytes.Equal(after, before) {
+		t.Errorf("second start rewrote dev.json:\n%s\nwas:\n%s", after, before)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("first dev: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("first dev did not stop within 30s")
+	}
+	release, err := lockDataDir(dir, func(err error) { t.Errorf("unlocked: %v", err) })
+	if err != nil {
+		t.Fatalf("lock after the first dev stopped: %v", err)
+	}
+	release()
+}
+
+// TestRunPortTaken: a start whose port is taken fails before it creates
+// the database.
+func TestRunPortTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	var out, errOut syncBuffer
+	err = runDev(context.Background(), &out, &errOut, "--addr", ln.Addr().String(), "--data-dir", dir)
+	if err == nil || !strings.HasPrefix(err.Error(), "cannot listen on "+ln.Addr().String()) {
+		t.Fatalf("error %v, want cannot listen on %s", err, ln.Addr())
+	}
+	wantNoFiles(t, dir, "flytrap.db", "dev.json")
+}
