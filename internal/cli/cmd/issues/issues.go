@@ -147,7 +147,11 @@ func List(ctx context.Context, opts *Options, search []string) error {
 	}
 	return opts.F.Print(opts.Out, is, func(w io.Writer) error {
 		if len(is) == 0 && opts.F.IO.OutIsTTY() {
-			_, err := fmt.Fprintf(w, "No %s issues in %s.\n", opts.Status, p.Name)
+			filtered := ""
+			if len(search) > 0 || opts.Env != "" || level != "" || opts.Since != "" {
+				filtered = " match"
+			}
+			_, err := fmt.Fprintf(w, "No %s issues in %s%s.\n", opts.Status, p.Name, filtered)
 			return err
 		}
 		t := opts.F.NewTable("id", "level", "status", "title", "culprit", "events", "users", "last seen")
@@ -312,13 +316,29 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 		return err
 	}
 	var done []apitypes.Issue
-	for _, id := range ids {
+	for i, id := range ids {
 		is, err := c.SetIssueStatus(ctx, id, ch)
 		if err != nil {
-			return fmt.Errorf("issue %d: %w", id, err)
+			// What changed before the failure is printed, and what
+			// was not tried is named, so nothing is left to guess.
+			if len(done) > 0 {
+				if err := printStatus(opts, done); err != nil {
+					return err
+				}
+			}
+			err = fmt.Errorf("issue %d: %w", id, err)
+			if rest := args[i+1:]; len(rest) > 0 {
+				err = fmt.Errorf("%w (not tried: %s)", err, strings.Join(rest, ", "))
+			}
+			return err
 		}
 		done = append(done, is)
 	}
+	return printStatus(opts, done)
+}
+
+// printStatus prints the issues whose status SetStatus changed.
+func printStatus(opts *Options, done []apitypes.Issue) error {
 	return opts.F.Print(opts.Out, done, func(w io.Writer) error {
 		for _, is := range done {
 			fmt.Fprintf(w, "Issue %d is %s: %s\n", is.ID, is.Status, is.Title)

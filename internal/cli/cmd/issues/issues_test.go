@@ -189,3 +189,28 @@ func TestListFlagValues(t *testing.T) {
 		t.Errorf("valid flags: %d requests", len(q))
 	}
 }
+
+// TestListEmpty: on a terminal an empty list says whether filters left
+// nothing or there is nothing.
+func TestListEmpty(t *testing.T) {
+	for _, tt := range []struct {
+		search []string
+		env    string
+		want   string
+	}{
+		{nil, "", "No unresolved issues in web.\n"},
+		{[]string{"browser:Firefox"}, "", "No unresolved issues in web match.\n"},
+		{nil, "staging", "No unresolved issues in web match.\n"},
+	} {
+		srv, _ := fakeAPI(t)
+		var out bytes.Buffer
+		f := newFactory(t, srv.URL, &out)
+		f.IO.TTY = true
+		if err := List(context.Background(), &Options{F: f, Status: "unresolved", Sort: "last_seen", Env: tt.env, Limit: 30}, tt.search); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != tt.want {
+			t.Errorf("search %q, env %q: %q, want %q", tt.search, tt.env, out.String(), tt.want)
+		}
+	}
+}
