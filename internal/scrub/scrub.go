@@ -370,7 +370,14 @@ func (s *scrubber) embedded(str string, depth int) string {
 	if looksLikeForm(t) {
 		return s.query(str, "&")
 	}
-	return s.text(str)
+	out := s.text(str)
+	// A mask can take away what kept the text from reading as a form
+	// (the spaces of a card number): read as one now, or a second pass
+	// would filter what this one left.
+	if out != str && looksLikeForm(strings.TrimSpace(out)) {
+		return s.query(out, "&")
+	}
+	return out
 }
 
 func isScalar(v any) bool {
