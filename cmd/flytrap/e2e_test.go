@@ -23,6 +23,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/getflytrap/flytrap/internal/cli"
+	"github.com/getflytrap/flytrap/internal/testutil/syncbuf"
 )
 
 // flytrapBin is the binary under test, built once by TestMain.
@@ -88,26 +89,9 @@ type devProc struct {
 	cmd    *exec.Cmd
 	info   devInfo
 	base   string
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *syncbuf.Buffer
+	stderr *syncbuf.Buffer
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var dashboardLine = regexp.MustCompile(`Dashboard:\s+(http://\S+)/`)
@@ -119,7 +103,7 @@ func startDev(t *testing.T, dataDir string, env []string, extra ...string) *devP
 	args := append([]string{"dev", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
 	cmd := exec.Command(flytrapBin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &devProc{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &devProc{cmd: cmd, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -11,11 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/testutil/syncbuf"
 )
 
 // lockOrSkip takes dir's lock for a test, skipping where this platform
@@ -132,27 +132,8 @@ func TestLockReleasedWhenHolderDies(t *testing.T) {
 	release()
 }
 
-// syncBuffer is a bytes.Buffer the server's goroutines may write to while
-// the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runDev runs `flytrap dev` with flags' defaults and args.
-func runDev(ctx context.Context, out, errOut *syncBuffer, args ...string) error {
+func runDev(ctx context.Context, out, errOut *syncbuf.Buffer, args ...string) error {
 	f := &cmdutil.Factory{
 		IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
 		Getenv: func(string) string { return "" },
@@ -179,7 +160,7 @@ func wantNoFiles(t *testing.T, dir string, names ...string) {
 func TestRunRefusesLockedDataDir(t *testing.T) {
 	dir := t.TempDir()
 	defer lockOrSkip(t, dir)()
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	err := runDev(context.Background(), &out, &errOut, "--addr", "127.0.0.1:0", "--data-dir", dir)
 	wantInUse(t, err, dir, os.Getpid())
 	wantNoFiles(t, dir, "flytrap.db", "dev.json")
@@ -196,7 +177,7 @@ func TestRunSecondStartOnSameDataDir(t *testing.T) {
 	lockOrSkip(t, dir)()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out1, err1 syncBuffer
+	var out1, err1 syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() { done <- runDev(ctx, &out1, &err1, "--addr", "127.0.0.1:0", "--data-dir", dir) }()
 
@@ -217,7 +198,7 @@ func TestRunSecondStartOnSameDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var out2, err2 syncBuffer
+	var out2, err2 syncbuf.Buffer
 	err = runDev(context.Background(), &out2, &err2, "--addr", "127.0.0.1:0", "--data-dir", dir)
 	wantInUse(t, err, dir, os.Getpid())
 	if after, _ := os.ReadFile(infoPath); !bytes.Equal(after, before) {
@@ -249,7 +230,7 @@ func TestRunPortTaken(t *testing.T) {
 	}
 	defer ln.Close()
 	dir := t.TempDir()
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	err = runDev(context.Background(), &out, &errOut, "--addr", ln.Addr().String(), "--data-dir", dir)
 	if err == nil || !strings.HasPrefix(err.Error(), "cannot listen on "+ln.Addr().String()) {
 		t.Fatalf("error %v, want cannot listen on %s", err, ln.Addr())

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +13,8 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var now = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 
@@ -100,19 +96,7 @@ func TestViewStack(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := strings.ReplaceAll(out.String(), srv.URL, "http://flytrap.test")
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("output differs from %s (-update to accept):\n%s", golden, got)
-			}
+			golden.Check(t, name+".golden", []byte(got))
 			// What went wrong before: an empty file, a zero column or
 			// line, and an empty type or value in the heading.
 			for _, bad := range []string{"(:", ":0)", ":0:", "  : ", ": \n"} {

@@ -1,7 +1,6 @@
 package tail
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -18,31 +17,51 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/client"
 	"github.com/getflytrap/flytrap/internal/livemsg"
+	"github.com/getflytrap/flytrap/internal/testutil/syncbuf"
 )
-
-// syncBuffer is a buffer the tail writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var at = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 
 func msg(id string, issue int64) livemsg.Message {
 	return livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 1, IssueID: issue, Title: "Error " + id, Level: "error",
 		Count: 1, EventID: id, Culprit: "app.js in " + id, At: at}
+}
+
+// factory talks to the API at url, a minute before the events' time.
+func factory(t *testing.T, url string, out, errOut *syncbuf.Buffer) *cmdutil.Factory {
+	env := map[string]string{"FLYTRAP_URL": url, "FLYTRAP_TOKEN": "flyt_x", "FLYTRAP_CONFIG_DIR": t.TempDir()}
+	return &cmdutil.Factory{
+		IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
+		Getenv: func(k string) string { return env[k] },
+		Now:    func() time.Time { return at.Add(-time.Minute) },
+	}
+}
+
+// tailUntil runs a JSON tail until it has printed the event last, stops
+// it, and returns the lines it printed.
+func tailUntil(t *testing.T, opts *Options, out, errOut *syncbuf.Buffer, last string) []Line {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, opts) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"event_id":"`+last+`"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never printed; stdout:\n%s\nstderr:\n%s", last, out, errOut)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	var lines []Line
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var l Line
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		lines = append(lines, l)
+	}
+	return lines
 }
 
 // TestReconnectBackfills: the first stream delivers z0 (received before
@@ -93,33 +112,9 @@ func TestReconnectBackfills(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	out, errOut := &syncBuffer{}, &syncBuffer{}
-	env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_x", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-	f := &cmdutil.Factory{
-		IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
-		Getenv: func(k string) string { return env[k] },
-		Now:    func() time.Time { return at.Add(-time.Minute) },
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, &Options{F: f, JSON: true, Sleep: func(context.Context, time.Duration) error { return nil }})
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), `"event_id":"c1"`) {
-		if time.Now().After(deadline) {
-			t.Fatalf("c1 never printed; stdout:\n%s\nstderr:\n%s", out, errOut)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	<-done
+	out, errOut := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	var ids []string
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var l Line
-		if err := json.Unmarshal([]byte(line), &l); err != nil {
-			t.Fatalf("%q: %v", line, err)
-		}
+	for _, l := range tailUntil(t, &Options{F: factory(t, srv.URL, out, errOut), JSON: true, Sleep: func(context.Context, time.Duration) error { return nil }}, out, errOut, "c1") {
 		if l.Project != "web" || l.URL == "" || !strings.HasPrefix(l.Culprit, "app.js in ") {
 			t.Errorf("line %+v", l)
 		}
@@ -188,20 +183,14 @@ func TestLevelFlag(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	newOpts := func(level string, out, errOut *syncBuffer) *Options {
-		env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_x", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-		f := &cmdutil.Factory{
-			IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut},
-			Getenv: func(k string) string { return env[k] },
-			Now:    func() time.Time { return at.Add(-time.Minute) },
-		}
-		return &Options{F: f, Level: level, JSON: true, Since: time.Hour, Sleep: func(context.Context, time.Duration) error { return nil }}
+	newOpts := func(level string, out, errOut *syncbuf.Buffer) *Options {
+		return &Options{F: factory(t, srv.URL, out, errOut), Level: level, JSON: true, Since: time.Hour, Sleep: func(context.Context, time.Duration) error { return nil }}
 	}
 
 	t.Run("err", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		err := Run(ctx, newOpts("err", &syncBuffer{}, &syncBuffer{}))
+		err := Run(ctx, newOpts("err", &syncbuf.Buffer{}, &syncbuf.Buffer{}))
 		if code, _ := cmdutil.ExitCode(err); code != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--level must be one of error, fatal, warning, info, debug") {
 			t.Errorf("--level err: exit %d, %v", code, err)
 		}
@@ -213,25 +202,9 @@ func TestLevelFlag(t *testing.T) {
 	})
 
 	t.Run("ERROR", func(t *testing.T) {
-		out, errOut := &syncBuffer{}, &syncBuffer{}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- Run(ctx, newOpts("ERROR", out, errOut)) }()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(out.String(), `"event_id":"l1"`) {
-			if time.Now().After(deadline) {
-				t.Fatalf("l1 never printed; stdout:\n%s\nstderr:\n%s", out, errOut)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		cancel()
-		<-done
+		out, errOut := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 		var ids []string
-		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-			var l Line
-			if err := json.Unmarshal([]byte(line), &l); err != nil {
-				t.Fatalf("%q: %v", line, err)
-			}
+		for _, l := range tailUntil(t, newOpts("ERROR", out, errOut), out, errOut, "l1") {
 			ids = append(ids, l.EventID)
 		}
 		if strings.Join(ids, " ") != "b1 l1" {
