@@ -155,7 +155,7 @@ func (a *API) endpoints() []endpoint {
 		{"DELETE /api/v1/users/{user_id}", a.deleteUser},
 		{"GET /api/v1/tokens", a.listTokens},
 		{"POST /api/v1/tokens", a.createToken},
-		{"DELETE /api/v1/tokens/{token_id}", a.deleteToken},
+		{deleteTokenPattern, a.deleteToken},
 	}, a.alertEndpoints()...)
 }
 
@@ -202,23 +202,25 @@ type callerKey struct{}
 // with an Authorization header is judged by its bearer token alone; one
 // without it by the session, when the API has a SessionAuth. A read-only
 // token may only read: anything but GET and HEAD is refused before the
-// handler runs, so no handler can forget the check.
+// handler runs, so no handler can forget the check. The one change it may
+// make is revoking itself, which takes away access and so is never an
+// escalation: `flytrap logout` and a repeated `flytrap login` rely on it.
 func (a *API) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var (
-			u     store.User
-			scope = store.ScopeFull
-			ok    bool
+			u  store.User
+			t  = store.APIToken{Scope: store.ScopeFull}
+			ok bool
 		)
 		if h := r.Header.Get("Authorization"); h != "" || a.session == nil {
-			u, scope, ok = a.bearer(w, r, h)
+			u, t, ok = a.bearer(w, r, h)
 		} else {
 			u, ok = a.sessionUser(w, r)
 		}
 		if !ok {
 			return
 		}
-		if !store.ScopePermits(scope, r.Method) {
+		if !store.ScopePermits(t.Scope, r.Method) && !revokesItself(r, t) {
 			writeError(w, http.StatusForbidden, apitypes.CodeReadOnly,
 				"this API token is read-only; create a full token (flytrap tokens create --scope full) to make changes")
 			return
@@ -230,24 +232,29 @@ func (a *API) auth(next http.HandlerFunc) http.HandlerFunc {
 // bearer resolves the bearer token in the Authorization header h to its
 // owner and scope. Unknown, expired and missing tokens get the same 401
 // so tokens cannot be probed.
-func (a *API) bearer(w http.ResponseWriter, r *http.Request, h string) (store.User, string, bool) {
+func (a *API) bearer(w http.ResponseWriter, r *http.Request, h string) (store.User, store.APIToken, bool) {
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || strings.TrimSpace(token) == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "missing API token: send Authorization: Bearer <token>")
-		return store.User{}, "", false
+		return store.User{}, store.APIToken{}, false
 	}
 	u, t, err := a.store.TokenOwner(r.Context(), strings.TrimSpace(token))
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			a.fail(w, r, err)
-			return store.User{}, "", false
+			return store.User{}, store.APIToken{}, false
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "invalid or expired API token")
-		return store.User{}, "", false
+		return store.User{}, store.APIToken{}, false
 	}
-	return u, t.Scope, true
+	return u, t, true
+}
+
+// revokesItself reports whether r deletes the token t it authenticated with.
+func revokesItself(r *http.Request, t store.APIToken) bool {
+	return t.ID != 0 && r.Pattern == deleteTokenPattern && r.PathValue("token_id") == strconv.FormatInt(t.ID, 10)
 }
 
 // sessionUser resolves the session through a.session.

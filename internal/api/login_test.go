@@ -36,6 +36,7 @@ func TestTokenLogin(t *testing.T) {
 	f := loginFixture(t, auth.NewThrottle(5, 20, time.Minute, time.Millisecond))
 	code, _, out := f.send(t, "POST", tokenLoginPath, `{"email":" ADA@example.com ","password":"correct horse battery","name":"laptop"}`)
 	secret, _ := out["token"].(string)
+	fullID := fmt.Sprint(out["id"])
 	if code != 201 || !strings.HasPrefix(secret, store.APITokenPrefix) || out["name"] != "laptop" || out["scope"] != "full" || out["expires_at"] != nil {
 		t.Fatalf("login: HTTP %d %v", code, out)
 	}
@@ -48,6 +49,7 @@ func TestTokenLogin(t *testing.T) {
 	code, _, out = f.send(t, "POST", tokenLoginPath,
 		fmt.Sprintf(`{"email":"ada@example.com","password":"correct horse battery","name":"ci","scope":"read","expires_at":%q}`, expires))
 	ro, _ := out["token"].(string)
+	roID := fmt.Sprint(out["id"])
 	if code != 201 || out["scope"] != "read" || out["expires_at"] != expires {
 		t.Fatalf("read-only login: HTTP %d %v", code, out)
 	}
@@ -57,6 +59,16 @@ func TestTokenLogin(t *testing.T) {
 	code, _, out = f.do(t, ro, "POST", "/api/v1/tokens", `{"name":"more"}`)
 	if e, _ := out["error"].(map[string]any); code != 403 || e["code"] != "read_only_token" {
 		t.Errorf("read-only POST: HTTP %d %v", code, out)
+	}
+	// It may revoke itself, which `flytrap logout` does, and no other token.
+	if code, _, out := f.do(t, ro, "DELETE", "/api/v1/tokens/"+fullID, ""); code != 403 {
+		t.Errorf("read-only token revoking another: HTTP %d %v", code, out)
+	}
+	if code, _, out := f.do(t, ro, "DELETE", "/api/v1/tokens/"+roID, ""); code != 204 {
+		t.Errorf("read-only token revoking itself: HTTP %d %v", code, out)
+	}
+	if code, _, _ := f.do(t, ro, "GET", "/api/v1/me", ""); code != 401 {
+		t.Errorf("revoked read-only token: HTTP %d, want 401", code)
 	}
 
 	for _, tt := range []struct {

@@ -90,6 +90,10 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request, who service.Act
 	writeJSON(w, http.StatusCreated, apitypes.CreatedToken{APIToken: wireToken(t), Token: secret})
 }
 
+// deleteTokenPattern is the route that revokes a token; a read-only token
+// may use it on itself (see auth).
+const deleteTokenPattern = "DELETE /api/v1/tokens/{token_id}"
+
 func (a *API) deleteToken(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, "token_id")
 	if !ok {

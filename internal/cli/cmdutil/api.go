@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -66,6 +67,25 @@ func (f *Factory) APIClient(flagHost string) (*client.Client, error) {
 		return nil, UsageError(err.Error(), "fix the URL in "+t.From)
 	}
 	return c, nil
+}
+
+// RevokeLoginToken revokes the token `flytrap login` made and kept as h
+// for the server at url, authenticating with that token itself. A token
+// given with --token (no TokenID) was made elsewhere and is left alone. One
+// the server no longer knows is already gone; any other failure is a
+// warning naming how to revoke it by hand, since forgetting the token
+// must not fail the command.
+func (f *Factory) RevokeLoginToken(ctx context.Context, url string, h hosts.Host) {
+	if h.TokenID == 0 {
+		return
+	}
+	c, err := f.NewClient(url, h.Token)
+	if err == nil {
+		err = c.DeleteToken(ctx, h.TokenID)
+	}
+	if err != nil && !client.HasCode(err, "not_found") && !client.HasCode(err, "unauthorized") {
+		fmt.Fprintf(f.IO.ErrOut, "warning: the token stays valid on the server (%v); revoke it with `flytrap tokens revoke %d` or in the dashboard\n", err, h.TokenID)
+	}
 }
 
 // NewClient is a client of url with token, for login.

@@ -110,10 +110,17 @@ func Run(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("checking the token with %s/api/v1/me: %w", url, err)
 	}
 	h.User, h.Added = me.Email, opts.Now().UTC()
+	replaced, had := cfg.Hosts[url]
 	cfg.Hosts[url] = h
 	cfg.Default = url
 	if err := cfg.Save(dir); err != nil {
 		return err
+	}
+	// The token this login replaces would otherwise stay valid with nobody
+	// holding it. It is revoked only once the new one is kept, so a failure
+	// here never leaves the user logged out.
+	if had && replaced.Token != h.Token {
+		f.RevokeLoginToken(ctx, url, replaced)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s as %s (%s).\n", url, me.Email, me.Role)
 	return nil

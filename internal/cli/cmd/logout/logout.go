@@ -9,7 +9,6 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/cli/hosts"
-	"github.com/getflytrap/flytrap/internal/client"
 )
 
 // Options are the inputs of `flytrap logout`.
@@ -61,15 +60,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if !ok {
 		return &cmdutil.Error{Msg: fmt.Sprintf("not logged in to %q", url), Hint: "hosts.json knows: " + fmt.Sprint(cfg.URLs())}
 	}
-	if h.TokenID != 0 {
-		c, err := f.NewClient(url, h.Token)
-		if err == nil {
-			err = c.DeleteToken(ctx, h.TokenID)
-		}
-		if err != nil && !client.HasCode(err, "not_found") && !client.HasCode(err, "unauthorized") {
-			fmt.Fprintf(f.IO.ErrOut, "warning: the token stays valid on the server (%v); revoke it with `flytrap tokens revoke %d` or in the dashboard\n", err, h.TokenID)
-		}
-	}
+	f.RevokeLoginToken(ctx, url, h)
 	delete(cfg.Hosts, url)
 	if cfg.Default == url {
 		cfg.Default = ""
