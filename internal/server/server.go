@@ -173,6 +173,13 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	}
 	mux := s.app.Mux()
 	mux.Handle("/api/", s.ingest)
+	// Project 0's ingest paths would otherwise fall to the sentry-cli API
+	// under /api/0/, whose 404 has no CORS headers: a browser SDK with a
+	// mistyped DSN would see a CORS failure instead of ingest's answer.
+	for _, p := range []string{"envelope", "store"} {
+		mux.Handle("/api/0/"+p, s.ingest)
+		mux.Handle("/api/0/"+p+"/", s.ingest)
+	}
 	// nosniff outermost, so ingest paths answered without the mux get it.
 	s.handler = ops.NoSniff(s.ingest.AcceptRepeatedSlashes(mux))
 	return s

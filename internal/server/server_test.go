@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -261,6 +263,48 @@ func TestIngestWithRepeatedSlashes(t *testing.T) {
 	}
 	if resp := do("GET", "//healthz", "", nil); resp.StatusCode/100 != 3 || resp.Header.Get("Location") != "/healthz" {
 		t.Errorf("GET //healthz: %d to %q, want the mux's redirect to /healthz", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestProjectZeroIsIngest: /api/0/ is the sentry-cli API's prefix, but an
+// SDK with a DSN naming project 0 must still get ingest's answer, with the
+// CORS headers a browser needs to show it, while sentry-cli's routes stay
+// where they are.
+func TestProjectZeroIsIngest(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1, Artifacts: artifact.Dir{Root: t.TempDir()}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/api/0/envelope/", "/api/0/envelope", "/api/0/store/", "/api/0/store"} {
+		req, _ := http.NewRequest("POST", srv.URL+path+"?sentry_key="+b.Key.PublicKey, strings.NewReader(`{"event_id":"`+strings.Repeat("a", 32)+`"}`+"\n"))
+		req.Header.Set("Origin", "http://localhost:5173")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || out.Error.Code != "invalid_project_id" || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" {
+			t.Errorf("POST %s: %d %+v %v, want ingest's 400 invalid_project_id, with CORS", path, resp.StatusCode, out, resp.Header)
+		}
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/api/0/organizations/flytrap/chunk-upload/", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("sentry-cli's chunk-upload without a token: %d, want the artifact API's 401", resp.StatusCode)
 	}
 }
 
