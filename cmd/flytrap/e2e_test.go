@@ -242,14 +242,18 @@ func (p *devProc) waitIssue(t *testing.T, prefix string, n int64) issue {
 	}
 }
 
-func newHub(t *testing.T, dsn string, release, env string) *sentry.Hub {
+func newHub(t *testing.T, dsn string, release, env string, configure ...func(*sentry.ClientOptions)) *sentry.Hub {
 	t.Helper()
-	client, err := sentry.NewClient(sentry.ClientOptions{
+	opts := sentry.ClientOptions{
 		Dsn:         dsn,
 		Release:     release,
 		Environment: env,
 		Transport:   sentry.NewHTTPSyncTransport(),
-	})
+	}
+	for _, c := range configure {
+		c(&opts)
+	}
+	client, err := sentry.NewClient(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,6 +303,13 @@ func TestEndToEndSentryAndFlytrap(t *testing.T) {
 	if !hub.Flush(5 * time.Second) {
 		t.Fatal("sentry-go did not flush")
 	}
+	// CaptureMessage with AttachStacktrace sends the stack as the current
+	// thread; it is kept as the message's stack, not as an exception.
+	msgHub := newHub(t, p.info.DSN, "tools@1.0", "dev", func(o *sentry.ClientOptions) { o.AttachStacktrace = true })
+	msgHub.CaptureMessage("cache warmed in 3s")
+	if !msgHub.Flush(5 * time.Second) {
+		t.Fatal("sentry-go did not flush the message")
+	}
 
 	// Masked numbers and the same call site make one issue of two cards.
 	pay := p.waitIssue(t, "*errors.errorString: payment declined", 2)
@@ -319,6 +330,23 @@ func TestEndToEndSentryAndFlytrap(t *testing.T) {
 	}
 	if got := p.issues(t, "environment=staging&release=shop@1.2.3"); len(got) != 3 {
 		t.Errorf("staging + release lists %d issues, want 3", len(got))
+	}
+
+	msg := p.waitIssue(t, "cache warmed in 3s", 1)
+	var msgDetail issue
+	if code := p.api(t, "GET", fmt.Sprintf("/api/v1/issues/%d", msg.ID), nil, &msgDetail); code != 200 || msgDetail.LatestEvent == nil {
+		t.Fatalf("message issue detail: HTTP %d, %+v", code, msgDetail)
+	}
+	var msgEvent struct {
+		Exceptions []struct {
+			Type      string
+			Mechanism struct{ Synthetic bool }
+			Frames    []struct{ Function string }
+		}
+	}
+	if err := json.Unmarshal(msgDetail.LatestEvent.Event, &msgEvent); err != nil || len(msgEvent.Exceptions) != 1 ||
+		!msgEvent.Exceptions[0].Mechanism.Synthetic || msgEvent.Exceptions[0].Type != "" || len(msgEvent.Exceptions[0].Frames) == 0 {
+		t.Errorf("CaptureMessage with AttachStacktrace stored as %s (%v)", msgDetail.LatestEvent.Event, err)
 	}
 
 	// The case study's payload, with project_id as a string.

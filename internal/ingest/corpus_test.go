@@ -42,7 +42,7 @@ type corpusCase struct {
 // only have to be accepted with a sane event.
 var corpusExpect = map[string]corpusCase{
 	"android.json":            {title: "Exception: Some exception.", frames: 13, level: "error"},
-	"aspnetcore.json":         {title: "Param is null!", frames: 70, level: "error"},
+	"aspnetcore.json":         {title: "Param is null!", frames: 70, level: "error", synthetic: true},
 	"cocoa.json":              {title: "EXC_BAD_ACCESS: Attempted to dereference null pointer.\nOriginated at or in a subcall of ViewController.causeCrash(Any) -> ()", frames: 22, level: "fatal"},
 	"elixir.json":             {title: "exit: ** (exit) :badarith", frames: 6, level: "error"},
 	"empty-exception.json":    {title: "<unlabeled event>", frames: 0, level: "error"},
@@ -54,7 +54,7 @@ var corpusExpect = map[string]corpusCase{
 	"pii.json":                {title: "RuntimeError: Invalid device: A949AE01EBB07300D62AE0178F0944DD21F8C98C", frames: 4, level: "error"},
 	"python-formdata.json":    {title: "<unlabeled event>", frames: 0, level: "error"},
 	"python-modern.json":      {title: "Exception: This is an example Python exception", frames: 2, level: "error"},
-	"python.json":             {title: "<unlabeled event>", frames: 5, level: "error"},
+	"python.json":             {title: "<unlabeled event>", frames: 5, level: "error", synthetic: true},
 	"ruby.json":               {title: "ZeroDivisionError: divided by 0", frames: 3, level: "error"},
 	"unity.json":              {title: "DivideByZeroException: Attempted to divide by zero.", frames: 9, level: "error"},
 }

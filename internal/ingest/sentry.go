@@ -361,8 +361,11 @@ func (d *decoder) breadcrumbs(path where, v any, drift time.Duration) []event.Br
 // wherever the SDK put them: each exception's own stacktrace, the thread
 // its thread_id names, or, for the outermost exception, the top-level
 // stacktrace (legacy and attach_stacktrace events) or the crashed thread. An
-// event with no exception but such a stack gets one exception without type
-// or value, so the stack is kept and the title stays the message.
+// event with no exception but such a stack (sentry-go's CaptureMessage with
+// AttachStacktrace sends its stack as the current thread) gets one
+// synthetic exception without type or value, as the JavaScript SDKs send
+// it themselves: the stack is kept and shown under the message, and the
+// title stays the message.
 func (d *decoder) exceptionsWithStacks(obj map[string]any, ids map[string]string) []event.Exception {
 	name, v := legacy(obj, "exception", "sentry.interfaces.Exception")
 	excs, threadIDs := d.exceptions(at(name), v, ids)
@@ -391,7 +394,7 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, ids map[string]string
 		switch {
 		case len(frames) == 0:
 		case n == 0:
-			excs = append(excs, event.Exception{Frames: frames})
+			excs = append(excs, event.Exception{Frames: frames, Mechanism: &event.Mechanism{Synthetic: true}})
 		default:
 			excs[n-1].Frames = frames
 		}

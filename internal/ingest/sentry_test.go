@@ -164,7 +164,19 @@ func TestDecodeSentry(t *testing.T) {
 			}
 		}},
 		{"frames from the current thread of a message event", `{"message":"attach_stacktrace","threads":{"values":[{"id":1,"current":true,"stacktrace":{"frames":[{"function":"main"}]}}]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if len(ev.Exceptions) != 1 || ev.Title() != "attach_stacktrace" || frameSummary(ev.Exceptions[0].Frames) != "main:0" {
+			if len(ev.Exceptions) != 1 || ev.Title() != "attach_stacktrace" || frameSummary(ev.Exceptions[0].Frames) != "main:0" || !ev.Exceptions[0].Synthetic() {
+				t.Errorf("exceptions %+v", ev.Exceptions)
+			}
+		}},
+		// What sentry-go's CaptureMessage sends with AttachStacktrace: a
+		// bare thread list, the thread without an id, crashed false.
+		{"sentry-go's message with a stack", `{"message":"cache warmed","level":"info","platform":"go","threads":[{"stacktrace":{"frames":[{"function":"main","module":"main","abs_path":"/app/main.go","lineno":12,"in_app":true}]},"crashed":false,"current":true}]}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if len(ev.Exceptions) != 1 || ev.Title() != "cache warmed" || frameSummary(ev.Exceptions[0].Frames) != "main:12" || !ev.Exceptions[0].Synthetic() {
+				t.Errorf("exceptions %+v", ev.Exceptions)
+			}
+		}},
+		{"a legacy top-level stacktrace on a message", `{"message":"m","stacktrace":{"frames":[{"function":"f","lineno":3}]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if len(ev.Exceptions) != 1 || ev.Title() != "m" || !ev.Exceptions[0].Synthetic() {
 				t.Errorf("exceptions %+v", ev.Exceptions)
 			}
 		}},

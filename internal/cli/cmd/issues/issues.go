@@ -199,9 +199,10 @@ func issueID(arg string) (int64, error) {
 // payload is the part of the normalized event view prints.
 type payload struct {
 	Exceptions []struct {
-		Type   string        `json:"type"`
-		Value  string        `json:"value"`
-		Frames []event.Frame `json:"frames"`
+		Type      string           `json:"type"`
+		Value     string           `json:"value"`
+		Frames    []event.Frame    `json:"frames"`
+		Mechanism *event.Mechanism `json:"mechanism"`
 	} `json:"exceptions"`
 	Message string `json:"message"`
 }
@@ -250,7 +251,16 @@ func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 	}
 	fmt.Fprintf(w, "\nlatest event %s (%s)\n", ev.EventID, ev.Received.UTC().Format("2006-01-02 15:04:05Z"))
 	for _, e := range p.Exceptions {
-		fmt.Fprintf(w, "  %s\n", heading(e.Type, e.Value))
+		typ, value := e.Type, e.Value
+		if e.Mechanism != nil && e.Mechanism.Synthetic {
+			// The SDK made the exception up to carry the message's
+			// stack: its type names no error (see event.Title).
+			typ = ""
+			if p.Message != "" {
+				value = p.Message
+			}
+		}
+		fmt.Fprintf(w, "  %s\n", heading(typ, value))
 		names := stacktrace.DisplayNames(e.Frames)
 		for i, n := len(e.Frames)-1, 0; i >= 0 && n < maxFrames; i, n = i-1, n+1 {
 			fr := e.Frames[i]
@@ -267,8 +277,8 @@ func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 }
 
 // heading is an exception's first line: "type: value", or whichever of
-// the two the SDK sent; an exception with neither (a message sent with its
-// stack) is headed "Exception", as the dashboard heads it.
+// the two the SDK sent; an exception with neither is headed "Exception",
+// as the dashboard heads it.
 func heading(typ, value string) string {
 	switch {
 	case typ != "" && value != "":

@@ -33,9 +33,9 @@ var viewEvents = map[string]string{
 	"2": `{"level":"warning","platform":"node","message":"Payment provider slow","exceptions":[{"value":"Payment provider slow","frames":[
 		{"filename":"node:internal/process/task_queues","function":"process.processTicksAndRejections","lineno":95,"colno":5},
 		{"filename":"http://localhost:5173/src/pay.js","function":"checkout","lineno":7,"colno":13,"in_app":true}]}]}`,
-	// sentry-go's CaptureMessage with AttachStacktrace: an exception with
-	// neither type nor value, and a frame with no location at all.
-	"3": `{"level":"info","platform":"go","message":"cache warmed","exceptions":[{"frames":[
+	// sentry-go's CaptureMessage with AttachStacktrace: the synthetic
+	// exception ingest makes of its thread, and a frame with no location.
+	"3": `{"level":"info","platform":"go","message":"cache warmed","exceptions":[{"mechanism":{"synthetic":true},"frames":[
 		{"function":"warm"},
 		{"abs_path":"/app/cache.go","function":"warm","module":"main","lineno":88,"in_app":true}]}]}`,
 }
