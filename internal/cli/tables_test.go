@@ -4,20 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // tableNow is the clock of the golden tables.
 var tableNow = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
@@ -92,19 +88,7 @@ func TestTables(t *testing.T) {
 				if code := Run(context.Background(), f, args); code != 0 {
 					t.Fatalf("exit %d: %s", code, errOut.String())
 				}
-				golden := filepath.Join("testdata", name+".golden")
-				if *update {
-					if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run with -update to create it)", err)
-				}
-				if out.String() != string(want) {
-					t.Errorf("output differs from %s (-update to accept):\n%s", golden, out.String())
-				}
+				golden.Check(t, name+".golden", out.Bytes())
 			})
 		}
 	}
