@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -52,7 +54,7 @@ func (p permanent) Unwrap() error { return p.error }
 func post(ctx context.Context, client *http.Client, url string, body []byte, headers map[string]string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return permanent{fmt.Errorf("bad URL: %w", err)}
+		return permanent{fmt.Errorf("bad URL: %w", redactURL(err))}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Flytrap-Alerts/1")
@@ -60,6 +62,7 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, hea
 		req.Header.Set(k, v)
 	}
 	resp, err := client.Do(req)
+	err = redactURL(err)
 	if errors.Is(err, ErrPrivateAddress) {
 		// No retry reaches another address: the URL must change.
 		return permanent{err}
@@ -76,6 +79,36 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, hea
 		return fmt.Errorf("%s answered %s: %s", req.URL.Host, resp.Status, oneLine(string(snippet), 200))
 	}
 	return permanent{fmt.Errorf("%s answered %s: %s", req.URL.Host, resp.Status, oneLine(string(snippet), 200))}
+}
+
+// ShortURL is u's scheme, host and first path segment, then "/…": all of a
+// channel's URL that anyone but its creator sees, since Slack's and many
+// webhooks' URLs carry a token.
+func ShortURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return ""
+	}
+	first, rest, _ := strings.Cut(strings.TrimPrefix(p.Path, "/"), "/")
+	out := p.Scheme + "://" + p.Host + "/" + first
+	if rest != "" || p.RawQuery != "" {
+		out += "/…"
+	}
+	return out
+}
+
+// redactURL shortens the URL a *url.Error quotes (net/http's errors quote
+// the whole request URL, token included) with ShortURL. Delivery errors
+// are stored and shown to every member of the project.
+func redactURL(err error) error {
+	// net/http returns them unwrapped, from url.Parse and Client.Do.
+	ue, ok := err.(*url.Error)
+	if !ok {
+		return err
+	}
+	short := *ue
+	short.URL = ShortURL(ue.URL)
+	return &short
 }
 
 // sendWebhook posts m's JSON to url, signed with secret at now.

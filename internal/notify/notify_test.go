@@ -678,3 +678,32 @@ func TestPrivateAddressesRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestDeliveryErrorsHideTheURL: a failed delivery's error is stored and
+// shown to every member of the project, who may see only the channel's
+// host and first path segment (service.Alerts.Channels): net/http's errors
+// quote the whole URL, token included.
+func TestDeliveryErrorsHideTheURL(t *testing.T) {
+	for _, tc := range []struct {
+		name, url string
+		allow     bool
+	}{
+		{"connection refused", "http://127.0.0.1:1/services/T000/SECRETTOKEN?key=abc", true},
+		{"private address", "http://127.0.0.1:1/services/T000/SECRETTOKEN?key=abc", false},
+		{"unparsable", "http://127.0.0.1:1/services/SECRETTOKEN/%zz?key=abc", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, "")
+			c := f.channel(store.ChannelWebhook, tc.url)
+			f.onlyRules(c)
+			w := notify.NewWorker(f.db, notify.Config{AllowPrivate: tc.allow, Now: f.clock.Now})
+			f.save("a", "boom", 1)
+			f.run(w)
+			n := f.outbox()[0]
+			if n.LastError == "" || strings.Contains(n.LastError, "SECRETTOKEN") || strings.Contains(n.LastError, "key=abc") {
+				t.Errorf("last error %q, want one without the URL's token", n.LastError)
+			}
+			t.Logf("%s", n.LastError)
+		})
+	}
+}

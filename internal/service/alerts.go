@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -56,23 +57,9 @@ const (
 func (s *Alerts) Channels(ctx context.Context, a Actor, projectID int64) ([]store.AlertChannel, error) {
 	cs, err := s.store.ListAlertChannels(ctx, a.Viewer(), projectID)
 	for i := range cs {
-		cs[i].URL = ShortURL(cs[i].URL)
+		cs[i].URL = notify.ShortURL(cs[i].URL)
 	}
 	return cs, err
-}
-
-// ShortURL is u's scheme, host and first path segment, then "/…".
-func ShortURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.Host == "" {
-		return ""
-	}
-	first, rest, _ := strings.Cut(strings.TrimPrefix(p.Path, "/"), "/")
-	out := p.Scheme + "://" + p.Host + "/" + first
-	if rest != "" || p.RawQuery != "" {
-		out += "/…"
-	}
-	return out
 }
 
 // CreateChannel adds a channel to a project; admins only. Email needs no
