@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/projectref"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -266,37 +267,27 @@ func (h *Handler) assemble(w http.ResponseWriter, r *http.Request, u store.User)
 }
 
 // project resolves {project} or a name from a request body among the
-// projects u may see; it answers 404 itself when there is none.
+// projects u may see (see projectref.Resolve); it answers 404 itself when
+// there is none, and 409 when the name may mean several.
 func (h *Handler) project(w http.ResponseWriter, r *http.Request, u store.User, name string) (store.Project, bool) {
 	ps, err := h.store.ListProjects(r.Context(), viewer(u))
 	if err != nil {
 		h.fail(w, r, err)
 		return store.Project{}, false
 	}
-	for _, p := range ps {
-		if p.Name == name || Slug(p.Name) == name || strconv.FormatInt(p.ID, 10) == name {
-			return p, true
-		}
+	refs := make([]projectref.Project, len(ps))
+	for i, p := range ps {
+		refs[i] = projectref.Project{ID: p.ID, Name: p.Name}
 	}
-	writeDetail(w, http.StatusNotFound, fmt.Sprintf("project %q not found: give a project name, slug or ID you are a member of", name))
+	switch idx := projectref.Resolve(refs, name); len(idx) {
+	case 1:
+		return ps[idx[0]], true
+	case 0:
+		writeDetail(w, http.StatusNotFound, fmt.Sprintf("project %q not found: give a project name, slug or ID you are a member of", name))
+	default:
+		writeDetail(w, http.StatusConflict, fmt.Sprintf("project %q is ambiguous: it may mean %s; give the exact name or the ID", name, projectref.Describe(refs, idx)))
+	}
 	return store.Project{}, false
-}
-
-// Slug is how a project name appears where Sentry expects a slug: lower
-// case, runs of other characters than letters and digits as one "-".
-func Slug(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, c := range strings.ToLower(name) {
-		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
-			b.WriteRune(c)
-			dash = false
-		} else if !dash && b.Len() > 0 {
-			b.WriteByte('-')
-			dash = true
-		}
-	}
-	return strings.TrimSuffix(b.String(), "-")
 }
 
 // projectInfo is a project as Sentry's API shows it.
@@ -307,7 +298,7 @@ type projectInfo struct {
 }
 
 func infoOf(p store.Project) projectInfo {
-	return projectInfo{ID: strconv.FormatInt(p.ID, 10), Slug: Slug(p.Name), Name: p.Name}
+	return projectInfo{ID: strconv.FormatInt(p.ID, 10), Slug: projectref.Slug(p.Name), Name: p.Name}
 }
 
 func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, u store.User) {

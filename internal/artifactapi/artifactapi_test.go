@@ -8,6 +8,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -289,6 +290,58 @@ func TestRefusals(t *testing.T) {
 		var out map[string]any
 		if code := e.doAs(tt.token, tt.method, tt.path, "application/json", strings.NewReader(tt.body), &out); code != tt.want || out["detail"] == "" {
 			t.Errorf("%s: %d %v, want %d with a detail", tt.name, code, out, tt.want)
+		}
+	}
+}
+
+// TestProjectNames: names that look alike resolve as projectref.Resolve
+// says, the same way as the CLI's --project: an exact name or ID first,
+// then a case-insensitive name or slug, and anything that may mean two
+// projects is refused rather than guessed.
+func TestProjectNames(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ids := map[string]int64{"Web Shop": e.proj.ID}
+	for _, name := range []string{"web-shop", "alpha", "ALPHA", "3"} {
+		p, err := e.db.CreateProject(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = p.ID
+	}
+	if ids["alpha"] != 3 {
+		t.Fatalf("project IDs %v: the cases below expect alpha to be ID 3", ids)
+	}
+	for _, tc := range []struct {
+		ref  string
+		code int
+		want string // the project's name on 201
+	}{
+		{"web-shop", 201, "web-shop"}, // the exact name, not Web Shop's slug
+		{"Web Shop", 201, "Web Shop"},
+		{"ALPHA", 201, "ALPHA"},
+		{"alpha", 201, "alpha"},
+		{"Alpha", 409, ""}, // alpha or ALPHA
+		{"3", 409, ""},     // alpha's ID or the project named 3
+		{"WEB-SHOP", 201, "web-shop"},
+		{"nope", 404, ""},
+	} {
+		var out map[string]any
+		body := fmt.Sprintf(`{"version":"v-%s","projects":[%q]}`, tc.ref, tc.ref)
+		code := e.do("POST", "/api/0/organizations/x/releases/", "application/json", strings.NewReader(body), &out)
+		if code != tc.code {
+			t.Errorf("%q: %d %v, want %d", tc.ref, code, out, tc.code)
+			continue
+		}
+		if tc.code != 201 {
+			if d, _ := out["detail"].(string); d == "" {
+				t.Errorf("%q: no detail in %v", tc.ref, out)
+			}
+			continue
+		}
+		ps, _ := out["projects"].([]any)
+		if len(ps) != 1 || ps[0].(map[string]any)["name"] != tc.want {
+			t.Errorf("%q: release in %v, want project %q", tc.ref, out["projects"], tc.want)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/client"
 	"github.com/getflytrap/flytrap/internal/issuefilter"
+	"github.com/getflytrap/flytrap/internal/projectref"
 )
 
 // AddHostFlag adds --host, the server to talk to, to cmd and its
@@ -20,34 +21,31 @@ func AddHostFlag(cmd *cobra.Command, host *string) {
 	cmd.PersistentFlags().StringVar(host, "host", "", "Flytrap server URL (default: FLYTRAP_URL, else the last one logged in to)")
 }
 
-// FindProject is the project named (exactly, else ignoring case) or
-// numbered arg among those the caller may see.
+// FindProject is the project arg names among those the caller may see:
+// its exact name or ID, else its name in another case or its slug, as
+// projectref.Resolve decides for the sentry-cli API too. A name that may
+// mean two projects is refused, not guessed.
 func FindProject(ctx context.Context, c *client.Client, arg string) (apitypes.Project, error) {
 	ps, err := c.Projects(ctx)
 	if err != nil {
 		return apitypes.Project{}, err
 	}
-	if id, err := strconv.ParseInt(arg, 10, 64); err == nil {
-		for _, p := range ps {
-			if p.ID == id {
-				return p, nil
-			}
-		}
+	refs := make([]projectref.Project, len(ps))
+	for i, p := range ps {
+		refs[i] = projectref.Project{ID: p.ID, Name: p.Name}
 	}
-	for _, p := range ps {
-		if p.Name == arg {
-			return p, nil
+	switch idx := projectref.Resolve(refs, arg); len(idx) {
+	case 1:
+		return ps[idx[0]], nil
+	case 0:
+		return apitypes.Project{}, &Error{
+			Msg:  fmt.Sprintf("no project %q among the ones you can see", arg),
+			Hint: "list them with `flytrap projects list`",
+			Code: ExitNotFound,
 		}
-	}
-	for _, p := range ps {
-		if strings.EqualFold(p.Name, arg) {
-			return p, nil
-		}
-	}
-	return apitypes.Project{}, &Error{
-		Msg:  fmt.Sprintf("no project %q among the ones you can see", arg),
-		Hint: "list them with `flytrap projects list`",
-		Code: ExitNotFound,
+	default:
+		return apitypes.Project{}, UsageError(fmt.Sprintf("project %q is ambiguous: it may mean %s", arg, projectref.Describe(refs, idx)),
+			"give the exact name or the ID")
 	}
 }
 
