@@ -16,7 +16,7 @@ import (
 // that a change to the algorithm (which changes hashes) can be told apart
 // from a genuinely new issue; bump it whenever Group's output changes for
 // any event.
-const Version = "2026-12"
+const Version = "2026-12b"
 
 // The grouping methods, in order of precedence.
 const (
@@ -66,7 +66,8 @@ type Result struct {
 // culprit.
 //
 // Frames are expected to have been symbolicated and marked in-app before
-// grouping: minified function names change with every build.
+// grouping: minified function names change with every build, and a
+// symbolicated frame whose map gave it no name has its function left out.
 func Group(ev *event.Event) Result {
 	def := defaultGrouping(ev)
 	if len(ev.Fingerprint) == 0 {
@@ -124,7 +125,7 @@ func exceptionComponents(exs []event.Exception) []string {
 	var comps []string
 	usable := false
 	for _, ex := range exs {
-		frames := frameComponents(ex.Frames)
+		frames := frameComponents(ex.Frames, ex.RawFrames)
 		typ := ex.Type
 		if ex.Synthetic() {
 			// As in Sentry: the SDK made the exception up to carry a
@@ -148,7 +149,11 @@ func exceptionComponents(exs []event.Exception) []string {
 
 // frameComponents returns two components per frame, its location and its
 // function, for the in-app frames, or for all frames when none is in-app.
-func frameComponents(frames []event.Frame) []string {
+// raw are the frames as sent when symbolication rewrote some (see
+// event.Exception.RawFrames): a rewritten frame whose map gave no name
+// keeps its minified one, which the next build renames, so its function
+// takes no part.
+func frameComponents(frames, raw []event.Frame) []string {
 	inApp := 0
 	for _, f := range frames {
 		if f.InApp != nil && *f.InApp {
@@ -157,11 +162,14 @@ func frameComponents(frames []event.Frame) []string {
 	}
 	var comps []string
 	var prevLoc, prevFn string
-	for _, f := range frames {
+	for i, f := range frames {
 		if inApp > 0 && (f.InApp == nil || !*f.InApp) {
 			continue
 		}
 		loc, fn := frameLocation(f), "function="+strings.TrimSpace(f.Function)
+		if len(raw) == len(frames) && minifiedName(f, raw[i]) {
+			fn = "function="
+		}
 		if loc == "file=" && fn == "function=" {
 			// Nothing identifies this frame.
 			continue
@@ -175,6 +183,14 @@ func frameComponents(frames []event.Frame) []string {
 		comps = append(comps, loc, fn)
 	}
 	return comps
+}
+
+// minifiedName reports whether f, a frame symbolication made of raw, still
+// has raw's function name: the map named no function there, so the name is
+// the minifier's.
+func minifiedName(f, raw event.Frame) bool {
+	rewritten := f.AbsPath != raw.AbsPath || f.Lineno != raw.Lineno || f.Colno != raw.Colno
+	return rewritten && f.Function != "" && f.Function == raw.Function
 }
 
 // frameLocation is the location component of a frame: its module if the SDK

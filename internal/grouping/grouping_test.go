@@ -49,6 +49,14 @@ func lambdaTimeout(function string, seconds string) *event.Event {
 			Frames: []event.Frame{lib("sentry_sdk/utils.py", "run", 1523)}}}}
 }
 
+// symbolicated builds an exception whose frames symbolication made of
+// raw: mapped[i] is frame i as rewritten, with the name the map gave (or
+// raw's, where it gave none).
+func symbolicated(raw []event.Frame, mapped ...event.Frame) *event.Event {
+	return &event.Event{Level: "error", Exceptions: []event.Exception{{Type: "TypeError", Value: "x",
+		Frames: mapped, RawFrames: raw}}}
+}
+
 // minified builds a frame of a bundle served from url.
 func minified(url, fn string, line, col int) event.Frame {
 	return event.Frame{AbsPath: url, Filename: url, Function: fn, Lineno: line, Colno: col, InApp: &yes}
@@ -177,6 +185,18 @@ func TestGroupSameOrDifferent(t *testing.T) {
 			false},
 		{"synthetic type alone does not group: message does",
 			synthetic("db slow", "EXC_BAD_ACCESS"), &event.Event{Message: "db slow"}, true},
+		// Two builds of one bug: the minifier named the class Qt, then
+		// Qz, and the top frame's function name came from no map.
+		{"symbolicated frames keeping another build's minified name",
+			symbolicated([]event.Frame{minified("https://x.example/app.1.js", "Qt.checkoutTotal", 1, 501), minified("https://x.example/app.1.js", "a", 1, 900)},
+				app("src/cart.js", "Qt.checkoutTotal", 11), app("src/main.js", "onClick", 3)),
+			symbolicated([]event.Frame{minified("https://x.example/app.2.js", "Qz.checkoutTotal", 1, 507), minified("https://x.example/app.2.js", "b", 1, 911)},
+				app("src/cart.js", "Qz.checkoutTotal", 11), app("src/main.js", "onClick", 3)),
+			true},
+		{"symbolicated frames whose map named different functions",
+			symbolicated([]event.Frame{minified("https://x.example/app.1.js", "n", 1, 501)}, app("src/cart.js", "checkoutTotal", 11)),
+			symbolicated([]event.Frame{minified("https://x.example/app.1.js", "n", 1, 601)}, app("src/cart.js", "applyCoupon", 11)),
+			false},
 		{"lambda timeouts of one function, other seconds",
 			lambdaTimeout("checkout-api", "6"), lambdaTimeout("checkout-api", "15"), true},
 		{"lambda timeout, runtime log line and SDK warning",
