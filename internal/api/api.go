@@ -433,10 +433,10 @@ func eventIDParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 // projects is a 409 instead of one project's event shown for another's;
 // ?project= or the scoped route names the project.
 func (a *API) getEvent(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Has("project") {
-		pid, err := strconv.ParseInt(r.URL.Query().Get("project"), 10, 64)
-		if err != nil || pid <= 0 {
-			writeError(w, http.StatusBadRequest, "bad_request", "project must be a positive integer")
+	if ps := r.URL.Query()["project"]; len(ps) > 0 {
+		pid, err := strconv.ParseInt(ps[0], 10, 64)
+		if err != nil || pid <= 0 || len(ps) > 1 {
+			writeError(w, http.StatusBadRequest, "bad_request", "project must be one positive integer")
 			return
 		}
 		a.writeProjectEvent(w, r, pid)
@@ -495,7 +495,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrBadCursor):
 		writeError(w, http.StatusBadRequest, "bad_request", "invalid cursor: pass next_cursor from a previous page unchanged")
 	case errors.Is(err, store.ErrForbidden):
-		writeError(w, http.StatusForbidden, "forbidden", "only admins may do this")
+		writeError(w, http.StatusForbidden, "forbidden", "Only admins may do this; ask an admin.")
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", storeMessage(err))
 	case errors.Is(err, store.ErrInvalid):

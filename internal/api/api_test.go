@@ -353,6 +353,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 					if e["code"] == nil || e["message"] == nil || (wantCode != "" && e["code"] != wantCode) {
 						t.Errorf("error body %v, want code %q and a message", out, wantCode)
 					}
+					// Whichever layer refuses, a member hears the same.
+					if e["code"] == "forbidden" && e["message"] != "Only admins may do this; ask an admin." {
+						t.Errorf("forbidden with message %q", e["message"])
+					}
 				}
 				if code == 401 && !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
 					t.Errorf("401 without WWW-Authenticate: Bearer")
@@ -563,6 +567,8 @@ func TestEventIDShadowing(t *testing.T) {
 		{"attacker's member, victim's project", f.memberToken, scoped(f.other), 404, "", "not_found"},
 		{"attacker's member, ?project= victim's", f.memberToken, fmt.Sprintf("%s?project=%d", unscoped, f.other.ID), 404, "", "not_found"},
 		{"bad ?project=", f.adminToken, unscoped + "?project=web", 400, "", "bad_request"},
+		{"?project= twice, the member's own second", f.memberToken, fmt.Sprintf("%s?project=%d&project=%d", unscoped, f.other.ID, f.project.ID), 400, "", "bad_request"},
+		{"?project= twice, the member's own first", f.memberToken, fmt.Sprintf("%s?project=%d&project=%d", unscoped, f.project.ID, f.other.ID), 400, "", "bad_request"},
 		{"bad project in path", f.adminToken, "/api/v1/projects/0/events/" + f.otherEvent, 400, "", "bad_request"},
 		{"bad event ID in path", f.adminToken, fmt.Sprintf("/api/v1/projects/%d/events/xyz", f.other.ID), 400, "", "bad_request"},
 	}
