@@ -88,7 +88,10 @@ func WithWriteTimeout(d time.Duration) Option {
 
 // WithRecheckInterval sets how often a connection's user and projects are
 // authorized again (default 1 min), so a signed-out user or a removed
-// member stops receiving messages without having to reconnect.
+// member stops receiving messages without having to reconnect. A change
+// this process makes rechecks at once (Hub.AccessChanged); the interval
+// bounds the delay for what it cannot see: tokens expiring, and changes
+// made through other processes.
 func WithRecheckInterval(d time.Duration) Option {
 	return func(s *stream) { s.recheck = d }
 }
@@ -222,7 +225,9 @@ func (s *stream) serve(ctx context.Context, c *websocket.Conn, r *http.Request, 
 	defer ping.Stop()
 	recheck := time.NewTicker(s.recheck)
 	defer recheck.Stop()
+	changed := s.hub.accessChanges()
 	for {
+		var check bool
 		select {
 		case <-ctx.Done():
 			return
@@ -248,20 +253,27 @@ func (s *stream) serve(ctx context.Context, c *websocket.Conn, r *http.Request, 
 				return
 			}
 		case <-recheck.C:
-			now, err := s.reauthorize(ctx, r, requested)
-			if errors.Is(err, errRevoked) {
-				c.Close(websocket.StatusPolicyViolation, "access revoked")
-				return
-			}
-			if err != nil {
-				// A database hiccup is no reason to drop every page;
-				// the next check decides.
-				s.log.Warn("live: recheck failed", "err", err)
-				continue
-			}
-			if !slices.Equal(now, sub.ids) {
-				sub.move(now)
-			}
+			check = true
+		case <-changed:
+			changed = s.hub.accessChanges()
+			check = true
+		}
+		if !check {
+			continue
+		}
+		now, err := s.reauthorize(ctx, r, requested)
+		if errors.Is(err, errRevoked) {
+			c.Close(websocket.StatusPolicyViolation, "access revoked")
+			return
+		}
+		if err != nil {
+			// A database hiccup is no reason to drop every page; the
+			// next check decides.
+			s.log.Warn("live: recheck failed", "err", err)
+			continue
+		}
+		if !slices.Equal(now, sub.ids) {
+			sub.move(now)
 		}
 	}
 }

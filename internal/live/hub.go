@@ -44,6 +44,8 @@ type Hub struct {
 	rooms  map[int64]map[*subscriber]struct{}
 	subs   map[*subscriber]struct{} // every open subscription, even one in no room
 	closed bool
+	// access is closed, and replaced, by AccessChanged.
+	access chan struct{}
 
 	delivered atomic.Uint64
 	dropped   atomic.Uint64
@@ -75,7 +77,27 @@ func NewHub(buffer int) *Hub {
 		buffer: buffer,
 		rooms:  make(map[int64]map[*subscriber]struct{}),
 		subs:   make(map[*subscriber]struct{}),
+		access: make(chan struct{}),
 	}
+}
+
+// AccessChanged makes every open stream authorize its user and projects
+// again now rather than at its next periodic recheck. Call it after a
+// change that may take access away (a token revoked, a session ended, a
+// user removed or demoted, a membership or project deleted): a revoked
+// credential then stops receiving at once.
+func (h *Hub) AccessChanged() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	close(h.access)
+	h.access = make(chan struct{})
+}
+
+// accessChanges returns a channel closed by the next AccessChanged.
+func (h *Hub) accessChanges() <-chan struct{} {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.access
 }
 
 // Subscribe joins the rooms of projectIDs. The channel receives every

@@ -867,3 +867,49 @@ func testCreateProjectWithKey(e *env) {
 		t.Errorf("the project of a failed create exists (%d rows)", n)
 	}
 }
+
+// testAccessHooks: every change that may take access away runs the
+// OnAccessChange hooks once it has happened, and a refused one does not.
+func testAccessHooks(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	var n int
+	db.OnAccessChange(func() { n++ })
+	admin := Viewer{UserID: e.createUser("root@example.com", RoleAdmin).ID, Admin: true}
+	bob := e.createUser("bob@example.com", RoleMember)
+	e.addMember(e.project, bob)
+	_, tok, err := db.CreateAPIToken(ctx, bob.ID, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := db.CreateSession(ctx, bob.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := e.createProject("other")
+	if n != 0 {
+		t.Fatalf("%d hook runs before any access was taken away", n)
+	}
+	for _, c := range []struct {
+		name   string
+		change func() error
+		runs   int
+	}{
+		{"a refused token deletion", func() error { return db.DeleteAPIToken(ctx, bob.ID+1, tok.ID) }, 0},
+		{"DeleteAPIToken", func() error { return db.DeleteAPIToken(ctx, bob.ID, tok.ID) }, 1},
+		{"DeleteSession", func() error { return db.DeleteSession(ctx, secret) }, 1},
+		{"DeleteUserSessions", func() error { return db.DeleteUserSessions(ctx, bob.ID, "") }, 1},
+		{"SetUserRole", func() error { _, err := db.SetUserRole(ctx, admin, bob.ID, RoleMember); return err }, 1},
+		{"RemoveMember", func() error { return db.RemoveMember(ctx, admin, e.project.ID, bob.ID) }, 1},
+		{"DeleteProject", func() error { return db.DeleteProject(ctx, admin, other.ID) }, 1},
+		{"DeleteUser", func() error { return db.DeleteUser(ctx, admin, bob.ID) }, 1},
+	} {
+		before := n
+		err := c.change()
+		if c.runs > 0 && err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if n-before != c.runs {
+			t.Errorf("%s ran the hooks %d times, want %d", c.name, n-before, c.runs)
+		}
+	}
+}

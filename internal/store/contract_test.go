@@ -58,6 +58,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"RenameProject", testRenameProject},
 		{"DeleteProject", testDeleteProject},
 		{"Members", testMembers},
+		{"AccessHooks", testAccessHooks},
 		{"RotateProjectKey", testRotateProjectKey},
 		{"ProjectStats", testProjectStats},
 		{"BulkUpdateStatus", testBulkUpdateStatus},

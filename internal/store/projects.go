@@ -300,6 +300,7 @@ func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 	if err != nil {
 		return fmt.Errorf("store: delete project %d: %w", id, err)
 	}
+	d.accessChanged()
 	return nil
 }
 
@@ -353,6 +354,7 @@ func (d *DB) RemoveMember(ctx context.Context, v Viewer, projectID, userID int64
 	} else if n == 0 {
 		return fmt.Errorf("store: remove user %d from project %d: %w", userID, projectID, ErrNotFound)
 	}
+	d.accessChanged()
 	return nil
 }
 

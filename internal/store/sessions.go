@@ -56,6 +56,7 @@ func (d *DB) DeleteSession(ctx context.Context, token string) error {
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hashToken(token)); err != nil {
 		return fmt.Errorf("store: delete session: %w", err)
 	}
+	d.accessChanged()
 	return nil
 }
 
@@ -71,6 +72,7 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64, exceptToken s
 	if _, err := d.db.ExecContext(ctx, q.sql(), q.args...); err != nil {
 		return fmt.Errorf("store: delete sessions of user %d: %w", userID, err)
 	}
+	d.accessChanged()
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +44,30 @@ type DB struct {
 	// writeTurn holds a token while a writer of this process has SQLite's
 	// write lock; nil on PostgreSQL. See WriteTurn.
 	writeTurn chan struct{}
+
+	hooksMu     sync.Mutex
+	accessHooks []func()
+}
+
+// OnAccessChange registers fn to run after every change through d that
+// may take someone's access away: an API token revoked, a session ended, a
+// user removed or given another role, a membership or a project deleted.
+// The live stream uses it to authorize its open connections again at once.
+// fn runs on the caller's goroutine and must not block.
+func (d *DB) OnAccessChange(fn func()) {
+	d.hooksMu.Lock()
+	defer d.hooksMu.Unlock()
+	d.accessHooks = append(d.accessHooks, fn)
+}
+
+// accessChanged runs the OnAccessChange hooks.
+func (d *DB) accessChanged() {
+	d.hooksMu.Lock()
+	hooks := d.accessHooks
+	d.hooksMu.Unlock()
+	for _, fn := range hooks {
+		fn()
+	}
 }
 
 // sqliteParams configure every SQLite connection. busy_timeout comes first

@@ -151,5 +151,6 @@ func (d *DB) DeleteAPIToken(ctx context.Context, userID, tokenID int64) error {
 	} else if n == 0 {
 		return fmt.Errorf("store: delete API token %d: %w", tokenID, ErrNotFound)
 	}
+	d.accessChanged()
 	return nil
 }

@@ -174,6 +174,7 @@ func (d *DB) SetUserRole(ctx context.Context, v Viewer, userID int64, role strin
 	if err != nil {
 		return User{}, fmt.Errorf("store: set role of user %d: %w", userID, err)
 	}
+	d.accessChanged()
 	return u, nil
 }
 
@@ -234,5 +235,6 @@ func (d *DB) DeleteUser(ctx context.Context, v Viewer, userID int64) error {
 	if err != nil {
 		return fmt.Errorf("store: delete user %d: %w", userID, err)
 	}
+	d.accessChanged()
 	return nil
 }

@@ -55,6 +55,7 @@ type Web struct {
 // New mounts the dashboard, /api/v1, /api/v1/stream and /healthz.
 func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 	w := &Web{db: db, hub: live.NewHub(0), log: log, mux: http.NewServeMux()}
+	db.OnAccessChange(w.hub.AccessChanged)
 	dash := dashboard.New(dashboard.Config{
 		Store:         db,
 		Log:           log,

@@ -10,8 +10,12 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -63,4 +67,50 @@ func TestSignInThrottleIsShared(t *testing.T) {
 		t.Errorf("the form after 5 guesses through the API: HTTP %d, Retry-After %q; want 429 with Retry-After",
 			resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
+}
+
+// TestRevokingATokenEndsItsStreamAtOnce: a live stream authenticated by a
+// token closes as soon as the token is revoked through the API, not at the
+// stream's next periodic recheck a minute later.
+func TestRevokingATokenEndsItsStreamAtOnce(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.CreateUser(ctx, "ada@example.com", "h", store.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, tok, err := db.CreateAPIToken(ctx, u.ID, "tail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(db, Config{}, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
+	defer srv.Close()
+	header := http.Header{"Authorization": {"Bearer " + secret}}
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/api/v1/stream", &websocket.DialOptions{HTTPHeader: header})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	req, _ := http.NewRequest("DELETE", srv.URL+"/api/v1/tokens/"+strconv.FormatInt(tok.ID, 10), nil)
+	req.Header = header
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("revoke: HTTP %d", resp.StatusCode)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, _, err = c.Read(rctx)
+	if got := websocket.CloseStatus(err); got != websocket.StatusPolicyViolation {
+		t.Fatalf("read after revoking the token: %v (status %v), want 1008 at once", err, got)
+	}
+	t.Logf("closed %v after the revocation", time.Since(start))
 }
