@@ -5,13 +5,18 @@
 // each minified file a stack trace points into.
 package artifact
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Query names the minified file one stack frame came from, with what the
 // event says about its build. Find tries, in order: DebugID; Release + Dist
 // + AbsPath (with `~/` prefix matching, so `~/static/app.min.js` matches
 // https://any.host/static/app.min.js); the file name of AbsPath alone within
-// the project.
+// the project, the upload whose URL shares the longest trailing path with
+// AbsPath first.
 type Query struct {
 	ProjectID int64
 	// DebugID is the lower-case UUID from the event's debug_meta images
@@ -37,3 +42,19 @@ type Map struct {
 
 // ErrNotFound says no uploaded map matches a Query.
 var ErrNotFound = errors.New("no source map uploaded for this file")
+
+// AmbiguousError says that several files uploaded for one release match a
+// frame's file equally well by name and their maps differ, so none is
+// used: an upload under a URL that ends like the frame's path, a debug ID
+// or a release with URLs resolves it.
+type AmbiguousError struct {
+	AbsPath string
+	// URLs are two of the files that match, as uploaded.
+	URLs []string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("several uploaded files match %s equally well (%s) and their source maps differ; "+
+		"upload with a --url-prefix that makes the URLs end like the path, or inject debug IDs",
+		e.AbsPath, strings.Join(e.URLs, ", "))
+}

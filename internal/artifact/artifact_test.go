@@ -305,3 +305,51 @@ func TestBlobKeys(t *testing.T) {
 		t.Errorf("Delete(missing) = %v", err)
 	}
 }
+
+// A Node build with two index.js in different directories, uploaded by
+// release without debug IDs: a frame's file finds the upload whose URL
+// ends like its path, whichever was uploaded last, and a path that fits
+// neither better is reported, not given the newest.
+func TestFindByNameLongestPathSuffix(t *testing.T) {
+	e := newEnv(t, nil)
+	const (
+		serverMap  = `{"version":3,"file":"index.js","sources":["../src/server.ts"],"names":[],"mappings":"AAAA"}`
+		serverMap2 = `{"version":3,"file":"index.js","sources":["../src/server2.ts"],"names":[],"mappings":"AAAA"}`
+		workerMap  = `{"version":3,"file":"index.js","sources":["../src/worker.ts"],"names":[],"mappings":"AAAA"}`
+	)
+	js := "x()\n//# sourceMappingURL=index.js.map\n"
+	e.upload("multi-1", "", 1<<20,
+		minified("~/server/index.js", "", "", js), sourceMap("~/server/index.js.map", "", serverMap),
+		minified("~/worker/index.js", "", "", js), sourceMap("~/worker/index.js.map", "", workerMap))
+	e.upload("multi-1", "", 1<<20, minified("~/server/index.js", "", "", js), sourceMap("~/server/index.js.map", "", serverMap2))
+	// Another release's build, newer still, with the same layout.
+	e.upload("multi-0", "", 1<<20, minified("~/worker/index.js", "", "", js), sourceMap("~/worker/index.js.map", "", appMap))
+	p := e.proj.ID
+	for _, tt := range []struct {
+		name, release, absPath, want string
+	}{
+		{"worker", "multi-1", "/srv/app/dist/worker/index.js", workerMap},
+		{"server, re-uploaded", "multi-1", "/srv/app/dist/server/index.js", serverMap2},
+		{"file URL", "multi-1", "file:///srv/app/dist/worker/index.js", workerMap},
+		{"the event's release first", "multi-0", "/srv/app/dist/server/index.js", appMap},
+		{"no release: the longest suffix", "", "/srv/app/dist/server/index.js", serverMap2},
+	} {
+		m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, Release: tt.release, AbsPath: tt.absPath})
+		if err != nil || string(m.Body) != tt.want {
+			t.Errorf("%s: Find(%s) = %s, %v; want %s", tt.name, tt.absPath, m.Body, err, tt.want)
+		}
+	}
+	for _, absPath := range []string{"/srv/app/dist/index.js", "/srv/app/dist/other/index.js"} {
+		var amb *artifact.AmbiguousError
+		if m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, Release: "multi-1", AbsPath: absPath}); !errors.As(err, &amb) {
+			t.Errorf("Find(%s) = %s, %v; want an AmbiguousError", absPath, m.Body, err)
+		}
+	}
+	// Two files with one map are not ambiguous.
+	e.upload("same", "", 1<<20,
+		minified("~/a/index.js", "", "", js), sourceMap("~/a/index.js.map", "", workerMap),
+		minified("~/b/index.js", "", "", js), sourceMap("~/b/index.js.map", "", workerMap))
+	if m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, Release: "same", AbsPath: "/srv/index.js"}); err != nil || string(m.Body) != workerMap {
+		t.Errorf("two uploads of one map: Find = %s, %v; want %s", m.Body, err, workerMap)
+	}
+}

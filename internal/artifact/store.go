@@ -271,8 +271,7 @@ func (s *Store) save(ctx context.Context, r AssembleRequest, b Bundle, size int6
 
 // Find returns the source map for the minified file q names: by debug ID,
 // then by release, dist and URL (`~/path` matches the path on any host),
-// then by file name alone within the project, the event's release's upload
-// first, then the newest. For
+// then by file name alone within the project (see findByName). For
 // a minified file found, its map is the one with its debug ID, the one its
 // manifest's sourcemap header or its own `//# sourceMappingURL=` comment
 // names (an inline data: URL included), or <file>.map. No map is
@@ -295,11 +294,141 @@ func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
 		}
 	}
 	if name := store.ArtifactName(q.AbsPath); name != "" {
-		// Builds of every release share names like app.min.js: the
-		// event's own release's file first, else the newest.
-		return s.find(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, Name: name, Release: q.Release, Dist: q.Dist})
+		return s.findByName(ctx, q, name)
 	}
 	return Map{}, ErrNotFound
+}
+
+// nameCandidates bounds the uploads of one file name findByName ranks:
+// the event's release's come first, so only a project without it among
+// this many newer uploads of the name loses an older, better match.
+const nameCandidates = 100
+
+// nameCandidate is an upload findByName ranks: a minified file, or a map
+// uploaded as <url>.map.
+type nameCandidate struct {
+	f store.ArtifactFile
+	// url is the minified file's URL (a map's without ".map").
+	url        string
+	ownRelease bool
+	// suffix counts the trailing path segments url shares with the
+	// frame's path.
+	suffix int
+}
+
+// findByName finds the map of a frame by its file name alone. Builds of
+// every release share names like app.min.js, and one build can have
+// several index.js in different directories, so the uploads of the name
+// are ranked: the event's release and dist first, then the one whose URL
+// shares the longest trailing path with the frame's, then the newest.
+// Among equally good uploads of one release, different files with
+// different maps are an *AmbiguousError: guessing would map frames
+// against another file's positions without a word.
+func (s *Store) findByName(ctx context.Context, q Query, name string) (Map, error) {
+	frame := pathSegments(q.AbsPath)
+	var cands []nameCandidate
+	for _, k := range []struct{ kind, name, trim string }{
+		{store.ArtifactMinifiedSource, name, ""},
+		{store.ArtifactSourceMap, name + ".map", ".map"},
+	} {
+		files, err := s.meta.FindArtifacts(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, Name: k.name,
+			Release: q.Release, Dist: q.Dist, Kind: k.kind, Limit: nameCandidates})
+		if err != nil {
+			return Map{}, err
+		}
+		for _, f := range files {
+			u := strings.TrimSuffix(f.URL, k.trim)
+			cands = append(cands, nameCandidate{f: f, url: u, suffix: sharedSuffix(frame, pathSegments(u)),
+				ownRelease: q.Release != "" && f.Release == q.Release && f.Dist == q.Dist})
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b nameCandidate) int {
+		if a.ownRelease != b.ownRelease {
+			if a.ownRelease {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(b.suffix, a.suffix), cmp.Compare(b.f.ID, a.f.ID))
+	})
+	for len(cands) > 0 {
+		n := 1
+		for n < len(cands) && cands[n].ownRelease == cands[0].ownRelease && cands[n].suffix == cands[0].suffix {
+			n++
+		}
+		m, err := s.bestOf(ctx, q.AbsPath, cands[:n])
+		if !errors.Is(err, ErrNotFound) {
+			return m, err
+		}
+		cands = cands[n:]
+	}
+	return Map{}, ErrNotFound
+}
+
+// bestOf returns the map of the newest of equally ranked candidates that
+// has one, unless another file of the same release and dist (a different
+// URL: the same URL uploaded again replaces the older upload) has a
+// different map.
+func (s *Store) bestOf(ctx context.Context, absPath string, group []nameCandidate) (Map, error) {
+	var (
+		best    Map
+		bestC   nameCandidate
+		found   bool
+		matched = map[string]bool{}
+	)
+	for _, c := range group {
+		if matched[c.url] || found && (c.f.Release != bestC.f.Release || c.f.Dist != bestC.f.Dist) {
+			continue
+		}
+		var (
+			m   Map
+			err error
+		)
+		if c.f.Kind == store.ArtifactSourceMap {
+			m, err = s.load(ctx, c.f)
+		} else {
+			m, err = s.mapOf(ctx, c.f)
+		}
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Map{}, err
+		}
+		matched[c.url] = true
+		if !found {
+			best, bestC, found = m, c, true
+			continue
+		}
+		if m.Key != best.Key {
+			return Map{}, &AmbiguousError{AbsPath: absPath, URLs: []string{bestC.url, c.url}}
+		}
+	}
+	if !found {
+		return Map{}, ErrNotFound
+	}
+	return best, nil
+}
+
+// pathSegments is the path of a URL, `~/` URL or file path as its
+// segments, without scheme, host, query and fragment.
+func pathSegments(u string) []string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if _, rest, ok := strings.Cut(u, "://"); ok {
+		_, u, _ = strings.Cut(rest, "/")
+	}
+	return strings.FieldsFunc(strings.TrimPrefix(u, "~/"), func(r rune) bool { return r == '/' })
+}
+
+// sharedSuffix counts the trailing segments a and b have in common.
+func sharedSuffix(a, b []string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[len(a)-1-n] == b[len(b)-1-n] {
+		n++
+	}
+	return n
 }
 
 // find returns the map of the first file f selects, in FindArtifacts'

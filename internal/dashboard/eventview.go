@@ -122,6 +122,7 @@ var unmappedReasons = map[string]unmappedReason{
 	event.UnmappedOtherFile:  {"map for another file", "The source map found for this file says it was built for a different file."},
 	event.UnmappedOutOfRange: {"position not in map", "The source map has no mapping at this line and column: it belongs to another build."},
 	event.UnmappedBrokenMap:  {"unreadable source map", "The source map is not valid, too large, or points outside itself; the event's notes say why."},
+	event.UnmappedAmbiguous:  {"several maps match", "Several uploaded files with this file name match it equally well; upload under URLs that end like its path, or inject debug IDs."},
 }
 
 // shorten shows the frame's file under its display name (see

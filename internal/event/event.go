@@ -155,6 +155,9 @@ const (
 	// UnmappedBrokenMap: the map could not be read (not JSON, not a
 	// version 3 source map, too large, or mappings that point outside it).
 	UnmappedBrokenMap = "broken_map"
+	// UnmappedAmbiguous: only the file name matched, and several files
+	// of one release with different maps match it equally well.
+	UnmappedAmbiguous = "ambiguous_map"
 )
 
 // Breadcrumb is one step the application took before the event.

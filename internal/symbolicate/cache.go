@@ -88,11 +88,11 @@ func (c *mapCache) peek(key string) (*parsedMap, bool) {
 }
 
 // resolved is what Maps.Find answered for a query: the map's key and the
-// file it was stored for, or key "" for artifact.ErrNotFound, until
-// expires.
+// file it was stored for, or key "" for artifact.ErrNotFound, or why
+// several maps matching is an *artifact.AmbiguousError, until expires.
 type resolved struct {
-	key, file string
-	expires   time.Time
+	key, file, ambiguous string
+	expires              time.Time
 }
 
 // findCache remembers Find's answers for a short time, so the frames of a

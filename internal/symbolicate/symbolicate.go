@@ -236,6 +236,7 @@ func (r *eventRun) lookup(ctx context.Context, f *event.Frame) (lookup, error) {
 		return lookup{}, err
 	}
 	switch {
+	case l.reason != "":
 	case l.pm == nil:
 		l.reason = event.UnmappedNoMap
 		l.detail = "no source map uploaded for " + q.AbsPath
@@ -258,6 +259,9 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 	now := s.cfg.Now()
 	if !r.fresh {
 		if res, ok := s.finds.get(q, now); ok {
+			if res.ambiguous != "" {
+				return lookup{reason: event.UnmappedAmbiguous, detail: res.ambiguous}, nil
+			}
 			if res.key == "" {
 				return lookup{}, nil
 			}
@@ -270,6 +274,13 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 	if errors.Is(err, artifact.ErrNotFound) {
 		s.finds.put(q, resolved{expires: now.Add(s.cfg.NotFoundTTL)})
 		return lookup{}, nil
+	}
+	var amb *artifact.AmbiguousError
+	if errors.As(err, &amb) {
+		// Like no map: an upload that resolves it should apply soon.
+		detail := event.Clamp(amb.Error(), maxLine)
+		s.finds.put(q, resolved{ambiguous: detail, expires: now.Add(s.cfg.NotFoundTTL)})
+		return lookup{reason: event.UnmappedAmbiguous, detail: detail}, nil
 	}
 	if err != nil {
 		return lookup{}, fmt.Errorf("find the source map of %s: %w", q.AbsPath, err)

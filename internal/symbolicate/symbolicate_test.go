@@ -216,6 +216,8 @@ func TestUnmappedReasons(t *testing.T) {
 		want, note string
 	}{
 		{"no map", &fakeMaps{}, 1, 43, 0, event.UnmappedNoMap, "no source map uploaded for " + urlA},
+		{"several maps match", &fakeMaps{err: &artifact.AmbiguousError{AbsPath: urlA, URLs: []string{"~/a/app.min.js", "~/b/app.min.js"}}}, 1, 1,
+			0, event.UnmappedAmbiguous, "several uploaded files match " + urlA + " equally well (~/a/app.min.js, ~/b/app.min.js)"},
 		{"map for another file", withBody(`{"version":3,"file":"vendor.min.js","sources":["v.js"],"names":[],"mappings":"AAAA"}`), 1, 1,
 			0, event.UnmappedOtherFile, "made for vendor.min.js"},
 		{"line past the map", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 99, 1, 0, event.UnmappedOutOfRange, "line 99, column 1"},
