@@ -246,6 +246,23 @@ func (l *limited) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// MapJSON returns the JSON of a source map file: without a UTF-8 byte
+// order mark, which editors and some bundlers write, and without a first
+// line starting with `)]}'`, the prefix the Source Map v3 spec lets a
+// server put before a map against cross-site script inclusion, which
+// readers of a map must strip.
+func MapJSON(body []byte) []byte {
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	if bytes.HasPrefix(body, []byte(")]}'")) {
+		i := bytes.IndexByte(body, '\n')
+		if i < 0 {
+			return nil
+		}
+		body = body[i+1:]
+	}
+	return body
+}
+
 // checkMap refuses a file that is not a source map: a JSON object with a
 // version and mappings, or sections (an index map).
 func checkMap(body []byte) error {
@@ -254,7 +271,7 @@ func checkMap(body []byte) error {
 		Mappings *string          `json:"mappings"`
 		Sections *json.RawMessage `json:"sections"`
 	}
-	if err := json.Unmarshal(body, &m); err != nil {
+	if err := json.Unmarshal(MapJSON(body), &m); err != nil {
 		return fmt.Errorf("not a JSON source map: %v", err)
 	}
 	if m.Version != 3 || (m.Mappings == nil && m.Sections == nil) {

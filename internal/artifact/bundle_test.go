@@ -191,3 +191,40 @@ func FuzzReadBundle(f *testing.F) {
 		}
 	})
 }
+
+// The Source Map v3 spec lets a map start with a `)]}'` line against
+// cross-site script inclusion, and editors write byte order marks: both
+// are valid maps, accepted as uploaded and read past.
+func TestMapPrefixes(t *testing.T) {
+	withID := `{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA","debug_id":"` + debugID + `"}`
+	for _, tt := range []struct {
+		name, body string
+	}{
+		{"plain", withID},
+		{"byte order mark", "\ufeff" + withID},
+		{"XSSI prefix", ")]}'\n" + withID},
+		{"XSSI prefix with more on its line", ")]}' // safe\r\n" + withID},
+		{"both", "\ufeff)]}'\n" + withID},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(artifact.MapJSON([]byte(tt.body))); got != withID {
+				t.Errorf("MapJSON = %q, want %q", got, withID)
+			}
+			if id := artifact.MapDebugID([]byte(tt.body)); id != debugID {
+				t.Errorf("MapDebugID = %q, want %s", id, debugID)
+			}
+			data := zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(tt.body)})
+			if _, err := artifact.ReadBundle(data, small); err != nil {
+				t.Errorf("ReadBundle: %v", err)
+			}
+			e := newEnv(t, nil)
+			if _, err := e.s.SaveReleaseFile(e.ctx, e.proj.ID, "1.0", "", artifact.BundleFile{URL: "~/a.js.map", Data: []byte(tt.body)}); err != nil {
+				t.Errorf("SaveReleaseFile: %v", err)
+			}
+		})
+	}
+	data := zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(")]}'")})
+	if _, err := artifact.ReadBundle(data, small); err == nil || !strings.Contains(err.Error(), "not a JSON source map") {
+		t.Errorf("ReadBundle of a prefix alone: err = %v, want not a JSON source map", err)
+	}
+}

@@ -56,7 +56,7 @@ func MapDebugID(m []byte) string {
 		Snake string `json:"debug_id"`
 		Camel string `json:"debugId"`
 	}
-	if json.Unmarshal(m, &v) != nil {
+	if json.Unmarshal(MapJSON(m), &v) != nil {
 		return ""
 	}
 	if v.Snake != "" {
@@ -173,7 +173,7 @@ func replaceSourceMappingURL(js []byte, url string) []byte {
 // stays the same, so only one value is re-encoded.
 func shiftMap(sourceMap []byte, line, col int, id string) ([]byte, error) {
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(sourceMap, &m); err != nil {
+	if err := json.Unmarshal(MapJSON(sourceMap), &m); err != nil {
 		return nil, fmt.Errorf("source map: %w", err)
 	}
 	var mappings string

@@ -63,3 +63,15 @@ func TestInjectKeepsTheMapsID(t *testing.T) {
 		t.Error("Inject accepted a broken map")
 	}
 }
+
+// A map with a byte order mark or the spec's `)]}'` line is injected like
+// any other; the rewritten map is plain JSON.
+func TestInjectPrefixedMap(t *testing.T) {
+	const id = "0b9e1a52-3a0b-4ad5-9b0e-6b3c5a0b2c11"
+	for _, prefix := range []string{"\ufeff", ")]}'\n"} {
+		out, err := artifact.Inject([]byte("x()\n"), []byte(prefix+`{"version":3,"mappings":"AAAA","debugId":"`+id+`"}`))
+		if err != nil || out.DebugID != id || !json.Valid(out.Map) {
+			t.Errorf("prefix %q: Inject = %s, %s, %v; want the map's %s and JSON", prefix, out.DebugID, out.Map, err, id)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/go-sourcemap/sourcemap"
 )
@@ -72,7 +73,7 @@ func parseMap(body []byte, maxSize int64) (pm *parsedMap) {
 			pm = &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: malformed map (%v)", errBrokenMap, r)}
 		}
 	}()
-	c, err := sourcemap.Parse("", body)
+	c, err := sourcemap.Parse("", artifact.MapJSON(body))
 	if err != nil {
 		return &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: %s", errBrokenMap, event.Clamp(err.Error(), maxLine))}
 	}

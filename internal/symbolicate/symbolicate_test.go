@@ -464,3 +464,19 @@ func TestMapTextBounded(t *testing.T) {
 			callee.Function, len(callee.Function), len(callee.PreContext))
 	}
 }
+
+// A stored map that starts with a byte order mark or the spec's `)]}'`
+// line is read past it.
+func TestMapPrefixesReadPast(t *testing.T) {
+	for _, prefix := range []string{"\ufeff", ")]}'\n", ")]}'\r\n"} {
+		m := mapA(t)
+		m.Key, m.Body = prefix, append([]byte(prefix), m.Body...)
+		ev := oneFrame(1, 43)
+		if err := New(Config{Maps: &fakeMaps{byPath: map[string]artifact.Map{urlA: m}}}).Symbolicate(context.Background(), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if f := ev.Exceptions[0].Frames[0]; f.Unmapped != "" || f.AbsPath == urlA {
+			t.Errorf("prefix %q: frame %s unmapped %q, notes %q; want it mapped", prefix, f.AbsPath, f.Unmapped, ev.Notes)
+		}
+	}
+}

@@ -246,7 +246,7 @@ func mismatch(js string, sm []byte) string {
 		Sources        []string  `json:"sources"`
 		SourcesContent []*string `json:"sourcesContent"`
 	}
-	if err := json.Unmarshal(sm, &m); err != nil {
+	if err := json.Unmarshal(artifact.MapJSON(sm), &m); err != nil {
 		return "not JSON: " + err.Error()
 	}
 	switch {
