@@ -12,6 +12,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -263,19 +264,69 @@ func MapJSON(body []byte) []byte {
 	return body
 }
 
+// mapShape is what checking a map reads of it: an index map's sections
+// each hold a map of their own.
+type mapShape struct {
+	Version  int     `json:"version"`
+	Mappings *string `json:"mappings"`
+	Sections *[]struct {
+		Map *mapShape `json:"map"`
+	} `json:"sections"`
+}
+
 // checkMap refuses a file that is not a source map: a JSON object with a
-// version and mappings, or sections (an index map).
+// version and mappings, or sections (an index map), whose mappings are
+// base64 VLQ.
 func checkMap(body []byte) error {
-	var m struct {
-		Version  int              `json:"version"`
-		Mappings *string          `json:"mappings"`
-		Sections *json.RawMessage `json:"sections"`
-	}
+	var m mapShape
 	if err := json.Unmarshal(MapJSON(body), &m); err != nil {
 		return fmt.Errorf("not a JSON source map: %v", err)
 	}
 	if m.Version != 3 || (m.Mappings == nil && m.Sections == nil) {
 		return errors.New(`not a source map: want "version": 3 and "mappings" or "sections"`)
+	}
+	return m.checkMappings()
+}
+
+// CheckMappings reports the first character of a source map's mappings
+// (each section's, for an index map) that is not base64 VLQ or a
+// separator. go-sourcemap reads such a character as 0, so a map with one
+// would map frames to wrong places without an error. A map that is not
+// JSON is left to its parser to refuse.
+func CheckMappings(body []byte) error {
+	var m mapShape
+	if json.Unmarshal(MapJSON(body), &m) != nil {
+		return nil
+	}
+	return m.checkMappings()
+}
+
+// vlqOrSeparator holds the bytes mappings may consist of.
+var vlqOrSeparator = func() (ok [256]bool) {
+	for _, c := range vlqChars + ",;" {
+		ok[c] = true
+	}
+	return ok
+}()
+
+func (m *mapShape) checkMappings() error {
+	if m.Mappings != nil {
+		for i := 0; i < len(*m.Mappings); i++ {
+			if !vlqOrSeparator[(*m.Mappings)[i]] {
+				c, _ := utf8.DecodeRuneInString((*m.Mappings)[i:])
+				return fmt.Errorf(`malformed "mappings": %q at offset %d is not base64 VLQ (A-Z, a-z, 0-9, +, /) or a separator (',', ';')`, c, i)
+			}
+		}
+	}
+	if m.Sections != nil {
+		for i, sec := range *m.Sections {
+			if sec.Map == nil {
+				continue
+			}
+			if err := sec.Map.checkMappings(); err != nil {
+				return fmt.Errorf("section %d: %w", i, err)
+			}
+		}
 	}
 	return nil
 }

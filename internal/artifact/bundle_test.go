@@ -101,6 +101,12 @@ func TestReadBundleRefusesHostileBundles(t *testing.T) {
 		{"file too large", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", bytes.Repeat([]byte("0123456789abcdef"), 5<<16)}), "more than the limit of 4194304"},
 		{"declared size lies", lyingZip(t, 2<<20), "files/a.map"},
 		{"broken JSON map", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"version":3,"mappings":"AAAA"`)}), "not a JSON source map"},
+		{"mappings not VLQ", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"version":3,"mappings":"!!!!;@@"}`)}),
+			`files/a.map (~/files/a.map): malformed "mappings": '!' at offset 0 is not base64 VLQ`},
+		{"section mappings not VLQ", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"version":3,"sections":[` +
+			`{"offset":{"line":0,"column":0},"map":{"version":3,"mappings":"AAAA"}},` +
+			`{"offset":{"line":1,"column":0},"map":{"version":3,"mappings":"AA é"}}]}`)}),
+			`section 1: malformed "mappings": ' ' at offset 2`},
 		{"JSON but not a map", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"hello":1}`)}), "not a source map"},
 	}
 	for _, tt := range tests {

@@ -68,6 +68,9 @@ func parseMap(body []byte, maxSize int64) (pm *parsedMap) {
 		return &parsedMap{size: brokenEntrySize,
 			err: fmt.Errorf("%w: %d bytes would take about %d MB parsed, over the limit of %d MB", errBrokenMap, len(body), size>>20, maxSize>>20)}
 	}
+	if err := artifact.CheckMappings(body); err != nil {
+		return &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: %v", errBrokenMap, err)}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			pm = &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: malformed map (%v)", errBrokenMap, r)}

@@ -227,6 +227,11 @@ func TestUnmappedReasons(t *testing.T) {
 		{"another version", withBody(`{"version":4,"sources":[],"mappings":"AAAA"}`), 1, 1, 0, event.UnmappedBrokenMap, "version=4"},
 		{"no mappings", withBody(`{"version":3,"sources":[]}`), 1, 1, 0, event.UnmappedBrokenMap, "mappings are empty"},
 		{"bad VLQ", withBody(mapping("AAg")), 1, 1, 0, event.UnmappedBrokenMap, "EOF"},
+		// The library reads them as 0: frames mapped to wrong places.
+		{"characters outside VLQ", withBody(mapping("!!!!;@@")), 1, 1, 0, event.UnmappedBrokenMap,
+			`malformed "mappings": '!' at offset 0 is not base64 VLQ`},
+		{"section characters outside VLQ", withBody(`{"version":3,"sections":[{"offset":{"line":0,"column":0},"map":` + mapping("AAAA;é") + `}]}`),
+			1, 1, 0, event.UnmappedBrokenMap, `section 0: malformed "mappings": 'é' at offset 5`},
 		{"section without a map", withBody(`{"version":3,"sections":[{"offset":{"line":0,"column":0}}]}`), 1, 1, 0,
 			event.UnmappedBrokenMap, "malformed map"},
 		{"source index out of range", withBody(mapping("AKAA")), 1, 1, 0, event.UnmappedBrokenMap, "points outside the map"},
