@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -170,32 +169,107 @@ func replaceSourceMappingURL(js []byte, url string) []byte {
 // positions change: the segments of the split line from col on move two
 // lines down and col to the left, later lines move two lines down. Every
 // other field of a segment is relative to the segment before it, which
-// stays the same, so only one value is re-encoded.
+// stays the same, so only one value is re-encoded. An index map's
+// sections at or after (line, col) move by their offsets instead; a
+// section before it has its own mappings shifted where the point falls
+// in it.
 func shiftMap(sourceMap []byte, line, col int, id string) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(MapJSON(sourceMap), &m); err != nil {
 		return nil, fmt.Errorf("source map: %w", err)
 	}
+	if err := shiftDoc(m, line, col); err != nil {
+		return nil, err
+	}
+	m["debug_id"], _ = json.Marshal(id)
+	m["debugId"], _ = json.Marshal(id)
+	return json.Marshal(m)
+}
+
+// shiftDoc is shiftMap on a decoded map, without the debug ID: a
+// section's map is shifted the same way.
+func shiftDoc(m map[string]json.RawMessage, line, col int) error {
+	if raw, ok := m["sections"]; ok {
+		sections, err := shiftSections(raw, line, col)
+		if err != nil {
+			return err
+		}
+		m["sections"] = sections
+		return nil
+	}
 	var mappings string
 	if raw, ok := m["mappings"]; ok {
 		if err := json.Unmarshal(raw, &mappings); err != nil {
-			return nil, fmt.Errorf("source map mappings: %w", err)
+			return fmt.Errorf("source map mappings: %w", err)
 		}
-	} else if _, ok := m["sections"]; ok {
-		return nil, errors.New("index maps (sections) are not supported; inject before joining them")
 	}
+	shifted, err := shiftMappings(mappings, line, col)
+	if err != nil {
+		return err
+	}
+	m["mappings"], _ = json.Marshal(shifted)
+	return nil
+}
+
+// sectionOffset is where an index map's section starts in the generated
+// file, 0-based.
+type sectionOffset struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}
+
+// shiftSections is shiftMap for the sections of an index map.
+func shiftSections(raw json.RawMessage, line, col int) (json.RawMessage, error) {
+	var sections []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &sections); err != nil {
+		return nil, fmt.Errorf("index map sections: %w", err)
+	}
+	for i, sec := range sections {
+		var off sectionOffset
+		if err := json.Unmarshal(sec["offset"], &off); err != nil {
+			return nil, fmt.Errorf("index map section %d: offset: %w", i, err)
+		}
+		if off.Line > line || off.Line == line && off.Column >= col {
+			if off.Line == line {
+				off.Column -= col
+			}
+			off.Line += 2
+			sec["offset"], _ = json.Marshal(off)
+			continue
+		}
+		// The point is after the section's start: within it, or past its
+		// end, where shifting its mappings changes nothing.
+		if _, ok := sec["map"]; !ok {
+			return nil, fmt.Errorf("index map section %d refers to a url, not a map: inject before joining the maps", i)
+		}
+		relLine, relCol := line-off.Line, col
+		if relLine == 0 {
+			relCol -= off.Column
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(sec["map"], &m); err != nil {
+			return nil, fmt.Errorf("index map section %d: map: %w", i, err)
+		}
+		if err := shiftDoc(m, relLine, relCol); err != nil {
+			return nil, fmt.Errorf("index map section %d: %w", i, err)
+		}
+		sec["map"], _ = json.Marshal(m)
+	}
+	return json.Marshal(sections)
+}
+
+// shiftMappings moves the segments of mappings from (line, col) on two
+// lines down (see shiftMap).
+func shiftMappings(mappings string, line, col int) (string, error) {
 	lines := strings.Split(mappings, ";")
 	if line < len(lines) {
 		before, after, err := splitLine(lines[line], col)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		lines = append(lines[:line], append([]string{before, "", after}, lines[line+1:]...)...)
 	}
-	m["mappings"], _ = json.Marshal(strings.Join(lines, ";"))
-	m["debug_id"], _ = json.Marshal(id)
-	m["debugId"], _ = json.Marshal(id)
-	return json.Marshal(m)
+	return strings.Join(lines, ";"), nil
 }
 
 // splitLine splits the segments of one generated line at column col: the

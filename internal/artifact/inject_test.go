@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-sourcemap/sourcemap"
+
 	"github.com/getflytrap/flytrap/internal/artifact"
 )
 
@@ -73,5 +75,71 @@ func TestInjectPrefixedMap(t *testing.T) {
 		if err != nil || out.DebugID != id || !json.Valid(out.Map) {
 			t.Errorf("prefix %q: Inject = %s, %s, %v; want the map's %s and JSON", prefix, out.DebugID, out.Map, err, id)
 		}
+	}
+}
+
+// An index map is injected like a regular one: the sections after the
+// snippet move down by their offsets, and the one the snippet splits has
+// its own mappings moved. Every position of the file's code maps where it
+// did before.
+func TestInjectIndexMap(t *testing.T) {
+	const (
+		strict = `"use strict";`
+		// Section 0 covers "use strict"; and a(), section 1 b() on the
+		// next line (go-sourcemap misreads sections that start mid-line).
+		js    = strict + "a();\nb()\n"
+		index = `{"version":3,"file":"x.js","sections":[` +
+			`{"offset":{"line":0,"column":0},"map":{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA,aACA"}},` +
+			`{"offset":{"line":1,"column":0},"map":{"version":3,"sources":["b.js"],"names":[],"mappings":"AAAA"}}]}`
+	)
+	out, err := artifact.Inject([]byte(js), []byte(index))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(out.JS), strict+"\n!function(){") {
+		t.Fatalf("file:\n%s", out.JS)
+	}
+	var got struct {
+		DebugID  string `json:"debug_id"`
+		Sections []struct {
+			Offset struct{ Line, Column int }
+			Map    struct{ Mappings string }
+		}
+	}
+	if err := json.Unmarshal(out.Map, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.DebugID != out.DebugID || len(got.Sections) != 2 ||
+		got.Sections[0].Offset.Line != 0 || got.Sections[0].Map.Mappings != "AAAA;;AACA" ||
+		got.Sections[1].Offset.Line != 3 || got.Sections[1].Offset.Column != 0 || got.Sections[1].Map.Mappings != "AAAA" {
+		t.Fatalf("map %s", out.Map)
+	}
+	before, err := sourcemap.Parse("", []byte(index))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := sourcemap.Parse("", out.Map)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Generated positions (1-based line, 0-based column) of a() and b().
+	for _, p := range []struct{ line, col, newLine, newCol int }{{1, 13, 3, 0}, {2, 0, 4, 0}} {
+		src, _, l, c, ok := before.Source(p.line, p.col)
+		src2, _, l2, c2, ok2 := after.Source(p.newLine, p.newCol)
+		if !ok || !ok2 || src != src2 || l != l2 || c != c2 {
+			t.Errorf("%d:%d → %s:%d:%d, but %d:%d after injecting → %s:%d:%d", p.line, p.col, src, l, c, p.newLine, p.newCol, src2, l2, c2)
+		}
+	}
+	// A section starting after the snippet on its line moves to the
+	// start of the line after it, less the columns left behind.
+	midLine := `{"version":3,"sections":[{"offset":{"line":0,"column":0},"map":{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA"}},` +
+		`{"offset":{"line":0,"column":17},"map":{"version":3,"sources":["b.js"],"names":[],"mappings":"AAAA"}}]}`
+	out, err = artifact.Inject([]byte(strict+"a();b()\n"), []byte(midLine))
+	if err != nil || !strings.Contains(string(out.Map), `"offset":{"line":2,"column":4}`) {
+		t.Errorf("section mid-line: Inject = %s, %v; want it at line 2, column 4", out.Map, err)
+	}
+	url := `{"version":3,"sections":[{"offset":{"line":0,"column":0},"url":"a.js.map"}]}`
+	if _, err := artifact.Inject([]byte(js), []byte(url)); err == nil || !strings.Contains(err.Error(), "refers to a url") {
+		t.Errorf("Inject of a section by url before the snippet: err = %v", err)
 	}
 }

@@ -237,24 +237,49 @@ func collect(opts *Options) ([]artifact.BundleFile, Report, error) {
 	return files, rep, nil
 }
 
+// mapSources is what mismatch reads of a map; an index map lists its
+// sources in its sections' maps.
+type mapSources struct {
+	File           string    `json:"file"`
+	Sources        []string  `json:"sources"`
+	SourcesContent []*string `json:"sourcesContent"`
+	Sections       []struct {
+		Map *mapSources `json:"map"`
+	} `json:"sections"`
+}
+
 // mismatch says what is wrong with a map for the file named js: a "file"
 // that names another file, sources and sourcesContent of different
-// lengths, or no sources.
+// lengths, or no sources (in any section, for an index map).
 func mismatch(js string, sm []byte) string {
-	var m struct {
-		File           string    `json:"file"`
-		Sources        []string  `json:"sources"`
-		SourcesContent []*string `json:"sourcesContent"`
-	}
+	var m mapSources
 	if err := json.Unmarshal(artifact.MapJSON(sm), &m); err != nil {
 		return "not JSON: " + err.Error()
 	}
-	switch {
-	case m.File != "" && path.Base(m.File) != js:
+	if m.File != "" && path.Base(m.File) != js {
 		return fmt.Sprintf("its \"file\" is %q, not %s", m.File, js)
-	case len(m.Sources) == 0:
+	}
+	if msg := m.contentMismatch(); msg != "" {
+		return msg
+	}
+	sources := len(m.Sources)
+	for i, sec := range m.Sections {
+		if sec.Map == nil {
+			continue
+		}
+		if msg := sec.Map.contentMismatch(); msg != "" {
+			return fmt.Sprintf("section %d: %s", i, msg)
+		}
+		sources += len(sec.Map.Sources)
+	}
+	if sources == 0 {
 		return "it lists no sources"
-	case m.SourcesContent != nil && len(m.SourcesContent) != len(m.Sources):
+	}
+	return ""
+}
+
+func (m *mapSources) contentMismatch() string {
+	if m.SourcesContent != nil && len(m.SourcesContent) != len(m.Sources) {
 		return fmt.Sprintf("%d sources but %d sourcesContent entries", len(m.Sources), len(m.SourcesContent))
 	}
 	return ""
