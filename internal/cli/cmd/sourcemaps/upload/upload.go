@@ -103,6 +103,8 @@ The report lists what was uploaded, files without a map, and maps whose
 
 // Report is what an upload found and did.
 type Report struct {
+	// Uploaded are the files uploaded, each as "path as URL": the URL is
+	// what frames are matched against, so a wrong --url-prefix shows.
 	Uploaded  []string
 	Skipped   []string
 	NoMap     []string
@@ -125,6 +127,11 @@ func Run(ctx context.Context, opts *Options) error {
 			}
 			opts.Project = p
 		}
+	}
+	if p := opts.URLPrefix; p != "~" && !strings.HasPrefix(p, "~/") && !strings.Contains(p, "://") {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: --url-prefix %q starts with neither ~/ nor a scheme (https://): it will never match "+
+			"the URL of a browser frame, so its files are found only by debug ID or file name; did you mean %q?\n",
+			p, "~/"+strings.TrimLeft(p, "/"))
 	}
 	files, rep, err := collect(opts)
 	if err != nil {
@@ -219,10 +226,10 @@ func collect(opts *Options) ([]artifact.BundleFile, Report, error) {
 				debugID = f.DebugID
 			}
 			files = append(files, artifact.BundleFile{Kind: store.ArtifactSourceMap, URL: urlOf(mapPath), DebugID: debugID, Data: sm})
-			rep.Uploaded = append(rep.Uploaded, mapPath)
+			rep.Uploaded = append(rep.Uploaded, mapPath+" as "+urlOf(mapPath))
 		}
 		files = append(files, f)
-		rep.Uploaded = append(rep.Uploaded, p)
+		rep.Uploaded = append(rep.Uploaded, p+" as "+f.URL)
 		return nil
 	})
 	if err != nil {

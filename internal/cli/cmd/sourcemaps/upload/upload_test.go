@@ -197,3 +197,33 @@ func TestUploadRefusals(t *testing.T) {
 		}
 	}
 }
+
+// --dry-run shows the URL each file would be stored under, and a prefix
+// no browser URL can match is warned about before anything is sent.
+func TestDryRunShowsURLs(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "app.min.js.map": goodMap})
+	for _, tt := range []struct {
+		prefix, url, warning string
+	}{
+		{"~/static/js", "~/static/js/app.min.js", ""},
+		{"~/", "~/app.min.js", ""},
+		{"https://cdn.example.com/js/", "https://cdn.example.com/js/app.min.js", ""},
+		{"static/js", "static/js/app.min.js", `warning: --url-prefix "static/js" starts with neither ~/ nor a scheme`},
+		{"/static/js", "/static/js/app.min.js", `did you mean "~/static/js"?`},
+	} {
+		var out, errOut bytes.Buffer
+		opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &errOut}, Dir: dir, DryRun: true, URLPrefix: tt.prefix}
+		if err := upload.Run(context.Background(), opts); err != nil {
+			t.Fatalf("%s: Run: %v", tt.prefix, err)
+		}
+		for _, f := range []string{"app.min.js", "app.min.js.map"} {
+			if want := filepath.Join(dir, f) + " as " + tt.url + strings.TrimPrefix(f, "app.min.js"); !strings.Contains(out.String(), want) {
+				t.Errorf("%s: report lacks %q:\n%s", tt.prefix, want, out.String())
+			}
+		}
+		if tt.warning == "" && errOut.Len() != 0 || !strings.Contains(errOut.String(), tt.warning) {
+			t.Errorf("%s: stderr %q, want %q", tt.prefix, errOut.String(), tt.warning)
+		}
+	}
+}
