@@ -122,7 +122,7 @@ func ReadBundle(data []byte, l Limits) (Bundle, error) {
 	}
 	entries := map[string]*zip.File{}
 	for _, f := range zr.File {
-		if err := checkEntry(f, l); err != nil {
+		if err := checkName(f.Name); err != nil {
 			return Bundle{}, err
 		}
 		if !f.FileInfo().IsDir() {
@@ -133,7 +133,7 @@ func ReadBundle(data []byte, l Limits) (Bundle, error) {
 	if !ok {
 		return Bundle{}, bundleErrorf("no %s: upload with sentry-cli >= 2.17 or flytrap sourcemaps upload", manifestName)
 	}
-	raw, err := readEntry(mf, maxManifest)
+	raw, err := readEntry(mf, manifestName, maxManifest, l)
 	if err != nil {
 		return Bundle{}, err
 	}
@@ -161,7 +161,8 @@ func ReadBundle(data []byte, l Limits) (Bundle, error) {
 		if info.URL == "" {
 			return Bundle{}, bundleErrorf("%s: %q has no url", manifestName, name)
 		}
-		body, err := readEntry(f, l.MaxFileBytes)
+		// Named by its URL, which the user gave: the zip path is ours.
+		body, err := readEntry(f, info.URL, l.MaxFileBytes, l)
 		if err != nil {
 			return Bundle{}, err
 		}
@@ -187,36 +188,36 @@ func ReadBundle(data []byte, l Limits) (Bundle, error) {
 	return b, nil
 }
 
-// checkEntry refuses unsafe names and sizes before anything is inflated:
-// the sizes a zip declares are checked here, and readEntry holds the data
-// to them, since a crafted zip can declare less than it inflates to.
-func checkEntry(f *zip.File, l Limits) error {
-	name := f.Name
+// checkName refuses unsafe entry names before anything is inflated.
+func checkName(name string) error {
 	switch {
 	case name == "" || strings.ContainsAny(name, "\\\x00") || path.IsAbs(name) || strings.HasPrefix(name, "/"):
 		return bundleErrorf("unsafe file name %q", name)
 	case path.Clean(name) != strings.TrimSuffix(name, "/") || name == ".." || strings.HasPrefix(name, "../"):
 		return bundleErrorf("unsafe file name %q (path traversal)", name)
-	case f.UncompressedSize64 > uint64(l.MaxFileBytes):
-		return bundleErrorf("%s: %d bytes uncompressed is more than the limit of %d", name, f.UncompressedSize64, l.MaxFileBytes)
-	case f.UncompressedSize64 > ratioThreshold && f.UncompressedSize64 > uint64(l.MaxRatio)*max(f.CompressedSize64, 1):
-		return bundleErrorf("%s: compressed %d times (%d to %d bytes), more than the limit of %d: a zip bomb?",
-			name, f.UncompressedSize64/max(f.CompressedSize64, 1), f.CompressedSize64, f.UncompressedSize64, l.MaxRatio)
 	}
 	return nil
 }
 
-// readEntry inflates one file, refusing more than limit bytes whatever
-// the zip declares.
-func readEntry(f *zip.File, limit int64) ([]byte, error) {
+// readEntry inflates one file, called label in errors, refusing more than
+// limit bytes: the sizes the zip declares are checked first, and the data
+// held to them, since a crafted zip can declare less than it inflates to.
+func readEntry(f *zip.File, label string, limit int64, l Limits) ([]byte, error) {
+	switch {
+	case f.UncompressedSize64 > uint64(limit):
+		return nil, bundleErrorf("%s: %d bytes uncompressed is more than the limit of %d", label, f.UncompressedSize64, limit)
+	case f.UncompressedSize64 > ratioThreshold && f.UncompressedSize64 > uint64(l.MaxRatio)*max(f.CompressedSize64, 1):
+		return nil, bundleErrorf("%s: compressed %d times (%d to %d bytes), more than the limit of %d: a zip bomb?",
+			label, f.UncompressedSize64/max(f.CompressedSize64, 1), f.CompressedSize64, f.UncompressedSize64, l.MaxRatio)
+	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, bundleErrorf("%s: %v", f.Name, err)
+		return nil, bundleErrorf("%s: %v", label, err)
 	}
 	defer rc.Close()
 	body, err := io.ReadAll(limitReader(rc, limit))
 	if err != nil {
-		return nil, bundleErrorf("%s: %v", f.Name, err)
+		return nil, bundleErrorf("%s: %v", label, err)
 	}
 	return body, nil
 }

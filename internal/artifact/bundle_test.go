@@ -234,3 +234,22 @@ func TestMapPrefixes(t *testing.T) {
 		t.Errorf("ReadBundle of a prefix alone: err = %v, want not a JSON source map", err)
 	}
 }
+
+// A refused file is named by its URL, which the user chose, not by its
+// path in the zip, which the uploader made up.
+func TestReadBundleNamesFilesByURL(t *testing.T) {
+	manifest := entry{"manifest.json", []byte(`{"files":{"files/_/_/huge.js.map":{"url":"~/huge.js.map","type":"source_map"}}}`)}
+	for _, tt := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"too large", bytes.Repeat([]byte("0123456789abcdef"), 5<<16), "invalid artifact bundle: ~/huge.js.map: 5242880 bytes uncompressed is more than the limit of 4194304"},
+		{"zip bomb", make([]byte, 3<<20), "invalid artifact bundle: ~/huge.js.map: compressed"},
+	} {
+		_, err := artifact.ReadBundle(zipOf(t, manifest, entry{"files/_/_/huge.js.map", tt.body}), small)
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "files/_/_") {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
