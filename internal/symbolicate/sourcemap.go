@@ -65,8 +65,13 @@ func estimateSize(body []byte) int64 {
 func parseMap(body []byte, maxSize int64) (pm *parsedMap) {
 	size := estimateSize(body)
 	if size > maxSize {
+		// In tenths of a MB, the estimate rounded up and the limit down:
+		// rounded alike, a map just over the limit would read "96 MB,
+		// over the limit of 96 MB".
+		const tenth = 1 << 20 / 10
 		return &parsedMap{size: brokenEntrySize,
-			err: fmt.Errorf("%w: %d bytes would take about %d MB parsed, over the limit of %d MB", errBrokenMap, len(body), size>>20, maxSize>>20)}
+			err: fmt.Errorf("%w: %d bytes would take about %.1f MB parsed, over the limit of %.1f MB",
+				errBrokenMap, len(body), float64((size+tenth-1)/tenth)/10, float64(maxSize/tenth)/10)}
 	}
 	if err := artifact.CheckMappings(body); err != nil {
 		return &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: %v", errBrokenMap, err)}

@@ -239,8 +239,12 @@ func TestUnmappedReasons(t *testing.T) {
 		{"too large", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 1, 43, 1024, event.UnmappedBrokenMap, "over the limit"},
 		// The library allocates 24 bytes per separator before reading
 		// one: refused before it does.
-		{"separators only", withBody(mapping(strings.Repeat(";", 1<<20))), 1, 1, 8 << 20, event.UnmappedBrokenMap, "about 25 MB parsed, over the limit of 8 MB"},
-		{"escaped separators", withBody(mapping(strings.Repeat(`\u003b`, 100_000))), 1, 1, 2 << 20, event.UnmappedBrokenMap, "over the limit of 2 MB"},
+		{"separators only", withBody(mapping(strings.Repeat(";", 1<<20))), 1, 1, 8 << 20, event.UnmappedBrokenMap, "about 25.1 MB parsed, over the limit of 8.0 MB"},
+		// Just over the limit: the message must not read "2 MB, over
+		// the limit of 2 MB".
+		{"just over the limit", withBody(mapping(strings.Repeat(";", 84_000))), 1, 1, 2<<20 + 1000, event.UnmappedBrokenMap,
+			"about 2.1 MB parsed, over the limit of 2.0 MB"},
+		{"escaped separators", withBody(mapping(strings.Repeat(`\u003b`, 100_000))), 1, 1, 2 << 20, event.UnmappedBrokenMap, "over the limit of 2.0 MB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
