@@ -80,11 +80,21 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	if code == cmdutil.ExitError && isCobraUsage(err) {
 		code = cmdutil.ExitUsage
 	}
-	fmt.Fprintln(f.IO.ErrOut, "error:", err)
+	fmt.Fprintln(f.IO.ErrOut, "error:", cleanLines(err.Error()))
 	if hint != "" {
-		fmt.Fprintln(f.IO.ErrOut, "hint:", hint)
+		fmt.Fprintln(f.IO.ErrOut, "hint:", cleanLines(hint))
 	}
 	return code
+}
+
+// cleanLines is cmdutil.Clean line by line: errors quote the server's
+// messages and names, and some span several lines.
+func cleanLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = cmdutil.Clean(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // isCobraUsage spots argument errors that cobra returns as plain errors

@@ -35,9 +35,12 @@ func (f *Factory) Print(j JSONFlags, v any, table func(w io.Writer) error) error
 		return printJQ(f.IO.Out, j.JQ, v)
 	}
 	if j.JSON {
-		enc := json.NewEncoder(f.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(f.IO.Out, "%s\n", EscapeJSON(b))
+		return err
 	}
 	return table(f.IO.Out)
 }
@@ -78,7 +81,7 @@ func printJQ(w io.Writer, expr string, v any) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(w, string(out))
+		fmt.Fprintln(w, string(EscapeJSON(out)))
 	}
 }
 
@@ -96,17 +99,12 @@ func (f *Factory) NewTable(header ...string) *Table {
 	return &Table{tty: f.IO.OutIsTTY(), color: f.Color(), header: header}
 }
 
-// Row adds a row; cells are cleaned of tabs and line breaks, which would
-// break the layout (titles come from SDKs).
+// Row adds a row; each cell goes through Clean, as titles come from SDKs
+// and a tab or line break would break the layout besides.
 func (t *Table) Row(cells ...string) {
 	clean := make([]string, len(cells))
 	for i, c := range cells {
-		clean[i] = strings.Map(func(r rune) rune {
-			if r == '\t' || r == '\n' || r == '\r' || r < 0x20 || r == 0x7f {
-				return ' '
-			}
-			return r
-		}, c)
+		clean[i] = Clean(c)
 	}
 	t.rows = append(t.rows, clean)
 }
@@ -142,11 +140,14 @@ func (t *Table) Render(w io.Writer) error {
 }
 
 // Confirm asks question unless yes is set. Without a terminal to ask on
-// it refuses, naming the flag, rather than take silence for consent.
+// it refuses, naming the flag, rather than take silence for consent. The
+// question goes through Clean: callers build it from names and titles the
+// server sent.
 func (f *Factory) Confirm(ctx context.Context, yes bool, question string) error {
 	if yes {
 		return nil
 	}
+	question = Clean(question)
 	if !f.IO.Interactive() {
 		return UsageError("refusing to "+question+" without confirmation", "pass --yes to confirm without a terminal")
 	}

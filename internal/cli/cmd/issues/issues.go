@@ -151,7 +151,7 @@ func List(ctx context.Context, opts *Options, search []string) error {
 			if len(search) > 0 || opts.Env != "" || level != "" || opts.Since != "" {
 				filtered = " match"
 			}
-			_, err := fmt.Fprintf(w, "No %s issues in %s%s.\n", opts.Status, p.Name, filtered)
+			_, err := fmt.Fprintf(w, "No %s issues in %s%s.\n", opts.Status, cmdutil.Clean(p.Name), filtered)
 			return err
 		}
 		t := opts.F.NewTable("id", "level", "status", "title", "culprit", "events", "users", "last seen")
@@ -217,17 +217,19 @@ func View(ctx context.Context, opts *Options, arg string) error {
 	if err != nil {
 		return err
 	}
+	// Every string of the issue and its event came from an SDK: each
+	// goes through cmdutil.Clean before it reaches the terminal.
 	return opts.F.Print(opts.Out, d, func(w io.Writer) error {
 		now := opts.F.Clock()
-		fmt.Fprintf(w, "%s\n", d.Title)
+		fmt.Fprintf(w, "%s\n", cmdutil.Clean(d.Title))
 		fmt.Fprintf(w, "%s · %s · %d events · %d users · first seen %s · last seen %s\n",
-			d.Level, d.Status, d.Count, d.UserCount, opts.F.When(d.FirstSeen, now), opts.F.When(d.LastSeen, now))
+			cmdutil.Clean(d.Level), cmdutil.Clean(d.Status), d.Count, d.UserCount, opts.F.When(d.FirstSeen, now), opts.F.When(d.LastSeen, now))
 		if d.Culprit != "" {
-			fmt.Fprintf(w, "culprit: %s\n", d.Culprit)
+			fmt.Fprintf(w, "culprit: %s\n", cmdutil.Clean(d.Culprit))
 		}
 		var tags []string
 		for _, t := range d.Tags {
-			tags = append(tags, fmt.Sprintf("%s:%s (%d)", t.Key, t.Value, t.Count))
+			tags = append(tags, fmt.Sprintf("%s:%s (%d)", cmdutil.Clean(t.Key), cmdutil.Clean(t.Value), t.Count))
 		}
 		if len(tags) > 0 {
 			fmt.Fprintf(w, "tags: %s\n", strings.Join(tags, ", "))
@@ -249,7 +251,7 @@ func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 	if err := json.Unmarshal(ev.Payload, &p); err != nil {
 		return
 	}
-	fmt.Fprintf(w, "\nlatest event %s (%s)\n", ev.EventID, ev.Received.UTC().Format("2006-01-02 15:04:05Z"))
+	fmt.Fprintf(w, "\nlatest event %s (%s)\n", cmdutil.Clean(ev.EventID), ev.Received.UTC().Format("2006-01-02 15:04:05Z"))
 	for _, e := range p.Exceptions {
 		typ, value := e.Type, e.Value
 		if e.Mechanism != nil && e.Mechanism.Synthetic {
@@ -260,19 +262,19 @@ func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 				value = p.Message
 			}
 		}
-		fmt.Fprintf(w, "  %s\n", heading(typ, value))
+		fmt.Fprintf(w, "  %s\n", cmdutil.Clean(heading(typ, value)))
 		names := stacktrace.DisplayNames(e.Frames)
 		for i, n := len(e.Frames)-1, 0; i >= 0 && n < maxFrames; i, n = i-1, n+1 {
 			fr := e.Frames[i]
 			if pos := position(names[i], fr.Lineno, fr.Colno); pos != "" {
-				fmt.Fprintf(w, "    at %s (%s)\n", orAnon(fr.Function), pos)
+				fmt.Fprintf(w, "    at %s (%s)\n", cmdutil.Clean(orAnon(fr.Function)), cmdutil.Clean(pos))
 			} else {
-				fmt.Fprintf(w, "    at %s\n", orAnon(fr.Function))
+				fmt.Fprintf(w, "    at %s\n", cmdutil.Clean(orAnon(fr.Function)))
 			}
 		}
 	}
 	if len(p.Exceptions) == 0 && p.Message != "" {
-		fmt.Fprintf(w, "  %s\n", p.Message)
+		fmt.Fprintf(w, "  %s\n", cmdutil.Clean(p.Message))
 	}
 }
 
@@ -351,7 +353,7 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 func printStatus(opts *Options, done []apitypes.Issue) error {
 	return opts.F.Print(opts.Out, done, func(w io.Writer) error {
 		for _, is := range done {
-			fmt.Fprintf(w, "Issue %d is %s: %s\n", is.ID, is.Status, is.Title)
+			fmt.Fprintf(w, "Issue %d is %s: %s\n", is.ID, cmdutil.Clean(is.Status), cmdutil.Clean(is.Title))
 		}
 		return nil
 	})

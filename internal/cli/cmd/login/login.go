@@ -122,7 +122,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if had && replaced.Token != h.Token {
 		f.RevokeLoginToken(ctx, url, replaced)
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s as %s (%s).\n", url, me.Email, me.Role)
+	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s as %s (%s).\n", url, cmdutil.Clean(me.Email), cmdutil.Clean(me.Role))
 	return nil
 }
 

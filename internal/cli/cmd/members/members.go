@@ -97,7 +97,7 @@ func Add(ctx context.Context, opts *Options, project, email string) error {
 		return err
 	}
 	return opts.F.Print(opts.Out, m, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "%s is a %s of %s.\n", m.Email, m.Role, p.Name)
+		_, err := fmt.Fprintf(w, "%s is a %s of %s.\n", cmdutil.Clean(m.Email), cmdutil.Clean(m.Role), cmdutil.Clean(p.Name))
 		return err
 	})
 }
@@ -120,7 +120,7 @@ func Remove(ctx context.Context, opts *Options, project, email string) error {
 			if err := c.RemoveMember(ctx, p.ID, m.UserID); err != nil {
 				return err
 			}
-			fmt.Fprintf(opts.F.IO.ErrOut, "Removed %s from %s.\n", m.Email, p.Name)
+			fmt.Fprintf(opts.F.IO.ErrOut, "Removed %s from %s.\n", cmdutil.Clean(m.Email), cmdutil.Clean(p.Name))
 			return nil
 		}
 	}

@@ -101,7 +101,7 @@ func Create(ctx context.Context, opts *Options, args []string) error {
 		return err
 	}
 	return opts.F.Print(opts.Out, p, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "Created project %s (id %d).\nDSN: %s\n", p.Name, p.ID, p.Key.DSN)
+		_, err := fmt.Fprintf(w, "Created project %s (id %d).\nDSN: %s\n", cmdutil.Clean(p.Name), p.ID, cmdutil.Clean(p.Key.DSN))
 		return err
 	})
 }
@@ -117,7 +117,7 @@ func Rename(ctx context.Context, opts *Options, args []string) error {
 		return err
 	}
 	return opts.F.Print(opts.Out, d, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "Renamed project %d from %s to %s.\n", d.ID, p.Name, d.Name)
+		_, err := fmt.Fprintf(w, "Renamed project %d from %s to %s.\n", d.ID, cmdutil.Clean(p.Name), cmdutil.Clean(d.Name))
 		return err
 	})
 }
@@ -134,7 +134,7 @@ func Delete(ctx context.Context, opts *Options, args []string) error {
 	if err := c.DeleteProject(ctx, p.ID); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.F.IO.ErrOut, "Deleted project %s.\n", p.Name)
+	fmt.Fprintf(opts.F.IO.ErrOut, "Deleted project %s.\n", cmdutil.Clean(p.Name))
 	return nil
 }
 
@@ -150,7 +150,7 @@ func DSN(ctx context.Context, opts *Options, args []string) error {
 	}
 	for i := len(keys) - 1; i >= 0; i-- {
 		if keys[i].Active {
-			_, err := fmt.Fprintln(opts.F.IO.Out, keys[i].DSN)
+			_, err := fmt.Fprintln(opts.F.IO.Out, cmdutil.Clean(keys[i].DSN))
 			return err
 		}
 	}
@@ -191,7 +191,7 @@ func RotateKey(ctx context.Context, opts *Options, args []string) error {
 		return err
 	}
 	return opts.F.Print(opts.Out, k, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "New key for %s.\nDSN: %s\n", p.Name, k.DSN)
+		_, err := fmt.Fprintf(w, "New key for %s.\nDSN: %s\n", cmdutil.Clean(p.Name), cmdutil.Clean(k.DSN))
 		return err
 	})
 }

@@ -197,7 +197,7 @@ func (t *tailer) following() string {
 	for i, id := range t.ids {
 		names[i] = t.names[id]
 	}
-	return strings.Join(names, ", ")
+	return cmdutil.Clean(strings.Join(names, ", "))
 }
 
 // fatal reports whether reconnecting cannot help: the token or the
@@ -218,7 +218,7 @@ func describe(err error) string {
 	case errors.As(err, &ue):
 		return "cannot reach " + ue.URL
 	}
-	return "connection lost (" + err.Error() + ")"
+	return "connection lost (" + cmdutil.Clean(err.Error()) + ")"
 }
 
 // backfill prints the events stored since t.from that were not printed.
@@ -291,7 +291,7 @@ func (t *tailer) print(l Line) error {
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(t.out, "%s\n", b)
+		_, err = fmt.Fprintf(t.out, "%s\n", cmdutil.EscapeJSON(b))
 		return err
 	}
 	_, err := fmt.Fprintln(t.out, t.format(l))
@@ -305,25 +305,14 @@ var levelColors = map[string]string{
 
 // format is the one-line summary of l.
 func (t *tailer) format(l Line) string {
-	level := fmt.Sprintf("%-7s", strings.ToUpper(l.Level))
+	level := fmt.Sprintf("%-7s", strings.ToUpper(cmdutil.Clean(l.Level)))
 	if c, ok := levelColors[strings.ToLower(l.Level)]; ok && t.color {
 		level = c + level + "\x1b[0m"
 	}
 	culprit := ""
 	if l.Culprit != "" {
-		culprit = "  " + clean(l.Culprit)
+		culprit = "  " + cmdutil.Clean(l.Culprit)
 	}
 	return fmt.Sprintf("%s  %s  %s  %s%s  ×%d  %s",
-		l.Time.Local().Format("15:04:05"), level, clean(l.Project), clean(l.Title), culprit, l.Count, l.URL)
-}
-
-// clean keeps an SDK's text on its line and out of the terminal's
-// control sequences.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return ' '
-		}
-		return r
-	}, s)
+		l.Time.Local().Format("15:04:05"), level, cmdutil.Clean(l.Project), cmdutil.Clean(l.Title), culprit, l.Count, l.URL)
 }

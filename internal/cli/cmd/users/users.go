@@ -118,7 +118,7 @@ func Add(ctx context.Context, opts *Options, email string) error {
 		out.Password = req.Password
 	}
 	return opts.F.Print(opts.Out, out, func(w io.Writer) error {
-		fmt.Fprintf(w, "Added %s (%s, id %d).\n", u.Email, u.Role, u.ID)
+		fmt.Fprintf(w, "Added %s (%s, id %d).\n", cmdutil.Clean(u.Email), cmdutil.Clean(u.Role), u.ID)
 		if generated {
 			fmt.Fprintf(w, "Password (shown once; they can change it under Account): %s\n", req.Password)
 		}
@@ -155,7 +155,7 @@ func Role(ctx context.Context, opts *Options, email, role string) error {
 		return err
 	}
 	return opts.F.Print(opts.Out, u, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "%s is now %s.\n", u.Email, u.Role)
+		_, err := fmt.Fprintf(w, "%s is now %s.\n", cmdutil.Clean(u.Email), cmdutil.Clean(u.Role))
 		return err
 	})
 }
@@ -176,6 +176,6 @@ func Remove(ctx context.Context, opts *Options, email string) error {
 	if err := c.DeleteUser(ctx, u.ID); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.F.IO.ErrOut, "Removed %s.\n", u.Email)
+	fmt.Fprintf(opts.F.IO.ErrOut, "Removed %s.\n", cmdutil.Clean(u.Email))
 	return nil
 }

@@ -394,7 +394,7 @@ func onlyProject(ctx context.Context, opts *Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Uploading to project %s (ID %d), the only one this token sees.\n", p.Name, p.ID)
+	fmt.Fprintf(opts.IO.ErrOut, "Uploading to project %s (ID %d), the only one this token sees.\n", cmdutil.Clean(p.Name), p.ID)
 	return strconv.FormatInt(p.ID, 10), nil
 }
 

@@ -1,0 +1,77 @@
+package cmdutil
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Clean makes text that came from the server safe to print on one line of
+// a terminal. Titles, messages, tag values and names are written by SDKs
+// and other users, so they may hold what a terminal obeys instead of
+// showing: every C0 and C1 control character and DEL (U+0000–U+001F,
+// U+007F–U+009F: ESC and CSI start the escape sequences that recolor, clear
+// the screen, retitle the window or hide a link; tabs and line breaks would
+// break the layout) becomes a space, so what remains of a sequence is shown
+// as text. Bidi controls (Unicode's Bidi_Control: U+061C, U+200E, U+200F,
+// U+202A–U+202E, U+2066–U+2069) would reorder what the terminal shows
+// around them, making one address or title look like another; they are
+// made visible as <U+202E> and so on. Invalid UTF-8 becomes U+FFFD, as a
+// stray byte 0x9B is CSI to a terminal reading 8-bit controls.
+//
+// JSON output is not cleaned: it is data, and encoding/json escapes
+// control characters itself.
+func Clean(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r):
+			b.WriteByte(' ')
+		case unicode.Is(unicode.Bidi_Control, r):
+			fmt.Fprintf(&b, "<U+%04X>", r)
+		default:
+			// An invalid byte arrives here as utf8.RuneError and is
+			// written as U+FFFD.
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// unsafeRune reports whether Clean changes r.
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// EscapeJSON rewrites DEL, the C1 controls and the bidi controls in the
+// JSON text b as \u escapes. encoding/json and gojq escape only the C0
+// controls, yet a terminal obeys U+009B as CSI just as it does ESC [; the
+// escaped JSON decodes to the same data. Every other character is kept:
+// these can only occur inside JSON strings, where an escape means the same.
+func EscapeJSON(b []byte) []byte {
+	if utf8.Valid(b) && !bytes.ContainsFunc(b, escapedInJSON) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if escapedInJSON(r) {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return out
+}
+
+// escapedInJSON reports whether EscapeJSON escapes r: the characters Clean
+// changes, less the C0 controls, which the encoders escape in strings and
+// which outside them are JSON's own line breaks and tabs.
+func escapedInJSON(r rune) bool { return r >= 0x7f && unsafeRune(r) }
