@@ -95,6 +95,8 @@ func TestAlertRulesCRUD(t *testing.T) {
 		`{"kind":"slack","url":"https://evil.example.com/services/x"}`,
 		`{"kind":"webhook","url":"ftp://example.com"}`,
 		`{"kind":"webhook","url":"https://user:pw@example.com/"}`,
+		`{"kind":"email","name":"ops\u001b]0;pwned\u0007"}`,
+		`{"kind":"email","name":"ops\u202eevil"}`,
 	} {
 		if code, _, out := f.do(t, f.adminToken, "POST", p+"/alert-channels", bad); code != 400 {
 			t.Errorf("POST %s = %d %v, want 400", bad, code, out)

@@ -692,6 +692,9 @@ func TestUsers(t *testing.T) {
 		{`{"email":"long@example.com","password":"` + strings.Repeat("p", 1025) + `"}`, 400, ""},
 		{`{"email":"Ada <ada@example.com>","password":"correct horse"}`, 400, ""},
 		{`{"email":"not an address","password":"correct horse"}`, 400, ""},
+		// A lookalike: U+202E shows "evil@qa.test" reversed after "bidi".
+		{`{"email":"bidi\u202eevil@qa.test","password":"correct horse"}`, 400, ""},
+		{`{"email":"ada\u001b[2J@example.com","password":"correct horse"}`, 400, ""},
 		{`{"email":"x@example.com","password":"correct horse","role":"owner"}`, 400, ""},
 		{`{"email":"x@example.com","password":"correct horse","admin":true}`, 400, ""},
 	}
@@ -995,6 +998,14 @@ func TestTokens(t *testing.T) {
 		`{"name":"x","scope":"admin"}`, `{"name":"x","expires_at":"2000-01-01T00:00:00Z"}`} {
 		if code, _, _ := f.do(t, f.memberToken, "POST", "/api/v1/tokens", body); code != 400 {
 			t.Errorf("POST /tokens %.40s: HTTP %d, want 400", body, code)
+		}
+	}
+	// A name is shown in token lists and terminals: what a terminal
+	// obeys, or reorders by, is refused as it is in project names.
+	for _, body := range []string{`{"name":"tok\u001b[2J\u001b]0;pwn\u0007"}`, `{"name":"tok\u009b31m"}`, `{"name":"tok\u202eevil"}`} {
+		code, _, out := f.do(t, f.memberToken, "POST", "/api/v1/tokens", body)
+		if msg := fmt.Sprint(out["error"]); code != 400 || !strings.Contains(msg, "cannot contain control characters or bidi controls") {
+			t.Errorf("POST /tokens %s: HTTP %d %s, want 400 naming the characters", body, code, msg)
 		}
 	}
 }

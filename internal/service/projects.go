@@ -19,7 +19,7 @@ type Projects struct {
 
 // CheckProjectName returns name without surrounding space, or refuses it
 // with ErrInvalid: it must be 1 to MaxProjectName characters without
-// control characters.
+// control characters or bidi controls (see hiddenControl).
 func CheckProjectName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
@@ -27,8 +27,8 @@ func CheckProjectName(name string) (string, error) {
 		return "", refuse(ErrInvalid, "Enter a project name.")
 	case utf8.RuneCountInString(name) > MaxProjectName:
 		return "", refuse(ErrInvalid, "Project names are at most 100 characters long.")
-	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return "", refuse(ErrInvalid, "Project names cannot contain control characters.")
+	case hiddenControl(name):
+		return "", refuse(ErrInvalid, "Project names cannot contain control characters or bidi controls (such as U+202E).")
 	}
 	return name, nil
 }

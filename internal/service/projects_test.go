@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -23,6 +24,10 @@ func TestCreateProject(t *testing.T) {
 			{"empty name", "  ", f.admin, service.ErrInvalid, "Enter a project name"},
 			{"101 characters", strings.Repeat("я", 101), f.admin, service.ErrInvalid, "at most 100"},
 			{"control character", "a\x01b", f.admin, service.ErrInvalid, "control characters"},
+			{"escape sequence", "web\x1b[2J", f.admin, service.ErrInvalid, "control characters"},
+			{"C1 control", "web\u009b31m", f.admin, service.ErrInvalid, "control characters"},
+			{"bidi override", "web\u202eevil", f.admin, service.ErrInvalid, "bidi controls"},
+			{"bidi isolate", "web\u2066evil\u2069", f.admin, service.ErrInvalid, "bidi controls"},
 			// System is no user and so can be no member; the transaction
 			// leaves no project behind.
 			{"System", "orphan", service.System, service.ErrNotFound, ""},
@@ -131,19 +136,24 @@ func TestTokens(t *testing.T) {
 	eachStore(t, func(t *testing.T, f *fixture) {
 		names := []struct {
 			name string
-			ok   bool
+			msg  string // of the refusal; "" when the name is taken
 		}{
-			{" laptop ", true},
-			{strings.Repeat("я", 100), true},
-			{"", false},
-			{"   ", false},
-			{strings.Repeat("n", 101), false},
+			{" laptop ", ""},
+			{strings.Repeat("я", 100), ""},
+			{"ci für Zürich", ""},
+			{"", "1 to 100 characters"},
+			{"   ", "1 to 100 characters"},
+			{strings.Repeat("n", 101), "1 to 100 characters"},
+			{"tok\u001b[2J\u001b]0;pwn\u0007", "control characters"},
+			{"tok\ttab", "control characters"},
+			{"tok\u009b31m", "control characters"},
+			{"tok\u202eevil", "bidi controls"},
 		}
 		var mine store.APIToken
 		for _, n := range names {
 			secret, tok, err := f.svc.Tokens.Create(f.ctx, f.member, n.name)
-			if !n.ok {
-				wantRefusal(t, "token name "+n.name, err, service.ErrInvalid, "1 to 100 characters")
+			if n.msg != "" {
+				wantRefusal(t, fmt.Sprintf("token name %q", n.name), err, service.ErrInvalid, n.msg)
 				continue
 			}
 			if err != nil || tok.Name != strings.TrimSpace(n.name) || tok.UserID != f.member.UserID {

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,20 +122,31 @@ func TestCheckPassword(t *testing.T) {
 func TestNormalizeEmail(t *testing.T) {
 	tests := []struct {
 		in, want string // want "" when refused
+		msg      string // of the refusal; "" for the usual one
 	}{
-		{"ada@example.com", "ada@example.com"},
-		{"  Ada@Example.com\t", "Ada@Example.com"},
-		{"Ada <ada@example.com>", ""},
-		{"<ada@example.com>", ""},
-		{"not an address", ""},
-		{"", ""},
-		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com"},
-		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 186) + ".com", ""},
+		{"ada@example.com", "ada@example.com", ""},
+		{"  Ada@Example.com\t", "Ada@Example.com", ""},
+		{"Ada <ada@example.com>", "", ""},
+		{"<ada@example.com>", "", ""},
+		{"not an address", "", ""},
+		{"", "", ""},
+		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com", ""},
+		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 186) + ".com", "", ""},
+		{"ad\u00e9@exämple.com", "ad\u00e9@exämple.com", ""},
+		{"bidi\u202eevil@qa.test", "", "cannot contain control characters or bidi controls"},
+		{"ada\u2066@example.com", "", "cannot contain control characters or bidi controls"},
+		{"ada\u200f@example.com", "", "cannot contain control characters or bidi controls"},
+		{"ada\u009b@example.com", "", "cannot contain control characters or bidi controls"},
+		{"ada\x7f@example.com", "", "cannot contain control characters or bidi controls"},
 	}
 	for _, tt := range tests {
 		got, err := service.NormalizeEmail(tt.in)
 		if tt.want == "" {
-			wantRefusal(t, "NormalizeEmail("+tt.in+")", err, service.ErrInvalid, "email address")
+			msg := tt.msg
+			if msg == "" {
+				msg = "email address"
+			}
+			wantRefusal(t, fmt.Sprintf("NormalizeEmail(%q)", tt.in), err, service.ErrInvalid, msg)
 			continue
 		}
 		if err != nil || got != tt.want {
