@@ -160,7 +160,8 @@ func New(s Store, log *slog.Logger) *Services {
 
 // requireProjectAdmin refuses a change to project id with ErrNotFound when
 // a cannot see it (or it does not exist), so a stranger learns nothing
-// about it, and with ErrForbidden when a is only a member there. It runs
+// about it, and with ErrForbidden when a is no admin user: a's role in the
+// project, member or admin, is not consulted (docs/api.md, Projects). It runs
 // before the input is checked, so a missing project is a 404 whatever was
 // sent.
 func requireProjectAdmin(ctx context.Context, s Store, a Actor, id int64) error {

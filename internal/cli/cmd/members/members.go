@@ -97,9 +97,18 @@ func Add(ctx context.Context, opts *Options, project, email string) error {
 		return err
 	}
 	return opts.F.Print(opts.Out, m, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "%s is a %s of %s.\n", cmdutil.Clean(m.Email), cmdutil.Clean(m.Role), cmdutil.Clean(p.Name))
+		_, err := fmt.Fprintf(w, "%s is %s of %s.\n", cmdutil.Clean(m.Email), withArticle(cmdutil.Clean(m.Role)), cmdutil.Clean(p.Name))
 		return err
 	})
+}
+
+// withArticle is role after the article it is said with: "an admin", "a
+// member".
+func withArticle(role string) string {
+	if role != "" && strings.ContainsRune("aeiouAEIOU", rune(role[0])) {
+		return "an " + role
+	}
+	return "a " + role
 }
 
 // Remove takes a user out of a project after confirmation.
