@@ -63,7 +63,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		verb("create <name>", "Create a project and print its DSN (admins)", "  flytrap projects create web", 1, Create, true),
 		verb("rename <project> <new-name>", "Rename a project (admins)", "  flytrap projects rename web storefront", 2, Rename, true),
 		del,
-		verb("dsn <project>", "Print the DSN of a project's active key", "  SENTRY_DSN=$(flytrap projects dsn web)", 1, DSN, false),
+		verb("dsn <project>", "Print the DSN of a project's active key", "  SENTRY_DSN=$(flytrap projects dsn web)\n  flytrap projects dsn web --jq .public_key", 1, DSN, true),
 		verb("keys <project>", "List a project's ingest keys", "  flytrap projects keys web", 1, Keys, true),
 		rot,
 	)
@@ -138,7 +138,8 @@ func Delete(ctx context.Context, opts *Options, args []string) error {
 	return nil
 }
 
-// DSN prints the DSN of the project's newest active key, alone on a line.
+// DSN prints the DSN of the project's newest active key, alone on a line;
+// its JSON is that key.
 func DSN(ctx context.Context, opts *Options, args []string) error {
 	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
 	if err != nil {
@@ -149,9 +150,11 @@ func DSN(ctx context.Context, opts *Options, args []string) error {
 		return err
 	}
 	for i := len(keys) - 1; i >= 0; i-- {
-		if keys[i].Active {
-			_, err := fmt.Fprintln(opts.F.IO.Out, cmdutil.Clean(keys[i].DSN))
-			return err
+		if k := keys[i]; k.Active {
+			return opts.F.Print(opts.Out, k, func(w io.Writer) error {
+				_, err := fmt.Fprintln(w, cmdutil.Clean(k.DSN))
+				return err
+			})
 		}
 	}
 	return &cmdutil.Error{Msg: fmt.Sprintf("project %s has no active key", p.Name), Hint: "make one with `flytrap projects rotate-key " + p.Name + "`"}
