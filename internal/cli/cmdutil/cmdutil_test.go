@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -115,5 +116,35 @@ func TestFactoryEnv(t *testing.T) {
 		if got := f.Env(tt.k, "def"); got != tt.want {
 			t.Errorf("Env(%q) = %q, want %q", tt.k, got, tt.want)
 		}
+	}
+}
+
+// TestPrintOnce: a one-time secret a --jq filter leaves out goes to
+// standard error, so it is never lost; one the output holds is not
+// repeated there.
+func TestPrintOnce(t *testing.T) {
+	v := map[string]string{"email": "ivy@qa.test", "password": "s3cretPassw0rd"}
+	for _, tt := range []struct {
+		name        string
+		j           JSONFlags
+		out, errOut string
+	}{
+		{"text", JSONFlags{}, "table\n", ""},
+		{"json", JSONFlags{JSON: true}, "{\n  \"email\": \"ivy@qa.test\",\n  \"password\": \"s3cretPassw0rd\"\n}\n", ""},
+		{"jq keeps it", JSONFlags{JQ: ".password"}, "s3cretPassw0rd\n", ""},
+		{"jq drops it", JSONFlags{JQ: ".email"}, "ivy@qa.test\n", "Password: s3cretPassw0rd\n"},
+		{"jq selects nothing", JSONFlags{JQ: "empty"}, "", "Password: s3cretPassw0rd\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			f := &Factory{IO: &IOStreams{Out: &out, ErrOut: &errOut}}
+			err := f.PrintOnce(tt.j, v, v["password"], "Password", func(w io.Writer) error {
+				_, err := io.WriteString(w, "table\n")
+				return err
+			})
+			if err != nil || out.String() != tt.out || errOut.String() != tt.errOut {
+				t.Errorf("PrintOnce = %v, stdout %q, stderr %q; want stdout %q, stderr %q", err, out.String(), errOut.String(), tt.out, tt.errOut)
+			}
+		})
 	}
 }

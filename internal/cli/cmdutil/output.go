@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,6 +44,25 @@ func (f *Factory) Print(j JSONFlags, v any, table func(w io.Writer) error) error
 		return err
 	}
 	return table(f.IO.Out)
+}
+
+// PrintOnce is Print for v holding secret, a value the server shows only
+// this once (a generated password, a new token's secret). A --jq filter
+// that leaves it out, such as .email, would lose it for good, so then it
+// is written to standard error after label instead.
+func (f *Factory) PrintOnce(j JSONFlags, v any, secret, label string, table func(w io.Writer) error) error {
+	if j.JQ == "" || secret == "" {
+		return f.Print(j, v, table)
+	}
+	var buf bytes.Buffer
+	err := printJQ(&buf, j.JQ, v)
+	if _, werr := f.IO.Out.Write(buf.Bytes()); err == nil {
+		err = werr
+	}
+	if err == nil && !bytes.Contains(buf.Bytes(), []byte(secret)) {
+		_, err = fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", label, secret)
+	}
+	return err
 }
 
 // printJQ runs the jq expression expr on v's JSON: strings print raw, as

@@ -96,7 +96,7 @@ func Create(ctx context.Context, opts *Options, name string) error {
 	if err != nil {
 		return err
 	}
-	return opts.F.Print(opts.Out, tk, func(w io.Writer) error {
+	return opts.F.PrintOnce(opts.Out, tk, tk.Token, "Token (shown once)", func(w io.Writer) error {
 		fmt.Fprintf(opts.F.IO.ErrOut, "Created token %s (id %d, %s). Copy it now: it is not shown again.\n", cmdutil.Clean(tk.Name), tk.ID, cmdutil.Clean(tk.Scope))
 		_, err := fmt.Fprintln(w, cmdutil.Clean(tk.Token))
 		return err

@@ -117,10 +117,11 @@ func Add(ctx context.Context, opts *Options, email string) error {
 	if generated {
 		out.Password = req.Password
 	}
-	return opts.F.Print(opts.Out, out, func(w io.Writer) error {
+	const label = "Password (shown once; they can change it under Account)"
+	return opts.F.PrintOnce(opts.Out, out, out.Password, label, func(w io.Writer) error {
 		fmt.Fprintf(w, "Added %s (%s, id %d).\n", cmdutil.Clean(u.Email), cmdutil.Clean(u.Role), u.ID)
 		if generated {
-			fmt.Fprintf(w, "Password (shown once; they can change it under Account): %s\n", req.Password)
+			fmt.Fprintf(w, "%s: %s\n", label, req.Password)
 		}
 		return nil
 	})
