@@ -101,7 +101,8 @@ func cleanLines(s string) string {
 // (unknown command, wrong argument count).
 func isCobraUsage(err error) bool {
 	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "unknown flag", "unknown shorthand"} {
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "unknown flag", "unknown shorthand",
+		"none of the others can be"} { // flags marked mutually exclusive
 		if strings.Contains(msg, p) {
 			return true
 		}

@@ -26,6 +26,12 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"dev", "--max-backlog", "-1"}, cmdutil.ExitUsage, "--max-backlog cannot be negative"},
 		{[]string{"dev", "--body-timeout", "10ms"}, cmdutil.ExitUsage, "--body-timeout must be at least 1s"},
 		{[]string{"dev", "--min-body-rate", "10"}, cmdutil.ExitUsage, "--min-body-rate must be at least 1024 bytes per second"},
+		// --scope, --expires and --name describe the token a password
+		// login makes: with a token given they are refused, not ignored.
+		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--scope", "read"}, cmdutil.ExitUsage, "[scope token] were all set"},
+		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--expires", "30d"}, cmdutil.ExitUsage, "[expires token] were all set"},
+		{[]string{"login", "http://127.0.0.1:1", "--with-token", "--name", "ci"}, cmdutil.ExitUsage, "[name with-token] were all set"},
+		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--email", "ada@example.com"}, cmdutil.ExitUsage, "[email token] were all set"},
 		// deploy.Error from the layer below, mapped by cmdutil.ExitCode.
 		{[]string{"status", "--plan", "/nonexistent/flytrap.yaml", "--name", "Not A Name"}, cmdutil.ExitUsage, "hint: pass a valid --name"},
 		{[]string{"status", "--plan", "/nonexistent/flytrap.yaml"}, cmdutil.ExitError, "hint: run `flytrap init` first"},

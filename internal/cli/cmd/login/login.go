@@ -74,6 +74,12 @@ no login.`,
 	fl.StringVar(&opts.Name, "name", "", `name of the new token (default "flytrap CLI on <hostname>")`)
 	cmd.MarkFlagsMutuallyExclusive("token", "with-token", "email")
 	cmd.MarkFlagsMutuallyExclusive("token", "with-token", "password-stdin")
+	// These describe the token a password login makes; with a token given
+	// they would be ignored, and a --scope read silently dropped leaves a
+	// full token where the user asked for a read-only one.
+	for _, made := range []string{"scope", "expires", "name"} {
+		cmd.MarkFlagsMutuallyExclusive("token", "with-token", made)
+	}
 	return cmd
 }
 
