@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -144,7 +145,10 @@ func Run(ctx context.Context, opts *Options) error {
 		if err != nil {
 			return err
 		}
-		t.ids = append(t.ids, p.ID)
+		// A project named twice, or by name and by ID, is followed once.
+		if !slices.Contains(t.ids, p.ID) {
+			t.ids = append(t.ids, p.ID)
+		}
 	}
 	t.seen, _ = lru.New[string, struct{}](remembered)
 	t.from = f.Clock().Add(-opts.Since)
