@@ -333,6 +333,8 @@ type receiver struct {
 	secret string
 	now    func() time.Time
 	status int
+	// delay is how long it takes to answer.
+	delay time.Duration
 
 	mu       sync.Mutex
 	got      []notify.WebhookPayload
@@ -348,6 +350,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mac.Write(body)
 	want := "v1=" + hex.EncodeToString(mac.Sum(nil))
 	sec, err := strconv.ParseInt(ts, 10, 64)
+	time.Sleep(rc.delay)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	switch {
@@ -527,38 +530,71 @@ func TestRetryBackoffThenDead(t *testing.T) {
 }
 
 // TestTwoWorkersOnPostgresDeliverOnce: two workers (two dashboard
-// processes) on one PostgreSQL database deliver each of 60 notifications
-// exactly once.
+// processes) on one PostgreSQL database, polling until the outbox is
+// empty, deliver each notification exactly once: many to a fast receiver,
+// and a claim's worth to a receiver so slow that a claim's last rows are
+// sent after the lease the claim took (each send renews its row's lease).
 func TestTwoWorkersOnPostgresDeliverOnce(t *testing.T) {
-	f, rc, _ := webhookFixture(t, pgtest.URL(t))
-	for i := range 60 {
-		f.save("pg"+strconv.Itoa(i), "boom", 1)
-	}
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Now: f.clock.Now, Batch: 5})
-			if err := w.Run(f.ctx, f.clock.Now()); err != nil {
-				t.Error(err)
+	for _, tc := range []struct {
+		name          string
+		notifications int
+		delay         time.Duration
+		cfg           notify.Config
+	}{
+		{"fast receiver", 60, 0, notify.Config{Batch: 5}},
+		{"receiver slower than lease/batch", 10, 300 * time.Millisecond,
+			notify.Config{Batch: 10, Lease: time.Second, SendTimeout: 400 * time.Millisecond}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, rc, _ := webhookFixture(t, pgtest.URL(t))
+			for i := range tc.notifications {
+				f.save("pg"+strconv.Itoa(i), "boom", 1)
 			}
-		}()
-	}
-	wg.Wait()
-	seen := map[string]int{}
-	rc.mu.Lock()
-	for _, k := range rc.keys {
-		seen[k]++
-	}
-	rc.mu.Unlock()
-	if len(seen) != 60 {
-		t.Errorf("%d distinct notifications delivered, want 60", len(seen))
-	}
-	for k, n := range seen {
-		if n != 1 {
-			t.Errorf("%s delivered %d times", k, n)
-		}
+			// Leases run out in real time: the clock starts at the
+			// fixture's and moves with the wall clock.
+			start := time.Now()
+			now := func() time.Time { return t0.Add(time.Since(start)) }
+			rc.now, rc.delay = now, tc.delay
+			var wg sync.WaitGroup
+			for range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					cfg := tc.cfg
+					cfg.AllowPrivate, cfg.Now = true, now
+					w := notify.NewWorker(f.db, cfg)
+					for time.Since(start) < 20*time.Second && len(rc.payloads()) < tc.notifications {
+						if err := w.Run(f.ctx, now()); err != nil {
+							t.Error(err)
+							return
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+				}()
+			}
+			wg.Wait()
+			// A duplicate would still be on its way: let it land.
+			time.Sleep(2 * tc.delay)
+			seen := map[string]int{}
+			rc.mu.Lock()
+			for _, k := range rc.keys {
+				seen[k]++
+			}
+			rc.mu.Unlock()
+			if len(seen) != tc.notifications {
+				t.Errorf("%d distinct notifications delivered, want %d", len(seen), tc.notifications)
+			}
+			for k, n := range seen {
+				if n != 1 {
+					t.Errorf("%s delivered %d times", k, n)
+				}
+			}
+			for _, n := range f.outbox() {
+				if n.Status != store.NotificationSent {
+					t.Errorf("notification %d: %s after %d attempts: %s", n.ID, n.Status, n.Attempts, n.LastError)
+				}
+			}
+		})
 	}
 }
 

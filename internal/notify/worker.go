@@ -32,6 +32,7 @@ const (
 type Store interface {
 	QueueDigests(ctx context.Context, now time.Time) (int, error)
 	ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.ClaimedNotification, error)
+	StartNotification(ctx context.Context, c store.ClaimedNotification, now time.Time, lease time.Duration) (int64, error)
 	FinishNotification(ctx context.Context, c store.ClaimedNotification, now time.Time, sendErr error, retryAt time.Time) error
 	GetProjectEvent(ctx context.Context, v store.Viewer, projectID int64, eventID string) (store.EventRow, error)
 	PruneMinuteCounts(ctx context.Context, now time.Time) error
@@ -66,11 +67,14 @@ type Config struct {
 	// each further one up to MaxBackoff.
 	Backoff, MaxBackoff time.Duration
 	// Lease is how long a claim holds a notification; one not finished
-	// by then (its process died) is claimed again. It must exceed
-	// SendTimeout.
+	// by then (its process died) is claimed again. It is renewed right
+	// before each send, so it must exceed SendTimeout.
 	Lease       time.Duration
 	SendTimeout time.Duration
-	// Batch is how many notifications one claim takes.
+	// Batch is how many notifications one claim takes, at most
+	// Lease/SendTimeout: the rows of a claim are sent one after another,
+	// and a row that waited longer than its lease would be claimed by
+	// another process and, here, skipped.
 	Batch int
 }
 
@@ -109,6 +113,7 @@ func NewWorker(s Store, cfg Config) *Worker {
 	if cfg.Batch <= 0 {
 		cfg.Batch = DefaultBatch
 	}
+	cfg.Batch = min(cfg.Batch, int(cfg.Lease/cfg.SendTimeout))
 	if cfg.HTTP == nil {
 		cfg.HTTP = newHTTPClient(cfg.SendTimeout, cfg.AllowPrivate)
 	}
@@ -161,13 +166,25 @@ func (w *Worker) Run(ctx context.Context, now time.Time) error {
 // the two leaves the claim to run out, and the notification is sent again,
 // once, with the same idempotency key.
 func (w *Worker) deliver(ctx context.Context, c store.ClaimedNotification) error {
+	// The send's timeout runs from before the lease is renewed, so the
+	// renewed lease, longer than SendTimeout, outlasts the whole send.
+	sctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
+	defer cancel()
+	id, err := w.store.StartNotification(ctx, c, w.cfg.Now(), w.cfg.Lease)
+	if errors.Is(err, store.ErrClaimLost) {
+		w.cfg.Log.Info("alert: skipped a notification whose claim ran out before its send; another claim sends it",
+			"notification", c.ID, "attempt", c.Attempts)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.AttemptID = id
 	if c.Resend {
 		w.cfg.Log.Warn("alert: sending again a notification whose last attempt has no outcome (its process stopped)",
 			"notification", c.ID, "key", c.IdempotencyKey, "attempt", c.Attempts)
 	}
-	sctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
-	err := w.send(sctx, c)
-	cancel()
+	err = w.send(sctx, c)
 	now := w.cfg.Now()
 	var retryAt time.Time
 	if err != nil {

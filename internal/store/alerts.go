@@ -129,10 +129,10 @@ type ClaimedNotification struct {
 	// Channel is the zero value when the channel was deleted since.
 	Channel     AlertChannel
 	ProjectName string
-	// AttemptID is the attempt row this claim opened.
+	// AttemptID is the attempt row StartNotification opened.
 	AttemptID int64
-	// Resend is true when an earlier claim's lease ran out without an
-	// outcome: that attempt may have sent the message.
+	// Resend is true when an earlier claim started a send and its lease
+	// ran out without an outcome: that attempt may have sent the message.
 	Resend bool
 }
 
@@ -965,10 +965,12 @@ func (d *DB) ListNotifications(ctx context.Context, v Viewer, projectID int64, l
 
 // ClaimNotifications hands out up to limit notifications that are due
 // (pending and past their next attempt) or whose claim's lease ran out,
-// oldest first, each with a new attempt, holding them for lease. Several
-// processes claiming at once never get the same row: PostgreSQL skips
-// rows another claim has locked, and a claimed row is not due again
-// until its lease ends.
+// oldest first, holding them for lease. Several processes claiming at
+// once never get the same row: PostgreSQL skips rows another claim has
+// locked, and a claimed row is not due again until its lease ends. Each
+// claim counts an attempt, but its attempt row is written only when its
+// send starts (StartNotification): a claim that ran out before starting
+// sent nothing.
 func (d *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]ClaimedNotification, error) {
 	nowMs := millis(now)
 	if due, err := d.any(ctx, `SELECT 1 FROM alert_notifications WHERE (status = $1 AND next_attempt_at <= $3)
@@ -978,15 +980,16 @@ func (d *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.D
 	var out []ClaimedNotification
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		out = nil
-		rows, err := tx.QueryContext(ctx, `SELECT id, status FROM alert_notifications
+		rows, err := tx.QueryContext(ctx, `SELECT id, status, attempts FROM alert_notifications
 			WHERE (status = $1 AND next_attempt_at <= $3) OR (status = $2 AND lease_until <= $3)
 			ORDER BY id LIMIT $4`+d.skipLocked(), NotificationPending, NotificationSending, nowMs, limit)
 		if err != nil {
 			return err
 		}
 		type claim struct {
-			id     int64
-			resend bool
+			id       int64
+			attempts int
+			expired  bool
 		}
 		var claims []claim
 		for rows.Next() {
@@ -994,11 +997,11 @@ func (d *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.D
 				c      claim
 				status string
 			)
-			if err := rows.Scan(&c.id, &status); err != nil {
+			if err := rows.Scan(&c.id, &status, &c.attempts); err != nil {
 				rows.Close()
 				return err
 			}
-			c.resend = status == NotificationSending
+			c.expired = status == NotificationSending
 			claims = append(claims, c)
 		}
 		rows.Close()
@@ -1006,14 +1009,19 @@ func (d *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.D
 			return err
 		}
 		for _, c := range claims {
-			var attempt int
-			if err := tx.QueryRowContext(ctx, `UPDATE alert_notifications SET status = $2, attempts = attempts + 1, lease_until = $3
-				WHERE id = $1 RETURNING attempts`, c.id, NotificationSending, nowMs+lease.Milliseconds()).Scan(&attempt); err != nil {
-				return err
+			cl := ClaimedNotification{}
+			if c.expired {
+				// Only a claim whose send started may have sent the message.
+				var started int
+				err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_attempts WHERE notification_id = $1 AND attempt = $2`,
+					c.id, c.attempts).Scan(&started)
+				if err != nil {
+					return err
+				}
+				cl.Resend = started > 0
 			}
-			cl := ClaimedNotification{Resend: c.resend}
-			if err := tx.QueryRowContext(ctx, `INSERT INTO alert_attempts (notification_id, attempt, started_at, finished_at, outcome, error)
-				VALUES ($1, $2, $3, 0, $4, '') RETURNING id`, c.id, attempt, nowMs, NotificationSending).Scan(&cl.AttemptID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE alert_notifications SET status = $2, attempts = attempts + 1, lease_until = $3
+				WHERE id = $1`, c.id, NotificationSending, nowMs+lease.Milliseconds()); err != nil {
 				return err
 			}
 			var (
@@ -1039,6 +1047,39 @@ func (d *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.D
 		return nil, fmt.Errorf("store: claim notifications: %w", err)
 	}
 	return out, nil
+}
+
+// ErrClaimLost is StartNotification's answer when a claim's lease ran out
+// and another claim took the notification: the other claim sends it.
+var ErrClaimLost = errors.New("the claim's lease ran out and another claim took the notification")
+
+// StartNotification is called right before c's send: while c's claim
+// still holds the notification, it extends the lease to now+lease, so the
+// lease covers the whole send however long the claim waited, and writes
+// the attempt row, returning its ID for FinishNotification. A claim that
+// was taken over gets ErrClaimLost and must not send.
+func (d *DB) StartNotification(ctx context.Context, c ClaimedNotification, now time.Time, lease time.Duration) (int64, error) {
+	nowMs := millis(now)
+	var id int64
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		// The attempts count identifies the claim: each claim raises it.
+		res, err := tx.ExecContext(ctx, `UPDATE alert_notifications SET lease_until = $3
+			WHERE id = $1 AND attempts = $2 AND status = $4`, c.ID, c.Attempts, nowMs+lease.Milliseconds(), NotificationSending)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrClaimLost
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO alert_attempts (notification_id, attempt, started_at, finished_at, outcome, error)
+			VALUES ($1, $2, $3, 0, $4, '') RETURNING id`, c.ID, c.Attempts, nowMs, NotificationSending).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: start notification %d: %w", c.ID, err)
+	}
+	return id, nil
 }
 
 // scanNotificationWith scans notificationCols followed by extra columns.

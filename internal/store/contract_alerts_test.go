@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -281,9 +283,10 @@ func testAlertClaim(e *env) {
 	now := t0.Add(time.Second)
 	// Concurrent claimers never share a row.
 	var (
-		mu   sync.Mutex
-		seen = map[int64]int{}
-		wg   sync.WaitGroup
+		mu     sync.Mutex
+		seen   = map[int64]int{}
+		claims = map[int64]ClaimedNotification{}
+		wg     sync.WaitGroup
 	)
 	for range 4 {
 		wg.Add(1)
@@ -298,6 +301,7 @@ func testAlertClaim(e *env) {
 				mu.Lock()
 				for _, c := range cs {
 					seen[c.ID]++
+					claims[c.ID] = c
 				}
 				mu.Unlock()
 			}
@@ -313,13 +317,40 @@ func testAlertClaim(e *env) {
 		}
 	}
 
-	// After the lease, an unfinished claim is handed out again as a resend.
-	cs, err := db.ClaimNotifications(ctx, now.Add(2*time.Minute), time.Minute, 1)
-	if err != nil || len(cs) != 1 || !cs[0].Resend || cs[0].Attempts != 2 || cs[0].Channel.Kind != ChannelEmail || cs[0].ProjectName != "main" {
+	ids := slices.Sorted(maps.Keys(claims))
+	first, second := claims[ids[0]], claims[ids[1]]
+	// Starting a send renews the lease: at 50 s of a 1-minute lease, it
+	// holds until 1:50.
+	if _, err := db.StartNotification(ctx, first, now.Add(50*time.Second), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// After the lease, an unfinished claim is handed out again: as a
+	// resend if its send had started, else as a plain attempt.
+	cs, err := db.ClaimNotifications(ctx, now.Add(70*time.Second), time.Minute, 100)
+	if err != nil || containsID(cs, first.ID) || !containsID(cs, second.ID) {
+		t.Fatalf("claims while the renewed lease holds = %+v, %v; want the others, not %d", cs, err, first.ID)
+	}
+	for _, x := range cs {
+		if x.ID == second.ID && (x.Resend || x.Attempts != 2) {
+			t.Errorf("reclaim of a claim that never started sending = %+v, want no resend", x)
+		}
+	}
+	cs, err = db.ClaimNotifications(ctx, now.Add(2*time.Minute), time.Minute, 1)
+	if err != nil || len(cs) != 1 || cs[0].ID != first.ID {
 		t.Fatalf("reclaim = %+v, %v", cs, err)
 	}
 	c := cs[0]
+	if !c.Resend || c.Attempts != 2 || c.Channel.Kind != ChannelEmail || c.ProjectName != "main" {
+		t.Fatalf("reclaim = %+v", c)
+	}
+	// The first claim lost the row: it must not send.
+	if _, err := db.StartNotification(ctx, first, now.Add(2*time.Minute), time.Minute); !errors.Is(err, ErrClaimLost) {
+		t.Errorf("start of a lost claim: %v, want ErrClaimLost", err)
+	}
 	later := now.Add(2 * time.Minute)
+	if c.AttemptID, err = db.StartNotification(ctx, c, later, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.FinishNotification(ctx, c, later, errors.New("smtp: 451 try later"), later.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -335,6 +366,9 @@ func testAlertClaim(e *env) {
 	}
 	if again.ID == 0 || again.Resend || again.Attempts != 3 || again.LastError != "smtp: 451 try later" {
 		t.Fatalf("retry claim = %+v", again)
+	}
+	if again.AttemptID, err = db.StartNotification(ctx, again, later.Add(61*time.Second), time.Minute); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.FinishNotification(ctx, again, later.Add(62*time.Second), errors.New("gave up"), time.Time{}); err != nil {
 		t.Fatal(err)
