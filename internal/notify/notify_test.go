@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	gosmtp "github.com/emersion/go-smtp"
+
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/notify/notifytest"
@@ -288,6 +290,74 @@ func TestSMTPRefusesBadCredentials(t *testing.T) {
 	}
 }
 
+// TestSMTPRefusedRecipient: each member gets a message of their own. A
+// member the server refuses for good (550 5.1.1) costs nobody else the
+// alert and is not tried again; one refused for now (451) is retried
+// alone; nobody gets the alert twice; the last error names the refusal.
+func TestSMTPRefusedRecipient(t *testing.T) {
+	for _, dsn := range []string{"", pgtest.URL(t)} {
+		f := newFixture(t, dsn)
+		for _, addr := range []string{"bad@example.com", "busy@example.com", "bob@example.com"} {
+			u, err := f.db.CreateUser(f.ctx, addr, "x", store.RoleMember)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.db.AddMember(f.ctx, f.project.ID, u.ID, store.RoleMember); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var (
+			mu    sync.Mutex
+			tries = map[string]int{}
+		)
+		sink := notifytest.StartSMTP(t, notifytest.SMTPOptions{Rcpt: func(to string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			tries[to]++
+			switch {
+			case to == "bad@example.com":
+				return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+			case to == "busy@example.com" && tries[to] == 1:
+				return &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 2, 0}, Message: "mailbox busy"}
+			}
+			return nil
+		}})
+		smtp, err := notify.NewSMTP("smtp://"+sink.Addr, "alerts@example.com", notify.SMTPOptions{Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := notify.NewWorker(f.db, notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: f.db.EmailRecipients}, Now: f.clock.Now})
+		f.save("a", "boom", 1)
+		f.run(w)
+		n := f.outbox()[0]
+		if n.Status != store.NotificationPending || n.Attempts != 1 || !strings.Contains(n.LastError, "451") {
+			t.Errorf("after the first attempt: %+v, want a retry for the busy mailbox", n)
+		}
+		f.clock.Set(n.NextAttemptAt)
+		f.run(w)
+		f.clock.Set(t0.Add(time.Hour))
+		f.run(w)
+		got := map[string]int{}
+		for _, m := range sink.Messages() {
+			if len(m.To) != 1 {
+				t.Errorf("a message to %v, want one recipient each", m.To)
+			}
+			for _, to := range m.To {
+				got[to]++
+			}
+		}
+		if fmt.Sprint(got) != "map[ada@example.com:1 bob@example.com:1 busy@example.com:1]" {
+			t.Errorf("delivered %v, want ada, bob and busy once each", got)
+		}
+		n = f.outbox()[0]
+		t.Logf("notification: %s after %d attempts, last error %q; RCPT tries %v", n.Status, n.Attempts, n.LastError, tries)
+		if n.Status != store.NotificationSent || n.Attempts != 2 || !strings.Contains(n.LastError, "bad@example.com") ||
+			!strings.Contains(n.LastError, "550") || tries["bad@example.com"] != 1 {
+			t.Errorf("notification %+v, bad tried %d times; want sent, naming the refusal, bad tried once", n, tries["bad@example.com"])
+		}
+	}
+}
+
 // TestSMTPS: smtps:// speaks TLS from the first byte and authenticates.
 func TestSMTPS(t *testing.T) {
 	serverTLS, clientTLS := notifytest.TLSPair()
@@ -296,7 +366,7 @@ func TestSMTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := smtp.Send(context.Background(), []string{"ada@example.com"}, notify.Email{Subject: "hello", Text: "text", HTML: "<p>html</p>", Key: "k"}); err != nil {
+	if _, err := smtp.Send(context.Background(), []string{"ada@example.com"}, notify.Email{Subject: "hello", Text: "text", HTML: "<p>html</p>", Key: "k"}); err != nil {
 		t.Fatal(err)
 	}
 	m := sink.Messages()

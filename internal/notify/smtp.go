@@ -7,11 +7,14 @@ import (
 	"fmt"
 	netmail "net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
+
+	"github.com/getflytrap/flytrap/internal/store"
 )
 
 // SMTP sends email through an SMTP server with github.com/wneessen/go-mail.
@@ -84,21 +87,31 @@ func NewSMTP(rawURL, from string, opts SMTPOptions) (*SMTP, error) {
 	return s, nil
 }
 
-// Send mails e to every address in to, in one message: they are members
-// of one project, who see each other in the dashboard anyway.
-func (s *SMTP) Send(ctx context.Context, to []string, e Email) error {
-	m := mail.NewMsg()
-	if err := m.From(s.from); err != nil {
-		return permanent{fmt.Errorf("sender %q: %w", s.from, err)}
+// Send mails e to each address in to, one message per address over one
+// connection: a server refuses recipients one by one, and go-mail drops a
+// message with every recipient when one is refused. It returns the
+// addresses it settled: delivered, or refused for good (a 5xx answer to
+// that address's message). The error is nil when all were delivered, a
+// refusals error when the others were refused for good, and any other
+// error when some address is worth another attempt (a 4xx, or a
+// connection that failed).
+func (s *SMTP) Send(ctx context.Context, to []string, e Email) ([]store.RecipientOutcome, error) {
+	msgs := make([]*mail.Msg, len(to))
+	for i, addr := range to {
+		m := mail.NewMsg()
+		if err := m.From(s.from); err != nil {
+			return nil, permanent{fmt.Errorf("sender %q: %w", s.from, err)}
+		}
+		if err := m.To(addr); err != nil {
+			return nil, permanent{fmt.Errorf("recipient %q: %w", addr, err)}
+		}
+		m.Subject(e.Subject)
+		m.SetMessageIDWithValue(messageID(e.Key, s.from))
+		m.SetDate()
+		m.SetBodyString(mail.TypeTextPlain, e.Text)
+		m.AddAlternativeString(mail.TypeTextHTML, e.HTML)
+		msgs[i] = m
 	}
-	if err := m.To(to...); err != nil {
-		return permanent{fmt.Errorf("recipients: %w", err)}
-	}
-	m.Subject(e.Subject)
-	m.SetMessageIDWithValue(messageID(e.Key, s.from))
-	m.SetDate()
-	m.SetBodyString(mail.TypeTextPlain, e.Text)
-	m.AddAlternativeString(mail.TypeTextHTML, e.HTML)
 
 	opts := []mail.Option{mail.WithPort(s.port), mail.WithTimeout(s.timeout)}
 	if s.implicit {
@@ -118,12 +131,50 @@ func (s *SMTP) Send(ctx context.Context, to []string, e Email) error {
 	}
 	c, err := mail.NewClient(s.host, opts...)
 	if err != nil {
-		return permanent{fmt.Errorf("SMTP client: %w", err)}
+		return nil, permanent{fmt.Errorf("SMTP client: %w", err)}
 	}
-	if err := c.DialAndSendWithContext(ctx, m); err != nil {
-		return fmt.Errorf("SMTP %s:%d: %w", s.host, s.port, err)
+	sendErr := c.DialAndSendWithContext(ctx, msgs...)
+	// go-mail sets a message's error when it tried it: an error that no
+	// message carries is the connection's, before any was sent.
+	tried := sendErr == nil || slices.ContainsFunc(msgs, (*mail.Msg).HasSendError)
+	var (
+		settled []store.RecipientOutcome
+		refused refusals
+		retry   = !tried
+	)
+	for i, m := range msgs {
+		var se *mail.SendError
+		switch {
+		case !tried:
+		case !m.HasSendError():
+			settled = append(settled, store.RecipientOutcome{Address: to[i]})
+		case errors.As(m.SendError(), &se) && se.ErrorCode() >= 500 && !errors.Is(se, &mail.SendError{Reason: mail.ErrSMTPMailFrom}):
+			// A 5xx to this message concerns its one recipient; one to
+			// MAIL FROM concerns the sender, so every message.
+			r := store.RecipientOutcome{Address: to[i], Error: oneLine(m.SendError().Error(), 300)}
+			settled, refused = append(settled, r), append(refused, r)
+		default:
+			retry = true
+		}
 	}
-	return nil
+	switch {
+	case retry:
+		return settled, fmt.Errorf("SMTP %s:%d: %w", s.host, s.port, sendErr)
+	case len(refused) > 0:
+		return settled, refused
+	}
+	return settled, nil
+}
+
+// refusals is the error of recipients the mail server refused for good.
+type refusals []store.RecipientOutcome
+
+func (r refusals) Error() string {
+	parts := make([]string, len(r))
+	for i, x := range r {
+		parts[i] = x.Address + ": " + x.Error
+	}
+	return "the mail server refused " + strings.Join(parts, "; ")
 }
 
 // messageID turns an idempotency key into a Message-ID: a resend of the

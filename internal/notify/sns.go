@@ -38,13 +38,14 @@ type SNSMailer struct {
 	Prefix string
 }
 
-// Mail publishes e's plain-text body to the project's topic.
-func (m SNSMailer) Mail(ctx context.Context, projectID int64, e Email) error {
+// Mail publishes e's plain-text body to the project's topic; SNS mails
+// the subscriptions, which it does not tell apart.
+func (m SNSMailer) Mail(ctx context.Context, projectID int64, e Email, _ []store.RecipientOutcome) ([]store.RecipientOutcome, error) {
 	arn, err := m.Topics.TopicARN(ctx, TopicName(m.Prefix, projectID))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return m.Topics.Publish(ctx, arn, e.Subject, e.Text)
+	return nil, m.Topics.Publish(ctx, arn, e.Subject, e.Text)
 }
 
 // SyncStore is what SNSSync reads and records; *store.DB implements it.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,11 +37,15 @@ type Store interface {
 	FinishNotification(ctx context.Context, c store.ClaimedNotification, now time.Time, sendErr error, retryAt time.Time) error
 	GetProjectEvent(ctx context.Context, v store.Viewer, projectID int64, eventID string) (store.EventRow, error)
 	PruneMinuteCounts(ctx context.Context, now time.Time) error
+	SettleRecipients(ctx context.Context, notificationID int64, rs []store.RecipientOutcome, now time.Time) error
 }
 
 // Mailer sends a project's alert email to the members who want it.
 type Mailer interface {
-	Mail(ctx context.Context, projectID int64, e Email) error
+	// Mail sends e to the project's members who want alert email, but
+	// those settled by an earlier attempt, and returns those it settled
+	// now, if it tells members apart.
+	Mail(ctx context.Context, projectID int64, e Email, settled []store.RecipientOutcome) ([]store.RecipientOutcome, error)
 }
 
 // Config configures a Worker.
@@ -188,12 +193,20 @@ func (w *Worker) deliver(ctx context.Context, c store.ClaimedNotification) error
 	now := w.cfg.Now()
 	var retryAt time.Time
 	if err != nil {
-		var p permanent
-		if !errors.As(err, &p) && c.Attempts < w.cfg.MaxAttempts {
+		var (
+			p       permanent
+			partial store.PartialError
+		)
+		if !errors.As(err, &p) && !errors.As(err, &partial) && c.Attempts < w.cfg.MaxAttempts {
 			retryAt = now.Add(w.backoff(c.Attempts))
 		}
-		w.cfg.Log.Warn("alert: delivery failed", "notification", c.ID, "channel", c.ChannelID, "attempt", c.Attempts,
-			"retry_at", retryAt, "err", err)
+		if errors.As(err, &partial) {
+			w.cfg.Log.Warn("alert: email refused for some members, sent to the others", "notification", c.ID,
+				"channel", c.ChannelID, "attempt", c.Attempts, "err", err)
+		} else {
+			w.cfg.Log.Warn("alert: delivery failed", "notification", c.ID, "channel", c.ChannelID, "attempt", c.Attempts,
+				"retry_at", retryAt, "err", err)
+		}
 	}
 	if ferr := w.store.FinishNotification(context.WithoutCancel(ctx), c, now, err, retryAt); ferr != nil {
 		return ferr
@@ -219,7 +232,14 @@ func (w *Worker) send(ctx context.Context, c store.ClaimedNotification) error {
 		if err != nil {
 			return permanent{err}
 		}
-		return w.cfg.Mailer.Mail(ctx, c.ProjectID, e)
+		settled, err := w.cfg.Mailer.Mail(ctx, c.ProjectID, e, c.Settled)
+		if len(settled) > 0 {
+			if serr := w.store.SettleRecipients(context.WithoutCancel(ctx), c.ID, settled, w.cfg.Now()); serr != nil {
+				// The next attempt mails them again, with the same Message-ID.
+				w.cfg.Log.Warn("alert: recording the members an email reached failed", "notification", c.ID, "err", serr)
+			}
+		}
+		return err
 	case store.ChannelSlack:
 		return sendSlack(ctx, w.cfg.HTTP, c.Channel.URL, m)
 	case store.ChannelWebhook:
@@ -258,9 +278,9 @@ func (w *Worker) message(ctx context.Context, c store.ClaimedNotification) Messa
 // logMailer is the mailer without SMTP or SNS: it logs the message.
 type logMailer struct{ log *slog.Logger }
 
-func (l logMailer) Mail(_ context.Context, projectID int64, e Email) error {
+func (l logMailer) Mail(_ context.Context, projectID int64, e Email, _ []store.RecipientOutcome) ([]store.RecipientOutcome, error) {
 	l.log.Info("alert email (no SMTP configured: logged, not sent; see docs/alerts.md)", "project", projectID, "subject", e.Subject)
-	return nil
+	return nil, nil
 }
 
 // Recipients returns the addresses that want a project's alert email;
@@ -273,15 +293,48 @@ type SMTPMailer struct {
 	Recipients Recipients
 }
 
-// Mail sends e to the project's members who want alert email; with none,
-// the notification is dead at once.
-func (m SMTPMailer) Mail(ctx context.Context, projectID int64, e Email) error {
+// Mail sends e to each of the project's members who want alert email and
+// are not settled yet; with none, the notification is dead at once. When
+// the only failures are members refused for good, the notification is
+// sent if any member got it (a PartialError), else dead.
+func (m SMTPMailer) Mail(ctx context.Context, projectID int64, e Email, settled []store.RecipientOutcome) ([]store.RecipientOutcome, error) {
 	to, err := m.Recipients(ctx, projectID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(to) == 0 {
-		return permanent{errors.New("no member of the project wants alert email")}
+		return nil, permanent{errors.New("no member of the project wants alert email")}
 	}
-	return m.SMTP.Send(ctx, to, e)
+	done := map[string]bool{}
+	for _, r := range settled {
+		done[r.Address] = true
+	}
+	to = slices.DeleteFunc(to, func(a string) bool { return done[a] })
+	var now []store.RecipientOutcome
+	if len(to) > 0 {
+		var refused refusals
+		if now, err = m.SMTP.Send(ctx, to, e); err != nil && !errors.As(err, &refused) {
+			return now, err
+		}
+	}
+	// Every member is settled: the refusals of all attempts are the
+	// outcome, so the last error names them whichever attempt met them.
+	var (
+		refused   refusals
+		delivered bool
+	)
+	for _, r := range append(slices.Clone(settled), now...) {
+		if r.Error == "" {
+			delivered = true
+		} else {
+			refused = append(refused, r)
+		}
+	}
+	switch {
+	case len(refused) == 0:
+		return now, nil
+	case delivered:
+		return now, store.PartialError{Err: refused}
+	}
+	return now, permanent{refused}
 }

@@ -134,7 +134,26 @@ type ClaimedNotification struct {
 	// Resend is true when an earlier claim started a send and its lease
 	// ran out without an outcome: that attempt may have sent the message.
 	Resend bool
+	// Settled lists, for an email notification, the members earlier
+	// attempts delivered it to or had it refused for good for.
+	Settled []RecipientOutcome
 }
+
+// RecipientOutcome is what became of an email notification for one
+// member.
+type RecipientOutcome struct {
+	Address string
+	// Error is the mail server's permanent refusal; empty when delivered.
+	Error string
+}
+
+// PartialError wraps the error of a send that reached some recipients and
+// was refused for good for the others: FinishNotification records the
+// notification as sent, with the error as its last error.
+type PartialError struct{ Err error }
+
+func (p PartialError) Error() string { return p.Err.Error() }
+func (p PartialError) Unwrap() error { return p.Err }
 
 // SNSSubscription is a member's email subscription to a project's topic.
 type SNSSubscription struct {
@@ -198,9 +217,11 @@ func createDefaultAlerts(ctx context.Context, db dbtx, projectID int64, at int64
 // deleteProjectAlerts removes a project's alert rows, in a transaction
 // that deletes the project.
 func deleteProjectAlerts(ctx context.Context, tx *sql.Tx, projectID int64) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM alert_attempts WHERE notification_id IN
-		(SELECT id FROM alert_notifications WHERE project_id = $1)`, projectID); err != nil {
-		return err
+	for _, table := range []string{"alert_attempts", "alert_recipients"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE notification_id IN
+			(SELECT id FROM alert_notifications WHERE project_id = $1)`, projectID); err != nil {
+			return err
+		}
 	}
 	for _, table := range []string{"alert_rules", "alert_channels", "alert_notifications", "alert_issue_state", "alert_sns_subscriptions"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1`, projectID); err != nil {
@@ -1039,6 +1060,11 @@ func (d *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.D
 				cl.Channel = AlertChannel{ID: cl.ChannelID, ProjectID: cl.ProjectID, Kind: kind.String, Name: name.String, URL: url.String, Secret: secret.String}
 			}
 			cl.ProjectName = project.String
+			if cl.Channel.Kind == ChannelEmail {
+				if cl.Settled, err = settledRecipients(ctx, tx, c.id); err != nil {
+					return err
+				}
+			}
 			out = append(out, cl)
 		}
 		return nil
@@ -1082,6 +1108,43 @@ func (d *DB) StartNotification(ctx context.Context, c ClaimedNotification, now t
 	return id, nil
 }
 
+func settledRecipients(ctx context.Context, tx *sql.Tx, notificationID int64) ([]RecipientOutcome, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT address, error FROM alert_recipients WHERE notification_id = $1 ORDER BY address`, notificationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RecipientOutcome
+	for rows.Next() {
+		var r RecipientOutcome
+		if err := rows.Scan(&r.Address, &r.Error); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SettleRecipients records what became of an email notification for each
+// of rs. It holds whether or not the claim that sent it still does: those
+// members got the message, or never will, either way.
+func (d *DB) SettleRecipients(ctx context.Context, notificationID int64, rs []RecipientOutcome, now time.Time) error {
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		for _, r := range rs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO alert_recipients (notification_id, address, error, settled_at)
+				VALUES ($1, $2, $3, $4) ON CONFLICT (notification_id, address) DO NOTHING`,
+				notificationID, r.Address, truncate(r.Error, 500), millis(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: settle recipients of notification %d: %w", notificationID, err)
+	}
+	return nil
+}
+
 // scanNotificationWith scans notificationCols followed by extra columns.
 func scanNotificationWith(row scanner, extra ...any) (Notification, error) {
 	var n Notification
@@ -1111,13 +1174,17 @@ func scanNotificationInto(row scanner, n *Notification, extra ...any) error {
 }
 
 // FinishNotification records the outcome of a claim: sent when sendErr
-// is nil; else another attempt at retryAt, or dead when retryAt is zero.
+// is nil or a PartialError (kept as the last error); else another attempt
+// at retryAt, or dead when retryAt is zero.
 // A claim whose lease ran out and was claimed again is not the current
 // one any more: its outcome goes on its attempt row only.
 func (d *DB) FinishNotification(ctx context.Context, c ClaimedNotification, now time.Time, sendErr error, retryAt time.Time) error {
 	nowMs := millis(now)
 	status, outcome, msg, next := NotificationSent, NotificationSent, "", int64(0)
-	if sendErr != nil {
+	var partial PartialError
+	if errors.As(sendErr, &partial) {
+		msg = truncate(sendErr.Error(), 2000)
+	} else if sendErr != nil {
 		msg = truncate(sendErr.Error(), 2000)
 		outcome, status, next = "failed", NotificationPending, millis(retryAt)
 		if retryAt.IsZero() {

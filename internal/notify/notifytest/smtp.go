@@ -42,6 +42,9 @@ type SMTPOptions struct {
 	// Fail, when not nil, is called for each message; an error refuses it
 	// with a temporary failure (451).
 	Fail func(Message) error
+	// Rcpt, when not nil, is called for each RCPT TO; the error it returns
+	// (an *smtp.SMTPError to choose the code) refuses the recipient.
+	Rcpt func(to string) error
 }
 
 // Sink is a running SMTP server.
@@ -144,6 +147,11 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if f := s.sink.opts.Rcpt; f != nil {
+		if err := f(to); err != nil {
+			return err
+		}
+	}
 	s.msg.To = append(s.msg.To, to)
 	return nil
 }
