@@ -668,6 +668,46 @@ func TestTwoWorkersOnPostgresDeliverOnce(t *testing.T) {
 	}
 }
 
+// TestHangingWebhookDelaysNoEmail: a webhook that never answers holds one
+// send until its timeout; the email of the next issue, claimed after it,
+// goes out meanwhile.
+func TestHangingWebhookDelaysNoEmail(t *testing.T) {
+	f := newFixture(t, "")
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(release) })
+	c := f.channel(store.ChannelWebhook, hang.URL)
+	if _, err := f.db.PutAlertRule(f.ctx, store.System, store.AlertRule{ProjectID: f.project.ID, ChannelID: c.ID, Type: store.RuleNewIssue, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	sink := notifytest.StartSMTP(t, notifytest.SMTPOptions{})
+	smtp, err := notify.NewSMTP("smtp://"+sink.Addr, "alerts@example.com", notify.SMTPOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 5 * time.Second
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, SendTimeout: timeout, Now: f.clock.Now,
+		Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: f.db.EmailRecipients}})
+	// Outbox order: email a, webhook a, email b, webhook b.
+	f.save("a", "first", 1)
+	f.save("b", "second", 1)
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(f.ctx, f.clock.Now())
+	}()
+	sink.Wait(t, 2, timeout/2)
+	t.Logf("both emails %v after the run started; webhook timeout %v", time.Since(start), timeout)
+	<-done
+}
+
 // TestHostileTitleEscaped: SDK text reaches HTML email escaped, Slack's
 // mrkdwn escaped (no @channel, no links), and headers as one line.
 func TestHostileTitleEscaped(t *testing.T) {

@@ -10,7 +10,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -24,6 +27,8 @@ const (
 	DefaultLease       = 2 * time.Minute
 	DefaultSendTimeout = 30 * time.Second
 	DefaultBatch       = 50
+	// DefaultConcurrency is how many sends a worker has under way at once.
+	DefaultConcurrency = 4
 	// DefaultEvery is how often the delivery job runs: the delay between
 	// an event's commit and its alert going out.
 	DefaultEvery = 5 * time.Second
@@ -76,10 +81,14 @@ type Config struct {
 	// before each send, so it must exceed SendTimeout.
 	Lease       time.Duration
 	SendTimeout time.Duration
+	// Concurrency is how many sends are under way at once, so that one
+	// hanging receiver does not hold up every other alert (default
+	// DefaultConcurrency).
+	Concurrency int
 	// Batch is how many notifications one claim takes, at most
-	// Lease/SendTimeout: the rows of a claim are sent one after another,
-	// and a row that waited longer than its lease would be claimed by
-	// another process and, here, skipped.
+	// Concurrency×(Lease/SendTimeout): the rows of a claim wait for a
+	// free send, and a row that waited longer than its lease would be
+	// claimed by another process and, here, skipped.
 	Batch int
 }
 
@@ -118,7 +127,10 @@ func NewWorker(s Store, cfg Config) *Worker {
 	if cfg.Batch <= 0 {
 		cfg.Batch = DefaultBatch
 	}
-	cfg.Batch = min(cfg.Batch, int(cfg.Lease/cfg.SendTimeout))
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	cfg.Batch = min(cfg.Batch, cfg.Concurrency*int(cfg.Lease/cfg.SendTimeout))
 	if cfg.HTTP == nil {
 		cfg.HTTP = newHTTPClient(cfg.SendTimeout, cfg.AllowPrivate)
 	}
@@ -154,11 +166,24 @@ func (w *Worker) Run(ctx context.Context, now time.Time) error {
 			errs = append(errs, err)
 			break
 		}
+		// Each notification is sent and then recorded by one goroutine;
+		// notifications are independent, so they need no order among them.
+		var (
+			g  errgroup.Group
+			mu sync.Mutex
+		)
+		g.SetLimit(w.cfg.Concurrency)
 		for _, c := range claimed {
-			if err := w.deliver(ctx, c); err != nil {
-				errs = append(errs, err)
-			}
+			g.Go(func() error {
+				if err := w.deliver(ctx, c); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+				return nil
+			})
 		}
+		g.Wait()
 		if len(claimed) < w.cfg.Batch || ctx.Err() != nil {
 			break
 		}
