@@ -89,5 +89,21 @@ func newHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = dialer.DialContext
-	return &http.Client{Timeout: timeout, Transport: t}
+	return &http.Client{Timeout: timeout, Transport: t, CheckRedirect: checkRedirect}
+}
+
+// checkRedirect follows 307 and 308, which repeat the POST with its body,
+// and hands 301, 302 and 303 back to post as the answer: net/http would
+// follow them with a GET without the body, which a receiver answers 2xx
+// without having received the alert. A followed redirect connects through
+// the same dialer, so its address is checked like the first.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	switch req.Response.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther:
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
 }

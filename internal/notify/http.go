@@ -50,7 +50,8 @@ type permanent struct{ error }
 func (p permanent) Unwrap() error { return p.error }
 
 // post sends body to url as JSON with headers, and maps the answer: 2xx
-// is sent; 408, 429 and 5xx are retried; other 4xx are permanent.
+// is sent; 408, 429 and 5xx are retried; other 4xx and the redirects that
+// lose the body (301, 302, 303) are permanent.
 func post(ctx context.Context, client *http.Client, url string, body []byte, headers map[string]string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -75,6 +76,9 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, hea
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
+	case resp.StatusCode == http.StatusMovedPermanently, resp.StatusCode == http.StatusFound, resp.StatusCode == http.StatusSeeOther:
+		return permanent{fmt.Errorf("%s answered %s, a redirect that would turn the POST into a GET without the alert: set the channel's URL to the final one (%s)",
+			req.URL.Host, resp.Status, ShortURL(resp.Header.Get("Location")))}
 	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
 		return fmt.Errorf("%s answered %s: %s", req.URL.Host, resp.Status, oneLine(string(snippet), 200))
 	}

@@ -708,6 +708,46 @@ func TestHangingWebhookDelaysNoEmail(t *testing.T) {
 	<-done
 }
 
+// TestWebhookRedirects: 307 and 308 repeat the POST with its body at the
+// new URL; 301, 302 and 303, which net/http would follow with a bodiless
+// GET, are not followed, and the notification is dead with an error that
+// names the answer and asks for the final URL.
+func TestWebhookRedirects(t *testing.T) {
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			f := newFixture(t, "")
+			rc := &receiver{now: f.clock.Now}
+			mux := http.NewServeMux()
+			mux.Handle("POST /final", rc)
+			mux.HandleFunc("/final", func(w http.ResponseWriter, r *http.Request) {
+				t.Errorf("the receiver got a %s", r.Method)
+			})
+			mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "/final", code)
+			})
+			srv := httptest.NewServer(mux)
+			t.Cleanup(srv.Close)
+			c := f.channel(store.ChannelWebhook, srv.URL+"/old")
+			rc.secret = c.Secret
+			f.onlyRules(c)
+			w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Now: f.clock.Now})
+			f.save("a", "boom", 1)
+			f.run(w)
+			n := f.outbox()[0]
+			if code >= 307 {
+				if n.Status != store.NotificationSent || len(rc.payloads()) != 1 {
+					t.Errorf("after a %d: %+v, %d received", code, n, len(rc.payloads()))
+				}
+				return
+			}
+			if n.Status != store.NotificationDead || n.Attempts != 1 || !strings.Contains(n.LastError, strconv.Itoa(code)) ||
+				!strings.Contains(n.LastError, "final") || len(rc.payloads()) != 0 {
+				t.Errorf("after a %d: %+v, %d received; want dead at once, naming the answer", code, n, len(rc.payloads()))
+			}
+		})
+	}
+}
+
 // TestHostileTitleEscaped: SDK text reaches HTML email escaped, Slack's
 // mrkdwn escaped (no @channel, no links), and headers as one line.
 func TestHostileTitleEscaped(t *testing.T) {
