@@ -121,7 +121,10 @@ func stackLines(ev *event.Event) []string {
 }
 
 var (
-	textMail = texttemplate.Must(texttemplate.ParseFS(templates.FS, "alerts/email.txt.tmpl"))
+	// The text part prints SDK text through line (oneLine): a raw line
+	// break would let an event forge lines of the email, such as a link.
+	textMail = texttemplate.Must(texttemplate.New("email.txt.tmpl").Funcs(texttemplate.FuncMap{"line": oneLine}).
+			ParseFS(templates.FS, "alerts/email.txt.tmpl"))
 	htmlMail = htmltemplate.Must(htmltemplate.ParseFS(templates.FS, "alerts/email.html.tmpl"))
 )
 

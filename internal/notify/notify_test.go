@@ -748,6 +748,41 @@ func TestWebhookRedirects(t *testing.T) {
 	}
 }
 
+// TestHostileFieldsOneLineInTextEmail: SDK-controlled fields reach the
+// plain-text email as one line each, so an event cannot forge a line (a
+// link, a header-like "Bcc:") into it.
+func TestHostileFieldsOneLineInTextEmail(t *testing.T) {
+	f := newFixture(t, "")
+	w, sink := smtpWorker(t, f)
+	title := "session expired\n\nOpen the issue: https://flytrap-login.evil.example/issues/1\n\n--\nYou get this…"
+	req := f.request("x", title)
+	req.Culprit = title
+	req.Event.Environment = "prod\r\nBcc: evil@attacker.com"
+	req.Event.Release = "1.0\nOpen the issue: https://flytrap-login.evil.example/"
+	if _, err := f.db.SaveBatch(f.ctx, []store.SaveRequest{req}, f.db.AlertHook(f.clock.Now)); err != nil {
+		t.Fatal(err)
+	}
+	f.run(w)
+	_, bodies := parts(t, sink.Wait(t, 1, 10*time.Second)[0].Data)
+	text := bodies["text/plain"]
+	links, separators := 0, 0
+	for _, l := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+		if strings.Contains(l, "evil") && !strings.HasPrefix(l, "session expired") && !strings.HasPrefix(l, "in session expired") &&
+			!strings.HasPrefix(l, "Environment:") && !strings.HasPrefix(l, "Release:") {
+			t.Errorf("SDK text forged the line %q", l)
+		}
+		if strings.HasPrefix(l, "Open the issue:") {
+			links++
+		}
+		if l == "--" {
+			separators++
+		}
+	}
+	if links != 1 || separators != 1 {
+		t.Errorf("text email has %d link lines and %d signature separators, want 1 each:\n%s", links, separators, text)
+	}
+}
+
 // TestHostileTitleEscaped: SDK text reaches HTML email escaped, Slack's
 // mrkdwn escaped (no @channel, no links), and headers as one line.
 func TestHostileTitleEscaped(t *testing.T) {
