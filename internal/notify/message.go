@@ -159,6 +159,34 @@ func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
+// slackSectionLimit is the most characters Slack takes in a section's
+// text; a longer one is refused with 400, which loses the notification.
+const slackSectionLimit = 3000
+
+// slackCode returns s as the inside of a mrkdwn code span or block of at
+// most n characters: escaped, with backticks (which would end the span
+// early) turned into a lookalike, and cut after escaping, never inside an
+// entity, since escaping grows each <, > and & up to fivefold.
+func slackCode(s string, n int) string {
+	s = strings.ReplaceAll(slackEscape(s), "`", "\u02cb")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	r = r[:n-1]
+	// An entity is at most five characters (&amp;): drop one cut short.
+	for i := len(r) - 1; i >= 0 && i >= len(r)-5; i-- {
+		if r[i] == ';' {
+			break
+		}
+		if r[i] == '&' {
+			r = r[:i]
+			break
+		}
+	}
+	return string(r) + "…"
+}
+
 // slackBody renders m as a Slack incoming-webhook message in Block Kit:
 // the title in a plain_text header, the rest in mrkdwn with SDK text
 // escaped.
@@ -191,11 +219,11 @@ func slackBody(m Message) ([]byte, error) {
 		{Type: "header", Text: &text{"plain_text", oneLine(m.Heading()+": "+p.Title, 150)}},
 	}
 	if p.Culprit != "" {
-		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "`" + slackEscape(oneLine(p.Culprit, 200)) + "`"}})
+		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "`" + slackCode(oneLine(p.Culprit, 200), slackSectionLimit-2) + "`"}})
 	}
 	blocks = append(blocks, block{Type: "section", Fields: fields})
 	if len(m.Stack) > 0 {
-		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "```" + slackEscape(strings.Join(m.Stack, "\n")) + "```"}})
+		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "```" + slackCode(strings.Join(m.Stack, "\n"), slackSectionLimit-6) + "```"}})
 	}
 	if m.IssueURL != "" {
 		blocks = append(blocks, block{Type: "context", Elements: []text{md("<" + m.IssueURL + "|Open the issue in Flytrap>")}})

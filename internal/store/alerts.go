@@ -868,9 +868,13 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 				cooldown int64
 				channels []int64
 			)
+			// The environment is the latest event's, as a new-issue
+			// alert's is its event's.
 			err := tx.QueryRowContext(ctx, `SELECT i.title, i.culprit, i.level, i.status, i.count, i.user_count, i.last_release,
-				i.latest_event_id, p.alert_cooldown_minutes FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = $1`,
-				x.issue).Scan(&p.Title, &p.Culprit, &p.Level, &p.Status, &p.Count, &p.UserCount, &p.Release, &p.EventID, &cooldown)
+				i.latest_event_id, p.alert_cooldown_minutes,
+				COALESCE((SELECT e.environment FROM events e WHERE e.event_id = i.latest_event_id AND e.project_id = i.project_id), '')
+				FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = $1`,
+				x.issue).Scan(&p.Title, &p.Culprit, &p.Level, &p.Status, &p.Count, &p.UserCount, &p.Release, &p.EventID, &cooldown, &p.Environment)
 			if errors.Is(err, sql.ErrNoRows) {
 				// The issue was deleted: nothing to sum up.
 				if _, err := tx.ExecContext(ctx, `DELETE FROM alert_issue_state WHERE issue_id = $1`, x.issue); err != nil {

@@ -177,7 +177,7 @@ func testAlertFloodDigest(e *env) {
 	for b := 0; b < 100; b++ {
 		reqs := make([]SaveRequest, 100)
 		for i := range reqs {
-			reqs[i] = request(e.project.ID, "flood", withRcv(now))
+			reqs[i] = request(e.project.ID, "flood", withRcv(now), withEnv("production"))
 		}
 		e.saveAlerting(now, reqs...)
 		total += len(reqs)
@@ -199,6 +199,9 @@ func testAlertFloodDigest(e *env) {
 	}
 	if ns[1].Payload.Events != int64(total-1) || ns[1].Payload.Count != int64(total) {
 		t.Errorf("digest sums %d events, count %d; want %d, %d", ns[1].Payload.Events, ns[1].Payload.Count, total-1, total)
+	}
+	if ns[1].Payload.Environment != "production" {
+		t.Errorf("digest environment %q, want the latest event's", ns[1].Payload.Environment)
 	}
 	// No events since: no more digests.
 	if n, _ := e.db.QueueDigests(e.ctx, after.Add(2*DefaultAlertCooldown)); n != 0 {

@@ -299,20 +299,24 @@ func alertsConfig(opts *Options, db *store.DB, log *slog.Logger) (notify.Config,
 		log.Info("alert email is logged, not sent: pass --smtp-url smtp://user:pass@host:port to send it")
 		return notify.Config{}, nil
 	}
-	from := opts.SMTPFrom
-	if from == "" {
-		host := "localhost"
-		if u, err := url.Parse(raw); err == nil && u.Hostname() != "" {
-			host = u.Hostname()
-		}
-		from = "flytrap@" + host
-	}
+	from := cmp.Or(opts.SMTPFrom, defaultSender(raw))
 	smtp, err := notify.NewSMTP(raw, from, notify.SMTPOptions{})
 	if err != nil {
 		return notify.Config{}, cmdutil.UsageError("--smtp-url or --smtp-from: "+err.Error(), "smtp://user:pass@host:587 or smtps://user:pass@host:465, and --smtp-from alerts@example.com")
 	}
 	log.Info("alert email goes through SMTP", "server", redact(raw), "from", from)
 	return notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: db.EmailRecipients}}, nil
+}
+
+// defaultSender is flytrap@ the SMTP server's host name. A server given
+// by IP address (smtp://[::1]:2525) names no mail domain, and
+// flytrap@::1 is no address at all, so it sends as flytrap@localhost.
+func defaultSender(smtpURL string) string {
+	host := "localhost"
+	if u, err := url.Parse(smtpURL); err == nil && u.Hostname() != "" && net.ParseIP(u.Hostname()) == nil {
+		host = u.Hostname()
+	}
+	return "flytrap@" + host
 }
 
 // backlogLimit maps --max-backlog, where 0 means no limit, to

@@ -3,6 +3,8 @@ package dev
 import (
 	"net"
 	"testing"
+
+	"github.com/getflytrap/flytrap/internal/notify"
 )
 
 // TestBeyondLoopback: the plain-HTTP banner and the /metrics warning are for
@@ -47,5 +49,23 @@ func TestBusyGC(t *testing.T) {
 		if got := busyGC(opts); got != tc.want {
 			t.Errorf("--busy-gogc %d with GOGC=%q: %d, want %d", tc.flag, tc.env, got, tc.want)
 		}
+	}
+}
+
+func TestDefaultSender(t *testing.T) {
+	for raw, want := range map[string]string{
+		"smtp://user:pw@smtp.example.com:587": "flytrap@smtp.example.com",
+		"smtp://user:pw@[::1]:2525":           "flytrap@localhost",
+		"smtps://127.0.0.1:465":               "flytrap@localhost",
+		"smtp://%zz":                          "flytrap@localhost",
+	} {
+		if got := defaultSender(raw); got != want {
+			t.Errorf("defaultSender(%q) = %q, want %q", raw, got, want)
+		}
+	}
+	// What the QA run hit: flytrap@::1 was refused as no address.
+	raw := "smtp://user:pw@[::1]:2525"
+	if _, err := notify.NewSMTP(raw, defaultSender(raw), notify.SMTPOptions{}); err != nil {
+		t.Errorf("NewSMTP with the default sender of %s: %v", raw, err)
 	}
 }
