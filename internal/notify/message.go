@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	texttemplate "text/template"
+	"time"
 	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -55,14 +56,22 @@ func (m Message) Heading() string {
 	case store.RuleFrequency:
 		return "Issue is spiking"
 	case store.ReasonDigest:
-		if m.Payload.Events == 1 {
-			return "Still happening: 1 more event"
-		}
-		return "Still happening: " + strconv.FormatInt(m.Payload.Events, 10) + " more events"
+		return "Still happening: " + plural(m.Payload.Events, "more event", "more events")
 	case store.ReasonTest:
 		return "Test alert"
+	case store.ReasonNewIssuesHeld:
+		return fmt.Sprintf("%s (alerts paused after %d in %d minutes); the latest",
+			plural(m.Payload.Held, "more new issue", "more new issues"), store.NewIssueBurst, int(store.NewIssueBurstWindow/time.Minute))
 	}
 	return "Alert"
+}
+
+// plural is "1 " and one, or n and many.
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + many
 }
 
 // Subject is the email subject: one line, bounded.

@@ -17,10 +17,13 @@ func TestHeading(t *testing.T) {
 		{store.RuleRegression, 0, "Regression: a resolved issue is back"},
 		{store.ReasonDigest, 1, "Still happening: 1 more event"},
 		{store.ReasonDigest, 199, "Still happening: 199 more events"},
+		{store.ReasonNewIssuesHeld, 1, "1 more new issue (alerts paused after 20 in 10 minutes); the latest"},
+		{store.ReasonNewIssuesHeld, 980, "980 more new issues (alerts paused after 20 in 10 minutes); the latest"},
 	}
 	for _, tt := range tests {
 		m := notify.Message{Reason: tt.reason}
 		m.Payload.Events = tt.events
+		m.Payload.Held = tt.events
 		if got := m.Heading(); got != tt.want {
 			t.Errorf("Heading(%s, %d events) = %q, want %q", tt.reason, tt.events, got, tt.want)
 		}

@@ -617,7 +617,13 @@ func TestTwoWorkersOnPostgresDeliverOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, rc, _ := webhookFixture(t, pgtest.URL(t))
+			// Saved in the past, a burst window apart per
+			// store.NewIssueBurst new issues: each is alerted on its own.
+			f.clock.Set(t0.Add(-time.Duration(tc.notifications/store.NewIssueBurst+1) * store.NewIssueBurstWindow))
 			for i := range tc.notifications {
+				if i > 0 && i%store.NewIssueBurst == 0 {
+					f.clock.Set(f.clock.Now().Add(store.NewIssueBurstWindow))
+				}
 				f.save("pg"+strconv.Itoa(i), "boom", 1)
 			}
 			// Leases run out in real time: the clock starts at the

@@ -39,6 +39,20 @@ const (
 	ReasonDigest = "digest"
 	// ReasonTest is a test message an admin asked for.
 	ReasonTest = "test"
+	// ReasonNewIssuesHeld sums the new issues a channel was not alerted
+	// of because NewIssueBurst alerts had gone to it within
+	// NewIssueBurstWindow; it names the latest of them.
+	ReasonNewIssuesHeld = "new_issues_held"
+)
+
+// A channel gets at most NewIssueBurst new-issue alerts in any
+// NewIssueBurstWindow. The new issues beyond are counted into one
+// ReasonNewIssuesHeld notification per channel and window-long bucket of
+// time, sent when the bucket ends: a deploy that opens a thousand issues
+// sends twenty alerts and a summary, not a thousand emails.
+const (
+	NewIssueBurst       = 20
+	NewIssueBurstWindow = 10 * time.Minute
 )
 
 // Notification statuses.
@@ -99,8 +113,11 @@ type AlertPayload struct {
 	EventID     string `json:"event_id,omitempty"`
 	// Events is, for a digest, how many events arrived since the last
 	// message about the issue.
-	Events int64     `json:"events,omitempty"`
-	At     time.Time `json:"at"`
+	Events int64 `json:"events,omitempty"`
+	// Held is, for ReasonNewIssuesHeld, how many new issues were not
+	// alerted; the payload's issue is the latest of them.
+	Held int64     `json:"held,omitempty"`
+	At   time.Time `json:"at"`
 }
 
 // Notification is one outbox row: one message for one channel.
@@ -782,6 +799,17 @@ func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveRes
 		p := AlertPayload{ProjectID: r.ProjectID, IssueID: r.IssueID, Title: r.Title, Culprit: r.Culprit, Level: r.Level,
 			Status: r.Status, Count: r.Count, UserCount: r.UserCount, Environment: r.Environment, Release: r.Release,
 			EventID: r.EventID, At: fromMillis(nowMs)}
+		if f.rule.Type == RuleNewIssue {
+			held, err := holdNewIssue(ctx, tx, f.rule, p, nowMs)
+			if err != nil {
+				return "", err
+			}
+			if held {
+				// Nor does the issue's digest go to the channel: it
+				// was never told of the issue.
+				continue
+			}
+		}
 		key := f.rule.Type + ":" + strconv.FormatInt(r.IssueID, 10) + ":" + strconv.FormatInt(f.rule.ChannelID, 10) + ":" + r.EventID
 		if err := insertNotification(ctx, tx, f.rule.ID, f.rule.ChannelID, f.rule.Type, key, p, nowMs); err != nil {
 			return "", err
@@ -792,6 +820,53 @@ func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveRes
 	}
 	b, err := json.Marshal(channels)
 	return string(b), err
+}
+
+// holdNewIssue counts the new issue p into its channel's
+// ReasonNewIssuesHeld notification, and reports true, when the channel
+// has had NewIssueBurst new-issue alerts within NewIssueBurstWindow.
+func holdNewIssue(ctx context.Context, tx *sql.Tx, rule AlertRule, p AlertPayload, nowMs int64) (bool, error) {
+	window := NewIssueBurstWindow.Milliseconds()
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_notifications
+		WHERE channel_id = $1 AND reason = $2 AND created_at > $3`, rule.ChannelID, RuleNewIssue, nowMs-window).Scan(&n); err != nil {
+		return false, err
+	}
+	if n < NewIssueBurst {
+		return false, nil
+	}
+	bucket := nowMs / window * window
+	key := ReasonNewIssuesHeld + ":" + strconv.FormatInt(rule.ChannelID, 10) + ":" + strconv.FormatInt(bucket, 10)
+	var raw string
+	err := tx.QueryRowContext(ctx, `SELECT payload FROM alert_notifications WHERE idempotency_key = $1`, key).Scan(&raw)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		p.Held = 1
+		payload, err := json.Marshal(p)
+		if err != nil {
+			return false, err
+		}
+		// Due when the bucket ends, with every issue held until then.
+		_, err = tx.ExecContext(ctx, `INSERT INTO alert_notifications (project_id, issue_id, rule_id, channel_id, reason,
+			idempotency_key, payload, status, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 0, '', $10, 0)`,
+			p.ProjectID, p.IssueID, rule.ID, rule.ChannelID, ReasonNewIssuesHeld, key, string(payload), NotificationPending, bucket+window, nowMs)
+		return true, err
+	case err != nil:
+		return false, err
+	}
+	var prev AlertPayload
+	if err := json.Unmarshal([]byte(raw), &prev); err != nil {
+		return false, fmt.Errorf("held notification %s: %w", key, err)
+	}
+	p.Held = prev.Held + 1
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE alert_notifications SET payload = $2, issue_id = $3 WHERE idempotency_key = $1`,
+		key, string(payload), p.IssueID)
+	return true, err
 }
 
 // insertNotification writes one outbox row; a key already written (the

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -403,4 +404,45 @@ func containsID(cs []ClaimedNotification, id int64) bool {
 		}
 	}
 	return false
+}
+
+// testAlertNewIssueBurst: a channel gets NewIssueBurst new-issue alerts in
+// a NewIssueBurstWindow; the new issues beyond are counted into one held
+// notification, due when its bucket ends, naming the latest; once the
+// window has passed, new issues alert again.
+func testAlertNewIssueBurst(e *env) {
+	t := e.t
+	bucket := t0.Truncate(NewIssueBurstWindow)
+	now := bucket.Add(time.Minute)
+	var reqs []SaveRequest
+	for i := range NewIssueBurst + 5 {
+		reqs = append(reqs, request(e.project.ID, fmt.Sprintf("deploy-%d", i), withRcv(now)))
+	}
+	e.saveAlerting(now, reqs...)
+	later := now.Add(2 * time.Minute)
+	res := e.saveAlerting(later, request(e.project.ID, "late-1", withRcv(later)), request(e.project.ID, "late-2", withRcv(later)))
+	counts := map[string]int{}
+	var held []Notification
+	for _, n := range e.outbox() {
+		counts[n.Reason]++
+		if n.Reason == ReasonNewIssuesHeld {
+			held = append(held, n)
+		}
+	}
+	if counts[RuleNewIssue] != NewIssueBurst || len(held) != 1 {
+		t.Fatalf("outbox %v, want %d new-issue alerts and one held notification", counts, NewIssueBurst)
+	}
+	h := held[0]
+	if h.Payload.Held != 7 || h.IssueID != res[1].IssueID || h.Payload.Title != "Error late-2" {
+		t.Errorf("held notification counts %d, names issue %d %q; want 7 and the latest, %d", h.Payload.Held, h.IssueID, h.Payload.Title, res[1].IssueID)
+	}
+	if want := bucket.Add(NewIssueBurstWindow); !h.NextAttemptAt.Equal(want) || h.Status != NotificationPending {
+		t.Errorf("held notification %s, due %v; want pending until the bucket ends, %v", h.Status, h.NextAttemptAt, want)
+	}
+	// Past the window of the first alerts, a new issue alerts again.
+	after := now.Add(NewIssueBurstWindow + time.Second)
+	e.saveAlerting(after, request(e.project.ID, "next-day", withRcv(after)))
+	if got := reasons(e.outbox()); got[len(got)-1] != RuleNewIssue {
+		t.Errorf("after the window the newest notification is %s, want a new-issue alert", got[len(got)-1])
+	}
 }

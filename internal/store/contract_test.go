@@ -74,6 +74,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertConfig", testAlertConfig},
 		{"AlertOutbox", testAlertOutbox},
 		{"AlertFloodDigest", testAlertFloodDigest},
+		{"AlertNewIssueBurst", testAlertNewIssueBurst},
 		{"AlertRegression", testAlertRegression},
 		{"AlertFrequencyFilters", testAlertFrequencyFilters},
 		{"AlertClaim", testAlertClaim},
