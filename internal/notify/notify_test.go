@@ -934,3 +934,49 @@ func TestDeliveryErrorsHideTheURL(t *testing.T) {
 		})
 	}
 }
+
+// TestStoppingGivesUnstartedClaimsBack: a worker stopped while one send is
+// in flight gives the claims it had not started back, due at once and
+// with no attempt spent; only the interrupted send counts as one.
+func TestStoppingGivesUnstartedClaimsBack(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) { testStoppingGivesUnstartedClaimsBack(t, db) })
+	}
+}
+
+func testStoppingGivesUnstartedClaimsBack(t *testing.T, db string) {
+	dsn := ""
+	if db == "postgres" {
+		dsn = pgtest.URL(t)
+	}
+	f, rc, _ := webhookFixture(t, dsn)
+	rc.delay = 2 * time.Second
+	for i := range 3 {
+		f.save("stop"+strconv.Itoa(i), "boom", 1)
+	}
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Concurrency: 1, Now: f.clock.Now})
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, f.clock.Now()) }()
+	time.Sleep(300 * time.Millisecond) // the first send is waiting for its answer
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context was cancelled")
+	}
+	var pending, spent int
+	for _, n := range f.outbox() {
+		switch {
+		case n.Status == store.NotificationPending && n.Attempts == 0:
+			pending++
+		case n.Attempts == 1:
+			spent++
+		default:
+			t.Errorf("notification %d: %s after %d attempts", n.ID, n.Status, n.Attempts)
+		}
+	}
+	if pending != 2 || spent != 1 {
+		t.Errorf("%d given back unspent and %d with an attempt, want 2 and the interrupted one", pending, spent)
+	}
+}

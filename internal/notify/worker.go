@@ -39,6 +39,7 @@ type Store interface {
 	QueueDigests(ctx context.Context, now time.Time) (int, error)
 	ClaimNotifications(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.ClaimedNotification, error)
 	StartNotification(ctx context.Context, c store.ClaimedNotification, now time.Time, lease time.Duration) (int64, error)
+	ReleaseNotification(ctx context.Context, c store.ClaimedNotification) error
 	FinishNotification(ctx context.Context, c store.ClaimedNotification, now time.Time, sendErr error, retryAt time.Time) error
 	GetProjectEvent(ctx context.Context, v store.Viewer, projectID int64, eventID string) (store.EventRow, error)
 	PruneMinuteCounts(ctx context.Context, now time.Time) error
@@ -198,6 +199,12 @@ func (w *Worker) Run(ctx context.Context, now time.Time) error {
 func (w *Worker) deliver(ctx context.Context, c store.ClaimedNotification) error {
 	// The send's timeout runs from before the lease is renewed, so the
 	// renewed lease, longer than SendTimeout, outlasts the whole send.
+	if ctx.Err() != nil {
+		// Stopping before the send: give the claim back rather than
+		// leave it to run out, which would cost the notification an
+		// attempt and the lease's wait.
+		return w.store.ReleaseNotification(context.WithoutCancel(ctx), c)
+	}
 	sctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
 	defer cancel()
 	id, err := w.store.StartNotification(ctx, c, w.cfg.Now(), w.cfg.Lease)

@@ -1154,6 +1154,18 @@ func (d *DB) ClaimNotifications(ctx context.Context, now time.Time, lease time.D
 	return out, nil
 }
 
+// ReleaseNotification gives back a claim whose send never started (its
+// process is stopping): the notification is due again at once, and the
+// claim does not count as one of its attempts. A claim already taken over
+// is left alone.
+func (d *DB) ReleaseNotification(ctx context.Context, c ClaimedNotification) error {
+	if _, err := d.db.ExecContext(ctx, `UPDATE alert_notifications SET status = $3, attempts = attempts - 1, lease_until = 0
+		WHERE id = $1 AND attempts = $2 AND status = $4`, c.ID, c.Attempts, NotificationPending, NotificationSending); err != nil {
+		return fmt.Errorf("store: release notification %d: %w", c.ID, err)
+	}
+	return nil
+}
+
 // ErrClaimLost is StartNotification's answer when a claim's lease ran out
 // and another claim took the notification: the other claim sends it.
 var ErrClaimLost = errors.New("the claim's lease ran out and another claim took the notification")
