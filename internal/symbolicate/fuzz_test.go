@@ -39,8 +39,8 @@ func FuzzParseMap(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, line, col int) {
 		pm := parseMap(body, 1<<20)
 		if pm.err != nil {
-			if pm.consumer != nil {
-				t.Fatalf("a broken map has a consumer")
+			if pm.sections != nil {
+				t.Fatalf("a broken map has sections")
 			}
 			return
 		}

@@ -2,8 +2,12 @@ package symbolicate
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -35,7 +39,9 @@ var errBrokenMap = errors.New("broken source map")
 // a frame through it. A map that could not be parsed is kept too (err set),
 // so the next frames pointing at it do not parse it again.
 type parsedMap struct {
-	consumer *sourcemap.Consumer
+	// sections are the map's parts, in order of their offsets: one at
+	// 0:0 for a regular map, each of an index map's sections for one.
+	sections []section
 	// file is the map's own "file" field: the minified file it says it
 	// was generated for.
 	file string
@@ -81,11 +87,83 @@ func parseMap(body []byte, maxSize int64) (pm *parsedMap) {
 			pm = &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: malformed map (%v)", errBrokenMap, r)}
 		}
 	}()
-	c, err := sourcemap.Parse("", artifact.MapJSON(body))
+	file, sections, err := parseSections(artifact.MapJSON(body))
 	if err != nil {
 		return &parsedMap{size: brokenEntrySize, err: fmt.Errorf("%w: %s", errBrokenMap, event.Clamp(err.Error(), maxLine))}
 	}
-	return &parsedMap{consumer: c, file: c.File(), size: size}
+	return &parsedMap{sections: sections, file: file, size: size}
+}
+
+// section is one part of a map, placed at a 0-based line and column of
+// the generated file.
+type section struct {
+	line, column int
+	consumer     *sourcemap.Consumer
+}
+
+// parseSections parses a regular map as one section at 0:0, and an index
+// map as its sections. The library resolves an index map's sections
+// itself, but wrongly for one that starts partway along a line: it
+// compares the 0-based offset line with a 1-based line, so the whole line
+// goes to the later section, and it subtracts the offset column on every
+// line of the section, not only the first.
+func parseSections(body []byte) (string, []section, error) {
+	var index struct {
+		File     string `json:"file"`
+		Sections []struct {
+			Offset struct {
+				Line   int `json:"line"`
+				Column int `json:"column"`
+			} `json:"offset"`
+			Map json.RawMessage `json:"map"`
+		} `json:"sections"`
+	}
+	// Decoding a regular map twice would double its parse: only a body
+	// that mentions sections can be an index map.
+	if !bytes.Contains(body, []byte(`"sections"`)) || json.Unmarshal(body, &index) != nil || index.Sections == nil {
+		// Not an index map (or not JSON, which the library says better).
+		c, err := sourcemap.Parse("", body)
+		if err != nil {
+			return "", nil, err
+		}
+		return c.File(), []section{{consumer: c}}, nil
+	}
+	var out []section
+	for i, sec := range index.Sections {
+		switch {
+		case len(sec.Map) == 0 || string(sec.Map) == "null":
+			return "", nil, fmt.Errorf("section %d has no map (a url is not fetched)", i)
+		case sec.Offset.Line < 0 || sec.Offset.Column < 0:
+			return "", nil, fmt.Errorf("section %d has a negative offset", i)
+		case bytes.Contains(sec.Map, []byte(`"sections"`)):
+			return "", nil, fmt.Errorf("section %d is an index map itself, which the format does not allow", i)
+		}
+		c, err := sourcemap.Parse("", sec.Map)
+		if err != nil {
+			return "", nil, fmt.Errorf("section %d: %w", i, err)
+		}
+		out = append(out, section{line: sec.Offset.Line, column: sec.Offset.Column, consumer: c})
+	}
+	slices.SortStableFunc(out, func(a, b section) int { return cmp.Or(cmp.Compare(a.line, b.line), cmp.Compare(a.column, b.column)) })
+	return index.File, out, nil
+}
+
+// at returns the section holding the 0-based generated line and column,
+// and the position within it, as the library counts: line 1-based,
+// column 0-based.
+func (pm *parsedMap) at(line, column int) (section, int, int, bool) {
+	i := sort.Search(len(pm.sections), func(i int) bool {
+		s := pm.sections[i]
+		return s.line > line || s.line == line && s.column > column
+	}) - 1
+	if i < 0 {
+		return section{}, 0, 0, false
+	}
+	s := pm.sections[i]
+	if line == s.line {
+		column -= s.column
+	}
+	return s, line - s.line + 1, column, true
 }
 
 // position is where a minified position came from in the original source.
@@ -113,8 +191,11 @@ func (pm *parsedMap) lookup(line, column int) (pos position, err error) {
 	}()
 	// Columns are 1-based in stack frames and 0-based in maps; a frame
 	// without a column (0) means the line's start.
-	col := max(column-1, 0)
-	src, name, l, c, ok := pm.consumer.Source(line, col)
+	sec, secLine, secCol, ok := pm.at(line-1, max(column-1, 0))
+	if !ok {
+		return position{}, errOutOfRange
+	}
+	src, name, l, c, ok := sec.consumer.Source(secLine, secCol)
 	if !ok || l < 1 || c < 0 {
 		return position{}, errOutOfRange
 	}
@@ -149,8 +230,11 @@ func (pm *parsedMap) sourceLines(source string) []string {
 		return lines
 	}
 	var lines []string
-	if content := pm.consumer.SourceContent(source); content != "" {
-		lines = strings.Split(strings.ReplaceAll(content, "\r\n", "\n"), "\n")
+	for _, sec := range pm.sections {
+		if content := sec.consumer.SourceContent(source); content != "" {
+			lines = strings.Split(strings.ReplaceAll(content, "\r\n", "\n"), "\n")
+			break
+		}
 	}
 	if pm.lines == nil {
 		pm.lines = map[string][]string{}
