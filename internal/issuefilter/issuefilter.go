@@ -39,12 +39,13 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 		Cursor:      q.Get("cursor"),
 	}
 	var text []string
-	for _, term := range SplitQuery(q.Get("query")) {
+	for _, t := range splitTerms(q.Get("query")) {
+		term := t.value
 		key, val, ok := strings.Cut(term, ":")
 		// Without a key or a value, or with a slash in the key (a path
 		// such as a/b:c), the word is text.
 		if !ok || key == "" || val == "" || strings.ContainsAny(key, "/ ") {
-			text = append(text, term)
+			text = append(text, t.text())
 			continue
 		}
 		switch key {
@@ -123,24 +124,55 @@ func ParseLimit(s string) (int, error) {
 // and dropping the quotes: `browser:"Mobile Safari" timeout` is two terms.
 func SplitQuery(s string) []string {
 	var out []string
-	var cur strings.Builder
-	quoted := false
-	for _, r := range s {
-		switch {
-		case r == '"':
-			quoted = !quoted
-		case (r == ' ' || r == '\t') && !quoted:
-			if cur.Len() > 0 {
-				out = append(out, cur.String())
-				cur.Reset()
-			}
-		default:
-			cur.WriteRune(r)
+	for _, t := range splitTerms(s) {
+		out = append(out, t.value)
+	}
+	return out
+}
+
+// term is one term of a query: its value without quotes, and as typed.
+type term struct{ value, raw string }
+
+// text is the term as free text. Quotes around the whole term group words
+// (`"connection refused"`) and go; quotes inside it are part of what was
+// typed, as in a pasted title `(reading "foo")`, and stay, or the title
+// would not match itself.
+func (t term) text() string {
+	if len(t.raw) >= 2 && t.raw[0] == '"' && t.raw[len(t.raw)-1] == '"' && strings.Count(t.raw, `"`) == 2 {
+		return t.value
+	}
+	return t.raw
+}
+
+func splitTerms(s string) []term {
+	var (
+		out    []term
+		cur    strings.Builder
+		start  = -1
+		quoted bool
+	)
+	flush := func(end int) {
+		if start >= 0 && cur.Len() > 0 {
+			out = append(out, term{value: cur.String(), raw: s[start:end]})
 		}
+		cur.Reset()
+		start = -1
 	}
-	if cur.Len() > 0 {
-		out = append(out, cur.String())
+	for i, r := range s {
+		if (r == ' ' || r == '\t') && !quoted {
+			flush(i)
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+		if r == '"' {
+			quoted = !quoted
+			continue
+		}
+		cur.WriteRune(r)
 	}
+	flush(len(s))
 	return out
 }
 

@@ -28,6 +28,13 @@ func TestParse(t *testing.T) {
 		{"query=environment:prod", store.IssueFilter{Environment: "prod"}},
 		{"query=" + url.QueryEscape(`browser:"Mobile Safari" crash`),
 			store.IssueFilter{Query: "crash", Tags: []event.Tag{{Key: "browser", Value: "Mobile Safari"}}}},
+		// A pasted title matches itself: quotes inside a word stay, quotes
+		// around a whole word group.
+		{"query=" + url.QueryEscape(`TypeError: Cannot read properties of undefined (reading "foo")`),
+			store.IssueFilter{Query: `TypeError: Cannot read properties of undefined (reading "foo")`}},
+		{"query=" + url.QueryEscape(`"connection refused" level:error say "a b"c`),
+			store.IssueFilter{Level: "error", Query: `connection refused say "a b"c`}},
+		{"query=" + url.QueryEscape(`"" x`), store.IssueFilter{Query: "x"}},
 		{"query=" + url.QueryEscape(`src/app.js:42 :lead trail:`),
 			store.IssueFilter{Query: `src/app.js:42 :lead trail:`}},
 		// The REST API's semantics, kept as they are: a URL's scheme reads
