@@ -472,6 +472,13 @@ func TestPrintedCurl(t *testing.T) {
 	if f := frames[len(frames)-1]; f.Lineno != 42 || f.ContextLine != "  return options.foo;" || len(f.PreContext) != 5 || len(f.PostContext) != 5 {
 		t.Errorf("innermost frame %s:%d context:\npre %q\nline %q\npost %q", f.AbsPath, f.Lineno, f.PreContext, f.ContextLine, f.PostContext)
 	}
+	// A Node server's readable file asks for no source map, on any of its
+	// frames (docs/sourcemaps.md).
+	for _, f := range frames {
+		if f.Unmapped != "" {
+			t.Errorf("frame %s:%d marked %s", f.AbsPath, f.Lineno, f.Unmapped)
+		}
+	}
 
 	// The CLI lines the banner prints: log in with the printed token,
 	// then tail, which (from --since) shows the error just sent.

@@ -165,6 +165,17 @@ func hasCodeContext(ex *event.Exception, f *event.Frame) bool {
 	return slices.ContainsFunc(ex.CodeContexts, func(c event.CodeContext) bool { return c.Locates(f) })
 }
 
+// readable reports whether the SDK read the source of f's file, at f or at
+// another frame of the same file: a file it could read was not minified,
+// though SDKs send the source of some frames only (a Flytrap SDK, of the
+// innermost).
+func readable(ex *event.Exception, f *event.Frame) bool {
+	file := frameFile(f)
+	return slices.ContainsFunc(ex.Frames, func(g event.Frame) bool {
+		return frameFile(&g) == file && (g.ContextLine != "" || hasCodeContext(ex, &g))
+	})
+}
+
 func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 	if len(ex.RawFrames) > 0 {
 		ex.Frames = slices.Clone(ex.RawFrames)
@@ -212,7 +223,7 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 		// minified: that it has no map is nothing to report. A Flytrap
 		// SDK sends that source as a code context, which a later stage
 		// puts on the frame.
-		if l.reason == event.UnmappedNoMap && (f.ContextLine != "" || hasCodeContext(ex, f)) {
+		if l.reason == event.UnmappedNoMap && readable(ex, f) {
 			continue
 		}
 		f.Unmapped = l.reason

@@ -298,6 +298,10 @@ func TestNoMapQuietForReadableSource(t *testing.T) {
 		{"context line on the frame", event.Exception{Frames: []event.Frame{withLine}}, false},
 		{"Flytrap code context", event.Exception{Frames: []event.Frame{frame},
 			CodeContexts: []event.CodeContext{{File: "/srv/app/server.js", Line: 10, Context: "  handle(req)"}}}, false},
+		// The getting-started curl: a Flytrap SDK sends the innermost
+		// frame's source only, and the file is readable for every frame.
+		{"code context of another frame of the file", event.Exception{Frames: []event.Frame{frame, {AbsPath: "/srv/app/server.js", Function: "example", Lineno: 42, Colno: 13}},
+			CodeContexts: []event.CodeContext{{File: "/srv/app/server.js", Line: 42, Context: "  foo.bar"}}}, false},
 		{"code context of another line", event.Exception{Frames: []event.Frame{frame},
 			CodeContexts: []event.CodeContext{{File: "/srv/app/server.js", Line: 11, Context: "  next()"}}}, true},
 		{"code context of another file", event.Exception{Frames: []event.Frame{frame},
