@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"cmp"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -319,13 +320,10 @@ func isInApp(f event.Frame) bool { return f.InApp != nil && *f.InApp }
 
 func newFrameView(f event.Frame, inApp bool, b *budget) frameView {
 	v := frameView{Function: b.text(f.Function), Package: b.text(f.Package), Line: f.Lineno, Column: f.Colno, InApp: inApp}
-	loc := f.AbsPath
-	switch {
-	case f.Filename != "":
-		loc = f.Filename
-	case f.Module != "":
-		loc = f.Module
-	}
+	// A file before a module: sentry-go sends a Go frame's package as
+	// its module and its file only as abs_path, and "main:39" says less
+	// than "main.go:39". A module is the location of frames with no file.
+	loc := cmp.Or(f.Filename, f.AbsPath, f.Module)
 	v.Location = b.text(loc)
 	if r, ok := unmappedReasons[f.Unmapped]; ok {
 		v.Unmapped = &r

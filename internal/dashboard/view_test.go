@@ -124,6 +124,8 @@ func TestNewFrameViewContext(t *testing.T) {
 	}{
 		{event.Frame{Filename: "app.js", AbsPath: "http://x/app.js", Lineno: 4, Colno: 2}, "app.js", "app.js:4:2", "http://x/app.js"},
 		{event.Frame{Module: "pkg.mod", Lineno: 4}, "pkg.mod", "pkg.mod:4", ""},
+		// sentry-go: the package as the module, the file as abs_path.
+		{event.Frame{Module: "main", AbsPath: "/app/main.go", Lineno: 39}, "/app/main.go", "/app/main.go:39", ""},
 		{event.Frame{AbsPath: "/srv/app.py"}, "/srv/app.py", "/srv/app.py", ""},
 	}
 	for _, tt := range tests2 {
