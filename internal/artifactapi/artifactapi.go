@@ -275,17 +275,14 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request, u store.User, 
 		h.fail(w, r, err)
 		return store.Project{}, false
 	}
-	refs := make([]projectref.Project, len(ps))
-	for i, p := range ps {
-		refs[i] = projectref.Project{ID: p.ID, Name: p.Name}
-	}
-	switch idx := projectref.Resolve(refs, name); len(idx) {
+	key := func(p store.Project) (int64, string) { return p.ID, p.Name }
+	switch m := projectref.Resolve(ps, name, key); len(m) {
 	case 1:
-		return ps[idx[0]], true
+		return m[0], true
 	case 0:
 		writeDetail(w, http.StatusNotFound, fmt.Sprintf("project %q not found: give a project name, slug or ID you are a member of", name))
 	default:
-		writeDetail(w, http.StatusConflict, fmt.Sprintf("project %q is ambiguous: it may mean %s; give the exact name or the ID", name, projectref.Describe(refs, idx)))
+		writeDetail(w, http.StatusConflict, fmt.Sprintf("project %q is ambiguous: it may mean %s; give the exact name or the ID", name, projectref.Describe(m, key)))
 	}
 	return store.Project{}, false
 }

@@ -10,32 +10,29 @@ import (
 	"strings"
 )
 
-// Project is what resolving needs of a project.
-type Project struct {
-	ID   int64
-	Name string
-}
+// Key returns what resolving needs of a project: its ID and name.
+type Key[P any] func(P) (id int64, name string)
 
-// Resolve returns the indexes in ps of the projects ref may mean. First
-// come exact names and IDs: a ref that is one project's name and another's
-// ID means both. Only when neither matches do names compared without case,
-// and slugs (see Slug), count. One index is the answer; none means no such
+// Resolve returns the projects of ps that ref may mean. First come exact
+// names and IDs: a ref that is one project's name and another's ID means
+// both. Only when neither matches do names compared without case, and
+// slugs (see Slug), count. One project is the answer; none means no such
 // project; several mean ref is ambiguous, and the caller must say so
 // rather than pick one.
-func Resolve(ps []Project, ref string) []int {
-	var exact []int
-	for i, p := range ps {
-		if p.Name == ref || strconv.FormatInt(p.ID, 10) == ref {
-			exact = append(exact, i)
+func Resolve[P any](ps []P, ref string, key Key[P]) []P {
+	var exact []P
+	for _, p := range ps {
+		if id, name := key(p); name == ref || strconv.FormatInt(id, 10) == ref {
+			exact = append(exact, p)
 		}
 	}
 	if len(exact) > 0 {
 		return exact
 	}
-	var loose []int
-	for i, p := range ps {
-		if strings.EqualFold(p.Name, ref) || Slug(p.Name) == ref {
-			loose = append(loose, i)
+	var loose []P
+	for _, p := range ps {
+		if _, name := key(p); strings.EqualFold(name, ref) || Slug(name) == ref {
+			loose = append(loose, p)
 		}
 	}
 	return loose
@@ -58,12 +55,13 @@ func Slug(name string) string {
 	return strings.TrimSuffix(b.String(), "-")
 }
 
-// Describe names the projects at idx for a message about an ambiguous
-// ref: `"alpha" (ID 2), "ALPHA" (ID 4)`.
-func Describe(ps []Project, idx []int) string {
-	parts := make([]string, len(idx))
-	for i, j := range idx {
-		parts[i] = strconv.Quote(ps[j].Name) + " (ID " + strconv.FormatInt(ps[j].ID, 10) + ")"
+// Describe names projects for a message about an ambiguous ref:
+// `"alpha" (ID 2), "ALPHA" (ID 4)`.
+func Describe[P any](ps []P, key Key[P]) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		id, name := key(p)
+		parts[i] = strconv.Quote(name) + " (ID " + strconv.FormatInt(id, 10) + ")"
 	}
 	return strings.Join(parts, ", ")
 }

@@ -6,7 +6,12 @@ import (
 )
 
 func TestResolve(t *testing.T) {
-	ps := []Project{{2, "alpha"}, {3, "beta"}, {4, "ALPHA"}, {6, "Web Shop"}, {7, "web-shop"}, {8, "3"}, {9, "Gamma"}, {10, "Delta Team"}}
+	type project struct {
+		id   int64
+		name string
+	}
+	key := func(p project) (int64, string) { return p.id, p.name }
+	ps := []project{{2, "alpha"}, {3, "beta"}, {4, "ALPHA"}, {6, "Web Shop"}, {7, "web-shop"}, {8, "3"}, {9, "Gamma"}, {10, "Delta Team"}}
 	for _, tc := range []struct {
 		ref  string
 		want []int64
@@ -25,14 +30,14 @@ func TestResolve(t *testing.T) {
 		{"", nil},
 	} {
 		var got []int64
-		for _, i := range Resolve(ps, tc.ref) {
-			got = append(got, ps[i].ID)
+		for _, p := range Resolve(ps, tc.ref, key) {
+			got = append(got, p.id)
 		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("Resolve(%q) = %v, want %v", tc.ref, got, tc.want)
 		}
 	}
-	if got := Describe(ps, []int{0, 2}); got != `"alpha" (ID 2), "ALPHA" (ID 4)` {
+	if got := Describe([]project{ps[0], ps[2]}, key); got != `"alpha" (ID 2), "ALPHA" (ID 4)` {
 		t.Errorf("Describe = %s", got)
 	}
 }

@@ -30,13 +30,10 @@ func FindProject(ctx context.Context, c *client.Client, arg string) (apitypes.Pr
 	if err != nil {
 		return apitypes.Project{}, err
 	}
-	refs := make([]projectref.Project, len(ps))
-	for i, p := range ps {
-		refs[i] = projectref.Project{ID: p.ID, Name: p.Name}
-	}
-	switch idx := projectref.Resolve(refs, arg); len(idx) {
+	key := func(p apitypes.Project) (int64, string) { return p.ID, p.Name }
+	switch m := projectref.Resolve(ps, arg, key); len(m) {
 	case 1:
-		return ps[idx[0]], nil
+		return m[0], nil
 	case 0:
 		return apitypes.Project{}, &Error{
 			Msg:  fmt.Sprintf("no project %q among the ones you can see", arg),
@@ -44,7 +41,7 @@ func FindProject(ctx context.Context, c *client.Client, arg string) (apitypes.Pr
 			Code: ExitNotFound,
 		}
 	default:
-		return apitypes.Project{}, UsageError(fmt.Sprintf("project %q is ambiguous: it may mean %s", arg, projectref.Describe(refs, idx)),
+		return apitypes.Project{}, UsageError(fmt.Sprintf("project %q is ambiguous: it may mean %s", arg, projectref.Describe(m, key)),
 			"give the exact name or the ID")
 	}
 }
