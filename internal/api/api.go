@@ -138,6 +138,7 @@ func (a *API) endpoints() []endpoint {
 		{"GET /api/v1/projects/{project_id}/issues", a.listIssues},
 		{"POST /api/v1/projects/{project_id}/issues/bulk", a.bulkUpdate},
 		{"GET /api/v1/projects/{project_id}/members", a.listMembers},
+		{"POST /api/v1/projects/{project_id}/members", a.addMember},
 		{"PUT /api/v1/projects/{project_id}/members/{user_id}", a.putMember},
 		{"DELETE /api/v1/projects/{project_id}/members/{user_id}", a.removeMember},
 		{"GET /api/v1/projects/{project_id}/keys", a.listKeys},

@@ -148,6 +148,26 @@ func (a *API) putMember(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, wireMember(m))
 }
 
+// addMember adds the user with an email to a project, or changes their
+// role there: a project's admins, who may not list users, add members this
+// way.
+func (a *API) addMember(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	var req apitypes.NewMember
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	m, err := a.svc.Members.PutByEmail(r.Context(), actor(r), pid, req.Email, req.Role)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireMember(m))
+}
+
 func (a *API) removeMember(w http.ResponseWriter, r *http.Request) {
 	pid, ok := pathID(w, r, "project_id")
 	if !ok {

@@ -88,6 +88,13 @@ type RoleChange struct {
 	Role string `json:"role"`
 }
 
+// NewMember is POST /api/v1/projects/{id}/members: a user, by email, and
+// their role in the project.
+type NewMember struct {
+	Email string `json:"email"`
+	Role  string `json:"role"`
+}
+
 // Project groups the issues of one application.
 type Project struct {
 	ID        int64     `json:"id"`

@@ -96,10 +96,11 @@ func (c *Client) Members(ctx context.Context, projectID int64) ([]apitypes.Membe
 	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/members", nil, nil, &l)
 }
 
-// PutMember adds a user to a project, or changes their role there.
-func (c *Client) PutMember(ctx context.Context, projectID, userID int64, role string) (apitypes.Member, error) {
+// AddMember adds the user with email to a project, or changes their role
+// there; a project's admins may, who cannot look users up.
+func (c *Client) AddMember(ctx context.Context, projectID int64, email, role string) (apitypes.Member, error) {
 	var m apitypes.Member
-	return m, c.do(ctx, "PUT", fmt.Sprintf("/api/v1/projects/%d/members/%d", projectID, userID), nil, apitypes.RoleChange{Role: role}, &m)
+	return m, c.do(ctx, "POST", fmt.Sprintf("/api/v1/projects/%d/members", projectID), nil, apitypes.NewMember{Email: email, Role: role}, &m)
 }
 
 // RemoveMember takes a user out of a project.

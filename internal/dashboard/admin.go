@@ -176,10 +176,14 @@ func (d *Dashboard) showAdminProject(w http.ResponseWriter, r *http.Request, s *
 		d.fail(w, r, err)
 		return
 	}
-	users, err := d.store.ListUsers(ctx, v)
-	if err != nil {
-		d.fail(w, r, err)
-		return
+	// Only admin users may list the users; a project's admins add
+	// members by email instead.
+	var users []store.User
+	if s.admin() {
+		if users, err = d.store.ListUsers(ctx, v); err != nil {
+			d.fail(w, r, err)
+			return
+		}
 	}
 	keys, err := d.store.ProjectKeys(ctx, v, id)
 	if err != nil {
@@ -205,7 +209,11 @@ func (d *Dashboard) showAdminProject(w http.ResponseWriter, r *http.Request, s *
 	if data.Name == "" {
 		data.Name = p.Name
 	}
-	d.render(w, r, status, "admin-project", &view{Title: p.Name + " administration", Nav: "admin-projects", Tab: "admin", Data: data})
+	nav := "projects"
+	if s.admin() {
+		nav = "admin-projects"
+	}
+	d.render(w, r, status, "admin-project", &view{Title: p.Name + " administration", Nav: nav, Tab: "admin", Data: data, Manages: true})
 }
 
 func (d *Dashboard) renameProject(w http.ResponseWriter, r *http.Request, s *session) {
@@ -252,15 +260,27 @@ func (d *Dashboard) addMember(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	back := projectAdminURL(id)
-	// A user_id that is no number is no user: the service refuses 0.
-	userID, _ := strconv.ParseInt(r.PostForm.Get("user_id"), 10, 64)
-	_, err := d.svc.Members.Put(r.Context(), s.actor(), id, userID, r.PostForm.Get("role"))
+	role := r.PostForm.Get("role")
+	var err error
+	if email, ok := r.PostForm["email"]; ok {
+		// The form of a project's admin, who may not list the users.
+		_, err = d.svc.Members.PutByEmail(r.Context(), s.actor(), id, email[0], role)
+	} else {
+		// A user_id that is no number is no user: the service refuses 0.
+		userID, _ := strconv.ParseInt(r.PostForm.Get("user_id"), 10, 64)
+		_, err = d.svc.Members.Put(r.Context(), s.actor(), id, userID, role)
+	}
 	if msg, ok := refusal(err); ok {
 		d.redirectError(w, r, back, msg)
 		return
 	}
 	if err != nil {
 		d.fail(w, r, err)
+		return
+	}
+	if !d.managesProject(r, s, id) {
+		// A project's admin who made themselves a member.
+		d.redirect(w, r, "/projects/"+strconv.FormatInt(id, 10)+"/issues", "You are now a member of the project, no longer its admin.")
 		return
 	}
 	d.redirect(w, r, back, "Member added.")
@@ -275,6 +295,12 @@ func (d *Dashboard) removeMember(w http.ResponseWriter, r *http.Request, s *sess
 	}
 	if err := d.svc.Members.Remove(r.Context(), s.actor(), id, userID); err != nil {
 		d.fail(w, r, err)
+		return
+	}
+	if !d.managesProject(r, s, id) {
+		// A project's admin who took themselves out can no longer see its
+		// settings.
+		d.redirect(w, r, "/projects", "You are no longer a member of the project.")
 		return
 	}
 	d.redirect(w, r, projectAdminURL(id), "Member removed.")

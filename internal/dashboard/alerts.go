@@ -144,7 +144,7 @@ func (d *Dashboard) showAlerts(w http.ResponseWriter, r *http.Request, s *sessio
 		d.fail(w, r, err)
 		return
 	}
-	d.render(w, r, status, "alerts", &view{Title: "Alerts · " + p.Name, Nav: "projects", Tab: "alerts", Data: data})
+	d.render(w, r, status, "alerts", &view{Title: "Alerts · " + p.Name, Nav: "projects", Tab: "alerts", Data: data, Manages: d.managesProject(r, s, p.ID)})
 }
 
 // alertRefused shows the alerts page again with a refusal's message (bad
@@ -280,7 +280,7 @@ func (d *Dashboard) showRule(w http.ResponseWriter, r *http.Request, s *session,
 			data.Rule.ChannelName = c.Name
 		}
 	}
-	d.render(w, r, status, "alert-rule", &view{Title: "Alert rule · " + p.Name, Nav: "projects", Tab: "alerts", Data: data})
+	d.render(w, r, status, "alert-rule", &view{Title: "Alert rule · " + p.Name, Nav: "projects", Tab: "alerts", Data: data, Manages: d.managesProject(r, s, p.ID)})
 }
 
 // editRule replaces a rule's conditions and channel with the form's; it

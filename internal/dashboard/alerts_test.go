@@ -12,8 +12,9 @@ import (
 )
 
 // alertMatrix are the alert rows of the authorization matrix for one
-// project: its members see the alerts page, only admins change anything.
-func alertMatrix(scope, project, issue string) []route {
+// project: its members see the alerts page, only the project's admins
+// (admins, the project's admins) change anything.
+func alertMatrix(scope, admins, project, issue string) []route {
 	base := "/projects/" + project + "/alerts"
 	ch, rule := "{webChannel}", "{webRule}"
 	if scope == scopeBilling {
@@ -30,16 +31,16 @@ func alertMatrix(scope, project, issue string) []route {
 		{"POST", base + "/rules/" + other, url.Values{"type": {"regression"}, "channel_id": {ch}}, scopeNobody, 404},
 		{"POST", base + "/rules/" + other + "/enabled", url.Values{"enabled": {"0"}}, scopeNobody, 404},
 		{"GET", base, nil, scope, 200},
-		{"POST", base + "/channels", url.Values{"kind": {"slack"}, "name": {"ops"}, "url": {"https://hooks.slack.com/services/T1/B2/x"}}, scopeAdmin, 303},
-		{"POST", base + "/channels/" + ch + "/test", nil, scopeAdmin, 303},
-		{"POST", base + "/channels/" + ch + "/delete", nil, scopeAdmin, 303},
-		{"POST", base + "/rules", url.Values{"type": {"frequency"}, "threshold": {"10"}, "window_minutes": {"5"}, "channel_id": {ch}}, scopeAdmin, 303},
+		{"POST", base + "/channels", url.Values{"kind": {"slack"}, "name": {"ops"}, "url": {"https://hooks.slack.com/services/T1/B2/x"}}, admins, 303},
+		{"POST", base + "/channels/" + ch + "/test", nil, admins, 303},
+		{"POST", base + "/channels/" + ch + "/delete", nil, admins, 303},
+		{"POST", base + "/rules", url.Values{"type": {"frequency"}, "threshold": {"10"}, "window_minutes": {"5"}, "channel_id": {ch}}, admins, 303},
 		{"GET", base + "/rules/" + rule, nil, scope, 200},
-		{"POST", base + "/rules/" + rule, url.Values{"type": {"frequency"}, "threshold": {"3"}, "window_minutes": {"2"}, "min_level": {"error"}, "channel_id": {ch}}, scopeAdmin, 303},
-		{"POST", base + "/rules/" + rule + "/enabled", url.Values{"enabled": {"0"}}, scopeAdmin, 303},
-		{"POST", base + "/rules/" + rule + "/delete", nil, scopeAdmin, 303},
-		{"POST", base + "/settings", url.Values{"cooldown_minutes": {"15"}}, scopeAdmin, 303},
-		{"POST", "/issues/" + issue + "/mute", url.Values{"muted": {"1"}}, scopeAdmin, 303},
+		{"POST", base + "/rules/" + rule, url.Values{"type": {"frequency"}, "threshold": {"3"}, "window_minutes": {"2"}, "min_level": {"error"}, "channel_id": {ch}}, admins, 303},
+		{"POST", base + "/rules/" + rule + "/enabled", url.Values{"enabled": {"0"}}, admins, 303},
+		{"POST", base + "/rules/" + rule + "/delete", nil, admins, 303},
+		{"POST", base + "/settings", url.Values{"cooldown_minutes": {"15"}}, admins, 303},
+		{"POST", "/issues/" + issue + "/mute", url.Values{"muted": {"1"}}, admins, 303},
 	}
 }
 

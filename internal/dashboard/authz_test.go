@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/getflytrap/flytrap/internal/store"
 )
 
 // Who may reach a route.
@@ -15,7 +18,10 @@ const (
 	scopeBilling = "billing" // billing's members (and admins)
 	scopeAnyone  = "anyone"  // every signed-in user
 	scopeAdmin   = "admin"   // admins only
-	scopeNobody  = "nobody"  // no one: the IDs do not belong together
+	// The project's admins (and admin users).
+	scopeWebAdmins     = "web admins"
+	scopeBillingAdmins = "billing admins"
+	scopeNobody        = "nobody" // no one: the IDs do not belong together
 )
 
 // route is one row of the authorization matrix. Paths and forms may use
@@ -33,9 +39,9 @@ type route struct {
 // where it has any.
 func matrix() []route {
 	var rs []route
-	for _, p := range []struct{ scope, project, issue, event, member string }{
-		{scopeWeb, "{web}", "{issue}", "{event1}", "{member}"},
-		{scopeBilling, "{billing}", "{otherIssue}", "{otherEvent}", "{outsider}"},
+	for _, p := range []struct{ scope, admins, project, issue, event, member string }{
+		{scopeWeb, scopeWebAdmins, "{web}", "{issue}", "{event1}", "{member}"},
+		{scopeBilling, scopeBillingAdmins, "{billing}", "{otherIssue}", "{otherEvent}", "{outsider}"},
 	} {
 		rs = append(rs,
 			route{"GET", "/projects/" + p.project + "/setup", nil, p.scope, 200},
@@ -49,15 +55,16 @@ func matrix() []route {
 			route{"POST", "/issues/" + p.issue + "/status", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"9.9"}}, p.scope, 303},
 			route{"POST", "/issues/" + p.issue + "/delete", nil, p.scope, 303},
 
-			route{"GET", "/admin/projects/" + p.project, nil, scopeAdmin, 200},
-			route{"POST", "/admin/projects/" + p.project + "/rename", url.Values{"name": {"renamed"}}, scopeAdmin, 303},
-			route{"POST", "/admin/projects/" + p.project + "/privacy", url.Values{"safe_fields": {"session_id"}}, scopeAdmin, 303},
+			route{"GET", "/admin/projects/" + p.project, nil, p.admins, 200},
+			route{"POST", "/admin/projects/" + p.project + "/rename", url.Values{"name": {"renamed"}}, p.admins, 303},
+			route{"POST", "/admin/projects/" + p.project + "/privacy", url.Values{"safe_fields": {"session_id"}}, p.admins, 303},
 			route{"POST", "/admin/projects/" + p.project + "/delete", url.Values{"confirm": {p.scope}}, scopeAdmin, 303},
-			route{"POST", "/admin/projects/" + p.project + "/members", url.Values{"user_id": {"{victim}"}, "role": {"member"}}, scopeAdmin, 303},
-			route{"POST", "/admin/projects/" + p.project + "/members/" + p.member + "/remove", nil, scopeAdmin, 303},
-			route{"POST", "/admin/projects/" + p.project + "/keys/rotate", nil, scopeAdmin, 303},
+			route{"POST", "/admin/projects/" + p.project + "/members", url.Values{"user_id": {"{victim}"}, "role": {"member"}}, p.admins, 303},
+			route{"POST", "/admin/projects/" + p.project + "/members", url.Values{"email": {"VICTIM@example.com"}, "role": {"admin"}}, p.admins, 303},
+			route{"POST", "/admin/projects/" + p.project + "/members/" + p.member + "/remove", nil, p.admins, 303},
+			route{"POST", "/admin/projects/" + p.project + "/keys/rotate", nil, p.admins, 303},
 		)
-		rs = append(rs, alertMatrix(p.scope, p.project, p.issue)...)
+		rs = append(rs, alertMatrix(p.scope, p.admins, p.project, p.issue)...)
 	}
 	rs = append(rs,
 		// An issue with an event of another project's issue, either way.
@@ -98,6 +105,8 @@ func (r route) expect(role string) int {
 		in = r.scope == scopeWeb || r.scope == scopeAnyone
 	case roleOutsider:
 		in = r.scope == scopeBilling || r.scope == scopeAnyone
+	case roleLead:
+		in = r.scope == scopeWeb || r.scope == scopeAnyone || r.scope == scopeWebAdmins
 	}
 	if in {
 		return r.ok
@@ -152,12 +161,13 @@ func (f *fixture) snapshot() string {
 }
 
 // TestAuthorizationMatrix requests every route as an admin, web's member,
-// billing's member (an outsider to web) and an anonymous visitor, with
+// billing's member (an outsider to web), web's admin (lead, no admin
+// user) and an anonymous visitor, with
 // the IDs of both projects' issues and events. Those out of scope get 404
 // (never 403, which would confirm the ID exists) and change nothing;
 // anonymous visitors are sent to the sign-in page.
 func TestAuthorizationMatrix(t *testing.T) {
-	roles := []string{roleAdmin, roleMember, roleOutsider, roleAnon}
+	roles := []string{roleAdmin, roleMember, roleOutsider, roleLead, roleAnon}
 	shared := newFixture(t) // GETs do not change anything
 	sharedVictim := shared.createUser("victim@example.com", "member").ID
 	for _, rt := range matrix() {
@@ -260,4 +270,63 @@ func normalizeRoute(p string) string {
 		}
 	}
 	return strings.Join(parts, "/")
+}
+
+// TestProjectAdminsManageTheirProject follows lead, web's admin but no
+// admin user: the Settings tab and the alert forms are offered to lead and
+// not to web's member; lead adds members by email, never sees the user
+// list or the deletion form, and loses the settings on stepping down.
+func TestProjectAdminsManageTheirProject(t *testing.T) {
+	f := newFixture(t)
+	web := strconv.FormatInt(f.web.ID, 10)
+	settings := `href="/admin/projects/` + web + `"`
+	for _, path := range []string{"/projects/" + web + "/issues", "/projects/" + web + "/setup", "/projects/" + web + "/alerts"} {
+		if r := f.get(roleLead, path); !strings.Contains(r.Body, settings) {
+			t.Errorf("%s: web's admin is offered no Settings tab", path)
+		}
+		if r := f.get(roleMember, path); strings.Contains(r.Body, settings) {
+			t.Errorf("%s: web's member is offered the Settings tab", path)
+		}
+	}
+	if r := f.get(roleLead, "/projects/"+web+"/alerts"); !strings.Contains(r.Body, `action="/projects/`+web+`/alerts/channels"`) {
+		t.Error("web's admin is offered no form for a new alert channel")
+	}
+	if r := f.get(roleLead, fmt.Sprintf("/issues/%d", f.issue)); !strings.Contains(r.Body, "Mute alerts") {
+		t.Error("web's admin cannot mute an issue's alerts")
+	}
+
+	page := f.get(roleLead, "/admin/projects/"+web)
+	wantStatus(t, page, http.StatusOK)
+	for _, want := range []string{`name="email"`, `action="/admin/projects/` + web + `/keys/rotate"`, `action="/admin/projects/` + web + `/privacy"`} {
+		if !strings.Contains(page.Body, want) {
+			t.Errorf("settings page for web's admin lacks %s", want)
+		}
+	}
+	for _, refused := range []string{`name="user_id"`, "outsider@example.com", `/delete"`, `href="/admin/users"`} {
+		if strings.Contains(page.Body, refused) {
+			t.Errorf("settings page for web's admin shows %s", refused)
+		}
+	}
+	if admin := f.get(roleAdmin, "/admin/projects/"+web); !strings.Contains(admin.Body, `action="/admin/projects/`+web+`/delete"`) {
+		t.Error("an admin user is offered no deletion")
+	}
+
+	newcomer := f.createUser("newcomer@example.com", "member")
+	r := f.post(roleLead, "/admin/projects/"+web+"/members", url.Values{"email": {" Newcomer@Example.com "}, "role": {"member"}})
+	wantRedirect(t, r, "/admin/projects/"+web)
+	members, err := f.db.ListMembers(f.ctx, store.System, f.web.ID)
+	f.must(err)
+	if !slices.ContainsFunc(members, func(m store.Member) bool { return m.UserID == newcomer.ID && m.Role == store.RoleMember }) {
+		t.Errorf("newcomer was not added: %+v", members)
+	}
+	r = f.post(roleLead, "/admin/projects/"+web+"/members", url.Values{"email": {"nobody@example.com"}, "role": {"member"}})
+	wantRedirect(t, r, "/admin/projects/"+web)
+	if got := flashOf(t, r); !strings.Contains(got, "No user has that email") {
+		t.Errorf("unknown email: flash %q", got)
+	}
+
+	// Stepping down: lead is a member now, and the settings are gone.
+	r = f.post(roleLead, "/admin/projects/"+web+"/members", url.Values{"email": {"lead@example.com"}, "role": {"member"}})
+	wantRedirect(t, r, "/projects/"+web+"/issues")
+	wantStatus(t, f.get(roleLead, "/admin/projects/"+web), http.StatusNotFound)
 }

@@ -76,7 +76,8 @@ type Store interface {
 	ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error)
 
 	// Administration pages' reads and privacy settings (the store answers
-	// ErrForbidden to non-admins).
+	// ErrForbidden to those who may not manage the project, or the users).
+	ManagesProject(ctx context.Context, v store.Viewer, id int64) error
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
 	SetProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64, s store.PrivacySettings) (store.PrivacySettings, error)
@@ -289,13 +290,13 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /admin/users/{id}/delete", d.action(d.adminOnly(d.deleteUser)))
 	m.HandleFunc("GET /admin/projects", d.page(d.adminOnly(d.adminProjectsPage)))
 	m.HandleFunc("POST /admin/projects", d.action(d.adminOnly(d.createProject)))
-	m.HandleFunc("GET /admin/projects/{id}", d.page(d.adminOnly(d.adminProjectPage)))
-	m.HandleFunc("POST /admin/projects/{id}/rename", d.action(d.adminOnly(d.renameProject)))
-	m.HandleFunc("POST /admin/projects/{id}/privacy", d.action(d.adminOnly(d.setPrivacy)))
+	m.HandleFunc("GET /admin/projects/{id}", d.page(d.projectAdmins(d.adminProjectPage)))
+	m.HandleFunc("POST /admin/projects/{id}/rename", d.action(d.projectAdmins(d.renameProject)))
+	m.HandleFunc("POST /admin/projects/{id}/privacy", d.action(d.projectAdmins(d.setPrivacy)))
 	m.HandleFunc("POST /admin/projects/{id}/delete", d.action(d.adminOnly(d.deleteProject)))
-	m.HandleFunc("POST /admin/projects/{id}/members", d.action(d.adminOnly(d.addMember)))
-	m.HandleFunc("POST /admin/projects/{id}/members/{user}/remove", d.action(d.adminOnly(d.removeMember)))
-	m.HandleFunc("POST /admin/projects/{id}/keys/rotate", d.action(d.adminOnly(d.rotateKey)))
+	m.HandleFunc("POST /admin/projects/{id}/members", d.action(d.projectAdmins(d.addMember)))
+	m.HandleFunc("POST /admin/projects/{id}/members/{user}/remove", d.action(d.projectAdmins(d.removeMember)))
+	m.HandleFunc("POST /admin/projects/{id}/keys/rotate", d.action(d.projectAdmins(d.rotateKey)))
 
 	// Anything else, including a known path with another method, is the
 	d.alertRoutes(m)

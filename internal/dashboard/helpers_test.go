@@ -59,7 +59,8 @@ func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 // fixture is a dashboard over a real SQLite store holding two projects:
 // "web", whose member is member, and "billing", whose member is outsider
-// (a non-member of web). admin is an admin and a member of neither.
+// (a non-member of web). admin is an admin and a member of neither; lead
+// is no admin user but an admin of web.
 type fixture struct {
 	t     *testing.T
 	ctx   context.Context
@@ -67,9 +68,9 @@ type fixture struct {
 	d     *Dashboard
 	clock *fakeClock
 
-	admin, member, outsider store.User
-	web, billing            store.Project
-	webKey                  store.ProjectKey
+	admin, member, outsider, lead store.User
+	web, billing                  store.Project
+	webKey                        store.ProjectKey
 
 	// issue has two events, event1 (older) and event2 (latest);
 	// issue2 has one; otherIssue is billing's, with otherEvent.
@@ -85,6 +86,7 @@ const (
 	roleAdmin    = "admin"
 	roleMember   = "member"
 	roleOutsider = "outsider"
+	roleLead     = "lead"
 	roleAnon     = "anonymous"
 )
 
@@ -106,10 +108,12 @@ func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	f.admin = f.createUser("admin@example.com", store.RoleAdmin)
 	f.member = f.createUser("member@example.com", store.RoleMember)
 	f.outsider = f.createUser("outsider@example.com", store.RoleMember)
+	f.lead = f.createUser("lead@example.com", store.RoleMember)
 	f.web = f.createProject("web")
 	f.billing = f.createProject("billing")
 	f.must(db.AddMember(ctx, f.web.ID, f.member.ID, store.RoleMember))
 	f.must(db.AddMember(ctx, f.billing.ID, f.outsider.ID, store.RoleMember))
+	f.must(db.AddMember(ctx, f.web.ID, f.lead.ID, store.RoleAdmin))
 	keys, err := db.ProjectKeys(ctx, store.System, f.web.ID)
 	f.must(err)
 	f.webKey = keys[0]
@@ -127,7 +131,7 @@ func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 		Timestamp: now.Add(-time.Hour), Received: now.Add(-time.Hour),
 		Exceptions: []event.Exception{{Type: "KeyError", Value: "secret billing data"}}}).IssueID
 
-	for role, u := range map[string]store.User{roleAdmin: f.admin, roleMember: f.member, roleOutsider: f.outsider} {
+	for role, u := range map[string]store.User{roleAdmin: f.admin, roleMember: f.member, roleOutsider: f.outsider, roleLead: f.lead} {
 		token, _, err := db.CreateSession(ctx, u.ID, time.Hour*24)
 		f.must(err)
 		f.sessions[role] = token

@@ -97,7 +97,7 @@ func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *sessio
 	f, err := issuefilter.Parse(q, d.now())
 	if err != nil {
 		data.Error = err.Error()
-		d.render(w, r, http.StatusBadRequest, "issues", &view{Title: p.Name, Nav: "projects", Tab: "issues", ProjectID: p.ID, Data: data})
+		d.render(w, r, http.StatusBadRequest, "issues", &view{Title: p.Name, Nav: "projects", Tab: "issues", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
 		return
 	}
 	// A key:value term in the search box wins over the select; show what
@@ -131,7 +131,7 @@ func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *sessio
 	if q.Get("cursor") != "" {
 		data.FirstURL = issuesURL(p.ID, back)
 	}
-	d.render(w, r, status, "issues", &view{Title: p.Name, Nav: "projects", Tab: "issues", ProjectID: p.ID, Data: data})
+	d.render(w, r, status, "issues", &view{Title: p.Name, Nav: "projects", Tab: "issues", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
 }
 
 // withOption adds value to opts when the URL carries a choice the select
@@ -381,7 +381,7 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	data.Tags, data.TagsCut = tagGroups(p.ID, tags, b)
-	d.render(w, r, http.StatusOK, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data})
+	d.render(w, r, http.StatusOK, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
 }
 
 // issueEvent loads the event named by rawID (as the issue page's ?event=

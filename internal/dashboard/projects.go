@@ -106,7 +106,7 @@ func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session
 			data.Snippets = append(data.Snippets, snippet{ID: "snippet-" + sp.id, Title: sp.title, Install: sp.install, Code: strings.TrimSpace(b.String())})
 		}
 	}
-	d.render(w, r, http.StatusOK, "setup", &view{Title: p.Name + " setup", Nav: "projects", Tab: "setup", ProjectID: p.ID, Data: data})
+	d.render(w, r, http.StatusOK, "setup", &view{Title: p.Name + " setup", Nav: "projects", Tab: "setup", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
 }
 
 // dsn builds a Sentry DSN: the base URL with the public key as user name

@@ -61,6 +61,9 @@ type view struct {
 	Tab   string
 	Flash *flash
 	Data  any
+	// Manages shows the project's Settings tab and the forms that change
+	// its alerts: the viewer is an admin user or an admin of the project.
+	Manages bool
 	// PlainHTTP shows the unencrypted-connection banner (Config.PlainHTTP).
 	PlainHTTP bool
 }
@@ -127,11 +130,12 @@ func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err erro
 	d.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "The server could not complete this request. The server log has details.")
 }
 
-// refusal returns the message of a service's refusal of invalid input or
-// a conflict, which a form shows next to the values it refused, and
-// whether err is one.
+// refusal returns the message of a service's refusal, which a form shows
+// next to the values it refused, and whether err is one. A refusal to
+// someone who may not do what they asked is not one: it is a 404, so that
+// members cannot tell which pages exist.
 func refusal(err error) (string, bool) {
-	if !errors.Is(err, service.ErrInvalid) && !errors.Is(err, service.ErrConflict) {
+	if errors.Is(err, service.ErrForbidden) {
 		return "", false
 	}
 	return service.Message(err)

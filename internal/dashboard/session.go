@@ -276,6 +276,32 @@ func (d *Dashboard) adminOnly(h handler) handler {
 	}
 }
 
+// projectAdmins lets admin users and the admins of the project in the path
+// ({id}) through, and answers 404 to everyone else, as adminOnly does.
+func (d *Dashboard) projectAdmins(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		if !d.manages(r, s) {
+			d.notFound(w, r)
+			return
+		}
+		h(w, r, s)
+	}
+}
+
+// manages reports whether s may change the settings, keys, members and
+// alerts of the project in the path ({id}).
+func (d *Dashboard) manages(r *http.Request, s *session) bool {
+	id, ok := pathID(r, "id")
+	return ok && d.managesProject(r, s, id)
+}
+
+// managesProject reports whether s may change project id's settings,
+// keys, members and alerts. A failed check counts as no: the page then
+// offers no forms, and the change itself is checked again when made.
+func (d *Dashboard) managesProject(r *http.Request, s *session, id int64) bool {
+	return s.admin() || d.store.ManagesProject(r.Context(), s.viewer(), id) == nil
+}
+
 // flash is a one-time message shown on the page after a redirect.
 type flash struct {
 	Kind    string // "ok" or "error"

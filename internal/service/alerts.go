@@ -62,7 +62,7 @@ func (s *Alerts) Channels(ctx context.Context, a Actor, projectID int64) ([]stor
 	return cs, err
 }
 
-// CreateChannel adds a channel to a project; admins only. Email needs no
+// CreateChannel adds a channel to a project; the project's admins only. Email needs no
 // URL; Slack takes an incoming-webhook URL (https://hooks.slack.com/...),
 // a webhook any http(s) URL. A webhook's result carries its signing
 // secret, which is never shown again.
@@ -100,12 +100,12 @@ func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, ki
 	return s.store.CreateAlertChannel(ctx, a.Viewer(), store.AlertChannel{ProjectID: projectID, Kind: kind, Name: name, URL: rawURL})
 }
 
-// DeleteChannel removes a channel and its rules; admins only.
+// DeleteChannel removes a channel and its rules; the project's admins only.
 func (s *Alerts) DeleteChannel(ctx context.Context, a Actor, id int64) error {
 	return s.store.DeleteAlertChannel(ctx, a.Viewer(), id)
 }
 
-// TestChannel queues a test message for a channel; admins only. It goes
+// TestChannel queues a test message for a channel; the project's admins only. It goes
 // out with the next delivery run, and shows in the history like any other.
 func (s *Alerts) TestChannel(ctx context.Context, a Actor, id int64) (store.Notification, error) {
 	return s.store.QueueTestNotification(ctx, a.Viewer(), id, s.now())
@@ -117,7 +117,7 @@ func (s *Alerts) Rules(ctx context.Context, a Actor, projectID int64) ([]store.A
 }
 
 // PutRule creates r (ID 0, in r.ProjectID) or replaces the rule r.ID;
-// admins only. A frequency rule needs a threshold of at least 1 and a
+// the project's admins only. A frequency rule needs a threshold of at least 1 and a
 // window of 1 minute to a day; min_level is empty or a level; environment
 // is empty (any) or at most 200 characters.
 func (s *Alerts) PutRule(ctx context.Context, a Actor, r store.AlertRule) (store.AlertRule, error) {
@@ -157,7 +157,7 @@ func (s *Alerts) PutRule(ctx context.Context, a Actor, r store.AlertRule) (store
 	return out, err
 }
 
-// DeleteRule removes a rule; admins only.
+// DeleteRule removes a rule; the project's admins only.
 func (s *Alerts) DeleteRule(ctx context.Context, a Actor, id int64) error {
 	return s.store.DeleteAlertRule(ctx, a.Viewer(), id)
 }
@@ -168,7 +168,7 @@ func (s *Alerts) Cooldown(ctx context.Context, a Actor, projectID int64) (time.D
 }
 
 // SetCooldown sets a project's per-issue cooldown, 1 minute to 7 days;
-// admins only.
+// the project's admins only.
 func (s *Alerts) SetCooldown(ctx context.Context, a Actor, projectID int64, minutes int64) error {
 	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
 		return err
@@ -179,7 +179,7 @@ func (s *Alerts) SetCooldown(ctx context.Context, a Actor, projectID int64, minu
 	return s.store.SetAlertCooldown(ctx, a.Viewer(), projectID, time.Duration(minutes)*time.Minute)
 }
 
-// SetMuted mutes or unmutes an issue's alerts; admins only.
+// SetMuted mutes or unmutes an issue's alerts; the project's admins only.
 func (s *Alerts) SetMuted(ctx context.Context, a Actor, issueID int64, muted bool) error {
 	return s.store.SetIssueMuted(ctx, a.Viewer(), issueID, muted)
 }

@@ -13,7 +13,7 @@ type Keys struct {
 }
 
 // Rotate deactivates a project's active keys and creates a new one in one
-// transaction, so the project always has a working key; admins only. It
+// transaction, so the project always has a working key; the project's admins only. It
 // also gives a project that has no active key one.
 func (s *Keys) Rotate(ctx context.Context, a Actor, projectID int64) (store.ProjectKey, error) {
 	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -13,7 +15,7 @@ type Members struct {
 }
 
 // Put makes a user a member of a project with role, or changes their role
-// there, and returns the membership; admins only. A missing user is
+// there, and returns the membership; the project's admins only. A missing user is
 // ErrNotFound.
 func (s *Members) Put(ctx context.Context, a Actor, projectID, userID int64, role string) (store.Member, error) {
 	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
@@ -39,7 +41,28 @@ func (s *Members) Put(ctx context.Context, a Actor, projectID, userID int64, rol
 	return store.Member{}, ErrNotFound
 }
 
-// Remove takes a user out of a project; admins only. A user who is not a
+// PutByEmail is Put for the user with email, ignoring case, so that a
+// project's admins, who may not list the users, can add one they know. A
+// missing user is a refusal.
+func (s *Members) PutByEmail(ctx context.Context, a Actor, projectID int64, email, role string) (store.Member, error) {
+	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
+		return store.Member{}, err
+	}
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return store.Member{}, refuse(ErrInvalid, "Enter the email of the user to add.")
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Member{}, refuse(ErrNotFound, "No user has that email; an admin creates users.")
+	}
+	if err != nil {
+		return store.Member{}, err
+	}
+	return s.Put(ctx, a, projectID, u.ID, role)
+}
+
+// Remove takes a user out of a project; the project's admins only. A user who is not a
 // member is ErrNotFound.
 func (s *Members) Remove(ctx context.Context, a Actor, projectID, userID int64) error {
 	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {

@@ -54,7 +54,7 @@ func (s *Projects) Create(ctx context.Context, a Actor, name string) (store.Proj
 	return p, k, err
 }
 
-// Rename renames a project; admins only.
+// Rename renames a project; the project's admins only.
 func (s *Projects) Rename(ctx context.Context, a Actor, id int64, name string) (store.Project, error) {
 	if err := requireProjectAdmin(ctx, s.store, a, id); err != nil {
 		return store.Project{}, err
@@ -71,9 +71,13 @@ func (s *Projects) Rename(ctx context.Context, a Actor, id int64, name string) (
 }
 
 // Delete removes a project with all its issues, events, keys and
-// memberships; admins only.
+// memberships; admin users only: a project's own admins manage it but may
+// not delete it.
 func (s *Projects) Delete(ctx context.Context, a Actor, id int64) error {
 	if err := requireProjectAdmin(ctx, s.store, a, id); err != nil {
+		return err
+	}
+	if err := a.requireAdmin(); err != nil {
 		return err
 	}
 	return s.store.DeleteProject(ctx, a.Viewer(), id)

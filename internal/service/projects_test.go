@@ -73,6 +73,9 @@ func TestProjectAdministration(t *testing.T) {
 		put := func(a service.Actor, uid int64, role string) func() error {
 			return func() error { _, err := s.Members.Put(ctx, a, web, uid, role); return err }
 		}
+		putEmail := func(a service.Actor, email, role string) func() error {
+			return func() error { _, err := s.Members.PutByEmail(ctx, a, web, email, role); return err }
+		}
 		remove := func(a service.Actor, uid int64) func() error {
 			return func() error { return s.Members.Remove(ctx, a, web, uid) }
 		}
@@ -104,8 +107,17 @@ func TestProjectAdministration(t *testing.T) {
 				return err
 			}, service.ErrNotFound, ""},
 			{"missing user", put(f.admin, 999999, store.RoleMember), service.ErrNotFound, ""},
+			{"member adds by email", putEmail(f.member, "outsider@example.com", store.RoleMember), service.ErrForbidden, ""},
 			{"add the outsider", put(f.admin, f.outsider.UserID, store.RoleMember), nil, ""},
 			{"change their role", put(f.admin, f.outsider.UserID, store.RoleAdmin), nil, ""},
+			// The outsider is web's admin now, though no admin user.
+			{"web's admin adds by email", putEmail(f.outsider, " MEMBER@example.com ", store.RoleMember), nil, ""},
+			{"web's admin adds an unknown email", putEmail(f.outsider, "nobody@example.com", store.RoleMember), service.ErrNotFound, "No user has that email"},
+			{"web's admin adds no email", putEmail(f.outsider, " ", store.RoleMember), service.ErrInvalid, "Enter the email"},
+			{"web's admin renames", rename(f.outsider, web, "web2"), nil, ""},
+			{"web's admin renames billing", rename(f.outsider, other.ID, "x"), service.ErrNotFound, ""},
+			{"web's admin rotates the key", rotate(f.outsider, web), nil, ""},
+			{"web's admin deletes", del(f.outsider, web), service.ErrForbidden, ""},
 			{"member removes them", remove(f.member, f.outsider.UserID), service.ErrForbidden, ""},
 			{"remove them", remove(f.admin, f.outsider.UserID), nil, ""},
 			{"remove them again", remove(f.admin, f.outsider.UserID), service.ErrNotFound, ""},
@@ -122,12 +134,12 @@ func TestProjectAdministration(t *testing.T) {
 		for _, st := range steps {
 			wantRefusal(t, st.name, st.do(), st.want, st.msg)
 		}
-		if p, err := f.db.GetProject(ctx, store.System, web); err != nil || p.Name != "shop" {
-			t.Errorf("web after the steps = %+v, %v; want it renamed to shop", p, err)
+		if p, err := f.db.GetProject(ctx, store.System, web); err != nil || p.Name != "web2" {
+			t.Errorf("web after the steps = %+v, %v; want it renamed to web2", p, err)
 		}
 		keys, err := f.db.ProjectKeys(ctx, store.System, web)
-		if err != nil || len(keys) != 2 || keys[0].Active || !keys[1].Active {
-			t.Errorf("web's keys after one rotation = %+v, %v", keys, err)
+		if err != nil || len(keys) != 3 || keys[0].Active || keys[1].Active || !keys[2].Active {
+			t.Errorf("web's keys after two rotations = %+v, %v", keys, err)
 		}
 	})
 }

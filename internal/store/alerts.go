@@ -296,7 +296,7 @@ func (d *DB) GetAlertChannel(ctx context.Context, v Viewer, id int64) (AlertChan
 	return c, nil
 }
 
-// CreateAlertChannel adds a channel to c.ProjectID; admins only. A webhook
+// CreateAlertChannel adds a channel to c.ProjectID; the project's admins only. A webhook
 // gets a new signing secret, returned in the result's Secret: the only
 // time it is shown.
 func (d *DB) CreateAlertChannel(ctx context.Context, v Viewer, c AlertChannel) (AlertChannel, error) {
@@ -326,8 +326,8 @@ func (d *DB) CreateAlertChannel(ctx context.Context, v Viewer, c AlertChannel) (
 	return c, nil
 }
 
-// DeleteAlertChannel removes a channel and the rules that use it; admins
-// only. Its notifications stay as history; unsent ones die.
+// DeleteAlertChannel removes a channel and the rules that use it; the project's
+// admins only. Its notifications stay as history; unsent ones die.
 func (d *DB) DeleteAlertChannel(ctx context.Context, v Viewer, id int64) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		var project int64
@@ -401,8 +401,8 @@ func (d *DB) GetAlertRule(ctx context.Context, v Viewer, id int64) (AlertRule, e
 	return r, nil
 }
 
-// PutAlertRule creates r (ID 0) or replaces the rule with r's ID; admins
-// only. Its channel must belong to its project.
+// PutAlertRule creates r (ID 0) or replaces the rule with r's ID; the project's
+// admins only. Its channel must belong to its project.
 func (d *DB) PutAlertRule(ctx context.Context, v Viewer, r AlertRule) (AlertRule, error) {
 	if !ValidRuleType(r.Type) {
 		return AlertRule{}, fmt.Errorf("store: alert rule: %w: type %q", ErrInvalid, r.Type)
@@ -450,7 +450,7 @@ func (d *DB) PutAlertRule(ctx context.Context, v Viewer, r AlertRule) (AlertRule
 	return r, nil
 }
 
-// DeleteAlertRule removes a rule; admins only.
+// DeleteAlertRule removes a rule; the project's admins only.
 func (d *DB) DeleteAlertRule(ctx context.Context, v Viewer, id int64) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		var project int64
@@ -483,7 +483,7 @@ func (d *DB) AlertCooldown(ctx context.Context, v Viewer, projectID int64) (time
 }
 
 // SetAlertCooldown sets a project's per-issue cooldown, in whole minutes
-// of at least one; admins only.
+// of at least one; the project's admins only.
 func (d *DB) SetAlertCooldown(ctx context.Context, v Viewer, projectID int64, cooldown time.Duration) error {
 	minutes := int64(cooldown / time.Minute)
 	if minutes < 1 {
@@ -502,7 +502,7 @@ func (d *DB) SetAlertCooldown(ctx context.Context, v Viewer, projectID int64, co
 	return nil
 }
 
-// SetIssueMuted mutes or unmutes an issue's alerts; admins only. A muted
+// SetIssueMuted mutes or unmutes an issue's alerts; the project's admins only. A muted
 // issue alerts no rule and sends no digest.
 func (d *DB) SetIssueMuted(ctx context.Context, v Viewer, issueID int64, muted bool) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
@@ -996,7 +996,7 @@ func (d *DB) any(ctx context.Context, q string, args ...any) (bool, error) {
 	return true, nil
 }
 
-// QueueTestNotification writes a test message for a channel; admins only.
+// QueueTestNotification writes a test message for a channel; the project's admins only.
 func (d *DB) QueueTestNotification(ctx context.Context, v Viewer, channelID int64, now time.Time) (Notification, error) {
 	var n Notification
 	err := d.InTx(ctx, func(tx *sql.Tx) error {

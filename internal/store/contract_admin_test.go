@@ -324,6 +324,7 @@ func testProjectAuthorization(e *env) {
 	member := e.createUser("member@example.com", RoleMember)
 	outsider := e.createUser("outsider@example.com", RoleMember)
 	newcomer := e.createUser("newcomer@example.com", RoleMember)
+	lead := e.createUser("lead@example.com", RoleMember)
 	e.addMember(e.project, outsider)
 
 	type fixture struct {
@@ -331,40 +332,53 @@ func testProjectAuthorization(e *env) {
 		issue int64
 		event string
 	}
+	// Who may run an operation.
+	const (
+		members  = iota // the project's members
+		managers        // the project's admins and admin users
+		admins          // admin users
+	)
 	ops := []struct {
-		name      string
-		adminOnly bool
-		do        func(v Viewer, f fixture) error
+		name string
+		need int
+		do   func(v Viewer, f fixture) error
 	}{
-		{"RenameProject", true, func(v Viewer, f fixture) error {
+		{"RenameProject", managers, func(v Viewer, f fixture) error {
 			_, err := db.RenameProject(ctx, v, f.p.ID, f.p.Name+" renamed")
 			return err
 		}},
-		{"DeleteProject", true, func(v Viewer, f fixture) error { return db.DeleteProject(ctx, v, f.p.ID) }},
-		{"AddProjectMember", true, func(v Viewer, f fixture) error {
+		{"DeleteProject", admins, func(v Viewer, f fixture) error { return db.DeleteProject(ctx, v, f.p.ID) }},
+		{"ManagesProject", managers, func(v Viewer, f fixture) error { return db.ManagesProject(ctx, v, f.p.ID) }},
+		{"AddProjectMember", managers, func(v Viewer, f fixture) error {
 			return db.AddProjectMember(ctx, v, f.p.ID, newcomer.ID, RoleMember)
 		}},
-		{"RemoveMember", true, func(v Viewer, f fixture) error { return db.RemoveMember(ctx, v, f.p.ID, member.ID) }},
-		{"RotateProjectKey", true, func(v Viewer, f fixture) error { _, err := db.RotateProjectKey(ctx, v, f.p.ID); return err }},
-		{"SetProjectPrivacy", true, func(v Viewer, f fixture) error {
+		{"RemoveMember", managers, func(v Viewer, f fixture) error { return db.RemoveMember(ctx, v, f.p.ID, member.ID) }},
+		{"RotateProjectKey", managers, func(v Viewer, f fixture) error { _, err := db.RotateProjectKey(ctx, v, f.p.ID); return err }},
+		{"SetProjectPrivacy", managers, func(v Viewer, f fixture) error {
 			_, err := db.SetProjectPrivacy(ctx, v, f.p.ID, PrivacySettings{})
 			return err
 		}},
-		{"ListMembers", false, func(v Viewer, f fixture) error { _, err := db.ListMembers(ctx, v, f.p.ID); return err }},
-		{"ProjectPrivacy", false, func(v Viewer, f fixture) error { _, err := db.ProjectPrivacy(ctx, v, f.p.ID); return err }},
-		{"ProjectHourlyCounts", false, func(v Viewer, f fixture) error {
+		{"CreateAlertChannel", managers, func(v Viewer, f fixture) error {
+			_, err := db.CreateAlertChannel(ctx, v, AlertChannel{ProjectID: f.p.ID, Kind: "email", Name: "team"})
+			return err
+		}},
+		{"SetAlertCooldown", managers, func(v Viewer, f fixture) error { return db.SetAlertCooldown(ctx, v, f.p.ID, time.Hour) }},
+		{"SetIssueMuted", managers, func(v Viewer, f fixture) error { return db.SetIssueMuted(ctx, v, f.issue, true) }},
+		{"ListMembers", members, func(v Viewer, f fixture) error { _, err := db.ListMembers(ctx, v, f.p.ID); return err }},
+		{"ProjectPrivacy", members, func(v Viewer, f fixture) error { _, err := db.ProjectPrivacy(ctx, v, f.p.ID); return err }},
+		{"ProjectHourlyCounts", members, func(v Viewer, f fixture) error {
 			_, err := db.ProjectHourlyCounts(ctx, v, f.p.ID, t0)
 			return err
 		}},
-		{"BulkUpdateStatus", false, func(v Viewer, f fixture) error {
+		{"BulkUpdateStatus", members, func(v Viewer, f fixture) error {
 			_, err := db.BulkUpdateStatus(ctx, v, f.p.ID, []int64{f.issue}, StatusIgnored)
 			return err
 		}},
-		{"AdjacentEvents", false, func(v Viewer, f fixture) error {
+		{"AdjacentEvents", members, func(v Viewer, f fixture) error {
 			_, _, err := db.AdjacentEvents(ctx, v, f.issue, f.event)
 			return err
 		}},
-		{"ProjectStats", false, func(v Viewer, f fixture) error {
+		{"ProjectStats", members, func(v Viewer, f fixture) error {
 			stats, err := db.ProjectStats(ctx, v, t0)
 			if err == nil && !slices.ContainsFunc(stats, func(s ProjectStat) bool { return s.ID == f.p.ID }) {
 				return ErrNotFound
@@ -373,15 +387,16 @@ func testProjectAuthorization(e *env) {
 		}},
 	}
 	viewers := []struct {
-		name   string
-		v      Viewer
-		member error // error of the member-level operations
-		admin  error // error of the admin-only ones
+		name string
+		v    Viewer
+		want [3]error // by need: members, managers, admins
 	}{
-		{"member", Viewer{UserID: member.ID}, nil, ErrForbidden},
-		{"outsider", Viewer{UserID: outsider.ID}, ErrNotFound, ErrNotFound},
-		{"nobody", Viewer{}, ErrNotFound, ErrNotFound},
-		{"admin", Viewer{UserID: outsider.ID, Admin: true}, nil, nil},
+		{"member", Viewer{UserID: member.ID}, [3]error{nil, ErrForbidden, ErrForbidden}},
+		// lead is an admin of every fixture project, but no admin user.
+		{"project's admin", Viewer{UserID: lead.ID}, [3]error{nil, nil, ErrForbidden}},
+		{"outsider", Viewer{UserID: outsider.ID}, [3]error{ErrNotFound, ErrNotFound, ErrNotFound}},
+		{"nobody", Viewer{}, [3]error{ErrNotFound, ErrNotFound, ErrNotFound}},
+		{"admin", Viewer{UserID: outsider.ID, Admin: true}, [3]error{nil, nil, nil}},
 	}
 	n := 0
 	for _, op := range ops {
@@ -391,14 +406,14 @@ func testProjectAuthorization(e *env) {
 			n++
 			f := fixture{p: e.createProject(fmt.Sprintf("authz-%d", n)), event: newEventID()}
 			e.addMember(f.p, member)
+			if err := db.AddMember(ctx, f.p.ID, lead.ID, RoleAdmin); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := db.CreateProjectKey(ctx, f.p.ID); err != nil {
 				t.Fatal(err)
 			}
 			f.issue = e.saveIn(f.p.ID, "fp", withID(f.event)).IssueID
-			want := vw.member
-			if op.adminOnly {
-				want = vw.admin
-			}
+			want := vw.want[op.need]
 			before := e.projectState(f.p.ID)
 			err := op.do(vw.v, f)
 			if !errors.Is(err, want) {

@@ -62,7 +62,7 @@ func (d *DB) ProjectPrivacy(ctx context.Context, v Viewer, projectID int64) (Pri
 	return s, nil
 }
 
-// SetProjectPrivacy replaces a project's privacy settings; admins only.
+// SetProjectPrivacy replaces a project's privacy settings; the project's admins only.
 // Field names are trimmed, and empty and repeated ones dropped; more than
 // MaxPrivacyFields names, or one longer than MaxPrivacyFieldLen, is
 // ErrInvalid. It returns the settings as stored.

@@ -203,31 +203,45 @@ func (d *DB) ActiveKeys(ctx context.Context) (map[string]int64, error) {
 	return keys, rows.Err()
 }
 
-// projectAdmin checks that v may administer a project: ErrNotFound when v
-// cannot see it (or it does not exist), ErrForbidden when v sees it only as
-// a member. With lock, inside a transaction, it also locks the project row
-// for the change that follows; on PostgreSQL an event being saved for the
-// project holds a key-share lock on it, so the two wait for each other
-// instead of interleaving.
+// projectAdmin checks that v may administer a project: v is an admin
+// user, or an admin of the project (its role there). It answers
+// ErrNotFound when v cannot see the project (or it does not exist) and
+// ErrForbidden when v is only a member of it. With lock, inside a
+// transaction, it also locks the project row for the change that follows;
+// on PostgreSQL an event being saved for the project holds a key-share
+// lock on it, so the two wait for each other instead of interleaving.
 func (d *DB) projectAdmin(ctx context.Context, db dbtx, v Viewer, projectID int64, lock bool) error {
 	var (
-		q   query
-		one int
+		q       query
+		manages int
 	)
-	q.add(`SELECT 1 FROM projects p WHERE p.id = `, q.arg(projectID), ` AND `, q.visible(v, "p.id"))
+	role := "1"
+	if !v.Admin {
+		role = "(SELECT COUNT(*) FROM project_members m WHERE m.project_id = p.id AND m.user_id = " +
+			q.arg(v.UserID) + " AND m.role = '" + RoleAdmin + "')"
+	}
+	q.add(`SELECT `, role, ` FROM projects p WHERE p.id = `, q.arg(projectID), ` AND `, q.visible(v, "p.id"))
 	if lock {
 		q.add(d.forUpdate())
 	}
-	if err := db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
+	if err := db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&manages); err != nil {
 		return notFound(err)
 	}
-	if !v.Admin {
+	if manages == 0 {
 		return ErrForbidden
 	}
 	return nil
 }
 
-// RenameProject renames a project; admins only. A name another project
+// ManagesProject reports, with nil, that v may change project id's
+// settings, keys, members and alerts: v is an admin user or an admin of
+// the project. It answers ErrNotFound when v cannot see the project and
+// ErrForbidden when v is only a member of it.
+func (d *DB) ManagesProject(ctx context.Context, v Viewer, id int64) error {
+	return d.projectAdmin(ctx, d.db, v, id, false)
+}
+
+// RenameProject renames a project; the project's admins only. A name another project
 // has is ErrConflict.
 func (d *DB) RenameProject(ctx context.Context, v Viewer, id int64, name string) (Project, error) {
 	name = strings.TrimSpace(name)
@@ -267,12 +281,17 @@ func (d *DB) RenameProject(ctx context.Context, v Viewer, id int64, name string)
 // DeleteProject removes a project with everything in it: issues, events,
 // hourly counts, tags, affected users, ingest keys, members, releases and
 // artifact bundles (their blobs go with the artifact retention job);
-// admins only. It is one transaction, so nobody sees half a project, at
+// admin users only. It is one transaction, so nobody sees half a project, at
 // the price of holding SQLite's write lock while a large project goes.
 func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		if err := d.projectAdmin(ctx, tx, v, id, true); err != nil {
 			return err
+		}
+		// Deleting a project takes everything in it with no undo: that
+		// stays with admin users, not with the project's own admins.
+		if !v.Admin {
+			return ErrForbidden
 		}
 		if err := deleteProjectAlerts(ctx, tx, id); err != nil {
 			return err
@@ -331,7 +350,7 @@ func (d *DB) ListMembers(ctx context.Context, v Viewer, projectID int64) ([]Memb
 	return members, rows.Err()
 }
 
-// AddProjectMember is AddMember on behalf of v; admins only.
+// AddProjectMember is AddMember on behalf of v; the project's admins only.
 func (d *DB) AddProjectMember(ctx context.Context, v Viewer, projectID, userID int64, role string) error {
 	if err := d.projectAdmin(ctx, d.db, v, projectID, false); err != nil {
 		return fmt.Errorf("store: add user %d to project %d: %w", userID, projectID, err)
@@ -339,7 +358,7 @@ func (d *DB) AddProjectMember(ctx context.Context, v Viewer, projectID, userID i
 	return addMember(ctx, d.db, projectID, userID, role)
 }
 
-// RemoveMember takes a user out of a project; admins only. A user who is
+// RemoveMember takes a user out of a project; the project's admins only. A user who is
 // not a member is ErrNotFound.
 func (d *DB) RemoveMember(ctx context.Context, v Viewer, projectID, userID int64) error {
 	if err := d.projectAdmin(ctx, d.db, v, projectID, false); err != nil {
@@ -360,7 +379,7 @@ func (d *DB) RemoveMember(ctx context.Context, v Viewer, projectID, userID int64
 
 // RotateProjectKey deactivates every active ingest key of a project and
 // creates a new one, in one transaction so the project always has a
-// working key; admins only. Ingest stops accepting the old keys when its
+// working key; the project's admins only. Ingest stops accepting the old keys when its
 // key cache next reloads ActiveKeys.
 func (d *DB) RotateProjectKey(ctx context.Context, v Viewer, projectID int64) (ProjectKey, error) {
 	var k ProjectKey

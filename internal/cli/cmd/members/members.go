@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
-	"github.com/getflytrap/flytrap/internal/cli/cmd/users"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 )
 
@@ -46,14 +45,14 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	}
 	opts.Out.Add(list)
 	add := &cobra.Command{
-		Use: "add <project> <email>", Short: "Add a user to a project, or change their role there (admins)", Args: cobra.ExactArgs(2),
+		Use: "add <project> <email>", Short: "Add a user to a project, or change their role there (the project's admins)", Args: cobra.ExactArgs(2),
 		Example: "  flytrap members add web ada@example.com\n  flytrap members add web ada@example.com --role admin", ValidArgsFunction: firstIsProject,
 		RunE: func(cmd *cobra.Command, args []string) error { return Add(cmd.Context(), opts, args[0], args[1]) },
 	}
 	add.Flags().StringVar(&opts.Role, "role", apitypes.RoleMember, `role in the project: "admin" or "member"`)
 	opts.Out.Add(add)
 	remove := &cobra.Command{
-		Use: "remove <project> <email>", Short: "Take a user out of a project (admins)", Args: cobra.ExactArgs(2),
+		Use: "remove <project> <email>", Short: "Take a user out of a project (the project's admins)", Args: cobra.ExactArgs(2),
 		Example: "  flytrap members remove web bob@example.com --yes", ValidArgsFunction: firstIsProject,
 		RunE: func(cmd *cobra.Command, args []string) error { return Remove(cmd.Context(), opts, args[0], args[1]) },
 	}
@@ -88,11 +87,9 @@ func Add(ctx context.Context, opts *Options, project, email string) error {
 	if err != nil {
 		return err
 	}
-	u, err := users.FindUser(ctx, c, email)
-	if err != nil {
-		return err
-	}
-	m, err := c.PutMember(ctx, p.ID, u.ID, opts.Role)
+	// By email, not through the user list, which only admin users may
+	// read: the project's own admins add members too.
+	m, err := c.AddMember(ctx, p.ID, email, opts.Role)
 	if err != nil {
 		return err
 	}

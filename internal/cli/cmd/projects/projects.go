@@ -55,13 +55,13 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	del := verb("delete <project>", "Delete a project with all its issues, events and keys (admins)",
 		"  flytrap projects delete old-site --yes", 1, Delete, false)
 	del.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking")
-	rot := verb("rotate-key <project>", "Replace a project's ingest key; SDKs with the old DSN are refused within a minute (admins)",
+	rot := verb("rotate-key <project>", "Replace a project's ingest key; SDKs with the old DSN are refused within a minute (the project's admins)",
 		"  flytrap projects rotate-key web --yes", 1, RotateKey, true)
 	rot.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "rotate without asking")
 	cmd.AddCommand(
 		verb("list", "List the projects you can see", "  flytrap projects list\n  flytrap projects list --jq '.[].name'", 0, List, true),
 		verb("create <name>", "Create a project and print its DSN (admins)", "  flytrap projects create web", 1, Create, true),
-		verb("rename <project> <new-name>", "Rename a project (admins)", "  flytrap projects rename web storefront", 2, Rename, true),
+		verb("rename <project> <new-name>", "Rename a project (the project's admins)", "  flytrap projects rename web storefront", 2, Rename, true),
 		del,
 		verb("dsn <project>", "Print the DSN of a project's active key", "  SENTRY_DSN=$(flytrap projects dsn web)\n  flytrap projects dsn web --jq .public_key", 1, DSN, true),
 		verb("keys <project>", "List a project's ingest keys", "  flytrap projects keys web", 1, Keys, true),
