@@ -479,7 +479,7 @@ func testListIssuesFilters(e *env) {
 	b := e.save("b", withAt(t0.Add(3*time.Minute)), withTitle("ValueError: 100% wrong_value"), withCulprit("api.py in handler"),
 		withEnv("staging"), withRelease("2.0"), withLevel("warning"), withTags("browser", "Firefox", "os", "Linux")).IssueID
 	c := e.save("c", withAt(t0.Add(time.Minute)), withTitle("Timeout"), withEnv("production")).IssueID
-	e.save("c", withAt(t0.Add(2*time.Minute)), withEnv("staging"))
+	e.save("c", withAt(t0.Add(2*time.Minute)), withTitle("Timeout: Ошибка в Über-Modul"), withEnv("staging"))
 	e.setStatus(c, StatusResolved, "")
 	elsewhere := e.saveIn(e.createProject("other").ID, "a", withAt(t0.Add(time.Hour))).IssueID
 
@@ -498,6 +498,9 @@ func testListIssuesFilters(e *env) {
 		{"level", IssueFilter{ProjectID: p, Level: "warning"}, []int64{b}},
 		{"query in title, other case", IssueFilter{ProjectID: p, Query: "typeERROR"}, []int64{a}},
 		{"query in culprit", IssueFilter{ProjectID: p, Query: "HANDLER"}, []int64{b}},
+		// SQLite's LIKE folds ASCII letters only; PostgreSQL's ILIKE all.
+		{"query of other letters, other case", IssueFilter{ProjectID: p, Query: "ОШИБКА в üBER-modul"}, []int64{c}},
+		{"query of other letters, no match", IssueFilter{ProjectID: p, Query: "Übel"}, nil},
 		{"query with %", IssueFilter{ProjectID: p, Query: "0%"}, []int64{b}},
 		{"query of a literal %", IssueFilter{ProjectID: p, Query: "%"}, []int64{b}},
 		{"query of a literal _", IssueFilter{ProjectID: p, Query: "_"}, []int64{b}},
@@ -511,7 +514,19 @@ func testListIssuesFilters(e *env) {
 		{"first seen order", IssueFilter{ProjectID: p, Sort: SortFirstSeen}, []int64{a, b, c}},
 		{"count order", IssueFilter{ProjectID: p, Sort: SortCount}, []int64{c, b, a}},
 	}
+	// PostgreSQL folds letters beyond ASCII as the database's LC_CTYPE
+	// does: C.UTF-8 and en_US.UTF-8 (RDS's default) fold them, C does not.
+	folds := true
+	if db.Dialect() == DialectPostgres {
+		if err := db.db.QueryRowContext(ctx, `SELECT lower('ÜБ') = 'üб'`).Scan(&folds); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tt := range tests {
+		if !folds && strings.HasPrefix(tt.name, "query of other letters") {
+			t.Logf("%s: skipped, the database's LC_CTYPE folds ASCII letters only", tt.name)
+			continue
+		}
 		if got := e.listAll(System, tt.f); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}

@@ -96,8 +96,9 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 			q.arg(truncate(t.Key, MaxTagLength)), ` AND t.value = `, q.arg(truncate(t.Value, MaxTagLength)), `)`)
 	}
 	if f.Query != "" {
-		p := q.arg(likePattern(f.Query))
-		q.add(` AND (i.title `, d.like(), ` `, p, ` ESCAPE '\' OR i.culprit `, d.like(), ` `, p, ` ESCAPE '\')`)
+		cols, term := d.foldedSQL(f.Query, "i.title", "i.culprit")
+		p := q.arg(likePattern(term))
+		q.add(` AND (`, cols[0], ` `, d.like(), ` `, p, ` ESCAPE '\' OR `, cols[1], ` `, d.like(), ` `, p, ` ESCAPE '\')`)
 	}
 	if f.Cursor != "" {
 		value, id, err := decodeCursor(f.Cursor, col)

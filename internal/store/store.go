@@ -23,6 +23,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -251,12 +252,34 @@ func (d *DB) forUpdate() string {
 }
 
 // like is the case-insensitive LIKE operator: ILIKE on PostgreSQL, plain
-// LIKE on SQLite (case-insensitive for ASCII letters).
+// LIKE on SQLite (case-insensitive for ASCII letters; foldedSQL covers
+// the rest).
 func (d *DB) like() string {
 	if d.dialect == DialectPostgres {
 		return "ILIKE"
 	}
 	return "LIKE"
+}
+
+// sqliteLower is a function registered with SQLite (sqlite_driver.go) that
+// lowercases all of Unicode, as PostgreSQL's ILIKE does; SQLite's own
+// lower() and LIKE fold ASCII letters only.
+const sqliteLower = "flytrap_lower"
+
+// foldedSQL returns the SQL expressions for matching the columns against
+// term with like(), and the term to match: on SQLite, a term with letters
+// beyond ASCII compares the lowercased columns with the lowercased term, so
+// that "über" finds "Über". An ASCII term keeps the plain columns, which
+// LIKE already folds without calling into Go for every row.
+func (d *DB) foldedSQL(term string, cols ...string) ([]string, string) {
+	if d.dialect == DialectPostgres || !strings.ContainsFunc(term, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		return cols, term
+	}
+	folded := make([]string, len(cols))
+	for i, c := range cols {
+		folded[i] = sqliteLower + "(" + c + ")"
+	}
+	return folded, strings.ToLower(term)
 }
 
 // WriteTurn waits for this process's turn to write and returns the
