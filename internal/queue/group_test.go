@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -175,6 +176,33 @@ func testPendingCountedAtStart(t *testing.T, db *store.DB) {
 	q2 := newLocal(t, db, Options{})
 	enqueue(t, q2, "4")
 	wantDepth(t, q2, 4, 0)
+}
+
+// testPendingRecountedWithTwoProcesses has one Local enqueue and another,
+// as a second process on the same database would, receive and ack: the
+// first counts the messages until its recount, then none, and the second,
+// whose own count went below zero, is back at the truth too.
+func testPendingRecountedWithTwoProcesses(t *testing.T, db *store.DB) {
+	a := newLocal(t, db, Options{Recount: 20 * time.Millisecond})
+	b := newLocal(t, db, Options{Recount: 20 * time.Millisecond, Visibility: time.Minute, MaxAttempts: 3})
+	enqueue(t, a, "1", "2", "3")
+	enqueue(t, b, "4")
+	msgs := receive(t, b, 10)
+	if len(msgs) != 4 {
+		t.Fatalf("received %d messages, want 4", len(msgs))
+	}
+	for _, m := range msgs {
+		if err := b.Ack(ctx, m.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Pending() != 0 || b.pending.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the recount: a counts %d pending, b %d; want 0 and 0", a.Pending(), b.pending.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // TestSQLiteGroupCommitSurvivesReopen checks that every message a group

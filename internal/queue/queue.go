@@ -78,6 +78,9 @@ type Options struct {
 	MaxReceiveBytes int64
 	// Now is the clock (tests inject one).
 	Now func() time.Time
+	// Recount is how often the committer sets Pending from the table
+	// again; 0 means DefaultRecount.
+	Recount time.Duration
 	// Consumer, when set, is the pool (store.DB.Pool of the same database)
 	// that Receive, Ack, AckBatch, Retry and Depth use, so processing
 	// never waits for a connection behind ingest. Enqueues keep their own
@@ -109,9 +112,11 @@ type Local struct {
 	closed bool
 
 	// pending counts queue_messages rows: set from COUNT(*) when the
-	// committer starts, then moved by every commit, ack and burial, so
-	// Pending costs no query. It is exact when one process uses the
-	// queue, as flytrap dev does.
+	// committer starts and every Options.Recount, moved by every commit,
+	// ack and burial in between, so Pending costs no query. It is exact
+	// when one process uses the queue, as flytrap dev does; with several
+	// (two dashboards on one PostgreSQL database), each moves only by its
+	// own commits and acks, and the recount corrects the drift.
 	pending atomic.Int64
 	counted bool // owned by the committer
 	// commits counts group commits, for tests and benchmarks.
@@ -220,17 +225,32 @@ func (q *Local) Pending() int64 { return max(0, q.pending.Load()) }
 func (q *Local) commitLoop() {
 	defer close(q.done)
 	q.count()
+	every := q.opts.Recount
+	if every <= 0 {
+		every = DefaultRecount
+	}
+	recount := time.NewTicker(every)
+	defer recount.Stop()
 	for {
-		first, ok := <-q.reqs
-		if !ok {
-			return
+		select {
+		case first, ok := <-q.reqs:
+			if !ok {
+				return
+			}
+			q.commit(q.collect(first))
+		case <-recount.C:
+			// Without it, a process whose messages another one acks
+			// would count them pending for good, and refuse every event
+			// once past the backlog limit.
+			q.count()
 		}
-		q.commit(q.collect(first))
 	}
 }
 
-// count sets pending from the table. It runs before the committer's first
-// batch, so no enqueue races it; on failure the next batch tries again.
+// count sets pending from the table. The committer runs it between
+// batches, so no enqueue of this Local races it; an ack racing it skews
+// the count by that ack's messages until the next recount. On failure the
+// next batch tries again.
 func (q *Local) count() {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
@@ -296,6 +316,12 @@ func (q *Local) commit(batch []*enqueueReq) {
 		r.done <- err
 	}
 }
+
+// DefaultRecount is how often Pending is set from the table again: often
+// enough that a count left wrong by another process sharing the queue
+// clears within seconds, rarely enough that COUNT(*) over a large backlog
+// costs nothing that matters.
+const DefaultRecount = 5 * time.Second
 
 // maxRowsPerInsert keeps one INSERT's placeholders well under both
 // dialects' limits (SQLite 32766, PostgreSQL 65535) when one EnqueueBatch

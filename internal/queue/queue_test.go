@@ -78,6 +78,7 @@ func runQueueTests(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"CancelledWaiter", testCancelledWaiter},
 		{"CloseFlushes", testCloseFlushes},
 		{"PendingCountedAtStart", testPendingCountedAtStart},
+		{"PendingRecountedWithTwoProcesses", testPendingRecountedWithTwoProcesses},
 		{"AckBatch", testAckBatch},
 		{"ReceiveByteBudget", testReceiveByteBudget},
 	}
