@@ -45,11 +45,14 @@ type KeySet struct {
 	mu       sync.Mutex
 	keys     map[string]int64 // nil until the first successful load
 	loadedAt time.Time
-	failedAt time.Time     // of the last load, if it failed
-	lastErr  error         // of the last load; nil if it worked
-	started  uint64        // loads started
-	finished uint64        // number of the last load finished
-	loading  chan struct{} // closed when the load in progress ends; nil when none is
+	failedAt time.Time // of the last load, if it failed
+	lastErr  error     // of the last load; nil if it worked
+	started  uint64    // loads started
+	finished uint64    // number of the last load finished
+	// fresh is the first load number whose result may be used: Expire
+	// moves it past the loads already started.
+	fresh   uint64
+	loading chan struct{} // closed when the load in progress ends; nil when none is
 }
 
 // NewKeySet returns a KeySet over load. The loader's map is kept as it is
@@ -90,15 +93,25 @@ func (s *KeySet) ProjectForKey(ctx context.Context, publicKey string) (int64, bo
 	return pid, found, nil
 }
 
+// Expire makes the next lookup load the keys again, also when a load that
+// began before Expire is still running: a key revoked or a project deleted
+// in this process is refused from then on, not a TTL later. It does not
+// block, so it can run as a store.DB.OnAccessChange hook.
+func (s *KeySet) Expire() {
+	s.mu.Lock()
+	s.fresh = s.started + 1
+	s.mu.Unlock()
+}
+
 // needsLoad reports whether the lookup of key, which arrived after load
 // number arrived began, must wait for a load. Called with mu held.
 func (s *KeySet) needsLoad(key string, arrived uint64) bool {
 	switch {
-	case s.finished > arrived:
+	case s.finished > arrived && s.finished >= s.fresh:
 		return false // as fresh as it gets
 	case s.lastErr != nil && s.now().Sub(s.failedAt) < keyRetryInterval:
 		return false // do not hammer a failing loader
-	case s.keys == nil || s.now().Sub(s.loadedAt) >= s.ttl:
+	case s.keys == nil || s.finished < s.fresh || s.now().Sub(s.loadedAt) >= s.ttl:
 		return true
 	}
 	_, found := s.keys[key]

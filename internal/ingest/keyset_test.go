@@ -208,6 +208,47 @@ func TestKeySetRevokedKey(t *testing.T) {
 	}
 }
 
+// TestKeySetExpire: a key revoked in this process is refused at once after
+// Expire, with no time passing, and a failing loader is not retried on
+// every lookup meanwhile.
+func TestKeySetExpire(t *testing.T) {
+	clock := &testClock{now: testNow}
+	loader := &fakeLoader{keys: map[string]int64{"a": 1}}
+	ks := NewKeySet(loader.load, KeySetConfig{Now: clock.Now})
+	lookup := func() bool {
+		t.Helper()
+		_, ok, err := ks.ProjectForKey(context.Background(), "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !lookup() {
+		t.Fatal("key a refused before it was revoked")
+	}
+	loader.set(map[string]int64{}, nil)
+	if !lookup() {
+		t.Fatal("key a refused before Expire, within the TTL")
+	}
+	ks.Expire()
+	if lookup() {
+		t.Fatal("key a accepted after Expire")
+	}
+	loader.mu.Lock()
+	loads := loader.calls
+	loader.mu.Unlock()
+	loader.set(nil, errors.New("database down"))
+	ks.Expire()
+	lookup()
+	lookup()
+	loader.mu.Lock()
+	n := loader.calls - loads
+	loader.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d loads after Expire with a failing loader, want 1", n)
+	}
+}
+
 // TestKeySetMissesShareLoads checks that reloading on every miss cannot
 // become a load per request: misses that arrive while a load runs wait for
 // it or share the one after it.

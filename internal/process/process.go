@@ -92,6 +92,9 @@ type item struct {
 	req  store.SaveRequest // set by the group stage
 	res  store.SaveResult  // set by the save stage
 	err  error             // set by the stage that failed; later stages skip the item
+	// orphan is set by the save stage for an event whose project was
+	// deleted after ingest accepted it.
+	orphan bool
 }
 
 // work is a batch in flight. A stage that fails an item records why on it
@@ -175,6 +178,10 @@ type Outcome struct {
 	// Err is why the event was not stored: ErrMalformed for a message
 	// that no retry can fix, else a failure worth retrying.
 	Err error
+	// Orphan is true, with no Err, for an event whose project was
+	// deleted after ingest accepted it: nothing was stored, and no retry
+	// would store it, so the message is done with.
+	Orphan bool
 }
 
 // ProcessBatch runs bodies (each the JSON of an event.Event) through the
@@ -191,9 +198,12 @@ func (p *Processor) ProcessBatch(ctx context.Context, bodies [][]byte) []Outcome
 	}
 	out := make([]Outcome, len(bodies))
 	for i, it := range w.items {
-		if it.err != nil {
+		switch {
+		case it.err != nil:
 			out[i].Err = it.err
-		} else {
+		case it.orphan:
+			out[i].Orphan = true
+		default:
 			out[i].Result = it.res
 		}
 	}
@@ -287,10 +297,21 @@ func (p *Processor) save(ctx context.Context, w *work) {
 		return
 	}
 	p.cfg.Log.Warn("batch save failed; saving its events one by one", "events", len(ready), "err", err)
+	orphans := 0
 	for _, it := range ready {
 		it.err = nil
 		// Each failure is recorded on its item.
-		_ = p.saveBatch(ctx, []*item{it})
+		err := p.saveBatch(ctx, []*item{it})
+		if errors.Is(err, store.ErrNotFound) {
+			// Saving one event fails so only when its project is gone
+			// (store.SaveBatch): retrying would fail the same way, five
+			// times, and end in the dead-letter table.
+			it.err, it.orphan = nil, true
+			orphans++
+		}
+	}
+	if orphans > 0 {
+		p.cfg.Log.Info("dropped events of deleted projects", "events", orphans)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,5 +166,47 @@ func TestWorkersLogReceiveFailuresNotShutdown(t *testing.T) {
 				t.Errorf("a claim cut short by the shutdown was logged as a failure:\n%s", logs.String())
 			}
 		})
+	}
+}
+
+// TestWorkersDropEventsOfDeletedProjects: events ingest accepted for a
+// project deleted before they were processed are acknowledged without
+// being stored, in the same batch as another project's events, which are
+// stored; none of them is retried into the dead-letter table.
+func TestWorkersDropEventsOfDeletedProjects(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	kept, err := db.CreateProject(ctx, "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := db.CreateProject(ctx, "gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteProject(ctx, store.System, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	src := &fakeSource{}
+	for i, p := range []int64{kept.ID, gone.ID, kept.ID, gone.ID} {
+		ev := event.Event{EventID: fmt.Sprintf("%032x", i+1), ProjectID: p, Exceptions: []event.Exception{{Type: "RangeError", Value: "too deep"}}}
+		src.msgs = append(src.msgs, Message{ID: int64(i + 1), Body: body(t, ev)})
+	}
+	var logs bytes.Buffer
+	w := &Workers{Processor: New(Config{Saver: db, Log: slog.New(slog.NewTextHandler(&logs, nil))}), Source: src, Count: 1, Batch: 4, Idle: time.Millisecond}
+	runUntilSettled(t, w, src, 4)
+	if len(src.acked) != 4 || len(src.retried) != 0 {
+		t.Errorf("acked %v, retried %v; want all four acked", src.acked, src.retried)
+	}
+	issues, _, err := db.ListIssues(ctx, store.System, store.IssueFilter{ProjectID: kept.ID})
+	if err != nil || len(issues) != 1 || issues[0].Count != 2 {
+		t.Errorf("kept's issues = %+v, %v; want one with both of its events", issues, err)
+	}
+	if !strings.Contains(logs.String(), "dropped events of deleted projects") {
+		t.Errorf("no log line says events were dropped:\n%s", logs.String())
 	}
 }

@@ -121,6 +121,9 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	s.queue = queue.NewLocal(db, qopts)
 	wake := make(chan struct{}, 1)
 	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
+	// A key rotated or a project deleted through this process is refused
+	// at once; other processes' changes within the key set's TTL.
+	db.OnAccessChange(keys.Expire)
 	cfg.Ingest.Backlog = s.queue
 	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)
 	opts := []app.Option{

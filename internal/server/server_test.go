@@ -350,3 +350,51 @@ func TestSQLiteClaimsForOneWriter(t *testing.T) {
 		})
 	}
 }
+
+// TestRotatedKeyRefusedAtOnce: after a key rotation or a project deletion
+// through this process, ingest refuses the old key on the next request,
+// not a key-cache TTL (30 s) later, so SDKs stop sending events that would
+// be dropped.
+func TestRotatedKeyRefusedAtOnce(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	send := func(key string, project int64) int {
+		t.Helper()
+		body := `{"data":{"error":{"name":"Error","message":"x","stack":"Error: x\n    at f (/srv/app.js:1:1)"},"project_id":"` + itoa(project) + `"}}`
+		req, _ := http.NewRequest("POST", srv.URL+"/api/errors", strings.NewReader(body))
+		req.Header.Set("x-api-key", key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := send(b.Key.PublicKey, b.Project.ID); code != 200 {
+		t.Fatalf("first event: HTTP %d", code)
+	}
+	k, err := db.RotateProjectKey(ctx, store.System, b.Project.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := send(b.Key.PublicKey, b.Project.ID); code != 401 {
+		t.Errorf("old key right after the rotation: HTTP %d, want 401", code)
+	}
+	if code := send(k.PublicKey, b.Project.ID); code != 200 {
+		t.Errorf("new key: HTTP %d", code)
+	}
+	if err := db.DeleteProject(ctx, store.System, b.Project.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code := send(k.PublicKey, b.Project.ID); code != 401 {
+		t.Errorf("key of the deleted project: HTTP %d, want 401", code)
+	}
+}

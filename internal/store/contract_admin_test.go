@@ -915,6 +915,7 @@ func testAccessHooks(e *env) {
 		{"DeleteUserSessions", func() error { return db.DeleteUserSessions(ctx, bob.ID, "") }, 1},
 		{"SetUserRole", func() error { _, err := db.SetUserRole(ctx, admin, bob.ID, RoleMember); return err }, 1},
 		{"RemoveMember", func() error { return db.RemoveMember(ctx, admin, e.project.ID, bob.ID) }, 1},
+		{"RotateProjectKey", func() error { _, err := db.RotateProjectKey(ctx, admin, other.ID); return err }, 1},
 		{"DeleteProject", func() error { return db.DeleteProject(ctx, admin, other.ID) }, 1},
 		{"DeleteUser", func() error { return db.DeleteUser(ctx, admin, bob.ID) }, 1},
 	} {

@@ -397,5 +397,6 @@ func (d *DB) RotateProjectKey(ctx context.Context, v Viewer, projectID int64) (P
 	if err != nil {
 		return ProjectKey{}, fmt.Errorf("store: rotate key of project %d: %w", projectID, err)
 	}
+	d.accessChanged()
 	return k, nil
 }
