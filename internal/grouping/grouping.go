@@ -16,7 +16,7 @@ import (
 // that a change to the algorithm (which changes hashes) can be told apart
 // from a genuinely new issue; bump it whenever Group's output changes for
 // any event.
-const Version = "2026-12b"
+const Version = "2026-12c"
 
 // The grouping methods, in order of precedence.
 const (
@@ -52,7 +52,10 @@ type Result struct {
 //
 // A custom Fingerprint wins; each "{{ default }}" entry in it expands to the
 // default components, and a fingerprint made only of such entries groups
-// exactly like no fingerprint. Otherwise a Lambda timeout (see
+// exactly like no fingerprint. The other variables Sentry resolves in the
+// fingerprints SDKs send ("{{ transaction }}", "{{ type }}", "{{ tags.NAME }}"
+// and so on, see resolveVariable) are replaced by their values; any other
+// entry is taken as written. Otherwise a Lambda timeout (see
 // event.LambdaTimeout) is grouped by its function alone: the seconds in its
 // wording vary and its stack is the SDK's timer, the same for every
 // function. Otherwise, if an exception has frames or a
@@ -76,28 +79,23 @@ func Group(ev *event.Event) Result {
 	var comps []string
 	custom := false
 	for _, fp := range ev.Fingerprint {
-		if isDefaultPlaceholder(fp) {
+		name, isVar := fingerprintVariable(fp)
+		if isVar && name == "default" {
 			comps = append(comps, def.Components...)
 			continue
 		}
 		custom = true
+		if isVar {
+			if v, ok := resolveVariable(name, ev); ok {
+				fp = v
+			}
+		}
 		comps = append(comps, fp)
 	}
 	if !custom {
 		return def
 	}
 	return newResult(MethodFingerprint, comps)
-}
-
-// isDefaultPlaceholder reports whether a fingerprint entry is
-// "{{ default }}", with any spacing inside the braces.
-func isDefaultPlaceholder(s string) bool {
-	inner, ok := strings.CutPrefix(strings.TrimSpace(s), "{{")
-	if !ok {
-		return false
-	}
-	inner, ok = strings.CutSuffix(inner, "}}")
-	return ok && strings.TrimSpace(inner) == "default"
 }
 
 // defaultGrouping groups an event as if it had no custom fingerprint.

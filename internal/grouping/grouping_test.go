@@ -33,6 +33,17 @@ func withFingerprint(ev *event.Event, fp ...string) *event.Event {
 	return ev
 }
 
+// sdkEvent builds an event as the QA report's envelopes send it: a
+// transaction, tags, and one exception without frames.
+func sdkEvent(transaction, typ string, tags ...string) *event.Event {
+	ev := &event.Event{Level: "error", Transaction: transaction,
+		Exceptions: []event.Exception{{Type: typ, Value: "x"}}}
+	for i := 0; i+1 < len(tags); i += 2 {
+		ev.Tags = append(ev.Tags, event.Tag{Key: tags[i], Value: tags[i+1]})
+	}
+	return ev
+}
+
 // synthetic builds a message event carrying a synthetic exception, as
 // captureMessage with attachStacktrace sends it.
 func synthetic(msg, typ string, frames ...event.Frame) *event.Event {
@@ -175,6 +186,64 @@ func TestGroupSameOrDifferent(t *testing.T) {
 			withFingerprint(base(), "{{ default }}", "tenant-a"), withFingerprint(base(), "{{ default }}", "tenant-b"), false},
 		{"default placeholder alone is default grouping", withFingerprint(base(), "{{ default }}"), base(), true},
 		{"default placeholder and custom entry split from default", withFingerprint(base(), "{{ default }}", "x"), base(), false},
+		// Finding 2 of the QA report: variables other than default were
+		// literal text, so every event with one fingerprint was one issue.
+		{"transaction variable, transactions differ",
+			withFingerprint(sdkEvent("/checkout", "E_checkout"), "{{ transaction }}"),
+			withFingerprint(sdkEvent("/admin/users", "E_admin_users"), "{{ transaction }}"),
+			false},
+		{"transaction variable, one transaction, other errors",
+			withFingerprint(sdkEvent("/checkout", "E_checkout"), "{{ transaction }}"),
+			withFingerprint(sdkEvent("/checkout", "RangeError"), "{{ transaction }}"),
+			true},
+		{"type variable beside a literal",
+			withFingerprint(sdkEvent("/checkout", "OperationalError"), "{{ type }}", "db"),
+			withFingerprint(sdkEvent("/checkout", "IntegrityError"), "{{ type }}", "db"),
+			false},
+		{"error.type is type",
+			withFingerprint(sdkEvent("/a", "OperationalError"), "{{ error.type }}"),
+			withFingerprint(sdkEvent("/b", "OperationalError"), "{{type}}"),
+			true},
+		{"tag variable, values differ",
+			withFingerprint(sdkEvent("/checkout", "E", "region", "eu-west-1"), "{{ tags.region }}"),
+			withFingerprint(sdkEvent("/checkout", "E", "region", "us-east-1"), "{{ tags.region }}"),
+			false},
+		{"tag variable, one value",
+			withFingerprint(sdkEvent("/checkout", "E", "region", "eu-west-1"), "{{ tags.region }}"),
+			withFingerprint(sdkEvent("/admin", "F", "region", "eu-west-1"), "{{ tags.region }}"),
+			true},
+		{"tag variable, tag missing on one",
+			withFingerprint(sdkEvent("/checkout", "E", "region", "eu-west-1"), "{{ tags.region }}"),
+			withFingerprint(sdkEvent("/checkout", "E"), "{{ tags.region }}"),
+			false},
+		{"tag variable, tag missing on both",
+			withFingerprint(sdkEvent("/checkout", "E"), "{{ tags.region }}"),
+			withFingerprint(sdkEvent("/admin", "F", "zone", "b"), "{{ tags.region }}"),
+			true},
+		{"variable spellings",
+			withFingerprint(sdkEvent("/checkout", "E"), "{{transaction}}"),
+			withFingerprint(sdkEvent("/checkout", "F"), " {{  transaction\t}} "),
+			true},
+		{"level and logger variables",
+			withFingerprint(&event.Event{Level: "warning", Logger: "payments", Message: "a"}, "{{ level }}", "{{ logger }}"),
+			withFingerprint(&event.Event{Level: "warning", Logger: "payments.stripe", Message: "a"}, "{{ level }}", "{{ logger }}"),
+			false},
+		{"message variable is masked",
+			withFingerprint(&event.Event{Message: "order 17 not found"}, "{{ message }}"),
+			withFingerprint(exc("LookupError", "order 42 not found", app("a.py", "f", 1)), "{{ message }}"),
+			true},
+		{"function variable reads the crash frame",
+			withFingerprint(exc("E", "x", app("a.js", "outer", 1), app("b.js", "inner", 2), lib("c.js", "lib", 3)), "{{ function }}"),
+			withFingerprint(exc("F", "y", app("z.js", "inner", 9)), "{{ function }}"),
+			true},
+		{"variable names are case-sensitive: literal text",
+			withFingerprint(sdkEvent("/checkout", "E"), "{{ Transaction }}"),
+			withFingerprint(sdkEvent("/admin", "F"), "{{ Transaction }}"),
+			true},
+		{"unknown variable is literal text",
+			withFingerprint(sdkEvent("/checkout", "E"), "{{ route }}"),
+			withFingerprint(sdkEvent("/admin", "F"), "{{ route }}"),
+			true},
 		{"synthetic exception type is ignored",
 			synthetic("db slow", "EXC_BAD_ACCESS", app("src/db.js", "query", 3)),
 			synthetic("db slow", "SIGSEGV", app("src/db.js", "query", 3)),
@@ -258,6 +327,25 @@ func TestGroupComponents(t *testing.T) {
 			MethodException, []string{"type=", "file=main.c", "function=main"}},
 		{"lambda timeout", lambdaTimeout("checkout-api", "6"),
 			MethodLambdaTimeout, []string{"function=checkout-api"}},
+		{"fingerprint variables",
+			withFingerprint(&event.Event{Level: "error", Logger: "shop", Transaction: "/checkout", Message: "order 17 failed",
+				Tags: []event.Tag{{Key: "region", Value: "eu"}},
+				Exceptions: []event.Exception{{Type: "KeyError", Value: "'total'", Frames: []event.Frame{
+					{Module: "shop.views", Function: "checkout", Package: "/srv/venv/lib/shop.so", AbsPath: "/srv/shop/views.py", Filename: "shop/views.py", InApp: &yes},
+					{Module: "json", Function: "loads", InApp: &no}}}}},
+				"{{ transaction }}", "{{type}}", "{{ error.value }}", "{{ message }}", "{{ level }}", "{{ logger }}",
+				"{{ tags.region }}", "{{ function }}", "{{ stack.module }}", "{{ package }}", "{{ path }}", "{{ stack.filename }}"),
+			MethodFingerprint, []string{"/checkout", "KeyError", "'total'", "order <int> failed", "error", "shop",
+				"eu", "checkout", "shop.views", "shop.so", "/srv/shop/views.py", "shop/views.py"}},
+		{"fingerprint variables without values",
+			withFingerprint(&event.Event{},
+				"{{ transaction }}", "{{ type }}", "{{ value }}", "{{ message }}", "{{ level }}", "{{ logger }}",
+				"{{ tags.region }}", "{{ function }}", "{{ module }}", "{{ stack.package }}", "{{ stack.abs_path }}", "{{ stack.filename }}"),
+			MethodFingerprint, []string{"<no-transaction>", "<no-type>", "<no-value>", "<no-message>", "<no-level>", "<no-logger>",
+				"<no-value-for-tag-region>", "<no-function>", "<no-module>", "<no-package>", "<no-abs-path>", "<no-filename>"}},
+		{"fingerprint entries that are no variables",
+			withFingerprint(&event.Event{Transaction: "/checkout"}, "{{ route }}", "{{ Transaction }}", "{{ tags.a b }}", "{{}}", "x {{ transaction }}"),
+			MethodFingerprint, []string{"{{ route }}", "{{ Transaction }}", "{{ tags.a b }}", "{{}}", "x {{ transaction }}"}},
 		{"fingerprint with default",
 			withFingerprint(exc("E", "v", app("a.js", "f", 1)), "tenant", "{{ default }}"),
 			MethodFingerprint, []string{"tenant", "type=E", "file=a.js", "function=f"}},
