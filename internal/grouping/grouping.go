@@ -64,9 +64,10 @@ type Result struct {
 // the in-app frames, or of all frames when none is in-app), or by its masked
 // value when it has no frames; a synthetic exception's type is left out.
 // Line and column numbers never take part, so that editing unrelated code
-// does not split an issue. Otherwise the masked message (Message, else the
-// outermost exception value) is used, and as a last resort the level and
-// culprit.
+// does not split an issue, and neither do the parts of names that change
+// with every deployment, process or run (see stableFrame). Otherwise the
+// masked message (Message, else the outermost exception value) is used,
+// and as a last resort the level and culprit.
 //
 // Frames are expected to have been symbolicated and marked in-app before
 // grouping: minified function names change with every build, and a
@@ -103,7 +104,7 @@ func defaultGrouping(ev *event.Event) Result {
 	if fn, ok := ev.LambdaTimeout(); ok {
 		return newResult(MethodLambdaTimeout, []string{"function=" + fn})
 	}
-	if comps := exceptionComponents(ev.Exceptions); comps != nil {
+	if comps := exceptionComponents(ev.Platform, ev.Exceptions); comps != nil {
 		return newResult(MethodException, comps)
 	}
 	msg := ev.Message
@@ -119,11 +120,11 @@ func defaultGrouping(ev *event.Event) Result {
 // exceptionComponents returns the components of an exception chain, or nil
 // when no exception has a type or usable frames: such an event is better
 // grouped by its message.
-func exceptionComponents(exs []event.Exception) []string {
+func exceptionComponents(platform string, exs []event.Exception) []string {
 	var comps []string
 	usable := false
 	for _, ex := range exs {
-		frames := frameComponents(ex.Frames, ex.RawFrames)
+		frames := frameComponents(platform, ex.Frames, ex.RawFrames)
 		typ := ex.Type
 		if ex.Synthetic() {
 			// As in Sentry: the SDK made the exception up to carry a
@@ -150,8 +151,9 @@ func exceptionComponents(exs []event.Exception) []string {
 // raw are the frames as sent when symbolication rewrote some (see
 // event.Exception.RawFrames): a rewritten frame whose map gave no name
 // keeps its minified one, which the next build renames, so its function
-// takes no part.
-func frameComponents(frames, raw []event.Frame) []string {
+// takes no part. Names generated per deployment, process or run are made
+// stable first (see stableFrame).
+func frameComponents(platform string, frames, raw []event.Frame) []string {
 	inApp := 0
 	for _, f := range frames {
 		if f.InApp != nil && *f.InApp {
@@ -164,6 +166,7 @@ func frameComponents(frames, raw []event.Frame) []string {
 		if inApp > 0 && (f.InApp == nil || !*f.InApp) {
 			continue
 		}
+		f = stableFrame(platform, f)
 		loc, fn := frameLocation(f), "function="+strings.TrimSpace(f.Function)
 		if len(raw) == len(frames) && minifiedName(f, raw[i]) {
 			fn = "function="

@@ -88,3 +88,48 @@ func TestFingerprintVariablesEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestGeneratedNamesEndToEnd is finding 6 of the QA report: the same error
+// sent by two deployments, processes or runs of the same code, in the
+// shapes sentry-php, sentry-ruby and sentry-java send, is one issue.
+func TestGeneratedNamesEndToEnd(t *testing.T) {
+	php := func(release string) string {
+		dir := "/var/www/app/releases/" + release
+		return `{"platform":"php","sdk":{"name":"sentry.php","version":"4.10.0"},"exception":{"values":[{"type":"TypeError",` +
+			`"value":"App\\Controller\\CartController::show(): Argument #1 ($id) must be of type int, string given",` +
+			`"mechanism":{"type":"generic","handled":true},"stacktrace":{"frames":[` +
+			`{"filename":"` + dir + `/public/index.php","abs_path":"` + dir + `/public/index.php","function":"{main}","lineno":20,"in_app":true},` +
+			`{"filename":"` + dir + `/src/Controller/CartController.php","abs_path":"` + dir + `/src/Controller/CartController.php",` +
+			`"function":"App\\Controller\\CartController::show","lineno":42,"in_app":true}]}}]}}`
+	}
+	ruby := func(method string) string {
+		return `{"platform":"ruby","sdk":{"name":"sentry.ruby.rails","version":"5.22.0"},"exception":{"values":[{"type":"NoMethodError",` +
+			`"value":"undefined method 'total' for nil","module":"","stacktrace":{"frames":[` +
+			`{"filename":"app/controllers/carts_controller.rb","abs_path":"/var/www/shop/current/app/controllers/carts_controller.rb","function":"show","lineno":8,"in_app":true},` +
+			`{"filename":"app/views/carts/show.html.erb","abs_path":"/var/www/shop/current/app/views/carts/show.html.erb","function":"` + method + `","lineno":12,"in_app":true}]}}]}}`
+	}
+	java := func(lambda string) string {
+		return `{"platform":"java","sdk":{"name":"sentry.java.spring-boot.jakarta","version":"8.0.0"},"exception":{"values":[{"type":"IllegalStateException",` +
+			`"value":"order has no total","module":"java.lang","stacktrace":{"frames":[` +
+			`{"module":"java.lang.Thread","function":"run","filename":"Thread.java","lineno":1583,"in_app":false},` +
+			`{"module":"com.example.Worker` + lambda + `","function":"run","in_app":true},` +
+			`{"module":"com.example.Worker","function":"lambda$process$0","filename":"Worker.java","lineno":42,"in_app":true}]}}]}}`
+	}
+	tests := []struct {
+		name string
+		a, b string
+	}{
+		{"php, Deployer releases 41 and 42", php("41"), php("42")},
+		{"rails template of two processes",
+			ruby("_app_views_carts_show_html_erb__4151236423534622352_70214356829680"),
+			ruby("_app_views_carts_show_html_erb___2280341623411573011_70213977212340")},
+		{"jvm lambda of two runs", java("$$Lambda$1234/0x0000000800c0a440"), java("$$Lambda$987/0x0000000800c0b6e8")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := issuesOf(t, tt.a, tt.b); got[0] != got[1] {
+				t.Errorf("issues %d and %d; the same error must be one issue", got[0], got[1])
+			}
+		})
+	}
+}
