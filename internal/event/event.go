@@ -33,6 +33,9 @@ type Event struct {
 	Dist        string    `json:"dist,omitempty"`
 	Environment string    `json:"environment,omitempty"`
 	ServerName  string    `json:"server_name,omitempty"`
+	// SDKCulprit is the culprit the SDK named, if any; the issue takes it
+	// in place of the computed Culprit, as Sentry does.
+	SDKCulprit string `json:"culprit,omitempty"`
 	// Fingerprint is the SDK's custom grouping key; "{{ default }}" stands
 	// for the default grouping components.
 	Fingerprint []string        `json:"fingerprint,omitempty"`

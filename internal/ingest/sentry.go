@@ -35,6 +35,7 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		Dist:        d.str(at("dist"), obj["dist"], maxName),
 		Environment: d.str(at("environment"), obj["environment"], maxName),
 		ServerName:  d.str(at("server_name"), obj["server_name"], maxName),
+		SDKCulprit:  strings.TrimSpace(d.str(at("culprit"), obj["culprit"], maxName)),
 		Fingerprint: d.fingerprint(obj["fingerprint"]),
 		Tags:        d.tags(obj["tags"]),
 		Contexts:    d.rawObject(at("contexts"), obj["contexts"]),

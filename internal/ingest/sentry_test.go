@@ -208,6 +208,18 @@ func TestDecodeSentry(t *testing.T) {
 			}
 		}},
 
+		// culprit
+		{"the SDK's culprit is kept (javascript.json sample)", `{"culprit":"views.js in updateMember","exception":{"values":[{"type":"TypeError","value":"x","stacktrace":{"frames":[{"filename":"../../sentry/scripts/views.js","function":"poll","in_app":true}]}}]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if ev.SDKCulprit != "views.js in updateMember" || ev.Culprit() != "../../sentry/scripts/views.js in poll" {
+				t.Errorf("SDK culprit %q, computed %q", ev.SDKCulprit, ev.Culprit())
+			}
+		}},
+		{"an empty or blank culprit is none (php.json sample)", `{"culprit":"  ","message":"m"}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if ev.SDKCulprit != "" {
+				t.Errorf("SDK culprit %q", ev.SDKCulprit)
+			}
+		}},
+
 		// messages
 		{"message string", `{"message":"plain"}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
 			if ev.Message != "plain" {

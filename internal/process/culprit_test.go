@@ -25,6 +25,10 @@ func TestDisplayCulprit(t *testing.T) {
 		{"transaction", event.Event{Transaction: "GET /users", Exceptions: []event.Exception{{Type: "E", Frames: []event.Frame{
 			{Filename: "http://h/a.js", Function: "f"}}}}}, "GET /users"},
 		{"no exception", event.Event{Message: "m"}, ""},
+		{"the SDK's culprit wins over the transaction and the frames", event.Event{SDKCulprit: "views.js in updateMember", Transaction: "GET /members",
+			Exceptions: []event.Exception{{Type: "TypeError", Frames: []event.Frame{{Filename: "../../sentry/scripts/views.js", Function: "poll", InApp: new(true)}}}}},
+			"views.js in updateMember"},
+		{"the SDK's culprit without an exception", event.Event{SDKCulprit: "app.jobs in nightly", Message: "m"}, "app.jobs in nightly"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

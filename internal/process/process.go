@@ -436,10 +436,15 @@ func splitContext(text string, line int) (pre []string, current string, post []s
 	return lines[:at], lines[at], lines[at+1:]
 }
 
-// displayCulprit is the event's culprit with the file names shown as the
-// issue page shows them (stacktrace.DisplayNames): the same code gets the
-// same culprit whichever SDK reported it. Grouping keeps the raw culprit.
+// displayCulprit is the issue's culprit: the SDK's own if it sent one (as
+// Sentry: the SDK's, else the transaction, else computed), else the
+// event's Culprit with the file names shown as the issue page shows them
+// (stacktrace.DisplayNames), so the same code gets the same culprit
+// whichever SDK reported it. Grouping keeps the computed raw culprit.
 func displayCulprit(ev event.Event) string {
+	if ev.SDKCulprit != "" {
+		return ev.SDKCulprit
+	}
 	n := len(ev.Exceptions)
 	if ev.Transaction != "" || n == 0 {
 		return ev.Culprit()
