@@ -211,11 +211,20 @@ func (e *Event) Tag(k string) (string, bool) {
 	return "", false
 }
 
+// MaxTitleText is how many characters of an exception value or a message
+// an issue title keeps, as in Sentry (ErrorEvent.compute_title).
+const MaxTitleText = 100
+
 // Title is the issue title: "Type: value" of the outermost exception, else
 // the message. A synthetic exception's type names no error, so such an
 // event is titled by its message, else by the exception's value. A Lambda
 // timeout (see LambdaTimeout) is "Lambda timeout: FUNCTION", whatever the
 // SDK or runtime worded it as.
+//
+// A title is one line, for lists, alerts and page titles: of a multi-line
+// value or message (errors.Join, pydantic and SQL errors, Cocoa crashes)
+// it takes the first line that is not blank, cut to MaxTitleText
+// characters, as Sentry does. The event keeps the whole text.
 func (e *Event) Title() string {
 	if fn, ok := e.LambdaTimeout(); ok {
 		return "Lambda timeout: " + fn
@@ -228,17 +237,18 @@ func (e *Event) Title() string {
 				ex.Value = e.Message
 			}
 		}
+		typ, value := firstLine(ex.Type), TitleLine(ex.Value)
 		switch {
-		case ex.Type != "" && ex.Value != "":
-			return ex.Type + ": " + ex.Value
-		case ex.Type != "":
-			return ex.Type
-		case ex.Value != "":
-			return ex.Value
+		case typ != "" && value != "":
+			return typ + ": " + value
+		case typ != "":
+			return typ
+		case value != "":
+			return value
 		}
 	}
-	if e.Message != "" {
-		return e.Message
+	if m := TitleLine(e.Message); m != "" {
+		return m
 	}
 	return "<unlabeled event>"
 }

@@ -1,6 +1,9 @@
 package event
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestTitleAndCulprit(t *testing.T) {
 	yes, no := true, false
@@ -23,6 +26,17 @@ func TestTitleAndCulprit(t *testing.T) {
 		}}}}, "E", "app.js in inner"},
 		{"no in-app frame: innermost", Event{Exceptions: []Exception{{Type: "E", Frames: []Frame{{Module: "a"}, {Module: "b.c", Function: "run"}}}}}, "E", "b.c in run"},
 		{"function only", Event{Exceptions: []Exception{{Type: "E", Frames: []Frame{{Function: "main"}}}}}, "E", "main"},
+		// QA #9: a title is the first line, cut as Sentry cuts it.
+		{"errors.Join: the first line", Event{Exceptions: []Exception{{Type: "*errors.joinError", Value: "first problem\nsecond problem"}}}, "*errors.joinError: first problem", ""},
+		{"cocoa.json: the first line", Event{Exceptions: []Exception{{Type: "EXC_BAD_ACCESS", Value: "Attempted to dereference null pointer.\nOriginated at or in a subcall of ViewController.causeCrash(Any) -> ()"}}},
+			"EXC_BAD_ACCESS: Attempted to dereference null pointer.", ""},
+		{"blank lines and CRLF skipped", Event{Exceptions: []Exception{{Type: "ValidationError", Value: "\r\n  \r\n2 validation errors for User \r\nname\r\n  field required"}}}, "ValidationError: 2 validation errors for User", ""},
+		{"a Unicode line separator ends a line", Event{Exceptions: []Exception{{Value: "one\u2028two"}}}, "one", ""},
+		{"a multi-line message", Event{Message: "psycopg2.errors.UndefinedTable: relation \"x\" does not exist\nLINE 1: SELECT * FROM x"}, "psycopg2.errors.UndefinedTable: relation \"x\" does not exist", ""},
+		{"a synthetic exception's message, first line", Event{Message: "job failed\ntraceback follows", Exceptions: []Exception{{Type: "SIGABRT", Mechanism: &Mechanism{Synthetic: true}}}}, "job failed", ""},
+		{"a long value cut to 100 characters", Event{Exceptions: []Exception{{Type: "E", Value: strings.Repeat("é", 150)}}}, "E: " + strings.Repeat("é", 99) + "…", ""},
+		{"a value of exactly 100 characters kept", Event{Exceptions: []Exception{{Type: "E", Value: strings.Repeat("x", 100)}}}, "E: " + strings.Repeat("x", 100), ""},
+		{"a blank value: the type alone", Event{Exceptions: []Exception{{Type: "E", Value: "\n \n"}}}, "E", ""},
 		{"abs path when no filename", Event{Exceptions: []Exception{{Type: "E", Frames: []Frame{{AbsPath: "/x/y.py"}}}}}, "E", "/x/y.py"},
 	}
 	for _, tt := range tests {

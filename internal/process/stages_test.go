@@ -198,6 +198,18 @@ func TestGroupStage(t *testing.T) {
 	}
 }
 
+// QA #9: sentry-go's errors.Join sends a two-line value; the issue is
+// titled by its first line, and the event keeps both.
+func TestGroupStageTitlesByFirstLine(t *testing.T) {
+	value := "first problem\nsecond problem"
+	it := &item{ev: event.Event{EventID: "e1", ProjectID: 1, Platform: "go",
+		Exceptions: []event.Exception{{Type: "*errors.joinError", Value: value}}}}
+	runStage(t, New(Config{Saver: &fakeSaver{}}), "group", it)
+	if it.err != nil || it.req.Title != "*errors.joinError: first problem" || it.req.Event.Exceptions[0].Value != value {
+		t.Errorf("title %q, value %q, err %v", it.req.Title, it.req.Event.Exceptions[0].Value, it.err)
+	}
+}
+
 func TestScrubStage(t *testing.T) {
 	it := &item{ev: acceptanceEvent("e1")}
 	runStage(t, New(Config{Saver: &fakeSaver{}, Privacy: &fakePrivacy{s: store.PrivacySettings{Scrubbing: true, DropIPAddresses: true}}}), "scrub", it)
