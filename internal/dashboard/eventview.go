@@ -22,30 +22,34 @@ type eventView struct {
 	Timestamp time.Time
 	// ReceivedLater is when Flytrap received the event, set only when
 	// that differs from its timestamp (an SDK that queued it offline).
-	ReceivedLater  *time.Time
-	Level          string
-	Platform       string
-	Release        string
-	Dist           string
-	Environment    string
-	ServerName     string
-	Logger         string
-	Transaction    string
-	Message        string
-	Handled        string // "yes", "no" or "" when unknown
-	SDK            string
-	Exceptions     []exceptionView // outermost first
-	ExceptionsCut  int
-	Breadcrumbs    []breadcrumbView
-	BreadcrumbsCut int
-	User           *userView
-	Request        *requestView
-	Tags           []event.Tag
-	TagsCut        int
-	Contexts       string // indented JSON
-	Extra          string
-	Notes          []string
-	NotesCut       int
+	ReceivedLater *time.Time
+	Level         string
+	Platform      string
+	Release       string
+	Dist          string
+	Environment   string
+	ServerName    string
+	Logger        string
+	Transaction   string
+	Message       string
+	// MessageTemplate and MessageParams are the logentry template and
+	// params the message was filled in from (event.MessageFormatted).
+	MessageTemplate string
+	MessageParams   string // compact JSON
+	Handled         string // "yes", "no" or "" when unknown
+	SDK             string
+	Exceptions      []exceptionView // outermost first
+	ExceptionsCut   int
+	Breadcrumbs     []breadcrumbView
+	BreadcrumbsCut  int
+	User            *userView
+	Request         *requestView
+	Tags            []event.Tag
+	TagsCut         int
+	Contexts        string // indented JSON
+	Extra           string
+	Notes           []string
+	NotesCut        int
 	// Unreadable is set when the stored payload could not be decoded;
 	// the row's columns are still shown.
 	Unreadable bool
@@ -198,7 +202,11 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 	if u := ev.User; u != nil {
 		v.User = &userView{ID: b.text(u.ID), Email: b.text(u.Email), Username: b.text(u.Username), IPHash: b.text(u.IPHash)}
 	}
-	v.Message = b.text(ev.Message)
+	v.Message = b.text(ev.Text())
+	if ev.MessageFormatted != "" {
+		v.MessageTemplate = b.text(ev.Message)
+	}
+	v.MessageParams = b.compactJSON(ev.MessageParams)
 	for i := range ev.Exceptions {
 		if !b.item(i) {
 			v.ExceptionsCut = len(ev.Exceptions) - i

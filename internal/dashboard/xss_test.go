@@ -35,7 +35,7 @@ func hostileEvent(projectID int64, id string, at time.Time) *event.Event {
 	return &event.Event{
 		EventID: id, ProjectID: projectID, Source: event.SourceSentry, Timestamp: at, Received: at.Add(time.Minute),
 		Platform: h[1], Level: h[0], Logger: h[0], Message: all, Transaction: h[1], Release: h[1], Dist: h[3],
-		Environment: h[0], ServerName: h[5],
+		Environment: h[0], ServerName: h[5], MessageFormatted: all + " (formatted)", MessageParams: raw(h), SDKCulprit: h[3],
 		Tags: []event.Tag{{Key: h[0], Value: h[1]}, {Key: "url", Value: h[2]}, {Key: h[1], Value: h[4]}, {Key: "browser", Value: h[5]}},
 		User: &event.User{ID: h[0], Email: h[1], Username: h[3], IPHash: h[5], Data: raw(map[string]string{"x": all})},
 		Request: &event.Request{Method: h[0], URL: h[2], QueryString: h[1], Headers: [][2]string{{h[0], h[1]}, {"Referer", h[2]}},

@@ -27,12 +27,22 @@ type Event struct {
 	Platform    string    `json:"platform,omitempty"`
 	Level       string    `json:"level"` // fatal, error, warning, info, debug
 	Logger      string    `json:"logger,omitempty"`
-	Message     string    `json:"message,omitempty"`
+	Message     string    `json:"message,omitempty"` // logentry.formatted, else logentry.message (a template when sent with params)
 	Transaction string    `json:"transaction,omitempty"`
 	Release     string    `json:"release,omitempty"`
 	Dist        string    `json:"dist,omitempty"`
 	Environment string    `json:"environment,omitempty"`
 	ServerName  string    `json:"server_name,omitempty"`
+	// MessageFormatted is Message with MessageParams filled in by ingest,
+	// as Sentry's Relay does, when the SDK sent a template and params but
+	// no formatted text; empty otherwise. Titles and pages show it in place
+	// of Message (see Text), while grouping masks Message, the template, so
+	// that every rendering of one template is one issue.
+	MessageFormatted string `json:"message_formatted,omitempty"`
+	// MessageParams are logentry.params as the SDK sent them (a list for
+	// "%s" and "{}", an object for "%(name)s" and "{name}"), whether or not
+	// they fitted the template.
+	MessageParams json.RawMessage `json:"message_params,omitempty"`
 	// SDKCulprit is the culprit the SDK named, if any; the issue takes it
 	// in place of the computed Culprit, as Sentry does.
 	SDKCulprit string `json:"culprit,omitempty"`
@@ -211,6 +221,15 @@ func (e *Event) Tag(k string) (string, bool) {
 	return "", false
 }
 
+// Text is the message as titles and pages show it: MessageFormatted when
+// ingest filled the params into a template, else Message.
+func (e *Event) Text() string {
+	if e.MessageFormatted != "" {
+		return e.MessageFormatted
+	}
+	return e.Message
+}
+
 // MaxTitleText is how many characters of an exception value or a message
 // an issue title keeps, as in Sentry (ErrorEvent.compute_title).
 const MaxTitleText = 100
@@ -233,8 +252,8 @@ func (e *Event) Title() string {
 		ex := e.Exceptions[n-1]
 		if ex.Synthetic() {
 			ex.Type = ""
-			if e.Message != "" {
-				ex.Value = e.Message
+			if m := e.Text(); m != "" {
+				ex.Value = m
 			}
 		}
 		typ, value := firstLine(ex.Type), TitleLine(ex.Value)
@@ -247,7 +266,7 @@ func (e *Event) Title() string {
 			return value
 		}
 	}
-	if m := TitleLine(e.Message); m != "" {
+	if m := TitleLine(e.Text()); m != "" {
 		return m
 	}
 	return "<unlabeled event>"

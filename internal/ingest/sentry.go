@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"net/url"
 	"slices"
 	"strings"
@@ -29,7 +30,6 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		Platform:    d.str(at("platform"), obj["platform"], maxName),
 		Level:       d.level(at("level"), obj["level"], "error"),
 		Logger:      d.str(at("logger"), obj["logger"], maxName),
-		Message:     d.message(obj),
 		Transaction: d.str(at("transaction"), obj["transaction"], maxName),
 		Release:     d.str(at("release"), obj["release"], maxName),
 		Dist:        d.str(at("dist"), obj["dist"], maxName),
@@ -42,6 +42,7 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		Extra:       d.rawObject(at("extra"), obj["extra"]),
 		SDK:         d.sdk(obj["sdk"]),
 	}
+	d.message(ev, obj)
 	name, v := legacy(obj, "user", "sentry.interfaces.User")
 	ev.User = d.user(at(name), v, d.inferIP(obj["sdk"]))
 	name, v = legacy(obj, "request", "sentry.interfaces.Http")
@@ -66,27 +67,55 @@ func legacy(obj map[string]any, names ...string) (string, any) {
 }
 
 // message reads logentry (current), sentry.interfaces.Message (legacy) or
-// message, which may be a plain string or a logentry-shaped object. The
-// formatted text wins over the template; params are not substituted into a
-// template, which as it stands groups better than any one rendering.
-func (d *decoder) message(obj map[string]any) string {
+// message, which may be a plain string or a logentry-shaped object, into
+// ev.Message: the formatted text, else the template. Params are kept, and
+// a template sent with params but without formatted text is filled in
+// (event.FormatLogEntry) as ev.MessageFormatted, which titles and pages show;
+// ev.Message keeps the template, which grouping masks, so "Order %s not
+// found" with any order is one issue.
+func (d *decoder) message(ev *event.Event, obj map[string]any) {
 	for _, name := range []string{"logentry", "sentry.interfaces.Message", "message"} {
 		switch x := obj[name].(type) {
 		case nil:
 		case map[string]any:
-			if s := d.str(at(name+".formatted"), x["formatted"], maxMessage); s != "" {
-				return s
+			formatted := d.str(at(name+".formatted"), x["formatted"], maxMessage)
+			template := d.str(at(name+".message"), x["message"], maxMessage)
+			if formatted == "" && template == "" {
+				continue
 			}
-			if s := d.str(at(name+".message"), x["message"], maxMessage); s != "" {
-				return s
+			ev.Message = cmp.Or(formatted, template)
+			params := x["params"]
+			if params == nil {
+				return
 			}
+			switch p := params.(type) {
+			case []any:
+				if len(p) == 0 {
+					return // Python's logging formats nothing without args
+				}
+			case map[string]any:
+				if len(p) == 0 {
+					return
+				}
+			}
+			ev.MessageParams = d.raw(at(name+".params"), params)
+			raw, ok := x["message"].(string)
+			if formatted != "" || !ok {
+				return
+			}
+			if f, ok := event.FormatLogEntry(raw, params, maxMessage); !ok {
+				d.note("%s.message was not formatted: its params do not fit its placeholders", name)
+			} else if f = clamp(f, maxMessage); f != template {
+				ev.MessageFormatted = f
+			}
+			return
 		default:
 			if s := d.str(at(name), x, maxMessage); s != "" {
-				return s
+				ev.Message = s
+				return
 			}
 		}
 	}
-	return ""
 }
 
 // fingerprint reads the custom grouping key; non-string entries are

@@ -232,8 +232,42 @@ func TestDecodeSentry(t *testing.T) {
 			}
 		}},
 		{"message object without formatted", `{"message":{"message":"User %s failed","params":["bob"]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if ev.Message != "User %s failed" {
-				t.Errorf("message %q", ev.Message)
+			if ev.Message != "User %s failed" || ev.MessageFormatted != "User bob failed" || ev.Title() != "User bob failed" {
+				t.Errorf("message %q, formatted %q, title %q", ev.Message, ev.MessageFormatted, ev.Title())
+			}
+		}},
+		// QA #3: what sentry-python's logging integration and sentry-cli
+		// send-event -a send: a template and params, no formatted text.
+		{"logentry params filled in, template and params kept", `{"logentry":{"message":"Order %s not found for user %s","params":["A-17","bob"]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if ev.Message != "Order %s not found for user %s" || ev.MessageFormatted != "Order A-17 not found for user bob" ||
+				string(ev.MessageParams) != `["A-17","bob"]` || ev.Title() != "Order A-17 not found for user bob" || len(ev.Notes) != 0 {
+				t.Errorf("message %q, formatted %q, params %s, title %q, notes %q", ev.Message, ev.MessageFormatted, ev.MessageParams, ev.Title(), ev.Notes)
+			}
+		}},
+		{"logentry params by name (a logging call with one mapping)", `{"logentry":{"message":"%(count)d orders for %(user)s","params":{"count":3,"user":"bob"}}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if ev.MessageFormatted != "3 orders for bob" || string(ev.MessageParams) != `{"count":3,"user":"bob"}` {
+				t.Errorf("formatted %q, params %s", ev.MessageFormatted, ev.MessageParams)
+			}
+		}},
+		{"logentry params that do not fit: template kept, with a note", `{"logentry":{"message":"%s and %s","params":["only one"]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if ev.Message != "%s and %s" || ev.MessageFormatted != "" || string(ev.MessageParams) != `["only one"]` || ev.Title() != "%s and %s" ||
+				!hasNote(ev, "logentry.message was not formatted") {
+				t.Errorf("message %q, formatted %q, params %s, notes %q", ev.Message, ev.MessageFormatted, ev.MessageParams, ev.Notes)
+			}
+		}},
+		{"logentry params with formatted text: not formatted again, params kept", `{"logentry":{"message":"User %s failed","params":["bob"],"formatted":"User bob failed!"}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if ev.Message != "User bob failed!" || ev.MessageFormatted != "" || string(ev.MessageParams) != `["bob"]` {
+				t.Errorf("message %q, formatted %q, params %s", ev.Message, ev.MessageFormatted, ev.MessageParams)
+			}
+		}},
+		{"logentry with empty params: Python's logging formats nothing", `{"logentry":{"message":"100%s","params":[]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if ev.Message != "100%s" || ev.MessageFormatted != "" || ev.MessageParams != nil || len(ev.Notes) != 0 {
+				t.Errorf("message %q, formatted %q, params %s, notes %q", ev.Message, ev.MessageFormatted, ev.MessageParams, ev.Notes)
+			}
+		}},
+		{"logentry {} placeholders (Java, .NET)", `{"logentry":{"message":"hello, {}!","params":["<b>world</b>"]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if ev.MessageFormatted != "hello, <b>world</b>!" {
+				t.Errorf("formatted %q", ev.MessageFormatted)
 			}
 		}},
 		{"logentry wins over message", `{"logentry":{"formatted":"from logentry"},"message":"from message"}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {

@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -207,6 +208,24 @@ func TestGroupStageTitlesByFirstLine(t *testing.T) {
 	runStage(t, New(Config{Saver: &fakeSaver{}}), "group", it)
 	if it.err != nil || it.req.Title != "*errors.joinError: first problem" || it.req.Event.Exceptions[0].Value != value {
 		t.Errorf("title %q, value %q, err %v", it.req.Title, it.req.Event.Exceptions[0].Value, it.err)
+	}
+}
+
+// QA #3: log messages sent as a template and params (sentry-python's
+// logging integration) are titled filled in, and grouped by the template,
+// so every order and user that is not found is one issue.
+func TestGroupStageLogMessagesByTemplate(t *testing.T) {
+	var fps, titles []string
+	for i, p := range [][2]string{{"A-17", "bob"}, {"B-99", "alice"}} {
+		it := &item{ev: event.Event{EventID: fmt.Sprint("e", i), ProjectID: 1, Platform: "python",
+			Message:          "Order %s not found for user %s",
+			MessageFormatted: "Order " + p[0] + " not found for user " + p[1],
+			MessageParams:    json.RawMessage(`["` + p[0] + `","` + p[1] + `"]`)}}
+		runStage(t, New(Config{Saver: &fakeSaver{}}), "group", it)
+		fps, titles = append(fps, it.req.Fingerprint), append(titles, it.req.Title)
+	}
+	if fps[0] != fps[1] || titles[0] != "Order A-17 not found for user bob" || titles[1] != "Order B-99 not found for user alice" {
+		t.Errorf("fingerprints %q, titles %q: want one issue, each event titled filled in", fps, titles)
 	}
 }
 

@@ -116,6 +116,7 @@ func Scrub(ev *event.Event, c Config) Result {
 	s := &scrubber{m: newMatcher(c), counts: map[string]int{}}
 	s.loc = LocMessage
 	ev.Message = s.text(ev.Message)
+	s.messageParams(ev)
 	for i := range ev.Exceptions {
 		ex := &ev.Exceptions[i]
 		s.loc = LocExceptionValue
@@ -151,6 +152,30 @@ func Scrub(ev *event.Event, c Config) Result {
 	s.loc = LocContexts
 	ev.Contexts = s.raw(ev.Contexts)
 	return Result{Counts: s.counts}
+}
+
+// maxFormatted is ingest's limit on a message, which a message filled in
+// again keeps.
+const maxFormatted = 8 << 10
+
+// messageParams scrubs a log message's params like extra data, and its
+// filled-in text (event.MessageFormatted) like a message. The filled-in
+// text holds the params as sent, so a param filtered by its key (a
+// "%(password)s") is filled in again from the scrubbed params.
+func (s *scrubber) messageParams(ev *event.Event) {
+	if len(ev.MessageParams) > 0 {
+		before := s.counts[s.loc]
+		ev.MessageParams = s.raw(ev.MessageParams)
+		if ev.MessageFormatted != "" && s.counts[s.loc] != before {
+			ev.MessageFormatted = ""
+			if p, ok := event.DecodeParams(ev.MessageParams); ok {
+				if f, ok := event.FormatLogEntry(ev.Message, p, maxFormatted); ok && f != ev.Message {
+					ev.MessageFormatted = event.Clamp(f, maxFormatted)
+				}
+			}
+		}
+	}
+	ev.MessageFormatted = s.text(ev.MessageFormatted)
 }
 
 // scrubber carries the matcher and counts through one event.

@@ -471,3 +471,30 @@ func BenchmarkScrub(b *testing.B) {
 		}
 	}
 }
+
+// A log message's params are scrubbed like extra data, and its filled-in
+// text (QA #3) like a message; a param filtered by its key is filled in
+// again from the scrubbed params, so the secret is in neither.
+func TestLogMessageParams(t *testing.T) {
+	tests := []struct {
+		name                    string
+		ev                      event.Event
+		wantFormatted, wantPars string
+	}{
+		{"a key", event.Event{Message: "login as %(user)s with %(password)s", MessageFormatted: "login as ann with hunter2",
+			MessageParams: json.RawMessage(`{"password":"hunter2","user":"ann"}`)},
+			"login as ann with [Filtered]", `{"password":"[Filtered]","user":"ann"}`},
+		{"a card number in a list", event.Event{Message: "charge %s failed", MessageFormatted: "charge 4111111111111111 failed",
+			MessageParams: json.RawMessage(`["4111111111111111"]`)},
+			"charge [creditcard] failed", `["[creditcard]"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := tt.ev
+			Scrub(&ev, on)
+			if ev.MessageFormatted != tt.wantFormatted || string(ev.MessageParams) != tt.wantPars {
+				t.Errorf("formatted %q, params %s; want %q, %s", ev.MessageFormatted, ev.MessageParams, tt.wantFormatted, tt.wantPars)
+			}
+		})
+	}
+}

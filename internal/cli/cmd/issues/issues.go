@@ -3,6 +3,7 @@
 package issues
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -205,7 +206,12 @@ type payload struct {
 		Mechanism *event.Mechanism `json:"mechanism"`
 	} `json:"exceptions"`
 	Message string `json:"message"`
+	// MessageFormatted is Message with its params filled in, which is
+	// shown in its place (event.Event.Text).
+	MessageFormatted string `json:"message_formatted"`
 }
+
+func (p payload) text() string { return cmp.Or(p.MessageFormatted, p.Message) }
 
 // View prints an issue.
 func View(ctx context.Context, opts *Options, arg string) error {
@@ -258,8 +264,8 @@ func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 			// The SDK made the exception up to carry the message's
 			// stack: its type names no error (see event.Title).
 			typ = ""
-			if p.Message != "" {
-				value = p.Message
+			if p.text() != "" {
+				value = p.text()
 			}
 		}
 		fmt.Fprintf(w, "  %s\n", cmdutil.Clean(heading(typ, value)))
@@ -273,8 +279,8 @@ func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 			}
 		}
 	}
-	if len(p.Exceptions) == 0 && p.Message != "" {
-		fmt.Fprintf(w, "  %s\n", cmdutil.Clean(p.Message))
+	if len(p.Exceptions) == 0 && p.text() != "" {
+		fmt.Fprintf(w, "  %s\n", cmdutil.Clean(p.text()))
 	}
 }
 

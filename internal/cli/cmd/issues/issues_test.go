@@ -38,6 +38,9 @@ var viewEvents = map[string]string{
 	"3": `{"level":"info","platform":"go","message":"cache warmed","exceptions":[{"mechanism":{"synthetic":true},"frames":[
 		{"function":"warm"},
 		{"abs_path":"/app/cache.go","function":"warm","module":"main","lineno":88,"in_app":true}]}]}`,
+	// sentry-python's logging integration: a template and params, which
+	// ingest filled in.
+	"4": `{"level":"error","platform":"python","message":"Order %s not found for user %s","message_formatted":"Order A-17 not found for user bob","message_params":["A-17","bob"]}`,
 }
 
 // fakeAPI serves the issues of viewEvents and the project list, and
@@ -89,7 +92,7 @@ func newFactory(t *testing.T, url string, out *bytes.Buffer) *cmdutil.Factory {
 // (-update rewrites them).
 func TestViewStack(t *testing.T) {
 	srv, _ := fakeAPI(t)
-	for id, name := range map[string]string{"1": "view-sentry-go-exception", "2": "view-node-message", "3": "view-sentry-go-message"} {
+	for id, name := range map[string]string{"1": "view-sentry-go-exception", "2": "view-node-message", "3": "view-sentry-go-message", "4": "view-python-log-message"} {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
 			if err := View(context.Background(), &Options{F: newFactory(t, srv.URL, &out)}, id); err != nil {
