@@ -26,7 +26,7 @@ const (
 	maxLine         = 1024      // one source line
 	maxMessage      = 8192      // messages and exception values
 	maxStack        = 64 << 10  // a Flytrap text stack
-	maxRawJSON      = 256 << 10 // contexts, extra and other kept JSON
+	maxRawJSON      = 256 << 10 // each of contexts, extra, request.data and other kept JSON; trimmed to fit
 	maxFrames       = 250       // per stack; the middle is cut
 	maxExceptions   = 25        // per chain; the outermost are kept
 	maxBreadcrumbs  = 100       // the most recent are kept
@@ -249,15 +249,15 @@ func (d *decoder) rawObject(path where, v any) json.RawMessage {
 	return d.raw(path, m)
 }
 
-// raw keeps any JSON value, within maxRawJSON.
+// raw keeps any JSON value, within maxRawJSON: a larger one is trimmed
+// (trimRaw), not dropped.
 func (d *decoder) raw(path where, v any) json.RawMessage {
 	if v == nil {
 		return nil
 	}
 	b := marshalJSON(v)
 	if len(b) > maxRawJSON {
-		d.note("dropped %s: %d bytes of JSON exceed the limit of %d", path, len(b), maxRawJSON)
-		return nil
+		return d.trimRaw(path, v, len(b))
 	}
 	return b
 }

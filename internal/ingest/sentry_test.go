@@ -494,9 +494,10 @@ func TestDecodeSentry(t *testing.T) {
 				t.Errorf("contexts %s extra %s notes %q", ev.Contexts, ev.Extra, ev.Notes)
 			}
 		}},
-		{"oversized extra dropped", `{"extra":{"blob":"` + strings.Repeat("x", maxRawJSON) + `"},"contexts":{"os":{"name":"Linux"}}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if ev.Extra != nil || ev.Contexts == nil || !hasNote(ev, "dropped extra: 262155 bytes of JSON exceed the limit of 262144") {
-				t.Errorf("extra %d bytes, notes %q", len(ev.Extra), ev.Notes)
+		{"oversized extra trimmed, not dropped", `{"extra":{"blob":"` + strings.Repeat("x", maxRawJSON) + `","small":1},"contexts":{"os":{"name":"Linux"}}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if len(ev.Extra) != maxRawJSON || !strings.HasSuffix(string(ev.Extra), `x…","small":1}`) || ev.Contexts == nil ||
+				!hasNote(ev, "extra was over 262144 bytes of JSON: cut 1 string to 262123 bytes (extra.blob)") {
+				t.Errorf("extra %d bytes, ends %q, notes %q", len(ev.Extra), ev.Extra[max(0, len(ev.Extra)-20):], ev.Notes)
 			}
 		}},
 		{"empty contexts dropped quietly", `{"contexts":{},"extra":{}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
