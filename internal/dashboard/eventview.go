@@ -22,34 +22,34 @@ type eventView struct {
 	Timestamp time.Time
 	// ReceivedLater is when Flytrap received the event, set only when
 	// that differs from its timestamp (an SDK that queued it offline).
-	ReceivedLater *time.Time
-	Level         string
-	Platform      string
-	Release       string
-	Dist          string
-	Environment   string
-	ServerName    string
-	Logger        string
-	Transaction   string
-	Message       string
+	ReceivedLater  *time.Time
+	Level          string
+	Platform       string
+	Release        string
+	Dist           string
+	Environment    string
+	ServerName     string
+	Logger         string
+	Transaction    string
+	Message        string
+	Handled        string // "yes", "no" or "" when unknown
+	SDK            string
+	Exceptions     []exceptionView // outermost first
+	ExceptionsCut  int
+	Breadcrumbs    []breadcrumbView
+	BreadcrumbsCut int
+	User           *userView
+	Request        *requestView
+	Tags           []event.Tag
+	TagsCut        int
+	Contexts       string // indented JSON
+	Extra          string
+	Notes          []string
+	NotesCut       int
 	// MessageTemplate and MessageParams are the logentry template and
-	// params the message was filled in from (event.MessageFormatted).
-	MessageTemplate string
-	MessageParams   string // compact JSON
-	Handled         string // "yes", "no" or "" when unknown
-	SDK             string
-	Exceptions      []exceptionView // outermost first
-	ExceptionsCut   int
-	Breadcrumbs     []breadcrumbView
-	BreadcrumbsCut  int
-	User            *userView
-	Request         *requestView
-	Tags            []event.Tag
-	TagsCut         int
-	Contexts        string // indented JSON
-	Extra           string
-	Notes           []string
-	NotesCut        int
+	// params (compact JSON) Message was filled in from
+	// (event.MessageFormatted).
+	MessageTemplate, MessageParams string
 	// Unreadable is set when the stored payload could not be decoded;
 	// the row's columns are still shown.
 	Unreadable bool
