@@ -506,6 +506,12 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusServiceUnavailable, "busy", "the server is hashing too many passwords at once; retry after the Retry-After seconds")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
+	case store.Unavailable(err):
+		if a.log != nil {
+			a.log.Warn("api request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetryAfter/time.Second)))
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the database is not reachable or not taking requests now; retry after the Retry-After seconds")
 	default:
 		if a.log != nil {
 			a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -513,6 +519,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusInternalServerError, "internal", "internal error; the server log has details")
 	}
 }
+
+// unavailableRetryAfter is how long a client is told to wait when the
+// database cannot be reached: long enough for a restart, short enough
+// that a blip costs little.
+const unavailableRetryAfter = 5 * time.Second
 
 // refusal is the status and error code of a service refusal.
 func refusal(err error) (int, string) {

@@ -20,6 +20,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -1099,4 +1100,53 @@ func patterns(es []endpoint) []string {
 		ps[i] = e.pattern
 	}
 	return ps
+}
+
+// TestDatabaseUnavailable cuts a PostgreSQL store off from the API, as a
+// database restart or a network failure would: requests get 503 with
+// Retry-After, which clients retry, not a 500 that reads as a bug; with the
+// database back, the same requests work without a restart.
+func TestDatabaseUnavailable(t *testing.T) {
+	ctx := context.Background()
+	proxy, dsn := pgtest.NewProxy(t, pgtest.URL(t))
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	admin, err := db.CreateUser(ctx, "admin@example.com", "x", store.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := db.CreateAPIToken(ctx, admin.ID, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(db, nil, nil))
+	defer srv.Close()
+	get := func() (int, http.Header, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/projects", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, resp.Header, out
+	}
+	if code, _, out := get(); code != 200 {
+		t.Fatalf("with the database up: HTTP %d %v", code, out)
+	}
+	proxy.Down()
+	code, hdr, out := get()
+	if e, _ := out["error"].(map[string]any); code != 503 || hdr.Get("Retry-After") == "" || e["code"] != "unavailable" {
+		t.Errorf("with the database down: HTTP %d, Retry-After %q, %v; want 503 unavailable with Retry-After", code, hdr.Get("Retry-After"), out)
+	}
+	proxy.Up()
+	if code, _, out := get(); code != 200 {
+		t.Errorf("with the database back: HTTP %d %v", code, out)
+	}
 }

@@ -1,7 +1,9 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 var (
@@ -502,5 +505,45 @@ func TestSecurityHeaders(t *testing.T) {
 	r := f.get(roleMember, "/projects")
 	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("signed-in page Cache-Control %q, want no-store", cc)
+	}
+}
+
+// TestDatabaseUnavailablePage: with PostgreSQL cut off, a signed-in page is
+// a 503 that says to reload, not the 500 of a bug; with it back, the page
+// works without a restart.
+func TestDatabaseUnavailablePage(t *testing.T) {
+	ctx := context.Background()
+	proxy, dsn := pgtest.NewProxy(t, pgtest.URL(t))
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	u, err := db.CreateUser(ctx, "admin@example.com", "x", store.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := db.CreateSession(ctx, u.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := New(Config{Store: db, PublicURL: "http://flytrap.test", Log: slog.New(slog.DiscardHandler)})
+	get := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "http://flytrap.test/projects", nil)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+		rec := httptest.NewRecorder()
+		d.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := get(); rec.Code != 200 {
+		t.Fatalf("with the database up: HTTP %d", rec.Code)
+	}
+	proxy.Down()
+	if rec := get(); rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "Database unavailable") {
+		t.Errorf("with the database down: HTTP %d, Retry-After %q:\n%s", rec.Code, rec.Header().Get("Retry-After"), excerpt(rec.Body.String()))
+	}
+	proxy.Up()
+	if rec := get(); rec.Code != 200 {
+		t.Errorf("with the database back: HTTP %d", rec.Code)
 	}
 }

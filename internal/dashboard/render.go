@@ -126,6 +126,13 @@ func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err erro
 	if errors.Is(err, context.Canceled) {
 		return // the browser went away; nobody reads the answer
 	}
+	if store.Unavailable(err) {
+		d.log.Warn("dashboard request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		d.errorPage(w, r, http.StatusServiceUnavailable, "Database unavailable",
+			"The database cannot be reached or is not taking requests right now. Reload the page in a few seconds.")
+		return
+	}
 	d.log.Error("dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	d.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", "The server could not complete this request. The server log has details.")
 }

@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Unavailable reports whether err means the database could not be reached
+// or could not take the request now, rather than that the request was
+// wrong: the server down, restarting or out of connections, the network
+// gone, a disk full, SQLite's lock held too long. Callers answer 503 with
+// Retry-After, which clients retry, instead of a 500 that looks like a
+// bug; nothing is stored or changed by a statement that failed so.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var (
+		netErr     net.Error
+		connectErr *pgconn.ConnectError
+		pgErr      *pgconn.PgError
+	)
+	switch {
+	case errors.As(err, &pgErr):
+		// Class 08: connection exception; 53: insufficient resources
+		// (disk full, out of memory, too many connections); 57P01-57P05:
+		// the server shutting down, starting up or cancelling idle
+		// sessions.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "53") || strings.HasPrefix(pgErr.Code, "57P")
+	case errors.As(err, &connectErr), errors.As(err, &netErr),
+		errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	return sqliteUnavailable != nil && sqliteUnavailable(err)
+}
+
+// sqliteUnavailable is set by the SQLite driver's file, which builds
+// without the nosqlite tag only.
+var sqliteUnavailable func(error) bool
