@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -17,6 +18,35 @@ import (
 // from a genuinely new issue; bump it whenever Group's output changes for
 // any event.
 const Version = "2026-12c"
+
+// rules are the parts of the algorithm that changed from one Version to
+// the next, kept so that Previous can compute the hashes an event had
+// under earlier versions and its issue survives an upgrade.
+type rules struct {
+	version string
+	// synthetic: a synthetic exception's type takes no part (2026-12).
+	synthetic bool
+	// minified: a symbolicated frame's function name that its map did not
+	// replace takes no part (2026-12b).
+	minified bool
+	// variables: fingerprint variables other than "{{ default }}" are
+	// resolved (2026-12c).
+	variables bool
+	// stable: names generated per deployment, process or run are made
+	// stable (2026-12c).
+	stable bool
+}
+
+// current are the rules of Version.
+var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true}
+
+// earlier are the rules of the versions before Version, newest first,
+// whose issues an event still finds (see Previous).
+var earlier = []rules{
+	{version: "2026-12b", synthetic: true, minified: true},
+	{version: "2026-12", synthetic: true},
+	{version: "2026-11"},
+}
 
 // The grouping methods, in order of precedence.
 const (
@@ -72,8 +102,28 @@ type Result struct {
 // Frames are expected to have been symbolicated and marked in-app before
 // grouping: minified function names change with every build, and a
 // symbolicated frame whose map gave it no name has its function left out.
-func Group(ev *event.Event) Result {
-	def := defaultGrouping(ev)
+func Group(ev *event.Event) Result { return group(ev, current) }
+
+// Previous returns the hashes ev had under the earlier versions of the
+// algorithm that differ from its hash now, newest first. When no issue has
+// an event's hash, the store looks for one with a previous hash and moves
+// it to the new hash (store.SaveRequest.Previous), so that upgrading
+// Flytrap neither splits an issue nor alerts of it as new; Sentry calls
+// this a grouping config transition.
+func Previous(ev *event.Event) []string {
+	now := Group(ev).Hash
+	var out []string
+	for _, r := range earlier {
+		if h := group(ev, r).Hash; h != now && !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// group groups an event by the rules of one version.
+func group(ev *event.Event, r rules) Result {
+	def := defaultGrouping(ev, r)
 	if len(ev.Fingerprint) == 0 {
 		return def
 	}
@@ -86,7 +136,7 @@ func Group(ev *event.Event) Result {
 			continue
 		}
 		custom = true
-		if isVar {
+		if isVar && r.variables {
 			if v, ok := resolveVariable(name, ev); ok {
 				fp = v
 			}
@@ -96,37 +146,37 @@ func Group(ev *event.Event) Result {
 	if !custom {
 		return def
 	}
-	return newResult(MethodFingerprint, comps)
+	return newResult(MethodFingerprint, comps, r)
 }
 
 // defaultGrouping groups an event as if it had no custom fingerprint.
-func defaultGrouping(ev *event.Event) Result {
+func defaultGrouping(ev *event.Event, r rules) Result {
 	if fn, ok := ev.LambdaTimeout(); ok {
-		return newResult(MethodLambdaTimeout, []string{"function=" + fn})
+		return newResult(MethodLambdaTimeout, []string{"function=" + fn}, r)
 	}
-	if comps := exceptionComponents(ev.Platform, ev.Exceptions); comps != nil {
-		return newResult(MethodException, comps)
+	if comps := exceptionComponents(ev.Platform, ev.Exceptions, r); comps != nil {
+		return newResult(MethodException, comps, r)
 	}
 	msg := ev.Message
 	for i := len(ev.Exceptions) - 1; i >= 0 && msg == ""; i-- {
 		msg = ev.Exceptions[i].Value
 	}
 	if msg != "" {
-		return newResult(MethodMessage, []string{"message=" + MaskMessage(msg)})
+		return newResult(MethodMessage, []string{"message=" + MaskMessage(msg)}, r)
 	}
-	return newResult(MethodFallback, []string{"level=" + ev.Level, "culprit=" + ev.Culprit()})
+	return newResult(MethodFallback, []string{"level=" + ev.Level, "culprit=" + ev.Culprit()}, r)
 }
 
 // exceptionComponents returns the components of an exception chain, or nil
 // when no exception has a type or usable frames: such an event is better
 // grouped by its message.
-func exceptionComponents(platform string, exs []event.Exception) []string {
+func exceptionComponents(platform string, exs []event.Exception, r rules) []string {
 	var comps []string
 	usable := false
 	for _, ex := range exs {
-		frames := frameComponents(platform, ex.Frames, ex.RawFrames)
+		frames := frameComponents(platform, ex.Frames, ex.RawFrames, r)
 		typ := ex.Type
-		if ex.Synthetic() {
+		if ex.Synthetic() && r.synthetic {
 			// As in Sentry: the SDK made the exception up to carry a
 			// stack, so its type (absent, or a signal name) is no part
 			// of the error's identity.
@@ -153,7 +203,7 @@ func exceptionComponents(platform string, exs []event.Exception) []string {
 // keeps its minified one, which the next build renames, so its function
 // takes no part. Names generated per deployment, process or run are made
 // stable first (see stableFrame).
-func frameComponents(platform string, frames, raw []event.Frame) []string {
+func frameComponents(platform string, frames, raw []event.Frame, r rules) []string {
 	inApp := 0
 	for _, f := range frames {
 		if f.InApp != nil && *f.InApp {
@@ -166,9 +216,11 @@ func frameComponents(platform string, frames, raw []event.Frame) []string {
 		if inApp > 0 && (f.InApp == nil || !*f.InApp) {
 			continue
 		}
-		f = stableFrame(platform, f)
+		if r.stable {
+			f = stableFrame(platform, f)
+		}
 		loc, fn := frameLocation(f), "function="+strings.TrimSpace(f.Function)
-		if len(raw) == len(frames) && minifiedName(f, raw[i]) {
+		if r.minified && len(raw) == len(frames) && minifiedName(f, raw[i]) {
 			fn = "function="
 		}
 		if loc == "file=" && fn == "function=" {
@@ -208,9 +260,9 @@ func frameLocation(f event.Frame) string {
 	return "file=" + normalizeFilename(file)
 }
 
-// newResult hashes components into a Result.
-func newResult(method string, comps []string) Result {
-	return Result{Hash: hashComponents(method, comps), Version: Version, Method: method, Components: comps}
+// newResult hashes components into a Result of the rules' version.
+func newResult(method string, comps []string, r rules) Result {
+	return Result{Hash: hashComponents(method, comps), Version: r.version, Method: method, Components: comps}
 }
 
 // hashComponents hashes the method and components, each preceded by its

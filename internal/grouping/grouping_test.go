@@ -1,8 +1,11 @@
 package grouping
 
 import (
+	"encoding/json"
+	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -570,4 +573,43 @@ func FuzzGroup(f *testing.F) {
 			t.Fatalf("unknown method %q", a.Method)
 		}
 	})
+}
+
+// TestPrevious checks Previous against the hashes that the code of each
+// earlier version computed for the events in testdata/previous.json (run
+// at the commits that last had those versions): every earlier hash that
+// differs from today's is found, newest first, and an event whose grouping
+// never changed has none.
+func TestPrevious(t *testing.T) {
+	b, err := os.ReadFile("testdata/previous.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Name   string            `json:"name"`
+		Event  event.Event       `json:"event"`
+		Hashes map[string]string `json:"hashes"` // version → hash
+	}
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		now := Group(&c.Event).Hash
+		var want []string
+		for _, r := range earlier {
+			h, ok := c.Hashes[r.version]
+			if !ok {
+				t.Fatalf("%s: no hash recorded for version %s", c.Name, r.version)
+			}
+			if h != now && !slices.Contains(want, h) {
+				want = append(want, h)
+			}
+		}
+		if got := Previous(&c.Event); !slices.Equal(got, want) {
+			t.Errorf("%s: Previous = %v, want %v (now %s)", c.Name, got, want, now)
+		}
+	}
+	if got := Previous(&cases[len(cases)-1].Event); got != nil {
+		t.Errorf("an event grouped alike by every version has previous hashes %v", got)
+	}
 }

@@ -264,7 +264,8 @@ func markInApp(ev *event.Event) {
 }
 
 // group is the group stage: it turns the finished event into the request
-// the store saves.
+// the store saves, with the hashes earlier grouping versions gave it, so
+// that an issue made before an upgrade keeps its events.
 func group(_ context.Context, it *item) error {
 	g := grouping.Group(&it.ev)
 	it.req = store.SaveRequest{
@@ -274,6 +275,8 @@ func group(_ context.Context, it *item) error {
 		Title:           it.ev.Title(),
 		Culprit:         displayCulprit(it.ev),
 		UserKey:         userKey(it.ev.User),
+		// Only an event no issue has the hash of pays for this.
+		Previous: func() []string { return grouping.Previous(&it.ev) },
 	}
 	return nil
 }

@@ -210,3 +210,44 @@ func TestWorkersDropEventsOfDeletedProjects(t *testing.T) {
 		t.Errorf("no log line says events were dropped:\n%s", logs.String())
 	}
 }
+
+// TestUpgradeKeepsIssues: an issue saved under an earlier grouping version
+// (here the hash release 2026-12b gave a PHP event, whose files are now
+// grouped by base name) takes the same bug's next event after an upgrade,
+// instead of a new issue opening and alerting as new.
+func TestUpgradeKeepsIssues(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	proj, err := db.CreateProject(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	php := func(id, release string) event.Event {
+		frame := func(file, fn string, line int) event.Frame {
+			path := "/var/www/app/releases/" + release + "/" + file
+			return event.Frame{AbsPath: path, Filename: path, Function: fn, Lineno: line, InApp: &yes}
+		}
+		return event.Event{EventID: id, ProjectID: proj.ID, Platform: "php", Level: "error",
+			Exceptions: []event.Exception{{Type: "TypeError", Value: "bad", Frames: []event.Frame{
+				frame("public/index.php", "{main}", 20), frame("src/Controller.php", `App\Controller::show`, 31)}}}}
+	}
+	// The hash 2026-12b computed for php("…", "41") (internal/grouping/testdata/previous.json).
+	first := php(fmt.Sprintf("%032x", 1), "41")
+	old, err := db.SaveEvent(ctx, store.SaveRequest{Event: &first, Fingerprint: "040a14d25ab14abc927104560a44ecd0", GroupingVersion: "2026-12b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := New(Config{Saver: db})
+	for i, release := range []string{"41", "42"} {
+		ev := php(fmt.Sprintf("%032x", i+2), release)
+		out := p.ProcessBatch(ctx, [][]byte{body(t, ev)})[0]
+		if out.Err != nil || out.Result.IssueID != old.IssueID || out.Result.NewIssue {
+			t.Errorf("release %s after the upgrade: %+v; want issue %d, not new", release, out, old.IssueID)
+		}
+	}
+}

@@ -308,3 +308,47 @@ func (e *env) rows(q string, args ...any) [][]string {
 	}
 	return out
 }
+
+// testPreviousFingerprints: an event whose hash no issue has finds the
+// issue of one of its previous hashes (an issue from before a grouping
+// change), which moves to the new hash; the event is no new issue, and
+// later events find the issue by the new hash without asking for previous
+// ones. An event with no issue under any hash opens one.
+func testPreviousFingerprints(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	old := e.save("old-hash").IssueID
+	calls := 0
+	previous := func(hs ...string) func() []string {
+		return func() []string { calls++; return hs }
+	}
+	req := request(e.project.ID, "new-hash")
+	req.GroupingVersion = "test-2"
+	req.Previous = previous("never-used", "old-hash")
+	res, err := db.SaveEvent(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.IssueID != old || res.NewIssue || calls != 1 {
+		t.Errorf("event with a previous hash: %+v after %d calls; want issue %d, not new", res, calls, old)
+	}
+	if is := e.issue(old); is.Fingerprint != "new-hash" || is.GroupingVersion != "test-2" || is.Count != 2 {
+		t.Errorf("the issue after its move: fingerprint %q, version %q, count %d; want new-hash, test-2, 2", is.Fingerprint, is.GroupingVersion, is.Count)
+	}
+	req = request(e.project.ID, "new-hash")
+	req.Previous = previous("old-hash")
+	if res, err := db.SaveEvent(ctx, req); err != nil || res.IssueID != old || calls != 1 {
+		t.Errorf("a later event: %+v, %v, previous hashes asked for %d times; want issue %d, asked once", res, err, calls, old)
+	}
+	req = request(e.project.ID, "unrelated")
+	req.Previous = previous("old-hash", "missing")
+	if res, err := db.SaveEvent(ctx, req); err != nil || res.IssueID == old || !res.NewIssue {
+		t.Errorf("an event no issue has any hash of: %+v, %v; want a new issue", res, err)
+	}
+	// Another project's issue with the previous hash is not taken.
+	other := e.createProject("other")
+	req = request(other.ID, "new-in-other")
+	req.Previous = previous("unrelated")
+	if res, err := db.SaveEvent(ctx, req); err != nil || !res.NewIssue {
+		t.Errorf("an event of another project: %+v, %v; want a new issue of its own", res, err)
+	}
+}

@@ -37,6 +37,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"SaveBatch", testSaveBatch},
 		{"SaveBatchRollback", testSaveBatchRollback},
 		{"SaveBatchAggregates", testSaveBatchAggregates},
+		{"PreviousFingerprints", testPreviousFingerprints},
 		{"ConcurrentBatches", testConcurrentBatches},
 		{"Regression", testRegression},
 		{"Authorization", testAuthorization},

@@ -249,6 +249,7 @@ func prepare(req SaveRequest) (saving, error) {
 		at:          millis(at),
 		received:    millis(received),
 		payload:     payload,
+		previous:    req.Previous,
 	}
 	s.tags = eventTags(ev, s.level, s.release, s.env)
 	return s, nil
@@ -262,6 +263,7 @@ type saving struct {
 	projectID, at, received        int64
 	payload                        []byte
 	tags                           []event.Tag
+	previous                       func() []string
 }
 
 // eventKey identifies an event: event IDs are unique per project.
@@ -494,6 +496,9 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE project_id = $1 AND fingerprint = $2`,
 			k.projectID, k.fingerprint).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) && s.previous != nil {
+			id, err = adoptIssue(ctx, tx, k, s)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			err = tx.QueryRowContext(ctx, `INSERT INTO issues (project_id, fingerprint, grouping_version, title, culprit, level,
 					status, resolved_in_release, count, user_count, first_seen, last_seen, first_release, last_release, latest_event_id)
@@ -517,6 +522,23 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 		issues[i] = ids[issueKey{batch[i].projectID, batch[i].fingerprint}]
 	}
 	return issues, nil
+}
+
+// adoptIssue moves the issue of k's project that has one of s's previous
+// grouping hashes to k's hash and returns its ID, or sql.ErrNoRows when
+// none has. The first previous hash found wins: they are newest first. A
+// concurrent transaction that created k's issue meanwhile makes the update
+// fail on the unique key, and the batch is saved again, finding it.
+func adoptIssue(ctx context.Context, tx *sql.Tx, k issueKey, s *saving) (int64, error) {
+	for _, h := range s.previous() {
+		var id int64
+		err := tx.QueryRowContext(ctx, `UPDATE issues SET fingerprint = $3, grouping_version = $4
+			WHERE project_id = $1 AND fingerprint = $2 RETURNING id`, k.projectID, key(h), k.fingerprint, s.grouping).Scan(&id)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return id, err
+		}
+	}
+	return 0, sql.ErrNoRows
 }
 
 // insertEvents inserts the fresh events in batch order, and fails with

@@ -190,6 +190,12 @@ type SaveRequest struct {
 	// UserKey identifies the affected user (id, email, username or IP hash);
 	// empty when unknown.
 	UserKey string
+	// Previous, when set, returns the hashes the event had under earlier
+	// grouping versions (grouping.Previous). It is called only when no
+	// issue of the project has Fingerprint: an issue with a previous hash
+	// then moves to Fingerprint and takes the event, so that upgrading
+	// Flytrap neither splits it nor reports it as new.
+	Previous func() []string
 }
 
 // SaveResult says what saving one event did and, unless it was a
