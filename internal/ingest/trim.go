@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,7 +119,10 @@ func capStrings(v any, c int, name string, cut *[]string) any {
 		return x
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		for k, e := range x {
+		// In key order, as the map encodes, so that the note names the
+		// cut members in the same order every time.
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			e := x[k]
 			child := name + "." + clamp(k, 64)
 			if encodedLen(k) > c {
 				*cut = append(*cut, child+" (its key)")
