@@ -109,12 +109,11 @@ type body struct {
 	window int64     // the zstd window allowed
 }
 
-// openBody starts reading the request body, at most MaxBodyBytes as sent
+// openBody starts reading the request body, at most maxRaw bytes as sent
 // and limit decoded. It takes no memory beyond a decoder's state before
 // the caller asks for bytes, so authentication can come between. The
 // caller must release the body once done with its bytes.
-func (h *Handler) openBody(r *http.Request, limit int64) (*body, *apiError) {
-	maxRaw := h.cfg.MaxBodyBytes
+func (h *Handler) openBody(r *http.Request, maxRaw, limit int64) (*body, *apiError) {
 	if r.ContentLength > maxRaw {
 		return nil, tooLarge("the request body is %d bytes; the limit is %d bytes", r.ContentLength, maxRaw)
 	}
@@ -205,6 +204,44 @@ func newGzipReader(r io.Reader) (*gzip.Reader, error) {
 		return nil, err
 	}
 	return z, nil
+}
+
+// stream returns the decoded body as a stream that fails past the decoded
+// limit, for a reader that keeps only part of it (an envelope's events).
+// The caller calls endDecode once the stream has ended.
+func (b *body) stream() io.Reader {
+	if b.enc == "" {
+		return b.src // rawReader enforces the limit as sent, the same one
+	}
+	return &limitReader{r: b.src, left: b.limit}
+}
+
+// limitReader fails with errOverLimit once more than left bytes came
+// through, and keeps failing.
+type limitReader struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	// One byte over the limit is enough to tell.
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		l.err = errOverLimit
+		return n, l.err
+	}
+	if err != nil && err != io.EOF {
+		l.err = err
+	}
+	return n, err
 }
 
 // all reads the rest of the body and returns all of it.

@@ -126,8 +126,9 @@ func TestDecompressionBombs(t *testing.T) {
 					t.Errorf("%s: queued an event", path)
 				}
 			}
-			// An envelope is capped by MaxBodyBytes once decoded.
-			h, _ := newTestHandler(t, defaultKeys, func(c *Config) { c.MaxBodyBytes = 1 << 20 })
+			// An envelope is capped by MaxEnvelopeBytes once decoded,
+			// attachments included.
+			h, _ := newTestHandler(t, defaultKeys, func(c *Config) { c.MaxBodyBytes, c.MaxEnvelopeBytes = 1<<20, 1<<20 })
 			env := encode(t, enc.encode, append([]byte("{}\n{\"type\":\"attachment\"}\n"), huge...))
 			rec := req{path: "/api/42/envelope/", header: map[string]string{"Content-Encoding": enc.header, "X-Sentry-Auth": "Sentry sentry_key=" + testKey}, body: env}.do(h)
 			if rec.Code != 413 {
@@ -153,7 +154,7 @@ func TestDecompressionBombs(t *testing.T) {
 }
 
 func TestBodyLimitWithoutContentLength(t *testing.T) {
-	h, _ := newTestHandler(t, defaultKeys, func(c *Config) { c.MaxBodyBytes = 1000 })
+	h, _ := newTestHandler(t, defaultKeys, func(c *Config) { c.MaxBodyBytes, c.MaxEnvelopeBytes = 1000, 1000 })
 	body := envelopeOf(`{}`, true, [2]string{"attachment", strings.Repeat("x", 2000)})
 	rec := req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body, chunked: true}.do(h)
 	if rec.Code != 413 {

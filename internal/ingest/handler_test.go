@@ -92,7 +92,7 @@ func TestStatusCodes(t *testing.T) {
 		{name: "envelope header of 64 KiB, key only in its dsn", req: req{path: "/api/42/envelope/",
 			body: envelopeOf(`{"dsn":"http://`+testKey+`@localhost/42","pad":"`+strings.Repeat("x", 60<<10)+`"}`, true, [2]string{"event", jsEvent})},
 			wantStatus: 200},
-		{name: "body over MaxBodyBytes", edit: func(c *Config) { c.MaxBodyBytes = 100 }, req: req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: bytes.Repeat([]byte("x"), 101)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},
+		{name: "body over MaxBodyBytes", edit: func(c *Config) { c.MaxBodyBytes, c.MaxEnvelopeBytes = 100, 100 }, req: req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: bytes.Repeat([]byte("x"), 101)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},
 		{name: "event item over MaxEventBytes", edit: func(c *Config) { c.MaxEventBytes = 50 }, req: req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: []byte(jsEnvelope)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},
 		{name: "store body over MaxEventBytes", edit: func(c *Config) { c.MaxEventBytes = 50 }, req: req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(jsEvent)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},
 		{name: "flytrap body over MaxEventBytes", edit: func(c *Config) { c.MaxEventBytes = 50 }, req: req{path: "/api/errors", header: map[string]string{"x-api-key": testKey}, body: []byte(flytrapErrBody)}, wantStatus: 413, wantCode: "too_large", wantReason: ReasonTooLarge},

@@ -30,7 +30,12 @@ import (
 const (
 	DefaultMaxEventBytes = 1 << 20
 	DefaultMaxBodyBytes  = 20 << 20
-	DefaultRatePerMinute = 6000
+	// DefaultMaxEnvelopeBytes is Relay's default max_envelope_size: an
+	// envelope may carry attachments (minidumps, screenshots, log files)
+	// this large beside its event. Flytrap skips their bytes as they
+	// arrive, so they cost time, not memory.
+	DefaultMaxEnvelopeBytes = 100 << 20
+	DefaultRatePerMinute    = 6000
 	// DefaultMaxInflightBytes and DefaultMaxConcurrentDecodes are sized
 	// for a 2 GB instance: together they bound request bodies to about
 	// 64 MiB + 16 × 16 MiB (brotli's largest window) = 320 MiB.
@@ -62,9 +67,15 @@ type Config struct {
 	// MaxEventBytes caps the decompressed size of one event: an envelope
 	// item, a store body or a Flytrap body. 0 means DefaultMaxEventBytes.
 	MaxEventBytes int64
-	// MaxBodyBytes caps the request body as sent (possibly compressed) and
-	// the decompressed size of an envelope. 0 means DefaultMaxBodyBytes.
+	// MaxBodyBytes caps a store or Flytrap request body as sent (possibly
+	// compressed), and the bytes of an envelope kept in memory: its event
+	// items together. 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxEnvelopeBytes caps an envelope as sent and decompressed,
+	// attachments and other items Flytrap does not store included: their
+	// bytes are read and skipped, never held. 0 means
+	// DefaultMaxEnvelopeBytes; a value below MaxBodyBytes is raised to it.
+	MaxEnvelopeBytes int64
 	// MaxInflightBytes caps the request body bytes all requests together
 	// hold in memory, decoded or as sent, with the windows of their
 	// brotli (up to 16 MiB) and zstd (up to 8 MiB) decoders; a request
@@ -170,6 +181,10 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.MaxEnvelopeBytes <= 0 {
+		cfg.MaxEnvelopeBytes = DefaultMaxEnvelopeBytes
+	}
+	cfg.MaxEnvelopeBytes = max(cfg.MaxEnvelopeBytes, cfg.MaxBodyBytes)
 	if cfg.MaxInflightBytes <= 0 {
 		cfg.MaxInflightBytes = DefaultMaxInflightBytes
 	}

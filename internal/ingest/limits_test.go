@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,10 +27,16 @@ const mib = 1 << 20
 // bomb compresses an envelope whose header is header and whose one
 // attachment item decodes to size bytes, so the body is tiny on the wire.
 func bomb(t testing.TB, enc func(io.Writer) io.WriteCloser, header string, size int) []byte {
+	return bombOf(t, enc, header, "attachment", size)
+}
+
+// bombOf is bomb with an item of type typ, without a length: an event
+// item is read into memory up to its limit, other items are skipped.
+func bombOf(t testing.TB, enc func(io.Writer) io.WriteCloser, header, typ string, size int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := enc(&buf)
-	fmt.Fprintf(w, "%s\n{\"type\":\"attachment\"}\n", header)
+	fmt.Fprintf(w, "%s\n{\"type\":%q}\n", header, typ)
 	chunk := bytes.Repeat([]byte("a"), 64<<10)
 	for n := 0; n < size; n += len(chunk) {
 		if _, err := w.Write(chunk); err != nil {
@@ -154,10 +161,14 @@ func TestConcurrentBombsStayWithinBudget(t *testing.T) {
 			t.Run(enc.name+" "+tt.name, func(t *testing.T) {
 				h, q := newTestHandler(t, defaultKeys, func(c *Config) {
 					c.MaxBodyBytes = maxBody
+					// One event may fill the body's share, so that
+					// the bombs press on the budget, not on the
+					// event limit; an attachment would be skipped.
+					c.MaxEventBytes = maxBody
 					c.MaxInflightBytes = budget
 					c.MaxConcurrentDecodes = decodes
 				})
-				wire := bomb(t, enc.encode, tt.header, 64*mib)
+				wire := bombOf(t, enc.encode, tt.header, "event", 64*mib)
 				gate := make(chan struct{})
 				var arrived atomic.Int32
 				allIn := make(chan struct{})
@@ -259,6 +270,7 @@ func TestBudgetIsReturned(t *testing.T) {
 	h, q := newTestHandler(t, defaultKeys, func(c *Config) {
 		c.MaxInflightBytes = 1 * mib
 		c.MaxBodyBytes = 1 * mib
+		c.MaxEnvelopeBytes = 1 * mib
 		c.MaxConcurrentDecodes = 1
 		c.RatePerMinute = -1
 	})
@@ -319,7 +331,9 @@ func TestLyingContentLength(t *testing.T) {
 			defer conn.Close()
 			start := time.Now()
 			fmt.Fprintf(conn, "POST /api/42/envelope/ HTTP/1.1\r\nHost: x\r\nX-Sentry-Auth: Sentry sentry_key=%s\r\nContent-Length: %d\r\n\r\n", testKey, tt.declare)
-			if _, err := conn.Write(bytes.Repeat([]byte("x"), tt.send)); err != nil {
+			// The start of an envelope whose attachment never ends.
+			sent := append([]byte("{}\n{\"type\":\"attachment\",\"length\":"+strconv.Itoa(tt.declare)+"}\n"), bytes.Repeat([]byte("x"), tt.send)...)[:tt.send]
+			if _, err := conn.Write(sent); err != nil {
 				t.Fatal(err)
 			}
 			// A sender that stalls forever; the test gives up long

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -17,6 +18,11 @@ import (
 // in the envelope header; then only that first line is decoded before the
 // key is checked, so a compressed bomb without a valid key costs a decoder
 // and one line, not the body.
+//
+// The envelope is read as a stream: the payloads of events are kept (each
+// within MaxEventBytes, all within MaxBodyBytes), every other item's bytes
+// are skipped as they arrive, so an envelope of an event and a large
+// attachment is accepted up to MaxEnvelopeBytes in bounded memory.
 func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	pid, aerr := pathProject(r)
 	if aerr != nil {
@@ -31,20 +37,24 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			return nil, aerr
 		}
 	}
-	b, aerr := h.openBody(r, h.cfg.MaxBodyBytes)
+	b, aerr := h.openBody(r, h.cfg.MaxEnvelopeBytes, h.cfg.MaxEnvelopeBytes)
 	if aerr != nil {
 		return nil, aerr
 	}
 	defer b.release()
+	er, err := newEnvelopeReader(b.stream(), b.lease, isEventItem, h.cfg.MaxEventBytes, h.cfg.MaxBodyBytes)
+	if err != nil {
+		return nil, h.envelopeError(b, err)
+	}
+	defer er.close()
+	hdr, err := er.header()
+	if err != nil {
+		if key == "" && errors.Is(err, errLongHeader) {
+			return nil, badRequest("invalid_envelope", "the envelope header (first line) is longer than %d bytes; send the key in the X-Sentry-Auth header or the sentry_key query parameter instead of the envelope header's dsn", maxHeaderLine)
+		}
+		return nil, h.envelopeError(b, err)
+	}
 	if key == "" {
-		line, aerr := b.firstLine(maxEnvelopeHeaderBytes)
-		if aerr != nil {
-			return nil, aerr
-		}
-		hdr, err := parseEnvelopeHeader(line)
-		if err != nil {
-			return nil, badRequest("invalid_envelope", "the body is not a Sentry envelope: %v", err)
-		}
 		if aerr := h.authorize(r.Context(), dsnKey(hdr.dsn), pid); aerr != nil {
 			return nil, aerr
 		}
@@ -52,19 +62,18 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			return nil, aerr
 		}
 	}
-	body, aerr := b.all()
-	if aerr != nil {
-		return nil, aerr
-	}
-	env, err := parseEnvelope(body)
-	if err != nil {
-		return nil, badRequest("invalid_envelope", "the body is not a Sentry envelope: %v", err)
-	}
 	var (
-		events  []*event.Event
-		dropped uint64
+		payloads []envelopeItem
+		dropped  uint64
 	)
-	for i, it := range env.items {
+	for {
+		it, err := er.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, h.envelopeError(b, err)
+		}
 		if it.typ != "event" {
 			// Sessions, transactions, attachments, client reports,
 			// check-ins, replays...: accepted so SDKs do not retry,
@@ -72,17 +81,20 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			dropped++
 			continue
 		}
-		if int64(len(it.payload)) > h.cfg.MaxEventBytes {
-			return nil, tooLarge("envelope item %d (event) is %d bytes; the limit is %d bytes", i+1, len(it.payload), h.cfg.MaxEventBytes)
-		}
-		hdr := env.header
-		if len(events) > 0 {
+		payloads = append(payloads, it)
+	}
+	// The decoder's window and slot are not needed to decode events.
+	b.endDecode()
+	events := make([]*event.Event, 0, len(payloads))
+	for i, it := range payloads {
+		eh := hdr
+		if i > 0 {
 			// The header's event_id names the envelope's (first) event.
-			hdr.eventID = ""
+			eh.eventID = ""
 		}
-		ev, err := h.newDecoder(h.clientIP(r)).decodeSentry(it.payload, pid, hdr)
+		ev, err := h.newDecoder(h.clientIP(r)).decodeSentry(it.payload, pid, eh)
 		if err != nil {
-			return nil, badRequest("invalid_event", "envelope item %d (event) is %v", i+1, err)
+			return nil, badRequest("invalid_event", "envelope item %d (event) is %v", it.n, err)
 		}
 		events = append(events, ev)
 	}
@@ -95,6 +107,30 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	}
 	h.stats.dropped.Add(dropped)
 	return idBody{ID: events[0].EventID}, nil
+}
+
+// isEventItem reports whether an envelope item of type typ is kept and
+// decoded: events only.
+func isEventItem(typ string) bool { return typ == "event" }
+
+// envelopeError maps an error reading an envelope to the answer.
+func (h *Handler) envelopeError(b *body, err error) *apiError {
+	var (
+		bad *errEnvelope
+		big *errItemTooLarge
+	)
+	switch {
+	case errors.As(err, &bad):
+		b.endDecode()
+		return badRequest("invalid_envelope", "the body is not a Sentry envelope: %s", bad.msg)
+	case errors.As(err, &big):
+		b.endDecode()
+		return tooLarge("%s", big.Error())
+	case errors.Is(err, errKeptTooLarge):
+		b.endDecode()
+		return tooLarge("the events of the envelope together exceed %d bytes", h.cfg.MaxBodyBytes)
+	}
+	return b.fail(err)
 }
 
 // serveStore handles POST /api/{project_id}/store/, the endpoint of SDKs
@@ -110,7 +146,7 @@ func (h *Handler) serveStore(r *http.Request) (any, *apiError) {
 	if aerr := h.checkRate(pid); aerr != nil {
 		return nil, aerr
 	}
-	b, aerr := h.openBody(r, h.cfg.MaxEventBytes)
+	b, aerr := h.openBody(r, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -144,7 +180,7 @@ func (h *Handler) serveFlytrap(kind flytrapKind) func(*http.Request) (any, *apiE
 		if aerr := h.checkRate(keyProject); aerr != nil {
 			return nil, aerr
 		}
-		b, aerr := h.openBody(r, h.cfg.MaxEventBytes)
+		b, aerr := h.openBody(r, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
 		if aerr != nil {
 			return nil, aerr
 		}

@@ -47,6 +47,7 @@ type Options struct {
 	Workers           int
 	MaxEventBytes     int64
 	MaxBodyBytes      int64
+	MaxEnvelopeBytes  int64
 	MaxInflightBytes  int64
 	MaxDecodes        int
 	BodyTimeout       time.Duration
@@ -96,7 +97,8 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.StringVar(&opts.DatabaseURL, "database-url", env("FLYTRAP_DATABASE_URL", ""), "postgres://... to use PostgreSQL instead of SQLite in the data dir [$FLYTRAP_DATABASE_URL]")
 	fl.IntVar(&opts.Workers, "workers", 2, "processor goroutines; on SQLite all but one wait until more than 200 events are queued")
 	fl.Int64Var(&opts.MaxEventBytes, "max-event-size", 1<<20, "largest event accepted, in bytes after decompression")
-	fl.Int64Var(&opts.MaxBodyBytes, "max-body-size", 20<<20, "largest request body accepted, in bytes as sent")
+	fl.Int64Var(&opts.MaxBodyBytes, "max-body-size", 20<<20, "largest store or Flytrap request body accepted, in bytes as sent; also the most an envelope's events may take together")
+	fl.Int64Var(&opts.MaxEnvelopeBytes, "max-envelope-size", ingest.DefaultMaxEnvelopeBytes, "largest envelope accepted, in bytes as sent and decompressed; attachments and other items Flytrap does not store are skipped as they arrive, not held in memory")
 	fl.Int64Var(&opts.MaxInflightBytes, "max-inflight-bytes", ingest.DefaultMaxInflightBytes, "request body bytes all ingest requests may hold in memory at once before ingest answers 503 (at least --max-body-size)")
 	fl.IntVar(&opts.MaxDecodes, "max-decodes", ingest.DefaultMaxConcurrentDecodes, "compressed ingest bodies decoded at once before ingest answers 503")
 	fl.DurationVar(&opts.BodyTimeout, "body-timeout", ingest.DefaultBodyTimeout, "time an ingest request body may take, plus 1s per --min-body-rate bytes received (408 after)")
@@ -259,6 +261,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Ingest: ingest.Config{
 			MaxEventBytes:        opts.MaxEventBytes,
 			MaxBodyBytes:         opts.MaxBodyBytes,
+			MaxEnvelopeBytes:     opts.MaxEnvelopeBytes,
 			MaxInflightBytes:     opts.MaxInflightBytes,
 			MaxConcurrentDecodes: opts.MaxDecodes,
 			BodyTimeout:          opts.BodyTimeout,
@@ -336,6 +339,8 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--max-event-size must be at least 1024 bytes", "")
 	case o.MaxBodyBytes < o.MaxEventBytes/8:
 		return cmdutil.UsageError("--max-body-size is too small for --max-event-size", "a compressed body must be able to hold one event")
+	case o.MaxEnvelopeBytes < o.MaxBodyBytes:
+		return cmdutil.UsageError("--max-envelope-size must be at least --max-body-size", "an envelope must be able to hold as much as its events may take")
 	case o.MaxInflightBytes <= o.MaxBodyBytes:
 		return cmdutil.UsageError("--max-inflight-bytes must be larger than --max-body-size", "the budget must hold at least one body of the largest size accepted")
 	case o.MaxDecodes < 1:
