@@ -83,7 +83,7 @@ func TestStatusCodes(t *testing.T) {
 		{name: "corrupt gzip", req: req{path: "/api/42/store/", header: map[string]string{"X-Sentry-Auth": "Sentry sentry_key=" + testKey, "Content-Encoding": "gzip"}, body: []byte(jsEvent)}, wantStatus: 400, wantCode: "invalid_encoding", wantReason: ReasonBadRequest},
 		{name: "wrong method on envelope", req: req{method: http.MethodGet, path: "/api/42/envelope/"}, wantStatus: 405, wantCode: "method_not_allowed", wantReason: ReasonBadRequest},
 		{name: "wrong method on flytrap", req: req{method: http.MethodPut, path: "/api/errors"}, wantStatus: 405, wantCode: "method_not_allowed", wantReason: ReasonBadRequest},
-		{name: "unknown path", req: req{path: "/api/42/minidump/"}, wantStatus: 404, wantCode: "not_found", wantReason: ReasonBadRequest},
+		{name: "unknown path", req: req{path: "/api/42/attachments/"}, wantStatus: 404, wantCode: "not_found", wantReason: ReasonBadRequest},
 		{name: "envelope slash form does not match deeper paths", req: req{path: "/api/42/envelope/x", header: sentryAuth(testKey), body: []byte(jsEnvelope)}, wantStatus: 404, wantCode: "not_found", wantReason: ReasonBadRequest},
 
 		{name: "envelope header over 64 KiB, key only in its dsn", req: req{path: "/api/42/envelope/",

@@ -12,6 +12,8 @@
 //	POST /api/errors, /api/rejections              original Flytrap SDKs (x-api-key)
 //	POST /api/{project_id}/envelope/               Sentry envelopes
 //	POST /api/{project_id}/store/                  Sentry legacy store endpoint
+//	POST /api/{project_id}/security/               browsers' CSP reports (also /csp-report/)
+//	     /api/{project_id}/minidump/, /unreal/{key}/ refused with a 400 that says why
 //	OPTIONS on all of the above                    CORS preflight
 package ingest
 
@@ -230,6 +232,20 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 	h.route("/api/{project_id}/envelope", h.serveEnvelope)
 	h.route("/api/{project_id}/store/{$}", h.serveStore)
 	h.route("/api/{project_id}/store", h.serveStore)
+	// Browsers' CSP reports; csp-report is the path Sentry gave out
+	// before security.
+	h.route("/api/{project_id}/security/{$}", h.serveSecurity)
+	h.route("/api/{project_id}/security", h.serveSecurity)
+	h.route("/api/{project_id}/csp-report/{$}", h.serveSecurity)
+	h.route("/api/{project_id}/csp-report", h.serveSecurity)
+	minidump := h.unsupportedUpload("minidump uploads",
+		"Send crashes as events to /api/{project_id}/envelope/ instead: sentry-native's inproc or breakpad backend does, and so do Sentry's JavaScript SDKs in Electron's processes.")
+	h.mux.HandleFunc("/api/{project_id}/minidump/{$}", minidump)
+	h.mux.HandleFunc("/api/{project_id}/minidump", minidump)
+	unreal := h.unsupportedUpload("Unreal Engine crash reports",
+		"Send errors as events to /api/{project_id}/envelope/ instead, with the Sentry Unreal SDK's own transport rather than the engine's crash reporter.")
+	h.mux.HandleFunc("/api/{project_id}/unreal/{key}/{$}", unreal)
+	h.mux.HandleFunc("/api/{project_id}/unreal/{key}", unreal)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, &apiError{status: http.StatusNotFound, code: "not_found", reason: ReasonBadRequest,
 			msg: "no ingest endpoint at " + clamp(r.URL.Path, 200) + "; Sentry SDKs post to /api/{project_id}/envelope/, Flytrap SDKs to /api/errors and /api/rejections"})

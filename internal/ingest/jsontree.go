@@ -23,6 +23,20 @@ var treeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontex
 // encoding/json's Decoder makes two (it finds the value's end, then
 // unmarshals), which made it a third of the server's CPU on 50 KB events.
 func parseJSONObject(data []byte) (map[string]any, error) {
+	v, err := parseJSONValue(data)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s, not a JSON object", jsonKind(v))
+	}
+	return obj, nil
+}
+
+// parseJSONValue decodes data as exactly one JSON value of any kind, like
+// parseJSONObject.
+func parseJSONValue(data []byte) (any, error) {
 	dec := jsontext.NewDecoder(bytes.NewBuffer(data), treeOptions...)
 	tok, err := dec.ReadToken()
 	if err != nil {
@@ -38,11 +52,7 @@ func parseJSONObject(data []byte) (map[string]any, error) {
 	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("not valid JSON: unexpected data after the top-level value")
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%s, not a JSON object", jsonKind(v))
-	}
-	return obj, nil
+	return v, nil
 }
 
 // invalidJSON words a syntax error for the SDK. jsontext names the member

@@ -222,7 +222,7 @@ func TestEnvelopeLimits(t *testing.T) {
 		}
 	})
 	t.Run("events together over MaxBodyBytes", func(t *testing.T) {
-		h, _ := newTestHandler(t, defaultKeys, func(c *Config) { c.RatePerMinute, c.MaxBodyBytes, c.MaxEventBytes = -1, 3*mib, 1 * mib })
+		h, _ := newTestHandler(t, defaultKeys, func(c *Config) { c.RatePerMinute, c.MaxBodyBytes, c.MaxEventBytes = -1, 3*mib, 1*mib })
 		ev := `{"message":"` + strings.Repeat("x", mib-100) + `"}`
 		body := envelopeOf(`{}`, true, [2]string{"event", ev}, [2]string{"event", ev}, [2]string{"event", ev}, [2]string{"event", ev})
 		rec := req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}.do(h)

@@ -1,0 +1,407 @@
+package ingest
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// Browsers post Content Security Policy violation reports to the URL a
+// policy names (report-uri, or report-to through the Reporting API). Sentry
+// hands out /api/{project_id}/security/?sentry_key=KEY for it; Relay turns
+// each CSP report into an event (relay-event-schema security_report.rs),
+// and so does Flytrap, with the same titles, tags and request, grouped by
+// directive and blocked host.
+
+// maxSecurityReports bounds the events one body of the Reporting API, a
+// batch of reports, may make; browsers send a few at a time.
+const maxSecurityReports = 100
+
+// maxBlockedText bounds the blocked URI as it appears in a title and
+// fingerprint; the whole URI is kept in a tag and the csp context.
+const maxBlockedText = 200
+
+// securityTypes are the media types of the reports browsers send: CSP
+// level 2's report-uri (application/csp-report), the Reporting API's
+// batches (application/reports+json), and plain JSON; the Expect-CT and
+// Expect-Staple types Relay also accepts are taken and dropped.
+var securityTypes = map[string]bool{
+	"application/csp-report":            true,
+	"application/reports+json":          true,
+	"application/json":                  true,
+	"application/expect-ct-report":      true,
+	"application/expect-ct-report+json": true,
+	"application/expect-staple-report":  true,
+}
+
+// serveSecurity handles POST /api/{project_id}/security/ (and the older
+// /csp-report/). Browsers send the key in the query string; the body is
+// bounded like a store body, one event's worth.
+func (h *Handler) serveSecurity(r *http.Request) (any, *apiError) {
+	pid, aerr := pathProject(r)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := h.authorize(r.Context(), sentryKey(r), pid); aerr != nil {
+		return nil, aerr
+	}
+	if aerr := h.checkRate(pid); aerr != nil {
+		return nil, aerr
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || !securityTypes[strings.ToLower(mt)] {
+		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", reason: ReasonBadRequest,
+			msg: fmt.Sprintf("Content-Type %q is not a security report; send application/csp-report (report-uri) or application/reports+json (report-to)", clamp(ct, 100))}
+	}
+	b, aerr := h.openBody(r, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
+	if aerr != nil {
+		return nil, aerr
+	}
+	defer b.release()
+	body, aerr := b.all()
+	if aerr != nil {
+		return nil, aerr
+	}
+	reports, dropped, err := securityReports(body)
+	if err != nil {
+		return nil, badRequest("invalid_report", "%v", err)
+	}
+	q := r.URL.Query()
+	meta := reportMeta{userAgent: r.Header.Get("User-Agent"), release: q.Get("sentry_release"), environment: q.Get("sentry_environment")}
+	var events []*event.Event
+	for _, rep := range reports {
+		ev, err := h.newDecoder(h.clientIP(r)).decodeSentry(rep.event(meta), pid, envelopeHeader{})
+		if err != nil {
+			// The payload is built here from parsed values; it always
+			// decodes.
+			panic(fmt.Sprintf("ingest: decoding a CSP event: %v", err))
+		}
+		events = append(events, ev)
+	}
+	h.stats.dropped.Add(uint64(dropped))
+	if len(events) == 0 {
+		return emptyBody{}, nil
+	}
+	if aerr := h.accept(r.Context(), pid, events...); aerr != nil {
+		return nil, aerr
+	}
+	return idBody{ID: events[0].EventID}, nil
+}
+
+// cspReport is one CSP violation, in either format's field names.
+type cspReport struct {
+	fields    map[string]any
+	userAgent string // the Reporting API's, per report
+}
+
+// get returns the first of the names present as text: the Reporting API
+// says documentURL where report-uri says document-uri.
+func (c cspReport) get(names ...string) string {
+	for _, n := range names {
+		switch v := c.fields[n].(type) {
+		case string:
+			return v
+		case json.Number:
+			return string(v)
+		}
+	}
+	return ""
+}
+
+// securityReports finds the CSP reports in a body: {"csp-report": {...}}
+// (report-uri), a Reporting API report {"type": "csp-violation", "body":
+// {...}}, or a list of those. Reports of other kinds (Expect-CT, HPKP,
+// deprecation, intervention, ...) are counted in dropped; a body that is
+// none of these is an error.
+func securityReports(body []byte) (reports []cspReport, dropped int, err error) {
+	v, err := parseJSONValue(body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("the report is %v", err)
+	}
+	list, isList := v.([]any)
+	if !isList {
+		list = []any{v}
+	}
+	for _, item := range list {
+		obj, _ := item.(map[string]any)
+		rep, known := cspReportOf(obj)
+		switch {
+		case rep != nil && len(reports) < maxSecurityReports:
+			reports = append(reports, *rep)
+		case rep != nil, known:
+			dropped++
+		case !isList:
+			return nil, 0, fmt.Errorf("the body is not a security report: expected {\"csp-report\": {...}} or a Reporting API report with a \"type\"")
+		default:
+			dropped++
+		}
+	}
+	return reports, dropped, nil
+}
+
+// cspReportOf returns the CSP report obj holds, or nil with known set when
+// it is a report of another kind.
+func cspReportOf(obj map[string]any) (*cspReport, bool) {
+	if obj == nil {
+		return nil, false
+	}
+	if inner, ok := obj["csp-report"].(map[string]any); ok {
+		return &cspReport{fields: inner}, true
+	}
+	typ, ok := obj["type"].(string)
+	if !ok {
+		_, ct := obj["expect-ct-report"]
+		_, staple := obj["expect-staple-report"]
+		_, hpkp := obj["known-pins"]
+		return nil, ct || staple || hpkp
+	}
+	inner, ok := obj["body"].(map[string]any)
+	if typ != "csp-violation" || !ok {
+		return nil, true
+	}
+	ua, _ := obj["user_agent"].(string)
+	return &cspReport{fields: inner, userAgent: ua}, true
+}
+
+// reportMeta is what the request adds to each report's event.
+type reportMeta struct {
+	userAgent, release, environment string
+}
+
+// event builds the Sentry event JSON for the report, which decodeSentry
+// then normalizes and bounds like any SDK's: the report's values are
+// untrusted text.
+func (c cspReport) event(meta reportMeta) []byte {
+	directive := c.directive()
+	blocked := c.get("blocked-uri", "blockedURL")
+	if blocked == "" {
+		blocked = "self" // as Relay: a report without one blocked the page's own
+	}
+	norm := clamp(normalizeBlockedURI(blocked), maxBlockedText)
+	documentURI := c.get("document-uri", "documentURL")
+	referrer := c.get("referrer")
+
+	tags := [][2]string{{"effective-directive", directive}, {"blocked-uri", sanitizedBlockedURI(blocked)}}
+	if u, err := url.Parse(blocked); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != "" {
+		tags = append(tags, [2]string{"blocked-host", strings.ToLower(u.Hostname())})
+	}
+	var headers [][2]string
+	if referrer != "" {
+		headers = append(headers, [2]string{"Referer", referrer})
+	}
+	ua := c.userAgent
+	if ua == "" {
+		ua = meta.userAgent
+	}
+	if ua != "" {
+		headers = append(headers, [2]string{"User-Agent", ua})
+	}
+	csp := map[string]any{"effective_directive": directive, "blocked_uri": blocked}
+	for name, keys := range cspContextFields {
+		if v := c.get(keys...); v != "" {
+			csp[name] = v
+		}
+	}
+	ev := map[string]any{
+		"logger":  "csp",
+		"message": cspMessage(directive, blocked, norm),
+		// Grouped as Sentry groups CSP reports: by directive and the
+		// blocked host (or 'self' for inline). Each part is prefixed, so
+		// no blocked value can read as a fingerprint variable.
+		"fingerprint": []string{"csp", "directive:" + directive, "blocked:" + norm},
+		"tags":        tags,
+		"request":     map[string]any{"url": documentURI, "headers": headers},
+		"contexts":    map[string]any{"csp": csp},
+		"user":        map[string]any{"ip_address": "{{auto}}"},
+	}
+	if meta.release != "" {
+		ev["release"] = meta.release
+	}
+	if meta.environment != "" {
+		ev["environment"] = meta.environment
+	}
+	out, err := json.Marshal(ev)
+	if err != nil {
+		panic(err) // strings, maps and lists of them always encode
+	}
+	return out
+}
+
+// cspContextFields are the report's fields kept in the event's csp
+// context, named as Relay names them, with the names each format uses.
+var cspContextFields = map[string][]string{
+	"document_uri":       {"document-uri", "documentURL"},
+	"original_policy":    {"original-policy", "originalPolicy"},
+	"referrer":           {"referrer"},
+	"status_code":        {"status-code", "statusCode"},
+	"violated_directive": {"violated-directive", "violatedDirective"},
+	"source_file":        {"source-file", "sourceFile"},
+	"line_number":        {"line-number", "lineNumber"},
+	"column_number":      {"column-number", "columnNumber"},
+	"script_sample":      {"script-sample", "scriptSample", "sample"},
+	"disposition":        {"disposition"},
+}
+
+// directive is the violated directive's name: effective-directive, which
+// Firefox leaves out, else the first word of violated-directive (CSP 2
+// sends the whole policy clause there). A name outside CSP's directives
+// is "unknown", so report text never names a group.
+func (c cspReport) directive() string {
+	for _, v := range []string{c.get("effective-directive", "effectiveDirective"), c.get("violated-directive", "violatedDirective")} {
+		name, _, _ := strings.Cut(strings.TrimSpace(v), " ")
+		if name = strings.ToLower(name); cspDirectives[name] {
+			return name
+		}
+	}
+	return "unknown"
+}
+
+var cspDirectives = map[string]bool{}
+
+func init() {
+	for _, d := range strings.Fields(`base-uri child-src connect-src default-src fenced-frame-src font-src
+		form-action frame-ancestors frame-src img-src manifest-src media-src object-src plugin-types
+		prefetch-src referrer script-src script-src-attr script-src-elem style-src style-src-elem
+		style-src-attr upgrade-insecure-requests worker-src sandbox navigate-to report-uri report-to
+		block-all-mixed-content require-sri-for require-trusted-types-for trusted-types`) {
+		cspDirectives[d] = true
+	}
+}
+
+// cspMessage is the event's title, worded as Relay words it:
+// "Blocked 'script' from 'evil.example'".
+func cspMessage(directive, blocked, norm string) string {
+	if directive == "script-src" {
+		switch blocked {
+		case "inline":
+			return "Blocked unsafe inline 'script'"
+		case "eval":
+			return "Blocked unsafe eval() 'script'"
+		}
+	}
+	if isLocalURI(blocked) {
+		if m, ok := inlineMessages[directive]; ok {
+			return m
+		}
+		return "Blocked inline '" + directive + "'"
+	}
+	if m, ok := fromMessages[directive]; ok {
+		return fmt.Sprintf(m, norm)
+	}
+	return "Blocked '" + directive + "' from '" + norm + "'"
+}
+
+var inlineMessages = map[string]string{
+	"child-src":       "Blocked inline 'child'",
+	"connect-src":     "Blocked inline 'connect'",
+	"font-src":        "Blocked inline 'font'",
+	"img-src":         "Blocked inline 'image'",
+	"manifest-src":    "Blocked inline 'manifest'",
+	"media-src":       "Blocked inline 'media'",
+	"object-src":      "Blocked inline 'object'",
+	"script-src-attr": "Blocked unsafe 'script' element",
+	"script-src-elem": "Blocked inline script attribute",
+	"style-src":       "Blocked inline 'style'",
+	"style-src-elem":  "Blocked 'style' or 'link' element",
+	"style-src-attr":  "Blocked style attribute",
+	"script-src":      "Blocked unsafe (eval() or inline) 'script'",
+}
+
+var fromMessages = map[string]string{
+	"child-src":       "Blocked 'child' from '%s'",
+	"connect-src":     "Blocked 'connect' from '%s'",
+	"font-src":        "Blocked 'font' from '%s'",
+	"form-action":     "Blocked 'form' action to '%s'",
+	"img-src":         "Blocked 'image' from '%s'",
+	"manifest-src":    "Blocked 'manifest' from '%s'",
+	"media-src":       "Blocked 'media' from '%s'",
+	"object-src":      "Blocked 'object' from '%s'",
+	"script-src":      "Blocked 'script' from '%s'",
+	"script-src-attr": "Blocked inline script attribute from '%s'",
+	"script-src-elem": "Blocked 'script' from '%s'",
+	"style-src":       "Blocked 'style' from '%s'",
+	"style-src-elem":  "Blocked 'style' from '%s'",
+	"style-src-attr":  "Blocked style attribute from '%s'",
+}
+
+func isLocalURI(s string) bool { return s == "" || s == "self" || s == "'self'" }
+
+// normalizeBlockedURI reduces a blocked URI to what a report is grouped
+// and titled by: the host (and port) of an http(s) URL, the scheme of a
+// data:, blob: or other URL, 'self' for the page itself.
+func normalizeBlockedURI(s string) string {
+	if isLocalURI(s) {
+		return "'self'"
+	}
+	if !strings.Contains(s, ":") {
+		// Browsers report some as the bare scheme: "data", "blob".
+		return unsplitURI(s, "")
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return s
+	}
+	host := strings.ToLower(u.Hostname())
+	out := host
+	if u.Scheme != "http" && u.Scheme != "https" {
+		out = unsplitURI(strings.ToLower(u.Scheme), host)
+	}
+	if p := u.Port(); p != "" {
+		out += ":" + p
+	}
+	return out
+}
+
+// unsplitURI joins a scheme and host as Python's urlunsplit does, which
+// Sentry's titles follow: "data:" but "http://".
+func unsplitURI(scheme, host string) string {
+	switch {
+	case host != "" || schemesWithHost[scheme]:
+		return scheme + "://" + host
+	case scheme != "":
+		return scheme + ":"
+	default:
+		return ""
+	}
+}
+
+var schemesWithHost = map[string]bool{}
+
+func init() {
+	for _, s := range strings.Fields("ftp http gopher nntp telnet imap wais file mms https shttp snews prospero rtsp rtspu rsync svn svn+ssh sftp nfs git git+ssh ws wss") {
+		schemesWithHost[s] = true
+	}
+}
+
+// sanitizedBlockedURI is the blocked-uri tag: Stripe's API puts secrets
+// in its query strings, so its are cut, as Sentry does.
+func sanitizedBlockedURI(s string) string {
+	if strings.HasPrefix(s, "https://api.stripe.com/") {
+		if i := strings.IndexAny(s, "?#"); i >= 0 {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// unsupportedUpload refuses the crash uploads Flytrap cannot process:
+// minidumps (sentry-native's crashpad backend, Electron) and Unreal
+// Engine crash reports need native symbolication, which Flytrap does not
+// do. A 400 with a message an operator can act on, where a 404 would
+// read as a wrong URL.
+func (h *Handler) unsupportedUpload(what, instead string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			preflight(w)
+			return
+		}
+		h.writeError(w, r, &apiError{status: http.StatusBadRequest, code: "unsupported_upload", reason: ReasonBadRequest,
+			msg: "Flytrap does not accept " + what + ": it has no native symbolication to process them. " + instead})
+	}
+}

@@ -1,0 +1,267 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The report's request (QA finding #4), byte for byte.
+const qaCSPReport = `{"csp-report":{"document-uri":"https://example.com/","violated-directive":"script-src","blocked-uri":"https://evil.example/x.js"}}`
+
+// chromeCSPReport is what Chrome posts to a report-uri, with
+// Content-Type application/csp-report (W3C CSP 2, section 4.4).
+const chromeCSPReport = `{"csp-report":{"document-uri":"https://shop.example.com/cart?id=7","referrer":"https://www.google.com/","violated-directive":"script-src-elem","effective-directive":"script-src-elem","original-policy":"default-src 'self'; script-src 'self' https://cdn.example.com; report-uri https://flytrap.example.com/api/42/security/?sentry_key=` + testKey + `","disposition":"enforce","blocked-uri":"https://evil.example:8443/inject.js?c=1","line-number":12,"column-number":40,"source-file":"https://shop.example.com/cart","status-code":200,"script-sample":""}}`
+
+// reportingAPIBatch is what Chrome posts to a report-to endpoint, with
+// Content-Type application/reports+json: a batch mixing a CSP violation,
+// an inline one, and a report of another kind.
+const reportingAPIBatch = `[
+ {"age":53531,"body":{"blockedURL":"https://evil.example/a.js","columnNumber":39,"disposition":"enforce","documentURL":"https://shop.example.com/","effectiveDirective":"script-src-elem","lineNumber":121,"originalPolicy":"script-src 'self'; report-to csp","referrer":"","sample":"","sourceFile":"https://shop.example.com/","statusCode":200},"type":"csp-violation","url":"https://shop.example.com/","user_agent":"Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"},
+ {"age":10,"body":{"blockedURL":"inline","disposition":"report","documentURL":"https://shop.example.com/","effectiveDirective":"script-src","originalPolicy":"script-src 'self'","sample":"alert(1)","statusCode":200},"type":"csp-violation","url":"https://shop.example.com/","user_agent":"Mozilla/5.0"},
+ {"age":1,"body":{"id":"NavigatorVibrate","message":"deprecated"},"type":"deprecation","url":"https://shop.example.com/","user_agent":"Mozilla/5.0"}
+]`
+
+func securityReq(contentType, body string) req {
+	return req{path: "/api/42/security/?sentry_key=" + testKey, header: map[string]string{"Content-Type": contentType, "User-Agent": "Mozilla/5.0 (Firefox/128.0)"}, body: []byte(body)}
+}
+
+// TestSecurityReports is QA finding #4: /api/{id}/security/ answered 404,
+// so every CSP report a browser sent was lost. Each CSP report is an event
+// titled and tagged as Sentry does, keyed by the sentry_key in the query.
+func TestSecurityReports(t *testing.T) {
+	t.Run("the report's curl", func(t *testing.T) {
+		h, q := newTestHandler(t, defaultKeys, nil)
+		rec := securityReq("application/csp-report", qaCSPReport).do(h)
+		if rec.Code != 200 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		ev := q.only(t)
+		if got := ev.Title(); got != "Blocked 'script' from 'evil.example'" {
+			t.Errorf("title %q", got)
+		}
+		if !slices.Equal(ev.Fingerprint, []string{"csp", "directive:script-src", "blocked:evil.example"}) {
+			t.Errorf("fingerprint %q", ev.Fingerprint)
+		}
+		if v, _ := ev.Tag("blocked-host"); v != "evil.example" {
+			t.Errorf("blocked-host tag %q", v)
+		}
+		if ev.Request == nil || ev.Request.URL != "https://example.com/" {
+			t.Errorf("request %+v, want the document's URL", ev.Request)
+		}
+		if ev.Logger != "csp" || ev.Level != "error" {
+			t.Errorf("logger %q level %q", ev.Logger, ev.Level)
+		}
+		if !strings.Contains(rec.Body.String(), ev.EventID) {
+			t.Errorf("response %s does not name the event", rec.Body)
+		}
+	})
+	t.Run("Chrome's report-uri report, release and environment from the query", func(t *testing.T) {
+		h, q := newTestHandler(t, defaultKeys, nil)
+		rq := securityReq("application/csp-report", chromeCSPReport)
+		rq.path += "&sentry_release=web%401.2.3&sentry_environment=production"
+		if rec := rq.do(h); rec.Code != 200 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		ev := q.only(t)
+		if got := ev.Title(); got != "Blocked 'script' from 'evil.example:8443'" {
+			t.Errorf("title %q", got)
+		}
+		if ev.Release != "web@1.2.3" || ev.Environment != "production" {
+			t.Errorf("release %q environment %q", ev.Release, ev.Environment)
+		}
+		if v, _ := ev.Tag("effective-directive"); v != "script-src-elem" {
+			t.Errorf("effective-directive %q", v)
+		}
+		if v, _ := ev.Tag("blocked-uri"); v != "https://evil.example:8443/inject.js?c=1" {
+			t.Errorf("blocked-uri %q", v)
+		}
+		var ctx map[string]map[string]any
+		if err := json.Unmarshal(ev.Contexts, &ctx); err != nil || ctx["csp"]["original_policy"] == nil || ctx["csp"]["line_number"] != "12" {
+			t.Errorf("contexts %s (%v), want the report in csp", ev.Contexts, err)
+		}
+		if !slices.Contains(ev.Request.Headers, [2]string{"User-Agent", "Mozilla/5.0 (Firefox/128.0)"}) || !slices.Contains(ev.Request.Headers, [2]string{"Referer", "https://www.google.com/"}) {
+			t.Errorf("headers %q", ev.Request.Headers)
+		}
+	})
+	t.Run("a Reporting API batch", func(t *testing.T) {
+		h, q := newTestHandler(t, defaultKeys, nil)
+		if rec := securityReq("application/reports+json", reportingAPIBatch).do(h); rec.Code != 200 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		evs := q.events(t)
+		if len(evs) != 2 {
+			t.Fatalf("%d events, want one per CSP report", len(evs))
+		}
+		if t0, t1 := evs[0].Title(), evs[1].Title(); t0 != "Blocked 'script' from 'evil.example'" || t1 != "Blocked unsafe inline 'script'" {
+			t.Errorf("titles %q, %q", t0, t1)
+		}
+		if !slices.Contains(evs[0].Request.Headers, [2]string{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"}) {
+			t.Errorf("headers %q, want the report's user agent", evs[0].Request.Headers)
+		}
+		if st := h.Stats(); st.DroppedItems != 1 {
+			t.Errorf("DroppedItems %d, want the deprecation report", st.DroppedItems)
+		}
+	})
+	t.Run("Firefox: no effective-directive, the policy clause in violated-directive", func(t *testing.T) {
+		h, q := newTestHandler(t, defaultKeys, nil)
+		body := `{"csp-report":{"blocked-uri":"data","document-uri":"https://shop.example.com/","original-policy":"img-src 'self'","referrer":"","violated-directive":"img-src 'self'"}}`
+		if rec := securityReq("application/csp-report; charset=utf-8", body).do(h); rec.Code != 200 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		if ev := q.only(t); ev.Title() != "Blocked 'image' from 'data:'" {
+			t.Errorf("title %q", ev.Title())
+		}
+	})
+}
+
+// TestSecurityGrouping: reports group by directive and blocked host, as
+// Sentry's do, not by the blocked path or the page.
+func TestSecurityGrouping(t *testing.T) {
+	report := func(directive, blocked, page string) string {
+		b, _ := json.Marshal(map[string]any{"csp-report": map[string]string{"document-uri": page, "effective-directive": directive, "violated-directive": directive, "blocked-uri": blocked}})
+		return string(b)
+	}
+	h, q := newTestHandler(t, defaultKeys, nil)
+	for _, body := range []string{
+		report("script-src", "https://evil.example/a.js", "https://shop.example.com/"),
+		report("script-src", "https://EVIL.example/b.js?x=1", "https://shop.example.com/cart"),
+		report("script-src", "https://other.example/a.js", "https://shop.example.com/"),
+		report("img-src", "https://evil.example/a.png", "https://shop.example.com/"),
+	} {
+		if rec := securityReq("application/csp-report", body).do(h); rec.Code != 200 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+	evs := q.events(t)
+	fp := func(i int) string { return strings.Join(evs[i].Fingerprint, "|") }
+	if fp(0) != fp(1) {
+		t.Errorf("same directive and host: %q and %q, want one group", fp(0), fp(1))
+	}
+	if fp(0) == fp(2) || fp(0) == fp(3) {
+		t.Errorf("another host or directive shares the group: %q %q %q", fp(0), fp(2), fp(3))
+	}
+}
+
+// TestSecurityRefusals: a report needs the project's key; other bodies are
+// told what was wrong; other kinds of reports are taken and dropped.
+func TestSecurityRefusals(t *testing.T) {
+	tests := []struct {
+		name       string
+		rq         req
+		wantStatus int
+		wantCode   string
+	}{
+		{"no key", req{path: "/api/42/security/", header: map[string]string{"Content-Type": "application/csp-report"}, body: []byte(qaCSPReport)}, 401, "missing_key"},
+		{"key of another project", req{path: "/api/42/security/?sentry_key=" + otherKey, header: map[string]string{"Content-Type": "application/csp-report"}, body: []byte(qaCSPReport)}, 403, "wrong_project"},
+		{"not a report type", securityReq("text/plain", qaCSPReport), 415, "unsupported_media_type"},
+		{"no content type", securityReq("", qaCSPReport), 415, "unsupported_media_type"},
+		{"not JSON", securityReq("application/csp-report", "csp!"), 400, "invalid_report"},
+		{"an object without a report", securityReq("application/json", `{"hello":1}`), 400, "invalid_report"},
+		{"over the event limit", securityReq("application/csp-report", `{"csp-report":{"script-sample":"`+strings.Repeat("a", DefaultMaxEventBytes)+`"}}`), 413, "too_large"},
+		{"Expect-CT is dropped", securityReq("application/expect-ct-report+json", `{"expect-ct-report":{"hostname":"example.com","port":443}}`), 200, ""},
+		{"HPKP is dropped", securityReq("application/json", `{"hostname":"example.com","known-pins":["pin-sha256=\"x\""]}`), 200, ""},
+		{"the old csp-report path", req{path: "/api/42/csp-report/?sentry_key=" + testKey, header: map[string]string{"Content-Type": "application/csp-report"}, body: []byte(qaCSPReport)}, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, q := newTestHandler(t, defaultKeys, nil)
+			rec := tt.rq.do(h)
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.wantStatus, rec.Body)
+			}
+			if tt.wantCode != "" {
+				if code, _ := errorResponse(t, rec); code != tt.wantCode {
+					t.Errorf("code %q, want %q", code, tt.wantCode)
+				}
+				if len(q.bodies) != 0 {
+					t.Error("queued an event")
+				}
+			}
+		})
+	}
+	h, _ := newTestHandler(t, defaultKeys, nil)
+	rec := req{method: "OPTIONS", path: "/api/42/security/", header: map[string]string{"Origin": "https://shop.example.com", "Access-Control-Request-Method": "POST"}}.do(h)
+	if rec.Code != 200 || rec.Header().Get("Access-Control-Allow-Methods") == "" {
+		t.Errorf("preflight (the Reporting API sends one): %d %v", rec.Code, rec.Header())
+	}
+}
+
+// TestHostileSecurityReports: report content is untrusted text. Odd types,
+// huge values, fingerprint variables and deep nesting make an event with
+// bounded text, or a 4xx, never a 5xx.
+func TestHostileSecurityReports(t *testing.T) {
+	long := strings.Repeat("\u202e<script>", 20000)
+	bodies := []string{
+		`{"csp-report":{"effective-directive":"` + long + `","blocked-uri":"https://` + long + `/x"}}`,
+		`{"csp-report":{"effective-directive":"script-src","blocked-uri":"{{ default }}"}}`,
+		`{"csp-report":{"effective-directive":["script-src"],"blocked-uri":{"a":1},"document-uri":7,"line-number":"x"}}`,
+		`{"csp-report":null}`,
+		`{"csp-report":{"blocked-uri":"javascript:alert(1)","violated-directive":"script-src \u0000\u001b[31m"}}`,
+		`[` + strings.Repeat(`{"type":"csp-violation","body":{"blockedURL":"https://a.example/"}},`, 300) + `1]`,
+		strings.Repeat(`{"csp-report":`, 5000) + `{}` + strings.Repeat(`}`, 5000),
+		`[]`, `null`, `"csp"`,
+	}
+	for i, body := range bodies {
+		h, q := newTestHandler(t, defaultKeys, unlimited)
+		rec := securityReq("application/reports+json", body).do(h)
+		if rec.Code >= 500 {
+			t.Fatalf("body %d: status %d: %s", i, rec.Code, rec.Body)
+		}
+		for _, ev := range q.events(t) {
+			if len(ev.Title()) > 2*maxBlockedText+100 {
+				t.Errorf("body %d: a title of %d bytes", i, len(ev.Title()))
+			}
+			for _, f := range ev.Fingerprint {
+				if strings.HasPrefix(f, "{{") {
+					t.Errorf("body %d: fingerprint %q holds a variable", i, ev.Fingerprint)
+				}
+			}
+		}
+		if i == 5 && len(q.bodies) != maxSecurityReports {
+			t.Errorf("a batch of 300 reports made %d events, want %d", len(q.bodies), maxSecurityReports)
+		}
+	}
+}
+
+func FuzzSecurityReport(f *testing.F) {
+	for _, s := range []string{qaCSPReport, chromeCSPReport, reportingAPIBatch} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		h, q := newTestHandler(t, defaultKeys, unlimited)
+		rec := securityReq("application/csp-report", string(body)).do(h)
+		if rec.Code >= 500 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		for _, ev := range q.events(t) {
+			checkSaneEvent(t, &ev)
+		}
+	})
+}
+
+// TestUnsupportedUploads: minidump and Unreal crash uploads, which Flytrap
+// cannot process, are refused with a message that says so and where to
+// send errors instead, not a 404 that reads as a wrong URL.
+func TestUnsupportedUploads(t *testing.T) {
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("upload_file_minidump", "crash.dmp")
+	fw.Write([]byte("MDMP\x93\xa7"))
+	mw.Close()
+	for _, path := range []string{"/api/42/minidump/?sentry_key=" + testKey, "/api/42/minidump", "/api/42/unreal/" + testKey + "/", "/api/42/unreal/" + testKey} {
+		h, q := newTestHandler(t, defaultKeys, nil)
+		rec := req{path: path, header: map[string]string{"Content-Type": mw.FormDataContentType()}, body: form.Bytes()}.do(h)
+		code, msg := errorResponse(t, rec)
+		if rec.Code != http.StatusBadRequest || code != "unsupported_upload" || !strings.Contains(msg, "/api/{project_id}/envelope/") || !strings.Contains(msg, "symbolication") {
+			t.Errorf("%s: %d %q %q, want 400 unsupported_upload pointing to the envelope endpoint", path, rec.Code, code, msg)
+		}
+		if len(q.bodies) != 0 {
+			t.Errorf("%s: queued an event", path)
+		}
+	}
+}
