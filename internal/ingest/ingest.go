@@ -270,6 +270,9 @@ func (h *Handler) route(path string, fn func(*http.Request) (any, *apiError)) {
 			h.writeError(w, r, aerr)
 			return
 		}
+		if hs, ok := body.(interface{ setHeaders(http.Header) }); ok {
+			hs.setHeaders(w.Header())
+		}
 		writeJSON(w, http.StatusOK, body)
 	})
 	h.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {

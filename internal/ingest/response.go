@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // apiError is a refused request: what the client is told and how it is
@@ -43,6 +45,73 @@ type idBody struct {
 
 // emptyBody answers an envelope without events, as Sentry does.
 type emptyBody struct{}
+
+// notStored answers an envelope of data Flytrap never stores (transactions,
+// replays, profiles, sessions...): {} like emptyBody, with an
+// X-Sentry-Rate-Limits header that asks the SDK to stop sending those
+// categories for a while. Sentry SDKs honour the header on every response,
+// 200 included (@sentry/core updateRateLimits, sentry-go
+// ratelimit.FromResponse, sentry-python _update_rate_limits, sentry-native
+// and sentry-cocoa alike), drop only the items of the categories it names,
+// and ignore categories they do not know; it never names error, default,
+// security or feedback, and no Retry-After goes with it, since that would
+// limit everything in SDKs that read it.
+type notStored struct {
+	emptyBody
+	limits string
+}
+
+func (n notStored) setHeaders(h http.Header) {
+	h.Set("X-Sentry-Rate-Limits", n.limits)
+}
+
+// notStoredRetryAfter is how long, in seconds, SDKs are asked to hold data
+// Flytrap drops: an hour, so an SDK process sends such data about once an
+// hour instead of continuously, and one that Flytrap might store some day
+// resumes within the hour.
+const notStoredRetryAfter = 3600
+
+// itemCategories are the rate-limit categories (Relay's data categories,
+// and the names SDKs file envelope items under) of the item types Flytrap
+// always drops. Types absent here are never named: events (error,
+// default), client reports (internal), user feedback (feedback, default),
+// security reports (security), and types ingest does not know.
+var itemCategories = map[string][]string{
+	"transaction":      {"transaction"},
+	"span":             {"span"},
+	"profile":          {"profile"},
+	"profile_chunk":    {"profile_chunk", "profile"},
+	"replay_event":     {"replay", "replay_event"},
+	"replay_recording": {"replay", "replay_recording"},
+	"replay_video":     {"replay"},
+	"session":          {"session"},
+	"sessions":         {"session"},
+	"attachment":       {"attachment"},
+	"check_in":         {"monitor"},
+	"log":              {"log_item"},
+	"otel_log":         {"log_item"},
+	"statsd":           {"metric_bucket"},
+	"metric_meta":      {"metric_bucket"},
+	"trace_metric":     {"trace_metric", "metric"},
+}
+
+// categories collects the categories of an envelope's dropped items, in
+// the order met, each once. Items of no category (client reports, the
+// common companion of an event) cost nothing.
+type categories []string
+
+func (c *categories) add(itemType string) {
+	for _, name := range itemCategories[itemType] {
+		if !slices.Contains(*c, name) {
+			*c = append(*c, name)
+		}
+	}
+}
+
+// header is the X-Sentry-Rate-Limits value: retry_after:categories:scope:reason.
+func (c categories) header() string {
+	return strconv.Itoa(notStoredRetryAfter) + ":" + strings.Join(c, ";") + ":organization:not_stored"
+}
 
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	h.stats.reject(e.reason)

@@ -65,6 +65,7 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	var (
 		payloads []envelopeItem
 		dropped  uint64
+		unwanted categories
 	)
 	for {
 		it, err := er.next()
@@ -79,6 +80,7 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			// check-ins, replays...: accepted so SDKs do not retry,
 			// but Flytrap tracks errors only.
 			dropped++
+			unwanted.add(it.typ)
 			continue
 		}
 		payloads = append(payloads, it)
@@ -100,6 +102,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	}
 	if len(events) == 0 {
 		h.stats.dropped.Add(dropped)
+		if len(unwanted) > 0 {
+			return notStored{limits: unwanted.header()}, nil
+		}
 		return emptyBody{}, nil
 	}
 	if aerr := h.accept(r.Context(), pid, events...); aerr != nil {
