@@ -50,12 +50,15 @@ type emptyBody struct{}
 // replays, profiles, sessions...): {} like emptyBody, with an
 // X-Sentry-Rate-Limits header that asks the SDK to stop sending those
 // categories for a while. Sentry SDKs honour the header on every response,
-// 200 included (@sentry/core updateRateLimits, sentry-go
-// ratelimit.FromResponse, sentry-python _update_rate_limits, sentry-native
-// and sentry-cocoa alike), drop only the items of the categories it names,
-// and ignore categories they do not know; it never names error, default,
-// security or feedback, and no Retry-After goes with it, since that would
-// limit everything in SDKs that read it.
+// 200 included (read in @sentry/core updateRateLimits, sentry-go
+// ratelimit.FromResponse, sentry-python HttpTransportCore._update_rate_limits
+// and sentry-native's rate limiter; sentry-cocoa documents the same), drop
+// only the items of the categories it names, and ignore categories they do
+// not know. It never names error, default, security or feedback, and no
+// Retry-After goes with it, since that would limit everything in SDKs that
+// read it. sentry-python's backpressure monitor also counts the transport
+// unhealthy while any category is limited and halves its trace sampling
+// rate, which only thins transactions Flytrap drops anyway.
 type notStored struct {
 	emptyBody
 	limits string
