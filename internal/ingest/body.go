@@ -21,9 +21,9 @@ import (
 
 // Sizes on the body-reading path.
 const (
-	// maxEnvelopeHeaderBytes bounds the first line of an envelope decoded
-	// before its dsn's key is checked. SDK headers (event_id, dsn, sdk,
-	// sent_at, trace) take well under 4 KiB.
+	// maxEnvelopeHeaderBytes bounds an envelope's header lines: the first
+	// (decoded before its dsn's key is checked) and each item's. SDK
+	// headers (event_id, dsn, sdk, sent_at, trace) take well under 4 KiB.
 	maxEnvelopeHeaderBytes = 64 << 10
 	// firstReadSize is the buffer a body of unknown size starts with;
 	// most events fit.
@@ -251,24 +251,6 @@ func (b *body) all() ([]byte, *apiError) {
 	}
 	b.endDecode()
 	return b.buf, nil
-}
-
-// firstLine reads up to the body's first '\n' and returns what precedes
-// it, without a trailing '\r'; all of the body if it has none. A line over
-// max is refused: the key it should carry must come before the bulk.
-func (b *body) firstLine(max int) ([]byte, *apiError) {
-	end := func(buf []byte) bool { return bytes.IndexByte(buf, '\n') >= 0 || len(buf) > max }
-	if err := b.fill(b.src, end); err != nil {
-		return nil, b.fail(err)
-	}
-	// The buffer grows by doubling, so a read may bring the end of a
-	// line already longer than max: the line's length decides, not
-	// whether its end has arrived.
-	line, _, found := bytes.Cut(b.buf, []byte("\n"))
-	if len(line) > max || (!found && !b.eof) {
-		return nil, badRequest("invalid_envelope", "the envelope header (first line) is longer than %d bytes; send the key in the X-Sentry-Auth header or the sentry_key query parameter instead of the envelope header's dsn", max)
-	}
-	return bytes.TrimSuffix(line, []byte("\r")), nil
 }
 
 // endDecode frees the decoder and its slot once the body is decoded; the

@@ -16,8 +16,6 @@ import (
 const maxEnvelopeItems = 1000
 
 // maxHeaderLine bounds an envelope's header line and each item header.
-// SDK headers (event_id, dsn, sdk, sent_at, trace; type, length, filename)
-// take well under 4 KiB.
 const maxHeaderLine = maxEnvelopeHeaderBytes
 
 // envelope is a parsed Sentry envelope

@@ -60,8 +60,7 @@ type emptyBody struct{}
 // unhealthy while any category is limited and halves its trace sampling
 // rate, which only thins transactions Flytrap drops anyway.
 type notStored struct {
-	emptyBody
-	limits string
+	limits string // unexported: the body is {}
 }
 
 func (n notStored) setHeaders(h http.Header) {

@@ -98,7 +98,9 @@ func TestCSPReportsBecomeIssues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out struct{ Error struct{ Code, Message string } }
+		var out struct {
+			Error struct{ Code, Message string }
+		}
 		json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
 		if resp.StatusCode != 400 || out.Error.Code != "unsupported_upload" || !strings.Contains(out.Error.Message, "envelope") {
