@@ -112,6 +112,28 @@ func TestNodeSDK(t *testing.T) {
 	}
 }
 
+// TestNodeSDKStopsSendingWhatIsDropped runs @sentry/node with tracing on
+// (QA finding #13): Flytrap answers the first envelope of spans with
+// X-Sentry-Rate-Limits, so the SDK keeps the next ones to itself, while
+// errors still reach the server and are stored.
+func TestNodeSDKStopsSendingWhatIsDropped(t *testing.T) {
+	dir := requireJSSDK(t)
+	p := startDev(t, t.TempDir(), nil)
+	cmd := exec.Command("node", filepath.Join(dir, "ratelimit.js"), p.info.DSN)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node ratelimit.js: %v\n%s", err, out)
+	}
+	var counts struct{ Tracing, Event int }
+	if err := json.Unmarshal(out, &counts); err != nil {
+		t.Fatalf("ratelimit.js printed %q: %v", out, err)
+	}
+	if counts.Tracing != 1 || counts.Event != 1 {
+		t.Errorf("%d tracing and %d error envelopes reached the server, want 1 and 1: the SDK should stop sending spans after the first answer, never errors", counts.Tracing, counts.Event)
+	}
+	p.waitIssue(t, "Error: rate limit compat error", 1)
+}
+
 // browserPage loads the bundled @sentry/browser and throws from a named
 // function, from an origin other than flytrap's, so CORS is exercised.
 const browserPage = `<!doctype html>
