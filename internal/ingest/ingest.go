@@ -435,7 +435,8 @@ type Stats struct {
 	// Accepted counts events handed to the queue.
 	Accepted uint64
 	// DroppedItems counts envelope items accepted but not kept: sessions,
-	// transactions, attachments and every other non-event item.
+	// transactions, attachments and every other non-event item; and the
+	// security reports other than CSP violations.
 	DroppedItems uint64
 	// Rejected counts refused requests by reason; every Reason* constant
 	// is present, zero or not, so metrics series exist from the start.
