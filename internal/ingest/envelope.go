@@ -128,10 +128,11 @@ func (r *envelopeReader) line() (line []byte, eof bool, err error) {
 	default:
 		return nil, false, err
 	}
+	line = bytes.TrimSuffix(line, []byte("\r"))
 	if len(line) > maxHeaderLine {
 		return nil, false, errLongLine
 	}
-	return bytes.TrimSuffix(line, []byte("\r")), eof, nil
+	return line, eof, nil
 }
 
 var errLongLine = errors.New("ingest: a header line is too long")

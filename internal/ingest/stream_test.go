@@ -221,6 +221,19 @@ func TestEnvelopeLimits(t *testing.T) {
 			t.Errorf("status %d %q, want 413 naming the item", rec.Code, msg)
 		}
 	})
+	t.Run("header lines of 64 KiB, with CRLF", func(t *testing.T) {
+		h, _ := newTestHandler(t, defaultKeys, unlimited)
+		hdr := func(n int) string { return `{"x":"` + strings.Repeat("a", n-8) + `"}` }
+		for _, tt := range []struct {
+			n    int
+			want int
+		}{{maxHeaderLine, 200}, {maxHeaderLine + 1, 400}} {
+			body := hdr(tt.n) + "\r\n" + `{"type":"session","pad":"` + strings.Repeat("b", tt.n-28) + `"}` + "\r\n{}\r\n"
+			if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: []byte(body)}).do(h); rec.Code != tt.want {
+				t.Errorf("lines of %d bytes: status %d, want %d: %s", tt.n, rec.Code, tt.want, rec.Body)
+			}
+		}
+	})
 	t.Run("events together over MaxBodyBytes", func(t *testing.T) {
 		h, _ := newTestHandler(t, defaultKeys, func(c *Config) { c.RatePerMinute, c.MaxBodyBytes, c.MaxEventBytes = -1, 3*mib, 1*mib })
 		ev := `{"message":"` + strings.Repeat("x", mib-100) + `"}`
