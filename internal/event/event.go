@@ -4,6 +4,8 @@ package event
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -153,7 +155,69 @@ type Frame struct {
 	// JavaScript as it was (one of the Unmapped* reasons); empty for a
 	// frame it mapped or did not try.
 	Unmapped string `json:"unmapped,omitempty"`
+	// InstructionAddr is where a native frame (sentry-native, Cocoa, Rust
+	// or C++ without debug info) was executing; SymbolAddr is the start of
+	// its function and ImageAddr where its image (Package, the binary or
+	// library) was loaded. All three are lowercase hex ("0x1a2b"). An
+	// AddrMode of "rel:N" says the addresses are relative to the N-th
+	// debug image rather than absolute ("abs", the default). Ingest fills
+	// Package and ImageAddr from the event's debug images when the SDK
+	// left them out (see ImageOffset).
+	InstructionAddr string `json:"instruction_addr,omitempty"`
+	SymbolAddr      string `json:"symbol_addr,omitempty"`
+	ImageAddr       string `json:"image_addr,omitempty"`
+	AddrMode        string `json:"addr_mode,omitempty"`
 }
+
+// ImageOffset is a native frame's instruction address relative to the
+// start of its image. Unlike the absolute address, which address space
+// layout randomization moves on every run, it is the same in every run of
+// one build. ok is false when the frame has no address or its image's is
+// unknown.
+func (f *Frame) ImageOffset() (offset uint64, ok bool) {
+	addr, ok := ParseAddr(f.InstructionAddr)
+	if !ok {
+		return 0, false
+	}
+	if strings.HasPrefix(f.AddrMode, "rel:") {
+		return addr, true
+	}
+	img, ok := ParseAddr(f.ImageAddr)
+	if !ok || addr < img {
+		return 0, false
+	}
+	return addr - img, true
+}
+
+// PackageName is the file name of the frame's package, without its
+// directory: "libfoo.so" for "/usr/lib/libfoo.so", "UIKit" for
+// "/System/Library/Frameworks/UIKit.framework/UIKit".
+func (f *Frame) PackageName() string {
+	p := strings.TrimRight(f.Package, `/\`)
+	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// ParseAddr reads an address as the Sentry protocol writes it: hex with a
+// "0x" prefix, or decimal.
+func ParseAddr(s string) (uint64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	base := 10
+	if h, ok := strings.CutPrefix(s, "0x"); ok {
+		s, base = h, 16
+	} else if h, ok := strings.CutPrefix(s, "0X"); ok {
+		s, base = h, 16
+	}
+	n, err := strconv.ParseUint(s, base, 64)
+	return n, err == nil
+}
+
+// FormatAddr writes an address as Frame's fields hold it.
+func FormatAddr(n uint64) string { return "0x" + strconv.FormatUint(n, 16) }
 
 // Why a frame could not be mapped to its original source (Frame.Unmapped).
 const (

@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"cmp"
+	"encoding/json"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +51,7 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 	ev.Request = d.request(at(name), v)
 	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
 	ev.Breadcrumbs = d.breadcrumbs(at(name), v, drift)
-	ev.Exceptions = d.exceptionsWithStacks(obj, debugIDs(obj["debug_meta"]))
+	ev.Exceptions = d.exceptionsWithStacks(obj, readDebugMeta(obj["debug_meta"]))
 	ev.Handled = handled(ev.Exceptions)
 	ev.Notes = d.notes
 	return ev, nil
@@ -396,9 +398,9 @@ func (d *decoder) breadcrumbs(path where, v any, drift time.Duration) []event.Br
 // synthetic exception without type or value, as the JavaScript SDKs send
 // it themselves: the stack is kept and shown under the message, and the
 // title stays the message.
-func (d *decoder) exceptionsWithStacks(obj map[string]any, ids map[string]string) []event.Exception {
+func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta) []event.Exception {
 	name, v := legacy(obj, "exception", "sentry.interfaces.Exception")
-	excs, threadIDs := d.exceptions(at(name), v, ids)
+	excs, threadIDs := d.exceptions(at(name), v, meta)
 	threads := d.values(at("threads"), obj["threads"])
 	// A thread's frames go to one exception, the outermost that names
 	// it: otherwise 25 chained exceptions naming one thread would carry
@@ -407,19 +409,19 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, ids map[string]string
 	for i := len(excs) - 1; i >= 0; i-- {
 		if id := threadIDs[i]; len(excs[i].Frames) == 0 && id != "" && !given[id] {
 			given[id] = true
-			excs[i].Frames = d.threadFrames(threads, ids, func(t map[string]any) bool {
+			excs[i].Frames = d.threadFrames(threads, meta, func(t map[string]any) bool {
 				return t["id"] != nil && anyText(t["id"], 64) == id
 			})
 		}
 	}
 	if n := len(excs); n == 0 || len(excs[n-1].Frames) == 0 {
 		sname, sv := legacy(obj, "stacktrace", "sentry.interfaces.Stacktrace")
-		frames := d.stacktrace(at(sname), sv, ids)
+		frames := d.stacktrace(at(sname), sv, meta)
 		if len(frames) == 0 {
-			frames = d.threadFrames(threads, ids, func(t map[string]any) bool { return t["crashed"] == true })
+			frames = d.threadFrames(threads, meta, func(t map[string]any) bool { return t["crashed"] == true })
 		}
 		if len(frames) == 0 {
-			frames = d.threadFrames(threads, ids, func(t map[string]any) bool { return t["current"] == true })
+			frames = d.threadFrames(threads, meta, func(t map[string]any) bool { return t["current"] == true })
 		}
 		switch {
 		case len(frames) == 0:
@@ -439,7 +441,7 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, ids map[string]string
 // exceptions reads the chain: {"values": [...]}, a bare list (sentry-go),
 // or a single exception object (old raven clients). Null and empty entries
 // are skipped. It also returns each kept exception's thread_id.
-func (d *decoder) exceptions(path where, v any, ids map[string]string) ([]event.Exception, []string) {
+func (d *decoder) exceptions(path where, v any, meta *debugMeta) ([]event.Exception, []string) {
 	var items []any
 	switch x := v.(type) {
 	case nil:
@@ -478,7 +480,7 @@ func (d *decoder) exceptions(path where, v any, ids map[string]string) ([]event.
 			Value:     d.str(p.field(".value"), m["value"], maxMessage),
 			Module:    d.str(p.field(".module"), m["module"], maxName),
 			Mechanism: d.mechanism(p.field(".mechanism"), m["mechanism"]),
-			Frames:    d.stacktrace(p.field(".stacktrace"), m["stacktrace"], ids),
+			Frames:    d.stacktrace(p.field(".stacktrace"), m["stacktrace"], meta),
 		}
 		var tid string
 		if m["thread_id"] != nil {
@@ -525,10 +527,10 @@ func handled(excs []event.Exception) *bool {
 }
 
 // threadFrames returns the frames of the first thread match accepts.
-func (d *decoder) threadFrames(threads []any, ids map[string]string, match func(map[string]any) bool) []event.Frame {
+func (d *decoder) threadFrames(threads []any, meta *debugMeta, match func(map[string]any) bool) []event.Frame {
 	for i, t := range threads {
 		if m, ok := t.(map[string]any); ok && match(m) {
-			return d.stacktrace(at("threads").item(i).field(".stacktrace"), m["stacktrace"], ids)
+			return d.stacktrace(at("threads").item(i).field(".stacktrace"), m["stacktrace"], meta)
 		}
 	}
 	return nil
@@ -538,7 +540,7 @@ func (d *decoder) threadFrames(threads []any, ids map[string]string, match func(
 // first. Frames without any location are skipped. Over maxFrames, the
 // middle is cut: the outermost calls say where the work came from, the
 // innermost where it failed.
-func (d *decoder) stacktrace(path where, v any, ids map[string]string) []event.Frame {
+func (d *decoder) stacktrace(path where, v any, meta *debugMeta) []event.Frame {
 	var items []any
 	frames := path.field(".frames")
 	switch x := v.(type) {
@@ -577,10 +579,21 @@ func (d *decoder) stacktrace(path where, v any, ids map[string]string) []event.F
 			PreContext:  d.contextLines(p.field(".pre_context"), m["pre_context"], true),
 			PostContext: d.contextLines(p.field(".post_context"), m["post_context"], false),
 		}
-		if f.Filename == "" && f.AbsPath == "" && f.Function == "" && f.Module == "" && f.Package == "" && f.Lineno == 0 {
+		// Native SDKs (sentry-native, Cocoa, Rust without debug
+		// information) send frames that are an address and nothing else.
+		if v := m["instruction_addr"]; v != nil {
+			f.InstructionAddr = d.addr(p.field(".instruction_addr"), v)
+			f.SymbolAddr = d.addr(p.field(".symbol_addr"), m["symbol_addr"])
+			f.ImageAddr = d.addr(p.field(".image_addr"), m["image_addr"])
+			if mode := d.str(p.field(".addr_mode"), m["addr_mode"], maxName); mode != "abs" {
+				f.AddrMode = mode
+			}
+		}
+		if f.Filename == "" && f.AbsPath == "" && f.Function == "" && f.Module == "" && f.Package == "" && f.Lineno == 0 && f.InstructionAddr == "" {
 			continue
 		}
-		f.DebugID = frameDebugID(m["debug_id"], f, ids)
+		f.DebugID = frameDebugID(m["debug_id"], f, meta.ids)
+		meta.locate(&f)
 		out = append(out, f)
 	}
 	return out
@@ -609,24 +622,131 @@ func (d *decoder) contextLines(path where, v any, pre bool) []string {
 	return out
 }
 
-// debugIDs maps a minified file's URL to its source map's debug ID, from
-// the debug_meta images the JavaScript SDK sends.
-func debugIDs(v any) map[string]string {
+// debugMeta is what an event's debug_meta images say: for minified
+// JavaScript, each file's source map debug ID; for native code, where each
+// binary and library was loaded.
+type debugMeta struct {
+	// ids maps a minified file's URL to its source map's debug ID.
+	ids map[string]string
+	// images are the native images in the order sent, which addr_mode
+	// "rel:N" counts in (an entry that is not a native image is zero);
+	// byAddr holds the ones with a size, by load address.
+	images []nativeImage
+	byAddr []nativeImage
+}
+
+// nativeImage is a binary or library loaded into the crashed process.
+type nativeImage struct {
+	file       string // code_file: the path it was loaded from
+	addr, size uint64
+}
+
+// readDebugMeta reads the debug_meta images of the JavaScript SDKs (type
+// "sourcemap") and of the native ones (elf, macho, pe, apple, ...; the
+// oldest Cocoa SDKs name the file "name", not "code_file").
+func readDebugMeta(v any) *debugMeta {
 	meta, _ := v.(map[string]any)
 	images, _ := meta["images"].([]any)
-	ids := map[string]string{}
+	dm := &debugMeta{ids: map[string]string{}}
+	native := false
 	for _, img := range images {
 		m, _ := img.(map[string]any)
-		if m["type"] != "sourcemap" {
+		file, _ := m["code_file"].(string)
+		if m["type"] == "sourcemap" {
+			id, ok := normalizeDebugID(m["debug_id"])
+			if file != "" && ok {
+				dm.ids[file] = id
+			}
+			dm.images = append(dm.images, nativeImage{})
 			continue
 		}
-		file, _ := m["code_file"].(string)
-		id, ok := normalizeDebugID(m["debug_id"])
-		if file != "" && ok {
-			ids[file] = id
+		if file == "" {
+			file, _ = m["name"].(string)
+		}
+		addr, okAddr := anyAddr(m["image_addr"])
+		size, _ := anyAddr(m["image_size"])
+		if file == "" || !okAddr {
+			dm.images = append(dm.images, nativeImage{})
+			continue
+		}
+		native = true
+		im := nativeImage{file: clamp(file, maxPath), addr: addr, size: size}
+		dm.images = append(dm.images, im)
+		if size > 0 && addr+size > addr {
+			dm.byAddr = append(dm.byAddr, im)
 		}
 	}
-	return ids
+	if !native {
+		dm.images = nil
+	}
+	slices.SortFunc(dm.byAddr, func(a, b nativeImage) int { return cmp.Compare(a.addr, b.addr) })
+	return dm
+}
+
+// locate gives a native frame the package and image address of the image
+// its address is in, unless the SDK named them: an absolute address is
+// looked up among the images' ranges, and "rel:N" names image N. The
+// offset into the image (event.Frame.ImageOffset) is what stays the same
+// across runs of one build.
+func (dm *debugMeta) locate(f *event.Frame) {
+	if f.InstructionAddr == "" || len(dm.images) == 0 {
+		return
+	}
+	if n, ok := strings.CutPrefix(f.AddrMode, "rel:"); ok {
+		i, err := strconv.Atoi(n)
+		if err != nil || i < 0 || i >= len(dm.images) {
+			return
+		}
+		// The addresses are already offsets into the image.
+		if f.Package == "" {
+			f.Package = dm.images[i].file
+		}
+		return
+	}
+	addr, _ := event.ParseAddr(f.InstructionAddr)
+	// The last image loaded at or below addr, if addr is inside it.
+	i, found := slices.BinarySearchFunc(dm.byAddr, addr, func(im nativeImage, a uint64) int { return cmp.Compare(im.addr, a) })
+	if !found {
+		i--
+	}
+	if i < 0 || addr-dm.byAddr[i].addr >= dm.byAddr[i].size {
+		return
+	}
+	img := dm.byAddr[i]
+	if f.Package == "" {
+		f.Package = img.file
+	}
+	if f.ImageAddr == "" {
+		f.ImageAddr = event.FormatAddr(img.addr)
+	}
+}
+
+// addr reads a native address: a hex string ("0x7f3a1c029d90", any
+// case and leading zeros), a decimal string or a JSON number. It is stored
+// as lowercase hex without leading zeros, so equal addresses compare
+// equal.
+func (d *decoder) addr(path where, v any) string {
+	if v == nil {
+		return ""
+	}
+	n, ok := anyAddr(v)
+	if !ok {
+		d.wrongType(path, "an address", v)
+		return ""
+	}
+	return event.FormatAddr(n)
+}
+
+// anyAddr reads an address or a size as addr accepts it.
+func anyAddr(v any) (uint64, bool) {
+	switch x := v.(type) {
+	case string:
+		return event.ParseAddr(strings.TrimSpace(x))
+	case json.Number:
+		n, err := strconv.ParseUint(string(x), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
 }
 
 // frameDebugID takes a frame's own debug_id if it has one, else the one
