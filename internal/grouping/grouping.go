@@ -17,7 +17,7 @@ import (
 // that a change to the algorithm (which changes hashes) can be told apart
 // from a genuinely new issue; bump it whenever Group's output changes for
 // any event.
-const Version = "2026-12c"
+const Version = "2026-12d"
 
 // rules are the parts of the algorithm that changed from one Version to
 // the next, kept so that Previous can compute the hashes an event had
@@ -35,14 +35,19 @@ type rules struct {
 	// stable: names generated per deployment, process or run are made
 	// stable (2026-12c).
 	stable bool
+	// native: a native frame with an address and nothing else takes part
+	// by its image and offset (2026-12d); before, ingest dropped such
+	// frames.
+	native bool
 }
 
 // current are the rules of Version.
-var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true}
+var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true, native: true}
 
 // earlier are the rules of the versions before Version, newest first,
 // whose issues an event still finds (see Previous).
 var earlier = []rules{
+	{version: "2026-12c", synthetic: true, minified: true, variables: true, stable: true},
 	{version: "2026-12b", synthetic: true, minified: true},
 	{version: "2026-12", synthetic: true},
 	{version: "2026-11"},
@@ -93,6 +98,9 @@ type Result struct {
 // followed by its frames (module, or normalized file name, and function of
 // the in-app frames, or of all frames when none is in-app), or by its masked
 // value when it has no frames; a synthetic exception's type is left out.
+// A native frame without a function (not symbolicated) takes part by its
+// package's file name and its offset into that image, never by its absolute
+// address, which changes with every run (see nativePosition).
 // Line and column numbers never take part, so that editing unrelated code
 // does not split an issue, and neither do the parts of names that change
 // with every deployment, process or run (see stableFrame). Otherwise the
@@ -206,7 +214,7 @@ func exceptionComponents(platform string, exs []event.Exception, r rules) []stri
 func frameComponents(platform string, frames, raw []event.Frame, r rules) []string {
 	inApp := 0
 	for _, f := range frames {
-		if f.InApp != nil && *f.InApp {
+		if f.InApp != nil && *f.InApp && (r.native || !addressOnly(f)) {
 			inApp++
 		}
 	}
@@ -216,12 +224,21 @@ func frameComponents(platform string, frames, raw []event.Frame, r rules) []stri
 		if inApp > 0 && (f.InApp == nil || !*f.InApp) {
 			continue
 		}
+		if !r.native && addressOnly(f) {
+			// Ingest dropped such frames before 2026-12d.
+			continue
+		}
 		if r.stable {
 			f = stableFrame(platform, f)
 		}
 		loc, fn := frameLocation(f), "function="+strings.TrimSpace(f.Function)
 		if r.minified && len(raw) == len(frames) && minifiedName(f, raw[i]) {
 			fn = "function="
+		}
+		if fn == "function=" && r.native {
+			if pkg, off, ok := nativePosition(f); ok {
+				loc, fn = pkg, off
+			}
 		}
 		if loc == "file=" && fn == "function=" {
 			// Nothing identifies this frame.
@@ -238,12 +255,33 @@ func frameComponents(platform string, frames, raw []event.Frame, r rules) []stri
 	return comps
 }
 
+// addressOnly reports whether f is a native frame known by its address
+// alone, one that ingest dropped before grouping version 2026-12d.
+func addressOnly(f event.Frame) bool {
+	return f.InstructionAddr != "" && f.Filename == "" && f.AbsPath == "" && f.Function == "" && f.Module == "" && f.Lineno == 0
+}
+
 // minifiedName reports whether f, a frame symbolication made of raw, still
 // has raw's function name: the map named no function there, so the name is
 // the minifier's.
 func minifiedName(f, raw event.Frame) bool {
 	rewritten := f.AbsPath != raw.AbsPath || f.Lineno != raw.Lineno || f.Colno != raw.Colno
 	return rewritten && f.Function != "" && f.Function == raw.Function
+}
+
+// nativePosition identifies a native frame without a function (not
+// symbolicated) by its package's file name and its offset into that image:
+// the absolute address moves with every run (address space layout
+// randomization), the offset only with a new build. ok is false when the
+// package or its load address is unknown; the absolute address alone never
+// takes part.
+func nativePosition(f event.Frame) (pkg, offset string, ok bool) {
+	name := strings.TrimSpace(f.PackageName())
+	off, ok := f.ImageOffset()
+	if name == "" || !ok {
+		return "", "", false
+	}
+	return "package=" + name, "offset=" + event.FormatAddr(off), true
 }
 
 // frameLocation is the location component of a frame: its module if the SDK

@@ -89,6 +89,18 @@ func symbolicated(raw []event.Frame, mapped ...event.Frame) *event.Event {
 		Frames: mapped, RawFrames: raw}}}
 }
 
+// native builds a native crash as sentry-native sends it: a synthetic
+// exception named by the signal.
+func native(signal string, frames ...event.Frame) *event.Event {
+	return &event.Event{Level: "fatal", Platform: "native", Exceptions: []event.Exception{{Type: signal, Value: "Segfault",
+		Mechanism: &event.Mechanism{Type: "signalhandler", Synthetic: true}, Frames: frames}}}
+}
+
+// nf builds an unsymbolicated native frame: an address in an image.
+func nf(addr, pkg, image string) event.Frame {
+	return event.Frame{InstructionAddr: addr, Package: pkg, ImageAddr: image}
+}
+
 // minified builds a frame of a bundle served from url.
 func minified(url, fn string, line, col int) event.Frame {
 	return event.Frame{AbsPath: url, Filename: url, Function: fn, Lineno: line, Colno: col, InApp: &yes}
@@ -380,6 +392,21 @@ func TestGroupSameOrDifferent(t *testing.T) {
 		{"custom fingerprint wins over a lambda timeout",
 			withFingerprint(lambdaTimeout("checkout-api", "6"), "all-timeouts"),
 			withFingerprint(lambdaTimeout("report-builder", "6"), "all-timeouts"), true},
+		{"native crash, same site, images loaded elsewhere (ASLR)",
+			native("SIGSEGV", nf("0x55d0c0a011f0", "/opt/app/bin/crashy", "0x55d0c0a00000")),
+			native("SIGSEGV", nf("0x5612aa3011f0", "/opt/app/bin/crashy", "0x5612aa300000")), true},
+		{"native crash, same signal, another site",
+			native("SIGSEGV", nf("0x55d0c0a011f0", "/opt/app/bin/crashy", "0x55d0c0a00000")),
+			native("SIGSEGV", nf("0x55d0c0a02400", "/opt/app/bin/crashy", "0x55d0c0a00000")), false},
+		{"native crash, same offset in another library",
+			native("SIGSEGV", nf("0x7f0000001f0", "/opt/app/lib/libfoo.so", "0x7f000000000")),
+			native("SIGSEGV", nf("0x7f0000001f0", "/opt/app/lib/libbar.so", "0x7f000000000")), false},
+		{"native crash, one package path per install",
+			native("SIGSEGV", nf("0x7f0000001f0", "/opt/app-1.2/lib/libfoo.so", "0x7f000000000")),
+			native("SIGSEGV", nf("0x7f1000001f0", `C:\Program Files\App\libfoo.so`, "0x7f100000000")), true},
+		{"native crash, relative addresses",
+			native("SIGSEGV", event.Frame{InstructionAddr: "0x1f0", AddrMode: "rel:2", Package: "/opt/app/lib/libfoo.so", InApp: &yes}),
+			native("SIGSEGV", nf("0x7f1000001f0", "/opt/app/lib/libfoo.so", "0x7f100000000")), true},
 		{"fallback same level and transaction",
 			&event.Event{Level: "warning", Transaction: "/checkout"}, &event.Event{Level: "warning", Transaction: "/checkout"}, true},
 		{"fallback level differs",
@@ -428,6 +455,13 @@ func TestGroupComponents(t *testing.T) {
 		{"synthetic exception with a type",
 			synthetic("crash", "EXC_BAD_ACCESS", app("main.c", "main", 1)),
 			MethodException, []string{"type=", "file=main.c", "function=main"}},
+		{"native frames without a function: package and offset, never the absolute address",
+			native("SIGSEGV",
+				nf("0x7f3a1c029d90", "/usr/lib/x86_64-linux-gnu/libc.so.6", "0x7f3a1c000000"),
+				event.Frame{InstructionAddr: "0x55d0c0a011f0"}, // in no known image
+				nf("0x55d0c0a011f0", "/opt/app/bin/crashy", "0x55d0c0a00000"),
+				event.Frame{InstructionAddr: "0x55d0c0a01200", SymbolAddr: "0x55d0c0a01100", Function: "crash", Package: "/opt/app/bin/crashy", ImageAddr: "0x55d0c0a00000"}),
+			MethodException, []string{"type=", "package=libc.so.6", "offset=0x29d90", "package=crashy", "offset=0x11f0", "file=", "function=crash"}},
 		{"lambda timeout", lambdaTimeout("checkout-api", "6"),
 			MethodLambdaTimeout, []string{"function=checkout-api"}},
 		{"php frame by file name",

@@ -1,9 +1,12 @@
 package ingest
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/grouping"
+	"github.com/getflytrap/flytrap/internal/stacktrace"
 )
 
 // nativeCrash is an event as sentry-native's inproc backend sends a
@@ -82,5 +85,38 @@ func TestDecodeSentryNativeAddressForms(t *testing.T) {
 	}
 	if !hasNote(ev, "frames[3].instruction_addr") || !hasNote(ev, "frames[4].instruction_addr") {
 		t.Errorf("notes %q", ev.Notes)
+	}
+}
+
+// TestNativeCrashesGroupByImageOffset sends sentry-native crashes as the
+// SDK does, through decoding and grouping: one crash site in two runs,
+// its binary loaded at other addresses, is one issue; another crash site
+// with the same signal is another. Before, both were one issue whatever
+// the site.
+func TestNativeCrashesGroupByImageOffset(t *testing.T) {
+	crash := func(base, site uint64) string {
+		return fmt.Sprintf(`{"platform":"native","level":"fatal","exception":{"values":[{"type":"SIGSEGV","value":"Segfault",
+ "mechanism":{"type":"signalhandler","synthetic":true,"handled":false},
+ "stacktrace":{"frames":[{"instruction_addr":"%#x"},{"instruction_addr":"%#x"}]}}]},
+ "debug_meta":{"images":[{"type":"elf","code_file":"/opt/app/bin/crashy","image_addr":"%#x","image_size":65536,"debug_id":"4f7e9a1b-2c3d-4e5f-8a9b-0c1d2e3f4a5b"}]}}`,
+			base+0x500, base+site, base)
+	}
+	group := func(in string) grouping.Result {
+		ev, err := testDecoder().decodeSentry([]byte(in), testProject, envelopeHeader{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range ev.Exceptions {
+			stacktrace.MarkInApp(ev.Exceptions[i].Frames, ev.Platform)
+		}
+		return grouping.Group(ev)
+	}
+	run1, run2 := group(crash(0x55d0c0a00000, 0x1000)), group(crash(0x5612aa300000, 0x1000))
+	other := group(crash(0x55d0c0a00000, 0x7f00))
+	if run1.Hash != run2.Hash {
+		t.Errorf("one crash site in two runs split:\n %q\n %q", run1.Components, run2.Components)
+	}
+	if run1.Hash == other.Hash {
+		t.Errorf("two crash sites merged: %q", run1.Components)
 	}
 }
