@@ -80,6 +80,9 @@ type exceptionView struct {
 	// frames and of library frames; library runs render collapsed.
 	Groups     []frameGroup
 	FrameCount int
+	// AnyInApp says some frame is the application's; without one, every
+	// frame is shown and none is badged.
+	AnyInApp bool
 	// FramesCut counts the oldest frames left out.
 	FramesCut int
 	// Cause is set on every exception but the outermost: it is what the
@@ -87,10 +90,11 @@ type exceptionView struct {
 	Cause bool
 }
 
-// frameGroup is a run of frames that are all in-app or all not.
+// frameGroup is a run of frames shown alike: library frames, collapsed
+// (Library), or the others.
 type frameGroup struct {
-	InApp  bool
-	Frames []frameView
+	Library bool
+	Frames  []frameView
 }
 
 // frameView is one stack frame.
@@ -98,10 +102,15 @@ type frameView struct {
 	Location string // file, else module, else absolute path
 	AbsPath  string // shown when it adds to the file as sent
 	Function string
-	Package  string
-	Line     int
-	Column   int
-	InApp    bool
+	// Package is the file name of a native frame's image (binary or
+	// library), PackagePath its path as sent when that is longer.
+	Package, PackagePath string
+	// Address is where an unsymbolicated native frame (no function) was,
+	// Offset how far into its package that is.
+	Address, Offset string
+	Line            int
+	Column          int
+	InApp           bool
 	// Code is the source around the line, when the SDK or the source map
 	// supplied it; Open says the frame starts expanded (the most recent
 	// in-app frame).
@@ -289,11 +298,13 @@ func newExceptionView(ex event.Exception, b *budget) exceptionView {
 		v.Mechanism, v.Handled = b.text(m.Type), yesNo(m.Handled)
 	}
 	// When the SDK and the processor marked no frame in-app, every frame
-	// is shown: collapsing them all would hide the whole trace.
+	// is shown, since collapsing them all would hide the whole trace, but
+	// none is badged as the application's: it is not.
 	anyInApp := false
 	for _, f := range ex.Frames {
 		anyInApp = anyInApp || isInApp(f)
 	}
+	v.AnyInApp = anyInApp
 	opened := false
 	names := stacktrace.DisplayNames(ex.Frames)
 	for i := range ex.Frames {
@@ -303,15 +314,16 @@ func newExceptionView(ex event.Exception, b *budget) exceptionView {
 		}
 		j := len(ex.Frames) - 1 - i
 		f := ex.Frames[j]
-		fv := newFrameView(f, !anyInApp || isInApp(f), b)
+		fv := newFrameView(f, isInApp(f), b)
 		if n := names[j]; n != "" && n != fv.File {
 			fv.shorten(b.text(n))
 		}
-		if fv.InApp && len(fv.Code) > 0 && !opened {
+		library := anyInApp && !fv.InApp
+		if !library && len(fv.Code) > 0 && !opened {
 			fv.Open, opened = true, true
 		}
-		if n := len(v.Groups); n == 0 || v.Groups[n-1].InApp != fv.InApp {
-			v.Groups = append(v.Groups, frameGroup{InApp: fv.InApp})
+		if n := len(v.Groups); n == 0 || v.Groups[n-1].Library != library {
+			v.Groups = append(v.Groups, frameGroup{Library: library})
 		}
 		g := &v.Groups[len(v.Groups)-1]
 		g.Frames = append(g.Frames, fv)
@@ -327,12 +339,27 @@ func newExceptionView(ex event.Exception, b *budget) exceptionView {
 func isInApp(f event.Frame) bool { return f.InApp != nil && *f.InApp }
 
 func newFrameView(f event.Frame, inApp bool, b *budget) frameView {
-	v := frameView{Function: b.text(f.Function), Package: b.text(f.Package), Line: f.Lineno, Column: f.Colno, InApp: inApp}
+	v := frameView{Function: b.text(f.Function), Line: f.Lineno, Column: f.Colno, InApp: inApp}
 	// A file before a module: sentry-go sends a Go frame's package as
 	// its module and its file only as abs_path, and "main:39" says less
 	// than "main.go:39". A module is the location of frames with no file.
 	loc := cmp.Or(f.Filename, f.AbsPath, f.Module)
 	v.Location = b.text(loc)
+	// A native frame is where it is in an image: "main in crashy", or
+	// unsymbolicated "0x55d0c0a011f0 in crashy + 0x11f0". (.NET's
+	// package, an assembly name beside a file, says nothing more.)
+	if f.Package != "" && (f.InstructionAddr != "" || loc == "") {
+		v.Package = b.text(f.PackageName())
+		if f.Package != f.PackageName() {
+			v.PackagePath = b.text(f.Package)
+		}
+	}
+	if f.Function == "" && f.InstructionAddr != "" {
+		v.Address = b.text(f.InstructionAddr)
+		if off, ok := f.ImageOffset(); ok && f.Package != "" {
+			v.Offset = event.FormatAddr(off)
+		}
+	}
 	if r, ok := unmappedReasons[f.Unmapped]; ok {
 		v.Unmapped = &r
 	}

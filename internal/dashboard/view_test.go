@@ -71,9 +71,9 @@ func TestNewExceptionViewGroupsFrames(t *testing.T) {
 		want   []frameGroup // without the frames' details
 	}{
 		{"app frames between libraries", []event.Frame{{Function: "lib1", InApp: no}, {Function: "app1", InApp: yes}, {Function: "app2", InApp: yes}, {Function: "lib2", InApp: no}},
-			[]frameGroup{{InApp: false}, {InApp: true}, {InApp: false}}},
+			[]frameGroup{{Library: true}, {Library: false}, {Library: true}}},
 		{"nothing marked in-app shows every frame", []event.Frame{{Function: "a"}, {Function: "b", InApp: no}},
-			[]frameGroup{{InApp: true}}},
+			[]frameGroup{{Library: false}}},
 		{"no frames", nil, nil},
 	}
 	for _, tt := range tests {
@@ -82,11 +82,18 @@ func TestNewExceptionViewGroupsFrames(t *testing.T) {
 			var got []frameGroup
 			n := 0
 			for _, g := range v.Groups {
-				got = append(got, frameGroup{InApp: g.InApp})
+				got = append(got, frameGroup{Library: g.Library})
 				n += len(g.Frames)
 			}
 			if !reflect.DeepEqual(got, tt.want) || n != len(tt.frames) {
 				t.Errorf("groups %+v (%d frames), want %+v", got, n, tt.want)
+			}
+			for _, g := range v.Groups {
+				for _, f := range g.Frames {
+					if f.InApp != (f.Function == "app1" || f.Function == "app2") {
+						t.Errorf("frame %s badged app: %v", f.Function, f.InApp)
+					}
+				}
 			}
 		})
 	}

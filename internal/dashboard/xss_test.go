@@ -57,6 +57,10 @@ func hostileEvent(projectID int64, id string, at time.Time) *event.Event {
 					{Filename: h[0], AbsPath: h[2], Function: h[1], Lineno: 7, Colno: 2, InApp: ptr(true),
 						PreContext: []string{h[0], h[3]}, ContextLine: h[1], PostContext: []string{h[5], h[6], h[4]}},
 					{AbsPath: " JaVaScRiPt:alert(1)", Function: h[5], InApp: ptr(true)},
+					// Native frames: package and address are shown.
+					{Package: h[3], InstructionAddr: h[1], ImageAddr: h[0], InApp: ptr(true)},
+					{Package: "/opt/" + h[5] + "/" + h[6], Function: h[4], InstructionAddr: h[0]},
+					{Package: "/opt/" + h[1], InstructionAddr: "0x1f0", ImageAddr: "0x0"},
 				}},
 		},
 	}

@@ -18,7 +18,9 @@ import (
 // extensions, the webpack bootstrap and runtime; for Python, site-packages,
 // dist-packages, the standard library (lib/pythonX.Y) and frozen importlib
 // frames. A frame with no location at all (a built-in such as Promise.all)
-// is not application code either.
+// is not application code either. A native frame (an instruction address,
+// or a package and nothing else) is judged by its package: see
+// isNativeLibrary.
 //
 // The platform ("javascript", "node", "python") selects which rules apply,
 // so a JavaScript rule cannot misjudge a Python path or the other way round;
@@ -89,7 +91,11 @@ func isSDKFrame(f *event.Frame) bool {
 
 // isLibraryFrame applies the enabled rule sets to a frame's locations.
 func isLibraryFrame(f *event.Frame, js, py bool) bool {
-	if f.AbsPath == "" && f.Filename == "" {
+	noFile := f.AbsPath == "" && f.Filename == ""
+	if f.Package != "" && (f.InstructionAddr != "" || noFile && f.Module == "") {
+		return isNativeLibrary(f.Package)
+	}
+	if noFile {
 		return f.Module == ""
 	}
 	for _, loc := range [...]string{f.AbsPath, f.Filename} {
@@ -104,6 +110,39 @@ func isLibraryFrame(f *event.Frame, js, py bool) bool {
 		}
 	}
 	return false
+}
+
+// nativeSystemDirs hold the operating system's libraries and frameworks
+// (macOS and iOS, the simulator's runtime under /Library, Linux, Android,
+// Windows once its drive letter is dropped).
+var nativeSystemDirs = []string{
+	"/system/", "/library/", "/usr/lib/", "/usr/libexec/", "/usr/lib32/", "/usr/lib64/",
+	"/usr/local/lib/", "/lib/", "/lib32/", "/lib64/", "/apex/", "/vendor/", "/system_ext/",
+	"/windows/",
+}
+
+// isNativeLibrary judges a native frame by its package, the image it runs
+// in, as Sentry does for Apple platforms: an image inside an app bundle
+// (".app/") is the app's unless it is one of the bundle's frameworks
+// (embedded SDKs and libraries, Sentry's own included). Elsewhere, the
+// operating system's images (nativeSystemDirs, the kernel's vDSO) are
+// library code and any other image, such as the application's own binary
+// in /opt/app/bin, is the app's.
+func isNativeLibrary(pkg string) bool {
+	p := strings.ToLower(strings.ReplaceAll(pkg, `\`, "/"))
+	if len(p) > 2 && p[1] == ':' {
+		p = p[2:]
+	}
+	if strings.Contains(p, ".app/") {
+		return strings.Contains(p, "/frameworks/")
+	}
+	for _, dir := range nativeSystemDirs {
+		if strings.HasPrefix(p, dir) {
+			return true
+		}
+	}
+	base := p[strings.LastIndexByte(p, '/')+1:]
+	return strings.HasPrefix(base, "linux-vdso") || strings.HasPrefix(base, "linux-gate")
 }
 
 // browserExtensionSchemes are the URL schemes of extension scripts injected

@@ -42,6 +42,25 @@ func TestMarkInApp(t *testing.T) {
 		{"python rule off for javascript", event.Frame{AbsPath: "/srv/site-packages/app.js"}, "javascript", true},
 		{"javascript rule off for python", event.Frame{AbsPath: "internal/report.py"}, "python", true},
 		{"unknown platform applies both", event.Frame{AbsPath: "/srv/site-packages/x.py"}, "", false},
+		// Native images, as the Cocoa SDK and sentry-native name them.
+		{"ios app binary", event.Frame{Function: "ViewController.causeCrash(Any) -> ()", Package: "/var/containers/Bundle/Application/575F9D39-D486-4728-B035-84923A0BE206/sentry-ios-cocoapods.app/sentry-ios-cocoapods"}, "cocoa", true},
+		{"ios embedded framework", event.Frame{Function: "-[SentryClient crash]", Package: "/private/var/containers/Bundle/Application/575F9D39/sentry-ios-cocoapods.app/Frameworks/Sentry.framework/Sentry"}, "cocoa", false},
+		{"ios system framework", event.Frame{Function: "UIApplicationMain", Package: "/System/Library/Frameworks/UIKit.framework/UIKit"}, "cocoa", false},
+		{"ios system library", event.Frame{Function: "<redacted>", Package: "/usr/lib/system/libdyld.dylib"}, "cocoa", false},
+		{"dyld", event.Frame{Function: "start", Package: "/usr/lib/dyld"}, "cocoa", false},
+		{"macos app", event.Frame{Function: "main", Package: "/Applications/Shop.app/Contents/MacOS/Shop"}, "cocoa", true},
+		{"macos app framework", event.Frame{Function: "f", Package: "/Applications/Shop.app/Contents/Frameworks/Sparkle.framework/Sparkle"}, "cocoa", false},
+		{"simulator runtime", event.Frame{Function: "f", Package: "/Library/Developer/CoreSimulator/Volumes/iOS_22F76/Library/Developer/CoreSimulator/Profiles/Runtimes/iOS 18.5.simruntime/Contents/Resources/RuntimeRoot/System/Library/Frameworks/UIKit.framework/UIKit"}, "cocoa", false},
+		{"linux app binary, address only", event.Frame{InstructionAddr: "0x55d0c0a011f0", Package: "/opt/app/bin/crashy"}, "native", true},
+		{"linux libc", event.Frame{InstructionAddr: "0x7f3a1c029d90", Package: "/usr/lib/x86_64-linux-gnu/libc.so.6"}, "native", false},
+		{"linux lib64 loader", event.Frame{InstructionAddr: "0x7f3a1c029d90", Package: "/lib64/ld-linux-x86-64.so.2"}, "native", false},
+		{"vdso", event.Frame{InstructionAddr: "0x7ffd1c029d90", Package: "linux-vdso.so.1"}, "native", false},
+		{"windows system dll", event.Frame{InstructionAddr: "0x7ffd1c029d90", Package: `C:\Windows\System32\KERNEL32.DLL`}, "native", false},
+		{"windows app", event.Frame{InstructionAddr: "0x7ff61c029d90", Package: `C:\Program Files\Shop\shop.exe`}, "native", true},
+		{"android system library", event.Frame{InstructionAddr: "0x7a1c029d90", Package: "/apex/com.android.runtime/lib64/bionic/libc.so"}, "native", false},
+		{"android app library", event.Frame{InstructionAddr: "0x7a1c029d90", Package: "/data/app/~~x==/com.example.shop-1/lib/arm64/libshop.so"}, "native", true},
+		{"address in no known image", event.Frame{InstructionAddr: "0x401000"}, "native", false},
+		{".NET frame with an assembly package keeps the module rule", event.Frame{Module: "Shop.Checkout", Function: "Pay", Package: "Shop, Version=1.0.0.0"}, "csharp", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
