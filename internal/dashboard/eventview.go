@@ -22,20 +22,24 @@ type eventView struct {
 	Timestamp time.Time
 	// ReceivedLater is when Flytrap received the event, set only when
 	// that differs from its timestamp (an SDK that queued it offline).
-	ReceivedLater  *time.Time
-	Level          string
-	Platform       string
-	Release        string
-	Dist           string
-	Environment    string
-	ServerName     string
-	Logger         string
-	Transaction    string
-	Message        string
-	Handled        string // "yes", "no" or "" when unknown
-	SDK            string
-	Exceptions     []exceptionView // outermost first
-	ExceptionsCut  int
+	ReceivedLater *time.Time
+	Level         string
+	Platform      string
+	Release       string
+	Dist          string
+	Environment   string
+	ServerName    string
+	Logger        string
+	Transaction   string
+	Message       string
+	Handled       string // "yes", "no" or "" when unknown
+	SDK           string
+	Exceptions    []exceptionView // outermost first
+	ExceptionsCut int
+	// Threads are the process's other threads, shown collapsed below
+	// the exceptions.
+	Threads        []threadView
+	ThreadsCut     int
 	Breadcrumbs    []breadcrumbView
 	BreadcrumbsCut int
 	User           *userView
@@ -88,6 +92,14 @@ type exceptionView struct {
 	// Cause is set on every exception but the outermost: it is what the
 	// one above it was raised while handling.
 	Cause bool
+}
+
+// threadView is one of the other threads: its stack laid out as an
+// exception's.
+type threadView struct {
+	ID, Name         string
+	Crashed, Current bool
+	Stack            exceptionView
 }
 
 // frameGroup is a run of frames shown alike: library frames, collapsed
@@ -279,6 +291,16 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 		}
 		v.Breadcrumbs = append(v.Breadcrumbs, breadcrumbView{Time: c.Timestamp, Type: b.text(c.Type), Category: b.text(c.Category),
 			Level: b.text(c.Level), Message: b.text(c.Message), Data: b.compactJSON(c.Data)})
+	}
+	// The other threads come after everything but the JSON blocks: they
+	// are context, and an event may hold a hundred of them.
+	for i, th := range ev.Threads {
+		if !b.item(i) {
+			v.ThreadsCut = len(ev.Threads) - i
+			break
+		}
+		v.Threads = append(v.Threads, threadView{ID: b.text(th.ID), Name: b.text(th.Name), Crashed: th.Crashed, Current: th.Current,
+			Stack: newExceptionView(event.Exception{Frames: th.Frames}, b)})
 	}
 	if rq := ev.Request; rq != nil {
 		v.Request.Data = b.indentJSON(rq.Data)

@@ -111,3 +111,30 @@ func TestIssuePageNativeFrames(t *testing.T) {
 		t.Errorf("frames collapsed when none is the app's:\n%s", text)
 	}
 }
+
+// TestIssuePageOtherThreads: the threads beside the crashed one were
+// dropped; they are shown below the stack, each collapsed.
+func TestIssuePageOtherThreads(t *testing.T) {
+	f := newFixture(t)
+	ev := cocoaEvent(f.web.ID, "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4", now.Add(-time.Hour), nil)
+	ev.Threads = []event.Thread{
+		{ID: "1", Name: "com.apple.main-thread", Frames: []event.Frame{
+			{Function: "mach_msg_trap", Package: "/usr/lib/system/libsystem_kernel.dylib", InstructionAddr: "0x1", InApp: ptr(false)},
+			{Function: "CartViewController.lock()", Package: "/var/containers/Bundle/Application/A/Shop.app/Shop", InstructionAddr: "0x2", InApp: ptr(true)}}},
+		{ID: "7"},
+	}
+	r := f.get(roleMember, issuePath(f.save(ev).IssueID))
+	wantStatus(t, r, 200)
+	text := pageText(r.Body)
+	if n := strings.Count(r.Body, `<details class="thread">`); n != 2 {
+		t.Errorf("%d collapsed threads, want 2", n)
+	}
+	for _, want := range []string{"Other threads", "com.apple.main-thread #1", "CartViewController.lock() in Shop app", "#7 0 frames"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("%q not shown:\n%s", want, text)
+		}
+	}
+	if i, j := strings.Index(text, "ViewController.causeCrash"), strings.Index(text, "Other threads"); i < 0 || j < i {
+		t.Errorf("the other threads are not below the crash's stack")
+	}
+}

@@ -44,6 +44,10 @@ func hostileEvent(projectID int64, id string, at time.Time) *event.Event {
 			{Timestamp: at, Category: h[0], Type: h[1], Level: h[3], Message: h[1], Data: raw(map[string]string{"m": all})},
 			{Category: h[5], Message: h[2], Data: raw(h[6])},
 		},
+		Threads: []event.Thread{
+			{ID: h[0], Name: h[1], Crashed: true, Frames: []event.Frame{{Filename: h[2], Function: h[3], Package: h[5], InstructionAddr: h[6], InApp: ptr(true)}}},
+			{ID: h[4], Name: h[5]},
+		},
 		SDK:      &event.SDK{Name: h[0], Version: h[1]},
 		Notes:    []string{all},
 		Contexts: raw(map[string]any{"os": map[string]string{"name": all}}),

@@ -50,10 +50,14 @@ type Event struct {
 	SDKCulprit string `json:"culprit,omitempty"`
 	// Fingerprint is the SDK's custom grouping key; "{{ default }}" stands
 	// for the default grouping components.
-	Fingerprint []string        `json:"fingerprint,omitempty"`
-	Tags        []Tag           `json:"tags,omitempty"`
-	User        *User           `json:"user,omitempty"`
-	Exceptions  []Exception     `json:"exceptions,omitempty"`
+	Fingerprint []string    `json:"fingerprint,omitempty"`
+	Tags        []Tag       `json:"tags,omitempty"`
+	User        *User       `json:"user,omitempty"`
+	Exceptions  []Exception `json:"exceptions,omitempty"`
+	// Threads are the process's threads other than those whose stacks
+	// went to an exception: shown beside the crash (a deadlock, an ANR),
+	// never part of its grouping.
+	Threads     []Thread        `json:"threads,omitempty"`
 	Breadcrumbs []Breadcrumb    `json:"breadcrumbs,omitempty"`
 	Request     *Request        `json:"request,omitempty"`
 	Contexts    json.RawMessage `json:"contexts,omitempty"`
@@ -102,6 +106,15 @@ type Exception struct {
 	// beside stacktrace, so the original positions are never lost and
 	// symbolication can run again from them.
 	RawFrames []Frame `json:"raw_frames,omitempty"`
+}
+
+// Thread is one thread of the process at the time of the event.
+type Thread struct {
+	ID      string  `json:"id,omitempty"`
+	Name    string  `json:"name,omitempty"`
+	Crashed bool    `json:"crashed,omitempty"`
+	Current bool    `json:"current,omitempty"`
+	Frames  []Frame `json:"frames,omitempty"`
 }
 
 // CodeContext is the source a Flytrap SDK captured for a stack location.

@@ -29,6 +29,7 @@ const (
 	maxRawJSON      = 256 << 10 // each of contexts, extra, request.data and other kept JSON; trimmed to fit
 	maxFrames       = 250       // per stack; the middle is cut
 	maxExceptions   = 25        // per chain; the outermost are kept
+	maxThreads      = 100       // beside the exceptions' own; the first are kept
 	maxBreadcrumbs  = 100       // the most recent are kept
 	maxTags         = 100
 	maxHeaders      = 100

@@ -51,7 +51,7 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 	ev.Request = d.request(at(name), v)
 	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
 	ev.Breadcrumbs = d.breadcrumbs(at(name), v, drift)
-	ev.Exceptions = d.exceptionsWithStacks(obj, readDebugMeta(obj["debug_meta"]))
+	ev.Exceptions, ev.Threads = d.exceptionsWithStacks(obj, readDebugMeta(obj["debug_meta"]))
 	ev.Handled = handled(ev.Exceptions)
 	ev.Notes = d.notes
 	return ev, nil
@@ -397,19 +397,30 @@ func (d *decoder) breadcrumbs(path where, v any, drift time.Duration) []event.Br
 // AttachStacktrace sends its stack as the current thread) gets one
 // synthetic exception without type or value, as the JavaScript SDKs send
 // it themselves: the stack is kept and shown under the message, and the
-// title stays the message.
-func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta) []event.Exception {
+// title stays the message. The threads whose stacks no exception took are
+// returned beside the exceptions.
+func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta) ([]event.Exception, []event.Thread) {
 	name, v := legacy(obj, "exception", "sentry.interfaces.Exception")
 	excs, threadIDs := d.exceptions(at(name), v, meta)
 	threads := d.values(at("threads"), obj["threads"])
 	// A thread's frames go to one exception, the outermost that names
 	// it: otherwise 25 chained exceptions naming one thread would carry
-	// its stack 25 times, and a 1 MiB event could become 25 MiB.
+	// its stack 25 times, and a 1 MiB event could become 25 MiB. For the
+	// same reason a thread whose frames an exception took is not kept
+	// among the other threads.
+	taken := map[int]bool{}
+	threadFrames := func(match func(map[string]any) bool) []event.Frame {
+		frames, i := d.threadFrames(threads, meta, match)
+		if len(frames) > 0 {
+			taken[i] = true
+		}
+		return frames
+	}
 	given := map[string]bool{}
 	for i := len(excs) - 1; i >= 0; i-- {
 		if id := threadIDs[i]; len(excs[i].Frames) == 0 && id != "" && !given[id] {
 			given[id] = true
-			excs[i].Frames = d.threadFrames(threads, meta, func(t map[string]any) bool {
+			excs[i].Frames = threadFrames(func(t map[string]any) bool {
 				return t["id"] != nil && anyText(t["id"], 64) == id
 			})
 		}
@@ -418,10 +429,10 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta) []ev
 		sname, sv := legacy(obj, "stacktrace", "sentry.interfaces.Stacktrace")
 		frames := d.stacktrace(at(sname), sv, meta)
 		if len(frames) == 0 {
-			frames = d.threadFrames(threads, meta, func(t map[string]any) bool { return t["crashed"] == true })
+			frames = threadFrames(func(t map[string]any) bool { return t["crashed"] == true })
 		}
 		if len(frames) == 0 {
-			frames = d.threadFrames(threads, meta, func(t map[string]any) bool { return t["current"] == true })
+			frames = threadFrames(func(t map[string]any) bool { return t["current"] == true })
 		}
 		switch {
 		case len(frames) == 0:
@@ -433,9 +444,46 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta) []ev
 	}
 	// A thread_id alone kept an exception alive in case its thread had
 	// the frames; without them it says nothing.
-	return slices.DeleteFunc(excs, func(ex event.Exception) bool {
+	excs = slices.DeleteFunc(excs, func(ex event.Exception) bool {
 		return ex.Type == "" && ex.Value == "" && len(ex.Frames) == 0
 	})
+	return excs, d.otherThreads(threads, taken, meta)
+}
+
+// otherThreads reads the threads whose frames no exception took, the first
+// maxThreads of them. A thread without a stack is kept for its name (the
+// thread list of an ANR or a deadlock); one with neither ID, name nor
+// frames is skipped.
+func (d *decoder) otherThreads(threads []any, taken map[int]bool, meta *debugMeta) []event.Thread {
+	if len(threads) > maxThreads {
+		d.note("kept the first %d of %d threads", maxThreads, len(threads))
+	}
+	var out []event.Thread
+	list := at("threads").list()
+	for i, t := range threads {
+		if len(out) == maxThreads {
+			break
+		}
+		m, ok := t.(map[string]any)
+		if !ok || taken[i] {
+			continue
+		}
+		p := list.item(i)
+		th := event.Thread{
+			Name:    d.str(p.field(".name"), m["name"], maxName),
+			Crashed: m["crashed"] == true,
+			Current: m["current"] == true,
+			Frames:  d.stacktrace(p.field(".stacktrace"), m["stacktrace"], meta),
+		}
+		if m["id"] != nil {
+			th.ID = anyText(m["id"], 64)
+		}
+		if th.ID == "" && th.Name == "" && len(th.Frames) == 0 {
+			continue
+		}
+		out = append(out, th)
+	}
+	return out
 }
 
 // exceptions reads the chain: {"values": [...]}, a bare list (sentry-go),
@@ -526,14 +574,15 @@ func handled(excs []event.Exception) *bool {
 	return &all
 }
 
-// threadFrames returns the frames of the first thread match accepts.
-func (d *decoder) threadFrames(threads []any, meta *debugMeta, match func(map[string]any) bool) []event.Frame {
+// threadFrames returns the frames of the first thread match accepts, and
+// its index.
+func (d *decoder) threadFrames(threads []any, meta *debugMeta, match func(map[string]any) bool) ([]event.Frame, int) {
 	for i, t := range threads {
 		if m, ok := t.(map[string]any); ok && match(m) {
-			return d.stacktrace(at("threads").item(i).field(".stacktrace"), m["stacktrace"], meta)
+			return d.stacktrace(at("threads").item(i).field(".stacktrace"), m["stacktrace"], meta), i
 		}
 	}
-	return nil
+	return nil, -1
 }
 
 // stacktrace reads {"frames": [...]} (or a bare frame list) oldest call

@@ -256,10 +256,14 @@ func (p *Processor) symbolicate(ctx context.Context, it *item) error {
 }
 
 // markInApp is the in-app stage: frames the SDK did not flag get defaults
-// by path, and the SDKs' own frames are never the app's.
+// by path, and the SDKs' own frames are never the app's. The other
+// threads' frames are marked too, for the issue page.
 func markInApp(ev *event.Event) {
 	for i := range ev.Exceptions {
 		stacktrace.MarkInApp(ev.Exceptions[i].Frames, ev.Platform)
+	}
+	for i := range ev.Threads {
+		stacktrace.MarkInApp(ev.Threads[i].Frames, ev.Platform)
 	}
 }
 

@@ -186,6 +186,40 @@ func TestInAppStage(t *testing.T) {
 	}
 }
 
+// TestInAppStageThreads: the other threads' frames are marked too, so the
+// issue page tells the app's frames in them from the system's.
+func TestInAppStageThreads(t *testing.T) {
+	ev := event.Event{Platform: "cocoa", Threads: []event.Thread{{ID: "1", Frames: []event.Frame{
+		{Function: "__workq_kernreturn", Package: "/usr/lib/system/libsystem_kernel.dylib", InstructionAddr: "0x1"},
+		{Function: "Worker.run()", Package: "/var/containers/Bundle/Application/A/Shop.app/Shop", InstructionAddr: "0x2"},
+	}}}}
+	markInApp(&ev)
+	fs := ev.Threads[0].Frames
+	if fs[0].InApp == nil || *fs[0].InApp || fs[1].InApp == nil || !*fs[1].InApp {
+		t.Errorf("thread frames %+v, want the system's out and the app's in", fs)
+	}
+}
+
+// TestGroupStageIgnoresThreads: the other threads are context, not the
+// error: whatever they hold, the event joins the same issue.
+func TestGroupStageIgnoresThreads(t *testing.T) {
+	ev := event.Event{EventID: "e1", ProjectID: 1, Platform: "java", Exceptions: []event.Exception{{Type: "IllegalStateException", Value: "stuck",
+		Frames: []event.Frame{{Module: "com.example.Worker", Function: "run", InApp: new(true)}}}}}
+	var hashes []string
+	for _, threads := range [][]event.Thread{nil,
+		{{ID: "1", Name: "main", Frames: []event.Frame{{Module: "com.example.Cart", Function: "lock", InApp: new(true)}}}},
+		{{ID: "2", Name: "pool-1", Frames: []event.Frame{{Module: "com.example.Pool", Function: "take", InApp: new(true)}}}, {ID: "3"}},
+	} {
+		ev.Threads = threads
+		it := &item{ev: ev}
+		runStage(t, New(Config{Saver: &fakeSaver{}}), "group", it)
+		hashes = append(hashes, it.req.Fingerprint)
+	}
+	if hashes[0] != hashes[1] || hashes[0] != hashes[2] {
+		t.Errorf("threads changed the fingerprint: %q", hashes)
+	}
+}
+
 func TestGroupStage(t *testing.T) {
 	ev := event.Event{EventID: "e1", ProjectID: 1, Platform: "javascript", User: &event.User{Email: "Ann@Example.com"},
 		Exceptions: []event.Exception{{Type: "TypeError", Value: "x is undefined", Frames: []event.Frame{
