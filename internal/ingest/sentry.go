@@ -51,7 +51,8 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 	ev.Request = d.request(at(name), v)
 	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
 	ev.Breadcrumbs = d.breadcrumbs(at(name), v, drift)
-	ev.Exceptions, ev.Threads = d.exceptionsWithStacks(obj, readDebugMeta(obj["debug_meta"]))
+	meta := readDebugMeta(obj["debug_meta"])
+	ev.Exceptions, ev.Threads = d.exceptionsWithStacks(obj, &meta)
 	ev.Handled = handled(ev.Exceptions)
 	ev.Notes = d.notes
 	return ev, nil
@@ -408,11 +409,11 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta) ([]e
 	// its stack 25 times, and a 1 MiB event could become 25 MiB. For the
 	// same reason a thread whose frames an exception took is not kept
 	// among the other threads.
-	taken := map[int]bool{}
+	var taken []int // indexes in threads
 	threadFrames := func(match func(map[string]any) bool) []event.Frame {
 		frames, i := d.threadFrames(threads, meta, match)
 		if len(frames) > 0 {
-			taken[i] = true
+			taken = append(taken, i)
 		}
 		return frames
 	}
@@ -454,7 +455,7 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta) ([]e
 // maxThreads of them. A thread without a stack is kept for its name (the
 // thread list of an ANR or a deadlock); one with neither ID, name nor
 // frames is skipped.
-func (d *decoder) otherThreads(threads []any, taken map[int]bool, meta *debugMeta) []event.Thread {
+func (d *decoder) otherThreads(threads []any, taken []int, meta *debugMeta) []event.Thread {
 	if len(threads) > maxThreads {
 		d.note("kept the first %d of %d threads", maxThreads, len(threads))
 	}
@@ -465,7 +466,7 @@ func (d *decoder) otherThreads(threads []any, taken map[int]bool, meta *debugMet
 			break
 		}
 		m, ok := t.(map[string]any)
-		if !ok || taken[i] {
+		if !ok || slices.Contains(taken, i) {
 			continue
 		}
 		p := list.item(i)
@@ -693,12 +694,11 @@ type nativeImage struct {
 // readDebugMeta reads the debug_meta images of the JavaScript SDKs (type
 // "sourcemap") and of the native ones (elf, macho, pe, apple, ...; the
 // oldest Cocoa SDKs name the file "name", not "code_file").
-func readDebugMeta(v any) *debugMeta {
+func readDebugMeta(v any) debugMeta {
 	meta, _ := v.(map[string]any)
 	images, _ := meta["images"].([]any)
-	dm := &debugMeta{ids: map[string]string{}}
-	native := false
-	for _, img := range images {
+	dm := debugMeta{ids: map[string]string{}}
+	for i, img := range images {
 		m, _ := img.(map[string]any)
 		file, _ := m["code_file"].(string)
 		if m["type"] == "sourcemap" {
@@ -706,7 +706,6 @@ func readDebugMeta(v any) *debugMeta {
 			if file != "" && ok {
 				dm.ids[file] = id
 			}
-			dm.images = append(dm.images, nativeImage{})
 			continue
 		}
 		if file == "" {
@@ -715,18 +714,17 @@ func readDebugMeta(v any) *debugMeta {
 		addr, okAddr := anyAddr(m["image_addr"])
 		size, _ := anyAddr(m["image_size"])
 		if file == "" || !okAddr {
-			dm.images = append(dm.images, nativeImage{})
 			continue
 		}
-		native = true
+		// Entries before this one that are no native image stay zero,
+		// so that images[i] is entry i; the JavaScript SDKs' events,
+		// with none, allocate nothing here.
+		dm.images = append(dm.images, make([]nativeImage, i-len(dm.images))...)
 		im := nativeImage{file: clamp(file, maxPath), addr: addr, size: size}
 		dm.images = append(dm.images, im)
 		if size > 0 && addr+size > addr {
 			dm.byAddr = append(dm.byAddr, im)
 		}
-	}
-	if !native {
-		dm.images = nil
 	}
 	slices.SortFunc(dm.byAddr, func(a, b nativeImage) int { return cmp.Compare(a.addr, b.addr) })
 	return dm
