@@ -35,6 +35,7 @@ func nativeEvent(projectID int64, id string, at time.Time) *event.Event {
 				{InstructionAddr: "0x55d0c0a011f0", Package: "/opt/app/bin/crashy", ImageAddr: "0x55d0c0a00000"},
 				{InstructionAddr: "0x7f3a1c2b31f0", Package: "/opt/app/lib/libfoo.so", ImageAddr: "0x7f3a1c2b0000"},
 				{InstructionAddr: "0xdeadbeef"},
+				{Function: "on_crash", Lineno: 88},
 			}}},
 	}
 	stacktrace.MarkInApp(ev.Exceptions[0].Frames, ev.Platform)
@@ -77,6 +78,7 @@ func TestIssuePageNativeFrames(t *testing.T) {
 		"0x55d0c0a011f0 in crashy + 0x11f0 app",
 		"0x7f3a1c029d90 in libc.so.6 + 0x29d90",
 		"0xdeadbeef",
+		":88 in on_crash",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("native frame %q not shown:\n%s", want, text)
