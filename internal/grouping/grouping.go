@@ -214,6 +214,9 @@ func exceptionComponents(platform string, exs []event.Exception, r rules) []stri
 func frameComponents(platform string, frames, raw []event.Frame, r rules) []string {
 	inApp := 0
 	for _, f := range frames {
+		// Before 2026-12d ingest dropped frames known by their address
+		// alone: under those rules they cannot make the frames with names
+		// count as library code. (Nothing identifies them below either.)
 		if f.InApp != nil && *f.InApp && (r.native || !addressOnly(f)) {
 			inApp++
 		}
@@ -222,10 +225,6 @@ func frameComponents(platform string, frames, raw []event.Frame, r rules) []stri
 	var prevLoc, prevFn string
 	for i, f := range frames {
 		if inApp > 0 && (f.InApp == nil || !*f.InApp) {
-			continue
-		}
-		if !r.native && addressOnly(f) {
-			// Ingest dropped such frames before 2026-12d.
 			continue
 		}
 		if r.stable {
