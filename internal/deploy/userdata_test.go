@@ -267,3 +267,84 @@ func TestDashboardUnitVerifies(t *testing.T) {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// TestDashboardUnitOutputDirectoryExists guards against systemd issue
+// #27591: systemd opens StandardOutput=/StandardError= files (append:,
+// file:, truncate:) before it creates LogsDirectory= and the other
+// exec directories, and it does not create their parent directory, so a
+// log file whose directory nothing else creates fails every start with
+// 209/STDOUT. Every such file's directory must come from a tmpfiles.d
+// entry the user data writes, applied by runcmd before the unit is
+// enabled (later boots: systemd-tmpfiles-setup.service, which runs
+// before multi-user.target). The entry is applied by the real
+// systemd-tmpfiles under a scratch root when it is installed.
+func TestDashboardUnitOutputDirectoryExists(t *testing.T) {
+	_, cc := renderUserData(t)
+	unit := cc.file(t, "/etc/systemd/system/flytrap-dashboard.service")
+
+	var logDirs []string
+	for _, line := range strings.Split(unit, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok || (k != "StandardOutput" && k != "StandardError") {
+			continue
+		}
+		for _, prefix := range []string{"append:", "file:", "truncate:"} {
+			if p, ok := strings.CutPrefix(v, prefix); ok {
+				logDirs = append(logDirs, filepath.Dir(p))
+			}
+		}
+	}
+	if len(logDirs) == 0 {
+		t.Fatal("the unit writes no log file; update this test if it now logs elsewhere (the CloudWatch agent config must follow)")
+	}
+
+	// tmpfiles.d entries written by the user data, by directory.
+	tmpfiles := map[string]string{} // directory -> config file
+	for _, f := range cc.Files {
+		if !strings.HasPrefix(f.Path, "/etc/tmpfiles.d/") {
+			continue
+		}
+		for _, line := range strings.Split(f.Content, "\n") {
+			if fields := strings.Fields(line); len(fields) >= 2 && (fields[0] == "d" || fields[0] == "D") {
+				tmpfiles[fields[1]] = f.Path
+			}
+		}
+	}
+	step := func(prefix string) int {
+		for i, c := range cc.RunCmd {
+			if strings.HasPrefix(strings.Join(c, " "), prefix) {
+				return i
+			}
+		}
+		return -1
+	}
+	enable := step("systemctl enable")
+	if enable < 0 {
+		t.Fatalf("runcmd = %v never enables the unit", cc.RunCmd)
+	}
+	for _, dir := range logDirs {
+		conf, ok := tmpfiles[dir]
+		if !ok {
+			t.Errorf("the unit logs to a file in %s, but no tmpfiles.d entry creates it: systemd opens the file before LogsDirectory= exists, so every start fails with 209/STDOUT", dir)
+			continue
+		}
+		if at := step("systemd-tmpfiles --create " + conf); at < 0 || at > enable {
+			t.Errorf("runcmd = %v: want systemd-tmpfiles --create %s before systemctl enable, so %s exists on first boot", cc.RunCmd, conf, dir)
+		}
+		if _, err := exec.LookPath("systemd-tmpfiles"); err != nil {
+			continue
+		}
+		root := t.TempDir()
+		confPath := filepath.Join(root, conf)
+		os.MkdirAll(filepath.Dir(confPath), 0o755)
+		if err := os.WriteFile(confPath, []byte(cc.file(t, conf)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("systemd-tmpfiles", "--root="+root, "--create", confPath).CombinedOutput(); err != nil {
+			t.Errorf("systemd-tmpfiles --create %s: %v\n%s", conf, err, out)
+		}
+		if fi, err := os.Stat(filepath.Join(root, dir)); err != nil || !fi.IsDir() {
+			t.Errorf("systemd-tmpfiles did not create %s: %v", dir, err)
+		}
+	}
+}
