@@ -236,7 +236,7 @@ func customGroup(p *plan.Plan, ask Questions, accessible bool) *huh.Group {
 			Value(&p.Sizes.DBInstanceClass).Validate(keep(plan.ValidateDBClass)))
 	}
 	if ask.DBStorage {
-		fields = append(fields, intInput("Database storage (GiB)", "20 to 1000; grows automatically up to 100.", &p.Sizes.DBAllocatedStorageGB, 20, 1000, keep))
+		fields = append(fields, intInput("Database storage (GiB)", "20 to 1000; grows automatically up to 100, or 125 % of it when larger.", &p.Sizes.DBAllocatedStorageGB, 20, 1000, keep))
 	}
 	if ask.IngestMemory {
 		fields = append(fields, intInput("Ingest function memory (MB)", "128 to 10240.", &p.Sizes.IngestMemoryMB, 128, 10240, keep))

@@ -7,6 +7,10 @@
 locals {
   identifier    = "${var.name}-db"
   major_version = split(".", var.engine_version)[0]
+  # RDS refuses a maximum that is not at least 10 % above the allocated
+  # storage ("must be increased by at least 10 percent"), so a maximum at
+  # or too close to allocated_storage is raised to 125 % of it (rounded up).
+  max_allocated_storage = var.max_allocated_storage == 0 ? 0 : max(var.max_allocated_storage, ceil(var.allocated_storage * 1.25))
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -64,7 +68,7 @@ resource "aws_db_instance" "this" {
   instance_class = var.instance_class
 
   allocated_storage     = var.allocated_storage
-  max_allocated_storage = var.max_allocated_storage == 0 ? 0 : max(var.max_allocated_storage, var.allocated_storage)
+  max_allocated_storage = local.max_allocated_storage
   storage_type          = "gp3"
   storage_encrypted     = true
 

@@ -72,7 +72,7 @@ variable "allocated_storage" {
 }
 
 variable "max_allocated_storage" {
-  description = "Upper limit in GiB for storage autoscaling (raised to allocated_storage if lower); 0 turns autoscaling off."
+  description = "Upper limit in GiB for storage autoscaling (raised to 125 % of allocated_storage, rounded up, when lower than that: RDS wants at least 10 % headroom); 0 turns autoscaling off."
   type        = number
   default     = 100
 

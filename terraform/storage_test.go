@@ -1,0 +1,73 @@
+package terraform
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/plan"
+)
+
+// TestDatabaseStorageHeadroom plans the database of every storage size
+// init offers (each preset, and the edges of the custom range the wizard
+// and plan.Validate accept), and checks what RDS
+// demands of storage autoscaling and the plan cannot show: the maximum is
+// either 0 (off) or at least 10 % above the allocated storage. RDS answers
+// "must be increased by at least 10 percent" otherwise, which an offline
+// plan accepts.
+func TestDatabaseStorageHeadroom(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	var sizes []int
+	for _, s := range plan.Presets {
+		sizes = append(sizes, s.DBAllocatedStorageGB)
+	}
+	// The custom range is 20-1000 GiB (plan.Validate, variables.tf); 91
+	// is the first size the old fixed maximum of 100 left too little room.
+	sizes = append(sizes, 20, 91, 1000)
+	slices.Sort(sizes)
+	sizes = slices.Compact(sizes)
+
+	// The database module alone (the root passes db_allocated_storage
+	// and no maximum, TestPlan checks the 20 GiB default through it),
+	// initialized once and planned per size in parallel.
+	work := t.TempDir()
+	copyEmbedded(t, "modules/database", work)
+	writeFile(t, filepath.Join(work, "provider_override.tf"), moduleProvider)
+	vars, _ := json.Marshal(map[string]any{
+		"name":                      "flytrap-test",
+		"vpc_id":                    "vpc-0123456789abcdef0",
+		"subnet_ids":                []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
+		"client_security_group_ids": map[string]string{"dashboard": "sg-0123456789abcdef0"},
+	})
+	writeFile(t, filepath.Join(work, "terraform.tfvars.json"), string(vars))
+	tf.mustRun(t, work, "init", "-plugin-dir="+tf.pluginDir, "-input=false", "-no-color")
+	for _, gb := range sizes {
+		t.Run(strconv.Itoa(gb), func(t *testing.T) {
+			t.Parallel()
+			out := fmt.Sprintf("db-%d.tfplan", gb)
+			tf.mustRun(t, work, "plan", "-input=false", "-no-color", "-lock=false",
+				"-var", fmt.Sprintf("allocated_storage=%d", gb), "-out="+out)
+			var p planJSON
+			if err := json.Unmarshal([]byte(tf.mustRun(t, work, "show", "-json", filepath.Join(work, out))), &p); err != nil {
+				t.Fatal(err)
+			}
+			db := p.one(t, "aws_db_instance.this")
+			alloc, _ := db.after("allocated_storage").(float64)
+			maxAlloc, _ := db.after("max_allocated_storage").(float64)
+			if alloc != float64(gb) {
+				t.Fatalf("allocated_storage = %v, want %d", alloc, gb)
+			}
+			if maxAlloc != 0 && maxAlloc < math.Ceil(alloc*1.1) {
+				t.Errorf("allocated_storage %v with max_allocated_storage %v: RDS wants the maximum at least 10 %% above (%v) or 0", alloc, maxAlloc, math.Ceil(alloc*1.1))
+			}
+			if maxAlloc < 100 {
+				t.Errorf("max_allocated_storage = %v, want autoscaling to at least 100 GiB as documented", maxAlloc)
+			}
+		})
+	}
+}
