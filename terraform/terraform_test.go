@@ -79,7 +79,7 @@ type required struct{}
 
 // wantResources and wantTypes are what a first apply creates: the number of
 // resources and how many of each type. Update them with the modules.
-const wantResources = 82
+const wantResources = 86
 
 var wantTypes = map[string]int{
 	"aws_apigatewayv2_api":                               1,
@@ -127,7 +127,7 @@ var wantTypes = map[string]int{
 	"aws_nat_gateway":                                    0, // no NAT: nothing private calls the internet
 	"aws_vpc":                                            1,
 	"aws_vpc_endpoint":                                   1,
-	"aws_vpc_security_group_egress_rule":                 5,
+	"aws_vpc_security_group_egress_rule":                 9,
 	"aws_vpc_security_group_ingress_rule":                3,
 }
 
@@ -724,10 +724,26 @@ func checkPlan(t *testing.T, plan *planJSON) {
 	if rules, _ := plan.one(t, "module.network.aws_default_security_group.this").after("egress").([]any); len(rules) > 0 {
 		t.Errorf("the default security group allows egress: %v", rules)
 	}
+	var dashboardOut []int
 	for _, r := range plan.all("aws_vpc_security_group_egress_rule") {
 		if strings.HasPrefix(r.Address, "module.processor.") && r.after("cidr_ipv4") != nil {
 			t.Errorf("%s: the processor may reach only the database and S3, not %v", r.Address, r.after("cidr_ipv4"))
 		}
+		if strings.HasPrefix(r.Address, "module.dashboard.") && r.after("cidr_ipv4") == "0.0.0.0/0" {
+			from, _ := r.after("from_port").(float64)
+			if to, _ := r.after("to_port").(float64); from != to || r.after("ip_protocol") != "tcp" {
+				t.Errorf("%s: dashboard egress to the internet is %v %v-%v, want single TCP ports", r.Address, r.after("ip_protocol"), from, to)
+			}
+			dashboardOut = append(dashboardOut, int(from))
+		}
+	}
+	// HTTP(S) for AWS APIs, ACME and webhooks; SMTP submission (587) and
+	// implicit TLS (465), SES's 2587 and 2465: docs/alerts.md tells users
+	// to put an smtp://…:587 URL in the SMTP secret, and
+	// internal/notify defaults to 587 and 465.
+	slices.Sort(dashboardOut)
+	if want := []int{80, 443, 465, 587, 2465, 2587}; !slices.Equal(dashboardOut, want) {
+		t.Errorf("dashboard egress to the internet on TCP ports %v, want %v", dashboardOut, want)
 	}
 
 	// Storage.

@@ -48,10 +48,14 @@ resource "aws_vpc_security_group_ingress_rule" "cloudfront" {
 }
 
 # Egress: AWS APIs (SSM, Secrets Manager, SNS, S3, SQS), Let's Encrypt,
-# webhooks and package mirrors over HTTPS; HTTP for OCSP/CRL and mirrors; the
-# database. DNS and NTP go to VPC-local addresses security groups do not filter.
+# webhooks and package mirrors over HTTPS; HTTP for OCSP/CRL, mirrors and
+# http:// webhooks; SMTP alert delivery (docs/alerts.md): submission 587 and
+# implicit TLS 465, and SES's alternatives 2587 and 2465 (25 is throttled by
+# EC2 and not opened); the database. Webhooks on other ports are not reachable
+# (docs/alerts.md). DNS and NTP go to VPC-local addresses security groups do
+# not filter.
 resource "aws_vpc_security_group_egress_rule" "internet" {
-  for_each = { https = 443, http = 80 }
+  for_each = { https = 443, http = 80, smtps = 465, submission = 587, ses-smtps = 2465, ses-submission = 2587 }
 
   security_group_id = aws_security_group.this.id
   description       = upper(each.key)
