@@ -331,10 +331,16 @@ variable "tags" {
     error_message = "Tag keys must be 1-128 characters and not start with \"aws:\"; values at most 256 characters."
   }
 
-  # The dashboard exposes its tags in the instance metadata, where EC2 allows
-  # only these characters in keys (no spaces, no "/").
+  # Keys: what both IAM's Tag API (no ",") and the instance metadata, where
+  # the dashboard exposes its tags (no spaces, no "/", ASCII letters), allow.
   validation {
-    condition     = alltrue([for k in keys(var.tags) : can(regex("^[A-Za-z0-9+=._:@,-]+$", k)) && !contains([".", "..", "_index"], k)])
-    error_message = "Tag keys may hold only letters, digits and + - = . , _ : @ (no spaces or \"/\"), because the dashboard instance exposes its tags in the instance metadata."
+    condition     = alltrue([for k in keys(var.tags) : can(regex("^[A-Za-z0-9+=._:@-]+$", k)) && !contains([".", "..", "_index"], k)])
+    error_message = "Tag keys may hold only letters A-Z and a-z, digits and + - = . _ : @ (IAM refuses \",\"; the dashboard instance's metadata refuses spaces and \"/\")."
+  }
+
+  # Values: IAM's Tag API pattern, the strictest of the tagged services.
+  validation {
+    condition     = alltrue([for v in values(var.tags) : can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$", v))])
+    error_message = "Tag values may hold only letters, digits, spaces and _ . : / = + - @ (AWS IAM refuses others, such as & ( ) # , ! ')."
   }
 }

@@ -151,7 +151,8 @@ func TestPlanChecksMatchTerraform(t *testing.T) {
 		`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$`,
 		`^[a-z][a-z0-9-]*\\.[a-z0-9]+$`,
 		`^db\\.[a-z0-9-]+\\.[a-z0-9]+$`,
-		`^[A-Za-z0-9+=._:@,-]+$`,
+		`^[A-Za-z0-9+=._:@-]+$`,
+		`^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$`,
 	} {
 		if !strings.Contains(src, re) {
 			t.Errorf("terraform/variables.tf no longer holds %s: update internal/plan's copy", re)

@@ -13,8 +13,10 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -215,7 +217,8 @@ var (
 	domainRe        = lazyRegexp(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	instanceTypeRe  = lazyRegexp(`^[a-z][a-z0-9-]*\.[a-z0-9]+$`)
 	dbClassRe       = lazyRegexp(`^db\.[a-z0-9-]+\.[a-z0-9]+$`)
-	tagKeyRe        = lazyRegexp(`^[A-Za-z0-9+=._:@,-]+$`)
+	tagKeyRe        = lazyRegexp(`^[A-Za-z0-9+=._:@-]+$`)
+	tagValueRe      = lazyRegexp(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 	gravitonFamilyR = lazyRegexp(`^[a-z]+[0-9]+g[a-z]*\.`)
 )
 
@@ -370,7 +373,7 @@ func (p Plan) Validate() error {
 	if !slices.Contains(LogRetentionValues, p.LogRetentionDays) {
 		add("log_retention_days", fmt.Errorf("%d is not one of CloudWatch's values %v", p.LogRetentionDays, LogRetentionValues))
 	}
-	add("tags", validateTags(p.Tags))
+	add("tags", ValidateTags(p.Tags))
 	return errors.Join(errs...)
 }
 
@@ -397,7 +400,17 @@ func between(v, lo, hi int, unit string) error {
 	return nil
 }
 
-func validateTags(tags map[string]string) error {
+// ValidateTags checks --tag keys and values against what every resource
+// they land on accepts (they are the provider's default_tags):
+//   - IAM, whose Tag API is the strictest service: key
+//     [\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}, value [\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}
+//     (characters, not bytes), no "aws:" prefix;
+//   - EC2 instance metadata, where the dashboard exposes its tags: keys of
+//     letters a-z/A-Z, digits and + - = . , _ : @ only, not "." "..".
+//
+// Keys are the intersection (no space, "/" or ","; ASCII letters only),
+// values IAM's set. terraform/variables.tf holds the same checks.
+func ValidateTags(tags map[string]string) error {
 	if len(tags) > 40 {
 		return fmt.Errorf("%d tags; at most 40 (AWS allows 50 per resource, Flytrap sets some)", len(tags))
 	}
@@ -409,17 +422,37 @@ func validateTags(tags map[string]string) error {
 	for _, k := range keys {
 		v := tags[k]
 		switch {
-		case len(k) > 128 || len(v) > 256:
+		case k == "":
+			return errors.New("a tag key must not be empty")
+		case utf8.RuneCountInString(k) > 128 || utf8.RuneCountInString(v) > 256:
 			return fmt.Errorf("tag %q: keys are at most 128 and values 256 characters", k)
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			return fmt.Errorf("tag %q: keys must not start with \"aws:\"", k)
 		case !tagKeyRe().MatchString(k) || k == "." || k == ".." || k == "_index":
-			// The dashboard exposes its tags in the instance metadata, where
-			// EC2 allows only these characters.
-			return fmt.Errorf("tag %q: keys may hold only letters, digits and + - = . , _ : @", k)
+			return fmt.Errorf("tag key %q: %s; keys may hold only letters A-Z and a-z, digits and + - = . _ : @ (IAM refuses \",\", and the dashboard instance's metadata refuses spaces and \"/\")", k, badTagChars(k, tagKeyRe()))
+		case !tagValueRe().MatchString(v):
+			return fmt.Errorf("tag %q: value %q: %s; AWS (IAM) allows in tag values only letters, digits, spaces and _ . : / = + - @", k, v, badTagChars(v, tagValueRe()))
 		}
 	}
 	return nil
+}
+
+// badTagChars names the characters of s that re (a character class
+// repeated) refuses, e.g. `"&" is not allowed`.
+func badTagChars(s string, re *regexp.Regexp) string {
+	var bad []string
+	for _, r := range s {
+		if q := strconv.QuoteRune(r); !re.MatchString(string(r)) && !slices.Contains(bad, q) {
+			bad = append(bad, q)
+		}
+	}
+	switch len(bad) {
+	case 0:
+		return "not allowed"
+	case 1:
+		return bad[0] + " is not allowed"
+	}
+	return strings.Join(bad, ", ") + " are not allowed"
 }
 
 // PlainHTTPWarning is what init and deploy say, loudly, about a plan

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getflytrap/flytrap/internal/plan/plantest"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
@@ -67,7 +68,8 @@ func TestValidate(t *testing.T) {
 		{"size", func(p *Plan) { p.Size = "huge" }, `size: "huge" is not one of small, medium, large or custom`},
 		{"version", func(p *Plan) { p.Version = 2 }, "version: 2 is not supported"},
 		{"aws tag", func(p *Plan) { p.Tags = map[string]string{"aws:x": "1"} }, `must not start with "aws:"`},
-		{"tag space", func(p *Plan) { p.Tags = map[string]string{"cost center": "1"} }, "may hold only"},
+		{"tag space", func(p *Plan) { p.Tags = map[string]string{"cost center": "1"} }, `tag key "cost center": ' ' is not allowed; keys may hold only`},
+		{"tag value IAM refuses", func(p *Plan) { p.Tags = map[string]string{"Team": "Platform & Infra"} }, `tag "Team": value "Platform & Infra": '&' is not allowed; AWS (IAM) allows in tag values only letters, digits, spaces and _ . : / = + - @`},
 		{"tags ok", func(p *Plan) { p.Tags = map[string]string{"Team": "errors", "cost-center": "42"} }, ""},
 	}
 	for _, tt := range tests {
@@ -324,5 +326,21 @@ func TestDashboardFront(t *testing.T) {
 				t.Errorf("loaded plain_http %v (%v), want %v", got.PlainHTTP, err, tc.plainHTTP)
 			}
 		})
+	}
+}
+
+// TestValidateTags: keys and values as IAM's Tag API (the strictest of the
+// services the default tags land on) and EC2's instance metadata (keys)
+// accept them. The same table runs against terraform/variables.tf in
+// terraform's TestTagValidation.
+func TestValidateTags(t *testing.T) {
+	for _, tt := range plantest.TagCases {
+		err := ValidateTags(map[string]string{tt.Key: tt.Value})
+		if (err == nil) != tt.OK {
+			t.Errorf("tag %q=%q: err = %v, want ok %v", tt.Key, tt.Value, err, tt.OK)
+		}
+		if err != nil && !strings.Contains(err.Error(), "tag") {
+			t.Errorf("tag %q=%q: error %q does not say it is about a tag", tt.Key, tt.Value, err)
+		}
 	}
 }

@@ -1,0 +1,50 @@
+package terraform
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/plan"
+	"github.com/getflytrap/flytrap/internal/plan/plantest"
+)
+
+// TestTagValidation plans the root module's tags variable alone (its
+// block copied out of variables.tf, no provider needed) with each of
+// plantest.TagCases, the table internal/plan's ValidateTags is tested
+// with: both must accept what IAM's Tag API and the instance metadata
+// accept and refuse the rest (a comma in a key, "&" or "#" in a value),
+// so a bad --tag fails in init, not halfway through the first apply.
+func TestTagValidation(t *testing.T) {
+	tf := needTerraform(t)
+	t.Parallel()
+	src, err := Modules.ReadFile("variables.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile(`(?ms)^variable "tags" \{.*?^\}`).Find(src)
+	if block == nil {
+		t.Fatal(`variables.tf has no variable "tags"`)
+	}
+	for i, tc := range plantest.TagCases {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			work := t.TempDir()
+			writeFile(t, filepath.Join(work, "variables.tf"), string(block))
+			vars, _ := json.Marshal(map[string]any{"tags": map[string]string{tc.Key: tc.Value}})
+			writeFile(t, filepath.Join(work, "terraform.tfvars.json"), string(vars))
+			out, err := tf.run(t, work, "plan", "-input=false", "-no-color")
+			if tfOK := err == nil; tfOK != tc.OK {
+				t.Errorf("tag %q=%q: terraform accepts it %v, want %v\n%s", tc.Key, tc.Value, tfOK, tc.OK, tail(out, 20))
+			} else if err != nil && !strings.Contains(out, "Invalid value for variable") {
+				t.Errorf("tag %q=%q: plan failed for another reason:\n%s", tc.Key, tc.Value, tail(out, 20))
+			}
+			if goOK := plan.ValidateTags(map[string]string{tc.Key: tc.Value}) == nil; goOK != tc.OK {
+				t.Errorf("tag %q=%q: plan.ValidateTags accepts it %v, want %v", tc.Key, tc.Value, goOK, tc.OK)
+			}
+		})
+	}
+}
