@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -166,5 +167,27 @@ func TestPlanChecksMatchTerraform(t *testing.T) {
 		if !strings.Contains(src, bound) {
 			t.Errorf("terraform/variables.tf no longer holds %q: update internal/plan's limit", bound)
 		}
+	}
+}
+
+// TestDashboardKeysMatchModule: the keys a failed migration restores are
+// the dashboard module's binary_key and config_key defaults, which the root
+// module does not override.
+func TestDashboardKeysMatchModule(t *testing.T) {
+	vars, err := terraform.Modules.ReadFile("modules/dashboard/variables.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string]string{"binary_key": DashboardBinaryKey, "config_key": DashboardConfigKey} {
+		if !regexp.MustCompile(`(?s)variable "` + name + `" \{[^}]*default\s*=\s*"` + regexp.QuoteMeta(key) + `"`).Match(vars) {
+			t.Errorf("modules/dashboard/variables.tf: %s's default is not %q", name, key)
+		}
+	}
+	root, err := terraform.Modules.ReadFile("main.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if regexp.MustCompile(`(?m)^\s*(binary_key|config_key)\s*=`).Match(root) {
+		t.Error("the root module sets binary_key or config_key: update DashboardBinaryKey/DashboardConfigKey")
 	}
 }

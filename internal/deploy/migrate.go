@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
@@ -20,18 +22,34 @@ import (
 // processor would fail every batch until the dashboard restarted and
 // migrated, and the events would reach the dead-letter queue. So on an
 // upgrade that changes the dashboard binary, the migrate step runs before
-// apply: a targeted apply uploads the new binary and config (nothing
-// else), then the new binary migrates the database once, through SSM Run
-// Command on the instance, with the instance role's master credentials;
-// only then does apply update the functions (re-planned, since the
-// targeted apply changed the state).
+// apply: a targeted apply uploads the new binary and config, then the new
+// binary migrates the database once, through SSM Run Command on the
+// instance, with the instance role's master credentials, from a temporary
+// copy (the installed binary stays the old one); only then does apply
+// update the functions (re-planned, since the targeted apply changed the
+// state). When the migration fails, the step puts the previous versions of
+// the binary and config back in the (versioned) bucket, so a restart of
+// the service (a crash, a reboot) still fetches the old binary instead of
+// crash-looping on the failing migration.
 var migrateTargets = []string{"module.dashboard.aws_s3_object.binary", "module.dashboard.aws_s3_object.config"}
 
-// MigrateCommand is what the instance runs: install the uploaded binary
-// (the same root-owned fetch the service's start runs), then migrate as
-// the service's user. The running dashboard keeps its old binary until
-// the restart after apply.
-const MigrateCommand = "set -e; /usr/local/libexec/flytrap/fetch-dashboard; runuser -u flytrap -- /opt/flytrap/flytrap-dashboard migrate"
+// The dashboard's binary and runtime config in the deployment bucket (the
+// dashboard module's binary_key and config_key defaults, which the root
+// module keeps; TestDashboardKeysMatchModule checks them).
+const (
+	DashboardBinaryKey = "deploy/dashboard/flytrap-dashboard"
+	DashboardConfigKey = "deploy/dashboard/config.json"
+)
+
+// MigrateCommand is what the instance runs: fetch the uploaded binary into
+// a temporary directory (the same root-owned, SHA-256-checked fetch the
+// service's start runs, pointed elsewhere by FLYTRAP_INSTALL_DIR), then
+// migrate with it as the service's user. Nothing is installed: the
+// running dashboard and /opt/flytrap/flytrap-dashboard keep the old binary
+// until the restart after apply fetches the new one.
+const MigrateCommand = `set -e; d=$(mktemp -d /opt/flytrap/.migrate.XXXXXX); trap 'rm -rf "$d"' EXIT; ` +
+	`FLYTRAP_INSTALL_DIR="$d" /usr/local/libexec/flytrap/fetch-dashboard; chmod 0755 "$d"; ` +
+	`runuser -u flytrap -- "$d/flytrap-dashboard" migrate`
 
 // migrateTimeout bounds the wait for the migration command.
 const migrateTimeout = 10 * time.Minute
@@ -54,6 +72,11 @@ func (migrateStep) Run(ctx context.Context, s *State) error {
 		return err
 	}
 	instance := prev.DashboardInstanceID
+	// The versions a failed migration puts back.
+	previous, verr := s.dashboardObjectVersions(ctx, prev.BucketName)
+	if verr != nil {
+		s.Logf("warning: cannot record the running dashboard's binary and config (%v); a failed migration could not restore them", verr)
+	}
 	p := NewProgress(0)
 	err = s.stream(ctx, "Uploading the new dashboard binary", p, func(w io.Writer) error {
 		return s.Runner.Apply(ctx, tf.ApplyOptions{Targets: migrateTargets}, w)
@@ -67,9 +90,17 @@ func (migrateStep) Run(ctx context.Context, s *State) error {
 	s.Logf("uploaded the new dashboard binary and config; migrating the database from %s", instance)
 	out, err := s.runOnInstance(ctx, instance, MigrateCommand, "flytrap deploy: migrate the database before updating the functions")
 	if err != nil {
+		hint := "the dashboard and the functions still run the previous version, and the bucket holds its binary and config again, so a restart keeps it. "
+		if verr == nil {
+			verr = s.restoreDashboardObjects(context.WithoutCancel(ctx), prev.BucketName, previous)
+		}
+		if verr != nil {
+			hint = "the dashboard and the functions still run the previous version, but the bucket holds the NEW binary and config (" + verr.Error() +
+				"), so the next restart of flytrap-dashboard starts the new binary, which retries the failing migration and stops; do not restart it before fixing the cause or deploying the previous flytrap again. "
+		}
 		return &Error{
 			Msg:  "the database migration failed; no function was updated",
-			Hint: "the dashboard and the functions still run the previous version. Its output is above; fix the cause (`aws ssm start-session --target " + instance + "`, `/opt/flytrap/flytrap-dashboard migrate`) and run flytrap deploy again",
+			Hint: hint + "Its output is above; fix the cause (`aws ssm start-session --target " + instance + "`) and run flytrap deploy again",
 			Err:  err,
 		}
 	}
@@ -79,6 +110,50 @@ func (migrateStep) Run(ctx context.Context, s *State) error {
 		}
 	}
 	s.Migrated = true
+	return nil
+}
+
+// objectVersion is one object's version in the deployment bucket.
+type objectVersion struct{ Key, VersionID string }
+
+// dashboardObjectVersions returns the current versions of the dashboard's
+// binary and config, binary first.
+func (s *State) dashboardObjectVersions(ctx context.Context, bucket string) ([]objectVersion, error) {
+	var out []objectVersion
+	for _, key := range []string{DashboardBinaryKey, DashboardConfigKey} {
+		h, err := s.Clients.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
+		}
+		if aws.ToString(h.VersionId) == "" || aws.ToString(h.VersionId) == "null" {
+			return nil, fmt.Errorf("s3://%s/%s has no version ID (bucket versioning off)", bucket, key)
+		}
+		out = append(out, objectVersion{key, aws.ToString(h.VersionId)})
+	}
+	return out, nil
+}
+
+// restoreDashboardObjects writes the given versions back as the current
+// ones, binary first: until the config follows, the fetch refuses the
+// pair (checksum mismatch) and systemd retries, so no start ever pairs
+// the new config with the old binary. The next deploy's plan sees the
+// difference from its state and uploads again.
+func (s *State) restoreDashboardObjects(ctx context.Context, bucket string, versions []objectVersion) error {
+	for _, v := range versions {
+		got, err := s.Clients.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(v.Key), VersionId: aws.String(v.VersionID)})
+		if err != nil {
+			return fmt.Errorf("cannot read the previous s3://%s/%s: %w", bucket, v.Key, err)
+		}
+		body, err := io.ReadAll(got.Body)
+		got.Body.Close()
+		if err != nil {
+			return fmt.Errorf("cannot read the previous s3://%s/%s: %w", bucket, v.Key, err)
+		}
+		if _, err := s.Clients.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(v.Key), Body: bytes.NewReader(body), ContentType: got.ContentType}); err != nil {
+			return fmt.Errorf("cannot restore s3://%s/%s: %w", bucket, v.Key, err)
+		}
+		s.Logf("restored the previous s3://%s/%s (version %s)", bucket, v.Key, v.VersionID)
+	}
 	return nil
 }
 

@@ -1,13 +1,20 @@
 package deploy
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/getflytrap/flytrap/internal/tf"
 )
 
 // upgradePlan writes a plan stream that updates the dashboard binary and
@@ -75,7 +82,9 @@ func TestFailedMigrationUpdatesNoFunction(t *testing.T) {
 	e.runner.PlanStream = upgradePlan(t)
 	e.ssm.CommandStatus = ssmtypes.CommandInvocationStatusFailed
 	res, _, err := e.run(DeploySteps())
-	checkCmdError(t, err, "the database migration failed; no function was updated", "still run the previous version")
+	// No dashboard objects to record (putAdmin's bucket has none): the
+	// hint must not claim the bucket was restored.
+	checkCmdError(t, err, "the database migration failed; no function was updated", "the bucket holds the NEW binary and config")
 	if !strings.Contains(err.Error(), "0042_example.sql: syntax error") {
 		t.Errorf("the error lacks the command's output: %v", err)
 	}
@@ -97,5 +106,56 @@ func TestFirstDeploySkipsMigrate(t *testing.T) {
 	}
 	if !slices.Contains(names(res), "migrate:skipped") || len(e.ssm.Commands) != 0 {
 		t.Errorf("steps %v, SSM commands %d", names(res), len(e.ssm.Commands))
+	}
+}
+
+// TestFailedMigrationRestoresPreviousDashboard: the targeted apply has
+// replaced the binary and config in the (versioned) bucket when the
+// migration fails; the step puts the previous versions back, so a restart
+// of the service fetches the old binary rather than the new one that
+// fails to migrate, and the hint says the previous version runs.
+func TestFailedMigrationRestoresPreviousDashboard(t *testing.T) {
+	e := newTestEnv(t)
+	e.putAdmin()
+	ctx := context.Background()
+	bucket := e.runner.OutputValues["bucket_name"]
+	if _, err := e.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(key, body string) {
+		t.Helper()
+		if _, err := e.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(key string) string {
+		t.Helper()
+		out, err := e.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Body.Close()
+		b, _ := io.ReadAll(out.Body)
+		return string(b)
+	}
+	put(DashboardBinaryKey, "old binary")
+	put(DashboardConfigKey, `{"dashboard_binary_sha256":"old"}`)
+	e.runner.OnApply = func(o tf.ApplyOptions) error {
+		if slices.Equal(o.Targets, migrateTargets) {
+			put(DashboardBinaryKey, "new binary")
+			put(DashboardConfigKey, `{"dashboard_binary_sha256":"new"}`)
+		}
+		return nil
+	}
+	e.runner.PlanStream = upgradePlan(t)
+	e.ssm.CommandStatus = ssmtypes.CommandInvocationStatusFailed
+	_, _, err := e.run(DeploySteps())
+	checkCmdError(t, err, "the database migration failed; no function was updated", "the bucket holds its binary and config again, so a restart keeps it")
+	if got := get(DashboardBinaryKey); got != "old binary" {
+		t.Errorf("binary after the failed migration = %q, want the previous one", got)
+	}
+	if got := get(DashboardConfigKey); got != `{"dashboard_binary_sha256":"old"}` {
+		t.Errorf("config after the failed migration = %q, want the previous one", got)
 	}
 }

@@ -348,3 +348,75 @@ func TestDashboardUnitOutputDirectoryExists(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateCommandInstallsNothing runs MigrateCommand with bash against
+// the user data's real fetch script (paths pointed at temporary folders,
+// runuser dropped): the new binary migrates from a temporary copy, and
+// whether the migration succeeds or fails, the installed binary stays the
+// old one, so a restart after a failed migration does not start the new
+// binary from the instance's disk.
+func TestMigrateCommandInstallsNothing(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	_, cc := renderUserData(t)
+	tools := t.TempDir()
+	script := filepath.Join(tools, "fetch-dashboard")
+	if err := os.WriteFile(script, []byte(cc.file(t, "/usr/local/libexec/flytrap/fetch-dashboard")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stub := "#!/bin/bash\nset -eu\ncp \"$FAKE_S3/${6#s3://}\" \"$7\"\n"
+	if err := os.WriteFile(filepath.Join(tools, "aws"), []byte(stub), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const bucket, binKey, cfgKey = "flytrap-prod-bucket", DashboardBinaryKey, DashboardConfigKey
+	md := awsxtest.NewIMDS(t, map[string]string{
+		"placement/region":               "eu-west-1",
+		"tags/instance/FlytrapBucket":    bucket,
+		"tags/instance/FlytrapBinaryKey": binKey,
+		"tags/instance/FlytrapConfigKey": cfgKey,
+	})
+	newBinary := []byte("#!/bin/bash\necho \"$0 $*\" >> \"$MIGRATE_LOG\"\nexit \"$MIGRATE_EXIT\"\n")
+	sum := sha256.Sum256(newBinary)
+	for _, exit := range []string{"0", "1"} {
+		t.Run("migration exits "+exit, func(t *testing.T) {
+			s3dir, install := t.TempDir(), t.TempDir()
+			for key, content := range map[string][]byte{binKey: newBinary, cfgKey: []byte(`{"dashboard_binary_sha256":"` + hex.EncodeToString(sum[:]) + `"}`)} {
+				p := filepath.Join(s3dir, bucket, key)
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.WriteFile(p, content, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			installed := filepath.Join(install, "flytrap-dashboard")
+			if err := os.WriteFile(installed, []byte("old binary"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			log := filepath.Join(t.TempDir(), "migrate.log")
+			command := strings.NewReplacer(
+				"/usr/local/libexec/flytrap/fetch-dashboard", script,
+				"/opt/flytrap", install,
+				"runuser -u flytrap -- ", "",
+			).Replace(MigrateCommand)
+			cmd := exec.Command("bash", "-c", command)
+			cmd.Env = append(os.Environ(),
+				"PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"),
+				"FLYTRAP_IMDS_ENDPOINT="+md.URL(), "FAKE_S3="+s3dir,
+				"MIGRATE_LOG="+log, "MIGRATE_EXIT="+exit)
+			out, err := cmd.CombinedOutput()
+			if (err == nil) != (exit == "0") {
+				t.Fatalf("command: %v\n%s", err, out)
+			}
+			ran, _ := os.ReadFile(log)
+			if !strings.HasPrefix(string(ran), filepath.Join(install, ".migrate.")) || !strings.HasSuffix(string(ran), "/flytrap-dashboard migrate\n") {
+				t.Errorf("migrate ran as %q, want the new binary from a temporary copy under %s", ran, install)
+			}
+			if got, _ := os.ReadFile(installed); string(got) != "old binary" {
+				t.Errorf("installed binary = %q after the migration command; want the old one untouched", got)
+			}
+			if left, _ := filepath.Glob(filepath.Join(install, ".migrate.*")); len(left) > 0 {
+				t.Errorf("temporary copies left: %v", left)
+			}
+		})
+	}
+}

@@ -357,6 +357,9 @@ type Runner struct {
 	DestroyErrs []error
 	// OutputValues are returned by Outputs (string values).
 	OutputValues map[string]string
+	// OnApply, when set, runs on every Apply before its stream, as the
+	// resources the apply would change (e.g. objects it uploads).
+	OnApply func(tf.ApplyOptions) error
 
 	mu    sync.Mutex
 	calls []string
@@ -417,7 +420,13 @@ func (r *Runner) Apply(_ context.Context, o tf.ApplyOptions, w io.Writer) error 
 	r.record("apply")
 	r.mu.Lock()
 	r.Applies = append(r.Applies, o)
+	onApply := r.OnApply
 	r.mu.Unlock()
+	if onApply != nil {
+		if err := onApply(o); err != nil {
+			return err
+		}
+	}
 	stream := r.ApplyStream
 	if len(o.Targets) > 0 {
 		stream = "" // the targeted unprotect apply of destroy
