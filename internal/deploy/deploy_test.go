@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,6 +54,8 @@ type testEnv struct {
 	awsCalls  int
 	out       bytes.Buffer
 	opts      Options
+	// sleep, when set, replaces the pipeline's waits (default: none).
+	sleep func(context.Context, time.Duration) error
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -122,7 +125,12 @@ func (e *testEnv) deps() Deps {
 		Getenv:         func(string) string { return "" },
 		Environ:        []string{"PATH=/usr/bin", "AWS_PROFILE=other", "AWS_SESSION_TOKEN=secret", "TF_VAR_name=evil"},
 		Now:            func() time.Time { return fixedNow },
-		Sleep:          func(context.Context, time.Duration) error { return nil },
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			if e.sleep != nil {
+				return e.sleep(ctx, d)
+			}
+			return nil
+		},
 	}
 }
 
@@ -602,6 +610,60 @@ func TestSmokeFailures(t *testing.T) {
 		_, _, err := e.run(DeploySteps())
 		checkCmdError(t, err, "HTTP 404, want 401", "aws logs tail /aws/lambda/flytrap-prod-ingest")
 	})
+}
+
+// TestSmokeRetriesIngest: a probe that meets a transient error right after
+// apply (here two API Gateway 500s) is retried with growing waits, and a
+// probe that never succeeds stops after a bounded number of attempts.
+func TestSmokeRetriesIngest(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		failures int
+		wantErr  bool
+	}{
+		{"two transient failures", 2, false},
+		{"never answers like Flytrap", 1 << 30, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			e.putAdmin()
+			var mu sync.Mutex
+			probes := 0
+			flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				probes++
+				n := probes
+				mu.Unlock()
+				if n <= tt.failures {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusInternalServerError)
+					io.WriteString(w, `{"message":"Internal Server Error"}`)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, `{"error":{"code":"missing_auth"}}`)
+			}))
+			defer flaky.Close()
+			e.runner.OutputValues["ingest_url"] = flaky.URL
+			var slept []time.Duration
+			e.sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+			_, _, err := e.run(DeploySteps())
+			if tt.wantErr {
+				checkCmdError(t, err, "HTTP 500, want 401", "aws logs tail /aws/lambda/flytrap-prod-ingest")
+				if probes != len(ingestProbeBackoff) {
+					t.Errorf("%d probes, want %d", probes, len(ingestProbeBackoff))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, e.out.String())
+			}
+			if probes != 3 || len(slept) < 2 || slept[0] != 2*time.Second || slept[1] != 4*time.Second {
+				t.Errorf("%d probes, sleeps %v: want 3 probes after waits of 2s and 4s", probes, slept)
+			}
+		})
+	}
 }
 
 func TestProbeIngest(t *testing.T) {

@@ -89,6 +89,10 @@ func snippet(b []byte) string {
 // installs the service, the binary is fetched and the migrations run.
 const DefaultSmokeTimeout = 10 * time.Minute
 
+// ingestProbeBackoff are the waits between the ingest probe's attempts
+// (the last entry is unused): 8 attempts over about 2 minutes.
+var ingestProbeBackoff = []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second, 30 * time.Second, 0}
+
 type smokeStep struct{}
 
 func (smokeStep) Name() string { return "smoke-test" }
@@ -102,7 +106,19 @@ func (smokeStep) Run(ctx context.Context, s *State) error {
 	res := &SmokeResult{}
 	s.Smoke = res
 
-	res.Ingest = ProbeIngest(ctx, client, o.IngestURL)
+	// Retried: the probe runs seconds after the stage, the Lambda
+	// permission or the ingest domain's record were created, and a
+	// propagation blip must not fail a deploy that worked.
+	for i, wait := range ingestProbeBackoff {
+		res.Ingest = ProbeIngest(ctx, client, o.IngestURL)
+		if res.Ingest.OK || ctx.Err() != nil || i == len(ingestProbeBackoff)-1 {
+			break
+		}
+		s.Logf("ingest: %s; trying again in %s", res.Ingest.Error, wait)
+		if err := s.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
 	if res.Ingest.OK {
 		s.Logf("ingest: POST %s answered 401 JSON (route → Lambda works)", res.Ingest.URL)
 	} else {
