@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
@@ -68,7 +69,9 @@ func newTestEnv(t *testing.T) *testEnv {
 	e.plan.AlertEmail = "alerts@example.com"
 	e.s3, e.s3f = deploytest.NewS3(t, region)
 	e.sts, e.stsf = deploytest.NewSTS(t, region)
-	e.ssm = &deploytest.SSM{AMI: "ami-0aaaaaaaaaaaaaaaa"}
+	e.ssm = &deploytest.SSM{AMI: "ami-0aaaaaaaaaaaaaaaa", Results: map[string]deploytest.CommandResult{
+		RestartCommand: {Output: fakeDashboardSHA + "  " + InstalledDashboardBinary + "\n"},
+	}}
 	e.ec2 = &deploytest.EC2{Zones: []string{"eu-west-1c", "eu-west-1a", "eu-west-1b"}, PrefixLists: map[string]string{CloudFrontPrefixListName: "pl-4fa04526", "com.amazonaws.eu-west-1.s3": "pl-6da54004"}}
 	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]int64, error) { return map[string]int64{}, nil }, ingest.KeySetConfig{}), nil, nil)
 	mux := http.NewServeMux()
@@ -152,8 +155,12 @@ func fakeRuntime(_ context.Context, dir string, _ io.Writer) (runtimebin.Artifac
 	if err := os.WriteFile(filepath.Join(dir, runtimebin.DashboardBinary), []byte("\x7fELF fake"), 0o755); err != nil {
 		return runtimebin.Artifacts{}, err
 	}
-	return runtimebin.Artifacts{Source: "test", SHA256: map[string]string{}}, nil
+	return runtimebin.Artifacts{Source: "test", SHA256: map[string]string{runtimebin.DashboardBinary: fakeDashboardSHA}}, nil
 }
+
+// fakeDashboardSHA stands for the SHA-256 of fakeRuntime's dashboard
+// binary; the SSM fake's restart reports it as installed.
+const fakeDashboardSHA = "9b7f1e1a1d0c1f6a4cfe1ed0a5b3f4e7a3c1d5b9e8f7a6b5c4d3e2f1a0b9c8d7"
 
 func (e *testEnv) run(steps []Step) ([]StepResult, *State, error) {
 	e.t.Helper()
@@ -708,10 +715,39 @@ func TestRestartAfterUpgrade(t *testing.T) {
 	if !slices.Contains(names(res), "restart-dashboard:ok") || !s.Restarted {
 		t.Errorf("steps %v", names(res))
 	}
+	if !e.ssm.Polled(2) {
+		t.Error("the restart's result was not awaited")
+	}
 	// The migration first (TestUpgradeMigratesBeforeFunctions), then the
 	// restart.
-	if len(e.ssm.Commands) != 2 || e.ssm.Commands[1].InstanceIds[0] != "i-0123456789abcdef0" || e.ssm.Commands[1].Parameters["commands"][0] != "systemctl restart "+DashboardUnit {
+	if len(e.ssm.Commands) != 2 || e.ssm.Commands[1].InstanceIds[0] != "i-0123456789abcdef0" || e.ssm.Commands[1].Parameters["commands"][0] != RestartCommand {
 		t.Errorf("SSM commands %+v", e.ssm.Commands)
+	}
+}
+
+// TestRestartFailures: the restart is awaited, so a service that fails to
+// start on the new binary, or starts another binary than the uploaded one,
+// fails the deploy instead of passing a smoke test the old process answers.
+func TestRestartFailures(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		result deploytest.CommandResult
+		msg    string
+	}{
+		{"start fails", deploytest.CommandResult{Status: ssmtypes.CommandInvocationStatusFailed}, "the dashboard did not restart on its new binary"},
+		{"old binary", deploytest.CommandResult{Output: strings.Repeat("0", 64) + "  " + InstalledDashboardBinary + "\n"}, "not this deploy's " + fakeDashboardSHA},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			e.putAdmin()
+			e.runner.PlanStream = upgradePlan(t)
+			e.ssm.Results[RestartCommand] = tt.result
+			res, _, err := e.run(DeploySteps())
+			checkCmdError(t, err, tt.msg, "journalctl -u "+DashboardUnit)
+			if got := names(res); got[len(got)-1] != "restart-dashboard:failed" {
+				t.Errorf("steps %v", got)
+			}
+		})
 	}
 }
 

@@ -175,6 +175,12 @@ func (s *State) upgradesDashboard() bool {
 	return binary && kept
 }
 
+// commandFailed is a command that ran on the instance and failed (as
+// opposed to SSM refusing or losing it).
+type commandFailed struct{ msg string }
+
+func (e *commandFailed) Error() string { return e.msg }
+
 // runOnInstance runs a shell command on the instance through SSM Run
 // Command and waits for it, returning its output.
 func (s *State) runOnInstance(ctx context.Context, instance, command, comment string) (string, error) {
@@ -206,7 +212,7 @@ func (s *State) runOnInstance(ctx context.Context, instance, command, comment st
 			case ssmtypes.CommandInvocationStatusSuccess:
 				return out, nil
 			case ssmtypes.CommandInvocationStatusFailed, ssmtypes.CommandInvocationStatusCancelled, ssmtypes.CommandInvocationStatusTimedOut:
-				return out, fmt.Errorf("%s: %s", inv.Status, strings.TrimSpace(aws.ToString(inv.StandardErrorContent)+"\n"+out))
+				return out, &commandFailed{fmt.Sprintf("%s: %s", inv.Status, strings.TrimSpace(aws.ToString(inv.StandardErrorContent)+"\n"+out))}
 			}
 		}
 		if s.now().After(deadline) {

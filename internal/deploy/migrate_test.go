@@ -65,7 +65,7 @@ func TestUpgradeMigratesBeforeFunctions(t *testing.T) {
 		t.Errorf("applies %+v: want the targeted upload, then the saved plan", a)
 	}
 	if len(e.ssm.Commands) != 2 || e.ssm.Commands[0].Parameters["commands"][0] != MigrateCommand || e.ssm.Commands[0].InstanceIds[0] != "i-0123456789abcdef0" ||
-		e.ssm.Commands[1].Parameters["commands"][0] != "systemctl restart "+DashboardUnit {
+		e.ssm.Commands[1].Parameters["commands"][0] != RestartCommand {
 		t.Errorf("SSM commands %+v: want the migration, then the restart", e.ssm.Commands)
 	}
 	if !s.Migrated || !strings.Contains(e.out.String(), "store schema at version 12 (was 11)") {

@@ -13,9 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/runtimebin"
@@ -740,20 +737,60 @@ func (restartStep) Run(ctx context.Context, s *State) error {
 	case !changed:
 		return Skip("the dashboard's binary and config are unchanged")
 	}
-	_, err := s.Clients.SSM.SendCommand(ctx, &ssm.SendCommandInput{
-		DocumentName: aws.String("AWS-RunShellScript"),
-		InstanceIds:  []string{s.Outputs.DashboardInstanceID},
-		Comment:      aws.String("flytrap deploy: restart the dashboard on its new binary"),
-		Parameters:   map[string][]string{"commands": {"systemctl restart " + DashboardUnit}},
-	})
-	if err != nil {
+	// Awaited: systemctl restart returns once the old process has stopped
+	// and the new one started (after ExecStartPre fetched and checked the
+	// binary), so the smoke test's /healthz that follows is answered by the
+	// new process, not the old one draining. The checksum says which
+	// binary it started.
+	instance := s.Outputs.DashboardInstanceID
+	out, err := s.runOnInstance(ctx, instance, RestartCommand, "flytrap deploy: restart the dashboard on its new binary")
+	var failed *commandFailed
+	switch {
+	case errors.As(err, &failed):
+		return &Error{
+			Msg:  "the dashboard did not restart on its new binary: " + failed.Error(),
+			Hint: fmt.Sprintf("the functions are updated; see `aws ssm start-session --target %s` then `journalctl -u %s` (a failed fetch or start), fix the cause and run flytrap deploy again", instance, DashboardUnit),
+			Err:  err,
+		}
+	case err != nil:
 		// Not fatal: the new binary runs from the next restart on.
-		s.Warnf("could not restart the dashboard through SSM (%v); run `aws ssm start-session --target %s` and `sudo systemctl restart %s`", err, s.Outputs.DashboardInstanceID, DashboardUnit)
+		s.Warnf("could not restart the dashboard through SSM (%v); run `aws ssm start-session --target %s` and `sudo systemctl restart %s`", err, instance, DashboardUnit)
 		return nil
 	}
 	s.Restarted = true
-	s.Logf("sent `systemctl restart %s` to %s", DashboardUnit, s.Outputs.DashboardInstanceID)
+	want := s.Artifacts.SHA256[runtimebin.DashboardBinary]
+	got := ""
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[1] == InstalledDashboardBinary {
+			got = f[0]
+		}
+	}
+	if want != "" && got != want {
+		return &Error{
+			Msg:  fmt.Sprintf("the dashboard restarted, but %s on %s has SHA-256 %q, not this deploy's %s", InstalledDashboardBinary, instance, got, want),
+			Hint: fmt.Sprintf("the service did not fetch the uploaded binary; see `journalctl -u %s` over `aws ssm start-session --target %s`, and run flytrap deploy again", DashboardUnit, instance),
+		}
+	}
+	s.Logf("restarted %s on %s (binary %s)", DashboardUnit, instance, shortSHA(got))
 	return nil
+}
+
+// InstalledDashboardBinary is where the instance's fetch script installs
+// the dashboard (templates/cloudinit/dashboard.yaml.tmpl).
+const InstalledDashboardBinary = "/opt/flytrap/flytrap-dashboard"
+
+// RestartCommand restarts the service and prints the checksum of the
+// binary it started.
+const RestartCommand = "set -e; systemctl restart " + DashboardUnit + "; sha256sum " + InstalledDashboardBinary
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 // --- admin password ---

@@ -229,6 +229,9 @@ type SSM struct {
 	// SendCommand.
 	CommandStatus ssmtypes.CommandInvocationStatus
 	CommandOutput string
+	// Results, when they hold a command's text, override CommandStatus
+	// and CommandOutput for it.
+	Results map[string]CommandResult
 
 	mu       sync.Mutex
 	Commands []ssm.SendCommandInput
@@ -252,6 +255,19 @@ func (s *SSM) SendCommand(_ context.Context, in *ssm.SendCommandInput, _ ...func
 	return &ssm.SendCommandOutput{Command: &ssmtypes.Command{CommandId: aws.String(id)}}, nil
 }
 
+// CommandResult is one command's final status and standard output.
+type CommandResult struct {
+	Status ssmtypes.CommandInvocationStatus
+	Output string
+}
+
+// Polled reports whether the result of the i-th command (from 1) was read.
+func (s *SSM) Polled(i int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.polled[fmt.Sprintf("cmd-%d", i)]
+}
+
 // GetCommandInvocation implements deploy.SSMAPI.
 func (s *SSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocationInput, _ ...func(*ssm.Options)) (*ssm.GetCommandInvocationOutput, error) {
 	s.mu.Lock()
@@ -264,11 +280,17 @@ func (s *SSM) GetCommandInvocation(_ context.Context, in *ssm.GetCommandInvocati
 		s.polled[id] = true
 		return nil, &ssmtypes.InvocationDoesNotExist{Message: aws.String("not yet")}
 	}
-	status := s.CommandStatus
+	status, stdout := s.CommandStatus, s.CommandOutput
+	var n int
+	if _, err := fmt.Sscanf(id, "cmd-%d", &n); err == nil && n >= 1 && n <= len(s.Commands) {
+		if r, ok := s.Results[s.Commands[n-1].Parameters["commands"][0]]; ok {
+			status, stdout = r.Status, r.Output
+		}
+	}
 	if status == "" {
 		status = ssmtypes.CommandInvocationStatusSuccess
 	}
-	out := &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(s.CommandOutput)}
+	out := &ssm.GetCommandInvocationOutput{Status: status, StandardOutputContent: aws.String(stdout)}
 	if status != ssmtypes.CommandInvocationStatusSuccess {
 		out.StandardErrorContent = aws.String("store: migrate: 0042_example.sql: syntax error")
 	}
