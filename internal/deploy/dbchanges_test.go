@@ -28,7 +28,7 @@ func TestDatabaseChanges(t *testing.T) {
 			"database db_allocated_storage 20 GiB -> 50 GiB: applies now (no downtime; the next storage change must wait 6 hours)",
 		}},
 		{"shrink", &base, shrink, []string{
-			"database db_allocated_storage 20 GiB -> 10 GiB: applies now (RDS cannot shrink storage: the apply fails; set db_allocated_storage back to at least 20)",
+			"database db_allocated_storage 20 GiB -> 10 GiB: not applied (RDS cannot shrink storage: the database keeps at least 20 GiB, billed as such, while the cost estimate and the db-storage-low alarm assume 10 GiB; set db_allocated_storage back to 20)",
 		}},
 		{"deletion protection", &base, unprotect, []string{
 			"database db_deletion_protection true -> false: applies now (no downtime)",
