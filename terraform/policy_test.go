@@ -43,10 +43,11 @@ func planModule(t *testing.T, tf terraformTool, module string, vars map[string]a
 
 // policyStatement is one statement of an IAM policy document.
 type policyStatement struct {
-	Sid      string
-	Effect   string
-	Action   stringList
-	Resource stringList
+	Sid       string
+	Effect    string
+	Action    stringList
+	Resource  stringList
+	Condition map[string]map[string]any
 }
 
 // stringList reads IAM's "one string or a list of strings".
@@ -155,5 +156,51 @@ func TestDashboardPolicy(t *testing.T) {
 		if got := allowed(stmts, c.action, c.resource); got != c.want {
 			t.Errorf("%s on %s: allowed %v, want %v", c.action, c.resource, got, c.want)
 		}
+	}
+}
+
+// TestIngestPolicy: the ingest role reads the key set and may list the
+// bucket for exactly its key, so a key set the dashboard has not published
+// yet is a 404 NoSuchKey (awsx.ErrObjectNotFound, "no key set yet") rather
+// than a 403 AccessDenied.
+func TestIngestPolicy(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	zip := filepath.Join(t.TempDir(), "ingest.zip")
+	writeZip(t, zip)
+	bucket := "arn:aws:s3:::flytrap-test-123456789012-eu-west-1"
+	plan := planModule(t, tf, "ingest", map[string]any{
+		"iam_name":             "flytrap-test-eu-west-1-ingest",
+		"name":                 "flytrap-test",
+		"function_name":        "flytrap-test-ingest",
+		"api_name":             "flytrap-test-ingest",
+		"zip_path":             zip,
+		"queue_url":            "https://sqs.eu-west-1.amazonaws.com/123456789012/flytrap-test-events",
+		"queue_arn":            "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events",
+		"bucket_name":          "flytrap-test-123456789012-eu-west-1",
+		"bucket_arn":           bucket,
+		"keyset_key":           "keyset/ingest-keys.json",
+		"log_group_name":       "/aws/lambda/flytrap-test-ingest",
+		"log_group_arn":        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/flytrap-test-ingest",
+		"access_log_group_arn": "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/flytrap-test-ingest/access",
+	})
+	stmts := policyOf(t, plan.one(t, "aws_iam_role_policy.this"))
+	if !allowed(stmts, "s3:GetObject", bucket+"/keyset/ingest-keys.json") {
+		t.Error("the ingest role cannot read the key set")
+	}
+	if allowed(stmts, "s3:GetObject", bucket+"/sourcemaps/x") {
+		t.Error("the ingest role reads more than the key set")
+	}
+	var list *policyStatement
+	for i, st := range stmts {
+		if slices.Contains(st.Action, "s3:ListBucket") {
+			list = &stmts[i]
+		}
+	}
+	if list == nil || !slices.Equal(list.Resource, []string{bucket}) {
+		t.Fatalf("no s3:ListBucket on %s: a missing key set answers 403 instead of 404 (%+v)", bucket, stmts)
+	}
+	if got := list.Condition["StringEquals"]["s3:prefix"]; got != "keyset/ingest-keys.json" {
+		t.Errorf("ListBucket condition %v, want s3:prefix = the key set's key only", list.Condition)
 	}
 }

@@ -37,6 +37,16 @@ resource "aws_iam_role_policy" "this" {
         Resource = "${var.bucket_arn}/${var.keyset_key}"
       },
       {
+        # Lets a key set not published yet (before the dashboard's first
+        # start) answer 404 NoSuchKey instead of 403 AccessDenied, so the
+        # function logs "no key set yet" rather than an access error.
+        Sid       = "ListKeySet"
+        Effect    = "Allow"
+        Action    = "s3:ListBucket"
+        Resource  = var.bucket_arn
+        Condition = { StringEquals = { "s3:prefix" = var.keyset_key } }
+      },
+      {
         Sid      = "WriteOwnLogs"
         Effect   = "Allow"
         Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
