@@ -25,6 +25,7 @@ type StateBucketAPI interface {
 	PutBucketEncryption(ctx context.Context, in *s3.PutBucketEncryptionInput, optFns ...func(*s3.Options)) (*s3.PutBucketEncryptionOutput, error)
 	PutPublicAccessBlock(ctx context.Context, in *s3.PutPublicAccessBlockInput, optFns ...func(*s3.Options)) (*s3.PutPublicAccessBlockOutput, error)
 	PutBucketPolicy(ctx context.Context, in *s3.PutBucketPolicyInput, optFns ...func(*s3.Options)) (*s3.PutBucketPolicyOutput, error)
+	GetBucketPolicy(ctx context.Context, in *s3.GetBucketPolicyInput, optFns ...func(*s3.Options)) (*s3.GetBucketPolicyOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
@@ -118,11 +119,24 @@ func (b StateBucket) Ensure(ctx context.Context) (created bool, err error) {
 	}); err != nil {
 		return created, fmt.Errorf("block public access on %s: %w", b.Name, err)
 	}
-	if created {
+	// The policy of an existing bucket is left alone, unless it has none
+	// (a run that stopped between creating the bucket and this).
+	needPolicy := created
+	if !created {
+		_, err := b.Client.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(b.Name), ExpectedBucketOwner: owner})
+		var apiErr smithy.APIError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchBucketPolicy":
+			needPolicy = true
+		case err != nil:
+			return created, fmt.Errorf("read the policy of %s: %w", b.Name, ClassifyCredentialError(err))
+		}
+	}
+	if needPolicy {
 		if _, err := b.Client.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{
 			Bucket:              aws.String(b.Name),
 			ExpectedBucketOwner: owner,
-			Policy:              aws.String(TLSOnlyPolicy(b.Name)),
+			Policy:              aws.String(TLSOnlyPolicy(b.Name, b.Region)),
 		}); err != nil {
 			return created, fmt.Errorf("set the TLS-only policy on %s: %w", b.Name, err)
 		}
@@ -130,10 +144,33 @@ func (b StateBucket) Ensure(ctx context.Context) (created bool, err error) {
 	return created, nil
 }
 
-// TLSOnlyPolicy is a bucket policy refusing every request not made over TLS.
-func TLSOnlyPolicy(bucket string) string {
+// TLSOnlyPolicy is a bucket policy refusing every request not made over
+// TLS, with ARNs in the partition of the bucket's region.
+func TLSOnlyPolicy(bucket, region string) string {
+	arn := "arn:" + Partition(region) + ":s3:::" + bucket
 	return `{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*",` +
-		`"Resource":["arn:aws:s3:::` + bucket + `","arn:aws:s3:::` + bucket + `/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`
+		`"Resource":["` + arn + `","` + arn + `/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`
+}
+
+// Partition is the ARN partition of a region: aws-cn for China, aws-us-gov
+// for GovCloud, aws-iso and aws-iso-b for the isolated regions, else aws.
+// (A policy naming arn:aws: in another partition is MalformedPolicy.)
+func Partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case strings.HasPrefix(region, "us-isob-"):
+		return "aws-iso-b"
+	case strings.HasPrefix(region, "us-iso-"):
+		return "aws-iso"
+	case strings.HasPrefix(region, "eu-isoe-"):
+		return "aws-iso-e"
+	case strings.HasPrefix(region, "us-isof-"):
+		return "aws-iso-f"
+	}
+	return "aws"
 }
 
 // Exists reports whether the bucket exists and belongs to the account.

@@ -61,9 +61,29 @@ func TestStateBucket(t *testing.T) {
 			}
 
 			// Reuse: nothing created, settings applied again, policy kept.
+			fake.DeleteSetting(b.Name, "encryption")
 			created, err = b.Ensure(ctx)
 			if err != nil || created {
 				t.Fatalf("second Ensure = %v, %v", created, err)
+			}
+			if fake.Setting(b.Name, "encryption") == "" {
+				t.Error("encryption not applied again")
+			}
+			// A bucket left without its policy (a run stopped after
+			// creating it) gets it on the next run.
+			fake.DeleteSetting(b.Name, "policy")
+			if _, err := b.Ensure(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(fake.Setting(b.Name, "policy"), `"aws:SecureTransport":"false"`) {
+				t.Errorf("policy not restored: %q", fake.Setting(b.Name, "policy"))
+			}
+			// Someone's own policy is kept.
+			if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(b.Name), Policy: aws.String(`{"custom":true}`)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Ensure(ctx); err != nil || fake.Setting(b.Name, "policy") != `{"custom":true}` {
+				t.Errorf("Ensure replaced an existing policy: %q, %v", fake.Setting(b.Name, "policy"), err)
 			}
 
 			if err := b.Put(ctx, "prod/terraform.tfvars.json", []byte(`{"name":"prod"}`), "application/json"); err != nil {
@@ -105,11 +125,31 @@ func TestStateBucketOwnedByAnother(t *testing.T) {
 	}
 }
 
+// TestTLSOnlyPolicyPartition: the policy's ARNs are in the region's
+// partition; init offers China and GovCloud regions, where an arn:aws:
+// resource makes PutBucketPolicy fail with MalformedPolicy.
+func TestTLSOnlyPolicyPartition(t *testing.T) {
+	for region, want := range map[string]string{
+		"eu-west-1": "arn:aws:s3:::b", "us-east-1": "arn:aws:s3:::b",
+		"cn-north-1": "arn:aws-cn:s3:::b", "cn-northwest-1": "arn:aws-cn:s3:::b",
+		"us-gov-west-1": "arn:aws-us-gov:s3:::b", "us-gov-east-1": "arn:aws-us-gov:s3:::b",
+		"us-iso-east-1": "arn:aws-iso:s3:::b", "us-isob-east-1": "arn:aws-iso-b:s3:::b",
+	} {
+		var p struct{ Statement []struct{ Resource []string } }
+		if err := json.Unmarshal([]byte(awsx.TLSOnlyPolicy("b", region)), &p); err != nil || len(p.Statement) != 1 {
+			t.Fatalf("%s: %v", region, err)
+		}
+		if r := p.Statement[0].Resource; len(r) != 2 || r[0] != want || r[1] != want+"/*" {
+			t.Errorf("%s: resources %v, want %s and %s/*", region, r, want, want)
+		}
+	}
+}
+
 func TestKeys(t *testing.T) {
 	if awsx.StateKey("prod") != "prod/terraform.tfstate" || awsx.InputsKey("prod") != "prod/terraform.tfvars.json" {
 		t.Error("keys changed: existing deployments would not be found")
 	}
-	if p := awsx.TLSOnlyPolicy("b"); !json.Valid([]byte(p)) {
+	if p := awsx.TLSOnlyPolicy("b", "eu-west-1"); !json.Valid([]byte(p)) {
 		t.Errorf("policy is not JSON: %s", p)
 	}
 }

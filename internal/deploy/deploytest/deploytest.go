@@ -101,6 +101,18 @@ func (f *S3Fake) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 		f.settings[bucket]["create"] = string(body)
 		f.mu.Unlock()
 	}
+	if _, ok := q["policy"]; ok && r.Method == http.MethodGet {
+		f.mu.Lock()
+		policy := f.settings[bucket]["policy"]
+		f.mu.Unlock()
+		if policy == "" {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucketPolicy</Code><Message>The bucket policy does not exist</Message></Error>`)
+			return
+		}
+		io.WriteString(w, policy)
+		return
+	}
 	for _, sub := range bucketSettings {
 		if _, ok := q[sub]; !ok {
 			continue
@@ -134,6 +146,13 @@ func (f *S3Fake) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 // Setting returns the body last PUT to a bucket's subresource
 // ("encryption", "publicAccessBlock", "policy"; "create" for CreateBucket),
 // "" if none.
+// DeleteSetting forgets a recorded bucket setting (e.g. its policy).
+func (f *S3Fake) DeleteSetting(bucket, sub string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.settings[bucket], sub)
+}
+
 func (f *S3Fake) Setting(bucket, sub string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
