@@ -357,6 +357,9 @@ func (cleanupStep) Run(ctx context.Context, s *State) error {
 	}
 	s.Logf("kept: the state bucket s3://%s (shared by this account's deployments in %s; delete it when none is left)", s.StateBucket.Name, s.Plan.AWS.Region)
 	s.Logf("kept: the final database snapshot %s; `aws rds delete-db-snapshot --db-snapshot-identifier %s` removes it", s.snapshotNote(), s.finalSnapshot())
+	// The dashboard creates these at run time (runtime/dashboard alerts),
+	// outside Terraform; destroy has no SNS client to delete them.
+	s.Logf("kept: the per-project alert topics flytrap-%s-alerts-<project id> the dashboard created, with their e-mail subscriptions; list them with `aws sns list-topics --region %s --query \"Topics[?contains(TopicArn, ':flytrap-%s-alerts-')]\"` and delete each with `aws sns delete-topic --topic-arn <arn>` (a new deployment of the same name would reuse them)", s.Plan.Name, s.Plan.AWS.Region, s.Plan.Name)
 	return nil
 }
 

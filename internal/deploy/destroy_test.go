@@ -69,6 +69,10 @@ func TestDestroy(t *testing.T) {
 	if !strings.Contains(asked, "(prod)") || !strings.Contains(e.out.String(), "5 resources") || !strings.Contains(e.out.String(), "flytrap-prod-db-final") {
 		t.Errorf("prompt %q; output:\n%s", asked, e.out.String())
 	}
+	// What Terraform does not manage is named with how to remove it.
+	if !strings.Contains(e.out.String(), "kept: the per-project alert topics flytrap-prod-alerts-<project id>") || !strings.Contains(e.out.String(), "aws sns delete-topic") {
+		t.Errorf("destroy does not mention the dashboard's alert topics:\n%s", e.out.String())
+	}
 	if got := e.runner.Calls(); !slices.Equal(got, []string{"init", "apply", "destroy"}) {
 		t.Errorf("terraform calls %v", got)
 	}
