@@ -37,3 +37,12 @@ provider "aws" {
   allowed_account_ids         = null
 }
 `
+
+// MigrateTargets are the -target addresses of the upgrade's pre-migration
+// apply (internal/deploy's migrate step): only the new dashboard binary.
+// -target also applies whatever a target depends on; the binary depends
+// only on the bucket (TestMigrateTargetsClosure), whereas the runtime
+// config depends on the database, the queues, the alerts topic and
+// CloudFront, whose pending changes would then be applied before the
+// migration. The config follows in the full apply.
+var MigrateTargets = []string{"module.dashboard.aws_s3_object.binary"}

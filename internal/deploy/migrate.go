@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -14,24 +15,31 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/getflytrap/flytrap/internal/runtimebin"
 	"github.com/getflytrap/flytrap/internal/tf"
+	"github.com/getflytrap/flytrap/terraform"
 )
+
+var sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // Upgrade order. A new flytrap may bring schema migrations, and the
 // functions must never run against a schema older than theirs: a
 // processor would fail every batch until the dashboard restarted and
 // migrated, and the events would reach the dead-letter queue. So on an
 // upgrade that changes the dashboard binary, the migrate step runs before
-// apply: a targeted apply uploads the new binary and config, then the new
-// binary migrates the database once, through SSM Run Command on the
-// instance, with the instance role's master credentials, from a temporary
-// copy (the installed binary stays the old one); only then does apply
-// update the functions (re-planned, since the targeted apply changed the
-// state). When the migration fails, the step puts the previous versions of
-// the binary and config back in the (versioned) bucket, so a restart of
-// the service (a crash, a reboot) still fetches the old binary instead of
-// crash-looping on the failing migration.
-var migrateTargets = []string{"module.dashboard.aws_s3_object.binary", "module.dashboard.aws_s3_object.config"}
+// apply: a targeted apply uploads the new binary (nothing else: its only
+// dependency is the bucket, while the runtime config depends on the
+// database, queues and CloudFront, whose pending changes would come with
+// it), then the new binary migrates the database once, through SSM Run
+// Command on the instance, with the instance role's master credentials,
+// from a temporary copy checked against this deploy's SHA-256 (the
+// installed binary stays the old one, and config.json still names the old
+// one, so a restart meanwhile keeps the old version); only then does
+// apply upload the config and update the functions (re-planned, since the
+// targeted apply changed the state). When the migration fails, the step
+// puts the previous version of the binary back in the (versioned) bucket,
+// so the bucket again matches config.json and a new instance.
+var migrateTargets = terraform.MigrateTargets
 
 // The dashboard's binary and runtime config in the deployment bucket (the
 // dashboard module's binary_key and config_key defaults, which the root
@@ -41,15 +49,18 @@ const (
 	DashboardConfigKey = "deploy/dashboard/config.json"
 )
 
-// MigrateCommand is what the instance runs: fetch the uploaded binary into
-// a temporary directory (the same root-owned, SHA-256-checked fetch the
-// service's start runs, pointed elsewhere by FLYTRAP_INSTALL_DIR), then
-// migrate with it as the service's user. Nothing is installed: the
-// running dashboard and /opt/flytrap/flytrap-dashboard keep the old binary
-// until the restart after apply fetches the new one.
-const MigrateCommand = `set -e; d=$(mktemp -d /opt/flytrap/.migrate.XXXXXX); trap 'rm -rf "$d"' EXIT; ` +
-	`FLYTRAP_INSTALL_DIR="$d" /usr/local/libexec/flytrap/fetch-dashboard; chmod 0755 "$d"; ` +
-	`runuser -u flytrap -- "$d/flytrap-dashboard" migrate`
+// MigrateCommand is what the instance runs for a binary of the given
+// SHA-256: fetch the uploaded binary into a temporary directory (the same
+// root-owned fetch the service's start runs, pointed elsewhere by
+// FLYTRAP_INSTALL_DIR and told the checksum, which config.json does not
+// hold yet), then migrate with it as the service's user. Nothing is
+// installed: the running dashboard and /opt/flytrap/flytrap-dashboard keep
+// the old binary until the restart after apply fetches the new one.
+func MigrateCommand(sha256 string) string {
+	return `set -e; d=$(mktemp -d /opt/flytrap/.migrate.XXXXXX); trap 'rm -rf "$d"' EXIT; ` +
+		`FLYTRAP_INSTALL_DIR="$d" FLYTRAP_EXPECT_SHA256=` + sha256 + ` /usr/local/libexec/flytrap/fetch-dashboard; chmod 0755 "$d"; ` +
+		`runuser -u flytrap -- "$d/flytrap-dashboard" migrate`
+}
 
 // migrateTimeout bounds the wait for the migration command.
 const migrateTimeout = 10 * time.Minute
@@ -72,6 +83,10 @@ func (migrateStep) Run(ctx context.Context, s *State) error {
 		return err
 	}
 	instance := prev.DashboardInstanceID
+	sha := s.Artifacts.SHA256[runtimebin.DashboardBinary]
+	if !sha256Re.MatchString(sha) {
+		return fmt.Errorf("no SHA-256 of the dashboard binary to migrate with (got %q)", sha)
+	}
 	// The versions a failed migration puts back.
 	previous, verr := s.dashboardObjectVersions(ctx, prev.BucketName)
 	if verr != nil {
@@ -87,16 +102,16 @@ func (migrateStep) Run(ctx context.Context, s *State) error {
 		}
 		return terraformFailed("apply (upload of the new dashboard binary)", p, s.Options.Workspace, err)
 	}
-	s.Logf("uploaded the new dashboard binary and config; migrating the database from %s", instance)
-	out, err := s.runOnInstance(ctx, instance, MigrateCommand, "flytrap deploy: migrate the database before updating the functions")
+	s.Logf("uploaded the new dashboard binary; migrating the database from %s", instance)
+	out, err := s.runOnInstance(ctx, instance, MigrateCommand(sha), "flytrap deploy: migrate the database before updating the functions")
 	if err != nil {
-		hint := "the dashboard and the functions still run the previous version, and the bucket holds its binary and config again, so a restart keeps it. "
+		hint := "the dashboard and the functions still run the previous version, and the bucket holds its binary again. "
 		if verr == nil {
 			verr = s.restoreDashboardObjects(context.WithoutCancel(ctx), prev.BucketName, previous)
 		}
 		if verr != nil {
-			hint = "the dashboard and the functions still run the previous version, but the bucket holds the NEW binary and config (" + verr.Error() +
-				"), so the next restart of flytrap-dashboard starts the new binary, which retries the failing migration and stops; do not restart it before fixing the cause or deploying the previous flytrap again. "
+			hint = "the dashboard and the functions still run the previous version (config.json still names it, so a restart keeps it), but the bucket holds the new binary (" + verr.Error() +
+				"), so a replaced instance could not start until the next deploy. "
 		}
 		return &Error{
 			Msg:  "the database migration failed; no function was updated",
@@ -116,11 +131,11 @@ func (migrateStep) Run(ctx context.Context, s *State) error {
 // objectVersion is one object's version in the deployment bucket.
 type objectVersion struct{ Key, VersionID string }
 
-// dashboardObjectVersions returns the current versions of the dashboard's
-// binary and config, binary first.
+// dashboardObjectVersions returns the current version of the dashboard's
+// binary, which the targeted apply replaces.
 func (s *State) dashboardObjectVersions(ctx context.Context, bucket string) ([]objectVersion, error) {
 	var out []objectVersion
-	for _, key := range []string{DashboardBinaryKey, DashboardConfigKey} {
+	for _, key := range []string{DashboardBinaryKey} {
 		h, err := s.Clients.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if err != nil {
 			return nil, fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
@@ -134,10 +149,8 @@ func (s *State) dashboardObjectVersions(ctx context.Context, bucket string) ([]o
 }
 
 // restoreDashboardObjects writes the given versions back as the current
-// ones, binary first: until the config follows, the fetch refuses the
-// pair (checksum mismatch) and systemd retries, so no start ever pairs
-// the new config with the old binary. The next deploy's plan sees the
-// difference from its state and uploads again.
+// ones. The next deploy's plan sees the difference from its state and
+// uploads again.
 func (s *State) restoreDashboardObjects(ctx context.Context, bucket string, versions []objectVersion) error {
 	for _, v := range versions {
 		got, err := s.Clients.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(v.Key), VersionId: aws.String(v.VersionID)})

@@ -64,7 +64,7 @@ func TestUpgradeMigratesBeforeFunctions(t *testing.T) {
 	if a := e.runner.Applies; len(a) != 2 || !slices.Equal(a[0].Targets, migrateTargets) || a[1].PlanFile != PlanFileName || len(a[1].Targets) != 0 {
 		t.Errorf("applies %+v: want the targeted upload, then the saved plan", a)
 	}
-	if len(e.ssm.Commands) != 2 || e.ssm.Commands[0].Parameters["commands"][0] != MigrateCommand || e.ssm.Commands[0].InstanceIds[0] != "i-0123456789abcdef0" ||
+	if len(e.ssm.Commands) != 2 || e.ssm.Commands[0].Parameters["commands"][0] != MigrateCommand(fakeDashboardSHA) || e.ssm.Commands[0].InstanceIds[0] != "i-0123456789abcdef0" ||
 		e.ssm.Commands[1].Parameters["commands"][0] != RestartCommand {
 		t.Errorf("SSM commands %+v: want the migration, then the restart", e.ssm.Commands)
 	}
@@ -84,7 +84,7 @@ func TestFailedMigrationUpdatesNoFunction(t *testing.T) {
 	res, _, err := e.run(DeploySteps())
 	// No dashboard objects to record (putAdmin's bucket has none): the
 	// hint must not claim the bucket was restored.
-	checkCmdError(t, err, "the database migration failed; no function was updated", "the bucket holds the NEW binary and config")
+	checkCmdError(t, err, "the database migration failed; no function was updated", "the bucket holds the new binary")
 	if !strings.Contains(err.Error(), "0042_example.sql: syntax error") {
 		t.Errorf("the error lacks the command's output: %v", err)
 	}
@@ -110,10 +110,10 @@ func TestFirstDeploySkipsMigrate(t *testing.T) {
 }
 
 // TestFailedMigrationRestoresPreviousDashboard: the targeted apply has
-// replaced the binary and config in the (versioned) bucket when the
-// migration fails; the step puts the previous versions back, so a restart
-// of the service fetches the old binary rather than the new one that
-// fails to migrate, and the hint says the previous version runs.
+// replaced the binary in the (versioned) bucket when the migration fails;
+// the step puts the previous version back, so the bucket matches
+// config.json again (a restart or a new instance starts the old binary),
+// and the hint says the previous version runs.
 func TestFailedMigrationRestoresPreviousDashboard(t *testing.T) {
 	e := newTestEnv(t)
 	e.putAdmin()
@@ -143,19 +143,18 @@ func TestFailedMigrationRestoresPreviousDashboard(t *testing.T) {
 	put(DashboardConfigKey, `{"dashboard_binary_sha256":"old"}`)
 	e.runner.OnApply = func(o tf.ApplyOptions) error {
 		if slices.Equal(o.Targets, migrateTargets) {
-			put(DashboardBinaryKey, "new binary")
-			put(DashboardConfigKey, `{"dashboard_binary_sha256":"new"}`)
+			put(DashboardBinaryKey, "new binary") // the config follows in the full apply
 		}
 		return nil
 	}
 	e.runner.PlanStream = upgradePlan(t)
 	e.ssm.CommandStatus = ssmtypes.CommandInvocationStatusFailed
 	_, _, err := e.run(DeploySteps())
-	checkCmdError(t, err, "the database migration failed; no function was updated", "the bucket holds its binary and config again, so a restart keeps it")
+	checkCmdError(t, err, "the database migration failed; no function was updated", "the bucket holds its binary again")
 	if got := get(DashboardBinaryKey); got != "old binary" {
 		t.Errorf("binary after the failed migration = %q, want the previous one", got)
 	}
 	if got := get(DashboardConfigKey); got != `{"dashboard_binary_sha256":"old"}` {
-		t.Errorf("config after the failed migration = %q, want the previous one", got)
+		t.Errorf("config after the failed migration = %q, want it untouched", got)
 	}
 }

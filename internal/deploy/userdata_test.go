@@ -351,10 +351,11 @@ func TestDashboardUnitOutputDirectoryExists(t *testing.T) {
 
 // TestMigrateCommandInstallsNothing runs MigrateCommand with bash against
 // the user data's real fetch script (paths pointed at temporary folders,
-// runuser dropped): the new binary migrates from a temporary copy, and
-// whether the migration succeeds or fails, the installed binary stays the
-// old one, so a restart after a failed migration does not start the new
-// binary from the instance's disk.
+// runuser dropped), with config.json still naming the old binary as during
+// the upgrade: the new binary is checked against the SHA-256 in the
+// command and migrates from a temporary copy, and whether the migration
+// succeeds or fails, the installed binary stays the old one, so a restart
+// after a failed migration does not start the new binary.
 func TestMigrateCommandInstallsNothing(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl not installed")
@@ -381,7 +382,10 @@ func TestMigrateCommandInstallsNothing(t *testing.T) {
 	for _, exit := range []string{"0", "1"} {
 		t.Run("migration exits "+exit, func(t *testing.T) {
 			s3dir, install := t.TempDir(), t.TempDir()
-			for key, content := range map[string][]byte{binKey: newBinary, cfgKey: []byte(`{"dashboard_binary_sha256":"` + hex.EncodeToString(sum[:]) + `"}`)} {
+			// config.json still names the running binary: the full apply
+			// uploads the new one after the migration.
+			oldSum := sha256.Sum256([]byte("old binary"))
+			for key, content := range map[string][]byte{binKey: newBinary, cfgKey: []byte(`{"dashboard_binary_sha256":"` + hex.EncodeToString(oldSum[:]) + `"}`)} {
 				p := filepath.Join(s3dir, bucket, key)
 				os.MkdirAll(filepath.Dir(p), 0o755)
 				if err := os.WriteFile(p, content, 0o644); err != nil {
@@ -397,7 +401,7 @@ func TestMigrateCommandInstallsNothing(t *testing.T) {
 				"/usr/local/libexec/flytrap/fetch-dashboard", script,
 				"/opt/flytrap", install,
 				"runuser -u flytrap -- ", "",
-			).Replace(MigrateCommand)
+			).Replace(MigrateCommand(hex.EncodeToString(sum[:])))
 			cmd := exec.Command("bash", "-c", command)
 			cmd.Env = append(os.Environ(),
 				"PATH="+tools+string(os.PathListSeparator)+os.Getenv("PATH"),
