@@ -3,16 +3,12 @@ package server
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/getflytrap/flytrap/internal/bootstrap"
-	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -22,12 +18,7 @@ import (
 func issuesOf(t *testing.T, payloads ...string) []int64 {
 	t.Helper()
 	ctx := context.Background()
-	db := openDB(t)
-	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, db, b := devServer(t)
 	ln := httptest.NewUnstartedServer(nil).Listener
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/getflytrap/flytrap/internal/bootstrap"
-	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -44,12 +41,7 @@ func waitIssues(t *testing.T, db *store.DB, pid int64, done func([]store.Issue) 
 // 400 that says so.
 func TestCSPReportsBecomeIssues(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
-	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, db, b := devServer(t)
 	ln := httptest.NewUnstartedServer(nil).Listener
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -114,12 +106,7 @@ func TestCSPReportsBecomeIssues(t *testing.T) {
 // the event is stored.
 func TestLargeEnvelopeOverHTTP(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
-	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, db, b := devServer(t)
 	ln := httptest.NewUnstartedServer(nil).Listener
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -20,6 +20,20 @@ import (
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
+// devServer returns a server with one worker over a fresh SQLite store, as
+// flytrap dev leaves it on its first start: an admin, a project and its
+// key.
+func devServer(t *testing.T) (*Server, *store.DB, bootstrap.Result) {
+	t.Helper()
+	db := openDB(t)
+	b, err := bootstrap.Ensure(context.Background(), db, bootstrap.Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return s, db, b
+}
+
 func openDB(t *testing.T) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
@@ -111,13 +125,7 @@ func TestOperationsEndpoints(t *testing.T) {
 // TestNoSniff: every kind of response forbids MIME sniffing, so browsers
 // cannot be talked into running SDK-supplied text as HTML or script.
 func TestNoSniff(t *testing.T) {
-	ctx := context.Background()
-	db := openDB(t)
-	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, _, b := devServer(t)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	store := "/api/" + itoa(b.Project.ID) + "/store/"
@@ -228,13 +236,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // browsers refuse for a preflight; ingest must answer it directly, while
 // other paths keep the mux's behaviour.
 func TestIngestWithRepeatedSlashes(t *testing.T) {
-	ctx := context.Background()
-	db := openDB(t)
-	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, _, b := devServer(t)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -357,12 +359,7 @@ func TestSQLiteClaimsForOneWriter(t *testing.T) {
 // be dropped.
 func TestRotatedKeyRefusedAtOnce(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
-	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, db, b := devServer(t)
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	send := func(key string, project int64) int {
