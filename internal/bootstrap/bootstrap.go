@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/service"
@@ -58,7 +59,17 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 		return Result{}, err
 	}
 	if n == 0 {
-		return createFirst(ctx, svc, email, in.AdminPassword)
+		b, err := createFirst(ctx, svc, email, in)
+		if !errors.Is(err, errRaced) {
+			return b, err
+		}
+		// Another first start on the same database (two servers on one
+		// PostgreSQL) created this admin between the count and the
+		// insert: this is a later start, which must not create a second
+		// default project while the winner is still creating its own.
+		if err := waitForProject(ctx, db, email); err != nil {
+			return Result{}, err
+		}
 	}
 	admin, err := db.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
@@ -97,7 +108,41 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 	return b, nil
 }
 
-func createFirst(ctx context.Context, svc *service.Services, email, password string) (Result, error) {
+// errRaced is createFirst's answer when another process created the admin
+// first.
+var errRaced = errors.New("bootstrap: the admin was created by another start")
+
+// raceWait bounds how long a start that lost the race for the first admin
+// waits for the winner's default project.
+const raceWait = 10 * time.Second
+
+// waitForProject waits, up to raceWait, until the admin email created by
+// another start sees a project, so that the default project is the
+// winner's, not a second one.
+func waitForProject(ctx context.Context, db *store.DB, email string) error {
+	deadline := time.Now().Add(raceWait)
+	for {
+		admin, err := db.UserByEmail(ctx, email)
+		if err != nil {
+			return err
+		}
+		projects, err := db.ListProjects(ctx, service.ActorOf(admin).Viewer())
+		if err != nil {
+			return err
+		}
+		if len(projects) > 0 || time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func createFirst(ctx context.Context, svc *service.Services, email string, in Input) (Result, error) {
+	password := in.AdminPassword
 	b := Result{AdminEmail: email, Created: true}
 	if password == "" {
 		p, err := auth.RandomPassword(20)
@@ -107,8 +152,22 @@ func createFirst(ctx context.Context, svc *service.Services, email, password str
 		password, b.AdminPassword = p, p
 	}
 	admin, err := svc.Users.Create(ctx, service.System, service.NewUser{Email: email, Password: password, Role: store.RoleAdmin})
+	if errors.Is(err, service.ErrConflict) {
+		// The database was empty when counted: the address was taken since.
+		return Result{}, errRaced
+	}
 	if msg, ok := service.Message(err); ok {
-		return b, fmt.Errorf("FLYTRAP_ADMIN_EMAIL or FLYTRAP_ADMIN_PASSWORD refused: %s", msg)
+		var set []string
+		if strings.TrimSpace(in.AdminEmail) != "" {
+			set = append(set, "FLYTRAP_ADMIN_EMAIL")
+		}
+		if in.AdminPassword != "" {
+			set = append(set, "FLYTRAP_ADMIN_PASSWORD")
+		}
+		if len(set) == 0 {
+			return b, fmt.Errorf("admin user %s refused: %s", email, msg)
+		}
+		return b, fmt.Errorf("%s refused: %s", strings.Join(set, " and "), msg)
 	}
 	if err != nil {
 		return b, fmt.Errorf("create admin user: %w", err)

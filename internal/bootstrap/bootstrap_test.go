@@ -4,10 +4,12 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 func openDB(t *testing.T) *store.DB {
@@ -114,5 +116,68 @@ func TestBootstrapProjectHasAdminAndKey(t *testing.T) {
 	keys, err := db.ProjectKeys(ctx, store.System, b.Project.ID)
 	if err != nil || len(keys) != 1 || !keys[0].Active || keys[0].PublicKey != b.Key.PublicKey {
 		t.Errorf("keys of the default project = %+v, %v; want the one returned, active", keys, err)
+	}
+}
+
+// TestBootstrapConcurrentFirstStarts: two servers started at once on an
+// empty PostgreSQL database both count no users and both try to create the
+// admin. Both must start: the loser sees the winner's admin and project as
+// a later start would, prints no password (it created none), and the
+// database has one admin and one default project.
+func TestBootstrapConcurrentFirstStarts(t *testing.T) {
+	for round := range 3 {
+		ctx := context.Background()
+		url := pgtest.URL(t)
+		var dbs [2]*store.DB
+		for i := range dbs {
+			db, err := store.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			dbs[i] = db
+		}
+		var (
+			wg      sync.WaitGroup
+			results [2]Result
+			errs    [2]error
+			start   = make(chan struct{})
+		)
+		for i := range dbs {
+			wg.Go(func() {
+				<-start
+				results[i], errs[i] = Ensure(ctx, dbs[i], Input{})
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: start %d: %v", round, i, err)
+			}
+		}
+		created := 0
+		for _, r := range results {
+			if r.Created {
+				created++
+				if r.AdminPassword == "" {
+					t.Errorf("round %d: the start that created the admin printed no password", round)
+				}
+			} else if r.AdminPassword != "" {
+				t.Errorf("round %d: a start that did not create the admin returned password %q", round, r.AdminPassword)
+			}
+			if r.APIToken == "" || r.Key.PublicKey == "" {
+				t.Errorf("round %d: result %+v lacks a token or key", round, r)
+			}
+		}
+		if created != 1 {
+			t.Errorf("round %d: %d starts created the admin, want 1", round, created)
+		}
+		if results[0].Project.ID != results[1].Project.ID {
+			t.Errorf("round %d: the starts use projects %d and %d, want one default project", round, results[0].Project.ID, results[1].Project.ID)
+		}
+		if n, err := dbs[0].CountUsers(ctx); err != nil || n != 1 {
+			t.Errorf("round %d: %d users, %v; want 1", round, n, err)
+		}
 	}
 }
