@@ -197,3 +197,37 @@ func TestAlertRuleEdit(t *testing.T) {
 	noBody(t, r, `id="edit-rule"`, "Turn on", "Turn off")
 	noBody(t, f.get(roleMember, base), "Turn on", ">Edit<")
 }
+
+// TestAlertHistoryDeletedIssue: the delivery history keeps a deleted
+// issue's notification, with its title but without a link to the issue's
+// page, which is a 404 now; an issue that exists keeps its link.
+func TestAlertHistoryDeletedIssue(t *testing.T) {
+	f := newFixture(t)
+	base := fmt.Sprintf("/projects/%d/alerts", f.web.ID)
+	hook := f.db.AlertHook(func() time.Time { return now })
+	var issues []int64
+	for i, title := range []string{"GoneError", "KeptError"} {
+		ev := sampleEvent(f.web.ID, fmt.Sprintf("%032x", 0xdead0+i), now)
+		ev.Exceptions[0].Type = title
+		res, err := f.db.SaveBatch(f.ctx, []store.SaveRequest{{Event: ev, Fingerprint: title, GroupingVersion: "test",
+			Title: ev.Title(), Culprit: ev.Culprit()}}, hook)
+		f.must(err)
+		issues = append(issues, res[0].IssueID)
+	}
+	gone, kept := issues[0], issues[1]
+	r := f.get(roleAdmin, base)
+	for _, id := range issues {
+		if !strings.Contains(r.Body, fmt.Sprintf(`href="/issues/%d"`, id)) {
+			t.Fatalf("the history does not link issue %d before any deletion\n%s", id, excerpt(r.Body))
+		}
+	}
+	f.must(f.db.DeleteIssue(f.ctx, store.System, gone))
+	r = f.get(roleAdmin, base)
+	if strings.Contains(r.Body, fmt.Sprintf(`href="/issues/%d"`, gone)) {
+		t.Errorf("the history links the deleted issue %d", gone)
+	}
+	if !strings.Contains(r.Body, fmt.Sprintf(`href="/issues/%d"`, kept)) {
+		t.Errorf("the history no longer links issue %d, which exists", kept)
+	}
+	wantBody(t, r, "GoneError", "(deleted)")
+}

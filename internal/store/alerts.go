@@ -137,6 +137,10 @@ type Notification struct {
 	CreatedAt      time.Time    `json:"created_at"`
 	SentAt         *time.Time   `json:"sent_at,omitempty"`
 	Payload        AlertPayload `json:"payload"`
+	// IssueDeleted is set by ListNotifications when the notification was
+	// about an issue that has been deleted since: its title is kept, but
+	// there is no issue page to link to.
+	IssueDeleted bool `json:"issue_deleted,omitempty"`
 }
 
 // ClaimedNotification is a notification a worker holds until its lease
@@ -1046,7 +1050,9 @@ func (d *DB) ListNotifications(ctx context.Context, v Viewer, projectID int64, l
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT `+notificationCols+` FROM alert_notifications n
+	rows, err := d.db.QueryContext(ctx, `SELECT `+notificationCols+`,
+		n.issue_id <> 0 AND NOT EXISTS (SELECT 1 FROM issues i WHERE i.id = n.issue_id)
+		FROM alert_notifications n
 		LEFT JOIN alert_channels c ON c.id = n.channel_id WHERE n.project_id = $1 ORDER BY n.id DESC LIMIT $2`, projectID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: notifications of project %d: %w", projectID, err)
@@ -1054,8 +1060,8 @@ func (d *DB) ListNotifications(ctx context.Context, v Viewer, projectID int64, l
 	defer rows.Close()
 	out := []Notification{}
 	for rows.Next() {
-		n, err := scanNotification(rows)
-		if err != nil {
+		var n Notification
+		if err := scanNotificationInto(rows, &n, &n.IssueDeleted); err != nil {
 			return nil, err
 		}
 		out = append(out, n)
