@@ -156,8 +156,19 @@ func openSQLite(dsn string) (*DB, error) {
 // creates a database with mode 0644 (less the umask) and its other files
 // with the database's mode, so a database created 0600 here stays 0600;
 // files from versions that did not do this are tightened.
+//
+// The files beside the database are also made writable by their owner: a
+// start while the database was read-only leaves a -shm (and -wal) of mode
+// 0400, copied from the database, which would refuse every later start
+// with SQLite's "attempt to write a readonly database" after the database
+// itself was made writable again. The database is not changed that way
+// (someone made it read-only); it must open for writing, or the error
+// names it.
 func restrictSQLiteFiles(path string) error {
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("store: the database %s is not writable (chmod 600 it, or run as its owner): %w", path, err)
+	}
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -169,11 +180,18 @@ func restrictSQLiteFiles(path string) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err == nil && fi.Mode().Perm()&0o077 != 0 {
-			err = os.Chmod(p, fi.Mode().Perm()&0o700)
-		}
 		if err != nil {
 			return fmt.Errorf("store: restrict %s to its owner (run as the file's owner, or chmod 600 it): %w", p, err)
+		}
+		perm := fi.Mode().Perm()
+		want := perm & 0o700
+		if p != path {
+			want |= 0o600
+		}
+		if want != perm {
+			if err := os.Chmod(p, want); err != nil {
+				return fmt.Errorf("store: make %s readable and writable by its owner only (run as the file's owner, or chmod 600 it): %w", p, err)
+			}
 		}
 	}
 	return nil
