@@ -118,12 +118,19 @@ func (c categories) header() string {
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	h.stats.reject(e.reason)
 	level := slog.LevelDebug
-	if e.status >= 500 {
-		level = slog.LevelWarn
-	}
 	attrs := []any{"status", e.status, "code", e.code, "message", e.msg, "path", r.URL.Path}
 	if e.cause != nil {
 		attrs = append(attrs, "cause", e.cause)
+	}
+	if e.status >= 500 {
+		// At most one WARN line per code and interval; the others are
+		// DEBUG, and counted on the next WARN line.
+		if ok, suppressed := h.warns.allow(e.code, h.cfg.Now()); ok {
+			level = slog.LevelWarn
+			if suppressed > 0 {
+				attrs = append(attrs, "suppressed", suppressed, "suppressed_note", "refusals with this code since the last line, logged at DEBUG")
+			}
+		}
 	}
 	h.log.Log(r.Context(), level, "ingest: request rejected", attrs...)
 	if e.retryAfter > 0 {
