@@ -33,6 +33,10 @@ const (
 	// DefaultRetentionEvery is how often retention runs: each run then
 	// deletes about an hour's worth of expired events, a short job.
 	DefaultRetentionEvery = time.Hour
+	// DefaultHistoryRetention is how long the retention job keeps dead
+	// letters, settled alert notifications and hourly counts (the charts
+	// show 14 days).
+	DefaultHistoryRetention = 30 * 24 * time.Hour
 	// DefaultSessionPruneEvery is how often expired sessions are deleted;
 	// they are refused from the moment they expire, so this only reclaims
 	// rows.
@@ -98,13 +102,18 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Retention is the event retention rule; both limits zero registers no
-// retention job.
+// Retention is the retention rule: events by MaxAge and PerIssue (both
+// zero keeps every event), and the history (dead letters, settled alert
+// notifications, hourly counts) by History.
 type Retention struct {
 	// MaxAge deletes events received longer ago than this (0: keep).
 	MaxAge time.Duration
 	// PerIssue keeps at most this many events per issue (0: all).
 	PerIssue int
+	// History deletes dead letters, sent or dead alert notifications and
+	// issues' hourly counts older than this (0: DefaultHistoryRetention,
+	// negative: keep them).
+	History time.Duration
 	// Every is how often the job runs (0: DefaultRetentionEvery).
 	Every time.Duration
 }
@@ -205,20 +214,32 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 }
 
 func (a *App) registerJobs() {
-	if r := a.cfg.Retention; r.MaxAge > 0 || r.PerIssue > 0 {
-		every := r.Every
-		if every <= 0 {
-			every = DefaultRetentionEvery
-		}
-		a.jobs.Add(Job{Name: JobRetention, Every: every, Run: func(ctx context.Context, now time.Time) error {
+	r := a.cfg.Retention
+	every := r.Every
+	if every <= 0 {
+		every = DefaultRetentionEvery
+	}
+	history := r.History
+	if history == 0 {
+		history = DefaultHistoryRetention
+	}
+	a.jobs.Add(Job{Name: JobRetention, Every: every, Run: func(ctx context.Context, now time.Time) error {
+		if r.MaxAge > 0 || r.PerIssue > 0 {
 			n, err := a.db.Prune(ctx, now, r.MaxAge, r.PerIssue)
 			if n > 0 {
 				a.log.Info("retention pruned events", "deleted", n)
 			}
-			return err
-		}})
-	}
-	every := a.cfg.SessionPruneEvery
+			if err != nil {
+				return err
+			}
+		}
+		p, err := a.db.PruneHistory(ctx, now, history)
+		if p.Total() > 0 {
+			a.log.Info("retention pruned history", "dead_letters", p.DeadLetters, "alert_notifications", p.Notifications, "hourly_counts", p.HourlyCounts)
+		}
+		return err
+	}})
+	every = a.cfg.SessionPruneEvery
 	if every <= 0 {
 		every = DefaultSessionPruneEvery
 	}

@@ -34,11 +34,11 @@ func TestNewRegistersJobs(t *testing.T) {
 		opts      []Option
 		want      string
 	}{
-		{"retention off", Retention{}, nil, JobSessions + "," + JobAlerts},
+		{"event retention off", Retention{}, nil, JobRetention + "," + JobSessions + "," + JobAlerts},
 		{"by age", Retention{MaxAge: time.Hour}, nil, JobRetention + "," + JobSessions + "," + JobAlerts},
 		{"per issue", Retention{PerIssue: 10}, nil, JobRetention + "," + JobSessions + "," + JobAlerts},
 		{"with an extra job", Retention{MaxAge: time.Hour}, []Option{WithJob(extra)}, JobRetention + "," + JobSessions + "," + JobAlerts + ",outbox"},
-		{"with artifacts", Retention{}, []Option{WithArtifacts(artifact.Dir{Root: "unused"})}, JobSessions + "," + JobArtifacts + "," + JobAlerts},
+		{"with artifacts", Retention{}, []Option{WithArtifacts(artifact.Dir{Root: "unused"})}, JobRetention + "," + JobSessions + "," + JobArtifacts + "," + JobAlerts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,5 +154,48 @@ func TestDiskSpaceMakesNotReady(t *testing.T) {
 				t.Errorf("readyz = %d %s, want %d", rec.Code, rec.Body, tt.want)
 			}
 		})
+	}
+}
+
+// TestRetentionJobPrunesHistory: the retention job runs with event
+// retention off too, and deletes dead letters older than the history age.
+func TestRetentionJobPrunesHistory(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for i, died := range []time.Time{now.Add(-DefaultHistoryRetention - time.Hour), now.Add(-time.Hour)} {
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO queue_dead (id, body, attempts, reason, enqueued_at, died_at)
+			VALUES ($1, $2, 5, 'boom', $3, $3)`, i+1, []byte("{}"), died.UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := New(db, Config{Now: func() time.Time { return now }})
+	var run func(context.Context, time.Time) error
+	for _, j := range a.Jobs().jobs {
+		if j.Name == JobRetention {
+			run = j.Run
+		}
+	}
+	if run == nil {
+		t.Fatal("no retention job with event retention off")
+	}
+	if err := run(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	rows, err := db.SQL().QueryContext(ctx, `SELECT id FROM queue_dead`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) != 1 || ids[0] != 2 {
+		t.Errorf("dead letters left %v, want only the recent one (2)", ids)
 	}
 }

@@ -47,6 +47,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"UpdateIssueStatus", testUpdateIssueStatus},
 		{"DeleteIssue", testDeleteIssue},
 		{"Prune", testPrune},
+		{"PruneHistory", testPruneHistory},
 		{"ConcurrentSameIssue", testConcurrentSameIssue},
 		{"ConcurrentSameEvent", testConcurrentSameEvent},
 		{"Payload", testPayload},
@@ -1104,5 +1105,105 @@ func testEventIDPerProject(e *env) {
 	wantErr(t, "GetProjectEvent in a project without the event", err, ErrNotFound)
 	if got, err := db.GetEvent(ctx, System, "third"); err != nil || got.ProjectID != victim.ID {
 		t.Errorf("GetEvent of an unambiguous ID = project %d, %v; want %d", got.ProjectID, err, victim.ID)
+	}
+}
+
+// testPruneHistory: PruneHistory deletes the dead letters, settled alert
+// notifications (with their attempts and recipients) and hourly counts
+// older than its age, in batches, and keeps what is newer, pending alerts
+// whatever their age, and the issues' totals.
+func testPruneHistory(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	now := t0.Add(100 * 24 * time.Hour)
+	maxAge := 30 * 24 * time.Hour
+	old, recent := millis(now.Add(-maxAge-time.Hour)), millis(now.Add(-maxAge+time.Hour))
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.SQL().ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// More old dead letters than one batch.
+	tx, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2*pruneBatch + 10 {
+		at := old
+		if i%100 == 0 {
+			at = recent // 11 recent ones among them
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO queue_dead (id, body, attempts, reason, enqueued_at, died_at)
+			VALUES ($1, $2, 5, 'boom', $3, $3)`, i+1, []byte("{}"), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Notifications: settled and old (pruned), settled and recent, and
+	// pending or sending and old (kept: still the outbox).
+	notes := []struct {
+		status string
+		at     int64
+		pruned bool
+	}{
+		{"sent", old, true}, {"dead", old, true}, {"sent", recent, false}, {"dead", recent, false},
+		{"pending", old, false}, {"sending", old, false},
+	}
+	for i, n := range notes {
+		key := fmt.Sprintf("history-%d", i)
+		exec(`INSERT INTO alert_notifications (project_id, issue_id, rule_id, channel_id, reason, idempotency_key, payload,
+			status, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at)
+			VALUES ($1, 0, 0, 0, 'new_issue', $2, '{}', $3, 1, $4, 0, '', $4, 0)`, e.project.ID, key, n.status, n.at)
+		var id int64
+		if err := db.SQL().QueryRowContext(ctx, `SELECT id FROM alert_notifications WHERE idempotency_key = $1`, key).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		exec(`INSERT INTO alert_attempts (notification_id, attempt, started_at, finished_at, outcome, error) VALUES ($1, 1, $2, $2, 'sent', '')`, id, n.at)
+		exec(`INSERT INTO alert_recipients (notification_id, address, error, settled_at) VALUES ($1, 'a@example.com', '', $2)`, id, n.at)
+	}
+	// Hourly counts: two old hours and one recent hour of one issue.
+	var issue int64
+	for i, at := range []time.Time{now.Add(-maxAge - 3*time.Hour), now.Add(-maxAge - 2*time.Hour), now.Add(-time.Hour)} {
+		issue = e.save("history", withID(fmt.Sprintf("history-%d", i)), withAt(at), withRcv(at)).IssueID
+	}
+
+	got, err := db.PruneHistory(ctx, now, 0)
+	if err != nil || got.Total() != 0 {
+		t.Errorf("PruneHistory with no age = %+v, %v; want nothing deleted", got, err)
+	}
+	got, err = db.PruneHistory(ctx, now, maxAge)
+	if want := (HistoryPruned{DeadLetters: 2*pruneBatch + 10 - 11, Notifications: 2, HourlyCounts: 2}); err != nil || got != want {
+		t.Errorf("PruneHistory = %+v, %v; want %+v", got, err, want)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM queue_dead`); n != 11 {
+		t.Errorf("%d dead letters left, want the 11 recent ones", n)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM queue_dead WHERE died_at < $1`, millis(now.Add(-maxAge))); n != 0 {
+		t.Errorf("%d old dead letters left", n)
+	}
+	for i, n := range notes {
+		left := e.count(`SELECT COUNT(*) FROM alert_notifications WHERE idempotency_key = $1`, fmt.Sprintf("history-%d", i))
+		if want := map[bool]int64{true: 0, false: 1}[n.pruned]; left != want {
+			t.Errorf("%s notification of %d: %d left, want %d", n.status, n.at, left, want)
+		}
+	}
+	for _, table := range []string{"alert_attempts", "alert_recipients"} {
+		if n := e.count(`SELECT COUNT(*) FROM ` + table + ` WHERE notification_id NOT IN (SELECT id FROM alert_notifications)`); n != 0 {
+			t.Errorf("%d %s left of deleted notifications", n, table)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM ` + table); n != 4 {
+			t.Errorf("%d %s left, want those of the 4 kept notifications", n, table)
+		}
+	}
+	if n := e.count(`SELECT COUNT(*) FROM issue_counts WHERE issue_id = $1`, issue); n != 1 {
+		t.Errorf("issue has %d hourly counts left, want the recent hour's", n)
+	}
+	if is := e.issue(issue); is.Count != 3 {
+		t.Errorf("issue count %d after pruning its hourly counts, want 3", is.Count)
+	}
+	if got, err := db.PruneHistory(ctx, now, maxAge); err != nil || got.Total() != 0 {
+		t.Errorf("PruneHistory again = %+v, %v; want nothing", got, err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -136,4 +138,144 @@ func (d *DB) pruneBatches(ctx context.Context, del string, args ...any) (int64, 
 			return total, nil
 		}
 	}
+}
+
+// History retention statements, each deleting at most a batch (its last
+// argument) so that no transaction holds the write lock for long.
+const (
+	// cutoff, batch size
+	pruneDeadSQL = `DELETE FROM queue_dead WHERE id IN (
+		SELECT id FROM queue_dead WHERE died_at < $1 LIMIT $2)`
+	// cutoff, batch size
+	pruneCountsSQL = `DELETE FROM issue_counts WHERE (issue_id, hour) IN (
+		SELECT issue_id, hour FROM issue_counts WHERE hour < $1 LIMIT $2)`
+	// cutoff, batch size: settled notifications only; pending and
+	// sending ones are still the outbox.
+	settledNotificationsSQL = `SELECT id FROM alert_notifications
+		WHERE status IN ('sent', 'dead') AND created_at < $1 ORDER BY id LIMIT $2`
+)
+
+// HistoryPruned counts the rows PruneHistory deleted.
+type HistoryPruned struct {
+	DeadLetters   int64 // queue_dead
+	Notifications int64 // alert_notifications, with their attempts and recipients
+	HourlyCounts  int64 // issue_counts
+}
+
+// Total is the number of rows deleted, not counting a notification's
+// attempts and recipients.
+func (p HistoryPruned) Total() int64 { return p.DeadLetters + p.Notifications + p.HourlyCounts }
+
+// PruneHistory deletes what only records the past, older than now-maxAge:
+// dead letters of the local queue (by the time they died), alert
+// notifications that were sent or given up (by the time they were
+// written) with their delivery attempts and recipients, and the hourly
+// event counts of issues (the charts show 14 days; issues keep their
+// totals). Pending notifications are kept whatever their age. It works in
+// transactions of at most pruneBatch rows, like Prune; maxAge <= 0
+// deletes nothing.
+func (d *DB) PruneHistory(ctx context.Context, now time.Time, maxAge time.Duration) (HistoryPruned, error) {
+	var p HistoryPruned
+	if maxAge <= 0 {
+		return p, nil
+	}
+	cutoff := millis(now.Add(-maxAge))
+	var err error
+	if p.DeadLetters, err = d.deleteBatches(ctx, pruneDeadSQL, cutoff, pruneBatch); err != nil {
+		return p, fmt.Errorf("store: prune dead letters: %w", err)
+	}
+	if p.Notifications, err = d.pruneNotifications(ctx, cutoff); err != nil {
+		return p, fmt.Errorf("store: prune alert history: %w", err)
+	}
+	// Hours are the start of the hour in unix milliseconds: an hour is
+	// deleted once all of it is older than the cutoff.
+	if p.HourlyCounts, err = d.deleteBatches(ctx, pruneCountsSQL, cutoff-int64(time.Hour/time.Millisecond)+1, pruneBatch); err != nil {
+		return p, fmt.Errorf("store: prune hourly counts: %w", err)
+	}
+	return p, nil
+}
+
+// deleteBatches runs del, a DELETE of at most a batch of rows, in its own
+// transaction until it deletes nothing.
+func (d *DB) deleteBatches(ctx context.Context, del string, args ...any) (int64, error) {
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		var n int64
+		err := d.InTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, del, args...)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// pruneNotifications deletes settled notifications written before cutoff
+// with their attempts and recipients, a batch per transaction.
+func (d *DB) pruneNotifications(ctx context.Context, cutoff int64) (int64, error) {
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		var n int64
+		err := d.InTx(ctx, func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(ctx, settledNotificationsSQL, cutoff, pruneBatch)
+			if err != nil {
+				return err
+			}
+			var ids []any
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				ids = append(ids, id)
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				return nil
+			}
+			in := placeholders(len(ids))
+			for _, table := range []string{"alert_attempts", "alert_recipients"} {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE notification_id IN (`+in+`)`, ids...); err != nil {
+					return err
+				}
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM alert_notifications WHERE id IN (`+in+`)`, ids...)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// placeholders returns "$1, $2, ..., $n".
+func placeholders(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i+1))
+	}
+	return b.String()
 }
