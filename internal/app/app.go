@@ -37,6 +37,9 @@ const (
 	// letters, settled alert notifications and hourly counts (the charts
 	// show 14 days).
 	DefaultHistoryRetention = 30 * 24 * time.Hour
+	// DefaultSQLiteSpaceEvery is how often the free pages of a SQLite
+	// database are checked (a few PRAGMAs, reading its header).
+	DefaultSQLiteSpaceEvery = time.Minute
 	// DefaultSessionPruneEvery is how often expired sessions are deleted;
 	// they are refused from the moment they expire, so this only reclaims
 	// rows.
@@ -52,6 +55,10 @@ const (
 	JobArtifacts = "artifact-retention"
 	// JobAlerts delivers the alert outbox (internal/notify).
 	JobAlerts = "alerts"
+	// JobSQLiteSpace gives a SQLite database's free pages back to the
+	// file system once they are a large share of it (after a project or
+	// many events were deleted); registered on SQLite only.
+	JobSQLiteSpace = "sqlite-space"
 )
 
 // DefaultArtifactCleanupEvery is how often the artifact retention job runs.
@@ -81,6 +88,9 @@ type Config struct {
 	// SessionPruneEvery is how often expired sessions are deleted
 	// (0: DefaultSessionPruneEvery).
 	SessionPruneEvery time.Duration
+	// SQLiteSpaceEvery is how often a SQLite database's free pages are
+	// checked and given back (0: DefaultSQLiteSpaceEvery).
+	SQLiteSpaceEvery time.Duration
 	// DataDir is the directory whose file system must have MinFreeBytes
 	// available (0: ops.DefaultMinFreeBytes) for /readyz to answer ready:
 	// the SQLite data dir locally, the certificate cache on EC2. Empty
@@ -250,6 +260,19 @@ func (a *App) registerJobs() {
 		}
 		return err
 	}})
+	if a.db.Dialect() == store.DialectSQLite {
+		every := a.cfg.SQLiteSpaceEvery
+		if every <= 0 {
+			every = DefaultSQLiteSpaceEvery
+		}
+		a.jobs.Add(Job{Name: JobSQLiteSpace, Every: every, Run: func(ctx context.Context, _ time.Time) error {
+			n, err := a.db.ReclaimSpace(ctx)
+			if n > 0 {
+				a.log.Info("database space given back to the file system", "bytes", n)
+			}
+			return err
+		}})
+	}
 	if a.artifacts != nil {
 		a.jobs.Add(Job{Name: JobArtifacts, Every: DefaultArtifactCleanupEvery, Run: func(ctx context.Context, now time.Time) error {
 			c, err := a.artifacts.Cleanup(ctx, now)

@@ -45,6 +45,9 @@ type Config struct {
 	// SessionPruneEvery is how often expired sessions are deleted
 	// (0: app.DefaultSessionPruneEvery).
 	SessionPruneEvery time.Duration
+	// SQLiteSpaceEvery is how often a SQLite database's free pages are
+	// checked (0: app.DefaultSQLiteSpaceEvery).
+	SQLiteSpaceEvery time.Duration
 	// ShutdownGrace bounds how long in-flight HTTP requests may take to
 	// finish after a shutdown signal.
 	ShutdownGrace time.Duration
@@ -145,6 +148,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		Render:            cfg.Render,
 		Retention:         cfg.Retention,
 		SessionPruneEvery: cfg.SessionPruneEvery,
+		SQLiteSpaceEvery:  cfg.SQLiteSpaceEvery,
 		DataDir:           cfg.DataDir,
 		MinFreeBytes:      cfg.MinFreeBytes,
 		FreeSpace:         cfg.FreeSpace,

@@ -201,6 +201,14 @@ func Run(ctx context.Context, opts *Options) error {
 		return &cmdutil.Error{Msg: "cannot open the database " + redact(dsn), Hint: "check --database-url (postgres://user:pass@host:5432/db) or that --data-dir is writable", Err: err}
 	}
 	defer db.Close()
+	// A database from a version without incremental auto-vacuum is
+	// converted, and its free space given back, once most of it is free
+	// (docs/limits.md, "Disk space (SQLite)").
+	if before, after, ran, err := db.CompactAtStart(ctx); err != nil {
+		log.Warn("cannot compact the database; it keeps its free pages", "err", err)
+	} else if ran {
+		log.Info("compacted the database", "bytes_before", before, "bytes_after", after)
+	}
 	if err := queue.Migrate(ctx, db); err != nil {
 		return &cmdutil.Error{Msg: "cannot create the local queue's tables in " + redact(dsn), Hint: "the database role needs CREATE on its schema; check --database-url", Err: err}
 	}
