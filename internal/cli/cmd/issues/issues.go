@@ -271,11 +271,11 @@ func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 		fmt.Fprintf(w, "  %s\n", cmdutil.Clean(heading(typ, value)))
 		names := stacktrace.DisplayNames(e.Frames)
 		for i, n := len(e.Frames)-1, 0; i >= 0 && n < maxFrames; i, n = i-1, n+1 {
-			fr := e.Frames[i]
-			if pos := position(names[i], fr.Lineno, fr.Colno); pos != "" {
-				fmt.Fprintf(w, "    at %s (%s)\n", cmdutil.Clean(orAnon(fr.Function)), cmdutil.Clean(pos))
+			fn, pos := frameText(e.Frames[i], names[i])
+			if pos != "" {
+				fmt.Fprintf(w, "    at %s (%s)\n", cmdutil.Clean(fn), cmdutil.Clean(pos))
 			} else {
-				fmt.Fprintf(w, "    at %s\n", cmdutil.Clean(orAnon(fr.Function)))
+				fmt.Fprintf(w, "    at %s\n", cmdutil.Clean(fn))
 			}
 		}
 	}
@@ -310,6 +310,25 @@ func position(file string, line, col int) string {
 		}
 	}
 	return file
+}
+
+// frameText is a frame's function and where it points, as the dashboard
+// shows them: a native frame without a function is its address, in its
+// image at an offset ("0x55d0c0a011f0 (crashy + 0x11f0)"); one with a
+// function but no file is in its image ("main (crashy)").
+func frameText(fr event.Frame, file string) (fn, pos string) {
+	fn = fr.Function
+	if fn == "" {
+		fn = fr.InstructionAddr
+	}
+	pos = position(file, fr.Lineno, fr.Colno)
+	if pos == "" && fr.Package != "" {
+		pos = fr.PackageName()
+		if off, ok := fr.ImageOffset(); ok && fr.Function == "" {
+			pos += " + " + event.FormatAddr(off)
+		}
+	}
+	return orAnon(fn), pos
 }
 
 func orAnon(s string) string {

@@ -41,6 +41,12 @@ var viewEvents = map[string]string{
 	// sentry-python's logging integration: a template and params, which
 	// ingest filled in.
 	"4": `{"level":"error","platform":"python","message":"Order %s not found for user %s","message_formatted":"Order A-17 not found for user bob","message_params":["A-17","bob"]}`,
+	// sentry-native's crash: frames known by their address, placed in
+	// their image by ingest, one with a function name.
+	"5": `{"level":"fatal","platform":"native","exceptions":[{"type":"SIGSEGV","value":"Segfault","frames":[
+		{"function":"main","package":"/usr/bin/crashy","instruction_addr":"0x55d0c0a01300","image_addr":"0x55d0c0a00000","in_app":true},
+		{"instruction_addr":"0x55d0c0a011f0","package":"/usr/bin/crashy","image_addr":"0x55d0c0a00000","in_app":true},
+		{"instruction_addr":"0x7f0a1c2d3e4f"}]}]}`,
 }
 
 // fakeAPI serves the issues of viewEvents and the project list, and
@@ -92,7 +98,7 @@ func newFactory(t *testing.T, url string, out *bytes.Buffer) *cmdutil.Factory {
 // (-update rewrites them).
 func TestViewStack(t *testing.T) {
 	srv, _ := fakeAPI(t)
-	for id, name := range map[string]string{"1": "view-sentry-go-exception", "2": "view-node-message", "3": "view-sentry-go-message", "4": "view-python-log-message"} {
+	for id, name := range map[string]string{"1": "view-sentry-go-exception", "2": "view-node-message", "3": "view-sentry-go-message", "4": "view-python-log-message", "5": "view-native-crash"} {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
 			if err := View(context.Background(), &Options{F: newFactory(t, srv.URL, &out)}, id); err != nil {
