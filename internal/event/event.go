@@ -377,6 +377,14 @@ func (e *Event) Culprit() string {
 			if loc == "" {
 				loc = f.AbsPath
 			}
+			if loc == "" {
+				// A native frame is in its image: "crashy in main", or
+				// unsymbolicated "crashy + 0x11f0".
+				loc = f.PackageName()
+				if off, ok := f.ImageOffset(); ok && loc != "" && f.Function == "" {
+					loc += " + " + FormatAddr(off)
+				}
+			}
 			switch {
 			case loc != "" && f.Function != "":
 				return loc + " in " + f.Function

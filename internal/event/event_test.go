@@ -38,6 +38,11 @@ func TestTitleAndCulprit(t *testing.T) {
 		{"a value of exactly 100 characters kept", Event{Exceptions: []Exception{{Type: "E", Value: strings.Repeat("x", 100)}}}, "E: " + strings.Repeat("x", 100), ""},
 		{"a blank value: the type alone", Event{Exceptions: []Exception{{Type: "E", Value: "\n \n"}}}, "E", ""},
 		{"abs path when no filename", Event{Exceptions: []Exception{{Type: "E", Frames: []Frame{{AbsPath: "/x/y.py"}}}}}, "E", "/x/y.py"},
+		{"a native frame without symbols: its image and offset", Event{Exceptions: []Exception{{Type: "SIGSEGV", Frames: []Frame{
+			{Function: "abort", Package: "/lib/libc.so.6", InstructionAddr: "0x7f0a1c2d3e4f", InApp: &no},
+			{Package: "/usr/bin/crashy", InstructionAddr: "0x55d0c0a011f0", ImageAddr: "0x55d0c0a00000", InApp: &yes}}}}}, "SIGSEGV", "crashy + 0x11f0"},
+		{"a native frame with a function: its image", Event{Exceptions: []Exception{{Type: "SIGSEGV", Frames: []Frame{
+			{Function: "main", Package: "/usr/bin/crashy", InstructionAddr: "0x55d0c0a01300", ImageAddr: "0x55d0c0a00000", InApp: &yes}}}}}, "SIGSEGV", "crashy in main"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
