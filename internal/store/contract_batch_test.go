@@ -344,6 +344,20 @@ func testPreviousFingerprints(e *env) {
 	if res, err := db.SaveEvent(ctx, req); err != nil || res.IssueID == old || !res.NewIssue {
 		t.Errorf("an event no issue has any hash of: %+v, %v; want a new issue", res, err)
 	}
+	// An issue made under the event's own grouping version is today's
+	// group of that hash, not an old issue: it is not taken.
+	req = request(e.project.ID, "current-group")
+	req.GroupingVersion = "test-2"
+	res, err = db.SaveEvent(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req = request(e.project.ID, "crash-site")
+	req.GroupingVersion = "test-2"
+	req.Previous = previous("current-group")
+	if got, err := db.SaveEvent(ctx, req); err != nil || got.IssueID == res.IssueID || !got.NewIssue {
+		t.Errorf("an event whose previous hash is a group of its own version: %+v, %v; want a new issue, not issue %d", got, err, res.IssueID)
+	}
 	// Another project's issue with the previous hash is not taken.
 	other := e.createProject("other")
 	req = request(other.ID, "new-in-other")

@@ -525,15 +525,20 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 }
 
 // adoptIssue moves the issue of k's project that has one of s's previous
-// grouping hashes to k's hash and returns its ID, or sql.ErrNoRows when
-// none has. The first previous hash found wins: they are newest first. A
-// concurrent transaction that created k's issue meanwhile makes the update
-// fail on the unique key, and the batch is saved again, finding it.
+// grouping hashes, and was made under another grouping version than s's,
+// to k's hash and returns its ID, or sql.ErrNoRows when none has. An issue
+// of s's own version with such a hash is no old issue but another group
+// of today's rules (a native crash without frames is one, whose hash is
+// what a crash with frames had before frames took part): taking it would
+// merge the two. The first previous hash found wins: they are newest
+// first. A concurrent transaction that created k's issue meanwhile makes
+// the update fail on the unique key, and the batch is saved again,
+// finding it.
 func adoptIssue(ctx context.Context, tx *sql.Tx, k issueKey, s *saving) (int64, error) {
 	for _, h := range s.previous() {
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE issues SET fingerprint = $3, grouping_version = $4
-			WHERE project_id = $1 AND fingerprint = $2 RETURNING id`, k.projectID, key(h), k.fingerprint, s.grouping).Scan(&id)
+			WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $4 RETURNING id`, k.projectID, key(h), k.fingerprint, s.grouping).Scan(&id)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return id, err
 		}
