@@ -73,7 +73,8 @@ func legacy(obj map[string]any, names ...string) (string, any) {
 // message, which may be a plain string or a logentry-shaped object, into
 // ev.Message: the formatted text, else the template. Params are kept, and
 // a template sent with params but without formatted text is filled in
-// (event.FormatLogEntry) as ev.MessageFormatted, which titles and pages show;
+// (event.FormatLogEntry) as ev.MessageFormatted, which titles and pages show,
+// and one sent with params and formatted text keeps that text there;
 // ev.Message keeps the template, which grouping masks, so "Order %s not
 // found" with any order is one issue.
 func (d *decoder) message(ev *event.Event, obj map[string]any) {
@@ -103,7 +104,16 @@ func (d *decoder) message(ev *event.Event, obj map[string]any) {
 			}
 			ev.MessageParams = d.raw(at(name+".params"), params)
 			raw, ok := x["message"].(string)
-			if formatted != "" || !ok {
+			if formatted != "" {
+				// sentry-python's logging integration sends all three:
+				// grouping goes by the template, as in Sentry, or every
+				// order number would open an issue; pages show the text.
+				if template != "" && template != formatted {
+					ev.Message, ev.MessageFormatted = template, formatted
+				}
+				return
+			}
+			if !ok {
 				return
 			}
 			if f, ok := event.FormatLogEntry(raw, params, maxMessage); !ok {

@@ -227,8 +227,8 @@ func TestDecodeSentry(t *testing.T) {
 			}
 		}},
 		{"message object with formatted", `{"message":{"message":"User %s failed","params":["bob"],"formatted":"User bob failed"}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if ev.Message != "User bob failed" {
-				t.Errorf("message %q", ev.Message)
+			if ev.Message != "User %s failed" || ev.MessageFormatted != "User bob failed" || ev.Title() != "User bob failed" {
+				t.Errorf("message %q, formatted %q, title %q", ev.Message, ev.MessageFormatted, ev.Title())
 			}
 		}},
 		{"message object without formatted", `{"message":{"message":"User %s failed","params":["bob"]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
@@ -255,8 +255,10 @@ func TestDecodeSentry(t *testing.T) {
 				t.Errorf("message %q, formatted %q, params %s, notes %q", ev.Message, ev.MessageFormatted, ev.MessageParams, ev.Notes)
 			}
 		}},
+		// sentry-python's logging integration: the template is what
+		// groups, the SDK's text what titles show; not formatted again.
 		{"logentry params with formatted text: not formatted again, params kept", `{"logentry":{"message":"User %s failed","params":["bob"],"formatted":"User bob failed!"}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if ev.Message != "User bob failed!" || ev.MessageFormatted != "" || string(ev.MessageParams) != `["bob"]` {
+			if ev.Message != "User %s failed" || ev.MessageFormatted != "User bob failed!" || string(ev.MessageParams) != `["bob"]` {
 				t.Errorf("message %q, formatted %q, params %s", ev.Message, ev.MessageFormatted, ev.MessageParams)
 			}
 		}},

@@ -124,3 +124,19 @@ func TestGeneratedNamesEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestLogMessagesGroupByTemplate posts what sentry-python's logging
+// integration sends for logger.error("Order %s not found for user %s",
+// ...): the template, its params and the formatted text. One template with
+// any params is one issue, as in Sentry; another template is another.
+func TestLogMessagesGroupByTemplate(t *testing.T) {
+	logged := func(params ...string) string {
+		return `{"platform":"python","level":"error","logger":"shop.orders","logentry":{"message":"Order %s not found for user %s",` +
+			`"params":["` + params[0] + `","` + params[1] + `"],"formatted":"Order ` + params[0] + ` not found for user ` + params[1] + `"}}`
+	}
+	ids := issuesOf(t, logged("A-17", "bob"), logged("B-9", "ann"), logged("C-3", "joe"),
+		`{"platform":"python","level":"error","logentry":{"message":"Payment %s declined","params":["p-1"],"formatted":"Payment p-1 declined"}}`)
+	if ids[0] != ids[1] || ids[0] != ids[2] || ids[3] == ids[0] {
+		t.Errorf("issues %v: want the three orders in one issue and the payment in another", ids)
+	}
+}
