@@ -277,13 +277,16 @@ func init() {
 // cspMessage is the event's title, worded as Relay words it:
 // "Blocked 'script' from 'evil.example'".
 func cspMessage(directive, blocked, norm string) string {
-	if directive == "script-src" {
-		switch blocked {
-		case "inline":
-			return "Blocked unsafe inline 'script'"
-		case "eval":
-			return "Blocked unsafe eval() 'script'"
+	// Chromium reports inline code under the -elem and -attr directives
+	// too (script-src-elem with blockedURL "inline"), which Relay titles
+	// "Blocked 'script' from 'inline:'"; they read as script-src's.
+	switch blocked = strings.Trim(blocked, "'"); {
+	case blocked == "inline" || blocked == "unsafe-inline":
+		if m, ok := unsafeInlineMessages[directive]; ok {
+			return m
 		}
+	case (blocked == "eval" || blocked == "unsafe-eval") && (directive == "script-src" || directive == "script-src-elem"):
+		return "Blocked unsafe eval() 'script'"
 	}
 	if isLocalURI(blocked) {
 		if m, ok := inlineMessages[directive]; ok {
@@ -297,6 +300,17 @@ func cspMessage(directive, blocked, norm string) string {
 	return "Blocked '" + directive + "' from '" + norm + "'"
 }
 
+// unsafeInlineMessages title a report of inline code ("inline" as the
+// blocked URI) by the directive that blocked it.
+var unsafeInlineMessages = map[string]string{
+	"script-src":      "Blocked unsafe inline 'script'",
+	"script-src-elem": "Blocked unsafe inline 'script'",
+	"script-src-attr": "Blocked unsafe script attribute",
+	"style-src":       "Blocked unsafe inline 'style'",
+	"style-src-elem":  "Blocked unsafe inline 'style'",
+	"style-src-attr":  "Blocked style attribute",
+}
+
 var inlineMessages = map[string]string{
 	"child-src":       "Blocked inline 'child'",
 	"connect-src":     "Blocked inline 'connect'",
@@ -305,8 +319,8 @@ var inlineMessages = map[string]string{
 	"manifest-src":    "Blocked inline 'manifest'",
 	"media-src":       "Blocked inline 'media'",
 	"object-src":      "Blocked inline 'object'",
-	"script-src-attr": "Blocked unsafe 'script' element",
-	"script-src-elem": "Blocked inline script attribute",
+	"script-src-attr": "Blocked unsafe script attribute",
+	"script-src-elem": "Blocked unsafe 'script' element",
 	"style-src":       "Blocked inline 'style'",
 	"style-src-elem":  "Blocked 'style' or 'link' element",
 	"style-src-attr":  "Blocked style attribute",

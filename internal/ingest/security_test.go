@@ -265,3 +265,35 @@ func TestUnsupportedUploads(t *testing.T) {
 		}
 	}
 }
+
+// TestCSPInlineTitles: Chromium reports inline code under the -elem and
+// -attr directives ("blocked-uri":"inline" with script-src-elem), which
+// were titled "Blocked 'script' from 'inline:'".
+func TestCSPInlineTitles(t *testing.T) {
+	tests := []struct{ directive, blocked, want string }{
+		{"script-src", "inline", "Blocked unsafe inline 'script'"},
+		{"script-src-elem", "inline", "Blocked unsafe inline 'script'"},
+		{"script-src-attr", "inline", "Blocked unsafe script attribute"},
+		{"style-src-elem", "inline", "Blocked unsafe inline 'style'"},
+		{"style-src-attr", "inline", "Blocked style attribute"},
+		{"script-src", "'unsafe-inline'", "Blocked unsafe inline 'script'"},
+		{"script-src-elem", "eval", "Blocked unsafe eval() 'script'"},
+		{"script-src-elem", "", "Blocked unsafe 'script' element"},
+		{"script-src-attr", "'self'", "Blocked unsafe script attribute"},
+		{"img-src", "inline", "Blocked 'image' from 'inline:'"},
+	}
+	for _, tt := range tests {
+		if got := cspMessage(tt.directive, tt.blocked, normalizeBlockedURI(tt.blocked)); got != tt.want {
+			t.Errorf("%s blocking %q: %q, want %q", tt.directive, tt.blocked, got, tt.want)
+		}
+	}
+	// Chromium 156's report of an inline <script>, through the handler.
+	h, q := newTestHandler(t, defaultKeys, nil)
+	report := `{"csp-report":{"document-uri":"https://shop.example.com/","referrer":"","violated-directive":"script-src-elem","effective-directive":"script-src-elem","original-policy":"script-src 'self'; report-uri /csp","disposition":"enforce","blocked-uri":"inline","line-number":9,"column-number":5,"source-file":"https://shop.example.com/","status-code":200,"script-sample":""}}`
+	if rec := securityReq("application/csp-report", report).do(h); rec.Code != 200 {
+		t.Fatalf("HTTP %d: %s", rec.Code, rec.Body)
+	}
+	if evs := q.events(t); len(evs) != 1 || evs[0].Title() != "Blocked unsafe inline 'script'" {
+		t.Errorf("events %+v, want one titled Blocked unsafe inline 'script'", evs)
+	}
+}
