@@ -126,6 +126,12 @@ func (h *Handler) openBody(r *http.Request, maxRaw, limit int64) (*body, *apiErr
 		b.enc, b.src, b.known = "", b.raw, r.ContentLength
 		return b, nil
 	}
+	// A decoder slot is taken once the client has sent something: one
+	// that sends nothing must not hold one of the few slots until its
+	// deadline (16 such requests stopped every compressed event).
+	if err := b.raw.await(); err != nil {
+		return nil, b.fail(err)
+	}
 	if !b.lease.startDecode() {
 		return nil, overloaded("decompressing as many request bodies as it allows")
 	}
@@ -333,9 +339,28 @@ type rawReader struct {
 	max int64
 	n   int64
 	err error
+	// first is the byte await read, until Read hands it on.
+	first []byte
+}
+
+// await blocks until the body's first byte has arrived (or the body is
+// empty, or reading fails, which it returns), and keeps it for Read.
+func (r *rawReader) await() error {
+	var one [1]byte
+	n, err := r.Read(one[:])
+	r.first = append(r.first[:0], one[:n]...)
+	if err == io.EOF {
+		return nil
+	}
+	return err
 }
 
 func (r *rawReader) Read(p []byte) (int, error) {
+	if len(r.first) > 0 && len(p) > 0 {
+		n := copy(p, r.first)
+		r.first = r.first[n:]
+		return n, nil
+	}
 	if r.err != nil {
 		return 0, r.err
 	}

@@ -84,20 +84,24 @@ type envelopeReader struct {
 	maxItem, maxKept int64
 	kept             int64
 	n                int // items read
+	// long assembles a header line longer than the buffer.
+	long []byte
 }
 
-// envelopeBufSize is the reader's buffer: a header line must fit in it
-// with its "\r\n".
-const envelopeBufSize = maxHeaderLine + 2
+// envelopeBufSize is the reader's buffer. It is not charged to the
+// in-flight budget: like net/http's own buffers of a connection it is a
+// fixed cost of a request, and requests that send nothing must not crowd
+// out the others (1,025 idle ones, each charged a 64 KiB buffer, spent the
+// whole 64 MiB budget). Header lines are short (an SDK's item header is
+// under 200 bytes); one longer than the buffer is assembled in memory that
+// is charged.
+const envelopeBufSize = 4 << 10
 
 var envelopeBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, envelopeBufSize) }}
 
-// newEnvelopeReader reads src through a pooled buffer, charged to l; call
-// close to return it.
+// newEnvelopeReader reads src through a pooled buffer, charging what it
+// keeps to l; call close to return the buffer.
 func newEnvelopeReader(src io.Reader, l *lease, keep func(string) bool, maxItem, maxKept int64) (*envelopeReader, error) {
-	if l != nil && !l.grow(envelopeBufSize) {
-		return nil, errOverBudget
-	}
 	br := envelopeBufs.Get().(*bufio.Reader)
 	br.Reset(src)
 	return &envelopeReader{br: br, lease: l, keep: keep, maxItem: maxItem, maxKept: maxKept}, nil
@@ -118,11 +122,12 @@ func (r *envelopeReader) close() {
 // maxHeaderLine is errLongLine.
 func (r *envelopeReader) line() (line []byte, eof bool, err error) {
 	line, err = r.br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		line, err = r.longLine(line)
+	}
 	switch {
 	case err == nil:
 		line = line[:len(line)-1]
-	case errors.Is(err, bufio.ErrBufferFull):
-		return nil, false, errLongLine
 	case err == io.EOF:
 		eof = true
 	default:
@@ -136,6 +141,30 @@ func (r *envelopeReader) line() (line []byte, eof bool, err error) {
 }
 
 var errLongLine = errors.New("ingest: a header line is too long")
+
+// longLine reads the rest of a line that began with first and filled the
+// buffer, into memory charged to the budget once, at most maxHeaderLine
+// bytes and its "\r\n"; errLongLine beyond.
+func (r *envelopeReader) longLine(first []byte) ([]byte, error) {
+	const most = maxHeaderLine + 2
+	if r.long == nil {
+		if r.lease != nil && !r.lease.grow(most) {
+			return nil, errOverBudget
+		}
+		r.long = make([]byte, 0, most)
+	}
+	r.long = append(r.long[:0], first...)
+	for {
+		chunk, err := r.br.ReadSlice('\n')
+		if len(r.long)+len(chunk) > most {
+			return nil, errLongLine
+		}
+		r.long = append(r.long, chunk...)
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return r.long, err
+		}
+	}
+}
 
 // errLongHeader is an envelope header line over maxHeaderLine.
 var errLongHeader = malformed("the envelope header (first line) is longer than %d bytes", maxHeaderLine)

@@ -54,6 +54,10 @@ func TestNotStoredCategoriesAreRateLimited(t *testing.T) {
 		{"user feedback", [][2]string{{"feedback", `{}`}, {"user_report", `{}`}}, ""},
 		{"a security report", [][2]string{{"raw_security", `{}`}, {"security", `{}`}, {"nel", `[]`}}, ""},
 		{"an unknown item", [][2]string{{"something_new", `{}`}, {"", `{}`}}, ""},
+		// As documented: feedback or an unknown type beside dropped data
+		// gets no header either.
+		{"feedback with an attachment", [][2]string{{"feedback", `{}`}, {"attachment", `x`}}, ""},
+		{"an unknown item with a transaction", [][2]string{{"something_new", `{}`}, {"transaction", `{}`}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

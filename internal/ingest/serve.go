@@ -66,6 +66,11 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		payloads []envelopeItem
 		dropped  uint64
 		unwanted categories
+		// other is set by a dropped item that is neither of a category
+		// nor a client report: feedback, a type ingest does not know.
+		// Such an envelope gets no rate-limit header, which is for
+		// data Flytrap is sure to drop.
+		other bool
 	)
 	for {
 		it, err := er.next()
@@ -81,6 +86,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			// but Flytrap tracks errors only.
 			dropped++
 			unwanted.add(it.typ)
+			if _, known := itemCategories[it.typ]; !known && it.typ != "client_report" {
+				other = true
+			}
 			continue
 		}
 		payloads = append(payloads, it)
@@ -102,7 +110,7 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	}
 	if len(events) == 0 {
 		h.stats.dropped.Add(dropped)
-		if len(unwanted) > 0 {
+		if len(unwanted) > 0 && !other {
 			return notStored{limits: unwanted.header()}, nil
 		}
 		return emptyBody{}, nil

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -243,4 +244,65 @@ func TestEnvelopeLimits(t *testing.T) {
 			t.Errorf("status %d %q, want 413 for the events together", rec.Code, msg)
 		}
 	})
+}
+
+// TestIdleRequestsHoldNothing: requests that send their headers and then
+// nothing, as a stalled or hostile client does, must not spend what real
+// events need. QA: 1,025 idle envelope requests with no key (whose key
+// would be in the envelope) each held a 64 KiB buffer charged to the 64
+// MiB budget, and 16 idle gzip requests held every decoder slot; either
+// answered every real event 503.
+func TestIdleRequestsHoldNothing(t *testing.T) {
+	h, q := newTestHandler(t, defaultKeys, func(c *Config) {
+		c.MaxInflightBytes = 1 << 20 // 16 of the old 64 KiB buffers
+		c.MaxBodyBytes, c.MaxEventBytes = 256<<10, 64<<10
+		c.MaxConcurrentDecodes = 2
+	})
+	srv := httptest.NewServer(h)
+	// Closed after the idle connections, whose cleanups run first.
+	t.Cleanup(srv.Close)
+	idle := func(header string) {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		fmt.Fprintf(conn, "POST /api/42/envelope/ HTTP/1.1\r\nHost: flytrap.test\r\nContent-Length: 100000\r\n%s\r\n", header)
+	}
+	for range 40 {
+		idle("")
+	}
+	for range 4 {
+		idle("Content-Encoding: gzip\r\nX-Sentry-Auth: Sentry sentry_key=" + testKey + "\r\n")
+	}
+	time.Sleep(200 * time.Millisecond) // the server is reading them all by then
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write(envelopeOf(`{}`, true, [2]string{"event", `{"message":"still here"}`}))
+	w.Close()
+	for _, enc := range []string{"", "gzip"} {
+		body := envelopeOf(`{}`, true, [2]string{"event", `{"message":"still here"}`})
+		if enc != "" {
+			body = gz.Bytes()
+		}
+		rq, _ := http.NewRequest("POST", srv.URL+"/api/42/envelope/", bytes.NewReader(body))
+		for k, v := range sentryAuth(testKey) {
+			rq.Header.Set(k, v)
+		}
+		if enc != "" {
+			rq.Header.Set("Content-Encoding", enc)
+		}
+		resp, err := http.DefaultClient.Do(rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("a real event (%q) among idle requests: HTTP %d %s", enc, resp.StatusCode, msg)
+		}
+	}
+	if n := len(q.events(t)); n != 2 {
+		t.Errorf("%d events stored, want 2", n)
+	}
 }
