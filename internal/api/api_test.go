@@ -292,7 +292,8 @@ func routes(f *fixture) []route {
 }
 
 // lead is the status for lead, an admin of project who is no admin user:
-// an outsider's for another user's token, a member's, except where a member is refused a change to project, its
+// an outsider's for another user's token, 404 for adding a user by ID
+// (outsiderU, who is no member), a member's, except where a member is refused a change to project, its
 // members, keys or alerts; there lead gets what an admin gets. Creating and
 // deleting projects and managing users stay with admin users.
 func (r route) lead() int {
@@ -302,6 +303,10 @@ func (r route) lead() int {
 	switch {
 	case strings.HasPrefix(r.path, "/api/v1/tokens/"):
 		return r.outsider
+	case r.method == "PUT" && strings.Contains(r.path, "/members/") && r.admin == http.StatusOK && r.member == http.StatusForbidden:
+		// A user who is no member yet, by ID: a project's admin adds by
+		// email, or they could list every user one ID at a time.
+		return http.StatusNotFound
 	case r.member == http.StatusForbidden && !adminUsersOnly:
 		return r.admin
 	}

@@ -265,6 +265,11 @@ func (d *Dashboard) addMember(w http.ResponseWriter, r *http.Request, s *session
 	if email, ok := r.PostForm["email"]; ok {
 		// The form of a project's admin, who may not list the users.
 		_, err = d.svc.Members.PutByEmail(r.Context(), s.actor(), id, email[0], role)
+	} else if !s.admin() {
+		// The list of users is the admins' form; a project's admin
+		// adds by email (the service refuses them IDs of non-members).
+		d.notFound(w, r)
+		return
 	} else {
 		// A user_id that is no number is no user: the service refuses 0.
 		userID, _ := strconv.ParseInt(r.PostForm.Get("user_id"), 10, 64)

@@ -59,7 +59,9 @@ func matrix() []route {
 			route{"POST", "/admin/projects/" + p.project + "/rename", url.Values{"name": {"renamed"}}, p.admins, 303},
 			route{"POST", "/admin/projects/" + p.project + "/privacy", url.Values{"safe_fields": {"session_id"}}, p.admins, 303},
 			route{"POST", "/admin/projects/" + p.project + "/delete", url.Values{"confirm": {p.scope}}, scopeAdmin, 303},
-			route{"POST", "/admin/projects/" + p.project + "/members", url.Values{"user_id": {"{victim}"}, "role": {"member"}}, p.admins, 303},
+			// Adding by user ID is the admins' form: it would let a
+			// project's admin list every user's email, one ID at a time.
+			route{"POST", "/admin/projects/" + p.project + "/members", url.Values{"user_id": {"{victim}"}, "role": {"member"}}, scopeAdmin, 303},
 			route{"POST", "/admin/projects/" + p.project + "/members", url.Values{"email": {"VICTIM@example.com"}, "role": {"admin"}}, p.admins, 303},
 			route{"POST", "/admin/projects/" + p.project + "/members/" + p.member + "/remove", nil, p.admins, 303},
 			route{"POST", "/admin/projects/" + p.project + "/keys/rotate", nil, p.admins, 303},

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/store"
@@ -14,9 +15,13 @@ type Members struct {
 	store Store
 }
 
+// errNotAMember refuses a project's admin a user ID that is no member.
+var errNotAMember = &Error{Kind: ErrNotFound, Msg: "That user is not a member of the project; add members by email."}
+
 // Put makes a user a member of a project with role, or changes their role
 // there, and returns the membership; the project's admins only. A missing user is
-// ErrNotFound.
+// ErrNotFound. A project's admin who is no admin user may only change the
+// role of a member by ID (see errNotAMember); they add users by email.
 func (s *Members) Put(ctx context.Context, a Actor, projectID, userID int64, role string) (store.Member, error) {
 	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
 		return store.Member{}, err
@@ -24,6 +29,22 @@ func (s *Members) Put(ctx context.Context, a Actor, projectID, userID int64, rol
 	if userID <= 0 || !validRole(role) {
 		return store.Member{}, refuse(ErrInvalid, "Choose a user and the role member or admin.")
 	}
+	if !a.IsAdmin() {
+		// Adding any ID would list every user's email, one ID at a
+		// time, to someone who may not list the users.
+		members, err := s.store.ListMembers(ctx, a.Viewer(), projectID)
+		if err != nil {
+			return store.Member{}, err
+		}
+		if !slices.ContainsFunc(members, func(m store.Member) bool { return m.UserID == userID }) {
+			return store.Member{}, errNotAMember
+		}
+	}
+	return s.put(ctx, a, projectID, userID, role)
+}
+
+// put adds or changes a membership whose input is checked.
+func (s *Members) put(ctx context.Context, a Actor, projectID, userID int64, role string) (store.Member, error) {
 	v := a.Viewer()
 	if err := s.store.AddProjectMember(ctx, v, projectID, userID, role); err != nil {
 		return store.Member{}, err
@@ -49,8 +70,10 @@ func (s *Members) PutByEmail(ctx context.Context, a Actor, projectID int64, emai
 		return store.Member{}, err
 	}
 	email = strings.TrimSpace(email)
-	if email == "" {
-		return store.Member{}, refuse(ErrInvalid, "Enter the email of the user to add.")
+	// The input is checked before the email is looked up, so that no
+	// refused request tells whether a user has it.
+	if email == "" || !validRole(role) {
+		return store.Member{}, refuse(ErrInvalid, "Enter the email of the user to add, and the role member or admin.")
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
@@ -59,7 +82,7 @@ func (s *Members) PutByEmail(ctx context.Context, a Actor, projectID int64, emai
 	if err != nil {
 		return store.Member{}, err
 	}
-	return s.Put(ctx, a, projectID, u.ID, role)
+	return s.put(ctx, a, projectID, u.ID, role)
 }
 
 // Remove takes a user out of a project; the project's admins only. A user who is not a

@@ -67,6 +67,10 @@ func TestProjectAdministration(t *testing.T) {
 			t.Fatal(err)
 		}
 		web, ctx, s := f.web.ID, f.ctx, f.svc
+		stranger, err := f.db.CreateUser(ctx, "stranger@example.com", "x", store.RoleMember)
+		if err != nil {
+			t.Fatal(err)
+		}
 		rename := func(a service.Actor, id int64, name string) func() error {
 			return func() error { _, err := s.Projects.Rename(ctx, a, id, name); return err }
 		}
@@ -114,6 +118,11 @@ func TestProjectAdministration(t *testing.T) {
 			{"web's admin adds by email", putEmail(f.outsider, " MEMBER@example.com ", store.RoleMember), nil, ""},
 			{"web's admin adds an unknown email", putEmail(f.outsider, "nobody@example.com", store.RoleMember), service.ErrNotFound, "No user has that email"},
 			{"web's admin adds no email", putEmail(f.outsider, " ", store.RoleMember), service.ErrInvalid, "Enter the email"},
+			// A bad role is refused before the email is looked up, so it
+			// cannot tell whether a user has the email.
+			{"web's admin probes an email with a bad role", putEmail(f.outsider, "nobody@example.com", "boss"), service.ErrInvalid, "Enter the email"},
+			{"web's admin adds a user by ID", put(f.outsider, stranger.ID, store.RoleMember), service.ErrNotFound, "add members by email"},
+			{"web's admin changes a member's role by ID", put(f.outsider, f.member.UserID, store.RoleMember), nil, ""},
 			{"web's admin renames", rename(f.outsider, web, "web2"), nil, ""},
 			{"web's admin renames billing", rename(f.outsider, other.ID, "x"), service.ErrNotFound, ""},
 			{"web's admin rotates the key", rotate(f.outsider, web), nil, ""},
