@@ -75,6 +75,8 @@ type API struct {
 	clientKey func(*http.Request) string
 	// ingestBase is the ingest URL the request's DSNs point at.
 	ingestBase func(*http.Request) string
+	// timeout bounds a request's work, its database calls above all.
+	timeout time.Duration
 }
 
 // New returns the /api/v1 handler. now is injectable for tests.
@@ -83,7 +85,7 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 		now = time.Now
 	}
 	a := &API{
-		store: s, svc: service.New(s, log), log: log, now: now, mux: http.NewServeMux(),
+		store: s, svc: service.New(s, log), log: log, now: now, mux: http.NewServeMux(), timeout: RequestTimeout,
 		throttle:  auth.NewThrottle(auth.DefaultPerEmail, auth.DefaultPerIP, auth.DefaultWindow, auth.DefaultSlowDown),
 		clientKey: func(r *http.Request) string { return auth.ClientKey(r, false) },
 		ingestBase: func(r *http.Request) string {
@@ -99,6 +101,17 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 	// The one route for callers without credentials yet: it takes a
 	// password instead.
 	a.mux.HandleFunc(tokenLoginPattern, a.tokenLogin)
+	return a
+}
+
+// RequestTimeout bounds the work of one API request; no request needs
+// more than a fraction of it.
+const RequestTimeout = 30 * time.Second
+
+// WithRequestTimeout sets how long a request may work before its database
+// calls are cancelled (and it is answered 503); RequestTimeout by default.
+func (a *API) WithRequestTimeout(d time.Duration) *API {
+	a.timeout = d
 	return a
 }
 
@@ -171,6 +184,12 @@ func (a *API) WithSessionAuth(f SessionAuth) *API {
 // methods in plain text; those answers are rewritten as JSON errors so every
 // response of the API has one shape.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A database that stops answering, rather than refusing, would hold
+	// the request, and its connection, for as long as TCP lets it; at
+	// the deadline the database call fails and the client gets 503.
+	ctx, cancel := context.WithTimeout(r.Context(), a.timeout)
+	defer cancel()
+	r = r.WithContext(ctx)
 	h, pattern := a.mux.Handler(r)
 	if pattern != "" {
 		// Handler does not fill in path values; ServeHTTP does.

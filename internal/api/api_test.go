@@ -1108,7 +1108,7 @@ func patterns(es []endpoint) []string {
 }
 
 // TestDatabaseUnavailable cuts a PostgreSQL store off from the API, as a
-// database restart or a network failure would: requests get 503 with
+// database restart or a network failure would, and then makes it hang: requests get 503 with
 // Retry-After, which clients retry, not a 500 that reads as a bug; with the
 // database back, the same requests work without a restart.
 func TestDatabaseUnavailable(t *testing.T) {
@@ -1127,7 +1127,7 @@ func TestDatabaseUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(db, nil, nil))
+	srv := httptest.NewServer(New(db, nil, nil).WithRequestTimeout(time.Second))
 	defer srv.Close()
 	get := func() (int, http.Header, map[string]any) {
 		t.Helper()
@@ -1153,5 +1153,17 @@ func TestDatabaseUnavailable(t *testing.T) {
 	proxy.Up()
 	if code, _, out := get(); code != 200 {
 		t.Errorf("with the database back: HTTP %d %v", code, out)
+	}
+	// A database that keeps its connections but stops answering: the
+	// request ends at its deadline, not when TCP gives up.
+	proxy.Stall()
+	start := time.Now()
+	code, hdr, out = get()
+	if e, _ := out["error"].(map[string]any); code != 503 || hdr.Get("Retry-After") == "" || e["code"] != "unavailable" || time.Since(start) > 5*time.Second {
+		t.Errorf("with the database hanging: HTTP %d after %v, %v; want 503 unavailable at the 1 s deadline", code, time.Since(start).Round(time.Millisecond), out)
+	}
+	proxy.Resume()
+	if code, _, out := get(); code != 200 {
+		t.Errorf("with the database answering again: HTTP %d %v", code, out)
 	}
 }

@@ -527,7 +527,7 @@ func TestDatabaseUnavailablePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := New(Config{Store: db, PublicURL: "http://flytrap.test", Log: slog.New(slog.DiscardHandler)})
+	d := New(Config{Store: db, PublicURL: "http://flytrap.test", Log: slog.New(slog.DiscardHandler), RequestTimeout: time.Second})
 	get := func() *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "http://flytrap.test/projects", nil)
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
@@ -545,5 +545,15 @@ func TestDatabaseUnavailablePage(t *testing.T) {
 	proxy.Up()
 	if rec := get(); rec.Code != 200 {
 		t.Errorf("with the database back: HTTP %d", rec.Code)
+	}
+	// A database that stops answering: a 503 at the request's deadline.
+	proxy.Stall()
+	start := time.Now()
+	if rec := get(); rec.Code != 503 || time.Since(start) > 5*time.Second {
+		t.Errorf("with the database hanging: HTTP %d after %v, want 503 at the 1 s deadline", rec.Code, time.Since(start).Round(time.Millisecond))
+	}
+	proxy.Resume()
+	if rec := get(); rec.Code != 200 {
+		t.Errorf("with the database answering again: HTTP %d", rec.Code)
 	}
 }

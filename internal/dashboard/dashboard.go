@@ -154,6 +154,10 @@ type Config struct {
 	// address); the server's log is not where a user typing a password
 	// looks.
 	PlainHTTP bool
+	// RequestTimeout bounds a request's work, its database calls above
+	// all: a database that stops answering makes the page a 503 then,
+	// not when TCP gives up. 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Dashboard is the web UI's http.Handler.
@@ -170,6 +174,7 @@ type Dashboard struct {
 	limits     RenderLimits
 	resym      Symbolicator
 	plainHTTP  bool
+	timeout    time.Duration
 
 	mux *http.ServeMux
 	// pages and snippets parse their templates on first use: a server
@@ -195,12 +200,19 @@ const (
 	defaultSlowDown   = auth.DefaultSlowDown
 )
 
+// DefaultRequestTimeout is Config.RequestTimeout's default; no page needs
+// more than a fraction of it.
+const DefaultRequestTimeout = 30 * time.Second
+
 // New returns the dashboard. The templates are embedded and parsed on
 // first use, so a template that does not parse is a build defect that
 // TestTemplatesParse catches; at run time it renders as a 500.
 func New(cfg Config) *Dashboard {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -233,6 +245,7 @@ func New(cfg Config) *Dashboard {
 		limits:     cfg.Render.withDefaults(),
 		resym:      cfg.Symbolicator,
 		plainHTTP:  cfg.PlainHTTP,
+		timeout:    cfg.RequestTimeout,
 		cop:        http.NewCrossOriginProtection(),
 		throttle:   auth.NewThrottle(lim.PerEmail, lim.PerIP, lim.Window, lim.SlowDown),
 	}
@@ -321,7 +334,9 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
-	d.mux.ServeHTTP(w, r)
+	ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
+	defer cancel()
+	d.mux.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func (d *Dashboard) root(w http.ResponseWriter, r *http.Request) {

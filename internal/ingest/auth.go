@@ -109,7 +109,7 @@ func (h *Handler) lookupKey(ctx context.Context, key, missing string) (int64, *a
 		pid, ok, err := h.keys.ProjectForKey(ctx, key)
 		if err != nil {
 			return 0, &apiError{status: http.StatusServiceUnavailable, code: "keys_unavailable", reason: ReasonKeyError,
-				msg: "project keys cannot be checked right now; retry later", cause: err}
+				retryAfter: queueRetryAfter, msg: "project keys cannot be checked right now; retry later", cause: err}
 		}
 		if ok {
 			return pid, nil

@@ -145,6 +145,10 @@ func TestStatusCodes(t *testing.T) {
 			if code != tt.wantCode || len(msg) < 20 {
 				t.Errorf("error %q %q, want code %q and a real message", code, msg, tt.wantCode)
 			}
+			// Every 503 tells the SDK when to retry, or it retries at once.
+			if tt.wantStatus == 503 && rec.Header().Get("Retry-After") == "" {
+				t.Errorf("503 %s without Retry-After", code)
+			}
 			if len(q.bodies) != 0 {
 				t.Errorf("rejected request queued %d events", len(q.bodies))
 			}

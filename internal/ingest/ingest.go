@@ -58,6 +58,11 @@ const (
 	// refused for the backlog: long enough for processing to make
 	// headway, short enough that SDKs resume soon after it has.
 	backlogRetryAfter = 5
+	// queueRetryAfter is the Retry-After, in seconds, of an event the
+	// queue or the key set could not take (their database restarting, a
+	// full disk) or that failed unexpectedly: as long as a database
+	// restart takes.
+	queueRetryAfter = 5
 	// maxBodyTime caps the time any body may take, the server-wide read
 	// timeout ingest used before it set its own deadlines.
 	maxBodyTime = 2 * time.Minute
@@ -364,7 +369,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// unavailable dependency so the server keeps serving.
 		h.log.Error("ingest: recovered panic", "panic", v, "method", r.Method, "path", r.URL.Path, "stack", string(debug.Stack()))
 		h.writeError(w, r, &apiError{status: http.StatusServiceUnavailable, code: "internal_error", reason: ReasonPanic,
-			msg: "the server failed to process this request; the failure has been logged"})
+			retryAfter: queueRetryAfter, msg: "the server failed to process this request; the failure has been logged"})
 	}()
 	if strings.Contains(r.URL.Path, "//") {
 		r = collapseSlashes(r)

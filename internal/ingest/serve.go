@@ -299,7 +299,7 @@ func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event)
 				msg: fmt.Sprintf("a normalized event (the largest is %d bytes) is more than the queue accepts", size), cause: err}
 		}
 		return &apiError{status: http.StatusServiceUnavailable, code: "queue_unavailable", reason: ReasonQueueError,
-			msg: "the event could not be stored right now; retry later", cause: err}
+			retryAfter: queueRetryAfter, msg: "the event could not be stored right now; retry later", cause: err}
 	}
 	h.stats.accepted.Add(uint64(len(events)))
 	return nil

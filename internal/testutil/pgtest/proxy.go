@@ -1,11 +1,11 @@
 package pgtest
 
 import (
-	"io"
 	"net"
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Proxy forwards TCP connections to the server of a DSN, so a test can cut
@@ -15,10 +15,31 @@ type Proxy struct {
 	t      testing.TB
 	target string
 
-	mu    sync.Mutex
-	addr  string
-	ln    net.Listener
-	conns map[net.Conn]bool
+	mu      sync.Mutex
+	addr    string
+	ln      net.Listener
+	conns   map[net.Conn]bool
+	stalled bool
+}
+
+// Stall keeps the connections open but passes no more data either way,
+// as a database that hangs or a network that drops packets does; Resume
+// passes it again.
+func (p *Proxy) Stall() { p.setStalled(true) }
+
+// Resume ends a Stall.
+func (p *Proxy) Resume() { p.setStalled(false) }
+
+func (p *Proxy) setStalled(v bool) {
+	p.mu.Lock()
+	p.stalled = v
+	p.mu.Unlock()
+}
+
+func (p *Proxy) isStalled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stalled
 }
 
 // NewProxy starts a proxy to dsn's host and returns it with dsn rewritten
@@ -57,6 +78,7 @@ func (p *Proxy) Up() {
 func (p *Proxy) Down() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.stalled = false
 	if p.ln != nil {
 		p.ln.Close()
 		p.ln = nil
@@ -87,13 +109,28 @@ func (p *Proxy) serve(ln net.Listener) {
 		}
 		p.conns[client], p.conns[server] = true, true
 		p.mu.Unlock()
-		go pipe(client, server)
-		go pipe(server, client)
+		go p.pipe(client, server)
+		go p.pipe(server, client)
 	}
 }
 
-func pipe(dst, src net.Conn) {
-	io.Copy(dst, src)
-	dst.Close()
-	src.Close()
+// pipe copies src to dst, holding what it read while the proxy stalls.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		for p.isStalled() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
