@@ -15,6 +15,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/issuefilter"
+	"github.com/getflytrap/flytrap/internal/logthrottle"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -77,6 +78,9 @@ type API struct {
 	ingestBase func(*http.Request) string
 	// timeout bounds a request's work, its database calls above all.
 	timeout time.Duration
+	// unavailable throttles the warning of requests the database could
+	// not serve: during an outage every request fails alike.
+	unavailable *logthrottle.Throttle
 }
 
 // New returns the /api/v1 handler. now is injectable for tests.
@@ -86,8 +90,9 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 	}
 	a := &API{
 		store: s, svc: service.New(s, log), log: log, now: now, mux: http.NewServeMux(), timeout: RequestTimeout,
-		throttle:  auth.NewThrottle(auth.DefaultPerEmail, auth.DefaultPerIP, auth.DefaultWindow, auth.DefaultSlowDown),
-		clientKey: func(r *http.Request) string { return auth.ClientKey(r, false) },
+		unavailable: logthrottle.New(10 * time.Second),
+		throttle:    auth.NewThrottle(auth.DefaultPerEmail, auth.DefaultPerIP, auth.DefaultWindow, auth.DefaultSlowDown),
+		clientKey:   func(r *http.Request) string { return auth.ClientKey(r, false) },
 		ingestBase: func(r *http.Request) string {
 			if r.TLS != nil {
 				return "https://" + r.Host
@@ -526,8 +531,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads the answer.
 	case store.Unavailable(err):
-		if a.log != nil {
-			a.log.Warn("api request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		if ok, held := a.unavailable.Allow("db", a.now()); ok && a.log != nil {
+			a.log.Warn("api request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err,
+				"suppressed", held)
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetryAfter/time.Second)))
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the database is not reachable or not taking requests now; retry after the Retry-After seconds")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
+	"github.com/getflytrap/flytrap/internal/testutil/syncbuf"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -1127,7 +1129,8 @@ func TestDatabaseUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(db, nil, nil).WithRequestTimeout(time.Second))
+	var logs syncbuf.Buffer
+	srv := httptest.NewServer(New(db, slog.New(slog.NewTextHandler(&logs, nil)), nil).WithRequestTimeout(time.Second))
 	defer srv.Close()
 	get := func() (int, http.Header, map[string]any) {
 		t.Helper()
@@ -1149,6 +1152,13 @@ func TestDatabaseUnavailable(t *testing.T) {
 	code, hdr, out := get()
 	if e, _ := out["error"].(map[string]any); code != 503 || hdr.Get("Retry-After") == "" || e["code"] != "unavailable" {
 		t.Errorf("with the database down: HTTP %d, Retry-After %q, %v; want 503 unavailable with Retry-After", code, hdr.Get("Retry-After"), out)
+	}
+	// During an outage every request fails alike: one warning, not one
+	// per request.
+	get()
+	get()
+	if n := strings.Count(logs.String(), "database unavailable"); n != 1 {
+		t.Errorf("%d warnings for three refused requests, want 1:\n%s", n, logs.String())
 	}
 	proxy.Up()
 	if code, _, out := get(); code != 200 {

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/logthrottle"
 )
 
 // Defaults used when the corresponding Config field is zero.
@@ -178,7 +180,7 @@ type Handler struct {
 	limiter *limiter // nil when rate limiting is disabled
 	budget  *budget
 	stats   counters
-	warns   warnThrottle
+	warns   *logthrottle.Throttle
 }
 
 // New returns a Handler. A nil log discards log output.
@@ -225,7 +227,7 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 		log.Warn("ingest: the in-flight byte budget is smaller than one body; raising it", "max_inflight_bytes", cfg.MaxInflightBytes, "max_body_bytes", cfg.MaxBodyBytes)
 		cfg.MaxInflightBytes = cfg.MaxBodyBytes + 1
 	}
-	h := &Handler{cfg: cfg, keys: keys, queue: q, log: log, mux: http.NewServeMux(), warns: warnThrottle{every: warnEvery},
+	h := &Handler{cfg: cfg, keys: keys, queue: q, log: log, mux: http.NewServeMux(), warns: logthrottle.New(warnEvery),
 		budget: &budget{maxBytes: cfg.MaxInflightBytes, maxDecodes: int64(cfg.MaxConcurrentDecodes)}}
 	if cfg.RatePerMinute > 0 {
 		h.limiter = newLimiter(cfg.RatePerMinute, cfg.Now)

@@ -125,7 +125,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *apiError
 	if e.status >= 500 {
 		// At most one WARN line per code and interval; the others are
 		// DEBUG, and counted on the next WARN line.
-		if ok, suppressed := h.warns.allow(e.code, h.cfg.Now()); ok {
+		if ok, suppressed := h.warns.Allow(e.code, h.cfg.Now()); ok {
 			level = slog.LevelWarn
 			if suppressed > 0 {
 				attrs = append(attrs, "suppressed", suppressed, "suppressed_note", "refusals with this code since the last line, logged at DEBUG")

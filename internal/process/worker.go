@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/logthrottle"
 )
 
 // Message is a message a Source handed out. Processing it ends with Ack or
@@ -48,6 +50,10 @@ type Workers struct {
 	// events 11 to 16% faster, but fell behind on 50 KB ones, whose
 	// processing is CPU the others can share (docs/benchmarks.md).
 	Backlog func() int64
+
+	// receiveErrs throttles the error of failed claims: while the
+	// database is away every claim fails, several a second.
+	receiveErrs *logthrottle.Throttle
 	// Idle is how long a goroutine sleeps when the queue is empty, unless
 	// woken by Wake (default 250 ms).
 	Idle time.Duration
@@ -61,6 +67,7 @@ type Workers struct {
 // shutdown drains in-flight work instead of abandoning it; anything left
 // unclaimed stays durable in the queue.
 func (w *Workers) Run(ctx context.Context) {
+	w.receiveErrs = logthrottle.New(10 * time.Second)
 	n := w.Count
 	if n <= 0 {
 		n = 2
@@ -142,7 +149,9 @@ func (w *Workers) claim(ctx, work context.Context, batch int) bool {
 	// queue's driver makes of the cancel (database/sql: "transaction has
 	// already been committed or rolled back"), which is no failure.
 	if err != nil && ctx.Err() == nil {
-		w.log().Error("queue receive failed", "err", err)
+		if ok, held := w.receiveErrs.Allow("receive", time.Now()); ok {
+			w.log().Error("queue receive failed", "err", err, "suppressed", held)
+		}
 	}
 	if len(msgs) == 0 {
 		return false
