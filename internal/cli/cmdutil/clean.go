@@ -75,3 +75,16 @@ func EscapeJSON(b []byte) []byte {
 // changes, less the C0 controls, which the encoders escape in strings and
 // which outside them are JSON's own line breaks and tabs.
 func escapedInJSON(r rune) bool { return r >= 0x7f && unsafeRune(r) }
+
+// ShellQuote returns s as one word of a POSIX shell command, for hints
+// that suggest a command to copy: a project's name is chosen by the
+// project's admins, and "x; rm -rf ~" must not run as two commands when
+// pasted. Words of safe characters are returned as they are.
+func ShellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.,:/@+=", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

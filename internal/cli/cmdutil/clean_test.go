@@ -26,3 +26,23 @@ func TestClean(t *testing.T) {
 		})
 	}
 }
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"web":                     "web",
+		"shop-2.eu":               "shop-2.eu",
+		"":                        "''",
+		"my shop":                 "'my shop'",
+		"x; touch /tmp/pwned #":   "'x; touch /tmp/pwned #'",
+		"it's":                    `'it'\''s'`,
+		"$(id)":                   "'$(id)'",
+		"`id`":                    "'`id`'",
+		"Ünïcode":                 "'Ünïcode'",
+		"a\nb":                    "'a\nb'",
+		"--project=x && rm -rf ~": "'--project=x && rm -rf ~'",
+	} {
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
