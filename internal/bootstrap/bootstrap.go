@@ -59,7 +59,7 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 		return Result{}, err
 	}
 	if n == 0 {
-		b, err := createFirst(ctx, svc, email, in)
+		b, err := createFirst(ctx, db, svc, email, in)
 		if !errors.Is(err, errRaced) {
 			return b, err
 		}
@@ -87,8 +87,8 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 	if len(projects) == 0 {
 		// The first start stopped before its project, or an admin deleted
 		// every project since.
-		if b.Project, b.Key, err = svc.Projects.Create(ctx, a, defaultProject); err != nil {
-			return Result{}, fmt.Errorf("create default project: %w", err)
+		if b.Project, b.Key, err = createDefaultProject(ctx, db, svc, a); err != nil {
+			return Result{}, err
 		}
 	} else {
 		b.Project = projects[0]
@@ -106,6 +106,30 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 		return Result{}, err
 	}
 	return b, nil
+}
+
+// createDefaultProject creates the default project with its key, or,
+// when another first start on the same database (with another admin
+// email) created it meanwhile, takes that one.
+func createDefaultProject(ctx context.Context, db *store.DB, svc *service.Services, a service.Actor) (store.Project, store.ProjectKey, error) {
+	p, k, err := svc.Projects.Create(ctx, a, defaultProject)
+	if !errors.Is(err, service.ErrConflict) {
+		if err != nil {
+			return p, k, fmt.Errorf("create default project: %w", err)
+		}
+		return p, k, nil
+	}
+	projects, err := db.ListProjects(ctx, a.Viewer())
+	if err != nil {
+		return store.Project{}, store.ProjectKey{}, err
+	}
+	for _, p := range projects {
+		if p.Name == defaultProject {
+			k, err := activeKey(ctx, db, svc, a, p.ID)
+			return p, k, err
+		}
+	}
+	return store.Project{}, store.ProjectKey{}, fmt.Errorf("create default project: %q exists but cannot be read", defaultProject)
 }
 
 // errRaced is createFirst's answer when another process created the admin
@@ -141,7 +165,7 @@ func waitForProject(ctx context.Context, db *store.DB, email string) error {
 	}
 }
 
-func createFirst(ctx context.Context, svc *service.Services, email string, in Input) (Result, error) {
+func createFirst(ctx context.Context, db *store.DB, svc *service.Services, email string, in Input) (Result, error) {
 	password := in.AdminPassword
 	b := Result{AdminEmail: email, Created: true}
 	if password == "" {
@@ -173,8 +197,8 @@ func createFirst(ctx context.Context, svc *service.Services, email string, in In
 		return b, fmt.Errorf("create admin user: %w", err)
 	}
 	a := service.ActorOf(admin)
-	if b.Project, b.Key, err = svc.Projects.Create(ctx, a, defaultProject); err != nil {
-		return b, fmt.Errorf("create default project: %w", err)
+	if b.Project, b.Key, err = createDefaultProject(ctx, db, svc, a); err != nil {
+		return b, err
 	}
 	if b.APIToken, _, err = svc.Tokens.Create(ctx, a, "flytrap dev"); err != nil {
 		return b, err

@@ -181,3 +181,43 @@ func TestBootstrapConcurrentFirstStarts(t *testing.T) {
 		}
 	}
 }
+
+// TestBootstrapConcurrentFirstStartsOtherEmails: two first starts at once
+// with different FLYTRAP_ADMIN_EMAIL each create their admin (both were
+// asked for), and both start, on one default project; the loser of the
+// race for the project used to exit with "A project with that name
+// already exists".
+func TestBootstrapConcurrentFirstStartsOtherEmails(t *testing.T) {
+	for round := range 3 {
+		ctx := context.Background()
+		url := pgtest.URL(t)
+		var (
+			wg      sync.WaitGroup
+			results [2]Result
+			errs    [2]error
+			start   = make(chan struct{})
+		)
+		for i, email := range []string{"ops@example.com", "dev@example.com"} {
+			db, err := store.Open(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			wg.Go(func() {
+				<-start
+				results[i], errs[i] = Ensure(ctx, db, Input{AdminEmail: email})
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: start %d: %v", round, i, err)
+			}
+		}
+		if results[0].Project.ID != results[1].Project.ID || results[0].Key.PublicKey == "" || results[1].Key.PublicKey == "" {
+			t.Errorf("round %d: projects %d and %d, keys %q and %q; want one default project with a key", round,
+				results[0].Project.ID, results[1].Project.ID, results[0].Key.PublicKey, results[1].Key.PublicKey)
+		}
+	}
+}
