@@ -130,10 +130,16 @@ func (d *DB) checkpoint(ctx context.Context) {
 // incremental, or has little free space, is left alone; so is any
 // PostgreSQL database. before and after are the file's sizes; ran says
 // whether it vacuumed.
-func (d *DB) CompactAtStart(ctx context.Context) (before, after int64, ran bool, err error) {
+//
+// starting, when not nil, is called with the file's size and its free
+// bytes before the VACUUM begins, so that whoever waits knows why.
+func (d *DB) CompactAtStart(ctx context.Context, starting func(size, free int64)) (before, after int64, ran bool, err error) {
 	s, ok, err := d.SQLiteSpace(ctx)
 	if !ok || err != nil || s.AutoVacuum == 2 || !s.worthReclaiming() {
 		return s.Bytes(), s.Bytes(), false, err
+	}
+	if starting != nil {
+		starting(s.Bytes(), s.FreeBytes())
 	}
 	done, err := d.WriteTurn(ctx)
 	if err != nil {

@@ -134,7 +134,7 @@ func TestSQLiteCompactAtStart(t *testing.T) {
 	keep := e.createProject("keep")
 	e.saveIn(keep.ID, "kept")
 	fillEvents(t, db.SQL(), big, 8000)
-	if _, _, ran, err := db.CompactAtStart(ctx); err != nil || ran {
+	if _, _, ran, err := db.CompactAtStart(ctx, nil); err != nil || ran {
 		t.Errorf("CompactAtStart with nothing free: ran %v, %v; want it left alone", ran, err)
 	}
 	if err := db.DeleteProject(ctx, System, e.project.ID); err != nil {
@@ -143,9 +143,18 @@ func TestSQLiteCompactAtStart(t *testing.T) {
 	if n, err := db.ReclaimSpace(ctx); err != nil || n != 0 {
 		t.Errorf("ReclaimSpace on a database without auto-vacuum = %d, %v; want 0", n, err)
 	}
-	before, after, ran, err := db.CompactAtStart(ctx)
+	told := 0
+	before, after, ran, err := db.CompactAtStart(ctx, func(size, free int64) {
+		told++
+		if free < size/4 || size < 20<<20 {
+			t.Errorf("told of %d free bytes of %d before the VACUUM", free, size)
+		}
+	})
 	if err != nil || !ran || after > 2<<20 || before < 20<<20 {
 		t.Fatalf("CompactAtStart = %d -> %d bytes, ran %v, %v; want a shrink to under 2 MB", before, after, ran, err)
+	}
+	if told != 1 {
+		t.Errorf("told %d times before compacting, want once", told)
 	}
 	if s := space(t, db); s.AutoVacuum != 2 || s.FreePages != 0 {
 		t.Errorf("after CompactAtStart: auto_vacuum %d, %d free pages; want 2 and 0", s.AutoVacuum, s.FreePages)

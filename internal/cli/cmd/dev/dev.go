@@ -204,7 +204,11 @@ func Run(ctx context.Context, opts *Options) error {
 	// A database from a version without incremental auto-vacuum is
 	// converted, and its free space given back, once most of it is free
 	// (docs/limits.md, "Disk space (SQLite)").
-	if before, after, ran, err := db.CompactAtStart(ctx); err != nil {
+	starting := func(size, free int64) {
+		log.Info("compacting the database: most of it is free space, which this start gives back; it may take a while and needs free disk space of up to 2.5 times the data kept",
+			"bytes", size, "free_bytes", free)
+	}
+	if before, after, ran, err := db.CompactAtStart(ctx, starting); err != nil {
 		log.Warn("cannot compact the database; it keeps its free pages", "err", err)
 	} else if ran {
 		log.Info("compacted the database", "bytes_before", before, "bytes_after", after)
