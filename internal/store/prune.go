@@ -99,6 +99,43 @@ func (d *DB) crowdedIssues(ctx context.Context, max int) ([]int64, error) {
 // their issue IDs, until it deletes nothing. Each batch repairs the latest_event_id of the issues it touched in the
 // same transaction, so no committed state points at a deleted event.
 func (d *DB) pruneBatches(ctx context.Context, del string, args ...any) (int64, error) {
+	total, err := d.inBatches(ctx, func(tx *sql.Tx) (int64, error) {
+		rows, err := tx.QueryContext(ctx, del, args...)
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		touched := make(map[int64]bool)
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, err
+			}
+			touched[id] = true
+			n++
+		}
+		if err := rows.Close(); err != nil {
+			return 0, err
+		}
+		for id := range touched {
+			if _, err := tx.ExecContext(ctx, fixLatestSQL, id); err != nil {
+				return 0, err
+			}
+		}
+		return n, nil
+	})
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("store: prune: %w", err)
+	}
+	return total, err
+}
+
+// inBatches runs step, each time in a transaction of its own, until it
+// handles no rows (its count) or fails, and returns the rows of all: a
+// batch per transaction keeps each short, so ingest's commits get the
+// write lock between them.
+func (d *DB) inBatches(ctx context.Context, step func(tx *sql.Tx) (int64, error)) (int64, error) {
 	var total int64
 	for {
 		if err := ctx.Err(); err != nil {
@@ -106,36 +143,13 @@ func (d *DB) pruneBatches(ctx context.Context, del string, args ...any) (int64, 
 		}
 		var n int64
 		err := d.InTx(ctx, func(tx *sql.Tx) error {
-			rows, err := tx.QueryContext(ctx, del, args...)
-			if err != nil {
-				return err
-			}
-			touched := make(map[int64]bool)
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				touched[id] = true
-				n++
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			for id := range touched {
-				if _, err := tx.ExecContext(ctx, fixLatestSQL, id); err != nil {
-					return err
-				}
-			}
-			return nil
+			var err error
+			n, err = step(tx)
+			return err
 		})
 		total += n
-		if err != nil {
-			return total, fmt.Errorf("store: prune: %w", err)
-		}
-		if n == 0 {
-			return total, nil
+		if err != nil || n == 0 {
+			return total, err
 		}
 	}
 }
@@ -198,74 +212,50 @@ func (d *DB) PruneHistory(ctx context.Context, now time.Time, maxAge time.Durati
 // deleteBatches runs del, a DELETE of at most a batch of rows, in its own
 // transaction until it deletes nothing.
 func (d *DB) deleteBatches(ctx context.Context, del string, args ...any) (int64, error) {
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, err
+	return d.inBatches(ctx, func(tx *sql.Tx) (int64, error) {
+		res, err := tx.ExecContext(ctx, del, args...)
+		if err != nil {
+			return 0, err
 		}
-		var n int64
-		err := d.InTx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, del, args...)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
-			return err
-		})
-		total += n
-		if err != nil || n == 0 {
-			return total, err
-		}
-	}
+		return res.RowsAffected()
+	})
 }
 
 // pruneNotifications deletes settled notifications written before cutoff
 // with their attempts and recipients, a batch per transaction.
 func (d *DB) pruneNotifications(ctx context.Context, cutoff int64) (int64, error) {
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, err
+	return d.inBatches(ctx, func(tx *sql.Tx) (int64, error) {
+		rows, err := tx.QueryContext(ctx, settledNotificationsSQL, cutoff, pruneBatch)
+		if err != nil {
+			return 0, err
 		}
-		var n int64
-		err := d.InTx(ctx, func(tx *sql.Tx) error {
-			rows, err := tx.QueryContext(ctx, settledNotificationsSQL, cutoff, pruneBatch)
-			if err != nil {
-				return err
+		var ids []any
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, err
 			}
-			var ids []any
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return err
-				}
-				ids = append(ids, id)
-			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			if len(ids) == 0 {
-				return nil
-			}
-			in := placeholders(len(ids))
-			for _, table := range []string{"alert_attempts", "alert_recipients"} {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE notification_id IN (`+in+`)`, ids...); err != nil {
-					return err
-				}
-			}
-			res, err := tx.ExecContext(ctx, `DELETE FROM alert_notifications WHERE id IN (`+in+`)`, ids...)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
-			return err
-		})
-		total += n
-		if err != nil || n == 0 {
-			return total, err
+			ids = append(ids, id)
 		}
-	}
+		if err := rows.Close(); err != nil {
+			return 0, err
+		}
+		if len(ids) == 0 {
+			return 0, nil
+		}
+		in := placeholders(len(ids))
+		for _, table := range []string{"alert_attempts", "alert_recipients"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE notification_id IN (`+in+`)`, ids...); err != nil {
+				return 0, err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM alert_notifications WHERE id IN (`+in+`)`, ids...)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	})
 }
 
 // placeholders returns "$1, $2, ..., $n".
