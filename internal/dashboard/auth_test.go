@@ -15,6 +15,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
+	"github.com/getflytrap/flytrap/internal/testutil/syncbuf"
 )
 
 var (
@@ -527,7 +528,8 @@ func TestDatabaseUnavailablePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := New(Config{Store: db, PublicURL: "http://flytrap.test", Log: slog.New(slog.DiscardHandler), RequestTimeout: time.Second})
+	var logs syncbuf.Buffer
+	d := New(Config{Store: db, PublicURL: "http://flytrap.test", Log: slog.New(slog.NewTextHandler(&logs, nil)), RequestTimeout: time.Second})
 	get := func() *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "http://flytrap.test/projects", nil)
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
@@ -541,6 +543,10 @@ func TestDatabaseUnavailablePage(t *testing.T) {
 	proxy.Down()
 	if rec := get(); rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "Database unavailable") {
 		t.Errorf("with the database down: HTTP %d, Retry-After %q:\n%s", rec.Code, rec.Header().Get("Retry-After"), excerpt(rec.Body.String()))
+	}
+	get()
+	if n := strings.Count(logs.String(), "database unavailable"); n != 1 {
+		t.Errorf("%d warnings for two refused pages, want 1", n)
 	}
 	proxy.Up()
 	if rec := get(); rec.Code != 200 {

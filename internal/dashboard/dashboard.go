@@ -31,6 +31,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/logthrottle"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
@@ -175,6 +176,9 @@ type Dashboard struct {
 	resym      Symbolicator
 	plainHTTP  bool
 	timeout    time.Duration
+	// unavailable throttles the warning of pages the database could not
+	// serve.
+	unavailable *logthrottle.Throttle
 
 	mux *http.ServeMux
 	// pages and snippets parse their templates on first use: a server
@@ -234,20 +238,21 @@ func New(cfg Config) *Dashboard {
 		lim.SlowDown = defaultSlowDown
 	}
 	d := &Dashboard{
-		store:      cfg.Store,
-		log:        cfg.Log,
-		now:        cfg.Now,
-		secure:     cfg.SecureCookies,
-		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
-		ingestURL:  strings.TrimRight(cfg.IngestURL, "/"),
-		sessionTTL: cfg.SessionTTL,
-		trustXFF:   cfg.TrustForwardedFor,
-		limits:     cfg.Render.withDefaults(),
-		resym:      cfg.Symbolicator,
-		plainHTTP:  cfg.PlainHTTP,
-		timeout:    cfg.RequestTimeout,
-		cop:        http.NewCrossOriginProtection(),
-		throttle:   auth.NewThrottle(lim.PerEmail, lim.PerIP, lim.Window, lim.SlowDown),
+		store:       cfg.Store,
+		log:         cfg.Log,
+		now:         cfg.Now,
+		secure:      cfg.SecureCookies,
+		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
+		ingestURL:   strings.TrimRight(cfg.IngestURL, "/"),
+		sessionTTL:  cfg.SessionTTL,
+		trustXFF:    cfg.TrustForwardedFor,
+		limits:      cfg.Render.withDefaults(),
+		resym:       cfg.Symbolicator,
+		plainHTTP:   cfg.PlainHTTP,
+		timeout:     cfg.RequestTimeout,
+		unavailable: logthrottle.New(10 * time.Second),
+		cop:         http.NewCrossOriginProtection(),
+		throttle:    auth.NewThrottle(lim.PerEmail, lim.PerIP, lim.Window, lim.SlowDown),
 	}
 	d.svc = service.New(cfg.Store, cfg.Log)
 	if u, err := url.Parse(d.publicURL); err == nil && u.Scheme != "" && u.Host != "" {

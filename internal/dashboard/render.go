@@ -127,7 +127,11 @@ func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err erro
 		return // the browser went away; nobody reads the answer
 	}
 	if store.Unavailable(err) {
-		d.log.Warn("dashboard request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		// During an outage every page fails alike: one warning per 10 s.
+		if ok, held := d.unavailable.Allow("db", d.now()); ok {
+			d.log.Warn("dashboard request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err,
+				"suppressed", held)
+		}
 		w.Header().Set("Retry-After", "5")
 		d.errorPage(w, r, http.StatusServiceUnavailable, "Database unavailable",
 			"The database cannot be reached or is not taking requests right now. Reload the page in a few seconds.")
