@@ -43,14 +43,8 @@ var securityTypes = map[string]bool{
 // /csp-report/). Browsers send the key in the query string; the body is
 // bounded like a store body, one event's worth.
 func (h *Handler) serveSecurity(r *http.Request) (any, *apiError) {
-	pid, aerr := pathProject(r)
+	pid, aerr := h.admitKeyed(r)
 	if aerr != nil {
-		return nil, aerr
-	}
-	if aerr := h.authorize(r.Context(), sentryKey(r), pid); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := h.checkRate(pid); aerr != nil {
 		return nil, aerr
 	}
 	ct := r.Header.Get("Content-Type")

@@ -146,17 +146,28 @@ func (h *Handler) envelopeError(b *body, err error) *apiError {
 	return b.fail(err)
 }
 
+// admitKeyed checks a request whose key must be in its header or query
+// string (store bodies, browsers' security reports) before its body is
+// read: the project in the path, the key, and the project's rate.
+func (h *Handler) admitKeyed(r *http.Request) (int64, *apiError) {
+	pid, aerr := pathProject(r)
+	if aerr != nil {
+		return 0, aerr
+	}
+	if aerr := h.authorize(r.Context(), sentryKey(r), pid); aerr != nil {
+		return 0, aerr
+	}
+	if aerr := h.checkRate(pid); aerr != nil {
+		return 0, aerr
+	}
+	return pid, nil
+}
+
 // serveStore handles POST /api/{project_id}/store/, the endpoint of SDKs
 // that predate envelopes: one event per body, the key never in the body.
 func (h *Handler) serveStore(r *http.Request) (any, *apiError) {
-	pid, aerr := pathProject(r)
+	pid, aerr := h.admitKeyed(r)
 	if aerr != nil {
-		return nil, aerr
-	}
-	if aerr := h.authorize(r.Context(), sentryKey(r), pid); aerr != nil {
-		return nil, aerr
-	}
-	if aerr := h.checkRate(pid); aerr != nil {
 		return nil, aerr
 	}
 	b, aerr := h.openBody(r, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
