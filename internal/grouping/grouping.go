@@ -113,13 +113,12 @@ type Result struct {
 func Group(ev *event.Event) Result { return group(ev, current) }
 
 // Previous returns the hashes ev had under the earlier versions of the
-// algorithm that differ from its hash now, newest first. When no issue has
+// algorithm that differ from now, its hash (Group's), newest first. When no issue has
 // an event's hash, the store looks for one with a previous hash and moves
 // it to the new hash (store.SaveRequest.Previous), so that upgrading
 // Flytrap neither splits an issue nor alerts of it as new; Sentry calls
 // this a grouping config transition.
-func Previous(ev *event.Event) []string {
-	now := Group(ev).Hash
+func Previous(ev *event.Event, now string) []string {
 	var out []string
 	for _, r := range earlier {
 		if h := group(ev, r).Hash; h != now && !slices.Contains(out, h) {

@@ -639,11 +639,12 @@ func TestPrevious(t *testing.T) {
 				want = append(want, h)
 			}
 		}
-		if got := Previous(&c.Event); !slices.Equal(got, want) {
+		if got := Previous(&c.Event, now); !slices.Equal(got, want) {
 			t.Errorf("%s: Previous = %v, want %v (now %s)", c.Name, got, want, now)
 		}
 	}
-	if got := Previous(&cases[len(cases)-1].Event); got != nil {
+	last := &cases[len(cases)-1].Event
+	if got := Previous(last, Group(last).Hash); got != nil {
 		t.Errorf("an event grouped alike by every version has previous hashes %v", got)
 	}
 }

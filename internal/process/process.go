@@ -280,7 +280,7 @@ func group(_ context.Context, it *item) error {
 		Culprit:         displayCulprit(it.ev),
 		UserKey:         userKey(it.ev.User),
 		// Only an event no issue has the hash of pays for this.
-		Previous: func() []string { return grouping.Previous(&it.ev) },
+		Previous: func() []string { return grouping.Previous(&it.ev, g.Hash) },
 	}
 	return nil
 }
