@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // apiError is a refused request: what the client is told and how it is
@@ -114,6 +115,13 @@ func (c *categories) add(itemType string) {
 func (c categories) header() string {
 	return strconv.Itoa(notStoredRetryAfter) + ":" + strings.Join(c, ";") + ":organization:not_stored"
 }
+
+// warnEvery is how often ingest logs a WARN line for refusals with the
+// same code (a full disk, an unavailable queue, a spent memory budget).
+// The first refusal of a code is logged at once; the rest of its interval
+// is counted and reported on the next line. Every refusal still counts in
+// flytrap_ingest_rejected_total.
+const warnEvery = 10 * time.Second
 
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
 	h.stats.reject(e.reason)
