@@ -1,9 +1,12 @@
 package ingest
 
 import (
+	"context"
 	"io"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -159,5 +162,74 @@ func TestEnvelopeEventsShareABatchAndEachTakeAToken(t *testing.T) {
 	clock.Advance(15 * time.Second)
 	if got := send(); got != 200 {
 		t.Errorf("with a token again: status %d, want 200", got)
+	}
+}
+
+// gateQueue holds every enqueue until open is closed, then counts what it
+// took as pending: a queue whose commits are slow.
+type gateQueue struct {
+	open    chan struct{}
+	waiting atomic.Int64
+	pending atomic.Int64
+}
+
+func (q *gateQueue) Enqueue(ctx context.Context, body []byte) error {
+	return q.EnqueueBatch(ctx, [][]byte{body})
+}
+
+func (q *gateQueue) EnqueueBatch(_ context.Context, bodies [][]byte) error {
+	q.waiting.Add(1)
+	<-q.open
+	q.pending.Add(int64(len(bodies)))
+	return nil
+}
+
+func (q *gateQueue) Pending() int64 { return q.pending.Load() }
+
+// TestBacklogHoldsUnderConcurrency sends 200 events at once against a limit
+// of 20 while no commit has finished: requests that passed the check before
+// their bodies were read must not all be let in.
+func TestBacklogHoldsUnderConcurrency(t *testing.T) {
+	const limit, senders = 20, 200
+	q := &gateQueue{open: make(chan struct{})}
+	h := New(Config{IPSalt: []byte(testSalt), Now: func() time.Time { return testNow }, Backlog: q, MaxBacklog: limit}, defaultKeys, q, nil)
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	codes := make(chan int, senders)
+	for range senders {
+		wg.Go(func() {
+			rec := req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"hi"}`)}.do(h)
+			if rec.Code == 429 {
+				refused.Add(1)
+			}
+			codes <- rec.Code
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for q.waiting.Load()+refused.Load() < senders {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s, %d enqueues waiting and %d refused of %d", q.waiting.Load(), refused.Load(), senders)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(q.open)
+	wg.Wait()
+	close(codes)
+	accepted := 0
+	for code := range codes {
+		switch code {
+		case 200:
+			accepted++
+		case 429:
+		default:
+			t.Errorf("status %d, want 200 or 429", code)
+		}
+	}
+	// A request is let in while at most limit events are ahead of it.
+	if accepted != limit+1 || q.Pending() != limit+1 {
+		t.Errorf("%d accepted, %d pending; want %d of %d let in", accepted, q.Pending(), limit+1, senders)
+	}
+	if rec := (req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"hi"}`)}).do(h); rec.Code != 429 {
+		t.Errorf("after the commits: status %d, want 429", rec.Code)
 	}
 }

@@ -181,6 +181,9 @@ type Handler struct {
 	budget  *budget
 	stats   counters
 	warns   *logthrottle.Throttle
+	// reserved counts decoded events on their way into the queue, not yet
+	// in Backlog.Pending (see reserve).
+	reserved atomic.Int64
 }
 
 // New returns a Handler. A nil log discards log output.

@@ -237,7 +237,29 @@ func (h *Handler) checkBacklog() *apiError {
 	if h.cfg.Backlog == nil || h.cfg.MaxBacklog < 0 {
 		return nil
 	}
-	n := h.cfg.Backlog.Pending()
+	return h.backlogError(h.cfg.Backlog.Pending() + h.reserved.Load())
+}
+
+// reserve counts n decoded events against MaxBacklog until they are in the
+// queue, when the queue's Pending counts them. checkBacklog alone lets
+// every concurrent request through while none has committed yet: 200 at
+// once against a limit of 20 enqueued 144. The returned func releases the
+// reservation.
+func (h *Handler) reserve(n int) (func(), *apiError) {
+	if h.cfg.Backlog == nil || h.cfg.MaxBacklog < 0 {
+		return func() {}, nil
+	}
+	before := h.reserved.Add(int64(n)) - int64(n)
+	if aerr := h.backlogError(h.cfg.Backlog.Pending() + before); aerr != nil {
+		h.reserved.Add(-int64(n))
+		return nil, aerr
+	}
+	return func() { h.reserved.Add(-int64(n)) }, nil
+}
+
+// backlogError is the answer to a request that finds n events ahead of it,
+// nil while n is within MaxBacklog.
+func (h *Handler) backlogError(n int64) *apiError {
 	if n <= h.cfg.MaxBacklog {
 		return nil
 	}
@@ -290,6 +312,11 @@ func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event)
 		bodies[i] = body
 		size = max(size, len(body))
 	}
+	release, aerr := h.reserve(len(events))
+	if aerr != nil {
+		return aerr
+	}
+	defer release()
 	if h.limiter != nil {
 		if ok, wait := h.limiter.allow(pid, len(events)); !ok {
 			return h.rateLimited(pid, wait)
