@@ -11,12 +11,24 @@ package issuefilter
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// Bounds on a search. Each tag term is a subquery over the project's
+// issue tags, so a search of hundreds of them held the database for the
+// whole request deadline, and a thousand failed in SQLite's parser.
+const (
+	// MaxQueryLen is the most characters a search may have.
+	MaxQueryLen = 1000
+	// MaxTagTerms is the most distinct tag terms a search may have.
+	MaxTagTerms = 20
 )
 
 // Parse reads the issue list's query parameters: status, environment,
@@ -30,6 +42,10 @@ import (
 // 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
 // Parse sets no ProjectID.
 func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
+	query := q.Get("query")
+	if n := utf8.RuneCountInString(query); n > MaxQueryLen {
+		return store.IssueFilter{}, fmt.Errorf("the search is %d characters long; it may be at most %d", n, MaxQueryLen)
+	}
 	f := store.IssueFilter{
 		Status:      q.Get("status"),
 		Environment: q.Get("environment"),
@@ -39,7 +55,7 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 		Cursor:      q.Get("cursor"),
 	}
 	var text []string
-	for _, t := range splitTerms(q.Get("query")) {
+	for _, t := range splitTerms(query) {
 		term := t.value
 		key, val, ok := strings.Cut(term, ":")
 		// Without a key or a value, or with a slash in the key (a path
@@ -58,7 +74,14 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 		case "release":
 			f.Release = val
 		default:
-			f.Tags = append(f.Tags, event.Tag{Key: key, Value: val})
+			tag := event.Tag{Key: key, Value: val}
+			if slices.Contains(f.Tags, tag) {
+				continue
+			}
+			if len(f.Tags) == MaxTagTerms {
+				return f, fmt.Errorf("the search has more than %d tag terms (key:value); narrow it to at most %d", MaxTagTerms, MaxTagTerms)
+			}
+			f.Tags = append(f.Tags, tag)
 		}
 	}
 	f.Query = strings.Join(text, " ")

@@ -1,6 +1,7 @@
 package issuefilter
 
 import (
+	"fmt"
 	"net/url"
 	"reflect"
 	"strings"
@@ -41,6 +42,10 @@ func TestParse(t *testing.T) {
 		// as a tag key.
 		{"query=" + url.QueryEscape(`http://example.com/a`),
 			store.IssueFilter{Tags: []event.Tag{{Key: "http", Value: "//example.com/a"}}}},
+		// A repeated tag term is one subquery, however often it is typed.
+		{"query=" + url.QueryEscape(strings.Repeat("a:b ", 200)+"a:c"),
+			store.IssueFilter{Tags: []event.Tag{{Key: "a", Value: "b"}, {Key: "a", Value: "c"}}}},
+		{"query=" + url.QueryEscape(tagTerms(MaxTagTerms)), store.IssueFilter{Tags: tags(MaxTagTerms)}},
 		{"since=24h", store.IssueFilter{Since: now.Add(-24 * time.Hour)}},
 		{"since=14d", store.IssueFilter{Since: now.Add(-14 * 24 * time.Hour)}},
 		{"since=2026-11-01T00:00:00Z", store.IssueFilter{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
@@ -74,6 +79,8 @@ func TestParseErrors(t *testing.T) {
 		{"limit=0", "limit must be"},
 		{"limit=101", "limit must be"},
 		{"limit=x", "limit must be"},
+		{"query=" + url.QueryEscape(tagTerms(MaxTagTerms+1)), "more than 20 tag terms"},
+		{"query=" + strings.Repeat("é", MaxQueryLen+1), "the search is 1001 characters long; it may be at most 1000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -139,4 +146,22 @@ func TestTermRoundTrips(t *testing.T) {
 			t.Errorf("Term(%q, %q) = %q parses as %q=%q (text %q)", tt.key, tt.value, term, key, value, f.Query)
 		}
 	}
+}
+
+// tags returns n distinct tags t0:v0, t1:v1...
+func tags(n int) []event.Tag {
+	out := make([]event.Tag, n)
+	for i := range out {
+		out[i] = event.Tag{Key: fmt.Sprintf("t%d", i), Value: fmt.Sprintf("v%d", i)}
+	}
+	return out
+}
+
+// tagTerms is tags(n) as a search.
+func tagTerms(n int) string {
+	var terms []string
+	for _, t := range tags(n) {
+		terms = append(terms, t.Key+":"+t.Value)
+	}
+	return strings.Join(terms, " ")
 }
