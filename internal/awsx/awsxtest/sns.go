@@ -18,8 +18,10 @@ import (
 // SNSFake is an in-memory SNS server speaking the Query protocol the SDK
 // uses (form-encoded Action=... in, XML out). It implements CreateTopic
 // (idempotent by name), Publish, Subscribe (email subscriptions start
-// pending), Unsubscribe (confirmed subscriptions only, as in SNS) and
-// ListSubscriptionsByTopic (paged), and answers other actions with
+// pending), Unsubscribe (confirmed subscriptions only, as in SNS),
+// ListSubscriptionsByTopic and ListTopics (paged, ListTopics in ARN
+// order), and DeleteTopic (with the topic's subscriptions; a topic that
+// does not exist is no error, as in SNS), and answers other actions with
 // InvalidAction. Confirm stands for a person clicking the link SNS mails.
 type SNSFake struct {
 	srv *httptest.Server
@@ -29,8 +31,14 @@ type SNSFake struct {
 	subs      []*snsSub
 	published []Published
 	seq       int
-	// PageSize is ListSubscriptionsByTopic's page (default 100, as SNS).
+	// PageSize is the page of ListSubscriptionsByTopic and ListTopics
+	// (default 100, as SNS).
 	PageSize int
+	// Refuse, when set, is asked about each request before it is served:
+	// an SNS error code (AuthorizationError for a permission the caller
+	// lacks, InternalError, ...) makes the request fail with it, "" serves
+	// it. topicARN is the request's TopicArn, if any.
+	Refuse func(action, topicARN string) string
 }
 
 type snsSub struct {
@@ -81,6 +89,18 @@ func (f *SNSFake) Subscriptions() []string {
 	return out
 }
 
+// Topics returns the names of the topics, sorted.
+func (f *SNSFake) Topics() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, name := range f.topics {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Confirm confirms endpoint's subscription of the topic called name.
 func (f *SNSFake) Confirm(name, endpoint string) {
 	f.mu.Lock()
@@ -107,6 +127,12 @@ func (f *SNSFake) serve(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	action := r.PostForm.Get("Action")
 	topic := r.PostForm.Get("TopicArn")
+	if f.Refuse != nil {
+		if code := f.Refuse(action, topic); code != "" {
+			snsError(w, snsErrorStatus(code), code, "refused by the test: "+action+" "+topic)
+			return
+		}
+	}
 	needTopic := func() bool {
 		if _, ok := f.topics[topic]; !ok {
 			snsError(w, http.StatusNotFound, "NotFound", "Topic does not exist")
@@ -164,28 +190,69 @@ func (f *SNSFake) serve(w http.ResponseWriter, r *http.Request) {
 		if !needTopic() {
 			return
 		}
-		var list []*snsSub
+		var members []string
 		for _, s := range f.subs {
-			if s.topic == topic {
-				list = append(list, s)
+			if s.topic != topic {
+				continue
 			}
+			members = append(members, fmt.Sprintf("<member><TopicArn>%s</TopicArn><Protocol>%s</Protocol><SubscriptionArn>%s</SubscriptionArn><Owner>%s</Owner><Endpoint>%s</Endpoint></member>",
+				esc(s.topic), esc(s.protocol), esc(s.listedARN()), Account, esc(s.endpoint)))
 		}
-		start, _ := strconv.Atoi(r.PostForm.Get("NextToken"))
-		end := min(len(list), start+f.PageSize)
-		var b strings.Builder
-		b.WriteString("<Subscriptions>")
-		for _, s := range list[min(start, end):end] {
-			fmt.Fprintf(&b, "<member><TopicArn>%s</TopicArn><Protocol>%s</Protocol><SubscriptionArn>%s</SubscriptionArn><Owner>%s</Owner><Endpoint>%s</Endpoint></member>",
-				esc(s.topic), esc(s.protocol), esc(s.listedARN()), Account, esc(s.endpoint))
+		f.listResult(w, r, action, "Subscriptions", members)
+	case "ListTopics":
+		var arns []string
+		for arn := range f.topics {
+			arns = append(arns, arn)
 		}
-		b.WriteString("</Subscriptions>")
-		if end < len(list) {
-			b.WriteString("<NextToken>" + strconv.Itoa(end) + "</NextToken>")
+		slices.Sort(arns)
+		var members []string
+		for _, arn := range arns {
+			members = append(members, "<member><TopicArn>"+esc(arn)+"</TopicArn></member>")
 		}
-		snsResult(w, action, b.String())
+		f.listResult(w, r, action, "Topics", members)
+	case "DeleteTopic":
+		delete(f.topics, topic)
+		f.subs = slices.DeleteFunc(f.subs, func(s *snsSub) bool { return s.topic == topic })
+		snsResult(w, action, "")
 	default:
 		snsError(w, http.StatusBadRequest, "InvalidAction", "The action "+action+" is not valid for this endpoint.")
 	}
+}
+
+// listResult answers a List action with the page of members, a listing
+// named list, that the request's NextToken asks for, and the NextToken of
+// the rest unless it is the last page. SNS's tokens are opaque; these are
+// the next index, and one that is no index is refused, as SNS refuses a
+// token it did not hand out.
+func (f *SNSFake) listResult(w http.ResponseWriter, r *http.Request, action, list string, members []string) {
+	start := 0
+	if tok := r.PostForm.Get("NextToken"); tok != "" {
+		var err error
+		if start, err = strconv.Atoi(tok); err != nil || start <= 0 {
+			snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: NextToken")
+			return
+		}
+	}
+	start = min(start, len(members))
+	end := min(len(members), start+f.PageSize)
+	inner := "<" + list + ">" + strings.Join(members[start:end], "") + "</" + list + ">"
+	if end < len(members) {
+		inner += "<NextToken>" + strconv.Itoa(end) + "</NextToken>"
+	}
+	snsResult(w, action, inner)
+}
+
+// snsErrorStatus is the HTTP status SNS answers an error code with.
+func snsErrorStatus(code string) int {
+	switch code {
+	case "AuthorizationError":
+		return http.StatusForbidden
+	case "NotFound":
+		return http.StatusNotFound
+	case "InternalError":
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
 }
 
 // shownARN is what Subscribe answers: "pending confirmation" until the
