@@ -356,10 +356,11 @@ func (r *AccountReport) couldNot(ctx context.Context, what, permission string, e
 	r.Warnings = append(r.Warnings, fmt.Sprintf("could not check %s: %s", what, briefError(ctx, err)))
 }
 
-// accessDenied: the credentials work but may not make this call.
+// accessDenied: the credentials work but may not make this call. SNS
+// says AuthorizationError.
 func accessDenied(err error) bool {
 	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && slices.Contains([]string{"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}, apiErr.ErrorCode())
+	return errors.As(err, &apiErr) && slices.Contains([]string{"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "AuthorizationError"}, apiErr.ErrorCode())
 }
 
 // briefError is err without the SDK's wrapping: AWS's code and message,

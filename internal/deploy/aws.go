@@ -82,6 +82,8 @@ type Clients struct {
 	ENI ENIAPI
 	// PrefixLists finds CloudFront's origin-facing prefix list.
 	PrefixLists PrefixListsAPI
+	// SNS deletes the dashboard's per-project alert topics (destroy).
+	SNS AlertTopicsAPI
 }
 
 // ENIAPI is the part of the EC2 client destroy uses to wait for the
@@ -118,6 +120,7 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 		PrefixLists: ec2Client,
 		SQS:         awsx.NewSQSCalls(sqs.NewFromConfig(cfg)),
 		CloudWatch:  newAlarmsCalls(cloudwatch.NewFromConfig(cfg)),
+		SNS:         newSNSCalls(awsx.NewSNSClient(cfg)),
 	}, nil
 }
 

@@ -6,12 +6,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 )
 
-// ec2Calls, rdsCalls, ssmCalls and alarmsCalls hold the operations deploy
+// ec2Calls, rdsCalls, ssmCalls, alarmsCalls and snsCalls hold the operations deploy
 // makes as method values, not the SDK clients: in the `flytrap` binary a
 // client stored in an interface keeps all of its operations (see
 // awsx.Call), and EC2 alone has about 800.
@@ -94,4 +95,21 @@ func newAlarmsCalls(c *cloudwatch.Client) alarmsCalls {
 
 func (c alarmsCalls) DescribeAlarms(ctx context.Context, in *cloudwatch.DescribeAlarmsInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
 	return c.describeAlarms(ctx, in, optFns...)
+}
+
+type snsCalls struct {
+	listTopics  awsx.Call[*sns.ListTopicsInput, *sns.ListTopicsOutput, *sns.Options]
+	deleteTopic awsx.Call[*sns.DeleteTopicInput, *sns.DeleteTopicOutput, *sns.Options]
+}
+
+func newSNSCalls(c *sns.Client) snsCalls {
+	return snsCalls{listTopics: c.ListTopics, deleteTopic: c.DeleteTopic}
+}
+
+func (c snsCalls) ListTopics(ctx context.Context, in *sns.ListTopicsInput, optFns ...func(*sns.Options)) (*sns.ListTopicsOutput, error) {
+	return c.listTopics(ctx, in, optFns...)
+}
+
+func (c snsCalls) DeleteTopic(ctx context.Context, in *sns.DeleteTopicInput, optFns ...func(*sns.Options)) (*sns.DeleteTopicOutput, error) {
+	return c.deleteTopic(ctx, in, optFns...)
 }

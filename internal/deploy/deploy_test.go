@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/plan"
@@ -34,7 +35,7 @@ import (
 
 const region = "eu-west-1"
 
-// testEnv is a deploy against fakes: S3 and STS over HTTP, SSM and EC2
+// testEnv is a deploy against fakes: S3, STS and SNS over HTTP, SSM and EC2
 // stand-ins, a replaying Terraform runner, and one HTTP server playing
 // the dashboard (/healthz) and the ingest API (the real ingest handler).
 type testEnv struct {
@@ -46,6 +47,7 @@ type testEnv struct {
 	stsf   *deploytest.STSFake
 	ssm    *deploytest.SSM
 	ec2    *deploytest.EC2
+	sns    *awsxtest.SNSFake
 	runner *deploytest.Runner
 	site   *httptest.Server
 	// healthy makes /healthz answer 200.
@@ -72,6 +74,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	e.ssm = &deploytest.SSM{AMI: "ami-0aaaaaaaaaaaaaaaa", Results: map[string]deploytest.CommandResult{
 		RestartCommand: {Output: fakeDashboardSHA + "  " + InstalledDashboardBinary + "\n"},
 	}}
+	e.sns = awsxtest.NewSNS(t)
 	e.ec2 = &deploytest.EC2{Zones: []string{"eu-west-1c", "eu-west-1a", "eu-west-1b"}, PrefixLists: map[string]string{CloudFrontPrefixListName: "pl-4fa04526", "com.amazonaws.eu-west-1.s3": "pl-6da54004"}}
 	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]int64, error) { return map[string]int64{}, nil }, ingest.KeySetConfig{}), nil, nil)
 	mux := http.NewServeMux()
@@ -113,7 +116,7 @@ func (e *testEnv) deps() Deps {
 			if profile != e.plan.AWS.Profile || reg != region {
 				e.t.Errorf("AWS clients for %q/%q", profile, reg)
 			}
-			return &Clients{STS: e.sts, S3: e.s3, SSM: e.ssm, EC2: e.ec2, ENI: e.ec2, PrefixLists: e.ec2}, nil
+			return &Clients{STS: e.sts, S3: e.s3, SSM: e.ssm, EC2: e.ec2, ENI: e.ec2, PrefixLists: e.ec2, SNS: e.sns.Client()}, nil
 		},
 		EnsureTerraform: func(_ context.Context, constraint string) (tf.Installed, error) {
 			return tf.Installed{Path: "/opt/terraform", Source: "path"}, nil

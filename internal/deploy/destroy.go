@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/plan"
@@ -355,12 +356,87 @@ func (cleanupStep) Run(ctx context.Context, s *State) error {
 	if err := s.StateBucket.Delete(ctx, key); err != nil {
 		s.Warnf("could not delete s3://%s/%s: %v", s.StateBucket.Name, key, err)
 	}
+	s.deleteAlertTopics(ctx)
 	s.Logf("kept: the state bucket s3://%s (shared by this account's deployments in %s; delete it when none is left)", s.StateBucket.Name, s.Plan.AWS.Region)
 	s.Logf("kept: the final database snapshot %s; `aws rds delete-db-snapshot --db-snapshot-identifier %s` removes it", s.snapshotNote(), s.finalSnapshot())
-	// The dashboard creates these at run time (runtime/dashboard alerts),
-	// outside Terraform; destroy has no SNS client to delete them.
-	s.Logf("kept: the per-project alert topics flytrap-%s-alerts-<project id> the dashboard created, with their e-mail subscriptions; list them with `aws sns list-topics --region %s --query \"Topics[?contains(TopicArn, ':flytrap-%s-alerts-')]\"` and delete each with `aws sns delete-topic --topic-arn <arn>` (a new deployment of the same name would reuse them)", s.Plan.Name, s.Plan.AWS.Region, s.Plan.Name)
 	return nil
+}
+
+// AlertTopicsAPI is the part of the SNS client destroy uses to delete the
+// per-project alert topics the dashboard creates at run time, outside
+// Terraform.
+type AlertTopicsAPI interface {
+	ListTopics(ctx context.Context, in *sns.ListTopicsInput, optFns ...func(*sns.Options)) (*sns.ListTopicsOutput, error)
+	DeleteTopic(ctx context.Context, in *sns.DeleteTopicInput, optFns ...func(*sns.Options)) (*sns.DeleteTopicOutput, error)
+}
+
+// deleteAlertTopics deletes the deployment's per-project alert topics
+// (notify.TopicName), and with them their e-mail subscriptions, which SNS
+// deletes with the topic. Left behind, a new deployment of the same name
+// would reuse them, its project 1 inheriting the old one's subscribers.
+// The cleanup step runs only once Terraform has destroyed the dashboard,
+// so no topic can be created behind it. The stack is gone by then, so a
+// failure is a warning naming the commands that finish the job.
+func (s *State) deleteAlertTopics(ctx context.Context) {
+	name, flags := s.Plan.Name, " --region "+s.Plan.AWS.Region+profileArg(s.Plan.AWS.Profile)
+	var arns []string
+	p := sns.NewListTopicsPaginator(s.Clients.SNS, &sns.ListTopicsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			s.Warnf("could not list the alert topics flytrap-%s-alerts-<project id> to delete them: %s; list them with `aws sns list-topics%s --query 'Topics[].TopicArn' --output text | tr '\\t' '\\n' | grep -E ':flytrap-%s-alerts-[0-9]+$'` and delete each with `aws sns delete-topic%s --topic-arn <arn>`",
+				name, snsFailure(ctx, err, "sns:ListTopics"), flags, name, flags)
+			return
+		}
+		for _, t := range page.Topics {
+			if arn := aws.ToString(t.TopicArn); isAlertTopic(arn, name) {
+				arns = append(arns, arn)
+			}
+		}
+	}
+	var deleted, left []string
+	var failure error
+	for _, arn := range arns {
+		if _, err := s.Clients.SNS.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(arn)}); err != nil {
+			left = append(left, "`aws sns delete-topic"+flags+" --topic-arn "+arn+"`")
+			if failure == nil {
+				failure = err
+			}
+			continue
+		}
+		deleted = append(deleted, topicName(arn))
+	}
+	switch {
+	case len(deleted) > 0:
+		s.Logf("deleted %d alert topics the dashboard created, with their e-mail subscriptions: %s", len(deleted), strings.Join(deleted, ", "))
+	case len(arns) == 0:
+		s.Logf("no alert topics flytrap-%s-alerts-<project id> to delete", name)
+	}
+	if len(left) > 0 {
+		s.Warnf("could not delete %d of %d alert topics: %s; delete them with %s", len(left), len(arns), snsFailure(ctx, failure, "sns:DeleteTopic"), strings.Join(left, " and "))
+	}
+}
+
+// isAlertTopic reports whether arn names a project alert topic of the
+// deployment called name: flytrap-<name>-alerts-<project id>. Only digits
+// may follow, so a deployment "prod" leaves alone the topics of one
+// called "prod-alerts-x" (flytrap-prod-alerts-x-alerts-3) and its own
+// operations topic flytrap-prod-alerts, which Terraform manages.
+func isAlertTopic(arn, name string) bool {
+	id, ok := strings.CutPrefix(topicName(arn), "flytrap-"+name+"-alerts-")
+	return ok && id != "" && strings.Trim(id, "0123456789") == ""
+}
+
+// topicName is the name of the topic arn names: its last field.
+func topicName(arn string) string { return arn[strings.LastIndex(arn, ":")+1:] }
+
+// snsFailure says why an SNS call failed: the permission the credentials
+// lack, or AWS's code and message.
+func snsFailure(ctx context.Context, err error, permission string) string {
+	if accessDenied(err) {
+		return "the credentials lack " + permission
+	}
+	return briefError(ctx, err)
 }
 
 // finalSnapshot is the name of the snapshot RDS takes on destroy: the

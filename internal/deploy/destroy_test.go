@@ -11,6 +11,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
@@ -69,8 +70,7 @@ func TestDestroy(t *testing.T) {
 	if !strings.Contains(asked, "(prod)") || !strings.Contains(e.out.String(), "5 resources") || !strings.Contains(e.out.String(), "flytrap-prod-db-final") {
 		t.Errorf("prompt %q; output:\n%s", asked, e.out.String())
 	}
-	// What Terraform does not manage is named with how to remove it.
-	if !strings.Contains(e.out.String(), "kept: the per-project alert topics flytrap-prod-alerts-<project id>") || !strings.Contains(e.out.String(), "aws sns delete-topic") {
+	if !strings.Contains(e.out.String(), "no alert topics flytrap-prod-alerts-<project id> to delete") {
 		t.Errorf("destroy does not mention the dashboard's alert topics:\n%s", e.out.String())
 	}
 	if got := e.runner.Calls(); !slices.Equal(got, []string{"init", "apply", "destroy"}) {
@@ -229,5 +229,166 @@ func TestDestroyWaitsForLambdaENIs(t *testing.T) {
 	}
 	if !slices.Contains(names(res), "destroy:ok") {
 		t.Errorf("steps %v", names(res))
+	}
+}
+
+// alertTopics creates topics the way the dashboard does (awsx.SNSTopics,
+// which finds or creates a topic by name), each with a subscriber, and
+// returns their ARNs.
+func (e *testEnv) alertTopics(names ...string) []string {
+	e.t.Helper()
+	topics := awsx.NewSNSTopics(awsx.NewSNSCalls(e.sns.Client()))
+	var arns []string
+	for _, name := range names {
+		ctx := context.Background()
+		arn, err := topics.TopicARN(ctx, name)
+		if err == nil {
+			err = topics.SubscribeEmail(ctx, arn, "ops@example.com")
+		}
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		arns = append(arns, arn)
+	}
+	return arns
+}
+
+// TestDestroyDeletesAlertTopics: after Terraform, destroy deletes the
+// dashboard's per-project alert topics (named by notify.TopicName) over
+// several pages of ListTopics, and their subscriptions with them, and
+// leaves alone other deployments' topics, its own operations topic (which
+// Terraform manages) and unrelated ones.
+func TestDestroyDeletesAlertTopics(t *testing.T) {
+	e := newTestEnv(t)
+	e.sns.PageSize = 2
+	var prod []string
+	for _, id := range []int64{1, 2, 3, 10} {
+		prod = append(prod, notify.TopicName("flytrap-prod", id))
+	}
+	others := []string{
+		"billing-alerts",
+		"flytrap-prod-alerts",
+		"flytrap-prod-alerts-x-alerts-3",
+		"flytrap-prod2-alerts-1",
+		"flytrap-staging-alerts-1",
+	}
+	e.alertTopics(append(prod, others...)...)
+	e.deployed(5, false)
+	res, s, err := e.run(DestroySteps())
+	if err != nil {
+		t.Fatalf("destroy: %v\n%s", err, e.out.String())
+	}
+	if got := e.sns.Topics(); !slices.Equal(got, others) {
+		t.Errorf("topics left %v, want %v", got, others)
+	}
+	var subscribed []string
+	for _, sub := range e.sns.Subscriptions() {
+		subscribed = append(subscribed, strings.TrimSuffix(sub, ": ops@example.com (pending)"))
+	}
+	slices.Sort(subscribed)
+	if !slices.Equal(subscribed, others) {
+		t.Errorf("subscriptions left %v, want one to each of %v", e.sns.Subscriptions(), others)
+	}
+	if want := "deleted 4 alert topics the dashboard created, with their e-mail subscriptions: flytrap-prod-alerts-1, flytrap-prod-alerts-10, flytrap-prod-alerts-2, flytrap-prod-alerts-3"; !strings.Contains(e.out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, e.out.String())
+	}
+	if len(s.Warnings) != 0 || !slices.Contains(names(res), "cleanup:ok") {
+		t.Errorf("warnings %q, steps %v", s.Warnings, names(res))
+	}
+}
+
+// TestDestroyAlertTopicFailures: once Terraform has destroyed the stack,
+// an SNS failure is a warning, not an error, naming the permission the
+// credentials lack or AWS's error, and the exact commands for what is
+// left; the topics it could delete are deleted.
+func TestDestroyAlertTopicFailures(t *testing.T) {
+	const flags = " --region eu-west-1 --profile work"
+	tests := []struct {
+		name   string
+		refuse func(action, topicARN string) string
+		// warning is the warning, with the topics' ARNs for ARN1 and ARN2.
+		warning string
+		left    []string
+	}{{
+		name:    "one DeleteTopic fails",
+		refuse:  refuse("DeleteTopic", ":flytrap-prod-alerts-2", "InternalError"),
+		warning: "could not delete 1 of 2 alert topics: InternalError: refused by the test: DeleteTopic ARN2; delete them with `aws sns delete-topic" + flags + " --topic-arn ARN2`",
+		left:    []string{"flytrap-prod-alerts-2"},
+	}, {
+		name:    "no sns:DeleteTopic",
+		refuse:  refuse("DeleteTopic", "", "AuthorizationError"),
+		warning: "could not delete 2 of 2 alert topics: the credentials lack sns:DeleteTopic; delete them with `aws sns delete-topic" + flags + " --topic-arn ARN1` and `aws sns delete-topic" + flags + " --topic-arn ARN2`",
+		left:    []string{"flytrap-prod-alerts-1", "flytrap-prod-alerts-2"},
+	}, {
+		name:    "no sns:ListTopics",
+		refuse:  refuse("ListTopics", "", "AuthorizationError"),
+		warning: "could not list the alert topics flytrap-prod-alerts-<project id> to delete them: the credentials lack sns:ListTopics; list them with `aws sns list-topics" + flags + " --query 'Topics[].TopicArn' --output text | tr '\\t' '\\n' | grep -E ':flytrap-prod-alerts-[0-9]+$'` and delete each with `aws sns delete-topic" + flags + " --topic-arn <arn>`",
+		left:    []string{"flytrap-prod-alerts-1", "flytrap-prod-alerts-2"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			arns := e.alertTopics("flytrap-prod-alerts-1", "flytrap-prod-alerts-2")
+			e.sns.Refuse = tt.refuse
+			e.deployed(5, false)
+			e.opts.Operation = "destroy"
+			res, s, err := e.run(DestroySteps())
+			if err != nil {
+				t.Fatalf("destroy: %v\n%s", err, e.out.String())
+			}
+			if want := strings.NewReplacer("ARN1", arns[0], "ARN2", arns[1]).Replace(tt.warning); !slices.Equal(s.Warnings, []string{want}) {
+				t.Errorf("warnings:\n got %q\nwant %q", s.Warnings, want)
+			}
+			if got := e.sns.Topics(); !slices.Equal(got, tt.left) {
+				t.Errorf("topics left %v, want %v", got, tt.left)
+			}
+			if rep := s.Report(res, nil); !rep.Completed || !slices.Contains(names(res), "cleanup:ok") {
+				t.Errorf("steps %v, report %+v", names(res), rep)
+			}
+		})
+	}
+}
+
+// refuse makes the SNS fake answer action on the topics whose ARN ends in
+// suffix with the error code.
+func refuse(action, suffix, code string) func(string, string) string {
+	return func(a, arn string) string {
+		if a == action && strings.HasSuffix(arn, suffix) {
+			return code
+		}
+		return ""
+	}
+}
+
+// TestIsAlertTopic: a deployment's project alert topics are
+// flytrap-<name>-alerts-<digits>, never another deployment's, whatever
+// the names.
+func TestIsAlertTopic(t *testing.T) {
+	const arn = "arn:aws:sns:eu-west-1:123456789012:"
+	tests := []struct {
+		deployment, topic string
+		want              bool
+	}{
+		{"prod", "flytrap-prod-alerts-1", true},
+		{"prod", "flytrap-prod-alerts-1234567", true},
+		{"prod-alerts-x", "flytrap-prod-alerts-x-alerts-3", true},
+		{"prod", "flytrap-prod-alerts-x-alerts-3", false}, // prod-alerts-x's
+		{"prod", "flytrap-prod-alerts-1-alerts-2", false}, // prod-alerts-1's
+		{"prod", "flytrap-prod-alerts", false},            // Terraform's operations topic
+		{"prod", "flytrap-prod-alerts-", false},
+		{"prod", "flytrap-prod-alerts-smtp", false},
+		{"prod", "flytrap-prod-alerts-1a", false},
+		{"prod", "flytrap-prod-alerts-1.fifo", false},
+		{"prod", "flytrap-prod2-alerts-1", false},
+		{"prod", "flytrap-staging-prod-alerts-1", false},
+		{"pro", "flytrap-prod-alerts-1", false},
+		{"prod", "prod-alerts-1", false},
+	}
+	for _, tt := range tests {
+		for _, a := range []string{arn + tt.topic, strings.Replace(arn, "arn:aws:", "arn:aws-cn:", 1) + tt.topic} {
+			if got := isAlertTopic(a, tt.deployment); got != tt.want {
+				t.Errorf("isAlertTopic(%q, %q) = %v, want %v", a, tt.deployment, got, tt.want)
+			}
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
@@ -25,6 +26,7 @@ func TestDestroyCommand(t *testing.T) {
 	const region = "eu-west-1"
 	s3c, _ := deploytest.NewS3(t, region)
 	stsc, _ := deploytest.NewSTS(t, region)
+	snsc := awsxtest.NewSNS(t).Client()
 	b := awsx.StateBucket{Client: s3c, Name: awsx.StateBucketName(deploytest.Account, region), Region: region, Account: deploytest.Account}
 	ctx := context.Background()
 	if _, err := b.Ensure(ctx); err != nil {
@@ -44,7 +46,7 @@ func TestDestroyCommand(t *testing.T) {
 		Getenv: func(string) string { return "" },
 		Deps: &deploy.Deps{
 			AWS: func(context.Context, string, string) (*deploy.Clients, error) {
-				return &deploy.Clients{STS: stsc, S3: s3c}, nil
+				return &deploy.Clients{STS: stsc, S3: s3c, SNS: snsc}, nil
 			},
 			EnsureTerraform: func(context.Context, string) (tf.Installed, error) {
 				return tf.Installed{Path: "/t", Source: "path"}, nil
