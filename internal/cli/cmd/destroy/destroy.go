@@ -36,7 +36,9 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		Short: "Delete a Flytrap deployment and all its data from AWS",
 		Long: `Destroy everything ` + "`flytrap deploy`" + ` created for a deployment: the database (RDS
 keeps a final snapshot), the bucket with its source maps, the queues, functions,
-API and dashboard instance. Deletion protection is switched off first.
+API and dashboard instance, then the per-project alert topics the dashboard
+created, with their e-mail subscriptions. Deletion protection is switched off
+first.
 
 It works from the state bucket alone, so a teammate can run it with --name,
 --region and --profile instead of the plan file. Type the deployment's name to
