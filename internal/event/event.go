@@ -180,6 +180,13 @@ type Frame struct {
 	SymbolAddr      string `json:"symbol_addr,omitempty"`
 	ImageAddr       string `json:"image_addr,omitempty"`
 	AddrMode        string `json:"addr_mode,omitempty"`
+	// PathInApp is what the in-app stage's path rules say of a frame the
+	// SDK did not flag but that it judged by its package instead (a native
+	// frame, see stacktrace.MarkInApp), set only when the two disagree.
+	// Grouping versions before 2026-12d saw the path rules' verdict, and
+	// once InApp is set nothing else tells a verdict by package from the
+	// SDK's own flag, so grouping.Previous needs it to find their issues.
+	PathInApp *bool `json:"path_in_app,omitempty"`
 }
 
 // ImageOffset is a native frame's instruction address relative to the

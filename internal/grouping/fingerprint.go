@@ -38,7 +38,7 @@ func fingerprintVariable(entry string) (string, bool) {
 //
 // The stack variables read the crash frame: the innermost in-app frame of
 // the outermost exception, else its innermost frame.
-func resolveVariable(name string, ev *event.Event) (string, bool) {
+func resolveVariable(name string, ev *event.Event, r rules) (string, bool) {
 	var outer *event.Exception
 	if n := len(ev.Exceptions); n > 0 {
 		outer = &ev.Exceptions[n-1]
@@ -86,7 +86,7 @@ func resolveVariable(name string, ev *event.Event) (string, bool) {
 	}
 	var f event.Frame
 	if outer != nil {
-		f = crashFrame(outer.Frames)
+		f = crashFrame(outer.Frames, r)
 	}
 	switch name {
 	case "function", "stack.function":
@@ -104,12 +104,12 @@ func resolveVariable(name string, ev *event.Event) (string, bool) {
 	return "", false
 }
 
-// crashFrame is the innermost in-app frame, else the innermost frame, or
-// the zero frame when there are none.
-func crashFrame(frames []event.Frame) event.Frame {
+// crashFrame is the innermost frame in-app by the rules, else the innermost
+// frame, or the zero frame when there are none.
+func crashFrame(frames []event.Frame, r rules) event.Frame {
 	for i := len(frames) - 1; i >= 0; i-- {
-		if f := frames[i]; f.InApp != nil && *f.InApp {
-			return f
+		if isInApp(&frames[i], r) {
+			return frames[i]
 		}
 	}
 	if n := len(frames); n > 0 {

@@ -39,10 +39,15 @@ type rules struct {
 	// by its image and offset (2026-12d); before, ingest dropped such
 	// frames.
 	native bool
+	// byPackage: a native frame the SDK did not flag is in-app by its
+	// package (2026-12d); before, the path rules judged it, which call a
+	// frame without a file or module library code (see
+	// event.Frame.PathInApp).
+	byPackage bool
 }
 
 // current are the rules of Version.
-var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true, native: true}
+var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true}
 
 // earlier are the rules of the versions before Version, newest first,
 // whose issues an event still finds (see Previous).
@@ -117,7 +122,9 @@ func Group(ev *event.Event) Result { return group(ev, current) }
 // an event's hash, the store looks for one with a previous hash and moves
 // it to the new hash (store.SaveRequest.Previous), so that upgrading
 // Flytrap neither splits an issue nor alerts of it as new; Sentry calls
-// this a grouping config transition.
+// this a grouping config transition. What changed before grouping runs,
+// in ingest or the in-app stage, is replayed from what the event keeps of
+// it (see rules).
 func Previous(ev *event.Event, now string) []string {
 	var out []string
 	for _, r := range earlier {
@@ -144,7 +151,7 @@ func group(ev *event.Event, r rules) Result {
 		}
 		custom = true
 		if isVar && r.variables {
-			if v, ok := resolveVariable(name, ev); ok {
+			if v, ok := resolveVariable(name, ev, r); ok {
 				fp = v
 			}
 		}
@@ -212,18 +219,18 @@ func exceptionComponents(platform string, exs []event.Exception, r rules) []stri
 // stable first (see stableFrame).
 func frameComponents(platform string, frames, raw []event.Frame, r rules) []string {
 	inApp := 0
-	for _, f := range frames {
+	for i := range frames {
 		// Before 2026-12d ingest dropped frames known by their address
 		// alone: under those rules they cannot make the frames with names
 		// count as library code. (Nothing identifies them below either.)
-		if f.InApp != nil && *f.InApp && (r.native || !addressOnly(f)) {
+		if isInApp(&frames[i], r) && (r.native || !addressOnly(frames[i])) {
 			inApp++
 		}
 	}
 	var comps []string
 	var prevLoc, prevFn string
 	for i, f := range frames {
-		if inApp > 0 && (f.InApp == nil || !*f.InApp) {
+		if inApp > 0 && !isInApp(&f, r) {
 			continue
 		}
 		if r.stable {
@@ -251,6 +258,15 @@ func frameComponents(platform string, frames, raw []event.Frame, r rules) []stri
 		comps = append(comps, loc, fn)
 	}
 	return comps
+}
+
+// isInApp reports whether f is the app's code by the rules: by its package
+// when the in-app stage judged it so, or before 2026-12d by its path.
+func isInApp(f *event.Frame, r rules) bool {
+	if !r.byPackage && f.PathInApp != nil {
+		return *f.PathInApp
+	}
+	return f.InApp != nil && *f.InApp
 }
 
 // addressOnly reports whether f is a native frame known by its address

@@ -613,7 +613,10 @@ func FuzzGroup(f *testing.F) {
 // earlier version computed for the events in testdata/previous.json (run
 // at the commits that last had those versions): every earlier hash that
 // differs from today's is found, newest first, and an event whose grouping
-// never changed has none.
+// never changed has none. A case with a payload is what an SDK sent, where
+// what changed is what ingest and the in-app stage make of it: its hashes
+// are the old releases' ingest, in-app stage and grouping run on the
+// payload, and its event is what today's make of it.
 func TestPrevious(t *testing.T) {
 	b, err := os.ReadFile("testdata/previous.json")
 	if err != nil {

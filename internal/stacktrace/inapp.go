@@ -20,7 +20,9 @@ import (
 // frames. A frame with no location at all (a built-in such as Promise.all)
 // is not application code either. A native frame (an instruction address,
 // or a package and nothing else) is judged by its package: see
-// isNativeLibrary.
+// isNativeLibrary. Where the path rules, which judged such frames before
+// grouping version 2026-12d, say otherwise, their verdict is kept as
+// event.Frame.PathInApp for grouping.Previous.
 //
 // The platform ("javascript", "node", "python") selects which rules apply,
 // so a JavaScript rule cannot misjudge a Python path or the other way round;
@@ -42,7 +44,13 @@ func MarkInApp(frames []event.Frame, platform string) {
 		if f.InApp != nil {
 			continue
 		}
-		inApp := !isLibraryFrame(f, js, py)
+		inApp := !isPathLibrary(f, js, py)
+		if isNativeFrame(f) {
+			byPath := inApp
+			if inApp = !isNativeLibrary(f.Package); inApp != byPath {
+				f.PathInApp = &byPath
+			}
+		}
 		f.InApp = &inApp
 	}
 }
@@ -89,13 +97,16 @@ func isSDKFrame(f *event.Frame) bool {
 	return false
 }
 
-// isLibraryFrame applies the enabled rule sets to a frame's locations.
-func isLibraryFrame(f *event.Frame, js, py bool) bool {
-	noFile := f.AbsPath == "" && f.Filename == ""
-	if f.Package != "" && (f.InstructionAddr != "" || noFile && f.Module == "") {
-		return isNativeLibrary(f.Package)
-	}
-	if noFile {
+// isNativeFrame reports whether a frame is judged by its package: a native
+// frame, with an instruction address, or with a package and no other
+// location.
+func isNativeFrame(f *event.Frame) bool {
+	return f.Package != "" && (f.InstructionAddr != "" || f.AbsPath == "" && f.Filename == "" && f.Module == "")
+}
+
+// isPathLibrary applies the enabled rule sets to a frame's locations.
+func isPathLibrary(f *event.Frame, js, py bool) bool {
+	if f.AbsPath == "" && f.Filename == "" {
 		return f.Module == ""
 	}
 	for _, loc := range [...]string{f.AbsPath, f.Filename} {

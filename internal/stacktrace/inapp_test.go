@@ -1,6 +1,7 @@
 package stacktrace
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -123,5 +124,40 @@ func TestMarkInAppKeepsSDKDecision(t *testing.T) {
 	*frames[2].InApp = false
 	if !*frames[3].InApp {
 		t.Error("frames share one InApp pointer")
+	}
+}
+
+// TestMarkInAppPathVerdict: where judging a native frame by its package
+// (grouping version 2026-12d) disagrees with the path rules that judged it
+// before, the path rules' verdict is kept for grouping.Previous; where they
+// agree, or the SDK flagged the frame, nothing is.
+func TestMarkInAppPathVerdict(t *testing.T) {
+	app := "/var/containers/Bundle/Application/575F9D39/Shop.app/Shop"
+	tests := []struct {
+		name  string
+		frame event.Frame
+		want  *bool // PathInApp
+	}{
+		{"cocoa app frame, library by path", event.Frame{Function: "main", Package: app, InstructionAddr: "0x10008d9e0"}, new(false)},
+		{"cocoa system frame, library either way", event.Frame{Function: "UIApplicationMain", Package: "/System/Library/Frameworks/UIKit.framework/UIKit", InstructionAddr: "0x1978b5c9c"}, nil},
+		{"native library with a module, app by path", event.Frame{Module: "libc", Package: "/usr/lib/libc.so.6", InstructionAddr: "0x7f3a1c029d90"}, new(true)},
+		{"native app frame with a file, app either way", event.Frame{Filename: "src/main.c", Function: "main", Package: "/opt/app/bin/crashy", InstructionAddr: "0x55d0c0a011f0"}, nil},
+		{"flagged by the SDK", event.Frame{Function: "main", Package: app, InstructionAddr: "0x10008d9e0", InApp: new(true)}, nil},
+		{"not native", event.Frame{AbsPath: "/srv/app/src/x.js"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			frames := []event.Frame{tc.frame}
+			MarkInApp(frames, "cocoa")
+			show := func(b *bool) string {
+				if b == nil {
+					return "unset"
+				}
+				return strconv.FormatBool(*b)
+			}
+			if got, want := show(frames[0].PathInApp), show(tc.want); got != want {
+				t.Errorf("PathInApp = %s, want %s", got, want)
+			}
+		})
 	}
 }
