@@ -35,12 +35,19 @@ type Event struct {
 	Dist        string    `json:"dist,omitempty"`
 	Environment string    `json:"environment,omitempty"`
 	ServerName  string    `json:"server_name,omitempty"`
-	// MessageFormatted is Message with MessageParams filled in by ingest,
-	// as Sentry's Relay does, when the SDK sent a template and params but
-	// no formatted text; empty otherwise. Titles and pages show it in place
-	// of Message (see Text), while grouping masks Message, the template, so
-	// that every rendering of one template is one issue.
+	// MessageFormatted is the text of a log message sent as a template
+	// and params: the SDK's own (see MessageFormattedBySDK), else Message
+	// with MessageParams filled in by ingest, as Sentry's Relay does; empty
+	// otherwise. Titles and pages show it in place of Message (see Text),
+	// while grouping masks Message, the template, so that every rendering
+	// of one template is one issue.
 	MessageFormatted string `json:"message_formatted,omitempty"`
+	// MessageFormattedBySDK says MessageFormatted is the text the SDK sent
+	// beside its template and params (logentry.formatted), which Message
+	// held before grouping version 2026-12d. Ingest's filling-in looks the
+	// same, so without this mark grouping.Previous could not tell which
+	// text those versions grouped such an event by.
+	MessageFormattedBySDK bool `json:"message_formatted_by_sdk,omitempty"`
 	// MessageParams are logentry.params as the SDK sent them (a list for
 	// "%s" and "{}", an object for "%(name)s" and "{name}"), whether or not
 	// they fitted the template.

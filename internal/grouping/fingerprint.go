@@ -55,7 +55,7 @@ func resolveVariable(name string, ev *event.Event, r rules) (string, bool) {
 	case "message":
 		// Masked like a message that groups an event, so that the
 		// numbers in it do not make an issue each.
-		msg := ev.Message
+		msg := message(ev, r)
 		if msg == "" && outer != nil {
 			msg = outer.Value
 		}

@@ -44,10 +44,15 @@ type rules struct {
 	// frame without a file or module library code (see
 	// event.Frame.PathInApp).
 	byPackage bool
+	// template: a log message sent with its template, params and
+	// formatted text groups by the template (2026-12d); before, ingest
+	// kept only the SDK's formatted text (see
+	// event.Event.MessageFormattedBySDK).
+	template bool
 }
 
 // current are the rules of Version.
-var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true}
+var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true}
 
 // earlier are the rules of the versions before Version, newest first,
 // whose issues an event still finds (see Previous).
@@ -171,7 +176,7 @@ func defaultGrouping(ev *event.Event, r rules) Result {
 	if comps := exceptionComponents(ev.Platform, ev.Exceptions, r); comps != nil {
 		return newResult(MethodException, comps, r)
 	}
-	msg := ev.Message
+	msg := message(ev, r)
 	for i := len(ev.Exceptions) - 1; i >= 0 && msg == ""; i-- {
 		msg = ev.Exceptions[i].Value
 	}
@@ -179,6 +184,15 @@ func defaultGrouping(ev *event.Event, r rules) Result {
 		return newResult(MethodMessage, []string{"message=" + MaskMessage(msg)}, r)
 	}
 	return newResult(MethodFallback, []string{"level=" + ev.Level, "culprit=" + ev.Culprit()}, r)
+}
+
+// message is the message that groups ev by the rules: the template of a
+// log message, or before 2026-12d the text the SDK sent beside it.
+func message(ev *event.Event, r rules) string {
+	if !r.template && ev.MessageFormattedBySDK && ev.MessageFormatted != "" {
+		return ev.MessageFormatted
+	}
+	return ev.Message
 }
 
 // exceptionComponents returns the components of an exception chain, or nil

@@ -109,7 +109,7 @@ func (d *decoder) message(ev *event.Event, obj map[string]any) {
 				// grouping goes by the template, as in Sentry, or every
 				// order number would open an issue; pages show the text.
 				if template != "" && template != formatted {
-					ev.Message, ev.MessageFormatted = template, formatted
+					ev.Message, ev.MessageFormatted, ev.MessageFormattedBySDK = template, formatted, true
 				}
 				return
 			}

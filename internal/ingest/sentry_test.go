@@ -226,14 +226,16 @@ func TestDecodeSentry(t *testing.T) {
 				t.Errorf("message %q", ev.Message)
 			}
 		}},
+		// The same text, once the SDK's and once ingest's: only the mark
+		// tells them apart, which grouping before 2026-12d needs.
 		{"message object with formatted", `{"message":{"message":"User %s failed","params":["bob"],"formatted":"User bob failed"}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if ev.Message != "User %s failed" || ev.MessageFormatted != "User bob failed" || ev.Title() != "User bob failed" {
-				t.Errorf("message %q, formatted %q, title %q", ev.Message, ev.MessageFormatted, ev.Title())
+			if ev.Message != "User %s failed" || ev.MessageFormatted != "User bob failed" || !ev.MessageFormattedBySDK || ev.Title() != "User bob failed" {
+				t.Errorf("message %q, formatted %q (by the SDK: %v), title %q", ev.Message, ev.MessageFormatted, ev.MessageFormattedBySDK, ev.Title())
 			}
 		}},
 		{"message object without formatted", `{"message":{"message":"User %s failed","params":["bob"]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if ev.Message != "User %s failed" || ev.MessageFormatted != "User bob failed" || ev.Title() != "User bob failed" {
-				t.Errorf("message %q, formatted %q, title %q", ev.Message, ev.MessageFormatted, ev.Title())
+			if ev.Message != "User %s failed" || ev.MessageFormatted != "User bob failed" || ev.MessageFormattedBySDK || ev.Title() != "User bob failed" {
+				t.Errorf("message %q, formatted %q (by the SDK: %v), title %q", ev.Message, ev.MessageFormatted, ev.MessageFormattedBySDK, ev.Title())
 			}
 		}},
 		// QA #3: what sentry-python's logging integration and sentry-cli
