@@ -616,7 +616,8 @@ func FuzzGroup(f *testing.F) {
 // never changed has none. A case with a payload is what an SDK sent, where
 // what changed is what ingest and the in-app stage make of it: its hashes
 // are the old releases' ingest, in-app stage and grouping run on the
-// payload, and its event is what today's make of it.
+// payload, and its event is what today's make of it
+// (TestUpgradeKeepsIssuesEndToEnd in internal/server posts the payloads).
 func TestPrevious(t *testing.T) {
 	b, err := os.ReadFile("testdata/previous.json")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -17,8 +18,15 @@ import (
 // returns the ID of the issue each one joined.
 func issuesOf(t *testing.T, payloads ...string) []int64 {
 	t.Helper()
-	ctx := context.Background()
 	s, db, b := devServer(t)
+	return postEvents(t, s, db, b, payloads...)
+}
+
+// postEvents runs s, posts each Sentry event payload to b's project in an
+// envelope of its own, and returns the ID of the issue each one joined.
+func postEvents(t *testing.T, s *Server, db *store.DB, b bootstrap.Result, payloads ...string) []int64 {
+	t.Helper()
+	ctx := context.Background()
 	ln := httptest.NewUnstartedServer(nil).Listener
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)

@@ -26,12 +26,18 @@ import (
 func devServer(t *testing.T) (*Server, *store.DB, bootstrap.Result) {
 	t.Helper()
 	db := openDB(t)
+	s, b := devServerOn(t, db)
+	return s, db, b
+}
+
+// devServerOn is devServer over db, a fresh store of either dialect.
+func devServerOn(t *testing.T, db *store.DB) (*Server, bootstrap.Result) {
+	t.Helper()
 	b, err := bootstrap.Ensure(context.Background(), db, bootstrap.Input{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return s, db, b
+	return New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1}, slog.New(slog.NewTextHandler(io.Discard, nil))), b
 }
 
 func openDB(t *testing.T) *store.DB {

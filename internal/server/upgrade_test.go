@@ -1,0 +1,88 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/grouping"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
+)
+
+// TestUpgradeKeepsIssuesEndToEnd upgrades from release 2026-12c on both
+// stores: each payload of internal/grouping/testdata/previous.json (a
+// sentry-cocoa crash, whose frames are now in-app by their package; a
+// sentry-python log message, which now groups by its template; a
+// sentry-native crash of addresses) has an issue under the hash that
+// release's ingest, in-app stage and grouping gave it. Posted to today's
+// stack, each joins its issue, which moves to today's hash, instead of
+// opening a new one.
+func TestUpgradeKeepsIssuesEndToEnd(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "grouping", "testdata", "previous.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Name    string            `json:"name"`
+		Payload json.RawMessage   `json:"payload"`
+		Hashes  map[string]string `json:"hashes"`
+	}
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	var names, payloads, hashes []string
+	for _, c := range cases {
+		if c.Payload == nil {
+			continue
+		}
+		var line bytes.Buffer
+		if err := json.Compact(&line, c.Payload); err != nil {
+			t.Fatal(err)
+		}
+		names, payloads, hashes = append(names, c.Name), append(payloads, line.String()), append(hashes, c.Hashes["2026-12c"])
+	}
+	if len(payloads) == 0 {
+		t.Fatal("no case of previous.json has a payload")
+	}
+	dsns := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "s.db") },
+		"postgres": func(t *testing.T) string { return pgtest.URL(t) },
+	}
+	for name, dsn := range dsns {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			s, boot := devServerOn(t, db)
+			old := make([]int64, len(payloads))
+			for i, h := range hashes {
+				ev := event.Event{EventID: fmt.Sprintf("%032x", 1000+i), ProjectID: boot.Project.ID, Level: "error"}
+				res, err := db.SaveEvent(ctx, store.SaveRequest{Event: &ev, Fingerprint: h, GroupingVersion: "2026-12c", Title: names[i]})
+				if err != nil {
+					t.Fatal(err)
+				}
+				old[i] = res.IssueID
+			}
+			got := postEvents(t, s, db, boot, payloads...)
+			for i, id := range got {
+				is, err := db.GetIssue(ctx, store.System, old[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if id != old[i] || is.GroupingVersion != grouping.Version || is.Fingerprint == hashes[i] || is.Count != 2 {
+					t.Errorf("%s: joined issue %d; issue %d has version %s, hash %s, %d events; want it joined, moved to %s, 2 events",
+						names[i], id, old[i], is.GroupingVersion, is.Fingerprint, is.Count, grouping.Version)
+				}
+			}
+		})
+	}
+}
