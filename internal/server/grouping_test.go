@@ -19,12 +19,17 @@ import (
 func issuesOf(t *testing.T, payloads ...string) []int64 {
 	t.Helper()
 	s, db, b := devServer(t)
-	return postEvents(t, s, db, b, payloads...)
+	rows := postEvents(t, s, db, b, payloads...)
+	issues := make([]int64, len(rows))
+	for i, row := range rows {
+		issues[i] = row.IssueID
+	}
+	return issues
 }
 
 // postEvents runs s, posts each Sentry event payload to b's project in an
-// envelope of its own, and returns the ID of the issue each one joined.
-func postEvents(t *testing.T, s *Server, db *store.DB, b bootstrap.Result, payloads ...string) []int64 {
+// envelope of its own, and returns each event as stored.
+func postEvents(t *testing.T, s *Server, db *store.DB, b bootstrap.Result, payloads ...string) []store.EventRow {
 	t.Helper()
 	ctx := context.Background()
 	ln := httptest.NewUnstartedServer(nil).Listener
@@ -44,12 +49,12 @@ func postEvents(t *testing.T, s *Server, db *store.DB, b bootstrap.Result, paylo
 		}
 		resp.Body.Close()
 	}
-	issues := make([]int64, len(ids))
+	rows := make([]store.EventRow, len(ids))
 	for i, id := range ids {
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			row, err := db.GetEvent(ctx, store.System, id)
 			if err == nil {
-				issues[i] = row.IssueID
+				rows[i] = row
 				break
 			}
 			if time.Now().After(deadline) {
@@ -57,7 +62,7 @@ func postEvents(t *testing.T, s *Server, db *store.DB, b bootstrap.Result, paylo
 			}
 		}
 	}
-	return issues
+	return rows
 }
 
 // TestFingerprintVariablesEndToEnd is finding 2 of the QA report, with its

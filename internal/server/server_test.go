@@ -18,6 +18,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 // devServer returns a server with one worker over a fresh SQLite store, as
@@ -28,6 +29,25 @@ func devServer(t *testing.T) (*Server, *store.DB, bootstrap.Result) {
 	db := openDB(t)
 	s, b := devServerOn(t, db)
 	return s, db, b
+}
+
+// onEachStore runs fn as a subtest over a fresh SQLite store and over a
+// fresh PostgreSQL database.
+func onEachStore(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	dsns := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "s.db") },
+		"postgres": func(t *testing.T) string { return pgtest.URL(t) },
+	}
+	for name, dsn := range dsns {
+		t.Run(name, func(t *testing.T) {
+			db, err := store.Open(context.Background(), dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			fn(t, db)
+		})
+	}
 }
 
 // devServerOn is devServer over db, a fresh store of either dialect.

@@ -12,7 +12,6 @@ import (
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/grouping"
 	"github.com/getflytrap/flytrap/internal/store"
-	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 // TestUpgradeKeepsIssuesEndToEnd upgrades from release 2026-12c on both
@@ -50,39 +49,27 @@ func TestUpgradeKeepsIssuesEndToEnd(t *testing.T) {
 	if len(payloads) == 0 {
 		t.Fatal("no case of previous.json has a payload")
 	}
-	dsns := map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "s.db") },
-		"postgres": func(t *testing.T) string { return pgtest.URL(t) },
-	}
-	for name, dsn := range dsns {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			db, err := store.Open(ctx, dsn(t))
+	onEachStore(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, boot := devServerOn(t, db)
+		old := make([]int64, len(payloads))
+		for i, h := range hashes {
+			ev := event.Event{EventID: fmt.Sprintf("%032x", 1000+i), ProjectID: boot.Project.ID, Level: "error"}
+			res, err := db.SaveEvent(ctx, store.SaveRequest{Event: &ev, Fingerprint: h, GroupingVersion: "2026-12c", Title: names[i]})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
-			s, boot := devServerOn(t, db)
-			old := make([]int64, len(payloads))
-			for i, h := range hashes {
-				ev := event.Event{EventID: fmt.Sprintf("%032x", 1000+i), ProjectID: boot.Project.ID, Level: "error"}
-				res, err := db.SaveEvent(ctx, store.SaveRequest{Event: &ev, Fingerprint: h, GroupingVersion: "2026-12c", Title: names[i]})
-				if err != nil {
-					t.Fatal(err)
-				}
-				old[i] = res.IssueID
+			old[i] = res.IssueID
+		}
+		for i, row := range postEvents(t, s, db, boot, payloads...) {
+			is, err := db.GetIssue(ctx, store.System, old[i])
+			if err != nil {
+				t.Fatal(err)
 			}
-			got := postEvents(t, s, db, boot, payloads...)
-			for i, id := range got {
-				is, err := db.GetIssue(ctx, store.System, old[i])
-				if err != nil {
-					t.Fatal(err)
-				}
-				if id != old[i] || is.GroupingVersion != grouping.Version || is.Fingerprint == hashes[i] || is.Count != 2 {
-					t.Errorf("%s: joined issue %d; issue %d has version %s, hash %s, %d events; want it joined, moved to %s, 2 events",
-						names[i], id, old[i], is.GroupingVersion, is.Fingerprint, is.Count, grouping.Version)
-				}
+			if row.IssueID != old[i] || is.GroupingVersion != grouping.Version || is.Fingerprint == hashes[i] || is.Count != 2 {
+				t.Errorf("%s: joined issue %d; issue %d has version %s, hash %s, %d events; want it joined, moved to %s, 2 events",
+					names[i], row.IssueID, old[i], is.GroupingVersion, is.Fingerprint, is.Count, grouping.Version)
 			}
-		})
-	}
+		}
+	})
 }
