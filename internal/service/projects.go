@@ -19,7 +19,8 @@ type Projects struct {
 
 // CheckProjectName returns name without surrounding space, or refuses it
 // with ErrInvalid: it must be 1 to MaxProjectName characters without
-// control characters or bidi controls (see hiddenControl).
+// control characters or bidi controls (see hiddenControl), and not only
+// digits.
 func CheckProjectName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
@@ -29,12 +30,17 @@ func CheckProjectName(name string) (string, error) {
 		return "", refuse(ErrInvalid, "Project names are at most 100 characters long.")
 	case hiddenControl(name):
 		return "", refuse(ErrInvalid, "Project names cannot contain control characters or bidi controls (such as U+202E).")
+	case strings.Trim(name, "0123456789") == "":
+		// A reference to a project is its name or its ID
+		// (projectref.Resolve): such a name would read as another
+		// project's ID.
+		return "", refuse(ErrInvalid, "A project name cannot be only digits: it would read as a project ID.")
 	}
 	return name, nil
 }
 
 // errProjectName refuses a name another project has.
-var errProjectName = &Error{Kind: ErrConflict, Msg: "A project with that name already exists; choose another name."}
+var errProjectName = &Error{Kind: ErrConflict, Msg: "A project with that name already exists, or with one that reads the same in another case or as the same slug (sentry-cli's name for a project); choose another name."}
 
 // Create adds a project with a as its admin member and its first ingest
 // key, all in one transaction; admins only. a must be a real user, so

@@ -21,6 +21,9 @@ func TestCreateProject(t *testing.T) {
 			{"admin", " mobile ", f.admin, nil, ""},
 			{"member", "mobile2", f.member, service.ErrForbidden, ""},
 			{"taken name", "web", f.admin, service.ErrConflict, "already exists"},
+			{"taken slug", "WEB!", f.admin, service.ErrConflict, "same slug"},
+			{"only digits", "2024", f.admin, service.ErrInvalid, "read as a project ID"},
+			{"digits and more", "2024-app", f.admin, nil, ""},
 			{"empty name", "  ", f.admin, service.ErrInvalid, "Enter a project name"},
 			{"101 characters", strings.Repeat("я", 101), f.admin, service.ErrInvalid, "at most 100"},
 			{"control character", "a\x01b", f.admin, service.ErrInvalid, "control characters"},
@@ -51,8 +54,8 @@ func TestCreateProject(t *testing.T) {
 			}
 		}
 		all, err := f.db.ListProjects(f.ctx, store.System)
-		if err != nil || len(all) != 2 {
-			t.Errorf("projects = %+v, %v; want web and mobile only", all, err)
+		if err != nil || len(all) != 3 {
+			t.Errorf("projects = %+v, %v; want web, mobile and 2024-app only", all, err)
 		}
 	})
 }
@@ -98,6 +101,8 @@ func TestProjectAdministration(t *testing.T) {
 			{"member renames", rename(f.member, web, "shop"), service.ErrForbidden, ""},
 			{"outsider renames", rename(f.outsider, web, "shop"), service.ErrNotFound, ""},
 			{"rename to a taken name", rename(f.admin, web, "billing"), service.ErrConflict, "already exists"},
+			{"rename to a taken name in another case", rename(f.admin, web, "Billing"), service.ErrConflict, "already exists"},
+			{"rename to another project's ID", rename(f.admin, web, "1"), service.ErrInvalid, "read as a project ID"},
 			{"rename to nothing", rename(f.admin, web, " "), service.ErrInvalid, "Enter a project name"},
 			{"rename a missing project", rename(f.admin, 999999, "x"), service.ErrNotFound, ""},
 			{"rename", rename(f.admin, web, "shop"), nil, ""},

@@ -441,6 +441,7 @@ func testProjectAuthorization(e *env) {
 func testRenameProject(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
 	other := e.createProject("other")
+	e.createProject("Web Shop EU")
 	steps := []struct {
 		name, to string
 		err      error
@@ -448,7 +449,15 @@ func testRenameProject(e *env) {
 	}{
 		{"rename", "  web shop ", nil, "web shop"},
 		{"same name", "web shop", nil, "web shop"},
-		{"taken", "other", ErrConflict, "web shop"},
+		{"its own name in another case", "Web Shop", nil, "Web Shop"},
+		{"taken", "other", ErrConflict, "Web Shop"},
+		// Names resolve by case and by slug too (projectref): a project
+		// named so would take the other's uploads.
+		{"another's name in another case", "OTHER", ErrConflict, "Web Shop"},
+		{"another's slug", "web-shop-eu", ErrConflict, "Web Shop"},
+		{"another's slug, spelt otherwise", "web_shop.eu", ErrConflict, "Web Shop"},
+		{"a slug of no letters is no match", "日本", nil, "日本"},
+		{"back", "web shop", nil, "web shop"},
 		{"empty", " ", ErrInvalid, "web shop"},
 		{"the old name is free", "main", nil, "main"},
 	}
@@ -867,6 +876,8 @@ func testCreateProjectWithKey(e *env) {
 	}{
 		{"missing creator", "orphan", creator.ID + 100, ErrNotFound},
 		{"name taken", "mobile", creator.ID, ErrConflict},
+		{"name taken in another case", "Mobile", creator.ID, ErrConflict},
+		{"slug taken", " mobile! ", creator.ID, ErrConflict},
 		{"empty name", " ", creator.ID, ErrInvalid},
 	}
 	for _, f := range failures {

@@ -20,6 +20,10 @@ var migrationFiles embed.FS
 // ASCII).
 const migrateLockKey = 0x666c7974726170
 
+// projectNameLockKey is the PostgreSQL advisory lock that serialises
+// naming projects (checkNameFree); migrateLockKey+1 guards roles.
+const projectNameLockKey = migrateLockKey + 2
+
 // storeMigrations are the store's own tables. The queue's tables appear in
 // 0001_init too, because installs applied that file before the queue had
 // migrations of its own; internal/queue owns them now (see Migrations).

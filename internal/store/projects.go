@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/getflytrap/flytrap/internal/projectref"
 )
 
 // CreateProject adds a project. A name already in use is ErrConflict.
@@ -17,7 +19,7 @@ func (d *DB) CreateProject(ctx context.Context, name string) (Project, error) {
 	var p Project
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		p, err = createProject(ctx, tx, name)
+		p, err = d.createProject(ctx, tx, name)
 		return err
 	})
 	return p, err
@@ -35,7 +37,7 @@ func (d *DB) CreateProjectWithKey(ctx context.Context, name string, creatorID in
 	)
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if p, err = createProject(ctx, tx, name); err != nil {
+		if p, err = d.createProject(ctx, tx, name); err != nil {
 			return err
 		}
 		if err := addMember(ctx, tx, p.ID, creatorID, RoleAdmin); err != nil {
@@ -50,13 +52,16 @@ func (d *DB) CreateProjectWithKey(ctx context.Context, name string, creatorID in
 	return p, k, nil
 }
 
-func createProject(ctx context.Context, db dbtx, name string) (Project, error) {
+func (d *DB) createProject(ctx context.Context, tx *sql.Tx, name string) (Project, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return Project{}, fmt.Errorf("store: create project: %w: empty name", ErrInvalid)
 	}
+	if err := d.checkNameFree(ctx, tx, name, 0); err != nil {
+		return Project{}, fmt.Errorf("store: create project: %w", err)
+	}
 	p := Project{Name: name, CreatedAt: nowUTC()}
-	err := db.QueryRowContext(ctx, `INSERT INTO projects (name, created_at) VALUES ($1, $2)
+	err := tx.QueryRowContext(ctx, `INSERT INTO projects (name, created_at) VALUES ($1, $2)
 		ON CONFLICT (name) DO NOTHING RETURNING id`, name, millis(p.CreatedAt)).Scan(&p.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Project{}, fmt.Errorf("store: project %q: %w", name, ErrConflict)
@@ -64,7 +69,7 @@ func createProject(ctx context.Context, db dbtx, name string) (Project, error) {
 	if err != nil {
 		return Project{}, fmt.Errorf("store: create project: %w", err)
 	}
-	if err := createDefaultAlerts(ctx, db, p.ID, millis(p.CreatedAt)); err != nil {
+	if err := createDefaultAlerts(ctx, tx, p.ID, millis(p.CreatedAt)); err != nil {
 		return Project{}, fmt.Errorf("store: create project: default alerts: %w", err)
 	}
 	return p, nil
@@ -256,12 +261,8 @@ func (d *DB) RenameProject(ctx context.Context, v Viewer, id int64, name string)
 		if name == "" {
 			return fmt.Errorf("%w: empty name", ErrInvalid)
 		}
-		var taken int64
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM projects WHERE name = $1 AND id <> $2`, name, id).Scan(&taken); err != nil {
+		if err := d.checkNameFree(ctx, tx, name, id); err != nil {
 			return err
-		}
-		if taken > 0 {
-			return fmt.Errorf("name %q: %w", name, ErrConflict)
 		}
 		err := tx.QueryRowContext(ctx, `UPDATE projects SET name = $2 WHERE id = $1 RETURNING id, name, created_at`,
 			id, name).Scan(&p.ID, &p.Name, &created)
@@ -399,4 +400,37 @@ func (d *DB) RotateProjectKey(ctx context.Context, v Viewer, projectID int64) (P
 	}
 	d.accessChanged()
 	return k, nil
+}
+
+// checkNameFree refuses, with ErrConflict, a name for project id (0 for a
+// new one) that another project has or that reads as another's name: the
+// same letters in another case, or the same slug (projectref.Slug), which
+// is how sentry-cli names projects. Names are resolved all three ways
+// (projectref.Resolve), so a project admin who renamed a project to
+// another's slug received that project's source-map uploads.
+func (d *DB) checkNameFree(ctx context.Context, tx *sql.Tx, name string, id int64) error {
+	if d.dialect == DialectPostgres {
+		// The check reads every name; concurrent namings must not both
+		// pass it. A unique index on the slug would do, but installations
+		// may already hold names that collide so.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(projectNameLockKey)); err != nil {
+			return err
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM projects WHERE id <> $1`, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	slug := projectref.Slug(name)
+	for rows.Next() {
+		var other string
+		if err := rows.Scan(&other); err != nil {
+			return err
+		}
+		if strings.EqualFold(other, name) || slug != "" && projectref.Slug(other) == slug {
+			return fmt.Errorf("name %q: %w", name, ErrConflict)
+		}
+	}
+	return rows.Err()
 }

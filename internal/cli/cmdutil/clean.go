@@ -76,11 +76,21 @@ func EscapeJSON(b []byte) []byte {
 // which outside them are JSON's own line breaks and tabs.
 func escapedInJSON(r rune) bool { return r >= 0x7f && unsafeRune(r) }
 
-// ShellQuote returns s as one word of a POSIX shell command, for hints
-// that suggest a command to copy: a project's name is chosen by the
-// project's admins, and "x; rm -rf ~" must not run as two commands when
-// pasted. Words of safe characters are returned as they are.
-func ShellQuote(s string) string {
+// ShellArg returns s as the last positional argument of a POSIX shell
+// command, for hints that suggest a command to copy: a project's name is
+// chosen by the project's admins, and "x; rm -rf ~" must not run as two
+// commands when pasted, nor "--host=evil" as a flag, so a word starting
+// with "-" follows "--", which ends the flags. Words of safe characters
+// are returned as they are.
+func ShellArg(s string) string {
+	if strings.HasPrefix(s, "-") {
+		return "-- " + shellQuote(s)
+	}
+	return shellQuote(s)
+}
+
+// shellQuote returns s as one word of a POSIX shell command.
+func shellQuote(s string) string {
 	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.,:/@+=", r))
 	}) {

@@ -27,7 +27,7 @@ func TestClean(t *testing.T) {
 	}
 }
 
-func TestShellQuote(t *testing.T) {
+func TestShellArg(t *testing.T) {
 	for in, want := range map[string]string{
 		"web":                     "web",
 		"shop-2.eu":               "shop-2.eu",
@@ -39,10 +39,12 @@ func TestShellQuote(t *testing.T) {
 		"`id`":                    "'`id`'",
 		"Ünïcode":                 "'Ünïcode'",
 		"a\nb":                    "'a\nb'",
-		"--project=x && rm -rf ~": "'--project=x && rm -rf ~'",
+		"--project=x && rm -rf ~": "-- '--project=x && rm -rf ~'",
+		"--host=http://evil":      "-- --host=http://evil",
+		"a-b":                     "a-b",
 	} {
-		if got := ShellQuote(in); got != want {
-			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
+		if got := ShellArg(in); got != want {
+			t.Errorf("ShellArg(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

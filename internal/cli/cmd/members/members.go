@@ -130,5 +130,5 @@ func Remove(ctx context.Context, opts *Options, project, email string) error {
 			return nil
 		}
 	}
-	return &cmdutil.Error{Msg: fmt.Sprintf("%s is not a member of %s", email, p.Name), Hint: "see `flytrap members list " + cmdutil.ShellQuote(p.Name) + "`", Code: cmdutil.ExitNotFound}
+	return &cmdutil.Error{Msg: fmt.Sprintf("%s is not a member of %s", email, p.Name), Hint: "see `flytrap members list " + cmdutil.ShellArg(p.Name) + "`", Code: cmdutil.ExitNotFound}
 }

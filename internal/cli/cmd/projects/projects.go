@@ -157,7 +157,7 @@ func DSN(ctx context.Context, opts *Options, args []string) error {
 			})
 		}
 	}
-	return &cmdutil.Error{Msg: fmt.Sprintf("project %s has no active key", p.Name), Hint: "make one with `flytrap projects rotate-key " + cmdutil.ShellQuote(p.Name) + "`"}
+	return &cmdutil.Error{Msg: fmt.Sprintf("project %s has no active key", p.Name), Hint: "make one with `flytrap projects rotate-key " + cmdutil.ShellArg(p.Name) + "`"}
 }
 
 // Keys lists a project's ingest keys.
