@@ -303,11 +303,13 @@ func TestProjectNames(t *testing.T) {
 	ctx := context.Background()
 	ids := map[string]int64{"Web Shop": e.proj.ID}
 	for _, name := range []string{"web-shop", "alpha", "ALPHA", "3"} {
-		p, err := e.db.CreateProject(ctx, name)
-		if err != nil {
+		// Written past the store, which refuses such names now: an
+		// installation from before then may hold them.
+		var id int64
+		if err := e.db.SQL().QueryRowContext(ctx, `INSERT INTO projects (name, created_at) VALUES ($1, 0) RETURNING id`, name).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
-		ids[name] = p.ID
+		ids[name] = id
 	}
 	if ids["alpha"] != 3 {
 		t.Fatalf("project IDs %v: the cases below expect alpha to be ID 3", ids)
