@@ -414,9 +414,11 @@ func isScalar(v any) bool {
 }
 
 // looksLikeForm reports whether s is an application/x-www-form-urlencoded
-// body: key=value pairs joined by "&", with no spaces.
+// body: key=value pairs joined by "&", with no spaces. A URL with a query
+// is not one, though its first pair reads so: its base would be kept as a
+// key, password and address included.
 func looksLikeForm(s string) bool {
-	if s == "" || strings.ContainsAny(s, " \t\r\n") {
+	if s == "" || strings.ContainsAny(s, " \t\r\n") || looksLikeURL(s) {
 		return false
 	}
 	for p := range strings.SplitSeq(s, "&") {

@@ -250,6 +250,16 @@ func TestText(t *testing.T) {
 		{"std::string and Foo::Bar", "std::string and Foo::Bar", 0},
 		{"at 12:30:00 on 2026-12-03T09:38:33.123Z", "at 12:30:00 on 2026-12-03T09:38:33.123Z", 0},
 		{"uuid 9ec79c33-ec99-42ab-8353-589fcb2e04dc", "uuid 9ec79c33-ec99-42ab-8353-589fcb2e04dc", 0},
+		// Relay's @urlauth and @pemkey: what QA sent, and its edges.
+		{"could not connect: postgres://app:s3cr3tpw@db.internal:5432/shop", "could not connect: postgres://app:[Filtered]@db.internal:5432/shop", 1},
+		{"mysql://root:hunter2@10.1.2.3/app", "mysql://root:[Filtered]@[ip]/app", 2},
+		{"redis://:p4ssw0rd@cache:6379/0", "redis://:[Filtered]@cache:6379/0", 1},
+		{"amqp://guest:p@ss@broker/vhost?heartbeat=10", "amqp://guest:[Filtered]@broker/vhost?heartbeat=10", 1},
+		{"http://10.0.0.1/health?verbose=1", "http://[ip]/health?verbose=1", 1},
+		{"ssh://git@example.com:22/repo and http://user:@host/ and http://host:8080/a@b", "ssh://git@example.com:22/repo and http://user:@host/ and http://host:8080/a@b", 0},
+		{"key -----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- loaded", "key -----BEGIN RSA PRIVATE KEY-----\n[Filtered]\n-----END RSA PRIVATE KEY----- loaded", 1},
+		{"-----BEGIN PUBLIC KEY-----\nMIIBIjAN\n-----END PUBLIC KEY-----", "-----BEGIN PUBLIC KEY-----\nMIIBIjAN\n-----END PUBLIC KEY-----", 0},
+		{"cut: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE", "cut: -----BEGIN OPENSSH PRIVATE KEY-----\n[Filtered]\n", 1},
 	}
 	places := []struct {
 		name, loc string

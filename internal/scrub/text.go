@@ -28,17 +28,105 @@ import (
 // IPv6: a run of characters an IPv6 address is made of, with two colons;
 // netip.ParseAddr decides whether a run is one.
 
-// maskText replaces Luhn-valid card numbers with CardMask and IP addresses
-// with IPMask, and returns how many it replaced.
+// maskText replaces the passwords of URLs and the bodies of PEM private
+// keys with Filtered, Luhn-valid card numbers with CardMask and IP
+// addresses with IPMask, and returns how many it replaced.
 func maskText(s string) (string, int) {
-	if len(s) < 3 || !strings.ContainsAny(s, "0123456789") {
-		return s, 0
-	}
 	n := 0
+	s = filterURLPasswords(s, &n)
+	s = filterPrivateKeys(s, &n)
+	if len(s) < 3 || !strings.ContainsAny(s, "0123456789") {
+		return s, n
+	}
 	s = replace(s, findIPv6, IPMask, &n, isIPv6)
 	s = replace(s, findIPv4, IPMask, &n, isIPv4)
 	s = replace(s, findCard, CardMask, &n, isCard)
 	return s, n
+}
+
+// filterURLPasswords filters the password of every URL with one
+// (postgres://app:secret@db/shop, redis://:secret@cache), as Relay's
+// @urlauth rule does: connection strings end up in exception messages,
+// and so in titles, e-mails and webhooks. The user name stays. The
+// password runs to the last "@" of the authority, since passwords with an
+// unescaped "@" are common.
+func filterURLPasswords(s string, n *int) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for from := 0; ; {
+		k := strings.Index(s[from:], "://")
+		if k < 0 {
+			break
+		}
+		start := from + k + 3
+		end := start
+		for end < len(s) && !strings.ContainsRune("/?# \t\r\n\"'<>", rune(s[end])) {
+			end++
+		}
+		from = end
+		at := strings.LastIndexByte(s[start:end], '@')
+		if at < 0 {
+			continue
+		}
+		colon := strings.IndexByte(s[start:start+at], ':')
+		if colon < 0 || colon == at-1 {
+			continue // a user name alone, or an empty password
+		}
+		b.WriteString(s[last : start+colon+1])
+		b.WriteString(Filtered)
+		last = start + at
+		*n++
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// filterPrivateKeys filters the body of every PEM private key
+// ("-----BEGIN RSA PRIVATE KEY-----" to its END line, or to the end of a
+// text cut short), as Relay's @pemkey rule does. The BEGIN and END lines
+// stay, to say what was there.
+func filterPrivateKeys(s string, n *int) string {
+	const begin, dashes, end = "-----BEGIN ", "-----", "-----END "
+	if !strings.Contains(s, "PRIVATE KEY"+dashes) {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for from := 0; ; {
+		i := strings.Index(s[from:], begin)
+		if i < 0 {
+			break
+		}
+		i += from + len(begin)
+		h := strings.Index(s[i:], dashes)
+		if h < 0 {
+			break
+		}
+		label := s[i : i+h]
+		from = i + h + len(dashes)
+		if !strings.HasSuffix(label, "PRIVATE KEY") || strings.ContainsAny(label, "\r\n") {
+			continue
+		}
+		stop := len(s)
+		if e := strings.Index(s[from:], end); e >= 0 {
+			stop = from + e
+		}
+		b.WriteString(s[last:from])
+		b.WriteString("\n" + Filtered + "\n")
+		last, from = stop, stop
+		*n++
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // finder returns the bounds of the first match in s at or after from, or
