@@ -19,6 +19,11 @@ func TestDisplayCulprit(t *testing.T) {
 			{Filename: "/home/app/srv/server.js", Module: "server", Function: "main", InApp: new(false)},
 			{AbsPath: "/home/app/srv/routes/users.js", Function: "getUser", InApp: new(true)}}}}},
 			"routes/users.js in getUser"},
+		// @sentry/node names the module after the path, which the page
+		// shows instead: the culprit reads as the frame does.
+		{"node module derived from the path", event.Event{Platform: "node", Exceptions: []event.Exception{{Type: "Error", Frames: []event.Frame{
+			{Filename: "/home/app/srv/lib/billing.js", Module: "lib:billing", Function: "loadInvoice", InApp: new(true)}}}}},
+			"lib/billing.js in loadInvoice"},
 		{"module still wins", event.Event{Platform: "python", Exceptions: []event.Exception{{Type: "E", Frames: []event.Frame{
 			{Module: "shop.views", Filename: "shop/views.py", AbsPath: "/srv/shop/views.py", Function: "get", InApp: new(true)}}}}},
 			"shop.views in get"},

@@ -458,6 +458,10 @@ func displayCulprit(ev event.Event) string {
 	}
 	frames := slices.Clone(ev.Exceptions[n-1].Frames)
 	for i, name := range stacktrace.DisplayNames(frames) {
+		if stacktrace.PathModule(frames[i]) {
+			// The page shows the path the module was made of.
+			frames[i].Module = ""
+		}
 		frames[i].Filename, frames[i].AbsPath = name, ""
 	}
 	last := ev.Exceptions[n-1]

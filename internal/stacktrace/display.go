@@ -65,6 +65,11 @@ func AppRoot(frames []event.Frame) string {
 	return ""
 }
 
+// PathModule reports whether f's module is the one the Node SDK derives
+// from its file's path below the application root ("routes:users" for
+// /srv/app/routes/users.js), which says no more than the path does.
+func PathModule(f event.Frame) bool { return nodeRoot(frameFile(f), f.Module) != "" }
+
 // nodeRoot derives the application root from one Node frame's absolute
 // file and its module ("dir.sub:file"), or returns "".
 func nodeRoot(file, module string) string {
