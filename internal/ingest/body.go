@@ -38,7 +38,6 @@ const (
 )
 
 var (
-	errOverBudget  = errors.New("ingest: the in-flight body budget is spent")
 	errOverLimit   = errors.New("ingest: the body is over its size limit")
 	errRawTooLarge = errors.New("ingest: the body as sent is over MaxBodyBytes")
 )
@@ -67,8 +66,8 @@ func (c *chargedBuffer) grow() error {
 	if next <= have {
 		return errOverLimit
 	}
-	if !c.lease.grow(next - have) {
-		return errOverBudget
+	if err := c.lease.grow(next - have); err != nil {
+		return err
 	}
 	nb := make([]byte, len(c.buf), next)
 	copy(nb, c.buf)
@@ -109,16 +108,21 @@ type body struct {
 	window int64     // the zstd window allowed
 }
 
-// openBody starts reading the request body, at most maxRaw bytes as sent
-// and limit decoded. It takes no memory beyond a decoder's state before
-// the caller asks for bytes, so authentication can come between. The
-// caller must release the body once done with its bytes.
-func (h *Handler) openBody(r *http.Request, maxRaw, limit int64) (*body, *apiError) {
+// openBody starts reading the request body of project (0 while its key is
+// not checked yet), at most maxRaw bytes as sent and limit decoded. It
+// takes no memory beyond a decoder's state before the caller asks for
+// bytes, so authentication can come between. The caller must release the
+// body once done with its bytes.
+func (h *Handler) openBody(r *http.Request, project, maxRaw, limit int64) (*body, *apiError) {
 	if r.ContentLength > maxRaw {
 		return nil, tooLarge("the request body is %d bytes; the limit is %d bytes", r.ContentLength, maxRaw)
 	}
+	l := &lease{b: h.budget, holder: holder{project: project}, client: clientKey(h.clientIP(r))}
+	if project == 0 {
+		l.holder.client = l.client
+	}
 	b := &body{
-		chargedBuffer: chargedBuffer{lease: &lease{b: h.budget}, limit: limit, known: -1},
+		chargedBuffer: chargedBuffer{lease: l, limit: limit, known: -1},
 		raw:           &rawReader{r: r.Body, max: maxRaw},
 		enc:           strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))),
 	}
@@ -132,8 +136,8 @@ func (h *Handler) openBody(r *http.Request, maxRaw, limit int64) (*body, *apiErr
 	if err := b.raw.await(); err != nil {
 		return nil, b.fail(err)
 	}
-	if !b.lease.startDecode() {
-		return nil, overloaded("decompressing as many request bodies as it allows")
+	if err := b.lease.startDecode(h.bodyDeadline(r), r.Context().Done()); err != nil {
+		return nil, budgetError(err)
 	}
 	if aerr := b.openDecoder(); aerr != nil {
 		b.release()
@@ -168,14 +172,14 @@ func (b *body) openDecoder() *apiError {
 		br := bufio.NewReaderSize(b.raw, 16)
 		head, _ := br.Peek(1) // an empty or failed peek fails the decode below
 		b.window = brotliWindow(head)
-		if !b.lease.chargeWindow(b.window) {
-			return overloaded("holding as many request bytes in memory as it allows")
+		if err := b.lease.chargeWindow(b.window); err != nil {
+			return budgetError(err)
 		}
 		b.src = brotli.NewReader(br)
 	case "zstd":
 		b.window = min(max(b.limit, zstd.MinWindowSize), maxZstdWindow)
-		if !b.lease.chargeWindow(b.window) {
-			return overloaded("holding as many request bytes in memory as it allows")
+		if err := b.lease.chargeWindow(b.window); err != nil {
+			return budgetError(err)
 		}
 		var d *zstd.Decoder
 		d, err = zstd.NewReader(b.raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(b.window)))
@@ -283,9 +287,10 @@ func (b *body) release() {
 // is reported instead.
 func (b *body) fail(err error) *apiError {
 	b.endDecode()
+	if aerr := budgetError(err); aerr != nil {
+		return aerr
+	}
 	switch {
-	case errors.Is(err, errOverBudget):
-		return overloaded("holding as many request bytes in memory as it allows")
 	case errors.Is(err, errOverLimit) && b.enc == "":
 		return tooLarge("the request body exceeds %d bytes", b.limit)
 	case errors.Is(err, errOverLimit):
@@ -403,9 +408,10 @@ func unwrapRaven(l *lease, body []byte, limit int64) ([]byte, *apiError) {
 	}
 	out := chargedBuffer{lease: l, limit: limit, known: -1}
 	err = out.fill(zr, func([]byte) bool { return false })
+	if aerr := budgetError(err); aerr != nil {
+		return nil, aerr
+	}
 	switch {
-	case errors.Is(err, errOverBudget):
-		return nil, overloaded("holding as many request bytes in memory as it allows")
 	case errors.Is(err, errOverLimit):
 		return nil, tooLarge("the decoded event exceeds %d bytes", limit)
 	case err != nil:

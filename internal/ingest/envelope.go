@@ -148,8 +148,10 @@ var errLongLine = errors.New("ingest: a header line is too long")
 func (r *envelopeReader) longLine(first []byte) ([]byte, error) {
 	const most = maxHeaderLine + 2
 	if r.long == nil {
-		if r.lease != nil && !r.lease.grow(most) {
-			return nil, errOverBudget
+		if r.lease != nil {
+			if err := r.lease.grow(most); err != nil {
+				return nil, err
+			}
 		}
 		r.long = make([]byte, 0, most)
 	}
@@ -279,8 +281,10 @@ func (r *envelopeReader) charge(n int64) error {
 	if r.kept+n > r.maxKept {
 		return errKeptTooLarge
 	}
-	if r.lease != nil && !r.lease.grow(n) {
-		return errOverBudget
+	if r.lease != nil {
+		if err := r.lease.grow(n); err != nil {
+			return err
+		}
 	}
 	r.kept += n
 	return nil

@@ -94,11 +94,28 @@ type Config struct {
 	// bodies could never be accepted (a brotli body that large also needs
 	// room for its window).
 	MaxInflightBytes int64
+	// MaxInflightBytesPerProject caps what one project's requests hold of
+	// MaxInflightBytes, so a client with a project's public key cannot
+	// spend what every project shares; before a request's project is
+	// known (its key is in the envelope header) its bytes count against
+	// its client address instead, with the same cap. Over it, the request
+	// is answered 503 with Retry-After. 0 means a quarter of
+	// MaxInflightBytes; a value not above MaxBodyBytes is raised to
+	// MaxBodyBytes+1, as for MaxInflightBytes, and one above
+	// MaxInflightBytes is lowered to it.
+	MaxInflightBytesPerProject int64
 	// MaxConcurrentDecodes caps the compressed bodies being decoded at
 	// once, each holding a decoder window of up to 16 MiB (brotli); one
 	// more is answered 503 with Retry-After. 0 means
 	// DefaultMaxConcurrentDecodes.
 	MaxConcurrentDecodes int
+	// MaxDecodesPerClient caps the compressed bodies of one client
+	// address (an IPv6 /64) decoded at once, so one client cannot hold
+	// every decoder; its request over the cap waits, until its body's
+	// deadline, for one of its own to finish. 0 means a quarter of
+	// MaxConcurrentDecodes, at least 1; a value above
+	// MaxConcurrentDecodes is lowered to it.
+	MaxDecodesPerClient int
 	// BodyTimeout is how long a request body may take, plus one second
 	// per MinBodyRate bytes received, capped at two minutes; past it the
 	// request is answered 408 and the connection closed. 0 means
@@ -204,6 +221,10 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 	if cfg.MaxConcurrentDecodes <= 0 {
 		cfg.MaxConcurrentDecodes = DefaultMaxConcurrentDecodes
 	}
+	if cfg.MaxDecodesPerClient <= 0 {
+		cfg.MaxDecodesPerClient = max(1, cfg.MaxConcurrentDecodes/4)
+	}
+	cfg.MaxDecodesPerClient = min(cfg.MaxDecodesPerClient, cfg.MaxConcurrentDecodes)
 	if cfg.BodyTimeout <= 0 {
 		cfg.BodyTimeout = DefaultBodyTimeout
 	}
@@ -230,8 +251,12 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 		log.Warn("ingest: the in-flight byte budget is smaller than one body; raising it", "max_inflight_bytes", cfg.MaxInflightBytes, "max_body_bytes", cfg.MaxBodyBytes)
 		cfg.MaxInflightBytes = cfg.MaxBodyBytes + 1
 	}
+	if cfg.MaxInflightBytesPerProject <= 0 {
+		cfg.MaxInflightBytesPerProject = cfg.MaxInflightBytes / 4
+	}
+	cfg.MaxInflightBytesPerProject = min(max(cfg.MaxInflightBytesPerProject, cfg.MaxBodyBytes+1), cfg.MaxInflightBytes)
 	h := &Handler{cfg: cfg, keys: keys, queue: q, log: log, mux: http.NewServeMux(), warns: logthrottle.New(warnEvery),
-		budget: &budget{maxBytes: cfg.MaxInflightBytes, maxDecodes: int64(cfg.MaxConcurrentDecodes)}}
+		budget: newBudget(cfg.MaxInflightBytes, cfg.MaxInflightBytesPerProject, cfg.MaxConcurrentDecodes, cfg.MaxDecodesPerClient)}
 	if cfg.RatePerMinute > 0 {
 		h.limiter = newLimiter(cfg.RatePerMinute, cfg.Now)
 	}
@@ -324,6 +349,15 @@ func longestBody(length int64, grace time.Duration, rate int64) time.Duration {
 		return maxBodyTime
 	}
 	return max(maxBodyTime, grace+time.Duration(float64(length)/float64(rate)*float64(time.Second)))
+}
+
+// bodyDeadline is when r's body must have arrived by: its read deadline
+// as it stands, or BodyTimeout from now for a body already in memory.
+func (h *Handler) bodyDeadline(r *http.Request) time.Time {
+	if tb, ok := r.Body.(*timedBody); ok {
+		return tb.deadline()
+	}
+	return time.Now().Add(h.cfg.BodyTimeout)
 }
 
 // timedBody extends its connection's read deadline as bytes arrive.

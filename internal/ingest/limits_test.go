@@ -167,6 +167,11 @@ func TestConcurrentBombsStayWithinBudget(t *testing.T) {
 					c.MaxEventBytes = maxBody
 					c.MaxInflightBytes = budget
 					c.MaxConcurrentDecodes = decodes
+					// All from one client to one project: their
+					// shares are the whole, so that the bombs press
+					// on the totals (TestStalled... for the shares).
+					c.MaxInflightBytesPerProject = budget
+					c.MaxDecodesPerClient = decodes
 				})
 				wire := bombOf(t, enc.encode, tt.header, "event", 64*mib)
 				gate := make(chan struct{})
@@ -384,6 +389,9 @@ func TestBrotliWindowsAreCharged(t *testing.T) {
 	h, q := newTestHandler(t, defaultKeys, func(c *Config) {
 		c.MaxInflightBytes = 40 * mib
 		c.MaxConcurrentDecodes = requests
+		// One client and project: their shares are the whole.
+		c.MaxInflightBytesPerProject = 40 * mib
+		c.MaxDecodesPerClient = requests
 		c.RatePerMinute = -1
 	})
 	wire := encode(t, func(w io.Writer) io.WriteCloser {

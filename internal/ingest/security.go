@@ -53,7 +53,7 @@ func (h *Handler) serveSecurity(r *http.Request) (any, *apiError) {
 		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", reason: ReasonBadRequest,
 			msg: fmt.Sprintf("Content-Type %q is not a security report; send application/csp-report (report-uri) or application/reports+json (report-to)", clamp(ct, 100))}
 	}
-	b, aerr := h.openBody(r, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
+	b, aerr := h.openBody(r, pid, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
 	if aerr != nil {
 		return nil, aerr
 	}

@@ -37,7 +37,13 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			return nil, aerr
 		}
 	}
-	b, aerr := h.openBody(r, h.cfg.MaxEnvelopeBytes, h.cfg.MaxEnvelopeBytes)
+	// Until a key vouches for it, the project the URL names is anyone's
+	// guess: the body's bytes count against its client until then.
+	owner := pid
+	if key == "" {
+		owner = 0
+	}
+	b, aerr := h.openBody(r, owner, h.cfg.MaxEnvelopeBytes, h.cfg.MaxEnvelopeBytes)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -60,6 +66,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		}
 		if aerr := h.checkRate(pid); aerr != nil {
 			return nil, aerr
+		}
+		if err := b.lease.attach(pid); err != nil {
+			return nil, budgetError(err)
 		}
 	}
 	var (
@@ -170,7 +179,7 @@ func (h *Handler) serveStore(r *http.Request) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	b, aerr := h.openBody(r, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
+	b, aerr := h.openBody(r, pid, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -204,7 +213,7 @@ func (h *Handler) serveFlytrap(kind flytrapKind) func(*http.Request) (any, *apiE
 		if aerr := h.checkRate(keyProject); aerr != nil {
 			return nil, aerr
 		}
-		b, aerr := h.openBody(r, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
+		b, aerr := h.openBody(r, keyProject, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
 		if aerr != nil {
 			return nil, aerr
 		}
