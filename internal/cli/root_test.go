@@ -23,6 +23,8 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"dev", "--max-event-size", "10"}, cmdutil.ExitUsage, "--max-event-size must be at least 1024 bytes"},
 		{[]string{"dev", "--max-inflight-bytes", "1000000"}, cmdutil.ExitUsage, "--max-inflight-bytes must be larger than --max-body-size"},
 		{[]string{"dev", "--max-decodes", "0"}, cmdutil.ExitUsage, "--max-decodes must be at least 1"},
+		{[]string{"dev", "--max-decodes-per-client", "17"}, cmdutil.ExitUsage, "--max-decodes-per-client must be between 0 and --max-decodes"},
+		{[]string{"dev", "--max-inflight-bytes-per-project", "1000000"}, cmdutil.ExitUsage, "--max-inflight-bytes-per-project must be larger than --max-body-size"},
 		{[]string{"dev", "--max-backlog", "-1"}, cmdutil.ExitUsage, "--max-backlog cannot be negative"},
 		{[]string{"dev", "--body-timeout", "10ms"}, cmdutil.ExitUsage, "--body-timeout must be at least 1s"},
 		{[]string{"dev", "--min-body-rate", "10"}, cmdutil.ExitUsage, "--min-body-rate must be at least 1024 bytes per second"},

@@ -49,7 +49,9 @@ type Options struct {
 	MaxBodyBytes      int64
 	MaxEnvelopeBytes  int64
 	MaxInflightBytes  int64
+	MaxProjectBytes   int64
 	MaxDecodes        int
+	MaxClientDecodes  int
 	BodyTimeout       time.Duration
 	MinBodyRate       int64
 	RatePerMinute     int
@@ -100,7 +102,9 @@ project with an ingest key, and an admin API token, and writes them to
 	fl.Int64Var(&opts.MaxBodyBytes, "max-body-size", 20<<20, "largest store or Flytrap request body accepted, in bytes as sent; also the most an envelope's events may take together")
 	fl.Int64Var(&opts.MaxEnvelopeBytes, "max-envelope-size", ingest.DefaultMaxEnvelopeBytes, "largest envelope accepted, in bytes as sent and decompressed; attachments and other items Flytrap does not store are skipped as they arrive, not held in memory")
 	fl.Int64Var(&opts.MaxInflightBytes, "max-inflight-bytes", ingest.DefaultMaxInflightBytes, "request body bytes all ingest requests may hold in memory at once before ingest answers 503 (at least --max-body-size)")
+	fl.Int64Var(&opts.MaxProjectBytes, "max-inflight-bytes-per-project", 0, "of --max-inflight-bytes, what one project's requests may hold before ingest answers that project 503 (0: a quarter, at least --max-body-size)")
 	fl.IntVar(&opts.MaxDecodes, "max-decodes", ingest.DefaultMaxConcurrentDecodes, "compressed ingest bodies decoded at once before ingest answers 503")
+	fl.IntVar(&opts.MaxClientDecodes, "max-decodes-per-client", 0, "of --max-decodes, the compressed bodies of one client address (IPv6: /64) decoded at once; its others wait their turn (0: a quarter, at least 1)")
 	fl.DurationVar(&opts.BodyTimeout, "body-timeout", ingest.DefaultBodyTimeout, "time an ingest request body may take, plus 1s per --min-body-rate bytes received (408 after)")
 	fl.Int64Var(&opts.MinBodyRate, "min-body-rate", ingest.DefaultMinBodyRate, "slowest ingest upload, in bytes per second, that --body-timeout allows for")
 	fl.IntVar(&opts.RatePerMinute, "rate-limit", 6000, "events per minute per project before ingest answers 429 (-1: unlimited)")
@@ -271,17 +275,19 @@ func Run(ctx context.Context, opts *Options) error {
 
 	srv := server.New(db, server.Config{
 		Ingest: ingest.Config{
-			MaxEventBytes:        opts.MaxEventBytes,
-			MaxBodyBytes:         opts.MaxBodyBytes,
-			MaxEnvelopeBytes:     opts.MaxEnvelopeBytes,
-			MaxInflightBytes:     opts.MaxInflightBytes,
-			MaxConcurrentDecodes: opts.MaxDecodes,
-			BodyTimeout:          opts.BodyTimeout,
-			MinBodyRate:          opts.MinBodyRate,
-			RatePerMinute:        opts.RatePerMinute,
-			MaxBacklog:           backlogLimit(opts.MaxBacklog),
-			IPSalt:               []byte(salt),
-			DropIPs:              opts.DropIPs,
+			MaxEventBytes:              opts.MaxEventBytes,
+			MaxBodyBytes:               opts.MaxBodyBytes,
+			MaxEnvelopeBytes:           opts.MaxEnvelopeBytes,
+			MaxInflightBytes:           opts.MaxInflightBytes,
+			MaxInflightBytesPerProject: opts.MaxProjectBytes,
+			MaxConcurrentDecodes:       opts.MaxDecodes,
+			MaxDecodesPerClient:        opts.MaxClientDecodes,
+			BodyTimeout:                opts.BodyTimeout,
+			MinBodyRate:                opts.MinBodyRate,
+			RatePerMinute:              opts.RatePerMinute,
+			MaxBacklog:                 backlogLimit(opts.MaxBacklog),
+			IPSalt:                     []byte(salt),
+			DropIPs:                    opts.DropIPs,
 		},
 		Workers:       opts.Workers,
 		Processing:    pdb,
@@ -355,8 +361,12 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--max-envelope-size must be at least --max-body-size", "an envelope must be able to hold as much as its events may take")
 	case o.MaxInflightBytes <= o.MaxBodyBytes:
 		return cmdutil.UsageError("--max-inflight-bytes must be larger than --max-body-size", "the budget must hold at least one body of the largest size accepted")
+	case o.MaxProjectBytes != 0 && (o.MaxProjectBytes <= o.MaxBodyBytes || o.MaxProjectBytes > o.MaxInflightBytes):
+		return cmdutil.UsageError("--max-inflight-bytes-per-project must be larger than --max-body-size and at most --max-inflight-bytes", "a project must be able to send one body of the largest size accepted; 0 takes a quarter of --max-inflight-bytes")
 	case o.MaxDecodes < 1:
 		return cmdutil.UsageError("--max-decodes must be at least 1", "")
+	case o.MaxClientDecodes < 0 || o.MaxClientDecodes > o.MaxDecodes:
+		return cmdutil.UsageError("--max-decodes-per-client must be between 0 and --max-decodes", "0 takes a quarter of --max-decodes")
 	case o.BodyTimeout < time.Second:
 		return cmdutil.UsageError("--body-timeout must be at least 1s", "SDKs on slow links need a few seconds to send an event")
 	case o.MaxBacklog < 0:
