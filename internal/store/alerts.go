@@ -590,7 +590,9 @@ func (d *DB) EmailRecipients(ctx context.Context, projectID int64) ([]string, er
 // the outbox, in the save transaction: they commit with the events that
 // cause them or not at all. now is the clock (nil: time.Now).
 //
-// Per issue, a muted issue writes nothing. Otherwise each enabled rule of
+// Per issue, a muted or ignored issue writes nothing, nor counts its
+// events towards a digest: they are not summed into one sent when it is
+// unmuted or unignored. Otherwise each enabled rule of
 // the project whose level and environment filters keep one of the
 // issue's events fires at most once per batch: new_issue on the event
 // that created the issue, regression on the one that reopened it,
@@ -650,7 +652,9 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 		idx := byIssue[issue]
 		project := projectOf[issue]
 		st, hasState := states[issue]
-		if st.muted {
+		// An ignored issue stays ignored when seen again, so its last
+		// result says so; a new issue or a regression never is.
+		if st.muted || results[idx[len(idx)-1]].Status == StatusIgnored {
 			continue
 		}
 		fires, err := fire(ctx, tx, rules[project], results, idx, issue, now)
@@ -905,10 +909,12 @@ func (d *DB) skipLocked() string {
 	return ""
 }
 
-// QueueDigests writes the digests that are due: for each unmuted issue
-// whose cooldown window ended with events since its last message, one
+// QueueDigests writes the digests that are due: for each issue whose
+// cooldown window ended with events since its last message, one
 // notification per channel of its last alert, summing them; the issue's
-// window then starts again. It returns how many issues got a digest. Run
+// window then starts again. A muted or ignored issue's due events are
+// dropped instead, so unmuting or unignoring it sends no digest of what
+// came before. It returns how many issues got a digest. Run
 // by several processes at once, each digest is written once.
 func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 	nowMs := millis(now)
@@ -918,8 +924,8 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 	}
 	n := 0
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT s.issue_id, s.project_id, s.pending, s.channels, s.window_end
-			FROM alert_issue_state s WHERE s.pending > 0 AND s.window_end <= $1 AND NOT s.muted
+		rows, err := tx.QueryContext(ctx, `SELECT s.issue_id, s.project_id, s.pending, s.channels, s.window_end, s.muted
+			FROM alert_issue_state s WHERE s.pending > 0 AND s.window_end <= $1
 			ORDER BY s.issue_id LIMIT 100`+d.skipLocked(), nowMs)
 		if err != nil {
 			return err
@@ -927,11 +933,12 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 		type due struct {
 			issue, project, pending, windowEnd int64
 			channels                           string
+			muted                              bool
 		}
 		var dues []due
 		for rows.Next() {
 			var x due
-			if err := rows.Scan(&x.issue, &x.project, &x.pending, &x.channels, &x.windowEnd); err != nil {
+			if err := rows.Scan(&x.issue, &x.project, &x.pending, &x.channels, &x.windowEnd, &x.muted); err != nil {
 				rows.Close()
 				return err
 			}
@@ -963,6 +970,13 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 			}
 			if err != nil {
 				return err
+			}
+			if x.muted || p.Status == StatusIgnored {
+				if _, err := tx.ExecContext(ctx, `UPDATE alert_issue_state SET pending = pending - $2 WHERE issue_id = $1`,
+					x.issue, x.pending); err != nil {
+					return err
+				}
+				continue
 			}
 			if err := json.Unmarshal([]byte(x.channels), &channels); err != nil {
 				return fmt.Errorf("issue %d: channels %q: %w", x.issue, x.channels, err)

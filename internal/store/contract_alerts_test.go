@@ -277,6 +277,88 @@ func testAlertFrequencyFilters(e *env) {
 	}
 }
 
+// testAlertIgnoredAndMuted: an ignored issue sends no alert of any kind,
+// seen again or busy, and neither it nor a muted issue sends, once
+// unignored or unmuted, a digest of the events before.
+func testAlertIgnoredAndMuted(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	ch, _ := db.ListAlertChannels(ctx, System, e.project.ID)
+	if _, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: e.project.ID, ChannelID: ch[0].ID, Type: RuleFrequency,
+		Threshold: 5, WindowMinutes: 5, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetAlertCooldown(ctx, System, e.project.ID, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	save := func(s, n int, fp string) []SaveResult {
+		reqs := make([]SaveRequest, n)
+		for i := range reqs {
+			reqs[i] = request(e.project.ID, fp, withRcv(at(s)))
+		}
+		return e.saveAlerting(at(s), reqs...)
+	}
+	digests := func(s int) int {
+		t.Helper()
+		n, err := db.QueueDigests(ctx, at(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	expect := func(when string, want ...string) {
+		t.Helper()
+		if got := reasons(e.outbox()); !slices.Equal(got, want) {
+			t.Fatalf("%s: outbox = %v, want %v", when, got, want)
+		}
+	}
+
+	// Three events within the cooldown wait for a digest; the issue is
+	// ignored before it is due.
+	ig := save(0, 1, "ignored")[0].IssueID
+	save(10, 3, "ignored")
+	e.setStatus(ig, StatusIgnored, "")
+	if n := digests(90); n != 0 {
+		t.Errorf("ignored issue: %d digests", n)
+	}
+	// Seen again, busy past the cooldown: still ignored, and silent.
+	res := save(120, 7, "ignored")
+	if r := res[len(res)-1]; r.Status != StatusIgnored || r.Regression {
+		t.Errorf("ignored issue seen again: %+v", r)
+	}
+	expect("ignored issue seen again", RuleNewIssue)
+	// Unignored, it sends no digest of the ignored time; while the
+	// window still holds more than the threshold, its next event fires
+	// the frequency rule, once.
+	e.setStatus(ig, StatusUnresolved, "")
+	if n := digests(150); n != 0 {
+		t.Errorf("unignored issue: %d digests", n)
+	}
+	save(180, 1, "ignored")
+	save(181, 1, "ignored")
+	expect("unignored issue seen again", RuleNewIssue, RuleFrequency)
+	if n := digests(240); n != 1 {
+		t.Errorf("unignored issue after its cooldown: %d digests, want 1", n)
+	}
+
+	// A muted issue's due events are dropped, not sent on unmute.
+	mu := save(200, 1, "muted")[0].IssueID
+	save(210, 2, "muted")
+	if err := db.SetIssueMuted(ctx, System, mu, true); err != nil {
+		t.Fatal(err)
+	}
+	if n := digests(290); n != 0 {
+		t.Errorf("muted issue: %d digests", n)
+	}
+	if err := db.SetIssueMuted(ctx, System, mu, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := digests(300); n != 0 {
+		t.Errorf("unmuted issue: %d digests", n)
+	}
+	expect("unmuted issue", RuleNewIssue, RuleFrequency, ReasonDigest, RuleNewIssue)
+}
+
 // testAlertClaim: claims, backoff, dead letters, leases and concurrent
 // claimers.
 func testAlertClaim(e *env) {

@@ -79,6 +79,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertNewIssueBurst", testAlertNewIssueBurst},
 		{"AlertRegression", testAlertRegression},
 		{"AlertFrequencyFilters", testAlertFrequencyFilters},
+		{"AlertIgnoredAndMuted", testAlertIgnoredAndMuted},
 		{"AlertClaim", testAlertClaim},
 	}
 	for _, tt := range tests {
