@@ -51,7 +51,41 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(sourcemaps.NewCmd(f))
 	root.AddCommand(login.NewCmd(f), logout.NewCmd(f), projects.NewCmd(f), users.NewCmd(f), members.NewCmd(f),
 		issues.NewCmd(f), tokens.NewCmd(f), tail.NewCmd(f))
+	// Added now rather than when run, so that guardGroups covers it too.
+	root.InitDefaultCompletionCmd()
+	guardGroups(root)
 	return root
+}
+
+// guardGroups gives every command that only groups others a run of its
+// own: given nothing it prints its help, as cobra does; given a word that
+// is none of its commands it fails with a usage error. Without it cobra
+// checks the root's words only and prints the help of any other group,
+// so `flytrap issues resolv 12 && echo ok` said ok.
+func guardGroups(c *cobra.Command) {
+	if c.HasSubCommands() && !c.Runnable() {
+		c.Args = unknownCommand
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	for _, sub := range c.Commands() {
+		guardGroups(sub)
+	}
+}
+
+// unknownCommand refuses the first of args, with cobra's message and
+// suggestions for a mistyped command.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return cmdutil.UsageError(msg, "run `"+cmd.CommandPath()+" --help` for its commands")
 }
 
 // Main runs flytrap with the process's arguments and returns its exit code.

@@ -3,8 +3,11 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 )
@@ -59,5 +62,57 @@ func TestExitCodeOfWrappedError(t *testing.T) {
 	}
 	if code, _ := cmdutil.ExitCode(context.Canceled); code != cmdutil.ExitError {
 		t.Errorf("plain error code = %d", code)
+	}
+}
+
+// TestGroupsRefuseUnknownCommands walks the command tree, so that a group
+// added later is covered too: a word that is none of a group's commands
+// is a usage error naming it, a near miss gets a suggestion, and the
+// group alone prints its help.
+func TestGroupsRefuseUnknownCommands(t *testing.T) {
+	run := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Getenv: func(string) string { return "" }}
+		return Run(context.Background(), f, args), out.String(), errOut.String()
+	}
+	var walk func(c *cobra.Command)
+	groups := 0
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if !c.HasAvailableSubCommands() {
+			return
+		}
+		groups++
+		path := strings.Fields(c.CommandPath())[1:]
+		t.Run(c.CommandPath(), func(t *testing.T) {
+			code, out, errOut := run(append(path, "frobnicate", "3")...)
+			want := fmt.Sprintf("error: unknown command %q for %q", "frobnicate", c.CommandPath())
+			if code != cmdutil.ExitUsage || !strings.Contains(errOut, want) || out != "" {
+				t.Errorf("bad command: exit %d, stdout %q, stderr %q; want %d and %q", code, out, errOut, cmdutil.ExitUsage, want)
+			}
+			var sub string
+			for _, s := range c.Commands() {
+				if s.IsAvailableCommand() {
+					sub = s.Name()
+					break
+				}
+			}
+			typo := sub[:len(sub)-1]
+			if code, _, errOut := run(append(path, typo)...); code != cmdutil.ExitUsage || !strings.Contains(errOut, "Did you mean this?\n "+sub) {
+				t.Errorf("%q: exit %d, stderr %q; want %d and a suggestion of %q", typo, code, errOut, cmdutil.ExitUsage, sub)
+			}
+			if code, out, _ := run(path...); code != cmdutil.ExitOK || !strings.Contains(out, "Available Commands:") {
+				t.Errorf("alone: exit %d, stdout %q; want its help", code, out)
+			}
+		})
+	}
+	var out bytes.Buffer
+	walk(NewRootCmd(&cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out}, Getenv: func(string) string { return "" }}))
+	// The root, completion, issues, members, projects, sourcemaps, tokens
+	// and users at least.
+	if groups < 8 {
+		t.Errorf("%d groups in the tree", groups)
 	}
 }

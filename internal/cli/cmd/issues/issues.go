@@ -1,5 +1,5 @@
 // Package issues implements `flytrap issues`: list, view, resolve,
-// ignore, reopen and delete issues.
+// ignore, unresolve (reopen) and delete issues.
 package issues
 
 import (
@@ -44,7 +44,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{F: f}
 	cmd := &cobra.Command{
 		Use:   "issues <command>",
-		Short: "List, view, resolve, ignore, reopen and delete issues",
+		Short: "List, view, resolve, ignore, unresolve (reopen) and delete issues",
 	}
 	cmdutil.AddHostFlag(cmd, &opts.Host)
 	list := &cobra.Command{
@@ -93,6 +93,9 @@ browser:"Mobile Safari").`,
 	}
 	resolve := status("resolve", "Mark issues resolved; a new event reopens them", apitypes.StatusResolved)
 	resolve.Flags().StringVar(&opts.Release, "in-release", "", "resolved in this release: only events of later releases reopen it")
+	unresolve := status("unresolve", "Reopen resolved or ignored issues (alias: reopen)", apitypes.StatusUnresolved)
+	// Sentry's users say reopen.
+	unresolve.Aliases = []string{"reopen"}
 	del := &cobra.Command{
 		Use: "delete <issue-id>", Short: "Delete an issue with its events", Args: cobra.ExactArgs(1),
 		Example: "  flytrap issues delete 42 --yes",
@@ -101,7 +104,7 @@ browser:"Mobile Safari").`,
 	del.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking")
 	cmd.AddCommand(list, view, resolve,
 		status("ignore", "Ignore issues: new events do not reopen them", apitypes.StatusIgnored),
-		status("unresolve", "Reopen issues", apitypes.StatusUnresolved),
+		unresolve,
 		del)
 	return cmd
 }
