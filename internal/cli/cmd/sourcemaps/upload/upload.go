@@ -26,6 +26,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps/inject"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
@@ -68,18 +69,20 @@ under DIR ("~/" matches any scheme and host), else by file name.
 
 The report lists what was uploaded, files without a map, and maps whose
 "file" names another file or whose sources and sourcesContent disagree.
---dry-run checks everything, limits included, without uploading.`,
+--dry-run checks everything, limits and the project included, without
+uploading; without a server and token it checks the files only, and says so.`,
 		Example: `  flytrap sourcemaps inject dist
   flytrap sourcemaps upload dist --project web --release 1.4.2 --url-prefix '~/static/js'
   FLYTRAP_URL=https://flytrap.example.com FLYTRAP_TOKEN=... flytrap sourcemaps upload dist --project web`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = args[0]
-			if !opts.DryRun && (opts.URL == "" || opts.Token == "") {
+			if opts.URL == "" || opts.Token == "" {
 				// The server and token every other command uses: --url,
 				// else FLYTRAP_URL, else the last login; FLYTRAP_TOKEN,
 				// else the token stored for that server. Without one,
-				// Run says what is missing.
+				// Run says what is missing, or a dry run that it could
+				// not check the project.
 				if _, cfg, err := f.Hosts(); err == nil {
 					if t, err := cfg.Resolve(opts.URL, f.Getenv); err == nil {
 						opts.URL = cmp.Or(opts.URL, t.URL)
@@ -110,23 +113,36 @@ type Report struct {
 	NoMap     []string
 	Mismatch  []string
 	BundleLen int
+	// Project is the project as the report names it: found on the
+	// server, or, in a dry run without one, not checked.
+	Project string
 }
 
 // Run collects, checks and uploads the files, and prints the report.
 func Run(ctx context.Context, opts *Options) error {
-	if !opts.DryRun {
-		switch {
-		case opts.URL == "":
-			return cmdutil.UsageError("no server URL", "run `flytrap login URL`, pass --url or set FLYTRAP_URL, e.g. http://127.0.0.1:8000 for flytrap dev")
-		case opts.Token == "":
-			return cmdutil.UsageError("no API token", "run `flytrap login`, pass --token or set FLYTRAP_TOKEN (a token from the dashboard's API tokens page)")
-		case opts.Project == "":
-			p, err := onlyProject(ctx, opts)
-			if err != nil {
-				return err
-			}
-			opts.Project = p
+	var project string
+	switch {
+	case opts.DryRun && (opts.URL == "" || opts.Token == ""):
+		// A dry run works offline, on the files alone.
+		project = "not checked: no server URL and token (flytrap login, or --url and --token)"
+		if opts.Project != "" {
+			project = strconv.Quote(opts.Project) + ", " + project
 		}
+	case opts.URL == "":
+		return cmdutil.UsageError("no server URL", "run `flytrap login URL`, pass --url or set FLYTRAP_URL, e.g. http://127.0.0.1:8000 for flytrap dev")
+	case opts.Token == "":
+		return cmdutil.UsageError("no API token", "run `flytrap login`, pass --token or set FLYTRAP_TOKEN (a token from the dashboard's API tokens page)")
+	case opts.Project == "" || opts.DryRun:
+		// An upload naming its project has the server check it; a dry
+		// run sends nothing, so it looks the project up itself.
+		p, err := findProject(ctx, opts)
+		if err != nil {
+			return err
+		}
+		opts.Project = strconv.FormatInt(p.ID, 10)
+		project = fmt.Sprintf("%s (ID %d)", cmdutil.Clean(p.Name), p.ID)
+	default:
+		project = fmt.Sprintf("%q", opts.Project)
 	}
 	if p := opts.URLPrefix; p != "~" && !strings.HasPrefix(p, "~/") && !strings.Contains(p, "://") {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: --url-prefix %q starts with neither ~/ nor a scheme (https://): it will never match "+
@@ -137,6 +153,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	rep.Project = project
 	if len(files) == 0 {
 		printReport(opts, rep)
 		return &cmdutil.Error{Msg: "nothing to upload under " + opts.Dir, Hint: "give the directory of your build output (.js files and their .map files)"}
@@ -311,8 +328,8 @@ func printReport(opts *Options, rep Report) {
 	section("Skipped", rep.Skipped)
 	section("Files without a source map", rep.NoMap)
 	section("Maps that do not match their file", rep.Mismatch)
-	fmt.Fprintf(w, "%d files, bundle %d bytes, release %q, dist %q, project %q\n",
-		len(rep.Uploaded), rep.BundleLen, opts.Release, opts.Dist, opts.Project)
+	fmt.Fprintf(w, "%d files, bundle %d bytes, release %q, dist %q, project %s\n",
+		len(rep.Uploaded), rep.BundleLen, opts.Release, opts.Dist, rep.Project)
 }
 
 // client speaks sentry-cli's upload protocol to a Flytrap server.
@@ -379,23 +396,31 @@ func (c *client) do(ctx context.Context, method, u, contentType string, body io.
 	return nil
 }
 
-// onlyProject names the project to upload to when --project is not given:
-// the one project the token sees (cmdutil.OnlyProject), by ID.
-func onlyProject(ctx context.Context, opts *Options) (string, error) {
+// findProject is the project to upload to, found on the server: the one
+// --project names (cmdutil.FindProject, as the server resolves it), else
+// the one project the token sees (cmdutil.OnlyProject), which it names.
+func findProject(ctx context.Context, opts *Options) (apitypes.Project, error) {
 	var copts []apiclient.Option
 	if opts.HTTP != nil {
 		copts = append(copts, apiclient.WithHTTPClient(opts.HTTP))
 	}
 	c, err := apiclient.New(opts.URL, opts.Token, copts...)
 	if err != nil {
-		return "", err
+		return apitypes.Project{}, err
+	}
+	if opts.Project != "" {
+		return cmdutil.FindProject(ctx, c, opts.Project)
 	}
 	p, err := cmdutil.OnlyProject(ctx, c)
 	if err != nil {
-		return "", err
+		return apitypes.Project{}, err
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Uploading to project %s (ID %d), the only one this token sees.\n", cmdutil.Clean(p.Name), p.ID)
-	return strconv.FormatInt(p.ID, 10), nil
+	verb := "Uploading"
+	if opts.DryRun {
+		verb = "Would upload"
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "%s to project %s (ID %d), the only one this token sees.\n", verb, cmdutil.Clean(p.Name), p.ID)
+	return p, nil
 }
 
 // upload sends the bundle: the server's options, an assemble request

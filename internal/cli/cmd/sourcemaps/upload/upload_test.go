@@ -198,6 +198,51 @@ func TestUploadRefusals(t *testing.T) {
 	}
 }
 
+// --dry-run checks the project as the upload would, on the server the
+// upload would go to, and uploads nothing; without a server it says it
+// did not check the project.
+func TestDryRunChecksTheProject(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "app.min.js.map": goodMap})
+	url, token, arts, pid := server(t, "web", "api")
+	dryRun := func(url, token, project string) (string, string, error) {
+		var out, errOut bytes.Buffer
+		opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &errOut}, Dir: dir, URL: url, Token: token,
+			Project: project, Release: "1", URLPrefix: "~/", DryRun: true}
+		err := upload.Run(context.Background(), opts)
+		return out.String(), errOut.String(), err
+	}
+	for _, tt := range []struct {
+		name, project string
+		code          int
+		want          string
+	}{
+		{"no such project", "nosuch", cmdutil.ExitNotFound, `no project "nosuch" among the ones you can see`},
+		{"several projects, none named", "", cmdutil.ExitUsage, "no project named, and you can see 2"},
+	} {
+		out, _, err := dryRun(url, token, tt.project)
+		if code, _ := cmdutil.ExitCode(err); code != tt.code || err == nil || !strings.Contains(err.Error(), tt.want) || out != "" {
+			t.Errorf("%s: err = %v (exit %d), stdout %q; want exit %d with %q and no report", tt.name, err, code, out, tt.code, tt.want)
+		}
+	}
+	out, _, err := dryRun(url, token, "WEB")
+	if want := fmt.Sprintf(`project web (ID %d)`, pid); err != nil || !strings.Contains(out, want) {
+		t.Errorf("named project: err = %v, report:\n%s\nwant %q", err, out, want)
+	}
+	if _, err := arts.Find(context.Background(), artifact.Query{ProjectID: pid, Release: "1", AbsPath: "https://h/app.min.js"}); err == nil {
+		t.Error("a dry run uploaded")
+	}
+	url, token, _, pid = server(t)
+	_, errOut, err := dryRun(url, token, "")
+	if want := fmt.Sprintf("Would upload to project web (ID %d), the only one this token sees.\n", pid); err != nil || errOut != want {
+		t.Errorf("only project: err = %v, stderr %q; want %q", err, errOut, want)
+	}
+	out, _, err = dryRun("", "", "nosuch")
+	if want := `project "nosuch", not checked: no server URL and token`; err != nil || !strings.Contains(out, want) {
+		t.Errorf("offline: err = %v, report:\n%s\nwant %q", err, out, want)
+	}
+}
+
 // --dry-run shows the URL each file would be stored under, and a prefix
 // no browser URL can match is warned about before anything is sent.
 func TestDryRunShowsURLs(t *testing.T) {
