@@ -35,8 +35,11 @@ const (
 // release, level, sort, cursor, since, limit and the free-text query. The
 // query may hold `key:value` terms (quoted values allowed): is: (or
 // status:), level:, environment: (or env:) and release: set those filters
-// and win over the separate parameters; any other key filters by tag. The
-// remaining words are the text matched against title and culprit.
+// and win over the separate parameters; any other key filters by tag.
+// As in Sentry, `!key:value` excludes issues with that tag value (the
+// environment, release and level included), `has:key` keeps issues with
+// the tag and `!has:key` those without. The remaining words are the text
+// matched against title and culprit.
 //
 // status "all" means any status; since is a look-back such as 1h, 24h or
 // 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
@@ -58,30 +61,40 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 	for _, t := range splitTerms(query) {
 		term := t.value
 		key, val, ok := strings.Cut(term, ":")
+		key, negated := strings.CutPrefix(key, "!")
 		// Without a key or a value, or with a slash in the key (a path
 		// such as a/b:c), the word is text.
 		if !ok || key == "" || val == "" || strings.ContainsAny(key, "/ ") {
 			text = append(text, t.text())
 			continue
 		}
-		switch key {
-		case "is", "status":
+		switch {
+		case key == "is" || key == "status":
+			if negated {
+				return f, fmt.Errorf("!%s: is not supported; name the statuses you want with is:", key)
+			}
 			f.Status = val
-		case "level":
+		case key == "has" && !negated:
+			add(&f.Has, val)
+		case key == "has":
+			add(&f.Missing, val)
+		case negated:
+			// The environment, release and level are tags too.
+			if key == "env" {
+				key = "environment"
+			}
+			add(&f.NotTags, event.Tag{Key: key, Value: val})
+		case key == "level":
 			f.Level = val
-		case "environment", "env":
+		case key == "environment" || key == "env":
 			f.Environment = val
-		case "release":
+		case key == "release":
 			f.Release = val
 		default:
-			tag := event.Tag{Key: key, Value: val}
-			if slices.Contains(f.Tags, tag) {
-				continue
-			}
-			if len(f.Tags) == MaxTagTerms {
-				return f, fmt.Errorf("the search has more than %d tag terms (key:value); narrow it to at most %d", MaxTagTerms, MaxTagTerms)
-			}
-			f.Tags = append(f.Tags, tag)
+			add(&f.Tags, event.Tag{Key: key, Value: val})
+		}
+		if n := len(f.Tags) + len(f.NotTags) + len(f.Has) + len(f.Missing); n > MaxTagTerms {
+			return f, fmt.Errorf("the search has more than %d tag terms (key:value, !key:value, has:key); narrow it to at most %d", MaxTagTerms, MaxTagTerms)
 		}
 	}
 	f.Query = strings.Join(text, " ")
@@ -113,6 +126,14 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 	}
 	f.Limit = limit
 	return f, nil
+}
+
+// add appends v to *list unless it is there: a term typed twice is one
+// subquery.
+func add[T comparable](list *[]T, v T) {
+	if !slices.Contains(*list, v) {
+		*list = append(*list, v)
+	}
 }
 
 // ParseSince accepts a look-back like 1h, 24h or 14d (relative to now), or

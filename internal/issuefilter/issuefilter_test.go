@@ -42,6 +42,12 @@ func TestParse(t *testing.T) {
 		// as a tag key.
 		{"query=" + url.QueryEscape(`http://example.com/a`),
 			store.IssueFilter{Tags: []event.Tag{{Key: "http", Value: "//example.com/a"}}}},
+		// Sentry's negation and has:, on tags and on the filters that are
+		// tags too.
+		{"query=" + url.QueryEscape(`!browser:"Mobile Safari" !level:error !env:prod has:os !has:user level:warning`),
+			store.IssueFilter{Level: "warning", NotTags: []event.Tag{{Key: "browser", Value: "Mobile Safari"}, {Key: "level", Value: "error"}, {Key: "environment", Value: "prod"}},
+				Has: []string{"os"}, Missing: []string{"user"}}},
+		{"query=" + url.QueryEscape(`!:x !nothing wow!`), store.IssueFilter{Query: `!:x !nothing wow!`}},
 		// A repeated tag term is one subquery, however often it is typed.
 		{"query=" + url.QueryEscape(strings.Repeat("a:b ", 200)+"a:c"),
 			store.IssueFilter{Tags: []event.Tag{{Key: "a", Value: "b"}, {Key: "a", Value: "c"}}}},
@@ -80,6 +86,8 @@ func TestParseErrors(t *testing.T) {
 		{"limit=101", "limit must be"},
 		{"limit=x", "limit must be"},
 		{"query=" + url.QueryEscape(tagTerms(MaxTagTerms+1)), "more than 20 tag terms"},
+		{"query=" + url.QueryEscape(tagTerms(MaxTagTerms)+" has:x"), "more than 20 tag terms"},
+		{"query=" + url.QueryEscape("!is:resolved"), "!is: is not supported"},
 		{"query=" + strings.Repeat("é", MaxQueryLen+1), "the search is 1001 characters long; it may be at most 1000"},
 	}
 	for _, tt := range tests {

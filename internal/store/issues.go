@@ -91,9 +91,24 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 	if f.Release != "" {
 		tags = append(tags[:len(tags):len(tags)], event.Tag{Key: "release", Value: f.Release})
 	}
+	tagged := func(not string, t event.Tag, byValue bool) {
+		q.add(` AND `, not, `EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND t.key = `, q.arg(truncate(t.Key, MaxTagLength)))
+		if byValue {
+			q.add(` AND t.value = `, q.arg(truncate(t.Value, MaxTagLength)))
+		}
+		q.add(`)`)
+	}
 	for _, t := range tags {
-		q.add(` AND EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND t.key = `,
-			q.arg(truncate(t.Key, MaxTagLength)), ` AND t.value = `, q.arg(truncate(t.Value, MaxTagLength)), `)`)
+		tagged("", t, true)
+	}
+	for _, t := range f.NotTags {
+		tagged("NOT ", t, true)
+	}
+	for _, k := range f.Has {
+		tagged("", event.Tag{Key: k}, false)
+	}
+	for _, k := range f.Missing {
+		tagged("NOT ", event.Tag{Key: k}, false)
 	}
 	if f.Query != "" {
 		cols, term := d.foldedSQL(f.Query, "i.title", "i.culprit")

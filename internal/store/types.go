@@ -174,10 +174,15 @@ type IssueFilter struct {
 	Level       string
 	Query       string
 	Tags        []event.Tag
-	Since       time.Time // last_seen at or after, zero for any
-	Sort        string    // SortLastSeen (default), SortFirstSeen, SortCount
-	Cursor      string    // opaque, from a previous page
-	Limit       int       // default 25, at most 100
+	// NotTags are tags no event of the issue had (Sentry's !key:value).
+	NotTags []event.Tag
+	// Has are tag keys some event of the issue had (has:key); Missing,
+	// keys none had (!has:key).
+	Has, Missing []string
+	Since        time.Time // last_seen at or after, zero for any
+	Sort         string    // SortLastSeen (default), SortFirstSeen, SortCount
+	Cursor       string    // opaque, from a previous page
+	Limit        int       // default 25, at most 100
 }
 
 // SaveRequest is one processed event ready to store.
