@@ -14,9 +14,10 @@ import (
 // Query names the minified file one stack frame came from, with what the
 // event says about its build. Find tries, in order: DebugID; Release + Dist
 // + AbsPath (with `~/` prefix matching, so `~/static/app.min.js` matches
-// https://any.host/static/app.min.js); the file name of AbsPath alone within
-// the project, the upload whose URL shares the longest trailing path with
-// AbsPath first.
+// https://any.host/static/app.min.js); the file name of AbsPath alone, among
+// the uploads of Release and Dist, then those made without a release (any
+// upload of the project when Release is empty), the upload whose URL shares
+// the longest trailing path with AbsPath first.
 type Query struct {
 	ProjectID int64
 	// DebugID is the lower-case UUID from the event's debug_meta images
@@ -38,10 +39,48 @@ type Map struct {
 	File string
 	// Body is the map itself (JSON).
 	Body []byte
+	// Release and Dist are those of the upload a map found by file name
+	// came from; empty for other matches, which name the build themselves.
+	// For an event without a release that upload may be any release's.
+	Release, Dist string
 }
 
 // ErrNotFound says no uploaded map matches a Query.
 var ErrNotFound = errors.New("no source map uploaded for this file")
+
+// OtherReleasesError says that no upload the event's release and dist may
+// use holds the frame's file, though uploads for other releases (or
+// dists) do: their maps are not used, another build's positions being
+// wrong ones. It is an ErrNotFound.
+type OtherReleasesError struct {
+	// File is the frame's file name; Release the event's release and
+	// dist, as ReleaseName words them.
+	File, Release string
+	// Releases are the newest other releases (and dists) the file was
+	// uploaded for, at most two; More says there are others.
+	Releases []string
+	More     bool
+}
+
+func (e *OtherReleasesError) Error() string {
+	others := strings.Join(e.Releases, " and ")
+	if e.More {
+		others = strings.Join(e.Releases, ", ") + " and others"
+	}
+	return fmt.Sprintf("no source map of %s for release %s: it was uploaded for %s, and another build's map is never used"+
+		" — upload this release's build, or inject debug IDs", e.File, e.Release, others)
+}
+
+func (e *OtherReleasesError) Unwrap() error { return ErrNotFound }
+
+// ReleaseName is how messages name a release and dist: "web@12.0.0", or
+// "web@12.0.0 (dist web)".
+func ReleaseName(release, dist string) string {
+	if dist == "" {
+		return release
+	}
+	return release + " (dist " + dist + ")"
+}
 
 // AmbiguousError says that several files uploaded for one release match a
 // frame's file equally well by name and their maps differ, so none is

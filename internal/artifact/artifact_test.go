@@ -139,22 +139,87 @@ func TestFindS3(t *testing.T) {
 	}
 }
 
+// storeRaw stores a map as an older installation may hold it, past the
+// checks uploads make now, or as a bundle whose manifest names a dist
+// without a release.
+func (e *env) storeRaw(release, dist, url, body string) {
+	e.t.Helper()
+	if err := e.blobs.Put(e.ctx, "files/"+key(body), []byte(body)); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, _, err := e.db.SaveArtifactBundle(e.ctx, store.ArtifactBundle{ProjectID: e.proj.ID, Checksum: key(release + dist + url), Release: release, Dist: dist},
+		[]store.ArtifactFile{{Kind: store.ArtifactSourceMap, URL: url, Blob: "files/" + key(body), Size: int64(len(body))}}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // Every release's build has an app.min.js: a frame whose path no upload's
-// URL matches (a Node file path) gets its own release's map by name, not
-// the newest build's, whose positions would be another file's.
-func TestFindByNamePrefersTheEventsRelease(t *testing.T) {
+// URL matches (a Node file path, a page served under another prefix) gets
+// its own release's map by name, or one uploaded without a release, and
+// never another release's, whose positions would be another build's.
+func TestFindByNameUsesOnlyTheEventsBuild(t *testing.T) {
 	e := newEnv(t, nil)
-	const map1, map2 = appMap, `{"version":3,"file":"app.min.js","sources":["../src/app2.js"],"names":[],"mappings":"AAAA"}`
-	e.upload("1.0", "", 1<<20, minified("~/static/js/app.min.js", "", "", "x()\n"), sourceMap("~/static/js/app.min.js.map", "", map1))
-	e.upload("2.0", "", 1<<20, minified("~/static/js/app.min.js", "", "", "y()\n"), sourceMap("~/static/js/app.min.js.map", "", map2))
+	mapOf := func(src string) string {
+		return `{"version":3,"file":"app.min.js","sources":["../src/` + src + `.js"],"names":[],"mappings":"AAAA"}`
+	}
+	app := func(release, dist, src string) {
+		e.upload(release, dist, 1<<20, minified("~/static/js/app.min.js", "", "", src+"()\n"), sourceMap("~/static/js/app.min.js.map", "", mapOf(src)))
+	}
+	shared := func(release, src string) {
+		e.upload(release, "", 1<<20, minified("~/lib/shared.min.js", "", "", src+"()\n"), sourceMap("~/lib/shared.min.js.map", "", mapOf(src)))
+	}
+	truncated := mapOf("app5")[:40]
+	e.storeRaw("5.0", "", "~/static/js/app.min.js.map", truncated)
+	e.storeRaw("", "web", "~/lib/web.min.js.map", mapOf("web"))
+	app("1.0", "", "app1")
+	app("2.0", "", "app2")
+	// A release whose upload lost its map: the minified file alone.
+	e.upload("3.0", "", 1<<20, minified("~/static/js/app.min.js", "", "", "z()\n"))
+	shared("1.0", "shared1")
+	// For every release, uploaded after 1.0's own.
+	shared("", "shared")
+	app("4.0", "web", "app4")
+
 	p := e.proj.ID
 	for _, tt := range []struct {
-		release, want string
-	}{{"1.0", map1}, {"2.0", map2}, {"3.0", map2}, {"", map2}} {
-		m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, Release: tt.release, AbsPath: "/srv/shop/dist/app.min.js"})
-		if err != nil || string(m.Body) != tt.want {
-			t.Errorf("release %q: Find = %s, %v; want %s", tt.release, m.Body, err, tt.want)
-		}
+		name, release, dist, file string
+		// want is the map's body, or else the error's text.
+		want, wantErr string
+		// wantRelease and wantDist are the upload's the map came from.
+		wantRelease, wantDist string
+	}{
+		{name: "own release", release: "1.0", file: "app.min.js", want: mapOf("app1"), wantRelease: "1.0"},
+		{name: "own release, not the newest", release: "2.0", file: "app.min.js", want: mapOf("app2"), wantRelease: "2.0"},
+		{name: "own release and dist", release: "4.0", dist: "web", file: "app.min.js", want: mapOf("app4"), wantRelease: "4.0", wantDist: "web"},
+		{name: "another release's never", release: "13.0", file: "app.min.js",
+			wantErr: "no source map of app.min.js for release 13.0: it was uploaded for 4.0 (dist web), 3.0 and others, " +
+				"and another build's map is never used — upload this release's build, or inject debug IDs"},
+		{name: "own release lost its map: no other release's", release: "3.0", file: "app.min.js",
+			wantErr: "no source map of app.min.js for release 3.0: it was uploaded for 4.0 (dist web), 2.0 and others, " +
+				"and another build's map is never used — upload this release's build, or inject debug IDs"},
+		{name: "own release, another dist", release: "4.0", file: "app.min.js",
+			wantErr: "no source map of app.min.js for release 4.0: it was uploaded for 4.0 (dist web), 3.0 and others, " +
+				"and another build's map is never used — upload this release's build, or inject debug IDs"},
+		{name: "own release's truncated map, not another's", release: "5.0", file: "app.min.js", want: truncated, wantRelease: "5.0"},
+		{name: "an upload without a release", release: "13.0", file: "shared.min.js", want: mapOf("shared")},
+		{name: "own release before one without", release: "1.0", file: "shared.min.js", want: mapOf("shared1"), wantRelease: "1.0"},
+		{name: "without a release, for the event's dist", release: "13.0", dist: "web", file: "web.min.js", want: mapOf("web"), wantDist: "web"},
+		{name: "without a release, for another dist", release: "13.0", file: "web.min.js", wantErr: artifact.ErrNotFound.Error()},
+		{name: "no release: the newest upload", file: "app.min.js", want: mapOf("app4"), wantRelease: "4.0", wantDist: "web"},
+		{name: "uploaded nowhere", release: "13.0", file: "other.min.js", wantErr: artifact.ErrNotFound.Error()},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, Release: tt.release, Dist: tt.dist, AbsPath: "/srv/shop/dist/" + tt.file})
+			if tt.wantErr != "" {
+				if !errors.Is(err, artifact.ErrNotFound) || err.Error() != tt.wantErr {
+					t.Errorf("Find = %s, %v; want ErrNotFound %q", m.Body, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || string(m.Body) != tt.want || m.Release != tt.wantRelease || m.Dist != tt.wantDist {
+				t.Errorf("Find = %s of %q/%q, %v; want %s of %q/%q", m.Body, m.Release, m.Dist, err, tt.want, tt.wantRelease, tt.wantDist)
+			}
+		})
 	}
 }
 
@@ -188,7 +253,6 @@ func testFind(t *testing.T, e *env) {
 		{"release + ~/ on any host, via the comment", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "https://shop.example.com/static/js/app.min.js?v=3"}, appMap, "~/static/js/app.min.js"},
 		{"release + <file>.map", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "http://localhost:3000/static/js/vendor.min.js"}, vendMap, "~/static/js/vendor.min.js"},
 		{"release + full URL, inline map", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "https://cdn.example.com/lib.min.js"}, vendMap, "https://cdn.example.com/lib.min.js"},
-		{"wrong dist falls back to the name", artifact.Query{ProjectID: p, Release: "1.0", AbsPath: "https://x/static/js/vendor.min.js"}, vendMap, "~/static/js/vendor.min.js"},
 		{"unknown debug ID falls back to the name", artifact.Query{ProjectID: p, DebugID: debugID2, AbsPath: "app:///vendor.min.js"}, vendMap, "~/static/js/vendor.min.js"},
 	}
 	for _, tt := range tests {
@@ -206,6 +270,8 @@ func testFind(t *testing.T, e *env) {
 		{ProjectID: p, AbsPath: "https://x/static/js/other.min.js"},
 		{ProjectID: p, DebugID: debugID2},
 		{ProjectID: p + 1, DebugID: debugID, AbsPath: "https://x/static/js/app.min.js"},
+		// Another dist's build is another build.
+		{ProjectID: p, Release: "1.0", AbsPath: "https://x/static/js/vendor.min.js"},
 		{ProjectID: p},
 	} {
 		if _, err := e.s.Find(e.ctx, q); !errors.Is(err, artifact.ErrNotFound) {

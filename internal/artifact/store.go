@@ -271,13 +271,15 @@ func (s *Store) save(ctx context.Context, r AssembleRequest, b Bundle, size int6
 
 // Find returns the source map for the minified file q names: by debug ID,
 // then by release, dist and URL (`~/path` matches the path on any host),
-// then by file name alone within the project (see findByName). For
-// a minified file found, its map is the one with its debug ID, the one its
-// manifest's sourcemap header or its own `//# sourceMappingURL=` comment
-// names (an inline data: URL included), or <file>.map. No map is
-// ErrNotFound; any other error is the database or blob storage failing,
-// which says nothing about whether a map exists. Find does not parse the
-// map: Map.Key, its SHA-256, is what a cache of parsed maps keys on.
+// then by file name alone among the uploads the event's release may use
+// (see findByName). For a minified file found, its map is the one with its
+// debug ID, the one its manifest's sourcemap header or its own
+// `//# sourceMappingURL=` comment names (an inline data: URL included), or
+// <file>.map. No map is ErrNotFound (an *OtherReleasesError when only
+// other releases have the file); any other error is the database or blob
+// storage failing, which says nothing about whether a map exists. Find
+// does not parse the map: Map.Key, its SHA-256, is what a cache of parsed
+// maps keys on.
 func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
 	if q.DebugID != "" {
 		if m, err := s.find(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, DebugID: q.DebugID}); !errors.Is(err, ErrNotFound) {
@@ -299,70 +301,125 @@ func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
 	return Map{}, ErrNotFound
 }
 
-// nameCandidates bounds the uploads of one file name findByName ranks:
-// the event's release's come first, so only a project without it among
-// this many newer uploads of the name loses an older, better match.
+// nameCandidates bounds the uploads of one file name findByName ranks
+// within one release: only a release with more uploads of the name than
+// this loses its oldest.
 const nameCandidates = 100
+
+// maxOtherReleases bounds the other releases an *OtherReleasesError
+// names: enough to show which builds the maps came from.
+const maxOtherReleases = 2
 
 // nameCandidate is an upload findByName ranks: a minified file, or a map
 // uploaded as <url>.map.
 type nameCandidate struct {
 	f store.ArtifactFile
 	// url is the minified file's URL (a map's without ".map").
-	url        string
-	ownRelease bool
+	url string
 	// suffix counts the trailing path segments url shares with the
 	// frame's path.
 	suffix int
 }
 
-// findByName finds the map of a frame by its file name alone. Builds of
-// every release share names like app.min.js, and one build can have
-// several index.js in different directories, so the uploads of the name
-// are ranked: the event's release and dist first, then the one whose URL
-// shares the longest trailing path with the frame's, then the newest.
-// Among equally good uploads of one release, different files with
-// different maps are an *AmbiguousError: guessing would map frames
-// against another file's positions without a word.
+// findByName finds the map of a frame by its file name alone. Every
+// release's build has an app.min.js, and another build's map would move
+// every frame to a wrong place without a word, so an event with a
+// release may use only its release's uploads (with its dist), then those
+// made without a release, which are for every release: never another
+// release's, which an *OtherReleasesError names instead. An event without
+// a release has nothing better than any upload of the name. One build can
+// have several index.js in different directories, so within that the
+// upload whose URL shares the longest trailing path with the frame's
+// comes first, then the newest. Among equally good uploads of one
+// release, different files with different maps are an *AmbiguousError:
+// guessing would map frames against another file's positions.
 func (s *Store) findByName(ctx context.Context, q Query, name string) (Map, error) {
+	uses := []store.ArtifactFilter{{}}
+	if q.Release != "" {
+		uses = []store.ArtifactFilter{{ByRelease: true, Release: q.Release, Dist: q.Dist}, {ByRelease: true}}
+		// A bundle's manifest may name a dist without a release: for
+		// every release, but that dist's build only.
+		if q.Dist != "" {
+			uses = slices.Insert(uses, 1, store.ArtifactFilter{ByRelease: true, Dist: q.Dist})
+		}
+	}
 	frame := pathSegments(q.AbsPath)
+	for _, f := range uses {
+		f.ProjectID = q.ProjectID
+		cands, err := s.namedUploads(ctx, f, name)
+		if err != nil {
+			return Map{}, err
+		}
+		for i := range cands {
+			cands[i].suffix = sharedSuffix(frame, pathSegments(cands[i].url))
+		}
+		slices.SortStableFunc(cands, func(a, b nameCandidate) int {
+			return cmp.Or(cmp.Compare(b.suffix, a.suffix), cmp.Compare(b.f.ID, a.f.ID))
+		})
+		for len(cands) > 0 {
+			n := 1
+			for n < len(cands) && cands[n].suffix == cands[0].suffix {
+				n++
+			}
+			m, err := s.bestOf(ctx, q.AbsPath, cands[:n])
+			if !errors.Is(err, ErrNotFound) {
+				return m, err
+			}
+			cands = cands[n:]
+		}
+	}
+	if q.Release == "" {
+		return Map{}, ErrNotFound
+	}
+	return Map{}, s.otherReleases(ctx, q, name)
+}
+
+// namedUploads returns the files of f a frame of the file name may use:
+// minified files of that name and maps uploaded as <name>.map, newest
+// first within each kind.
+func (s *Store) namedUploads(ctx context.Context, f store.ArtifactFilter, name string) ([]nameCandidate, error) {
 	var cands []nameCandidate
 	for _, k := range []struct{ kind, name, trim string }{
 		{store.ArtifactMinifiedSource, name, ""},
 		{store.ArtifactSourceMap, name + ".map", ".map"},
 	} {
-		files, err := s.meta.FindArtifacts(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, Name: k.name,
-			Release: q.Release, Dist: q.Dist, Kind: k.kind, Limit: nameCandidates})
+		f.Name, f.Kind, f.Limit = k.name, k.kind, nameCandidates
+		files, err := s.meta.FindArtifacts(ctx, f)
 		if err != nil {
-			return Map{}, err
+			return nil, err
 		}
-		for _, f := range files {
-			u := strings.TrimSuffix(f.URL, k.trim)
-			cands = append(cands, nameCandidate{f: f, url: u, suffix: sharedSuffix(frame, pathSegments(u)),
-				ownRelease: q.Release != "" && f.Release == q.Release && f.Dist == q.Dist})
+		for _, file := range files {
+			cands = append(cands, nameCandidate{f: file, url: strings.TrimSuffix(file.URL, k.trim)})
 		}
 	}
-	slices.SortStableFunc(cands, func(a, b nameCandidate) int {
-		if a.ownRelease != b.ownRelease {
-			if a.ownRelease {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Or(cmp.Compare(b.suffix, a.suffix), cmp.Compare(b.f.ID, a.f.ID))
-	})
-	for len(cands) > 0 {
-		n := 1
-		for n < len(cands) && cands[n].ownRelease == cands[0].ownRelease && cands[n].suffix == cands[0].suffix {
-			n++
-		}
-		m, err := s.bestOf(ctx, q.AbsPath, cands[:n])
-		if !errors.Is(err, ErrNotFound) {
-			return m, err
-		}
-		cands = cands[n:]
+	return cands, nil
+}
+
+// otherReleases is the ErrNotFound of a frame whose event's release may
+// use no upload of the file name: an *OtherReleasesError when other
+// releases have some, so the reason says which build is missing.
+func (s *Store) otherReleases(ctx context.Context, q Query, name string) error {
+	cands, err := s.namedUploads(ctx, store.ArtifactFilter{ProjectID: q.ProjectID}, name)
+	if err != nil {
+		return err
 	}
-	return Map{}, ErrNotFound
+	slices.SortFunc(cands, func(a, b nameCandidate) int { return cmp.Compare(b.f.ID, a.f.ID) })
+	e := &OtherReleasesError{File: name, Release: ReleaseName(q.Release, q.Dist)}
+	for _, c := range cands {
+		r := ReleaseName(c.f.Release, c.f.Dist)
+		if c.f.Release == "" || r == e.Release || slices.Contains(e.Releases, r) {
+			continue
+		}
+		if len(e.Releases) == maxOtherReleases {
+			e.More = true
+			break
+		}
+		e.Releases = append(e.Releases, r)
+	}
+	if len(e.Releases) == 0 {
+		return ErrNotFound
+	}
+	return e
 }
 
 // bestOf returns the map of the newest of equally ranked candidates that
@@ -407,6 +464,7 @@ func (s *Store) bestOf(ctx context.Context, absPath string, group []nameCandidat
 	if !found {
 		return Map{}, ErrNotFound
 	}
+	best.Release, best.Dist = bestC.f.Release, bestC.f.Dist
 	return best, nil
 }
 
