@@ -87,12 +87,13 @@ func (c *mapCache) peek(key string) (*parsedMap, bool) {
 	return c.lru.Get(key)
 }
 
-// resolved is what Maps.Find answered for a query: the map's key and the
-// file it was stored for, or key "" for artifact.ErrNotFound, or why
-// several maps matching is an *artifact.AmbiguousError, until expires.
+// resolved is what Maps.Find answered for a query until expires: the
+// map's key, the file it was stored for and whose upload it came from
+// (see lookup), or why there is none (no map, or several matching).
 type resolved struct {
-	key, file, ambiguous string
-	expires              time.Time
+	key, file, upload string
+	reason, detail    string
+	expires           time.Time
 }
 
 // findCache remembers Find's answers for a short time, so the frames of a

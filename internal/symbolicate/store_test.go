@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -87,5 +90,111 @@ func TestSameFileNameInTwoDirectories(t *testing.T) {
 	}
 	if len(ev.Notes) != 1 || !strings.Contains(ev.Notes[0], "~/worker/index.js") {
 		t.Errorf("notes %q, want one naming the matching uploads", ev.Notes)
+	}
+}
+
+// Build A uploaded for web@12.0.0 and build B for every release, as
+// sentry-cli uploads them by release, without debug IDs: an event maps
+// with its own release's map or one made for every release, and an event
+// of another release is left as sent with a note naming the releases that
+// have the file, never mapped with another build's positions (which sent
+// QA's @sentry/browser frames into @sentry/core's eventFilters.ts).
+func TestMapsOfOtherReleasesUnused(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := db.CreateProject(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := artifact.Dir{Root: t.TempDir()}
+	maps := artifact.New(db, blobs, artifact.DefaultLimits)
+	// web@14.0.0's map, cut short, as an upload before maps were checked
+	// left it.
+	cut := readFile(t, "testdata/build-a/app.min.js.map")[:200]
+	sum := sha256.Sum256(cut)
+	blob := "files/" + hex.EncodeToString(sum[:])
+	if err := blobs.Put(ctx, blob, cut); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.SaveArtifactBundle(ctx, store.ArtifactBundle{ProjectID: p.ID, Checksum: "cut", Release: "web@14.0.0"},
+		[]store.ArtifactFile{{Kind: store.ArtifactSourceMap, URL: "~/static/js/app.min.js.map", Blob: blob, Size: int64(len(cut))}}); err != nil {
+		t.Fatal(err)
+	}
+	file := func(kind, url, name string) artifact.BundleFile {
+		return artifact.BundleFile{Kind: kind, URL: url, Data: readFile(t, name)}
+	}
+	uploadBundle(t, maps, p.ID, "web@12.0.0",
+		file(store.ArtifactMinifiedSource, "~/static/js/app.min.js", "testdata/build-a/app.min.js"),
+		file(store.ArtifactSourceMap, "~/static/js/app.min.js.map", "testdata/build-a/app.min.js.map"),
+		artifact.BundleFile{Kind: store.ArtifactMinifiedSource, URL: "~/static/js/cart.min.js", Data: []byte("c()\n")},
+		artifact.BundleFile{Kind: store.ArtifactSourceMap, URL: "~/static/js/cart.min.js.map",
+			Data: []byte(`{"version":3,"file":"vendor.min.js","sources":["v.js"],"names":[],"mappings":"AAAA"}`)})
+	uploadBundle(t, maps, p.ID, "",
+		file(store.ArtifactMinifiedSource, "~/assets/bundle.min.js", "testdata/build-b/bundle.min.js"),
+		file(store.ArtifactSourceMap, "~/assets/bundle.min.js.map", "testdata/build-b/bundle.min.js.map"))
+
+	const otherRelease = "symbolication: no source map of app.min.js for release web@13.0.0: it was uploaded for web@12.0.0 and web@14.0.0, " +
+		"and another build's map is never used — upload this release's build, or inject debug IDs"
+	for _, tt := range []struct {
+		name, release, stack string
+		// file replaces app.min.js in the stack's paths.
+		file string
+		// unmapped is the reason every bundle frame gets, "" for frames
+		// mapped to wantBundleFrames.
+		unmapped string
+		notes    []string
+	}{
+		{name: "own release", release: "web@12.0.0", stack: "testdata/build-a/stack.txt"},
+		{name: "another release's map never", release: "web@13.0.0", stack: "testdata/build-a/stack.txt",
+			unmapped: event.UnmappedNoMap, notes: []string{otherRelease}},
+		{name: "an upload for every release", release: "web@13.0.0", stack: "testdata/build-b/stack.txt"},
+		{name: "no release: any upload, named", stack: "testdata/build-a/stack.txt",
+			notes: []string{"symbolication: the event has no release: " + urlA + " was mapped with the source map uploaded for release web@12.0.0"}},
+		{name: "own release's cut map, not another's", release: "web@14.0.0", stack: "testdata/build-a/stack.txt",
+			unmapped: event.UnmappedBrokenMap, notes: []string{"symbolication: the source map of " + urlA + " cannot be used: unexpected end of JSON input"}},
+		{name: "another release's map for another file: no map, not other_file", release: "web@13.0.0", stack: "testdata/build-a/stack.txt", file: "cart.min.js",
+			unmapped: event.UnmappedNoMap, notes: []string{"symbolication: no source map of cart.min.js for release web@13.0.0: " +
+				"it was uploaded for web@12.0.0, and another build's map is never used — upload this release's build, or inject debug IDs"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sym := New(Config{Maps: maps})
+			// The second run takes what the first found from the cache.
+			for run := range 2 {
+				ev := stackEvent(t, tt.stack)
+				ev.ProjectID, ev.Release = p.ID, tt.release
+				if tt.file != "" {
+					for i := range ev.Exceptions[0].Frames {
+						f := &ev.Exceptions[0].Frames[i]
+						f.AbsPath = strings.ReplaceAll(f.AbsPath, "app.min.js", tt.file)
+						f.Filename = strings.ReplaceAll(f.Filename, "app.min.js", tt.file)
+					}
+				}
+				sent := slices.Clone(ev.Exceptions[0].Frames)
+				if err := sym.Symbolicate(ctx, &ev); err != nil {
+					t.Fatal(err)
+				}
+				ex := ev.Exceptions[0]
+				if tt.unmapped == "" {
+					if got := summarize(lastN(ex.Frames, 4)); !reflect.DeepEqual(got, wantBundleFrames) {
+						t.Errorf("run %d: frames\n got %+v\nwant %+v", run, got, wantBundleFrames)
+					}
+				} else {
+					want := slices.Clone(sent)
+					for i := len(want) - 4; i < len(want); i++ {
+						want[i].Unmapped = tt.unmapped
+					}
+					if !reflect.DeepEqual(ex.Frames, want) || ex.RawFrames != nil {
+						t.Errorf("run %d: frames %+v, raw frames %+v; want the frames as sent, unmapped %s", run, summarize(ex.Frames), ex.RawFrames, tt.unmapped)
+					}
+				}
+				if !slices.Equal(ev.Notes, tt.notes) {
+					t.Errorf("run %d: notes %q, want %q", run, ev.Notes, tt.notes)
+				}
+			}
+		})
 	}
 }

@@ -154,7 +154,10 @@ type eventRun struct {
 type lookup struct {
 	pm *parsedMap
 	// file is the minified file the map was stored for.
-	file   string
+	file string
+	// upload names the release (and dist) of the upload a map found by
+	// file name came from, "" for any other map.
+	upload string
 	reason string
 	detail string
 }
@@ -213,6 +216,13 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 			case err != nil:
 				l.reason, l.detail = event.UnmappedBrokenMap, brokenDetail(frameFile(f), err)
 			default:
+				// Without a release, any release's upload of the file
+				// name may have been used: say whose, as nothing
+				// confirms the event ran that build.
+				if file := frameFile(f); r.ev.Release == "" && l.upload != "" {
+					r.note("upload "+file, fmt.Sprintf("the event has no release: %s was mapped with the source map uploaded for release %s",
+						file, l.upload))
+				}
 				rewrite(f, pos, name, l.pm)
 				caller = pos.name
 				mapped = true
@@ -248,9 +258,6 @@ func (r *eventRun) lookup(ctx context.Context, f *event.Frame) (lookup, error) {
 	}
 	switch {
 	case l.reason != "":
-	case l.pm == nil:
-		l.reason = event.UnmappedNoMap
-		l.detail = "no source map uploaded for " + q.AbsPath
 	case l.pm.err != nil:
 		l.reason, l.detail = event.UnmappedBrokenMap, brokenDetail(q.AbsPath, l.pm.err)
 	case q.DebugID == "" && !madeFor(l.pm.file, q.AbsPath, l.file):
@@ -270,31 +277,35 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 	now := s.cfg.Now()
 	if !r.fresh {
 		if res, ok := s.finds.get(q, now); ok {
-			if res.ambiguous != "" {
-				return lookup{reason: event.UnmappedAmbiguous, detail: res.ambiguous}, nil
-			}
-			if res.key == "" {
-				return lookup{}, nil
+			if res.reason != "" {
+				return lookup{reason: res.reason, detail: res.detail}, nil
 			}
 			if pm, ok := s.maps.peek(res.key); ok {
-				return lookup{pm: pm, file: res.file}, nil
+				return lookup{pm: pm, file: res.file, upload: res.upload}, nil
 			}
 		}
 	}
 	m, err := s.cfg.Maps.Find(ctx, q)
-	if errors.Is(err, artifact.ErrNotFound) {
-		s.finds.put(q, resolved{expires: now.Add(s.cfg.NotFoundTTL)})
-		return lookup{}, nil
-	}
-	var amb *artifact.AmbiguousError
-	if errors.As(err, &amb) {
-		// Like no map: an upload that resolves it should apply soon.
-		detail := event.Clamp(amb.Error(), maxLine)
-		s.finds.put(q, resolved{ambiguous: detail, expires: now.Add(s.cfg.NotFoundTTL)})
-		return lookup{reason: event.UnmappedAmbiguous, detail: detail}, nil
-	}
-	if err != nil {
+	var (
+		amb   *artifact.AmbiguousError
+		other *artifact.OtherReleasesError
+		l     lookup
+	)
+	switch {
+	case errors.As(err, &other):
+		l = lookup{reason: event.UnmappedNoMap, detail: event.Clamp(other.Error(), maxLine)}
+	case errors.Is(err, artifact.ErrNotFound):
+		l = lookup{reason: event.UnmappedNoMap, detail: "no source map uploaded for " + q.AbsPath}
+	case errors.As(err, &amb):
+		l = lookup{reason: event.UnmappedAmbiguous, detail: event.Clamp(amb.Error(), maxLine)}
+	case err != nil:
 		return lookup{}, fmt.Errorf("find the source map of %s: %w", q.AbsPath, err)
+	}
+	if l.reason != "" {
+		// Remembered briefly: an upload that gives the file a map should
+		// apply soon.
+		s.finds.put(q, resolved{reason: l.reason, detail: l.detail, expires: now.Add(s.cfg.NotFoundTTL)})
+		return l, nil
 	}
 	key := m.Key
 	if key == "" {
@@ -302,8 +313,12 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 		key = hex.EncodeToString(sum[:])
 	}
 	pm := s.maps.get(key, m.Body, s.parse)
-	s.finds.put(q, resolved{key: key, file: m.File, expires: now.Add(s.cfg.FoundTTL)})
-	return lookup{pm: pm, file: m.File}, nil
+	upload := ""
+	if m.Release != "" {
+		upload = artifact.ReleaseName(m.Release, m.Dist)
+	}
+	s.finds.put(q, resolved{key: key, file: m.File, upload: upload, expires: now.Add(s.cfg.FoundTTL)})
+	return lookup{pm: pm, file: m.File, upload: upload}, nil
 }
 
 func (s *Symbolicator) parse(body []byte) *parsedMap { return parseMap(body, s.cfg.MaxMapSize) }
