@@ -144,7 +144,7 @@ type unmappedReason struct {
 // unmappedReasons word each reason symbolication gives; docs/sourcemaps.md
 // explains them at length.
 var unmappedReasons = map[string]unmappedReason{
-	event.UnmappedNoMap:      {"no source map", "No uploaded source map matches this file: upload its map, then re-symbolicate."},
+	event.UnmappedNoMap:      {"no source map", "No uploaded source map matches this file for the event's release: upload that build's map, then re-symbolicate. Another release's map is never used; the event's notes name any releases that have this file."},
 	event.UnmappedOtherFile:  {"map for another file", "The source map found for this file says it was built for a different file."},
 	event.UnmappedOutOfRange: {"position not in map", "The source map has no mapping at this line and column: it belongs to another build."},
 	event.UnmappedBrokenMap:  {"unreadable source map", "The source map is not valid, too large, or points outside itself; the event's notes say why."},

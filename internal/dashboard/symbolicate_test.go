@@ -169,3 +169,24 @@ func TestResymbolicateNotConfigured(t *testing.T) {
 	r = f.post(roleMember, issuePath(issue)+"/events/"+id+"/symbolicate", nil)
 	wantStatus(t, r, http.StatusNotFound)
 }
+
+// An event of a release no map was uploaded for gets a note naming the
+// releases that have the file: the SDK's and the uploader's release
+// names are shown as text.
+func TestOtherReleasesNoteEscaped(t *testing.T) {
+	const release = `web@<img src=x onerror=alert(1)>`
+	maps := &fakeMaps{err: &artifact.OtherReleasesError{File: "app.min.js", Release: release, Releases: []string{"web@<b>12</b>"}}}
+	f := newFixture(t, func(c *Config) { c.Symbolicator = symbolicate.New(symbolicate.Config{Maps: maps}) })
+	const id = "66666666666666666666666666666666"
+	ev := minifiedEvent(f.web.ID, id)
+	ev.Release = release
+	issue := f.save(ev).IssueID
+	page := issuePath(issue) + "?event=" + id
+	wantRedirect(t, f.post(roleMember, issuePath(issue)+"/events/"+id+"/symbolicate", nil), page)
+	if notes := f.storedEvent(issue, id).Notes; len(notes) != 1 || !strings.Contains(notes[0], "it was uploaded for web@<b>12</b>") {
+		t.Errorf("notes %q, want one naming the other release", notes)
+	}
+	r := f.get(roleMember, page)
+	wantBody(t, r, "for release web@&lt;img src=x onerror=alert(1)&gt;: it was uploaded for web@&lt;b&gt;12&lt;/b&gt;")
+	noBody(t, r, "<img src=x", "<b>12</b>")
+}
