@@ -38,22 +38,30 @@ func uploadBundle(t *testing.T, s *artifact.Store, projectID int64, release stri
 	}
 }
 
+// newStore returns an artifact store over a new database and blob
+// directory, with a project named name.
+func newStore(t *testing.T, name string) (*store.DB, store.Project, artifact.Dir, *artifact.Store) {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p, err := db.CreateProject(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := artifact.Dir{Root: t.TempDir()}
+	return db, p, blobs, artifact.New(db, blobs, artifact.DefaultLimits)
+}
+
 // A Node app's server/index.js and worker/index.js, uploaded by release
 // without debug IDs, server's uploaded again: the processor maps a
 // worker frame with worker's map, and a frame no upload's path fits
 // better than another's is left as sent with a note.
 func TestSameFileNameInTwoDirectories(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p, err := db.CreateProject(ctx, "node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	maps := artifact.New(db, artifact.Dir{Root: t.TempDir()}, artifact.DefaultLimits)
+	_, p, _, maps := newStore(t, "node")
 	js := []byte("x()\n//# sourceMappingURL=index.js.map\n")
 	bundleOf := func(dir string) []artifact.BundleFile {
 		body := `{"version":3,"file":"index.js","sources":["../src/` + dir + `.ts"],"names":[],"mappings":"AAAA"}`
@@ -101,17 +109,7 @@ func TestSameFileNameInTwoDirectories(t *testing.T) {
 // QA's @sentry/browser frames into @sentry/core's eventFilters.ts).
 func TestMapsOfOtherReleasesUnused(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p, err := db.CreateProject(ctx, "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs := artifact.Dir{Root: t.TempDir()}
-	maps := artifact.New(db, blobs, artifact.DefaultLimits)
+	db, p, blobs, maps := newStore(t, "web")
 	// web@14.0.0's map, cut short, as an upload before maps were checked
 	// left it.
 	cut := readFile(t, "testdata/build-a/app.min.js.map")[:200]
