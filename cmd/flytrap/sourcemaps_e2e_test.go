@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -140,6 +141,27 @@ func TestSourceMapUploads(t *testing.T) {
 		find("sentry-cli release "+name, artifact.Query{Release: "sc-1.0", AbsPath: "https://shop.example.com/static/js/" + name}, mapOf(t, scRelease, name, b))
 		b, _ = os.ReadFile(filepath.Join(ftDir, name))
 		find("flytrap release "+name, artifact.Query{Release: "ft-1.0", Dist: "web", AbsPath: "http://localhost:5173/assets/" + name + "?v=2"}, mapOf(t, ftDir, name, b))
+	}
+	// Events of releases nothing was uploaded for find their files by
+	// name in the bundle sentry-cli uploaded without a release, for every
+	// release, and never in sc-1.0's or ft-1.0's, another build's, though
+	// their URLs end more like the frames' paths.
+	for _, q := range []artifact.Query{
+		{Release: "sc-2.0", AbsPath: "https://shop.example.com/static/js/app.min.js"},
+		{Release: "ft-2.0", Dist: "web", AbsPath: "http://localhost:5173/assets/vendor.min.js"},
+	} {
+		q.ProjectID = p.info.ProjectID
+		b, err := os.ReadFile(filepath.Join(scDebug, path.Base(q.AbsPath)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := arts.Find(context.Background(), artifact.Query{ProjectID: q.ProjectID, DebugID: artifact.DebugIDOf(b)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, err := arts.Find(context.Background(), q); err != nil || m.Key != want.Key || m.Release != "" {
+			t.Errorf("Find(%+v) = the map of %s uploaded for %q, %v; want the one sentry-cli uploaded without a release", q, m.File, m.Release, err)
+		}
 	}
 }
 

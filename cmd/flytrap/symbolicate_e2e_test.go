@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,28 +32,39 @@ type storedFrame struct {
 	Function    string `json:"function"`
 	Lineno      int    `json:"lineno"`
 	ContextLine string `json:"context_line"`
-	Unmapped    string `json:"symbolication_error"`
+	Unmapped    string `json:"unmapped"`
+}
+
+// storedEvent is what a test checks of a stored event.
+type storedEvent struct {
+	Exceptions []struct {
+		Frames    []storedFrame `json:"frames"`
+		RawFrames []storedFrame `json:"raw_frames"`
+	} `json:"exceptions"`
+	Notes []string `json:"notes"`
+}
+
+// latestEvent returns the issue's latest event, and its JSON.
+func (p *devProc) latestEvent(t *testing.T, is issue) (storedEvent, []byte) {
+	t.Helper()
+	var detail issue
+	if code := p.api(t, "GET", fmt.Sprintf("/api/v1/issues/%d", is.ID), nil, &detail); code != 200 || detail.LatestEvent == nil {
+		t.Fatalf("issue detail: HTTP %d", code)
+	}
+	var ev storedEvent
+	if err := json.Unmarshal(detail.LatestEvent.Event, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev, detail.LatestEvent.Event
 }
 
 // topFrames returns the innermost frame of the latest event's first
 // exception, as symbolicated and as sent.
 func (p *devProc) topFrames(t *testing.T, is issue) (mapped, raw storedFrame) {
 	t.Helper()
-	var detail issue
-	if code := p.api(t, "GET", fmt.Sprintf("/api/v1/issues/%d", is.ID), nil, &detail); code != 200 || detail.LatestEvent == nil {
-		t.Fatalf("issue detail: HTTP %d", code)
-	}
-	var ev struct {
-		Exceptions []struct {
-			Frames    []storedFrame `json:"frames"`
-			RawFrames []storedFrame `json:"raw_frames"`
-		} `json:"exceptions"`
-	}
-	if err := json.Unmarshal(detail.LatestEvent.Event, &ev); err != nil {
-		t.Fatal(err)
-	}
+	ev, body := p.latestEvent(t, is)
 	if len(ev.Exceptions) == 0 || len(ev.Exceptions[0].Frames) == 0 || len(ev.Exceptions[0].RawFrames) == 0 {
-		t.Fatalf("stored event has no frames and raw frames: %s", detail.LatestEvent.Event)
+		t.Fatalf("stored event has no frames and raw frames: %s", body)
 	}
 	ex := ev.Exceptions[0]
 	// Frames are stored outermost first, as Sentry sends them.
@@ -174,41 +186,73 @@ func TestSymbolicatedErrors(t *testing.T) {
 		if out, err := exec.Command("node", filepath.Join(js, "build-browser.js"), bundle).CombinedOutput(); err != nil {
 			t.Fatalf("bundling @sentry/browser: %v\n%s", err, out)
 		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprintf(w, `<!doctype html><title>shop</title>
+		// page throws from the bundle at src under @sentry/browser with
+		// release, the message prefixed so each page makes an issue of its
+		// own.
+		page := func(release, src, prefix string) http.HandlerFunc {
+			return func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				fmt.Fprintf(w, `<!doctype html><title>shop</title>
 <script src="/sentry-browser.js"></script>
-<script>Sentry.init({dsn: %q, release: "shop@1", tracesSampleRate: 0});</script>
-<script src="/static/js/app.min.js"></script>
+<script>Sentry.init({dsn: %q, release: %q, tracesSampleRate: 0});</script>
+<script src="%s"></script>
 <script>
 try { checkout({lines: [undefined], currency: "EUR"}); }
-catch (err) { err.message = "browser: " + err.message; Sentry.captureException(err); }
+catch (err) { err.message = %q + err.message; Sentry.captureException(err); }
 Sentry.flush(5000).then(function (ok) { window.__flushed = ok ? "ok" : "timeout"; });
-</script>`, p.info.DSN)
-		})
+</script>`, p.info.DSN, release, src, prefix)
+			}
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/{$}", page("shop@1", "/static/js/app.min.js", "browser: "))
+		// shop@13 is built without debug IDs and nothing is uploaded for it.
+		mux.HandleFunc("/13/{$}", page("shop@13", "/13/static/js/app.min.js", "browser 13: "))
+		mux.Handle("/13/static/js/", http.StripPrefix("/13/static/js/", http.FileServer(http.Dir(buildApp(t, js)))))
 		mux.HandleFunc("/sentry-browser.js", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, bundle) })
 		mux.Handle("/static/js/", http.StripPrefix("/static/js/", http.FileServer(http.Dir(build))))
 		site := httptest.NewServer(mux)
 		defer site.Close()
 
 		ctx := newBrowser(t)
-		if err := chromedp.Do(ctx, chromedp.Navigate(site.URL+"/")); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, 15*time.Second, "@sentry/browser to deliver its event", func() bool {
-			state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.__flushed || "")`))
-			if err != nil {
+		visit := func(url string) {
+			t.Helper()
+			if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 				t.Fatal(err)
 			}
-			if state == "timeout" {
-				t.Fatal("@sentry/browser flush timed out")
-			}
-			return state == "ok"
-		})
+			waitFor(t, 15*time.Second, "@sentry/browser to deliver its event", func() bool {
+				state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.__flushed || "")`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if state == "timeout" {
+					t.Fatal("@sentry/browser flush timed out")
+				}
+				return state == "ok"
+			})
+		}
+		visit(site.URL + "/")
 		is := p.waitIssue(t, "TypeError: browser: ", 1)
 		mapped, raw := p.topFrames(t, is)
 		checkSymbolicated(t, "@sentry/browser", mapped, raw)
+
+		// A release nothing was uploaded for (QA's case): its frames stay
+		// minified with a note naming the release that has app.min.js,
+		// never mapped by name with shop@1's map, which for another build
+		// gives wrong places.
+		visit(site.URL + "/13/")
+		ev, body := p.latestEvent(t, p.waitIssue(t, "TypeError: browser 13: ", 1))
+		if len(ev.Exceptions) == 0 || len(ev.Exceptions[0].Frames) == 0 || len(ev.Exceptions[0].RawFrames) != 0 {
+			t.Fatalf("shop@13: want frames as sent and no raw frames: %s", body)
+		}
+		frames := ev.Exceptions[0].Frames
+		if top := frames[len(frames)-1]; !strings.HasSuffix(top.AbsPath+top.Filename, "/13/static/js/app.min.js") || top.Unmapped != "no_map" {
+			t.Errorf("shop@13: top frame %+v, want app.min.js as sent, unmapped no_map", top)
+		}
+		if !slices.ContainsFunc(ev.Notes, func(n string) bool {
+			return strings.Contains(n, "no source map of app.min.js for release shop@13: it was uploaded for shop@1,")
+		}) {
+			t.Errorf("shop@13: notes %q, want one naming shop@1", ev.Notes)
+		}
 
 		// The issue page shows the original frame and its code; the raw
 		// minified frames are one toggle away.
