@@ -22,6 +22,12 @@ type Input struct {
 	// APIToken is a token saved by an earlier start; it is reused while it
 	// still authenticates the admin, so scripts keep working across restarts.
 	APIToken string
+	// ProjectID and APIKey are the project and ingest key an earlier start
+	// handed out. The project is kept while it exists, and the key while it
+	// is one of that project's active keys, so that a restart prints the
+	// DSN the SDKs already use, whatever projects were created since.
+	ProjectID int64
+	APIKey    string
 }
 
 // Result is what a local installation needs to be usable at once.
@@ -35,6 +41,10 @@ type Result struct {
 	APIToken      string
 	// Created is true on the first start of an empty database.
 	Created bool
+	// LostProjectID is Input.ProjectID when that project is gone (deleted,
+	// or another database): Project is then another one, which the caller
+	// must say, since DSNs handed out before point at the lost one.
+	LostProjectID int64
 }
 
 // DefaultAdminEmail is used when FLYTRAP_ADMIN_EMAIL is not set.
@@ -84,6 +94,10 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	var found bool
+	if b.Project, found = pickProject(projects, in.ProjectID); !found && in.ProjectID != 0 {
+		b.LostProjectID = in.ProjectID
+	}
 	if len(projects) == 0 {
 		// The first start stopped before its project, or an admin deleted
 		// every project since.
@@ -91,8 +105,11 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 			return Result{}, err
 		}
 	} else {
-		b.Project = projects[0]
-		if b.Key, err = activeKey(ctx, db, svc, a, b.Project.ID); err != nil {
+		key := ""
+		if found {
+			key = in.APIKey
+		}
+		if b.Key, err = activeKey(ctx, db, svc, a, b.Project.ID, key); err != nil {
 			return Result{}, err
 		}
 	}
@@ -106,6 +123,26 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 		return Result{}, err
 	}
 	return b, nil
+}
+
+// pickProject is the project with ID want, when it is among projects, else
+// the oldest one (lowest ID): the one the first start created unless it was
+// deleted. Never the first by name, which a project created later can
+// take. found reports whether want was there.
+func pickProject(projects []store.Project, want int64) (p store.Project, found bool) {
+	if len(projects) == 0 {
+		return store.Project{}, false
+	}
+	oldest := projects[0]
+	for _, p := range projects {
+		if p.ID == want {
+			return p, true
+		}
+		if p.ID < oldest.ID {
+			oldest = p
+		}
+	}
+	return oldest, false
 }
 
 // createDefaultProject creates the default project with its key, or,
@@ -125,7 +162,7 @@ func createDefaultProject(ctx context.Context, db *store.DB, svc *service.Servic
 	}
 	for _, p := range projects {
 		if p.Name == defaultProject {
-			k, err := activeKey(ctx, db, svc, a, p.ID)
+			k, err := activeKey(ctx, db, svc, a, p.ID, "")
 			return p, k, err
 		}
 	}
@@ -206,17 +243,27 @@ func createFirst(ctx context.Context, db *store.DB, svc *service.Services, email
 	return b, nil
 }
 
-// activeKey returns the project's active ingest key, giving it one when an
+// activeKey returns the project's active ingest key, preferring the one
+// public key names while it is active, and gives the project a key when an
 // admin has left it without.
-func activeKey(ctx context.Context, db *store.DB, svc *service.Services, a service.Actor, projectID int64) (store.ProjectKey, error) {
+func activeKey(ctx context.Context, db *store.DB, svc *service.Services, a service.Actor, projectID int64, public string) (store.ProjectKey, error) {
 	keys, err := db.ProjectKeys(ctx, a.Viewer(), projectID)
 	if err != nil {
 		return store.ProjectKey{}, err
 	}
+	var active []store.ProjectKey
 	for _, k := range keys {
 		if k.Active {
+			active = append(active, k)
+		}
+	}
+	for _, k := range active {
+		if k.PublicKey == public {
 			return k, nil
 		}
+	}
+	if len(active) > 0 {
+		return active[0], nil
 	}
 	return svc.Keys.Rotate(ctx, a, projectID)
 }

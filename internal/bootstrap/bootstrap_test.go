@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
@@ -57,6 +58,120 @@ func TestBootstrapFirstStartAndRestart(t *testing.T) {
 	}
 }
 
+// firstStart is a database after a first start, with the services and the
+// admin that create and delete projects in it as an admin would.
+func firstStart(t *testing.T) (*store.DB, Result, *service.Services, service.Actor) {
+	t.Helper()
+	ctx := context.Background()
+	db := openDB(t)
+	first, err := Ensure(ctx, db, Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.UserByEmail(ctx, DefaultAdminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, first, service.New(db, nil), service.ActorOf(u)
+}
+
+// TestBootstrapRestartKeepsProjectAndKey: projects created after the first
+// start, whose names sort before "default" (upper case first), do not take
+// its place on a restart, with or without the project and key the first
+// start saved; a restart used to hand out the DSN of the first project by
+// name.
+func TestBootstrapRestartKeepsProjectAndKey(t *testing.T) {
+	ctx := context.Background()
+	db, first, svc, a := firstStart(t)
+	var (
+		other store.ProjectKey
+		err   error
+	)
+	for _, name := range []string{"big", "Empty Proj", "ALPHA"} {
+		if _, other, err = svc.Projects.Create(ctx, a, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, in := range []Input{
+		{ProjectID: first.Project.ID, APIKey: first.Key.PublicKey},
+		{}, // dev.json lost or from an older version
+		{ProjectID: first.Project.ID, APIKey: other.PublicKey}, // another project's key
+	} {
+		again, err := Ensure(ctx, db, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Project.ID != first.Project.ID || again.Key.PublicKey != first.Key.PublicKey || again.LostProjectID != 0 {
+			t.Errorf("restart with %+v: project %d (%s), key %s, lost %d; want project %d, key %s",
+				in, again.Project.ID, again.Project.Name, again.Key.PublicKey, again.LostProjectID, first.Project.ID, first.Key.PublicKey)
+		}
+	}
+	// Of two active keys (an older installation, or one made outside the
+	// service), the saved one stays.
+	second, err := db.CreateProjectKey(ctx, first.Project.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := Ensure(ctx, db, Input{ProjectID: first.Project.ID, APIKey: second.PublicKey}); err != nil || again.Key.PublicKey != second.PublicKey {
+		t.Errorf("restart with the second active key: key %s, %v; want %s", again.Key.PublicKey, err, second.PublicKey)
+	}
+	// A project created later that the earlier start handed out stays.
+	later, err := Ensure(ctx, db, Input{ProjectID: other.ProjectID, APIKey: other.PublicKey})
+	if err != nil || later.Project.ID != other.ProjectID || later.Key.PublicKey != other.PublicKey {
+		t.Errorf("restart on project %d: %+v, %v", other.ProjectID, later, err)
+	}
+}
+
+// TestBootstrapRestartAfterRotation: a key rotated since the last start is
+// replaced by the project's new one, not revived.
+func TestBootstrapRestartAfterRotation(t *testing.T) {
+	ctx := context.Background()
+	db, first, svc, a := firstStart(t)
+	rotated, err := svc.Keys.Rotate(ctx, a, first.Project.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Ensure(ctx, db, Input{ProjectID: first.Project.ID, APIKey: first.Key.PublicKey})
+	if err != nil || again.Project.ID != first.Project.ID || again.Key.PublicKey != rotated.PublicKey {
+		t.Errorf("restart after rotation: project %d, key %s, %v; want project %d, key %s",
+			again.Project.ID, again.Key.PublicKey, err, first.Project.ID, rotated.PublicKey)
+	}
+}
+
+// TestBootstrapRestartAfterDelete: when the saved project was deleted, the
+// restart takes the oldest remaining project, or creates a default one
+// when none is left, and reports the lost one so that the change is said.
+func TestBootstrapRestartAfterDelete(t *testing.T) {
+	ctx := context.Background()
+	db, first, svc, a := firstStart(t)
+	var ids []int64
+	for _, name := range []string{"web", "Api"} {
+		p, _, err := svc.Projects.Create(ctx, a, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	if err := svc.Projects.Delete(ctx, a, first.Project.ID); err != nil {
+		t.Fatal(err)
+	}
+	in := Input{ProjectID: first.Project.ID, APIKey: first.Key.PublicKey}
+	again, err := Ensure(ctx, db, in)
+	if err != nil || again.Project.ID != ids[0] || again.LostProjectID != first.Project.ID || again.Key.PublicKey == "" {
+		t.Errorf("restart after delete: project %d, lost %d, key %q, %v; want project %d (web), lost %d",
+			again.Project.ID, again.LostProjectID, again.Key.PublicKey, err, ids[0], first.Project.ID)
+	}
+	for _, id := range ids {
+		if err := svc.Projects.Delete(ctx, a, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh, err := Ensure(ctx, db, in)
+	if err != nil || fresh.Project.Name != defaultProject || fresh.LostProjectID != first.Project.ID || fresh.Key.PublicKey == "" {
+		t.Errorf("restart with no project left: %+v, %v; want a new default project and lost %d", fresh, err, first.Project.ID)
+	}
+}
+
 // TestBootstrapChosenPassword checks that the first admin's password
 // follows the rule of every other password: 8 to 1024 characters, counted
 // as characters, not bytes.
@@ -100,17 +215,9 @@ func TestBootstrapChosenPassword(t *testing.T) {
 // created as every project is: the admin its admin member, one active key.
 func TestBootstrapProjectHasAdminAndKey(t *testing.T) {
 	ctx := context.Background()
-	db := openDB(t)
-	b, err := Ensure(ctx, db, Input{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := db.UserByEmail(ctx, DefaultAdminEmail)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, b, _, admin := firstStart(t)
 	members, err := db.ListMembers(ctx, store.System, b.Project.ID)
-	if err != nil || len(members) != 1 || members[0].UserID != admin.ID || members[0].Role != store.RoleAdmin {
+	if err != nil || len(members) != 1 || members[0].UserID != admin.UserID || members[0].Role != store.RoleAdmin {
 		t.Errorf("members of the default project = %+v, %v; want the admin as admin", members, err)
 	}
 	keys, err := db.ProjectKeys(ctx, store.System, b.Project.ID)
