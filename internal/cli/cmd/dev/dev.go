@@ -231,9 +231,15 @@ func Run(ctx context.Context, opts *Options) error {
 		AdminEmail:    firstNonEmpty(opts.Getenv("FLYTRAP_ADMIN_EMAIL"), prev.AdminEmail),
 		AdminPassword: opts.Getenv("FLYTRAP_ADMIN_PASSWORD"),
 		APIToken:      prev.APIToken,
+		ProjectID:     prev.ProjectID,
+		APIKey:        prev.APIKey,
 	})
 	if err != nil {
 		return &cmdutil.Error{Msg: "cannot set up the admin user and default project", Err: err}
+	}
+	if boot.LostProjectID != 0 {
+		log.Warn("the project dev.json named is gone; DSNs and keys handed out for it no longer work",
+			"lost_project_id", boot.LostProjectID, "project_id", boot.Project.ID, "project", boot.Project.Name)
 	}
 	alerts, err := alertsConfig(opts, db, log)
 	if err != nil {
@@ -410,15 +416,22 @@ func printBanner(io *cmdutil.IOStreams, info Info, boot bootstrap.Result, base, 
 	if err != nil {
 		return err
 	}
+	var notes strings.Builder
+	if boot.LostProjectID != 0 {
+		fmt.Fprintf(&notes, "\n  Note:       project %d, which %s named, no longer exists: the DSN and key\n"+
+			"              handed out for it stopped working. The ones above are project %d's.\n",
+			boot.LostProjectID, infoPath, info.ProjectID)
+	}
 	_, err = fmt.Fprintf(io.Out, `Flytrap is running.
 
   Dashboard:  %s
   Login:      %s
+  Project:    %s (id %d)
   DSN:        %s
   x-api-key:  %s   (original Flytrap SDKs, project_id "%d")
   API token:  %s
   Saved to:   %s
-
+%s
 Send a first error:
 
 %s
@@ -432,8 +445,8 @@ or follow them from another terminal (docs/cli.md):
   flytrap login %s --token %s
   flytrap tail
 
-`, info.DashboardURL, login, info.DSN, info.APIKey, info.ProjectID, info.APIToken, infoPath,
-		strings.TrimSpace(curl.String()), info.APIToken, base, info.ProjectID, base, info.APIToken)
+`, info.DashboardURL, login, cmdutil.Clean(boot.Project.Name), info.ProjectID, info.DSN, info.APIKey, info.ProjectID, info.APIToken, infoPath,
+		notes.String(), strings.TrimSpace(curl.String()), info.APIToken, base, info.ProjectID, base, info.APIToken)
 	return err
 }
 
