@@ -41,7 +41,8 @@ type scriptProcs struct {
 	mu    sync.Mutex
 	procs map[string]*exec.Cmd
 	done  map[string]chan error
-	addr  string // the server's address, kept across restarts
+	addr  string   // the server's address, kept across restarts
+	flags []string // the server's extra flags, kept across restarts
 }
 
 var (
@@ -129,18 +130,18 @@ func (p *scriptProcs) stop(ts *testscript.TestScript, name string, kill bool) {
 	delete(p.done, name)
 }
 
-// cmdDevserver: devserver start|restart|stop. start runs `flytrap dev` on
-// a free port with admin@example.com as the first admin, waits until it
-// is ready and sets URL, DEV_TOKEN and DEV_DSN; restart kills it and starts
-// it again on the same port and data.
+// cmdDevserver: devserver start [FLAGS...]|restart|stop. start runs
+// `flytrap dev` on a free port with admin@example.com as the first admin
+// and FLAGS, waits until it is ready and sets URL, DEV_TOKEN and DEV_DSN;
+// restart kills it and starts it again on the same port, flags and data.
 func cmdDevserver(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: devserver start|restart|stop")
+	if neg || len(args) == 0 || (len(args) > 1 && args[0] != "start") {
+		ts.Fatalf("usage: devserver start [FLAGS...]|restart|stop")
 	}
 	p := procsOf(ts)
 	run := func() {
 		env := append(scriptEnv(ts), "FLYTRAP_ADMIN_EMAIL=admin@example.com", "FLYTRAP_ADMIN_PASSWORD="+scriptAdminPassword)
-		p.start(ts, "dev", env, "dev", "--addr", p.addr, "--data-dir", ts.MkAbs("devdata"))
+		p.start(ts, "dev", env, append([]string{"dev", "--addr", p.addr, "--data-dir", ts.MkAbs("devdata")}, p.flags...)...)
 		base := "http://" + p.addr
 		deadline := time.Now().Add(30 * time.Second)
 		for {
@@ -163,7 +164,7 @@ func cmdDevserver(ts *testscript.TestScript, neg bool, args []string) {
 	case "start":
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		ts.Check(err)
-		p.addr = l.Addr().String()
+		p.addr, p.flags = l.Addr().String(), args[1:]
 		l.Close()
 		run()
 		var info devInfo
@@ -178,7 +179,7 @@ func cmdDevserver(ts *testscript.TestScript, neg bool, args []string) {
 	case "stop":
 		p.stop(ts, "dev", false)
 	default:
-		ts.Fatalf("usage: devserver start|restart|stop")
+		ts.Fatalf("usage: devserver start [FLAGS...]|restart|stop")
 	}
 }
 

@@ -41,7 +41,11 @@ type Options struct {
 	IO     *cmdutil.IOStreams
 	Getenv func(string) string
 
-	Addr              string
+	Addr string
+	// PublicURL is the scheme and host other machines reach the server at;
+	// every URL handed out (banner, dev.json, dashboard, alerts) uses it.
+	// Empty: http:// and the listen address.
+	PublicURL         string
 	DataDir           string
 	DatabaseURL       string
 	Workers           int
@@ -87,7 +91,14 @@ database (or PostgreSQL with --database-url).
 On first start it creates an admin user (FLYTRAP_ADMIN_EMAIL and
 FLYTRAP_ADMIN_PASSWORD, else a generated password printed once), a default
 project with an ingest key, and an admin API token, and writes them to
-<data-dir>/dev.json. Later starts reuse the data.`,
+<data-dir>/dev.json. Later starts reuse the data, and the project and key
+dev.json names.
+
+For other machines, listen beyond loopback and name this machine as they
+reach it, so that the DSN, the dashboard's snippets and alert links work
+there too:
+
+  flytrap dev --addr 0.0.0.0:8080 --public-url http://devbox.local:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return Run(cmd.Context(), opts)
@@ -95,6 +106,7 @@ project with an ingest key, and an admin API token, and writes them to
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Addr, "addr", env("FLYTRAP_ADDR", "127.0.0.1:8080"), "address to listen on (port 0 picks a free port) [$FLYTRAP_ADDR]")
+	fl.StringVar(&opts.PublicURL, "public-url", env("FLYTRAP_PUBLIC_URL", ""), "URL browsers and SDKs reach this server at, e.g. http://devbox.local:8080, for the DSN, dashboard and alert links (default: http:// and --addr, 127.0.0.1 for 0.0.0.0 or [::]) [$FLYTRAP_PUBLIC_URL]")
 	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "directory for the database and dev.json [$FLYTRAP_DATA_DIR]")
 	fl.StringVar(&opts.DatabaseURL, "database-url", env("FLYTRAP_DATABASE_URL", ""), "postgres://... to use PostgreSQL instead of SQLite in the data dir [$FLYTRAP_DATABASE_URL]")
 	fl.IntVar(&opts.Workers, "workers", 2, "processor goroutines; on SQLite all but one wait until more than 200 events are queued")
@@ -255,7 +267,10 @@ func Run(ctx context.Context, opts *Options) error {
 		// dashboard asks for an admin's token instead.
 		log.Warn("listening beyond this machine: /metrics is served to anyone who reaches "+ln.Addr().String(), "hint", "use --addr 127.0.0.1:PORT unless other machines must reach it")
 	}
-	base := baseURL(ln.Addr())
+	base, hint := baseURL(ln.Addr()), loopbackHint(ln.Addr())
+	if opts.PublicURL != "" {
+		base, hint = publicBase(opts.PublicURL), ""
+	}
 	info := Info{
 		DashboardURL: base + "/",
 		ProjectID:    boot.Project.ID,
@@ -267,7 +282,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := writeInfo(infoPath, info); err != nil {
 		return &cmdutil.Error{Msg: "cannot write " + infoPath, Err: err}
 	}
-	if err := printBanner(opts.IO, info, boot, base, infoPath); err != nil {
+	if err := printBanner(opts.IO, info, boot, base, infoPath, hint); err != nil {
 		return err
 	}
 
@@ -389,13 +404,17 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--render-max-* limits must be at least 1", "see docs/limits.md for what each bounds and its default")
 	case o.RetentionDays < 0 || o.RetentionPerIssue < 0:
 		return cmdutil.UsageError("retention settings cannot be negative", "use 0 to turn a rule off")
+	case o.PublicURL != "" && checkPublicURL(o.PublicURL) != nil:
+		return cmdutil.UsageError("--public-url "+checkPublicURL(o.PublicURL).Error(), "give the scheme, host and port other machines use, e.g. --public-url http://devbox.local:8080")
 	case o.DatabaseURL != "" && !strings.HasPrefix(o.DatabaseURL, "postgres://") && !strings.HasPrefix(o.DatabaseURL, "postgresql://"):
 		return cmdutil.UsageError("--database-url must start with postgres:// or postgresql://", "leave it empty to use SQLite in --data-dir")
 	}
 	return nil
 }
 
-func printBanner(io *cmdutil.IOStreams, info Info, boot bootstrap.Result, base, infoPath string) error {
+// printBanner prints what a user needs to start; hint, when not empty, is
+// a note on the URLs, from loopbackHint.
+func printBanner(io *cmdutil.IOStreams, info Info, boot bootstrap.Result, base, infoPath, hint string) error {
 	login := info.AdminEmail + " (password set on first start)"
 	if boot.AdminPassword != "" {
 		login = info.AdminEmail + " / " + boot.AdminPassword + "   (shown once: note it now)"
@@ -417,6 +436,9 @@ func printBanner(io *cmdutil.IOStreams, info Info, boot bootstrap.Result, base, 
 		return err
 	}
 	var notes strings.Builder
+	if hint != "" {
+		fmt.Fprintf(&notes, "\n  Note:       %s\n", hint)
+	}
 	if boot.LostProjectID != 0 {
 		fmt.Fprintf(&notes, "\n  Note:       project %d, which %s named, no longer exists: the DSN and key\n"+
 			"              handed out for it stopped working. The ones above are project %d's.\n",
@@ -450,8 +472,6 @@ or follow them from another terminal (docs/cli.md):
 	return err
 }
 
-// baseURL is the URL clients use; an unspecified listen address is shown as
-// loopback because that is where a local SDK can reach it.
 // beyondLoopback reports whether other machines can reach a listener on a:
 // a TCP address that is not loopback, the unspecified 0.0.0.0 and :: too.
 func beyondLoopback(a net.Addr) bool {
@@ -459,6 +479,9 @@ func beyondLoopback(a net.Addr) bool {
 	return ok && !tcp.IP.IsLoopback()
 }
 
+// baseURL is the URL clients use without --public-url; an unspecified
+// listen address is shown as loopback because that is where a local SDK
+// can reach it.
 func baseURL(a net.Addr) string {
 	tcp, ok := a.(*net.TCPAddr)
 	if !ok {
@@ -469,6 +492,49 @@ func baseURL(a net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
+
+// loopbackHint is the banner's note when the server listens on every
+// interface but hands out 127.0.0.1 URLs, which on another machine reach
+// that machine: without it a teammate's SDK would quietly send nowhere.
+func loopbackHint(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return ""
+	}
+	return "these URLs say 127.0.0.1, which is this machine only. For other machines, restart\n" +
+		"              with --public-url http://<this machine's name or address>:" + strconv.Itoa(tcp.Port)
+}
+
+// checkPublicURL accepts an absolute http or https URL naming a host, with
+// nothing after it but a slash: DSNs put the key in the user part and the
+// project in the path, and the dashboard is served from the root.
+func checkPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("is not a URL: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("must start with http:// or https://")
+	case u.Hostname() == "":
+		return errors.New("has no host")
+	case u.User != nil:
+		return errors.New("cannot hold a user name: a DSN puts the ingest key there")
+	case u.RawQuery != "" || u.ForceQuery:
+		return errors.New("cannot have a query")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return errors.New("cannot have a fragment")
+	case strings.Trim(u.Path, "/") != "":
+		return errors.New("cannot have a path: Flytrap is served from the root of its host")
+	}
+	return nil
+}
+
+// publicBase is a URL checkPublicURL accepted as the base the server's
+// URLs are built on: scheme and host, without a trailing slash.
+func publicBase(raw string) string {
+	u, _ := url.Parse(raw)
+	return u.Scheme + "://" + strings.ToLower(u.Host)
 }
 
 func dsnFor(base, key string, projectID int64) string {

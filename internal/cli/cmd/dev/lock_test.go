@@ -144,6 +144,27 @@ func runDev(ctx context.Context, out, errOut *syncbuf.Buffer, args ...string) er
 	return cmd.ExecuteContext(ctx)
 }
 
+// startDev runs `flytrap dev` in the background until ctx is done and
+// waits for its banner; done receives what it returned.
+func startDev(ctx context.Context, t *testing.T, args ...string) (out *syncbuf.Buffer, done <-chan error) {
+	t.Helper()
+	var stdout, stderr syncbuf.Buffer
+	ch := make(chan error, 1)
+	go func() { ch <- runDev(ctx, &stdout, &stderr, args...) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "Flytrap is running.") {
+		select {
+		case err := <-ch:
+			t.Fatalf("dev stopped: %v\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dev not running after 30s:\n%s", stderr.String())
+		}
+	}
+	return &stdout, ch
+}
+
 // wantNoFiles fails if any of names exists in dir: a refused start must
 // leave the data directory as it found it.
 func wantNoFiles(t *testing.T, dir string, names ...string) {
@@ -177,22 +198,9 @@ func TestRunSecondStartOnSameDataDir(t *testing.T) {
 	lockOrSkip(t, dir)()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out1, err1 syncbuf.Buffer
-	done := make(chan error, 1)
-	go func() { done <- runDev(ctx, &out1, &err1, "--addr", "127.0.0.1:0", "--data-dir", dir) }()
+	_, done := startDev(ctx, t, "--addr", "127.0.0.1:0", "--data-dir", dir)
 
 	infoPath := filepath.Join(dir, "dev.json")
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(out1.String(), "Flytrap is running.") {
-		select {
-		case err := <-done:
-			t.Fatalf("first dev stopped: %v\n%s", err, err1.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("first dev not running after 30s:\n%s", err1.String())
-		}
-	}
 	before, err := os.ReadFile(infoPath)
 	if err != nil {
 		t.Fatal(err)
