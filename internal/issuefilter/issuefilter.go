@@ -71,7 +71,7 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 		switch {
 		case key == "is" || key == "status":
 			if negated {
-				return f, fmt.Errorf("!%s: is not supported; name the statuses you want with is:", key)
+				return f, fmt.Errorf("!%s: is not supported; choose the statuses you want with is:unresolved, is:resolved or is:ignored", key)
 			}
 			f.Status = val
 		case key == "has" && !negated:
