@@ -237,7 +237,7 @@ func (a *App) registerJobs() {
 		if r.MaxAge > 0 || r.PerIssue > 0 {
 			n, err := a.db.Prune(ctx, now, r.MaxAge, r.PerIssue)
 			if n > 0 {
-				a.log.Info("retention pruned events", "deleted", n)
+				a.log.Info("retention pruned events and feedback", "deleted", n)
 			}
 			if err != nil {
 				return err

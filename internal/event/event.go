@@ -75,7 +75,34 @@ type Event struct {
 	// Notes are processing remarks shown with the event (e.g. "no source map
 	// for app.min.js"), never errors that stopped processing.
 	Notes []string `json:"notes,omitempty"`
+	// Feedback is set, and the error fields above are empty, on a queue
+	// message of user feedback: it travels through the queue as an event
+	// does, so it is as durable, and the processor stores it as feedback
+	// rather than as an occurrence of an issue.
+	Feedback *Feedback `json:"feedback,omitempty"`
 }
+
+// Feedback is what a user wrote about a problem: Sentry's feedback item
+// (contexts.feedback of an event of type "feedback", sent by
+// captureFeedback and the feedback widget) or its legacy user_report.
+type Feedback struct {
+	Message string `json:"message"`
+	Name    string `json:"name,omitempty"`
+	Email   string `json:"email,omitempty"`
+	// URL is the page the user was on.
+	URL string `json:"url,omitempty"`
+	// AssociatedEventID is the error event the feedback is about (32
+	// lowercase hex digits), empty for feedback about nothing in
+	// particular.
+	AssociatedEventID string `json:"associated_event_id,omitempty"`
+	// Source is how it was given: the SDK's "api" or "widget", or
+	// "user_report" for the legacy item.
+	Source string `json:"source,omitempty"`
+}
+
+// MaxFeedbackMessage is the most characters of a feedback message kept,
+// Sentry's limit.
+const MaxFeedbackMessage = 4096
 
 // Tag is one key/value pair; a list keeps the SDK's order and allows the
 // list-of-pairs form older SDKs send.

@@ -502,6 +502,8 @@ func (e *env) populate(p Project, member User) []int64 {
 	// One bundle without a release, one for a release events named.
 	e.saveBundle(p.ID, "debug-ids", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", DebugID: "d", Blob: "b-" + p.Name})
 	e.saveBundle(p.ID, "release", p.Name+"@0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", Blob: "b-" + p.Name})
+	// User feedback, about an event and about nothing.
+	e.saveFeedback(feedbackReq(p.ID, newEventID(), "", "about nothing", t0), feedbackReq(p.ID, newEventID(), newEventID(), "about an event", t0))
 	return issues
 }
 

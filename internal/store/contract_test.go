@@ -48,6 +48,8 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"DeleteIssue", testDeleteIssue},
 		{"Prune", testPrune},
 		{"PruneHistory", testPruneHistory},
+		{"Feedback", testFeedback},
+		{"PruneFeedback", testPruneFeedback},
 		{"ConcurrentSameIssue", testConcurrentSameIssue},
 		{"ConcurrentSameEvent", testConcurrentSameEvent},
 		{"Payload", testPayload},

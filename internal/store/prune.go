@@ -20,6 +20,9 @@ const (
 	// cutoff, batch size
 	pruneAgeSQL = `DELETE FROM events WHERE id IN (
 		SELECT id FROM events WHERE received_at < $1 LIMIT $2) RETURNING issue_id`
+	// cutoff, batch size
+	pruneFeedbackSQL = `DELETE FROM feedback WHERE id IN (
+		SELECT id FROM feedback WHERE received_at < $1 LIMIT $2)`
 	// max per issue
 	crowdedIssuesSQL = `SELECT issue_id FROM events GROUP BY issue_id HAVING COUNT(*) > $1`
 	// issue, max per issue
@@ -36,8 +39,10 @@ const (
 			SELECT 1 FROM events e WHERE e.project_id = issues.project_id AND e.event_id = issues.latest_event_id)`
 )
 
-// Prune deletes events received before now-maxAge and all but the newest
-// maxPerIssue events of each issue; zero disables either rule. Issues keep
+// Prune deletes events and user feedback received before now-maxAge, and
+// all but the newest maxPerIssue events of each issue; zero disables either
+// rule, and feedback, which belongs to no issue, is kept by age only. It
+// returns the number of events and feedback deleted. Issues keep
 // their counts, and an issue whose latest event is deleted points at its
 // newest remaining event, or at none. Age is judged by the time the event
 // was received, since SDK clocks are not to be trusted with deleting data.
@@ -49,6 +54,11 @@ func (d *DB) Prune(ctx context.Context, now time.Time, maxAge time.Duration, max
 		total += n
 		if err != nil {
 			return total, err
+		}
+		n, err = d.deleteBatches(ctx, pruneFeedbackSQL, cutoff, pruneBatch)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("store: prune feedback: %w", err)
 		}
 	}
 	if maxPerIssue > 0 {
