@@ -24,9 +24,11 @@ import (
 )
 
 // Saver stores a batch of processed events and updates their issues in one
-// transaction, running hooks inside it; *store.DB satisfies it.
+// transaction, running hooks inside it, and stores user feedback;
+// *store.DB satisfies it.
 type Saver interface {
 	SaveBatch(ctx context.Context, reqs []store.SaveRequest, hooks ...store.TxHook) ([]store.SaveResult, error)
+	SaveFeedback(ctx context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error)
 }
 
 // Symbolicator rewrites an event's frames to their original source
@@ -139,21 +141,22 @@ func New(cfg Config) *Processor {
 		p.privacy = &privacyCache{r: cfg.Privacy, ttl: privacyTTL, now: cfg.Now, m: map[int64]cachedPrivacy{}}
 	}
 	p.stages = []stage{
-		{"decode", perItem(decode)},
+		{"decode", anyItem(decode)},
 		{"parse stacks", perEvent(parseStacks)},
 		{"symbolicate", perItem(p.symbolicate)},
 		{"code contexts", perEvent(attachCodeContexts)},
 		{"in-app", perEvent(markInApp)},
 		{"lambda tags", perEvent(promoteLambdaTags)},
-		{"scrub", perItem(p.scrub)},
+		{"scrub", anyItem(p.scrub)},
 		{"group", perItem(group)},
 		{"save", p.save},
 	}
 	return p
 }
 
-// perItem makes a stage of fn, run on each item no earlier stage failed.
-func perItem(fn func(ctx context.Context, it *item) error) func(context.Context, *work) {
+// anyItem makes a stage of fn, run on each item no earlier stage failed,
+// user feedback included.
+func anyItem(fn func(ctx context.Context, it *item) error) func(context.Context, *work) {
 	return func(ctx context.Context, w *work) {
 		for _, it := range w.items {
 			if it.err == nil {
@@ -161,6 +164,17 @@ func perItem(fn func(ctx context.Context, it *item) error) func(context.Context,
 			}
 		}
 	}
+}
+
+// perItem makes a stage of fn, run on each event no earlier stage failed:
+// user feedback has no stack, grouping or issue, and skips such stages.
+func perItem(fn func(ctx context.Context, it *item) error) func(context.Context, *work) {
+	return anyItem(func(ctx context.Context, it *item) error {
+		if it.ev.Feedback != nil {
+			return nil
+		}
+		return fn(ctx, it)
+	})
 }
 
 // perEvent makes a stage of fn, which cannot fail.
@@ -290,12 +304,17 @@ func group(_ context.Context, it *item) error {
 // (its project was deleted, a value the database rejects) does not hold up
 // the others.
 func (p *Processor) save(ctx context.Context, w *work) {
-	var ready []*item
+	var ready, feedback []*item
 	for _, it := range w.items {
-		if it.err == nil {
+		switch {
+		case it.err != nil:
+		case it.ev.Feedback != nil:
+			feedback = append(feedback, it)
+		default:
 			ready = append(ready, it)
 		}
 	}
+	p.saveFeedback(ctx, feedback)
 	if len(ready) == 0 {
 		return
 	}
@@ -319,6 +338,34 @@ func (p *Processor) save(ctx context.Context, w *work) {
 	}
 	if orphans > 0 {
 		p.cfg.Log.Info("dropped events of deleted projects", "events", orphans)
+	}
+}
+
+// saveFeedback saves the batch's user feedback in one transaction of its
+// own: it touches no issue, so the events' transaction does not wait for
+// it, nor fail with it. A failure is recorded on each feedback, which is
+// retried like an event.
+func (p *Processor) saveFeedback(ctx context.Context, items []*item) {
+	if len(items) == 0 {
+		return
+	}
+	reqs := make([]store.FeedbackRequest, len(items))
+	for i, it := range items {
+		reqs[i] = store.FeedbackRequest{Event: &it.ev}
+	}
+	results, err := p.cfg.Saver.SaveFeedback(ctx, reqs)
+	if err == nil && len(results) != len(items) {
+		err = fmt.Errorf("the store returned %d results for %d feedback", len(results), len(items))
+	}
+	for i, it := range items {
+		switch {
+		case err != nil:
+			it.err = fmt.Errorf("save feedback %s: %w", it.ev.EventID, err)
+		case results[i].Orphan:
+			it.orphan = true
+		default:
+			it.res = store.SaveResult{Duplicate: results[i].Duplicate}
+		}
 	}
 }
 

@@ -26,6 +26,26 @@ type fakeSaver struct {
 	batches [][]string // event IDs of each SaveBatch call
 	err     error      // every save fails
 	reject  string     // an event ID that makes its batch fail
+	// feedback are the stored feedback, in order; a repeated ID is a
+	// duplicate, as in the store.
+	feedback []store.FeedbackRequest
+}
+
+func (f *fakeSaver) SaveFeedback(_ context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	results := make([]store.FeedbackResult, len(reqs))
+	for i, r := range reqs {
+		if slices.ContainsFunc(f.feedback, func(s store.FeedbackRequest) bool { return s.Event.EventID == r.Event.EventID }) {
+			results[i].Duplicate = true
+			continue
+		}
+		f.feedback = append(f.feedback, r)
+	}
+	return results, nil
 }
 
 func (f *fakeSaver) SaveBatch(ctx context.Context, reqs []store.SaveRequest, hooks ...store.TxHook) ([]store.SaveResult, error) {

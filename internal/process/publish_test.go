@@ -60,6 +60,10 @@ func (f fixedSaver) SaveBatch(ctx context.Context, reqs []store.SaveRequest, hoo
 	return results, nil
 }
 
+func (f fixedSaver) SaveFeedback(_ context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error) {
+	return make([]store.FeedbackResult, len(reqs)), f.err
+}
+
 // The live message of a stored event comes from the state the save
 // returned, whichever way it travels: from inside the transaction
 // (Notify), or after the commit (Publisher).

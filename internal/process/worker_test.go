@@ -21,7 +21,8 @@ import (
 // overlapSaver records how many SaveBatch calls run at once; each takes a
 // few milliseconds, so goroutines that claim side by side overlap.
 type overlapSaver struct {
-	now, peak atomic.Int64
+	fixedSaver // its SaveFeedback
+	now, peak  atomic.Int64
 }
 
 func (s *overlapSaver) SaveBatch(_ context.Context, reqs []store.SaveRequest, _ ...store.TxHook) ([]store.SaveResult, error) {

@@ -59,11 +59,14 @@ const (
 	LocContexts          = "contexts"
 	LocBreadcrumbMessage = "breadcrumbs.message"
 	LocBreadcrumbData    = "breadcrumbs.data"
+	LocFeedbackMessage   = "feedback.message"
+	LocFeedbackURL       = "feedback.url"
 )
 
 var locationOrder = []string{
 	LocMessage, LocExceptionValue, LocExceptionRawStack, LocRequestURL, LocRequestQuery, LocRequestHeaders,
 	LocRequestData, LocUserData, LocExtra, LocContexts, LocBreadcrumbMessage, LocBreadcrumbData,
+	LocFeedbackMessage, LocFeedbackURL,
 }
 
 // Result counts the values Scrub filtered or masked, per location.
@@ -151,6 +154,15 @@ func Scrub(ev *event.Event, c Config) Result {
 	ev.Extra = s.raw(ev.Extra)
 	s.loc = LocContexts
 	ev.Contexts = s.raw(ev.Contexts)
+	if fb := ev.Feedback; fb != nil {
+		// What the user wrote is text like a message; the name and
+		// contact address they typed to be answered are kept, as an
+		// event's user e-mail and username are.
+		s.loc = LocFeedbackMessage
+		fb.Message = s.text(fb.Message)
+		s.loc = LocFeedbackURL
+		fb.URL = s.text(fb.URL)
+	}
 	return Result{Counts: s.counts}
 }
 

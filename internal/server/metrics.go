@@ -55,6 +55,11 @@ func (c *countingSaver) SaveBatch(ctx context.Context, reqs []store.SaveRequest,
 	return results, nil
 }
 
+// SaveFeedback stores feedback; the event counters leave it out.
+func (c *countingSaver) SaveFeedback(ctx context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error) {
+	return c.db.SaveFeedback(ctx, reqs)
+}
+
 // writeMetrics writes the samples only the local pipeline has (ingest, the
 // processor, the local queue) in the Prometheus text format; app writes the
 // shared ones.

@@ -23,6 +23,10 @@ func (s *recordingSaver) SaveBatch(_ context.Context, reqs []store.SaveRequest, 
 	return make([]store.SaveResult, len(reqs)), nil
 }
 
+func (s *recordingSaver) SaveFeedback(_ context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error) {
+	return make([]store.FeedbackResult, len(reqs)), nil
+}
+
 // bundleOnly is a fixture stack cut to its bundle's frames: the frames
 // below (Node's eval of the fixture) differ between the builds only
 // because the harness loaded them differently.

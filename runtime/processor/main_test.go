@@ -192,6 +192,10 @@ func TestProcessorBatch(t *testing.T) {
 		if n := db.count(t, `SELECT COUNT(*) FROM events WHERE event_id IN ('9ec79c33ec9942ab8353589fcb2e04dc', '7b0f1c4e2d3a4b5c8d9e0f1a2b3c4d5e')`); n != 2 {
 			t.Errorf("round %d: the fixture's events are not both stored", round)
 		}
+		// The user feedback beside them is stored once, as feedback.
+		if n := db.count(t, `SELECT COUNT(*) FROM feedback WHERE event_id = 'b2a1c3d4e5f60718293a4b5c6d7e8f90' AND associated_event_id = '9ec79c33ec9942ab8353589fcb2e04dc'`); n != 1 {
+			t.Errorf("round %d: %d feedback rows, want 1", round, n)
+		}
 	}
 	// One notification per stored event; redelivered duplicates announce
 	// nothing.
