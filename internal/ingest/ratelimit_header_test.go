@@ -51,12 +51,12 @@ func TestNotStoredCategoriesAreRateLimited(t *testing.T) {
 		{"a check-in", [][2]string{{"check_in", `{"status":"ok"}`}}, "3600:monitor:organization:not_stored"},
 		{"an event with a transaction", [][2]string{{"event", `{"message":"m"}`}, {"transaction", `{}`}}, ""},
 		{"a client report alone", [][2]string{{"client_report", `{}`}}, ""},
-		{"user feedback", [][2]string{{"feedback", `{}`}, {"user_report", `{}`}}, ""},
+		{"user feedback", [][2]string{{"feedback", widgetFeedback}, {"user_report", userReport}}, ""},
 		{"a security report", [][2]string{{"raw_security", `{}`}, {"security", `{}`}, {"nel", `[]`}}, ""},
 		{"an unknown item", [][2]string{{"something_new", `{}`}, {"", `{}`}}, ""},
-		// As documented: feedback or an unknown type beside dropped data
-		// gets no header either.
-		{"feedback with an attachment", [][2]string{{"feedback", `{}`}, {"attachment", `x`}}, ""},
+		// As documented: feedback, which is stored, or an unknown type
+		// beside dropped data gets no header either.
+		{"feedback with an attachment", [][2]string{{"feedback", widgetFeedback}, {"attachment", `x`}}, ""},
 		{"an unknown item with a transaction", [][2]string{{"something_new", `{}`}, {"transaction", `{}`}}, ""},
 	}
 	for _, tt := range tests {

@@ -19,8 +19,9 @@ import (
 // key is checked, so a compressed bomb without a valid key costs a decoder
 // and one line, not the body.
 //
-// The envelope is read as a stream: the payloads of events are kept (each
-// within MaxEventBytes, all within MaxBodyBytes), every other item's bytes
+// The envelope is read as a stream: the payloads of events and feedback
+// are kept (each within MaxEventBytes, all within MaxBodyBytes), every
+// other item's bytes
 // are skipped as they arrive, so an envelope of an event and a large
 // attachment is accepted up to MaxEnvelopeBytes in bounded memory.
 func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
@@ -48,7 +49,7 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		return nil, aerr
 	}
 	defer b.release()
-	er, err := newEnvelopeReader(b.stream(), b.lease, isEventItem, h.cfg.MaxEventBytes, h.cfg.MaxBodyBytes)
+	er, err := newEnvelopeReader(b.stream(), b.lease, isKeptItem, h.cfg.MaxEventBytes, h.cfg.MaxBodyBytes)
 	if err != nil {
 		return nil, h.envelopeError(b, err)
 	}
@@ -76,9 +77,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		dropped  uint64
 		unwanted categories
 		// other is set by a dropped item that is neither of a category
-		// nor a client report: feedback, a type ingest does not know.
-		// Such an envelope gets no rate-limit header, which is for
-		// data Flytrap is sure to drop.
+		// nor a client report: a type ingest does not know. Such an
+		// envelope gets no rate-limit header, which is for data Flytrap
+		// is sure to drop.
 		other bool
 	)
 	for {
@@ -89,10 +90,10 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		if err != nil {
 			return nil, h.envelopeError(b, err)
 		}
-		if it.typ != "event" {
+		if !isKeptItem(it.typ) {
 			// Sessions, transactions, attachments, client reports,
 			// check-ins, replays...: accepted so SDKs do not retry,
-			// but Flytrap tracks errors only.
+			// but Flytrap tracks errors and feedback only.
 			dropped++
 			unwanted.add(it.typ)
 			if _, known := itemCategories[it.typ]; !known && it.typ != "client_report" {
@@ -111,9 +112,25 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			// The header's event_id names the envelope's (first) event.
 			eh.eventID = ""
 		}
-		ev, err := h.newDecoder(h.clientIP(r)).decodeSentry(it.payload, pid, eh)
+		d := h.newDecoder(h.clientIP(r))
+		var (
+			ev  *event.Event
+			err error
+		)
+		switch it.typ {
+		case itemFeedback:
+			ev, err = d.decodeFeedback(it.payload, pid, eh)
+		case itemUserReport:
+			ev, err = d.decodeUserReport(it.payload, pid)
+		default:
+			ev, err = d.decodeSentry(it.payload, pid, eh)
+		}
 		if err != nil {
-			return nil, badRequest("invalid_event", "envelope item %d (event) is %v", it.n, err)
+			code := "invalid_event"
+			if it.typ != "event" {
+				code = "invalid_feedback"
+			}
+			return nil, badRequest(code, "envelope item %d (%s) is %v", it.n, it.typ, err)
 		}
 		events = append(events, ev)
 	}
@@ -131,9 +148,11 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	return idBody{ID: events[0].EventID}, nil
 }
 
-// isEventItem reports whether an envelope item of type typ is kept and
-// decoded: events only.
-func isEventItem(typ string) bool { return typ == "event" }
+// isKeptItem reports whether an envelope item of type typ is kept and
+// decoded: events and user feedback.
+func isKeptItem(typ string) bool {
+	return typ == "event" || typ == itemFeedback || typ == itemUserReport
+}
 
 // envelopeError maps an error reading an envelope to the answer.
 func (h *Handler) envelopeError(b *body, err error) *apiError {
