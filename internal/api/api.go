@@ -43,6 +43,9 @@ type Store interface {
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
 	Feed(ctx context.Context, v store.Viewer, f store.FeedFilter) ([]store.FeedEvent, string, error)
+	ListProjectFeedback(ctx context.Context, v store.Viewer, projectID int64, cursor string, limit int) ([]store.Feedback, string, error)
+	ListIssueFeedback(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.Feedback, string, error)
+	CountIssueFeedback(ctx context.Context, v store.Viewer, issueID int64) (int64, error)
 
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
@@ -161,11 +164,13 @@ func (a *API) endpoints() []endpoint {
 		{"DELETE /api/v1/projects/{project_id}/members/{user_id}", a.removeMember},
 		{"GET /api/v1/projects/{project_id}/keys", a.listKeys},
 		{"GET /api/v1/projects/{project_id}/events/{event_id}", a.getProjectEvent},
+		{"GET /api/v1/projects/{project_id}/feedback", a.listProjectFeedback},
 		{"POST /api/v1/projects/{project_id}/keys/rotate", a.rotateKey},
 		{"GET /api/v1/issues/{issue_id}", a.getIssue},
 		{"PATCH /api/v1/issues/{issue_id}", a.updateIssue},
 		{"DELETE /api/v1/issues/{issue_id}", a.deleteIssue},
 		{"GET /api/v1/issues/{issue_id}/events", a.listEvents},
+		{"GET /api/v1/issues/{issue_id}/feedback", a.listIssueFeedback},
 		{"GET /api/v1/events", a.feed},
 		{"GET /api/v1/events/{event_id}", a.getEvent},
 		{"GET /api/v1/users", a.listUsers},
@@ -372,6 +377,10 @@ func (a *API) getIssue(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if d.FeedbackCount, err = a.store.CountIssueFeedback(ctx, v, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	d.HourlyCounts, d.Tags = wireAll(hourly, wireBucket), wireAll(tags, wireTag)
 	writeJSON(w, http.StatusOK, d)
 }
@@ -439,6 +448,40 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, page(evs, wireEvent, next))
+}
+
+// listProjectFeedback answers a project's user feedback, newest first,
+// with and without an associated event.
+func (a *API) listProjectFeedback(w http.ResponseWriter, r *http.Request) {
+	a.listFeedback(w, r, "project_id", a.store.ListProjectFeedback)
+}
+
+// listIssueFeedback answers the user feedback about an issue's stored
+// events, newest first.
+func (a *API) listIssueFeedback(w http.ResponseWriter, r *http.Request) {
+	a.listFeedback(w, r, "issue_id", a.store.ListIssueFeedback)
+}
+
+// listFeedback answers a page of list, the feedback of the project or
+// issue the path parameter param names; one the caller may not see is a
+// 404, as the store's check makes it.
+func (a *API) listFeedback(w http.ResponseWriter, r *http.Request, param string,
+	list func(context.Context, store.Viewer, int64, string, int) ([]store.Feedback, string, error)) {
+	id, ok := pathID(w, r, param)
+	if !ok {
+		return
+	}
+	limit, err := issuefilter.ParseLimit(r.URL.Query().Get("limit"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	fs, next, err := list(r.Context(), viewer(r), id, r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page(fs, wireFeedback, next))
 }
 
 // eventIDParam is the path's event_id in the form the store keeps (32

@@ -41,6 +41,8 @@ func wireBucket(b store.Bucket) apitypes.Bucket { return apitypes.Bucket(b) }
 
 func wireTag(t store.TagCount) apitypes.TagCount { return apitypes.TagCount(t) }
 
+func wireFeedback(f store.Feedback) apitypes.Feedback { return apitypes.Feedback(f) }
+
 func wireEvent(ev store.EventRow) apitypes.Event {
 	return apitypes.Event{
 		EventID: ev.EventID, ProjectID: ev.ProjectID, IssueID: ev.IssueID,

@@ -235,6 +235,9 @@ type IssueDetail struct {
 	LatestEvent  *EventDetail `json:"latest_event"`
 	HourlyCounts []Bucket     `json:"hourly_counts"`
 	Tags         []TagCount   `json:"tags"`
+	// FeedbackCount is how much user feedback names one of the issue's
+	// stored events.
+	FeedbackCount int64 `json:"feedback_count"`
 }
 
 // StatusChange is PATCH /api/v1/issues/{id}.
@@ -265,6 +268,26 @@ type Event struct {
 	Level       string    `json:"level"`
 	Release     string    `json:"release,omitempty"`
 	Environment string    `json:"environment,omitempty"`
+}
+
+// Feedback is what a user wrote about a problem (Sentry's captureFeedback,
+// the feedback widget, or a legacy user report). Every string but the IDs
+// is the user's text, untrusted.
+type Feedback struct {
+	ID        int64  `json:"id"`
+	ProjectID int64  `json:"project_id"`
+	EventID   string `json:"event_id"`
+	// AssociatedEventID is the event the feedback is about, if any.
+	AssociatedEventID string `json:"associated_event_id,omitempty"`
+	// IssueID is that event's issue while the event is stored.
+	IssueID  int64     `json:"issue_id,omitempty"`
+	Name     string    `json:"name,omitempty"`
+	Email    string    `json:"email,omitempty"`
+	Message  string    `json:"message"`
+	URL      string    `json:"url,omitempty"`
+	Source   string    `json:"source,omitempty"`
+	Created  time.Time `json:"created"`
+	Received time.Time `json:"received"`
 }
 
 // EventDetail is an event with its full normalized payload.

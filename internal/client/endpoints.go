@@ -173,6 +173,30 @@ func (c *Client) Issue(ctx context.Context, issueID int64) (apitypes.IssueDetail
 	return d, c.do(ctx, "GET", "/api/v1/issues/"+id(issueID), nil, nil, &d)
 }
 
+// IssueFeedback returns one page of the user feedback about an issue's
+// events, newest first.
+func (c *Client) IssueFeedback(ctx context.Context, issueID int64, limit int, cursor string) (apitypes.List[apitypes.Feedback], error) {
+	return c.feedback(ctx, "/api/v1/issues/"+id(issueID)+"/feedback", limit, cursor)
+}
+
+// ProjectFeedback returns one page of a project's user feedback, newest
+// first.
+func (c *Client) ProjectFeedback(ctx context.Context, projectID int64, limit int, cursor string) (apitypes.List[apitypes.Feedback], error) {
+	return c.feedback(ctx, "/api/v1/projects/"+id(projectID)+"/feedback", limit, cursor)
+}
+
+func (c *Client) feedback(ctx context.Context, path string, limit int, cursor string) (apitypes.List[apitypes.Feedback], error) {
+	v := url.Values{}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(min(limit, 100)))
+	}
+	var l apitypes.List[apitypes.Feedback]
+	return l, c.do(ctx, "GET", path, v, nil, &l)
+}
+
 // SetIssueStatus resolves, ignores or reopens an issue.
 func (c *Client) SetIssueStatus(ctx context.Context, issueID int64, ch apitypes.StatusChange) (apitypes.Issue, error) {
 	var is apitypes.Issue
