@@ -226,8 +226,16 @@ func View(ctx context.Context, opts *Options, arg string) error {
 	if err != nil {
 		return err
 	}
-	// Every string of the issue and its event came from an SDK: each
-	// goes through cmdutil.Clean before it reaches the terminal.
+	var feedback []apitypes.Feedback
+	if d.FeedbackCount > 0 {
+		page, err := c.IssueFeedback(ctx, id, maxFeedback, "")
+		if err != nil {
+			return err
+		}
+		feedback = page.Data
+	}
+	// Every string of the issue, its event and its feedback came from an
+	// SDK: each goes through cmdutil.Clean before it reaches the terminal.
 	return opts.F.Print(opts.Out, d, func(w io.Writer) error {
 		now := opts.F.Clock()
 		fmt.Fprintf(w, "%s\n", cmdutil.Clean(d.Title))
@@ -246,9 +254,36 @@ func View(ctx context.Context, opts *Options, arg string) error {
 		if d.LatestEvent != nil {
 			writeStack(w, d.LatestEvent)
 		}
+		writeFeedback(w, d.FeedbackCount, feedback, func(t time.Time) string { return opts.F.When(t, now) })
 		fmt.Fprintf(w, "\n%s/issues/%d\n", c.BaseURL(), d.ID)
 		return nil
 	})
+}
+
+// maxFeedback is how much user feedback, newest first, view prints.
+const maxFeedback = 3
+
+// maxFeedbackText is how many characters of a feedback message view
+// prints, on one line.
+const maxFeedbackText = 200
+
+// writeFeedback prints the newest user feedback about the issue, each
+// message on one line.
+func writeFeedback(w io.Writer, count int64, fs []apitypes.Feedback, when func(time.Time) string) {
+	if count == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nuser feedback: %d\n", count)
+	for _, f := range fs {
+		who := cmp.Or(cmdutil.Clean(f.Name), "anonymous")
+		if f.Email != "" {
+			who += " <" + cmdutil.Clean(f.Email) + ">"
+		}
+		fmt.Fprintf(w, "  %s · %s\n    %s\n", who, when(f.Created), clip(cmdutil.Clean(f.Message), maxFeedbackText))
+	}
+	if more := count - int64(len(fs)); more > 0 {
+		fmt.Fprintf(w, "  and %d more on the issue's page\n", more)
+	}
 }
 
 // maxFrames is how many frames, innermost first, view prints.

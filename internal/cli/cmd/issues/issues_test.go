@@ -71,6 +71,16 @@ func fakeAPI(t *testing.T) (*httptest.Server, func() []string) {
 				Payload: json.RawMessage(viewEvents[id])}
 			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: apitypes.Issue{ID: 7, Title: "an issue", Level: "error", Status: "unresolved",
 				Count: 2, UserCount: 1, FirstSeen: now.Add(-time.Hour), LastSeen: now.Add(-time.Minute)}, LatestEvent: ev})
+		case p == "/api/v1/issues/6":
+			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: apitypes.Issue{ID: 6, Title: "an issue with feedback", Level: "error", Status: "unresolved",
+				Count: 1, UserCount: 1, FirstSeen: now.Add(-time.Hour), LastSeen: now.Add(-time.Hour)}, FeedbackCount: 5})
+		case p == "/api/v1/issues/6/feedback" && r.URL.Query().Get("limit") == "3":
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.Feedback]{Data: []apitypes.Feedback{
+				{Name: "Ada Lovelace", Email: "ada@example.com", Message: "Pay failed\nafter the second click", Created: now.Add(-time.Minute)},
+				// An SDK's text may hold terminal escapes and bidi controls.
+				{Name: "\x1b[2J\x1b[31mMallory", Message: "evil \u202etxt.exe\x07", Created: now.Add(-2 * time.Minute)},
+				{Message: strings.Repeat("long ", 60), Created: now.Add(-3 * time.Minute)},
+			}, NextCursor: "next"})
 		default:
 			w.WriteHeader(http.StatusNotFound)
 			json.NewEncoder(w).Encode(apitypes.Error{Error: apitypes.ErrorBody{Code: "not_found", Message: "no " + p}})
@@ -114,6 +124,22 @@ func TestViewStack(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestViewFeedback: view prints the newest user feedback about the issue,
+// each message on one line, with the SDK's control characters made
+// harmless, and says how much more there is.
+func TestViewFeedback(t *testing.T) {
+	srv, _ := fakeAPI(t)
+	var out bytes.Buffer
+	if err := View(context.Background(), &Options{F: newFactory(t, srv.URL, &out)}, "6"); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.ReplaceAll(out.String(), srv.URL, "http://flytrap.test")
+	golden.Check(t, "view-feedback.golden", []byte(got))
+	if strings.ContainsAny(got, "\x1b\x07\u202e") {
+		t.Errorf("control characters reached the terminal: %q", got)
 	}
 }
 
