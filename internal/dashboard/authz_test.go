@@ -46,6 +46,8 @@ func matrix() []route {
 		rs = append(rs,
 			route{"GET", "/projects/" + p.project + "/setup", nil, p.scope, 200},
 			route{"GET", "/projects/" + p.project + "/issues", nil, p.scope, 200},
+			route{"GET", "/projects/" + p.project + "/feedback", nil, p.scope, 200},
+			route{"GET", "/projects/" + p.project + "/feedback?cursor=nope", nil, p.scope, 400},
 			route{"GET", "/projects/" + p.project + "/issues?status=all&query=x&sort=count", nil, p.scope, 200},
 			route{"GET", "/issues/" + p.issue, nil, p.scope, 200},
 			route{"GET", "/issues/" + p.issue + "?event=" + p.event, nil, p.scope, 200},

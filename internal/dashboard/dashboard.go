@@ -73,6 +73,11 @@ type Store interface {
 	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)
 	AdjacentEvents(ctx context.Context, v store.Viewer, issueID int64, eventID string) (older, newer string, err error)
 
+	// User feedback.
+	ListProjectFeedback(ctx context.Context, v store.Viewer, projectID int64, cursor string, limit int) ([]store.Feedback, string, error)
+	ListIssueFeedback(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.Feedback, string, error)
+	CountIssueFeedback(ctx context.Context, v store.Viewer, issueID int64) (int64, error)
+
 	// The signed-in user's API tokens.
 	ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error)
 
@@ -295,6 +300,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /projects/{id}/setup", d.page(d.setupPage))
 	m.HandleFunc("GET /projects/{id}/issues", d.page(d.issuesPage))
 	m.HandleFunc("POST /projects/{id}/issues/bulk", d.action(d.bulkUpdate))
+	m.HandleFunc("GET /projects/{id}/feedback", d.page(d.feedbackPage))
 	m.HandleFunc("GET /issues/{id}", d.page(d.issuePage))
 	m.HandleFunc("GET /issues/{id}/events/{event}/raw", d.page(d.rawEvent))
 	m.HandleFunc("POST /issues/{id}/status", d.action(d.setStatus))

@@ -278,6 +278,10 @@ type issueData struct {
 	// or its minified frames; ResymbolicateURL, when set, is where the
 	// re-symbolicate form posts.
 	OriginalURL, MinifiedURL, ResymbolicateURL string
+	// Feedback is the newest user feedback about the issue's events, of
+	// FeedbackCount in all.
+	Feedback      []store.Feedback
+	FeedbackCount int64
 }
 
 // pathProject loads the project named by the path as the viewer may see
@@ -381,6 +385,16 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	data.Tags, data.TagsCut = tagGroups(p.ID, tags, b)
+	if data.FeedbackCount, err = d.store.CountIssueFeedback(ctx, v, is.ID); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if data.FeedbackCount > 0 {
+		if data.Feedback, _, err = d.store.ListIssueFeedback(ctx, v, is.ID, "", issueFeedbackShown); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+	}
 	d.render(w, r, http.StatusOK, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
 }
 

@@ -26,7 +26,7 @@ import (
 // project-tabs) that pages use.
 var pageNames = []string{
 	"login", "error", "account",
-	"projects", "setup", "issues", "issue", "confirm-delete",
+	"projects", "setup", "issues", "issue", "feedback", "confirm-delete",
 	"admin-users", "admin-projects", "admin-project", "alerts", "alert-rule", "tokens",
 }
 

@@ -104,8 +104,24 @@ func TestStoredXSS(t *testing.T) {
 		SensitiveFields: []string{"</textarea><script>alert(1)</script>", hostile[0]}, SafeFields: []string{hostile[1]}})
 	f.must(err)
 
+	// User feedback: every field is what someone typed into an SDK. One
+	// is about the hostile issue's event, one about an ID no event has
+	// (hostile itself: the store keeps what it is given), one about
+	// nothing.
+	all := strings.Join(hostile, " ")
+	for i, assoc := range []string{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", hostile[1], ""} {
+		_, err := f.db.SaveFeedback(f.ctx, []store.FeedbackRequest{{Event: &event.Event{
+			EventID: fmt.Sprintf("f%031d", i), ProjectID: f.web.ID, Timestamp: now, Received: now, Level: "info",
+			Feedback: &event.Feedback{Message: all + "\nsecond line", Name: hostile[i], Email: hostile[i+1], URL: hostile[2],
+				AssociatedEventID: assoc, Source: hostile[3]},
+		}}})
+		f.must(err)
+	}
+
 	id := func(n int64) string { return fmt.Sprint(n) }
 	pages := []struct{ role, path string }{
+		{roleMember, "/projects/" + id(f.web.ID) + "/feedback"},
+		{roleMember, "/projects/" + id(f.web.ID) + "/feedback?cursor=" + url.QueryEscape(hostile[1])},
 		{roleMember, "/projects"},
 		{roleMember, "/projects/" + id(f.web.ID) + "/issues"},
 		{roleMember, "/projects/" + id(f.web.ID) + "/issues?status=all&query=" + url.QueryEscape(hostile[1]+" "+hostile[0]+":"+hostile[1])},
@@ -146,6 +162,15 @@ func TestStoredXSS(t *testing.T) {
 		"<code>javascript:alert(1)</code>",
 		`<span class="level level-other">`)
 	wantBody(t, f.get(roleMember, "/projects/"+id(f.web.ID)+"/alerts"), "&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;svg onload=alert(1)&gt;")
+	// The feedback is shown, as text, on the issue page and the project's
+	// feedback page, and links to the issue only through the event's ID,
+	// escaped where it is not one.
+	wantBody(t, r, `id="feedback"`, "User feedback", "&lt;script&gt;alert(1)&lt;/script&gt; &#34;&gt;&lt;img src=x onerror=alert(1)&gt;")
+	r = f.get(roleMember, "/projects/"+id(f.web.ID)+"/feedback")
+	wantBody(t, r, "<strong>&lt;script&gt;alert(1)&lt;/script&gt;</strong>", "&lt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;&gt;",
+		"<code>javascript:alert(1)</code>", "second line",
+		`href="/issues/`+id(issues[0])+`?event=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1"`,
+		"about event <code>&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</code>, not stored")
 	r = f.get(roleMember, "/issues/"+id(linkyIssue))
 	wantBody(t, r, `href="https://example.com/%22%3E%3Cscript%3Ealert%281%29%3C/script%3E"`,
 		`href="http://example.com/%27onmouseover=%27alert%281%29"`)
