@@ -510,56 +510,13 @@ func TestPrintedCurl(t *testing.T) {
 func TestCrashLosesNothing(t *testing.T) {
 	dir := t.TempDir()
 	p := startDev(t, dir, nil)
-	const total, senders = 400, 4
-	var (
-		mu    sync.Mutex
-		acked []string
-	)
+	const total = 400
 	send := func(base, key string, id string) bool {
 		body := fmt.Sprintf(`{"event_id":%q,"message":"crash test event","level":"error","fingerprint":["crash-test"],"platform":"go"}`, id)
-		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/%d/store/?sentry_key=%s", base, p.info.ProjectID, key), strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		return resp.StatusCode == 200
+		return post(fmt.Sprintf("%s/api/%d/store/?sentry_key=%s", base, p.info.ProjectID, key), body)
 	}
-	ids := make(chan string)
-	var wg sync.WaitGroup
-	for range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range ids {
-				if send(p.base, p.info.APIKey, id) {
-					mu.Lock()
-					acked = append(acked, id)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	killed := false
-	for i := range total {
-		ids <- fmt.Sprintf("%032x", i+1)
-		if i == total/2 && !killed {
-			if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			killed = true
-		}
-	}
-	close(ids)
-	wg.Wait()
-	<-p.done
-	mu.Lock()
+	acked := sendThroughCrash(t, p, total, send)
 	n := len(acked)
-	mu.Unlock()
-	if n < total/4 || n >= total {
-		t.Fatalf("%d of %d events acknowledged; the kill did not land mid-stream", n, total)
-	}
 
 	p2 := startDev(t, dir, nil)
 	// An SDK retries what it sent before the crash; that must not count twice.
@@ -569,22 +526,7 @@ func TestCrashLosesNothing(t *testing.T) {
 		}
 	}
 	var is issue
-	// Messages the killed process had claimed come back after the queue's
-	// visibility timeout (15 s).
-	waitFor(t, 60*time.Second, "queue drained", func() bool {
-		resp, err := http.Get(p2.base + "/metrics")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if sc.Text() == "flytrap_queue_ready 0" {
-				return true
-			}
-		}
-		return false
-	})
+	p2.waitDrained(t)
 	list := p2.issues(t, "status=all")
 	if len(list) != 1 {
 		t.Fatalf("%d issues, want 1", len(list))
@@ -620,4 +562,79 @@ func TestCrashLosesNothing(t *testing.T) {
 		t.Errorf("issue count %d, but %d distinct events stored", is.Count, len(stored))
 	}
 	t.Logf("sent %d, acknowledged %d before/after the kill, stored %d, issue count %d", total, n, len(stored), is.Count)
+}
+
+// post posts a JSON body and reports whether it was acknowledged.
+func post(url, body string) bool {
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// sendThroughCrash sends total requests, each naming its own ID, with send
+// from four goroutines, SIGKILLs p halfway through and returns the IDs
+// acknowledged before the process died.
+func sendThroughCrash(t *testing.T, p *devProc, total int, send func(base, key, id string) bool) []string {
+	t.Helper()
+	const senders = 4
+	var (
+		mu    sync.Mutex
+		acked []string
+	)
+	ids := make(chan string)
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range ids {
+				if send(p.base, p.info.APIKey, id) {
+					mu.Lock()
+					acked = append(acked, id)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range total {
+		ids <- fmt.Sprintf("%032x", i+1)
+		if i == total/2 {
+			if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(ids)
+	wg.Wait()
+	<-p.done
+	if n := len(acked); n < total/4 || n >= total {
+		t.Fatalf("%d of %d requests acknowledged; the kill did not land mid-stream", n, total)
+	}
+	return acked
+}
+
+// waitDrained waits until p's queue holds no message ready to process.
+// Messages a killed process had claimed come back after the queue's
+// visibility timeout (15 s).
+func (p *devProc) waitDrained(t *testing.T) {
+	t.Helper()
+	waitFor(t, 60*time.Second, "queue drained", func() bool {
+		resp, err := http.Get(p.base + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if sc.Text() == "flytrap_queue_ready 0" {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -95,3 +95,51 @@ func TestNodeSDKFeedback(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedbackSurvivesCrash sends feedback while the server is SIGKILLed,
+// restarts it, and checks every acknowledged feedback is stored exactly
+// once: feedback travels through the same durable queue as events.
+func TestFeedbackSurvivesCrash(t *testing.T) {
+	dir := t.TempDir()
+	p := startDev(t, dir, nil)
+	send := func(base, key, id string) bool {
+		envelope := fmt.Sprintf("{\"event_id\":%q}\n{\"type\":\"feedback\"}\n{\"event_id\":%[1]q,\"type\":\"feedback\",\"contexts\":{\"feedback\":{\"message\":\"crash test feedback\"}}}\n", id)
+		return post(fmt.Sprintf("%s/api/%d/envelope/?sentry_key=%s", base, p.info.ProjectID, key), envelope)
+	}
+	acked := sendThroughCrash(t, p, 200, send)
+
+	p2 := startDev(t, dir, nil)
+	// The SDK's retries of what it sent before the crash.
+	for _, id := range acked[:10] {
+		if !send(p2.base, p2.info.APIKey, id) {
+			t.Fatalf("resend of %s failed", id)
+		}
+	}
+	p2.waitDrained(t)
+	stored := map[string]bool{}
+	cursor := ""
+	for {
+		var page struct {
+			Data       []feedbackItem `json:"data"`
+			NextCursor string         `json:"next_cursor"`
+		}
+		if code := p2.api(t, "GET", fmt.Sprintf("/api/v1/projects/%d/feedback?limit=100&cursor=%s", p2.info.ProjectID, cursor), nil, &page); code != 200 {
+			t.Fatalf("list feedback: HTTP %d", code)
+		}
+		for _, f := range page.Data {
+			if stored[f.EventID] {
+				t.Fatalf("feedback %s listed twice", f.EventID)
+			}
+			stored[f.EventID] = true
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	for _, id := range acked {
+		if !stored[id] {
+			t.Errorf("acknowledged feedback %s was lost", id)
+		}
+	}
+	t.Logf("acknowledged %d feedback before the kill, stored %d", len(acked), len(stored))
+}
