@@ -426,13 +426,8 @@ func (a *API) deleteIssue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r, "issue_id")
+	id, limit, ok := listParams(w, r, "issue_id")
 	if !ok {
-		return
-	}
-	limit, err := issuefilter.ParseLimit(r.URL.Query().Get("limit"))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	ctx, v := r.Context(), viewer(r)
@@ -467,13 +462,8 @@ func (a *API) listIssueFeedback(w http.ResponseWriter, r *http.Request) {
 // 404, as the store's check makes it.
 func (a *API) listFeedback(w http.ResponseWriter, r *http.Request, param string,
 	list func(context.Context, store.Viewer, int64, string, int) ([]store.Feedback, string, error)) {
-	id, ok := pathID(w, r, param)
+	id, limit, ok := listParams(w, r, param)
 	if !ok {
-		return
-	}
-	limit, err := issuefilter.ParseLimit(r.URL.Query().Get("limit"))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	fs, next, err := list(r.Context(), viewer(r), id, r.URL.Query().Get("cursor"), limit)
@@ -619,6 +609,20 @@ func pathID(w http.ResponseWriter, r *http.Request, name string) (int64, bool) {
 		return 0, false
 	}
 	return id, true
+}
+
+// listParams reads a list's owner, the path's parameter name, and its
+// page size; on failure it has answered the request.
+func listParams(w http.ResponseWriter, r *http.Request, name string) (id int64, limit int, ok bool) {
+	if id, ok = pathID(w, r, name); !ok {
+		return 0, 0, false
+	}
+	limit, err := issuefilter.ParseLimit(r.URL.Query().Get("limit"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return 0, 0, false
+	}
+	return id, limit, true
 }
 
 const maxRequestBody = 64 << 10
