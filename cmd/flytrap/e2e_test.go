@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -532,36 +533,50 @@ func TestCrashLosesNothing(t *testing.T) {
 		t.Fatalf("%d issues, want 1", len(list))
 	}
 	is = list[0]
+	stored := p2.storedIDs(t, fmt.Sprintf("/api/v1/issues/%d/events?limit=100", is.ID))
+	wantStored(t, "event", acked, stored)
+	if int64(len(stored)) != is.Count {
+		t.Errorf("issue count %d, but %d distinct events stored", is.Count, len(stored))
+	}
+	t.Logf("sent %d, acknowledged %d before/after the kill, stored %d, issue count %d", total, n, len(stored), is.Count)
+}
+
+// storedIDs pages through list, a REST API list whose path ends in a query
+// string, and returns the event_id of every entry; one listed twice fails
+// t.
+func (p *devProc) storedIDs(t *testing.T, list string) map[string]bool {
+	t.Helper()
 	stored := map[string]bool{}
-	cursor := ""
-	for {
+	for cursor := ""; ; {
 		var page struct {
 			Data []struct {
 				EventID string `json:"event_id"`
 			} `json:"data"`
 			NextCursor string `json:"next_cursor"`
 		}
-		p2.api(t, "GET", fmt.Sprintf("/api/v1/issues/%d/events?limit=100&cursor=%s", is.ID, cursor), nil, &page)
+		if code := p.api(t, "GET", list+"&cursor="+url.QueryEscape(cursor), nil, &page); code != 200 {
+			t.Fatalf("GET %s: HTTP %d", list, code)
+		}
 		for _, e := range page.Data {
 			if stored[e.EventID] {
-				t.Fatalf("event %s listed twice", e.EventID)
+				t.Fatalf("%s listed twice in %s", e.EventID, list)
 			}
 			stored[e.EventID] = true
 		}
-		if page.NextCursor == "" {
-			break
+		if cursor = page.NextCursor; cursor == "" {
+			return stored
 		}
-		cursor = page.NextCursor
 	}
+}
+
+// wantStored fails t for each acknowledged ID that is not stored.
+func wantStored(t *testing.T, what string, acked []string, stored map[string]bool) {
+	t.Helper()
 	for _, id := range acked {
 		if !stored[id] {
-			t.Errorf("acknowledged event %s was lost", id)
+			t.Errorf("acknowledged %s %s was lost", what, id)
 		}
 	}
-	if int64(len(stored)) != is.Count {
-		t.Errorf("issue count %d, but %d distinct events stored", is.Count, len(stored))
-	}
-	t.Logf("sent %d, acknowledged %d before/after the kill, stored %d, issue count %d", total, n, len(stored), is.Count)
 }
 
 // post posts a JSON body and reports whether it was acknowledged.

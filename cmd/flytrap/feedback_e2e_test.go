@@ -116,30 +116,7 @@ func TestFeedbackSurvivesCrash(t *testing.T) {
 		}
 	}
 	p2.waitDrained(t)
-	stored := map[string]bool{}
-	cursor := ""
-	for {
-		var page struct {
-			Data       []feedbackItem `json:"data"`
-			NextCursor string         `json:"next_cursor"`
-		}
-		if code := p2.api(t, "GET", fmt.Sprintf("/api/v1/projects/%d/feedback?limit=100&cursor=%s", p2.info.ProjectID, cursor), nil, &page); code != 200 {
-			t.Fatalf("list feedback: HTTP %d", code)
-		}
-		for _, f := range page.Data {
-			if stored[f.EventID] {
-				t.Fatalf("feedback %s listed twice", f.EventID)
-			}
-			stored[f.EventID] = true
-		}
-		if cursor = page.NextCursor; cursor == "" {
-			break
-		}
-	}
-	for _, id := range acked {
-		if !stored[id] {
-			t.Errorf("acknowledged feedback %s was lost", id)
-		}
-	}
+	stored := p2.storedIDs(t, fmt.Sprintf("/api/v1/projects/%d/feedback?limit=100", p2.info.ProjectID))
+	wantStored(t, "feedback", acked, stored)
 	t.Logf("acknowledged %d feedback before the kill, stored %d", len(acked), len(stored))
 }

@@ -123,27 +123,7 @@ func TestFloodPushesBack(t *testing.T) {
 	if list[0].Count != int64(len(acked)) {
 		t.Errorf("issue count %d, want the %d acknowledged events", list[0].Count, len(acked))
 	}
-	stored := map[string]bool{}
-	for cursor := ""; ; {
-		var page struct {
-			Data []struct {
-				EventID string `json:"event_id"`
-			} `json:"data"`
-			NextCursor string `json:"next_cursor"`
-		}
-		p.api(t, "GET", fmt.Sprintf("/api/v1/issues/%d/events?limit=100&cursor=%s", list[0].ID, cursor), nil, &page)
-		for _, e := range page.Data {
-			stored[e.EventID] = true
-		}
-		if cursor = page.NextCursor; cursor == "" {
-			break
-		}
-	}
-	for _, id := range acked {
-		if !stored[id] {
-			t.Errorf("acknowledged event %s was lost", id)
-		}
-	}
+	wantStored(t, "event", acked, p.storedIDs(t, fmt.Sprintf("/api/v1/issues/%d/events?limit=100", list[0].ID)))
 }
 
 // postEnvelope sends one gzip envelope holding an event item per id, and
