@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -23,11 +22,11 @@ type feedbackData struct {
 }
 
 func feedbackURL(projectID int64, cursor string) string {
-	u := "/projects/" + strconv.FormatInt(projectID, 10) + "/feedback"
+	q := url.Values{}
 	if cursor != "" {
-		u += "?" + url.Values{"cursor": {cursor}}.Encode()
+		q.Set("cursor", cursor)
 	}
-	return u
+	return projectPageURL(projectID, "feedback", q)
 }
 
 // feedbackPage lists a project's user feedback, newest first, with and

@@ -64,8 +64,11 @@ func listQuery(raw url.Values) url.Values {
 	return q
 }
 
-func issuesURL(projectID int64, q url.Values) string {
-	u := "/projects/" + strconv.FormatInt(projectID, 10) + "/issues"
+func issuesURL(projectID int64, q url.Values) string { return projectPageURL(projectID, "issues", q) }
+
+// projectPageURL is the URL of a project's page with the query q.
+func projectPageURL(projectID int64, page string, q url.Values) string {
+	u := "/projects/" + strconv.FormatInt(projectID, 10) + "/" + page
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
