@@ -21,9 +21,9 @@ import (
 //
 // The envelope is read as a stream: the payloads of events and feedback
 // are kept (each within MaxEventBytes, all within MaxBodyBytes), every
-// other item's bytes
-// are skipped as they arrive, so an envelope of an event and a large
-// attachment is accepted up to MaxEnvelopeBytes in bounded memory.
+// other item's bytes are skipped as they arrive, so an envelope of an
+// event and a large attachment is accepted up to MaxEnvelopeBytes in
+// bounded memory.
 func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	pid, aerr := pathProject(r)
 	if aerr != nil {

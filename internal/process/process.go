@@ -125,6 +125,9 @@ type stage struct {
 //     is derived from the event;
 //   - group: fingerprint, title, culprit and user;
 //   - save: the batch in one transaction, with its live messages.
+//
+// A message of user feedback (event.Event.Feedback set) goes through
+// decode and scrub only, and is saved as feedback beside the batch.
 func New(cfg Config) *Processor {
 	if cfg.Saver == nil {
 		// A wiring mistake: fail at start-up, not on the first event.
