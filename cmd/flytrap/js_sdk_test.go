@@ -151,7 +151,9 @@ function renderCart(cart) {
 try {
   renderCart(null);
 } catch (err) {
-  Sentry.captureException(err);
+  var errorId = Sentry.captureException(err);
+  Sentry.captureFeedback({ message: "The cart is empty but I added shoes", name: "Sam", email: "sam@example.com",
+    url: location.href, associatedEventId: errorId });
 }
 Sentry.flush(5000).then(function (ok) { window.__flushed = ok ? "ok" : "timeout"; });
 `
@@ -226,5 +228,10 @@ func TestBrowserSDK(t *testing.T) {
 	wantURL := strings.Replace(site.URL, "127.0.0.1", "[ip]", 1) + "/"
 	if ev.SDK.Name != "sentry.javascript.browser" || ev.Release != "compat-browser@1.0.0" || ev.Request.URL != wantURL {
 		t.Errorf("sdk %q, release %q, request URL %q", ev.SDK.Name, ev.Release, ev.Request.URL)
+	}
+	// The feedback the page sent about the error, across origins like it.
+	fb := p.feedback(t, fmt.Sprintf("/api/v1/issues/%d/feedback", is.ID), 1)[0]
+	if fb.Message != "The cart is empty but I added shoes" || fb.Name != "Sam" || fb.Email != "sam@example.com" || fb.URL != wantURL || fb.IssueID != is.ID {
+		t.Errorf("the browser's feedback %+v", fb)
 	}
 }
