@@ -4,7 +4,9 @@ package login
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -202,6 +204,13 @@ func passwordLogin(ctx context.Context, opts *Options, url string) (hosts.Host, 
 		return hosts.Host{}, err
 	}
 	t, err := c.TokenLogin(ctx, req)
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Status == http.StatusUnauthorized {
+		// The usual hint of a 401 names the stored token and
+		// FLYTRAP_TOKEN, which a password login does not use.
+		return hosts.Host{}, &cmdutil.Error{Msg: "logging in to " + url, Err: err, Code: cmdutil.ExitAuth,
+			Hint: "check the email and password: the first admin's is the one `flytrap dev` printed on first start (or FLYTRAP_ADMIN_PASSWORD), a new user's the one `flytrap users add` printed"}
+	}
 	if err != nil {
 		return hosts.Host{}, fmt.Errorf("logging in to %s: %w", url, err)
 	}
