@@ -169,6 +169,12 @@ func TestBrowserDashboard(t *testing.T) {
 
 	// The page is open; the same error again is a regression, and a toast
 	// with the issue's title appears without a reload.
+	seenSel := fmt.Sprintf(`document.querySelector('[data-live-seen="issue-%d"]')`, is.ID)
+	seenBefore, err := chromedp.Run(ctx, chromedp.Evaluate[string](seenSel+`.getAttribute("datetime")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // a last-seen time of another second
 	p.sendFlytrapError(t)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(`#toasts .toast`)); err != nil {
 		t.Fatalf("no toast after the regression: %v", err)
@@ -186,6 +192,13 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	if strings.TrimSpace(count) != "2" {
 		t.Errorf("live count = %q, want 2", count)
+	}
+	seen, err := chromedp.Run(ctx, chromedp.Evaluate[string](seenSel+`.getAttribute("datetime") + " " + `+seenSel+`.textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, text, _ := strings.Cut(seen, " "); at <= seenBefore || text != "just now" {
+		t.Errorf("last seen = %q after the regression, was %q: want a later time, just now", seen, seenBefore)
 	}
 	screenshot(t, ctx, "regression-toast")
 }

@@ -6,6 +6,8 @@
 //   <div id="toasts">             toasts for new issues and regressions
 //                                 (created at the end of <body> if missing)
 //   data-live-count="issue-ID"    text set to the issue's event count
+//   data-live-seen="issue-ID"     a <time> of the issue's last event, set
+//                                 to "just now" and the event's time
 //   data-live-unresolved="project-ID"  text incremented per new issue or
 //                                 regression
 // Count elements must hold a plain integer. Every message is also
@@ -79,6 +81,19 @@
       // Otherwise never go backwards: messages may arrive out of order.
       el.textContent = String(m.count > 0 ? Math.max(shown(el), m.count) : shown(el) + 1);
     });
+    var at = typeof m.at === "string" ? new Date(m.at) : null;
+    if (at && !isNaN(at.getTime())) {
+      document.querySelectorAll('[data-live-seen="issue-' + m.issue_id + '"]').forEach(function (el) {
+        // Never go backwards: messages may arrive out of order.
+        var was = new Date(el.getAttribute("datetime"));
+        if (!isNaN(was.getTime()) && was >= at) {
+          return;
+        }
+        el.setAttribute("datetime", at.toISOString());
+        el.title = at.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+        el.textContent = "just now";
+      });
+    }
     if (m.type === "issue.new" || m.type === "issue.regression") {
       document.querySelectorAll('[data-live-unresolved="project-' + m.project_id + '"]').forEach(function (el) {
         el.textContent = String(shown(el) + 1);
