@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -100,7 +102,12 @@ func TestBrowserDashboard(t *testing.T) {
 	is := p.waitIssue(t, "TypeError: Cannot read properties of undefined (reading 'total')", 1)
 
 	ctx := newBrowser(t)
+	// A reader far from UTC, whose times app.js shows in their own zone.
 	err := chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
+			return err
+		}),
 		chromedp.Navigate(p.base+"/"),
 		chromedp.WaitVisible(`input[name=email]`),
 	)
@@ -149,6 +156,14 @@ func TestBrowserDashboard(t *testing.T) {
 		if !strings.Contains(strings.ToLower(stack), strings.ToLower(want)) {
 			t.Errorf("issue page lacks %q", want)
 		}
+	}
+	// The event's time reads in New York's zone, its title in UTC.
+	times, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("main time[datetime]")).map(e => e.textContent + " | " + e.title).join("\n")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)(EST|GMT-5) \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$`).MatchString(times) {
+		t.Errorf("no time on the issue page reads in the reader's zone with UTC in its title:\n%s", times)
 	}
 	screenshot(t, ctx, "issue")
 

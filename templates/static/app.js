@@ -98,6 +98,29 @@
     });
   });
 
+  // The server writes times in UTC, the one zone it knows of its reader;
+  // the reader's own is shown here. A <time> that reads as a UTC time
+  // reads in local time, its title keeping UTC; a relative one ("2 hours
+  // ago") gets the local time after the UTC one in its title.
+  function local(d) {
+    return d.toLocaleString(undefined, {
+      year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
+    });
+  }
+  document.querySelectorAll("time[datetime]").forEach(function (el) {
+    var d = new Date(el.getAttribute("datetime"));
+    if (isNaN(d.getTime())) {
+      return;
+    }
+    if (/ UTC$/.test(el.textContent)) {
+      el.title = el.textContent;
+      el.textContent = local(d);
+    } else if (el.title) {
+      el.title += " (" + local(d) + ")";
+    }
+  });
+
   // Filters apply as soon as a choice changes; the Apply button remains
   // for text fields and for browsers without this script.
   document.querySelectorAll("form.filters select").forEach(function (sel) {
