@@ -1,6 +1,9 @@
 package service
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // The password rule, the one rule wherever a password is set (a new user
 // over the API or the dashboard, bootstrap's first admin, a password
@@ -29,7 +32,34 @@ func CheckPassword(p string) error {
 	if n := utf8.RuneCountInString(p); n < MinPasswordLength || n > MaxPasswordLength {
 		return errPasswordLength
 	}
+	if commonPasswords[strings.ToLower(p)] || oneCharacter(p) {
+		return errCommonPassword
+	}
 	return nil
+}
+
+// oneCharacter reports whether p is one character repeated.
+func oneCharacter(p string) bool {
+	first, _ := utf8.DecodeRuneInString(p)
+	return strings.Trim(p, string(first)) == ""
+}
+
+// errCommonPassword is the refusal of a password attackers try first.
+var errCommonPassword = &Error{Kind: ErrInvalid, Msg: "That password is one of the most common ones, which attackers try first; choose another."}
+
+// commonPasswords are the most common passwords of 8 characters or more in
+// published breach corpora, compared without case, as NIST SP 800-63B
+// asks: sign-in allows a few tries per address before it throttles, and
+// these are the ones spent. A password of one character repeated is
+// refused too.
+var commonPasswords = map[string]bool{
+	"password": true, "password1": true, "password12": true, "password123": true, "passw0rd": true, "p@ssw0rd": true, "p@ssword": true,
+	"12345678": true, "123456789": true, "1234567890": true, "12341234": true, "123123123": true, "87654321": true, "11223344": true,
+	"qwertyui": true, "qwertyuiop": true, "qwerty12": true, "qwerty123": true, "1q2w3e4r": true, "1q2w3e4r5t": true, "1qaz2wsx": true,
+	"zaq12wsx": true, "q1w2e3r4": true, "12qwaszx": true, "abc12345": true, "abcd1234": true, "asdfghjk": true, "asdfasdf": true,
+	"iloveyou": true, "sunshine": true, "princess": true, "football": true, "baseball": true, "superman": true, "starwars": true,
+	"whatever": true, "trustno1": true, "welcome1": true, "welcome123": true, "admin123": true, "administrator": true,
+	"changeme": true, "letmein1": true, "computer": true, "internet": true, "michelle": true, "jennifer": true, "flytrap1": true,
 }
 
 // mayBePassword reports whether p could be someone's password, so that

@@ -91,29 +91,34 @@ func wantRefusal(t *testing.T, what string, err, want error, msg string) {
 }
 
 func TestCheckPassword(t *testing.T) {
+	const length, common = "8 to 1024 characters", "most common"
 	tests := []struct {
 		name, password string
-		ok             bool
+		refusal        string // "" when the password is accepted
 	}{
-		{"empty", "", false},
-		{"7 ASCII characters", "1234567", false},
-		{"8 ASCII characters", "12345678", true},
-		{"4 Cyrillic characters, 8 bytes", "пару", false},
-		{"8 Cyrillic characters, 16 bytes", "парольпа", true},
-		{"600 Cyrillic characters, 1200 bytes", strings.Repeat("пароль", 100), true},
-		{"1024 Cyrillic characters, 2048 bytes", strings.Repeat("я", 1024), true},
-		{"300 emoji, 1200 bytes", strings.Repeat("🔑", 300), true},
-		{"1024 ASCII characters", strings.Repeat("p", 1024), true},
-		{"1025 ASCII characters", strings.Repeat("p", 1025), false},
-		{"1025 Cyrillic characters", strings.Repeat("я", 1025), false},
+		{"empty", "", length},
+		{"7 ASCII characters", "1234567", length},
+		{"8 ASCII characters", "1234567x", ""},
+		{"4 Cyrillic characters, 8 bytes", "пару", length},
+		{"8 Cyrillic characters, 16 bytes", "парольпа", ""},
+		{"600 Cyrillic characters, 1200 bytes", strings.Repeat("пароль", 100), ""},
+		{"1024 Cyrillic characters, 2048 bytes", strings.Repeat("яб", 512), ""},
+		{"300 emoji, 1200 bytes", strings.Repeat("🔑🗝", 150), ""},
+		{"1024 ASCII characters", strings.Repeat("pa", 512), ""},
+		{"1025 ASCII characters", strings.Repeat("p", 1025), length},
+		{"1025 Cyrillic characters", strings.Repeat("я", 1025), length},
+		{"a common password", "12345678", common},
+		{"a common password in other case", "PassWord1", common},
+		{"one character repeated", "aaaaaaaa", common},
+		{"one emoji repeated", strings.Repeat("🔑", 300), common},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := service.CheckPassword(tt.password)
-			if tt.ok {
+			if tt.refusal == "" {
 				wantRefusal(t, "CheckPassword", err, nil, "")
 			} else {
-				wantRefusal(t, "CheckPassword", err, service.ErrInvalid, "8 to 1024 characters")
+				wantRefusal(t, "CheckPassword", err, service.ErrInvalid, tt.refusal)
 			}
 		})
 	}
@@ -165,8 +170,8 @@ func TestSignInAcceptsWhatCreateAccepted(t *testing.T) {
 	}{
 		{"ASCII", "correct horse", true},
 		{"600 Cyrillic characters", strings.Repeat("пароль", 100), true},
-		{"1024 three-byte characters", strings.Repeat("鍵", 1024), true},
-		{"300 emoji", strings.Repeat("🔑", 300), true},
+		{"1024 three-byte characters", strings.Repeat("鍵錠", 512), true},
+		{"300 emoji", strings.Repeat("🔑🗝", 150), true},
 		{"too short", "short", false},
 		{"1025 characters", strings.Repeat("я", 1025), false},
 	}
