@@ -73,14 +73,15 @@ type tally struct {
 	used map[holder]int64
 }
 
-// take charges n bytes to k unless that passes its share.
-func (t *tally) take(k holder, n int64) bool {
+// take charges n bytes to k unless that passes its share while the
+// budget is tight (see lease.roomy).
+func (t *tally) take(k holder, n int64, roomy bool) bool {
 	if n == 0 {
 		return true
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.used[k]+n > t.max {
+	if t.used[k]+n > t.max && !roomy {
 		return false
 	}
 	t.used[k] += n
@@ -196,12 +197,18 @@ func (l *lease) charge(n int64) error {
 	if !take(&l.b.bytes, n, l.b.maxBytes) {
 		return errOverBudget
 	}
-	if !l.b.held.take(l.holder, n) {
+	if !l.b.held.take(l.holder, n, l.roomy()) {
 		l.b.bytes.Add(-n)
 		return errOverShare
 	}
 	return nil
 }
+
+// roomy reports whether at most half the budget is spent. Until then a
+// holder may pass its share: a busy project sending alone is not held to
+// a quarter of an idle budget (64 large events at once were refused), and
+// whatever it takes, half stays for everyone else, each within its share.
+func (l *lease) roomy() bool { return l.b.bytes.Load() <= l.b.maxBytes/2 }
 
 // uncharge gives back n bytes charge took.
 func (l *lease) uncharge(n int64) {
@@ -234,7 +241,7 @@ func (l *lease) chargeWindow(n int64) error {
 func (l *lease) attach(project int64) error {
 	to := holder{project: project}
 	n := l.bytes + l.window
-	if !l.b.held.take(to, n) {
+	if !l.b.held.take(to, n, l.roomy()) {
 		return errOverShare
 	}
 	l.b.held.give(l.holder, n)

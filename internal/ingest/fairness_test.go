@@ -234,7 +234,8 @@ func assertSharesEmpty(t *testing.T, b *budget) {
 // only who holds or awaits something, so a flood from many addresses (an
 // IPv6 /64 has 2^64) leaves nothing behind.
 func TestSharesForgetIdleHolders(t *testing.T) {
-	b := newBudget(1000, 100, 4, 1)
+	// Shares bind once half the budget is spent: from 100 bytes on.
+	b := newBudget(200, 100, 4, 1)
 	far := time.Now().Add(time.Minute)
 	for i := range 1000 {
 		l := &lease{b: b, client: fmt.Sprintf("10.0.%d.%d", i/256, i%256), holder: holder{project: int64(i + 1)}}
@@ -293,4 +294,33 @@ func TestClientKey(t *testing.T) {
 			t.Errorf("clientKey(%q) = %q, want %q", tt.ip, got, tt.want)
 		}
 	}
+}
+
+// TestShareBindsWhenTheBudgetIsTight: a project sending alone may hold up
+// to half the budget past its share; then it keeps to its share while
+// another project still gets its own.
+func TestShareBindsWhenTheBudgetIsTight(t *testing.T) {
+	b := newBudget(1000, 250, 16, 4)
+	busy := func(project int64) *lease { return &lease{b: b, client: "10.0.0.1", holder: holder{project: project}} }
+	var held []*lease
+	for i := range 5 {
+		l := busy(1)
+		if err := l.grow(100); err != nil {
+			t.Fatalf("project 1's request %d, %d bytes of 1000 spent: %v", i, b.bytes.Load(), err)
+		}
+		held = append(held, l)
+	}
+	over := busy(1)
+	if err := over.grow(100); err != errOverShare {
+		t.Errorf("project 1 holding 500 of 1000, over its share of 250: %v, want errOverShare", err)
+	}
+	other := busy(2)
+	if err := other.grow(250); err != nil {
+		t.Errorf("project 2's share while project 1 holds half: %v", err)
+	}
+	other.release()
+	for _, l := range append(held, over) {
+		l.release()
+	}
+	assertSharesEmpty(t, b)
 }
