@@ -178,6 +178,7 @@ func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 // contextual escaping.
 func (d *Dashboard) funcs() template.FuncMap {
 	return template.FuncMap{
+		"bidi":       showBidi,
 		"ago":        d.ago,
 		"utc":        formatUTC,
 		"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
@@ -213,6 +214,30 @@ func (d *Dashboard) ago(t time.Time) string {
 	default:
 		return t.UTC().Format("2 Jan 2006")
 	}
+}
+
+// showBidi writes the Unicode direction controls in s (embeddings,
+// overrides, isolates and marks) as visible "<U+202E>", as the CLI does:
+// text an SDK sent could otherwise show "Mallory \u202emoc.rekcatta@..."
+// as another address, or a title end in "exe.png".
+func showBidi(s string) string {
+	if !strings.ContainsFunc(s, isBidiControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isBidiControl(r) {
+			fmt.Fprintf(&b, "<U+%04X>", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// isBidiControl reports whether r is a Unicode direction control.
+func isBidiControl(r rune) bool {
+	return r == 0x061C || r == 0x200E || r == 0x200F || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }
 
 func formatUTC(t time.Time) string {

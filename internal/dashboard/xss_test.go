@@ -390,3 +390,38 @@ func TestCheckSafeHTMLCatchesInjection(t *testing.T) {
 		`<script src="/static/app.js" defer></script></body></html>`
 	checkSafeHTML(t, good)
 }
+
+// TestBidiControlsShown: direction controls an SDK sent are written out,
+// not obeyed, where a reader trusts what they see: feedback's name,
+// address and message, issue titles, messages and exception values. U+202E made "Mallory
+// \u202emoc.rekcatta@yrollam" read as Mallory's attacker.com address.
+func TestBidiControlsShown(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now().UTC()
+	ev := sampleEvent(f.web.ID, "ccccccccccccccccccccccccccccccc1", now.Add(-time.Minute))
+	ev.Exceptions[0].Type = "SpoofError"
+	ev.Exceptions[0].Value = "invoice_\u202egnp.exe"
+	issue := f.save(ev).IssueID
+	_, err := f.db.SaveFeedback(f.ctx, []store.FeedbackRequest{{Event: &event.Event{
+		EventID: "d0000000000000000000000000000001", ProjectID: f.web.ID, Timestamp: now, Received: now, Level: "info",
+		Feedback: &event.Feedback{Message: "Please reset, \u2067see\u2069 \u202egnp.exe", Name: "Mallory \u202emoc.rekcatta@yrollam",
+			Email: "real@victim.example\u200f", AssociatedEventID: ev.EventID},
+	}}})
+	f.must(err)
+	for _, path := range []string{"/issues/" + fmt.Sprint(issue), "/projects/" + fmt.Sprint(f.web.ID) + "/issues"} {
+		body := f.get(roleMember, path).Body
+		if i := strings.IndexAny(body, "\u202e\u2067\u2069\u200f"); i >= 0 {
+			t.Errorf("%s holds a direction control as is: %q", path, body[max(0, i-200):i+20])
+		}
+		if !strings.Contains(body, "invoice_&lt;U&#43;202E&gt;gnp.exe") {
+			t.Errorf("%s does not show the title's control", path)
+		}
+	}
+	r := f.get(roleMember, "/projects/"+fmt.Sprint(f.web.ID)+"/feedback")
+	if strings.ContainsAny(r.Body, "\u202e\u2067\u2069\u200f") {
+		t.Error("the feedback page holds a direction control as is")
+	}
+	wantBody(t, r,
+		"<strong>Mallory &lt;U&#43;202E&gt;moc.rekcatta@yrollam</strong>", "&lt;real@victim.example&lt;U&#43;200F&gt;&gt;",
+		"Please reset, &lt;U&#43;2067&gt;see&lt;U&#43;2069&gt; &lt;U&#43;202E&gt;gnp.exe")
+}
