@@ -526,6 +526,14 @@ func checkPublicURL(raw string) error {
 		return errors.New("cannot have a fragment")
 	case strings.Trim(u.Path, "/") != "":
 		return errors.New("cannot have a path: Flytrap is served from the root of its host")
+	case strings.HasSuffix(u.Host, ":"):
+		// Go's parser takes "host:" and SDKs refuse its DSN.
+		return errors.New("has a colon but no port")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("has port %s; a port is 1 to 65535", p)
+		}
 	}
 	return nil
 }

@@ -111,6 +111,11 @@ func TestCheckPublicURL(t *testing.T) {
 		{"http://devbox.local:8080/flytrap", "", "cannot have a path"},
 		{"http://devbox.local:port", "", "is not a URL"},
 		{"http://dev box", "", "is not a URL"},
+		{"http://devbox:", "", "has a colon but no port"},
+		{"http://devbox:0", "", "a port is 1 to 65535"},
+		{"http://devbox:65536", "", "a port is 1 to 65535"},
+		{"http://[fe80::1]:", "", "has a colon but no port"},
+		{"https://devbox:65535", "https://devbox:65535", ""},
 	} {
 		err := checkPublicURL(tc.raw)
 		switch {
