@@ -33,8 +33,12 @@ import (
 // addresses with IPMask, and returns how many it replaced.
 func maskText(s string) (string, int) {
 	n := 0
-	s = filterURLPasswords(s, &n)
-	s = filterPrivateKeys(s, &n)
+	if strings.Contains(s, "://") {
+		s = replace(s, findURLPassword, Filtered, &n, whole)
+	}
+	if strings.Contains(s, "PRIVATE KEY-----") {
+		s = replace(s, findPrivateKey, "\n"+Filtered+"\n", &n, whole)
+	}
 	if len(s) < 3 || !strings.ContainsAny(s, "0123456789") {
 		return s, n
 	}
@@ -44,22 +48,17 @@ func maskText(s string) (string, int) {
 	return s, n
 }
 
-// filterURLPasswords filters the password of every URL with one
-// (postgres://app:secret@db/shop, redis://:secret@cache), as Relay's
-// @urlauth rule does: connection strings end up in exception messages,
-// and so in titles, e-mails and webhooks. The user name stays. The
-// password runs to the last "@" of the authority, since passwords with an
-// unescaped "@" are common.
-func filterURLPasswords(s string, n *int) string {
-	if !strings.Contains(s, "://") {
-		return s
-	}
-	var b strings.Builder
-	last := 0
-	for from := 0; ; {
+// findURLPassword finds the password of a URL's user information
+// (postgres://app:secret@db/shop, redis://:secret@cache), which Relay's
+// @urlauth rule filters: connection strings end up in exception messages,
+// and so in titles, e-mails and webhooks. The user name is not part of
+// it. The password runs to the last "@" of the authority, since passwords
+// with an unescaped "@" are common.
+func findURLPassword(s string, from int) (int, int) {
+	for {
 		k := strings.Index(s[from:], "://")
 		if k < 0 {
-			break
+			return -1, -1
 		}
 		start := from + k + 3
 		end := start
@@ -71,63 +70,43 @@ func filterURLPasswords(s string, n *int) string {
 		if at < 0 {
 			continue
 		}
-		colon := strings.IndexByte(s[start:start+at], ':')
-		if colon < 0 || colon == at-1 {
-			continue // a user name alone, or an empty password
+		// A user name alone, or an empty password, is no match.
+		if colon := strings.IndexByte(s[start:start+at], ':'); colon >= 0 && colon < at-1 {
+			return start + colon + 1, start + at
 		}
-		b.WriteString(s[last : start+colon+1])
-		b.WriteString(Filtered)
-		last = start + at
-		*n++
 	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
 }
 
-// filterPrivateKeys filters the body of every PEM private key
-// ("-----BEGIN RSA PRIVATE KEY-----" to its END line, or to the end of a
-// text cut short), as Relay's @pemkey rule does. The BEGIN and END lines
-// stay, to say what was there.
-func filterPrivateKeys(s string, n *int) string {
+// findPrivateKey finds the body of a PEM private key, between
+// "-----BEGIN RSA PRIVATE KEY-----" and its END line, or to the end of a
+// text cut short, which Relay's @pemkey rule filters. The BEGIN and END
+// lines stay out of it, to say what was there.
+func findPrivateKey(s string, from int) (int, int) {
 	const begin, dashes, end = "-----BEGIN ", "-----", "-----END "
-	if !strings.Contains(s, "PRIVATE KEY"+dashes) {
-		return s
-	}
-	var b strings.Builder
-	last := 0
-	for from := 0; ; {
+	for {
 		i := strings.Index(s[from:], begin)
 		if i < 0 {
-			break
+			return -1, -1
 		}
 		i += from + len(begin)
 		h := strings.Index(s[i:], dashes)
 		if h < 0 {
-			break
+			return -1, -1
 		}
 		label := s[i : i+h]
 		from = i + h + len(dashes)
 		if !strings.HasSuffix(label, "PRIVATE KEY") || strings.ContainsAny(label, "\r\n") {
 			continue
 		}
-		stop := len(s)
 		if e := strings.Index(s[from:], end); e >= 0 {
-			stop = from + e
+			return from, from + e
 		}
-		b.WriteString(s[last:from])
-		b.WriteString("\n" + Filtered + "\n")
-		last, from = stop, stop
-		*n++
+		return from, len(s)
 	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
 }
+
+// whole accepts a match as found.
+func whole(_ string, _, j int) int { return j }
 
 // finder returns the bounds of the first match in s at or after from, or
 // i < 0 when there is none.
