@@ -146,6 +146,22 @@ func (h *Handler) openBody(r *http.Request, project, maxRaw, limit int64) (*body
 	return b, nil
 }
 
+// readBody reads a whole body of at most one event's worth (the store,
+// Flytrap and security endpoints), charged to project. The caller
+// releases the body once done with its bytes.
+func (h *Handler) readBody(r *http.Request, project int64) (*body, []byte, *apiError) {
+	b, aerr := h.openBody(r, project, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	data, aerr := b.all()
+	if aerr != nil {
+		b.release()
+		return nil, nil, aerr
+	}
+	return b, data, nil
+}
+
 // openDecoder sets src to a decoder of the body's Content-Encoding.
 func (b *body) openDecoder() *apiError {
 	var err error

@@ -53,15 +53,11 @@ func (h *Handler) serveSecurity(r *http.Request) (any, *apiError) {
 		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", reason: ReasonBadRequest,
 			msg: fmt.Sprintf("Content-Type %q is not a security report; send application/csp-report (report-uri) or application/reports+json (report-to)", clamp(ct, 100))}
 	}
-	b, aerr := h.openBody(r, pid, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
+	b, body, aerr := h.readBody(r, pid)
 	if aerr != nil {
 		return nil, aerr
 	}
 	defer b.release()
-	body, aerr := b.all()
-	if aerr != nil {
-		return nil, aerr
-	}
 	reports, dropped, err := securityReports(body)
 	if err != nil {
 		return nil, badRequest("invalid_report", "%v", err)

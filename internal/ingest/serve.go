@@ -198,15 +198,11 @@ func (h *Handler) serveStore(r *http.Request) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	b, aerr := h.openBody(r, pid, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
+	b, body, aerr := h.readBody(r, pid)
 	if aerr != nil {
 		return nil, aerr
 	}
 	defer b.release()
-	body, aerr := b.all()
-	if aerr != nil {
-		return nil, aerr
-	}
 	payload, aerr := unwrapRaven(b.lease, body, h.cfg.MaxEventBytes)
 	if aerr != nil {
 		return nil, aerr
@@ -232,15 +228,11 @@ func (h *Handler) serveFlytrap(kind flytrapKind) func(*http.Request) (any, *apiE
 		if aerr := h.checkRate(keyProject); aerr != nil {
 			return nil, aerr
 		}
-		b, aerr := h.openBody(r, keyProject, h.cfg.MaxBodyBytes, h.cfg.MaxEventBytes)
+		b, body, aerr := h.readBody(r, keyProject)
 		if aerr != nil {
 			return nil, aerr
 		}
 		defer b.release()
-		body, aerr := b.all()
-		if aerr != nil {
-			return nil, aerr
-		}
 		ev, pid, err := h.newDecoder(h.clientIP(r)).decodeFlytrap(kind, body)
 		if err != nil {
 			return nil, badRequest("invalid_payload", "%v", err)
