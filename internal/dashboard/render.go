@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/event"
@@ -221,12 +222,12 @@ func (d *Dashboard) ago(t time.Time) string {
 // text an SDK sent could otherwise show "Mallory \u202emoc.rekcatta@..."
 // as another address, or a title end in "exe.png".
 func showBidi(s string) string {
-	if !strings.ContainsFunc(s, isBidiControl) {
+	if !strings.ContainsFunc(s, bidiControl) {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if isBidiControl(r) {
+		if bidiControl(r) {
 			fmt.Fprintf(&b, "<U+%04X>", r)
 			continue
 		}
@@ -235,10 +236,9 @@ func showBidi(s string) string {
 	return b.String()
 }
 
-// isBidiControl reports whether r is a Unicode direction control.
-func isBidiControl(r rune) bool {
-	return r == 0x061C || r == 0x200E || r == 0x200F || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
-}
+// bidiControl reports whether r is a Unicode direction control, by the
+// table the services' and the CLI's checks use.
+func bidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
 
 func formatUTC(t time.Time) string {
 	if t.IsZero() {
