@@ -12,9 +12,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/bidi"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -100,7 +100,11 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	// Every direction control in a page came from data (the templates
+	// hold none), nearly all of it what an SDK sent; writing them out
+	// here covers every field of every page, where a template function
+	// covered only the fields someone passed through it.
+	w.Write(bidi.ShowHTML(buf.Bytes()))
 }
 
 // errorData is the error page's model.
@@ -179,7 +183,6 @@ func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 // contextual escaping.
 func (d *Dashboard) funcs() template.FuncMap {
 	return template.FuncMap{
-		"bidi":       showBidi,
 		"ago":        d.ago,
 		"utc":        formatUTC,
 		"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
@@ -216,29 +219,6 @@ func (d *Dashboard) ago(t time.Time) string {
 		return t.UTC().Format("2 Jan 2006")
 	}
 }
-
-// showBidi writes the Unicode direction controls in s (embeddings,
-// overrides, isolates and marks) as visible "<U+202E>", as the CLI does:
-// text an SDK sent could otherwise show "Mallory \u202emoc.rekcatta@..."
-// as another address, or a title end in "exe.png".
-func showBidi(s string) string {
-	if !strings.ContainsFunc(s, bidiControl) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if bidiControl(r) {
-			fmt.Fprintf(&b, "<U+%04X>", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// bidiControl reports whether r is a Unicode direction control, by the
-// table the services' and the CLI's checks use.
-func bidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
 
 func formatUTC(t time.Time) string {
 	if t.IsZero() {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/bidi"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -392,15 +393,24 @@ func TestCheckSafeHTMLCatchesInjection(t *testing.T) {
 }
 
 // TestBidiControlsShown: direction controls an SDK sent are written out,
-// not obeyed, where a reader trusts what they see: feedback's name,
-// address and message, issue titles, messages and exception values. U+202E made "Mallory
-// \u202emoc.rekcatta@yrollam" read as Mallory's attacker.com address.
+// not obeyed, wherever a page shows them: feedback's name, address and
+// message, issue titles, messages, exception values, tags, breadcrumbs,
+// frames, the request, the user, release and environment. U+202E made
+// "Mallory \u202emoc.rekcatta@yrollam" read as Mallory's attacker.com
+// address, and a tag or a frame's file name can lie the same way.
 func TestBidiControlsShown(t *testing.T) {
 	f := newFixture(t)
 	now := time.Now().UTC()
 	ev := sampleEvent(f.web.ID, "ccccccccccccccccccccccccccccccc1", now.Add(-time.Minute))
 	ev.Exceptions[0].Type = "SpoofError"
 	ev.Exceptions[0].Value = "invoice_\u202egnp.exe"
+	ev.Tags = append(ev.Tags, event.Tag{Key: "cust\u202eomer", Value: "acme\u2067\u202egro.live\u2069"})
+	ev.Breadcrumbs[0].Message = "/cart -> \u202e/tuokcehc"
+	fr := &ev.Exceptions[0].Frames[2]
+	fr.Function, fr.Filename, fr.ContextLine = "submit\u200fOrder", "src/\u202esj.tuokcehc", "  if (isAdmin) { \u2066// skip\u2069 }"
+	ev.Request.URL = "https://shop.example.com/\u202elmth.xedni"
+	ev.User.Email = "ada\u202e@example.com"
+	ev.Release, ev.Environment = "shop@1.2.3\u061c", "prod\u200euction"
 	issue := f.save(ev).IssueID
 	_, err := f.db.SaveFeedback(f.ctx, []store.FeedbackRequest{{Event: &event.Event{
 		EventID: "d0000000000000000000000000000001", ProjectID: f.web.ID, Timestamp: now, Received: now, Level: "info",
@@ -408,20 +418,28 @@ func TestBidiControlsShown(t *testing.T) {
 			Email: "real@victim.example\u200f", AssociatedEventID: ev.EventID},
 	}}})
 	f.must(err)
-	for _, path := range []string{"/issues/" + fmt.Sprint(issue), "/projects/" + fmt.Sprint(f.web.ID) + "/issues"} {
-		body := f.get(roleMember, path).Body
-		if i := strings.IndexAny(body, "\u202e\u2067\u2069\u200f"); i >= 0 {
-			t.Errorf("%s holds a direction control as is: %q", path, body[max(0, i-200):i+20])
+	noControls := func(path, body string) {
+		t.Helper()
+		if i := strings.IndexFunc(body, bidi.Control); i >= 0 {
+			t.Errorf("%s holds a direction control as is: %q", path, body[max(0, i-200):min(len(body), i+20)])
 		}
-		if !strings.Contains(body, "invoice_&lt;U&#43;202E&gt;gnp.exe") {
+	}
+	issuePage := "/issues/" + fmt.Sprint(issue)
+	for _, path := range []string{issuePage, "/projects/" + fmt.Sprint(f.web.ID) + "/issues"} {
+		body := f.get(roleMember, path).Body
+		noControls(path, body)
+		if !strings.Contains(body, "invoice_&lt;U+202E&gt;gnp.exe") {
 			t.Errorf("%s does not show the title's control", path)
 		}
 	}
+	wantBody(t, f.get(roleMember, issuePage),
+		"cust&lt;U+202E&gt;omer", "acme&lt;U+2067&gt;&lt;U+202E&gt;gro.live&lt;U+2069&gt;",
+		"&lt;U+202E&gt;/tuokcehc", "submit&lt;U+200F&gt;Order", "src/&lt;U+202E&gt;sj.tuokcehc",
+		"&lt;U+2066&gt;// skip&lt;U+2069&gt;", "&lt;U+202E&gt;lmth.xedni", "ada&lt;U+202E&gt;@example.com",
+		"shop@1.2.3&lt;U+061C&gt;", "prod&lt;U+200E&gt;uction")
 	r := f.get(roleMember, "/projects/"+fmt.Sprint(f.web.ID)+"/feedback")
-	if strings.ContainsAny(r.Body, "\u202e\u2067\u2069\u200f") {
-		t.Error("the feedback page holds a direction control as is")
-	}
+	noControls("the feedback page", r.Body)
 	wantBody(t, r,
-		"<strong>Mallory &lt;U&#43;202E&gt;moc.rekcatta@yrollam</strong>", "&lt;real@victim.example&lt;U&#43;200F&gt;&gt;",
-		"Please reset, &lt;U&#43;2067&gt;see&lt;U&#43;2069&gt; &lt;U&#43;202E&gt;gnp.exe")
+		"<strong>Mallory &lt;U+202E&gt;moc.rekcatta@yrollam</strong>", "&lt;real@victim.example&lt;U+200F&gt;&gt;",
+		"Please reset, &lt;U+2067&gt;see&lt;U+2069&gt; &lt;U+202E&gt;gnp.exe")
 }

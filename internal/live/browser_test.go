@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,13 +136,14 @@ func TestBrowserLiveJS(t *testing.T) {
 		t.Errorf("an older count moved the count back to %s", got)
 	}
 
-	hostile := `<img src=x onerror="window.pwned=1">"'</a><script>window.pwned=2</script>`
+	hostile := `<img src=x onerror="window.pwned=1">"'</a><script>window.pwned=2</script>` + "invoice_\u202egnp.exe\u2066"
 	pub(livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p2.ID, IssueID: 20, Title: "other project"})
 	pub(livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p1.ID, IssueID: 11, Title: hostile, Count: 1})
 	waitJS(t, ctx, "a toast", `document.querySelectorAll("#toasts .toast").length > 0`)
 	tests := []struct{ name, expr, want string }{
 		{"toasts", `String(document.querySelectorAll("#toasts .toast").length)`, "1"},
-		{"title as text", `document.querySelector("#toasts .toast a").textContent`, hostile},
+		{"title as text, direction controls written out", `document.querySelector("#toasts .toast a").textContent`,
+			strings.NewReplacer("\u202e", "<U+202E>", "\u2066", "<U+2066>").Replace(hostile)},
 		{"link", `document.querySelector("#toasts .toast a").getAttribute("href")`, "/issues/11"},
 		{"label", `document.querySelector("#toasts .toast strong").textContent`, "New issue"},
 		{"no markup from the title", `String(document.querySelectorAll("#toasts img, #toasts script").length)`, "0"},

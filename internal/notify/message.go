@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/getflytrap/flytrap/internal/bidi"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
@@ -148,6 +149,7 @@ type Email struct {
 // renderEmail renders m's email from templates/alerts; the HTML body
 // escapes everything the SDK sent.
 func renderEmail(m Message) (Email, error) {
+	m = m.forReaders()
 	var text, html bytes.Buffer
 	view := struct {
 		Message
@@ -160,6 +162,24 @@ func renderEmail(m Message) (Email, error) {
 		return Email{}, fmt.Errorf("render HTML email: %w", err)
 	}
 	return Email{Subject: view.Subject, Text: text.String(), HTML: html.String(), Key: m.Key}, nil
+}
+
+// forReaders returns m with the Unicode direction controls in what an SDK
+// sent written out as "<U+202E>", as the dashboard and the CLI show them:
+// an email or a Slack message is read by people, and "invoice_\u202egnp.exe"
+// would read as a PNG. Webhooks get m as it is, since their receivers are
+// programs that may want the exact text.
+func (m Message) forReaders() Message {
+	p := &m.Payload
+	for _, s := range []*string{&m.Project, &p.Title, &p.Culprit, &p.Level, &p.Status, &p.Environment, &p.Release} {
+		*s = bidi.Show(*s)
+	}
+	stack := make([]string, len(m.Stack))
+	for i, l := range m.Stack {
+		stack[i] = bidi.Show(l)
+	}
+	m.Stack = stack
+	return m
 }
 
 // slackEscape escapes the three characters Slack's mrkdwn gives meaning
@@ -200,6 +220,7 @@ func slackCode(s string, n int) string {
 // the title in a plain_text header, the rest in mrkdwn with SDK text
 // escaped.
 func slackBody(m Message) ([]byte, error) {
+	m = m.forReaders()
 	p := m.Payload
 	type text struct {
 		Type string `json:"type"`

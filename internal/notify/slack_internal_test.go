@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/getflytrap/flytrap/internal/bidi"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -58,5 +59,67 @@ func TestSlackSectionsFitAndStayClosed(t *testing.T) {
 		if sections != 2 {
 			t.Errorf("%d text sections, want the culprit's and the stack's", sections)
 		}
+	}
+}
+
+// TestDirectionControlsWrittenOutForReaders: an email (subject, text and
+// HTML) and a Slack message show U+202E and the other direction controls
+// as "<U+202E>", so "invoice_\u202egnp.exe" cannot read as a PNG; a
+// webhook, read by programs, gets the exact text.
+func TestDirectionControlsWrittenOutForReaders(t *testing.T) {
+	m := Message{Key: "k", Reason: store.RuleNewIssue, Project: "shop",
+		Payload: store.AlertPayload{Title: "Error: invoice_\u202egnp.exe", Culprit: "src/\u2067a.js\u2069", Level: "error",
+			Environment: "prod\u200e", Release: "1.0\u061c"},
+		Stack: []string{"at pay (src/\u202esj.yap:3)"}}
+	mail, err := renderEmail(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slack, err := slackBody(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slackText strings.Builder
+	var msg struct {
+		Text   string
+		Blocks []struct{ Text *struct{ Text string } }
+	}
+	if err := json.Unmarshal(slack, &msg); err != nil {
+		t.Fatal(err)
+	}
+	slackText.WriteString(msg.Text)
+	for _, b := range msg.Blocks {
+		if b.Text != nil {
+			slackText.WriteString("\n" + b.Text.Text)
+		}
+	}
+	for _, tc := range []struct {
+		name, body string
+		want       []string
+	}{
+		{"subject", mail.Subject, []string{"invoice_<U+202E>gnp.exe"}},
+		{"text email", mail.Text, []string{"invoice_<U+202E>gnp.exe", "src/<U+2067>a.js<U+2069>", "prod<U+200E>", "1.0<U+061C>", "src/<U+202E>sj.yap"}},
+		{"HTML email", mail.HTML, []string{"invoice_&lt;U&#43;202E&gt;gnp.exe", "src/&lt;U&#43;2067&gt;a.js&lt;U&#43;2069&gt;", "prod&lt;U&#43;200E&gt;", "src/&lt;U&#43;202E&gt;sj.yap"}},
+		{"Slack", slackText.String(), []string{"invoice_<U+202E>gnp.exe", "src/&lt;U+2067&gt;a.js&lt;U+2069&gt;", "src/&lt;U+202E&gt;sj.yap"}},
+	} {
+		if i := strings.IndexFunc(tc.body, bidi.Control); i >= 0 {
+			t.Errorf("%s holds a direction control as is: %q", tc.name, tc.body[max(0, i-40):min(len(tc.body), i+10)])
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(tc.body, w) {
+				t.Errorf("%s lacks %q:\n%s", tc.name, w, tc.body)
+			}
+		}
+	}
+	hook, err := webhookBody(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p WebhookPayload
+	if err := json.Unmarshal(hook, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Issue.Title != m.Payload.Title || p.Stack[0] != m.Stack[0] {
+		t.Errorf("webhook changed the SDK's text: %q, %q", p.Issue.Title, p.Stack)
 	}
 }

@@ -3,6 +3,8 @@ package service
 import (
 	"strings"
 	"unicode"
+
+	"github.com/getflytrap/flytrap/internal/bidi"
 )
 
 // hiddenControl reports whether s holds a character that steers how text
@@ -14,6 +16,6 @@ import (
 // terminals.
 func hiddenControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+		return unicode.IsControl(r) || bidi.Control(r)
 	})
 }

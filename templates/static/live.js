@@ -13,7 +13,8 @@
 // Count elements must hold a plain integer. Every message is also
 // dispatched on document as a "flytrap:live" CustomEvent for page scripts.
 //
-// Titles come from SDKs, so they are only ever set with textContent.
+// Titles come from SDKs, so they are only ever set with textContent, and
+// their direction controls are written out as the server's pages do.
 (function () {
   "use strict";
 
@@ -26,6 +27,17 @@
   var HEALTHY_MS = 10000;
 
   var delay = MIN_DELAY_MS;
+
+  // Unicode's Bidi_Control characters, which the server writes out on its
+  // pages as "<U+202E>" (internal/dashboard showBidi): a title must not
+  // read as something else in a toast either.
+  var BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+  function showBidi(s) {
+    return s.replace(BIDI, function (c) {
+      return "<U+" + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0") + ">";
+    });
+  }
 
   function streamURL() {
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/stream";
@@ -125,7 +137,7 @@
     label.textContent = m.type === "issue.new" ? "New issue" : "Regression";
     var link = document.createElement("a");
     link.href = "/issues/" + m.issue_id;
-    link.textContent = m.title || "(no title)";
+    link.textContent = showBidi(m.title || "(no title)");
     var close = document.createElement("button");
     close.type = "button";
     close.className = "toast-close";

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/getflytrap/flytrap/internal/bidi"
 )
 
 // Clean makes text that came from the server safe to print on one line of
@@ -33,7 +35,7 @@ func Clean(s string) string {
 		switch {
 		case unicode.IsControl(r):
 			b.WriteByte(' ')
-		case unicode.Is(unicode.Bidi_Control, r):
+		case bidi.Control(r):
 			fmt.Fprintf(&b, "<U+%04X>", r)
 		default:
 			// An invalid byte arrives here as utf8.RuneError and is
@@ -46,7 +48,7 @@ func Clean(s string) string {
 
 // unsafeRune reports whether Clean changes r.
 func unsafeRune(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+	return unicode.IsControl(r) || bidi.Control(r)
 }
 
 // EscapeJSON rewrites DEL, the C1 controls and the bidi controls in the
