@@ -122,3 +122,25 @@ func TestDeployHasNoTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestNoEagerAWSSchemas keeps the AWS SDK's schema packages for SSM and RDS
+// out of the binary. From ssm v1.80.0 and rds v1.133.0 the SDK builds a
+// schema for every operation of the service in a package initialiser, 1.4
+// and 1.3 MB of heap that every `flytrap dev` carried at idle although only
+// `deploy` calls two of those operations; without them a cold `flytrap
+// dev` holds about 5 MB less (docs/benchmarks.md, "The AWS SDK's schemas").
+// go.mod holds ssm and rds at the last releases before; upgrading past
+// them fails here, to be weighed against the idle target.
+func TestNoEagerAWSSchemas(t *testing.T) {
+	ds, ok := deps(t)[module+"cmd/flytrap"]
+	if !ok {
+		t.Fatal("go list does not know cmd/flytrap")
+	}
+	for _, d := range ds {
+		for _, svc := range []string{"ssm", "rds"} {
+			if d == "github.com/aws/aws-sdk-go-v2/service/"+svc+"/schemas" {
+				t.Errorf("cmd/flytrap links %s, built at every start", d)
+			}
+		}
+	}
+}
