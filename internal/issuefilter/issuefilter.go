@@ -38,7 +38,9 @@ const (
 // and win over the separate parameters; any other key filters by tag.
 // As in Sentry, `!key:value` excludes issues with that tag value (the
 // environment, release and level included), `has:key` keeps issues with
-// the tag and `!has:key` those without. The remaining words are the text
+// the tag and `!has:key` those without. The user's id, email and username
+// are the tags user.id, user.email and user.username, as Sentry names them;
+// an email matches whatever its case. The remaining words are the text
 // matched against title and culprit.
 //
 // status "all" means any status; since is a look-back such as 1h, 24h or
@@ -68,7 +70,12 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 			text = append(text, t.text())
 			continue
 		}
+		if key == store.TagUserEmail {
+			val = strings.ToLower(val) // as the store keeps it
+		}
 		switch {
+		case key == "user.ip" || key == "user.ip_address":
+			return f, fmt.Errorf("%s: cannot be searched: Flytrap keeps only a salted hash of IP addresses; search by user.id:, user.email: or user.username:", key)
 		case key == "is" || key == "status":
 			if negated {
 				return f, fmt.Errorf("!%s: is not supported; choose the statuses you want with is:unresolved, is:resolved or is:ignored", key)

@@ -48,6 +48,10 @@ func TestParse(t *testing.T) {
 			store.IssueFilter{Level: "warning", NotTags: []event.Tag{{Key: "browser", Value: "Mobile Safari"}, {Key: "level", Value: "error"}, {Key: "environment", Value: "prod"}},
 				Has: []string{"os"}, Missing: []string{"user"}}},
 		{"query=" + url.QueryEscape(`!:x !nothing wow!`), store.IssueFilter{Query: `!:x !nothing wow!`}},
+		// The user's fields are tags, an email in lower case as stored.
+		{"query=" + url.QueryEscape(`user.email:Ada@Example.COM user.id:U-42 !user.username:Bob has:user.email`),
+			store.IssueFilter{Tags: []event.Tag{{Key: "user.email", Value: "ada@example.com"}, {Key: "user.id", Value: "U-42"}},
+				NotTags: []event.Tag{{Key: "user.username", Value: "Bob"}}, Has: []string{"user.email"}}},
 		// A repeated tag term is one subquery, however often it is typed.
 		{"query=" + url.QueryEscape(strings.Repeat("a:b ", 200)+"a:c"),
 			store.IssueFilter{Tags: []event.Tag{{Key: "a", Value: "b"}, {Key: "a", Value: "c"}}}},
@@ -88,6 +92,7 @@ func TestParseErrors(t *testing.T) {
 		{"query=" + url.QueryEscape(tagTerms(MaxTagTerms+1)), "more than 20 tag terms"},
 		{"query=" + url.QueryEscape(tagTerms(MaxTagTerms)+" has:x"), "more than 20 tag terms"},
 		{"query=" + url.QueryEscape("!is:resolved"), "!is: is not supported"},
+		{"query=" + url.QueryEscape("user.ip:10.0.0.1"), "user.ip: cannot be searched: Flytrap keeps only a salted hash"},
 		{"query=" + strings.Repeat("é", MaxQueryLen+1), "the search is 1001 characters long; it may be at most 1000"},
 	}
 	for _, tt := range tests {

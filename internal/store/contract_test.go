@@ -480,9 +480,11 @@ func testAuthorization(e *env) {
 func testListIssuesFilters(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
 	a := e.save("a", withAt(t0.Add(4*time.Minute)), withTitle("TypeError: x is undefined"), withCulprit("app.js in render"),
-		withEnv("production"), withRelease("1.0"), withTags("browser", "Chrome")).IssueID
+		withEnv("production"), withRelease("1.0"), withTags("browser", "Chrome", "user.email", "forged@example.com"),
+		withSDKUser(event.User{ID: "u-1", Email: "Ada@Example.COM"})).IssueID
 	b := e.save("b", withAt(t0.Add(3*time.Minute)), withTitle("ValueError: 100% wrong_value"), withCulprit("api.py in handler"),
-		withEnv("staging"), withRelease("2.0"), withLevel("warning"), withTags("browser", "Firefox", "os", "Linux")).IssueID
+		withEnv("staging"), withRelease("2.0"), withLevel("warning"), withTags("browser", "Firefox", "os", "Linux"),
+		withSDKUser(event.User{Username: "bob", IPHash: "5f3a"})).IssueID
 	c := e.save("c", withAt(t0.Add(time.Minute)), withTitle("Timeout"), withEnv("production")).IssueID
 	e.save("c", withAt(t0.Add(2*time.Minute)), withTitle("Timeout: Ошибка в Über-Modul"), withEnv("staging"))
 	e.setStatus(c, StatusResolved, "")
@@ -519,6 +521,13 @@ func testListIssuesFilters(e *env) {
 		{"has a tag", IssueFilter{ProjectID: p, Has: []string{"browser"}}, []int64{a, b}},
 		{"misses a tag", IssueFilter{ProjectID: p, Missing: []string{"os"}}, []int64{a, c}},
 		{"all of them", IssueFilter{ProjectID: p, Tags: tagList("environment", "production"), NotTags: tagList("level", "warning"), Has: []string{"browser"}, Missing: []string{"os"}}, []int64{a}},
+		// The user's fields are tags; an SDK's own user.email tag gives way
+		// to the user's email, in lower case.
+		{"user email", IssueFilter{ProjectID: p, Tags: tagList("user.email", "ada@example.com")}, []int64{a}},
+		{"a user.email tag the SDK sent", IssueFilter{ProjectID: p, Tags: tagList("user.email", "forged@example.com")}, nil},
+		{"user id", IssueFilter{ProjectID: p, Tags: tagList("user.id", "u-1")}, []int64{a}},
+		{"user name", IssueFilter{ProjectID: p, Tags: tagList("user.username", "bob")}, []int64{b}},
+		{"has a user id", IssueFilter{ProjectID: p, Has: []string{"user.id"}}, []int64{a}},
 		{"since", IssueFilter{ProjectID: p, Since: t0.Add(3 * time.Minute)}, []int64{a, b}},
 		{"combined", IssueFilter{ProjectID: p, Environment: "production", Status: StatusUnresolved, Query: "error"}, []int64{a}},
 		{"first seen order", IssueFilter{ProjectID: p, Sort: SortFirstSeen}, []int64{a, b, c}},

@@ -34,6 +34,9 @@ func withAt(at time.Time) eventOpt   { return func(s *SaveRequest) { s.Event.Tim
 func withRcv(at time.Time) eventOpt  { return func(s *SaveRequest) { s.Event.Received = at } }
 func withTags(kv ...string) eventOpt { return func(s *SaveRequest) { s.Event.Tags = tagList(kv...) } }
 
+// withSDKUser sets the user the SDK sent, whose fields become tags.
+func withSDKUser(u event.User) eventOpt { return func(s *SaveRequest) { s.Event.User = &u } }
+
 func tagList(kv ...string) []event.Tag {
 	var tags []event.Tag
 	for i := 0; i+1 < len(kv); i += 2 {

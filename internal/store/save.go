@@ -59,6 +59,13 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// The implicit tags of an event's user (eventTags).
+const (
+	TagUserID    = "user.id"
+	TagUserEmail = "user.email"
+	TagUserName  = "user.username"
+)
+
 // key cleans s and replaces it by its SHA-256 when too long to index.
 func key(s string) string {
 	s = clean(s)
@@ -70,10 +77,18 @@ func key(s string) string {
 }
 
 // eventTags returns the distinct tag pairs an event adds to its issue: its
-// own tags plus environment, release and level. Those three replace tags of
-// the same name, so an event is counted once per key.
+// own tags plus environment, release and level, and the user's id, email
+// and username as user.id, user.email and user.username, the keys Sentry
+// searches them by ("which issues did this customer hit?"). Those replace
+// tags of the same name, so an event is counted once per key. An email is
+// kept in lower case, as addresses are matched in practice and as
+// issuefilter searches them.
 func eventTags(ev *event.Event, level, release, env string) []event.Tag {
 	implicit := []event.Tag{{Key: "environment", Value: env}, {Key: "release", Value: release}, {Key: "level", Value: level}}
+	if u := ev.User; u != nil {
+		implicit = append(implicit, event.Tag{Key: TagUserID, Value: u.ID},
+			event.Tag{Key: TagUserEmail, Value: strings.ToLower(u.Email)}, event.Tag{Key: TagUserName, Value: u.Username})
+	}
 	override := make(map[string]bool)
 	for _, t := range implicit {
 		if t.Value != "" {
