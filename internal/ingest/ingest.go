@@ -14,6 +14,7 @@
 //	POST /api/{project_id}/store/                  Sentry legacy store endpoint
 //	POST /api/{project_id}/security/               browsers' CSP reports (also /csp-report/)
 //	     /api/{project_id}/minidump/, /unreal/{key}/ refused with a 400 that says why
+//	GET, POST /api/embed/error-page/               Sentry's crash-report dialog and its form
 //	OPTIONS on all of the above                    CORS preflight
 package ingest
 
@@ -274,6 +275,10 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 	h.route("/api/{project_id}/security", h.serveSecurity)
 	h.route("/api/{project_id}/csp-report/{$}", h.serveSecurity)
 	h.route("/api/{project_id}/csp-report", h.serveSecurity)
+	// Sentry's crash-report dialog (showReportDialog): not under a
+	// project, whose ID is in the dsn query parameter.
+	h.mux.HandleFunc("/api/embed/error-page/{$}", h.serveErrorPage)
+	h.mux.HandleFunc("/api/embed/error-page", h.serveErrorPage)
 	minidump := h.unsupportedUpload("minidump uploads",
 		"Send crashes as events to /api/{project_id}/envelope/ instead: sentry-native's inproc or breakpad backend does, and so do Sentry's JavaScript SDKs in Electron's processes.")
 	h.mux.HandleFunc("/api/{project_id}/minidump/{$}", minidump)

@@ -21,6 +21,9 @@ type apiError struct {
 	retryAfter int    // seconds; 0 sends no Retry-After
 	limits     string // X-Sentry-Rate-Limits after the seconds: "categories:scope"
 	cause      error  // logged, never sent: it may describe internals
+	// fields names what is wrong with each field of a form, for the
+	// crash-report dialog to show beside it.
+	fields map[string][]string
 }
 
 func badRequest(code, format string, args ...any) *apiError {
@@ -37,6 +40,9 @@ type errorBody struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"error"`
+	// Errors is set on a refused crash-report form: each field's
+	// problems, in the shape of Sentry's dialog endpoint.
+	Errors map[string][]string `json:"errors,omitempty"`
 }
 
 // idBody is the success response Sentry SDKs expect.
@@ -156,6 +162,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *apiError
 	var body errorBody
 	body.Error.Code = e.code
 	body.Error.Message = e.msg
+	body.Errors = e.fields
 	writeJSON(w, e.status, body)
 }
 
@@ -185,9 +192,12 @@ func setCORS(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Access-Control-Expose-Headers", "X-Sentry-Rate-Limits, Retry-After")
 }
 
-func preflight(w http.ResponseWriter) {
+func preflight(w http.ResponseWriter) { preflightMethods(w, "POST, OPTIONS") }
+
+// preflightMethods answers a CORS preflight for an endpoint of methods.
+func preflightMethods(w http.ResponseWriter, methods string) {
 	hdr := w.Header()
-	hdr.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+	hdr.Set("Access-Control-Allow-Methods", methods)
 	hdr.Set("Access-Control-Allow-Headers", "content-type, content-encoding, x-sentry-auth, authorization, sentry-trace, baggage, x-api-key")
 	hdr.Set("Access-Control-Max-Age", "86400")
 	hdr.Set("Content-Length", "0")
