@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -136,4 +137,88 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// TestCrashReportDialogStoresFeedback posts the crash-report dialog's form
+// to a running server on both stores, as its script does after
+// showReportDialog, once before the event it is about arrives and once
+// after: both are stored as user feedback, scrubbed like other feedback,
+// and listed on the event's issue.
+func TestCrashReportDialogStoresFeedback(t *testing.T) {
+	onEachStore(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, b := devServerOn(t, db)
+		ln := httptest.NewUnstartedServer(nil).Listener
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- s.Run(runCtx, ln) }()
+		defer func() { cancel(); <-done }()
+		base := "http://" + ln.Addr().String()
+		const eventID = "0123456789abcdef0123456789abcdef"
+		dsn := "http://" + b.Key.PublicKey + "@" + ln.Addr().String() + "/" + itoa(b.Project.ID)
+		dialog := base + "/api/embed/error-page/?dsn=" + dsn + "&eventId=" + eventID
+
+		resp, err := http.Get(dialog + "&title=Oops")
+		if err != nil {
+			t.Fatal(err)
+		}
+		script, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(script), `"title":"Oops"`) || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("GET the dialog: %d %v\n%.200s", resp.StatusCode, resp.Header, script)
+		}
+		report := func(comments string) {
+			t.Helper()
+			form := url.Values{"name": {"Ada"}, "email": {"ada@example.com"}, "comments": {comments}, "url": {"https://shop.example/pay?password=hunter2"}}
+			req, _ := http.NewRequest("POST", dialog, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", "https://shop.example")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://shop.example" {
+				t.Fatalf("POST the report: %d %v %s", resp.StatusCode, resp.Header, body)
+			}
+		}
+		report("It broke before the event arrived")
+
+		envelope := `{"event_id":"` + eventID + `"}` + "\n" + `{"type":"event"}` + "\n" +
+			`{"platform":"javascript","exception":{"values":[{"type":"TypeError","value":"checkout broke"}]}}` + "\n"
+		resp, err = http.Post(base+"/api/"+itoa(b.Project.ID)+"/envelope/?sentry_key="+b.Key.PublicKey, "application/x-sentry-envelope", strings.NewReader(envelope))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("envelope: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		report("It broke after the event arrived")
+
+		issue := waitIssues(t, db, b.Project.ID, func(is []store.Issue) bool { return len(is) == 1 })[0]
+		var got []store.Feedback
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			got, _, err = db.ListIssueFeedback(ctx, store.System, issue.ID, "", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 2 || time.Now().After(deadline) {
+				break
+			}
+		}
+		var messages []string
+		for _, f := range got {
+			messages = append(messages, f.Message)
+			if f.AssociatedEventID != eventID || f.IssueID != issue.ID || f.Name != "Ada" || f.Email != "ada@example.com" ||
+				f.Source != "crash_report_embed_form" || f.EventID == eventID {
+				t.Errorf("stored %+v", f)
+			}
+			if strings.Contains(f.URL, "hunter2") || !strings.HasPrefix(f.URL, "https://shop.example/pay?") {
+				t.Errorf("page URL stored as %q, want it scrubbed", f.URL)
+			}
+		}
+		slices.Sort(messages)
+		if want := []string{"It broke after the event arrived", "It broke before the event arrived"}; !slices.Equal(messages, want) {
+			t.Errorf("feedback on the issue %q, want %q", messages, want)
+		}
+	})
 }
