@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // reportDialogApp captures an exception and opens Sentry's crash-report
@@ -54,6 +55,7 @@ const (
 // calls Sentry.showReportDialog({eventId}); the test fills the dialog in
 // as a user would, is told what to fix, sends it, closes it, and finds
 // the report as feedback on the exception's issue over the REST API.
+// Opened again, the dialog closes on Escape.
 func TestBrowserReportDialog(t *testing.T) {
 	dir := requireJSSDK(t)
 	bundle := filepath.Join(t.TempDir(), "sentry-browser.js")
@@ -165,6 +167,15 @@ func TestBrowserReportDialog(t *testing.T) {
 	waitFor(`String(window.__closed) + " " + document.querySelectorAll("`+dialogSel+`").length`, "1 0")
 	waitFor(`String(window.__flushed || "")`, "ok")
 	eventID := eval(`window.__eventId`)
+
+	// Opened again without a user, the dialog starts at the name; Escape
+	// closes it and calls this call's onClose.
+	eval(`Sentry.showReportDialog({eventId: window.__eventId, onClose: function () { window.__closedByEscape = "yes"; }}), ""`)
+	waitFor(`document.activeElement && document.activeElement.name === "name" ? document.activeElement.closest("dialog").className : ""`, "sentry-error-embed")
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(`String(window.__closedByEscape) + " " + document.querySelectorAll("`+dialogSel+`").length`, "yes 0")
 
 	is := p.waitIssue(t, "TypeError: Cannot read properties of undefined (reading 'amount')", 1)
 	fb := p.feedback(t, fmt.Sprintf("/api/v1/issues/%d/feedback", is.ID), 1)[0]
