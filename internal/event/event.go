@@ -95,8 +95,9 @@ type Feedback struct {
 	// lowercase hex digits), empty for feedback about nothing in
 	// particular.
 	AssociatedEventID string `json:"associated_event_id,omitempty"`
-	// Source is how it was given: the SDK's "api" or "widget", or
-	// "user_report" for the legacy item.
+	// Source is how it was given: the SDK's "api" or "widget",
+	// "user_report" for the legacy item, or "crash_report_embed_form" for
+	// the crash-report dialog ingest serves to showReportDialog.
 	Source string `json:"source,omitempty"`
 }
 
