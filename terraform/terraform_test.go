@@ -79,12 +79,12 @@ type required struct{}
 
 // wantResources and wantTypes are what a first apply creates: the number of
 // resources and how many of each type. Update them with the modules.
-const wantResources = 86
+const wantResources = 87
 
 var wantTypes = map[string]int{
 	"aws_apigatewayv2_api":                               1,
 	"aws_apigatewayv2_integration":                       1,
-	"aws_apigatewayv2_route":                             2,
+	"aws_apigatewayv2_route":                             3,
 	"aws_apigatewayv2_stage":                             1,
 	"aws_cloudfront_distribution":                        1,
 	"aws_cloudwatch_log_group":                           4,
@@ -796,7 +796,7 @@ func checkPlan(t *testing.T, plan *planJSON) {
 		routes = append(routes, r.after("route_key").(string))
 	}
 	sort.Strings(routes)
-	wantRoutes := []string{"OPTIONS /api/{proxy+}", "POST /api/{proxy+}"}
+	wantRoutes := []string{"GET /api/embed/{proxy+}", "OPTIONS /api/{proxy+}", "POST /api/{proxy+}"}
 	if !slices.Equal(routes, wantRoutes) {
 		t.Errorf("routes %v, want %v", routes, wantRoutes)
 	}

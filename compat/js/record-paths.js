@@ -10,8 +10,9 @@ const srv = http.createServer((req, res) => {
     res.setHeader("content-type", "text/html");
     res.end(`<html><body><script src="/sentry.js"></script><script>
       Sentry.init({dsn: "http://abc123@" + location.host + "/42", tracesSampleRate: 0});
-      Sentry.captureException(new Error("browser path probe"));
+      const eventId = Sentry.captureException(new Error("browser path probe"));
       Sentry.captureMessage("browser message");
+      Sentry.showReportDialog({ eventId });
       Sentry.flush(3000).then(() => { document.title = "done"; });
     </script></body></html>`);
     return;
@@ -24,7 +25,7 @@ const srv = http.createServer((req, res) => {
   res.setHeader("content-type", "application/json");
   res.end("{}");
 });
-srv.listen(0, "127.0.0.1", () => {
+srv.listen(Number(process.env.PORT) || 0, "127.0.0.1", () => {
   const port = srv.address().port;
   console.error("PORT " + port);
   if (mode === "node") {

@@ -123,11 +123,11 @@ func TestDryRunPlansTheWholeStackOffline(t *testing.T) {
 	if got := fmt.Sprint(names(res)); !strings.Contains(got, "plan:ok") || !strings.Contains(got, "confirm:stopped") {
 		t.Fatalf("steps %s\n%s", got, out.String())
 	}
-	if !strings.Contains(out.String(), "Plan: 86 to add, 0 to change, 0 to destroy.") || !strings.Contains(out.String(), "aws_cloudfront_distribution") {
-		t.Errorf("output lacks the plan of 86 resources with CloudFront:\n%s", out.String())
+	if !strings.Contains(out.String(), "Plan: 87 to add, 0 to change, 0 to destroy.") || !strings.Contains(out.String(), "aws_cloudfront_distribution") {
+		t.Errorf("output lacks the plan of 87 resources with CloudFront:\n%s", out.String())
 	}
 	rep := s.Report(res, nil)
-	if rep.Plan == nil || rep.Plan.Add != 86 {
+	if rep.Plan == nil || rep.Plan.Add != 87 {
 		t.Errorf("report plan %+v", rep.Plan)
 	}
 	if _, err := os.Stat(filepath.Join(ws, PlanFileName)); err != nil {

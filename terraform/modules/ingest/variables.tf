@@ -101,11 +101,15 @@ variable "routes" {
     matches both forms; the function routes inside (the same mux as
     `flytrap dev`) and answers unknown paths with its JSON 404. OPTIONS goes
     to the function, which answers CORS preflights exactly as `flytrap dev`.
+    GET is routed for the crash-report dialog's script only
+    (/api/embed/error-page/, which Sentry.showReportDialog loads); nothing
+    else under /api/ answers a GET.
   EOT
   type        = list(string)
   default = [
     "POST /api/{proxy+}",
     "OPTIONS /api/{proxy+}",
+    "GET /api/embed/{proxy+}",
   ]
 
   validation {

@@ -104,7 +104,7 @@ func TestInitThenDryRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("deploy --dry-run exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"Plan: 86 to add, 0 to change, 0 to destroy.", "(built)", "confirm", "Dry run of \"acme\"", "nothing was created"} {
+	for _, want := range []string{"Plan: 87 to add, 0 to change, 0 to destroy.", "(built)", "confirm", "Dry run of \"acme\"", "nothing was created"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -136,7 +136,7 @@ func TestInitThenDryRun(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
 	}
-	if !rep.DryRun || !rep.Completed || rep.Plan == nil || rep.Plan.Add != 86 || rep.Estimate == nil || rep.Resolved.Source != "placeholder" {
+	if !rep.DryRun || !rep.Completed || rep.Plan == nil || rep.Plan.Add != 87 || rep.Estimate == nil || rep.Resolved.Source != "placeholder" {
 		t.Errorf("report %+v", rep)
 	}
 	if !strings.Contains(errOut, "==> [8/16] plan") {
