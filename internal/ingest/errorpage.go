@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -216,7 +217,7 @@ func (h *Handler) writeDialog(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Type", "text/javascript; charset=utf-8")
 	// The script carries the user's name and address: no cache keeps it.
 	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("Content-Length", fmt.Sprint(len(dialogHead)+len(js)+len(dialogTail)))
+	hdr.Set("Content-Length", strconv.Itoa(len(dialogHead)+len(js)+len(dialogTail)))
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
@@ -302,6 +303,9 @@ func reportFeedback(form url.Values) (*event.Feedback, *apiError) {
 			errs[field] = append(errs[field], reportRequired[field])
 		}
 	}
+	// maxName bounds the bytes as where every user field is stored: a
+	// name of fewer characters but of three- or four-byte letters is
+	// refused with the same words rather than cut unseen.
 	if n := utf8.RuneCountInString(name); n > maxReportName || len(name) > maxName {
 		errs[reportName] = append(errs[reportName], fmt.Sprintf("Your name is too long: at most %d characters.", maxReportName))
 	}
