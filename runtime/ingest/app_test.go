@@ -173,6 +173,20 @@ func TestIngestFunction(t *testing.T) {
 			wantHeader: map[string]string{"Access-Control-Allow-Methods": "POST, OPTIONS", "Access-Control-Allow-Origin": "https://app.example.com"},
 		},
 		{
+			// Sentry.showReportDialog's script, through the GET route.
+			fixture: "sentry-preflight.json", edit: func(ev *events.APIGatewayV2HTTPRequest) { reportDialog(ev, "GET", "") },
+			wantStatus: 200, wantBody: `"title":"Oops"`,
+			wantHeader: map[string]string{"Content-Type": "text/javascript; charset=utf-8", "Access-Control-Allow-Origin": "https://app.example.com"},
+		},
+		{
+			// The dialog's form, queued as feedback.
+			fixture: "sentry-preflight.json", edit: func(ev *events.APIGatewayV2HTTPRequest) {
+				reportDialog(ev, "POST", "name=Ada&email=ada%40example.com&comments=It+broke")
+			},
+			wantStatus: 200, wantBody: `{"id":"`,
+			wantEvent: &queued{ProjectID: projectID, Source: "sentry"},
+		},
+		{
 			fixture: "flytrap-error.json", edit: func(ev *events.APIGatewayV2HTTPRequest) { ev.Headers["x-api-key"] = "unknown-key" },
 			wantStatus: 401, wantBody: `"error":{"code":`,
 		},
@@ -238,6 +252,25 @@ func TestIngestFunction(t *testing.T) {
 				t.Error("a raw client IP reached the queue")
 			}
 		})
+	}
+}
+
+// reportDialog turns a fixture into a request of the crash-report dialog
+// (GET its script, or POST its form body) about an event of the fixtures'
+// project, as API Gateway hands it over.
+func reportDialog(ev *events.APIGatewayV2HTTPRequest, method, form string) {
+	ev.RawPath, ev.RequestContext.HTTP.Path, ev.RequestContext.HTTP.Method = "/api/embed/error-page/", "/api/embed/error-page/", method
+	ev.RouteKey = method + " /api/embed/{proxy+}"
+	if method == "POST" {
+		ev.RouteKey = "POST /api/{proxy+}"
+	}
+	ev.RawQueryString = "dsn=https://" + publicKey + "@k3x9abcd12.execute-api.eu-west-1.amazonaws.com/42&eventId=9ec79c33ec9942ab8353589fcb2e04dc&title=Oops"
+	delete(ev.Headers, "access-control-request-method")
+	delete(ev.Headers, "access-control-request-headers")
+	ev.Headers["content-length"] = fmt.Sprint(len(form))
+	if form != "" {
+		ev.Headers["content-type"] = "application/x-www-form-urlencoded"
+		ev.Body = form
 	}
 }
 
