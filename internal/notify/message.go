@@ -16,6 +16,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/bidi"
@@ -81,10 +82,14 @@ func (m Message) Subject() string {
 }
 
 // oneLine makes untrusted text fit a header or a heading: control
-// characters (CR, LF) become spaces and it is cut to n runes.
+// characters become spaces and it is cut to n runes. That is C0 (CR, LF),
+// DEL and C1 (U+0085 NEXT LINE ends a line for some readers, U+009B is CSI
+// to a terminal showing a text mail) and the line and paragraph separators
+// U+2028 and U+2029, which mail clients and Slack also break lines at: an
+// event must not forge a line such as a link into a message.
 func oneLine(s string, n int) string {
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			return ' '
 		}
 		return r

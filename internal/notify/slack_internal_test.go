@@ -123,3 +123,25 @@ func TestDirectionControlsWrittenOutForReaders(t *testing.T) {
 		t.Errorf("webhook changed the SDK's text: %q, %q", p.Issue.Title, p.Stack)
 	}
 }
+
+// TestOneLine: every character a mail client, Slack or a terminal may break
+// a line at or obey becomes a space: C0, DEL, C1 (U+0085 NEXT LINE, U+009B
+// CSI) and the line and paragraph separators; invalid UTF-8 becomes U+FFFD.
+func TestOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"plain", 10, "plain"},
+		{"a\r\nBcc: x@y", 20, "a  Bcc: x@y"},
+		{"prod\u2028Open the issue: https://evil.example/", 60, "prod Open the issue: https://evil.example/"},
+		{"a\u2029b\u0085c\u009b2Jd\u007fe\x1b[31m", 30, "a b c 2Jd e [31m"},
+		{"bad \xff", 10, "bad \uFFFD"},
+		{"123456", 4, "123…"},
+	} {
+		if got := oneLine(tc.in, tc.n); got != tc.want {
+			t.Errorf("oneLine(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
