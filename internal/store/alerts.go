@@ -599,7 +599,8 @@ func (d *DB) EmailRecipients(ctx context.Context, projectID int64) ([]string, er
 // frequency when the issue's events of the last WindowMinutes (by
 // arrival) number more than Threshold. A new issue or a regression
 // alerts at once; a frequency rule does not while the issue is in its
-// cooldown window. An alert opens the window (the project's cooldown);
+// cooldown window, unless its channel is not among those the window's
+// alerts reached. An alert opens the window (the project's cooldown);
 // events of the issue during the window, or before a due digest went
 // out, are summed into the issue's next digest (QueueDigests).
 func (d *DB) AlertHook(now func() time.Time) TxHook {
@@ -616,6 +617,9 @@ type issueAlertState struct {
 	muted     bool
 	windowEnd int64
 	pending   int64
+	// channels are those the window's alerts reached, which its digest
+	// goes to.
+	channels []int64
 }
 
 // firing is a rule that fired on one result of a batch.
@@ -662,22 +666,55 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 			return err
 		}
 		inWindow := hasState && nowMs < st.windowEnd
+		if inWindow {
+			// The window holds back frequency rules only on the channels
+			// its alerts reached, whose digest will tell them: a spike
+			// rule on Slack must not stay silent because a new-issue
+			// email opened the window.
+			fires = slices.DeleteFunc(fires, func(f firing) bool {
+				return f.rule.Type == RuleFrequency && slices.Contains(st.channels, f.rule.ChannelID)
+			})
+		}
 		urgent := false
 		last := -1
 		for _, f := range fires {
 			urgent = urgent || f.rule.Type != RuleFrequency
 			last = max(last, slices.Index(idx, f.res))
 		}
-		if len(fires) > 0 && (urgent || !inWindow) {
-			channels, err := insertAlertNotifications(ctx, tx, results, fires, nowMs)
+		if len(fires) > 0 {
+			reached, err := insertAlertNotifications(ctx, tx, results, fires, nowMs)
 			if err != nil {
 				return err
+			}
+			var channels []int64
+			if inWindow {
+				// The channels already in the window keep their digest.
+				channels = slices.Clone(st.channels)
+			}
+			for _, c := range reached {
+				if !slices.Contains(channels, c) {
+					channels = append(channels, c)
+				}
+			}
+			list, err := json.Marshal(channels)
+			if err != nil {
+				return err
+			}
+			if !urgent && inWindow {
+				// Frequency alerts to channels new to the window: the
+				// window runs on, and its digest sums these events too,
+				// for the channels it already had.
+				if _, err := tx.ExecContext(ctx, `UPDATE alert_issue_state SET pending = pending + $2, channels = $3 WHERE issue_id = $1`,
+					issue, len(idx), string(list)); err != nil {
+					return err
+				}
+				continue
 			}
 			pending := int64(len(idx) - last - 1)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO alert_issue_state (issue_id, project_id, muted, window_end, pending, channels)
 				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (issue_id) DO UPDATE SET
 				window_end = excluded.window_end, pending = excluded.pending, channels = excluded.channels`,
-				issue, project, false, nowMs+cooldown[project].Milliseconds(), pending, channels); err != nil {
+				issue, project, false, nowMs+cooldown[project].Milliseconds(), pending, string(list)); err != nil {
 				return err
 			}
 			continue
@@ -735,7 +772,7 @@ func alertStates(ctx context.Context, tx *sql.Tx, issues []int64) (map[int64]iss
 	states := make(map[int64]issueAlertState)
 	err := eachChunk(len(issues), func(from, to int) error {
 		var q query
-		q.add(`SELECT issue_id, muted, window_end, pending FROM alert_issue_state WHERE issue_id IN (`, q.list(issues[from:to]), `)`)
+		q.add(`SELECT issue_id, muted, window_end, pending, channels FROM alert_issue_state WHERE issue_id IN (`, q.list(issues[from:to]), `)`)
 		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
 		if err != nil {
 			return err
@@ -743,11 +780,17 @@ func alertStates(ctx context.Context, tx *sql.Tx, issues []int64) (map[int64]iss
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				id int64
-				st issueAlertState
+				id       int64
+				st       issueAlertState
+				channels string
 			)
-			if err := rows.Scan(&id, &st.muted, &st.windowEnd, &st.pending); err != nil {
+			if err := rows.Scan(&id, &st.muted, &st.windowEnd, &st.pending, &channels); err != nil {
 				return err
+			}
+			if channels != "" {
+				if err := json.Unmarshal([]byte(channels), &st.channels); err != nil {
+					return fmt.Errorf("issue %d: channels %q: %w", id, channels, err)
+				}
 			}
 			states[id] = st
 		}
@@ -798,9 +841,9 @@ func fire(ctx context.Context, tx *sql.Tx, rules []AlertRule, results []SaveResu
 }
 
 // insertAlertNotifications writes one notification per firing rule's
-// channel and returns the channels, as the JSON array the issue's digest
-// goes to.
-func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveResult, fires []firing, nowMs int64) (string, error) {
+// channel and returns the channels it reached, which the issue's digest
+// goes to (a new-issue alert held back by a burst reaches none).
+func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveResult, fires []firing, nowMs int64) ([]int64, error) {
 	var channels []int64
 	for _, f := range fires {
 		r := results[f.res]
@@ -810,7 +853,7 @@ func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveRes
 		if f.rule.Type == RuleNewIssue {
 			held, err := holdNewIssue(ctx, tx, f.rule, p, nowMs)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			if held {
 				// Nor does the issue's digest go to the channel: it
@@ -820,14 +863,13 @@ func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveRes
 		}
 		key := f.rule.Type + ":" + strconv.FormatInt(r.IssueID, 10) + ":" + strconv.FormatInt(f.rule.ChannelID, 10) + ":" + r.EventID
 		if err := insertNotification(ctx, tx, f.rule.ID, f.rule.ChannelID, f.rule.Type, key, p, nowMs); err != nil {
-			return "", err
+			return nil, err
 		}
 		if !slices.Contains(channels, f.rule.ChannelID) {
 			channels = append(channels, f.rule.ChannelID)
 		}
 	}
-	b, err := json.Marshal(channels)
-	return string(b), err
+	return channels, nil
 }
 
 // holdNewIssue counts the new issue p into its channel's

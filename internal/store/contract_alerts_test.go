@@ -277,6 +277,58 @@ func testAlertFrequencyFilters(e *env) {
 	}
 }
 
+// testAlertFrequencyOnAnotherChannel: a new-issue alert on one channel
+// opens the issue's window, yet a frequency rule on another channel still
+// fires when the issue spikes inside it, once; the window's digest then
+// goes to both channels.
+func testAlertFrequencyOnAnotherChannel(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	rules, _ := db.ListAlertRules(ctx, System, e.project.ID)
+	for _, r := range rules {
+		if err := db.DeleteAlertRule(ctx, System, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chans, _ := db.ListAlertChannels(ctx, System, e.project.ID)
+	mail := chans[0].ID
+	hook, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: ChannelWebhook, Name: "spikes", URL: "https://hooks.example.com/x", Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []AlertRule{
+		{ProjectID: e.project.ID, ChannelID: mail, Type: RuleNewIssue, Enabled: true},
+		{ProjectID: e.project.ID, ChannelID: hook.ID, Type: RuleFrequency, Threshold: 3, WindowMinutes: 1, Enabled: true},
+	} {
+		if _, err := db.PutAlertRule(ctx, System, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	for i := range 20 {
+		e.saveAlerting(at(i), request(e.project.ID, "spike", withRcv(at(i))))
+	}
+	var got []string
+	for _, n := range e.outbox() {
+		got = append(got, fmt.Sprintf("%s→%d", n.Reason, n.ChannelID))
+	}
+	want := []string{fmt.Sprintf("%s→%d", RuleNewIssue, mail), fmt.Sprintf("%s→%d", RuleFrequency, hook.ID)}
+	if !slices.Equal(got, want) {
+		t.Fatalf("outbox = %v, want %v", got, want)
+	}
+	if n, err := db.QueueDigests(ctx, t0.Add(DefaultAlertCooldown)); err != nil || n != 1 {
+		t.Fatalf("QueueDigests after the window = %d, %v", n, err)
+	}
+	digests := map[int64]int64{}
+	for _, n := range e.outbox() {
+		if n.Reason == ReasonDigest {
+			digests[n.ChannelID] = n.Payload.Events
+		}
+	}
+	if len(digests) != 2 || digests[mail] != 19 {
+		t.Errorf("digests = %v, want one to each channel, the email's summing the 19 events after the first", digests)
+	}
+}
+
 // testAlertIgnoredAndMuted: an ignored issue sends no alert of any kind,
 // seen again or busy, and neither it nor a muted issue sends, once
 // unignored or unmuted, a digest of the events before.

@@ -81,6 +81,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertNewIssueBurst", testAlertNewIssueBurst},
 		{"AlertRegression", testAlertRegression},
 		{"AlertFrequencyFilters", testAlertFrequencyFilters},
+		{"AlertFrequencyOnAnotherChannel", testAlertFrequencyOnAnotherChannel},
 		{"AlertIgnoredAndMuted", testAlertIgnoredAndMuted},
 		{"AlertClaim", testAlertClaim},
 	}
