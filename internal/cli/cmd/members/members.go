@@ -21,6 +21,30 @@ type Options struct {
 	Out  cmdutil.JSONFlags
 	Yes  bool
 	Role string
+	// Project is --project, which the other commands take the project
+	// by; the first argument does the same here.
+	Project string
+}
+
+// projectArgs accepts the project as the first of n arguments, or by
+// --project in its place, and returns the project and the rest.
+func (o *Options) projectArgs(n int) (cobra.PositionalArgs, func(args []string) (string, []string)) {
+	valid := func(cmd *cobra.Command, args []string) error {
+		if o.Project != "" {
+			if len(args) != n-1 {
+				return fmt.Errorf("accepts %d arg(s) with --project, received %d", n-1, len(args))
+			}
+			return nil
+		}
+		return cobra.ExactArgs(n)(cmd, args)
+	}
+	split := func(args []string) (string, []string) {
+		if o.Project != "" {
+			return o.Project, args
+		}
+		return args[0], args[1:]
+	}
+	return valid, split
 }
 
 // NewCmd returns the members command and its verbs.
@@ -33,30 +57,44 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	cmdutil.AddHostFlag(cmd, &opts.Host)
 	complete := f.CompleteProjects(&opts.Host)
 	firstIsProject := func(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
-		if len(args) > 0 {
+		if len(args) > 0 || opts.Project != "" {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		return complete(cmd, args, prefix)
 	}
+	oneArg, project := opts.projectArgs(1)
 	list := &cobra.Command{
-		Use: "list <project>", Short: "List a project's members", Args: cobra.ExactArgs(1),
-		Example: "  flytrap members list web", ValidArgsFunction: firstIsProject,
-		RunE: func(cmd *cobra.Command, args []string) error { return List(cmd.Context(), opts, args[0]) },
+		Use: "list <project>", Short: "List a project's members", Args: oneArg,
+		Example: "  flytrap members list web\n  flytrap members list -p web", ValidArgsFunction: firstIsProject,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, _ := project(args)
+			return List(cmd.Context(), opts, p)
+		},
 	}
 	opts.Out.Add(list)
+	twoArgs, projectAnd := opts.projectArgs(2)
 	add := &cobra.Command{
-		Use: "add <project> <email>", Short: "Add a user to a project, or change their role there (the project's admins)", Args: cobra.ExactArgs(2),
-		Example: "  flytrap members add web ada@example.com\n  flytrap members add web ada@example.com --role admin", ValidArgsFunction: firstIsProject,
-		RunE: func(cmd *cobra.Command, args []string) error { return Add(cmd.Context(), opts, args[0], args[1]) },
+		Use: "add <project> <email>", Short: "Add a user to a project, or change their role there (the project's admins)", Args: twoArgs,
+		Example: "  flytrap members add web ada@example.com\n  flytrap members add -p web ada@example.com --role admin", ValidArgsFunction: firstIsProject,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, rest := projectAnd(args)
+			return Add(cmd.Context(), opts, p, rest[0])
+		},
 	}
 	add.Flags().StringVar(&opts.Role, "role", apitypes.RoleMember, `role in the project: "admin" or "member"`)
 	opts.Out.Add(add)
 	remove := &cobra.Command{
-		Use: "remove <project> <email>", Short: "Take a user out of a project (the project's admins)", Args: cobra.ExactArgs(2),
+		Use: "remove <project> <email>", Short: "Take a user out of a project (the project's admins)", Args: twoArgs,
 		Example: "  flytrap members remove web bob@example.com --yes", ValidArgsFunction: firstIsProject,
-		RunE: func(cmd *cobra.Command, args []string) error { return Remove(cmd.Context(), opts, args[0], args[1]) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, rest := projectAnd(args)
+			return Remove(cmd.Context(), opts, p, rest[0])
+		},
 	}
 	remove.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking")
+	for _, c := range []*cobra.Command{list, add, remove} {
+		c.Flags().StringVarP(&opts.Project, "project", "p", "", "project name or ID, in place of the first argument, as other commands take it")
+	}
 	cmd.AddCommand(list, add, remove)
 	return cmd
 }
