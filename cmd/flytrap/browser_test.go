@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/getsentry/sentry-go"
 )
 
 // chromiumPath returns Debian's Chromium; without it the test skips, except
@@ -216,6 +218,33 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("last seen = %q after the regression, was %q: want a later time, just now", seen, seenBefore)
 	}
 	screenshot(t, ctx, "regression-toast")
+
+	// Breadcrumbs from sentry-go read in the reader's zone to the
+	// millisecond, with their UTC time in the title; one of another day
+	// shows its date.
+	now := time.Now().UTC()
+	hub := newHub(t, p.info.DSN, "shop@1.2.3", "production")
+	hub.AddBreadcrumb(&sentry.Breadcrumb{Category: "cache", Message: "warmed last year", Timestamp: now.AddDate(-1, 0, 0)}, nil)
+	hub.AddBreadcrumb(&sentry.Breadcrumb{Category: "http", Message: "POST /api/orders", Timestamp: now.Add(-1500 * time.Millisecond)}, nil)
+	hub.CaptureMessage("checkout slow")
+	if !hub.Flush(5 * time.Second) {
+		t.Fatal("sentry-go did not flush")
+	}
+	slow := p.waitIssue(t, "checkout slow", 1)
+	if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/issues/%d", p.base, slow.ID)), chromedp.WaitVisible(`table.breadcrumbs`)); err != nil {
+		t.Fatal(err)
+	}
+	crumbs, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll("time[data-clock]")).map(e => e.textContent + " | " + e.title).join("\n")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(crumbs, "\n")
+	local := `\d\d:\d\d:\d\d\.\d{3}( [AP]M)? (EST|EDT|GMT-[45])`
+	if len(lines) != 2 ||
+		!regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2}, `+strconv.Itoa(now.Year()-1)+` `+local+` \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC$`).MatchString(lines[0]) ||
+		!regexp.MustCompile(`^`+local+` \| \d\d:\d\d:\d\d\.\d{3} UTC$`).MatchString(lines[1]) {
+		t.Errorf("breadcrumb times do not read in the reader's zone, the older with its date:\n%s", crumbs)
+	}
 }
 
 // TestNonMemberGets404 checks the acceptance rule end to end: a second

@@ -169,7 +169,11 @@ type codeLine struct {
 
 // breadcrumbView is one breadcrumb.
 type breadcrumbView struct {
-	Time     time.Time
+	Time time.Time
+	// OtherDay is set when the breadcrumb is not of the event's UTC day,
+	// so its time is shown with its date: a breadcrumb of last year must
+	// not read as of the event's morning.
+	OtherDay bool
 	Type     string
 	Category string
 	Level    string
@@ -289,7 +293,8 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 			v.BreadcrumbsCut = len(ev.Breadcrumbs) - i
 			break
 		}
-		v.Breadcrumbs = append(v.Breadcrumbs, breadcrumbView{Time: c.Timestamp, Type: b.text(c.Type), Category: b.text(c.Category),
+		v.Breadcrumbs = append(v.Breadcrumbs, breadcrumbView{Time: c.Timestamp, OtherDay: !sameUTCDay(c.Timestamp, ev.Timestamp),
+			Type: b.text(c.Type), Category: b.text(c.Category),
 			Level: b.text(c.Level), Message: b.text(c.Message), Data: b.compactJSON(c.Data)})
 	}
 	// The other threads come after everything but the JSON blocks: they
@@ -442,4 +447,11 @@ func (f frameView) Position() string {
 		}
 	}
 	return s
+}
+
+// sameUTCDay reports whether a and b fall on the same day in UTC.
+func sameUTCDay(a, b time.Time) bool {
+	ay, am, ad := a.UTC().Date()
+	by, bm, bd := b.UTC().Date()
+	return ay == by && am == bm && ad == bd
 }

@@ -186,6 +186,7 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"ago":        d.ago,
 		"utc":        formatUTC,
 		"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"isoMillis":  func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") },
 		"httpURL":    httpURL,
 		"plural":     pluralAny,
 		"clock":      clock,
@@ -246,12 +247,17 @@ func pluralAny(n any, one, many string) (string, error) {
 	return "", fmt.Errorf("plural: %T is not an integer", n)
 }
 
-// clock is a breadcrumb's time of day; breadcrumbs are seconds apart.
-func clock(t time.Time) string {
+// clock is a breadcrumb's time of day in UTC, to the millisecond since
+// breadcrumbs are often milliseconds apart, with its date when withDate
+// (it is not of the event's day); app.js shows it in the reader's zone.
+func clock(t time.Time, withDate bool) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("15:04:05.000")
+	if withDate {
+		return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
+	}
+	return t.UTC().Format("15:04:05.000 UTC")
 }
 
 // levelClass maps an event level to its CSS class. Levels come from SDKs;

@@ -108,9 +108,26 @@
       hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
     });
   }
+  // A breadcrumb's clock keeps its milliseconds, and its date only when
+  // the server gave one (it is not of the event's day).
+  function clock(d, withDate) {
+    var t = d.toLocaleTimeString(undefined, {
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+      fractionalSecondDigits: 3, timeZoneName: "short"
+    });
+    if (!withDate) {
+      return t;
+    }
+    return d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }) + " " + t;
+  }
   document.querySelectorAll("time[datetime]").forEach(function (el) {
     var d = new Date(el.getAttribute("datetime"));
     if (isNaN(d.getTime())) {
+      return;
+    }
+    if (el.hasAttribute("data-clock")) {
+      el.title = el.textContent;
+      el.textContent = clock(d, /^\d{4}-/.test(el.textContent));
       return;
     }
     if (/ UTC$/.test(el.textContent)) {
