@@ -290,13 +290,20 @@ func writeFeedback(w io.Writer, count int64, fs []apitypes.Feedback, when func(t
 const maxFrames = 10
 
 // writeStack prints the latest event's exceptions, innermost frame first.
+// A chain prints as the dashboard shows it: the error caught first, then
+// each cause after "caused by", though the protocol lists the root cause
+// first.
 func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 	var p payload
 	if err := json.Unmarshal(ev.Payload, &p); err != nil {
 		return
 	}
 	fmt.Fprintf(w, "\nlatest event %s (%s)\n", cmdutil.Clean(ev.EventID), ev.Received.UTC().Format("2006-01-02 15:04:05Z"))
-	for _, e := range p.Exceptions {
+	for k := len(p.Exceptions) - 1; k >= 0; k-- {
+		e := p.Exceptions[k]
+		if k < len(p.Exceptions)-1 {
+			fmt.Fprintln(w, "  caused by")
+		}
 		typ, value := e.Type, e.Value
 		if e.Mechanism != nil && e.Mechanism.Synthetic {
 			// The SDK made the exception up to carry the message's

@@ -47,6 +47,12 @@ var viewEvents = map[string]string{
 		{"function":"main","package":"/usr/bin/crashy","instruction_addr":"0x55d0c0a01300","image_addr":"0x55d0c0a00000","in_app":true},
 		{"instruction_addr":"0x55d0c0a011f0","package":"/usr/bin/crashy","image_addr":"0x55d0c0a00000","in_app":true},
 		{"instruction_addr":"0x7f0a1c2d3e4f"}]}]}`,
+	// @sentry/node's linked errors: the cause first, the error caught last
+	// (the protocol's order), which view prints outermost first, as the
+	// dashboard does.
+	"8": `{"level":"error","platform":"node","exceptions":[
+		{"type":"Error","value":"connect ECONNREFUSED 10.0.0.5:5432","frames":[{"filename":"lib/db.js","function":"connect","lineno":12,"in_app":true}]},
+		{"type":"Error","value":"could not load invoice 42","frames":[{"filename":"lib/billing.js","function":"loadInvoice","lineno":30,"in_app":true}]}]}`,
 }
 
 // fakeAPI serves the issues of viewEvents and the project list, and
@@ -108,7 +114,7 @@ func newFactory(t *testing.T, url string, out *bytes.Buffer) *cmdutil.Factory {
 // (-update rewrites them).
 func TestViewStack(t *testing.T) {
 	srv, _ := fakeAPI(t)
-	for id, name := range map[string]string{"1": "view-sentry-go-exception", "2": "view-node-message", "3": "view-sentry-go-message", "4": "view-python-log-message", "5": "view-native-crash"} {
+	for id, name := range map[string]string{"1": "view-sentry-go-exception", "2": "view-node-message", "3": "view-sentry-go-message", "4": "view-python-log-message", "5": "view-native-crash", "8": "view-node-cause-chain"} {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
 			if err := View(context.Background(), &Options{F: newFactory(t, srv.URL, &out)}, id); err != nil {
