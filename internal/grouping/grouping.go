@@ -17,7 +17,7 @@ import (
 // that a change to the algorithm (which changes hashes) can be told apart
 // from a genuinely new issue; bump it whenever Group's output changes for
 // any event.
-const Version = "2026-12d"
+const Version = "2026-12e"
 
 // rules are the parts of the algorithm that changed from one Version to
 // the next, kept so that Previous can compute the hashes an event had
@@ -49,14 +49,24 @@ type rules struct {
 	// kept only the SDK's formatted text (see
 	// event.Event.MessageFormattedBySDK).
 	template bool
+	// jsFunctions: a JavaScript frame's function takes part by the last
+	// part of its dotted name, and not at all when that is a placeholder
+	// for an anonymous function (2026-12e, see jsFunction); before, "?"
+	// was a name, so every anonymous function of a file was one.
+	jsFunctions bool
+	// contextLines: a frame's source line takes part on the platforms of
+	// contextLinePlatforms (2026-12e, see contextLine).
+	contextLines bool
 }
 
 // current are the rules of Version.
-var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true}
+var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true,
+	jsFunctions: true, contextLines: true}
 
 // earlier are the rules of the versions before Version, newest first,
 // whose issues an event still finds (see Previous).
 var earlier = []rules{
+	{version: "2026-12d", synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true},
 	{version: "2026-12c", synthetic: true, minified: true, variables: true, stable: true},
 	{version: "2026-12b", synthetic: true, minified: true},
 	{version: "2026-12", synthetic: true},
@@ -110,7 +120,11 @@ type Result struct {
 // value when it has no frames; a synthetic exception's type is left out.
 // A native frame without a function (not symbolicated) takes part by its
 // package's file name and its offset into that image, never by its absolute
-// address, which changes with every run (see nativePosition).
+// address, which changes with every run (see nativePosition). On the
+// platforms whose SDKs send real source, a frame's source line takes part
+// as well (see contextLine), and a JavaScript function by the last part of
+// its name, or not at all when it is anonymous (see jsFunction): these
+// tell apart the anonymous functions of one file.
 // Line and column numbers never take part, so that editing unrelated code
 // does not split an issue, and neither do the parts of names that change
 // with every deployment, process or run (see stableFrame). Otherwise the
@@ -225,7 +239,8 @@ func exceptionComponents(platform string, exs []event.Exception, r rules) []stri
 }
 
 // frameComponents returns two components per frame, its location and its
-// function, for the in-app frames, or for all frames when none is in-app.
+// function, for the in-app frames, or for all frames when none is in-app,
+// and a third, its source line, where that takes part (see contextLine).
 // raw are the frames as sent when symbolication rewrote some (see
 // event.Exception.RawFrames): a rewritten frame whose map gave no name
 // keeps its minified one, which the next build renames, so its function
@@ -242,7 +257,7 @@ func frameComponents(platform string, frames, raw []event.Frame, r rules) []stri
 		}
 	}
 	var comps []string
-	var prevLoc, prevFn string
+	var prevLoc, prevFn, prevLine string
 	for i, f := range frames {
 		if inApp > 0 && !isInApp(&f, r) {
 			continue
@@ -251,6 +266,9 @@ func frameComponents(platform string, frames, raw []event.Frame, r rules) []stri
 			f = stableFrame(platform, f)
 		}
 		loc, fn := frameLocation(f), "function="+strings.TrimSpace(f.Function)
+		if r.jsFunctions && isJavaScript(platform) {
+			fn = "function=" + jsFunction(f.Function)
+		}
 		if r.minified && len(raw) == len(frames) && minifiedName(f, raw[i]) {
 			fn = "function="
 		}
@@ -259,17 +277,27 @@ func frameComponents(platform string, frames, raw []event.Frame, r rules) []stri
 				loc, fn = pkg, off
 			}
 		}
-		if loc == "file=" && fn == "function=" {
+		// Only a frame with a source line that takes part has a third
+		// component, so the frames of the other platforms, and of SDKs
+		// that send no source, hash as they did before 2026-12e.
+		line := ""
+		if r.contextLines {
+			line = contextLine(platform, &f)
+		}
+		if loc == "file=" && fn == "function=" && line == "" {
 			// Nothing identifies this frame.
 			continue
 		}
 		// A recursion repeats the same frame a varying number of times;
 		// counting the repeats would split one bug into an issue per depth.
-		if len(comps) > 0 && loc == prevLoc && fn == prevFn {
+		if len(comps) > 0 && loc == prevLoc && fn == prevFn && line == prevLine {
 			continue
 		}
-		prevLoc, prevFn = loc, fn
+		prevLoc, prevFn, prevLine = loc, fn, line
 		comps = append(comps, loc, fn)
+		if line != "" {
+			comps = append(comps, line)
+		}
 	}
 	return comps
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -650,5 +651,178 @@ func TestPrevious(t *testing.T) {
 	last := &cases[len(cases)-1].Event
 	if got := Previous(last, Group(last).Hash); got != nil {
 		t.Errorf("an event grouped alike by every version has previous hashes %v", got)
+	}
+}
+
+// TestFrameRules checks, rule by rule, what a frame contributes under
+// 2026-12e's JavaScript function and context-line rules, after Sentry's
+// frame strategy (strategies/newstyle.py): the components of an
+// exception with one in-app frame, after its type.
+func TestFrameRules(t *testing.T) {
+	frame := func(fn, path, line string) event.Frame {
+		return event.Frame{Filename: "src/routes.js", AbsPath: path, Function: fn, Lineno: 3, ContextLine: line, InApp: &yes}
+	}
+	const node = "/srv/shop/src/routes.js"
+	long := strings.Repeat("x", maxContextLine)
+	wide := strings.Repeat("é", maxContextLine) // 120 characters, 240 bytes
+	tests := []struct {
+		name     string
+		platform string
+		f        event.Frame
+		want     []string
+	}{
+		// Unknown function names take no part on JavaScript platforms.
+		{"node ?", "node", frame("?", node, ""), []string{"file=src/routes.js", "function="}},
+		{"node Object.?", "node", frame("Object.?", node, ""), []string{"file=src/routes.js", "function="}},
+		{"javascript <anonymous>", "javascript", frame("<anonymous>", node, ""), []string{"file=src/routes.js", "function="}},
+		{"javascript Object.<anonymous>", "javascript", frame("Object.<anonymous>", node, ""), []string{"file=src/routes.js", "function="}},
+		{"javascript <anonymous function>", "javascript", frame("<anonymous function>", node, ""), []string{"file=src/routes.js", "function="}},
+		{"javascript Anonymous function", "javascript", frame("Anonymous function", node, ""), []string{"file=src/routes.js", "function="}},
+		{"javascript Firefox's inner function", "javascript", frame("render/<", node, ""), []string{"file=src/routes.js", "function="}},
+		{"javascript Firefox's nested inner function", "javascript", frame("App.render/</<", node, ""), []string{"file=src/routes.js", "function="}},
+		// Only the last dotted part of a JavaScript name counts.
+		{"node Object.foo", "node", frame("Object.foo", node, ""), []string{"file=src/routes.js", "function=foo"}},
+		{"node Module.foo", "node", frame("Module.foo", node, ""), []string{"file=src/routes.js", "function=foo"}},
+		{"javascript Layer.handle", "javascript", frame("Layer.handle", node, ""), []string{"file=src/routes.js", "function=handle"}},
+		{"javascript plain name", "javascript", frame("getUser", node, ""), []string{"file=src/routes.js", "function=getUser"}},
+		// Other platforms keep their names as they were.
+		{"python ? is a name", "python", frame("?", node, ""), []string{"file=src/routes.js", "function=?"}},
+		{"go dotted name kept", "go", frame("main.(*Server).handle", node, ""), []string{"file=src/routes.js", "function=main.(*Server).handle"}},
+		{"no platform: Object.? kept", "", frame("Object.?", node, ""), []string{"file=src/routes.js", "function=Object.?"}},
+		// The context line takes part on Sentry's contextline_platforms.
+		{"node line", "node", frame("?", node, "  get('/cart', r => {throw new Error('x')});"),
+			[]string{"file=src/routes.js", "function=", "context-line=get('/cart', r => {throw new Error('x')});"}},
+		{"javascript line", "javascript", frame("render", "webpack:///src/routes.js", "return cart.items;"),
+			[]string{"file=src/routes.js", "function=render", "context-line=return cart.items;"}},
+		{"python line", "python", frame("get", node, "    return orders[order_id]"),
+			[]string{"file=src/routes.js", "function=get", "context-line=return orders[order_id]"}},
+		{"php line", "php", frame("App\\Cart::total", node, "\treturn $this->items->sum();"),
+			[]string{"file=routes.js", "function=App\\Cart::total", "context-line=return $this->items->sum();"}},
+		{"ruby line", "ruby", frame("show", node, "    @cart.total"),
+			[]string{"file=src/routes.js", "function=show", "context-line=@cart.total"}},
+		{"whitespace collapsed", "node", frame("f", node, "\tif (a  &&\t b)   {  "),
+			[]string{"file=src/routes.js", "function=f", "context-line=if (a && b) {"}},
+		{"blank line", "node", frame("f", node, " \t "), []string{"file=src/routes.js", "function=f"}},
+		{"120 characters", "node", frame("f", node, long), []string{"file=src/routes.js", "function=f", "context-line=" + long}},
+		{"120 characters of two bytes", "node", frame("f", node, wide), []string{"file=src/routes.js", "function=f", "context-line=" + wide}},
+		{"121 characters: too long", "node", frame("f", node, long+"x"), []string{"file=src/routes.js", "function=f"}},
+		{"too long counts the line before collapsing", "node", frame("f", node, "  "+long), []string{"file=src/routes.js", "function=f"}},
+		// Not on other platforms.
+		{"go line ignored", "go", frame("handle", node, "return nil"), []string{"file=src/routes.js", "function=handle"}},
+		{"java line ignored", "java", frame("handle", node, "return null;"), []string{"file=src/routes.js", "function=handle"}},
+		{"csharp line ignored", "csharp", frame("Handle", node, "return null;"), []string{"file=src/routes.js", "function=Handle"}},
+		{"cocoa line ignored", "cocoa", frame("handle", node, "return nil"), []string{"file=src/routes.js", "function=handle"}},
+		{"no platform line ignored", "", frame("handle", node, "return null;"), []string{"file=src/routes.js", "function=handle"}},
+		// JavaScript: no line for a frame without a function whose file is a URL.
+		{"javascript no function, http URL", "javascript", frame("", "https://shop.example/app.js", "init();"), []string{"file=src/routes.js", "function="}},
+		{"javascript no function, file URL", "javascript", frame("", "file:///srv/app.js", "init();"), []string{"file=src/routes.js", "function="}},
+		{"javascript no function, blob URL", "javascript", frame("", "blob:https://shop.example/1f2e", "init();"), []string{"file=src/routes.js", "function="}},
+		{"javascript ? is a function: URL line counts", "javascript", frame("?", "https://shop.example/app.js", "init();"),
+			[]string{"file=src/routes.js", "function=", "context-line=init();"}},
+		{"node no function, path", "node", frame("", node, "init();"), []string{"file=src/routes.js", "function=", "context-line=init();"}},
+		{"python no function, URL: the rule is JavaScript's", "python", frame("", "https://shop.example/app.py", "init()"),
+			[]string{"file=src/routes.js", "function=", "context-line=init()"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Group(onPlatform(tc.platform, "E", tc.f))
+			want := append([]string{"type=E"}, tc.want...)
+			if r.Method != MethodException || !reflect.DeepEqual(r.Components, want) {
+				t.Errorf("got %s %q, want %q", r.Method, r.Components, want)
+			}
+		})
+	}
+}
+
+// TestFrameRulesGroups checks what the 2026-12e rules keep together and
+// what they split.
+func TestFrameRulesGroups(t *testing.T) {
+	anon := func(platform string, line int, src string) *event.Event {
+		return onPlatform(platform, "Error", event.Frame{Filename: "/srv/shop/routes.js", Module: "routes", Function: "?",
+			Lineno: line, ContextLine: src, InApp: &yes})
+	}
+	tests := []struct {
+		name string
+		a, b *event.Event
+		same bool
+	}{
+		{"two arrow functions of one file", anon("node", 2, "get('/cart', r=>{throw new Error('a')});"),
+			anon("node", 3, "get('/login', r=>{throw new Error('b')});"), false},
+		{"one arrow function moved down the file", anon("node", 2, "get('/cart', r=>{throw new Error('a')});"),
+			anon("node", 40, "get('/cart', r=>{throw new Error('a')});"), true},
+		{"one arrow function reindented", anon("node", 2, "get('/cart', r=>{throw new Error('a')});"),
+			anon("node", 2, "    get('/cart',  r=>{throw new Error('a')});"), true},
+		{"Chrome's and Firefox's names of one method",
+			onPlatform("javascript", "TypeError", app("src/cart.js", "Object.total", 3)),
+			onPlatform("javascript", "TypeError", app("src/cart.js", "total", 3)), true},
+		{"two lines too long to count", anon("node", 1, strings.Repeat("a", 121)), anon("node", 1, strings.Repeat("b", 121)), true},
+		{"go events without source keep grouping by name",
+			onPlatform("go", "E", app("main.go", "main.handle", 1)), onPlatform("go", "E", app("main.go", "main.serve", 1)), false},
+		{"recursion of one anonymous function, with its line",
+			onPlatform("node", "RangeError",
+				event.Frame{Filename: "t.js", Function: "?", ContextLine: "walk(n.left);", InApp: &yes},
+				event.Frame{Filename: "t.js", Function: "?", ContextLine: "walk(n.left);", InApp: &yes}),
+			onPlatform("node", "RangeError", event.Frame{Filename: "t.js", Function: "?", ContextLine: "walk(n.left);", InApp: &yes}),
+			true},
+		{"two anonymous functions calling each other are no recursion",
+			onPlatform("node", "RangeError",
+				event.Frame{Filename: "t.js", Function: "?", ContextLine: "a();", InApp: &yes},
+				event.Frame{Filename: "t.js", Function: "?", ContextLine: "b();", InApp: &yes}),
+			onPlatform("node", "RangeError", event.Frame{Filename: "t.js", Function: "?", ContextLine: "a();", InApp: &yes}),
+			false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := Group(tc.a), Group(tc.b)
+			if (a.Hash == b.Hash) != tc.same {
+				t.Errorf("same = %v, want %v\n a: %q\n b: %q", a.Hash == b.Hash, tc.same, a.Components, b.Components)
+			}
+		})
+	}
+}
+
+// TestNodeAnonymousFunctions is the QA report's case with the events
+// @sentry/node 11.12.0 sent for compat/js/anonymous-routes.js (recorded
+// from the SDK, reduced to the fields ingest keeps for grouping): two
+// route handlers that are arrow functions of one file, each throwing its
+// own error, and two messages captured from module scope with
+// attachStacktrace. Under 2026-12d, the errors were one issue (every frame
+// the same file and function, "?" or "Object.?") and so were the messages;
+// now each is an issue of its own, told apart by the source lines of the
+// anonymous frames.
+func TestNodeAnonymousFunctions(t *testing.T) {
+	b, err := os.ReadFile("testdata/node-anonymous.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []event.Event
+	if err := json.Unmarshal(b, &evs); err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 4 {
+		t.Fatalf("%d events recorded, want 4", len(evs))
+	}
+	seen := map[string]int{}
+	for i := range evs {
+		r := Group(&evs[i])
+		if j, ok := seen[r.Hash]; ok {
+			t.Errorf("events %d and %d are one issue: %q", j, i, r.Components)
+		}
+		seen[r.Hash] = i
+	}
+	// What the QA report saw, so that this test is known to exercise it.
+	old := earlier[0]
+	if old.version != "2026-12d" {
+		t.Fatalf("earlier[0] is %s", old.version)
+	}
+	if group(&evs[0], old).Hash != group(&evs[1], old).Hash || group(&evs[2], old).Hash != group(&evs[3], old).Hash {
+		t.Error("under 2026-12d the recorded errors, and the messages, no longer merge: the recording does not show the bug")
+	}
+	want := []string{"type=Error",
+		"module=anonymous-routes", "function=", "context-line=dispatch('/cart'); dispatch('/login');",
+		"module=anonymous-routes", "function=dispatch", "context-line=function dispatch(p){try{routes.get(p)({})}catch(e){Sentry.captureException(e)}}",
+		"module=anonymous-routes", "function=", "context-line=get('/cart', r=>{throw new Error('cart service unavailable')});"}
+	if got := Group(&evs[0]).Components; !reflect.DeepEqual(got, want) {
+		t.Errorf("components %q, want %q", got, want)
 	}
 }
