@@ -112,6 +112,30 @@ func TestNodeSDK(t *testing.T) {
 	}
 }
 
+// TestNodeSDKAnonymousFunctions is the QA report's case, sent by the
+// official @sentry/node SDK (compat/js/anonymous-routes.js): two route
+// handlers that are arrow functions of one file throw different errors,
+// and two messages are captured from module scope with a stack trace. The
+// SDK names every such frame "?" or "Object.?", so grouping by file and
+// function made one issue of the errors and one of the messages; the
+// frames' source lines (grouping version 2026-12e) make four.
+func TestNodeSDKAnonymousFunctions(t *testing.T) {
+	dir := requireJSSDK(t)
+	p := startDev(t, t.TempDir(), nil)
+	cmd := exec.Command("node", filepath.Join(dir, "anonymous-routes.js"), p.info.DSN)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("node anonymous-routes.js: %v\n%s", err, out)
+	}
+	for _, title := range []string{"Error: cart service unavailable", "Error: password hash mismatch",
+		"warning: disk almost full", "fatal: queue consumer gave up"} {
+		p.waitIssue(t, title, 1)
+	}
+	p.waitDrained(t)
+	if all := p.issues(t, "status=all"); len(all) != 4 {
+		t.Errorf("%d issues, want 4: %+v", len(all), all)
+	}
+}
+
 // TestNodeSDKStopsSendingWhatIsDropped runs @sentry/node with tracing on
 // (QA finding #13): Flytrap answers the first envelope of spans with
 // X-Sentry-Rate-Limits, so the SDK keeps the next ones to itself, while
