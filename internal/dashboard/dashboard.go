@@ -295,6 +295,11 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /account/tokens", d.page(d.tokensPage))
 	m.HandleFunc("POST /account/tokens", d.action(d.createToken))
 	m.HandleFunc("POST /account/tokens/{id}/revoke", d.action(d.revokeToken))
+	// `sentry-cli login` opens Sentry's token page in the browser, by
+	// this path with ":orgslug" left in it; Flytrap's is /account/tokens.
+	m.HandleFunc("GET /orgredirect/organizations/{org}/settings/auth-tokens/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/account/tokens", http.StatusSeeOther)
+	})
 
 	m.HandleFunc("GET /projects", d.page(d.projectsPage))
 	m.HandleFunc("GET /projects/{id}/setup", d.page(d.setupPage))

@@ -605,3 +605,21 @@ func TestUnknownPages(t *testing.T) {
 		wantBody(t, r, "Page not found")
 	}
 }
+
+// TestSentryCLILoginPage: `sentry-cli login` opens Sentry's token page, by
+// its path with ":orgslug" in it, which leads to Flytrap's; one signed out
+// signs in first and comes back to it.
+func TestSentryCLILoginPage(t *testing.T) {
+	f := newFixture(t)
+	const path = "/orgredirect/organizations/:orgslug/settings/auth-tokens/"
+	r := f.get(roleMember, path)
+	wantStatus(t, r, http.StatusSeeOther)
+	if got := r.Header.Get("Location"); got != "/account/tokens" {
+		t.Errorf("Location = %q, want /account/tokens", got)
+	}
+	r = f.get(roleAnon, "/account/tokens")
+	wantStatus(t, r, http.StatusSeeOther)
+	if got := r.Header.Get("Location"); !strings.HasPrefix(got, "/login") || !strings.Contains(got, url.QueryEscape("/account/tokens")) {
+		t.Errorf("signed out: Location = %q, want the login page coming back to the tokens", got)
+	}
+}
