@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	stdgzip "compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -15,7 +16,9 @@ import (
 
 // BenchmarkEnvelope measures one request of a typical browser SDK: an
 // envelope with a JavaScript error event, decoded, normalized and queued;
-// and the same event grown to 50 KB with breadcrumbs.
+// and the same event grown to 50 KB with breadcrumbs; and a 50 KB Python
+// event whose frames carry local variables, as `flytrap bench` sends
+// (internal/bench/envelope.go). queued-B/op is the size of what is queued.
 func BenchmarkEnvelope(b *testing.B) {
 	payload, err := os.ReadFile(filepath.Join("testdata", "sentry", "javascript-browser.json"))
 	if err != nil {
@@ -24,7 +27,7 @@ func BenchmarkEnvelope(b *testing.B) {
 	for _, c := range []struct {
 		name  string
 		event []byte
-	}{{"browser", payload}, {"50KB", bigEvent(payload)}} {
+	}{{"browser", payload}, {"50KB", bigEvent(payload)}, {"python50KB", pythonEvent()}} {
 		b.Run(c.name, func(b *testing.B) {
 			body := envelopeOf(`{"event_id":"c2b7f1a4e5d94b0f8a6e3d2c1b0a9f8e","sent_at":"2025-06-27T06:48:33Z","sdk":{"name":"sentry.javascript.browser","version":"8.55.0"}}`, true,
 				[2]string{"event", string(c.event)}, [2]string{"client_report", `{"timestamp":1751006913,"discarded_events":[]}`})
@@ -40,6 +43,10 @@ func BenchmarkEnvelope(b *testing.B) {
 				}
 				q.bodies = q.bodies[:0]
 			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r.request())
+			b.ReportMetric(float64(len(q.bodies[0])), "queued-B/op")
+			q.bodies = q.bodies[:0]
 		})
 	}
 }
@@ -81,5 +88,43 @@ func BenchmarkInflate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// pythonEvent is a 50 KB sentry-python event shaped like the load tool's
+// (internal/bench/envelope.go): 29 frames with source context and local
+// variables, a request, contexts, and breadcrumbs up to the size.
+func pythonEvent() []byte {
+	var frames []any
+	for i := range 29 {
+		frames = append(frames, map[string]any{
+			"filename": fmt.Sprintf("app/svc/m%d.py", i), "abs_path": fmt.Sprintf("/srv/app/app/svc/m%d.py", i),
+			"module": fmt.Sprintf("app.svc.m%d", i), "function": fmt.Sprintf("handle_%d", i), "lineno": 10 + i*13%400,
+			"in_app": i >= 14, "context_line": "total = order.total + discount(customer, cart)",
+			"pre_context":  []string{"def handle(order):", "    customer = order.customer", "    cart = load_cart(order)"},
+			"post_context": []string{"    return total", ""},
+			"vars":         map[string]any{"order_id": 100000 + i*7919, "user": "customer invoice", "retries": i % 5},
+		})
+	}
+	ev := map[string]any{
+		"platform": "python", "level": "error", "logger": "app.worker", "server_name": "web-1", "release": "bench@1.0.0",
+		"exception": map[string]any{"values": []any{map[string]any{"type": "ValueError", "module": "builtins",
+			"value": "invalid literal for int() with base 10: 'item-7'", "mechanism": map[string]any{"type": "generic", "handled": false},
+			"stacktrace": map[string]any{"frames": frames}}}},
+		"request":  map[string]any{"url": "https://shop.example.com/api/v1/orders/7", "method": "POST", "headers": map[string]string{"User-Agent": "Mozilla/5.0 Firefox/133.0"}},
+		"tags":     map[string]string{"region": "eu-west-1", "customer_tier": "gold"},
+		"contexts": map[string]any{"os": map[string]any{"name": "Linux", "version": "6.8.0"}, "runtime": map[string]any{"name": "CPython", "version": "3.12.7"}},
+		"user":     map[string]any{"id": "user-7"},
+		"sdk":      map[string]any{"name": "sentry.python", "version": "2.19.0"},
+	}
+	var crumbs []any
+	for i := 0; ; i++ {
+		ev["breadcrumbs"] = map[string]any{"values": crumbs}
+		b, _ := json.Marshal(ev)
+		if len(b) >= 50_000 {
+			return b
+		}
+		crumbs = append(crumbs, map[string]any{"timestamp": 1751006913.25 + float64(i), "category": "query", "level": "info",
+			"message": fmt.Sprintf("SELECT total FROM orders WHERE id = %d AND status = 'pending'", i*7919%10007)})
 	}
 }

@@ -482,6 +482,36 @@ func BenchmarkScrub(b *testing.B) {
 	}
 }
 
+// BenchmarkScrubStoredEvent decodes and scrubs a queued 50 KB Python event
+// whose 29 frames each carry three local variables, as the processor's
+// decode and scrub stages do with the load tool's events
+// (internal/bench/envelope.go).
+func BenchmarkScrubStoredEvent(b *testing.B) {
+	var frames []string
+	for i := range 29 {
+		frames = append(frames, fmt.Sprintf(`{"filename":"app/svc/m%d.py","function":"handle_%d","lineno":%d,"in_app":true,`+
+			`"context_line":"total = order.total + discount(customer, cart)","vars":{"order_id":%d,"retries":%d,"user":"customer invoice"}}`,
+			i, i, 10+i, 100000+i*7919, i%5))
+	}
+	var crumbs []string
+	for i := range 100 {
+		crumbs = append(crumbs, fmt.Sprintf(`{"message":"GET https://api.example.com/v1/items?page=%d&sort=desc took %d ms","data":{"url":"https://api.example.com/v1/items?page=%d"}}`, i, i%40, i))
+	}
+	raw := []byte(`{"event_id":"c2b7f1a4e5d94b0f8a6e3d2c1b0a9f8e","project_id":1,"level":"error","exceptions":[{"type":"ValueError","value":"bad","frames":[` +
+		strings.Join(frames, ",") + `]}],"breadcrumbs":[` + strings.Join(crumbs, ",") + `]}`)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var ev event.Event
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			b.Fatal(err)
+		}
+		if res := Scrub(&ev, on); res.Total() != 0 {
+			b.Fatalf("scrubbed %v", res.Counts)
+		}
+	}
+}
+
 // A log message's params are scrubbed like extra data, and its filled-in
 // text (QA #3) like a message; a param filtered by its key is filled in
 // again from the scrubbed params, so the secret is in neither.
