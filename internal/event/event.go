@@ -197,6 +197,12 @@ type Frame struct {
 	ContextLine string   `json:"context_line,omitempty"`
 	PreContext  []string `json:"pre_context,omitempty"`
 	PostContext []string `json:"post_context,omitempty"`
+	// Vars are the frame's local variables as the SDK sent them
+	// (sentry-python, PHP, Java, Ruby, sentry-go with
+	// IncludeLocalVariables): a JSON object of name to value, trimmed by
+	// ingest like extra and scrubbed like it. Shown with the frame, never
+	// part of its grouping.
+	Vars json.RawMessage `json:"vars,omitempty"`
 	// DebugID links a minified frame to its source map (symbolication).
 	DebugID string `json:"debug_id,omitempty"`
 	// Unmapped says why symbolication left this frame of minified

@@ -27,6 +27,7 @@ const (
 	maxMessage      = 8192      // messages and exception values
 	maxStack        = 64 << 10  // a Flytrap text stack
 	maxRawJSON      = 256 << 10 // each of contexts, extra, request.data and other kept JSON; trimmed to fit
+	maxFrameVars    = 16 << 10  // one frame's local variables, trimmed to fit like maxRawJSON
 	maxFrames       = 250       // per stack; the middle is cut
 	maxExceptions   = 25        // per chain; the outermost are kept
 	maxThreads      = 100       // beside the exceptions' own; the first are kept
@@ -253,12 +254,17 @@ func (d *decoder) rawObject(path where, v any) json.RawMessage {
 // raw keeps any JSON value, within maxRawJSON: a larger one is trimmed
 // (trimRaw), not dropped.
 func (d *decoder) raw(path where, v any) json.RawMessage {
+	return d.rawWithin(path, v, maxRawJSON)
+}
+
+// rawWithin is raw with limit in place of maxRawJSON.
+func (d *decoder) rawWithin(path where, v any, limit int) json.RawMessage {
 	if v == nil {
 		return nil
 	}
 	b := marshalJSON(v)
-	if len(b) > maxRawJSON {
-		return d.trimRaw(path, v, len(b))
+	if len(b) > limit {
+		return d.trimRaw(path, v, len(b), limit)
 	}
 	return b
 }

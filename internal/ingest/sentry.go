@@ -638,6 +638,7 @@ func (d *decoder) stacktrace(path where, v any, meta *debugMeta) []event.Frame {
 			ContextLine: d.str(p.field(".context_line"), m["context_line"], maxLine),
 			PreContext:  d.contextLines(p.field(".pre_context"), m["pre_context"], true),
 			PostContext: d.contextLines(p.field(".post_context"), m["post_context"], false),
+			Vars:        d.frameVars(p.field(".vars"), m["vars"]),
 		}
 		// Native SDKs (sentry-native, Cocoa, Rust without debug
 		// information) send frames that are an address and nothing else.
@@ -657,6 +658,36 @@ func (d *decoder) stacktrace(path where, v any, meta *debugMeta) []event.Frame {
 		out = append(out, f)
 	}
 	return out
+}
+
+// frameVars keeps a frame's local variables as JSON, trimmed to
+// maxFrameVars as extra is to maxRawJSON: a frame's variables are shown
+// beside it, and one large variable must not take the others with it. A
+// list (what some SDKs send for positional arguments) is kept as an object
+// keyed by index, as Relay reads it, so vars are always name to value.
+// Empty ones are dropped as noise.
+func (d *decoder) frameVars(path where, v any) json.RawMessage {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		if len(x) == 0 {
+			return nil
+		}
+	case []any:
+		if len(x) == 0 {
+			return nil
+		}
+		m := make(map[string]any, len(x))
+		for i, e := range x {
+			m[strconv.Itoa(i)] = e
+		}
+		v = m
+	default:
+		d.wrongType(path, "an object", v)
+		return nil
+	}
+	return d.rawWithin(path, v, maxFrameVars)
 }
 
 // contextLines reads pre/post_context. Over the limit, the lines nearest

@@ -10,8 +10,9 @@ import (
 	"unicode/utf8"
 )
 
-// trimRaw makes a JSON value that encodes to more than maxRawJSON (size
-// bytes) fit, keeping as much of it as it can, as Sentry trims data bags
+// trimRaw makes a JSON value that encodes to more than limit (size bytes,
+// maxRawJSON for extra and the other data bags, maxFrameVars for a frame's
+// local variables) fit, keeping as much of it as it can, as Sentry trims data bags
 // value by value rather than dropping them: one 300 KB log tail in extra
 // must not take extra.small, or the os and trace contexts, with it.
 //
@@ -20,11 +21,11 @@ import (
 // kept whole. Only when strings are not what makes it large (tens of
 // thousands of small members) does it then keep members in order until
 // the limit and drop the rest. Either way a note says what was cut.
-func (d *decoder) trimRaw(path where, v any, size int) json.RawMessage {
+func (d *decoder) trimRaw(path where, v any, size, limit int) json.RawMessage {
 	name := path.String()
 	var lens []int
 	stringLengths(v, &lens)
-	excess := size - maxRawJSON
+	excess := size - limit
 	for range 3 {
 		c, ok := stringCap(lens, excess)
 		if !ok {
@@ -33,31 +34,31 @@ func (d *decoder) trimRaw(path where, v any, size int) json.RawMessage {
 		var cut []string
 		t := capStrings(v, c, name, &cut)
 		b := marshalJSON(t)
-		if len(b) <= maxRawJSON {
-			d.note("%s was over %d bytes of JSON: cut %s to %d bytes (%s)", name, maxRawJSON, plural(len(cut), "string"), c, listNames(cut))
+		if len(b) <= limit {
+			d.note("%s was over %d bytes of JSON: cut %s to %d bytes (%s)", name, limit, plural(len(cut), "string"), c, listNames(cut))
 			return b
 		}
 		// Escapes made the encoding longer than the lengths said: ask
 		// for that much more.
-		excess += len(b) - maxRawJSON
+		excess += len(b) - limit
 	}
 	// Strings are not the bulk: cap them short, then keep members while
 	// they fit.
-	const short = 1 << 10
+	short := min(1<<10, limit/16)
 	var cut []string
 	t := capStrings(v, short, name, &cut)
-	budget, dropped := maxRawJSON-2*short, 0
+	budget, dropped := limit-2*short, 0
 	t = keepMembers(t, &budget, &dropped)
 	b := marshalJSON(t)
-	if len(b) > maxRawJSON {
-		d.note("dropped %s: %d bytes of JSON exceed the limit of %d", path, size, maxRawJSON)
+	if len(b) > limit {
+		d.note("dropped %s: %d bytes of JSON exceed the limit of %d", path, size, limit)
 		return nil
 	}
 	what := "dropped " + plural(dropped, "member") + " beyond the limit"
 	if len(cut) > 0 {
 		what += fmt.Sprintf(" and cut %s to %d bytes (%s)", plural(len(cut), "string"), short, listNames(cut))
 	}
-	d.note("%s was over %d bytes of JSON: %s", name, maxRawJSON, what)
+	d.note("%s was over %d bytes of JSON: %s", name, limit, what)
 	return b
 }
 
