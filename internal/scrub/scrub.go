@@ -50,6 +50,7 @@ const (
 	LocMessage           = "message"
 	LocExceptionValue    = "exception.value"
 	LocExceptionRawStack = "exception.raw_stack"
+	LocFrameVars         = "frames.vars"
 	LocRequestURL        = "request.url"
 	LocRequestQuery      = "request.query_string"
 	LocRequestHeaders    = "request.headers"
@@ -64,7 +65,7 @@ const (
 )
 
 var locationOrder = []string{
-	LocMessage, LocExceptionValue, LocExceptionRawStack, LocRequestURL, LocRequestQuery, LocRequestHeaders,
+	LocMessage, LocExceptionValue, LocExceptionRawStack, LocFrameVars, LocRequestURL, LocRequestQuery, LocRequestHeaders,
 	LocRequestData, LocUserData, LocExtra, LocContexts, LocBreadcrumbMessage, LocBreadcrumbData,
 	LocFeedbackMessage, LocFeedbackURL,
 }
@@ -126,6 +127,10 @@ func Scrub(ev *event.Event, c Config) Result {
 		ex.Value = s.text(ex.Value)
 		s.loc = LocExceptionRawStack
 		ex.RawStack = s.text(ex.RawStack)
+		s.frameVars(ex.Frames, ex.RawFrames)
+	}
+	for i := range ev.Threads {
+		s.frameVars(ev.Threads[i].Frames, nil)
 	}
 	for i := range ev.Breadcrumbs {
 		b := &ev.Breadcrumbs[i]
@@ -164,6 +169,33 @@ func Scrub(ev *event.Event, c Config) Result {
 		fb.URL = s.text(fb.URL)
 	}
 	return Result{Counts: s.counts}
+}
+
+// frameVars scrubs the local variables of frames as extra data is
+// scrubbed. raw are the same frames as sent, which symbolication keeps
+// beside frames it rewrote (event.Exception.RawFrames) with the same
+// variables: they are scrubbed too, so that the minified view holds no
+// secret either, but not counted again.
+func (s *scrubber) frameVars(frames, raw []event.Frame) {
+	s.loc = LocFrameVars
+	for i := range frames {
+		if f := &frames[i]; len(f.Vars) > 0 {
+			f.Vars = s.raw(f.Vars)
+		}
+	}
+	if len(raw) == 0 {
+		return
+	}
+	counted := s.counts[s.loc]
+	for i := range raw {
+		if f := &raw[i]; len(f.Vars) > 0 {
+			f.Vars = s.raw(f.Vars)
+		}
+	}
+	s.counts[s.loc] = counted
+	if counted == 0 {
+		delete(s.counts, s.loc)
+	}
 }
 
 // maxFormatted is ingest's limit on a message, which a message filled in

@@ -137,6 +137,27 @@ var locations = []location{
 	{"user.data", LocUserData,
 		func(ev *event.Event, k, v string) { ev.User = &event.User{ID: "7", Data: jsonObject(k, v)} },
 		func(t *testing.T, ev *event.Event, k string) string { return member(t, ev.User.Data, k) }},
+	{"frames.vars", LocFrameVars,
+		func(ev *event.Event, k, v string) {
+			ev.Exceptions = []event.Exception{{Type: "E", Frames: []event.Frame{{Function: "f"}, {Function: "g", Vars: jsonObject(k, v)}}}}
+		},
+		func(t *testing.T, ev *event.Event, k string) string {
+			return member(t, ev.Exceptions[0].Frames[1].Vars, k)
+		}},
+	{"frames.vars nested", LocFrameVars,
+		func(ev *event.Event, k, v string) {
+			ev.Exceptions = []event.Exception{{Type: "E", Frames: []event.Frame{{Function: "f", Vars: json.RawMessage(`{"self":` + string(jsonObject(k, v)) + `}`)}}}}
+		},
+		func(t *testing.T, ev *event.Event, k string) string {
+			return member(t, ev.Exceptions[0].Frames[0].Vars, "self", k)
+		}},
+	{"threads' frames.vars", LocFrameVars,
+		func(ev *event.Event, k, v string) {
+			ev.Threads = []event.Thread{{Name: "worker", Frames: []event.Frame{{Function: "run", Vars: jsonObject(k, v)}}}}
+		},
+		func(t *testing.T, ev *event.Event, k string) string {
+			return member(t, ev.Threads[0].Frames[0].Vars, k)
+		}},
 }
 
 // TestFieldsByLocation is the field × location table: every default
@@ -537,4 +558,63 @@ func TestLogMessageParams(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A frame's local variables are scrubbed as extra is: by key, card numbers
+// and URL passwords in values, nested at any depth; the frames as sent
+// that symbolication keeps are scrubbed too but not counted twice; the
+// project's settings apply; and the note names frames.vars.
+func TestFrameVars(t *testing.T) {
+	secrets := `{"password":"x","card":"4111 1111 1111 1111","dsn":"postgres://u:pw@h/db","order":{"note":"paid with 5500-0000-0000-0004","id":7}}`
+	newEvent := func() event.Event {
+		return event.Event{Exceptions: []event.Exception{{Type: "E",
+			Frames:    []event.Frame{{Function: "pay", Vars: json.RawMessage(secrets)}},
+			RawFrames: []event.Frame{{Function: "a", Vars: json.RawMessage(secrets)}},
+		}}}
+	}
+	want := `{"card":"[Filtered]","dsn":"postgres://u:[Filtered]@h/db","order":{"id":7,"note":"paid with [creditcard]"},"password":"[Filtered]"}`
+
+	ev := newEvent()
+	res := Scrub(&ev, on)
+	ex := ev.Exceptions[0]
+	if got := string(ex.Frames[0].Vars); got != want {
+		t.Errorf("vars\n%s\nwant\n%s", got, want)
+	}
+	if got := string(ex.RawFrames[0].Vars); got != want {
+		t.Errorf("raw frame's vars\n%s\nwant\n%s", got, want)
+	}
+	if got, wantNote := res.Note(), "Scrubbed 4 values (frames.vars: 4)"; got != wantNote {
+		t.Errorf("note %q, want %q", got, wantNote)
+	}
+
+	t.Run("scrubbing off", func(t *testing.T) {
+		ev := newEvent()
+		if res := Scrub(&ev, Config{}); res.Total() != 0 || string(ev.Exceptions[0].Frames[0].Vars) != secrets {
+			t.Errorf("vars %s, counts %v: want them as sent", ev.Exceptions[0].Frames[0].Vars, res.Counts)
+		}
+	})
+	t.Run("safe and extra fields", func(t *testing.T) {
+		ev := newEvent()
+		ev.Exceptions[0].Frames[0].Vars = json.RawMessage(`{"card":"4111 1111 1111 1111","order":{"iban":"DE89370400440532013000"},"password":"x"}`)
+		Scrub(&ev, Config{Enabled: true, SafeFields: []string{"card"}, ExtraFields: []string{"IBAN"}})
+		if got, want := string(ev.Exceptions[0].Frames[0].Vars), `{"card":"4111 1111 1111 1111","order":{"iban":"[Filtered]"},"password":"[Filtered]"}`; got != want {
+			t.Errorf("vars %s, want %s", got, want)
+		}
+	})
+	t.Run("nested deeper than the scrubber walks", func(t *testing.T) {
+		deep := strings.Repeat(`{"a":`, 40) + `"4111111111111111"` + strings.Repeat(`}`, 40)
+		ev := event.Event{Exceptions: []event.Exception{{Frames: []event.Frame{{Function: "f", Vars: json.RawMessage(deep)}}}}}
+		res := Scrub(&ev, on)
+		got := string(ev.Exceptions[0].Frames[0].Vars)
+		if strings.Contains(got, "4111") || !strings.Contains(got, `"`+Filtered+`"`) || res.Counts[LocFrameVars] != 1 {
+			t.Errorf("vars %s, counts %v: want the part beyond %d levels filtered", got, res.Counts, maxDepth)
+		}
+	})
+	t.Run("nothing to scrub leaves the bytes alone", func(t *testing.T) {
+		vars := json.RawMessage(`{"order_id":1842,"user":"ann"}`)
+		ev := event.Event{Exceptions: []event.Exception{{Frames: []event.Frame{{Function: "f", Vars: vars}}}}}
+		if res := Scrub(&ev, on); res.Total() != 0 || &ev.Exceptions[0].Frames[0].Vars[0] != &vars[0] {
+			t.Errorf("counts %v; vars re-encoded: %s", res.Counts, ev.Exceptions[0].Frames[0].Vars)
+		}
+	})
 }
