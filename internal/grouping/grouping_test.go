@@ -107,6 +107,17 @@ func minified(url, fn string, line, col int) event.Frame {
 	return event.Frame{AbsPath: url, Filename: url, Function: fn, Lineno: line, Colno: col, InApp: &yes}
 }
 
+// withVars gives every frame of ev the local variables vars: which issue
+// an event joins never depends on them, or every request would open one.
+func withVars(ev *event.Event, vars string) *event.Event {
+	for i := range ev.Exceptions {
+		for j := range ev.Exceptions[i].Frames {
+			ev.Exceptions[i].Frames[j].Vars = json.RawMessage(vars)
+		}
+	}
+	return ev
+}
+
 func TestGroupSameOrDifferent(t *testing.T) {
 	base := func() *event.Event {
 		return exc("TypeError", "x is undefined",
@@ -132,6 +143,7 @@ func TestGroupSameOrDifferent(t *testing.T) {
 				app("src/routes.js", "getUser", 42),
 				app("src/db.js", "findUser", 10)),
 			true},
+		{"local variables differ", base(), withVars(base(), `{"user_id":7,"password":"[Filtered]"}`), true},
 		{"library frames differ", base(),
 			exc("TypeError", "x is undefined",
 				lib("node_modules/koa/lib/application.js", "handleRequest", 1),
