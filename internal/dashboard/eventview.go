@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"strconv"
@@ -134,6 +135,22 @@ type frameView struct {
 	File, Raw string
 	// Unmapped is why symbolication left this minified frame as it was.
 	Unmapped *unmappedReason
+	// Vars are the frame's local variables in the order stored (by
+	// name), shown with its source; VarsCut counts those left out.
+	Vars    []varView
+	VarsCut int
+	// vars is the frame's event.Frame.Vars, laid out into Vars once
+	// everything the page shows before the JSON blocks is (see
+	// newEventView).
+	vars json.RawMessage
+}
+
+// varView is one local variable of a frame. Value is its JSON, bounded
+// like extra's: a string without its quotes, a number or boolean as sent
+// (Block false), or an object or array pretty-printed (Block true).
+type varView struct {
+	Name, Value string
+	Block       bool
 }
 
 // unmappedReason is an event.Unmapped* reason as the page words it.
@@ -307,6 +324,9 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 		v.Threads = append(v.Threads, threadView{ID: b.text(th.ID), Name: b.text(th.Name), Crashed: th.Crashed, Current: th.Current,
 			Stack: newExceptionView(event.Exception{Frames: th.Frames}, b)})
 	}
+	// Frames' local variables are the first of the JSON blocks: they say
+	// what the failing code was working on.
+	v.eachFrame(func(f *frameView) { f.layOutVars(b) })
 	if rq := ev.Request; rq != nil {
 		v.Request.Data = b.indentJSON(rq.Data)
 	}
@@ -317,6 +337,82 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 	v.Minified = minified && v.Symbolicated
 	v.JavaScript = v.Symbolicated || v.Unmapped > 0 || ev.Platform == "javascript" || ev.Platform == "node"
 	return v
+}
+
+// eachFrame calls fn with every frame the page shows, in page order.
+func (v *eventView) eachFrame(fn func(*frameView)) {
+	stack := func(ex *exceptionView) {
+		for i := range ex.Groups {
+			for j := range ex.Groups[i].Frames {
+				fn(&ex.Groups[i].Frames[j])
+			}
+		}
+	}
+	if v.MessageStack != nil {
+		stack(v.MessageStack)
+	}
+	for i := range v.Exceptions {
+		stack(&v.Exceptions[i])
+	}
+	for i := range v.Threads {
+		stack(&v.Threads[i].Stack)
+	}
+}
+
+// layOutVars takes the frame's variables from b: each an item of a list,
+// its name as text and its value through the bounded JSON rendering extra
+// and contexts use. Stored vars are an object (ingest makes them one); it
+// is read member by member, never decoded whole.
+func (f *frameView) layOutVars(b *budget) {
+	raw := f.vars
+	f.vars = nil
+	if len(raw) == 0 {
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return
+	}
+	for i := 0; dec.More(); i++ {
+		key, err := dec.Token()
+		name, ok := key.(string)
+		if err != nil || !ok {
+			return
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return
+		}
+		if !b.item(i) {
+			f.VarsCut = 1
+			for ; dec.More(); f.VarsCut++ {
+				if _, err := dec.Token(); err != nil {
+					break
+				}
+				if err := dec.Decode(&val); err != nil {
+					break
+				}
+			}
+			return
+		}
+		vv := varView{Name: b.text(name)}
+		switch val[0] {
+		case '{', '[':
+			vv.Value, vv.Block = b.indentJSON(val), true
+			if vv.Value == "" {
+				vv.Value = string(val) // "{}" or "[]": the indented form is ""
+			}
+		case 'n':
+			vv.Value = "null"
+		case '"':
+			if vv.Value = b.compactJSON(val); vv.Value == "" {
+				vv.Value = `""`
+			}
+		default:
+			vv.Value = b.compactJSON(val)
+		}
+		f.Vars = append(f.Vars, vv)
+	}
 }
 
 func newExceptionView(ex event.Exception, b *budget) exceptionView {
@@ -346,7 +442,7 @@ func newExceptionView(ex event.Exception, b *budget) exceptionView {
 			fv.shorten(b.text(n))
 		}
 		library := anyInApp && !fv.InApp
-		if !library && len(fv.Code) > 0 && !opened {
+		if !library && (len(fv.Code) > 0 || fv.vars != nil) && !opened {
 			fv.Open, opened = true, true
 		}
 		if n := len(v.Groups); n == 0 || v.Groups[n-1].Library != library {
@@ -389,6 +485,9 @@ func newFrameView(f event.Frame, inApp bool, b *budget) frameView {
 	}
 	if r, ok := unmappedReasons[f.Unmapped]; ok {
 		v.Unmapped = &r
+	}
+	if len(f.Vars) > 0 && string(f.Vars) != "null" && string(f.Vars) != "{}" {
+		v.vars = f.Vars
 	}
 	if loc == f.Filename || loc == f.AbsPath {
 		v.File = v.Location

@@ -46,7 +46,8 @@ func hostileEvent(projectID int64, id string, at time.Time) *event.Event {
 			{Category: h[5], Message: h[2], Data: raw(h[6])},
 		},
 		Threads: []event.Thread{
-			{ID: h[0], Name: h[1], Crashed: true, Frames: []event.Frame{{Filename: h[2], Function: h[3], Package: h[5], InstructionAddr: h[6], InApp: ptr(true)}}},
+			{ID: h[0], Name: h[1], Crashed: true, Frames: []event.Frame{{Filename: h[2], Function: h[3], Package: h[5], InstructionAddr: h[6], InApp: ptr(true),
+				Vars: raw(map[string]any{h[0]: h[1], h[3]: []string{h[5], h[6]}})}}},
 			{ID: h[4], Name: h[5]},
 		},
 		SDK:      &event.SDK{Name: h[0], Version: h[1]},
@@ -60,7 +61,8 @@ func hostileEvent(projectID int64, id string, at time.Time) *event.Event {
 					{Filename: h[1], AbsPath: "data:text/html,<script>alert(1)</script>", Function: h[0], Lineno: 3, InApp: ptr(false)},
 					{Filename: h[5], AbsPath: h[1], Function: h[3], Package: h[4], Module: h[6], InApp: ptr(false), ContextLine: h[0]},
 					{Filename: h[0], AbsPath: h[2], Function: h[1], Lineno: 7, Colno: 2, InApp: ptr(true),
-						PreContext: []string{h[0], h[3]}, ContextLine: h[1], PostContext: []string{h[5], h[6], h[4]}},
+						PreContext: []string{h[0], h[3]}, ContextLine: h[1], PostContext: []string{h[5], h[6], h[4]},
+						Vars: raw(map[string]any{h[0]: h[1], h[4]: h[2], h[6]: map[string]string{h[3]: h[5]}})},
 					{AbsPath: " JaVaScRiPt:alert(1)", Function: h[5], InApp: ptr(true)},
 					// Native frames: package and address are shown.
 					{Package: h[3], InstructionAddr: h[1], ImageAddr: h[0], InApp: ptr(true)},
@@ -185,7 +187,7 @@ var allowedTags = map[string]bool{
 	"div": true, "span": true, "a": true, "p": true, "strong": true, "code": true, "pre": true, "time": true,
 	"h1": true, "h2": true, "h3": true, "dl": true, "dt": true, "dd": true, "ul": true, "ol": true, "li": true,
 	"form": true, "input": true, "button": true, "label": true, "select": true, "option": true, "textarea": true,
-	"details": true, "summary": true, "table": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true,
+	"details": true, "summary": true, "table": true, "caption": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true,
 	"figure": true, "figcaption": true, "svg": true, "g": true, "rect": true,
 }
 
