@@ -28,14 +28,15 @@ type RenderLimits struct {
 	MaxDepth int
 	// MaxItems bounds the members of one JSON object or array and the
 	// entries of each list on the page: exceptions, frames of one
-	// exception, source lines of one frame, breadcrumbs, headers, tags,
-	// notes, tag keys.
+	// exception, source lines and local variables of one frame,
+	// breadcrumbs, headers, tags, notes, tag keys.
 	MaxItems int
 	// MaxString bounds one string (a message, an exception value, a raw
 	// stack, a header, a string in JSON), in bytes of HTML.
 	MaxString int
 	// MaxJSON bounds one JSON block (contexts, extra, user data, the
-	// request body, a breadcrumb's data), in bytes of HTML.
+	// request body, a breadcrumb's data, a local variable's value), in
+	// bytes of HTML.
 	MaxJSON int
 	// MaxPage bounds all of an event a page shows together, in bytes of
 	// HTML; each list entry shown also costs itemMarkup for the markup
