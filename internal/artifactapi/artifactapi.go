@@ -21,7 +21,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/projectref"
@@ -43,6 +46,7 @@ type Store interface {
 // implements it.
 type Artifacts interface {
 	SaveChunk(ctx context.Context, checksum string, data []byte) error
+	ChunksMissing(ctx context.Context, checksums []string) ([]string, error)
 	SaveReleaseFile(ctx context.Context, projectID int64, release, dist string, f artifact.BundleFile) (store.ArtifactBundle, error)
 	Assemble(ctx context.Context, r artifact.AssembleRequest) (artifact.AssembleResult, error)
 	Limits() artifact.Limits
@@ -52,6 +56,22 @@ type Artifacts interface {
 // hundred chunk checksums; releases are small).
 const maxJSONBody = 1 << 20
 
+// ChunkQuota bounds the bytes of new chunks one user may upload: Bytes at
+// once, refilled at Bytes per Per. A chunk lives until it is an hour old
+// and the hourly artifact-retention job runs (docs/sourcemaps.md#storage),
+// so one user's chunks on disk stay under about 3 × Bytes, however fast
+// they upload.
+type ChunkQuota struct {
+	Bytes int64
+	Per   time.Duration
+}
+
+// DefaultChunkQuota lets a user upload two bundles of the largest size an
+// hour without waiting (a CI pipeline uploads each build's maps once;
+// chunks the server already has are not sent again), and holds one who
+// uploads junk to 200 MiB an hour.
+var DefaultChunkQuota = ChunkQuota{Bytes: 2 * artifact.DefaultLimits.MaxBundleBytes, Per: time.Hour}
+
 // Handler serves the endpoints.
 type Handler struct {
 	store     Store
@@ -59,6 +79,13 @@ type Handler struct {
 	log       *slog.Logger
 	now       func() time.Time
 	mux       *http.ServeMux
+
+	quota ChunkQuota
+	// mu guards chunkBudgets: one token bucket of chunk bytes per user.
+	// It holds an entry per user who uploaded chunks since the process
+	// started; only admins create users, so it stays small.
+	mu           sync.Mutex
+	chunkBudgets map[int64]*rate.Limiter
 }
 
 // Prefix is the path every route of the Handler starts with.
@@ -69,7 +96,8 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 	if now == nil {
 		now = time.Now
 	}
-	h := &Handler{store: s, artifacts: a, log: log, now: now, mux: http.NewServeMux()}
+	h := &Handler{store: s, artifacts: a, log: log, now: now, mux: http.NewServeMux(),
+		quota: DefaultChunkQuota, chunkBudgets: map[int64]*rate.Limiter{}}
 	// {$}: each pattern matches its path exactly, not the paths below it.
 	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, store.User){
 		"GET /api/0/{$}": h.authInfo,
@@ -88,6 +116,18 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 	} {
 		h.mux.Handle(pattern, h.auth(fn))
 	}
+	return h
+}
+
+// WithChunkQuota replaces DefaultChunkQuota; a quota below one chunk is
+// raised to one chunk, so every upload sentry-cli makes can pass. It
+// returns h, and must be called before h serves.
+func (h *Handler) WithChunkQuota(q ChunkQuota) *Handler {
+	q.Bytes = max(q.Bytes, artifact.ChunkSize)
+	if q.Per <= 0 {
+		q.Per = time.Hour
+	}
+	h.quota = q
 	return h
 }
 
@@ -165,7 +205,24 @@ func (h *Handler) chunkOptions(w http.ResponseWriter, r *http.Request, _ store.U
 
 // uploadChunks stores the chunks of a multipart request: parts named file
 // (or file_gzip, gzipped), each with its SHA-1 as file name.
-func (h *Handler) uploadChunks(w http.ResponseWriter, r *http.Request, _ store.User) {
+//
+// Chunks are not tied to a project until they are assembled, so two
+// checks keep a user from filling the disk with chunks never assembled:
+// only a user who may upload to some project (a member of one, as
+// assemble requires, or an admin) may upload chunks, and each user's new
+// chunk bytes are bounded by h.quota. A chunk the server already has is
+// free: storing it again takes no room.
+func (h *Handler) uploadChunks(w http.ResponseWriter, r *http.Request, u store.User) {
+	ps, err := h.store.ListProjects(r.Context(), viewer(u))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if len(ps) == 0 {
+		writeDetail(w, http.StatusForbidden, "chunk upload: you are not a member of any project, so there is nowhere to upload source maps to; "+
+			"ask an admin of the project to add you (flytrap members add PROJECT EMAIL)")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, artifact.MaxRequestSize+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -191,12 +248,64 @@ func (h *Handler) uploadChunks(w http.ResponseWriter, r *http.Request, _ store.U
 			h.badBody(w, r, "chunk "+part.FileName(), err)
 			return
 		}
+		missing, err := h.artifacts.ChunksMissing(r.Context(), []string{part.FileName()})
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if len(missing) > 0 {
+			if wait, ok := h.chargeChunk(u.ID, len(data)); !ok {
+				h.overQuota(w, wait)
+				return
+			}
+		}
 		if err := h.artifacts.SaveChunk(r.Context(), part.FileName(), data); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// chargeChunk takes n bytes from the user's chunk budget. When there are
+// not enough it takes nothing and returns how long until there are.
+func (h *Handler) chargeChunk(userID int64, n int) (time.Duration, bool) {
+	now := h.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lim, ok := h.chunkBudgets[userID]
+	if !ok {
+		perSecond := float64(h.quota.Bytes) / h.quota.Per.Seconds()
+		lim = rate.NewLimiter(rate.Limit(perSecond), int(h.quota.Bytes))
+		h.chunkBudgets[userID] = lim
+	}
+	if lim.AllowN(now, n) {
+		return 0, true
+	}
+	short := float64(n) - lim.TokensAt(now)
+	return time.Duration(short / float64(lim.Limit()) * float64(time.Second)), false
+}
+
+// overQuota answers a chunk upload over the user's quota: 429, which
+// sentry-cli does not retry but prints with its detail, and Retry-After.
+func (h *Handler) overQuota(w http.ResponseWriter, wait time.Duration) {
+	secs := max(1, int64((wait+time.Second-1)/time.Second))
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	writeDetail(w, http.StatusTooManyRequests, fmt.Sprintf(
+		"chunk upload: you uploaded more than your limit of %d MiB of new chunks per %s; try again in %s (docs/limits.md#source-map-upload-limits)",
+		h.quota.Bytes>>20, shortDuration(h.quota.Per), shortDuration(time.Duration(secs)*time.Second)))
+}
+
+// shortDuration writes d as 1h or 13m20s rather than 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // readChunk reads one part, gunzipping file_gzip parts, up to ChunkSize.

@@ -35,7 +35,11 @@ type env struct {
 	proj     store.Project
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the handler adjusted by configure (when not
+// nil) before it serves.
+func newEnvWith(t *testing.T, configure func(*artifactapi.Handler)) *env {
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
 	if err != nil {
@@ -53,7 +57,11 @@ func newEnv(t *testing.T) *env {
 	}
 	s := artifact.New(db, artifact.Dir{Root: t.TempDir()}, artifact.DefaultLimits)
 	now := func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
-	srv := httptest.NewServer(artifactapi.New(db, s, slog.New(slog.DiscardHandler), now))
+	h := artifactapi.New(db, s, slog.New(slog.DiscardHandler), now)
+	if configure != nil {
+		configure(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, store: s, srv: srv, token: token, outsider: outsider, readOnly: readOnly, proj: p}
 }
@@ -345,5 +353,93 @@ func TestProjectNames(t *testing.T) {
 		if len(ps) != 1 || ps[0].(map[string]any)["name"] != tc.want {
 			t.Errorf("%q: release in %v, want project %q", tc.ref, out["projects"], tc.want)
 		}
+	}
+}
+
+// TestChunkUploadNeedsAProject: chunks are not tied to a project until
+// they are assembled, so a user who may upload to no project could only
+// fill the disk with them; such a user is refused before the body is read,
+// with the detail sentry-cli prints.
+func TestChunkUploadNeedsAProject(t *testing.T) {
+	e := newEnv(t)
+	chunk := []byte("a chunk nobody will assemble")
+	ct, body := chunkBody(t, chunk)
+	var out map[string]string
+	code := e.doAs(e.outsider, "POST", "/api/0/organizations/x/chunk-upload/", ct, body, &out)
+	if code != 403 || !strings.Contains(out["detail"], "not a member of any project") {
+		t.Errorf("outsider's chunk upload: %d %v, want 403 saying why", code, out)
+	}
+	if missing, err := e.store.ChunksMissing(context.Background(), []string{sha(chunk)}); err != nil || len(missing) != 1 {
+		t.Errorf("the refused chunk was stored: missing = %v, %v", missing, err)
+	}
+
+	// Once a member of a project, the same user may upload.
+	other, err := e.db.UserByEmail(context.Background(), "o@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.AddMember(context.Background(), e.proj.ID, other.ID, store.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	ct, body = chunkBody(t, chunk)
+	if code := e.doAs(e.outsider, "POST", "/api/0/organizations/x/chunk-upload/", ct, body, nil); code != 200 {
+		t.Errorf("member's chunk upload: %d, want 200", code)
+	}
+}
+
+// TestChunkQuota: each user's new chunk bytes are bounded; a user over the
+// quota gets a 429 with Retry-After and a detail naming the limit, chunks
+// the server already has still pass, and other users are not affected.
+func TestChunkQuota(t *testing.T) {
+	e := newEnvWith(t, func(h *artifactapi.Handler) {
+		h.WithChunkQuota(artifactapi.ChunkQuota{Bytes: 2 * artifact.ChunkSize, Per: time.Hour})
+	})
+	ctx := context.Background()
+	member, err := e.db.UserByEmail(ctx, "o@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.AddMember(ctx, e.proj.ID, member.ID, store.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	chunk := func(i byte) []byte {
+		c := bytes.Repeat([]byte{i}, artifact.ChunkSize)
+		c[0] = 'x' // not the zeros TestRefusals uploads
+		return c
+	}
+	upload := func(token string, c []byte) (*http.Response, map[string]string) {
+		t.Helper()
+		ct, body := chunkBody(t, c)
+		req, _ := http.NewRequest("POST", e.srv.URL+"/api/0/organizations/x/chunk-upload/", body)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", ct)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]string
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp, out
+	}
+	for i := range byte(2) {
+		if resp, out := upload(e.outsider, chunk(i)); resp.StatusCode != 200 {
+			t.Fatalf("chunk %d within the quota: %d %v", i, resp.StatusCode, out)
+		}
+	}
+	resp, out := upload(e.outsider, chunk(2))
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "1800" ||
+		!strings.Contains(out["detail"], "limit of 16 MiB of new chunks per 1h") || !strings.Contains(out["detail"], "try again in 30m") {
+		t.Errorf("chunk over the quota: %d Retry-After %q %v, want 429 after 1800 s naming the limit",
+			resp.StatusCode, resp.Header.Get("Retry-After"), out)
+	}
+	if missing, _ := e.store.ChunksMissing(ctx, []string{sha(chunk(2))}); len(missing) != 1 {
+		t.Errorf("the chunk over the quota was stored")
+	}
+	if resp, out := upload(e.outsider, chunk(0)); resp.StatusCode != 200 {
+		t.Errorf("a chunk the server has, over the quota: %d %v, want 200: it takes no room", resp.StatusCode, out)
+	}
+	if resp, out := upload(e.token, chunk(2)); resp.StatusCode != 200 {
+		t.Errorf("another user's chunk: %d %v, want 200: the quota is per user", resp.StatusCode, out)
 	}
 }
