@@ -80,14 +80,23 @@ func TestAlertRulesCRUD(t *testing.T) {
 		t.Fatalf("create webhook = %d %v", code, out)
 	}
 	hook := int64(out["id"].(float64))
-	_, _, out = f.do(t, f.memberToken, "GET", p+"/alert-channels", "")
-	data := out["data"].([]any)
-	if len(data) != 2 {
-		t.Fatalf("channels = %v", data)
-	}
-	listed := data[1].(map[string]any)
-	if listed["secret"] != nil || listed["url"] != "https://hooks.example.com/T123/…" {
-		t.Errorf("a listed channel shows %v; want no secret and a shortened URL", listed)
+	// A member sees the scheme and host only: a token may be the first
+	// path segment (webhook.site/<uuid>). The project's admins, admin users
+	// or not, see the first segment too, to tell receivers apart.
+	for _, tc := range []struct{ who, token, want string }{
+		{"member", f.memberToken, "https://hooks.example.com/…"},
+		{"project admin", f.leadToken, "https://hooks.example.com/T123/…"},
+		{"admin user", f.adminToken, "https://hooks.example.com/T123/…"},
+	} {
+		_, _, out = f.do(t, tc.token, "GET", p+"/alert-channels", "")
+		data := out["data"].([]any)
+		if len(data) != 2 {
+			t.Fatalf("%s: channels = %v", tc.who, data)
+		}
+		listed := data[1].(map[string]any)
+		if listed["secret"] != nil || listed["url"] != tc.want {
+			t.Errorf("%s: a listed channel shows %v; want no secret and the URL as %s", tc.who, listed, tc.want)
+		}
 	}
 
 	for _, bad := range []string{

@@ -231,3 +231,30 @@ func TestAlertHistoryDeletedIssue(t *testing.T) {
 	}
 	wantBody(t, r, "GoneError", "(deleted)")
 }
+
+// TestAlertsPageHidesWebhookTokens: a webhook's URL may carry its token in
+// the first path segment (webhook.site/<uuid>), so members who are not the
+// project's admins see its scheme and host only; the project's admins see
+// the segment's first characters too, to tell receivers on one host
+// apart, and nobody sees the token.
+func TestAlertsPageHidesWebhookTokens(t *testing.T) {
+	f := newFixture(t)
+	const token = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+	_, err := f.db.CreateAlertChannel(f.ctx, store.System, store.AlertChannel{ProjectID: f.web.ID, Kind: store.ChannelWebhook,
+		Name: "receiver", URL: "https://webhook.site/" + token})
+	f.must(err)
+	base := fmt.Sprintf("/projects/%d/alerts", f.web.ID)
+	for _, tc := range []struct{ role, want string }{
+		{roleMember, "https://webhook.site/…"},
+		{roleLead, "https://webhook.site/0f1e…"},
+		{roleAdmin, "https://webhook.site/0f1e…"},
+	} {
+		r := f.get(tc.role, base)
+		if r.StatusCode != 200 || !strings.Contains(r.Body, tc.want+"<") {
+			t.Errorf("%s: HTTP %d, want the channel shown as %s\n%s", tc.role, r.StatusCode, tc.want, excerpt(r.Body))
+		}
+		if strings.Contains(r.Body, token[:8]) {
+			t.Errorf("%s sees the webhook's token", tc.role)
+		}
+	}
+}

@@ -746,9 +746,11 @@ func TestWebhookRedirects(t *testing.T) {
 				}
 				return
 			}
+			// The error names the redirect's host, never its path, which
+			// may carry a token every member would see.
 			if n.Status != store.NotificationDead || n.Attempts != 1 || !strings.Contains(n.LastError, strconv.Itoa(code)) ||
-				!strings.Contains(n.LastError, "final") || len(rc.payloads()) != 0 {
-				t.Errorf("after a %d: %+v, %d received; want dead at once, naming the answer", code, n, len(rc.payloads()))
+				!strings.Contains(n.LastError, "("+srv.URL+"/…)") || strings.Contains(n.LastError, "/final") || len(rc.payloads()) != 0 {
+				t.Errorf("after a %d: %+v, %d received; want dead at once, naming the answer and the redirect's host only", code, n, len(rc.payloads()))
 			}
 		})
 	}
@@ -908,16 +910,22 @@ func TestPrivateAddressesRefused(t *testing.T) {
 
 // TestDeliveryErrorsHideTheURL: a failed delivery's error is stored and
 // shown to every member of the project, who may see only the channel's
-// host and first path segment (service.Alerts.Channels): net/http's errors
-// quote the whole URL, token included.
+// scheme and host (service.Alerts.Channels): net/http's errors quote the
+// whole URL, token included, and a receiver may echo it in its answer.
 func TestDeliveryErrorsHideTheURL(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no such hook: "+r.URL.String(), http.StatusNotFound)
+	}))
+	t.Cleanup(echo.Close)
 	for _, tc := range []struct {
 		name, url string
 		allow     bool
 	}{
-		{"connection refused", "http://127.0.0.1:1/services/T000/SECRETTOKEN?key=abc", true},
-		{"private address", "http://127.0.0.1:1/services/T000/SECRETTOKEN?key=abc", false},
-		{"unparsable", "http://127.0.0.1:1/services/SECRETTOKEN/%zz?key=abc", true},
+		{"connection refused", "http://127.0.0.1:1/services/T000/SECRETTOKEN?key=abcdefgh", true},
+		{"private address", "http://127.0.0.1:1/services/T000/SECRETTOKEN?key=abcdefgh", false},
+		{"unparsable", "http://127.0.0.1:1/services/SECRETTOKEN/%zz?key=abcdefgh", true},
+		{"token first", "http://127.0.0.1:1/SECRETTOKEN", true},
+		{"answer echoes the URL", echo.URL + "/SECRETTOKEN/x?key=abcdefgh", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, "")
@@ -927,7 +935,7 @@ func TestDeliveryErrorsHideTheURL(t *testing.T) {
 			f.save("a", "boom", 1)
 			f.run(w)
 			n := f.outbox()[0]
-			if n.LastError == "" || strings.Contains(n.LastError, "SECRETTOKEN") || strings.Contains(n.LastError, "key=abc") {
+			if n.LastError == "" || strings.Contains(n.LastError, "SECRETTOKEN") || strings.Contains(n.LastError, "abcdefgh") {
 				t.Errorf("last error %q, want one without the URL's token", n.LastError)
 			}
 			t.Logf("%s", n.LastError)
@@ -978,5 +986,26 @@ func testStoppingGivesUnstartedClaimsBack(t *testing.T, db string) {
 	}
 	if pending != 2 || spent != 1 {
 		t.Errorf("%d given back unspent and %d with an attempt, want 2 and the interrupted one", pending, spent)
+	}
+}
+
+// TestChannelURLs: what members (HostURL) and the project's admins
+// (ShortURL) see of a channel's URL. No token survives either: a
+// token-sized first segment is cut for admins, and members see no path.
+func TestChannelURLs(t *testing.T) {
+	for _, tc := range []struct{ url, host, short string }{
+		{"https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX", "https://hooks.slack.com/…", "https://hooks.slack.com/services/…"},
+		{"https://webhook.site/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "https://webhook.site/…", "https://webhook.site/0f1e…"},
+		{"https://hook.eu1.make.com/abcdefghijklmnopqrstuvwxyz012345", "https://hook.eu1.make.com/…", "https://hook.eu1.make.com/abcd…"},
+		{"https://example.com/hook?token=abc", "https://example.com/…", "https://example.com/hook/…"},
+		{"https://example.com/", "https://example.com", "https://example.com/"},
+		{"not a url", "", ""},
+	} {
+		if got := notify.HostURL(tc.url); got != tc.host {
+			t.Errorf("HostURL(%q) = %q, want %q", tc.url, got, tc.host)
+		}
+		if got := notify.ShortURL(tc.url); got != tc.short {
+			t.Errorf("ShortURL(%q) = %q, want %q", tc.url, got, tc.short)
+		}
 	}
 }

@@ -51,15 +51,28 @@ const (
 	maxCooldown      = 7 * 24 * 60
 )
 
-// Channels returns a project's channels. URLs are shortened to their
-// host and first path segment: Slack's and many webhooks' URLs carry a
-// token, which only whoever created the channel saw.
+// Channels returns a project's channels. Slack's and many webhooks' URLs
+// carry a token, which only whoever created the channel saw, so URLs are
+// shortened: to scheme and host for members (notify.HostURL), since the
+// token may be the first path segment; to that and the first segment, a
+// token-sized one cut to its first characters, for the project's admins
+// (notify.ShortURL), who need to tell receivers on one host apart.
 func (s *Alerts) Channels(ctx context.Context, a Actor, projectID int64) ([]store.AlertChannel, error) {
 	cs, err := s.store.ListAlertChannels(ctx, a.Viewer(), projectID)
-	for i := range cs {
-		cs[i].URL = notify.ShortURL(cs[i].URL)
+	if err != nil {
+		return nil, err
 	}
-	return cs, err
+	short := notify.ShortURL
+	switch err := s.store.ManagesProject(ctx, a.Viewer(), projectID); {
+	case errors.Is(err, store.ErrForbidden):
+		short = notify.HostURL
+	case err != nil:
+		return nil, err
+	}
+	for i := range cs {
+		cs[i].URL = short(cs[i].URL)
+	}
+	return cs, nil
 }
 
 // CreateChannel adds a channel to a project; the project's admins only. Email needs no
