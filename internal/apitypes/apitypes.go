@@ -185,6 +185,10 @@ type APIToken struct {
 	// once a minute.
 	LastUsedAt *time.Time `json:"last_used_at"`
 	CreatedAt  time.Time  `json:"created_at"`
+	// Origin is "created" for a token created by name, "password" for one
+	// minted by POST /api/v1/auth/token (flytrap login), which changing
+	// the password revokes.
+	Origin string `json:"origin"`
 }
 
 // NewToken is POST /api/v1/tokens. Scope defaults to ScopeFull; a nil

@@ -70,6 +70,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"EventIDPerProject", testEventIDPerProject},
 		{"APITokenAdmin", testAPITokenAdmin},
 		{"TokenScopes", testTokenScopes},
+		{"SignInTokens", testSignInTokens},
 		{"Feed", testFeed},
 		{"Privacy", testPrivacy},
 		{"ScrubbedPayload", testScrubbedPayload},

@@ -89,3 +89,56 @@ func testFeed(e *env) {
 		t.Error("a bad cursor was accepted")
 	}
 }
+
+// testSignInTokens: a token's origin is stored (created by name unless
+// said otherwise), and DeleteSignInTokens revokes the user's tokens minted
+// by signing in with the password, and nothing else: not the user's
+// created tokens, not another user's sign-in tokens.
+func testSignInTokens(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	u := e.createUser("u@example.com", RoleMember)
+	other := e.createUser("o@example.com", RoleMember)
+	named, tok, err := db.IssueAPIToken(ctx, u.ID, NewAPIToken{Name: "ci"})
+	if err != nil || tok.Origin != TokenCreated {
+		t.Fatalf("IssueAPIToken without an origin = %+v, %v; want origin %q", tok, err, TokenCreated)
+	}
+	login1, tok, err := db.IssueAPIToken(ctx, u.ID, NewAPIToken{Name: "laptop", Origin: TokenSignIn})
+	if err != nil || tok.Origin != TokenSignIn {
+		t.Fatalf("IssueAPIToken of a sign-in = %+v, %v", tok, err)
+	}
+	login2, _, err := db.IssueAPIToken(ctx, u.ID, NewAPIToken{Name: "desktop", Origin: TokenSignIn, Scope: ScopeReadOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherLogin, _, err := db.IssueAPIToken(ctx, other.ID, NewAPIToken{Name: "laptop", Origin: TokenSignIn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.IssueAPIToken(ctx, u.ID, NewAPIToken{Name: "x", Origin: "oauth"}); err == nil {
+		t.Error("an unknown origin was stored")
+	}
+	if _, tok, err := db.TokenOwner(ctx, login1); err != nil || tok.Origin != TokenSignIn {
+		t.Errorf("TokenOwner of a sign-in token = %+v, %v", tok, err)
+	}
+
+	n, err := db.DeleteSignInTokens(ctx, u.ID)
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteSignInTokens = %d, %v; want 2", n, err)
+	}
+	for _, s := range []string{login1, login2} {
+		wantErr(t, "TokenOwner of a revoked sign-in token", func() error { _, _, err := db.TokenOwner(ctx, s); return err }(), ErrNotFound)
+	}
+	if _, _, err := db.TokenOwner(ctx, named); err != nil {
+		t.Errorf("the token created by name was revoked: %v", err)
+	}
+	if _, _, err := db.TokenOwner(ctx, otherLogin); err != nil {
+		t.Errorf("another user's sign-in token was revoked: %v", err)
+	}
+	list, err := db.ListAPITokens(ctx, u.ID)
+	if err != nil || len(list) != 1 || list[0].Name != "ci" || list[0].Origin != TokenCreated {
+		t.Errorf("ListAPITokens after the revocation = %+v, %v", list, err)
+	}
+	if n, err := db.DeleteSignInTokens(ctx, u.ID); err != nil || n != 0 {
+		t.Errorf("DeleteSignInTokens again = %d, %v; want 0", n, err)
+	}
+}

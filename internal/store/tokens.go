@@ -41,26 +41,32 @@ func (d *DB) IssueAPIToken(ctx context.Context, userID int64, nt NewAPIToken) (s
 	if !validScope(nt.Scope) {
 		return "", APIToken{}, fmt.Errorf("store: create API token: %w: scope must be %q or %q", ErrInvalid, ScopeFull, ScopeReadOnly)
 	}
+	if nt.Origin == "" {
+		nt.Origin = TokenCreated
+	}
+	if nt.Origin != TokenCreated && nt.Origin != TokenSignIn {
+		return "", APIToken{}, fmt.Errorf("store: create API token: %w: origin must be %q or %q", ErrInvalid, TokenCreated, TokenSignIn)
+	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	token := APITokenPrefix + hex.EncodeToString(secret)
-	t := APIToken{UserID: userID, Name: nt.Name, Scope: nt.Scope, CreatedAt: nowUTC()}
+	t := APIToken{UserID: userID, Name: nt.Name, Scope: nt.Scope, CreatedAt: nowUTC(), Origin: nt.Origin}
 	var expires sql.NullInt64
 	if nt.ExpiresAt != nil {
 		e := fromMillis(millis(*nt.ExpiresAt))
 		t.ExpiresAt = &e
 		expires = sql.NullInt64{Int64: millis(e), Valid: true}
 	}
-	err := d.db.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at, scope, expires_at)
-		SELECT u.id, CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS TEXT), CAST($6 AS BIGINT) FROM users u WHERE u.id = $1
-		RETURNING id`, userID, nt.Name, hashToken(token), millis(t.CreatedAt), nt.Scope, expires).Scan(&t.ID)
+	err := d.db.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at, scope, expires_at, origin)
+		SELECT u.id, CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS TEXT), CAST($6 AS BIGINT), CAST($7 AS TEXT) FROM users u WHERE u.id = $1
+		RETURNING id`, userID, nt.Name, hashToken(token), millis(t.CreatedAt), nt.Scope, expires, nt.Origin).Scan(&t.ID)
 	if err != nil {
 		return "", APIToken{}, fmt.Errorf("store: create API token for user %d: %w", userID, notFound(err))
 	}
 	return token, t, nil
 }
 
-const tokenCols = `t.id, t.user_id, t.name, t.scope, t.expires_at, t.last_used_at, t.created_at`
+const tokenCols = `t.id, t.user_id, t.name, t.scope, t.expires_at, t.last_used_at, t.created_at, t.origin`
 
 // scanToken reads tokenCols, then dest.
 func scanToken(scan func(...any) error, dest ...any) (APIToken, error) {
@@ -69,7 +75,7 @@ func scanToken(scan func(...any) error, dest ...any) (APIToken, error) {
 		expires, lastUsed sql.NullInt64
 		created           int64
 	)
-	if err := scan(append([]any{&t.ID, &t.UserID, &t.Name, &t.Scope, &expires, &lastUsed, &created}, dest...)...); err != nil {
+	if err := scan(append([]any{&t.ID, &t.UserID, &t.Name, &t.Scope, &expires, &lastUsed, &created, &t.Origin}, dest...)...); err != nil {
 		return APIToken{}, err
 	}
 	t.CreatedAt = fromMillis(created)
@@ -153,4 +159,23 @@ func (d *DB) DeleteAPIToken(ctx context.Context, userID, tokenID int64) error {
 	}
 	d.accessChanged()
 	return nil
+}
+
+// DeleteSignInTokens revokes the user's tokens of origin TokenSignIn, the
+// ones minted by signing in with the password, and returns how many there
+// were: a password change ends them as it ends browser sessions. Tokens
+// the user created by name are kept.
+func (d *DB) DeleteSignInTokens(ctx context.Context, userID int64) (int64, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM api_tokens WHERE user_id = $1 AND origin = $2`, userID, TokenSignIn)
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke sign-in tokens of user %d: %w", userID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke sign-in tokens of user %d: %w", userID, err)
+	}
+	if n > 0 {
+		d.accessChanged()
+	}
+	return n, nil
 }

@@ -90,7 +90,21 @@ type APIToken struct {
 	// most once per TokenUseResolution.
 	LastUsedAt *time.Time `json:"last_used_at"`
 	CreatedAt  time.Time  `json:"created_at"`
+	// Origin is TokenCreated or TokenSignIn.
+	Origin string `json:"origin"`
 }
+
+// Where API tokens come from.
+const (
+	// TokenCreated is a token its user created under a name (dashboard,
+	// POST /api/v1/tokens, flytrap tokens create), and every token made
+	// before origins were recorded. A password change keeps it.
+	TokenCreated = "created"
+	// TokenSignIn is a token minted by signing in with the password
+	// (POST /api/v1/auth/token, flytrap login): a session in all but
+	// name, which a password change revokes.
+	TokenSignIn = "password"
+)
 
 // API token scopes.
 const (
@@ -106,6 +120,8 @@ type NewAPIToken struct {
 	Scope string // ScopeFull or ScopeReadOnly
 	// ExpiresAt is nil for a token that never expires.
 	ExpiresAt *time.Time
+	// Origin is TokenCreated (the default) or TokenSignIn.
+	Origin string
 }
 
 // Issue is a group of events with the same fingerprint.
