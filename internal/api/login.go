@@ -9,6 +9,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/service"
+	"github.com/getflytrap/flytrap/internal/store"
 )
 
 // tokenLoginPattern is the route that exchanges a password for a token.
@@ -51,5 +52,7 @@ func (a *API) tokenLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.throttle.Succeeded(at)
-	a.issueToken(w, r, service.ActorOf(u), req.NewToken)
+	// A token minted by the password is a session in all but name:
+	// changing the password revokes it (service.Users.ChangePassword).
+	a.issueToken(w, r, service.ActorOf(u), req.NewToken, store.TokenSignIn)
 }

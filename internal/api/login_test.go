@@ -37,8 +37,14 @@ func TestTokenLogin(t *testing.T) {
 	code, _, out := f.send(t, "POST", tokenLoginPath, `{"email":" ADA@example.com ","password":"correct horse battery","name":"laptop"}`)
 	secret, _ := out["token"].(string)
 	fullID := fmt.Sprint(out["id"])
-	if code != 201 || !strings.HasPrefix(secret, store.APITokenPrefix) || out["name"] != "laptop" || out["scope"] != "full" || out["expires_at"] != nil {
+	// The token is marked as minted by the password, so that changing the
+	// password revokes it; one created by name through the API is not.
+	if code != 201 || !strings.HasPrefix(secret, store.APITokenPrefix) || out["name"] != "laptop" || out["scope"] != "full" || out["expires_at"] != nil ||
+		out["origin"] != store.TokenSignIn {
 		t.Fatalf("login: HTTP %d %v", code, out)
+	}
+	if code, _, out := f.do(t, secret, "POST", "/api/v1/tokens", `{"name":"ci"}`); code != 201 || out["origin"] != store.TokenCreated {
+		t.Errorf("token created by name: HTTP %d %v, want origin %q", code, out, store.TokenCreated)
 	}
 	if _, _, me := f.do(t, secret, "GET", "/api/v1/me", ""); me["email"] != "ada@example.com" {
 		t.Errorf("the token authenticates as %v", me)

@@ -77,12 +77,12 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	a.issueToken(w, r, actor(r), req)
+	a.issueToken(w, r, actor(r), req, store.TokenCreated)
 }
 
 // issueToken issues the token nt for who and answers with its secret.
-func (a *API) issueToken(w http.ResponseWriter, r *http.Request, who service.Actor, nt apitypes.NewToken) {
-	secret, t, err := a.svc.Tokens.Issue(r.Context(), who, store.NewAPIToken{Name: nt.Name, Scope: nt.Scope, ExpiresAt: nt.ExpiresAt})
+func (a *API) issueToken(w http.ResponseWriter, r *http.Request, who service.Actor, nt apitypes.NewToken, origin string) {
+	secret, t, err := a.svc.Tokens.Issue(r.Context(), who, store.NewAPIToken{Name: nt.Name, Scope: nt.Scope, ExpiresAt: nt.ExpiresAt, Origin: origin})
 	if err != nil {
 		a.fail(w, r, err)
 		return

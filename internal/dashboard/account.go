@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -209,7 +210,7 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request, s *se
 	if !ok {
 		return
 	}
-	err := d.svc.Users.ChangePassword(r.Context(), s.user, current, next)
+	revoked, err := d.svc.Users.ChangePassword(r.Context(), s.user, current, next)
 	if errors.Is(err, service.ErrBadCredentials) {
 		fail(http.StatusBadRequest, "The current password is not correct.")
 		return
@@ -224,5 +225,20 @@ func (d *Dashboard) changePassword(w http.ResponseWriter, r *http.Request, s *se
 		d.serverError(w, r, err)
 		return
 	}
-	d.redirect(w, r, "/account", "Password changed. Your other sessions were signed out.")
+	d.redirect(w, r, "/account", passwordChanged(revoked))
+}
+
+// passwordChanged is the message after a password change: exactly what
+// ended, and that the API tokens created by name did not, with where to
+// revoke them (a password changed because it leaked may need that too).
+func passwordChanged(revoked int64) string {
+	tokens := "No API tokens were made by signing in with your password (flytrap login)."
+	switch {
+	case revoked == 1:
+		tokens = "The API token made by signing in with your password (flytrap login) was revoked: run flytrap login again where you use it."
+	case revoked > 1:
+		tokens = fmt.Sprintf("The %d API tokens made by signing in with your password (flytrap login) were revoked: run flytrap login again where you use them.", revoked)
+	}
+	return "Password changed. Your other browser sessions were signed out. " + tokens +
+		" API tokens you created by name still work: revoke any that may be known to someone else under API tokens."
 }

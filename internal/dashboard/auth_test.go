@@ -355,10 +355,32 @@ func TestChangePassword(t *testing.T) {
 			wantBody(t, r, tt.msg)
 		})
 	}
+	// Tokens: two minted by password sign-ins (flytrap login), which the
+	// change revokes, and one created by name, which it keeps.
+	var signIns []string
+	for _, name := range []string{"laptop", "desktop"} {
+		tok, _, err := f.db.IssueAPIToken(f.ctx, f.member.ID, store.NewAPIToken{Name: name, Origin: store.TokenSignIn})
+		f.must(err)
+		signIns = append(signIns, tok)
+	}
+	named, _, err := f.db.IssueAPIToken(f.ctx, f.member.ID, store.NewAPIToken{Name: "ci"})
+	f.must(err)
 	r := f.post(roleMember, "/account/password", url.Values{"current": {password}, "new": {"a much better one"}, "confirm": {"a much better one"}})
 	wantRedirect(t, r, "/account")
-	if got := flashOf(t, r); !strings.Contains(got, "Password changed") {
-		t.Errorf("flash %q", got)
+	got := flashOf(t, r)
+	for _, want := range []string{"Password changed", "other browser sessions were signed out",
+		"The 2 API tokens made by signing in with your password (flytrap login) were revoked", "API tokens you created by name still work"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("flash %q, want it to say %q", got, want)
+		}
+	}
+	for _, tok := range signIns {
+		if _, _, err := f.db.TokenOwner(f.ctx, tok); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a sign-in token survived the password change: %v", err)
+		}
+	}
+	if _, _, err := f.db.TokenOwner(f.ctx, named); err != nil {
+		t.Errorf("the token created by name was revoked: %v", err)
 	}
 	// This session stays; the other one is signed out.
 	wantStatus(t, f.get(roleMember, "/account"), http.StatusOK)

@@ -111,6 +111,7 @@ type Store interface {
 	SetUserRole(ctx context.Context, v store.Viewer, userID int64, role string) (store.User, error)
 	DeleteUser(ctx context.Context, v store.Viewer, userID int64) error
 	SetPassword(ctx context.Context, userID int64, hash string) error
+	DeleteSignInTokens(ctx context.Context, userID int64) (int64, error)
 
 	GetProject(ctx context.Context, v store.Viewer, id int64) (store.Project, error)
 	ManagesProject(ctx context.Context, v store.Viewer, id int64) error

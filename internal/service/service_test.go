@@ -226,8 +226,28 @@ func TestChangePassword(t *testing.T) {
 			{"new too long", old, strings.Repeat("я", 1025), service.ErrInvalid},
 			{"to another long non-ASCII one", old, strings.Repeat("ключ", 200), nil},
 		}
+		// A token from a password sign-in (flytrap login) is a session in
+		// all but name: the change revokes it. One created by name stays.
+		signIn, _, err := f.db.IssueAPIToken(f.ctx, u.ID, store.NewAPIToken{Name: "laptop", Origin: store.TokenSignIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		named, _, err := f.db.IssueAPIToken(f.ctx, u.ID, store.NewAPIToken{Name: "ci"})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, s := range steps {
-			wantRefusal(t, s.name, f.svc.Users.ChangePassword(f.ctx, u, s.current, s.next), s.want, "")
+			revoked, err := f.svc.Users.ChangePassword(f.ctx, u, s.current, s.next)
+			wantRefusal(t, s.name, err, s.want, "")
+			if want := map[bool]int64{true: 1}[s.want == nil]; revoked != want {
+				t.Errorf("%s: %d tokens revoked, want %d", s.name, revoked, want)
+			}
+		}
+		if _, _, err := f.db.TokenOwner(f.ctx, signIn); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("the sign-in token survived the password change: %v", err)
+		}
+		if _, _, err := f.db.TokenOwner(f.ctx, named); err != nil {
+			t.Errorf("the token created by name was revoked: %v", err)
 		}
 		if _, err := f.svc.Users.Authenticate(f.ctx, "ivan@example.com", strings.Repeat("ключ", 200)); err != nil {
 			t.Errorf("sign-in with the changed password: %v", err)

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/mail"
 	"strings"
@@ -178,16 +179,32 @@ func (s *Users) verify(u store.User, password string) error {
 // ChangePassword sets u's password to next after checking current: u is
 // the signed-in user, whose own password only they change. A wrong current
 // password is ErrBadCredentials; next must pass CheckPassword.
-func (s *Users) ChangePassword(ctx context.Context, u store.User, current, next string) error {
+//
+// It then revokes u's API tokens minted by signing in with the password
+// (store.TokenSignIn: POST /api/v1/auth/token, flytrap login), which are
+// sessions in all but name, and returns how many there were. Tokens u
+// created by name are kept, as GitHub keeps personal access tokens: they
+// are for machines (CI) the password change is not about, and u sees and
+// revokes them on the account page. The caller ends the browser sessions.
+func (s *Users) ChangePassword(ctx context.Context, u store.User, current, next string) (revoked int64, err error) {
 	if err := CheckPassword(next); err != nil {
-		return err
+		return 0, err
 	}
 	if err := s.verify(u, current); err != nil {
-		return err
+		return 0, err
 	}
 	hash, err := s.pool.Hash(next)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return s.store.SetPassword(ctx, u.ID, hash)
+	if err := s.store.SetPassword(ctx, u.ID, hash); err != nil {
+		return 0, err
+	}
+	// After the new password is set, so a sign-in with the old one cannot
+	// mint a token that survives.
+	revoked, err = s.store.DeleteSignInTokens(ctx, u.ID)
+	if err != nil {
+		return 0, fmt.Errorf("the password was changed, but the API tokens of password sign-ins were not revoked: %w", err)
+	}
+	return revoked, nil
 }
