@@ -76,9 +76,16 @@ func (p *devProc) topFrames(t *testing.T, is issue) (mapped, raw storedFrame) {
 // stored event's innermost frame, symbolicated and as sent.
 func (p *devProc) nodeError(t *testing.T, js, build, prefix string) (mapped, raw storedFrame) {
 	t.Helper()
+	return p.topFrames(t, p.throwNode(t, js, build, "shop@1", prefix))
+}
+
+// throwNode throws from build's app.min.js under @sentry/node with
+// release, the message prefixed, and returns the issue it lands in.
+func (p *devProc) throwNode(t *testing.T, js, build, release, prefix string) issue {
+	t.Helper()
 	script := fmt.Sprintf(`
 const Sentry = require("@sentry/node");
-Sentry.init({ dsn: %q, release: "shop@1", tracesSampleRate: 0 });
+Sentry.init({ dsn: %q, release: %q, tracesSampleRate: 0 });
 require(%q);
 try {
   globalThis.checkout({ lines: [undefined], currency: "EUR" });
@@ -87,13 +94,13 @@ try {
   Sentry.captureException(err);
 }
 Sentry.flush(5000).then((ok) => process.exit(ok ? 0 : 1));
-`, p.info.DSN, filepath.Join(build, "app.min.js"), prefix)
+`, p.info.DSN, release, filepath.Join(build, "app.min.js"), prefix)
 	cmd := exec.Command("node", "-e", script)
 	cmd.Dir = js // resolves @sentry/node from compat/js/node_modules
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("node: %v\n%s", err, b)
 	}
-	return p.topFrames(t, p.waitIssue(t, "TypeError: "+prefix, 1))
+	return p.waitIssue(t, "TypeError: "+prefix, 1)
 }
 
 func checkSymbolicated(t *testing.T, who string, mapped, raw storedFrame) {
@@ -142,6 +149,24 @@ func TestSymbolicatedErrors(t *testing.T) {
 		run(t, env, sentryCLI, "sourcemaps", "upload", scBuild)
 		mapped, raw := sp.nodeError(t, js, scBuild, "sentry-cli: ")
 		checkSymbolicated(t, "@sentry/node after sentry-cli upload", mapped, raw)
+
+		// QA's case: a build of the same app without debug IDs, deployed
+		// as web@3.0.0. The bundle uploaded without a release is the
+		// injected build's, found by debug ID only (as in Sentry): by
+		// name its map, a line off, moved these frames to nonsense.
+		ev, body := sp.latestEvent(t, sp.throwNode(t, js, buildApp(t, js), "web@3.0.0", "other build: "))
+		if len(ev.Exceptions) == 0 || len(ev.Exceptions[0].Frames) == 0 || len(ev.Exceptions[0].RawFrames) != 0 {
+			t.Fatalf("web@3.0.0: want frames as sent and no raw frames: %s", body)
+		}
+		frames := ev.Exceptions[0].Frames
+		if top := frames[len(frames)-1]; !strings.HasSuffix(top.AbsPath+top.Filename, "/app.min.js") || top.Unmapped != "no_map" {
+			t.Errorf("web@3.0.0: top frame %+v, want app.min.js as sent, unmapped no_map", top)
+		}
+		if !slices.ContainsFunc(ev.Notes, func(n string) bool {
+			return strings.Contains(n, "no source map of app.min.js for release web@3.0.0: its upload without a release has debug IDs")
+		}) {
+			t.Errorf("web@3.0.0: notes %q, want one saying the upload without a release is for its debug IDs", ev.Notes)
+		}
 	})
 
 	t.Run("flytrap text stack", func(t *testing.T) {

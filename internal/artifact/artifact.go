@@ -17,7 +17,8 @@ import (
 // https://any.host/static/app.min.js); the file name of AbsPath alone, among
 // the uploads of Release and Dist, then those made without a release (any
 // upload of the project when Release is empty), the upload whose URL shares
-// the longest trailing path with AbsPath first.
+// the longest trailing path with AbsPath first. A file uploaded without a
+// release that carries a debug ID is found by that ID only, as in Sentry.
 type Query struct {
 	ProjectID int64
 	// DebugID is the lower-case UUID from the event's debug_meta images
@@ -50,25 +51,43 @@ var ErrNotFound = errors.New("no source map uploaded for this file")
 
 // OtherReleasesError says that no upload the event's release and dist may
 // use holds the frame's file, though uploads for other releases (or
-// dists) do: their maps are not used, another build's positions being
-// wrong ones. It is an ErrNotFound.
+// dists) do, or one made without a release that carries debug IDs: their
+// maps are not used, another build's positions being wrong ones. It is an
+// ErrNotFound.
 type OtherReleasesError struct {
 	// File is the frame's file name; Release the event's release and
-	// dist, as ReleaseName words them.
+	// dist, as ReleaseName words them ("" for an event without one).
 	File, Release string
 	// Releases are the newest other releases (and dists) the file was
 	// uploaded for, at most two; More says there are others.
 	Releases []string
 	More     bool
+	// DebugIDOnly says the file was uploaded without a release with a
+	// debug ID, which serves only a frame that carries that ID: the
+	// frame's file, without it, is not the build that was uploaded.
+	DebugIDOnly bool
 }
 
 func (e *OtherReleasesError) Error() string {
-	others := strings.Join(e.Releases, " and ")
-	if e.More {
-		others = strings.Join(e.Releases, ", ") + " and others"
+	msg := "no source map of " + e.File + " for release " + e.Release
+	if e.Release == "" {
+		msg = "no source map of " + e.File + " for an event without a release"
 	}
-	return fmt.Sprintf("no source map of %s for release %s: it was uploaded for %s, and another build's map is never used"+
-		" — upload this release's build, or inject debug IDs", e.File, e.Release, others)
+	var why []string
+	if len(e.Releases) > 0 {
+		others := strings.Join(e.Releases, " and ")
+		if e.More {
+			others = strings.Join(e.Releases, ", ") + " and others"
+		}
+		why = append(why, "it was uploaded for "+others+", and another build's map is never used")
+	}
+	fix := "upload this release's build, or inject debug IDs"
+	if e.DebugIDOnly {
+		why = append(why, "its upload without a release has debug IDs and maps only files that carry the same one, which this file does not:"+
+			" it is another build")
+		fix = "deploy the files `sourcemaps inject` wrote, or upload this build with its --release"
+	}
+	return fmt.Sprintf("%s: %s — %s", msg, strings.Join(why, "; "), fix)
 }
 
 func (e *OtherReleasesError) Unwrap() error { return ErrNotFound }

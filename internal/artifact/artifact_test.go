@@ -223,6 +223,66 @@ func TestFindByNameUsesOnlyTheEventsBuild(t *testing.T) {
 	}
 }
 
+// QA's case: `sentry-cli sourcemaps inject dist && sentry-cli sourcemaps
+// upload dist` (debug IDs, no release), then a build of the same
+// static/js/app.min.js without debug IDs deployed as web@3.0.0. Its frames
+// must not be mapped by name with the injected build's map, which for
+// another build gives wrong places (Sentry finds a bundle uploaded without
+// a release by debug ID only); an upload without a release and without
+// debug IDs still serves every release by name, as documented.
+func TestFindReleaselessDebugIDBundleByDebugIDOnly(t *testing.T) {
+	e := newEnv(t, nil)
+	injected := `{"version":3,"file":"app.min.js","sources":["../src/app.js"],"names":[],"mappings":";AAAA","debugId":"` + debugID + `"}`
+	e.upload("", "", 1<<20,
+		minified("~/static/js/app.min.js", debugID, "app.min.js.map", "x()\n//# sourceMappingURL=app.min.js.map\n//# debugId="+debugID+"\n"),
+		sourceMap("~/static/js/app.min.js.map", debugID, injected))
+	legacy := `{"version":3,"file":"legacy.min.js","sources":["../src/legacy.js"],"names":[],"mappings":"AAAA"}`
+	e.upload("", "", 1<<20, minified("~/static/js/legacy.min.js", "", "", "l()\n"), sourceMap("~/static/js/legacy.min.js.map", "", legacy))
+	p := e.proj.ID
+	const abs = "https://shop.example.com/static/js/app.min.js"
+
+	if m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, DebugID: debugID, Release: "web@3.0.0", AbsPath: abs}); err != nil || string(m.Body) != injected {
+		t.Errorf("by its debug ID: Find = %s, %v; want the injected map", m.Body, err)
+	}
+	for _, tt := range []struct {
+		name    string
+		q       artifact.Query
+		wantErr string
+	}{
+		{"no debug ID, a release", artifact.Query{Release: "web@3.0.0", AbsPath: abs},
+			"no source map of app.min.js for release web@3.0.0: its upload without a release has debug IDs and maps only files that carry the same one," +
+				" which this file does not: it is another build — deploy the files `sourcemaps inject` wrote, or upload this build with its --release"},
+		{"another debug ID, a release and dist", artifact.Query{DebugID: debugID2, Release: "web@3.0.0", Dist: "web", AbsPath: abs},
+			"no source map of app.min.js for release web@3.0.0 (dist web): its upload without a release has debug IDs and maps only files that carry the same one," +
+				" which this file does not: it is another build — deploy the files `sourcemaps inject` wrote, or upload this build with its --release"},
+		{"no debug ID, no release", artifact.Query{AbsPath: abs},
+			"no source map of app.min.js for an event without a release: its upload without a release has debug IDs and maps only files that carry the same one," +
+				" which this file does not: it is another build — deploy the files `sourcemaps inject` wrote, or upload this build with its --release"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.q.ProjectID = p
+			m, err := e.s.Find(e.ctx, tt.q)
+			var other *artifact.OtherReleasesError
+			if !errors.Is(err, artifact.ErrNotFound) || !errors.As(err, &other) || err.Error() != tt.wantErr {
+				t.Errorf("Find = %s, %v; want ErrNotFound %q", m.Body, err, tt.wantErr)
+			}
+		})
+	}
+	// Once this build is uploaded for its release, its map is used.
+	own := `{"version":3,"file":"app.min.js","sources":["../src/app.js"],"names":[],"mappings":"AAAA"}`
+	e.upload("web@3.0.0", "", 1<<20, minified("~/static/js/app.min.js", "", "", "x()\n"), sourceMap("~/static/js/app.min.js.map", "", own))
+	if m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, Release: "web@3.0.0", AbsPath: "/srv/app.min.js"}); err != nil || string(m.Body) != own {
+		t.Errorf("after the release's upload: Find = %s, %v; want its map", m.Body, err)
+	}
+	// A legacy upload without a release or debug IDs serves every release
+	// by name.
+	for _, release := range []string{"web@3.0.0", ""} {
+		if m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, Release: release, AbsPath: "/srv/legacy.min.js"}); err != nil || string(m.Body) != legacy {
+			t.Errorf("legacy upload, release %q: Find = %s, %v; want its map", release, m.Body, err)
+		}
+	}
+}
+
 func testFind(t *testing.T, e *env) {
 	inline := "//# sourceMappingURL=data:application/json;base64," + base64.StdEncoding.EncodeToString([]byte(vendMap))
 	// Debug-ID bundle, uploaded without a release.

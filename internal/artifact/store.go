@@ -325,9 +325,10 @@ type nameCandidate struct {
 // release's build has an app.min.js, and another build's map would move
 // every frame to a wrong place without a word, so an event with a
 // release may use only its release's uploads (with its dist), then those
-// made without a release, which are for every release: never another
-// release's, which an *OtherReleasesError names instead. An event without
-// a release has nothing better than any upload of the name. One build can
+// made without a release and without a debug ID, which are for every
+// release: never another release's, which an *OtherReleasesError names
+// instead. An event without a release has nothing better than any upload
+// of the name but those. One build can
 // have several index.js in different directories, so within that the
 // upload whose URL shares the longest trailing path with the frame's
 // comes first, then the newest. Among equally good uploads of one
@@ -345,7 +346,11 @@ func (s *Store) findByName(ctx context.Context, q Query, name string) (Map, erro
 	}
 	frame := pathSegments(q.AbsPath)
 	for _, f := range uses {
-		f.ProjectID = q.ProjectID
+		// A file uploaded without a release and carrying a debug ID is
+		// found by that ID only (step 1), as in Sentry: sentry-cli
+		// injects the ID into the deployed file, so a frame of the name
+		// without it comes from another build of the file.
+		f.ProjectID, f.ExcludeDebugIDOnly = q.ProjectID, true
 		cands, err := s.namedUploads(ctx, f, name)
 		if err != nil {
 			return Map{}, err
@@ -367,9 +372,6 @@ func (s *Store) findByName(ctx context.Context, q Query, name string) (Map, erro
 			}
 			cands = cands[n:]
 		}
-	}
-	if q.Release == "" {
-		return Map{}, ErrNotFound
 	}
 	return Map{}, s.otherReleases(ctx, q, name)
 }
@@ -395,9 +397,10 @@ func (s *Store) namedUploads(ctx context.Context, f store.ArtifactFilter, name s
 	return cands, nil
 }
 
-// otherReleases is the ErrNotFound of a frame whose event's release may
-// use no upload of the file name: an *OtherReleasesError when other
-// releases have some, so the reason says which build is missing.
+// otherReleases is the ErrNotFound of a frame the event may use no
+// upload of the file name for: an *OtherReleasesError when other releases
+// have some, or one uploaded without a release is for its debug ID only,
+// so the reason says which build is missing.
 func (s *Store) otherReleases(ctx context.Context, q Query, name string) error {
 	cands, err := s.namedUploads(ctx, store.ArtifactFilter{ProjectID: q.ProjectID}, name)
 	if err != nil {
@@ -405,9 +408,10 @@ func (s *Store) otherReleases(ctx context.Context, q Query, name string) error {
 	}
 	slices.SortFunc(cands, func(a, b nameCandidate) int { return cmp.Compare(b.f.ID, a.f.ID) })
 	e := &OtherReleasesError{File: name, Release: ReleaseName(q.Release, q.Dist)}
+	e.DebugIDOnly = slices.ContainsFunc(cands, func(c nameCandidate) bool { return c.f.Release == "" && c.f.DebugID != "" })
 	for _, c := range cands {
 		r := ReleaseName(c.f.Release, c.f.Dist)
-		if c.f.Release == "" || r == e.Release || slices.Contains(e.Releases, r) {
+		if q.Release == "" || c.f.Release == "" || r == e.Release || slices.Contains(e.Releases, r) {
 			continue
 		}
 		if len(e.Releases) == maxOtherReleases {
@@ -416,7 +420,7 @@ func (s *Store) otherReleases(ctx context.Context, q Query, name string) error {
 		}
 		e.Releases = append(e.Releases, r)
 	}
-	if len(e.Releases) == 0 {
+	if len(e.Releases) == 0 && !e.DebugIDOnly {
 		return ErrNotFound
 	}
 	return e

@@ -62,6 +62,12 @@ type ArtifactFilter struct {
 	URLs      []string
 	Name      string
 	Kind      string
+	// ExcludeDebugIDOnly drops the files that carry a debug ID from bundles
+	// uploaded without a release. Such a file is found by its debug ID
+	// alone, as in Sentry: a file of that name without the ID (or with
+	// another) is another build, which the map would move to wrong
+	// places without a word.
+	ExcludeDebugIDOnly bool
 	// Limit bounds the files returned (0: 20), newest first.
 	Limit int
 }
@@ -219,6 +225,9 @@ func (d *DB) FindArtifacts(ctx context.Context, f ArtifactFilter) ([]ArtifactFil
 	}
 	if f.Kind != "" {
 		q.add(` AND f.kind = `, q.arg(f.Kind))
+	}
+	if f.ExcludeDebugIDOnly {
+		q.add(` AND (b.release_name <> '' OR f.debug_id = '')`)
 	}
 	limit := f.Limit
 	if limit <= 0 {

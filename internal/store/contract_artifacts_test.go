@@ -160,3 +160,30 @@ func testReleasesAndArtifactPruning(e *env) {
 		t.Errorf("ListReleases = %+v, %v", rs, err)
 	}
 }
+
+// A file uploaded without a release that carries a debug ID is found by
+// that ID only: ExcludeDebugIDOnly leaves it out of other lookups, and
+// keeps release-less files without one and every release's file.
+func testArtifactsDebugIDOnly(e *env) {
+	p := e.project.ID
+	const id = "0b9e1a52-3a0b-4ad5-9b0e-6b3c5a0b2c11"
+	e.saveBundle(p, "injected", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/static/js/app.min.js.map", DebugID: id, Blob: "blobA"})
+	e.saveBundle(p, "legacy", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/legacy/app.min.js.map", Blob: "blobB"})
+	e.saveBundle(p, "release", "1.0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/v1/app.min.js.map", DebugID: id, Blob: "blobC"})
+	for _, tt := range []struct {
+		name string
+		f    ArtifactFilter
+		want []string
+	}{
+		{"by name", ArtifactFilter{ProjectID: p, Name: "app.min.js.map", ExcludeDebugIDOnly: true},
+			[]string{"source_map ~/v1/app.min.js.map 1.0/", "source_map ~/legacy/app.min.js.map /"}},
+		{"without a release", ArtifactFilter{ProjectID: p, ByRelease: true, Name: "app.min.js.map", ExcludeDebugIDOnly: true},
+			[]string{"source_map ~/legacy/app.min.js.map /"}},
+		{"not asked", ArtifactFilter{ProjectID: p, ByRelease: true, Name: "app.min.js.map"},
+			[]string{"source_map ~/legacy/app.min.js.map /", "source_map ~/static/js/app.min.js.map /"}},
+	} {
+		if got := e.findArtifacts(tt.f); !slices.Equal(got, tt.want) {
+			e.t.Errorf("%s: FindArtifacts = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -75,6 +75,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Privacy", testPrivacy},
 		{"ScrubbedPayload", testScrubbedPayload},
 		{"Artifacts", testArtifacts},
+		{"ArtifactsDebugIDOnly", testArtifactsDebugIDOnly},
 		{"ReleasesAndArtifactPruning", testReleasesAndArtifactPruning},
 		{"AlertConfig", testAlertConfig},
 		{"AlertOutbox", testAlertOutbox},
