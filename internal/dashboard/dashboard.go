@@ -61,8 +61,9 @@ type Store interface {
 
 	// Issues and events.
 	ListIssues(ctx context.Context, v store.Viewer, f store.IssueFilter) ([]store.Issue, string, error)
-	// ReplaceEventPayload stores an event symbolicated again.
-	ReplaceEventPayload(ctx context.Context, v store.Viewer, issueID int64, ev *event.Event) error
+	// ReplaceEventPayload stores an event symbolicated again, and culprit
+	// as its issue's when it is the issue's latest event.
+	ReplaceEventPayload(ctx context.Context, v store.Viewer, issueID int64, ev *event.Event, culprit string) error
 	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
 	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)

@@ -32,7 +32,8 @@ func (d *Dashboard) symbolicationLinks(data *issueData, eventID string) {
 // resymbolicate runs symbolication again on a stored event, from the
 // frames the SDK sent, and stores the result: for an event whose source
 // maps were uploaded after it was processed. The event stays in its issue:
-// regrouping it would move it away from the page the user acted on.
+// regrouping it would move it away from the page the user acted on, and
+// the issue's grouping must not change unseen.
 func (d *Dashboard) resymbolicate(w http.ResponseWriter, r *http.Request, s *session) {
 	if d.resym == nil {
 		d.notFound(w, r)
@@ -71,7 +72,10 @@ func (d *Dashboard) resymbolicate(w http.ResponseWriter, r *http.Request, s *ses
 			}
 		}
 	}
-	if err := d.store.ReplaceEventPayload(r.Context(), s.viewer(), is.ID, &ev); err != nil {
+	// The culprit is recomputed as the processor computes it, from the
+	// mapped frames: the issue takes it if this is its latest event, the
+	// one its culprit follows. Its fingerprint stays (see above).
+	if err := d.store.ReplaceEventPayload(r.Context(), s.viewer(), is.ID, &ev, stacktrace.DisplayCulprit(ev)); err != nil {
 		d.fail(w, r, err)
 		return
 	}

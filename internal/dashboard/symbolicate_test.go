@@ -94,6 +94,12 @@ func TestResymbolicate(t *testing.T) {
 		t.Errorf("flash %q", msg)
 	}
 
+	before, err := f.db.GetIssue(f.ctx, store.System, issue)
+	f.must(err)
+	if !strings.Contains(before.Culprit, "app.min.js") {
+		t.Fatalf("issue culprit %q before the map, want the minified file", before.Culprit)
+	}
+
 	// The map arrives: the next run maps the frame and keeps the one sent.
 	maps.upload()
 	for _, refused := range []struct {
@@ -131,10 +137,19 @@ func TestResymbolicate(t *testing.T) {
 	if len(ev.Notes) != 0 {
 		t.Errorf("notes %q: the note about the missing map should be gone", ev.Notes)
 	}
+	// The issue's culprit follows its latest event, this one, and names
+	// the mapped frame now (QA: it kept the minified one); its grouping
+	// stays.
+	is, err := f.db.GetIssue(f.ctx, store.System, issue)
+	f.must(err)
+	if is.Culprit != "src/cart.js in lineTotal" || is.Fingerprint != before.Fingerprint || is.Title != before.Title {
+		t.Errorf("issue culprit %q, fingerprint %q, title %q; want src/cart.js in lineTotal, and %q and %q unchanged",
+			is.Culprit, is.Fingerprint, is.Title, before.Fingerprint, before.Title)
+	}
 
 	// The page shows the original frame, and the minified one on request.
 	r = f.get(roleMember, page)
-	wantBody(t, r, "src/cart.js:2:1", "lineTotal", `<span class="button current" aria-current="true">Original frames</span>`,
+	wantBody(t, r, `<p class="culprit">src/cart.js in lineTotal</p>`, "src/cart.js:2:1", "lineTotal", `<span class="button current" aria-current="true">Original frames</span>`,
 		`href="`+issuePath(issue)+"?event="+id+`&amp;frames=minified">Minified frames</a>`)
 	noBody(t, r, "app.min.js:2:1", "badge unmapped")
 	r = f.get(roleMember, page+"&frames=minified")

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -294,7 +293,7 @@ func group(_ context.Context, it *item) error {
 		Fingerprint:     g.Hash,
 		GroupingVersion: g.Version,
 		Title:           it.ev.Title(),
-		Culprit:         displayCulprit(it.ev),
+		Culprit:         stacktrace.DisplayCulprit(it.ev),
 		UserKey:         userKey(it.ev.User),
 		// Only an event no issue has the hash of pays for this.
 		Previous: func() []string { return grouping.Previous(&it.ev, g.Hash) },
@@ -491,33 +490,6 @@ func splitContext(text string, line int) (pre []string, current string, post []s
 	lines := strings.Split(text, "\n")
 	at := min(max(line-1, 0), contextRadius, len(lines)-1)
 	return lines[:at], lines[at], lines[at+1:]
-}
-
-// displayCulprit is the issue's culprit: the SDK's own if it sent one (as
-// Sentry: the SDK's, else the transaction, else computed), else the
-// event's Culprit with the file names shown as the issue page shows them
-// (stacktrace.DisplayNames), so the same code gets the same culprit
-// whichever SDK reported it. Grouping keeps the computed raw culprit.
-func displayCulprit(ev event.Event) string {
-	if ev.SDKCulprit != "" {
-		return ev.SDKCulprit
-	}
-	n := len(ev.Exceptions)
-	if ev.Transaction != "" || n == 0 {
-		return ev.Culprit()
-	}
-	frames := slices.Clone(ev.Exceptions[n-1].Frames)
-	for i, name := range stacktrace.DisplayNames(frames) {
-		if stacktrace.PathModule(frames[i]) {
-			// The page shows the path the module was made of.
-			frames[i].Module = ""
-		}
-		frames[i].Filename, frames[i].AbsPath = name, ""
-	}
-	last := ev.Exceptions[n-1]
-	last.Frames = frames
-	ev.Exceptions = append(slices.Clone(ev.Exceptions[:n-1]), last)
-	return ev.Culprit()
 }
 
 // userKey picks the most stable identity the SDK sent, prefixed so that an

@@ -1,4 +1,4 @@
-package process
+package stacktrace
 
 import (
 	"testing"
@@ -38,11 +38,11 @@ func TestDisplayCulprit(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := tc.ev.Culprit()
-			if got := displayCulprit(tc.ev); got != tc.want {
-				t.Errorf("displayCulprit = %q, want %q", got, tc.want)
+			if got := DisplayCulprit(tc.ev); got != tc.want {
+				t.Errorf("DisplayCulprit = %q, want %q", got, tc.want)
 			}
 			if tc.ev.Culprit() != raw {
-				t.Error("displayCulprit changed the event")
+				t.Error("DisplayCulprit changed the event")
 			}
 		})
 	}

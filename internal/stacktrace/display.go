@@ -1,6 +1,7 @@
 package stacktrace
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -103,4 +104,31 @@ func nodeRoot(file, module string) string {
 		}
 	}
 	return ""
+}
+
+// DisplayCulprit is the issue's culprit: the SDK's own if it sent one (as
+// Sentry: the SDK's, else the transaction, else computed), else the
+// event's Culprit with the file names shown as the issue page shows them
+// (DisplayNames), so the same code gets the same culprit
+// whichever SDK reported it. Grouping keeps the computed raw culprit.
+func DisplayCulprit(ev event.Event) string {
+	if ev.SDKCulprit != "" {
+		return ev.SDKCulprit
+	}
+	n := len(ev.Exceptions)
+	if ev.Transaction != "" || n == 0 {
+		return ev.Culprit()
+	}
+	frames := slices.Clone(ev.Exceptions[n-1].Frames)
+	for i, name := range DisplayNames(frames) {
+		if PathModule(frames[i]) {
+			// The page shows the path the module was made of.
+			frames[i].Module = ""
+		}
+		frames[i].Filename, frames[i].AbsPath = name, ""
+	}
+	last := ev.Exceptions[n-1]
+	last.Frames = frames
+	ev.Exceptions = append(slices.Clone(ev.Exceptions[:n-1]), last)
+	return ev.Culprit()
 }

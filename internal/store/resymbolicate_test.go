@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
 )
@@ -23,7 +24,9 @@ func testReplaceEventPayload(e *env) {
 	member := e.createUser("member@example.com", RoleMember)
 	outsider := e.createUser("outsider@example.com", RoleMember)
 	e.addMember(e.project, member)
-	res := e.save("fp", withID("ev1"), withTitle("Error: x"))
+	// QA's case: a frame mapped with another build's map gave the issue
+	// the culprit "/ in ?".
+	res := e.save("fp", withID("ev1"), withTitle("Error: x"), withCulprit("/ in ?"))
 	other := e.save("fp2", withID("ev2"))
 	before, err := db.GetIssueEvent(ctx, System, res.IssueID, "ev1")
 	if err != nil {
@@ -48,14 +51,18 @@ func testReplaceEventPayload(e *env) {
 		{"another project's event ID", System, res.IssueID, func() event.Event { c := ev; c.ProjectID++; return c }()},
 		{"missing event", System, res.IssueID, func() event.Event { c := ev; c.EventID = "nope"; return c }()},
 	} {
-		err := db.ReplaceEventPayload(ctx, tt.v, tt.issueID, &tt.ev)
+		err := db.ReplaceEventPayload(ctx, tt.v, tt.issueID, &tt.ev, "src/cart.js in lineTotal")
 		wantErr(t, "ReplaceEventPayload as "+tt.name, err, ErrNotFound)
 	}
 	if got, _ := db.GetIssueEvent(ctx, System, res.IssueID, "ev1"); !reflect.DeepEqual(got.Payload, before.Payload) {
 		t.Errorf("a refused replace changed the payload")
 	}
+	if is := e.issue(res.IssueID); is.Culprit != "/ in ?" {
+		t.Errorf("a refused replace changed the issue's culprit to %q", is.Culprit)
+	}
+	issueBefore := e.issue(res.IssueID)
 
-	if err := db.ReplaceEventPayload(ctx, Viewer{UserID: member.ID}, res.IssueID, &ev); err != nil {
+	if err := db.ReplaceEventPayload(ctx, Viewer{UserID: member.ID}, res.IssueID, &ev, "src/cart.js in lineTotal"); err != nil {
 		t.Fatalf("ReplaceEventPayload as a member: %v", err)
 	}
 	after, err := db.GetIssueEvent(ctx, System, res.IssueID, "ev1")
@@ -71,5 +78,22 @@ func testReplaceEventPayload(e *env) {
 	}
 	if after.Title != before.Title || after.IssueID != before.IssueID || e.issue(res.IssueID).Count != 1 {
 		t.Errorf("row or issue changed: %+v, count %d", after, e.issue(res.IssueID).Count)
+	}
+	// ev1 is the issue's latest event, whose culprit the issue shows: it
+	// takes the one of the mapped frames. Its grouping does not change.
+	is := e.issue(res.IssueID)
+	if is.Culprit != "src/cart.js in lineTotal" {
+		t.Errorf("issue culprit %q after replacing its latest event, want the mapped frames'", is.Culprit)
+	}
+	if is.Fingerprint != issueBefore.Fingerprint || is.GroupingVersion != issueBefore.GroupingVersion || is.Title != issueBefore.Title {
+		t.Errorf("issue's grouping or title changed: %+v, was %+v", is, issueBefore)
+	}
+	// An older event replaced leaves the culprit of the newer one.
+	e.save("fp", withID("ev3"), withAt(t0.Add(time.Hour)), withTitle("Error: x"), withCulprit("/ in ?"))
+	if err := db.ReplaceEventPayload(ctx, System, res.IssueID, &ev, "src/other.js in f"); err != nil {
+		t.Fatal(err)
+	}
+	if is := e.issue(res.IssueID); is.Culprit != "/ in ?" {
+		t.Errorf("issue culprit %q after replacing an older event, want its latest event's", is.Culprit)
 	}
 }
