@@ -183,12 +183,12 @@ func cmdDevserver(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdSendevent: sendevent DSN message [level [environment]] sends an event,
-// grouped by its message,
+// cmdSendevent: sendevent DSN message [level [environment [release]]] sends
+// an event, grouped by its message,
 // as a Sentry SDK would and waits for its 200.
 func cmdSendevent(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
-		ts.Fatalf("usage: sendevent DSN message [level [environment]]")
+		ts.Fatalf("usage: sendevent DSN message [level [environment [release]]]")
 	}
 	dsn, err := url.Parse(args[0])
 	ts.Check(err)
@@ -199,10 +199,14 @@ func cmdSendevent(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) > 3 {
 		env = args[3]
 	}
+	release := ""
+	if len(args) > 4 {
+		release = fmt.Sprintf(`"release":%q,`, args[4])
+	}
 	key := dsn.User.Username()
 	project := strings.Trim(dsn.Path, "/")
-	body := fmt.Sprintf(`{"message":%q,"fingerprint":[%q],"level":%q,"environment":%q,"exception":[{"type":"CheckoutError","value":%q,"stacktrace":{"frames":[{"filename":"app.js","function":"checkout","lineno":7,"in_app":true}]}}]}`,
-		args[1], args[1], level, env, args[1])
+	body := fmt.Sprintf(`{%s"message":%q,"fingerprint":[%q],"level":%q,"environment":%q,"exception":[{"type":"CheckoutError","value":%q,"stacktrace":{"frames":[{"filename":"app.js","function":"checkout","lineno":7,"in_app":true}]}}]}`,
+		release, args[1], args[1], level, env, args[1])
 	u := fmt.Sprintf("%s://%s/api/%s/store/?sentry_key=%s", dsn.Scheme, dsn.Host, project, key)
 	resp, err := http.Post(u, "application/json", strings.NewReader(body))
 	if err != nil {
@@ -355,10 +359,36 @@ func cmdIssueid(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// cmdIssuecount: issuecount ID N waits up to 20s until issue ID has counted
+// N events: sendevent returns once an event is queued, not processed.
+func cmdIssuecount(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: issuecount ID N")
+	}
+	id, err := strconv.ParseInt(args[0], 10, 64)
+	ts.Check(err)
+	n, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	c, err := client.New(ts.Getenv("URL"), ts.Getenv("DEV_TOKEN"))
+	ts.Check(err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		is, err := c.Issue(context.Background(), id)
+		ts.Check(err)
+		if is.Count >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("issue %d has %d events after 20s, not %d", id, is.Count, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // scriptCmds are the commands above by name.
 func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"devserver": cmdDevserver, "sendevent": cmdSendevent, "bg": cmdBg, "waitfor": cmdWaitfor,
+		"devserver": cmdDevserver, "sendevent": cmdSendevent, "issuecount": cmdIssuecount, "bg": cmdBg, "waitfor": cmdWaitfor,
 		"countmatch": cmdCountmatch, "exit": cmdExit, "filemode": cmdFilemode, "issueid": cmdIssueid,
 	}
 }

@@ -372,6 +372,24 @@ func testRegression(e *env) {
 		{name: "in release, brand-new release", seen: []string{"1.0", "2.0"}, status: StatusResolved, resolvedIn: "2.0", release: "4.0", regression: true, wantStatus: StatusUnresolved},
 		{name: "in release, older release", seen: []string{"1.0", "2.0"}, status: StatusResolved, resolvedIn: "2.0", release: "1.0", wantStatus: StatusResolved},
 		{name: "in a release not seen yet", seen: []string{"1.0"}, status: StatusResolved, resolvedIn: "2.0", release: "1.0", wantStatus: StatusResolved},
+		// QA: `flytrap issues resolve 9 --in-release shop@4.0.0` before
+		// any event of shop@4.0.0, then shop@4.0.1 and shop@5.0.0.
+		{name: "in an unseen release, a newer patch", seen: []string{"shop@3.0.0"}, status: StatusResolved, resolvedIn: "shop@4.0.0", release: "shop@4.0.1", regression: true, wantStatus: StatusUnresolved},
+		{name: "in an unseen release, a newer major", seen: []string{"shop@3.0.0"}, status: StatusResolved, resolvedIn: "shop@4.0.0", release: "shop@5.0.0", regression: true, wantStatus: StatusUnresolved},
+		{name: "in an unseen release, 1.11.0 after 1.10.0", seen: []string{"shop@1.9.0"}, status: StatusResolved, resolvedIn: "shop@1.10.0", release: "shop@1.11.0", regression: true, wantStatus: StatusUnresolved},
+		// Versions are ordered as versions, whenever each was first seen.
+		{name: "semver: an older release seen before", seen: []string{"shop@1.9.0", "shop@1.10.0"}, status: StatusResolved, resolvedIn: "shop@1.10.0", release: "shop@1.9.0", wantStatus: StatusResolved},
+		{name: "semver: an older release first seen after", seen: []string{"shop@1.0.0"}, status: StatusResolved, resolvedIn: "shop@1.10.0", release: "shop@1.9.0", wantStatus: StatusResolved},
+		{name: "semver: a newer release seen before", seen: []string{"shop@1.11.0", "shop@1.10.0"}, status: StatusResolved, resolvedIn: "shop@1.10.0", release: "shop@1.11.0", regression: true, wantStatus: StatusUnresolved},
+		{name: "semver without a package", seen: []string{"1.9.0"}, status: StatusResolved, resolvedIn: "1.10.0", release: "1.11.0", regression: true, wantStatus: StatusUnresolved},
+		{name: "semver without a package, older", seen: []string{"1.10.0", "1.9.0"}, status: StatusResolved, resolvedIn: "1.10.0", release: "1.9.0", wantStatus: StatusResolved},
+		{name: "semver: its pre-release is older", seen: []string{"shop@1.0.0"}, status: StatusResolved, resolvedIn: "shop@2.0.0", release: "shop@2.0.0-rc.1", wantStatus: StatusResolved},
+		{name: "semver: the release of its pre-release is newer", seen: []string{"shop@1.0.0"}, status: StatusResolved, resolvedIn: "shop@2.0.0-rc.1", release: "shop@2.0.0", regression: true, wantStatus: StatusUnresolved},
+		{name: "semver: a later pre-release is newer", seen: []string{"shop@1.0.0"}, status: StatusResolved, resolvedIn: "shop@2.0.0-beta.2", release: "shop@2.0.0-beta.11", regression: true, wantStatus: StatusUnresolved},
+		// Not versions: by date, the unseen release recorded when resolving.
+		{name: "by date: in an unseen release, a release first seen after", seen: []string{"build-a"}, status: StatusResolved, resolvedIn: "build-b", release: "build-c", regression: true, wantStatus: StatusUnresolved},
+		{name: "by date: in an unseen release, a release seen before", seen: []string{"build-a"}, status: StatusResolved, resolvedIn: "build-b", release: "build-a", wantStatus: StatusResolved},
+		{name: "by date: versions of two packages", seen: []string{"api@9.0.0", "shop@1.0.0"}, status: StatusResolved, resolvedIn: "shop@1.0.0", release: "api@9.0.0", wantStatus: StatusResolved},
 		{name: "ignored", seen: []string{"1.0"}, status: StatusIgnored, release: "1.0", wantStatus: StatusIgnored},
 		{name: "unresolved", seen: []string{"1.0"}, status: StatusUnresolved, release: "1.0", wantStatus: StatusUnresolved},
 	}
@@ -387,7 +405,14 @@ func testRegression(e *env) {
 				id = e.save("fp", withRelease(r), withAt(at), withRcv(at)).IssueID
 			}
 			e.setStatus(id, tt.status, tt.resolvedIn)
-			at = at.Add(time.Minute)
+			if tt.resolvedIn != "" {
+				// Recorded, so a release first seen after it is newer.
+				if _, err := e.db.GetRelease(e.ctx, System, e.project.ID, tt.resolvedIn); err != nil {
+					t.Errorf("GetRelease(%s) after resolving in it: %v", tt.resolvedIn, err)
+				}
+			}
+			// The new event arrives after the resolve, as it does live.
+			at = time.Now().UTC()
 			res := e.save("fp", withRelease(tt.release), withAt(at), withRcv(at))
 			got := e.issue(id)
 			if res.Regression != tt.regression || got.Status != tt.wantStatus || res.Status != got.Status || res.Count != got.Count {

@@ -194,7 +194,11 @@ func (d *DB) checkIssue(ctx context.Context, v Viewer, id int64) error {
 
 // UpdateIssueStatus sets an issue's status. resolvedInRelease may only come
 // with StatusResolved: the issue then stays resolved for events of releases
-// older than that one. Any other status clears it.
+// older than that one, and an event of it or a newer one reopens it
+// (ordered as versions when both parse as one, else by first seen; see
+// compareReleases). A release the project has not seen yet is recorded as
+// first seen now, so that releases first seen after it count as newer
+// under date ordering. Any other status clears it.
 func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, resolvedInRelease string) (Issue, error) {
 	switch {
 	case !validStatus(status):
@@ -204,12 +208,23 @@ func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, 
 	case clean(resolvedInRelease) != resolvedInRelease || utf8.RuneCountInString(resolvedInRelease) > MaxTagLength:
 		return Issue{}, fmt.Errorf("store: update issue: %w: release must be valid text of at most %d characters", ErrInvalid, MaxTagLength)
 	}
-	var q query
-	q.add(`UPDATE issues SET status = `, q.arg(status), `, resolved_in_release = `, q.arg(resolvedInRelease),
-		` WHERE id = `, q.arg(id), ` AND `, q.visible(v, "issues.project_id"), ` RETURNING `, issueCols("issues"))
-	i, err := scanIssue(d.db.QueryRowContext(ctx, q.sql(), q.args...))
+	var i Issue
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var (
+			q   query
+			err error
+		)
+		q.add(`UPDATE issues SET status = `, q.arg(status), `, resolved_in_release = `, q.arg(resolvedInRelease),
+			` WHERE id = `, q.arg(id), ` AND `, q.visible(v, "issues.project_id"), ` RETURNING `, issueCols("issues"))
+		if i, err = scanIssue(tx.QueryRowContext(ctx, q.sql(), q.args...)); err != nil || resolvedInRelease == "" {
+			return notFound(err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
+			ON CONFLICT (project_id, version) DO NOTHING`, i.ProjectID, resolvedInRelease, millis(nowUTC()))
+		return err
+	})
 	if err != nil {
-		return Issue{}, fmt.Errorf("store: update issue %d: %w", id, notFound(err))
+		return Issue{}, fmt.Errorf("store: update issue %d: %w", id, err)
 	}
 	return i, nil
 }

@@ -827,11 +827,19 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 					at, ok := newReleases[releaseKey{s.projectID, version}]
 					return !ok || at <= i
 				}
+				// Resolved in a release, the issue reopens for an event of
+				// that release or a newer one (or of none), not an older.
 				reopen := true
 				if st.resolvedIn != "" && s.release != "" && s.release != st.resolvedIn {
-					reopen = false
-					if known(st.resolvedIn) {
-						if reopen, err = regresses(ctx, tx, s.projectID, st.resolvedIn, s.release); err != nil {
+					switch c, ok := compareReleases(s.release, st.resolvedIn); {
+					case ok:
+						reopen = c >= 0
+					case !known(st.resolvedIn):
+						// Created by a later event of this batch: not yet
+						// seen when this one arrived.
+						reopen = false
+					default:
+						if reopen, err = newerByDate(ctx, tx, s.projectID, st.resolvedIn, s.release); err != nil {
 							return err
 						}
 					}
@@ -870,10 +878,13 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 	return nil
 }
 
-// regresses reports whether an event of release reopens an issue resolved
-// in resolvedIn, both set and different, and both known: unless release
-// was first seen before resolvedIn.
-func regresses(ctx context.Context, tx *sql.Tx, projectID int64, resolvedIn, release string) (bool, error) {
+// newerByDate reports whether release was first seen no earlier than
+// resolvedIn, for releases that do not both parse as versions (see
+// compareReleases). Resolving in a release records it (UpdateIssueStatus),
+// so both rows exist but for an issue resolved in a release Flytrap had not
+// seen before it did that: such an issue stays resolved, there being no
+// date to order by.
+func newerByDate(ctx context.Context, tx *sql.Tx, projectID int64, resolvedIn, release string) (bool, error) {
 	var newer bool
 	err := tx.QueryRowContext(ctx, `SELECT e.first_seen >= r.first_seen FROM releases e, releases r
 		WHERE e.project_id = $1 AND e.version = $2 AND r.project_id = $1 AND r.version = $3`,

@@ -92,7 +92,7 @@ browser:"Mobile Safari").`,
 		return c
 	}
 	resolve := status("resolve", "Mark issues resolved; a new event reopens them", apitypes.StatusResolved)
-	resolve.Flags().StringVar(&opts.Release, "in-release", "", "resolved in this release: only events of later releases reopen it")
+	resolve.Flags().StringVar(&opts.Release, "in-release", "", "resolved in this release: events from it or a newer release reopen the issue, older ones do not (shop@1.10.0 is newer than shop@1.9.0)")
 	unresolve := status("unresolve", "Reopen resolved or ignored issues (alias: reopen)", apitypes.StatusUnresolved)
 	// Sentry's users say reopen.
 	unresolve.Aliases = []string{"reopen"}
