@@ -461,6 +461,7 @@ func FuzzScrub(f *testing.F) {
 	f.Add("v1.2.3.4 at 10.0.0.1.", []byte(`"a=1&session=2"`))
 	f.Add("", []byte(`{"cookies":"sid=1; x=2","n":378282246310005}`))
 	f.Add("std::string", []byte(`not json ::1`))
+	f.Add("postgres://app:pw@db/shop -----BEGIN EC PRIVATE KEY-----\nMHc", []byte(`"redis://:pw@cache"`))
 	f.Fuzz(func(t *testing.T, text string, data []byte) {
 		ev := event.Event{
 			Message:     text,

@@ -34,10 +34,10 @@ import (
 func maskText(s string) (string, int) {
 	n := 0
 	if strings.Contains(s, "://") {
-		s = replace(s, findURLPassword, Filtered, &n, whole)
+		s = replace(s, findURLPassword, Filtered, &n, unless(Filtered))
 	}
 	if strings.Contains(s, "PRIVATE KEY-----") {
-		s = replace(s, findPrivateKey, "\n"+Filtered+"\n", &n, whole)
+		s = replace(s, findPrivateKey, pemMask, &n, unless(pemMask))
 	}
 	if len(s) < 3 || !strings.ContainsAny(s, "0123456789") {
 		return s, n
@@ -105,8 +105,19 @@ func findPrivateKey(s string, from int) (int, int) {
 	}
 }
 
-// whole accepts a match as found.
-func whole(_ string, _, j int) int { return j }
+// pemMask replaces the body of a private key, on lines of its own.
+const pemMask = "\n" + Filtered + "\n"
+
+// unless accepts a match as found unless it is mask already: text scrubbed
+// before (a URL's password, a key's body) is not counted again.
+func unless(mask string) func(s string, i, j int) int {
+	return func(s string, i, j int) int {
+		if s[i:j] == mask {
+			return -1
+		}
+		return j
+	}
+}
 
 // finder returns the bounds of the first match in s at or after from, or
 // i < 0 when there is none.
