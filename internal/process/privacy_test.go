@@ -205,3 +205,21 @@ func TestProcessScrubsOnBothStores(t *testing.T) {
 		})
 	}
 }
+
+// A card number in the exception's type (QA: "CardErr 4111111111111111")
+// is masked before grouping, as one in its value is: one issue, and no
+// card number in its title or an alert's subject.
+func TestExceptionTypeScrubbed(t *testing.T) {
+	s := &fakeSaver{}
+	p := New(Config{Saver: s})
+	for i, card := range []string{"4111111111111111", "5500000000000004"} {
+		ev := event.Event{EventID: strings.Repeat(string(rune('a'+i)), 32), ProjectID: 7,
+			Exceptions: []event.Exception{{Type: "CardErr " + card, Value: "declined"}}}
+		if _, err := processOne(context.Background(), p, body(t, ev)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, b := s.reqs[0], s.reqs[1]; a.Fingerprint != b.Fingerprint || a.Title != "CardErr [creditcard]: declined" {
+		t.Errorf("fingerprints %s, %s and title %q; want one fingerprint and the card masked", a.Fingerprint, b.Fingerprint, a.Title)
+	}
+}

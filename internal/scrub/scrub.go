@@ -47,27 +47,31 @@ type Config struct {
 
 // Locations a Result counts by, in the order its note lists them.
 const (
-	LocMessage           = "message"
-	LocExceptionValue    = "exception.value"
-	LocExceptionRawStack = "exception.raw_stack"
-	LocFrameVars         = "frames.vars"
-	LocRequestURL        = "request.url"
-	LocRequestQuery      = "request.query_string"
-	LocRequestHeaders    = "request.headers"
-	LocRequestData       = "request.data"
-	LocUserData          = "user.data"
-	LocExtra             = "extra"
-	LocContexts          = "contexts"
-	LocBreadcrumbMessage = "breadcrumbs.message"
-	LocBreadcrumbData    = "breadcrumbs.data"
-	LocFeedbackMessage   = "feedback.message"
-	LocFeedbackURL       = "feedback.url"
+	LocMessage            = "message"
+	LocExceptionType      = "exception.type"
+	LocExceptionValue     = "exception.value"
+	LocExceptionModule    = "exception.module"
+	LocExceptionMechanism = "exception.mechanism"
+	LocExceptionRawStack  = "exception.raw_stack"
+	LocFrameVars          = "frames.vars"
+	LocRequestURL         = "request.url"
+	LocRequestQuery       = "request.query_string"
+	LocRequestHeaders     = "request.headers"
+	LocRequestData        = "request.data"
+	LocUserData           = "user.data"
+	LocExtra              = "extra"
+	LocContexts           = "contexts"
+	LocBreadcrumbMessage  = "breadcrumbs.message"
+	LocBreadcrumbData     = "breadcrumbs.data"
+	LocFeedbackMessage    = "feedback.message"
+	LocFeedbackURL        = "feedback.url"
 )
 
 var locationOrder = []string{
-	LocMessage, LocExceptionValue, LocExceptionRawStack, LocFrameVars, LocRequestURL, LocRequestQuery, LocRequestHeaders,
-	LocRequestData, LocUserData, LocExtra, LocContexts, LocBreadcrumbMessage, LocBreadcrumbData,
-	LocFeedbackMessage, LocFeedbackURL,
+	LocMessage, LocExceptionType, LocExceptionValue, LocExceptionModule, LocExceptionMechanism,
+	LocExceptionRawStack, LocFrameVars, LocRequestURL, LocRequestQuery, LocRequestHeaders, LocRequestData,
+	LocUserData, LocExtra, LocContexts, LocBreadcrumbMessage, LocBreadcrumbData, LocFeedbackMessage,
+	LocFeedbackURL,
 }
 
 // Result counts the values Scrub filtered or masked, per location.
@@ -123,8 +127,19 @@ func Scrub(ev *event.Event, c Config) Result {
 	s.messageParams(ev)
 	for i := range ev.Exceptions {
 		ex := &ev.Exceptions[i]
+		// The type is half the title and of an alert's subject,
+		// and some SDKs and apps build it from the error's text; the
+		// module and mechanism are SDK text of the same kind.
+		s.loc = LocExceptionType
+		ex.Type = s.text(ex.Type)
 		s.loc = LocExceptionValue
 		ex.Value = s.text(ex.Value)
+		s.loc = LocExceptionModule
+		ex.Module = s.text(ex.Module)
+		if ex.Mechanism != nil {
+			s.loc = LocExceptionMechanism
+			ex.Mechanism.Type = s.text(ex.Mechanism.Type)
+		}
 		s.loc = LocExceptionRawStack
 		ex.RawStack = s.text(ex.RawStack)
 		s.frameVars(ex.Frames, ex.RawFrames)

@@ -465,7 +465,7 @@ func FuzzScrub(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string, data []byte) {
 		ev := event.Event{
 			Message:     text,
-			Exceptions:  []event.Exception{{Value: text, RawStack: text}},
+			Exceptions:  []event.Exception{{Type: text, Value: text, Module: text, Mechanism: &event.Mechanism{Type: text}, RawStack: text}},
 			Breadcrumbs: []event.Breadcrumb{{Message: text, Data: data}},
 			Request:     &event.Request{URL: text, QueryString: text, Headers: [][2]string{{text, text}}, Data: data},
 			Extra:       data,
@@ -618,4 +618,32 @@ func TestFrameVars(t *testing.T) {
 			t.Errorf("counts %v; vars re-encoded: %s", res.Counts, ev.Exceptions[0].Frames[0].Vars)
 		}
 	})
+}
+
+// A card number or an address in an exception's type, module or mechanism
+// (QA: "CardErr 4111111111111111" reached the title and alert subject) is
+// masked as in its value.
+func TestExceptionFields(t *testing.T) {
+	ev := event.Event{Exceptions: []event.Exception{{
+		Type:      "CardErr 4111111111111111",
+		Value:     "declined",
+		Module:    "billing.4111111111111111",
+		Mechanism: &event.Mechanism{Type: "upstream 10.0.0.1"},
+	}}}
+	res := Scrub(&ev, on)
+	ex := ev.Exceptions[0]
+	if ex.Type != "CardErr [creditcard]" || ex.Module != "billing.[creditcard]" || ex.Mechanism.Type != "upstream [ip]" || ex.Value != "declined" {
+		t.Errorf("exception = %+v, mechanism %+v", ex, ex.Mechanism)
+	}
+	if got, want := res.Note(), "Scrubbed 3 values (exception.type: 1, exception.module: 1, exception.mechanism: 1)"; got != want {
+		t.Errorf("note = %q, want %q", got, want)
+	}
+	if got := ev.Title(); got != "CardErr [creditcard]: declined" {
+		t.Errorf("title = %q", got)
+	}
+	// Ordinary types and modules stay as they are.
+	ev = event.Event{Exceptions: []event.Exception{{Type: "std::runtime_error", Module: "Foo::Bar2", Mechanism: &event.Mechanism{Type: "onunhandledrejection"}}}}
+	if res := Scrub(&ev, on); res.Total() != 0 {
+		t.Errorf("scrubbed %v in %+v", res.Counts, ev.Exceptions[0])
+	}
 }
