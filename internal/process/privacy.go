@@ -39,7 +39,8 @@ func (p *Processor) scrub(ctx context.Context, it *item) error {
 			return fmt.Errorf("read the privacy settings of project %d to scrub event %s: %w", ev.ProjectID, ev.EventID, err)
 		}
 	}
-	if note := scrub.Scrub(ev, settings.ScrubConfig()).Note(); note != "" {
+	it.scrub = settings.ScrubConfig()
+	if note := scrub.Scrub(ev, it.scrub).Note(); note != "" {
 		ev.Notes = append(ev.Notes, note)
 	}
 	return nil

@@ -206,6 +206,67 @@ func TestProcessScrubsOnBothStores(t *testing.T) {
 	}
 }
 
+// TestCulpritScrubbed: the issue's culprit goes out in the issue list,
+// alerts, Slack and webhooks, so it is scrubbed whether the SDK sent it
+// (QA's "GET /reset?token=...") or the processor derived it from the
+// transaction or a frame, which the event keeps as sent. Which issue the
+// event joins does not change with scrubbing: grouping reads the raw
+// culprit. (A frame's URL is shown by its path, without query or
+// fragment, already: see TestDisplayCulprit.)
+func TestCulpritScrubbed(t *testing.T) {
+	tests := []struct {
+		name      string
+		ev        event.Event
+		secret    string
+		culprit   string // with scrubbing on
+		note      string
+		sdkKept   string // the event's culprit as stored
+		unchanged func(ev *event.Event) string
+	}{
+		{name: "sent by the SDK", secret: "SEC_CULPRIT", ev: event.Event{SDKCulprit: "GET /reset?token=SEC_CULPRIT&password=SEC_CULPRIT2", Level: "error"},
+			culprit: "GET /reset?token=[Filtered]&password=[Filtered]", note: "Scrubbed 2 values (culprit: 2)",
+			sdkKept: "GET /reset?token=[Filtered]&password=[Filtered]"},
+		{name: "the transaction", secret: "SEC_TX", ev: event.Event{Transaction: "GET /reset?token=SEC_TX&step=2", Level: "error"},
+			culprit:   "GET /reset?token=[Filtered]&step=2",
+			unchanged: func(ev *event.Event) string { return ev.Transaction }},
+		{name: "a frame", secret: "4111111111111111", ev: event.Event{Platform: "python", Exceptions: []event.Exception{{Type: "E", Frames: []event.Frame{
+			{Module: "jobs.4111111111111111", Function: "run", InApp: new(true)}}}}},
+			culprit:   "jobs.[creditcard] in run",
+			unchanged: func(ev *event.Event) string { return ev.Exceptions[0].Frames[0].Module }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := func(settings store.PrivacySettings) store.SaveRequest {
+				t.Helper()
+				s := &fakeSaver{}
+				p := New(Config{Saver: s, Privacy: &fakePrivacy{s: settings}})
+				ev := tt.ev
+				ev.EventID, ev.ProjectID = "0123456789abcdef0123456789abcdef", 7
+				if _, err := processOne(context.Background(), p, body(t, ev)); err != nil {
+					t.Fatal(err)
+				}
+				return s.reqs[0]
+			}
+			on, off := run(store.DefaultPrivacy), run(store.PrivacySettings{})
+			if on.Culprit != tt.culprit {
+				t.Errorf("culprit = %q, want %q", on.Culprit, tt.culprit)
+			}
+			if strings.Contains(on.Culprit, tt.secret) || !strings.Contains(off.Culprit, tt.secret) {
+				t.Errorf("culprit %q scrubbed, %q with scrubbing off; want the secret out of the first only", on.Culprit, off.Culprit)
+			}
+			if on.Event.SDKCulprit != tt.sdkKept || strings.Join(on.Event.Notes, "|") != tt.note {
+				t.Errorf("stored culprit %q, notes %q; want %q, %q", on.Event.SDKCulprit, on.Event.Notes, tt.sdkKept, tt.note)
+			}
+			if tt.unchanged != nil && tt.unchanged(on.Event) != tt.unchanged(off.Event) {
+				t.Errorf("the event's %q was changed to %q; the docs say it is kept", tt.unchanged(off.Event), tt.unchanged(on.Event))
+			}
+			if on.Fingerprint != off.Fingerprint {
+				t.Errorf("fingerprint %s scrubbed, %s not; grouping must not depend on the culprit's scrubbing", on.Fingerprint, off.Fingerprint)
+			}
+		})
+	}
+}
+
 // A card number in the exception's type (QA: "CardErr 4111111111111111")
 // is masked before grouping, as one in its value is: one issue, and no
 // card number in its title or an alert's subject.

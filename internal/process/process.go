@@ -18,6 +18,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/grouping"
 	"github.com/getflytrap/flytrap/internal/livemsg"
+	"github.com/getflytrap/flytrap/internal/scrub"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -96,6 +97,9 @@ type item struct {
 	// orphan is set by the save stage for an event whose project was
 	// deleted after ingest accepted it.
 	orphan bool
+	// scrub is the project's scrubbing configuration, set by the scrub
+	// stage for the group stage's derived culprit.
+	scrub scrub.Config
 }
 
 // work is a batch in flight. A stage that fails an item records why on it
@@ -293,7 +297,7 @@ func group(_ context.Context, it *item) error {
 		Fingerprint:     g.Hash,
 		GroupingVersion: g.Version,
 		Title:           it.ev.Title(),
-		Culprit:         stacktrace.DisplayCulprit(it.ev),
+		Culprit:         issueCulprit(it.ev, it.scrub),
 		UserKey:         userKey(it.ev.User),
 		// Only an event no issue has the hash of pays for this.
 		Previous: func() []string { return grouping.Previous(&it.ev, g.Hash) },
@@ -490,6 +494,21 @@ func splitContext(text string, line int) (pre []string, current string, post []s
 	lines := strings.Split(text, "\n")
 	at := min(max(line-1, 0), contextRadius, len(lines)-1)
 	return lines[:at], lines[at], lines[at+1:]
+}
+
+// issueCulprit is the issue's culprit (stacktrace.DisplayCulprit), scrubbed as the
+// scrub stage scrubbed the event. The SDK's culprit already was; one
+// derived from the transaction or the frames, which the event keeps as
+// sent, is scrubbed here: a transaction can hold a query ("GET
+// /reset?token=..."), and the issue's culprit goes out in lists, alerts,
+// Slack and webhooks. Grouping reads the event's raw culprit
+// (event.Event.Culprit), so this changes no issue an event joins.
+func issueCulprit(ev event.Event, c scrub.Config) string {
+	culprit := stacktrace.DisplayCulprit(ev)
+	if ev.SDKCulprit != "" {
+		return culprit
+	}
+	return scrub.Text(culprit, c)
 }
 
 // userKey picks the most stable identity the SDK sent, prefixed so that an

@@ -48,6 +48,7 @@ type Config struct {
 // Locations a Result counts by, in the order its note lists them.
 const (
 	LocMessage            = "message"
+	LocCulprit            = "culprit"
 	LocExceptionType      = "exception.type"
 	LocExceptionValue     = "exception.value"
 	LocExceptionModule    = "exception.module"
@@ -68,10 +69,10 @@ const (
 )
 
 var locationOrder = []string{
-	LocMessage, LocExceptionType, LocExceptionValue, LocExceptionModule, LocExceptionMechanism,
-	LocExceptionRawStack, LocFrameVars, LocRequestURL, LocRequestQuery, LocRequestHeaders, LocRequestData,
-	LocUserData, LocExtra, LocContexts, LocBreadcrumbMessage, LocBreadcrumbData, LocFeedbackMessage,
-	LocFeedbackURL,
+	LocMessage, LocCulprit, LocExceptionType, LocExceptionValue, LocExceptionModule,
+	LocExceptionMechanism, LocExceptionRawStack, LocFrameVars, LocRequestURL, LocRequestQuery,
+	LocRequestHeaders, LocRequestData, LocUserData, LocExtra, LocContexts, LocBreadcrumbMessage,
+	LocBreadcrumbData, LocFeedbackMessage, LocFeedbackURL,
 }
 
 // Result counts the values Scrub filtered or masked, per location.
@@ -125,6 +126,12 @@ func Scrub(ev *event.Event, c Config) Result {
 	s.loc = LocMessage
 	ev.Message = s.text(ev.Message)
 	s.messageParams(ev)
+	// The SDK's culprit is often the request ("GET /reset?token=..."), and
+	// it goes out with the issue in lists, alerts and webhooks. A culprit
+	// the processor derives from the transaction or frames instead is
+	// scrubbed there (see Text). Grouping never reads the SDK's culprit.
+	s.loc = LocCulprit
+	ev.SDKCulprit = s.text(ev.SDKCulprit)
 	for i := range ev.Exceptions {
 		ex := &ev.Exceptions[i]
 		// The type is half the issue's title and of an alert's subject,
@@ -306,6 +313,26 @@ func (s *scrubber) text(v string) string {
 		out = append(out, s.mask(v[next:]))
 	}
 	return strings.Join(out, " ")
+}
+
+// Text scrubs v as Scrub scrubs an event's message under c: sensitive
+// parameters of the URLs in it filtered, passwords of URLs, private keys,
+// card numbers and IP addresses masked. It is for text derived from an
+// event after Scrub, such as the culprit the processor computes from the
+// transaction or the frames, which go out with the issue in alerts.
+func Text(v string, c Config) string {
+	if !c.Enabled || v == "" {
+		return v
+	}
+	if strings.IndexByte(v, '?') < 0 && strings.IndexByte(v, '#') < 0 {
+		// No URL query or fragment to filter by key: most culprits
+		// ("app.views in checkout") need no matcher, whose maps cost
+		// more than masking them.
+		out, _ := maskText(v)
+		return out
+	}
+	s := &scrubber{m: newMatcher(c), counts: map[string]int{}}
+	return s.text(v)
 }
 
 // mask masks card numbers and IP addresses in text.

@@ -465,6 +465,7 @@ func FuzzScrub(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string, data []byte) {
 		ev := event.Event{
 			Message:     text,
+			SDKCulprit:  text,
 			Exceptions:  []event.Exception{{Type: text, Value: text, Module: text, Mechanism: &event.Mechanism{Type: text}, RawStack: text}},
 			Breadcrumbs: []event.Breadcrumb{{Message: text, Data: data}},
 			Request:     &event.Request{URL: text, QueryString: text, Headers: [][2]string{{text, text}}, Data: data},
@@ -645,5 +646,36 @@ func TestExceptionFields(t *testing.T) {
 	ev = event.Event{Exceptions: []event.Exception{{Type: "std::runtime_error", Module: "Foo::Bar2", Mechanism: &event.Mechanism{Type: "onunhandledrejection"}}}}
 	if res := Scrub(&ev, on); res.Total() != 0 {
 		t.Errorf("scrubbed %v in %+v", res.Counts, ev.Exceptions[0])
+	}
+}
+
+// The culprit an SDK sends is often the request (QA: it kept both tokens
+// and went out in the issue list, alerts, Slack and webhooks); it is
+// scrubbed as a message is.
+func TestCulprit(t *testing.T) {
+	ev := event.Event{SDKCulprit: "GET /reset?token=SEC_CULPRIT&password=SEC_CULPRIT2&step=2 for 4111 1111 1111 1111"}
+	res := Scrub(&ev, on)
+	want := "GET /reset?token=[Filtered]&password=[Filtered]&step=2 for [creditcard]"
+	if ev.SDKCulprit != want || res.Counts[LocCulprit] != 3 {
+		t.Errorf("culprit = %q (%v), want %q", ev.SDKCulprit, res.Counts, want)
+	}
+	ev = event.Event{SDKCulprit: "GET /reset?token=SEC_CULPRIT"}
+	if Scrub(&ev, Config{}); ev.SDKCulprit != "GET /reset?token=SEC_CULPRIT" {
+		t.Errorf("culprit = %q with scrubbing off, want it as sent", ev.SDKCulprit)
+	}
+}
+
+// TestTextFunc covers the scrubbing of text derived from an event after Scrub,
+// such as a culprit computed from the transaction.
+func TestTextFunc(t *testing.T) {
+	const in = "GET /reset?token=SEC&page=2 from 10.0.0.1"
+	if got, want := Text(in, on), "GET /reset?token=[Filtered]&page=2 from [ip]"; got != want {
+		t.Errorf("Text = %q, want %q", got, want)
+	}
+	if got := Text(in, Config{SafeFields: []string{"token"}}); got != in {
+		t.Errorf("Text with scrubbing off = %q, want it as given", got)
+	}
+	if got, want := Text(in, Config{Enabled: true, SafeFields: []string{"token"}}), "GET /reset?token=SEC&page=2 from [ip]"; got != want {
+		t.Errorf("Text with token safe = %q, want %q", got, want)
 	}
 }
