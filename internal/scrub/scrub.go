@@ -268,27 +268,38 @@ func (s *scrubber) filter(v string) string {
 // text scrubs free text: sensitive parameters of the URLs in it are
 // filtered, and card numbers and IP addresses masked.
 func (s *scrubber) text(v string) string {
-	if !strings.Contains(v, "?") {
+	q, h := strings.IndexByte(v, '?'), strings.IndexByte(v, '#')
+	if q < 0 && h < 0 {
 		return s.mask(v)
 	}
-	// A URL's query is scrubbed pair by pair, so that a safe parameter
-	// stays unmasked; the words (split at spaces) between URLs are masked
-	// together, so a card number written in groups is still one. Only a
-	// word with a "?" can be a URL, so those are looked for instead of
-	// splitting the whole text.
+	// A URL's query and fragment are scrubbed pair by pair, so that a
+	// safe parameter stays unmasked; the words (split at spaces) between
+	// URLs are masked together, so a card number written in groups is
+	// still one. Only a word with a "?" or "#" can be a URL with either,
+	// so those are looked for instead of splitting the whole text. Each
+	// character's next position is looked for again only once passed, so
+	// a text with many of one and a late other is still read once.
 	var out []string
 	next := 0 // where the word after the last URL starts
-	for end := 0; end < len(v); {
-		q := strings.IndexByte(v[end:], '?')
-		if q < 0 {
+	for end := 0; ; {
+		if q >= 0 && q < end {
+			q = indexFrom(v, end, '?')
+		}
+		if h >= 0 && h < end {
+			h = indexFrom(v, end, '#')
+		}
+		at := q
+		if at < 0 || h >= 0 && h < at {
+			at = h
+		}
+		if at < 0 {
 			break
 		}
-		q += end
-		start := strings.LastIndexByte(v[:q], ' ') + 1
-		if end = strings.IndexByte(v[q:], ' '); end < 0 {
+		start := strings.LastIndexByte(v[:at], ' ') + 1
+		if end = strings.IndexByte(v[at:], ' '); end < 0 {
 			end = len(v)
 		} else {
-			end += q
+			end += at
 		}
 		w := v[start:end]
 		if !looksLikeURL(w) {
@@ -297,13 +308,7 @@ func (s *scrubber) text(v string) string {
 		if start > next {
 			out = append(out, s.mask(v[next:start-1]))
 		}
-		base, q2, _ := strings.Cut(w, "?")
-		q2, frag, hasFrag := strings.Cut(q2, "#")
-		w = s.mask(base) + "?" + s.query(q2, "&")
-		if hasFrag {
-			w += "#" + s.mask(frag)
-		}
-		out = append(out, w)
+		out = append(out, s.url(w))
 		next = end + 1
 	}
 	if out == nil {
@@ -313,6 +318,47 @@ func (s *scrubber) text(v string) string {
 		out = append(out, s.mask(v[next:]))
 	}
 	return strings.Join(out, " ")
+}
+
+// indexFrom is the index of the first c in v at or after from, or -1.
+func indexFrom(v string, from int, c byte) int {
+	if from >= len(v) {
+		return -1
+	}
+	if i := strings.IndexByte(v[from:], c); i >= 0 {
+		return from + i
+	}
+	return -1
+}
+
+// url scrubs a URL with a query or fragment: its query pair by pair, its
+// fragment (see fragment), and the rest masked as text.
+func (s *scrubber) url(w string) string {
+	w, frag, hasFrag := strings.Cut(w, "#")
+	base, query, hasQuery := strings.Cut(w, "?")
+	out := s.mask(base)
+	if hasQuery {
+		out += "?" + s.query(query, "&")
+	}
+	if hasFrag {
+		out += "#" + s.fragment(frag)
+	}
+	return out
+}
+
+// fragment scrubs a URL's fragment. Browsers report the page's whole URL
+// (location.href), and a fragment can carry what a query does: OAuth's
+// implicit flow returns "#access_token=...&state=...", and hash routers
+// put a route with its query there ("#/reset?token=..."). Pairs are
+// filtered by key as a query's are; any other fragment is masked as text.
+func (s *scrubber) fragment(f string) string {
+	if route, query, ok := strings.Cut(f, "?"); ok {
+		return s.mask(route) + "?" + s.query(query, "&")
+	}
+	if strings.IndexByte(f, '=') >= 0 {
+		return s.query(f, "&")
+	}
+	return s.mask(f)
 }
 
 // Text scrubs v as Scrub scrubs an event's message under c: sensitive
@@ -516,10 +562,10 @@ func looksLikeForm(s string) bool {
 	return true
 }
 
-// looksLikeURL reports whether s is an absolute or rooted URL with a query,
-// the only part of a URL scrubbed by key.
+// looksLikeURL reports whether s is an absolute or rooted URL with a query
+// or a fragment, the parts of a URL scrubbed by key.
 func looksLikeURL(s string) bool {
-	if !strings.Contains(s, "?") || strings.ContainsAny(s, " \t\r\n") {
+	if strings.IndexByte(s, '?') < 0 && strings.IndexByte(s, '#') < 0 || strings.ContainsAny(s, " \t\r\n") {
 		return false
 	}
 	if strings.HasPrefix(s, "/") {

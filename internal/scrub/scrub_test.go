@@ -462,6 +462,7 @@ func FuzzScrub(f *testing.F) {
 	f.Add("", []byte(`{"cookies":"sid=1; x=2","n":378282246310005}`))
 	f.Add("std::string", []byte(`not json ::1`))
 	f.Add("postgres://app:pw@db/shop -----BEGIN EC PRIVATE KEY-----\nMHc", []byte(`"redis://:pw@cache"`))
+	f.Add("https://h/#/r?token=1#a=2 /p#x=1&session=3", []byte(`"https://u:p@h/p#a=1"`))
 	f.Fuzz(func(t *testing.T, text string, data []byte) {
 		ev := event.Event{
 			Message:     text,
@@ -619,6 +620,62 @@ func TestFrameVars(t *testing.T) {
 			t.Errorf("counts %v; vars re-encoded: %s", res.Counts, ev.Exceptions[0].Frames[0].Vars)
 		}
 	})
+}
+
+// TestURLFragments: a fragment of key=value pairs (OAuth's implicit flow,
+// a hash router's query) is filtered by key like a query, anything else in
+// it masked as text, wherever URLs are scrubbed.
+func TestURLFragments(t *testing.T) {
+	urls := []struct {
+		in, want string
+		n        int
+	}{
+		{"https://h/p?x=1#access_token=SEC_FRAG", "https://h/p?x=1#access_token=[Filtered]", 1},
+		{"https://app.example.com/callback#access_token=SEC&token_type=Bearer&expires_in=3600&state=af0ifjsldkj",
+			"https://app.example.com/callback#access_token=[Filtered]&token_type=[Filtered]&expires_in=3600&state=af0ifjsldkj", 2},
+		{"https://h/#/reset?token=SEC&step=2", "https://h/#/reset?token=[Filtered]&step=2", 1},
+		{"/app#/pay?card=4111111111111111", "/app#/pay?card=[Filtered]", 1},
+		{"https://h/p#4111111111111111", "https://h/p#[creditcard]", 1},
+		{"https://bob:pw@h/p#id_token=x", "https://bob:[Filtered]@h/p#id_token=[Filtered]", 2},
+		{"https://h/docs#section-2", "https://h/docs#section-2", 0},
+		{"https://h/p?a=1#top", "https://h/p?a=1#top", 0},
+	}
+	places := []struct {
+		name, loc string
+		put       func(*event.Event, string)
+		get       func(*event.Event) string
+	}{
+		{"request.url", LocRequestURL, func(ev *event.Event, s string) { ev.Request = &event.Request{URL: s} },
+			func(ev *event.Event) string { return ev.Request.URL }},
+		{"breadcrumb message", LocBreadcrumbMessage, func(ev *event.Event, s string) { ev.Breadcrumbs = []event.Breadcrumb{{Message: "navigation to " + s}} },
+			func(ev *event.Event) string { return strings.TrimPrefix(ev.Breadcrumbs[0].Message, "navigation to ") }},
+		{"breadcrumb data", LocBreadcrumbData, func(ev *event.Event, s string) { ev.Breadcrumbs = []event.Breadcrumb{{Data: jsonObject("to", s)}} },
+			func(ev *event.Event) string {
+				var m map[string]string
+				json.Unmarshal(ev.Breadcrumbs[0].Data, &m)
+				return m["to"]
+			}},
+		{"culprit", LocCulprit, func(ev *event.Event, s string) { ev.SDKCulprit = "GET " + s },
+			func(ev *event.Event) string { return strings.TrimPrefix(ev.SDKCulprit, "GET ") }},
+	}
+	for _, p := range places {
+		for _, tt := range urls {
+			t.Run(p.name+"/"+tt.in, func(t *testing.T) {
+				var ev event.Event
+				p.put(&ev, tt.in)
+				res := Scrub(&ev, on)
+				if got := p.get(&ev); got != tt.want || res.Counts[p.loc] != tt.n || res.Total() != tt.n {
+					t.Errorf("%q became %q (counts %v); want %q, %d", tt.in, got, res.Counts, tt.want, tt.n)
+				}
+			})
+		}
+	}
+	// Without a "?" or "#" in a URL, a "#" is only text.
+	ev := event.Event{Message: "issue #42 in C# at https://h/p costs 4111111111111111"}
+	Scrub(&ev, on)
+	if want := "issue #42 in C# at https://h/p costs [creditcard]"; ev.Message != want {
+		t.Errorf("message = %q, want %q", ev.Message, want)
+	}
 }
 
 // A card number or an address in an exception's type, module or mechanism
