@@ -349,7 +349,7 @@ func normalizeBlockedURI(s string) string {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" {
-		return s
+		return unparsedBlockedURI(s)
 	}
 	host := strings.ToLower(u.Hostname())
 	out := host
@@ -360,6 +360,29 @@ func normalizeBlockedURI(s string) string {
 		out += ":" + p
 	}
 	return out
+}
+
+// unparsedBlockedURI is what the title and fingerprint take of a blocked
+// URI that does not parse ("https://h:x/"): Relay takes it whole, here it
+// goes without the parts of a URL that hold secrets, the query, the
+// fragment and the user information. The processor scrubs the title as a
+// message, but the fingerprint is stored with the event as built here.
+func unparsedBlockedURI(s string) string {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	authority, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		authority, path = rest[:i], rest[i:]
+	}
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		authority = authority[at+1:]
+	}
+	return scheme + "://" + authority + path
 }
 
 // unsplitURI joins a scheme and host as Python's urlunsplit does, which
@@ -384,7 +407,10 @@ func init() {
 }
 
 // sanitizedBlockedURI is the blocked-uri tag: Stripe's API puts secrets
-// in its query strings, so its are cut, as Sentry does.
+// in its query strings, so its are cut, as Sentry does. Whatever the host,
+// the processor then scrubs the tag as it scrubs the report's csp context
+// (internal/scrub), by the project's settings: Relay keeps the rest whole
+// and calls scrubbing the tags "the real solution".
 func sanitizedBlockedURI(s string) string {
 	if strings.HasPrefix(s, "https://api.stripe.com/") {
 		if i := strings.IndexAny(s, "?#"); i >= 0 {

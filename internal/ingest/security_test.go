@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/getflytrap/flytrap/internal/scrub"
 )
 
 // The report's request (QA finding #4), byte for byte.
@@ -117,6 +119,52 @@ func TestSecurityReports(t *testing.T) {
 			t.Errorf("title %q", ev.Title())
 		}
 	})
+}
+
+// TestSecurityReportScrubbed: what ingest builds from a CSP report holds no
+// secret of the report's URLs once the processor has scrubbed it (QA: the
+// csp context was scrubbed, the blocked-uri tag was not). The tags keep
+// Relay's values until then, and the title and fingerprint, made of the
+// blocked host, never held the query or the password.
+func TestSecurityReportScrubbed(t *testing.T) {
+	for _, tt := range []struct{ name, blocked, title string }{
+		{"a URL", "https://bob:hunter2@evil.example/x.js?session=SEC_SESSION#access_token=SEC_FRAG", "Blocked 'script' from 'evil.example'"},
+		// Relay keeps a URL it cannot parse whole in the title and
+		// fingerprint; here its query, fragment and password are cut.
+		{"a URL that does not parse", "https://bob:hunter2@evil.example:bad/x.js?session=SEC_SESSION#access_token=SEC_FRAG",
+			"Blocked 'script' from 'https://evil.example:bad/x.js'"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, q := newTestHandler(t, defaultKeys, nil)
+			body, _ := json.Marshal(map[string]any{"csp-report": map[string]string{
+				"document-uri": "https://shop.example.com/cb?step=2#access_token=SEC_DOC", "effective-directive": "script-src",
+				"blocked-uri": tt.blocked, "referrer": "https://shop.example.com/login?password=SEC_REF"}})
+			if rec := securityReq("application/csp-report", string(body)).do(h); rec.Code != 200 {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			ev := q.only(t)
+			if v, _ := ev.Tag("blocked-uri"); v != tt.blocked {
+				t.Errorf("blocked-uri tag %q before scrubbing, want the report's, as Relay's", v)
+			}
+			if got := ev.Title(); got != tt.title {
+				t.Errorf("title %q, want %q", got, tt.title)
+			}
+			if fp := strings.Join(ev.Fingerprint, " "); strings.Contains(fp, "SEC_") || strings.Contains(fp, "hunter2") {
+				t.Errorf("fingerprint %q holds a secret", fp)
+			}
+			scrub.Scrub(&ev, scrub.Config{Enabled: true})
+			b, err := json.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored := string(b); strings.Contains(stored, "SEC_") || strings.Contains(stored, "hunter2") {
+				t.Errorf("scrubbed event holds a secret:\n%s", stored)
+			}
+			if v, _ := ev.Tag("blocked-uri"); !strings.Contains(v, "session=[Filtered]") || !strings.Contains(v, "bob:[Filtered]@") {
+				t.Errorf("scrubbed blocked-uri tag %q, want it scrubbed as the csp context is", v)
+			}
+		})
+	}
 }
 
 // TestSecurityGrouping: reports group by directive and blocked host, as

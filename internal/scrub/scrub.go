@@ -64,6 +64,7 @@ const (
 	LocContexts           = "contexts"
 	LocBreadcrumbMessage  = "breadcrumbs.message"
 	LocBreadcrumbData     = "breadcrumbs.data"
+	LocTags               = "tags"
 	LocFeedbackMessage    = "feedback.message"
 	LocFeedbackURL        = "feedback.url"
 )
@@ -72,8 +73,15 @@ var locationOrder = []string{
 	LocMessage, LocCulprit, LocExceptionType, LocExceptionValue, LocExceptionModule,
 	LocExceptionMechanism, LocExceptionRawStack, LocFrameVars, LocRequestURL, LocRequestQuery,
 	LocRequestHeaders, LocRequestData, LocUserData, LocExtra, LocContexts, LocBreadcrumbMessage,
-	LocBreadcrumbData, LocFeedbackMessage, LocFeedbackURL,
+	LocBreadcrumbData, LocTags, LocFeedbackMessage, LocFeedbackURL,
 }
+
+// urlTags are the tags ingest builds from a CSP report's blocked URI
+// (internal/ingest/security.go). They hold what the report's csp context
+// holds (a password or a session in the URL, an address), so they are
+// scrubbed as that context is, by key and then as text; other tags are
+// kept as sent.
+var urlTags = map[string]bool{"blocked-uri": true, "blocked-host": true}
 
 // Result counts the values Scrub filtered or masked, per location.
 type Result struct {
@@ -181,6 +189,12 @@ func Scrub(ev *event.Event, c Config) Result {
 	ev.Extra = s.raw(ev.Extra)
 	s.loc = LocContexts
 	ev.Contexts = s.raw(ev.Contexts)
+	s.loc = LocTags
+	for i, t := range ev.Tags {
+		if urlTags[t.Key] {
+			ev.Tags[i].Value = s.keyed(t.Key, t.Value)
+		}
+	}
 	if fb := ev.Feedback; fb != nil {
 		// What the user wrote is text like a message; the name and
 		// contact address they typed to be answered are kept, as an

@@ -427,6 +427,7 @@ func TestNote(t *testing.T) {
 		{nil, ""},
 		{map[string]int{LocExtra: 1}, "Scrubbed 1 value (extra: 1)"},
 		{map[string]int{LocRequestQuery: 1, LocRequestData: 2}, "Scrubbed 3 values (request.query_string: 1, request.data: 2)"},
+		{map[string]int{LocTags: 1, LocExceptionType: 1, LocCulprit: 2}, "Scrubbed 4 values (culprit: 2, exception.type: 1, tags: 1)"},
 	}
 	for _, tt := range tests {
 		if got := (Result{Counts: tt.counts}).Note(); got != tt.want {
@@ -467,6 +468,7 @@ func FuzzScrub(f *testing.F) {
 		ev := event.Event{
 			Message:     text,
 			SDKCulprit:  text,
+			Tags:        []event.Tag{{Key: "blocked-uri", Value: text}},
 			Exceptions:  []event.Exception{{Type: text, Value: text, Module: text, Mechanism: &event.Mechanism{Type: text}, RawStack: text}},
 			Breadcrumbs: []event.Breadcrumb{{Message: text, Data: data}},
 			Request:     &event.Request{URL: text, QueryString: text, Headers: [][2]string{{text, text}}, Data: data},
@@ -657,6 +659,8 @@ func TestURLFragments(t *testing.T) {
 			}},
 		{"culprit", LocCulprit, func(ev *event.Event, s string) { ev.SDKCulprit = "GET " + s },
 			func(ev *event.Event) string { return strings.TrimPrefix(ev.SDKCulprit, "GET ") }},
+		{"tag", LocTags, func(ev *event.Event, s string) { ev.Tags = []event.Tag{{Key: "blocked-uri", Value: s}} },
+			func(ev *event.Event) string { return ev.Tags[0].Value }},
 	}
 	for _, p := range places {
 		for _, tt := range urls {
@@ -734,5 +738,40 @@ func TestTextFunc(t *testing.T) {
 	}
 	if got, want := Text(in, Config{Enabled: true, SafeFields: []string{"token"}}), "GET /reset?token=SEC&page=2 from [ip]"; got != want {
 		t.Errorf("Text with token safe = %q, want %q", got, want)
+	}
+}
+
+// The tags ingest builds from a CSP report's blocked URI hold what the csp
+// context holds, and are scrubbed as it is (QA: the context was, the
+// blocked-uri tag was not); the SDKs' own tags are kept as sent.
+func TestCSPTags(t *testing.T) {
+	const blocked = "https://bob:hunter2@evil.example/x.js?session=abc&v=2#access_token=t"
+	ev := event.Event{
+		Tags: []event.Tag{
+			{Key: "effective-directive", Value: "script-src"},
+			{Key: "blocked-uri", Value: blocked},
+			{Key: "blocked-host", Value: "203.0.113.7"},
+			{Key: "page", Value: "https://h/p?token=kept"},
+		},
+		Contexts: json.RawMessage(`{"csp":{"blocked_uri":"` + blocked + `"}}`),
+	}
+	res := Scrub(&ev, on)
+	want := "https://bob:[Filtered]@evil.example/x.js?session=[Filtered]&v=2#access_token=[Filtered]"
+	if got := member(t, ev.Contexts, "csp", "blocked_uri"); got != want {
+		t.Errorf("context blocked_uri = %q, want %q", got, want)
+	}
+	wantTags := []event.Tag{
+		{Key: "effective-directive", Value: "script-src"},
+		{Key: "blocked-uri", Value: want},
+		{Key: "blocked-host", Value: IPMask},
+		{Key: "page", Value: "https://h/p?token=kept"},
+	}
+	if !slices.Equal(ev.Tags, wantTags) || res.Counts[LocTags] != 4 {
+		t.Errorf("tags = %v (%v), want %v", ev.Tags, res.Counts, wantTags)
+	}
+	// A safe field keeps both, as it keeps the context's.
+	ev = event.Event{Tags: []event.Tag{{Key: "blocked-uri", Value: blocked}}}
+	if Scrub(&ev, Config{Enabled: true, SafeFields: []string{"blocked_uri"}}); ev.Tags[0].Value != blocked {
+		t.Errorf("safe blocked-uri tag = %q", ev.Tags[0].Value)
 	}
 }
