@@ -19,9 +19,11 @@ import (
 )
 
 // queuedEvent is the queue body of an event of about size bytes: a
-// JavaScript error with a text stack, tags, a user and the breadcrumbs
-// that make up the size (crumbs, from fillerCrumbs). Events spread over
-// issues fingerprints (by stack).
+// JavaScript error with a text stack, tags, a user, the page's request
+// with the browser's User-Agent (as @sentry/browser sends it, and as the
+// load tool's events have one) and the breadcrumbs that make up the size
+// (crumbs, from fillerCrumbs). Events spread over issues fingerprints (by
+// stack).
 func queuedEvent(tb testing.TB, projectID int64, i, issues int, crumbs []event.Breadcrumb) []byte {
 	tb.Helper()
 	ev := event.Event{EventID: fmt.Sprintf("%032x", i+1), ProjectID: projectID, Source: event.SourceSentry,
@@ -30,6 +32,8 @@ func queuedEvent(tb testing.TB, projectID int64, i, issues int, crumbs []event.B
 		Tags: []event.Tag{{Key: "browser", Value: "Chrome 130"}, {Key: "os", Value: "Windows 11"}},
 		Exceptions: []event.Exception{{Type: "TypeError", Value: "cannot read 'total' of undefined",
 			RawStack: fmt.Sprintf("TypeError: x\n    at submit (https://shop.example.com/static/js/app-%d.js:10:5)\n    at onClick (https://shop.example.com/static/js/app.js:20:7)", i%issues)}},
+		Request: &event.Request{URL: "https://shop.example.com/checkout",
+			Headers: [][2]string{{"User-Agent", benchUserAgent}}},
 		Breadcrumbs: crumbs,
 	}
 	raw, err := json.Marshal(ev)
@@ -39,10 +43,14 @@ func queuedEvent(tb testing.TB, projectID int64, i, issues int, crumbs []event.B
 	return raw
 }
 
+// benchUserAgent is Chrome's on Windows, the most common browser of a web
+// shop's visitors.
+const benchUserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
 // fillerCrumbs returns the breadcrumbs that bring queuedEvent to about size
 // bytes.
 func fillerCrumbs(size int) []event.Breadcrumb {
-	const base, crumb = 650, 150 // bytes of queuedEvent without breadcrumbs, of one breadcrumb
+	const base, crumb = 780, 150 // bytes of queuedEvent without breadcrumbs, of one breadcrumb
 	var crumbs []event.Breadcrumb
 	for n := base; n < size; n += crumb {
 		crumbs = append(crumbs, event.Breadcrumb{Category: "xhr", Level: "info",
