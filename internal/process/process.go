@@ -126,6 +126,8 @@ type stage struct {
 //   - lambda tags: AWS Lambda invocation data as tags;
 //   - scrub: secrets and, per project, IP addresses out, before anything
 //     is derived from the event;
+//   - contexts: the browser, OS and device from the User-Agent where the
+//     SDK sent none, and contexts promoted to tags, as Sentry does;
 //   - group: fingerprint, title, culprit and user;
 //   - save: the batch in one transaction, with its live messages.
 //
@@ -154,6 +156,7 @@ func New(cfg Config) *Processor {
 		{"in-app", perEvent(markInApp)},
 		{"lambda tags", perEvent(promoteLambdaTags)},
 		{"scrub", anyItem(p.scrub)},
+		{"contexts", perEvent(clientContexts)},
 		{"group", perItem(group)},
 		{"save", p.save},
 	}

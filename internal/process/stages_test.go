@@ -20,8 +20,9 @@ func TestStageOrder(t *testing.T) {
 	}
 	// Symbolication needs parsed frames and rewrites the files that code
 	// contexts and in-app marking look at; scrubbing comes before anything
-	// derived from the event's text, and saving comes last.
-	want := []string{"decode", "parse stacks", "symbolicate", "code contexts", "in-app", "lambda tags", "scrub", "group", "save"}
+	// derived from the event's text (contexts derives from the scrubbed
+	// User-Agent), and saving comes last.
+	want := []string{"decode", "parse stacks", "symbolicate", "code contexts", "in-app", "lambda tags", "scrub", "contexts", "group", "save"}
 	if !slices.Equal(names, want) {
 		t.Errorf("stages %q, want %q", names, want)
 	}
