@@ -1,17 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -208,7 +213,25 @@ func TestBrowserSDK(t *testing.T) {
 	defer site.Close()
 
 	ctx := newBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(site.URL+"/")); err != nil {
+	// Headless Chromium names itself HeadlessChrome (and Sentry tags it
+	// so); the page gets the User-Agent the same Chromium sends from a
+	// window, a user's Chrome, which @sentry/browser reads from navigator.
+	headless, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.userAgent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ua := strings.Replace(headless, "HeadlessChrome/", "Chrome/", 1)
+	chrome := regexp.MustCompile(`Chrome/(\d+)\.(\d+)\.(\d+)`).FindStringSubmatch(ua)
+	if chrome == nil || !strings.Contains(ua, "Linux") {
+		t.Fatalf("Chromium's User-Agent %q names no Chrome version or no Linux", headless)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: ua})
+			return err
+		}),
+		chromedp.Navigate(site.URL+"/"))
+	if err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(15 * time.Second)
@@ -240,6 +263,8 @@ func TestBrowserSDK(t *testing.T) {
 				Request struct {
 					URL string `json:"url"`
 				} `json:"request"`
+				Tags     []struct{ Key, Value string } `json:"tags"`
+				Contexts map[string]map[string]any     `json:"contexts"`
 			} `json:"event"`
 		} `json:"latest_event"`
 	}
@@ -252,6 +277,33 @@ func TestBrowserSDK(t *testing.T) {
 	wantURL := strings.Replace(site.URL, "127.0.0.1", "[ip]", 1) + "/"
 	if ev.SDK.Name != "sentry.javascript.browser" || ev.Release != "compat-browser@1.0.0" || ev.Request.URL != wantURL {
 		t.Errorf("sdk %q, release %q, request URL %q", ev.SDK.Name, ev.Release, ev.Request.URL)
+	}
+	// The browser and OS, derived from the User-Agent as Sentry derives
+	// them, as contexts and as the tags the search box's examples name.
+	browser := "Chrome " + chrome[1] + "." + chrome[2] + "." + chrome[3]
+	tags := map[string]string{}
+	for _, tg := range ev.Tags {
+		tags[tg.Key] = tg.Value
+	}
+	for k, want := range map[string]string{"browser": browser, "browser.name": "Chrome", "os": "Linux", "os.name": "Linux", "component": "cart"} {
+		if tags[k] != want {
+			t.Errorf("tag %s = %q, want %q (tags %v)", k, tags[k], want, ev.Tags)
+		}
+	}
+	if b := ev.Contexts["browser"]; b["name"] != "Chrome" || b["type"] != "browser" {
+		t.Errorf("contexts.browser %v", b)
+	}
+	for query, found := range map[string]bool{
+		`browser:"` + browser + `"`:         true,
+		`has:browser`:                       true,
+		`browser.name:Chrome os.name:Linux`: true,
+		`!has:browser`:                      false,
+		`browser:"Mobile Safari"`:           false,
+		`!browser.name:Chrome`:              false,
+	} {
+		if got := findIssue(p.issues(t, "query="+url.QueryEscape(query)), is.Title) != nil; got != found {
+			t.Errorf("search %s finds the browser's issue: %v, want %v", query, got, found)
+		}
 	}
 	// The feedback the page sent about the error, across origins like it.
 	fb := p.feedback(t, fmt.Sprintf("/api/v1/issues/%d/feedback", is.ID), 1)[0]
