@@ -115,6 +115,18 @@ func TestNodeSDK(t *testing.T) {
 	if !strings.Contains(string(raw), "GET /invoices/42") || !strings.Contains(string(raw), `"Value":"billing"`) {
 		t.Errorf("breadcrumb or tag missing: %s", raw)
 	}
+	// The runtime context @sentry/node sends, promoted to tags as Sentry
+	// does: "node v22.12.0" and "node".
+	tags := map[string]string{}
+	for _, tg := range ev.Tags {
+		tags[tg.Key] = tg.Value
+	}
+	if tags["runtime.name"] != "node" || !strings.HasPrefix(tags["runtime"], "node v") {
+		t.Errorf("runtime tags %q, %q; want node and node vX.Y.Z (tags %v)", tags["runtime"], tags["runtime.name"], ev.Tags)
+	}
+	if findIssue(p.issues(t, "query="+url.QueryEscape(`runtime.name:node has:runtime`)), te.Title) == nil {
+		t.Error("runtime.name:node has:runtime does not find the Node SDK's issue")
+	}
 }
 
 // TestNodeSDKAnonymousFunctions is the QA report's case, sent by the
