@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/useragent"
@@ -310,7 +311,7 @@ func validTagKey(k string) bool {
 // validTagValue is Sentry's rule for a tag value (is_valid_value), with
 // every control character refused as a line break is.
 func validTagValue(v string) bool {
-	return len([]rune(v)) <= maxTagValue && strings.IndexFunc(v, unicode.IsControl) < 0
+	return utf8.RuneCountInString(v) <= maxTagValue && strings.IndexFunc(v, unicode.IsControl) < 0
 }
 
 // setTag sets t on ev, replacing any tags of its key, as Sentry's set_tag

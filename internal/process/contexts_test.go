@@ -223,3 +223,32 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+// BenchmarkClientContexts measures the contexts stage on a browser event
+// (@sentry/browser's: a User-Agent, a trace context) and on the load
+// tool's server event (internal/bench: os, runtime and trace contexts, and
+// an abbreviated User-Agent), each header already in the parser's cache,
+// as a site's few distinct headers soon are.
+func BenchmarkClientContexts(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		ev   event.Event
+	}{
+		{"browser", event.Event{Platform: "javascript", Request: withUA(uaChromeWindows),
+			Contexts: json.RawMessage(`{"trace":{"trace_id":"4c79f60c11214eb38604f4ae0781bfb2","span_id":"fa90fdead5f74052"}}`)}},
+		{"server", event.Event{Platform: "python", Request: withUA("Mozilla/5.0 Firefox/133.0"),
+			Contexts: json.RawMessage(`{"os":{"name":"Linux","version":"6.8.0"},"runtime":{"name":"CPython","version":"3.12.7"},` +
+				`"trace":{"trace_id":"4c79f60c11214eb38604f4ae0781bfb2","span_id":"fa90fdead5f74052"}}`),
+			Tags: []event.Tag{{Key: "region", Value: "eu-west-1"}, {Key: "customer_tier", Value: "gold"}}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ev := c.ev
+			clientContexts(&ev) // the parser built, the header cached
+			b.ReportAllocs()
+			for b.Loop() {
+				ev := c.ev
+				clientContexts(&ev)
+			}
+		})
+	}
+}
