@@ -3,6 +3,7 @@ package useragent
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -187,4 +188,21 @@ func BenchmarkParse(b *testing.B) {
 			p.parse(s + strings.Repeat("Mozilla/5.0 (", (MaxLength-len(s))/13))
 		}
 	})
+}
+
+// TestParseConcurrent: the processor's workers share one parser, its
+// cache and its budget (run with -race).
+func TestParseConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 5 {
+				ua := fmt.Sprintf("Mozilla/5.0 (X11; Linux x86_64; rv:%d.0) Gecko/20100101 Firefox/%d.0", 100+g, 100+i)
+				if info, ok := Parse(ua); ok && info.Browser.Name != "Firefox" {
+					t.Errorf("Parse(%q) = %#v", ua, info)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
