@@ -11,6 +11,7 @@
 package useragent
 
 import (
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/ua-parser/uap-go/uaparser"
+	"golang.org/x/time/rate"
 )
 
 // MaxLength is the longest header parsed, in bytes. Browsers send 100 to
@@ -48,49 +50,85 @@ const (
 	newBurst     = 500
 )
 
-// defaultParser is built on first use: compiling uap-core's expressions
-// takes a quarter of a second, which only a process that sees a
-// User-Agent pays, not every command of the binary.
-var defaultParser = sync.OnceValue(func() *parser { return newParser(time.Now) })
+// releaseQuiet is how long the compiled expressions are kept after the
+// last header that needed them. They take 18 MiB, half again what an idle
+// `flytrap dev` holds in all: a site's few browsers are soon all in the
+// cache, and from then on the expressions only sit in memory. Dropped,
+// they are compiled again (a quarter of a second) for the next new header.
+const releaseQuiet = time.Minute
 
-// parser is uap-go's parser behind a cache and the budget of new headers.
+// defaultParser is made on first use; its expressions are compiled when a
+// header first needs them, which only a process that sees User-Agents
+// pays, not every command of the binary.
+var defaultParser = sync.OnceValue(func() *parser {
+	return newParser(time.Now, releaseQuiet, debug.FreeOSMemory)
+})
+
+// parser is uap-go's parser behind a cache and the budget of new headers,
+// compiled while headers need it.
 type parser struct {
-	uap   *uaparser.Parser
 	cache *lru.Cache[string, Info]
 	now   func() time.Time
+	limit *rate.Limiter
+	// quiet and release: after quiet without a new header, the compiled
+	// expressions are dropped and release (debug.FreeOSMemory) gives
+	// their pages back, as an idle process would otherwise keep them.
+	quiet   time.Duration
+	release func()
 
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
+	mu   sync.Mutex
+	uap  *uaparser.Parser // nil until needed, and once dropped
+	used time.Time        // when uap last parsed a header
 }
 
-func newParser(now func() time.Time) *parser {
-	// uap-go's own caches would hold each header a second time: Parse's
-	// cache is in front of them, so theirs are kept at their minimum.
-	uap, err := uaparser.New(uaparser.WithCacheSize(1))
-	if err != nil {
-		// New only fails on options this package does not pass.
-		panic("useragent: " + err.Error())
-	}
+func newParser(now func() time.Time, quiet time.Duration, release func()) *parser {
 	cache, err := lru.New[string, Info](cacheSize)
 	if err != nil {
 		panic("useragent: " + err.Error())
 	}
-	return &parser{uap: uap, cache: cache, now: now, tokens: newBurst, last: now()}
+	return &parser{cache: cache, now: now, limit: rate.NewLimiter(newPerSecond, newBurst), quiet: quiet, release: release}
 }
 
-// spend takes one new header from the budget, refilled over time.
-func (p *parser) spend() bool {
+// expressions returns the compiled parser, compiling it if it was not or
+// was dropped; a timer drops it once quiet has passed since its last use.
+func (p *parser) expressions() *uaparser.Parser {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t := p.now()
-	p.tokens = min(newBurst, p.tokens+t.Sub(p.last).Seconds()*newPerSecond)
-	p.last = t
-	if p.tokens < 1 {
-		return false
+	p.used = time.Now()
+	if p.uap == nil {
+		// uap-go's own caches would hold each header a second time:
+		// Parse's cache is in front of them, so theirs are kept at
+		// their minimum.
+		uap, err := uaparser.New(uaparser.WithCacheSize(1))
+		if err != nil {
+			// New only fails on options this package does not pass.
+			panic("useragent: " + err.Error())
+		}
+		p.uap = uap
+		time.AfterFunc(p.quiet, p.dropIfQuiet)
 	}
-	p.tokens--
-	return true
+	return p.uap
+}
+
+// dropIfQuiet drops the compiled parser if it has not been used for quiet,
+// or looks again when it will have been.
+func (p *parser) dropIfQuiet() {
+	p.mu.Lock()
+	if wait := p.quiet - time.Since(p.used); wait > 0 {
+		time.AfterFunc(wait, p.dropIfQuiet)
+		p.mu.Unlock()
+		return
+	}
+	p.uap = nil
+	p.mu.Unlock()
+	p.release()
+}
+
+// compiled reports whether the expressions are in memory.
+func (p *parser) compiled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.uap != nil
 }
 
 // Browser is a web browser, as Sentry's browser context holds it.
@@ -141,21 +179,22 @@ func (p *parser) parse(ua string) (Info, bool) {
 	if info, ok := p.cache.Get(ua); ok {
 		return info, true
 	}
-	if !p.spend() {
+	if !p.limit.AllowN(p.now(), 1) {
 		return Info{}, false
 	}
+	uap := p.expressions()
 	var info Info
-	if b := p.uap.ParseUserAgent(ua); known(b.Family) {
+	if b := uap.ParseUserAgent(ua); known(b.Family) {
 		info.Browser = Browser{Name: clean(b.Family), Version: clean(version(b.Major, b.Minor, b.Patch))}
 	}
-	if o := p.uap.ParseOs(ua); known(o.Family) {
+	if o := uap.ParseOs(ua); known(o.Family) {
 		v := version(o.Major, o.Minor, o.Patch)
 		if (o.Family == "Windows" && v == "10") || (o.Family == "Mac OS X" && v == "10.15.7") {
 			v = ">=" + v
 		}
 		info.OS = OS{Name: clean(o.Family), Version: clean(v)}
 	}
-	if d := p.uap.ParseDevice(ua); known(d.Family) {
+	if d := uap.ParseDevice(ua); known(d.Family) {
 		info.Device = Device{Family: clean(d.Family), Model: clean(d.Model), Brand: clean(d.Brand)}
 	}
 	p.cache.Add(ua, info)

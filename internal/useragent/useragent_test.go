@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/time/rate"
 )
 
 // TestParse reads headers real browsers, crawlers and tools send; the
@@ -122,11 +125,13 @@ func must(t *testing.T, ua string) Info {
 // time refills the budget, while headers seen before still are.
 func TestBudget(t *testing.T) {
 	now := time.Unix(1e9, 0)
-	p := newParser(func() time.Time { return now })
+	p := newParser(func() time.Time { return now }, time.Hour, func() {})
 	chrome := func(i int) string {
 		return fmt.Sprintf("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.%d.0 Safari/537.36", i)
 	}
-	p.tokens = 2 // a burst of two, not newBurst: each new header takes milliseconds
+	// A burst of two, not newBurst: each new header takes milliseconds.
+	p.limit = rate.NewLimiter(newPerSecond, 2)
+	p.limit.AllowN(now, 0)
 	for i := range 2 {
 		if info, ok := p.parse(chrome(i)); !ok || info.Browser.Name != "Chrome" {
 			t.Fatalf("new header %d within the budget: %#v, %v", i, info, ok)
@@ -169,12 +174,12 @@ func BenchmarkParse(b *testing.B) {
 			Parse(chrome)
 		}
 	})
+	p.limit = rate.NewLimiter(rate.Inf, 0) // measure the parse, not the budget
 	b.Run("new", func(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
 			i++
-			p.tokens = newBurst // measure the parse, not the budget
 			p.parse(fmt.Sprintf("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.%d.0 Safari/537.36", i))
 		}
 	})
@@ -184,10 +189,38 @@ func BenchmarkParse(b *testing.B) {
 		for b.Loop() {
 			i++
 			s := fmt.Sprintf("%d ", i)
-			p.tokens = newBurst
 			p.parse(s + strings.Repeat("Mozilla/5.0 (", (MaxLength-len(s))/13))
 		}
 	})
+}
+
+// TestExpressionsDroppedWhenQuiet: the compiled expressions (18 MiB) are
+// dropped, and their memory given back, once no new header has needed
+// them for the quiet period; headers seen before are still answered from
+// the cache, and a new one compiles them again.
+func TestExpressionsDroppedWhenQuiet(t *testing.T) {
+	var released atomic.Int32
+	p := newParser(time.Now, 50*time.Millisecond, func() { released.Add(1) })
+	const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+	if p.compiled() {
+		t.Fatal("compiled before any header needed it")
+	}
+	if info, ok := p.parse(firefox); !ok || info.Browser.Name != "Firefox" || !p.compiled() {
+		t.Fatalf("parse = %#v, %v; compiled %v", info, ok, p.compiled())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.compiled() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p.compiled() || released.Load() != 1 {
+		t.Fatalf("after the quiet period: compiled %v, released %d times; want dropped and released once", p.compiled(), released.Load())
+	}
+	if info, ok := p.parse(firefox); !ok || info.Browser.Name != "Firefox" || p.compiled() {
+		t.Errorf("a header seen before: %#v, %v, compiled %v; want it from the cache, nothing compiled", info, ok, p.compiled())
+	}
+	if info, ok := p.parse(strings.Replace(firefox, "133.0", "134.0", 2)); !ok || info.Browser.Version != "134.0" || !p.compiled() {
+		t.Errorf("a new header after the drop: %#v, %v, compiled %v; want it parsed by expressions compiled again", info, ok, p.compiled())
+	}
 }
 
 // TestParseConcurrent: the processor's workers share one parser, its
