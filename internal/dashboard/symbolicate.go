@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/scrub"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
 )
 
@@ -73,9 +74,15 @@ func (d *Dashboard) resymbolicate(w http.ResponseWriter, r *http.Request, s *ses
 		}
 	}
 	// The culprit is recomputed as the processor computes it, from the
-	// mapped frames: the issue takes it if this is its latest event, the
-	// one its culprit follows. Its fingerprint stays (see above).
-	if err := d.store.ReplaceEventPayload(r.Context(), s.viewer(), is.ID, &ev, stacktrace.DisplayCulprit(ev)); err != nil {
+	// mapped frames, and scrubbed with the project's settings: the issue
+	// takes it if this is its latest event, the one its culprit follows.
+	// Its fingerprint stays (see above).
+	privacy, err := d.store.ProjectPrivacy(r.Context(), s.viewer(), is.ProjectID)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if err := d.store.ReplaceEventPayload(r.Context(), s.viewer(), is.ID, &ev, scrub.IssueCulprit(ev, privacy.ScrubConfig())); err != nil {
 		d.fail(w, r, err)
 		return
 	}

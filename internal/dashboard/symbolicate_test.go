@@ -173,6 +173,26 @@ func TestResymbolicateMapsUnreadable(t *testing.T) {
 	}
 }
 
+// TestResymbolicateScrubsTheCulprit: the culprit re-symbolication gives
+// the issue is scrubbed with the project's settings, as the processor's
+// is: a transaction's query token must not reach the issue list.
+func TestResymbolicateScrubsTheCulprit(t *testing.T) {
+	maps := &fakeMaps{maps: map[string]artifact.Map{}}
+	f := newFixture(t, func(c *Config) { c.Symbolicator = symbolicate.New(symbolicate.Config{Maps: maps}) })
+	const id = "88888888888888888888888888888888"
+	ev := minifiedEvent(f.web.ID, id)
+	ev.Transaction = "GET /reset?token=SEC_TX&step=2"
+	issue := f.save(ev).IssueID
+	maps.upload()
+	r := f.post(roleMember, issuePath(issue)+"/events/"+id+"/symbolicate", nil)
+	wantRedirect(t, r, issuePath(issue)+"?event="+id)
+	is, err := f.db.GetIssue(f.ctx, store.System, issue)
+	f.must(err)
+	if is.Culprit != "GET /reset?token=[Filtered]&step=2" {
+		t.Errorf("issue culprit %q, want the transaction with its token filtered", is.Culprit)
+	}
+}
+
 // Without a Symbolicator there is no action to offer or take.
 func TestResymbolicateNotConfigured(t *testing.T) {
 	f := newFixture(t)

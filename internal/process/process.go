@@ -300,7 +300,7 @@ func group(_ context.Context, it *item) error {
 		Fingerprint:     g.Hash,
 		GroupingVersion: g.Version,
 		Title:           it.ev.Title(),
-		Culprit:         issueCulprit(it.ev, it.scrub),
+		Culprit:         scrub.IssueCulprit(it.ev, it.scrub),
 		UserKey:         userKey(it.ev.User),
 		// Only an event no issue has the hash of pays for this.
 		Previous: func() []string { return grouping.Previous(&it.ev, g.Hash) },
@@ -497,21 +497,6 @@ func splitContext(text string, line int) (pre []string, current string, post []s
 	lines := strings.Split(text, "\n")
 	at := min(max(line-1, 0), contextRadius, len(lines)-1)
 	return lines[:at], lines[at], lines[at+1:]
-}
-
-// issueCulprit is the issue's culprit (stacktrace.DisplayCulprit), scrubbed as the
-// scrub stage scrubbed the event. The SDK's culprit already was; one
-// derived from the transaction or the frames, which the event keeps as
-// sent, is scrubbed here: a transaction can hold a query ("GET
-// /reset?token=..."), and the issue's culprit goes out in lists, alerts,
-// Slack and webhooks. Grouping reads the event's raw culprit
-// (event.Event.Culprit), so this changes no issue an event joins.
-func issueCulprit(ev event.Event, c scrub.Config) string {
-	culprit := stacktrace.DisplayCulprit(ev)
-	if ev.SDKCulprit != "" {
-		return culprit
-	}
-	return scrub.Text(culprit, c)
 }
 
 // userKey picks the most stable identity the SDK sent, prefixed so that an

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/stacktrace"
 )
 
 // The masks. Filtered replaces a value under a sensitive key; CardMask and
@@ -373,6 +374,22 @@ func (s *scrubber) fragment(f string) string {
 		return s.query(f, "&")
 	}
 	return s.mask(f)
+}
+
+// IssueCulprit is an issue's culprit (stacktrace.DisplayCulprit), scrubbed
+// as Scrub scrubbed its event. The SDK's culprit already was; one derived
+// from the transaction or the frames, which the event keeps as sent, is
+// scrubbed here: a transaction can hold a query ("GET /reset?token=..."),
+// and the issue's culprit goes out in lists, alerts, Slack and webhooks.
+// Grouping reads the event's raw culprit (event.Event.Culprit), so this
+// changes no issue an event joins. The processor and re-symbolication both
+// set an issue's culprit through it.
+func IssueCulprit(ev event.Event, c Config) string {
+	culprit := stacktrace.DisplayCulprit(ev)
+	if ev.SDKCulprit != "" {
+		return culprit
+	}
+	return Text(culprit, c)
 }
 
 // Text scrubs v as Scrub scrubs an event's message under c: sensitive
