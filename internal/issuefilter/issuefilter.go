@@ -75,7 +75,7 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 		}
 		switch {
 		case key == "user.ip" || key == "user.ip_address":
-			return f, fmt.Errorf("%s: cannot be searched: Flytrap keeps only a salted hash of IP addresses; search by user.id:, user.email: or user.username:", key)
+			return f, fmt.Errorf("%s: cannot be searched: Flytrap keeps only a salted hash of IP addresses; search by user.id:, user.email: or user.username: instead", key)
 		case key == "is" || key == "status":
 			if negated {
 				return f, fmt.Errorf("!%s: is not supported; choose the statuses you want with is:unresolved, is:resolved or is:ignored", key)
