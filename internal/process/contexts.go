@@ -2,6 +2,7 @@ package process
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -230,10 +231,10 @@ func contextTags(top map[string]json.RawMessage) []event.Tag {
 		name, version := scalar(c.Name), scalar(c.Version)
 		switch typ {
 		case "browser":
-			add(alias, or(scalar(c.Browser), joined(name, version)))
+			add(alias, cmp.Or(scalar(c.Browser), joined(name, version)))
 			add(alias+".name", name)
 		case "os":
-			add(alias, or(scalar(c.OS), joined(name, version)))
+			add(alias, cmp.Or(scalar(c.OS), joined(name, version)))
 			add(alias+".name", name)
 			if r, ok := c.Rooted.(bool); ok {
 				add(alias+".rooted", map[bool]string{true: "yes", false: "no"}[r])
@@ -273,13 +274,6 @@ func joined(name, version string) string {
 		return name
 	}
 	return name + " " + version
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // scalar renders a string or number as text, as Sentry's format string
