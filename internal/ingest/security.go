@@ -344,11 +344,19 @@ func normalizeBlockedURI(s string) string {
 		return "'self'"
 	}
 	if !strings.Contains(s, ":") {
-		// Browsers report some as the bare scheme: "data", "blob".
-		return unsplitURI(s, "")
+		if bareScheme(s) {
+			// Browsers report some as the bare scheme: "data", "blob".
+			return unsplitURI(s, "")
+		}
+		// A path or a URL without its scheme ("//cdn/x.js?token=",
+		// "cdn.example/x.js?token="), which no browser sends but a
+		// forged report may.
+		return unparsedBlockedURI(s)
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" {
+	if err != nil || u.Scheme == "" || (u.Host == "" && u.Opaque != "" && strings.ContainsAny(u.Opaque, "/@")) {
+		// Also "cdn.example:8443/x?api_key=", read as the scheme
+		// "cdn.example", and "bob:pw@host".
 		return unparsedBlockedURI(s)
 	}
 	host := strings.ToLower(u.Hostname())
@@ -373,6 +381,14 @@ func unparsedBlockedURI(s string) string {
 	}
 	scheme, rest, ok := strings.Cut(s, "://")
 	if !ok {
+		// No authority to find user information in: whatever comes
+		// before an "@" may be a password ("bob:pw@host").
+		if at := strings.LastIndexByte(s, '@'); at >= 0 {
+			if colon := strings.IndexByte(s, ':'); colon >= 0 && colon < at {
+				return s[:colon+1] + s[at+1:]
+			}
+			return s[at+1:]
+		}
 		return s
 	}
 	authority, path := rest, ""
@@ -411,13 +427,38 @@ func init() {
 // the processor then scrubs the tag as it scrubs the report's csp context
 // (internal/scrub), by the project's settings: Relay keeps the rest whole
 // and calls scrubbing the tags "the real solution".
+//
+// A blocked URI that is not a URL with a scheme and a host ("cdn.example/
+// x.js?token=", "bob:pw@host?token=") is one the scrubber cannot read as a
+// URL, so its query, fragment and user information would pass it as text:
+// the tag takes what the title takes of it (unparsedBlockedURI).
 func sanitizedBlockedURI(s string) string {
 	if strings.HasPrefix(s, "https://api.stripe.com/") {
 		if i := strings.IndexAny(s, "?#"); i >= 0 {
 			return s[:i]
 		}
 	}
+	if u, err := url.Parse(s); err != nil || u.Scheme == "" || u.Host == "" {
+		if strings.ContainsAny(s, "?#@") {
+			return unparsedBlockedURI(s)
+		}
+	}
 	return s
+}
+
+// bareScheme reports whether s is only a URI scheme (RFC 3986: a letter,
+// then letters, digits, "+", "-" and "."), as browsers report "data" and
+// "blob".
+func bareScheme(s string) bool {
+	for i, r := range s {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z':
+		case i > 0 && ('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 // unsupportedUpload refuses the crash uploads Flytrap cannot process:
