@@ -41,12 +41,22 @@ func Show(s string) string {
 // "&lt;U+202E&gt;": escaped, so it reads the same in text and in attribute
 // values, and is inert text inside a script. It returns page itself when it
 // holds none, and leaves every other byte as it is, invalid UTF-8 included.
+//
+// Form values are left as they are: a value="…" attribute (html/template
+// quotes every attribute with ") and a <textarea>'s text are what the form
+// sends back, and written out, a search for a tag holding U+202E, sent
+// again, would search for the text "<U+202E>" and find nothing.
 func ShowHTML(page []byte) []byte {
 	if !bytes.ContainsFunc(page, Control) {
 		return page
 	}
 	out := make([]byte, 0, len(page)+64)
 	for len(page) > 0 {
+		if n := formValue(page); n > 0 {
+			out = append(out, page[:n]...)
+			page = page[n:]
+			continue
+		}
 		r, n := utf8.DecodeRune(page)
 		if Control(r) {
 			out = fmt.Appendf(out, "&lt;U+%04X&gt;", r)
@@ -56,4 +66,29 @@ func ShowHTML(page []byte) []byte {
 		page = page[n:]
 	}
 	return out
+}
+
+var (
+	valueAttr   = []byte(` value="`)
+	textareaTag = []byte(`<textarea`)
+	textareaEnd = []byte(`</textarea>`)
+)
+
+// formValue returns the length of the form value page starts with, a
+// value attribute or a textarea up to its end tag, or 0.
+func formValue(page []byte) int {
+	var start, end []byte
+	switch {
+	case bytes.HasPrefix(page, valueAttr):
+		start, end = valueAttr, []byte(`"`)
+	case bytes.HasPrefix(page, textareaTag):
+		start, end = textareaTag, textareaEnd
+	default:
+		return 0
+	}
+	i := bytes.Index(page[len(start):], end)
+	if i < 0 {
+		return 0
+	}
+	return len(start) + i + len(end)
 }

@@ -24,6 +24,11 @@ func TestShow(t *testing.T) {
 			t.Errorf("ShowHTML(%q) = %q, want %q", tc.in, got, tc.html)
 		}
 	}
+	// Form values go back to the server as they came.
+	const form = "<input name=\"query\" value=\"tk\u202e:v\"><p>tk\u202e</p><textarea name=\"f\">a\u2066b</textarea>\u2066"
+	if got, want := string(ShowHTML([]byte(form))), "<input name=\"query\" value=\"tk\u202e:v\"><p>tk&lt;U+202E&gt;</p><textarea name=\"f\">a\u2066b</textarea>&lt;U+2066&gt;"; got != want {
+		t.Errorf("ShowHTML(%q) = %q, want %q", form, got, want)
+	}
 	page := []byte("no controls here")
 	if got := ShowHTML(page); &got[0] != &page[0] {
 		t.Error("ShowHTML copied a page with nothing to write out")
