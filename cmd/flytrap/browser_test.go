@@ -220,11 +220,22 @@ func TestBrowserDashboard(t *testing.T) {
 	screenshot(t, ctx, "regression-toast")
 
 	// Breadcrumbs from sentry-go read in the reader's zone to the
-	// millisecond, with their UTC time in the title; one of another day
-	// shows its date.
+	// millisecond, with their UTC time in the title; one of another day,
+	// in UTC or only in the reader's zone, shows its date.
 	now := time.Now().UTC()
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A time of the event's UTC day that is of another day in New York,
+	// which the server cannot tell: app.js must show its date.
+	otherLocalDay := now.Truncate(24 * time.Hour)
+	for otherLocalDay.In(ny).YearDay() == now.In(ny).YearDay() {
+		otherLocalDay = otherLocalDay.Add(30 * time.Minute)
+	}
 	hub := newHub(t, p.info.DSN, "shop@1.2.3", "production")
 	hub.AddBreadcrumb(&sentry.Breadcrumb{Category: "cache", Message: "warmed last year", Timestamp: now.AddDate(-1, 0, 0)}, nil)
+	hub.AddBreadcrumb(&sentry.Breadcrumb{Category: "cron", Message: "nightly job", Timestamp: otherLocalDay}, nil)
 	hub.AddBreadcrumb(&sentry.Breadcrumb{Category: "http", Message: "POST /api/orders", Timestamp: now.Add(-1500 * time.Millisecond)}, nil)
 	hub.CaptureMessage("checkout slow")
 	if !hub.Flush(5 * time.Second) {
@@ -240,9 +251,10 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	lines := strings.Split(crumbs, "\n")
 	local := `\d\d:\d\d:\d\d\.\d{3}( [AP]M)? (EST|EDT|GMT-[45])`
-	if len(lines) != 2 ||
+	if len(lines) != 3 ||
 		!regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2}, `+strconv.Itoa(now.Year()-1)+` `+local+` \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC$`).MatchString(lines[0]) ||
-		!regexp.MustCompile(`^`+local+` \| \d\d:\d\d:\d\d\.\d{3} UTC$`).MatchString(lines[1]) {
+		!regexp.MustCompile(`^[A-Z][a-z]{2} \d{1,2}, \d{4} `+local+` \| \d\d:\d\d:\d\d\.\d{3} UTC$`).MatchString(lines[1]) ||
+		!regexp.MustCompile(`^`+local+` \| \d\d:\d\d:\d\d\.\d{3} UTC$`).MatchString(lines[2]) {
 		t.Errorf("breadcrumb times do not read in the reader's zone, the older with its date:\n%s", crumbs)
 	}
 }

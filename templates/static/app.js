@@ -108,8 +108,9 @@
       hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
     });
   }
-  // A breadcrumb's clock keeps its milliseconds, and its date only when
-  // the server gave one (it is not of the event's day).
+  // A breadcrumb's clock keeps its milliseconds, and its date when it is
+  // not of the event's day: in UTC, the server gave one; in the reader's
+  // zone, its day and the event's (data-event) are compared here.
   function clock(d, withDate) {
     var t = d.toLocaleTimeString(undefined, {
       hour: "2-digit", minute: "2-digit", second: "2-digit",
@@ -126,8 +127,11 @@
       return;
     }
     if (el.hasAttribute("data-clock")) {
+      var ev = new Date(el.getAttribute("data-event"));
+      var otherDay = /^\d{4}-/.test(el.textContent) ||
+        (!isNaN(ev.getTime()) && ev.toDateString() !== d.toDateString());
       el.title = el.textContent;
-      el.textContent = clock(d, /^\d{4}-/.test(el.textContent));
+      el.textContent = clock(d, otherDay);
       return;
     }
     if (/ UTC$/.test(el.textContent)) {
