@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	htmltemplate "html/template"
+	"math"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -170,14 +171,17 @@ func renderEmail(m Message) (Email, error) {
 }
 
 // forReaders returns m with the Unicode direction controls in what an SDK
-// sent written out as "<U+202E>", as the dashboard and the CLI show them:
+// sent written out as "<U+202E>", and its control characters and line
+// separators made spaces (oneLine), as the dashboard and the CLI show them:
 // an email or a Slack message is read by people, and "invoice_\u202egnp.exe"
 // would read as a PNG. Webhooks get m as it is, since their receivers are
 // programs that may want the exact text.
 func (m Message) forReaders() Message {
 	p := &m.Payload
 	for _, s := range []*string{&m.Project, &p.Title, &p.Culprit, &p.Level, &p.Status, &p.Environment, &p.Release} {
-		*s = bidi.Show(*s)
+		// One line in the HTML part too, which shows the fields
+		// without the text part's line function.
+		*s = bidi.Show(oneLine(*s, math.MaxInt))
 	}
 	stack := make([]string, len(m.Stack))
 	for i, l := range m.Stack {

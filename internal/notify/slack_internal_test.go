@@ -68,7 +68,7 @@ func TestSlackSectionsFitAndStayClosed(t *testing.T) {
 // webhook, read by programs, gets the exact text.
 func TestDirectionControlsWrittenOutForReaders(t *testing.T) {
 	m := Message{Key: "k", Reason: store.RuleNewIssue, Project: "shop",
-		Payload: store.AlertPayload{Title: "Error: invoice_\u202egnp.exe", Culprit: "src/\u2067a.js\u2069", Level: "error",
+		Payload: store.AlertPayload{Title: "Error: invoice_\u202egnp.exe", Culprit: "src/\u2067a.js\u2069 GET /p\u0085q\u2028r", Level: "error",
 			Environment: "prod\u200e", Release: "1.0\u061c"},
 		Stack: []string{"at pay (src/\u202esj.yap:3)"}}
 	mail, err := renderEmail(m)
@@ -99,10 +99,10 @@ func TestDirectionControlsWrittenOutForReaders(t *testing.T) {
 	}{
 		{"subject", mail.Subject, []string{"invoice_<U+202E>gnp.exe"}},
 		{"text email", mail.Text, []string{"invoice_<U+202E>gnp.exe", "src/<U+2067>a.js<U+2069>", "prod<U+200E>", "1.0<U+061C>", "src/<U+202E>sj.yap"}},
-		{"HTML email", mail.HTML, []string{"invoice_&lt;U&#43;202E&gt;gnp.exe", "src/&lt;U&#43;2067&gt;a.js&lt;U&#43;2069&gt;", "prod&lt;U&#43;200E&gt;", "src/&lt;U&#43;202E&gt;sj.yap"}},
+		{"HTML email", mail.HTML, []string{"invoice_&lt;U&#43;202E&gt;gnp.exe", "src/&lt;U&#43;2067&gt;a.js&lt;U&#43;2069&gt; GET /p q r", "prod&lt;U&#43;200E&gt;", "src/&lt;U&#43;202E&gt;sj.yap"}},
 		{"Slack", slackText.String(), []string{"invoice_<U+202E>gnp.exe", "src/&lt;U+2067&gt;a.js&lt;U+2069&gt;", "src/&lt;U+202E&gt;sj.yap"}},
 	} {
-		if i := strings.IndexFunc(tc.body, bidi.Control); i >= 0 {
+		if i := strings.IndexFunc(tc.body, func(r rune) bool { return bidi.Control(r) || r == '\u0085' || r == '\u2028' }); i >= 0 {
 			t.Errorf("%s holds a direction control as is: %q", tc.name, tc.body[max(0, i-40):min(len(tc.body), i+10)])
 		}
 		for _, w := range tc.want {
