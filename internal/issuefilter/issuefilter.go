@@ -74,7 +74,10 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 			val = strings.ToLower(val) // as the store keeps it
 		}
 		switch {
-		case key == "user.ip" || key == "user.ip_address":
+		case key == "user.ip" || key == "user.ip_address" || (key == "has" && (val == "user.ip" || val == "user.ip_address")):
+			if key == "has" {
+				key = val
+			}
 			return f, fmt.Errorf("%s: cannot be searched: Flytrap keeps only a salted hash of IP addresses; search by user.id:, user.email: or user.username: instead", key)
 		case key == "is" || key == "status":
 			if negated {

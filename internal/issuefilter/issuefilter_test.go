@@ -93,6 +93,8 @@ func TestParseErrors(t *testing.T) {
 		{"query=" + url.QueryEscape(tagTerms(MaxTagTerms)+" has:x"), "more than 20 tag terms"},
 		{"query=" + url.QueryEscape("!is:resolved"), "!is: is not supported"},
 		{"query=" + url.QueryEscape("user.ip:10.0.0.1"), "user.ip: cannot be searched: Flytrap keeps only a salted hash"},
+		{"query=" + url.QueryEscape("!has:user.ip"), "user.ip: cannot be searched"},
+		{"query=" + url.QueryEscape("has:user.ip_address"), "user.ip_address: cannot be searched"},
 		{"query=" + strings.Repeat("é", MaxQueryLen+1), "the search is 1001 characters long; it may be at most 1000"},
 	}
 	for _, tt := range tests {
