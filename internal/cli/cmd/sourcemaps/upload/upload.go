@@ -96,7 +96,7 @@ uploading; without a server and token it checks the files only, and says so.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.URL, "url", f.Env("FLYTRAP_URL", ""), "base URL of the Flytrap server [$FLYTRAP_URL, else the last `flytrap login`]")
 	fl.StringVar(&opts.Token, "token", f.Env("FLYTRAP_TOKEN", ""), "Flytrap API token [$FLYTRAP_TOKEN, else the one `flytrap login` stored]")
-	fl.StringVar(&opts.Project, "project", f.Env("FLYTRAP_PROJECT", ""), "project name or ID [$FLYTRAP_PROJECT, else the only project the token sees]")
+	fl.StringVarP(&opts.Project, "project", "p", f.Env("FLYTRAP_PROJECT", ""), "project name or ID [$FLYTRAP_PROJECT, else the only project the token sees]")
 	fl.StringVar(&opts.Release, "release", "", "release the files belong to (the SDK's release option)")
 	fl.StringVar(&opts.Dist, "dist", "", "distribution within the release (the SDK's dist option)")
 	fl.StringVar(&opts.URLPrefix, "url-prefix", "~/", "URL the files of DIR are served under; ~/ matches any scheme and host")
