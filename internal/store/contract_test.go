@@ -42,6 +42,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Regression", testRegression},
 		{"Authorization", testAuthorization},
 		{"ListIssuesFilters", testListIssuesFilters},
+		{"ListIssuesEnvironmentCounts", testListIssuesEnvironmentCounts},
 		{"ListIssuesPaging", testListIssuesPaging},
 		{"ListEvents", testListEvents},
 		{"UpdateIssueStatus", testUpdateIssueStatus},
@@ -502,6 +503,55 @@ func testAuthorization(e *env) {
 	e.issue(id) // still there
 	if err := db.DeleteIssue(ctx, Viewer{UserID: member.ID}, id); err != nil {
 		t.Errorf("DeleteIssue as member: %v", err)
+	}
+}
+
+// testListIssuesEnvironmentCounts: filtered by environment, an issue's
+// count is of its events there, and sorting by count and paging go by it.
+func testListIssuesEnvironmentCounts(e *env) {
+	t := e.t
+	x := e.save("x", withEnv("staging")).IssueID
+	e.save("x", withEnv("staging"))
+	e.save("x", withEnv("staging"))
+	e.save("x", withEnv("production"))
+	y := e.save("y", withEnv("production")).IssueID
+	e.save("y", withEnv("production"))
+	p := e.project.ID
+	counts := func(f IssueFilter) (ids []int64, n []int64) {
+		t.Helper()
+		is, _, err := e.db.ListIssues(e.ctx, System, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range is {
+			ids, n = append(ids, i.ID), append(n, i.Count)
+		}
+		return ids, n
+	}
+	for _, tt := range []struct {
+		name      string
+		f         IssueFilter
+		ids, want []int64
+	}{
+		{"every environment", IssueFilter{ProjectID: p, Sort: SortCount}, []int64{x, y}, []int64{4, 2}},
+		{"production", IssueFilter{ProjectID: p, Sort: SortCount, Environment: "production"}, []int64{y, x}, []int64{2, 1}},
+		{"staging", IssueFilter{ProjectID: p, Sort: SortCount, Environment: "staging"}, []int64{x}, []int64{3}},
+		{"production by last seen", IssueFilter{ProjectID: p, Environment: "production"}, []int64{y, x}, []int64{2, 1}},
+	} {
+		if ids, n := counts(tt.f); !slices.Equal(ids, tt.ids) || !slices.Equal(n, tt.want) {
+			t.Errorf("%s: issues %v with counts %v, want %v with %v", tt.name, ids, n, tt.ids, tt.want)
+		}
+	}
+	// Pages of one, by the environment's count.
+	f := IssueFilter{ProjectID: p, Sort: SortCount, Environment: "production", Limit: 1}
+	first, cursor, err := e.db.ListIssues(e.ctx, System, f)
+	if err != nil || len(first) != 1 || first[0].ID != y || cursor == "" {
+		t.Fatalf("first page %+v, cursor %q, %v", first, cursor, err)
+	}
+	f.Cursor = cursor
+	second, cursor, err := e.db.ListIssues(e.ctx, System, f)
+	if err != nil || len(second) != 1 || second[0].ID != x || second[0].Count != 1 || cursor != "" {
+		t.Errorf("second page %+v, cursor %q, %v; want x with 1 event and no more", second, cursor, err)
 	}
 }
 

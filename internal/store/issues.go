@@ -69,7 +69,28 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 		return nil, "", 0, fmt.Errorf("store: list issues: %w: status %q", ErrInvalid, f.Status)
 	}
 	q := &query{}
-	q.add(`SELECT `, issueCols("i"), ` FROM issues i WHERE `)
+	// With an environment, an issue's count is of its events there (the
+	// environment tag's count), and sorting by count and the cursor go
+	// by it: "production" must not list an issue first for its 10,000
+	// staging events. That count has no index to read in order, so a sort
+	// by it sorts the project's issues of the environment; the other
+	// sorts read their index as before and look the count up per row.
+	envCount := func() string {
+		return `(SELECT e.count FROM issue_tags e WHERE e.issue_id = i.id AND e.key = 'environment' AND e.value = ` +
+			q.arg(truncate(f.Environment, MaxTagLength)) + `)`
+	}
+	// sortBy is called where it is written: each call adds its argument.
+	sortBy := func() string {
+		if col == "count" && f.Environment != "" {
+			return envCount()
+		}
+		return "i." + col
+	}
+	if f.Environment != "" {
+		q.add(`SELECT `, strings.Replace(issueCols("i"), "i.count", envCount(), 1), ` FROM issues i WHERE `)
+	} else {
+		q.add(`SELECT `, issueCols("i"), ` FROM issues i WHERE `)
+	}
 	if f.ProjectID != 0 {
 		q.add(`i.project_id = `, q.arg(f.ProjectID), ` AND `, q.visibleProject(v, f.ProjectID))
 	} else {
@@ -120,10 +141,10 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 		if err != nil {
 			return nil, "", 0, err
 		}
-		q.add(` AND (i.`, col, `, i.id) < (`, q.arg(value), `, `, q.arg(id), `)`)
+		q.add(` AND (`, sortBy(), `, i.id) < (`, q.arg(value), `, `, q.arg(id), `)`)
 	}
 	limit := pageSize(f.Limit)
-	q.add(` ORDER BY i.`, col, ` DESC, i.id DESC LIMIT `, q.arg(limit+1))
+	q.add(` ORDER BY `, sortBy(), ` DESC, i.id DESC LIMIT `, q.arg(limit+1))
 	return q, col, limit, nil
 }
 
@@ -133,6 +154,9 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 // nor skip issues that share a sort value. Environment and Release match
 // the values the issue's events carried; every Tag must match. Query is
 // case-insensitive for all letters on PostgreSQL, for ASCII on SQLite.
+// With Environment, each issue's Count is of its events in that
+// environment, and SortCount orders by it; UserCount and the first and
+// last seen times stay the issue's own.
 func (d *DB) ListIssues(ctx context.Context, v Viewer, f IssueFilter) ([]Issue, string, error) {
 	q, col, limit, err := d.issuesQuery(v, f)
 	if err != nil {
