@@ -29,21 +29,13 @@ func Clean(s string) string {
 	if utf8.ValidString(s) && !strings.ContainsFunc(s, unsafeRune) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case unicode.IsControl(r):
-			b.WriteByte(' ')
-		case bidi.Control(r):
-			fmt.Fprintf(&b, "<U+%04X>", r)
-		default:
-			// An invalid byte arrives here as utf8.RuneError and is
-			// written as U+FFFD.
-			b.WriteRune(r)
+	// strings.Map writes each invalid byte as U+FFFD.
+	return bidi.Show(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
 		}
-	}
-	return b.String()
+		return r
+	}, s))
 }
 
 // unsafeRune reports whether Clean changes r.
