@@ -124,13 +124,6 @@ func (p *parser) dropIfQuiet() {
 	p.release()
 }
 
-// compiled reports whether the expressions are in memory.
-func (p *parser) compiled() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.uap != nil
-}
-
 // Browser is a web browser, as Sentry's browser context holds it.
 type Browser struct {
 	Name    string // "Chrome", "Mobile Safari", "Samsung Internet"

@@ -194,6 +194,13 @@ func BenchmarkParse(b *testing.B) {
 	})
 }
 
+// compiled reports whether the expressions are in memory.
+func (p *parser) compiled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.uap != nil
+}
+
 // TestExpressionsDroppedWhenQuiet: the compiled expressions (18 MiB) are
 // dropped, and their memory given back, once no new header has needed
 // them for the quiet period; headers seen before are still answered from
