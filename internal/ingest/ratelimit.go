@@ -3,28 +3,25 @@ package ingest
 import (
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // limiter is a token bucket per project: rate tokens per minute, holding at
 // most rate tokens, so a project may burst a minute's worth of events.
 type limiter struct {
-	perSec float64
-	burst  float64
-	now    func() time.Time
+	limit rate.Limit
+	burst int
+	now   func() time.Time
 
 	mu sync.Mutex
 	// buckets holds one entry per project that sent an authenticated
 	// event, so it is bounded by the number of projects.
-	buckets map[int64]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
+	buckets map[int64]*rate.Limiter
 }
 
 func newLimiter(perMinute int, now func() time.Time) *limiter {
-	return &limiter{perSec: float64(perMinute) / 60, burst: float64(perMinute), now: now, buckets: map[int64]*bucket{}}
+	return &limiter{limit: rate.Limit(float64(perMinute) / 60), burst: perMinute, now: now, buckets: map[int64]*rate.Limiter{}}
 }
 
 // allow takes n tokens from the project's bucket. It succeeds while at
@@ -36,21 +33,25 @@ func newLimiter(perMinute int, now func() time.Time) *limiter {
 // decode; the events the body held are charged after.
 func (l *limiter) allow(project int64, n int) (bool, time.Duration) {
 	now := l.now()
+	// One lock across the check and the charge, so that two requests
+	// cannot both spend the last token's check.
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[project]
 	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
+		b = rate.NewLimiter(l.limit, l.burst)
 		l.buckets[project] = b
 	}
-	// A clock that steps back refills nothing rather than refilling twice.
-	if elapsed := now.Sub(b.last); elapsed > 0 {
-		b.tokens = min(l.burst, b.tokens+elapsed.Seconds()*l.perSec)
-		b.last = now
+	if tokens := b.TokensAt(now); tokens < 1 {
+		return false, time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second))
 	}
-	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) / l.perSec * float64(time.Second))
+	// A reservation is the overdraft: it is never cancelled, so its
+	// tokens stay spent. ReserveN refuses more than the burst at once,
+	// so an envelope larger than the burst is charged in parts.
+	for n > 0 {
+		part := min(n, l.burst)
+		b.ReserveN(now, part)
+		n -= part
 	}
-	b.tokens -= float64(n)
 	return true, 0
 }
