@@ -141,6 +141,21 @@ func (d *decoder) str(path where, v any, limit int) string {
 	}
 }
 
+// name reads a release or an environment, which name things in URLs and
+// terminals: a value problem refuses is dropped with a note saying why,
+// as Sentry drops it.
+func (d *decoder) name(path where, v any, problem func(string) string) string {
+	s := d.str(path, v, maxName)
+	if s == "" {
+		return ""
+	}
+	if p := problem(s); p != "" {
+		d.note("dropped %s: the name %s", path, p)
+		return ""
+	}
+	return s
+}
+
 // anyText renders any JSON value as text: strings as they are, everything
 // else as compact JSON. For fields the protocol defines as free-form.
 func anyText(v any, limit int) string {

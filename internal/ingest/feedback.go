@@ -97,8 +97,8 @@ func (d *decoder) feedbackEvent(obj map[string]any, projectID int64, hdr envelop
 		Received:    d.received,
 		Platform:    d.str(at("platform"), obj["platform"], maxName),
 		Level:       "info",
-		Release:     d.str(at("release"), obj["release"], maxName),
-		Environment: d.str(at("environment"), obj["environment"], maxName),
+		Release:     d.name(at("release"), obj["release"], event.ReleaseProblem),
+		Environment: d.name(at("environment"), obj["environment"], event.EnvironmentProblem),
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
 )
 
 // Artifact file kinds, as sentry-cli's bundle manifest names them.
@@ -83,6 +85,11 @@ func (d *DB) SaveArtifactBundle(ctx context.Context, b ArtifactBundle, files []A
 		b.CreatedAt = nowUTC()
 	}
 	b.Release, b.Dist = truncate(b.Release, MaxTagLength), truncate(b.Dist, MaxTagLength)
+	if b.Release != "" {
+		if p := event.ReleaseProblem(b.Release); p != "" {
+			return ArtifactBundle{}, false, fmt.Errorf("store: save artifact bundle: %w: the release %s", ErrInvalid, p)
+		}
+	}
 	err = d.InTx(ctx, func(tx *sql.Tx) error {
 		old, err := artifactBundle(ctx, tx, b.ProjectID, b.Checksum)
 		if err == nil {
@@ -272,6 +279,9 @@ type Release struct {
 func (d *DB) CreateRelease(ctx context.Context, v Viewer, projectID int64, version string, now time.Time) (Release, error) {
 	if version == "" || clean(version) != version || len([]rune(version)) > MaxTagLength {
 		return Release{}, fmt.Errorf("store: create release: %w: a version is 1 to %d characters of valid text", ErrInvalid, MaxTagLength)
+	}
+	if p := event.ReleaseProblem(version); p != "" {
+		return Release{}, fmt.Errorf("store: create release: %w: the version %s", ErrInvalid, p)
 	}
 	if _, err := d.GetProject(ctx, v, projectID); err != nil {
 		return Release{}, fmt.Errorf("store: create release: project %d: %w", projectID, err)

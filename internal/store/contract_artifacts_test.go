@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -130,8 +131,12 @@ func testReleasesAndArtifactPruning(e *env) {
 	}
 	_, err = db.CreateRelease(ctx, outsider, p, "3.0", at)
 	wantErr(t, "CreateRelease by an outsider", err, ErrNotFound)
-	_, err = db.CreateRelease(ctx, mv, p, "", at)
-	wantErr(t, "CreateRelease empty", err, ErrInvalid)
+	// Names Sentry refuses, and escape sequences sentry-cli would print
+	// to a terminal as they are.
+	for _, bad := range []string{"", " ", "latest", "web/1.0", "r\x1b]52;c;cHduZWQ=\x07", "r\u009b31m", "1.0\u202e"} {
+		_, err = db.CreateRelease(ctx, mv, p, bad, at)
+		wantErr(t, fmt.Sprintf("CreateRelease(%q)", bad), err, ErrInvalid)
+	}
 	if rs, err := db.ListReleases(ctx, outsider, p); err != nil || len(rs) != 0 {
 		t.Errorf("ListReleases(outsider) = %+v, %v", rs, err)
 	}

@@ -784,6 +784,8 @@ func testUpdateIssueStatus(e *env) {
 		{status: "closed", err: ErrInvalid, wantIn: "2.0"},
 		{status: StatusResolved, release: strings.Repeat("r", MaxTagLength+1), err: ErrInvalid, wantIn: "2.0"},
 		{status: StatusResolved, release: "bad\x00", err: ErrInvalid, wantIn: "2.0"},
+		{status: StatusResolved, release: "web/2.1", err: ErrInvalid, wantIn: "2.0"},
+		{status: StatusResolved, release: "2.1\x1b[2J", err: ErrInvalid, wantIn: "2.0"},
 		{status: StatusIgnored},
 		{status: StatusResolved},
 		{status: StatusUnresolved},

@@ -1,0 +1,46 @@
+package event
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/getflytrap/flytrap/internal/bidi"
+)
+
+// ReleaseProblem says why version cannot name a release, or returns ""
+// when it can. The rules are Sentry's (Release.is_valid_version): no line
+// breaks, tabs or slashes, which would break its URLs and sentry-cli's
+// paths, and not blank, ".", ".." or "latest". Flytrap also refuses
+// control and direction characters: a release name reaches terminals
+// through sentry-cli, which prints it as it comes.
+func ReleaseProblem(version string) string {
+	trimmed := strings.TrimSpace(version)
+	switch {
+	case trimmed == "":
+		return "is blank"
+	case trimmed == "." || trimmed == ".." || strings.EqualFold(trimmed, "latest"):
+		return "is reserved"
+	case strings.ContainsAny(version, "\r\n\f\t/\\"):
+		return "holds a line break, tab or slash"
+	case hasControl(version):
+		return "holds control characters"
+	}
+	return ""
+}
+
+// EnvironmentProblem says why name cannot name an environment, or returns
+// "" when it can: Sentry refuses line breaks and slashes in environment
+// names, and Flytrap control and direction characters, as for releases.
+func EnvironmentProblem(name string) string {
+	switch {
+	case strings.ContainsAny(name, "\r\n\f/"):
+		return "holds a line break or slash"
+	case hasControl(name):
+		return "holds control characters"
+	}
+	return ""
+}
+
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || bidi.Control(r) })
+}

@@ -1,0 +1,54 @@
+package event
+
+import "testing"
+
+func TestReleaseProblem(t *testing.T) {
+	for _, c := range []struct {
+		version string
+		ok      bool
+	}{
+		{"1.0.0", true},
+		{"shop@4.0.1+build.7", true},
+		{"e386dfd", true},
+		{"io.sentry.sample-1.0", true},
+		{"release with spaces", true},
+		{"", false},
+		{"   ", false},
+		{".", false},
+		{"..", false},
+		{"Latest", false},
+		{"web/1.0", false},
+		{`web\1.0`, false},
+		{"1.0\n", false},
+		{"1.0\t2", false},
+		{"r\x1b]52;c;cHduZWQ=\x07", false},
+		{"r\u009b31m", false},
+		{"r\x7f", false},
+		{"r\u202eevil", false},
+	} {
+		got := ReleaseProblem(c.version)
+		if (got == "") != c.ok {
+			t.Errorf("ReleaseProblem(%q) = %q, want valid %v", c.version, got, c.ok)
+		}
+	}
+}
+
+func TestEnvironmentProblem(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"production", true},
+		{"", true}, // no environment
+		{"staging eu", true},
+		{"staging/eu", false},
+		{"prod\r\n", false},
+		{"prod\x1b[2J", false},
+		{"prod\u2066", false},
+	} {
+		got := EnvironmentProblem(c.name)
+		if (got == "") != c.ok {
+			t.Errorf("EnvironmentProblem(%q) = %q, want valid %v", c.name, got, c.ok)
+		}
+	}
+}
