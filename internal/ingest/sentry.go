@@ -3,6 +3,7 @@ package ingest
 import (
 	"cmp"
 	"encoding/json"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -45,10 +46,10 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		SDK:         d.sdk(obj["sdk"]),
 	}
 	d.message(ev, obj)
+	reqName, reqV := legacy(obj, "request", "sentry.interfaces.Http")
 	name, v := legacy(obj, "user", "sentry.interfaces.User")
-	ev.User = d.user(at(name), v, d.inferIP(obj["sdk"]))
-	name, v = legacy(obj, "request", "sentry.interfaces.Http")
-	ev.Request = d.request(at(name), v)
+	ev.User = d.user(at(name), v, d.inferIP(obj["sdk"]), d.remoteAddr(reqV))
+	ev.Request = d.request(at(reqName), reqV)
 	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
 	ev.Breadcrumbs = d.breadcrumbs(at(name), v, drift)
 	meta := readDebugMeta(obj["debug_meta"])
@@ -213,11 +214,12 @@ func (d *decoder) sdk(v any) *event.SDK {
 }
 
 // user reads the user interface. The IP address is hashed (or dropped)
-// here so a raw address never reaches the queue. The sender's address is
-// used for "{{auto}}" (older SDKs) and, when the SDK's infer_ip setting is
-// "auto" (current browser SDKs), for a missing address too; "never" means
-// neither, so "{{auto}}" is dropped.
-func (d *decoder) user(path where, v any, inferIP string) *event.User {
+// here so a raw address never reaches the queue. A missing address is the
+// request's REMOTE_ADDR when a server SDK sent one. The sender's address
+// is used for "{{auto}}" (older SDKs) and, when the SDK's infer_ip setting
+// is "auto" (current browser SDKs), for a still missing address too;
+// "never" means neither, so "{{auto}}" is dropped.
+func (d *decoder) user(path where, v any, inferIP, remoteAddr string) *event.User {
 	m := d.object(path, v)
 	u := event.User{
 		ID:       d.str(path.field(".id"), m["id"], maxName),
@@ -226,6 +228,20 @@ func (d *decoder) user(path where, v any, inferIP string) *event.User {
 		Data:     d.rawObject(path.field(".data"), m["data"]),
 	}
 	ip := d.str(path.field(".ip_address"), m["ip_address"], maxName)
+	if ip != "" && ip != "{{auto}}" {
+		if _, err := netip.ParseAddr(strings.TrimSpace(ip)); err != nil {
+			// Relay drops what is not an address; hashing it would
+			// count a made-up string as a user.
+			d.note("dropped %s.ip_address: not an IP address", path)
+			ip = ""
+		}
+	}
+	if ip == "" {
+		// Server SDKs (sentry-go, sentry-python's WSGI) send the peer
+		// as request.env.REMOTE_ADDR rather than as the user: Relay
+		// makes it the user's address, before inferring the sender's.
+		ip = remoteAddr
+	}
 	switch {
 	case ip == "{{auto}}" && inferIP != "never", ip == "" && inferIP == "auto":
 		ip = d.clientIP
@@ -237,6 +253,22 @@ func (d *decoder) user(path where, v any, inferIP string) *event.User {
 		return nil
 	}
 	return &u
+}
+
+// remoteAddr returns the address a server SDK sent as the request's
+// env.REMOTE_ADDR ("{{auto}}" is the sender's), or "" when it sent none
+// that parses. The rest of env is not kept (docs/privacy.md).
+func (d *decoder) remoteAddr(request any) string {
+	r, _ := request.(map[string]any)
+	env, _ := r["env"].(map[string]any)
+	addr, _ := env["REMOTE_ADDR"].(string)
+	if addr == "{{auto}}" {
+		return d.clientIP
+	}
+	if _, err := netip.ParseAddr(strings.TrimSpace(addr)); err != nil {
+		return ""
+	}
+	return addr
 }
 
 // inferIP reads sdk.settings.infer_ip ("auto", "never" or "legacy"), which

@@ -1,0 +1,71 @@
+package ingest
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getsentry/sentry-go"
+)
+
+// sentry-go's HTTP integration, with SendDefaultPII, sends the peer as
+// request.env.REMOTE_ADDR and no user at all; as Relay does, the address
+// becomes the user's, so the issue counts one user per client.
+func TestSentryGoRemoteAddrIsTheUser(t *testing.T) {
+	h, q := newTestHandler(t, defaultKeys, nil)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	dsn := strings.Replace(srv.URL, "http://", "http://"+testKey+"@", 1) + "/" + strconv.Itoa(testProject)
+	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: dsn, SendDefaultPII: true, Transport: sentry.NewHTTPSyncTransport()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := sentry.NewScope()
+	r := httptest.NewRequest("GET", "http://shop.example/panic?x=1", nil)
+	r.RemoteAddr = "192.0.2.1:47884"
+	scope.SetRequest(r)
+	sentry.NewHub(client, scope).CaptureException(errors.New("nil map"))
+	ev := q.only(t)
+	if ev.User == nil || ev.User.IPHash != testDecoder().hashIP("192.0.2.1") {
+		t.Fatalf("user %+v, want the hash of the request's REMOTE_ADDR", ev.User)
+	}
+}
+
+func TestUserAddress(t *testing.T) {
+	const client = "203.0.113.9"
+	hash := testDecoder().hashIP
+	for _, c := range []struct {
+		name, body string
+		want       string // the address hashed; "" for no user address
+		note       string
+	}{
+		{name: "REMOTE_ADDR without a user", body: `{"request":{"env":{"REMOTE_ADDR":"192.0.2.1","REMOTE_PORT":"1"}}}`, want: "192.0.2.1"},
+		{name: "the user's own address comes first", body: `{"user":{"ip_address":"198.51.100.5"},"request":{"env":{"REMOTE_ADDR":"192.0.2.1"}}}`, want: "198.51.100.5"},
+		{name: "REMOTE_ADDR {{auto}} is the sender", body: `{"request":{"env":{"REMOTE_ADDR":"{{auto}}"}}}`, want: client},
+		{name: "REMOTE_ADDR before inferring the sender", body: `{"request":{"env":{"REMOTE_ADDR":"192.0.2.1"}},"sdk":{"settings":{"infer_ip":"auto"}}}`, want: "192.0.2.1"},
+		{name: "a REMOTE_ADDR that is no address", body: `{"request":{"env":{"REMOTE_ADDR":"unix-socket"}}}`},
+		{name: "a user address that is no address", body: `{"user":{"id":"12345","ip_address":"not-an-ip"}}`, note: "dropped user.ip_address: not an IP address"},
+		{name: "dropped, then inferred as the SDK asks", body: `{"user":{"ip_address":"F528764D624DB129B32C21FBCA0CB8D6"},"sdk":{"settings":{"infer_ip":"auto"}}}`, want: client, note: "dropped user.ip_address: not an IP address"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, q := newTestHandler(t, defaultKeys, nil)
+			rec := req{path: "/api/42/store/", header: sentryAuth(testKey), remote: client + ":5000", body: []byte(c.body)}.do(h)
+			if rec.Code != 200 {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			ev := q.only(t)
+			var got string
+			if ev.User != nil {
+				got = ev.User.IPHash
+			}
+			if want := hash(c.want); got != want {
+				t.Errorf("ip_hash %q, want the hash of %q (%q)", got, c.want, want)
+			}
+			if c.note != "" && !hasNote(&ev, c.note) {
+				t.Errorf("no note %q in %q", c.note, ev.Notes)
+			}
+		})
+	}
+}
