@@ -828,8 +828,11 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 					return !ok || at <= i
 				}
 				// Resolved in a release, the issue reopens for an event of
-				// that release or a newer one (or of none), not an older.
-				reopen := true
+				// that release or a newer one, not an older. An event of no
+				// release counts as older, as in Sentry
+				// (GroupResolution.has_resolution): a process that sets no
+				// release is taken for one from before releases were set.
+				reopen := st.resolvedIn == "" || s.release != ""
 				if st.resolvedIn != "" && s.release != "" && s.release != st.resolvedIn {
 					switch c, ok := compareReleases(s.release, st.resolvedIn); {
 					case ok:
