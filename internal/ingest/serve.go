@@ -81,6 +81,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		// envelope gets no rate-limit header, which is for data Flytrap
 		// is sure to drop.
 		other bool
+		// attachments and their bytes, which belong to the envelope's
+		// event: its page says they were sent and not kept.
+		attachments, attachmentBytes int64
 	)
 	for {
 		it, err := er.next()
@@ -96,6 +99,10 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			// but Flytrap tracks errors and feedback only.
 			dropped++
 			unwanted.add(it.typ)
+			if it.typ == "attachment" {
+				attachments++
+				attachmentBytes += it.size
+			}
 			if _, known := itemCategories[it.typ]; !known && it.typ != "client_report" {
 				other = true
 			}
@@ -131,6 +138,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 				code = "invalid_feedback"
 			}
 			return nil, badRequest(code, "envelope item %d (%s) is %v", it.n, it.typ, err)
+		}
+		if attachments > 0 {
+			ev.Notes = append(ev.Notes, attachmentNote(attachments, attachmentBytes))
 		}
 		events = append(events, ev)
 	}
@@ -385,4 +395,26 @@ func (h *Handler) clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// attachmentNote tells the reader of an event that the SDK sent files
+// with it (screenshots, log files, minidumps) which Flytrap does not keep.
+func attachmentNote(n, size int64) string {
+	noun := "attachments"
+	if n == 1 {
+		noun = "attachment"
+	}
+	return fmt.Sprintf("%d %s (%s) sent with this event not stored: Flytrap keeps no attachments", n, noun, byteSize(size))
+}
+
+// byteSize is a size as people read it: 512 B, 14 KB, 3.2 MB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%d KB", (n+500)/1000)
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getsentry/sentry-go"
 )
@@ -67,5 +68,43 @@ func TestUserAddress(t *testing.T) {
 				t.Errorf("no note %q in %q", c.note, ev.Notes)
 			}
 		})
+	}
+}
+
+// sentry-go sends scope attachments as items of the event's envelope;
+// Flytrap keeps none, and the event says so rather than dropping them
+// without a trace.
+func TestSentryGoAttachmentsNoted(t *testing.T) {
+	// The SDK's clock, not the test's fixed one: no clock-drift note.
+	h, q := newTestHandler(t, defaultKeys, func(c *Config) { c.Now = time.Now })
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	dsn := strings.Replace(srv.URL, "http://", "http://"+testKey+"@", 1) + "/" + strconv.Itoa(testProject)
+	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: dsn, Transport: sentry.NewHTTPSyncTransport()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := sentry.NewHub(client, sentry.NewScope())
+	hub.CaptureException(errors.New("without"))
+	hub.Scope().AddAttachment(&sentry.Attachment{Filename: "app.log", ContentType: "text/plain", Payload: []byte(strings.Repeat("x", 14000))})
+	hub.Scope().AddAttachment(&sentry.Attachment{Filename: "<b>shot</b>.png", Payload: []byte("png")})
+	hub.CaptureException(errors.New("with"))
+	evs := q.events(t)
+	if len(evs) != 2 {
+		t.Fatalf("%d events queued, want 2", len(evs))
+	}
+	if len(evs[0].Notes) != 0 {
+		t.Errorf("an event without attachments has notes %q", evs[0].Notes)
+	}
+	if want := "2 attachments (14 KB) sent with this event not stored: Flytrap keeps no attachments"; !hasNote(&evs[1], want) {
+		t.Errorf("notes %q, want %q", evs[1].Notes, want)
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1 KB", 14003: "14 KB", 999_499: "999 KB", 3_200_000: "3.2 MB"} {
+		if got := byteSize(n); got != want {
+			t.Errorf("byteSize(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
