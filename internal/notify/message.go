@@ -57,6 +57,9 @@ func (m Message) Heading() string {
 	case store.RuleRegression:
 		return "Regression: a resolved issue is back"
 	case store.RuleFrequency:
+		if p := m.Payload; p.WindowEvents > 0 {
+			return fmt.Sprintf("Issue is spiking: %s in %s", plural(p.WindowEvents, "event", "events"), plural(p.WindowMinutes, "minute", "minutes"))
+		}
 		return "Issue is spiking"
 	case store.ReasonDigest:
 		return "Still happening: " + plural(m.Payload.Events, "more event", "more events")

@@ -19,11 +19,15 @@ func TestHeading(t *testing.T) {
 		{store.ReasonDigest, 199, "Still happening: 199 more events"},
 		{store.ReasonNewIssuesHeld, 1, "1 more new issue (alerts paused after 20 in 10 minutes); the latest"},
 		{store.ReasonNewIssuesHeld, 980, "980 more new issues (alerts paused after 20 in 10 minutes); the latest"},
+		{store.RuleFrequency, 0, "Issue is spiking"},
+		{store.RuleFrequency, 4, "Issue is spiking: 4 events in 4 minutes"},
+		{store.RuleFrequency, 1, "Issue is spiking: 1 event in 1 minute"},
 	}
 	for _, tt := range tests {
 		m := notify.Message{Reason: tt.reason}
 		m.Payload.Events = tt.events
 		m.Payload.Held = tt.events
+		m.Payload.WindowEvents, m.Payload.WindowMinutes = tt.events, tt.events
 		if got := m.Heading(); got != tt.want {
 			t.Errorf("Heading(%s, %d events) = %q, want %q", tt.reason, tt.events, got, tt.want)
 		}

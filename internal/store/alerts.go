@@ -116,8 +116,13 @@ type AlertPayload struct {
 	Events int64 `json:"events,omitempty"`
 	// Held is, for ReasonNewIssuesHeld, how many new issues were not
 	// alerted; the payload's issue is the latest of them.
-	Held int64     `json:"held,omitempty"`
-	At   time.Time `json:"at"`
+	Held int64 `json:"held,omitempty"`
+	// WindowEvents is, for a frequency alert, how many events the issue
+	// received in the rule's last WindowMinutes: the figure that crossed
+	// its threshold, where Count is the issue's total.
+	WindowEvents  int64     `json:"window_events,omitempty"`
+	WindowMinutes int64     `json:"window_minutes,omitempty"`
+	At            time.Time `json:"at"`
 }
 
 // Notification is one outbox row: one message for one channel.
@@ -622,10 +627,12 @@ type issueAlertState struct {
 	channels []int64
 }
 
-// firing is a rule that fired on one result of a batch.
+// firing is a rule that fired on one result of a batch; window is, for a
+// frequency rule, the events of its window.
 type firing struct {
-	rule AlertRule
-	res  int
+	rule   AlertRule
+	res    int
+	window int64
 }
 
 func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, now time.Time) error {
@@ -805,7 +812,15 @@ func fire(ctx context.Context, tx *sql.Tx, rules []AlertRule, results []SaveResu
 	var fires []firing
 	recent := make(map[int64]int64) // window minutes → events
 	for _, rule := range rules {
-		for _, i := range idx {
+		order := idx
+		if rule.Type == RuleFrequency {
+			// The window counts the whole batch, so the alert is of
+			// the batch's last event, whose issue count includes the
+			// events that crossed the threshold.
+			order = slices.Clone(idx)
+			slices.Reverse(order)
+		}
+		for _, i := range order {
 			r := &results[i]
 			if rule.MinLevel != "" && severity(r.EventLevel) < severity(rule.MinLevel) {
 				continue
@@ -813,7 +828,7 @@ func fire(ctx context.Context, tx *sql.Tx, rules []AlertRule, results []SaveResu
 			if rule.Environment != "" && rule.Environment != r.Environment {
 				continue
 			}
-			ok := false
+			ok, window := false, int64(0)
 			switch rule.Type {
 			case RuleNewIssue:
 				ok = r.NewIssue
@@ -829,10 +844,10 @@ func fire(ctx context.Context, tx *sql.Tx, rules []AlertRule, results []SaveResu
 					}
 					recent[rule.WindowMinutes] = n
 				}
-				ok = n > rule.Threshold
+				ok, window = n > rule.Threshold, n
 			}
 			if ok {
-				fires = append(fires, firing{rule, i})
+				fires = append(fires, firing{rule: rule, res: i, window: window})
 				break
 			}
 		}
@@ -850,6 +865,9 @@ func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveRes
 		p := AlertPayload{ProjectID: r.ProjectID, IssueID: r.IssueID, Title: r.Title, Culprit: r.Culprit, Level: r.Level,
 			Status: r.Status, Count: r.Count, UserCount: r.UserCount, Environment: r.Environment, Release: r.Release,
 			EventID: r.EventID, At: fromMillis(nowMs)}
+		if f.rule.Type == RuleFrequency {
+			p.WindowEvents, p.WindowMinutes = f.window, f.rule.WindowMinutes
+		}
 		if f.rule.Type == RuleNewIssue {
 			held, err := holdNewIssue(ctx, tx, f.rule, p, nowMs)
 			if err != nil {

@@ -277,6 +277,37 @@ func testAlertFrequencyFilters(e *env) {
 	}
 }
 
+// testAlertFrequencyBatchCount: when one batch takes an issue's window
+// over the threshold, the alert is of the batch's last event and says how
+// many events the window held (QA: "more than 3 events" alerted with the
+// count of the third).
+func testAlertFrequencyBatchCount(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	rules, _ := db.ListAlertRules(ctx, System, e.project.ID)
+	for _, r := range rules {
+		if err := db.DeleteAlertRule(ctx, System, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch, _ := db.ListAlertChannels(ctx, System, e.project.ID)
+	if _, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: e.project.ID, ChannelID: ch[0].ID, Type: RuleFrequency,
+		Threshold: 3, WindowMinutes: 5, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(time.Minute)
+	e.saveAlerting(at, request(e.project.ID, "spike", withRcv(at)))
+	e.saveAlerting(at, request(e.project.ID, "spike", withRcv(at)))
+	e.saveAlerting(at, request(e.project.ID, "spike", withRcv(at), withID("third")), request(e.project.ID, "spike", withRcv(at), withID("fourth")))
+	ns := e.outbox()
+	if got := reasons(ns); len(got) != 1 || got[0] != RuleFrequency {
+		t.Fatalf("outbox = %v, want one frequency", got)
+	}
+	if p := ns[0].Payload; p.Count != 4 || p.WindowEvents != 4 || p.WindowMinutes != 5 || p.EventID != "fourth" {
+		t.Errorf("payload count %d, window %d events in %d minutes, event %q; want 4, 4 in 5, fourth",
+			p.Count, p.WindowEvents, p.WindowMinutes, p.EventID)
+	}
+}
+
 // testAlertFrequencyOnAnotherChannel: a new-issue alert on one channel
 // opens the issue's window, yet a frequency rule on another channel still
 // fires when the issue spikes inside it, once; the window's digest then

@@ -84,6 +84,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertNewIssueBurst", testAlertNewIssueBurst},
 		{"AlertRegression", testAlertRegression},
 		{"AlertFrequencyFilters", testAlertFrequencyFilters},
+		{"AlertFrequencyBatchCount", testAlertFrequencyBatchCount},
 		{"AlertFrequencyOnAnotherChannel", testAlertFrequencyOnAnotherChannel},
 		{"AlertIgnoredAndMuted", testAlertIgnoredAndMuted},
 		{"AlertClaim", testAlertClaim},
