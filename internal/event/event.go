@@ -61,6 +61,12 @@ type Event struct {
 	Tags        []Tag       `json:"tags,omitempty"`
 	User        *User       `json:"user,omitempty"`
 	Exceptions  []Exception `json:"exceptions,omitempty"`
+	// MainExceptionID is the Mechanism.ExceptionID of the exception that
+	// titles the issue when grouping picked one other than the outermost:
+	// the one kind of error an exception group holds, as Sentry's
+	// main_exception_id (see grouping.Result.MainExceptionID). Nil
+	// otherwise.
+	MainExceptionID *int `json:"main_exception_id,omitempty"`
 	// Threads are the process's threads other than those whose stacks
 	// went to an exception: shown beside the crash (a deadlock, an ANR),
 	// never part of its grouping.
@@ -176,6 +182,20 @@ type Mechanism struct {
 	// as the one captureMessage attaches: its type (often absent, or a
 	// signal name) says nothing about the error.
 	Synthetic bool `json:"synthetic,omitempty"`
+	// ExceptionID and ParentID place the exception in a tree: the SDKs
+	// that send exception groups (Python's ExceptionGroup, JavaScript's
+	// AggregateError, .NET's AggregateException) and chains with IDs number
+	// every exception of the event, 0 for the one raised, and give the
+	// others the number of the exception that holds them. Nil when not sent.
+	ExceptionID *int `json:"exception_id,omitempty"`
+	ParentID    *int `json:"parent_id,omitempty"`
+	// IsExceptionGroup marks an exception whose children (those with its
+	// ExceptionID as their ParentID) are siblings that happened together,
+	// not causes of each other.
+	IsExceptionGroup bool `json:"is_exception_group,omitempty"`
+	// Source is where the parent holds the exception: "__cause__",
+	// "__context__", "cause", "errors[1]", "exceptions[0]".
+	Source string `json:"source,omitempty"`
 }
 
 // Synthetic reports whether the SDK made the exception up to carry a stack
@@ -359,8 +379,8 @@ func (e *Event) Text() string {
 // an issue title keeps, as in Sentry (ErrorEvent.compute_title).
 const MaxTitleText = 100
 
-// Title is the issue title: "Type: value" of the outermost exception, else
-// the message. A synthetic exception's type names no error, so such an
+// Title is the issue title: "Type: value" of the main exception (see
+// MainException), else the message. A synthetic exception's type names no error, so such an
 // event is titled by its message, else by the exception's value. A Lambda
 // timeout (see LambdaTimeout) is "Lambda timeout: FUNCTION", whatever the
 // SDK or runtime worded it as.
@@ -373,8 +393,8 @@ func (e *Event) Title() string {
 	if fn, ok := e.LambdaTimeout(); ok {
 		return "Lambda timeout: " + fn
 	}
-	if n := len(e.Exceptions); n > 0 {
-		ex := e.Exceptions[n-1]
+	if i := e.MainException(); i >= 0 {
+		ex := e.Exceptions[i]
 		if ex.Synthetic() {
 			ex.Type = ""
 			if m := e.Text(); m != "" {
@@ -397,15 +417,41 @@ func (e *Event) Title() string {
 	return "<unlabeled event>"
 }
 
+// MainException is the index in Exceptions of the exception that titles
+// the event: the one MainExceptionID names, else the outermost; -1 when
+// there is none.
+func (e *Event) MainException() int {
+	if id := e.MainExceptionID; id != nil {
+		for i, ex := range e.Exceptions {
+			if m := ex.Mechanism; m != nil && m.ExceptionID != nil && *m.ExceptionID == *id {
+				return i
+			}
+		}
+	}
+	return len(e.Exceptions) - 1
+}
+
+// CulpritException is the index in Exceptions of the exception whose
+// frames name the culprit: the main exception (see MainException), or the
+// outermost when the main one has no frames, as a child of a Python
+// exception group that was never raised; -1 when there is none.
+func (e *Event) CulpritException() int {
+	i := e.MainException()
+	if i >= 0 && len(e.Exceptions[i].Frames) == 0 {
+		return len(e.Exceptions) - 1
+	}
+	return i
+}
+
 // Culprit is where the error happened: the transaction if the SDK named one,
-// else the innermost in-app frame (or innermost frame) of the outermost
-// exception.
+// else the innermost in-app frame (or innermost frame) of the culprit
+// exception (see CulpritException).
 func (e *Event) Culprit() string {
 	if e.Transaction != "" {
 		return e.Transaction
 	}
-	if n := len(e.Exceptions); n > 0 {
-		frames := e.Exceptions[n-1].Frames
+	if i := e.CulpritException(); i >= 0 {
+		frames := e.Exceptions[i].Frames
 		pick := -1
 		for i := len(frames) - 1; i >= 0; i-- {
 			if frames[i].InApp != nil && *frames[i].InApp {

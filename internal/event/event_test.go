@@ -75,3 +75,39 @@ func TestTagAndLevels(t *testing.T) {
 		}
 	}
 }
+
+// TestMainException checks that the exception grouping picked as the main
+// one of a group titles the event and names its culprit, and that an event
+// without one is titled by the outermost as before.
+func TestMainException(t *testing.T) {
+	id := func(n int) *int { return &n }
+	inApp := true
+	group := []Exception{
+		{Type: "TypeError", Value: "x", Mechanism: &Mechanism{ExceptionID: id(2), ParentID: id(0), Source: "errors[1]"},
+			Frames: []Frame{{Filename: "jobs.js", Function: "copy", InApp: &inApp}}},
+		{Type: "TypeError", Value: "x", Mechanism: &Mechanism{ExceptionID: id(1), ParentID: id(0), Source: "errors[0]"}},
+		{Type: "AggregateError", Value: "same", Mechanism: &Mechanism{ExceptionID: id(0), IsExceptionGroup: true},
+			Frames: []Frame{{Filename: "jobs.js", Function: "copies", InApp: &inApp}}},
+	}
+	tests := []struct {
+		name           string
+		main           *int
+		title, culprit string
+	}{
+		{"no main exception: the outermost", nil, "AggregateError: same", "jobs.js in copies"},
+		{"main exception with frames", id(2), "TypeError: x", "jobs.js in copy"},
+		{"main exception without frames: culprit of the outermost", id(1), "TypeError: x", "jobs.js in copies"},
+		{"unknown ID: the outermost", id(9), "AggregateError: same", "jobs.js in copies"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := Event{Exceptions: group, MainExceptionID: tt.main}
+			if got := ev.Title(); got != tt.title {
+				t.Errorf("Title = %q, want %q", got, tt.title)
+			}
+			if got := ev.Culprit(); got != tt.culprit {
+				t.Errorf("Culprit = %q, want %q", got, tt.culprit)
+			}
+		})
+	}
+}

@@ -148,6 +148,7 @@ var protocolNames = func() map[string]string {
 		"fingerprint", "tags", "user", "exception", "values", "breadcrumbs", "request",
 		"contexts", "extra", "sdk", "name", "version", "integrations", "packages",
 		"type", "value", "module", "mechanism", "handled", "synthetic", "stacktrace", "frames",
+		"exception_id", "parent_id", "is_exception_group", "source",
 		"thread_id", "threads", "id", "crashed", "current", "main",
 		"filename", "abs_path", "function", "raw_function", "package", "lineno", "colno",
 		"in_app", "context_line", "pre_context", "post_context", "vars", "debug_id",

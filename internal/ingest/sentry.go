@@ -3,6 +3,7 @@ package ingest
 import (
 	"cmp"
 	"encoding/json"
+	"math"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -595,10 +596,37 @@ func (d *decoder) mechanism(path where, v any) *event.Mechanism {
 	if s := d.boolPtr(path.field(".synthetic"), m["synthetic"]); s != nil {
 		mech.Synthetic = *s
 	}
-	if mech.Type == "" && mech.Handled == nil && !mech.Synthetic {
+	mech.ExceptionID = d.exceptionID(path.field(".exception_id"), m["exception_id"])
+	mech.ParentID = d.exceptionID(path.field(".parent_id"), m["parent_id"])
+	if g := d.boolPtr(path.field(".is_exception_group"), m["is_exception_group"]); g != nil {
+		mech.IsExceptionGroup = *g
+	}
+	mech.Source = d.str(path.field(".source"), m["source"], maxName)
+	if mech == (event.Mechanism{}) {
 		return nil
 	}
 	return &mech
+}
+
+// exceptionID reads a mechanism's exception_id or parent_id: a whole
+// number from 0 up, as the SDKs count the exceptions of an event. Anything
+// else is dropped with a note, and the exception is then outside the tree.
+func (d *decoder) exceptionID(path where, v any) *int {
+	if v == nil {
+		return nil
+	}
+	n, ok := v.(json.Number)
+	if !ok {
+		d.wrongType(path, "a whole number", v)
+		return nil
+	}
+	id, err := strconv.ParseInt(string(n), 10, 32)
+	if err != nil || id < 0 {
+		d.note("dropped %s: %q is not a whole number from 0 to %d", path, string(n), math.MaxInt32)
+		return nil
+	}
+	i := int(id)
+	return &i
 }
 
 // handled derives the event's handled flag from the chain's mechanisms: an

@@ -673,3 +673,44 @@ func TestDecodeSentryGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestExceptionTreeIDs checks the mechanism's exception_id and parent_id:
+// whole numbers from 0 are kept, anything else is dropped with a note and
+// the exception keeps the rest of its mechanism.
+func TestExceptionTreeIDs(t *testing.T) {
+	tests := []struct {
+		id       string
+		want     int // -1: dropped
+		wantNote bool
+	}{
+		{`0`, 0, false},
+		{`7`, 7, false},
+		{`-1`, -1, true},
+		{`1.5`, -1, true},
+		{`1e3`, -1, true},
+		{`99999999999`, -1, true},
+		{`"3"`, -1, true},
+		{`null`, -1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			in := `{"exception":{"values":[{"type":"TypeError","value":"a","mechanism":{"type":"chained","exception_id":` + tt.id +
+				`,"parent_id":0,"is_exception_group":true,"source":"errors[0]"}}]}}`
+			ev, err := testDecoder().decodeSentry([]byte(in), testProject, envelopeHeader{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := ev.Exceptions[0].Mechanism
+			got := -1
+			if m.ExceptionID != nil {
+				got = *m.ExceptionID
+			}
+			if got != tt.want || m.ParentID == nil || *m.ParentID != 0 || !m.IsExceptionGroup || m.Source != "errors[0]" || m.Type != "chained" {
+				t.Errorf("mechanism %+v (exception_id %d), want exception_id %d", m, got, tt.want)
+			}
+			if noted := len(ev.Notes) > 0; noted != tt.wantNote {
+				t.Errorf("notes %q", ev.Notes)
+			}
+		})
+	}
+}

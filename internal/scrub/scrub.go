@@ -155,6 +155,7 @@ func Scrub(ev *event.Event, c Config) Result {
 		if ex.Mechanism != nil {
 			s.loc = LocExceptionMechanism
 			ex.Mechanism.Type = s.text(ex.Mechanism.Type)
+			ex.Mechanism.Source = s.text(ex.Mechanism.Source)
 		}
 		s.loc = LocExceptionRawStack
 		ex.RawStack = s.text(ex.RawStack)

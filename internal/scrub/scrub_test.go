@@ -690,14 +690,14 @@ func TestExceptionFields(t *testing.T) {
 		Type:      "CardErr 4111111111111111",
 		Value:     "declined",
 		Module:    "billing.4111111111111111",
-		Mechanism: &event.Mechanism{Type: "upstream 10.0.0.1"},
+		Mechanism: &event.Mechanism{Type: "upstream 10.0.0.1", Source: "errors[4111111111111111]"},
 	}}}
 	res := Scrub(&ev, on)
 	ex := ev.Exceptions[0]
-	if ex.Type != "CardErr [creditcard]" || ex.Module != "billing.[creditcard]" || ex.Mechanism.Type != "upstream [ip]" || ex.Value != "declined" {
+	if ex.Type != "CardErr [creditcard]" || ex.Module != "billing.[creditcard]" || ex.Mechanism.Type != "upstream [ip]" || ex.Mechanism.Source != "errors[[creditcard]]" || ex.Value != "declined" {
 		t.Errorf("exception = %+v, mechanism %+v", ex, ex.Mechanism)
 	}
-	if got, want := res.Note(), "Scrubbed 3 values (exception.type: 1, exception.module: 1, exception.mechanism: 1)"; got != want {
+	if got, want := res.Note(), "Scrubbed 4 values (exception.type: 1, exception.module: 1, exception.mechanism: 2)"; got != want {
 		t.Errorf("note = %q, want %q", got, want)
 	}
 	if got := ev.Title(); got != "CardErr [creditcard]: declined" {
