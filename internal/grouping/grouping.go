@@ -17,7 +17,7 @@ import (
 // that a change to the algorithm (which changes hashes) can be told apart
 // from a genuinely new issue; bump it whenever Group's output changes for
 // any event.
-const Version = "2026-12e"
+const Version = "2026-12f"
 
 // rules are the parts of the algorithm that changed from one Version to
 // the next, kept so that Previous can compute the hashes an event had
@@ -57,15 +57,22 @@ type rules struct {
 	// contextLines: a frame's source line takes part on the platforms of
 	// contextLinePlatforms (2026-12e, see contextLine).
 	contextLines bool
+	// exceptionGroups: of an exception group only its distinct children
+	// and the group take part, or the one error its children all are
+	// (2026-12f, see exceptionsForGrouping); before, every exception of
+	// the list did, as a chain.
+	exceptionGroups bool
 }
 
 // current are the rules of Version.
 var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true,
-	jsFunctions: true, contextLines: true}
+	jsFunctions: true, contextLines: true, exceptionGroups: true}
 
 // earlier are the rules of the versions before Version, newest first,
 // whose issues an event still finds (see Previous).
 var earlier = []rules{
+	{version: "2026-12e", synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true,
+		jsFunctions: true, contextLines: true},
 	{version: "2026-12d", synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true},
 	{version: "2026-12c", synthetic: true, minified: true, variables: true, stable: true},
 	{version: "2026-12b", synthetic: true, minified: true},
@@ -101,6 +108,12 @@ type Result struct {
 	// Components are the values Hash was computed from, in order, for
 	// showing why events were grouped together.
 	Components []string
+	// MainExceptionID is the Mechanism.ExceptionID of the exception
+	// that should title the event in place of the outermost one: the one
+	// kind of error all the children of an exception group are (see
+	// exceptionsForGrouping). Nil otherwise; the processor copies it to
+	// event.Event.MainExceptionID.
+	MainExceptionID *int
 }
 
 // Group computes the grouping of an event.
@@ -118,6 +131,10 @@ type Result struct {
 // followed by its frames (module, or normalized file name, and function of
 // the in-app frames, or of all frames when none is in-app), or by its masked
 // value when it has no frames; a synthetic exception's type is left out.
+// Of an exception group (exceptions whose mechanisms carry exception_id,
+// parent_id and is_exception_group) only some exceptions take part, by
+// Sentry's rules (see exceptionsForGrouping): its children are siblings, not
+// a chain, and a group of copies of one error is that error's issue.
 // A native frame without a function (not symbolicated) takes part by its
 // package's file name and its offset into that image, never by its absolute
 // address, which changes with every run (see nativePosition). On the
@@ -179,7 +196,11 @@ func group(ev *event.Event, r rules) Result {
 	if !custom {
 		return def
 	}
-	return newResult(MethodFingerprint, comps, r)
+	res := newResult(MethodFingerprint, comps, r)
+	// As in Sentry, a custom fingerprint changes the issue, not which
+	// exception names it.
+	res.MainExceptionID = def.MainExceptionID
+	return res
 }
 
 // defaultGrouping groups an event as if it had no custom fingerprint.
@@ -187,8 +208,14 @@ func defaultGrouping(ev *event.Event, r rules) Result {
 	if fn, ok := ev.LambdaTimeout(); ok {
 		return newResult(MethodLambdaTimeout, []string{"function=" + fn}, r)
 	}
-	if comps := exceptionComponents(ev.Platform, ev.Exceptions, r); comps != nil {
-		return newResult(MethodException, comps, r)
+	exs, main := ev.Exceptions, (*int)(nil)
+	if r.exceptionGroups {
+		exs, main = exceptionsForGrouping(ev.Platform, exs, r)
+	}
+	if comps := exceptionComponents(ev.Platform, exs, r); comps != nil {
+		res := newResult(MethodException, comps, r)
+		res.MainExceptionID = main
+		return res
 	}
 	msg := message(ev, r)
 	for i := len(ev.Exceptions) - 1; i >= 0 && msg == ""; i-- {

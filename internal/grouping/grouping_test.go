@@ -823,10 +823,7 @@ func TestNodeAnonymousFunctions(t *testing.T) {
 		seen[r.Hash] = i
 	}
 	// What the QA report saw, so that this test is known to exercise it.
-	old := earlier[0]
-	if old.version != "2026-12d" {
-		t.Fatalf("earlier[0] is %s", old.version)
-	}
+	old := rulesOf(t, "2026-12d")
 	if group(&evs[0], old).Hash != group(&evs[1], old).Hash || group(&evs[2], old).Hash != group(&evs[3], old).Hash {
 		t.Error("under 2026-12d the recorded errors, and the messages, no longer merge: the recording does not show the bug")
 	}

@@ -295,6 +295,9 @@ func markInApp(ev *event.Event) {
 // that an issue made before an upgrade keeps its events.
 func group(_ context.Context, it *item) error {
 	g := grouping.Group(&it.ev)
+	// Set before the title and culprit are taken from the event, and kept
+	// with it, so that pages name the same exception.
+	it.ev.MainExceptionID = g.MainExceptionID
 	it.req = store.SaveRequest{
 		Event:           &it.ev,
 		Fingerprint:     g.Hash,

@@ -115,11 +115,11 @@ func DisplayCulprit(ev event.Event) string {
 	if ev.SDKCulprit != "" {
 		return ev.SDKCulprit
 	}
-	n := len(ev.Exceptions)
-	if ev.Transaction != "" || n == 0 {
+	n := ev.CulpritException()
+	if ev.Transaction != "" || n < 0 {
 		return ev.Culprit()
 	}
-	frames := slices.Clone(ev.Exceptions[n-1].Frames)
+	frames := slices.Clone(ev.Exceptions[n].Frames)
 	for i, name := range DisplayNames(frames) {
 		if PathModule(frames[i]) {
 			// The page shows the path the module was made of.
@@ -127,8 +127,7 @@ func DisplayCulprit(ev event.Event) string {
 		}
 		frames[i].Filename, frames[i].AbsPath = name, ""
 	}
-	last := ev.Exceptions[n-1]
-	last.Frames = frames
-	ev.Exceptions = append(slices.Clone(ev.Exceptions[:n-1]), last)
+	ev.Exceptions = slices.Clone(ev.Exceptions)
+	ev.Exceptions[n].Frames = frames
 	return ev.Culprit()
 }
