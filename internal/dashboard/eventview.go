@@ -75,6 +75,10 @@ type eventView struct {
 	JavaScript bool
 }
 
+// maxIndent is the deepest indent of an exception group's tree the
+// stylesheet has (exc-indent-N); deeper exceptions line up with it.
+const maxIndent = 4
+
 // exceptionView is one exception of the chain.
 type exceptionView struct {
 	Type, Value, Module string
@@ -90,9 +94,18 @@ type exceptionView struct {
 	AnyInApp bool
 	// FramesCut counts the oldest frames left out.
 	FramesCut int
-	// Cause is set on every exception but the outermost: it is what the
-	// one above it was raised while handling.
+	// Cause is set on every exception but the outermost of a chain: it
+	// is what the one above it was raised while handling.
 	Cause bool
+	// Of an exception group (see event.Event.ExceptionTree): Indent is
+	// how far below the exception raised this one is, up to maxIndent
+	// levels of indent; Group marks a group, whose children follow it;
+	// InGroup marks one of a group's errors; Source is where its parent
+	// holds it ("errors[0]", "exceptions[1]", "__cause__").
+	Indent  int
+	Group   bool
+	InGroup bool
+	Source  string
 }
 
 // threadView is one of the other threads: its stack laid out as an
@@ -249,12 +262,17 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 		v.MessageTemplate = b.text(ev.Message)
 	}
 	v.MessageParams = b.compactJSON(ev.MessageParams)
+	// An exception group shows as its tree, a chain outermost first.
+	tree := ev.ExceptionTree()
 	for i := range ev.Exceptions {
 		if !b.item(i) {
 			v.ExceptionsCut = len(ev.Exceptions) - i
 			break
 		}
 		j := len(ev.Exceptions) - 1 - i
+		if tree != nil {
+			j = tree[i].Index
+		}
 		exc := ev.Exceptions[j]
 		for _, f := range exc.Frames {
 			if f.Unmapped != "" {
@@ -278,6 +296,11 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 			continue
 		}
 		ex.Cause = i > 0
+		if tree != nil {
+			m := exc.Mechanism
+			ex.Indent, ex.InGroup, ex.Group, ex.Source = min(tree[i].Depth, maxIndent), tree[i].InGroup, m.IsExceptionGroup, b.text(m.Source)
+			ex.Cause = i > 0 && !tree[i].InGroup
+		}
 		v.Exceptions = append(v.Exceptions, ex)
 	}
 	if rq := ev.Request; rq != nil {

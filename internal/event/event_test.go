@@ -1,6 +1,7 @@
 package event
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -107,6 +108,50 @@ func TestMainException(t *testing.T) {
 			}
 			if got := ev.Culprit(); got != tt.culprit {
 				t.Errorf("Culprit = %q, want %q", got, tt.culprit)
+			}
+		})
+	}
+}
+
+// TestExceptionTree checks the order and depth pages show an exception
+// group in: @sentry/node's nested AggregateError as recorded (outermost
+// last), and lists that make no tree.
+func TestExceptionTree(t *testing.T) {
+	id := func(n int) *int { return &n }
+	ex := func(name string, eid, parent *int, group bool) Exception {
+		return Exception{Type: name, Mechanism: &Mechanism{ExceptionID: eid, ParentID: parent, IsExceptionGroup: group}}
+	}
+	nested := []Exception{
+		ex("TypeError c", id(4), id(2), false),
+		ex("RangeError b", id(3), id(2), false),
+		ex("AggregateError inner", id(2), id(0), true),
+		ex("TypeError a", id(1), id(0), false),
+		ex("AggregateError outer", id(0), nil, true),
+	}
+	causeInGroup := []Exception{
+		ex("KeyError", id(2), id(1), false),
+		ex("ValueError", id(1), id(0), false),
+		ex("ExceptionGroup", id(0), nil, true),
+	}
+	tests := []struct {
+		name string
+		exs  []Exception
+		want []TreeEntry
+	}{
+		{"nested groups", nested, []TreeEntry{{4, 0, false}, {3, 1, true}, {2, 1, true}, {1, 2, true}, {0, 2, true}}},
+		{"a cause below a group's error", causeInGroup, []TreeEntry{{2, 0, false}, {1, 1, true}, {0, 2, false}}},
+		{"a chain with IDs and no group", []Exception{ex("KeyError", id(1), id(0), false), ex("LookupFailed", id(0), nil, false)}, nil},
+		{"an exception without ID", append([]Exception{{Type: "x"}}, nested...), nil},
+		{"a repeated ID", append([]Exception{ex("dup", id(3), id(0), false)}, nested...), nil},
+		{"no root", nested[:4], nil},
+		{"an orphan", append([]Exception{ex("orphan", id(9), id(8), false)}, nested...), nil},
+		{"a loop", []Exception{ex("G2", id(1), id(2), true), ex("G1", id(2), id(1), true), ex("R", id(0), nil, true)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := Event{Exceptions: tt.exs}
+			if got := ev.ExceptionTree(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ExceptionTree = %v, want %v", got, tt.want)
 			}
 		})
 	}
