@@ -202,13 +202,8 @@ func issueID(arg string) (int64, error) {
 
 // payload is the part of the normalized event view prints.
 type payload struct {
-	Exceptions []struct {
-		Type      string           `json:"type"`
-		Value     string           `json:"value"`
-		Frames    []event.Frame    `json:"frames"`
-		Mechanism *event.Mechanism `json:"mechanism"`
-	} `json:"exceptions"`
-	Message string `json:"message"`
+	Exceptions []event.Exception `json:"exceptions"`
+	Message    string            `json:"message"`
 	// MessageFormatted is Message with its params filled in, which is
 	// shown in its place (event.Event.Text).
 	MessageFormatted string `json:"message_formatted"`
@@ -292,17 +287,28 @@ const maxFrames = 10
 // writeStack prints the latest event's exceptions, innermost frame first.
 // A chain prints as the dashboard shows it: the error caught first, then
 // each cause after "caused by", though the protocol lists the root cause
-// first.
+// first. An exception group prints as a tree (see
+// event.Event.ExceptionTree): each of its errors indented under it after
+// where the group holds it ("[errors[0]]").
 func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 	var p payload
 	if err := json.Unmarshal(ev.Payload, &p); err != nil {
 		return
 	}
 	fmt.Fprintf(w, "\nlatest event %s (%s)\n", cmdutil.Clean(ev.EventID), ev.Received.UTC().Format("2006-01-02 15:04:05Z"))
-	for k := len(p.Exceptions) - 1; k >= 0; k-- {
+	tree := (&event.Event{Exceptions: p.Exceptions}).ExceptionTree()
+	for n := range p.Exceptions {
+		k, indent, prefix := len(p.Exceptions)-1-n, "  ", ""
+		if tree != nil {
+			t := tree[n]
+			k, indent = t.Index, strings.Repeat("  ", t.Depth+1)
+			if m := p.Exceptions[k].Mechanism; t.InGroup {
+				prefix = "[" + m.Source + "] "
+			}
+		}
 		e := p.Exceptions[k]
-		if k < len(p.Exceptions)-1 {
-			fmt.Fprintln(w, "  caused by")
+		if n > 0 && prefix == "" {
+			fmt.Fprintf(w, "%scaused by\n", indent)
 		}
 		typ, value := e.Type, e.Value
 		if e.Mechanism != nil && e.Mechanism.Synthetic {
@@ -313,14 +319,18 @@ func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 				value = p.text()
 			}
 		}
-		fmt.Fprintf(w, "  %s\n", cmdutil.Clean(heading(typ, value)))
+		head := heading(typ, value)
+		if e.Mechanism != nil && e.Mechanism.IsExceptionGroup && tree != nil {
+			head += " (exception group)"
+		}
+		fmt.Fprintf(w, "%s%s\n", indent, cmdutil.Clean(prefix+head))
 		names := stacktrace.DisplayNames(e.Frames)
 		for i, n := len(e.Frames)-1, 0; i >= 0 && n < maxFrames; i, n = i-1, n+1 {
 			fn, pos := frameText(e.Frames[i], names[i])
 			if pos != "" {
-				fmt.Fprintf(w, "    at %s (%s)\n", cmdutil.Clean(fn), cmdutil.Clean(pos))
+				fmt.Fprintf(w, "%s  at %s (%s)\n", indent, cmdutil.Clean(fn), cmdutil.Clean(pos))
 			} else {
-				fmt.Fprintf(w, "    at %s\n", cmdutil.Clean(fn))
+				fmt.Fprintf(w, "%s  at %s\n", indent, cmdutil.Clean(fn))
 			}
 		}
 	}

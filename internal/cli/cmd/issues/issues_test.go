@@ -53,6 +53,15 @@ var viewEvents = map[string]string{
 	"8": `{"level":"error","platform":"node","exceptions":[
 		{"type":"Error","value":"connect ECONNREFUSED 10.0.0.5:5432","frames":[{"filename":"lib/db.js","function":"connect","lineno":12,"in_app":true}]},
 		{"type":"Error","value":"could not load invoice 42","frames":[{"filename":"lib/billing.js","function":"loadInvoice","lineno":30,"in_app":true}]}]}`,
+	// @sentry/node 11.12.0's nested AggregateError (compat/js/aggregate-errors.js),
+	// outermost last, with a source an attacker wrote: view prints the
+	// tree, each error under its group after where the group holds it.
+	"9": `{"level":"error","platform":"node","exceptions":[
+		{"type":"TypeError","value":"c","mechanism":{"type":"chained","source":"errors[1]\u001b[2J","exception_id":4,"parent_id":2},"frames":[{"filename":"jobs.js","function":"nested","lineno":24,"in_app":true}]},
+		{"type":"RangeError","value":"b","mechanism":{"type":"chained","source":"errors[0]","exception_id":3,"parent_id":2},"frames":[{"filename":"jobs.js","function":"nested","lineno":24,"in_app":true}]},
+		{"type":"AggregateError","value":"inner","mechanism":{"type":"chained","is_exception_group":true,"source":"errors[1]","exception_id":2,"parent_id":0},"frames":[{"filename":"jobs.js","function":"nested","lineno":24,"in_app":true}]},
+		{"type":"TypeError","value":"a","mechanism":{"type":"chained","source":"errors[0]","exception_id":1,"parent_id":0},"frames":[{"filename":"jobs.js","function":"nested","lineno":25,"in_app":true}]},
+		{"type":"AggregateError","value":"outer","mechanism":{"type":"generic","is_exception_group":true,"exception_id":0},"frames":[{"filename":"jobs.js","function":"nested","lineno":25,"in_app":true}]}]}`,
 }
 
 // fakeAPI serves the issues of viewEvents and the project list, and
@@ -114,7 +123,8 @@ func newFactory(t *testing.T, url string, out *bytes.Buffer) *cmdutil.Factory {
 // (-update rewrites them).
 func TestViewStack(t *testing.T) {
 	srv, _ := fakeAPI(t)
-	for id, name := range map[string]string{"1": "view-sentry-go-exception", "2": "view-node-message", "3": "view-sentry-go-message", "4": "view-python-log-message", "5": "view-native-crash", "8": "view-node-cause-chain"} {
+	for id, name := range map[string]string{"1": "view-sentry-go-exception", "2": "view-node-message", "3": "view-sentry-go-message", "4": "view-python-log-message", "5": "view-native-crash", "8": "view-node-cause-chain",
+		"9": "view-node-aggregate-error"} {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
 			if err := View(context.Background(), &Options{F: newFactory(t, srv.URL, &out)}, id); err != nil {
