@@ -153,6 +153,54 @@ func TestNodeSDKAnonymousFunctions(t *testing.T) {
 	}
 }
 
+// TestNodeSDKAggregateErrors sends exception groups with the official
+// @sentry/node SDK (compat/js/aggregate-errors.js), whose linked errors
+// integration lists an AggregateError's errors beside it: two different
+// errors, a nested group, three copies of one TypeError, and an error with
+// a cause. Each is an issue of its own; the copies are the TypeError's
+// issue, titled by it, and the stored event keeps the tree's mechanism
+// fields for the pages.
+func TestNodeSDKAggregateErrors(t *testing.T) {
+	dir := requireJSSDK(t)
+	p := startDev(t, t.TempDir(), nil)
+	cmd := exec.Command("node", filepath.Join(dir, "aggregate-errors.js"), p.info.DSN)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("node aggregate-errors.js: %v\n%s", err, out)
+	}
+	for _, title := range []string{"AggregateError: many", "AggregateError: outer", "Error: save failed"} {
+		p.waitIssue(t, title, 1)
+	}
+	copies := p.waitIssue(t, "TypeError: x", 1)
+	p.waitDrained(t)
+	if all := p.issues(t, "status=all"); len(all) != 4 {
+		t.Errorf("%d issues, want 4: %+v", len(all), all)
+	}
+	_, body := p.latestEvent(t, copies)
+	var ev struct {
+		MainExceptionID *int `json:"main_exception_id"`
+		Exceptions      []struct {
+			Type      string `json:"type"`
+			Mechanism struct {
+				ExceptionID      *int   `json:"exception_id"`
+				ParentID         *int   `json:"parent_id"`
+				IsExceptionGroup bool   `json:"is_exception_group"`
+				Source           string `json:"source"`
+			} `json:"mechanism"`
+		} `json:"exceptions"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Exceptions) != 4 || ev.MainExceptionID == nil || *ev.MainExceptionID != 1 {
+		t.Fatalf("stored event: %s", body)
+	}
+	child, root := ev.Exceptions[0].Mechanism, ev.Exceptions[3].Mechanism
+	if child.ExceptionID == nil || *child.ExceptionID != 3 || child.ParentID == nil || *child.ParentID != 0 || child.Source != "errors[2]" ||
+		!root.IsExceptionGroup || root.ExceptionID == nil || *root.ExceptionID != 0 {
+		t.Errorf("mechanisms %+v and %+v, want the SDK's exception_id, parent_id, source and is_exception_group", child, root)
+	}
+}
+
 // TestNodeSDKStopsSendingWhatIsDropped runs @sentry/node with tracing on
 // (QA finding #13): Flytrap answers the first envelope of spans with
 // X-Sentry-Rate-Limits, so the SDK keeps the next ones to itself, while
