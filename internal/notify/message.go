@@ -105,11 +105,23 @@ func oneLine(s string, n int) string {
 }
 
 // stackLines returns the first lines of an event's stack, innermost frame
-// first, for the message. An event without frames shows its raw stack.
+// first, for the message: from the exception that titles the issue (see
+// event.Event.MainException), then the others outermost first. An event
+// without frames shows its raw stack.
 func stackLines(ev *event.Event) []string {
 	var lines []string
-	for i := range ev.Exceptions {
-		ex := &ev.Exceptions[len(ev.Exceptions)-1-i]
+	main := ev.MainException()
+	order := []int{main}
+	for k := len(ev.Exceptions) - 1; k >= 0; k-- {
+		if k != main {
+			order = append(order, k)
+		}
+	}
+	for _, k := range order {
+		if k < 0 {
+			break
+		}
+		ex := &ev.Exceptions[k]
 		if len(lines) == 0 && (ex.Type != "" || ex.Value != "") {
 			lines = append(lines, oneLine(strings.TrimPrefix(ex.Type+": "+ex.Value, ": "), maxLine))
 		}
