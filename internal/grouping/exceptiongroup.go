@@ -40,8 +40,9 @@ type exceptionTree struct {
 // @sentry/node's cause) is its own first path: it keeps its order and its
 // hash.
 //
-// Where Sentry's code would fail on a malformed tree (two exceptions with
-// one ID, a parent_id loop), and so keeps the list whole, so does this.
+// Sentry keeps the list whole when its walk finds no root or fails on a
+// parent_id loop; so does this, and for two exceptions with one ID too,
+// which no SDK sends and which make no one tree.
 func exceptionsForGrouping(platform string, exs []event.Exception, r rules) ([]event.Exception, *int) {
 	if len(exs) <= 1 {
 		return exs, nil
