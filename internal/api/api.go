@@ -228,6 +228,10 @@ func (p *statusProbe) WriteHeader(status int)      { p.status = status }
 
 type callerKey struct{}
 
+// callerTokenKey holds the store.APIToken a request authenticated with;
+// a session's is the zero token.
+type callerTokenKey struct{}
+
 // auth resolves the caller and passes the request on with it. A request
 // with an Authorization header is judged by its bearer token alone; one
 // without it by the session, when the API has a SessionAuth. A read-only
@@ -255,7 +259,8 @@ func (a *API) auth(next http.HandlerFunc) http.HandlerFunc {
 				"this API token is read-only; create a full token (flytrap tokens create --scope full) to make changes")
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, u)))
+		ctx := context.WithValue(r.Context(), callerKey{}, u)
+		next(w, r.WithContext(context.WithValue(ctx, callerTokenKey{}, t)))
 	}
 }
 
@@ -308,6 +313,13 @@ func (a *API) sessionUser(w http.ResponseWriter, r *http.Request) (store.User, b
 func caller(r *http.Request) store.User {
 	u, _ := r.Context().Value(callerKey{}).(store.User)
 	return u
+}
+
+// callerToken is the API token a request that passed auth came with; a
+// session's is the zero token.
+func callerToken(r *http.Request) store.APIToken {
+	t, _ := r.Context().Value(callerTokenKey{}).(store.APIToken)
+	return t
 }
 
 // actor is the caller as the services see them.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -43,7 +44,7 @@ func TestTokenLogin(t *testing.T) {
 		out["origin"] != store.TokenSignIn {
 		t.Fatalf("login: HTTP %d %v", code, out)
 	}
-	if code, _, out := f.do(t, secret, "POST", "/api/v1/tokens", `{"name":"ci"}`); code != 201 || out["origin"] != store.TokenCreated {
+	if code, _, out := f.do(t, secret, "POST", "/api/v1/tokens", `{"name":"ci","password":"correct horse battery"}`); code != 201 || out["origin"] != store.TokenCreated {
 		t.Errorf("token created by name: HTTP %d %v, want origin %q", code, out, store.TokenCreated)
 	}
 	if _, _, me := f.do(t, secret, "GET", "/api/v1/me", ""); me["email"] != "ada@example.com" {
@@ -92,6 +93,51 @@ func TestTokenLogin(t *testing.T) {
 		if code, _, out := f.send(t, "POST", tokenLoginPath, tt.body); code != tt.code {
 			t.Errorf("%s: HTTP %d, want %d (%v)", tt.body, code, tt.code, out)
 		}
+	}
+}
+
+// TestSignInTokenMintsWithPassword is the attack of a stolen login token:
+// its thief makes a named token, which a password change keeps, to stay in
+// after the victim changes the password. The named token needs the
+// password, and the one its owner makes with it survives the change.
+func TestSignInTokenMintsWithPassword(t *testing.T) {
+	f := loginFixture(t, auth.NewThrottle(5, 20, time.Minute, time.Millisecond))
+	ctx := context.Background()
+	_, _, out := f.send(t, "POST", tokenLoginPath, `{"email":"ada@example.com","password":"correct horse battery","name":"laptop"}`)
+	stolen, _ := out["token"].(string)
+	for _, body := range []string{`{"name":"backdoor"}`, `{"name":"backdoor","password":"guess"}`} {
+		code, _, out := f.do(t, stolen, "POST", "/api/v1/tokens", body)
+		if e, _ := out["error"].(map[string]any); code != 403 || e["code"] != apitypes.CodePassword {
+			t.Errorf("%s with a login token: HTTP %d %v, want 403 %s", body, code, out, apitypes.CodePassword)
+		}
+	}
+	code, _, out := f.do(t, stolen, "POST", "/api/v1/tokens", `{"name":"ci","password":"correct horse battery"}`)
+	ci, _ := out["token"].(string)
+	if code != 201 || out["origin"] != store.TokenCreated {
+		t.Fatalf("named token with the password: HTTP %d %v", code, out)
+	}
+	// A named token has nothing to gain from the check: it outlives a
+	// password change itself.
+	if code, _, out := f.do(t, ci, "POST", "/api/v1/tokens", `{"name":"ci-2"}`); code != 201 {
+		t.Errorf("named token making another: HTTP %d %v", code, out)
+	}
+	// A wrong password sent by a named token is still refused.
+	if code, _, out := f.do(t, ci, "POST", "/api/v1/tokens", `{"name":"ci-3","password":"guess"}`); code != 403 {
+		t.Errorf("named token with a wrong password: HTTP %d %v", code, out)
+	}
+	u, err := f.db.UserByEmail(ctx, "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What service.Users.ChangePassword does once the password is set.
+	if n, err := f.db.DeleteSignInTokens(ctx, u.ID); err != nil || n != 1 {
+		t.Fatalf("DeleteSignInTokens = %d, %v", n, err)
+	}
+	if code, _, _ := f.do(t, stolen, "GET", "/api/v1/me", ""); code != 401 {
+		t.Errorf("the stolen login token after the password change: HTTP %d, want 401", code)
+	}
+	if code, _, _ := f.do(t, ci, "GET", "/api/v1/me", ""); code != 200 {
+		t.Errorf("the token its owner made with the password, after the change: HTTP %d, want 200", code)
 	}
 }
 

@@ -72,10 +72,29 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page(tokens, wireToken, ""))
 }
 
+// createToken issues a named token, which a password change keeps. A
+// caller signed in with a token minted by the password (flytrap login) must
+// send the password too: that token is a session, which a password change
+// ends, and without the check whoever stole it could make a named token
+// and keep access after the victim changed the password. GitHub and
+// Sentry ask for the password (sudo mode) before a personal token for the
+// same reason. A token created by name needs no password, having nothing
+// to gain: it outlives a password change itself. A dashboard session
+// needs none either: the dashboard's sign-in was the password.
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) {
 	var req apitypes.NewToken
 	if !decodeBody(w, r, &req) {
 		return
+	}
+	if req.Password == "" && callerToken(r).Origin == store.TokenSignIn {
+		writeError(w, http.StatusForbidden, apitypes.CodePassword,
+			"this token was made by signing in (flytrap login): send your password with the new token (flytrap tokens create asks for it), or create it on the dashboard's account page")
+		return
+	}
+	if req.Password != "" {
+		if _, ok := a.checkPassword(w, r, caller(r).Email, req.Password); !ok {
+			return
+		}
 	}
 	a.issueToken(w, r, actor(r), req, store.TokenCreated)
 }

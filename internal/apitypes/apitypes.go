@@ -27,6 +27,10 @@ const (
 	CodeInternal     = "internal"
 	// CodeReadOnly refuses a change made with a read-only token.
 	CodeReadOnly = "read_only_token"
+	// CodePassword refuses a request that needs the caller's password,
+	// not sent or wrong: creating a named token with a token minted by
+	// signing in (flytrap login).
+	CodePassword = "password_required"
 )
 
 // Roles of users and members.
@@ -197,13 +201,18 @@ type NewToken struct {
 	Name      string     `json:"name"`
 	Scope     string     `json:"scope,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// Password is the caller's password. POST /api/v1/tokens requires it
+	// of a caller signed in with a token of flytrap login (CodePassword):
+	// a named token outlives a password change, and whoever stole a
+	// login token must not be able to make one. When sent, it is checked
+	// whatever the caller signed in with.
+	Password string `json:"password,omitempty"`
 }
 
-// TokenLogin is POST /api/v1/auth/token: a password exchanged for a new
-// token of the user's.
+// TokenLogin is POST /api/v1/auth/token: a password (NewToken.Password)
+// exchanged for a new token of the user's.
 type TokenLogin struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email string `json:"email"`
 	NewToken
 }
 

@@ -120,6 +120,8 @@ func apiExit(err error) (int, string, bool) {
 			return ExitAuth, "run `flytrap login` again, or check FLYTRAP_TOKEN", true
 		case ce.Code == apitypes.CodeReadOnly:
 			return ExitForbidden, "log in with a full token: flytrap login --scope full", true
+		case ce.Code == apitypes.CodePassword:
+			return ExitAuth, "check your password; without a terminal, pipe it in with --password-stdin", true
 		case ce.Status == http.StatusForbidden:
 			return ExitForbidden, "ask an admin of this Flytrap server", true
 		case ce.Status == http.StatusNotFound:

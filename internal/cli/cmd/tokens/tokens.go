@@ -3,6 +3,7 @@ package tokens
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/client"
 )
 
 // Options are the inputs shared by the token commands.
@@ -21,6 +23,9 @@ type Options struct {
 	Yes     bool
 	Scope   string
 	Expires string
+	// PasswordStdin reads the password, which a token of flytrap login
+	// needs to create a named token, from standard input.
+	PasswordStdin bool
 }
 
 // NewCmd returns the tokens command and its verbs.
@@ -39,11 +44,16 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts.Out.Add(list)
 	create := &cobra.Command{
 		Use: "create <name>", Short: "Create an API token and print its secret, once", Args: cobra.ExactArgs(1),
-		Example: "  flytrap tokens create ci --scope read --expires 90d\n  flytrap tokens create deploy-bot --jq .token",
+		Long: `Create an API token and print its secret, once. The token outlives a
+password change, so when you are logged in with the token of a password login
+(flytrap login --email), the server asks for your password too: on a terminal
+it is asked for, otherwise pipe it in with --password-stdin.`,
+		Example: "  flytrap tokens create ci --scope read --expires 90d\n  flytrap tokens create deploy-bot --jq .token\n  printf '%s\\n' \"$PASSWORD\" | flytrap tokens create ci --password-stdin",
 		RunE:    func(cmd *cobra.Command, args []string) error { return Create(cmd.Context(), opts, args[0]) },
 	}
 	create.Flags().StringVar(&opts.Scope, "scope", apitypes.ScopeFull, `"full", or "read" for a token that may only read`)
 	create.Flags().StringVar(&opts.Expires, "expires", "", "lifetime, such as 90d or 12h (default: never expires)")
+	create.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read your password from standard input")
 	opts.Out.Add(create)
 	revoke := &cobra.Command{
 		Use: "revoke <id>", Short: "Revoke one of your API tokens", Args: cobra.ExactArgs(1),
@@ -92,7 +102,22 @@ func Create(ctx context.Context, opts *Options, name string) error {
 	if err != nil {
 		return err
 	}
-	tk, err := c.CreateToken(ctx, apitypes.NewToken{Name: name, Scope: opts.Scope, ExpiresAt: exp})
+	nt := apitypes.NewToken{Name: name, Scope: opts.Scope, ExpiresAt: exp}
+	if opts.PasswordStdin {
+		if nt.Password, err = cmdutil.ReadSecretLine(opts.F.IO.In, "--password-stdin"); err != nil {
+			return err
+		}
+	}
+	tk, err := c.CreateToken(ctx, nt)
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Code == apitypes.CodePassword && nt.Password == "" && opts.F.IO.Interactive() {
+		// Asked only when the server wants it: a named token or CI's
+		// FLYTRAP_TOKEN needs none.
+		if nt.Password, err = opts.F.IO.ReadPassword("Password: "); err != nil {
+			return err
+		}
+		tk, err = c.CreateToken(ctx, nt)
+	}
 	if err != nil {
 		return err
 	}
