@@ -184,4 +184,30 @@ func TestBrowserReportDialog(t *testing.T) {
 		fb.AssociatedEventID != eventID || fb.URL != wantURL || fb.EventID == eventID {
 		t.Errorf("the dialog's report %+v, want it about event %s of issue %d from %s", fb, eventID, is.ID, wantURL)
 	}
+
+	// The form has a budget of its own per address, five posts a minute
+	// (two so far): the sixth post is refused, and the dialog says to
+	// wait, the comments kept to send again.
+	const rateLimited = "Too many reports were sent just now. Please wait a minute and submit again."
+	var said []string
+	for range 4 {
+		eval(`Sentry.showReportDialog({eventId: window.__eventId, user: {name: "Grace Hopper", email: "grace@example.com"}}), ""`)
+		waitFor(`document.querySelector("`+dialogSel+` textarea[name=comments]") ? "open" : ""`, "open")
+		if err := chromedp.Do(ctx,
+			chromedp.SendKeys(dialogSel+` textarea[name=comments]`, "again"),
+			chromedp.Click(dialogSel+` button[type=submit]`),
+		); err != nil {
+			t.Fatal(err)
+		}
+		status := `document.querySelector("` + dialogSel + ` [role=status]").textContent`
+		waitFor(`["Your feedback has been sent. Thank you!", "`+rateLimited+`"].includes(`+status+`) ? "done" : ""`, "done")
+		said = append(said, eval(status))
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(`String(document.querySelectorAll("`+dialogSel+`").length)`, "0")
+	}
+	if said[2] != "Your feedback has been sent. Thank you!" || said[3] != rateLimited {
+		t.Errorf("the dialog said %q to the third to sixth posts, want the sixth refused", said)
+	}
 }

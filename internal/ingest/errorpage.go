@@ -68,7 +68,11 @@ var dialogDefaults = map[string]string{
 	"labelSubmit":    "Submit Crash Report",
 	"errorGeneric":   "An unknown error occurred while submitting your report. Please try again.",
 	"errorFormEntry": "Some fields were invalid. Please correct the errors and try again.",
-	"successMessage": "Your feedback has been sent. Thank you!",
+	// errorRateLimited is Flytrap's: the answer to a report over the
+	// form's rate (reportLimits), which Sentry's dialog shows as
+	// errorGeneric.
+	"errorRateLimited": "Too many reports were sent just now. Please wait a minute and submit again.",
+	"successMessage":   "Your feedback has been sent. Thank you!",
 }
 
 // What the dialog says of a field left empty or an address that is not
@@ -238,14 +242,14 @@ func (h *Handler) selfURL(r *http.Request) string {
 }
 
 // acceptReport takes the dialog's form: the same checks as the script's
-// GET, the project's rate, then the fields, and queues the report as user
+// GET, the form's own rate (reportLimits), then the fields, and queues the report as user
 // feedback about the event. It returns the feedback's ID.
 func (h *Handler) acceptReport(w http.ResponseWriter, r *http.Request) (string, *apiError) {
 	pid, eventID, aerr := h.errorPageTarget(r)
 	if aerr != nil {
 		return "", aerr
 	}
-	if aerr := h.checkRate(pid); aerr != nil {
+	if aerr := h.checkReportRate(pid, h.clientIP(r)); aerr != nil {
 		return "", aerr
 	}
 	ct := r.Header.Get("Content-Type")
@@ -281,7 +285,7 @@ func (h *Handler) acceptReport(w http.ResponseWriter, r *http.Request) (string, 
 	// Sentry keeps the last per event.
 	ev := d.feedbackEvent(nil, pid, envelopeHeader{})
 	ev.Feedback = fb
-	if aerr := h.accept(r.Context(), pid, ev); aerr != nil {
+	if aerr := h.enqueue(r.Context(), pid, nil, ev); aerr != nil {
 		return "", aerr
 	}
 	return ev.EventID, nil

@@ -186,7 +186,9 @@
         }
         return;
       }
-      say(text.errorGeneric, 'error');
+      // The text stays in the form, to be sent again once the wait
+      // is over.
+      say(xhr.status === 429 ? text.errorRateLimited : text.errorGeneric, 'error');
     };
     xhr.open('POST', endpoint, true);
     // A form's own content type: the request is a simple one, sent

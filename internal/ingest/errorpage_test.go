@@ -3,10 +3,12 @@ package ingest
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
 )
@@ -278,11 +280,10 @@ func TestErrorPageReport(t *testing.T) {
 	}
 }
 
-// TestErrorPageCORSAndLimits answers the preflight of any origin, counts
-// reports against the project's rate like every event, and refuses them
-// while processing is behind.
+// TestErrorPageCORSAndLimits answers the preflight of any origin and
+// refuses reports while processing is behind.
 func TestErrorPageCORSAndLimits(t *testing.T) {
-	h, q := newTestHandler(t, defaultKeys, func(c *Config) { c.RatePerMinute = 1 })
+	h, _ := newTestHandler(t, defaultKeys, nil)
 	rec := req{method: http.MethodOptions, path: dialogPath(""), header: map[string]string{
 		"Origin": "https://other.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}}.do(h)
 	hdr := rec.Header()
@@ -291,25 +292,114 @@ func TestErrorPageCORSAndLimits(t *testing.T) {
 		!strings.Contains(hdr.Get("Access-Control-Allow-Headers"), "content-type") {
 		t.Errorf("preflight: %d %v", rec.Code, hdr)
 	}
-	if code := postReport(h); code != 200 {
-		t.Fatalf("first report: %d", code)
-	}
-	rec = req{path: dialogPath(""), header: formHeader, body: reportForm}.do(h)
-	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" {
-		t.Errorf("a report over the project's rate: %d %v, want 429 with Retry-After", rec.Code, rec.Header())
-	}
-	// The dialog itself still shows: the rate may allow the report by the
-	// time it is written.
-	if rec := (req{method: http.MethodGet, path: dialogPath("")}.do(h)); rec.Code != 200 {
-		t.Errorf("GET over the rate: %d", rec.Code)
-	}
-	if n := len(q.events(t)); n != 1 {
-		t.Errorf("queued %d reports, want 1", n)
-	}
-
 	h, _ = newTestHandler(t, defaultKeys, func(c *Config) { c.Backlog = fixedBacklog(10); c.MaxBacklog = 5 })
 	if code := postReport(h); code != 429 {
 		t.Errorf("a report while processing is behind: %d, want 429", code)
+	}
+}
+
+// TestErrorPageReportRate checks the form's budget of its own, both ways:
+// a project over its event rate still takes reports, and reports, however
+// many, leave the event rate alone; one address, then the project, over
+// the form's budget gets a 429 the dialog shows, and another address or
+// project is not held back.
+func TestErrorPageReportRate(t *testing.T) {
+	now := testNow
+	h, q := newTestHandler(t, defaultKeys, func(c *Config) {
+		c.RatePerMinute = 1
+		c.ReportsPerMinute = 4
+		c.ReportsPerClientPerMinute = 2
+		c.Now = func() time.Time { return now }
+	})
+	post := func(remote string) *httptest.ResponseRecorder {
+		return req{path: dialogPath(""), header: formHeader, body: reportForm, remote: remote + ":1234"}.do(h)
+	}
+	sendEvent := func() int {
+		return req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(jsEvent)}.do(h).Code
+	}
+	// The event rate spent: events are refused, reports are not.
+	if code := sendEvent(); code != 200 {
+		t.Fatalf("first event: %d", code)
+	}
+	if code := sendEvent(); code != 429 {
+		t.Fatalf("event over the rate: %d, want 429", code)
+	}
+	for _, step := range []struct {
+		client string
+		code   int
+	}{
+		{"192.0.2.1", 200},
+		{"192.0.2.1", 200},
+		{"192.0.2.1", 429}, // this address's two a minute
+		{"192.0.2.2", 200}, // another address is not held back
+		{"192.0.2.3", 200},
+		{"192.0.2.4", 429}, // the project's four a minute
+	} {
+		rec := post(step.client)
+		if rec.Code != step.code {
+			t.Fatalf("report from %s: %d %s, want %d", step.client, rec.Code, rec.Body, step.code)
+		}
+		if rec.Code != 429 {
+			continue
+		}
+		var body struct {
+			Error struct{ Code, Message string }
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Code != "report_rate_limited" ||
+			!strings.Contains(body.Error.Message, "too many crash reports") || rec.Header().Get("Retry-After") == "" {
+			t.Errorf("report from %s over the budget: %s Retry-After %q", step.client, rec.Body, rec.Header().Get("Retry-After"))
+		}
+	}
+	if rec := (req{path: strings.Replace(dialogPath(""), "/42", "/43", 1), header: formHeader, body: reportForm}.do(h)); rec.Code == 429 {
+		t.Errorf("another project's report: %d %s", rec.Code, rec.Body)
+	}
+	// A minute on, both budgets are back; the reports took nothing from
+	// the events', which allows one event a minute.
+	now = now.Add(time.Minute)
+	if rec := post("192.0.2.1"); rec.Code != 200 {
+		t.Errorf("report a minute on: %d %s", rec.Code, rec.Body)
+	}
+	if code := sendEvent(); code != 200 {
+		t.Errorf("event a minute on, after the reports: %d, want 200", code)
+	}
+	feedback := 0
+	for _, ev := range q.events(t) {
+		if ev.Feedback != nil {
+			feedback++
+		}
+	}
+	if feedback != 5 {
+		t.Errorf("queued %d reports, want 5", feedback)
+	}
+}
+
+// TestReportLimitsBounded checks that the form's per-address buckets are
+// bounded: a full map drops the buckets back to full, and refuses a new
+// address while every bucket is in use.
+func TestReportLimitsBounded(t *testing.T) {
+	now := testNow
+	l := newReportLimits(-1, 1, func() time.Time { return now })
+	l.maxClients = 2
+	for _, step := range []struct {
+		ip      string
+		advance time.Duration
+		refused string
+		clients int
+	}{
+		{"a", 0, "", 1},
+		{"b", 0, "", 2},
+		{"c", 0, "client", 2},                // a and b are within their minute
+		{"c", time.Minute, "", 1},            // a and b are full again and dropped
+		{"a", 0, "", 2},                      // a starts over with a new bucket
+		{"a", 0, "client", 2},                // and spent it
+		{"b", 30 * time.Second, "client", 2}, // c and a are still in use: no room
+		{"b", 30 * time.Second, "", 1},       // a minute after a and c, both are dropped
+	} {
+		now = now.Add(step.advance)
+		refused, _ := l.allow(42, step.ip)
+		if refused != step.refused || len(l.clients) != step.clients {
+			t.Errorf("%s at +%v: refused %q with %d buckets, want %q with %d", step.ip, now.Sub(testNow), refused, len(l.clients), step.refused, step.clients)
+		}
 	}
 }
 

@@ -41,6 +41,13 @@ const (
 	// arrive, so they cost time, not memory.
 	DefaultMaxEnvelopeBytes = 100 << 20
 	DefaultRatePerMinute    = 6000
+	// DefaultReportsPerMinute and DefaultReportsPerClientPerMinute are
+	// the crash-report form's budget (see Config.ReportsPerMinute): a
+	// crash seen by many users at once may bring a report a second to
+	// a project, and one user sends one report, or a few when the form
+	// refused a field.
+	DefaultReportsPerMinute          = 60
+	DefaultReportsPerClientPerMinute = 5
 	// DefaultMaxInflightBytes and DefaultMaxConcurrentDecodes are sized
 	// for a 2 GB instance: together they bound request bodies to about
 	// 64 MiB + 16 × 16 MiB (brotli's largest window) = 320 MiB.
@@ -131,6 +138,16 @@ type Config struct {
 	// same size are allowed. 0 means DefaultRatePerMinute, a negative value
 	// disables rate limiting.
 	RatePerMinute int
+	// ReportsPerMinute bounds each project's posts of the crash-report
+	// form (Sentry.showReportDialog, /api/embed/error-page/), and
+	// ReportsPerClientPerMinute those of one client address to one
+	// project; bursts of a minute's worth are allowed. The form has this
+	// budget of its own instead of RatePerMinute's, so a flood of
+	// events does not keep users from reporting and a flood of posts
+	// does not eat the events' budget. 0 means the Default; a negative
+	// value is no limit.
+	ReportsPerMinute          int
+	ReportsPerClientPerMinute int
 	// IPSalt is prepended to an IP address before hashing it, so stored
 	// hashes cannot be reversed by hashing all 2^32 IPv4 addresses. An empty
 	// salt makes the handler drop IPs, for exactly that reason.
@@ -196,6 +213,7 @@ type Handler struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	limiter *limiter // nil when rate limiting is disabled
+	reports *reportLimits
 	budget  *budget
 	stats   counters
 	warns   *logthrottle.Throttle
@@ -235,6 +253,12 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 	if cfg.RatePerMinute == 0 {
 		cfg.RatePerMinute = DefaultRatePerMinute
 	}
+	if cfg.ReportsPerMinute == 0 {
+		cfg.ReportsPerMinute = DefaultReportsPerMinute
+	}
+	if cfg.ReportsPerClientPerMinute == 0 {
+		cfg.ReportsPerClientPerMinute = DefaultReportsPerClientPerMinute
+	}
 	if cfg.MaxBacklog == 0 {
 		cfg.MaxBacklog = DefaultMaxBacklog
 	}
@@ -261,6 +285,7 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 	if cfg.RatePerMinute > 0 {
 		h.limiter = newLimiter(cfg.RatePerMinute, cfg.Now)
 	}
+	h.reports = newReportLimits(cfg.ReportsPerMinute, cfg.ReportsPerClientPerMinute, cfg.Now)
 	h.route("/api/errors", h.serveFlytrap(flytrapError))
 	h.route("/api/rejections", h.serveFlytrap(flytrapRejection))
 	// Sentry SDKs append a slash, some proxies and hand-written clients

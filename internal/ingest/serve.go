@@ -327,6 +327,12 @@ func (h *Handler) rateLimited(pid int64, wait time.Duration) *apiError {
 // and a concurrent request may have taken that token, hence the second
 // check.
 func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event) *apiError {
+	return h.enqueue(ctx, pid, h.limiter, events...)
+}
+
+// enqueue is accept charging the events to limiter, nil for none: the
+// crash-report form's posts are charged to a budget of their own before.
+func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, events ...*event.Event) *apiError {
 	bodies := make([][]byte, len(events))
 	size := 0
 	for i, ev := range events {
@@ -347,8 +353,8 @@ func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event)
 		return aerr
 	}
 	defer release()
-	if h.limiter != nil {
-		if ok, wait := h.limiter.allow(pid, len(events)); !ok {
+	if limiter != nil {
+		if ok, wait := limiter.allow(pid, len(events)); !ok {
 			return h.rateLimited(pid, wait)
 		}
 	}
