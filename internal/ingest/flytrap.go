@@ -80,9 +80,17 @@ func (d *decoder) decodeFlytrap(kind flytrapKind, body []byte) (*event.Event, in
 		ev.Handled = &h
 	}
 	for _, k := range []string{"os", "browser", "runtime"} {
-		if v := d.str(at("data."+k), data[k], maxTag); v != "" {
-			ev.Tags = append(ev.Tags, event.Tag{Key: k, Value: v})
+		// Read past the tag limit, so a value over it is dropped by the
+		// rule every tag passes rather than cut to fit.
+		v := strings.TrimSpace(d.str(at("data."+k), data[k], maxPath))
+		if v == "" {
+			continue
 		}
+		if why := event.TagValueProblem(v); why != "" {
+			d.note("data.%s is not a tag: %s", k, why)
+			continue
+		}
+		ev.Tags = append(ev.Tags, event.Tag{Key: k, Value: v})
 	}
 	method := strings.ToUpper(d.str(at("data.method"), data["method"], 32))
 	path := d.str(at("data.path"), data["path"], maxPath)

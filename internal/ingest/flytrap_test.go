@@ -103,6 +103,20 @@ func TestDecodeFlytrap(t *testing.T) {
 			},
 		},
 		{
+			name:    "tag values Sentry would not keep are dropped with notes, not cut",
+			kind:    flytrapError,
+			in:      `{"data":{"error":{"name":"E","message":"m"},"project_id":"42","os":"Linux\u001b[2J","browser":"` + strings.Repeat("b", 201) + `","runtime":" Node.js v22 "}}`,
+			wantPID: 42,
+			check: func(t *testing.T, ev *event.Event) {
+				if want := tagList("runtime", "Node.js v22"); !reflect.DeepEqual(ev.Tags, want) {
+					t.Errorf("tags %q, want %q", ev.Tags, want)
+				}
+				if !hasNote(ev, "data.os is not a tag: the value holds a line break") || !hasNote(ev, "data.browser is not a tag: the value is longer than 200 characters") {
+					t.Errorf("notes %q", ev.Notes)
+				}
+			},
+		},
+		{
 			name:    "rejection with a string",
 			kind:    flytrapRejection,
 			in:      `{"data":{"value":"network down","handled":false,"timestamp":"2025-06-27T06:48:00Z","project_id":"42","ip":"2001:db8::1","os":"Windows 11","browser":"Firefox 127"}}`,

@@ -3,6 +3,7 @@ package ingest
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/netip"
 	"net/url"
@@ -41,10 +42,14 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		ServerName:  d.str(at("server_name"), obj["server_name"], maxName),
 		SDKCulprit:  strings.TrimSpace(d.str(at("culprit"), obj["culprit"], maxName)),
 		Fingerprint: d.fingerprint(obj["fingerprint"]),
-		Tags:        d.tags(obj["tags"]),
 		Contexts:    d.rawObject(at("contexts"), obj["contexts"]),
 		Extra:       d.rawObject(at("extra"), obj["extra"]),
 		SDK:         d.sdk(obj["sdk"]),
+	}
+	var env string
+	ev.Tags, env = d.tags(obj["tags"])
+	if ev.Environment == "" && event.EnvironmentProblem(env) == "" {
+		ev.Environment = clamp(env, maxName)
 	}
 	d.message(ev, obj)
 	reqName, reqV := legacy(obj, "request", "sentry.interfaces.Http")
@@ -149,27 +154,89 @@ func (d *decoder) fingerprint(v any) []string {
 }
 
 // tags reads an object (sorted by key, as objects have no order after
-// decoding) or a list of [key, value] pairs (order kept).
-func (d *decoder) tags(v any) []event.Tag {
+// decoding) or a list of [key, value] pairs (order kept), and keeps the
+// tags Relay keeps (its TagEntry and normalize_event_tags):
+//
+//   - spaces in a key become dashes, and both ends of key and value are
+//     trimmed; a number or boolean value is written as text;
+//   - a key or value that is empty, longer than event.MaxTagChars
+//     characters, a key of other characters than letters, digits and
+//     "_.:-", a value with a line break or another control character, or
+//     an object or list, drops the tag (not cut: a cut value would count
+//     as a value of its own);
+//   - the keys Sentry derives from the event's own fields (release, dist,
+//     user, filename, function) and those of the server's "sentry:"
+//     namespace are dropped: sentry:user is derived by the server (an SDK's
+//     copy is stale at best and may carry a raw IP address), and
+//     sentry:release stands for release in Sentry;
+//   - a second tag of a key is dropped, the first kept;
+//   - an environment tag is the event's environment when the event has
+//     none, as old SDKs sent it, and is not a tag.
+//
+// Relay leaves what it dropped in the event's _meta; Flytrap leaves a
+// note naming the keys and why. A null value is no tag and no note, as in
+// Relay. It returns the tags and the environment tag's value.
+func (d *decoder) tags(v any) ([]event.Tag, string) {
 	var (
-		out     []event.Tag
-		dropped int
+		out      []event.Tag
+		env      string
+		overflow int
+		refused  []string
+		seen     = map[string]bool{}
 	)
+	refuse := func(k, why string) {
+		refused = append(refused, fmt.Sprintf("%q (%s)", clamp(k, 40), why))
+	}
 	add := func(k string, val any) {
-		k = strings.TrimSpace(k)
-		switch {
-		// sentry:user is derived by the server (e.g. "ip:203.0.113.9"); an
-		// SDK-sent copy is stale at best and may carry a raw IP.
-		case k == "" || val == nil || k == "sentry:user":
-		case len(out) == maxTags:
-			dropped++
+		k = strings.TrimSpace(strings.ReplaceAll(k, " ", "-"))
+		var value string
+		switch x := val.(type) {
+		case nil:
+			return
+		case string:
+			value = strings.TrimSpace(x)
+		case map[string]any, []any:
+			refuse(k, "the value is an object or a list, not text")
+			return
 		default:
-			out = append(out, event.Tag{Key: clamp(k, maxTag), Value: anyText(val, maxTag)})
+			value = compactJSON(x)
+		}
+		why := event.TagKeyProblem(k)
+		switch {
+		case why != "":
+		case reservedTagKey(k):
+			why = "Sentry sets this tag from the event's own field"
+		case strings.HasPrefix(k, "sentry:"):
+			why = "the sentry: prefix is the server's"
+		default:
+			why = event.TagValueProblem(value)
+		}
+		switch {
+		case why != "":
+			refuse(k, why)
+		case k == "environment":
+			env = value
+		case seen[k]:
+			refuse(k, "a tag of this key came before")
+		case len(out) == maxTags:
+			overflow++
+		default:
+			seen[k] = true
+			out = append(out, event.Tag{Key: k, Value: value})
 		}
 	}
 	defer func() {
-		if dropped > 0 {
-			d.note("dropped %d tags beyond the first %d", dropped, maxTags)
+		if len(refused) > 0 {
+			const listed = 5
+			n, more := len(refused), ""
+			if n > listed {
+				more = fmt.Sprintf("; and %d more", n-listed)
+				refused = refused[:listed]
+			}
+			d.note("dropped %d tags, as Sentry does: %s%s", n, strings.Join(refused, "; "), more)
+		}
+		if overflow > 0 {
+			d.note("dropped %d tags beyond the first %d", overflow, maxTags)
 		}
 	}()
 	switch x := v.(type) {
@@ -202,7 +269,17 @@ func (d *decoder) tags(v any) []event.Tag {
 	default:
 		d.wrongType(at("tags"), "an object or a list of pairs", v)
 	}
-	return out
+	return out, env
+}
+
+// reservedTagKey reports whether Sentry sets the tag k from the event's
+// own fields and drops an SDK's (Relay's normalize_event_tags).
+func reservedTagKey(k string) bool {
+	switch k {
+	case "release", "dist", "user", "filename", "function":
+		return true
+	}
+	return false
 }
 
 func (d *decoder) sdk(v any) *event.SDK {

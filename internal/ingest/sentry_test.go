@@ -2,14 +2,19 @@ package ingest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/getsentry/sentry-go"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
@@ -297,7 +302,9 @@ func TestDecodeSentry(t *testing.T) {
 
 		// tags
 		{"tags object, sorted and stringified", `{"tags":{"b":"2","a":1,"c":true,"d":null,"e":{"x":1}," ":"blank","sentry:user":"ip:198.51.100.7"}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			want := tagList("a", "1", "b", "2", "c", "true", "e", `{"x":1}`)
+			// A key's spaces become dashes, as in Relay; an object is no
+			// tag value.
+			want := tagList("-", "blank", "a", "1", "b", "2", "c", "true")
 			if !reflect.DeepEqual(ev.Tags, want) {
 				t.Errorf("tags %v, want %v", ev.Tags, want)
 			}
@@ -712,5 +719,132 @@ func TestExceptionTreeIDs(t *testing.T) {
 				t.Errorf("notes %q", ev.Notes)
 			}
 		})
+	}
+}
+
+// TestDecodeSentryTagRules sends hostile tags, each beside a good one,
+// and checks Relay's rules: what is kept (keys' spaces made dashes, both
+// ends trimmed), what is dropped rather than cut, and the note that names
+// the dropped key and why.
+func TestDecodeSentryTagRules(t *testing.T) {
+	long := strings.Repeat("k", 300)
+	for _, tt := range []struct {
+		name     string
+		key      string
+		value    any
+		want     []event.Tag // besides good=1
+		note     string      // a note that must be left; "" for none
+		envAfter string      // the event's environment afterwards
+	}{
+		{name: "plain", key: "team", value: "web", want: tagList("team", "web")},
+		{name: "spaces in the key become dashes, ends trimmed", key: "  my tag ", value: " v\t", want: tagList("--my-tag-", "v")},
+		{name: "key at the limit", key: long[:200], value: "v", want: tagList(long[:200], "v")},
+		{name: "value at the limit, in characters", key: "k", value: strings.Repeat("é", 200), want: tagList("k", strings.Repeat("é", 200))},
+		{name: "number and boolean values", key: "n", value: 1.5, want: tagList("n", "1.5")},
+		{name: "empty key", key: "", value: "v", note: `"" (the key is empty)`},
+		{name: "blank key", key: "\t", value: "v", note: `"" (the key is empty)`},
+		{name: "300-character key", key: long, value: "v", note: "the key is longer than 200 characters"},
+		{name: "newline in the key", key: "a\nb", value: "v", note: `"a\nb" (the key holds characters other than letters, digits and _.:-)`},
+		{name: "control character in the key", key: "a\x1b[31mb", value: "v", note: "the key holds characters"},
+		{name: "non-ASCII key", key: "clé", value: "v", note: "the key holds characters"},
+		{name: "bidi control in the key", key: "a\u202eb", value: "v", note: "the key holds characters"},
+		{name: "201-character value", key: "k", value: strings.Repeat("v", 201), note: `"k" (the value is longer than 200 characters)`},
+		{name: "newline in the value", key: "k", value: "a\nb", note: `"k" (the value holds a line break or another control character)`},
+		{name: "escape in the value", key: "k", value: "a\x1b[2Jb", note: "the value holds a line break"},
+		{name: "empty value", key: "k", value: "  ", note: `"k" (the value is empty)`},
+		{name: "object value", key: "k", value: map[string]any{"x": 1}, note: "the value is an object or a list"},
+		{name: "null value: no tag, no note", key: "k", value: nil},
+		{name: "sentry:user", key: "sentry:user", value: "ip:198.51.100.7", note: `"sentry:user" (the sentry: prefix is the server's)`},
+		{name: "sentry:release", key: "sentry:release", value: "1.0", note: "the sentry: prefix is the server's"},
+		{name: "reserved release", key: "release", value: "1.0", note: `"release" (Sentry sets this tag from the event's own field)`},
+		{name: "reserved user", key: "user", value: "ada", note: "Sentry sets this tag"},
+		{name: "reserved dist, filename, function", key: "function", value: "f", note: "Sentry sets this tag"},
+		{name: "environment becomes the event's", key: "environment", value: "staging", envAfter: "staging"},
+		{name: "a bad environment is dropped", key: "environment", value: "a\nb", note: "the value holds a line break"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pairs, err := json.Marshal([][]any{{tt.key, tt.value}, {"good", "1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, err := testDecoder().decodeSentry([]byte(`{"tags":`+string(pairs)+`}`), testProject, envelopeHeader{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append(tt.want, tagList("good", "1")...)
+			if !reflect.DeepEqual(ev.Tags, want) {
+				t.Errorf("tags %q, want %q", ev.Tags, want)
+			}
+			if tt.note == "" && len(ev.Notes) > 0 || tt.note != "" && !hasNote(ev, tt.note) {
+				t.Errorf("notes %q, want one with %q", ev.Notes, tt.note)
+			}
+			if ev.Environment != tt.envAfter {
+				t.Errorf("environment %q, want %q", ev.Environment, tt.envAfter)
+			}
+		})
+	}
+}
+
+// TestDecodeSentryTagDuplicatesAndNote checks that the first tag of a key
+// is kept, that a sent environment wins over the tag, and that the note
+// lists five dropped keys and counts the rest.
+func TestDecodeSentryTagDuplicatesAndNote(t *testing.T) {
+	in := `{"environment":"production","tags":[["a","1"],["a","2"],["environment","staging"],["b c","3"],["b-c","4"],
+		["x 1",""],["x2",""],["x3",""],["x4",""],["x5",""]]}`
+	ev, err := testDecoder().decodeSentry([]byte(in), testProject, envelopeHeader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := tagList("a", "1", "b-c", "3"); !reflect.DeepEqual(ev.Tags, want) {
+		t.Errorf("tags %q, want %q", ev.Tags, want)
+	}
+	if ev.Environment != "production" {
+		t.Errorf("environment %q, want the event's own", ev.Environment)
+	}
+	want := `dropped 7 tags, as Sentry does: "a" (a tag of this key came before); "b-c" (a tag of this key came before); ` +
+		`"x-1" (the value is empty); "x2" (the value is empty); "x3" (the value is empty); and 2 more`
+	if !slices.Equal(ev.Notes, []string{want}) {
+		t.Errorf("notes %q\nwant %q", ev.Notes, want)
+	}
+}
+
+// TestSentryGoHostileTags sends hostile tags through sentry-go, in the
+// shape it sends them (an object), and checks what is queued: Relay's
+// rules, the event accepted, the note naming what was dropped.
+func TestSentryGoHostileTags(t *testing.T) {
+	h, q := newTestHandler(t, defaultKeys, nil)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	dsn := strings.Replace(srv.URL, "http://", "http://"+testKey+"@", 1) + "/" + strconv.Itoa(testProject)
+	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: dsn, Transport: sentry.NewHTTPSyncTransport()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := sentry.NewScope()
+	scope.SetTags(map[string]string{
+		"team": "checkout", "": "empty", strings.Repeat("k", 300): "long", "has space": "dashed", "line\nbreak": "v",
+		"bell\a": "v", "sentry:user": "ip:198.51.100.7", "release": "1.0", "value": "a\nb", "environment": "staging",
+	})
+	hub := sentry.NewHub(client, scope)
+	if id := hub.CaptureException(errors.New("card declined")); id == nil {
+		t.Fatal("sentry-go sent nothing")
+	}
+	evs := q.events(t)
+	if len(evs) != 1 {
+		t.Fatalf("queued %d events, want 1", len(evs))
+	}
+	ev := evs[0]
+	got := map[string]string{}
+	for _, tg := range ev.Tags {
+		got[tg.Key] = tg.Value
+	}
+	if want := map[string]string{"team": "checkout", "has-space": "dashed"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("tags %v, want %v", got, want)
+	}
+	if ev.Environment != "staging" {
+		t.Errorf("environment %q: the environment tag should be the event's, sentry-go sending none", ev.Environment)
+	}
+	if !hasNote(&ev, "dropped 7 tags, as Sentry does") || !hasNote(&ev, `"" (the key is empty)`) {
+		t.Errorf("notes %q", ev.Notes)
 	}
 }

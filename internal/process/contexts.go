@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/useragent"
@@ -17,9 +16,6 @@ import (
 // maxEventTags is ingest's bound on the tags an event keeps; tags from
 // contexts replace tags of their name but add no more than that.
 const maxEventTags = 100
-
-// maxTagValue is Sentry's limit on a tag key and value, in characters.
-const maxTagValue = 200
 
 // noteUABudget is the note on an event whose User-Agent was not parsed
 // because too many new ones came at once (useragent.Parse).
@@ -42,8 +38,12 @@ func clientContexts(ev *event.Event) {
 	if ua := userAgent(ev.Request); ua != "" {
 		top = deriveFromUserAgent(ev, top, ua)
 	}
-	for _, t := range contextTags(top) {
+	tags, dropped := contextTags(top)
+	for _, t := range tags {
 		setTag(ev, t)
+	}
+	if len(dropped) > 0 {
+		ev.Notes = append(ev.Notes, "not tagged from contexts, as Sentry does not: "+strings.Join(dropped, "; "))
 	}
 }
 
@@ -196,12 +196,13 @@ type contextFields struct {
 //     nothing without both), ALIAS.name the name;
 //   - device: ALIAS is the model, ALIAS.family the family.
 //
-// As in Sentry, a tag whose key is not letters, digits and "_.:-", or
-// whose value is longer than 200 characters or holds a line break, is left
-// out. Contexts go in the order of their names.
-func contextTags(top map[string]json.RawMessage) []event.Tag {
+// A tag is judged by the rules ingest applies to an SDK's tags
+// (event.TagKeyProblem, event.TagValueProblem): one that fails them is
+// left out, as in Sentry, and described in dropped, the key quoted and
+// the reason. Contexts go in the order of their names.
+func contextTags(top map[string]json.RawMessage) (tags []event.Tag, dropped []string) {
 	if len(top) == 0 {
-		return nil
+		return nil, nil
 	}
 	aliases := make([]string, 0, len(top))
 	for alias, raw := range top {
@@ -211,10 +212,14 @@ func contextTags(top map[string]json.RawMessage) []event.Tag {
 		}
 	}
 	slices.Sort(aliases)
-	var tags []event.Tag
 	add := func(key, value string) {
 		value = strings.TrimSpace(value)
-		if value == "" || !validTagKey(key) || !validTagValue(value) {
+		if value == "" {
+			return // the context has no such field
+		}
+		why := cmp.Or(event.TagKeyProblem(key), event.TagValueProblem(value))
+		if why != "" {
+			dropped = append(dropped, fmt.Sprintf("%q (%s)", event.Clamp(key, 40), why))
 			return
 		}
 		tags = append(tags, event.Tag{Key: key, Value: value})
@@ -251,7 +256,7 @@ func contextTags(top map[string]json.RawMessage) []event.Tag {
 			add(alias+".family", scalar(c.Family))
 		}
 	}
-	return tags
+	return tags, dropped
 }
 
 // isTagged reports whether a context of this name without a "type" is of
@@ -286,26 +291,6 @@ func scalar(v any) string {
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	}
 	return ""
-}
-
-// validTagKey is Sentry's rule for a tag key (tagstore is_valid_key).
-func validTagKey(k string) bool {
-	if k == "" || len(k) > maxTagValue {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_.:-", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
-
-// validTagValue is Sentry's rule for a tag value (is_valid_value), with
-// every control character refused as a line break is.
-func validTagValue(v string) bool {
-	return utf8.RuneCountInString(v) <= maxTagValue && strings.IndexFunc(v, unicode.IsControl) < 0
 }
 
 // setTag sets t on ev, replacing any tags of its key, as Sentry's set_tag

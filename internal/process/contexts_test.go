@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,14 @@ func TestContextTagsHostile(t *testing.T) {
 	want := []event.Tag{{Key: "b4", Value: "<script>alert(1)</script>"}, {Key: "b4.name", Value: "<script>alert(1)</script>"}}
 	if !reflect.DeepEqual(ev.Tags, want) {
 		t.Errorf("tags %q, want %q", ev.Tags, want)
+	}
+	// What was left out is noted, by the rules ingest applies to tags.
+	wantNote := `not tagged from contexts, as Sentry does not: "b1" (the value holds a line break or another control character); ` +
+		`"b1.name" (the value holds a line break or another control character); "b2" (the value is longer than 200 characters); ` +
+		`"b2.name" (the value is longer than 200 characters); "my browser" (the key holds characters other than letters, digits and _.:-); ` +
+		`"my browser.name" (the key holds characters other than letters, digits and _.:-)`
+	if !slices.Equal(ev.Notes, []string{wantNote}) {
+		t.Errorf("notes %q\nwant %q", ev.Notes, wantNote)
 	}
 
 	var b strings.Builder

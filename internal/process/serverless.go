@@ -17,7 +17,9 @@ func promoteLambdaTags(ev *event.Event) {
 		{Key: "memory_limit_in_mb", Value: l.MemoryLimitMB},
 		{Key: "region", Value: l.Region},
 	} {
-		if _, set := ev.Tag(t.Key); t.Value != "" && !set {
+		// The invocation data is the SDK's: a value ingest would not take
+		// as a tag is not made one here either.
+		if _, set := ev.Tag(t.Key); t.Value != "" && event.TagValueProblem(t.Value) == "" && !set {
 			ev.Tags = append(ev.Tags, t)
 		}
 	}

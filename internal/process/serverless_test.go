@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,6 +37,8 @@ func TestPromoteLambdaTags(t *testing.T) {
 				{Key: "function_version", Value: "14"}, {Key: "memory_limit_in_mb", Value: "512"}}},
 		{"missing values are not tags", nil, `{"aws.lambda": {"function_name": "f"}}`, []event.Tag{{Key: "function_name", Value: "f"}}},
 		{"no lambda", []event.Tag{{Key: "a", Value: "b"}}, `{"os": {"name": "Linux"}}`, []event.Tag{{Key: "a", Value: "b"}}},
+		{"values ingest would not take as tags are not tags", nil, `{"aws.lambda": {"function_name": "f\nx", "region": "` + strings.Repeat("r", 201) + `", "function_version": "2"}}`,
+			[]event.Tag{{Key: "function_version", Value: "2"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,30 @@
+package event
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestTagProblems(t *testing.T) {
+	for _, tt := range []struct {
+		key, value string
+		keyWhy     string // a part of TagKeyProblem's answer, "" for none
+		valueWhy   string
+	}{
+		{key: "browser.name", value: "Chrome 131"},
+		{key: "a_b:c-d", value: strings.Repeat("é", MaxTagChars)},
+		{key: strings.Repeat("k", MaxTagChars), value: "<script>"},
+		{key: "", value: "", keyWhy: "empty", valueWhy: "empty"},
+		{key: strings.Repeat("k", MaxTagChars+1), value: strings.Repeat("v", MaxTagChars+1), keyWhy: "longer than 200", valueWhy: "longer than 200"},
+		{key: "a b", value: "a\nb", keyWhy: "other than letters", valueWhy: "line break"},
+		{key: "a\x00b", value: "a\tb", keyWhy: "other than letters", valueWhy: "control character"},
+		{key: "clé", value: "a\u0085b", keyWhy: "other than letters", valueWhy: "control character"},
+	} {
+		if got := TagKeyProblem(tt.key); tt.keyWhy == "" && got != "" || !strings.Contains(got, tt.keyWhy) {
+			t.Errorf("TagKeyProblem(%q) = %q, want %q", tt.key, got, tt.keyWhy)
+		}
+		if got := TagValueProblem(tt.value); tt.valueWhy == "" && got != "" || !strings.Contains(got, tt.valueWhy) {
+			t.Errorf("TagValueProblem(%q) = %q, want %q", tt.value, got, tt.valueWhy)
+		}
+	}
+}
