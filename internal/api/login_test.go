@@ -201,3 +201,21 @@ func TestFeed(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenPasswordThrottled checks that the password a login token sends
+// to make a named token is counted in the sign-in throttle: a thief with
+// the token cannot guess the password through this endpoint either.
+func TestTokenPasswordThrottled(t *testing.T) {
+	f := loginFixture(t, auth.NewThrottle(3, 20, 15*time.Minute, time.Millisecond))
+	_, _, out := f.send(t, "POST", tokenLoginPath, `{"email":"ada@example.com","password":"correct horse battery","name":"laptop"}`)
+	stolen, _ := out["token"].(string)
+	for i := range 3 {
+		if code, _, out := f.do(t, stolen, "POST", "/api/v1/tokens", `{"name":"x","password":"guess"}`); code != 403 {
+			t.Fatalf("guess %d: HTTP %d %v, want 403", i, code, out)
+		}
+	}
+	code, hdr, out := f.do(t, stolen, "POST", "/api/v1/tokens", `{"name":"x","password":"correct horse battery"}`)
+	if e, _ := out["error"].(map[string]any); code != 429 || e["code"] != "too_many_requests" || hdr.Get("Retry-After") == "" {
+		t.Errorf("after 3 wrong passwords: HTTP %d %v Retry-After %q, want 429", code, out, hdr.Get("Retry-After"))
+	}
+}
