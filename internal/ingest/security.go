@@ -23,7 +23,8 @@ import (
 const maxSecurityReports = 100
 
 // maxBlockedText bounds the blocked URI as it appears in a title and
-// fingerprint; the whole URI is kept in a tag and the csp context.
+// fingerprint; the whole URI is kept in the csp context, and in a tag
+// when it is short enough for one (event.MaxTagChars).
 const maxBlockedText = 200
 
 // securityTypes are the media types of the reports browsers send: CSP
