@@ -287,6 +287,14 @@ func TestHostileSecurityReports(t *testing.T) {
 				}
 			}
 		}
+		if i == 0 {
+			// The blocked URI is far over a tag's 200 characters: not a
+			// tag, as in Relay, and a note says so.
+			ev := q.events(t)[0]
+			if _, ok := ev.Tag("blocked-uri"); ok || !hasNote(&ev, `"blocked-uri" (the value is longer than 200 characters)`) {
+				t.Errorf("body 0: a blocked-uri over the tag limit: tags %q notes %q", ev.Tags, ev.Notes)
+			}
+		}
 		if i == 5 && len(q.bodies) != maxSecurityReports {
 			t.Errorf("a batch of 300 reports made %d events, want %d", len(q.bodies), maxSecurityReports)
 		}
