@@ -50,3 +50,21 @@ func TestReleaseAndEnvironmentNamesRefused(t *testing.T) {
 		})
 	}
 }
+
+// An environment tag becomes the event's environment only when the name
+// would be accepted as the environment itself.
+func TestEnvironmentTagRefused(t *testing.T) {
+	for tag, want := range map[string]string{"production": "production", "prod/eu": "", "prod\u001b[2J": ""} {
+		h, q := newTestHandler(t, defaultKeys, nil)
+		body, err := json.Marshal(map[string]any{"message": "x", "tags": map[string]string{"environment": tag}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec := (req{path: "/api/42/store/", header: sentryAuth(testKey), body: body}).do(h); rec.Code != 200 {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		if ev := q.only(t); ev.Environment != want {
+			t.Errorf("environment tag %q: event environment %q, want %q", tag, ev.Environment, want)
+		}
+	}
+}
