@@ -267,11 +267,16 @@ func (d *DB) FindArtifacts(ctx context.Context, f ArtifactFilter) ([]ArtifactFil
 }
 
 // Release is a release of a project: seen in an event or created by an
-// upload (sentry-cli releases new, a bundle uploaded for it).
+// upload (sentry-cli releases new, a bundle uploaded for it), with the
+// figures GetRelease and ListReleases read from the issues, deploys and
+// commits that refer to it.
 type Release struct {
 	ProjectID int64     `json:"project_id"`
 	Version   string    `json:"version"`
 	FirstSeen time.Time `json:"first_seen"`
+	// DateReleased is when the release was finalized; zero while it is not.
+	DateReleased time.Time `json:"date_released"`
+	ReleaseFigures
 }
 
 // CreateRelease records a release of a project v may see; an existing one
@@ -296,23 +301,28 @@ func (d *DB) CreateRelease(ctx context.Context, v Viewer, projectID int64, versi
 // GetRelease returns a release of a project v may see.
 func (d *DB) GetRelease(ctx context.Context, v Viewer, projectID int64, version string) (Release, error) {
 	var (
-		q     query
-		r     Release
-		first int64
+		q               query
+		r               Release
+		first, released int64
 	)
-	q.add(`SELECT project_id, version, first_seen FROM releases WHERE project_id = `, q.arg(projectID),
+	q.add(`SELECT project_id, version, first_seen, date_released FROM releases WHERE project_id = `, q.arg(projectID),
 		` AND version = `, q.arg(version), ` AND `, q.visibleProject(v, projectID))
-	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&r.ProjectID, &r.Version, &first); err != nil {
+	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&r.ProjectID, &r.Version, &first, &released); err != nil {
 		return Release{}, fmt.Errorf("store: release %q: %w", version, notFound(err))
 	}
-	r.FirstSeen = fromMillis(first)
+	r.FirstSeen, r.DateReleased = fromMillis(first), optionalTime(released)
+	figs, err := d.releaseFigures(ctx, projectID, version)
+	if err != nil {
+		return Release{}, fmt.Errorf("store: release %q: %w", version, err)
+	}
+	r.ReleaseFigures = figs[version]
 	return r, nil
 }
 
 // ListReleases returns the releases of a project v may see, newest first.
 func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Release, error) {
 	var q query
-	q.add(`SELECT project_id, version, first_seen FROM releases WHERE project_id = `, q.arg(projectID),
+	q.add(`SELECT project_id, version, first_seen, date_released FROM releases WHERE project_id = `, q.arg(projectID),
 		` AND `, q.visibleProject(v, projectID), ` ORDER BY first_seen DESC, version`)
 	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
@@ -322,20 +332,33 @@ func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Rel
 	rs := []Release{}
 	for rows.Next() {
 		var (
-			r     Release
-			first int64
+			r               Release
+			first, released int64
 		)
-		if err := rows.Scan(&r.ProjectID, &r.Version, &first); err != nil {
+		if err := rows.Scan(&r.ProjectID, &r.Version, &first, &released); err != nil {
 			return nil, fmt.Errorf("store: list releases: %w", err)
 		}
-		r.FirstSeen = fromMillis(first)
+		r.FirstSeen, r.DateReleased = fromMillis(first), optionalTime(released)
 		rs = append(rs, r)
 	}
-	return rs, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list releases: %w", err)
+	}
+	if len(rs) == 0 {
+		return rs, nil
+	}
+	figs, err := d.releaseFigures(ctx, projectID, "")
+	if err != nil {
+		return nil, fmt.Errorf("store: list releases: %w", err)
+	}
+	for i := range rs {
+		rs[i].ReleaseFigures = figs[rs[i].Version]
+	}
+	return rs, nil
 }
 
-// DeleteRelease removes a release of a project v may see and the artifact
-// bundles uploaded for it. Their blobs stay until the artifact retention
+// DeleteRelease removes a release of a project v may see, its deploys and
+// commits, and the artifact bundles uploaded for it. Their blobs stay until the artifact retention
 // job finds no row referring to them.
 func (d *DB) DeleteRelease(ctx context.Context, v Viewer, projectID int64, version string) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
@@ -350,6 +373,11 @@ func (d *DB) DeleteRelease(ctx context.Context, v Viewer, projectID int64, versi
 		}
 		if err := deleteArtifactBundles(ctx, tx, `project_id = $1 AND release_name = $2`, projectID, version); err != nil {
 			return err
+		}
+		for _, table := range []string{"release_deploys", "release_commits"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1 AND version = $2`, projectID, version); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM releases WHERE project_id = $1 AND version = $2`, projectID, version)
 		return err

@@ -502,6 +502,16 @@ func (e *env) populate(p Project, member User) []int64 {
 	// One bundle without a release, one for a release events named.
 	e.saveBundle(p.ID, "debug-ids", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", DebugID: "d", Blob: "b-" + p.Name})
 	e.saveBundle(p.ID, "release", p.Name+"@0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", Blob: "b-" + p.Name})
+	// A deploy and a commit of that release, and a repository.
+	if _, err := e.db.CreateDeploy(e.ctx, System, Deploy{ProjectID: p.ID, Version: p.Name + "@0", Environment: "production"}, t0); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.SetReleaseCommits(e.ctx, System, p.ID, p.Name+"@0", []Commit{{ID: "abc", Repository: "owner/repo"}}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.db.AddRepository(e.ctx, System, p.ID, "owner/repo", t0); err != nil {
+		e.t.Fatal(err)
+	}
 	// User feedback, about an event and about nothing.
 	e.saveFeedback(feedbackReq(p.ID, newEventID(), "", "about nothing", t0), feedbackReq(p.ID, newEventID(), newEventID(), "about an event", t0))
 	return issues

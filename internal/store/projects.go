@@ -280,9 +280,9 @@ func (d *DB) RenameProject(ctx context.Context, v Viewer, id int64, name string)
 }
 
 // DeleteProject removes a project with everything in it: issues, events,
-// hourly counts, tags, affected users, ingest keys, members, releases and
-// artifact bundles (their blobs go with the artifact retention job);
-// admin users only. It is one transaction, so nobody sees half a project, at
+// hourly counts, tags, affected users, ingest keys, members, releases
+// (their deploys and commits), repositories and artifact bundles (their
+// blobs go with the artifact retention job); admin users only. It is one transaction, so nobody sees half a project, at
 // the price of holding SQLite's write lock while a large project goes.
 func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
@@ -309,7 +309,8 @@ func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 		if err := deleteArtifactBundles(ctx, tx, `project_id = $1`, id); err != nil {
 			return err
 		}
-		for _, table := range []string{"issues", "project_keys", "project_members", "releases", "feedback"} {
+		for _, table := range []string{"issues", "project_keys", "project_members", "releases",
+			"release_deploys", "release_commits", "repositories", "feedback"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1`, id); err != nil {
 				return err
 			}
