@@ -1,11 +1,12 @@
 // Package artifactapi serves the part of Sentry's web API that sentry-cli
 // (>= 2.17) and `flytrap sourcemaps upload` use to upload source maps:
 // chunk-upload options and chunks, artifact-bundle assembly, and releases.
-// Routes live under /api/0/, which ingest's /api/ catch-all would
-// otherwise take; callers authenticate with a Flytrap API token as
-// `Authorization: Bearer`, like /api/v1. Flytrap has one organization, so
-// any {org} slug is accepted; {project} is a project's name, its name as a
-// slug, or its ID.
+// It also records what sentry-cli's release steps send: finalization,
+// deploys and commits (releases.go). Routes live under /api/0/, which
+// ingest's /api/ catch-all would otherwise take; callers authenticate
+// with a Flytrap API token as `Authorization: Bearer`, like /api/v1.
+// Flytrap has one organization, so any {org} slug is accepted; {project}
+// is a project's name, its name as a slug, or its ID.
 package artifactapi
 
 import (
@@ -40,6 +41,13 @@ type Store interface {
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
 	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
 	DeleteRelease(ctx context.Context, v store.Viewer, projectID int64, version string) error
+	SetReleaseDate(ctx context.Context, v store.Viewer, projectID int64, version string, released time.Time) (store.Release, error)
+	CreateDeploy(ctx context.Context, v store.Viewer, d store.Deploy, now time.Time) (store.Deploy, error)
+	ListDeploys(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Deploy, error)
+	SetReleaseCommits(ctx context.Context, v store.Viewer, projectID int64, version string, commits []store.Commit) error
+	ListReleaseCommits(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Commit, error)
+	AddRepository(ctx context.Context, v store.Viewer, projectID int64, name string, now time.Time) (store.Repository, error)
+	ListRepositories(ctx context.Context, v store.Viewer, projectID int64) ([]store.Repository, error)
 }
 
 // Artifacts is the upload side of the artifact store; *artifact.Store
@@ -108,8 +116,13 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 		"GET /api/0/organizations/{org}/releases/{$}":                       h.listReleases,
 		"POST /api/0/organizations/{org}/releases/{$}":                      h.createRelease,
 		"GET /api/0/organizations/{org}/releases/{version}/{$}":             h.getRelease,
-		"PUT /api/0/organizations/{org}/releases/{version}/{$}":             h.getRelease,
+		"PUT /api/0/organizations/{org}/releases/{version}/{$}":             h.updateRelease,
 		"DELETE /api/0/organizations/{org}/releases/{version}/{$}":          h.deleteRelease,
+		"GET /api/0/organizations/{org}/releases/{version}/deploys/{$}":     h.listDeploys,
+		"POST /api/0/organizations/{org}/releases/{version}/deploys/{$}":    h.createDeploy,
+		"GET /api/0/organizations/{org}/releases/{version}/commits/{$}":     h.listCommits,
+		"GET /api/0/organizations/{org}/repos/{$}":                          h.listRepos,
+		"POST /api/0/organizations/{org}/repos/{$}":                         h.addRepo,
 		"GET /api/0/projects/{org}/{project}/releases/{$}":                  h.listReleases,
 		"POST /api/0/projects/{org}/{project}/releases/{$}":                 h.createRelease,
 		"POST /api/0/projects/{org}/{project}/releases/{version}/files/{$}": h.uploadReleaseFile,
@@ -135,7 +148,7 @@ func (h *Handler) WithChunkQuota(q ChunkQuota) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		writeDetail(w, http.StatusNotFound, "Flytrap does not serve "+r.Method+" "+r.URL.Path+
-			": it implements the source map upload endpoints of sentry-cli (docs/sourcemaps.md)")
+			": it implements the source map upload and release endpoints of sentry-cli (docs/sourcemaps.md)")
 		return
 	}
 	h.mux.ServeHTTP(w, r)
@@ -420,131 +433,6 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, u store.U
 	writeJSON(w, http.StatusOK, out)
 }
 
-// releaseInfo is sentry-cli's ReleaseInfo.
-type releaseInfo struct {
-	Version     string        `json:"version"`
-	URL         *string       `json:"url"`
-	DateCreated time.Time     `json:"dateCreated"`
-	Released    *time.Time    `json:"dateReleased"`
-	LastEvent   *time.Time    `json:"lastEvent"`
-	NewGroups   int           `json:"newGroups"`
-	Projects    []projectInfo `json:"projects"`
-}
-
-// releases collects the releases of the projects named by {project}, or
-// of every project u sees, merged by version as Sentry's organization-wide
-// releases are; version filters when not empty.
-func (h *Handler) releases(w http.ResponseWriter, r *http.Request, u store.User, version string) ([]releaseInfo, bool) {
-	var projects []store.Project
-	if name := r.PathValue("project"); name != "" {
-		p, ok := h.project(w, r, u, name)
-		if !ok {
-			return nil, false
-		}
-		projects = []store.Project{p}
-	} else {
-		ps, err := h.store.ListProjects(r.Context(), viewer(u))
-		if err != nil {
-			h.fail(w, r, err)
-			return nil, false
-		}
-		projects = ps
-	}
-	byVersion := map[string]*releaseInfo{}
-	var order []string
-	for _, p := range projects {
-		rs, err := h.store.ListReleases(r.Context(), viewer(u), p.ID)
-		if err != nil {
-			h.fail(w, r, err)
-			return nil, false
-		}
-		for _, rel := range rs {
-			if version != "" && rel.Version != version {
-				continue
-			}
-			ri, ok := byVersion[rel.Version]
-			if !ok {
-				ri = &releaseInfo{Version: rel.Version, DateCreated: rel.FirstSeen, Projects: []projectInfo{}}
-				byVersion[rel.Version] = ri
-				order = append(order, rel.Version)
-			}
-			if rel.FirstSeen.Before(ri.DateCreated) {
-				ri.DateCreated = rel.FirstSeen
-			}
-			ri.Projects = append(ri.Projects, infoOf(p))
-		}
-	}
-	out := make([]releaseInfo, 0, len(order))
-	for _, v := range order {
-		out = append(out, *byVersion[v])
-	}
-	return out, true
-}
-
-func (h *Handler) listReleases(w http.ResponseWriter, r *http.Request, u store.User) {
-	if rs, ok := h.releases(w, r, u, ""); ok {
-		writeJSON(w, http.StatusOK, rs)
-	}
-}
-
-// getRelease answers GET, and PUT (sentry-cli releases finalize), which
-// changes nothing Flytrap keeps.
-func (h *Handler) getRelease(w http.ResponseWriter, r *http.Request, u store.User) {
-	rs, ok := h.releases(w, r, u, r.PathValue("version"))
-	if !ok {
-		return
-	}
-	if len(rs) == 0 {
-		writeDetail(w, http.StatusNotFound, fmt.Sprintf("release %q not found", r.PathValue("version")))
-		return
-	}
-	writeJSON(w, http.StatusOK, rs[0])
-}
-
-// createRelease is sentry-cli releases new: the release in each project
-// the body (or the path) names.
-func (h *Handler) createRelease(w http.ResponseWriter, r *http.Request, u store.User) {
-	var req struct {
-		Version  string            `json:"version"`
-		Projects []json.RawMessage `json:"projects"`
-	}
-	if !h.decode(w, r, &req) {
-		return
-	}
-	names := []string{}
-	if p := r.PathValue("project"); p != "" {
-		names = append(names, p)
-	}
-	for _, raw := range req.Projects {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			s = strings.TrimSpace(string(raw)) // a numeric ID
-		}
-		names = append(names, s)
-	}
-	if len(names) == 0 {
-		writeDetail(w, http.StatusBadRequest, "no project: pass --project (sentry-cli) or set SENTRY_PROJECT")
-		return
-	}
-	ri := releaseInfo{Version: req.Version, DateCreated: h.now().UTC(), Projects: []projectInfo{}}
-	for _, name := range names {
-		p, ok := h.project(w, r, u, name)
-		if !ok {
-			return
-		}
-		rel, err := h.store.CreateRelease(r.Context(), viewer(u), p.ID, req.Version, h.now())
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if rel.FirstSeen.Before(ri.DateCreated) {
-			ri.DateCreated = rel.FirstSeen
-		}
-		ri.Projects = append(ri.Projects, infoOf(p))
-	}
-	writeJSON(w, http.StatusCreated, ri)
-}
-
 // deleteRelease deletes the release, and the artifacts uploaded for it,
 // from every project u sees that has it.
 func (h *Handler) deleteRelease(w http.ResponseWriter, r *http.Request, u store.User) {
@@ -688,10 +576,15 @@ func (h *Handler) badBody(w http.ResponseWriter, r *http.Request, what string, e
 // fail answers an error: the uploader's (a bundle refused, invalid input,
 // not found) with its message, anything else as a 500 that is logged.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var be *artifact.BundleError
+	var (
+		be *artifact.BundleError
+		br *badRequest
+	)
 	switch {
 	case errors.As(err, &be):
 		writeDetail(w, http.StatusBadRequest, be.Error())
+	case errors.As(err, &br):
+		writeDetail(w, http.StatusBadRequest, br.msg)
 	case errors.Is(err, store.ErrInvalid):
 		writeDetail(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, store.ErrNotFound):

@@ -292,7 +292,7 @@ func TestRefusals(t *testing.T) {
 		{"empty version", e.token, "POST", "/api/0/organizations/x/releases/", `{"version":"","projects":["web-shop"]}`, 400},
 		{"JSON too large", e.token, "POST", "/api/0/organizations/x/releases/", `{"version":"` + strings.Repeat("v", 2<<20) + `"}`, 413},
 		{"not multipart", e.token, "POST", "/api/0/organizations/x/chunk-upload/", `{}`, 400},
-		{"unknown endpoint", e.token, "GET", "/api/0/organizations/x/repos/", "", 404},
+		{"unknown endpoint", e.token, "GET", "/api/0/organizations/x/members/", "", 404},
 	}
 	for _, tt := range tests {
 		var out map[string]any

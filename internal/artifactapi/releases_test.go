@@ -1,0 +1,201 @@
+package artifactapi_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// The bodies below are what sentry-cli 3.8 sends, captured from the
+// binary against a server that logs requests (docs/sourcemaps.md#releases).
+const (
+	cliNew      = `{"version":"1.0","projects":["web-shop"],"dateStarted":"2026-12-06T13:53:26.706292689Z"}`
+	cliNewFinal = `{"version":"1.1","projects":["web-shop"],"dateStarted":"2026-12-06T13:53:26.805641324Z","dateReleased":"2026-12-06T13:53:26.805642806Z"}`
+	cliFinalize = `{"projects":["web-shop"],"dateReleased":"2026-12-06T13:53:26.885308634Z"}`
+	cliRefs     = `{"refs":[{"repository":"owner/repo","commit":"def456","previousCommit":"abc123"}]}`
+	cliCommits  = `{"commits":[{"patch_set":[{"path":"b","type":"A"}],"repository":"origin","author_name":"Bob","author_email":"bob@example.com","timestamp":"2026-12-06T13:53:33Z","message":"second\n","id":"001ee456a11a0900aeb48e0e0cfa0bc27549d3ed"},{"patch_set":[{"path":"a","type":"A"}],"repository":"origin","author_name":"Ann b","author_email":"ann@example.com","timestamp":"2026-12-06T13:53:33+02:00","message":"first <b>commit</b>\n","id":"4b08546bc7f08c7c554d239d6be8a92b76f5cc73"}]}`
+	cliClear    = `{"refs":[]}`
+	cliDeploy   = `{"environment":"production","name":null,"url":null,"dateStarted":null,"dateFinished":"2026-12-06T13:53:27.222215220Z"}`
+	cliDeploy2  = `{"environment":"staging","name":"n1","url":"http://x","dateStarted":"2026-12-06T13:52:57.384528585Z","dateFinished":"2026-12-06T13:53:27.384528585Z"}`
+)
+
+func (e *env) json(method, path, body string, out any) int {
+	e.t.Helper()
+	return e.do(method, path, "application/json", strings.NewReader(body), out)
+}
+
+type releaseOut struct {
+	Version      string     `json:"version"`
+	DateReleased *time.Time `json:"dateReleased"`
+	LastEvent    *time.Time `json:"lastEvent"`
+	FirstEvent   *time.Time `json:"firstEvent"`
+	NewGroups    int        `json:"newGroups"`
+	CommitCount  int        `json:"commitCount"`
+	DeployCount  int        `json:"deployCount"`
+	LastDeploy   *deployOut `json:"lastDeploy"`
+	Projects     []struct {
+		Slug string `json:"slug"`
+	} `json:"projects"`
+}
+
+type deployOut struct {
+	ID           string     `json:"id"`
+	Environment  string     `json:"environment"`
+	Name         *string    `json:"name"`
+	URL          *string    `json:"url"`
+	DateStarted  *time.Time `json:"dateStarted"`
+	DateFinished *time.Time `json:"dateFinished"`
+}
+
+func TestReleaseLifecycle(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var rel releaseOut
+	if code := e.json("POST", "/api/0/organizations/o/releases/", cliNew, &rel); code != 201 || rel.DateReleased != nil {
+		t.Fatalf("releases new: %d %+v", code, rel)
+	}
+	// releases new --finalize
+	if code := e.json("POST", "/api/0/organizations/o/releases/", cliNewFinal, &rel); code != 201 || rel.DateReleased == nil ||
+		!rel.DateReleased.Equal(time.Date(2026, 12, 6, 13, 53, 26, 805000000, time.UTC)) {
+		t.Errorf("releases new --finalize: %d %+v, want dateReleased", code, rel)
+	}
+	// releases finalize
+	released := time.Date(2026, 12, 6, 13, 53, 26, 885000000, time.UTC)
+	if code := e.json("PUT", "/api/0/organizations/o/releases/1.0/", cliFinalize, &rel); code != 200 || rel.DateReleased == nil || !rel.DateReleased.Equal(released) {
+		t.Errorf("releases finalize: %d %+v, want dateReleased %v", code, rel, released)
+	}
+
+	// set-commits --commit: the repository list first, empty until one is
+	// added; then the refs.
+	var repos []map[string]any
+	if code := e.json("GET", "/api/0/organizations/o/repos/?cursor=", "", &repos); code != 200 || len(repos) != 0 {
+		t.Errorf("repos: %d %v, want an empty list", code, repos)
+	}
+	var detail map[string]string
+	if code := e.json("PUT", "/api/0/organizations/o/releases/1.0/", cliRefs, &detail); code != 400 || !strings.Contains(detail["detail"], "owner/repo") {
+		t.Errorf("refs to an unknown repository: %d %v, want 400 naming it", code, detail)
+	}
+	var repo map[string]any
+	if code := e.json("POST", "/api/0/organizations/o/repos/", `{"name":"owner/repo","projects":["web-shop"]}`, &repo); code != 201 || repo["name"] != "owner/repo" {
+		t.Errorf("add repository: %d %v", code, repo)
+	}
+	if code := e.json("GET", "/api/0/organizations/o/repos/?cursor=", "", &repos); code != 200 || len(repos) != 1 || repos[0]["name"] != "owner/repo" ||
+		repos[0]["provider"].(map[string]any)["id"] == "" || repos[0]["status"] != "active" {
+		t.Errorf("repos: %d %v", code, repos)
+	}
+	if code := e.json("PUT", "/api/0/organizations/o/releases/1.0/", cliRefs, &rel); code != 200 || rel.CommitCount != 1 {
+		t.Errorf("set-commits --commit: %d %+v, want 1 commit", code, rel)
+	}
+	cs, err := e.db.ListReleaseCommits(ctx, store.System, e.proj.ID, "1.0")
+	if err != nil || len(cs) != 1 || cs[0].ID != "def456" || cs[0].Repository != "owner/repo" {
+		t.Errorf("commits after --commit = %+v, %v", cs, err)
+	}
+	// set-commits --local and --auto send the commits of the local tree.
+	if code := e.json("PUT", "/api/0/organizations/o/releases/1.0/", cliCommits, &rel); code != 200 || rel.CommitCount != 2 {
+		t.Errorf("set-commits --local: %d %+v, want 2 commits", code, rel)
+	}
+	cs, _ = e.db.ListReleaseCommits(ctx, store.System, e.proj.ID, "1.0")
+	if len(cs) != 2 || cs[1].Message != "first <b>commit</b>\n" || cs[1].AuthorName != "Ann b" || cs[1].AuthorEmail != "ann@example.com" ||
+		!cs[1].Timestamp.Equal(time.Date(2026, 12, 6, 11, 53, 33, 0, time.UTC)) || cs[0].Repository != "origin" {
+		t.Errorf("commits after --local = %+v", cs)
+	}
+	var ids []map[string]any
+	if code := e.json("GET", "/api/0/organizations/o/releases/1.0/commits/", "", &ids); code != 200 || len(ids) != 2 ||
+		ids[0]["id"] != "001ee456a11a0900aeb48e0e0cfa0bc27549d3ed" || ids[1]["message"] != "first <b>commit</b>\n" {
+		t.Errorf("releases info --show-commits: %d %v", code, ids)
+	}
+
+	// deploys new, twice, and deploys list.
+	var dep deployOut
+	if code := e.json("POST", "/api/0/organizations/o/releases/1.0/deploys/", cliDeploy, &dep); code != 201 || dep.Environment != "production" ||
+		dep.Name != nil || dep.DateFinished == nil || dep.ID == "" {
+		t.Errorf("deploys new: %d %+v", code, dep)
+	}
+	if code := e.json("POST", "/api/0/organizations/o/releases/1.0/deploys/", cliDeploy2, &dep); code != 201 || dep.Name == nil || *dep.Name != "n1" ||
+		dep.URL == nil || *dep.URL != "http://x" || dep.DateStarted == nil {
+		t.Errorf("deploys new -n -u -t: %d %+v", code, dep)
+	}
+	var deps []deployOut
+	if code := e.json("GET", "/api/0/organizations/o/releases/1.0/deploys/", "", &deps); code != 200 || len(deps) != 2 ||
+		deps[0].Environment != "staging" || deps[1].DateFinished == nil || deps[1].DateStarted != nil {
+		t.Errorf("deploys list: %d %+v", code, deps)
+	}
+
+	// An issue first seen in 1.0 makes it a new group and its last event.
+	at := time.Date(2026, 12, 6, 14, 0, 0, 0, time.UTC)
+	if _, err := e.db.SaveEvent(ctx, store.SaveRequest{Fingerprint: "f", GroupingVersion: "test-1", Title: "boom",
+		Event: &event.Event{EventID: strings.Repeat("a", 32), ProjectID: e.proj.ID, Source: event.SourceSentry, Level: "error",
+			Release: "1.0", Timestamp: at, Received: at}}); err != nil {
+		t.Fatal(err)
+	}
+	var list []releaseOut
+	if code := e.json("GET", "/api/0/projects/o/web-shop/releases/", "", &list); code != 200 || len(list) != 2 {
+		t.Fatalf("releases list: %d %+v", code, list)
+	}
+	for _, r := range list {
+		if r.Version != "1.0" {
+			continue
+		}
+		if r.DateReleased == nil || !r.DateReleased.Equal(released) || r.NewGroups != 1 || r.LastEvent == nil || !r.LastEvent.Equal(at) ||
+			r.FirstEvent == nil || r.CommitCount != 2 || r.DeployCount != 2 || r.LastDeploy == nil || r.LastDeploy.Environment != "staging" {
+			t.Errorf("releases list 1.0 = %+v", r)
+		}
+	}
+	if code := e.json("GET", "/api/0/organizations/o/releases/1.0/", "", &rel); code != 200 || rel.NewGroups != 1 || rel.DeployCount != 2 {
+		t.Errorf("releases info: %d %+v", code, rel)
+	}
+
+	// set-commits --clear
+	if code := e.json("PUT", "/api/0/organizations/o/releases/1.0/", cliClear, &rel); code != 200 || rel.CommitCount != 0 {
+		t.Errorf("set-commits --clear: %d %+v", code, rel)
+	}
+}
+
+// Only members of the project read or write its releases, deploys,
+// commits and repositories, and bad bodies are 400s with the reason.
+func TestReleaseRefusals(t *testing.T) {
+	e := newEnv(t)
+	if code := e.json("POST", "/api/0/organizations/o/releases/", cliNew, nil); code != 201 {
+		t.Fatal(code)
+	}
+	tooMany := `{"commits":[` + strings.Repeat(`{"id":"a","repository":"r","timestamp":"2026-01-01T00:00:00Z"},`, store.MaxReleaseCommits) +
+		`{"id":"a","repository":"r","timestamp":"2026-01-01T00:00:00Z"}]}`
+	tests := []struct {
+		name, token, method, path, body string
+		want                            int
+		detail                          string
+	}{
+		{"outsider finalizes", e.outsider, "PUT", "/api/0/organizations/o/releases/1.0/", cliFinalize, 404, "not found"},
+		{"outsider reads", e.outsider, "GET", "/api/0/organizations/o/releases/1.0/", "", 404, "not found"},
+		{"outsider deploys", e.outsider, "POST", "/api/0/organizations/o/releases/1.0/deploys/", cliDeploy, 404, "not found"},
+		{"outsider lists deploys", e.outsider, "GET", "/api/0/organizations/o/releases/1.0/deploys/", "", 404, "not found"},
+		{"outsider lists commits", e.outsider, "GET", "/api/0/organizations/o/releases/1.0/commits/", "", 404, "not found"},
+		{"outsider adds a repository", e.outsider, "POST", "/api/0/organizations/o/repos/", `{"name":"a/b","projects":["web-shop"]}`, 404, "not found"},
+		{"read-only token deploys", e.readOnly, "POST", "/api/0/organizations/o/releases/1.0/deploys/", cliDeploy, 403, "read-only"},
+		{"read-only token finalizes", e.readOnly, "PUT", "/api/0/organizations/o/releases/1.0/", cliFinalize, 403, "read-only"},
+		{"deploy of no release", e.token, "POST", "/api/0/organizations/o/releases/9.9/deploys/", cliDeploy, 404, "9.9"},
+		{"deploys of no release", e.token, "GET", "/api/0/organizations/o/releases/9.9/deploys/", "", 404, "9.9"},
+		{"finalize no release", e.token, "PUT", "/api/0/organizations/o/releases/9.9/", cliFinalize, 404, "9.9"},
+		{"deploy without environment", e.token, "POST", "/api/0/organizations/o/releases/1.0/deploys/", `{"name":"x"}`, 400, "environment"},
+		{"deploy with a number for environment", e.token, "POST", "/api/0/organizations/o/releases/1.0/deploys/", `{"environment":1}`, 400, "environment"},
+		{"deploy with a bad date", e.token, "POST", "/api/0/organizations/o/releases/1.0/deploys/", `{"environment":"p","dateFinished":"yesterday"}`, 400, "dateFinished"},
+		{"deploy not JSON", e.token, "POST", "/api/0/organizations/o/releases/1.0/deploys/", `{`, 400, "request body"},
+		{"finalize with a bad date", e.token, "PUT", "/api/0/organizations/o/releases/1.0/", `{"dateReleased":"soon"}`, 400, "dateReleased"},
+		{"commits without an ID", e.token, "PUT", "/api/0/organizations/o/releases/1.0/", `{"commits":[{"repository":"r","timestamp":"2026-01-01T00:00:00Z"}]}`, 400, "commit ID"},
+		{"too many commits", e.token, "PUT", "/api/0/organizations/o/releases/1.0/", tooMany, 400, "limit"},
+		{"refs without a commit", e.token, "PUT", "/api/0/organizations/o/releases/1.0/", `{"refs":[{"repository":"owner/repo"}]}`, 400, "commit"},
+		{"repository without a name", e.token, "POST", "/api/0/organizations/o/repos/", `{"projects":["web-shop"]}`, 400, "name"},
+		{"repository without a project", e.token, "POST", "/api/0/organizations/o/repos/", `{"name":"a/b"}`, 400, "project"},
+	}
+	for _, tt := range tests {
+		var out map[string]any
+		code := e.doAs(tt.token, tt.method, tt.path, "application/json", strings.NewReader(tt.body), &out)
+		if d, _ := out["detail"].(string); code != tt.want || !strings.Contains(d, tt.detail) {
+			t.Errorf("%s: %d %v, want %d with a detail containing %q", tt.name, code, out, tt.want, tt.detail)
+		}
+	}
+}
