@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -98,10 +99,13 @@ type devProc struct {
 var dashboardLine = regexp.MustCompile(`Dashboard:\s+(http://\S+)/`)
 
 // startDev runs `flytrap dev` on a free port over dataDir and waits until it
-// is ready. extra holds additional flags.
+// is ready. extra holds additional flags. FLYTRAP_E2E_ADDR, when set, is
+// the address instead, so that developers sharing a machine can keep to
+// ports of their own when they run one test.
 func startDev(t *testing.T, dataDir string, env []string, extra ...string) *devProc {
 	t.Helper()
-	args := append([]string{"dev", "--addr", "127.0.0.1:0", "--data-dir", dataDir}, extra...)
+	addr := cmp.Or(os.Getenv("FLYTRAP_E2E_ADDR"), "127.0.0.1:0")
+	args := append([]string{"dev", "--addr", addr, "--data-dir", dataDir}, extra...)
 	cmd := exec.Command(flytrapBin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	p := &devProc{cmd: cmd, stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}, done: make(chan error, 1)}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestSentryCLIReleaseLifecycle runs a CI pipeline's release steps with
+// the real sentry-cli against flytrap dev: releases new, set-commits
+// --commit, finalize, deploys new, deploys list and releases list, then
+// set-commits --local and --auto in a git checkout, and checks what each
+// prints.
+func TestSentryCLIReleaseLifecycle(t *testing.T) {
+	js := requireSentryCLI(t)
+	sentryCLI := filepath.Join(js, "node_modules", ".bin", "sentry-cli")
+	p := startDev(t, t.TempDir(), nil)
+	project := strconv.FormatInt(p.info.ProjectID, 10)
+	env := []string{"SENTRY_URL=" + p.base, "SENTRY_AUTH_TOKEN=" + p.info.APIToken, "SENTRY_ORG=flytrap",
+		"SENTRY_PROJECT=" + project, "SENTRY_LOG_LEVEL=warn", "SENTRYCLI_SKIP_DOWNLOAD=1", "SENTRY_DISABLE_UPDATE_CHECK=1"}
+	const version = "shop@2.0.0"
+
+	if out := run(t, env, sentryCLI, "releases", "new", version); !strings.Contains(out, "Created release "+version) {
+		t.Errorf("releases new:\n%s", out)
+	}
+	// --commit names a repository of the project's: added once.
+	var repo map[string]any
+	if code := p.api(t, "POST", "/api/0/organizations/flytrap/repos/", map[string]any{"name": "acme/shop", "projects": []string{project}}, &repo); code != 201 {
+		t.Fatalf("add repository: HTTP %d %v", code, repo)
+	}
+	out := run(t, env, sentryCLI, "releases", "set-commits", version, "--commit", "acme/shop@0123456789abcdef0123456789abcdef01234567")
+	if !strings.Contains(out, "acme/shop") || !strings.Contains(out, "0123456789ab") {
+		t.Errorf("set-commits --commit:\n%s", out)
+	}
+	if out := run(t, env, sentryCLI, "releases", "finalize", version); !strings.Contains(out, "Finalized release "+version) {
+		t.Errorf("releases finalize:\n%s", out)
+	}
+	if out := run(t, env, sentryCLI, "releases", "deploys", version, "new", "-e", "production"); !strings.Contains(out, "Created new deploy unnamed for 'production'") {
+		t.Errorf("releases deploys new:\n%s", out)
+	}
+	if out := run(t, env, sentryCLI, "deploys", "new", "-r", version, "-e", "staging", "-n", "canary", "-t", "30"); !strings.Contains(out, "Created new deploy canary for 'staging'") {
+		t.Errorf("deploys new:\n%s", out)
+	}
+	out = run(t, env, sentryCLI, "releases", "deploys", version, "list")
+	if !regexp.MustCompile(`\| production +\| unnamed +\|`).MatchString(out) || !regexp.MustCompile(`\| staging +\| canary +\|`).MatchString(out) {
+		t.Errorf("releases deploys list:\n%s", out)
+	}
+
+	// An event of the release: one new issue, and its last event.
+	hub := newHub(t, p.info.DSN, version, "production")
+	hub.CaptureException(errors.New("release lifecycle boom"))
+	p.waitIssue(t, "*errors.errorString: release lifecycle boom", 1)
+	p.waitDrained(t)
+
+	out = run(t, env, sentryCLI, "releases", "list")
+	row := regexp.MustCompile(`\| ([^|]+?) +\| ` + regexp.QuoteMeta(version) + ` +\| (\d+) +\| ([^|]+?) +\|`).FindStringSubmatch(out)
+	if row == nil || row[1] == "(unreleased)" || row[2] != "1" || row[3] == "-" {
+		t.Errorf("releases list: want a release date, 1 new issue and a last event for %s:\n%s", version, out)
+	}
+	out = run(t, env, sentryCLI, "releases", "info", version, "--show-commits")
+	if !strings.Contains(out, "0123456789abcdef0123456789abcdef01234567") {
+		t.Errorf("releases info --show-commits:\n%s", out)
+	}
+
+	// --local, and --auto (which finds no head for a Flytrap repository
+	// and falls back to the local tree), send the checkout's commits.
+	dir := gitCheckout(t)
+	for _, mode := range []string{"--local", "--auto"} {
+		cmd := exec.Command(sentryCLI, "releases", "set-commits", version, mode)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+		b, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(b), "Success! Set commits for release "+version) {
+			t.Errorf("set-commits %s: %v\n%s", mode, err, b)
+		}
+	}
+	var commits []map[string]any
+	if code := p.api(t, "GET", "/api/0/organizations/flytrap/releases/"+version+"/commits/", nil, &commits); code != 200 || len(commits) != 2 ||
+		commits[1]["message"] != "first <b>commit</b>\n" {
+		t.Errorf("commits after set-commits --auto: HTTP %d %v", code, commits)
+	}
+	// --auto outside a checkout: sentry-cli says it found no git tree.
+	cmd := exec.Command(sentryCLI, "releases", "set-commits", version, "--auto")
+	cmd.Dir, cmd.Env = t.TempDir(), append(os.Environ(), env...)
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "could not find repository") {
+		t.Errorf("set-commits --auto outside a checkout: %v\n%s", err, b)
+	}
+}
+
+// gitCheckout makes a git repository of two commits, with an origin.
+func gitCheckout(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	git := func(args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Ann", "GIT_AUTHOR_EMAIL=ann@example.com",
+			"GIT_COMMITTER_NAME=Ann", "GIT_COMMITTER_EMAIL=ann@example.com")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+	}
+	git("init", "-q")
+	git("remote", "add", "origin", "https://github.com/acme/shop.git")
+	for i, msg := range []string{"first <b>commit</b>", "second"} {
+		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(i)), []byte(msg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git("add", ".")
+		git("commit", "-q", "-m", msg)
+	}
+	return dir
+}
