@@ -27,7 +27,7 @@ const (
 // route is one row of the authorization matrix. Paths and forms may use
 // placeholders filled from the fixture: {web}, {billing} (project IDs),
 // {issue}, {otherIssue}, {event1}, {otherEvent}, {member}, {outsider},
-// {victim} (a user nobody else needs).
+// {victim} (a user nobody else needs), {release} (a release of web's).
 type route struct {
 	method, path string
 	form         url.Values
@@ -48,6 +48,7 @@ func matrix() []route {
 			route{"GET", "/projects/" + p.project + "/issues", nil, p.scope, 200},
 			route{"GET", "/projects/" + p.project + "/feedback", nil, p.scope, 200},
 			route{"GET", "/projects/" + p.project + "/feedback?cursor=nope", nil, p.scope, 400},
+			route{"GET", "/projects/" + p.project + "/releases", nil, p.scope, 200},
 			route{"GET", "/projects/" + p.project + "/issues?status=all&query=x&sort=count", nil, p.scope, 200},
 			route{"GET", "/issues/" + p.issue, nil, p.scope, 200},
 			route{"GET", "/issues/" + p.issue + "?event=" + p.event, nil, p.scope, 200},
@@ -75,6 +76,9 @@ func matrix() []route {
 		route{"GET", "/issues/{issue}?event={otherEvent}", nil, scopeNobody, 404},
 		route{"GET", "/issues/{otherIssue}?event={event1}", nil, scopeNobody, 404},
 		route{"POST", "/projects/{web}/issues/bulk", url.Values{"ids": {"{otherIssue}"}, "action": {"resolve"}}, scopeWeb, 303},
+		// web's events name the release; billing has none of that name.
+		route{"GET", "/projects/{web}/releases/{release}", nil, scopeWeb, 200},
+		route{"GET", "/projects/{billing}/releases/{release}", nil, scopeNobody, 404},
 
 		route{"GET", "/projects", nil, scopeAnyone, 200},
 		route{"GET", "/account", nil, scopeAnyone, 200},
@@ -124,7 +128,7 @@ func (f *fixture) fill(s string, victim int64) string {
 	return strings.NewReplacer(
 		"{web}", id(f.web.ID), "{billing}", id(f.billing.ID),
 		"{issue}", id(f.issue), "{otherIssue}", id(f.otherIssue),
-		"{event1}", f.event1, "{otherEvent}", f.otherEvent,
+		"{event1}", f.event1, "{otherEvent}", f.otherEvent, "{release}", url.PathEscape("shop@1.2.3"),
 		"{member}", id(f.member.ID), "{outsider}", id(f.outsider.ID), "{victim}", id(victim),
 		"{webChannel}", id(f.firstChannel(f.web.ID)), "{billingChannel}", id(f.firstChannel(f.billing.ID)),
 		"{webRule}", id(f.firstRule(f.web.ID)), "{billingRule}", id(f.firstRule(f.billing.ID)),
@@ -246,6 +250,7 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 	}
 	for _, want := range []string{
 		"GET /projects", "GET /projects/{id}/setup", "GET /projects/{id}/issues", "POST /projects/{id}/issues/bulk",
+		"GET /projects/{id}/releases", "GET /projects/{id}/releases/{id}",
 		"GET /issues/{id}", "POST /issues/{id}/status", "GET /issues/{id}/delete", "POST /issues/{id}/delete",
 		"GET /account", "POST /account/password", "POST /logout",
 		"GET /account/tokens", "POST /account/tokens", "POST /account/tokens/{id}/revoke",

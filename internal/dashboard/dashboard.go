@@ -79,6 +79,12 @@ type Store interface {
 	ListIssueFeedback(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.Feedback, string, error)
 	CountIssueFeedback(ctx context.Context, v store.Viewer, issueID int64) (int64, error)
 
+	// Releases, and what sentry-cli recorded of them.
+	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
+	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
+	ListDeploys(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Deploy, error)
+	ListReleaseCommits(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Commit, error)
+
 	// The signed-in user's API tokens.
 	ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error)
 
@@ -307,6 +313,8 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /projects/{id}/issues", d.page(d.issuesPage))
 	m.HandleFunc("POST /projects/{id}/issues/bulk", d.action(d.bulkUpdate))
 	m.HandleFunc("GET /projects/{id}/feedback", d.page(d.feedbackPage))
+	m.HandleFunc("GET /projects/{id}/releases", d.page(d.releasesPage))
+	m.HandleFunc("GET /projects/{id}/releases/{version}", d.page(d.releasePage))
 	m.HandleFunc("GET /issues/{id}", d.page(d.issuePage))
 	m.HandleFunc("GET /issues/{id}/events/{event}/raw", d.page(d.rawEvent))
 	m.HandleFunc("POST /issues/{id}/status", d.action(d.setStatus))

@@ -276,7 +276,7 @@ func TestIssuePage(t *testing.T) {
 		`<p class="culprit">GET /checkout</p>`,
 		fmt.Sprintf(`data-live-count="issue-%d">2</span>`, f.issue),
 		`<span class="level level-error">error</span>`, `<span class="status status-unresolved">Unresolved</span>`,
-		"first seen in <code>shop@1.2.3</code>",
+		fmt.Sprintf(`first seen in <a href="/projects/%d/releases/shop@1.2.3"><code>shop@1.2.3</code></a>`, f.web.ID),
 		// latest event first, with a link to the older one
 		`Event <code class="event-id">`+f.event2+`</code>`,
 		`href="/issues/`+strconv.FormatInt(f.issue, 10)+`?event=`+f.event1+`" rel="prev">‹ Older</a>`,
@@ -622,4 +622,43 @@ func TestSentryCLILoginPage(t *testing.T) {
 	if got := r.Header.Get("Location"); !strings.HasPrefix(got, "/login") || !strings.Contains(got, url.QueryEscape("/account/tokens")) {
 		t.Errorf("signed out: Location = %q, want the login page coming back to the tokens", got)
 	}
+}
+
+// TestReleasePages: a project's releases with their figures, and a
+// release's deploys and commits, as sentry-cli recorded them.
+func TestReleasePages(t *testing.T) {
+	f := newFixture(t)
+	const version = "shop@1.2.3"
+	_, err := f.db.SetReleaseDate(f.ctx, store.System, f.web.ID, version, now.Add(-30*time.Minute))
+	f.must(err)
+	_, err = f.db.CreateDeploy(f.ctx, store.System, store.Deploy{ProjectID: f.web.ID, Version: version, Environment: "production",
+		Name: "canary", URL: "https://ci.example.com/42", DateStarted: now.Add(-25 * time.Minute), DateFinished: now.Add(-20 * time.Minute)}, now)
+	f.must(err)
+	f.must(f.db.SetReleaseCommits(f.ctx, store.System, f.web.ID, version, []store.Commit{
+		{ID: "4b08546bc7f0", Repository: "acme/shop", Message: "Fix the checkout", AuthorName: "Ann", AuthorEmail: "ann@example.com", Timestamp: now.Add(-time.Hour)},
+		{ID: "001ee456a11a", Repository: "acme/shop"},
+	}))
+
+	r := f.get(roleMember, fmt.Sprintf("/projects/%d/releases", f.web.ID))
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, `aria-current="page">Releases</a>`,
+		fmt.Sprintf(`<a href="/projects/%d/releases/shop@1.2.3"><code>shop@1.2.3</code></a>`, f.web.ID),
+		`<time datetime="2026-`, `title="`, "30 min ago", // released
+		`<td class="right">1</td>`,       // one issue first seen in it
+		"production <time", "20 min ago", // the last deploy
+		`<td class="right">2</td>`) // commits
+
+	r = f.get(roleMember, fmt.Sprintf("/projects/%d/releases/%s", f.web.ID, url.PathEscape(version)))
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "Release <code>shop@1.2.3</code>", "Released <time",
+		`<a href="https://ci.example.com/42" rel="noopener noreferrer nofollow">canary</a>`, "25 min ago",
+		"<code title=\"4b08546bc7f0\">4b08546bc7f0</code>", "Fix the checkout", `Ann <span class="muted">&lt;ann@example.com&gt;</span>`,
+		fmt.Sprintf(`href="/projects/%d/issues?release=shop%%401.2.3&amp;status=all"`, f.web.ID))
+	// An unknown release is a 404.
+	wantStatus(t, f.get(roleMember, fmt.Sprintf("/projects/%d/releases/nope", f.web.ID)), http.StatusNotFound)
+	// A release without deploys or commits says how to record them.
+	_, err = f.db.CreateRelease(f.ctx, store.System, f.web.ID, "2.0", now)
+	f.must(err)
+	r = f.get(roleMember, fmt.Sprintf("/projects/%d/releases/2.0", f.web.ID))
+	wantBody(t, r, "Not finalized", "No deploys", "No commits")
 }

@@ -27,7 +27,7 @@ import (
 // project-tabs) that pages use.
 var pageNames = []string{
 	"login", "error", "account",
-	"projects", "setup", "issues", "issue", "feedback", "confirm-delete",
+	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "confirm-delete",
 	"admin-users", "admin-projects", "admin-project", "alerts", "alert-rule", "tokens",
 }
 
@@ -196,6 +196,7 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"coord":      func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 		"title":      statusTitle,
 		"issueURL":   func(id int64) string { return "/issues/" + strconv.FormatInt(id, 10) },
+		"releaseURL": releaseURL,
 	}
 }
 

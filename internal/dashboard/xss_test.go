@@ -121,8 +121,22 @@ func TestStoredXSS(t *testing.T) {
 		f.must(err)
 	}
 
+	// What sentry-cli sends of a release: a deploy and commits, every
+	// field as hostile as the release's own name.
+	_, err = f.db.CreateDeploy(f.ctx, store.System, store.Deploy{ProjectID: f.web.ID, Version: hostile[1], Environment: hostile[0],
+		Name: hostile[1], URL: `https://example.com/"><script>alert(1)</script>`}, now)
+	f.must(err)
+	_, err = f.db.CreateDeploy(f.ctx, store.System, store.Deploy{ProjectID: f.web.ID, Version: hostile[1], Environment: "p",
+		Name: hostile[3], URL: hostile[2]}, now)
+	f.must(err)
+	f.must(f.db.SetReleaseCommits(f.ctx, store.System, f.web.ID, hostile[1], []store.Commit{
+		{ID: hostile[4], Repository: hostile[0], Message: all, AuthorName: hostile[5], AuthorEmail: hostile[6], Timestamp: now}}))
+
 	id := func(n int64) string { return fmt.Sprint(n) }
 	pages := []struct{ role, path string }{
+		{roleMember, "/projects/" + id(f.web.ID) + "/releases"},
+		{roleMember, "/projects/" + id(f.web.ID) + "/releases/" + url.PathEscape(hostile[1])},
+		{roleMember, "/projects/" + id(f.web.ID) + "/releases/" + url.PathEscape(hostile[0])},
 		{roleMember, "/projects/" + id(f.web.ID) + "/feedback"},
 		{roleMember, "/projects/" + id(f.web.ID) + "/feedback?cursor=" + url.QueryEscape(hostile[1])},
 		{roleMember, "/projects"},
@@ -165,6 +179,13 @@ func TestStoredXSS(t *testing.T) {
 		"<code>javascript:alert(1)</code>",
 		`<span class="level level-other">`)
 	wantBody(t, f.get(roleMember, "/projects/"+id(f.web.ID)+"/alerts"), "&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;svg onload=alert(1)&gt;")
+	// The release's name, deploys and commits are text; only an http(s)
+	// URL is a link, escaped in its href.
+	rel := f.get(roleMember, "/projects/"+id(f.web.ID)+"/releases/"+url.PathEscape(hostile[1]))
+	wantBody(t, rel, "Release <code>&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</code>", "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>",
+		`href="https://example.com/%22%3E%3Cscript%3Ealert%281%29%3C/script%3E"`, "<code>javascript:alert(1)</code>",
+		"&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;style&gt;body{display:none}&lt;/style&gt;")
+	wantBody(t, f.get(roleMember, "/projects/"+id(f.web.ID)+"/releases"), "<code>&#34;&gt;&lt;img src=x onerror=alert(1)&gt;</code>")
 	// The feedback is shown, as text, on the issue page and the project's
 	// feedback page, and links to the issue only through the event's ID,
 	// escaped where it is not one.
