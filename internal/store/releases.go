@@ -178,10 +178,25 @@ func (d *DB) releaseFigures(ctx context.Context, projectID int64, version string
 	return figs, nil
 }
 
+// releaseExists answers ErrNotFound unless v may see the project and it
+// has the release; unlike GetRelease it adds up no figures.
+func (d *DB) releaseExists(ctx context.Context, v Viewer, projectID int64, version string) error {
+	var (
+		q   query
+		one int
+	)
+	q.add(`SELECT 1 FROM releases WHERE project_id = `, q.arg(projectID), ` AND version = `, q.arg(version),
+		` AND `, q.visibleProject(v, projectID))
+	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
+		return fmt.Errorf("release %q: %w", version, notFound(err))
+	}
+	return nil
+}
+
 // SetReleaseDate records when a release of a project v may see was
 // finalized.
 func (d *DB) SetReleaseDate(ctx context.Context, v Viewer, projectID int64, version string, released time.Time) (Release, error) {
-	if _, err := d.GetRelease(ctx, v, projectID, version); err != nil {
+	if err := d.releaseExists(ctx, v, projectID, version); err != nil {
 		return Release{}, fmt.Errorf("store: finalize release: %w", err)
 	}
 	if _, err := d.db.ExecContext(ctx, `UPDATE releases SET date_released = $1 WHERE project_id = $2 AND version = $3`,
@@ -238,7 +253,7 @@ func (d *DB) CreateDeploy(ctx context.Context, v Viewer, dep Deploy, now time.Ti
 	if !dep.DateStarted.IsZero() && dep.DateStarted.After(dep.DateFinished) {
 		return Deploy{}, fmt.Errorf("store: create deploy: %w: dateStarted is after dateFinished", ErrInvalid)
 	}
-	if _, err := d.GetRelease(ctx, v, dep.ProjectID, dep.Version); err != nil {
+	if err := d.releaseExists(ctx, v, dep.ProjectID, dep.Version); err != nil {
 		return Deploy{}, fmt.Errorf("store: create deploy: %w", err)
 	}
 	dep.CreatedAt = fromMillis(millis(now))
@@ -264,7 +279,7 @@ func (d *DB) CreateDeploy(ctx context.Context, v Viewer, dep Deploy, now time.Ti
 // ListDeploys returns the deploys of a release of a project v may see,
 // the last finished first.
 func (d *DB) ListDeploys(ctx context.Context, v Viewer, projectID int64, version string) ([]Deploy, error) {
-	if _, err := d.GetRelease(ctx, v, projectID, version); err != nil {
+	if err := d.releaseExists(ctx, v, projectID, version); err != nil {
 		return nil, fmt.Errorf("store: list deploys: %w", err)
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT `+deployColumns+` FROM release_deploys d WHERE project_id = $1 AND version = $2
@@ -318,7 +333,7 @@ func (d *DB) SetReleaseCommits(ctx context.Context, v Viewer, projectID int64, v
 			}
 		}
 	}
-	if _, err := d.GetRelease(ctx, v, projectID, version); err != nil {
+	if err := d.releaseExists(ctx, v, projectID, version); err != nil {
 		return fmt.Errorf("store: set commits: %w", err)
 	}
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
@@ -343,7 +358,7 @@ func (d *DB) SetReleaseCommits(ctx context.Context, v Viewer, projectID int64, v
 // ListReleaseCommits returns the commits of a release of a project v may
 // see, in the order they were set (sentry-cli sends the newest first).
 func (d *DB) ListReleaseCommits(ctx context.Context, v Viewer, projectID int64, version string) ([]Commit, error) {
-	if _, err := d.GetRelease(ctx, v, projectID, version); err != nil {
+	if err := d.releaseExists(ctx, v, projectID, version); err != nil {
 		return nil, fmt.Errorf("store: list commits: %w", err)
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT commit_id, repository, message, author_name, author_email, committed_at
