@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSentryCLIReleaseLifecycle runs a CI pipeline's release steps with
@@ -83,8 +84,22 @@ func TestSentryCLIReleaseLifecycle(t *testing.T) {
 		commits[1]["message"] != "first <b>commit</b>\n" {
 		t.Errorf("commits after set-commits --auto: HTTP %d %v", code, commits)
 	}
+	// The next release's --local sends only the commits since this one's.
+	time.Sleep(5 * time.Millisecond) // a later first seen, at the store's millisecond precision
+	run(t, env, sentryCLI, "releases", "new", "shop@2.1.0")
+	gitCommit(t, dir, "third")
+	cmd := exec.Command(sentryCLI, "releases", "set-commits", "shop@2.1.0", "--local")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("set-commits --local of the next release: %v\n%s", err, b)
+	}
+	if code := p.api(t, "GET", "/api/0/organizations/flytrap/releases/shop@2.1.0/commits/", nil, &commits); code != 200 || len(commits) != 1 ||
+		commits[0]["message"] != "third\n" {
+		t.Errorf("commits of the next release: HTTP %d %v, want only the new one", code, commits)
+	}
+
 	// --auto outside a checkout: sentry-cli says it found no git tree.
-	cmd := exec.Command(sentryCLI, "releases", "set-commits", version, "--auto")
+	cmd = exec.Command(sentryCLI, "releases", "set-commits", version, "--auto")
 	cmd.Dir, cmd.Env = t.TempDir(), append(os.Environ(), env...)
 	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "could not find repository") {
 		t.Errorf("set-commits --auto outside a checkout: %v\n%s", err, b)
@@ -95,23 +110,34 @@ func TestSentryCLIReleaseLifecycle(t *testing.T) {
 func gitCheckout(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	git := func(args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Ann", "GIT_AUTHOR_EMAIL=ann@example.com",
-			"GIT_COMMITTER_NAME=Ann", "GIT_COMMITTER_EMAIL=ann@example.com")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, b)
-		}
-	}
-	git("init", "-q")
-	git("remote", "add", "origin", "https://github.com/acme/shop.git")
-	for i, msg := range []string{"first <b>commit</b>", "second"} {
-		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(i)), []byte(msg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		git("add", ".")
-		git("commit", "-q", "-m", msg)
-	}
+	gitRun(t, dir, "init", "-q")
+	gitRun(t, dir, "remote", "add", "origin", "https://github.com/acme/shop.git")
+	gitCommit(t, dir, "first <b>commit</b>")
+	gitCommit(t, dir, "second")
 	return dir
+}
+
+// gitCommit commits a new file to the repository in dir.
+func gitCommit(t *testing.T, dir, msg string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(len(entries))), []byte(msg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(t, dir, "add", ".")
+	gitRun(t, dir, "commit", "-q", "-m", msg)
+}
+
+func gitRun(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Ann", "GIT_AUTHOR_EMAIL=ann@example.com",
+		"GIT_COMMITTER_NAME=Ann", "GIT_COMMITTER_EMAIL=ann@example.com")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
 }

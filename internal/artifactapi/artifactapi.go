@@ -46,6 +46,7 @@ type Store interface {
 	ListDeploys(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Deploy, error)
 	SetReleaseCommits(ctx context.Context, v store.Viewer, projectID int64, version string, commits []store.Commit) error
 	ListReleaseCommits(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Commit, error)
+	PreviousCommit(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, store.Commit, error)
 	AddRepository(ctx context.Context, v store.Viewer, projectID int64, name string, now time.Time) (store.Repository, error)
 	ListRepositories(ctx context.Context, v store.Viewer, projectID int64) ([]store.Repository, error)
 }
@@ -109,23 +110,24 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 	// {$}: each pattern matches its path exactly, not the paths below it.
 	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, store.User){
 		"GET /api/0/{$}": h.authInfo,
-		"GET /api/0/organizations/{org}/chunk-upload/{$}":                   h.chunkOptions,
-		"POST /api/0/organizations/{org}/chunk-upload/{$}":                  h.uploadChunks,
-		"POST /api/0/organizations/{org}/artifactbundle/assemble/{$}":       h.assemble,
-		"GET /api/0/organizations/{org}/projects/{$}":                       h.listProjects,
-		"GET /api/0/organizations/{org}/releases/{$}":                       h.listReleases,
-		"POST /api/0/organizations/{org}/releases/{$}":                      h.createRelease,
-		"GET /api/0/organizations/{org}/releases/{version}/{$}":             h.getRelease,
-		"PUT /api/0/organizations/{org}/releases/{version}/{$}":             h.updateRelease,
-		"DELETE /api/0/organizations/{org}/releases/{version}/{$}":          h.deleteRelease,
-		"GET /api/0/organizations/{org}/releases/{version}/deploys/{$}":     h.listDeploys,
-		"POST /api/0/organizations/{org}/releases/{version}/deploys/{$}":    h.createDeploy,
-		"GET /api/0/organizations/{org}/releases/{version}/commits/{$}":     h.listCommits,
-		"GET /api/0/organizations/{org}/repos/{$}":                          h.listRepos,
-		"POST /api/0/organizations/{org}/repos/{$}":                         h.addRepo,
-		"GET /api/0/projects/{org}/{project}/releases/{$}":                  h.listReleases,
-		"POST /api/0/projects/{org}/{project}/releases/{$}":                 h.createRelease,
-		"POST /api/0/projects/{org}/{project}/releases/{version}/files/{$}": h.uploadReleaseFile,
+		"GET /api/0/organizations/{org}/chunk-upload/{$}":                             h.chunkOptions,
+		"POST /api/0/organizations/{org}/chunk-upload/{$}":                            h.uploadChunks,
+		"POST /api/0/organizations/{org}/artifactbundle/assemble/{$}":                 h.assemble,
+		"GET /api/0/organizations/{org}/projects/{$}":                                 h.listProjects,
+		"GET /api/0/organizations/{org}/releases/{$}":                                 h.listReleases,
+		"POST /api/0/organizations/{org}/releases/{$}":                                h.createRelease,
+		"GET /api/0/organizations/{org}/releases/{version}/{$}":                       h.getRelease,
+		"PUT /api/0/organizations/{org}/releases/{version}/{$}":                       h.updateRelease,
+		"DELETE /api/0/organizations/{org}/releases/{version}/{$}":                    h.deleteRelease,
+		"GET /api/0/organizations/{org}/releases/{version}/deploys/{$}":               h.listDeploys,
+		"POST /api/0/organizations/{org}/releases/{version}/deploys/{$}":              h.createDeploy,
+		"GET /api/0/organizations/{org}/releases/{version}/commits/{$}":               h.listCommits,
+		"GET /api/0/organizations/{org}/releases/{version}/previous-with-commits/{$}": h.previousWithCommits,
+		"GET /api/0/organizations/{org}/repos/{$}":                                    h.listRepos,
+		"POST /api/0/organizations/{org}/repos/{$}":                                   h.addRepo,
+		"GET /api/0/projects/{org}/{project}/releases/{$}":                            h.listReleases,
+		"POST /api/0/projects/{org}/{project}/releases/{$}":                           h.createRelease,
+		"POST /api/0/projects/{org}/{project}/releases/{version}/files/{$}":           h.uploadReleaseFile,
 	} {
 		h.mux.Handle(pattern, h.auth(fn))
 	}

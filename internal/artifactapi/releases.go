@@ -560,6 +560,32 @@ func (h *Handler) listCommits(w http.ResponseWriter, r *http.Request, u store.Us
 	writeJSON(w, http.StatusOK, out)
 }
 
+// previousWithCommits tells set-commits --local where the release's
+// history starts: the release with commits first seen last before it, in
+// the first of u's projects that has one, with its newest commit as
+// lastCommit; {} when there is none, and sentry-cli then reads
+// --initial-depth commits (20).
+func (h *Handler) previousWithCommits(w http.ResponseWriter, r *http.Request, u store.User) {
+	projects, ok := h.releaseProjects(w, r, u)
+	if !ok {
+		return
+	}
+	for _, p := range projects {
+		prev, c, err := h.store.PreviousCommit(r.Context(), viewer(u), p.ID, r.PathValue("version"))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"version": prev.Version, "dateCreated": prev.FirstSeen,
+			"projects": []projectInfo{infoOf(p)}, "lastCommit": map[string]string{"id": c.ID}})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
 // repoProvider is the provider Flytrap names for its repositories.
 // sentry-cli set-commits --auto resolves heads only for git hosting
 // providers it knows; for any other it finds no head and reads the

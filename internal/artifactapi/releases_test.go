@@ -94,7 +94,13 @@ func TestReleaseLifecycle(t *testing.T) {
 	if err != nil || len(cs) != 1 || cs[0].ID != "def456" || cs[0].Repository != "owner/repo" {
 		t.Errorf("commits after --commit = %+v, %v", cs, err)
 	}
-	// set-commits --local and --auto send the commits of the local tree.
+	// set-commits --local and --auto ask where the history starts: no
+	// earlier release has commits.
+	var prev map[string]any
+	if code := e.json("GET", "/api/0/organizations/o/releases/1.0/previous-with-commits/", "", &prev); code != 200 || len(prev) != 0 {
+		t.Errorf("previous-with-commits: %d %v, want {}", code, prev)
+	}
+	// Then they send the commits of the local tree.
 	if code := e.json("PUT", "/api/0/organizations/o/releases/1.0/", cliCommits, &rel); code != 200 || rel.CommitCount != 2 {
 		t.Errorf("set-commits --local: %d %+v, want 2 commits", code, rel)
 	}
@@ -149,6 +155,15 @@ func TestReleaseLifecycle(t *testing.T) {
 		t.Errorf("releases info: %d %+v", code, rel)
 	}
 
+	// The next release's history starts at 1.0's newest commit.
+	if _, err := e.db.CreateRelease(ctx, store.System, e.proj.ID, "2.0", time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.json("GET", "/api/0/organizations/o/releases/2.0/previous-with-commits/", "", &prev); code != 200 || prev["version"] != "1.0" ||
+		prev["lastCommit"].(map[string]any)["id"] != "001ee456a11a0900aeb48e0e0cfa0bc27549d3ed" {
+		t.Errorf("previous-with-commits of 2.0: %d %v, want 1.0's newest commit", code, prev)
+	}
+
 	// set-commits --clear
 	if code := e.json("PUT", "/api/0/organizations/o/releases/1.0/", cliClear, &rel); code != 200 || rel.CommitCount != 0 {
 		t.Errorf("set-commits --clear: %d %+v", code, rel)
@@ -174,6 +189,7 @@ func TestReleaseRefusals(t *testing.T) {
 		{"outsider deploys", e.outsider, "POST", "/api/0/organizations/o/releases/1.0/deploys/", cliDeploy, 404, "not found"},
 		{"outsider lists deploys", e.outsider, "GET", "/api/0/organizations/o/releases/1.0/deploys/", "", 404, "not found"},
 		{"outsider lists commits", e.outsider, "GET", "/api/0/organizations/o/releases/1.0/commits/", "", 404, "not found"},
+		{"outsider asks for the previous commit", e.outsider, "GET", "/api/0/organizations/o/releases/1.0/previous-with-commits/", "", 404, "not found"},
 		{"outsider adds a repository", e.outsider, "POST", "/api/0/organizations/o/repos/", `{"name":"a/b","projects":["web-shop"]}`, 404, "not found"},
 		{"read-only token deploys", e.readOnly, "POST", "/api/0/organizations/o/releases/1.0/deploys/", cliDeploy, 403, "read-only"},
 		{"read-only token finalizes", e.readOnly, "PUT", "/api/0/organizations/o/releases/1.0/", cliFinalize, 403, "read-only"},

@@ -126,6 +126,19 @@ func testReleaseTracking(e *env) {
 		wantErr(t, "SetReleaseCommits "+tt.name, db.SetReleaseCommits(ctx, mv, p, "1.0", tt.commits), ErrInvalid)
 	}
 
+	// The previous release with commits is where set-commits --local of
+	// the next one starts.
+	if _, err := db.CreateRelease(ctx, mv, p, "3.0", at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if prev, c, err := db.PreviousCommit(ctx, mv, p, "3.0"); err != nil || prev.Version != "1.0" || c.ID != "b2" {
+		t.Errorf("PreviousCommit(3.0) = %+v, %+v, %v; want 1.0's newest commit b2", prev, c, err)
+	}
+	_, _, err = db.PreviousCommit(ctx, mv, p, "1.0")
+	wantErr(t, "PreviousCommit of the first release", err, ErrNotFound)
+	_, _, err = db.PreviousCommit(ctx, outsider, p, "3.0")
+	wantErr(t, "PreviousCommit by an outsider", err, ErrNotFound)
+
 	rs, err := db.ListReleases(ctx, mv, p)
 	if err != nil {
 		t.Fatal(err)

@@ -382,6 +382,30 @@ func (d *DB) ListReleaseCommits(ctx context.Context, v Viewer, projectID int64, 
 	return cs, rows.Err()
 }
 
+// PreviousCommit returns the newest commit (the first set) of the
+// release of a project v may see that was first seen last before version
+// and has commits: where sentry-cli set-commits --local starts reading the
+// git history of version. It is ErrNotFound when there is none.
+func (d *DB) PreviousCommit(ctx context.Context, v Viewer, projectID int64, version string) (Release, Commit, error) {
+	if err := d.releaseExists(ctx, v, projectID, version); err != nil {
+		return Release{}, Commit{}, fmt.Errorf("store: previous commit: %w", err)
+	}
+	var (
+		r         Release
+		c         Commit
+		first, at int64
+	)
+	err := d.db.QueryRowContext(ctx, `SELECT r.version, r.first_seen, c.commit_id, c.repository, c.committed_at
+		FROM releases r JOIN release_commits c ON c.project_id = r.project_id AND c.version = r.version AND c.seq = 0
+		WHERE r.project_id = $1 AND r.first_seen < (SELECT first_seen FROM releases WHERE project_id = $1 AND version = $2)
+		ORDER BY r.first_seen DESC, r.version DESC LIMIT 1`, projectID, version).Scan(&r.Version, &first, &c.ID, &c.Repository, &at)
+	if err != nil {
+		return Release{}, Commit{}, fmt.Errorf("store: previous commit: %w", notFound(err))
+	}
+	r.ProjectID, r.FirstSeen, c.Timestamp = projectID, fromMillis(first), optionalTime(at)
+	return r, c, nil
+}
+
 // AddRepository adds a repository to a project v may see, so that
 // set-commits --commit may name it; adding one again changes nothing. A
 // project has at most MaxRepositories.
