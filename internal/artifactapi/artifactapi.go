@@ -128,6 +128,7 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 		"GET /api/0/projects/{org}/{project}/releases/{$}":                            h.listReleases,
 		"POST /api/0/projects/{org}/{project}/releases/{$}":                           h.createRelease,
 		"POST /api/0/projects/{org}/{project}/releases/{version}/files/{$}":           h.uploadReleaseFile,
+		"DELETE /api/0/projects/{org}/{project}/releases/{version}/{$}":               h.deleteRelease,
 	} {
 		h.mux.Handle(pattern, h.auth(fn))
 	}
@@ -436,11 +437,12 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, u store.U
 }
 
 // deleteRelease deletes the release, and the artifacts uploaded for it,
-// from every project u sees that has it.
+// from the project the path names, or, on the organization's path (the
+// only one sentry-cli 3.8 calls, -p or not), from every project u sees
+// that has it, as Sentry's organization-wide releases are deleted.
 func (h *Handler) deleteRelease(w http.ResponseWriter, r *http.Request, u store.User) {
-	ps, err := h.store.ListProjects(r.Context(), viewer(u))
-	if err != nil {
-		h.fail(w, r, err)
+	ps, ok := h.pathProjects(w, r, u)
+	if !ok {
 		return
 	}
 	version, deleted := r.PathValue("version"), 0

@@ -8,6 +8,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -441,5 +442,41 @@ func TestChunkQuota(t *testing.T) {
 	}
 	if resp, out := upload(e.token, chunk(2)); resp.StatusCode != 200 {
 		t.Errorf("another user's chunk: %d %v, want 200: the quota is per user", resp.StatusCode, out)
+	}
+}
+
+// Deleting a release through a project's path leaves the other projects'
+// release of the same name, with their source maps, alone; the
+// organization's path, which sentry-cli calls, deletes it everywhere.
+func TestDeleteReleaseOfOneProject(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	other, err := e.db.CreateProject(ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, p := range []int64{e.proj.ID, other.ID} {
+		if _, err := e.db.CreateRelease(ctx, store.System, p, "1.0.0", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code := e.do("DELETE", "/api/0/projects/any/web-shop/releases/1.0.0/", "", nil, nil); code != 204 {
+		t.Fatalf("delete through the project: %d", code)
+	}
+	if _, err := e.db.GetRelease(ctx, store.System, e.proj.ID, "1.0.0"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the named project's release: %v, want deleted", err)
+	}
+	if _, err := e.db.GetRelease(ctx, store.System, other.ID, "1.0.0"); err != nil {
+		t.Errorf("the other project's release: %v, want kept", err)
+	}
+	if code := e.do("DELETE", "/api/0/projects/any/web-shop/releases/1.0.0/", "", nil, nil); code != 404 {
+		t.Errorf("deleting it again: %d, want 404", code)
+	}
+	if code := e.do("DELETE", "/api/0/organizations/any/releases/1.0.0/", "", nil, nil); code != 204 {
+		t.Errorf("delete through the organization: %d", code)
+	}
+	if _, err := e.db.GetRelease(ctx, store.System, other.ID, "1.0.0"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after the organization's delete: %v, want deleted", err)
 	}
 }

@@ -22,7 +22,7 @@ func ReleaseProblem(version string) string {
 		return "is reserved"
 	case strings.ContainsAny(version, "\r\n\f\t/\\"):
 		return "holds a line break, tab or slash"
-	case hasControl(version):
+	case HasControl(version):
 		return "holds control characters"
 	}
 	return ""
@@ -35,12 +35,14 @@ func EnvironmentProblem(name string) string {
 	switch {
 	case strings.ContainsAny(name, "\r\n\f/"):
 		return "holds a line break or slash"
-	case hasControl(name):
+	case HasControl(name):
 		return "holds control characters"
 	}
 	return ""
 }
 
-func hasControl(s string) bool {
+// HasControl reports whether s holds a control character (C0, DEL, C1)
+// or a direction control: what must not reach a terminal or a single line.
+func HasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || bidi.Control(r) })
 }

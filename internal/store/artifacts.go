@@ -319,11 +319,17 @@ func (d *DB) GetRelease(ctx context.Context, v Viewer, projectID int64, version 
 	return r, nil
 }
 
-// ListReleases returns the releases of a project v may see, newest first.
+// MaxReleasesListed is how many releases ListReleases returns: the
+// newest. Any SDK with the project's public key can name a release, so a
+// project's releases are not bounded by what its team creates.
+const MaxReleasesListed = 1000
+
+// ListReleases returns the releases of a project v may see, newest
+// first, at most MaxReleasesListed of them.
 func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Release, error) {
 	var q query
 	q.add(`SELECT project_id, version, first_seen, date_released FROM releases WHERE project_id = `, q.arg(projectID),
-		` AND `, q.visibleProject(v, projectID), ` ORDER BY first_seen DESC, version`)
+		` AND `, q.visibleProject(v, projectID), ` ORDER BY first_seen DESC, version LIMIT `, q.arg(MaxReleasesListed))
 	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list releases: %w", err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -64,6 +65,11 @@ func testReleaseTracking(e *env) {
 		{"no environment", Deploy{}},
 		{"long environment", Deploy{Environment: strings.Repeat("e", MaxTagLength+1)}},
 		{"NUL in name", Deploy{Environment: "p", Name: "a\x00b"}},
+		// sentry-cli prints these to a terminal as they come.
+		{"escape sequence in environment", Deploy{Environment: "prod\x1b[2J"}},
+		{"slash in environment", Deploy{Environment: "prod/eu"}},
+		{"carriage return in name", Deploy{Environment: "p", Name: "canary\rDONE"}},
+		{"direction control in URL", Deploy{Environment: "p", URL: "https://x/\u202e"}},
 		{"long URL", Deploy{Environment: "p", URL: strings.Repeat("u", MaxURLLength+1)}},
 		{"started after finished", Deploy{Environment: "p", DateStarted: at.Add(time.Hour), DateFinished: at}},
 	} {
@@ -122,6 +128,7 @@ func testReleaseTracking(e *env) {
 		{"no ID", []Commit{{Repository: "r"}}},
 		{"long ID", []Commit{{ID: strings.Repeat("a", 65)}}},
 		{"long author", []Commit{{ID: "a", AuthorName: strings.Repeat("n", MaxTagLength+1)}}},
+		{"escape sequence in author", []Commit{{ID: "a", AuthorName: "eve\x1b]8;;http://evil/\x1b\\"}}},
 	} {
 		wantErr(t, "SetReleaseCommits "+tt.name, db.SetReleaseCommits(ctx, mv, p, "1.0", tt.commits), ErrInvalid)
 	}
@@ -231,5 +238,25 @@ func testRepositories(e *env) {
 	wantErr(t, "AddRepository past the limit", err, ErrInvalid)
 	if rs, err := db.ListRepositories(ctx, mv, p); err != nil || len(rs) != MaxRepositories || rs[0].Name != "owner/repo" {
 		t.Errorf("ListRepositories = %d, %v", len(rs), err)
+	}
+}
+
+// testReleasesListedNewest: any SDK with the public key can name a
+// release, so a list holds the newest MaxReleasesListed only.
+func testReleasesListedNewest(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	p := e.project.ID
+	// One statement: MaxReleasesListed + 1 releases a second apart.
+	if _, err := db.db.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i <= $2)
+		INSERT INTO releases (project_id, version, first_seen) SELECT $1, 'flood-' || i, CAST($3 AS BIGINT) + i * 1000 FROM n`,
+		p, MaxReleasesListed, millis(t0)); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := db.ListReleases(ctx, System, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != MaxReleasesListed || rs[0].Version != fmt.Sprintf("flood-%d", MaxReleasesListed+1) || rs[len(rs)-1].Version != "flood-2" {
+		t.Errorf("listed %d releases, %s to %s; want %d, the newest first, the oldest left out", len(rs), rs[0].Version, rs[len(rs)-1].Version, MaxReleasesListed)
 	}
 }

@@ -79,6 +79,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ArtifactsDebugIDOnly", testArtifactsDebugIDOnly},
 		{"ReleasesAndArtifactPruning", testReleasesAndArtifactPruning},
 		{"ReleaseTracking", testReleaseTracking},
+		{"ReleasesListedNewest", testReleasesListedNewest},
 		{"DeployBound", testDeployBound},
 		{"Repositories", testRepositories},
 		{"AlertConfig", testAlertConfig},

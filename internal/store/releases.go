@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/getflytrap/flytrap/internal/event"
 )
 
 // Bounds on what sentry-cli records about a release (docs/limits.md).
@@ -222,14 +224,23 @@ func scanDeploy(rows *sql.Rows, extra ...any) (Deploy, error) {
 	return dep, nil
 }
 
-// checkText refuses text that is empty (when required), invalid, or
-// longer than n runes.
+// checkText refuses text that is empty (when required), invalid, longer
+// than n runes, or holding control characters: sentry-cli prints these
+// fields (deploys list, releases info) to a terminal as they come.
 func checkText(what, s string, n int, required bool) error {
-	if (required && s == "") || clean(s) != s || utf8.RuneCountInString(s) > n {
+	if (required && s == "") || clean(s) != s || utf8.RuneCountInString(s) > n || event.HasControl(s) {
 		if required {
 			return fmt.Errorf("%w: %s is 1 to %d characters of valid text", ErrInvalid, what, n)
 		}
 		return fmt.Errorf("%w: %s is at most %d characters of valid text", ErrInvalid, what, n)
+	}
+	return nil
+}
+
+// environmentProblem refuses an environment name events could not carry.
+func environmentProblem(env string) error {
+	if p := event.EnvironmentProblem(env); p != "" {
+		return fmt.Errorf("%w: the environment %s", ErrInvalid, p)
 	}
 	return nil
 }
@@ -242,6 +253,7 @@ func (d *DB) CreateDeploy(ctx context.Context, v Viewer, dep Deploy, now time.Ti
 		checkText("an environment", dep.Environment, MaxTagLength, true),
 		checkText("a deploy's name", dep.Name, MaxTagLength, false),
 		checkText("a deploy's URL", dep.URL, MaxURLLength, false),
+		environmentProblem(dep.Environment),
 	} {
 		if err != nil {
 			return Deploy{}, fmt.Errorf("store: create deploy: %w", err)

@@ -45,3 +45,9 @@ CREATE TABLE repositories (
 	created_at BIGINT  NOT NULL,
 	PRIMARY KEY (project_id, name)
 );
+
+-- Release lists show a project's newest releases first, at most
+-- store.MaxReleasesListed of them: an index, so that a project with
+-- hundreds of thousands of releases (an SDK may send any name) does not
+-- sort them all for each list.
+CREATE INDEX releases_first_seen ON releases (project_id, first_seen);
