@@ -40,9 +40,9 @@ const (
 	// DefaultSQLiteSpaceEvery is how often the free pages of a SQLite
 	// database are checked (a few PRAGMAs, reading its header).
 	DefaultSQLiteSpaceEvery = time.Minute
-	// DefaultSessionPruneEvery is how often expired sessions are deleted;
-	// they are refused from the moment they expire, so this only reclaims
-	// rows.
+	// DefaultSessionPruneEvery is how often expired sessions and
+	// set-password links are deleted; they are refused from the moment
+	// they expire, so this only reclaims rows.
 	DefaultSessionPruneEvery = time.Hour
 )
 
@@ -257,6 +257,13 @@ func (a *App) registerJobs() {
 		n, err := a.db.PruneSessions(ctx, now)
 		if n > 0 {
 			a.log.Info("expired sessions pruned", "deleted", n)
+		}
+		if err != nil {
+			return err
+		}
+		n, err = a.db.PrunePasswordLinks(ctx, now)
+		if n > 0 {
+			a.log.Info("expired set-password links pruned", "deleted", n)
 		}
 		return err
 	}})

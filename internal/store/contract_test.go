@@ -56,6 +56,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Payload", testPayload},
 		{"UntrustedText", testUntrustedText},
 		{"Sessions", testSessions},
+		{"PasswordLinks", testPasswordLinks},
 		{"UserAdmin", testUserAdmin},
 		{"DeleteUser", testDeleteUser},
 		{"ConcurrentLastAdmin", testConcurrentLastAdmin},

@@ -178,27 +178,35 @@ func (d *DB) SetUserRole(ctx context.Context, v Viewer, userID int64, role strin
 	return u, nil
 }
 
-// SetPassword replaces a user's password hash. It takes no viewer: the
-// caller (the dashboard's change-password form, the CLI) has checked who
-// may do it. A missing user is ErrNotFound.
+// SetPassword replaces a user's password hash and deletes the user's
+// set-password link: a link sent before the change must not undo it. It
+// takes no viewer: the caller (the dashboard's change-password form, the
+// CLI) has checked who may do it. A missing user is ErrNotFound.
 func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
 	if hash == "" {
 		return fmt.Errorf("store: set password of user %d: %w: empty hash", userID, ErrInvalid)
 	}
-	res, err := d.db.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, userID, hash)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM password_links WHERE user_id = $1`, userID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: set password of user %d: %w", userID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("store: set password of user %d: %w", userID, err)
-	} else if n == 0 {
-		return fmt.Errorf("store: set password of user %d: %w", userID, ErrNotFound)
 	}
 	return nil
 }
 
-// DeleteUser removes a user with their memberships, API tokens and
-// sessions; admins only (ErrForbidden). Removing the last admin, or
+// DeleteUser removes a user with their memberships, API tokens, sessions
+// and set-password link; admins only (ErrForbidden). Removing the last admin, or
 // oneself, is refused with ErrInvalid: an admin who wants to leave makes
 // someone else admin and is removed by them.
 func (d *DB) DeleteUser(ctx context.Context, v Viewer, userID int64) error {
@@ -216,7 +224,7 @@ func (d *DB) DeleteUser(ctx context.Context, v Viewer, userID int64) error {
 		if last {
 			return fmt.Errorf("%w: user %d is the last admin", ErrInvalid, userID)
 		}
-		for _, table := range []string{"project_members", "api_tokens", "sessions"} {
+		for _, table := range []string{"project_members", "api_tokens", "sessions", "password_links"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, userID); err != nil {
 				return err
 			}
