@@ -107,11 +107,16 @@ func (a Actor) requireAdmin() error {
 // Store is what the services read and change.
 type Store interface {
 	UserByEmail(ctx context.Context, email string) (store.User, error)
+	UserByID(ctx context.Context, id int64) (store.User, error)
 	CreateUser(ctx context.Context, email, passwordHash, role string) (store.User, error)
 	SetUserRole(ctx context.Context, v store.Viewer, userID int64, role string) (store.User, error)
 	DeleteUser(ctx context.Context, v store.Viewer, userID int64) error
 	SetPassword(ctx context.Context, userID int64, hash string) error
 	DeleteSignInTokens(ctx context.Context, userID int64) (int64, error)
+	DeleteUserSessions(ctx context.Context, userID int64, exceptToken string) error
+	IssuePasswordLink(ctx context.Context, userID int64, purpose string, ttl time.Duration) (string, store.PasswordLink, error)
+	PasswordLinkUser(ctx context.Context, token string, now time.Time) (store.User, store.PasswordLink, error)
+	UsePasswordLink(ctx context.Context, token, hash string, now time.Time) (store.User, store.PasswordLink, error)
 
 	GetProject(ctx context.Context, v store.Viewer, id int64) (store.Project, error)
 	ManagesProject(ctx context.Context, v store.Viewer, id int64) error
@@ -153,7 +158,7 @@ func New(s Store, log *slog.Logger) *Services {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Services{
-		Users:    &Users{store: s, pool: auth.Shared, log: log, dummyHash: auth.DummyHash()},
+		Users:    &Users{store: s, pool: auth.Shared, log: log, dummyHash: auth.DummyHash(), now: time.Now},
 		Projects: &Projects{store: s},
 		Members:  &Members{store: s},
 		Keys:     &Keys{store: s},

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -52,9 +53,14 @@ type Users struct {
 	store Store
 	pool  *auth.Pool
 	log   *slog.Logger
-	// dummyHash is verified for unknown addresses so that a failed sign-in
-	// costs the same whether or not the address has an account.
+	// dummyHash is verified for unknown addresses, and for users invited
+	// who have not set a password yet, so that a failed sign-in costs the
+	// same whether or not the address has a password.
 	dummyHash string
+	// mailer emails set-password links; nil only shows them (WithMailer).
+	mailer LinkMailer
+	// now is the clock set-password links expire by.
+	now func() time.Time
 }
 
 // NewUser is a user to create. An empty Role means store.RoleMember.
@@ -135,8 +141,8 @@ func (s *Users) Delete(ctx context.Context, a Actor, userID int64) error {
 // ErrBadCredentials; auth.ErrBusy when every hashing slot stayed taken.
 // Unknown addresses cost the same Argon2 work as known ones.
 func (s *Users) Authenticate(ctx context.Context, email, password string) (store.User, error) {
-	email = strings.TrimSpace(email)
-	if email == "" || len(email) > maxSignInEmail || !mayBePassword(password) {
+	email = trimEmail(email)
+	if email == "" || !mayBePassword(password) {
 		return store.User{}, ErrBadCredentials
 	}
 	u, err := s.store.UserByEmail(ctx, email)
@@ -155,10 +161,26 @@ func (s *Users) Authenticate(ctx context.Context, email, password string) (store
 	return u, nil
 }
 
+// trimEmail is email without surrounding space, or "" when it is longer
+// than any address that can sign in.
+func trimEmail(email string) string {
+	if email = strings.TrimSpace(email); len(email) > maxSignInEmail {
+		return ""
+	}
+	return email
+}
+
 // verify checks password against u's hash: nil, ErrBadCredentials or
-// auth.ErrBusy.
+// auth.ErrBusy. A user invited who has not chosen a password yet has an
+// empty hash, which no password matches.
 func (s *Users) verify(u store.User, password string) error {
 	if !mayBePassword(password) {
+		return ErrBadCredentials
+	}
+	if u.PasswordHash == "" {
+		if _, err := s.pool.Verify(password, s.dummyHash); err != nil {
+			return err
+		}
 		return ErrBadCredentials
 	}
 	ok, err := s.pool.Verify(password, u.PasswordHash)

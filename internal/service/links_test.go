@@ -1,0 +1,130 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/service"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// fakeMailer records the links it is given, or fails with err.
+type fakeMailer struct {
+	sent []service.PasswordLink
+	err  error
+}
+
+func (m *fakeMailer) MailPasswordLink(_ context.Context, l service.PasswordLink) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.sent = append(m.sent, l)
+	return nil
+}
+
+// token is the secret at the end of a link's URL.
+func token(t *testing.T, l service.PasswordLink) string {
+	t.Helper()
+	_, tok, ok := strings.Cut(l.URL, service.SetPasswordPath)
+	if !ok || len(tok) != 64 {
+		t.Fatalf("link URL %q has no token", l.URL)
+	}
+	return tok
+}
+
+// TestInviteAndReset: an invited user has no password until the link sets
+// one; a reset link replaces the earlier link; a used link is gone; the
+// link's use revokes sessions and password-minted tokens.
+func TestInviteAndReset(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		mail := &fakeMailer{}
+		f.svc.WithMailer(mail)
+		const base = "https://flytrap.example"
+		_, _, err := f.svc.Users.Invite(f.ctx, f.member, service.NewUser{Email: "x@example.com"}, base)
+		wantRefusal(t, "a member invites", err, service.ErrForbidden, "")
+		_, _, err = f.svc.Users.Invite(f.ctx, f.admin, service.NewUser{Email: "x@example.com", Password: "long enough 1"}, base)
+		wantRefusal(t, "an invitation with a password", err, service.ErrInvalid, "leave the password empty")
+		_, _, err = f.svc.Users.Invite(f.ctx, f.admin, service.NewUser{Email: "member@example.com"}, base)
+		wantRefusal(t, "an invitation of a taken address", err, service.ErrConflict, "already exists")
+
+		u, l, err := f.svc.Users.Invite(f.ctx, f.admin, service.NewUser{Email: "New@example.com", Role: store.RoleAdmin}, base)
+		if err != nil || u.Role != store.RoleAdmin || u.PasswordHash != "" {
+			t.Fatalf("Invite = %+v, %v", u, err)
+		}
+		if !l.Emailed || l.Purpose != store.LinkInvite || l.Email != "New@example.com" || !strings.HasPrefix(l.URL, base+"/set-password/") ||
+			l.ExpiresAt.Sub(u.CreatedAt) < service.InviteTTL-time.Second || len(mail.sent) != 1 || mail.sent[0].URL != l.URL {
+			t.Errorf("invitation link %+v, mailed %+v", l, mail.sent)
+		}
+		if _, err := f.svc.Users.Authenticate(f.ctx, "new@example.com", "anything at all"); !errors.Is(err, service.ErrBadCredentials) {
+			t.Errorf("sign-in before the invitation is used: %v", err)
+		}
+
+		// An admin's reset replaces the invitation's link.
+		_, reset, err := f.svc.Users.IssueReset(f.ctx, f.admin, u.ID, base)
+		if err != nil || reset.Purpose != store.LinkReset || reset.URL == l.URL {
+			t.Fatalf("IssueReset = %+v, %v", reset, err)
+		}
+		_, _, err = f.svc.Users.IssueReset(f.ctx, f.member, u.ID, base)
+		wantRefusal(t, "a member resets", err, service.ErrForbidden, "")
+		_, _, err = f.svc.Users.SetPasswordByLink(f.ctx, token(t, l), "a fine password")
+		wantRefusal(t, "the replaced invitation", err, service.ErrNotFound, "")
+		_, _, err = f.svc.Users.SetPasswordByLink(f.ctx, token(t, reset), "short")
+		wantRefusal(t, "a short password", err, service.ErrInvalid, "8 to 1024")
+
+		// A session and a password-minted token of the user end with the link's use.
+		sess, _, err := f.db.CreateSession(f.ctx, u.ID, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.db.IssueAPIToken(f.ctx, u.ID, store.NewAPIToken{Name: "login", Origin: store.TokenSignIn}); err != nil {
+			t.Fatal(err)
+		}
+		set, revoked, err := f.svc.Users.SetPasswordByLink(f.ctx, token(t, reset), "a fine password")
+		if err != nil || set.ID != u.ID || revoked != 1 {
+			t.Fatalf("SetPasswordByLink = %+v, %d, %v", set, revoked, err)
+		}
+		if _, _, err := f.db.SessionUser(f.ctx, sess, time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a session survived the link's use: %v", err)
+		}
+		if _, err := f.svc.Users.Authenticate(f.ctx, "new@example.com", "a fine password"); err != nil {
+			t.Errorf("sign-in with the password the link set: %v", err)
+		}
+		_, _, err = f.svc.Users.SetPasswordByLink(f.ctx, token(t, reset), "another password")
+		wantRefusal(t, "a used link", err, service.ErrNotFound, "")
+
+		// Forgot password: a link for a known address, nothing for an unknown one.
+		mail.sent = nil
+		if err := f.svc.Users.ForgotPassword(f.ctx, "nobody@example.com", base); err != nil || len(mail.sent) != 0 {
+			t.Errorf("ForgotPassword of an unknown address = %v, sent %+v", err, mail.sent)
+		}
+		if err := f.svc.Users.ForgotPassword(f.ctx, " NEW@example.com ", base); err != nil || len(mail.sent) != 1 || mail.sent[0].Purpose != store.LinkReset {
+			t.Errorf("ForgotPassword = %v, sent %+v", err, mail.sent)
+		}
+		// A failed send still gives the admin the link.
+		mail.err = errors.New("mail server down")
+		_, l, err = f.svc.Users.IssueReset(f.ctx, f.admin, u.ID, base)
+		if err != nil || l.Emailed || l.MailError != "mail server down" || l.URL == "" {
+			t.Errorf("IssueReset with a failing mailer = %+v, %v", l, err)
+		}
+	})
+}
+
+// TestLinksWithoutMailer: links are issued but not sent, and "forgot
+// password" does nothing.
+func TestLinksWithoutMailer(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		if f.svc.Users.CanMail() {
+			t.Error("CanMail without a mailer")
+		}
+		_, l, err := f.svc.Users.IssueReset(f.ctx, f.admin, f.member.UserID, "http://x")
+		if err != nil || l.Emailed || l.MailError != "" || l.URL == "" {
+			t.Errorf("IssueReset = %+v, %v", l, err)
+		}
+		if err := f.svc.Users.ForgotPassword(f.ctx, "member@example.com", "http://x"); err != nil {
+			t.Error(err)
+		}
+	})
+}
