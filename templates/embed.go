@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every template, addressed by its path below this folder.
 //
-//go:embed snippets dashboard static cloudinit alerts
+//go:embed snippets dashboard static cloudinit alerts account
 var FS embed.FS

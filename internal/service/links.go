@@ -19,10 +19,11 @@ const (
 // SetPasswordPath is where set-password links point, followed by the token.
 const SetPasswordPath = "/set-password/"
 
-// LinkMailer emails a set-password link to its user (internal/notify's
-// SMTP sender, the one alert email goes through).
+// LinkMailer emails a set-password link of purpose (store.LinkInvite or
+// store.LinkReset) to the address to: notify.LinkMailer, through the SMTP
+// server alert email goes through.
 type LinkMailer interface {
-	MailPasswordLink(ctx context.Context, l PasswordLink) error
+	MailPasswordLink(ctx context.Context, to, purpose, url string, expires time.Time) error
 }
 
 // PasswordLink is an issued set-password link: what the admin is shown and
@@ -139,7 +140,7 @@ func (s *Users) issueLink(ctx context.Context, u store.User, purpose string, ttl
 	if s.mailer == nil {
 		return l, nil
 	}
-	if err := s.mailer.MailPasswordLink(ctx, l); err != nil {
+	if err := s.mailer.MailPasswordLink(ctx, l.Email, l.Purpose, l.URL, l.ExpiresAt); err != nil {
 		s.log.Warn("service: set-password link not emailed", "user_id", u.ID, "purpose", purpose, "err", err)
 		l.MailError = err.Error()
 		return l, nil

@@ -17,11 +17,11 @@ type fakeMailer struct {
 	err  error
 }
 
-func (m *fakeMailer) MailPasswordLink(_ context.Context, l service.PasswordLink) error {
+func (m *fakeMailer) MailPasswordLink(_ context.Context, to, purpose, url string, expires time.Time) error {
 	if m.err != nil {
 		return m.err
 	}
-	m.sent = append(m.sent, l)
+	m.sent = append(m.sent, service.PasswordLink{Email: to, Purpose: purpose, URL: url, ExpiresAt: expires})
 	return nil
 }
 

@@ -1,0 +1,97 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	htmltemplate "html/template"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/bidi"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/templates"
+)
+
+var (
+	textAccountMail = texttemplate.Must(texttemplate.ParseFS(templates.FS, "account/email.txt.tmpl"))
+	htmlAccountMail = htmltemplate.Must(htmltemplate.ParseFS(templates.FS, "account/email.html.tmpl"))
+)
+
+// LinkMailer emails set-password links (invitations and password resets)
+// through the SMTP server alert email goes through; servers with SMTP give
+// it to the services (service.Services.WithMailer).
+type LinkMailer struct {
+	SMTP *SMTP
+}
+
+// PasswordLink is a set-password link to email.
+type PasswordLink struct {
+	// Email is the recipient, whose password the link sets.
+	Email string
+	// Purpose is store.LinkInvite or store.LinkReset.
+	Purpose   string
+	URL       string
+	ExpiresAt time.Time
+}
+
+// MailPasswordLink sends the link of purpose (store.LinkInvite or
+// store.LinkReset) to the address to, one message of a plain text and an
+// HTML part.
+func (m LinkMailer) MailPasswordLink(ctx context.Context, to, purpose, url string, expires time.Time) error {
+	e, err := RenderPasswordLink(PasswordLink{Email: to, Purpose: purpose, URL: url, ExpiresAt: expires})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, accountMailTimeout)
+	defer cancel()
+	_, err = m.SMTP.Send(ctx, []string{to}, e)
+	return err
+}
+
+// RenderPasswordLink renders the email of a set-password link. The
+// address, which an admin typed, is shown with its direction controls
+// written out and is escaped in the HTML part.
+func RenderPasswordLink(l PasswordLink) (Email, error) {
+	email := bidi.Show(oneLine(l.Email, maxLine))
+	view := struct {
+		Subject, Heading, Intro, Action, Outro, URL, Expires string
+	}{
+		URL:     l.URL,
+		Expires: l.ExpiresAt.UTC().Format("2 January 2006 15:04 UTC"),
+	}
+	switch l.Purpose {
+	case store.LinkInvite:
+		view.Subject = "You are invited to Flytrap"
+		view.Heading = "You are invited to Flytrap"
+		view.Intro = "An admin made you an account on Flytrap, the error tracker, for " + email + ". Choose your password through this link to sign in:"
+		view.Action = "Choose your password"
+		view.Outro = "After that, ask an admin for a new invitation."
+	case store.LinkReset:
+		view.Subject = "Reset your Flytrap password"
+		view.Heading = "Reset your Flytrap password"
+		view.Intro = "Someone asked to reset the password of the Flytrap account " + email + ". Choose a new password through this link:"
+		view.Action = "Choose a new password"
+		view.Outro = "If you did not ask for this, ignore this email: your password stays as it is."
+	default:
+		return Email{}, fmt.Errorf("password link of unknown purpose %q", l.Purpose)
+	}
+	var text, html bytes.Buffer
+	if err := textAccountMail.Execute(&text, view); err != nil {
+		return Email{}, fmt.Errorf("render text email: %w", err)
+	}
+	if err := htmlAccountMail.Execute(&html, view); err != nil {
+		return Email{}, fmt.Errorf("render HTML email: %w", err)
+	}
+	// Each link is its own message; the Message-ID must not carry the
+	// token, which only the link itself may.
+	sum := sha256.Sum256([]byte(l.URL))
+	key := "flytrap-" + l.Purpose + "-" + hex.EncodeToString(sum[:12])
+	return Email{Subject: view.Subject, Text: text.String(), HTML: html.String(), Key: key}, nil
+}
+
+// accountMailTimeout bounds one set-password email, which an admin waits
+// for on a page or in the CLI.
+const accountMailTimeout = 20 * time.Second

@@ -1,0 +1,79 @@
+package notify_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/notify"
+	"github.com/getflytrap/flytrap/internal/notify/notifytest"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// TestLinkMailer: an invitation goes through AUTH and STARTTLS to a real
+// SMTP server as one message to the user, with the link in its plain text
+// and its HTML part.
+func TestLinkMailer(t *testing.T) {
+	serverTLS, clientTLS := notifytest.TLSPair()
+	sink := notifytest.StartSMTP(t, notifytest.SMTPOptions{User: "flytrap", Password: "pw", TLS: serverTLS})
+	smtp, err := notify.NewSMTP("smtp://flytrap:pw@"+sink.Addr, "flytrap@example.com", notify.SMTPOptions{TLS: clientTLS, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const link = "https://flytrap.example/set-password/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	expires := time.Date(2026, 12, 13, 9, 30, 0, 0, time.UTC)
+	if err := (notify.LinkMailer{SMTP: smtp}).MailPasswordLink(context.Background(), "ada@example.com", store.LinkInvite, link, expires); err != nil {
+		t.Fatal(err)
+	}
+	msgs := sink.Wait(t, 1, 10*time.Second)
+	if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "ada@example.com" || !msgs[0].TLS {
+		t.Fatalf("messages %+v", msgs)
+	}
+	h, body := parts(t, msgs[0].Data)
+	if h.Get("Subject") != "You are invited to Flytrap" {
+		t.Errorf("Subject %q", h.Get("Subject"))
+	}
+	if strings.Contains(h.Get("Message-Id"), "0123456789abcdef") {
+		t.Errorf("the Message-ID %q carries the link's token", h.Get("Message-Id"))
+	}
+	for _, ct := range []string{"text/plain", "text/html"} {
+		if !strings.Contains(body[ct], link) || !strings.Contains(body[ct], "13 December 2026 09:30 UTC") || !strings.Contains(body[ct], "ada@example.com") {
+			t.Errorf("%s part lacks the link, the expiry or the address:\n%s", ct, body[ct])
+		}
+	}
+}
+
+// TestRenderPasswordLink: each purpose has its own wording, the address is
+// escaped in the HTML part and its direction controls are written out.
+func TestRenderPasswordLink(t *testing.T) {
+	tests := []struct {
+		purpose, subject, says string
+	}{
+		{store.LinkInvite, "You are invited to Flytrap", "Choose your password"},
+		{store.LinkReset, "Reset your Flytrap password", "If you did not ask for this"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.purpose, func(t *testing.T) {
+			e, err := notify.RenderPasswordLink(notify.PasswordLink{Email: "<b>x\u202e</b>@example.com", Purpose: tt.purpose, URL: "https://f.example/set-password/t?a=1&b=2", ExpiresAt: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Subject != tt.subject || !strings.Contains(e.Text, tt.says) || !strings.Contains(e.HTML, tt.says) {
+				t.Errorf("email %+v", e)
+			}
+			if strings.Contains(e.HTML, "<b>") || !strings.Contains(e.HTML, "&lt;b&gt;x&lt;U&#43;202E&gt;") {
+				t.Errorf("the address is not escaped in the HTML part:\n%s", e.HTML)
+			}
+			if !strings.Contains(e.Text, "<b>x<U+202E></b>@example.com") {
+				t.Errorf("text part:\n%s", e.Text)
+			}
+			if !strings.Contains(e.HTML, `href="https://f.example/set-password/t?a=1&amp;b=2"`) {
+				t.Errorf("link in the HTML part:\n%s", e.HTML)
+			}
+		})
+	}
+	if _, err := notify.RenderPasswordLink(notify.PasswordLink{Purpose: "other"}); err == nil {
+		t.Error("an unknown purpose rendered")
+	}
+}
