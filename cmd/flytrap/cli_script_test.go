@@ -385,11 +385,60 @@ func cmdIssuecount(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// setPasswordLinkRE finds a set-password link in a command's output.
+var setPasswordLinkRE = regexp.MustCompile(`http://[^\s"]+/set-password/[0-9a-f]{64}`)
+
+// cmdSetpassword: setpassword FILE PASSWORD follows the last set-password
+// link in FILE (a command's stdout, kept with cp) as a browser would (the
+// page, then its form with the page's CSRF token and cookie) and sets
+// PASSWORD; with !, the link must not work.
+func cmdSetpassword(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: setpassword FILE PASSWORD")
+	}
+	links := setPasswordLinkRE.FindAllString(ts.ReadFile(args[0]), -1)
+	if len(links) == 0 {
+		ts.Fatalf("no set-password link in %s", args[0])
+	}
+	link := links[len(links)-1]
+	resp, err := http.Get(link)
+	ts.Check(err)
+	body := new(bytes.Buffer)
+	_, err = body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	ts.Check(err)
+	if neg {
+		if resp.StatusCode != http.StatusNotFound {
+			ts.Fatalf("GET %s: HTTP %d, want 404", link, resp.StatusCode)
+		}
+		return
+	}
+	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(body.String())
+	if resp.StatusCode != http.StatusOK || m == nil {
+		ts.Fatalf("GET %s: HTTP %d without a form:\n%s", link, resp.StatusCode, body)
+	}
+	form := url.Values{"csrf_token": {m[1]}, "new": {args[1]}, "confirm": {args[1]}}
+	req, err := http.NewRequest(http.MethodPost, link, strings.NewReader(form.Encode()))
+	ts.Check(err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range resp.Cookies() {
+		req.AddCookie(c)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post, err := noRedirect.Do(req)
+	ts.Check(err)
+	post.Body.Close()
+	if post.StatusCode != http.StatusSeeOther {
+		ts.Fatalf("POST %s: HTTP %d, want 303", link, post.StatusCode)
+	}
+}
+
 // scriptCmds are the commands above by name.
 func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"devserver": cmdDevserver, "sendevent": cmdSendevent, "issuecount": cmdIssuecount, "bg": cmdBg, "waitfor": cmdWaitfor,
 		"countmatch": cmdCountmatch, "exit": cmdExit, "filemode": cmdFilemode, "issueid": cmdIssueid,
+		"setpassword": cmdSetpassword,
 	}
 }
 

@@ -79,6 +79,8 @@ type API struct {
 	clientKey func(*http.Request) string
 	// ingestBase is the ingest URL the request's DSNs point at.
 	ingestBase func(*http.Request) string
+	// linkBase is the URL set-password links start with.
+	linkBase func(*http.Request) string
 	// timeout bounds a request's work, its database calls above all.
 	timeout time.Duration
 	// unavailable throttles the warning of requests the database could
@@ -96,12 +98,8 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 		unavailable: logthrottle.New(10 * time.Second),
 		throttle:    auth.NewThrottle(auth.DefaultPerEmail, auth.DefaultPerIP, auth.DefaultWindow, auth.DefaultSlowDown),
 		clientKey:   func(r *http.Request) string { return auth.ClientKey(r, false) },
-		ingestBase: func(r *http.Request) string {
-			if r.TLS != nil {
-				return "https://" + r.Host
-			}
-			return "http://" + r.Host
-		},
+		ingestBase:  requestBase,
+		linkBase:    requestBase,
 	}
 	for _, e := range a.endpoints() {
 		a.mux.HandleFunc(e.pattern, a.auth(e.handler))
@@ -109,6 +107,25 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 	// The one route for callers without credentials yet: it takes a
 	// password instead.
 	a.mux.HandleFunc(tokenLoginPattern, a.tokenLogin)
+	return a
+}
+
+// requestBase is the scheme and host the request came to.
+func requestBase(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
+
+// WithMailer makes invitations and password resets email their links
+// through m (nil: only answer with them), and build them on base(r), the
+// dashboard's URL; it returns a.
+func (a *API) WithMailer(m service.LinkMailer, base func(*http.Request) string) *API {
+	if m != nil {
+		a.svc.WithMailer(m)
+	}
+	a.linkBase = base
 	return a
 }
 
@@ -177,6 +194,7 @@ func (a *API) endpoints() []endpoint {
 		{"POST /api/v1/users", a.createUser},
 		{"PATCH /api/v1/users/{user_id}", a.updateUser},
 		{"DELETE /api/v1/users/{user_id}", a.deleteUser},
+		{"POST /api/v1/users/{user_id}/password-reset", a.resetPassword},
 		{"GET /api/v1/tokens", a.listTokens},
 		{"POST /api/v1/tokens", a.createToken},
 		{deleteTokenPattern, a.deleteToken},

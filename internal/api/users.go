@@ -26,12 +26,41 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	u, err := a.svc.Users.Create(r.Context(), actor(r), service.NewUser{Email: req.Email, Password: req.Password, Role: req.Role})
+	in := service.NewUser{Email: req.Email, Password: req.Password, Role: req.Role}
+	if req.Invite {
+		u, l, err := a.svc.Users.Invite(r.Context(), actor(r), in, a.linkBase(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		link := wireLink(l)
+		writeJSON(w, http.StatusCreated, apitypes.CreatedUser{User: wireUser(u), Link: &link})
+		return
+	}
+	u, err := a.svc.Users.Create(r.Context(), actor(r), in)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, wireUser(u))
+	writeJSON(w, http.StatusCreated, apitypes.CreatedUser{User: wireUser(u)})
+}
+
+// resetPassword issues the user a one-time password reset link.
+func (a *API) resetPassword(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "user_id")
+	if !ok {
+		return
+	}
+	_, l, err := a.svc.Users.IssueReset(r.Context(), actor(r), id, a.linkBase(r))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, wireLink(l))
+}
+
+func wireLink(l service.PasswordLink) apitypes.PasswordLink {
+	return apitypes.PasswordLink{Email: l.Email, Purpose: l.Purpose, URL: l.URL, ExpiresAt: l.ExpiresAt, Emailed: l.Emailed, MailError: l.MailError}
 }
 
 func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {

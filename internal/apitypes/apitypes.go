@@ -80,11 +80,42 @@ type User struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// NewUser is POST /api/v1/users.
+// NewUser is POST /api/v1/users. With Invite the user is created without
+// a usable password (Password must be empty) and the answer carries an
+// invitation link through which they choose one.
 type NewUser struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Role     string `json:"role"`
+	Invite   bool   `json:"invite,omitempty"`
+}
+
+// CreatedUser is the answer to POST /api/v1/users: the user, and with
+// NewUser.Invite the invitation link.
+type CreatedUser struct {
+	User
+	Link *PasswordLink `json:"link,omitempty"`
+}
+
+// Purposes of a PasswordLink.
+const (
+	LinkInvite = "invite"
+	LinkReset  = "reset"
+)
+
+// PasswordLink is a one-time link that sets a user's password: an
+// invitation (POST /api/v1/users with invite) or a reset (POST
+// /api/v1/users/{id}/password-reset). URL holds the secret and is in this
+// answer only.
+type PasswordLink struct {
+	Email     string    `json:"email"`
+	Purpose   string    `json:"purpose"`
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// Emailed says the server emailed the link to Email; MailError says
+	// why sending failed, when it tried.
+	Emailed   bool   `json:"emailed"`
+	MailError string `json:"mail_error,omitempty"`
 }
 
 // RoleChange is PATCH /api/v1/users/{id} and PUT .../members/{id}.

@@ -23,6 +23,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/process"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/symbolicate"
 	"github.com/getflytrap/flytrap/internal/web"
@@ -106,6 +107,9 @@ type Config struct {
 	// AlertsEvery is how often the alerts job delivers what is due
 	// (0: notify.DefaultEvery).
 	AlertsEvery time.Duration
+	// Mailer emails set-password links (invitations, password resets,
+	// "Forgot password?"); nil shows them to the admin only.
+	Mailer service.LinkMailer
 	// Log receives the server's and the jobs' logs; nil discards them.
 	Log *slog.Logger
 	// Now is the jobs' clock; nil is time.Now.
@@ -198,7 +202,7 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 	for _, o := range opts {
 		o(&a.opts)
 	}
-	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, PlainHTTP: cfg.PlainHTTP, TrustForwardedFor: cfg.TrustForwardedFor, Render: cfg.Render}
+	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, PlainHTTP: cfg.PlainHTTP, TrustForwardedFor: cfg.TrustForwardedFor, Render: cfg.Render, Mailer: cfg.Mailer}
 	if a.opts.artifacts != nil {
 		a.artifacts = artifact.New(db, a.opts.artifacts, artifact.DefaultLimits)
 		// One symbolicator, so the workers and the issue page's

@@ -114,10 +114,18 @@ func (c *Client) Users(ctx context.Context) ([]apitypes.User, error) {
 	return l.Data, c.do(ctx, "GET", "/api/v1/users", nil, nil, &l)
 }
 
-// CreateUser creates a user (admins only).
-func (c *Client) CreateUser(ctx context.Context, u apitypes.NewUser) (apitypes.User, error) {
-	var out apitypes.User
+// CreateUser creates a user (admins only); with u.Invite the answer
+// carries the invitation link.
+func (c *Client) CreateUser(ctx context.Context, u apitypes.NewUser) (apitypes.CreatedUser, error) {
+	var out apitypes.CreatedUser
 	return out, c.do(ctx, "POST", "/api/v1/users", nil, u, &out)
+}
+
+// ResetPassword issues a user a one-time password reset link (admins
+// only).
+func (c *Client) ResetPassword(ctx context.Context, userID int64) (apitypes.PasswordLink, error) {
+	var out apitypes.PasswordLink
+	return out, c.do(ctx, "POST", "/api/v1/users/"+id(userID)+"/password-reset", nil, nil, &out)
 }
 
 // SetUserRole changes a user's role (admins only).

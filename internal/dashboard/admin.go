@@ -24,8 +24,16 @@ type usersData struct {
 	Roles []option
 	Self  int64
 	// Form holds a refused create form's values, to show them again.
-	Form  struct{ Email, Role string }
+	Form struct {
+		Email, Role string
+		Invite      bool
+	}
 	Error string
+	// Link is the set-password link just issued, shown this once: its
+	// secret is not kept.
+	Link *service.PasswordLink
+	// CanMail says links are emailed.
+	CanMail bool
 }
 
 func (d *Dashboard) usersPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -38,18 +46,37 @@ func (d *Dashboard) showUsers(w http.ResponseWriter, r *http.Request, s *session
 		d.fail(w, r, err)
 		return
 	}
-	data.Users, data.Roles, data.Self = users, roles, s.user.ID
+	data.Users, data.Roles, data.Self, data.CanMail = users, roles, s.user.ID, d.svc.Users.CanMail()
 	if data.Form.Role == "" {
 		data.Form.Role = store.RoleMember
 	}
 	d.render(w, r, status, "admin-users", &view{Title: "Users", Nav: "admin-users", Data: data})
 }
 
+// createUser creates a user with the password the admin typed, or, with
+// "invite" checked, without one and shows the invitation link once, on the
+// page the POST answers (a redirect would have to carry the secret in a
+// cookie).
 func (d *Dashboard) createUser(w http.ResponseWriter, r *http.Request, s *session) {
 	var data usersData
 	email, role := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("role")
-	data.Form.Email, data.Form.Role = email, role
-	u, err := d.svc.Users.Create(r.Context(), s.actor(), service.NewUser{Email: email, Password: r.PostForm.Get("password"), Role: role})
+	data.Form.Email, data.Form.Role, data.Form.Invite = email, role, r.PostForm.Get("invite") == "on"
+	in := service.NewUser{Email: email, Password: r.PostForm.Get("password"), Role: role}
+	if data.Form.Invite {
+		_, l, err := d.svc.Users.Invite(r.Context(), s.actor(), in, d.baseURL(r))
+		if msg, ok := refusal(err); ok {
+			data.Error = msg
+			d.showUsers(w, r, s, http.StatusBadRequest, data)
+			return
+		}
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		d.showUsers(w, r, s, http.StatusCreated, usersData{Link: &l})
+		return
+	}
+	u, err := d.svc.Users.Create(r.Context(), s.actor(), in)
 	if msg, ok := refusal(err); ok {
 		data.Error = msg
 		d.showUsers(w, r, s, http.StatusBadRequest, data)
@@ -79,6 +106,21 @@ func (d *Dashboard) setRole(w http.ResponseWriter, r *http.Request, s *session) 
 		return
 	}
 	d.redirect(w, r, "/admin/users", u.Email+" is now "+strings.ToLower(roleTitle(role))+".")
+}
+
+// resetPassword issues the user a password reset link and shows it once.
+func (d *Dashboard) resetPassword(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	_, l, err := d.svc.Users.IssueReset(r.Context(), s.actor(), id, d.baseURL(r))
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.showUsers(w, r, s, http.StatusCreated, usersData{Link: &l})
 }
 
 func roleTitle(role string) string {

@@ -171,6 +171,15 @@ type Config struct {
 	// all: a database that stops answering makes the page a 503 then,
 	// not when TCP gives up. 0 means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// Mailer emails set-password links: invitations, resets an admin
+	// issues and those "Forgot password?" sends (with a PublicURL to
+	// build them from). Nil shows links only to the admin who issued
+	// them, and "Forgot password?" says to ask an admin.
+	Mailer service.LinkMailer
+	// ForgotPerEmail and ForgotPerIP limit "Forgot password?" requests
+	// per address and per client; zero values take the defaults (3, then
+	// one every 15 minutes; 10, then one a minute).
+	ForgotPerEmail, ForgotPerIP ForgotLimit
 }
 
 // Dashboard is the web UI's http.Handler.
@@ -202,6 +211,8 @@ type Dashboard struct {
 	cop      *http.CrossOriginProtection
 
 	throttle *auth.Throttle
+	// forgotPerEmail and forgotPerIP limit "Forgot password?".
+	forgotPerEmail, forgotPerIP *keyedLimiter
 
 	keyMu   sync.Mutex
 	csrfKey []byte
@@ -265,8 +276,14 @@ func New(cfg Config) *Dashboard {
 		unavailable: logthrottle.New(10 * time.Second),
 		cop:         http.NewCrossOriginProtection(),
 		throttle:    auth.NewThrottle(lim.PerEmail, lim.PerIP, lim.Window, lim.SlowDown),
+
+		forgotPerEmail: newKeyedLimiter(cfg.ForgotPerEmail.orDefault(defaultForgotPerEmail)),
+		forgotPerIP:    newKeyedLimiter(cfg.ForgotPerIP.orDefault(defaultForgotPerIP)),
 	}
 	d.svc = service.New(cfg.Store, cfg.Log)
+	if cfg.Mailer != nil {
+		d.svc.WithMailer(cfg.Mailer)
+	}
 	if u, err := url.Parse(d.publicURL); err == nil && u.Scheme != "" && u.Host != "" {
 		// Behind a proxy that rewrites Host, the browser's Origin is the
 		// public URL rather than the Host the dashboard sees.
@@ -296,6 +313,10 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /favicon.ico", serveFavicon)
 	m.HandleFunc("GET /login", d.loginPage)
 	m.HandleFunc("POST /login", d.login)
+	m.HandleFunc("GET /forgot-password", d.forgotPage)
+	m.HandleFunc("POST /forgot-password", d.forgotPassword)
+	m.HandleFunc("GET "+service.SetPasswordPath+"{token}", d.setPasswordPage)
+	m.HandleFunc("POST "+service.SetPasswordPath+"{token}", d.setPassword)
 	m.HandleFunc("POST /logout", d.action(d.logout))
 	m.HandleFunc("GET /account", d.page(d.accountPage))
 	m.HandleFunc("POST /account/password", d.action(d.changePassword))
@@ -325,6 +346,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /admin/users", d.page(d.adminOnly(d.usersPage)))
 	m.HandleFunc("POST /admin/users", d.action(d.adminOnly(d.createUser)))
 	m.HandleFunc("POST /admin/users/{id}/role", d.action(d.adminOnly(d.setRole)))
+	m.HandleFunc("POST /admin/users/{id}/reset-password", d.action(d.adminOnly(d.resetPassword)))
 	m.HandleFunc("POST /admin/users/{id}/delete", d.action(d.adminOnly(d.deleteUser)))
 	m.HandleFunc("GET /admin/projects", d.page(d.adminOnly(d.adminProjectsPage)))
 	m.HandleFunc("POST /admin/projects", d.action(d.adminOnly(d.createProject)))

@@ -26,7 +26,7 @@ import (
 // the page frame and the partials (csrf, chart, level, status,
 // project-tabs) that pages use.
 var pageNames = []string{
-	"login", "error", "account",
+	"login", "forgot-password", "set-password", "error", "account",
 	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "confirm-delete",
 	"admin-users", "admin-projects", "admin-project", "alerts", "alert-rule", "tokens",
 }

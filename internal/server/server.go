@@ -23,6 +23,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/queue"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -73,6 +74,8 @@ type Config struct {
 	// email); AlertsEvery is how often it runs (0: its default).
 	Alerts      notify.Config
 	AlertsEvery time.Duration
+	// Mailer emails set-password links; nil shows them to the admin only.
+	Mailer service.LinkMailer
 	// Now is the background jobs' clock; nil is time.Now.
 	Now func() time.Time
 	// Artifacts keeps uploaded source maps (flytrap dev: a directory in
@@ -154,6 +157,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		FreeSpace:         cfg.FreeSpace,
 		Alerts:            cfg.Alerts,
 		AlertsEvery:       cfg.AlertsEvery,
+		Mailer:            cfg.Mailer,
 		Log:               log,
 		Now:               cfg.Now,
 	}, opts...)

@@ -16,6 +16,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/ops"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -41,6 +42,9 @@ type Config struct {
 	// from the last X-Forwarded-For entry: set it only when every request
 	// comes through one proxy that appends it (CloudFront on AWS).
 	TrustForwardedFor bool
+	// Mailer emails set-password links (invitations, password resets,
+	// "Forgot password?"); nil shows them to the admin only.
+	Mailer service.LinkMailer
 }
 
 // Web is the dashboard, the REST API, the live stream and /healthz over one
@@ -67,10 +71,11 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 		PlainHTTP:     cfg.PlainHTTP,
 
 		TrustForwardedFor: cfg.TrustForwardedFor,
+		Mailer:            cfg.Mailer,
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)
-	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase))
+	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer, dash.BaseURL))
 	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log))
 	w.mux.HandleFunc("GET /healthz", ops.Healthz)
 	return w

@@ -27,6 +27,11 @@ import (
 func newApp(db *store.DB, pub *publisher, blobs artifact.Blobs, rc awsx.RuntimeConfig, opts options, alerts notify.Config, extra []app.Option, log *slog.Logger) *app.App {
 	cfg := appConfig(rc, opts, log)
 	cfg.Alerts = alerts
+	// Set-password links are emailed through the alerts' SMTP server;
+	// SNS topics reach a project's members, not one address.
+	if m, ok := alerts.Mailer.(notify.SMTPMailer); ok {
+		cfg.Mailer = notify.LinkMailer{SMTP: m.SMTP}
+	}
 	return app.New(db, cfg, append(extra,
 		app.WithArtifacts(blobs),
 		app.WithMetricsAuth(adminToken(db)),

@@ -32,6 +32,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/server"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
 )
@@ -136,7 +137,7 @@ there too:
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every stored event")
 	// Not defaulted from the environment here: --help would print the
 	// password. Run reads FLYTRAP_SMTP_URL when the flag is empty.
-	fl.StringVar(&opts.SMTPURL, "smtp-url", "", "send alert email through smtp://user:pass@host:port (STARTTLS when offered) or smtps://... (TLS); empty: alert email is only logged [$FLYTRAP_SMTP_URL]")
+	fl.StringVar(&opts.SMTPURL, "smtp-url", "", "send alert email and set-password links (invitations, password resets) through smtp://user:pass@host:port (STARTTLS when offered) or smtps://... (TLS); empty: alert email is only logged [$FLYTRAP_SMTP_URL]")
 	fl.StringVar(&opts.SMTPFrom, "smtp-from", env("FLYTRAP_SMTP_FROM", ""), "sender address of alert email (default flytrap@ the SMTP host) [$FLYTRAP_SMTP_FROM]")
 	fl.BoolVar(&opts.AlertsAllowPrivate, "alerts-allow-private", env(notify.EnvAllowPrivate, "") == "1", "let Slack and webhook alerts reach loopback and private addresses, such as a receiver on this machine (default: public addresses only) [$"+notify.EnvAllowPrivate+"=1]")
 	fl.DurationVar(&opts.AlertsEvery, "alerts-every", notify.DefaultEvery, "how often alerts that are due are delivered (and digests written)")
@@ -253,9 +254,15 @@ func Run(ctx context.Context, opts *Options) error {
 		log.Warn("the project dev.json named is gone; DSNs and keys handed out for it no longer work",
 			"lost_project_id", boot.LostProjectID, "project_id", boot.Project.ID, "project", boot.Project.Name)
 	}
-	alerts, err := alertsConfig(opts, db, log)
+	alerts, smtp, err := alertsConfig(opts, db, log)
 	if err != nil {
 		return err
+	}
+	// Set-password links go through the alerts' SMTP server; without one
+	// they are only shown to the admin who issues them.
+	var mailer service.LinkMailer
+	if smtp != nil {
+		mailer = notify.LinkMailer{SMTP: smtp}
 	}
 	alerts.AllowPrivate = opts.AlertsAllowPrivate
 
@@ -325,6 +332,7 @@ func Run(ctx context.Context, opts *Options) error {
 		Artifacts:    artifact.Dir{Root: filepath.Join(opts.DataDir, "artifacts")},
 		Alerts:       alerts,
 		AlertsEvery:  opts.AlertsEvery,
+		Mailer:       mailer,
 	}, log)
 	if err := srv.Run(ctx, ln); err != nil {
 		return &cmdutil.Error{Msg: "server stopped", Err: err}
@@ -334,20 +342,21 @@ func Run(ctx context.Context, opts *Options) error {
 }
 
 // alertsConfig sends alert email through --smtp-url (or
-// FLYTRAP_SMTP_URL), or logs it when neither is set.
-func alertsConfig(opts *Options, db *store.DB, log *slog.Logger) (notify.Config, error) {
+// FLYTRAP_SMTP_URL), or logs it when neither is set; it returns the SMTP
+// sender too, nil without one.
+func alertsConfig(opts *Options, db *store.DB, log *slog.Logger) (notify.Config, *notify.SMTP, error) {
 	raw := cmp.Or(opts.SMTPURL, opts.Getenv("FLYTRAP_SMTP_URL"))
 	if raw == "" {
-		log.Info("alert email is logged, not sent: pass --smtp-url smtp://user:pass@host:port to send it")
-		return notify.Config{}, nil
+		log.Info("alert email is logged, not sent, and set-password links are not emailed: pass --smtp-url smtp://user:pass@host:port to send them")
+		return notify.Config{}, nil, nil
 	}
 	from := cmp.Or(opts.SMTPFrom, defaultSender(raw))
 	smtp, err := notify.NewSMTP(raw, from, notify.SMTPOptions{})
 	if err != nil {
-		return notify.Config{}, cmdutil.UsageError("--smtp-url or --smtp-from: "+err.Error(), "smtp://user:pass@host:587 or smtps://user:pass@host:465, and --smtp-from alerts@example.com")
+		return notify.Config{}, nil, cmdutil.UsageError("--smtp-url or --smtp-from: "+err.Error(), "smtp://user:pass@host:587 or smtps://user:pass@host:465, and --smtp-from alerts@example.com")
 	}
-	log.Info("alert email goes through SMTP", "server", redact(raw), "from", from)
-	return notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: db.EmailRecipients}}, nil
+	log.Info("alert email and set-password links go through SMTP", "server", redact(raw), "from", from)
+	return notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: db.EmailRecipients}}, smtp, nil
 }
 
 // defaultSender is flytrap@ the SMTP server's host name. A server given

@@ -1,5 +1,6 @@
-// Package users implements `flytrap users`: list, add and remove users and
-// change their role (admins only).
+// Package users implements `flytrap users`: list, add (or invite) and
+// remove users, change their role and issue password reset links (admins
+// only).
 package users
 
 import (
@@ -25,6 +26,7 @@ type Options struct {
 	Yes           bool
 	Role          string
 	PasswordStdin bool
+	Invite        bool
 }
 
 // NewCmd returns the users command and its verbs.
@@ -32,7 +34,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{F: f}
 	cmd := &cobra.Command{
 		Use:   "users <command>",
-		Short: "List, add and remove users and change their role (admins)",
+		Short: "List, add, invite and remove users, change their role, reset passwords (admins)",
 	}
 	cmdutil.AddHostFlag(cmd, &opts.Host)
 	list := &cobra.Command{
@@ -42,13 +44,21 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	}
 	opts.Out.Add(list)
 	add := &cobra.Command{
-		Use: "add <email>", Short: "Add a user; prints a one-time password unless --password-stdin", Args: cobra.ExactArgs(1),
-		Example: "  flytrap users add ada@example.com --role admin\n  printf '%s\\n' \"$PW\" | flytrap users add bob@example.com --password-stdin",
+		Use: "add <email>", Short: "Add a user; prints a one-time password, or with --invite a link to choose one", Args: cobra.ExactArgs(1),
+		Example: "  flytrap users add ada@example.com --role admin\n  flytrap users add carol@example.com --invite\n  printf '%s\\n' \"$PW\" | flytrap users add bob@example.com --password-stdin",
 		RunE:    func(cmd *cobra.Command, args []string) error { return Add(cmd.Context(), opts, args[0]) },
 	}
 	add.Flags().StringVar(&opts.Role, "role", apitypes.RoleMember, `"admin" or "member"`)
 	add.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
+	add.Flags().BoolVar(&opts.Invite, "invite", false, "create the user without a password and print a one-time link (valid 7 days) through which they choose one; the server emails it too when it has SMTP")
+	add.MarkFlagsMutuallyExclusive("invite", "password-stdin")
 	opts.Out.Add(add)
+	reset := &cobra.Command{
+		Use: "reset-password <email>", Short: "Print a one-time link (valid 1 hour) that sets a new password; emailed too when the server has SMTP", Args: cobra.ExactArgs(1),
+		Example: "  flytrap users reset-password bob@example.com",
+		RunE:    func(cmd *cobra.Command, args []string) error { return ResetPassword(cmd.Context(), opts, args[0]) },
+	}
+	opts.Out.Add(reset)
 	role := &cobra.Command{
 		Use: "role <email> <admin|member>", Short: "Change a user's role", Args: cobra.ExactArgs(2),
 		Example:   "  flytrap users role bob@example.com admin",
@@ -62,7 +72,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		RunE:    func(cmd *cobra.Command, args []string) error { return Remove(cmd.Context(), opts, args[0]) },
 	}
 	remove.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking")
-	cmd.AddCommand(list, add, role, remove)
+	cmd.AddCommand(list, add, role, reset, remove)
 	return cmd
 }
 
@@ -89,12 +99,29 @@ func List(ctx context.Context, opts *Options) error {
 // onePasswordLength is the length of generated passwords (~115 bits).
 const onePasswordLength = 20
 
-// Add creates a user. Without --password-stdin it generates a password and
-// prints it once, for the admin to hand over.
+// Add creates a user. With --invite it prints the invitation link; else,
+// without --password-stdin, it generates a password and prints it once,
+// for the admin to hand over.
 func Add(ctx context.Context, opts *Options, email string) error {
 	c, err := opts.F.APIClient(opts.Host)
 	if err != nil {
 		return err
+	}
+	if opts.Invite {
+		u, err := c.CreateUser(ctx, apitypes.NewUser{Email: email, Role: opts.Role, Invite: true})
+		if err != nil {
+			return err
+		}
+		if u.Link == nil {
+			// A server's answer is input like any other: one without
+			// the link must not crash the command.
+			return fmt.Errorf("the server created %s but answered without an invitation link; issue one with `flytrap users reset-password`", cmdutil.Clean(u.Email))
+		}
+		const label = "Invitation link"
+		return opts.F.PrintOnce(opts.Out, u, u.Link.URL, label, func(w io.Writer) error {
+			fmt.Fprintf(w, "Added %s (%s, id %d) without a password.\n", cmdutil.Clean(u.Email), cmdutil.Clean(u.Role), u.ID)
+			return printLink(w, label, *u.Link)
+		})
 	}
 	req := apitypes.NewUser{Email: email, Role: opts.Role}
 	generated := !opts.PasswordStdin
@@ -113,7 +140,7 @@ func Add(ctx context.Context, opts *Options, email string) error {
 		apitypes.User
 		Password string `json:"password,omitempty"`
 	}
-	out := added{User: u}
+	out := added{User: u.User}
 	if generated {
 		out.Password = req.Password
 	}
@@ -124,6 +151,41 @@ func Add(ctx context.Context, opts *Options, email string) error {
 			fmt.Fprintf(w, "%s: %s\n", label, req.Password)
 		}
 		return nil
+	})
+}
+
+// printLink writes a set-password link with when it expires and whether
+// the server emailed it.
+func printLink(w io.Writer, label string, l apitypes.PasswordLink) error {
+	sent := "not emailed: the server sends no email (flytrap dev --smtp-url), so pass it on yourself"
+	switch {
+	case l.Emailed:
+		sent = "emailed to " + cmdutil.Clean(l.Email)
+	case l.MailError != "":
+		sent = "the email could not be sent (" + cmdutil.Clean(l.MailError) + "), so pass it on yourself"
+	}
+	_, err := fmt.Fprintf(w, "%s (works once, until %s; %s):\n%s\n", label, l.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC"), sent, cmdutil.Clean(l.URL))
+	return err
+}
+
+// ResetPassword issues the user a password reset link and prints it. The
+// user's password works until the link is used.
+func ResetPassword(ctx context.Context, opts *Options, email string) error {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	u, err := FindUser(ctx, c, email)
+	if err != nil {
+		return err
+	}
+	l, err := c.ResetPassword(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	const label = "Password reset link"
+	return opts.F.PrintOnce(opts.Out, l, l.URL, label, func(w io.Writer) error {
+		return printLink(w, label+" for "+cmdutil.Clean(l.Email), l)
 	})
 }
 
