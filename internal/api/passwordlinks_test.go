@@ -1,0 +1,80 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// fakeMailer records the addresses it mails links to.
+type fakeMailer struct{ to []string }
+
+func (m *fakeMailer) MailPasswordLink(_ context.Context, to, _, _ string, _ time.Time) error {
+	m.to = append(m.to, to)
+	return nil
+}
+
+var apiLinkRE = regexp.MustCompile(`^https://flytrap\.example/set-password/[0-9a-f]{64}$`)
+
+// TestPasswordLinks: an invitation creates a user without a password and
+// answers with the link; a reset answers with one; with a mailer both are
+// emailed, and the links start with the dashboard's URL.
+func TestPasswordLinks(t *testing.T) {
+	f := newFixture(t)
+	mail := &fakeMailer{}
+	f.srv = httptest.NewServer(New(f.db, nil, nil).WithMailer(mail, func(*http.Request) string { return "https://flytrap.example" }))
+	t.Cleanup(f.srv.Close)
+
+	refused := []struct {
+		body string
+		code int
+	}{
+		{`{"email":"x@example.com","invite":true,"password":"correct horse"}`, 400},
+		{`{"email":"not an address","invite":true}`, 400},
+		{`{"email":"x@example.com","invite":true,"role":"owner"}`, 400},
+		{`{"email":"Member@example.com","invite":true}`, 409},
+		{`{"email":"x@example.com","invite":"yes"}`, 400},
+	}
+	for _, c := range refused {
+		if code, _, out := f.do(t, f.adminToken, "POST", "/api/v1/users", c.body); code != c.code {
+			t.Errorf("POST %s: HTTP %d, want %d (%v)", c.body, code, c.code, out)
+		}
+	}
+	if len(mail.to) != 0 {
+		t.Errorf("refused invitations mailed %v", mail.to)
+	}
+
+	code, _, out := f.do(t, f.adminToken, "POST", "/api/v1/users", `{"email":"ada@example.com","invite":true,"role":"admin"}`)
+	link, _ := out["link"].(map[string]any)
+	if code != 201 || out["email"] != "ada@example.com" || out["role"] != "admin" || link == nil {
+		t.Fatalf("invite: HTTP %d %v", code, out)
+	}
+	if url, _ := link["url"].(string); !apiLinkRE.MatchString(url) || link["purpose"] != "invite" || link["emailed"] != true || link["email"] != "ada@example.com" {
+		t.Errorf("invitation link %v", link)
+	}
+	u, err := f.db.UserByEmail(context.Background(), "ada@example.com")
+	if err != nil || u.PasswordHash != "" {
+		t.Errorf("invited user %+v, %v: want no password", u, err)
+	}
+	// Without invite, no link.
+	if code, _, out := f.do(t, f.adminToken, "POST", "/api/v1/users", `{"email":"bob@example.com","password":"correct horse"}`); code != 201 || out["link"] != nil {
+		t.Errorf("create: HTTP %d %v", code, out)
+	}
+
+	code, _, out = f.do(t, f.adminToken, "POST", fmt.Sprintf("/api/v1/users/%d/password-reset", f.member.ID), "")
+	if url, _ := out["url"].(string); code != 201 || !apiLinkRE.MatchString(url) || out["purpose"] != store.LinkReset || out["email"] != "member@example.com" || out["emailed"] != true {
+		t.Errorf("reset: HTTP %d %v", code, out)
+	}
+	if code, _, _ := f.do(t, f.adminToken, "POST", "/api/v1/users/x/password-reset", ""); code != 400 {
+		t.Errorf("reset of user x: HTTP %d, want 400", code)
+	}
+	if want := []string{"ada@example.com", "member@example.com"}; fmt.Sprint(mail.to) != fmt.Sprint(want) {
+		t.Errorf("mailed %v, want %v", mail.to, want)
+	}
+}
