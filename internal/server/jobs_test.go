@@ -22,8 +22,8 @@ import (
 
 // TestJobsRunInLocalAssembly: `flytrap dev`'s server runs every job the
 // application registers; retention deletes events older than the maximum
-// age and session pruning deletes expired sessions, judged by the jobs'
-// clock (two hours ahead here).
+// age and session pruning deletes expired sessions and set-password
+// links, judged by the jobs' clock (two hours ahead here).
 func TestJobsRunInLocalAssembly(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
@@ -55,6 +55,10 @@ func TestJobsRunInLocalAssembly(t *testing.T) {
 		t.Fatal(err)
 	}
 	live, _, err := db.CreateSession(ctx, admin.ID, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiredLink, _, err := db.IssuePasswordLink(ctx, admin.ID, store.LinkReset, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +107,9 @@ func TestJobsRunInLocalAssembly(t *testing.T) {
 		if _, _, err := db.SessionUser(ctx, tok, realNow); (err == nil) != want {
 			t.Errorf("session %.8s…: kept %v (%v), want %v", tok, err == nil, err, want)
 		}
+	}
+	if _, _, err := db.PasswordLinkUser(ctx, expiredLink, realNow); err == nil {
+		t.Error("an expired set-password link was not pruned")
 	}
 }
 
