@@ -8,9 +8,9 @@ import (
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
-	netmail "net/mail"
 	"net/http"
 	"net/http/cookiejar"
+	netmail "net/mail"
 	"net/url"
 	"regexp"
 	"strings"
@@ -209,7 +209,7 @@ func TestPasswordLinksEndToEnd(t *testing.T) {
 			t.Fatalf("forgot password for %s: HTTP %d", email, code)
 		}
 	}
-	msgs = sink.Wait(t, 3, 10*time.Second)
+	sink.Wait(t, 3, 10*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	if msgs = sink.Messages(); len(msgs) != 3 || msgs[2].To[0] != "ada@example.com" {
 		t.Fatalf("after two forgot-password requests: %d emails, the last to %v", len(msgs), msgs[len(msgs)-1].To)
