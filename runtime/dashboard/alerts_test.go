@@ -14,9 +14,10 @@ import (
 )
 
 // TestAlertsSetup: the SMTP secret, when it holds a URL, sends alert
-// email through SMTP; without it, or when it is unusable, email goes
-// through SNS topics named after the deployment's operations topic, with
-// the subscription job.
+// email, and set-password links, through SMTP; without it, or when it is
+// unusable, alert email goes through SNS topics named after the
+// deployment's operations topic, with the subscription job, and links are
+// not emailed.
 func TestAlertsSetup(t *testing.T) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
@@ -64,6 +65,9 @@ func TestAlertsSetup(t *testing.T) {
 			sns, isSNS := cfg.Mailer.(notify.SNSMailer)
 			if isSMTP != tt.smtp || isSNS == tt.smtp || (isSNS && (sns.Prefix != "flytrap-prod" || len(opts) != 1)) || (isSMTP && len(opts) != 0) {
 				t.Errorf("mailer %#v with %d extra jobs", cfg.Mailer, len(opts))
+			}
+			if links := linkMailer(cfg); (links != nil) != tt.smtp {
+				t.Errorf("set-password link mailer %#v with alert mailer %#v", links, cfg.Mailer)
 			}
 			// Slack and webhooks stay on public addresses unless asked.
 			if want := tt.getenv(notify.EnvAllowPrivate) == "1"; cfg.AllowPrivate != want {

@@ -12,6 +12,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
+	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -27,11 +28,7 @@ import (
 func newApp(db *store.DB, pub *publisher, blobs artifact.Blobs, rc awsx.RuntimeConfig, opts options, alerts notify.Config, extra []app.Option, log *slog.Logger) *app.App {
 	cfg := appConfig(rc, opts, log)
 	cfg.Alerts = alerts
-	// Set-password links are emailed through the alerts' SMTP server;
-	// SNS topics reach a project's members, not one address.
-	if m, ok := alerts.Mailer.(notify.SMTPMailer); ok {
-		cfg.Mailer = notify.LinkMailer{SMTP: m.SMTP}
-	}
+	cfg.Mailer = linkMailer(alerts)
 	return app.New(db, cfg, append(extra,
 		app.WithArtifacts(blobs),
 		app.WithMetricsAuth(adminToken(db)),
@@ -42,6 +39,16 @@ func newApp(db *store.DB, pub *publisher, blobs artifact.Blobs, rc awsx.RuntimeC
 			metric("flytrap_keyset_keys", "gauge", "Active keys in the last published key set.", pub.keys.Load())
 			metric("flytrap_keyset_last_success_timestamp_seconds", "gauge", "When the key set was last published.", pub.lastSuccess.Load())
 		}))...)
+}
+
+// linkMailer emails set-password links through the alerts' SMTP server,
+// or is nil when alert email goes through SNS, whose topics reach a
+// project's members and not one address.
+func linkMailer(alerts notify.Config) service.LinkMailer {
+	if m, ok := alerts.Mailer.(notify.SMTPMailer); ok {
+		return notify.LinkMailer{SMTP: m.SMTP}
+	}
+	return nil
 }
 
 // nudgeAfterWrites calls nudge after every request that may change data:

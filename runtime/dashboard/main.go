@@ -20,7 +20,9 @@
 //     delivery: email through SMTP when FLYTRAP_SMTP_URL or the secret
 //     "<prefix>-alerts-smtp" holds a URL, else through an SNS topic per
 //     project whose member subscriptions the alert-subscriptions job
-//     syncs every minute;
+//     syncs every minute; set-password links (invitations, password
+//     resets) are emailed through that SMTP server too, and only shown
+//     to the admin without one;
 //  8. HTTP: with a domain, HTTPS on :443 with Let's Encrypt certificates
 //     (autocert, cached in the state directory) and :80 answering ACME
 //     challenges and redirecting to HTTPS; behind CloudFront (no domain,
