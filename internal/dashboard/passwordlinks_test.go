@@ -301,3 +301,18 @@ func TestKeyedLimiterBound(t *testing.T) {
 		t.Errorf("after the buckets refilled: %d keys remembered, want the new one only", len(k.m))
 	}
 }
+
+// TestPasswordLinkPagesEscape: an address stored before addresses were
+// checked is escaped on the admin's link panel and the set-password page.
+func TestPasswordLinkPagesEscape(t *testing.T) {
+	f := newFixture(t)
+	hostile := f.createUser(`<script>alert(1)</script>@example.com`, store.RoleMember)
+	r := f.post(roleAdmin, "/admin/users/"+itoa(hostile.ID)+"/reset-password", nil)
+	wantStatus(t, r, http.StatusCreated)
+	noBody(t, r, "<script>alert(1)")
+	wantBody(t, r, "&lt;script&gt;alert(1)&lt;/script&gt;@example.com")
+	page := f.get(roleAnon, strings.TrimPrefix(linkRE.FindString(r.Body), "http://flytrap.test"))
+	wantStatus(t, page, http.StatusOK)
+	noBody(t, page, "<script>alert(1)")
+	wantBody(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;@example.com")
+}
