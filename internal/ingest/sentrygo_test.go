@@ -11,15 +11,18 @@ import (
 	"github.com/getsentry/sentry-go"
 )
 
-// sentry-go's HTTP integration, with SendDefaultPII, sends the peer as
-// request.env.REMOTE_ADDR and no user at all; as Relay does, the address
-// becomes the user's, so the issue counts one user per client.
+// sentry-go's HTTP integration, collecting user info (DataCollection's
+// UserInfo, the default once DataCollection is set; SendDefaultPII before
+// it), sends the peer as request.env.REMOTE_ADDR and no user at all; as
+// Relay does, the address becomes the user's, so the issue counts one
+// user per client.
 func TestSentryGoRemoteAddrIsTheUser(t *testing.T) {
 	h, q := newTestHandler(t, defaultKeys, nil)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	dsn := strings.Replace(srv.URL, "http://", "http://"+testKey+"@", 1) + "/" + strconv.Itoa(testProject)
-	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: dsn, SendDefaultPII: true, Transport: sentry.NewHTTPSyncTransport()})
+	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: dsn, DataCollection: &sentry.DataCollection{UserInfo: sentry.Set(true)},
+		Transport: sentry.NewHTTPSyncTransport()})
 	if err != nil {
 		t.Fatal(err)
 	}
