@@ -44,6 +44,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ListIssuesFilters", testListIssuesFilters},
 		{"ListIssuesEnvironmentCounts", testListIssuesEnvironmentCounts},
 		{"ListIssuesPaging", testListIssuesPaging},
+		{"ListIssuesSearch", testListIssuesSearch},
 		{"ListEvents", testListEvents},
 		{"UpdateIssueStatus", testUpdateIssueStatus},
 		{"DeleteIssue", testDeleteIssue},

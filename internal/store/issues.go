@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -136,6 +137,9 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 		p := q.arg(likePattern(term))
 		q.add(` AND (`, cols[0], ` `, d.like(), ` `, p, ` ESCAPE '\' OR `, cols[1], ` `, d.like(), ` `, p, ` ESCAPE '\')`)
 	}
+	if err := d.searchConditions(q, f, envCount); err != nil {
+		return nil, "", 0, err
+	}
 	if f.Cursor != "" {
 		value, id, err := decodeCursor(f.Cursor, col)
 		if err != nil {
@@ -146,6 +150,90 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 	limit := pageSize(f.Limit)
 	q.add(` ORDER BY `, sortBy(), ` DESC, i.id DESC LIMIT `, q.arg(limit+1))
 	return q, col, limit, nil
+}
+
+// comparisons are the operators CountBound and TimeBound may hold.
+var comparisons = []string{"<", "<=", ">", ">=", "=", "!="}
+
+// searchConditions adds the conditions of the search's sets, bounds and
+// text terms to q. count is the issue's count as listed.
+func (d *DB) searchConditions(q *query, f IssueFilter, count func() string) error {
+	in := func(col string, vals []string) {
+		q.add(col, ` IN (`)
+		for j, v := range vals {
+			if j > 0 {
+				q.add(`, `)
+			}
+			q.add(q.arg(v))
+		}
+		q.add(`)`)
+	}
+	for _, set := range f.Levels {
+		q.add(` AND `)
+		in("i.level", set)
+	}
+	for _, set := range f.AnyTags {
+		q.add(` AND EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND (`)
+		for j, t := range set {
+			if j > 0 {
+				q.add(` OR `)
+			}
+			q.add(`(t.key = `, q.arg(truncate(t.Key, MaxTagLength)), ` AND t.value = `, q.arg(truncate(t.Value, MaxTagLength)), `)`)
+		}
+		q.add(`))`)
+	}
+	for _, set := range f.FirstReleases {
+		versions := slices.DeleteFunc(slices.Clone(set), func(v string) bool { return v == LatestRelease })
+		q.add(` AND (`)
+		if len(versions) > 0 {
+			in("i.first_release", versions)
+		}
+		if len(versions) < len(set) {
+			if len(versions) > 0 {
+				q.add(` OR `)
+			}
+			// Of one project's issues, the latest release is looked up
+			// once, not per issue.
+			project := "i.project_id"
+			if f.ProjectID != 0 {
+				project = q.arg(f.ProjectID)
+			}
+			q.add(`i.first_release IN (SELECT r.version FROM releases r WHERE r.project_id = `, project,
+				` AND r.first_seen = (SELECT MAX(l.first_seen) FROM releases l WHERE l.project_id = `, project, `))`)
+		}
+		q.add(`)`)
+	}
+	for _, b := range f.TimesSeen {
+		if !slices.Contains(comparisons, b.Op) {
+			return fmt.Errorf("store: list issues: %w: times seen %q", ErrInvalid, b.Op)
+		}
+		col := "i.count"
+		if f.Environment != "" {
+			col = count()
+		}
+		q.add(` AND `, col, ` `, b.Op, ` `, q.arg(b.N))
+	}
+	for _, c := range []struct {
+		col    string
+		bounds []TimeBound
+	}{{"i.first_seen", f.FirstSeen}, {"i.last_seen", f.LastSeen}} {
+		for _, b := range c.bounds {
+			if !slices.Contains(comparisons, b.Op) {
+				return fmt.Errorf("store: list issues: %w: time %q", ErrInvalid, b.Op)
+			}
+			q.add(` AND `, c.col, ` `, b.Op, ` `, q.arg(millis(b.T)))
+		}
+	}
+	for _, t := range f.Titles {
+		cols, term := d.foldedSQL(t, "i.title")
+		q.add(` AND `, cols[0], ` `, d.like(), ` `, q.arg(likePattern(term)), ` ESCAPE '\'`)
+	}
+	for _, m := range f.Messages {
+		cols, term := d.foldedSQL(m, "i.title", "i.culprit")
+		p := q.arg(likePattern(term))
+		q.add(` AND (`, cols[0], ` `, d.like(), ` `, p, ` ESCAPE '\' OR `, cols[1], ` `, d.like(), ` `, p, ` ESCAPE '\')`)
+	}
+	return nil
 }
 
 // ListIssues returns a page of the issues v may see that match f, and the

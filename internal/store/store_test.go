@@ -280,6 +280,11 @@ func planQueries() []planQuery {
 		{"issues by first seen, next page", System, IssueFilter{ProjectID: 1, Sort: SortFirstSeen, Cursor: encodeCursor("first_seen", 5, 9)}, "issues_first_seen", true},
 		{"issues by count, filtered", member, IssueFilter{ProjectID: 1, Sort: SortCount, Tags: []event.Tag{{Key: "browser", Value: "x"}}, Query: "x"}, "issues_count", true},
 		{"issues of an environment by last seen", member, IssueFilter{ProjectID: 1, Environment: "prod"}, "issues_last_seen", true},
+		// The search's terms filter the rows the index yields in order.
+		{"issues by last seen, searched", member, IssueFilter{ProjectID: 1, Levels: [][]string{{"warning", "info"}},
+			AnyTags: [][]event.Tag{{{Key: "release", Value: "a"}, {Key: "release", Value: "b"}}}, FirstReleases: [][]string{{"a", LatestRelease}},
+			TimesSeen: []CountBound{{">", 1}}, FirstSeen: []TimeBound{{">=", t0}}, LastSeen: []TimeBound{{"<", t0}},
+			Titles: []string{"x"}, Messages: []string{"y"}}, "issues_last_seen", true},
 		// The environment's count has no index to read in order: the
 		// project's issues of the environment are sorted by it, found
 		// by an index (SQLite's issues_count for the project, or

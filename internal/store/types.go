@@ -195,10 +195,42 @@ type IssueFilter struct {
 	// Has are tag keys some event of the issue had (has:key); Missing,
 	// keys none had (!has:key).
 	Has, Missing []string
-	Since        time.Time // last_seen at or after, zero for any
-	Sort         string    // SortLastSeen (default), SortFirstSeen, SortCount
-	Cursor       string    // opaque, from a previous page
-	Limit        int       // default 25, at most 100
+	// Levels, AnyTags and FirstReleases are sets of which each must
+	// match: the issue's level is one of a set's levels, some event of
+	// the issue had one of a set's tags, the issue's first release is one
+	// of a set's versions (or LatestRelease). Search
+	// terms: level:[warning,info], browser:[Firefox,Safari].
+	Levels        [][]string
+	AnyTags       [][]event.Tag
+	FirstReleases [][]string
+	// TimesSeen bounds the issue's count (its count in Environment when
+	// that is set); FirstSeen and LastSeen bound its times. Each must hold.
+	TimesSeen           []CountBound
+	FirstSeen, LastSeen []TimeBound
+	// Titles must each be part of the title, and Messages each of the
+	// title or culprit as Query is, case-insensitively.
+	Titles, Messages []string
+	Since            time.Time // last_seen at or after, zero for any
+	Sort             string    // SortLastSeen (default), SortFirstSeen, SortCount
+	Cursor           string    // opaque, from a previous page
+	Limit            int       // default 25, at most 100
+}
+
+// LatestRelease in IssueFilter.FirstReleases stands for the project's
+// newest release, as Sentry's "latest" does: the one first seen last
+// (events, uploads and resolved-in choices all record releases).
+const LatestRelease = "latest"
+
+// CountBound compares a count with N; Op is <, <=, >, >=, = or !=.
+type CountBound struct {
+	Op string
+	N  int64
+}
+
+// TimeBound compares a time with T; Op is as CountBound's.
+type TimeBound struct {
+	Op string
+	T  time.Time
 }
 
 // SaveRequest is one processed event ready to store.

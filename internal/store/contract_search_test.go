@@ -1,0 +1,89 @@
+package store
+
+import (
+	"slices"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// testListIssuesSearch: the search's sets, bounds and text terms, each
+// ANDed with the rest of the filter.
+func testListIssuesSearch(e *env) {
+	t := e.t
+	at := func(m int) eventOpt {
+		return func(s *SaveRequest) {
+			s.Event.Timestamp, s.Event.Received = t0.Add(time.Duration(m)*time.Minute), t0.Add(time.Duration(m)*time.Minute)
+		}
+	}
+	pay := e.save("pay", at(1), withTitle("PaymentError: card declined"), withCulprit("checkout in pay"),
+		withEnv("production"), withRelease("app@1")).IssueID
+	for _, m := range []int{5, 10} {
+		e.save("pay", at(m), withTitle("PaymentError: card declined"), withCulprit("checkout in pay"), withEnv("production"), withRelease("app@2"))
+	}
+	queue := e.save("queue", at(2), withTitle("QueueError: queue full"), withCulprit("worker in run"),
+		withEnv("staging"), withRelease("app@2"), withLevel("warning")).IssueID
+	poll := e.save("poll", at(3), withTitle("Timeout"), withCulprit("queue.go in poll"),
+		withEnv("staging"), withRelease("app@2"), withLevel("info")).IssueID
+	e.save("poll", at(4), withTitle("Timeout"), withCulprit("queue.go in poll"), withEnv("production"), withRelease("app@2"), withLevel("info"))
+
+	p := e.project.ID
+	env := func(v string) event.Tag { return event.Tag{Key: "environment", Value: v} }
+	for _, tt := range []struct {
+		name string
+		f    IssueFilter
+		want []int64
+	}{
+		{"times seen >", IssueFilter{TimesSeen: []CountBound{{">", 1}}}, []int64{pay, poll}},
+		{"times seen =", IssueFilter{TimesSeen: []CountBound{{"=", 1}}}, []int64{queue}},
+		{"times seen between", IssueFilter{TimesSeen: []CountBound{{">=", 2}, {"<=", 2}}}, []int64{poll}},
+		{"times seen !=", IssueFilter{TimesSeen: []CountBound{{"!=", 3}}}, []int64{poll, queue}},
+		{"times seen <", IssueFilter{TimesSeen: []CountBound{{"<", 3}}}, []int64{poll, queue}},
+		// In an environment, the count there, as listed.
+		{"times seen in an environment", IssueFilter{Environment: "production", TimesSeen: []CountBound{{">", 1}}}, []int64{pay}},
+		{"last seen since", IssueFilter{LastSeen: []TimeBound{{">=", t0.Add(4 * time.Minute)}}}, []int64{pay, poll}},
+		{"last seen before", IssueFilter{LastSeen: []TimeBound{{"<", t0.Add(4 * time.Minute)}}}, []int64{queue}},
+		{"first seen since", IssueFilter{FirstSeen: []TimeBound{{">", t0.Add(time.Minute)}}}, []int64{poll, queue}},
+		{"first seen at", IssueFilter{FirstSeen: []TimeBound{{"=", t0.Add(2 * time.Minute)}}}, []int64{queue}},
+		{"first and last seen", IssueFilter{FirstSeen: []TimeBound{{"<=", t0.Add(2 * time.Minute)}}, LastSeen: []TimeBound{{">", t0.Add(3 * time.Minute)}}}, []int64{pay}},
+		{"first release", IssueFilter{FirstReleases: [][]string{{"app@1"}}}, []int64{pay}},
+		{"first release latest", IssueFilter{FirstReleases: [][]string{{LatestRelease}}}, []int64{poll, queue}},
+		{"first release either", IssueFilter{FirstReleases: [][]string{{"app@1", LatestRelease}}}, []int64{pay, poll, queue}},
+		{"first release twice", IssueFilter{FirstReleases: [][]string{{"app@1"}, {"app@2"}}}, nil},
+		{"title", IssueFilter{Titles: []string{"paymentERROR"}}, []int64{pay}},
+		{"title, not culprit", IssueFilter{Titles: []string{"queue"}}, []int64{queue}},
+		{"titles all hold", IssueFilter{Titles: []string{"queue", "card"}}, nil},
+		{"title with a literal %", IssueFilter{Titles: []string{"%"}}, nil},
+		{"message, title or culprit", IssueFilter{Messages: []string{"QUEUE"}}, []int64{poll, queue}},
+		{"message and title", IssueFilter{Messages: []string{"queue"}, Titles: []string{"time"}}, []int64{poll}},
+		{"level list", IssueFilter{Levels: [][]string{{"warning", "info"}}}, []int64{poll, queue}},
+		{"levels repeated", IssueFilter{Levels: [][]string{{"warning"}, {"info"}}}, nil},
+		{"level and the level parameter", IssueFilter{Level: "error", Levels: [][]string{{"warning"}}}, nil},
+		{"level list and the level parameter", IssueFilter{Level: "info", Levels: [][]string{{"warning", "info"}}}, []int64{poll}},
+		{"tag list", IssueFilter{AnyTags: [][]event.Tag{{env("staging"), env("nowhere")}}}, []int64{poll, queue}},
+		{"tag lists all hold", IssueFilter{AnyTags: [][]event.Tag{{env("staging")}, {env("production")}}}, []int64{poll}},
+		{"tag list of two keys", IssueFilter{AnyTags: [][]event.Tag{{env("nowhere"), {Key: "level", Value: "warning"}}}}, []int64{queue}},
+		{"environment repeated", IssueFilter{Environment: "staging", Tags: []event.Tag{env("production")}}, []int64{poll}},
+		{"release list and release", IssueFilter{Release: "app@1", AnyTags: [][]event.Tag{{{Key: "release", Value: "app@2"}, {Key: "release", Value: "x"}}}}, []int64{pay}},
+	} {
+		tt.f.ProjectID = p
+		if got := e.listAll(System, tt.f); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// Across projects, each issue's own project's latest release.
+	other := e.createProject("other").ID
+	elsewhere := e.saveIn(other, "x", at(20), withRelease("other@1")).IssueID
+	if got := e.listAll(System, IssueFilter{FirstReleases: [][]string{{LatestRelease}}}); !slices.Equal(got, []int64{elsewhere, poll, queue}) {
+		t.Errorf("latest first release of every project: got %v, want %v", got, []int64{elsewhere, poll, queue})
+	}
+	// Sorted by count in an environment, with a bound on that count.
+	f := IssueFilter{ProjectID: p, Environment: "production", Sort: SortCount, TimesSeen: []CountBound{{">=", 1}}, Limit: 1}
+	if got := e.listAll(System, f); !slices.Equal(got, []int64{pay, poll}) {
+		t.Errorf("by count in production, pages of one: got %v, want %v", got, []int64{pay, poll})
+	}
+	_, _, err := e.db.ListIssues(e.ctx, System, IssueFilter{ProjectID: p, TimesSeen: []CountBound{{"; DROP", 1}}})
+	wantErr(t, "times seen operator", err, ErrInvalid)
+	_, _, err = e.db.ListIssues(e.ctx, System, IssueFilter{ProjectID: p, LastSeen: []TimeBound{{"LIKE", t0}}})
+	wantErr(t, "time operator", err, ErrInvalid)
+}
