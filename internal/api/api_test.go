@@ -471,6 +471,15 @@ func TestListIssuesFilters(t *testing.T) {
 		{"?sort=count&limit=1", []int64{f.issueA}},
 		{"?since=30m", nil},
 		{"?since=2h", []int64{f.issueA, f.issueB}},
+		// The parameters and the search both hold, as in Sentry.
+		{"?environment=staging&query=environment:production", nil},
+		{"?query=" + url.QueryEscape("environment:staging environment:production"), nil},
+		{"?query=" + url.QueryEscape("environment:[staging,production]"), []int64{f.issueA, f.issueB}},
+		{"?level=error&query=level:warning", nil},
+		{"?query=" + url.QueryEscape("level:[warning,error] title:typeerror"), []int64{f.issueA}},
+		{"?query=message:typeerror", []int64{f.issueA}},
+		{"?query=" + url.QueryEscape("timesSeen:>=1 age:-24h lastSeen:+30m"), []int64{f.issueA, f.issueB}},
+		{"?query=" + url.QueryEscape("lastSeen:-30m"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -493,6 +502,27 @@ func TestListIssuesFilters(t *testing.T) {
 	for _, bad := range []string{"?status=open", "?level=loud", "?sort=title", "?limit=0", "?limit=101", "?since=yesterday", "?cursor=not-a-cursor", manyTags, "?query=" + strings.Repeat("x", 1001)} {
 		if code, _, out := f.do(t, f.memberToken, "GET", base+bad, ""); code != 400 {
 			t.Errorf("%s: HTTP %d, want 400 (%v)", bad, code, out)
+		}
+	}
+}
+
+// TestListIssuesSearchErrors: Sentry's keys that Flytrap cannot search,
+// and keys without a value, are a 400 that says so, not an empty list.
+func TestListIssuesSearchErrors(t *testing.T) {
+	f := newFixture(t)
+	base := fmt.Sprintf("/api/v1/projects/%d/issues?query=", f.project.ID)
+	for query, want := range map[string]string{
+		"error.type:TypeError": "error.type: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions",
+		"handled:no":           "Flytrap does not keep whether an event's error was handled",
+		"assigned:me":          "Flytrap has no assignment",
+		"is:unassigned":        "Flytrap has no assignment",
+		"level:":               "level: needs a value",
+		"has:":                 "has: needs a value",
+		"timesSeen:lots":       "timesSeen: takes a whole number",
+	} {
+		code, _, out := f.do(t, f.memberToken, "GET", base+url.QueryEscape(query), "")
+		if msg := fmt.Sprint(out["error"]); code != 400 || !strings.Contains(msg, want) {
+			t.Errorf("%s: HTTP %d %v, want 400 with %q", query, code, out, want)
 		}
 	}
 }

@@ -103,8 +103,10 @@ func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *sessio
 		d.render(w, r, http.StatusBadRequest, "issues", &view{Title: p.Name, Nav: "projects", Tab: "issues", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
 		return
 	}
-	// A key:value term in the search box wins over the select; show what
-	// is in effect.
+	// The search's is: wins over the status select, which defaults to
+	// unresolved (in Sentry, is:unresolved is part of the default search);
+	// show what is in effect. The other selects and the search box both
+	// hold, and both show what they hold.
 	data.Filter.Status = f.Status
 	if f.Status == "" {
 		data.Filter.Status = "all"

@@ -122,6 +122,13 @@ func TestIssueListFilters(t *testing.T) {
 		{"?status=all&since=30m", nil},
 		{"?status=all&since=24h&sort=count", []int64{f.issue, f.issue2}},
 		{"?status=all&sort=first_seen", []int64{f.issue2, f.issue}},
+		// The search box and the selects both hold, as in Sentry.
+		{"?status=all&level=error&query=level:warning", nil},
+		{"?status=all&environment=production&query=environment:staging", nil},
+		{"?status=all&query=" + url.QueryEscape("level:warning level:error"), nil},
+		{"?status=all&query=" + url.QueryEscape("level:[warning,error]"), []int64{f.issue, f.issue2}},
+		{"?status=all&level=warning&query=" + url.QueryEscape("level:[warning,error]"), []int64{f.issue2}},
+		{"?status=all&query=" + url.QueryEscape("timesSeen:>=1 age:-24h title:rangeerror"), []int64{f.issue2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -140,6 +147,14 @@ func TestIssueListFilters(t *testing.T) {
 	)
 	// A search term that sets the status shows in the select.
 	wantBody(t, f.get(roleMember, base+"?query=is:ignored"), `<option value="ignored" selected>`)
+	// The select keeps its value beside a search that contradicts it, and
+	// the empty list says why.
+	wantBody(t, f.get(roleMember, base+"?status=all&level=error&query=level:warning"), `<option value="error" selected>`,
+		`value="level:warning"`, "The search and the Level, Environment and Release filters must all hold")
+	// Keys Flytrap cannot search explain themselves.
+	r = f.get(roleMember, base+"?query="+url.QueryEscape("assigned:me"))
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, "Flytrap has no assignment")
 	// Bad filters explain themselves instead of failing.
 	for _, bad := range []string{"?status=open", "?level=loud", "?sort=title", "?since=yesterday"} {
 		r := f.get(roleMember, base+bad)

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"net/url"
 	"reflect"
 	"testing"
 	"time"
@@ -179,16 +180,22 @@ func TestJSONHelpers(t *testing.T) {
 func TestTagGroups(t *testing.T) {
 	tags := []store.TagCount{
 		{Key: "browser", Value: "Chrome", Count: 3}, {Key: "browser", Value: "Firefox 120", Count: 1},
-		{Key: "odd/key", Value: "v", Count: 2},
+		{Key: "odd/key", Value: `say "hi"`, Count: 2}, {Key: `q"k`, Value: "v", Count: 1},
 	}
 	got, _ := tagGroups(7, tags, newBudget(RenderLimits{}))
-	if len(got) != 2 || got[0].Total != 4 || got[0].Values[0].Percent != 75 || got[0].Values[1].Percent != 25 {
+	if len(got) != 3 || got[0].Total != 4 || got[0].Values[0].Percent != 75 || got[0].Values[1].Percent != 25 {
 		t.Fatalf("%+v", got)
 	}
 	if u := got[0].Values[1].SearchURL; u != "/projects/7/issues?query=browser%3A%22Firefox+120%22&status=all" {
 		t.Errorf("search URL %q", u)
 	}
-	if got[1].Values[0].SearchURL != "" {
+	// A value with quotes is searched with them escaped, a key with a
+	// slash as tags[key].
+	want := "/projects/7/issues?" + url.Values{"query": {`tags[odd/key]:"say \"hi\""`}, "status": {"all"}}.Encode()
+	if u := got[1].Values[0].SearchURL; u != want {
+		t.Errorf("search URL %q, want %q", u, want)
+	}
+	if got[2].Values[0].SearchURL != "" {
 		t.Errorf("a key the search syntax cannot express got a link")
 	}
 	var many []store.TagCount

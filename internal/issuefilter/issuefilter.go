@@ -9,7 +9,9 @@
 package issuefilter
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -32,16 +34,36 @@ const (
 )
 
 // Parse reads the issue list's query parameters: status, environment,
-// release, level, sort, cursor, since, limit and the free-text query. The
-// query may hold `key:value` terms (quoted values allowed): is: (or
-// status:), level:, environment: (or env:) and release: set those filters
-// and win over the separate parameters; any other key filters by tag.
+// release, level, sort, cursor, since, limit and the free-text query.
+//
+// The query is Sentry's issue search. Its terms are ANDed with each other
+// and with the parameters, so a term never overrides a dropdown:
+// level:warning with level=error matches nothing, as in Sentry. A key
+// given twice must hold twice, and key:[a,b] matches either value (for
+// level, environment, release, firstRelease and tags). The keys are
+//
+//   - is: (or status:) unresolved, resolved or ignored, which wins over
+//     the status parameter, the dashboard's default;
+//   - level:, environment: (or env:), release: and any other key, which
+//     match the tags of the issue's events (level: the issue's level);
+//     tags[key]: is the tag key whatever its name;
+//   - has:key and !has:key, for issues with and without the tag;
+//   - firstRelease: the release the issue was first seen in, or latest;
+//   - timesSeen: the event count, with >, >=, <, <=, = or !=;
+//   - firstSeen:, age: (the same) and lastSeen:, with -24h for "within
+//     the last 24 hours", +24h for "longer ago" (units m, h, d, w), or a
+//     date or time after >, >=, <, <= or =; a bare date is that day, UTC;
+//   - message: (matched as free text is, against title and culprit) and
+//     title: (the title alone), case-insensitively.
+//
 // As in Sentry, `!key:value` excludes issues with that tag value (the
-// environment, release and level included), `has:key` keeps issues with
-// the tag and `!has:key` those without. The user's id, email and username
-// are the tags user.id, user.email and user.username, as Sentry names them;
-// an email matches whatever its case. The remaining words are the text
-// matched against title and culprit.
+// environment, release and level included). The user's id, email and
+// username are the tags user.id, user.email and user.username; an email
+// matches whatever its case. Quoted values may hold spaces, \" and \\.
+// The remaining words are the text matched against title and culprit.
+// Keys Sentry has but Flytrap keeps no data for (assignment, bookmarks,
+// exception details, the user's IP address) and a known key without a
+// value are errors, not searches that silently match nothing.
 //
 // status "all" means any status; since is a look-back such as 1h, 24h or
 // 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
@@ -51,63 +73,41 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 	if n := utf8.RuneCountInString(query); n > MaxQueryLen {
 		return store.IssueFilter{}, fmt.Errorf("the search is %d characters long; it may be at most %d", n, MaxQueryLen)
 	}
-	f := store.IssueFilter{
+	p := parser{now: now, f: store.IssueFilter{
 		Status:      q.Get("status"),
 		Environment: q.Get("environment"),
 		Release:     q.Get("release"),
 		Level:       q.Get("level"),
 		Sort:        q.Get("sort"),
 		Cursor:      q.Get("cursor"),
-	}
+	}}
 	var text []string
 	for _, t := range splitTerms(query) {
-		term := t.value
-		key, val, ok := strings.Cut(term, ":")
-		key, negated := strings.CutPrefix(key, "!")
-		// Without a key or a value, or with a slash in the key (a path
-		// such as a/b:c), the word is text.
-		if !ok || key == "" || val == "" || strings.ContainsAny(key, "/ ") {
+		ft, ok := t.filter()
+		if ok && unquote(ft.value) == "" && !ft.tag && !knownKey(ft.key) {
+			ok = false // a word ending in a colon, as in a pasted "TypeError: x"
+		}
+		if !ok {
 			text = append(text, t.text())
 			continue
 		}
-		if key == store.TagUserEmail {
-			val = strings.ToLower(val) // as the store keeps it
+		if err := p.term(ft); err != nil {
+			return p.f, err
 		}
-		switch {
-		case key == "user.ip" || key == "user.ip_address" || (key == "has" && (val == "user.ip" || val == "user.ip_address")):
-			if key == "has" {
-				key = val
-			}
-			return f, fmt.Errorf("%s: cannot be searched: Flytrap keeps only a salted hash of IP addresses; search by user.id:, user.email: or user.username: instead", key)
-		case key == "is" || key == "status":
-			if negated {
-				return f, fmt.Errorf("!%s: is not supported; choose the statuses you want with is:unresolved, is:resolved or is:ignored", key)
-			}
-			f.Status = val
-		case key == "has" && !negated:
-			add(&f.Has, val)
-		case key == "has":
-			add(&f.Missing, val)
-		case negated:
-			// The environment, release and level are tags too.
-			if key == "env" {
-				key = "environment"
-			}
-			add(&f.NotTags, event.Tag{Key: key, Value: val})
-		case key == "level":
-			f.Level = val
-		case key == "environment" || key == "env":
-			f.Environment = val
-		case key == "release":
-			f.Release = val
-		default:
-			add(&f.Tags, event.Tag{Key: key, Value: val})
+		f := &p.f
+		n := len(f.Tags) + len(f.NotTags) + len(f.Has) + len(f.Missing)
+		for _, set := range f.AnyTags {
+			n += len(set)
 		}
-		if n := len(f.Tags) + len(f.NotTags) + len(f.Has) + len(f.Missing); n > MaxTagTerms {
-			return f, fmt.Errorf("the search has more than %d tag terms (key:value, !key:value, has:key); narrow it to at most %d", MaxTagTerms, MaxTagTerms)
+		if n > MaxTagTerms {
+			return p.f, fmt.Errorf("the search has more than %d tag terms (key:value, !key:value, has:key, values in key:[a,b]); narrow it to at most %d", MaxTagTerms, MaxTagTerms)
 		}
 	}
+	f := p.f
 	f.Query = strings.Join(text, " ")
+	if p.status != "" {
+		f.Status = p.status
+	}
 	switch f.Status {
 	case "", store.StatusUnresolved, store.StatusResolved, store.StatusIgnored:
 	case "all":
@@ -136,6 +136,325 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 	}
 	f.Limit = limit
 	return f, nil
+}
+
+// The keys of Sentry's issue search that are not tags. A tag of one of
+// these names is searched as tags[key]:.
+var (
+	// Flytrap has no users to assign issues to or bookmark them for.
+	assignmentKeys = []string{"assigned", "assigned_or_suggested", "bookmarks"}
+	// Sentry reads these from each event's exceptions, which Flytrap keeps
+	// only in the event payloads, not in anything a search can read.
+	exceptionKeys = []string{"error.type", "error.value", "error.handled", "error.unhandled", "error.mechanism", "handled", "mechanism"}
+	searchKeys    = []string{"is", "status", "has", "level", "environment", "env", "release", "firstRelease", "first-release",
+		"timesSeen", "lastSeen", "firstSeen", "age", "message", "title", "user.ip", "user.ip_address"}
+	// is: values that are about assignment.
+	assignmentStatuses = []string{"assigned", "unassigned", "for_review", "assigned_or_suggested", "bookmarked"}
+)
+
+// knownKey reports whether key means something other than a tag.
+func knownKey(key string) bool {
+	return slices.Contains(searchKeys, key) || slices.Contains(assignmentKeys, key) || slices.Contains(exceptionKeys, key)
+}
+
+// parser collects a search's terms into f.
+type parser struct {
+	f   store.IssueFilter
+	now time.Time
+	// status is the search's is:, which wins over the status parameter.
+	status string
+}
+
+// filterTerm is a key:value term: value is as typed, quotes and all.
+type filterTerm struct {
+	key, value string
+	negated    bool
+	// tag is set for tags[key]:, which names a tag whatever its key.
+	tag bool
+}
+
+// name is the term's key as the user wrote it, for errors.
+func (t filterTerm) name() string {
+	n := t.key
+	if t.tag {
+		n = "tags[" + n + "]"
+	}
+	if t.negated {
+		n = "!" + n
+	}
+	return n
+}
+
+// term adds one key:value term to the filter.
+func (p *parser) term(t filterTerm) error {
+	f := &p.f
+	vals, list, err := values(t.value)
+	if err != nil {
+		return fmt.Errorf("%s: %v", t.name(), err)
+	}
+	if !list && vals[0] == "" {
+		return fmt.Errorf("%s: needs a value, as in %s", t.name(), example(t))
+	}
+	key := t.key
+	if !t.tag {
+		if key == "env" {
+			key = "environment"
+		}
+		if key == "first-release" {
+			key = "firstRelease"
+		}
+	}
+	if key == store.TagUserEmail {
+		for i := range vals {
+			vals[i] = strings.ToLower(vals[i]) // as the store keeps it
+		}
+	}
+	one := func() (string, error) {
+		if list {
+			return "", fmt.Errorf("%s: takes one value, not a list", t.name())
+		}
+		return vals[0], nil
+	}
+	positive := func() error {
+		if t.negated {
+			return fmt.Errorf("%s: cannot be negated; %s", t.name(), negationHint(key))
+		}
+		return nil
+	}
+	tag := func() {
+		switch {
+		case t.negated:
+			for _, v := range vals {
+				add(&f.NotTags, event.Tag{Key: key, Value: v})
+			}
+		case list:
+			set := make([]event.Tag, len(vals))
+			for i, v := range vals {
+				set[i] = event.Tag{Key: key, Value: v}
+			}
+			f.AnyTags = append(f.AnyTags, set)
+		default:
+			add(&f.Tags, event.Tag{Key: key, Value: vals[0]})
+		}
+	}
+	if t.tag {
+		tag()
+		return nil
+	}
+	switch {
+	case key == "user.ip" || key == "user.ip_address" || (key == "has" && (t.value == "user.ip" || t.value == "user.ip_address")):
+		if key == "has" {
+			key = t.value
+		}
+		return fmt.Errorf("%s: cannot be searched: Flytrap keeps only a salted hash of IP addresses; search by user.id:, user.email: or user.username: instead", key)
+	case slices.Contains(assignmentKeys, key) || ((key == "is" || key == "status") && slices.Contains(assignmentStatuses, t.value)):
+		return fmt.Errorf("%s:%s cannot be searched: Flytrap has no assignment or bookmarks; issues are not assigned to anyone", t.name(), t.value)
+	case slices.Contains(exceptionKeys, key):
+		hint := "search the titles instead, as in title:\"TypeError\""
+		if strings.Contains(key, "handled") || strings.Contains(key, "mechanism") {
+			hint = "Flytrap does not keep whether an event's error was handled"
+		}
+		return fmt.Errorf("%s: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions; %s", t.name(), hint)
+	case key == "is" || key == "status":
+		if t.negated {
+			return fmt.Errorf("%s: is not supported; choose the statuses you want with is:unresolved, is:resolved or is:ignored", t.name())
+		}
+		v, err := one()
+		if err != nil {
+			return err
+		}
+		if p.status != "" && p.status != v {
+			return fmt.Errorf("is:%s and is:%s together match nothing: an issue has one status", p.status, v)
+		}
+		p.status = v
+	case key == "has":
+		v, err := one()
+		if err != nil {
+			return err
+		}
+		if t.negated {
+			add(&f.Missing, v)
+		} else {
+			add(&f.Has, v)
+		}
+	case key == "level" && !t.negated:
+		for _, v := range vals {
+			if !event.ValidLevel(v) {
+				return fmt.Errorf("level must be one of %s, not %q", strings.Join(event.Levels, ", "), v)
+			}
+		}
+		f.Levels = append(f.Levels, vals)
+	case key == "environment" && !t.negated && !list && f.Environment == "":
+		// The first environment also scopes the counts shown, as the
+		// environment parameter does.
+		f.Environment = vals[0]
+	case key == "firstRelease":
+		if err := positive(); err != nil {
+			return err
+		}
+		f.FirstReleases = append(f.FirstReleases, vals)
+	case key == "timesSeen":
+		v, err := one()
+		if err == nil {
+			err = positive()
+		}
+		if err != nil {
+			return err
+		}
+		b, err := parseCount(v)
+		if err != nil {
+			return fmt.Errorf("%s: %v", t.name(), err)
+		}
+		f.TimesSeen = append(f.TimesSeen, b)
+	case key == "lastSeen" || key == "firstSeen" || key == "age":
+		v, err := one()
+		if err == nil {
+			err = positive()
+		}
+		if err != nil {
+			return err
+		}
+		bounds, err := parseTime(v, p.now)
+		if err != nil {
+			return fmt.Errorf("%s: %v", t.name(), err)
+		}
+		if key == "lastSeen" {
+			f.LastSeen = append(f.LastSeen, bounds...)
+		} else {
+			f.FirstSeen = append(f.FirstSeen, bounds...)
+		}
+	case key == "message" || key == "title":
+		v, err := one()
+		if err == nil {
+			err = positive()
+		}
+		if err != nil {
+			return err
+		}
+		if key == "title" {
+			add(&f.Titles, v)
+		} else {
+			add(&f.Messages, v)
+		}
+	default:
+		tag()
+	}
+	return nil
+}
+
+// example is a sample term of t's key, for the error about its missing
+// value.
+func example(t filterTerm) string {
+	switch t.key {
+	case "is", "status":
+		return "is:unresolved"
+	case "has":
+		return "has:browser"
+	case "level":
+		return "level:error or level:[warning,info]"
+	case "timesSeen":
+		return "timesSeen:>10"
+	case "lastSeen", "firstSeen", "age":
+		return t.key + ":-24h"
+	}
+	return t.name() + `:value or ` + t.name() + `:"a value"`
+}
+
+// negationHint says how to get the negated term's meaning another way.
+func negationHint(key string) string {
+	switch key {
+	case "timesSeen":
+		return "use timesSeen:!=N, or < and >"
+	case "lastSeen", "firstSeen", "age":
+		return "use + for longer ago and - for more recently"
+	case "firstRelease":
+		return "list the first releases you want instead"
+	}
+	return "search for the words you want instead"
+}
+
+// operators are the comparisons of timesSeen and the dates, longest first
+// so that >= is not read as >.
+var operators = []string{">=", "<=", "!=", ">", "<", "="}
+
+func cutOperator(s string) (op, rest string) {
+	for _, o := range operators {
+		if r, ok := strings.CutPrefix(s, o); ok {
+			return o, r
+		}
+	}
+	return "", s
+}
+
+// parseCount reads timesSeen's value: an optional comparison and a whole
+// number, which may end in k, m or b (thousands, millions, billions) as
+// in Sentry.
+func parseCount(s string) (store.CountBound, error) {
+	op, num := cutOperator(s)
+	if op == "" {
+		op = "="
+	}
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(num, "k"):
+		mult = 1e3
+	case strings.HasSuffix(num, "m"):
+		mult = 1e6
+	case strings.HasSuffix(num, "b"):
+		mult = 1e9
+	}
+	if mult > 1 {
+		num = num[:len(num)-1]
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	n *= mult
+	if err != nil || strings.ContainsAny(num, "eEnNxXpP_") || n != math.Trunc(n) || math.Abs(n) > 1e15 {
+		return store.CountBound{}, fmt.Errorf("takes a whole number after >, >=, <, <=, = or !=, as in timesSeen:>10, not %q", s)
+	}
+	return store.CountBound{Op: op, N: int64(n)}, nil
+}
+
+// relativeUnits are the units of a relative time, as in Sentry.
+var relativeUnits = map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+
+// maxRelative bounds a relative time, well inside time.Duration.
+const maxRelative = 100 * 366 * 24 * time.Hour
+
+// parseTime reads the value of lastSeen, firstSeen or age. A relative
+// time is Unix find's, as in Sentry: -24h is within the last 24 hours,
+// +24h longer ago than that. A date or time may follow a comparison; a
+// bare date is the whole day (UTC), a bare time that instant. Times
+// without a zone are UTC.
+func parseTime(s string, now time.Time) ([]store.TimeBound, error) {
+	bad := fmt.Errorf("takes a time such as -24h (within the last 24 hours), +7d (longer ago than 7 days), >2026-12-01 or <=2026-12-01T15:04:05Z, not %q", s)
+	if len(s) >= 3 && (s[0] == '-' || s[0] == '+') {
+		unit, ok := relativeUnits[s[len(s)-1]]
+		n, err := strconv.ParseUint(s[1:len(s)-1], 10, 32)
+		if !ok || err != nil || time.Duration(n) > maxRelative/unit {
+			return nil, bad
+		}
+		at := now.Add(-time.Duration(n) * unit)
+		if s[0] == '-' {
+			return []store.TimeBound{{Op: ">=", T: at}}, nil
+		}
+		return []store.TimeBound{{Op: "<=", T: at}}, nil
+	}
+	op, rest := cutOperator(s)
+	if op == "!=" {
+		return nil, bad
+	}
+	if day, err := time.Parse(time.DateOnly, rest); err == nil {
+		if op == "" {
+			return []store.TimeBound{{Op: ">=", T: day}, {Op: "<", T: day.AddDate(0, 0, 1)}}, nil
+		}
+		return []store.TimeBound{{Op: op, T: day}}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, rest); err == nil {
+			return []store.TimeBound{{Op: cmp.Or(op, "="), T: t}}, nil
+		}
+	}
+	return nil, bad
 }
 
 // add appends v to *list unless it is there: a term typed twice is one
@@ -174,72 +493,179 @@ func ParseLimit(s string) (int, error) {
 	return n, nil
 }
 
-// SplitQuery splits on spaces and tabs, keeping double-quoted runs together
-// and dropping the quotes: `browser:"Mobile Safari" timeout` is two terms.
-func SplitQuery(s string) []string {
-	var out []string
-	for _, t := range splitTerms(s) {
-		out = append(out, t.value)
-	}
-	return out
-}
-
-// term is one term of a query: its value without quotes, and as typed.
-type term struct{ value, raw string }
+// term is one term of a query as typed, quotes and all.
+type term string
 
 // text is the term as free text. Quotes around the whole term group words
 // (`"connection refused"`) and go; quotes inside it are part of what was
 // typed, as in a pasted title `(reading "foo")`, and stay, or the title
 // would not match itself.
 func (t term) text() string {
-	if len(t.raw) >= 2 && t.raw[0] == '"' && t.raw[len(t.raw)-1] == '"' && strings.Count(t.raw, `"`) == 2 {
-		return t.value
+	if len(t) >= 2 && t[0] == '"' && closingQuote(string(t)) == len(t)-1 {
+		return unquote(string(t))
 	}
-	return t.raw
+	return string(t)
 }
 
+// filter splits a key:value term; ok is false for text: a word without a
+// colon, or whose key is empty, quoted or holds a slash (a path such as
+// a/b:c).
+func (t term) filter() (ft filterTerm, ok bool) {
+	s, negated := strings.CutPrefix(string(t), "!")
+	if inner, ok := strings.CutPrefix(s, "tags["); ok {
+		if key, value, ok := strings.Cut(inner, "]:"); ok && key != "" && !strings.Contains(key, `"`) {
+			return filterTerm{key: key, value: value, negated: negated, tag: true}, true
+		}
+	}
+	key, value, ok := strings.Cut(s, ":")
+	if !ok || key == "" || strings.ContainsAny(key, `/"`) {
+		return filterTerm{}, false
+	}
+	return filterTerm{key: key, value: value, negated: negated}, true
+}
+
+// closingQuote is the index in s of the quote that closes the one s
+// starts with, or -1.
+func closingQuote(s string) int {
+	escaped := false
+	for i := 1; i < len(s); i++ {
+		switch {
+		case escaped:
+			escaped = false
+		case s[i] == '\\':
+			escaped = true
+		case s[i] == '"':
+			return i
+		}
+	}
+	return -1
+}
+
+// unquote drops the quotes of a value as typed and, inside them, reads
+// \" as " and \\ as \, as Sentry does. Outside quotes a backslash is
+// itself, as in a Windows path.
+func unquote(s string) string {
+	var (
+		b       strings.Builder
+		quoted  bool
+		escaped bool
+	)
+	for _, r := range s {
+		switch {
+		case escaped:
+			if r != '"' && r != '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+			escaped = false
+		case r == '"':
+			quoted = !quoted
+		case quoted && r == '\\':
+			escaped = true
+		default:
+			b.WriteRune(r)
+		}
+	}
+	if escaped {
+		b.WriteByte('\\')
+	}
+	return b.String()
+}
+
+// values reads a term's value as typed: the items of a list [a,b], each
+// unquoted, or the one value.
+func values(s string) (vals []string, list bool, err error) {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return []string{unquote(s)}, false, nil
+	}
+	var (
+		start   int
+		quoted  bool
+		escaped bool
+		inner   = s[1 : len(s)-1]
+	)
+	item := func(end int) error {
+		v := unquote(inner[start:end])
+		if v == "" {
+			return fmt.Errorf("the list %s has an empty value; write it as [a,b]", s)
+		}
+		vals = append(vals, v)
+		start = end + 1
+		return nil
+	}
+	for i := 0; i < len(inner); i++ {
+		switch c := inner[i]; {
+		case escaped:
+			escaped = false
+		case c == '"':
+			quoted = !quoted
+		case quoted && c == '\\':
+			escaped = true
+		case c == ',' && !quoted:
+			if err := item(i); err != nil {
+				return nil, true, err
+			}
+		}
+	}
+	if err := item(len(inner)); err != nil {
+		return nil, true, err
+	}
+	return vals, true, nil
+}
+
+// splitTerms splits on spaces and tabs outside double quotes, where \"
+// does not end the quote: `browser:"Mobile Safari" timeout` is two terms.
+// A term that is nothing but quotes is dropped.
 func splitTerms(s string) []term {
 	var (
-		out    []term
-		cur    strings.Builder
-		start  = -1
-		quoted bool
+		out             []term
+		start           = -1
+		quoted, escaped bool
 	)
 	flush := func(end int) {
-		if start >= 0 && cur.Len() > 0 {
-			out = append(out, term{value: cur.String(), raw: s[start:end]})
+		if start >= 0 && unquote(s[start:end]) != "" {
+			out = append(out, term(s[start:end]))
 		}
-		cur.Reset()
 		start = -1
 	}
 	for i, r := range s {
-		if (r == ' ' || r == '\t') && !quoted {
+		if !quoted && (r == ' ' || r == '\t') {
 			flush(i)
 			continue
 		}
 		if start < 0 {
 			start = i
 		}
-		if r == '"' {
+		switch {
+		case escaped:
+			escaped = false
+		case r == '"':
 			quoted = !quoted
-			continue
+		case quoted && r == '\\':
+			escaped = true
 		}
-		cur.WriteRune(r)
 	}
 	flush(len(s))
 	return out
 }
 
-// Term formats a key:value search term that SplitQuery and Parse read back
-// as the same key and value, quoting the value when it holds spaces. It
-// reports false for pairs the syntax cannot express (a key with a colon,
-// slash, space or quote, or a value with a quote).
+// Term formats a key:value search term that Parse reads back as the tag
+// key and value, quoting the value when it holds spaces, quotes,
+// backslashes or starts as a list would, and writing the key as
+// tags[key] when it is one of the search's own keys or could not be read
+// as a key otherwise. It reports false for pairs the syntax cannot express:
+// an empty key or value, or a key with "]:" or a quote.
 func Term(key, value string) (string, bool) {
-	if key == "" || value == "" || strings.ContainsAny(key, ":/ \t\"") || strings.Contains(value, `"`) {
+	if key == "" || value == "" || strings.Contains(key, "]:") || strings.ContainsAny(key, "\" \t") {
 		return "", false
 	}
-	if strings.ContainsAny(value, " \t") {
-		value = `"` + value + `"`
+	if strings.ContainsAny(value, " \t\"\\") || strings.HasPrefix(value, "[") {
+		value = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(value) + `"`
 	}
-	return key + ":" + value, true
+	plain := !strings.ContainsAny(key, ":/") && !strings.HasPrefix(key, "!") && !strings.HasPrefix(key, "tags[") &&
+		(!knownKey(key) || key == "level" || key == "environment" || key == "release")
+	if plain {
+		return key + ":" + value, true
+	}
+	return "tags[" + key + "]:" + value, true
 }

@@ -25,7 +25,7 @@ func TestParse(t *testing.T) {
 		{"status=all", store.IssueFilter{}},
 		{"query=timeout+reading", store.IssueFilter{Query: "timeout reading"}},
 		{"status=unresolved&query=is:ignored", store.IssueFilter{Status: "ignored"}},
-		{"query=status:resolved+level:fatal+env:staging+release:v2", store.IssueFilter{Status: "resolved", Level: "fatal", Environment: "staging", Release: "v2"}},
+		{"query=status:resolved+level:fatal+env:staging+release:v2", store.IssueFilter{Status: "resolved", Levels: [][]string{{"fatal"}}, Environment: "staging", Tags: []event.Tag{{Key: "release", Value: "v2"}}}},
 		{"query=environment:prod", store.IssueFilter{Environment: "prod"}},
 		{"query=" + url.QueryEscape(`browser:"Mobile Safari" crash`),
 			store.IssueFilter{Query: "crash", Tags: []event.Tag{{Key: "browser", Value: "Mobile Safari"}}}},
@@ -34,7 +34,7 @@ func TestParse(t *testing.T) {
 		{"query=" + url.QueryEscape(`TypeError: Cannot read properties of undefined (reading "foo")`),
 			store.IssueFilter{Query: `TypeError: Cannot read properties of undefined (reading "foo")`}},
 		{"query=" + url.QueryEscape(`"connection refused" level:error say "a b"c`),
-			store.IssueFilter{Level: "error", Query: `connection refused say "a b"c`}},
+			store.IssueFilter{Levels: [][]string{{"error"}}, Query: `connection refused say "a b"c`}},
 		{"query=" + url.QueryEscape(`"" x`), store.IssueFilter{Query: "x"}},
 		{"query=" + url.QueryEscape(`src/app.js:42 :lead trail:`),
 			store.IssueFilter{Query: `src/app.js:42 :lead trail:`}},
@@ -45,7 +45,7 @@ func TestParse(t *testing.T) {
 		// Sentry's negation and has:, on tags and on the filters that are
 		// tags too.
 		{"query=" + url.QueryEscape(`!browser:"Mobile Safari" !level:error !env:prod has:os !has:user level:warning`),
-			store.IssueFilter{Level: "warning", NotTags: []event.Tag{{Key: "browser", Value: "Mobile Safari"}, {Key: "level", Value: "error"}, {Key: "environment", Value: "prod"}},
+			store.IssueFilter{Levels: [][]string{{"warning"}}, NotTags: []event.Tag{{Key: "browser", Value: "Mobile Safari"}, {Key: "level", Value: "error"}, {Key: "environment", Value: "prod"}},
 				Has: []string{"os"}, Missing: []string{"user"}}},
 		{"query=" + url.QueryEscape(`!:x !nothing wow!`), store.IssueFilter{Query: `!:x !nothing wow!`}},
 		// The user's fields are tags, an email in lower case as stored.
@@ -56,6 +56,49 @@ func TestParse(t *testing.T) {
 		{"query=" + url.QueryEscape(strings.Repeat("a:b ", 200)+"a:c"),
 			store.IssueFilter{Tags: []event.Tag{{Key: "a", Value: "b"}, {Key: "a", Value: "c"}}}},
 		{"query=" + url.QueryEscape(tagTerms(MaxTagTerms)), store.IssueFilter{Tags: tags(MaxTagTerms)}},
+		// Repeated keys must all hold; a list is any of its values.
+		{"query=" + url.QueryEscape(`environment:staging environment:production level:warning level:info`),
+			store.IssueFilter{Environment: "staging", Tags: []event.Tag{{Key: "environment", Value: "production"}}, Levels: [][]string{{"warning"}, {"info"}}}},
+		{"query=" + url.QueryEscape(`level:[warning,info] env:[staging,"pre prod"] release:[a@1,b@2] browser:[Firefox,"Mobile Safari"] !release:[c,d]`),
+			store.IssueFilter{Levels: [][]string{{"warning", "info"}}, AnyTags: [][]event.Tag{
+				{{Key: "environment", Value: "staging"}, {Key: "environment", Value: "pre prod"}},
+				{{Key: "release", Value: "a@1"}, {Key: "release", Value: "b@2"}},
+				{{Key: "browser", Value: "Firefox"}, {Key: "browser", Value: "Mobile Safari"}}},
+				NotTags: []event.Tag{{Key: "release", Value: "c"}, {Key: "release", Value: "d"}}}},
+		{"query=" + url.QueryEscape(`user.email:[Ada@X.org,b@x.org]`),
+			store.IssueFilter{AnyTags: [][]event.Tag{{{Key: "user.email", Value: "ada@x.org"}, {Key: "user.email", Value: "b@x.org"}}}}},
+		// The dropdowns and the search box both hold.
+		{"level=error&environment=production&release=r1&query=" + url.QueryEscape(`level:warning environment:staging release:r2`),
+			store.IssueFilter{Level: "error", Environment: "production", Release: "r1", Levels: [][]string{{"warning"}},
+				Tags: []event.Tag{{Key: "environment", Value: "staging"}, {Key: "release", Value: "r2"}}}},
+		{"query=" + url.QueryEscape(`timesSeen:>1 timesSeen:<=1k timesSeen:5 timesSeen:!=7 timesSeen:>=2.5m`),
+			store.IssueFilter{TimesSeen: []store.CountBound{{Op: ">", N: 1}, {Op: "<=", N: 1000}, {Op: "=", N: 5}, {Op: "!=", N: 7}, {Op: ">=", N: 2500000}}}},
+		{"query=" + url.QueryEscape(`lastSeen:-1h age:-24h firstSeen:+7d lastSeen:+1w lastSeen:-30m`),
+			store.IssueFilter{
+				LastSeen:  []store.TimeBound{{Op: ">=", T: now.Add(-time.Hour)}, {Op: "<=", T: now.Add(-7 * 24 * time.Hour)}, {Op: ">=", T: now.Add(-30 * time.Minute)}},
+				FirstSeen: []store.TimeBound{{Op: ">=", T: now.Add(-24 * time.Hour)}, {Op: "<=", T: now.Add(-7 * 24 * time.Hour)}}}},
+		{"query=" + url.QueryEscape(`lastSeen:>2026-12-01 firstSeen:<=2026-11-02T10:30:00Z age:2026-11-03 lastSeen:2026-11-04T08:00:00`),
+			store.IssueFilter{
+				LastSeen: []store.TimeBound{{Op: ">", T: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}, {Op: "=", T: time.Date(2026, 11, 4, 8, 0, 0, 0, time.UTC)}},
+				FirstSeen: []store.TimeBound{{Op: "<=", T: time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC)},
+					{Op: ">=", T: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}, {Op: "<", T: time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)}}}},
+		{"query=" + url.QueryEscape(`firstRelease:goapp@1.2.3 first-release:[latest,a@2]`),
+			store.IssueFilter{FirstReleases: [][]string{{"goapp@1.2.3"}, {"latest", "a@2"}}}},
+		{"query=" + url.QueryEscape(`message:queue title:"PaymentError" title:"card: declined" rest`),
+			store.IssueFilter{Messages: []string{"queue"}, Titles: []string{"PaymentError", "card: declined"}, Query: "rest"}},
+		// Escapes in quoted values; outside quotes a backslash is itself.
+		{"query=" + url.QueryEscape(`q:"say \"hi\" now" p:"C:\\dir" w:C:\x "a \"b\""`),
+			store.IssueFilter{Tags: []event.Tag{{Key: "q", Value: `say "hi" now`}, {Key: "p", Value: `C:\dir`}, {Key: "w", Value: `C:\x`}}, Query: `a "b"`}},
+		// tags[key] is the tag, whatever its key; a pasted title's
+		// "Error:" is text.
+		{"query=" + url.QueryEscape(`tags[message]:m !tags[a:b]:"x y" tags[level]:[a,b] PaymentError: declined`),
+			store.IssueFilter{Tags: []event.Tag{{Key: "message", Value: "m"}}, NotTags: []event.Tag{{Key: "a:b", Value: "x y"}},
+				AnyTags: [][]event.Tag{{{Key: "level", Value: "a"}, {Key: "level", Value: "b"}}}, Query: "PaymentError: declined"}},
+		// A key:[...] with quotes and commas inside quotes.
+		{"query=" + url.QueryEscape(`k:["a,b","c\"]"]`),
+			store.IssueFilter{AnyTags: [][]event.Tag{{{Key: "k", Value: "a,b"}, {Key: "k", Value: `c"]`}}}}},
+		{"query=" + url.QueryEscape(`k:"[a,b]" is:resolved is:resolved`),
+			store.IssueFilter{Status: "resolved", Tags: []event.Tag{{Key: "k", Value: "[a,b]"}}}},
 		{"since=24h", store.IssueFilter{Since: now.Add(-24 * time.Hour)}},
 		{"since=14d", store.IssueFilter{Since: now.Add(-14 * 24 * time.Hour)}},
 		{"since=2026-11-01T00:00:00Z", store.IssueFilter{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
@@ -96,6 +139,39 @@ func TestParseErrors(t *testing.T) {
 		{"query=" + url.QueryEscape("!has:user.ip"), "user.ip: cannot be searched"},
 		{"query=" + url.QueryEscape("has:user.ip_address"), "user.ip_address: cannot be searched"},
 		{"query=" + strings.Repeat("é", MaxQueryLen+1), "the search is 1001 characters long; it may be at most 1000"},
+		{"query=level:", "level: needs a value, as in level:error or level:[warning,info]"},
+		{"query=has:", "has: needs a value, as in has:browser"},
+		{"query=" + url.QueryEscape(`has:""`), "has: needs a value"},
+		{"query=" + url.QueryEscape(`tags[k]:`), "tags[k]: needs a value"},
+		{"query=timesSeen:", "timesSeen: needs a value, as in timesSeen:>10"},
+		{"query=age:", "age: needs a value, as in age:-24h"},
+		{"query=" + url.QueryEscape(`level:[warning,loud]`), `level must be one of error, fatal, warning, info, debug, not "loud"`},
+		{"query=" + url.QueryEscape(`level:[warning,]`), "level: the list [warning,] has an empty value"},
+		{"query=" + url.QueryEscape(`timesSeen:>x`), `timesSeen: takes a whole number after >, >=, <, <=, = or !=, as in timesSeen:>10, not ">x"`},
+		{"query=" + url.QueryEscape(`timesSeen:1.5`), "timesSeen: takes a whole number"},
+		{"query=" + url.QueryEscape(`timesSeen:1e3`), "timesSeen: takes a whole number"},
+		{"query=" + url.QueryEscape(`timesSeen:[1,2]`), "timesSeen: takes one value, not a list"},
+		{"query=" + url.QueryEscape(`!timesSeen:1`), "!timesSeen: cannot be negated; use timesSeen:!=N, or < and >"},
+		{"query=" + url.QueryEscape(`lastSeen:-1y`), "lastSeen: takes a time such as -24h (within the last 24 hours), +7d (longer ago than 7 days)"},
+		{"query=" + url.QueryEscape(`lastSeen:yesterday`), "lastSeen: takes a time"},
+		{"query=" + url.QueryEscape(`age:-99999999w`), "age: takes a time"},
+		{"query=" + url.QueryEscape(`firstSeen:!=2026-11-01`), "firstSeen: takes a time"},
+		{"query=" + url.QueryEscape(`!age:-1h`), "!age: cannot be negated; use + for longer ago and - for more recently"},
+		{"query=" + url.QueryEscape(`!firstRelease:a`), "!firstRelease: cannot be negated"},
+		{"query=" + url.QueryEscape(`!title:a`), "!title: cannot be negated"},
+		{"query=" + url.QueryEscape(`message:[a,b]`), "message: takes one value, not a list"},
+		{"query=" + url.QueryEscape(`error.type:TypeError`), `error.type: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions; search the titles instead, as in title:"TypeError"`},
+		{"query=" + url.QueryEscape(`error.value:x`), "error.value: cannot be searched"},
+		{"query=" + url.QueryEscape(`error.handled:0`), "error.handled: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions; Flytrap does not keep whether an event's error was handled"},
+		{"query=" + url.QueryEscape(`error.unhandled:true`), "error.unhandled: cannot be searched"},
+		{"query=" + url.QueryEscape(`handled:no`), "handled: cannot be searched"},
+		{"query=" + url.QueryEscape(`assigned:me`), "assigned:me cannot be searched: Flytrap has no assignment or bookmarks"},
+		{"query=" + url.QueryEscape(`bookmarks:me`), "bookmarks:me cannot be searched: Flytrap has no assignment"},
+		{"query=" + url.QueryEscape(`is:assigned`), "is:assigned cannot be searched: Flytrap has no assignment"},
+		{"query=" + url.QueryEscape(`is:unassigned`), "is:unassigned cannot be searched"},
+		{"query=" + url.QueryEscape(`is:unresolved is:resolved`), "is:unresolved and is:resolved together match nothing: an issue has one status"},
+		{"query=" + url.QueryEscape(`is:[resolved,ignored]`), "is: takes one value, not a list"},
+		{"query=" + url.QueryEscape(`k:[`+strings.Repeat("v,", MaxTagTerms)+`v]`), "more than 20 tag terms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -108,17 +184,20 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestSplitQuery(t *testing.T) {
-	tests := map[string][]string{
+func TestSplitTerms(t *testing.T) {
+	tests := map[string][]term{
 		"":                          nil,
 		"  a \t b  ":                {"a", "b"},
-		`browser:"Mobile Safari" x`: {"browser:Mobile Safari", "x"},
-		`"unterminated quote`:       {"unterminated quote"},
-		`a""b`:                      {"ab"},
+		`browser:"Mobile Safari" x`: {`browser:"Mobile Safari"`, "x"},
+		`"unterminated quote`:       {`"unterminated quote`},
+		`a""b`:                      {`a""b`},
+		`"" x`:                      {"x"},
+		`q:"say \"hi\" now" y`:      {`q:"say \"hi\" now"`, "y"},
+		`p:C:\dir\ z`:               {`p:C:\dir\`, "z"},
 	}
 	for in, want := range tests {
-		if got := SplitQuery(in); !reflect.DeepEqual(got, want) {
-			t.Errorf("SplitQuery(%q) = %q, want %q", in, got, want)
+		if got := splitTerms(in); !reflect.DeepEqual(got, want) {
+			t.Errorf("splitTerms(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -131,9 +210,26 @@ func TestTermRoundTrips(t *testing.T) {
 		{"browser", "Firefox 120", true},
 		{"url", "http://example.com/a:b", true},
 		{"environment", "production", true},
-		{"a/b", "x", false},
-		{"a:b", "x", false},
-		{"k", `say "hi"`, false},
+		{"level", "error", true},
+		{"a/b", "x", true},
+		{"a:b", "x", true},
+		{"!k", "x", true},
+		{"k", `say "hi" now`, true},
+		{"k", `C:\dir\`, true},
+		{"k", `\"`, true},
+		{"k", "[a,b]", true},
+		{"k", `x,"y`, true},
+		// Tags named as the search's own keys.
+		{"message", "m", true},
+		{"title", "t", true},
+		{"handled", "no", true},
+		{"env", "prod", true},
+		{"is", "x", true},
+		{"timesSeen", ">1", true},
+		{"tags[x", "y", true},
+		{"a]:b", "x", false},
+		{`a"b`, "x", false},
+		{"a b", "x", false},
 		{"", "x", false},
 		{"k", "", false},
 	}
@@ -156,6 +252,8 @@ func TestTermRoundTrips(t *testing.T) {
 			key, value = f.Tags[0].Key, f.Tags[0].Value
 		case f.Environment != "":
 			key, value = "environment", f.Environment
+		case len(f.Levels) == 1 && len(f.Levels[0]) == 1:
+			key, value = "level", f.Levels[0][0]
 		}
 		if key != tt.key || value != tt.value || f.Query != "" {
 			t.Errorf("Term(%q, %q) = %q parses as %q=%q (text %q)", tt.key, tt.value, term, key, value, f.Query)

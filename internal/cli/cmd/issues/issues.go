@@ -50,12 +50,15 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list [search...]",
 		Short: "List a project's issues, newest first",
-		Long: `List a project's issues. The search is the dashboard's: free text matches the
-title and culprit, and key:value terms filter (is:resolved, level:error,
-environment:production, release:shop@1.2.3, or any tag such as
-browser:"Mobile Safari").`,
+		Long: `List a project's issues. The search is the dashboard's, Sentry's issue search:
+free text matches the title and culprit, and key:value terms filter (is:resolved,
+level:error, environment:production, release:shop@1.2.3, firstRelease:latest,
+timesSeen:>10, age:-24h, lastSeen:+7d, title:"cart is slow", or any tag such as
+browser:"Mobile Safari"). Every term and flag must hold; level:[warning,error]
+matches either level.`,
 		Example: `  flytrap issues list --project web
   flytrap issues list --project web browser:Firefox --status unresolved --sort count --limit 10
+  flytrap issues list -p web 'level:[warning,error]' timesSeen:'>10' age:-24h
   flytrap issues list -p web --json --jq '.[] | .id'`,
 		RunE: func(cmd *cobra.Command, args []string) error { return List(cmd.Context(), opts, args) },
 	}
