@@ -37,8 +37,9 @@ const (
 // release, level, sort, cursor, since, limit and the free-text query.
 //
 // The query is Sentry's issue search. Its terms are ANDed with each other
-// and with the parameters, so a term never overrides a dropdown:
-// level:warning with level=error matches nothing, as in Sentry. A key
+// and with the level, environment and release parameters, which they
+// never override: level:warning with level=error matches nothing, as in
+// Sentry. A key
 // given twice must hold twice, and key:[a,b] matches either value (for
 // level, environment, release, firstRelease and tags). The keys are
 //
@@ -242,12 +243,12 @@ func (p *parser) term(t filterTerm) error {
 		return nil
 	}
 	switch {
-	case key == "user.ip" || key == "user.ip_address" || (key == "has" && (t.value == "user.ip" || t.value == "user.ip_address")):
+	case key == "user.ip" || key == "user.ip_address" || (key == "has" && (vals[0] == "user.ip" || vals[0] == "user.ip_address")):
 		if key == "has" {
-			key = t.value
+			key = vals[0]
 		}
 		return fmt.Errorf("%s: cannot be searched: Flytrap keeps only a salted hash of IP addresses; search by user.id:, user.email: or user.username: instead", key)
-	case slices.Contains(assignmentKeys, key) || ((key == "is" || key == "status") && slices.Contains(assignmentStatuses, t.value)):
+	case slices.Contains(assignmentKeys, key) || ((key == "is" || key == "status") && slices.Contains(assignmentStatuses, vals[0])):
 		return fmt.Errorf("%s:%s cannot be searched: Flytrap has no assignment or bookmarks; issues are not assigned to anyone", t.name(), t.value)
 	case slices.Contains(exceptionKeys, key):
 		hint := "search the titles instead, as in title:\"TypeError\""

@@ -138,6 +138,8 @@ func TestParseErrors(t *testing.T) {
 		{"query=" + url.QueryEscape("user.ip:10.0.0.1"), "user.ip: cannot be searched: Flytrap keeps only a salted hash"},
 		{"query=" + url.QueryEscape("!has:user.ip"), "user.ip: cannot be searched"},
 		{"query=" + url.QueryEscape("has:user.ip_address"), "user.ip_address: cannot be searched"},
+		{"query=" + url.QueryEscape(`has:"user.ip"`), "user.ip: cannot be searched"},
+		{"query=" + url.QueryEscape(`is:"assigned"`), "Flytrap has no assignment"},
 		{"query=" + strings.Repeat("é", MaxQueryLen+1), "the search is 1001 characters long; it may be at most 1000"},
 		{"query=level:", "level: needs a value, as in level:error or level:[warning,info]"},
 		{"query=has:", "has: needs a value, as in has:browser"},
