@@ -104,6 +104,15 @@ func TestSentryCLIReleaseLifecycle(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "could not find repository") {
 		t.Errorf("set-commits --auto outside a checkout: %v\n%s", err, b)
 	}
+
+	// A migrating team's `sentry-cli issues` scripts are told what to use
+	// instead, not "Project not found".
+	cmd = exec.Command(sentryCLI, "issues", "list")
+	cmd.Env = append(os.Environ(), env...)
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "Flytrap does not serve sentry-cli's issues commands: use `flytrap issues list`") ||
+		strings.Contains(string(b), "Project not found") {
+		t.Errorf("sentry-cli issues list: %v\n%s", err, b)
+	}
 }
 
 // gitCheckout makes a git repository of two commits, with an origin.

@@ -150,11 +150,32 @@ func (h *Handler) WithChunkQuota(q ChunkQuota) *Handler {
 // ServeHTTP routes the request; unknown routes get Sentry's error shape.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.mux.Handler(r); pattern == "" {
+		if cmd := issueCommand(r.URL.Path); cmd != "" {
+			// sentry-cli turns a 404 under a project's path into "Project
+			// not found"; another status reaches the user with the detail.
+			writeDetail(w, http.StatusNotImplemented, "Flytrap does not serve sentry-cli's "+cmd+
+				" commands: use `flytrap issues list`, `view`, `resolve` or `ignore` (docs/cli.md)")
+			return
+		}
 		writeDetail(w, http.StatusNotFound, "Flytrap does not serve "+r.Method+" "+r.URL.Path+
 			": it implements the source map upload and release endpoints of sentry-cli (docs/sourcemaps.md)")
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// issueCommand names the sentry-cli commands (issues, events) a path
+// belongs to, or returns "" for any other path: api/0/projects/{org}/
+// {project}/issues/ and events/, and api/0/organizations/{org}/issues/.
+func issueCommand(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(parts) >= 6 && parts[2] == "projects" && (parts[5] == "issues" || parts[5] == "events"):
+		return parts[5]
+	case len(parts) >= 5 && parts[2] == "organizations" && parts[4] == "issues":
+		return "issues"
+	}
+	return ""
 }
 
 // auth resolves the bearer token to a user, as /api/v1 does.

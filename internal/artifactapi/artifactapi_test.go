@@ -294,6 +294,11 @@ func TestRefusals(t *testing.T) {
 		{"JSON too large", e.token, "POST", "/api/0/organizations/x/releases/", `{"version":"` + strings.Repeat("v", 2<<20) + `"}`, 413},
 		{"not multipart", e.token, "POST", "/api/0/organizations/x/chunk-upload/", `{}`, 400},
 		{"unknown endpoint", e.token, "GET", "/api/0/organizations/x/members/", "", 404},
+		{"sentry-cli issues list", e.token, "GET", "/api/0/projects/x/web-shop/issues/", "", 501},
+		{"sentry-cli issues resolve", e.token, "PUT", "/api/0/projects/x/web-shop/issues/?id=1", `{"status":"resolved"}`, 501},
+		{"the organization's issues", e.token, "GET", "/api/0/organizations/x/issues/", "", 501},
+		{"sentry-cli events list", e.token, "GET", "/api/0/projects/x/web-shop/events/", "", 501},
+		{"a project's other endpoint", e.token, "GET", "/api/0/projects/x/web-shop/keys/", "", 404},
 	}
 	for _, tt := range tests {
 		var out map[string]any
