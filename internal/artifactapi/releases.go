@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -119,6 +120,11 @@ func (h *Handler) releases(w http.ResponseWriter, r *http.Request, u store.User,
 			}
 		}
 		for _, rel := range rs {
+			if event.HasControl(rel.Version) {
+				// Stored before release names were checked: sentry-cli
+				// would print its escape sequences to a terminal.
+				continue
+			}
 			ri, ok := byVersion[rel.Version]
 			if !ok {
 				ri = &releaseInfo{Version: rel.Version, DateCreated: rel.FirstSeen, Projects: []projectInfo{}}

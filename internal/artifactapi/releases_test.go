@@ -2,6 +2,7 @@ package artifactapi_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +214,25 @@ func TestReleaseRefusals(t *testing.T) {
 		if d, _ := out["detail"].(string); code != tt.want || !strings.Contains(d, tt.detail) {
 			t.Errorf("%s: %d %v, want %d with a detail containing %q", tt.name, code, out, tt.want, tt.detail)
 		}
+	}
+}
+
+// A release an older Flytrap stored with escape sequences in its name is
+// left out of sentry-cli's lists, which print names to a terminal as
+// they come.
+func TestReleaseListsLeaveOutControlCharacters(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i, version := range []string{"r\x1b]52;c;cHduZWQ=\x07\x1b[2J", "shop@1.0.0"} {
+		ev := &event.Event{EventID: fmt.Sprintf("%032x", i+1), ProjectID: e.proj.ID, Level: "error", Release: version,
+			Message: "m", Timestamp: at, Received: at}
+		if _, err := e.db.SaveEvent(ctx, store.SaveRequest{Event: ev, Fingerprint: "f", GroupingVersion: "test", Title: "m"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var list []map[string]any
+	if code := e.do("GET", "/api/0/organizations/any/releases/", "", nil, &list); code != 200 || len(list) != 1 || list[0]["version"] != "shop@1.0.0" {
+		t.Errorf("releases list: %d %v, want shop@1.0.0 alone", code, list)
 	}
 }
