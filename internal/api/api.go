@@ -33,13 +33,14 @@ type Store interface {
 	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
 	ListIssues(ctx context.Context, v store.Viewer, f store.IssueFilter) ([]store.Issue, string, error)
 	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
+	GetIssueIn(ctx context.Context, v store.Viewer, id int64, environment string) (store.Issue, error)
 	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error
 	ListEvents(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.EventRow, string, error)
 	GetEvent(ctx context.Context, v store.Viewer, eventID string) (store.EventRow, error)
 	GetProjectEvent(ctx context.Context, v store.Viewer, projectID int64, eventID string) (store.EventRow, error)
 	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)
-	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time) ([]store.Bucket, error)
+	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time, environment string) ([]store.Bucket, error)
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
 	Feed(ctx context.Context, v store.Viewer, f store.FeedFilter) ([]store.FeedEvent, string, error)
@@ -384,7 +385,10 @@ func (a *API) getIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, v := r.Context(), viewer(r)
-	is, err := a.store.GetIssue(ctx, v, id)
+	// ?environment= scopes the figures and the hourly counts, as it
+	// scopes the issue list's.
+	env := r.URL.Query().Get("environment")
+	is, err := a.store.GetIssueIn(ctx, v, id, env)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -397,7 +401,7 @@ func (a *API) getIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	since := a.now().Add(-14 * 24 * time.Hour).Truncate(time.Hour)
-	hourly, err := a.store.IssueHourlyCounts(ctx, v, id, since)
+	hourly, err := a.store.IssueHourlyCounts(ctx, v, id, since, env)
 	if err != nil {
 		a.fail(w, r, err)
 		return

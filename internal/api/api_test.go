@@ -1220,3 +1220,72 @@ func TestDatabaseUnavailable(t *testing.T) {
 		t.Errorf("with the database answering again: HTTP %d %v", code, out)
 	}
 }
+
+// TestIssueEnvironmentScope: with ?environment=, the list's and the
+// detail's figures and hourly counts are the issue's in that environment.
+func TestIssueEnvironmentScope(t *testing.T) {
+	f := newFixture(t)
+	// Issue A: two events in production an hour ago (one user), and two
+	// in staging three and five hours ago (two users).
+	for i, ago := range []time.Duration{3 * time.Hour, 5 * time.Hour} {
+		ev := &event.Event{EventID: fmt.Sprintf("dddddddddddddddddddddddddddddd%02d", i), ProjectID: f.project.ID, Source: event.SourceSentry,
+			Timestamp: now.Add(-ago), Received: now, Level: "error", Environment: "staging",
+			Exceptions: []event.Exception{{Type: "TypeError", Value: "x is undefined"}}}
+		if _, err := f.db.SaveEvent(context.Background(), store.SaveRequest{Event: ev, Fingerprint: "TypeError", GroupingVersion: "test",
+			UserKey: fmt.Sprint("staging-user-", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	iso := func(d time.Duration) string { return now.Add(-d).Format(time.RFC3339) }
+	type figures struct {
+		Count     int64  `json:"count"`
+		UserCount int64  `json:"user_count"`
+		FirstSeen string `json:"first_seen"`
+		LastSeen  string `json:"last_seen"`
+	}
+	// get returns the figures of the issue, or of the list's first, and
+	// the hourly counts of the issue.
+	get := func(path string) (figures, []int64, map[string]any) {
+		t.Helper()
+		code, _, out := f.do(t, f.memberToken, "GET", path, "")
+		if code != 200 {
+			t.Fatalf("%s: HTTP %d: %v", path, code, out)
+		}
+		issue := any(out)
+		if data, ok := out["data"].([]any); ok {
+			issue = data[0]
+		}
+		b, _ := json.Marshal(issue)
+		var fig figures
+		json.Unmarshal(b, &fig)
+		var hourly []int64
+		buckets, _ := out["hourly_counts"].([]any)
+		for _, b := range buckets {
+			hourly = append(hourly, int64(b.(map[string]any)["count"].(float64)))
+		}
+		return fig, hourly, out
+	}
+	a := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
+	list := fmt.Sprintf("/api/v1/projects/%d/issues", f.project.ID)
+	for _, tt := range []struct {
+		path       string
+		want       figures
+		wantHourly []int64
+	}{
+		{a, figures{Count: 4, UserCount: 3, FirstSeen: iso(5 * time.Hour), LastSeen: iso(time.Hour)}, []int64{1, 1, 2}},
+		{a + "?environment=production", figures{Count: 2, UserCount: 1, FirstSeen: iso(time.Hour), LastSeen: iso(time.Hour)}, []int64{2}},
+		{a + "?environment=staging", figures{Count: 2, UserCount: 2, FirstSeen: iso(5 * time.Hour), LastSeen: iso(3 * time.Hour)}, []int64{1, 1}},
+		{a + "?environment=development", figures{}, nil},
+		{list + "?environment=production&sort=first_seen", figures{Count: 2, UserCount: 1, FirstSeen: iso(time.Hour), LastSeen: iso(time.Hour)}, nil},
+		{list + "?query=env:staging+TypeError", figures{Count: 2, UserCount: 2, FirstSeen: iso(5 * time.Hour), LastSeen: iso(3 * time.Hour)}, nil},
+	} {
+		got, hourly, _ := get(tt.path)
+		if got != tt.want || !slices.Equal(hourly, tt.wantHourly) {
+			t.Errorf("%s: %+v with hourly counts %v, want %+v with %v", tt.path, got, hourly, tt.want, tt.wantHourly)
+		}
+	}
+	// No events there: no times, rather than the zero time.
+	if _, _, out := get(a + "?environment=development"); out["first_seen"] != nil || out["last_seen"] != nil {
+		t.Errorf("an issue without events in the environment has times: %v", out)
+	}
+}

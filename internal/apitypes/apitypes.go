@@ -255,22 +255,24 @@ type CreatedToken struct {
 
 // Issue is a group of events with the same fingerprint.
 type Issue struct {
-	ID                int64     `json:"id"`
-	ProjectID         int64     `json:"project_id"`
-	Fingerprint       string    `json:"fingerprint"`
-	GroupingVersion   string    `json:"grouping_version"`
-	Title             string    `json:"title"`
-	Culprit           string    `json:"culprit"`
-	Level             string    `json:"level"`
-	Status            string    `json:"status"`
-	ResolvedInRelease string    `json:"resolved_in_release,omitempty"`
-	Count             int64     `json:"count"`
-	UserCount         int64     `json:"user_count"`
-	FirstSeen         time.Time `json:"first_seen"`
-	LastSeen          time.Time `json:"last_seen"`
-	FirstRelease      string    `json:"first_release,omitempty"`
-	LastRelease       string    `json:"last_release,omitempty"`
-	LatestEventID     string    `json:"latest_event_id"`
+	ID                int64  `json:"id"`
+	ProjectID         int64  `json:"project_id"`
+	Fingerprint       string `json:"fingerprint"`
+	GroupingVersion   string `json:"grouping_version"`
+	Title             string `json:"title"`
+	Culprit           string `json:"culprit"`
+	Level             string `json:"level"`
+	Status            string `json:"status"`
+	ResolvedInRelease string `json:"resolved_in_release,omitempty"`
+	Count             int64  `json:"count"`
+	UserCount         int64  `json:"user_count"`
+	// FirstSeen and LastSeen are absent when the issue has no events in
+	// the environment asked for.
+	FirstSeen     time.Time `json:"first_seen,omitzero"`
+	LastSeen      time.Time `json:"last_seen,omitzero"`
+	FirstRelease  string    `json:"first_release,omitempty"`
+	LastRelease   string    `json:"last_release,omitempty"`
+	LatestEventID string    `json:"latest_event_id"`
 }
 
 // IssueDetail is GET /api/v1/issues/{id}.

@@ -68,7 +68,7 @@ type Store interface {
 	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error
-	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time) ([]store.Bucket, error)
+	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time, environment string) ([]store.Bucket, error)
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
 	GetIssueEvent(ctx context.Context, v store.Viewer, issueID int64, eventID string) (store.EventRow, error)
 	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)

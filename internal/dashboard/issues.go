@@ -378,7 +378,7 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 	}
 
 	now := d.now()
-	buckets, err := d.store.IssueHourlyCounts(ctx, v, is.ID, now.Add(-14*24*time.Hour))
+	buckets, err := d.store.IssueHourlyCounts(ctx, v, is.ID, now.Add(-14*24*time.Hour), "")
 	if err != nil {
 		d.fail(w, r, err)
 		return

@@ -489,7 +489,7 @@ func (e *env) populate(p Project, member User) []int64 {
 		issues = append(issues, e.saveIn(p.ID, fp, withRelease(fmt.Sprintf("%s@%d", p.Name, i)), withUser("u"),
 			withTags("k", "v"), withAt(t0.Add(time.Duration(i)*time.Hour))).IssueID)
 	}
-	e.saveIn(p.ID, "a", withUser("u2"))
+	e.saveIn(p.ID, "a", withUser("u2"), withEnv("production"))
 	// An alert: a notification and the issue's alert state.
 	e.saveAlerting(t0, request(p.ID, "alerting"))
 	if err := e.db.ReplaceSNSSubscriptions(e.ctx, p.ID, []SNSSubscription{{Email: member.Email, Status: SubscriptionPending}}, t0); err != nil {

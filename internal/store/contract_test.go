@@ -43,6 +43,9 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Authorization", testAuthorization},
 		{"ListIssuesFilters", testListIssuesFilters},
 		{"ListIssuesEnvironmentCounts", testListIssuesEnvironmentCounts},
+		{"IssueEnvironmentFigures", testIssueEnvironmentFigures},
+		{"EnvironmentBatch", testEnvironmentBatch},
+		{"EnvironmentBackfill", testEnvironmentBackfill},
 		{"ListIssuesPaging", testListIssuesPaging},
 		{"ListIssuesSearch", testListIssuesSearch},
 		{"ListEvents", testListEvents},
@@ -313,12 +316,12 @@ func testSaveEvent(e *env) {
 		t.Errorf("issue after four events:\n got %+v\nwant %+v", got, want)
 	}
 
-	buckets, err := db.IssueHourlyCounts(ctx, System, id, t0.Add(-2*time.Hour))
+	buckets, err := db.IssueHourlyCounts(ctx, System, id, t0.Add(-2*time.Hour), "")
 	wantBuckets := []Bucket{{t0.Add(-time.Hour), 1}, {t0, 2}, {t0.Add(2 * time.Hour), 1}}
 	if err != nil || !reflect.DeepEqual(buckets, wantBuckets) {
 		t.Errorf("IssueHourlyCounts = %v, %v; want %v", buckets, err, wantBuckets)
 	}
-	buckets, _ = db.IssueHourlyCounts(ctx, System, id, t0.Add(30*time.Minute))
+	buckets, _ = db.IssueHourlyCounts(ctx, System, id, t0.Add(30*time.Minute), "")
 	if !reflect.DeepEqual(buckets, wantBuckets[1:]) {
 		t.Errorf("IssueHourlyCounts from mid-hour = %v; want the hour containing it on: %v", buckets, wantBuckets[1:])
 	}
@@ -468,7 +471,7 @@ func testAuthorization(e *env) {
 		{"GetProjectEvent", func(v Viewer) error { _, err := db.GetProjectEvent(ctx, v, e.project.ID, "secret-event"); return err }},
 		{"GetIssueEvent", func(v Viewer) error { _, err := db.GetIssueEvent(ctx, v, id, "secret-event"); return err }},
 		{"LatestEvent", func(v Viewer) error { _, err := db.LatestEvent(ctx, v, id); return err }},
-		{"IssueHourlyCounts", func(v Viewer) error { _, err := db.IssueHourlyCounts(ctx, v, id, t0); return err }},
+		{"IssueHourlyCounts", func(v Viewer) error { _, err := db.IssueHourlyCounts(ctx, v, id, t0, ""); return err }},
 		{"IssueTags", func(v Viewer) error { _, err := db.IssueTags(ctx, v, id); return err }},
 		{"UpdateIssueStatus", func(v Viewer) error {
 			_, err := db.UpdateIssueStatus(ctx, v, id, StatusIgnored, "")

@@ -24,15 +24,25 @@ func issueCols(t string) string {
 	return t + "." + strings.Join(cols, ", "+t+".")
 }
 
+// scopedIssueCols are issueCols("i") with an issue's figures in an
+// environment, those of issue_environments aliased ie, in place of its
+// own.
+func scopedIssueCols() string {
+	return strings.NewReplacer("i.count", "ie.count", "i.user_count", "ie.user_count",
+		"i.first_seen", "ie.first_seen", "i.last_seen", "ie.last_seen").Replace(issueCols("i"))
+}
+
 type scanner interface{ Scan(dest ...any) error }
 
-func scanIssue(row scanner) (Issue, error) {
+// scanIssue reads issueCols, and into extra the columns selected after
+// them.
+func scanIssue(row scanner, extra ...any) (Issue, error) {
 	var (
 		i                   Issue
 		firstSeen, lastSeen int64
 	)
-	err := row.Scan(&i.ID, &i.ProjectID, &i.Fingerprint, &i.GroupingVersion, &i.Title, &i.Culprit, &i.Level, &i.Status,
-		&i.ResolvedInRelease, &i.Count, &i.UserCount, &firstSeen, &lastSeen, &i.FirstRelease, &i.LastRelease, &i.LatestEventID)
+	err := row.Scan(append([]any{&i.ID, &i.ProjectID, &i.Fingerprint, &i.GroupingVersion, &i.Title, &i.Culprit, &i.Level, &i.Status,
+		&i.ResolvedInRelease, &i.Count, &i.UserCount, &firstSeen, &lastSeen, &i.FirstRelease, &i.LastRelease, &i.LatestEventID}, extra...)...)
 	if err != nil {
 		return Issue{}, err
 	}
@@ -70,30 +80,23 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 		return nil, "", 0, fmt.Errorf("store: list issues: %w: status %q", ErrInvalid, f.Status)
 	}
 	q := &query{}
-	// With an environment, an issue's count is of its events there (the
-	// environment tag's count), and sorting by count and the cursor go
-	// by it: "production" must not list an issue first for its 10,000
-	// staging events. That count has no index to read in order, so a sort
-	// by it sorts the project's issues of the environment; the other
-	// sorts read their index as before and look the count up per row.
-	envCount := func() string {
-		return `(SELECT e.count FROM issue_tags e WHERE e.issue_id = i.id AND e.key = 'environment' AND e.value = ` +
-			q.arg(truncate(f.Environment, MaxTagLength)) + `)`
-	}
-	// sortBy is called where it is written: each call adds its argument.
-	sortBy := func() string {
-		if col == "count" && f.Environment != "" {
-			return envCount()
-		}
-		return "i." + col
-	}
+	// With an environment, an issue's figures are its figures there
+	// (issue_environments), and sorting, the since filter and the cursor
+	// go by them: "production" must not list an issue first for its
+	// 10,000 staging events, nor as seen a minute ago when production
+	// last saw it last week. The project's rows of the environment are
+	// read in order by last seen, the default sort, and sorted for the
+	// others; unfiltered, the issues' own indexes are read as before.
+	from, id := "i", "i.id"
 	if f.Environment != "" {
-		q.add(`SELECT `, strings.Replace(issueCols("i"), "i.count", envCount(), 1), ` FROM issues i WHERE `)
+		from, id = "ie", "ie.issue_id"
+		q.add(`SELECT `, scopedIssueCols(), ` FROM issue_environments ie JOIN issues i ON i.id = ie.issue_id WHERE ie.environment = `,
+			q.arg(truncate(f.Environment, MaxTagLength)), ` AND `)
 	} else {
 		q.add(`SELECT `, issueCols("i"), ` FROM issues i WHERE `)
 	}
 	if f.ProjectID != 0 {
-		q.add(`i.project_id = `, q.arg(f.ProjectID), ` AND `, q.visibleProject(v, f.ProjectID))
+		q.add(from, `.project_id = `, q.arg(f.ProjectID), ` AND `, q.visibleProject(v, f.ProjectID))
 	} else {
 		q.add(q.visible(v, "i.project_id"))
 	}
@@ -104,12 +107,9 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 		q.add(` AND i.level = `, q.arg(f.Level))
 	}
 	if !f.Since.IsZero() {
-		q.add(` AND i.last_seen >= `, q.arg(millis(f.Since)))
+		q.add(` AND `, from, `.last_seen >= `, q.arg(millis(f.Since)))
 	}
 	tags := f.Tags
-	if f.Environment != "" {
-		tags = append(tags[:len(tags):len(tags)], event.Tag{Key: "environment", Value: f.Environment})
-	}
 	if f.Release != "" {
 		tags = append(tags[:len(tags):len(tags)], event.Tag{Key: "release", Value: f.Release})
 	}
@@ -137,18 +137,18 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 		p := q.arg(likePattern(term))
 		q.add(` AND (`, cols[0], ` `, d.like(), ` `, p, ` ESCAPE '\' OR `, cols[1], ` `, d.like(), ` `, p, ` ESCAPE '\')`)
 	}
-	if err := d.searchConditions(q, f, envCount); err != nil {
+	if err := d.searchConditions(q, f, from); err != nil {
 		return nil, "", 0, err
 	}
 	if f.Cursor != "" {
-		value, id, err := decodeCursor(f.Cursor, col)
+		value, after, err := decodeCursor(f.Cursor, col)
 		if err != nil {
 			return nil, "", 0, err
 		}
-		q.add(` AND (`, sortBy(), `, i.id) < (`, q.arg(value), `, `, q.arg(id), `)`)
+		q.add(` AND (`, from, `.`, col, `, `, id, `) < (`, q.arg(value), `, `, q.arg(after), `)`)
 	}
 	limit := pageSize(f.Limit)
-	q.add(` ORDER BY `, sortBy(), ` DESC, i.id DESC LIMIT `, q.arg(limit+1))
+	q.add(` ORDER BY `, from, `.`, col, ` DESC, `, id, ` DESC LIMIT `, q.arg(limit+1))
 	return q, col, limit, nil
 }
 
@@ -156,8 +156,9 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 var comparisons = []string{"<", "<=", ">", ">=", "=", "!="}
 
 // searchConditions adds the conditions of the search's sets, bounds and
-// text terms to q. count is the issue's count as listed.
-func (d *DB) searchConditions(q *query, f IssueFilter, count func() string) error {
+// text terms to q. figures is the alias of the row whose count and first
+// and last seen the list shows: the issue's, or its environment's.
+func (d *DB) searchConditions(q *query, f IssueFilter, figures string) error {
 	in := func(col string, vals []string) {
 		q.add(col, ` IN (`)
 		for j, v := range vals {
@@ -207,16 +208,12 @@ func (d *DB) searchConditions(q *query, f IssueFilter, count func() string) erro
 		if !slices.Contains(comparisons, b.Op) {
 			return fmt.Errorf("store: list issues: %w: times seen %q", ErrInvalid, b.Op)
 		}
-		col := "i.count"
-		if f.Environment != "" {
-			col = count()
-		}
-		q.add(` AND `, col, ` `, b.Op, ` `, q.arg(b.N))
+		q.add(` AND `, figures, `.count `, b.Op, ` `, q.arg(b.N))
 	}
 	for _, c := range []struct {
 		col    string
 		bounds []TimeBound
-	}{{"i.first_seen", f.FirstSeen}, {"i.last_seen", f.LastSeen}} {
+	}{{figures + ".first_seen", f.FirstSeen}, {figures + ".last_seen", f.LastSeen}} {
 		for _, b := range c.bounds {
 			if !slices.Contains(comparisons, b.Op) {
 				return fmt.Errorf("store: list issues: %w: time %q", ErrInvalid, b.Op)
@@ -242,9 +239,9 @@ func (d *DB) searchConditions(q *query, f IssueFilter, count func() string) erro
 // nor skip issues that share a sort value. Environment and Release match
 // the values the issue's events carried; every Tag must match. Query is
 // case-insensitive for all letters on PostgreSQL, for ASCII on SQLite.
-// With Environment, each issue's Count is of its events in that
-// environment, and SortCount orders by it; UserCount and the first and
-// last seen times stay the issue's own.
+// With Environment, each issue's Count, UserCount, FirstSeen and LastSeen
+// are of its events in that environment, and Since and the sort go by
+// them.
 func (d *DB) ListIssues(ctx context.Context, v Viewer, f IssueFilter) ([]Issue, string, error) {
 	q, col, limit, err := d.issuesQuery(v, f)
 	if err != nil {
@@ -290,6 +287,32 @@ func (d *DB) GetIssue(ctx context.Context, v Viewer, id int64) (Issue, error) {
 	i, err := scanIssue(d.db.QueryRowContext(ctx, q.sql(), q.args...))
 	if err != nil {
 		return Issue{}, fmt.Errorf("store: issue %d: %w", id, notFound(err))
+	}
+	return i, nil
+}
+
+// GetIssueIn returns an issue v may see with its figures in environment,
+// as ListIssues filtered by it has them: Count, UserCount, FirstSeen and
+// LastSeen are of its events there, zero when it has none there. An empty
+// environment is GetIssue.
+func (d *DB) GetIssueIn(ctx context.Context, v Viewer, id int64, environment string) (Issue, error) {
+	if environment == "" {
+		return d.GetIssue(ctx, v, id)
+	}
+	var (
+		q                         query
+		count, users, first, last sql.NullInt64
+	)
+	q.add(`SELECT `, issueCols("i"), `, ie.count, ie.user_count, ie.first_seen, ie.last_seen
+		FROM issues i LEFT JOIN issue_environments ie ON ie.issue_id = i.id AND ie.environment = `,
+		q.arg(truncate(environment, MaxTagLength)), ` WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"))
+	i, err := scanIssue(d.db.QueryRowContext(ctx, q.sql(), q.args...), &count, &users, &first, &last)
+	if err != nil {
+		return Issue{}, fmt.Errorf("store: issue %d: %w", id, notFound(err))
+	}
+	i.Count, i.UserCount, i.FirstSeen, i.LastSeen = count.Int64, users.Int64, time.Time{}, time.Time{}
+	if first.Valid {
+		i.FirstSeen, i.LastSeen = fromMillis(first.Int64), fromMillis(last.Int64)
 	}
 	return i, nil
 }
@@ -343,6 +366,10 @@ func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, 
 	return i, nil
 }
 
+// issueTables are the tables of an issue's rows, besides issues.
+var issueTables = []string{"events", "issue_counts", "issue_tags", "issue_users",
+	"issue_environments", "issue_environment_users", "issue_environment_counts"}
+
 // DeleteIssue removes an issue with its events, counts, tags and users. An
 // event of the same fingerprint arriving later starts a new issue.
 func (d *DB) DeleteIssue(ctx context.Context, v Viewer, id int64) error {
@@ -355,7 +382,7 @@ func (d *DB) DeleteIssue(ctx context.Context, v Viewer, id int64) error {
 		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
 			return notFound(err)
 		}
-		for _, table := range []string{"events", "issue_counts", "issue_tags", "issue_users"} {
+		for _, table := range issueTables {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE issue_id = $1`, id); err != nil {
 				return err
 			}
@@ -369,15 +396,25 @@ func (d *DB) DeleteIssue(ctx context.Context, v Viewer, id int64) error {
 	return nil
 }
 
-const hourlyCountsSQL = `SELECT hour, count FROM issue_counts WHERE issue_id = $1 AND hour >= $2 ORDER BY hour`
+// Hourly counts of an issue, and of an issue in an environment.
+const (
+	hourlyCountsSQL    = `SELECT hour, count FROM issue_counts WHERE issue_id = $1 AND hour >= $2 ORDER BY hour`
+	envHourlyCountsSQL = `SELECT hour, count FROM issue_environment_counts
+		WHERE issue_id = $1 AND hour >= $2 AND environment = $3 ORDER BY hour`
+)
 
 // IssueHourlyCounts returns the issue's event counts per hour from the hour
-// containing since on, oldest first. Hours without events are left out.
-func (d *DB) IssueHourlyCounts(ctx context.Context, v Viewer, issueID int64, since time.Time) ([]Bucket, error) {
+// containing since on, oldest first, of its events in environment or, when
+// that is empty, of all of them. Hours without events are left out.
+func (d *DB) IssueHourlyCounts(ctx context.Context, v Viewer, issueID int64, since time.Time, environment string) ([]Bucket, error) {
 	if err := d.checkIssue(ctx, v, issueID); err != nil {
 		return nil, err
 	}
-	rows, err := d.db.QueryContext(ctx, hourlyCountsSQL, issueID, millis(since.Truncate(time.Hour)))
+	stmt, args := hourlyCountsSQL, []any{issueID, millis(since.Truncate(time.Hour))}
+	if environment != "" {
+		stmt, args = envHourlyCountsSQL, append(args, truncate(environment, MaxTagLength))
+	}
+	rows, err := d.db.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: hourly counts: %w", err)
 	}

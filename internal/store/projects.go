@@ -300,7 +300,7 @@ func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 		// Events are deleted through their issues, whose index they are
 		// reachable by; every event belongs to an issue of its project, and
 		// the foreign keys would refuse the final delete otherwise.
-		for _, table := range []string{"events", "issue_counts", "issue_tags", "issue_users"} {
+		for _, table := range issueTables {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+
 				` WHERE issue_id IN (SELECT id FROM issues WHERE project_id = $1)`, id); err != nil {
 				return err

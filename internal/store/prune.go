@@ -173,6 +173,9 @@ const (
 	// cutoff, batch size
 	pruneCountsSQL = `DELETE FROM issue_counts WHERE (issue_id, hour) IN (
 		SELECT issue_id, hour FROM issue_counts WHERE hour < $1 LIMIT $2)`
+	// cutoff, batch size
+	pruneEnvCountsSQL = `DELETE FROM issue_environment_counts WHERE (issue_id, environment, hour) IN (
+		SELECT issue_id, environment, hour FROM issue_environment_counts WHERE hour < $1 LIMIT $2)`
 	// cutoff, batch size: settled notifications only; pending and
 	// sending ones are still the outbox.
 	settledNotificationsSQL = `SELECT id FROM alert_notifications
@@ -183,7 +186,7 @@ const (
 type HistoryPruned struct {
 	DeadLetters   int64 // queue_dead
 	Notifications int64 // alert_notifications, with their attempts and recipients
-	HourlyCounts  int64 // issue_counts
+	HourlyCounts  int64 // issue_counts and issue_environment_counts
 }
 
 // Total is the number of rows deleted, not counting a notification's
@@ -194,8 +197,8 @@ func (p HistoryPruned) Total() int64 { return p.DeadLetters + p.Notifications + 
 // dead letters of the local queue (by the time they died), alert
 // notifications that were sent or given up (by the time they were
 // written) with their delivery attempts and recipients, and the hourly
-// event counts of issues (the charts show 14 days; issues keep their
-// totals). Pending notifications are kept whatever their age. It works in
+// event counts of issues, overall and per environment (the charts show
+// 14 days; issues keep their totals). Pending notifications are kept whatever their age. It works in
 // transactions of at most pruneBatch rows, like Prune; maxAge <= 0
 // deletes nothing.
 func (d *DB) PruneHistory(ctx context.Context, now time.Time, maxAge time.Duration) (HistoryPruned, error) {
@@ -213,7 +216,13 @@ func (d *DB) PruneHistory(ctx context.Context, now time.Time, maxAge time.Durati
 	}
 	// Hours are the start of the hour in unix milliseconds: an hour is
 	// deleted once all of it is older than the cutoff.
-	if p.HourlyCounts, err = d.deleteBatches(ctx, pruneCountsSQL, cutoff-int64(time.Hour/time.Millisecond)+1, pruneBatch); err != nil {
+	hours := cutoff - int64(time.Hour/time.Millisecond) + 1
+	if p.HourlyCounts, err = d.deleteBatches(ctx, pruneCountsSQL, hours, pruneBatch); err != nil {
+		return p, fmt.Errorf("store: prune hourly counts: %w", err)
+	}
+	n, err := d.deleteBatches(ctx, pruneEnvCountsSQL, hours, pruneBatch)
+	p.HourlyCounts += n
+	if err != nil {
 		return p, fmt.Errorf("store: prune hourly counts: %w", err)
 	}
 	return p, nil

@@ -267,6 +267,11 @@ func prepare(req SaveRequest) (saving, error) {
 		previous:    req.Previous,
 	}
 	s.tags = eventTags(ev, s.level, s.release, s.env)
+	for _, t := range s.tags {
+		if t.Key == "environment" {
+			s.envTag = t.Value
+		}
+	}
 	return s, nil
 }
 
@@ -275,10 +280,13 @@ type saving struct {
 	eventID, fingerprint, grouping string
 	title, culprit, level          string
 	release, env, userKey          string
-	projectID, at, received        int64
-	payload                        []byte
-	tags                           []event.Tag
-	previous                       func() []string
+	// envTag is the environment tag's value, which the environment filter
+	// matches: env, or an SDK's environment tag on an event without one.
+	envTag                  string
+	projectID, at, received int64
+	payload                 []byte
+	tags                    []event.Tag
+	previous                func() []string
 }
 
 // eventKey identifies an event: event IDs are unique per project.
@@ -373,6 +381,9 @@ func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveRes
 	}
 	newUser, err := d.insertUsers(ctx, tx, batch, fresh, issues)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := d.saveEnvironments(ctx, tx, batch, fresh, issues); err != nil {
 		return nil, nil, err
 	}
 	if err := d.updateIssues(ctx, tx, batch, fresh, issues, newUser, newReleases, results); err != nil {

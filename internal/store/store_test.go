@@ -279,18 +279,24 @@ func planQueries() []planQuery {
 		{"unresolved issues, member", member, IssueFilter{ProjectID: 1, Status: StatusUnresolved}, "issues_status_last_seen", true},
 		{"issues by first seen, next page", System, IssueFilter{ProjectID: 1, Sort: SortFirstSeen, Cursor: encodeCursor("first_seen", 5, 9)}, "issues_first_seen", true},
 		{"issues by count, filtered", member, IssueFilter{ProjectID: 1, Sort: SortCount, Tags: []event.Tag{{Key: "browser", Value: "x"}}, Query: "x"}, "issues_count", true},
-		{"issues of an environment by last seen", member, IssueFilter{ProjectID: 1, Environment: "prod"}, "issues_last_seen", true},
 		// The search's terms filter the rows the index yields in order.
 		{"issues by last seen, searched", member, IssueFilter{ProjectID: 1, Levels: [][]string{{"warning", "info"}},
 			AnyTags: [][]event.Tag{{{Key: "release", Value: "a"}, {Key: "release", Value: "b"}}}, FirstReleases: [][]string{{"a", LatestRelease}},
 			TimesSeen: []CountBound{{">", 1}}, FirstSeen: []TimeBound{{">=", t0}}, LastSeen: []TimeBound{{"<", t0}},
 			Titles: []string{"x"}, Messages: []string{"y"}}, "issues_last_seen", true},
-		// The environment's count has no index to read in order: the
-		// project's issues of the environment are sorted by it, found
-		// by an index (SQLite's issues_count for the project, or
-		// PostgreSQL's issue_tags_value), never by a whole scan.
+		// Filtered by an environment, the project's issues of it are
+		// read in order by last seen, and sorted by the other figures
+		// of the environment, found by the same index, never by a
+		// whole scan.
+		{"issues of an environment by last seen", member, IssueFilter{ProjectID: 1, Environment: "prod"}, "issue_environments_last_seen", true},
+		{"issues of an environment by last seen, next page", System, IssueFilter{ProjectID: 1, Environment: "prod",
+			Cursor: encodeCursor("last_seen", 5, 9)}, "issue_environments_last_seen", true},
+		{"unresolved issues of an environment seen lately", member, IssueFilter{ProjectID: 1, Environment: "prod", Status: StatusUnresolved,
+			Since: t0}, "issue_environments_last_seen", true},
+		{"issues of an environment by first seen, next page", member, IssueFilter{ProjectID: 1, Sort: SortFirstSeen, Environment: "prod",
+			Cursor: encodeCursor("first_seen", 5, 9)}, "issue_environments_last_seen", false},
 		{"issues of an environment by count, next page", member, IssueFilter{ProjectID: 1, Sort: SortCount, Environment: "prod",
-			Cursor: encodeCursor("count", 5, 9)}, "issue", false},
+			Cursor: encodeCursor("count", 5, 9)}, "issue_environments_last_seen", false},
 	} {
 		q, _, _, err := (&DB{}).issuesQuery(tt.v, tt.f)
 		if err != nil {
@@ -310,6 +316,7 @@ func planQueries() []planQuery {
 	addQ("project cards' counts, member", statsHourlyQuery(member, time.Time{}), "last_seen", false)
 	return append(qs,
 		planQuery{name: "hourly counts", sql: hourlyCountsSQL, args: []any{1, 0}, want: "issue_counts", order: true},
+		planQuery{name: "hourly counts of an environment", sql: envHourlyCountsSQL, args: []any{1, 0, "prod"}, want: "issue_environment_counts", order: true},
 		planQuery{name: "project hourly counts", sql: projectHourlySQL, args: []any{1, 0}, want: "last_seen"},
 		planQuery{name: "issue tags", sql: issueTagsSQL, args: []any{1, 10}, want: "issue_tags"},
 		planQuery{name: "prune by age", sql: pruneAgeSQL, args: []any{0, 10}, want: "events_received"},
