@@ -65,6 +65,7 @@ type Store interface {
 	// as its issue's when it is the issue's latest event.
 	ReplaceEventPayload(ctx context.Context, v store.Viewer, issueID int64, ev *event.Event, culprit string) error
 	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
+	GetIssueIn(ctx context.Context, v store.Viewer, id int64, environment string) (store.Issue, error)
 	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error

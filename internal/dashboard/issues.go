@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -41,7 +42,11 @@ type issuesData struct {
 	Sorts    []option
 	Levels   []string
 	Issues   []store.Issue
-	Error    string
+	// Environment is the environment in effect, from the select or a
+	// search term: the issues' figures are theirs there, and their links
+	// open the issue with it.
+	Environment string
+	Error       string
 	// NextURL is the next page, FirstURL the first one when this is not.
 	NextURL, FirstURL string
 	// Back is the list's query string, posted with bulk changes so the
@@ -111,6 +116,7 @@ func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *sessio
 	if f.Status == "" {
 		data.Filter.Status = "all"
 	}
+	data.Environment = f.Environment
 	f.ProjectID = p.ID
 	issues, next, err := d.store.ListIssues(ctx, v, f)
 	switch {
@@ -265,6 +271,9 @@ func tagGroups(projectID int64, tags []store.TagCount, b *budget) ([]tagGroup, i
 type issueData struct {
 	Issue   store.Issue
 	Project store.Project
+	// Environment, from ?environment=, scopes the issue's figures and
+	// charts to its events there.
+	Environment string
 	// Muted says the issue sends no alerts.
 	Muted bool
 	Event *eventView
@@ -334,7 +343,20 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	ctx, v := r.Context(), s.viewer()
 	var err error
-	data := issueData{Issue: is, Project: p, ListURL: issuesURL(p.ID, nil)}
+	env := strings.TrimSpace(r.URL.Query().Get("environment"))
+	if env != "" {
+		if is, err = d.store.GetIssueIn(ctx, v, is.ID, env); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+	}
+	data := issueData{Issue: is, Project: p, Environment: env, ListURL: issuesURL(p.ID, nil)}
+	// Moving between events and back to the list keeps the environment.
+	keep := url.Values{}
+	if env != "" {
+		keep.Set("environment", env)
+		data.ListURL = issuesURL(p.ID, keep)
+	}
 	if data.Muted, err = d.svc.Alerts.Muted(ctx, s.actor(), is.ID); err != nil {
 		d.fail(w, r, err)
 		return
@@ -367,18 +389,29 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 			d.fail(w, r, err)
 			return
 		}
-		base := "/issues/" + strconv.FormatInt(is.ID, 10)
+		at := func(event string) string {
+			q := url.Values{}
+			maps.Copy(q, keep)
+			if event != "" {
+				q.Set("event", event)
+			}
+			u := "/issues/" + strconv.FormatInt(is.ID, 10)
+			if len(q) > 0 {
+				u += "?" + q.Encode()
+			}
+			return u
+		}
 		if older != "" {
-			data.OlderURL = base + "?" + url.Values{"event": {older}}.Encode()
+			data.OlderURL = at(older)
 		}
 		if newer != "" {
-			data.NewerURL = base + "?" + url.Values{"event": {newer}}.Encode()
-			data.LatestURL = base
+			data.NewerURL = at(newer)
+			data.LatestURL = at("")
 		}
 	}
 
 	now := d.now()
-	buckets, err := d.store.IssueHourlyCounts(ctx, v, is.ID, now.Add(-14*24*time.Hour), "")
+	buckets, err := d.store.IssueHourlyCounts(ctx, v, is.ID, now.Add(-14*24*time.Hour), env)
 	if err != nil {
 		d.fail(w, r, err)
 		return

@@ -169,7 +169,7 @@ func TestIssueListFilters(t *testing.T) {
 	}
 }
 
-var issueLinkRE = regexp.MustCompile(`<a class="issue-title" href="/issues/(\d+)">`)
+var issueLinkRE = regexp.MustCompile(`<a class="issue-title" href="/issues/(\d+)(?:\?[^"]*)?">`)
 
 // listedIssues returns the issue IDs of an issue list page, in order.
 func listedIssues(body string) []int64 {
@@ -682,4 +682,76 @@ func TestReleasePages(t *testing.T) {
 		Message: "from before release names were checked", Timestamp: now, Received: now})
 	wantBody(t, f.get(roleMember, fmt.Sprintf("/projects/%d/releases", f.web.ID)), fmt.Sprintf(`href="/projects/%d/releases/feature%%2Fx"`, f.web.ID))
 	wantBody(t, f.get(roleMember, fmt.Sprintf("/projects/%d/releases/feature%%2Fx", f.web.ID)), "Release <code>feature/x</code>")
+}
+
+// TestEnvironmentScopesIssueFigures: filtered by an environment, the issue
+// list and the issue page show each issue's events, users, first and last
+// seen and charts there, and the list's links open the issue so.
+func TestEnvironmentScopesIssueFigures(t *testing.T) {
+	f := newFixture(t)
+	// f.issue has two events in production, an hour and three hours ago,
+	// by u-42; one more in staging five hours ago, by u-7.
+	staging := sampleEvent(f.web.ID, "55555555555555555555555555555555", now.Add(-5*time.Hour))
+	staging.Environment, staging.User = "staging", &event.User{ID: "u-7"}
+	f.save(staging)
+	stat := func(n, label string) string {
+		return `<span class="stat-num">` + n + `</span><span class="stat-label">` + label + `</span>`
+	}
+	seen := func(ago time.Duration) string {
+		return `<time datetime="` + now.Add(-ago).Format(time.RFC3339) + `"`
+	}
+	// statSeen is a first or last seen time of the issue page's figures.
+	statSeen := func(ago time.Duration) string { return `<span class="stat-num">` + seen(ago) }
+	chart := func(n string) string { return `aria-label="Events per hour in the last 24 hours: ` + n + `"` }
+	list := fmt.Sprintf("/projects/%d/issues?status=all", f.web.ID)
+	issue := issuePath(f.issue)
+	for _, tt := range []struct {
+		name, path string
+		want, not  []string
+	}{
+		{"list", list, []string{
+			fmt.Sprintf(`<a class="issue-title" href="/issues/%d">`, f.issue),
+			fmt.Sprintf(`data-live-count="issue-%d">3</span></td>`, f.issue) + "\n" + `        <td class="num">2</td>`,
+		}, []string{"data-live-env"}},
+		{"list in staging", list + "&environment=staging", []string{
+			fmt.Sprintf(`<a class="issue-title" href="/issues/%d?environment=staging">`, f.issue),
+			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="staging">1</span></td>`, f.issue) + "\n" + `        <td class="num">1</td>`,
+			seen(5 * time.Hour),
+		}, []string{seen(time.Hour), seen(3 * time.Hour)}},
+		{"list in production by a search term", list + "&query=env:production", []string{
+			fmt.Sprintf(`<a class="issue-title" href="/issues/%d?environment=production">`, f.issue),
+			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="production">2</span></td>`, f.issue) + "\n" + `        <td class="num">1</td>`,
+			seen(time.Hour), seen(3 * time.Hour),
+		}, []string{seen(5 * time.Hour)}},
+		{"issue", issue, []string{
+			fmt.Sprintf(`data-live-count="issue-%d">3</span>`, f.issue), stat("2", "users"),
+			statSeen(5 * time.Hour), statSeen(time.Hour), chart("3 events"), fmt.Sprintf(`first seen in <a href="/projects/%d/releases/shop@1.2.3"><code>shop@1.2.3</code></a>`, f.web.ID),
+		}, []string{"environment-scope"}},
+		{"issue in staging", issue + "?environment=staging", []string{
+			`Events in environment <code>staging</code> only · <a href="` + issue + `">All environments</a>`,
+			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="staging">1</span>`, f.issue), stat("1", "users"),
+			statSeen(5 * time.Hour), chart("1 event"),
+			fmt.Sprintf(`href="/projects/%d/issues?environment=staging"`, f.web.ID),
+		}, []string{statSeen(time.Hour), statSeen(3 * time.Hour), "first seen in"}},
+		{"issue in production", issue + "?environment=production", []string{
+			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="production">2</span>`, f.issue), stat("1", "users"),
+			statSeen(3 * time.Hour), statSeen(time.Hour), chart("2 events"),
+			// The older event, still of this environment's figures.
+			fmt.Sprintf(`href="/issues/%d?environment=production&amp;event=%s" rel="prev"`, f.issue, f.event1),
+		}, []string{statSeen(5 * time.Hour)}},
+		{"issue in an environment without its events", issue + "?environment=development", []string{
+			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="development">0</span>`, f.issue), stat("0", "users"),
+			stat("—", "first seen"), chart("0 events"),
+		}, []string{statSeen(5 * time.Hour), statSeen(time.Hour)}},
+		{"issue in an environment named with markup", issue + "?environment=" + url.QueryEscape(`<b>x</b>"`), []string{
+			`Events in environment <code>&lt;b&gt;x&lt;/b&gt;&#34;</code> only`,
+		}, []string{"<b>x</b>"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.get(roleMember, tt.path)
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, tt.want...)
+			noBody(t, r, tt.not...)
+		})
+	}
 }

@@ -40,6 +40,8 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <html><head><title>live</title><script src="/static/live.js" defer></script></head>
 <body data-project-id="{{.Project}}">
 <p>events: <span id="count" data-live-count="issue-10">4</span></p>
+<p>in production: <span id="prod" data-live-count="issue-10" data-live-env="production">1</span>,
+last <time id="prod-seen" data-live-seen="issue-10" data-live-env="production" datetime="2020-01-01T00:00:00Z">long ago</time></p>
 <p>unresolved: <span id="unresolved" data-live-unresolved="project-{{.Project}}">2</span></p>
 <div id="toasts"></div>
 </body></html>`))
@@ -134,6 +136,17 @@ func TestBrowserLiveJS(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if got := evalString(t, ctx, `document.getElementById("count").textContent`); got != "10" {
 		t.Errorf("an older count moved the count back to %s", got)
+	}
+	// Figures of an environment change with its events only, a count by
+	// one: a message's count is the issue's in every environment.
+	if got := evalString(t, ctx, `document.getElementById("prod").textContent + ", " + document.getElementById("prod-seen").textContent`); got != "1, long ago" {
+		t.Errorf("events of no environment changed production's figures to %s", got)
+	}
+	pub(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 10, Environment: "staging", At: time.Now()})
+	pub(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: 10, Count: 10, Environment: "production", At: time.Now()})
+	waitJS(t, ctx, "production's count to add one", `document.getElementById("prod").textContent === "2"`)
+	if got := evalString(t, ctx, `document.getElementById("prod-seen").textContent + ", " + document.getElementById("count").textContent`); got != "just now, 10" {
+		t.Errorf("after an event in production: %s, want production seen just now and the count 10", got)
 	}
 
 	hostile := `<img src=x onerror="window.pwned=1">"'</a><script>window.pwned=2</script>` + "invoice_\u202egnp.exe\u2066"

@@ -167,7 +167,7 @@ func testEnvironmentBatch(e *env) {
 	}
 }
 
-// testEnvironmentBackfill: migration 0011 gives the issues stored before
+// testEnvironmentBackfill: migration 0013 gives the issues stored before
 // it the figures saving gives them since, but for the users of an issue
 // with events in more than one environment or none, which were never
 // recorded by environment.
@@ -220,10 +220,10 @@ func testEnvironmentBackfill(e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(ms, func(m migration) bool { return m.version == 11 })
+	i := slices.IndexFunc(ms, func(m migration) bool { return m.version == 13 })
 	_, backfill, ok := strings.Cut(ms[i].sql, "-- Backfill.")
 	if !ok {
-		t.Fatal("migration 0011 has no backfill")
+		t.Fatal("migration 0013 has no backfill")
 	}
 	for _, table := range []string{"issue_environments", "issue_environment_users", "issue_environment_counts"} {
 		if _, err := db.SQL().ExecContext(ctx, `DELETE FROM `+table); err != nil {

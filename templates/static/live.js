@@ -10,6 +10,10 @@
 //                                 to "just now" and the event's time
 //   data-live-unresolved="project-ID"  text incremented per new issue or
 //                                 regression
+//   data-live-env="production"    on a count or seen element: the page shows
+//                                 the issue's figures in that environment,
+//                                 so only its events change them, a count by
+//                                 one (a message's count is the issue's own)
 // Count elements must hold a plain integer. Every message is also
 // dispatched on document as a "flytrap:live" CustomEvent for page scripts.
 //
@@ -89,6 +93,12 @@
       return;
     }
     document.querySelectorAll('[data-live-count="issue-' + m.issue_id + '"]').forEach(function (el) {
+      if (el.hasAttribute("data-live-env")) {
+        if (m.environment === el.getAttribute("data-live-env")) {
+          el.textContent = String(shown(el) + 1);
+        }
+        return;
+      }
       // Count 0 means the server could not read it: count this event.
       // Otherwise never go backwards: messages may arrive out of order.
       el.textContent = String(m.count > 0 ? Math.max(shown(el), m.count) : shown(el) + 1);
@@ -96,6 +106,9 @@
     var at = typeof m.at === "string" ? new Date(m.at) : null;
     if (at && !isNaN(at.getTime())) {
       document.querySelectorAll('[data-live-seen="issue-' + m.issue_id + '"]').forEach(function (el) {
+        if (el.hasAttribute("data-live-env") && m.environment !== el.getAttribute("data-live-env")) {
+          return;
+        }
         // Never go backwards: messages may arrive out of order.
         var was = new Date(el.getAttribute("datetime"));
         if (!isNaN(was.getTime()) && was >= at) {
