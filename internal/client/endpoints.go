@@ -177,8 +177,20 @@ func (c *Client) IssuePages(projectID int64, q IssueQuery) Page[apitypes.Issue] 
 
 // Issue returns an issue with its latest event, counts and tags.
 func (c *Client) Issue(ctx context.Context, issueID int64) (apitypes.IssueDetail, error) {
-	var d apitypes.IssueDetail
-	return d, c.do(ctx, "GET", "/api/v1/issues/"+id(issueID), nil, nil, &d)
+	return c.IssueIn(ctx, issueID, "")
+}
+
+// IssueIn returns an issue with its figures (events, users, first and
+// last seen, hourly counts) in environment; "" is every environment.
+func (c *Client) IssueIn(ctx context.Context, issueID int64, environment string) (apitypes.IssueDetail, error) {
+	var (
+		d apitypes.IssueDetail
+		q url.Values
+	)
+	if environment != "" {
+		q = url.Values{"environment": {environment}}
+	}
+	return d, c.do(ctx, "GET", "/api/v1/issues/"+id(issueID), q, nil, &d)
 }
 
 // IssueFeedback returns one page of the user feedback about an issue's

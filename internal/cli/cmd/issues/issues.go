@@ -66,7 +66,7 @@ matches either level.`,
 	fl.StringVarP(&opts.Project, "project", "p", "", "project name or ID (default: your only project)")
 	fl.StringVar(&opts.Status, "status", "unresolved", `"unresolved", "resolved", "ignored" or "all"`)
 	fl.StringVar(&opts.Sort, "sort", "last_seen", `"last_seen", "first_seen" or "count"`)
-	fl.StringVar(&opts.Env, "env", "", "only issues with events in this environment")
+	fl.StringVar(&opts.Env, "env", "", "only issues with events in this environment, with their events, users, first and last seen there")
 	fl.StringVar(&opts.Level, "level", "", "only issues of this level")
 	fl.StringVar(&opts.Since, "since", "", "only issues seen within this long (24h, 14d)")
 	fl.IntVarP(&opts.Limit, "limit", "L", 30, "at most this many issues")
@@ -78,9 +78,10 @@ matches either level.`,
 
 	view := &cobra.Command{
 		Use: "view <issue-id>", Short: "Show an issue: counts, tags and the latest event's stack", Args: cobra.ExactArgs(1),
-		Example: "  flytrap issues view 42",
+		Example: "  flytrap issues view 42\n  flytrap issues view 42 --env production",
 		RunE:    func(cmd *cobra.Command, args []string) error { return View(cmd.Context(), opts, args[0]) },
 	}
+	view.Flags().StringVar(&opts.Env, "env", "", "events, users, first and last seen and hourly counts of this environment only")
 	opts.Out.Add(view)
 
 	status := func(use, short, to string) *cobra.Command {
@@ -220,7 +221,7 @@ func View(ctx context.Context, opts *Options, arg string) error {
 	if err != nil {
 		return err
 	}
-	d, err := c.Issue(ctx, id)
+	d, err := c.IssueIn(ctx, id, opts.Env)
 	if err != nil {
 		return err
 	}
@@ -237,8 +238,16 @@ func View(ctx context.Context, opts *Options, arg string) error {
 	return opts.F.Print(opts.Out, d, func(w io.Writer) error {
 		now := opts.F.Clock()
 		fmt.Fprintf(w, "%s\n", cmdutil.Clean(d.Title))
-		fmt.Fprintf(w, "%s · %s · %d events · %d users · first seen %s · last seen %s\n",
-			cmdutil.Clean(d.Level), cmdutil.Clean(d.Status), d.Count, d.UserCount, opts.F.When(d.FirstSeen, now), opts.F.When(d.LastSeen, now))
+		in := ""
+		if opts.Env != "" {
+			in = "in " + cmdutil.Clean(opts.Env) + ": "
+		}
+		fmt.Fprintf(w, "%s · %s · %s%d events · %d users", cmdutil.Clean(d.Level), cmdutil.Clean(d.Status), in, d.Count, d.UserCount)
+		// An issue without events in the environment has no times there.
+		if !d.FirstSeen.IsZero() {
+			fmt.Fprintf(w, " · first seen %s · last seen %s", opts.F.When(d.FirstSeen, now), opts.F.When(d.LastSeen, now))
+		}
+		fmt.Fprintln(w)
 		if d.Culprit != "" {
 			fmt.Fprintf(w, "culprit: %s\n", cmdutil.Clean(d.Culprit))
 		}
