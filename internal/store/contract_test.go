@@ -1219,8 +1219,8 @@ func testEventIDPerProject(e *env) {
 }
 
 // testPruneHistory: PruneHistory deletes the dead letters, settled alert
-// notifications (with their attempts and recipients) and hourly counts
-// older than its age, in batches, and keeps what is newer, pending alerts
+// notifications (with their attempts and recipients) and hourly counts,
+// overall and per environment, older than its age, in batches, and keeps what is newer, pending alerts
 // whatever their age, and the issues' totals.
 func testPruneHistory(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
@@ -1273,10 +1273,11 @@ func testPruneHistory(e *env) {
 		exec(`INSERT INTO alert_attempts (notification_id, attempt, started_at, finished_at, outcome, error) VALUES ($1, 1, $2, $2, 'sent', '')`, id, n.at)
 		exec(`INSERT INTO alert_recipients (notification_id, address, error, settled_at) VALUES ($1, 'a@example.com', '', $2)`, id, n.at)
 	}
-	// Hourly counts: two old hours and one recent hour of one issue.
+	// Hourly counts: two old hours and one recent hour of one issue, in
+	// one environment, so with as many of the environment's.
 	var issue int64
 	for i, at := range []time.Time{now.Add(-maxAge - 3*time.Hour), now.Add(-maxAge - 2*time.Hour), now.Add(-time.Hour)} {
-		issue = e.save("history", withID(fmt.Sprintf("history-%d", i)), withAt(at), withRcv(at)).IssueID
+		issue = e.save("history", withID(fmt.Sprintf("history-%d", i)), withAt(at), withRcv(at), withEnv("production")).IssueID
 	}
 
 	got, err := db.PruneHistory(ctx, now, 0)
@@ -1284,7 +1285,7 @@ func testPruneHistory(e *env) {
 		t.Errorf("PruneHistory with no age = %+v, %v; want nothing deleted", got, err)
 	}
 	got, err = db.PruneHistory(ctx, now, maxAge)
-	if want := (HistoryPruned{DeadLetters: 2*pruneBatch + 10 - 11, Notifications: 2, HourlyCounts: 2}); err != nil || got != want {
+	if want := (HistoryPruned{DeadLetters: 2*pruneBatch + 10 - 11, Notifications: 2, HourlyCounts: 4}); err != nil || got != want {
 		t.Errorf("PruneHistory = %+v, %v; want %+v", got, err, want)
 	}
 	if n := e.count(`SELECT COUNT(*) FROM queue_dead`); n != 11 {
@@ -1310,8 +1311,14 @@ func testPruneHistory(e *env) {
 	if n := e.count(`SELECT COUNT(*) FROM issue_counts WHERE issue_id = $1`, issue); n != 1 {
 		t.Errorf("issue has %d hourly counts left, want the recent hour's", n)
 	}
+	if n := e.count(`SELECT COUNT(*) FROM issue_environment_counts WHERE issue_id = $1`, issue); n != 1 {
+		t.Errorf("issue has %d hourly counts in its environment left, want the recent hour's", n)
+	}
 	if is := e.issue(issue); is.Count != 3 {
 		t.Errorf("issue count %d after pruning its hourly counts, want 3", is.Count)
+	}
+	if is, err := db.GetIssueIn(ctx, System, issue, "production"); err != nil || is.Count != 3 {
+		t.Errorf("issue count in its environment %d, %v after pruning its hourly counts, want 3", is.Count, err)
 	}
 	if got, err := db.PruneHistory(ctx, now, maxAge); err != nil || got.Total() != 0 {
 		t.Errorf("PruneHistory again = %+v, %v; want nothing", got, err)
