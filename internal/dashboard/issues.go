@@ -487,11 +487,18 @@ func normalizeEventID(s string) (string, bool) {
 }
 
 // issueReturn is where an issue action goes back to: the issue, at the
-// event it was looking at.
+// event it was looking at, in the environment it was scoped to.
 func issueReturn(id int64, form url.Values) string {
 	u := "/issues/" + strconv.FormatInt(id, 10)
+	q := url.Values{}
 	if eid, ok := normalizeEventID(form.Get("event")); ok {
-		u += "?" + url.Values{"event": {eid}}.Encode()
+		q.Set("event", eid)
+	}
+	if env := strings.TrimSpace(form.Get("environment")); env != "" {
+		q.Set("environment", env)
+	}
+	if len(q) > 0 {
+		u += "?" + q.Encode()
 	}
 	return u
 }

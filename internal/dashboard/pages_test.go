@@ -732,6 +732,7 @@ func TestEnvironmentScopesIssueFigures(t *testing.T) {
 			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="staging">1</span>`, f.issue), stat("1", "users"),
 			statSeen(5 * time.Hour), chart("1 event"),
 			fmt.Sprintf(`href="/projects/%d/issues?environment=staging"`, f.web.ID),
+			`<input type="hidden" name="environment" value="staging">`,
 		}, []string{statSeen(time.Hour), statSeen(3 * time.Hour), "first seen in"}},
 		{"issue in production", issue + "?environment=production", []string{
 			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="production">2</span>`, f.issue), stat("1", "users"),
@@ -754,4 +755,7 @@ func TestEnvironmentScopesIssueFigures(t *testing.T) {
 			noBody(t, r, tt.not...)
 		})
 	}
+	// Resolving from the page scoped to staging comes back to it so.
+	r := f.post(roleMember, issue+"/status", url.Values{"status": {"resolved"}, "event": {f.event1}, "environment": {"staging"}})
+	wantRedirect(t, r, issue+"?environment=staging&event="+f.event1)
 }
