@@ -821,9 +821,9 @@ func testUpdateIssueStatus(e *env) {
 
 func testDeleteIssue(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
-	id := e.save("fp", withID("doomed"), withTags("k", "v"), withUser("u")).IssueID
+	id := e.save("fp", withID("doomed"), withTags("k", "v"), withUser("u"), withEnv("production")).IssueID
 	e.save("fp", withUser("u2"))
-	keep := e.save("keep", withTags("k", "v"), withUser("u")).IssueID
+	keep := e.save("keep", withTags("k", "v"), withUser("u"), withEnv("production")).IssueID
 	if err := db.DeleteIssue(ctx, System, id); err != nil {
 		t.Fatal(err)
 	}
@@ -832,7 +832,8 @@ func testDeleteIssue(e *env) {
 	_, err = db.GetEvent(ctx, System, "doomed")
 	wantErr(t, "GetEvent after delete", err, ErrNotFound)
 	wantErr(t, "second delete", db.DeleteIssue(ctx, System, id), ErrNotFound)
-	for _, table := range []string{"events", "issue_counts", "issue_tags", "issue_users"} {
+	for _, table := range []string{"events", "issue_counts", "issue_tags", "issue_users",
+		"issue_environments", "issue_environment_users", "issue_environment_counts"} {
 		if n := e.count(`SELECT COUNT(*) FROM `+table+` WHERE issue_id = $1`, id); n != 0 {
 			t.Errorf("%s keeps %d rows of the deleted issue", table, n)
 		}
