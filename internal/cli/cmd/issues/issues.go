@@ -223,7 +223,7 @@ func View(ctx context.Context, opts *Options, arg string) error {
 	}
 	d, err := c.IssueIn(ctx, id, opts.Env)
 	if err != nil {
-		return err
+		return fmt.Errorf("issue %d: %w", id, err)
 	}
 	var feedback []apitypes.Feedback
 	if d.FeedbackCount > 0 {
@@ -242,7 +242,8 @@ func View(ctx context.Context, opts *Options, arg string) error {
 		if opts.Env != "" {
 			in = "in " + cmdutil.Clean(opts.Env) + ": "
 		}
-		fmt.Fprintf(w, "%s · %s · %s%d events · %d users", cmdutil.Clean(d.Level), cmdutil.Clean(d.Status), in, d.Count, d.UserCount)
+		fmt.Fprintf(w, "%s · %s · %s%s · %s", cmdutil.Clean(d.Level), cmdutil.Clean(d.Status), in,
+			count(d.Count, "event", "events"), count(d.UserCount, "user", "users"))
 		// An issue without events in the environment has no times there.
 		if !d.FirstSeen.IsZero() {
 			fmt.Fprintf(w, " · first seen %s · last seen %s", opts.F.When(d.FirstSeen, now), opts.F.When(d.LastSeen, now))
@@ -445,7 +446,12 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 func printStatus(opts *Options, done []apitypes.Issue) error {
 	return opts.F.Print(opts.Out, done, func(w io.Writer) error {
 		for _, is := range done {
-			fmt.Fprintf(w, "Issue %d is %s: %s\n", is.ID, cmdutil.Clean(is.Status), cmdutil.Clean(is.Title))
+			status := cmdutil.Clean(is.Status)
+			if is.ResolvedInRelease != "" {
+				// Said back, so a mistyped release shows.
+				status += " in release " + cmdutil.Clean(is.ResolvedInRelease)
+			}
+			fmt.Fprintf(w, "Issue %d is %s: %s\n", is.ID, status, cmdutil.Clean(is.Title))
 		}
 		return nil
 	})
@@ -469,4 +475,12 @@ func Delete(ctx context.Context, opts *Options, arg string) error {
 	}
 	fmt.Fprintf(opts.F.IO.ErrOut, "Deleted issue %d.\n", id)
 	return nil
+}
+
+// count is n with the noun it counts: "1 event", "2 events".
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.FormatInt(n, 10) + " " + many
 }

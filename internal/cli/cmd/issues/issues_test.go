@@ -86,9 +86,9 @@ func fakeAPI(t *testing.T) (*httptest.Server, func() []string) {
 				Payload: json.RawMessage(viewEvents[id])}
 			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: apitypes.Issue{ID: 7, Title: "an issue", Level: "error", Status: "unresolved",
 				Count: 2, UserCount: 1, FirstSeen: now.Add(-time.Hour), LastSeen: now.Add(-time.Minute)}, LatestEvent: ev})
-		case p == "/api/v1/issues/9":
+		case p == "/api/v1/issues/19":
 			// Figures of the environment asked for: none in development.
-			is := apitypes.Issue{ID: 9, Title: "an issue in two environments", Level: "error", Status: "unresolved",
+			is := apitypes.Issue{ID: 19, Title: "an issue in two environments", Level: "error", Status: "unresolved",
 				Count: 5, UserCount: 3, FirstSeen: now.Add(-2 * time.Hour), LastSeen: now.Add(-time.Minute)}
 			switch r.URL.Query().Get("environment") {
 			case "staging":
@@ -268,13 +268,13 @@ func TestViewEnvironment(t *testing.T) {
 	srv, _ := fakeAPI(t)
 	for _, tt := range []struct{ env, want string }{
 		{"", "error · unresolved · 5 events · 3 users · first seen 2026-12-03T10:00:00Z · last seen 2026-12-03T11:59:00Z\n"},
-		{"staging", "error · unresolved · in staging: 1 events · 1 users · first seen 2026-12-03T11:00:00Z · last seen 2026-12-03T11:59:00Z\n"},
+		{"staging", "error · unresolved · in staging: 1 event · 1 user · first seen 2026-12-03T11:00:00Z · last seen 2026-12-03T11:59:00Z\n"},
 		{"development", "error · unresolved · in development: 0 events · 0 users\n"},
 		// The name is the user's, but shown as any other text.
 		{"\x1b[2Jdev", "error · unresolved · in "},
 	} {
 		var out bytes.Buffer
-		if err := View(context.Background(), &Options{F: newFactory(t, srv.URL, &out), Env: tt.env}, "9"); err != nil {
+		if err := View(context.Background(), &Options{F: newFactory(t, srv.URL, &out), Env: tt.env}, "19"); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), tt.want) || strings.Contains(out.String(), "\x1b") {
