@@ -226,7 +226,7 @@ func TestForgotPassword(t *testing.T) {
 	wantStatus(t, known, http.StatusOK)
 	select {
 	case m := <-mail:
-		if m.to != "member@example.com" || m.purpose != store.LinkReset || !linkRE.MatchString(m.url) {
+		if m.to != "member@example.com" || m.purpose != store.LinkForgot || !linkRE.MatchString(m.url) {
 			t.Errorf("mailed %+v", m)
 		}
 	case <-time.After(10 * time.Second):

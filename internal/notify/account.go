@@ -31,7 +31,7 @@ type LinkMailer struct {
 type PasswordLink struct {
 	// Email is the recipient, whose password the link sets.
 	Email string
-	// Purpose is store.LinkInvite or store.LinkReset.
+	// Purpose is store.LinkInvite, store.LinkReset or store.LinkForgot.
 	Purpose   string
 	URL       string
 	ExpiresAt time.Time
@@ -69,7 +69,7 @@ func RenderPasswordLink(l PasswordLink) (Email, error) {
 		view.Intro = "An admin made you an account on Flytrap, the error tracker, for " + email + ". Choose your password through this link to sign in:"
 		view.Action = "Choose your password"
 		view.Outro = "After that, ask an admin for a new invitation."
-	case store.LinkReset:
+	case store.LinkReset, store.LinkForgot:
 		view.Subject = "Reset your Flytrap password"
 		view.Heading = "Reset your Flytrap password"
 		view.Intro = "Someone asked to reset the password of the Flytrap account " + email + ". Choose a new password through this link:"

@@ -31,7 +31,7 @@ type LinkMailer interface {
 type PasswordLink struct {
 	// Email is the address of the user whose password the link sets.
 	Email string
-	// Purpose is store.LinkInvite or store.LinkReset.
+	// Purpose is store.LinkInvite, store.LinkReset or store.LinkForgot.
 	Purpose string
 	// URL is the link, with its secret token.
 	URL       string
@@ -122,7 +122,13 @@ func (s *Users) ForgotPassword(ctx context.Context, email, base string) error {
 	if err != nil {
 		return err
 	}
-	l, err := s.issueLink(ctx, u, store.LinkReset, ResetTTL, base)
+	l, err := s.issueLink(ctx, u, store.LinkForgot, ResetTTL, base)
+	if errors.Is(err, store.ErrConflict) {
+		// An invitation or reset an admin issued is still live: the
+		// user has a link, and an outsider must not be able to cancel it.
+		s.log.Info("service: forgot-password left the admin's link in place", "user_id", u.ID)
+		return nil
+	}
 	if err == nil && l.MailError != "" {
 		err = errors.New(l.MailError)
 	}

@@ -100,8 +100,22 @@ func TestInviteAndReset(t *testing.T) {
 		if err := f.svc.Users.ForgotPassword(f.ctx, "nobody@example.com", base); err != nil || len(mail.sent) != 0 {
 			t.Errorf("ForgotPassword of an unknown address = %v, sent %+v", err, mail.sent)
 		}
-		if err := f.svc.Users.ForgotPassword(f.ctx, " NEW@example.com ", base); err != nil || len(mail.sent) != 1 || mail.sent[0].Purpose != store.LinkReset {
+		if err := f.svc.Users.ForgotPassword(f.ctx, " NEW@example.com ", base); err != nil || len(mail.sent) != 1 || mail.sent[0].Purpose != store.LinkForgot {
 			t.Errorf("ForgotPassword = %v, sent %+v", err, mail.sent)
+		}
+		// QA: anyone could cancel an invitation by asking "Forgot
+		// password?" for its address. The invitation keeps working, and
+		// no second email goes out.
+		mail.sent = nil
+		_, invited, err := f.svc.Users.Invite(f.ctx, f.admin, service.NewUser{Email: "victim@example.com"}, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Users.ForgotPassword(f.ctx, "victim@example.com", base); err != nil || len(mail.sent) != 1 {
+			t.Errorf("ForgotPassword beside an invitation = %v, sent %d emails, want the invitation's only", err, len(mail.sent))
+		}
+		if _, _, err := f.svc.Users.SetPasswordByLink(f.ctx, token(t, invited), "a fine password"); err != nil {
+			t.Errorf("the invitation after a forgot-password request: %v", err)
 		}
 		// A failed send still gives the admin the link.
 		mail.err = errors.New("mail server down")

@@ -131,3 +131,40 @@ func otherToken(token string) string {
 	}
 	return "a" + token[1:]
 }
+
+// testForgotLinks: a link the user asked for ("Forgot password?", which
+// anyone may ask for an address) never cancels a live link an admin
+// issued, and replaces only an expired one or the user's own earlier one.
+func testForgotLinks(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	u := e.createUser("invited@example.com", RoleMember)
+	invite, _, err := db.IssuePasswordLink(ctx, u.ID, LinkInvite, 7*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = db.IssuePasswordLink(ctx, u.ID, LinkForgot, time.Hour)
+	wantErr(t, "a forgot link beside a live invitation", err, ErrConflict)
+	if _, _, err := db.PasswordLinkUser(ctx, invite, nowUTC()); err != nil {
+		t.Errorf("the invitation after a forgot-password request: %v, want it to work", err)
+	}
+	// An expired admin link gives way.
+	if _, _, err := db.IssuePasswordLink(ctx, u.ID, LinkReset, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	first, fl, err := db.IssuePasswordLink(ctx, u.ID, LinkForgot, time.Hour)
+	if err != nil || fl.Purpose != LinkForgot {
+		t.Fatalf("a forgot link after the admin's expired = %+v, %v", fl, err)
+	}
+	// The user's own earlier request gives way too.
+	second, _, err := db.IssuePasswordLink(ctx, u.ID, LinkForgot, time.Hour)
+	if err != nil {
+		t.Fatalf("a second forgot link: %v", err)
+	}
+	wantErr(t, "the first forgot link after a second", func() error { _, _, err := db.PasswordLinkUser(ctx, first, nowUTC()); return err }(), ErrNotFound)
+	// And an admin's new link replaces a forgot one, as any other.
+	if _, _, err := db.IssuePasswordLink(ctx, u.ID, LinkReset, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "the forgot link after an admin's reset", func() error { _, _, err := db.PasswordLinkUser(ctx, second, nowUTC()); return err }(), ErrNotFound)
+}

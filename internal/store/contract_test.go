@@ -61,6 +61,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"UntrustedText", testUntrustedText},
 		{"Sessions", testSessions},
 		{"PasswordLinks", testPasswordLinks},
+		{"ForgotLinks", testForgotLinks},
 		{"UserAdmin", testUserAdmin},
 		{"DeleteUser", testDeleteUser},
 		{"ConcurrentLastAdmin", testConcurrentLastAdmin},

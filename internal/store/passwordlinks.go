@@ -15,8 +15,12 @@ const (
 	// LinkInvite is an invitation: the user was created without a
 	// usable password and chooses one through the link.
 	LinkInvite = "invite"
-	// LinkReset replaces a forgotten password.
+	// LinkReset replaces a forgotten password, issued by an admin.
 	LinkReset = "reset"
+	// LinkForgot is a reset the user asked for ("Forgot password?"),
+	// which anyone may ask for an address: it never replaces a live
+	// invitation or reset an admin issued (ErrConflict).
+	LinkForgot = "forgot"
 )
 
 // PasswordLink is a one-time set-password link, without its token.
@@ -32,10 +36,12 @@ type PasswordLink struct {
 // until ttl from now and returns its token (32 random bytes as 64 hex
 // characters), which only the link carries: the store keeps its SHA-256,
 // as for sessions. It replaces the user's earlier link, so only the newest
-// one works. A missing user is ErrNotFound.
+// one works, except that a LinkForgot link replaces only an expired link
+// or an earlier LinkForgot one, and is ErrConflict while an admin's is
+// live. A missing user is ErrNotFound.
 func (d *DB) IssuePasswordLink(ctx context.Context, userID int64, purpose string, ttl time.Duration) (string, PasswordLink, error) {
-	if (purpose != LinkInvite && purpose != LinkReset) || ttl <= 0 {
-		return "", PasswordLink{}, fmt.Errorf("store: issue password link: %w: purpose %q or %q and a positive ttl", ErrInvalid, LinkInvite, LinkReset)
+	if (purpose != LinkInvite && purpose != LinkReset && purpose != LinkForgot) || ttl <= 0 {
+		return "", PasswordLink{}, fmt.Errorf("store: issue password link: %w: purpose %q, %q or %q and a positive ttl", ErrInvalid, LinkInvite, LinkReset, LinkForgot)
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
@@ -43,6 +49,22 @@ func (d *DB) IssuePasswordLink(ctx context.Context, userID int64, purpose string
 	l := PasswordLink{UserID: userID, Purpose: purpose, CreatedAt: nowUTC()}
 	l.ExpiresAt = fromMillis(millis(l.CreatedAt.Add(ttl)))
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if purpose == LinkForgot {
+			// Only an expired link or the user's own earlier request
+			// gives way: an outsider asking for the address must not
+			// cancel the invitation an admin sent.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM password_links WHERE user_id = $1 AND (purpose = $2 OR expires_at <= $3)`,
+				userID, LinkForgot, millis(l.CreatedAt)); err != nil {
+				return err
+			}
+			var live int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM password_links WHERE user_id = $1`, userID).Scan(&live); err != nil {
+				return err
+			}
+			if live > 0 {
+				return fmt.Errorf("%w: the user has a link an admin issued", ErrConflict)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM password_links WHERE user_id = $1`, userID); err != nil {
 			return err
 		}
