@@ -9,7 +9,6 @@
 package issuefilter
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"net/url"
@@ -444,18 +443,55 @@ func parseTime(s string, now time.Time) ([]store.TimeBound, error) {
 	if op == "!=" {
 		return nil, bad
 	}
-	if day, err := time.Parse(time.DateOnly, rest); err == nil {
-		if op == "" {
-			return []store.TimeBound{{Op: ">=", T: day}, {Op: "<", T: day.AddDate(0, 0, 1)}}, nil
-		}
-		return []store.TimeBound{{Op: op, T: day}}, nil
+	start, end, ok := timeSpan(rest)
+	if !ok {
+		return nil, bad
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04"} {
-		if t, err := time.Parse(layout, rest); err == nil {
-			return []store.TimeBound{{Op: cmp.Or(op, "="), T: t}}, nil
-		}
+	// A date or time names the span it is precise to, as people mean
+	// it: =2026-12-06 is that day, <=2026-12-06 takes it in, and
+	// >2026-12-06 starts the day after.
+	switch op {
+	case "", "=":
+		return []store.TimeBound{{Op: ">=", T: start}, {Op: "<", T: end}}, nil
+	case ">":
+		return []store.TimeBound{{Op: ">=", T: end}}, nil
+	case ">=":
+		return []store.TimeBound{{Op: ">=", T: start}}, nil
+	case "<":
+		return []store.TimeBound{{Op: "<", T: start}}, nil
+	default: // "<="
+		return []store.TimeBound{{Op: "<", T: end}}, nil
 	}
-	return nil, bad
+}
+
+// timeSpan reads a date or a time and returns the span it names: a day,
+// a minute, a second, or as many fractional digits as it has (at least the
+// store's millisecond). A time without a zone is UTC.
+func timeSpan(s string) (start, end time.Time, ok bool) {
+	if day, err := time.Parse(time.DateOnly, s); err == nil {
+		return day, day.AddDate(0, 0, 1), true
+	}
+	if t, err := time.Parse("2006-01-02T15:04", s); err == nil {
+		return t, t.Add(time.Minute), true
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		t, err := time.Parse(layout, s)
+		if err != nil {
+			continue
+		}
+		width := time.Second
+		if _, frac, found := strings.Cut(s, "."); found {
+			digits := len(frac) - len(strings.TrimLeft(frac, "0123456789"))
+			for range digits {
+				if width == time.Millisecond {
+					break
+				}
+				width /= 10
+			}
+		}
+		return t, t.Add(width), true
+	}
+	return time.Time{}, time.Time{}, false
 }
 
 // add appends v to *list unless it is there: a term typed twice is one

@@ -78,10 +78,26 @@ func TestParse(t *testing.T) {
 				LastSeen:  []store.TimeBound{{Op: ">=", T: now.Add(-time.Hour)}, {Op: "<=", T: now.Add(-7 * 24 * time.Hour)}, {Op: ">=", T: now.Add(-30 * time.Minute)}},
 				FirstSeen: []store.TimeBound{{Op: ">=", T: now.Add(-24 * time.Hour)}, {Op: "<=", T: now.Add(-7 * 24 * time.Hour)}}}},
 		{"query=" + url.QueryEscape(`lastSeen:>2026-12-01 firstSeen:<=2026-11-02T10:30:00Z age:2026-11-03 lastSeen:2026-11-04T08:00:00`),
+			// Each date or time is the span it is precise to: >DATE
+			// starts the next day, <=TIME takes its second in, a bare
+			// time is its second.
 			store.IssueFilter{
-				LastSeen: []store.TimeBound{{Op: ">", T: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}, {Op: "=", T: time.Date(2026, 11, 4, 8, 0, 0, 0, time.UTC)}},
-				FirstSeen: []store.TimeBound{{Op: "<=", T: time.Date(2026, 11, 2, 10, 30, 0, 0, time.UTC)},
+				LastSeen: []store.TimeBound{{Op: ">=", T: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)},
+					{Op: ">=", T: time.Date(2026, 11, 4, 8, 0, 0, 0, time.UTC)}, {Op: "<", T: time.Date(2026, 11, 4, 8, 0, 1, 0, time.UTC)}},
+				FirstSeen: []store.TimeBound{{Op: "<", T: time.Date(2026, 11, 2, 10, 30, 1, 0, time.UTC)},
 					{Op: ">=", T: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}, {Op: "<", T: time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)}}}},
+		// QA: "=DATE", "<=DATE" matched nothing of that day, and ">DATE"
+		// matched the day itself.
+		{"query=" + url.QueryEscape(`firstSeen:=2026-12-06 lastSeen:<=2026-12-06`),
+			store.IssueFilter{
+				FirstSeen: []store.TimeBound{{Op: ">=", T: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)}, {Op: "<", T: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)}},
+				LastSeen:  []store.TimeBound{{Op: "<", T: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)}}}},
+		{"query=" + url.QueryEscape(`firstSeen:>2026-12-06 lastSeen:=2026-12-06T14:50:41.847Z age:<2026-12-06T14:50`),
+			store.IssueFilter{
+				FirstSeen: []store.TimeBound{{Op: ">=", T: time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)},
+					{Op: "<", T: time.Date(2026, 12, 6, 14, 50, 0, 0, time.UTC)}},
+				LastSeen: []store.TimeBound{{Op: ">=", T: time.Date(2026, 12, 6, 14, 50, 41, 847e6, time.UTC)},
+					{Op: "<", T: time.Date(2026, 12, 6, 14, 50, 41, 848e6, time.UTC)}}}},
 		{"query=" + url.QueryEscape(`firstRelease:goapp@1.2.3 first-release:[latest,a@2]`),
 			store.IssueFilter{FirstReleases: [][]string{{"goapp@1.2.3"}, {"latest", "a@2"}}}},
 		{"query=" + url.QueryEscape(`message:queue title:"PaymentError" title:"card: declined" rest`),
