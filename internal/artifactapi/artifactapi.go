@@ -611,7 +611,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &br):
 		writeDetail(w, http.StatusBadRequest, br.msg)
 	case errors.Is(err, store.ErrInvalid):
-		writeDetail(w, http.StatusBadRequest, err.Error())
+		// sentry-cli prints the detail: the reason, not the call chain.
+		writeDetail(w, http.StatusBadRequest, store.Reason(err))
 	case errors.Is(err, store.ErrNotFound):
 		writeDetail(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrForbidden):

@@ -57,7 +57,8 @@ func newEnvWith(t *testing.T, configure func(*artifactapi.Handler)) *env {
 		t.Fatal(err)
 	}
 	s := artifact.New(db, artifact.Dir{Root: t.TempDir()}, artifact.DefaultLimits)
-	now := func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
+	// After the captured bodies' dates: deploys may not be dated ahead.
+	now := func() time.Time { return time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC) }
 	h := artifactapi.New(db, s, slog.New(slog.DiscardHandler), now)
 	if configure != nil {
 		configure(h)

@@ -70,7 +70,10 @@ func (ri *releaseInfo) merge(p store.Project, rel store.Release) {
 		ri.LastEvent = &rel.LastEvent
 	}
 	ri.NewGroups += rel.NewIssues
-	ri.CommitCount = max(ri.CommitCount, rel.CommitCount)
+	if ri.CommitCount == 0 {
+		// The commits listed are the first project's that has any.
+		ri.CommitCount = rel.CommitCount
+	}
 	ri.DeployCount = max(ri.DeployCount, rel.DeployCount)
 	if d := rel.LastDeploy; d != nil && (ri.LastDeploy == nil || d.DateFinished.After(*ri.LastDeploy.Finished)) {
 		di := deployInfoOf(*d)
@@ -188,6 +191,15 @@ func (h *Handler) writeRelease(w http.ResponseWriter, r *http.Request, u store.U
 		writeDetail(w, http.StatusNotFound, fmt.Sprintf("release %q not found", version))
 		return
 	}
+	// One release: its deploys are counted as listDeploys lists them,
+	// one for each distinct deploy, where a list of releases takes the
+	// largest project's count.
+	deps, err := h.releaseDeploys(r, u, projects, version)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rs[0].DeployCount = int64(len(deps))
 	writeJSON(w, status, rs[0])
 }
 
@@ -479,11 +491,9 @@ func (h *Handler) namedAmong(w http.ResponseWriter, r *http.Request, u store.Use
 // listDeploys is sentry-cli deploys list: the deploys of the release in
 // u's projects, the last finished first. One deploy recorded in several
 // projects is listed once.
-func (h *Handler) listDeploys(w http.ResponseWriter, r *http.Request, u store.User) {
-	projects, ok := h.releaseProjects(w, r, u)
-	if !ok {
-		return
-	}
+// releaseDeploys are the deploys of version in projects, one of each: a
+// deploy sentry-cli sent for several projects is recorded in each.
+func (h *Handler) releaseDeploys(r *http.Request, u store.User, projects []store.Project, version string) ([]store.Deploy, error) {
 	type key struct {
 		env, name, url    string
 		started, finished time.Time
@@ -491,10 +501,9 @@ func (h *Handler) listDeploys(w http.ResponseWriter, r *http.Request, u store.Us
 	seen := map[key]bool{}
 	var all []store.Deploy
 	for _, p := range projects {
-		deps, err := h.store.ListDeploys(r.Context(), viewer(u), p.ID, r.PathValue("version"))
+		deps, err := h.store.ListDeploys(r.Context(), viewer(u), p.ID, version)
 		if err != nil {
-			h.fail(w, r, err)
-			return
+			return nil, err
 		}
 		for _, d := range deps {
 			k := key{d.Environment, d.Name, d.URL, d.DateStarted, d.DateFinished}
@@ -503,6 +512,19 @@ func (h *Handler) listDeploys(w http.ResponseWriter, r *http.Request, u store.Us
 				all = append(all, d)
 			}
 		}
+	}
+	return all, nil
+}
+
+func (h *Handler) listDeploys(w http.ResponseWriter, r *http.Request, u store.User) {
+	projects, ok := h.releaseProjects(w, r, u)
+	if !ok {
+		return
+	}
+	all, err := h.releaseDeploys(r, u, projects, r.PathValue("version"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	sortDeploys(all)
 	out := make([]deployInfo, 0, len(all))

@@ -157,7 +157,7 @@ func TestReleaseLifecycle(t *testing.T) {
 	}
 
 	// The next release's history starts at 1.0's newest commit.
-	if _, err := e.db.CreateRelease(ctx, store.System, e.proj.ID, "2.0", time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)); err != nil {
+	if _, err := e.db.CreateRelease(ctx, store.System, e.proj.ID, "2.0", time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	if code := e.json("GET", "/api/0/organizations/o/releases/2.0/previous-with-commits/", "", &prev); code != 200 || prev["version"] != "1.0" ||
@@ -207,11 +207,19 @@ func TestReleaseRefusals(t *testing.T) {
 		{"refs without a commit", e.token, "PUT", "/api/0/organizations/o/releases/1.0/", `{"refs":[{"repository":"owner/repo"}]}`, 400, "commit"},
 		{"repository without a name", e.token, "POST", "/api/0/organizations/o/repos/", `{"projects":["web-shop"]}`, 400, "name"},
 		{"repository without a project", e.token, "POST", "/api/0/organizations/o/repos/", `{"name":"a/b"}`, 400, "project"},
+		// The detail sentry-cli prints is the reason alone, not the
+		// store's chain of calls.
+		{"a reserved version", e.token, "POST", "/api/0/organizations/o/releases/", `{"version":"latest","projects":["web-shop"]}`, 400, "=the version is reserved"},
+		{"an escape sequence in a deploy's name", e.token, "POST", "/api/0/organizations/o/releases/1.0/deploys/", `{"environment":"p","name":"x\u001b[2J"}`, 400, "=a deploy's name holds control characters"},
 	}
 	for _, tt := range tests {
 		var out map[string]any
 		code := e.doAs(tt.token, tt.method, tt.path, "application/json", strings.NewReader(tt.body), &out)
-		if d, _ := out["detail"].(string); code != tt.want || !strings.Contains(d, tt.detail) {
+		d, _ := out["detail"].(string)
+		if exact, ok := strings.CutPrefix(tt.detail, "="); ok && d != exact {
+			t.Errorf("%s: detail %q, want %q", tt.name, d, exact)
+		}
+		if code != tt.want || !strings.Contains(d, strings.TrimPrefix(tt.detail, "=")) {
 			t.Errorf("%s: %d %v, want %d with a detail containing %q", tt.name, code, out, tt.want, tt.detail)
 		}
 	}
@@ -234,5 +242,33 @@ func TestReleaseListsLeaveOutControlCharacters(t *testing.T) {
 	var list []map[string]any
 	if code := e.do("GET", "/api/0/organizations/any/releases/", "", nil, &list); code != 200 || len(list) != 1 || list[0]["version"] != "shop@1.0.0" {
 		t.Errorf("releases list: %d %v, want shop@1.0.0 alone", code, list)
+	}
+}
+
+// QA: a release of two projects, with a deploy in each, read
+// deployCount 1 beside a deploys list of two.
+func TestReleaseCountsMatchLists(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	other, err := e.db.CreateProject(ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := e.json("POST", "/api/0/organizations/o/releases/", `{"version":"cnt@1.0.0","projects":["web-shop","other"]}`, nil); code != 201 {
+		t.Fatalf("releases new: %d", code)
+	}
+	for _, p := range []store.Project{e.proj, other} {
+		d := store.Deploy{ProjectID: p.ID, Version: "cnt@1.0.0", Environment: p.Name}
+		if _, err := e.db.CreateDeploy(ctx, store.System, d, time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var deps []map[string]any
+	if code := e.json("GET", "/api/0/organizations/o/releases/cnt@1.0.0/deploys/", "", &deps); code != 200 || len(deps) != 2 {
+		t.Fatalf("deploys list: %d %v", code, deps)
+	}
+	var rel releaseOut
+	if code := e.json("GET", "/api/0/organizations/o/releases/cnt@1.0.0/", "", &rel); code != 200 || rel.DeployCount != 2 {
+		t.Errorf("releases info: %d deployCount %d, want 2 as listed", code, rel.DeployCount)
 	}
 }

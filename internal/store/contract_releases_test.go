@@ -58,6 +58,30 @@ func testReleaseTracking(e *env) {
 	if d, err := db.CreateDeploy(ctx, mv, Deploy{ProjectID: p, Version: "1.0", Environment: "dev"}, now); err != nil || !d.DateFinished.Equal(now) {
 		t.Errorf("CreateDeploy without dateFinished = %+v, %v; want finished now", d, err)
 	}
+	// QA: a deploy of the year 9999 stayed the last deploy for good.
+	if _, err := db.CreateRelease(ctx, mv, p, "future", now); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	if d, err := db.CreateDeploy(ctx, mv, Deploy{ProjectID: p, Version: "future", Environment: "dev", DateStarted: future, DateFinished: future}, now); err != nil ||
+		!d.DateFinished.Equal(now) || !d.DateStarted.IsZero() {
+		t.Errorf("CreateDeploy dated 9999 = %+v, %v; want finished now, no start", d, err)
+	}
+	if d, err := db.CreateDeploy(ctx, mv, Deploy{ProjectID: p, Version: "future", Environment: "dev", DateFinished: now.Add(30 * time.Second)}, now); err != nil ||
+		!d.DateFinished.Equal(now.Add(30*time.Second)) {
+		t.Errorf("CreateDeploy 30 s ahead = %+v, %v; want its own time, within the clocks' drift", d, err)
+	}
+	// A message keeps its lines and tabs, not escape sequences or
+	// direction controls.
+	if err := db.SetReleaseCommits(ctx, mv, p, "future", []Commit{{ID: "aaa2", Message: "hi\x1b]0;pwned\x07 <b>bold</b>\u202e\nline\ttab"}}); err != nil {
+		t.Fatal(err)
+	}
+	if cs, err := db.ListReleaseCommits(ctx, mv, p, "future"); err != nil || len(cs) != 1 || cs[0].Message != "hi]0;pwned <b>bold</b>\nline\ttab" {
+		t.Errorf("ListReleaseCommits = %+v, %v", cs, err)
+	}
+	if err := db.DeleteRelease(ctx, mv, p, "future"); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name string
 		d    Deploy

@@ -228,7 +228,10 @@ func scanDeploy(rows *sql.Rows, extra ...any) (Deploy, error) {
 // than n runes, or holding control characters: sentry-cli prints these
 // fields (deploys list, releases info) to a terminal as they come.
 func checkText(what, s string, n int, required bool) error {
-	if (required && s == "") || clean(s) != s || utf8.RuneCountInString(s) > n || event.HasControl(s) {
+	if event.HasControl(s) {
+		return fmt.Errorf("%w: %s holds control characters", ErrInvalid, what)
+	}
+	if (required && s == "") || clean(s) != s || utf8.RuneCountInString(s) > n {
 		if required {
 			return fmt.Errorf("%w: %s is 1 to %d characters of valid text", ErrInvalid, what, n)
 		}
@@ -245,6 +248,10 @@ func environmentProblem(env string) error {
 	return nil
 }
 
+// maxDeployAhead is how far ahead of its receipt a deploy's times may be:
+// clocks drift.
+const maxDeployAhead = time.Minute
+
 // CreateDeploy records a deploy of a release of a project v may see. A
 // deploy without DateFinished finished now, as in Sentry. Past
 // MaxDeploysPerRelease, the deploy that finished first is dropped.
@@ -259,8 +266,15 @@ func (d *DB) CreateDeploy(ctx context.Context, v Viewer, dep Deploy, now time.Ti
 			return Deploy{}, fmt.Errorf("store: create deploy: %w", err)
 		}
 	}
-	if dep.DateFinished.IsZero() {
+	// A deploy dated ahead of now (a wrong clock, or a made-up year 9999)
+	// would be the release's last deploy for good and never the one
+	// dropped: as for events' timestamps, the time it was received
+	// stands in.
+	if dep.DateFinished.IsZero() || dep.DateFinished.After(now.Add(maxDeployAhead)) {
 		dep.DateFinished = now
+	}
+	if dep.DateStarted.After(now.Add(maxDeployAhead)) {
+		dep.DateStarted = time.Time{}
 	}
 	if !dep.DateStarted.IsZero() && dep.DateStarted.After(dep.DateFinished) {
 		return Deploy{}, fmt.Errorf("store: create deploy: %w: dateStarted is after dateFinished", ErrInvalid)
@@ -312,9 +326,16 @@ func (d *DB) ListDeploys(ctx context.Context, v Viewer, projectID int64, version
 }
 
 // cutMessage keeps at most MaxCommitMessageBytes of a commit message,
-// cleaned, without splitting a character.
+// cleaned, without splitting a character. Lines and tabs stay; other
+// control and direction characters go, since a message is shown where a
+// terminal or a page may act on them.
 func cutMessage(s string) string {
-	s = clean(s)
+	s = strings.Map(func(r rune) rune {
+		if r != '\n' && r != '\t' && event.HasControl(string(r)) {
+			return -1
+		}
+		return r
+	}, clean(s))
 	if len(s) <= MaxCommitMessageBytes {
 		return s
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -23,6 +24,19 @@ var ErrAmbiguous = errors.New("ambiguous: name the project")
 // role or sort, resolved_in_release without resolving); API handlers map it
 // to 400.
 var ErrInvalid = errors.New("invalid argument")
+
+// Reason is what a refusal (an error wrapping ErrInvalid) says to whoever
+// sent the request: the text after the sentinel, without the chain of
+// operations that led to it ("store: create release: invalid argument:
+// the version is reserved" is "the version is reserved"), or the message
+// without its "store: " prefix when nothing follows the sentinel.
+func Reason(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ErrInvalid.Error()+": "); i >= 0 && errors.Is(err, ErrInvalid) {
+		return msg[i+len(ErrInvalid.Error())+2:]
+	}
+	return strings.TrimPrefix(msg, "store: ")
+}
 
 // ErrBadCursor is returned for a page cursor that this store did not issue
 // for the same sort order. Errors wrapping it also wrap ErrInvalid.
