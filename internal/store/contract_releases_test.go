@@ -218,7 +218,7 @@ func testDeployBound(e *env) {
 	}
 	for i := range MaxDeploysPerRelease + 1 {
 		d := Deploy{ProjectID: p, Version: "1.0", Environment: "p", DateFinished: at.Add(time.Duration(i) * time.Minute)}
-		if _, err := db.CreateDeploy(ctx, System, d, at); err != nil {
+		if _, err := db.CreateDeploy(ctx, System, d, at.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
