@@ -92,6 +92,9 @@ func newHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: t, CheckRedirect: checkRedirect}
 }
 
+// errTooManyRedirects stops a chain of redirects.
+var errTooManyRedirects = errors.New("stopped after 10 redirects")
+
 // checkRedirect follows 307 and 308, which repeat the POST with its body,
 // and hands 301, 302 and 303 back to post as the answer: net/http would
 // follow them with a GET without the body, which a receiver answers 2xx
@@ -103,7 +106,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 		return http.ErrUseLastResponse
 	}
 	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
+		return errTooManyRedirects
 	}
 	return nil
 }

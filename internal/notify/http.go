@@ -5,14 +5,20 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -63,13 +69,13 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, hea
 		req.Header.Set(k, v)
 	}
 	resp, err := client.Do(req)
-	err = redactURL(err)
-	if errors.Is(err, ErrPrivateAddress) {
-		// No retry reaches another address: the URL must change.
-		return permanent{err}
-	}
 	if err != nil {
-		return err
+		se := &sendError{msg: "POST " + HostURL(url) + ": " + transportReason(req.URL.Host, err), err: redactURL(err)}
+		if errors.Is(err, ErrPrivateAddress) {
+			// No retry reaches another address: the URL must change.
+			return permanent{se}
+		}
+		return se
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
@@ -84,6 +90,81 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, hea
 		return fmt.Errorf("%s answered %s: %s", req.URL.Host, resp.Status, oneLine(snippet, 200))
 	}
 	return permanent{fmt.Errorf("%s answered %s: %s", req.URL.Host, resp.Status, oneLine(snippet, 200))}
+}
+
+// sendError is a send that failed before any answer: Error is what the
+// project's members see as the delivery's last error, a category with
+// what to check; err, net/http's error, is for the operator's log only,
+// because it names what the server's network looks like (its resolver's
+// address, which addresses answer, refuse or drop) and would make every
+// project admin a prober of it.
+type sendError struct {
+	msg string
+	err error
+}
+
+func (e *sendError) Error() string { return e.msg }
+func (e *sendError) Unwrap() error { return e.err }
+
+// transportReason is the category of a send that got no answer, without
+// any address the server resolved or dialled: host is the URL's, which
+// the admin typed. Refused and timed out stay apart (see docs/alerts.md,
+// "Delivery errors"): they call for different fixes, and the egress check
+// keeps the difference to public addresses, which anyone can probe.
+func transportReason(host string, err error) string {
+	var (
+		dnsErr   *net.DNSError
+		certErr  *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostErr  x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		alertErr tls.AlertError
+		recErr   tls.RecordHeaderError
+	)
+	switch {
+	case errors.Is(err, ErrPrivateAddress):
+		h, _, splitErr := net.SplitHostPort(host)
+		if splitErr != nil {
+			h = host
+		}
+		what := "the address " + h + " resolves to"
+		if _, ipErr := netip.ParseAddr(strings.Trim(h, "[]")); ipErr == nil {
+			what = h
+		}
+		return fmt.Sprintf("refused: %s is not a public address: alerts are not posted to private networks (set %s=1 on the server to allow it)", what, EnvAllowPrivate)
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "could not resolve the host name: check its spelling"
+	case errors.As(err, &dnsErr) && dnsErr.IsTimeout:
+		return "timed out resolving the host name"
+	case errors.As(err, &dnsErr):
+		return "could not resolve the host name: the name server failed, it is retried"
+	case errors.As(err, &unknown), errors.As(err, &certErr) && errors.As(certErr.Err, &unknown):
+		return "TLS handshake failed: the receiver's certificate is not signed by a trusted authority"
+	case errors.As(err, &hostErr):
+		return "TLS handshake failed: the receiver's certificate is not valid for its host name"
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return "TLS handshake failed: the receiver's certificate has expired or is not yet valid"
+	case errors.As(err, &certErr), errors.As(err, &invalid), errors.As(err, &alertErr), errors.As(err, &recErr):
+		return "TLS handshake failed"
+	case errors.Is(err, errTooManyRedirects):
+		return errTooManyRedirects.Error()
+	case errors.Is(err, context.Canceled):
+		return "interrupted: the server stopped during the send, it is retried"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
+		return "timed out: the receiver did not answer in time"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused: nothing listens on the host's port"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the receiver closed the connection without answering"
+	}
+	return "connection failed"
+}
+
+// isTimeout reports a net.Error that timed out, as http.Client's own
+// timeout is.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // ShortURL is u's scheme, host and first path segment, then "/…": what

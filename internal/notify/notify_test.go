@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -940,6 +942,26 @@ func TestDeliveryErrorsHideTheURL(t *testing.T) {
 			}
 			t.Logf("%s", n.LastError)
 		})
+	}
+}
+
+// TestDeliveryErrorCauseIsLogged: the delivery's last error, which every
+// member sees, names the category of a failed connection; the operator's
+// log has net/http's error with the address dialled.
+func TestDeliveryErrorCauseIsLogged(t *testing.T) {
+	f := newFixture(t, "")
+	c := f.channel(store.ChannelWebhook, "http://127.0.0.1:1/hook")
+	f.onlyRules(c)
+	var logged bytes.Buffer
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Now: f.clock.Now, Log: slog.New(slog.NewTextHandler(&logged, nil))})
+	f.save("a", "boom", 1)
+	f.run(w)
+	n := f.outbox()[0]
+	if want := "POST http://127.0.0.1:1/…: connection refused: nothing listens on the host's port"; n.LastError != want {
+		t.Errorf("last error %q, want %q", n.LastError, want)
+	}
+	if !strings.Contains(logged.String(), "dial tcp 127.0.0.1:1: connect: connection refused") {
+		t.Errorf("log %s, want the dial error", logged.String())
 	}
 }
 

@@ -236,8 +236,12 @@ func (w *Worker) deliver(ctx context.Context, c store.ClaimedNotification) error
 			w.cfg.Log.Warn("alert: email refused for some members, sent to the others", "notification", c.ID,
 				"channel", c.ChannelID, "attempt", c.Attempts, "err", err)
 		} else {
-			w.cfg.Log.Warn("alert: delivery failed", "notification", c.ID, "channel", c.ChannelID, "attempt", c.Attempts,
-				"retry_at", retryAt, "err", err)
+			args := []any{"notification", c.ID, "channel", c.ChannelID, "attempt", c.Attempts, "retry_at", retryAt, "err", err}
+			var se *sendError
+			if errors.As(err, &se) {
+				args = append(args, "cause", se.err)
+			}
+			w.cfg.Log.Warn("alert: delivery failed", args...)
 		}
 	}
 	if ferr := w.store.FinishNotification(context.WithoutCancel(ctx), c, now, err, retryAt); ferr != nil {
