@@ -159,6 +159,63 @@ func TestSourceMapUploads(t *testing.T) {
 	}
 }
 
+// TestSourceMapUploadsOfTwoUsers: two members of two projects upload the
+// same build with the real sentry-cli. Chunks count as present only for
+// whoever uploaded them (artifactapi's TestChunksAreTheUploaders), and
+// sentry-cli's flow, assemble, upload what is missing, assemble, works for
+// both: each project finds the maps.
+func TestSourceMapUploadsOfTwoUsers(t *testing.T) {
+	js := requireSentryCLI(t)
+	sentryCLI := filepath.Join(js, "node_modules", ".bin", "sentry-cli")
+	dataDir := t.TempDir()
+	p := startDev(t, dataDir, nil)
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(dataDir, "flytrap.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mobile, err := db.CreateProject(ctx, "mobile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := buildApp(t, js)
+	run(t, nil, sentryCLI, "sourcemaps", "inject", dir)
+	for _, m := range []struct {
+		email   string
+		project int64
+	}{{"alice@example.com", p.info.ProjectID}, {"bob@example.com", mobile.ID}} {
+		u, err := db.CreateUser(ctx, m.email, "x", store.RoleMember)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.AddMember(ctx, m.project, u.ID, store.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		token, _, err := db.CreateAPIToken(ctx, u.ID, "ci")
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := []string{"SENTRY_URL=" + p.base, "SENTRY_AUTH_TOKEN=" + token, "SENTRY_ORG=flytrap",
+			"SENTRY_PROJECT=" + strconv.FormatInt(m.project, 10), "SENTRY_LOG_LEVEL=warn", "SENTRYCLI_SKIP_DOWNLOAD=1", "SENTRY_DISABLE_UPDATE_CHECK=1"}
+		out := run(t, env, sentryCLI, "sourcemaps", "upload", "--release", "2.0", dir)
+		t.Logf("%s: sentry-cli sourcemaps upload:\n%s", m.email, out)
+	}
+	arts := artifact.New(db, artifact.Dir{Root: filepath.Join(dataDir, "artifacts")}, artifact.DefaultLimits)
+	for _, project := range []int64{p.info.ProjectID, mobile.ID} {
+		for _, name := range minified {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := arts.Find(ctx, artifact.Query{ProjectID: project, DebugID: artifact.DebugIDOf(b), AbsPath: "https://x/" + name})
+			if err != nil || !sameContent(t, m.Body, mapOf(t, dir, name, b)) {
+				t.Errorf("project %d: the map of %s: %v", project, name, err)
+			}
+		}
+	}
+}
+
 // mapOf returns the source map of a built file: its .map file, or the
 // inline one.
 func mapOf(t *testing.T, dir, name string, js []byte) []byte {

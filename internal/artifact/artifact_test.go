@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +36,8 @@ type env struct {
 	s     *artifact.Store
 	blobs artifact.Blobs
 	proj  store.Project
+	// user uploads the chunks.
+	user store.User
 }
 
 func newEnv(t *testing.T, blobs artifact.Blobs) *env {
@@ -49,10 +52,14 @@ func newEnv(t *testing.T, blobs artifact.Blobs) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	u, err := db.CreateUser(ctx, "ci@example.com", "x", store.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if blobs == nil {
 		blobs = artifact.Dir{Root: t.TempDir()}
 	}
-	return &env{t: t, ctx: ctx, db: db, s: artifact.New(db, blobs, artifact.DefaultLimits), blobs: blobs, proj: p}
+	return &env{t: t, ctx: ctx, db: db, s: artifact.New(db, blobs, artifact.DefaultLimits), blobs: blobs, proj: p, user: u}
 }
 
 // upload builds a bundle of files, uploads it in chunks of n bytes and
@@ -65,7 +72,7 @@ func (e *env) upload(release, dist string, n int, files ...artifact.BundleFile) 
 	}
 	data := buf.Bytes()
 	sum := sha1.Sum(data)
-	req := artifact.AssembleRequest{ProjectIDs: []int64{e.proj.ID}, Checksum: hex.EncodeToString(sum[:]), Release: release, Dist: dist}
+	req := artifact.AssembleRequest{UserID: e.user.ID, ProjectIDs: []int64{e.proj.ID}, Checksum: hex.EncodeToString(sum[:]), Release: release, Dist: dist}
 	var chunks [][]byte
 	for len(data) > 0 {
 		c := data[:min(n, len(data))]
@@ -79,7 +86,7 @@ func (e *env) upload(release, dist string, n int, files ...artifact.BundleFile) 
 		e.t.Fatalf("first Assemble = %+v, %v; want every chunk missing", res, err)
 	}
 	for i, c := range chunks {
-		if err := e.s.SaveChunk(e.ctx, req.Chunks[i], c); err != nil {
+		if err := e.s.SaveChunk(e.ctx, e.user.ID, req.Chunks[i], c); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -358,12 +365,22 @@ func TestCleanup(t *testing.T) {
 		t.Fatal(err)
 	}
 	chunks := count("chunks/")
+	var sums []string
+	if err := e.blobs.List(e.ctx, "chunks/", func(k string, _ time.Time) error {
+		sums = append(sums, strings.TrimPrefix(k, "chunks/"))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	c, err := e.s.Cleanup(e.ctx, time.Now().Add(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Files != 2 || c.Chunks != int64(chunks) {
 		t.Errorf("Cleanup = %+v, want the release's 2 file blobs and %d chunks", c, chunks)
+	}
+	if mine, err := e.db.ChunksUploadedBy(e.ctx, e.user.ID, sums); err != nil || len(mine) != 0 {
+		t.Errorf("after cleanup the user still has %d of %d chunks recorded, %v; want none", len(mine), len(sums), err)
 	}
 	if n := count("files/"); n != 1 {
 		t.Errorf("%d file blobs left, want the debug-ID bundle's 1", n)
@@ -388,16 +405,16 @@ func TestChunksRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var be *artifact.BundleError
-		if err := e.s.SaveChunk(e.ctx, tt.checksum, tt.data); !errors.As(err, &be) {
+		if err := e.s.SaveChunk(e.ctx, e.user.ID, tt.checksum, tt.data); !errors.As(err, &be) {
 			t.Errorf("%s: SaveChunk err = %v, want a BundleError", tt.name, err)
 		}
 	}
 	// Assembling chunks that do not add up to the checksum.
 	good := sha1.Sum([]byte("chunk"))
-	if err := e.s.SaveChunk(e.ctx, hex.EncodeToString(good[:]), []byte("chunk")); err != nil {
+	if err := e.s.SaveChunk(e.ctx, e.user.ID, hex.EncodeToString(good[:]), []byte("chunk")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.s.Assemble(e.ctx, artifact.AssembleRequest{ProjectIDs: []int64{e.proj.ID}, Checksum: hex.EncodeToString(sum[:]), Chunks: []string{hex.EncodeToString(good[:])}})
+	_, err := e.s.Assemble(e.ctx, artifact.AssembleRequest{UserID: e.user.ID, ProjectIDs: []int64{e.proj.ID}, Checksum: hex.EncodeToString(sum[:]), Chunks: []string{hex.EncodeToString(good[:])}})
 	var be *artifact.BundleError
 	if !errors.As(err, &be) {
 		t.Errorf("Assemble of mismatched chunks: err = %v, want a BundleError", err)

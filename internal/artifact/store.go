@@ -27,6 +27,9 @@ type Metadata interface {
 	FindArtifacts(ctx context.Context, f store.ArtifactFilter) ([]store.ArtifactFile, error)
 	PruneArtifacts(ctx context.Context) (int64, error)
 	ArtifactBlobsInUse(ctx context.Context, blobs []string) (map[string]bool, error)
+	RecordChunkUploads(ctx context.Context, userID int64, checksums []string, now time.Time) error
+	ChunksUploadedBy(ctx context.Context, userID int64, checksums []string) (map[string]bool, error)
+	PruneChunkUploads(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Chunk uploads: sentry-cli splits a bundle into chunks of ChunkSize,
@@ -84,9 +87,12 @@ func validSHA1(c string) bool {
 	return err == nil && strings.ToLower(c) == c
 }
 
-// SaveChunk stores one uploaded chunk under the SHA-1 sentry-cli names it
-// by, after checking that the name is the chunk's checksum.
-func (s *Store) SaveChunk(ctx context.Context, checksum string, data []byte) error {
+// SaveChunk stores one chunk userID uploaded under the SHA-1 sentry-cli
+// names it by, after checking that the name is the chunk's checksum, and
+// notes that the user uploaded it. The bytes are stored once whoever
+// uploads them; writing them again keeps them from the retention job for
+// another hour.
+func (s *Store) SaveChunk(ctx context.Context, userID int64, checksum string, data []byte) error {
 	if !validSHA1(checksum) {
 		return bundleErrorf("chunk name %q is not a SHA-1 checksum", checksum)
 	}
@@ -96,21 +102,40 @@ func (s *Store) SaveChunk(ctx context.Context, checksum string, data []byte) err
 	if sum := sha1.Sum(data); hex.EncodeToString(sum[:]) != checksum {
 		return bundleErrorf("chunk %s: its SHA-1 is %x", checksum, sum)
 	}
-	return s.blobs.Put(ctx, chunkPrefix+checksum, data)
+	if err := s.blobs.Put(ctx, chunkPrefix+checksum, data); err != nil {
+		return err
+	}
+	return s.meta.RecordChunkUploads(ctx, userID, []string{checksum}, time.Now())
 }
 
-// ChunksMissing returns the chunks of checksums not stored yet, in order.
-func (s *Store) ChunksMissing(ctx context.Context, checksums []string) ([]string, error) {
-	missing := []string{}
+// ChunksMissing returns the chunks of checksums that userID has not
+// uploaded (or whose bytes are gone), in order. A chunk another user
+// uploaded is missing too: the answer would otherwise tell anyone who can
+// guess a file's contents whether someone uploaded it, and assemble
+// would let them store a bundle they only know the checksums of in their
+// own project.
+func (s *Store) ChunksMissing(ctx context.Context, userID int64, checksums []string) ([]string, error) {
 	for _, c := range checksums {
 		if !validSHA1(c) {
 			return nil, bundleErrorf("chunk name %q is not a SHA-1 checksum", c)
 		}
-		ok, err := s.blobs.Exists(ctx, chunkPrefix+c)
-		if err != nil {
-			return nil, err
+	}
+	mine, err := s.meta.ChunksUploadedBy(ctx, userID, checksums)
+	if err != nil {
+		return nil, err
+	}
+	missing := []string{}
+	for _, c := range checksums {
+		if slices.Contains(missing, c) {
+			continue
 		}
-		if !ok && !slices.Contains(missing, c) {
+		ok := mine[c]
+		if ok {
+			if ok, err = s.blobs.Exists(ctx, chunkPrefix+c); err != nil {
+				return nil, err
+			}
+		}
+		if !ok {
 			missing = append(missing, c)
 		}
 	}
@@ -119,6 +144,8 @@ func (s *Store) ChunksMissing(ctx context.Context, checksums []string) ([]string
 
 // AssembleRequest asks for the bundle whose chunks were uploaded.
 type AssembleRequest struct {
+	// UserID is who asks: only the chunks they uploaded count.
+	UserID     int64
 	ProjectIDs []int64
 	// Checksum is the SHA-1 of the whole bundle; Chunks the SHA-1s of its
 	// chunks in order.
@@ -168,7 +195,7 @@ func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult
 	if done {
 		return AssembleResult{State: "ok", Missing: []string{}}, nil
 	}
-	missing, err := s.ChunksMissing(ctx, r.Chunks)
+	missing, err := s.ChunksMissing(ctx, r.UserID, r.Chunks)
 	if err != nil {
 		return AssembleResult{}, err
 	}
@@ -693,7 +720,8 @@ type Cleaned struct {
 
 // Cleanup is the artifact retention job: it deletes the bundles of
 // releases that no longer exist, then the file blobs no row refers to and
-// the chunks older than an hour (assembled or abandoned).
+// the chunks older than an hour (assembled or abandoned), with the record
+// of who uploaded them.
 func (s *Store) Cleanup(ctx context.Context, now time.Time) (Cleaned, error) {
 	var c Cleaned
 	n, err := s.meta.PruneArtifacts(ctx)
@@ -702,6 +730,9 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time) (Cleaned, error) {
 	}
 	c.Bundles = n
 	cutoff := now.Add(-blobGrace)
+	if _, err := s.meta.PruneChunkUploads(ctx, cutoff); err != nil {
+		return c, err
+	}
 	var old []string
 	err = s.blobs.List(ctx, chunkPrefix, func(key string, stored time.Time) error {
 		if stored.Before(cutoff) {

@@ -54,8 +54,8 @@ type Store interface {
 // Artifacts is the upload side of the artifact store; *artifact.Store
 // implements it.
 type Artifacts interface {
-	SaveChunk(ctx context.Context, checksum string, data []byte) error
-	ChunksMissing(ctx context.Context, checksums []string) ([]string, error)
+	SaveChunk(ctx context.Context, userID int64, checksum string, data []byte) error
+	ChunksMissing(ctx context.Context, userID int64, checksums []string) ([]string, error)
 	SaveReleaseFile(ctx context.Context, projectID int64, release, dist string, f artifact.BundleFile) (store.ArtifactBundle, error)
 	Assemble(ctx context.Context, r artifact.AssembleRequest) (artifact.AssembleResult, error)
 	Limits() artifact.Limits
@@ -247,8 +247,10 @@ func (h *Handler) chunkOptions(w http.ResponseWriter, r *http.Request, _ store.U
 // checks keep a user from filling the disk with chunks never assembled:
 // only a user who may upload to some project (a member of one, as
 // assemble requires, or an admin) may upload chunks, and each user's new
-// chunk bytes are bounded by h.quota. A chunk the server already has is
-// free: storing it again takes no room.
+// chunk bytes are bounded by h.quota. A chunk the user uploaded before is
+// free; one only another user uploaded is charged, though its bytes are
+// stored once, because a free upload would tell the user that someone
+// else has the chunk (see artifact.Store.ChunksMissing).
 func (h *Handler) uploadChunks(w http.ResponseWriter, r *http.Request, u store.User) {
 	ps, err := h.store.ListProjects(r.Context(), viewer(u))
 	if err != nil {
@@ -285,7 +287,7 @@ func (h *Handler) uploadChunks(w http.ResponseWriter, r *http.Request, u store.U
 			h.badBody(w, r, "chunk "+part.FileName(), err)
 			return
 		}
-		missing, err := h.artifacts.ChunksMissing(r.Context(), []string{part.FileName()})
+		missing, err := h.artifacts.ChunksMissing(r.Context(), u.ID, []string{part.FileName()})
 		if err != nil {
 			h.fail(w, r, err)
 			return
@@ -296,7 +298,7 @@ func (h *Handler) uploadChunks(w http.ResponseWriter, r *http.Request, u store.U
 				return
 			}
 		}
-		if err := h.artifacts.SaveChunk(r.Context(), part.FileName(), data); err != nil {
+		if err := h.artifacts.SaveChunk(r.Context(), u.ID, part.FileName(), data); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -400,7 +402,7 @@ func (h *Handler) assemble(w http.ResponseWriter, r *http.Request, u store.User)
 		}
 		ids = append(ids, p.ID)
 	}
-	res, err := h.artifacts.Assemble(r.Context(), artifact.AssembleRequest{ProjectIDs: ids, Checksum: req.Checksum,
+	res, err := h.artifacts.Assemble(r.Context(), artifact.AssembleRequest{UserID: u.ID, ProjectIDs: ids, Checksum: req.Checksum,
 		Chunks: req.Chunks, Release: req.Version, Dist: req.Dist})
 	if err != nil {
 		h.fail(w, r, err)

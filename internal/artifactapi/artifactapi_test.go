@@ -15,6 +15,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,6 +35,8 @@ type env struct {
 	outsider string
 	readOnly string
 	proj     store.Project
+	// blobs is where the chunks and files are stored.
+	blobs string
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
@@ -56,7 +59,8 @@ func newEnvWith(t *testing.T, configure func(*artifactapi.Handler)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := artifact.New(db, artifact.Dir{Root: t.TempDir()}, artifact.DefaultLimits)
+	blobs := t.TempDir()
+	s := artifact.New(db, artifact.Dir{Root: blobs}, artifact.DefaultLimits)
 	// After the captured bodies' dates: deploys may not be dated ahead.
 	now := func() time.Time { return time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC) }
 	h := artifactapi.New(db, s, slog.New(slog.DiscardHandler), now)
@@ -65,7 +69,7 @@ func newEnvWith(t *testing.T, configure func(*artifactapi.Handler)) *env {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, store: s, srv: srv, token: token, outsider: outsider, readOnly: readOnly, proj: p}
+	return &env{t: t, db: db, store: s, srv: srv, token: token, outsider: outsider, readOnly: readOnly, proj: p, blobs: blobs}
 }
 
 // do sends a request with the admin's token and decodes a JSON answer
@@ -376,15 +380,15 @@ func TestChunkUploadNeedsAProject(t *testing.T) {
 	if code != 403 || !strings.Contains(out["detail"], "not a member of any project") {
 		t.Errorf("outsider's chunk upload: %d %v, want 403 saying why", code, out)
 	}
-	if missing, err := e.store.ChunksMissing(context.Background(), []string{sha(chunk)}); err != nil || len(missing) != 1 {
-		t.Errorf("the refused chunk was stored: missing = %v, %v", missing, err)
-	}
-
-	// Once a member of a project, the same user may upload.
 	other, err := e.db.UserByEmail(context.Background(), "o@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if missing, err := e.store.ChunksMissing(context.Background(), other.ID, []string{sha(chunk)}); err != nil || len(missing) != 1 {
+		t.Errorf("the refused chunk was stored: missing = %v, %v", missing, err)
+	}
+
+	// Once a member of a project, the same user may upload.
 	if err := e.db.AddMember(context.Background(), e.proj.ID, other.ID, store.RoleMember); err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +400,9 @@ func TestChunkUploadNeedsAProject(t *testing.T) {
 
 // TestChunkQuota: each user's new chunk bytes are bounded; a user over the
 // quota gets a 429 with Retry-After and a detail naming the limit, chunks
-// the server already has still pass, and other users are not affected.
+// the user uploaded before still pass, other users are not affected, and
+// a chunk only another user uploaded is charged, so the quota does not
+// tell whether someone has it.
 func TestChunkQuota(t *testing.T) {
 	e := newEnvWith(t, func(h *artifactapi.Handler) {
 		h.WithChunkQuota(artifactapi.ChunkQuota{Bytes: 2 * artifact.ChunkSize, Per: time.Hour})
@@ -440,14 +446,73 @@ func TestChunkQuota(t *testing.T) {
 		t.Errorf("chunk over the quota: %d Retry-After %q %v, want 429 after 1800 s naming the limit",
 			resp.StatusCode, resp.Header.Get("Retry-After"), out)
 	}
-	if missing, _ := e.store.ChunksMissing(ctx, []string{sha(chunk(2))}); len(missing) != 1 {
+	if missing, _ := e.store.ChunksMissing(ctx, member.ID, []string{sha(chunk(2))}); len(missing) != 1 {
 		t.Errorf("the chunk over the quota was stored")
 	}
 	if resp, out := upload(e.outsider, chunk(0)); resp.StatusCode != 200 {
-		t.Errorf("a chunk the server has, over the quota: %d %v, want 200: it takes no room", resp.StatusCode, out)
+		t.Errorf("a chunk the user uploaded before, over the quota: %d %v, want 200: it takes no room", resp.StatusCode, out)
 	}
 	if resp, out := upload(e.token, chunk(2)); resp.StatusCode != 200 {
 		t.Errorf("another user's chunk: %d %v, want 200: the quota is per user", resp.StatusCode, out)
+	}
+	if resp, out := upload(e.outsider, chunk(2)); resp.StatusCode != 429 {
+		t.Errorf("a chunk another user uploaded, over the quota: %d %v, want 429 as for a chunk nobody has", resp.StatusCode, out)
+	}
+}
+
+// TestChunksAreTheUploaders: the tester's chunk-existence oracle. Alice,
+// of project 1, uploads a chunk holding a secret; Bob, only in project 2,
+// asks to assemble it and a wrong guess into his project. Both are
+// missing for him, so he learns nothing; once he uploads the bytes
+// himself, they are stored once on disk and his bundle assembles.
+func TestChunksAreTheUploaders(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	bob, _ := e.db.CreateUser(ctx, "bob@example.com", "h", store.RoleMember)
+	bobToken, _, _ := e.db.CreateAPIToken(ctx, bob.ID, "ci")
+	secretProj, err := e.db.CreateProject(ctx, "secret-proj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.AddMember(ctx, secretProj.ID, bob.ID, store.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("SECRET_API_KEY=sk_live_12345\n")
+	guess := []byte("SECRET_API_KEY=sk_live_99999\n")
+	ct, body := chunkBody(t, secret)
+	if code := e.do("POST", "/api/0/organizations/x/chunk-upload/", ct, body, nil); code != 200 {
+		t.Fatalf("alice's chunk upload: %d", code)
+	}
+	req := `{"checksum":"` + sha(secret) + `","chunks":["` + sha(secret) + `","` + sha(guess) + `"],"projects":["secret-proj"]}`
+	var got assembleResponse
+	if code := e.doAs(bobToken, "POST", "/api/0/organizations/x/artifactbundle/assemble/", "application/json", strings.NewReader(req), &got); code != 200 ||
+		got.State != "not_found" || strings.Join(got.MissingChunks, ",") != sha(secret)+","+sha(guess) {
+		t.Errorf("bob's assemble: %d %+v, want both chunks missing", code, got)
+	}
+
+	// The same bundle, uploaded by each into their project: sentry-cli's
+	// flow works for both, and the chunk is one file on disk.
+	var buf bytes.Buffer
+	artifact.WriteBundle(&buf, nil, []artifact.BundleFile{
+		{Kind: store.ArtifactMinifiedSource, URL: "~/app.min.js", Data: []byte("x()\n" + strings.Repeat("//pad\n", 2000))},
+		{Kind: store.ArtifactSourceMap, URL: "~/app.min.js.map", Data: []byte(`{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA"}`)},
+	})
+	bundle := buf.Bytes()
+	if code, res := e.assemble(bundle, "Web Shop", "1.0"); code != 200 || res.State != "ok" {
+		t.Fatalf("alice's upload: %d %+v", code, res)
+	}
+	e.token = bobToken
+	if code, res := e.assemble(bundle, "secret-proj", "1.0"); code != 200 || res.State != "ok" {
+		t.Fatalf("bob's upload of the same bundle: %d %+v", code, res)
+	}
+	for _, p := range []int64{e.proj.ID, secretProj.ID} {
+		if _, err := e.db.ArtifactBundleByChecksum(ctx, p, sha(bundle)); err != nil {
+			t.Errorf("project %d: %v", p, err)
+		}
+	}
+	stored, err := os.ReadDir(filepath.Join(e.blobs, "chunks"))
+	if want := 1 + (len(bundle)+4095)/4096; err != nil || len(stored) != want {
+		t.Errorf("%d chunk files, %v; want %d: the secret and the bundle's chunks, each once", len(stored), err, want)
 	}
 }
 

@@ -461,3 +461,69 @@ func (d *DB) ArtifactBlobsInUse(ctx context.Context, blobs []string) (map[string
 	}
 	return used, nil
 }
+
+// RecordChunkUploads notes that userID uploaded the chunks checksums at
+// now (again: the time moves forward), so that ChunksUploadedBy counts
+// them as the user's.
+func (d *DB) RecordChunkUploads(ctx context.Context, userID int64, checksums []string, now time.Time) error {
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		for _, c := range checksums {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO artifact_chunk_uploads (checksum, user_id, uploaded_at) VALUES ($1, $2, $3)
+				ON CONFLICT (checksum, user_id) DO UPDATE SET uploaded_at = excluded.uploaded_at`, clean(c), userID, millis(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: record chunk uploads: %w", err)
+	}
+	return nil
+}
+
+// ChunksUploadedBy returns which of checksums userID uploaded, as
+// RecordChunkUploads noted and PruneChunkUploads has not deleted since.
+func (d *DB) ChunksUploadedBy(ctx context.Context, userID int64, checksums []string) (map[string]bool, error) {
+	uploaded := map[string]bool{}
+	for len(checksums) > 0 {
+		batch := checksums[:min(len(checksums), 500)]
+		checksums = checksums[len(batch):]
+		var q query
+		q.add(`SELECT checksum FROM artifact_chunk_uploads WHERE user_id = `, q.arg(userID), ` AND checksum IN (`)
+		for i, c := range batch {
+			if i > 0 {
+				q.add(`, `)
+			}
+			q.add(q.arg(c))
+		}
+		q.add(`)`)
+		rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: chunks uploaded by user %d: %w", userID, err)
+		}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: chunks uploaded by user %d: %w", userID, err)
+			}
+			uploaded[c] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: chunks uploaded by user %d: %w", userID, err)
+		}
+	}
+	return uploaded, nil
+}
+
+// PruneChunkUploads deletes the uploads noted before before, as the
+// retention job deletes the chunks stored before then, and returns how
+// many.
+func (d *DB) PruneChunkUploads(ctx context.Context, before time.Time) (int64, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM artifact_chunk_uploads WHERE uploaded_at < $1`, millis(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune chunk uploads: %w", err)
+	}
+	return res.RowsAffected()
+}

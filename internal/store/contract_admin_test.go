@@ -206,6 +206,9 @@ func testDeleteUser(e *env) {
 	memberToken, _, _ := db.CreateAPIToken(ctx, member.ID, "cli")
 	memberSession, _, _ := db.CreateSession(ctx, member.ID, time.Hour)
 	adminToken, _, _ := db.CreateAPIToken(ctx, admin.ID, "cli")
+	if err := db.RecordChunkUploads(ctx, member.ID, []string{"c1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	av := Viewer{UserID: admin.ID, Admin: true}
 
 	steps := []struct {

@@ -192,3 +192,56 @@ func testArtifactsDebugIDOnly(e *env) {
 		}
 	}
 }
+
+// testChunkUploads: a chunk counts as a user's once they uploaded it, not
+// when another user did; uploading again moves its time forward, so
+// pruning keeps it.
+func testChunkUploads(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	alice := e.createUser("alice@example.com", RoleMember)
+	bob := e.createUser("bob@example.com", RoleMember)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	uploaded := func(who User, checksums ...string) []string {
+		t.Helper()
+		got, err := db.ChunksUploadedBy(ctx, who.ID, checksums)
+		if err != nil {
+			t.Fatalf("ChunksUploadedBy: %v", err)
+		}
+		var out []string
+		for _, c := range checksums {
+			if got[c] {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	if err := db.RecordChunkUploads(ctx, alice.ID, []string{"aa", "bb"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordChunkUploads(ctx, bob.ID, []string{"bb"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := uploaded(alice, "aa", "bb", "cc"); !slices.Equal(got, []string{"aa", "bb"}) {
+		t.Errorf("alice's chunks = %q, want aa bb", got)
+	}
+	if got := uploaded(bob, "aa", "bb"); !slices.Equal(got, []string{"bb"}) {
+		t.Errorf("bob's chunks = %q, want bb only: alice's aa is not his", got)
+	}
+	if got := uploaded(bob); got != nil {
+		t.Errorf("no checksums: %q", got)
+	}
+	// Alice uploads bb again later; the older records go.
+	if err := db.RecordChunkUploads(ctx, alice.ID, []string{"bb"}, t0.Add(50*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.PruneChunkUploads(ctx, t0.Add(30*time.Minute))
+	if err != nil || n != 2 {
+		t.Errorf("PruneChunkUploads = %d, %v; want 2 (alice's aa, bob's bb)", n, err)
+	}
+	if got := uploaded(alice, "aa", "bb"); !slices.Equal(got, []string{"bb"}) {
+		t.Errorf("alice's chunks after pruning = %q, want bb", got)
+	}
+	if got := uploaded(bob, "bb"); got != nil {
+		t.Errorf("bob's chunks after pruning = %q, want none", got)
+	}
+}

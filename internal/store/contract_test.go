@@ -82,6 +82,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Privacy", testPrivacy},
 		{"ScrubbedPayload", testScrubbedPayload},
 		{"Artifacts", testArtifacts},
+		{"ChunkUploads", testChunkUploads},
 		{"ArtifactsDebugIDOnly", testArtifactsDebugIDOnly},
 		{"ReleasesAndArtifactPruning", testReleasesAndArtifactPruning},
 		{"ReleaseTracking", testReleaseTracking},

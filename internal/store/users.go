@@ -205,10 +205,11 @@ func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
 	return nil
 }
 
-// DeleteUser removes a user with their memberships, API tokens, sessions
-// and set-password link; admins only (ErrForbidden). Removing the last admin, or
-// oneself, is refused with ErrInvalid: an admin who wants to leave makes
-// someone else admin and is removed by them.
+// DeleteUser removes a user with their memberships, API tokens, sessions,
+// set-password link and the record of their chunk uploads; admins only
+// (ErrForbidden). Removing the last admin, or oneself, is refused with
+// ErrInvalid: an admin who wants to leave makes someone else admin and is
+// removed by them.
 func (d *DB) DeleteUser(ctx context.Context, v Viewer, userID int64) error {
 	switch {
 	case !v.Admin:
@@ -224,7 +225,7 @@ func (d *DB) DeleteUser(ctx context.Context, v Viewer, userID int64) error {
 		if last {
 			return fmt.Errorf("%w: user %d is the last admin", ErrInvalid, userID)
 		}
-		for _, table := range []string{"project_members", "api_tokens", "sessions", "password_links"} {
+		for _, table := range []string{"project_members", "api_tokens", "sessions", "password_links", "artifact_chunk_uploads"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, userID); err != nil {
 				return err
 			}

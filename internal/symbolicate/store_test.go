@@ -28,18 +28,22 @@ func uploadBundle(t *testing.T, s *artifact.Store, projectID int64, release stri
 	}
 	sum := sha1.Sum(buf.Bytes())
 	checksum := hex.EncodeToString(sum[:])
-	if err := s.SaveChunk(context.Background(), checksum, buf.Bytes()); err != nil {
+	if err := s.SaveChunk(context.Background(), uploaderID, checksum, buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Assemble(context.Background(), artifact.AssembleRequest{ProjectIDs: []int64{projectID}, Checksum: checksum,
+	res, err := s.Assemble(context.Background(), artifact.AssembleRequest{UserID: uploaderID, ProjectIDs: []int64{projectID}, Checksum: checksum,
 		Chunks: []string{checksum}, Release: release})
 	if err != nil || res.State != "ok" {
 		t.Fatalf("Assemble = %+v, %v", res, err)
 	}
 }
 
+// uploaderID is the user newStore creates, the first of its database,
+// who uploads the bundles.
+const uploaderID = 1
+
 // newStore returns an artifact store over a new database and blob
-// directory, with a project named name.
+// directory, with a project named name and the user uploaderID.
 func newStore(t *testing.T, name string) (*store.DB, store.Project, artifact.Dir, *artifact.Store) {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
@@ -50,6 +54,9 @@ func newStore(t *testing.T, name string) (*store.DB, store.Project, artifact.Dir
 	p, err := db.CreateProject(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if u, err := db.CreateUser(context.Background(), "ci@example.com", "x", store.RoleMember); err != nil || u.ID != uploaderID {
+		t.Fatalf("CreateUser = %+v, %v; want user %d", u, err, uploaderID)
 	}
 	blobs := artifact.Dir{Root: t.TempDir()}
 	return db, p, blobs, artifact.New(db, blobs, artifact.DefaultLimits)

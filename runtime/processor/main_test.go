@@ -459,10 +459,14 @@ func TestProcessorSymbolicatesFromS3(t *testing.T) {
 	sum := sha1.Sum(bundle.Bytes())
 	checksum := hex.EncodeToString(sum[:])
 	uploads := artifact.New(db.master, blobs, artifact.DefaultLimits)
-	if err := uploads.SaveChunk(ctx, checksum, bundle.Bytes()); err != nil {
+	ci, err := db.master.CreateUser(ctx, "ci@example.com", "x", store.RoleMember)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := uploads.Assemble(ctx, artifact.AssembleRequest{ProjectIDs: []int64{1}, Checksum: checksum, Chunks: []string{checksum}}); err != nil || res.State != "ok" {
+	if err := uploads.SaveChunk(ctx, ci.ID, checksum, bundle.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := uploads.Assemble(ctx, artifact.AssembleRequest{UserID: ci.ID, ProjectIDs: []int64{1}, Checksum: checksum, Chunks: []string{checksum}}); err != nil || res.State != "ok" {
 		t.Fatalf("Assemble = %+v, %v", res, err)
 	}
 
