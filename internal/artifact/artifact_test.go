@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -494,5 +495,36 @@ func TestFindByNameLongestPathSuffix(t *testing.T) {
 		minified("~/b/index.js", "", "", js), sourceMap("~/b/index.js.map", "", workerMap))
 	if m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, Release: "same", AbsPath: "/srv/index.js"}); err != nil || string(m.Body) != workerMap {
 		t.Errorf("two uploads of one map: Find = %s, %v; want %s", m.Body, err, workerMap)
+	}
+}
+
+// TestSaveReleaseFileCharges: a legacy release file is charged before it
+// is stored, and a refused charge stores nothing; the same file again
+// for the release is the bundle stored before, free.
+func TestSaveReleaseFileCharges(t *testing.T) {
+	e := newEnv(t, nil)
+	body := "x()\n//# sourceMappingURL=app.min.js.map\n"
+	var charged []int64
+	save := func(refuse error) (store.ArtifactBundle, error) {
+		return e.s.SaveReleaseFile(e.ctx, e.proj.ID, "1.0", "", artifact.BundleFile{URL: "~/app.min.js"}, strings.NewReader(body), int64(len(body)),
+			func(n int64) error { charged = append(charged, n); return refuse })
+	}
+	refused := errors.New("over quota")
+	if _, err := save(refused); err != refused {
+		t.Fatalf("refused charge: err = %v, want it as it is", err)
+	}
+	if bs, _ := e.db.ListArtifactBundles(e.ctx, store.System, e.proj.ID, ""); len(bs) != 0 {
+		t.Errorf("a refused charge stored %d bundles", len(bs))
+	}
+	first, err := save(nil)
+	if err != nil || first.FileCount != 1 {
+		t.Fatalf("SaveReleaseFile = %+v, %v", first, err)
+	}
+	again, err := save(nil)
+	if err != nil || again.ID != first.ID {
+		t.Errorf("the same file again = %+v, %v; want bundle %d", again, err, first.ID)
+	}
+	if want := []int64{int64(len(body)), int64(len(body))}; !slices.Equal(charged, want) {
+		t.Errorf("charged %v, want %v: the refused try and the first save, not the repeat", charged, want)
 	}
 }

@@ -224,7 +224,8 @@ func TestMapPrefixes(t *testing.T) {
 				t.Errorf("ReadBundle: %v", err)
 			}
 			e := newEnv(t, nil)
-			if _, err := e.s.SaveReleaseFile(e.ctx, e.proj.ID, "1.0", "", artifact.BundleFile{URL: "~/a.js.map", Data: []byte(tt.body)}); err != nil {
+			if _, err := e.s.SaveReleaseFile(e.ctx, e.proj.ID, "1.0", "", artifact.BundleFile{URL: "~/a.js.map"},
+				strings.NewReader(tt.body), int64(len(tt.body)), func(int64) error { return nil }); err != nil {
 				t.Errorf("SaveReleaseFile: %v", err)
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"path"
 	"slices"
@@ -234,14 +235,50 @@ func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult
 
 // SaveReleaseFile stores one file uploaded the legacy way (sentry-cli
 // before artifact bundles, POST releases/{version}/files/) as a bundle of
-// its own: a .map file name or a source map body makes it a map. The
-// same file uploaded again for the same release is stored once.
-func (s *Store) SaveReleaseFile(ctx context.Context, projectID int64, release, dist string, f BundleFile) (store.ArtifactBundle, error) {
+// its own: a .map file name or a source map body makes it a map. Its size
+// bytes are read from body (the upload, spooled to disk), never held
+// twice. The same file uploaded again for the same release is stored once
+// and returned at once; otherwise charge is called with the bytes about
+// to be stored, and an error from it is returned as it is, before
+// anything is read into memory. Checking and storing the file holds it in
+// memory whole, so it waits its turn with assemblies.
+func (s *Store) SaveReleaseFile(ctx context.Context, projectID int64, release, dist string, f BundleFile, body io.ReaderAt, size int64, charge func(n int64) error) (store.ArtifactBundle, error) {
 	if release == "" || f.URL == "" {
 		return store.ArtifactBundle{}, bundleErrorf("a release file needs a release and a name")
 	}
-	if int64(len(f.Data)) > s.limits.MaxFileBytes {
-		return store.ArtifactBundle{}, bundleErrorf("%s: %d bytes is more than the limit of %d", f.URL, len(f.Data), s.limits.MaxFileBytes)
+	if size > s.limits.MaxFileBytes {
+		return store.ArtifactBundle{}, bundleErrorf("%s: %d bytes is more than the limit of %d", f.URL, size, s.limits.MaxFileBytes)
+	}
+	h := sha1.New()
+	for _, part := range []string{release, dist, f.URL} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	if _, err := io.Copy(h, io.NewSectionReader(body, 0, size)); err != nil {
+		return store.ArtifactBundle{}, err
+	}
+	h.Write([]byte{0})
+	r := AssembleRequest{ProjectIDs: []int64{projectID}, Checksum: hex.EncodeToString(h.Sum(nil)), Release: release, Dist: dist}
+	b, err := s.meta.ArtifactBundleByChecksum(ctx, projectID, r.Checksum)
+	if err == nil && b.FileCount > 0 {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.ArtifactBundle{}, err
+	}
+	if err := charge(size); err != nil {
+		return store.ArtifactBundle{}, err
+	}
+	select {
+	case s.assembling <- struct{}{}:
+		defer func() { <-s.assembling }()
+	case <-ctx.Done():
+		return store.ArtifactBundle{}, ctx.Err()
+	}
+	f.Data = make([]byte, size)
+	// ReadAt may answer io.EOF along with the last bytes.
+	if n, err := body.ReadAt(f.Data, 0); n != len(f.Data) {
+		return store.ArtifactBundle{}, fmt.Errorf("artifact: read release file: %w", cmp.Or(err, io.ErrUnexpectedEOF))
 	}
 	f.Kind = store.ArtifactMinifiedSource
 	if strings.HasSuffix(store.ArtifactName(f.URL), ".map") || checkMap(f.Data) == nil {
@@ -253,13 +290,7 @@ func (s *Store) SaveReleaseFile(ctx context.Context, projectID int64, release, d
 	} else {
 		f.DebugID = DebugIDOf(f.Data)
 	}
-	h := sha1.New()
-	for _, part := range []string{release, dist, f.URL, string(f.Data)} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	r := AssembleRequest{ProjectIDs: []int64{projectID}, Checksum: hex.EncodeToString(h.Sum(nil)), Release: release, Dist: dist}
-	if err := s.save(ctx, r, Bundle{Files: []BundleFile{f}}, int64(len(f.Data))); err != nil {
+	if err := s.save(ctx, r, Bundle{Files: []BundleFile{f}}, size); err != nil {
 		return store.ArtifactBundle{}, err
 	}
 	return s.meta.ArtifactBundleByChecksum(ctx, projectID, r.Checksum)

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +57,7 @@ type Store interface {
 type Artifacts interface {
 	SaveChunk(ctx context.Context, userID int64, checksum string, data []byte) error
 	ChunksMissing(ctx context.Context, userID int64, checksums []string) ([]string, error)
-	SaveReleaseFile(ctx context.Context, projectID int64, release, dist string, f artifact.BundleFile) (store.ArtifactBundle, error)
+	SaveReleaseFile(ctx context.Context, projectID int64, release, dist string, f artifact.BundleFile, body io.ReaderAt, size int64, charge func(n int64) error) (store.ArtifactBundle, error)
 	Assemble(ctx context.Context, r artifact.AssembleRequest) (artifact.AssembleResult, error)
 	Limits() artifact.Limits
 }
@@ -65,8 +66,8 @@ type Artifacts interface {
 // hundred chunk checksums; releases are small).
 const maxJSONBody = 1 << 20
 
-// ChunkQuota bounds the bytes of new chunks one user may upload: Bytes at
-// once, refilled at Bytes per Per. A chunk lives until it is an hour old
+// ChunkQuota bounds the bytes of new chunks (and legacy release files) one
+// user may upload: Bytes at once, refilled at Bytes per Per. A chunk lives until it is an hour old
 // and the hourly artifact-retention job runs (docs/sourcemaps.md#storage),
 // so one user's chunks on disk stay under about 3 × Bytes, however fast
 // they upload.
@@ -77,8 +78,8 @@ type ChunkQuota struct {
 
 // DefaultChunkQuota lets a user upload two bundles of the largest size an
 // hour without waiting (a CI pipeline uploads each build's maps once;
-// chunks the server already has are not sent again), and holds one who
-// uploads junk to 200 MiB an hour.
+// chunks it uploaded in the last hour are not sent again), and holds one
+// who uploads junk to 200 MiB an hour.
 var DefaultChunkQuota = ChunkQuota{Bytes: 2 * artifact.DefaultLimits.MaxBundleBytes, Per: time.Hour}
 
 // Handler serves the endpoints.
@@ -95,7 +96,20 @@ type Handler struct {
 	// started; only admins create users, so it stays small.
 	mu           sync.Mutex
 	chunkBudgets map[int64]*rate.Limiter
+	// fileSlots admits releaseFileSlots legacy release-file uploads at
+	// once (see uploadReleaseFile); one waits up to fileWait for a slot.
+	fileSlots chan struct{}
+	fileWait  time.Duration
 }
+
+// Legacy release-file uploads under way at once, each spooling up to
+// MaxFileBytes to a temporary file before it is checked (one at a time,
+// with assemblies) and stored; an upload waits up to releaseFileWait for
+// a slot, then is answered 429 with Retry-After.
+const (
+	releaseFileSlots = 2
+	releaseFileWait  = 30 * time.Second
+)
 
 // Prefix is the path every route of the Handler starts with.
 const Prefix = "/api/0/"
@@ -106,7 +120,7 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 		now = time.Now
 	}
 	h := &Handler{store: s, artifacts: a, log: log, now: now, mux: http.NewServeMux(),
-		quota: DefaultChunkQuota, chunkBudgets: map[int64]*rate.Limiter{}}
+		quota: DefaultChunkQuota, chunkBudgets: map[int64]*rate.Limiter{}, fileSlots: make(chan struct{}, releaseFileSlots), fileWait: releaseFileWait}
 	// {$}: each pattern matches its path exactly, not the paths below it.
 	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, store.User){
 		"GET /api/0/{$}": h.authInfo,
@@ -294,7 +308,7 @@ func (h *Handler) uploadChunks(w http.ResponseWriter, r *http.Request, u store.U
 		}
 		if len(missing) > 0 {
 			if wait, ok := h.chargeChunk(u.ID, len(data)); !ok {
-				h.overQuota(w, wait)
+				h.overQuota(w, "chunk upload", wait)
 				return
 			}
 		}
@@ -325,15 +339,20 @@ func (h *Handler) chargeChunk(userID int64, n int) (time.Duration, bool) {
 	return time.Duration(short / float64(lim.Limit()) * float64(time.Second)), false
 }
 
-// overQuota answers a chunk upload over the user's quota: 429, which
+// overQuota answers an upload (what) over the user's quota: 429, which
 // sentry-cli does not retry but prints with its detail, and Retry-After.
-func (h *Handler) overQuota(w http.ResponseWriter, wait time.Duration) {
+func (h *Handler) overQuota(w http.ResponseWriter, what string, wait time.Duration) {
 	secs := max(1, int64((wait+time.Second-1)/time.Second))
 	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	writeDetail(w, http.StatusTooManyRequests, fmt.Sprintf(
-		"chunk upload: you uploaded more than your limit of %d MiB of new chunks per %s; try again in %s (docs/limits.md#source-map-upload-limits)",
-		h.quota.Bytes>>20, shortDuration(h.quota.Per), shortDuration(time.Duration(secs)*time.Second)))
+		"%s: you uploaded more than your limit of %d MiB of new chunks and release files per %s; try again in %s (docs/limits.md#source-map-upload-limits)",
+		what, h.quota.Bytes>>20, shortDuration(h.quota.Per), shortDuration(time.Duration(secs)*time.Second)))
 }
+
+// overQuotaError is a release file the user's quota has no room for yet.
+type overQuotaError struct{ wait time.Duration }
+
+func (e *overQuotaError) Error() string { return "over the upload quota for " + e.wait.String() }
 
 // shortDuration writes d as 1h or 13m20s rather than 1h0m0s.
 func shortDuration(d time.Duration) string {
@@ -489,6 +508,13 @@ func (h *Handler) deleteRelease(w http.ResponseWriter, r *http.Request, u store.
 // uploadReleaseFile is the legacy upload of one file of a release, as
 // sentry-cli did before artifact bundles: multipart fields file, name (its
 // URL), dist and header ("Sourcemap: app.min.js.map"), repeated.
+//
+// The file may be as large as a bundle's largest file, and any member may
+// send it, so it is bounded like chunks: it waits for one of
+// releaseFileSlots, is spooled to a temporary file (the fields may come
+// after it), and is charged to the user's quota of new bytes (one the
+// release already has is free) before it is read into memory, once, to
+// be checked and stored.
 func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u store.User) {
 	p, ok := h.project(w, r, u, r.PathValue("project"))
 	if !ok {
@@ -504,6 +530,18 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 		h.fail(w, r, err)
 		return
 	}
+	slot := time.NewTimer(h.fileWait)
+	defer slot.Stop()
+	select {
+	case h.fileSlots <- struct{}{}:
+		defer func() { <-h.fileSlots }()
+	case <-slot.C:
+		w.Header().Set("Retry-After", strconv.Itoa(int(releaseFileWait/time.Second)))
+		writeDetail(w, http.StatusTooManyRequests, fmt.Sprintf("release file: the server is busy with %d other uploads; try again in %s", releaseFileSlots, shortDuration(releaseFileWait)))
+		return
+	case <-r.Context().Done():
+		return
+	}
 	limit := h.artifacts.Limits().MaxFileBytes
 	r.Body = http.MaxBytesReader(w, r.Body, limit+1<<20)
 	mr, err := r.MultipartReader()
@@ -511,9 +549,20 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 		writeDetail(w, http.StatusBadRequest, "release file: want a multipart/form-data body: "+err.Error())
 		return
 	}
+	spool, err := os.CreateTemp("", "flytrap-release-file-*")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
 	var (
 		f    artifact.BundleFile
 		dist string
+		size int64
+		sum  = sha1.New()
 		file bool
 	)
 	for {
@@ -525,25 +574,36 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 			h.badBody(w, r, "release file", err)
 			return
 		}
-		fieldLimit := int64(64 << 10)
 		if part.FormName() == "file" {
-			fieldLimit = limit
+			if file {
+				writeDetail(w, http.StatusBadRequest, "release file: more than one file field")
+				return
+			}
+			file = true
+			if size, err = io.Copy(io.MultiWriter(spool, sum), io.LimitReader(part, limit+1)); err != nil {
+				h.badBody(w, r, "release file", err)
+				return
+			}
+			if size > limit {
+				writeDetail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("release file: field %q is more than %d bytes", part.FormName(), limit))
+				return
+			}
+			if f.URL == "" {
+				f.URL = "~/" + part.FileName()
+			}
+			continue
 		}
+		const fieldLimit = 64 << 10
 		data, err := io.ReadAll(io.LimitReader(part, fieldLimit+1))
 		if err != nil {
 			h.badBody(w, r, "release file", err)
 			return
 		}
-		if int64(len(data)) > fieldLimit {
+		if len(data) > fieldLimit {
 			writeDetail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("release file: field %q is more than %d bytes", part.FormName(), fieldLimit))
 			return
 		}
 		switch part.FormName() {
-		case "file":
-			f.Data, file = data, true
-			if f.URL == "" {
-				f.URL = "~/" + part.FileName()
-			}
 		case "name":
 			f.URL = string(data)
 		case "dist":
@@ -558,7 +618,19 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 		writeDetail(w, http.StatusBadRequest, "release file: no file field")
 		return
 	}
-	b, err := h.artifacts.SaveReleaseFile(r.Context(), p.ID, version, dist, f)
+	b, err := h.artifacts.SaveReleaseFile(r.Context(), p.ID, version, dist, f, spool, size, func(n int64) error {
+		// A file larger than the whole quota takes all of it, rather
+		// than never fitting.
+		if wait, ok := h.chargeChunk(u.ID, int(min(n, h.quota.Bytes))); !ok {
+			return &overQuotaError{wait}
+		}
+		return nil
+	})
+	var over *overQuotaError
+	if errors.As(err, &over) {
+		h.overQuota(w, "release file", over.wait)
+		return
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -568,7 +640,7 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 		headers["Sourcemap"] = f.SourceMap
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"id": strconv.FormatInt(b.ID, 10), "name": f.URL, "dist": dist,
-		"headers": headers, "size": len(f.Data), "sha1": fmt.Sprintf("%x", sha1.Sum(f.Data)), "dateCreated": b.CreatedAt})
+		"headers": headers, "size": size, "sha1": fmt.Sprintf("%x", sum.Sum(nil)), "dateCreated": b.CreatedAt})
 }
 
 // decode reads a JSON body of at most maxJSONBody bytes into v.

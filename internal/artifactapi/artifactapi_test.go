@@ -234,6 +234,9 @@ func TestLegacyReleaseFiles(t *testing.T) {
 	if code, out := upload("broken.js.map", `{"version":3`, "name", "~/js/broken.js.map"); code != 400 || !strings.Contains(out["detail"].(string), "not a JSON source map") {
 		t.Errorf("broken map: %d %v, want 400", code, out)
 	}
+	if code, out := upload("b.js", "y()\n", "file", "x()\n"); code != 400 || !strings.Contains(out["detail"].(string), "more than one file field") {
+		t.Errorf("two files: %d %v, want 400", code, out)
+	}
 }
 
 func toStrings(v any) []string {
@@ -442,7 +445,7 @@ func TestChunkQuota(t *testing.T) {
 	}
 	resp, out := upload(e.outsider, chunk(2))
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "1800" ||
-		!strings.Contains(out["detail"], "limit of 16 MiB of new chunks per 1h") || !strings.Contains(out["detail"], "try again in 30m") {
+		!strings.Contains(out["detail"], "limit of 16 MiB of new chunks and release files per 1h") || !strings.Contains(out["detail"], "try again in 30m") {
 		t.Errorf("chunk over the quota: %d Retry-After %q %v, want 429 after 1800 s naming the limit",
 			resp.StatusCode, resp.Header.Get("Retry-After"), out)
 	}

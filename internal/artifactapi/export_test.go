@@ -1,0 +1,7 @@
+package artifactapi
+
+import "time"
+
+// SetReleaseFileWait shortens how long a release-file upload waits for a
+// slot, so that a test sees the 429 without waiting 30 s.
+func (h *Handler) SetReleaseFileWait(d time.Duration) { h.fileWait = d }
