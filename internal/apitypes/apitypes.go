@@ -363,4 +363,7 @@ type TagCount struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
 	Count int64  `json:"count"`
+	// Capped says the key has reached the most values an issue keeps of
+	// one key (1,000): values it did not have by then are not counted.
+	Capped bool `json:"capped,omitempty"`
 }

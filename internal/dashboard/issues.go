@@ -222,6 +222,9 @@ type tagGroup struct {
 	Total  int64
 	Values []tagValue
 	More   int // values not shown
+	// Capped says the issue keeps no more values of the key, so values
+	// not seen by then are not counted.
+	Capped bool
 }
 
 // maxTagValuesShown is how many values of a key the issue page lists.
@@ -248,6 +251,7 @@ func tagGroups(projectID int64, tags []store.TagCount, b *budget) ([]tagGroup, i
 		}
 		g := &groups[len(groups)-1]
 		g.Total += t.Count
+		g.Capped = g.Capped || t.Capped
 		if len(g.Values) == maxTagValuesShown || !b.item(len(g.Values)) {
 			g.More++
 			continue

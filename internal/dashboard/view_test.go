@@ -207,6 +207,13 @@ func TestTagGroups(t *testing.T) {
 	} else if g := gs[0]; len(g.Values) != maxTagValuesShown || g.More != 3 || g.Total != int64(maxTagValuesShown+3) {
 		t.Errorf("values %d more %d total %d", len(g.Values), g.More, g.Total)
 	}
+	many[len(many)-1].Capped = true
+	if gs, _ := tagGroups(1, many, newBudget(RenderLimits{})); !gs[0].Capped {
+		t.Errorf("a key whose values are capped is not marked, though the capped value is not shown")
+	}
+	if got[0].Capped {
+		t.Errorf("a key not capped is marked")
+	}
 }
 
 func TestFormatting(t *testing.T) {

@@ -261,6 +261,7 @@ func testSaveBatchAggregates(e *env) {
 			first_seen, last_seen, first_release, last_release, latest_event_id FROM issues WHERE project_id = $1 ORDER BY fingerprint`,
 		`SELECT i.fingerprint, c.hour, c.count FROM issue_counts c JOIN issues i ON i.id = c.issue_id WHERE i.project_id = $1 ORDER BY 1, 2`,
 		`SELECT i.fingerprint, t.key, t.value, t.count FROM issue_tags t JOIN issues i ON i.id = t.issue_id WHERE i.project_id = $1 ORDER BY 1, 2, 3`,
+		`SELECT i.fingerprint, k.key, k.value_count FROM issue_tag_keys k JOIN issues i ON i.id = k.issue_id WHERE i.project_id = $1 ORDER BY 1, 2`,
 		`SELECT i.fingerprint, u.user_key FROM issue_users u JOIN issues i ON i.id = u.issue_id WHERE i.project_id = $1 ORDER BY 1, 2`,
 		`SELECT version, first_seen FROM releases WHERE project_id = $1 ORDER BY version`,
 		`SELECT e.event_id, i.fingerprint, e.occurred_at, e.title FROM events e JOIN issues i ON i.id = e.issue_id WHERE e.project_id = $1 ORDER BY e.id`,

@@ -51,6 +51,9 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ListEvents", testListEvents},
 		{"UpdateIssueStatus", testUpdateIssueStatus},
 		{"DeleteIssue", testDeleteIssue},
+		{"IssueTagBounds", testIssueTagBounds},
+		{"TagFlood", testTagFlood},
+		{"TagKeysBackfill", testTagKeysBackfill},
 		{"Prune", testPrune},
 		{"PruneHistory", testPruneHistory},
 		{"Feedback", testFeedback},
@@ -330,10 +333,10 @@ func testSaveEvent(e *env) {
 
 	tags, err := db.IssueTags(ctx, System, id)
 	wantTags := []TagCount{
-		{"browser", "Chrome", 1},
-		{"environment", "production", 2}, {"environment", "staging", 1},
-		{"level", "error", 3}, {"level", "warning", 1},
-		{"release", "0.9", 1}, {"release", "1.0", 1}, {"release", "1.1", 1},
+		{Key: "browser", Value: "Chrome", Count: 1},
+		{Key: "environment", Value: "production", Count: 2}, {Key: "environment", Value: "staging", Count: 1},
+		{Key: "level", Value: "error", Count: 3}, {Key: "level", Value: "warning", Count: 1},
+		{Key: "release", Value: "0.9", Count: 1}, {Key: "release", Value: "1.0", Count: 1}, {Key: "release", Value: "1.1", Count: 1},
 	}
 	if err != nil || !reflect.DeepEqual(tags, wantTags) {
 		t.Errorf("IssueTags =\n %v, %v\nwant %v", tags, err, wantTags)
@@ -834,7 +837,7 @@ func testDeleteIssue(e *env) {
 	_, err = db.GetEvent(ctx, System, "doomed")
 	wantErr(t, "GetEvent after delete", err, ErrNotFound)
 	wantErr(t, "second delete", db.DeleteIssue(ctx, System, id), ErrNotFound)
-	for _, table := range []string{"events", "issue_counts", "issue_tags", "issue_users",
+	for _, table := range []string{"events", "issue_counts", "issue_tags", "issue_tag_keys", "issue_users",
 		"issue_environments", "issue_environment_users", "issue_environment_counts"} {
 		if n := e.count(`SELECT COUNT(*) FROM `+table+` WHERE issue_id = $1`, id); n != 0 {
 			t.Errorf("%s keeps %d rows of the deleted issue", table, n)
@@ -1113,8 +1116,8 @@ func testUntrustedText(e *env) {
 		t.Fatal(err)
 	}
 	cut := strings.Repeat("é", MaxTagLength)
-	want := []TagCount{{"environment", cut, 1}, {"k\uFFFD", "v", 1}, {"level", "error", 2}, {"release", "r", 1},
-		{longKey[:MaxTagLength], cut, 1}}
+	want := []TagCount{{Key: "environment", Value: cut, Count: 1}, {Key: "k\uFFFD", Value: "v", Count: 1}, {Key: "level", Value: "error", Count: 2}, {Key: "release", Value: "r", Count: 1},
+		{Key: longKey[:MaxTagLength], Value: cut, Count: 1}}
 	if !reflect.DeepEqual(tags, want) {
 		t.Errorf("IssueTags = %+v\nwant %+v", tags, want)
 	}

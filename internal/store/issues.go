@@ -367,7 +367,7 @@ func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, 
 }
 
 // issueTables are the tables of an issue's rows, besides issues.
-var issueTables = []string{"events", "issue_counts", "issue_tags", "issue_users",
+var issueTables = []string{"events", "issue_counts", "issue_tags", "issue_tag_keys", "issue_users",
 	"issue_environments", "issue_environment_users", "issue_environment_counts"}
 
 // DeleteIssue removes an issue with its events, counts, tags and users. An
@@ -434,13 +434,15 @@ func (d *DB) IssueHourlyCounts(ctx context.Context, v Viewer, issueID int64, sin
 	return buckets, rows.Err()
 }
 
-const issueTagsSQL = `SELECT key, value, count FROM (
+const issueTagsSQL = `SELECT r.key, r.value, r.count, COALESCE(k.value_count, 0) FROM (
 		SELECT key, value, count, ROW_NUMBER() OVER (PARTITION BY key ORDER BY count DESC, value) AS n
 		FROM issue_tags WHERE issue_id = $1
-	) ranked WHERE n <= $2 ORDER BY key, count DESC, value`
+	) r LEFT JOIN issue_tag_keys k ON k.issue_id = $1 AND k.key = r.key
+	WHERE r.n <= $2 ORDER BY r.key, r.count DESC, r.value`
 
 // IssueTags returns how often each tag value was seen on the issue, by key,
-// then most frequent first; at most MaxTagValues values per key.
+// then most frequent first; at most MaxTagValues values per key. The values
+// of a key that has MaxIssueTagValues are marked Capped.
 func (d *DB) IssueTags(ctx context.Context, v Viewer, issueID int64) ([]TagCount, error) {
 	if err := d.checkIssue(ctx, v, issueID); err != nil {
 		return nil, err
@@ -450,12 +452,17 @@ func (d *DB) IssueTags(ctx context.Context, v Viewer, issueID int64) ([]TagCount
 		return nil, fmt.Errorf("store: issue tags: %w", err)
 	}
 	defer rows.Close()
+	maxValues, _ := d.tagBounds()
 	tags := []TagCount{}
 	for rows.Next() {
-		var t TagCount
-		if err := rows.Scan(&t.Key, &t.Value, &t.Count); err != nil {
+		var (
+			t      TagCount
+			values int64
+		)
+		if err := rows.Scan(&t.Key, &t.Value, &t.Count, &values); err != nil {
 			return nil, fmt.Errorf("store: issue tags: %w", err)
 		}
+		t.Capped = values >= maxValues && !unboundedTagKeys[t.Key]
 		tags = append(tags, t)
 	}
 	return tags, rows.Err()

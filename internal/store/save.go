@@ -699,8 +699,42 @@ type issueTag struct {
 	key, value string
 }
 
+// tagKey is one tag key of one issue.
+type tagKey struct {
+	issueID int64
+	key     string
+}
+
+// Bounds on the tags an issue keeps, so a flood of events with unique tag
+// values or keys (a public DSN is enough to send one) cannot grow
+// issue_tags, and with it the issue page's tag summary, without end. See
+// docs/limits.md.
+const (
+	// MaxIssueTagValues is the most distinct values an issue keeps of one
+	// tag key. Once a key has them, only their counts go on growing.
+	MaxIssueTagValues = 1000
+	// MaxIssueTagKeys is the most distinct tag keys an issue keeps, besides
+	// the unboundedTagKeys.
+	MaxIssueTagKeys = 200
+)
+
+// unboundedTagKeys are never refused by the bounds: the issue list's
+// environment, release and level filters read them from issue_tags. Their
+// values are bounded elsewhere: a level is one of five, and every
+// environment or release of an issue is one of its project's.
+var unboundedTagKeys = map[string]bool{"environment": true, "release": true, "level": true}
+
+// tagBounds returns the most values per key and keys per issue that
+// upsertTags keeps; tests lower them through d.tagLimits.
+func (d *DB) tagBounds() (values, keys int64) {
+	return cmp.Or(d.tagLimits.values, MaxIssueTagValues), cmp.Or(d.tagLimits.keys, MaxIssueTagKeys)
+}
+
 // upsertTags counts the fresh events in their issues' tag pairs, one row
-// per pair.
+// per pair, within MaxIssueTagValues and MaxIssueTagKeys: a key the issue
+// cannot take is dropped, and values a full key has not seen are not
+// counted. issue_tag_keys keeps each key's value count, so only the keys of
+// the batch's issues are read, and only keys that gained a value written.
 func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
 	counts := make(map[issueTag]int64)
 	for _, i := range fresh {
@@ -708,10 +742,106 @@ func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh [
 			counts[issueTag{issues[i], t.Key, t.Value}]++
 		}
 	}
+	if len(counts) == 0 {
+		return nil
+	}
+	kept, err := d.keptTagKeys(ctx, tx, counts)
+	if err != nil {
+		return err
+	}
+	maxValues, maxKeys := d.tagBounds()
 	keys := slices.SortedFunc(maps.Keys(counts), func(a, b issueTag) int {
 		return cmp.Or(cmp.Compare(a.issueID, b.issueID), strings.Compare(a.key, b.key), strings.Compare(a.value, b.value))
 	})
-	return eachChunk(len(keys), func(from, to int) error {
+	// Keys new to an issue are taken in sorted order while it has room.
+	keyCount := make(map[int64]int64)
+	for k := range kept {
+		if !unboundedTagKeys[k.key] {
+			keyCount[k.issueID]++
+		}
+	}
+	room := make(map[tagKey]int64) // values each key may still gain; absent: refused
+	upsert := keys[:0:0]
+	for _, k := range keys {
+		tk := tagKey{k.issueID, k.key}
+		if _, ok := room[tk]; !ok {
+			n, known := kept[tk]
+			switch {
+			case unboundedTagKeys[k.key]:
+				room[tk] = -1
+			case known:
+				room[tk] = max(0, maxValues-n)
+			case keyCount[k.issueID] < maxKeys:
+				keyCount[k.issueID]++
+				room[tk] = maxValues
+			default:
+				continue
+			}
+		}
+		upsert = append(upsert, k)
+	}
+	added, err := d.upsertTagRows(ctx, tx, upsert, counts)
+	if err != nil {
+		return err
+	}
+	// A key's new values beyond its room are deleted again, the last in
+	// sorted order first, so which values a batch keeps does not depend
+	// on the order of its rows.
+	var refused []issueTag
+	gained := make(map[tagKey]int64)
+	for _, k := range added {
+		tk := tagKey{k.issueID, k.key}
+		if r := room[tk]; r >= 0 && gained[tk] >= r {
+			refused = append(refused, k)
+			continue
+		}
+		gained[tk]++
+	}
+	if err := d.deleteTagRows(ctx, tx, refused); err != nil {
+		return err
+	}
+	return d.addTagKeys(ctx, tx, gained)
+}
+
+// keptTagKeys returns the value count of every key the issues of counts
+// keep.
+func (d *DB) keptTagKeys(ctx context.Context, tx *sql.Tx, counts map[issueTag]int64) (map[tagKey]int64, error) {
+	seen := make(map[int64]bool)
+	for k := range counts {
+		seen[k.issueID] = true
+	}
+	ids := slices.Sorted(maps.Keys(seen))
+	kept := make(map[tagKey]int64)
+	err := eachChunk(len(ids), func(from, to int) error {
+		q := d.query()
+		q.add(`SELECT issue_id, key, value_count FROM issue_tag_keys WHERE issue_id IN (`, q.list(ids[from:to]), `)`)
+		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				k tagKey
+				n int64
+			)
+			if err := rows.Scan(&k.issueID, &k.key, &n); err != nil {
+				return err
+			}
+			kept[k] = n
+		}
+		return rows.Err()
+	})
+	return kept, err
+}
+
+// upsertTagRows adds counts to the rows of keys, in their sorted order, and
+// returns the pairs that had no row before, sorted. A row whose count after
+// the upsert is the count added was just inserted: a kept row's count is
+// at least one.
+func (d *DB) upsertTagRows(ctx context.Context, tx *sql.Tx, keys []issueTag, counts map[issueTag]int64) ([]issueTag, error) {
+	var added []issueTag
+	err := eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO issue_tags (issue_id, key, value, count) VALUES `)
 		for j, k := range keys[from:to] {
@@ -720,7 +850,64 @@ func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh [
 			}
 			q.add("(", q.arg(k.issueID), ", ", q.arg(k.key), ", ", q.arg(k.value), ", ", q.arg(counts[k]), ")")
 		}
-		q.add(` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + excluded.count`)
+		q.add(` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + excluded.count`,
+			` RETURNING issue_id, key, value, count`)
+		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				k issueTag
+				n int64
+			)
+			if err := rows.Scan(&k.issueID, &k.key, &k.value, &n); err != nil {
+				return err
+			}
+			if n == counts[k] {
+				added = append(added, k)
+			}
+		}
+		return rows.Err()
+	})
+	slices.SortFunc(added, func(a, b issueTag) int {
+		return cmp.Or(cmp.Compare(a.issueID, b.issueID), strings.Compare(a.key, b.key), strings.Compare(a.value, b.value))
+	})
+	return added, err
+}
+
+// deleteTagRows deletes the rows of pairs.
+func (d *DB) deleteTagRows(ctx context.Context, tx *sql.Tx, pairs []issueTag) error {
+	return eachChunk(len(pairs), func(from, to int) error {
+		q := d.query()
+		q.add(`DELETE FROM issue_tags WHERE `)
+		for j, k := range pairs[from:to] {
+			if j > 0 {
+				q.add(" OR ")
+			}
+			q.add("(issue_id = ", q.arg(k.issueID), " AND key = ", q.arg(k.key), " AND value = ", q.arg(k.value), ")")
+		}
+		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
+		return err
+	})
+}
+
+// addTagKeys adds the values each key gained to its issue_tag_keys row.
+func (d *DB) addTagKeys(ctx context.Context, tx *sql.Tx, gained map[tagKey]int64) error {
+	keys := slices.SortedFunc(maps.Keys(gained), func(a, b tagKey) int {
+		return cmp.Or(cmp.Compare(a.issueID, b.issueID), strings.Compare(a.key, b.key))
+	})
+	return eachChunk(len(keys), func(from, to int) error {
+		q := d.query()
+		q.add(`INSERT INTO issue_tag_keys (issue_id, key, value_count) VALUES `)
+		for j, k := range keys[from:to] {
+			if j > 0 {
+				q.add(", ")
+			}
+			q.add("(", q.arg(k.issueID), ", ", q.arg(k.key), ", ", q.arg(gained[k]), ")")
+		}
+		q.add(` ON CONFLICT (issue_id, key) DO UPDATE SET value_count = issue_tag_keys.value_count + excluded.value_count`)
 		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
 		return err
 	})

@@ -48,6 +48,10 @@ type DB struct {
 
 	hooksMu     sync.Mutex
 	accessHooks []func()
+
+	// tagLimits lowers the bounds of tagBounds in tests; zero keeps the
+	// defaults.
+	tagLimits struct{ values, keys int64 }
 }
 
 // OnAccessChange registers fn to run after every change through d that
