@@ -35,6 +35,9 @@ type Event struct {
 	Dist        string    `json:"dist,omitempty"`
 	Environment string    `json:"environment,omitempty"`
 	ServerName  string    `json:"server_name,omitempty"`
+	// Site is the legacy site attribute, which Sentry keeps only as the
+	// site tag.
+	Site string `json:"site,omitempty"`
 	// MessageFormatted is the text of a log message sent as a template
 	// and params: the SDK's own (see MessageFormattedBySDK), else Message
 	// with MessageParams filled in by ingest, as Sentry's Relay does; empty

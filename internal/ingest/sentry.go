@@ -40,6 +40,7 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		Dist:        d.str(at("dist"), obj["dist"], maxName),
 		Environment: d.name(at("environment"), obj["environment"], event.EnvironmentProblem),
 		ServerName:  d.str(at("server_name"), obj["server_name"], maxName),
+		Site:        d.str(at("site"), obj["site"], maxName),
 		SDKCulprit:  strings.TrimSpace(d.str(at("culprit"), obj["culprit"], maxName)),
 		Fingerprint: d.fingerprint(obj["fingerprint"]),
 		Contexts:    d.rawObject(at("contexts"), obj["contexts"]),

@@ -531,8 +531,8 @@ func TestDecodeSentry(t *testing.T) {
 				t.Errorf("fingerprint %q", ev.Fingerprint)
 			}
 		}},
-		{"scalar fields, numbers stringified, objects dropped", `{"release":1.2,"dist":7,"environment":"prod","server_name":"web01","transaction":"/users/:id","platform":"python","logger":{"x":1},"_meta":{"release":{"":{"err":["x"]}}}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if ev.Release != "1.2" || ev.Dist != "7" || ev.Environment != "prod" || ev.ServerName != "web01" || ev.Transaction != "/users/:id" || ev.Platform != "python" || ev.Logger != "" {
+		{"scalar fields, numbers stringified, objects dropped", `{"release":1.2,"dist":7,"environment":"prod","server_name":"web01","site":"eu-1","transaction":"/users/:id","platform":"python","logger":{"x":1},"_meta":{"release":{"":{"err":["x"]}}}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
+			if ev.Release != "1.2" || ev.Dist != "7" || ev.Environment != "prod" || ev.ServerName != "web01" || ev.Site != "eu-1" || ev.Transaction != "/users/:id" || ev.Platform != "python" || ev.Logger != "" {
 				t.Errorf("event %+v", ev)
 			}
 			if !hasNote(ev, "dropped logger: expected a string, got an object") {

@@ -144,8 +144,11 @@ var (
 	// Flytrap has no users to assign issues to or bookmark them for.
 	assignmentKeys = []string{"assigned", "assigned_or_suggested", "bookmarks"}
 	// Sentry reads these from each event's exceptions, which Flytrap keeps
-	// only in the event payloads, not in anything a search can read.
-	exceptionKeys = []string{"error.type", "error.value", "error.handled", "error.unhandled", "error.mechanism", "handled", "mechanism"}
+	// only in the event payloads, not in anything a search can read. (The
+	// mechanism and whether the error was handled are tags: handled:,
+	// mechanism:, and error.handled:, error.unhandled:, error.mechanism:
+	// search them.)
+	exceptionKeys = []string{"error.type", "error.value"}
 	searchKeys    = []string{"is", "status", "has", "level", "environment", "env", "release", "firstRelease", "first-release",
 		"timesSeen", "lastSeen", "firstSeen", "age", "message", "title", "user.ip", "user.ip_address"}
 	// is: values that are about assignment.
@@ -203,6 +206,25 @@ func (p *parser) term(t filterTerm) error {
 		if key == "first-release" {
 			key = "firstRelease"
 		}
+		// Sentry's error.* keys for what every event now tags: the
+		// outermost exception's mechanism, and handled yes or no.
+		switch key {
+		case "error.mechanism":
+			key, t.tag = "mechanism", true
+		case "error.handled", "error.unhandled":
+			for i, v := range vals {
+				yes, ok := truth(v)
+				if !ok {
+					return fmt.Errorf("%s: takes true or false (1 or 0), not %q", t.name(), v)
+				}
+				if yes == (key == "error.handled") {
+					vals[i] = "yes"
+				} else {
+					vals[i] = "no"
+				}
+			}
+			key, t.tag = "handled", true
+		}
 	}
 	if key == store.TagUserEmail {
 		for i := range vals {
@@ -250,11 +272,7 @@ func (p *parser) term(t filterTerm) error {
 	case slices.Contains(assignmentKeys, key) || ((key == "is" || key == "status") && slices.Contains(assignmentStatuses, vals[0])):
 		return fmt.Errorf("%s:%s cannot be searched: Flytrap has no assignment or bookmarks; issues are not assigned to anyone", t.name(), t.value)
 	case slices.Contains(exceptionKeys, key):
-		hint := "search the titles instead, as in title:\"TypeError\""
-		if strings.Contains(key, "handled") || strings.Contains(key, "mechanism") {
-			hint = "Flytrap does not keep whether an event's error was handled"
-		}
-		return fmt.Errorf("%s: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions; %s", t.name(), hint)
+		return fmt.Errorf("%s: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions; search the titles instead, as in title:\"TypeError\"", t.name())
 	case key == "is" || key == "status":
 		if t.negated {
 			return fmt.Errorf("%s: is not supported; choose the statuses you want with is:unresolved, is:resolved or is:ignored", t.name())
@@ -705,4 +723,15 @@ func Term(key, value string) (string, bool) {
 		return key + ":" + value, true
 	}
 	return "tags[" + key + "]:" + value, true
+}
+
+// truth reads a boolean as Sentry's search writes one.
+func truth(v string) (yes, ok bool) {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes":
+		return true, true
+	case "false", "0", "no":
+		return false, true
+	}
+	return false, false
 }

@@ -86,6 +86,12 @@ func TestParse(t *testing.T) {
 					{Op: ">=", T: time.Date(2026, 11, 4, 8, 0, 0, 0, time.UTC)}, {Op: "<", T: time.Date(2026, 11, 4, 8, 0, 1, 0, time.UTC)}},
 				FirstSeen: []store.TimeBound{{Op: "<", T: time.Date(2026, 11, 2, 10, 30, 1, 0, time.UTC)},
 					{Op: ">=", T: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}, {Op: "<", T: time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)}}}},
+		// The handled and mechanism tags every event carries, under
+		// Sentry's error.* names too.
+		{"query=" + url.QueryEscape(`handled:no error.handled:0 error.unhandled:[false,1] error.mechanism:onerror !mechanism:generic`),
+			store.IssueFilter{Tags: []event.Tag{{Key: "handled", Value: "no"}, {Key: "mechanism", Value: "onerror"}},
+				AnyTags: [][]event.Tag{{{Key: "handled", Value: "yes"}, {Key: "handled", Value: "no"}}},
+				NotTags: []event.Tag{{Key: "mechanism", Value: "generic"}}}},
 		// QA: "=DATE", "<=DATE" matched nothing of that day, and ">DATE"
 		// matched the day itself.
 		{"query=" + url.QueryEscape(`firstSeen:=2026-12-06 lastSeen:<=2026-12-06`),
@@ -180,9 +186,7 @@ func TestParseErrors(t *testing.T) {
 		{"query=" + url.QueryEscape(`message:[a,b]`), "message: takes one value, not a list"},
 		{"query=" + url.QueryEscape(`error.type:TypeError`), `error.type: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions; search the titles instead, as in title:"TypeError"`},
 		{"query=" + url.QueryEscape(`error.value:x`), "error.value: cannot be searched"},
-		{"query=" + url.QueryEscape(`error.handled:0`), "error.handled: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions; Flytrap does not keep whether an event's error was handled"},
-		{"query=" + url.QueryEscape(`error.unhandled:true`), "error.unhandled: cannot be searched"},
-		{"query=" + url.QueryEscape(`handled:no`), "handled: cannot be searched"},
+		{"query=" + url.QueryEscape(`error.handled:maybe`), `error.handled: takes true or false (1 or 0), not "maybe"`},
 		{"query=" + url.QueryEscape(`assigned:me`), "assigned:me cannot be searched: Flytrap has no assignment or bookmarks"},
 		{"query=" + url.QueryEscape(`bookmarks:me`), "bookmarks:me cannot be searched: Flytrap has no assignment"},
 		{"query=" + url.QueryEscape(`is:assigned`), "is:assigned cannot be searched: Flytrap has no assignment"},

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
 )
 
 // saveAll saves reqs as one batch.
@@ -151,5 +153,57 @@ func testTagKeysBackfill(e *env) {
 	}
 	if _, kept := e.tagRows(b, "k", "x", "level"); kept != "k:1 level:1" {
 		t.Errorf("issue b's keys after the migration: %s", kept)
+	}
+}
+
+// testBuiltinTags checks the tags Sentry derives from an event's fields:
+// they replace the SDK's tags of their keys, pass the rules of SDK tags,
+// and find the issue.
+func testBuiltinTags(e *env) {
+	t, db := e.t, e.db
+	no, yes := false, true
+	res := e.save("builtin", withRelease("1.0"), withTags("transaction", "sdk-sent", "url", "sdk-sent", "browser", "Firefox"),
+		func(s *SaveRequest) {
+			ev := s.Event
+			ev.Transaction, ev.Logger, ev.ServerName, ev.Site, ev.Dist = "/index.html", "app.db", " qa-host ", "eu", "42"
+			ev.Request = &event.Request{URL: "https://shop.example/cart/7?token=[Filtered]#top"}
+			ev.Exceptions = []event.Exception{
+				{Type: "Cause", Mechanism: &event.Mechanism{Type: "chained", Handled: &yes}},
+				{Type: "Error", Mechanism: &event.Mechanism{Type: "onunhandledrejection", Handled: &no}},
+			}
+		})
+	tags, err := db.IssueTags(e.ctx, System, res.IssueID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[string]string)
+	for _, tc := range tags {
+		got[tc.Key] = tc.Value
+	}
+	want := map[string]string{
+		"browser": "Firefox", "release": "1.0", "level": "error", "dist": "42",
+		"transaction": "/index.html", "logger": "app.db", "server_name": "qa-host", "site": "eu",
+		"url": "https://shop.example/cart/7", "mechanism": "onunhandledrejection", "handled": "no",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tags of the saved event\n %v\nwant %v", got, want)
+	}
+	for k, v := range want {
+		if found := e.listAll(System, IssueFilter{ProjectID: e.project.ID, Tags: tagList(k, v)}); len(found) != 1 {
+			t.Errorf("%s:%s finds %v", k, v, found)
+		}
+	}
+
+	// Without the fields the SDK's tags stand; a dist without a release,
+	// and values against the tag rules, are no tags; an SDK tag of the
+	// key still gives way to them.
+	res = e.save("plain", withTags("transaction", "sdk-sent", "dist", "sdk-sent", "url", "sdk-sent"), func(s *SaveRequest) {
+		s.Event.Dist = "7"
+		s.Event.Request = &event.Request{URL: "https://shop.example/" + strings.Repeat("a", 200)}
+		s.Event.Exceptions = []event.Exception{{Type: "Error", Mechanism: &event.Mechanism{Type: "generic"}}}
+	})
+	pairs, _ := e.tagRows(res.IssueID, "transaction", "dist", "url", "mechanism", "handled", "server_name")
+	if want := "dist=sdk-sent:1 mechanism=generic:1 transaction=sdk-sent:1"; pairs != want {
+		t.Errorf("tags without the fields: %s, want %s", pairs, want)
 	}
 }

@@ -54,6 +54,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"IssueTagBounds", testIssueTagBounds},
 		{"TagFlood", testTagFlood},
 		{"TagKeysBackfill", testTagKeysBackfill},
+		{"BuiltinTags", testBuiltinTags},
 		{"Prune", testPrune},
 		{"PruneHistory", testPruneHistory},
 		{"Feedback", testFeedback},

@@ -77,9 +77,10 @@ func key(s string) string {
 }
 
 // eventTags returns the distinct tag pairs an event adds to its issue: its
-// own tags plus environment, release and level, and the user's id, email
+// own tags plus environment, release and level, the user's id, email
 // and username as user.id, user.email and user.username, the keys Sentry
-// searches them by ("which issues did this customer hit?"). Those replace
+// searches them by ("which issues did this customer hit?"), and the tags
+// Sentry derives from the event's fields (builtinTags). Those replace
 // tags of the same name, so an event is counted once per key. An email is
 // kept in lower case, as addresses are matched in practice and as
 // issuefilter searches them.
@@ -89,8 +90,9 @@ func eventTags(ev *event.Event, level, release, env string) []event.Tag {
 		implicit = append(implicit, event.Tag{Key: TagUserID, Value: u.ID},
 			event.Tag{Key: TagUserEmail, Value: strings.ToLower(u.Email)}, event.Tag{Key: TagUserName, Value: u.Username})
 	}
+	builtin := builtinTags(ev, release)
 	override := make(map[string]bool)
-	for _, t := range implicit {
+	for _, t := range append(implicit, builtin...) {
 		if t.Value != "" {
 			override[t.Key] = true
 		}
@@ -114,6 +116,52 @@ func eventTags(ev *event.Event, level, release, env string) []event.Tag {
 		if t.Value != "" {
 			addTag(t)
 		}
+	}
+	// A derived value that breaks the rules of SDK tags is no tag, and
+	// still replaces the SDK's tag of its key, as Sentry's set_tag does
+	// before its tag store refuses the value.
+	for _, t := range builtin {
+		if t.Value != "" && event.TagValueProblem(t.Value) == "" {
+			addTag(t)
+		}
+	}
+	return tags
+}
+
+// builtinTags are the tags Sentry derives from an event's own fields
+// besides level, environment and release: transaction and logger (its
+// event manager's set_tag), server_name and site (Relay's
+// normalize_event_tags), url (the HTTP interface: the request URL without
+// query and fragment), mechanism and handled (the exception interface: the
+// outermost exception's mechanism type, and yes or no), and dist, which
+// Sentry records only beside a release. Values are "" where the event
+// has none.
+func builtinTags(ev *event.Event, release string) []event.Tag {
+	var mechanism, handled, url string
+	if n := len(ev.Exceptions); n > 0 {
+		if m := ev.Exceptions[n-1].Mechanism; m != nil {
+			mechanism = m.Type
+			if m.Handled != nil {
+				handled = map[bool]string{true: "yes", false: "no"}[*m.Handled]
+			}
+		}
+	}
+	if ev.Request != nil {
+		url, _, _ = strings.Cut(ev.Request.URL, "#")
+		url, _, _ = strings.Cut(url, "?")
+	}
+	var dist string
+	if release != "" {
+		dist = ev.Dist
+	}
+	tags := []event.Tag{
+		{Key: "transaction", Value: ev.Transaction}, {Key: "logger", Value: ev.Logger},
+		{Key: "server_name", Value: ev.ServerName}, {Key: "site", Value: ev.Site},
+		{Key: "url", Value: url}, {Key: "mechanism", Value: mechanism}, {Key: "handled", Value: handled},
+		{Key: "dist", Value: dist},
+	}
+	for i := range tags {
+		tags[i].Value = strings.TrimSpace(tags[i].Value)
 	}
 	return tags
 }
