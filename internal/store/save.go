@@ -780,9 +780,12 @@ func (d *DB) tagBounds() (values, keys int64) {
 
 // upsertTags counts the fresh events in their issues' tag pairs, one row
 // per pair, within MaxIssueTagValues and MaxIssueTagKeys: a key the issue
-// cannot take is dropped, and values a full key has not seen are not
-// counted. issue_tag_keys keeps each key's value count, so only the keys of
-// the batch's issues are read, and only keys that gained a value written.
+// cannot take is not kept, and values a full key has not seen are not
+// counted. Every pair is upserted, and the pairs that were new are checked
+// against issue_tag_keys, which keeps each key's value count and is read
+// and written only when the batch brought new pairs: most batches of a
+// steady application bring none. A new pair over the bounds is deleted
+// again.
 func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
 	counts := make(map[issueTag]int64)
 	for _, i := range fresh {
@@ -790,56 +793,47 @@ func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh [
 			counts[issueTag{issues[i], t.Key, t.Value}]++
 		}
 	}
-	if len(counts) == 0 {
-		return nil
+	keys := slices.SortedFunc(maps.Keys(counts), func(a, b issueTag) int {
+		return cmp.Or(cmp.Compare(a.issueID, b.issueID), strings.Compare(a.key, b.key), strings.Compare(a.value, b.value))
+	})
+	added, err := d.upsertTagRows(ctx, tx, keys, counts)
+	if err != nil || len(added) == 0 {
+		return err
 	}
-	kept, err := d.keptTagKeys(ctx, tx, counts)
+	kept, err := d.keptTagKeys(ctx, tx, added)
 	if err != nil {
 		return err
 	}
 	maxValues, maxKeys := d.tagBounds()
-	keys := slices.SortedFunc(maps.Keys(counts), func(a, b issueTag) int {
-		return cmp.Or(cmp.Compare(a.issueID, b.issueID), strings.Compare(a.key, b.key), strings.Compare(a.value, b.value))
-	})
-	// Keys new to an issue are taken in sorted order while it has room.
 	keyCount := make(map[int64]int64)
 	for k := range kept {
 		if !unboundedTagKeys[k.key] {
 			keyCount[k.issueID]++
 		}
 	}
-	room := make(map[tagKey]int64) // values each key may still gain; absent: refused
-	upsert := keys[:0:0]
-	for _, k := range keys {
+	// New keys and values are taken in sorted order while there is room,
+	// so which ones a batch keeps does not depend on the order of its
+	// events.
+	room := make(map[tagKey]int64) // values a key may still gain; -1: any
+	gained := make(map[tagKey]int64)
+	var refused []issueTag
+	for _, k := range added {
 		tk := tagKey{k.issueID, k.key}
-		if _, ok := room[tk]; !ok {
+		r, ok := room[tk]
+		if !ok {
 			n, known := kept[tk]
 			switch {
 			case unboundedTagKeys[k.key]:
-				room[tk] = -1
+				r = -1
 			case known:
-				room[tk] = max(0, maxValues-n)
+				r = max(0, maxValues-n)
 			case keyCount[k.issueID] < maxKeys:
 				keyCount[k.issueID]++
-				room[tk] = maxValues
-			default:
-				continue
+				r = maxValues
 			}
+			room[tk] = r
 		}
-		upsert = append(upsert, k)
-	}
-	added, err := d.upsertTagRows(ctx, tx, upsert, counts)
-	if err != nil {
-		return err
-	}
-	// A key's new values beyond its room are deleted again, the last in
-	// sorted order first, so which values a batch keeps does not depend
-	// on the order of its rows.
-	var refused []issueTag
-	gained := make(map[tagKey]int64)
-	for _, k := range added {
-		tk := tagKey{k.issueID, k.key}
-		if r := room[tk]; r >= 0 && gained[tk] >= r {
+		if r >= 0 && gained[tk] >= r {
 			refused = append(refused, k)
 			continue
 		}
@@ -851,11 +845,11 @@ func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh [
 	return d.addTagKeys(ctx, tx, gained)
 }
 
-// keptTagKeys returns the value count of every key the issues of counts
+// keptTagKeys returns the value count of every key the issues of pairs
 // keep.
-func (d *DB) keptTagKeys(ctx context.Context, tx *sql.Tx, counts map[issueTag]int64) (map[tagKey]int64, error) {
+func (d *DB) keptTagKeys(ctx context.Context, tx *sql.Tx, pairs []issueTag) (map[tagKey]int64, error) {
 	seen := make(map[int64]bool)
-	for k := range counts {
+	for _, k := range pairs {
 		seen[k.issueID] = true
 	}
 	ids := slices.Sorted(maps.Keys(seen))
