@@ -513,7 +513,7 @@ func TestListIssuesSearchErrors(t *testing.T) {
 	base := fmt.Sprintf("/api/v1/projects/%d/issues?query=", f.project.ID)
 	for query, want := range map[string]string{
 		"error.type:TypeError": "error.type: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions",
-		"handled:no":           "Flytrap does not keep whether an event's error was handled",
+		"error.handled:maybe":  "error.handled: takes true or false",
 		"assigned:me":          "Flytrap has no assignment",
 		"is:unassigned":        "Flytrap has no assignment",
 		"level:":               "level: needs a value",

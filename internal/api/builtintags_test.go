@@ -32,6 +32,8 @@ func TestSearchBuiltinTags(t *testing.T) {
 	for _, q := range []string{
 		"transaction:/index.html", "server_name:qa-host", "handled:no", "mechanism:onerror",
 		`url:"https://shop.example/cart"`, "logger:django.request", "dist:41", "site:eu-1",
+		// Sentry's names of the same.
+		"error.handled:0", "error.unhandled:true", "error.mechanism:onerror",
 	} {
 		code, _, out := f.do(t, f.memberToken, "GET", base+url.QueryEscape(q), "")
 		if code != 200 {
