@@ -154,6 +154,11 @@ func (s *stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "forbidden", "origin not allowed")
 		return
 	}
+	// Taken before the credential is checked: a revocation between the
+	// check and the stream's first wait (a token deleted as soon as the
+	// handshake returns) must still end the stream at once, not at the
+	// next periodic recheck.
+	changed := s.hub.accessChanges()
 	u, err := s.auth(r)
 	if err != nil {
 		s.log.Debug("live: unauthenticated stream request", "err", err)
@@ -189,7 +194,7 @@ func (s *stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// frames and ends ctx when the connection goes away.
 	ctx := c.CloseRead(r.Context())
 	s.log.Debug("live: stream opened", "user_id", u.ID, "projects", ids)
-	s.serve(ctx, c, r, requested, sub)
+	s.serve(ctx, c, r, requested, sub, changed)
 	s.log.Debug("live: stream closed", "user_id", u.ID)
 }
 
@@ -219,13 +224,13 @@ func (sub *subscription) move(ids []int64) {
 func (sub *subscription) close() { sub.cancel() }
 
 // serve sends messages until the connection, the Hub or the user's access
-// ends.
-func (s *stream) serve(ctx context.Context, c *websocket.Conn, r *http.Request, requested []int64, sub *subscription) {
+// ends; changed is closed by the first access change after the stream's
+// credential was checked.
+func (s *stream) serve(ctx context.Context, c *websocket.Conn, r *http.Request, requested []int64, sub *subscription, changed <-chan struct{}) {
 	ping := time.NewTicker(s.ping)
 	defer ping.Stop()
 	recheck := time.NewTicker(s.recheck)
 	defer recheck.Stop()
-	changed := s.hub.accessChanges()
 	for {
 		var check bool
 		select {

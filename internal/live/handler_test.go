@@ -344,6 +344,37 @@ func TestHandlerRecheckRevokes(t *testing.T) {
 	}
 }
 
+// Access taken away between the stream's credential check and its first
+// wait (a token deleted as soon as the handshake returns) ends the stream
+// at once, not at the next periodic recheck, an hour away here.
+func TestHandlerRevokedDuringHandshake(t *testing.T) {
+	f := newFixture(t)
+	auth := BearerOrSession(f.db, nil)
+	var checked atomic.Bool
+	revokeAfterCheck := func(r *http.Request) (store.User, error) {
+		if checked.Swap(true) {
+			return store.User{}, ErrUnauthenticated // revoked since
+		}
+		u, err := auth(r)
+		f.hub.AccessChanged()
+		return u, err
+	}
+	srv := httptest.NewServer(Handler(f.hub, revokeAfterCheck, f.access, quietLog(), WithRecheckInterval(time.Hour)))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+fmt.Sprintf("?project=%d", f.p1.ID),
+		&websocket.DialOptions{HTTPHeader: bearer(f.memberToken)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	_, _, err = c.Read(ctx)
+	if got := websocket.CloseStatus(err); got != websocket.StatusPolicyViolation {
+		t.Errorf("read after a revocation during the handshake: %v (status %v), want 1008", err, got)
+	}
+}
+
 // A store failure during a check keeps the connection.
 func TestHandlerRecheckSurvivesStoreFailure(t *testing.T) {
 	f := newFixture(t, WithRecheckInterval(10*time.Millisecond))
