@@ -42,9 +42,14 @@ func maskText(s string) (string, int) {
 	if len(s) < 3 || !strings.ContainsAny(s, "0123456789") {
 		return s, n
 	}
+	// Cards first: a card's mask ends a run of address characters
+	// ("00::3882246310005" becomes "00::[creditcard]"), which can leave
+	// an IPv6 address ("00::") that a second pass would find. Masking the
+	// addresses after the cards finds it now, so a pass leaves nothing
+	// for the next one (FuzzScrub).
+	s = replace(s, findCard, CardMask, &n, isCard)
 	s = replace(s, findIPv6, IPMask, &n, isIPv6)
 	s = replace(s, findIPv4, IPMask, &n, isIPv4)
-	s = replace(s, findCard, CardMask, &n, isCard)
 	return s, n
 }
 
