@@ -57,12 +57,13 @@ func safeNext(next string) string {
 	return cleaned
 }
 
-// loginToken returns the login form's CSRF token, setting the cookie it is
-// bound to when the browser has none. Before sign-in there is no session to
-// bind a token to, so a random cookie stands in for it (a signed
-// double-submit cookie); it stops another site from signing the browser in
-// to an account of the attacker's choosing.
-func (d *Dashboard) loginToken(w http.ResponseWriter, r *http.Request) (string, error) {
+// preSessionToken returns the CSRF token of a form shown before sign-in
+// (sign-in, "Forgot password?", a set-password link's page), for purpose,
+// setting the cookie it is bound to when the browser has none. Before
+// sign-in there is no session to bind a token to, so a random cookie
+// stands in for it (a signed double-submit cookie); it stops another site
+// from signing the browser in to an account of the attacker's choosing.
+func (d *Dashboard) preSessionToken(w http.ResponseWriter, r *http.Request, purpose string) (string, error) {
 	key, err := d.key(r.Context())
 	if err != nil {
 		return "", err
@@ -72,7 +73,17 @@ func (d *Dashboard) loginToken(w http.ResponseWriter, r *http.Request) (string, 
 		nonce = randomHex(16)
 		d.setCookie(w, loginCookie, nonce, 0)
 	}
-	return sign(key, "login", nonce), nil
+	return sign(key, purpose, nonce), nil
+}
+
+// checkPreSessionForm is checkForm for a form of preSessionToken.
+func (d *Dashboard) checkPreSessionForm(w http.ResponseWriter, r *http.Request, purpose string) bool {
+	key, err := d.key(r.Context())
+	if err != nil {
+		d.serverError(w, r, err)
+		return false
+	}
+	return d.checkForm(w, r, sign(key, purpose, d.cookie(r, loginCookie)))
 }
 
 func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +95,7 @@ func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Dashboard) showLogin(w http.ResponseWriter, r *http.Request, status int, data loginData) {
-	token, err := d.loginToken(w, r)
+	token, err := d.preSessionToken(w, r, "login")
 	if err != nil {
 		d.serverError(w, r, err)
 		return
@@ -96,12 +107,7 @@ func (d *Dashboard) showLogin(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
-	key, err := d.key(r.Context())
-	if err != nil {
-		d.serverError(w, r, err)
-		return
-	}
-	if !d.checkForm(w, r, sign(key, "login", d.cookie(r, loginCookie))) {
+	if !d.checkPreSessionForm(w, r, "login") {
 		return
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))

@@ -92,31 +92,6 @@ func (d *Dashboard) canMail() bool { return d.svc.Users.CanMail() && d.publicURL
 // public URL, else the scheme and host the admin's request came to.
 func (d *Dashboard) BaseURL(r *http.Request) string { return d.baseURL(r) }
 
-// preSessionToken returns the CSRF token of a form shown before sign-in,
-// for purpose, bound to the login cookie (see loginToken).
-func (d *Dashboard) preSessionToken(w http.ResponseWriter, r *http.Request, purpose string) (string, error) {
-	key, err := d.key(r.Context())
-	if err != nil {
-		return "", err
-	}
-	nonce := d.cookie(r, loginCookie)
-	if len(nonce) != 32 || strings.Trim(nonce, "0123456789abcdef") != "" {
-		nonce = randomHex(16)
-		d.setCookie(w, loginCookie, nonce, 0)
-	}
-	return sign(key, purpose, nonce), nil
-}
-
-// checkPreSessionForm is checkForm for a form of preSessionToken.
-func (d *Dashboard) checkPreSessionForm(w http.ResponseWriter, r *http.Request, purpose string) bool {
-	key, err := d.key(r.Context())
-	if err != nil {
-		d.serverError(w, r, err)
-		return false
-	}
-	return d.checkForm(w, r, sign(key, purpose, d.cookie(r, loginCookie)))
-}
-
 // forgotData is the "Forgot password?" page's model.
 type forgotData struct {
 	// CanMail says links are emailed; without it the page says to ask an
