@@ -41,8 +41,13 @@ func EnvironmentProblem(name string) string {
 	return ""
 }
 
-// HasControl reports whether s holds a control character (C0, DEL, C1)
-// or a direction control: what must not reach a terminal or a single line.
-func HasControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || bidi.Control(r) })
-}
+// HasControl reports whether s holds a rune IsControl refuses.
+func HasControl(s string) bool { return strings.ContainsFunc(s, IsControl) }
+
+// IsControl reports whether r steers how text is displayed instead of
+// being displayed: a C0 or C1 control or DEL (terminal escape sequences
+// start with ESC or CSI) or a bidi control (Unicode's Bidi_Control, such
+// as U+202E), which reorders what is shown around it, so that one name or
+// address can pass for another. What must not reach a terminal or a
+// single line.
+func IsControl(r rune) bool { return unicode.IsControl(r) || bidi.Control(r) }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -19,7 +20,7 @@ type Projects struct {
 
 // CheckProjectName returns name without surrounding space, or refuses it
 // with ErrInvalid: it must be 1 to MaxProjectName characters without
-// control characters or bidi controls (see hiddenControl), and not only
+// control characters or bidi controls (see event.IsControl), and not only
 // digits.
 func CheckProjectName(name string) (string, error) {
 	name = strings.TrimSpace(name)
@@ -28,7 +29,7 @@ func CheckProjectName(name string) (string, error) {
 		return "", refuse(ErrInvalid, "Enter a project name.")
 	case utf8.RuneCountInString(name) > MaxProjectName:
 		return "", refuse(ErrInvalid, "Project names are at most 100 characters long.")
-	case hiddenControl(name):
+	case event.HasControl(name):
 		return "", refuse(ErrInvalid, "Project names cannot contain control characters or bidi controls (such as U+202E).")
 	case strings.Trim(name, "0123456789") == "":
 		// A reference to a project is its name or its ID

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -27,7 +28,7 @@ func (s *Tokens) Create(ctx context.Context, a Actor, name string) (string, stor
 
 // Issue issues an API token for a: its name is trimmed and 1 to
 // MaxTokenName characters, without control characters or bidi controls
-// (see hiddenControl), its scope store.ScopeFull (the default) or
+// (see event.IsControl), its scope store.ScopeFull (the default) or
 // store.ScopeReadOnly, its expiry, if any, in the future. It returns the
 // secret, which exists only in this answer.
 func (s *Tokens) Issue(ctx context.Context, a Actor, nt store.NewAPIToken) (string, store.APIToken, error) {
@@ -35,7 +36,7 @@ func (s *Tokens) Issue(ctx context.Context, a Actor, nt store.NewAPIToken) (stri
 	if nt.Name == "" || utf8.RuneCountInString(nt.Name) > MaxTokenName {
 		return "", store.APIToken{}, refuse(ErrInvalid, "The token name must be 1 to 100 characters, such as the machine the token is for.")
 	}
-	if hiddenControl(nt.Name) {
+	if event.HasControl(nt.Name) {
 		return "", store.APIToken{}, refuse(ErrInvalid, "Token names cannot contain control characters or bidi controls (such as U+202E).")
 	}
 	switch nt.Scope {

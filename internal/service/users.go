@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -28,12 +29,12 @@ const (
 // NormalizeEmail returns the address s with surrounding space removed, or
 // refuses it with ErrInvalid unless it is a bare address (no display name,
 // no angle brackets) of at most MaxEmailLength bytes without control
-// characters or bidi controls (see hiddenControl: net/mail lets U+202E
+// characters or bidi controls (see event.IsControl: net/mail lets U+202E
 // through, and "bidi\u202eevil@qa.test" would show as another address).
 // Case is kept as typed; the store compares addresses ignoring case.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if hiddenControl(s) {
+	if event.HasControl(s) {
 		return "", refuse(ErrInvalid, "Email addresses cannot contain control characters or bidi controls (such as U+202E).")
 	}
 	if addr, err := mail.ParseAddress(s); err != nil || addr.Address != s || len(s) > MaxEmailLength {

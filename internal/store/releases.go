@@ -331,7 +331,7 @@ func (d *DB) ListDeploys(ctx context.Context, v Viewer, projectID int64, version
 // terminal or a page may act on them.
 func cutMessage(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if r != '\n' && r != '\t' && event.HasControl(string(r)) {
+		if r != '\n' && r != '\t' && event.IsControl(r) {
 			return -1
 		}
 		return r

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/bidi"
+	"github.com/getflytrap/flytrap/internal/event"
 )
 
 // Clean makes text that came from the server safe to print on one line of
@@ -26,7 +27,7 @@ import (
 // JSON output is not cleaned: it is data, and encoding/json escapes
 // control characters itself.
 func Clean(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsFunc(s, unsafeRune) {
+	if utf8.ValidString(s) && !event.HasControl(s) {
 		return s
 	}
 	// strings.Map writes each invalid byte as U+FFFD.
@@ -36,11 +37,6 @@ func Clean(s string) string {
 		}
 		return r
 	}, s))
-}
-
-// unsafeRune reports whether Clean changes r.
-func unsafeRune(r rune) bool {
-	return unicode.IsControl(r) || bidi.Control(r)
 }
 
 // EscapeJSON rewrites DEL, the C1 controls and the bidi controls in the
@@ -68,7 +64,7 @@ func EscapeJSON(b []byte) []byte {
 // escapedInJSON reports whether EscapeJSON escapes r: the characters Clean
 // changes, less the C0 controls, which the encoders escape in strings and
 // which outside them are JSON's own line breaks and tabs.
-func escapedInJSON(r rune) bool { return r >= 0x7f && unsafeRune(r) }
+func escapedInJSON(r rune) bool { return r >= 0x7f && event.IsControl(r) }
 
 // ShellArg returns s as the last positional argument of a POSIX shell
 // command, for hints that suggest a command to copy: a project's name is
