@@ -230,19 +230,27 @@ func testAlertRegression(e *env) {
 	}
 }
 
+// withoutAlertRules deletes the project's alert rules, so that a test's own
+// are the only ones, and returns its default (e-mail) channel.
+func (e *env) withoutAlertRules() int64 {
+	e.t.Helper()
+	rules, _ := e.db.ListAlertRules(e.ctx, System, e.project.ID)
+	for _, r := range rules {
+		if err := e.db.DeleteAlertRule(e.ctx, System, r.ID); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	chans, _ := e.db.ListAlertChannels(e.ctx, System, e.project.ID)
+	return chans[0].ID
+}
+
 // testAlertFrequencyFilters: a frequency rule fires when the window holds
 // more than its threshold, once per cooldown; level and environment
 // filters keep other events out.
 func testAlertFrequencyFilters(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
-	rules, _ := db.ListAlertRules(ctx, System, e.project.ID)
-	for _, r := range rules {
-		if err := db.DeleteAlertRule(ctx, System, r.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ch, _ := db.ListAlertChannels(ctx, System, e.project.ID)
-	if _, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: e.project.ID, ChannelID: ch[0].ID, Type: RuleFrequency,
+	mail := e.withoutAlertRules()
+	if _, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: e.project.ID, ChannelID: mail, Type: RuleFrequency,
 		Threshold: 5, WindowMinutes: 10, MinLevel: "error", Environment: "prod", Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -283,14 +291,8 @@ func testAlertFrequencyFilters(e *env) {
 // count of the third).
 func testAlertFrequencyBatchCount(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
-	rules, _ := db.ListAlertRules(ctx, System, e.project.ID)
-	for _, r := range rules {
-		if err := db.DeleteAlertRule(ctx, System, r.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ch, _ := db.ListAlertChannels(ctx, System, e.project.ID)
-	if _, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: e.project.ID, ChannelID: ch[0].ID, Type: RuleFrequency,
+	mail := e.withoutAlertRules()
+	if _, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: e.project.ID, ChannelID: mail, Type: RuleFrequency,
 		Threshold: 3, WindowMinutes: 5, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -314,14 +316,7 @@ func testAlertFrequencyBatchCount(e *env) {
 // goes to both channels.
 func testAlertFrequencyOnAnotherChannel(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
-	rules, _ := db.ListAlertRules(ctx, System, e.project.ID)
-	for _, r := range rules {
-		if err := db.DeleteAlertRule(ctx, System, r.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
-	chans, _ := db.ListAlertChannels(ctx, System, e.project.ID)
-	mail := chans[0].ID
+	mail := e.withoutAlertRules()
 	hook, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: ChannelWebhook, Name: "spikes", URL: "https://hooks.example.com/x", Secret: "s"})
 	if err != nil {
 		t.Fatal(err)
