@@ -64,8 +64,7 @@ func (d *DB) IssuePasswordLink(ctx context.Context, userID int64, purpose string
 			if live > 0 {
 				return fmt.Errorf("%w: the user has a link an admin issued", ErrConflict)
 			}
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM password_links WHERE user_id = $1`, userID); err != nil {
+		} else if _, err := tx.ExecContext(ctx, `DELETE FROM password_links WHERE user_id = $1`, userID); err != nil {
 			return err
 		}
 		return notFound(tx.QueryRowContext(ctx, `INSERT INTO password_links (user_id, token_hash, purpose, created_at, expires_at)
