@@ -71,12 +71,23 @@ func (p *devProc) topFrames(t *testing.T, is issue) (mapped, raw storedFrame) {
 	return ex.Frames[len(ex.Frames)-1], ex.RawFrames[len(ex.RawFrames)-1]
 }
 
-// nodeError throws from build's app.min.js under @sentry/node, with the
-// message prefixed so each run makes an issue of its own, and returns the
-// stored event's innermost frame, symbolicated and as sent.
-func (p *devProc) nodeError(t *testing.T, js, build, prefix string) (mapped, raw storedFrame) {
+// checkBundleFunctions checks the function names of the issue's latest
+// event's frames that came from app.min.js, outermost first: each named
+// by its original name, checkout included, which nothing in the bundle
+// calls, so only its declaration in the uploaded minified file names it.
+func (p *devProc) checkBundleFunctions(t *testing.T, who string, is issue) {
 	t.Helper()
-	return p.topFrames(t, p.throwNode(t, js, build, "shop@1", prefix))
+	ev, body := p.latestEvent(t, is)
+	ex := ev.Exceptions[0]
+	var got []string
+	for i, raw := range ex.RawFrames {
+		if strings.HasSuffix(raw.AbsPath+raw.Filename, "/app.min.js") && i < len(ex.Frames) {
+			got = append(got, ex.Frames[i].Function)
+		}
+	}
+	if want := []string{"checkout", "cartTotal", "lineTotal"}; !slices.Equal(got, want) {
+		t.Errorf("%s: the bundle's functions %q, want %q: %s", who, got, want, body)
+	}
 }
 
 // throwNode throws from build's app.min.js under @sentry/node with
@@ -132,8 +143,10 @@ func TestSymbolicatedErrors(t *testing.T) {
 	t.Logf("flytrap sourcemaps upload:\n%s", out)
 
 	t.Run("node", func(t *testing.T) {
-		mapped, raw := p.nodeError(t, js, build, "node: ")
+		is := p.throwNode(t, js, build, "shop@1", "node: ")
+		mapped, raw := p.topFrames(t, is)
 		checkSymbolicated(t, "@sentry/node", mapped, raw)
+		p.checkBundleFunctions(t, "@sentry/node", is)
 	})
 
 	t.Run("sentry-cli upload", func(t *testing.T) {
@@ -147,8 +160,10 @@ func TestSymbolicatedErrors(t *testing.T) {
 		sentryCLI := filepath.Join(js, "node_modules", ".bin", "sentry-cli")
 		run(t, env, sentryCLI, "sourcemaps", "inject", scBuild)
 		run(t, env, sentryCLI, "sourcemaps", "upload", scBuild)
-		mapped, raw := sp.nodeError(t, js, scBuild, "sentry-cli: ")
+		is := sp.throwNode(t, js, scBuild, "shop@1", "sentry-cli: ")
+		mapped, raw := sp.topFrames(t, is)
 		checkSymbolicated(t, "@sentry/node after sentry-cli upload", mapped, raw)
+		sp.checkBundleFunctions(t, "@sentry/node after sentry-cli upload", is)
 
 		// QA's case: a build of the same app without debug IDs, deployed
 		// as web@3.0.0. The bundle uploaded without a release is the

@@ -40,6 +40,10 @@ type Map struct {
 	File string
 	// Body is the map itself (JSON).
 	Body []byte
+	// Minified is the blob of the minified file the map was found
+	// through (Store.Source reads it), whose declarations name what the
+	// minifier renamed; empty for a map uploaded without its file.
+	Minified string
 	// Release and Dist are those of the upload a map found by file name
 	// came from; empty for other matches, which name the build themselves.
 	// For an event without a release that upload may be any release's.

@@ -305,23 +305,27 @@ func testFind(t *testing.T, e *env) {
 		minified("~/static/js/vendor.min.js", "", "", "v()\n"),
 		sourceMap("~/static/js/vendor.min.js.map", "", vendMap),
 		minified("https://cdn.example.com/lib.min.js", "", "", "l()\n"+inline+"\n"),
+		sourceMap("~/static/js/alone.min.js.map", "", appMap),
 	)
-	if res.Files != 5 {
-		t.Errorf("Assemble stored %d files, want 5", res.Files)
+	if res.Files != 6 {
+		t.Errorf("Assemble stored %d files, want 6", res.Files)
 	}
 	p := e.proj.ID
+	// wantSource is the minified file Source reads for the map found.
 	tests := []struct {
-		name     string
-		q        artifact.Query
-		wantBody string
-		wantFile string
+		name       string
+		q          artifact.Query
+		wantBody   string
+		wantFile   string
+		wantSource string
 	}{
-		{"debug ID", artifact.Query{ProjectID: p, DebugID: debugID, AbsPath: "https://any/x.js"}, appMap, "~/static/js/app.min.js"},
-		{"debug ID upper case", artifact.Query{ProjectID: p, DebugID: "6A1C4BD3-0C6E-5A28-9D1E-2B7A6F1C0D11"}, appMap, "~/static/js/app.min.js"},
-		{"release + ~/ on any host, via the comment", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "https://shop.example.com/static/js/app.min.js?v=3"}, appMap, "~/static/js/app.min.js"},
-		{"release + <file>.map", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "http://localhost:3000/static/js/vendor.min.js"}, vendMap, "~/static/js/vendor.min.js"},
-		{"release + full URL, inline map", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "https://cdn.example.com/lib.min.js"}, vendMap, "https://cdn.example.com/lib.min.js"},
-		{"unknown debug ID falls back to the name", artifact.Query{ProjectID: p, DebugID: debugID2, AbsPath: "app:///vendor.min.js"}, vendMap, "~/static/js/vendor.min.js"},
+		{"debug ID", artifact.Query{ProjectID: p, DebugID: debugID, AbsPath: "https://any/x.js"}, appMap, "~/static/js/app.min.js", "x()\n//# sourceMappingURL=app.min.js.map\n//# debugId=" + debugID + "\n"},
+		{"debug ID upper case", artifact.Query{ProjectID: p, DebugID: "6A1C4BD3-0C6E-5A28-9D1E-2B7A6F1C0D11"}, appMap, "~/static/js/app.min.js", "x()\n//# sourceMappingURL=app.min.js.map\n//# debugId=" + debugID + "\n"},
+		{"release + ~/ on any host, via the comment", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "https://shop.example.com/static/js/app.min.js?v=3"}, appMap, "~/static/js/app.min.js", "x()\n//# sourceMappingURL=maps/app.js.map\n"},
+		{"release + <file>.map", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "http://localhost:3000/static/js/vendor.min.js"}, vendMap, "~/static/js/vendor.min.js", "v()\n"},
+		{"release + full URL, inline map", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "https://cdn.example.com/lib.min.js"}, vendMap, "https://cdn.example.com/lib.min.js", "l()\n" + inline + "\n"},
+		{"unknown debug ID falls back to the name", artifact.Query{ProjectID: p, DebugID: debugID2, AbsPath: "app:///vendor.min.js"}, vendMap, "~/static/js/vendor.min.js", "v()\n"},
+		{"a map uploaded alone", artifact.Query{ProjectID: p, Release: "1.0", Dist: "web", AbsPath: "https://x/static/js/alone.min.js"}, appMap, "~/static/js/alone.min.js", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,6 +335,15 @@ func testFind(t *testing.T, e *env) {
 			}
 			if string(m.Body) != tt.wantBody || m.File != tt.wantFile || m.Key != key(tt.wantBody) {
 				t.Errorf("Find = {Key %s File %s Body %s}, want {Key %s File %s Body %s}", m.Key, m.File, m.Body, key(tt.wantBody), tt.wantFile, tt.wantBody)
+			}
+			if tt.wantSource == "" {
+				if m.Minified != "" {
+					t.Errorf("Minified = %q for a map uploaded without its file", m.Minified)
+				}
+				return
+			}
+			if src, err := e.s.Source(e.ctx, m.Minified); err != nil || string(src) != tt.wantSource {
+				t.Errorf("Source(%q) = %q, %v; want %q", m.Minified, src, err, tt.wantSource)
 			}
 		})
 	}

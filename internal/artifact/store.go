@@ -504,7 +504,7 @@ func (s *Store) bestOf(ctx context.Context, absPath string, group []nameCandidat
 			err error
 		)
 		if c.f.Kind == store.ArtifactSourceMap {
-			m, err = s.load(ctx, c.f)
+			m, err = s.loadBeside(ctx, c.f)
 		} else {
 			m, err = s.mapOf(ctx, c.f)
 		}
@@ -562,7 +562,15 @@ func (s *Store) find(ctx context.Context, f store.ArtifactFilter) (Map, error) {
 			return Map{}, err
 		}
 		if len(maps) > 0 {
-			return s.load(ctx, maps[0])
+			m, err := s.load(ctx, maps[0])
+			if err != nil {
+				return m, err
+			}
+			mins, err := s.meta.FindArtifacts(ctx, withKind(f, store.ArtifactMinifiedSource, 1))
+			if len(mins) > 0 {
+				m.Minified = mins[0].Blob
+			}
+			return m, err
 		}
 	}
 	mins, err := s.meta.FindArtifacts(ctx, withKind(f, store.ArtifactMinifiedSource, 5))
@@ -589,7 +597,22 @@ func (s *Store) find(ctx context.Context, f store.ArtifactFilter) (Map, error) {
 	if err != nil || len(maps) == 0 {
 		return Map{}, cmp.Or(err, ErrNotFound)
 	}
-	return s.load(ctx, maps[0])
+	return s.loadBeside(ctx, maps[0])
+}
+
+// loadBeside reads a map found by its own URL, with the minified file
+// uploaded beside it (its URL without ".map", in the same upload), if any.
+func (s *Store) loadBeside(ctx context.Context, f store.ArtifactFile) (Map, error) {
+	m, err := s.load(ctx, f)
+	if err != nil {
+		return m, err
+	}
+	mins, err := s.meta.FindArtifacts(ctx, store.ArtifactFilter{ProjectID: f.ProjectID, BundleID: f.BundleID,
+		URLs: []string{strings.TrimSuffix(f.URL, ".map")}, Kind: store.ArtifactMinifiedSource, Limit: 1})
+	if len(mins) > 0 {
+		m.Minified = mins[0].Blob
+	}
+	return m, err
 }
 
 func withKind(f store.ArtifactFilter, kind string, limit int) store.ArtifactFilter {
@@ -597,8 +620,17 @@ func withKind(f store.ArtifactFilter, kind string, limit int) store.ArtifactFilt
 	return f
 }
 
-// mapOf finds the map of a minified file.
+// mapOf finds the map of a minified file, and names the file as the one
+// it was found through.
 func (s *Store) mapOf(ctx context.Context, min store.ArtifactFile) (Map, error) {
+	m, err := s.mapOfFile(ctx, min)
+	if err == nil {
+		m.Minified = min.Blob
+	}
+	return m, err
+}
+
+func (s *Store) mapOfFile(ctx context.Context, min store.ArtifactFile) (Map, error) {
 	if min.DebugID != "" {
 		maps, err := s.meta.FindArtifacts(ctx, store.ArtifactFilter{ProjectID: min.ProjectID, DebugID: min.DebugID, Kind: store.ArtifactSourceMap, Limit: 1})
 		if err != nil {
@@ -646,6 +678,11 @@ func (s *Store) mapOf(ctx context.Context, min store.ArtifactFile) (Map, error) 
 		}
 	}
 	return Map{}, ErrNotFound
+}
+
+// Source reads the minified file a Map was found through (Map.Minified).
+func (s *Store) Source(ctx context.Context, minified string) ([]byte, error) {
+	return s.blobs.Get(ctx, minified, s.limits.MaxFileBytes)
 }
 
 // load reads a stored map. Its blob key is its checksum.

@@ -45,6 +45,11 @@ func (f *fakeMaps) Find(_ context.Context, q artifact.Query) (artifact.Map, erro
 	return artifact.Map{}, artifact.ErrNotFound
 }
 
+// Source has no minified files: these maps were uploaded alone.
+func (f *fakeMaps) Source(context.Context, string) ([]byte, error) {
+	return nil, artifact.ErrBlobNotFound
+}
+
 func (f *fakeMaps) upload() {
 	f.mu.Lock()
 	defer f.mu.Unlock()

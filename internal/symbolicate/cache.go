@@ -91,9 +91,9 @@ func (c *mapCache) peek(key string) (*parsedMap, bool) {
 // map's key, the file it was stored for and whose upload it came from
 // (see lookup), or why there is none (no map, or several matching).
 type resolved struct {
-	key, file, upload string
-	reason, detail    string
-	expires           time.Time
+	key, file, upload, minified string
+	reason, detail              string
+	expires                     time.Time
 }
 
 // findCache remembers Find's answers for a short time, so the frames of a

@@ -90,3 +90,18 @@ func FuzzSymbolicate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScopeName names a frame from a minified file the fuzzer writes, with
+// build C's map: never a panic, and a name within bounds.
+func FuzzScopeName(f *testing.F) {
+	f.Add(readFile(f, "testdata/build-c/classes.min.js"), "t.lineTotal", 1, 201)
+	f.Add([]byte("var e=class t{m(){x}}"), "new t", 1, 18)
+	f.Add([]byte("function* s(){}\n\n=s"), "async s.s [as s]", 3, 1)
+	pm := parseMap(readFile(f, "testdata/build-c/classes.min.js.map"), DefaultMaxMapSize)
+	f.Fuzz(func(t *testing.T, src []byte, fn string, line, column int) {
+		name, ok := scopeName(fn, newMinified(src), line, column, pm)
+		if ok && (name == "" || len(name) > maxName) {
+			t.Fatalf("scopeName(%q) = %q", fn, name)
+		}
+	})
+}

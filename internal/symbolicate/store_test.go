@@ -184,8 +184,8 @@ func TestMapsOfOtherReleasesUnused(t *testing.T) {
 				}
 				ex := ev.Exceptions[0]
 				if tt.unmapped == "" {
-					if got := summarize(lastN(ex.Frames, 4)); !reflect.DeepEqual(got, wantBundleFrames) {
-						t.Errorf("run %d: frames\n got %+v\nwant %+v", run, got, wantBundleFrames)
+					if got := summarize(lastN(ex.Frames, 4)); !reflect.DeepEqual(got, wantNamedFrames) {
+						t.Errorf("run %d: frames\n got %+v\nwant %+v", run, got, wantNamedFrames)
 					}
 				} else {
 					want := slices.Clone(sent)

@@ -6,6 +6,7 @@
 package symbolicate
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,10 +21,12 @@ import (
 	"github.com/getflytrap/flytrap/internal/event"
 )
 
-// Maps finds the source map of the minified file a frame points into;
-// the artifact store implements it.
+// Maps finds the source map of the minified file a frame points into,
+// and reads that file (artifact.Map.Minified); the artifact store
+// implements it.
 type Maps interface {
 	Find(ctx context.Context, q artifact.Query) (artifact.Map, error)
+	Source(ctx context.Context, minified string) ([]byte, error)
 }
 
 // Defaults for zero Config fields.
@@ -77,6 +80,7 @@ type Symbolicator struct {
 	cfg   Config
 	maps  *mapCache
 	finds *findCache
+	names *names
 }
 
 // New returns a Symbolicator. A Config without Maps is a wiring mistake
@@ -100,7 +104,7 @@ func New(cfg Config) *Symbolicator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Symbolicator{cfg: cfg, maps: newMapCache(cfg.CacheBytes), finds: newFindCache(findEntries)}
+	return &Symbolicator{cfg: cfg, maps: newMapCache(cfg.CacheBytes), finds: newFindCache(findEntries), names: newNames()}
 }
 
 // Symbolicate rewrites each JavaScript frame of ev that a source map
@@ -158,8 +162,11 @@ type lookup struct {
 	// upload names the release (and dist) of the upload a map found by
 	// file name came from, "" for any other map.
 	upload string
-	reason string
-	detail string
+	// minified is the blob of the minified file the map was found
+	// through, "" when it was uploaded alone.
+	minified string
+	reason   string
+	detail   string
 }
 
 // hasCodeContext reports whether a Flytrap SDK sent the source of frame f
@@ -223,6 +230,13 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 					r.note("upload "+file, fmt.Sprintf("the event has no release: %s was mapped with the source map uploaded for release %s",
 						file, l.upload))
 				}
+				if l.minified != "" && f.Function != "" {
+					scoped, err := r.name(ctx, l, f.Function, f.Lineno, f.Colno)
+					if err != nil {
+						return err
+					}
+					name = cmp.Or(scoped, name)
+				}
 				rewrite(f, pos, name, l.pm)
 				caller = pos.name
 				mapped = true
@@ -281,7 +295,7 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 				return lookup{reason: res.reason, detail: res.detail}, nil
 			}
 			if pm, ok := s.maps.peek(res.key); ok {
-				return lookup{pm: pm, file: res.file, upload: res.upload}, nil
+				return lookup{pm: pm, file: res.file, upload: res.upload, minified: res.minified}, nil
 			}
 		}
 	}
@@ -317,8 +331,8 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 	if m.Release != "" {
 		upload = artifact.ReleaseName(m.Release, m.Dist)
 	}
-	s.finds.put(q, resolved{key: key, file: m.File, upload: upload, expires: now.Add(s.cfg.FoundTTL)})
-	return lookup{pm: pm, file: m.File, upload: upload}, nil
+	s.finds.put(q, resolved{key: key, file: m.File, upload: upload, minified: m.Minified, expires: now.Add(s.cfg.FoundTTL)})
+	return lookup{pm: pm, file: m.File, upload: upload, minified: m.Minified}, nil
 }
 
 func (s *Symbolicator) parse(body []byte) *parsedMap { return parseMap(body, s.cfg.MaxMapSize) }

@@ -3,6 +3,7 @@ package symbolicate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -32,8 +33,19 @@ type fakeMaps struct {
 	mu        sync.Mutex
 	byDebugID map[string]artifact.Map
 	byPath    map[string]artifact.Map
-	err       error
-	queries   []artifact.Query
+	// sources are the minified files by blob (artifact.Map.Minified).
+	sources map[string][]byte
+	err     error
+	queries []artifact.Query
+}
+
+func (f *fakeMaps) Source(_ context.Context, minified string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if body, ok := f.sources[minified]; ok {
+		return body, nil
+	}
+	return nil, fmt.Errorf("%s: %w", minified, artifact.ErrBlobNotFound)
 }
 
 func (f *fakeMaps) Find(_ context.Context, q artifact.Query) (artifact.Map, error) {
@@ -108,13 +120,19 @@ func lastN(frames []event.Frame, n int) []event.Frame {
 }
 
 // wantBundleFrames are the original frames of the fixture's error, most
-// recent call first. run keeps its minified name: nothing mapped calls it.
+// recent call first, symbolicated with the map alone. run keeps its
+// minified name: nothing mapped calls it.
 var wantBundleFrames = []frameSummary{
 	{"lineTotal", "src/cart.js", 4, 11, `throw new RangeError("negative quantity for " + item.sku);`, ""},
 	{"cartTotal", "src/cart.js", 12, 14, "total += lineTotal(item);", ""},
 	{"checkout", "src/checkout.js", 5, 17, "const total = cartTotal(items);", ""},
 	{"a", "src/main.js", 7, 5, `checkout([{ sku: "apple", price: 1.5, quantity: 2 }, { sku: "pear", price: 2, quantity: -1 }], "EUR");`, ""},
 }
+
+// wantNamedFrames are wantBundleFrames symbolicated with the minified
+// file uploaded beside its map: run is named by its declaration there.
+var wantNamedFrames = append(wantBundleFrames[:3:3], frameSummary{"run", "src/main.js", 7, 5,
+	`checkout([{ sku: "apple", price: 1.5, quantity: 2 }, { sku: "pear", price: 2, quantity: -1 }], "EUR");`, ""})
 
 func TestFlytrapTextStack(t *testing.T) {
 	for _, tt := range []struct {

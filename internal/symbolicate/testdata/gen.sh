@@ -15,3 +15,10 @@ node -e 'require("./build-a/app.min.js"); process.stdout.write(globalThis.flytra
 	sed "s#$PWD/build-a/#https://shop.example.com/static/js/#" >build-a/stack.txt
 node --input-type=module -e 'await import("./build-b/bundle.min.js"); process.stdout.write(globalThis.flytrapFixture())' |
 	sed -e "s#file://$PWD/build-b/#https://shop.example.com/assets/#" -e "s#file://$PWD/#https://shop.example.com/#" >build-b/stack.txt
+# Classes and arrow functions, for naming frames by their declarations:
+# one stack per case, the async one awaited.
+"$esbuild" src/classes.js --bundle --minify --sourcemap --format=iife --outfile=build-c/classes.min.js
+for c in render construct apply; do
+	node -e 'require("./build-c/classes.min.js"); Promise.resolve(globalThis.flytrapClasses["'$c'"]()).then((s) => process.stdout.write(s))' |
+		sed "s#$PWD/build-c/#https://shop.example.com/static/js/#" >build-c/$c.txt
+done
