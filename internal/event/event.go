@@ -232,6 +232,12 @@ type Frame struct {
 	// JavaScript as it was (one of the Unmapped* reasons); empty for a
 	// frame it mapped or did not try.
 	Unmapped string `json:"unmapped,omitempty"`
+	// OriginalFunction says symbolication found Function to be the
+	// original source's name, though it may be the name the SDK sent:
+	// named by its declaration in the uploaded minified file, or a name
+	// the minifier kept (a method's). Grouping then counts it (see
+	// grouping's scopeNames rule).
+	OriginalFunction bool `json:"original_function,omitempty"`
 	// InstructionAddr is where a native frame (sentry-native, Cocoa, Rust
 	// or C++ without debug info) was executing; SymbolAddr is the start of
 	// its function and ImageAddr where its image (Package, the binary or

@@ -17,7 +17,7 @@ import (
 // that a change to the algorithm (which changes hashes) can be told apart
 // from a genuinely new issue; bump it whenever Group's output changes for
 // any event.
-const Version = "2026-12f"
+const Version = "2026-12g"
 
 // rules are the parts of the algorithm that changed from one Version to
 // the next, kept so that Previous can compute the hashes an event had
@@ -62,15 +62,23 @@ type rules struct {
 	// (2026-12f, see exceptionsForGrouping); before, every exception of
 	// the list did, as a chain.
 	exceptionGroups bool
+	// scopeNames: a symbolicated frame's function that symbolication
+	// found to be the source's (event.Frame.OriginalFunction: a name the
+	// minifier kept, such as a method's, as the SDK sent it) takes part
+	// though the map did not replace it (2026-12g); before, only a name
+	// the map replaced did, so two methods that call alike were one.
+	scopeNames bool
 }
 
 // current are the rules of Version.
 var current = rules{version: Version, synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true,
-	jsFunctions: true, contextLines: true, exceptionGroups: true}
+	jsFunctions: true, contextLines: true, exceptionGroups: true, scopeNames: true}
 
 // earlier are the rules of the versions before Version, newest first,
 // whose issues an event still finds (see Previous).
 var earlier = []rules{
+	{version: "2026-12f", synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true,
+		jsFunctions: true, contextLines: true, exceptionGroups: true},
 	{version: "2026-12e", synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true,
 		jsFunctions: true, contextLines: true},
 	{version: "2026-12d", synthetic: true, minified: true, variables: true, stable: true, native: true, byPackage: true, template: true},
@@ -296,7 +304,7 @@ func frameComponents(platform string, frames, raw []event.Frame, r rules) []stri
 		if r.jsFunctions && isJavaScript(platform) {
 			fn = "function=" + jsFunction(f.Function)
 		}
-		if r.minified && len(raw) == len(frames) && minifiedName(f, raw[i]) {
+		if r.minified && len(raw) == len(frames) && minifiedName(f, raw[i]) && !(r.scopeNames && f.OriginalFunction) {
 			fn = "function="
 		}
 		if fn == "function=" && r.native {

@@ -102,6 +102,12 @@ func nf(addr, pkg, image string) event.Frame {
 	return event.Frame{InstructionAddr: addr, Package: pkg, ImageAddr: image}
 }
 
+// original marks f's function as symbolication found it: the source's.
+func original(f event.Frame) event.Frame {
+	f.OriginalFunction = true
+	return f
+}
+
 // minified builds a frame of a bundle served from url.
 func minified(url, fn string, line, col int) event.Frame {
 	return event.Frame{AbsPath: url, Filename: url, Function: fn, Lineno: line, Colno: col, InApp: &yes}
@@ -394,6 +400,17 @@ func TestGroupSameOrDifferent(t *testing.T) {
 			symbolicated([]event.Frame{minified("https://x.example/app.1.js", "n", 1, 501)}, app("src/cart.js", "checkoutTotal", 11)),
 			symbolicated([]event.Frame{minified("https://x.example/app.1.js", "n", 1, 601)}, app("src/cart.js", "applyCoupon", 11)),
 			false},
+		// QA's two methods calling alike: the SDK's names, which the
+		// minifier kept, take part once symbolication finds them the
+		// source's (2026-12g), and not while it cannot tell.
+		{"symbolicated frames, two methods the minifier kept",
+			symbolicated([]event.Frame{minified("https://x.example/app.1.js", "Object.loadUsers", 1, 501)}, original(app("src/api.js", "Object.loadUsers", 4))),
+			symbolicated([]event.Frame{minified("https://x.example/app.1.js", "Object.loadOrders", 1, 601)}, original(app("src/api.js", "Object.loadOrders", 4))),
+			false},
+		{"symbolicated frames, two names symbolication could not check",
+			symbolicated([]event.Frame{minified("https://x.example/app.1.js", "Object.loadUsers", 1, 501)}, app("src/api.js", "Object.loadUsers", 4)),
+			symbolicated([]event.Frame{minified("https://x.example/app.1.js", "Object.loadOrders", 1, 601)}, app("src/api.js", "Object.loadOrders", 4)),
+			true},
 		{"lambda timeouts of one function, other seconds",
 			lambdaTimeout("checkout-api", "6"), lambdaTimeout("checkout-api", "15"), true},
 		{"lambda timeout, runtime log line and SDK warning",

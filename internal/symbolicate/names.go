@@ -251,41 +251,101 @@ func newNames() *names {
 	return n
 }
 
-// name is scopeName for frame f of the minified file l was found through,
-// remembered; "" when nothing was renamed. Only the store failing is an
-// error: a file gone from it names nothing.
-func (r *eventRun) name(ctx context.Context, l lookup, function string, line, column int) (string, error) {
+// source returns the minified file of blob, read once for all events;
+// nil when the store no longer has it. Only the store failing is an
+// error.
+func (r *eventRun) source(ctx context.Context, blob string) (*minified, error) {
 	n := r.s.names
-	key := nameKey{minified: l.minified, function: function, line: line, column: column}
 	n.mu.Lock()
-	name, ok := n.named.Get(key)
-	m, have := n.sources.Get(l.minified)
+	m, ok := n.sources.Get(blob)
 	n.mu.Unlock()
 	if ok {
-		return name, nil
+		return m, nil
 	}
-	if !have {
-		body, err := r.s.cfg.Maps.Source(ctx, l.minified)
-		if errors.Is(err, artifact.ErrBlobNotFound) {
-			return "", nil
-		}
-		if err != nil {
-			return "", err
-		}
-		m = newMinified(body)
+	body, err := r.s.cfg.Maps.Source(ctx, blob)
+	if errors.Is(err, artifact.ErrBlobNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m = newMinified(body)
+	if int64(len(body)) <= sourceCacheBytes {
 		n.mu.Lock()
-		if int64(len(body)) <= sourceCacheBytes {
-			n.sources.Add(l.minified, m)
-			n.bytes += int64(len(body))
-			for n.bytes > sourceCacheBytes {
-				n.sources.RemoveOldest()
-			}
+		n.sources.Add(blob, m)
+		n.bytes += int64(len(body))
+		for n.bytes > sourceCacheBytes {
+			n.sources.RemoveOldest()
 		}
 		n.mu.Unlock()
 	}
-	name, _ = scopeName(function, m, line, column, l.pm)
+	return m, nil
+}
+
+// name is the name of a frame the runtime called function, at the
+// 1-based line and column of the minified file m that l's map was found
+// through: function with the minifier's identifiers named by their
+// declarations (scopeName), or function itself, whose identifiers the
+// minifier kept or renamed where m does not say. original says the name
+// is the source's: named by declarations, or ending in a name longer than
+// a minifier writes (a method's, which minifiers keep).
+func (r *eventRun) name(l lookup, m *minified, function string, line, column int) (string, bool) {
+	if function == "" {
+		return "", false
+	}
+	n := r.s.names
+	key := nameKey{minified: l.minified, function: function, line: line, column: column}
 	n.mu.Lock()
-	n.named.Add(key, name)
+	scoped, ok := n.named.Get(key)
 	n.mu.Unlock()
-	return name, nil
+	if !ok {
+		scoped, _ = scopeName(function, m, line, column, l.pm)
+		n.mu.Lock()
+		n.named.Add(key, scoped)
+		n.mu.Unlock()
+	}
+	if scoped != "" {
+		return scoped, true
+	}
+	return function, kept(function)
+}
+
+// kept reports whether the last part of a function name the map did not
+// rename is longer than the names minifiers give (one or two
+// characters), so that the minifier kept it: a method or property name.
+func kept(function string) bool {
+	if i := strings.Index(function, " [as "); i >= 0 {
+		function = function[:i]
+	}
+	last := function[strings.LastIndexByte(function, '.')+1:]
+	return len(last) > 2 && identifier(last) && !placeholders[last]
+}
+
+// hasLine reports whether the 1-based line of m is the line an SDK sent
+// as a frame's context: the same apart from surrounding space or, for a
+// line cut short, containing what was kept. The JavaScript SDKs cut a line
+// longer than 150 characters to 140 and mark the cut "{snip}"; ingest
+// cuts a longer one with "…".
+func (m *minified) hasLine(line int, sent string) bool {
+	start, ok := m.offset(line, 0)
+	if !ok {
+		return false
+	}
+	text := m.body[start:]
+	if i := bytes.IndexByte(text, '\n'); i >= 0 {
+		text = text[:i]
+	}
+	text = bytes.TrimSpace(text)
+	sent = strings.TrimSpace(sent)
+	cut, found := strings.CutSuffix(sent, "…")
+	if !found && !strings.Contains(sent, "{snip}") {
+		return string(text) == sent
+	}
+	for part := range strings.SplitSeq(cut, "{snip}") {
+		// The SDKs write a quote before a leading "{snip}".
+		if part = strings.TrimSpace(part); part != "" && part != "'" && !bytes.Contains(text, []byte(part)) {
+			return false
+		}
+	}
+	return true
 }

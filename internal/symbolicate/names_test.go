@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -27,17 +28,19 @@ func classesMaps(t testing.TB) *fakeMaps {
 // name the map gives at its declaration in the minified file, as Sentry
 // names frames by their scopes. esbuild gives the class an inner name (t,
 // var e=class t{...}); the binding it is assigned to carries the class's
-// name, the inner one "_ShoppingCart". An anonymous function is named by
-// its caller, as before (stackOf calls it as run), or not at all (Array's
-// map calls it); a placeholder (Object) stays.
+// name, the inner one "_ShoppingCart". An anonymous function stays
+// unnamed: the name at its caller's position is that of the parameter it
+// was called through (stackOf's run). A name with a method's kept name
+// last (Object.render) stays, and every name but the anonymous ones is
+// the source's (marked *, Frame.OriginalFunction).
 func TestFramesNamedByTheirDeclarations(t *testing.T) {
 	for _, tt := range []struct {
 		stack string
 		want  []string // innermost first, the bundle's frames only
 	}{
-		{"render.txt", []string{"ShoppingCart.lineTotal", "", "ShoppingCart.render", "checkoutTotal", "run", "stackOf", "Object.render"}},
-		{"construct.txt", []string{"new ShoppingCart", "ShoppingCart.load", "run", "stackOf", "Object.construct"}},
-		{"apply.txt", []string{"ShoppingCart.lineTotal", "", "ShoppingCart.render", "Discount.apply"}},
+		{"render.txt", []string{"ShoppingCart.lineTotal*", "", "ShoppingCart.render*", "checkoutTotal*", "", "stackOf*", "Object.render*"}},
+		{"construct.txt", []string{"new ShoppingCart*", "ShoppingCart.load*", "", "stackOf*", "Object.construct*"}},
+		{"apply.txt", []string{"ShoppingCart.lineTotal*", "", "ShoppingCart.render*", "Discount.apply*"}},
 	} {
 		t.Run(tt.stack, func(t *testing.T) {
 			maps := classesMaps(t)
@@ -48,6 +51,9 @@ func TestFramesNamedByTheirDeclarations(t *testing.T) {
 			var got []string
 			for _, f := range slices.Backward(ev.Exceptions[0].Frames) {
 				if f.Filename == "src/classes.js" {
+					if f.OriginalFunction {
+						f.Function += "*"
+					}
 					got = append(got, f.Function)
 				}
 			}
@@ -121,5 +127,57 @@ func TestDeclarations(t *testing.T) {
 				t.Errorf("declarations %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// QA's Node server: its own index.js (readable, so the SDK sent its lines)
+// shares only its name with a bundle uploaded for the release, whose map
+// would move the frame into another file. A frame whose line the SDK sent
+// is mapped only when the uploaded file has that line there: as the Node
+// SDK sends it (cut to 140 characters, "{snip}"), whole, or cut by ingest.
+func TestReadableFramesOfAnotherFile(t *testing.T) {
+	minifiedA := readFile(t, "testdata/build-a/app.min.js")
+	line1, _, _ := strings.Cut(string(minifiedA), "\n")
+	for _, tt := range []struct {
+		name, contextLine string
+		mapped            bool
+	}{
+		{"another file's line", `  throw new Error("server side failure in index.js");`, false},
+		{"the bundle's line, cut by the Node SDK", line1[:140] + " {snip}", true},
+		{"the bundle's line whole", "  " + line1, true},
+		{"the bundle's line cut by ingest", line1[:100] + "…", true},
+		{"a part of the bundle's line is not the line", line1[:100], false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mapA(t)
+			m.Minified = "files/a"
+			maps := &fakeMaps{byPath: map[string]artifact.Map{urlA: m}, sources: map[string][]byte{"files/a": minifiedA}}
+			ev := stackEvent(t, "testdata/build-a/stack.txt")
+			frames := ev.Exceptions[0].Frames
+			top := &frames[len(frames)-1]
+			top.ContextLine = tt.contextLine
+			sent := *top
+			if err := New(Config{Maps: maps}).Symbolicate(context.Background(), &ev); err != nil {
+				t.Fatal(err)
+			}
+			got := ev.Exceptions[0].Frames[len(frames)-1]
+			if mapped := got.Filename == "src/cart.js"; mapped != tt.mapped {
+				t.Errorf("top frame %+v, mapped %v, want %v", got, mapped, tt.mapped)
+			}
+			if !tt.mapped && (!reflect.DeepEqual(got, sent) || len(ev.Notes) != 0) {
+				t.Errorf("top frame %+v, notes %q; want it as sent, without a note", got, ev.Notes)
+			}
+		})
+	}
+}
+
+func TestKept(t *testing.T) {
+	for fn, want := range map[string]bool{
+		"Object.loadUsers": true, "render": true, "ShoppingCart.lineTotal": true, "Object.o [as render]": false,
+		"Object.c": false, "Qt": false, "t.load": true, "<anonymous>": false, "Object": false, "": false, "async go": false,
+	} {
+		if got := kept(fn); got != want {
+			t.Errorf("kept(%q) = %v, want %v", fn, got, want)
+		}
 	}
 }

@@ -6,7 +6,6 @@
 package symbolicate
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -194,16 +193,18 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 	// A stored event symbolicated without success has its reasons on the
 	// frames as sent; they are the rewritten frames' to carry.
 	for i := range raw {
-		raw[i].Unmapped = ""
+		raw[i].Unmapped, raw[i].OriginalFunction = "", false
 	}
 	mapped := false
 	// caller is the original name at the previous (calling) frame's
-	// position: the identifier it called, which is this frame's function.
-	// The name at a frame's own position is whatever that line calls.
+	// position: the identifier it called, which names this frame when its
+	// minified file is not there to name it by its declarations (see
+	// names.go). It is only a guess: a callback is named by the parameter
+	// it was called through.
 	caller := ""
 	for j := range ex.Frames {
 		f := &ex.Frames[j]
-		f.Unmapped = ""
+		f.Unmapped, f.OriginalFunction = "", false
 		name := caller
 		caller = ""
 		if !candidate(f) {
@@ -212,6 +213,19 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 		l, err := r.lookup(ctx, f)
 		if err != nil {
 			return err
+		}
+		var src *minified
+		if l.reason == "" && l.minified != "" {
+			if src, err = r.source(ctx, l.minified); err != nil {
+				return err
+			}
+			// The SDK read this line from the file that ran (a Node
+			// server's): a map found for an uploaded file that has
+			// another line there is another file's, which shares only
+			// the name.
+			if src != nil && f.ContextLine != "" && !src.hasLine(f.Lineno, f.ContextLine) {
+				continue
+			}
 		}
 		if l.reason == "" {
 			var pos position
@@ -230,14 +244,12 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 					r.note("upload "+file, fmt.Sprintf("the event has no release: %s was mapped with the source map uploaded for release %s",
 						file, l.upload))
 				}
-				if l.minified != "" && f.Function != "" {
-					scoped, err := r.name(ctx, l, f.Function, f.Lineno, f.Colno)
-					if err != nil {
-						return err
-					}
-					name = cmp.Or(scoped, name)
+				original := false
+				if src != nil {
+					name, original = r.name(l, src, f.Function, f.Lineno, f.Colno)
 				}
 				rewrite(f, pos, name, l.pm)
+				f.OriginalFunction = original
 				caller = pos.name
 				mapped = true
 				continue
