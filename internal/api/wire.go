@@ -13,7 +13,7 @@ import (
 // side only fails the build instead of vanishing from the answers.
 
 func wireUser(u store.User) apitypes.User {
-	return apitypes.User{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt}
+	return apitypes.User{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt, Invited: u.PasswordHash == ""}
 }
 
 func wireProject(p store.Project) apitypes.Project { return apitypes.Project(p) }

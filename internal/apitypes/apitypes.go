@@ -78,6 +78,9 @@ type User struct {
 	Email     string    `json:"email"`
 	Role      string    `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
+	// Invited says the user has no password yet: invited, and has not
+	// chosen one through the link.
+	Invited bool `json:"invited,omitempty"`
 }
 
 // NewUser is POST /api/v1/users. With Invite the user is created without

@@ -38,7 +38,8 @@ func fakeAPI(t *testing.T) *httptest.Server {
 		}},
 		"/api/v1/users": apitypes.List[apitypes.User]{Data: []apitypes.User{
 			{ID: 1, Email: "admin@example.com", Role: "admin", CreatedAt: ago(30 * 24 * time.Hour)},
-			{ID: 2, Email: "bob@example.com", Role: "member", CreatedAt: ago(50 * time.Minute)}}},
+			{ID: 2, Email: "bob@example.com", Role: "member", CreatedAt: ago(50 * time.Minute)},
+			{ID: 3, Email: "carol@example.com", Role: "member", CreatedAt: ago(5 * time.Minute), Invited: true}}},
 		"/api/v1/projects/2/members": apitypes.List[apitypes.Member]{Data: []apitypes.Member{
 			{ProjectID: 2, UserID: 2, Email: "bob@example.com", Role: "member", CreatedAt: ago(10 * time.Minute)}}},
 		"/api/v1/projects/2/keys": apitypes.List[apitypes.ProjectKey]{Data: []apitypes.ProjectKey{

@@ -84,8 +84,13 @@ func TestInviteFromAdminForm(t *testing.T) {
 	if m := <-mail; m.to != "ada@example.com" || m.purpose != store.LinkInvite || m.url != link {
 		t.Errorf("mailed %+v, want the link shown", m)
 	}
-	// No password works until the link sets one.
+	// No password works until the link sets one, and the users page
+	// says so.
 	wantStatus(t, f.login("ada@example.com", "", "192.0.2.1:1", nil), http.StatusUnauthorized)
+	invited := regexp.MustCompile(`ada@example.com <span class="badge"[^>]*>invited</span>`)
+	if r := f.get(roleAdmin, "/admin/users"); !invited.MatchString(r.Body) {
+		t.Errorf("the users page does not mark ada invited:\n%s", excerpt(r.Body))
+	}
 
 	r = f.get(roleAnon, strings.TrimPrefix(link, "http://flytrap.test"))
 	wantStatus(t, r, http.StatusOK)
@@ -103,6 +108,9 @@ func TestInviteFromAdminForm(t *testing.T) {
 		t.Errorf("session of %q, %v", u.Email, err)
 	}
 	wantRedirect(t, f.login("ada@example.com", "a new password of ada", "192.0.2.1:1", nil), "/projects")
+	if r := f.get(roleAdmin, "/admin/users"); invited.MatchString(r.Body) || !strings.Contains(r.Body, "ada@example.com") {
+		t.Errorf("the users page still marks ada invited, or lost her:\n%s", excerpt(r.Body))
+	}
 }
 
 func TestAdminResetsPassword(t *testing.T) {

@@ -87,10 +87,16 @@ func List(ctx context.Context, opts *Options) error {
 		return err
 	}
 	return opts.F.Print(opts.Out, us, func(w io.Writer) error {
-		t := opts.F.NewTable("id", "email", "role", "created")
+		// The status comes last, so scripts that cut the first columns
+		// of the pipe output read what they did.
+		t := opts.F.NewTable("id", "email", "role", "created", "status")
 		now := opts.F.Clock()
 		for _, u := range us {
-			t.Row(strconv.FormatInt(u.ID, 10), u.Email, u.Role, opts.F.When(u.CreatedAt, now))
+			status := "active"
+			if u.Invited {
+				status = "invited"
+			}
+			t.Row(strconv.FormatInt(u.ID, 10), u.Email, u.Role, opts.F.When(u.CreatedAt, now), status)
 		}
 		return t.Render(w)
 	})
