@@ -1,6 +1,10 @@
 package symbolicate
 
-import "testing"
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
 
 // TestIndexMapSections: a section that starts partway along a generated
 // line holds only the columns from its offset on, and the offset column
@@ -40,4 +44,41 @@ func TestIndexMapSections(t *testing.T) {
 	if _, cur, _, ok := pm.context("b.js", 2); !ok || cur != "b1" {
 		t.Errorf("context of b.js:2 = %q, %v; want a later section's sourcesContent", cur, ok)
 	}
+}
+
+// QA's index map of 1.1 million empty sections: 40 MB that its separators
+// put at 89 MB parsed, under the 96 MB limit, while the library's parsed
+// section maps held 480 MB. Sections are charged for (and bounded in
+// number), so it is a broken map before anything is parsed, and the
+// estimate of a map of many small sections is above what parsing it
+// takes.
+func TestManySectionsCharged(t *testing.T) {
+	sections := func(n int) []byte {
+		const sec = `{"offset":{"line":0,"column":0},"map":{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA"}}`
+		return []byte(`{"version":3,"sections":[` + strings.TrimSuffix(strings.Repeat(sec+",", n), ",") + `]}`)
+	}
+	huge := []byte(`{"version":3,"sections":[` + strings.TrimSuffix(strings.Repeat(`{"map":{"version":3,"mappings":"A"}},`, 1100000), ",") + `]}`)
+	if pm := parseMap(huge, DefaultMaxMapSize); pm.err == nil || !strings.Contains(pm.err.Error(), "over the limit of 96.0 MB") {
+		t.Errorf("1.1 million sections: %v, want a map over the size limit", pm.err)
+	}
+	if pm := parseMap(sections(maxSections+1), DefaultMaxMapSize); pm.err == nil || !strings.Contains(pm.err.Error(), "10001 sections, over the 10000") {
+		t.Errorf("%d sections: %v, want too many sections", maxSections+1, pm.err)
+	}
+
+	body := sections(maxSections)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	pm := parseMap(body, DefaultMaxMapSize)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if pm.err != nil {
+		t.Fatal(pm.err)
+	}
+	held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	if held > pm.size {
+		t.Errorf("%d sections hold %d bytes parsed, more than the %d charged", maxSections, held, pm.size)
+	}
+	t.Logf("%d sections: %d bytes held, %d charged", maxSections, held, pm.size)
+	runtime.KeepAlive(pm)
 }

@@ -54,14 +54,21 @@ type parsedMap struct {
 }
 
 // estimateSize is what a parsed map is charged against the cache: its
-// strings (about the JSON's length) and the library's mapping segments,
-// which it allocates one per ',' or ';' of the mappings. Every ',' and ';'
+// strings (about the JSON's length), the library's mapping segments,
+// which it allocates one per ',' or ';' of the mappings, and for an index
+// map its sections' own parsed maps. Every ',' and ';'
 // of the document and every \u escape (which could decode to one) is
 // counted: an upper bound a hostile map cannot get under, and close for a
 // real one, where the mappings hold most separators.
 func estimateSize(body []byte) int64 {
 	seps := bytes.Count(body, []byte{','}) + bytes.Count(body, []byte{';'}) + bytes.Count(body, []byte(`\u`))
-	return int64(len(body)) + mappingSize*int64(seps+1)
+	size := int64(len(body)) + mappingSize*int64(seps+1)
+	if bytes.Contains(body, []byte(`"sections"`)) {
+		// Every section's "map" key (quotes inside JSON strings are
+		// escaped, so only keys and the string "map" itself count).
+		size += sectionSize * int64(bytes.Count(body, []byte(`"map"`)))
+	}
+	return size
 }
 
 // parseMap parses body, refusing one whose parsed form would exceed
@@ -93,6 +100,16 @@ func parseMap(body []byte, maxSize int64) (pm *parsedMap) {
 	}
 	return &parsedMap{sections: sections, file: file, size: size}
 }
+
+// sectionSize is what the library keeps per section of an index map
+// beyond its mappings (its own parsed map: about 400 bytes measured), and
+// maxSections how many sections a map may have: bundlers write one per
+// file at most, and a map of a million empty sections is 40 MB that a
+// size by separators would let take 500 MB.
+const (
+	sectionSize = 1 << 10
+	maxSections = 10000
+)
 
 // section is one part of a map, placed at a 0-based line and column of
 // the generated file.
@@ -127,6 +144,9 @@ func parseSections(body []byte) (string, []section, error) {
 			return "", nil, err
 		}
 		return c.File(), []section{{consumer: c}}, nil
+	}
+	if n := len(index.Sections); n > maxSections {
+		return "", nil, fmt.Errorf("%d sections, over the %d a map may have", n, maxSections)
 	}
 	var out []section
 	for i, sec := range index.Sections {
