@@ -320,3 +320,53 @@ func TestProcessBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestInAppStageJSRuntimeFrames: @sentry/browser flags every frame in-app,
+// V8's <anonymous> (JSON.parse) and webpack's bootstrap included; the
+// in-app stage makes them library code, so the app frame that called
+// JSON.parse is the culprit, and they take no part in grouping. That
+// changes the hash of such events against the SDK's flags kept, as before
+// (the grouping version that carries this rule says so).
+func TestInAppStageJSRuntimeFrames(t *testing.T) {
+	newEvent := func() event.Event {
+		return event.Event{EventID: "e1", ProjectID: 1, Platform: "javascript",
+			Exceptions: []event.Exception{{Type: "SyntaxError", Value: "Unexpected token", Frames: []event.Frame{
+				{AbsPath: "webpack://shop/webpack/bootstrap", Filename: "webpack/bootstrap", Function: "__webpack_require__", Lineno: 19, InApp: new(true)},
+				{AbsPath: `webpack://shop/external "react"`, Filename: `external "react"`, Function: "Object.react", Lineno: 1, InApp: new(true)},
+				{AbsPath: "webpack://shop/./src/cart.js", Filename: "src/cart.js", Function: "loadCart", Lineno: 12, InApp: new(true)},
+				{Filename: "<anonymous>", Function: "JSON.parse", InApp: new(true)},
+			}}}}
+	}
+	p := New(Config{Saver: &fakeSaver{}})
+	it := &item{ev: newEvent()}
+	runStage(t, p, "in-app", it)
+	runStage(t, p, "group", it)
+	var got []bool
+	for _, f := range it.ev.Exceptions[0].Frames {
+		got = append(got, *f.InApp)
+	}
+	if want := []bool{false, false, true, false}; !slices.Equal(got, want) {
+		t.Errorf("in_app %v, want %v", got, want)
+	}
+	if it.req.Culprit != "src/cart.js in loadCart" {
+		t.Errorf("culprit %q, want the app frame that called JSON.parse", it.req.Culprit)
+	}
+	// The same event grouped with the SDK's flags, as the in-app stage
+	// kept them before: another hash.
+	before := &item{ev: newEvent()}
+	runStage(t, p, "group", before)
+	if before.req.Fingerprint == it.req.Fingerprint {
+		t.Errorf("hash %s unchanged: the runtime frames still take part", it.req.Fingerprint)
+	}
+	// Only the app frame counts now: an event whose runtime frames differ
+	// (another bootstrap line, no JSON.parse) is the same issue.
+	other := newEvent()
+	other.Exceptions[0].Frames[0].Lineno = 27
+	other.Exceptions[0].Frames = other.Exceptions[0].Frames[:3]
+	it2 := &item{ev: other}
+	runStage(t, p, "in-app", it2)
+	runStage(t, p, "group", it2)
+	if it2.req.Fingerprint != it.req.Fingerprint {
+		t.Errorf("hashes %s and %s: runtime frames split the issue", it.req.Fingerprint, it2.req.Fingerprint)
+	}
+}

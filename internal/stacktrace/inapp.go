@@ -9,13 +9,16 @@ import (
 // MarkInApp sets InApp on every frame the SDK left it nil for: false for
 // library, runtime and engine code, true otherwise. An SDK's own decision is
 // kept, since it may know the project layout better, except for the frames
-// of an error-reporting SDK itself (see isSDKFrame): those are never the
-// application's code, whatever the SDK said, and must not split or merge
-// issues.
+// of an error-reporting SDK itself (see isSDKFrame) and, on JavaScript, the
+// frames of the engine and of webpack's own code (see isJSRuntime): those
+// are never the application's code, whatever the SDK said (@sentry/browser
+// flags every frame in-app, <anonymous> and webpack's bootstrap included),
+// and Sentry's JavaScript processing marks them not in-app after
+// symbolication whatever the SDK sent.
 //
 // Library code is: node_modules, Node internals (node:..., internal/...),
 // engine pseudo-locations (<anonymous>, native, [native code]), browser
-// extensions, the webpack bootstrap and runtime; for Python, site-packages,
+// extensions, the webpack bootstrap, runtime and externals; for Python, site-packages,
 // dist-packages, the standard library (lib/pythonX.Y) and frozen importlib
 // frames. A frame with no location at all (a built-in such as Promise.all)
 // is not application code either. A native frame (an instruction address,
@@ -37,7 +40,7 @@ func MarkInApp(frames []event.Frame, platform string) {
 	}
 	for i := range frames {
 		f := &frames[i]
-		if isSDKFrame(f) {
+		if isSDKFrame(f) || js && isJSRuntimeFrame(f) {
 			f.InApp = new(bool)
 			continue
 		}
@@ -163,14 +166,70 @@ var browserExtensionSchemes = []string{
 	"safari-web-extension://", "ms-browser-extension://",
 }
 
-func isJSLibrary(p string) bool {
+// isJSRuntimeFrame reports whether one of a frame's locations is engine or
+// webpack code (see isJSRuntime).
+func isJSRuntimeFrame(f *event.Frame) bool {
+	for _, loc := range [...]string{f.AbsPath, f.Filename} {
+		if loc != "" && isJSRuntime(strings.ToLower(strings.ReplaceAll(loc, `\`, "/"))) {
+			return true
+		}
+	}
+	return false
+}
+
+// isJSRuntime reports whether a normalized location is no one's source
+// file but the engine's (V8's <anonymous> and native, Safari's [native
+// code]) or webpack's own code, as a map names it: the bootstrap
+// (__webpack_require__), its runtime modules, webpack 4's (webpack)/buildin
+// helpers, and an external module, the stub that hands over a require()d
+// or global library (webpack://app/external node-commonjs "fs").
+func isJSRuntime(p string) bool {
 	switch p {
 	case "<anonymous>", "native", "[native code]":
 		return true
 	}
+	return webpackPart(p, "webpack/bootstrap", " ?#") || webpackPart(p, "webpack/runtime/", "") ||
+		webpackPart(p, "(webpack)/buildin/", "") || isWebpackExternal(p)
+}
+
+// webpackPart reports whether part starts p or one of its path segments
+// and, if then is set, ends p or is followed by one of then's characters:
+// webpack 4 names its bootstrap "webpack/bootstrap 3f9a1c2b", webpack 5
+// "webpack/bootstrap", and neither is an app's src/webpack/bootstrap.js.
+func webpackPart(p, part, then string) bool {
+	for off := 0; ; {
+		i := strings.Index(p[off:], part)
+		if i < 0 {
+			return false
+		}
+		i += off
+		end := i + len(part)
+		if (i == 0 || p[i-1] == '/') && (then == "" || end == len(p) || strings.IndexByte(then, p[end]) >= 0) {
+			return true
+		}
+		off = i + 1
+	}
+}
+
+// isWebpackExternal reports whether p names a webpack external module:
+// `external "react"` or `external <type> "name"`, alone or as the last
+// segment of a webpack:// source.
+func isWebpackExternal(p string) bool {
+	i := strings.LastIndex(p, "external ")
+	if i < 0 || i > 0 && p[i-1] != '/' || !strings.HasSuffix(p, `"`) {
+		return false
+	}
+	rest := p[i+len("external "):]
+	q := strings.IndexByte(rest, '"')
+	return q >= 0 && q < len(rest)-1 && !strings.Contains(rest[:q], "/")
+}
+
+func isJSLibrary(p string) bool {
+	if isJSRuntime(p) {
+		return true
+	}
 	if strings.HasPrefix(p, "node_modules/") || strings.Contains(p, "/node_modules/") ||
-		strings.HasPrefix(p, "node:") || strings.HasPrefix(p, "internal/") ||
-		strings.Contains(p, "webpack/bootstrap") || strings.Contains(p, "webpack/runtime/") {
+		strings.HasPrefix(p, "node:") || strings.HasPrefix(p, "internal/") {
 		return true
 	}
 	for _, s := range browserExtensionSchemes {

@@ -31,6 +31,11 @@ func TestMarkInApp(t *testing.T) {
 		{"safari extension", event.Frame{AbsPath: "safari-web-extension://abc/content.js"}, "javascript", false},
 		{"webpack bootstrap", event.Frame{AbsPath: "webpack:///webpack/bootstrap 3f9a1c2b"}, "javascript", false},
 		{"webpack runtime", event.Frame{AbsPath: "webpack://shop/webpack/runtime/jsonp chunk loading"}, "javascript", false},
+		{"webpack external", event.Frame{AbsPath: `webpack://shop/external node-commonjs "fs"`, Filename: `external node-commonjs "fs"`}, "node", false},
+		{"webpack 4 external", event.Frame{AbsPath: `webpack:///external "react"`}, "javascript", false},
+		{"webpack 4 buildin", event.Frame{AbsPath: "webpack:///(webpack)/buildin/global.js"}, "javascript", false},
+		{"app file named bootstrap", event.Frame{AbsPath: "/srv/app/src/webpack/bootstrap.js"}, "node", true},
+		{"app file named external", event.Frame{AbsPath: "/srv/app/src/external.js"}, "node", true},
 		{"bundled app code", event.Frame{AbsPath: "https://x.example/static/js/main.3f9a1c2b.js"}, "javascript", true},
 		{"python app", event.Frame{AbsPath: "/srv/app/shop/views.py"}, "python", true},
 		{"python site-packages", event.Frame{AbsPath: "/srv/.venv/lib/python3.12/site-packages/flask/app.py"}, "python", false},
@@ -100,6 +105,43 @@ func TestMarkInAppSDKFrames(t *testing.T) {
 			frames := []event.Frame{tc.frame}
 			frames[0].InApp = new(true)
 			MarkInApp(frames, "")
+			if *frames[0].InApp != tc.want {
+				t.Errorf("InApp = %v, want %v", *frames[0].InApp, tc.want)
+			}
+		})
+	}
+}
+
+// TestMarkInAppJSRuntimeFrames: the engine's frames and webpack's own code
+// are library code even where the SDK flagged them in-app, as
+// @sentry/browser flags every frame, so that they are neither the culprit
+// nor grouped; Sentry's JavaScript processing overrides the SDK for them
+// too. An SDK's in_app:false is kept, and so is its in_app:true for other
+// frames.
+func TestMarkInAppJSRuntimeFrames(t *testing.T) {
+	tests := []struct {
+		name     string
+		frame    event.Frame
+		platform string
+		want     bool
+	}{
+		{"webpack 5 bootstrap", event.Frame{AbsPath: "webpack://shop/webpack/bootstrap", Filename: "webpack/bootstrap", Function: "__webpack_require__"}, "javascript", false},
+		{"webpack 4 bootstrap", event.Frame{AbsPath: "webpack:///webpack/bootstrap 3f9a1c2b", Function: "__webpack_require__"}, "javascript", false},
+		{"webpack runtime", event.Frame{AbsPath: "webpack://shop/webpack/runtime/jsonp chunk loading", Filename: "webpack/runtime/jsonp chunk loading"}, "javascript", false},
+		{"webpack external", event.Frame{AbsPath: `webpack://shop/external commonjs "express"`, Filename: `external commonjs "express"`}, "node", false},
+		{"v8 anonymous", event.Frame{Filename: "<anonymous>", Function: "JSON.parse"}, "javascript", false},
+		{"v8 native", event.Frame{Filename: "native", Function: "Array.forEach"}, "node", false},
+		{"safari native code", event.Frame{Filename: "[native code]", Function: "forEach"}, "javascript", false},
+		{"unknown platform", event.Frame{Filename: "<anonymous>", Function: "JSON.parse"}, "", false},
+		{"app code", event.Frame{AbsPath: "webpack://shop/./src/cart.js", Filename: "src/cart.js"}, "javascript", true},
+		{"app file named bootstrap", event.Frame{AbsPath: "/srv/app/src/webpack/bootstrap.js"}, "node", true},
+		{"python is not judged by JavaScript rules", event.Frame{Filename: "<anonymous>"}, "python", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			frames := []event.Frame{tc.frame}
+			frames[0].InApp = new(true)
+			MarkInApp(frames, tc.platform)
 			if *frames[0].InApp != tc.want {
 				t.Errorf("InApp = %v, want %v", *frames[0].InApp, tc.want)
 			}
