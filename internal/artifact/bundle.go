@@ -266,13 +266,63 @@ func MapJSON(body []byte) []byte {
 }
 
 // mapShape is what checking a map reads of it: an index map's sections
-// each hold a map of their own.
+// each hold a map of their own. Of sources and names only their lengths
+// are kept.
 type mapShape struct {
-	Version  int     `json:"version"`
-	Mappings *string `json:"mappings"`
+	Version  int      `json:"version"`
+	Mappings *string  `json:"mappings"`
+	Sources  arrayLen `json:"sources"`
+	Names    arrayLen `json:"names"`
 	Sections *[]struct {
 		Map *mapShape `json:"map"`
 	} `json:"sections"`
+}
+
+// arrayLen is the number of elements of a JSON array, counted without
+// decoding them; anything but an array counts 0.
+type arrayLen int
+
+func (n *arrayLen) UnmarshalJSON(b []byte) error {
+	*n = 0
+	if len(b) == 0 || b[0] != '[' {
+		return nil
+	}
+	// b is one valid JSON value, the decoder has checked it: count the
+	// commas at depth 1 outside strings, plus one if there is an element.
+	depth, commas, elem, inString := 0, 0, false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 1 {
+				commas++
+			}
+		}
+		if depth >= 1 && i > 0 {
+			elem = true
+		}
+	}
+	if elem {
+		*n = arrayLen(commas + 1)
+	}
+	return nil
 }
 
 // checkMap refuses a file that is not a source map: a JSON object with a
@@ -289,11 +339,14 @@ func checkMap(body []byte) error {
 	return m.checkMappings()
 }
 
-// CheckMappings reports the first character of a source map's mappings
-// (each section's, for an index map) that is not base64 VLQ or a
-// separator. go-sourcemap reads such a character as 0, so a map with one
-// would map frames to wrong places without an error. A map that is not
-// JSON is left to its parser to refuse.
+// CheckMappings reports the first fault of a source map's mappings (each
+// section's, for an index map): a character that is not base64 VLQ or a
+// separator, which go-sourcemap reads as 0, or a segment whose source or
+// name index (the sum of the deltas so far) is outside the map's "sources"
+// or "names", which go-sourcemap leaves to each lookup, so that a frame at
+// one of the valid indexes would be rewritten from a map that is broken.
+// Either way the map would send frames to wrong places without an error.
+// A map that is not JSON is left to its parser to refuse.
 func CheckMappings(body []byte) error {
 	var m mapShape
 	if json.Unmarshal(MapJSON(body), &m) != nil {
@@ -302,21 +355,27 @@ func CheckMappings(body []byte) error {
 	return m.checkMappings()
 }
 
-// vlqOrSeparator holds the bytes mappings may consist of.
-var vlqOrSeparator = func() (ok [256]bool) {
-	for _, c := range vlqChars + ",;" {
-		ok[c] = true
+// vlqDigit holds the value of each base64 VLQ digit, -1 for a separator
+// and -2 for any other byte.
+var vlqDigit = func() (d [256]int8) {
+	for i := range d {
+		d[i] = -2
 	}
-	return ok
+	for i, c := range vlqChars {
+		d[c] = int8(i)
+	}
+	d[','], d[';'] = -1, -1
+	return d
 }()
+
+// maxVLQShift bounds a VLQ value to 32 bits: a longer one is not a real
+// index or offset, and would let an index wrap back into range.
+const maxVLQShift = 30
 
 func (m *mapShape) checkMappings() error {
 	if m.Mappings != nil {
-		for i := 0; i < len(*m.Mappings); i++ {
-			if !vlqOrSeparator[(*m.Mappings)[i]] {
-				c, _ := utf8.DecodeRuneInString((*m.Mappings)[i:])
-				return fmt.Errorf(`malformed "mappings": %q at offset %d is not base64 VLQ (A-Z, a-z, 0-9, +, /) or a separator (',', ';')`, c, i)
-			}
+		if err := checkSegments(*m.Mappings, int64(m.Sources), int64(m.Names)); err != nil {
+			return err
 		}
 	}
 	if m.Sections != nil {
@@ -330,6 +389,60 @@ func (m *mapShape) checkMappings() error {
 		}
 	}
 	return nil
+}
+
+// checkSegments reads mappings in one pass, without allocating: every byte
+// must be a VLQ digit or a separator, and the source index (a segment's
+// second field) and name index (its fifth), each the sum of its deltas
+// since the start of the mappings, must lie within sources and names.
+func checkSegments(mappings string, sources, names int64) error {
+	var src, name, v int64
+	var shift uint
+	field, start := 0, 0
+	for i := 0; i < len(mappings); i++ {
+		d := vlqDigit[mappings[i]]
+		switch {
+		case d == -2:
+			c, _ := utf8.DecodeRuneInString(mappings[i:])
+			return fmt.Errorf(`malformed "mappings": %q at offset %d is not base64 VLQ (A-Z, a-z, 0-9, +, /) or a separator (',', ';')`, c, i)
+		case d == -1:
+			field, v, shift, start = 0, 0, 0, i+1
+			continue
+		case shift > maxVLQShift:
+			return fmt.Errorf(`malformed "mappings": the value at offset %d is longer than 32 bits`, start)
+		}
+		v |= int64(d&31) << shift
+		if d&32 != 0 {
+			shift += 5
+			continue
+		}
+		delta := v >> 1
+		if v&1 != 0 {
+			delta = -delta
+		}
+		v, shift = 0, 0
+		field++
+		switch field {
+		case 2:
+			if src += delta; src < 0 || src >= sources {
+				return fmt.Errorf(`malformed "mappings": the segment at offset %d points at source %d, but "sources" has %d %s`,
+					start, src, sources, plural(sources, "entry", "entries"))
+			}
+		case 5:
+			if name += delta; name < 0 || name >= names {
+				return fmt.Errorf(`malformed "mappings": the segment at offset %d points at name %d, but "names" has %d %s`,
+					start, name, names, plural(names, "entry", "entries"))
+			}
+		}
+	}
+	return nil
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // WriteBundle writes a bundle the way sentry-cli does: the "SYSB" header

@@ -104,9 +104,14 @@ func TestReadBundleRefusesHostileBundles(t *testing.T) {
 		{"mappings not VLQ", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"version":3,"mappings":"!!!!;@@"}`)}),
 			`files/a.map (~/files/a.map): malformed "mappings": '!' at offset 0 is not base64 VLQ`},
 		{"section mappings not VLQ", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"version":3,"sections":[` +
-			`{"offset":{"line":0,"column":0},"map":{"version":3,"mappings":"AAAA"}},` +
-			`{"offset":{"line":1,"column":0},"map":{"version":3,"mappings":"AA é"}}]}`)}),
+			`{"offset":{"line":0,"column":0},"map":{"version":3,"sources":["a.js"],"mappings":"AAAA"}},` +
+			`{"offset":{"line":1,"column":0},"map":{"version":3,"sources":["a.js"],"mappings":"AA é"}}]}`)}),
 			`section 1: malformed "mappings": ' ' at offset 2`},
+		// sentry-cli's upload of a map whose mappings point past its
+		// sources is refused like one with malformed characters.
+		{"source index outside sources", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map",
+			[]byte(`{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA,KCAA,KCAA"}`)}),
+			`files/a.map (~/files/a.map): malformed "mappings": the segment at offset 5 points at source 1, but "sources" has 1 entry`},
 		{"JSON but not a map", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"hello":1}`)}), "not a source map"},
 	}
 	for _, tt := range tests {
@@ -121,7 +126,7 @@ func TestReadBundleRefusesHostileBundles(t *testing.T) {
 }
 
 func TestReadBundleTotalSize(t *testing.T) {
-	body := []byte(`{"version":3,"mappings":"` + strings.Repeat("AAAA,", 3<<18) + `"}`) // ~3.75 MiB, compresses ~1000x
+	body := []byte(`{"version":3,"sources":["a.js"],"mappings":"` + strings.Repeat("AAAA,", 3<<18) + `"}`) // ~3.75 MiB, compresses ~1000x
 	l := small
 	l.MaxRatio = 1 << 20
 	data := zipOf(t, manifestFor("files/a.map", "files/b.map"), entry{"files/a.map", body}, entry{"files/b.map", body})

@@ -242,7 +242,7 @@ func TestUnmappedReasons(t *testing.T) {
 		{"huge line", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 1 << 40, 1, 0, event.UnmappedOutOfRange, "outside the source map"},
 		{"huge column", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 1, 1 << 40, 0, event.UnmappedOutOfRange, "outside the source map"},
 		{"not JSON", withBody(`{"version":3,`), 1, 1, 0, event.UnmappedBrokenMap, "cannot be used: unexpected end of JSON input"},
-		{"another version", withBody(`{"version":4,"sources":[],"mappings":"AAAA"}`), 1, 1, 0, event.UnmappedBrokenMap, "version=4"},
+		{"another version", withBody(`{"version":4,"sources":["a.js"],"mappings":"AAAA"}`), 1, 1, 0, event.UnmappedBrokenMap, "version=4"},
 		{"no mappings", withBody(`{"version":3,"sources":[]}`), 1, 1, 0, event.UnmappedBrokenMap, "mappings are empty"},
 		{"bad VLQ", withBody(mapping("AAg")), 1, 1, 0, event.UnmappedBrokenMap, "EOF"},
 		// The library reads them as 0: frames mapped to wrong places.
@@ -254,8 +254,12 @@ func TestUnmappedReasons(t *testing.T) {
 			event.UnmappedBrokenMap, "section 0 has no map"},
 		{"nested index map", withBody(`{"version":3,"sections":[{"offset":{"line":0,"column":0},"map":{"version":3,"sections":[]}}]}`), 1, 1, 0,
 			event.UnmappedBrokenMap, "section 0 is an index map itself"},
-		{"source index out of range", withBody(mapping("AKAA")), 1, 1, 0, event.UnmappedBrokenMap, "points outside the map"},
-		{"negative source index", withBody(mapping("ADAA")), 1, 1, 0, event.UnmappedBrokenMap, "names no source"},
+		// Refused as a whole before the library reads it (see
+		// artifact.CheckMappings), not frame by frame.
+		{"source index out of range", withBody(mapping("AKAA")), 1, 1, 0, event.UnmappedBrokenMap,
+			`the segment at offset 0 points at source 5, but "sources" has 1 entry`},
+		{"negative source index", withBody(mapping("ADAA")), 1, 1, 0, event.UnmappedBrokenMap,
+			`the segment at offset 0 points at source -1, but "sources" has 1 entry`},
 		{"too large", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, 1, 43, 1024, event.UnmappedBrokenMap, "over the limit"},
 		// The library allocates 24 bytes per separator before reading
 		// one: refused before it does.
