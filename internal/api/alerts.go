@@ -40,20 +40,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apitypes.List[store.AlertChannel]{Data: nonNil(cs)})
-}
-
-type channelRequest struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
-	URL  string `json:"url"`
-}
-
-// createdChannel is a channel as created: the only answer that shows a
-// webhook's signing secret.
-type createdChannel struct {
-	store.AlertChannel
-	Secret string `json:"secret,omitempty"`
+	writeJSON(w, http.StatusOK, page(cs, wireChannel, ""))
 }
 
 func (a *API) createChannel(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +48,7 @@ func (a *API) createChannel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req channelRequest
+	var req apitypes.NewAlertChannel
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -70,7 +57,8 @@ func (a *API) createChannel(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, createdChannel{AlertChannel: c, Secret: c.Secret})
+	// The only answer that shows a webhook's signing secret.
+	writeJSON(w, http.StatusCreated, apitypes.CreatedAlertChannel{AlertChannel: wireChannel(c), Secret: c.Secret})
 }
 
 func (a *API) deleteChannel(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +83,7 @@ func (a *API) testChannel(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, n)
+	writeJSON(w, http.StatusAccepted, wireNotification(n))
 }
 
 func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
@@ -108,21 +96,11 @@ func (a *API) listRules(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apitypes.List[store.AlertRule]{Data: nonNil(rules)})
+	writeJSON(w, http.StatusOK, page(rules, wireRule, ""))
 }
 
-// ruleRequest is a rule as clients send it; enabled defaults to true.
-type ruleRequest struct {
-	ChannelID     int64  `json:"channel_id"`
-	Type          string `json:"type"`
-	Threshold     int64  `json:"threshold"`
-	WindowMinutes int64  `json:"window_minutes"`
-	MinLevel      string `json:"min_level"`
-	Environment   string `json:"environment"`
-	Enabled       *bool  `json:"enabled"`
-}
-
-func (q ruleRequest) rule() store.AlertRule {
+// storeRule is the rule a client sent; enabled defaults to true.
+func storeRule(q apitypes.NewAlertRule) store.AlertRule {
 	return store.AlertRule{ChannelID: q.ChannelID, Type: q.Type, Threshold: q.Threshold, WindowMinutes: q.WindowMinutes,
 		MinLevel: q.MinLevel, Environment: q.Environment, Enabled: q.Enabled == nil || *q.Enabled}
 }
@@ -144,18 +122,18 @@ func (a *API) putRule(w http.ResponseWriter, r *http.Request) {
 // saveRule creates (at.ID 0, in at.ProjectID) or replaces the rule at.ID
 // with the body's, and answers status with it.
 func (a *API) saveRule(w http.ResponseWriter, r *http.Request, at store.AlertRule, status int) {
-	var req ruleRequest
+	var req apitypes.NewAlertRule
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	rule := req.rule()
+	rule := storeRule(req)
 	rule.ID, rule.ProjectID = at.ID, at.ProjectID
 	out, err := a.svc.Alerts.PutRule(r.Context(), actor(r), rule)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, out)
+	writeJSON(w, status, wireRule(out))
 }
 
 func (a *API) deleteRule(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +211,7 @@ func (a *API) listNotifications(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apitypes.List[store.Notification]{Data: nonNil(ns)})
+	writeJSON(w, http.StatusOK, page(ns, wireNotification, ""))
 }
 
 type muteRequest struct {

@@ -43,6 +43,23 @@ func wireTag(t store.TagCount) apitypes.TagCount { return apitypes.TagCount(t) }
 
 func wireFeedback(f store.Feedback) apitypes.Feedback { return apitypes.Feedback(f) }
 
+// wireChannel is a channel without its secret, which only the answer that
+// creates it carries.
+func wireChannel(c store.AlertChannel) apitypes.AlertChannel {
+	return apitypes.AlertChannel{ID: c.ID, ProjectID: c.ProjectID, Kind: c.Kind, Name: c.Name, URL: c.URL, CreatedAt: c.CreatedAt}
+}
+
+func wireRule(r store.AlertRule) apitypes.AlertRule { return apitypes.AlertRule(r) }
+
+func wireNotification(n store.Notification) apitypes.Notification {
+	return apitypes.Notification{
+		ID: n.ID, ProjectID: n.ProjectID, IssueID: n.IssueID, RuleID: n.RuleID, ChannelID: n.ChannelID,
+		ChannelName: n.ChannelName, Reason: n.Reason, IdempotencyKey: n.IdempotencyKey, Status: n.Status,
+		Attempts: n.Attempts, LastError: n.LastError, NextAttemptAt: n.NextAttemptAt, CreatedAt: n.CreatedAt,
+		SentAt: n.SentAt, Payload: apitypes.AlertPayload(n.Payload), IssueDeleted: n.IssueDeleted,
+	}
+}
+
 func wireEvent(ev store.EventRow) apitypes.Event {
 	return apitypes.Event{
 		EventID: ev.EventID, ProjectID: ev.ProjectID, IssueID: ev.IssueID,

@@ -370,3 +370,114 @@ type TagCount struct {
 	// one key (1,000): values it did not have by then are not counted.
 	Capped bool `json:"capped,omitempty"`
 }
+
+// Alert channel kinds.
+const (
+	ChannelEmail   = "email"
+	ChannelSlack   = "slack"
+	ChannelWebhook = "webhook"
+)
+
+// Alert rule types.
+const (
+	RuleNewIssue   = "new_issue"
+	RuleRegression = "regression"
+	RuleFrequency  = "frequency"
+)
+
+// AlertChannel is where a project's alerts go. URL is shortened in lists
+// (docs/api.md, "Alerts"): nobody sees a whole URL after creating it.
+type AlertChannel struct {
+	ID        int64     `json:"id"`
+	ProjectID int64     `json:"project_id"`
+	Kind      string    `json:"kind"`
+	Name      string    `json:"name"`
+	URL       string    `json:"url,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// NewAlertChannel is POST /api/v1/projects/{id}/alert-channels. Email
+// needs no URL.
+type NewAlertChannel struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// CreatedAlertChannel is a new channel; Secret, a webhook's signing
+// secret, is shown this once.
+type CreatedAlertChannel struct {
+	AlertChannel
+	Secret string `json:"secret,omitempty"`
+}
+
+// AlertRule says which events of a project alert which channel.
+type AlertRule struct {
+	ID            int64  `json:"id"`
+	ProjectID     int64  `json:"project_id"`
+	ChannelID     int64  `json:"channel_id"`
+	Type          string `json:"type"`
+	Threshold     int64  `json:"threshold"`
+	WindowMinutes int64  `json:"window_minutes"`
+	// MinLevel keeps events at least this severe ("" any).
+	MinLevel string `json:"min_level"`
+	// Environment keeps events of this environment only ("" any).
+	Environment string    `json:"environment"`
+	Enabled     bool      `json:"enabled"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// NewAlertRule is POST /api/v1/projects/{id}/alert-rules and PUT
+// /api/v1/alert-rules/{id}, which replaces the rule; a nil Enabled is
+// true.
+type NewAlertRule struct {
+	ChannelID     int64  `json:"channel_id"`
+	Type          string `json:"type"`
+	Threshold     int64  `json:"threshold"`
+	WindowMinutes int64  `json:"window_minutes"`
+	MinLevel      string `json:"min_level"`
+	Environment   string `json:"environment"`
+	Enabled       *bool  `json:"enabled"`
+}
+
+// AlertPayload is what a notification says, fixed when it is written.
+type AlertPayload struct {
+	ProjectID     int64     `json:"project_id"`
+	IssueID       int64     `json:"issue_id"`
+	Title         string    `json:"title"`
+	Culprit       string    `json:"culprit"`
+	Level         string    `json:"level"`
+	Status        string    `json:"status"`
+	Count         int64     `json:"count"`
+	UserCount     int64     `json:"user_count"`
+	Environment   string    `json:"environment,omitempty"`
+	Release       string    `json:"release,omitempty"`
+	EventID       string    `json:"event_id,omitempty"`
+	Events        int64     `json:"events,omitempty"`
+	Held          int64     `json:"held,omitempty"`
+	WindowEvents  int64     `json:"window_events,omitempty"`
+	WindowMinutes int64     `json:"window_minutes,omitempty"`
+	At            time.Time `json:"at"`
+}
+
+// Notification is one message to one channel, as GET
+// /api/v1/projects/{id}/notifications lists it: Status is "pending",
+// "sending", "sent" or "dead".
+type Notification struct {
+	ID             int64        `json:"id"`
+	ProjectID      int64        `json:"project_id"`
+	IssueID        int64        `json:"issue_id"`
+	RuleID         int64        `json:"rule_id"`
+	ChannelID      int64        `json:"channel_id"`
+	ChannelName    string       `json:"channel_name"`
+	Reason         string       `json:"reason"`
+	IdempotencyKey string       `json:"idempotency_key"`
+	Status         string       `json:"status"`
+	Attempts       int          `json:"attempts"`
+	LastError      string       `json:"last_error"`
+	NextAttemptAt  time.Time    `json:"next_attempt_at"`
+	CreatedAt      time.Time    `json:"created_at"`
+	SentAt         *time.Time   `json:"sent_at,omitempty"`
+	Payload        AlertPayload `json:"payload"`
+	IssueDeleted   bool         `json:"issue_deleted,omitempty"`
+}

@@ -280,3 +280,61 @@ func (c *Client) CreateToken(ctx context.Context, nt apitypes.NewToken) (apitype
 func (c *Client) DeleteToken(ctx context.Context, tokenID int64) error {
 	return c.do(ctx, "DELETE", "/api/v1/tokens/"+id(tokenID), nil, nil, nil)
 }
+
+// AlertChannels lists a project's alert channels, their URLs shortened.
+func (c *Client) AlertChannels(ctx context.Context, projectID int64) ([]apitypes.AlertChannel, error) {
+	var l apitypes.List[apitypes.AlertChannel]
+	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/alert-channels", nil, nil, &l)
+}
+
+// CreateAlertChannel adds a channel to a project; a webhook's answer
+// carries its signing secret, this once.
+func (c *Client) CreateAlertChannel(ctx context.Context, projectID int64, ch apitypes.NewAlertChannel) (apitypes.CreatedAlertChannel, error) {
+	var out apitypes.CreatedAlertChannel
+	return out, c.do(ctx, "POST", "/api/v1/projects/"+id(projectID)+"/alert-channels", nil, ch, &out)
+}
+
+// DeleteAlertChannel removes a channel and its rules.
+func (c *Client) DeleteAlertChannel(ctx context.Context, channelID int64) error {
+	return c.do(ctx, "DELETE", "/api/v1/alert-channels/"+id(channelID), nil, nil, nil)
+}
+
+// TestAlertChannel queues a test message for a channel.
+func (c *Client) TestAlertChannel(ctx context.Context, channelID int64) (apitypes.Notification, error) {
+	var n apitypes.Notification
+	return n, c.do(ctx, "POST", "/api/v1/alert-channels/"+id(channelID)+"/test", nil, nil, &n)
+}
+
+// AlertRules lists a project's alert rules.
+func (c *Client) AlertRules(ctx context.Context, projectID int64) ([]apitypes.AlertRule, error) {
+	var l apitypes.List[apitypes.AlertRule]
+	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/alert-rules", nil, nil, &l)
+}
+
+// CreateAlertRule adds a rule to a project.
+func (c *Client) CreateAlertRule(ctx context.Context, projectID int64, r apitypes.NewAlertRule) (apitypes.AlertRule, error) {
+	var out apitypes.AlertRule
+	return out, c.do(ctx, "POST", "/api/v1/projects/"+id(projectID)+"/alert-rules", nil, r, &out)
+}
+
+// PutAlertRule replaces a rule.
+func (c *Client) PutAlertRule(ctx context.Context, ruleID int64, r apitypes.NewAlertRule) (apitypes.AlertRule, error) {
+	var out apitypes.AlertRule
+	return out, c.do(ctx, "PUT", "/api/v1/alert-rules/"+id(ruleID), nil, r, &out)
+}
+
+// DeleteAlertRule removes a rule.
+func (c *Client) DeleteAlertRule(ctx context.Context, ruleID int64) error {
+	return c.do(ctx, "DELETE", "/api/v1/alert-rules/"+id(ruleID), nil, nil, nil)
+}
+
+// Notifications lists a project's newest alert notifications, at most
+// limit (1 to 200; 0 is the server's default, 50).
+func (c *Client) Notifications(ctx context.Context, projectID int64, limit int) ([]apitypes.Notification, error) {
+	var v url.Values
+	if limit > 0 {
+		v = url.Values{"limit": {strconv.Itoa(limit)}}
+	}
+	var l apitypes.List[apitypes.Notification]
+	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/notifications", v, nil, &l)
+}
