@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/getflytrap/flytrap/internal/cli/cmd/alerts"
 	benchcmd "github.com/getflytrap/flytrap/internal/cli/cmd/bench"
 	deploycmd "github.com/getflytrap/flytrap/internal/cli/cmd/deploy"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/destroy"
@@ -50,7 +51,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(initcmd.NewCmd(f), deploycmd.NewCmd(f), destroy.NewCmd(f), status.NewCmd(f))
 	root.AddCommand(sourcemaps.NewCmd(f))
 	root.AddCommand(login.NewCmd(f), logout.NewCmd(f), projects.NewCmd(f), users.NewCmd(f), members.NewCmd(f),
-		issues.NewCmd(f), tokens.NewCmd(f), tail.NewCmd(f))
+		issues.NewCmd(f), tokens.NewCmd(f), tail.NewCmd(f), alerts.NewCmd(f))
 	// Added now rather than when run, so that guardGroups covers it too.
 	root.InitDefaultCompletionCmd()
 	guardGroups(root)
