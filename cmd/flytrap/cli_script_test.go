@@ -185,13 +185,20 @@ func cmdDevserver(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdSendevent: sendevent DSN message [level [environment [release]]] sends
 // an event, grouped by its message,
-// as a Sentry SDK would and waits for its 200.
+// as a Sentry SDK would and waits for its 200. A message in double quotes
+// is a Go string literal, so a script can send control characters
+// ("Evil \x1b[31mred").
 func cmdSendevent(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: sendevent DSN message [level [environment [release]]]")
 	}
 	dsn, err := url.Parse(args[0])
 	ts.Check(err)
+	msg := args[1]
+	if strings.HasPrefix(msg, `"`) {
+		msg, err = strconv.Unquote(msg)
+		ts.Check(err)
+	}
 	level, env := "error", "production"
 	if len(args) > 2 {
 		level = args[2]
@@ -199,16 +206,38 @@ func cmdSendevent(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) > 3 {
 		env = args[3]
 	}
-	release := ""
-	if len(args) > 4 {
-		release = fmt.Sprintf(`"release":%q,`, args[4])
+	type frame struct {
+		Filename string `json:"filename"`
+		Function string `json:"function"`
+		Lineno   int    `json:"lineno"`
+		InApp    bool   `json:"in_app"`
 	}
+	type exception struct {
+		Type       string `json:"type"`
+		Value      string `json:"value"`
+		Stacktrace struct {
+			Frames []frame `json:"frames"`
+		} `json:"stacktrace"`
+	}
+	ev := struct {
+		Release     string      `json:"release,omitempty"`
+		Message     string      `json:"message"`
+		Fingerprint []string    `json:"fingerprint"`
+		Level       string      `json:"level"`
+		Environment string      `json:"environment"`
+		Exception   []exception `json:"exception"`
+	}{Message: msg, Fingerprint: []string{msg}, Level: level, Environment: env,
+		Exception: []exception{{Type: "CheckoutError", Value: msg}}}
+	ev.Exception[0].Stacktrace.Frames = []frame{{Filename: "app.js", Function: "checkout", Lineno: 7, InApp: true}}
+	if len(args) > 4 {
+		ev.Release = args[4]
+	}
+	body, err := json.Marshal(ev)
+	ts.Check(err)
 	key := dsn.User.Username()
 	project := strings.Trim(dsn.Path, "/")
-	body := fmt.Sprintf(`{%s"message":%q,"fingerprint":[%q],"level":%q,"environment":%q,"exception":[{"type":"CheckoutError","value":%q,"stacktrace":{"frames":[{"filename":"app.js","function":"checkout","lineno":7,"in_app":true}]}}]}`,
-		release, args[1], args[1], level, env, args[1])
 	u := fmt.Sprintf("%s://%s/api/%s/store/?sentry_key=%s", dsn.Scheme, dsn.Host, project, key)
-	resp, err := http.Post(u, "application/json", strings.NewReader(body))
+	resp, err := http.Post(u, "application/json", bytes.NewReader(body))
 	if err != nil {
 		if neg {
 			return
