@@ -45,6 +45,19 @@ func fakeAPI(t *testing.T) *httptest.Server {
 		"/api/v1/projects/2/keys": apitypes.List[apitypes.ProjectKey]{Data: []apitypes.ProjectKey{
 			{ID: 2, ProjectID: 2, PublicKey: "0123456789abcdef0123456789abcdef", Active: false, CreatedAt: ago(3 * time.Hour)},
 			{ID: 3, ProjectID: 2, PublicKey: "fedcba9876543210fedcba9876543210", Active: true, CreatedAt: ago(time.Hour)}}},
+		"/api/v1/projects/2/alert-channels": apitypes.List[apitypes.AlertChannel]{Data: []apitypes.AlertChannel{
+			{ID: 1, ProjectID: 2, Kind: "email", Name: "Members by email", CreatedAt: ago(3 * time.Hour)},
+			{ID: 4, ProjectID: 2, Kind: "slack", Name: "ops", URL: "https://hooks.slack.com/services/…", CreatedAt: ago(20 * time.Minute)}}},
+		"/api/v1/projects/2/alert-rules": apitypes.List[apitypes.AlertRule]{Data: []apitypes.AlertRule{
+			{ID: 1, ProjectID: 2, ChannelID: 1, Type: "new_issue", Enabled: true, CreatedAt: ago(3 * time.Hour)},
+			{ID: 6, ProjectID: 2, ChannelID: 4, Type: "frequency", Threshold: 100, WindowMinutes: 90, MinLevel: "error",
+				Environment: "production", Enabled: false, CreatedAt: ago(10 * time.Minute)}}},
+		"/api/v1/projects/2/notifications": apitypes.List[apitypes.Notification]{Data: []apitypes.Notification{
+			{ID: 9, ProjectID: 2, IssueID: 12, RuleID: 6, ChannelID: 4, ChannelName: "ops", Reason: "frequency", Status: "dead", Attempts: 8,
+				LastError: `Post "https://hooks.slack.com/…": 404 Not Found`, CreatedAt: ago(2 * time.Minute),
+				Payload: apitypes.AlertPayload{IssueID: 12, Title: "TypeError: Cannot read properties of undefined (reading \"foo\")"}},
+			{ID: 8, ProjectID: 2, IssueID: 5, RuleID: 1, ChannelID: 1, ChannelName: "Members by email", Reason: "new_issue", Status: "sent", Attempts: 1,
+				CreatedAt: ago(time.Hour), SentAt: ptr(ago(time.Hour)), IssueDeleted: true, Payload: apitypes.AlertPayload{IssueID: 5, Title: "old"}}}},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, ok := answers[r.URL.Path]
@@ -72,6 +85,9 @@ func TestTables(t *testing.T) {
 		{"tokens", "list"},
 		{"users", "list"},
 		{"members", "list", "web shop"},
+		{"alerts", "channels", "list", "-p", "web shop"},
+		{"alerts", "rules", "list", "-p", "web shop"},
+		{"alerts", "history", "-p", "web shop"},
 	} {
 		for _, tty := range []bool{true, false} {
 			name := strings.ReplaceAll(strings.Join(args, "-"), " ", "_")

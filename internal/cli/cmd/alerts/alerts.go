@@ -169,7 +169,7 @@ func History(ctx context.Context, opts *Options) error {
 				issue += " (deleted)"
 			}
 			t.Row(strconv.FormatInt(n.ID, 10), n.Status, n.Reason, n.ChannelName, issue,
-				strconv.Itoa(n.Attempts), opts.F.When(n.CreatedAt, now), n.LastError)
+				strconv.Itoa(n.Attempts), opts.F.When(n.CreatedAt, now), orDash(n.LastError))
 		}
 		return t.Render(w)
 	})
