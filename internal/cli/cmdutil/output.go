@@ -105,6 +105,15 @@ func printJQ(w io.Writer, expr string, v any) error {
 	}
 }
 
+// Clip shortens s to n runes, ending in …, for a table on a terminal.
+func Clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
 // Table prints rows: on a terminal aligned under a header, elsewhere one
 // tab-separated line a row without the header, for cut and awk.
 type Table struct {

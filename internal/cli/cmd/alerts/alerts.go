@@ -159,17 +159,21 @@ func History(ctx context.Context, opts *Options) error {
 	}
 	return opts.F.Print(opts.Out, ns, func(w io.Writer) error {
 		t := opts.F.NewTable("id", "status", "reason", "channel", "issue", "attempts", "created", "last error")
-		now := opts.F.Clock()
+		now, tty := opts.F.Clock(), opts.F.IO.OutIsTTY()
 		for _, n := range ns {
-			issue := n.Payload.Title
+			title, lastErr := n.Payload.Title, n.LastError
+			if tty {
+				title, lastErr = cmdutil.Clip(title, 60), cmdutil.Clip(lastErr, 80)
+			}
+			issue := title
 			if n.IssueID != 0 {
-				issue = "#" + strconv.FormatInt(n.IssueID, 10) + " " + issue
+				issue = "#" + strconv.FormatInt(n.IssueID, 10) + " " + title
 			}
 			if n.IssueDeleted {
 				issue += " (deleted)"
 			}
 			t.Row(strconv.FormatInt(n.ID, 10), n.Status, n.Reason, n.ChannelName, issue,
-				strconv.Itoa(n.Attempts), opts.F.When(n.CreatedAt, now), orDash(n.LastError))
+				strconv.Itoa(n.Attempts), opts.F.When(n.CreatedAt, now), orDash(lastErr))
 		}
 		return t.Render(w)
 	})

@@ -167,22 +167,13 @@ func List(ctx context.Context, opts *Options, search []string) error {
 		for _, i := range is {
 			title, culprit := i.Title, i.Culprit
 			if tty {
-				title, culprit = clip(title, 60), clip(culprit, 40)
+				title, culprit = cmdutil.Clip(title, 60), cmdutil.Clip(culprit, 40)
 			}
 			t.Row(strconv.FormatInt(i.ID, 10), i.Level, i.Status, title, culprit,
 				strconv.FormatInt(i.Count, 10), strconv.FormatInt(i.UserCount, 10), opts.F.When(i.LastSeen, now))
 		}
 		return t.Render(w)
 	})
-}
-
-// clip shortens s to n runes, for a table on a terminal.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }
 
 // clientAndIssue is the client of the command's server and the issue ID
@@ -287,7 +278,7 @@ func writeFeedback(w io.Writer, count int64, fs []apitypes.Feedback, when func(t
 		if f.Email != "" {
 			who += " <" + cmdutil.Clean(f.Email) + ">"
 		}
-		fmt.Fprintf(w, "  %s · %s\n    %s\n", who, when(f.Created), clip(cmdutil.Clean(f.Message), maxFeedbackText))
+		fmt.Fprintf(w, "  %s · %s\n    %s\n", who, when(f.Created), cmdutil.Clip(cmdutil.Clean(f.Message), maxFeedbackText))
 	}
 	if more := count - int64(len(fs)); more > 0 {
 		fmt.Fprintf(w, "  and %d more on the issue's page\n", more)
@@ -467,7 +458,7 @@ func Delete(ctx context.Context, opts *Options, arg string) error {
 	if err != nil {
 		return err
 	}
-	if err := opts.F.Confirm(ctx, opts.Yes, fmt.Sprintf("delete issue %d (%s) with its %d events", id, clip(is.Title, 60), is.Count)); err != nil {
+	if err := opts.F.Confirm(ctx, opts.Yes, fmt.Sprintf("delete issue %d (%s) with its %d events", id, cmdutil.Clip(is.Title, 60), is.Count)); err != nil {
 		return err
 	}
 	if err := c.DeleteIssue(ctx, id); err != nil {
