@@ -26,8 +26,9 @@ const (
 	plain class = iota
 	sensitive
 	safe
-	// cookies holds cookies: a header is filtered whole, a map or
-	// cookie string elsewhere cookie by cookie.
+	// cookies holds cookies ("cookie", "cookies"): a header is
+	// filtered whole; a map, list or cookie string elsewhere keeps the
+	// cookies' names and has every value filtered (see scrubber.jar).
 	cookies
 )
 
@@ -84,9 +85,12 @@ func (m *matcher) classifyNew(key string) class {
 		return safe
 	}
 	switch n {
-	case "cookie", "cookies", "setcookie":
+	case "cookie", "cookies":
 		return cookies
 	}
+	// A Set-Cookie value (a cookie with its attributes) and anything
+	// else named after cookies ("set_cookie", "mycookie") is filtered
+	// whole, by the "cookie" field below.
 	for _, f := range m.fields {
 		if strings.Contains(n, f) {
 			return sensitive

@@ -24,7 +24,11 @@ func TestClassify(t *testing.T) {
 		{"Card", sensitive},
 		{"classname", plain}, // "ssn" inside a word
 		{"discard", plain},   // "card" inside a word
-		{"Set-Cookie", cookies},
+		{"Cookie", cookies},
+		{"cookies", cookies},
+		{"Set-Cookie", sensitive},
+		{"set_cookie", sensitive},
+		{"mycookie", sensitive},
 		{"", plain},
 		{"Ünïcode", plain},
 	} {

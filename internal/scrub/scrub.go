@@ -507,13 +507,7 @@ func (s *scrubber) walk(v any, depth int) any {
 					x[k] = s.filter(fmt.Sprint(e))
 				}
 			case cookies:
-				// Cookies sent as a map or a "a=b; c=d" string are
-				// filtered one by one, so a theme cookie stays readable.
-				if str, ok := e.(string); ok {
-					x[k] = s.query(str, ";")
-				} else {
-					x[k] = s.walk(e, depth+1)
-				}
+				x[k] = s.jar(e, depth+1)
 			default:
 				x[k] = s.walk(e, depth+1)
 			}
@@ -526,6 +520,92 @@ func (s *scrubber) walk(v any, depth int) any {
 		return x
 	}
 	return s.scalar(v, depth)
+}
+
+// jar scrubs what a cookie key ("cookie", "cookies") holds outside
+// request.headers. Cookies are credentials, and a session cookie's name
+// says nothing of it (connect.sid, PHPSESSID, _gh_sess, sid), so every
+// cookie's value is filtered whatever its name, and only the names are
+// kept, to show which cookies were sent. A jar is a "a=1; b=2" string,
+// an object of names, a list of [name, value] pairs or of either; a
+// string segment with no "=" is a value with no name, filtered whole, as
+// is anything else under a name (an object, a number). A name among the
+// project's safe fields keeps its value.
+func (s *scrubber) jar(v any, depth int) any {
+	if v == nil {
+		return nil
+	}
+	if depth >= maxDepth {
+		return s.cookieValue(v)
+	}
+	switch x := v.(type) {
+	case string:
+		return s.cookieString(x)
+	case map[string]any:
+		for name, e := range x {
+			if s.m.classify(name) != safe {
+				x[name] = s.cookieValue(e)
+			}
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			if pair, ok := e.([]any); ok && len(pair) == 2 {
+				if name, ok := pair[0].(string); ok {
+					if s.m.classify(name) != safe {
+						pair[1] = s.cookieValue(pair[1])
+					}
+					continue
+				}
+			}
+			x[i] = s.jar(e, depth+1)
+		}
+		return x
+	}
+	return s.cookieValue(v)
+}
+
+// cookieValue filters a cookie's value whole; a null or empty one is kept.
+func (s *scrubber) cookieValue(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		if x == "" {
+			return x
+		}
+		return s.filter(x)
+	}
+	return s.filter("")
+}
+
+// cookieString filters the values of a "a=1; b=2" cookie string, keeping
+// the names and the spacing; a segment with no "=" is filtered whole.
+func (s *scrubber) cookieString(v string) string {
+	if v == "" {
+		return v
+	}
+	parts := strings.Split(v, ";")
+	for i, p := range parts {
+		t := strings.TrimLeft(p, " \t")
+		if strings.TrimSpace(t) == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(t, "=")
+		if !ok {
+			parts[i] = p[:len(p)-len(t)] + s.filter(t)
+			continue
+		}
+		name := strings.TrimSpace(k)
+		if un, err := url.QueryUnescape(name); err == nil {
+			name = un
+		}
+		if val == "" || s.m.classify(name) == safe {
+			continue
+		}
+		parts[i] = p[:len(p)-len(t)] + k + "=" + s.filter(val)
+	}
+	return strings.Join(parts, ";")
 }
 
 // scalar scrubs a string or number: a string may itself be embedded JSON or

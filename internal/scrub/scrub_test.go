@@ -339,12 +339,59 @@ func TestCookies(t *testing.T) {
 	if h := ev.Request.Headers; h[0][1] != Filtered || h[1][1] != Filtered {
 		t.Errorf("cookie headers = %v, want both filtered whole", h)
 	}
-	want := `{"cookie":"csrftoken=[Filtered]; theme=dark","cookies":{"sessionid":"[Filtered]","theme":"dark"}}`
+	want := `{"cookie":"csrftoken=[Filtered]; theme=[Filtered]","cookies":{"sessionid":"[Filtered]","theme":"[Filtered]"}}`
 	if string(ev.Request.Data) != want {
 		t.Errorf("request.data = %s\nwant           %s", ev.Request.Data, want)
 	}
-	if res.Counts[LocRequestHeaders] != 2 || res.Counts[LocRequestData] != 2 {
+	if res.Counts[LocRequestHeaders] != 2 || res.Counts[LocRequestData] != 4 {
 		t.Errorf("counts = %v", res.Counts)
+	}
+}
+
+// TestCookieJars is the security review's finding: session cookies whose
+// names match no sensitive field (Express's connect.sid, PHP's PHPSESSID,
+// GitHub's _gh_sess, sid) were kept in extra and contexts, as were a bare
+// cookie value and a Set-Cookie value split per cookie. Under a cookie key
+// every value is filtered and only the names are kept; Set-Cookie and
+// other keys named after cookies are filtered whole.
+func TestCookieJars(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		// The reproduction.
+		{`{"cookies":{"connect.sid":"s%3AEXPRESS1.sig","PHPSESSID":"PHP2","sid":"SID5","_gh_sess":"GH3"},"cookie":"BAREVALUE8","set_cookie":"connect.sid=EXPRESS9; Path=/; HttpOnly"}`,
+			`{"cookie":"[Filtered]","cookies":{"PHPSESSID":"[Filtered]","_gh_sess":"[Filtered]","connect.sid":"[Filtered]","sid":"[Filtered]"},"set_cookie":"[Filtered]"}`},
+		{`{"response":{"headers":{"Set-Cookie":"sid=SC1; Path=/"},"cookies":"sid=RC3"}}`,
+			`{"response":{"cookies":"sid=[Filtered]","headers":{"Set-Cookie":"[Filtered]"}}}`},
+		// Set-Cookie is filtered whole however it is spelled, as any key
+		// named after cookies is.
+		{`{"set_cookie":"SC5","setCookie":"a=1","Set-Cookie":["a=1","b=2"],"mycookie":"a=SC6"}`,
+			`{"Set-Cookie":"[Filtered]","mycookie":"[Filtered]","setCookie":"[Filtered]","set_cookie":"[Filtered]"}`},
+		// A cookie string keeps its names and spacing; a segment with no
+		// "=" is a value, filtered whole; empty values stay.
+		{`{"cookie":"a=1;b=2;  c=x=y; flag; d=; ;"}`,
+			`{"cookie":"a=[Filtered];b=[Filtered];  c=[Filtered]; [Filtered]; d=; ;"}`},
+		// Lists of pairs (Sentry's request.cookies shape), of strings and
+		// of objects; anything else under a name is filtered whole.
+		{`{"cookies":[["sid","S1"],["theme",""],"a=1; b=2",{"tok":"T"},["x","y","z"]]}`,
+			`{"cookies":[["sid","[Filtered]"],["theme",""],"a=[Filtered]; b=[Filtered]",{"tok":"[Filtered]"},["[Filtered]","[Filtered]","[Filtered]"]]}`},
+		{`{"cookies":{"n":12345,"o":{"v":"x"},"l":["x"],"t":true,"e":"","z":null}}`,
+			`{"cookies":{"e":"","l":"[Filtered]","n":"[Filtered]","o":"[Filtered]","t":"[Filtered]","z":null}}`},
+		{`{"cookies":12345,"cookie":null}`, `{"cookie":null,"cookies":"[Filtered]"}`},
+	} {
+		ev := event.Event{Extra: json.RawMessage(tt.in), Contexts: json.RawMessage(tt.in)}
+		Scrub(&ev, on)
+		if string(ev.Extra) != tt.want || string(ev.Contexts) != tt.want {
+			t.Errorf("%s\nscrubbed to %s\nwant        %s", tt.in, ev.Extra, tt.want)
+		}
+	}
+}
+
+// A safe field names a cookie whose value is kept.
+func TestCookieSafeField(t *testing.T) {
+	ev := event.Event{Extra: json.RawMessage(`{"cookies":{"theme":"dark","sid":"S"},"cookie":"theme=dark; sid=S","jar":{"cookies":[["theme","dark"]]}}`)}
+	Scrub(&ev, Config{Enabled: true, SafeFields: []string{"theme"}})
+	want := `{"cookie":"theme=dark; sid=[Filtered]","cookies":{"sid":"[Filtered]","theme":"dark"},"jar":{"cookies":[["theme","dark"]]}}`
+	if string(ev.Extra) != want {
+		t.Errorf("extra = %s\nwant    %s", ev.Extra, want)
 	}
 }
 
@@ -461,6 +508,7 @@ func FuzzScrub(f *testing.F) {
 	f.Add("card 4111 1111 1111 1111 from 2001:db8::1", []byte(`{"password":"x","a":[{"token":1}],"s":"{\"secret\":2}"}`))
 	f.Add("v1.2.3.4 at 10.0.0.1.", []byte(`"a=1&session=2"`))
 	f.Add("", []byte(`{"cookies":"sid=1; x=2","n":378282246310005}`))
+	f.Add("", []byte(`{"cookie":"a=1; bare; =x; b=","cookies":[["s",1],{"t":{"u":2}},"v"],"set_cookie":{"a":1}}`))
 	f.Add("std::string", []byte(`not json ::1`))
 	f.Add("postgres://app:pw@db/shop -----BEGIN EC PRIVATE KEY-----\nMHc", []byte(`"redis://:pw@cache"`))
 	f.Add("https://h/#/r?token=1#a=2 /p#x=1&session=3", []byte(`"https://u:p@h/p#a=1"`))

@@ -30,3 +30,34 @@ func TestScrubbingAcceptance(t *testing.T) {
 		}
 	})
 }
+
+// TestScrubbingCookies is the security review's reproduction, sent in an
+// envelope and read back from the store: session cookies in extra and
+// contexts, whatever their names, a bare cookie value and Set-Cookie
+// values are stored filtered, with the cookies' names kept.
+func TestScrubbingCookies(t *testing.T) {
+	const payload = `{"platform":"node","message":"cookies",` +
+		`"extra":{"cookies":{"connect.sid":"s%3AEXPRESS1.sig","PHPSESSID":"PHP2","sid":"SID5","_gh_sess":"GH3"},` +
+		`"cookie":"BAREVALUE8","set_cookie":"connect.sid=EXPRESS9; Path=/; HttpOnly"},` +
+		`"contexts":{"response":{"headers":{"Set-Cookie":"sid=SC1; Path=/"},"cookies":"sid=RC3"}}}`
+	onEachStore(t, func(t *testing.T, db *store.DB) {
+		s, b := devServerOn(t, db)
+		got := string(postEvents(t, s, db, b, payload)[0].Payload)
+		for _, secret := range []string{"EXPRESS1", "PHP2", "SID5", "GH3", "BAREVALUE8", "EXPRESS9", "SC1", "RC3"} {
+			if strings.Contains(got, secret) {
+				t.Errorf("stored event holds %s:\n%s", secret, got)
+			}
+		}
+		for _, want := range []string{
+			`"cookies":{"PHPSESSID":"[Filtered]","_gh_sess":"[Filtered]","connect.sid":"[Filtered]","sid":"[Filtered]"}`,
+			`"cookie":"[Filtered]"`,
+			`"set_cookie":"[Filtered]"`,
+			`"Set-Cookie":"[Filtered]"`,
+			`"cookies":"sid=[Filtered]"`,
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("stored event lacks %s:\n%s", want, got)
+			}
+		}
+	})
+}
