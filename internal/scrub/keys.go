@@ -8,17 +8,21 @@ import (
 // DefaultFields are the sensitive key names filtered by default. A key is
 // sensitive when its normalized form (lowercase letters and digits only, so
 // "X-Api-Key" is "xapikey") contains one of them, as in Sentry:
-// "user_password", "sessionid" and "csrftoken" all match.
+// "user_password", "sessionid" and "csrftoken" all match. "sessid" and
+// "jwt" are in the names of session cookies that hold no other field
+// (PHP's PHPSESSID, Vercel's _vercel_jwt).
 var DefaultFields = []string{
 	"password", "passwd", "pwd", "secret", "apikey", "auth", "credential", "token",
-	"session", "csrf", "xsrf", "privatekey", "accesskey", "creditcard", "cardnumber",
-	"ccnumber", "cookie",
+	"session", "sessid", "jwt", "csrf", "xsrf", "privatekey", "accesskey", "creditcard",
+	"cardnumber", "ccnumber", "cookie",
 }
 
 // DefaultWords are short sensitive names that would match too much as
-// substrings ("ssn" is in "classname"); they match a whole word of a key,
-// split at punctuation and camelCase: "ssn", "user_ssn", "cardCvv".
-var DefaultWords = []string{"ssn", "card", "cvv", "cvc"}
+// substrings ("ssn" is in "classname", "sid" in "inside", "sess" in
+// "assess"); they match a whole word of a key, split at punctuation and
+// camelCase: "ssn", "user_ssn", "cardCvv", and the session cookies
+// "sid", Express's "connect.sid" and GitHub's "_gh_sess".
+var DefaultWords = []string{"ssn", "card", "cvv", "cvc", "sid", "sess"}
 
 type class int
 

@@ -24,6 +24,23 @@ func TestClassify(t *testing.T) {
 		{"Card", sensitive},
 		{"classname", plain}, // "ssn" inside a word
 		{"discard", plain},   // "card" inside a word
+		// Session cookies' names, as plain keys.
+		{"sid", sensitive},
+		{"connect.sid", sensitive},
+		{"userSid", sensitive},
+		{"PHPSESSID", sensitive},
+		{"JSESSIONID", sensitive},
+		{"_gh_sess", sensitive},
+		{"express:sess", sensitive},
+		{"ASP.NET_SessionId", sensitive},
+		{"_vercel_jwt", sensitive},
+		{"csrftoken", sensitive},
+		{"auth", sensitive},
+		{"inside", plain},  // "sid" inside a word
+		{"sidebar", plain}, // "sid" starting a word
+		{"assess", plain},  // "sess" inside a word
+		{"process_id", plain},
+		{"processId", plain},
 		{"Cookie", cookies},
 		{"cookies", cookies},
 		{"Set-Cookie", sensitive},

@@ -385,6 +385,22 @@ func TestCookieJars(t *testing.T) {
 	}
 }
 
+// Session cookies' names are sensitive keys outside a cookie jar too: an
+// app that logs its session as extra.sid or a frame's PHPSESSID variable.
+func TestSessionKeys(t *testing.T) {
+	ev := event.Event{Extra: json.RawMessage(`{"connect.sid":"E1","PHPSESSID":"P2","sid":"S3","_gh_sess":"G4","express:sess":"X5","user":{"sid":"S6"},"inside":"keep","assess":"keep","process_id":7}`)}
+	res := Scrub(&ev, on)
+	want := `{"PHPSESSID":"[Filtered]","_gh_sess":"[Filtered]","assess":"keep","connect.sid":"[Filtered]","express:sess":"[Filtered]","inside":"keep","process_id":7,"sid":"[Filtered]","user":{"sid":"[Filtered]"}}`
+	if string(ev.Extra) != want || res.Counts[LocExtra] != 6 {
+		t.Errorf("extra = %s (%v)\nwant    %s", ev.Extra, res.Counts, want)
+	}
+	ev = event.Event{Request: &event.Request{QueryString: "sid=S1&page=2", URL: "https://x.example/p?connect.sid=C2"}}
+	Scrub(&ev, on)
+	if ev.Request.QueryString != "sid=[Filtered]&page=2" || ev.Request.URL != "https://x.example/p?connect.sid=[Filtered]" {
+		t.Errorf("request = %+v", ev.Request)
+	}
+}
+
 // A safe field names a cookie whose value is kept.
 func TestCookieSafeField(t *testing.T) {
 	ev := event.Event{Extra: json.RawMessage(`{"cookies":{"theme":"dark","sid":"S"},"cookie":"theme=dark; sid=S","jar":{"cookies":[["theme","dark"]]}}`)}
