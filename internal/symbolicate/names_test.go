@@ -33,24 +33,34 @@ func classesMaps(t testing.TB) *fakeMaps {
 // was called through (stackOf's run). A name with a method's kept name
 // last (Object.render) stays, and every name but the anonymous ones is
 // the source's (marked *, Frame.OriginalFunction).
+//
+// build-d is webpack and terser's, which name the class, its parameters
+// and more all r, and inline checkoutTotal.
 func TestFramesNamedByTheirDeclarations(t *testing.T) {
 	for _, tt := range []struct {
-		stack string
-		want  []string // innermost first, the bundle's frames only
+		build, stack string
+		want         []string // innermost first, the bundle's frames only
 	}{
-		{"render.txt", []string{"ShoppingCart.lineTotal*", "", "ShoppingCart.render*", "checkoutTotal*", "", "stackOf*", "Object.render*"}},
-		{"construct.txt", []string{"new ShoppingCart*", "ShoppingCart.load*", "", "stackOf*", "Object.construct*"}},
-		{"apply.txt", []string{"ShoppingCart.lineTotal*", "", "ShoppingCart.render*", "Discount.apply*"}},
+		{"build-c", "render.txt", []string{"ShoppingCart.lineTotal*", "", "ShoppingCart.render*", "checkoutTotal*", "", "stackOf*", "Object.render*"}},
+		{"build-c", "construct.txt", []string{"new ShoppingCart*", "ShoppingCart.load*", "", "stackOf*", "Object.construct*"}},
+		{"build-c", "apply.txt", []string{"ShoppingCart.lineTotal*", "", "ShoppingCart.render*", "Discount.apply*"}},
+		{"build-d", "render.txt", []string{"ShoppingCart.lineTotal*", "", "ShoppingCart.render*", "", "stackOf*", "Object.render*"}},
+		{"build-d", "construct.txt", []string{"new ShoppingCart*", "ShoppingCart.load*", "", "stackOf*", "Object.construct*"}},
+		{"build-d", "apply.txt", []string{"ShoppingCart.lineTotal*", "", "ShoppingCart.render*", "Discount.apply*"}},
 	} {
-		t.Run(tt.stack, func(t *testing.T) {
-			maps := classesMaps(t)
-			ev := stackEvent(t, "testdata/build-c/"+tt.stack)
+		t.Run(tt.build+"/"+tt.stack, func(t *testing.T) {
+			maps := &fakeMaps{
+				byPath:  map[string]artifact.Map{urlC: {Key: tt.build, Minified: "files/" + tt.build, Body: readFile(t, "testdata/"+tt.build+"/classes.min.js.map")}},
+				sources: map[string][]byte{"files/" + tt.build: readFile(t, "testdata/"+tt.build+"/classes.min.js")},
+			}
+			ev := stackEvent(t, "testdata/"+tt.build+"/"+tt.stack)
 			if err := New(Config{Maps: maps}).Symbolicate(context.Background(), &ev); err != nil {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, f := range slices.Backward(ev.Exceptions[0].Frames) {
-				if f.Filename == "src/classes.js" {
+			ex := ev.Exceptions[0]
+			for i, f := range slices.Backward(ex.Frames) {
+				if ex.RawFrames[i].AbsPath == urlC {
 					if f.OriginalFunction {
 						f.Function += "*"
 					}

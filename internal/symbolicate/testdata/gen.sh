@@ -22,3 +22,6 @@ for c in render construct apply; do
 	node -e 'require("./build-c/classes.min.js"); Promise.resolve(globalThis.flytrapClasses["'$c'"]()).then((s) => process.stdout.write(s))' |
 		sed "s#$PWD/build-c/#https://shop.example.com/static/js/#" >build-c/$c.txt
 done
+# build-d is the same source through webpack 5.113 and terser 5.51
+# (mode production, devtool source-map, target node), which are not in
+# compat/js: built once by hand and kept, with its stacks made as above.
