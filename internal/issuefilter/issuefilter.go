@@ -57,9 +57,14 @@ const (
 //     title: (the title alone), case-insensitively.
 //
 // As in Sentry, `!key:value` excludes issues with that tag value (the
-// environment, release and level included). The user's id, email and
-// username are the tags user.id, user.email and user.username; an email
-// matches whatever its case. Quoted values may hold spaces, \" and \\.
+// environment, release and level included). A * in a value is a wildcard
+// for any text, and the value must then match whole (browser:Headless*,
+// release:shop@1.2.*, title:*wrapError*, !env:stag*, in lists too; a
+// level pattern is the levels it matches), with \* a star; the store
+// matches case as it does without one. release:latest is the project's
+// release first seen last. The user's id, email and username are the tags
+// user.id, user.email and user.username; an email matches whatever its
+// case. Quoted values may hold spaces, \" and \\.
 // The remaining words are the text matched against title and culprit.
 // Keys Sentry has but Flytrap keeps no data for (assignment, bookmarks,
 // exception details, the user's IP address) and a known key without a
@@ -69,7 +74,8 @@ const (
 // 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
 // Parse sets no ProjectID.
 func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
-	query := q.Get("query")
+	// A NUL is the store's Wildcard; stored text never holds one.
+	query := strings.ReplaceAll(q.Get("query"), "\x00", "")
 	if n := utf8.RuneCountInString(query); n > MaxQueryLen {
 		return store.IssueFilter{}, fmt.Errorf("the search is %d characters long; it may be at most %d", n, MaxQueryLen)
 	}
@@ -199,6 +205,7 @@ func (p *parser) term(t filterTerm) error {
 		return fmt.Errorf("%s: needs a value, as in %s", t.name(), example(t))
 	}
 	key := t.key
+	wild := slices.ContainsFunc(vals, wildcard)
 	if !t.tag {
 		if key == "env" {
 			key = "environment"
@@ -212,6 +219,9 @@ func (p *parser) term(t filterTerm) error {
 		case "error.mechanism":
 			key, t.tag = "mechanism", true
 		case "error.handled", "error.unhandled":
+			if wild {
+				return noWildcard(t)
+			}
 			for i, v := range vals {
 				yes, ok := truth(v)
 				if !ok {
@@ -273,6 +283,8 @@ func (p *parser) term(t filterTerm) error {
 		return fmt.Errorf("%s:%s cannot be searched: Flytrap has no assignment or bookmarks; issues are not assigned to anyone", t.name(), t.value)
 	case slices.Contains(exceptionKeys, key):
 		return fmt.Errorf("%s: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions; search the titles instead, as in title:\"TypeError\"", t.name())
+	case wild && (key == "is" || key == "status" || key == "has" || key == "timesSeen" || key == "lastSeen" || key == "firstSeen" || key == "age"):
+		return noWildcard(t)
 	case key == "is" || key == "status":
 		if t.negated {
 			return fmt.Errorf("%s: is not supported; choose the statuses you want with is:unresolved, is:resolved or is:ignored", t.name())
@@ -296,13 +308,29 @@ func (p *parser) term(t filterTerm) error {
 			add(&f.Has, v)
 		}
 	case key == "level" && !t.negated:
+		var set []string
 		for _, v := range vals {
-			if !event.ValidLevel(v) {
-				return fmt.Errorf("level must be one of %s, not %q", strings.Join(event.Levels, ", "), v)
+			if !wildcard(v) {
+				if !event.ValidLevel(v) {
+					return fmt.Errorf("level must be one of %s, not %q", strings.Join(event.Levels, ", "), v)
+				}
+				set = append(set, v)
+				continue
+			}
+			// The levels are few and known: a pattern is the ones it
+			// matches.
+			n := len(set)
+			for _, l := range event.Levels {
+				if matchWildcard(v, l) {
+					set = append(set, l)
+				}
+			}
+			if len(set) == n {
+				return fmt.Errorf("level:%s matches no level; levels are %s", typed(v), strings.Join(event.Levels, ", "))
 			}
 		}
-		f.Levels = append(f.Levels, vals)
-	case key == "environment" && !t.negated && !list && f.Environment == "":
+		f.Levels = append(f.Levels, set)
+	case key == "environment" && !t.negated && !list && !wild && f.Environment == "":
 		// The first environment also scopes the counts shown, as the
 		// environment parameter does.
 		f.Environment = vals[0]
@@ -358,6 +386,38 @@ func (p *parser) term(t filterTerm) error {
 		tag()
 	}
 	return nil
+}
+
+// wildcard reports whether a value as read holds a wildcard.
+func wildcard(v string) bool { return strings.Contains(v, store.Wildcard) }
+
+// typed is a value as read, its wildcards written *, for messages.
+func typed(v string) string { return strings.ReplaceAll(v, store.Wildcard, "*") }
+
+// matchWildcard reports whether s is pattern, whose wildcards stand for
+// any text, as the store matches a tag value: whole and case-sensitively.
+func matchWildcard(pattern, s string) bool {
+	parts := strings.Split(pattern, store.Wildcard)
+	if len(parts) == 1 {
+		return s == pattern
+	}
+	rest, ok := strings.CutPrefix(s, parts[0])
+	if !ok {
+		return false
+	}
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(rest, p)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(p):]
+	}
+	return strings.HasSuffix(rest, parts[len(parts)-1])
+}
+
+// noWildcard is the error for a * in the value of a key that takes none.
+func noWildcard(t filterTerm) error {
+	return fmt.Errorf("%s: takes no * wildcard; write the value whole, as in %s (a literal star is \\*)", t.name(), example(t))
 }
 
 // example is a sample term of t's key, for the error about its missing
@@ -599,24 +659,30 @@ func closingQuote(s string) int {
 // unquote drops the quotes of a value as typed and, inside them, reads
 // \" as " and \\ as \, as Sentry does. Outside quotes a backslash is
 // itself, as in a Windows path.
-func unquote(s string) string {
+func unquote(s string) string { return unquoteValue(s, false) }
+
+// unquoteValue is unquote that, with wildcards, also reads a * as
+// store.Wildcard and \* as a star, inside quotes or out, as Sentry does.
+func unquoteValue(s string, wildcards bool) string {
 	var (
 		b       strings.Builder
 		quoted  bool
 		escaped bool
 	)
-	for _, r := range s {
+	for i, r := range s {
 		switch {
 		case escaped:
-			if r != '"' && r != '\\' {
+			if r != '"' && r != '\\' && (r != '*' || !wildcards) {
 				b.WriteByte('\\')
 			}
 			b.WriteRune(r)
 			escaped = false
 		case r == '"':
 			quoted = !quoted
-		case quoted && r == '\\':
+		case quoted && r == '\\', wildcards && r == '\\' && strings.HasPrefix(s[i+1:], "*"):
 			escaped = true
+		case wildcards && r == '*':
+			b.WriteString(store.Wildcard)
 		default:
 			b.WriteRune(r)
 		}
@@ -628,10 +694,10 @@ func unquote(s string) string {
 }
 
 // values reads a term's value as typed: the items of a list [a,b], each
-// unquoted, or the one value.
+// unquoted, or the one value, with their wildcards (unquoteValue).
 func values(s string) (vals []string, list bool, err error) {
 	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
-		return []string{unquote(s)}, false, nil
+		return []string{unquoteValue(s, true)}, false, nil
 	}
 	var (
 		start   int
@@ -640,7 +706,7 @@ func values(s string) (vals []string, list bool, err error) {
 		inner   = s[1 : len(s)-1]
 	)
 	item := func(end int) error {
-		v := unquote(inner[start:end])
+		v := unquoteValue(inner[start:end], true)
 		if v == "" {
 			return fmt.Errorf("the list %s has an empty value; write it as [a,b]", s)
 		}
@@ -706,7 +772,8 @@ func splitTerms(s string) []term {
 
 // Term formats a key:value search term that Parse reads back as the tag
 // key and value, quoting the value when it holds spaces, quotes,
-// backslashes or starts as a list would, and writing the key as
+// backslashes or starts as a list would, escaping its stars (\*, not a
+// wildcard), and writing the key as
 // tags[key] when it is one of the search's own keys or could not be read
 // as a key otherwise. It reports false for pairs the syntax cannot express:
 // an empty key or value, or a key with "]:" or a quote.
@@ -715,7 +782,9 @@ func Term(key, value string) (string, bool) {
 		return "", false
 	}
 	if strings.ContainsAny(value, " \t\"\\") || strings.HasPrefix(value, "[") {
-		value = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(value) + `"`
+		value = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, `*`, `\*`).Replace(value) + `"`
+	} else {
+		value = strings.ReplaceAll(value, `*`, `\*`) // not a wildcard
 	}
 	plain := !strings.ContainsAny(key, ":/") && !strings.HasPrefix(key, "!") && !strings.HasPrefix(key, "tags[") &&
 		(!knownKey(key) || key == "level" || key == "environment" || key == "release")

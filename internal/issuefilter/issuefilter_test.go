@@ -121,6 +121,28 @@ func TestParse(t *testing.T) {
 			store.IssueFilter{AnyTags: [][]event.Tag{{{Key: "k", Value: "a,b"}, {Key: "k", Value: `c"]`}}}}},
 		{"query=" + url.QueryEscape(`k:"[a,b]" is:resolved is:resolved`),
 			store.IssueFilter{Status: "resolved", Tags: []event.Tag{{Key: "k", Value: "[a,b]"}}}},
+		// QA: Sentry's * wildcard in a value (store.Wildcard, "W" here),
+		// for any key: tags, release, environment, title and message,
+		// the user's fields, negated and in lists.
+		{"query=" + url.QueryEscape(`browser:Headless* release:shop@1.2.* title:*wrapError* message:*Timeout`),
+			store.IssueFilter{Tags: []event.Tag{{Key: "browser", Value: w("HeadlessW")}, {Key: "release", Value: w("shop@1.2.W")}},
+				Titles: []string{w("WwrapErrorW")}, Messages: []string{w("WTimeout")}}},
+		{"query=" + url.QueryEscape(`!browser:*Safari* env:stag* user.email:*@Example.COM !env:[dev*,test] browser:[Fire*,"Mobile Safari"]`),
+			store.IssueFilter{Tags: []event.Tag{{Key: "environment", Value: w("stagW")}, {Key: "user.email", Value: w("W@example.com")}},
+				NotTags: []event.Tag{{Key: "browser", Value: w("WSafariW")}, {Key: "environment", Value: w("devW")}, {Key: "environment", Value: "test"}},
+				AnyTags: [][]event.Tag{{{Key: "browser", Value: w("FireW")}, {Key: "browser", Value: "Mobile Safari"}}}}},
+		// \* is a star, inside quotes or out; "\\*" is a backslash and a
+		// wildcard; a NUL typed is dropped, not read as a wildcard.
+		{"query=" + url.QueryEscape(`a:x\*y b:"x\*y z" c:"C:\\*" d:C:\d`) + "%00e",
+			store.IssueFilter{Tags: []event.Tag{{Key: "a", Value: "x*y"}, {Key: "b", Value: "x*y z"}, {Key: "c", Value: w(`C:\W`)}, {Key: "d", Value: `C:\de`}}}},
+		// Levels are few: a pattern is the levels it matches.
+		{"query=" + url.QueryEscape(`level:[*a*,debug] level:f*`),
+			store.IssueFilter{Levels: [][]string{{"fatal", "warning", "debug"}, {"fatal"}}}},
+		{"query=" + url.QueryEscape(`firstRelease:[shop@1.*,latest] release:latest !release:latest release:[latest,a@1]`),
+			store.IssueFilter{FirstReleases: [][]string{{w("shop@1.W"), "latest"}}, Tags: []event.Tag{{Key: "release", Value: "latest"}},
+				NotTags: []event.Tag{{Key: "release", Value: "latest"}}, AnyTags: [][]event.Tag{{{Key: "release", Value: "latest"}, {Key: "release", Value: "a@1"}}}}},
+		// Free text keeps its stars.
+		{"query=" + url.QueryEscape(`a*b`), store.IssueFilter{Query: "a*b"}},
 		{"since=24h", store.IssueFilter{Since: now.Add(-24 * time.Hour)}},
 		{"since=14d", store.IssueFilter{Since: now.Add(-14 * 24 * time.Hour)}},
 		{"since=2026-11-01T00:00:00Z", store.IssueFilter{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
@@ -194,6 +216,15 @@ func TestParseErrors(t *testing.T) {
 		{"query=" + url.QueryEscape(`is:unresolved is:resolved`), "is:unresolved and is:resolved together match nothing: an issue has one status"},
 		{"query=" + url.QueryEscape(`is:[resolved,ignored]`), "is: takes one value, not a list"},
 		{"query=" + url.QueryEscape(`k:[`+strings.Repeat("v,", MaxTagTerms)+`v]`), "more than 20 tag terms"},
+		{"query=" + url.QueryEscape(`k:[`+strings.Repeat("v*,", MaxTagTerms)+`v*]`), "more than 20 tag terms"},
+		{"query=" + url.QueryEscape(`is:unres*`), `is: takes no * wildcard; write the value whole, as in is:unresolved (a literal star is \*)`},
+		{"query=" + url.QueryEscape(`has:brow*`), "has: takes no * wildcard"},
+		{"query=" + url.QueryEscape(`timesSeen:>1*`), "timesSeen: takes no * wildcard"},
+		{"query=" + url.QueryEscape(`lastSeen:-1*`), "lastSeen: takes no * wildcard"},
+		{"query=" + url.QueryEscape(`error.handled:t*`), "error.handled: takes no * wildcard"},
+		{"query=" + url.QueryEscape(`level:x*`), "level:x* matches no level; levels are error, fatal, warning, info, debug"},
+		{"query=" + url.QueryEscape(`level:[error,Err*]`), "level:Err* matches no level"},
+		{"query=" + url.QueryEscape(`!title:*a`), "!title: cannot be negated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -240,6 +271,11 @@ func TestTermRoundTrips(t *testing.T) {
 		{"k", `C:\dir\`, true},
 		{"k", `\"`, true},
 		{"k", "[a,b]", true},
+		// Stars are not wildcards.
+		{"k", "a*", true},
+		{"k", `C:\*`, true},
+		{"k", "* b", true},
+		{"browser", "*", true},
 		{"k", `x,"y`, true},
 		// Tags named as the search's own keys.
 		{"message", "m", true},
@@ -279,6 +315,24 @@ func TestTermRoundTrips(t *testing.T) {
 		}
 		if key != tt.key || value != tt.value || f.Query != "" {
 			t.Errorf("Term(%q, %q) = %q parses as %q=%q (text %q)", tt.key, tt.value, term, key, value, f.Query)
+		}
+	}
+}
+
+// w is s with each W the store's wildcard.
+func w(s string) string { return strings.ReplaceAll(s, "W", store.Wildcard) }
+
+func TestMatchWildcard(t *testing.T) {
+	for _, tt := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"W", "", true}, {"aW", "abc", true}, {"aW", "ba", false}, {"Wc", "abc", true}, {"WbW", "abc", true},
+		{"aWa", "a", false}, {"aWa", "aa", true}, {"aWbWc", "acbc", true}, {"aWbWc", "acb", false}, {"a", "a", true},
+		{"a", "A", false}, {"WxW", "abc", false},
+	} {
+		if got := matchWildcard(w(tt.pattern), tt.s); got != tt.want {
+			t.Errorf("matchWildcard(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
 		}
 	}
 }

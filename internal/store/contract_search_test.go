@@ -87,3 +87,86 @@ func testListIssuesSearch(e *env) {
 	_, _, err = e.db.ListIssues(e.ctx, System, IssueFilter{ProjectID: p, LastSeen: []TimeBound{{"LIKE", t0}}})
 	wantErr(t, "time operator", err, ErrInvalid)
 }
+
+// testListIssuesWildcards: Sentry's * in tag values, releases, titles and
+// messages (IssueFilter values holding Wildcard), matched whole, with
+// LIKE's and GLOB's own wildcards literal; and release:latest.
+func testListIssuesWildcards(e *env) {
+	t := e.t
+	at := func(m int) eventOpt {
+		return func(s *SaveRequest) {
+			s.Event.Timestamp, s.Event.Received = t0.Add(time.Duration(m)*time.Minute), t0.Add(time.Duration(m)*time.Minute)
+		}
+	}
+	user := func(email string) eventOpt { return withSDKUser(event.User{Email: email}) }
+	headless := e.save("headless", at(1), withTitle("Error: wrapError failed"), withCulprit("main.run"), withEnv("staging"),
+		withRelease("shop@1.2.3"), withTags("browser", "HeadlessChrome 120", "k", "a%b"), user("Ada@Example.com")).IssueID
+	chrome := e.save("chrome", at(2), withTitle("TypeError: x is undefined"), withCulprit("wrapError in app.js"), withEnv("production"),
+		withRelease("shop@1.2.10"), withTags("browser", "Chrome 120", "k", "axb"), user("bob@example.org")).IssueID
+	lower := e.save("lower", at(3), withTitle("WRAPERROR"), withEnv("production"),
+		withRelease("shop@1.3.0"), withTags("browser", "headlesschrome 1", "k", `a\b`)).IssueID
+	odd := e.save("odd", at(4), withTitle("Odd [x] 100% *done*"), withEnv("dev"),
+		withRelease("shop@1.3.0"), withTags("browser", "a[b]?c*", "k", "a_b")).IssueID
+	// The latest release is the one first seen last: shop@2.0.0.
+	latest := e.save("latest", at(5), withTitle("Latest"), withEnv("production"), withRelease("shop@2.0.0")).IssueID
+	e.save("lower", at(6), withTitle("WRAPERROR"), withEnv("production"), withRelease("shop@2.0.0"))
+
+	p := e.project.ID
+	W := Wildcard
+	tag := func(k, v string) event.Tag { return event.Tag{Key: k, Value: v} }
+	for _, tt := range []struct {
+		name string
+		f    IssueFilter
+		want []int64
+	}{
+		// QA's searches.
+		{"browser:Headless*", IssueFilter{Tags: []event.Tag{tag("browser", "Headless"+W)}}, []int64{headless}},
+		{"release:shop@1.2.*", IssueFilter{Tags: []event.Tag{tag("release", "shop@1.2."+W)}}, []int64{headless, chrome}},
+		{"title:*wrapError*, any case", IssueFilter{Titles: []string{W + "wrapError" + W}}, []int64{headless, lower}},
+		{"release:latest", IssueFilter{Tags: []event.Tag{tag("release", LatestRelease)}}, []int64{latest, lower}},
+		// Tag values match whole and in their case, as equality does.
+		{"suffix", IssueFilter{Tags: []event.Tag{tag("browser", W+"120")}}, []int64{headless, chrome}},
+		{"infix", IssueFilter{Tags: []event.Tag{tag("browser", W+"Chrome"+W)}}, []int64{headless, chrome}},
+		{"whole value", IssueFilter{Tags: []event.Tag{tag("browser", "Chrome"+W+"1")}}, nil},
+		{"any value", IssueFilter{Tags: []event.Tag{tag("browser", W)}}, []int64{headless, chrome, lower, odd}},
+		{"case", IssueFilter{Tags: []event.Tag{tag("browser", "headless"+W)}}, []int64{lower}},
+		{"environment", IssueFilter{Tags: []event.Tag{tag("environment", "prod"+W)}}, []int64{chrome, lower, latest}},
+		{"user.email", IssueFilter{Tags: []event.Tag{tag("user.email", W+"@example.com")}}, []int64{headless}},
+		// LIKE's % and _, its escape \, and GLOB's [, ? and * are text.
+		{"literal %", IssueFilter{Tags: []event.Tag{tag("k", "a%"+W)}}, []int64{headless}},
+		{"literal _", IssueFilter{Tags: []event.Tag{tag("k", "a_"+W)}}, []int64{odd}},
+		{"literal \\", IssueFilter{Tags: []event.Tag{tag("k", `a\`+W)}}, []int64{lower}},
+		{"literal [ ? *", IssueFilter{Tags: []event.Tag{tag("browser", "a[b]?c*"+W)}}, []int64{odd}},
+		{"no ? wildcard", IssueFilter{Tags: []event.Tag{tag("browser", "a[b]"+W+"?")}}, nil},
+		{"literal star only", IssueFilter{Tags: []event.Tag{tag("browser", W+"c*")}}, []int64{odd}},
+		// Negated, and in lists with exact values and latest.
+		{"!browser:*Chrome*", IssueFilter{NotTags: []event.Tag{tag("browser", W+"Chrome"+W)}}, []int64{lower, odd, latest}},
+		{"!release:latest", IssueFilter{NotTags: []event.Tag{tag("release", LatestRelease)}}, []int64{headless, chrome, odd}},
+		{"list", IssueFilter{AnyTags: [][]event.Tag{{tag("browser", "Headless"+W), tag("k", "a_b")}}}, []int64{headless, odd}},
+		{"list with latest", IssueFilter{AnyTags: [][]event.Tag{{tag("release", LatestRelease), tag("release", "shop@1.2.3")}}}, []int64{headless, lower, latest}},
+		{"first release", IssueFilter{FirstReleases: [][]string{{"shop@1.3" + W, "shop@1.2.3"}}}, []int64{headless, lower, odd}},
+		{"first release and latest", IssueFilter{FirstReleases: [][]string{{W + ".10", LatestRelease}}}, []int64{chrome, latest}},
+		// Titles and messages: whole, any case; without * a part, as before.
+		{"title prefix", IssueFilter{Titles: []string{"wrap" + W}}, []int64{lower}},
+		{"title part", IssueFilter{Titles: []string{"wrap"}}, []int64{headless, lower}},
+		{"title with literal % and [", IssueFilter{Titles: []string{W + "[x] 100%" + W}}, []int64{odd}},
+		{"title % not a wildcard", IssueFilter{Titles: []string{"odd%" + W}}, nil},
+		{"message, title or culprit", IssueFilter{Messages: []string{"wraperror" + W}}, []int64{chrome, lower}},
+	} {
+		tt.f.ProjectID = p
+		got := e.listAll(System, tt.f)
+		slices.Sort(got)
+		slices.Sort(tt.want)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// Across projects, each issue's own project's latest release.
+	other := e.createProject("other").ID
+	elsewhere := e.saveIn(other, "x", at(1), withRelease("other@1")).IssueID
+	got := e.listAll(System, IssueFilter{Tags: []event.Tag{tag("release", LatestRelease)}})
+	slices.Sort(got)
+	if want := []int64{lower, latest, elsewhere}; !slices.Equal(got, want) {
+		t.Errorf("release:latest of every project: got %v, want %v", got, want)
+	}
+}

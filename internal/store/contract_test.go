@@ -48,6 +48,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"EnvironmentBackfill", testEnvironmentBackfill},
 		{"ListIssuesPaging", testListIssuesPaging},
 		{"ListIssuesSearch", testListIssuesSearch},
+		{"ListIssuesWildcards", testListIssuesWildcards},
 		{"ListEvents", testListEvents},
 		{"UpdateIssueStatus", testUpdateIssueStatus},
 		{"DeleteIssue", testDeleteIssue},

@@ -62,11 +62,78 @@ func validStatus(s string) bool {
 	return s == StatusUnresolved || s == StatusResolved || s == StatusIgnored
 }
 
+// likeEscaper takes LIKE's wildcards and its escape character literally
+// (the statement says ESCAPE '\').
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// globEscaper takes SQLite GLOB's wildcards literally: GLOB has no escape
+// character, but a bracket holding one character matches that character.
+var globEscaper = strings.NewReplacer(`*`, `[*]`, `?`, `[?]`, `[`, `[[]`)
+
 // likePattern matches s anywhere, with LIKE's wildcards in s taken
-// literally (the statement says ESCAPE '\').
+// literally; a pattern (with Wildcard) matches whole.
 func likePattern(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(s) + "%"
+	if isPattern(s) {
+		return wildcardPattern(s, likeEscaper, "%")
+	}
+	return "%" + likeEscaper.Replace(s) + "%"
+}
+
+// isPattern reports whether a value of an IssueFilter holds a Wildcard.
+func isPattern(v string) bool { return strings.Contains(v, Wildcard) }
+
+// wildcardPattern is pattern v in the syntax of LIKE (escaped by
+// likeEscaper, any is %) or GLOB (globEscaper, *): its literal parts
+// escaped, each Wildcard any text, matching a value whole.
+func wildcardPattern(v string, escaper *strings.Replacer, any string) string {
+	parts := strings.Split(strings.ToValidUTF8(v, "\uFFFD"), Wildcard)
+	for i, p := range parts {
+		parts[i] = escaper.Replace(p)
+	}
+	return strings.Join(parts, any)
+}
+
+// valueMatch is the condition that col, a tag value or release, is v:
+// equal to it, or matching it when it is a pattern. Both compare case as
+// equality does: PostgreSQL's LIKE does, SQLite's folds ASCII letters, so
+// there a pattern is a GLOB. Neither wraps col in a function: on SQLite a
+// pattern with a literal start is a range of an index on col (GLOB on a
+// BINARY column); PostgreSQL ranges LIKE only in a C-collated index, so
+// there the index narrows by the columns before col (the tag's key).
+func (d *DB) valueMatch(q *query, col, v string) string {
+	switch {
+	case !isPattern(v):
+		return col + ` = ` + q.arg(truncate(v, MaxTagLength))
+	case d.dialect == DialectPostgres:
+		return col + ` LIKE ` + q.arg(wildcardPattern(v, likeEscaper, "%")) + ` ESCAPE '\'`
+	default:
+		return col + ` GLOB ` + q.arg(wildcardPattern(v, globEscaper, "*"))
+	}
+}
+
+// latestRelease is a subquery of the version of the release first seen
+// last in the project of the issues listed: f's project, or each issue's
+// own. Of one project's issues it is looked up once, not per issue.
+func latestRelease(q *query, f IssueFilter) string {
+	project := "i.project_id"
+	if f.ProjectID != 0 {
+		project = q.arg(f.ProjectID)
+	}
+	return `(SELECT r.version FROM releases r WHERE r.project_id = ` + project +
+		` AND r.first_seen = (SELECT MAX(l.first_seen) FROM releases l WHERE l.project_id = ` + project + `))`
+}
+
+// tagValue is the condition that the issue_tags row t has tag's value:
+// the value, a pattern, or for the release LatestRelease, the project's
+// latest release.
+func (d *DB) tagValue(q *query, f IssueFilter, tag event.Tag) string {
+	if tag.Key == "release" && tag.Value == LatestRelease {
+		if d.dialect == DialectPostgres {
+			return `t.value = ANY (ARRAY` + latestRelease(q, f) + `)`
+		}
+		return `t.value IN ` + latestRelease(q, f)
+	}
+	return d.valueMatch(q, "t.value", tag.Value)
 }
 
 // issuesQuery builds ListIssues' statement. It asks for one row more than
@@ -116,7 +183,7 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 	tagged := func(not string, t event.Tag, byValue bool) {
 		q.add(` AND `, not, `EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND t.key = `, q.arg(truncate(t.Key, MaxTagLength)))
 		if byValue {
-			q.add(` AND t.value = `, q.arg(truncate(t.Value, MaxTagLength)))
+			q.add(` AND `, d.tagValue(q, f, t))
 		}
 		q.add(`)`)
 	}
@@ -179,28 +246,28 @@ func (d *DB) searchConditions(q *query, f IssueFilter, figures string) error {
 			if j > 0 {
 				q.add(` OR `)
 			}
-			q.add(`(t.key = `, q.arg(truncate(t.Key, MaxTagLength)), ` AND t.value = `, q.arg(truncate(t.Value, MaxTagLength)), `)`)
+			q.add(`(t.key = `, q.arg(truncate(t.Key, MaxTagLength)), ` AND `, d.tagValue(q, f, t), `)`)
 		}
 		q.add(`))`)
 	}
 	for _, set := range f.FirstReleases {
-		versions := slices.DeleteFunc(slices.Clone(set), func(v string) bool { return v == LatestRelease })
+		versions := slices.DeleteFunc(slices.Clone(set), func(v string) bool { return v == LatestRelease || isPattern(v) })
 		q.add(` AND (`)
+		or := ``
 		if len(versions) > 0 {
 			in("i.first_release", versions)
+			or = ` OR `
 		}
-		if len(versions) < len(set) {
-			if len(versions) > 0 {
-				q.add(` OR `)
+		for _, v := range set {
+			switch {
+			case v == LatestRelease:
+				q.add(or, `i.first_release IN `, latestRelease(q, f))
+			case isPattern(v):
+				q.add(or, d.valueMatch(q, "i.first_release", v))
+			default:
+				continue
 			}
-			// Of one project's issues, the latest release is looked up
-			// once, not per issue.
-			project := "i.project_id"
-			if f.ProjectID != 0 {
-				project = q.arg(f.ProjectID)
-			}
-			q.add(`i.first_release IN (SELECT r.version FROM releases r WHERE r.project_id = `, project,
-				` AND r.first_seen = (SELECT MAX(l.first_seen) FROM releases l WHERE l.project_id = `, project, `))`)
+			or = ` OR `
 		}
 		q.add(`)`)
 	}

@@ -226,7 +226,8 @@ type IssueFilter struct {
 	TimesSeen           []CountBound
 	FirstSeen, LastSeen []TimeBound
 	// Titles must each be part of the title, and Messages each of the
-	// title or culprit as Query is, case-insensitively.
+	// title or culprit as Query is, case-insensitively; with a Wildcard,
+	// the whole title (or title or culprit) must match the pattern.
 	Titles, Messages []string
 	Since            time.Time // last_seen at or after, zero for any
 	Sort             string    // SortLastSeen (default), SortFirstSeen, SortCount
@@ -234,10 +235,22 @@ type IssueFilter struct {
 	Limit            int       // default 25, at most 100
 }
 
-// LatestRelease in IssueFilter.FirstReleases stands for the project's
-// newest release, as Sentry's "latest" does: the one first seen last
-// (events, uploads and resolved-in choices all record releases).
+// LatestRelease in IssueFilter.FirstReleases, and as the value of a
+// "release" tag in Tags, NotTags or AnyTags (Sentry's release:latest),
+// stands for the project's newest release, as Sentry's "latest" does: the
+// one first seen last (events, uploads and resolved-in choices all record
+// releases).
 const LatestRelease = "latest"
+
+// Wildcard in a value of an IssueFilter's Tags, NotTags, AnyTags,
+// FirstReleases, Titles or Messages makes it a pattern, Sentry's * (the
+// search's browser:Headless*): it stands for any text, and the pattern
+// matches a value whole, so that "Headless" + Wildcard is a prefix. A
+// tag value or release is matched case-sensitively as it is without
+// wildcards, and a title or message case-insensitively. Stored text never
+// holds it (NUL is dropped on the way in), so no value is mistaken for a
+// pattern, and a value without it is matched as before.
+const Wildcard = "\x00"
 
 // CountBound compares a count with N; Op is <, <=, >, >=, = or !=.
 type CountBound struct {
