@@ -36,10 +36,10 @@ type Store interface {
 	GetIssueIn(ctx context.Context, v store.Viewer, id int64, environment string) (store.Issue, error)
 	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error
-	ListEvents(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.EventRow, string, error)
+	ListEvents(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int, environment string) ([]store.EventRow, string, error)
 	GetEvent(ctx context.Context, v store.Viewer, eventID string) (store.EventRow, error)
 	GetProjectEvent(ctx context.Context, v store.Viewer, projectID int64, eventID string) (store.EventRow, error)
-	LatestEvent(ctx context.Context, v store.Viewer, issueID int64) (store.EventRow, error)
+	LatestEvent(ctx context.Context, v store.Viewer, issueID int64, environment string) (store.EventRow, error)
 	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time, environment string) ([]store.Bucket, error)
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
@@ -385,8 +385,10 @@ func (a *API) getIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, v := r.Context(), viewer(r)
-	// ?environment= scopes the figures and the hourly counts, as it
-	// scopes the issue list's.
+	// ?environment= scopes the figures, the hourly counts and the latest
+	// event, as it scopes the issue list's figures: an issue without
+	// events stored there has no latest event, never another
+	// environment's.
 	env := r.URL.Query().Get("environment")
 	is, err := a.store.GetIssueIn(ctx, v, id, env)
 	if err != nil {
@@ -394,7 +396,7 @@ func (a *API) getIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := apitypes.IssueDetail{Issue: wireIssue(is)}
-	if ev, err := a.store.LatestEvent(ctx, v, id); err == nil {
+	if ev, err := a.store.LatestEvent(ctx, v, id, env); err == nil {
 		d.LatestEvent = wireEventDetail(ev)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		a.fail(w, r, err)
@@ -471,7 +473,9 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	evs, next, err := a.store.ListEvents(ctx, v, id, r.URL.Query().Get("cursor"), limit)
+	// ?environment= lists the issue's events in that environment only.
+	q := r.URL.Query()
+	evs, next, err := a.store.ListEvents(ctx, v, id, q.Get("cursor"), limit, q.Get("environment"))
 	if err != nil {
 		a.fail(w, r, err)
 		return

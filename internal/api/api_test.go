@@ -1221,6 +1221,83 @@ func TestDatabaseUnavailable(t *testing.T) {
 	}
 }
 
+// TestIssueEnvironmentEvents: with ?environment=, an issue's latest
+// event and its events list are of that environment only (QA: the list
+// ignored the parameter, and the latest event, which `flytrap issues view
+// --env` prints, was the newer staging one under production).
+func TestIssueEnvironmentEvents(t *testing.T) {
+	f := newFixture(t)
+	// Issue A has two production events an hour ago (…a2 the newer);
+	// staging adds one three hours ago and the newest, a minute ago.
+	for id, ago := range map[string]time.Duration{"eeeeeeeeeeeeeeeeeeeeeeeeeeeeee01": 3 * time.Hour, "eeeeeeeeeeeeeeeeeeeeeeeeeeeeee02": time.Minute} {
+		ev := &event.Event{EventID: id, ProjectID: f.project.ID, Source: event.SourceSentry, Timestamp: now.Add(-ago), Received: now,
+			Level: "error", Environment: "staging", Exceptions: []event.Exception{{Type: "TypeError", Value: "x is undefined"}}}
+		if _, err := f.db.SaveEvent(context.Background(), store.SaveRequest{Event: ev, Fingerprint: "TypeError", GroupingVersion: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const a1, a2, s1, s2 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeee01", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeee02"
+	events := fmt.Sprintf("/api/v1/issues/%d/events", f.issueA)
+	// list pages through path limit events at a time.
+	list := func(path string, limit int) []string {
+		t.Helper()
+		var ids []string
+		cursor := ""
+		for range 10 {
+			u := fmt.Sprintf("%s&limit=%d&cursor=%s", path, limit, url.QueryEscape(cursor))
+			code, _, out := f.do(t, f.memberToken, "GET", u, "")
+			data, ok := out["data"].([]any)
+			if code != 200 || !ok {
+				t.Fatalf("%s: HTTP %d %v", u, code, out)
+			}
+			for _, d := range data {
+				ids = append(ids, d.(map[string]any)["event_id"].(string))
+			}
+			next, _ := out["next_cursor"].(string)
+			if next == "" {
+				return ids
+			}
+			cursor = next
+		}
+		t.Fatalf("%s: too many pages", path)
+		return nil
+	}
+	for _, tt := range []struct {
+		query string
+		want  []string
+	}{
+		{"?", []string{s2, a2, a1, s1}},
+		{"?environment=production", []string{a2, a1}},
+		{"?environment=staging", []string{s2, s1}},
+		{"?environment=development", nil},
+	} {
+		for _, limit := range []int{1, 25} {
+			if got := list(events+tt.query, limit); !slices.Equal(got, tt.want) {
+				t.Errorf("%s by %d: %v, want %v", events+tt.query, limit, got, tt.want)
+			}
+		}
+	}
+	issue := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
+	for _, tt := range []struct{ path, want string }{
+		{issue, s2},
+		{issue + "?environment=production", a2},
+		{issue + "?environment=staging", s2},
+		{issue + "?environment=development", ""},
+	} {
+		code, _, out := f.do(t, f.memberToken, "GET", tt.path, "")
+		if code != 200 {
+			t.Fatalf("%s: HTTP %d %v", tt.path, code, out)
+		}
+		got := ""
+		if latest, ok := out["latest_event"].(map[string]any); ok {
+			got, _ = latest["event_id"].(string)
+		}
+		if got != tt.want {
+			t.Errorf("%s: latest event %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
+
 // TestIssueEnvironmentScope: with ?environment=, the list's and the
 // detail's figures and hourly counts are the issue's in that environment.
 func TestIssueEnvironmentScope(t *testing.T) {

@@ -281,9 +281,12 @@ type issueData struct {
 	// Muted says the issue sends no alerts.
 	Muted bool
 	Event *eventView
-	// EventMissing says why there is no event: retention removed them all.
+	// EventMissing says there is no event to show: retention removed
+	// them all, or, in an environment, the issue has none stored there
+	// (none at all when Issue.Count is 0).
 	EventMissing bool
-	// OlderURL, NewerURL and LatestURL navigate between the issue's events.
+	// OlderURL, NewerURL and LatestURL navigate between the issue's
+	// events, in Environment when it is set.
 	OlderURL, NewerURL, LatestURL string
 	Day, Fortnight                chart
 	Tags                          []tagGroup
@@ -374,7 +377,9 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 	} else {
-		ev, err = d.store.LatestEvent(ctx, v, is.ID)
+		// In an environment, the newest of the issue's events there:
+		// none there is an empty state, never another environment's.
+		ev, err = d.store.LatestEvent(ctx, v, is.ID, env)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			data.EventMissing = true
@@ -387,8 +392,8 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 	if !data.EventMissing {
 		data.Event = newEventView(ev, b, r.URL.Query().Get("frames") == "minified")
 		data.RawURL = rawEventURL(is.ID, ev.EventID)
-		d.symbolicationLinks(&data, ev.EventID)
-		older, newer, err := d.store.AdjacentEvents(ctx, v, is.ID, ev.EventID)
+		d.symbolicationLinks(&data, ev.EventID, keep)
+		older, newer, err := d.store.AdjacentEvents(ctx, v, is.ID, ev.EventID, env)
 		if err != nil {
 			d.fail(w, r, err)
 			return

@@ -759,3 +759,51 @@ func TestEnvironmentScopesIssueFigures(t *testing.T) {
 	r := f.post(roleMember, issue+"/status", url.Values{"status": {"resolved"}, "event": {f.event1}, "environment": {"staging"}})
 	wantRedirect(t, r, issue+"?environment=staging&event="+f.event1)
 }
+
+// TestEnvironmentScopesIssueEvents: filtered by an environment, the issue
+// page shows the newest of the issue's events there, its Older and Newer
+// links step through those events only, and an issue without events
+// there shows an empty state, never another environment's event (QA:
+// production filtered, the newer staging event was shown and stepped to).
+func TestEnvironmentScopesIssueEvents(t *testing.T) {
+	f := newFixture(t)
+	// f.issue's production events are event1 (3h ago) and event2 (1h
+	// ago); staging adds the oldest and the newest.
+	const oldStaging, newStaging = "55555555555555555555555555555555", "66666666666666666666666666666666"
+	for id, ago := range map[string]time.Duration{oldStaging: 5 * time.Hour, newStaging: 30 * time.Minute} {
+		ev := sampleEvent(f.web.ID, id, now.Add(-ago))
+		ev.Environment = "staging"
+		f.save(ev)
+	}
+	shown := func(id string) string { return `<code class="event-id">` + id + `</code>` }
+	at := func(env, id, rel string) string {
+		return fmt.Sprintf(`href="/issues/%d?environment=%s&amp;event=%s" rel="%s"`, f.issue, env, id, rel)
+	}
+	issue := issuePath(f.issue)
+	for _, tt := range []struct {
+		name, path string
+		want, not  []string
+	}{
+		{"every environment", issue, []string{shown(newStaging), fmt.Sprintf(`href="/issues/%d?event=%s" rel="prev"`, f.issue, f.event2)}, nil},
+		{"production", issue + "?environment=production", []string{
+			shown(f.event2), at("production", f.event1, "prev"), `<span class="button disabled" aria-disabled="true">Newer ›</span>`,
+		}, []string{shown(newStaging), newStaging, oldStaging, "Latest »"}},
+		{"production, older event", issue + "?environment=production&event=" + f.event1, []string{
+			shown(f.event1), at("production", f.event2, "next"), `<span class="button disabled" aria-disabled="true">‹ Older</span>`,
+		}, []string{newStaging, oldStaging}},
+		{"staging", issue + "?environment=staging", []string{shown(newStaging), at("staging", oldStaging, "prev")},
+			[]string{f.event1, f.event2}},
+		{"staging, oldest event", issue + "?environment=staging&event=" + oldStaging, []string{shown(oldStaging), at("staging", newStaging, "next")},
+			[]string{f.event1, f.event2}},
+		{"no events there", issue + "?environment=development", []string{
+			"This issue has no events in environment <code>development</code>.",
+		}, []string{`class="event-id"`, newStaging, f.event2, "removed by retention"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.get(roleMember, tt.path)
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, tt.want...)
+			noBody(t, r, tt.not...)
+		})
+	}
+}

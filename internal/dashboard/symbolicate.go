@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,11 +21,16 @@ type Symbolicator interface {
 }
 
 // symbolicationLinks sets the issue page's links between original and
-// minified frames and, with a Symbolicator, its re-symbolicate action.
-func (d *Dashboard) symbolicationLinks(data *issueData, eventID string) {
+// minified frames, which keep the page's environment (keep), and, with a
+// Symbolicator, its re-symbolicate action.
+func (d *Dashboard) symbolicationLinks(data *issueData, eventID string, keep url.Values) {
 	base := "/issues/" + strconv.FormatInt(data.Issue.ID, 10) + "?"
-	data.OriginalURL = base + url.Values{"event": {eventID}}.Encode()
-	data.MinifiedURL = base + url.Values{"event": {eventID}, "frames": {"minified"}}.Encode()
+	original := url.Values{"event": {eventID}}
+	maps.Copy(original, keep)
+	minified := url.Values{"frames": {"minified"}}
+	maps.Copy(minified, original)
+	data.OriginalURL = base + original.Encode()
+	data.MinifiedURL = base + minified.Encode()
 	if d.resym != nil && data.Event.JavaScript && !data.Event.Unreadable {
 		data.ResymbolicateURL = "/issues/" + strconv.FormatInt(data.Issue.ID, 10) + "/events/" + url.PathEscape(eventID) + "/symbolicate"
 	}

@@ -160,6 +160,11 @@ func TestResymbolicate(t *testing.T) {
 	r = f.get(roleMember, page+"&frames=minified")
 	wantBody(t, r, "app.min.js:2:1", `<span class="button current" aria-current="true">Minified frames</span>`)
 	noBody(t, r, "src/cart.js:2:1", "badge unmapped")
+	// Switching frames keeps the page's environment.
+	r = f.get(roleMember, page+"&environment=production&frames=minified")
+	wantBody(t, r, `href="`+issuePath(issue)+"?environment=production&amp;event="+id+`">Original frames</a>`)
+	r = f.get(roleMember, page+"&environment=production")
+	wantBody(t, r, `href="`+issuePath(issue)+"?environment=production&amp;event="+id+`&amp;frames=minified">Minified frames</a>`)
 }
 
 func TestResymbolicateMapsUnreadable(t *testing.T) {

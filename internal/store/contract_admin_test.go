@@ -378,7 +378,7 @@ func testProjectAuthorization(e *env) {
 			return err
 		}},
 		{"AdjacentEvents", members, func(v Viewer, f fixture) error {
-			_, _, err := db.AdjacentEvents(ctx, v, f.issue, f.event)
+			_, _, err := db.AdjacentEvents(ctx, v, f.issue, f.event, "")
 			return err
 		}},
 		{"ProjectStats", members, func(v Viewer, f fixture) error {
@@ -793,7 +793,7 @@ func testAdjacentEvents(e *env) {
 	outsider := e.createUser("outsider@example.com", RoleMember)
 
 	var listed []string
-	events, _, _ := db.ListEvents(ctx, System, issue, "", 0)
+	events, _, _ := db.ListEvents(ctx, System, issue, "", 0, "")
 	for _, ev := range events {
 		listed = append(listed, ev.EventID)
 	}
@@ -813,12 +813,12 @@ func testAdjacentEvents(e *env) {
 		{"missing", "", "", ErrNotFound},
 	}
 	for _, tt := range tests {
-		older, newer, err := db.AdjacentEvents(ctx, System, issue, tt.event)
+		older, newer, err := db.AdjacentEvents(ctx, System, issue, tt.event, "")
 		if older != tt.older || newer != tt.newer || !errors.Is(err, tt.err) {
 			t.Errorf("AdjacentEvents(%s) = %q, %q, %v; want %q, %q, %v", tt.event, older, newer, err, tt.older, tt.newer, tt.err)
 		}
 	}
-	_, _, err := db.AdjacentEvents(ctx, Viewer{UserID: outsider.ID}, issue, "e2")
+	_, _, err := db.AdjacentEvents(ctx, Viewer{UserID: outsider.ID}, issue, "e2", "")
 	wantErr(t, "AdjacentEvents for a non-member", err, ErrNotFound)
 }
 

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -252,5 +254,107 @@ func testEnvironmentBackfill(e *env) {
 	}
 	if i, err := db.GetIssueIn(ctx, System, z, "production"); err != nil || i.UserCount != 2 {
 		t.Errorf("z in production after the backfill = %+v, %v; want its 2 users", i, err)
+	}
+}
+
+// testEnvironmentEvents: with an environment, LatestEvent, ListEvents and
+// AdjacentEvents keep to the issue's events in it, as the issue page and
+// its events API show them; without one they are the issue's.
+func testEnvironmentEvents(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	m := time.Minute
+	for _, ev := range []struct {
+		id, env string
+		at      time.Duration
+	}{{"s0", "staging", 0}, {"p0", "production", 10 * m}, {"n0", "", 15 * m}, {"s1", "staging", 20 * m},
+		{"p1", "production", 30 * m}, {"p2", "production", 30 * m}, {"s2", "staging", 40 * m}} {
+		e.save("x", withID(ev.id), withEnv(ev.env), withAt(t0.Add(ev.at)))
+	}
+	x := e.save("x", withID("s3"), withEnv("staging"), withAt(t0.Add(50*m))).IssueID
+	e.save("y", withID("y0"), withEnv("production"), withAt(t0.Add(60*m)))
+
+	for _, tt := range []struct {
+		env, want string
+		err       error
+	}{
+		{"", "s3", nil},
+		{"staging", "s3", nil},
+		{"production", "p2", nil},
+		{"development", "", ErrNotFound},
+	} {
+		got, err := db.LatestEvent(ctx, System, x, tt.env)
+		if got.EventID != tt.want || !errors.Is(err, tt.err) || (err == nil && (got.Environment != cmp.Or(tt.env, "staging") || len(got.Payload) == 0)) {
+			t.Errorf("LatestEvent(%q) = %q in %q, %v; want %q, %v", tt.env, got.EventID, got.Environment, err, tt.want, tt.err)
+		}
+	}
+
+	list := func(env string, limit int) []string {
+		var ids []string
+		cursor := ""
+		for {
+			events, next, err := db.ListEvents(ctx, System, x, cursor, limit, env)
+			if err != nil {
+				t.Fatalf("ListEvents(%q): %v", env, err)
+			}
+			for _, ev := range events {
+				if env != "" && ev.Environment != env {
+					t.Errorf("ListEvents(%q) lists %s of %q", env, ev.EventID, ev.Environment)
+				}
+				ids = append(ids, ev.EventID)
+			}
+			if next == "" {
+				return ids
+			}
+			cursor = next
+		}
+	}
+	for _, tt := range []struct {
+		env  string
+		want []string
+	}{
+		{"", []string{"s3", "s2", "p2", "p1", "s1", "n0", "p0", "s0"}},
+		{"production", []string{"p2", "p1", "p0"}},
+		{"staging", []string{"s3", "s2", "s1", "s0"}},
+		{"development", nil},
+	} {
+		for _, limit := range []int{0, 1, 2} {
+			if got := list(tt.env, limit); !slices.Equal(got, tt.want) {
+				t.Errorf("ListEvents(%q) by %d = %v, want %v", tt.env, limit, got, tt.want)
+			}
+		}
+	}
+	if events, next, err := db.ListEvents(ctx, System, x, "", 0, "development"); err != nil || events == nil || next != "" {
+		t.Errorf("ListEvents(development) = %v, %q, %v; want an empty list", events, next, err)
+	}
+
+	for _, tt := range []struct {
+		event, env, older, newer string
+	}{
+		{"p0", "production", "", "p1"},
+		{"p1", "production", "p0", "p2"},
+		{"p2", "production", "p1", ""},
+		{"s0", "staging", "", "s1"},
+		{"s2", "staging", "s1", "s3"},
+		// An event of another environment, named by its ID: the
+		// neighbours are still those of the environment.
+		{"s1", "production", "p0", "p1"},
+		{"n0", "staging", "s0", "s1"},
+		{"s1", "", "n0", "p1"},
+		{"s1", "development", "", ""},
+	} {
+		older, newer, err := db.AdjacentEvents(ctx, System, x, tt.event, tt.env)
+		if older != tt.older || newer != tt.newer || err != nil {
+			t.Errorf("AdjacentEvents(%s, %q) = %q, %q, %v; want %q, %q", tt.event, tt.env, older, newer, err, tt.older, tt.newer)
+		}
+	}
+	_, _, err := db.AdjacentEvents(ctx, System, x, "y0", "production")
+	wantErr(t, "AdjacentEvents of another issue's event in its environment", err, ErrNotFound)
+
+	// An environment name longer than an event keeps is cut as saving
+	// cut it, as the issue's figures find it.
+	long := strings.Repeat("e", MaxTagLength+5)
+	z := e.save("z", withID("z0"), withEnv(long)).IssueID
+	if got, err := db.LatestEvent(ctx, System, z, long); err != nil || got.EventID != "z0" {
+		t.Errorf("LatestEvent(long environment) = %q, %v; want z0", got.EventID, err)
 	}
 }

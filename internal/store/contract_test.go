@@ -46,6 +46,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"IssueEnvironmentFigures", testIssueEnvironmentFigures},
 		{"EnvironmentBatch", testEnvironmentBatch},
 		{"EnvironmentBackfill", testEnvironmentBackfill},
+		{"EnvironmentEvents", testEnvironmentEvents},
 		{"ListIssuesPaging", testListIssuesPaging},
 		{"ListIssuesSearch", testListIssuesSearch},
 		{"ListIssuesWildcards", testListIssuesWildcards},
@@ -473,11 +474,11 @@ func testAuthorization(e *env) {
 		{"GetProject", func(v Viewer) error { _, err := db.GetProject(ctx, v, e.project.ID); return err }},
 		{"ProjectKeys", func(v Viewer) error { _, err := db.ProjectKeys(ctx, v, e.project.ID); return err }},
 		{"GetIssue", func(v Viewer) error { _, err := db.GetIssue(ctx, v, id); return err }},
-		{"ListEvents", func(v Viewer) error { _, _, err := db.ListEvents(ctx, v, id, "", 0); return err }},
+		{"ListEvents", func(v Viewer) error { _, _, err := db.ListEvents(ctx, v, id, "", 0, ""); return err }},
 		{"GetEvent", func(v Viewer) error { _, err := db.GetEvent(ctx, v, "secret-event"); return err }},
 		{"GetProjectEvent", func(v Viewer) error { _, err := db.GetProjectEvent(ctx, v, e.project.ID, "secret-event"); return err }},
 		{"GetIssueEvent", func(v Viewer) error { _, err := db.GetIssueEvent(ctx, v, id, "secret-event"); return err }},
-		{"LatestEvent", func(v Viewer) error { _, err := db.LatestEvent(ctx, v, id); return err }},
+		{"LatestEvent", func(v Viewer) error { _, err := db.LatestEvent(ctx, v, id, ""); return err }},
 		{"IssueHourlyCounts", func(v Viewer) error { _, err := db.IssueHourlyCounts(ctx, v, id, t0, ""); return err }},
 		{"IssueTags", func(v Viewer) error { _, err := db.IssueTags(ctx, v, id); return err }},
 		{"UpdateIssueStatus", func(v Viewer) error {
@@ -754,7 +755,7 @@ func testListEvents(e *env) {
 	var got []string
 	var cursor string
 	for page := 0; ; page++ {
-		events, next, err := db.ListEvents(ctx, System, issue.ID, cursor, 3)
+		events, next, err := db.ListEvents(ctx, System, issue.ID, cursor, 3, "")
 		if err != nil {
 			t.Fatalf("page %d: %v", page, err)
 		}
@@ -775,15 +776,15 @@ func testListEvents(e *env) {
 	if !slices.Equal(got, want) {
 		t.Errorf("ListEvents pages = %v, want %v", got, want)
 	}
-	if all, _, _ := db.ListEvents(ctx, System, issue.ID, "", 0); len(all) != len(want) {
+	if all, _, _ := db.ListEvents(ctx, System, issue.ID, "", 0, ""); len(all) != len(want) {
 		t.Errorf("default page has %d events, want %d", len(all), len(want))
 	}
-	_, _, err := db.ListEvents(ctx, System, issue.ID, encodeCursor("last_seen", 1, 1), 3)
+	_, _, err := db.ListEvents(ctx, System, issue.ID, encodeCursor("last_seen", 1, 1), 3, "")
 	wantErr(t, "issues cursor for events", err, ErrBadCursor)
-	_, _, err = db.ListEvents(ctx, System, issue.ID+100, "", 3)
+	_, _, err = db.ListEvents(ctx, System, issue.ID+100, "", 3, "")
 	wantErr(t, "ListEvents of a missing issue", err, ErrNotFound)
 
-	latest, err := db.LatestEvent(ctx, System, issue.ID)
+	latest, err := db.LatestEvent(ctx, System, issue.ID, "")
 	if err != nil || latest.EventID != want[0] || len(latest.Payload) == 0 {
 		t.Errorf("LatestEvent = %s (%d bytes), %v; want %s with payload", latest.EventID, len(latest.Payload), err, want[0])
 	}
@@ -906,7 +907,7 @@ func testPrune(e *env) {
 			}
 		}
 	}
-	events, _, _ := db.ListEvents(ctx, System, busy, "", 0)
+	events, _, _ := db.ListEvents(ctx, System, busy, "", 0, "")
 	var kept []string
 	for _, ev := range events {
 		kept = append(kept, ev.EventID)
@@ -919,7 +920,7 @@ func testPrune(e *env) {
 			t.Errorf("issue %d count %d after pruning, want %d", id, got, want)
 		}
 	}
-	_, err := db.LatestEvent(ctx, System, stale)
+	_, err := db.LatestEvent(ctx, System, stale, "")
 	wantErr(t, "LatestEvent of a fully pruned issue", err, ErrNotFound)
 }
 

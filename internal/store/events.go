@@ -39,12 +39,13 @@ func scanEvent(row scanner, withPayload bool) (EventRow, int64, error) {
 }
 
 // ListEvents returns a page of an issue's events, newest first, without
-// payloads, and the cursor of the next page ("" on the last one).
-func (d *DB) ListEvents(ctx context.Context, v Viewer, issueID int64, cursor string, limit int) ([]EventRow, string, error) {
+// payloads, and the cursor of the next page ("" on the last one). A
+// non-empty environment lists only the issue's events in it.
+func (d *DB) ListEvents(ctx context.Context, v Viewer, issueID int64, cursor string, limit int, environment string) ([]EventRow, string, error) {
 	if err := d.checkIssue(ctx, v, issueID); err != nil {
 		return nil, "", err
 	}
-	q, limit, err := eventsQuery(issueID, cursor, limit)
+	q, limit, err := eventsQuery(issueID, cursor, limit, environment)
 	if err != nil {
 		return nil, "", err
 	}
@@ -75,9 +76,10 @@ func (d *DB) ListEvents(ctx context.Context, v Viewer, issueID int64, cursor str
 
 // eventsQuery builds ListEvents' statement, asking for one row more than
 // the page to learn whether another page follows.
-func eventsQuery(issueID int64, cursor string, limit int) (*query, int, error) {
+func eventsQuery(issueID int64, cursor string, limit int, environment string) (*query, int, error) {
 	q := &query{}
 	q.add(`SELECT `, eventCols, ` FROM events e WHERE e.issue_id = `, q.arg(issueID))
+	q.inEnvironment("e", environment)
 	if cursor != "" {
 		at, id, err := decodeCursor(cursor, eventsOrder)
 		if err != nil {
@@ -151,14 +153,27 @@ func (d *DB) GetIssueEvent(ctx context.Context, v Viewer, issueID int64, eventID
 }
 
 // LatestEvent returns the newest event of an issue v may see, with its
-// payload; ErrNotFound when retention removed them all.
-func (d *DB) LatestEvent(ctx context.Context, v Viewer, issueID int64) (EventRow, error) {
-	q := latestEventQuery(v, issueID)
+// payload; ErrNotFound when retention removed them all. A non-empty
+// environment returns the newest of the issue's events in it, and
+// ErrNotFound when the issue has none stored there.
+func (d *DB) LatestEvent(ctx context.Context, v Viewer, issueID int64, environment string) (EventRow, error) {
+	q := latestEventQuery(v, issueID, environment)
 	e, _, err := scanEvent(d.db.QueryRowContext(ctx, q.sql(), q.args...), true)
 	if err != nil {
 		return EventRow{}, fmt.Errorf("store: latest event of issue %d: %w", issueID, notFound(err))
 	}
 	return e, nil
+}
+
+// inEnvironment restricts the events aliased alias to those of
+// environment, unless it is empty. The events_issue_environment index
+// serves it with the issue: an issue's events in one environment are read
+// in time order without reading its events elsewhere. The environment is
+// cut as saving cuts it, as GetIssueIn looks it up.
+func (q *query) inEnvironment(alias, environment string) {
+	if environment != "" {
+		q.add(` AND `, alias, `.environment = `, q.arg(truncate(environment, MaxTagLength)))
+	}
 }
 
 func getEventQuery(v Viewer, eventID string) *query {
@@ -168,28 +183,34 @@ func getEventQuery(v Viewer, eventID string) *query {
 	return q
 }
 
-func latestEventQuery(v Viewer, issueID int64) *query {
+func latestEventQuery(v Viewer, issueID int64, environment string) *query {
 	q := &query{}
 	issue := q.arg(issueID)
 	// The visibility test does not depend on the event row, so the
 	// planner evaluates it once and reads the index in order.
-	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.issue_id = `, issue,
-		` AND EXISTS (SELECT 1 FROM issues i WHERE i.id = `, issue, ` AND `, q.visible(v, "i.project_id"), `)`,
+	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.issue_id = `, issue)
+	q.inEnvironment("e", environment)
+	q.add(` AND EXISTS (SELECT 1 FROM issues i WHERE i.id = `, issue, ` AND `, q.visible(v, "i.project_id"), `)`,
 		` ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1`)
 	return q
 }
 
 // adjacentEventsQuery finds the events either side of one event of an
-// issue, ordered like ListEvents (time, then row ID). The event is found by
-// its ID; the unary + keeps SQLite from reading all of the issue's events
+// issue, ordered like ListEvents (time, then row ID), among the issue's
+// events in environment when it is not empty. The event is found by its
+// ID; the unary + keeps SQLite from reading all of the issue's events
 // through the (issue_id, ...) index instead.
-func adjacentEventsQuery(v Viewer, issueID int64, eventID string) *query {
+func adjacentEventsQuery(v Viewer, issueID int64, eventID, environment string) *query {
 	q := &query{}
 	issue := q.arg(issueID)
 	q.add(`SELECT
-		COALESCE((SELECT o.event_id FROM events o WHERE o.issue_id = e.issue_id AND (o.occurred_at, o.id) < (e.occurred_at, e.id)
+		COALESCE((SELECT o.event_id FROM events o WHERE o.issue_id = e.issue_id`)
+	q.inEnvironment("o", environment)
+	q.add(` AND (o.occurred_at, o.id) < (e.occurred_at, e.id)
 			ORDER BY o.occurred_at DESC, o.id DESC LIMIT 1), ''),
-		COALESCE((SELECT n.event_id FROM events n WHERE n.issue_id = e.issue_id AND (n.occurred_at, n.id) > (e.occurred_at, e.id)
+		COALESCE((SELECT n.event_id FROM events n WHERE n.issue_id = e.issue_id`)
+	q.inEnvironment("n", environment)
+	q.add(` AND (n.occurred_at, n.id) > (e.occurred_at, e.id)
 			ORDER BY n.occurred_at, n.id LIMIT 1), '')
 		FROM events e WHERE e.event_id = `, q.arg(eventID), ` AND +e.issue_id = `, issue,
 		` AND EXISTS (SELECT 1 FROM issues i WHERE i.id = `, issue, ` AND `, q.visible(v, "i.project_id"), `)`)
@@ -198,10 +219,12 @@ func adjacentEventsQuery(v Viewer, issueID int64, eventID string) *query {
 
 // AdjacentEvents returns the IDs of the events just older and just newer
 // than an event of an issue v may see, in the order ListEvents pages
-// through them, for older/newer navigation; "" at either end. An event
-// that is not the issue's is ErrNotFound.
-func (d *DB) AdjacentEvents(ctx context.Context, v Viewer, issueID int64, eventID string) (older, newer string, err error) {
-	q := adjacentEventsQuery(v, issueID, eventID)
+// through them, for older/newer navigation; "" at either end. A non-empty
+// environment steps only through the issue's events in it (the event
+// itself may be of another). An event that is not the issue's is
+// ErrNotFound.
+func (d *DB) AdjacentEvents(ctx context.Context, v Viewer, issueID int64, eventID, environment string) (older, newer string, err error) {
+	q := adjacentEventsQuery(v, issueID, eventID, environment)
 	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&older, &newer); err != nil {
 		return "", "", fmt.Errorf("store: events next to %s: %w", eventID, notFound(err))
 	}
