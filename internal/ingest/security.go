@@ -202,6 +202,7 @@ func (c cspReport) event(meta reportMeta) []byte {
 	ev := map[string]any{
 		"logger":  "csp",
 		"message": cspMessage(directive, blocked, norm),
+		"culprit": c.culprit(directive, documentURI),
 		// Grouped as Sentry groups CSP reports: by directive and the
 		// blocked host (or 'self' for inline). Each part is prefixed, so
 		// no blocked value can read as a fingerprint variable.
@@ -254,6 +255,116 @@ func (c cspReport) directive() string {
 }
 
 var cspDirectives = map[string]bool{}
+
+// culprit is the event's culprit, as Relay makes it (Csp::get_culprit):
+// the violated directive and its values, each normalized against the
+// document's URL (normalizeCSPValue), "img-src 'self'". Browsers of CSP
+// level 3 report the directive's name alone (Chromium's report-uri
+// "violated-directive": "img-src", and the Reporting API no
+// violatedDirective at all), which leaves Relay a culprit of the bare
+// name or none: the values are then those original-policy gives the
+// directive, as the browser enforced it (policyValues). A report that
+// names no known directive and no violated one has none.
+func (c cspReport) culprit(directive, documentURI string) string {
+	bits := strings.Fields(c.get("violated-directive", "violatedDirective"))
+	if len(bits) == 0 {
+		if directive == "unknown" {
+			return ""
+		}
+		bits = []string{directive}
+	}
+	values := bits[1:]
+	if len(values) == 0 {
+		values = policyValues(c.get("original-policy", "originalPolicy"), strings.ToLower(bits[0]))
+	}
+	doc := normalizeBlockedURI(documentURI)
+	var b strings.Builder
+	b.WriteString(bits[0])
+	for _, v := range values {
+		if b.Len() > maxBlockedText {
+			// Enough to read; ingest cuts the culprit anyway.
+			break
+		}
+		b.WriteString(" " + normalizeCSPValue(v, documentURI, doc))
+	}
+	return b.String()
+}
+
+// policyValues returns the source list that policy, a serialized CSP,
+// gives directive: its own clause, else the clause of the first directive
+// it falls back to in CSP 3 (img-src to default-src, script-src-elem to
+// script-src then default-src, ...), as a browser enforces it. As in a
+// browser, the first clause of a name counts.
+func policyValues(policy, directive string) []string {
+	clauses := map[string][]string{}
+	for clause := range strings.SplitSeq(policy, ";") {
+		f := strings.Fields(clause)
+		if len(f) == 0 {
+			continue
+		}
+		if name := strings.ToLower(f[0]); clauses[name] == nil {
+			clauses[name] = f[1:]
+		}
+	}
+	for _, d := range append([]string{directive}, cspFallbacks[directive]...) {
+		if v, ok := clauses[d]; ok {
+			return v
+		}
+	}
+	return nil
+}
+
+// cspFallbacks are the directives each directive falls back to, in order,
+// when a policy lacks it (CSP 3, "directive fallback list"). The others
+// (base-uri, form-action, frame-ancestors, ...) fall back to none.
+var cspFallbacks = map[string][]string{
+	"script-src-elem":  {"script-src", "default-src"},
+	"script-src-attr":  {"script-src", "default-src"},
+	"script-src":       {"default-src"},
+	"style-src-elem":   {"style-src", "default-src"},
+	"style-src-attr":   {"style-src", "default-src"},
+	"style-src":        {"default-src"},
+	"worker-src":       {"child-src", "script-src", "default-src"},
+	"child-src":        {"default-src"},
+	"frame-src":        {"child-src", "default-src"},
+	"fenced-frame-src": {"frame-src", "child-src", "default-src"},
+	"connect-src":      {"default-src"},
+	"font-src":         {"default-src"},
+	"img-src":          {"default-src"},
+	"manifest-src":     {"default-src"},
+	"media-src":        {"default-src"},
+	"object-src":       {"default-src"},
+	"prefetch-src":     {"default-src"},
+}
+
+// normalizeCSPValue reads a source of a directive as Relay's
+// normalize_value does: the keywords as they are; a source naming the
+// document's own origin (doc, normalized as a blocked URI is), which
+// Firefox spells out for 'self', as 'self'; another source with a scheme
+// as it is; one without, under a document of a scheme other than http(s),
+// with that scheme.
+func normalizeCSPValue(value, documentURI, doc string) string {
+	switch value {
+	case "'none'", "'self'", "'unsafe-inline'", "'unsafe-eval'":
+		return value
+	}
+	for _, scheme := range []string{"data:", "mediastream:", "blob:", "filesystem:", "http:", "https:", "file:"} {
+		if strings.HasPrefix(value, scheme) {
+			if normalizeBlockedURI(value) == doc {
+				return "'self'"
+			}
+			return value
+		}
+	}
+	if value == doc {
+		return "'self'"
+	}
+	scheme, _, ok := strings.Cut(documentURI, ":")
+	if !ok || scheme == "http" || scheme == "https" {
+		return value
+	}
+	return unsplitURI(scheme, value)
+}
 
 func init() {
 	for _, d := range strings.Fields(`base-uri child-src connect-src default-src fenced-frame-src font-src

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"slices"
@@ -368,5 +369,75 @@ func TestCSPInlineTitles(t *testing.T) {
 	}
 	if evs := q.events(t); len(evs) != 1 || evs[0].Title() != "Blocked unsafe inline 'script'" {
 		t.Errorf("events %+v, want one titled Blocked unsafe inline 'script'", evs)
+	}
+}
+
+// TestCSPCulprit: a CSP report's event names the violated directive and
+// its sources as its culprit, as Relay does (QA: Chromium's reports made
+// issues with an empty culprit). Chromium reports the directive's name
+// alone, so its sources come from the policy the report carries.
+func TestCSPCulprit(t *testing.T) {
+	// What Chromium posted to a report-uri for a page served with
+	// "default-src 'self'; img-src 'self' https://cdn.example.test;
+	// report-uri /report" loading an image and a script from
+	// evil.example.test, byte for byte.
+	chromiumImg := `{"csp-report":{"document-uri":"http://127.0.0.1:19500/uri","referrer":"","violated-directive":"img-src","effective-directive":"img-src","original-policy":"default-src 'self'; img-src 'self' https://cdn.example.test; report-uri /report","disposition":"enforce","blocked-uri":"https://evil.example.test/x.png","line-number":1,"column-number":110,"source-file":"http://127.0.0.1:19500/uri","status-code":200,"script-sample":""}}`
+	chromiumScript := `{"csp-report":{"document-uri":"http://127.0.0.1:19500/uri","referrer":"","violated-directive":"script-src-elem","effective-directive":"script-src-elem","original-policy":"default-src 'self'; img-src 'self' https://cdn.example.test; report-uri /report","disposition":"enforce","blocked-uri":"https://evil.example.test/a.js","status-code":200,"script-sample":""}}`
+	report := func(fields string) string { return `{"csp-report":{` + fields + `}}` }
+	for _, tt := range []struct {
+		name, contentType, body string
+		want                    []string
+	}{
+		{"Chromium, img-src", "application/csp-report", chromiumImg, []string{"img-src 'self' https://cdn.example.test"}},
+		// No script-src-elem nor script-src: default-src is enforced.
+		{"Chromium, script-src-elem from default-src", "application/csp-report", chromiumScript, []string{"script-src-elem 'self'"}},
+		{"Chrome's report", "application/csp-report", chromeCSPReport, []string{"script-src-elem 'self' https://cdn.example.com"}},
+		// The Reporting API has no violatedDirective: the effective one.
+		{"Reporting API batch", "application/reports+json", reportingAPIBatch, []string{"script-src-elem 'self'", "script-src 'self'"}},
+		// Relay's own cases: a CSP 2 violated-directive carries the
+		// sources, which are taken from it, not from the policy.
+		{"CSP 2 clause", "application/csp-report", report(`"document-uri":"http://example.com","violated-directive":"style-src cdn.example.com","blocked-uri":"http://example.com/lol.css","effective-directive":"style-src","original-policy":"style-src 'self'"`),
+			[]string{"style-src cdn.example.com"}},
+		{"MSDN's example", "application/csp-report", report(`"document-uri":"https://example.com/foo/bar","referrer":"https://www.google.com/","violated-directive":"default-src self","original-policy":"default-src self; report-uri /csp-hotline.php","blocked-uri":"http://evilhackerscripts.com"`),
+			[]string{"default-src self"}},
+		// Firefox spells 'self' out as the document's origin.
+		{"Firefox, the document's origin", "application/csp-report", report(`"document-uri":"https://shop.example.com/cart","violated-directive":"img-src https://shop.example.com data: shop.example.com 'none'","blocked-uri":"https://evil.example/x.png"`),
+			[]string{"img-src 'self' data: 'self' 'none'"}},
+		{"a document of another scheme", "application/csp-report", report(`"document-uri":"chrome-extension://abc/page.html","violated-directive":"script-src cdn.example.com","blocked-uri":"https://evil.example/x.js"`),
+			[]string{"script-src chrome-extension://cdn.example.com"}},
+		{"a directive the policy leaves out", "application/csp-report", report(`"document-uri":"https://shop.example.com/","violated-directive":"form-action","original-policy":"default-src 'self'","blocked-uri":"https://evil.example/post"`),
+			[]string{"form-action"}},
+		{"the first clause of a name", "application/csp-report", report(`"document-uri":"https://shop.example.com/","effective-directive":"IMG-SRC","original-policy":" img-src  https://a.example ;img-src https://b.example","blocked-uri":"https://evil.example/x.png"`),
+			[]string{"img-src https://a.example"}},
+		{"no directive", "application/csp-report", report(`"document-uri":"https://shop.example.com/","blocked-uri":"https://evil.example/x.js"`), []string{""}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, q := newTestHandler(t, defaultKeys, nil)
+			if rec := securityReq(tt.contentType, tt.body).do(h); rec.Code != 200 {
+				t.Fatalf("HTTP %d: %s", rec.Code, rec.Body)
+			}
+			var got []string
+			for _, ev := range q.events(t) {
+				got = append(got, ev.SDKCulprit)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("culprits %q, want %q", got, tt.want)
+			}
+		})
+	}
+
+	// A long policy makes a culprit of a few hundred characters at most,
+	// whole sources but the last.
+	var hosts []string
+	for i := range 200 {
+		hosts = append(hosts, fmt.Sprintf("https://cdn%d.example.com", i))
+	}
+	h, q := newTestHandler(t, defaultKeys, nil)
+	body := report(`"document-uri":"https://shop.example.com/","violated-directive":"script-src","original-policy":"script-src ` + strings.Join(hosts, " ") + `","blocked-uri":"https://evil.example/x.js"`)
+	if rec := securityReq("application/csp-report", body).do(h); rec.Code != 200 {
+		t.Fatalf("HTTP %d: %s", rec.Code, rec.Body)
+	}
+	if c := q.only(t).SDKCulprit; !strings.HasPrefix(c, "script-src https://cdn0.example.com https://cdn1.example.com") || len(c) > maxName+10 {
+		t.Errorf("culprit of a long policy %q (%d bytes)", c, len(c))
 	}
 }
