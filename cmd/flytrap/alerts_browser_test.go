@@ -10,7 +10,8 @@ import (
 
 // TestBrowserAlertRules: in Chromium, an admin adds a frequency rule and
 // a webhook channel on the project's alerts page (the webhook's signing
-// secret shown once), sees them listed, edits the rule's threshold on its
+// secret shown once, on the page the form redirects to, which a reload
+// shows without it and without a second channel), sees them listed, edits the rule's threshold on its
 // page, turns it off, reads both back over REST, and deletes the rule.
 func TestBrowserAlertRules(t *testing.T) {
 	const email, password = "ann@example.com", "correct horse battery"
@@ -128,6 +129,35 @@ func TestBrowserAlertRules(t *testing.T) {
 	}
 	if !strings.HasPrefix(secret, "whsec_") {
 		t.Errorf("secret = %q", secret)
+	}
+	// The form redirected to the alerts page: reloading it is a GET,
+	// which adds no second channel and shows the secret no more.
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc != alerts {
+		t.Errorf("after adding the channel the browser is at %s, want %s", loc, alerts)
+	}
+	err = chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(`#new-channel`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("webhook-secret") !== null`)); err != nil || shown {
+		t.Errorf("after a reload the secret is shown: %v, %v", shown, err)
+	}
+	var channels struct{ Data []struct{ Name string } }
+	if code := p.api(t, "GET", fmt.Sprintf("/api/v1/projects/%d/alert-channels", p.info.ProjectID), nil, &channels); code != 200 {
+		t.Fatalf("REST channels: HTTP %d", code)
+	}
+	hooks := 0
+	for _, c := range channels.Data {
+		if c.Name == "ops hook" {
+			hooks++
+		}
+	}
+	if hooks != 1 {
+		t.Errorf("%d channels named ops hook after a reload, want 1: %+v", hooks, channels.Data)
 	}
 
 	// Delete the rule.

@@ -40,8 +40,8 @@ type alertsData struct {
 	CooldownMinutes int64
 	History         []store.Notification
 	Subscriptions   []store.SNSSubscription
-	// NewSecret is a webhook's signing secret, shown on the page that
-	// answers its creation and never again.
+	// NewSecret is a webhook's signing secret, shown on the page its
+	// creation redirects to and never again (takeReveal).
 	NewSecret      string
 	NewSecretFor   string
 	Error          string
@@ -96,8 +96,20 @@ func alertsURL(projectID int64) string {
 	return "/projects/" + strconv.FormatInt(projectID, 10) + "/alerts"
 }
 
+// newSecret is a webhook's signing secret on its way from the form that
+// created the channel to the alerts page (redirectReveal).
+type newSecret struct {
+	Secret  string `json:"secret"`
+	Channel string `json:"channel"`
+}
+
 func (d *Dashboard) alertsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	d.showAlerts(w, r, s, http.StatusOK, alertsData{})
+	var data alertsData
+	var ns newSecret
+	if d.takeReveal(w, r, s, &ns) {
+		data.NewSecret, data.NewSecretFor = ns.Secret, ns.Channel
+	}
+	d.showAlerts(w, r, s, http.StatusOK, data)
 }
 
 func (d *Dashboard) showAlerts(w http.ResponseWriter, r *http.Request, s *session, status int, data alertsData) {
@@ -168,13 +180,15 @@ func (d *Dashboard) createChannel(w http.ResponseWriter, r *http.Request, s *ses
 		d.alertRefused(w, r, s, err)
 		return
 	}
+	msg := "Channel " + c.Name + " added."
 	if c.Secret != "" {
-		// Rendered, not redirected: the secret must not travel in a
-		// cookie or URL, and is shown this once.
-		d.showAlerts(w, r, s, http.StatusOK, alertsData{NewSecret: c.Secret, NewSecretFor: c.Name})
+		// Redirected like every other form, so a reload adds no second
+		// channel; the secret goes sealed to the page, which shows it
+		// once.
+		d.redirectReveal(w, r, s, alertsURL(id), msg, newSecret{Secret: c.Secret, Channel: c.Name})
 		return
 	}
-	d.redirect(w, r, alertsURL(id), "Channel "+c.Name+" added.")
+	d.redirect(w, r, alertsURL(id), msg)
 }
 
 func (d *Dashboard) deleteChannel(w http.ResponseWriter, r *http.Request, s *session) {

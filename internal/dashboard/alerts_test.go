@@ -104,8 +104,16 @@ func TestAlertsPages(t *testing.T) {
 	base := fmt.Sprintf("/projects/%d/alerts", f.web.ID)
 	r := f.do(request{method: http.MethodPost, role: roleAdmin, path: base + "/channels",
 		form: url.Values{"kind": {"webhook"}, "name": {"ops hook"}, "url": {"https://example.com/flytrap"}}})
-	if r.StatusCode != 200 || !strings.Contains(r.Body, "whsec_") || !strings.Contains(r.Body, "not shown again") {
-		t.Fatalf("creating a webhook: HTTP %d\n%s", r.StatusCode, excerpt(r.Body))
+	wantRedirect(t, r, base)
+	if strings.Contains(r.Header.Get("Location"), "whsec_") || strings.Contains(r.Body, "whsec_") {
+		t.Errorf("the redirect carries the secret in the clear: %q", r.Header.Get("Location"))
+	}
+	r = f.follow(roleAdmin, r)
+	if r.StatusCode != 200 || !strings.Contains(r.Body, "whsec_") || !strings.Contains(r.Body, "not shown again") || !strings.Contains(r.Body, "Channel ops hook added.") {
+		t.Fatalf("the page a webhook's creation redirects to: HTTP %d\n%s", r.StatusCode, excerpt(r.Body))
+	}
+	if c := cookieNamed(r, revealCookie); c == nil || c.MaxAge >= 0 {
+		t.Errorf("the page that showed the secret did not delete its cookie: %+v", c)
 	}
 	if r := f.get(roleAdmin, base); strings.Contains(r.Body, "whsec_") || !strings.Contains(r.Body, "ops hook") {
 		t.Errorf("the alerts page shows the secret again, or not the channel")

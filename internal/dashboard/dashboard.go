@@ -217,6 +217,11 @@ type Dashboard struct {
 
 	keyMu   sync.Mutex
 	csrfKey []byte
+
+	// revealed holds the sealed secrets shown (takeReveal), until they
+	// expire, so each is shown once.
+	revealMu sync.Mutex
+	revealed map[string]int64
 }
 
 // Default settings for zero Config fields.

@@ -355,3 +355,17 @@ func cookieRequest(c *http.Cookie) *http.Request {
 }
 
 func issuePath(id int64) string { return fmt.Sprintf("/issues/%d", id) }
+
+// follow GETs where the redirect r points, as role, with the cookies r
+// set (the flash, a sealed secret), as a browser does.
+func (f *fixture) follow(role string, r response) response {
+	f.t.Helper()
+	wantStatus(f.t, r, http.StatusSeeOther)
+	var cookies []*http.Cookie
+	for _, c := range r.Cookies() {
+		if c.MaxAge >= 0 && c.Value != "" {
+			cookies = append(cookies, c)
+		}
+	}
+	return f.do(request{role: role, path: r.Header.Get("Location"), cookies: cookies})
+}
