@@ -37,7 +37,12 @@ type usersData struct {
 }
 
 func (d *Dashboard) usersPage(w http.ResponseWriter, r *http.Request, s *session) {
-	d.showUsers(w, r, s, http.StatusOK, usersData{})
+	var data usersData
+	var l service.PasswordLink
+	if d.takeReveal(w, r, s, &l) {
+		data.Link = &l
+	}
+	d.showUsers(w, r, s, http.StatusOK, data)
 }
 
 func (d *Dashboard) showUsers(w http.ResponseWriter, r *http.Request, s *session, status int, data usersData) {
@@ -54,9 +59,9 @@ func (d *Dashboard) showUsers(w http.ResponseWriter, r *http.Request, s *session
 }
 
 // createUser creates a user with the password the admin typed, or, with
-// "invite" checked, without one and shows the invitation link once, on the
-// page the POST answers (a redirect would have to carry the secret in a
-// cookie).
+// "invite" checked, without one and redirects to the users page, which
+// shows the invitation link once (redirectReveal): a reload issues no
+// second link, which would replace the first.
 func (d *Dashboard) createUser(w http.ResponseWriter, r *http.Request, s *session) {
 	var data usersData
 	email, role := strings.TrimSpace(r.PostForm.Get("email")), r.PostForm.Get("role")
@@ -73,7 +78,7 @@ func (d *Dashboard) createUser(w http.ResponseWriter, r *http.Request, s *sessio
 			d.fail(w, r, err)
 			return
 		}
-		d.showUsers(w, r, s, http.StatusCreated, usersData{Link: &l})
+		d.redirectLink(w, r, s, l)
 		return
 	}
 	u, err := d.svc.Users.Create(r.Context(), s.actor(), in)
@@ -108,7 +113,8 @@ func (d *Dashboard) setRole(w http.ResponseWriter, r *http.Request, s *session) 
 	d.redirect(w, r, "/admin/users", u.Email+" is now "+strings.ToLower(roleTitle(role))+".")
 }
 
-// resetPassword issues the user a password reset link and shows it once.
+// resetPassword issues the user a password reset link and redirects to
+// the users page, which shows it once (redirectReveal).
 func (d *Dashboard) resetPassword(w http.ResponseWriter, r *http.Request, s *session) {
 	id, ok := pathID(r, "id")
 	if !ok {
@@ -120,7 +126,18 @@ func (d *Dashboard) resetPassword(w http.ResponseWriter, r *http.Request, s *ses
 		d.fail(w, r, err)
 		return
 	}
-	d.showUsers(w, r, s, http.StatusCreated, usersData{Link: &l})
+	d.redirectLink(w, r, s, l)
+}
+
+// maxMailError bounds the mail error a link's panel shows: the link
+// travels to the page in a cookie (redirectReveal), and an SMTP server's
+// answer can be long.
+const maxMailError = 500
+
+// redirectLink goes to the users page, which shows the link l once.
+func (d *Dashboard) redirectLink(w http.ResponseWriter, r *http.Request, s *session, l service.PasswordLink) {
+	l.MailError, _ = clipText(l.MailError, maxMailError)
+	d.redirectReveal(w, r, s, "/admin/users", "", l)
 }
 
 func roleTitle(role string) string {

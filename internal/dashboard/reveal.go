@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -27,6 +28,11 @@ const revealCookie = "flytrap_reveal"
 // revealTTL bounds how long a sealed secret waits for its page: the
 // browser follows the redirect at once.
 const revealTTL = 60 * time.Second
+
+// maxRevealCookie bounds the sealed cookie's value below the 4096 bytes
+// browsers keep of a cookie, name and attributes included. The secrets
+// are far smaller: a link's mail error, the one free text, is clipped.
+const maxRevealCookie = 3800
 
 // sealedReveal is what the cookie seals.
 type sealedReveal struct {
@@ -78,8 +84,13 @@ func (d *Dashboard) redirectReveal(w http.ResponseWriter, r *http.Request, s *se
 	}
 	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	rand.Read(nonce)
-	sealed := aead.Seal(nonce, nonce, plain, revealAD(s))
-	d.setCookie(w, revealCookie, base64.RawURLEncoding.EncodeToString(sealed), int(revealTTL/time.Second))
+	value := base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, revealAD(s)))
+	if len(value) > maxRevealCookie {
+		// Browsers drop a larger cookie, and the secret with it.
+		d.serverError(w, r, fmt.Errorf("dashboard: the secret for %s takes %d bytes sealed, more than a cookie holds", path, len(value)))
+		return
+	}
+	d.setCookie(w, revealCookie, value, int(revealTTL/time.Second))
 	d.redirect(w, r, path, msg)
 }
 

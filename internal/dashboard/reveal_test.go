@@ -65,3 +65,57 @@ func TestAddWebhookPostRedirectGet(t *testing.T) {
 		t.Errorf("%d channels after the reload, want %d", len(chs), len(before)+1)
 	}
 }
+
+// TestSecretFormsPostRedirectGet: the other forms that make a one-time
+// secret (an API token, an invitation, a password reset link) redirect to
+// their page, which shows it once; reloading that page issues nothing
+// and shows nothing.
+func TestSecretFormsPostRedirectGet(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name, role, path, page string
+		form                   url.Values
+		shown                  func(body string) string
+	}{
+		{"token", roleMember, "/account/tokens", "/account/tokens", url.Values{"name": {"CI"}, "scope": {"read"}},
+			func(body string) string {
+				if m := shownSecret.FindStringSubmatch(body); m != nil {
+					return m[1]
+				}
+				return ""
+			}},
+		{"invitation", roleAdmin, "/admin/users", "/admin/users", url.Values{"email": {"ada@example.com"}, "invite": {"on"}, "role": {store.RoleMember}},
+			linkRE.FindString},
+		{"reset", roleAdmin, "/admin/users/" + itoa(f.outsider.ID) + "/reset-password", "/admin/users", nil, linkRE.FindString},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.post(tc.role, tc.path, tc.form)
+			wantRedirect(t, r, tc.page)
+			if loc := r.Header.Get("Location"); loc != tc.page {
+				t.Errorf("redirect to %q, want %q", loc, tc.page)
+			}
+			if c := cookieNamed(r, revealCookie); c == nil || !c.HttpOnly || c.MaxAge <= 0 || c.MaxAge > 60 {
+				t.Fatalf("the secret's cookie: %+v", c)
+			}
+			shown := f.follow(tc.role, r)
+			wantStatus(t, shown, http.StatusOK)
+			secret := tc.shown(shown.Body)
+			if secret == "" {
+				t.Fatalf("the page the form redirects to does not show the secret:\n%s", excerpt(shown.Body))
+			}
+			if strings.Contains(cookieNamed(r, revealCookie).Value, secret) {
+				t.Error("the cookie holds the secret in the clear")
+			}
+			reload := f.get(tc.role, tc.page)
+			wantStatus(t, reload, http.StatusOK)
+			if tc.shown(reload.Body) != "" {
+				t.Error("a reload shows a secret again")
+			}
+		})
+	}
+	tokens, err := f.db.ListAPITokens(f.ctx, f.member.ID)
+	f.must(err)
+	if len(tokens) != 1 {
+		t.Errorf("%d tokens, want the one the form made", len(tokens))
+	}
+}

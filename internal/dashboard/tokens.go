@@ -31,8 +31,20 @@ type tokensData struct {
 	Now time.Time
 }
 
+// newToken is a token's secret on its way from the form that issued it
+// to the tokens page (redirectReveal).
+type newToken struct {
+	Name   string `json:"name"`
+	Secret string `json:"secret"`
+}
+
 func (d *Dashboard) tokensPage(w http.ResponseWriter, r *http.Request, s *session) {
-	d.showTokens(w, r, s, http.StatusOK, &tokensData{})
+	data := &tokensData{}
+	var nt newToken
+	if d.takeReveal(w, r, s, &nt) {
+		data.Created, data.Secret = &store.APIToken{Name: nt.Name}, nt.Secret
+	}
+	d.showTokens(w, r, s, http.StatusOK, data)
 }
 
 // showTokens renders the tokens page with the user's tokens.
@@ -49,8 +61,8 @@ func (d *Dashboard) showTokens(w http.ResponseWriter, r *http.Request, s *sessio
 	d.render(w, r, status, "tokens", &view{Title: "API tokens", Nav: "account", Data: data})
 }
 
-// createToken issues a token and shows its secret once, on the page the
-// POST answers: a redirect would have to carry the secret in a cookie.
+// createToken issues a token and redirects to the tokens page, which
+// shows its secret once (redirectReveal): a reload issues no second token.
 func (d *Dashboard) createToken(w http.ResponseWriter, r *http.Request, s *session) {
 	data := &tokensData{}
 	data.Form.Name, data.Form.Scope = strings.TrimSpace(r.PostForm.Get("name")), r.PostForm.Get("scope")
@@ -76,7 +88,7 @@ func (d *Dashboard) createToken(w http.ResponseWriter, r *http.Request, s *sessi
 		d.fail(w, r, err)
 		return
 	}
-	d.showTokens(w, r, s, http.StatusCreated, &tokensData{Created: &t, Secret: secret})
+	d.redirectReveal(w, r, s, "/account/tokens", "", newToken{Name: t.Name, Secret: secret})
 }
 
 func (d *Dashboard) revokeToken(w http.ResponseWriter, r *http.Request, s *session) {

@@ -18,7 +18,8 @@ var shownSecret = regexp.MustCompile(`<code class="secret" id="new-token">(flyt_
 func TestTokensPage(t *testing.T) {
 	f := newFixture(t)
 	r := f.post(roleMember, "/account/tokens", url.Values{"name": {"CI"}, "scope": {"read"}, "expires_days": {"30"}})
-	wantStatus(t, r, http.StatusCreated)
+	r = f.follow(roleMember, r)
+	wantStatus(t, r, http.StatusOK)
 	m := shownSecret.FindStringSubmatch(r.Body)
 	if m == nil {
 		t.Fatalf("the new token's secret is not shown:\n%s", excerpt(r.Body))
