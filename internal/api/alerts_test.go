@@ -176,3 +176,23 @@ func TestAlertRulesCRUD(t *testing.T) {
 		t.Errorf("bad body = %d", code)
 	}
 }
+
+// TestAlertChannelNameTaken: a second channel of one name in a project,
+// in any case, is a 409 that says what to do; another project may use it.
+func TestAlertChannelNameTaken(t *testing.T) {
+	f := newFixture(t)
+	p := fmt.Sprintf("/api/v1/projects/%d/alert-channels", f.project.ID)
+	if code, _, out := f.do(t, f.adminToken, "POST", p, `{"kind":"webhook","name":"local hook","url":"https://example.com/hook"}`); code != 201 {
+		t.Fatalf("first channel = %d %v", code, out)
+	}
+	for _, name := range []string{"local hook", " Local Hook "} {
+		code, _, out := f.do(t, f.adminToken, "POST", p, `{"kind":"webhook","name":"`+name+`","url":"https://example.com/other"}`)
+		e, _ := out["error"].(map[string]any)
+		if code != 409 || e["code"] != "conflict" || !strings.Contains(fmt.Sprint(e["message"]), `already has a channel named "`+strings.TrimSpace(name)+`"`) {
+			t.Errorf("a second channel named %q = %d %v, want 409 saying the name is taken", name, code, out)
+		}
+	}
+	if code, _, out := f.do(t, f.adminToken, "POST", fmt.Sprintf("/api/v1/projects/%d/alert-channels", f.other.ID), `{"kind":"email","name":"local hook"}`); code != 201 {
+		t.Errorf("the name in another project = %d %v", code, out)
+	}
+}

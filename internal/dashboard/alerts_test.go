@@ -266,3 +266,25 @@ func TestAlertsPageHidesWebhookTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertChannelNameTaken: the add-channel form refuses a name another
+// channel of the project has, on the alerts page with the reason, and
+// adds nothing.
+func TestAlertChannelNameTaken(t *testing.T) {
+	f := newFixture(t)
+	base := fmt.Sprintf("/projects/%d/alerts", f.web.ID)
+	form := url.Values{"kind": {"webhook"}, "name": {"local hook"}, "url": {"https://example.com/hook"}}
+	wantRedirect(t, f.post(roleAdmin, base+"/channels", form), base)
+	before, err := f.db.ListAlertChannels(f.ctx, store.System, f.web.ID)
+	f.must(err)
+	form.Set("name", "Local hook")
+	r := f.post(roleAdmin, base+"/channels", form)
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, "This project already has a channel named &#34;Local hook&#34;; choose another name.")
+	noBody(t, r, "whsec_")
+	after, err := f.db.ListAlertChannels(f.ctx, store.System, f.web.ID)
+	f.must(err)
+	if len(after) != len(before) {
+		t.Errorf("%d channels after the refused form, %d before", len(after), len(before))
+	}
+}

@@ -77,8 +77,9 @@ func (s *Alerts) Channels(ctx context.Context, a Actor, projectID int64) ([]stor
 
 // CreateChannel adds a channel to a project; the project's admins only. Email needs no
 // URL; Slack takes an incoming-webhook URL (https://hooks.slack.com/...),
-// a webhook any http(s) URL. A webhook's result carries its signing
-// secret, which is never shown again.
+// a webhook any http(s) URL. A name another channel of the project has,
+// in any case, is refused (ErrConflict); no name is the kind's. A
+// webhook's result carries its signing secret, which is never shown again.
 func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, kind, name, rawURL string) (store.AlertChannel, error) {
 	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
 		return store.AlertChannel{}, err
@@ -110,7 +111,11 @@ func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, ki
 			return store.AlertChannel{}, refuse(ErrInvalid, "A webhook needs an absolute http:// or https:// URL without credentials, of at most %d characters.", maxURL)
 		}
 	}
-	return s.store.CreateAlertChannel(ctx, a.Viewer(), store.AlertChannel{ProjectID: projectID, Kind: kind, Name: name, URL: rawURL})
+	c, err := s.store.CreateAlertChannel(ctx, a.Viewer(), store.AlertChannel{ProjectID: projectID, Kind: kind, Name: name, URL: rawURL})
+	if errors.Is(err, ErrConflict) {
+		return store.AlertChannel{}, refuse(ErrConflict, "This project already has a channel named %q; choose another name.", name)
+	}
+	return c, err
 }
 
 // DeleteChannel removes a channel and its rules; the project's admins only.

@@ -305,7 +305,8 @@ func (d *DB) GetAlertChannel(ctx context.Context, v Viewer, id int64) (AlertChan
 	return c, nil
 }
 
-// CreateAlertChannel adds a channel to c.ProjectID; the project's admins only. A webhook
+// CreateAlertChannel adds a channel to c.ProjectID; the project's admins only. A name
+// another channel of the project has, in any case, is ErrConflict. A webhook
 // gets a new signing secret, returned in the result's Secret: the only
 // time it is shown.
 func (d *DB) CreateAlertChannel(ctx context.Context, v Viewer, c AlertChannel) (AlertChannel, error) {
@@ -321,18 +322,47 @@ func (d *DB) CreateAlertChannel(ctx context.Context, v Viewer, c AlertChannel) (
 		c.Secret = "whsec_" + hex.EncodeToString(b)
 	}
 	c.CreatedAt = nowUTC()
+	c.Name = truncate(c.Name, MaxTagLength)
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		// Locks the project's row (PostgreSQL), so two concurrent
+		// creations cannot both find the name free.
 		if err := d.projectAdmin(ctx, tx, v, c.ProjectID, true); err != nil {
+			return err
+		}
+		if err := channelNameFree(ctx, tx, c.ProjectID, c.Name); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO alert_channels (project_id, kind, name, url, secret, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			c.ProjectID, c.Kind, truncate(c.Name, MaxTagLength), clean(c.URL), c.Secret, millis(c.CreatedAt)).Scan(&c.ID)
+			c.ProjectID, c.Kind, c.Name, clean(c.URL), c.Secret, millis(c.CreatedAt)).Scan(&c.ID)
 	})
 	if err != nil {
 		return AlertChannel{}, fmt.Errorf("store: create alert channel: %w", err)
 	}
 	return c, nil
+}
+
+// channelNameFree refuses, with ErrConflict, a name another channel of
+// the project has, in any case: rules and the history name channels, and
+// two alike could not be told apart. It is checked here rather than by a
+// unique index, which installations holding such duplicates from before
+// could not build; those keep working and can be deleted.
+func channelNameFree(ctx context.Context, tx *sql.Tx, projectID int64, name string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM alert_channels WHERE project_id = $1`, projectID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var other string
+		if err := rows.Scan(&other); err != nil {
+			return err
+		}
+		if strings.EqualFold(other, name) {
+			return fmt.Errorf("channel name %q: %w", name, ErrConflict)
+		}
+	}
+	return rows.Err()
 }
 
 // DeleteAlertChannel removes a channel and the rules that use it; the project's

@@ -126,6 +126,80 @@ func testAlertConfig(e *env) {
 
 // testAlertOutbox: a new issue writes one notification in the save's
 // transaction, and a batch that rolls back writes none.
+// testAlertChannelNames: a channel name is unique within its project, in
+// any case, concurrent creations included; another project may use it.
+// Duplicates stored before the check was made (no unique index refuses
+// them) stay listed and deletable.
+func testAlertChannelNames(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	p := e.project.ID
+	hook, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelWebhook, Name: "local hook", URL: "https://example.com/a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"local hook", "Local Hook", "members by email"} {
+		_, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelWebhook, Name: name, URL: "https://example.com/b"})
+		wantErr(t, "a second channel named "+name, err, ErrConflict)
+	}
+	other := e.createProject("other")
+	if _, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: other.ID, Kind: ChannelEmail, Name: "local hook"}); err != nil {
+		t.Errorf("another project's channel of the same name: %v", err)
+	}
+
+	// Concurrent creations of one name: one wins.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		created  int
+		conflict int
+	)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelEmail, Name: "race"})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				created++
+			case errors.Is(err, ErrConflict):
+				conflict++
+			default:
+				t.Errorf("concurrent creation: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if created != 1 || conflict != 3 {
+		t.Errorf("4 concurrent creations of one name: %d created, %d refused; want 1 and 3", created, conflict)
+	}
+
+	// A duplicate stored before the check.
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO alert_channels (project_id, kind, name, url, secret, created_at)
+		VALUES ($1, 'email', 'local hook', '', '', 0)`, p); err != nil {
+		t.Fatal(err)
+	}
+	chans, err := db.ListAlertChannels(ctx, System, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for _, c := range chans {
+		if c.Name == "local hook" {
+			named++
+		}
+	}
+	if named != 2 {
+		t.Errorf("%d channels named local hook listed, want the 2 stored", named)
+	}
+	if err := db.DeleteAlertChannel(ctx, System, hook.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelEmail, Name: "LOCAL HOOK"})
+	wantErr(t, "a name the remaining duplicate has", err, ErrConflict)
+}
+
 func testAlertOutbox(e *env) {
 	t := e.t
 	now := t0.Add(time.Minute)

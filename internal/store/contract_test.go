@@ -96,6 +96,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"DeployBound", testDeployBound},
 		{"Repositories", testRepositories},
 		{"AlertConfig", testAlertConfig},
+		{"AlertChannelNames", testAlertChannelNames},
 		{"AlertOutbox", testAlertOutbox},
 		{"AlertFloodDigest", testAlertFloodDigest},
 		{"AlertNewIssueBurst", testAlertNewIssueBurst},
