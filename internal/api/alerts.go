@@ -52,13 +52,13 @@ func (a *API) createChannel(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	c, err := a.svc.Alerts.CreateChannel(r.Context(), actor(r), pid, req.Kind, req.Name, req.URL)
+	c, warning, err := a.svc.Alerts.CreateChannel(r.Context(), actor(r), pid, req.Kind, req.Name, req.URL)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	// The only answer that shows a webhook's signing secret.
-	writeJSON(w, http.StatusCreated, apitypes.CreatedAlertChannel{AlertChannel: wireChannel(c), Secret: c.Secret})
+	writeJSON(w, http.StatusCreated, apitypes.CreatedAlertChannel{AlertChannel: wireChannel(c), Secret: c.Secret, Warning: warning})
 }
 
 func (a *API) deleteChannel(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,10 @@ package api
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -194,5 +197,45 @@ func TestAlertChannelNameTaken(t *testing.T) {
 	}
 	if code, _, out := f.do(t, f.adminToken, "POST", fmt.Sprintf("/api/v1/projects/%d/alert-channels", f.other.ID), `{"kind":"email","name":"local hook"}`); code != 201 {
 		t.Errorf("the name in another project = %d %v", code, out)
+	}
+}
+
+// noDNS is a resolver whose name server is down.
+type noDNS struct{}
+
+func (noDNS) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+}
+
+// TestWebhookPrivateAddressRefused is QA's loopback webhook over REST: it
+// is refused when added (400, delivery's reason and how to allow it)
+// unless private addresses are allowed, as delivery does; a host that
+// does not resolve now is added with a warning.
+func TestWebhookPrivateAddressRefused(t *testing.T) {
+	f := newFixture(t)
+	p := fmt.Sprintf("/api/v1/projects/%d/alert-channels", f.project.ID)
+	loopback := `{"kind":"webhook","name":"local hook","url":"http://127.0.0.1:19104/hook"}`
+	code, _, out := f.do(t, f.adminToken, "POST", p, loopback)
+	e, _ := out["error"].(map[string]any)
+	if code != 400 || !strings.Contains(fmt.Sprint(e["message"]), "127.0.0.1 is not a public address") ||
+		!strings.Contains(fmt.Sprint(e["message"]), "set FLYTRAP_ALERTS_ALLOW_PRIVATE=1") {
+		t.Errorf("a loopback webhook = %d %v, want 400 saying why and how to allow it", code, out)
+	}
+
+	// The server's setting, and a name server that is down.
+	allowed := New(f.db, nil, nil).WithAlertDestinations(true)
+	g := *f
+	g.srv = httptest.NewServer(allowed)
+	t.Cleanup(g.srv.Close)
+	if code, _, out := g.do(t, f.adminToken, "POST", p, loopback); code != 201 || out["warning"] != nil {
+		t.Errorf("a loopback webhook with private addresses allowed = %d %v", code, out)
+	}
+	down := New(f.db, nil, nil)
+	down.svc.WithAlertDestinations(false, noDNS{})
+	g.srv = httptest.NewServer(down)
+	t.Cleanup(g.srv.Close)
+	code, _, out = g.do(t, f.adminToken, "POST", p, `{"kind":"webhook","name":"later","url":"https://hooks.example.com/x"}`)
+	if code != 201 || !strings.Contains(fmt.Sprint(out["warning"]), "Could not resolve hooks.example.com just now") {
+		t.Errorf("a webhook whose host does not resolve = %d %v, want 201 with a warning", code, out)
 	}
 }

@@ -130,6 +130,15 @@ func (a *API) WithMailer(m service.LinkMailer, base func(*http.Request) string) 
 	return a
 }
 
+// WithAlertDestinations sets whether webhook channels may name loopback,
+// private and link-local addresses, as delivery does (notify.Config's
+// AllowPrivate); without it such a webhook is refused when added. It
+// returns a.
+func (a *API) WithAlertDestinations(allowPrivate bool) *API {
+	a.svc.WithAlertDestinations(allowPrivate, nil)
+	return a
+}
+
 // RequestTimeout bounds the work of one API request; no request needs
 // more than a fraction of it.
 const RequestTimeout = 30 * time.Second

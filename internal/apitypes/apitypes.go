@@ -409,6 +409,10 @@ type NewAlertChannel struct {
 type CreatedAlertChannel struct {
 	AlertChannel
 	Secret string `json:"secret,omitempty"`
+	// Warning says the channel's host did not resolve when it was added,
+	// so its address could not be checked then (delivery checks it on
+	// every send).
+	Warning string `json:"warning,omitempty"`
 }
 
 // AlertRule says which events of a project alert which channel.

@@ -175,12 +175,15 @@ func (d *Dashboard) createChannel(w http.ResponseWriter, r *http.Request, s *ses
 		d.notFound(w, r)
 		return
 	}
-	c, err := d.svc.Alerts.CreateChannel(r.Context(), s.actor(), id, r.PostForm.Get("kind"), r.PostForm.Get("name"), r.PostForm.Get("url"))
+	c, warning, err := d.svc.Alerts.CreateChannel(r.Context(), s.actor(), id, r.PostForm.Get("kind"), r.PostForm.Get("name"), r.PostForm.Get("url"))
 	if err != nil {
 		d.alertRefused(w, r, s, err)
 		return
 	}
 	msg := "Channel " + c.Name + " added."
+	if warning != "" {
+		msg += " " + warning
+	}
 	if c.Secret != "" {
 		// Redirected like every other form, so a reload adds no second
 		// channel; the secret goes sealed to the page, which shows it

@@ -1,8 +1,11 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -287,4 +290,39 @@ func TestAlertChannelNameTaken(t *testing.T) {
 	if len(after) != len(before) {
 		t.Errorf("%d channels after the refused form, %d before", len(after), len(before))
 	}
+}
+
+// noDNS is a resolver whose name server is down.
+type noDNS struct{}
+
+func (noDNS) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+}
+
+// TestAddWebhookPrivateAddress is QA's loopback webhook: the form refuses
+// it on the alerts page with delivery's reason and how to allow it, and
+// adds nothing, unless the server allows private addresses; a host that
+// does not resolve now is added, the message warning about it.
+func TestAddWebhookPrivateAddress(t *testing.T) {
+	f := newFixture(t)
+	base := fmt.Sprintf("/projects/%d/alerts", f.web.ID)
+	form := url.Values{"kind": {"webhook"}, "name": {"local hook"}, "url": {"http://127.0.0.1:19104/hook"}}
+	r := f.post(roleAdmin, base+"/channels", form)
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, "127.0.0.1 is not a public address: alerts are not posted to private networks (set FLYTRAP_ALERTS_ALLOW_PRIVATE=1 on the server to allow it).")
+	if chans, err := f.db.ListAlertChannels(f.ctx, store.System, f.web.ID); err != nil || len(chans) != 1 {
+		t.Errorf("channels after the refusal: %+v, %v; want the default one only", chans, err)
+	}
+
+	f.d.svc.WithAlertDestinations(false, noDNS{})
+	form.Set("url", "https://hooks.example.com/x")
+	r = f.post(roleAdmin, base+"/channels", form)
+	wantRedirect(t, r, base)
+	if got := flashOf(t, r); !strings.Contains(got, "Channel local hook added. Could not resolve hooks.example.com just now") {
+		t.Errorf("flash %q, want the channel added with a warning", got)
+	}
+
+	allowed := newFixture(t, func(c *Config) { c.AlertsAllowPrivate = true })
+	form.Set("url", "http://127.0.0.1:19104/hook")
+	wantRedirect(t, allowed.post(roleAdmin, base+"/channels", form), base)
 }

@@ -177,6 +177,10 @@ type Config struct {
 	// build them from). Nil shows links only to the admin who issued
 	// them, and "Forgot password?" says to ask an admin.
 	Mailer service.LinkMailer
+	// AlertsAllowPrivate lets webhook channels name loopback, private and
+	// link-local addresses, as delivery does (notify.Config's
+	// AllowPrivate); without it such a webhook is refused when added.
+	AlertsAllowPrivate bool
 	// ForgotPerEmail and ForgotPerIP limit "Forgot password?" requests
 	// per address and per client; zero values take the defaults (3, then
 	// one every 15 minutes; 10, then one a minute).
@@ -286,7 +290,7 @@ func New(cfg Config) *Dashboard {
 		forgotPerEmail: newKeyedLimiter(cfg.ForgotPerEmail.orDefault(defaultForgotPerEmail)),
 		forgotPerIP:    newKeyedLimiter(cfg.ForgotPerIP.orDefault(defaultForgotPerIP)),
 	}
-	d.svc = service.New(cfg.Store, cfg.Log)
+	d.svc = service.New(cfg.Store, cfg.Log).WithAlertDestinations(cfg.AlertsAllowPrivate, nil)
 	if cfg.Mailer != nil {
 		d.svc.WithMailer(cfg.Mailer)
 	}

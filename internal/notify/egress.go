@@ -1,11 +1,13 @@
 package notify
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"syscall"
 	"time"
 )
@@ -74,7 +76,65 @@ func checkPublic(_, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("%s: %w", host, ErrPrivateAddress)
 	}
 	if !publicAddr(ip) {
-		return fmt.Errorf("%s is %w: alerts are not posted to private networks (set %s=1 on the server to allow it)", ip, ErrPrivateAddress, EnvAllowPrivate)
+		return privateError(ip.String())
+	}
+	return nil
+}
+
+// privateError says that what (an address, or the address a name
+// resolves to) is not public, and how to allow it.
+func privateError(what string) error {
+	return fmt.Errorf("%s is %w: alerts are not posted to private networks (set %s=1 on the server to allow it)", what, ErrPrivateAddress, EnvAllowPrivate)
+}
+
+// ErrUnresolved is a destination whose host did not resolve when it was
+// checked (CheckDestination).
+var ErrUnresolved = errors.New("could not resolve the host name")
+
+// Resolver looks up a host name's addresses; *net.Resolver is one.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// resolveTimeout bounds CheckDestination's lookup: it runs while an admin
+// waits for the form's answer.
+const resolveTimeout = 3 * time.Second
+
+// CheckDestination applies delivery's address policy (the one checkPublic
+// applies to every connection) to rawURL's host when a channel is added,
+// so the admin learns at once what every delivery would be refused: an
+// address, typed or one of those the name resolves to, that is not public
+// is an error wrapping ErrPrivateAddress that says how to allow it. A
+// name that does not resolve is an error wrapping ErrUnresolved: DNS may
+// be down for a moment, so callers warn rather than refuse. Resolving now
+// proves nothing about later (DNS rebinding): delivery checks again.
+func CheckDestination(ctx context.Context, res Resolver, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	host := u.Hostname()
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if !publicAddr(ip) {
+			return privateError(ip.WithZone("").String())
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	addrs, err := res.LookupNetIP(ctx, "ip", host)
+	if err == nil && len(addrs) == 0 {
+		err = errors.New("no addresses")
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w: %w", host, ErrUnresolved, err)
+	}
+	for _, ip := range addrs {
+		if !publicAddr(ip) {
+			// Not the address itself: a project's admin need not
+			// learn the server's internal names' addresses.
+			return privateError("the address " + host + " resolves to")
+		}
 	}
 	return nil
 }

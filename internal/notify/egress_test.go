@@ -1,7 +1,12 @@
 package notify
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -68,6 +73,61 @@ func TestPublicAddr(t *testing.T) {
 	} {
 		if got := publicAddr(netip.MustParseAddr(tc.ip)); got != tc.want {
 			t.Errorf("publicAddr(%s) = %v, want %v", tc.ip, got, tc.want)
+		}
+	}
+}
+
+// fakeResolver answers names from a map; a missing name does not resolve.
+type fakeResolver map[string][]string
+
+func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	ips, ok := f[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	var out []netip.Addr
+	for _, s := range ips {
+		out = append(out, netip.MustParseAddr(s))
+	}
+	return out, nil
+}
+
+// TestCheckDestination: a webhook's host is checked, when it is added,
+// with delivery's address policy: a private address typed or resolved is
+// refused with delivery's message and how to allow it, without the
+// resolved address; a name that does not resolve is ErrUnresolved.
+func TestCheckDestination(t *testing.T) {
+	res := fakeResolver{
+		"hooks.example.com": {"93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"},
+		"localhost":         {"127.0.0.1", "::1"},
+		"intranet.corp":     {"10.20.30.40"},
+		"split.example.com": {"93.184.215.14", "169.254.169.254"},
+		"empty.example.com": {},
+	}
+	for _, tc := range []struct {
+		url, want string // want: "" none, else part of the error
+		is        error
+	}{
+		{"https://hooks.example.com/flytrap", "", nil},
+		{"http://93.184.215.14:8080/hook", "", nil},
+		{"http://127.0.0.1:19104/hook", "127.0.0.1 is not a public address: alerts are not posted to private networks (set " + EnvAllowPrivate + "=1 on the server to allow it)", ErrPrivateAddress},
+		{"http://[::1]:8080/hook", "::1 is not a public address", ErrPrivateAddress},
+		{"http://[fe80::1%25eth0]/hook", "fe80::1 is not a public address", ErrPrivateAddress},
+		{"http://169.254.169.254/latest/meta-data", "169.254.169.254 is not a public address", ErrPrivateAddress},
+		{"http://localhost:3000/hook", "the address localhost resolves to is not a public address", ErrPrivateAddress},
+		{"https://intranet.corp/hook", "the address intranet.corp resolves to is not a public address", ErrPrivateAddress},
+		{"https://split.example.com/hook", "the address split.example.com resolves to is not a public address", ErrPrivateAddress},
+		{"https://nowhere.invalid/hook", "nowhere.invalid", ErrUnresolved},
+		{"https://empty.example.com/hook", "empty.example.com", ErrUnresolved},
+	} {
+		err := CheckDestination(context.Background(), res, tc.url)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v, want none", tc.url, err)
+		case tc.want != "" && (!errors.Is(err, tc.is) || !strings.Contains(fmt.Sprint(err), tc.want)):
+			t.Errorf("%s: %v, want %v saying %q", tc.url, err, tc.is, tc.want)
+		case errors.Is(err, ErrPrivateAddress) && strings.Contains(err.Error(), "10.20.30.40"):
+			t.Errorf("%s: %v names the resolved address", tc.url, err)
 		}
 	}
 }

@@ -3,9 +3,12 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -40,6 +43,23 @@ type AlertStore interface {
 type Alerts struct {
 	store Store
 	now   func() time.Time
+	// allowPrivate lets webhooks name loopback, private and link-local
+	// addresses (notify.EnvAllowPrivate); resolver resolves their hosts
+	// when they are added.
+	allowPrivate bool
+	resolver     notify.Resolver
+}
+
+// WithAlertDestinations sets whether webhook channels may name loopback,
+// private and link-local addresses, as delivery does (notify.Config's
+// AllowPrivate), and the resolver that checks a webhook's host when it is
+// added (nil: net.DefaultResolver); it returns s.
+func (s *Services) WithAlertDestinations(allowPrivate bool, res notify.Resolver) *Services {
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	s.Alerts.allowPrivate, s.Alerts.resolver = allowPrivate, res
+	return s
 }
 
 // Limits of alert settings.
@@ -80,19 +100,25 @@ func (s *Alerts) Channels(ctx context.Context, a Actor, projectID int64) ([]stor
 // a webhook any http(s) URL. A name another channel of the project has,
 // in any case, is refused (ErrConflict); no name is the kind's. A
 // webhook's result carries its signing secret, which is never shown again.
-func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, kind, name, rawURL string) (store.AlertChannel, error) {
+//
+// Unless private addresses are allowed (WithAlertDestinations), a webhook
+// whose host is, or resolves to, an address delivery would refuse
+// (notify.CheckDestination) is refused with delivery's reason; one whose
+// host does not resolve now is added, with warning saying so, since DNS
+// may be down for a moment.
+func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, kind, name, rawURL string) (c store.AlertChannel, warning string, err error) {
 	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
-		return store.AlertChannel{}, err
+		return store.AlertChannel{}, "", err
 	}
 	name = strings.TrimSpace(name)
 	rawURL = strings.TrimSpace(rawURL)
 	switch {
 	case !store.ValidChannelKind(kind):
-		return store.AlertChannel{}, refuse(ErrInvalid, "Choose a channel kind: email, slack or webhook.")
+		return store.AlertChannel{}, "", refuse(ErrInvalid, "Choose a channel kind: email, slack or webhook.")
 	case utf8.RuneCountInString(name) > maxChannelName:
-		return store.AlertChannel{}, refuse(ErrInvalid, "A channel name has at most %d characters.", maxChannelName)
+		return store.AlertChannel{}, "", refuse(ErrInvalid, "A channel name has at most %d characters.", maxChannelName)
 	case event.HasControl(name):
-		return store.AlertChannel{}, refuse(ErrInvalid, "Channel names cannot contain control characters or bidi controls (such as U+202E).")
+		return store.AlertChannel{}, "", refuse(ErrInvalid, "Channel names cannot contain control characters or bidi controls (such as U+202E).")
 	}
 	if name == "" {
 		name = kind
@@ -103,19 +129,36 @@ func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, ki
 	case store.ChannelSlack:
 		u, err := url.Parse(rawURL)
 		if err != nil || u.Scheme != "https" || u.Host != "hooks.slack.com" || len(rawURL) > maxURL {
-			return store.AlertChannel{}, refuse(ErrInvalid, "A Slack channel needs its incoming-webhook URL, https://hooks.slack.com/services/...")
+			return store.AlertChannel{}, "", refuse(ErrInvalid, "A Slack channel needs its incoming-webhook URL, https://hooks.slack.com/services/...")
 		}
 	case store.ChannelWebhook:
 		u, err := url.Parse(rawURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(rawURL) > maxURL {
-			return store.AlertChannel{}, refuse(ErrInvalid, "A webhook needs an absolute http:// or https:// URL without credentials, of at most %d characters.", maxURL)
+			return store.AlertChannel{}, "", refuse(ErrInvalid, "A webhook needs an absolute http:// or https:// URL without credentials, of at most %d characters.", maxURL)
+		}
+		if !s.allowPrivate {
+			switch err := notify.CheckDestination(ctx, s.resolver, rawURL); {
+			case errors.Is(err, notify.ErrPrivateAddress):
+				return store.AlertChannel{}, "", refuse(ErrInvalid, "%s.", sentence(err.Error()))
+			case err != nil:
+				warning = fmt.Sprintf("Could not resolve %s just now (check its spelling); every delivery resolves it again and is refused if it is not a public address.", u.Hostname())
+			}
 		}
 	}
-	c, err := s.store.CreateAlertChannel(ctx, a.Viewer(), store.AlertChannel{ProjectID: projectID, Kind: kind, Name: name, URL: rawURL})
+	c, err = s.store.CreateAlertChannel(ctx, a.Viewer(), store.AlertChannel{ProjectID: projectID, Kind: kind, Name: name, URL: rawURL})
 	if errors.Is(err, ErrConflict) {
-		return store.AlertChannel{}, refuse(ErrConflict, "This project already has a channel named %q; choose another name.", name)
+		return store.AlertChannel{}, "", refuse(ErrConflict, "This project already has a channel named %q; choose another name.", name)
 	}
-	return c, err
+	if err != nil {
+		return store.AlertChannel{}, "", err
+	}
+	return c, warning, nil
+}
+
+// sentence starts msg with a capital letter.
+func sentence(msg string) string {
+	r, n := utf8.DecodeRuneInString(msg)
+	return string(unicode.ToUpper(r)) + msg[n:]
 }
 
 // DeleteChannel removes a channel and its rules; the project's admins only.

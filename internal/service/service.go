@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/auth"
@@ -163,7 +164,7 @@ func New(s Store, log *slog.Logger) *Services {
 		Members:  &Members{store: s},
 		Keys:     &Keys{store: s},
 		Tokens:   &Tokens{store: s, now: time.Now},
-		Alerts:   &Alerts{store: s, now: time.Now},
+		Alerts:   &Alerts{store: s, now: time.Now, resolver: net.DefaultResolver},
 	}
 }
 

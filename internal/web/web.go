@@ -45,6 +45,10 @@ type Config struct {
 	// Mailer emails set-password links (invitations, password resets,
 	// "Forgot password?"); nil shows them to the admin only.
 	Mailer service.LinkMailer
+	// AlertsAllowPrivate lets webhook channels name loopback, private and
+	// link-local addresses, as delivery does; the app sets it from its
+	// alerts' notify.Config.
+	AlertsAllowPrivate bool
 }
 
 // Web is the dashboard, the REST API, the live stream and /healthz over one
@@ -70,12 +74,13 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 		Symbolicator:  cfg.Symbolicator,
 		PlainHTTP:     cfg.PlainHTTP,
 
-		TrustForwardedFor: cfg.TrustForwardedFor,
-		Mailer:            cfg.Mailer,
+		TrustForwardedFor:  cfg.TrustForwardedFor,
+		Mailer:             cfg.Mailer,
+		AlertsAllowPrivate: cfg.AlertsAllowPrivate,
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)
-	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer, dash.BaseURL))
+	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer, dash.BaseURL).WithAlertDestinations(cfg.AlertsAllowPrivate))
 	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log))
 	w.mux.HandleFunc("GET /healthz", ops.Healthz)
 	return w

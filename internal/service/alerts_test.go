@@ -1,0 +1,67 @@
+package service_test
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/notify"
+	"github.com/getflytrap/flytrap/internal/service"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// resolver answers names from a map; a missing name does not resolve.
+type resolver map[string]string
+
+func (r resolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	ip, ok := r[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "server misbehaving", Name: host, IsTemporary: true}
+	}
+	return []netip.Addr{netip.MustParseAddr(ip)}, nil
+}
+
+var names = resolver{"hooks.example.com": "93.184.215.14", "intranet.corp": "10.1.2.3"}
+
+// TestWebhookDestinationCheckedWhenAdded is QA's loopback webhook: a
+// webhook whose host is, or resolves to, an address delivery refuses is
+// refused when added, with delivery's reason and how to allow it, and
+// added when private addresses are allowed; a host that does not resolve
+// now is added with a warning. Slack and email are not resolved.
+func TestWebhookDestinationCheckedWhenAdded(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		f.svc.WithAlertDestinations(false, names)
+		for _, tc := range []struct{ url, msg string }{
+			{"http://127.0.0.1:19104/hook", "127.0.0.1 is not a public address: alerts are not posted to private networks (set " + notify.EnvAllowPrivate + "=1 on the server to allow it)."},
+			{"http://[::1]/hook", "::1 is not a public address"},
+			{"http://169.254.169.254/latest", "169.254.169.254 is not a public address"},
+			{"https://intranet.corp/hook", "The address intranet.corp resolves to is not a public address"},
+		} {
+			_, _, err := f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelWebhook, "local hook", tc.url)
+			wantRefusal(t, tc.url, err, service.ErrInvalid, tc.msg)
+		}
+		chans, err := f.db.ListAlertChannels(f.ctx, store.System, f.web.ID)
+		if err != nil || len(chans) != 1 {
+			t.Fatalf("channels after the refusals: %+v, %v; want the default one only", chans, err)
+		}
+
+		c, warning, err := f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelWebhook, "public", "https://hooks.example.com/x")
+		if err != nil || warning != "" || c.ID == 0 {
+			t.Errorf("a public webhook: %+v, %q, %v", c, warning, err)
+		}
+		c, warning, err = f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelWebhook, "dns down", "https://hooks.unresolved.example/x")
+		if err != nil || c.ID == 0 || !strings.Contains(warning, "Could not resolve hooks.unresolved.example just now") {
+			t.Errorf("a webhook whose host does not resolve: %+v, %q, %v; want it added with a warning", c, warning, err)
+		}
+		if _, warning, err := f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelSlack, "slack", "https://hooks.slack.com/services/T/B/x"); err != nil || warning != "" {
+			t.Errorf("a Slack channel: %q, %v", warning, err)
+		}
+
+		f.svc.WithAlertDestinations(true, names)
+		if _, warning, err := f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelWebhook, "local hook", "http://127.0.0.1:19104/hook"); err != nil || warning != "" {
+			t.Errorf("a loopback webhook with private addresses allowed: %q, %v", warning, err)
+		}
+	})
+}
