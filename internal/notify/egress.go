@@ -49,9 +49,11 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
 }
 
-// publicAddr says whether ip is an address on the public internet.
+// publicAddr says whether ip is an address on the public internet. Its
+// zone, if any, is dropped first: netip.Prefix.Contains never matches a
+// zoned address, so a zone would have hidden every range of nonPublic.
 func publicAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
+	ip = ip.Unmap().WithZone("")
 	if !ip.IsValid() || !ip.IsGlobalUnicast() || ip.IsPrivate() {
 		return false
 	}

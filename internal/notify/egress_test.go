@@ -70,6 +70,13 @@ func TestPublicAddr(t *testing.T) {
 		{"2600:1f18:ffff::1", true},    // AWS us-east-1 IPv6
 		{"64:ff9b::", false},           // NAT64 of 0.0.0.0
 		{"1.1.1.1", true},
+		// A zone (http://[addr%25eth0]/) does not hide a range:
+		// netip.Prefix.Contains never matches a zoned address.
+		{"2002:a9fe:a9fe::%eth0", false},
+		{"64:ff9b::a9fe:a9fe%lo", false},
+		{"2001:db8::1%eth0", false},
+		{"fe80::1%eth0", false},
+		{"2606:4700:4700::1111%eth0", true},
 	} {
 		if got := publicAddr(netip.MustParseAddr(tc.ip)); got != tc.want {
 			t.Errorf("publicAddr(%s) = %v, want %v", tc.ip, got, tc.want)
