@@ -105,6 +105,9 @@ func AddChannel(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	if ch.Warning != "" {
+		fmt.Fprintf(opts.F.IO.ErrOut, "warning: %s\n", cmdutil.Clean(ch.Warning))
+	}
 	return opts.F.PrintOnce(opts.Out, ch, ch.Secret, "Signing secret (shown once)", func(w io.Writer) error {
 		if _, err := fmt.Fprintf(w, "Created %s channel %s (id %d) in %s.\n", cmdutil.Clean(ch.Kind), cmdutil.Clean(ch.Name), ch.ID, cmdutil.Clean(p.Name)); err != nil {
 			return err
