@@ -329,7 +329,7 @@ func (d *DB) CreateAlertChannel(ctx context.Context, v Viewer, c AlertChannel) (
 		if err := d.projectAdmin(ctx, tx, v, c.ProjectID, true); err != nil {
 			return err
 		}
-		if err := channelNameFree(ctx, tx, c.ProjectID, c.Name); err != nil {
+		if err := channelAllowed(ctx, tx, c.ProjectID, c.Name); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO alert_channels (project_id, kind, name, url, secret, created_at)
@@ -342,17 +342,28 @@ func (d *DB) CreateAlertChannel(ctx context.Context, v Viewer, c AlertChannel) (
 	return c, nil
 }
 
-// channelNameFree refuses, with ErrConflict, a name another channel of
+// MaxAlertChannels and MaxAlertRules bound a project's alert channels and
+// rules: an event that alerts is sent to every channel a rule names, so
+// without a bound one event, from anyone holding the project's public DSN,
+// would make as many outgoing requests as its admins had added channels.
+const (
+	MaxAlertChannels = 25
+	MaxAlertRules    = 100
+)
+
+// channelAllowed refuses, with ErrConflict, a name another channel of
 // the project has, in any case: rules and the history name channels, and
 // two alike could not be told apart. It is checked here rather than by a
 // unique index, which installations holding such duplicates from before
-// could not build; those keep working and can be deleted.
-func channelNameFree(ctx context.Context, tx *sql.Tx, projectID int64, name string) error {
+// could not build; those keep working and can be deleted. A project that
+// has MaxAlertChannels already is ErrInvalid.
+func channelAllowed(ctx context.Context, tx *sql.Tx, projectID int64, name string) error {
 	rows, err := tx.QueryContext(ctx, `SELECT name FROM alert_channels WHERE project_id = $1`, projectID)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	n := 0
 	for rows.Next() {
 		var other string
 		if err := rows.Scan(&other); err != nil {
@@ -361,6 +372,10 @@ func channelNameFree(ctx context.Context, tx *sql.Tx, projectID int64, name stri
 		if strings.EqualFold(other, name) {
 			return fmt.Errorf("channel name %q: %w", name, ErrConflict)
 		}
+		n++
+	}
+	if n >= MaxAlertChannels {
+		return fmt.Errorf("%w: a project has at most %d alert channels; remove one first", ErrInvalid, MaxAlertChannels)
 	}
 	return rows.Err()
 }
@@ -470,6 +485,12 @@ func (d *DB) PutAlertRule(ctx context.Context, v Viewer, r AlertRule) (AlertRule
 			return fmt.Errorf("%w: channel %d is not one of the project's", ErrInvalid, r.ChannelID)
 		}
 		if r.ID == 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_rules WHERE project_id = $1`, r.ProjectID).Scan(&n); err != nil {
+				return err
+			}
+			if n >= MaxAlertRules {
+				return fmt.Errorf("%w: a project has at most %d alert rules; remove one first", ErrInvalid, MaxAlertRules)
+			}
 			r.CreatedAt = nowUTC()
 			return tx.QueryRowContext(ctx, `INSERT INTO alert_rules (project_id, channel_id, rule_type, threshold, window_minutes,
 				min_level, environment, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,

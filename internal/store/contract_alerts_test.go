@@ -680,3 +680,53 @@ func testAlertNewIssueBurst(e *env) {
 		t.Errorf("after the window the newest notification is %s, want a new-issue alert", got[len(got)-1])
 	}
 }
+
+// testAlertLimits: a project has at most MaxAlertChannels channels and
+// MaxAlertRules rules (QA's 120 webhooks each alerted by one anonymous
+// event); another project is not counted, and one removed makes room.
+func testAlertLimits(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	p := e.createProject("crowded").ID
+	chans, err := db.ListAlertChannels(ctx, System, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last AlertChannel
+	for i := len(chans); i < MaxAlertChannels; i++ {
+		if last, err = db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelWebhook, Name: fmt.Sprintf("hook %d", i), URL: "https://example.com/h"}); err != nil {
+			t.Fatalf("channel %d of %d: %v", i+1, MaxAlertChannels, err)
+		}
+	}
+	_, err = db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelWebhook, Name: "one too many", URL: "https://example.com/h"})
+	wantErr(t, "a channel past the limit", err, ErrInvalid)
+	if err == nil || Reason(err) != fmt.Sprintf("a project has at most %d alert channels; remove one first", MaxAlertChannels) {
+		t.Errorf("reason %q", Reason(err))
+	}
+	if _, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: ChannelWebhook, Name: "elsewhere", URL: "https://example.com/h"}); err != nil {
+		t.Errorf("another project's channel: %v", err)
+	}
+	if err := db.DeleteAlertChannel(ctx, System, last.ID); err != nil {
+		t.Fatal(err)
+	}
+	if last, err = db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelWebhook, Name: "in its place", URL: "https://example.com/h"}); err != nil {
+		t.Errorf("a channel after one was removed: %v", err)
+	}
+
+	rules, err := db.ListAlertRules(ctx, System, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rule AlertRule
+	for i := len(rules); i < MaxAlertRules; i++ {
+		if rule, err = db.PutAlertRule(ctx, System, AlertRule{ProjectID: p, ChannelID: last.ID, Type: RuleNewIssue, Enabled: true}); err != nil {
+			t.Fatalf("rule %d of %d: %v", i+1, MaxAlertRules, err)
+		}
+	}
+	_, err = db.PutAlertRule(ctx, System, AlertRule{ProjectID: p, ChannelID: last.ID, Type: RuleNewIssue, Enabled: true})
+	wantErr(t, "a rule past the limit", err, ErrInvalid)
+	// Changing a rule is not adding one.
+	rule.Enabled = false
+	if _, err := db.PutAlertRule(ctx, System, rule); err != nil {
+		t.Errorf("changing a rule at the limit: %v", err)
+	}
+}

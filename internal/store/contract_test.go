@@ -97,6 +97,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Repositories", testRepositories},
 		{"AlertConfig", testAlertConfig},
 		{"AlertChannelNames", testAlertChannelNames},
+		{"AlertLimits", testAlertLimits},
 		{"AlertOutbox", testAlertOutbox},
 		{"AlertFloodDigest", testAlertFloodDigest},
 		{"AlertNewIssueBurst", testAlertNewIssueBurst},
