@@ -44,6 +44,8 @@ type Map struct {
 	// through (Store.Source reads it), whose declarations name what the
 	// minifier renamed; empty for a map uploaded without its file.
 	Minified string
+	// MinifiedSize is that file's size in bytes.
+	MinifiedSize int64
 	// Release and Dist are those of the upload a map found by file name
 	// came from; empty for other matches, which name the build themselves.
 	// For an event without a release that upload may be any release's.

@@ -568,7 +568,7 @@ func (s *Store) find(ctx context.Context, f store.ArtifactFilter) (Map, error) {
 			}
 			mins, err := s.meta.FindArtifacts(ctx, withKind(f, store.ArtifactMinifiedSource, 1))
 			if len(mins) > 0 {
-				m.Minified = mins[0].Blob
+				m.Minified, m.MinifiedSize = mins[0].Blob, mins[0].Size
 			}
 			return m, err
 		}
@@ -610,7 +610,7 @@ func (s *Store) loadBeside(ctx context.Context, f store.ArtifactFile) (Map, erro
 	mins, err := s.meta.FindArtifacts(ctx, store.ArtifactFilter{ProjectID: f.ProjectID, BundleID: f.BundleID,
 		URLs: []string{strings.TrimSuffix(f.URL, ".map")}, Kind: store.ArtifactMinifiedSource, Limit: 1})
 	if len(mins) > 0 {
-		m.Minified = mins[0].Blob
+		m.Minified, m.MinifiedSize = mins[0].Blob, mins[0].Size
 	}
 	return m, err
 }
@@ -625,7 +625,7 @@ func withKind(f store.ArtifactFilter, kind string, limit int) store.ArtifactFilt
 func (s *Store) mapOf(ctx context.Context, min store.ArtifactFile) (Map, error) {
 	m, err := s.mapOfFile(ctx, min)
 	if err == nil {
-		m.Minified = min.Blob
+		m.Minified, m.MinifiedSize = min.Blob, min.Size
 	}
 	return m, err
 }

@@ -92,6 +92,7 @@ func (c *mapCache) peek(key string) (*parsedMap, bool) {
 // (see lookup), or why there is none (no map, or several matching).
 type resolved struct {
 	key, file, upload, minified string
+	minifiedSize                int64
 	reason, detail              string
 	expires                     time.Time
 }

@@ -99,9 +99,14 @@ func FuzzScopeName(f *testing.F) {
 	f.Add([]byte("function* s(){}\n\n=s"), "async s.s [as s]", 3, 1)
 	pm := parseMap(readFile(f, "testdata/build-c/classes.min.js.map"), DefaultMaxMapSize)
 	f.Fuzz(func(t *testing.T, src []byte, fn string, line, column int) {
-		name, ok := scopeName(fn, newMinified(src), line, column, pm)
+		m := newMinified(src)
+		if m == nil {
+			return
+		}
+		name, ok := scopeName(fn, m, line, column, pm)
 		if ok && (name == "" || len(name) > maxName) {
 			t.Fatalf("scopeName(%q) = %q", fn, name)
 		}
+		m.hasLine(line, column, fn)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"sync"
 
@@ -22,13 +23,24 @@ import (
 // declaration of each part of the name nearest before the frame (class o,
 // function s, s=...) and takes the original name the map gives there.
 
-// Bounds on the work one frame's name may cost.
+// Bounds on the work and memory naming frames may cost. Every frame of an
+// event, from anyone holding the project's public DSN, may point into the
+// largest uploaded file: reading and indexing a file happens once per file
+// (cached), and a frame then costs a map lookup and a binary search per
+// part of its name, whatever the file holds.
 const (
-	// maxScan is how far back from a frame its declarations are looked
-	// for: a bundle's code before the frame, within reason.
-	maxScan = 8 << 20
-	// sourceCacheBytes bounds the minified files kept for naming.
-	sourceCacheBytes = 32 << 20
+	// maxSourceBytes is the largest minified file read for naming frames
+	// and checking their lines; larger ones are used as if uploaded
+	// without their file (their maps still map).
+	maxSourceBytes = 16 << 20
+	// sourceCacheBytes bounds the minified files kept, with their
+	// indexes.
+	sourceCacheBytes = 48 << 20
+	// maxLines and maxDeclarations bound a file's indexes: a file with
+	// more lines is not used, and declarations past the limit name
+	// nothing.
+	maxLines        = 1 << 20
+	maxDeclarations = 1 << 20
 	// nameEntries bounds the remembered names of frames.
 	nameEntries = 10000
 )
@@ -36,19 +48,51 @@ const (
 // placeholders are the names V8 gives a frame that no minifier wrote.
 var placeholders = map[string]bool{"Object": true, "Function": true, "Array": true, "Promise": true, "prototype": true, "<anonymous>": true}
 
-// minified is one minified file, split into lines once.
+// minified is one minified file, with its lines and declarations indexed
+// once.
 type minified struct {
 	body  []byte
-	lines []int // offset of each line's start
+	lines []int32 // offset of each line's start
+	// decls are the declarations of each identifier, in the order of
+	// the file (see declaredAt).
+	decls map[string][]decl
+	size  int64 // what the cache charges for it
 }
 
+// decl is where an identifier is declared: at is the identifier's
+// offset; alt, if not -1, the offset of the binding a named class
+// expression is assigned to (esbuild's `var e=class o{`, whose o is an
+// inner name derived from the outer one), which is asked first.
+type decl struct{ at, alt int32 }
+
+// newMinified indexes body, or returns nil for one too large to index.
 func newMinified(body []byte) *minified {
-	m := &minified{body: body, lines: []int{0}}
+	if len(body) > maxSourceBytes || bytes.Count(body, []byte{'\n'}) >= maxLines {
+		return nil
+	}
+	m := &minified{body: body, lines: []int32{0}, decls: map[string][]decl{}}
 	for i, b := range body {
 		if b == '\n' {
-			m.lines = append(m.lines, i+1)
+			m.lines = append(m.lines, int32(i+1))
 		}
 	}
+	n := 0
+	for i := 0; i < len(body) && n < maxDeclarations; {
+		if !identByte(body[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(body) && identByte(body[j]) {
+			j++
+		}
+		if d, ok := declaredAt(body, i, j); ok && j-i <= maxName && (body[i] < '0' || body[i] > '9') {
+			m.decls[string(body[i:j])] = append(m.decls[string(body[i:j])], d)
+			n++
+		}
+		i = j
+	}
+	m.size = int64(len(body)) + 4*int64(len(m.lines)) + 8*int64(n) + 64*int64(len(m.decls))
 	return m
 }
 
@@ -58,7 +102,7 @@ func (m *minified) offset(line, column int) (int, bool) {
 	if line < 1 || line > len(m.lines) || column < 0 {
 		return 0, false
 	}
-	off := m.lines[line-1] + column
+	off := int(m.lines[line-1]) + column
 	if off > len(m.body) {
 		return 0, false
 	}
@@ -67,16 +111,17 @@ func (m *minified) offset(line, column int) (int, bool) {
 
 // position is the 1-based line and 0-based column of an offset.
 func (m *minified) position(off int) (int, int) {
-	lo, hi := 0, len(m.lines)
-	for lo+1 < hi {
-		mid := (lo + hi) / 2
-		if m.lines[mid] <= off {
-			lo = mid
-		} else {
-			hi = mid
-		}
+	i := sort.Search(len(m.lines), func(i int) bool { return int(m.lines[i]) > off }) - 1
+	return i + 1, off - int(m.lines[i])
+}
+
+// lineEnd is the offset of the end of the 1-based line (its newline, or
+// the end of the file).
+func (m *minified) lineEnd(line int) int {
+	if line < len(m.lines) {
+		return int(m.lines[line]) - 1
 	}
-	return lo + 1, off - m.lines[lo]
+	return len(m.body)
 }
 
 // scopeName returns fn, the name a runtime gave a frame at the 1-based
@@ -105,7 +150,7 @@ func scopeName(fn string, m *minified, line, column int, pm *parsedMap) (string,
 		if !identifier(part) || placeholders[part] {
 			continue
 		}
-		for _, decl := range declarations(m.body, part, end) {
+		for _, decl := range m.declarations(part, end) {
 			l, c := m.position(decl)
 			if name := nameAt(pm, l, c); name != "" {
 				if name != part {
@@ -124,38 +169,42 @@ func scopeName(fn string, m *minified, line, column int, pm *parsedMap) (string,
 // declarations returns the offsets of the identifier that may have given
 // id's original name, for the declaration of id nearest before end: the
 // class or function declared as id, or id assigned (var id=..., id=class
-// ...). For a named class expression assigned to a binding (esbuild's
-// `var e=class o{`, whose o is an inner name it derives from the outer
-// one), the binding comes first.
-func declarations(body []byte, id string, end int) []int {
-	start := max(end-maxScan, 0)
-	for end > start {
-		i := bytes.LastIndex(body[start:end], []byte(id))
-		if i < 0 {
-			return nil
-		}
-		i += start
-		end = i
-		j := i + len(id)
-		if (i > 0 && (identByte(body[i-1]) || body[i-1] == '.')) || (j < len(body) && identByte(body[j])) {
-			continue
-		}
-		before := bytes.TrimRight(body[start:i], " \t\n\r")
-		switch {
-		case keywordEnd(before, "class"):
-			if b, ok := binding(before[:len(before)-len("class")]); ok {
-				return []int{b, i}
-			}
-			return []int{i}
-		case keywordEnd(before, "function"), keywordEnd(bytes.TrimRight(bytes.TrimRight(before, "*"), " \t\n\r"), "function"):
-			return []int{i}
-		}
-		after := bytes.TrimLeft(body[j:], " \t")
-		if len(after) > 0 && after[0] == '=' && (len(after) == 1 || after[1] != '=' && after[1] != '>') {
-			return []int{i}
-		}
+// ...); for a named class expression assigned to a binding, the binding
+// first.
+func (m *minified) declarations(id string, end int) []int {
+	ds := m.decls[id]
+	k := sort.Search(len(ds), func(k int) bool { return int(ds[k].at) >= end }) - 1
+	if k < 0 {
+		return nil
 	}
-	return nil
+	if d := ds[k]; d.alt >= 0 {
+		return []int{int(d.alt), int(d.at)}
+	}
+	return []int{int(ds[k].at)}
+}
+
+// declaredAt reports whether the identifier body[i:j] is declared there:
+// after `class` or `function` (`function*`), or assigned (`id=`, not
+// `==` or an arrow's `=>`).
+func declaredAt(body []byte, i, j int) (decl, bool) {
+	if i > 0 && body[i-1] == '.' {
+		return decl{}, false
+	}
+	before := bytes.TrimRight(body[:i], " \t\n\r")
+	switch {
+	case keywordEnd(before, "class"):
+		if b, ok := binding(before[:len(before)-len("class")]); ok {
+			return decl{at: int32(i), alt: int32(b)}, true
+		}
+		return decl{at: int32(i), alt: -1}, true
+	case keywordEnd(before, "function"), keywordEnd(bytes.TrimRight(bytes.TrimRight(before, "*"), " \t\n\r"), "function"):
+		return decl{at: int32(i), alt: -1}, true
+	}
+	after := bytes.TrimLeft(body[j:], " \t")
+	if len(after) > 0 && after[0] == '=' && (len(after) == 1 || after[1] != '=' && after[1] != '>') {
+		return decl{at: int32(i), alt: -1}, true
+	}
+	return decl{}, false
 }
 
 // binding returns the offset of x in code ending "x=" (spaces allowed),
@@ -167,10 +216,10 @@ func binding(code []byte) (int, bool) {
 	}
 	code = bytes.TrimRight(code[:len(code)-1], " \t\n\r")
 	i := len(code)
-	for i > 0 && identByte(code[i-1]) {
+	for i > 0 && identByte(code[i-1]) && len(code)-i <= maxName {
 		i--
 	}
-	if i == len(code) || i > 0 && code[i-1] == '.' || !identifier(string(code[i:])) {
+	if i == len(code) || i > 0 && (code[i-1] == '.' || identByte(code[i-1])) || !identifier(string(code[i:])) {
 		return 0, false
 	}
 	return i, true
@@ -239,7 +288,13 @@ type names struct {
 
 func newNames() *names {
 	n := &names{}
-	sources, err := simplelru.NewLRU(maxEntries, func(_ string, m *minified) { n.bytes -= int64(len(m.body)) })
+	sources, err := simplelru.NewLRU(maxEntries, func(_ string, m *minified) {
+		if m == nil {
+			n.bytes -= 64
+			return
+		}
+		n.bytes -= m.size
+	})
 	if err != nil {
 		panic(err) // only for a size <= 0
 	}
@@ -251,18 +306,22 @@ func newNames() *names {
 	return n
 }
 
-// source returns the minified file of blob, read once for all events;
-// nil when the store no longer has it. Only the store failing is an
-// error.
-func (r *eventRun) source(ctx context.Context, blob string) (*minified, error) {
+// source returns the minified file l's map was found through, read and
+// indexed once for all events; nil when there is none to use: uploaded
+// without one, larger than maxSourceBytes, too many lines to index, or
+// gone from the store. Only the store failing is an error.
+func (r *eventRun) source(ctx context.Context, l lookup) (*minified, error) {
+	if l.minified == "" || l.minifiedSize > maxSourceBytes {
+		return nil, nil
+	}
 	n := r.s.names
 	n.mu.Lock()
-	m, ok := n.sources.Get(blob)
+	m, ok := n.sources.Get(l.minified)
 	n.mu.Unlock()
 	if ok {
 		return m, nil
 	}
-	body, err := r.s.cfg.Maps.Source(ctx, blob)
+	body, err := r.s.cfg.Maps.Source(ctx, l.minified)
 	if errors.Is(err, artifact.ErrBlobNotFound) {
 		return nil, nil
 	}
@@ -270,15 +329,19 @@ func (r *eventRun) source(ctx context.Context, blob string) (*minified, error) {
 		return nil, err
 	}
 	m = newMinified(body)
-	if int64(len(body)) <= sourceCacheBytes {
-		n.mu.Lock()
-		n.sources.Add(blob, m)
-		n.bytes += int64(len(body))
-		for n.bytes > sourceCacheBytes {
-			n.sources.RemoveOldest()
-		}
-		n.mu.Unlock()
+	// A file not worth indexing is remembered as nil, so that it is not
+	// read again for every frame.
+	size := int64(64)
+	if m != nil {
+		size = m.size
 	}
+	n.mu.Lock()
+	n.sources.Add(l.minified, m)
+	n.bytes += size
+	for n.bytes > sourceCacheBytes {
+		n.sources.RemoveOldest()
+	}
+	n.mu.Unlock()
 	return m, nil
 }
 
@@ -322,30 +385,48 @@ func kept(function string) bool {
 }
 
 // hasLine reports whether the 1-based line of m is the line an SDK sent
-// as a frame's context: the same apart from surrounding space or, for a
-// line cut short, containing what was kept. The JavaScript SDKs cut a line
-// longer than 150 characters to 140 and mark the cut "{snip}"; ingest
-// cuts a longer one with "…".
-func (m *minified) hasLine(line int, sent string) bool {
+// as a frame's context, at the 1-based column: the same apart from
+// surrounding space or, for a line cut short, holding what was kept. The
+// JavaScript SDKs cut a line longer than 150 characters to 140 and mark
+// the cut "{snip}" (at the end, or at the start for a cut around the
+// column); ingest cuts a longer one with "…". It reads only as far into
+// the line as the sent text reaches, however long the line is.
+func (m *minified) hasLine(line, column int, sent string) bool {
 	start, ok := m.offset(line, 0)
 	if !ok {
 		return false
 	}
-	text := m.body[start:]
-	if i := bytes.IndexByte(text, '\n'); i >= 0 {
-		text = text[:i]
+	text := m.body[start:m.lineEnd(line)]
+	core := strings.TrimSpace(sent)
+	core, cutEnd := strings.CutSuffix(core, "{snip}")
+	if !cutEnd {
+		core, cutEnd = strings.CutSuffix(core, "…")
 	}
-	text = bytes.TrimSpace(text)
-	sent = strings.TrimSpace(sent)
-	cut, found := strings.CutSuffix(sent, "…")
-	if !found && !strings.Contains(sent, "{snip}") {
-		return string(text) == sent
+	core = strings.TrimSpace(core)
+	core, cutStart := strings.CutPrefix(core, "'{snip}")
+	if !cutStart {
+		core, cutStart = strings.CutPrefix(core, "{snip}")
 	}
-	for part := range strings.SplitSeq(cut, "{snip}") {
-		// The SDKs write a quote before a leading "{snip}".
-		if part = strings.TrimSpace(part); part != "" && part != "'" && !bytes.Contains(text, []byte(part)) {
-			return false
-		}
+	core = strings.TrimSpace(core)
+	if cutStart {
+		// Somewhere around the column.
+		const around = 512
+		c := min(max(column-1, 0), len(text))
+		return bytes.Contains(text[max(c-around, 0):min(c+around, len(text))], []byte(core))
 	}
-	return true
+	// Past the indentation (within reason), the line starts with core...
+	const maxSpace = 4096
+	i := 0
+	for i < len(text) && i < maxSpace && (text[i] == ' ' || text[i] == '\t') {
+		i++
+	}
+	if !bytes.HasPrefix(text[i:], []byte(core)) {
+		return false
+	}
+	if cutEnd {
+		return true
+	}
+	// ...and, uncut, ends with it.
+	rest := text[i+len(core):]
+	return len(rest) <= maxSpace && len(bytes.TrimSpace(rest)) == 0
 }

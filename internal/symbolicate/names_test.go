@@ -7,9 +7,12 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/event"
 )
 
 const urlC = "https://shop.example.com/static/js/classes.min.js"
@@ -130,7 +133,7 @@ func TestDeclarations(t *testing.T) {
 				end = i
 			}
 			var got []string
-			for _, off := range declarations([]byte(tt.code), tt.id, end) {
+			for _, off := range newMinified([]byte(tt.code)).declarations(tt.id, end) {
 				got = append(got, tt.code[off:])
 			}
 			if !slices.Equal(got, tt.want) {
@@ -188,6 +191,95 @@ func TestKept(t *testing.T) {
 	} {
 		if got := kept(fn); got != want {
 			t.Errorf("kept(%q) = %v, want %v", fn, got, want)
+		}
+	}
+}
+
+// countingSources counts the reads of minified files.
+type countingSources struct {
+	*fakeMaps
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingSources) Source(ctx context.Context, minified string) ([]byte, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.fakeMaps.Source(ctx, minified)
+}
+
+// QA's attack with the public DSN: an 8 MB one-line file that declares
+// nothing, and an event whose 250 frames each name 51 parts no
+// declaration has, at 250 columns. Scanning back from each frame for each
+// part took 136 s of CPU; the file's declarations are indexed once, so a
+// frame costs a lookup per part. A file over maxSourceBytes (QA's 40 MB,
+// read and indexed again for every frame) is not read at all: its map
+// still maps the frames.
+func TestHostileFramesReadTheirFileOnce(t *testing.T) {
+	body := []byte(strings.Repeat("a.push('xxxxxx');", 8<<20/17))
+	mapBody := `{"version":3,"sources":["a.js"],"names":["push"],"mappings":"AAAAA"}`
+	fn := strings.TrimSuffix(strings.Repeat("push.", 51), ".")
+	for _, tt := range []struct {
+		name  string
+		size  int64
+		reads int
+	}{
+		{"8 MB", int64(len(body)), 1},
+		{"over the limit", maxSourceBytes + 1, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			maps := &countingSources{fakeMaps: &fakeMaps{
+				byPath:  map[string]artifact.Map{urlC: {Key: "k", Minified: "files/big", MinifiedSize: tt.size, Body: []byte(mapBody)}},
+				sources: map[string][]byte{"files/big": body},
+			}}
+			ev := event.Event{ProjectID: 7, Release: "hostile@1", Platform: "javascript", Exceptions: []event.Exception{{Type: "Error"}}}
+			for i := range 250 {
+				ev.Exceptions[0].Frames = append(ev.Exceptions[0].Frames, event.Frame{AbsPath: urlC, Function: fn, Lineno: 1, Colno: 7900000 + 3*i})
+			}
+			start := time.Now()
+			if err := New(Config{Maps: maps}).Symbolicate(context.Background(), &ev); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("250 frames in %v", time.Since(start))
+			if maps.reads != tt.reads {
+				t.Errorf("the minified file was read %d times, want %d", maps.reads, tt.reads)
+			}
+			for _, f := range ev.Exceptions[0].Frames {
+				if f.Filename != "a.js" {
+					t.Fatalf("frame %+v: want mapped to a.js", f)
+				}
+			}
+		})
+	}
+}
+
+// The line check reads only what the SDK sent, however long the line.
+func TestHasLine(t *testing.T) {
+	long := "  " + strings.Repeat("x=1;", 1<<20) + "throw new Error(q);" + strings.Repeat("y=2;", 1<<20)
+	m := newMinified([]byte("first line\n" + long + "\n\tlast line  \n"))
+	col := 2 + 4<<20 + 5 // the throw, 1-based
+	for _, tt := range []struct {
+		line, column int
+		sent         string
+		want         bool
+	}{
+		{1, 1, "first line", true},
+		{1, 1, "  first line  ", true},
+		{1, 1, "first", false},
+		{1, 1, "first line and more", false},
+		{3, 1, "last line", true},
+		{2, col, strings.Repeat("x=1;", 35) + " {snip}", true},
+		{2, col, strings.Repeat("x=1;", 30) + "…", true},
+		{2, col, "'{snip} x=1;throw new Error(q);y=2; {snip}", true},
+		{2, col, "'{snip} throw new Error(r); {snip}", false},
+		{2, 1, "'{snip} throw new Error(q); {snip}", false}, // not around the column
+		{2, col, strings.Repeat("y=2;", 35) + " {snip}", false},
+		{4, 1, "", true},
+		{5, 1, "x", false},
+	} {
+		if got := m.hasLine(tt.line, tt.column, tt.sent); got != tt.want {
+			t.Errorf("hasLine(%d, %d, %.40q) = %v, want %v", tt.line, tt.column, tt.sent, got, tt.want)
 		}
 	}
 }

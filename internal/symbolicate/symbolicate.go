@@ -162,10 +162,11 @@ type lookup struct {
 	// file name came from, "" for any other map.
 	upload string
 	// minified is the blob of the minified file the map was found
-	// through, "" when it was uploaded alone.
-	minified string
-	reason   string
-	detail   string
+	// through, "" when it was uploaded alone, and minifiedSize its size.
+	minified     string
+	minifiedSize int64
+	reason       string
+	detail       string
 }
 
 // hasCodeContext reports whether a Flytrap SDK sent the source of frame f
@@ -215,15 +216,15 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 			return err
 		}
 		var src *minified
-		if l.reason == "" && l.minified != "" {
-			if src, err = r.source(ctx, l.minified); err != nil {
+		if l.reason == "" {
+			if src, err = r.source(ctx, l); err != nil {
 				return err
 			}
 			// The SDK read this line from the file that ran (a Node
 			// server's): a map found for an uploaded file that has
 			// another line there is another file's, which shares only
 			// the name.
-			if src != nil && f.ContextLine != "" && !src.hasLine(f.Lineno, f.ContextLine) {
+			if src != nil && f.ContextLine != "" && !src.hasLine(f.Lineno, f.Colno, f.ContextLine) {
 				continue
 			}
 		}
@@ -307,7 +308,7 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 				return lookup{reason: res.reason, detail: res.detail}, nil
 			}
 			if pm, ok := s.maps.peek(res.key); ok {
-				return lookup{pm: pm, file: res.file, upload: res.upload, minified: res.minified}, nil
+				return lookup{pm: pm, file: res.file, upload: res.upload, minified: res.minified, minifiedSize: res.minifiedSize}, nil
 			}
 		}
 	}
@@ -343,8 +344,8 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 	if m.Release != "" {
 		upload = artifact.ReleaseName(m.Release, m.Dist)
 	}
-	s.finds.put(q, resolved{key: key, file: m.File, upload: upload, minified: m.Minified, expires: now.Add(s.cfg.FoundTTL)})
-	return lookup{pm: pm, file: m.File, upload: upload, minified: m.Minified}, nil
+	s.finds.put(q, resolved{key: key, file: m.File, upload: upload, minified: m.Minified, minifiedSize: m.MinifiedSize, expires: now.Add(s.cfg.FoundTTL)})
+	return lookup{pm: pm, file: m.File, upload: upload, minified: m.Minified, minifiedSize: m.MinifiedSize}, nil
 }
 
 func (s *Symbolicator) parse(body []byte) *parsedMap { return parseMap(body, s.cfg.MaxMapSize) }
