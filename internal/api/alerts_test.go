@@ -127,10 +127,16 @@ func TestAlertRulesCRUD(t *testing.T) {
 		fmt.Sprintf(`{"channel_id":%d,"type":"new_issue","min_level":"loud"}`, hook),
 		fmt.Sprintf(`{"channel_id":%d,"type":"whenever"}`, hook),
 		fmt.Sprintf(`{"channel_id":%d,"type":"new_issue"}`, f.otherChannel),
+		fmt.Sprintf(`{"channel_id":%d,"type":"new_issue","environment":"bad/env"}`, hook),
 	} {
 		if code, _, out := f.do(t, f.adminToken, "POST", p+"/alert-rules", bad); code != 400 {
 			t.Errorf("POST rule %s = %d %v, want 400", bad, code, out)
 		}
+	}
+	// An environment ingest drops could never match: refused, saying why.
+	code, _, out = f.do(t, f.adminToken, "POST", p+"/alert-rules", fmt.Sprintf(`{"channel_id":%d,"type":"new_issue","environment":"bad/env"}`, hook))
+	if e, _ := out["error"].(map[string]any); code != 400 || !strings.Contains(fmt.Sprint(e["message"]), `The environment "bad/env" holds a line break or slash`) {
+		t.Errorf("a rule on environment bad/env = %d %v, want 400 saying why", code, out)
 	}
 	code, _, out = f.do(t, f.adminToken, "PUT", rule, fmt.Sprintf(`{"channel_id":%d,"type":"regression","enabled":false}`, hook))
 	if code != 200 || out["type"] != "regression" || out["enabled"] != false || out["threshold"] != 0.0 {

@@ -180,7 +180,8 @@ func (s *Alerts) Rules(ctx context.Context, a Actor, projectID int64) ([]store.A
 // PutRule creates r (ID 0, in r.ProjectID) or replaces the rule r.ID;
 // the project's admins only. A frequency rule needs a threshold of at least 1 and a
 // window of 1 minute to a day; min_level is empty or a level; environment
-// is empty (any) or at most 200 characters.
+// is empty (any) or at most 200 characters an event could carry
+// (event.EnvironmentProblem: no line break, slash or control character).
 func (s *Alerts) PutRule(ctx context.Context, a Actor, r store.AlertRule) (store.AlertRule, error) {
 	v := a.Viewer()
 	if r.ID != 0 {
@@ -205,6 +206,8 @@ func (s *Alerts) PutRule(ctx context.Context, a Actor, r store.AlertRule) (store
 		return store.AlertRule{}, refuse(ErrInvalid, "The minimum level is empty (any) or one of %s.", strings.Join(event.Levels, ", "))
 	case utf8.RuneCountInString(r.Environment) > store.MaxTagLength:
 		return store.AlertRule{}, refuse(ErrInvalid, "An environment has at most %d characters.", store.MaxTagLength)
+	case event.EnvironmentProblem(r.Environment) != "":
+		return store.AlertRule{}, refuse(ErrInvalid, "The environment %q %s: Flytrap drops such an environment from events, as Sentry does, so the rule could never fire.", r.Environment, event.EnvironmentProblem(r.Environment))
 	case r.ChannelID <= 0:
 		return store.AlertRule{}, refuse(ErrInvalid, "Choose the channel the rule alerts.")
 	}

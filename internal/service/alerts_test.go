@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -63,5 +64,48 @@ func TestWebhookDestinationCheckedWhenAdded(t *testing.T) {
 		if _, warning, err := f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelWebhook, "local hook", "http://127.0.0.1:19104/hook"); err != nil || warning != "" {
 			t.Errorf("a loopback webhook with private addresses allowed: %q, %v", warning, err)
 		}
+	})
+}
+
+// TestRuleEnvironmentEventsCannotCarry is QA's --environment "bad/env":
+// ingest drops an environment Sentry would refuse (a slash, a line
+// break, a control or direction character), so a rule filtering on one
+// could never fire and is refused, saying why; one events can carry is
+// kept, as is none (any environment).
+func TestRuleEnvironmentEventsCannotCarry(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		chans, err := f.db.ListAlertChannels(f.ctx, store.System, f.web.ID)
+		if err != nil || len(chans) == 0 {
+			t.Fatalf("channels: %+v, %v", chans, err)
+		}
+		rule := func(env string) store.AlertRule {
+			return store.AlertRule{ProjectID: f.web.ID, ChannelID: chans[0].ID, Type: store.RuleNewIssue, Environment: env, Enabled: true}
+		}
+		before, err := f.db.ListAlertRules(f.ctx, store.System, f.web.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, env := range []string{"bad/env", "prod\nstaging", "prod\x1b[31m", "prod\u202e"} {
+			_, err := f.svc.Alerts.PutRule(f.ctx, f.admin, rule(env))
+			wantRefusal(t, env, err, service.ErrInvalid, fmt.Sprintf("The environment %q holds", env))
+			wantRefusal(t, env, err, service.ErrInvalid, "so the rule could never fire")
+		}
+		rules, err := f.db.ListAlertRules(f.ctx, store.System, f.web.ID)
+		if err != nil || len(rules) != len(before) {
+			t.Fatalf("rules after the refusals: %+v, %v; want the default ones only", rules, err)
+		}
+		for _, env := range []string{"", "production", "staging-eu.1", "Prüfung"} {
+			if r, err := f.svc.Alerts.PutRule(f.ctx, f.admin, rule(env)); err != nil || r.Environment != env {
+				t.Errorf("environment %q: %+v, %v; want it kept", env, r, err)
+			}
+		}
+		// Replacing a rule is checked alike (the dashboard's edit form).
+		r, err := f.svc.Alerts.PutRule(f.ctx, f.admin, rule("production"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Environment = "a/b"
+		_, err = f.svc.Alerts.PutRule(f.ctx, f.admin, r)
+		wantRefusal(t, "replacing with a/b", err, service.ErrInvalid, `The environment "a/b" holds a line break or slash`)
 	})
 }
