@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -155,8 +156,14 @@ func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, ki
 	return c, warning, nil
 }
 
-// sentence starts msg with a capital letter.
+// sentence starts msg with a capital letter, unless its first word is an
+// IP address ("fe80::1 is not a public address"): an address is quoted as
+// it is, never "Fe80::1".
 func sentence(msg string) string {
+	first, _, _ := strings.Cut(msg, " ")
+	if _, err := netip.ParseAddr(first); err == nil {
+		return msg
+	}
 	r, n := utf8.DecodeRuneInString(msg)
 	return string(unicode.ToUpper(r)) + msg[n:]
 }

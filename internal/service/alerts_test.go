@@ -109,3 +109,30 @@ func TestRuleEnvironmentEventsCannotCarry(t *testing.T) {
 		wantRefusal(t, "replacing with a/b", err, service.ErrInvalid, `The environment "a/b" holds a line break or slash`)
 	})
 }
+
+// TestPrivateAddressRefusalKeepsAddressCase is QA's
+// http://[fe80::1%25eth0]/: the refusal began "Fe80::1 is not a public
+// address", the sentence's capital applied to the address. A message
+// that starts with an address keeps it as it is; one that starts with a
+// word (a name's "the address ... resolves to") still gets its capital.
+func TestPrivateAddressRefusalKeepsAddressCase(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		f.svc.WithAlertDestinations(false, resolver{"hooks.internal": "fd00::7", "db.internal": "10.0.0.5"})
+		for _, tc := range []struct{ url, start string }{
+			{"http://[fe80::1%25eth0]/hook", "fe80::1 is not a public address"},
+			{"http://[fe80::1]/hook", "fe80::1 is not a public address"},
+			{"http://[fd00::1]:8080/hook", "fd00::1 is not a public address"},
+			{"http://[::ffff:10.0.0.1]/hook", "::ffff:10.0.0.1 is not a public address"},
+			{"http://10.0.0.1/hook", "10.0.0.1 is not a public address"},
+			{"http://127.0.0.1:19104/hook", "127.0.0.1 is not a public address"},
+			{"https://hooks.internal/x", "The address hooks.internal resolves to is not a public address"},
+			{"https://db.internal/x", "The address db.internal resolves to is not a public address"},
+		} {
+			_, _, err := f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelWebhook, "hook", tc.url)
+			msg, ok := service.Message(err)
+			if !ok || !strings.HasPrefix(msg, tc.start) || !strings.HasSuffix(msg, "to allow it).") {
+				t.Errorf("%s: %q (%v), want a message starting %q", tc.url, msg, err, tc.start)
+			}
+		}
+	})
+}
