@@ -34,7 +34,8 @@ func rulesCmd(opts *Options) *cobra.Command {
 	add := &cobra.Command{
 		Use: "add", Short: "Add an alert rule to a project (the project's admins)", Args: cobra.NoArgs,
 		Long: `Add an alert rule to a project; its admins only. The rule alerts --channel
-(its ID or name, from flytrap alerts channels list) when:
+(its ID or name, from flytrap alerts channels list; id:N or name:NAME says
+which, and a number that is one channel's ID and another's name must) when:
 
   new_issue   an event creates an issue
   regression  an event reopens a resolved issue
@@ -45,12 +46,12 @@ func rulesCmd(opts *Options) *cobra.Command {
 alerted is quiet for the project's cooldown; its further events are summed in
 one digest (docs/alerts.md).`,
 		Example: `  flytrap alerts rules add -p web --channel team --type new_issue
-  flytrap alerts rules add -p web --channel 3 --type regression --environment production
+  flytrap alerts rules add -p web --channel id:3 --type regression --environment production
   flytrap alerts rules add -p web --channel ops --type frequency --threshold 100 --window 1h --min-level error`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return AddRule(cmd.Context(), opts) },
 	}
 	fl := add.Flags()
-	fl.StringVar(&opts.Channel, "channel", "", "the channel to alert: its ID or name (required)")
+	fl.StringVar(&opts.Channel, "channel", "", "the channel to alert: its ID or name, or id:N or name:NAME to say which (required)")
 	fl.StringVar(&opts.Type, "type", "", `"new_issue", "regression" or "frequency" (required)`)
 	fl.Int64Var(&opts.Threshold, "threshold", 0, "frequency: alert on more than this many events (1 to 1000000)")
 	fl.StringVar(&opts.Window, "window", "", "frequency: counted over this long, such as 10m or 1h (1m to 24h)")
@@ -169,7 +170,7 @@ func ruleFlags(opts *Options) (apitypes.NewAlertRule, error) {
 		return r, err
 	}
 	if opts.Channel == "" {
-		return r, cmdutil.UsageError("--channel is required: the ID or name of the channel to alert", "see them with `flytrap alerts channels list`")
+		return r, cmdutil.UsageError("--channel is required: the ID or name of the channel to alert (id:N, name:NAME)", "see them with `flytrap alerts channels list`")
 	}
 	if opts.Type == apitypes.RuleFrequency {
 		if opts.Threshold < 1 || opts.Window == "" {
@@ -195,36 +196,82 @@ func ruleFlags(opts *Options) (apitypes.NewAlertRule, error) {
 	return r, nil
 }
 
-// findChannel is the project's channel arg names, by ID or name.
+// findChannel is the project's channel arg names (pickChannel).
 func findChannel(ctx context.Context, c *client.Client, p apitypes.Project, arg string) (apitypes.AlertChannel, error) {
 	cs, err := c.AlertChannels(ctx, p.ID)
 	if err != nil {
 		return apitypes.AlertChannel{}, err
 	}
-	id, _ := strconv.ParseInt(arg, 10, 64)
-	var byName []apitypes.AlertChannel
-	for _, ch := range cs {
-		if ch.ID == id {
-			return ch, nil
-		}
-		if strings.EqualFold(ch.Name, arg) {
-			byName = append(byName, ch)
-		}
-	}
-	list := "flytrap alerts channels list -p " + cmdutil.ShellArg(p.Name)
-	switch len(byName) {
-	case 1:
-		return byName[0], nil
-	case 0:
-		return apitypes.AlertChannel{}, &cmdutil.Error{Msg: fmt.Sprintf("no alert channel %q in %s", arg, p.Name),
+	return pickChannel(cs, p.Name, arg)
+}
+
+// pickChannel is the channel of cs (the project's) that arg names:
+// "id:N" the channel whose ID is N, "name:X" the one named X (in any
+// case), and anything else either. A bare number that is one channel's ID
+// and another channel's name is refused rather than guessed: a channel
+// may be named "13".
+func pickChannel(cs []apitypes.AlertChannel, project, arg string) (apitypes.AlertChannel, error) {
+	list := "flytrap alerts channels list -p " + cmdutil.ShellArg(project)
+	notFound := func(what string) error {
+		return &cmdutil.Error{Msg: fmt.Sprintf("no alert channel %s in %s", what, project),
 			Hint: "see them with `" + list + "`", Code: cmdutil.ExitNotFound}
 	}
-	ids := make([]string, len(byName))
-	for i, ch := range byName {
+	byID := func(id int64) (apitypes.AlertChannel, bool) {
+		for _, ch := range cs {
+			if ch.ID == id {
+				return ch, true
+			}
+		}
+		return apitypes.AlertChannel{}, false
+	}
+	var named []apitypes.AlertChannel
+	name := strings.TrimPrefix(arg, "name:")
+	for _, ch := range cs {
+		if strings.EqualFold(ch.Name, name) {
+			named = append(named, ch)
+		}
+	}
+
+	if rest, ok := strings.CutPrefix(arg, "id:"); ok {
+		id, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil || id < 1 {
+			return apitypes.AlertChannel{}, cmdutil.UsageError(fmt.Sprintf("--channel %q: id: takes a channel's ID, a whole number", arg),
+				"give a name with --channel name:NAME; see the channels with `"+list+"`")
+		}
+		if ch, ok := byID(id); ok {
+			return ch, nil
+		}
+		return apitypes.AlertChannel{}, notFound(fmt.Sprintf("with ID %d", id))
+	}
+	if !strings.HasPrefix(arg, "name:") {
+		if id, err := strconv.ParseInt(arg, 10, 64); err == nil {
+			if ch, ok := byID(id); ok {
+				for _, other := range named {
+					if other.ID != ch.ID {
+						return apitypes.AlertChannel{}, cmdutil.UsageError(
+							fmt.Sprintf("--channel %s is ambiguous: it is the ID of channel %q and the name of channel %d", arg, ch.Name, other.ID),
+							fmt.Sprintf("say which: --channel id:%s or --channel name:%s", arg, arg))
+					}
+				}
+				return ch, nil
+			}
+		}
+	}
+	switch len(named) {
+	case 1:
+		return named[0], nil
+	case 0:
+		if name != arg {
+			return apitypes.AlertChannel{}, notFound(fmt.Sprintf("named %q", name))
+		}
+		return apitypes.AlertChannel{}, notFound(fmt.Sprintf("%q", arg))
+	}
+	ids := make([]string, len(named))
+	for i, ch := range named {
 		ids[i] = strconv.FormatInt(ch.ID, 10)
 	}
-	return apitypes.AlertChannel{}, cmdutil.UsageError(fmt.Sprintf("%d alert channels of %s are named %q (ids %s)", len(byName), p.Name, arg, strings.Join(ids, ", ")),
-		"give the channel's ID")
+	return apitypes.AlertChannel{}, cmdutil.UsageError(fmt.Sprintf("%d alert channels of %s are named %q (ids %s)", len(named), project, name, strings.Join(ids, ", ")),
+		"give the channel's ID: --channel id:"+ids[0])
 }
 
 // AddRule creates a rule and prints it.
