@@ -514,12 +514,71 @@ func (s *scrubber) walk(v any, depth int) any {
 		}
 		return x
 	case []any:
+		if depth+2 < maxDepth && isPairList(x) {
+			for _, e := range x {
+				s.pair(e.([]any), depth+1)
+			}
+			return x
+		}
 		for i, e := range x {
 			x[i] = s.walk(e, depth+1)
 		}
 		return x
 	}
 	return s.scalar(v, depth)
+}
+
+// isPairList reports whether every item of x is a [name, value] pair: a
+// two-item list whose first item is a string or a number. It is the shape
+// of Sentry's headers, cookies, env and query lists outside the typed
+// request.headers ([["Set-Cookie", "sid=1"], ["Accept", "*"]]), which
+// are read by name as Relay reads them. A list of pairs is also what a
+// list of tuples looks like; reading one by name filters more only when
+// a first item is a sensitive name. A number counts as a name because a
+// card number there is masked into a string ("[creditcard]"), and a list
+// that held it must read the same when scrubbed again.
+func isPairList(x []any) bool {
+	if len(x) == 0 {
+		return false
+	}
+	for _, e := range x {
+		p, ok := e.([]any)
+		if !ok || len(p) != 2 {
+			return false
+		}
+		switch p[0].(type) {
+		case string, json.Number:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// pair scrubs a [name, value] pair of a pair list at depth: the name is
+// scrubbed as any string is, then the value by the scrubbed name as an
+// object's member is by its key. The name is classified as scrubbed, so
+// that a second pass, which finds it so, reads the pair the same way.
+func (s *scrubber) pair(p []any, depth int) {
+	p[0] = s.walk(p[0], depth+1)
+	var name string
+	switch k := p[0].(type) {
+	case string:
+		name = k
+	case json.Number:
+		name = k.String()
+	}
+	switch e := p[1]; s.m.classify(name) {
+	case safe:
+	case sensitive:
+		if e != nil && e != "" {
+			p[1] = s.filter(fmt.Sprint(e))
+		}
+	case cookies:
+		p[1] = s.jar(e, depth+1)
+	default:
+		p[1] = s.walk(e, depth+1)
+	}
 }
 
 // jar scrubs what a cookie key ("cookie", "cookies") holds outside

@@ -124,6 +124,18 @@ var locations = []location{
 			}
 			return x.Items[0][k]
 		}},
+	{"extra pair list", LocExtra,
+		func(ev *event.Event, k, v string) {
+			b, _ := json.Marshal(map[string]any{"headers": [][2]string{{"Accept", "text/html"}, {k, v}}})
+			ev.Extra = b
+		},
+		func(t *testing.T, ev *event.Event, k string) string {
+			var x struct{ Headers [][2]string }
+			if err := json.Unmarshal(ev.Extra, &x); err != nil || len(x.Headers) != 2 || x.Headers[1][0] != k {
+				t.Fatalf("extra %s: %v", ev.Extra, err)
+			}
+			return x.Headers[1][1]
+		}},
 	{"contexts", LocContexts,
 		func(ev *event.Event, k, v string) {
 			ev.Contexts = json.RawMessage(`{"app":` + string(jsonObject(k, v)) + `}`)
@@ -411,6 +423,56 @@ func TestCookieSafeField(t *testing.T) {
 	}
 }
 
+// TestPairLists is the QA finding: headers sent as [name, value] pairs
+// outside request.headers (Sentry's own shape for headers, cookies and
+// env) were kept as sent, where the same keys in an object were filtered.
+// A list of pairs is read by name; other lists are not.
+func TestPairLists(t *testing.T) {
+	for _, tt := range []struct {
+		name, in, want string
+		count          int
+	}{
+		// The reproduction.
+		{"response headers", `{"response":{"headers":[["Set-Cookie","sid=secretP3; HttpOnly"],["Content-Type","text/html"]]}}`,
+			`{"response":{"headers":[["Set-Cookie","[Filtered]"],["Content-Type","text/html"]]}}`, 1},
+		{"extra headers", `{"headers":[["Authorization","Bearer secretP2"]]}`,
+			`{"headers":[["Authorization","[Filtered]"]]}`, 1},
+		{"cookie pair", `{"request_headers":[["cookie","a=secretP5; theme=dark"]]}`,
+			`{"request_headers":[["cookie","a=[Filtered]; theme=[Filtered]"]]}`, 2},
+		// env-like lists, with values of every kind under a sensitive name.
+		{"env", `[["DATABASE_PASSWORD","pw"],["HOME","/root"],["api_key",{"k":"v"}],["token",null],["secret",""],["csrf",7]]`,
+			`[["DATABASE_PASSWORD","[Filtered]"],["HOME","/root"],["api_key","[Filtered]"],["token",null],["secret",""],["csrf","[Filtered]"]]`, 3},
+		// A plain name's value is scrubbed as any value is.
+		{"plain value", `[["Referer","https://h/p?token=T1"],["x","4111111111111111"]]`,
+			`[["Referer","https://h/p?token=[Filtered]"],["x","[creditcard]"]]`, 2},
+		// Lists that are not lists of pairs are read item by item.
+		{"strings", `{"l":["password","hunter2"],"m":["a","b"]}`, `{"l":["password","hunter2"],"m":["a","b"]}`, 0},
+		{"tuples", `[["a","b"],["c","d"]]`, `[["a","b"],["c","d"]]`, 0},
+		{"mixed", `[["token","T2"],"x"]`, `[["token","T2"],"x"]`, 0},
+		{"long", `[["token","T3","x"]]`, `[["token","T3","x"]]`, 0},
+		{"object name", `[[{"token":"T4"},"x"]]`, `[[{"token":"[Filtered]"},"x"]]`, 1},
+		// A name masked when scrubbed is read as masked, so that the
+		// next pass reads it so too.
+		{"masked name", `[[4111111111111111,"x"],["a","b"]]`, `[["[creditcard]","[Filtered]"],["a","b"]]`, 2},
+	} {
+		ev := event.Event{Extra: json.RawMessage(tt.in)}
+		res := Scrub(&ev, on)
+		if string(ev.Extra) != tt.want || res.Total() != tt.count {
+			t.Errorf("%s: %s\nscrubbed to %s (%v)\nwant        %s (%d)", tt.name, tt.in, ev.Extra, res.Counts, tt.want, tt.count)
+		}
+		again := event.Event{Extra: ev.Extra}
+		if res := Scrub(&again, on); res.Total() != 0 {
+			t.Errorf("%s: second pass scrubbed %v: %s", tt.name, res.Counts, again.Extra)
+		}
+	}
+	// A safe field keeps its value in a pair as in an object.
+	ev := event.Event{Extra: json.RawMessage(`[["session_token","S"],["token","T"]]`)}
+	Scrub(&ev, Config{Enabled: true, SafeFields: []string{"session_token"}})
+	if want := `[["session_token","S"],["token","[Filtered]"]]`; string(ev.Extra) != want {
+		t.Errorf("with a safe field: %s, want %s", ev.Extra, want)
+	}
+}
+
 func TestObjectsUnderSensitiveKeys(t *testing.T) {
 	ev := event.Event{Extra: json.RawMessage(`{"auth":{"user":"ann","pass":"x"},"token":null,"password":"","secret":42,"n":4111111111111111}`)}
 	res := Scrub(&ev, on)
@@ -525,6 +587,7 @@ func FuzzScrub(f *testing.F) {
 	f.Add("v1.2.3.4 at 10.0.0.1.", []byte(`"a=1&session=2"`))
 	f.Add("", []byte(`{"cookies":"sid=1; x=2","n":378282246310005}`))
 	f.Add("", []byte(`{"cookie":"a=1; bare; =x; b=","cookies":[["s",1],{"t":{"u":2}},"v"],"set_cookie":{"a":1}}`))
+	f.Add("", []byte(`{"headers":[["Set-Cookie","sid=1"],["cookie","a=1"],[4111111111111111,"x"],["token",{"a":1}]],"l":[["a","b"],"c"]}`))
 	f.Add("std::string", []byte(`not json ::1`))
 	f.Add("postgres://app:pw@db/shop -----BEGIN EC PRIVATE KEY-----\nMHc", []byte(`"redis://:pw@cache"`))
 	f.Add("https://h/#/r?token=1#a=2 /p#x=1&session=3", []byte(`"https://u:p@h/p#a=1"`))

@@ -61,3 +61,33 @@ func TestScrubbingCookies(t *testing.T) {
 		}
 	})
 }
+
+// TestScrubbingHeaderPairs is the QA reproduction, sent in an envelope
+// and read back from the store: headers as [name, value] pairs outside
+// request.headers, in contexts, extra and a breadcrumb's data, are
+// filtered by name as the same keys in an object are.
+func TestScrubbingHeaderPairs(t *testing.T) {
+	const payload = `{"platform":"node","message":"pairs",` +
+		`"contexts":{"response":{"headers":[["Set-Cookie","sid=secretP3; HttpOnly"],["Content-Type","text/html"]]}},` +
+		`"extra":{"headers":[["Authorization","Bearer secretP2"]]},` +
+		`"breadcrumbs":[{"category":"http","data":{"request_headers":[["cookie","a=secretP5"]]}}]}`
+	onEachStore(t, func(t *testing.T, db *store.DB) {
+		s, b := devServerOn(t, db)
+		got := string(postEvents(t, s, db, b, payload)[0].Payload)
+		for _, secret := range []string{"secretP2", "secretP3", "secretP5"} {
+			if strings.Contains(got, secret) {
+				t.Errorf("stored event holds %s:\n%s", secret, got)
+			}
+		}
+		for _, want := range []string{
+			`["Set-Cookie","[Filtered]"]`,
+			`["Content-Type","text/html"]`,
+			`["Authorization","[Filtered]"]`,
+			`["cookie","a=[Filtered]"]`,
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("stored event lacks %s:\n%s", want, got)
+			}
+		}
+	})
+}
