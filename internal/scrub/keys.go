@@ -3,6 +3,9 @@ package scrub
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // DefaultFields are the sensitive key names filtered by default. A key is
@@ -59,12 +62,12 @@ func newMatcher(c Config) *matcher {
 		m.words[w] = true
 	}
 	for _, f := range c.ExtraFields {
-		if n := normalize(f); n != "" {
+		if n := normalize(fold(f)); n != "" {
 			m.fields = append(m.fields, n)
 		}
 	}
 	for _, f := range c.SafeFields {
-		if n := normalize(f); n != "" {
+		if n := normalize(fold(f)); n != "" {
 			m.safe[n] = true
 		}
 	}
@@ -81,6 +84,7 @@ func (m *matcher) classify(key string) class {
 }
 
 func (m *matcher) classifyNew(key string) class {
+	key = fold(key)
 	n := normalize(key)
 	if n == "" {
 		return plain
@@ -122,6 +126,21 @@ func (m *matcher) holdsWord(n string) bool {
 		}
 	}
 	return false
+}
+
+// fold maps a key's compatibility characters to the ones they stand for
+// (Unicode NFKC), for classifying it only: a fullwidth "ｃｏｏｋｉｅ" (as an
+// East Asian input method types it), a mathematical "𝐩𝐚𝐬𝐬𝐰𝐨𝐫𝐝" or a
+// ligature "ﬁeld" reads as "cookie", "password" and "field". The stored
+// key is kept as sent. An ASCII key, as almost every key is, is its own
+// fold and is returned without a look at the tables.
+func fold(key string) string {
+	for i := 0; i < len(key); i++ {
+		if key[i] >= utf8.RuneSelf {
+			return norm.NFKC.String(key)
+		}
+	}
+	return key
 }
 
 // normalize lowercases a key and drops everything but letters and digits,

@@ -48,10 +48,51 @@ func TestClassify(t *testing.T) {
 		{"mycookie", sensitive},
 		{"", plain},
 		{"Ünïcode", plain},
+		// Compatibility forms read as the letters they stand for
+		// (NFKC): fullwidth, mathematical, ligatures, circled.
+		{"ｃｏｏｋｉｅ", cookies},
+		{"Ｃｏｏｋｉｅｓ", cookies},
+		{"ｐａｓｓｗｏｒｄ", sensitive},
+		{"Ｓｅｔ－Ｃｏｏｋｉｅ", sensitive},
+		{"ＡＰＩ＿ＫＥＹ", sensitive},
+		{"user_ｓｓｎ", sensitive},
+		{"ｓｉｄ", sensitive},
+		{"𝐭𝐨𝐤𝐞𝐧", sensitive},
+		{"ⓐⓤⓣⓗ", sensitive},
+		{"ﬁeld", plain},
+		{"ｔｈｅｍｅ", plain},
+		{"ｉｎｓｉｄｅ", plain},
 	} {
 		if got := m.classify(tt.key); got != tt.want {
 			t.Errorf("classify(%q) = %d, want %d", tt.key, got, tt.want)
 		}
+	}
+}
+
+// TestFoldASCII holds fold's fast path: an ASCII key is returned as it is,
+// with no allocation, and a fullwidth one as ASCII.
+func TestFoldASCII(t *testing.T) {
+	for _, k := range []string{"", "url", "User-Agent", "X-Api-Key", "a b\t~"} {
+		if got := fold(k); got != k {
+			t.Errorf("fold(%q) = %q", k, got)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { fold("Accept-Language") }); n != 0 {
+		t.Errorf("fold of an ASCII key allocates %v times", n)
+	}
+	if got := fold("Ｓｅｔ－Ｃｏｏｋｉｅ"); got != "Set-Cookie" {
+		t.Errorf("fold(fullwidth Set-Cookie) = %q", got)
+	}
+}
+
+// A fullwidth safe or extra field matches as its ASCII form does.
+func TestFoldedFields(t *testing.T) {
+	m := newMatcher(Config{SafeFields: []string{"ｓｅｓｓｉｏｎ＿ｉｄ"}, ExtraFields: []string{"ｏｒｄｅｒ"}})
+	if got := m.classify("session_id"); got != safe {
+		t.Errorf("session_id = %d, want safe", got)
+	}
+	if got := m.classify("order_ref"); got != sensitive {
+		t.Errorf("order_ref = %d, want sensitive", got)
 	}
 }
 

@@ -473,6 +473,32 @@ func TestPairLists(t *testing.T) {
 	}
 }
 
+// TestFullwidthKeys is the QA finding: a fullwidth "ｃｏｏｋｉｅ" key kept
+// its value. Keys are folded (NFKC) to be classified, and stored as sent.
+func TestFullwidthKeys(t *testing.T) {
+	ev := event.Event{
+		Extra: json.RawMessage(`{"ｃｏｏｋｉｅ":"sid=FW1; theme=dark","ｐａｓｓｗｏｒｄ":"FW2","headers":[["Ａｕｔｈｏｒｉｚａｔｉｏｎ","Bearer FW3"]],"ｔｈｅｍｅ":"dark"}`),
+		Request: &event.Request{
+			Headers:     [][2]string{{"Ｃｏｏｋｉｅ", "sid=FW4"}},
+			QueryString: "%EF%BD%94%EF%BD%8F%EF%BD%8B%EF%BD%85%EF%BD%8E=FW5&page=2",
+		},
+	}
+	res := Scrub(&ev, on)
+	want := `{"headers":[["Ａｕｔｈｏｒｉｚａｔｉｏｎ","[Filtered]"]],"ｃｏｏｋｉｅ":"sid=[Filtered]; theme=[Filtered]","ｐａｓｓｗｏｒｄ":"[Filtered]","ｔｈｅｍｅ":"dark"}`
+	if string(ev.Extra) != want {
+		t.Errorf("extra = %s\nwant    %s", ev.Extra, want)
+	}
+	if h := ev.Request.Headers[0]; h != [2]string{"Ｃｏｏｋｉｅ", Filtered} {
+		t.Errorf("header = %q, want its value filtered", h)
+	}
+	if q := ev.Request.QueryString; q != "%EF%BD%94%EF%BD%8F%EF%BD%8B%EF%BD%85%EF%BD%8E=[Filtered]&page=2" {
+		t.Errorf("query string = %q", q)
+	}
+	if res.Total() != 6 {
+		t.Errorf("counts = %v, want 6 values", res.Counts)
+	}
+}
+
 func TestObjectsUnderSensitiveKeys(t *testing.T) {
 	ev := event.Event{Extra: json.RawMessage(`{"auth":{"user":"ann","pass":"x"},"token":null,"password":"","secret":42,"n":4111111111111111}`)}
 	res := Scrub(&ev, on)
@@ -588,6 +614,7 @@ func FuzzScrub(f *testing.F) {
 	f.Add("", []byte(`{"cookies":"sid=1; x=2","n":378282246310005}`))
 	f.Add("", []byte(`{"cookie":"a=1; bare; =x; b=","cookies":[["s",1],{"t":{"u":2}},"v"],"set_cookie":{"a":1}}`))
 	f.Add("", []byte(`{"headers":[["Set-Cookie","sid=1"],["cookie","a=1"],[4111111111111111,"x"],["token",{"a":1}]],"l":[["a","b"],"c"]}`))
+	f.Add("ｃｏｏｋｉｅ", []byte(`{"ｃｏｏｋｉｅ":"a=1","𝐭𝐨𝐤𝐞𝐧":"x","ｔｈｅｍｅ":"dark"}`))
 	f.Add("std::string", []byte(`not json ::1`))
 	f.Add("postgres://app:pw@db/shop -----BEGIN EC PRIVATE KEY-----\nMHc", []byte(`"redis://:pw@cache"`))
 	f.Add("https://h/#/r?token=1#a=2 /p#x=1&session=3", []byte(`"https://u:p@h/p#a=1"`))
