@@ -179,47 +179,58 @@ func isJSRuntimeFrame(f *event.Frame) bool {
 
 // isJSRuntime reports whether a normalized location is no one's source
 // file but the engine's (V8's <anonymous> and native, Safari's [native
-// code]) or webpack's own code, as a map names it: the bootstrap
-// (__webpack_require__), its runtime modules, webpack 4's (webpack)/buildin
-// helpers, and an external module, the stub that hands over a require()d
-// or global library (webpack://app/external node-commonjs "fs").
+// code]) or webpack's own code, as a map names it at the root of its
+// webpack:// namespace (or a frame's filename starts with it): the
+// bootstrap (__webpack_require__), its runtime modules, webpack 4's
+// (webpack)/buildin helpers, and an external module, the stub that hands
+// over a require()d or global library (webpack://app/external
+// node-commonjs "fs"). Deeper down, as in webpack:///./src/webpack/runtime/
+// flags.js, the folder is the app's own, as Sentry judges it.
 func isJSRuntime(p string) bool {
 	switch p {
 	case "<anonymous>", "native", "[native code]":
 		return true
 	}
-	return webpackPart(p, "webpack/bootstrap", " ?#") || webpackPart(p, "webpack/runtime/", "") ||
-		webpackPart(p, "(webpack)/buildin/", "") || isWebpackExternal(p)
+	r := webpackRoot(p)
+	return webpackPart(r, "webpack/bootstrap", " ?#") || strings.HasPrefix(r, "webpack/runtime/") ||
+		strings.HasPrefix(r, "(webpack)/buildin/") || isWebpackExternal(r)
 }
 
-// webpackPart reports whether part starts p or one of its path segments
-// and, if then is set, ends p or is followed by one of then's characters:
-// webpack 4 names its bootstrap "webpack/bootstrap 3f9a1c2b", webpack 5
-// "webpack/bootstrap", and neither is an app's src/webpack/bootstrap.js.
-func webpackPart(p, part, then string) bool {
-	for off := 0; ; {
-		i := strings.Index(p[off:], part)
-		if i < 0 {
-			return false
-		}
-		i += off
-		end := i + len(part)
-		if (i == 0 || p[i-1] == '/') && (then == "" || end == len(p) || strings.IndexByte(then, p[end]) >= 0) {
-			return true
-		}
-		off = i + 1
+// webpackRoot returns the path of a webpack:// source inside its namespace,
+// webpack://<namespace>/<path> (the namespace may be empty, or a scoped
+// package name such as @shop/web), and any other location as it is.
+func webpackRoot(p string) string {
+	rest, ok := strings.CutPrefix(p, "webpack://")
+	if !ok {
+		return p
 	}
+	ns, rest, ok := strings.Cut(rest, "/")
+	if ok && strings.HasPrefix(ns, "@") {
+		_, rest, ok = strings.Cut(rest, "/")
+	}
+	if !ok {
+		return ""
+	}
+	return rest
 }
 
-// isWebpackExternal reports whether p names a webpack external module:
-// `external "react"` or `external <type> "name"`, alone or as the last
-// segment of a webpack:// source.
+// webpackPart reports whether p starts with part and, if then is set, ends
+// there or goes on with one of then's characters: webpack 4 names its
+// bootstrap "webpack/bootstrap 3f9a1c2b", webpack 5 "webpack/bootstrap",
+// and neither is an app's webpack/bootstrap.js.
+func webpackPart(p, part, then string) bool {
+	rest, ok := strings.CutPrefix(p, part)
+	return ok && (then == "" || rest == "" || strings.IndexByte(then, rest[0]) >= 0)
+}
+
+// isWebpackExternal reports whether p, a path at the root of a webpack
+// namespace, names a webpack external module: `external "react"` or
+// `external <type> "name"`.
 func isWebpackExternal(p string) bool {
-	i := strings.LastIndex(p, "external ")
-	if i < 0 || i > 0 && p[i-1] != '/' || !strings.HasSuffix(p, `"`) {
+	rest, ok := strings.CutPrefix(p, "external ")
+	if !ok || !strings.HasSuffix(p, `"`) {
 		return false
 	}
-	rest := p[i+len("external "):]
 	q := strings.IndexByte(rest, '"')
 	return q >= 0 && q < len(rest)-1 && !strings.Contains(rest[:q], "/")
 }

@@ -135,6 +135,20 @@ func TestMarkInAppJSRuntimeFrames(t *testing.T) {
 		{"unknown platform", event.Frame{Filename: "<anonymous>", Function: "JSON.parse"}, "", false},
 		{"app code", event.Frame{AbsPath: "webpack://shop/./src/cart.js", Filename: "src/cart.js"}, "javascript", true},
 		{"app file named bootstrap", event.Frame{AbsPath: "/srv/app/src/webpack/bootstrap.js"}, "node", true},
+		// Only the root of a webpack namespace is webpack's own; an app's
+		// folder of the same name deeper down is the app's.
+		{"app folder webpack/runtime", event.Frame{AbsPath: "webpack:///./src/webpack/runtime/flags.js", Filename: "./src/webpack/runtime/flags.js"}, "javascript", true},
+		{"app folder webpack/runtime in a namespace", event.Frame{AbsPath: "webpack://my-app/./src/webpack/runtime/flags.js"}, "javascript", true},
+		{"app folder webpack/bootstrap", event.Frame{AbsPath: "webpack://my-app/./src/webpack/bootstrap"}, "javascript", true},
+		{"app folder (webpack)/buildin", event.Frame{AbsPath: "webpack:///./src/(webpack)/buildin/global.js"}, "javascript", true},
+		{"app file named external", event.Frame{AbsPath: `webpack:///./src/external "react"`}, "javascript", true},
+		{"server folder webpack/runtime", event.Frame{AbsPath: "/srv/app/webpack/runtime/flags.js", Filename: "/srv/app/webpack/runtime/flags.js"}, "node", true},
+		{"webpack runtime in a namespace", event.Frame{AbsPath: "webpack://my-app/webpack/runtime/jsonp chunk loading"}, "javascript", false},
+		{"webpack runtime in a scoped namespace", event.Frame{AbsPath: "webpack://@shop/web/webpack/runtime/jsonp chunk loading"}, "javascript", false},
+		{"webpack runtime without a namespace", event.Frame{AbsPath: "webpack:///webpack/runtime/define property getters"}, "javascript", false},
+		{"webpack runtime filename alone", event.Frame{Filename: "webpack/runtime/jsonp chunk loading"}, "javascript", false},
+		{"webpack 4 buildin", event.Frame{AbsPath: "webpack:///(webpack)/buildin/global.js"}, "javascript", false},
+		{"webpack 4 external", event.Frame{AbsPath: `webpack:///external "react"`}, "javascript", false},
 		{"python is not judged by JavaScript rules", event.Frame{Filename: "<anonymous>"}, "python", true},
 	}
 	for _, tc := range tests {
