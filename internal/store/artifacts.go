@@ -325,11 +325,13 @@ func (d *DB) GetRelease(ctx context.Context, v Viewer, projectID int64, version 
 const MaxReleasesListed = 1000
 
 // ListReleases returns the releases of a project v may see, newest
-// first, at most MaxReleasesListed of them.
+// first (of those first seen at the same time, the highest version in
+// byte order, the one release:latest finds), at most MaxReleasesListed of
+// them.
 func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Release, error) {
 	var q query
 	q.add(`SELECT project_id, version, first_seen, date_released FROM releases WHERE project_id = `, q.arg(projectID),
-		` AND `, q.visibleProject(v, projectID), ` ORDER BY first_seen DESC, version LIMIT `, q.arg(MaxReleasesListed))
+		` AND `, q.visibleProject(v, projectID), ` ORDER BY first_seen DESC, `, d.byteOrder("version"), ` DESC LIMIT `, q.arg(MaxReleasesListed))
 	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list releases: %w", err)

@@ -170,3 +170,59 @@ func testListIssuesWildcards(e *env) {
 		t.Errorf("release:latest of every project: got %v, want %v", got, want)
 	}
 }
+
+// testLatestReleaseTie: of releases first seen at the same time (one batch
+// of events), release:latest and firstRelease:latest are one, the highest
+// version in byte order whichever came first, as Sentry picks one; and
+// ListReleases lists it first.
+func testLatestReleaseTie(e *env) {
+	t := e.t
+	at := func(m int) eventOpt {
+		return func(s *SaveRequest) {
+			s.Event.Timestamp, s.Event.Received = t0.Add(time.Duration(m)*time.Minute), t0.Add(time.Duration(m)*time.Minute)
+		}
+	}
+	p := e.project.ID
+	old := e.save("old", at(1), withRelease("shop@1.0.0")).IssueID
+	high := e.save("high", at(2), withRelease("shop@1.6.12")).IssueID
+	low := e.save("low", at(2), withRelease("shop@1.5.11")).IssueID
+	// Another project, its tie saved the other way round.
+	other := e.createProject("other").ID
+	otherLow := e.saveIn(other, "low", at(2), withRelease("app@2.0.0")).IssueID
+	otherHigh := e.saveIn(other, "high", at(2), withRelease("app@3.0.0")).IssueID
+
+	tag := func(v string) event.Tag { return event.Tag{Key: "release", Value: v} }
+	for _, tt := range []struct {
+		name string
+		f    IssueFilter
+		want []int64
+	}{
+		{"release:latest", IssueFilter{ProjectID: p, Tags: []event.Tag{tag(LatestRelease)}}, []int64{high}},
+		{"firstRelease:latest", IssueFilter{ProjectID: p, FirstReleases: [][]string{{LatestRelease}}}, []int64{high}},
+		{"!release:latest", IssueFilter{ProjectID: p, NotTags: []event.Tag{tag(LatestRelease)}}, []int64{old, low}},
+		{"release:[latest,shop@1.0.0]", IssueFilter{ProjectID: p, AnyTags: [][]event.Tag{{tag(LatestRelease), tag("shop@1.0.0")}}}, []int64{old, high}},
+		{"release:latest of every project", IssueFilter{Tags: []event.Tag{tag(LatestRelease)}}, []int64{high, otherHigh}},
+		{"firstRelease:latest of every project", IssueFilter{FirstReleases: [][]string{{LatestRelease}}}, []int64{high, otherHigh}},
+		{"!release:latest of every project", IssueFilter{NotTags: []event.Tag{tag(LatestRelease)}}, []int64{old, low, otherLow}},
+	} {
+		got := e.listAll(System, tt.f)
+		slices.Sort(got)
+		slices.Sort(tt.want)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	for project, want := range map[int64][]string{p: {"shop@1.6.12", "shop@1.5.11", "shop@1.0.0"}, other: {"app@3.0.0", "app@2.0.0"}} {
+		rs, err := e.db.ListReleases(e.ctx, System, project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rs {
+			got = append(got, r.Version)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("ListReleases(%d) = %v, want %v", project, got, want)
+		}
+	}
+}

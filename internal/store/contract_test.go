@@ -50,6 +50,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ListIssuesPaging", testListIssuesPaging},
 		{"ListIssuesSearch", testListIssuesSearch},
 		{"ListIssuesWildcards", testListIssuesWildcards},
+		{"LatestReleaseTie", testLatestReleaseTie},
 		{"ListEvents", testListEvents},
 		{"UpdateIssueStatus", testUpdateIssueStatus},
 		{"DeleteIssue", testDeleteIssue},

@@ -113,14 +113,29 @@ func (d *DB) valueMatch(q *query, col, v string) string {
 
 // latestRelease is a subquery of the version of the release first seen
 // last in the project of the issues listed: f's project, or each issue's
-// own. Of one project's issues it is looked up once, not per issue.
-func latestRelease(q *query, f IssueFilter) string {
+// own. Of one project's issues it is looked up once, not per issue. It is
+// one release even when several were first seen at the same time: the
+// highest version in byte order, as ListReleases lists it first.
+func (d *DB) latestRelease(q *query, f IssueFilter) string {
 	project := "i.project_id"
 	if f.ProjectID != 0 {
 		project = q.arg(f.ProjectID)
 	}
-	return `(SELECT r.version FROM releases r WHERE r.project_id = ` + project +
+	// Two maxima rather than ORDER BY ... LIMIT 1: both read the index
+	// on (project_id, first_seen), and neither sorts.
+	return `(SELECT MAX(` + d.byteOrder("r.version") + `) FROM releases r WHERE r.project_id = ` + project +
 		` AND r.first_seen = (SELECT MAX(l.first_seen) FROM releases l WHERE l.project_id = ` + project + `))`
+}
+
+// byteOrder is text column col to be sorted by its bytes, as SQLite's
+// BINARY collation does, rather than by PostgreSQL's database collation
+// (en_US.UTF-8 ignores punctuation and case at first), so that both
+// dialects pick the same row of a tie.
+func (d *DB) byteOrder(col string) string {
+	if d.dialect == DialectPostgres {
+		return col + ` COLLATE "C"`
+	}
+	return col
 }
 
 // tagValue is the condition that the issue_tags row t has tag's value:
@@ -129,9 +144,9 @@ func latestRelease(q *query, f IssueFilter) string {
 func (d *DB) tagValue(q *query, f IssueFilter, tag event.Tag) string {
 	if tag.Key == "release" && tag.Value == LatestRelease {
 		if d.dialect == DialectPostgres {
-			return `t.value = ANY (ARRAY` + latestRelease(q, f) + `)`
+			return `t.value = ANY (ARRAY` + d.latestRelease(q, f) + `)`
 		}
-		return `t.value IN ` + latestRelease(q, f)
+		return `t.value IN ` + d.latestRelease(q, f)
 	}
 	return d.valueMatch(q, "t.value", tag.Value)
 }
@@ -261,7 +276,7 @@ func (d *DB) searchConditions(q *query, f IssueFilter, figures string) error {
 		for _, v := range set {
 			switch {
 			case v == LatestRelease:
-				q.add(or, `i.first_release IN `, latestRelease(q, f))
+				q.add(or, `i.first_release IN `, d.latestRelease(q, f))
 			case isPattern(v):
 				q.add(or, d.valueMatch(q, "i.first_release", v))
 			default:
