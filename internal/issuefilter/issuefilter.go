@@ -74,18 +74,18 @@ const (
 // 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
 // Parse sets no ProjectID.
 func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
-	// A NUL is the store's Wildcard; stored text never holds one.
-	query := strings.ReplaceAll(q.Get("query"), "\x00", "")
+	get := func(key string) string { return cleanParam(q.Get(key)) }
+	query := get("query")
 	if n := utf8.RuneCountInString(query); n > MaxQueryLen {
 		return store.IssueFilter{}, fmt.Errorf("the search is %d characters long; it may be at most %d", n, MaxQueryLen)
 	}
 	p := parser{now: now, f: store.IssueFilter{
-		Status:      q.Get("status"),
-		Environment: q.Get("environment"),
-		Release:     q.Get("release"),
-		Level:       q.Get("level"),
-		Sort:        q.Get("sort"),
-		Cursor:      q.Get("cursor"),
+		Status:      get("status"),
+		Environment: get("environment"),
+		Release:     get("release"),
+		Level:       get("level"),
+		Sort:        get("sort"),
+		Cursor:      get("cursor"),
 	}}
 	var text []string
 	for _, t := range splitTerms(query) {
@@ -129,19 +129,34 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 	default:
 		return f, fmt.Errorf("sort must be last_seen, first_seen or count, not %q", f.Sort)
 	}
-	if s := q.Get("since"); s != "" {
+	if s := get("since"); s != "" {
 		since, err := ParseSince(s, now)
 		if err != nil {
 			return f, err
 		}
 		f.Since = since
 	}
-	limit, err := ParseLimit(q.Get("limit"))
+	limit, err := ParseLimit(get("limit"))
 	if err != nil {
 		return f, err
 	}
 	f.Limit = limit
 	return f, nil
+}
+
+// cleanParam makes a request's parameter text that every store can take
+// and that means what it says: invalid UTF-8 becomes U+FFFD, as it does
+// in the events the store saves (so %ff finds what an SDK's \xff was
+// stored as), where PostgreSQL would refuse the statement (invalid byte
+// sequence for encoding "UTF8") and SQLite compares bytes; and NULs are
+// dropped, since a NUL is the store's Wildcard and stored text never holds
+// one. Every value of the filter, the search's terms included, comes from
+// these parameters.
+func cleanParam(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return strings.ReplaceAll(s, "\x00", "")
 }
 
 // The keys of Sentry's issue search that are not tags. A tag of one of

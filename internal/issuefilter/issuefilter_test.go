@@ -143,6 +143,16 @@ func TestParse(t *testing.T) {
 				NotTags: []event.Tag{{Key: "release", Value: "latest"}}, AnyTags: [][]event.Tag{{{Key: "release", Value: "latest"}, {Key: "release", Value: "a@1"}}}}},
 		// Free text keeps its stars.
 		{"query=" + url.QueryEscape(`a*b`), store.IssueFilter{Query: "a*b"}},
+		// Invalid UTF-8 becomes U+FFFD, as in stored events, and NULs go,
+		// in every value that reaches the store: PostgreSQL refuses
+		// anything else.
+		{"query=%ff%fe", store.IssueFilter{Query: "\uFFFD"}}, // a run of bad bytes is one U+FFFD
+		{"query=" + url.QueryEscape("k:\xffv !n:\xfe [a\xff] title:t\xff message:m\xff* firstRelease:[r\xff,s\xff*] has:h\xff release:x\xff"),
+			store.IssueFilter{Query: "[a\uFFFD]", Tags: []event.Tag{{Key: "k", Value: "\uFFFDv"}, {Key: "release", Value: "x\uFFFD"}},
+				NotTags: []event.Tag{{Key: "n", Value: "\uFFFD"}}, Titles: []string{"t\uFFFD"}, Messages: []string{w("m\uFFFDW")},
+				FirstReleases: [][]string{{"r\uFFFD", w("s\uFFFDW")}}, Has: []string{"h\uFFFD"}}},
+		{"query=" + url.QueryEscape("\xff:v"), store.IssueFilter{Tags: []event.Tag{{Key: "\uFFFD", Value: "v"}}}},
+		{"environment=%ffprod%00&release=app%fe%00@1&cursor=c%ff", store.IssueFilter{Environment: "\uFFFDprod", Release: "app\uFFFD@1", Cursor: "c\uFFFD"}},
 		{"since=24h", store.IssueFilter{Since: now.Add(-24 * time.Hour)}},
 		{"since=14d", store.IssueFilter{Since: now.Add(-14 * 24 * time.Hour)}},
 		{"since=2026-11-01T00:00:00Z", store.IssueFilter{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},

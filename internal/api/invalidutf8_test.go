@@ -1,0 +1,122 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
+)
+
+// TestListIssuesInvalidUTF8: invalid UTF-8 or a NUL in any parameter of
+// the issue list, or in any part of its search, is never a 500 (PostgreSQL
+// refuses such text: invalid byte sequence for encoding "UTF8"). It is
+// read as U+FFFD, as the store saved the SDK's own bad bytes, so it finds
+// what they were saved as, on both databases alike.
+func TestListIssuesInvalidUTF8(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "api.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testListIssuesInvalidUTF8(t, tt.dsn(t)) })
+	}
+}
+
+func testListIssuesInvalidUTF8(t *testing.T, dsn string) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	admin, err := db.CreateUser(ctx, "admin@example.com", "x", store.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := db.CreateAPIToken(ctx, admin.ID, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.CreateProject(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An SDK's own invalid bytes, saved as U+FFFD.
+	ev := &event.Event{
+		EventID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", ProjectID: p.ID, Source: event.SourceSentry,
+		Timestamp: now.Add(-time.Hour), Received: now.Add(-time.Hour), Level: "error",
+		Environment: "prod\xff", Release: "app\xff@1", Tags: []event.Tag{{Key: "k", Value: "v\xff"}},
+		Exceptions: []event.Exception{{Type: "TypeError", Value: "bad \xff byte", Frames: []event.Frame{{Filename: "app.js", Function: "run", Lineno: 3}}}},
+	}
+	if _, err := db.SaveEvent(ctx, store.SaveRequest{Event: ev, Fingerprint: "x", GroupingVersion: "test", Title: ev.Title(), Culprit: ev.Culprit(), UserKey: "id:1"}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(db, nil, func() time.Time { return now }))
+	defer srv.Close()
+	for _, tt := range []struct {
+		params string
+		code   int
+		issues int
+	}{
+		// QA's request.
+		{"query=%ff%fe", 200, 1},
+		{"query=bad+%ff+byte", 200, 1},
+		{"query=%22bad+%ff%22", 200, 1},
+		{"query=k:v%ff", 200, 1},
+		{"query=k:v%ff*", 200, 1},
+		{"query=!k:v%ff", 200, 0},
+		{"query=k:[v%ff,w%fe]", 200, 1},
+		{"query=%ff:v", 200, 0},
+		{"query=tags[%ff]:v", 200, 0},
+		{"query=has:%ff", 200, 0},
+		{"query=!has:%ff", 200, 1},
+		{"query=title:*%ff*", 200, 1},
+		{"query=title:%ff", 200, 1},
+		{"query=message:%ff", 200, 1},
+		{"query=env:prod%ff", 200, 1},
+		{"query=release:app%ff@1", 200, 1},
+		{"query=release:app%ff*", 200, 1},
+		{"query=firstRelease:app%ff@1", 200, 1},
+		{"query=firstRelease:[app%ff@1,b%fe]", 200, 1},
+		{"query=firstRelease:app%ff*", 200, 1},
+		{"query=user.email:%ff", 200, 0},
+		{"query=a%00b", 200, 0},
+		{"environment=prod%ff", 200, 1},
+		{"environment=prod%ff%00", 200, 1},
+		{"release=app%ff@1", 200, 1},
+		{"release=app%ff%00@1", 200, 1},
+		{"environment=prod%ff&release=app%fe@1&query=bad+%ff", 200, 1},
+		{"level=%ff", 400, 0},
+		{"status=%ff", 400, 0},
+		{"sort=%ff", 400, 0},
+		{"since=%ff", 400, 0},
+		{"limit=%ff", 400, 0},
+		{"cursor=%ff", 400, 0},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/projects/"+strconv.FormatInt(p.ID, 10)+"/issues?"+tt.params, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Data  []map[string]any `json:"data"`
+			Error any              `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || len(out.Data) != tt.issues {
+			t.Errorf("%s: %d with %d issues (error %v), want %d with %d", tt.params, resp.StatusCode, len(out.Data), out.Error, tt.code, tt.issues)
+		}
+	}
+}
