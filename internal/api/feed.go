@@ -22,7 +22,10 @@ const maxFeedProjects = 100
 // broke.
 func (a *API) feed(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.FeedFilter{Since: a.now().Add(-defaultFeedSince), Level: q.Get("level"), Environment: q.Get("environment"), Cursor: q.Get("cursor")}
+	// Cleaned as the issue list's parameters are: PostgreSQL refuses
+	// invalid UTF-8 and NULs.
+	f := store.FeedFilter{Since: a.now().Add(-defaultFeedSince), Level: issuefilter.Clean(q.Get("level")),
+		Environment: issuefilter.Clean(q.Get("environment")), Cursor: q.Get("cursor")}
 	if s := q.Get("since"); s != "" {
 		since, err := issuefilter.ParseSince(s, a.now())
 		if err != nil {

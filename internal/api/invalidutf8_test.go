@@ -16,7 +16,8 @@ import (
 )
 
 // TestListIssuesInvalidUTF8: invalid UTF-8 or a NUL in any parameter of
-// the issue list, or in any part of its search, is never a 500 (PostgreSQL
+// the issue list, or in any part of its search, or in the event feed's
+// filters, is never a 500 (PostgreSQL
 // refuses such text: invalid byte sequence for encoding "UTF8"). It is
 // read as U+FFFD, as the store saved the SDK's own bad bytes, so it finds
 // what they were saved as, on both databases alike.
@@ -63,6 +64,22 @@ func testListIssuesInvalidUTF8(t *testing.T, dsn string) {
 	}
 	srv := httptest.NewServer(New(db, nil, func() time.Time { return now }))
 	defer srv.Close()
+	get := func(path string) (int, int, any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Data  []map[string]any `json:"data"`
+			Error any              `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, len(out.Data), out.Error
+	}
 	for _, tt := range []struct {
 		params string
 		code   int
@@ -103,20 +120,24 @@ func testListIssuesInvalidUTF8(t *testing.T, dsn string) {
 		{"limit=%ff", 400, 0},
 		{"cursor=%ff", 400, 0},
 	} {
-		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/projects/"+strconv.FormatInt(p.ID, 10)+"/issues?"+tt.params, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		code, n, apiErr := get("/api/v1/projects/" + strconv.FormatInt(p.ID, 10) + "/issues?" + tt.params)
+		if code != tt.code || n != tt.issues {
+			t.Errorf("%s: %d with %d issues (error %v), want %d with %d", tt.params, code, n, apiErr, tt.code, tt.issues)
 		}
-		var out struct {
-			Data  []map[string]any `json:"data"`
-			Error any              `json:"error"`
-		}
-		json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if resp.StatusCode != tt.code || len(out.Data) != tt.issues {
-			t.Errorf("%s: %d with %d issues (error %v), want %d with %d", tt.params, resp.StatusCode, len(out.Data), out.Error, tt.code, tt.issues)
+	}
+	// The event feed (flytrap tail) filters by the same kind of text.
+	for _, tt := range []struct {
+		params string
+		events int
+	}{
+		{"environment=prod%ff", 1},
+		{"environment=prod%ff%00", 1},
+		{"environment=%ff", 0},
+		{"level=%ff", 0},
+		{"level=error%00", 1},
+	} {
+		if code, n, apiErr := get("/api/v1/events?" + tt.params); code != 200 || n != tt.events {
+			t.Errorf("feed %s: %d with %d events (error %v), want 200 with %d", tt.params, code, n, apiErr, tt.events)
 		}
 	}
 }

@@ -74,7 +74,7 @@ const (
 // 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
 // Parse sets no ProjectID.
 func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
-	get := func(key string) string { return cleanParam(q.Get(key)) }
+	get := func(key string) string { return Clean(q.Get(key)) }
 	query := get("query")
 	if n := utf8.RuneCountInString(query); n > MaxQueryLen {
 		return store.IssueFilter{}, fmt.Errorf("the search is %d characters long; it may be at most %d", n, MaxQueryLen)
@@ -144,15 +144,15 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 	return f, nil
 }
 
-// cleanParam makes a request's parameter text that every store can take
+// Clean makes a request's parameter text that every store can take
 // and that means what it says: invalid UTF-8 becomes U+FFFD, as it does
 // in the events the store saves (so %ff finds what an SDK's \xff was
 // stored as), where PostgreSQL would refuse the statement (invalid byte
 // sequence for encoding "UTF8") and SQLite compares bytes; and NULs are
 // dropped, since a NUL is the store's Wildcard and stored text never holds
 // one. Every value of the filter, the search's terms included, comes from
-// these parameters.
-func cleanParam(s string) string {
+// these parameters; the event feed cleans its filters with it too.
+func Clean(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
