@@ -336,12 +336,19 @@ func (r *eventRun) source(ctx context.Context, l lookup) (*minified, error) {
 		size = m.size
 	}
 	n.mu.Lock()
+	defer n.mu.Unlock()
+	// Another worker may have read it meanwhile: keep its copy, counted
+	// once.
+	if other, ok := n.sources.Get(l.minified); ok {
+		return other, nil
+	}
 	n.sources.Add(l.minified, m)
 	n.bytes += size
 	for n.bytes > sourceCacheBytes {
-		n.sources.RemoveOldest()
+		if _, _, ok := n.sources.RemoveOldest(); !ok {
+			break
+		}
 	}
-	n.mu.Unlock()
 	return m, nil
 }
 

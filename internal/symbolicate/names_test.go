@@ -283,3 +283,42 @@ func TestHasLine(t *testing.T) {
 		}
 	}
 }
+
+// Workers reading one file at once keep one copy, counted once, so the
+// cache's byte count goes back to zero when it is emptied.
+func TestSourcesReadConcurrentlyCountedOnce(t *testing.T) {
+	s := New(Config{Maps: slowSources{classesMaps(t)}})
+	l := lookup{minified: "files/c", minifiedSize: 617}
+	var wg sync.WaitGroup
+	got := make([]*minified, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, err := (&eventRun{s: s}).source(context.Background(), l)
+			if err != nil || m == nil {
+				t.Errorf("source: %v, %v", m, err)
+			}
+			got[i] = m
+		}()
+	}
+	wg.Wait()
+	n := s.names
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.sources.Len() != 1 || n.bytes != got[0].size {
+		t.Errorf("%d files counted as %d bytes, want one of %d", n.sources.Len(), n.bytes, got[0].size)
+	}
+	n.sources.Purge()
+	if n.bytes != 0 {
+		t.Errorf("%d bytes counted in an empty cache", n.bytes)
+	}
+}
+
+// slowSources reads slowly, so that concurrent readers all miss the cache.
+type slowSources struct{ *fakeMaps }
+
+func (s slowSources) Source(ctx context.Context, minified string) ([]byte, error) {
+	time.Sleep(20 * time.Millisecond)
+	return s.fakeMaps.Source(ctx, minified)
+}
