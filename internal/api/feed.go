@@ -24,8 +24,8 @@ func (a *API) feed(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	// Cleaned as the issue list's parameters are: PostgreSQL refuses
 	// invalid UTF-8 and NULs.
-	f := store.FeedFilter{Since: a.now().Add(-defaultFeedSince), Level: issuefilter.Clean(q.Get("level")),
-		Environment: issuefilter.Clean(q.Get("environment")), Cursor: q.Get("cursor")}
+	f := store.FeedFilter{Since: a.now().Add(-defaultFeedSince), Level: store.Clean(q.Get("level")),
+		Environment: store.Clean(q.Get("environment")), Cursor: q.Get("cursor")}
 	if s := q.Get("since"); s != "" {
 		since, err := issuefilter.ParseSince(s, a.now())
 		if err != nil {

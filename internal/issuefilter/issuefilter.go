@@ -74,7 +74,9 @@ const (
 // 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
 // Parse sets no ProjectID.
 func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
-	get := func(key string) string { return Clean(q.Get(key)) }
+	// Every value of the filter, the search's terms included, comes from
+	// these parameters, cleaned as the store cleans what it saves.
+	get := func(key string) string { return store.Clean(q.Get(key)) }
 	query := get("query")
 	if n := utf8.RuneCountInString(query); n > MaxQueryLen {
 		return store.IssueFilter{}, fmt.Errorf("the search is %d characters long; it may be at most %d", n, MaxQueryLen)
@@ -142,21 +144,6 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 	}
 	f.Limit = limit
 	return f, nil
-}
-
-// Clean makes a request's parameter text that every store can take
-// and that means what it says: invalid UTF-8 becomes U+FFFD, as it does
-// in the events the store saves (so %ff finds what an SDK's \xff was
-// stored as), where PostgreSQL would refuse the statement (invalid byte
-// sequence for encoding "UTF8") and SQLite compares bytes; and NULs are
-// dropped, since a NUL is the store's Wildcard and stored text never holds
-// one. Every value of the filter, the search's terms included, comes from
-// these parameters; the event feed cleans its filters with it too.
-func Clean(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return strings.ReplaceAll(s, "\x00", "")
 }
 
 // The keys of Sentry's issue search that are not tags. A tag of one of

@@ -334,7 +334,7 @@ func (d *DB) CreateAlertChannel(ctx context.Context, v Viewer, c AlertChannel) (
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO alert_channels (project_id, kind, name, url, secret, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			c.ProjectID, c.Kind, c.Name, clean(c.URL), c.Secret, millis(c.CreatedAt)).Scan(&c.ID)
+			c.ProjectID, c.Kind, c.Name, Clean(c.URL), c.Secret, millis(c.CreatedAt)).Scan(&c.ID)
 	})
 	if err != nil {
 		return AlertChannel{}, fmt.Errorf("store: create alert channel: %w", err)

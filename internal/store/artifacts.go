@@ -108,15 +108,15 @@ func (d *DB) SaveArtifactBundle(ctx context.Context, b ArtifactBundle, files []A
 		if err := tx.QueryRowContext(ctx, `INSERT INTO artifact_bundles
 			(project_id, checksum, bundle_id, release_name, dist, file_count, size, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			b.ProjectID, clean(b.Checksum), clean(b.BundleID), b.Release, b.Dist, len(files), b.Size, millis(b.CreatedAt)).Scan(&b.ID); err != nil {
+			b.ProjectID, Clean(b.Checksum), Clean(b.BundleID), b.Release, b.Dist, len(files), b.Size, millis(b.CreatedAt)).Scan(&b.ID); err != nil {
 			return err
 		}
 		for _, f := range files {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO artifact_files
 				(bundle_id, project_id, kind, url, name, debug_id, sourcemap, blob, size, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				b.ID, b.ProjectID, clean(f.Kind), clean(f.URL), clean(ArtifactName(f.URL)), strings.ToLower(clean(f.DebugID)),
-				clean(f.SourceMap), f.Blob, f.Size, millis(b.CreatedAt)); err != nil {
+				b.ID, b.ProjectID, Clean(f.Kind), Clean(f.URL), Clean(ArtifactName(f.URL)), strings.ToLower(Clean(f.DebugID)),
+				Clean(f.SourceMap), f.Blob, f.Size, millis(b.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -282,7 +282,7 @@ type Release struct {
 // CreateRelease records a release of a project v may see; an existing one
 // is returned unchanged.
 func (d *DB) CreateRelease(ctx context.Context, v Viewer, projectID int64, version string, now time.Time) (Release, error) {
-	if version == "" || clean(version) != version || len([]rune(version)) > MaxTagLength {
+	if version == "" || Clean(version) != version || len([]rune(version)) > MaxTagLength {
 		return Release{}, fmt.Errorf("store: create release: %w: a version is 1 to %d characters of valid text", ErrInvalid, MaxTagLength)
 	}
 	if p := event.ReleaseProblem(version); p != "" {
@@ -471,7 +471,7 @@ func (d *DB) RecordChunkUploads(ctx context.Context, userID int64, checksums []s
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		for _, c := range checksums {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO artifact_chunk_uploads (checksum, user_id, uploaded_at) VALUES ($1, $2, $3)
-				ON CONFLICT (checksum, user_id) DO UPDATE SET uploaded_at = excluded.uploaded_at`, clean(c), userID, millis(now)); err != nil {
+				ON CONFLICT (checksum, user_id) DO UPDATE SET uploaded_at = excluded.uploaded_at`, Clean(c), userID, millis(now)); err != nil {
 				return err
 			}
 		}

@@ -78,8 +78,8 @@ func (d *DB) SaveFeedback(ctx context.Context, reqs []FeedbackRequest) ([]Feedba
 			// deleted project is dropped, as its events are.
 			q.add(`INSERT INTO feedback (project_id, event_id, associated_event_id, name, email, message, url, source, created_at, received_at)
 				SELECT `, q.arg(ev.ProjectID), `, `, q.arg(ev.EventID), `, `, q.arg(fb.AssociatedEventID), `, `,
-				q.arg(clean(fb.Name)), `, `, q.arg(clean(fb.Email)), `, `, q.arg(clean(fb.Message)), `, `, q.arg(clean(fb.URL)), `, `,
-				q.arg(clean(fb.Source)), `, `, q.arg(millis(ev.Timestamp)), `, `, q.arg(millis(ev.Received)),
+				q.arg(Clean(fb.Name)), `, `, q.arg(Clean(fb.Email)), `, `, q.arg(Clean(fb.Message)), `, `, q.arg(Clean(fb.URL)), `, `,
+				q.arg(Clean(fb.Source)), `, `, q.arg(millis(ev.Timestamp)), `, `, q.arg(millis(ev.Received)),
 				` WHERE EXISTS (SELECT 1 FROM projects WHERE id = `, q.arg(ev.ProjectID), `)
 				ON CONFLICT (project_id, event_id) DO NOTHING`)
 			res, err := tx.ExecContext(ctx, q.sql(), q.args...)

@@ -422,7 +422,7 @@ func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, 
 		return Issue{}, fmt.Errorf("store: update issue: %w: status %q", ErrInvalid, status)
 	case resolvedInRelease != "" && status != StatusResolved:
 		return Issue{}, fmt.Errorf("store: update issue: %w: resolved_in_release needs status %q", ErrInvalid, StatusResolved)
-	case clean(resolvedInRelease) != resolvedInRelease || utf8.RuneCountInString(resolvedInRelease) > MaxTagLength:
+	case Clean(resolvedInRelease) != resolvedInRelease || utf8.RuneCountInString(resolvedInRelease) > MaxTagLength:
 		return Issue{}, fmt.Errorf("store: update issue: %w: release must be valid text of at most %d characters", ErrInvalid, MaxTagLength)
 	case resolvedInRelease != "" && event.ReleaseProblem(resolvedInRelease) != "":
 		return Issue{}, fmt.Errorf("store: update issue: %w: the release %s", ErrInvalid, event.ReleaseProblem(resolvedInRelease))

@@ -231,7 +231,7 @@ func checkText(what, s string, n int, required bool) error {
 	if event.HasControl(s) {
 		return fmt.Errorf("%w: %s holds control characters", ErrInvalid, what)
 	}
-	if (required && s == "") || clean(s) != s || utf8.RuneCountInString(s) > n {
+	if (required && s == "") || Clean(s) != s || utf8.RuneCountInString(s) > n {
 		if required {
 			return fmt.Errorf("%w: %s is 1 to %d characters of valid text", ErrInvalid, what, n)
 		}
@@ -335,7 +335,7 @@ func cutMessage(s string) string {
 			return -1
 		}
 		return r
-	}, clean(s))
+	}, Clean(s))
 	if len(s) <= MaxCommitMessageBytes {
 		return s
 	}

@@ -36,10 +36,13 @@ const maxKeyBytes = 200
 // one of its events first.
 var errDuplicate = errors.New("duplicate event")
 
-// clean makes SDK text storable in both dialects: PostgreSQL rejects NUL
-// bytes and invalid UTF-8 in TEXT, and one bad event must not poison the
-// queue.
-func clean(s string) string {
+// Clean makes text storable and searchable in both dialects: PostgreSQL
+// rejects NUL bytes and invalid UTF-8 in TEXT (one bad event must not
+// poison the queue, nor one request's parameter fail its statement), and
+// SQLite compares bytes, so a request's \xff must read as U+FFFD to find
+// what an SDK's \xff was stored as. A NUL is also the Wildcard of an
+// IssueFilter, which stored text never holds.
+func Clean(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
@@ -48,7 +51,7 @@ func clean(s string) string {
 
 // truncate cleans s and keeps at most n runes.
 func truncate(s string, n int) string {
-	s = clean(s)
+	s = Clean(s)
 	i := 0
 	for pos := range s {
 		if i == n {
@@ -68,7 +71,7 @@ const (
 
 // key cleans s and replaces it by its SHA-256 when too long to index.
 func key(s string) string {
-	s = clean(s)
+	s = Clean(s)
 	if len(s) <= maxKeyBytes {
 		return s
 	}
@@ -299,7 +302,7 @@ func prepare(req SaveRequest) (saving, error) {
 	}
 	payload := compress(raw)
 	s := saving{
-		eventID:     clean(ev.EventID),
+		eventID:     Clean(ev.EventID),
 		projectID:   ev.ProjectID,
 		fingerprint: key(req.Fingerprint),
 		grouping:    truncate(req.GroupingVersion, MaxTagLength),
