@@ -93,7 +93,8 @@ func BenchmarkInflate(b *testing.B) {
 
 // pythonEvent is a 50 KB sentry-python event shaped like the load tool's
 // (internal/bench/envelope.go): 29 frames with source context and local
-// variables, a request, contexts, and breadcrumbs up to the size.
+// variables, a request, contexts, the SDKs' 100 breadcrumbs, and rows in
+// the frames' variables up to the size.
 func pythonEvent() []byte {
 	var frames []any
 	for i := range 29 {
@@ -118,13 +119,18 @@ func pythonEvent() []byte {
 		"sdk":      map[string]any{"name": "sentry.python", "version": "2.19.0"},
 	}
 	var crumbs []any
-	for i := 0; ; i++ {
-		ev["breadcrumbs"] = map[string]any{"values": crumbs}
+	for i := range 100 {
+		crumbs = append(crumbs, map[string]any{"timestamp": 1751006913.25 + float64(i), "category": "query", "level": "info",
+			"message": fmt.Sprintf("SELECT total FROM orders WHERE id = %d AND status = 'pending'", i*7919%10007),
+			"data":    map[string]any{"db.system": "postgresql", "db.params": []any{i * 7919 % 10007}}})
+	}
+	ev["breadcrumbs"] = map[string]any{"values": crumbs}
+	for row := 0; ; row++ {
 		b, _ := json.Marshal(ev)
 		if len(b) >= 50_000 {
 			return b
 		}
-		crumbs = append(crumbs, map[string]any{"timestamp": 1751006913.25 + float64(i), "category": "query", "level": "info",
-			"message": fmt.Sprintf("SELECT total FROM orders WHERE id = %d AND status = 'pending'", i*7919%10007)})
+		vars := frames[row%len(frames)].(map[string]any)["vars"].(map[string]any)
+		vars[fmt.Sprintf("row_%d", row)] = map[string]any{"id": row * 7919 % 10007, "status": "pending", "note": "customer invoice payment retry"}
 	}
 }

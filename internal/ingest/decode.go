@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/jsontree"
 	"github.com/google/uuid"
 )
 
@@ -285,15 +285,14 @@ func (d *decoder) rawWithin(path where, v any, limit int) json.RawMessage {
 }
 
 // marshalJSON re-encodes a decoded JSON tree. It cannot fail: the tree
-// holds only maps, slices, strings, json.Numbers, bools and nils.
+// holds only maps, slices, strings, json.Numbers (from the parser, so
+// valid), bools and nils.
 func marshalJSON(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // keep "<module>" readable; the UI escapes on output
-	if err := enc.Encode(v); err != nil {
+	b, err := jsontree.Marshal(v)
+	if err != nil {
 		panic(fmt.Sprintf("ingest: re-encoding decoded JSON: %v", err))
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return b
 }
 
 func compactJSON(v any) string { return string(marshalJSON(v)) }

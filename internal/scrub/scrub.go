@@ -9,13 +9,13 @@
 package scrub
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/jsontree"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
 )
 
@@ -747,24 +747,17 @@ func looksLikeURL(s string) bool {
 }
 
 func decode(b []byte) (any, bool) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
-		return nil, false
-	}
-	return v, true
+	v, err := jsontree.Parse(b)
+	return v, err == nil
 }
 
 // encode re-encodes a decoded tree as ingest does (no HTML escaping, the
 // UI escapes on output). A decoded tree always encodes; were that ever to
 // fail, the value is filtered rather than kept unscrubbed.
 func encode(v any) json.RawMessage {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := jsontree.Marshal(v)
+	if err != nil {
 		return json.RawMessage(`"` + Filtered + `"`)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return b
 }

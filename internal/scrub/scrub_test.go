@@ -663,15 +663,19 @@ func BenchmarkScrub(b *testing.B) {
 }
 
 // BenchmarkScrubStoredEvent decodes and scrubs a queued 50 KB Python event
-// whose 29 frames each carry three local variables, as the processor's
-// decode and scrub stages do with the load tool's events
-// (internal/bench/envelope.go).
+// whose 29 frames each carry three local variables and rows a handler
+// fetched, as the processor's decode and scrub stages do with the load
+// tool's events (internal/bench/envelope.go).
 func BenchmarkScrubStoredEvent(b *testing.B) {
 	var frames []string
 	for i := range 29 {
+		var rows []string
+		for r := range 8 {
+			rows = append(rows, fmt.Sprintf(`"row_%d":{"id":%d,"note":"customer invoice payment retry","status":"pending"}`, r*29+i, (r*29+i)*7919%10007))
+		}
 		frames = append(frames, fmt.Sprintf(`{"filename":"app/svc/m%d.py","function":"handle_%d","lineno":%d,"in_app":true,`+
-			`"context_line":"total = order.total + discount(customer, cart)","vars":{"order_id":%d,"retries":%d,"user":"customer invoice"}}`,
-			i, i, 10+i, 100000+i*7919, i%5))
+			`"context_line":"total = order.total + discount(customer, cart)","vars":{"order_id":%d,"retries":%d,%s,"user":"customer invoice"}}`,
+			i, i, 10+i, 100000+i*7919, i%5, strings.Join(rows, ",")))
 	}
 	var crumbs []string
 	for i := range 100 {
