@@ -156,8 +156,8 @@ func randomRun() string {
 }
 
 // eventJSON is group g's event without its ID: a Python exception with 10
-// to 29 frames, a request, tags, contexts and breadcrumbs, padded with
-// breadcrumbs to target bytes.
+// to 29 frames, a request, tags, contexts and breadcrumbs, padded to
+// target bytes.
 func eventJSON(g int, size Size, target int, now time.Time, rng *rand.Rand) ([]byte, error) {
 	kind := errorKinds[g%len(errorKinds)]
 	nframes := 10 + g%20
@@ -213,8 +213,14 @@ func eventJSON(g int, size Size, target int, now time.Time, rng *rand.Rand) ([]b
 		"user": map[string]any{"id": fmt.Sprintf("user-%d", g)},
 		"sdk":  map[string]any{"name": "sentry.python", "version": "2.19.0"},
 	}
+	// Breadcrumbs fill the event up to the SDKs' default maximum, as an
+	// app that has been running a while sends them; what is still short
+	// of target goes into the frames' local variables, rows a handler
+	// fetched. More breadcrumbs than SDKs send would be mostly dropped by
+	// the server (it keeps the last 100), so the event would not be
+	// processed at the size it is sent.
 	var crumbs []any
-	for {
+	for row := 0; ; {
 		ev["breadcrumbs"] = map[string]any{"values": crumbs}
 		b, err := json.Marshal(ev)
 		if err != nil {
@@ -223,13 +229,42 @@ func eventJSON(g int, size Size, target int, now time.Time, rng *rand.Rand) ([]b
 		if len(b)+idLen+len(`"event_id":"",`) >= target {
 			return b, nil
 		}
-		crumbs = append(crumbs, map[string]any{
-			"timestamp": stamp(now.Add(-time.Duration(len(crumbs)) * time.Second)),
-			"category":  []string{"http", "query", "ui.click", "log"}[rng.IntN(4)],
-			"level":     "info",
-			"message":   sentence(rng, 4+rng.IntN(10)),
-		})
+		if len(crumbs) == maxBreadcrumbs {
+			vars := frames[row%nframes]["vars"].(map[string]any)
+			vars[fmt.Sprintf("row_%d", row)] = map[string]any{"id": rng.IntN(1e6), "status": words[rng.IntN(len(words))], "note": sentence(rng, 3+rng.IntN(6))}
+			row++
+			continue
+		}
+		crumbs = append(crumbs, breadcrumb(rng, now.Add(-time.Duration(len(crumbs))*time.Second)))
 	}
+}
+
+// maxBreadcrumbs is the Sentry SDKs' default max_breadcrumbs.
+const maxBreadcrumbs = 100
+
+// breadcrumb returns one of the kinds the Python SDK records on its own:
+// an outgoing HTTP request, a database query or a log line, each with the
+// data the SDK attaches.
+func breadcrumb(rng *rand.Rand, at time.Time) map[string]any {
+	c := map[string]any{"timestamp": stamp(at), "level": "info"}
+	switch rng.IntN(3) {
+	case 0:
+		c["type"], c["category"] = "http", "httplib"
+		c["data"] = map[string]any{
+			"url":         fmt.Sprintf("https://api.example.com/v1/%s/%d", words[rng.IntN(len(words))], rng.IntN(1e5)),
+			"method":      []string{"GET", "POST", "PUT"}[rng.IntN(3)],
+			"status_code": []int{200, 201, 404, 500}[rng.IntN(4)],
+			"reason":      "OK",
+		}
+	case 1:
+		c["category"] = "query"
+		c["message"] = "SELECT " + sentence(rng, 3+rng.IntN(5)) + " FROM orders WHERE id = %s"
+		c["data"] = map[string]any{"db.system": "postgresql", "db.paramstyle": "format", "db.params": []any{rng.IntN(1e6)}}
+	default:
+		c["category"] = "app.worker"
+		c["message"] = sentence(rng, 4+rng.IntN(10))
+	}
+	return c
 }
 
 // stamp formats t as SDKs may, with a fixed length so an event's size

@@ -73,7 +73,7 @@ func TestPayloads(t *testing.T) {
 			if len(frames) < 10 || len(frames) > 29 {
 				t.Errorf("%s group %d: %d frames, want 10 to 29", tt.size, g, len(frames))
 			}
-			if ev["environment"] != Environment || len(ev["breadcrumbs"].(map[string]any)["values"].([]any)) == 0 {
+			if crumbs := ev["breadcrumbs"].(map[string]any)["values"].([]any); ev["environment"] != Environment || len(crumbs) == 0 || len(crumbs) > maxBreadcrumbs {
 				t.Errorf("%s group %d: environment %v, breadcrumbs %v", tt.size, g, ev["environment"], ev["breadcrumbs"])
 			}
 			stack, _ := json.Marshal(frames)
