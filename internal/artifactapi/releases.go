@@ -454,11 +454,15 @@ func (h *Handler) createDeploy(w http.ResponseWriter, r *http.Request, u store.U
 			return
 		}
 	}
+	// One deploy, recorded in each project: one time of receipt, so that
+	// the copies finish together (without a dateFinished) and are listed
+	// and counted once.
+	now := h.now()
 	var dep store.Deploy
 	for _, p := range projects {
 		d := store.Deploy{ProjectID: p.ID, Version: r.PathValue("version"), Environment: *req.Environment,
 			Name: deref(req.Name), URL: deref(req.URL), DateStarted: started, DateFinished: finished}
-		if dep, err = h.store.CreateDeploy(r.Context(), viewer(u), d, h.now()); err != nil {
+		if dep, err = h.store.CreateDeploy(r.Context(), viewer(u), d, now); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -488,9 +492,6 @@ func (h *Handler) namedAmong(w http.ResponseWriter, r *http.Request, u store.Use
 	return out, true
 }
 
-// listDeploys is sentry-cli deploys list: the deploys of the release in
-// u's projects, the last finished first. One deploy recorded in several
-// projects is listed once.
 // releaseDeploys are the deploys of version in projects, one of each: a
 // deploy sentry-cli sent for several projects is recorded in each.
 func (h *Handler) releaseDeploys(r *http.Request, u store.User, projects []store.Project, version string) ([]store.Deploy, error) {
@@ -516,6 +517,9 @@ func (h *Handler) releaseDeploys(r *http.Request, u store.User, projects []store
 	return all, nil
 }
 
+// listDeploys is sentry-cli deploys list: the deploys of the release in
+// u's projects, the last finished first. One deploy recorded in several
+// projects is listed once.
 func (h *Handler) listDeploys(w http.ResponseWriter, r *http.Request, u store.User) {
 	projects, ok := h.releaseProjects(w, r, u)
 	if !ok {

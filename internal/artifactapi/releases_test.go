@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/artifactapi"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -270,5 +272,41 @@ func TestReleaseCountsMatchLists(t *testing.T) {
 	var rel releaseOut
 	if code := e.json("GET", "/api/0/organizations/o/releases/cnt@1.0.0/", "", &rel); code != 200 || rel.DeployCount != 2 {
 		t.Errorf("releases info: %d deployCount %d, want 2 as listed", code, rel.DeployCount)
+	}
+}
+
+// QA: sentry-cli deploys new for a release of two projects read
+// deployCount 2 and listed the deploy twice when the clock moved on
+// between the copies recorded in each project: without a dateFinished,
+// each copy finished when it was written.
+func TestDeployOfTwoProjectsCountedOnce(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	e := newEnvWith(t, func(h *artifactapi.Handler) {
+		h.SetClock(func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			clock = clock.Add(time.Second)
+			return clock
+		})
+	})
+	if _, err := e.db.CreateProject(context.Background(), "Other"); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.json("POST", "/api/0/organizations/o/releases/", `{"version":"two@1.0.0","projects":["web-shop","other"]}`, nil); code != 201 {
+		t.Fatalf("releases new: %d", code)
+	}
+	for _, body := range []string{`{"environment":"production"}`, `{"environment":"staging","dateStarted":"2026-12-06T13:52:57Z"}`} {
+		if code := e.json("POST", "/api/0/organizations/o/releases/two@1.0.0/deploys/", body, nil); code != 201 {
+			t.Fatalf("deploys new %s: %d", body, code)
+		}
+	}
+	var rel releaseOut
+	if code := e.json("GET", "/api/0/organizations/o/releases/two@1.0.0/", "", &rel); code != 200 || rel.DeployCount != 2 {
+		t.Errorf("releases info: %d deployCount %d, want 2", code, rel.DeployCount)
+	}
+	var deps []deployOut
+	if code := e.json("GET", "/api/0/organizations/o/releases/two@1.0.0/deploys/", "", &deps); code != 200 || len(deps) != 2 {
+		t.Errorf("deploys list: %d %d deploys, want 2", code, len(deps))
 	}
 }
