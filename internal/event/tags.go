@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/getflytrap/flytrap/internal/bidi"
 )
 
 // MaxTagChars is Sentry's limit on a tag key and on a tag value, in
@@ -38,7 +40,9 @@ func TagKeyProblem(k string) string {
 // when it does: 1 to MaxTagChars characters without a line break. Flytrap
 // refuses every control character as Relay refuses a line break: a tab
 // or an escape sequence in a value is as much out of place in a tag list
-// and a terminal.
+// and a terminal. It refuses direction controls too (bidi.Control, such
+// as U+202E): one reorders how a value reads in the dashboard, so that
+// it passes for another.
 func TagValueProblem(v string) string {
 	switch {
 	case v == "":
@@ -47,6 +51,8 @@ func TagValueProblem(v string) string {
 		return fmt.Sprintf("the value is longer than %d characters", MaxTagChars)
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
 		return "the value holds a line break or another control character"
+	case strings.IndexFunc(v, bidi.Control) >= 0:
+		return "the value holds a direction control character, such as U+202E"
 	}
 	return ""
 }

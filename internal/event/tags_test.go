@@ -19,12 +19,25 @@ func TestTagProblems(t *testing.T) {
 		{key: "a b", value: "a\nb", keyWhy: "other than letters", valueWhy: "line break"},
 		{key: "a\x00b", value: "a\tb", keyWhy: "other than letters", valueWhy: "control character"},
 		{key: "clé", value: "a\u0085b", keyWhy: "other than letters", valueWhy: "control character"},
+		{key: "file", value: "invoice_\u202egnp.exe", valueWhy: "direction control character"},
+		{key: "user", value: "\u2067admin\u2069", valueWhy: "direction control character"},
+		{key: "greeting", value: "שלום עולם مرحبا"},
 	} {
 		if got := TagKeyProblem(tt.key); tt.keyWhy == "" && got != "" || !strings.Contains(got, tt.keyWhy) {
 			t.Errorf("TagKeyProblem(%q) = %q, want %q", tt.key, got, tt.keyWhy)
 		}
 		if got := TagValueProblem(tt.value); tt.valueWhy == "" && got != "" || !strings.Contains(got, tt.valueWhy) {
 			t.Errorf("TagValueProblem(%q) = %q, want %q", tt.value, got, tt.valueWhy)
+		}
+	}
+}
+
+// Every direction control (Unicode's Bidi_Control) is refused in a value.
+func TestTagValueDirectionControls(t *testing.T) {
+	for _, r := range "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069" {
+		v := "prod" + string(r) + "uction"
+		if got := TagValueProblem(v); !strings.Contains(got, "direction control") {
+			t.Errorf("TagValueProblem(%q) = %q, want a direction control refused", v, got)
 		}
 	}
 }
