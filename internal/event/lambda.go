@@ -3,7 +3,6 @@ package event
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 )
 
@@ -38,15 +37,15 @@ func (e *Event) Lambda() *Lambda {
 		return nil
 	}
 	l := &Lambda{
-		FunctionName:    scalar(ctx["function_name"]),
-		FunctionVersion: scalar(ctx["function_version"]),
-		MemoryLimitMB:   scalar(ctx["memory_limit_in_mb"]),
-		ARN:             scalar(ctx["invoked_function_arn"]),
-		RequestID:       scalar(ctx["aws_request_id"]),
-		RemainingMillis: scalar(ctx["remaining_time_in_millis"]),
-		LogGroup:        scalar(logs["log_group"]),
-		LogStream:       scalar(logs["log_stream"]),
-		LogsURL:         scalar(logs["url"]),
+		FunctionName:    Scalar(ctx["function_name"]),
+		FunctionVersion: Scalar(ctx["function_version"]),
+		MemoryLimitMB:   Scalar(ctx["memory_limit_in_mb"]),
+		ARN:             Scalar(ctx["invoked_function_arn"]),
+		RequestID:       Scalar(ctx["aws_request_id"]),
+		RemainingMillis: Scalar(ctx["remaining_time_in_millis"]),
+		LogGroup:        Scalar(logs["log_group"]),
+		LogStream:       Scalar(logs["log_stream"]),
+		LogsURL:         Scalar(logs["url"]),
 	}
 	l.Region = arnRegion(l.ARN)
 	if *l == (Lambda{}) {
@@ -83,20 +82,6 @@ func rawObject(raw json.RawMessage) map[string]any {
 		return nil
 	}
 	return m
-}
-
-// scalar renders a string, number or boolean as text, trimmed; anything
-// else is "".
-func scalar(v any) string {
-	switch x := v.(type) {
-	case string:
-		return strings.TrimSpace(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return ""
 }
 
 // arnRegion returns the region of an ARN if it looks like one

@@ -38,6 +38,8 @@ func TestLambda(t *testing.T) {
 			&Lambda{FunctionName: "f", MemoryLimitMB: "1024"}},
 		{"ARN that is not one", `{"aws.lambda": {"function_name": "f", "invoked_function_arn": "arn:aws:lambda:<b>:1:function:f"}}`, "",
 			&Lambda{FunctionName: "f", ARN: "arn:aws:lambda:<b>:1:function:f"}},
+		{"booleans and numbers as text", `{"aws.lambda": {"function_name": "f", "function_version": true, "memory_limit_in_mb": 1.024e3}}`, "",
+			&Lambda{FunctionName: "f", FunctionVersion: "true", MemoryLimitMB: "1024"}},
 		{"objects are not names", `{"aws.lambda": {"function_name": {"x": 1}, "function_version": "2"}}`, "",
 			&Lambda{FunctionVersion: "2"}},
 		{"no lambda context", `{"os": {"name": "Linux"}}`, `{"x": 1}`, nil},

@@ -2,6 +2,7 @@ package event
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -53,6 +54,25 @@ func TagValueProblem(v string) string {
 		return "the value holds a line break or another control character"
 	case strings.IndexFunc(v, bidi.Control) >= 0:
 		return "the value holds a direction control character, such as U+202E"
+	}
+	return ""
+}
+
+// Scalar renders a JSON string, number or boolean (as encoding/json
+// decodes it into an any) as text: a string trimmed, a boolean as "true"
+// or "false" as JSON spells it, a number in decimal without an exponent
+// (128, not 1.28e+02); anything else, an object, a list or null, is "".
+// Every field an SDK may send as any of them (a context's name or
+// version, a Lambda's memory) is rendered by it, so that one value reads
+// the same in a tag derived from a context and on the event's page.
+func Scalar(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strings.TrimSpace(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,33 @@ func TestTagValueDirectionControls(t *testing.T) {
 		v := "prod" + string(r) + "uction"
 		if got := TagValueProblem(v); !strings.Contains(got, "direction control") {
 			t.Errorf("TagValueProblem(%q) = %q, want a direction control refused", v, got)
+		}
+	}
+}
+
+func TestScalar(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		want string
+	}{
+		{`" 14 "`, "14"},
+		{`true`, "true"},
+		{`false`, "false"},
+		{`512`, "512"},
+		{`1.28e2`, "128"},
+		{`1e21`, "1000000000000000000000"},
+		{`-3`, "-3"},
+		{`0.5`, "0.5"},
+		{`null`, ""},
+		{`{"a":1}`, ""},
+		{`[1]`, ""},
+	} {
+		var v any
+		if err := json.Unmarshal([]byte(tt.json), &v); err != nil {
+			t.Fatal(err)
+		}
+		if got := Scalar(v); got != tt.want {
+			t.Errorf("Scalar(%s) = %q, want %q", tt.json, got, tt.want)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -233,27 +232,27 @@ func contextTags(top map[string]json.RawMessage) (tags []event.Tag, dropped []st
 		if s, ok := c.Type.(string); ok && s != "" {
 			typ = s
 		}
-		name, version := scalar(c.Name), scalar(c.Version)
+		name, version := event.Scalar(c.Name), event.Scalar(c.Version)
 		switch typ {
 		case "browser":
-			add(alias, cmp.Or(scalar(c.Browser), joined(name, version)))
+			add(alias, cmp.Or(event.Scalar(c.Browser), joined(name, version)))
 			add(alias+".name", name)
 		case "os":
-			add(alias, cmp.Or(scalar(c.OS), joined(name, version)))
+			add(alias, cmp.Or(event.Scalar(c.OS), joined(name, version)))
 			add(alias+".name", name)
 			if r, ok := c.Rooted.(bool); ok {
 				add(alias+".rooted", map[bool]string{true: "yes", false: "no"}[r])
 			}
 		case "runtime":
-			rt := scalar(c.Runtime)
+			rt := event.Scalar(c.Runtime)
 			if rt == "" && name != "" && version != "" {
 				rt = name + " " + version
 			}
 			add(alias, rt)
 			add(alias+".name", name)
 		case "device":
-			add(alias, scalar(c.Model))
-			add(alias+".family", scalar(c.Family))
+			add(alias, event.Scalar(c.Model))
+			add(alias+".family", event.Scalar(c.Family))
 		}
 	}
 	return tags, dropped
@@ -279,18 +278,6 @@ func joined(name, version string) string {
 		return name
 	}
 	return name + " " + version
-}
-
-// scalar renders a string or number as text, as Sentry's format string
-// would; anything else (objects, lists, booleans, null) is "".
-func scalar(v any) string {
-	switch x := v.(type) {
-	case string:
-		return strings.TrimSpace(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	}
-	return ""
 }
 
 // setTag sets t on ev, replacing any tags of its key, as Sentry's set_tag

@@ -86,6 +86,11 @@ func TestClientContexts(t *testing.T) {
 				`"os":{"os":"macOS 15.1","name":"macOS","rooted":false},"app":{"type":"runtime","runtime":"Deno 2.1","name":"Deno"}}`)},
 			"", tags("app", "Deno 2.1", "app.name", "Deno", "browser", "Chrome 99", "browser.name", "Chrome",
 				"os", "macOS 15.1", "os.name", "macOS", "os.rooted", "no", "runtime.name", "node")},
+		// A field sent as a number or a boolean reads as event.Scalar
+		// renders it, as the Lambda's fields do.
+		{"numbers and booleans as text",
+			event.Event{Contexts: json.RawMessage(`{"browser":{"name":"Chrome","version":1.31e2},"device":{"model":true,"family":"Pixel"}}`)},
+			"", tags("browser", "Chrome 131", "browser.name", "Chrome", "device", "true", "device.family", "Pixel")},
 		{"tags from contexts replace the SDK's, as in Sentry",
 			event.Event{Platform: "javascript", Request: withUA(uaChromeWindows), Tags: tags("browser", "mine", "team", "web")},
 			`{"browser":{"name":"Chrome","version":"131.0.0","type":"browser"},"os":{"name":"Windows","version":">=10","type":"os"}}`,
@@ -259,5 +264,20 @@ func BenchmarkClientContexts(b *testing.B) {
 				clientContexts(&ev)
 			}
 		})
+	}
+}
+
+// A value sent as a string, number or boolean reads the same in a tag
+// from a context and in a tag from the Lambda's invocation data.
+func TestContextAndLambdaTagsAgree(t *testing.T) {
+	for _, raw := range []string{`true`, `false`, `512`, `1.28e2`, `1e21`, `0.5`, `" v2 "`} {
+		ev := event.Event{Contexts: json.RawMessage(`{"device":{"model":` + raw + `},"aws.lambda":{"function_version":` + raw + `}}`)}
+		clientContexts(&ev)
+		promoteLambdaTags(&ev)
+		device, _ := ev.Tag("device")
+		version, _ := ev.Tag("function_version")
+		if device == "" || device != version {
+			t.Errorf("%s: device tag %q, function_version tag %q; want one non-empty text", raw, device, version)
+		}
 	}
 }
