@@ -325,9 +325,9 @@ func (d *DB) GetRelease(ctx context.Context, v Viewer, projectID int64, version 
 const MaxReleasesListed = 1000
 
 // ListReleases returns the releases of a project v may see, newest
-// first (of those first seen at the same time, the highest version in
-// byte order, the one release:latest finds), at most MaxReleasesListed of
-// them.
+// first (of those first seen at the same time, the highest version, the
+// one release:latest finds: see newestFirst), at most MaxReleasesListed
+// of them.
 func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Release, error) {
 	var q query
 	q.add(`SELECT project_id, version, first_seen, date_released FROM releases WHERE project_id = `, q.arg(projectID),
@@ -355,6 +355,7 @@ func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Rel
 	if len(rs) == 0 {
 		return rs, nil
 	}
+	sortTies(rs)
 	figs, err := d.releaseFigures(ctx, projectID, "")
 	if err != nil {
 		return nil, fmt.Errorf("store: list releases: %w", err)
@@ -363,6 +364,29 @@ func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Rel
 		rs[i].ReleaseFigures = figs[rs[i].Version]
 	}
 	return rs, nil
+}
+
+// sortTies puts each run of rs first seen at the same time in the order
+// newestFirst gives their versions.
+func sortTies(rs []Release) {
+	for i := 0; i < len(rs); {
+		j := i + 1
+		for j < len(rs) && rs[j].FirstSeen.Equal(rs[i].FirstSeen) {
+			j++
+		}
+		if j-i > 1 {
+			byVersion := make(map[string]Release, j-i)
+			versions := make([]string, 0, j-i)
+			for _, r := range rs[i:j] {
+				byVersion[r.Version] = r
+				versions = append(versions, r.Version)
+			}
+			for k, v := range newestFirst(versions) {
+				rs[i+k] = byVersion[v]
+			}
+		}
+		i = j
+	}
 }
 
 // DeleteRelease removes a release of a project v may see, its deploys and

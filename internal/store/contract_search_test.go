@@ -172,9 +172,11 @@ func testListIssuesWildcards(e *env) {
 }
 
 // testLatestReleaseTie: of releases first seen at the same time (one batch
-// of events), release:latest and firstRelease:latest are one, the highest
-// version in byte order whichever came first, as Sentry picks one; and
-// ListReleases lists it first.
+// of events), release:latest and firstRelease:latest are one whichever
+// came first, as Sentry picks one: the highest version when they parse as
+// versions (shop@1.10.0 over shop@1.9.0, which byte order would pick),
+// else the highest in byte order; and ListReleases lists it first. A
+// release first seen later is newer, whatever its version.
 func testLatestReleaseTie(e *env) {
 	t := e.t
 	at := func(m int) eventOpt {
@@ -183,13 +185,18 @@ func testLatestReleaseTie(e *env) {
 		}
 	}
 	p := e.project.ID
-	old := e.save("old", at(1), withRelease("shop@1.0.0")).IssueID
-	high := e.save("high", at(2), withRelease("shop@1.6.12")).IssueID
-	low := e.save("low", at(2), withRelease("shop@1.5.11")).IssueID
-	// Another project, its tie saved the other way round.
+	old := e.save("old", at(1), withRelease("shop@2.0.0")).IssueID
+	high := e.save("high", at(2), withRelease("shop@1.10.0")).IssueID
+	low := e.save("low", at(2), withRelease("shop@1.9.0")).IssueID
+	// Another project, its tie saved the other way round, of versions
+	// without a package and with a build.
 	other := e.createProject("other").ID
-	otherLow := e.saveIn(other, "low", at(2), withRelease("app@2.0.0")).IssueID
-	otherHigh := e.saveIn(other, "high", at(2), withRelease("app@3.0.0")).IssueID
+	otherLow := e.saveIn(other, "low", at(2), withRelease("9.0.0")).IssueID
+	otherHigh := e.saveIn(other, "high", at(2), withRelease("10.0.0+build.5")).IssueID
+	// Releases that are not versions go by their bytes.
+	third := e.createProject("third").ID
+	thirdHigh := e.saveIn(third, "high", at(2), withRelease("nightly-b")).IssueID
+	thirdLow := e.saveIn(third, "low", at(2), withRelease("nightly-a")).IssueID
 
 	tag := func(v string) event.Tag { return event.Tag{Key: "release", Value: v} }
 	for _, tt := range []struct {
@@ -200,10 +207,12 @@ func testLatestReleaseTie(e *env) {
 		{"release:latest", IssueFilter{ProjectID: p, Tags: []event.Tag{tag(LatestRelease)}}, []int64{high}},
 		{"firstRelease:latest", IssueFilter{ProjectID: p, FirstReleases: [][]string{{LatestRelease}}}, []int64{high}},
 		{"!release:latest", IssueFilter{ProjectID: p, NotTags: []event.Tag{tag(LatestRelease)}}, []int64{old, low}},
-		{"release:[latest,shop@1.0.0]", IssueFilter{ProjectID: p, AnyTags: [][]event.Tag{{tag(LatestRelease), tag("shop@1.0.0")}}}, []int64{old, high}},
-		{"release:latest of every project", IssueFilter{Tags: []event.Tag{tag(LatestRelease)}}, []int64{high, otherHigh}},
-		{"firstRelease:latest of every project", IssueFilter{FirstReleases: [][]string{{LatestRelease}}}, []int64{high, otherHigh}},
-		{"!release:latest of every project", IssueFilter{NotTags: []event.Tag{tag(LatestRelease)}}, []int64{old, low, otherLow}},
+		{"release:[latest,shop@2.0.0]", IssueFilter{ProjectID: p, AnyTags: [][]event.Tag{{tag(LatestRelease), tag("shop@2.0.0")}}}, []int64{old, high}},
+		{"release:latest of another project", IssueFilter{ProjectID: other, Tags: []event.Tag{tag(LatestRelease)}}, []int64{otherHigh}},
+		{"release:latest of releases that are not versions", IssueFilter{ProjectID: third, Release: LatestRelease}, []int64{thirdHigh}},
+		{"release:latest of every project", IssueFilter{Tags: []event.Tag{tag(LatestRelease)}}, []int64{high, otherHigh, thirdHigh}},
+		{"firstRelease:latest of every project", IssueFilter{FirstReleases: [][]string{{LatestRelease}}}, []int64{high, otherHigh, thirdHigh}},
+		{"!release:latest of every project", IssueFilter{NotTags: []event.Tag{tag(LatestRelease)}}, []int64{old, low, otherLow, thirdLow}},
 	} {
 		got := e.listAll(System, tt.f)
 		slices.Sort(got)
@@ -212,7 +221,8 @@ func testLatestReleaseTie(e *env) {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
 	}
-	for project, want := range map[int64][]string{p: {"shop@1.6.12", "shop@1.5.11", "shop@1.0.0"}, other: {"app@3.0.0", "app@2.0.0"}} {
+	for project, want := range map[int64][]string{p: {"shop@1.10.0", "shop@1.9.0", "shop@2.0.0"}, other: {"10.0.0+build.5", "9.0.0"},
+		third: {"nightly-b", "nightly-a"}} {
 		rs, err := e.db.ListReleases(e.ctx, System, project)
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -111,20 +112,91 @@ func (d *DB) valueMatch(q *query, col, v string) string {
 	}
 }
 
-// latestRelease is a subquery of the version of the release first seen
-// last in the project of the issues listed: f's project, or each issue's
-// own. Of one project's issues it is looked up once, not per issue. It is
-// one release even when several were first seen at the same time: the
-// highest version in byte order, as ListReleases lists it first.
-func (d *DB) latestRelease(q *query, f IssueFilter) string {
-	project := "i.project_id"
+// latestReleasesQuery selects the releases of each project that were
+// first seen last: of f's project, or of each project v may see when f
+// names none. Each project's newest first_seen is one read of the index
+// on (project_id, first_seen), and its releases of that time the next.
+func latestReleasesQuery(v Viewer, f IssueFilter) *query {
+	q := &query{}
+	q.add(`SELECT r.project_id, r.version FROM projects p JOIN releases r ON r.project_id = p.id
+		AND r.first_seen = (SELECT MAX(l.first_seen) FROM releases l WHERE l.project_id = p.id) WHERE `)
 	if f.ProjectID != 0 {
-		project = q.arg(f.ProjectID)
+		q.add(`p.id = `, q.arg(f.ProjectID))
+	} else {
+		q.add(q.visible(v, "p.id"))
 	}
-	// Two maxima rather than ORDER BY ... LIMIT 1: both read the index
-	// on (project_id, first_seen), and neither sorts.
-	return `(SELECT MAX(` + d.byteOrder("r.version") + `) FROM releases r WHERE r.project_id = ` + project +
-		` AND r.first_seen = (SELECT MAX(l.first_seen) FROM releases l WHERE l.project_id = ` + project + `))`
+	return q
+}
+
+// latestReleases returns the latest release of each project f's issues
+// may be in (see latestReleasesQuery), by project; nil when f does not
+// search for LatestRelease. Of releases first seen at the same time, the
+// latest is the one newestFirst puts first: the highest version, done in
+// Go since neither dialect orders versions.
+func (d *DB) latestReleases(ctx context.Context, v Viewer, f IssueFilter) (map[int64]string, error) {
+	if !searchesLatest(f) {
+		return nil, nil
+	}
+	q := latestReleasesQuery(v, f)
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	tied := map[int64][]string{}
+	for rows.Next() {
+		var (
+			project int64
+			version string
+		)
+		if err := rows.Scan(&project, &version); err != nil {
+			return nil, err
+		}
+		tied[project] = append(tied[project], version)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	latest := make(map[int64]string, len(tied))
+	for project, versions := range tied {
+		latest[project] = newestFirst(versions)[0]
+	}
+	return latest, nil
+}
+
+// searchesLatest reports whether f names LatestRelease anywhere it stands
+// for the latest release.
+func searchesLatest(f IssueFilter) bool {
+	latestTag := func(t event.Tag) bool { return t.Key == "release" && t.Value == LatestRelease }
+	if f.Release == LatestRelease || slices.ContainsFunc(f.Tags, latestTag) || slices.ContainsFunc(f.NotTags, latestTag) {
+		return true
+	}
+	for _, set := range f.AnyTags {
+		if slices.ContainsFunc(set, latestTag) {
+			return true
+		}
+	}
+	for _, set := range f.FirstReleases {
+		if slices.Contains(set, LatestRelease) {
+			return true
+		}
+	}
+	return false
+}
+
+// isLatest is the condition that col holds the latest release of the
+// issue's project, latest as latestReleases found them; none holds it
+// when no project has a release.
+func isLatest(q *query, latest map[int64]string, col string) string {
+	if len(latest) == 0 {
+		return `1 = 0`
+	}
+	projects := slices.Sorted(maps.Keys(latest))
+	conds := make([]string, len(projects))
+	for i, p := range projects {
+		conds[i] = `i.project_id = ` + q.arg(p) + ` AND ` + col + ` = ` + q.arg(latest[p])
+	}
+	return `(` + strings.Join(conds, ` OR `) + `)`
 }
 
 // byteOrder is text column col to be sorted by its bytes, as SQLite's
@@ -139,21 +211,19 @@ func (d *DB) byteOrder(col string) string {
 }
 
 // tagValue is the condition that the issue_tags row t has tag's value:
-// the value, a pattern, or for the release LatestRelease, the project's
-// latest release.
-func (d *DB) tagValue(q *query, f IssueFilter, tag event.Tag) string {
+// the value, a pattern, or for the release LatestRelease, the latest
+// release of the issue's project (latest, from latestReleases).
+func (d *DB) tagValue(q *query, latest map[int64]string, tag event.Tag) string {
 	if tag.Key == "release" && tag.Value == LatestRelease {
-		if d.dialect == DialectPostgres {
-			return `t.value = ANY (ARRAY` + d.latestRelease(q, f) + `)`
-		}
-		return `t.value IN ` + d.latestRelease(q, f)
+		return isLatest(q, latest, "t.value")
 	}
 	return d.valueMatch(q, "t.value", tag.Value)
 }
 
-// issuesQuery builds ListIssues' statement. It asks for one row more than
-// the page to learn whether another page follows.
-func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
+// issuesQuery builds ListIssues' statement, with latest the latest
+// releases latestReleases found. It asks for one row more than the page
+// to learn whether another page follows.
+func (d *DB) issuesQuery(v Viewer, f IssueFilter, latest map[int64]string) (*query, string, int, error) {
 	col, ok := sortColumns[f.Sort]
 	if !ok {
 		return nil, "", 0, fmt.Errorf("store: list issues: %w: sort %q", ErrInvalid, f.Sort)
@@ -198,7 +268,7 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 	tagged := func(not string, t event.Tag, byValue bool) {
 		q.add(` AND `, not, `EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND t.key = `, q.arg(truncate(t.Key, MaxTagLength)))
 		if byValue {
-			q.add(` AND `, d.tagValue(q, f, t))
+			q.add(` AND `, d.tagValue(q, latest, t))
 		}
 		q.add(`)`)
 	}
@@ -219,7 +289,7 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter) (*query, string, int, error) {
 		p := q.arg(likePattern(term))
 		q.add(` AND (`, cols[0], ` `, d.like(), ` `, p, ` ESCAPE '\' OR `, cols[1], ` `, d.like(), ` `, p, ` ESCAPE '\')`)
 	}
-	if err := d.searchConditions(q, f, from); err != nil {
+	if err := d.searchConditions(q, f, from, latest); err != nil {
 		return nil, "", 0, err
 	}
 	if f.Cursor != "" {
@@ -239,8 +309,9 @@ var comparisons = []string{"<", "<=", ">", ">=", "=", "!="}
 
 // searchConditions adds the conditions of the search's sets, bounds and
 // text terms to q. figures is the alias of the row whose count and first
-// and last seen the list shows: the issue's, or its environment's.
-func (d *DB) searchConditions(q *query, f IssueFilter, figures string) error {
+// and last seen the list shows: the issue's, or its environment's; latest
+// are the latest releases latestReleases found.
+func (d *DB) searchConditions(q *query, f IssueFilter, figures string, latest map[int64]string) error {
 	in := func(col string, vals []string) {
 		q.add(col, ` IN (`)
 		for j, v := range vals {
@@ -261,7 +332,7 @@ func (d *DB) searchConditions(q *query, f IssueFilter, figures string) error {
 			if j > 0 {
 				q.add(` OR `)
 			}
-			q.add(`(t.key = `, q.arg(truncate(t.Key, MaxTagLength)), ` AND `, d.tagValue(q, f, t), `)`)
+			q.add(`(t.key = `, q.arg(truncate(t.Key, MaxTagLength)), ` AND `, d.tagValue(q, latest, t), `)`)
 		}
 		q.add(`))`)
 	}
@@ -276,7 +347,7 @@ func (d *DB) searchConditions(q *query, f IssueFilter, figures string) error {
 		for _, v := range set {
 			switch {
 			case v == LatestRelease:
-				q.add(or, `i.first_release IN `, d.latestRelease(q, f))
+				q.add(or, isLatest(q, latest, "i.first_release"))
 			case isPattern(v):
 				q.add(or, d.valueMatch(q, "i.first_release", v))
 			default:
@@ -325,7 +396,11 @@ func (d *DB) searchConditions(q *query, f IssueFilter, figures string) error {
 // are of its events in that environment, and Since and the sort go by
 // them.
 func (d *DB) ListIssues(ctx context.Context, v Viewer, f IssueFilter) ([]Issue, string, error) {
-	q, col, limit, err := d.issuesQuery(v, f)
+	latest, err := d.latestReleases(ctx, v, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list issues: latest release: %w", err)
+	}
+	q, col, limit, err := d.issuesQuery(v, f, latest)
 	if err != nil {
 		return nil, "", err
 	}

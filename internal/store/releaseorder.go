@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -155,4 +156,22 @@ func comparePrerelease(a, b string) int {
 		}
 	}
 	return cmp.Compare(len(ia), len(ib))
+}
+
+// newestFirst sorts versions of releases first seen at the same time,
+// the one release:latest means first, and returns them. Sentry orders
+// them as versions: of two that parse as versions of one package (see
+// compareReleases; shop@1.10.0 is newer than shop@1.9.0), the higher
+// comes first, and other pairs, or equal versions, go by their bytes,
+// the higher first. Sorted by bytes first, the versions come out in the
+// same order whatever order the database read them in.
+func newestFirst(versions []string) []string {
+	slices.Sort(versions)
+	slices.SortStableFunc(versions, func(a, b string) int {
+		if c, ok := compareReleases(a, b); ok && c != 0 {
+			return -c
+		}
+		return strings.Compare(b, a)
+	})
+	return versions
 }

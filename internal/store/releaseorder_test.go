@@ -1,6 +1,9 @@
 package store
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestCompareReleases(t *testing.T) {
 	// Each pair is ordered a < b.
@@ -64,6 +67,32 @@ func TestCompareReleases(t *testing.T) {
 	} {
 		if c, ok := compareReleases(tt[0], tt[1]); ok {
 			t.Errorf("compareReleases(%q, %q) = %d, true; want date ordering", tt[0], tt[1], c)
+		}
+	}
+}
+
+// Releases first seen together go highest version first, else by bytes,
+// whatever order they came in.
+func TestNewestFirst(t *testing.T) {
+	for _, tt := range []struct {
+		in, want []string
+	}{
+		{[]string{"shop@1.9.0", "shop@1.10.0"}, []string{"shop@1.10.0", "shop@1.9.0"}},
+		{[]string{"9.0.0", "10.0.0+build.5", "10.0.0-rc.1"}, []string{"10.0.0+build.5", "10.0.0-rc.1", "9.0.0"}},
+		{[]string{"shop@1.0.0+abc", "shop@1.0.0+abd"}, []string{"shop@1.0.0+abd", "shop@1.0.0+abc"}},
+		{[]string{"nightly-a", "nightly-b"}, []string{"nightly-b", "nightly-a"}},
+		// Versions of different packages are not ordered as versions.
+		{[]string{"api@10.0.0", "web@2.0.0"}, []string{"web@2.0.0", "api@10.0.0"}},
+		{[]string{"only"}, []string{"only"}},
+	} {
+		got := newestFirst(slices.Clone(tt.in))
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("newestFirst(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		reversed := slices.Clone(tt.in)
+		slices.Reverse(reversed)
+		if got := newestFirst(reversed); !slices.Equal(got, tt.want) {
+			t.Errorf("newestFirst(%q) = %q, want %q", reversed, got, tt.want)
 		}
 	}
 }

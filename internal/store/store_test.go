@@ -305,12 +305,15 @@ func planQueries(dialect string) []planQuery {
 		{"issues of an environment by count, next page", member, IssueFilter{ProjectID: 1, Sort: SortCount, Environment: "prod",
 			Cursor: encodeCursor("count", 5, 9)}, "issue_environments_last_seen", false},
 	} {
-		q, _, _, err := (&DB{dialect: dialect}).issuesQuery(tt.v, tt.f)
+		q, _, _, err := (&DB{dialect: dialect}).issuesQuery(tt.v, tt.f, map[int64]string{1: "a@1.0.0"})
 		if err != nil {
 			panic(err)
 		}
 		addQ(tt.name, q, tt.index, tt.order)
 	}
+	// release:latest's candidates: each project's newest releases.
+	addQ("latest releases of a project", latestReleasesQuery(member, IssueFilter{ProjectID: 1}), "releases_first_seen", false)
+	addQ("latest releases of every project, member", latestReleasesQuery(member, IssueFilter{}), "releases_first_seen", false)
 	q, _, _ := eventsQuery(1, encodeCursor(eventsOrder, 5, 9), 25, "")
 	addQ("events of an issue, next page", q, "events_issue_time", true)
 	// In an environment, an issue's events there are read in order
