@@ -215,28 +215,56 @@ func eventJSON(g int, size Size, target int, now time.Time, rng *rand.Rand) ([]b
 	}
 	// Breadcrumbs fill the event up to the SDKs' default maximum, as an
 	// app that has been running a while sends them; what is still short
-	// of target goes into the frames' local variables, rows a handler
-	// fetched. More breadcrumbs than SDKs send would be mostly dropped by
-	// the server (it keeps the last 100), so the event would not be
-	// processed at the size it is sent.
+	// of target goes into the frames' local variables (rows a handler
+	// fetched), then the request's body, each within sentry-python's
+	// limits of 10 members a container and 1,024 characters a string.
+	// More breadcrumbs than SDKs send would be mostly dropped by the
+	// server (it keeps the last 100), so the event would not be processed
+	// at the size it is sent.
 	var crumbs []any
+	var body map[string]any
 	for row := 0; ; {
 		ev["breadcrumbs"] = map[string]any{"values": crumbs}
 		b, err := json.Marshal(ev)
 		if err != nil {
 			return nil, err
 		}
-		if len(b)+idLen+len(`"event_id":"",`) >= target {
+		short := target - (len(b) + idLen + len(`"event_id":"",`))
+		if short <= 0 {
 			return b, nil
 		}
-		if len(crumbs) == maxBreadcrumbs {
+		switch {
+		case len(crumbs) < maxBreadcrumbs:
+			crumbs = append(crumbs, breadcrumb(rng, now.Add(-time.Duration(len(crumbs))*time.Second)))
+		case row < nframes*(maxBreadth-3):
 			vars := frames[row%nframes]["vars"].(map[string]any)
-			vars[fmt.Sprintf("row_%d", row)] = map[string]any{"id": rng.IntN(1e6), "status": words[rng.IntN(len(words))], "note": sentence(rng, 3+rng.IntN(6))}
+			vars[fmt.Sprintf("row_%d", row)] = map[string]any{"id": rng.IntN(1e6), "status": words[rng.IntN(len(words))],
+				"customer": sentence(rng, 2), "note": sentence(rng, 20+rng.IntN(25))}
 			row++
-			continue
+		case len(body) < maxBreadth:
+			if body == nil {
+				body = map[string]any{}
+				ev["request"].(map[string]any)["data"] = body
+			}
+			body[fmt.Sprintf("field_%d", len(body))] = clampText(sentence(rng, 150), min(short, maxValueLength))
+		default:
+			return nil, fmt.Errorf("an event of %d frames cannot reach %d bytes within the SDK's limits", nframes, target)
 		}
-		crumbs = append(crumbs, breadcrumb(rng, now.Add(-time.Duration(len(crumbs))*time.Second)))
 	}
+}
+
+// sentry-python's limits on what it sends of a local variable or a
+// request body: members of a container, and characters of a string.
+const (
+	maxBreadth     = 10
+	maxValueLength = 1024
+)
+
+func clampText(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // maxBreadcrumbs is the Sentry SDKs' default max_breadcrumbs.

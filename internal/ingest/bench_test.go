@@ -131,6 +131,6 @@ func pythonEvent() []byte {
 			return b
 		}
 		vars := frames[row%len(frames)].(map[string]any)["vars"].(map[string]any)
-		vars[fmt.Sprintf("row_%d", row)] = map[string]any{"id": row * 7919 % 10007, "status": "pending", "note": "customer invoice payment retry"}
+		vars[fmt.Sprintf("row_%d", row)] = map[string]any{"id": row * 7919 % 10007, "status": "pending", "note": "customer invoice payment retry after the card was declined by the issuer twice"}
 	}
 }

@@ -670,8 +670,8 @@ func BenchmarkScrubStoredEvent(b *testing.B) {
 	var frames []string
 	for i := range 29 {
 		var rows []string
-		for r := range 8 {
-			rows = append(rows, fmt.Sprintf(`"row_%d":{"id":%d,"note":"customer invoice payment retry","status":"pending"}`, r*29+i, (r*29+i)*7919%10007))
+		for r := range 7 {
+			rows = append(rows, fmt.Sprintf(`"row_%d":{"id":%d,"note":"customer invoice payment retry after the card was declined by the issuer twice","status":"pending"}`, r*29+i, (r*29+i)*7919%10007))
 		}
 		frames = append(frames, fmt.Sprintf(`{"filename":"app/svc/m%d.py","function":"handle_%d","lineno":%d,"in_app":true,`+
 			`"context_line":"total = order.total + discount(customer, cart)","vars":{"order_id":%d,"retries":%d,%s,"user":"customer invoice"}}`,
