@@ -134,3 +134,21 @@ func pythonEvent() []byte {
 		vars[fmt.Sprintf("row_%d", row)] = map[string]any{"id": row * 7919 % 10007, "status": "pending", "note": "customer invoice payment retry after the card was declined by the issuer twice"}
 	}
 }
+
+// bigEvent is payload with breadcrumbs added until it is 50 KB.
+func bigEvent(payload []byte) []byte {
+	var ev map[string]any
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		panic(err)
+	}
+	var crumbs []any
+	for i := 0; ; i++ {
+		crumbs = append(crumbs, map[string]any{"timestamp": 1751006913.25 + float64(i), "category": "http", "level": "info",
+			"message": "GET /api/items/" + string(rune('a'+i%26)) + " 200", "data": map[string]any{"status_code": 200, "url": "https://shop.example.com/api/items?page=" + string(rune('0'+i%10))}})
+		ev["breadcrumbs"] = crumbs
+		b, _ := json.Marshal(ev)
+		if len(b) >= 50_000 {
+			return b
+		}
+	}
+}

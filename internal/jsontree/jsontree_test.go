@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -136,16 +139,23 @@ func TestParse(t *testing.T) {
 }
 
 // FuzzMarshalMatchesEncodingJSON holds Parse and Marshal to encoding/json:
-// what encoding/json reads, Parse reads to the same tree, and Marshal
-// writes it to the same bytes as encoding/json.
+// both refuse the same input, what encoding/json reads Parse reads to the
+// same tree, and Marshal writes it to the same bytes as encoding/json.
 func FuzzMarshalMatchesEncodingJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"b":1,"a":[true,false,null],"c":{"z":"<&>","y":"\u2028"}}`, `"\ud800"`, "\"\xff\xfe\"", `-0.0e+10`,
 		`{"a":1,"a":2}`, `[[[{}]]]`, `{"é":"\u00e9","\u0000":"\t"}`, `123456789012345678901234567890`,
 		`{"frames":[{"vars":{"self":"<app.Handler object at 0x7f>","rows":[{"id":1}]}}]}`, `[]`, `{}`, ` 1 `,
-		`{"k":"` + strings.Repeat("é\\n", 100) + `"}`,
+		`{"k":"` + strings.Repeat("é\\n", 100) + `"}`, `null]`, `{}}`,
+		`{"s":"\udc00\ud800x"}`, "{\"\xc3\":1}", `{} {}`, `{}x`, `{"a":tru}`, `{"a":01}`, `{"a":1,}`,
+		// Protocol names spelled with escapes, invalid UTF-8 or a prefix.
+		`{"time\u0073tamp":1,"timestamp":2}`, "{\"level\xff\":1,\"level\":2}", `{"levels":1,"leve":2,"":3}`,
 	} {
 		f.Add([]byte(s))
+	}
+	// Both refuse nesting past 10,000 levels.
+	for _, depth := range []int{9_999, 10_000, 10_001} {
+		f.Add([]byte(`{"a":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		want, werr := stdParse(data)
@@ -171,4 +181,44 @@ func FuzzMarshalMatchesEncodingJSON(f *testing.F) {
 			t.Fatalf("Marshal = %q, encoding/json = %q", b, std)
 		}
 	})
+}
+
+// BenchmarkParse compares Parse with encoding/json's Decoder on a browser
+// SDK's event and the same event grown to 50 KB with breadcrumbs.
+func BenchmarkParse(b *testing.B) {
+	payload, err := os.ReadFile(filepath.Join("..", "ingest", "testdata", "sentry", "javascript-browser.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		b.Fatal(err)
+	}
+	var crumbs []any
+	big := payload
+	for i := 0; len(big) < 50_000; i++ {
+		crumbs = append(crumbs, map[string]any{"timestamp": 1751006913.25 + float64(i), "category": "http", "level": "info",
+			"message": fmt.Sprintf("GET /api/items/%d 200", i), "data": map[string]any{"status_code": 200, "url": fmt.Sprintf("https://shop.example.com/api/items?page=%d", i%10)}})
+		ev["breadcrumbs"] = crumbs
+		big, _ = json.Marshal(ev)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"browser", payload}, {"50KB", big}} {
+		for _, p := range []struct {
+			name  string
+			parse func([]byte) (any, error)
+		}{{"encoding-json", stdParse}, {"jsontree", Parse}} {
+			b.Run(c.name+"/"+p.name, func(b *testing.B) {
+				b.SetBytes(int64(len(c.data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := p.parse(c.data); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }
