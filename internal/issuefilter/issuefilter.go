@@ -54,14 +54,17 @@ const (
 //     the last 24 hours", +24h for "longer ago" (units m, h, d, w), or a
 //     date or time after >, >=, <, <= or =; a bare date is that day, UTC;
 //   - message: (matched as free text is, against title and culprit) and
-//     title: (the title alone), case-insensitively.
+//     title: (the title alone), case-insensitively; !message: and !title:
+//     leave out the issues they match.
 //
 // As in Sentry, `!key:value` excludes issues with that tag value (the
 // environment, release and level included). A * in a value is a wildcard
 // for any text, and the value must then match whole (browser:Headless*,
-// release:shop@1.2.*, title:*wrapError*, !env:stag*, in lists too; a
-// level pattern is the levels it matches), with \* a star; the store
-// matches case as it does without one. release:latest is the project's
+// release:shop@1.2.*, title:*wrapError*, !env:stag*, !title:Warn*, in
+// lists too; a level pattern is the levels it matches), with \* a star;
+// the store matches case as it does without one, and cuts a pattern
+// longer than a stored value can be to that length. In free text a * is a
+// wildcard too, and the text still matches anywhere (Type*Error). release:latest is the project's
 // release first seen last. The user's id, email and username are the tags
 // user.id, user.email and user.username; an email matches whatever its
 // case. Quoted values may hold spaces, \" and \\.
@@ -96,7 +99,7 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 			ok = false // a word ending in a colon, as in a pasted "TypeError: x"
 		}
 		if !ok {
-			text = append(text, t.text())
+			text = append(text, textWildcards(t.text()))
 			continue
 		}
 		if err := p.term(ft); err != nil {
@@ -373,17 +376,19 @@ func (p *parser) term(t filterTerm) error {
 		}
 	case key == "message" || key == "title":
 		v, err := one()
-		if err == nil {
-			err = positive()
-		}
 		if err != nil {
 			return err
 		}
-		if key == "title" {
-			add(&f.Titles, v)
-		} else {
-			add(&f.Messages, v)
+		list := &f.Messages
+		switch {
+		case key == "title" && t.negated:
+			list = &f.NotTitles
+		case key == "title":
+			list = &f.Titles
+		case t.negated:
+			list = &f.NotMessages
 		}
+		add(list, v)
 	default:
 		tag()
 	}
@@ -447,10 +452,8 @@ func negationHint(key string) string {
 		return "use timesSeen:!=N, or < and >"
 	case "lastSeen", "firstSeen", "age":
 		return "use + for longer ago and - for more recently"
-	case "firstRelease":
-		return "list the first releases you want instead"
 	}
-	return "search for the words you want instead"
+	return "list the first releases you want instead"
 }
 
 // operators are the comparisons of timesSeen and the dates, longest first
@@ -691,6 +694,25 @@ func unquoteValue(s string, wildcards bool) string {
 	}
 	if escaped {
 		b.WriteByte('\\')
+	}
+	return b.String()
+}
+
+// textWildcards reads the stars of free text as Sentry does: a * is a
+// wildcard (store.Wildcard) and \* a star. Other backslashes are
+// themselves, as in a pasted Windows path.
+func textWildcards(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s) && s[i+1] == '*':
+			b.WriteByte('*')
+			i++
+		case s[i] == '*':
+			b.WriteString(store.Wildcard)
+		default:
+			b.WriteByte(s[i])
+		}
 	}
 	return b.String()
 }

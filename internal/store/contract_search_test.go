@@ -2,6 +2,7 @@ package store
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -152,6 +153,44 @@ func testListIssuesWildcards(e *env) {
 		{"title with literal % and [", IssueFilter{Titles: []string{W + "[x] 100%" + W}}, []int64{odd}},
 		{"title % not a wildcard", IssueFilter{Titles: []string{"odd%" + W}}, nil},
 		{"message, title or culprit", IssueFilter{Messages: []string{"wraperror" + W}}, []int64{chrome, lower}},
+		// Negated, !title:Odd* and !message:*wraperror*, with the
+		// patterns' literal parts literal.
+		{"!title prefix", IssueFilter{NotTitles: []string{"odd" + W}}, []int64{headless, chrome, lower, latest}},
+		{"!title part", IssueFilter{NotTitles: []string{"wrap"}}, []int64{chrome, odd, latest}},
+		{"!message, title or culprit", IssueFilter{NotMessages: []string{W + "WRAPERROR" + W}}, []int64{odd, latest}},
+		{"!title with literal % and [", IssueFilter{NotTitles: []string{W + "[x] 100%" + W}}, []int64{headless, chrome, lower, latest}},
+		{"!title _ and ? not wildcards", IssueFilter{NotTitles: []string{W + "100_" + W, W + "[x]?" + W}}, []int64{headless, chrome, lower, odd, latest}},
+		{"!message and title", IssueFilter{NotMessages: []string{W + "in app.js"}, Titles: []string{W + "error" + W}}, []int64{headless, lower}},
+		// Free text: a * is any text, and the text matches anywhere.
+		{"free text Type*undefined", IssueFilter{Query: "Type" + W + "UNDEFINED"}, []int64{chrome}},
+		{"free text in the culprit", IssueFilter{Query: "Error" + W + "app"}, []int64{chrome}},
+		{"free text wildcard and literal %", IssueFilter{Query: "[x]" + W + "%"}, []int64{odd}},
+		{"free text _ and \\ literal", IssueFilter{Query: "100" + W + "_"}, nil},
+		{"free text ** is *", IssueFilter{Query: "x" + W + W + "undefined"}, []int64{chrome}},
+	} {
+		tt.f.ProjectID = p
+		got := e.listAll(System, tt.f)
+		slices.Sort(got)
+		slices.Sort(tt.want)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// A pattern is cut to the longest value kept, what was cut off read
+	// as a *: 250 a's and a * finds the 200 a's kept of a longer value,
+	// and a pattern far beyond SQLite's limit on patterns (50,000 bytes)
+	// is no error.
+	long := e.save("long", at(7), withTitle(strings.Repeat("T", 2000)), withTags("k", strings.Repeat("a", 250)+"z")).IssueID
+	for _, tt := range []struct {
+		name string
+		f    IssueFilter
+		want []int64
+	}{
+		{"long tag pattern", IssueFilter{Tags: []event.Tag{tag("k", strings.Repeat("a", 250)+W)}}, []int64{long}},
+		{"long tag pattern, negated", IssueFilter{NotTags: []event.Tag{tag("k", W+strings.Repeat("a", 300))}}, []int64{headless, chrome, lower, odd, latest}},
+		{"huge tag pattern", IssueFilter{Tags: []event.Tag{tag("k", strings.Repeat("a"+W, 40000))}}, []int64{long}},
+		{"huge title pattern", IssueFilter{Titles: []string{strings.Repeat("t"+W, 40000)}}, []int64{long}},
+		{"huge free text", IssueFilter{Query: strings.Repeat("t"+W, 40000)}, []int64{long}},
 	} {
 		tt.f.ProjectID = p
 		got := e.listAll(System, tt.f)

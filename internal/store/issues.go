@@ -71,13 +71,44 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // character, but a bracket holding one character matches that character.
 var globEscaper = strings.NewReplacer(`*`, `[*]`, `?`, `[?]`, `[`, `[[]`)
 
-// likePattern matches s anywhere, with LIKE's wildcards in s taken
-// literally; a pattern (with Wildcard) matches whole.
+// likePattern matches s, a title or message term, anywhere, with LIKE's
+// wildcards in s taken literally; a pattern (with Wildcard) matches whole.
 func likePattern(s string) string {
+	s = capPattern(s, MaxTitleLength)
 	if isPattern(s) {
 		return wildcardPattern(s, likeEscaper, "%")
 	}
 	return "%" + likeEscaper.Replace(s) + "%"
+}
+
+// textPattern matches s, the free text of a search, anywhere, its
+// Wildcards standing for any text within it: as in Sentry, Type*Error
+// finds "TypeError" and "Type mismatch Error" wherever they are.
+func textPattern(s string) string {
+	return "%" + wildcardPattern(capPattern(s, MaxTitleLength), likeEscaper, "%") + "%"
+}
+
+// capPattern cuts pattern v to its first n runes, as truncate cuts an exact
+// value to what the store keeps, so that a search's terms cannot make
+// LIKE and GLOB patterns of any size. Nothing longer than n is stored for
+// it to match whole anyway; a cut pattern ends in a Wildcard, to stand for
+// whatever was cut off, as a value cut to n runes stands for its whole.
+func capPattern(v string, n int) string {
+	if utf8.RuneCountInString(v) <= n {
+		return v
+	}
+	i := 0
+	for pos := range v {
+		if i == n-1 {
+			v = v[:pos]
+			break
+		}
+		i++
+	}
+	if strings.HasSuffix(v, Wildcard) {
+		return v
+	}
+	return v + Wildcard
 }
 
 // isPattern reports whether a value of an IssueFilter holds a Wildcard.
@@ -87,6 +118,11 @@ func isPattern(v string) bool { return strings.Contains(v, Wildcard) }
 // likeEscaper, any is %) or GLOB (globEscaper, *): its literal parts
 // escaped, each Wildcard any text, matching a value whole.
 func wildcardPattern(v string, escaper *strings.Replacer, any string) string {
+	// Wildcards side by side are one: each is another loop in the
+	// database's matcher, and ** means no more than *.
+	for strings.Contains(v, Wildcard+Wildcard) {
+		v = strings.ReplaceAll(v, Wildcard+Wildcard, Wildcard)
+	}
 	parts := strings.Split(strings.ToValidUTF8(v, "\uFFFD"), Wildcard)
 	for i, p := range parts {
 		parts[i] = escaper.Replace(p)
@@ -101,7 +137,11 @@ func wildcardPattern(v string, escaper *strings.Replacer, any string) string {
 // pattern with a literal start is a range of an index on col (GLOB on a
 // BINARY column); PostgreSQL ranges LIKE only in a C-collated index, so
 // there the index narrows by the columns before col (the tag's key).
+// A pattern is cut to MaxTagLength runes (capPattern), as a value is.
 func (d *DB) valueMatch(q *query, col, v string) string {
+	if isPattern(v) {
+		v = capPattern(v, MaxTagLength)
+	}
 	switch {
 	case !isPattern(v):
 		return col + ` = ` + q.arg(truncate(v, MaxTagLength))
@@ -286,7 +326,7 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter, latest map[int64]string) (*que
 	}
 	if f.Query != "" {
 		cols, term := d.foldedSQL(f.Query, "i.title", "i.culprit")
-		p := q.arg(likePattern(term))
+		p := q.arg(textPattern(term))
 		q.add(` AND (`, cols[0], ` `, d.like(), ` `, p, ` ESCAPE '\' OR `, cols[1], ` `, d.like(), ` `, p, ` ESCAPE '\')`)
 	}
 	if err := d.searchConditions(q, f, from, latest); err != nil {
@@ -374,14 +414,28 @@ func (d *DB) searchConditions(q *query, f IssueFilter, figures string, latest ma
 			q.add(` AND `, c.col, ` `, b.Op, ` `, q.arg(millis(b.T)))
 		}
 	}
-	for _, t := range f.Titles {
-		cols, term := d.foldedSQL(t, "i.title")
-		q.add(` AND `, cols[0], ` `, d.like(), ` `, q.arg(likePattern(term)), ` ESCAPE '\'`)
-	}
-	for _, m := range f.Messages {
-		cols, term := d.foldedSQL(m, "i.title", "i.culprit")
-		p := q.arg(likePattern(term))
-		q.add(` AND (`, cols[0], ` `, d.like(), ` `, p, ` ESCAPE '\' OR `, cols[1], ` `, d.like(), ` `, p, ` ESCAPE '\')`)
+	for _, c := range []struct {
+		not   string
+		terms []string
+		cols  []string
+	}{
+		{"", f.Titles, []string{"i.title"}},
+		{"NOT ", f.NotTitles, []string{"i.title"}},
+		{"", f.Messages, []string{"i.title", "i.culprit"}},
+		{"NOT ", f.NotMessages, []string{"i.title", "i.culprit"}},
+	} {
+		for _, t := range c.terms {
+			cols, term := d.foldedSQL(t, c.cols...)
+			p := q.arg(likePattern(term))
+			q.add(` AND `, c.not, `(`)
+			for j, col := range cols {
+				if j > 0 {
+					q.add(` OR `)
+				}
+				q.add(col, ` `, d.like(), ` `, p, ` ESCAPE '\'`)
+			}
+			q.add(`)`)
+		}
 	}
 	return nil
 }

@@ -228,11 +228,14 @@ type IssueFilter struct {
 	// Titles must each be part of the title, and Messages each of the
 	// title or culprit as Query is, case-insensitively; with a Wildcard,
 	// the whole title (or title or culprit) must match the pattern.
-	Titles, Messages []string
-	Since            time.Time // last_seen at or after, zero for any
-	Sort             string    // SortLastSeen (default), SortFirstSeen, SortCount
-	Cursor           string    // opaque, from a previous page
-	Limit            int       // default 25, at most 100
+	// NotTitles and NotMessages must each not match so (Sentry's
+	// !title:, !message:).
+	Titles, Messages       []string
+	NotTitles, NotMessages []string
+	Since                  time.Time // last_seen at or after, zero for any
+	Sort                   string    // SortLastSeen (default), SortFirstSeen, SortCount
+	Cursor                 string    // opaque, from a previous page
+	Limit                  int       // default 25, at most 100
 }
 
 // LatestRelease in IssueFilter.FirstReleases, and as the value of a
@@ -243,9 +246,13 @@ type IssueFilter struct {
 const LatestRelease = "latest"
 
 // Wildcard in a value of an IssueFilter's Tags, NotTags, AnyTags,
-// FirstReleases, Titles or Messages makes it a pattern, Sentry's * (the
-// search's browser:Headless*): it stands for any text, and the pattern
-// matches a value whole, so that "Headless" + Wildcard is a prefix. A
+// FirstReleases, Titles, Messages, NotTitles or NotMessages makes it a
+// pattern, Sentry's * (the search's browser:Headless*): it stands for any
+// text, and the pattern matches a value whole, so that "Headless" +
+// Wildcard is a prefix. In Query it stands for any text too, and Query
+// still matches anywhere in the title or culprit. A pattern longer than
+// a value can be (MaxTagLength runes for tags and releases, MaxTitleLength
+// for titles) is cut to that length, what was cut off read as a Wildcard. A
 // tag value or release is matched case-sensitively as it is without
 // wildcards, and a title or message case-insensitively. Stored text never
 // holds it (NUL is dropped on the way in), so no value is mistaken for a
