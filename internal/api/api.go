@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -552,9 +553,18 @@ func (a *API) getEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, err := a.store.GetEvent(r.Context(), viewer(r), id)
-	if errors.Is(err, store.ErrAmbiguous) {
-		writeError(w, http.StatusConflict, "ambiguous_event_id",
-			"this event ID exists in more than one of your projects; use GET /api/v1/projects/{project_id}/events/"+id+" or add ?project={project_id}")
+	if amb := (*store.AmbiguousEventError)(nil); errors.As(err, &amb) {
+		// Only projects the caller sees are listed (the store's viewer
+		// chose them), by ID: another project's name is not for a caller
+		// who only learns that an ID is reused.
+		urls := make([]string, len(amb.ProjectIDs))
+		for i, p := range amb.ProjectIDs {
+			urls[i] = fmt.Sprintf("/api/v1/projects/%d/events/%s", p, id)
+		}
+		writeJSON(w, http.StatusConflict, apitypes.Error{Error: apitypes.ErrorBody{Code: "ambiguous_event_id",
+			Message: "this event ID exists in more than one of your projects; use the event's URL in its project: GET " +
+				strings.Join(urls, " or GET ") + " (or add ?project={project_id})",
+			URLs: urls}})
 		return
 	}
 	if err != nil {

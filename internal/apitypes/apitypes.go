@@ -62,6 +62,10 @@ type Error struct {
 type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// URLs are the API paths to use instead, where the request could mean
+	// more than one thing: for ambiguous_event_id, the event's path in each
+	// project the caller may see that holds its ID.
+	URLs []string `json:"urls,omitempty"`
 }
 
 // List is the envelope of every list response; an empty NextCursor is the

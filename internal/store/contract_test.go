@@ -1208,6 +1208,13 @@ func testEventIDPerProject(e *env) {
 		}
 		_, err := db.GetEvent(ctx, System, id)
 		wantErr(t, "GetEvent of an ID in two projects as admin", err, ErrAmbiguous)
+		// The error names the projects, in ID order, to look in instead.
+		var amb *AmbiguousEventError
+		want := []int64{victim.ID, attacker.ID}
+		slices.Sort(want)
+		if !errors.As(err, &amb) || amb.EventID != id || !slices.Equal(amb.ProjectIDs, want) {
+			t.Errorf("GetEvent(%s) as admin = %v, want an AmbiguousEventError naming projects %v", id, err, want)
+		}
 		_, err = db.GetProjectEvent(ctx, attackerV, victim.ID, id)
 		wantErr(t, "GetProjectEvent of the victim as the attacker", err, ErrNotFound)
 		_, err = db.GetIssueEvent(ctx, attackerV, real.IssueID, id)

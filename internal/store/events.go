@@ -96,8 +96,10 @@ func eventsQuery(issueID int64, cursor string, limit int, environment string) (*
 // its payload. Event IDs are unique per project only, and ingest keeps the
 // ID an SDK sends, so anyone with one project's key can reuse another
 // project's event ID: when projects v may see hold the ID more than once,
-// GetEvent answers ErrAmbiguous rather than pick one, and the caller must
-// name the project (GetProjectEvent) or issue (GetIssueEvent).
+// GetEvent answers an *AmbiguousEventError (ErrAmbiguous) listing those
+// projects rather than pick one, and the caller must name the project
+// (GetProjectEvent) or issue (GetIssueEvent). A project v may not see
+// never makes an ID ambiguous.
 func (d *DB) GetEvent(ctx context.Context, v Viewer, eventID string) (EventRow, error) {
 	q := getEventQuery(v, eventID)
 	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
@@ -116,12 +118,38 @@ func (d *DB) GetEvent(ctx context.Context, v Viewer, eventID string) (EventRow, 
 		return EventRow{}, fmt.Errorf("store: event %s: %w", eventID, err)
 	}
 	if rows.Next() {
-		return EventRow{}, fmt.Errorf("store: event %s is in more than one project: %w", eventID, ErrAmbiguous)
+		rows.Close()
+		return EventRow{}, d.ambiguousEvent(ctx, v, eventID)
 	}
 	if err := rows.Err(); err != nil {
 		return EventRow{}, fmt.Errorf("store: event %s: %w", eventID, err)
 	}
 	return e, nil
+}
+
+// ambiguousEvent is the error of GetEvent for an ID in more than one of
+// the projects v may see: an *AmbiguousEventError naming them.
+func (d *DB) ambiguousEvent(ctx context.Context, v Viewer, eventID string) error {
+	q := &query{}
+	q.add(`SELECT e.project_id FROM events e WHERE e.event_id = `, q.arg(eventID), ` AND `, q.visible(v, "e.project_id"),
+		` ORDER BY e.project_id LIMIT `, q.arg(MaxAmbiguousProjects))
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
+	if err != nil {
+		return fmt.Errorf("store: projects of event %s: %w", eventID, err)
+	}
+	defer rows.Close()
+	amb := &AmbiguousEventError{EventID: eventID}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return fmt.Errorf("store: projects of event %s: %w", eventID, err)
+		}
+		amb.ProjectIDs = append(amb.ProjectIDs, id)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: projects of event %s: %w", eventID, err)
+	}
+	return amb
 }
 
 // GetProjectEvent returns the event with ID eventID of project projectID,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -19,6 +20,26 @@ var ErrConflict = errors.New("already exists")
 // project (an event ID) names rows in more than one project the viewer may
 // see; the caller must say which project it means.
 var ErrAmbiguous = errors.New("ambiguous: name the project")
+
+// MaxAmbiguousProjects is the most projects an AmbiguousEventError lists.
+// Anyone holding a project's ingest key can reuse an event ID, so the list
+// is bounded as any answer is.
+const MaxAmbiguousProjects = 20
+
+// AmbiguousEventError is GetEvent's ErrAmbiguous. It names the projects
+// the viewer may see that hold the event ID, in ID order, so that the
+// caller can be told where to look: at most MaxAmbiguousProjects of them.
+type AmbiguousEventError struct {
+	EventID    string
+	ProjectIDs []int64
+}
+
+func (e *AmbiguousEventError) Error() string {
+	return fmt.Sprintf("store: event %s is in more than one project (%d): %v", e.EventID, len(e.ProjectIDs), ErrAmbiguous)
+}
+
+// Unwrap makes the error match ErrAmbiguous.
+func (e *AmbiguousEventError) Unwrap() error { return ErrAmbiguous }
 
 // ErrInvalid is returned for arguments the store refuses (unknown status,
 // role or sort, resolved_in_release without resolving); API handlers map it
