@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +33,8 @@ type Store interface {
 
 	TokenOwner(ctx context.Context, token string) (store.User, store.APIToken, error)
 	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
-	ListIssues(ctx context.Context, v store.Viewer, f store.IssueFilter) ([]store.Issue, string, error)
+	ListIssuesPage(ctx context.Context, v store.Viewer, f store.IssueFilter) (store.IssuePage, error)
+	CountIssues(ctx context.Context, v store.Viewer, f store.IssueFilter, upTo int) (int, error)
 	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
 	GetIssueIn(ctx context.Context, v store.Viewer, id int64, environment string) (store.Issue, error)
 	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
@@ -381,12 +383,46 @@ func (a *API) listIssues(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.ProjectID = pid
-	issues, next, err := a.store.ListIssues(r.Context(), v, f)
+	p, err := a.store.ListIssuesPage(r.Context(), v, f)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page(issues, wireIssue, next))
+	hits, err := a.store.CountIssues(r.Context(), v, f, MaxHits)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("X-Hits", strconv.Itoa(hits))
+	h.Set("X-Max-Hits", strconv.Itoa(MaxHits))
+	h.Set("Link", pageLinks(r.URL, p.Prev, p.Next))
+	list := page(p.Issues, wireIssue, p.Next)
+	list.PrevCursor = p.Prev
+	writeJSON(w, http.StatusOK, list)
+}
+
+// MaxHits caps the issue list's X-Hits, the number of issues the search
+// matches, as Sentry caps its own (X-Max-Hits says so): counting stops
+// there, so the total of a project's millions of issues costs each page no
+// more than this many rows read.
+const MaxHits = 10000
+
+// pageLinks is the Link header of a page of u's list, as Sentry writes it:
+// the previous and the next page, each with results="true" when there is
+// one and its cursor, so that Sentry's clients page through Flytrap's
+// lists as through Sentry's.
+func pageLinks(u *url.URL, prev, next string) string {
+	link := func(rel, cursor string) string {
+		q := u.Query()
+		q.Del("cursor")
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		target := url.URL{Path: u.Path, RawQuery: q.Encode()}
+		return fmt.Sprintf(`<%s>; rel="%s"; results="%t"; cursor="%s"`, target.String(), rel, cursor != "", cursor)
+	}
+	return link("previous", prev) + ", " + link("next", next)
 }
 
 func (a *API) getIssue(w http.ResponseWriter, r *http.Request) {

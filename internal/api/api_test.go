@@ -480,6 +480,11 @@ func TestListIssuesFilters(t *testing.T) {
 		{"?query=message:typeerror", []int64{f.issueA}},
 		{"?query=" + url.QueryEscape("timesSeen:>=1 age:-24h lastSeen:+30m"), []int64{f.issueA, f.issueB}},
 		{"?query=" + url.QueryEscape("lastSeen:-30m"), nil},
+		// Negated text keys and free text take Sentry's * wildcard.
+		{"?query=" + url.QueryEscape("!title:TypeError*"), []int64{f.issueB}},
+		{"?query=" + url.QueryEscape("!message:*BAD*"), []int64{f.issueA}},
+		{"?query=" + url.QueryEscape("Type*undefined"), []int64{f.issueA}},
+		{"?query=" + url.QueryEscape(`Type\*undefined`), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -541,13 +546,16 @@ func sorted(s []int64) []int64 {
 
 func TestPagination(t *testing.T) {
 	f := newFixture(t)
-	base := fmt.Sprintf("/api/v1/projects/%d/issues?limit=1", f.project.ID)
+	path := fmt.Sprintf("/api/v1/projects/%d/issues", f.project.ID)
+	base := path + "?limit=1"
 	seen := map[float64]bool{}
 	cursor := ""
+	var ids []float64
 	for range 5 {
 		_, _, out := f.do(t, f.memberToken, "GET", base+"&cursor="+cursor, "")
 		for _, it := range out["data"].([]any) {
 			seen[it.(map[string]any)["id"].(float64)] = true
+			ids = append(ids, it.(map[string]any)["id"].(float64))
 		}
 		cursor, _ = out["next_cursor"].(string)
 		if cursor == "" {
@@ -556,6 +564,32 @@ func TestPagination(t *testing.T) {
 	}
 	if len(seen) != 2 || cursor != "" {
 		t.Errorf("paged through %d issues, final cursor %q", len(seen), cursor)
+	}
+
+	// Sentry's headers: the total the search matches, capped, and the
+	// Link of the pages before and after; the body's prev_cursor goes
+	// back a page.
+	code, h, out := f.do(t, f.memberToken, "GET", base, "")
+	next, _ := out["next_cursor"].(string)
+	wantLink := fmt.Sprintf(`<%s?limit=1>; rel="previous"; results="false"; cursor="", <%s?cursor=%s&limit=1>; rel="next"; results="true"; cursor="%s"`,
+		path, path, next, next)
+	if code != 200 || h.Get("X-Hits") != "2" || h.Get("X-Max-Hits") != "10000" || h.Get("Link") != wantLink || out["prev_cursor"] != nil {
+		t.Errorf("first page: HTTP %d, X-Hits %q, X-Max-Hits %q, Link %q (want %q), prev_cursor %v", code,
+			h.Get("X-Hits"), h.Get("X-Max-Hits"), h.Get("Link"), wantLink, out["prev_cursor"])
+	}
+	_, h, out = f.do(t, f.memberToken, "GET", base+"&cursor="+next, "")
+	prev, _ := out["prev_cursor"].(string)
+	wantLink = fmt.Sprintf(`<%s?cursor=%s&limit=1>; rel="previous"; results="true"; cursor="%s", <%s?limit=1>; rel="next"; results="false"; cursor=""`,
+		path, prev, prev, path)
+	if prev == "" || h.Get("X-Hits") != "2" || h.Get("Link") != wantLink {
+		t.Errorf("second page: prev_cursor %q, X-Hits %q, Link %q, want %q", prev, h.Get("X-Hits"), h.Get("Link"), wantLink)
+	}
+	_, _, out = f.do(t, f.memberToken, "GET", base+"&cursor="+prev, "")
+	if data, _ := out["data"].([]any); len(data) != 1 || data[0].(map[string]any)["id"] != ids[0] || out["prev_cursor"] != nil {
+		t.Errorf("the page before the second = %v, want issue %v and no page before", out, ids[0])
+	}
+	if _, h, _ := f.do(t, f.memberToken, "GET", path+"?query=typeerror", ""); h.Get("X-Hits") != "1" {
+		t.Errorf("searched: X-Hits %q, want 1", h.Get("X-Hits"))
 	}
 }
 

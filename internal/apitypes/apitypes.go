@@ -73,6 +73,9 @@ type ErrorBody struct {
 type List[T any] struct {
 	Data       []T    `json:"data"`
 	NextCursor string `json:"next_cursor"`
+	// PrevCursor is the cursor of the page before, in the lists that page
+	// backwards (the issue list); empty on the first page.
+	PrevCursor string `json:"prev_cursor,omitempty"`
 }
 
 // User is a person who signs in or holds API tokens. Password hashes never

@@ -60,7 +60,7 @@ type Store interface {
 	ProjectKeys(ctx context.Context, v store.Viewer, projectID int64) ([]store.ProjectKey, error)
 
 	// Issues and events.
-	ListIssues(ctx context.Context, v store.Viewer, f store.IssueFilter) ([]store.Issue, string, error)
+	ListIssuesPage(ctx context.Context, v store.Viewer, f store.IssueFilter) (store.IssuePage, error)
 	// ReplaceEventPayload stores an event symbolicated again, and culprit
 	// as its issue's when it is the issue's latest event.
 	ReplaceEventPayload(ctx context.Context, v store.Viewer, issueID int64, ev *event.Event, culprit string) error

@@ -2,6 +2,8 @@ package dashboard
 
 import (
 	"flag"
+	"fmt"
+	"html"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,21 +21,39 @@ var csrfValueRE = regexp.MustCompile(`(name="csrf-token" content="|name="csrf_to
 // intended change.
 func TestGoldenIssuePage(t *testing.T) {
 	f := newFixture(t)
-	r := f.get(roleMember, issuePath(f.issue))
+	golden(t, f, issuePath(f.issue), "issue.golden.html")
+}
+
+// TestGoldenIssueListPage is the issue list's second page of one issue
+// each, with its pager: the first and previous pages, and no next one.
+func TestGoldenIssueListPage(t *testing.T) {
+	f := newFixture(t)
+	list := fmt.Sprintf("/projects/%d/issues?limit=1", f.web.ID)
+	next := nextRE.FindStringSubmatch(f.get(roleMember, list).Body)
+	if next == nil {
+		t.Fatal("the first page has no next page link")
+	}
+	golden(t, f, html.UnescapeString(next[1]), "issues.golden.html")
+}
+
+// golden compares the page at path with testdata/name.
+func golden(t *testing.T, f *fixture, path, name string) {
+	t.Helper()
+	r := f.get(roleMember, path)
 	wantStatus(t, r, 200)
 	got := csrfValueRE.ReplaceAllString(r.Body, `${1}CSRF"`)
-	path := filepath.Join("testdata", "issue.golden.html")
+	file := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(path)
+	want, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
 	if got != string(want) {
-		t.Errorf("issue page differs from %s; rerun with -update if intended.\n%s", path, firstDiff(string(want), got))
+		t.Errorf("%s differs from %s; rerun with -update if intended.\n%s", path, file, firstDiff(string(want), got))
 	}
 }
 

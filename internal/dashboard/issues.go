@@ -47,8 +47,9 @@ type issuesData struct {
 	// open the issue with it.
 	Environment string
 	Error       string
-	// NextURL is the next page, FirstURL the first one when this is not.
-	NextURL, FirstURL string
+	// NextURL is the next page, PrevURL the one before, FirstURL the
+	// first one when this is not.
+	NextURL, PrevURL, FirstURL string
 	// Back is the list's query string, posted with bulk changes so the
 	// list comes back as it was.
 	Back string
@@ -118,28 +119,34 @@ func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	data.Environment = f.Environment
 	f.ProjectID = p.ID
-	issues, next, err := d.store.ListIssues(ctx, v, f)
+	pg, err := d.store.ListIssuesPage(ctx, v, f)
 	switch {
 	case errors.Is(err, store.ErrBadCursor), errors.Is(err, store.ErrInvalid):
 		data.Error = "That page link is not valid any more; showing the first page."
 		status = http.StatusBadRequest
 		f.Cursor = ""
-		issues, next, err = d.store.ListIssues(ctx, v, f)
+		pg, err = d.store.ListIssuesPage(ctx, v, f)
 	}
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	data.Issues = issues
-	if next != "" {
+	data.Issues = pg.Issues
+	at := func(cursor string) string {
 		nq := url.Values{}
 		for k, vs := range back {
 			nq[k] = vs
 		}
-		nq.Set("cursor", next)
-		data.NextURL = issuesURL(p.ID, nq)
+		nq.Set("cursor", cursor)
+		return issuesURL(p.ID, nq)
 	}
-	if q.Get("cursor") != "" {
+	if pg.Next != "" {
+		data.NextURL = at(pg.Next)
+	}
+	if pg.Prev != "" {
+		data.PrevURL = at(pg.Prev)
+	}
+	if f.Cursor != "" {
 		data.FirstURL = issuesURL(p.ID, back)
 	}
 	d.render(w, r, status, "issues", &view{Title: p.Name, Nav: "projects", Tab: "issues", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})

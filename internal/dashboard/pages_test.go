@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -181,7 +182,25 @@ func listedIssues(body string) []int64 {
 	return ids
 }
 
-var nextRE = regexp.MustCompile(`<a href="([^"]+)" rel="next">Next page`)
+var (
+	nextRE = regexp.MustCompile(`<a href="([^"]+)" rel="next">Next page`)
+	prevRE = regexp.MustCompile(`<a href="([^"]+)" rel="prev">‹ Previous page`)
+)
+
+// pageLink is the href of the pager's link re matches, "" when it has
+// none; it must keep the list's filters.
+func pageLink(t *testing.T, re *regexp.Regexp, body string) string {
+	t.Helper()
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	path := strings.ReplaceAll(m[1], "&amp;", "&")
+	if !strings.Contains(path, "query=paged") || !strings.Contains(path, "cursor=") {
+		t.Errorf("page link %q lost the filters", path)
+	}
+	return path
+}
 
 func TestIssueListPaging(t *testing.T) {
 	f := newFixture(t)
@@ -191,19 +210,32 @@ func TestIssueListPaging(t *testing.T) {
 	}
 	path := fmt.Sprintf("/projects/%d/issues?query=paged&limit=3", f.web.ID)
 	var all []int64
+	var pages [][]int64
+	var prev string
 	for page := 0; page < 5 && path != ""; page++ {
 		r := f.get(roleMember, path)
 		wantStatus(t, r, http.StatusOK)
 		all = append(all, listedIssues(r.Body)...)
+		pages = append(pages, listedIssues(r.Body))
 		if page > 0 {
 			wantBody(t, r, "« First page")
 		}
-		path = ""
-		if m := nextRE.FindStringSubmatch(r.Body); m != nil {
-			path = strings.ReplaceAll(m[1], "&amp;", "&")
-			if !strings.Contains(path, "query=paged") || !strings.Contains(path, "cursor=") {
-				t.Errorf("next page link %q lost the filters", path)
-			}
+		path = pageLink(t, nextRE, r.Body)
+		prev = pageLink(t, prevRE, r.Body)
+		if (page == 0) != (prev == "") {
+			t.Errorf("page %d: previous page link %q", page, prev)
+		}
+	}
+	// Back from the last page, each Previous page link gives the pages
+	// before, to the first, which has none.
+	for i := len(pages) - 2; i >= 0; i-- {
+		r := f.get(roleMember, prev)
+		wantStatus(t, r, http.StatusOK)
+		if got := listedIssues(r.Body); !slices.Equal(got, pages[i]) {
+			t.Errorf("page %d read backwards lists %v, want %v", i, got, pages[i])
+		}
+		if prev = pageLink(t, prevRE, r.Body); (i == 0) != (prev == "") {
+			t.Errorf("page %d read backwards: previous page link %q", i, prev)
 		}
 	}
 	if len(all) != 7 {

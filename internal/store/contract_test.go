@@ -661,6 +661,15 @@ func testListIssuesFilters(e *env) {
 	wantErr(t, "unknown status", err, ErrInvalid)
 }
 
+// pageIDs are the IDs of a page's issues, in order.
+func pageIDs(issues []Issue) []int64 {
+	ids := make([]int64, len(issues))
+	for i, is := range issues {
+		ids[i] = is.ID
+	}
+	return ids
+}
+
 func testListIssuesPaging(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
 	// Few distinct times and counts, so many issues share a sort value
@@ -710,6 +719,65 @@ func testListIssuesPaging(e *env) {
 		}
 	}
 
+	// Previous pages: from the last page, each Prev gives the pages read
+	// forwards, in reverse, to the first, which has none; a page reached
+	// backwards has a Next that goes forwards again.
+	for sort := range sortValue {
+		for _, limit := range []int{1, 7, 25} {
+			f := IssueFilter{ProjectID: e.project.ID, Sort: sort, Limit: limit}
+			var forward [][]int64
+			var p IssuePage
+			for {
+				var err error
+				if p, err = db.ListIssuesPage(ctx, System, f); err != nil {
+					t.Fatalf("sort %s, limit %d: %v", sort, limit, err)
+				}
+				if (f.Cursor == "") != (p.Prev == "") {
+					t.Errorf("sort %s, limit %d: page after %q has previous page %q", sort, limit, f.Cursor, p.Prev)
+				}
+				forward = append(forward, pageIDs(p.Issues))
+				if p.Next == "" {
+					break
+				}
+				f.Cursor = p.Next
+			}
+			for i := len(forward) - 2; i >= 0; i-- {
+				f.Cursor = p.Prev
+				back, err := db.ListIssuesPage(ctx, System, f)
+				if err != nil || !slices.Equal(pageIDs(back.Issues), forward[i]) || (i == 0) != (back.Prev == "") {
+					t.Fatalf("sort %s, limit %d: page %d read backwards = %v, prev %q, %v; want %v", sort, limit, i,
+						pageIDs(back.Issues), back.Prev, err, forward[i])
+				}
+				f.Cursor = back.Next
+				if again, err := db.ListIssuesPage(ctx, System, f); err != nil || !slices.Equal(pageIDs(again.Issues), forward[i+1]) {
+					t.Fatalf("sort %s, limit %d: the next page of page %d read backwards = %v, %v; want %v", sort, limit, i,
+						pageIDs(again.Issues), err, forward[i+1])
+				}
+				p = back
+			}
+		}
+	}
+
+	// The total counts up to its cap, whatever the cursor and page size.
+	for _, tt := range []struct {
+		f    IssueFilter
+		max  int
+		want int
+	}{
+		{IssueFilter{ProjectID: e.project.ID}, 10000, n},
+		{IssueFilter{ProjectID: e.project.ID, Limit: 3, Cursor: encodeCursor("last_seen", def[0].LastSeen.UnixMilli(), def[0].ID)}, 10000, n},
+		{IssueFilter{ProjectID: e.project.ID}, 10, 10},
+		{IssueFilter{ProjectID: e.project.ID, Query: "nothing like it"}, 10, 0},
+		{IssueFilter{ProjectID: e.project.ID + 100}, 10, 0},
+	} {
+		if got, err := db.CountIssues(ctx, System, tt.f, tt.max); err != nil || got != tt.want {
+			t.Errorf("CountIssues(%+v, %d) = %d, %v; want %d", tt.f, tt.max, got, err, tt.want)
+		}
+	}
+	if got, err := db.CountIssues(ctx, Viewer{UserID: 1 << 40}, IssueFilter{ProjectID: e.project.ID}, 10); err != nil || got != 0 {
+		t.Errorf("CountIssues as a stranger = %d, %v; want 0", got, err)
+	}
+
 	// An issue created after the first page was read lands before the
 	// cursor: later pages neither repeat nor skip the others.
 	f := IssueFilter{ProjectID: e.project.ID, Limit: 10}
@@ -735,6 +803,7 @@ func testListIssuesPaging(e *env) {
 		{"events cursor", encodeCursor(eventsOrder, 3, 4)},
 		{"truncated", encodeCursor("last_seen", 3, 4)[:10]},
 		{"non-numeric", base64.RawURLEncoding.EncodeToString([]byte("last_seen:x:1"))},
+		{"not a previous page", base64.RawURLEncoding.EncodeToString([]byte("last_seen:3:4:after"))},
 	} {
 		_, _, err := db.ListIssues(ctx, System, IssueFilter{ProjectID: e.project.ID, Cursor: tt.cursor})
 		wantErr(t, tt.name, err, ErrBadCursor)
@@ -784,6 +853,9 @@ func testListEvents(e *env) {
 	}
 	_, _, err := db.ListEvents(ctx, System, issue.ID, encodeCursor("last_seen", 1, 1), 3, "")
 	wantErr(t, "issues cursor for events", err, ErrBadCursor)
+	// Events page forwards only.
+	_, _, err = db.ListEvents(ctx, System, issue.ID, encodeBeforeCursor(eventsOrder, 1, 1), 3, "")
+	wantErr(t, "previous-page cursor for events", err, ErrBadCursor)
 	_, _, err = db.ListEvents(ctx, System, issue.ID+100, "", 3, "")
 	wantErr(t, "ListEvents of a missing issue", err, ErrNotFound)
 

@@ -260,18 +260,58 @@ func (d *DB) tagValue(q *query, latest map[int64]string, tag event.Tag) string {
 	return d.valueMatch(q, "t.value", tag.Value)
 }
 
-// issuesQuery builds ListIssues' statement, with latest the latest
-// releases latestReleases found. It asks for one row more than the page
-// to learn whether another page follows.
-func (d *DB) issuesQuery(v Viewer, f IssueFilter, latest map[int64]string) (*query, string, int, error) {
+// issuesQuery builds ListIssuesPage's statement, with latest the latest
+// releases latestReleases found. It asks for one row more
+// than the page to learn whether another page follows. A cursor of the
+// page before its position (before) reads upwards, in the opposite order:
+// the rows come nearest first and are reversed into the list's order.
+func (d *DB) issuesQuery(v Viewer, f IssueFilter, latest map[int64]string) (q *query, col string, limit int, before bool, err error) {
 	col, ok := sortColumns[f.Sort]
 	if !ok {
-		return nil, "", 0, fmt.Errorf("store: list issues: %w: sort %q", ErrInvalid, f.Sort)
+		return nil, "", 0, false, fmt.Errorf("store: list issues: %w: sort %q", ErrInvalid, f.Sort)
 	}
-	if f.Status != "" && !validStatus(f.Status) {
-		return nil, "", 0, fmt.Errorf("store: list issues: %w: status %q", ErrInvalid, f.Status)
+	q = &query{}
+	from, id, err := d.issuesWhere(q, v, f, false, latest)
+	if err != nil {
+		return nil, "", 0, false, err
 	}
+	op, dir := "<", "DESC"
+	if f.Cursor != "" {
+		value, at, back, err := decodePageCursor(f.Cursor, col)
+		if err != nil {
+			return nil, "", 0, false, err
+		}
+		if back {
+			op, dir, before = ">", "ASC", true
+		}
+		q.add(` AND (`, from, `.`, col, `, `, id, `) `, op, ` (`, q.arg(value), `, `, q.arg(at), `)`)
+	}
+	limit = pageSize(f.Limit)
+	q.add(` ORDER BY `, from, `.`, col, ` `, dir, `, `, id, ` `, dir, ` LIMIT `, q.arg(limit+1))
+	return q, col, limit, before, nil
+}
+
+// countQuery builds CountIssues' statement: the issues of f, whatever its
+// cursor and page size, counted up to upTo.
+func (d *DB) countQuery(v Viewer, f IssueFilter, upTo int, latest map[int64]string) (*query, error) {
 	q := &query{}
+	q.add(`SELECT COUNT(*) FROM (`)
+	if _, _, err := d.issuesWhere(q, v, f, true, latest); err != nil {
+		return nil, err
+	}
+	q.add(` LIMIT `, q.arg(upTo), `) counted`)
+	return q, nil
+}
+
+// issuesWhere adds to q the SELECT of the issues f matches, every
+// condition but the cursor's, and returns the alias of the row whose
+// figures the list sorts by (the issue's, or its environment's) and the
+// column of the issue's ID in it. ids selects only a constant, for
+// counting, instead of the issue's columns.
+func (d *DB) issuesWhere(q *query, v Viewer, f IssueFilter, ids bool, latest map[int64]string) (from, id string, err error) {
+	if f.Status != "" && !validStatus(f.Status) {
+		return "", "", fmt.Errorf("store: list issues: %w: status %q", ErrInvalid, f.Status)
+	}
 	// With an environment, an issue's figures are its figures there
 	// (issue_environments), and sorting, the since filter and the cursor
 	// go by them: "production" must not list an issue first for its
@@ -279,13 +319,17 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter, latest map[int64]string) (*que
 	// last saw it last week. The project's rows of the environment are
 	// read in order by last seen, the default sort, and sorted for the
 	// others; unfiltered, the issues' own indexes are read as before.
-	from, id := "i", "i.id"
+	from, id = "i", "i.id"
+	cols, scoped := issueCols("i"), scopedIssueCols()
+	if ids {
+		cols, scoped = "1", "1"
+	}
 	if f.Environment != "" {
 		from, id = "ie", "ie.issue_id"
-		q.add(`SELECT `, scopedIssueCols(), ` FROM issue_environments ie JOIN issues i ON i.id = ie.issue_id WHERE ie.environment = `,
+		q.add(`SELECT `, scoped, ` FROM issue_environments ie JOIN issues i ON i.id = ie.issue_id WHERE ie.environment = `,
 			q.arg(truncate(f.Environment, MaxTagLength)), ` AND `)
 	} else {
-		q.add(`SELECT `, issueCols("i"), ` FROM issues i WHERE `)
+		q.add(`SELECT `, cols, ` FROM issues i WHERE `)
 	}
 	if f.ProjectID != 0 {
 		q.add(from, `.project_id = `, q.arg(f.ProjectID), ` AND `, q.visibleProject(v, f.ProjectID))
@@ -330,18 +374,9 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter, latest map[int64]string) (*que
 		q.add(` AND (`, cols[0], ` `, d.like(), ` `, p, ` ESCAPE '\' OR `, cols[1], ` `, d.like(), ` `, p, ` ESCAPE '\')`)
 	}
 	if err := d.searchConditions(q, f, from, latest); err != nil {
-		return nil, "", 0, err
+		return "", "", err
 	}
-	if f.Cursor != "" {
-		value, after, err := decodeCursor(f.Cursor, col)
-		if err != nil {
-			return nil, "", 0, err
-		}
-		q.add(` AND (`, from, `.`, col, `, `, id, `) < (`, q.arg(value), `, `, q.arg(after), `)`)
-	}
-	limit := pageSize(f.Limit)
-	q.add(` ORDER BY `, from, `.`, col, ` DESC, `, id, ` DESC LIMIT `, q.arg(limit+1))
-	return q, col, limit, nil
+	return from, id, nil
 }
 
 // comparisons are the operators CountBound and TimeBound may hold.
@@ -440,55 +475,116 @@ func (d *DB) searchConditions(q *query, f IssueFilter, figures string, latest ma
 	return nil
 }
 
-// ListIssues returns a page of the issues v may see that match f, and the
-// cursor of the next page ("" on the last one). Issues are ordered by the
-// sort column, newest or largest first, then by ID, so pages neither repeat
-// nor skip issues that share a sort value. Environment and Release match
-// the values the issue's events carried; every Tag must match. Query is
-// case-insensitive for all letters on PostgreSQL, for ASCII on SQLite.
-// With Environment, each issue's Count, UserCount, FirstSeen and LastSeen
-// are of its events in that environment, and Since and the sort go by
-// them.
+// IssuePage is a page of ListIssuesPage: the issues, and the cursors of
+// the pages after and before it ("" when there is none).
+type IssuePage struct {
+	Issues     []Issue
+	Next, Prev string
+}
+
+// ListIssues is ListIssuesPage's issues and next cursor.
 func (d *DB) ListIssues(ctx context.Context, v Viewer, f IssueFilter) ([]Issue, string, error) {
+	p, err := d.ListIssuesPage(ctx, v, f)
+	return p.Issues, p.Next, err
+}
+
+// ListIssuesPage returns a page of the issues v may see that match f, and
+// the cursors of the pages after and before it. Issues are ordered by the
+// sort column, newest or largest first, then by ID, so pages neither
+// repeat nor skip issues that share a sort value; a page's cursors are
+// the positions of its last and first issues, and Prev reads the keyset
+// upwards from the first, as cheaply as Next reads on. Environment and
+// Release match the values the issue's events carried; every Tag must
+// match. Query is case-insensitive for all letters on PostgreSQL, for
+// ASCII on SQLite. With Environment, each issue's Count, UserCount,
+// FirstSeen and LastSeen are of its events in that environment, and Since
+// and the sort go by them.
+func (d *DB) ListIssuesPage(ctx context.Context, v Viewer, f IssueFilter) (IssuePage, error) {
 	latest, err := d.latestReleases(ctx, v, f)
 	if err != nil {
-		return nil, "", fmt.Errorf("store: list issues: latest release: %w", err)
+		return IssuePage{}, fmt.Errorf("store: list issues: latest release: %w", err)
 	}
-	q, col, limit, err := d.issuesQuery(v, f, latest)
+	q, col, limit, before, err := d.issuesQuery(v, f, latest)
 	if err != nil {
-		return nil, "", err
+		return IssuePage{}, err
 	}
 	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("store: list issues: %w", err)
+		return IssuePage{}, fmt.Errorf("store: list issues: %w", err)
 	}
 	defer rows.Close()
 	issues := []Issue{}
 	for rows.Next() {
 		i, err := scanIssue(rows)
 		if err != nil {
-			return nil, "", fmt.Errorf("store: list issues: %w", err)
+			return IssuePage{}, fmt.Errorf("store: list issues: %w", err)
 		}
 		issues = append(issues, i)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("store: list issues: %w", err)
+		return IssuePage{}, fmt.Errorf("store: list issues: %w", err)
 	}
-	if len(issues) <= limit {
-		return issues, "", nil
+	more := len(issues) > limit
+	if more {
+		issues = issues[:limit]
 	}
-	issues = issues[:limit]
-	last := issues[limit-1]
-	var value int64
-	switch col {
-	case "last_seen":
-		value = millis(last.LastSeen)
-	case "first_seen":
-		value = millis(last.FirstSeen)
+	if before {
+		slices.Reverse(issues)
+	}
+	value := func(i Issue) int64 {
+		switch col {
+		case "last_seen":
+			return millis(i.LastSeen)
+		case "first_seen":
+			return millis(i.FirstSeen)
+		}
+		return i.Count
+	}
+	first, last := func() string {
+		return encodeBeforeCursor(col, value(issues[0]), issues[0].ID)
+	}, func() string {
+		l := issues[len(issues)-1]
+		return encodeCursor(col, value(l), l.ID)
+	}
+	p := IssuePage{Issues: issues}
+	// Read downwards, a further page follows when the query found one
+	// more row, and one precedes whenever the page was reached by a
+	// cursor; read upwards, the other way round.
+	switch {
+	case len(issues) == 0:
+	case before:
+		p.Next = last()
+		if more {
+			p.Prev = first()
+		}
 	default:
-		value = last.Count
+		if more {
+			p.Next = last()
+		}
+		if f.Cursor != "" {
+			p.Prev = first()
+		}
 	}
-	return issues, encodeCursor(col, value, last.ID), nil
+	return p, nil
+}
+
+// CountIssues counts the issues v may see that match f, whatever its
+// cursor and page size, up to upTo: it stops there, so that the total of a
+// project's millions of issues costs no more than upTo rows read.
+func (d *DB) CountIssues(ctx context.Context, v Viewer, f IssueFilter, upTo int) (int, error) {
+	latest, err := d.latestReleases(ctx, v, f)
+	if err != nil {
+		return 0, fmt.Errorf("store: count issues: latest release: %w", err)
+	}
+	q, err := d.countQuery(v, f, upTo, latest)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count issues: %w", err)
+	}
+	return n, nil
 }
 
 // GetIssue returns an issue v may see.

@@ -276,6 +276,10 @@ func planQueries(dialect string) []planQuery {
 	}{
 		{"issues by last seen", System, IssueFilter{ProjectID: 1}, "issues_last_seen", true},
 		{"issues by last seen, next page", System, IssueFilter{ProjectID: 1, Cursor: encodeCursor("last_seen", 5, 9)}, "issues_last_seen", true},
+		// The page before reads the same index upwards.
+		{"issues by last seen, previous page", System, IssueFilter{ProjectID: 1, Cursor: encodeBeforeCursor("last_seen", 5, 9)}, "issues_last_seen", true},
+		{"unresolved issues by count, previous page", member, IssueFilter{ProjectID: 1, Status: StatusUnresolved, Sort: SortCount,
+			Cursor: encodeBeforeCursor("count", 5, 9)}, "issues_count", true},
 		{"unresolved issues, member", member, IssueFilter{ProjectID: 1, Status: StatusUnresolved}, "issues_status_last_seen", true},
 		{"issues by first seen, next page", System, IssueFilter{ProjectID: 1, Sort: SortFirstSeen, Cursor: encodeCursor("first_seen", 5, 9)}, "issues_first_seen", true},
 		{"issues by count, filtered", member, IssueFilter{ProjectID: 1, Sort: SortCount, Tags: []event.Tag{{Key: "browser", Value: "x"}}, Query: "x"}, "issues_count", true},
@@ -305,7 +309,7 @@ func planQueries(dialect string) []planQuery {
 		{"issues of an environment by count, next page", member, IssueFilter{ProjectID: 1, Sort: SortCount, Environment: "prod",
 			Cursor: encodeCursor("count", 5, 9)}, "issue_environments_last_seen", false},
 	} {
-		q, _, _, err := (&DB{dialect: dialect}).issuesQuery(tt.v, tt.f, map[int64]string{1: "a@1.0.0"})
+		q, _, _, _, err := (&DB{dialect: dialect}).issuesQuery(tt.v, tt.f, map[int64]string{1: "a@1.0.0"})
 		if err != nil {
 			panic(err)
 		}
@@ -314,6 +318,22 @@ func planQueries(dialect string) []planQuery {
 	// release:latest's candidates: each project's newest releases.
 	addQ("latest releases of a project", latestReleasesQuery(member, IssueFilter{ProjectID: 1}), "releases_first_seen", false)
 	addQ("latest releases of every project, member", latestReleasesQuery(member, IssueFilter{}), "releases_first_seen", false)
+	// The total of the issue list (X-Hits) reads the list's index, and at
+	// most its cap of rows.
+	for _, tt := range []struct {
+		name  string
+		f     IssueFilter
+		index string
+	}{
+		{"count of unresolved issues", IssueFilter{ProjectID: 1, Status: StatusUnresolved}, "issues_status_last_seen"},
+		{"count of an environment's issues", IssueFilter{ProjectID: 1, Environment: "prod"}, "issue_environments_last_seen"},
+	} {
+		q, err := (&DB{dialect: dialect}).countQuery(member, tt.f, 10000, nil)
+		if err != nil {
+			panic(err)
+		}
+		addQ(tt.name, q, tt.index, false)
+	}
 	q, _, _ := eventsQuery(1, encodeCursor(eventsOrder, 5, 9), 25, "")
 	addQ("events of an issue, next page", q, "events_issue_time", true)
 	// In an environment, an issue's events there are read in order
