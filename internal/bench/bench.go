@@ -26,7 +26,13 @@ type Config struct {
 	DSN string
 	// URL, when set, is the server's base URL, overriding the DSN's host
 	// (a DSN that names a public host while the server is reached locally).
+	// The DSN's key and Token are sent to it, so unless OtherServer is set
+	// it must name the DSN's own server: its scheme, host and port.
 	URL string
+	// OtherServer lets URL name a server other than the DSN's. Set it only
+	// when the DSN and Token were both given for that server, never when
+	// either came from a file or the environment meant for another one.
+	OtherServer bool
 	// Token is an API token: it counts stored events through the REST
 	// API and reads /metrics where that needs an admin (the EC2 dashboard).
 	Token string
@@ -134,6 +140,30 @@ type dsn struct {
 	project int64
 }
 
+// origin returns u's scheme, host and port, the port made explicit so that
+// http://h and http://h:80 are one server. A token for one origin goes to
+// no other: another port of the same host can be another server.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return u.Scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// sameServer is an http.Client's CheckRedirect that follows redirects only
+// within the first request's server: Go's client would carry the DSN's key
+// (X-Sentry-Auth) anywhere, and the API token to another port of the host.
+func sameServer(req *http.Request, via []*http.Request) error {
+	if o := origin(req.URL); o != origin(via[0].URL) {
+		return fmt.Errorf("redirected to %s, another server than %s: not followed, so the key and token go nowhere else", o, origin(via[0].URL))
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
 // parseDSN reads a Sentry DSN: scheme://KEY@HOST[:PORT][/PREFIX]/PROJECT_ID.
 func parseDSN(s string) (dsn, error) {
 	u, err := url.Parse(s)
@@ -158,8 +188,14 @@ func (cfg *Config) Validate() error {
 		return err
 	}
 	if cfg.URL != "" {
-		if u, err := url.Parse(cfg.URL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		u, err := url.Parse(cfg.URL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return fmt.Errorf("URL %q is not an http:// or https:// URL", cfg.URL)
+		}
+		// parseDSN has checked it.
+		d, _ := url.Parse(cfg.DSN)
+		if o := origin(u); o != origin(d) && !cfg.OtherServer {
+			return &OtherServerError{URL: o, DSN: origin(d)}
 		}
 	}
 	switch {
@@ -177,6 +213,16 @@ func (cfg *Config) Validate() error {
 		return errors.New("the drain timeout must be positive")
 	}
 	return nil
+}
+
+// OtherServerError is Validate's refusal of a URL that names a server other
+// than the DSN's without Config.OtherServer.
+type OtherServerError struct {
+	URL, DSN string // their origins
+}
+
+func (e *OtherServerError) Error() string {
+	return fmt.Sprintf("the URL %s is not the DSN's server %s: the DSN's key and the API token go only to the server they belong to", e.URL, e.DSN)
 }
 
 // Run measures the server cfg names; it sends load there and, with
@@ -235,7 +281,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	t := &target{base: d.base, project: d.project, token: cfg.Token, client: &http.Client{Timeout: 10 * time.Second}}
+	t := &target{base: d.base, project: d.project, token: cfg.Token, client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: sameServer}}
 	before, source, storedErr := t.stored(ctx)
 	if storedErr != nil {
 		rep.Notes = append(rep.Notes, "processed: not measured: "+storedErr.Error())

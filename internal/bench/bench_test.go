@@ -292,6 +292,59 @@ func TestRunNotesAWrongKey(t *testing.T) {
 	}
 }
 
+func TestValidateKeepsKeyAndTokenOnTheDSNsServer(t *testing.T) {
+	tests := []struct {
+		name, dsn, url string
+		other          bool
+		want           string // in the error; "" for none
+	}{
+		{"same server", "http://k@127.0.0.1:8080/1", "http://127.0.0.1:8080/", false, ""},
+		{"default port spelt out", "https://k@Errors.example.com/1", "https://errors.example.com:443", false, ""},
+		{"another port", "http://k@127.0.0.1:8080/1", "http://127.0.0.1:18171", false, "the URL http://127.0.0.1:18171 is not the DSN's server http://127.0.0.1:8080"},
+		{"another scheme", "https://k@errors.example.com/1", "http://errors.example.com", false, "not the DSN's server https://errors.example.com:443"},
+		{"another host", "https://k@errors.example.com/1", "http://10.0.0.5:8080", false, "http://10.0.0.5:8080 is not the DSN's server"},
+		{"another host, allowed", "https://k@errors.example.com/1", "http://10.0.0.5:8080", true, ""},
+	}
+	for _, tt := range tests {
+		cfg := Config{DSN: tt.dsn, URL: tt.url, OtherServer: tt.other, Size: Size2K, Duration: time.Second, Connections: 1, Distinct: 1, DrainTimeout: time.Second}
+		err := cfg.Validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: %v, want an error with %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestRunFollowsNoRedirectToAnotherServer: a server that redirects every
+// request to another port of its host gets the DSN's key and the token;
+// the other port gets nothing.
+func TestRunFollowsNoRedirectToAnotherServer(t *testing.T) {
+	var leaked atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" || r.Header.Get("X-Sentry-Auth") != "" {
+			leaked.Add(1)
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer elsewhere.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	rep, err := Run(context.Background(), Config{
+		DSN: strings.Replace(srv.URL, "http://", "http://k3y@", 1) + "/1", Token: "t0ken", Duration: 200 * time.Millisecond,
+		Connections: 1, Size: Size2K, Distinct: 1, Rate: 20, DrainTimeout: time.Second,
+	})
+	if err == nil || leaked.Load() != 0 {
+		t.Fatalf("Run = %+v, %v; %d requests took the key or token to the other server", rep, err, leaked.Load())
+	}
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), "another server than") {
+		t.Errorf("notes %q do not say why the redirects were not followed", rep.Notes)
+	}
+}
+
 func TestRunFailsWhenNothingAnswers(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL

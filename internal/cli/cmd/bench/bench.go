@@ -25,6 +25,9 @@ type Options struct {
 	IO     *cmdutil.IOStreams
 	Getenv func(string) string
 
+	// DSN, URL and Token are the flags' values, empty when not given:
+	// Run falls back to the environment and dev.json, and tells which
+	// were given, since a token goes only to the server it was given for.
 	DSN     string
 	URL     string
 	Token   string
@@ -54,11 +57,16 @@ starts on 127.0.0.1 and that only answers 200, so the figures can be read
 as a share of what any HTTP server on this machine accepts (--no-baseline
 skips it).
 
-Load goes only to the server the DSN (or --url) names. Without --dsn the
-DSN and API token come from <data-dir>/dev.json, as a running
-` + "`flytrap dev`" + ` wrote them. Counting stored events needs an API token
-(--token); without one, flytrap dev's /metrics is read instead. A deployed
-dashboard's /metrics needs an admin's token.`,
+Load goes only to the server the DSN (or --url) names. Without --dsn or
+FLYTRAP_DSN the DSN and API token come from <data-dir>/dev.json, as a
+running ` + "`flytrap dev`" + ` wrote them, and FLYTRAP_URL and FLYTRAP_TOKEN
+(the CLI's server) are not used. Counting stored events needs an API
+token (--token); without one, flytrap dev's /metrics is read instead. A
+deployed dashboard's /metrics needs an admin's token.
+
+The DSN's key and the token go only to the DSN's server: a --url (or
+FLYTRAP_URL) naming another scheme, host or port is refused unless
+--url, --dsn and --token are all given on the command line.`,
 		Example: `  flytrap dev --rate-limit -1 &     # in another terminal
   flytrap bench
   flytrap bench --size 50k --connections 8 --json
@@ -69,9 +77,9 @@ dashboard's /metrics needs an admin's token.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.DSN, "dsn", env("FLYTRAP_DSN", ""), "the project's DSN, http://KEY@HOST:PORT/PROJECT_ID (default: from <data-dir>/dev.json) [$FLYTRAP_DSN]")
-	fl.StringVar(&opts.URL, "url", env("FLYTRAP_URL", ""), "the server's base URL, when it differs from the DSN's host [$FLYTRAP_URL]")
-	fl.StringVar(&opts.Token, "token", env("FLYTRAP_TOKEN", ""), "API token to count stored events and read /metrics (default: from <data-dir>/dev.json) [$FLYTRAP_TOKEN]")
+	fl.StringVar(&opts.DSN, "dsn", "", "the project's DSN, http://KEY@HOST:PORT/PROJECT_ID (default: from <data-dir>/dev.json) [$FLYTRAP_DSN]")
+	fl.StringVar(&opts.URL, "url", "", "the server's base URL, when the DSN names it another way (default: the DSN's server) [$FLYTRAP_URL, with --dsn or $FLYTRAP_DSN only]")
+	fl.StringVar(&opts.Token, "token", "", "API token to count stored events and read /metrics (default: from <data-dir>/dev.json) [$FLYTRAP_TOKEN, with --dsn or $FLYTRAP_DSN only]")
 	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "flytrap dev's data directory, whose dev.json supplies --dsn and --token [$FLYTRAP_DATA_DIR]")
 	fl.DurationVar(&opts.Config.Duration, "duration", 10*time.Second, "how long to send, to each server")
 	fl.IntVar(&opts.Config.Connections, "connections", 32, "requests in flight at once")
@@ -96,7 +104,23 @@ func Run(ctx context.Context, opts *Options) error {
 	cfg := opts.Config
 	cfg.DSN, cfg.URL, cfg.Token, cfg.Size = opts.DSN, opts.URL, opts.Token, bench.Size(opts.Size)
 	cfg.Baseline = !opts.NoBaseline
+	// Flags only: a DSN, token or URL from the environment may each be
+	// meant for a different server.
+	cfg.OtherServer = opts.DSN != "" && opts.Token != "" && opts.URL != ""
+	dropURL := "leave out --url"
 	if cfg.DSN == "" {
+		cfg.DSN = opts.Getenv("FLYTRAP_DSN")
+	}
+	if cfg.DSN != "" {
+		// FLYTRAP_URL and FLYTRAP_TOKEN are the CLI's server and its token:
+		// they go with a DSN the user named, never with dev.json's.
+		if cfg.URL == "" {
+			cfg.URL, dropURL = opts.Getenv("FLYTRAP_URL"), "unset FLYTRAP_URL (the CLI's server)"
+		}
+		if cfg.Token == "" {
+			cfg.Token = opts.Getenv("FLYTRAP_TOKEN")
+		}
+	} else {
 		path := filepath.Join(opts.DataDir, "dev.json")
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -112,6 +136,10 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
+		var other *bench.OtherServerError
+		if errors.As(err, &other) {
+			return cmdutil.UsageError(err.Error(), dropURL+" to send to "+other.DSN+", or pass --url, --dsn and --token all for "+other.URL)
+		}
 		return cmdutil.UsageError(err.Error(), "see `flytrap bench --help`")
 	}
 	pv := newProgressView(opts.IO.ErrOut, cmdutil.IsTerminal(opts.IO.ErrOut), cmdutil.NoColor(opts.Getenv))

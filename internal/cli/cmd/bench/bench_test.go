@@ -54,13 +54,8 @@ func newOpts(env map[string]string) (*Options, *bytes.Buffer, *bytes.Buffer) {
 
 func TestRunReadsDevJSON(t *testing.T) {
 	srv, n := fakeServer(t, "tok")
-	dir := t.TempDir()
-	info := fmt.Sprintf(`{"dsn": %q, "api_token": "tok"}`, strings.Replace(srv.URL, "http://", "http://key@", 1)+"/7")
-	if err := os.WriteFile(filepath.Join(dir, "dev.json"), []byte(info), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	opts, out, errOut := newOpts(nil)
-	opts.DataDir, opts.JSON, opts.NoBaseline = dir, true, true
+	opts.DataDir, opts.JSON, opts.NoBaseline = writeDevJSON(t, srv, "tok"), true, true
 	if err := Run(context.Background(), opts); err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
@@ -74,6 +69,81 @@ func TestRunReadsDevJSON(t *testing.T) {
 	// Not a terminal: plain lines, no escapes.
 	if !strings.Contains(errOut.String(), "flytrap ") || strings.ContainsAny(errOut.String(), "\r\x1b") {
 		t.Errorf("progress on a pipe:\n%q", errOut)
+	}
+}
+
+// writeDevJSON writes a dev.json naming srv's project 7 with token tok,
+// and returns its directory.
+func writeDevJSON(t *testing.T, srv *httptest.Server, tok string) string {
+	dir := t.TempDir()
+	info := fmt.Sprintf(`{"dsn": %q, "api_token": %q}`, strings.Replace(srv.URL, "http://", "http://key@", 1)+"/7", tok)
+	if err := os.WriteFile(filepath.Join(dir, "dev.json"), []byte(info), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestRunDevJSONIgnoresTheCLIsServer: FLYTRAP_URL and FLYTRAP_TOKEN name
+// the CLI's server, often production; with dev.json's DSN and token the
+// load and the token go to dev.json's server alone.
+func TestRunDevJSONIgnoresTheCLIsServer(t *testing.T) {
+	srv, n := fakeServer(t, "tok")
+	var elsewhere atomic.Int64
+	prod := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	defer prod.Close()
+	opts, out, errOut := newOpts(map[string]string{"FLYTRAP_URL": prod.URL, "FLYTRAP_TOKEN": "prod-token"})
+	opts.DataDir, opts.JSON, opts.NoBaseline = writeDevJSON(t, srv, "tok"), true, true
+	if err := Run(context.Background(), opts); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if elsewhere.Load() != 0 || rep.URL != srv.URL || n.Load() == 0 {
+		t.Errorf("FLYTRAP_URL's server got %d requests, dev.json's %d; the report names %s", elsewhere.Load(), n.Load(), rep.URL)
+	}
+	if rep.Processed == nil || rep.Processed.Source != bench.SourceREST {
+		t.Errorf("processed %+v, notes %q: want dev.json's token, not FLYTRAP_TOKEN, counting through the API", rep.Processed, rep.Notes)
+	}
+}
+
+// TestRunURLOfAnotherServer: a URL naming another server than the DSN's
+// is refused unless --url, --dsn and --token were all given.
+func TestRunURLOfAnotherServer(t *testing.T) {
+	srv, n := fakeServer(t, "tok")
+	dsn := strings.Replace(srv.URL, "http://", "http://key@", 1) + "/7"
+	publicDSN := "https://key@errors.example.com/7"
+	tests := []struct {
+		name string
+		env  map[string]string
+		set  func(*Options)
+		want string // in the usage error and its hint; "" for a run
+	}{
+		{"dev.json, --url", nil, func(o *Options) { o.DataDir, o.URL = writeDevJSON(t, srv, "tok"), "http://127.0.0.1:1" }, "leave out --url"},
+		{"dev.json, --url, --token", nil, func(o *Options) { o.DataDir, o.URL, o.Token = writeDevJSON(t, srv, "tok"), "http://127.0.0.1:1", "tok" }, "not the DSN's server " + srv.URL},
+		{"--dsn, FLYTRAP_URL", map[string]string{"FLYTRAP_URL": "http://127.0.0.1:1"}, func(o *Options) { o.DSN = dsn }, "unset FLYTRAP_URL"},
+		{"--dsn, FLYTRAP_TOKEN, --url", map[string]string{"FLYTRAP_TOKEN": "tok"}, func(o *Options) { o.DSN, o.URL = publicDSN, srv.URL }, "pass --url, --dsn and --token all for " + srv.URL},
+		{"FLYTRAP_DSN, --token, --url", map[string]string{"FLYTRAP_DSN": publicDSN}, func(o *Options) { o.URL, o.Token = srv.URL, "tok" }, "is not the DSN's server https://errors.example.com:443"},
+		{"--dsn, --token, FLYTRAP_URL", map[string]string{"FLYTRAP_URL": srv.URL}, func(o *Options) { o.DSN, o.Token = publicDSN, "tok" }, "unset FLYTRAP_URL"},
+		{"--dsn, --token, --url", nil, func(o *Options) { o.DSN, o.URL, o.Token = publicDSN, srv.URL, "tok" }, ""},
+	}
+	for _, tt := range tests {
+		before := n.Load()
+		opts, _, _ := newOpts(tt.env)
+		opts.NoBaseline = true
+		tt.set(opts)
+		err := Run(context.Background(), opts)
+		if tt.want == "" {
+			if err != nil || n.Load() == before {
+				t.Errorf("%s: %v, and %d requests", tt.name, err, n.Load()-before)
+			}
+			continue
+		}
+		var ce *cmdutil.Error
+		if !errors.As(err, &ce) || ce.Code != cmdutil.ExitUsage || !strings.Contains(ce.Msg+" "+ce.Hint, tt.want) || n.Load() != before {
+			t.Errorf("%s: %v (%+v), %d requests; want a usage error with %q and none", tt.name, err, ce, n.Load()-before, tt.want)
+		}
 	}
 }
 
