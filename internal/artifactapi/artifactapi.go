@@ -41,7 +41,7 @@ type Store interface {
 	CreateRelease(ctx context.Context, v store.Viewer, projectID int64, version string, now time.Time) (store.Release, error)
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
 	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
-	DeleteRelease(ctx context.Context, v store.Viewer, projectID int64, version string) error
+	DeleteReleases(ctx context.Context, v store.Viewer, projectIDs []int64, version string) error
 	SetReleaseDate(ctx context.Context, v store.Viewer, projectID int64, version string, released time.Time) (store.Release, error)
 	CreateDeploy(ctx context.Context, v store.Viewer, d store.Deploy, now time.Time) (store.Deploy, error)
 	ListDeploys(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Deploy, error)
@@ -481,28 +481,29 @@ func (h *Handler) listProjects(w http.ResponseWriter, r *http.Request, u store.U
 // deleteRelease deletes the release, and the artifacts uploaded for it,
 // from the project the path names, or, on the organization's path (the
 // only one sentry-cli 3.8 calls, -p or not), from every project u sees
-// that has it, as Sentry's organization-wide releases are deleted.
+// that has it, as Sentry's organization-wide releases are deleted. A
+// release an issue refers to is deleted from none, with Sentry's 400.
 func (h *Handler) deleteRelease(w http.ResponseWriter, r *http.Request, u store.User) {
 	ps, ok := h.pathProjects(w, r, u)
 	if !ok {
 		return
 	}
-	version, deleted := r.PathValue("version"), 0
-	for _, p := range ps {
-		err := h.store.DeleteRelease(r.Context(), viewer(u), p.ID, version)
-		switch {
-		case err == nil:
-			deleted++
-		case !errors.Is(err, store.ErrNotFound):
-			h.fail(w, r, err)
-			return
-		}
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
 	}
-	if deleted == 0 {
+	version := r.PathValue("version")
+	switch err := h.store.DeleteReleases(r.Context(), viewer(u), ids, version); {
+	case errors.Is(err, store.ErrReleaseInUse):
+		// Sentry's words, which sentry-cli prints.
+		writeDetail(w, http.StatusBadRequest, "This release is referenced by active issues and cannot be removed.")
+	case errors.Is(err, store.ErrNotFound):
 		writeDetail(w, http.StatusNotFound, fmt.Sprintf("release %q not found", version))
-		return
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		w.WriteHeader(http.StatusNoContent)
 	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // uploadReleaseFile is the legacy upload of one file of a release, as

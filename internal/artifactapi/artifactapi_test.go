@@ -23,6 +23,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/artifactapi"
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -552,5 +553,44 @@ func TestDeleteReleaseOfOneProject(t *testing.T) {
 	}
 	if _, err := e.db.GetRelease(ctx, store.System, other.ID, "1.0.0"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after the organization's delete: %v, want deleted", err)
+	}
+}
+
+// A release an issue refers to is not deleted, from any project, with
+// Sentry's 400 and words (sentry-cli prints them); the issue's page
+// would link to a release that is gone.
+func TestDeleteReleaseIssuesReferTo(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	other, err := e.db.CreateProject(ctx, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, p := range []int64{e.proj.ID, other.ID} {
+		if _, err := e.db.CreateRelease(ctx, store.System, p, "js@1.0.0", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.db.SaveEvent(ctx, store.SaveRequest{Fingerprint: "f", GroupingVersion: "test-1", Title: "boom",
+		Event: &event.Event{EventID: strings.Repeat("a", 32), ProjectID: other.ID, Source: event.SourceSentry, Level: "error",
+			Release: "js@1.0.0", Timestamp: at, Received: at}}); err != nil {
+		t.Fatal(err)
+	}
+	const detail = "This release is referenced by active issues and cannot be removed."
+	for _, path := range []string{"/api/0/organizations/any/releases/js@1.0.0/", "/api/0/projects/any/other/releases/js@1.0.0/"} {
+		var out map[string]any
+		if code := e.do("DELETE", path, "", nil, &out); code != 400 || out["detail"] != detail {
+			t.Errorf("DELETE %s: %d %v, want 400 with %q", path, code, out, detail)
+		}
+		for _, p := range []int64{e.proj.ID, other.ID} {
+			if _, err := e.db.GetRelease(ctx, store.System, p, "js@1.0.0"); err != nil {
+				t.Errorf("after DELETE %s: project %d's release: %v, want kept", path, p, err)
+			}
+		}
+	}
+	// No issue of Web Shop refers to its js@1.0.0.
+	if code := e.do("DELETE", "/api/0/projects/any/web-shop/releases/js@1.0.0/", "", nil, nil); code != 204 {
+		t.Errorf("delete through the project without issues: %d, want 204", code)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -389,30 +390,62 @@ func sortTies(rs []Release) {
 	}
 }
 
+// ErrReleaseInUse is DeleteRelease's refusal of a release that issues
+// refer to.
+var ErrReleaseInUse = errors.New("issues refer to the release")
+
 // DeleteRelease removes a release of a project v may see, its deploys and
 // commits, and the artifact bundles uploaded for it. Their blobs stay until the artifact retention
-// job finds no row referring to them.
+// job finds no row referring to them. A release an issue refers to stays:
+// see DeleteReleases.
 func (d *DB) DeleteRelease(ctx context.Context, v Viewer, projectID int64, version string) error {
+	return d.DeleteReleases(ctx, v, []int64{projectID}, version)
+}
+
+// DeleteReleases deletes the release version, as DeleteRelease does, from
+// each of projectIDs v may see that has it; ErrNotFound when none has it. It deletes none when an issue of any of
+// them was first or last seen in the release, or is resolved in it
+// (ErrReleaseInUse), as Sentry refuses: the issue's page links to the
+// release, and its resolution is ordered by when the release was first
+// seen.
+func (d *DB) DeleteReleases(ctx context.Context, v Viewer, projectIDs []int64, version string) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
-		var (
-			q   query
-			one int
-		)
-		q.add(`SELECT 1 FROM releases WHERE project_id = `, q.arg(projectID), ` AND version = `, q.arg(version),
-			` AND `, q.visibleProject(v, projectID))
-		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
-			return notFound(err)
-		}
-		if err := deleteArtifactBundles(ctx, tx, `project_id = $1 AND release_name = $2`, projectID, version); err != nil {
-			return err
-		}
-		for _, table := range []string{"release_deploys", "release_commits"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1 AND version = $2`, projectID, version); err != nil {
+		deleted := 0
+		for _, projectID := range projectIDs {
+			var (
+				q   query
+				one int
+			)
+			q.add(`SELECT 1 FROM releases WHERE project_id = `, q.arg(projectID), ` AND version = `, q.arg(version),
+				` AND `, q.visibleProject(v, projectID))
+			if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				continue
+			} else if err != nil {
 				return err
 			}
+			var used query
+			used.add(`SELECT 1 FROM issues WHERE project_id = `, used.arg(projectID), ` AND (first_release = `, used.arg(version),
+				` OR last_release = `, used.arg(version), ` OR resolved_in_release = `, used.arg(version), `) LIMIT 1`)
+			switch err := tx.QueryRowContext(ctx, used.sql(), used.args...).Scan(&one); {
+			case err == nil:
+				return ErrReleaseInUse
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+			if err := deleteArtifactBundles(ctx, tx, `project_id = $1 AND release_name = $2`, projectID, version); err != nil {
+				return err
+			}
+			for _, table := range []string{"release_deploys", "release_commits", "releases"} {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1 AND version = $2`, projectID, version); err != nil {
+					return err
+				}
+			}
+			deleted++
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM releases WHERE project_id = $1 AND version = $2`, projectID, version)
-		return err
+		if deleted == 0 {
+			return ErrNotFound
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete release %q: %w", version, err)

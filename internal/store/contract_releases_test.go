@@ -200,6 +200,14 @@ func testReleaseTracking(e *env) {
 	if err := db.SetReleaseCommits(ctx, mv, p, "1.0", commits); err != nil {
 		t.Fatal(err)
 	}
+	// Issues a and b refer to 1.0 (testReleaseInUse has the rules); once
+	// they are gone, it goes.
+	wantErr(t, "DeleteRelease of a release issues refer to", db.DeleteRelease(ctx, mv, p, "1.0"), ErrReleaseInUse)
+	for _, id := range e.listAll(System, IssueFilter{ProjectID: p}) {
+		if err := db.DeleteIssue(ctx, System, id); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := db.DeleteRelease(ctx, mv, p, "1.0"); err != nil {
 		t.Fatal(err)
 	}

@@ -95,6 +95,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ReleaseTracking", testReleaseTracking},
 		{"ReleasesListedNewest", testReleasesListedNewest},
 		{"DeployBound", testDeployBound},
+		{"ReleaseInUse", testReleaseInUse},
 		{"Repositories", testRepositories},
 		{"AlertConfig", testAlertConfig},
 		{"AlertChannelNames", testAlertChannelNames},
