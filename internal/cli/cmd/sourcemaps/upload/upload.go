@@ -11,6 +11,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -43,7 +44,9 @@ type Options struct {
 	// ErrOut is a terminal.
 	Progress bool
 
-	Dir       string
+	// Dir is a directory of build output, or one JavaScript file.
+	Dir string
+	// URL is the server (--host, or its old name --url).
 	URL       string
 	Token     string
 	Project   string
@@ -57,7 +60,7 @@ type Options struct {
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{IO: f.IO, Progress: cmdutil.IsTerminal(f.IO.ErrOut)}
 	cmd := &cobra.Command{
-		Use:   "upload DIR",
+		Use:   "upload DIR|FILE",
 		Short: "Upload the minified JavaScript under DIR and its source maps",
 		Long: `Upload each .js, .mjs and .cjs file under DIR with its source map (the file
 its //# sourceMappingURL= names, <file>.map, or an inline data: map) to a
@@ -65,7 +68,9 @@ Flytrap server, for the project --project (default: the only project the
 token sees, as on a fresh flytrap dev). Files are found by the debug ID
 flytrap sourcemaps inject (or sentry-cli, or a Sentry bundler plugin) wrote,
 else by --release, --dist and their URL: --url-prefix joined with their path
-under DIR ("~/" matches any scheme and host), else by file name.
+under DIR ("~/" matches any scheme and host), else by file name. Given a
+FILE rather than a directory, it and its map are named as if under their
+own directory (~/app.min.js and ~/app.min.js.map), as sentry-cli does.
 
 The report lists what was uploaded, files without a map, and maps whose
 "file" names another file or whose sources and sourcesContent disagree.
@@ -77,8 +82,12 @@ uploading; without a server and token it checks the files only, and says so.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = args[0]
+			// The environment is read here rather than as the flags'
+			// defaults, which --help would print, token and all.
+			opts.URL = cmp.Or(opts.URL, f.Getenv("FLYTRAP_URL"))
+			opts.Token = cmp.Or(opts.Token, f.Getenv("FLYTRAP_TOKEN"))
 			if opts.URL == "" || opts.Token == "" {
-				// The server and token every other command uses: --url,
+				// The server and token every other command uses: --host,
 				// else FLYTRAP_URL, else the last login; FLYTRAP_TOKEN,
 				// else the token stored for that server. Without one,
 				// Run says what is missing, or a dry run that it could
@@ -94,8 +103,12 @@ uploading; without a server and token it checks the files only, and says so.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.URL, "url", f.Env("FLYTRAP_URL", ""), "base URL of the Flytrap server [$FLYTRAP_URL, else the last `flytrap login`]")
-	fl.StringVar(&opts.Token, "token", f.Env("FLYTRAP_TOKEN", ""), "Flytrap API token [$FLYTRAP_TOKEN, else the one `flytrap login` stored]")
+	fl.StringVar(&opts.URL, "host", "", "Flytrap server URL (default: FLYTRAP_URL, else the last one logged in to)")
+	// --url is --host's old name, which docs/sourcemaps.md gave.
+	fl.StringVar(&opts.URL, "url", "", "the same as --host")
+	_ = fl.MarkHidden("url")
+	cmd.MarkFlagsMutuallyExclusive("host", "url")
+	fl.StringVar(&opts.Token, "token", "", "Flytrap API token (default: FLYTRAP_TOKEN, else the one flytrap login stored for the server)")
 	fl.StringVarP(&opts.Project, "project", "p", f.Env("FLYTRAP_PROJECT", ""), "project name or ID [$FLYTRAP_PROJECT, else the only project the token sees]")
 	fl.StringVar(&opts.Release, "release", "", "release the files belong to (the SDK's release option)")
 	fl.StringVar(&opts.Dist, "dist", "", "distribution within the release (the SDK's dist option)")
@@ -120,16 +133,30 @@ type Report struct {
 
 // Run collects, checks and uploads the files, and prints the report.
 func Run(ctx context.Context, opts *Options) error {
+	// The files first: a wrong path is the mistake to report, whatever
+	// the server would say.
+	fi, err := os.Stat(opts.Dir)
+	if err != nil {
+		msg := "cannot read " + opts.Dir
+		if errors.Is(err, fs.ErrNotExist) {
+			msg, err = opts.Dir+" does not exist", nil
+		}
+		return &cmdutil.Error{Msg: msg, Err: err, Hint: buildOutputHint}
+	}
+	base := opts.Dir
+	if !fi.IsDir() {
+		base = filepath.Dir(opts.Dir)
+	}
 	var project string
 	switch {
 	case opts.DryRun && (opts.URL == "" || opts.Token == ""):
 		// A dry run works offline, on the files alone.
-		project = "not checked: no server URL and token (flytrap login, or --url and --token)"
+		project = "not checked: no server URL and token (flytrap login, or --host and --token)"
 		if opts.Project != "" {
 			project = strconv.Quote(opts.Project) + ", " + project
 		}
 	case opts.URL == "":
-		return cmdutil.UsageError("no server URL", "run `flytrap login URL`, pass --url or set FLYTRAP_URL, e.g. http://127.0.0.1:8000 for flytrap dev")
+		return cmdutil.UsageError("no server URL", "run `flytrap login URL`, pass --host or set FLYTRAP_URL, e.g. http://127.0.0.1:8000 for flytrap dev")
 	case opts.Token == "":
 		return cmdutil.UsageError("no API token", "run `flytrap login`, pass --token or set FLYTRAP_TOKEN (a token from the dashboard's API tokens page)")
 	case opts.Project == "" || opts.DryRun:
@@ -149,14 +176,14 @@ func Run(ctx context.Context, opts *Options) error {
 			"the URL of a browser frame, so its files are found only by debug ID or file name; did you mean %q?\n",
 			p, "~/"+strings.TrimLeft(p, "/"))
 	}
-	files, rep, err := collect(opts)
+	files, rep, err := collect(opts, base)
 	if err != nil {
 		return err
 	}
 	rep.Project = project
 	if len(files) == 0 {
 		printReport(opts, rep)
-		return &cmdutil.Error{Msg: "nothing to upload under " + opts.Dir, Hint: "give the directory of your build output (.js files and their .map files)"}
+		return &cmdutil.Error{Msg: "nothing to upload under " + opts.Dir, Hint: buildOutputHint}
 	}
 	var buf bytes.Buffer
 	attrs := map[string]string{"org": "flytrap", "project": opts.Project}
@@ -187,8 +214,12 @@ func Run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-// collect reads the files under Dir: each JavaScript file with its map.
-func collect(opts *Options) ([]artifact.BundleFile, Report, error) {
+// buildOutputHint is what to give upload instead of a path it cannot use.
+const buildOutputHint = "give the directory of your build output (.js files and their .map files), e.g. dist"
+
+// collect reads the files under Dir: each JavaScript file with its map,
+// each named by its path under base (Dir, or a file's directory).
+func collect(opts *Options, base string) ([]artifact.BundleFile, Report, error) {
 	var (
 		files   []artifact.BundleFile
 		rep     Report
@@ -197,7 +228,7 @@ func collect(opts *Options) ([]artifact.BundleFile, Report, error) {
 	)
 	prefix := strings.TrimSuffix(opts.URLPrefix, "/")
 	urlOf := func(p string) string {
-		rel, _ := filepath.Rel(opts.Dir, p)
+		rel, _ := filepath.Rel(base, p)
 		return prefix + "/" + filepath.ToSlash(rel)
 	}
 	err := filepath.WalkDir(opts.Dir, func(p string, d fs.DirEntry, err error) error {
@@ -250,7 +281,7 @@ func collect(opts *Options) ([]artifact.BundleFile, Report, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, rep, &cmdutil.Error{Msg: "cannot read " + opts.Dir, Err: err}
+		return nil, rep, &cmdutil.Error{Msg: "cannot read " + opts.Dir, Err: err, Hint: buildOutputHint}
 	}
 	for _, m := range allMaps {
 		if !maps[m] {
@@ -357,11 +388,12 @@ func (c *client) endpoint(p string) string {
 }
 
 // do sends a request with the token and decodes a 2xx JSON answer into
-// out; other answers become errors carrying the server's detail.
-func (c *client) do(ctx context.Context, method, u, contentType string, body io.Reader, out any) error {
+// out; other answers become errors carrying the server's detail. It
+// returns the answer's status, 0 without one.
+func (c *client) do(ctx context.Context, method, u, contentType string, body io.Reader, out any) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return &cmdutil.Error{Msg: "invalid server URL " + c.opts.URL, Err: err}
+		return 0, &cmdutil.Error{Msg: "invalid server URL " + c.opts.URL, Err: err}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.opts.Token)
 	if contentType != "" {
@@ -369,7 +401,7 @@ func (c *client) do(ctx context.Context, method, u, contentType string, body io.
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return &cmdutil.Error{Msg: "cannot reach " + c.opts.URL, Err: err, Hint: "check --url / FLYTRAP_URL and that the server runs"}
+		return 0, &cmdutil.Error{Msg: "cannot reach " + c.opts.URL, Err: err, Hint: "check --host / FLYTRAP_URL and that the server runs"}
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -385,14 +417,14 @@ func (c *client) do(ctx context.Context, method, u, contentType string, body io.
 		if resp.StatusCode == http.StatusUnauthorized {
 			hint = "check --token / FLYTRAP_TOKEN: an API token from the dashboard's Settings page"
 		}
-		return &cmdutil.Error{Msg: fmt.Sprintf("%s %s: %s: %s", method, req.URL.Path, resp.Status, msg), Hint: hint}
+		return resp.StatusCode, &cmdutil.Error{Msg: fmt.Sprintf("%s %s: %s: %s", method, req.URL.Path, resp.Status, msg), Hint: hint}
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("%s %s: unexpected answer: %w", method, req.URL.Path, err)
+			return resp.StatusCode, fmt.Errorf("%s %s: unexpected answer: %w", method, req.URL.Path, err)
 		}
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // findProject is the project to upload to, found on the server: the one
@@ -427,7 +459,7 @@ func findProject(ctx context.Context, opts *Options) (apitypes.Project, error) {
 // until the bundle is stored.
 func (c *client) upload(ctx context.Context, bundle []byte) error {
 	var o chunkOptions
-	if err := c.do(ctx, "GET", c.endpoint("chunk-upload/"), "", nil, &o); err != nil {
+	if _, err := c.do(ctx, "GET", c.endpoint("chunk-upload/"), "", nil, &o); err != nil {
 		return err
 	}
 	if o.ChunkSize <= 0 || o.ChunksPerRequest <= 0 || o.URL == "" {
@@ -447,7 +479,13 @@ func (c *client) upload(ctx context.Context, bundle []byte) error {
 		"projects": []string{c.opts.Project}, "version": c.opts.Release, "dist": c.opts.Dist})
 	assemble := func() (assembleResponse, error) {
 		var r assembleResponse
-		err := c.do(ctx, "POST", c.endpoint("artifactbundle/assemble/"), "application/json", bytes.NewReader(req), &r)
+		status, err := c.do(ctx, "POST", c.endpoint("artifactbundle/assemble/"), "application/json", bytes.NewReader(req), &r)
+		if status == http.StatusNotFound {
+			// The server resolves --project as FindProject does; its 404
+			// is a project the token does not see.
+			return r, &cmdutil.Error{Msg: fmt.Sprintf("no project %q among the ones you can see", c.opts.Project),
+				Hint: "list them with `flytrap projects list`", Code: cmdutil.ExitNotFound}
+		}
 		return r, err
 	}
 	res, err := assemble()
@@ -510,7 +548,7 @@ func (c *client) uploadChunks(ctx context.Context, o chunkOptions, missing []str
 		if err := mw.Close(); err != nil {
 			return err
 		}
-		if err := c.do(ctx, "POST", o.URL, mw.FormDataContentType(), &body, nil); err != nil {
+		if _, err := c.do(ctx, "POST", o.URL, mw.FormDataContentType(), &body, nil); err != nil {
 			return err
 		}
 		missing = missing[n:]

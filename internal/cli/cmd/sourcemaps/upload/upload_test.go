@@ -272,3 +272,59 @@ func TestDryRunShowsURLs(t *testing.T) {
 		}
 	}
 }
+
+// A file given instead of a directory is named by its own name, and so is
+// its map beside it, as sentry-cli names them; not "~/." and "~/../".
+func TestUploadOneFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"js/app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "js/app.min.js.map": goodMap})
+	file := filepath.Join(dir, "js", "app.min.js")
+	var out bytes.Buffer
+	opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}, Dir: file, DryRun: true, URLPrefix: "~/static"}
+	if err := upload.Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{file + " as ~/static/app.min.js\n", file + ".map as ~/static/app.min.js.map\n", "Would upload (dry run) (2):"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// A path that does not exist is the error, with what to give instead,
+// whatever the server and the project would have said.
+func TestUploadMissingPath(t *testing.T) {
+	url, token, _, _ := server(t, "web", "api")
+	missing := filepath.Join(t.TempDir(), "dist")
+	for _, tt := range []struct {
+		name string
+		opts upload.Options
+	}{
+		{"offline", upload.Options{}},
+		{"no project named, two visible", upload.Options{URL: url, Token: token}},
+		{"a project named", upload.Options{URL: url, Token: token, Project: "web"}},
+		{"dry run", upload.Options{URL: url, Token: token, Project: "web", DryRun: true}},
+	} {
+		o := tt.opts
+		o.IO, o.Dir, o.URLPrefix = &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, missing, "~/"
+		err := upload.Run(context.Background(), &o)
+		code, hint := cmdutil.ExitCode(err)
+		if code != cmdutil.ExitError || err == nil || err.Error() != missing+" does not exist" || !strings.Contains(hint, "build output") {
+			t.Errorf("%s: err = %v (exit %d, hint %q), want %q with a hint", tt.name, err, code, hint, missing+" does not exist")
+		}
+	}
+}
+
+// A project the server does not find is said to be missing, with how to
+// list them, and exits as other commands do for it.
+func TestUploadUnknownProject(t *testing.T) {
+	url, token, _, _ := server(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "app.min.js.map": goodMap})
+	opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, Dir: dir, URL: url, Token: token, Project: "nope", URLPrefix: "~/"}
+	err := upload.Run(context.Background(), opts)
+	code, hint := cmdutil.ExitCode(err)
+	if code != cmdutil.ExitNotFound || err == nil || err.Error() != `no project "nope" among the ones you can see` || !strings.Contains(hint, "flytrap projects list") {
+		t.Errorf("err = %v (exit %d, hint %q), want the project named as missing", err, code, hint)
+	}
+}
