@@ -233,3 +233,86 @@ func TestBacklogHoldsUnderConcurrency(t *testing.T) {
 		t.Errorf("after the commits: status %d, want 429", rec.Code)
 	}
 }
+
+// settableBacklog is a Backlog a test moves.
+type settableBacklog struct{ n atomic.Int64 }
+
+func (b *settableBacklog) Pending() int64 { return b.n.Load() }
+
+// A request that finds more events waiting than PaceBacklog is held
+// before its body is read, and goes on, accepted, as soon as processing
+// brings the backlog back under it; every held request shares that.
+func TestPaceHoldsUntilProcessingCatchesUp(t *testing.T) {
+	var backlog settableBacklog
+	backlog.n.Store(DefaultPaceBacklog + 1)
+	h, q := newTestHandler(t, defaultKeys, func(c *Config) { c.Backlog = &backlog })
+	const n = 20
+	var done atomic.Int32
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range n {
+		wg.Go(func() {
+			codes[i] = req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"hi"}`)}.do(h).Code
+			done.Add(1)
+		})
+	}
+	time.Sleep(maxPace / 5)
+	if got := done.Load(); got != 0 {
+		t.Fatalf("%d of %d requests answered while the backlog was over the pace", got, n)
+	}
+	released := time.Now()
+	backlog.n.Store(DefaultPaceBacklog)
+	wg.Wait()
+	if waited := time.Since(released); waited > maxPace/2 {
+		t.Errorf("held requests went on %v after the backlog dropped", waited)
+	}
+	for i, code := range codes {
+		if code != 200 {
+			t.Errorf("request %d: status %d, want 200", i, code)
+		}
+	}
+	if len(q.bodies) != n {
+		t.Errorf("%d events queued, want %d", len(q.bodies), n)
+	}
+}
+
+// A request is held at most maxPace, then accepted whatever the backlog
+// (MaxBacklog bounds it); no hold at all when pacing or the backlog limit
+// is off, or when the client has gone.
+func TestPaceBounds(t *testing.T) {
+	tests := []struct {
+		name          string
+		pace, max     int64
+		cancelAfter   time.Duration
+		minHeld, most time.Duration
+	}{
+		{"held at most maxPace", 0, 0, 0, maxPace, maxPace + maxPace/2},
+		{"pacing off", -1, 0, 0, 0, maxPace / 2},
+		{"backlog limit off", 0, -1, 0, 0, maxPace / 2},
+		{"client gone", 0, 0, maxPace / 10, 0, maxPace / 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, q := newTestHandler(t, defaultKeys, func(c *Config) {
+				c.Backlog = fixedBacklog(DefaultPaceBacklog * 10)
+				c.PaceBacklog, c.MaxBacklog = tt.pace, tt.max
+			})
+			r := req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"hi"}`)}.request()
+			if tt.cancelAfter > 0 {
+				ctx, cancel := context.WithTimeout(r.Context(), tt.cancelAfter)
+				defer cancel()
+				r = r.WithContext(ctx)
+			}
+			start := time.Now()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			held := time.Since(start)
+			if held < tt.minHeld || held > tt.most {
+				t.Errorf("held %v, want %v to %v", held, tt.minHeld, tt.most)
+			}
+			if tt.cancelAfter == 0 && (rec.Code != 200 || len(q.bodies) != 1) {
+				t.Errorf("status %d, %d queued; want the event accepted", rec.Code, len(q.bodies))
+			}
+		})
+	}
+}

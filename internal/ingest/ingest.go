@@ -64,6 +64,19 @@ const (
 	// cores): enough to absorb bursts, small enough that a flood is
 	// pushed back to the SDKs instead of piling up on disk.
 	DefaultMaxBacklog = 50_000
+	// DefaultPaceBacklog is the backlog past which a request waits for
+	// processing before its body is read (see pace): four of a worker's
+	// batches, under a second of processing for events of 50 KB and a
+	// fraction of one for small ones, so that a load processing keeps up
+	// with never waits.
+	DefaultPaceBacklog = 400
+	// maxPace is the longest pace holds a request. An SDK's transport
+	// waits for its answers, so holding them slows it to the rate events
+	// are processed; after maxPace it is let through whatever the backlog,
+	// which MaxBacklog bounds.
+	maxPace = time.Second
+	// paceTick is how often the backlog is read while requests are held.
+	paceTick = 5 * time.Millisecond
 	// backlogRetryAfter is the Retry-After, in seconds, of a request
 	// refused for the backlog: long enough for processing to make
 	// headway, short enough that SDKs resume soon after it has.
@@ -166,6 +179,13 @@ type Config struct {
 	// answered 429, before its body is read, until processing catches up.
 	// 0 means DefaultMaxBacklog, a negative value disables the limit.
 	MaxBacklog int64
+	// PaceBacklog is the backlog past which a request is held, before its
+	// body is read, until processing brings the backlog back under it (at
+	// most a second): accepting then slows to the rate events are
+	// processed instead of the queue growing and taking the CPU processing
+	// needs. 0 means DefaultPaceBacklog, a negative value never holds, and
+	// neither does a disabled MaxBacklog.
+	PaceBacklog int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -220,6 +240,7 @@ type Handler struct {
 	// reserved counts decoded events on their way into the queue, not yet
 	// in Backlog.Pending (see reserve).
 	reserved atomic.Int64
+	pacer    pacer
 }
 
 // New returns a Handler. A nil log discards log output.
@@ -261,6 +282,9 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 	}
 	if cfg.MaxBacklog == 0 {
 		cfg.MaxBacklog = DefaultMaxBacklog
+	}
+	if cfg.PaceBacklog == 0 {
+		cfg.PaceBacklog = DefaultPaceBacklog
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -330,6 +354,7 @@ func (h *Handler) route(path string, fn func(*http.Request) (any, *apiError)) {
 			h.writeError(w, r, aerr)
 			return
 		}
+		h.pace(r.Context())
 		h.timeBody(w, r)
 		body, aerr := fn(r)
 		if aerr != nil {

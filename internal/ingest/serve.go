@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -255,6 +256,60 @@ func (h *Handler) serveFlytrap(kind flytrapKind) func(*http.Request) (any, *apiE
 		}
 		return idBody{ID: ev.EventID}, nil
 	}
+}
+
+// pace holds a request while more events wait for processing than
+// PaceBacklog, for at most maxPace, before anything of it is read. Ingest
+// decodes faster than processing saves, and on a machine both share, every
+// core ingest takes is one processing lacks: without a hold, a 10 s load
+// of 50 KB events left seconds of backlog behind it. Holding the answer is
+// the backpressure an SDK's transport already obeys (it sends its next
+// event when this one is answered), and it costs no event, where a 429
+// makes the SDK drop what it sends until Retry-After.
+func (h *Handler) pace(ctx context.Context) {
+	if h.cfg.Backlog == nil || h.cfg.PaceBacklog < 0 || h.cfg.MaxBacklog < 0 || h.backlogUnderPace() {
+		return
+	}
+	limit := time.NewTimer(maxPace)
+	defer limit.Stop()
+	select {
+	case <-h.pacer.wait(h.backlogUnderPace):
+	case <-limit.C:
+	case <-ctx.Done():
+	}
+}
+
+func (h *Handler) backlogUnderPace() bool { return h.cfg.Backlog.Pending() <= h.cfg.PaceBacklog }
+
+// pacer lets the requests pace holds share one watcher of the backlog
+// instead of each polling it.
+type pacer struct {
+	mu      sync.Mutex
+	release chan struct{} // closed when the held requests may go; nil when none is held
+}
+
+// wait returns a channel closed once done reports true, or after maxPace
+// (when every request waiting on it has given up anyway).
+func (p *pacer) wait(done func() bool) <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.release == nil {
+		p.release = make(chan struct{})
+		go p.watch(p.release, done)
+	}
+	return p.release
+}
+
+func (p *pacer) watch(release chan struct{}, done func() bool) {
+	tick := time.NewTicker(paceTick)
+	defer tick.Stop()
+	for start := time.Now(); !done() && time.Since(start) < maxPace; {
+		<-tick.C
+	}
+	p.mu.Lock()
+	p.release = nil
+	p.mu.Unlock()
+	close(release)
 }
 
 // checkBacklog refuses every event request while more accepted events
