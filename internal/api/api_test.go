@@ -905,7 +905,11 @@ func TestProjectEndpoints(t *testing.T) {
 		{"POST", "/api/v1/projects", `{"name":"mobile"}`, 409, ""},
 		{"POST", "/api/v1/projects", `{"name":" "}`, 400, ""},
 		{"POST", "/api/v1/projects", `{"title":"x"}`, 400, ""},
-		{"PATCH", web, `{"name":"storefront"}`, 200, "storefront"},
+		// Data after the JSON object is refused, not ignored.
+		{"PATCH", web, `{"name":"shop"} garbage`, 400, ""},
+		{"PATCH", web, `{"name":"shop"}{"name":"mobile"}`, 400, ""},
+		{"PATCH", web, `{"name":"shop"}}`, 400, ""},
+		{"PATCH", web, `{"name":"storefront"}` + " \n", 200, "storefront"},
 		{"PATCH", web, `{"name":"billing"}`, 409, ""},
 		{"PATCH", web, `{"name":""}`, 400, ""},
 		{"DELETE", mobile, "", 204, ""},

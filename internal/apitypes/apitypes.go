@@ -7,6 +7,8 @@ package apitypes
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -491,4 +493,27 @@ type Notification struct {
 	SentAt         *time.Time   `json:"sent_at,omitempty"`
 	Payload        AlertPayload `json:"payload"`
 	IssueDeleted   bool         `json:"issue_deleted,omitempty"`
+}
+
+// ErrTrailingData refuses a request body with more after its JSON value:
+// its client meant something other than the value alone, which would
+// otherwise be applied as if it were the whole request.
+var ErrTrailingData = errors.New("unexpected data after the JSON value; send one JSON object")
+
+// DecodeOne decodes into v the one JSON value dec reads: anything after
+// it but white space is ErrTrailingData. Errors reading the input (a body
+// over its limit) are returned as they are.
+func DecodeOne(dec *json.Decoder, v any) error {
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	_, err := dec.Token()
+	var syntax *json.SyntaxError
+	switch {
+	case err == io.EOF:
+		return nil
+	case err != nil && !errors.As(err, &syntax):
+		return err
+	}
+	return ErrTrailingData
 }

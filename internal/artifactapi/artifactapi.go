@@ -28,6 +28,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/projectref"
 	"github.com/getflytrap/flytrap/internal/service"
@@ -647,7 +648,7 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 // decode reads a JSON body of at most maxJSONBody bytes into v.
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+	if err := apitypes.DecodeOne(json.NewDecoder(r.Body), v); err != nil {
 		h.badBody(w, r, "request body", err)
 		return false
 	}

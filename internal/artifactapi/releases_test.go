@@ -203,6 +203,7 @@ func TestReleaseRefusals(t *testing.T) {
 		{"deploy with a number for environment", e.token, "POST", "/api/0/organizations/o/releases/1.0/deploys/", `{"environment":1}`, 400, "environment"},
 		{"deploy with a bad date", e.token, "POST", "/api/0/organizations/o/releases/1.0/deploys/", `{"environment":"p","dateFinished":"yesterday"}`, 400, "dateFinished"},
 		{"deploy not JSON", e.token, "POST", "/api/0/organizations/o/releases/1.0/deploys/", `{`, 400, "request body"},
+		{"deploy with data after its JSON", e.token, "POST", "/api/0/organizations/o/releases/1.0/deploys/", `{"environment":"p"} garbage`, 400, "after the JSON value"},
 		{"finalize with a bad date", e.token, "PUT", "/api/0/organizations/o/releases/1.0/", `{"dateReleased":"soon"}`, 400, "dateReleased"},
 		{"commits without an ID", e.token, "PUT", "/api/0/organizations/o/releases/1.0/", `{"commits":[{"repository":"r","timestamp":"2026-01-01T00:00:00Z"}]}`, 400, "commit ID"},
 		{"too many commits", e.token, "PUT", "/api/0/organizations/o/releases/1.0/", tooMany, 400, "limit"},
