@@ -37,6 +37,10 @@ import (
 	"github.com/getflytrap/flytrap/templates"
 )
 
+// DefaultAddr is the address `flytrap dev` listens on without --addr; the
+// docs' examples use its port.
+const DefaultAddr = "127.0.0.1:8080"
+
 // Options are the inputs of `flytrap dev`.
 type Options struct {
 	IO     *cmdutil.IOStreams
@@ -106,7 +110,7 @@ there too:
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Addr, "addr", env("FLYTRAP_ADDR", "127.0.0.1:8080"), "address to listen on (port 0 picks a free port) [$FLYTRAP_ADDR]")
+	fl.StringVar(&opts.Addr, "addr", env("FLYTRAP_ADDR", DefaultAddr), "address to listen on (port 0 picks a free port) [$FLYTRAP_ADDR]")
 	fl.StringVar(&opts.PublicURL, "public-url", env("FLYTRAP_PUBLIC_URL", ""), "URL browsers and SDKs reach this server at, e.g. http://devbox.local:8080, for the DSN, dashboard and alert links (default: http:// and --addr, 127.0.0.1 for 0.0.0.0 or [::]) [$FLYTRAP_PUBLIC_URL]")
 	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "directory for the database and dev.json [$FLYTRAP_DATA_DIR]")
 	fl.StringVar(&opts.DatabaseURL, "database-url", env("FLYTRAP_DATABASE_URL", ""), "postgres://... to use PostgreSQL instead of SQLite in the data dir [$FLYTRAP_DATABASE_URL]")
