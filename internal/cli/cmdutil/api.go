@@ -59,12 +59,16 @@ func (f *Factory) APIClient(flagHost string) (*client.Client, error) {
 		return nil, err
 	}
 	t, err := cfg.Resolve(flagHost, f.Getenv)
-	if err != nil {
+	var ue *hosts.URLError
+	switch {
+	case errors.As(err, &ue):
+		return nil, UsageError(err.Error(), "fix the URL in "+ue.From)
+	case err != nil:
 		return nil, &Error{Msg: err.Error(), Code: ExitAuth}
 	}
 	c, err := client.New(t.URL, t.Token, f.clientOptions()...)
 	if err != nil {
-		return nil, UsageError(err.Error(), "fix the URL in "+t.From)
+		return nil, UsageError(err.Error(), "fix the URL in "+t.URLFrom)
 	}
 	return c, nil
 }

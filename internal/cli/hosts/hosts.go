@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/client"
 )
 
 // FileName is the file under the config directory.
@@ -115,9 +117,21 @@ func (c *Config) URLs() []string {
 type Target struct {
 	URL   string
 	Token string
-	// From says where they came from, for error hints.
-	From string
+	// URLFrom says where URL came from (--host, FLYTRAP_URL or
+	// FileName), for error hints.
+	URLFrom string
 }
+
+// URLError is Resolve's error for a server URL that is not one; From
+// names where it came from, as Target.URLFrom.
+type URLError struct {
+	From string
+	Err  error
+}
+
+func (e *URLError) Error() string { return e.Err.Error() }
+
+func (e *URLError) Unwrap() error { return e.Err }
 
 // ErrNoHost is Resolve's error when no server is known.
 var ErrNoHost = errors.New("no Flytrap server: run `flytrap login URL`, or set FLYTRAP_URL and FLYTRAP_TOKEN")
@@ -125,20 +139,25 @@ var ErrNoHost = errors.New("no Flytrap server: run `flytrap login URL`, or set F
 // Resolve picks the server: flagURL (--host), else FLYTRAP_URL, else the
 // config's default; and its token: FLYTRAP_TOKEN, else the one stored for
 // that server. The environment overrides the file so CI needs no login.
+// A URL that is none is a *URLError, whether or not there is a token for
+// it: the URL is the mistake to fix first.
 func (c *Config) Resolve(flagURL string, getenv func(string) string) (Target, error) {
-	t := Target{URL: flagURL, From: "--host"}
+	t := Target{URL: flagURL, URLFrom: "--host"}
 	if t.URL == "" {
-		t.URL, t.From = getenv("FLYTRAP_URL"), "FLYTRAP_URL"
+		t.URL, t.URLFrom = getenv("FLYTRAP_URL"), "FLYTRAP_URL"
 	}
 	if t.URL == "" {
-		t.URL, t.From = c.Default, FileName
+		t.URL, t.URLFrom = c.Default, FileName
 	}
 	if t.URL == "" {
 		return Target{}, ErrNoHost
 	}
+	if _, err := client.ParseURL(t.URL); err != nil {
+		return Target{}, &URLError{From: t.URLFrom, Err: err}
+	}
 	t.URL = Normalize(t.URL)
 	if tok := getenv("FLYTRAP_TOKEN"); tok != "" {
-		t.Token, t.From = tok, "FLYTRAP_TOKEN"
+		t.Token = tok
 		return t, nil
 	}
 	h, ok := c.Hosts[t.URL]
