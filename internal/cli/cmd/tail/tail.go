@@ -21,6 +21,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/client"
+	"github.com/getflytrap/flytrap/internal/issuefilter"
 	"github.com/getflytrap/flytrap/internal/livemsg"
 )
 
@@ -32,7 +33,9 @@ type Options struct {
 	Level    string
 	Env      string
 	JSON     bool
-	Since    time.Duration
+	// Since is --since: a duration (10m, 14d) or an RFC 3339 time, read
+	// as `issues list --since` and the API read it.
+	Since string
 	// Sleep waits between reconnects; tests make it instant.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -49,7 +52,8 @@ the live stream (GET /api/v1/stream); when the connection breaks (a server
 restart, a network blip, or the server cutting off a reader that fell behind)
 it reconnects with backoff and fetches what arrived meanwhile from
 GET /api/v1/events, so no event is missed or printed twice. --since starts
-with the events of that long ago.`,
+with the events of that long ago (10m, 14d) or since that time
+(2026-12-06T18:00:00Z), as issues list --since reads it.`,
 		Example: `  flytrap tail
   flytrap tail --project web --level error --env production
   flytrap tail --since 10m --json | jq .title`,
@@ -62,7 +66,7 @@ with the events of that long ago.`,
 	fl.StringVar(&opts.Level, "level", "", "only events of this level (error, warning, ...)")
 	fl.StringVar(&opts.Env, "env", "", "only events of this environment")
 	fl.BoolVar(&opts.JSON, "json", false, "print one JSON object per event")
-	fl.DurationVar(&opts.Since, "since", 0, "start with the events of this long ago, such as 10m")
+	fl.StringVar(&opts.Since, "since", "", "start with the events of this long ago (10m, 14d) or since this time (2026-12-06T18:00:00Z)")
 	_ = cmd.RegisterFlagCompletionFunc("project", f.CompleteProjects(&opts.Host))
 	_ = cmd.RegisterFlagCompletionFunc("level", cmdutil.CompleteLevel)
 	return cmd
@@ -128,6 +132,12 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	from := f.Clock()
+	if opts.Since != "" {
+		if from, err = issuefilter.ParseSince(opts.Since, from); err != nil {
+			return cmdutil.UsageError("--"+err.Error(), "")
+		}
+	}
 	c, err := f.APIClient(opts.Host)
 	if err != nil {
 		return err
@@ -151,7 +161,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	t.seen, _ = lru.New[string, struct{}](remembered)
-	t.from = f.Clock().Add(-opts.Since)
+	t.from = from
 	t.floor = t.from
 
 	backoff := minBackoff

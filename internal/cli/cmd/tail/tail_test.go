@@ -184,7 +184,7 @@ func TestLevelFlag(t *testing.T) {
 	}))
 	defer srv.Close()
 	newOpts := func(level string, out, errOut *syncbuf.Buffer) *Options {
-		return &Options{F: factory(t, srv.URL, out, errOut), Level: level, JSON: true, Since: time.Hour, Sleep: func(context.Context, time.Duration) error { return nil }}
+		return &Options{F: factory(t, srv.URL, out, errOut), Level: level, JSON: true, Since: "1h", Sleep: func(context.Context, time.Duration) error { return nil }}
 	}
 
 	t.Run("err", func(t *testing.T) {
