@@ -93,6 +93,10 @@ func hostileAPI(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, ok := answers[r.Method+" "+r.URL.Path]
 		switch {
+		case r.URL.Path == "/api/v1/issues/9":
+			// Refusals quote names too.
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(apitypes.Error{Error: apitypes.ErrorBody{Code: "bad_request", Message: "bad" + hostile}})
 		case !ok:
 			// Error messages quote names too.
 			w.WriteHeader(http.StatusNotFound)
@@ -116,6 +120,7 @@ func TestHostileText(t *testing.T) {
 		{"issues", "list", "-p", "3"},
 		{"issues", "view", "7"},
 		{"issues", "view", "8"},
+		{"issues", "view", "9"},
 		{"issues", "resolve", "7"},
 		{"issues", "ignore", "7"},
 		{"issues", "unresolve", "7"},

@@ -149,3 +149,13 @@ func (s *IOStreams) ReadPassword(prompt string) (string, error) {
 	fmt.Fprintln(s.ErrOut)
 	return string(b), err
 }
+
+// NotFound names what a 404 of the server was about: what and id ("issue",
+// 999) and the command that lists them (list); any other error is returned
+// as it is. The server's own message, "not found", does not say what.
+func NotFound(err error, what string, id int64, list string) error {
+	if !client.HasCode(err, apitypes.CodeNotFound) {
+		return err
+	}
+	return &Error{Msg: fmt.Sprintf("%s %d not found", what, id), Hint: "list them with `" + list + "`", Code: ExitNotFound}
+}

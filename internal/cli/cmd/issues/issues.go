@@ -187,6 +187,15 @@ func (opts *Options) clientAndIssue(arg string) (*client.Client, int64, error) {
 	return c, id, err
 }
 
+// issueErr is err of a request about issue id: a 404 says which issue,
+// anything else is prefixed with it.
+func issueErr(err error, id int64) error {
+	if client.HasCode(err, apitypes.CodeNotFound) {
+		return cmdutil.NotFound(err, "issue", id, "flytrap issues list")
+	}
+	return fmt.Errorf("issue %d: %w", id, err)
+}
+
 func issueID(arg string) (int64, error) {
 	id, err := strconv.ParseInt(strings.TrimPrefix(arg, "#"), 10, 64)
 	if err != nil || id <= 0 {
@@ -214,7 +223,7 @@ func View(ctx context.Context, opts *Options, arg string) error {
 	}
 	d, err := c.IssueIn(ctx, id, opts.Env)
 	if err != nil {
-		return fmt.Errorf("issue %d: %w", id, err)
+		return issueErr(err, id)
 	}
 	var feedback []apitypes.Feedback
 	if d.FeedbackCount > 0 {
@@ -422,7 +431,7 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 					return err
 				}
 			}
-			err = fmt.Errorf("issue %d: %w", id, err)
+			err = issueErr(err, id)
 			if rest := args[i+1:]; len(rest) > 0 {
 				err = fmt.Errorf("%w (not tried: %s)", err, strings.Join(rest, ", "))
 			}
@@ -456,13 +465,13 @@ func Delete(ctx context.Context, opts *Options, arg string) error {
 	}
 	is, err := c.Issue(ctx, id)
 	if err != nil {
-		return err
+		return issueErr(err, id)
 	}
 	if err := opts.F.Confirm(ctx, opts.Yes, fmt.Sprintf("delete issue %d (%s) with its %d events", id, cmdutil.Clip(is.Title, 60), is.Count)); err != nil {
 		return err
 	}
 	if err := c.DeleteIssue(ctx, id); err != nil {
-		return err
+		return issueErr(err, id)
 	}
 	fmt.Fprintf(opts.F.IO.ErrOut, "Deleted issue %d.\n", id)
 	return nil

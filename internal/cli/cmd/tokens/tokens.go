@@ -142,7 +142,7 @@ func Revoke(ctx context.Context, opts *Options, arg string) error {
 		return err
 	}
 	if err := c.DeleteToken(ctx, id); err != nil {
-		return err
+		return cmdutil.NotFound(err, "token", id, "flytrap tokens list")
 	}
 	fmt.Fprintf(opts.F.IO.ErrOut, "Revoked token %d.\n", id)
 	return nil
