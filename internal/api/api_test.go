@@ -1009,6 +1009,32 @@ func TestMemberEndpoints(t *testing.T) {
 			t.Errorf("after %s %s %s: the outsider's GET of an issue: HTTP %d, want %d", s.method, s.path, s.body, code, s.outsiderSees)
 		}
 	}
+
+	// By email: without a role, a member keeps theirs (the lead stays the
+	// project's admin) and anyone else joins as a member.
+	byEmail := []struct {
+		body string
+		code int
+		role string // of the membership answered, for 200
+		msg  string // in the refusal, otherwise
+	}{
+		{`{"email":"lead@example.com"}`, 200, "admin", ""},
+		{`{"email":"OUTSIDER@example.com"}`, 200, "member", ""},
+		{`{"email":"outsider@example.com","role":"admin"}`, 200, "admin", ""},
+		{`{"email":"outsider@example.com"}`, 200, "admin", ""},
+		{`{"email":"lead@example.com","role":"member"}`, 200, "member", ""},
+		{`{"email":"lead@example.com","role":"owner"}`, 400, "", "A role in a project is member or admin"},
+		{`{"email":"","role":"member"}`, 400, "", "Enter the email"},
+		{`{"email":"nobody@example.com"}`, 404, "", "No user has that email"},
+	}
+	for _, s := range byEmail {
+		code, _, out := f.do(t, f.adminToken, "POST", members, s.body)
+		e, _ := out["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		if code != s.code || (s.role != "" && out["role"] != s.role) || !strings.Contains(msg, s.msg) {
+			t.Errorf("POST %s %s: HTTP %d %v, want %d with role %q or a message containing %q", members, s.body, code, out, s.code, s.role, s.msg)
+		}
+	}
 }
 
 func TestKeyRotation(t *testing.T) {

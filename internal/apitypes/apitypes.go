@@ -139,7 +139,9 @@ type RoleChange struct {
 // their role in the project.
 type NewMember struct {
 	Email string `json:"email"`
-	Role  string `json:"role"`
+	// Role is admin or member; without it a member keeps their role and
+	// anyone else joins as a member.
+	Role string `json:"role,omitempty"`
 }
 
 // Project groups the issues of one application.

@@ -64,7 +64,9 @@ func (s *Members) put(ctx context.Context, a Actor, projectID, userID int64, rol
 
 // PutByEmail is Put for the user with email, ignoring case, so that a
 // project's admins, who may not list the users, can add one they know. A
-// missing user is a refusal.
+// missing user is a refusal. Without a role ("") a member keeps theirs and
+// anyone else joins as a member: adding someone who is already there
+// must not demote an admin of the project.
 func (s *Members) PutByEmail(ctx context.Context, a Actor, projectID int64, email, role string) (store.Member, error) {
 	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
 		return store.Member{}, err
@@ -72,8 +74,11 @@ func (s *Members) PutByEmail(ctx context.Context, a Actor, projectID int64, emai
 	email = strings.TrimSpace(email)
 	// The input is checked before the email is looked up, so that no
 	// refused request tells whether a user has it.
-	if email == "" || !validRole(role) {
-		return store.Member{}, refuse(ErrInvalid, "Enter the email of the user to add, and the role member or admin.")
+	if email == "" {
+		return store.Member{}, refuse(ErrInvalid, "Enter the email of the user to add.")
+	}
+	if role != "" && !validRole(role) {
+		return store.Member{}, refuse(ErrInvalid, "A role in a project is member or admin; leave it out to keep a member's role.")
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
@@ -81,6 +86,16 @@ func (s *Members) PutByEmail(ctx context.Context, a Actor, projectID int64, emai
 	}
 	if err != nil {
 		return store.Member{}, err
+	}
+	if role == "" {
+		members, err := s.store.ListMembers(ctx, a.Viewer(), projectID)
+		if err != nil {
+			return store.Member{}, err
+		}
+		if i := slices.IndexFunc(members, func(m store.Member) bool { return m.UserID == u.ID }); i >= 0 {
+			return members[i], nil
+		}
+		role = store.RoleMember
 	}
 	return s.put(ctx, a, projectID, u.ID, role)
 }

@@ -3,6 +3,7 @@ package service_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,8 +126,14 @@ func TestProjectAdministration(t *testing.T) {
 			{"web's admin adds no email", putEmail(f.outsider, " ", store.RoleMember), service.ErrInvalid, "Enter the email"},
 			// A bad role is refused before the email is looked up, so it
 			// cannot tell whether a user has the email.
-			{"web's admin probes an email with a bad role", putEmail(f.outsider, "nobody@example.com", "boss"), service.ErrInvalid, "Enter the email"},
+			{"web's admin probes an email with a bad role", putEmail(f.outsider, "nobody@example.com", "boss"), service.ErrInvalid, "A role in a project is member or admin"},
+			// Without a role, a member keeps theirs: web's admin adding
+			// themselves again stays its admin (see below: they rename
+			// it), and a newcomer joins as a member.
+			{"web's admin adds themselves without a role", putEmail(f.outsider, "outsider@example.com", ""), nil, ""},
+			{"web's admin adds no email and a bad role", putEmail(f.outsider, "", "boss"), service.ErrInvalid, "Enter the email"},
 			{"web's admin adds a user by ID", put(f.outsider, stranger.ID, store.RoleMember), service.ErrNotFound, "add members by email"},
+			{"web's admin adds a stranger without a role", putEmail(f.outsider, "stranger@example.com", ""), nil, ""},
 			{"web's admin changes a member's role by ID", put(f.outsider, f.member.UserID, store.RoleMember), nil, ""},
 			{"web's admin renames", rename(f.outsider, web, "web2"), nil, ""},
 			{"web's admin renames billing", rename(f.outsider, other.ID, "x"), service.ErrNotFound, ""},
@@ -147,6 +154,10 @@ func TestProjectAdministration(t *testing.T) {
 		}
 		for _, st := range steps {
 			wantRefusal(t, st.name, st.do(), st.want, st.msg)
+		}
+		members, err := f.db.ListMembers(ctx, store.System, web)
+		if i := slices.IndexFunc(members, func(m store.Member) bool { return m.UserID == stranger.ID }); err != nil || i < 0 || members[i].Role != store.RoleMember {
+			t.Errorf("web's members after the steps = %+v, %v; want the stranger, added without a role, a member", members, err)
 		}
 		if p, err := f.db.GetProject(ctx, store.System, web); err != nil || p.Name != "web2" {
 			t.Errorf("web after the steps = %+v, %v; want it renamed to web2", p, err)

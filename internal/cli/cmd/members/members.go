@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/client"
 )
 
 // Options are the inputs shared by the member commands.
@@ -81,7 +83,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 			return Add(cmd.Context(), opts, p, rest[0])
 		},
 	}
-	add.Flags().StringVar(&opts.Role, "role", apitypes.RoleMember, `role in the project: "admin" or "member"`)
+	add.Flags().StringVar(&opts.Role, "role", "", `role in the project: "admin" or "member" (default: member for a newcomer; a member keeps theirs)`)
 	opts.Out.Add(add)
 	remove := &cobra.Command{
 		Use: "remove <project> <email>", Short: "Take a user out of a project (the project's admins)", Args: twoArgs,
@@ -119,20 +121,46 @@ func List(ctx context.Context, opts *Options, project string) error {
 	})
 }
 
-// Add adds a user to a project.
+// Add adds a user to a project, or with --role sets their role there. A
+// member added again without --role keeps their role, and is told so.
 func Add(ctx context.Context, opts *Options, project, email string) error {
+	if opts.Role != "" && opts.Role != apitypes.RoleAdmin && opts.Role != apitypes.RoleMember {
+		return cmdutil.UsageError(fmt.Sprintf("--role is admin or member, not %q", opts.Role), "leave --role out to add a member, or to keep a member's role")
+	}
 	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, project)
 	if err != nil {
 		return err
 	}
-	// By email, not through the user list, which only admin users may
-	// read: the project's own admins add members too.
-	m, err := c.AddMember(ctx, p.ID, email, opts.Role)
+	// The membership before, to say what changed.
+	ms, err := c.Members(ctx, p.ID)
 	if err != nil {
 		return err
 	}
+	before := slices.IndexFunc(ms, func(m apitypes.Member) bool { return strings.EqualFold(m.Email, strings.TrimSpace(email)) })
+	// By email, not through the user list, which only admin users may
+	// read: the project's own admins add members too.
+	m, err := c.AddMember(ctx, p.ID, email, opts.Role)
+	if client.HasCode(err, apitypes.CodeNotFound) {
+		return &cmdutil.Error{Msg: fmt.Sprintf("no user has the email %s", email),
+			Hint: "an admin can invite them with `flytrap users add --invite " + cmdutil.ShellArg(email) + "`, then add them here", Code: cmdutil.ExitNotFound}
+	}
+	if err != nil {
+		return err
+	}
+	who, role, name := cmdutil.Clean(m.Email), withArticle(cmdutil.Clean(m.Role)), cmdutil.Clean(p.Name)
+	var msg string
+	switch {
+	case before < 0:
+		msg = fmt.Sprintf("Added %s to %s as %s.", who, name, role)
+	case ms[before].Role != m.Role:
+		msg = fmt.Sprintf("%s is now %s of %s (was %s).", who, role, name, withArticle(cmdutil.Clean(ms[before].Role)))
+	case opts.Role == "":
+		msg = fmt.Sprintf("%s is already %s of %s; --role changes that.", who, role, name)
+	default:
+		msg = fmt.Sprintf("%s is already %s of %s.", who, role, name)
+	}
 	return opts.F.Print(opts.Out, m, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "%s is %s of %s.\n", cmdutil.Clean(m.Email), withArticle(cmdutil.Clean(m.Role)), cmdutil.Clean(p.Name))
+		_, err := fmt.Fprintln(w, msg)
 		return err
 	})
 }
