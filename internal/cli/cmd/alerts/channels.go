@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/client"
 )
 
 // channelKinds are the values of channels add --type.
@@ -102,6 +104,15 @@ func AddChannel(ctx context.Context, opts *Options) error {
 		return err
 	}
 	ch, err := c.CreateAlertChannel(ctx, p.ID, apitypes.NewAlertChannel{Kind: opts.Type, Name: opts.Name, URL: opts.URL})
+	if client.HasCode(err, apitypes.CodeConflict) {
+		// Without --name the channel is named after its type, so a
+		// second webhook is refused for a name the user never gave.
+		hint := "choose another name with --name"
+		if opts.Name == "" {
+			hint = "a channel is named after its type unless you name it: pass --name, e.g. --name " + opts.Type + "-2"
+		}
+		return &cmdutil.Error{Msg: fmt.Sprintf("%s already has a channel named %q", p.Name, cmp.Or(opts.Name, opts.Type)), Hint: hint}
+	}
 	if err != nil {
 		return err
 	}
