@@ -55,6 +55,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	// Added now rather than when run, so that guardGroups covers it too.
 	root.InitDefaultCompletionCmd()
 	guardGroups(root)
+	cmdutil.GuardUsage(root)
 	return root
 }
 
@@ -133,11 +134,10 @@ func cleanLines(s string) string {
 }
 
 // isCobraUsage spots argument errors that cobra returns as plain errors
-// (unknown command, wrong argument count).
+// (an unknown command of the root); cmdutil.GuardUsage words the others.
 func isCobraUsage(err error) bool {
 	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "unknown flag", "unknown shorthand",
-		"none of the others can be"} { // flags marked mutually exclusive
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand"} {
 		if strings.Contains(msg, p) {
 			return true
 		}

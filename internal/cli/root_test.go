@@ -3,11 +3,14 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 )
@@ -20,7 +23,17 @@ func TestRunExitCodes(t *testing.T) {
 	}{
 		{[]string{"version"}, cmdutil.ExitOK, ""},
 		{[]string{"nope"}, cmdutil.ExitUsage, "unknown command"},
-		{[]string{"version", "extra"}, cmdutil.ExitUsage, "unknown command"},
+		{[]string{"version", "extra"}, cmdutil.ExitUsage, "error: version takes no arguments; got extra\nhint: it takes flags only: see `flytrap version --help`"},
+		// Cobra's own messages of argument counts and flag groups are
+		// replaced by ones that say what the command takes.
+		{[]string{"issues", "resolve"}, cmdutil.ExitUsage, "error: issues resolve needs at least one issue ID\nhint: for example: flytrap issues resolve 42 43\n"},
+		{[]string{"members", "list"}, cmdutil.ExitUsage, "error: members list needs a project\nhint: for example: flytrap members list web\n"},
+		{[]string{"members", "add", "web"}, cmdutil.ExitUsage, "error: members add needs a project and an email; got only web\n"},
+		{[]string{"members", "list", "-p", "web", "web"}, cmdutil.ExitUsage, "error: with --project, members list takes no arguments; got web\n"},
+		{[]string{"issues", "view", "1", "2"}, cmdutil.ExitUsage, "error: issues view takes an issue ID; got 2 arguments: 1 2\n"},
+		{[]string{"users", "role", "a@b"}, cmdutil.ExitUsage, "error: users role needs an email and admin or member; got only a@b\n"},
+		{[]string{"tokens", "revoke"}, cmdutil.ExitUsage, "error: tokens revoke needs a token ID\nhint: for example: flytrap tokens revoke 12 --yes\n"},
+		{[]string{"users", "add", "x@y", "--invite", "--password-stdin"}, cmdutil.ExitUsage, "error: --invite and --password-stdin cannot be used together\nhint: --invite lets the user choose"},
 		{[]string{"dev", "--bogus"}, cmdutil.ExitUsage, "hint: run `flytrap <command> --help`"},
 		{[]string{"dev", "--workers", "0"}, cmdutil.ExitUsage, "--workers must be at least 1"},
 		{[]string{"dev", "--max-event-size", "10"}, cmdutil.ExitUsage, "--max-event-size must be at least 1024 bytes"},
@@ -33,10 +46,10 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"dev", "--min-body-rate", "10"}, cmdutil.ExitUsage, "--min-body-rate must be at least 1024 bytes per second"},
 		// --scope, --expires and --name describe the token a password
 		// login makes: with a token given they are refused, not ignored.
-		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--scope", "read"}, cmdutil.ExitUsage, "[scope token] were all set"},
-		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--expires", "30d"}, cmdutil.ExitUsage, "[expires token] were all set"},
-		{[]string{"login", "http://127.0.0.1:1", "--with-token", "--name", "ci"}, cmdutil.ExitUsage, "[name with-token] were all set"},
-		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--email", "ada@example.com"}, cmdutil.ExitUsage, "[email token] were all set"},
+		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--scope", "read"}, cmdutil.ExitUsage, "error: --token and --scope cannot be used together\nhint: --scope, --expires and --name shape the token a password login makes"},
+		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--expires", "30d"}, cmdutil.ExitUsage, "error: --token and --expires cannot be used together\n"},
+		{[]string{"login", "http://127.0.0.1:1", "--with-token", "--name", "ci"}, cmdutil.ExitUsage, "error: --with-token and --name cannot be used together\n"},
+		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--email", "ada@example.com"}, cmdutil.ExitUsage, "error: --token and --email cannot be used together\nhint: log in with a token (--token, --with-token) or with a password"},
 		// deploy.Error from the layer below, mapped by cmdutil.ExitCode.
 		{[]string{"status", "--plan", "/nonexistent/flytrap.yaml", "--name", "Not A Name"}, cmdutil.ExitUsage, "hint: pass a valid --name"},
 		{[]string{"status", "--plan", "/nonexistent/flytrap.yaml"}, cmdutil.ExitError, "hint: run `flytrap init` first"},
@@ -114,5 +127,66 @@ func TestGroupsRefuseUnknownCommands(t *testing.T) {
 	// and users at least.
 	if groups < 8 {
 		t.Errorf("%d groups in the tree", groups)
+	}
+}
+
+// TestUsageErrorsOfEveryCommand: every command that checks its arguments
+// or has flags that exclude each other refuses a mistake with a usage
+// error of cmdutil.GuardUsage, never with cobra's own wording ("accepts 1
+// arg(s), received 0", "if any flags in the group [...] are set none of
+// the others can be").
+func TestUsageErrorsOfEveryCommand(t *testing.T) {
+	f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}, Getenv: func(string) string { return "" }}
+	checked, groups := 0, 0
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if c.Args == nil || c.HasSubCommands() {
+			return
+		}
+		for _, args := range [][]string{nil, {"a", "b", "c", "d", "e", "f"}} {
+			err := c.ValidateArgs(args)
+			if err == nil {
+				continue
+			}
+			checked++
+			var e *cmdutil.Error
+			name := strings.TrimPrefix(c.CommandPath(), "flytrap ")
+			if !errors.As(err, &e) || e.Code != cmdutil.ExitUsage || !strings.HasPrefix(e.Msg, name+" ") || e.Hint == "" {
+				t.Errorf("%s %q: %#v, want a usage error naming the command, with a hint", c.CommandPath(), args, err)
+			}
+		}
+		for key, hint := range c.Annotations {
+			// A group MutuallyExclusive marked: its first two flags
+			// given together.
+			g, ok := strings.CutPrefix(key, "flytrap_exclusive_hint ")
+			if !ok {
+				continue
+			}
+			groups++
+			flags := strings.Fields(g)
+			c.Flags().VisitAll(func(fl *pflag.Flag) { fl.Changed = false })
+			for _, name := range flags[:2] {
+				v := "x"
+				if c.Flags().Lookup(name).Value.Type() == "bool" {
+					v = "true"
+				}
+				if err := c.Flags().Set(name, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := c.PreRunE(c, nil)
+			want := "--" + flags[0] + " and --" + flags[1] + " cannot be used together"
+			var e *cmdutil.Error
+			if !errors.As(err, &e) || e.Code != cmdutil.ExitUsage || e.Msg != want || e.Hint != hint {
+				t.Errorf("%s --%s --%s: %v, want %q with the hint %q", c.CommandPath(), flags[0], flags[1], err, want, hint)
+			}
+		}
+	}
+	walk(NewRootCmd(f))
+	if checked < 30 || groups < 3 {
+		t.Errorf("checked %d argument errors and %d flag groups; the walk missed commands", checked, groups)
 	}
 }

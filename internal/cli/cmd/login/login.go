@@ -74,13 +74,18 @@ no login.`,
 	fl.StringVar(&opts.Scope, "scope", apitypes.ScopeFull, `scope of the new token: "full" or "read" (read-only)`)
 	fl.StringVar(&opts.Expires, "expires", "", "lifetime of the new token, such as 30d or 12h (default: never)")
 	fl.StringVar(&opts.Name, "name", "", `name of the new token (default "flytrap CLI on <hostname>")`)
-	cmd.MarkFlagsMutuallyExclusive("token", "with-token", "email")
-	cmd.MarkFlagsMutuallyExclusive("token", "with-token", "password-stdin")
-	// These describe the token a password login makes; with a token given
-	// they would be ignored, and a --scope read silently dropped leaves a
-	// full token where the user asked for a read-only one.
-	for _, made := range []string{"scope", "expires", "name"} {
-		cmd.MarkFlagsMutuallyExclusive("token", "with-token", made)
+	cmdutil.MutuallyExclusive(cmd, "give the token one way: --token TOKEN, or --with-token to read it from standard input", "token", "with-token")
+	for _, given := range []string{"token", "with-token"} {
+		for _, password := range []string{"email", "password-stdin"} {
+			cmdutil.MutuallyExclusive(cmd, "log in with a token (--token, --with-token) or with a password (--email, --password-stdin), not both", given, password)
+		}
+		// These describe the token a password login makes; with a token
+		// given they would be ignored, and a --scope read silently
+		// dropped leaves a full token where the user asked for a
+		// read-only one.
+		for _, made := range []string{"scope", "expires", "name"} {
+			cmdutil.MutuallyExclusive(cmd, "--scope, --expires and --name shape the token a password login makes; a token you give keeps its own (make a read-only one with `flytrap tokens create NAME --scope read`)", given, made)
+		}
 	}
 	return cmd
 }

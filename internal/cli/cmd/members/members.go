@@ -32,13 +32,19 @@ type Options struct {
 // --project in its place, and returns the project and the rest.
 func (o *Options) projectArgs(n int) (cobra.PositionalArgs, func(args []string) (string, []string)) {
 	valid := func(cmd *cobra.Command, args []string) error {
+		use := strings.Fields(cmd.Use)[1:]
 		if o.Project != "" {
-			if len(args) != n-1 {
-				return fmt.Errorf("accepts %d arg(s) with --project, received %d", n-1, len(args))
+			// --project stands for the first argument.
+			if e := cmdutil.ArgsError(cmd, strings.Join(use[1:], " "), args); e != nil {
+				e.Msg = "with --project, " + e.Msg
+				return e
 			}
 			return nil
 		}
-		return cobra.ExactArgs(n)(cmd, args)
+		if e := cmdutil.ArgsError(cmd, strings.Join(use, " "), args); e != nil {
+			return e
+		}
+		return nil
 	}
 	split := func(args []string) (string, []string) {
 		if o.Project != "" {

@@ -56,7 +56,7 @@ it is asked for, otherwise pipe it in with --password-stdin.`,
 	create.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read your password from standard input")
 	opts.Out.Add(create)
 	revoke := &cobra.Command{
-		Use: "revoke <id>", Short: "Revoke one of your API tokens", Args: cobra.ExactArgs(1),
+		Use: "revoke <token-id>", Short: "Revoke one of your API tokens", Args: cobra.ExactArgs(1),
 		Example: "  flytrap tokens revoke 12 --yes",
 		RunE:    func(cmd *cobra.Command, args []string) error { return Revoke(cmd.Context(), opts, args[0]) },
 	}

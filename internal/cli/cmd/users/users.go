@@ -51,7 +51,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	add.Flags().StringVar(&opts.Role, "role", apitypes.RoleMember, `"admin" or "member"`)
 	add.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password from standard input instead of generating one")
 	add.Flags().BoolVar(&opts.Invite, "invite", false, "create the user without a password and print a one-time link (valid 7 days) through which they choose one; the server emails it too when it has SMTP")
-	add.MarkFlagsMutuallyExclusive("invite", "password-stdin")
+	cmdutil.MutuallyExclusive(add, "--invite lets the user choose their password through a link; --password-stdin sets it now: give one", "invite", "password-stdin")
 	opts.Out.Add(add)
 	reset := &cobra.Command{
 		Use: "reset-password <email>", Short: "Print a one-time link (valid 1 hour) that sets a new password; emailed too when the server has SMTP", Args: cobra.ExactArgs(1),
