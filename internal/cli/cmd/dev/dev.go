@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/template"
 	"time"
 
@@ -208,7 +209,11 @@ func Run(ctx context.Context, opts *Options) error {
 	// goes on wait in the listen backlog.
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
-		return &cmdutil.Error{Msg: "cannot listen on " + opts.Addr, Hint: "is another flytrap dev running? pick a free port with --addr 127.0.0.1:8081", Err: err}
+		hint := "check that the host of --addr is one of this machine's addresses, or use 127.0.0.1 (0.0.0.0 for other machines)"
+		if errors.Is(err, syscall.EADDRINUSE) {
+			hint = "is another flytrap dev running? pick a free port with --addr 127.0.0.1:8081"
+		}
+		return &cmdutil.Error{Msg: "cannot listen on " + opts.Addr, Hint: hint, Err: err}
 	}
 	// srv.Run closes ln when it stops; this closes it on the way out before.
 	defer ln.Close()
@@ -383,8 +388,25 @@ func backlogLimit(flag int64) int64 {
 	return flag
 }
 
+// checkAddr checks that addr is a host (possibly empty: every address)
+// and a port from 0 to 65535, as --addr takes it.
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not a host and port", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q has the port %q; a port is a number from 0 to 65535", addr, port)
+	}
+	return nil
+}
+
 func validate(o *Options) error {
 	switch {
+	case checkAddr(o.Addr) != nil:
+		// Before the data directory is created or locked: a typo
+		// leaves nothing behind.
+		return cmdutil.UsageError("--addr "+checkAddr(o.Addr).Error(), "give a host and port: --addr 127.0.0.1:8080, 0.0.0.0:8080 for other machines, or port 0 for a free one")
 	case o.Workers < 1:
 		return cmdutil.UsageError("--workers must be at least 1", "")
 	case o.MaxEventBytes < 1024:

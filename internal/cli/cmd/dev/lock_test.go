@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -243,5 +244,48 @@ func TestRunPortTaken(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "cannot listen on "+ln.Addr().String()) {
 		t.Fatalf("error %v, want cannot listen on %s", err, ln.Addr())
 	}
+	if _, hint := cmdutil.ExitCode(err); !strings.Contains(hint, "another flytrap dev") {
+		t.Errorf("hint %q, want one asking about another flytrap dev", hint)
+	}
 	wantNoFiles(t, dir, "flytrap.db", "dev.json")
+	wantUnlocked(t, dir)
+}
+
+// wantUnlocked fails unless dir's lock is free: a failed start releases
+// it.
+func wantUnlocked(t *testing.T, dir string) {
+	t.Helper()
+	release, err := lockDataDir(dir, func(err error) { t.Skipf("cannot lock here: %v", err) })
+	if err != nil {
+		t.Fatalf("lock after a failed start: %v", err)
+	}
+	release()
+}
+
+// TestRunBadAddr: an --addr that is no host and port is a usage error
+// that says so, before the data directory is created or locked; one
+// that is not this machine's fails without blaming another flytrap dev,
+// and releases the lock.
+func TestRunBadAddr(t *testing.T) {
+	for _, addr := range []string{"bogus", "127.0.0.1", "127.0.0.1:x", "127.0.0.1:65536", "[::1]:-1"} {
+		dir := filepath.Join(t.TempDir(), "d2")
+		var out, errOut syncbuf.Buffer
+		err := runDev(context.Background(), &out, &errOut, "--addr", addr, "--data-dir", dir)
+		code, hint := cmdutil.ExitCode(err)
+		if code != cmdutil.ExitUsage || !strings.HasPrefix(fmt.Sprint(err), "--addr \""+addr+"\"") || !strings.Contains(hint, "--addr 127.0.0.1:8080") {
+			t.Errorf("--addr %s: %v (exit %d, hint %q), want a usage error naming it", addr, err, code, hint)
+		}
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("--addr %s: the data directory was created (%v)", addr, err)
+		}
+	}
+
+	// 192.0.2.1 (TEST-NET-1) is no address of this machine.
+	dir := t.TempDir()
+	var out, errOut syncbuf.Buffer
+	err := runDev(context.Background(), &out, &errOut, "--addr", "192.0.2.1:0", "--data-dir", dir)
+	if _, hint := cmdutil.ExitCode(err); err == nil || strings.Contains(hint, "another flytrap dev") || !strings.Contains(hint, "this machine's addresses") {
+		t.Errorf("--addr 192.0.2.1:0: %v, hint %q; want a hint about the host", err, hint)
+	}
+	wantUnlocked(t, dir)
 }
