@@ -66,6 +66,7 @@ type Options struct {
 	MinBodyRate       int64
 	RatePerMinute     int
 	MaxBacklog        int64
+	PaceBacklog       int64
 	DropIPs           bool
 	RetentionDays     int
 	RetentionPerIssue int
@@ -127,6 +128,7 @@ there too:
 	fl.Int64Var(&opts.MinBodyRate, "min-body-rate", ingest.DefaultMinBodyRate, "slowest ingest upload, in bytes per second, that --body-timeout allows for")
 	fl.IntVar(&opts.RatePerMinute, "rate-limit", 6000, "events per minute per project before ingest answers 429 (-1: unlimited)")
 	fl.Int64Var(&opts.MaxBacklog, "max-backlog", ingest.DefaultMaxBacklog, "events waiting to be processed before ingest answers 429 with Retry-After, before reading the body (0: no limit)")
+	fl.Int64Var(&opts.PaceBacklog, "pace-backlog", ingest.DefaultPaceBacklog, "events waiting to be processed past which ingest holds a request, before reading its body, until processing catches up (at most 1s), so senders slow to its pace (0: never hold)")
 	fl.BoolVar(&opts.DropIPs, "drop-ips", false, "drop client IP addresses instead of storing a salted hash")
 	fl.IntVar(&opts.RetentionDays, "retention-days", 90, "delete events older than this many days (0: keep)")
 	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", 10000, "keep at most this many events per issue (0: all)")
@@ -323,6 +325,7 @@ func Run(ctx context.Context, opts *Options) error {
 			MinBodyRate:                opts.MinBodyRate,
 			RatePerMinute:              opts.RatePerMinute,
 			MaxBacklog:                 backlogLimit(opts.MaxBacklog),
+			PaceBacklog:                backlogLimit(opts.PaceBacklog),
 			IPSalt:                     []byte(salt),
 			DropIPs:                    opts.DropIPs,
 		},
@@ -379,8 +382,8 @@ func defaultSender(smtpURL string) string {
 	return "flytrap@" + host
 }
 
-// backlogLimit maps --max-backlog, where 0 means no limit, to
-// ingest.Config.MaxBacklog, where 0 means the default.
+// backlogLimit maps --max-backlog or --pace-backlog, where 0 means none,
+// to ingest.Config's MaxBacklog or PaceBacklog, where 0 means the default.
 func backlogLimit(flag int64) int64 {
 	if flag == 0 {
 		return -1
@@ -427,6 +430,8 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--body-timeout must be at least 1s", "SDKs on slow links need a few seconds to send an event")
 	case o.MaxBacklog < 0:
 		return cmdutil.UsageError("--max-backlog cannot be negative", "use 0 for no limit")
+	case o.PaceBacklog < 0:
+		return cmdutil.UsageError("--pace-backlog cannot be negative", "use 0 never to hold requests")
 	case o.MemoryLimitMB < 0:
 		return cmdutil.UsageError("--memory-limit cannot be negative", "use 0 for no limit")
 	case o.BusyGCPercent < 0:

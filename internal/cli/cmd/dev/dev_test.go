@@ -309,3 +309,13 @@ func do(t *testing.T, c *http.Client, req *http.Request, token string, want int)
 	}
 	return b
 }
+
+// --max-backlog and --pace-backlog take 0 for none, where ingest.Config
+// takes 0 for its default and a negative value for none.
+func TestBacklogLimit(t *testing.T) {
+	for _, tt := range []struct{ flag, want int64 }{{0, -1}, {1, 1}, {400, 400}, {50_000, 50_000}} {
+		if got := backlogLimit(tt.flag); got != tt.want {
+			t.Errorf("backlogLimit(%d) = %d, want %d", tt.flag, got, tt.want)
+		}
+	}
+}
