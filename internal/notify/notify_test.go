@@ -221,9 +221,17 @@ func smtpWorker(t *testing.T, f *fixture) (*notify.Worker, *notifytest.Sink) {
 // TestSMTPFloodOneAlertOneDigest: 10,000 events of one error, through
 // AUTH and STARTTLS to a real SMTP server, give exactly one email for the
 // new issue, with the stack and a link, and one digest once the cooldown
-// ends; the member who opted out gets neither.
+// ends; the member who opted out gets neither, nor does the member
+// invited who has not set a password (maybe a mistyped address).
 func TestSMTPFloodOneAlertOneDigest(t *testing.T) {
 	f := newFixture(t, "")
+	invited, err := f.db.CreateUser(f.ctx, "invited@example.com", "", store.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.AddMember(f.ctx, f.project.ID, invited.ID, store.RoleMember); err != nil {
+		t.Fatal(err)
+	}
 	w, sink := smtpWorker(t, f)
 	f.save("flood", "TypeError: x is undefined", 10_000)
 	f.run(w)

@@ -622,10 +622,14 @@ func (d *DB) EmailOptOut(ctx context.Context, userID int64) (bool, error) {
 
 // EmailRecipients returns the addresses of a project's members who did
 // not opt out of alert email, sorted. It is for the delivery worker,
-// which acts for no user.
+// which acts for no user. Members invited who have not set a password
+// yet are left out: the address may be mistyped, and its owner could
+// not sign in to opt out, so alerts would leak issue details to a
+// stranger.
 func (d *DB) EmailRecipients(ctx context.Context, projectID int64) ([]string, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT u.email FROM project_members m JOIN users u ON u.id = m.user_id
-		WHERE m.project_id = $1 AND NOT EXISTS (SELECT 1 FROM alert_email_optouts o WHERE o.user_id = u.id)
+		WHERE m.project_id = $1 AND u.password_hash <> ''
+			AND NOT EXISTS (SELECT 1 FROM alert_email_optouts o WHERE o.user_id = u.id)
 		ORDER BY u.email_key`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: email recipients of project %d: %w", projectID, err)

@@ -101,6 +101,26 @@ func testAlertConfig(e *env) {
 		t.Errorf("rule of a deleted channel: %v", err)
 	}
 
+	// A member invited who has not set a password gets no alert email
+	// until they do: the address may be a stranger's.
+	invited, err := db.CreateUser(ctx, "invited@example.com", "", RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addMember(e.project, invited)
+	if got, _ := db.EmailRecipients(ctx, e.project.ID); len(got) != 1 || got[0] != "m@example.com" {
+		t.Errorf("recipients with an invited member = %v, want m@example.com only", got)
+	}
+	if err := db.SetPassword(ctx, invited.ID, "hash-invited"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.EmailRecipients(ctx, e.project.ID); len(got) != 2 || got[0] != "invited@example.com" {
+		t.Errorf("recipients once the invited member set a password = %v", got)
+	}
+	if err := db.RemoveMember(ctx, System, e.project.ID, invited.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	// Opt-out takes a member off the recipients.
 	if got, _ := db.EmailRecipients(ctx, e.project.ID); len(got) != 1 || got[0] != "m@example.com" {
 		t.Errorf("recipients = %v", got)
