@@ -208,6 +208,7 @@ func (a *API) endpoints() []endpoint {
 		{"PATCH /api/v1/users/{user_id}", a.updateUser},
 		{"DELETE /api/v1/users/{user_id}", a.deleteUser},
 		{"POST /api/v1/users/{user_id}/password-reset", a.resetPassword},
+		{"POST /api/v1/users/{user_id}/sign-out", a.signOutUser},
 		{"GET /api/v1/tokens", a.listTokens},
 		{"POST /api/v1/tokens", a.createToken},
 		{deleteTokenPattern, a.deleteToken},

@@ -266,6 +266,8 @@ func routes(f *fixture) []route {
 		{"POST", "/api/v1/users", `{"email":"invited@example.com","invite":true}`, 201, 403, 403},
 		{"POST", fmt.Sprintf("/api/v1/users/%d/password-reset", f.spare.ID), "", 201, 403, 403},
 		{"POST", "/api/v1/users" + missing + "/password-reset", "", 404, 403, 403},
+		{"POST", fmt.Sprintf("/api/v1/users/%d/sign-out", f.spare.ID), "", 200, 403, 403},
+		{"POST", "/api/v1/users" + missing + "/sign-out", "", 404, 403, 403},
 		{"POST", "/api/v1/projects", `{"name":"mobile"}`, 201, 403, 403},
 		{"GET", p, "", 200, 200, 404},
 		{"GET", o, "", 200, 404, 404},

@@ -78,3 +78,38 @@ func TestPasswordLinks(t *testing.T) {
 		t.Errorf("mailed %v, want %v", mail.to, want)
 	}
 }
+
+// TestSignOutUser: an admin's sign-out of a user ends the user's
+// dashboard session and the tokens minted by signing in, which a reset
+// link alone leaves working until it is used; tokens created by name keep
+// working.
+func TestSignOutUser(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	login, _, err := f.db.IssueAPIToken(ctx, f.member.ID, store.NewAPIToken{Name: "login", Origin: store.TokenSignIn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	works := func(what string, auth func(*http.Request), want int) {
+		t.Helper()
+		if code, _, out := f.send(t, "GET", "/api/v1/me", "", auth); code != want {
+			t.Errorf("%s: GET /api/v1/me: HTTP %d, want %d (%v)", what, code, want, out)
+		}
+	}
+	if code, _, _ := f.do(t, f.adminToken, "POST", fmt.Sprintf("/api/v1/users/%d/password-reset", f.member.ID), ""); code != 201 {
+		t.Fatalf("reset: HTTP %d", code)
+	}
+	works("session after a reset", session(f.memberSession, false), 200)
+	works("sign-in token after a reset", bearer(login), 200)
+
+	code, _, out := f.do(t, f.adminToken, "POST", fmt.Sprintf("/api/v1/users/%d/sign-out", f.member.ID), "")
+	if code != 200 || out["email"] != "member@example.com" || out["tokens_revoked"] != float64(1) {
+		t.Fatalf("sign-out: HTTP %d %v", code, out)
+	}
+	works("session after the sign-out", session(f.memberSession, false), 401)
+	works("sign-in token after the sign-out", bearer(login), 401)
+	works("named token after the sign-out", bearer(f.memberToken), 200)
+	if code, _, _ := f.do(t, f.adminToken, "POST", "/api/v1/users/x/sign-out", ""); code != 400 {
+		t.Errorf("sign-out of user x: HTTP %d, want 400", code)
+	}
+}

@@ -59,6 +59,21 @@ func (a *API) resetPassword(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, wireLink(l))
 }
 
+// signOutUser ends the user's sessions and revokes their API tokens
+// minted by signing in, keeping the password.
+func (a *API) signOutUser(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "user_id")
+	if !ok {
+		return
+	}
+	u, revoked, err := a.svc.Users.SignOut(r.Context(), actor(r), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apitypes.SignedOut{User: wireUser(u), TokensRevoked: revoked})
+}
+
 func wireLink(l service.PasswordLink) apitypes.PasswordLink {
 	return apitypes.PasswordLink{Email: l.Email, Purpose: l.Purpose, URL: l.URL, ExpiresAt: l.ExpiresAt, Emailed: l.Emailed, MailError: l.MailError}
 }

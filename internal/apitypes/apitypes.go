@@ -130,6 +130,14 @@ type PasswordLink struct {
 	MailError string `json:"mail_error,omitempty"`
 }
 
+// SignedOut is the answer to POST /api/v1/users/{id}/sign-out: the user,
+// whose sessions ended, and how many of their API tokens minted by signing
+// in were revoked. The password and the tokens created by name are kept.
+type SignedOut struct {
+	User
+	TokensRevoked int64 `json:"tokens_revoked"`
+}
+
 // RoleChange is PATCH /api/v1/users/{id} and PUT .../members/{id}.
 type RoleChange struct {
 	Role string `json:"role"`

@@ -128,6 +128,13 @@ func (c *Client) ResetPassword(ctx context.Context, userID int64) (apitypes.Pass
 	return out, c.do(ctx, "POST", "/api/v1/users/"+id(userID)+"/password-reset", nil, nil, &out)
 }
 
+// SignOutUser ends a user's sessions and revokes their API tokens minted
+// by signing in (admins only).
+func (c *Client) SignOutUser(ctx context.Context, userID int64) (apitypes.SignedOut, error) {
+	var out apitypes.SignedOut
+	return out, c.do(ctx, "POST", "/api/v1/users/"+id(userID)+"/sign-out", nil, nil, &out)
+}
+
 // SetUserRole changes a user's role (admins only).
 func (c *Client) SetUserRole(ctx context.Context, userID int64, role string) (apitypes.User, error) {
 	var out apitypes.User

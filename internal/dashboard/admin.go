@@ -129,6 +129,28 @@ func (d *Dashboard) resetPassword(w http.ResponseWriter, r *http.Request, s *ses
 	d.redirectLink(w, r, s, l)
 }
 
+// signOutUser ends the user's dashboard sessions and revokes their API
+// tokens made by signing in, as using a reset link does; the password is
+// kept, which the message says.
+func (d *Dashboard) signOutUser(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	u, revoked, err := d.svc.Users.SignOut(r.Context(), s.actor(), id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	tokens := "API tokens"
+	if revoked == 1 {
+		tokens = "API token"
+	}
+	d.redirect(w, r, "/admin/users", fmt.Sprintf("%s is signed out everywhere: their sessions ended and %d %s made by signing in stopped working. "+
+		"Their password and the tokens they created by name still work: if the password may be known, also reset it.", u.Email, revoked, tokens))
+}
+
 // maxMailError bounds the mail error a link's panel shows: the link
 // travels to the page in a cookie (redirectReveal), and an SMTP server's
 // answer can be long.

@@ -357,6 +357,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /admin/users", d.action(d.adminOnly(d.createUser)))
 	m.HandleFunc("POST /admin/users/{id}/role", d.action(d.adminOnly(d.setRole)))
 	m.HandleFunc("POST /admin/users/{id}/reset-password", d.action(d.adminOnly(d.resetPassword)))
+	m.HandleFunc("POST /admin/users/{id}/sign-out", d.action(d.adminOnly(d.signOutUser)))
 	m.HandleFunc("POST /admin/users/{id}/delete", d.action(d.adminOnly(d.deleteUser)))
 	m.HandleFunc("GET /admin/projects", d.page(d.adminOnly(d.adminProjectsPage)))
 	m.HandleFunc("POST /admin/projects", d.action(d.adminOnly(d.createProject)))

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -327,4 +328,39 @@ func TestPasswordLinkPagesEscape(t *testing.T) {
 	wantStatus(t, page, http.StatusOK)
 	noBody(t, page, "<script>alert(1)")
 	wantBody(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;@example.com")
+}
+
+// TestAdminSignsUserOut: "Sign out everywhere" ends the user's sessions
+// and the tokens made by signing in, which a reset link leaves working
+// until it is used; the password and named tokens keep working.
+func TestAdminSignsUserOut(t *testing.T) {
+	f := newFixture(t)
+	path := "/admin/users/" + itoa(f.member.ID) + "/sign-out"
+	r := f.get(roleAdmin, "/admin/users")
+	wantBody(t, r, `action="`+path+`"`)
+	noBody(t, r, `action="/admin/users/`+itoa(f.admin.ID)+`/sign-out"`)
+	login, _, err := f.db.IssueAPIToken(f.ctx, f.member.ID, store.NewAPIToken{Name: "cli", Origin: store.TokenSignIn})
+	f.must(err)
+	named, _, err := f.db.IssueAPIToken(f.ctx, f.member.ID, store.NewAPIToken{Name: "ci"})
+	f.must(err)
+
+	wantStatus(t, f.post(roleMember, path, nil), http.StatusNotFound)
+	wantStatus(t, f.post(roleAdmin, "/admin/users/999999/sign-out", nil), http.StatusNotFound)
+	if _, _, err := f.db.SessionUser(f.ctx, f.sessions[roleMember], time.Now()); err != nil {
+		t.Fatalf("a refused sign-out ended the session: %v", err)
+	}
+	r = f.post(roleAdmin, path, nil)
+	wantRedirect(t, r, "/admin/users")
+	r = f.follow(roleAdmin, r)
+	wantBody(t, r, "member@example.com is signed out everywhere", "1 API token made by signing in", "if the password may be known, also reset it")
+	if _, _, err := f.db.SessionUser(f.ctx, f.sessions[roleMember], time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the member's session survived the sign-out: %v", err)
+	}
+	if _, err := f.db.UserByAPIToken(f.ctx, login); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a token made by signing in survived the sign-out: %v", err)
+	}
+	if _, err := f.db.UserByAPIToken(f.ctx, named); err != nil {
+		t.Errorf("a named token stopped working: %v", err)
+	}
+	wantRedirect(t, f.login("member@example.com", password, "192.0.2.1:1", nil), "/projects")
 }

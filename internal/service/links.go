@@ -190,12 +190,44 @@ func (s *Users) SetPasswordByLink(ctx context.Context, token, password string) (
 	if err != nil {
 		return store.User{}, 0, err
 	}
-	revoked, err := s.store.DeleteSignInTokens(ctx, u.ID)
+	revoked, err := s.endSignIns(ctx, u.ID)
 	if err != nil {
-		return store.User{}, 0, fmt.Errorf("the password was set, but the API tokens of password sign-ins were not revoked: %w", err)
-	}
-	if err := s.store.DeleteUserSessions(ctx, u.ID, ""); err != nil {
-		return store.User{}, 0, fmt.Errorf("the password was set, but the user's other sessions were not signed out: %w", err)
+		return store.User{}, 0, fmt.Errorf("the password was set, but %w", err)
 	}
 	return u, revoked, nil
+}
+
+// SignOut signs the user out everywhere, as using a reset link does: it
+// ends every dashboard session of theirs and revokes their API tokens
+// minted by signing in with the password; admins only. It returns the
+// user and how many tokens it revoked. The password and the tokens
+// created by name are kept: an admin who suspects the password is known
+// also issues a reset (IssueReset), and the user revokes named tokens on
+// the account page. A missing user is ErrNotFound.
+func (s *Users) SignOut(ctx context.Context, a Actor, userID int64) (store.User, int64, error) {
+	if err := a.requireAdmin(); err != nil {
+		return store.User{}, 0, err
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return store.User{}, 0, err
+	}
+	revoked, err := s.endSignIns(ctx, u.ID)
+	if err != nil {
+		return store.User{}, 0, fmt.Errorf("signing %s out: %w", u.Email, err)
+	}
+	return u, revoked, nil
+}
+
+// endSignIns revokes the user's API tokens minted by signing in, then
+// ends every session of theirs, and returns how many tokens it revoked.
+func (s *Users) endSignIns(ctx context.Context, userID int64) (int64, error) {
+	revoked, err := s.store.DeleteSignInTokens(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("the API tokens of password sign-ins were not revoked: %w", err)
+	}
+	if err := s.store.DeleteUserSessions(ctx, userID, ""); err != nil {
+		return 0, fmt.Errorf("the user's sessions were not signed out: %w", err)
+	}
+	return revoked, nil
 }

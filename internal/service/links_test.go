@@ -142,3 +142,52 @@ func TestLinksWithoutMailer(t *testing.T) {
 		}
 	})
 }
+
+// TestSignOut: an admin signs a user out everywhere, as a reset link's
+// use does: sessions and password-minted tokens end; named tokens and the
+// password are kept; members may not, and a missing user is not found.
+func TestSignOut(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		u, err := f.db.UserByID(f.ctx, f.member.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, _, err := f.db.CreateSession(f.ctx, u.ID, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		login, _, err := f.db.IssueAPIToken(f.ctx, u.ID, store.NewAPIToken{Name: "login", Origin: store.TokenSignIn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		named, _, err := f.db.IssueAPIToken(f.ctx, u.ID, store.NewAPIToken{Name: "ci", Origin: store.TokenCreated})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		_, _, err = f.svc.Users.SignOut(f.ctx, f.member, u.ID)
+		wantRefusal(t, "a member signs a user out", err, service.ErrForbidden, "")
+		_, _, err = f.svc.Users.SignOut(f.ctx, f.admin, 999999)
+		wantRefusal(t, "signing out a missing user", err, service.ErrNotFound, "")
+		if _, _, err := f.db.SessionUser(f.ctx, sess, time.Now()); err != nil {
+			t.Fatalf("a refused sign-out ended the session: %v", err)
+		}
+
+		got, revoked, err := f.svc.Users.SignOut(f.ctx, f.admin, u.ID)
+		if err != nil || got.ID != u.ID || revoked != 1 {
+			t.Fatalf("SignOut = %+v, %d, %v", got, revoked, err)
+		}
+		if _, _, err := f.db.SessionUser(f.ctx, sess, time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a session survived the sign-out: %v", err)
+		}
+		if _, _, err := f.db.TokenOwner(f.ctx, login); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a password-minted token survived the sign-out: %v", err)
+		}
+		if _, _, err := f.db.TokenOwner(f.ctx, named); err != nil {
+			t.Errorf("a named token was revoked: %v", err)
+		}
+		if after, _ := f.db.UserByID(f.ctx, u.ID); after.PasswordHash != u.PasswordHash {
+			t.Error("the sign-out changed the password")
+		}
+	})
+}

@@ -1,6 +1,6 @@
 // Package users implements `flytrap users`: list, add (or invite) and
-// remove users, change their role and issue password reset links (admins
-// only).
+// remove users, change their role, issue password reset links and sign
+// users out everywhere (admins only).
 package users
 
 import (
@@ -34,7 +34,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{F: f}
 	cmd := &cobra.Command{
 		Use:   "users <command>",
-		Short: "List, add, invite and remove users, change their role, reset passwords (admins)",
+		Short: "List, add, invite and remove users, change their role, reset passwords, sign users out (admins)",
 	}
 	cmdutil.AddHostFlag(cmd, &opts.Host)
 	list := &cobra.Command{
@@ -59,6 +59,12 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		RunE:    func(cmd *cobra.Command, args []string) error { return ResetPassword(cmd.Context(), opts, args[0]) },
 	}
 	opts.Out.Add(reset)
+	signOut := &cobra.Command{
+		Use: "sign-out <email>", Short: "End a user's dashboard sessions and the API tokens made by signing in (flytrap login); keeps their password", Args: cobra.ExactArgs(1),
+		Example: "  flytrap users sign-out bob@example.com\n  flytrap users sign-out bob@example.com && flytrap users reset-password bob@example.com",
+		RunE:    func(cmd *cobra.Command, args []string) error { return SignOut(cmd.Context(), opts, args[0]) },
+	}
+	opts.Out.Add(signOut)
 	role := &cobra.Command{
 		Use: "role <email> <admin|member>", Short: "Change a user's role", Args: cobra.ExactArgs(2),
 		Example:   "  flytrap users role bob@example.com admin",
@@ -72,7 +78,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		RunE:    func(cmd *cobra.Command, args []string) error { return Remove(cmd.Context(), opts, args[0]) },
 	}
 	remove.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "remove without asking")
-	cmd.AddCommand(list, add, role, reset, remove)
+	cmd.AddCommand(list, add, role, reset, signOut, remove)
 	return cmd
 }
 
@@ -192,6 +198,35 @@ func ResetPassword(ctx context.Context, opts *Options, email string) error {
 	const label = "Password reset link"
 	return opts.F.PrintOnce(opts.Out, l, l.URL, label, func(w io.Writer) error {
 		return printLink(w, label+" for "+cmdutil.Clean(l.Email), l)
+	})
+}
+
+// SignOut ends the user's dashboard sessions and revokes their API tokens
+// made by signing in. Their password keeps working, which the output
+// says, with the command that stops it.
+func SignOut(ctx context.Context, opts *Options, email string) error {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	u, err := FindUser(ctx, c, email)
+	if err != nil {
+		return err
+	}
+	out, err := c.SignOutUser(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, out, func(w io.Writer) error {
+		tokens := "API tokens"
+		if out.TokensRevoked == 1 {
+			tokens = "API token"
+		}
+		e := cmdutil.Clean(out.Email)
+		_, err := fmt.Fprintf(w, "Signed %s out everywhere: ended their dashboard sessions and revoked %d %s made by signing in.\n"+
+			"Their password and the tokens they created by name still work; if the password may be known, also run `flytrap users reset-password %s`.\n",
+			e, out.TokensRevoked, tokens, e)
+		return err
 	})
 }
 
