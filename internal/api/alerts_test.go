@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -243,5 +245,61 @@ func TestWebhookPrivateAddressRefused(t *testing.T) {
 	code, _, out = g.do(t, f.adminToken, "POST", p, `{"kind":"webhook","name":"later","url":"https://hooks.example.com/x"}`)
 	if code != 201 || !strings.Contains(fmt.Sprint(out["warning"]), "Could not resolve hooks.example.com just now") {
 		t.Errorf("a webhook whose host does not resolve = %d %v, want 201 with a warning", code, out)
+	}
+}
+
+// TestNotificationNextAttempt: the history gives next_attempt_at only to
+// notifications that will be tried (again); a sent or dead one has none,
+// rather than 1970-01-01.
+func TestNotificationNextAttempt(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	retryAt := at.Add(time.Hour)
+	// Four notifications: three sent, retried and dead, the newest left pending.
+	for range 4 {
+		if _, err := f.db.QueueTestNotification(ctx, store.System, f.channel, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claims, err := f.db.ClaimNotifications(ctx, at, time.Minute, 3)
+	if err != nil || len(claims) != 3 {
+		t.Fatalf("claimed %d, %v", len(claims), err)
+	}
+	outcomes := []struct {
+		err   error
+		retry time.Time
+	}{{nil, time.Time{}}, {errors.New("smtp: 451 try later"), retryAt}, {errors.New("smtp: 550 no"), time.Time{}}}
+	for i, c := range claims {
+		if c.AttemptID, err = f.db.StartNotification(ctx, c, at, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.FinishNotification(ctx, c, at, outcomes[i].err, outcomes[i].retry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, out := f.do(t, f.memberToken, "GET", fmt.Sprintf("/api/v1/projects/%d/notifications", f.project.ID), "")
+	got := map[string][]any{}
+	for _, d := range out["data"].([]any) {
+		n := d.(map[string]any)
+		next, ok := n["next_attempt_at"]
+		if !ok {
+			next = "absent"
+		}
+		got[n["status"].(string)] = append(got[n["status"].(string)], next)
+	}
+	tests := []struct {
+		status string
+		want   []any
+	}{
+		{"sent", []any{"absent"}},
+		{"dead", []any{"absent"}},
+		// Newest first: the one never tried, then the one to retry.
+		{"pending", []any{at.Format(time.RFC3339Nano), retryAt.Format(time.RFC3339Nano)}},
+	}
+	for _, tt := range tests {
+		if fmt.Sprint(got[tt.status]) != fmt.Sprint(tt.want) {
+			t.Errorf("next_attempt_at of the %s notifications = %v, want %v", tt.status, got[tt.status], tt.want)
+		}
 	}
 }

@@ -52,12 +52,19 @@ func wireChannel(c store.AlertChannel) apitypes.AlertChannel {
 func wireRule(r store.AlertRule) apitypes.AlertRule { return apitypes.AlertRule(r) }
 
 func wireNotification(n store.Notification) apitypes.Notification {
-	return apitypes.Notification{
+	out := apitypes.Notification{
 		ID: n.ID, ProjectID: n.ProjectID, IssueID: n.IssueID, RuleID: n.RuleID, ChannelID: n.ChannelID,
 		ChannelName: n.ChannelName, Reason: n.Reason, IdempotencyKey: n.IdempotencyKey, Status: n.Status,
-		Attempts: n.Attempts, LastError: n.LastError, NextAttemptAt: n.NextAttemptAt, CreatedAt: n.CreatedAt,
+		Attempts: n.Attempts, LastError: n.LastError, CreatedAt: n.CreatedAt,
 		SentAt: n.SentAt, Payload: apitypes.AlertPayload(n.Payload), IssueDeleted: n.IssueDeleted,
 	}
+	// The store keeps 0 (1970) as the next attempt of a notification
+	// that will have none; shown, it would read as a real time.
+	if n.Status != store.NotificationSent && n.Status != store.NotificationDead {
+		next := n.NextAttemptAt
+		out.NextAttemptAt = &next
+	}
+	return out
 }
 
 func wireEvent(ev store.EventRow) apitypes.Event {

@@ -485,7 +485,9 @@ type AlertPayload struct {
 
 // Notification is one message to one channel, as GET
 // /api/v1/projects/{id}/notifications lists it: Status is "pending",
-// "sending", "sent" or "dead".
+// "sending", "sent" or "dead". NextAttemptAt is when a pending
+// notification is due, or when the one being sent was; a sent or dead one
+// has none.
 type Notification struct {
 	ID             int64        `json:"id"`
 	ProjectID      int64        `json:"project_id"`
@@ -498,7 +500,7 @@ type Notification struct {
 	Status         string       `json:"status"`
 	Attempts       int          `json:"attempts"`
 	LastError      string       `json:"last_error"`
-	NextAttemptAt  time.Time    `json:"next_attempt_at"`
+	NextAttemptAt  *time.Time   `json:"next_attempt_at,omitempty"`
 	CreatedAt      time.Time    `json:"created_at"`
 	SentAt         *time.Time   `json:"sent_at,omitempty"`
 	Payload        AlertPayload `json:"payload"`
