@@ -124,7 +124,7 @@ func (d *DB) Migrate(ctx context.Context, set Migrations) error {
 			return err
 		}
 		if n := len(ms); n > 0 && latest > ms[n-1].version {
-			return fmt.Errorf("database %s schema version %d is newer than this binary's %d; upgrade flytrap", set.Owner, latest, ms[n-1].version)
+			return fmt.Errorf("database %s schema version %d is newer than this binary's %d; %w", set.Owner, latest, ms[n-1].version, ErrSchemaNewer)
 		}
 		for _, m := range ms {
 			if m.version <= latest {

@@ -77,7 +77,7 @@ func (d *DB) migrateIfBehind(ctx context.Context) error {
 	case err == nil && current == latest:
 		return nil
 	case err == nil && current > latest:
-		return fmt.Errorf("store: database schema version %d is newer than this binary's %d; upgrade flytrap", current, latest)
+		return fmt.Errorf("store: database schema version %d is newer than this binary's %d; %w", current, latest, ErrSchemaNewer)
 	}
 	if err := d.migrate(ctx); err != nil {
 		var pgErr *pgconn.PgError

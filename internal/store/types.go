@@ -13,6 +13,11 @@ import (
 // it; callers cannot tell the two apart, so a non-member learns nothing.
 var ErrNotFound = errors.New("not found")
 
+// ErrSchemaNewer is wrapped by the error of opening or migrating a
+// database whose schema a newer flytrap migrated: this binary does not
+// know its tables, and migrations only go forward.
+var ErrSchemaNewer = errors.New("upgrade flytrap")
+
 // ErrConflict is returned when a unique value (email, project name) is taken.
 var ErrConflict = errors.New("already exists")
 

@@ -226,7 +226,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	db, err := store.Open(ctx, dsn)
 	if err != nil {
-		return &cmdutil.Error{Msg: "cannot open the database " + redact(dsn), Hint: "check --database-url (postgres://user:pass@host:5432/db) or that --data-dir and the flytrap.db files in it are writable by this user", Err: err}
+		return openError(dsn, err)
 	}
 	defer db.Close()
 	// A database from a version without incremental auto-vacuum is

@@ -1,0 +1,58 @@
+package dev
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// openError is the error of opening the database at dsn, with a hint for
+// its cause: a schema a newer flytrap migrated, a PostgreSQL database that
+// cannot be reached or does not exist, or an SQLite file that cannot be
+// written.
+func openError(dsn string, err error) error {
+	hint := "check --database-url (postgres://user:pass@host:5432/db) or that --data-dir and the flytrap.db files in it are writable by this user"
+	switch {
+	case errors.Is(err, store.ErrSchemaNewer):
+		hint = "a newer flytrap has migrated this database, and migrations only go forward: run that version (or a later one), " +
+			"or restore the backup taken before the upgrade (docs/getting-started.md#back-up-and-restore)"
+	case isPostgresURL(dsn):
+		hint = "check --database-url: name the database in its path (postgres://user:pass@host:5432/flytrap) and create it if need be (`createdb flytrap`); " +
+			"the PostgreSQL server must be reachable and the user allowed to connect"
+		if u, perr := url.Parse(dsn); perr == nil && strings.Trim(u.Path, "/") != "" {
+			name := strings.Trim(u.Path, "/")
+			hint = fmt.Sprintf("check --database-url: the database %s must exist (create it with `createdb %s`), "+
+				"the PostgreSQL server must be reachable and the user allowed to connect", name, name)
+		}
+	}
+	return &cmdutil.Error{Msg: "cannot open the database " + redact(dsn), Hint: hint, Err: linesOnce{err}}
+}
+
+func isPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// linesOnce is an error whose message repeats no line. pgx lists each
+// attempt to connect on a line of its own, and with the default
+// sslmode=prefer it tries every address twice (with TLS, then without),
+// which fail alike when the server is down.
+type linesOnce struct{ err error }
+
+func (e linesOnce) Error() string {
+	lines := strings.Split(e.err.Error(), "\n")
+	seen := make(map[string]bool, len(lines))
+	kept := lines[:0]
+	for _, l := range lines {
+		if !seen[l] {
+			seen[l] = true
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "\n")
+}
+
+func (e linesOnce) Unwrap() error { return e.err }

@@ -1,0 +1,89 @@
+package dev
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// newerSchema returns the error of opening an SQLite database a later
+// flytrap migrated.
+func newerSchema(t *testing.T) error {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "flytrap.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'from_the_future', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	_, err = store.Open(ctx, path)
+	if err == nil {
+		t.Fatal("a database of a newer schema opened")
+	}
+	return err
+}
+
+// TestOpenErrorHints: each cause of a failed open gets the hint that
+// fits it, and pgx's repeated lines are printed once.
+func TestOpenErrorHints(t *testing.T) {
+	pgDown := errors.New("store: connect: failed to connect to `user=flytrap database=flytrap`:\n" +
+		" 127.0.0.1:5439 (localhost): dial error: dial tcp 127.0.0.1:5439: connect: connection refused\n" +
+		" 127.0.0.1:5439 (localhost): dial error: dial tcp 127.0.0.1:5439: connect: connection refused")
+	tests := []struct {
+		name, dsn string
+		err       error
+		want      []string
+		notWant   []string
+	}{
+		{"newer schema", ".flytrap/flytrap.db", newerSchema(t),
+			[]string{"schema version 9999 is newer than this binary's", "run that version (or a later one)", "restore the backup", "back-up-and-restore"},
+			[]string{"writable", "--database-url"}},
+		{"postgres down", "postgres://flytrap:s3cret@localhost:5439/errors", pgDown,
+			[]string{"cannot open the database postgres://flytrap:xxxxx@localhost:5439/errors", "the database errors must exist (create it with `createdb errors`)"},
+			[]string{"flytrap.db", "s3cret"}},
+		{"postgres without a database name", "postgresql://localhost", pgDown,
+			[]string{"name the database in its path", "`createdb flytrap`"},
+			[]string{"flytrap.db"}},
+		{"sqlite", ".flytrap/flytrap.db", errors.New("unable to open database file: permission denied"),
+			[]string{"--data-dir and the flytrap.db files in it are writable"},
+			[]string{"createdb", "newer"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := openError(tt.dsn, tt.err)
+			_, hint := cmdutil.ExitCode(err)
+			text := err.Error() + "\nhint: " + hint
+			for _, s := range tt.want {
+				if !strings.Contains(text, s) {
+					t.Errorf("lacks %q:\n%s", s, text)
+				}
+			}
+			for _, s := range tt.notWant {
+				if strings.Contains(text, s) {
+					t.Errorf("has %q:\n%s", s, text)
+				}
+			}
+			if n := strings.Count(text, "connection refused"); n > 1 {
+				t.Errorf("pgx's line printed %d times:\n%s", n, text)
+			}
+			if !errors.Is(err, tt.err) {
+				t.Error("the cause is lost from the chain")
+			}
+		})
+	}
+}
