@@ -35,6 +35,7 @@ func fakeAPI(t *testing.T) *httptest.Server {
 		"/api/v1/tokens": apitypes.List[apitypes.APIToken]{Data: []apitypes.APIToken{
 			{ID: 1, Name: "flytrap dev", Scope: "full", CreatedAt: ago(72 * time.Hour)},
 			{ID: 4, Name: "ci", Scope: "read", ExpiresAt: &later, LastUsedAt: ptr(ago(5 * time.Minute)), CreatedAt: ago(2 * time.Hour)},
+			{ID: 6, Name: "old deploy", Scope: "full", ExpiresAt: ptr(ago(48 * time.Hour)), LastUsedAt: ptr(ago(50 * time.Hour)), CreatedAt: ago(40 * 24 * time.Hour)},
 		}},
 		"/api/v1/users": apitypes.List[apitypes.User]{Data: []apitypes.User{
 			{ID: 1, Email: "admin@example.com", Role: "admin", CreatedAt: ago(30 * 24 * time.Hour)},

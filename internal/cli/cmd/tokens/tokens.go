@@ -76,17 +76,23 @@ func List(ctx context.Context, opts *Options) error {
 		return err
 	}
 	return opts.F.Print(opts.Out, ts, func(w io.Writer) error {
-		t := opts.F.NewTable("id", "name", "scope", "expires", "last used", "created")
+		// The status comes last, as in `users list`, so scripts that cut
+		// the first columns read what they did; an expiry alone, such as
+		// "2d ago", does not say the token no longer works.
+		t := opts.F.NewTable("id", "name", "scope", "expires", "last used", "created", "status")
 		now := opts.F.Clock()
 		for _, tk := range ts {
-			expires, used := "never", "never"
+			expires, used, status := "never", "never", "active"
 			if tk.ExpiresAt != nil {
 				expires = opts.F.When(*tk.ExpiresAt, now)
+				if !tk.ExpiresAt.After(now) {
+					status = "expired"
+				}
 			}
 			if tk.LastUsedAt != nil {
 				used = opts.F.When(*tk.LastUsedAt, now)
 			}
-			t.Row(strconv.FormatInt(tk.ID, 10), tk.Name, tk.Scope, expires, used, opts.F.When(tk.CreatedAt, now))
+			t.Row(strconv.FormatInt(tk.ID, 10), tk.Name, tk.Scope, expires, used, opts.F.When(tk.CreatedAt, now), status)
 		}
 		return t.Render(w)
 	})
