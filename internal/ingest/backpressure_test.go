@@ -313,6 +313,13 @@ func TestPaceBounds(t *testing.T) {
 			if tt.cancelAfter == 0 && (rec.Code != 200 || len(q.bodies) != 1) {
 				t.Errorf("status %d, %d queued; want the event accepted", rec.Code, len(q.bodies))
 			}
+			// The watcher of the backlog stops with the last request it held.
+			time.Sleep(10 * paceTick)
+			h.pacer.mu.Lock()
+			defer h.pacer.mu.Unlock()
+			if h.pacer.release != nil || h.pacer.held != 0 {
+				t.Errorf("after the request: a watcher still runs (%d held)", h.pacer.held)
+			}
 		})
 	}
 }

@@ -270,10 +270,12 @@ func (h *Handler) pace(ctx context.Context) {
 	if h.cfg.Backlog == nil || h.cfg.PaceBacklog < 0 || h.cfg.MaxBacklog < 0 || h.backlogUnderPace() {
 		return
 	}
+	release := h.pacer.join(h.backlogUnderPace)
+	defer h.pacer.leave()
 	limit := time.NewTimer(maxPace)
 	defer limit.Stop()
 	select {
-	case <-h.pacer.wait(h.backlogUnderPace):
+	case <-release:
 	case <-limit.C:
 	case <-ctx.Done():
 	}
@@ -285,14 +287,16 @@ func (h *Handler) backlogUnderPace() bool { return h.cfg.Backlog.Pending() <= h.
 // instead of each polling it.
 type pacer struct {
 	mu      sync.Mutex
-	release chan struct{} // closed when the held requests may go; nil when none is held
+	held    int           // requests waiting on release
+	release chan struct{} // closed when the held requests may go; nil while no watcher runs
 }
 
-// wait returns a channel closed once done reports true, or after maxPace
-// (when every request waiting on it has given up anyway).
-func (p *pacer) wait(done func() bool) <-chan struct{} {
+// join counts a held request in and returns the channel closed once done
+// reports true, starting the watcher that closes it if none runs.
+func (p *pacer) join(done func() bool) <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.held++
 	if p.release == nil {
 		p.release = make(chan struct{})
 		go p.watch(p.release, done)
@@ -300,16 +304,30 @@ func (p *pacer) wait(done func() bool) <-chan struct{} {
 	return p.release
 }
 
+// leave counts a request out, released or not.
+func (p *pacer) leave() {
+	p.mu.Lock()
+	p.held--
+	p.mu.Unlock()
+}
+
+// watch closes release once done reports true, or once no request waits
+// on it any more (each gives up after maxPace), so no watcher outlives
+// the requests it holds.
 func (p *pacer) watch(release chan struct{}, done func() bool) {
 	tick := time.NewTicker(paceTick)
 	defer tick.Stop()
-	for start := time.Now(); !done() && time.Since(start) < maxPace; {
+	for {
 		<-tick.C
+		p.mu.Lock()
+		if p.held == 0 || done() {
+			p.release = nil
+			p.mu.Unlock()
+			close(release)
+			return
+		}
+		p.mu.Unlock()
 	}
-	p.mu.Lock()
-	p.release = nil
-	p.mu.Unlock()
-	close(release)
 }
 
 // checkBacklog refuses every event request while more accepted events
