@@ -236,7 +236,7 @@ func eventJSON(g int, size Size, target int, now time.Time, rng *rand.Rand) ([]b
 		switch {
 		case len(crumbs) < maxBreadcrumbs:
 			crumbs = append(crumbs, breadcrumb(rng, now.Add(-time.Duration(len(crumbs))*time.Second)))
-		case row < nframes*(maxBreadth-3):
+		case big && row < nframes*(maxBreadth-3):
 			vars := frames[row%nframes]["vars"].(map[string]any)
 			vars[fmt.Sprintf("row_%d", row)] = map[string]any{"id": rng.IntN(1e6), "status": words[rng.IntN(len(words))],
 				"customer": sentence(rng, 2), "note": sentence(rng, 20+rng.IntN(25))}
