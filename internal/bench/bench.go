@@ -143,6 +143,14 @@ type dsn struct {
 // origin returns u's scheme, host and port, the port made explicit so that
 // http://h and http://h:80 are one server. A token for one origin goes to
 // no other: another port of the same host can be another server.
+// SameServer reports whether two URLs name one server: scheme, host and
+// port, the default port when none is given. An unparsable URL names none.
+func SameServer(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	return errA == nil && errB == nil && ua.Host != "" && origin(ua) == origin(ub)
+}
+
 func origin(u *url.URL) string {
 	port := u.Port()
 	if port == "" {

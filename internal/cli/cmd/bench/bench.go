@@ -60,7 +60,8 @@ skips it).
 Load goes only to the server the DSN (or --url) names. Without --dsn or
 FLYTRAP_DSN the DSN and API token come from <data-dir>/dev.json, as a
 running ` + "`flytrap dev`" + ` wrote them, and FLYTRAP_URL and FLYTRAP_TOKEN
-(the CLI's server) are not used. Counting stored events needs an API
+(the CLI's server) are not used; FLYTRAP_TOKEN is used only when
+FLYTRAP_URL is set and names the DSN's server. Counting stored events needs an API
 token (--token); without one, flytrap dev's /metrics is read instead. A
 deployed dashboard's /metrics needs an admin's token.
 
@@ -79,7 +80,7 @@ FLYTRAP_URL) naming another scheme, host or port is refused unless
 	fl := cmd.Flags()
 	fl.StringVar(&opts.DSN, "dsn", "", "the project's DSN, http://KEY@HOST:PORT/PROJECT_ID (default: from <data-dir>/dev.json) [$FLYTRAP_DSN]")
 	fl.StringVar(&opts.URL, "url", "", "the server's base URL, when the DSN names it another way (default: the DSN's server) [$FLYTRAP_URL, with --dsn or $FLYTRAP_DSN only]")
-	fl.StringVar(&opts.Token, "token", "", "API token to count stored events and read /metrics (default: from <data-dir>/dev.json) [$FLYTRAP_TOKEN, with --dsn or $FLYTRAP_DSN only]")
+	fl.StringVar(&opts.Token, "token", "", "API token to count stored events and read /metrics (default: from <data-dir>/dev.json) [$FLYTRAP_TOKEN, with --dsn or $FLYTRAP_DSN of $FLYTRAP_URL's server only]")
 	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "flytrap dev's data directory, whose dev.json supplies --dsn and --token [$FLYTRAP_DATA_DIR]")
 	fl.DurationVar(&opts.Config.Duration, "duration", 10*time.Second, "how long to send, to each server")
 	fl.IntVar(&opts.Config.Connections, "connections", 32, "requests in flight at once")
@@ -117,7 +118,9 @@ func Run(ctx context.Context, opts *Options) error {
 		if cfg.URL == "" {
 			cfg.URL, dropURL = opts.Getenv("FLYTRAP_URL"), "unset FLYTRAP_URL (the CLI's server)"
 		}
-		if cfg.Token == "" {
+		// FLYTRAP_TOKEN is the CLI's token for FLYTRAP_URL's server: it
+		// goes only to a DSN of that server.
+		if envURL := opts.Getenv("FLYTRAP_URL"); cfg.Token == "" && envURL != "" && bench.SameServer(envURL, cfg.DSN) {
 			cfg.Token = opts.Getenv("FLYTRAP_TOKEN")
 		}
 	} else {

@@ -228,3 +228,58 @@ func TestProgressViewThrottles(t *testing.T) {
 		t.Errorf("%d lines, want 2:\n%s", got, buf.String())
 	}
 }
+
+// FLYTRAP_TOKEN belongs to FLYTRAP_URL's server (the CLI's): a DSN of
+// another server, or none named, never gets it.
+func TestRunEnvTokenOnlyForTheCLIsServer(t *testing.T) {
+	var seen atomic.Value
+	seen.Store("")
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "" {
+			seen.Store(a)
+		}
+		switch r.URL.Path {
+		case "/api/7/envelope/":
+			_, _ = io.Copy(io.Discard, r.Body)
+			n.Add(1)
+			fmt.Fprint(w, `{}`)
+		case "/metrics":
+			fmt.Fprintf(w, "flytrap_events_processed_total %d\nprocess_resident_memory_bytes 1048576\n", n.Load())
+		default:
+			http.Error(w, "no", http.StatusUnauthorized)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	dsn := strings.Replace(srv.URL, "http://", "http://key@", 1) + "/7"
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"no FLYTRAP_URL", map[string]string{"FLYTRAP_TOKEN": "flyt_cli"}, ""},
+		{"FLYTRAP_URL of another server", map[string]string{"FLYTRAP_TOKEN": "flyt_cli", "FLYTRAP_URL": "https://errors.example.com"}, "unset FLYTRAP_URL"},
+		{"FLYTRAP_URL of the DSN's server", map[string]string{"FLYTRAP_TOKEN": "flyt_cli", "FLYTRAP_URL": srv.URL}, "Bearer flyt_cli"},
+	} {
+		seen.Store("")
+		opts, _, _ := newOpts(tt.env)
+		opts.NoBaseline, opts.DSN = true, dsn
+		err := Run(context.Background(), opts)
+		if strings.HasPrefix(tt.want, "unset") {
+			var ce *cmdutil.Error
+			if !errors.As(err, &ce) || !strings.Contains(ce.Hint, tt.want) {
+				t.Errorf("%s: %v, want a refusal hinting %q", tt.name, err, tt.want)
+			}
+			if got := seen.Load().(string); got != "" {
+				t.Errorf("%s: the server got %q", tt.name, got)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := seen.Load().(string); got != tt.want {
+			t.Errorf("%s: the server got Authorization %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
