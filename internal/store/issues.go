@@ -88,22 +88,30 @@ func textPattern(s string) string {
 	return "%" + wildcardPattern(capPattern(s, MaxTitleLength), likeEscaper, "%") + "%"
 }
 
-// capPattern cuts pattern v to its first n runes, as truncate cuts an exact
-// value to what the store keeps, so that a search's terms cannot make
-// LIKE and GLOB patterns of any size. Nothing longer than n is stored for
-// it to match whole anyway; a cut pattern ends in a Wildcard, to stand for
-// whatever was cut off, as a value cut to n runes stands for its whole.
+// capPattern cuts pattern v to its first n literal runes, as truncate
+// cuts an exact value to what the store keeps, so that a search's terms
+// cannot make LIKE and GLOB patterns of any size. Nothing longer than n is
+// stored for it to match whole anyway; a cut pattern ends in a Wildcard,
+// to stand for whatever was cut off, as a value cut to n runes stands for
+// its whole. Runs of Wildcards are one first, and Wildcards do not count:
+// `a***…***zzz` keeps its zzz.
 func capPattern(v string, n int) string {
-	if utf8.RuneCountInString(v) <= n {
+	for strings.Contains(v, Wildcard+Wildcard) {
+		v = strings.ReplaceAll(v, Wildcard+Wildcard, Wildcard)
+	}
+	if utf8.RuneCountInString(v)-strings.Count(v, Wildcard) <= n {
 		return v
 	}
-	i := 0
-	for pos := range v {
-		if i == n-1 {
+	kept := 0
+	for pos, r := range v {
+		if string(r) == Wildcard {
+			continue
+		}
+		if kept == n-1 {
 			v = v[:pos]
 			break
 		}
-		i++
+		kept++
 	}
 	if strings.HasSuffix(v, Wildcard) {
 		return v

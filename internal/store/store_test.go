@@ -464,3 +464,23 @@ func TestPool(t *testing.T) {
 		t.Errorf("project through the pool = %+v, %v; want the one created through the store", got, err)
 	}
 }
+
+// capPattern keeps n literal runes of a pattern, its Wildcards free and
+// their runs one, so a long run of stars cannot push a pattern's literal
+// tail out (QA: `t:a***…***zzz` matched every value starting with a).
+func TestCapPattern(t *testing.T) {
+	w := Wildcard
+	long := strings.Repeat("x", 300)
+	for _, tt := range []struct{ name, in, want string }{
+		{"short", "abc", "abc"},
+		{"a run of wildcards is one, the tail kept", "a" + strings.Repeat(w, 300) + "zzz", "a" + w + "zzz"},
+		{"wildcards do not count", strings.Repeat("a"+w, 150) + "b", strings.Repeat("a"+w, 150) + "b"},
+		{"literal runes past n cut, a wildcard after", long, long[:199] + w},
+		{"cut after a wildcard keeps one", w + long, w + long[:199] + w},
+		{"runes, not bytes", strings.Repeat("é", 250), strings.Repeat("é", 199) + w},
+	} {
+		if got := capPattern(tt.in, 200); got != tt.want {
+			t.Errorf("%s: capPattern = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
