@@ -117,6 +117,8 @@ func (h *Handler) openBody(r *http.Request, project, maxRaw, limit int64) (*body
 	if r.ContentLength > maxRaw {
 		return nil, tooLarge("the request body is %d bytes; the limit is %d bytes", r.ContentLength, maxRaw)
 	}
+	// Held after the key and the rate limit, which refuse at once.
+	h.pace(r.Context())
 	l := &lease{b: h.budget, holder: holder{project: project}, client: clientKey(h.clientIP(r))}
 	if project == 0 {
 		l.holder.client = l.client

@@ -354,7 +354,6 @@ func (h *Handler) route(path string, fn func(*http.Request) (any, *apiError)) {
 			h.writeError(w, r, aerr)
 			return
 		}
-		h.pace(r.Context())
 		h.timeBody(w, r)
 		body, aerr := fn(r)
 		if aerr != nil {

@@ -259,7 +259,8 @@ func (h *Handler) serveFlytrap(kind flytrapKind) func(*http.Request) (any, *apiE
 }
 
 // pace holds a request while more events wait for processing than
-// PaceBacklog, for at most maxPace, before anything of it is read. Ingest
+// PaceBacklog, for at most maxPace, before its body is read (after its
+// key and rate limit, so a request refused for them is refused at once). Ingest
 // decodes faster than processing saves, and on a machine both share, every
 // core ingest takes is one processing lacks: without a hold, a 10 s load
 // of 50 KB events left seconds of backlog behind it. Holding the answer is
