@@ -95,6 +95,12 @@ func TestMarshalInvalidUTF8(t *testing.T) {
 func TestMarshalRefusesWhatEncodingJSONRefuses(t *testing.T) {
 	for _, v := range []any{
 		json.Number("12x"),
+		json.Number("{}"),
+		json.Number("true"),
+		json.Number(" 1"),
+		json.Number("1 "),
+		json.Number(`"1"`),
+		json.Number("-"),
 		map[string]any{"a": []any{json.Number("--1")}},
 		map[string]any{"c": make(chan int)},
 	} {
@@ -104,6 +110,18 @@ func TestMarshalRefusesWhatEncodingJSONRefuses(t *testing.T) {
 		if b, err := Marshal(v); err == nil {
 			t.Errorf("Marshal(%#v) = %s, want an error", v, b)
 		}
+	}
+	// A writer that failed inside objects goes back to the pool holding
+	// none of their names.
+	for range 100 {
+		if _, err := Marshal(map[string]any{"secret": map[string]any{"k": json.Number("x")}}); err == nil {
+			t.Fatal("Marshal of an invalid number succeeded")
+		}
+		w := writers.Get().(*writer)
+		if len(w.keys) != 0 {
+			t.Fatalf("a pooled writer holds names %q", w.keys)
+		}
+		writers.Put(w)
 	}
 }
 

@@ -3,8 +3,10 @@ package jsontree
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -30,6 +32,9 @@ func Marshal(v any) ([]byte, error) {
 	w.enc.Reset(&w.buf, writeOptions)
 	err := w.write(v)
 	out := bytes.Clone(bytes.TrimSuffix(w.buf.Bytes(), []byte("\n")))
+	// A failed write leaves the names of the objects it was in.
+	clear(w.keys)
+	w.keys = w.keys[:0]
 	if w.buf.Cap() <= maxKeptBuffer {
 		writers.Put(w)
 	}
@@ -68,6 +73,9 @@ func (w *writer) write(v any) error {
 		if x == "" {
 			// encoding/json's spelling of the zero Number.
 			return enc.WriteToken(jsontext.Int(0))
+		}
+		if !isNumber(x) {
+			return fmt.Errorf("json: invalid number literal %q", string(x))
 		}
 		return enc.WriteValue(jsontext.Value(x))
 	case map[string]any:
@@ -114,4 +122,12 @@ func (w *writer) write(v any) error {
 		}
 		return enc.WriteValue(jsontext.Value(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))))
 	}
+}
+
+// isNumber reports whether n is one JSON number and nothing else, as
+// encoding/json requires of a Number it writes: valid JSON that starts
+// as only a number does, with no space around it.
+func isNumber(n json.Number) bool {
+	c := n[0]
+	return (c == '-' || '0' <= c && c <= '9') && strings.TrimSpace(string(n)) == string(n) && json.Valid([]byte(n))
 }
