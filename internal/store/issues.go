@@ -532,6 +532,13 @@ func (d *DB) ListIssuesPage(ctx context.Context, v Viewer, f IssueFilter) (Issue
 	if err := rows.Err(); err != nil {
 		return IssuePage{}, fmt.Errorf("store: list issues: %w", err)
 	}
+	if before && len(issues) == 0 {
+		// Nothing precedes the cursor any more: the issues that did were
+		// resolved or deleted since it was made. The list's start is
+		// what precedes it now.
+		f.Cursor = ""
+		return d.ListIssuesPage(ctx, v, f)
+	}
 	more := len(issues) > limit
 	if more {
 		issues = issues[:limit]
