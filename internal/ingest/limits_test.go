@@ -229,10 +229,13 @@ func TestConcurrentBombsStayWithinBudget(t *testing.T) {
 				t.Logf("%d concurrent requests: the heap grew by %.1f MiB at peak", requests, grew)
 				// The budget; as much again in buffers outgrown but not
 				// collected yet; the collector's headroom (GOGC=100
-				// lets the heap reach twice what it kept); a few MiB of
+				// lets the heap reach twice what it kept), and as much
+				// again while the suite's other packages keep the
+				// collector from running on time (quiet runs peak at
+				// 14 to 24 MiB, one CI run at 40.1); a few MiB of
 				// decoders and test scaffolding. Without the budget
 				// the heap grows by 80 to 280 MiB.
-				if limit := 4*float64(budget)/mib + 8; grew > limit {
+				if limit := 5*float64(budget)/mib + 8; grew > limit {
 					t.Errorf("the heap grew by %.1f MiB with a budget of %d MiB; want at most %.0f MiB", grew, budget/mib, limit)
 				}
 				overloaded := 0
