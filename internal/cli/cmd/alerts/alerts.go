@@ -5,10 +5,8 @@ package alerts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -99,18 +97,6 @@ func parseID(arg, what, list string) (int64, error) {
 		return 0, cmdutil.UsageError(fmt.Sprintf("%q is not %s ID", arg, withArticle(what)), "see the IDs with `"+list+"`")
 	}
 	return id, nil
-}
-
-// notFound gives a 404 of the server about the alert channel or rule id
-// (what) a message that names it, and the list command (list) that shows
-// the IDs; any other error is returned as it is.
-func notFound(err error, what string, id int64, list string) error {
-	var ce *client.Error
-	if errors.As(err, &ce) && ce.Status == http.StatusNotFound {
-		return &cmdutil.Error{Msg: fmt.Sprintf("no %s %d among those you can see", what, id),
-			Hint: "see the IDs with `" + list + "`", Code: cmdutil.ExitNotFound}
-	}
-	return err
 }
 
 // withArticle is word after the article it is said with: "an alert

@@ -148,7 +148,7 @@ func RemoveChannel(ctx context.Context, opts *Options, arg string) error {
 		return err
 	}
 	if err := c.DeleteAlertChannel(ctx, id); err != nil {
-		return notFound(err, "alert channel", id, "flytrap alerts channels list")
+		return cmdutil.NotFound(err, "alert channel", id, "flytrap alerts channels list")
 	}
 	fmt.Fprintf(opts.F.IO.ErrOut, "Removed alert channel %d and its rules.\n", id)
 	return nil
@@ -166,7 +166,7 @@ func TestChannel(ctx context.Context, opts *Options, arg string) error {
 	}
 	n, err := c.TestAlertChannel(ctx, id)
 	if err != nil {
-		return notFound(err, "alert channel", id, "flytrap alerts channels list")
+		return cmdutil.NotFound(err, "alert channel", id, "flytrap alerts channels list")
 	}
 	return opts.F.Print(opts.Out, n, func(w io.Writer) error {
 		_, err := fmt.Fprintf(w, "Queued a test message to %s (notification %d); it goes out with the next delivery run.\n"+

@@ -332,7 +332,7 @@ func RemoveRule(ctx context.Context, opts *Options, arg string) error {
 		return err
 	}
 	if err := c.DeleteAlertRule(ctx, id); err != nil {
-		return notFound(err, "alert rule", id, "flytrap alerts rules list")
+		return cmdutil.NotFound(err, "alert rule", id, "flytrap alerts rules list")
 	}
 	fmt.Fprintf(opts.F.IO.ErrOut, "Removed alert rule %d.\n", id)
 	return nil
