@@ -93,8 +93,9 @@ func textPattern(s string) string {
 // cannot make LIKE and GLOB patterns of any size. Nothing longer than n is
 // stored for it to match whole anyway; a cut pattern ends in a Wildcard,
 // to stand for whatever was cut off, as a value cut to n runes stands for
-// its whole. Runs of Wildcards are one first, and Wildcards do not count:
-// `a***…***zzz` keeps its zzz.
+// its whole. Runs of Wildcards are one first (each would be another loop
+// in the database's matcher, and ** means no more than *), and Wildcards
+// do not count: `a***…***zzz` keeps its zzz.
 func capPattern(v string, n int) string {
 	for strings.Contains(v, Wildcard+Wildcard) {
 		v = strings.ReplaceAll(v, Wildcard+Wildcard, Wildcard)
@@ -122,15 +123,11 @@ func capPattern(v string, n int) string {
 // isPattern reports whether a value of an IssueFilter holds a Wildcard.
 func isPattern(v string) bool { return strings.Contains(v, Wildcard) }
 
-// wildcardPattern is pattern v in the syntax of LIKE (escaped by
-// likeEscaper, any is %) or GLOB (globEscaper, *): its literal parts
-// escaped, each Wildcard any text, matching a value whole.
+// wildcardPattern is pattern v, as capPattern returns it (its runs of
+// Wildcards one), in the syntax of LIKE (escaped by likeEscaper, any is %)
+// or GLOB (globEscaper, *): its literal parts escaped, each Wildcard any
+// text, matching a value whole.
 func wildcardPattern(v string, escaper *strings.Replacer, any string) string {
-	// Wildcards side by side are one: each is another loop in the
-	// database's matcher, and ** means no more than *.
-	for strings.Contains(v, Wildcard+Wildcard) {
-		v = strings.ReplaceAll(v, Wildcard+Wildcard, Wildcard)
-	}
 	parts := strings.Split(strings.ToValidUTF8(v, "\uFFFD"), Wildcard)
 	for i, p := range parts {
 		parts[i] = escaper.Replace(p)
