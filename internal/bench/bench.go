@@ -159,10 +159,10 @@ func origin(u *url.URL) string {
 	return u.Scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
-// sameServer is an http.Client's CheckRedirect that follows redirects only
+// stayOnServer is an http.Client's CheckRedirect that follows redirects only
 // within the first request's server: Go's client would carry the DSN's key
 // (X-Sentry-Auth) anywhere, and the API token to another port of the host.
-func sameServer(req *http.Request, via []*http.Request) error {
+func stayOnServer(req *http.Request, via []*http.Request) error {
 	if o := origin(req.URL); o != origin(via[0].URL) {
 		return fmt.Errorf("redirected to %s, another server than %s: not followed, so the key and token go nowhere else", o, origin(via[0].URL))
 	}
@@ -289,7 +289,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	t := &target{base: d.base, project: d.project, token: cfg.Token, client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: sameServer}}
+	t := &target{base: d.base, project: d.project, token: cfg.Token, client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: stayOnServer}}
 	before, source, storedErr := t.stored(ctx)
 	if storedErr != nil {
 		rep.Notes = append(rep.Notes, "processed: not measured: "+storedErr.Error())

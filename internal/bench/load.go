@@ -92,7 +92,7 @@ func (l *load) do(ctx context.Context) LoadResult {
 		ForceAttemptHTTP2:   false,
 	}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: requestTimeout, CheckRedirect: sameServer}
+	client := &http.Client{Transport: tr, Timeout: requestTimeout, CheckRedirect: stayOnServer}
 	// The end of the phase stops new requests but lets those in flight
 	// finish and be counted: the server stores what it accepted then,
 	// and the stored count must match the accepted one.
