@@ -107,6 +107,12 @@ const sqliteParams = "_pragma=busy_timeout(10000)" +
 	"&_pragma=temp_store(memory)" +
 	"&_txlock=immediate"
 
+// IsPostgresDSN reports whether dsn is a PostgreSQL connection string, the
+// ones Open reads as such: postgres:// or postgresql://.
+func IsPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
 // Open connects to dsn and migrates the schema. A dsn starting with
 // postgres:// or postgresql:// is a PostgreSQL connection string; anything
 // else is the path of a SQLite file, optionally prefixed with "sqlite:" or
@@ -116,7 +122,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		d   *DB
 		err error
 	)
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if IsPostgresDSN(dsn) {
 		d, err = openPostgres(dsn)
 	} else {
 		d, err = openSQLite(dsn)

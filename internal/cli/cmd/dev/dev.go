@@ -446,7 +446,7 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("retention settings cannot be negative", "use 0 to turn a rule off")
 	case o.PublicURL != "" && checkPublicURL(o.PublicURL) != nil:
 		return cmdutil.UsageError("--public-url "+checkPublicURL(o.PublicURL).Error(), "give the scheme, host and port other machines use, e.g. --public-url http://devbox.local:8080")
-	case o.DatabaseURL != "" && !strings.HasPrefix(o.DatabaseURL, "postgres://") && !strings.HasPrefix(o.DatabaseURL, "postgresql://"):
+	case o.DatabaseURL != "" && !store.IsPostgresDSN(o.DatabaseURL):
 		return cmdutil.UsageError("--database-url must start with postgres:// or postgresql://", "leave it empty to use SQLite in --data-dir")
 	}
 	return nil

@@ -20,7 +20,7 @@ func openError(dsn string, err error) error {
 	case errors.Is(err, store.ErrSchemaNewer):
 		hint = "a newer flytrap has migrated this database, and migrations only go forward: run that version (or a later one), " +
 			"or restore the backup taken before the upgrade (docs/getting-started.md#back-up-and-restore)"
-	case isPostgresURL(dsn):
+	case store.IsPostgresDSN(dsn):
 		hint = "check --database-url: name the database in its path (postgres://user:pass@host:5432/flytrap) and create it if need be (`createdb flytrap`); " +
 			"the PostgreSQL server must be reachable and the user allowed to connect"
 		if u, perr := url.Parse(dsn); perr == nil && strings.Trim(u.Path, "/") != "" {
@@ -30,10 +30,6 @@ func openError(dsn string, err error) error {
 		}
 	}
 	return &cmdutil.Error{Msg: "cannot open the database " + redact(dsn), Hint: hint, Err: linesOnce{err}}
-}
-
-func isPostgresURL(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // linesOnce is an error whose message repeats no line. pgx lists each
