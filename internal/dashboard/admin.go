@@ -342,10 +342,15 @@ func (d *Dashboard) addMember(w http.ResponseWriter, r *http.Request, s *session
 	}
 	back := projectAdminURL(id)
 	role := r.PostForm.Get("role")
+	msg := "Member added."
 	var err error
 	if email, ok := r.PostForm["email"]; ok {
-		// The form of a project's admin, who may not list the users.
-		_, err = d.svc.Members.PutByEmail(r.Context(), s.actor(), id, email[0], role)
+		// The form of a project's admin, who may not list the users. Its
+		// first role, "", keeps an existing member's role, so the flash
+		// says which role they have rather than that they were added.
+		var m store.Member
+		m, err = d.svc.Members.PutByEmail(r.Context(), s.actor(), id, email[0], role)
+		msg = fmt.Sprintf("%s is %s of this project.", m.Email, memberWithArticle(m.Role))
 	} else if !s.admin() {
 		// The list of users is the admins' form; a project's admin
 		// adds by email (the service refuses them IDs of non-members).
@@ -369,7 +374,16 @@ func (d *Dashboard) addMember(w http.ResponseWriter, r *http.Request, s *session
 		d.redirect(w, r, "/projects/"+strconv.FormatInt(id, 10)+"/issues", "You are now a member of the project, no longer its admin.")
 		return
 	}
-	d.redirect(w, r, back, "Member added.")
+	d.redirect(w, r, back, msg)
+}
+
+// memberWithArticle names a project role as a sentence does: "an admin", "a
+// member".
+func memberWithArticle(role string) string {
+	if role == store.RoleAdmin {
+		return "an admin"
+	}
+	return "a member"
 }
 
 func (d *Dashboard) removeMember(w http.ResponseWriter, r *http.Request, s *session) {

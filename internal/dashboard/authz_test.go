@@ -329,6 +329,28 @@ func TestProjectAdminsManageTheirProject(t *testing.T) {
 	if !slices.ContainsFunc(members, func(m store.Member) bool { return m.UserID == newcomer.ID && m.Role == store.RoleMember }) {
 		t.Errorf("newcomer was not added: %+v", members)
 	}
+	// The form's first role keeps an existing member's: re-adding an
+	// admin of the project as the form first shows must not demote them.
+	if want := `<option value="" selected>Keep current role (Member if new)</option>`; !strings.Contains(page.Body, want) {
+		t.Errorf("the add-member form's first role is not %s", want)
+	}
+	for _, add := range []struct{ role, want, flash string }{
+		{"admin", store.RoleAdmin, "ok: newcomer@example.com is an admin of this project."},
+		{"", store.RoleAdmin, "ok: newcomer@example.com is an admin of this project."},
+		{"member", store.RoleMember, "ok: newcomer@example.com is a member of this project."},
+		{"", store.RoleMember, "ok: newcomer@example.com is a member of this project."},
+	} {
+		r := f.post(roleLead, "/admin/projects/"+web+"/members", url.Values{"email": {"newcomer@example.com"}, "role": {add.role}})
+		wantRedirect(t, r, "/admin/projects/"+web)
+		if got := flashOf(t, r); got != add.flash {
+			t.Errorf("role %q: flash %q, want %q", add.role, got, add.flash)
+		}
+		members, err := f.db.ListMembers(f.ctx, store.System, f.web.ID)
+		f.must(err)
+		if i := slices.IndexFunc(members, func(m store.Member) bool { return m.UserID == newcomer.ID }); i < 0 || members[i].Role != add.want {
+			t.Errorf("role %q: newcomer is not %s: %+v", add.role, add.want, members)
+		}
+	}
 	r = f.post(roleLead, "/admin/projects/"+web+"/members", url.Values{"email": {"nobody@example.com"}, "role": {"member"}})
 	wantRedirect(t, r, "/admin/projects/"+web)
 	if got := flashOf(t, r); !strings.Contains(got, "No user has that email") {
