@@ -83,8 +83,9 @@ type API struct {
 	clientKey func(*http.Request) string
 	// ingestBase is the ingest URL the request's DSNs point at.
 	ingestBase func(*http.Request) string
-	// linkBase is the URL set-password links start with.
-	linkBase func(*http.Request) string
+	// base is the URL the server is reached at, which set-password links
+	// and the Link header's pages start with.
+	base func(*http.Request) string
 	// timeout bounds a request's work, its database calls above all.
 	timeout time.Duration
 	// unavailable throttles the warning of requests the database could
@@ -103,7 +104,7 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 		throttle:    auth.NewThrottle(auth.DefaultPerEmail, auth.DefaultPerIP, auth.DefaultWindow, auth.DefaultSlowDown),
 		clientKey:   func(r *http.Request) string { return auth.ClientKey(r, false) },
 		ingestBase:  requestBase,
-		linkBase:    requestBase,
+		base:        requestBase,
 	}
 	for _, e := range a.endpoints() {
 		a.mux.HandleFunc(e.pattern, a.auth(e.handler))
@@ -123,13 +124,20 @@ func requestBase(r *http.Request) string {
 }
 
 // WithMailer makes invitations and password resets email their links
-// through m (nil: only answer with them), and build them on base(r), the
-// dashboard's URL; it returns a.
-func (a *API) WithMailer(m service.LinkMailer, base func(*http.Request) string) *API {
+// through m (nil: only answer with them); it returns a.
+func (a *API) WithMailer(m service.LinkMailer) *API {
 	if m != nil {
 		a.svc.WithMailer(m)
 	}
-	a.linkBase = base
+	return a
+}
+
+// WithBaseURL makes set-password links and the Link header's pages start
+// with base(r), the server's configured public URL, instead of the scheme
+// and host the request came to (its Host header, which the client
+// chooses); it returns a.
+func (a *API) WithBaseURL(base func(*http.Request) string) *API {
+	a.base = base
 	return a
 }
 
@@ -397,7 +405,7 @@ func (a *API) listIssues(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Hits", strconv.Itoa(hits))
 	h.Set("X-Max-Hits", strconv.Itoa(MaxHits))
-	h.Set("Link", pageLinks(r.URL, p.Prev, p.Next))
+	h.Set("Link", pageLinks(a.base(r), r.URL, p.Prev, p.Next))
 	list := page(p.Issues, wireIssue, p.Next)
 	list.PrevCursor = p.Prev
 	writeJSON(w, http.StatusOK, list)
@@ -410,10 +418,10 @@ func (a *API) listIssues(w http.ResponseWriter, r *http.Request) {
 const MaxHits = 10000
 
 // pageLinks is the Link header of a page of u's list, as Sentry writes it:
-// the previous and the next page, each with results="true" when there is
-// one and its cursor, so that Sentry's clients page through Flytrap's
-// lists as through Sentry's.
-func pageLinks(u *url.URL, prev, next string) string {
+// the previous and the next page as absolute URLs on base, each with
+// results="true" when there is one and its cursor, so that Sentry's
+// clients page through Flytrap's lists as through Sentry's.
+func pageLinks(base string, u *url.URL, prev, next string) string {
 	link := func(rel, cursor string) string {
 		q := u.Query()
 		q.Del("cursor")
@@ -421,7 +429,7 @@ func pageLinks(u *url.URL, prev, next string) string {
 			q.Set("cursor", cursor)
 		}
 		target := url.URL{Path: u.Path, RawQuery: q.Encode()}
-		return fmt.Sprintf(`<%s>; rel="%s"; results="%t"; cursor="%s"`, target.String(), rel, cursor != "", cursor)
+		return fmt.Sprintf(`<%s%s>; rel="%s"; results="%t"; cursor="%s"`, base, target.String(), rel, cursor != "", cursor)
 	}
 	return link("previous", prev) + ", " + link("next", next)
 }

@@ -569,12 +569,14 @@ func TestPagination(t *testing.T) {
 	}
 
 	// Sentry's headers: the total the search matches, capped, and the
-	// Link of the pages before and after; the body's prev_cursor goes
-	// back a page.
+	// Link of the pages before and after, absolute as Sentry's are (on
+	// the host the request came to, with no public URL configured); the
+	// body's prev_cursor goes back a page.
 	code, h, out := f.do(t, f.memberToken, "GET", base, "")
 	next, _ := out["next_cursor"].(string)
+	abs := f.srv.URL + path
 	wantLink := fmt.Sprintf(`<%s?limit=1>; rel="previous"; results="false"; cursor="", <%s?cursor=%s&limit=1>; rel="next"; results="true"; cursor="%s"`,
-		path, path, next, next)
+		abs, abs, next, next)
 	if code != 200 || h.Get("X-Hits") != "2" || h.Get("X-Max-Hits") != "10000" || h.Get("Link") != wantLink || out["prev_cursor"] != nil {
 		t.Errorf("first page: HTTP %d, X-Hits %q, X-Max-Hits %q, Link %q (want %q), prev_cursor %v", code,
 			h.Get("X-Hits"), h.Get("X-Max-Hits"), h.Get("Link"), wantLink, out["prev_cursor"])
@@ -582,7 +584,7 @@ func TestPagination(t *testing.T) {
 	_, h, out = f.do(t, f.memberToken, "GET", base+"&cursor="+next, "")
 	prev, _ := out["prev_cursor"].(string)
 	wantLink = fmt.Sprintf(`<%s?cursor=%s&limit=1>; rel="previous"; results="true"; cursor="%s", <%s?limit=1>; rel="next"; results="false"; cursor=""`,
-		path, prev, prev, path)
+		abs, prev, prev, abs)
 	if prev == "" || h.Get("X-Hits") != "2" || h.Get("Link") != wantLink {
 		t.Errorf("second page: prev_cursor %q, X-Hits %q, Link %q, want %q", prev, h.Get("X-Hits"), h.Get("Link"), wantLink)
 	}
@@ -592,6 +594,29 @@ func TestPagination(t *testing.T) {
 	}
 	if _, h, _ := f.do(t, f.memberToken, "GET", path+"?query=typeerror", ""); h.Get("X-Hits") != "1" {
 		t.Errorf("searched: X-Hits %q, want 1", h.Get("X-Hits"))
+	}
+}
+
+// TestPageLinksOnPublicURL: with the server's public URL configured, the
+// Link header's pages are on it, whatever Host the request names.
+func TestPageLinksOnPublicURL(t *testing.T) {
+	f := newFixture(t)
+	api := New(f.db, nil, func() time.Time { return now }).WithBaseURL(func(*http.Request) string { return "https://flytrap.example" })
+	path := fmt.Sprintf("/api/v1/projects/%d/issues", f.project.ID)
+	r := httptest.NewRequest("GET", "http://attacker.example"+path+"?limit=1&query=is:unresolved", nil)
+	r.Header.Set("Authorization", "Bearer "+f.memberToken)
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, r)
+	var out struct {
+		Next string `json:"next_cursor"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != 200 || out.Next == "" {
+		t.Fatalf("HTTP %d, next cursor %q, %v: %s", w.Code, out.Next, err, w.Body)
+	}
+	want := fmt.Sprintf(`<https://flytrap.example%[1]s?limit=1&query=is%%3Aunresolved>; rel="previous"; results="false"; cursor="", `+
+		`<https://flytrap.example%[1]s?cursor=%[2]s&limit=1&query=is%%3Aunresolved>; rel="next"; results="true"; cursor="%[2]s"`, path, out.Next)
+	if got := w.Header().Get("Link"); got != want {
+		t.Errorf("Link %q\nwant %q", got, want)
 	}
 }
 

@@ -28,7 +28,7 @@ var apiLinkRE = regexp.MustCompile(`^https://flytrap\.example/set-password/[0-9a
 func TestPasswordLinks(t *testing.T) {
 	f := newFixture(t)
 	mail := &fakeMailer{}
-	f.srv = httptest.NewServer(New(f.db, nil, nil).WithMailer(mail, func(*http.Request) string { return "https://flytrap.example" }))
+	f.srv = httptest.NewServer(New(f.db, nil, nil).WithMailer(mail).WithBaseURL(func(*http.Request) string { return "https://flytrap.example" }))
 	t.Cleanup(f.srv.Close)
 
 	refused := []struct {

@@ -114,3 +114,36 @@ func TestRevokingATokenEndsItsStreamAtOnce(t *testing.T) {
 	}
 	t.Logf("closed %v after the revocation", time.Since(start))
 }
+
+// TestAPILinksOnPublicURL: the API's Link header, mounted here, pages on
+// the configured public URL, not on the Host the client sent.
+func TestAPILinksOnPublicURL(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.CreateUser(ctx, "ada@example.com", "x", store.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := db.CreateAPIToken(ctx, u.ID, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.CreateProject(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(db, Config{PublicURL: "https://flytrap.example"}, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler()
+	path := "/api/v1/projects/" + strconv.FormatInt(p.ID, 10) + "/issues"
+	r := httptest.NewRequest("GET", "http://attacker.example"+path, nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	want := `<https://flytrap.example` + path + `>; rel="previous"; results="false"; cursor="", <https://flytrap.example` + path + `>; rel="next"; results="false"; cursor=""`
+	if got := w.Header().Get("Link"); w.Code != http.StatusOK || got != want {
+		t.Errorf("HTTP %d, Link %q; want 200, %q", w.Code, got, want)
+	}
+}
