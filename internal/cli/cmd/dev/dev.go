@@ -112,7 +112,7 @@ there too:
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Addr, "addr", env("FLYTRAP_ADDR", DefaultAddr), "address to listen on (port 0 picks a free port) [$FLYTRAP_ADDR]")
+	fl.StringVar(&opts.Addr, "addr", env("FLYTRAP_ADDR", DefaultAddr), "address to listen on, host:port; the port is a number (0 picks a free port) or a service name such as http [$FLYTRAP_ADDR]")
 	fl.StringVar(&opts.PublicURL, "public-url", env("FLYTRAP_PUBLIC_URL", ""), "URL browsers and SDKs reach this server at, e.g. http://devbox.local:8080, for the DSN, dashboard and alert links (default: http:// and --addr, 127.0.0.1 for 0.0.0.0 or [::]) [$FLYTRAP_PUBLIC_URL]")
 	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "directory for the database and dev.json [$FLYTRAP_DATA_DIR]")
 	fl.StringVar(&opts.DatabaseURL, "database-url", env("FLYTRAP_DATABASE_URL", ""), "postgres://... to use PostgreSQL instead of SQLite in the data dir [$FLYTRAP_DATABASE_URL]")
@@ -392,14 +392,16 @@ func backlogLimit(flag int64) int64 {
 }
 
 // checkAddr checks that addr is a host (possibly empty: every address)
-// and a port from 0 to 65535, as --addr takes it.
+// and a port as net.Listen takes it: a number from 0 to 65535 or a service
+// name such as http. The port is looked up as net.Listen looks it up, so
+// that no address it would take is refused.
 func checkAddr(addr string) error {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("%q is not a host and port", addr)
 	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("%q has the port %q; a port is a number from 0 to 65535", addr, port)
+	if _, err := net.DefaultResolver.LookupPort(context.Background(), "tcp", port); err != nil {
+		return fmt.Errorf("%q has the port %q; a port is a number from 0 to 65535 or a service name such as http", addr, port)
 	}
 	return nil
 }

@@ -319,3 +319,28 @@ func TestBacklogLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckAddr: --addr takes what net.Listen takes, named ports too, and
+// refuses the rest.
+func TestCheckAddr(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"127.0.0.1:8080", true},
+		{":http", true},
+		{"0.0.0.0:https", true},
+		{"[::1]:0", true},
+		{"localhost:65535", true},
+		{"bogus", false},
+		{"127.0.0.1", false},
+		{"127.0.0.1:x", false},
+		{":nosuchservice", false},
+		{"127.0.0.1:65536", false},
+		{"[::1]:-1", false},
+	} {
+		if err := checkAddr(tc.addr); (err == nil) != tc.ok {
+			t.Errorf("checkAddr(%q) = %v, want accepted %v", tc.addr, err, tc.ok)
+		}
+	}
+}
