@@ -375,7 +375,7 @@ func TestCleanup(t *testing.T) {
 	if c, err := e.s.Cleanup(e.ctx, time.Now()); err != nil || c != (artifact.Cleaned{}) {
 		t.Errorf("Cleanup now = %+v, %v; want nothing deleted (all referenced or recent)", c, err)
 	}
-	if err := e.db.DeleteRelease(e.ctx, store.System, e.proj.ID, "1.0"); err != nil {
+	if err := e.db.DeleteReleases(e.ctx, store.System, []int64{e.proj.ID}, "1.0"); err != nil {
 		t.Fatal(err)
 	}
 	chunks := count("chunks/")

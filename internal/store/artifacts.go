@@ -390,24 +390,18 @@ func sortTies(rs []Release) {
 	}
 }
 
-// ErrReleaseInUse is DeleteRelease's refusal of a release that issues
+// ErrReleaseInUse is DeleteReleases' refusal of a release that issues
 // refer to.
 var ErrReleaseInUse = errors.New("issues refer to the release")
 
-// DeleteRelease removes a release of a project v may see, its deploys and
-// commits, and the artifact bundles uploaded for it. Their blobs stay until the artifact retention
-// job finds no row referring to them. A release an issue refers to stays:
-// see DeleteReleases.
-func (d *DB) DeleteRelease(ctx context.Context, v Viewer, projectID int64, version string) error {
-	return d.DeleteReleases(ctx, v, []int64{projectID}, version)
-}
-
-// DeleteReleases deletes the release version, as DeleteRelease does, from
-// each of projectIDs v may see that has it; ErrNotFound when none has it. It deletes none when an issue of any of
-// them was first or last seen in the release, or is resolved in it
-// (ErrReleaseInUse), as Sentry refuses: the issue's page links to the
-// release, and its resolution is ordered by when the release was first
-// seen.
+// DeleteReleases deletes the release version, with its deploys and commits
+// and the artifact bundles uploaded for it, from each of projectIDs v may
+// see that has it; ErrNotFound when none has it. The bundles' blobs stay
+// until the artifact retention job finds no row referring to them. It
+// deletes none when an issue of any of them was first or last seen in the
+// release, or is resolved in it (ErrReleaseInUse), as Sentry refuses: the
+// issue's page links to the release, and its resolution is ordered by when
+// the release was first seen.
 func (d *DB) DeleteReleases(ctx context.Context, v Viewer, projectIDs []int64, version string) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		deleted := 0

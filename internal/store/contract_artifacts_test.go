@@ -85,15 +85,15 @@ func testArtifacts(e *env) {
 
 	// Deleting the release deletes its bundles and files, not the other
 	// project's.
-	if err := db.DeleteRelease(ctx, System, p, "1.0"); err != nil {
-		t.Fatalf("DeleteRelease: %v", err)
+	if err := db.DeleteReleases(ctx, System, []int64{p}, "1.0"); err != nil {
+		t.Fatalf("DeleteReleases: %v", err)
 	}
-	wantErr(t, "DeleteRelease again", db.DeleteRelease(ctx, System, p, "1.0"), ErrNotFound)
+	wantErr(t, "DeleteReleases again", db.DeleteReleases(ctx, System, []int64{p}, "1.0"), ErrNotFound)
 	if got := e.findArtifacts(ArtifactFilter{ProjectID: p, Name: "app.min.js.map"}); len(got) != 0 {
-		t.Errorf("after DeleteRelease: %q", got)
+		t.Errorf("after DeleteReleases: %q", got)
 	}
 	if n := e.count(`SELECT COUNT(*) FROM artifact_bundles WHERE project_id = $1`, p); n != 0 {
-		t.Errorf("after DeleteRelease: %d bundles left", n)
+		t.Errorf("after DeleteReleases: %d bundles left", n)
 	}
 	if got := e.findArtifacts(ArtifactFilter{ProjectID: other, DebugID: id}); len(got) != 1 {
 		t.Errorf("other project's artifacts: %q", got)
@@ -140,7 +140,7 @@ func testReleasesAndArtifactPruning(e *env) {
 	if rs, err := db.ListReleases(ctx, outsider, p); err != nil || len(rs) != 0 {
 		t.Errorf("ListReleases(outsider) = %+v, %v", rs, err)
 	}
-	wantErr(t, "DeleteRelease by an outsider", db.DeleteRelease(ctx, outsider, p, "2.0"), ErrNotFound)
+	wantErr(t, "DeleteReleases by an outsider", db.DeleteReleases(ctx, outsider, []int64{p}, "2.0"), ErrNotFound)
 
 	e.saveBundle(p, "kept", "2.0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", Blob: "b1"})
 	e.saveBundle(p, "nodebug", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/b.js.map", Blob: "b2", DebugID: "x"})

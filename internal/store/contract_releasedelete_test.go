@@ -26,9 +26,9 @@ func testReleaseInUse(e *env) {
 	e.setStatus(b.IssueID, StatusResolved, "resolved")
 
 	for _, v := range []string{"first", "last", "resolved"} {
-		wantErr(t, "DeleteRelease("+v+")", db.DeleteRelease(ctx, System, p, v), ErrReleaseInUse)
+		wantErr(t, "DeleteReleases("+v+")", db.DeleteReleases(ctx, System, []int64{p}, v), ErrReleaseInUse)
 		if _, err := db.GetRelease(ctx, System, p, v); err != nil {
-			t.Errorf("after a refused DeleteRelease(%s): %v, want it kept", v, err)
+			t.Errorf("after a refused DeleteReleases(%s): %v, want it kept", v, err)
 		}
 		// All or none: the other project's release stays too.
 		wantErr(t, "DeleteReleases("+v+") of both projects", db.DeleteReleases(ctx, System, []int64{other, p}, v), ErrReleaseInUse)
@@ -37,8 +37,8 @@ func testReleaseInUse(e *env) {
 		}
 	}
 	// The other project's issues do not hold this project's release.
-	if err := db.DeleteRelease(ctx, System, other, "first"); err != nil {
-		t.Errorf("DeleteRelease of the other project's first: %v", err)
+	if err := db.DeleteReleases(ctx, System, []int64{other}, "first"); err != nil {
+		t.Errorf("DeleteReleases of the other project's first: %v", err)
 	}
 	if err := db.DeleteReleases(ctx, System, []int64{p, other}, "free"); err != nil {
 		t.Errorf("DeleteReleases(free): %v", err)

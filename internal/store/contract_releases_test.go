@@ -79,7 +79,7 @@ func testReleaseTracking(e *env) {
 	if cs, err := db.ListReleaseCommits(ctx, mv, p, "future"); err != nil || len(cs) != 1 || cs[0].Message != "hi]0;pwned <b>bold</b>\nline\ttab" {
 		t.Errorf("ListReleaseCommits = %+v, %v", cs, err)
 	}
-	if err := db.DeleteRelease(ctx, mv, p, "future"); err != nil {
+	if err := db.DeleteReleases(ctx, mv, []int64{p}, "future"); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
@@ -202,17 +202,17 @@ func testReleaseTracking(e *env) {
 	}
 	// Issues a and b refer to 1.0 (testReleaseInUse has the rules); once
 	// they are gone, it goes.
-	wantErr(t, "DeleteRelease of a release issues refer to", db.DeleteRelease(ctx, mv, p, "1.0"), ErrReleaseInUse)
+	wantErr(t, "DeleteReleases of a release issues refer to", db.DeleteReleases(ctx, mv, []int64{p}, "1.0"), ErrReleaseInUse)
 	for _, id := range e.listAll(System, IssueFilter{ProjectID: p}) {
 		if err := db.DeleteIssue(ctx, System, id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := db.DeleteRelease(ctx, mv, p, "1.0"); err != nil {
+	if err := db.DeleteReleases(ctx, mv, []int64{p}, "1.0"); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.count(`SELECT COUNT(*) FROM release_deploys`) + e.count(`SELECT COUNT(*) FROM release_commits`); n != 0 {
-		t.Errorf("after DeleteRelease: %d deploys and commits left", n)
+		t.Errorf("after DeleteReleases: %d deploys and commits left", n)
 	}
 }
 
