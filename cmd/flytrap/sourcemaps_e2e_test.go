@@ -34,6 +34,24 @@ func requireSentryCLI(t *testing.T) string {
 	return dir
 }
 
+// requireSentryCLI2 returns sentry-cli 2.x, the major version the Sentry
+// bundler plugins still run, from compat/js's optional
+// @sentry/cli-v2-linux-x64 (the binary itself: the @sentry/cli 2.x
+// package would link its sentry-cli over 3.8.0's in node_modules/.bin),
+// or skips (fails under CI=true).
+func requireSentryCLI2(t *testing.T, js string) string {
+	t.Helper()
+	bin := filepath.Join(js, "node_modules", "@sentry", "cli-v2-linux-x64", "bin", "sentry-cli")
+	if _, err := os.Stat(bin); err != nil {
+		msg := "sentry-cli 2.x is missing: run `npm ci --prefix compat/js` (its package, @sentry/cli-linux-x64@2, installs on Linux x64 only)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return bin
+}
+
 // buildApp minifies compat/js/sourcemap-app into a new directory.
 func buildApp(t *testing.T, js string) string {
 	t.Helper()
@@ -90,6 +108,25 @@ func TestSourceMapUploads(t *testing.T) {
 		t.Errorf("sentry-cli releases list does not show sc-1.0 and sc-2.0:\n%s", out)
 	}
 	run(t, sentryEnv, sentryCLI, "releases", "delete", "sc-2.0")
+	// sentry-cli 2.x, which Sentry's bundler plugins pin: the same
+	// uploads, and the release-name upload of older pipelines (releases
+	// files upload-sourcemaps), each as chunks and an artifact bundle.
+	sentryCLI2 := requireSentryCLI2(t, js)
+	upload2 := func(what string, args ...string) {
+		t.Helper()
+		out := run(t, sentryEnv, sentryCLI2, args...)
+		t.Logf("sentry-cli 2.x %s:\n%s", what, out)
+		if strings.Contains(out, "Your Sentry server does not support") {
+			t.Errorf("sentry-cli 2.x %s fell back to a deprecated upload:\n%s", what, out)
+		}
+	}
+	sc2Debug := buildApp(t, js)
+	run(t, sentryEnv, sentryCLI2, "sourcemaps", "inject", sc2Debug)
+	upload2("sourcemaps upload (debug IDs)", "sourcemaps", "upload", sc2Debug)
+	sc2Release := buildApp(t, js)
+	upload2("sourcemaps upload (release)", "sourcemaps", "upload", "--release", "sc2-1.0", "--url-prefix", "~/static/js", sc2Release)
+	sc2Files := buildApp(t, js)
+	upload2("releases files upload-sourcemaps", "releases", "files", "sc2-2.0", "upload-sourcemaps", "--url-prefix", "~/static/js", sc2Files)
 
 	// flytrap: inject, then upload with a release, a dist and a prefix.
 	ftDir := buildApp(t, js)
@@ -123,7 +160,7 @@ func TestSourceMapUploads(t *testing.T) {
 			t.Errorf("%s: Find(%+v) returned the map of %s, whose sourcesContent is not that of the map on disk", what, q, m.File)
 		}
 	}
-	for _, dir := range []string{scDebug, ftDir} {
+	for _, dir := range []string{scDebug, sc2Debug, ftDir} {
 		for _, name := range minified {
 			b, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
@@ -139,6 +176,10 @@ func TestSourceMapUploads(t *testing.T) {
 	for _, name := range minified {
 		b, _ := os.ReadFile(filepath.Join(scRelease, name))
 		find("sentry-cli release "+name, artifact.Query{Release: "sc-1.0", AbsPath: "https://shop.example.com/static/js/" + name}, mapOf(t, scRelease, name, b))
+		b, _ = os.ReadFile(filepath.Join(sc2Release, name))
+		find("sentry-cli 2.x release "+name, artifact.Query{Release: "sc2-1.0", AbsPath: "https://shop.example.com/static/js/" + name}, mapOf(t, sc2Release, name, b))
+		b, _ = os.ReadFile(filepath.Join(sc2Files, name))
+		find("sentry-cli 2.x releases files "+name, artifact.Query{Release: "sc2-2.0", AbsPath: "https://shop.example.com/static/js/" + name}, mapOf(t, sc2Files, name, b))
 		b, _ = os.ReadFile(filepath.Join(ftDir, name))
 		find("flytrap release "+name, artifact.Query{Release: "ft-1.0", Dist: "web", AbsPath: "http://localhost:5173/assets/" + name + "?v=2"}, mapOf(t, ftDir, name, b))
 	}

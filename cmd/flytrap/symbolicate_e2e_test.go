@@ -184,6 +184,40 @@ func TestSymbolicatedErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("sentry-cli 2.x upload", func(t *testing.T) {
+		// What a pipeline with sentry-cli 2.x (or a bundler plugin running
+		// it) uploads, each on a server of its own: debug IDs with and
+		// without a release, and by release name and URL.
+		sentryCLI2 := requireSentryCLI2(t, js)
+		for _, tc := range []struct {
+			name    string
+			inject  bool
+			release string
+			upload  []string
+		}{
+			{"debug IDs", true, "shop@1", []string{"sourcemaps", "upload"}},
+			{"debug IDs and release", true, "shop-node@2.0.0", []string{"sourcemaps", "upload", "--release", "shop-node@2.0.0"}},
+			{"releases files", false, "shop@3", []string{"releases", "files", "shop@3", "upload-sourcemaps", "--url-prefix", "~/static/js"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				sp := startDev(t, t.TempDir(), nil)
+				scBuild := buildApp(t, js)
+				env := []string{"SENTRY_URL=" + sp.base, "SENTRY_AUTH_TOKEN=" + sp.info.APIToken, "SENTRY_ORG=flytrap",
+					"SENTRY_PROJECT=" + fmt.Sprint(sp.info.ProjectID), "SENTRY_LOG_LEVEL=warn", "SENTRY_DISABLE_UPDATE_CHECK=1"}
+				if tc.inject {
+					run(t, env, sentryCLI2, "sourcemaps", "inject", scBuild)
+				}
+				out := run(t, env, sentryCLI2, append(tc.upload, scBuild)...)
+				if !strings.Contains(out, "Upload type: artifact bundle") {
+					t.Errorf("sentry-cli 2.x %s: want an artifact bundle upload:\n%s", strings.Join(tc.upload, " "), out)
+				}
+				is := sp.throwNode(t, js, scBuild, tc.release, "sentry-cli 2.x: ")
+				mapped, raw := sp.topFrames(t, is)
+				checkSymbolicated(t, "@sentry/node after sentry-cli 2.x "+tc.name, mapped, raw)
+			})
+		}
+	})
+
 	t.Run("flytrap text stack", func(t *testing.T) {
 		// The stack Node prints for the bundle, as served from a site. The
 		// Flytrap format carries no release, so the map is found by the

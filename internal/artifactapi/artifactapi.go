@@ -1,5 +1,5 @@
 // Package artifactapi serves the part of Sentry's web API that sentry-cli
-// (>= 2.17) and `flytrap sourcemaps upload` use to upload source maps:
+// (>= 2.15) and `flytrap sourcemaps upload` use to upload source maps:
 // chunk-upload options and chunks, artifact-bundle assembly, and releases.
 // It also records what sentry-cli's release steps send: finalization,
 // deploys and commits (releases.go). Routes live under /api/0/, which
@@ -234,8 +234,13 @@ func (h *Handler) authInfo(w http.ResponseWriter, _ *http.Request, u store.User)
 }
 
 // chunkOptions tells sentry-cli how to upload: chunk sizes, gzip, and
-// that artifact bundles are accepted (so 2.x does not fall back to
-// uploading release files one by one).
+// what it may send as chunks. sentry-cli 2.x uploads source maps as
+// chunks only when accept has release_files, and then assembles them as
+// an artifact bundle when it also has artifact_bundles (or _v2, which
+// asks first which chunks are missing) and a project is given; without
+// release_files it falls back to uploading release files one by one,
+// which needs a release and starts by listing the release's files,
+// which Flytrap does not serve. 3.x needs only artifact_bundles.
 func (h *Handler) chunkOptions(w http.ResponseWriter, r *http.Request, _ store.User) {
 	scheme := "http"
 	if r.TLS != nil {
@@ -251,7 +256,7 @@ func (h *Handler) chunkOptions(w http.ResponseWriter, r *http.Request, _ store.U
 		"concurrency":      4,
 		"hashAlgorithm":    "sha1",
 		"compression":      []string{"gzip"},
-		"accept":           []string{"artifact_bundles", "artifact_bundles_v2"},
+		"accept":           []string{"release_files", "artifact_bundles", "artifact_bundles_v2"},
 	})
 }
 
