@@ -154,6 +154,10 @@ type AssembleRequest struct {
 	Chunks   []string
 	Release  string
 	Dist     string
+	// ReleaseBundle is a bundle of Release assembled as sentry-cli before
+	// artifact bundles did (POST releases/{version}/assemble/): its dist
+	// is its manifest's, and a manifest naming another release is refused.
+	ReleaseBundle bool
 }
 
 // AssembleResult says how an assemble request went, in sentry-cli's terms.
@@ -226,6 +230,12 @@ func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult
 	b, err := ReadBundle(data.Bytes(), s.limits)
 	if err != nil {
 		return AssembleResult{}, err
+	}
+	if r.ReleaseBundle {
+		if rel := b.Attributes["release"]; rel != "" && rel != r.Release {
+			return AssembleResult{}, bundleErrorf("the bundle's manifest is for release %q, not %q", rel, r.Release)
+		}
+		r.Dist = b.Attributes["dist"]
 	}
 	if err := s.save(ctx, r, b, int64(data.Len())); err != nil {
 		return AssembleResult{}, err

@@ -128,6 +128,7 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 		"GET /api/0/organizations/{org}/chunk-upload/{$}":                             h.chunkOptions,
 		"POST /api/0/organizations/{org}/chunk-upload/{$}":                            h.uploadChunks,
 		"POST /api/0/organizations/{org}/artifactbundle/assemble/{$}":                 h.assemble,
+		"POST /api/0/organizations/{org}/releases/{version}/assemble/{$}":             h.assembleRelease,
 		"GET /api/0/organizations/{org}/projects/{$}":                                 h.listProjects,
 		"GET /api/0/organizations/{org}/releases/{$}":                                 h.listReleases,
 		"POST /api/0/organizations/{org}/releases/{$}":                                h.createRelease,
@@ -427,14 +428,44 @@ func (h *Handler) assemble(w http.ResponseWriter, r *http.Request, u store.User)
 		}
 		ids = append(ids, p.ID)
 	}
-	res, err := h.artifacts.Assemble(r.Context(), artifact.AssembleRequest{UserID: u.ID, ProjectIDs: ids, Checksum: req.Checksum,
+	h.assembleInto(w, r, artifact.AssembleRequest{UserID: u.ID, ProjectIDs: ids, Checksum: req.Checksum,
 		Chunks: req.Chunks, Release: req.Version, Dist: req.Dist})
+}
+
+// assembleRelease joins uploaded chunks into a bundle of the release in
+// the path, as sentry-cli before 2.15 uploads source maps (and 2.x when
+// the server offers no artifact bundles): the body names no project, so,
+// as Sentry files the bundle under the release's projects, it goes to
+// each project of u's that has the release (404, which sentry-cli reads
+// as "Release not found", when none has), with the dist its manifest
+// names.
+func (h *Handler) assembleRelease(w http.ResponseWriter, r *http.Request, u store.User) {
+	var req assembleRequest
+	if !h.decode(w, r, &req) {
+		return
+	}
+	ps, ok := h.releaseProjects(w, r, u)
+	if !ok {
+		return
+	}
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	h.assembleInto(w, r, artifact.AssembleRequest{UserID: u.ID, ProjectIDs: ids, Checksum: req.Checksum,
+		Chunks: req.Chunks, Release: r.PathValue("version"), ReleaseBundle: true})
+}
+
+// assembleInto assembles a bundle and answers as sentry-cli expects: its
+// state and the chunks still missing.
+func (h *Handler) assembleInto(w http.ResponseWriter, r *http.Request, req artifact.AssembleRequest) {
+	res, err := h.artifacts.Assemble(r.Context(), req)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if res.State == "ok" && res.Files > 0 {
-		h.log.Info("artifact bundle stored", "checksum", req.Checksum, "files", res.Files, "projects", req.Projects, "release", req.Version)
+		h.log.Info("artifact bundle stored", "checksum", req.Checksum, "files", res.Files, "projects", req.ProjectIDs, "release", req.Release)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"state": res.State, "missingChunks": res.Missing, "detail": nil})
 }

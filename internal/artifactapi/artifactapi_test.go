@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -135,6 +136,13 @@ type assembleResponse struct {
 // missing chunks, assemble again.
 func (e *env) assemble(bundle []byte, project, version string) (int, assembleResponse) {
 	e.t.Helper()
+	return e.assembleAt("/api/0/organizations/any/artifactbundle/assemble/", bundle, map[string]any{"projects": []string{project}, "version": version})
+}
+
+// assembleAt is assemble at path, with fields added to the checksums in
+// the body.
+func (e *env) assembleAt(path string, bundle []byte, fields map[string]any) (int, assembleResponse) {
+	e.t.Helper()
 	var chunks [][]byte
 	var sums []string
 	for data := bundle; len(data) > 0; {
@@ -143,18 +151,57 @@ func (e *env) assemble(bundle []byte, project, version string) (int, assembleRes
 		chunks = append(chunks, c)
 		sums = append(sums, sha(c))
 	}
-	req, _ := json.Marshal(map[string]any{"checksum": sha(bundle), "chunks": sums, "projects": []string{project}, "version": version})
+	body := map[string]any{"checksum": sha(bundle), "chunks": sums}
+	maps.Copy(body, fields)
+	req, _ := json.Marshal(body)
 	var first assembleResponse
-	if code := e.do("POST", "/api/0/organizations/any/artifactbundle/assemble/", "application/json", bytes.NewReader(req), &first); code != 200 || first.State != "not_found" {
+	if code := e.do("POST", path, "application/json", bytes.NewReader(req), &first); code != 200 || first.State != "not_found" {
 		e.t.Fatalf("first assemble: %d %+v", code, first)
 	}
-	ct, body := chunkBody(e.t, chunks...)
-	if code := e.do("POST", "/api/0/organizations/any/chunk-upload/", ct, body, nil); code != 200 {
+	ct, chunkReq := chunkBody(e.t, chunks...)
+	if code := e.do("POST", "/api/0/organizations/any/chunk-upload/", ct, chunkReq, nil); code != 200 {
 		e.t.Fatalf("chunk upload: %d", code)
 	}
 	var res assembleResponse
-	code := e.do("POST", "/api/0/organizations/any/artifactbundle/assemble/", "application/json", bytes.NewReader(req), &res)
+	code := e.do("POST", path, "application/json", bytes.NewReader(req), &res)
 	return code, res
+}
+
+// TestReleaseAssemble: sentry-cli before 2.15 assembles source maps as a
+// release's bundle, naming no project: it lands in the projects that have
+// the release, with its manifest's dist; a release no project of the
+// user's has is a 404 (sentry-cli's "Release not found"), and a manifest
+// naming another release a 400.
+func TestReleaseAssemble(t *testing.T) {
+	e := newEnv(t)
+	const m = `{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA"}`
+	bundle := func(release string) []byte {
+		var buf bytes.Buffer
+		artifact.WriteBundle(&buf, map[string]string{"org": "any", "release": release, "dist": "web"}, []artifact.BundleFile{
+			{Kind: store.ArtifactMinifiedSource, URL: "~/static/js/app.min.js", Data: []byte("x()\n//# sourceMappingURL=app.min.js.map\n"), SourceMap: "app.min.js.map"},
+			{Kind: store.ArtifactSourceMap, URL: "~/static/js/app.min.js.map", Data: []byte(m)},
+		})
+		return buf.Bytes()
+	}
+	var detail map[string]any
+	if code := e.do("POST", "/api/0/organizations/any/releases/4.0/assemble/", "application/json",
+		strings.NewReader(`{"checksum":"`+sha(bundle("4.0"))+`","chunks":[]}`), &detail); code != 404 {
+		t.Errorf("assemble for a release nobody has: %d %v, want 404", code, detail)
+	}
+	if code := e.do("POST", "/api/0/organizations/any/releases/", "application/json", strings.NewReader(`{"version":"4.0","projects":["web-shop"]}`), nil); code != 201 {
+		t.Fatalf("releases new: %d", code)
+	}
+	if code, res := e.assembleAt("/api/0/organizations/any/releases/4.0/assemble/", bundle("3.0"), nil); code != 400 || !strings.Contains(res.Detail, `for release "3.0", not "4.0"`) {
+		t.Errorf("a bundle of another release: %d %+v, want 400 naming both", code, res)
+	}
+	code, res := e.assembleAt("/api/0/organizations/any/releases/4.0/assemble/", bundle("4.0"), nil)
+	if code != 200 || res.State != "ok" {
+		t.Fatalf("assemble: %d %+v", code, res)
+	}
+	got, err := e.store.Find(context.Background(), artifact.Query{ProjectID: e.proj.ID, Release: "4.0", Dist: "web", AbsPath: "https://x/static/js/app.min.js"})
+	if err != nil || string(got.Body) != m {
+		t.Errorf("Find(4.0, dist web) after the release's bundle = %s, %v", got.Body, err)
+	}
 }
 
 func TestUploadFlow(t *testing.T) {
