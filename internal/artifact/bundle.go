@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -161,6 +162,9 @@ func ReadBundle(data []byte, l Limits) (Bundle, error) {
 		if info.URL == "" {
 			return Bundle{}, bundleErrorf("%s: %q has no url", manifestName, name)
 		}
+		if err := CheckURL(info.URL); err != nil {
+			return Bundle{}, err
+		}
 		// Named by its URL, which the user gave: the zip path is ours.
 		body, err := readEntry(f, info.URL, l.MaxFileBytes, l)
 		if err != nil {
@@ -186,6 +190,21 @@ func ReadBundle(data []byte, l Limits) (Bundle, error) {
 		b.Files = append(b.Files, bf)
 	}
 	return b, nil
+}
+
+// CheckURL refuses the URL a file is uploaded under (a bundle manifest's
+// url, a legacy release file's name) when it holds a NUL or another
+// control character: no frame's path has one, and shown on a page or a
+// terminal it could pass for another name. Nothing is written under a
+// URL (files are stored by the hash of their content), so `..` segments
+// and absolute paths stay as given, as Sentry keeps them: sentry-cli
+// names a Node server's files by their absolute paths (--url-prefix
+// /app/dist), and a URL matches frames only as a URL.
+func CheckURL(url string) error {
+	if event.HasControl(url) {
+		return bundleErrorf("file name %q holds a control character: name each file by its URL, such as ~/static/js/app.min.js", url)
+	}
+	return nil
 }
 
 // checkName refuses unsafe entry names before anything is inflated.

@@ -113,6 +113,12 @@ func TestReadBundleRefusesHostileBundles(t *testing.T) {
 			[]byte(`{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA,KCAA,KCAA"}`)}),
 			`files/a.map (~/files/a.map): malformed "mappings": the segment at offset 5 points at source 1, but "sources" has 1 entry`},
 		{"JSON but not a map", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"hello":1}`)}), "not a source map"},
+		// The URL, which names the file and is shown, as the legacy
+		// release file's name is checked (artifactapi).
+		{"NUL in a URL", zipOf(t, entry{"manifest.json", []byte(`{"files":{"files/a.map":{"url":"~/a\u0000.map","type":"source_map"}}}`)},
+			entry{"files/a.map", okMap}), `file name "~/a\x00.map" holds a control character`},
+		{"escape in a URL", zipOf(t, entry{"manifest.json", []byte(`{"files":{"files/a.map":{"url":"~/\u001b[2Ja.map","type":"source_map"}}}`)},
+			entry{"files/a.map", okMap}), `holds a control character`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -656,6 +656,10 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 		writeDetail(w, http.StatusBadRequest, "release file: no file field")
 		return
 	}
+	if err := artifact.CheckURL(f.URL); err != nil {
+		h.badBody(w, r, "release file", err)
+		return
+	}
 	b, err := h.artifacts.SaveReleaseFile(r.Context(), p.ID, version, dist, f, spool, size, func(n int64) error {
 		// A file larger than the whole quota takes all of it, rather
 		// than never fitting.

@@ -291,6 +291,32 @@ func TestLegacyReleaseFiles(t *testing.T) {
 	if code, out := upload("b.js", "y()\n", "file", "x()\n"); code != 400 || !strings.Contains(out["detail"].(string), "more than one file field") {
 		t.Errorf("two files: %d %v, want 400", code, out)
 	}
+	// Names are URLs, checked as a bundle's are: one holding a control
+	// character is refused; `..` and absolute paths are kept as given,
+	// nothing being written under a name (a Node server's files are
+	// named by absolute path).
+	for _, tc := range []struct {
+		name       string
+		code       int
+		wantDetail string
+	}{
+		{"~/static/app.js.map", 201, ""},
+		{"/app/dist/x.map", 201, ""},
+		{"../../x.map", 201, ""},
+		{"app:///../etc/x.map", 201, ""},
+		{"~/a\x00.map", 400, `release file: file name "~/a\x00.map" holds a control character`},
+		{"~/\x1b[31mapp.js.map", 400, "holds a control character"},
+		{"~/app\u202e.js.map", 400, "holds a control character"},
+	} {
+		code, out := upload("x.map", m, "name", tc.name)
+		detail, _ := out["detail"].(string)
+		if code != tc.code || !strings.Contains(detail, tc.wantDetail) {
+			t.Errorf("name %q: %d %v, want %d %q", tc.name, code, out, tc.code, tc.wantDetail)
+		}
+		if code == 201 && out["name"] != tc.name {
+			t.Errorf("name %q: stored as %v", tc.name, out["name"])
+		}
+	}
 }
 
 func toStrings(v any) []string {
