@@ -127,6 +127,13 @@ func TestSourceMapUploads(t *testing.T) {
 	upload2("sourcemaps upload (release)", "sourcemaps", "upload", "--release", "sc2-1.0", "--url-prefix", "~/static/js", sc2Release)
 	sc2Files := buildApp(t, js)
 	upload2("releases files upload-sourcemaps", "releases", "files", "sc2-2.0", "upload-sourcemaps", "--url-prefix", "~/static/js", sc2Files)
+	// Listing a release's files is not served: sentry-cli says why,
+	// rather than "Release not found" for a release that exists.
+	list := exec.Command(sentryCLI2, "releases", "files", "sc2-2.0", "list")
+	list.Env = append(os.Environ(), sentryEnv...)
+	if b, err := list.CombinedOutput(); err == nil || !strings.Contains(string(b), "Flytrap does not serve sentry-cli's releases files list") {
+		t.Errorf("sentry-cli 2.x releases files list: %v\n%s", err, b)
+	}
 
 	// flytrap: inject, then upload with a release, a dist and a prefix.
 	ftDir := buildApp(t, js)

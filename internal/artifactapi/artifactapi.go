@@ -166,11 +166,11 @@ func (h *Handler) WithChunkQuota(q ChunkQuota) *Handler {
 // ServeHTTP routes the request; unknown routes get Sentry's error shape.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.mux.Handler(r); pattern == "" {
-		if cmd := issueCommand(r.URL.Path); cmd != "" {
+		if detail := unserved(r.URL.Path); detail != "" {
 			// sentry-cli turns a 404 under a project's path into "Project
-			// not found"; another status reaches the user with the detail.
-			writeDetail(w, http.StatusNotImplemented, "Flytrap does not serve sentry-cli's "+cmd+
-				" commands: use `flytrap issues list`, `view`, `resolve` or `ignore` (docs/cli.md)")
+			// not found", and under a release's into "Release not found";
+			// another status reaches the user with the detail.
+			writeDetail(w, http.StatusNotImplemented, detail)
 			return
 		}
 		writeDetail(w, http.StatusNotFound, "Flytrap does not serve "+r.Method+" "+r.URL.Path+
@@ -180,16 +180,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// issueCommand names the sentry-cli commands (issues, events) a path
-// belongs to, or returns "" for any other path: api/0/projects/{org}/
-// {project}/issues/ and events/, and api/0/organizations/{org}/issues/.
-func issueCommand(path string) string {
+// unserved says why Flytrap does not serve the sentry-cli commands a path
+// belongs to, or returns "" for any other path: the issues and events
+// commands (api/0/projects/{org}/{project}/issues/ and events/,
+// api/0/organizations/{org}/issues/), and those that list, read or
+// delete a release's files (api/0/projects/{org}/{project}/releases/
+// {version}/files/ and api/0/organizations/{org}/releases/{version}/
+// files/, but the upload of one, which is served). Uploads need no list
+// of the release's files: sentry-cli 2.x lists them only before
+// uploading files one at a time, which it does only when chunk-upload
+// does not accept release_files, and 1.x and 2.0 to 2.14 only to skip
+// files already uploaded, uploading them all when the list is refused.
+func unserved(path string) string {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
+	issues := func(cmd string) string {
+		return "Flytrap does not serve sentry-cli's " + cmd + " commands: use `flytrap issues list`, `view`, `resolve` or `ignore` (docs/cli.md)"
+	}
 	switch {
 	case len(parts) >= 6 && parts[2] == "projects" && (parts[5] == "issues" || parts[5] == "events"):
-		return parts[5]
+		return issues(parts[5])
 	case len(parts) >= 5 && parts[2] == "organizations" && parts[4] == "issues":
-		return "issues"
+		return issues("issues")
+	case len(parts) >= 8 && parts[2] == "projects" && parts[5] == "releases" && parts[7] == "files",
+		len(parts) >= 7 && parts[2] == "organizations" && parts[4] == "releases" && parts[6] == "files":
+		return "Flytrap does not serve sentry-cli's releases files list and delete or sourcemaps explain: uploads need no list of a release's files, " +
+			"and `sentry-cli releases delete VERSION` deletes them with the release (docs/sourcemaps.md)"
 	}
 	return ""
 }

@@ -386,6 +386,9 @@ func TestRefusals(t *testing.T) {
 		{"sentry-cli issues resolve", e.token, "PUT", "/api/0/projects/x/web-shop/issues/?id=1", `{"status":"resolved"}`, 501},
 		{"the organization's issues", e.token, "GET", "/api/0/organizations/x/issues/", "", 501},
 		{"sentry-cli events list", e.token, "GET", "/api/0/projects/x/web-shop/events/", "", 501},
+		{"sentry-cli releases files list", e.token, "GET", "/api/0/projects/x/web-shop/releases/1.0/files/?cursor=", "", 501},
+		{"sentry-cli releases files list without a project", e.token, "GET", "/api/0/organizations/x/releases/1.0/files/?cursor=", "", 501},
+		{"sentry-cli releases files delete", e.token, "DELETE", "/api/0/projects/x/web-shop/releases/1.0/files/7/", "", 501},
 		{"a project's other endpoint", e.token, "GET", "/api/0/projects/x/web-shop/keys/", "", 404},
 	}
 	for _, tt := range tests {
