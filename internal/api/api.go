@@ -54,6 +54,8 @@ type Store interface {
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
 	SetProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64, s store.PrivacySettings) (store.PrivacySettings, error)
+	ProjectRateLimit(ctx context.Context, v store.Viewer, projectID int64) (int, error)
+	SetProjectRateLimit(ctx context.Context, v store.Viewer, projectID int64, limit int) error
 	ProjectKeys(ctx context.Context, v store.Viewer, projectID int64) ([]store.ProjectKey, error)
 	ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error)
 }

@@ -276,6 +276,8 @@ func routes(f *fixture) []route {
 		{"PATCH", o, `{"name":"renamed"}`, 200, 404, 404},
 		{"PATCH", p, `{"scrubbing":false,"safe_fields":["session_id"]}`, 200, 403, 404},
 		{"PATCH", o, `{"drop_ip_addresses":true}`, 200, 404, 404},
+		{"PATCH", p, `{"rate_limit":120}`, 200, 403, 404},
+		{"PATCH", o, `{"rate_limit":null}`, 200, 404, 404},
 		{"DELETE", p, "", 204, 403, 404},
 		{"DELETE", o, "", 204, 404, 404},
 		{"DELETE", "/api/v1/projects" + missing, "", 404, 404, 404},
@@ -963,9 +965,9 @@ func TestProjectEndpoints(t *testing.T) {
 		}
 	}
 	active, _ := f.db.ActiveKeys(ctx)
-	for k, pid := range active {
-		if pid == f.other.ID || pid == id {
-			t.Errorf("deleted project %d keeps active key %s", pid, k)
+	for k, ak := range active {
+		if ak.ProjectID == f.other.ID || ak.ProjectID == id {
+			t.Errorf("deleted project %d keeps active key %s", ak.ProjectID, k)
 		}
 	}
 }
@@ -998,6 +1000,50 @@ func TestProjectPrivacyEndpoints(t *testing.T) {
 		if code != s.code || (code == 200 && privacy(out) != s.want) {
 			t.Errorf("%s %s: HTTP %d %v, want %d %q", s.method, s.body, code, out, s.code, s.want)
 		}
+	}
+}
+
+func TestProjectRateLimitEndpoints(t *testing.T) {
+	f := newFixture(t)
+	web := fmt.Sprintf("/api/v1/projects/%d", f.project.ID)
+	hint := "send rate_limit as a number of events per minute from 1 to 1000000, -1 for no limit, or null for the server's --rate-limit"
+	steps := []struct {
+		token, method, body string
+		code                int
+		want                string // rate_limit of a 200, the message of a 400
+	}{
+		{f.memberToken, "GET", "", 200, "<nil>"},
+		{f.adminToken, "PATCH", `{"rate_limit":120}`, 200, "120"},
+		{f.adminToken, "PATCH", `{"name":"shop"}`, 200, "120"},
+		{f.adminToken, "PATCH", `{"rate_limit":-1}`, 200, "-1"},
+		{f.adminToken, "PATCH", `{"rate_limit":1000000}`, 200, "1e+06"},
+		{f.adminToken, "PATCH", `{"rate_limit":0}`, 400, "rate_limit 0 would refuse every event; " + hint},
+		{f.adminToken, "PATCH", `{"rate_limit":-2}`, 400, "rate_limit -2 is out of range; " + hint},
+		{f.adminToken, "PATCH", `{"rate_limit":1000001}`, 400, "rate_limit 1000001 is out of range; " + hint},
+		{f.adminToken, "PATCH", `{"rate_limit":"fast"}`, 400, "invalid JSON body: rate_limit must be a whole number of events per minute, -1 for no limit, or null for the server's limit"},
+		{f.adminToken, "PATCH", `{"rate_limit":1.5}`, 400, "invalid JSON body: rate_limit must be a whole number of events per minute, -1 for no limit, or null for the server's limit"},
+		// A refused limit changes nothing, not even what came with it.
+		{f.adminToken, "PATCH", `{"name":"other","rate_limit":0}`, 400, "rate_limit 0 would refuse every event; " + hint},
+		// A member reads the limit but cannot change it.
+		{f.memberToken, "PATCH", `{"rate_limit":5}`, 403, ""},
+		{f.memberToken, "GET", "", 200, "1e+06"},
+		{f.adminToken, "PATCH", `{"rate_limit":null}`, 200, "<nil>"},
+	}
+	for _, s := range steps {
+		code, _, out := f.do(t, s.token, s.method, web, s.body)
+		var got string
+		switch code {
+		case 200:
+			got = fmt.Sprint(out["rate_limit"])
+		case 400:
+			got = fmt.Sprint(out["error"].(map[string]any)["message"])
+		}
+		if code != s.code || got != s.want {
+			t.Errorf("%s %s: HTTP %d %q, want %d %q", s.method, s.body, code, got, s.code, s.want)
+		}
+	}
+	if _, _, out := f.do(t, f.adminToken, "GET", web, ""); out["name"] != "shop" {
+		t.Errorf("name %v after a refused PATCH, want shop", out["name"])
 	}
 }
 
@@ -1084,7 +1130,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Errorf("active flags after rotation = %v", got)
 	}
 	active, _ := f.db.ActiveKeys(context.Background())
-	if _, ok := active[old[0]]; ok || active[rotated["public_key"].(string)] != f.project.ID {
+	if _, ok := active[old[0]]; ok || active[rotated["public_key"].(string)].ProjectID != f.project.ID {
 		t.Errorf("ActiveKeys after rotation = %v", active)
 	}
 }

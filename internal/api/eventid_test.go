@@ -17,9 +17,9 @@ import (
 // keyMap is an ingest.Keys of several projects' keys.
 type keyMap map[string]int64
 
-func (k keyMap) ProjectForKey(_ context.Context, key string) (int64, bool, error) {
+func (k keyMap) ProjectForKey(_ context.Context, key string) (ingest.Key, bool, error) {
 	p, ok := k[key]
-	return p, ok, nil
+	return ingest.Key{ProjectID: p}, ok, nil
 }
 
 // An event ID reused through another project's DSN: each project's DSN

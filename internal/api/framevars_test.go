@@ -39,8 +39,8 @@ type projectKey struct {
 	project int64
 }
 
-func (k projectKey) ProjectForKey(_ context.Context, key string) (int64, bool, error) {
-	return k.project, key == k.key, nil
+func (k projectKey) ProjectForKey(_ context.Context, key string) (ingest.Key, bool, error) {
+	return ingest.Key{ProjectID: k.project}, key == k.key, nil
 }
 
 // QA: python-modern.json's local variables (dict_var, int_var, ...)

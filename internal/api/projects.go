@@ -35,7 +35,8 @@ func (a *API) getProject(w http.ResponseWriter, r *http.Request) {
 	a.writeProject(w, r, id)
 }
 
-// writeProject answers with the project and its privacy settings.
+// writeProject answers with the project, its privacy settings and its
+// rate limit.
 func (a *API) writeProject(w http.ResponseWriter, r *http.Request, id int64) {
 	ctx, v := r.Context(), viewer(r)
 	p, err := a.store.GetProject(ctx, v, id)
@@ -48,11 +49,38 @@ func (a *API) writeProject(w http.ResponseWriter, r *http.Request, id int64) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apitypes.ProjectDetail{Project: wireProject(p), Privacy: wirePrivacy(s)})
+	limit, err := a.store.ProjectRateLimit(ctx, v, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	d := apitypes.ProjectDetail{Project: wireProject(p), Privacy: wirePrivacy(s)}
+	if limit != store.RateLimitDefault {
+		d.RateLimit = &limit
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
-// patchProject renames a project and changes its privacy settings; admins
-// only.
+// rateLimitHint says what PATCH takes as rate_limit.
+var rateLimitHint = fmt.Sprintf("send rate_limit as a number of events per minute from 1 to %d, %d for no limit, or null for the server's --rate-limit",
+	store.MaxRateLimit, apitypes.RateLimitNone)
+
+// storedRateLimit is the store's form of a rate_limit sent, or a message
+// saying what is wrong with it.
+func storedRateLimit(p apitypes.RateLimitPatch) (int, string) {
+	switch {
+	case p.Value == nil:
+		return store.RateLimitDefault, ""
+	case *p.Value == 0:
+		return 0, "rate_limit 0 would refuse every event; " + rateLimitHint
+	case *p.Value < apitypes.RateLimitNone || *p.Value > store.MaxRateLimit:
+		return 0, fmt.Sprintf("rate_limit %d is out of range; %s", *p.Value, rateLimitHint)
+	}
+	return *p.Value, ""
+}
+
+// patchProject renames a project and changes its privacy settings and
+// rate limit; admins only.
 func (a *API) patchProject(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r, "project_id")
 	if !ok {
@@ -62,10 +90,18 @@ func (a *API) patchProject(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if req.Name == nil && !changesPrivacy(req) {
+	if req.Name == nil && !changesPrivacy(req) && !req.RateLimit.Set {
 		writeError(w, http.StatusBadRequest, "bad_request",
-			"nothing to change: send name, scrubbing, sensitive_fields, safe_fields or drop_ip_addresses")
+			"nothing to change: send name, scrubbing, sensitive_fields, safe_fields, drop_ip_addresses or rate_limit")
 		return
+	}
+	var limit int
+	if req.RateLimit.Set {
+		var msg string
+		if limit, msg = storedRateLimit(req.RateLimit); msg != "" {
+			writeError(w, http.StatusBadRequest, "bad_request", msg)
+			return
+		}
 	}
 	ctx, v := r.Context(), viewer(r)
 	if req.Name != nil {
@@ -93,6 +129,12 @@ func (a *API) patchProject(w http.ResponseWriter, r *http.Request) {
 			s.DropIPAddresses = *req.DropIPAddresses
 		}
 		if _, err := a.store.SetProjectPrivacy(ctx, v, id, s); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	if req.RateLimit.Set {
+		if err := a.store.SetProjectRateLimit(ctx, v, id, limit); err != nil {
 			a.fail(w, r, err)
 			return
 		}

@@ -8,6 +8,7 @@ package apitypes
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"strconv"
@@ -173,20 +174,58 @@ type Privacy struct {
 }
 
 // ProjectDetail is GET /api/v1/projects/{id}: the project with its
-// privacy settings.
+// privacy settings and rate limit.
 type ProjectDetail struct {
 	Project
 	Privacy
+	// RateLimit is the project's ingest rate limit in events per minute,
+	// RateLimitNone for none, or nil for the server's (--rate-limit).
+	RateLimit *int `json:"rate_limit"`
 }
 
-// ProjectPatch is PATCH /api/v1/projects/{id}; nil fields are left as
-// they are.
+// RateLimitNone is a project's rate_limit when it has none.
+const RateLimitNone = -1
+
+// ProjectPatch is PATCH /api/v1/projects/{id}; nil fields, and a
+// RateLimit not Set, are left as they are.
 type ProjectPatch struct {
-	Name            *string   `json:"name,omitempty"`
-	Scrubbing       *bool     `json:"scrubbing,omitempty"`
-	SensitiveFields *[]string `json:"sensitive_fields,omitempty"`
-	SafeFields      *[]string `json:"safe_fields,omitempty"`
-	DropIPAddresses *bool     `json:"drop_ip_addresses,omitempty"`
+	Name            *string        `json:"name,omitempty"`
+	Scrubbing       *bool          `json:"scrubbing,omitempty"`
+	SensitiveFields *[]string      `json:"sensitive_fields,omitempty"`
+	SafeFields      *[]string      `json:"safe_fields,omitempty"`
+	DropIPAddresses *bool          `json:"drop_ip_addresses,omitempty"`
+	RateLimit       RateLimitPatch `json:"rate_limit,omitzero"`
+}
+
+// RateLimitPatch is rate_limit in a ProjectPatch. Unlike the other fields
+// it tells null, which puts the project back on the server's limit, from
+// a field not sent.
+type RateLimitPatch struct {
+	// Set is whether the field is sent.
+	Set bool
+	// Value is the limit in events per minute, RateLimitNone for none,
+	// or nil for the server's.
+	Value *int
+}
+
+// IsZero reports whether the field is left out.
+func (p RateLimitPatch) IsZero() bool { return !p.Set }
+
+// MarshalJSON writes Value: a number or null.
+func (p RateLimitPatch) MarshalJSON() ([]byte, error) { return json.Marshal(p.Value) }
+
+// UnmarshalJSON reads a number or null.
+func (p *RateLimitPatch) UnmarshalJSON(b []byte) error {
+	p.Set, p.Value = true, nil
+	if string(b) == "null" {
+		return nil
+	}
+	var n int
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("rate_limit must be a whole number of events per minute, %d for no limit, or null for the server's limit", RateLimitNone)
+	}
+	p.Value = &n
+	return nil
 }
 
 // CreatedProject is a new project with the ingest key its SDKs need.

@@ -70,9 +70,9 @@ func TestS3ClientObjectKeys(t *testing.T) {
 			}
 			loader := awsx.NewKeySetLoader(c, bucket, key)
 			for range 2 { // the second read is a conditional GET
-				keys, err := loader.Keys(ctx)
-				if err != nil || keys["key-"+key] != 7 {
-					t.Fatalf("Keys = %v, %v", keys, err)
+				ks, err := loader.Load(ctx)
+				if err != nil || ks.Keys["key-"+key] != 7 {
+					t.Fatalf("Load = %v, %v", ks.Keys, err)
 				}
 			}
 		})

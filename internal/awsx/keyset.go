@@ -28,6 +28,13 @@ type KeySet struct {
 	Version int `json:"version"`
 	// Keys maps each active public key to its project ID.
 	Keys map[string]int64 `json:"keys"`
+	// RateLimits maps each project with an ingest rate limit of its own
+	// to it, in events per minute, or -1 for none; projects at the
+	// ingest function's default are left out. It came after version 1
+	// without changing the version: an older function ignores it and
+	// applies its default to every project, and a set without it, from
+	// an older dashboard, means every project is at the default.
+	RateLimits map[int64]int `json:"rate_limits,omitempty"`
 	// IPSalt is ingest.Config.IPSalt.
 	IPSalt string `json:"ip_salt"`
 	// UpdatedAt is when the dashboard built this set.
@@ -122,16 +129,6 @@ func (l *KeySetLoader) Load(ctx context.Context) (KeySet, error) {
 	}
 	l.cur, l.etag = &ks, newETag
 	return ks, nil
-}
-
-// Keys returns the key map of Load, in the shape ingest.NewKeySet takes.
-// The map is shared with the loader and must not be modified.
-func (l *KeySetLoader) Keys(ctx context.Context) (map[string]int64, error) {
-	ks, err := l.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return ks.Keys, nil
 }
 
 // Current returns the last key set loaded without a request; ok is false

@@ -2,6 +2,7 @@ package awsx_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"maps"
 	"strings"
@@ -84,12 +85,12 @@ func TestKeySetPublishLoad(t *testing.T) {
 				t.Fatalf("%s: PublishKeySet: %v", st.name, err)
 			}
 		}
-		keys, err := loader.Keys(ctx)
+		ks, err := loader.Load(ctx)
 		if err != nil {
-			t.Fatalf("%s: Keys: %v", st.name, err)
+			t.Fatalf("%s: Load: %v", st.name, err)
 		}
-		if !maps.Equal(keys, st.wantKeys) {
-			t.Errorf("%s: keys = %v, want %v", st.name, keys, st.wantKeys)
+		if !maps.Equal(ks.Keys, st.wantKeys) {
+			t.Errorf("%s: keys = %v, want %v", st.name, ks.Keys, st.wantKeys)
 		}
 		if getter.downloads != st.wantDownloads {
 			t.Errorf("%s: %d downloads, want %d", st.name, getter.downloads, st.wantDownloads)
@@ -160,6 +161,61 @@ func TestParseKeySet(t *testing.T) {
 				t.Errorf("keys = %v, want %d (non-nil)", ks.Keys, tt.wantKeys)
 			}
 		})
+	}
+}
+
+// TestKeySetRateLimits checks that projects' rate limits make the round
+// trip through S3, that an ingest function as old as the format's version
+// 1 still reads the keys of a set that has them, and that a set without
+// them, from an older dashboard, loads with every project at the default.
+func TestKeySetRateLimits(t *testing.T) {
+	ctx := context.Background()
+	const bucket = "limits"
+	client := newBucket(t, bucket)
+	keys := map[string]int64{"pk-one": 1, "pk-two": 2, "pk-three": 3}
+	for _, tt := range []struct {
+		name   string
+		limits map[int64]int
+	}{
+		{"with limits", map[int64]int{1: 120, 3: -1}},
+		{"without", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := awsx.PublishKeySet(ctx, client, bucket, tt.name, awsx.KeySet{Keys: keys, RateLimits: tt.limits, IPSalt: "s"}); err != nil {
+				t.Fatalf("PublishKeySet: %v", err)
+			}
+			ks, err := awsx.NewKeySetLoader(client, bucket, tt.name).Load(ctx)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if !maps.Equal(ks.Keys, keys) || !maps.Equal(ks.RateLimits, tt.limits) {
+				t.Errorf("loaded keys %v, rate limits %v; want %v, %v", ks.Keys, ks.RateLimits, keys, tt.limits)
+			}
+
+			out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(tt.name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Body.Close()
+			// The reader of version 1 before rate limits: it refuses a
+			// newer version and ignores fields it does not know.
+			var old struct {
+				Version int              `json:"version"`
+				Keys    map[string]int64 `json:"keys"`
+				IPSalt  string           `json:"ip_salt"`
+			}
+			if err := json.NewDecoder(out.Body).Decode(&old); err != nil {
+				t.Fatal(err)
+			}
+			if old.Version != 1 || !maps.Equal(old.Keys, keys) || old.IPSalt != "s" {
+				t.Errorf("an older ingest function reads %+v; want version 1 with the keys", old)
+			}
+		})
+	}
+
+	old, err := awsx.ParseKeySet([]byte(`{"version":1,"keys":{"pk-one":1},"ip_salt":"s","updated_at":"2026-01-01T00:00:00Z"}`))
+	if err != nil || old.Keys["pk-one"] != 1 || old.RateLimits != nil {
+		t.Errorf("ParseKeySet of a set from an older dashboard = %+v, %v; want its key and no rate limits", old, err)
 	}
 }
 

@@ -44,8 +44,8 @@ type oneKey struct {
 	project int64
 }
 
-func (k oneKey) ProjectForKey(_ context.Context, key string) (int64, bool, error) {
-	return k.project, key == k.key, nil
+func (k oneKey) ProjectForKey(_ context.Context, key string) (ingest.Key, bool, error) {
+	return ingest.Key{ProjectID: k.project}, key == k.key, nil
 }
 
 // TestIssuePageFlytrapCodeContext is issue 8's acceptance: an error from

@@ -76,7 +76,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	}}
 	e.sns = awsxtest.NewSNS(t)
 	e.ec2 = &deploytest.EC2{Zones: []string{"eu-west-1c", "eu-west-1a", "eu-west-1b"}, PrefixLists: map[string]string{CloudFrontPrefixListName: "pl-4fa04526", "com.amazonaws.eu-west-1.s3": "pl-6da54004"}}
-	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]int64, error) { return map[string]int64{}, nil }, ingest.KeySetConfig{}), nil, nil)
+	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]ingest.Key, error) { return map[string]ingest.Key{}, nil }, ingest.KeySetConfig{}), nil, nil)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !e.healthy {
@@ -677,7 +677,7 @@ func TestSmokeRetriesIngest(t *testing.T) {
 }
 
 func TestProbeIngest(t *testing.T) {
-	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]int64, error) { return nil, nil }, ingest.KeySetConfig{}), nil, nil)
+	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]ingest.Key, error) { return nil, nil }, ingest.KeySetConfig{}), nil, nil)
 	srv := httptest.NewServer(ih)
 	defer srv.Close()
 	if got := ProbeIngest(context.Background(), srv.Client(), srv.URL+"/"); !got.OK || got.Status != 401 || got.URL != srv.URL+ProbePath {

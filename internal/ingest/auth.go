@@ -99,20 +99,24 @@ const (
 	missingFlytrapKey = "no project key: send the project's API key in the x-api-key header"
 )
 
-// lookupKey resolves key to its project; missing is the message for an
-// empty key.
+// lookupKey resolves key to its project and sets the project's rate;
+// missing is the message for an empty key.
 func (h *Handler) lookupKey(ctx context.Context, key, missing string) (int64, *apiError) {
 	if key == "" {
 		return 0, &apiError{status: http.StatusUnauthorized, code: "missing_key", reason: ReasonUnauthorized, msg: missing}
 	}
 	if len(key) <= maxKeyLen {
-		pid, ok, err := h.keys.ProjectForKey(ctx, key)
+		k, ok, err := h.keys.ProjectForKey(ctx, key)
 		if err != nil {
 			return 0, &apiError{status: http.StatusServiceUnavailable, code: "keys_unavailable", reason: ReasonKeyError,
 				retryAfter: queueRetryAfter, msg: "project keys cannot be checked right now; retry later", cause: err}
 		}
 		if ok {
-			return pid, nil
+			// The key set is where a project's rate comes from, so each
+			// lookup brings its bucket to the rate of the latest set
+			// before the request is checked against it.
+			h.limiter.setRate(k.ProjectID, k.RatePerMinute)
+			return k.ProjectID, nil
 		}
 	}
 	return 0, &apiError{status: http.StatusUnauthorized, code: "unknown_key", reason: ReasonUnauthorized,

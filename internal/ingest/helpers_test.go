@@ -29,19 +29,19 @@ var testNow = time.Date(2025, 6, 27, 6, 48, 33, 0, time.UTC)
 
 // testKeys is a Keys over a fixed map, optionally failing.
 type testKeys struct {
-	keys map[string]int64
+	keys map[string]Key
 	err  error
 }
 
-func (k testKeys) ProjectForKey(_ context.Context, key string) (int64, bool, error) {
+func (k testKeys) ProjectForKey(_ context.Context, key string) (Key, bool, error) {
 	if k.err != nil {
-		return 0, false, k.err
+		return Key{}, false, k.err
 	}
-	pid, ok := k.keys[key]
-	return pid, ok, nil
+	pk, ok := k.keys[key]
+	return pk, ok, nil
 }
 
-var defaultKeys = testKeys{keys: map[string]int64{testKey: testProject, otherKey: otherProject}}
+var defaultKeys = testKeys{keys: map[string]Key{testKey: {ProjectID: testProject}, otherKey: {ProjectID: otherProject}}}
 
 // memQueue records enqueued bodies; err makes Enqueue fail, panicWith makes
 // it panic.

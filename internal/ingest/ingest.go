@@ -147,9 +147,9 @@ type Config struct {
 	// MinBodyRate is the slowest sustained upload, in bytes per second,
 	// that BodyTimeout allows for. 0 means DefaultMinBodyRate.
 	MinBodyRate int64
-	// RatePerMinute is each project's sustained event rate; bursts of the
-	// same size are allowed. 0 means DefaultRatePerMinute, a negative value
-	// disables rate limiting.
+	// RatePerMinute is the sustained event rate of each project without
+	// one of its own (Key.RatePerMinute); bursts of the same size are
+	// allowed. 0 means DefaultRatePerMinute, a negative value no limit.
 	RatePerMinute int
 	// ReportsPerMinute bounds each project's posts of the crash-report
 	// form (Sentry.showReportDialog, /api/embed/error-page/), and
@@ -205,7 +205,19 @@ type Keys interface {
 	// ProjectForKey returns the project the key belongs to, ok=false for an
 	// unknown or inactive key, and an error only when the lookup itself
 	// failed.
-	ProjectForKey(ctx context.Context, publicKey string) (projectID int64, ok bool, err error)
+	ProjectForKey(ctx context.Context, publicKey string) (key Key, ok bool, err error)
+}
+
+// Key is what a public key stands for: its project, and the project's own
+// event rate, which comes with the key so that ingest, on AWS too, needs
+// nothing but its key set to apply it.
+type Key struct {
+	ProjectID int64
+	// RatePerMinute is the project's sustained event rate, bursts of the
+	// same size allowed: 0 means Config.RatePerMinute, a negative value
+	// no limit. A change applies to the project's bucket as it is, at
+	// the next lookup of any of its keys.
+	RatePerMinute int
 }
 
 // Queue receives accepted events.
@@ -232,7 +244,7 @@ type Handler struct {
 	queue   Queue
 	log     *slog.Logger
 	mux     *http.ServeMux
-	limiter *limiter // nil when rate limiting is disabled
+	limiter *limiter
 	reports *reportLimits
 	budget  *budget
 	stats   counters
@@ -306,9 +318,7 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 	cfg.MaxInflightBytesPerProject = min(max(cfg.MaxInflightBytesPerProject, cfg.MaxBodyBytes+1), cfg.MaxInflightBytes)
 	h := &Handler{cfg: cfg, keys: keys, queue: q, log: log, mux: http.NewServeMux(), warns: logthrottle.New(warnEvery),
 		budget: newBudget(cfg.MaxInflightBytes, cfg.MaxInflightBytesPerProject, cfg.MaxConcurrentDecodes, cfg.MaxDecodesPerClient)}
-	if cfg.RatePerMinute > 0 {
-		h.limiter = newLimiter(cfg.RatePerMinute, cfg.Now)
-	}
+	h.limiter = newLimiter(cfg.RatePerMinute, cfg.Now)
 	h.reports = newReportLimits(cfg.ReportsPerMinute, cfg.ReportsPerClientPerMinute, cfg.Now)
 	h.route("/api/errors", h.serveFlytrap(flytrapError))
 	h.route("/api/rejections", h.serveFlytrap(flytrapRejection))

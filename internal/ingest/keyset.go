@@ -33,17 +33,17 @@ type KeySetConfig struct {
 }
 
 // KeySet implements Keys over a loader that returns every active key
-// (public key → project ID), caching the result. When a reload fails it
+// (public key → its Key), caching the result. When a reload fails it
 // keeps serving the last good set, so a database hiccup does not turn into
 // rejected events.
 type KeySet struct {
-	load func(context.Context) (map[string]int64, error)
+	load func(context.Context) (map[string]Key, error)
 	ttl  time.Duration
 	now  func() time.Time
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	keys     map[string]int64 // nil until the first successful load
+	keys     map[string]Key // nil until the first successful load
 	loadedAt time.Time
 	failedAt time.Time // of the last load, if it failed
 	lastErr  error     // of the last load; nil if it worked
@@ -57,7 +57,7 @@ type KeySet struct {
 
 // NewKeySet returns a KeySet over load. The loader's map is kept as it is
 // and must not be modified afterwards.
-func NewKeySet(load func(ctx context.Context) (map[string]int64, error), cfg KeySetConfig) *KeySet {
+func NewKeySet(load func(ctx context.Context) (map[string]Key, error), cfg KeySetConfig) *KeySet {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultKeyTTL
 	}
@@ -71,7 +71,7 @@ func NewKeySet(load func(ctx context.Context) (map[string]int64, error), cfg Key
 }
 
 // ProjectForKey implements Keys.
-func (s *KeySet) ProjectForKey(ctx context.Context, publicKey string) (int64, bool, error) {
+func (s *KeySet) ProjectForKey(ctx context.Context, publicKey string) (Key, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Only a load numbered above arrived began after this lookup did,
@@ -87,16 +87,17 @@ func (s *KeySet) ProjectForKey(ctx context.Context, publicKey string) (int64, bo
 		s.reload(ctx)
 	}
 	if s.keys == nil {
-		return 0, false, s.lastErr
+		return Key{}, false, s.lastErr
 	}
-	pid, found := s.keys[publicKey]
-	return pid, found, nil
+	k, found := s.keys[publicKey]
+	return k, found, nil
 }
 
 // Expire makes the next lookup load the keys again, also when a load that
 // began before Expire is still running: a key revoked or a project deleted
 // in this process is refused from then on, not a TTL later. It does not
-// block, so it can run as a store.DB.OnAccessChange hook.
+// block, so it can run as a store.DB.OnAccessChange hook. A project's
+// changed rate limit reaches ingest the same way.
 func (s *KeySet) Expire() {
 	s.mu.Lock()
 	s.fresh = s.started + 1
@@ -124,7 +125,7 @@ func (s *KeySet) reload(ctx context.Context) {
 	n, done := s.started, make(chan struct{})
 	s.loading = done
 	var (
-		keys map[string]int64
+		keys map[string]Key
 		err  error
 	)
 	defer func() {
@@ -153,7 +154,7 @@ func (s *KeySet) reload(ctx context.Context) {
 		return
 	}
 	if keys == nil {
-		keys = map[string]int64{}
+		keys = map[string]Key{}
 	}
 	s.keys, s.loadedAt, s.lastErr = keys, s.now(), nil
 }

@@ -18,7 +18,7 @@ type fakeLoader struct {
 	calls int
 }
 
-func (l *fakeLoader) load(ctx context.Context) (map[string]int64, error) {
+func (l *fakeLoader) load(ctx context.Context) (map[string]Key, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls++
@@ -28,9 +28,9 @@ func (l *fakeLoader) load(ctx context.Context) (map[string]int64, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
-	out := make(map[string]int64, len(l.keys))
+	out := make(map[string]Key, len(l.keys))
 	for k, v := range l.keys {
-		out[k] = v
+		out[k] = Key{ProjectID: v}
 	}
 	return out, nil
 }
@@ -77,9 +77,9 @@ func TestKeySet(t *testing.T) {
 		case s.keys != nil:
 			loader.set(s.keys, nil)
 		}
-		pid, ok, err := ks.ProjectForKey(context.Background(), s.key)
-		if err != nil || pid != s.wantPID || ok != s.wantOK {
-			t.Fatalf("%s: got (%d, %v, %v), want (%d, %v, nil)", s.name, pid, ok, err, s.wantPID, s.wantOK)
+		k, ok, err := ks.ProjectForKey(context.Background(), s.key)
+		if err != nil || k.ProjectID != s.wantPID || ok != s.wantOK {
+			t.Fatalf("%s: got (%d, %v, %v), want (%d, %v, nil)", s.name, k.ProjectID, ok, err, s.wantPID, s.wantOK)
 		}
 		if loader.calls != s.wantCalls {
 			t.Fatalf("%s: %d loads, want %d", s.name, loader.calls, s.wantCalls)
@@ -102,15 +102,15 @@ func TestKeySetFirstLoadFails(t *testing.T) {
 	}
 	clock.Advance(keyRetryInterval)
 	loader.set(map[string]int64{"a": 1}, nil)
-	if pid, ok, err := ks.ProjectForKey(context.Background(), "a"); pid != 1 || !ok || err != nil {
-		t.Fatalf("after recovery: (%d, %v, %v)", pid, ok, err)
+	if k, ok, err := ks.ProjectForKey(context.Background(), "a"); k.ProjectID != 1 || !ok || err != nil {
+		t.Fatalf("after recovery: (%d, %v, %v)", k.ProjectID, ok, err)
 	}
 }
 
 func TestKeySetNilMapIsEmpty(t *testing.T) {
-	ks := NewKeySet(func(context.Context) (map[string]int64, error) { return nil, nil }, KeySetConfig{})
-	if pid, ok, err := ks.ProjectForKey(context.Background(), "a"); pid != 0 || ok || err != nil {
-		t.Errorf("(%d, %v, %v), want (0, false, nil)", pid, ok, err)
+	ks := NewKeySet(func(context.Context) (map[string]Key, error) { return nil, nil }, KeySetConfig{})
+	if k, ok, err := ks.ProjectForKey(context.Background(), "a"); k.ProjectID != 0 || ok || err != nil {
+		t.Errorf("(%d, %v, %v), want (0, false, nil)", k.ProjectID, ok, err)
 	}
 }
 
@@ -119,18 +119,18 @@ func TestKeySetLoadSurvivesCancelledRequest(t *testing.T) {
 	ks := NewKeySet(loader.load, KeySetConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if pid, ok, err := ks.ProjectForKey(ctx, "a"); pid != 1 || !ok || err != nil {
-		t.Errorf("(%d, %v, %v): a hung-up client must not fail the shared load", pid, ok, err)
+	if k, ok, err := ks.ProjectForKey(ctx, "a"); k.ProjectID != 1 || !ok || err != nil {
+		t.Errorf("(%d, %v, %v): a hung-up client must not fail the shared load", k.ProjectID, ok, err)
 	}
 }
 
 func TestKeySetConcurrentColdStart(t *testing.T) {
 	var calls atomic.Int32
 	release := make(chan struct{})
-	ks := NewKeySet(func(context.Context) (map[string]int64, error) {
+	ks := NewKeySet(func(context.Context) (map[string]Key, error) {
 		calls.Add(1)
 		<-release
-		return map[string]int64{"a": 1}, nil
+		return map[string]Key{"a": {ProjectID: 1}}, nil
 	}, KeySetConfig{})
 	var wg sync.WaitGroup
 	errs := make(chan string, 50)
@@ -138,7 +138,7 @@ func TestKeySetConcurrentColdStart(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if pid, ok, err := ks.ProjectForKey(context.Background(), "a"); pid != 1 || !ok || err != nil {
+			if k, ok, err := ks.ProjectForKey(context.Background(), "a"); k.ProjectID != 1 || !ok || err != nil {
 				errs <- "lookup failed"
 			}
 		}()
@@ -174,8 +174,8 @@ func TestKeySetNewKeyOnFirstRequest(t *testing.T) {
 			}
 			loader.set(map[string]int64{"a": 1, "new": 2}, nil)
 			clock.Advance(after)
-			if pid, ok, err := ks.ProjectForKey(context.Background(), "new"); pid != 2 || !ok || err != nil {
-				t.Errorf("a key created %v after the last load: (%d, %v, %v), want (2, true, nil)", after, pid, ok, err)
+			if k, ok, err := ks.ProjectForKey(context.Background(), "new"); k.ProjectID != 2 || !ok || err != nil {
+				t.Errorf("a key created %v after the last load: (%d, %v, %v), want (2, true, nil)", after, k.ProjectID, ok, err)
 			}
 		})
 	}
@@ -255,11 +255,11 @@ func TestKeySetExpire(t *testing.T) {
 func TestKeySetMissesShareLoads(t *testing.T) {
 	var calls atomic.Int32
 	release := make(chan struct{})
-	ks := NewKeySet(func(context.Context) (map[string]int64, error) {
+	ks := NewKeySet(func(context.Context) (map[string]Key, error) {
 		if calls.Add(1) > 1 {
 			<-release
 		}
-		return map[string]int64{"a": 1}, nil
+		return map[string]Key{"a": {ProjectID: 1}}, nil
 	}, KeySetConfig{})
 	if _, ok, err := ks.ProjectForKey(context.Background(), "a"); !ok || err != nil {
 		t.Fatalf("first lookup: (%v, %v)", ok, err)

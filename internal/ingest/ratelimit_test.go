@@ -1,6 +1,10 @@
 package ingest
 
 import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -28,12 +32,112 @@ func TestLimiterOverdrawsAndWaits(t *testing.T) {
 	}
 	for _, s := range steps {
 		clock.Advance(s.advance)
-		ok, wait := l.allow(7, s.n)
+		ok, wait, _ := l.allow(7, s.n)
 		if ok != s.ok || wait != s.wait {
 			t.Fatalf("%s: allow = %v, %v; want %v, %v", s.name, ok, wait, s.ok, s.wait)
 		}
 	}
-	if ok, _ := l.allow(8, 1); !ok {
+	if ok, _, _ := l.allow(8, 1); !ok {
 		t.Error("another project shares the first one's bucket")
 	}
+}
+
+// projectRates is a Keys whose projects' rates a test changes, as an admin
+// changes them between two loads of a key set.
+type projectRates struct {
+	mu    sync.Mutex
+	rates map[int64]int
+}
+
+func (p *projectRates) ProjectForKey(ctx context.Context, key string) (Key, bool, error) {
+	k, ok, err := defaultKeys.ProjectForKey(ctx, key)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k.RatePerMinute = p.rates[k.ProjectID]
+	return k, ok, err
+}
+
+func (p *projectRates) set(project int64, perMinute int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rates[project] = perMinute
+}
+
+func TestProjectRateLimit(t *testing.T) {
+	clock := &testClock{now: testNow}
+	keys := &projectRates{rates: map[int64]int{}}
+	h, q := newTestHandler(t, keys, func(c *Config) {
+		c.RatePerMinute = 6
+		c.Now = clock.Now
+	})
+	store := func(key, pid string) *httptest.ResponseRecorder {
+		return req{path: "/api/" + pid + "/store/", header: sentryAuth(key), body: []byte(`{"message":"hi"}`)}.do(h)
+	}
+	steps := []struct {
+		name       string
+		advance    time.Duration
+		setRate    int // project 42's, when not 0
+		key, pid   string
+		n          int // requests, all answered alike
+		wantStatus int
+		wantRetry  string
+		wantLimit  string // in the 429's message
+	}{
+		{name: "the server's rate until the project has one", key: testKey, pid: "42", n: 5, wantStatus: 200},
+		// A new bucket would let two through; the project's has one
+		// token left.
+		{name: "a lowered limit applies to the bucket as it is", setRate: 2, key: testKey, pid: "42", n: 1, wantStatus: 200},
+		{name: "and binds at once", key: testKey, pid: "42", n: 1, wantStatus: 429, wantRetry: "30", wantLimit: "limit of 2 events per minute"},
+		{name: "another project at the same rate is let through", key: otherKey, pid: "7", n: 6, wantStatus: 200},
+		{name: "a raised limit is named", setRate: 600, key: testKey, pid: "42", n: 1, wantStatus: 429, wantRetry: "1", wantLimit: "limit of 600 events per minute"},
+		{name: "and refills at its rate", advance: 100 * time.Millisecond, key: testKey, pid: "42", n: 1, wantStatus: 200},
+		{name: "no limit", setRate: -1, key: testKey, pid: "42", n: 50, wantStatus: 200},
+		{name: "a limit after none starts from a full bucket", setRate: 3, key: testKey, pid: "42", n: 3, wantStatus: 200},
+		{name: "of its size", key: testKey, pid: "42", n: 1, wantStatus: 429, wantRetry: "20", wantLimit: "limit of 3 events per minute"},
+		{name: "the other project keeps the server's", key: otherKey, pid: "7", n: 1, wantStatus: 429, wantRetry: "10", wantLimit: "limit of 6 events per minute"},
+	}
+	queued := 0
+	for _, s := range steps {
+		clock.Advance(s.advance)
+		if s.setRate != 0 {
+			keys.set(testProject, s.setRate)
+		}
+		for i := range s.n {
+			rec := store(s.key, s.pid)
+			if rec.Code != s.wantStatus {
+				t.Fatalf("%s: request %d: status %d, want %d (%s)", s.name, i+1, rec.Code, s.wantStatus, rec.Body)
+			}
+			if rec.Code == 200 {
+				queued++
+				continue
+			}
+			if got := rec.Header().Get("Retry-After"); got != s.wantRetry {
+				t.Errorf("%s: Retry-After %q, want %q", s.name, got, s.wantRetry)
+			}
+			if got, want := rec.Header().Get("X-Sentry-Rate-Limits"), s.wantRetry+":error;default:project"; got != want {
+				t.Errorf("%s: X-Sentry-Rate-Limits %q, want %q", s.name, got, want)
+			}
+			if code, msg := errorResponse(t, rec); code != "rate_limited" || !strings.Contains(msg, s.wantLimit) {
+				t.Errorf("%s: %s: %q, want rate_limited naming the %s", s.name, code, msg, s.wantLimit)
+			}
+		}
+	}
+	if len(q.bodies) != queued {
+		t.Errorf("queued %d events, want %d", len(q.bodies), queued)
+	}
+
+	t.Run("a project's limit on a server without one", func(t *testing.T) {
+		keys := &projectRates{rates: map[int64]int{testProject: 1}}
+		h, _ := newTestHandler(t, keys, func(c *Config) { c.RatePerMinute = -1 })
+		for i, want := range []int{200, 429} {
+			if rec := (req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"hi"}`)}).do(h); rec.Code != want {
+				t.Errorf("project 42, request %d: status %d, want %d", i+1, rec.Code, want)
+			}
+		}
+		for range 20 {
+			if rec := (req{path: "/api/7/store/", header: sentryAuth(otherKey), body: []byte(`{"message":"hi"}`)}).do(h); rec.Code != 200 {
+				t.Fatalf("project 7 without a limit: status %d", rec.Code)
+			}
+		}
+	})
 }

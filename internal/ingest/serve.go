@@ -376,23 +376,20 @@ func (h *Handler) backlogError(n int64) *apiError {
 // decoded. It takes no token: the body may hold no event, or several, and
 // accept charges what it holds.
 func (h *Handler) checkRate(pid int64) *apiError {
-	if h.limiter == nil {
-		return nil
-	}
-	if ok, wait := h.limiter.allow(pid, 0); !ok {
-		return h.rateLimited(pid, wait)
+	if ok, wait, perMinute := h.limiter.allow(pid, 0); !ok {
+		return rateLimited(pid, wait, perMinute)
 	}
 	return nil
 }
 
-// rateLimited is the answer to a project over its rate, due again in wait.
-// Only errors are limited; SDKs keep sending sessions and transactions,
-// which ingest drops without counting.
-func (h *Handler) rateLimited(pid int64, wait time.Duration) *apiError {
+// rateLimited is the answer to a project over its rate of perMinute, due
+// again in wait. Only errors are limited; SDKs keep sending sessions and
+// transactions, which ingest drops without counting.
+func rateLimited(pid int64, wait time.Duration, perMinute int) *apiError {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", reason: ReasonRateLimited,
 		retryAfter: secs, limits: "error;default:project",
-		msg: fmt.Sprintf("project %d is over its limit of %d events per minute; retry in %d seconds", pid, h.cfg.RatePerMinute, secs)}
+		msg: fmt.Sprintf("project %d is over its limit of %d events per minute; retry in %d seconds", pid, perMinute, secs)}
 }
 
 // accept charges decoded events to the project's rate and enqueues them,
@@ -428,8 +425,8 @@ func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, even
 	}
 	defer release()
 	if limiter != nil {
-		if ok, wait := limiter.allow(pid, len(events)); !ok {
-			return h.rateLimited(pid, wait)
+		if ok, wait, perMinute := limiter.allow(pid, len(events)); !ok {
+			return rateLimited(pid, wait, perMinute)
 		}
 	}
 	var err error

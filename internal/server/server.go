@@ -126,9 +126,20 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	}
 	s.queue = queue.NewLocal(db, qopts)
 	wake := make(chan struct{}, 1)
-	keys := ingest.NewKeySet(db.ActiveKeys, ingest.KeySetConfig{Log: log})
-	// A key rotated or a project deleted through this process is refused
-	// at once; other processes' changes within the key set's TTL.
+	keys := ingest.NewKeySet(func(ctx context.Context) (map[string]ingest.Key, error) {
+		active, err := db.ActiveKeys(ctx)
+		if err != nil {
+			return nil, err
+		}
+		keys := make(map[string]ingest.Key, len(active))
+		for k, ak := range active {
+			keys[k] = ingest.Key{ProjectID: ak.ProjectID, RatePerMinute: ak.RateLimit}
+		}
+		return keys, nil
+	}, ingest.KeySetConfig{Log: log})
+	// A key rotated, a project deleted or its rate limit changed through
+	// this process applies at once; other processes' changes within the
+	// key set's TTL.
 	db.OnAccessChange(keys.Expire)
 	cfg.Ingest.Backlog = s.queue
 	s.ingest = ingest.New(cfg.Ingest, keys, &wakingQueue{q: s.queue, wake: wake}, log)

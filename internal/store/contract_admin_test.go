@@ -315,7 +315,8 @@ func (e *env) projectState(id int64) string {
 	members, _ := e.db.ListMembers(e.ctx, System, id)
 	issues, _, _ := e.db.ListIssues(e.ctx, System, IssueFilter{ProjectID: id, Limit: MaxLimit})
 	privacy, _ := e.db.ProjectPrivacy(e.ctx, System, id)
-	fmt.Fprintf(&b, "keys %+v\nmembers %+v\nissues %+v\nprivacy %+v\n", keys, members, issues, privacy)
+	rate, _ := e.db.ProjectRateLimit(e.ctx, System, id)
+	fmt.Fprintf(&b, "keys %+v\nmembers %+v\nissues %+v\nprivacy %+v\nrate limit %d\n", keys, members, issues, privacy, rate)
 	return b.String()
 }
 
@@ -361,6 +362,7 @@ func testProjectAuthorization(e *env) {
 			_, err := db.SetProjectPrivacy(ctx, v, f.p.ID, PrivacySettings{})
 			return err
 		}},
+		{"SetProjectRateLimit", managers, func(v Viewer, f fixture) error { return db.SetProjectRateLimit(ctx, v, f.p.ID, 10) }},
 		{"CreateAlertChannel", managers, func(v Viewer, f fixture) error {
 			_, err := db.CreateAlertChannel(ctx, v, AlertChannel{ProjectID: f.p.ID, Kind: "email", Name: "team"})
 			return err
@@ -369,6 +371,7 @@ func testProjectAuthorization(e *env) {
 		{"SetIssueMuted", managers, func(v Viewer, f fixture) error { return db.SetIssueMuted(ctx, v, f.issue, true) }},
 		{"ListMembers", members, func(v Viewer, f fixture) error { _, err := db.ListMembers(ctx, v, f.p.ID); return err }},
 		{"ProjectPrivacy", members, func(v Viewer, f fixture) error { _, err := db.ProjectPrivacy(ctx, v, f.p.ID); return err }},
+		{"ProjectRateLimit", members, func(v Viewer, f fixture) error { _, err := db.ProjectRateLimit(ctx, v, f.p.ID); return err }},
 		{"ProjectHourlyCounts", members, func(v Viewer, f fixture) error {
 			_, err := db.ProjectHourlyCounts(ctx, v, f.p.ID, t0)
 			return err
@@ -659,7 +662,7 @@ func testRotateProjectKey(e *env) {
 			t.Errorf("round %d: ProjectKeys = %+v, %v; want %+v", round, keys, err, want)
 		}
 		active, err := db.ActiveKeys(ctx)
-		if want := map[string]int64{rotated.PublicKey: e.project.ID, k3.PublicKey: other.ID}; err != nil || !reflect.DeepEqual(active, want) {
+		if want := map[string]ActiveKey{rotated.PublicKey: {ProjectID: e.project.ID}, k3.PublicKey: {ProjectID: other.ID}}; err != nil || !reflect.DeepEqual(active, want) {
 			t.Errorf("round %d: ActiveKeys = %v, %v; want %v", round, active, err, want)
 		}
 		rotated.Active = false
@@ -877,7 +880,7 @@ func testCreateProjectWithKey(e *env) {
 	if err != nil || len(members) != 1 || members[0].UserID != creator.ID || members[0].Role != RoleAdmin {
 		t.Errorf("members of the new project = %+v, %v; want the creator as admin", members, err)
 	}
-	if keys, err := db.ActiveKeys(ctx); err != nil || keys[k.PublicKey] != p.ID {
+	if keys, err := db.ActiveKeys(ctx); err != nil || keys[k.PublicKey] != (ActiveKey{ProjectID: p.ID}) {
 		t.Errorf("ActiveKeys = %v, %v; want the new key", keys, err)
 	}
 

@@ -87,6 +87,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"SignInTokens", testSignInTokens},
 		{"Feed", testFeed},
 		{"Privacy", testPrivacy},
+		{"RateLimit", testRateLimit},
 		{"ScrubbedPayload", testScrubbedPayload},
 		{"Artifacts", testArtifacts},
 		{"ChunkUploads", testChunkUploads},
@@ -238,7 +239,7 @@ func testProjectKeys(e *env) {
 	wantErr(t, "ProjectKeys of another project", err, ErrNotFound)
 
 	active, err := db.ActiveKeys(ctx)
-	want := map[string]int64{k1.PublicKey: e.project.ID, k2.PublicKey: e.project.ID, k3.PublicKey: other.ID}
+	want := map[string]ActiveKey{k1.PublicKey: {ProjectID: e.project.ID}, k2.PublicKey: {ProjectID: e.project.ID}, k3.PublicKey: {ProjectID: other.ID}}
 	if err != nil || !reflect.DeepEqual(active, want) {
 		t.Errorf("ActiveKeys = %v, %v; want %v", active, err, want)
 	}

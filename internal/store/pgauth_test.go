@@ -233,7 +233,7 @@ func TestEnsureProcessorRole(t *testing.T) {
 	}
 	t.Cleanup(func() { proc.Close() })
 	keys, err := proc.ActiveKeys(ctx)
-	if err != nil || keys[key.PublicKey] != project.ID {
+	if err != nil || keys[key.PublicKey].ProjectID != project.ID {
 		t.Fatalf("ActiveKeys as the processor = %v, %v", keys, err)
 	}
 	res, err := proc.SaveEvent(ctx, SaveRequest{

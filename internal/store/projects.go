@@ -186,28 +186,6 @@ func (d *DB) ProjectKeys(ctx context.Context, v Viewer, projectID int64) ([]Proj
 	return ks, rows.Err()
 }
 
-// ActiveKeys maps every active public key to its project ID, for ingest's
-// key cache.
-func (d *DB) ActiveKeys(ctx context.Context) (map[string]int64, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT public_key, project_id FROM project_keys WHERE active`)
-	if err != nil {
-		return nil, fmt.Errorf("store: active keys: %w", err)
-	}
-	defer rows.Close()
-	keys := make(map[string]int64)
-	for rows.Next() {
-		var (
-			k  string
-			id int64
-		)
-		if err := rows.Scan(&k, &id); err != nil {
-			return nil, fmt.Errorf("store: active keys: %w", err)
-		}
-		keys[k] = id
-	}
-	return keys, rows.Err()
-}
-
 // projectAdmin checks that v may administer a project: v is an admin
 // user, or an admin of the project (its role there). It answers
 // ErrNotFound when v cannot see the project (or it does not exist) and

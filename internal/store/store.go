@@ -57,7 +57,8 @@ type DB struct {
 // OnAccessChange registers fn to run after every change through d that
 // may take someone's access away: an API token revoked, a session ended, a
 // user removed or given another role, a membership or a project deleted,
-// an ingest key rotated. The live stream uses it to authorize its open
+// an ingest key rotated; and after a project's rate limit is set, which
+// ingest's key set carries. The live stream uses it to authorize its open
 // connections again at once, and ingest to reload its project keys.
 // fn runs on the caller's goroutine and must not block.
 func (d *DB) OnAccessChange(fn func()) {

@@ -17,8 +17,8 @@ import (
 // oneKey is the ingest key set of one project.
 type oneKey struct{}
 
-func (oneKey) ProjectForKey(_ context.Context, key string) (int64, bool, error) {
-	return 7, key == "public", nil
+func (oneKey) ProjectForKey(_ context.Context, key string) (ingest.Key, bool, error) {
+	return ingest.Key{ProjectID: 7}, key == "public", nil
 }
 
 // bodies is the queue behind ingest.

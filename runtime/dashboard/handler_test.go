@@ -1,9 +1,12 @@
 package main
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/getflytrap/flytrap/internal/store"
 )
 
 func TestNudgeAfterWrites(t *testing.T) {
@@ -45,4 +48,24 @@ func TestNudgesMerge(t *testing.T) {
 		t.Errorf("%d checks pending after 10 nudges, want 1", n)
 	}
 	(&publisher{}).nudge() // without a channel: a no-op, not a block
+}
+
+// TestKeySetRateLimits checks that the published set names the rate limits
+// of the projects that have their own, and only theirs.
+func TestKeySetRateLimits(t *testing.T) {
+	ks := keySet(map[string]store.ActiveKey{
+		"a1": {ProjectID: 1, RateLimit: 120},
+		"a2": {ProjectID: 1, RateLimit: 120},
+		"b":  {ProjectID: 2},
+		"c":  {ProjectID: 3, RateLimit: store.RateLimitNone},
+	}, "salt")
+	if want := map[string]int64{"a1": 1, "a2": 1, "b": 2, "c": 3}; !maps.Equal(ks.Keys, want) || ks.IPSalt != "salt" {
+		t.Errorf("keys %v, salt %q; want %v, salt", ks.Keys, ks.IPSalt, want)
+	}
+	if want := map[int64]int{1: 120, 3: -1}; !maps.Equal(ks.RateLimits, want) {
+		t.Errorf("rate limits %v, want %v", ks.RateLimits, want)
+	}
+	if ks := keySet(map[string]store.ActiveKey{"b": {ProjectID: 2}}, "salt"); ks.RateLimits != nil {
+		t.Errorf("rate limits %v for projects at the default, want none (the field left out)", ks.RateLimits)
+	}
 }

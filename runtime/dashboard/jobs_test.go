@@ -38,7 +38,7 @@ func TestJobsRunInDashboardAssembly(t *testing.T) {
 	}
 	var pid int64
 	for _, p := range keys {
-		pid = p
+		pid = p.ProjectID
 	}
 	now := time.Now()
 	save := func(id string, received time.Time) {

@@ -13,7 +13,7 @@ import (
 )
 
 // publisher keeps the ingest key set in S3 equal to the database's active
-// keys. It checks every interval, and at once after any request that may
+// keys and their projects' rate limits. It checks every interval, and at once after any request that may
 // have changed them (see nudgeAfterWrites), because ingest functions reload
 // the set on a miss: a key created or rotated in the dashboard is accepted
 // as soon as it is published, instead of SDKs dropping events on 401 until
@@ -28,7 +28,7 @@ type publisher struct {
 	nudged      chan struct{} // buffered (1): a check is due; nil disables nudges
 
 	mu   sync.Mutex
-	last map[string]int64 // the set last published, nil before the first
+	last map[string]store.ActiveKey // the set last published, nil before the first
 
 	published, failures atomic.Int64
 	keys                atomic.Int64
@@ -51,7 +51,7 @@ func (p *publisher) publishIfChanged(ctx context.Context) {
 	if p.last != nil && maps.Equal(keys, p.last) {
 		return
 	}
-	err = awsx.PublishKeySet(ctx, p.s3, p.bucket, p.key, awsx.KeySet{Keys: keys, IPSalt: p.salt})
+	err = awsx.PublishKeySet(ctx, p.s3, p.bucket, p.key, keySet(keys, p.salt))
 	if err != nil {
 		if ctx.Err() == nil {
 			p.failures.Add(1)
@@ -64,6 +64,22 @@ func (p *publisher) publishIfChanged(ctx context.Context) {
 	p.keys.Store(int64(len(keys)))
 	p.lastSuccess.Store(time.Now().Unix())
 	p.log.Info("key set published", "keys", len(keys), "object", "s3://"+p.bucket+"/"+p.key)
+}
+
+// keySet is the published form of the active keys: each key's project,
+// and the rate limits of the projects that have their own.
+func keySet(keys map[string]store.ActiveKey, salt string) awsx.KeySet {
+	ks := awsx.KeySet{Keys: make(map[string]int64, len(keys)), IPSalt: salt}
+	for k, ak := range keys {
+		ks.Keys[k] = ak.ProjectID
+		if ak.RateLimit != store.RateLimitDefault {
+			if ks.RateLimits == nil {
+				ks.RateLimits = map[int64]int{}
+			}
+			ks.RateLimits[ak.ProjectID] = ak.RateLimit
+		}
+	}
+	return ks
 }
 
 // nudge asks the loop for a check now. Nudges that arrive while one is

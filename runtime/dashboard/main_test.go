@@ -296,16 +296,16 @@ func TestDashboardFirstStartAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ks := w.keySet(t)
-	for k, pid := range keys {
-		if ks.Keys[k] != pid || ks.IPSalt != salt || len(ks.Keys) != 1 {
-			t.Errorf("published %+v, want key %s → %d and the database's salt", ks, k, pid)
+	for k, ak := range keys {
+		if ks.Keys[k] != ak.ProjectID || ks.IPSalt != salt || len(ks.Keys) != 1 {
+			t.Errorf("published %+v, want key %s → %d and the database's salt", ks, k, ak.ProjectID)
 		}
 	}
 
 	// A new key reaches S3 within a few check intervals.
 	var pid int64
 	for _, p := range keys {
-		pid = p
+		pid = p.ProjectID
 	}
 	nk, err := db.CreateProjectKey(ctx, pid)
 	if err != nil {
@@ -315,6 +315,16 @@ func TestDashboardFirstStartAndRestart(t *testing.T) {
 	for w.keySet(t).Keys[nk.PublicKey] != pid {
 		if time.Now().After(deadline) {
 			t.Fatal("the new key was not published")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// So does a project's rate limit.
+	if err := db.SetProjectRateLimit(ctx, store.System, pid, 90); err != nil {
+		t.Fatal(err)
+	}
+	for w.keySet(t).RateLimits[pid] != 90 {
+		if time.Now().After(deadline) {
+			t.Fatal("the project's rate limit was not published")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -62,7 +62,7 @@ func newApp(ctx context.Context, deps appDeps) *app {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	a := &app{deps: deps}
-	a.keys = ingest.NewKeySet(deps.Loader.Keys, ingest.KeySetConfig{TTL: keySetTTL, Now: deps.Now, Log: deps.Log})
+	a.keys = ingest.NewKeySet(ingestKeys(deps.Loader), ingest.KeySetConfig{TTL: keySetTTL, Now: deps.Now, Log: deps.Log})
 	a.ensureSalt(ctx)
 	return a
 }
@@ -121,6 +121,26 @@ var errNoKeySet = errors.New("the ingest key set has not been loaded yet")
 // ingest answers 503 and SDKs retry later.
 type noKeySet struct{}
 
-func (noKeySet) ProjectForKey(context.Context, string) (int64, bool, error) {
-	return 0, false, errNoKeySet
+func (noKeySet) ProjectForKey(context.Context, string) (ingest.Key, bool, error) {
+	return ingest.Key{}, false, errNoKeySet
+}
+
+// ingestKeys is the loader of the function's ingest.KeySet: the published
+// key set, each key with its project's rate limit. It converts the set on
+// every reload, unchanged or not: a map of a key per project, a few
+// milliseconds for a hundred thousand keys once a TTL.
+func ingestKeys(loader *awsx.KeySetLoader) func(context.Context) (map[string]ingest.Key, error) {
+	return func(ctx context.Context) (map[string]ingest.Key, error) {
+		ks, err := loader.Load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		keys := make(map[string]ingest.Key, len(ks.Keys))
+		for k, pid := range ks.Keys {
+			// A project missing from RateLimits has the default, which
+			// is all a set from an older dashboard says.
+			keys[k] = ingest.Key{ProjectID: pid, RatePerMinute: ks.RateLimits[pid]}
+		}
+		return keys, nil
+	}
 }

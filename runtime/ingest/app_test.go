@@ -317,3 +317,44 @@ func TestReadEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestProjectRateLimit checks that a project's rate limit in the
+// published key set is applied, and a changed one once the set is
+// reloaded.
+func TestIngestProjectRateLimit(t *testing.T) {
+	f := newFakes(t)
+	publish := func(limit int) {
+		t.Helper()
+		err := awsx.PublishKeySet(context.Background(), f.s3, testBucket, testKey,
+			awsx.KeySet{Keys: map[string]int64{publicKey: projectID}, RateLimits: map[int64]int{projectID: limit}, IPSalt: salt})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(1)
+	c := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	handle := f.app(t, c)
+	send := func() events.APIGatewayV2HTTPResponse {
+		t.Helper()
+		resp, err := handle(context.Background(), fixture(t, "sentry-store-query.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := send(); resp.StatusCode != http.StatusOK {
+		t.Fatalf("first event: %d %s", resp.StatusCode, resp.Body)
+	}
+	resp := send()
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(resp.Body, "over its limit of 1 events per minute") {
+		t.Fatalf("second event at a limit of 1 a minute: %d %s; want 429 naming the project's limit", resp.StatusCode, resp.Body)
+	}
+
+	publish(-1)
+	c.advance(keySetTTL)
+	for i := range 3 {
+		if resp := send(); resp.StatusCode != http.StatusOK {
+			t.Fatalf("event %d without a limit: %d %s", i+1, resp.StatusCode, resp.Body)
+		}
+	}
+}

@@ -84,7 +84,7 @@ func newFixture(t *testing.T, resources int) *fixture {
 		alarm("flytrap-prod-ingest-5xx", "AWS/ApiGateway", "5xx", cwtypes.StateValueOk, "fine"),
 	}}
 	f.clients = &deploy.Clients{STS: stsc, S3: s3c, SQS: awsxtest.SQSClient(f.sqs.URL()), CloudWatch: f.alarms}
-	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]int64, error) { return nil, nil }, ingest.KeySetConfig{}), nil, nil)
+	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]ingest.Key, error) { return nil, nil }, ingest.KeySetConfig{}), nil, nil)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !f.healthy {
