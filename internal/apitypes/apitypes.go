@@ -183,8 +183,15 @@ type ProjectDetail struct {
 	RateLimit *int `json:"rate_limit"`
 }
 
-// RateLimitNone is a project's rate_limit when it has none.
-const RateLimitNone = -1
+// Values of a project's rate_limit besides null.
+const (
+	// RateLimitNone is a project's rate_limit when it has none.
+	RateLimitNone = -1
+	// MaxRateLimit is the largest rate_limit in events per minute: a
+	// million a minute is more than a server accepts, so a larger
+	// number is a typo, not a limit.
+	MaxRateLimit = 1_000_000
+)
 
 // ProjectPatch is PATCH /api/v1/projects/{id}; nil fields, and a
 // RateLimit not Set, are left as they are.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
 )
 
 // Values of a project's rate limit besides a number of events per minute.
@@ -12,11 +14,9 @@ const (
 	// which every project has until an admin sets its own.
 	RateLimitDefault = 0
 	// RateLimitNone lets the project send at any rate.
-	RateLimitNone = -1
-	// MaxRateLimit bounds a project's limit: a million events a minute is
-	// more than a server accepts, so a larger number is a typo, not a
-	// limit.
-	MaxRateLimit = 1_000_000
+	RateLimitNone = apitypes.RateLimitNone
+	// MaxRateLimit bounds a project's limit, as the API's does.
+	MaxRateLimit = apitypes.MaxRateLimit
 )
 
 // ActiveKey is what ingest needs of an active public key.

@@ -1,5 +1,5 @@
-// Package projects implements `flytrap projects`: list, create, rename
-// and delete projects, and show or rotate their ingest keys.
+// Package projects implements `flytrap projects`: list, create, rename,
+// update and delete projects, and show or rotate their ingest keys.
 package projects
 
 import (
@@ -20,6 +20,9 @@ type Options struct {
 	Host string
 	Out  cmdutil.JSONFlags
 	Yes  bool
+	// RateLimit is update's --rate-limit: a number of events per
+	// minute, "unlimited" or "default"; empty when not given.
+	RateLimit string
 }
 
 // NewCmd returns the projects command and its verbs.
@@ -27,7 +30,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{F: f}
 	cmd := &cobra.Command{
 		Use:   "projects <command>",
-		Short: "List, create, rename and delete projects; show their DSNs and keys",
+		Short: "List, create, rename, update and delete projects; show their DSNs and keys",
 		Example: `  flytrap projects list
   flytrap projects create web
   flytrap projects dsn web`,
@@ -58,10 +61,14 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	rot := verb("rotate-key <project>", "Replace a project's ingest key; SDKs with the old DSN are refused within a minute (the project's admins)",
 		"  flytrap projects rotate-key web --yes", 1, RotateKey, true)
 	rot.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "rotate without asking")
+	upd := verb("update <project>", "Change a project's settings: its ingest rate limit (the project's admins)",
+		"  flytrap projects update web --rate-limit 600\n  flytrap projects update web --rate-limit unlimited\n  flytrap projects update web --rate-limit default", 1, Update, true)
+	upd.Flags().StringVar(&opts.RateLimit, "rate-limit", "", "events per minute the project may send, unlimited, or default for the server's --rate-limit")
 	cmd.AddCommand(
 		verb("list", "List the projects you can see", "  flytrap projects list\n  flytrap projects list --jq '.[].name'", 0, List, true),
 		verb("create <name>", "Create a project and print its DSN (admins)", "  flytrap projects create web", 1, Create, true),
 		verb("rename <project> <new-name>", "Rename a project (the project's admins)", "  flytrap projects rename web storefront", 2, Rename, true),
+		upd,
 		del,
 		verb("dsn <project>", "Print the DSN of a project's active key", "  SENTRY_DSN=$(flytrap projects dsn web)\n  flytrap projects dsn web --jq .public_key", 1, DSN, true),
 		verb("keys <project>", "List a project's ingest keys", "  flytrap projects keys web", 1, Keys, true),
@@ -120,6 +127,57 @@ func Rename(ctx context.Context, opts *Options, args []string) error {
 		_, err := fmt.Fprintf(w, "Renamed project %d from %s to %s.\n", d.ID, cmdutil.Clean(p.Name), cmdutil.Clean(d.Name))
 		return err
 	})
+}
+
+// Update changes a project's settings and prints them.
+func Update(ctx context.Context, opts *Options, args []string) error {
+	if opts.RateLimit == "" {
+		return cmdutil.UsageError("nothing to change", "pass --rate-limit with a number of events per minute, unlimited or default")
+	}
+	limit, err := parseRateLimit(opts.RateLimit)
+	if err != nil {
+		return err
+	}
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
+	if err != nil {
+		return err
+	}
+	d, err := c.UpdateProject(ctx, p.ID, apitypes.ProjectPatch{RateLimit: limit})
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, d, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "Project %s (id %d) now takes %s.\n", cmdutil.Clean(d.Name), d.ID, describeRateLimit(d.RateLimit))
+		return err
+	})
+}
+
+// parseRateLimit reads --rate-limit.
+func parseRateLimit(s string) (apitypes.RateLimitPatch, error) {
+	switch s {
+	case "default":
+		return apitypes.RateLimitPatch{Set: true}, nil
+	case "unlimited":
+		n := apitypes.RateLimitNone
+		return apitypes.RateLimitPatch{Set: true, Value: &n}, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > apitypes.MaxRateLimit {
+		return apitypes.RateLimitPatch{}, cmdutil.UsageError(fmt.Sprintf("--rate-limit is a number of events per minute from 1 to %d, unlimited or default, not %q", apitypes.MaxRateLimit, s),
+			"default puts the project back on the server's --rate-limit")
+	}
+	return apitypes.RateLimitPatch{Set: true, Value: &n}, nil
+}
+
+// describeRateLimit says what a project's rate_limit lets it send.
+func describeRateLimit(limit *int) string {
+	switch {
+	case limit == nil:
+		return "events at the server's rate limit"
+	case *limit == apitypes.RateLimitNone:
+		return "events at any rate"
+	}
+	return fmt.Sprintf("at most %d events per minute", *limit)
 }
 
 // Delete deletes a project after confirmation.
