@@ -240,6 +240,44 @@ type adminProjectData struct {
 	// PrivacyErr.
 	Privacy    store.PrivacySettings
 	PrivacyErr string
+	// RateLimit is the project's rate limit form: its choice and number,
+	// the project's or refused ones with RateLimitErr.
+	RateLimit    rateLimitForm
+	RateLimitErr string
+}
+
+// rateLimitForm is the rate limit form's fields.
+type rateLimitForm struct {
+	// Mode is "default", "none" or "custom".
+	Mode string
+	// PerMinute is the custom limit as entered, or the project's.
+	PerMinute string
+}
+
+// rateLimitFormOf is the form showing a stored limit.
+func rateLimitFormOf(limit int) rateLimitForm {
+	switch limit {
+	case store.RateLimitDefault:
+		return rateLimitForm{Mode: "default"}
+	case store.RateLimitNone:
+		return rateLimitForm{Mode: "none"}
+	}
+	return rateLimitForm{Mode: "custom", PerMinute: strconv.Itoa(limit)}
+}
+
+// limit is the stored form of the form's choice, or false when the number
+// entered is not a limit.
+func (f rateLimitForm) limit() (int, bool) {
+	switch f.Mode {
+	case "default":
+		return store.RateLimitDefault, true
+	case "none":
+		return store.RateLimitNone, true
+	case "custom":
+		n, err := strconv.Atoi(strings.TrimSpace(f.PerMinute))
+		return n, err == nil && n >= 1 && n <= store.MaxRateLimit
+	}
+	return 0, false
 }
 
 func (d *Dashboard) adminProjectPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -285,6 +323,14 @@ func (d *Dashboard) showAdminProject(w http.ResponseWriter, r *http.Request, s *
 			d.fail(w, r, err)
 			return
 		}
+	}
+	if data.RateLimitErr == "" {
+		limit, err := d.store.ProjectRateLimit(ctx, v, id)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		data.RateLimit = rateLimitFormOf(limit)
 	}
 	data.Project, data.Members, data.Keys, data.Roles = p, members, keys, roles
 	if data.Name == "" {
@@ -443,6 +489,27 @@ func (d *Dashboard) setPrivacy(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	d.redirect(w, r, projectAdminURL(id), "Data privacy settings saved; the processor applies them within a minute.")
+}
+
+// setRateLimit saves a project's ingest rate limit from the form.
+func (d *Dashboard) setRateLimit(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	form := rateLimitForm{Mode: r.PostForm.Get("mode"), PerMinute: r.PostForm.Get("per_minute")}
+	limit, ok := form.limit()
+	if !ok {
+		msg := fmt.Sprintf("Enter a whole number of events per minute from 1 to %d, or choose the server's limit or no limit.", store.MaxRateLimit)
+		d.showAdminProject(w, r, s, http.StatusBadRequest, adminProjectData{RateLimit: form, RateLimitErr: msg})
+		return
+	}
+	if err := d.store.SetProjectRateLimit(r.Context(), s.viewer(), id, limit); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.redirect(w, r, projectAdminURL(id), "Rate limit saved; ingest applies it within a minute.")
 }
 
 // fieldList splits a textarea of field names, one per line or separated by

@@ -89,12 +89,14 @@ type Store interface {
 	// The signed-in user's API tokens.
 	ListAPITokens(ctx context.Context, userID int64) ([]store.APIToken, error)
 
-	// Administration pages' reads and privacy settings (the store answers
+	// Administration pages' reads, privacy settings and rate limits (the store answers
 	// ErrForbidden to those who may not manage the project, or the users).
 	ManagesProject(ctx context.Context, v store.Viewer, id int64) error
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
 	SetProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64, s store.PrivacySettings) (store.PrivacySettings, error)
+	ProjectRateLimit(ctx context.Context, v store.Viewer, projectID int64) (int, error)
+	SetProjectRateLimit(ctx context.Context, v store.Viewer, projectID int64, limit int) error
 }
 
 // The real store must satisfy Store; this fails the build if a method
@@ -364,6 +366,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /admin/projects/{id}", d.page(d.projectAdmins(d.adminProjectPage)))
 	m.HandleFunc("POST /admin/projects/{id}/rename", d.action(d.projectAdmins(d.renameProject)))
 	m.HandleFunc("POST /admin/projects/{id}/privacy", d.action(d.projectAdmins(d.setPrivacy)))
+	m.HandleFunc("POST /admin/projects/{id}/rate-limit", d.action(d.projectAdmins(d.setRateLimit)))
 	m.HandleFunc("POST /admin/projects/{id}/delete", d.action(d.adminOnly(d.deleteProject)))
 	m.HandleFunc("POST /admin/projects/{id}/members", d.action(d.projectAdmins(d.addMember)))
 	m.HandleFunc("POST /admin/projects/{id}/members/{user}/remove", d.action(d.projectAdmins(d.removeMember)))

@@ -608,6 +608,46 @@ func TestAdminProjects(t *testing.T) {
 		t.Errorf("refused settings were saved: %+v", got)
 	}
 
+	// Rate limit: the server's by default, then the project's own, none,
+	// and the server's again; a number that is no limit is refused and
+	// shown back, escaped.
+	wantBody(t, f.get(roleAdmin, page), `name="mode" value="default" checked`, "Save rate limit")
+	for _, tt := range []struct {
+		form url.Values
+		want int
+		page string
+	}{
+		{url.Values{"mode": {"custom"}, "per_minute": {" 120 "}}, 120, `name="per_minute" value="120"`},
+		{url.Values{"mode": {"none"}, "per_minute": {"120"}}, store.RateLimitNone, `name="mode" value="none" checked`},
+		{url.Values{"mode": {"default"}}, store.RateLimitDefault, `name="mode" value="default" checked`},
+	} {
+		wantRedirect(t, f.post(roleAdmin, page+"/rate-limit", tt.form), page)
+		if got, err := f.db.ProjectRateLimit(f.ctx, store.System, id); err != nil || got != tt.want {
+			t.Errorf("rate limit after posting %v = %d, %v; want %d", tt.form, got, err, tt.want)
+		}
+		wantBody(t, f.get(roleAdmin, page), tt.page)
+	}
+	for _, bad := range []url.Values{
+		{"mode": {"custom"}, "per_minute": {"0"}},
+		{"mode": {"custom"}, "per_minute": {"1000001"}},
+		{"mode": {"custom"}, "per_minute": {`"><b>fast`}},
+		{"mode": {"custom"}},
+		{"mode": {"fast"}},
+	} {
+		r = f.post(roleAdmin, page+"/rate-limit", bad)
+		wantStatus(t, r, http.StatusBadRequest)
+		wantBody(t, r, "Enter a whole number of events per minute from 1 to 1000000", `name="mode" value="custom"`)
+		if strings.Contains(r.Body, "<b>fast") {
+			t.Errorf("the refused limit %q is shown unescaped", bad.Get("per_minute"))
+		}
+		if got, _ := f.db.ProjectRateLimit(f.ctx, store.System, id); got != store.RateLimitDefault {
+			t.Errorf("the refused form %v saved %d", bad, got)
+		}
+	}
+	if body := f.post(roleAdmin, page+"/rate-limit", url.Values{"mode": {"custom"}, "per_minute": {"0"}}).Body; !strings.Contains(body, `name="mode" value="custom" checked`) || !strings.Contains(body, `name="per_minute" value="0"`) {
+		t.Errorf("a refused limit is not shown back as entered:\n%s", body)
+	}
+
 	// Delete needs the name typed exactly.
 	r = f.post(roleAdmin, page+"/delete", url.Values{"confirm": {"mobile"}})
 	wantStatus(t, r, http.StatusBadRequest)
