@@ -126,7 +126,7 @@ there too:
 	fl.IntVar(&opts.MaxClientDecodes, "max-decodes-per-client", 0, "of --max-decodes, the compressed bodies of one client address (IPv6: /64) decoded at once; its others wait their turn (0: a quarter, at least 1)")
 	fl.DurationVar(&opts.BodyTimeout, "body-timeout", ingest.DefaultBodyTimeout, "time an ingest request body may take, plus 1s per --min-body-rate bytes received (408 after)")
 	fl.Int64Var(&opts.MinBodyRate, "min-body-rate", ingest.DefaultMinBodyRate, "slowest ingest upload, in bytes per second, that --body-timeout allows for")
-	fl.IntVar(&opts.RatePerMinute, "rate-limit", 6000, "events per minute per project before ingest answers 429 (-1: unlimited)")
+	fl.IntVar(&opts.RatePerMinute, "rate-limit", 6000, "events per minute of each project without a limit of its own (projects update --rate-limit) before ingest answers 429 (-1: unlimited)")
 	fl.Int64Var(&opts.MaxBacklog, "max-backlog", ingest.DefaultMaxBacklog, "events waiting to be processed before ingest answers 429 with Retry-After, before reading the body (0: no limit)")
 	fl.Int64Var(&opts.PaceBacklog, "pace-backlog", ingest.DefaultPaceBacklog, "events waiting to be processed past which ingest holds a request, before reading its body, until processing catches up (at most 1s), so senders slow to its pace (0: never hold)")
 	fl.BoolVar(&opts.DropIPs, "drop-ips", false, "drop client IP addresses instead of storing a salted hash")
