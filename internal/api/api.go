@@ -673,7 +673,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 				"suppressed", held)
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetryAfter/time.Second)))
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "the database is not reachable or not taking requests now; retry after the Retry-After seconds")
+		msg := "the database is not reachable or not taking requests now; retry after the Retry-After seconds"
+		if store.DiskFull(err) {
+			msg = "the database's disk is full, so nothing can be changed now (reads still work); the server's operator must free disk space, then retry"
+		}
+		writeError(w, http.StatusServiceUnavailable, "unavailable", msg)
 	default:
 		if a.log != nil {
 			a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)

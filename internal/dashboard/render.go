@@ -138,6 +138,11 @@ func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err erro
 				"suppressed", held)
 		}
 		w.Header().Set("Retry-After", "5")
+		if store.DiskFull(err) {
+			d.errorPage(w, r, http.StatusServiceUnavailable, "Disk full",
+				"The database's disk is full, so nothing can be changed now; pages that only show data still work. Ask the server's operator to free disk space, then try again.")
+			return
+		}
 		d.errorPage(w, r, http.StatusServiceUnavailable, "Database unavailable",
 			"The database cannot be reached or is not taking requests right now. Reload the page in a few seconds.")
 		return

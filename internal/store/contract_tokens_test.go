@@ -38,6 +38,41 @@ func testTokenScopes(e *env) {
 	if err != nil || len(list) != 2 || list[0].Scope != ScopeReadOnly || list[0].LastUsedAt == nil || list[1].ExpiresAt == nil {
 		t.Errorf("ListAPITokens = %+v, %v", list, err)
 	}
+
+	// With the disk full the use cannot be written; the token still
+	// authenticates and the failure goes to the hook.
+	var notRecorded []error
+	db.OnUsageNotRecorded(func(err error) { notRecorded = append(notRecorded, err) })
+	failUpdates(e, "api_tokens")
+	freshSecret, _, err := db.IssueAPIToken(ctx, u.ID, NewAPIToken{Name: "fresh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, tok, err = db.TokenOwner(ctx, freshSecret)
+	if err != nil || owner.ID != u.ID || tok.LastUsedAt != nil {
+		t.Errorf("TokenOwner with its use unwritable = %+v %+v, %v; want the owner, no last use", owner, tok, err)
+	}
+	if len(notRecorded) != 1 || (db.Dialect() == DialectPostgres && !DiskFull(notRecorded[0])) {
+		t.Errorf("OnUsageNotRecorded got %v, want one disk-full error", notRecorded)
+	}
+}
+
+// failUpdates makes every UPDATE of table fail, as a full disk makes
+// writes fail: on PostgreSQL with disk_full (53100); SQLite's triggers can
+// only raise a constraint error.
+func failUpdates(e *env, table string) {
+	stmts := []string{`CREATE TRIGGER fail_update_` + table + ` BEFORE UPDATE ON ` + table + ` BEGIN SELECT RAISE(ABORT, 'disk full'); END`}
+	if e.db.Dialect() == DialectPostgres {
+		stmts = []string{
+			`CREATE FUNCTION fail_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full' USING ERRCODE = 'disk_full'; END $$`,
+			`CREATE TRIGGER fail_update_` + table + ` BEFORE UPDATE ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION fail_update()`,
+		}
+	}
+	for _, s := range stmts {
+		if _, err := e.db.SQL().ExecContext(e.ctx, s); err != nil {
+			e.t.Fatal(err)
+		}
+	}
 }
 
 // testFeed: events in the order they were received, across the viewer's

@@ -28,6 +28,10 @@ func init() {
 		}
 		return false
 	}
+	sqliteDiskFull = func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL
+	}
 	sqlite.MustRegisterDeterministicScalarFunction(sqliteLower, 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 		switch s := args[0].(type) {
 		case string:

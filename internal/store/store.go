@@ -48,6 +48,7 @@ type DB struct {
 
 	hooksMu     sync.Mutex
 	accessHooks []func()
+	usageHooks  []func(error)
 
 	// tagLimits lowers the bounds of tagBounds in tests; zero keeps the
 	// defaults.
@@ -65,6 +66,27 @@ func (d *DB) OnAccessChange(fn func()) {
 	d.hooksMu.Lock()
 	defer d.hooksMu.Unlock()
 	d.accessHooks = append(d.accessHooks, fn)
+}
+
+// OnUsageNotRecorded registers fn to receive the error of bookkeeping a
+// read could not write, such as an API token's last use on a full disk:
+// the read goes on without it, and fn (the server's throttled log) is the
+// only place the failure shows. fn runs on the caller's goroutine and must
+// not block.
+func (d *DB) OnUsageNotRecorded(fn func(error)) {
+	d.hooksMu.Lock()
+	defer d.hooksMu.Unlock()
+	d.usageHooks = append(d.usageHooks, fn)
+}
+
+// usageNotRecorded runs the OnUsageNotRecorded hooks.
+func (d *DB) usageNotRecorded(err error) {
+	d.hooksMu.Lock()
+	hooks := d.usageHooks
+	d.hooksMu.Unlock()
+	for _, fn := range hooks {
+		fn(err)
+	}
 }
 
 // accessChanged runs the OnAccessChange hooks.

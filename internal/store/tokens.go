@@ -92,7 +92,10 @@ func scanToken(scan func(...any) error, dest ...any) (APIToken, error) {
 
 // TokenOwner returns the owner of token and the token, and records its
 // use. An unknown or expired token is ErrNotFound: callers answer both
-// alike, so a probe learns nothing.
+// alike, so a probe learns nothing. Recording the use is bookkeeping: when
+// it fails (a full disk) the token still authenticates, its LastUsedAt
+// stays as it was, and the error goes to the OnUsageNotRecorded hooks, so
+// reads keep working while writes cannot.
 func (d *DB) TokenOwner(ctx context.Context, token string) (User, APIToken, error) {
 	if !strings.HasPrefix(token, APITokenPrefix) {
 		return User{}, APIToken{}, ErrNotFound
@@ -112,9 +115,10 @@ func (d *DB) TokenOwner(ctx context.Context, token string) (User, APIToken, erro
 	u.CreatedAt = fromMillis(created)
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= TokenUseResolution {
 		if _, err := d.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, millis(now), t.ID); err != nil {
-			return User{}, APIToken{}, fmt.Errorf("store: record API token use: %w", err)
+			d.usageNotRecorded(fmt.Errorf("store: record API token use: %w", err))
+		} else {
+			t.LastUsedAt = &now
 		}
-		t.LastUsedAt = &now
 	}
 	return u, t, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -41,6 +42,18 @@ func Unavailable(err error) bool {
 	return sqliteUnavailable != nil && sqliteUnavailable(err)
 }
 
-// sqliteUnavailable is set by the SQLite driver's file, which builds
-// without the nosqlite tag only.
-var sqliteUnavailable func(error) bool
+// DiskFull reports whether err means the database's disk (or one the
+// server writes to) is full: SQLite's SQLITE_FULL, PostgreSQL's disk_full
+// (53100) or ENOSPC. Such an error is also Unavailable; callers tell the
+// user to free space instead of blaming the network.
+func DiskFull(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "53100"
+	}
+	return errors.Is(err, syscall.ENOSPC) || sqliteDiskFull != nil && sqliteDiskFull(err)
+}
+
+// sqliteUnavailable and sqliteDiskFull are set by the SQLite driver's
+// file, which builds without the nosqlite tag only.
+var sqliteUnavailable, sqliteDiskFull func(error) bool

@@ -15,6 +15,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/api"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/logthrottle"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -64,6 +65,7 @@ type Web struct {
 func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 	w := &Web{db: db, hub: live.NewHub(0), log: log, mux: http.NewServeMux()}
 	db.OnAccessChange(w.hub.AccessChanged)
+	db.OnUsageNotRecorded(usageLog(log))
 	dash := dashboard.New(dashboard.Config{
 		Store:         db,
 		Log:           log,
@@ -84,6 +86,22 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log))
 	w.mux.HandleFunc("GET /healthz", ops.Healthz)
 	return w
+}
+
+// usageLog warns of bookkeeping a read could not write, once per 10 s:
+// on a full disk every authenticated request fails to, and the requests
+// themselves go on. A request the client gave up on is no news.
+func usageLog(log *slog.Logger) func(error) {
+	warns := logthrottle.New(10 * time.Second)
+	return func(err error) {
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		if ok, held := warns.Allow("usage", time.Now()); ok {
+			log.Warn("a request went on without recording its use (an API token's last use); free disk space if the disk is full",
+				"err", err, "suppressed", held)
+		}
+	}
 }
 
 // Mux is the web mux, for the caller's extra routes (/readyz, /metrics,

@@ -1,0 +1,46 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// diskFullStore refuses to change an issue as PostgreSQL does with its
+// disk full.
+type diskFullStore struct{ Store }
+
+func (diskFullStore) UpdateIssueStatus(context.Context, store.Viewer, int64, string, string) (store.Issue, error) {
+	return store.Issue{}, fmt.Errorf("store: update issue: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file"})
+}
+
+// TestDiskFull: with the disk full, token-authenticated reads still work
+// although the token's use cannot be written (QA: every request, and so
+// every CLI command, was a 503), and a change that fails is a 503 that
+// says the disk is full, not that the database is unreachable.
+func TestDiskFull(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.db.SQL().Exec(`CREATE TRIGGER full_disk BEFORE UPDATE ON api_tokens BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/v1/projects", "/api/v1/me"} {
+		if code, _, out := f.do(t, f.memberToken, "GET", path, ""); code != 200 {
+			t.Errorf("GET %s with the token's use unwritable: HTTP %d %v, want 200", path, code, out)
+		}
+	}
+
+	srv := httptest.NewServer(New(diskFullStore{f.db}, nil, nil))
+	defer srv.Close()
+	f.srv = srv
+	code, hdr, out := f.do(t, f.memberToken, "PATCH", fmt.Sprintf("/api/v1/issues/%d", f.issueA), `{"status":"resolved"}`)
+	e, _ := out["error"].(map[string]any)
+	msg, _ := e["message"].(string)
+	if code != 503 || hdr.Get("Retry-After") == "" || e["code"] != "unavailable" ||
+		msg != "the database's disk is full, so nothing can be changed now (reads still work); the server's operator must free disk space, then retry" {
+		t.Errorf("a change on a full disk: HTTP %d, Retry-After %q, %v; want 503 saying the disk is full", code, hdr.Get("Retry-After"), out)
+	}
+}

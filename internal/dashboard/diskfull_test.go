@@ -1,0 +1,33 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// diskFullStore refuses to change an issue as PostgreSQL does with its
+// disk full.
+type diskFullStore struct{ Store }
+
+func (diskFullStore) UpdateIssueStatus(context.Context, store.Viewer, int64, string, string) (store.Issue, error) {
+	return store.Issue{}, fmt.Errorf("store: update issue: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file"})
+}
+
+// TestDiskFullPage: a change the full disk refuses is a 503 page that says
+// so, not one that blames the database's reachability; pages that only
+// read still work.
+func TestDiskFullPage(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Store = diskFullStore{c.Store} })
+	wantStatus(t, f.get(roleMember, "/projects"), 200)
+	r := f.post(roleMember, fmt.Sprintf("/issues/%d/status", f.issue), url.Values{"status": {"resolved"}})
+	if r.StatusCode != 503 || r.Header.Get("Retry-After") == "" || !strings.Contains(r.Body, "Disk full") ||
+		!strings.Contains(r.Body, "free disk space") || strings.Contains(r.Body, "cannot be reached") {
+		t.Errorf("a change on a full disk: HTTP %d, Retry-After %q:\n%s", r.StatusCode, r.Header.Get("Retry-After"), excerpt(r.Body))
+	}
+}
