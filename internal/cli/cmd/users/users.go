@@ -115,6 +115,9 @@ const onePasswordLength = 20
 // without --password-stdin, it generates a password and prints it once,
 // for the admin to hand over.
 func Add(ctx context.Context, opts *Options, email string) error {
+	if err := checkRole("--role", opts.Role); err != nil {
+		return err
+	}
 	c, err := opts.F.APIClient(opts.Host)
 	if err != nil {
 		return err
@@ -246,6 +249,9 @@ func FindUser(ctx context.Context, c *client.Client, arg string) (apitypes.User,
 
 // Role changes a user's role.
 func Role(ctx context.Context, opts *Options, email, role string) error {
+	if err := checkRole("the role", role); err != nil {
+		return err
+	}
 	c, err := opts.F.APIClient(opts.Host)
 	if err != nil {
 		return err
@@ -282,4 +288,15 @@ func Remove(ctx context.Context, opts *Options, email string) error {
 	}
 	fmt.Fprintf(opts.F.IO.ErrOut, "Removed %s.\n", cmdutil.Clean(u.Email))
 	return nil
+}
+
+// checkRole refuses a role the server has not, before anything is sent
+// (or a password asked for), as a usage error like any other bad flag;
+// what names it (the flag or the argument) starts the message.
+func checkRole(what, role string) error {
+	if role == apitypes.RoleAdmin || role == apitypes.RoleMember {
+		return nil
+	}
+	return cmdutil.UsageError(fmt.Sprintf("%s is admin or member, not %q", what, role),
+		"admin: manages users and sees every project; member: sees the projects they are added to")
 }
