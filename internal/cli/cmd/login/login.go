@@ -92,6 +92,12 @@ no login.`,
 
 // Run logs in.
 func Run(ctx context.Context, opts *Options) error {
+	// Only a password login makes a token; a given one keeps its scope.
+	if opts.Token == "" && !opts.WithToken {
+		if err := cmdutil.CheckScope(opts.Scope); err != nil {
+			return err
+		}
+	}
 	f := opts.F
 	dir, cfg, err := f.Hosts()
 	if err != nil {

@@ -100,6 +100,9 @@ func List(ctx context.Context, opts *Options) error {
 
 // Create issues a token and prints its secret.
 func Create(ctx context.Context, opts *Options, name string) error {
+	if err := cmdutil.CheckScope(opts.Scope); err != nil {
+		return err
+	}
 	c, err := opts.F.APIClient(opts.Host)
 	if err != nil {
 		return err
