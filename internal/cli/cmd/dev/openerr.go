@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
@@ -11,15 +12,20 @@ import (
 )
 
 // openError is the error of opening the database at dsn, with a hint for
-// its cause: a schema a newer flytrap migrated, a PostgreSQL database that
-// cannot be reached or does not exist, or an SQLite file that cannot be
-// written.
+// its cause: a schema a newer flytrap migrated, a full disk, a PostgreSQL
+// database that cannot be reached or does not exist, or an SQLite file
+// that cannot be written.
 func openError(dsn string, err error) error {
 	hint := "check --database-url (postgres://user:pass@host:5432/db) or that --data-dir and the flytrap.db files in it are writable by this user"
 	switch {
 	case errors.Is(err, store.ErrSchemaNewer):
 		hint = "a newer flytrap has migrated this database, and migrations only go forward: run that version (or a later one), " +
 			"or restore the backup taken before the upgrade (docs/getting-started.md#back-up-and-restore)"
+	case store.DiskFull(err) && store.IsPostgresDSN(dsn):
+		hint = "the PostgreSQL server's disk is full: free disk space on it, then start again"
+	case store.DiskFull(err):
+		dir := filepath.Dir(sqlitePath(dsn))
+		hint = fmt.Sprintf("the disk is full: free disk space on %s (df -h %s), then start again", dir, cmdutil.ShellArg(dir))
 	case store.IsPostgresDSN(dsn):
 		hint = "check --database-url: name the database in its path (postgres://user:pass@host:5432/flytrap) and create it if need be (`createdb flytrap`); " +
 			"the PostgreSQL server must be reachable and the user allowed to connect"
@@ -30,6 +36,17 @@ func openError(dsn string, err error) error {
 		}
 	}
 	return &cmdutil.Error{Msg: "cannot open the database " + redact(dsn), Hint: hint, Err: linesOnce{err}}
+}
+
+// sqlitePath is the file of an SQLite dsn, without the prefixes
+// store.Open accepts.
+func sqlitePath(dsn string) string {
+	for _, prefix := range []string{"sqlite:", "file:"} {
+		if p, ok := strings.CutPrefix(dsn, prefix); ok {
+			return p
+		}
+	}
+	return dsn
 }
 
 // linesOnce is an error whose message repeats no line. pgx lists each

@@ -4,12 +4,15 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // newerSchema returns the error of opening an SQLite database a later
@@ -38,6 +41,27 @@ func newerSchema(t *testing.T) error {
 	return err
 }
 
+// sqliteFull returns the error SQLite gives a write with no room left,
+// made real by a page budget the file's growth runs into.
+func sqliteFull(t *testing.T) error {
+	t.Helper()
+	raw, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "full.db")+"?_pragma=max_page_count(3)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`CREATE TABLE t (b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if _, err := raw.Exec(`INSERT INTO t VALUES (zeroblob(4096))`); err != nil {
+			return fmt.Errorf("store: connect: %w", err)
+		}
+	}
+	t.Fatal("100 pages went into a database of at most 3")
+	return nil
+}
+
 // TestOpenErrorHints: each cause of a failed open gets the hint that
 // fits it, and pgx's repeated lines are printed once.
 func TestOpenErrorHints(t *testing.T) {
@@ -59,6 +83,15 @@ func TestOpenErrorHints(t *testing.T) {
 		{"postgres without a database name", "postgresql://localhost", pgDown,
 			[]string{"name the database in its path", "`createdb flytrap`"},
 			[]string{"flytrap.db"}},
+		{"sqlite on a full disk", "/mnt/small disk/flytrap.db", sqliteFull(t),
+			[]string{"the disk is full: free disk space on /mnt/small disk (df -h '/mnt/small disk')"},
+			[]string{"writable", "--database-url", "createdb"}},
+		{"sqlite: prefix on a full disk", "sqlite:.flytrap/flytrap.db", fmt.Errorf("store: migrate: %w", syscall.ENOSPC),
+			[]string{"free disk space on .flytrap (df -h .flytrap)"},
+			[]string{"writable", "on sqlite:"}},
+		{"postgres disk full", "postgres://localhost/flytrap", fmt.Errorf("store: migrate: %w", &pgconn.PgError{Code: "53100"}),
+			[]string{"the PostgreSQL server's disk is full"},
+			[]string{"createdb", "df -h"}},
 		{"sqlite", ".flytrap/flytrap.db", errors.New("unable to open database file: permission denied"),
 			[]string{"--data-dir and the flytrap.db files in it are writable"},
 			[]string{"createdb", "newer"}},
