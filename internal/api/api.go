@@ -657,7 +657,13 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrBadCursor):
 		writeError(w, http.StatusBadRequest, "bad_request", "invalid cursor: pass next_cursor from a previous page unchanged")
 	case errors.Is(err, store.ErrForbidden):
-		writeError(w, http.StatusForbidden, "forbidden", "Only admins may do this; ask an admin.")
+		// The store refuses users to anyone but admins, and a project's
+		// settings, keys and alerts to its members, as the services do.
+		msg := service.OnlyProjectAdmins
+		if strings.HasPrefix(r.URL.Path, "/api/v1/users") {
+			msg = service.OnlyAdmins
+		}
+		writeError(w, http.StatusForbidden, "forbidden", msg)
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", storeMessage(err))
 	case errors.Is(err, store.ErrInvalid):

@@ -81,7 +81,9 @@ func (s *Projects) Rename(ctx context.Context, a Actor, id int64, name string) (
 // memberships; admin users only: a project's own admins manage it but may
 // not delete it.
 func (s *Projects) Delete(ctx context.Context, a Actor, id int64) error {
-	if err := requireProjectAdmin(ctx, s.store, a, id); err != nil {
+	// A stranger learns nothing of the project (404); anyone who sees it
+	// is told that it takes an admin of the server, not of the project.
+	if err := requireProjectAdmin(ctx, s.store, a, id); err != nil && !errors.Is(err, ErrForbidden) {
 		return err
 	}
 	if err := a.requireAdmin(); err != nil {

@@ -71,10 +71,20 @@ func Message(err error) (string, bool) {
 	return "", false
 }
 
-// errOnlyAdmins refuses members what only admins may do. "The project's
-// admins" in these services' docs are the admin users and the users whose
-// role in that project is admin; "admins" alone are admin users.
-var errOnlyAdmins = &Error{Kind: ErrForbidden, Msg: "Only admins may do this; ask an admin."}
+// OnlyAdmins and OnlyProjectAdmins are the messages of a refusal for want
+// of a role; each names the role it takes, so a member asks the right
+// person. "The project's admins" in these services' docs are the admin
+// users and the users whose role in that project is admin; "admins" alone
+// are admin users.
+const (
+	OnlyAdmins        = "Only admins of this Flytrap server may do this; ask one of them."
+	OnlyProjectAdmins = "Only an admin of this project (or of this Flytrap server) may do this; ask one of them, who can also make you an admin of the project (flytrap members list PROJECT shows them)."
+)
+
+var (
+	errOnlyAdmins        = &Error{Kind: ErrForbidden, Msg: OnlyAdmins}
+	errOnlyProjectAdmins = &Error{Kind: ErrForbidden, Msg: OnlyProjectAdmins}
+)
 
 // Actor is who asks for a change: the signed-in user or the API token's
 // owner.
@@ -176,7 +186,7 @@ func New(s Store, log *slog.Logger) *Services {
 func requireProjectAdmin(ctx context.Context, s Store, a Actor, id int64) error {
 	err := s.ManagesProject(ctx, a.Viewer(), id)
 	if errors.Is(err, store.ErrForbidden) {
-		return errOnlyAdmins
+		return errOnlyProjectAdmins
 	}
 	return err
 }

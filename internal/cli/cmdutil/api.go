@@ -127,7 +127,9 @@ func apiExit(err error) (int, string, bool) {
 		case ce.Code == apitypes.CodePassword:
 			return ExitAuth, "check your password; without a terminal, pipe it in with --password-stdin", true
 		case ce.Status == http.StatusForbidden:
-			return ExitForbidden, "ask an admin of this Flytrap server", true
+			// The server's message says whose role it takes: a project's
+			// admin or a server admin.
+			return ExitForbidden, "", true
 		case ce.Status == http.StatusNotFound:
 			return ExitNotFound, "list what you can see with the matching `list` command", true
 		case ce.Status == http.StatusTooManyRequests && ce.RetryAfter > 0:
