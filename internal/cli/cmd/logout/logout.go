@@ -4,6 +4,7 @@ package logout
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +59,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	h, ok := cfg.Hosts[url]
 	if !ok {
-		return &cmdutil.Error{Msg: fmt.Sprintf("not logged in to %q", url), Hint: "hosts.json knows: " + fmt.Sprint(cfg.URLs())}
+		return notLoggedIn(url, cfg.URLs())
 	}
 	f.RevokeLoginToken(ctx, url, h)
 	delete(cfg.Hosts, url)
@@ -73,4 +74,20 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "Logged out of %s.\n", url)
 	return nil
+}
+
+// notLoggedIn is the error of logging out of a server hosts.json does not
+// hold. As with `gh auth logout`, it is a failure (exit 1), so a script
+// learns that no token was revoked; the message says what there is to log
+// out of instead of quoting an empty URL.
+func notLoggedIn(url string, known []string) error {
+	switch {
+	case len(known) == 0:
+		return &cmdutil.Error{Msg: "not logged in to any Flytrap server; nothing to log out of"}
+	case url == "":
+		return &cmdutil.Error{Msg: "no default server to log out of",
+			Hint: "logged in to " + strings.Join(known, ", ") + "; name one: flytrap logout URL"}
+	}
+	return &cmdutil.Error{Msg: "not logged in to " + cmdutil.Clean(url),
+		Hint: "logged in to " + strings.Join(known, ", ") + "; name one: flytrap logout URL"}
 }
