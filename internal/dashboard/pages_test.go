@@ -783,16 +783,16 @@ func TestEnvironmentScopesIssueFigures(t *testing.T) {
 	}{
 		{"list", list, []string{
 			fmt.Sprintf(`<a class="issue-title" href="/issues/%d">`, f.issue),
-			fmt.Sprintf(`data-live-count="issue-%d">3</span></td>`, f.issue) + "\n" + `        <td class="num">2</td>`,
+			fmt.Sprintf(`data-live-count="issue-%d">3</span></td>`, f.issue) + "\n" + `        <td class="num" data-label="Users">2</td>`,
 		}, []string{"data-live-env"}},
 		{"list in staging", list + "&environment=staging", []string{
 			fmt.Sprintf(`<a class="issue-title" href="/issues/%d?environment=staging">`, f.issue),
-			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="staging">1</span></td>`, f.issue) + "\n" + `        <td class="num">1</td>`,
+			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="staging">1</span></td>`, f.issue) + "\n" + `        <td class="num" data-label="Users">1</td>`,
 			seen(5 * time.Hour),
 		}, []string{seen(time.Hour), seen(3 * time.Hour)}},
 		{"list in production by a search term", list + "&query=env:production", []string{
 			fmt.Sprintf(`<a class="issue-title" href="/issues/%d?environment=production">`, f.issue),
-			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="production">2</span></td>`, f.issue) + "\n" + `        <td class="num">1</td>`,
+			fmt.Sprintf(`data-live-count="issue-%d" data-live-env="production">2</span></td>`, f.issue) + "\n" + `        <td class="num" data-label="Users">1</td>`,
 			seen(time.Hour), seen(3 * time.Hour),
 		}, []string{seen(5 * time.Hour)}},
 		{"issue", issue, []string{

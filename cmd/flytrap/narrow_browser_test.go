@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/getsentry/sentry-go"
+)
+
+// signIn opens path in Chromium and signs in on the page it redirects to.
+func signIn(t *testing.T, ctx context.Context, url, email, password, ready string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(`input[name=email]`),
+		chromedp.SendKeys(`input[name=email]`, email),
+		chromedp.SendKeys(`input[name=password]`, password),
+		chromedp.Click(`form[action="/login"] button[type=submit]`),
+		chromedp.WaitVisible(ready),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// captureTimeouts sends two messages that become two TimeoutError issues,
+// with breadcrumbs, dotted tag keys and a release, and returns them.
+func captureTimeouts(t *testing.T, p *devProc) (issue, issue) {
+	t.Helper()
+	hub := newHub(t, p.info.DSN, "shop-frontend@2024.11.28-rc.1+build.7731", "production")
+	hub.ConfigureScope(func(s *sentry.Scope) {
+		s.SetTag("browser.name", "Chrome")
+		s.SetTag("device.family", "Desktop")
+	})
+	hub.AddBreadcrumb(&sentry.Breadcrumb{Category: "http", Message: "GET https://api.example.com/v1/orders/12345/items?expand=product,price,discounts&page=2", Timestamp: time.Now()}, nil)
+	hub.CaptureMessage("TimeoutError: upstream orders did not answer in 30s")
+	hub.CaptureMessage("TimeoutError: upstream payments did not answer in 30s")
+	if !hub.Flush(5 * time.Second) {
+		t.Fatal("sentry-go did not flush")
+	}
+	return p.waitIssue(t, "TimeoutError: upstream orders", 1), p.waitIssue(t, "TimeoutError: upstream payments", 1)
+}
+
+// TestBrowserNarrowScreens loads every main page at a phone's 375 px width
+// in Chromium: none may be wider than the screen (a table too wide
+// scrolls inside its own box), and every project tab and top-bar link is
+// on screen.
+func TestBrowserNarrowScreens(t *testing.T) {
+	const email, password = "ann@example.com", "correct horse battery"
+	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=" + email, "FLYTRAP_ADMIN_PASSWORD=" + password})
+	is, _ := captureTimeouts(t, p)
+	ctx := newBrowser(t)
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 375, Height: 740, DeviceScaleFactor: 1, Mobile: true})
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn(t, ctx, p.base+"/projects", email, password, `[data-live-unresolved]`)
+
+	pid := p.info.ProjectID
+	pages := []string{
+		"/projects",
+		fmt.Sprintf("/projects/%d/issues", pid),
+		fmt.Sprintf("/issues/%d", is.ID),
+		fmt.Sprintf("/projects/%d/feedback", pid),
+		fmt.Sprintf("/projects/%d/releases", pid),
+		fmt.Sprintf("/projects/%d/releases/%s", pid, "shop-frontend@2024.11.28-rc.1+build.7731"),
+		fmt.Sprintf("/projects/%d/setup", pid),
+		fmt.Sprintf("/projects/%d/alerts", pid),
+		fmt.Sprintf("/admin/projects/%d", pid),
+		"/account",
+		"/account/tokens",
+		"/admin/users",
+		"/admin/projects",
+	}
+	// wide lists what sticks out of the screen outside any box of its own
+	// that scrolls or clips, so a failure says what to fix.
+	const measure = `(() => {
+		const w = document.documentElement.clientWidth;
+		const clipped = el => { for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+			const o = getComputedStyle(a).overflowX; if (o !== "visible") return true } return false };
+		const wide = Array.from(document.body.querySelectorAll("*")).filter(el => el.getBoundingClientRect().right > w + 0.5 && !clipped(el))
+			.slice(0, 8).map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className ? "." + String(el.className).trim().replace(/ +/g, ".") : "") + " " + Math.round(el.getBoundingClientRect().right) + " in " + el.parentElement.tagName.toLowerCase() + "." + el.parentElement.className);
+		const off = Array.from(document.querySelectorAll(".tabs a, .topbar a, .topbar button")).filter(el => { const r = el.getBoundingClientRect(); return r.left < 0 || r.right > w + 0.5 || r.width === 0 })
+			.map(el => el.textContent.trim());
+		return JSON.stringify({scroll: document.documentElement.scrollWidth, wide, off});
+	})()`
+	for _, path := range pages {
+		if err := chromedp.Do(ctx, chromedp.Navigate(p.base+path), chromedp.WaitReady(`main`)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](measure))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(got, `{"scroll":375,`) || !strings.HasSuffix(got, `"wide":[],"off":[]}`) {
+			t.Errorf("%s at 375 px: %s", path, got)
+		}
+	}
+}
