@@ -106,3 +106,36 @@ func TestBrowserNarrowScreens(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserBulkBackKeepsNoSelection: tick the first issue of a search,
+// resolve it, press Back. The list the browser shows again no longer holds
+// that issue, so no box may come back ticked: the first row is now another
+// issue, which a second Resolve would change.
+func TestBrowserBulkBackKeepsNoSelection(t *testing.T) {
+	const email, password = "ann@example.com", "correct horse battery"
+	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=" + email, "FLYTRAP_ADMIN_PASSWORD=" + password})
+	captureTimeouts(t, p)
+	ctx := newBrowser(t)
+	list := fmt.Sprintf("%s/projects/%d/issues?query=TimeoutError", p.base, p.info.ProjectID)
+	signIn(t, ctx, list, email, password, `input[name=ids]`)
+	err := chromedp.Do(ctx,
+		chromedp.Click(`tr.issue-row:first-child input[name=ids]`),
+		chromedp.Click(`form.bulk button[value=resolve]`),
+		chromedp.WaitVisible(`.flash`),
+		chromedp.NavigateBack(),
+		chromedp.WaitVisible(`input[name=ids]`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Form state is restored when the page has loaded; wait for that.
+	time.Sleep(500 * time.Millisecond)
+	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelectorAll("tr.issue-row").length + " rows, " +
+		document.querySelectorAll("input[name=ids]:checked").length + " ticked, " + document.querySelectorAll("tr.issue-row.selected").length + " highlighted"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state != "1 rows, 0 ticked, 0 highlighted" {
+		t.Errorf("after Resolve and Back: %s, want 1 row and nothing ticked", state)
+	}
+}

@@ -86,6 +86,16 @@
     boxes.forEach(function (b) {
       b.addEventListener("change", sync);
     });
+    // A page restored from the back/forward cache keeps its ticks, which
+    // may be of issues a bulk action has since changed: start afresh.
+    window.addEventListener("pageshow", function (e) {
+      if (e.persisted) {
+        boxes.forEach(function (b) {
+          b.checked = false;
+        });
+        sync();
+      }
+    });
     sync();
   });
 
