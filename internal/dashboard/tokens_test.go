@@ -29,10 +29,15 @@ func TestTokensPage(t *testing.T) {
 		tk.ExpiresAt.Sub(f.clock.Now()).Hours() != 30*24 {
 		t.Fatalf("the shown secret is %+v %+v, %v", u, tk, err)
 	}
-	// Listed, without its secret, on the next visit.
+	// Listed, without its secret, on the next visit; its last use (by
+	// TokenOwner above) is a <time>, which app.js shows in the reader's zone
+	// as it does the creation time.
 	r = f.get(roleMember, "/account/tokens")
 	wantBody(t, r, "<td>CI</td>", "Read-only")
 	noBody(t, r, m[1])
+	if got := regexp.MustCompile(`<td><time datetime="[^"]+">[^<]+ UTC</time></td>`).FindAllString(r.Body, -1); len(got) != 2 {
+		t.Errorf("the token's creation and last use are not both <time> elements: %q\n%s", got, excerpt(r.Body))
+	}
 	// Another user does not see it.
 	noBody(t, f.get(roleOutsider, "/account/tokens"), "<td>CI</td>")
 
