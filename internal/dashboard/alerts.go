@@ -80,6 +80,26 @@ func (v ruleView) When() string {
 	return fmt.Sprintf("More than %d events in %d min", v.Threshold, v.WindowMinutes)
 }
 
+// reasonWords says in words why a notification of the delivery history
+// was sent; a reason this version does not know shows as stored.
+func reasonWords(reason string) string {
+	switch reason {
+	case store.RuleNewIssue:
+		return "new issue"
+	case store.RuleRegression:
+		return "regression"
+	case store.RuleFrequency:
+		return "more events than the rule allows"
+	case store.ReasonDigest:
+		return "digest of further events"
+	case store.ReasonTest:
+		return "test"
+	case store.ReasonNewIssuesHeld:
+		return "new issues held back during a burst"
+	}
+	return reason
+}
+
 // ruleData is the model of one rule's page: an edit form for admins, the
 // rule read-only for members.
 type ruleData struct {

@@ -240,7 +240,26 @@ func TestAlertHistoryDeletedIssue(t *testing.T) {
 	if !strings.Contains(r.Body, fmt.Sprintf(`href="/issues/%d"`, kept)) {
 		t.Errorf("the history no longer links issue %d, which exists", kept)
 	}
-	wantBody(t, r, "GoneError", "(deleted)")
+	wantBody(t, r, "GoneError", "(deleted)", "<td>new issue</td>")
+	noBody(t, r, "<td>new_issue</td>")
+}
+
+// TestReasonWords: every reason the store records reads as words in the
+// delivery history, not as its code.
+func TestReasonWords(t *testing.T) {
+	for _, tc := range []struct{ reason, want string }{
+		{store.RuleNewIssue, "new issue"},
+		{store.RuleRegression, "regression"},
+		{store.RuleFrequency, "more events than the rule allows"},
+		{store.ReasonDigest, "digest of further events"},
+		{store.ReasonTest, "test"},
+		{store.ReasonNewIssuesHeld, "new issues held back during a burst"},
+		{"from_the_future", "from_the_future"},
+	} {
+		if got := reasonWords(tc.reason); got != tc.want {
+			t.Errorf("reasonWords(%q) = %q, want %q", tc.reason, got, tc.want)
+		}
+	}
 }
 
 // TestAlertsPageHidesWebhookTokens: a webhook's URL may carry its token in

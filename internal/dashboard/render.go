@@ -202,6 +202,7 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"title":      statusTitle,
 		"issueURL":   func(id int64) string { return "/issues/" + strconv.FormatInt(id, 10) },
 		"releaseURL": releaseURL,
+		"reason":     reasonWords,
 	}
 }
 
