@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -137,5 +138,34 @@ func TestBrowserBulkBackKeepsNoSelection(t *testing.T) {
 	}
 	if state != "1 rows, 0 ticked, 0 highlighted" {
 		t.Errorf("after Resolve and Back: %s, want 1 row and nothing ticked", state)
+	}
+}
+
+// TestBrowserAlertRuleFields: the new-rule form shows N and M only while
+// "more than N events in M minutes" is chosen.
+func TestBrowserAlertRuleFields(t *testing.T) {
+	const email, password = "ann@example.com", "correct horse battery"
+	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=" + email, "FLYTRAP_ADMIN_PASSWORD=" + password})
+	ctx := newBrowser(t)
+	signIn(t, ctx, fmt.Sprintf("%s/projects/%d/alerts", p.base, p.info.ProjectID), email, password, `#new-rule`)
+	const shown = `Array.from(document.querySelectorAll("#new-rule label")).filter(l => l.offsetParent !== null).map(l => l.firstChild.textContent.trim()).join(",")`
+	for _, tc := range []struct{ choose, want string }{
+		{"", "When,Level,Environment,Channel"},
+		{"frequency", "When,N,M,Level,Environment,Channel"},
+		{"regression", "When,Level,Environment,Channel"},
+	} {
+		if tc.choose != "" {
+			choose := fmt.Sprintf(`(() => { const s = document.querySelector("#new-rule select[name=type]"); s.value = %q; s.dispatchEvent(new Event("change")); return s.value })()`, tc.choose)
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](choose)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](shown))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("with %q chosen the form shows %s, want %s", cmp.Or(tc.choose, "the default"), got, tc.want)
+		}
 	}
 }

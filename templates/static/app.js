@@ -99,6 +99,20 @@
     sync();
   });
 
+  // An alert rule's N and M count only for "more than N events in M
+  // minutes"; the server ignores them for other types, so they are hidden
+  // while another type is chosen.
+  document.querySelectorAll('select[name="type"]').forEach(function (sel) {
+    var fields = sel.form ? sel.form.querySelectorAll("[data-frequency-only]") : [];
+    function show() {
+      fields.forEach(function (f) {
+        f.hidden = sel.value !== "frequency";
+      });
+    }
+    sel.addEventListener("change", show);
+    show();
+  });
+
   // <form data-confirm="Question?"> asks before submitting.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (e) {
