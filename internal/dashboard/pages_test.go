@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/parser"
 	"go/token"
+	"html"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -292,6 +293,20 @@ func TestBulkUpdate(t *testing.T) {
 			t.Errorf("%s: flash %q", tt.name, got)
 		}
 	}
+}
+
+// TestSkipLinkAndRowLabels: every page starts with a link past the
+// navigation to its content, and a screen reader names an issue list's
+// checkbox by the issue's title, not by an ID the page does not show.
+func TestSkipLinkAndRowLabels(t *testing.T) {
+	f := newFixture(t)
+	is, err := f.db.GetIssue(f.ctx, store.System, f.issue)
+	f.must(err)
+	r := f.get(roleMember, fmt.Sprintf("/projects/%d/issues", f.web.ID))
+	wantBody(t, r, `<a class="skip-link" href="#content">Skip to content</a>`, `<main class="container" id="content" tabindex="-1">`,
+		fmt.Sprintf(`aria-label="Select %s"`, html.EscapeString(is.Title)))
+	noBody(t, r, `aria-label="Select issue `)
+	wantBody(t, f.get(roleAnon, "/login"), `<a class="skip-link" href="#content">`)
 }
 
 func TestFlashIsShownOnce(t *testing.T) {
