@@ -169,3 +169,28 @@ func TestBrowserAlertRuleFields(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserTagKeysUnbroken: in the issue page's side panels, a tag key
+// such as browser.name is not broken inside a word ("browser.na" / "me").
+func TestBrowserTagKeysUnbroken(t *testing.T) {
+	const email, password = "ann@example.com", "correct horse battery"
+	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=" + email, "FLYTRAP_ADMIN_PASSWORD=" + password})
+	is, _ := captureTimeouts(t, p)
+	ctx := newBrowser(t)
+	signIn(t, ctx, fmt.Sprintf("%s/issues/%d", p.base, is.ID), email, password, `.tag-group`)
+	// A key's text is broken when it spans more than one line box.
+	const broken = `Array.from(document.querySelectorAll(".detail-side dt, .tag-group h3")).filter(el => {
+		const r = document.createRange(); r.selectNodeContents(el);
+		return new Set(Array.from(r.getClientRects()).map(b => Math.round(b.top))).size > 1 }).map(el => el.textContent).join(", ")`
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](broken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll(".detail-side dt")).map(el => el.textContent).join(", ")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "" || !strings.Contains(keys, "browser.name") {
+		t.Errorf("tag keys broken over lines: %q (keys shown: %s)", got, keys)
+	}
+}

@@ -338,7 +338,7 @@ func TestIssuePage(t *testing.T) {
 		`<p class="culprit">GET /checkout</p>`,
 		fmt.Sprintf(`data-live-count="issue-%d">2</span>`, f.issue),
 		`<span class="level level-error">error</span>`, `<span class="status status-unresolved">Unresolved</span>`,
-		fmt.Sprintf(`first seen in <a href="/projects/%d/releases/shop@1.2.3"><code>shop@1.2.3</code></a>`, f.web.ID),
+		fmt.Sprintf(`first seen in <a href="/projects/%d/releases/shop@1.2.3"><code>shop@<wbr>1.<wbr>2.<wbr>3</code></a>`, f.web.ID),
 		// latest event first, with a link to the older one
 		`Event <code class="event-id">`+f.event2+`</code>`,
 		`href="/issues/`+strconv.FormatInt(f.issue, 10)+`?event=`+f.event1+`" rel="prev">‹ Older</a>`,
@@ -752,7 +752,7 @@ func TestReleasePages(t *testing.T) {
 
 	r = f.get(roleMember, fmt.Sprintf("/projects/%d/releases/%s", f.web.ID, url.PathEscape(version)))
 	wantStatus(t, r, http.StatusOK)
-	wantBody(t, r, "Release <code>shop@1.2.3</code>", "Released <time",
+	wantBody(t, r, "Release <code>shop@<wbr>1.<wbr>2.<wbr>3</code>", "Released <time",
 		`<a href="https://ci.example.com/42" rel="noopener noreferrer nofollow">canary</a>`, "25 min ago",
 		"<code title=\"4b08546bc7f0\">4b08546bc7f0</code>", "Fix the checkout", `Ann <span class="muted">&lt;ann@example.com&gt;</span>`,
 		fmt.Sprintf(`href="/projects/%d/issues?release=shop%%401.2.3&amp;status=all"`, f.web.ID))
@@ -768,7 +768,7 @@ func TestReleasePages(t *testing.T) {
 	f.save(&event.Event{EventID: fmt.Sprintf("%032x", 0xf00), ProjectID: f.web.ID, Level: "error", Release: "feature/x",
 		Message: "from before release names were checked", Timestamp: now, Received: now})
 	wantBody(t, f.get(roleMember, fmt.Sprintf("/projects/%d/releases", f.web.ID)), fmt.Sprintf(`href="/projects/%d/releases/feature%%2Fx"`, f.web.ID))
-	wantBody(t, f.get(roleMember, fmt.Sprintf("/projects/%d/releases/feature%%2Fx", f.web.ID)), "Release <code>feature/x</code>")
+	wantBody(t, f.get(roleMember, fmt.Sprintf("/projects/%d/releases/feature%%2Fx", f.web.ID)), "Release <code>feature/<wbr>x</code>")
 }
 
 // TestEnvironmentScopesIssueFigures: filtered by an environment, the issue
@@ -812,7 +812,7 @@ func TestEnvironmentScopesIssueFigures(t *testing.T) {
 		}, []string{seen(5 * time.Hour)}},
 		{"issue", issue, []string{
 			fmt.Sprintf(`data-live-count="issue-%d">3</span>`, f.issue), stat("2", "users"),
-			statSeen(5 * time.Hour), statSeen(time.Hour), chart("3 events"), fmt.Sprintf(`first seen in <a href="/projects/%d/releases/shop@1.2.3"><code>shop@1.2.3</code></a>`, f.web.ID),
+			statSeen(5 * time.Hour), statSeen(time.Hour), chart("3 events"), fmt.Sprintf(`first seen in <a href="/projects/%d/releases/shop@1.2.3"><code>shop@<wbr>1.<wbr>2.<wbr>3</code></a>`, f.web.ID),
 		}, []string{"environment-scope"}},
 		{"issue in staging", issue + "?environment=staging", []string{
 			`Events in environment <code>staging</code> only · <a href="` + issue + `">All environments</a>`,

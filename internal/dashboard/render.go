@@ -203,6 +203,7 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"issueURL":   func(id int64) string { return "/issues/" + strconv.FormatInt(id, 10) },
 		"releaseURL": releaseURL,
 		"reason":     reasonWords,
+		"breakable":  breakable,
 	}
 }
 
@@ -322,4 +323,23 @@ func statusTitle(s string) string {
 		return "All"
 	}
 	return s
+}
+
+// breakable is s escaped, with a line break opportunity (<wbr>) after each
+// of its dots, underscores, slashes, colons, at and plus signs. Tag keys
+// and release names are shown where they may not fit a line, and the
+// stylesheet lets such text break anywhere rather than overflow: this makes
+// "browser.name" break after its dot, not inside "name".
+func breakable(s string) template.HTML {
+	var b strings.Builder
+	start := 0
+	for i, r := range s {
+		if strings.ContainsRune("._/:@+", r) {
+			b.WriteString(template.HTMLEscapeString(s[start : i+1]))
+			b.WriteString("<wbr>")
+			start = i + 1
+		}
+	}
+	b.WriteString(template.HTMLEscapeString(s[start:]))
+	return template.HTML(b.String())
 }

@@ -33,3 +33,22 @@ func TestNewDefersTemplates(t *testing.T) {
 		t.Errorf("New allocated %d bytes; parsing the templates eagerly allocates about 1.4 MB", got)
 	}
 }
+
+// TestBreakable: tag keys and release names may break after their
+// punctuation, and stay escaped.
+func TestBreakable(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"os", "os"},
+		{"browser.name", "browser.<wbr>name"},
+		{"memory_limit_in_mb", "memory_<wbr>limit_<wbr>in_<wbr>mb"},
+		{"shop@1.2.3+build", "shop@<wbr>1.<wbr>2.<wbr>3+<wbr>build"},
+		{"feature/x:y", "feature/<wbr>x:<wbr>y"},
+		{"a.<b>", "a.<wbr>&lt;b&gt;"},
+		{`<script>.x"'&`, "&lt;script&gt;.<wbr>x&#34;&#39;&amp;"},
+		{"ключ.значение", "ключ.<wbr>значение"},
+	} {
+		if got := string(breakable(tc.in)); got != tc.want {
+			t.Errorf("breakable(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -210,7 +210,7 @@ var allowedTags = map[string]bool{
 	"h1": true, "h2": true, "h3": true, "dl": true, "dt": true, "dd": true, "ul": true, "ol": true, "li": true,
 	"form": true, "input": true, "button": true, "label": true, "select": true, "option": true, "textarea": true,
 	"details": true, "summary": true, "table": true, "caption": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true,
-	"figure": true, "figcaption": true, "svg": true, "g": true, "rect": true,
+	"figure": true, "figcaption": true, "svg": true, "g": true, "rect": true, "wbr": true,
 }
 
 // allowedScripts are the only scripts a page may load.
