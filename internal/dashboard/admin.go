@@ -336,11 +336,9 @@ func (d *Dashboard) showAdminProject(w http.ResponseWriter, r *http.Request, s *
 	if data.Name == "" {
 		data.Name = p.Name
 	}
-	nav := "projects"
-	if s.admin() {
-		nav = "admin-projects"
-	}
-	d.render(w, r, status, "admin-project", &view{Title: p.Name + " administration", Nav: nav, Tab: "admin", Data: data, Manages: true})
+	// A project tab, under the breadcrumb Projects, like the project's
+	// other tabs; "Manage projects" is the list of every project.
+	d.render(w, r, status, "admin-project", &view{Title: p.Name + " administration", Nav: "projects", Tab: "admin", Data: data, Manages: true})
 }
 
 func (d *Dashboard) renameProject(w http.ResponseWriter, r *http.Request, s *session) {

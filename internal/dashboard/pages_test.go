@@ -544,7 +544,14 @@ func TestAdminUsers(t *testing.T) {
 
 func TestAdminProjects(t *testing.T) {
 	f := newFixture(t)
-	wantBody(t, f.get(roleAdmin, "/admin/projects"), ">web</a>", ">billing</a>")
+	wantBody(t, f.get(roleAdmin, "/admin/projects"), ">web</a>", ">billing</a>", `aria-current="page">Manage projects</a>`)
+	// A project's settings are one of its tabs: the top bar says Projects
+	// there, as on its other tabs, for admins and the project's admins.
+	for _, role := range []string{roleAdmin, roleLead} {
+		r := f.get(role, fmt.Sprintf("/admin/projects/%d", f.web.ID))
+		wantBody(t, r, `<a href="/projects" aria-current="page">Projects</a>`, `aria-current="page">Settings</a>`)
+		noBody(t, r, `aria-current="page">Manage projects</a>`)
+	}
 
 	for _, bad := range []struct{ name, msg string }{{"", "Enter a project name"}, {"web", "already exists"}, {strings.Repeat("x", 101), "at most 100"}, {"a\x01b", "control characters"}} {
 		r := f.post(roleAdmin, "/admin/projects", url.Values{"name": {bad.name}})
