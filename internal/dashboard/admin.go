@@ -430,6 +430,41 @@ func memberWithArticle(role string) string {
 	return "a member"
 }
 
+// removeMemberData is the model of the page that asks before a member is
+// removed.
+type removeMemberData struct {
+	Project store.Project
+	Member  store.Member
+}
+
+// confirmRemoveMember asks before removing a member, as deleting an issue
+// does: the Remove link of the settings page leads here, and only this
+// page's form removes.
+func (d *Dashboard) confirmRemoveMember(w http.ResponseWriter, r *http.Request, s *session) {
+	p, ok := d.pathProject(w, r, s)
+	if !ok {
+		return
+	}
+	userID, ok := pathID(r, "user")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	members, err := d.store.ListMembers(r.Context(), s.viewer(), p.ID)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	for _, m := range members {
+		if m.UserID == userID {
+			d.render(w, r, http.StatusOK, "confirm-remove-member", &view{Title: "Remove member", Nav: "projects",
+				Data: removeMemberData{Project: p, Member: m}})
+			return
+		}
+	}
+	d.notFound(w, r)
+}
+
 func (d *Dashboard) removeMember(w http.ResponseWriter, r *http.Request, s *session) {
 	id, ok1 := pathID(r, "id")
 	userID, ok2 := pathID(r, "user")

@@ -67,6 +67,7 @@ func matrix() []route {
 			// project's admin list every user's email, one ID at a time.
 			route{"POST", "/admin/projects/" + p.project + "/members", url.Values{"user_id": {"{victim}"}, "role": {"member"}}, scopeAdmin, 303},
 			route{"POST", "/admin/projects/" + p.project + "/members", url.Values{"email": {"VICTIM@example.com"}, "role": {"admin"}}, p.admins, 303},
+			route{"GET", "/admin/projects/" + p.project + "/members/" + p.member + "/remove", nil, p.admins, 200},
 			route{"POST", "/admin/projects/" + p.project + "/members/" + p.member + "/remove", nil, p.admins, 303},
 			route{"POST", "/admin/projects/" + p.project + "/keys/rotate", nil, p.admins, 303},
 		)
@@ -259,7 +260,7 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 		"GET /admin/users", "POST /admin/users", "POST /admin/users/{id}/role", "POST /admin/users/{id}/sign-out", "POST /admin/users/{id}/delete",
 		"GET /admin/projects", "POST /admin/projects", "GET /admin/projects/{id}", "POST /admin/projects/{id}/rename",
 		"POST /admin/projects/{id}/privacy", "POST /admin/projects/{id}/rate-limit",
-		"POST /admin/projects/{id}/delete", "POST /admin/projects/{id}/members", "POST /admin/projects/{id}/members/{id}/remove",
+		"POST /admin/projects/{id}/delete", "POST /admin/projects/{id}/members", "GET /admin/projects/{id}/members/{id}/remove", "POST /admin/projects/{id}/members/{id}/remove",
 		"POST /admin/projects/{id}/keys/rotate",
 		"GET /projects/{id}/alerts", "POST /projects/{id}/alerts/channels", "POST /projects/{id}/alerts/channels/{id}/delete",
 		"POST /projects/{id}/alerts/channels/{id}/test", "POST /projects/{id}/alerts/rules", "POST /projects/{id}/alerts/rules/{id}/delete",

@@ -369,6 +369,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("POST /admin/projects/{id}/rate-limit", d.action(d.projectAdmins(d.setRateLimit)))
 	m.HandleFunc("POST /admin/projects/{id}/delete", d.action(d.adminOnly(d.deleteProject)))
 	m.HandleFunc("POST /admin/projects/{id}/members", d.action(d.projectAdmins(d.addMember)))
+	m.HandleFunc("GET /admin/projects/{id}/members/{user}/remove", d.page(d.projectAdmins(d.confirmRemoveMember)))
 	m.HandleFunc("POST /admin/projects/{id}/members/{user}/remove", d.action(d.projectAdmins(d.removeMember)))
 	m.HandleFunc("POST /admin/projects/{id}/keys/rotate", d.action(d.projectAdmins(d.rotateKey)))
 

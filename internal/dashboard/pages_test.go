@@ -587,7 +587,17 @@ func TestAdminProjects(t *testing.T) {
 		t.Errorf("bad member flash %q", got)
 	}
 	wantStatus(t, f.post(roleAdmin, page+"/members", url.Values{"user_id": {"99999"}, "role": {"member"}}), http.StatusNotFound)
-	r = f.post(roleAdmin, fmt.Sprintf("%s/members/%d/remove", page, f.member.ID), nil)
+	// Remove asks first, as deleting an issue does: the settings page
+	// links to a page whose form removes; asking changes nothing.
+	remove := fmt.Sprintf("%s/members/%d/remove", page, f.member.ID)
+	r = f.get(roleAdmin, page)
+	wantBody(t, r, `<a class="danger-text" href="`+remove+`">Remove…</a>`)
+	noBody(t, r, `action="`+remove+`"`)
+	r = f.get(roleAdmin, remove)
+	wantBody(t, r, "Remove this member?", "<strong>member@example.com</strong>", `<form method="post" action="`+remove+`"`, `href="`+page+`">Cancel</a>`)
+	wantStatus(t, f.get(roleMember, mobileIssues), http.StatusOK)
+	wantStatus(t, f.get(roleAdmin, fmt.Sprintf("%s/members/%d/remove", page, f.outsider.ID)), http.StatusNotFound)
+	r = f.post(roleAdmin, remove, nil)
 	wantRedirect(t, r, page)
 	wantStatus(t, f.get(roleMember, mobileIssues), http.StatusNotFound)
 

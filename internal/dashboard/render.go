@@ -27,7 +27,7 @@ import (
 // project-tabs) that pages use.
 var pageNames = []string{
 	"login", "forgot-password", "set-password", "error", "account",
-	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "confirm-delete",
+	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "confirm-delete", "confirm-remove-member",
 	"admin-users", "admin-projects", "admin-project", "alerts", "alert-rule", "tokens",
 }
 

@@ -157,6 +157,7 @@ func TestStoredXSS(t *testing.T) {
 		{roleAdmin, "/admin/users"},
 		{roleAdmin, "/admin/projects"},
 		{roleAdmin, "/admin/projects/" + id(p.ID)},
+		{roleAdmin, "/admin/projects/" + id(p.ID) + "/members/" + id(f.member.ID) + "/remove"},
 		{roleAnon, "/login?next=" + url.QueryEscape("/\"><script>alert(1)</script>")},
 		{roleAnon, "/login?next=" + url.QueryEscape(hostile[2])},
 		{roleMember, "/" + url.PathEscape(hostile[0])},
