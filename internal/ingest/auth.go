@@ -115,7 +115,7 @@ func (h *Handler) lookupKey(ctx context.Context, key, missing string) (int64, *a
 			// The key set is where a project's rate comes from, so each
 			// lookup brings its bucket to the rate of the latest set
 			// before the request is checked against it.
-			h.limiter.setRate(k.ProjectID, k.RatePerMinute)
+			h.limiter.setRate(k.ProjectID, k.RatePerMinute, k.Set)
 			return k.ProjectID, nil
 		}
 	}

@@ -218,6 +218,11 @@ type Key struct {
 	// no limit. A change applies to the project's bucket as it is, at
 	// the next lookup of any of its keys.
 	RatePerMinute int
+	// Set numbers the key set the key was found in, a later set higher
+	// (always 0 from Keys that keep no sets), so that a request that
+	// found its key in an older set than another request did cannot put
+	// the older rate back.
+	Set uint64
 }
 
 // Queue receives accepted events.

@@ -44,6 +44,7 @@ type KeySet struct {
 
 	mu       sync.Mutex
 	keys     map[string]Key // nil until the first successful load
+	keysSet  uint64         // number of the load keys came from: Key.Set
 	loadedAt time.Time
 	failedAt time.Time // of the last load, if it failed
 	lastErr  error     // of the last load; nil if it worked
@@ -90,6 +91,7 @@ func (s *KeySet) ProjectForKey(ctx context.Context, publicKey string) (Key, bool
 		return Key{}, false, s.lastErr
 	}
 	k, found := s.keys[publicKey]
+	k.Set = s.keysSet
 	return k, found, nil
 }
 
@@ -156,5 +158,5 @@ func (s *KeySet) reload(ctx context.Context) {
 	if keys == nil {
 		keys = map[string]Key{}
 	}
-	s.keys, s.loadedAt, s.lastErr = keys, s.now(), nil
+	s.keys, s.keysSet, s.loadedAt, s.lastErr = keys, n, s.now(), nil
 }

@@ -87,6 +87,33 @@ func TestKeySet(t *testing.T) {
 	}
 }
 
+// TestKeySetNumbersItsSets: every key comes with the number of the set it
+// was found in, which a reload raises and a failed reload does not.
+func TestKeySetNumbersItsSets(t *testing.T) {
+	clock := &testClock{now: testNow}
+	loader := &fakeLoader{keys: map[string]int64{"a": 1}}
+	ks := NewKeySet(loader.load, KeySetConfig{Now: clock.Now})
+	set := func() uint64 {
+		t.Helper()
+		k, ok, err := ks.ProjectForKey(context.Background(), "a")
+		if !ok || err != nil {
+			t.Fatalf("lookup: %v, %v", ok, err)
+		}
+		return k.Set
+	}
+	first := set()
+	ks.Expire()
+	second := set()
+	if second <= first {
+		t.Fatalf("a reload numbered its set %d after %d", second, first)
+	}
+	loader.set(loader.keys, errors.New("db down"))
+	ks.Expire()
+	if got := set(); got != second {
+		t.Errorf("a failed reload left the set numbered %d, want %d: its keys are the set before", got, second)
+	}
+}
+
 func TestKeySetFirstLoadFails(t *testing.T) {
 	clock := &testClock{now: testNow}
 	dbDown := errors.New("db down")

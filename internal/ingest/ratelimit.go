@@ -26,6 +26,7 @@ type limiter struct {
 type bucket struct {
 	perMinute int           // negative: no limit
 	tokens    *rate.Limiter // nil while the project has no limit
+	set       uint64        // Key.Set of the rate
 }
 
 func newLimiter(perMinute int, now func() time.Time) *limiter {
@@ -35,15 +36,23 @@ func newLimiter(perMinute int, now func() time.Time) *limiter {
 // setRate makes perMinute the project's rate, as Key.RatePerMinute: 0 is
 // the handler's, negative none. A project's existing bucket is changed in
 // place, keeping its tokens and debt, so that a lowered limit binds at once
-// and a raised one lets events through as fast as it refills.
-func (l *limiter) setRate(project int64, perMinute int) {
+// and a raised one lets events through as fast as it refills. A rate of an
+// older key set than the bucket's (set) is ignored: requests that looked
+// their keys up before a reload finish after it, and putting their rate
+// back would, from no limit to one, hand out a new burst each time.
+func (l *limiter) setRate(project int64, perMinute int, set uint64) {
 	if perMinute == 0 {
 		perMinute = l.perMinute
 	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.bucketOf(project, perMinute, now).set(perMinute, now)
+	b := l.bucketOf(project, perMinute, now)
+	if set < b.set {
+		return
+	}
+	b.set = set
+	b.setRate(perMinute, now)
 }
 
 // bucketOf returns the project's bucket, a new one at perMinute if it has
@@ -52,13 +61,13 @@ func (l *limiter) bucketOf(project int64, perMinute int, now time.Time) *bucket 
 	b, ok := l.buckets[project]
 	if !ok {
 		b = &bucket{perMinute: -1}
-		b.set(perMinute, now)
+		b.setRate(perMinute, now)
 		l.buckets[project] = b
 	}
 	return b
 }
 
-func (b *bucket) set(perMinute int, now time.Time) {
+func (b *bucket) setRate(perMinute int, now time.Time) {
 	if perMinute == b.perMinute {
 		return
 	}

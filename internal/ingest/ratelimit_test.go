@@ -42,6 +42,30 @@ func TestLimiterOverdrawsAndWaits(t *testing.T) {
 	}
 }
 
+// TestLimiterIgnoresOlderKeySets: a request that looked its key up in an
+// older key set than another request did, and reaches the limiter after
+// it, does not put the older rate back; from no limit to one, that handed
+// out a fresh burst per such request.
+func TestLimiterIgnoresOlderKeySets(t *testing.T) {
+	clock := &testClock{now: testNow}
+	l := newLimiter(-1, clock.Now)
+	l.setRate(7, 2, 2) // set 2 gave the project 2 a minute
+	for range 2 {
+		if ok, _, _ := l.allow(7, 1); !ok {
+			t.Fatal("the burst of 2 refused")
+		}
+	}
+	l.setRate(7, -1, 1) // a request of set 1, when it had no limit
+	l.setRate(7, 2, 2)
+	if ok, wait, perMinute := l.allow(7, 1); ok || perMinute != 2 || wait != 30*time.Second {
+		t.Errorf("after a lookup in an older set: allow = %v, %v, %d a minute; want refused for 30s at 2 a minute", ok, wait, perMinute)
+	}
+	l.setRate(7, -1, 3) // set 3 lifts the limit
+	if ok, _, perMinute := l.allow(7, 50); !ok || perMinute != -1 {
+		t.Errorf("after a newer set lifted the limit: allow = %v at %d a minute", ok, perMinute)
+	}
+}
+
 // projectRates is a Keys whose projects' rates a test changes, as an admin
 // changes them between two loads of a key set.
 type projectRates struct {
