@@ -657,10 +657,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrBadCursor):
 		writeError(w, http.StatusBadRequest, "bad_request", "invalid cursor: pass next_cursor from a previous page unchanged")
 	case errors.Is(err, store.ErrForbidden):
-		// The store refuses users to anyone but admins, and a project's
-		// settings, keys and alerts to its members, as the services do.
+		// The store refuses users, deleting a project and its rate limit
+		// to anyone but admin users, and a project's other settings,
+		// keys and alerts to its members, as the services do.
 		msg := service.OnlyProjectAdmins
-		if strings.HasPrefix(r.URL.Path, "/api/v1/users") {
+		if errors.Is(err, store.ErrAdminsOnly) {
 			msg = service.OnlyAdmins
 		}
 		writeError(w, http.StatusForbidden, "forbidden", msg)

@@ -314,9 +314,6 @@ func routes(f *fixture) []route {
 // members, keys or alerts; there lead gets what an admin gets. Creating and
 // deleting projects and managing users stay with admin users.
 func (r route) lead() int {
-	adminUsersOnly := strings.HasPrefix(r.path, "/api/v1/users") ||
-		(r.method == "POST" && r.path == "/api/v1/projects") ||
-		(r.method == "DELETE" && strings.Count(r.path, "/") == 4 && strings.HasPrefix(r.path, "/api/v1/projects/"))
 	switch {
 	case strings.HasPrefix(r.path, "/api/v1/tokens/"):
 		return r.outsider
@@ -324,7 +321,7 @@ func (r route) lead() int {
 		// A user who is no member yet, by ID: a project's admin adds by
 		// email, or they could list every user one ID at a time.
 		return http.StatusNotFound
-	case r.member == http.StatusForbidden && !adminUsersOnly:
+	case r.member == http.StatusForbidden && !r.adminUsersOnly():
 		return r.admin
 	}
 	return r.member
@@ -333,19 +330,27 @@ func (r route) lead() int {
 // tokenLoginPath is the one route that takes a password, not a caller.
 const tokenLoginPath = "/api/v1/auth/token"
 
-// TestAuthorizationMatrix sends every route as every kind of caller, each
-// on a fresh fixture since many succeed in changing it.
 // forbiddenMessage is the refusal of r to someone without the role it
-// takes: users, creating and deleting projects take an admin of the
-// server; the rest a project's admin.
+// takes: an admin of the server (adminUsersOnly), else a project's admin.
 func forbiddenMessage(r route) string {
-	if strings.HasPrefix(r.path, "/api/v1/users") || r.path == "/api/v1/projects" ||
-		r.method == "DELETE" && strings.HasPrefix(r.path, "/api/v1/projects/") && strings.Count(r.path, "/") == 4 {
+	if r.adminUsersOnly() {
 		return service.OnlyAdmins
 	}
 	return service.OnlyProjectAdmins
 }
 
+// adminUsersOnly reports whether r takes an admin user, a project's own
+// admins refused too: users, creating and deleting projects, and a
+// project's rate limit.
+func (r route) adminUsersOnly() bool {
+	return strings.HasPrefix(r.path, "/api/v1/users") ||
+		(r.method == "POST" && r.path == "/api/v1/projects") ||
+		(r.method == "DELETE" && strings.Count(r.path, "/") == 4 && strings.HasPrefix(r.path, "/api/v1/projects/")) ||
+		(r.method == "PATCH" && strings.Contains(r.body, `"rate_limit"`))
+}
+
+// TestAuthorizationMatrix sends every route as every kind of caller, each
+// on a fresh fixture since many succeed in changing it.
 func TestAuthorizationMatrix(t *testing.T) {
 	// The IDs are the same in every fixture: each is built alike.
 	template := newFixture(t)
@@ -1037,8 +1042,11 @@ func TestProjectRateLimitEndpoints(t *testing.T) {
 		{f.adminToken, "PATCH", `{"rate_limit":1.5}`, 400, "invalid JSON body: rate_limit must be a whole number of events per minute, -1 for no limit, or null for the server's limit"},
 		// A refused limit changes nothing, not even what came with it.
 		{f.adminToken, "PATCH", `{"name":"other","rate_limit":0}`, 400, "rate_limit 0 would refuse every event; " + hint},
-		// A member reads the limit but cannot change it.
-		{f.memberToken, "PATCH", `{"rate_limit":5}`, 403, ""},
+		// A member reads the limit but cannot change it, nor can the
+		// project's own admin: the server's limit is the operator's.
+		{f.memberToken, "PATCH", `{"rate_limit":5}`, 403, service.OnlyAdmins},
+		{f.leadToken, "PATCH", `{"rate_limit":-1}`, 403, service.OnlyAdmins},
+		{f.leadToken, "PATCH", `{"name":"lead's","rate_limit":5}`, 403, service.OnlyAdmins},
 		{f.memberToken, "GET", "", 200, "1e+06"},
 		{f.adminToken, "PATCH", `{"rate_limit":null}`, 200, "<nil>"},
 	}
@@ -1048,7 +1056,7 @@ func TestProjectRateLimitEndpoints(t *testing.T) {
 		switch code {
 		case 200:
 			got = fmt.Sprint(out["rate_limit"])
-		case 400:
+		case 400, 403:
 			got = fmt.Sprint(out["error"].(map[string]any)["message"])
 		}
 		if code != s.code || got != s.want {

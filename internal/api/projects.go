@@ -104,6 +104,14 @@ func (a *API) patchProject(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx, v := r.Context(), viewer(r)
+	// The limit first: it takes an admin user where the rest takes the
+	// project's admin, and a refusal must leave the rest unchanged.
+	if req.RateLimit.Set {
+		if err := a.store.SetProjectRateLimit(ctx, v, id, limit); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	if req.Name != nil {
 		if _, err := a.svc.Projects.Rename(ctx, actor(r), id, *req.Name); err != nil {
 			a.fail(w, r, err)
@@ -129,12 +137,6 @@ func (a *API) patchProject(w http.ResponseWriter, r *http.Request) {
 			s.DropIPAddresses = *req.DropIPAddresses
 		}
 		if _, err := a.store.SetProjectPrivacy(ctx, v, id, s); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-	}
-	if req.RateLimit.Set {
-		if err := a.store.SetProjectRateLimit(ctx, v, id, limit); err != nil {
 			a.fail(w, r, err)
 			return
 		}

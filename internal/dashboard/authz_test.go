@@ -61,7 +61,7 @@ func matrix() []route {
 			route{"GET", "/admin/projects/" + p.project, nil, p.admins, 200},
 			route{"POST", "/admin/projects/" + p.project + "/rename", url.Values{"name": {"renamed"}}, p.admins, 303},
 			route{"POST", "/admin/projects/" + p.project + "/privacy", url.Values{"safe_fields": {"session_id"}}, p.admins, 303},
-			route{"POST", "/admin/projects/" + p.project + "/rate-limit", url.Values{"mode": {"custom"}, "per_minute": {"120"}}, p.admins, 303},
+			route{"POST", "/admin/projects/" + p.project + "/rate-limit", url.Values{"mode": {"custom"}, "per_minute": {"120"}}, scopeAdmin, 303},
 			route{"POST", "/admin/projects/" + p.project + "/delete", url.Values{"confirm": {p.scope}}, scopeAdmin, 303},
 			// Adding by user ID is the admins' form: it would let a
 			// project's admin list every user's email, one ID at a time.

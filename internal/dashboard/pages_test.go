@@ -679,6 +679,22 @@ func TestAdminProjects(t *testing.T) {
 	if body := f.post(roleAdmin, page+"/rate-limit", url.Values{"mode": {"custom"}, "per_minute": {"0"}}).Body; !strings.Contains(body, `name="mode" value="custom" checked`) || !strings.Contains(body, `name="per_minute" value="0"`) {
 		t.Errorf("a refused limit is not shown back as entered:\n%s", body)
 	}
+	// A project's own admin sees the limit but may not change it: the
+	// server's limit is the operator's.
+	webPage := fmt.Sprintf("/admin/projects/%d", f.web.ID)
+	if err := f.db.SetProjectRateLimit(f.ctx, store.System, f.web.ID, 120); err != nil {
+		t.Fatal(err)
+	}
+	lead := f.get(roleLead, webPage)
+	wantBody(t, lead, "At most 120 events per minute.", "Only admins of this Flytrap server change it")
+	if strings.Contains(lead.Body, "/rate-limit") {
+		t.Errorf("a project's admin is shown the rate limit form")
+	}
+	// Refused as the delete form is, as a page that is not there.
+	wantStatus(t, f.post(roleLead, webPage+"/rate-limit", url.Values{"mode": {"none"}}), http.StatusNotFound)
+	if got, _ := f.db.ProjectRateLimit(f.ctx, store.System, f.web.ID); got != 120 {
+		t.Errorf("a project's admin changed the rate limit to %d", got)
+	}
 
 	// Delete needs the name typed exactly.
 	r = f.post(roleAdmin, page+"/delete", url.Values{"confirm": {"mobile"}})

@@ -362,7 +362,7 @@ func testProjectAuthorization(e *env) {
 			_, err := db.SetProjectPrivacy(ctx, v, f.p.ID, PrivacySettings{})
 			return err
 		}},
-		{"SetProjectRateLimit", managers, func(v Viewer, f fixture) error { return db.SetProjectRateLimit(ctx, v, f.p.ID, 10) }},
+		{"SetProjectRateLimit", admins, func(v Viewer, f fixture) error { return db.SetProjectRateLimit(ctx, v, f.p.ID, 10) }},
 		{"CreateAlertChannel", managers, func(v Viewer, f fixture) error {
 			_, err := db.CreateAlertChannel(ctx, v, AlertChannel{ProjectID: f.p.ID, Kind: "email", Name: "team"})
 			return err

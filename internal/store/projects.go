@@ -270,7 +270,7 @@ func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 		// Deleting a project takes everything in it with no undo: that
 		// stays with admin users, not with the project's own admins.
 		if !v.Admin {
-			return ErrForbidden
+			return ErrAdminsOnly
 		}
 		if err := deleteProjectAlerts(ctx, tx, id); err != nil {
 			return err

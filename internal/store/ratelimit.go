@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
@@ -64,17 +65,23 @@ func (d *DB) ProjectRateLimit(ctx context.Context, v Viewer, projectID int64) (i
 	return limit, nil
 }
 
-// SetProjectRateLimit sets a project's rate limit; the project's admins
-// only. A limit outside 1..MaxRateLimit that is not RateLimitDefault or
-// RateLimitNone is ErrInvalid. Ingest learns of it through the
-// OnAccessChange hooks, as of a rotated key.
+// SetProjectRateLimit sets a project's rate limit; admin users only
+// (ErrAdminsOnly, ErrNotFound for a project v cannot see): the server's
+// limit is the operator's bound on what the SDKs of all projects together
+// may queue and store, which a project's own admins could otherwise lift
+// for their project. A limit outside 1..MaxRateLimit that is not
+// RateLimitDefault or RateLimitNone is ErrInvalid. Ingest learns of it
+// through the OnAccessChange hooks, as of a rotated key.
 func (d *DB) SetProjectRateLimit(ctx context.Context, v Viewer, projectID int64, limit int) error {
 	if limit < RateLimitNone || limit > MaxRateLimit {
 		return fmt.Errorf("store: rate limit of project %d: %w: %d events per minute is not a limit; set 1 to %d, or no limit", projectID, ErrInvalid, limit, MaxRateLimit)
 	}
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
-		if err := d.projectAdmin(ctx, tx, v, projectID, false); err != nil {
+		if err := d.projectAdmin(ctx, tx, v, projectID, false); err != nil && !errors.Is(err, ErrForbidden) {
 			return err
+		}
+		if !v.Admin {
+			return ErrAdminsOnly
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE projects SET rate_limit = $2 WHERE id = $1`, projectID, limit)
 		return err

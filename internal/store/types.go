@@ -343,6 +343,11 @@ type SaveResult struct {
 // change it (a member calling an admin-only operation).
 var ErrForbidden = errors.New("forbidden")
 
+// ErrAdminsOnly is ErrForbidden for what only admin users may do, a
+// project's own admins included in the refusal, so that a refusal can name
+// the role it takes.
+var ErrAdminsOnly = fmt.Errorf("%w: admin users only", ErrForbidden)
+
 // Member is a user's membership of a project.
 type Member struct {
 	ProjectID int64     `json:"project_id"`

@@ -92,10 +92,10 @@ func (d *DB) EnsureSetting(ctx context.Context, key, value string) (string, erro
 }
 
 // ListUsers returns every user, by email. User administration is for
-// admins only, as a whole: a non-admin viewer gets ErrForbidden.
+// admins only, as a whole: a non-admin viewer gets ErrAdminsOnly.
 func (d *DB) ListUsers(ctx context.Context, v Viewer) ([]User, error) {
 	if !v.Admin {
-		return nil, fmt.Errorf("store: list users: %w", ErrForbidden)
+		return nil, fmt.Errorf("store: list users: %w", ErrAdminsOnly)
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT `+userCols+` FROM users u ORDER BY u.email_key, u.id`)
 	if err != nil {
@@ -149,12 +149,12 @@ func (d *DB) lastAdmin(ctx context.Context, tx *sql.Tx, userID int64) (bool, err
 }
 
 // SetUserRole changes a user's role (RoleAdmin or RoleMember); admins only
-// (ErrForbidden). Demoting the last admin is refused with ErrInvalid, since
+// (ErrAdminsOnly). Demoting the last admin is refused with ErrInvalid, since
 // nobody could then administer the installation.
 func (d *DB) SetUserRole(ctx context.Context, v Viewer, userID int64, role string) (User, error) {
 	switch {
 	case !v.Admin:
-		return User{}, fmt.Errorf("store: set role of user %d: %w", userID, ErrForbidden)
+		return User{}, fmt.Errorf("store: set role of user %d: %w", userID, ErrAdminsOnly)
 	case !validRole(role):
 		return User{}, fmt.Errorf("store: set role of user %d: %w: role %q", userID, ErrInvalid, role)
 	}

@@ -61,7 +61,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	rot := verb("rotate-key <project>", "Replace a project's ingest key; SDKs with the old DSN are refused within a minute (the project's admins)",
 		"  flytrap projects rotate-key web --yes", 1, RotateKey, true)
 	rot.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "rotate without asking")
-	upd := verb("update <project>", "Change a project's settings: its ingest rate limit (the project's admins)",
+	upd := verb("update <project>", "Change a project's settings: its ingest rate limit (admins of the server)",
 		"  flytrap projects update web --rate-limit 600\n  flytrap projects update web --rate-limit unlimited\n  flytrap projects update web --rate-limit default", 1, Update, true)
 	upd.Flags().StringVar(&opts.RateLimit, "rate-limit", "", "events per minute the project may send, unlimited, or default for the server's --rate-limit")
 	cmd.AddCommand(
