@@ -158,6 +158,12 @@ type AssembleRequest struct {
 	// artifact bundles did (POST releases/{version}/assemble/): its dist
 	// is its manifest's, and a manifest naming another release is refused.
 	ReleaseBundle bool
+	// ManifestProject, when set, is asked which project a ReleaseBundle
+	// whose manifest names one belongs to (sentry-cli 1.47 to 2.14 name
+	// the --project they were given there, not in the request), and the
+	// bundle goes to that project alone instead of ProjectIDs; its error
+	// is returned as it is.
+	ManifestProject func(name string) (int64, error)
 }
 
 // AssembleResult says how an assemble request went, in sentry-cli's terms.
@@ -236,6 +242,13 @@ func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult
 			return AssembleResult{}, bundleErrorf("the bundle's manifest is for release %q, not %q", rel, r.Release)
 		}
 		r.Dist = b.Attributes["dist"]
+		if name := b.Attributes["project"]; name != "" && r.ManifestProject != nil {
+			id, err := r.ManifestProject(name)
+			if err != nil {
+				return AssembleResult{}, err
+			}
+			r.ProjectIDs = []int64{id}
+		}
 	}
 	if err := s.save(ctx, r, b, int64(data.Len())); err != nil {
 		return AssembleResult{}, err

@@ -21,6 +21,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -449,26 +450,56 @@ func (h *Handler) assemble(w http.ResponseWriter, r *http.Request, u store.User)
 
 // assembleRelease joins uploaded chunks into a bundle of the release in
 // the path, as sentry-cli before 2.15 uploads source maps (and 2.x when
-// the server offers no artifact bundles): the body names no project, so,
-// as Sentry files the bundle under the release's projects, it goes to
-// each project of u's that has the release (404, which sentry-cli reads
-// as "Release not found", when none has), with the dist its manifest
-// names.
+// the server offers no artifact bundles): the body names no project, but
+// the bundle's manifest names the --project it was given, if any, and the
+// bundle goes to that project, which must have the release. A manifest
+// naming none sends the bundle, as Sentry files it under the release, to
+// each project of u's that has the release. Either way, with the dist its
+// manifest names; 404, which sentry-cli reads as "Release not found",
+// when no project of u's has the release.
 func (h *Handler) assembleRelease(w http.ResponseWriter, r *http.Request, u store.User) {
 	var req assembleRequest
 	if !h.decode(w, r, &req) {
 		return
 	}
-	ps, ok := h.releaseProjects(w, r, u)
+	ps, err := h.store.ListProjects(r.Context(), viewer(u))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	version := r.PathValue("version")
+	have, ok := h.withRelease(w, r, u, ps, version)
 	if !ok {
 		return
 	}
-	ids := make([]int64, len(ps))
-	for i, p := range ps {
+	ids := make([]int64, len(have))
+	for i, p := range have {
 		ids[i] = p.ID
 	}
 	h.assembleInto(w, r, artifact.AssembleRequest{UserID: u.ID, ProjectIDs: ids, Checksum: req.Checksum,
-		Chunks: req.Chunks, Release: r.PathValue("version"), ReleaseBundle: true})
+		Chunks: req.Chunks, Release: version, ReleaseBundle: true, ManifestProject: func(name string) (int64, error) {
+			return manifestProject(ps, ids, name, version)
+		}})
+}
+
+// manifestProject resolves the project a bundle's manifest names among
+// visible, the projects the uploader sees, and refuses one that is not
+// among have, those with the release.
+func manifestProject(visible []store.Project, have []int64, name, version string) (int64, error) {
+	key := func(p store.Project) (int64, string) { return p.ID, p.Name }
+	switch m := projectref.Resolve(visible, name, key); {
+	case len(m) == 0:
+		return 0, &badRequest{fmt.Sprintf("the bundle's manifest names project %q, which is not a project you are a member of: "+
+			"pass --project with the name, slug or ID of one of yours", name)}
+	case len(m) > 1:
+		return 0, &badRequest{fmt.Sprintf("the bundle's manifest names project %q, which may mean %s: pass --project with the exact name or the ID",
+			name, projectref.Describe(m, key))}
+	case !slices.Contains(have, m[0].ID):
+		return 0, &badRequest{fmt.Sprintf("project %q has no release %q: create it there first (sentry-cli releases new -p %s %s), then upload again",
+			m[0].Name, version, projectref.Slug(m[0].Name), version)}
+	default:
+		return m[0].ID, nil
+	}
 }
 
 // assembleInto assembles a bundle and answers as sentry-cli expects: its

@@ -329,6 +329,68 @@ func toStrings(v any) []string {
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
+// TestReleaseAssembleToManifestProject: sentry-cli 1.47 to 2.14 name no
+// project in the release's assemble request, but put the --project they
+// were given in the bundle's manifest; the bundle goes to that project
+// alone, which must be the user's and have the release, and to every
+// project with the release only when the manifest names none.
+func TestReleaseAssembleToManifestProject(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	web2, err := e.db.CreateProject(ctx, "web2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.CreateProject(ctx, "Other"); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.do("POST", "/api/0/organizations/any/releases/", "application/json", strings.NewReader(`{"version":"1.0","projects":["web-shop","web2"]}`), nil); code != 201 {
+		t.Fatalf("releases new: %d", code)
+	}
+	const m = `{"version":3,"sources":["a.js"],"names":[],"mappings":"AAAA"}`
+	tests := []struct {
+		name, project string
+		// in are the projects the bundle lands in; detail the 400's.
+		in     []int64
+		detail string
+	}{
+		{"no project", "", []int64{e.proj.ID, web2.ID}, ""},
+		{"a name", "web2", []int64{web2.ID}, ""},
+		{"a slug", "web-shop", []int64{e.proj.ID}, ""},
+		{"an ID", fmt.Sprint(web2.ID), []int64{web2.ID}, ""},
+		{"a project without the release", "other", nil, `project "Other" has no release "1.0": create it there first (sentry-cli releases new -p other 1.0)`},
+		{"nobody's project", "nope", nil, `names project "nope", which is not a project you are a member of`},
+	}
+	for _, tt := range tests {
+		attrs := map[string]string{"org": "any", "release": "1.0", "dist": "web", "note": tt.name}
+		if tt.project != "" {
+			attrs["project"] = tt.project
+		}
+		var buf bytes.Buffer
+		artifact.WriteBundle(&buf, attrs, []artifact.BundleFile{
+			{Kind: store.ArtifactMinifiedSource, URL: "~/app.min.js", Data: []byte("x()\n//# sourceMappingURL=app.min.js.map\n"), SourceMap: "app.min.js.map"},
+			{Kind: store.ArtifactSourceMap, URL: "~/app.min.js.map", Data: []byte(m)},
+		})
+		code, res := e.assembleAt("/api/0/organizations/any/releases/1.0/assemble/", buf.Bytes(), nil)
+		if tt.detail != "" {
+			if code != 400 || !strings.Contains(res.Detail, tt.detail) {
+				t.Errorf("%s: assemble = %d %+v, want 400 saying %s", tt.name, code, res, tt.detail)
+			}
+			continue
+		}
+		if code != 200 || res.State != "ok" {
+			t.Errorf("%s: assemble = %d %+v, want ok", tt.name, code, res)
+			continue
+		}
+		for _, p := range []int64{e.proj.ID, web2.ID} {
+			_, err := e.db.ArtifactBundleByChecksum(ctx, p, sha(buf.Bytes()))
+			if want := slices.Contains(tt.in, p); (err == nil) != want {
+				t.Errorf("%s: the bundle in project %d: %v, want it there: %v", tt.name, p, err, want)
+			}
+		}
+	}
+}
+
 func TestRefusals(t *testing.T) {
 	e := newEnv(t)
 	// A zip bomb: 20 MiB of zeros in a few KiB.

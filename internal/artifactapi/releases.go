@@ -162,7 +162,12 @@ func (h *Handler) releaseProjects(w http.ResponseWriter, r *http.Request, u stor
 		h.fail(w, r, err)
 		return nil, false
 	}
-	version := r.PathValue("version")
+	return h.withRelease(w, r, u, ps, r.PathValue("version"))
+}
+
+// withRelease are the projects of ps that have version; it answers 404
+// itself when there is none.
+func (h *Handler) withRelease(w http.ResponseWriter, r *http.Request, u store.User, ps []store.Project, version string) ([]store.Project, bool) {
 	var have []store.Project
 	for _, p := range ps {
 		_, err := h.store.GetRelease(r.Context(), viewer(u), p.ID, version)
