@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha1"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,8 +21,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/artifactapi"
@@ -387,6 +391,72 @@ func TestReleaseAssembleToManifestProject(t *testing.T) {
 			if want := slices.Contains(tt.in, p); (err == nil) != want {
 				t.Errorf("%s: the bundle in project %d: %v, want it there: %v", tt.name, p, err, want)
 			}
+		}
+	}
+}
+
+// failingStore fails releases new and deploys with err.
+type failingStore struct {
+	*store.DB
+	err error
+}
+
+func (f failingStore) CreateRelease(context.Context, store.Viewer, int64, string, time.Time) (store.Release, error) {
+	return store.Release{}, fmt.Errorf("store: create release: %w", f.err)
+}
+
+func (f failingStore) CreateDeploy(context.Context, store.Viewer, store.Deploy, time.Time) (store.Deploy, error) {
+	return store.Deploy{}, fmt.Errorf("store: create deploy: %w", f.err)
+}
+
+// fullDisk fails to write chunks as a full disk does.
+type fullDisk struct{ *artifact.Store }
+
+func (fullDisk) SaveChunk(context.Context, int64, string, []byte) error {
+	return &os.PathError{Op: "write", Path: "/var/lib/flytrap/artifacts/chunks/x", Err: syscall.ENOSPC}
+}
+
+// TestUnavailable: a full disk or a database that cannot be reached is a
+// 503 with Retry-After and a detail saying which, which sentry-cli prints,
+// for uploads, releases new and deploys alike, not a 500.
+func TestUnavailable(t *testing.T) {
+	e := newEnv(t)
+	if code := e.do("POST", "/api/0/organizations/x/releases/", "application/json", strings.NewReader(`{"version":"1.0","projects":["web-shop"]}`), nil); code != 201 {
+		t.Fatalf("releases new: %d", code)
+	}
+	diskFull := &pgconn.PgError{Code: "53100", Message: "could not extend file"}
+	ct, chunks := chunkBody(t, []byte("chunk"))
+	tests := []struct {
+		name      string
+		store     artifactapi.Store
+		artifacts artifactapi.Artifacts
+		method    string
+		path      string
+		ct, body  string
+		detail    string
+	}{
+		{"releases new, database disk full", failingStore{e.db, diskFull}, e.store,
+			"POST", "/api/0/organizations/x/releases/", "application/json", `{"version":"2.0","projects":["web-shop"]}`, "the server's disk is full"},
+		{"deploys new, database down", failingStore{e.db, driver.ErrBadConn}, e.store,
+			"POST", "/api/0/organizations/x/releases/1.0/deploys/", "application/json", `{"environment":"prod"}`, "database is not reachable"},
+		{"chunk upload, disk full", e.db, fullDisk{e.store},
+			"POST", "/api/0/organizations/x/chunk-upload/", ct, chunks.String(), "the server's disk is full"},
+	}
+	for _, tt := range tests {
+		srv := httptest.NewServer(artifactapi.New(tt.store, tt.artifacts, slog.New(slog.DiscardHandler), nil))
+		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.Header.Set("Content-Type", tt.ct)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct{ Detail string }
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		srv.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "5" || !strings.Contains(out.Detail, tt.detail) {
+			t.Errorf("%s: %d, Retry-After %q, %q; want 503, 5 and a detail saying %s", tt.name, resp.StatusCode, resp.Header.Get("Retry-After"), out.Detail, tt.detail)
 		}
 	}
 }
