@@ -134,6 +134,12 @@ func TestSourceMapUploads(t *testing.T) {
 	if b, err := list.CombinedOutput(); err == nil || !strings.Contains(string(b), "Flytrap does not serve sentry-cli's releases files list") {
 		t.Errorf("sentry-cli 2.x releases files list: %v\n%s", err, b)
 	}
+	// Nor is sourcemaps explain, which stops at reading the event.
+	explain := exec.Command(sentryCLI2, "sourcemaps", "explain", "0123456789abcdef0123456789abcdef")
+	explain.Env = append(os.Environ(), sentryEnv...)
+	if b, err := explain.CombinedOutput(); err == nil || !strings.Contains(string(b), "Flytrap does not serve sentry-cli's events commands or sourcemaps explain") {
+		t.Errorf("sentry-cli 2.x sourcemaps explain: %v\n%s", err, b)
+	}
 
 	// flytrap: inject, then upload with a release, a dist and a prefix.
 	ftDir := buildApp(t, js)

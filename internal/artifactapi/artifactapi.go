@@ -184,8 +184,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // unserved says why Flytrap does not serve the sentry-cli commands a path
 // belongs to, or returns "" for any other path: the issues and events
 // commands (api/0/projects/{org}/{project}/issues/ and events/,
-// api/0/organizations/{org}/issues/), and those that list, read or
-// delete a release's files (api/0/projects/{org}/{project}/releases/
+// api/0/organizations/{org}/issues/) with sourcemaps explain, which
+// reads events/ first (2.x; 3.x has no explain), and those that list,
+// read or delete a release's files (api/0/projects/{org}/{project}/releases/
 // {version}/files/ and api/0/organizations/{org}/releases/{version}/
 // files/, but the upload of one, which is served). Uploads need no list
 // of the release's files: sentry-cli 2.x lists them only before
@@ -194,17 +195,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // files already uploaded, uploading them all when the list is refused.
 func unserved(path string) string {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
-	issues := func(cmd string) string {
-		return "Flytrap does not serve sentry-cli's " + cmd + " commands: use `flytrap issues list`, `view`, `resolve` or `ignore` (docs/cli.md)"
-	}
+	issues := "Flytrap does not serve sentry-cli's issues commands: use `flytrap issues list`, `view`, `resolve` or `ignore` (docs/cli.md)"
 	switch {
-	case len(parts) >= 6 && parts[2] == "projects" && (parts[5] == "issues" || parts[5] == "events"):
-		return issues(parts[5])
-	case len(parts) >= 5 && parts[2] == "organizations" && parts[4] == "issues":
-		return issues("issues")
+	case len(parts) >= 6 && parts[2] == "projects" && parts[5] == "issues",
+		len(parts) >= 5 && parts[2] == "organizations" && parts[4] == "issues":
+		return issues
+	case len(parts) >= 6 && parts[2] == "projects" && parts[5] == "events":
+		return "Flytrap does not serve sentry-cli's events commands or sourcemaps explain: use `flytrap issues list` and `view` (docs/cli.md); " +
+			"a frame that could not be mapped says why on its issue's page (docs/sourcemaps.md#symbolication)"
 	case len(parts) >= 8 && parts[2] == "projects" && parts[5] == "releases" && parts[7] == "files",
 		len(parts) >= 7 && parts[2] == "organizations" && parts[4] == "releases" && parts[6] == "files":
-		return "Flytrap does not serve sentry-cli's releases files list and delete or sourcemaps explain: uploads need no list of a release's files, " +
+		return "Flytrap does not serve sentry-cli's releases files list and delete: uploads need no list of a release's files, " +
 			"and `sentry-cli releases delete VERSION` deletes them with the release (docs/sourcemaps.md)"
 	}
 	return ""

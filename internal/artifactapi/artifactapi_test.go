@@ -531,6 +531,29 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+// TestUnservedDetails: the sentry-cli commands Flytrap does not serve
+// get a 501 whose detail, which sentry-cli prints, names the command the
+// user ran.
+func TestUnservedDetails(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct{ name, method, path, detail string }{
+		{"issues list", "GET", "/api/0/projects/x/web-shop/issues/", "Flytrap does not serve sentry-cli's issues commands: "},
+		{"the organization's issues", "GET", "/api/0/organizations/x/issues/", "Flytrap does not serve sentry-cli's issues commands: "},
+		{"events list", "GET", "/api/0/projects/x/web-shop/events/", "Flytrap does not serve sentry-cli's events commands or sourcemaps explain: "},
+		// sentry-cli 2.58.6's sourcemaps explain reads the event first.
+		{"sourcemaps explain", "GET", "/api/0/projects/x/web-shop/events/0123456789abcdef0123456789abcdef/json/",
+			"Flytrap does not serve sentry-cli's events commands or sourcemaps explain: "},
+		{"releases files list", "GET", "/api/0/projects/x/web-shop/releases/1.0/files/", "Flytrap does not serve sentry-cli's releases files list and delete: "},
+		{"releases files delete", "DELETE", "/api/0/organizations/x/releases/1.0/files/7/", "Flytrap does not serve sentry-cli's releases files list and delete: "},
+	}
+	for _, tt := range tests {
+		var out struct{ Detail string }
+		if code := e.do(tt.method, tt.path, "", nil, &out); code != 501 || !strings.HasPrefix(out.Detail, tt.detail) {
+			t.Errorf("%s: %d %q, want 501 starting %q", tt.name, code, out.Detail, tt.detail)
+		}
+	}
+}
+
 // TestProjectNames: names that look alike resolve as projectref.Resolve
 // says, the same way as the CLI's --project: an exact name or ID first,
 // then a case-insensitive name or slug, and anything that may mean two
