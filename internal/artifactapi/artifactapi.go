@@ -145,6 +145,7 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 		"GET /api/0/projects/{org}/{project}/releases/{$}":                            h.listReleases,
 		"POST /api/0/projects/{org}/{project}/releases/{$}":                           h.createRelease,
 		"POST /api/0/projects/{org}/{project}/releases/{version}/files/{$}":           h.uploadReleaseFile,
+		"POST /api/0/organizations/{org}/releases/{version}/files/{$}":                h.uploadReleaseFileWithoutProject,
 		"DELETE /api/0/projects/{org}/{project}/releases/{version}/{$}":               h.deleteRelease,
 	} {
 		h.mux.Handle(pattern, h.auth(fn))
@@ -167,7 +168,9 @@ func (h *Handler) WithChunkQuota(q ChunkQuota) *Handler {
 // ServeHTTP routes the request; unknown routes get Sentry's error shape.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.mux.Handler(r); pattern == "" {
-		if detail := unserved(r.URL.Path); detail != "" {
+		// Escaped, as the mux matches: a version with a %2F is one
+		// segment.
+		if detail := unserved(r.URL.EscapedPath()); detail != "" {
 			// sentry-cli turns a 404 under a project's path into "Project
 			// not found", and under a release's into "Release not found";
 			// another status reaches the user with the detail.
@@ -188,7 +191,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // reads events/ first (2.x; 3.x has no explain), and those that list,
 // read or delete a release's files (api/0/projects/{org}/{project}/releases/
 // {version}/files/ and api/0/organizations/{org}/releases/{version}/
-// files/, but the upload of one, which is served). Uploads need no list
+// files/, but the upload of one, which is routed). Uploads need no list
 // of the release's files: sentry-cli 2.x lists them only before
 // uploading files one at a time, which it does only when chunk-upload
 // does not accept release_files, and 1.x and 2.0 to 2.14 only to skip
@@ -434,7 +437,7 @@ func (h *Handler) assemble(w http.ResponseWriter, r *http.Request, u store.User)
 		return
 	}
 	if len(req.Projects) == 0 {
-		writeDetail(w, http.StatusBadRequest, "no project: pass --project (sentry-cli) or set SENTRY_PROJECT")
+		writeDetail(w, http.StatusBadRequest, noProject)
 		return
 	}
 	var ids []int64
@@ -730,6 +733,17 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"id": strconv.FormatInt(b.ID, 10), "name": f.URL, "dist": dist,
 		"headers": headers, "size": size, "sha1": fmt.Sprintf("%x", sum.Sum(nil)), "dateCreated": b.CreatedAt})
+}
+
+// noProject is the detail of a request that names no project where
+// Flytrap needs one: it stores artifacts and releases per project.
+const noProject = "no project: pass --project (sentry-cli) or set SENTRY_PROJECT"
+
+// uploadReleaseFileWithoutProject is sentry-cli's releases files VERSION
+// upload without --project, which Sentry files under the release alone;
+// Flytrap files a release's artifacts under a project.
+func (h *Handler) uploadReleaseFileWithoutProject(w http.ResponseWriter, _ *http.Request, _ store.User) {
+	writeDetail(w, http.StatusBadRequest, noProject)
 }
 
 // decode reads a JSON body of at most maxJSONBody bytes into v.

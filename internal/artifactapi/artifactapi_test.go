@@ -533,23 +533,33 @@ func TestRefusals(t *testing.T) {
 
 // TestUnservedDetails: the sentry-cli commands Flytrap does not serve
 // get a 501 whose detail, which sentry-cli prints, names the command the
-// user ran.
+// user ran, and a release file uploaded without a project a 400 saying to
+// pass one: not a 404, which sentry-cli reads as "Release not found".
 func TestUnservedDetails(t *testing.T) {
 	e := newEnv(t)
-	tests := []struct{ name, method, path, detail string }{
-		{"issues list", "GET", "/api/0/projects/x/web-shop/issues/", "Flytrap does not serve sentry-cli's issues commands: "},
-		{"the organization's issues", "GET", "/api/0/organizations/x/issues/", "Flytrap does not serve sentry-cli's issues commands: "},
-		{"events list", "GET", "/api/0/projects/x/web-shop/events/", "Flytrap does not serve sentry-cli's events commands or sourcemaps explain: "},
+	tests := []struct {
+		name, method, path string
+		want               int
+		detail             string
+	}{
+		{"issues list", "GET", "/api/0/projects/x/web-shop/issues/", 501, "Flytrap does not serve sentry-cli's issues commands: "},
+		{"the organization's issues", "GET", "/api/0/organizations/x/issues/", 501, "Flytrap does not serve sentry-cli's issues commands: "},
+		{"events list", "GET", "/api/0/projects/x/web-shop/events/", 501, "Flytrap does not serve sentry-cli's events commands or sourcemaps explain: "},
 		// sentry-cli 2.58.6's sourcemaps explain reads the event first.
-		{"sourcemaps explain", "GET", "/api/0/projects/x/web-shop/events/0123456789abcdef0123456789abcdef/json/",
+		{"sourcemaps explain", "GET", "/api/0/projects/x/web-shop/events/0123456789abcdef0123456789abcdef/json/", 501,
 			"Flytrap does not serve sentry-cli's events commands or sourcemaps explain: "},
-		{"releases files list", "GET", "/api/0/projects/x/web-shop/releases/1.0/files/", "Flytrap does not serve sentry-cli's releases files list and delete: "},
-		{"releases files delete", "DELETE", "/api/0/organizations/x/releases/1.0/files/7/", "Flytrap does not serve sentry-cli's releases files list and delete: "},
+		{"releases files list", "GET", "/api/0/projects/x/web-shop/releases/1.0/files/", 501, "Flytrap does not serve sentry-cli's releases files list and delete: "},
+		{"releases files delete", "DELETE", "/api/0/organizations/x/releases/1.0/files/7/", 501, "Flytrap does not serve sentry-cli's releases files list and delete: "},
+		{"releases files list of a version with a slash", "GET", "/api/0/projects/x/web-shop/releases/web%2F1.0/files/", 501,
+			"Flytrap does not serve sentry-cli's releases files list and delete: "},
+		{"releases files list without a project, a version with a slash", "GET", "/api/0/organizations/x/releases/web%2F1.0/files/", 501,
+			"Flytrap does not serve sentry-cli's releases files list and delete: "},
+		{"releases files upload without a project", "POST", "/api/0/organizations/x/releases/1.0/files/", 400, "no project: pass --project"},
 	}
 	for _, tt := range tests {
 		var out struct{ Detail string }
-		if code := e.do(tt.method, tt.path, "", nil, &out); code != 501 || !strings.HasPrefix(out.Detail, tt.detail) {
-			t.Errorf("%s: %d %q, want 501 starting %q", tt.name, code, out.Detail, tt.detail)
+		if code := e.do(tt.method, tt.path, "", nil, &out); code != tt.want || !strings.HasPrefix(out.Detail, tt.detail) {
+			t.Errorf("%s: %d %q, want %d starting %q", tt.name, code, out.Detail, tt.want, tt.detail)
 		}
 	}
 }

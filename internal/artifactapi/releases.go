@@ -258,7 +258,7 @@ func (h *Handler) createRelease(w http.ResponseWriter, r *http.Request, u store.
 	}
 	names = append(names, projectNames(req.Projects)...)
 	if len(names) == 0 {
-		writeDetail(w, http.StatusBadRequest, "no project: pass --project (sentry-cli) or set SENTRY_PROJECT")
+		writeDetail(w, http.StatusBadRequest, noProject)
 		return
 	}
 	var projects []store.Project
