@@ -42,6 +42,7 @@ type Store interface {
 	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
 	CreateRelease(ctx context.Context, v store.Viewer, projectID int64, version string, now time.Time) (store.Release, error)
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
+	ReleaseProjectIDs(ctx context.Context, v store.Viewer, version string) ([]int64, error)
 	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
 	DeleteReleases(ctx context.Context, v store.Viewer, projectIDs []int64, version string) error
 	SetReleaseDate(ctx context.Context, v store.Viewer, projectID int64, version string, released time.Time) (store.Release, error)

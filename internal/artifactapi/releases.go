@@ -168,15 +168,15 @@ func (h *Handler) releaseProjects(w http.ResponseWriter, r *http.Request, u stor
 // withRelease are the projects of ps that have version; it answers 404
 // itself when there is none.
 func (h *Handler) withRelease(w http.ResponseWriter, r *http.Request, u store.User, ps []store.Project, version string) ([]store.Project, bool) {
+	ids, err := h.store.ReleaseProjectIDs(r.Context(), viewer(u), version)
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, false
+	}
 	var have []store.Project
 	for _, p := range ps {
-		_, err := h.store.GetRelease(r.Context(), viewer(u), p.ID, version)
-		switch {
-		case err == nil:
+		if _, found := slices.BinarySearch(ids, p.ID); found {
 			have = append(have, p)
-		case !errors.Is(err, store.ErrNotFound):
-			h.fail(w, r, err)
-			return nil, false
 		}
 	}
 	if len(have) == 0 {

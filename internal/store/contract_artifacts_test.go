@@ -74,6 +74,20 @@ func testArtifacts(e *env) {
 	if r, err := db.GetRelease(ctx, System, p, "1.0"); err != nil || r.Version != "1.0" {
 		t.Errorf("GetRelease(1.0) = %+v, %v", r, err)
 	}
+	// It is found among the projects that have it, by those who see them.
+	for _, tt := range []struct {
+		v       Viewer
+		version string
+		want    []int64
+	}{
+		{System, "1.0", []int64{p}},
+		{System, "2.0", nil},
+		{Viewer{UserID: 1 << 40}, "1.0", nil},
+	} {
+		if got, err := db.ReleaseProjectIDs(ctx, tt.v, tt.version); err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("ReleaseProjectIDs(%+v, %q) = %v, %v; want %v", tt.v, tt.version, got, err, tt.want)
+		}
+	}
 	used, err := db.ArtifactBlobsInUse(ctx, []string{"blobA", "blobD", "blobZ"})
 	if err != nil || !used["blobA"] || !used["blobD"] || used["blobZ"] {
 		t.Errorf("ArtifactBlobsInUse = %v, %v", used, err)
