@@ -682,7 +682,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetryAfter/time.Second)))
 		msg := "the database is not reachable or not taking requests now; retry after the Retry-After seconds"
 		if store.DiskFull(err) {
-			msg = "the database's disk is full, so nothing can be changed now (reads still work); the server's operator must free disk space, then retry"
+			msg = "the database's disk is full, so this request could not be done; the server's operator must free disk space, then retry"
 		}
 		writeError(w, http.StatusServiceUnavailable, "unavailable", msg)
 	default:

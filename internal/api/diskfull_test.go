@@ -40,7 +40,7 @@ func TestDiskFull(t *testing.T) {
 	e, _ := out["error"].(map[string]any)
 	msg, _ := e["message"].(string)
 	if code != 503 || hdr.Get("Retry-After") == "" || e["code"] != "unavailable" ||
-		msg != "the database's disk is full, so nothing can be changed now (reads still work); the server's operator must free disk space, then retry" {
+		msg != "the database's disk is full, so this request could not be done; the server's operator must free disk space, then retry" {
 		t.Errorf("a change on a full disk: HTTP %d, Retry-After %q, %v; want 503 saying the disk is full", code, hdr.Get("Retry-After"), out)
 	}
 }
