@@ -186,11 +186,7 @@ func printLink(w io.Writer, label string, l apitypes.PasswordLink) error {
 // ResetPassword issues the user a password reset link and prints it. The
 // user's password works until the link is used.
 func ResetPassword(ctx context.Context, opts *Options, email string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	u, err := FindUser(ctx, c, email)
+	c, u, err := clientAndUser(ctx, opts, email)
 	if err != nil {
 		return err
 	}
@@ -208,11 +204,7 @@ func ResetPassword(ctx context.Context, opts *Options, email string) error {
 // made by signing in. Their password keeps working, which the output
 // says, with the command that stops it.
 func SignOut(ctx context.Context, opts *Options, email string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	u, err := FindUser(ctx, c, email)
+	c, u, err := clientAndUser(ctx, opts, email)
 	if err != nil {
 		return err
 	}
@@ -247,16 +239,23 @@ func FindUser(ctx context.Context, c *client.Client, arg string) (apitypes.User,
 	return apitypes.User{}, &cmdutil.Error{Msg: fmt.Sprintf("no user %q", arg), Hint: "list them with `flytrap users list`", Code: cmdutil.ExitNotFound}
 }
 
+// clientAndUser is the API client of opts's host and the user arg names,
+// which every command about one user starts from.
+func clientAndUser(ctx context.Context, opts *Options, arg string) (*client.Client, apitypes.User, error) {
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return nil, apitypes.User{}, err
+	}
+	u, err := FindUser(ctx, c, arg)
+	return c, u, err
+}
+
 // Role changes a user's role.
 func Role(ctx context.Context, opts *Options, email, role string) error {
 	if err := checkRole("the role", role); err != nil {
 		return err
 	}
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	u, err := FindUser(ctx, c, email)
+	c, u, err := clientAndUser(ctx, opts, email)
 	if err != nil {
 		return err
 	}
@@ -272,11 +271,7 @@ func Role(ctx context.Context, opts *Options, email, role string) error {
 
 // Remove deletes a user after confirmation.
 func Remove(ctx context.Context, opts *Options, email string) error {
-	c, err := opts.F.APIClient(opts.Host)
-	if err != nil {
-		return err
-	}
-	u, err := FindUser(ctx, c, email)
+	c, u, err := clientAndUser(ctx, opts, email)
 	if err != nil {
 		return err
 	}
