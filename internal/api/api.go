@@ -679,7 +679,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 			a.log.Warn("api request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err,
 				"suppressed", held)
 		}
-		w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetryAfter/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(int(store.UnavailableRetryAfter/time.Second)))
 		msg := "the database is not reachable or not taking requests now; retry after the Retry-After seconds"
 		if store.DiskFull(err) {
 			msg = "the database's disk is full, so this request could not be done; the server's operator must free disk space, then retry"
@@ -692,11 +692,6 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusInternalServerError, "internal", "internal error; the server log has details")
 	}
 }
-
-// unavailableRetryAfter is how long a client is told to wait when the
-// database cannot be reached: long enough for a restart, short enough
-// that a blip costs little.
-const unavailableRetryAfter = 5 * time.Second
 
 // refusal is the status and error code of a service refusal.
 func refusal(err error) (int, string) {

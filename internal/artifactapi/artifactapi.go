@@ -776,10 +776,6 @@ func (h *Handler) badBody(w http.ResponseWriter, r *http.Request, what string, e
 	writeDetail(w, http.StatusBadRequest, what+": "+err.Error())
 }
 
-// unavailableRetryAfter is the Retry-After of a 503: as /api/v1's, long
-// enough for a database restart, short enough that a blip costs little.
-const unavailableRetryAfter = 5 * time.Second
-
 // fail answers an error: the uploader's (a bundle refused, invalid input,
 // not found) with its message, a full disk or a database that cannot be
 // reached as a 503 with Retry-After, whose detail sentry-cli prints, and
@@ -805,14 +801,14 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// Checked before Unavailable: a chunk or file written to a full
 		// disk fails with ENOSPC, which is not a database's error.
 		h.log.Warn("source map upload failed: disk full", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetryAfter/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(int(store.UnavailableRetryAfter/time.Second)))
 		writeDetail(w, http.StatusServiceUnavailable, "the server's disk is full, so nothing can be stored now; "+
 			"the server's operator must free disk space, then retry")
 	case store.Unavailable(err):
 		h.log.Warn("source map upload failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetryAfter/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(int(store.UnavailableRetryAfter/time.Second)))
 		writeDetail(w, http.StatusServiceUnavailable, "the server's database is not reachable or not taking requests now; "+
-			fmt.Sprintf("retry in %s", shortDuration(unavailableRetryAfter)))
+			fmt.Sprintf("retry in %s", shortDuration(store.UnavailableRetryAfter)))
 	default:
 		h.log.Error("source map upload failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeDetail(w, http.StatusInternalServerError, "internal error; the server log has the details")

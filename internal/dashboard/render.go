@@ -137,7 +137,7 @@ func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err erro
 			d.log.Warn("dashboard request failed: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err,
 				"suppressed", held)
 		}
-		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Retry-After", strconv.Itoa(int(store.UnavailableRetryAfter/time.Second)))
 		if store.DiskFull(err) {
 			d.errorPage(w, r, http.StatusServiceUnavailable, "Disk full",
 				"The database's disk is full, so nothing can be changed now; pages that only show data still work. Ask the server's operator to free disk space, then try again.")

@@ -8,9 +8,16 @@ import (
 	"net"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
+
+// UnavailableRetryAfter is how long a client is told to wait (Retry-After)
+// after a request Unavailable refused: long enough for a database restart,
+// short enough that a blip costs little. The API, the dashboard and
+// sentry-cli's endpoints all answer with it.
+const UnavailableRetryAfter = 5 * time.Second
 
 // Unavailable reports whether err means the database could not be reached
 // or could not take the request now, rather than that the request was
