@@ -140,7 +140,7 @@ func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err erro
 		w.Header().Set("Retry-After", strconv.Itoa(int(store.UnavailableRetryAfter/time.Second)))
 		if store.DiskFull(err) {
 			d.errorPage(w, r, http.StatusServiceUnavailable, "Disk full",
-				"The database's disk is full, so nothing can be changed now; pages that only show data still work. Ask the server's operator to free disk space, then try again.")
+				"The database's disk is full, so this request could not be done. Ask the server's operator to free disk space, then try again.")
 			return
 		}
 		d.errorPage(w, r, http.StatusServiceUnavailable, "Database unavailable",
