@@ -85,6 +85,9 @@ type API struct {
 	clientKey func(*http.Request) string
 	// ingestBase is the ingest URL the request's DSNs point at.
 	ingestBase func(*http.Request) string
+	// linkBase is the server's configured public URL, which the Link
+	// header's pages start with; "" makes them relative references.
+	linkBase string
 	// base is the URL the server is reached at, which set-password links
 	// and the Link header's pages start with.
 	base func(*http.Request) string
@@ -134,12 +137,21 @@ func (a *API) WithMailer(m service.LinkMailer) *API {
 	return a
 }
 
-// WithBaseURL makes set-password links and the Link header's pages start
-// with base(r), the server's configured public URL, instead of the scheme
-// and host the request came to (its Host header, which the client
-// chooses); it returns a.
+// WithBaseURL makes set-password links start with base(r), the server's
+// configured public URL, instead of the scheme and host the request came
+// to (its Host header, which the client chooses); it returns a.
 func (a *API) WithBaseURL(base func(*http.Request) string) *API {
 	a.base = base
+	return a
+}
+
+// WithPublicURL makes the Link header's pages absolute URLs on u, the
+// server's configured public URL; it returns a. Without one ("") they are
+// relative references, which RFC 8288 resolves against the request's own
+// URL: never the request's Host header, which the client chooses, so a
+// response cannot be made to point at another origin.
+func (a *API) WithPublicURL(u string) *API {
+	a.linkBase = strings.TrimRight(u, "/")
 	return a
 }
 
@@ -407,7 +419,7 @@ func (a *API) listIssues(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Hits", strconv.Itoa(hits))
 	h.Set("X-Max-Hits", strconv.Itoa(MaxHits))
-	h.Set("Link", pageLinks(a.base(r), r.URL, p.Prev, p.Next))
+	h.Set("Link", pageLinks(a.linkBase, r.URL, p.Prev, p.Next))
 	list := page(p.Issues, wireIssue, p.Next)
 	list.PrevCursor = p.Prev
 	writeJSON(w, http.StatusOK, list)
@@ -420,7 +432,7 @@ func (a *API) listIssues(w http.ResponseWriter, r *http.Request) {
 const MaxHits = 10000
 
 // pageLinks is the Link header of a page of u's list, as Sentry writes it:
-// the previous and the next page as absolute URLs on base, each with
+// the previous and the next page, on base if not "", each with
 // results="true" when there is one and its cursor, so that Sentry's
 // clients page through Flytrap's lists as through Sentry's.
 func pageLinks(base string, u *url.URL, prev, next string) string {

@@ -589,12 +589,12 @@ func TestPagination(t *testing.T) {
 	}
 
 	// Sentry's headers: the total the search matches, capped, and the
-	// Link of the pages before and after, absolute as Sentry's are (on
-	// the host the request came to, with no public URL configured); the
-	// body's prev_cursor goes back a page.
+	// Link of the pages before and after, relative references with no
+	// public URL configured (TestPageLinksIgnoreHost); the body's
+	// prev_cursor goes back a page.
 	code, h, out := f.do(t, f.memberToken, "GET", base, "")
 	next, _ := out["next_cursor"].(string)
-	abs := f.srv.URL + path
+	abs := path
 	wantLink := fmt.Sprintf(`<%s?limit=1>; rel="previous"; results="false"; cursor="", <%s?cursor=%s&limit=1>; rel="next"; results="true"; cursor="%s"`,
 		abs, abs, next, next)
 	if code != 200 || h.Get("X-Hits") != "2" || h.Get("X-Max-Hits") != "10000" || h.Get("Link") != wantLink || out["prev_cursor"] != nil {
@@ -617,26 +617,40 @@ func TestPagination(t *testing.T) {
 	}
 }
 
-// TestPageLinksOnPublicURL: with the server's public URL configured, the
-// Link header's pages are on it, whatever Host the request names.
-func TestPageLinksOnPublicURL(t *testing.T) {
+// TestPageLinksIgnoreHost: the Link header's pages are on the server's
+// public URL when one is configured, else relative references; never on
+// the Host the request names, which the client chooses (AWS without a
+// domain has no public URL, and a spoofed Host must not put another
+// origin into the header).
+func TestPageLinksIgnoreHost(t *testing.T) {
 	f := newFixture(t)
-	api := New(f.db, nil, func() time.Time { return now }).WithBaseURL(func(*http.Request) string { return "https://flytrap.example" })
 	path := fmt.Sprintf("/api/v1/projects/%d/issues", f.project.ID)
-	r := httptest.NewRequest("GET", "http://attacker.example"+path+"?limit=1&query=is:unresolved", nil)
-	r.Header.Set("Authorization", "Bearer "+f.memberToken)
-	w := httptest.NewRecorder()
-	api.ServeHTTP(w, r)
-	var out struct {
-		Next string `json:"next_cursor"`
-	}
-	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != 200 || out.Next == "" {
-		t.Fatalf("HTTP %d, next cursor %q, %v: %s", w.Code, out.Next, err, w.Body)
-	}
-	want := fmt.Sprintf(`<https://flytrap.example%[1]s?limit=1&query=is%%3Aunresolved>; rel="previous"; results="false"; cursor="", `+
-		`<https://flytrap.example%[1]s?cursor=%[2]s&limit=1&query=is%%3Aunresolved>; rel="next"; results="true"; cursor="%[2]s"`, path, out.Next)
-	if got := w.Header().Get("Link"); got != want {
-		t.Errorf("Link %q\nwant %q", got, want)
+	for _, tc := range []struct {
+		publicURL, wantBase string
+	}{
+		{"https://flytrap.example/", "https://flytrap.example"},
+		{"", ""},
+	} {
+		// WithBaseURL is the request's origin, as the dashboard's
+		// BaseURL is without a public URL: set-password links need an
+		// absolute URL, the Link header does not.
+		api := New(f.db, nil, func() time.Time { return now }).
+			WithBaseURL(requestBase).WithPublicURL(tc.publicURL)
+		r := httptest.NewRequest("GET", "http://attacker.example"+path+"?limit=1&query=is:unresolved", nil)
+		r.Header.Set("Authorization", "Bearer "+f.memberToken)
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, r)
+		var out struct {
+			Next string `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != 200 || out.Next == "" {
+			t.Fatalf("HTTP %d, next cursor %q, %v: %s", w.Code, out.Next, err, w.Body)
+		}
+		want := fmt.Sprintf(`<%[3]s%[1]s?limit=1&query=is%%3Aunresolved>; rel="previous"; results="false"; cursor="", `+
+			`<%[3]s%[1]s?cursor=%[2]s&limit=1&query=is%%3Aunresolved>; rel="next"; results="true"; cursor="%[2]s"`, path, out.Next, tc.wantBase)
+		if got := w.Header().Get("Link"); got != want {
+			t.Errorf("public URL %q: Link %q\nwant %q", tc.publicURL, got, want)
+		}
 	}
 }
 

@@ -82,7 +82,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)
-	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer).WithBaseURL(dash.BaseURL).WithAlertDestinations(cfg.AlertsAllowPrivate))
+	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer).WithBaseURL(dash.BaseURL).WithPublicURL(cfg.PublicURL).WithAlertDestinations(cfg.AlertsAllowPrivate))
 	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log))
 	w.mux.HandleFunc("GET /healthz", ops.Healthz)
 	return w
