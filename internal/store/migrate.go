@@ -3,13 +3,17 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed migrations
@@ -56,7 +60,17 @@ type migration struct {
 	version int64
 	name    string
 	sql     string
+	// outsideTx says the file starts with outsideTxMark.
+	outsideTx bool
 }
+
+// outsideTxMark starts a PostgreSQL migration that cannot run in the
+// migrations' transaction: one statement, CREATE INDEX CONCURRENTLY IF NOT
+// EXISTS, which builds an index on a large table without blocking its
+// writes, as a plain CREATE INDEX in a transaction does for the whole
+// build. Migrate commits the migrations before it, runs the statement on
+// its own, records it, and goes on.
+const outsideTxMark = "-- flytrap:outside-transaction"
 
 // migrations returns the store's migration files for dialect in version
 // order.
@@ -83,7 +97,11 @@ func (m Migrations) load(dialect string) ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: migrations: %w", m.Owner, err)
 		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
+		outside := strings.HasPrefix(string(body), outsideTxMark)
+		if outside && (dialect != DialectPostgres || len(concurrentIndexes(string(body))) != 1) {
+			return nil, fmt.Errorf("%s: migration %s/%s: %s is for one CREATE INDEX CONCURRENTLY IF NOT EXISTS on PostgreSQL", m.Owner, dir, e.Name(), outsideTxMark)
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body), outsideTx: outside})
 	}
 	slices.SortFunc(ms, func(a, b migration) int { return int(a.version - b.version) })
 	for i := 1; i < len(ms); i++ {
@@ -98,50 +116,171 @@ func (m Migrations) load(dialect string) ([]migration, error) {
 func (d *DB) migrate(ctx context.Context) error { return d.Migrate(ctx, storeMigrations) }
 
 // Migrate applies the migrations of set that the database lacks, all in one
-// transaction so a failure leaves the schema as it was. A database migrated
-// by a newer binary is refused rather than used with a schema this code
-// does not know.
+// transaction so a failure leaves the schema as it was, except that on
+// PostgreSQL a migration marked with outsideTxMark runs between two such
+// transactions. A database migrated by a newer binary is refused rather
+// than used with a schema this code does not know.
 func (d *DB) Migrate(ctx context.Context, set Migrations) error {
 	ms, err := set.load(d.dialect)
 	if err != nil {
 		return err
 	}
-	err = d.InTx(ctx, func(tx *sql.Tx) error {
-		if d.dialect == DialectPostgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, set.LockKey); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+set.Table+` (
-			version    BIGINT NOT NULL PRIMARY KEY,
-			name       TEXT   NOT NULL,
-			applied_at BIGINT NOT NULL
-		)`); err != nil {
+	if d.dialect == DialectPostgres {
+		err = migratePostgres(ctx, d.db, set, ms)
+	} else {
+		err = d.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := applyInTx(ctx, tx, set, ms)
 			return err
-		}
-		var latest int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+set.Table).Scan(&latest); err != nil {
-			return err
-		}
-		if n := len(ms); n > 0 && latest > ms[n-1].version {
-			return fmt.Errorf("database %s schema version %d is newer than this binary's %d; %w", set.Owner, latest, ms[n-1].version, ErrSchemaNewer)
-		}
-		for _, m := range ms {
-			if m.version <= latest {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO `+set.Table+` (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, millis(nowUTC())); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("%s: migrate: %w", set.Owner, err)
 	}
 	return nil
+}
+
+// applyInTx applies the migrations that the database lacks, in tx, up to
+// the first that must run outside a transaction, which it returns (nil
+// when all are applied).
+func applyInTx(ctx context.Context, tx *sql.Tx, set Migrations, ms []migration) (*migration, error) {
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+set.Table+` (
+		version    BIGINT NOT NULL PRIMARY KEY,
+		name       TEXT   NOT NULL,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return nil, err
+	}
+	var latest int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+set.Table).Scan(&latest); err != nil {
+		return nil, err
+	}
+	if n := len(ms); n > 0 && latest > ms[n-1].version {
+		return nil, fmt.Errorf("database %s schema version %d is newer than this binary's %d; %w", set.Owner, latest, ms[n-1].version, ErrSchemaNewer)
+	}
+	for i, m := range ms {
+		if m.version <= latest {
+			continue
+		}
+		if m.outsideTx {
+			return &ms[i], nil
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return nil, fmt.Errorf("%s: %w", m.name, err)
+		}
+		if err := recordMigration(ctx, tx, set, m); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// execer is what recordMigration writes with: a transaction or, after a
+// migration run outside one, the connection that ran it.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func recordMigration(ctx context.Context, db execer, set Migrations, m migration) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO `+set.Table+` (version, name, applied_at) VALUES ($1, $2, $3)`,
+		m.version, m.name, millis(nowUTC()))
+	return err
+}
+
+// migrateLockPoll is how often a process waits before asking again for the
+// lock another process holds while it migrates.
+const migrateLockPoll = 100 * time.Millisecond
+
+// migratePostgres applies ms on one connection that holds set.LockKey
+// throughout, so that processes starting together migrate one after
+// another. The lock is asked for again and again rather than waited for:
+// a CREATE INDEX CONCURRENTLY waits for every transaction older than its
+// build to end, and a process blocked on the lock inside a statement
+// would be one, waiting in turn for the lock the builder holds.
+func migratePostgres(ctx context.Context, db *sql.DB, set Migrations, ms []migration) (err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for {
+		var locked bool
+		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, set.LockKey).Scan(&locked); err != nil {
+			return err
+		}
+		if locked {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(migrateLockPoll):
+		}
+	}
+	defer func() {
+		// A session's lock outlives the request: a connection that
+		// could not let go of it must not go back to the pool.
+		if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, set.LockKey); uerr != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	for {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		next, err := applyInTx(ctx, tx, set, ms)
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		if next == nil {
+			return nil
+		}
+		if err := buildIndexConcurrently(ctx, conn, *next); err != nil {
+			return fmt.Errorf("%s: %w", next.name, err)
+		}
+		if err := recordMigration(ctx, conn, set, *next); err != nil {
+			return err
+		}
+	}
+}
+
+// concurrentIndexRe finds the index an outside-transaction migration
+// builds.
+var concurrentIndexRe = regexp.MustCompile(`(?i)\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+([a-z_][a-z0-9_]*)\b`)
+
+// concurrentIndexes are the names of the indexes sql builds concurrently.
+func concurrentIndexes(sql string) []string {
+	var names []string
+	for _, m := range concurrentIndexRe.FindAllStringSubmatch(sql, -1) {
+		names = append(names, m[1])
+	}
+	return names
+}
+
+// buildIndexConcurrently runs m, an outside-transaction migration, on conn.
+// A build that was interrupted (the process stopped, the connection
+// dropped) leaves its index behind, INVALID: never used by queries but
+// still updated by every write, and kept as it is by IF NOT EXISTS. So an
+// INVALID index of that name is dropped, concurrently too, and built
+// again; a valid one, built by an earlier run that stopped before it
+// recorded the migration, is kept.
+func buildIndexConcurrently(ctx context.Context, conn *sql.Conn, m migration) error {
+	name := concurrentIndexes(m.sql)[0]
+	var valid bool
+	err := conn.QueryRowContext(ctx, `SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)`, name).Scan(&valid)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	case !valid:
+		if _, err := conn.ExecContext(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+name); err != nil {
+			return fmt.Errorf("drop the index an interrupted build left invalid: %w", err)
+		}
+	}
+	_, err = conn.ExecContext(ctx, m.sql)
+	return err
 }

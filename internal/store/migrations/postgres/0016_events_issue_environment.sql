@@ -1,5 +1,12 @@
+-- flytrap:outside-transaction
 -- An issue's events in one environment, newest first: the issue page and
 -- GET /api/v1/issues/{id}/events filtered by an environment show, list
 -- and step through only the issue's events there, and must find them
 -- without reading its (up to --retention-per-issue) events elsewhere.
-CREATE INDEX events_issue_environment ON events (issue_id, environment, occurred_at, id);
+--
+-- Built CONCURRENTLY, outside the migrations' transaction, so that an
+-- upgrade over a large events table does not block the processor's
+-- writes for the whole build. Installs that ran this file's first
+-- version (a plain CREATE INDEX, the same index) have it recorded and
+-- never run it again.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS events_issue_environment ON events (issue_id, environment, occurred_at, id);

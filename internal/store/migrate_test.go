@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
+)
+
+// migrationsUpTo is the store's migrations for dialect up to version last,
+// with the files named in replace given other content.
+func migrationsUpTo(t *testing.T, dialect string, last int64, replace map[string]string) Migrations {
+	t.Helper()
+	ms, err := migrations(dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := fstest.MapFS{}
+	for _, m := range ms {
+		if m.version > last {
+			break
+		}
+		body := m.sql
+		if r, ok := replace[m.name]; ok {
+			body = r
+		}
+		files[path.Join("migrations", dialect, m.name)] = &fstest.MapFile{Data: []byte(body)}
+	}
+	set := storeMigrations
+	set.Files = files
+	return set
+}
+
+// indexState is whether the named index is valid and the table it is on,
+// or ok false when there is none.
+func indexState(t *testing.T, db *DB, name string) (valid bool, table string, oid int64, ok bool) {
+	t.Helper()
+	err := db.SQL().QueryRow(`SELECT i.indisvalid, i.indrelid::regclass::text, i.indexrelid::bigint FROM pg_index i WHERE i.indexrelid = to_regclass($1)`, name).Scan(&valid, &table, &oid)
+	if err != nil {
+		return false, "", 0, false
+	}
+	return valid, table, oid, true
+}
+
+// TestMigrationOutsideTransaction: on PostgreSQL, 0016 builds its index
+// concurrently, outside the migrations' transaction, so an upgrade does
+// not block writes to events; a build that was interrupted, leaving an
+// INVALID index, is redone on the next start; an install that ran the
+// first 0016 (a plain CREATE INDEX) keeps its index.
+func TestMigrationOutsideTransaction(t *testing.T) {
+	ctx := context.Background()
+	const index = "events_issue_environment"
+	ms, err := migrations(DialectPostgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m16 migration
+	for _, m := range ms {
+		if m.version == 16 {
+			m16 = m
+		}
+	}
+	if !m16.outsideTx || !strings.Contains(m16.sql, "CREATE INDEX CONCURRENTLY IF NOT EXISTS "+index) {
+		t.Fatalf("postgres %s is not a concurrent build outside the transaction:\n%s", m16.name, m16.sql)
+	}
+	sqliteMs, err := migrations(DialectSQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(sqliteMs, func(m migration) bool { return m.outsideTx }); i >= 0 {
+		t.Errorf("sqlite %s is marked to run outside the transaction", sqliteMs[i].name)
+	}
+	all := migrationNames(t, DialectPostgres)
+
+	t.Run("interrupted build", func(t *testing.T) {
+		db, err := openPostgres(pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.Migrate(ctx, migrationsUpTo(t, DialectPostgres, 15, nil)); err != nil {
+			t.Fatal(err)
+		}
+		// A concurrent build that fails leaves its index INVALID, as
+		// one stopped half way does: here a unique index over
+		// duplicates, under 0016's index name.
+		for _, stmt := range []string{
+			`CREATE TABLE interrupted (x INT)`,
+			`INSERT INTO interrupted VALUES (1), (1)`,
+		} {
+			if _, err := db.SQL().Exec(stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.SQL().Exec(`CREATE UNIQUE INDEX CONCURRENTLY ` + index + ` ON interrupted (x)`); err == nil {
+			t.Fatal("the unique index over duplicates was built")
+		}
+		if valid, _, _, ok := indexState(t, db, index); !ok || valid {
+			t.Fatalf("index after the failed build: exists %v, valid %v; want an INVALID one", ok, valid)
+		}
+		for range 2 {
+			if err := db.migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if valid, table, _, ok := indexState(t, db, index); !ok || !valid || table != "events" {
+				t.Errorf("index after migrating: exists %v, valid %v, on %q; want a valid one on events", ok, valid, table)
+			}
+			if got := appliedMigrations(t, db); !slices.Equal(got, all) {
+				t.Errorf("applied %v, want %v", got, all)
+			}
+		}
+	})
+
+	t.Run("first 0016 applied", func(t *testing.T) {
+		db, err := openPostgres(pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		first := "CREATE INDEX events_issue_environment ON events (issue_id, environment, occurred_at, id);"
+		if err := db.Migrate(ctx, migrationsUpTo(t, DialectPostgres, 16, map[string]string{m16.name: first})); err != nil {
+			t.Fatal(err)
+		}
+		_, _, before, ok := indexState(t, db, index)
+		if !ok {
+			t.Fatal("the first 0016 built no index")
+		}
+		if err := db.migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if valid, _, after, _ := indexState(t, db, index); !valid || after != before {
+			t.Errorf("index after upgrading: valid %v, oid %d; want the same valid index, %d", valid, after, before)
+		}
+		if got := appliedMigrations(t, db); !slices.Equal(got, all) {
+			t.Errorf("applied %v, want %v", got, all)
+		}
+	})
+}
+
+// TestOutsideTxMarkRefused: the mark is for one concurrent index build on
+// PostgreSQL only; anything else is refused when the files load rather
+// than half applied.
+func TestOutsideTxMarkRefused(t *testing.T) {
+	for _, tc := range []struct {
+		dialect, body string
+	}{
+		{DialectSQLite, outsideTxMark + "\nCREATE INDEX CONCURRENTLY IF NOT EXISTS a ON t (x);"},
+		{DialectPostgres, outsideTxMark + "\nCREATE INDEX a ON t (x);"},
+		{DialectPostgres, outsideTxMark + "\nCREATE INDEX CONCURRENTLY IF NOT EXISTS a ON t (x);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS b ON t (y);"},
+	} {
+		set := Migrations{Owner: "test", Table: "test_migrations", Files: fstest.MapFS{
+			path.Join("migrations", tc.dialect, "0001_index.sql"): &fstest.MapFile{Data: []byte(tc.body)},
+		}}
+		if _, err := set.load(tc.dialect); err == nil {
+			t.Errorf("%s %q loaded", tc.dialect, tc.body)
+		}
+	}
+}
