@@ -100,6 +100,7 @@ module "ingest" {
   memory_mb      = var.ingest_memory_mb
   throttle_rate  = var.ingest_throttle_rate
   throttle_burst = var.ingest_throttle_burst
+  rate_limit     = var.ingest_rate_limit
 
   queue_url   = module.queue.queue_url
   queue_arn   = module.queue.queue_arn
@@ -192,6 +193,9 @@ module "dashboard" {
     db_processor_user    = module.database.processor_db_user
     retention_days       = tostring(var.retention_days)
     retention_per_issue  = tostring(var.retention_per_issue)
+    # The limit the ingest function applies (RATE_LIMIT), which the
+    # dashboard cannot see otherwise.
+    ingest_rate_limit = tostring(var.ingest_rate_limit)
     # Behind CloudFront: the address users reach, and the header value
     # that proves a request came through this deployment's distribution.
     public_url    = local.cloudfront ? "https://${aws_cloudfront_distribution.dashboard[0].domain_name}" : ""

@@ -227,6 +227,17 @@ variable "ingest_throttle_rate" {
   }
 }
 
+variable "ingest_rate_limit" {
+  description = "Events per minute the ingest function accepts from each project without a limit of its own before answering 429 (flytrap dev's --rate-limit); -1 for no limit. The dashboard is given the same value, to name it on a project's settings."
+  type        = number
+  default     = 6000
+
+  validation {
+    condition     = (var.ingest_rate_limit == -1 || (var.ingest_rate_limit >= 1 && var.ingest_rate_limit <= 1000000)) && floor(var.ingest_rate_limit) == var.ingest_rate_limit
+    error_message = "The ingest rate limit must be a whole number of events per minute from 1 to 1000000, or -1 for no limit."
+  }
+}
+
 variable "ingest_throttle_burst" {
   description = "Request burst the ingest API accepts above the steady rate."
   type        = number

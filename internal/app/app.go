@@ -84,6 +84,10 @@ type Config struct {
 	TrustForwardedFor bool
 	// Render bounds how much of an event dashboard pages show.
 	Render dashboard.RenderLimits
+	// ServerRateLimit is ingest's limit of projects without one of their
+	// own, which their settings pages name: events per minute, -1 for
+	// none, 0 when not known (dashboard.Config's).
+	ServerRateLimit int
 	// Retention says which events the retention job deletes.
 	Retention Retention
 	// SessionPruneEvery is how often expired sessions are deleted
@@ -203,7 +207,7 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 		o(&a.opts)
 	}
 	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, PlainHTTP: cfg.PlainHTTP, TrustForwardedFor: cfg.TrustForwardedFor, Render: cfg.Render, Mailer: cfg.Mailer,
-		AlertsAllowPrivate: cfg.Alerts.AllowPrivate}
+		AlertsAllowPrivate: cfg.Alerts.AllowPrivate, ServerRateLimit: cfg.ServerRateLimit}
 	if a.opts.artifacts != nil {
 		a.artifacts = artifact.New(db, a.opts.artifacts, artifact.DefaultLimits)
 		// One symbolicator, so the workers and the issue page's

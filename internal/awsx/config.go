@@ -133,10 +133,15 @@ type RuntimeConfig struct {
 	// existed, both are 0.
 	RetentionDays     int `json:"retention_days"`
 	RetentionPerIssue int `json:"retention_per_issue"`
+	// IngestRateLimit is the limit the ingest function applies to
+	// projects without their own (RATE_LIMIT, the variable
+	// ingest_rate_limit): events per minute, -1 for none. Absent, as in
+	// configs written before it existed, it is 0: not known.
+	IngestRateLimit int `json:"ingest_rate_limit"`
 }
 
 // UnmarshalJSON reads the numbers (db_port, retention_days,
-// retention_per_issue) as strings (what Terraform writes) or numbers, and
+// retention_per_issue, ingest_rate_limit) as strings (what Terraform writes) or numbers, and
 // names the field when one is neither.
 func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 	type plain RuntimeConfig // without this method
@@ -146,6 +151,7 @@ func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 		DBPort            json.RawMessage `json:"db_port"`
 		RetentionDays     json.RawMessage `json:"retention_days"`
 		RetentionPerIssue json.RawMessage `json:"retention_per_issue"`
+		IngestRateLimit   json.RawMessage `json:"ingest_rate_limit"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
@@ -159,6 +165,7 @@ func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 		{"db_port", aux.DBPort, &c.DBPort},
 		{"retention_days", aux.RetentionDays, &c.RetentionDays},
 		{"retention_per_issue", aux.RetentionPerIssue, &c.RetentionPerIssue},
+		{"ingest_rate_limit", aux.IngestRateLimit, &c.IngestRateLimit},
 	} {
 		*f.dst = 0
 		if len(f.raw) == 0 || string(f.raw) == "null" {
@@ -218,6 +225,9 @@ func (c RuntimeConfig) Validate() error {
 	}
 	if c.RetentionDays < 0 || c.RetentionPerIssue < 0 {
 		return fmt.Errorf("runtime config: retention_days %d and retention_per_issue %d cannot be negative (0 turns a rule off)", c.RetentionDays, c.RetentionPerIssue)
+	}
+	if c.IngestRateLimit < -1 {
+		return fmt.Errorf("runtime config: ingest_rate_limit %d is not a number of events per minute, or -1 for no limit", c.IngestRateLimit)
 	}
 	return nil
 }

@@ -47,6 +47,7 @@ func TestParseRuntimeConfigTerraformShape(t *testing.T) {
 		DashboardBinarySHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		RetentionDays:         90,
 		RetentionPerIssue:     10000,
+		IngestRateLimit:       6000,
 	}
 	if c != want {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
@@ -86,6 +87,10 @@ func TestRuntimeConfigValidate(t *testing.T) {
 		{"no retention (an older module) keeps events", func(m map[string]any) { delete(m, "retention_days"); delete(m, "retention_per_issue") }, ""},
 		{"retention not a number", func(m map[string]any) { m["retention_days"] = "ninety" }, "retention_days"},
 		{"negative retention", func(m map[string]any) { m["retention_per_issue"] = "-1" }, "cannot be negative"},
+		{"no ingest rate limit (an older module) is not known", func(m map[string]any) { delete(m, "ingest_rate_limit") }, ""},
+		{"no ingest rate limit", func(m map[string]any) { m["ingest_rate_limit"] = "-1" }, ""},
+		{"ingest rate limit below -1", func(m map[string]any) { m["ingest_rate_limit"] = "-2" }, "ingest_rate_limit -2"},
+		{"ingest rate limit not a number", func(m map[string]any) { m["ingest_rate_limit"] = "fast" }, "ingest_rate_limit"},
 		{"behind CloudFront", func(m map[string]any) {
 			m["domain"], m["public_url"], m["origin_secret"] = "", "https://d111111abcdef8.cloudfront.net", strings.Repeat("k", 43)
 		}, ""},

@@ -244,6 +244,9 @@ type adminProjectData struct {
 	// the project's or refused ones with RateLimitErr.
 	RateLimit    rateLimitForm
 	RateLimitErr string
+	// ServerRateLimit is Config.ServerRateLimit, the limit of projects
+	// without one of their own.
+	ServerRateLimit int64
 }
 
 // rateLimitForm is the rate limit form's fields.
@@ -333,6 +336,7 @@ func (d *Dashboard) showAdminProject(w http.ResponseWriter, r *http.Request, s *
 		data.RateLimit = rateLimitFormOf(limit)
 	}
 	data.Project, data.Members, data.Keys, data.Roles = p, members, keys, roles
+	data.ServerRateLimit = int64(d.serverRateLimit)
 	if data.Name == "" {
 		data.Name = p.Name
 	}

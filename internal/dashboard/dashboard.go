@@ -183,6 +183,12 @@ type Config struct {
 	// link-local addresses, as delivery does (notify.Config's
 	// AllowPrivate); without it such a webhook is refused when added.
 	AlertsAllowPrivate bool
+	// ServerRateLimit is ingest's limit of projects without one of their
+	// own, which a project's settings page names: events per minute,
+	// store.RateLimitNone for none, or 0 when ingest runs elsewhere and
+	// its limit is not known here, which the page says instead of a
+	// number that may be wrong.
+	ServerRateLimit int
 	// ForgotPerEmail and ForgotPerIP limit "Forgot password?" requests
 	// per address and per client; zero values take the defaults (3, then
 	// one every 15 minutes; 10, then one a minute).
@@ -204,6 +210,8 @@ type Dashboard struct {
 	resym      Symbolicator
 	plainHTTP  bool
 	timeout    time.Duration
+	// serverRateLimit is Config.ServerRateLimit.
+	serverRateLimit int
 	// unavailable throttles the warning of pages the database could not
 	// serve.
 	unavailable *logthrottle.Throttle
@@ -273,21 +281,23 @@ func New(cfg Config) *Dashboard {
 		lim.SlowDown = defaultSlowDown
 	}
 	d := &Dashboard{
-		store:       cfg.Store,
-		log:         cfg.Log,
-		now:         cfg.Now,
-		secure:      cfg.SecureCookies,
-		publicURL:   strings.TrimRight(cfg.PublicURL, "/"),
-		ingestURL:   strings.TrimRight(cfg.IngestURL, "/"),
-		sessionTTL:  cfg.SessionTTL,
-		trustXFF:    cfg.TrustForwardedFor,
-		limits:      cfg.Render.withDefaults(),
-		resym:       cfg.Symbolicator,
-		plainHTTP:   cfg.PlainHTTP,
-		timeout:     cfg.RequestTimeout,
-		unavailable: logthrottle.New(10 * time.Second),
-		cop:         http.NewCrossOriginProtection(),
-		throttle:    auth.NewThrottle(lim.PerEmail, lim.PerIP, lim.Window, lim.SlowDown),
+		store:      cfg.Store,
+		log:        cfg.Log,
+		now:        cfg.Now,
+		secure:     cfg.SecureCookies,
+		publicURL:  strings.TrimRight(cfg.PublicURL, "/"),
+		ingestURL:  strings.TrimRight(cfg.IngestURL, "/"),
+		sessionTTL: cfg.SessionTTL,
+		trustXFF:   cfg.TrustForwardedFor,
+		limits:     cfg.Render.withDefaults(),
+		resym:      cfg.Symbolicator,
+		plainHTTP:  cfg.PlainHTTP,
+		timeout:    cfg.RequestTimeout,
+
+		serverRateLimit: cfg.ServerRateLimit,
+		unavailable:     logthrottle.New(10 * time.Second),
+		cop:             http.NewCrossOriginProtection(),
+		throttle:        auth.NewThrottle(lim.PerEmail, lim.PerIP, lim.Window, lim.SlowDown),
 
 		forgotPerEmail: newKeyedLimiter(cfg.ForgotPerEmail.orDefault(defaultForgotPerEmail)),
 		forgotPerIP:    newKeyedLimiter(cfg.ForgotPerIP.orDefault(defaultForgotPerIP)),

@@ -927,3 +927,27 @@ func TestEnvironmentScopesIssueEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestServerRateLimitShown: a project's settings name the server's limit
+// the dashboard was given (flytrap dev's --rate-limit, the deployment's
+// ingest_rate_limit), and say that it is not known here when it was not,
+// rather than the built-in default, which may not be the one ingest uses.
+func TestServerRateLimitShown(t *testing.T) {
+	for _, tc := range []struct {
+		limit int
+		want  string
+	}{
+		{2500, "The server's limit (2,500 events per minute)"},
+		{store.RateLimitNone, "The server's limit (no limit)"},
+		{0, "The server's limit (set where ingest runs, which this dashboard cannot see)"},
+	} {
+		f := newFixture(t, func(c *Config) { c.ServerRateLimit = tc.limit })
+		page := fmt.Sprintf("/admin/projects/%d", f.web.ID)
+		admin := f.get(roleAdmin, page)
+		wantBody(t, admin, tc.want+"</span>")
+		wantBody(t, f.get(roleLead, page), tc.want+".</p>")
+		if strings.Contains(admin.Body, "6,000") {
+			t.Errorf("limit %d: the page names 6,000", tc.limit)
+		}
+	}
+}

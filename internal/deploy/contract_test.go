@@ -163,6 +163,7 @@ func TestPlanChecksMatchTerraform(t *testing.T) {
 		fmt.Sprintf("var.retention_days <= %d", plan.MaxRetentionDays),
 		fmt.Sprintf("var.retention_per_issue <= %d", plan.MaxRetentionPerIssue),
 		"length(var.region) <= 20",
+		fmt.Sprintf("var.ingest_rate_limit == %d || (var.ingest_rate_limit >= 1 && var.ingest_rate_limit <= %d)", plan.RateLimitNone, plan.MaxIngestRateLimit),
 	} {
 		if !strings.Contains(src, bound) {
 			t.Errorf("terraform/variables.tf no longer holds %q: update internal/plan's limit", bound)

@@ -42,6 +42,7 @@ type Vars struct {
 	ProcessorBatchSize    int               `json:"processor_batch_size"`
 	IngestThrottleRate    int               `json:"ingest_throttle_rate"`
 	IngestThrottleBurst   int               `json:"ingest_throttle_burst"`
+	IngestRateLimit       int               `json:"ingest_rate_limit"`
 	LogRetentionDays      int               `json:"log_retention_days"`
 	RetentionDays         int               `json:"retention_days"`
 	RetentionPerIssue     int               `json:"retention_per_issue"`
@@ -91,6 +92,7 @@ func BuildVars(p plan.Plan, r Resolved, userData string) Vars {
 		ProcessorBatchSize:    p.Sizes.ProcessorBatchSize,
 		IngestThrottleRate:    p.Sizes.IngestThrottleRate,
 		IngestThrottleBurst:   p.Sizes.IngestThrottleBurst,
+		IngestRateLimit:       p.EffectiveIngestRateLimit(),
 		LogRetentionDays:      p.LogRetentionDays,
 		RetentionDays:         p.Retention.Days,
 		RetentionPerIssue:     p.Retention.PerIssue,

@@ -64,6 +64,11 @@ type Plan struct {
 	// Retention says which events the dashboard deletes (the Terraform
 	// variables retention_days and retention_per_issue).
 	Retention Retention `yaml:"retention" json:"retention"`
+	// IngestRateLimit is the events per minute ingest accepts from each
+	// project without a limit of its own (flytrap dev's --rate-limit),
+	// RateLimitNone for no limit; 0, as in plans written before it
+	// existed, is DefaultIngestRateLimit.
+	IngestRateLimit int `yaml:"ingest_rate_limit" json:"ingest_rate_limit"`
 	// LogRetentionDays is how long CloudWatch keeps Lambda and API logs.
 	LogRetentionDays int `yaml:"log_retention_days" json:"log_retention_days"`
 	// DBDeletionProtection protects the database and the bucket's content;
@@ -99,6 +104,16 @@ const (
 	// them the database, not the rule, sets the limit.
 	MaxRetentionDays     = 3650
 	MaxRetentionPerIssue = 1000000
+)
+
+// Ingest rate limits of a plan, as flytrap dev's --rate-limit takes them.
+const (
+	// DefaultIngestRateLimit is ingest.DefaultRatePerMinute.
+	DefaultIngestRateLimit = 6000
+	// MaxIngestRateLimit is store.MaxRateLimit, a project's own bound.
+	MaxIngestRateLimit = 1_000_000
+	// RateLimitNone is the ingest_rate_limit of no limit.
+	RateLimitNone = -1
 )
 
 // Sizes are the capacity settings a size preset chooses.
@@ -174,6 +189,7 @@ func Default() Plan {
 		Size:                 DefaultSize,
 		Sizes:                Presets[DefaultSize],
 		Retention:            Retention{Days: DefaultRetentionDays, PerIssue: DefaultRetentionPerIssue},
+		IngestRateLimit:      DefaultIngestRateLimit,
 		LogRetentionDays:     30,
 		DBDeletionProtection: true,
 	}
@@ -370,11 +386,22 @@ func (p Plan) Validate() error {
 	add("sizes.ingest_throttle_burst", between(s.IngestThrottleBurst, 1, 5000, "requests"))
 	add("retention.days", ValidateRetentionDays(p.Retention.Days))
 	add("retention.per_issue", ValidateRetentionPerIssue(p.Retention.PerIssue))
+	if r := p.IngestRateLimit; r != RateLimitNone && r != 0 && (r < 1 || r > MaxIngestRateLimit) {
+		add("ingest_rate_limit", fmt.Errorf("%d must be a number of events per minute from 1 to %d, or %d for no limit", r, MaxIngestRateLimit, RateLimitNone))
+	}
 	if !slices.Contains(LogRetentionValues, p.LogRetentionDays) {
 		add("log_retention_days", fmt.Errorf("%d is not one of CloudWatch's values %v", p.LogRetentionDays, LogRetentionValues))
 	}
 	add("tags", ValidateTags(p.Tags))
 	return errors.Join(errs...)
+}
+
+// EffectiveIngestRateLimit is IngestRateLimit, or its default for 0.
+func (p Plan) EffectiveIngestRateLimit() int {
+	if p.IngestRateLimit == 0 {
+		return DefaultIngestRateLimit
+	}
+	return p.IngestRateLimit
 }
 
 // ValidateRetentionDays checks the age after which events are deleted.

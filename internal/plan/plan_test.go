@@ -62,6 +62,10 @@ func TestValidate(t *testing.T) {
 		{"event retention off", func(p *Plan) { p.Retention = Retention{} }, ""},
 		{"event retention at its limits", func(p *Plan) { p.Retention = Retention{Days: MaxRetentionDays, PerIssue: MaxRetentionPerIssue} }, ""},
 		{"negative retention days", func(p *Plan) { p.Retention.Days = -1 }, "retention.days: -1 must be from 0"},
+		{"no ingest rate limit", func(p *Plan) { p.IngestRateLimit = RateLimitNone }, ""},
+		{"ingest rate limit of an older plan", func(p *Plan) { p.IngestRateLimit = 0 }, ""},
+		{"ingest rate limit below -1", func(p *Plan) { p.IngestRateLimit = -2 }, "ingest_rate_limit: -2 must be"},
+		{"ingest rate limit too high", func(p *Plan) { p.IngestRateLimit = MaxIngestRateLimit + 1 }, "ingest_rate_limit"},
 		{"too many retention days", func(p *Plan) { p.Retention.Days = MaxRetentionDays + 1 }, "retention.days"},
 		{"negative per issue", func(p *Plan) { p.Retention.PerIssue = -5 }, "retention.per_issue: -5 must be from 0"},
 		{"too many per issue", func(p *Plan) { p.Retention.PerIssue = MaxRetentionPerIssue + 1 }, "retention.per_issue"},
@@ -341,6 +345,16 @@ func TestValidateTags(t *testing.T) {
 		}
 		if err != nil && !strings.Contains(err.Error(), "tag") {
 			t.Errorf("tag %q=%q: error %q does not say it is about a tag", tt.Key, tt.Value, err)
+		}
+	}
+}
+
+// TestEffectiveIngestRateLimit: a plan from before ingest_rate_limit has
+// 0, which deploys the default, not a limit of 0 events.
+func TestEffectiveIngestRateLimit(t *testing.T) {
+	for _, tc := range []struct{ in, want int }{{0, DefaultIngestRateLimit}, {600, 600}, {RateLimitNone, RateLimitNone}} {
+		if got := (Plan{IngestRateLimit: tc.in}).EffectiveIngestRateLimit(); got != tc.want {
+			t.Errorf("ingest_rate_limit %d deploys %d, want %d", tc.in, got, tc.want)
 		}
 	}
 }

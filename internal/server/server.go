@@ -160,6 +160,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		SecureCookies:     cfg.SecureCookies,
 		PlainHTTP:         cfg.PlainHTTP,
 		Render:            cfg.Render,
+		ServerRateLimit:   serverRateLimit(cfg.Ingest.RatePerMinute),
 		Retention:         cfg.Retention,
 		SessionPruneEvery: cfg.SessionPruneEvery,
 		SQLiteSpaceEvery:  cfg.SQLiteSpaceEvery,
@@ -309,4 +310,16 @@ func (q queueSource) Receive(ctx context.Context, max int) ([]process.Message, e
 		out[i] = process.Message{ID: m.ID, Body: m.Body, Attempts: m.Attempts}
 	}
 	return out, err
+}
+
+// serverRateLimit is ingest's RatePerMinute as the dashboard names it: its
+// default for 0, and store.RateLimitNone for no limit.
+func serverRateLimit(perMinute int) int {
+	switch {
+	case perMinute == 0:
+		return ingest.DefaultRatePerMinute
+	case perMinute < 0:
+		return store.RateLimitNone
+	}
+	return perMinute
 }

@@ -421,3 +421,18 @@ func TestRotatedKeyRefusedAtOnce(t *testing.T) {
 		t.Errorf("key of the deleted project: HTTP %d, want 401", code)
 	}
 }
+
+// TestServerRateLimit: the dashboard is given the limit ingest applies to
+// projects without their own (flytrap dev's --rate-limit), not a number of
+// its own.
+func TestServerRateLimit(t *testing.T) {
+	for _, tc := range []struct{ perMinute, want int }{
+		{0, ingest.DefaultRatePerMinute},
+		{600, 600},
+		{-1, store.RateLimitNone},
+	} {
+		if got := serverRateLimit(tc.perMinute); got != tc.want {
+			t.Errorf("serverRateLimit(%d) = %d, want %d", tc.perMinute, got, tc.want)
+		}
+	}
+}

@@ -50,6 +50,9 @@ type Config struct {
 	// link-local addresses, as delivery does; the app sets it from its
 	// alerts' notify.Config.
 	AlertsAllowPrivate bool
+	// ServerRateLimit is ingest's limit of projects without their own,
+	// shown on their settings pages (dashboard.Config's).
+	ServerRateLimit int
 }
 
 // Web is the dashboard, the REST API, the live stream and /healthz over one
@@ -79,6 +82,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 		TrustForwardedFor:  cfg.TrustForwardedFor,
 		Mailer:             cfg.Mailer,
 		AlertsAllowPrivate: cfg.AlertsAllowPrivate,
+		ServerRateLimit:    cfg.ServerRateLimit,
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)

@@ -291,6 +291,9 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 func appConfig(rc awsx.RuntimeConfig, opts options, log *slog.Logger) app.Config {
 	c := app.Config{
 		IngestURL: rc.IngestURL,
+		// The ingest function's limit, from the same variable as its
+		// RATE_LIMIT; 0 (a config.json from before) says it is unknown.
+		ServerRateLimit: rc.IngestRateLimit,
 		Retention: app.Retention{
 			MaxAge:   time.Duration(rc.RetentionDays) * 24 * time.Hour,
 			PerIssue: rc.RetentionPerIssue,

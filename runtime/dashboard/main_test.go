@@ -627,3 +627,14 @@ func TestMigrateOnly(t *testing.T) {
 		t.Error("migrate created the state directory: it must only migrate")
 	}
 }
+
+// TestAppConfigServerRateLimit: the dashboard names the limit config.json
+// gives it, the ingest function's RATE_LIMIT from the same Terraform
+// variable, and none it does not know (a config.json from before).
+func TestAppConfigServerRateLimit(t *testing.T) {
+	for _, limit := range []int{6000, 250, -1, 0} {
+		if got := appConfig(awsx.RuntimeConfig{IngestRateLimit: limit}, options{}, nil).ServerRateLimit; got != limit {
+			t.Errorf("ingest_rate_limit %d: ServerRateLimit %d", limit, got)
+		}
+	}
+}

@@ -34,6 +34,9 @@ type appDeps struct {
 	Queue  ingest.Queue
 	Log    *slog.Logger
 	Now    func() time.Time // nil: time.Now
+	// RatePerMinute is the limit of projects without their own
+	// (ingest.Config's).
+	RatePerMinute int
 }
 
 // app is the function's http.Handler: an ingest.Handler over the S3 key set
@@ -110,6 +113,7 @@ func (a *app) ensureSalt(ctx context.Context) {
 		// prefill, stays untrusted.
 		TrustForwardedFor: false,
 		Now:               a.deps.Now,
+		RatePerMinute:     a.deps.RatePerMinute,
 	}, a.keys, a.deps.Queue, a.deps.Log))
 	a.salted.Store(true)
 }

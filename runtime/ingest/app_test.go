@@ -75,7 +75,7 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func (f *fakes) app(t *testing.T, c *clock) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+func (f *fakes) app(t *testing.T, c *clock, opts ...func(*appDeps)) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	t.Helper()
 	deps := appDeps{
 		Loader: awsx.NewKeySetLoader(f.s3, testBucket, testKey),
@@ -83,6 +83,9 @@ func (f *fakes) app(t *testing.T, c *clock) func(context.Context, events.APIGate
 	}
 	if c != nil {
 		deps.Now = c.now
+	}
+	for _, o := range opts {
+		o(&deps)
 	}
 	return lambdax.HTTPHandler(newApp(context.Background(), deps))
 }
@@ -314,6 +317,42 @@ func TestReadEnv(t *testing.T) {
 		})
 		if (err != nil) != (drop != "") || (drop != "" && !strings.Contains(err.Error(), drop)) {
 			t.Errorf("without %q: %v", drop, err)
+		}
+	}
+	for _, tc := range []struct {
+		rateLimit string
+		want      int
+		ok        bool
+	}{
+		{"", 0, true},
+		{"600", 600, true},
+		{"-1", -1, true},
+		{"0", 0, false},
+		{"-2", 0, false},
+		{"6k", 0, false},
+	} {
+		e, err := readEnv(func(k string) string {
+			if k == "RATE_LIMIT" {
+				return tc.rateLimit
+			}
+			return full[k]
+		})
+		if (err == nil) != tc.ok || (tc.ok && e.ratePerMinute != tc.want) || (!tc.ok && !strings.Contains(err.Error(), "RATE_LIMIT")) {
+			t.Errorf("RATE_LIMIT %q: %d, %v; want %d, ok %v", tc.rateLimit, e.ratePerMinute, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestIngestServerRateLimit: RATE_LIMIT, the deployment's
+// ingest_rate_limit, bounds projects without a limit of their own.
+func TestIngestServerRateLimit(t *testing.T) {
+	f := newFakes(t)
+	f.publish(t)
+	handle := f.app(t, nil, func(d *appDeps) { d.RatePerMinute = 1 })
+	for i, want := range []int{http.StatusOK, http.StatusTooManyRequests} {
+		resp, err := handle(context.Background(), fixture(t, "sentry-store-query.json"))
+		if err != nil || resp.StatusCode != want || (want == http.StatusTooManyRequests && !strings.Contains(resp.Body, "1 events per minute")) {
+			t.Fatalf("event %d at a server limit of 1 a minute: %d %s, %v; want %d", i+1, resp.StatusCode, resp.Body, err, want)
 		}
 	}
 }

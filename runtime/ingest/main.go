@@ -9,6 +9,9 @@
 //	QUEUE_URL      the events queue
 //	KEYSET_BUCKET  bucket of the key set object
 //	KEYSET_KEY     its key (keyset/ingest-keys.json)
+//	RATE_LIMIT     events per minute of each project without a limit of
+//	               its own (the variable ingest_rate_limit, which the
+//	               dashboard is given too); -1 none, unset the default
 //	LOG_LEVEL      debug, info (default), warn or error
 //
 // AWS_REGION and the role's credentials come from Lambda.
@@ -17,7 +20,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -44,6 +49,8 @@ func main() {
 		Loader: awsx.NewKeySetLoader(awsx.NewS3Client(cfg), env.bucket, env.key),
 		Queue:  awsx.NewSQSQueue(awsx.NewSQSClient(cfg), env.queueURL, awsx.SQSQueueOptions{}),
 		Log:    log,
+
+		RatePerMinute: env.ratePerMinute,
 	})
 	lambda.Start(lambdax.HTTPHandler(h))
 }
@@ -51,15 +58,24 @@ func main() {
 // env is the function's configuration.
 type env struct {
 	queueURL, bucket, key string
+	// ratePerMinute is ingest.Config's RatePerMinute.
+	ratePerMinute int
 }
 
 func readEnv(getenv func(string) string) (env, error) {
 	e := env{queueURL: getenv("QUEUE_URL"), bucket: getenv("KEYSET_BUCKET"), key: getenv("KEYSET_KEY")}
-	var missing []error
+	var errs []error
 	for name, v := range map[string]string{"QUEUE_URL": e.queueURL, "KEYSET_BUCKET": e.bucket, "KEYSET_KEY": e.key} {
 		if v == "" {
-			missing = append(missing, errors.New(name+" is not set"))
+			errs = append(errs, errors.New(name+" is not set"))
 		}
 	}
-	return e, errors.Join(missing...)
+	if s := getenv("RATE_LIMIT"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n == 0 || n < -1 {
+			errs = append(errs, fmt.Errorf("RATE_LIMIT %q is not a number of events per minute, or -1 for no limit", s))
+		}
+		e.ratePerMinute = n
+	}
+	return e, errors.Join(errs...)
 }

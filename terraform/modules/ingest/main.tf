@@ -73,6 +73,7 @@ resource "aws_lambda_function" "this" {
       QUEUE_URL     = var.queue_url
       KEYSET_BUCKET = var.bucket_name
       KEYSET_KEY    = var.keyset_key
+      RATE_LIMIT    = tostring(var.rate_limit)
     }
   }
 

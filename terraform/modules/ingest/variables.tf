@@ -92,6 +92,17 @@ variable "throttle_burst" {
   }
 }
 
+variable "rate_limit" {
+  description = "Events per minute the function accepts from each project without a limit of its own (RATE_LIMIT); -1 for no limit."
+  type        = number
+  default     = 6000
+
+  validation {
+    condition     = (var.rate_limit == -1 || (var.rate_limit >= 1 && var.rate_limit <= 1000000)) && floor(var.rate_limit) == var.rate_limit
+    error_message = "The rate limit must be a whole number of events per minute from 1 to 1000000, or -1 for no limit."
+  }
+}
+
 variable "routes" {
   description = <<-EOT
     Route keys sent to the ingest Lambda. One greedy route per method: the
