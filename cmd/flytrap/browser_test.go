@@ -167,6 +167,25 @@ func TestBrowserDashboard(t *testing.T) {
 	if !regexp.MustCompile(`(?m)(EST|GMT-5) \| \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$`).MatchString(times) {
 		t.Errorf("no time on the issue page reads in the reader's zone with UTC in its title:\n%s", times)
 	}
+	// The hourly chart's hours too: its first, under it, and each bar's
+	// in its tooltip, in New York's zone where the server wrote UTC.
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstHour := time.Now().UTC().Truncate(time.Hour).Add(-23 * time.Hour)
+	hours, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[document.querySelector("time[data-hour]")].map(e => e.textContent + " | " + e.title).concat(
+		Array.from(document.querySelectorAll("g[data-hour] title")).slice(0, 1).map(e => e.textContent)).join("\n").replace(/\u202f/g, " ")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hourLines := strings.Split(hours, "\n")
+	zone := `(EST|EDT|GMT-[45])`
+	if len(hourLines) != 2 ||
+		!regexp.MustCompile(`^`+regexp.QuoteMeta(firstHour.In(ny).Format("03:04 PM"))+` `+zone+` \| `+regexp.QuoteMeta(firstHour.Format("15:04 UTC"))+`$`).MatchString(hourLines[0]) ||
+		!regexp.MustCompile(`^`+regexp.QuoteMeta(firstHour.In(ny).Format("Jan 2, 03:04 PM"))+` `+zone+`: \d+ events?$`).MatchString(hourLines[1]) {
+		t.Errorf("the hourly chart's first hour does not read in the reader's zone (%s) with UTC in its title:\n%s", firstHour.In(ny).Format("Jan 2, 03:04 PM MST"), hours)
+	}
 	screenshot(t, ctx, "issue")
 
 	err = chromedp.Do(ctx,
@@ -223,10 +242,6 @@ func TestBrowserDashboard(t *testing.T) {
 	// millisecond, with their UTC time in the title; one of another day,
 	// in UTC or only in the reader's zone, shows its date.
 	now := time.Now().UTC()
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// A time of the event's UTC day that is of another day in New York,
 	// which the server cannot tell: app.js must show its date.
 	otherLocalDay := now.Truncate(24 * time.Hour)

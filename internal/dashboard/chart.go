@@ -18,6 +18,9 @@ type chart struct {
 	Bars   []bar
 	// Start and End label the x axis.
 	Start, End string
+	// StartHour is the hourly chart's first hour in RFC 3339 UTC, which
+	// app.js shows in the reader's zone instead of Start's UTC.
+	StartHour string
 }
 
 // bar is one time slot of a chart.
@@ -26,6 +29,9 @@ type bar struct {
 	SlotH      float64 // full-height hover area
 	Count      int64
 	Tip        string // "Nov 22, 10:00 UTC: 3 events"
+	// Hour is an hourly bar's hour in RFC 3339 UTC, for app.js to put
+	// the reader's zone in Tip.
+	Hour string
 }
 
 // Chart geometry in SVG user units; the SVG scales to its box.
@@ -51,8 +57,12 @@ func hourlyChart(buckets []store.Bucket, now time.Time) chart {
 		tips[i] = start.Add(time.Duration(i)*time.Hour).Format("Jan 2, 15:04 UTC") + ": " + plural(counts[i], "event", "events")
 	}
 	c := layout(counts, tips)
+	for i := range c.Bars {
+		c.Bars[i].Hour = start.Add(time.Duration(i) * time.Hour).Format(time.RFC3339)
+	}
 	c.Label = "Events per hour in the last 24 hours"
-	c.Start, c.End = start.Format("15:04"), "now"
+	c.Start, c.End = start.Format("15:04 UTC"), "now"
+	c.StartHour = start.Format(time.RFC3339)
 	return c
 }
 

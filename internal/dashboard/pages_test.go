@@ -330,6 +330,7 @@ func TestFlashIsShownOnce(t *testing.T) {
 
 func TestIssuePage(t *testing.T) {
 	f := newFixture(t)
+	firstHour := f.clock.Now().UTC().Truncate(time.Hour).Add(-23 * time.Hour)
 	r := f.get(roleMember, issuePath(f.issue))
 	wantStatus(t, r, http.StatusOK)
 	wantBody(t, r,
@@ -343,8 +344,11 @@ func TestIssuePage(t *testing.T) {
 		`Event <code class="event-id">`+f.event2+`</code>`,
 		`href="/issues/`+strconv.FormatInt(f.issue, 10)+`?event=`+f.event1+`" rel="prev">‹ Older</a>`,
 		`<span class="button disabled" aria-disabled="true">Newer ›</span>`,
-		// charts
+		// charts; the hourly one's hours machine-readable, for app.js to
+		// show in the reader's zone, in UTC said so without it
 		`aria-label="Events per hour in the last 24 hours: 2 events"`,
+		fmt.Sprintf(`<time datetime="%s" data-hour>%s</time>`, firstHour.Format(time.RFC3339), firstHour.Format("15:04 UTC")),
+		fmt.Sprintf(`<g data-hour="%s"><title>%s: 0 events</title>`, firstHour.Format(time.RFC3339), firstHour.Format("Jan 2, 15:04 UTC")),
 		`aria-label="Events per day in the last 14 days: 2 events"`,
 		// stack trace: in-app frame highlighted and open with its context,
 		// library frames collapsed

@@ -41,6 +41,11 @@ func TestHourlyChart(t *testing.T) {
 	if c.Bars[0].Tip != "Nov 21, 13:00 UTC: 2 events" {
 		t.Errorf("tip %q", c.Bars[0].Tip)
 	}
+	// The hours are machine-readable too, for app.js to show them in
+	// the reader's zone; the text says they are UTC for those without it.
+	if c.Start != "13:00 UTC" || c.StartHour != "2026-11-21T13:00:00Z" || c.Bars[0].Hour != "2026-11-21T13:00:00Z" || c.Bars[23].Hour != "2026-11-22T12:00:00Z" {
+		t.Errorf("start %q (%q), first bar's hour %q, last %q", c.Start, c.StartHour, c.Bars[0].Hour, c.Bars[23].Hour)
+	}
 }
 
 func TestDailyChart(t *testing.T) {

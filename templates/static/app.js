@@ -145,9 +145,34 @@
     }
     return d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }) + " " + t;
   }
+  // An hourly chart's hours ("10:00 UTC" under it, "Nov 22, 10:00 UTC:
+  // 3 events" over a bar) are the reader's; the hours of a zone whose
+  // offset is not whole (India's) start at half past.
+  function hour(d, withDate) {
+    var o = { hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
+    if (withDate) {
+      o.month = "short";
+      o.day = "numeric";
+    }
+    return d.toLocaleString(undefined, o);
+  }
+  document.querySelectorAll("svg g[data-hour]").forEach(function (g) {
+    var d = new Date(g.getAttribute("data-hour"));
+    var title = g.querySelector("title");
+    var rest = title ? title.textContent.indexOf(" UTC: ") : -1;
+    if (isNaN(d.getTime()) || rest < 0) {
+      return;
+    }
+    title.textContent = hour(d, true) + title.textContent.slice(rest + 4);
+  });
   document.querySelectorAll("time[datetime]").forEach(function (el) {
     var d = new Date(el.getAttribute("datetime"));
     if (isNaN(d.getTime())) {
+      return;
+    }
+    if (el.hasAttribute("data-hour")) {
+      el.title = el.textContent;
+      el.textContent = hour(d, false);
       return;
     }
     if (el.hasAttribute("data-clock")) {
