@@ -496,6 +496,11 @@ func (e *env) populate(p Project, member User) []int64 {
 			withTags("k", "v"), withAt(t0.Add(time.Duration(i)*time.Hour))).IssueID)
 	}
 	e.saveIn(p.ID, "a", withUser("u2"), withEnv("production"))
+	// An issue merged into another.
+	gone := e.saveIn(p.ID, "merged", withUser("u3")).IssueID
+	if _, err := e.db.MergeIssues(e.ctx, System, p.ID, []int64{gone}, issues[0]); err != nil {
+		e.t.Fatal(err)
+	}
 	// An alert: a notification and the issue's alert state.
 	e.saveAlerting(t0, request(p.ID, "alerting"))
 	if err := e.db.ReplaceSNSSubscriptions(e.ctx, p.ID, []SNSSubscription{{Email: member.Email, Status: SubscriptionPending}}, t0); err != nil {

@@ -54,6 +54,9 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ListEvents", testListEvents},
 		{"UpdateIssueStatus", testUpdateIssueStatus},
 		{"DeleteIssue", testDeleteIssue},
+		{"MergeIssues", testMergeIssues},
+		{"MergeIssuesRefused", testMergeIssuesRefused},
+		{"MergeConcurrentEvents", testMergeConcurrentEvents},
 		{"IssueTagBounds", testIssueTagBounds},
 		{"TagFlood", testTagFlood},
 		{"TagKeysBackfill", testTagKeysBackfill},
@@ -109,6 +112,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertFrequencyBatchCount", testAlertFrequencyBatchCount},
 		{"AlertFrequencyOnAnotherChannel", testAlertFrequencyOnAnotherChannel},
 		{"AlertIgnoredAndMuted", testAlertIgnoredAndMuted},
+		{"AlertMerge", testAlertMerge},
 		{"AlertClaim", testAlertClaim},
 	}
 	for _, tt := range tests {

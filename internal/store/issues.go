@@ -690,7 +690,8 @@ var issueTables = []string{"events", "issue_counts", "issue_tags", "issue_tag_ke
 	"issue_environments", "issue_environment_users", "issue_environment_counts"}
 
 // DeleteIssue removes an issue with its events, counts, tags and users. An
-// event of the same fingerprint arriving later starts a new issue.
+// event of the same fingerprint, or of one of the issues merged into it,
+// arriving later starts a new issue.
 func (d *DB) DeleteIssue(ctx context.Context, v Viewer, id int64) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		var (
@@ -701,7 +702,8 @@ func (d *DB) DeleteIssue(ctx context.Context, v Viewer, id int64) error {
 		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
 			return notFound(err)
 		}
-		for _, table := range issueTables {
+		// The fingerprints of issues merged into it go with it too.
+		for _, table := range append(issueTables, "issue_merges") {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE issue_id = $1`, id); err != nil {
 				return err
 			}

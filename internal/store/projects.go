@@ -287,7 +287,7 @@ func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 		if err := deleteArtifactBundles(ctx, tx, `project_id = $1`, id); err != nil {
 			return err
 		}
-		for _, table := range []string{"issues", "project_keys", "project_members", "releases",
+		for _, table := range []string{"issue_merges", "issues", "project_keys", "project_members", "releases",
 			"release_deploys", "release_commits", "repositories", "feedback"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1`, id); err != nil {
 				return err

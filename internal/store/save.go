@@ -250,7 +250,7 @@ func (d *DB) SaveBatch(ctx context.Context, reqs []SaveRequest, hooks ...TxHook)
 		case errors.Is(err, errDuplicate) && dupRuns < len(batch):
 			dupRuns++
 			continue
-		case pgDeadlock(err) && deadlockRuns < maxDeadlockRuns:
+		case (pgDeadlock(err) || errors.Is(err, errMerging)) && deadlockRuns < maxDeadlockRuns:
 			deadlockRuns++
 			continue
 		case failed != nil:
@@ -570,9 +570,7 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 		// Two processes may create the same issue at once: the loser's
 		// insert does nothing (PostgreSQL first waits for the winner to
 		// commit) and it then reads the winner's row.
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE project_id = $1 AND fingerprint = $2`,
-			k.projectID, k.fingerprint).Scan(&id)
+		id, err := d.findIssue(ctx, tx, k)
 		if errors.Is(err, sql.ErrNoRows) && s.previous != nil {
 			id, err = adoptIssue(ctx, tx, k, s)
 		}
@@ -599,6 +597,48 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 		issues[i] = ids[issueKey{batch[i].projectID, batch[i].fingerprint}]
 	}
 	return issues, nil
+}
+
+// findIssue returns the ID of k's issue, that of the issue its fingerprint
+// was merged into when no issue has it, or sql.ErrNoRows. On PostgreSQL it
+// locks the issue row as the events' foreign key would (FOR KEY SHARE, so
+// taking it earlier costs nothing), which makes a concurrent MergeIssues
+// or DeleteIssue wait for this batch, or this batch wait for it and then
+// find the issue gone: the lookup then runs again and finds where the
+// merge put the fingerprint. Merges are read only on a miss, which only
+// the first event of an issue has.
+func (d *DB) findIssue(ctx context.Context, tx *sql.Tx, k issueKey) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE project_id = $1 AND fingerprint = $2`+d.forKeyShare(),
+		k.projectID, k.fingerprint).Scan(&id)
+	// Each turn follows a merge that committed since the one before, and
+	// merges are rare: a few turns are more than enough.
+	for turn := 0; errors.Is(err, sql.ErrNoRows) && turn < 3; turn++ {
+		var target int64
+		err = tx.QueryRowContext(ctx, `SELECT issue_id FROM issue_merges WHERE project_id = $1 AND fingerprint = $2`,
+			k.projectID, k.fingerprint).Scan(&target)
+		if err != nil {
+			return 0, err
+		}
+		err = tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE id = $1`+d.forKeyShare(), target).Scan(&id)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("issue of fingerprint %q is being merged: %w", k.fingerprint, errMerging)
+	}
+	return id, err
+}
+
+// errMerging makes SaveBatch run a batch again when the issue one of its
+// events was to join was merged away too often while it looked.
+var errMerging = errors.New("issue merged meanwhile")
+
+// forKeyShare locks, on PostgreSQL, an issue row that saving inserts
+// events, buckets and tags of: the lock their foreign keys take anyway.
+func (d *DB) forKeyShare() string {
+	if d.dialect == DialectPostgres {
+		return " FOR KEY SHARE"
+	}
+	return ""
 }
 
 // adoptIssue moves the issue of k's project that has one of s's previous

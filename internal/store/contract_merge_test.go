@@ -1,0 +1,283 @@
+package store
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+)
+
+// mergeEvents are the events of testMergeIssues: by fingerprint, what
+// each event has. The same events saved under one fingerprint are what
+// the merged issue must read as.
+var mergeEvents = []struct {
+	fp   string
+	opts []eventOpt
+}{
+	{"a", []eventOpt{withAt(t0), withRcv(t0), withEnv("production"), withUser("u1"), withTags("k", "x"), withRelease("1.0")}},
+	{"a", []eventOpt{withAt(t0.Add(time.Hour)), withRcv(t0.Add(time.Hour)), withEnv("production"), withUser("u2"), withTags("k", "y")}},
+	{"a", []eventOpt{withAt(t0.Add(2 * time.Hour)), withRcv(t0.Add(2 * time.Hour)), withEnv("staging"), withUser("u1")}},
+	{"b", []eventOpt{withAt(t0.Add(-time.Hour)), withRcv(t0.Add(-time.Hour)), withEnv("production"), withUser("u3"),
+		withTags("k", "x"), withRelease("0.9"), withLevel("warning")}},
+	{"c", []eventOpt{withAt(t0.Add(3 * time.Hour)), withRcv(t0.Add(3 * time.Hour)), withEnv("staging"), withUser("u2"),
+		withTags("k", "z"), withRelease("1.1"), withTitle("Newest")}},
+	{"c", []eventOpt{withAt(t0.Add(time.Hour)), withRcv(t0.Add(time.Hour)), withUser("u4"), withTags("other", "1")}},
+}
+
+// testMergeIssues: issues merged into the one with the most events read
+// as if their events had always grouped there: figures, charts, tags,
+// users, environments, events and feedback. The others are gone from the
+// list, their IDs lead to the primary, and new events of their
+// fingerprints join it.
+func testMergeIssues(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	ref := e.createProject("reference")
+	ids := map[string]int64{}
+	for n, ev := range mergeEvents {
+		opts := append([]eventOpt{withID(fmt.Sprintf("merge-%d", n))}, ev.opts...)
+		ids[ev.fp] = e.save(ev.fp, opts...).IssueID
+		e.saveIn(ref.ID, "all", opts...)
+	}
+	want := e.listAll(System, IssueFilter{ProjectID: ref.ID})[0]
+	e.setStatus(ids["a"], StatusIgnored, "")
+	e.saveFeedback(feedbackReq(e.project.ID, "fb-1", "merge-3", "about b", t0))
+
+	merged, err := db.MergeIssues(ctx, System, e.project.ID, []int64{ids["c"], ids["b"], ids["a"]}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged.ID != ids["a"] {
+		t.Fatalf("merged into %d, want %d, the issue with the most events", merged.ID, ids["a"])
+	}
+	got := e.issue(ids["a"])
+	if got != merged {
+		t.Errorf("MergeIssues returned %+v, GetIssue %+v", merged, got)
+	}
+	wantIssue := e.issue(want)
+	wantIssue.ID, wantIssue.ProjectID, wantIssue.Fingerprint = got.ID, got.ProjectID, got.Fingerprint
+	wantIssue.Status = StatusIgnored
+	if got != wantIssue {
+		t.Errorf("merged issue\n %+v\nwant as if grouped together\n %+v", got, wantIssue)
+	}
+	for _, env := range []string{"production", "staging"} {
+		g, _ := db.GetIssueIn(ctx, System, got.ID, env)
+		w, _ := db.GetIssueIn(ctx, System, want, env)
+		if g.Count != w.Count || g.UserCount != w.UserCount || !g.FirstSeen.Equal(w.FirstSeen) || !g.LastSeen.Equal(w.LastSeen) {
+			t.Errorf("in %s: %d events, %d users, %v to %v; want %d, %d, %v to %v", env,
+				g.Count, g.UserCount, g.FirstSeen, g.LastSeen, w.Count, w.UserCount, w.FirstSeen, w.LastSeen)
+		}
+		gh, _ := db.IssueHourlyCounts(ctx, System, got.ID, t0.Add(-24*time.Hour), env)
+		wh, _ := db.IssueHourlyCounts(ctx, System, want, t0.Add(-24*time.Hour), env)
+		if !reflect.DeepEqual(gh, wh) {
+			t.Errorf("hourly counts in %s: %v, want %v", env, gh, wh)
+		}
+	}
+	gh, _ := db.IssueHourlyCounts(ctx, System, got.ID, t0.Add(-24*time.Hour), "")
+	wh, _ := db.IssueHourlyCounts(ctx, System, want, t0.Add(-24*time.Hour), "")
+	if !reflect.DeepEqual(gh, wh) || len(wh) != 5 {
+		t.Errorf("hourly counts: %v, want %v", gh, wh)
+	}
+	gt, _ := db.IssueTags(ctx, System, got.ID)
+	wt, _ := db.IssueTags(ctx, System, want)
+	if !reflect.DeepEqual(gt, wt) {
+		t.Errorf("tags:\n %v\nwant\n %v", gt, wt)
+	}
+	for _, table := range []string{"issue_tag_keys", "issue_minute_counts", "issue_users", "issue_environment_users"} {
+		q := `SELECT COUNT(*) FROM ` + table + ` WHERE issue_id = $1`
+		if g, w := e.count(q, got.ID), e.count(q, want); g != w {
+			t.Errorf("%s: %d rows, want %d", table, g, w)
+		}
+	}
+	evs, _, err := db.ListEvents(ctx, System, got.ID, "", 100, "")
+	if err != nil || len(evs) != len(mergeEvents) {
+		t.Errorf("events of the merged issue: %d, %v; want %d", len(evs), err, len(mergeEvents))
+	}
+	if fs, _, err := db.ListIssueFeedback(ctx, System, got.ID, "", 10); err != nil || len(fs) != 1 {
+		t.Errorf("feedback of the merged issue: %v, %v; want b's", fs, err)
+	}
+	if list := e.listAll(System, IssueFilter{ProjectID: e.project.ID}); !reflect.DeepEqual(list, []int64{got.ID}) {
+		t.Errorf("issue list after merge: %v, want only %d", list, got.ID)
+	}
+	for _, fp := range []string{"b", "c"} {
+		_, err := db.GetIssue(ctx, System, ids[fp])
+		wantErr(t, "GetIssue of merged "+fp, err, ErrNotFound)
+		if into, err := db.MergedInto(ctx, System, ids[fp]); err != nil || into != got.ID {
+			t.Errorf("MergedInto(%s) = %d, %v; want %d", fp, into, err, got.ID)
+		}
+		for _, table := range append(issueTables, "issue_minute_counts", "alert_issue_state") {
+			if n := e.count(`SELECT COUNT(*) FROM `+table+` WHERE issue_id = $1`, ids[fp]); n != 0 {
+				t.Errorf("%s keeps %d rows of merged issue %s", table, n, fp)
+			}
+		}
+	}
+	if _, err := db.MergedInto(ctx, System, got.ID); err == nil {
+		t.Error("MergedInto of the primary found an issue")
+	}
+
+	// A new event of a merged fingerprint joins the primary.
+	res := e.save("b", withAt(t0.Add(4*time.Hour)), withUser("u9"))
+	if res.IssueID != got.ID || res.NewIssue || res.Count != got.Count+1 || res.UserCount != got.UserCount+1 {
+		t.Errorf("event of a merged fingerprint: %+v, want issue %d with %d events", res, got.ID, got.Count+1)
+	}
+
+	// Again, or with only merged IDs, changes nothing.
+	before := e.issue(got.ID)
+	for _, again := range [][]int64{{ids["a"], ids["b"], ids["c"]}, {ids["b"], ids["c"]}} {
+		if i, err := db.MergeIssues(ctx, System, e.project.ID, again, 0); err != nil || i != before {
+			t.Errorf("merge %v again: %+v, %v; want %+v", again, i, err, before)
+		}
+	}
+}
+
+// testMergeIssuesRefused: a merge needs two different issues of the
+// project named, which the viewer sees; a refused merge changes nothing.
+func testMergeIssuesRefused(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	other := e.createProject("other")
+	a := e.save("a").IssueID
+	b := e.save("b").IssueID
+	elsewhere := e.saveIn(other.ID, "x").IssueID
+	outsider := e.createUser("outsider@example.com", RoleMember)
+	for _, c := range []struct {
+		name    string
+		v       Viewer
+		project int64
+		ids     []int64
+		into    int64
+		want    error
+	}{
+		{"into itself", System, e.project.ID, []int64{a}, a, ErrInvalid},
+		{"twice the same", System, e.project.ID, []int64{a, a}, 0, ErrInvalid},
+		{"none", System, e.project.ID, nil, 0, ErrInvalid},
+		{"two projects", System, e.project.ID, []int64{a, elsewhere}, 0, ErrInvalid},
+		{"into another project's", System, e.project.ID, []int64{a, b}, elsewhere, ErrInvalid},
+		{"unknown issue", System, e.project.ID, []int64{a, 999999}, 0, ErrNotFound},
+		{"not a member", Viewer{UserID: outsider.ID}, e.project.ID, []int64{a, b}, 0, ErrNotFound},
+		{"no such project", System, 999999, []int64{a, b}, 0, ErrNotFound},
+	} {
+		_, err := db.MergeIssues(ctx, c.v, c.project, c.ids, c.into)
+		wantErr(t, c.name, err, c.want)
+	}
+	if list := e.listAll(System, IssueFilter{ProjectID: e.project.ID}); len(list) != 2 {
+		t.Errorf("issues after refused merges: %v, want both", list)
+	}
+	// Who sees only another project learns nothing of this one's merges.
+	e.addMember(other, outsider)
+	if _, err := db.MergeIssues(ctx, System, e.project.ID, []int64{a, b}, b); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.MergedInto(ctx, Viewer{UserID: outsider.ID}, a)
+	wantErr(t, "MergedInto for a member of another project", err, ErrNotFound)
+	a = e.save("a2").IssueID
+
+	// A member may merge, into the issue they pick.
+	e.addMember(e.project, outsider)
+	if i, err := db.MergeIssues(ctx, Viewer{UserID: outsider.ID}, e.project.ID, []int64{a}, b); err != nil || i.ID != b {
+		t.Errorf("member merging into %d: %+v, %v", b, i, err)
+	}
+	// Merged again into a third, both old IDs and fingerprints lead there.
+	c := e.save("c").IssueID
+	if _, err := db.MergeIssues(ctx, System, e.project.ID, []int64{b, c}, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{a, b} {
+		if into, err := db.MergedInto(ctx, System, id); err != nil || into != c {
+			t.Errorf("MergedInto(%d) = %d, %v; want %d", id, into, err, c)
+		}
+	}
+	if res := e.save("a"); res.IssueID != c {
+		t.Errorf("event of a twice merged fingerprint went to %d, want %d", res.IssueID, c)
+	}
+	// Deleting the primary lets the fingerprints start new issues.
+	if err := db.DeleteIssue(ctx, System, c); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.save("a"); !res.NewIssue {
+		t.Errorf("event of a fingerprint merged into a deleted issue: %+v, want a new issue", res)
+	}
+	if _, err := db.MergedInto(ctx, System, a); err == nil {
+		t.Error("MergedInto leads to a deleted issue")
+	}
+}
+
+// testMergeConcurrentEvents: events of the merged issues saved while
+// merging are all counted, on the primary.
+func testMergeConcurrentEvents(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	fps := []string{"a", "b", "c", "d"}
+	var ids []int64
+	for _, fp := range fps {
+		ids = append(ids, e.save(fp).IssueID)
+	}
+	const workers, perWorker = 4, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*perWorker+1)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range perWorker {
+				reqs := []SaveRequest{request(e.project.ID, fps[(w+n)%len(fps)]), request(e.project.ID, fps[(w+n+1)%len(fps)])}
+				if _, err := db.SaveBatch(ctx, reqs); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		time.Sleep(5 * time.Millisecond)
+		if _, err := db.MergeIssues(ctx, System, e.project.ID, ids, ids[0]); err != nil {
+			errs <- err
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	total := int64(len(fps) + workers*perWorker*2)
+	if list := e.listAll(System, IssueFilter{ProjectID: e.project.ID}); !slices.Equal(list, ids[:1]) {
+		t.Fatalf("issues after merging during saves: %v, want %d", list, ids[0])
+	}
+	if i := e.issue(ids[0]); i.Count != total {
+		t.Errorf("merged issue counts %d events, want %d", i.Count, total)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM events WHERE issue_id = $1`, ids[0]); n != total {
+		t.Errorf("merged issue has %d events stored, want %d", n, total)
+	}
+	if n := e.count(`SELECT COALESCE(SUM(count), 0) FROM issue_counts WHERE issue_id = $1`, ids[0]); n != total {
+		t.Errorf("merged issue's hourly counts sum to %d, want %d", n, total)
+	}
+}
+
+// testAlertMerge: an event of a merged issue's fingerprint joins the
+// primary, which is no new issue: no new-issue alert fires again, and the
+// merged issue's alert state is gone with it.
+func testAlertMerge(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	now := t0.Add(time.Minute)
+	a := e.saveAlerting(now, request(e.project.ID, "a"), request(e.project.ID, "a"))[0].IssueID
+	b := e.saveAlerting(now, request(e.project.ID, "b"))[0].IssueID
+	if got := reasons(e.outbox()); !slices.Equal(got, []string{RuleNewIssue, RuleNewIssue}) {
+		t.Fatalf("before the merge: outbox %v", got)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM alert_issue_state WHERE issue_id = $1`, b); n != 1 {
+		t.Fatalf("before the merge: %d alert states of the issue to merge, want 1", n)
+	}
+	if _, err := db.MergeIssues(ctx, System, e.project.ID, []int64{a, b}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM alert_issue_state WHERE issue_id = $1`, b); n != 0 {
+		t.Errorf("the merged issue keeps %d alert states", n)
+	}
+	res := e.saveAlerting(now.Add(time.Hour), request(e.project.ID, "b"))
+	if res[0].IssueID != a || res[0].NewIssue {
+		t.Errorf("event of the merged fingerprint: %+v", res[0])
+	}
+	if got := reasons(e.outbox()); len(got) != 2 {
+		t.Errorf("after an event of the merged fingerprint: outbox %v, want no new alert", got)
+	}
+}
