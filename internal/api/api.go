@@ -46,6 +46,8 @@ type Store interface {
 	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time, environment string) ([]store.Bucket, error)
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
+	MergeIssues(ctx context.Context, v store.Viewer, projectID int64, ids []int64, into int64) (store.Issue, error)
+	MergedInto(ctx context.Context, v store.Viewer, id int64) (int64, error)
 	Feed(ctx context.Context, v store.Viewer, f store.FeedFilter) ([]store.FeedEvent, string, error)
 	ListProjectFeedback(ctx context.Context, v store.Viewer, projectID int64, cursor string, limit int) ([]store.Feedback, string, error)
 	ListIssueFeedback(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.Feedback, string, error)
@@ -210,6 +212,7 @@ func (a *API) endpoints() []endpoint {
 		{"DELETE /api/v1/projects/{project_id}", a.deleteProject},
 		{"GET /api/v1/projects/{project_id}/issues", a.listIssues},
 		{"POST /api/v1/projects/{project_id}/issues/bulk", a.bulkUpdate},
+		{"POST /api/v1/projects/{project_id}/issues/merge", a.mergeIssues},
 		{"GET /api/v1/projects/{project_id}/members", a.listMembers},
 		{"POST /api/v1/projects/{project_id}/members", a.addMember},
 		{"PUT /api/v1/projects/{project_id}/members/{user_id}", a.putMember},
@@ -665,7 +668,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "not found")
+		if !a.merged(w, r) {
+			writeError(w, http.StatusNotFound, "not_found", "not found")
+		}
 	case errors.Is(err, store.ErrBadCursor):
 		writeError(w, http.StatusBadRequest, "bad_request", "invalid cursor: pass next_cursor from a previous page unchanged")
 	case errors.Is(err, store.ErrForbidden):
@@ -703,6 +708,38 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		writeError(w, http.StatusInternalServerError, "internal", "internal error; the server log has details")
 	}
+}
+
+// merged answers a request for an issue that was merged into another, and
+// reports whether it did: a read is redirected to the same path of that
+// issue, so old links and scripts keep working; a change is a 404 naming
+// it, since the caller chose the issue to change.
+func (a *API) merged(w http.ResponseWriter, r *http.Request) bool {
+	raw := r.PathValue("issue_id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil {
+		return false
+	}
+	into, err := a.store.MergedInto(r.Context(), viewer(r), id)
+	if err != nil {
+		return false
+	}
+	prefix := "/api/v1/issues/" + raw
+	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
+	if !ok {
+		return false
+	}
+	target := url.URL{Path: "/api/v1/issues/" + strconv.FormatInt(into, 10) + rest, RawQuery: r.URL.RawQuery}
+	body := apitypes.Error{Error: apitypes.ErrorBody{Code: "issue_merged",
+		Message: fmt.Sprintf("issue %d was merged into issue %d; use %s", id, into, target.Path),
+		URLs:    []string{target.Path}, MergedInto: into}}
+	status := http.StatusNotFound
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		w.Header().Set("Location", target.String())
+		status = http.StatusMovedPermanently
+	}
+	writeJSON(w, status, body)
+	return true
 }
 
 // refusal is the status and error code of a service refusal.

@@ -230,6 +230,7 @@ func routes(f *fixture) []route {
 	p, o := fmt.Sprintf("/api/v1/projects/%d", f.project.ID), fmt.Sprintf("/api/v1/projects/%d", f.other.ID)
 	i, oi := fmt.Sprintf("/api/v1/issues/%d", f.issueA), fmt.Sprintf("/api/v1/issues/%d", f.otherIssue)
 	bulk := func(id int64) string { return fmt.Sprintf(`{"ids":[%d],"status":"resolved"}`, id) }
+	merge := func(a, b int64) string { return fmt.Sprintf(`{"ids":[%d,%d]}`, a, b) }
 	const missing = "/999999"
 	return append([]route{
 		{"GET", "/api/v1/projects", "", 200, 200, 200},
@@ -298,6 +299,9 @@ func routes(f *fixture) []route {
 		{"POST", p + "/issues/bulk", bulk(f.issueA), 200, 200, 404},
 		{"POST", p + "/issues/bulk", bulk(f.otherIssue), 200, 200, 404},
 		{"POST", o + "/issues/bulk", bulk(f.otherIssue), 200, 404, 404},
+		{"POST", p + "/issues/merge", merge(f.issueA, f.issueB), 200, 200, 404},
+		// An issue of another project is refused to whoever sees both.
+		{"POST", o + "/issues/merge", merge(f.otherIssue, f.issueA), 400, 404, 404},
 		{"GET", "/api/v1/tokens", "", 200, 200, 200},
 		{"POST", "/api/v1/tokens", `{"name":"ci"}`, 201, 201, 201},
 		{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", f.adminSpareToken), "", 204, 404, 404},

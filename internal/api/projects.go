@@ -278,3 +278,25 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, apitypes.BulkResult{Updated: n})
 }
+
+// mergeIssues merges issues of the project into one and answers it.
+func (a *API) mergeIssues(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	var req apitypes.Merge
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if len(req.IDs) == 0 || len(req.IDs) > store.MaxBulkIDs {
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("ids must list 1 to %d issue IDs", store.MaxBulkIDs))
+		return
+	}
+	is, err := a.store.MergeIssues(r.Context(), viewer(r), pid, req.IDs, req.Into)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireIssue(is))
+}

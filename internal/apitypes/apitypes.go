@@ -69,6 +69,9 @@ type ErrorBody struct {
 	// more than one thing: for ambiguous_event_id, the event's path in each
 	// project the caller may see that holds its ID.
 	URLs []string `json:"urls,omitempty"`
+	// MergedInto is, for issue_merged, the issue the one asked for was
+	// merged into.
+	MergedInto int64 `json:"merged_into,omitempty"`
 }
 
 // List is the envelope of every list response; an empty NextCursor is the
@@ -364,6 +367,14 @@ type StatusChange struct {
 type BulkChange struct {
 	IDs    []int64 `json:"ids"`
 	Status string  `json:"status"`
+}
+
+// Merge is POST /api/v1/projects/{id}/issues/merge: the issues IDs are
+// merged into one, Into when set (it need not be among IDs), else the one
+// with the most events. The answer is the Issue merged into.
+type Merge struct {
+	IDs  []int64 `json:"ids"`
+	Into int64   `json:"into,omitempty"`
 }
 
 // BulkResult answers BulkChange.
