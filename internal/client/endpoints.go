@@ -230,6 +230,13 @@ func (c *Client) SetIssueStatus(ctx context.Context, issueID int64, ch apitypes.
 	return is, c.do(ctx, "PATCH", "/api/v1/issues/"+id(issueID), nil, ch, &is)
 }
 
+// MergeIssues merges issues of a project into one (m.Into, else the one
+// with the most events) and returns it.
+func (c *Client) MergeIssues(ctx context.Context, projectID int64, m apitypes.Merge) (apitypes.Issue, error) {
+	var is apitypes.Issue
+	return is, c.do(ctx, "POST", "/api/v1/projects/"+id(projectID)+"/issues/merge", nil, m, &is)
+}
+
 // DeleteIssue deletes an issue with its events.
 func (c *Client) DeleteIssue(ctx context.Context, issueID int64) error {
 	return c.do(ctx, "DELETE", "/api/v1/issues/"+id(issueID), nil, nil, nil)

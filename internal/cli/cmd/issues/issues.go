@@ -1,5 +1,5 @@
 // Package issues implements `flytrap issues`: list, view, resolve,
-// ignore, unresolve (reopen) and delete issues.
+// ignore, unresolve (reopen), merge and delete issues.
 package issues
 
 import (
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ type Options struct {
 	Since   string
 	Limit   int
 	Release string
+	Into    string
 }
 
 // NewCmd returns the issues command and its verbs.
@@ -44,7 +46,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{F: f}
 	cmd := &cobra.Command{
 		Use:   "issues <command>",
-		Short: "List, view, resolve, ignore, unresolve (reopen) and delete issues",
+		Short: "List, view, resolve, ignore, unresolve (reopen), merge and delete issues",
 	}
 	cmdutil.AddHostFlag(cmd, &opts.Host)
 	list := &cobra.Command{
@@ -106,9 +108,21 @@ matches either level.`,
 		RunE:    func(cmd *cobra.Command, args []string) error { return Delete(cmd.Context(), opts, args[0]) },
 	}
 	del.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking")
+	merge := &cobra.Command{
+		Use: "merge <issue-id> <issue-id>...", Short: "Merge issues of one project into one", Args: cobra.MinimumNArgs(1),
+		Long: `Merge issues that grouping split into one: the issue given with --into, else the
+one with the most events. The others' events, counts, tags and users move to it, and
+their new events and old links lead to it. It cannot be undone.`,
+		Example: "  flytrap issues merge 42 43 51\n  flytrap issues merge 43 51 --into 42 --yes",
+		RunE:    func(cmd *cobra.Command, args []string) error { return Merge(cmd.Context(), opts, args) },
+	}
+	merge.Flags().StringVar(&opts.Into, "into", "", "the issue to keep (default: the one with the most events)")
+	merge.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "merge without asking")
+	opts.Out.Add(merge)
 	cmd.AddCommand(list, view, resolve,
 		status("ignore", "Ignore issues: new events do not reopen them", apitypes.StatusIgnored),
 		unresolve,
+		merge,
 		del)
 	return cmd
 }
@@ -454,6 +468,79 @@ func printStatus(opts *Options, done []apitypes.Issue) error {
 			fmt.Fprintf(w, "Issue %d is %s: %s\n", is.ID, status, cmdutil.Clean(is.Title))
 		}
 		return nil
+	})
+}
+
+// Merge merges the issues args (and --into) after confirmation and
+// prints the issue they merged into.
+func Merge(ctx context.Context, opts *Options, args []string) error {
+	var ids []int64
+	for _, a := range append(slices.Clone(args), opts.Into) {
+		if a == "" {
+			continue
+		}
+		id, err := issueID(a)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) < 2 {
+		return cmdutil.UsageError("name at least two different issues to merge", "see the IDs with `flytrap issues list`")
+	}
+	into := int64(0)
+	if opts.Into != "" {
+		into, _ = issueID(opts.Into)
+	}
+	c, err := opts.F.APIClient(opts.Host)
+	if err != nil {
+		return err
+	}
+	// The issues are read first so the question names what merges, and a
+	// missing one is named before anything changes.
+	var issues []apitypes.Issue
+	for _, id := range ids {
+		d, err := c.Issue(ctx, id)
+		if err != nil {
+			return issueErr(err, id)
+		}
+		issues = append(issues, d.Issue)
+	}
+	primary := slices.MaxFunc(issues, func(a, b apitypes.Issue) int {
+		return cmp.Or(cmp.Compare(a.Count, b.Count), cmp.Compare(b.ID, a.ID))
+	})
+	if into != 0 {
+		primary = issues[slices.Index(ids, into)]
+	}
+	var others []string
+	for _, is := range issues {
+		if id := strconv.FormatInt(is.ID, 10); is.ID != primary.ID && !slices.Contains(others, id) {
+			others = append(others, id)
+		}
+	}
+	if len(others) == 0 {
+		// Every ID leads to one issue: they were merged already.
+		return printMerged(opts, primary)
+	}
+	question := fmt.Sprintf("merge issue%s %s into issue %d (%s); this cannot be undone",
+		map[bool]string{true: "s"}[len(others) > 1], strings.Join(others, ", "), primary.ID, cmdutil.Clip(primary.Title, 60))
+	if err := opts.F.Confirm(ctx, opts.Yes, question); err != nil {
+		return err
+	}
+	merged, err := c.MergeIssues(ctx, primary.ProjectID, apitypes.Merge{IDs: ids, Into: primary.ID})
+	if err != nil {
+		return err
+	}
+	return printMerged(opts, merged)
+}
+
+// printMerged prints the issue Merge merged into.
+func printMerged(opts *Options, is apitypes.Issue) error {
+	return opts.F.Print(opts.Out, is, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "Merged into issue %d, now %s: %s\n", is.ID, count(is.Count, "event", "events"), cmdutil.Clean(is.Title))
+		return err
 	})
 }
 
