@@ -78,6 +78,9 @@ func matrix() []route {
 		route{"GET", "/issues/{issue}?event={otherEvent}", nil, scopeNobody, 404},
 		route{"GET", "/issues/{otherIssue}?event={event1}", nil, scopeNobody, 404},
 		route{"POST", "/projects/{web}/issues/bulk", url.Values{"ids": {"{otherIssue}"}, "action": {"resolve"}}, scopeWeb, 303},
+		route{"POST", "/projects/{web}/issues/bulk", url.Values{"ids": {"{issue}", "{issue2}"}, "action": {"merge"}}, scopeWeb, 303},
+		route{"GET", "/projects/{web}/issues/merge?ids={issue}&ids={issue2}", nil, scopeWeb, 200},
+		route{"POST", "/projects/{web}/issues/merge", url.Values{"ids": {"{issue}", "{issue2}"}, "into": {"{issue}"}}, scopeWeb, 303},
 		// web's events name the release; billing has none of that name.
 		route{"GET", "/projects/{web}/releases/{release}", nil, scopeWeb, 200},
 		route{"GET", "/projects/{billing}/releases/{release}", nil, scopeNobody, 404},
@@ -130,7 +133,7 @@ func (f *fixture) fill(s string, victim int64) string {
 	id := func(n int64) string { return strconv.FormatInt(n, 10) }
 	return strings.NewReplacer(
 		"{web}", id(f.web.ID), "{billing}", id(f.billing.ID),
-		"{issue}", id(f.issue), "{otherIssue}", id(f.otherIssue),
+		"{issue}", id(f.issue), "{issue2}", id(f.issue2), "{otherIssue}", id(f.otherIssue),
 		"{event1}", f.event1, "{otherEvent}", f.otherEvent, "{release}", url.PathEscape("shop@1.2.3"),
 		"{member}", id(f.member.ID), "{outsider}", id(f.outsider.ID), "{victim}", id(victim),
 		"{webChannel}", id(f.firstChannel(f.web.ID)), "{billingChannel}", id(f.firstChannel(f.billing.ID)),
@@ -253,6 +256,7 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 	}
 	for _, want := range []string{
 		"GET /projects", "GET /projects/{id}/setup", "GET /projects/{id}/issues", "POST /projects/{id}/issues/bulk",
+		"GET /projects/{id}/issues/merge", "POST /projects/{id}/issues/merge",
 		"GET /projects/{id}/releases", "GET /projects/{id}/releases/{id}",
 		"GET /issues/{id}", "POST /issues/{id}/status", "GET /issues/{id}/delete", "POST /issues/{id}/delete",
 		"GET /account", "POST /account/password", "POST /logout",

@@ -68,6 +68,8 @@ type Store interface {
 	GetIssueIn(ctx context.Context, v store.Viewer, id int64, environment string) (store.Issue, error)
 	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
+	MergeIssues(ctx context.Context, v store.Viewer, projectID int64, ids []int64, into int64) (store.Issue, error)
+	MergedInto(ctx context.Context, v store.Viewer, id int64) (int64, error)
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error
 	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time, environment string) ([]store.Bucket, error)
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
@@ -355,6 +357,8 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /projects/{id}/setup", d.page(d.setupPage))
 	m.HandleFunc("GET /projects/{id}/issues", d.page(d.issuesPage))
 	m.HandleFunc("POST /projects/{id}/issues/bulk", d.action(d.bulkUpdate))
+	m.HandleFunc("GET /projects/{id}/issues/merge", d.page(d.confirmMerge))
+	m.HandleFunc("POST /projects/{id}/issues/merge", d.action(d.mergeIssues))
 	m.HandleFunc("GET /projects/{id}/feedback", d.page(d.feedbackPage))
 	m.HandleFunc("GET /projects/{id}/releases", d.page(d.releasesPage))
 	m.HandleFunc("GET /projects/{id}/releases/{version}", d.page(d.releasePage))

@@ -1,7 +1,9 @@
 package dashboard
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -71,6 +73,9 @@ func listQuery(raw url.Values) url.Values {
 }
 
 func issuesURL(projectID int64, q url.Values) string { return projectPageURL(projectID, "issues", q) }
+
+// issueURL is the issue page's URL.
+func issueURL(id int64) string { return "/issues/" + strconv.FormatInt(id, 10) }
 
 // projectPageURL is the URL of a project's page with the query q.
 func projectPageURL(projectID int64, page string, q url.Values) string {
@@ -183,26 +188,28 @@ func (d *Dashboard) bulkUpdate(w http.ResponseWriter, r *http.Request, s *sessio
 	// path, so the hidden field cannot redirect anywhere else.
 	backQ, _ := url.ParseQuery(r.PostForm.Get("back"))
 	back := issuesURL(p.ID, listQuery(backQ))
-	status, ok := bulkActions[r.PostForm.Get("action")]
-	if !ok {
-		d.redirectError(w, r, back, "Choose resolve, ignore or unresolve.")
+	action := r.PostForm.Get("action")
+	status, ok := bulkActions[action]
+	if !ok && action != "merge" {
+		d.redirectError(w, r, back, "Choose resolve, ignore, unresolve or merge.")
 		return
 	}
-	var ids []int64
-	for _, raw := range r.PostForm["ids"] {
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || n <= 0 {
-			d.redirectError(w, r, back, "The selection was not understood; reload the page and try again.")
+	ids, ok := d.selectedIssues(w, r, r.PostForm["ids"], back)
+	if !ok {
+		return
+	}
+	if action == "merge" {
+		// Merging cannot be undone: it is asked on a page of its own,
+		// which also lets the user choose the issue to keep.
+		if len(ids) < 2 {
+			d.redirectError(w, r, back, "Select at least two issues to merge.")
 			return
 		}
-		ids = append(ids, n)
-	}
-	if len(ids) == 0 {
-		d.redirectError(w, r, back, "Select at least one issue first.")
-		return
-	}
-	if len(ids) > maxBulk {
-		d.redirectError(w, r, back, "Select at most 100 issues at a time.")
+		q := url.Values{"back": {backQ.Encode()}}
+		for _, id := range ids {
+			q.Add("ids", strconv.FormatInt(id, 10))
+		}
+		http.Redirect(w, r, issuesURL(p.ID, nil)+"/merge?"+q.Encode(), http.StatusSeeOther)
 		return
 	}
 	n, err := d.store.BulkUpdateStatus(ctx, v, p.ID, ids, status)
@@ -211,6 +218,113 @@ func (d *Dashboard) bulkUpdate(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	d.redirect(w, r, back, plural(n, "issue", "issues")+" marked "+strings.ToLower(statusTitle(status))+".")
+}
+
+// selectedIssues parses the issue IDs of a bulk form, of which there
+// must be 1 to maxBulk; on failure it has redirected to back with why.
+func (d *Dashboard) selectedIssues(w http.ResponseWriter, r *http.Request, raw []string, back string) ([]int64, bool) {
+	var ids []int64
+	for _, s := range raw {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			d.redirectError(w, r, back, "The selection was not understood; reload the page and try again.")
+			return nil, false
+		}
+		if !slices.Contains(ids, n) {
+			ids = append(ids, n)
+		}
+	}
+	if len(ids) == 0 {
+		d.redirectError(w, r, back, "Select at least one issue first.")
+		return nil, false
+	}
+	if len(ids) > maxBulk {
+		d.redirectError(w, r, back, "Select at most 100 issues at a time.")
+		return nil, false
+	}
+	return ids, true
+}
+
+// mergeData is the model of the page that confirms a merge.
+type mergeData struct {
+	Project store.Project
+	Issues  []store.Issue
+	// Into is the issue kept unless the user picks another: the one with
+	// the most events, as the store would choose.
+	Into int64
+	// Back is the issue list's query, BackURL the list.
+	Back, BackURL string
+}
+
+// confirmMerge asks which issue the selected ones merge into, and whether
+// to merge at all.
+func (d *Dashboard) confirmMerge(w http.ResponseWriter, r *http.Request, s *session) {
+	p, ok := d.pathProject(w, r, s)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	backQ, _ := url.ParseQuery(q.Get("back"))
+	back := issuesURL(p.ID, listQuery(backQ))
+	ids, ok := d.selectedIssues(w, r, q["ids"], back)
+	if !ok {
+		return
+	}
+	data := mergeData{Project: p, Back: listQuery(backQ).Encode(), BackURL: back}
+	for _, id := range ids {
+		is, err := d.store.GetIssue(r.Context(), s.viewer(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			// Merged or deleted since the list was shown.
+			continue
+		}
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		if is.ProjectID != p.ID {
+			d.redirectError(w, r, back, "Only issues of this project can be merged.")
+			return
+		}
+		data.Issues = append(data.Issues, is)
+	}
+	if len(data.Issues) < 2 {
+		d.redirectError(w, r, back, "Select at least two issues to merge.")
+		return
+	}
+	data.Into = slices.MaxFunc(data.Issues, func(a, b store.Issue) int {
+		return cmp.Or(cmp.Compare(a.Count, b.Count), cmp.Compare(b.ID, a.ID))
+	}).ID
+	d.render(w, r, http.StatusOK, "confirm-merge", &view{Title: "Merge issues", Nav: "projects", ProjectID: p.ID, Data: data})
+}
+
+// mergeIssues merges the confirmed issues into the one chosen and shows
+// it.
+func (d *Dashboard) mergeIssues(w http.ResponseWriter, r *http.Request, s *session) {
+	p, ok := d.pathProject(w, r, s)
+	if !ok {
+		return
+	}
+	backQ, _ := url.ParseQuery(r.PostForm.Get("back"))
+	back := issuesURL(p.ID, listQuery(backQ))
+	ids, ok := d.selectedIssues(w, r, r.PostForm["ids"], back)
+	if !ok {
+		return
+	}
+	into, err := strconv.ParseInt(r.PostForm.Get("into"), 10, 64)
+	if err != nil || into <= 0 {
+		d.redirectError(w, r, back, "Choose the issue to merge into.")
+		return
+	}
+	is, err := d.store.MergeIssues(r.Context(), s.viewer(), p.ID, ids, into)
+	if errors.Is(err, store.ErrInvalid) {
+		d.redirectError(w, r, back, "These issues cannot be merged: choose two or more issues of this project.")
+		return
+	}
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.redirect(w, r, issueURL(is.ID), plural(int64(len(ids)), "issue", "issues")+" merged into this one.")
 }
 
 // tagValue is one value of a tag key with its share of the issue's events.
@@ -338,6 +452,9 @@ func (d *Dashboard) issueAndProject(w http.ResponseWriter, r *http.Request, s *s
 	}
 	ctx, v := r.Context(), s.viewer()
 	is, err := d.store.GetIssue(ctx, v, id)
+	if errors.Is(err, store.ErrNotFound) && r.Method == http.MethodGet && d.redirectMerged(w, r, s, id) {
+		return store.Issue{}, store.Project{}, false
+	}
 	if err != nil {
 		d.fail(w, r, err)
 		return store.Issue{}, store.Project{}, false
@@ -348,6 +465,26 @@ func (d *Dashboard) issueAndProject(w http.ResponseWriter, r *http.Request, s *s
 		return store.Issue{}, store.Project{}, false
 	}
 	return is, p, true
+}
+
+// redirectMerged sends a page of the issue id that was merged into
+// another to the same page of that issue, saying so, and reports whether
+// it did: old links, bookmarks and alert emails keep working.
+func (d *Dashboard) redirectMerged(w http.ResponseWriter, r *http.Request, s *session, id int64) bool {
+	into, err := d.store.MergedInto(r.Context(), s.viewer(), id)
+	if err != nil {
+		return false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, issueURL(id))
+	if !ok {
+		return false
+	}
+	to := issueURL(into) + rest
+	if r.URL.RawQuery != "" {
+		to += "?" + r.URL.RawQuery
+	}
+	d.redirect(w, r, to, fmt.Sprintf("Issue %d was merged into this one.", id))
+	return true
 }
 
 func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session) {

@@ -27,7 +27,7 @@ import (
 // project-tabs) that pages use.
 var pageNames = []string{
 	"login", "forgot-password", "set-password", "error", "account",
-	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "confirm-delete", "confirm-remove-member",
+	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "confirm-delete", "confirm-merge", "confirm-remove-member",
 	"admin-users", "admin-projects", "admin-project", "alerts", "alert-rule", "tokens",
 }
 
@@ -200,7 +200,7 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"percent":    func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 		"coord":      func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
 		"title":      statusTitle,
-		"issueURL":   func(id int64) string { return "/issues/" + strconv.FormatInt(id, 10) },
+		"issueURL":   issueURL,
 		"releaseURL": releaseURL,
 		"reason":     reasonWords,
 		"breakable":  breakable,

@@ -1,0 +1,79 @@
+package dashboard
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// TestMergeIssues follows a merge from the issue list: Merge asks on a
+// page of its own, which offers the issue with the most events to keep
+// and lets the user pick another; merging shows the kept issue, and the
+// merged issue's pages lead to it.
+func TestMergeIssues(t *testing.T) {
+	f := newFixture(t)
+	issue, issue2 := strconv.FormatInt(f.issue, 10), strconv.FormatInt(f.issue2, 10)
+	bulk := fmt.Sprintf("/projects/%d/issues/bulk", f.web.ID)
+	back := "query=error&status=unresolved"
+	list := fmt.Sprintf("/projects/%d/issues?query=error&status=unresolved", f.web.ID)
+
+	if r := f.get(roleMember, fmt.Sprintf("/projects/%d/issues", f.web.ID)); !strings.Contains(r.Body, `value="merge">Merge</button>`) {
+		t.Error("the issue list offers no Merge")
+	}
+	// One issue is not enough, nor another project's among them.
+	r := f.post(roleMember, bulk, url.Values{"ids": {issue}, "action": {"merge"}, "back": {back}})
+	wantRedirect(t, r, list)
+	if got := flashOf(t, r); got != "error: Select at least two issues to merge." {
+		t.Errorf("merging one issue: flash %q", got)
+	}
+	r = f.get(roleAdmin, fmt.Sprintf("/projects/%d/issues/merge?ids=%s&ids=%d", f.web.ID, issue, f.otherIssue))
+	if got := flashOf(t, r); got != "error: Only issues of this project can be merged." {
+		t.Errorf("merging another project's issue: flash %q", got)
+	}
+
+	// Merge asks first, changing nothing.
+	r = f.post(roleMember, bulk, url.Values{"ids": {issue2, issue}, "action": {"merge"}, "back": {back}})
+	wantRedirect(t, r, fmt.Sprintf("/projects/%d/issues/merge?", f.web.ID))
+	page := f.follow(roleMember, r)
+	wantStatus(t, page, http.StatusOK)
+	wantBody(t, page, "Merge 2 issues?", `name="into" value="`+issue+`" checked`, `name="into" value="`+issue2+`">`,
+		`name="ids" value="`+issue2+`"`, `href="`+strings.ReplaceAll(list, "&", "&amp;")+`"`, `action="/projects/`+strconv.FormatInt(f.web.ID, 10)+`/issues/merge"`)
+	if _, err := f.db.GetIssue(f.ctx, store.System, f.issue2); err != nil {
+		t.Fatalf("asking merged already: %v", err)
+	}
+
+	// Without the CSRF token nothing happens.
+	merge := fmt.Sprintf("/projects/%d/issues/merge", f.web.ID)
+	form := url.Values{"ids": {issue, issue2}, "into": {issue2}, "back": {back}}
+	r = f.do(request{method: http.MethodPost, role: roleMember, path: merge, form: form, noCSRF: true})
+	if r.StatusCode != http.StatusForbidden {
+		t.Errorf("merge without CSRF token: HTTP %d", r.StatusCode)
+	}
+	// The user keeps the issue with fewer events.
+	r = f.post(roleMember, merge, form)
+	wantRedirect(t, r, issuePath(f.issue2))
+	if got := flashOf(t, r); got != "ok: 2 issues merged into this one." {
+		t.Errorf("flash %q", got)
+	}
+	if is, _ := f.db.GetIssue(f.ctx, store.System, f.issue2); is.Count != 3 {
+		t.Errorf("kept issue has %d events, want 3", is.Count)
+	}
+	if r := f.get(roleMember, fmt.Sprintf("/projects/%d/issues", f.web.ID)); strings.Contains(r.Body, issuePath(f.issue)+`"`) {
+		t.Error("the merged issue is still listed")
+	}
+
+	// The merged issue's pages lead to the kept one's, for those who see it.
+	r = f.get(roleMember, issuePath(f.issue)+"?environment=production")
+	wantRedirect(t, r, issuePath(f.issue2)+"?environment=production")
+	if got := flashOf(t, r); got != fmt.Sprintf("ok: Issue %d was merged into this one.", f.issue) {
+		t.Errorf("flash %q", got)
+	}
+	wantRedirect(t, f.get(roleMember, issuePath(f.issue)+"/delete"), issuePath(f.issue2)+"/delete")
+	wantStatus(t, f.get(roleOutsider, issuePath(f.issue)), http.StatusNotFound)
+	wantStatus(t, f.post(roleMember, issuePath(f.issue)+"/status", url.Values{"status": {"resolved"}}), http.StatusNotFound)
+}
