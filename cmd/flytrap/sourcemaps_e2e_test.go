@@ -94,10 +94,18 @@ func TestSourceMapUploads(t *testing.T) {
 		t.Errorf("sentry-cli info does not show the token's scopes:\n%s", out)
 	}
 	// sentry-cli: inject, then a debug-ID bundle without a release.
+	// run.js has no map: inject gives it a debug ID all the same, and
+	// upload sends it with "no sourcemap found".
 	scDebug := buildApp(t, js)
+	if err := os.WriteFile(filepath.Join(scDebug, "run.js"), []byte("run();\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	run(t, sentryEnv, sentryCLI, "sourcemaps", "inject", scDebug)
 	out := run(t, sentryEnv, sentryCLI, "sourcemaps", "upload", scDebug)
 	t.Logf("sentry-cli sourcemaps upload (debug IDs):\n%s", out)
+	if !strings.Contains(out, "~/run.js (no sourcemap found") {
+		t.Errorf("sentry-cli sourcemaps upload did not report run.js without a map:\n%s", out)
+	}
 	// sentry-cli: no debug IDs, a release and a URL prefix.
 	scRelease := buildApp(t, js)
 	out = run(t, sentryEnv, sentryCLI, "sourcemaps", "upload", "--release", "sc-1.0", "--url-prefix", "~/static/js", scRelease)
@@ -195,6 +203,17 @@ func TestSourceMapUploads(t *testing.T) {
 		find("sentry-cli 2.x releases files "+name, artifact.Query{Release: "sc2-2.0", AbsPath: "https://shop.example.com/static/js/" + name}, mapOf(t, sc2Files, name, b))
 		b, _ = os.ReadFile(filepath.Join(ftDir, name))
 		find("flytrap release "+name, artifact.Query{Release: "ft-1.0", Dist: "web", AbsPath: "http://localhost:5173/assets/" + name + "?v=2"}, mapOf(t, ftDir, name, b))
+	}
+	// A frame of run.js with its debug ID is of the uploaded build, whose
+	// map is missing: not another build.
+	b, err := os.ReadFile(filepath.Join(scDebug, "run.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := artifact.Query{ProjectID: p.info.ProjectID, DebugID: artifact.DebugIDOf(b), Release: "web@1.0.0", AbsPath: "http://127.0.0.1:21001/run.js"}
+	var alone *artifact.WithoutMapError
+	if m, err := arts.Find(context.Background(), q); !errors.As(err, &alone) || alone.File != "~/run.js" {
+		t.Errorf("Find(%+v) = the map of %s, %v; want run.js uploaded without a map", q, m.File, err)
 	}
 	// Events of releases nothing was uploaded for, whose frames carry no
 	// debug ID, never use the bundle sentry-cli uploaded without a

@@ -98,6 +98,23 @@ func (e *OtherReleasesError) Error() string {
 
 func (e *OtherReleasesError) Unwrap() error { return ErrNotFound }
 
+// WithoutMapError says that the minified file a frame's debug ID names
+// was uploaded without a source map (sentry-cli warns "no sourcemap
+// found" and uploads it anyway), so the frame is of the uploaded build
+// and only its map is missing. It is an ErrNotFound.
+type WithoutMapError struct {
+	// File is the file's URL as uploaded ("~/run.js").
+	File    string
+	DebugID string
+}
+
+func (e *WithoutMapError) Error() string {
+	return fmt.Sprintf("%s, the file with debug ID %s, was uploaded without a source map — "+
+		"make the bundler emit a map for it, then inject and upload the build again with its maps", e.File, e.DebugID)
+}
+
+func (e *WithoutMapError) Unwrap() error { return ErrNotFound }
+
 // ReleaseName is how messages name a release and dist: "web@12.0.0", or
 // "web@12.0.0 (dist web)".
 func ReleaseName(release, dist string) string {

@@ -291,6 +291,37 @@ func TestFindReleaselessDebugIDBundleByDebugIDOnly(t *testing.T) {
 	}
 }
 
+// QA's case: `sentry-cli sourcemaps inject dist` injects a debug ID into
+// run.js, which has no map, and `sourcemaps upload dist` uploads it
+// without a release ("no sourcemap found"). A frame of run.js carrying
+// that ID is of the uploaded build: the reason is its missing map, not
+// another build, though the upload without a release carries debug IDs.
+func TestFindDebugIDUploadedWithoutMap(t *testing.T) {
+	e := newEnv(t, nil)
+	injected := `{"version":3,"file":"app.min.js","sources":["../src/app.js"],"names":[],"mappings":";AAAA","debugId":"` + debugID + `"}`
+	e.upload("", "", 1<<20,
+		minified("~/app.min.js", debugID, "app.min.js.map", "x()\n//# sourceMappingURL=app.min.js.map\n//# debugId="+debugID+"\n"),
+		sourceMap("~/app.min.js.map", debugID, injected),
+		minified("~/run.js", debugID2, "", "run()\n//# debugId="+debugID2+"\n"))
+	for _, tt := range []struct {
+		name, release, abs string
+	}{
+		{"a release", "web@1.0.0", "http://127.0.0.1:21001/run.js"},
+		{"no release", "", "http://127.0.0.1:21001/run.js"},
+		{"no path", "web@1.0.0", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: e.proj.ID, DebugID: debugID2, Release: tt.release, AbsPath: tt.abs})
+			const want = "~/run.js, the file with debug ID " + debugID2 + ", was uploaded without a source map — " +
+				"make the bundler emit a map for it, then inject and upload the build again with its maps"
+			var alone *artifact.WithoutMapError
+			if !errors.Is(err, artifact.ErrNotFound) || !errors.As(err, &alone) || err.Error() != want {
+				t.Errorf("Find = %s, %v; want ErrNotFound %q", m.Body, err, want)
+			}
+		})
+	}
+}
+
 func testFind(t *testing.T, e *env) {
 	inline := "//# sourceMappingURL=data:application/json;base64," + base64.StdEncoding.EncodeToString([]byte(vendMap))
 	// Debug-ID bundle, uploaded without a release.

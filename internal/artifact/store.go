@@ -356,17 +356,40 @@ func (s *Store) save(ctx context.Context, r AssembleRequest, b Bundle, size int6
 // (see findByName). For a minified file found, its map is the one with its
 // debug ID, the one its manifest's sourcemap header or its own
 // `//# sourceMappingURL=` comment names (an inline data: URL included), or
-// <file>.map. No map is ErrNotFound (an *OtherReleasesError when only
-// other releases have the file); any other error is the database or blob
-// storage failing, which says nothing about whether a map exists. Find
-// does not parse the map: Map.Key, its SHA-256, is what a cache of parsed
-// maps keys on.
+// <file>.map. No map is ErrNotFound (a *WithoutMapError when the file of
+// the frame's debug ID was uploaded alone, an *OtherReleasesError when
+// only other releases have the file); any other error is the database or
+// blob storage failing, which says nothing about whether a map exists.
+// Find does not parse the map: Map.Key, its SHA-256, is what a cache of
+// parsed maps keys on.
 func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
-	if q.DebugID != "" {
-		if m, err := s.find(ctx, store.ArtifactFilter{ProjectID: q.ProjectID, DebugID: q.DebugID}); !errors.Is(err, ErrNotFound) {
-			return m, err
-		}
+	if q.DebugID == "" {
+		return s.findByURL(ctx, q)
 	}
+	f := store.ArtifactFilter{ProjectID: q.ProjectID, DebugID: q.DebugID}
+	m, err := s.find(ctx, f)
+	if !errors.Is(err, ErrNotFound) {
+		return m, err
+	}
+	m, err = s.findByURL(ctx, q)
+	if !errors.Is(err, ErrNotFound) {
+		return m, err
+	}
+	// The frame's own build, uploaded without its map, says more than
+	// what other uploads of the file name lack.
+	mins, ferr := s.meta.FindArtifacts(ctx, withKind(f, store.ArtifactMinifiedSource, 1))
+	if ferr != nil {
+		return Map{}, ferr
+	}
+	if len(mins) > 0 {
+		return Map{}, &WithoutMapError{File: mins[0].URL, DebugID: q.DebugID}
+	}
+	return Map{}, err
+}
+
+// findByURL is Find after the debug ID: by release and URL, then by file
+// name.
+func (s *Store) findByURL(ctx context.Context, q Query) (Map, error) {
 	if q.AbsPath == "" {
 		return Map{}, ErrNotFound
 	}

@@ -316,11 +316,14 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 	var (
 		amb   *artifact.AmbiguousError
 		other *artifact.OtherReleasesError
+		alone *artifact.WithoutMapError
 		l     lookup
 	)
 	switch {
 	case errors.As(err, &other):
 		l = lookup{reason: event.UnmappedNoMap, detail: event.Clamp(other.Error(), maxLine)}
+	case errors.As(err, &alone):
+		l = lookup{reason: event.UnmappedNoMap, detail: event.Clamp(alone.Error(), maxLine)}
 	case errors.Is(err, artifact.ErrNotFound):
 		l = lookup{reason: event.UnmappedNoMap, detail: "no source map uploaded for " + q.AbsPath}
 	case errors.As(err, &amb):

@@ -234,6 +234,8 @@ func TestUnmappedReasons(t *testing.T) {
 		want, note string
 	}{
 		{"no map", &fakeMaps{}, 1, 43, 0, event.UnmappedNoMap, "no source map uploaded for " + urlA},
+		{"its debug ID's file uploaded without a map", &fakeMaps{err: &artifact.WithoutMapError{File: "~/run.js", DebugID: debugIDA}}, 1, 43, 0,
+			event.UnmappedNoMap, "~/run.js, the file with debug ID " + debugIDA + ", was uploaded without a source map"},
 		{"several maps match", &fakeMaps{err: &artifact.AmbiguousError{AbsPath: urlA, URLs: []string{"~/a/app.min.js", "~/b/app.min.js"}}}, 1, 1,
 			0, event.UnmappedAmbiguous, "several uploaded files match " + urlA + " equally well (~/a/app.min.js, ~/b/app.min.js)"},
 		{"map for another file", withBody(`{"version":3,"file":"vendor.min.js","sources":["v.js"],"names":[],"mappings":"AAAA"}`), 1, 1,
