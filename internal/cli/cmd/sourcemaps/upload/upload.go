@@ -32,6 +32,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps/inject"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	apiclient "github.com/getflytrap/flytrap/internal/client"
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -133,6 +134,14 @@ type Report struct {
 
 // Run collects, checks and uploads the files, and prints the report.
 func Run(ctx context.Context, opts *Options) error {
+	// The server refuses such a release only at assemble, after every
+	// chunk went up.
+	if opts.Release != "" {
+		if p := event.ReleaseProblem(opts.Release); p != "" {
+			return cmdutil.UsageError(fmt.Sprintf("--release %q cannot name a release: it %s", opts.Release, p),
+				"give the release the SDK sends (its release option), such as web@1.4.2")
+		}
+	}
 	// The files first: a wrong path is the mistake to report, whatever
 	// the server would say.
 	fi, err := os.Stat(opts.Dir)

@@ -180,6 +180,11 @@ func TestUploadRefusals(t *testing.T) {
 	}{
 		{"no URL", upload.Options{Token: "t", Project: "p"}, cmdutil.ExitUsage, "no server URL"},
 		{"no token", upload.Options{URL: "http://x", Project: "p"}, cmdutil.ExitUsage, "no API token"},
+		// Before anything is sent: the server would refuse it only after
+		// the upload.
+		{"release with a slash", upload.Options{URL: "http://127.0.0.1:1", Token: "t", Project: "p", Release: "bad/rel"}, cmdutil.ExitUsage,
+			`--release "bad/rel" cannot name a release: it holds a line break, tab or slash`},
+		{"reserved release, dry run", upload.Options{DryRun: true, Release: "latest"}, cmdutil.ExitUsage, "it is reserved"},
 		{"broken map", upload.Options{DryRun: true}, cmdutil.ExitError, "not a JSON source map"},
 		{"nothing", upload.Options{DryRun: true, Dir: t.TempDir()}, cmdutil.ExitError, "nothing to upload"},
 	}
