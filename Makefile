@@ -4,10 +4,16 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 20000x
 LONGFUZZ    ?= 5m
 
-.PHONY: build test unit fuzz-short fuzz lint bench clean
+.PHONY: build release test unit fuzz-short fuzz lint bench clean
 
+## build: bin/flytrap for this machine; its deploy cross-compiles the runtime binaries, so it runs inside this checkout only.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/flytrap ./cmd/flytrap
+
+## release: bin/flytrap with the runtime binaries embedded, as .goreleaser.yaml builds it: its deploy runs from any directory, without Go.
+release:
+	$(GO) run ./internal/runtimebin/build -o internal/runtimebin/dist
+	CGO_ENABLED=0 $(GO) build -trimpath -tags embedruntime -o bin/flytrap ./cmd/flytrap
 
 ## test: every test (unit, contract on SQLite and PostgreSQL, end-to-end), lint, and a short fuzz of every target.
 test: lint unit fuzz-short
@@ -31,4 +37,4 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin internal/runtimebin/dist

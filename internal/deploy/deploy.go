@@ -87,6 +87,8 @@ type Options struct {
 	Yes bool
 	// Workspace is the Terraform working directory.
 	Workspace string
+	// PlanPath is the plan file, absolute, for commands a hint suggests.
+	PlanPath string
 	// UpdateAMI moves the dashboard to the newest Amazon Linux AMI (which
 	// replaces the instance); otherwise a redeploy keeps the AMI it had.
 	UpdateAMI bool

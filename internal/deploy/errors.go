@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/runtimebin"
 	"github.com/getflytrap/flytrap/internal/tf"
 )
@@ -115,16 +117,40 @@ func terraformUnavailable(err error, constraint string) error {
 	}
 }
 
-func runtimeUnavailable(err error) error {
+// runtimeUnavailable explains a missing runtime. Only a development
+// build of flytrap, outside a checkout, has none: its hint is the command
+// that deploys from the checkout it was built from (checkout, "" when the
+// build trimmed its paths), and how to build one that needs none.
+func runtimeUnavailable(err error, o Options, checkout string) error {
 	if !errors.Is(err, runtimebin.ErrUnavailable) {
 		return &Error{Msg: "cannot provide the runtime binaries", Hint: "see the build output above", Err: err}
 	}
+	cd := "cd <your checkout of " + runtimebin.Module + ">"
+	if checkout != "" {
+		cd = "cd " + shellWord(checkout)
+	}
+	deploy := "flytrap deploy --plan " + shellWord(cmp.Or(o.PlanPath, "/path/to/"+plan.DefaultFile))
+	if o.DryRun {
+		deploy += " --dry-run"
+	}
 	return &Error{
 		Msg: "the runtime binaries (ingest, processor, dashboard) are not available",
-		Hint: "use a release build of flytrap (they are embedded), run flytrap inside a checkout of " + runtimebin.Module +
-			" with Go installed (it cross-compiles them), or set " + runtimebin.EnvDir + " to a folder holding ingest.zip, processor.zip and flytrap-dashboard",
+		Hint: "run this development build from its checkout, with Go installed, which cross-compiles them: `" + cd + " && " + deploy + "`;" +
+			" or build a flytrap that carries them and deploys from any directory: `make release` in the checkout writes bin/flytrap;" +
+			" or set " + runtimebin.EnvDir + " to a folder holding ingest.zip, processor.zip and flytrap-dashboard",
 		Err: err,
 	}
+}
+
+// shellWord returns s as one word of a POSIX shell command, for a path in
+// a command to copy.
+func shellWord(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.,:/@+=", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func terraformFailed(what string, p *Progress, workspace string, err error) error {

@@ -338,7 +338,7 @@ func (runtimeStep) Run(ctx context.Context, s *State) error {
 	dir := filepath.Join(s.Options.Workspace, ArtifactsDir)
 	a, err := s.Deps.Runtime(ctx, dir, s.Log)
 	if err != nil {
-		return runtimeUnavailable(err)
+		return runtimeUnavailable(err, s.Options, runtimebin.Checkout())
 	}
 	s.Artifacts = a
 	for _, name := range runtimebin.Names {

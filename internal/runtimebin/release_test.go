@@ -76,6 +76,27 @@ func TestGoreleaserConfig(t *testing.T) {
 	}
 }
 
+// TestMakeRelease: `make release`, which docs/deploy.md gives for a
+// flytrap that deploys from any directory, builds as the release does:
+// the before-hook's runtime into the folder embed_on.go embeds, then
+// flytrap with embedruntime.
+func TestMakeRelease(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make on PATH")
+	}
+	cmd := exec.Command("make", "-n", "release", "GO=go")
+	cmd.Dir = repoRoot(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n release: %v\n%s", err, out)
+	}
+	want := "go run ./internal/runtimebin/build -o internal/runtimebin/dist\n" +
+		"CGO_ENABLED=0 go build -trimpath -tags embedruntime -o bin/flytrap ./cmd/flytrap\n"
+	if string(out) != want {
+		t.Errorf("make -n release:\n%s\nwant:\n%s", out, want)
+	}
+}
+
 // TestGoreleaserCheck runs `goreleaser check` when goreleaser can be
 // built (the module proxy has refused one of its dependencies,
 // go.digitalxero.dev/go-msix, and then the test skips and says so). The

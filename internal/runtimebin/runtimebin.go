@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -126,16 +127,9 @@ func Provide(ctx context.Context, o Options) (Artifacts, error) {
 		}
 		return finish(o.Dir, "embedded")
 	}
-	wd := o.WorkDir
-	if wd == "" {
-		var err error
-		if wd, err = os.Getwd(); err != nil {
-			return Artifacts{}, err
-		}
-	}
-	src, err := FindSource(wd)
+	src, err := source(o.WorkDir)
 	if err != nil {
-		return Artifacts{}, fmt.Errorf("%w: this flytrap is a development build without embedded runtime binaries, and %v", ErrUnavailable, err)
+		return Artifacts{}, err
 	}
 	goCmd := o.Go
 	if goCmd == "" {
@@ -147,6 +141,51 @@ func Provide(ctx context.Context, o Options) (Artifacts, error) {
 		return Artifacts{}, err
 	}
 	return finish(o.Dir, "built")
+}
+
+// Missing returns the error Provide would return, without building
+// anything, when it has nowhere to take the artifacts from: no
+// prebuiltDir, no embedded copies, and workDir ("" for the current
+// directory) outside a source checkout. It returns nil when Provide would
+// go ahead.
+func Missing(workDir, prebuiltDir string) error {
+	if prebuiltDir != "" || Embedded() {
+		return nil
+	}
+	_, err := source(workDir)
+	return err
+}
+
+// source returns the checkout a development build cross-compiles the
+// artifacts from: the one holding workDir ("" for the current directory).
+func source(workDir string) (string, error) {
+	if workDir == "" {
+		var err error
+		if workDir, err = os.Getwd(); err != nil {
+			return "", err
+		}
+	}
+	src, err := FindSource(workDir)
+	if err != nil {
+		return "", fmt.Errorf("%w: this flytrap is a development build without embedded runtime binaries, and %v", ErrUnavailable, err)
+	}
+	return src, nil
+}
+
+// Checkout returns the root of the source checkout this binary was
+// compiled from, if its build kept source paths (go build or go run
+// without -trimpath) and the checkout is still there; "" otherwise. It is
+// where a development build can deploy from.
+func Checkout() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return ""
+	}
+	src, err := FindSource(filepath.Dir(file))
+	if err != nil {
+		return ""
+	}
+	return src
 }
 
 // FindSource returns the root of the Flytrap source checkout holding dir:

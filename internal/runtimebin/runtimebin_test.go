@@ -150,6 +150,35 @@ func TestProvideOutsideACheckout(t *testing.T) {
 	}
 }
 
+// Missing says, before a deploy or in init's advice, whether Provide
+// would have nowhere to take the binaries from.
+func TestMissing(t *testing.T) {
+	if Embedded() {
+		t.Skip("an embedruntime build always has the binaries")
+	}
+	if err := Missing(t.TempDir(), ""); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "not inside a checkout") {
+		t.Errorf("outside a checkout: Missing = %v", err)
+	}
+	if err := Missing(t.TempDir(), t.TempDir()); err != nil {
+		t.Errorf("with a prebuilt folder: Missing = %v", err)
+	}
+	if err := Missing(".", ""); err != nil {
+		t.Errorf("inside the checkout: Missing = %v", err)
+	}
+}
+
+// A test binary keeps its source paths, as go build and go run do: it
+// knows the checkout it was built from.
+func TestCheckout(t *testing.T) {
+	want, err := FindSource(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Checkout(); got != want {
+		t.Errorf("Checkout = %q, want %q", got, want)
+	}
+}
+
 func TestFindSource(t *testing.T) {
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "go.mod"), []byte("module "+Module+"\n\ngo 1.26\n"), 0o644)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -108,11 +109,16 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 
+	planPath, err := filepath.Abs(opts.PlanPath)
+	if err != nil {
+		planPath = opts.PlanPath
+	}
 	lr := &cmdutil.LineReader{In: opts.IO.In, Out: progress, Flag: "--yes"}
 	o := deploy.Options{
 		DryRun:       opts.DryRun,
 		Yes:          opts.Yes,
 		Workspace:    ws,
+		PlanPath:     planPath,
 		UpdateAMI:    opts.UpdateAMI,
 		SmokeTimeout: opts.SmokeTimeout,
 		Confirm:      lr.YesNo,

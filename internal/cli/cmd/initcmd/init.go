@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/plan"
+	"github.com/getflytrap/flytrap/internal/runtimebin"
 	"github.com/getflytrap/flytrap/internal/wizard"
 )
 
@@ -242,8 +244,28 @@ func Run(ctx context.Context, opts *Options) error {
 	for _, w := range p.Warnings() {
 		fmt.Fprintf(out, "\nWARNING: %s\n", w)
 	}
-	fmt.Fprintf(out, "\nNext: flytrap deploy --dry-run   (offline preview), then flytrap deploy\n")
+	writeNext(out, opts)
 	return nil
+}
+
+// writeNext says what to run next: deploy, from the checkout for a
+// development build that would not find the runtime binaries here.
+func writeNext(out io.Writer, opts *Options) {
+	if runtimebin.Missing("", opts.Getenv(runtimebin.EnvDir)) == nil {
+		fmt.Fprintf(out, "\nNext: flytrap deploy --dry-run   (offline preview), then flytrap deploy\n")
+		return
+	}
+	cd := "cd <your checkout of " + runtimebin.Module + ">"
+	if c := runtimebin.Checkout(); c != "" {
+		cd = "cd " + cmdutil.ShellArg(c)
+	}
+	planPath, err := filepath.Abs(opts.Output)
+	if err != nil {
+		planPath = opts.Output
+	}
+	fmt.Fprintf(out, "\nNext: %s && flytrap deploy --plan %s --dry-run   (offline preview), then the same without --dry-run\n", cd, cmdutil.ShellArg(planPath))
+	fmt.Fprintf(out, "This flytrap is a development build: deploy cross-compiles the runtime binaries in its checkout, with Go.\n"+
+		"`make release` in the checkout builds a bin/flytrap that carries them and deploys from any directory.\n")
 }
 
 // dashboardAddress says where the plan's dashboard will answer, and how

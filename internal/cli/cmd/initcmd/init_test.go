@@ -16,6 +16,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
 	"github.com/getflytrap/flytrap/internal/plan"
+	"github.com/getflytrap/flytrap/internal/runtimebin"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
@@ -443,4 +444,43 @@ func TestInitAccountCheck(t *testing.T) {
 		}
 	})
 	golden.Check(t, "init-account.golden", all.Bytes())
+}
+
+// init's next step is deploy, which a development build (go build, go run)
+// can only run from its checkout, where it cross-compiles the runtime
+// binaries: outside one, init says where to run it and how to build a
+// flytrap that deploys from anywhere.
+func TestInitNextStep(t *testing.T) {
+	if runtimebin.Embedded() {
+		t.Skip("an embedruntime build deploys from anywhere")
+	}
+	h := home(t)
+	checkout := runtimebin.Checkout()
+	if checkout == "" {
+		t.Fatal("the test binary does not know its checkout")
+	}
+	next := func(t *testing.T, env map[string]string) string {
+		t.Helper()
+		dir := t.TempDir()
+		r := execute(t, dir, env, "", "--yes", "--offline", "--name", "prod", "--admin-email", "ops@example.com")
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		_, after, _ := strings.Cut(r.out, "\nNext: ")
+		return strings.ReplaceAll(after, dir, "DIR")
+	}
+	const plain = "flytrap deploy --dry-run   (offline preview), then flytrap deploy\n"
+	if got := next(t, envWith(h)); got != plain {
+		t.Errorf("inside the checkout: Next: %s", got)
+	}
+	t.Chdir(t.TempDir())
+	want := "cd " + checkout + " && flytrap deploy --plan DIR/flytrap.yaml --dry-run   (offline preview), then the same without --dry-run\n" +
+		"This flytrap is a development build: deploy cross-compiles the runtime binaries in its checkout, with Go.\n" +
+		"`make release` in the checkout builds a bin/flytrap that carries them and deploys from any directory.\n"
+	if got := next(t, envWith(h)); got != want {
+		t.Errorf("outside the checkout: Next: %s\nwant: %s", got, want)
+	}
+	if got := next(t, envWith(h, runtimebin.EnvDir, t.TempDir())); got != plain {
+		t.Errorf("with %s: Next: %s", runtimebin.EnvDir, got)
+	}
 }
