@@ -1,8 +1,11 @@
 package deploy
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -37,5 +40,25 @@ func TestRuntimeUnavailableHint(t *testing.T) {
 				t.Errorf("hint %q (error %v), want it to hold %s and `make release`", de.Hint, err, tt.want)
 			}
 		})
+	}
+}
+
+// What the runtime step's build prints shows as the step's detail lines,
+// as it comes: a cross-compile takes minutes.
+func TestRuntimeStepShowsBuildProgress(t *testing.T) {
+	e := newTestEnv(t)
+	deps := e.deps()
+	deps.Runtime = func(ctx context.Context, dir string, log io.Writer) (runtimebin.Artifacts, error) {
+		fmt.Fprintf(log, "cross-compiling ingest.zip: this takes minutes\n")
+		fmt.Fprintf(log, "built ingest.zip in 2m3s\n")
+		return fakeRuntime(ctx, dir, log)
+	}
+	var out bytes.Buffer
+	s := NewState(e.plan, e.opts, deps, &out)
+	if err := (runtimeStep{}).Run(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "    cross-compiling ingest.zip: this takes minutes\n    built ingest.zip in 2m3s\n    ingest.zip ") {
+		t.Errorf("runtime step printed:\n%s", out.String())
 	}
 }

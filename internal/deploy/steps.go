@@ -336,7 +336,7 @@ func (runtimeStep) Name() string { return "runtime" }
 
 func (runtimeStep) Run(ctx context.Context, s *State) error {
 	dir := filepath.Join(s.Options.Workspace, ArtifactsDir)
-	a, err := s.Deps.Runtime(ctx, dir, s.Log)
+	a, err := s.Deps.Runtime(ctx, dir, stepLog{s})
 	if err != nil {
 		return runtimeUnavailable(err, s.Options, runtimebin.Checkout())
 	}
@@ -349,6 +349,17 @@ func (runtimeStep) Run(ctx context.Context, s *State) error {
 		s.Logf("%-18s %8s  sha256 %.12s  (%s)", name, size, a.SHA256[name], a.Source)
 	}
 	return nil
+}
+
+// stepLog writes the lines it is given as detail lines of the running
+// step.
+type stepLog struct{ s *State }
+
+func (l stepLog) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		l.s.Logf("%s", line)
+	}
+	return len(p), nil
 }
 
 // --- workspace ---

@@ -228,7 +228,9 @@ type BuildOptions struct {
 	Out string
 	// Go is the go command.
 	Go string
-	// Log receives the compiler's output.
+	// Log receives a line when the build starts and one as each artifact
+	// is ready: a cross-compile takes minutes, which would otherwise pass
+	// in silence.
 	Log io.Writer
 }
 
@@ -246,38 +248,39 @@ func Build(ctx context.Context, o BuildOptions) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	// One go build for the three mains lets the toolchain compile shared
-	// packages once and in parallel.
-	args := []string{"build", "-tags", BuildTags, "-trimpath", "-ldflags=-s -w", "-o", tmp + string(filepath.Separator)}
-	for _, p := range Packages {
-		args = append(args, "./"+p.Dir)
-	}
-	cmd := exec.CommandContext(ctx, o.Go, args...)
-	cmd.Dir = o.Source
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
-	// The compiler's output is kept for the error only: on success it is
-	// nothing but "go: downloading ..." lines, noise on a deploy's console.
-	var stderr bytes.Buffer
-	cmd.Stdout = &stderr
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("cross-compile the runtime binaries (%s %s in %s): %w\n%s", o.Go, strings.Join(args, " "), o.Source, err, strings.TrimSpace(stderr.String()))
-	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return err
 	}
+	fmt.Fprintf(o.Log, "cross-compiling %s, %s and %s for linux/arm64 from %s: this takes minutes (the first one most)\n",
+		Packages[0].Artifact, Packages[1].Artifact, Packages[2].Artifact, o.Source)
+	// One go build per main, so that each can be reported as it is
+	// ready; the build cache compiles the packages they share once.
 	for _, p := range Packages {
+		start := time.Now()
 		bin := filepath.Join(tmp, filepath.Base(p.Dir))
+		args := []string{"build", "-tags", BuildTags, "-trimpath", "-ldflags=-s -w", "-o", bin, "./" + p.Dir}
+		cmd := exec.CommandContext(ctx, o.Go, args...)
+		cmd.Dir = o.Source
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+		// The compiler's output is kept for the error only: on success it
+		// is nothing but "go: downloading ..." lines, noise on a deploy's
+		// console.
+		var stderr bytes.Buffer
+		cmd.Stdout = &stderr
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("cross-compile the runtime binaries (%s %s in %s): %w\n%s", o.Go, strings.Join(args, " "), o.Source, err, strings.TrimSpace(stderr.String()))
+		}
 		dst := filepath.Join(o.Out, p.Artifact)
 		if strings.HasSuffix(p.Artifact, ".zip") {
-			if err := ZipBootstrap(bin, dst); err != nil {
-				return err
-			}
-			continue
+			err = ZipBootstrap(bin, dst)
+		} else {
+			err = copyFile(bin, dst, 0o755)
 		}
-		if err := copyFile(bin, dst, 0o755); err != nil {
+		if err != nil {
 			return err
 		}
+		fmt.Fprintf(o.Log, "built %s in %s\n", p.Artifact, time.Since(start).Round(time.Second))
 	}
 	return nil
 }

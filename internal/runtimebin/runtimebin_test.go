@@ -150,6 +150,33 @@ func TestProvideOutsideACheckout(t *testing.T) {
 	}
 }
 
+// A cross-compile takes minutes: Build says so when it starts, then names
+// each artifact as it is ready, as the go command finishes it.
+func TestBuildReportsProgress(t *testing.T) {
+	src, out := t.TempDir(), t.TempDir()
+	// A go command that writes the -o file and logs its package.
+	goCmd := filepath.Join(t.TempDir(), "go")
+	script := "#!/bin/sh\nwhile [ $# -gt 1 ]; do [ \"$1\" = -o ] && o=$2; shift; done\nprintf '\\177ELF' > \"$o\"\necho \"$1\" >> " + filepath.Join(src, "built") + "\n"
+	if err := os.WriteFile(goCmd, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	if err := Build(context.Background(), BuildOptions{Source: src, Out: out, Go: goCmd, Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	want := "cross-compiling ingest.zip, processor.zip and flytrap-dashboard for linux/arm64 from " + src + ": this takes minutes (the first one most)\n" +
+		"built ingest.zip in 0s\nbuilt processor.zip in 0s\nbuilt flytrap-dashboard in 0s\n"
+	if log.String() != want {
+		t.Errorf("log:\n%s\nwant:\n%s", log.String(), want)
+	}
+	if b, err := os.ReadFile(filepath.Join(src, "built")); err != nil || string(b) != "./runtime/ingest\n./runtime/processor\n./runtime/dashboard\n" {
+		t.Errorf("go built %q, %v; want each runtime main in turn", b, err)
+	}
+	if _, err := finish(out, "built"); err != nil {
+		t.Error(err)
+	}
+}
+
 // Missing says, before a deploy or in init's advice, whether Provide
 // would have nowhere to take the binaries from.
 func TestMissing(t *testing.T) {
