@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/runtimebin"
 )
 
@@ -60,5 +62,38 @@ func TestRuntimeStepShowsBuildProgress(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "    cross-compiling ingest.zip: this takes minutes\n    built ingest.zip in 2m3s\n    ingest.zip ") {
 		t.Errorf("runtime step printed:\n%s", out.String())
+	}
+}
+
+// A plan that is not ./flytrap.yaml (a development build deploys from its
+// checkout with --plan) is named in the commands the summary suggests.
+func TestSummaryNamesThePlan(t *testing.T) {
+	here, err := filepath.Abs(plan.DefaultFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, planPath string
+		failed         bool
+		want           string
+	}{
+		{"dry run, elsewhere", "/home/me/infra/flytrap.yaml", false, "  Next:       flytrap deploy --plan /home/me/infra/flytrap.yaml (needs AWS credentials)\n"},
+		{"failed dry run, elsewhere", "/home/me/infra/flytrap.yaml", true, "then run flytrap deploy --plan /home/me/infra/flytrap.yaml --dry-run again\n"},
+		{"dry run, here", here, false, "  Next:       flytrap deploy (needs AWS credentials)\n"},
+		{"failed dry run, here", here, true, "then run flytrap deploy --dry-run again\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			e.opts.DryRun, e.opts.PlanPath = true, tt.planPath
+			var runErr error
+			if tt.failed {
+				runErr = errors.New("runtime: no")
+			}
+			var out bytes.Buffer
+			NewState(e.plan, e.opts, e.deps(), io.Discard).Report(nil, runErr).WriteSummary(&out)
+			if !strings.Contains(out.String(), tt.want) {
+				t.Errorf("summary:\n%s\nwant it to hold %q", out.String(), tt.want)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package deploy
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"github.com/getflytrap/flytrap/internal/plan"
 )
@@ -30,6 +31,9 @@ type Report struct {
 	Estimate  *plan.Estimate `json:"estimate,omitempty"`
 	Warnings  []string       `json:"warnings,omitempty"`
 	Error     string         `json:"error,omitempty"`
+	// planFlag is " --plan <path>" when the plan is not flytrap.yaml of
+	// the current directory, for the commands the summary suggests.
+	planFlag string
 }
 
 // PlanReport summarizes the plan.
@@ -82,6 +86,11 @@ func (s *State) Report(results []StepResult, err error) Report {
 	if r.Steps == nil {
 		r.Steps = []StepResult{}
 	}
+	if p := s.Options.PlanPath; p != "" {
+		if here, err := filepath.Abs(plan.DefaultFile); err != nil || here != p {
+			r.planFlag = " --plan " + shellWord(p)
+		}
+	}
 	if err != nil {
 		r.Error = err.Error()
 	}
@@ -125,7 +134,7 @@ func (r Report) WriteSummary(w io.Writer) {
 	if r.DryRun && r.Error != "" {
 		// No "Next: flytrap deploy": the same failure would stop it.
 		fmt.Fprintf(w, "\nDry run of %q (%s) failed; nothing was created.\n", r.Name, r.Region)
-		fmt.Fprintf(w, "  Fix:        the error below, then run flytrap deploy --dry-run again\n")
+		fmt.Fprintf(w, "  Fix:        the error below, then run flytrap deploy%s --dry-run again\n", r.planFlag)
 		writeWarnings(w, r.Warnings)
 		return
 	}
@@ -140,7 +149,7 @@ func (r Report) WriteSummary(w io.Writer) {
 		if r.Estimate != nil {
 			fmt.Fprintf(w, "  Cost:       %s (docs/deploy.md)\n", r.Estimate.Headline())
 		}
-		fmt.Fprintf(w, "  Next:       flytrap deploy (needs AWS credentials)\n")
+		fmt.Fprintf(w, "  Next:       flytrap deploy%s (needs AWS credentials)\n", r.planFlag)
 		writeWarnings(w, r.Warnings)
 		return
 	}
@@ -170,7 +179,7 @@ func (r Report) WriteSummary(w io.Writer) {
 	if r.Estimate != nil {
 		fmt.Fprintf(w, "  Cost:       %s (docs/deploy.md)\n", r.Estimate.Headline())
 	}
-	fmt.Fprintf(w, "  Status:     flytrap status\n")
+	fmt.Fprintf(w, "  Status:     flytrap status%s\n", r.planFlag)
 	writeWarnings(w, r.Warnings)
 }
 
