@@ -38,6 +38,7 @@ type Store interface {
 	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
 	GetIssueIn(ctx context.Context, v store.Viewer, id int64, environment string) (store.Issue, error)
 	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
+	AssignIssue(ctx context.Context, v store.Viewer, id, userID int64) (store.Issue, error)
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error
 	ListEvents(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int, environment string) ([]store.EventRow, string, error)
 	GetEvent(ctx context.Context, v store.Viewer, eventID string) (store.EventRow, error)
@@ -48,6 +49,7 @@ type Store interface {
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
 	MergeIssues(ctx context.Context, v store.Viewer, projectID int64, ids []int64, into int64) (store.Issue, error)
 	MergedInto(ctx context.Context, v store.Viewer, id int64) (int64, error)
+	BulkAssign(ctx context.Context, v store.Viewer, projectID int64, ids []int64, userID int64) (int64, error)
 	Feed(ctx context.Context, v store.Viewer, f store.FeedFilter) ([]store.FeedEvent, string, error)
 	ListProjectFeedback(ctx context.Context, v store.Viewer, projectID int64, cursor string, limit int) ([]store.Feedback, string, error)
 	ListIssueFeedback(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.Feedback, string, error)
@@ -509,14 +511,28 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "bad_request", "resolved_in_release is only valid with status \"resolved\"")
 			return
 		}
+	case "":
+		if req.ResolvedInRelease != "" || !req.AssignedTo.Set {
+			writeError(w, http.StatusBadRequest, "bad_request", `send a status ("resolved", "unresolved" or "ignored"), an assignedTo, or both`)
+			return
+		}
 	default:
 		writeError(w, http.StatusBadRequest, "bad_request", `status must be "resolved", "unresolved" or "ignored"`)
 		return
 	}
-	is, err := a.store.UpdateIssueStatus(r.Context(), viewer(r), id, req.Status, req.ResolvedInRelease)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	// The assignee first: a refused one leaves the status as it was.
+	var is store.Issue
+	if req.AssignedTo.Set {
+		if is, ok = a.assign(w, r, id, req.AssignedTo); !ok {
+			return
+		}
+	}
+	if req.Status != "" {
+		var err error
+		if is, err = a.store.UpdateIssueStatus(r.Context(), viewer(r), id, req.Status, req.ResolvedInRelease); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, wireIssue(is))
 }

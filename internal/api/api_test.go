@@ -545,8 +545,8 @@ func TestListIssuesSearchErrors(t *testing.T) {
 	for query, want := range map[string]string{
 		"error.type:TypeError": "error.type: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions",
 		"error.handled:maybe":  "error.handled: takes true or false",
-		"assigned:me":          "Flytrap has no assignment",
-		"is:unassigned":        "Flytrap has no assignment",
+		"bookmarks:me":         "Flytrap has no bookmarks",
+		"assigned:bob":         "assigned: takes me, none or a user's email",
 		"level:":               "level: needs a value",
 		"has:":                 "has: needs a value",
 		"timesSeen:lots":       "timesSeen: takes a whole number",

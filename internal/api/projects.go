@@ -267,16 +267,30 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 	case len(req.IDs) == 0 || len(req.IDs) > store.MaxBulkIDs:
 		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("ids must list 1 to %d issue IDs", store.MaxBulkIDs))
 		return
-	case req.Status != store.StatusResolved && req.Status != store.StatusUnresolved && req.Status != store.StatusIgnored:
+	case req.Status == "" && !req.AssignedTo.Set:
+		writeError(w, http.StatusBadRequest, "bad_request", `send a status ("resolved", "unresolved" or "ignored"), an assignedTo, or both`)
+		return
+	case req.Status != "" && req.Status != store.StatusResolved && req.Status != store.StatusUnresolved && req.Status != store.StatusIgnored:
 		writeError(w, http.StatusBadRequest, "bad_request", `status must be "resolved", "unresolved" or "ignored"`)
 		return
 	}
-	n, err := a.store.BulkUpdateStatus(r.Context(), viewer(r), pid, req.IDs, req.Status)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	var res apitypes.BulkResult
+	if req.AssignedTo.Set {
+		n, ok := a.bulkAssign(w, r, pid, req.IDs, req.AssignedTo)
+		if !ok {
+			return
+		}
+		res.Updated, res.Assigned = n, &n
 	}
-	writeJSON(w, http.StatusOK, apitypes.BulkResult{Updated: n})
+	if req.Status != "" {
+		n, err := a.store.BulkUpdateStatus(r.Context(), viewer(r), pid, req.IDs, req.Status)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		res.Updated = n
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 // mergeIssues merges issues of the project into one and answers it.

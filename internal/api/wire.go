@@ -31,7 +31,15 @@ func (a *API) wireKey(r *http.Request) func(store.ProjectKey) apitypes.ProjectKe
 
 func wireMember(m store.Member) apitypes.Member { return apitypes.Member(m) }
 
-func wireIssue(is store.Issue) apitypes.Issue { return apitypes.Issue(is) }
+func wireIssue(is store.Issue) apitypes.Issue {
+	return apitypes.Issue{
+		ID: is.ID, ProjectID: is.ProjectID, Fingerprint: is.Fingerprint, GroupingVersion: is.GroupingVersion,
+		Title: is.Title, Culprit: is.Culprit, Level: is.Level, Status: is.Status, ResolvedInRelease: is.ResolvedInRelease,
+		Count: is.Count, UserCount: is.UserCount, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
+		FirstRelease: is.FirstRelease, LastRelease: is.LastRelease, LatestEventID: is.LatestEventID,
+		AssignedTo: wireAssignee(is.AssignedTo),
+	}
+}
 
 func wireToken(t store.APIToken) apitypes.APIToken { return apitypes.APIToken(t) }
 

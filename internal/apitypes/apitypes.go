@@ -344,6 +344,18 @@ type Issue struct {
 	FirstRelease  string    `json:"first_release,omitempty"`
 	LastRelease   string    `json:"last_release,omitempty"`
 	LatestEventID string    `json:"latest_event_id"`
+	// AssignedTo is the user the issue is assigned to, null for nobody.
+	AssignedTo *Assignee `json:"assignedTo"`
+}
+
+// Assignee is the user an issue is assigned to, as Sentry shows one.
+type Assignee struct {
+	// Type is always "user": Flytrap has no teams.
+	Type  string `json:"type"`
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
+	// Name is the user's email: Flytrap's users have no other name.
+	Name string `json:"name"`
 }
 
 // IssueDetail is GET /api/v1/issues/{id}.
@@ -357,16 +369,63 @@ type IssueDetail struct {
 	FeedbackCount int64 `json:"feedback_count"`
 }
 
-// StatusChange is PATCH /api/v1/issues/{id}.
+// StatusChange is PATCH /api/v1/issues/{id}: a new status, a new
+// assignee, or both.
 type StatusChange struct {
-	Status            string `json:"status"`
+	Status            string `json:"status,omitempty"`
 	ResolvedInRelease string `json:"resolved_in_release,omitempty"`
+	// AssignedTo, when sent, assigns the issue.
+	AssignedTo AssigneeRef `json:"assignedTo,omitzero"`
 }
 
-// BulkChange is POST /api/v1/projects/{id}/issues/bulk.
+// BulkChange is POST /api/v1/projects/{id}/issues/bulk: a new status, a
+// new assignee, or both, for each issue of IDs.
 type BulkChange struct {
-	IDs    []int64 `json:"ids"`
-	Status string  `json:"status"`
+	IDs        []int64     `json:"ids"`
+	Status     string      `json:"status,omitempty"`
+	AssignedTo AssigneeRef `json:"assignedTo,omitzero"`
+}
+
+// AssigneeRef is whom a change assigns issues to: a user's ID (a number,
+// or a string as Sentry's "user:ID"), email, or "me"; null or "" is
+// nobody. The zero AssigneeRef was not sent and leaves the assignee as it
+// is.
+type AssigneeRef struct {
+	// Set says the change assigns.
+	Set bool
+	// Who is as sent, a number as its digits; "" is nobody.
+	Who string
+}
+
+// Assign is the AssigneeRef that assigns to who ("" for nobody).
+func Assign(who string) AssigneeRef { return AssigneeRef{Set: true, Who: who} }
+
+// IsZero reports whether a is the zero AssigneeRef, for omitzero.
+func (a AssigneeRef) IsZero() bool { return !a.Set }
+
+// MarshalJSON writes nobody as null, others as a string.
+func (a AssigneeRef) MarshalJSON() ([]byte, error) {
+	if a.Who == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(a.Who)
+}
+
+// UnmarshalJSON reads null, a string or a whole number.
+func (a *AssigneeRef) UnmarshalJSON(b []byte) error {
+	*a = AssigneeRef{Set: true}
+	if string(b) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(b, &a.Who); err == nil {
+		return nil
+	}
+	var id int64
+	if err := json.Unmarshal(b, &id); err != nil {
+		return errors.New(`assignedTo must be a user's ID, email or "me", or null for nobody`)
+	}
+	a.Who = strconv.FormatInt(id, 10)
+	return nil
 }
 
 // Merge is POST /api/v1/projects/{id}/issues/merge: the issues IDs are
@@ -379,7 +438,12 @@ type Merge struct {
 
 // BulkResult answers BulkChange.
 type BulkResult struct {
+	// Updated is how many issues changed status, or, for a change of the
+	// assignee alone, how many changed assignee.
 	Updated int64 `json:"updated"`
+	// Assigned is how many issues changed assignee, for a change that
+	// assigns; absent otherwise.
+	Assigned *int64 `json:"assigned,omitempty"`
 }
 
 // Event is a stored event's summary.

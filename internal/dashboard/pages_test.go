@@ -154,9 +154,9 @@ func TestIssueListFilters(t *testing.T) {
 	wantBody(t, f.get(roleMember, base+"?status=all&level=error&query=level:warning"), `<option value="error" selected>`,
 		`value="level:warning"`, "The search and the Level, Environment and Release filters must all hold")
 	// Keys Flytrap cannot search explain themselves.
-	r = f.get(roleMember, base+"?query="+url.QueryEscape("assigned:me"))
+	r = f.get(roleMember, base+"?query="+url.QueryEscape("bookmarks:me"))
 	wantStatus(t, r, http.StatusBadRequest)
-	wantBody(t, r, "Flytrap has no assignment")
+	wantBody(t, r, "Flytrap has no bookmarks")
 	// Bad filters explain themselves instead of failing.
 	for _, bad := range []string{"?status=open", "?level=loud", "?sort=title", "?since=yesterday"} {
 		r := f.get(roleMember, base+bad)

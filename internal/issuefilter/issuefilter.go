@@ -55,7 +55,11 @@ const (
 //     date or time after >, >=, <, <= or =; a bare date is that day, UTC;
 //   - message: (matched as free text is, against title and culprit) and
 //     title: (the title alone), case-insensitively; !message: and !title:
-//     leave out the issues they match.
+//     leave out the issues they match;
+//   - assigned: (or assigned_or_suggested:, the same: Flytrap suggests no
+//     owners) me, none or a user's email, or a list of them;
+//     !assigned: leaves out the issues so assigned, unassigned ones kept;
+//     is:assigned and is:unassigned are assigned to anybody and nobody.
 //
 // As in Sentry, `!key:value` excludes issues with that tag value (the
 // environment, release and level included). A * in a value is a wildcard
@@ -69,9 +73,9 @@ const (
 // user.id, user.email and user.username; an email matches whatever its
 // case. Quoted values may hold spaces, \" and \\.
 // The remaining words are the text matched against title and culprit.
-// Keys Sentry has but Flytrap keeps no data for (assignment, bookmarks,
-// exception details, the user's IP address) and a known key without a
-// value are errors, not searches that silently match nothing.
+// Keys Sentry has but Flytrap keeps no data for (bookmarks, review,
+// teams, exception details, the user's IP address) and a known key
+// without a value are errors, not searches that silently match nothing.
 //
 // status "all" means any status; since is a look-back such as 1h, 24h or
 // 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
@@ -152,8 +156,10 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 // The keys of Sentry's issue search that are not tags. A tag of one of
 // these names is searched as tags[key]:.
 var (
-	// Flytrap has no users to assign issues to or bookmark them for.
-	assignmentKeys = []string{"assigned", "assigned_or_suggested", "bookmarks"}
+	// Flytrap has no bookmarks.
+	bookmarkKeys = []string{"bookmarks"}
+	// The assignee's keys.
+	assignedKeys = []string{"assigned", "assigned_or_suggested"}
 	// Sentry reads these from each event's exceptions, which Flytrap keeps
 	// only in the event payloads, not in anything a search can read. (The
 	// mechanism and whether the error was handled are tags: handled:,
@@ -162,13 +168,17 @@ var (
 	exceptionKeys = []string{"error.type", "error.value"}
 	searchKeys    = []string{"is", "status", "has", "level", "environment", "env", "release", "firstRelease", "first-release",
 		"timesSeen", "lastSeen", "firstSeen", "age", "message", "title", "user.ip", "user.ip_address"}
-	// is: values that are about assignment.
-	assignmentStatuses = []string{"assigned", "unassigned", "for_review", "assigned_or_suggested", "bookmarked"}
+	// is: values about the assignee, and what each searches for.
+	assignedStatuses = map[string]string{"assigned": store.AssigneeAny, "assigned_or_suggested": store.AssigneeAny,
+		"unassigned": store.AssigneeNone}
+	// is: values Flytrap keeps no data for.
+	unsupportedStatuses = []string{"for_review", "bookmarked"}
 )
 
 // knownKey reports whether key means something other than a tag.
 func knownKey(key string) bool {
-	return slices.Contains(searchKeys, key) || slices.Contains(assignmentKeys, key) || slices.Contains(exceptionKeys, key)
+	return slices.Contains(searchKeys, key) || slices.Contains(bookmarkKeys, key) || slices.Contains(assignedKeys, key) ||
+		slices.Contains(exceptionKeys, key)
 }
 
 // parser collects a search's terms into f.
@@ -284,12 +294,17 @@ func (p *parser) term(t filterTerm) error {
 			key = vals[0]
 		}
 		return fmt.Errorf("%s: cannot be searched: Flytrap keeps only a salted hash of IP addresses; search by user.id:, user.email: or user.username: instead", key)
-	case slices.Contains(assignmentKeys, key) || ((key == "is" || key == "status") && slices.Contains(assignmentStatuses, vals[0])):
-		return fmt.Errorf("%s:%s cannot be searched: Flytrap has no assignment or bookmarks; issues are not assigned to anyone", t.name(), t.value)
+	case slices.Contains(bookmarkKeys, key) || ((key == "is" || key == "status") && slices.Contains(unsupportedStatuses, vals[0])):
+		return fmt.Errorf("%s:%s cannot be searched: Flytrap has no bookmarks or review; search assigned:me for the issues assigned to you", t.name(), t.value)
 	case slices.Contains(exceptionKeys, key):
 		return fmt.Errorf("%s: cannot be searched: Flytrap keeps an issue's title, not its events' exceptions; search the titles instead, as in title:\"TypeError\"", t.name())
-	case wild && (key == "is" || key == "status" || key == "has" || key == "timesSeen" || key == "lastSeen" || key == "firstSeen" || key == "age"):
+	case wild && (key == "is" || key == "status" || key == "has" || key == "timesSeen" || key == "lastSeen" || key == "firstSeen" || key == "age" ||
+		slices.Contains(assignedKeys, key)):
 		return noWildcard(t)
+	case slices.Contains(assignedKeys, key):
+		return p.assigned(t, vals)
+	case (key == "is" || key == "status") && !t.negated && !list && assignedStatuses[vals[0]] != "":
+		f.Assigned = append(f.Assigned, []string{assignedStatuses[vals[0]]})
 	case key == "is" || key == "status":
 		if t.negated {
 			return fmt.Errorf("%s: is not supported; choose the statuses you want with is:unresolved, is:resolved or is:ignored", t.name())
@@ -395,6 +410,29 @@ func (p *parser) term(t filterTerm) error {
 	return nil
 }
 
+// assigned adds an assigned: term, of values vals, to the filter.
+func (p *parser) assigned(t filterTerm, vals []string) error {
+	set := make([]string, len(vals))
+	for i, v := range vals {
+		switch v = strings.ToLower(v); {
+		case v == store.AssigneeMe || v == store.AssigneeNone || strings.Contains(v, "@") && !strings.HasPrefix(v, "#"):
+			set[i] = v
+		case strings.HasPrefix(v, "#") || v == "my_teams":
+			return fmt.Errorf("%s:%s cannot be searched: Flytrap has no teams; issues are assigned to users", t.name(), typed(vals[i]))
+		default:
+			return fmt.Errorf("%s: takes me, none or a user's email, as in assigned:me or assigned:[ann@example.com,none], not %q", t.name(), vals[i])
+		}
+	}
+	if t.negated {
+		for _, v := range set {
+			add(&p.f.NotAssigned, v)
+		}
+		return nil
+	}
+	p.f.Assigned = append(p.f.Assigned, set)
+	return nil
+}
+
 // wildcard reports whether a value as read holds a wildcard.
 func wildcard(v string) bool { return strings.Contains(v, store.Wildcard) }
 
@@ -441,6 +479,8 @@ func example(t filterTerm) string {
 		return "timesSeen:>10"
 	case "lastSeen", "firstSeen", "age":
 		return t.key + ":-24h"
+	case "assigned", "assigned_or_suggested":
+		return t.key + ":me"
 	}
 	return t.name() + `:value or ` + t.name() + `:"a value"`
 }

@@ -83,6 +83,8 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"RotateProjectKey", testRotateProjectKey},
 		{"ProjectStats", testProjectStats},
 		{"BulkUpdateStatus", testBulkUpdateStatus},
+		{"AssignIssue", testAssignIssue},
+		{"ListIssuesAssigned", testListIssuesAssigned},
 		{"AdjacentEvents", testAdjacentEvents},
 		{"EventIDPerProject", testEventIDPerProject},
 		{"APITokenAdmin", testAPITokenAdmin},

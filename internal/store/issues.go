@@ -18,11 +18,12 @@ import (
 const MaxTagValues = 100
 
 // issueCols are the columns scanIssue reads, of the issues table named
-// (or aliased) t.
+// (or aliased) t, its assignee's email last.
 func issueCols(t string) string {
 	cols := []string{"id", "project_id", "fingerprint", "grouping_version", "title", "culprit", "level", "status",
-		"resolved_in_release", "count", "user_count", "first_seen", "last_seen", "first_release", "last_release", "latest_event_id"}
-	return t + "." + strings.Join(cols, ", "+t+".")
+		"resolved_in_release", "count", "user_count", "first_seen", "last_seen", "first_release", "last_release", "latest_event_id",
+		"assigned_user_id"}
+	return t + "." + strings.Join(cols, ", "+t+".") + ", (SELECT u.email FROM users u WHERE u.id = " + t + ".assigned_user_id)"
 }
 
 // scopedIssueCols are issueCols("i") with an issue's figures in an
@@ -41,13 +42,19 @@ func scanIssue(row scanner, extra ...any) (Issue, error) {
 	var (
 		i                   Issue
 		firstSeen, lastSeen int64
+		assignee            sql.NullInt64
+		assigneeEmail       sql.NullString
 	)
 	err := row.Scan(append([]any{&i.ID, &i.ProjectID, &i.Fingerprint, &i.GroupingVersion, &i.Title, &i.Culprit, &i.Level, &i.Status,
-		&i.ResolvedInRelease, &i.Count, &i.UserCount, &firstSeen, &lastSeen, &i.FirstRelease, &i.LastRelease, &i.LatestEventID}, extra...)...)
+		&i.ResolvedInRelease, &i.Count, &i.UserCount, &firstSeen, &lastSeen, &i.FirstRelease, &i.LastRelease, &i.LatestEventID,
+		&assignee, &assigneeEmail}, extra...)...)
 	if err != nil {
 		return Issue{}, err
 	}
 	i.FirstSeen, i.LastSeen = fromMillis(firstSeen), fromMillis(lastSeen)
+	if assignee.Valid {
+		i.AssignedTo = &Assignee{ID: assignee.Int64, Email: assigneeEmail.String}
+	}
 	return i, nil
 }
 
@@ -381,6 +388,7 @@ func (d *DB) issuesWhere(q *query, v Viewer, f IssueFilter, ids bool, latest map
 	if err := d.searchConditions(q, f, from, latest); err != nil {
 		return "", "", err
 	}
+	assignedConditions(q, v, f)
 	return from, id, nil
 }
 

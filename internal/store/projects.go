@@ -338,20 +338,27 @@ func (d *DB) AddProjectMember(ctx context.Context, v Viewer, projectID, userID i
 	return addMember(ctx, d.db, projectID, userID, role)
 }
 
-// RemoveMember takes a user out of a project; the project's admins only. A user who is
-// not a member is ErrNotFound.
+// RemoveMember takes a user out of a project and, unless the user is an
+// admin user, unassigns their issues of it; the project's admins only. A
+// user who is not a member is ErrNotFound.
 func (d *DB) RemoveMember(ctx context.Context, v Viewer, projectID, userID int64) error {
 	if err := d.projectAdmin(ctx, d.db, v, projectID, false); err != nil {
 		return fmt.Errorf("store: remove user %d from project %d: %w", userID, projectID, err)
 	}
-	res, err := d.db.ExecContext(ctx, `DELETE FROM project_members WHERE project_id = $1 AND user_id = $2`, projectID, userID)
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM project_members WHERE project_id = $1 AND user_id = $2`, projectID, userID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNotFound
+		}
+		return unassignFromProject(ctx, tx, projectID, userID)
+	})
 	if err != nil {
 		return fmt.Errorf("store: remove user %d from project %d: %w", userID, projectID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("store: remove user %d from project %d: %w", userID, projectID, err)
-	} else if n == 0 {
-		return fmt.Errorf("store: remove user %d from project %d: %w", userID, projectID, ErrNotFound)
 	}
 	d.accessChanged()
 	return nil

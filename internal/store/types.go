@@ -182,6 +182,15 @@ type Issue struct {
 	FirstRelease      string    `json:"first_release,omitempty"`
 	LastRelease       string    `json:"last_release,omitempty"`
 	LatestEventID     string    `json:"latest_event_id"`
+	// AssignedTo is the user the issue is assigned to, nil for nobody.
+	AssignedTo *Assignee `json:"assignedTo"`
+}
+
+// Assignee is the user an issue is assigned to: a member of its project
+// or an admin user.
+type Assignee struct {
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
 }
 
 // EventRow is a stored event. Payload is the normalized event as JSON
@@ -258,10 +267,16 @@ type IssueFilter struct {
 	// !title:, !message:).
 	Titles, Messages       []string
 	NotTitles, NotMessages []string
-	Since                  time.Time // last_seen at or after, zero for any
-	Sort                   string    // SortLastSeen (default), SortFirstSeen, SortCount
-	Cursor                 string    // opaque, from a previous page
-	Limit                  int       // default 25, at most 100
+	// Assigned are sets of which each must match: the issue's assignee
+	// is one of a set's, each AssigneeMe, AssigneeNone, AssigneeAny or a
+	// user's email (any case). NotAssigned are such assignees the issue
+	// must not have (Sentry's !assigned:).
+	Assigned    [][]string
+	NotAssigned []string
+	Since       time.Time // last_seen at or after, zero for any
+	Sort        string    // SortLastSeen (default), SortFirstSeen, SortCount
+	Cursor      string    // opaque, from a previous page
+	Limit       int       // default 25, at most 100
 }
 
 // LatestRelease in IssueFilter.FirstReleases, and as the value of a
@@ -284,6 +299,17 @@ const LatestRelease = "latest"
 // holds it (NUL is dropped on the way in), so no value is mistaken for a
 // pattern, and a value without it is matched as before.
 const Wildcard = "\x00"
+
+// Assignees of IssueFilter.Assigned and NotAssigned besides emails, which
+// hold an @ and so are none of these.
+const (
+	// AssigneeMe is the viewer the issues are listed for.
+	AssigneeMe = "me"
+	// AssigneeNone is nobody: the issue is unassigned.
+	AssigneeNone = "none"
+	// AssigneeAny is anybody: the issue is assigned.
+	AssigneeAny = "any"
+)
 
 // CountBound compares a count with N; Op is <, <=, >, >=, = or !=.
 type CountBound struct {

@@ -149,7 +149,8 @@ func (d *DB) lastAdmin(ctx context.Context, tx *sql.Tx, userID int64) (bool, err
 }
 
 // SetUserRole changes a user's role (RoleAdmin or RoleMember); admins only
-// (ErrAdminsOnly). Demoting the last admin is refused with ErrInvalid, since
+// (ErrAdminsOnly). A user made a member is unassigned from the issues of
+// projects they are not a member of. Demoting the last admin is refused with ErrInvalid, since
 // nobody could then administer the installation.
 func (d *DB) SetUserRole(ctx context.Context, v Viewer, userID int64, role string) (User, error) {
 	switch {
@@ -169,7 +170,10 @@ func (d *DB) SetUserRole(ctx context.Context, v Viewer, userID int64, role strin
 		}
 		u, err = scanUser(tx.QueryRowContext(ctx, `UPDATE users SET role = $2 WHERE id = $1
 			RETURNING id, email, role, password_hash, created_at`, userID, role))
-		return err
+		if err != nil || role == RoleAdmin {
+			return err
+		}
+		return unassignOutsideProjects(ctx, tx, userID)
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: set role of user %d: %w", userID, err)
@@ -206,7 +210,8 @@ func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
 }
 
 // DeleteUser removes a user with their memberships, API tokens, sessions,
-// set-password link and the record of their chunk uploads; admins only
+// set-password link and the record of their chunk uploads, and unassigns
+// their issues (the foreign key's ON DELETE SET NULL); admins only
 // (ErrForbidden). Removing the last admin, or oneself, is refused with
 // ErrInvalid: an admin who wants to leave makes someone else admin and is
 // removed by them.

@@ -1,0 +1,93 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// assigneeID is the user ref names: 0 for nobody, the caller for "me".
+// It reports false, with the answer written, when ref names nobody who
+// could be assigned: an email without an account is refused as a user
+// outside the project is, so that the answer does not tell who has one.
+func (a *API) assigneeID(w http.ResponseWriter, r *http.Request, ref apitypes.AssigneeRef) (int64, bool) {
+	who := strings.TrimSpace(ref.Who)
+	if who == "" {
+		return 0, true
+	}
+	if strings.EqualFold(who, "me") {
+		return caller(r).ID, true
+	}
+	if id, err := strconv.ParseInt(strings.TrimPrefix(who, "user:"), 10, 64); err == nil && id > 0 {
+		return id, true
+	}
+	if !strings.Contains(who, "@") {
+		writeError(w, http.StatusBadRequest, "bad_request",
+			fmt.Sprintf(`assignedTo must be a user's ID, email or "me" (null or "" for nobody), not %q`, who))
+		return 0, false
+	}
+	u, err := a.store.UserByEmail(r.Context(), who)
+	if errors.Is(err, store.ErrNotFound) {
+		err = store.ErrNotAssignable
+	}
+	if err != nil {
+		a.assignFail(w, r, who, err)
+		return 0, false
+	}
+	return u.ID, true
+}
+
+// assignFail answers err, the failure of assigning issues to who as
+// sent, saying why a user may not be assigned.
+func (a *API) assignFail(w http.ResponseWriter, r *http.Request, who string, err error) {
+	if errors.Is(err, store.ErrNotAssignable) {
+		writeError(w, http.StatusBadRequest, "bad_request",
+			fmt.Sprintf("cannot assign to %s: only members of the issue's project and admin users can be assigned its issues; add them to the project first", who))
+		return
+	}
+	a.fail(w, r, err)
+}
+
+// assign assigns issue id as ref says and returns the issue; false, with
+// the answer written, when it could not.
+func (a *API) assign(w http.ResponseWriter, r *http.Request, id int64, ref apitypes.AssigneeRef) (store.Issue, bool) {
+	userID, ok := a.assigneeID(w, r, ref)
+	if !ok {
+		return store.Issue{}, false
+	}
+	is, err := a.store.AssignIssue(r.Context(), viewer(r), id, userID)
+	if err != nil {
+		a.assignFail(w, r, ref.Who, err)
+		return store.Issue{}, false
+	}
+	return is, true
+}
+
+// bulkAssign assigns those of ids that are issues of project pid as ref
+// says and returns how many changed; false, with the answer written, when
+// it could not.
+func (a *API) bulkAssign(w http.ResponseWriter, r *http.Request, pid int64, ids []int64, ref apitypes.AssigneeRef) (int64, bool) {
+	userID, ok := a.assigneeID(w, r, ref)
+	if !ok {
+		return 0, false
+	}
+	n, err := a.store.BulkAssign(r.Context(), viewer(r), pid, ids, userID)
+	if err != nil {
+		a.assignFail(w, r, ref.Who, err)
+		return 0, false
+	}
+	return n, true
+}
+
+// wireAssignee is the issue's assignee as Sentry shows one, or nil.
+func wireAssignee(a *store.Assignee) *apitypes.Assignee {
+	if a == nil {
+		return nil
+	}
+	return &apitypes.Assignee{Type: "user", ID: a.ID, Email: a.Email, Name: a.Email}
+}

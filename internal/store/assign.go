@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// ErrNotAssignable is the ErrInvalid of assigning an issue to a user who
+// is neither a member of its project nor an admin user, or who does not
+// exist: the refusal is the same, so that it does not tell a member who
+// has an account.
+var ErrNotAssignable = fmt.Errorf("%w: the assignee must be a member of the issue's project or an admin user", ErrInvalid)
+
+// assignable returns ErrNotAssignable unless user userID may be assigned
+// issues of the project: a member of it, or an admin user. On PostgreSQL
+// it locks the rows it read, so that removing the membership or demoting
+// the admin waits for the assignment and then unassigns.
+func (d *DB) assignable(ctx context.Context, tx *sql.Tx, projectID, userID int64) error {
+	var role string
+	err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1`+d.forUpdate(), userID).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotAssignable
+	}
+	if err != nil || role == RoleAdmin {
+		return err
+	}
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM project_members WHERE project_id = $1 AND user_id = $2`+d.forUpdate(),
+		projectID, userID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotAssignable
+	}
+	return err
+}
+
+// assigneeArg is userID as the value of issues.assigned_user_id: NULL
+// for 0, nobody.
+func assigneeArg(userID int64) any {
+	if userID == 0 {
+		return nil
+	}
+	return userID
+}
+
+// AssignIssue assigns an issue v may see to user userID, or to nobody
+// when userID is 0, and returns the issue as it is now. Whoever may
+// change the issue's status may assign it; the assignee must be a member
+// of the issue's project or an admin user (else ErrNotAssignable).
+func (d *DB) AssignIssue(ctx context.Context, v Viewer, id, userID int64) (Issue, error) {
+	var i Issue
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var (
+			q       query
+			project int64
+		)
+		q.add(`SELECT i.project_id FROM issues i WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"), d.forUpdate())
+		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&project); err != nil {
+			return notFound(err)
+		}
+		if userID != 0 {
+			if err := d.assignable(ctx, tx, project, userID); err != nil {
+				return err
+			}
+		}
+		var err error
+		i, err = scanIssue(tx.QueryRowContext(ctx, `UPDATE issues SET assigned_user_id = $1 WHERE id = $2 RETURNING `+issueCols("issues"),
+			assigneeArg(userID), id))
+		return err
+	})
+	if err != nil {
+		return Issue{}, fmt.Errorf("store: assign issue %d: %w", id, err)
+	}
+	return i, nil
+}
+
+// BulkAssign assigns those of ids that are issues of the project, a
+// project v may see (else ErrNotFound), to user userID, or to nobody when
+// userID is 0; the assignee is as AssignIssue's. IDs of other projects'
+// issues are ignored. It returns how many issues changed; ones already
+// assigned so do not count.
+func (d *DB) BulkAssign(ctx context.Context, v Viewer, projectID int64, ids []int64, userID int64) (int64, error) {
+	if len(ids) > MaxBulkIDs {
+		return 0, fmt.Errorf("store: bulk assign: %w: at most %d issues at once", ErrInvalid, MaxBulkIDs)
+	}
+	if _, err := d.GetProject(ctx, v, projectID); err != nil {
+		return 0, fmt.Errorf("store: bulk assign: %w", err)
+	}
+	var n int64
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if userID != 0 {
+			if err := d.assignable(ctx, tx, projectID, userID); err != nil {
+				return err
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		var q query
+		q.add(`UPDATE issues SET assigned_user_id = `, q.arg(assigneeArg(userID)), ` WHERE project_id = `, q.arg(projectID),
+			` AND `, q.visibleProject(v, projectID), ` AND `)
+		if userID == 0 {
+			q.add(`assigned_user_id IS NOT NULL`)
+		} else {
+			q.add(`(assigned_user_id IS NULL OR assigned_user_id <> `, q.arg(userID), `)`)
+		}
+		q.add(` AND id IN (`)
+		for i, id := range ids {
+			if i > 0 {
+				q.add(", ")
+			}
+			q.add(q.arg(id))
+		}
+		q.add(`)`)
+		res, err := tx.ExecContext(ctx, q.sql(), q.args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: bulk assign: %w", err)
+	}
+	return n, nil
+}
+
+// unassignFromProject unassigns the user's issues of the project, unless
+// the user is an admin, who may be assigned any project's issues: for a
+// membership that is being removed.
+func unassignFromProject(ctx context.Context, tx *sql.Tx, projectID, userID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE issues SET assigned_user_id = NULL WHERE assigned_user_id = $1 AND project_id = $2
+		AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND u.role = '`+RoleAdmin+`')`, userID, projectID)
+	return err
+}
+
+// unassignOutsideProjects unassigns the user's issues of the projects the
+// user is not a member of: for an admin who becomes a member.
+func unassignOutsideProjects(ctx context.Context, tx *sql.Tx, userID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE issues SET assigned_user_id = NULL WHERE assigned_user_id = $1
+		AND NOT EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = issues.project_id AND m.user_id = $1)`, userID)
+	return err
+}
+
+// assignedConditions adds the conditions of f's Assigned and NotAssigned
+// to q, AssigneeMe being v. Each assignee's condition is true or false,
+// never NULL, so that NOT of it holds for unassigned issues too.
+func assignedConditions(q *query, v Viewer, f IssueFilter) {
+	is := func(a string) string {
+		switch a {
+		case AssigneeNone:
+			return `i.assigned_user_id IS NULL`
+		case AssigneeAny:
+			return `i.assigned_user_id IS NOT NULL`
+		case AssigneeMe:
+			return `(i.assigned_user_id IS NOT NULL AND i.assigned_user_id = ` + q.arg(v.UserID) + `)`
+		}
+		return `(i.assigned_user_id IS NOT NULL AND i.assigned_user_id IN (SELECT u.id FROM users u WHERE u.email_key = ` +
+			q.arg(emailKey(a)) + `))`
+	}
+	for _, set := range f.Assigned {
+		q.add(` AND (`)
+		for j, a := range set {
+			if j > 0 {
+				q.add(` OR `)
+			}
+			q.add(is(a))
+		}
+		q.add(`)`)
+	}
+	for _, a := range f.NotAssigned {
+		q.add(` AND NOT (`, is(a), `)`)
+	}
+}

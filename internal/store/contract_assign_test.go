@@ -1,0 +1,184 @@
+package store
+
+import (
+	"slices"
+	"time"
+)
+
+// assignee is the ID of the user issue id is assigned to, 0 for nobody.
+func (e *env) assignee(id int64) int64 {
+	e.t.Helper()
+	if a := e.issue(id).AssignedTo; a != nil {
+		return a.ID
+	}
+	return 0
+}
+
+// testAssignIssue: an issue is assigned to one member of its project or
+// admin user at a time, by whoever may see it, and unassigned when its
+// assignee leaves the project, stops being an admin or is deleted.
+func testAssignIssue(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	admin := e.createUser("admin@example.com", RoleAdmin)
+	ann := e.createUser("Ann@Example.com", RoleMember)
+	bob := e.createUser("bob@example.com", RoleMember)
+	outsider := e.createUser("out@example.com", RoleMember)
+	e.addMember(e.project, ann)
+	e.addMember(e.project, bob)
+	other := e.createProject("other")
+	e.addMember(other, outsider)
+	id := e.save("a").IssueID
+	asAnn, asOutsider := Viewer{UserID: ann.ID}, Viewer{UserID: outsider.ID}
+
+	i, err := db.AssignIssue(ctx, asAnn, id, bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i.AssignedTo == nil || *i.AssignedTo != (Assignee{ID: bob.ID, Email: "bob@example.com"}) {
+		t.Errorf("assigned to bob: AssignedTo = %+v", i.AssignedTo)
+	}
+	if got := e.issue(id).AssignedTo; got == nil || got.Email != "bob@example.com" {
+		t.Errorf("GetIssue after assigning: AssignedTo = %+v", got)
+	}
+	if i, err = db.AssignIssue(ctx, asAnn, id, ann.ID); err != nil || i.AssignedTo.Email != "Ann@Example.com" {
+		t.Errorf("reassign to ann: %+v, %v", i.AssignedTo, err)
+	}
+	// An admin user may be assigned any project's issues.
+	if _, err := db.AssignIssue(ctx, asAnn, id, admin.ID); err != nil || e.assignee(id) != admin.ID {
+		t.Errorf("assign to an admin: %v, assignee %d", err, e.assignee(id))
+	}
+	_, err = db.AssignIssue(ctx, asAnn, id, outsider.ID)
+	wantErr(t, "assign to a member of another project", err, ErrNotAssignable)
+	wantErr(t, "ErrNotAssignable is ErrInvalid", err, ErrInvalid)
+	_, err = db.AssignIssue(ctx, asAnn, id, 999999)
+	wantErr(t, "assign to nobody that exists", err, ErrNotAssignable)
+	_, err = db.AssignIssue(ctx, asOutsider, id, outsider.ID)
+	wantErr(t, "assign an issue one cannot see", err, ErrNotFound)
+	if e.assignee(id) != admin.ID {
+		t.Errorf("refused assignments changed the assignee to %d", e.assignee(id))
+	}
+	if i, err = db.AssignIssue(ctx, asAnn, id, 0); err != nil || i.AssignedTo != nil {
+		t.Errorf("unassign: %+v, %v", i.AssignedTo, err)
+	}
+
+	// Bulk: only the project's issues, only those that change count.
+	x, y := e.save("x").IssueID, e.save("y").IssueID
+	elsewhere := e.saveIn(other.ID, "z").IssueID
+	if _, err := db.AssignIssue(ctx, System, x, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.BulkAssign(ctx, asAnn, e.project.ID, []int64{x, y, elsewhere}, bob.ID)
+	if err != nil || n != 1 {
+		t.Errorf("BulkAssign = %d, %v; want 1 (y; x was bob's, z is another project's)", n, err)
+	}
+	if e.assignee(y) != bob.ID || e.assignee(elsewhere) != 0 {
+		t.Errorf("after BulkAssign: y's assignee %d, the other project's issue's %d", e.assignee(y), e.assignee(elsewhere))
+	}
+	_, err = db.BulkAssign(ctx, asAnn, e.project.ID, []int64{x}, outsider.ID)
+	wantErr(t, "bulk assign to a non-member", err, ErrNotAssignable)
+	_, err = db.BulkAssign(ctx, asOutsider, e.project.ID, []int64{x}, 0)
+	wantErr(t, "bulk assign in a project one cannot see", err, ErrNotFound)
+	if n, err := db.BulkAssign(ctx, asAnn, e.project.ID, []int64{x, y}, 0); err != nil || n != 2 {
+		t.Errorf("bulk unassign = %d, %v; want 2", n, err)
+	}
+
+	// Leaving the project unassigns the member's issues of it only.
+	e.addMember(other, bob)
+	if _, err := db.AssignIssue(ctx, System, x, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AssignIssue(ctx, System, elsewhere, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RemoveMember(ctx, System, e.project.ID, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e.assignee(x) != 0 || e.assignee(elsewhere) != bob.ID {
+		t.Errorf("after removing bob from the project: x's assignee %d, want 0; the other project's %d, want bob's", e.assignee(x), e.assignee(elsewhere))
+	}
+	// An admin user stays assigned when leaving a project, until made a
+	// member.
+	e.addMember(other, admin)
+	for _, issue := range []int64{x, y} {
+		if _, err := db.AssignIssue(ctx, System, issue, admin.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.AssignIssue(ctx, System, elsewhere, admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RemoveMember(ctx, System, other.ID, admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e.assignee(elsewhere) != admin.ID {
+		t.Errorf("an admin removed from a project lost their assignment there")
+	}
+	e.addMember(other, admin)
+	root := e.createUser("root@example.com", RoleAdmin)
+	if _, err := db.SetUserRole(ctx, System, admin.ID, RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	if e.assignee(x) != 0 || e.assignee(y) != 0 || e.assignee(elsewhere) != admin.ID {
+		t.Errorf("after demoting the admin (a member of the other project only): assignees %d, %d, %d; want 0, 0, %d",
+			e.assignee(x), e.assignee(y), e.assignee(elsewhere), admin.ID)
+	}
+	// Deleting the assignee unassigns, and does not fail on the reference.
+	if err := db.DeleteUser(ctx, Viewer{UserID: root.ID, Admin: true}, admin.ID); err != nil {
+		t.Fatalf("deleting an assigned user: %v", err)
+	}
+	if e.assignee(elsewhere) != 0 {
+		t.Errorf("the deleted user is still assigned")
+	}
+	// Status changes keep the assignee.
+	if _, err := db.AssignIssue(ctx, System, id, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if i := e.setStatus(id, StatusResolved, ""); i.AssignedTo == nil || i.AssignedTo.ID != ann.ID {
+		t.Errorf("resolving: AssignedTo = %+v, want ann", i.AssignedTo)
+	}
+}
+
+// testListIssuesAssigned: assigned:, is:assigned, is:unassigned and
+// !assigned: in the issue search.
+func testListIssuesAssigned(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	ann := e.createUser("Ann@Example.com", RoleMember)
+	bob := e.createUser("bob@example.com", RoleMember)
+	e.addMember(e.project, ann)
+	e.addMember(e.project, bob)
+	at := func(m int) eventOpt { return withAt(t0.Add(time.Duration(m) * time.Minute)) }
+	annIssue := e.save("ann", at(3), withEnv("production")).IssueID
+	bobIssue := e.save("bob", at(2)).IssueID
+	nobody := e.save("nobody", at(1)).IssueID
+	for issue, user := range map[int64]int64{annIssue: ann.ID, bobIssue: bob.ID} {
+		if _, err := db.AssignIssue(ctx, System, issue, user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	asAnn := Viewer{UserID: ann.ID}
+	for _, tt := range []struct {
+		name string
+		f    IssueFilter
+		want []int64
+	}{
+		{"assigned:me", IssueFilter{Assigned: [][]string{{AssigneeMe}}}, []int64{annIssue}},
+		{"assigned:EMAIL, any case", IssueFilter{Assigned: [][]string{{"BOB@example.com"}}}, []int64{bobIssue}},
+		{"assigned:none", IssueFilter{Assigned: [][]string{{AssigneeNone}}}, []int64{nobody}},
+		{"is:assigned", IssueFilter{Assigned: [][]string{{AssigneeAny}}}, []int64{annIssue, bobIssue}},
+		{"assigned:[me,none]", IssueFilter{Assigned: [][]string{{AssigneeMe, AssigneeNone}}}, []int64{annIssue, nobody}},
+		{"assigned:me assigned:none", IssueFilter{Assigned: [][]string{{AssigneeMe}, {AssigneeNone}}}, nil},
+		{"!assigned:me, unassigned included", IssueFilter{NotAssigned: []string{AssigneeMe}}, []int64{bobIssue, nobody}},
+		{"!assigned:EMAIL", IssueFilter{NotAssigned: []string{"ann@example.com"}}, []int64{bobIssue, nobody}},
+		{"!assigned:none", IssueFilter{NotAssigned: []string{AssigneeNone}}, []int64{annIssue, bobIssue}},
+		{"assigned to nobody that exists", IssueFilter{Assigned: [][]string{{"ghost@example.com"}}}, nil},
+		{"in an environment", IssueFilter{Environment: "production", Assigned: [][]string{{AssigneeMe}}}, []int64{annIssue}},
+	} {
+		tt.f.ProjectID = e.project.ID
+		if got := e.listAll(asAnn, tt.f); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+		if n, err := db.CountIssues(ctx, asAnn, tt.f, 100); err != nil || n != len(tt.want) {
+			t.Errorf("%s: CountIssues = %d, %v; want %d", tt.name, n, err, len(tt.want))
+		}
+	}
+}
