@@ -37,7 +37,8 @@ func hostileAPI(t *testing.T) *httptest.Server {
 	user := apitypes.User{ID: 5, Email: email, Role: "member", CreatedAt: at}
 	member := apitypes.Member{ProjectID: 3, UserID: 5, Email: email, Role: "admin", CreatedAt: at}
 	issue := apitypes.Issue{ID: 7, ProjectID: 3, Title: "Title" + hostile, Culprit: "culprit" + hostile, Level: "error",
-		Status: "resolved", Count: 2, UserCount: 1, FirstSeen: at, LastSeen: at}
+		Status: "resolved", Count: 2, UserCount: 1, FirstSeen: at, LastSeen: at,
+		AssignedTo: &apitypes.Assignee{Type: "user", ID: 5, Email: email, Name: email}}
 	payload, err := json.Marshal(map[string]any{
 		"message": "message" + hostile,
 		"exceptions": []map[string]any{{

@@ -28,7 +28,8 @@ func fakeAPI(t *testing.T) *httptest.Server {
 			{ID: 1, Name: "default", CreatedAt: ago(30 * 24 * time.Hour)}, {ID: 2, Name: "web shop", CreatedAt: ago(3 * time.Hour)}}},
 		"/api/v1/projects/2/issues": apitypes.List[apitypes.Issue]{Data: []apitypes.Issue{
 			{ID: 12, ProjectID: 2, Title: "TypeError: Cannot read properties of undefined (reading \"foo\")", Culprit: "app.js in example",
-				Level: "error", Status: "unresolved", Count: 1204, UserCount: 87, LastSeen: ago(40 * time.Second)},
+				Level: "error", Status: "unresolved", Count: 1204, UserCount: 87, LastSeen: ago(40 * time.Second),
+				AssignedTo: &apitypes.Assignee{Type: "user", ID: 3, Email: "ann@example.com", Name: "ann@example.com"}},
 			{ID: 9, ProjectID: 2, Title: "Evil\ttitle\x1b[31m with a tab and an escape", Culprit: "", Level: "warning",
 				Status: "unresolved", Count: 3, UserCount: 0, LastSeen: ago(26 * time.Hour)},
 		}},

@@ -224,7 +224,8 @@ func (c *Client) feedback(ctx context.Context, path string, limit int, cursor st
 	return l, c.do(ctx, "GET", path, v, nil, &l)
 }
 
-// SetIssueStatus resolves, ignores or reopens an issue.
+// SetIssueStatus resolves, ignores, reopens or assigns an issue, as ch
+// says.
 func (c *Client) SetIssueStatus(ctx context.Context, issueID int64, ch apitypes.StatusChange) (apitypes.Issue, error) {
 	var is apitypes.Issue
 	return is, c.do(ctx, "PATCH", "/api/v1/issues/"+id(issueID), nil, ch, &is)

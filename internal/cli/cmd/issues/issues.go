@@ -1,5 +1,5 @@
 // Package issues implements `flytrap issues`: list, view, resolve,
-// ignore, unresolve (reopen), merge and delete issues.
+// ignore, unresolve (reopen), assign, merge and delete issues.
 package issues
 
 import (
@@ -46,7 +46,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{F: f}
 	cmd := &cobra.Command{
 		Use:   "issues <command>",
-		Short: "List, view, resolve, ignore, unresolve (reopen), merge and delete issues",
+		Short: "List, view, resolve, ignore, unresolve (reopen), assign, merge and delete issues",
 	}
 	cmdutil.AddHostFlag(cmd, &opts.Host)
 	list := &cobra.Command{
@@ -56,8 +56,8 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 free text matches the title and culprit, and key:value terms filter (is:resolved,
 level:error, environment:production, release:shop@1.2.3, firstRelease:latest,
 timesSeen:>10, age:-24h, lastSeen:+7d, title:"cart is slow", or any tag such as
-browser:"Mobile Safari"). Every term and flag must hold; level:[warning,error]
-matches either level.`,
+browser:"Mobile Safari", assigned:me, is:unassigned). Every term and flag must
+hold; level:[warning,error] matches either level.`,
 		Example: `  flytrap issues list --project web
   flytrap issues list --project web browser:Firefox --status unresolved --sort count --limit 10
   flytrap issues list -p web 'level:[warning,error]' timesSeen:'>10' age:-24h
@@ -102,6 +102,17 @@ matches either level.`,
 	unresolve := status("unresolve", "Reopen resolved or ignored issues (alias: reopen)", apitypes.StatusUnresolved)
 	// Sentry's users say reopen.
 	unresolve.Aliases = []string{"reopen"}
+	assign := &cobra.Command{
+		Use: "assign <issue-id> <email|me|none>", Short: "Assign an issue to a member of its project, to yourself, or to nobody",
+		Long: `Assign an issue to one user: a member of the issue's project or an admin user,
+named by email, or me for yourself; none unassigns it.`,
+		Args: cobra.ExactArgs(2),
+		Example: `  flytrap issues assign 42 ann@example.com
+  flytrap issues assign 42 me
+  flytrap issues assign 42 none`,
+		RunE: func(cmd *cobra.Command, args []string) error { return Assign(cmd.Context(), opts, args[0], args[1]) },
+	}
+	opts.Out.Add(assign)
 	del := &cobra.Command{
 		Use: "delete <issue-id>", Short: "Delete an issue with its events", Args: cobra.ExactArgs(1),
 		Example: "  flytrap issues delete 42 --yes",
@@ -123,6 +134,7 @@ their new events and old links lead to it. It cannot be undone.`,
 		status("ignore", "Ignore issues: new events do not reopen them", apitypes.StatusIgnored),
 		unresolve,
 		merge,
+		assign,
 		del)
 	return cmd
 }
@@ -176,7 +188,7 @@ func List(ctx context.Context, opts *Options, search []string) error {
 			_, err := fmt.Fprintf(w, "No %s issues in %s%s.\n", opts.Status, cmdutil.Clean(p.Name), filtered)
 			return err
 		}
-		t := opts.F.NewTable("id", "level", "status", "title", "culprit", "events", "users", "last seen")
+		t := opts.F.NewTable("id", "level", "status", "title", "culprit", "events", "users", "last seen", "assignee")
 		now, tty := opts.F.Clock(), opts.F.IO.OutIsTTY()
 		for _, i := range is {
 			title, culprit := i.Title, i.Culprit
@@ -184,7 +196,7 @@ func List(ctx context.Context, opts *Options, search []string) error {
 				title, culprit = cmdutil.Clip(title, 60), cmdutil.Clip(culprit, 40)
 			}
 			t.Row(strconv.FormatInt(i.ID, 10), i.Level, i.Status, title, culprit,
-				strconv.FormatInt(i.Count, 10), strconv.FormatInt(i.UserCount, 10), opts.F.When(i.LastSeen, now))
+				strconv.FormatInt(i.Count, 10), strconv.FormatInt(i.UserCount, 10), opts.F.When(i.LastSeen, now), assignee(i.AssignedTo))
 		}
 		return t.Render(w)
 	})
@@ -265,6 +277,9 @@ func View(ctx context.Context, opts *Options, arg string) error {
 		fmt.Fprintln(w)
 		if d.Culprit != "" {
 			fmt.Fprintf(w, "culprit: %s\n", cmdutil.Clean(d.Culprit))
+		}
+		if d.AssignedTo != nil {
+			fmt.Fprintf(w, "assigned to %s\n", assignee(d.AssignedTo))
 		}
 		var tags []string
 		for _, t := range d.Tags {
@@ -542,6 +557,38 @@ func printMerged(opts *Options, is apitypes.Issue) error {
 		_, err := fmt.Fprintf(w, "Merged into issue %d, now %s: %s\n", is.ID, count(is.Count, "event", "events"), cmdutil.Clean(is.Title))
 		return err
 	})
+}
+
+// Assign assigns an issue to who: an email, "me", or "none" for nobody.
+func Assign(ctx context.Context, opts *Options, arg, who string) error {
+	c, id, err := opts.clientAndIssue(arg)
+	if err != nil {
+		return err
+	}
+	if strings.EqualFold(who, "none") {
+		who = ""
+	}
+	is, err := c.SetIssueStatus(ctx, id, apitypes.StatusChange{AssignedTo: apitypes.Assign(who)})
+	if err != nil {
+		return issueErr(err, id)
+	}
+	return opts.F.Print(opts.Out, is, func(w io.Writer) error {
+		if is.AssignedTo == nil {
+			_, err := fmt.Fprintf(w, "Issue %d is unassigned: %s\n", is.ID, cmdutil.Clean(is.Title))
+			return err
+		}
+		_, err := fmt.Fprintf(w, "Issue %d is assigned to %s: %s\n", is.ID, assignee(is.AssignedTo), cmdutil.Clean(is.Title))
+		return err
+	})
+}
+
+// assignee is the email of the user an issue is assigned to, "" for
+// nobody.
+func assignee(a *apitypes.Assignee) string {
+	if a == nil {
+		return ""
+	}
+	return cmdutil.Clean(a.Email)
 }
 
 // Delete deletes an issue after confirmation.
