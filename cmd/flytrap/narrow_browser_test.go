@@ -56,6 +56,10 @@ func TestBrowserNarrowScreens(t *testing.T) {
 	const email, password = "ann@example.com", "correct horse battery"
 	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=" + email, "FLYTRAP_ADMIN_PASSWORD=" + password})
 	is, _ := captureTimeouts(t, p)
+	// An assigned issue shows its assignee in the list and on its page.
+	if code := p.api(t, "PATCH", fmt.Sprintf("/api/v1/issues/%d", is.ID), map[string]any{"assignedTo": "me"}, nil); code != 200 {
+		t.Fatalf("assigning the issue: HTTP %d", code)
+	}
 	ctx := newBrowser(t)
 	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 375, Height: 740, DeviceScaleFactor: 1, Mobile: true})

@@ -70,6 +70,8 @@ type Store interface {
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
 	MergeIssues(ctx context.Context, v store.Viewer, projectID int64, ids []int64, into int64) (store.Issue, error)
 	MergedInto(ctx context.Context, v store.Viewer, id int64) (int64, error)
+	AssignIssue(ctx context.Context, v store.Viewer, id, userID int64) (store.Issue, error)
+	BulkAssign(ctx context.Context, v store.Viewer, projectID int64, ids []int64, userID int64) (int64, error)
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error
 	IssueHourlyCounts(ctx context.Context, v store.Viewer, issueID int64, since time.Time, environment string) ([]store.Bucket, error)
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
@@ -365,6 +367,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /issues/{id}", d.page(d.issuePage))
 	m.HandleFunc("GET /issues/{id}/events/{event}/raw", d.page(d.rawEvent))
 	m.HandleFunc("POST /issues/{id}/status", d.action(d.setStatus))
+	m.HandleFunc("POST /issues/{id}/assign", d.action(d.assignIssue))
 	m.HandleFunc("POST /issues/{id}/events/{event}/symbolicate", d.action(d.resymbolicate))
 	m.HandleFunc("GET /issues/{id}/delete", d.page(d.confirmDeleteIssue))
 	m.HandleFunc("POST /issues/{id}/delete", d.action(d.deleteIssue))

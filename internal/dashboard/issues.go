@@ -55,6 +55,9 @@ type issuesData struct {
 	// Back is the list's query string, posted with bulk changes so the
 	// list comes back as it was.
 	Back string
+	// Assignees are the project's members, whom the bulk Assign offers
+	// besides the viewer and nobody.
+	Assignees []option
 }
 
 // listQuery is the issue list's query with the dashboard's default: a list
@@ -107,6 +110,11 @@ func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *sessio
 		}
 	}
 	data.Back = back.Encode()
+	var err error
+	if data.Assignees, err = d.assigneeOptions(r, s, p.ID, nil); err != nil {
+		d.fail(w, r, err)
+		return
+	}
 	status := http.StatusOK
 	f, err := issuefilter.Parse(q, d.now())
 	if err != nil {
@@ -190,8 +198,8 @@ func (d *Dashboard) bulkUpdate(w http.ResponseWriter, r *http.Request, s *sessio
 	back := issuesURL(p.ID, listQuery(backQ))
 	action := r.PostForm.Get("action")
 	status, ok := bulkActions[action]
-	if !ok && action != "merge" {
-		d.redirectError(w, r, back, "Choose resolve, ignore, unresolve or merge.")
+	if !ok && action != "merge" && action != "assign" {
+		d.redirectError(w, r, back, "Choose resolve, ignore, unresolve, assign or merge.")
 		return
 	}
 	ids, ok := d.selectedIssues(w, r, r.PostForm["ids"], back)
@@ -210,6 +218,10 @@ func (d *Dashboard) bulkUpdate(w http.ResponseWriter, r *http.Request, s *sessio
 			q.Add("ids", strconv.FormatInt(id, 10))
 		}
 		http.Redirect(w, r, issuesURL(p.ID, nil)+"/merge?"+q.Encode(), http.StatusSeeOther)
+		return
+	}
+	if action == "assign" {
+		d.bulkAssign(w, r, s, p, ids, back)
 		return
 	}
 	n, err := d.store.BulkUpdateStatus(ctx, v, p.ID, ids, status)
@@ -424,6 +436,10 @@ type issueData struct {
 	// FeedbackCount in all.
 	Feedback      []store.Feedback
 	FeedbackCount int64
+	// Assignees are whom the Assign form offers besides the viewer and
+	// nobody; Assignee is the choice of the issue's assignee in it.
+	Assignees []option
+	Assignee  string
 }
 
 // pathProject loads the project named by the path as the viewer may see
@@ -502,6 +518,18 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	data := issueData{Issue: is, Project: p, Environment: env, ListURL: issuesURL(p.ID, nil)}
+	if data.Assignees, err = d.assigneeOptions(r, s, p.ID, is.AssignedTo); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	switch {
+	case is.AssignedTo == nil:
+		data.Assignee = assignNobody
+	case is.AssignedTo.ID == s.user.ID:
+		data.Assignee = assignMe
+	default:
+		data.Assignee = strconv.FormatInt(is.AssignedTo.ID, 10)
+	}
 	// Moving between events and back to the list keeps the environment.
 	keep := url.Values{}
 	if env != "" {
