@@ -65,6 +65,7 @@ func (a *API) assign(w http.ResponseWriter, r *http.Request, id int64, ref apity
 		a.assignFail(w, r, ref.Who, err)
 		return store.Issue{}, false
 	}
+	a.svc.NotifyAssigned(r.Context(), actor(r), is, a.base(r))
 	return is, true
 }
 

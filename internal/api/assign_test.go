@@ -1,7 +1,10 @@
 package api
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -169,5 +172,34 @@ func TestUnassignOnRemoval(t *testing.T) {
 	}
 	if _, _, out := f.do(t, f.adminToken, "GET", issue(f.issueB), ""); assigneeOf(t, out) != "" {
 		t.Errorf("after deleting lead: assignee %q", assigneeOf(t, out))
+	}
+}
+
+// assignMailer records the assignment emails it is asked to send.
+type assignMailer struct {
+	fakeMailer
+	sent []string
+}
+
+func (m *assignMailer) MailAssignment(_ context.Context, to, by, title, url string) error {
+	m.sent = append(m.sent, to+" by "+by+": "+title+" "+url)
+	return nil
+}
+
+// TestAssignEmail: with a server that sends email, the assignee hears of
+// an issue someone else assigned them, and nobody of one they took
+// themselves or of an unassignment.
+func TestAssignEmail(t *testing.T) {
+	f := newFixture(t)
+	mail := &assignMailer{}
+	f.srv = httptest.NewServer(New(f.db, nil, nil).WithMailer(mail).WithBaseURL(func(*http.Request) string { return "https://flytrap.example" }))
+	t.Cleanup(f.srv.Close)
+	path := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
+	for _, body := range []string{`{"assignedTo":"spare@example.com"}`, `{"assignedTo":"me"}`, `{"assignedTo":null}`, `{"assignedTo":"outsider@example.com"}`} {
+		f.do(t, f.memberToken, "PATCH", path, body)
+	}
+	want := fmt.Sprintf("spare@example.com by member@example.com: TypeError: x is undefined https://flytrap.example/issues/%d", f.issueA)
+	if len(mail.sent) != 1 || mail.sent[0] != want {
+		t.Errorf("emails %q, want one: %q", mail.sent, want)
 	}
 }

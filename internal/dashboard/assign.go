@@ -72,6 +72,7 @@ func (d *Dashboard) assignIssue(w http.ResponseWriter, r *http.Request, s *sessi
 		d.fail(w, r, err)
 		return
 	}
+	d.svc.NotifyAssigned(r.Context(), s.actor(), is, d.baseURL(r))
 	msg := "Issue unassigned."
 	if is.AssignedTo != nil {
 		msg = "Issue assigned to " + is.AssignedTo.Email + "."

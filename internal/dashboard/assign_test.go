@@ -1,12 +1,14 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -113,5 +115,32 @@ func TestBulkAssign(t *testing.T) {
 		if strings.Contains(body, "<script>alert(1)") {
 			t.Error("the assignee's email is not escaped")
 		}
+	}
+}
+
+// recordingMailer records the assignment emails it is asked to send.
+type recordingMailer struct{ sent []string }
+
+func (m *recordingMailer) MailPasswordLink(context.Context, string, string, string, time.Time) error {
+	return nil
+}
+
+func (m *recordingMailer) MailAssignment(_ context.Context, to, by, title, url string) error {
+	m.sent = append(m.sent, to+" by "+by+" "+url)
+	return nil
+}
+
+// TestAssignEmail: the Assign form emails the assignee when someone else
+// assigned them, through the server's mailer.
+func TestAssignEmail(t *testing.T) {
+	mail := &recordingMailer{}
+	f := newFixture(t, func(c *Config) { c.Mailer = mail })
+	path := issuePath(f.issue) + "/assign"
+	f.post(roleMember, path, url.Values{"assignee": {strconv.FormatInt(f.lead.ID, 10)}})
+	f.post(roleMember, path, url.Values{"assignee": {"me"}})
+	f.post(roleMember, path, url.Values{"assignee": {""}})
+	want := fmt.Sprintf("lead@example.com by member@example.com http://flytrap.test/issues/%d", f.issue)
+	if len(mail.sent) != 1 || mail.sent[0] != want {
+		t.Errorf("emails %q, want one: %q", mail.sent, want)
 	}
 }

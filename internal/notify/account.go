@@ -95,3 +95,40 @@ func RenderPasswordLink(l PasswordLink) (Email, error) {
 // accountMailTimeout bounds one set-password email, which an admin waits
 // for on a page or in the CLI.
 const accountMailTimeout = 20 * time.Second
+
+var (
+	textAssignedMail = texttemplate.Must(texttemplate.ParseFS(templates.FS, "account/assigned.txt.tmpl"))
+	htmlAssignedMail = htmltemplate.Must(htmltemplate.ParseFS(templates.FS, "account/assigned.html.tmpl"))
+)
+
+// MailAssignment tells the user whose email is to that the user whose
+// email is by assigned them the issue titled title, at url.
+func (m LinkMailer) MailAssignment(ctx context.Context, to, by, title, url string) error {
+	e, err := RenderAssignment(by, title, url)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, accountMailTimeout)
+	defer cancel()
+	_, err = m.SMTP.Send(ctx, []string{to}, e)
+	return err
+}
+
+// RenderAssignment renders the email of an issue assigned by the user
+// whose email is by. The title came from an SDK: it is made one line, its
+// direction controls written out, and escaped in the HTML part.
+func RenderAssignment(by, title, url string) (Email, error) {
+	view := struct{ Subject, By, Title, URL string }{
+		By: bidi.Show(oneLine(by, maxLine)), Title: bidi.Show(oneLine(title, maxLine)), URL: url,
+	}
+	view.Subject = "[Flytrap] Assigned to you: " + oneLine(view.Title, 120)
+	var text, html bytes.Buffer
+	if err := textAssignedMail.Execute(&text, view); err != nil {
+		return Email{}, fmt.Errorf("render text email: %w", err)
+	}
+	if err := htmlAssignedMail.Execute(&html, view); err != nil {
+		return Email{}, fmt.Errorf("render HTML email: %w", err)
+	}
+	sum := sha256.Sum256([]byte(by + "\x00" + url))
+	return Email{Subject: view.Subject, Text: text.String(), HTML: html.String(), Key: "flytrap-assigned-" + hex.EncodeToString(sum[:12])}, nil
+}

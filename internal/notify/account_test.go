@@ -77,3 +77,26 @@ func TestRenderPasswordLink(t *testing.T) {
 		t.Error("an unknown purpose rendered")
 	}
 }
+
+// TestRenderAssignment: an assignment email names who assigned the issue
+// and links to it; the SDK's title is one line and escaped in HTML.
+func TestRenderAssignment(t *testing.T) {
+	e, err := notify.RenderAssignment("ann@example.com", "<b>TypeError</b>\r\nBcc: x@evil.test", "https://flytrap.example/issues/7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Subject != "[Flytrap] Assigned to you: <b>TypeError</b>  Bcc: x@evil.test" {
+		t.Errorf("Subject %q", e.Subject)
+	}
+	for _, part := range []string{e.Text, e.HTML} {
+		if !strings.Contains(part, "ann@example.com assigned you an issue on Flytrap") || !strings.Contains(part, "https://flytrap.example/issues/7") {
+			t.Errorf("part without the assigner or the link:\n%s", part)
+		}
+		if strings.Contains(part, "\nBcc:") {
+			t.Errorf("the title breaks a line:\n%s", part)
+		}
+	}
+	if strings.Contains(e.HTML, "<b>TypeError") || !strings.Contains(e.HTML, "&lt;b&gt;TypeError") {
+		t.Errorf("the title is not escaped in HTML:\n%s", e.HTML)
+	}
+}

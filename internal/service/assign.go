@@ -1,0 +1,33 @@
+package service
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// AssignMailer emails a user that another assigned them an issue:
+// notify.LinkMailer does, given to WithMailer when the server sends email.
+type AssignMailer interface {
+	MailAssignment(ctx context.Context, to, by, title, url string) error
+}
+
+// NotifyAssigned emails the assignee of is, an issue a has just assigned,
+// a link to it under base, unless a assigned it to themselves or the
+// server sends no email (its mailer is no AssignMailer). Failing to send
+// is logged: the assignment stands.
+func (s *Services) NotifyAssigned(ctx context.Context, a Actor, is store.Issue, base string) {
+	m, ok := s.Users.mailer.(AssignMailer)
+	if !ok || is.AssignedTo == nil || is.AssignedTo.ID == a.UserID {
+		return
+	}
+	by := "Someone"
+	if u, err := s.Users.store.UserByID(ctx, a.UserID); err == nil {
+		by = u.Email
+	}
+	url := base + "/issues/" + strconv.FormatInt(is.ID, 10)
+	if err := m.MailAssignment(ctx, is.AssignedTo.Email, by, is.Title, url); err != nil {
+		s.Users.log.Warn("assignment email not sent", "issue", is.ID, "to", is.AssignedTo.ID, "err", err)
+	}
+}
