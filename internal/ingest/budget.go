@@ -295,7 +295,7 @@ func (l *lease) release() {
 // X-Sentry-Rate-Limits header is sent.
 func overloaded(what string) *apiError {
 	return &apiError{status: http.StatusServiceUnavailable, code: "overloaded", reason: ReasonOverloaded, retryAfter: overloadRetryAfter,
-		msg: fmt.Sprintf("the server is %s right now; retry in %d second", what, overloadRetryAfter)}
+		msg: fmt.Sprintf("the server is %s right now; retry in %s", what, seconds(overloadRetryAfter))}
 }
 
 // budgetError is the answer to a refused charge or decoder slot, nil for

@@ -165,3 +165,24 @@ func TestProjectRateLimit(t *testing.T) {
 		}
 	})
 }
+
+func TestRetryMessagesCountSeconds(t *testing.T) {
+	tests := []struct {
+		wait time.Duration
+		want string
+	}{
+		{time.Millisecond, "retry in 1 second"},
+		{time.Second, "retry in 1 second"},
+		{1500 * time.Millisecond, "retry in 2 seconds"},
+		{30 * time.Second, "retry in 30 seconds"},
+	}
+	for _, tt := range tests {
+		msg := rateLimited(2, tt.wait, 100).msg
+		if !strings.HasSuffix(msg, tt.want) {
+			t.Errorf("wait %v: %q, want it to end %q", tt.wait, msg, tt.want)
+		}
+	}
+	if msg := overloaded("busy").msg; !strings.HasSuffix(msg, "retry in 1 second") {
+		t.Errorf("overloaded: %q", msg)
+	}
+}

@@ -128,5 +128,5 @@ func (h *Handler) checkReportRate(pid int64, ip string) *apiError {
 		who = "this project's users"
 	}
 	return &apiError{status: http.StatusTooManyRequests, code: "report_rate_limited", reason: ReasonRateLimited, retryAfter: secs,
-		msg: fmt.Sprintf("too many crash reports from %s in the last minute; send the report again in %d seconds", who, secs)}
+		msg: fmt.Sprintf("too many crash reports from %s in the last minute; send the report again in %s", who, seconds(secs))}
 }

@@ -369,7 +369,7 @@ func (h *Handler) backlogError(n int64) *apiError {
 	}
 	return &apiError{status: http.StatusTooManyRequests, code: "backlog", reason: ReasonBacklog,
 		retryAfter: backlogRetryAfter, limits: ":organization",
-		msg: fmt.Sprintf("the server has %d events waiting to be processed, more than its limit of %d; retry in %d seconds", n, h.cfg.MaxBacklog, backlogRetryAfter)}
+		msg: fmt.Sprintf("the server has %d events waiting to be processed, more than its limit of %d; retry in %s", n, h.cfg.MaxBacklog, seconds(backlogRetryAfter))}
 }
 
 // checkRate refuses a project with no token left before its body is
@@ -389,7 +389,16 @@ func rateLimited(pid int64, wait time.Duration, perMinute int) *apiError {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", reason: ReasonRateLimited,
 		retryAfter: secs, limits: "error;default:project",
-		msg: fmt.Sprintf("project %d is over its limit of %d events per minute; retry in %d seconds", pid, perMinute, secs)}
+		msg: fmt.Sprintf("project %d is over its limit of %d events per minute; retry in %s", pid, perMinute, seconds(secs))}
+}
+
+// seconds is n seconds in words, for a message that says when to retry:
+// "1 second", "5 seconds".
+func seconds(n int) string {
+	if n == 1 {
+		return "1 second"
+	}
+	return fmt.Sprintf("%d seconds", n)
 }
 
 // accept charges decoded events to the project's rate and enqueues them,
