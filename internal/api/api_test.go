@@ -778,15 +778,19 @@ func TestUpdateAndDelete(t *testing.T) {
 		body       string
 		wantCode   int
 		wantStatus string
+		wantMsg    string // of a refusal, "" for any
 	}{
-		{`{"status":"resolved","resolved_in_release":"app@2"}`, 200, "resolved"},
-		{`{"status":"ignored"}`, 200, "ignored"},
-		{`{"status":"unresolved"}`, 200, "unresolved"},
-		{`{"status":"closed"}`, 400, ""},
-		{`{"status":"ignored","resolved_in_release":"x"}`, 400, ""},
-		{`{"status":"resolved","extra":1}`, 400, ""},
-		{`not json`, 400, ""},
-		{`{"status":"resolved","resolved_in_release":"` + strings.Repeat("x", 70<<10) + `"}`, 413, ""},
+		{`{"status":"resolved","resolved_in_release":"app@2"}`, 200, "resolved", ""},
+		{`{"status":"ignored"}`, 200, "ignored", ""},
+		{`{"status":"unresolved"}`, 200, "unresolved", ""},
+		{`{"status":"closed"}`, 400, "", ""},
+		{`{"status":"ignored","resolved_in_release":"x"}`, 400, "", ""},
+		{`{"status":"resolved","resolved_in_release":"latest"}`, 400, "",
+			`"latest" is a reserved word in searches (the newest release), not a release name: give the release's version, e.g. shop@1.2.3`},
+		{`{"status":"resolved","resolved_in_release":".."}`, 400, "", `the release is reserved`},
+		{`{"status":"resolved","extra":1}`, 400, "", ""},
+		{`not json`, 400, "", ""},
+		{`{"status":"resolved","resolved_in_release":"` + strings.Repeat("x", 70<<10) + `"}`, 413, "", ""},
 	}
 	for _, tt := range tests {
 		code, _, out := f.do(t, f.memberToken, "PATCH", path, tt.body)
@@ -796,6 +800,9 @@ func TestUpdateAndDelete(t *testing.T) {
 		}
 		if tt.wantStatus != "" && out["status"] != tt.wantStatus {
 			t.Errorf("PATCH %.60s: status %v", tt.body, out["status"])
+		}
+		if e, _ := out["error"].(map[string]any); tt.wantMsg != "" && e["message"] != tt.wantMsg {
+			t.Errorf("PATCH %.60s: message %q, want %q", tt.body, e["message"], tt.wantMsg)
 		}
 	}
 	if code, _, _ := f.do(t, f.memberToken, "DELETE", path, ""); code != 204 {

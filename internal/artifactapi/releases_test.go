@@ -212,7 +212,7 @@ func TestReleaseRefusals(t *testing.T) {
 		{"repository without a project", e.token, "POST", "/api/0/organizations/o/repos/", `{"name":"a/b"}`, 400, "project"},
 		// The detail sentry-cli prints is the reason alone, not the
 		// store's chain of calls.
-		{"a reserved version", e.token, "POST", "/api/0/organizations/o/releases/", `{"version":"latest","projects":["web-shop"]}`, 400, "=the version is reserved"},
+		{"a reserved version", e.token, "POST", "/api/0/organizations/o/releases/", `{"version":"latest","projects":["web-shop"]}`, 400, `="latest" is a reserved word in searches (the newest release), not a release name: give the release's version, e.g. shop@1.2.3`},
 		{"an escape sequence in a deploy's name", e.token, "POST", "/api/0/organizations/o/releases/1.0/deploys/", `{"environment":"p","name":"x\u001b[2J"}`, 400, "=a deploy's name holds control characters"},
 	}
 	for _, tt := range tests {

@@ -721,7 +721,14 @@ func (d *Dashboard) setStatus(w http.ResponseWriter, r *http.Request, s *session
 	}
 	_, err := d.store.UpdateIssueStatus(ctx, v, id, status, release)
 	if errors.Is(err, store.ErrInvalid) {
-		d.redirectError(w, r, back, "That release name is not valid (at most 200 characters of text).")
+		msg := "That release name is not valid (at most 200 characters of text)."
+		if event.ReleaseProblem(release) != "" {
+			// The store's reason says what is wrong with the name, and
+			// for "latest" what to give instead.
+			reason := store.Reason(err)
+			msg = strings.ToUpper(reason[:1]) + reason[1:] + "."
+		}
+		d.redirectError(w, r, back, msg)
 		return
 	}
 	if err != nil {

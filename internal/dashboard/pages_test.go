@@ -445,6 +445,8 @@ func TestIssueStatusActions(t *testing.T) {
 		{"ignore clears the release", url.Values{"status": {"ignored"}, "release": {"x"}}, "ignored", "", "ok: Issue ignored."},
 		{"resolve in release needs one", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"  "}}, "ignored", "", "error: Enter the release"},
 		{"release too long", url.Values{"status": {"resolved"}, "release": {strings.Repeat("r", 201)}}, "ignored", "", "error: That release name is not valid"},
+		{"resolve in latest", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"latest"}}, "ignored", "",
+			`error: "latest" is a reserved word in searches (the newest release), not a release name: give the release's version, e.g. shop@1.2.3.`},
 		{"unknown status", url.Values{"status": {"deleted"}}, "ignored", "", "error: Choose resolve"},
 	}
 	for _, tt := range tests {

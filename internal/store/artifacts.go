@@ -87,8 +87,8 @@ func (d *DB) SaveArtifactBundle(ctx context.Context, b ArtifactBundle, files []A
 	}
 	b.Release, b.Dist = truncate(b.Release, MaxTagLength), truncate(b.Dist, MaxTagLength)
 	if b.Release != "" {
-		if p := event.ReleaseProblem(b.Release); p != "" {
-			return ArtifactBundle{}, false, fmt.Errorf("store: save artifact bundle: %w: the release %s", ErrInvalid, p)
+		if p := releaseRefusal("release", b.Release); p != "" {
+			return ArtifactBundle{}, false, fmt.Errorf("store: save artifact bundle: %w: %s", ErrInvalid, p)
 		}
 	}
 	err = d.InTx(ctx, func(tx *sql.Tx) error {
@@ -280,14 +280,29 @@ type Release struct {
 	ReleaseFigures
 }
 
+// releaseRefusal says why version cannot name a release, as the noun
+// ("release", "version") the request called it, or returns "" when it can.
+// For "latest" it says what the word means and what to give instead:
+// "the release is reserved" left the user guessing which word, and why.
+func releaseRefusal(noun, version string) string {
+	p := event.ReleaseProblem(version)
+	switch {
+	case p == "":
+		return ""
+	case strings.EqualFold(strings.TrimSpace(version), LatestRelease):
+		return fmt.Sprintf("%q is a reserved word in searches (the newest release), not a release name: give the release's version, e.g. shop@1.2.3", version)
+	}
+	return "the " + noun + " " + p
+}
+
 // CreateRelease records a release of a project v may see; an existing one
 // is returned unchanged.
 func (d *DB) CreateRelease(ctx context.Context, v Viewer, projectID int64, version string, now time.Time) (Release, error) {
 	if version == "" || Clean(version) != version || len([]rune(version)) > MaxTagLength {
 		return Release{}, fmt.Errorf("store: create release: %w: a version is 1 to %d characters of valid text", ErrInvalid, MaxTagLength)
 	}
-	if p := event.ReleaseProblem(version); p != "" {
-		return Release{}, fmt.Errorf("store: create release: %w: the version %s", ErrInvalid, p)
+	if p := releaseRefusal("version", version); p != "" {
+		return Release{}, fmt.Errorf("store: create release: %w: %s", ErrInvalid, p)
 	}
 	if _, err := d.GetProject(ctx, v, projectID); err != nil {
 		return Release{}, fmt.Errorf("store: create release: project %d: %w", projectID, err)

@@ -669,8 +669,8 @@ func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, 
 		return Issue{}, fmt.Errorf("store: update issue: %w: resolved_in_release needs status %q", ErrInvalid, StatusResolved)
 	case Clean(resolvedInRelease) != resolvedInRelease || utf8.RuneCountInString(resolvedInRelease) > MaxTagLength:
 		return Issue{}, fmt.Errorf("store: update issue: %w: release must be valid text of at most %d characters", ErrInvalid, MaxTagLength)
-	case resolvedInRelease != "" && event.ReleaseProblem(resolvedInRelease) != "":
-		return Issue{}, fmt.Errorf("store: update issue: %w: the release %s", ErrInvalid, event.ReleaseProblem(resolvedInRelease))
+	case resolvedInRelease != "" && releaseRefusal("release", resolvedInRelease) != "":
+		return Issue{}, fmt.Errorf("store: update issue: %w: %s", ErrInvalid, releaseRefusal("release", resolvedInRelease))
 	}
 	var i Issue
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
