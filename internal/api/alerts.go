@@ -133,7 +133,7 @@ func (a *API) saveRule(w http.ResponseWriter, r *http.Request, at store.AlertRul
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, wireRule(out))
+	writeJSON(w, status, apitypes.SavedAlertRule{AlertRule: wireRule(out), Warning: a.svc.Alerts.RuleWarning(r.Context(), actor(r), out)})
 }
 
 func (a *API) deleteRule(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -249,27 +250,28 @@ func TestWebhookPrivateAddressRefused(t *testing.T) {
 }
 
 // TestNotificationNextAttempt: the history gives next_attempt_at only to
-// notifications that will be tried (again); a sent or dead one has none,
-// rather than 1970-01-01.
+// notifications that will be tried (again); a sent, dead or logged one
+// has none, rather than 1970-01-01.
 func TestNotificationNextAttempt(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	at := time.Now().UTC().Truncate(time.Millisecond)
 	retryAt := at.Add(time.Hour)
-	// Four notifications: three sent, retried and dead, the newest left pending.
-	for range 4 {
+	// Five notifications: four sent, retried, dead and logged, the newest
+	// left pending.
+	for range 5 {
 		if _, err := f.db.QueueTestNotification(ctx, store.System, f.channel, at); err != nil {
 			t.Fatal(err)
 		}
 	}
-	claims, err := f.db.ClaimNotifications(ctx, at, time.Minute, 3)
-	if err != nil || len(claims) != 3 {
+	claims, err := f.db.ClaimNotifications(ctx, at, time.Minute, 4)
+	if err != nil || len(claims) != 4 {
 		t.Fatalf("claimed %d, %v", len(claims), err)
 	}
 	outcomes := []struct {
 		err   error
 		retry time.Time
-	}{{nil, time.Time{}}, {errors.New("smtp: 451 try later"), retryAt}, {errors.New("smtp: 550 no"), time.Time{}}}
+	}{{nil, time.Time{}}, {errors.New("smtp: 451 try later"), retryAt}, {errors.New("smtp: 550 no"), time.Time{}}, {notify.ErrNoMailer, time.Time{}}}
 	for i, c := range claims {
 		if c.AttemptID, err = f.db.StartNotification(ctx, c, at, time.Minute); err != nil {
 			t.Fatal(err)
@@ -294,6 +296,7 @@ func TestNotificationNextAttempt(t *testing.T) {
 	}{
 		{"sent", []any{"absent"}},
 		{"dead", []any{"absent"}},
+		{"logged", []any{"absent"}},
 		// Newest first: the one never tried, then the one to retry.
 		{"pending", []any{at.Format(time.RFC3339Nano), retryAt.Format(time.RFC3339Nano)}},
 	}
@@ -301,5 +304,40 @@ func TestNotificationNextAttempt(t *testing.T) {
 		if fmt.Sprint(got[tt.status]) != fmt.Sprint(tt.want) {
 			t.Errorf("next_attempt_at of the %s notifications = %v, want %v", tt.status, got[tt.status], tt.want)
 		}
+	}
+}
+
+// TestAlertEmailLoggedWarns: on a server that only logs alert email (no
+// SMTP), adding an email channel or a rule of one answers with a warning
+// naming --smtp-url; a Slack channel's rule, or a server that sends, has
+// none.
+func TestAlertEmailLoggedWarns(t *testing.T) {
+	f := newFixture(t)
+	g := *f
+	g.srv = httptest.NewServer(New(f.db, nil, nil).WithAlertEmailLogged(true))
+	t.Cleanup(g.srv.Close)
+	channels := fmt.Sprintf("/api/v1/projects/%d/alert-channels", f.project.ID)
+	rules := fmt.Sprintf("/api/v1/projects/%d/alert-rules", f.project.ID)
+
+	code, _, out := g.do(t, f.adminToken, "POST", channels, `{"kind":"email","name":"team mail"}`)
+	if code != 201 || !strings.Contains(fmt.Sprint(out["warning"]), "--smtp-url (or FLYTRAP_SMTP_URL)") {
+		t.Fatalf("email channel on a server without SMTP = %d %v, want 201 with a warning", code, out)
+	}
+	email := int64(out["id"].(float64))
+	code, _, out = g.do(t, f.adminToken, "POST", rules, fmt.Sprintf(`{"channel_id":%d,"type":"regression"}`, email))
+	if code != 201 || !strings.Contains(fmt.Sprint(out["warning"]), "Alert email is not sent") {
+		t.Errorf("rule of an email channel = %d %v, want 201 with a warning", code, out)
+	}
+	code, _, out = g.do(t, f.adminToken, "POST", channels, `{"kind":"slack","name":"ops","url":"https://hooks.slack.com/services/T1/B2/x"}`)
+	if code != 201 {
+		t.Fatalf("slack channel = %d %v", code, out)
+	}
+	code, _, out = g.do(t, f.adminToken, "POST", rules, fmt.Sprintf(`{"channel_id":%d,"type":"regression"}`, int64(out["id"].(float64))))
+	if code != 201 || out["warning"] != nil {
+		t.Errorf("rule of a Slack channel = %d %v, want no warning", code, out)
+	}
+	code, _, out = f.do(t, f.adminToken, "POST", rules, fmt.Sprintf(`{"channel_id":%d,"type":"new_issue"}`, email))
+	if code != 201 || out["warning"] != nil {
+		t.Errorf("rule of an email channel on a server that sends = %d %v, want no warning", code, out)
 	}
 }

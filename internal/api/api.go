@@ -168,6 +168,14 @@ func (a *API) WithAlertDestinations(allowPrivate bool) *API {
 	return a
 }
 
+// WithAlertEmailLogged says whether the server only logs alert email
+// (notify.Config without a Mailer), which new email channels and rules
+// then warn of; it returns a.
+func (a *API) WithAlertEmailLogged(logged bool) *API {
+	a.svc.WithAlertEmailLogged(logged)
+	return a
+}
+
 // RequestTimeout bounds the work of one API request; no request needs
 // more than a fraction of it.
 const RequestTimeout = 30 * time.Second

@@ -68,7 +68,7 @@ func wireNotification(n store.Notification) apitypes.Notification {
 	}
 	// The store keeps 0 (1970) as the next attempt of a notification
 	// that will have none; shown, it would read as a real time.
-	if n.Status != store.NotificationSent && n.Status != store.NotificationDead {
+	if n.Status == store.NotificationPending || n.Status == store.NotificationSending {
 		next := n.NextAttemptAt
 		out.NextAttemptAt = &next
 	}

@@ -551,7 +551,16 @@ type CreatedAlertChannel struct {
 	Secret string `json:"secret,omitempty"`
 	// Warning says the channel's host did not resolve when it was added,
 	// so its address could not be checked then (delivery checks it on
-	// every send).
+	// every send), or, for an email channel, that the server has no SMTP
+	// server and only logs alert email.
+	Warning string `json:"warning,omitempty"`
+}
+
+// SavedAlertRule is a rule as created or replaced; Warning says, for a
+// rule of an email channel, that the server has no SMTP server and only
+// logs alert email.
+type SavedAlertRule struct {
+	AlertRule
 	Warning string `json:"warning,omitempty"`
 }
 
@@ -606,9 +615,10 @@ type AlertPayload struct {
 
 // Notification is one message to one channel, as GET
 // /api/v1/projects/{id}/notifications lists it: Status is "pending",
-// "sending", "sent" or "dead". NextAttemptAt is when a pending
-// notification is due, or when the one being sent was; a sent or dead one
-// has none.
+// "sending", "sent", "dead" or "logged" (an email the server wrote to its
+// log, not sent, having no SMTP server; LastError says so). NextAttemptAt
+// is when a pending notification is due, or when the one being sent was;
+// a sent, dead or logged one has none.
 type Notification struct {
 	ID             int64        `json:"id"`
 	ProjectID      int64        `json:"project_id"`

@@ -207,7 +207,8 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 		o(&a.opts)
 	}
 	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, PlainHTTP: cfg.PlainHTTP, TrustForwardedFor: cfg.TrustForwardedFor, Render: cfg.Render, Mailer: cfg.Mailer,
-		AlertsAllowPrivate: cfg.Alerts.AllowPrivate, ServerRateLimit: cfg.ServerRateLimit}
+		AlertsAllowPrivate: cfg.Alerts.AllowPrivate, ServerRateLimit: cfg.ServerRateLimit,
+		AlertEmailLogged: cfg.Alerts.Mailer == nil}
 	if a.opts.artifacts != nil {
 		a.artifacts = artifact.New(db, a.opts.artifacts, artifact.DefaultLimits)
 		// One symbolicator, so the workers and the issue page's

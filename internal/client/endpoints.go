@@ -326,9 +326,10 @@ func (c *Client) AlertRules(ctx context.Context, projectID int64) ([]apitypes.Al
 	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/alert-rules", nil, nil, &l)
 }
 
-// CreateAlertRule adds a rule to a project.
-func (c *Client) CreateAlertRule(ctx context.Context, projectID int64, r apitypes.NewAlertRule) (apitypes.AlertRule, error) {
-	var out apitypes.AlertRule
+// CreateAlertRule adds a rule to a project; the answer's Warning says
+// when the server will only log the rule's email.
+func (c *Client) CreateAlertRule(ctx context.Context, projectID int64, r apitypes.NewAlertRule) (apitypes.SavedAlertRule, error) {
+	var out apitypes.SavedAlertRule
 	return out, c.do(ctx, "POST", "/api/v1/projects/"+id(projectID)+"/alert-rules", nil, r, &out)
 }
 

@@ -47,6 +47,8 @@ type alertsData struct {
 	Error          string
 	ChannelKinds   []string
 	DefaultChannel int64
+	// EmailNotice says alert email is only logged (no SMTP), or is "".
+	EmailNotice string
 }
 
 // RuleFields is the model of the fields the new-rule and edit forms
@@ -140,6 +142,7 @@ func (d *Dashboard) showAlerts(w http.ResponseWriter, r *http.Request, s *sessio
 	ctx, a := r.Context(), s.actor()
 	var err error
 	data.Project = p
+	data.EmailNotice = d.svc.Alerts.EmailNotice()
 	data.ChannelKinds = []string{store.ChannelEmail, store.ChannelSlack, store.ChannelWebhook}
 	channels, err := d.svc.Alerts.Channels(ctx, a, p.ID)
 	if err != nil {
@@ -251,11 +254,16 @@ func (d *Dashboard) createRule(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	rule := ruleForm(r.PostForm)
 	rule.ProjectID, rule.Enabled = id, true
-	if _, err := d.svc.Alerts.PutRule(r.Context(), s.actor(), rule); err != nil {
+	out, err := d.svc.Alerts.PutRule(r.Context(), s.actor(), rule)
+	if err != nil {
 		d.alertRefused(w, r, s, err)
 		return
 	}
-	d.redirect(w, r, alertsURL(id), "Rule added.")
+	msg := "Rule added."
+	if warning := d.svc.Alerts.RuleWarning(r.Context(), s.actor(), out); warning != "" {
+		msg += " " + warning
+	}
+	d.redirect(w, r, alertsURL(id), msg)
 }
 
 // ruleForm reads a rule form's fields. A number that does not parse is 0,

@@ -345,3 +345,48 @@ func TestAddWebhookPrivateAddress(t *testing.T) {
 	form.Set("url", "http://127.0.0.1:19104/hook")
 	wantRedirect(t, allowed.post(roleAdmin, base+"/channels", form), base)
 }
+
+// TestAlertEmailNotSent: a server without SMTP says on the alerts page,
+// when an email channel or a rule of one is added, and in the delivery
+// history that alert email is logged, not sent; one that sends says none
+// of it.
+func TestAlertEmailNotSent(t *testing.T) {
+	logged := newFixture(t, func(c *Config) { c.AlertEmailLogged = true })
+	base := fmt.Sprintf("/projects/%d/alerts", logged.web.ID)
+	notice := "Alert email is not sent: this server has no SMTP server configured"
+
+	// An email notification the worker only logged.
+	ctx := logged.ctx
+	n, err := logged.db.QueueTestNotification(ctx, store.System, logged.firstChannel(logged.web.ID), now)
+	logged.must(err)
+	cs, err := logged.db.ClaimNotifications(ctx, now, time.Minute, 10)
+	logged.must(err)
+	for _, c := range cs {
+		if c.ID != n.ID {
+			continue
+		}
+		c.AttemptID, err = logged.db.StartNotification(ctx, c, now, time.Minute)
+		logged.must(err)
+		logged.must(logged.db.FinishNotification(ctx, c, now, fmt.Errorf("%w: no SMTP server is configured", store.ErrNotSent), time.Time{}))
+	}
+	r := logged.get(roleMember, base)
+	wantBody(t, r, `id="email-not-sent"`, notice, "--smtp-url", "<td>logged, not sent</td>")
+
+	r = logged.post(roleAdmin, base+"/channels", url.Values{"kind": {"email"}, "name": {"team mail"}})
+	wantRedirect(t, r, base)
+	if got := flashOf(t, r); !strings.Contains(got, "Channel team mail added. "+notice) {
+		t.Errorf("flash %q, want the email channel added with the notice", got)
+	}
+	rule := url.Values{"type": {"regression"}, "channel_id": {fmt.Sprint(logged.firstChannel(logged.web.ID))}}
+	r = logged.post(roleAdmin, base+"/rules", rule)
+	if got := flashOf(t, r); !strings.Contains(got, "Rule added. "+notice) {
+		t.Errorf("flash %q, want the rule added with the notice", got)
+	}
+
+	sends := newFixture(t)
+	noBody(t, sends.get(roleMember, base), `id="email-not-sent"`, notice)
+	r = sends.post(roleAdmin, base+"/rules", rule)
+	if got := flashOf(t, r); got != "ok: Rule added." {
+		t.Errorf("flash %q on a server that sends email", got)
+	}
+}

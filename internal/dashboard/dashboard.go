@@ -193,6 +193,9 @@ type Config struct {
 	// its limit is not known here, which the page says instead of a
 	// number that may be wrong.
 	ServerRateLimit int
+	// AlertEmailLogged says the server only logs alert email, having no
+	// SMTP server: the alerts page says so.
+	AlertEmailLogged bool
 	// ForgotPerEmail and ForgotPerIP limit "Forgot password?" requests
 	// per address and per client; zero values take the defaults (3, then
 	// one every 15 minutes; 10, then one a minute).
@@ -306,7 +309,7 @@ func New(cfg Config) *Dashboard {
 		forgotPerEmail: newKeyedLimiter(cfg.ForgotPerEmail.orDefault(defaultForgotPerEmail)),
 		forgotPerIP:    newKeyedLimiter(cfg.ForgotPerIP.orDefault(defaultForgotPerIP)),
 	}
-	d.svc = service.New(cfg.Store, cfg.Log).WithAlertDestinations(cfg.AlertsAllowPrivate, nil)
+	d.svc = service.New(cfg.Store, cfg.Log).WithAlertDestinations(cfg.AlertsAllowPrivate, nil).WithAlertEmailLogged(cfg.AlertEmailLogged)
 	if cfg.Mailer != nil {
 		d.svc.WithMailer(cfg.Mailer)
 	}

@@ -1039,3 +1039,25 @@ func TestChannelURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestEmailWithoutMailerIsLogged: without SMTP (flytrap dev without
+// --smtp-url) an alert email is logged, and recorded as logged with what
+// to configure, not as sent; it is not retried, and its log line is not a
+// delivery failure.
+func TestEmailWithoutMailerIsLogged(t *testing.T) {
+	f := newFixture(t, "")
+	var logged strings.Builder
+	w := notify.NewWorker(f.db, notify.Config{Now: f.clock.Now, Log: slog.New(slog.NewTextHandler(&logged, nil))})
+	f.save("a", "boom", 1)
+	f.run(w)
+	f.clock.Set(t0.Add(2 * time.Hour))
+	f.run(w)
+	ns := f.outbox()
+	if len(ns) != 1 || ns[0].Status != store.NotificationLogged || ns[0].Attempts != 1 || ns[0].SentAt != nil ||
+		!strings.Contains(ns[0].LastError, "--smtp-url or FLYTRAP_SMTP_URL") {
+		t.Fatalf("outbox = %+v, want one email logged once, saying to pass --smtp-url", ns)
+	}
+	if !strings.Contains(logged.String(), "no SMTP configured") || strings.Contains(logged.String(), "delivery failed") {
+		t.Errorf("log = %s, want the email logged and no delivery failure", logged.String())
+	}
+}

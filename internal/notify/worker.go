@@ -57,7 +57,8 @@ type Mailer interface {
 // Config configures a Worker.
 type Config struct {
 	// Mailer sends email channels' messages; nil logs them (Log) and
-	// counts them sent, which is what `flytrap dev` without SMTP does.
+	// records them as logged, not sent (store.NotificationLogged), which
+	// is what `flytrap dev` without SMTP does.
 	Mailer Mailer
 	// HTTP posts to Slack and webhooks (nil: a client with SendTimeout
 	// that connects to public addresses only, unless AllowPrivate).
@@ -224,7 +225,7 @@ func (w *Worker) deliver(ctx context.Context, c store.ClaimedNotification) error
 	err = w.send(sctx, c)
 	now := w.cfg.Now()
 	var retryAt time.Time
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotSent) {
 		var (
 			p       permanent
 			partial store.PartialError
@@ -311,12 +312,17 @@ func (w *Worker) message(ctx context.Context, c store.ClaimedNotification) Messa
 	return m
 }
 
+// ErrNoMailer is the outcome of an alert email the server only logged:
+// it wraps store.ErrNotSent, so the notification is recorded as logged,
+// and says what to configure, where the delivery history shows it.
+var ErrNoMailer = fmt.Errorf("%w: no SMTP server is configured (start the server with --smtp-url or FLYTRAP_SMTP_URL)", store.ErrNotSent)
+
 // logMailer is the mailer without SMTP or SNS: it logs the message.
 type logMailer struct{ log *slog.Logger }
 
 func (l logMailer) Mail(_ context.Context, projectID int64, e Email, _ []store.RecipientOutcome) ([]store.RecipientOutcome, error) {
 	l.log.Info("alert email (no SMTP configured: logged, not sent; see docs/alerts.md)", "project", projectID, "subject", e.Subject)
-	return nil, nil
+	return nil, ErrNoMailer
 }
 
 // Recipients returns the addresses that want a project's alert email;

@@ -49,6 +49,50 @@ type Alerts struct {
 	// when they are added.
 	allowPrivate bool
 	resolver     notify.Resolver
+	// emailLogged says the server writes alert email to its log instead
+	// of sending it (flytrap dev without SMTP).
+	emailLogged bool
+}
+
+// EmailNotSent is the notice that alert email is not sent: shown on the
+// alerts page and with a new email channel or rule that mails members, so
+// that a team trying Flytrap out does not take the history's "logged" rows
+// for mail that went out.
+const EmailNotSent = "Alert email is not sent: this server has no SMTP server configured, so it writes each email to its log. Start it with --smtp-url (or FLYTRAP_SMTP_URL) to mail members."
+
+// WithAlertEmailLogged says whether the server only logs alert email, having
+// no way to send it (notify.Config without a Mailer); it returns s.
+func (s *Services) WithAlertEmailLogged(logged bool) *Services {
+	s.Alerts.emailLogged = logged
+	return s
+}
+
+// EmailNotice is EmailNotSent when the server does not send alert email,
+// else "".
+func (s *Alerts) EmailNotice() string {
+	if s.emailLogged {
+		return EmailNotSent
+	}
+	return ""
+}
+
+// RuleWarning is EmailNotSent when r alerts an email channel that the
+// server does not send, else "".
+func (s *Alerts) RuleWarning(ctx context.Context, a Actor, r store.AlertRule) string {
+	if !s.emailLogged {
+		return ""
+	}
+	cs, err := s.store.ListAlertChannels(ctx, a.Viewer(), r.ProjectID)
+	if err != nil {
+		// Only a notice: the rule is saved either way.
+		return ""
+	}
+	for _, c := range cs {
+		if c.ID == r.ChannelID && c.Kind == store.ChannelEmail {
+			return EmailNotSent
+		}
+	}
+	return ""
 }
 
 // WithAlertDestinations sets whether webhook channels may name loopback,
@@ -152,6 +196,9 @@ func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, ki
 	}
 	if err != nil {
 		return store.AlertChannel{}, "", err
+	}
+	if kind == store.ChannelEmail {
+		warning = s.EmailNotice()
 	}
 	return c, warning, nil
 }

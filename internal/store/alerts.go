@@ -61,6 +61,10 @@ const (
 	NotificationSending = "sending"
 	NotificationSent    = "sent"
 	NotificationDead    = "dead"
+	// NotificationLogged is an email the server wrote to its log instead
+	// of sending, having no way to send email (flytrap dev without
+	// --smtp-url): settled, like sent, but nobody got it.
+	NotificationLogged = "logged"
 )
 
 // MaxAlertWindow bounds a frequency rule's window; minute counts older
@@ -180,6 +184,12 @@ type PartialError struct{ Err error }
 
 func (p PartialError) Error() string { return p.Err.Error() }
 func (p PartialError) Unwrap() error { return p.Err }
+
+// ErrNotSent is the outcome of a send the server did not make because it
+// has nowhere to send to: FinishNotification records the notification as
+// NotificationLogged, with the error, which says what to configure, as its
+// last error, and never tries it again.
+var ErrNotSent = errors.New("not sent")
 
 // SNSSubscription is a member's email subscription to a project's topic.
 type SNSSubscription struct {
@@ -1400,17 +1410,22 @@ func scanNotificationInto(row scanner, n *Notification, extra ...any) error {
 }
 
 // FinishNotification records the outcome of a claim: sent when sendErr
-// is nil or a PartialError (kept as the last error); else another attempt
-// at retryAt, or dead when retryAt is zero.
+// is nil or a PartialError (kept as the last error), logged when it is
+// ErrNotSent; else another attempt at retryAt, or dead when retryAt is
+// zero.
 // A claim whose lease ran out and was claimed again is not the current
 // one any more: its outcome goes on its attempt row only.
 func (d *DB) FinishNotification(ctx context.Context, c ClaimedNotification, now time.Time, sendErr error, retryAt time.Time) error {
 	nowMs := millis(now)
 	status, outcome, msg, next := NotificationSent, NotificationSent, "", int64(0)
 	var partial PartialError
-	if errors.As(sendErr, &partial) {
+	switch {
+	case errors.As(sendErr, &partial):
 		msg = truncate(sendErr.Error(), 2000)
-	} else if sendErr != nil {
+	case errors.Is(sendErr, ErrNotSent):
+		msg = truncate(sendErr.Error(), 2000)
+		status, outcome = NotificationLogged, NotificationLogged
+	case sendErr != nil:
 		msg = truncate(sendErr.Error(), 2000)
 		outcome, status, next = "failed", NotificationPending, millis(retryAt)
 		if retryAt.IsZero() {

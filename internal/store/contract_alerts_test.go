@@ -651,6 +651,41 @@ func testAlertClaim(e *env) {
 	}
 }
 
+// testAlertLogged: an email the server could only log (no SMTP) is
+// settled as logged, not sent: never claimed again, its attempt and last
+// error saying why, and pruned with the other settled notifications.
+func testAlertLogged(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	e.saveAlerting(t0, request(e.project.ID, "logged"))
+	now := t0.Add(time.Second)
+	cs, err := db.ClaimNotifications(ctx, now, time.Minute, 10)
+	if err != nil || len(cs) != 1 || cs[0].Channel.Kind != ChannelEmail {
+		t.Fatalf("claim = %+v, %v; want the new issue's email", cs, err)
+	}
+	c := cs[0]
+	if c.AttemptID, err = db.StartNotification(ctx, c, now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	notSent := fmt.Errorf("%w: no SMTP server is configured", ErrNotSent)
+	if err := db.FinishNotification(ctx, c, now, notSent, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	ns := e.outbox()
+	if len(ns) != 1 || ns[0].Status != NotificationLogged || ns[0].LastError != notSent.Error() || ns[0].SentAt != nil {
+		t.Errorf("logged notification = %+v, want status logged, its reason, no sent_at", ns)
+	}
+	atts, err := db.NotificationAttempts(ctx, System, c.ID)
+	if err != nil || len(atts) != 1 || atts[0].Outcome != NotificationLogged || atts[0].Error != notSent.Error() {
+		t.Errorf("attempts = %+v, %v; want one logged", atts, err)
+	}
+	if cs, _ := db.ClaimNotifications(ctx, now.Add(time.Hour), time.Minute, 10); containsID(cs, c.ID) {
+		t.Error("a logged notification was claimed again")
+	}
+	if got, err := db.PruneHistory(ctx, now.Add(48*time.Hour), 24*time.Hour); err != nil || got.Notifications != 1 {
+		t.Errorf("PruneHistory = %+v, %v; want the logged notification pruned", got, err)
+	}
+}
+
 func containsID(cs []ClaimedNotification, id int64) bool {
 	for _, c := range cs {
 		if c.ID == id {

@@ -116,6 +116,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertIgnoredAndMuted", testAlertIgnoredAndMuted},
 		{"AlertMerge", testAlertMerge},
 		{"AlertClaim", testAlertClaim},
+		{"AlertLogged", testAlertLogged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

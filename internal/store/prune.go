@@ -179,7 +179,7 @@ const (
 	// cutoff, batch size: settled notifications only; pending and
 	// sending ones are still the outbox.
 	settledNotificationsSQL = `SELECT id FROM alert_notifications
-		WHERE status IN ('sent', 'dead') AND created_at < $1 ORDER BY id LIMIT $2`
+		WHERE status IN ('sent', 'logged', 'dead') AND created_at < $1 ORDER BY id LIMIT $2`
 )
 
 // HistoryPruned counts the rows PruneHistory deleted.

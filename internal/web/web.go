@@ -53,6 +53,9 @@ type Config struct {
 	// ServerRateLimit is ingest's limit of projects without their own,
 	// shown on their settings pages (dashboard.Config's).
 	ServerRateLimit int
+	// AlertEmailLogged says alert email is only logged, the alerts'
+	// notify.Config having no Mailer; the app sets it.
+	AlertEmailLogged bool
 }
 
 // Web is the dashboard, the REST API, the live stream and /healthz over one
@@ -83,10 +86,11 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 		Mailer:             cfg.Mailer,
 		AlertsAllowPrivate: cfg.AlertsAllowPrivate,
 		ServerRateLimit:    cfg.ServerRateLimit,
+		AlertEmailLogged:   cfg.AlertEmailLogged,
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)
-	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer).WithBaseURL(dash.BaseURL).WithPublicURL(cfg.PublicURL).WithAlertDestinations(cfg.AlertsAllowPrivate))
+	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer).WithBaseURL(dash.BaseURL).WithPublicURL(cfg.PublicURL).WithAlertDestinations(cfg.AlertsAllowPrivate).WithAlertEmailLogged(cfg.AlertEmailLogged))
 	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log))
 	w.mux.HandleFunc("GET /healthz", ops.Healthz)
 	return w

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -130,6 +131,10 @@ func orList(s []string) string {
 	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
+// notificationLogged is the status of an alert email the server only
+// logged, having no SMTP server (store.NotificationLogged).
+const notificationLogged = "logged"
+
 // History prints a project's newest notifications.
 func History(ctx context.Context, opts *Options) error {
 	if opts.Limit < 1 || opts.Limit > 200 {
@@ -161,6 +166,13 @@ func History(ctx context.Context, opts *Options) error {
 			t.Row(strconv.FormatInt(n.ID, 10), n.Status, n.Reason, n.ChannelName, issue,
 				strconv.Itoa(n.Attempts), opts.F.When(n.CreatedAt, now), orDash(lastErr))
 		}
-		return t.Render(w)
+		if err := t.Render(w); err != nil {
+			return err
+		}
+		// "logged" next to "sent" is easy to misread: say what it means.
+		if slices.ContainsFunc(ns, func(n apitypes.Notification) bool { return n.Status == notificationLogged }) {
+			fmt.Fprintln(opts.F.IO.ErrOut, "hint: logged emails were not sent: the server has no SMTP server; start it with --smtp-url (or FLYTRAP_SMTP_URL) to mail members")
+		}
+		return nil
 	})
 }

@@ -293,8 +293,11 @@ func AddRule(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	if out.Warning != "" {
+		fmt.Fprintf(opts.F.IO.ErrOut, "warning: %s\n", cmdutil.Clean(out.Warning))
+	}
 	return opts.F.Print(opts.Out, out, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "Created rule %d in %s: %s → %s.\n", out.ID, cmdutil.Clean(p.Name), describe(out), cmdutil.Clean(channelLabel(ch.ID, map[int64]string{ch.ID: ch.Name})))
+		_, err := fmt.Fprintf(w, "Created rule %d in %s: %s → %s.\n", out.ID, cmdutil.Clean(p.Name), describe(out.AlertRule), cmdutil.Clean(channelLabel(ch.ID, map[int64]string{ch.ID: ch.Name})))
 		return err
 	})
 }
