@@ -710,6 +710,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusConflict, "conflict", storeMessage(err))
 	case errors.Is(err, store.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "bad_request", store.Reason(err))
+	case store.InvalidText(err):
+		writeError(w, http.StatusBadRequest, "bad_request", store.InvalidTextMessage)
 	case errors.Is(err, auth.ErrBusy):
 		w.Header().Set("Retry-After", strconv.Itoa(int(auth.RetryAfter/time.Second)))
 		writeError(w, http.StatusServiceUnavailable, "busy", "the server is hashing too many passwords at once; retry after the Retry-After seconds")

@@ -44,3 +44,24 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("a change on a full disk: HTTP %d, Retry-After %q, %v; want 503 saying the disk is full", code, hdr.Get("Retry-After"), out)
 	}
 }
+
+// invalidTextStore refuses a request's text as PostgreSQL does a NUL byte.
+type invalidTextStore struct{ Store }
+
+func (invalidTextStore) UpdateIssueStatus(context.Context, store.Viewer, int64, string, string) (store.Issue, error) {
+	return store.Issue{}, fmt.Errorf("store: update issue: %w", &pgconn.PgError{Code: "22021", Message: `invalid byte sequence for encoding "UTF8": 0x00`})
+}
+
+// TestInvalidText: text PostgreSQL cannot hold that reached it on a path
+// the store does not check is a 400 saying so, not a 500.
+func TestInvalidText(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(New(invalidTextStore{f.db}, nil, nil))
+	defer srv.Close()
+	f.srv = srv
+	code, _, out := f.do(t, f.memberToken, "PATCH", fmt.Sprintf("/api/v1/issues/%d", f.issueA), `{"status":"resolved"}`)
+	e, _ := out["error"].(map[string]any)
+	if code != 400 || e["code"] != "bad_request" || e["message"] != store.InvalidTextMessage {
+		t.Errorf("text PostgreSQL refused: HTTP %d %v, want 400 %q", code, out, store.InvalidTextMessage)
+	}
+}

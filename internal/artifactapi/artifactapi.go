@@ -793,6 +793,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrInvalid):
 		// sentry-cli prints the detail: the reason, not the call chain.
 		writeDetail(w, http.StatusBadRequest, store.Reason(err))
+	case store.InvalidText(err):
+		writeDetail(w, http.StatusBadRequest, store.InvalidTextMessage)
 	case errors.Is(err, store.ErrNotFound):
 		writeDetail(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrForbidden):

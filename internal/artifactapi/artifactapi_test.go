@@ -418,7 +418,8 @@ func (fullDisk) SaveChunk(context.Context, int64, string, []byte) error {
 
 // TestUnavailable: a full disk or a database that cannot be reached is a
 // 503 with Retry-After and a detail saying which, which sentry-cli prints,
-// for uploads, releases new and deploys alike, not a 500.
+// for uploads, releases new and deploys alike, not a 500; text PostgreSQL
+// cannot hold is a 400 saying so.
 func TestUnavailable(t *testing.T) {
 	e := newEnv(t)
 	if code := e.do("POST", "/api/0/organizations/x/releases/", "application/json", strings.NewReader(`{"version":"1.0","projects":["web-shop"]}`), nil); code != 201 {
@@ -441,6 +442,8 @@ func TestUnavailable(t *testing.T) {
 			"POST", "/api/0/organizations/x/releases/1.0/deploys/", "application/json", `{"environment":"prod"}`, "database is not reachable"},
 		{"chunk upload, disk full", e.db, fullDisk{e.store},
 			"POST", "/api/0/organizations/x/chunk-upload/", ct, chunks.String(), "the server's disk is full"},
+		{"deploys new, text PostgreSQL cannot hold", failingStore{e.db, &pgconn.PgError{Code: "22021"}}, e.store,
+			"POST", "/api/0/organizations/x/releases/1.0/deploys/", "application/json", `{"environment":"prod"}`, "invalid text"},
 	}
 	for _, tt := range tests {
 		srv := httptest.NewServer(artifactapi.New(tt.store, tt.artifacts, slog.New(slog.DiscardHandler), nil))
@@ -455,8 +458,12 @@ func TestUnavailable(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
 		srv.Close()
-		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "5" || !strings.Contains(out.Detail, tt.detail) {
-			t.Errorf("%s: %d, Retry-After %q, %q; want 503, 5 and a detail saying %s", tt.name, resp.StatusCode, resp.Header.Get("Retry-After"), out.Detail, tt.detail)
+		wantCode, wantRetry := 503, "5"
+		if tt.detail == "invalid text" {
+			wantCode, wantRetry = 400, ""
+		}
+		if resp.StatusCode != wantCode || resp.Header.Get("Retry-After") != wantRetry || !strings.Contains(out.Detail, tt.detail) {
+			t.Errorf("%s: %d, Retry-After %q, %q; want %d, %q and a detail saying %s", tt.name, resp.StatusCode, resp.Header.Get("Retry-After"), out.Detail, wantCode, wantRetry, tt.detail)
 		}
 	}
 }

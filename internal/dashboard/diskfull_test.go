@@ -31,3 +31,20 @@ func TestDiskFullPage(t *testing.T) {
 		t.Errorf("a change on a full disk: HTTP %d, Retry-After %q:\n%s", r.StatusCode, r.Header.Get("Retry-After"), excerpt(r.Body))
 	}
 }
+
+// invalidTextStore refuses a request's text as PostgreSQL does a NUL byte.
+type invalidTextStore struct{ Store }
+
+func (invalidTextStore) UpdateIssueStatus(context.Context, store.Viewer, int64, string, string) (store.Issue, error) {
+	return store.Issue{}, fmt.Errorf("store: update issue: %w", &pgconn.PgError{Code: "22021", Message: `invalid byte sequence for encoding "UTF8": 0x00`})
+}
+
+// TestInvalidTextPage: text PostgreSQL cannot hold that reached it on a
+// path the store does not check is a 400 page saying so, not a 500.
+func TestInvalidTextPage(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Store = invalidTextStore{c.Store} })
+	r := f.post(roleMember, fmt.Sprintf("/issues/%d/status", f.issue), url.Values{"status": {"resolved"}})
+	if r.StatusCode != 400 || !strings.Contains(r.Body, "not UTF-8") {
+		t.Errorf("text PostgreSQL refused: HTTP %d:\n%s", r.StatusCode, excerpt(r.Body))
+	}
+}

@@ -131,6 +131,10 @@ func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err erro
 	if errors.Is(err, context.Canceled) {
 		return // the browser went away; nobody reads the answer
 	}
+	if store.InvalidText(err) {
+		d.errorPage(w, r, http.StatusBadRequest, "Request refused", "The request holds a NUL byte or bytes that are not UTF-8. Remove them and try again.")
+		return
+	}
 	if store.Unavailable(err) {
 		// During an outage every page fails alike: one warning per 10 s.
 		if ok, held := d.unavailable.Allow("db", d.now()); ok {

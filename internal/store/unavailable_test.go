@@ -83,3 +83,23 @@ func sqliteFullError(t *testing.T) error {
 	t.Fatal("100 pages went into a database of at most 3")
 	return nil
 }
+
+func TestInvalidText(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"a plain error", errors.New("boom"), false},
+		{"not found", ErrNotFound, false},
+		{"NUL or invalid UTF-8", fmt.Errorf("store: release: %w", &pgconn.PgError{Code: "22021"}), true},
+		{"untranslatable character", &pgconn.PgError{Code: "22P05"}, true},
+		{"other data exception", &pgconn.PgError{Code: "22001"}, false},
+	}
+	for _, tt := range tests {
+		if got := InvalidText(tt.err); got != tt.want {
+			t.Errorf("%s: InvalidText(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
+	}
+}
