@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,72 @@ func testListIssuesInvalidUTF8(t *testing.T, dsn string) {
 	} {
 		if code, n, apiErr := get("/api/v1/events?" + tt.params); code != 200 || n != tt.events {
 			t.Errorf("feed %s: %d with %d events (error %v), want 200 with %d", tt.params, code, n, apiErr, tt.events)
+		}
+	}
+}
+
+// TestLookupsInvalidText: an email or release version with a NUL byte or
+// invalid UTF-8 is one nobody has, as on SQLite: signing in is a 401 and
+// adding such a member a 404, where PostgreSQL's refusal of the text was a
+// 500, the sign-in's without signing in.
+func TestLookupsInvalidText(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "api.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testLookupsInvalidText(t, tt.dsn(t)) })
+	}
+}
+
+func testLookupsInvalidText(t *testing.T, dsn string) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	admin, err := db.CreateUser(ctx, "admin@example.com", "x", store.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := db.CreateAPIToken(ctx, admin.ID, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := db.CreateProjectWithKey(ctx, "web", admin.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(db, nil, func() time.Time { return now }))
+	defer srv.Close()
+	do := func(method, path, body, token string) (int, any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Error any `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out.Error
+	}
+	members := "/api/v1/projects/" + strconv.FormatInt(p.ID, 10) + "/members"
+	for _, email := range []string{`a\u0000@b.c`, "a\xff@b.c"} {
+		if code, apiErr := do("POST", "/api/v1/auth/token", `{"email":"`+email+`","password":"xxxxxxxxxx","name":"x"}`, ""); code != 401 {
+			t.Errorf("sign in as %q: %d %v, want 401", email, code, apiErr)
+		}
+		if code, apiErr := do("POST", members, `{"email":"`+email+`"}`, token); code != 404 {
+			t.Errorf("add member %q: %d %v, want 404", email, code, apiErr)
 		}
 	}
 }

@@ -51,8 +51,13 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
 // newEnvWith is newEnv with the handler adjusted by configure (when not
 // nil) before it serves.
 func newEnvWith(t *testing.T, configure func(*artifactapi.Handler)) *env {
+	return newEnvOn(t, filepath.Join(t.TempDir(), "a.db"), configure)
+}
+
+// newEnvOn is newEnvWith over the database dsn names.
+func newEnvOn(t *testing.T, dsn string, configure func(*artifactapi.Handler)) *env {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "a.db"))
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,8 +92,14 @@ const (
 
 func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
 	t.Helper()
+	return newFixtureOn(t, filepath.Join(t.TempDir(), "flytrap.db"), opts...)
+}
+
+// newFixtureOn is newFixture over the database dsn names.
+func newFixtureOn(t *testing.T, dsn string, opts ...func(*Config)) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

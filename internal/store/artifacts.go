@@ -168,6 +168,9 @@ func artifactBundle(ctx context.Context, db dbtx, projectID int64, checksum stri
 // ArtifactBundleByChecksum returns the project's bundle uploaded with
 // checksum, or ErrNotFound.
 func (d *DB) ArtifactBundleByChecksum(ctx context.Context, projectID int64, checksum string) (ArtifactBundle, error) {
+	if !storable(checksum) {
+		return ArtifactBundle{}, fmt.Errorf("store: artifact bundle %q: %w", checksum, ErrNotFound)
+	}
 	b, err := artifactBundle(ctx, d.db, projectID, checksum)
 	if err != nil {
 		return ArtifactBundle{}, fmt.Errorf("store: artifact bundle %s: %w", checksum, err)
@@ -178,6 +181,9 @@ func (d *DB) ArtifactBundleByChecksum(ctx context.Context, projectID int64, chec
 // ListArtifactBundles returns the bundles of a project v may see, newest
 // first; release filters by release when not empty.
 func (d *DB) ListArtifactBundles(ctx context.Context, v Viewer, projectID int64, release string) ([]ArtifactBundle, error) {
+	if !storable(release) {
+		return []ArtifactBundle{}, nil
+	}
 	var q query
 	q.add(`SELECT `, artifactBundleCols, ` FROM artifact_bundles WHERE project_id = `, q.arg(projectID),
 		` AND `, q.visibleProject(v, projectID))
@@ -205,6 +211,20 @@ func (d *DB) ListArtifactBundles(ctx context.Context, v Viewer, projectID int64,
 // f.Release first when it does not filter by it). It takes no
 // viewer: the processor looks maps up for the project an event belongs to.
 func (d *DB) FindArtifacts(ctx context.Context, f ArtifactFilter) ([]ArtifactFile, error) {
+	// An event's frames and debug IDs, and a request's names, may hold
+	// text no file was stored with.
+	if !storable(f.DebugID) || !storable(f.Name) || !storable(f.Kind) ||
+		(f.ByRelease && (!storable(f.Release) || !storable(f.Dist))) {
+		return []ArtifactFile{}, nil
+	}
+	if len(f.URLs) > 0 {
+		if f.URLs = storableOnly(f.URLs); len(f.URLs) == 0 {
+			return []ArtifactFile{}, nil
+		}
+	}
+	if !storable(f.Release) || !storable(f.Dist) {
+		f.Release, f.Dist = "", "" // no file is of that release to rank first
+	}
 	var q query
 	q.add(`SELECT f.id, f.bundle_id, f.project_id, f.kind, f.url, f.name, f.debug_id, f.sourcemap, f.blob, f.size,
 		b.release_name, b.dist, f.created_at
@@ -321,6 +341,9 @@ func (d *DB) GetRelease(ctx context.Context, v Viewer, projectID int64, version 
 		r               Release
 		first, released int64
 	)
+	if !storable(version) {
+		return Release{}, fmt.Errorf("store: release %q: %w", version, ErrNotFound)
+	}
 	q.add(`SELECT project_id, version, first_seen, date_released FROM releases WHERE project_id = `, q.arg(projectID),
 		` AND version = `, q.arg(version), ` AND `, q.visibleProject(v, projectID))
 	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&r.ProjectID, &r.Version, &first, &released); err != nil {
@@ -340,6 +363,9 @@ func (d *DB) GetRelease(ctx context.Context, v Viewer, projectID int64, version 
 // project costs five, for the release endpoints sentry-cli calls without
 // naming a project.
 func (d *DB) ReleaseProjectIDs(ctx context.Context, v Viewer, version string) ([]int64, error) {
+	if !storable(version) {
+		return nil, nil
+	}
 	var q query
 	q.add(`SELECT r.project_id FROM releases r WHERE r.version = `, q.arg(version), ` AND `, q.visible(v, "r.project_id"),
 		` ORDER BY r.project_id`)
@@ -445,6 +471,9 @@ var ErrReleaseInUse = errors.New("issues refer to the release")
 // issue's page links to the release, and its resolution is ordered by when
 // the release was first seen.
 func (d *DB) DeleteReleases(ctx context.Context, v Viewer, projectIDs []int64, version string) error {
+	if !storable(version) {
+		return fmt.Errorf("store: delete release %q: %w", version, ErrNotFound)
+	}
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		deleted := 0
 		for _, projectID := range projectIDs {
@@ -525,6 +554,7 @@ func (d *DB) PruneArtifacts(ctx context.Context) (int64, error) {
 // ArtifactBlobsInUse returns which of blobs some artifact file refers to.
 func (d *DB) ArtifactBlobsInUse(ctx context.Context, blobs []string) (map[string]bool, error) {
 	used := map[string]bool{}
+	blobs = storableOnly(blobs)
 	for len(blobs) > 0 {
 		batch := blobs[:min(len(blobs), 500)]
 		blobs = blobs[len(batch):]
@@ -580,6 +610,7 @@ func (d *DB) RecordChunkUploads(ctx context.Context, userID int64, checksums []s
 // RecordChunkUploads noted and PruneChunkUploads has not deleted since.
 func (d *DB) ChunksUploadedBy(ctx context.Context, userID int64, checksums []string) (map[string]bool, error) {
 	uploaded := map[string]bool{}
+	checksums = storableOnly(checksums)
 	for len(checksums) > 0 {
 		batch := checksums[:min(len(checksums), 500)]
 		checksums = checksums[len(batch):]

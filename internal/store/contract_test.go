@@ -69,6 +69,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ConcurrentSameEvent", testConcurrentSameEvent},
 		{"Payload", testPayload},
 		{"UntrustedText", testUntrustedText},
+		{"HostileLookups", testHostileLookups},
 		{"Sessions", testSessions},
 		{"PasswordLinks", testPasswordLinks},
 		{"ForgotLinks", testForgotLinks},

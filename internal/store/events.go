@@ -101,6 +101,9 @@ func eventsQuery(issueID int64, cursor string, limit int, environment string) (*
 // (GetProjectEvent) or issue (GetIssueEvent). A project v may not see
 // never makes an ID ambiguous.
 func (d *DB) GetEvent(ctx context.Context, v Viewer, eventID string) (EventRow, error) {
+	if !storable(eventID) {
+		return EventRow{}, fmt.Errorf("store: event %q: %w", eventID, ErrNotFound)
+	}
 	q := getEventQuery(v, eventID)
 	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
@@ -155,6 +158,9 @@ func (d *DB) ambiguousEvent(ctx context.Context, v Viewer, eventID string) error
 // GetProjectEvent returns the event with ID eventID of project projectID,
 // with its payload, if v may see the project.
 func (d *DB) GetProjectEvent(ctx context.Context, v Viewer, projectID int64, eventID string) (EventRow, error) {
+	if !storable(eventID) {
+		return EventRow{}, fmt.Errorf("store: event %q of project %d: %w", eventID, projectID, ErrNotFound)
+	}
 	q := &query{}
 	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.event_id = `, q.arg(eventID),
 		` AND e.project_id = `, q.arg(projectID), ` AND `, q.visibleProject(v, projectID))
@@ -169,6 +175,9 @@ func (d *DB) GetProjectEvent(ctx context.Context, v Viewer, projectID int64, eve
 // its payload, if v may see the issue. An event of another issue, even of
 // the same project, is ErrNotFound.
 func (d *DB) GetIssueEvent(ctx context.Context, v Viewer, issueID int64, eventID string) (EventRow, error) {
+	if !storable(eventID) {
+		return EventRow{}, fmt.Errorf("store: event %q of issue %d: %w", eventID, issueID, ErrNotFound)
+	}
 	q := &query{}
 	issue := q.arg(issueID)
 	q.add(`SELECT `, eventCols, `, e.payload FROM events e WHERE e.event_id = `, q.arg(eventID), ` AND e.issue_id = `, issue,
@@ -252,6 +261,9 @@ func adjacentEventsQuery(v Viewer, issueID int64, eventID, environment string) *
 // itself may be of another). An event that is not the issue's is
 // ErrNotFound.
 func (d *DB) AdjacentEvents(ctx context.Context, v Viewer, issueID int64, eventID, environment string) (older, newer string, err error) {
+	if !storable(eventID) {
+		return "", "", fmt.Errorf("store: events next to %q: %w", eventID, ErrNotFound)
+	}
 	q := adjacentEventsQuery(v, issueID, eventID, environment)
 	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&older, &newer); err != nil {
 		return "", "", fmt.Errorf("store: events next to %s: %w", eventID, notFound(err))

@@ -187,6 +187,9 @@ func (d *DB) releaseExists(ctx context.Context, v Viewer, projectID int64, versi
 		q   query
 		one int
 	)
+	if !storable(version) {
+		return fmt.Errorf("release %q: %w", version, ErrNotFound)
+	}
 	q.add(`SELECT 1 FROM releases WHERE project_id = `, q.arg(projectID), ` AND version = `, q.arg(version),
 		` AND `, q.visibleProject(v, projectID))
 	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {

@@ -56,6 +56,9 @@ func scanUser(row *sql.Row) (User, error) {
 
 // UserByEmail finds a user by email, ignoring case.
 func (d *DB) UserByEmail(ctx context.Context, email string) (User, error) {
+	if !storable(email) {
+		return User{}, ErrNotFound
+	}
 	return scanUser(d.db.QueryRowContext(ctx, `SELECT `+userCols+` FROM users u WHERE u.email_key = $1`, emailKey(email)))
 }
 
