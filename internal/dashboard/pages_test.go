@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"encoding/base64"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -321,11 +322,45 @@ func TestFlashIsShownOnce(t *testing.T) {
 	if cl := cookieNamed(page, flashCookie); cl == nil || cl.MaxAge >= 0 {
 		t.Error("showing the flash did not clear it")
 	}
-	// A forged flash cookie with markup is shown as text, if at all.
-	forged := &http.Cookie{Name: flashCookie, Value: "b2s6PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg"} // ok:<script>alert(1)</script>
-	page = f.do(request{role: roleMember, path: "/projects", cookies: []*http.Cookie{forged}})
+}
+
+// TestFlashSigned: the dashboard shows only the flash messages it signed
+// for the session that reads them. Cookies are not isolated by port, and a
+// sibling subdomain or a man in the middle on plain HTTP can set them, so
+// an unsigned message (QA's phishing text), one with a signature that does
+// not match, and one signed for another session are not shown, and are
+// cleared.
+func TestFlashSigned(t *testing.T) {
+	f := newFixture(t)
+	phish := base64.RawURLEncoding.EncodeToString([]byte("error:Your session is about to expire. Confirm your password at https://flytrap-login.example/verify"))
+	r := f.post(roleOutsider, fmt.Sprintf("/issues/%d/status", f.otherIssue), url.Values{"status": {"ignored"}})
+	outsiders := cookieNamed(r, flashCookie)
+	if outsiders == nil {
+		t.Fatal("no flash cookie")
+	}
+	payload, mac, _ := strings.Cut(outsiders.Value, ".")
+	for name, value := range map[string]string{
+		"unsigned":                     phish,
+		"signature of another message": phish + "." + mac,
+		"empty signature":              phish + ".",
+		"signed for another session":   outsiders.Value,
+		"signed with another key":      payload + "." + sign([]byte("not the key"), "flash\x00"+f.sessions[roleMember], payload),
+	} {
+		page := f.do(request{role: roleMember, path: "/projects", cookies: []*http.Cookie{{Name: flashCookie, Value: value}}})
+		wantStatus(t, page, http.StatusOK)
+		noBody(t, page, "flytrap-login.example", "Issue ignored.", `class="flash`)
+		if cl := cookieNamed(page, flashCookie); cl == nil || cl.MaxAge >= 0 {
+			t.Errorf("%s: the flash cookie was not cleared", name)
+		}
+	}
+	// The outsider's own session shows it.
+	page := f.do(request{role: roleOutsider, path: "/projects", cookies: []*http.Cookie{outsiders}})
+	wantBody(t, page, `<div class="flash flash-ok" role="status">Issue ignored.</div>`)
+	// Markup in a message is shown as text.
+	r = f.post(roleAdmin, "/admin/projects", url.Values{"name": {"<script>alert(1)</script>"}})
+	page = f.follow(roleAdmin, r)
 	noBody(t, page, "<script>alert(1)</script>")
-	wantBody(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;")
+	wantBody(t, page, `role="status">Project &lt;script&gt;alert(1)&lt;/script&gt; created`)
 }
 
 func TestIssuePage(t *testing.T) {

@@ -241,5 +241,7 @@ func (d *Dashboard) setPassword(w http.ResponseWriter, r *http.Request) {
 	if !data.Invite {
 		msg = passwordChanged(revoked)
 	}
-	d.redirect(w, r, home, msg)
+	// For the session just made, which the next page is of.
+	d.setFlash(w, r, session, "ok", msg)
+	http.Redirect(w, r, home, http.StatusSeeOther)
 }

@@ -106,6 +106,10 @@ func TestInviteFromAdminForm(t *testing.T) {
 	if c == nil {
 		t.Fatal("setting the password did not sign in")
 	}
+	// The message is signed for the session just made, which the next
+	// page is of.
+	next := f.do(request{path: "/projects", cookies: []*http.Cookie{c, cookieNamed(r, flashCookie)}})
+	wantBody(t, next, `role="status">Password set; you are signed in.`)
 	if u, _, err := f.db.SessionUser(f.ctx, c.Value, time.Now()); err != nil || u.Email != "ada@example.com" {
 		t.Errorf("session of %q, %v", u.Email, err)
 	}

@@ -308,20 +308,45 @@ type flash struct {
 	Message string
 }
 
-// setFlash stores a message for the next page. It lives in a short cookie
-// rather than the URL so a reload or a shared link does not repeat it.
-func (d *Dashboard) setFlash(w http.ResponseWriter, kind, msg string) {
-	d.setCookie(w, flashCookie, base64.RawURLEncoding.EncodeToString([]byte(kind+":"+msg)), 60)
+// setFlash stores a message for the next page of the session whose
+// cookie is session ("" for none). It lives in a short cookie rather than
+// the URL so a reload or a shared link does not repeat it. The cookie is
+// signed with the CSRF key and bound to the session: cookies are not
+// isolated by port, and a sibling subdomain or a man in the middle on
+// plain HTTP can set them too, so without the signature any of them could
+// put its own text ("confirm your password at ...") in the dashboard's
+// banner, and without the binding one user could pass another a message
+// the dashboard once showed the first. Without the key, the message is
+// dropped: the action it reports was done.
+func (d *Dashboard) setFlash(w http.ResponseWriter, r *http.Request, session, kind, msg string) {
+	key, err := d.key(r.Context())
+	if err != nil {
+		return
+	}
+	payload := base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + msg))
+	d.setCookie(w, flashCookie, payload+"."+sign(key, flashPurpose(session), payload), 60)
 }
 
-// takeFlash reads and clears the pending message.
+// flashPurpose binds a flash's signature to the session it is for.
+func flashPurpose(session string) string { return "flash\x00" + session }
+
+// takeFlash reads and clears the pending message. One that is not signed
+// for this request's session is not shown.
 func (d *Dashboard) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 	v := d.cookie(r, flashCookie)
 	if v == "" {
 		return nil
 	}
 	d.setCookie(w, flashCookie, "", -1)
-	raw, err := base64.RawURLEncoding.DecodeString(v)
+	payload, mac, ok := strings.Cut(v, ".")
+	if !ok {
+		return nil
+	}
+	key, err := d.key(r.Context())
+	if err != nil || !tokenEqual(mac, sign(key, flashPurpose(d.cookie(r, sessionCookie)), payload)) {
+		return nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	if err != nil {
 		return nil
 	}
@@ -335,7 +360,7 @@ func (d *Dashboard) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 // redirect answers a successful action: back to a page, with a message.
 func (d *Dashboard) redirect(w http.ResponseWriter, r *http.Request, to, msg string) {
 	if msg != "" {
-		d.setFlash(w, "ok", msg)
+		d.setFlash(w, r, d.cookie(r, sessionCookie), "ok", msg)
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
@@ -343,6 +368,6 @@ func (d *Dashboard) redirect(w http.ResponseWriter, r *http.Request, to, msg str
 // redirectError is redirect with an error message, for a refused change
 // whose page is simplest to show again as it was.
 func (d *Dashboard) redirectError(w http.ResponseWriter, r *http.Request, to, msg string) {
-	d.setFlash(w, "error", msg)
+	d.setFlash(w, r, d.cookie(r, sessionCookie), "error", msg)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
