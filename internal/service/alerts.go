@@ -162,6 +162,8 @@ func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, ki
 		return store.AlertChannel{}, "", refuse(ErrInvalid, "Choose a channel kind: email, slack or webhook.")
 	case utf8.RuneCountInString(name) > maxChannelName:
 		return store.AlertChannel{}, "", refuse(ErrInvalid, "A channel name has at most %d characters.", maxChannelName)
+	case !utf8.ValidString(name):
+		return store.AlertChannel{}, "", refuse(ErrInvalid, "Channel names must be valid UTF-8 text.")
 	case event.HasControl(name):
 		return store.AlertChannel{}, "", refuse(ErrInvalid, "Channel names cannot contain control characters or bidi controls (such as U+202E).")
 	}

@@ -136,3 +136,13 @@ func TestPrivateAddressRefusalKeepsAddressCase(t *testing.T) {
 		}
 	})
 }
+
+// TestChannelNameInvalidUTF8: a channel name with bytes that are not UTF-8
+// is refused with a message saying so, on both stores alike, where
+// PostgreSQL refused the insert (a 400 at best) and SQLite stored the bytes.
+func TestChannelNameInvalidUTF8(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		_, _, err := f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelEmail, "team\xffmail", "")
+		wantRefusal(t, "channel name team\\xffmail", err, service.ErrInvalid, "valid UTF-8")
+	})
+}

@@ -20,8 +20,8 @@ type Projects struct {
 
 // CheckProjectName returns name without surrounding space, or refuses it
 // with ErrInvalid: it must be 1 to MaxProjectName characters without
-// control characters or bidi controls (see event.IsControl), and not only
-// digits.
+// control characters or bidi controls (see event.IsControl) in valid
+// UTF-8, and not only digits.
 func CheckProjectName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
@@ -29,6 +29,8 @@ func CheckProjectName(name string) (string, error) {
 		return "", refuse(ErrInvalid, "Enter a project name.")
 	case utf8.RuneCountInString(name) > MaxProjectName:
 		return "", refuse(ErrInvalid, "Project names are at most 100 characters long.")
+	case !utf8.ValidString(name):
+		return "", refuse(ErrInvalid, "Project names must be valid UTF-8 text.")
 	case event.HasControl(name):
 		return "", refuse(ErrInvalid, "Project names cannot contain control characters or bidi controls (such as U+202E).")
 	case strings.Trim(name, "0123456789") == "":

@@ -32,6 +32,8 @@ func TestCreateProject(t *testing.T) {
 			{"C1 control", "web\u009b31m", f.admin, service.ErrInvalid, "control characters"},
 			{"bidi override", "web\u202eevil", f.admin, service.ErrInvalid, "bidi controls"},
 			{"bidi isolate", "web\u2066evil\u2069", f.admin, service.ErrInvalid, "bidi controls"},
+			// PostgreSQL refuses such text, where SQLite stored it.
+			{"invalid UTF-8", "web\xffshop", f.admin, service.ErrInvalid, "valid UTF-8"},
 			// System is no user and so can be no member; the transaction
 			// leaves no project behind.
 			{"System", "orphan", service.System, service.ErrNotFound, ""},
@@ -185,6 +187,7 @@ func TestTokens(t *testing.T) {
 			{"tok\ttab", "control characters"},
 			{"tok\u009b31m", "control characters"},
 			{"tok\u202eevil", "bidi controls"},
+			{"tok\xffen", "valid UTF-8"},
 		}
 		var mine store.APIToken
 		for _, n := range names {

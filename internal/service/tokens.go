@@ -36,6 +36,9 @@ func (s *Tokens) Issue(ctx context.Context, a Actor, nt store.NewAPIToken) (stri
 	if nt.Name == "" || utf8.RuneCountInString(nt.Name) > MaxTokenName {
 		return "", store.APIToken{}, refuse(ErrInvalid, "The token name must be 1 to 100 characters, such as the machine the token is for.")
 	}
+	if !utf8.ValidString(nt.Name) {
+		return "", store.APIToken{}, refuse(ErrInvalid, "Token names must be valid UTF-8 text.")
+	}
 	if event.HasControl(nt.Name) {
 		return "", store.APIToken{}, refuse(ErrInvalid, "Token names cannot contain control characters or bidi controls (such as U+202E).")
 	}

@@ -43,6 +43,9 @@ func testPrivacy(e *env) {
 	for name, s := range map[string]PrivacySettings{
 		"too many fields": {SensitiveFields: tooMany},
 		"too long a name": {SafeFields: []string{strings.Repeat("x", MaxPrivacyFieldLen+1)}},
+		// PostgreSQL refuses such text, where SQLite stored it.
+		"invalid UTF-8": {SensitiveFields: []string{"pass\xffword"}},
+		"a NUL byte":    {SafeFields: []string{"id\x00"}},
 	} {
 		_, err := db.SetProjectPrivacy(ctx, System, e.project.ID, s)
 		wantErr(t, "SetProjectPrivacy with "+name, err, ErrInvalid)

@@ -99,6 +99,9 @@ func cleanFields(what string, fields []string) ([]string, error) {
 		if f == "" || seen[strings.ToLower(f)] {
 			continue
 		}
+		if !storable(f) {
+			return nil, fmt.Errorf("%w: %s: %q holds a NUL byte or bytes that are not UTF-8", ErrInvalid, what, f)
+		}
 		if utf8.RuneCountInString(f) > MaxPrivacyFieldLen {
 			return nil, fmt.Errorf("%w: %s: %.20q… is longer than %d characters", ErrInvalid, what, f, MaxPrivacyFieldLen)
 		}
