@@ -88,6 +88,9 @@ type Config struct {
 	// own, which their settings pages name: events per minute, -1 for
 	// none, 0 when not known (dashboard.Config's).
 	ServerRateLimit int
+	// LiveStreams bounds the live streams open at once, per user and in
+	// all; zero fields take live's defaults.
+	LiveStreams live.Limits
 	// Retention says which events the retention job deletes.
 	Retention Retention
 	// SessionPruneEvery is how often expired sessions are deleted
@@ -208,7 +211,7 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 	}
 	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, PlainHTTP: cfg.PlainHTTP, TrustForwardedFor: cfg.TrustForwardedFor, Render: cfg.Render, Mailer: cfg.Mailer,
 		AlertsAllowPrivate: cfg.Alerts.AllowPrivate, ServerRateLimit: cfg.ServerRateLimit,
-		AlertEmailLogged: cfg.Alerts.Mailer == nil}
+		AlertEmailLogged: cfg.Alerts.Mailer == nil, LiveStreams: cfg.LiveStreams}
 	if a.opts.artifacts != nil {
 		a.artifacts = artifact.New(db, a.opts.artifacts, artifact.DefaultLimits)
 		// One symbolicator, so the workers and the issue page's

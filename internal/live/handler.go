@@ -104,8 +104,9 @@ const maxProjects = 100
 // sending the Messages of those projects as JSON text frames, or of every
 // project the user may see when none is named. The answer before the
 // upgrade is 403 for a browser from a foreign origin, 401 without a user,
-// 400 for a malformed project ID and 404 for a project the user may not
-// see. The client sends nothing; the server closes with 1001 when the Hub
+// 400 for a malformed project ID, 429 for a user with the most streams
+// open and 503 when the server has (see Limits; both with Retry-After),
+// and 404 for a project the user may not see. The client sends nothing; the server closes with 1001 when the Hub
 // closes, 1008 when the user loses access and StatusFellBehind (4000)
 // when the client fell a whole buffer behind.
 func Handler(hub *Hub, auth Authenticator, access ProjectAccess, log *slog.Logger, opts ...Option) http.Handler {
@@ -118,6 +119,9 @@ func Handler(hub *Hub, auth Authenticator, access ProjectAccess, log *slog.Logge
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.slots == nil {
+		s.slots = newSlots(Limits{})
 	}
 	return s
 }
@@ -134,14 +138,17 @@ type stream struct {
 	access  ProjectAccess
 	log     *slog.Logger
 	origins []string
+	slots   *slots
 
 	ping, writeTimeout, recheck time.Duration
 }
 
-// errRequest is a client mistake answered before the upgrade.
+// errRequest is a refusal answered before the upgrade: a client mistake,
+// or a limit with the time to wait.
 type errRequest struct {
 	status        int
 	code, message string
+	retryAfter    time.Duration
 }
 
 func (e *errRequest) Error() string { return e.message }
@@ -171,6 +178,14 @@ func (s *stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	// Before the projects are looked up: a refused stream costs no query.
+	release, refused := s.slots.take(u.ID)
+	if refused != nil {
+		s.log.Debug("live: stream refused", "user_id", u.ID, "reason", refused.code)
+		s.fail(w, refused)
+		return
+	}
+	defer release()
 	v := viewer(u)
 	ids, err := s.resolve(r.Context(), v, requested)
 	if err != nil {
@@ -328,7 +343,7 @@ func (s *stream) resolve(ctx context.Context, v store.Viewer, requested []int64)
 	for _, id := range requested {
 		_, err := s.access.GetProject(ctx, v, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, &errRequest{http.StatusNotFound, "not_found", fmt.Sprintf("project %d not found", id)}
+			return nil, &errRequest{status: http.StatusNotFound, code: "not_found", message: fmt.Sprintf("project %d not found", id)}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("project %d: %w", id, err)
@@ -340,13 +355,13 @@ func (s *stream) resolve(ctx context.Context, v store.Viewer, requested []int64)
 // parseProjects returns the distinct project IDs, sorted.
 func parseProjects(values []string) ([]int64, error) {
 	if len(values) > maxProjects {
-		return nil, &errRequest{http.StatusBadRequest, "bad_request", fmt.Sprintf("at most %d project parameters", maxProjects)}
+		return nil, &errRequest{status: http.StatusBadRequest, code: "bad_request", message: fmt.Sprintf("at most %d project parameters", maxProjects)}
 	}
 	ids := make([]int64, 0, len(values))
 	for _, v := range values {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			return nil, &errRequest{http.StatusBadRequest, "bad_request", fmt.Sprintf("project must be a positive integer, not %q", v)}
+			return nil, &errRequest{status: http.StatusBadRequest, code: "bad_request", message: fmt.Sprintf("project must be a positive integer, not %q", v)}
 		}
 		ids = append(ids, id)
 	}
@@ -357,6 +372,9 @@ func parseProjects(values []string) ([]int64, error) {
 func (s *stream) fail(w http.ResponseWriter, err error) {
 	var reqErr *errRequest
 	if errors.As(err, &reqErr) {
+		if reqErr.retryAfter > 0 {
+			w.Header().Set("Retry-After", retryAfter(reqErr.retryAfter))
+		}
 		writeError(w, reqErr.status, reqErr.code, reqErr.message)
 		return
 	}

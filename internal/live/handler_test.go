@@ -502,7 +502,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // Connections that come and go leave no goroutines and no subscriptions
 // behind, whether the client or the server ends them.
 func TestHandlerNoLeaks(t *testing.T) {
-	f := newFixture(t)
+	f := newFixture(t, WithLimits(Limits{PerUser: 20}))
 	// Warm up the client transport and the server's listener goroutines.
 	c, _ := f.dial(t, "", bearer(f.adminToken))
 	c.Close(websocket.StatusNormalClosure, "")
@@ -571,5 +571,76 @@ func TestHandlerSlowReaderFellBehind(t *testing.T) {
 	}
 	if f.hub.Closed() {
 		t.Error("the hub closed")
+	}
+}
+
+// A user may hold Limits.PerUser streams, all users together
+// Limits.Total; beyond them the handshake is refused before the upgrade
+// with 429 or 503, Retry-After and a message, and a stream that ends, or
+// a handshake refused for another reason, gives its place back.
+func TestHandlerLimits(t *testing.T) {
+	f := newFixture(t, WithLimits(Limits{PerUser: 2, Total: 3}))
+	refused := func(token string, status int, code string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, f.url(""), nil)
+		req.URL.Scheme = "http"
+		req.Header = bearer(token)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		req.Header.Set("Sec-WebSocket-Version", "13")
+		req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("HTTP %d: %v", resp.StatusCode, err)
+		}
+		if resp.StatusCode != status || resp.Header.Get("Retry-After") != "30" || body.Error.Code != code || body.Error.Message == "" {
+			t.Fatalf("HTTP %d, Retry-After %q, %+v; want %d, 30, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body.Error, status, code)
+		}
+	}
+	open := func(token string) *websocket.Conn {
+		t.Helper()
+		c, code := f.dial(t, "", bearer(token))
+		if code != http.StatusSwitchingProtocols {
+			t.Fatalf("HTTP %d, want 101", code)
+		}
+		return c
+	}
+
+	m1 := open(f.memberToken)
+	// A refusal for another reason holds no place.
+	if _, code := f.dial(t, fmt.Sprintf("?project=%d", f.p2.ID), bearer(f.memberToken)); code != http.StatusNotFound {
+		t.Fatalf("other project: HTTP %d, want 404", code)
+	}
+	open(f.memberToken)
+	refused(f.memberToken, http.StatusTooManyRequests, "too_many_streams")
+	open(f.adminToken)
+	refused(f.adminToken, http.StatusServiceUnavailable, "streams_full")
+	// The member over its own limit hears of that, not of the server's.
+	refused(f.memberToken, http.StatusTooManyRequests, "too_many_streams")
+
+	m1.Close(websocket.StatusNormalClosure, "tab closed")
+	waitFor(t, "the closed stream to end", func() bool { return f.hub.Stats().Subscribers == 2 })
+	open(f.adminToken)
+	refused(f.memberToken, http.StatusServiceUnavailable, "streams_full")
+}
+
+// TestHandlerDefaultLimits: without WithLimits a user may hold
+// DefaultMaxStreamsPerUser streams and no more.
+func TestHandlerDefaultLimits(t *testing.T) {
+	f := newFixture(t)
+	for i := range DefaultMaxStreamsPerUser {
+		if _, code := f.dial(t, "", bearer(f.memberToken)); code != http.StatusSwitchingProtocols {
+			t.Fatalf("stream %d: HTTP %d, want 101", i+1, code)
+		}
+	}
+	if _, code := f.dial(t, "", bearer(f.memberToken)); code != http.StatusTooManyRequests {
+		t.Fatalf("stream %d: HTTP %d, want 429", DefaultMaxStreamsPerUser+1, code)
 	}
 }

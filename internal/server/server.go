@@ -18,6 +18,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
@@ -70,6 +71,9 @@ type Config struct {
 	FreeSpace ops.FreeSpace
 	// Render bounds how much of an event dashboard pages show.
 	Render dashboard.RenderLimits
+	// LiveStreams bounds the live streams open at once (zero fields:
+	// live's defaults).
+	LiveStreams live.Limits
 	// Alerts configures alert delivery (the mailer: SMTP, or nil to log
 	// email); AlertsEvery is how often it runs (0: its default).
 	Alerts      notify.Config
@@ -161,6 +165,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		PlainHTTP:         cfg.PlainHTTP,
 		Render:            cfg.Render,
 		ServerRateLimit:   serverRateLimit(cfg.Ingest.RatePerMinute),
+		LiveStreams:       cfg.LiveStreams,
 		Retention:         cfg.Retention,
 		SessionPruneEvery: cfg.SessionPruneEvery,
 		SQLiteSpaceEvery:  cfg.SQLiteSpaceEvery,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -145,5 +146,39 @@ func TestAPILinksOnPublicURL(t *testing.T) {
 	want := `<https://flytrap.example` + path + `>; rel="previous"; results="false"; cursor="", <https://flytrap.example` + path + `>; rel="next"; results="false"; cursor=""`
 	if got := w.Header().Get("Link"); w.Code != http.StatusOK || got != want {
 		t.Errorf("HTTP %d, Link %q; want 200, %q", w.Code, got, want)
+	}
+}
+
+// TestLiveStreamLimits: the web face, which both flytrap dev and the EC2
+// dashboard serve, hands Config.LiveStreams to the live stream.
+func TestLiveStreamLimits(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.CreateUser(ctx, "ada@example.com", "h", store.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := db.CreateAPIToken(ctx, u.ID, "tail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New(db, Config{LiveStreams: live.Limits{PerUser: 1}}, slog.New(slog.DiscardHandler))
+	defer w.Hub().Close()
+	srv := httptest.NewServer(w.Handler())
+	defer srv.Close()
+	opts := &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + secret}}}
+	streamURL := "ws" + strings.TrimPrefix(srv.URL, "http") + "/api/v1/stream"
+	c, _, err := websocket.Dial(ctx, streamURL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	_, resp, err := websocket.Dial(ctx, streamURL, opts)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("second stream of a user limited to one: %v, %v; want 429", err, resp)
 	}
 }

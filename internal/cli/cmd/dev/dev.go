@@ -29,6 +29,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
+	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/queue"
@@ -75,6 +76,7 @@ type Options struct {
 	BusyGCPercent     int
 	PprofAddr         string
 	Render            dashboard.RenderLimits
+	LiveStreams       live.Limits
 	Verbose           bool
 	// SMTPURL and SMTPFrom send alert email; without a URL it is logged.
 	SMTPURL  string
@@ -140,6 +142,8 @@ there too:
 	fl.IntVar(&opts.Render.MaxString, "render-max-string", dashboard.DefaultMaxString, "bytes of HTML the issue page shows of one string")
 	fl.IntVar(&opts.Render.MaxItems, "render-max-items", dashboard.DefaultMaxItems, "entries the issue page shows of one list or JSON object or array")
 	fl.IntVar(&opts.Render.MaxDepth, "render-max-depth", dashboard.DefaultMaxDepth, "nesting the issue page shows of client JSON")
+	fl.IntVar(&opts.LiveStreams.Total, "max-live-streams", live.DefaultMaxStreams, "live-update streams (dashboard tabs, flytrap tail) open at once before more are refused with 503")
+	fl.IntVar(&opts.LiveStreams.PerUser, "max-live-streams-per-user", live.DefaultMaxStreamsPerUser, "of --max-live-streams, those one user may hold before more of theirs are refused with 429")
 	fl.StringVar(&opts.PprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every stored event")
 	// Not defaulted from the environment here: --help would print the
@@ -341,6 +345,7 @@ func Run(ctx context.Context, opts *Options) error {
 		DataDir:      opts.DataDir,
 		MinFreeBytes: opts.MinFreeMB << 20,
 		Render:       opts.Render,
+		LiveStreams:  opts.LiveStreams,
 		Artifacts:    artifact.Dir{Root: filepath.Join(opts.DataDir, "artifacts")},
 		Alerts:       alerts,
 		AlertsEvery:  opts.AlertsEvery,
@@ -440,6 +445,8 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--busy-gogc cannot be negative", "use 0 to leave the collector at its default")
 	case o.PprofAddr != "" && checkPprofAddr(o.PprofAddr) != nil:
 		return cmdutil.UsageError("--pprof-addr must be a loopback address: "+checkPprofAddr(o.PprofAddr).Error(), "use 127.0.0.1:6060; profiles are not for other machines")
+	case o.LiveStreams.Total < 1 || o.LiveStreams.PerUser < 1:
+		return cmdutil.UsageError("--max-live-streams and --max-live-streams-per-user must be at least 1", "")
 	case o.MinBodyRate < 1024:
 		return cmdutil.UsageError("--min-body-rate must be at least 1024 bytes per second", "")
 	case o.Render.MaxPage < 1 || o.Render.MaxJSON < 1 || o.Render.MaxString < 1 || o.Render.MaxItems < 1 || o.Render.MaxDepth < 1:
