@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,8 +51,18 @@ func (c *Client) Stream(ctx context.Context, projectIDs []int64) (*Stream, error
 			return nil, ctx.Err()
 		}
 		if resp != nil && resp.StatusCode >= 300 {
-			// coder/websocket has read the body; the status says enough.
-			return nil, &Error{Status: resp.StatusCode, Code: statusCode(resp.StatusCode), Message: fmt.Sprintf("live stream refused: HTTP %d", resp.StatusCode)}
+			// coder/websocket has kept the body's first KB in memory:
+			// the server's message says why (too many streams open)
+			// and Retry-After how long to wait.
+			raw, _ := io.ReadAll(resp.Body)
+			e := answerError(resp, raw, c.now())
+			if e.Code == "" {
+				e.Code = statusCode(resp.StatusCode)
+			}
+			if e.Message == "" {
+				e.Message = fmt.Sprintf("live stream refused: HTTP %d", resp.StatusCode)
+			}
+			return nil, e
 		}
 		return nil, &UnreachableError{URL: c.base.String(), Err: err}
 	}

@@ -193,9 +193,15 @@ func Run(ctx context.Context, opts *Options) error {
 		if fatal(err) {
 			return err
 		}
-		fmt.Fprintf(f.IO.ErrOut, "flytrap tail: %s; reconnecting in %s\n", describe(err), backoff.Round(time.Millisecond))
 		// Jitter spreads the reconnects of many tails after a restart.
-		if err := opts.Sleep(ctx, backoff/2+rand.N(backoff/2+1)); err != nil {
+		wait := backoff/2 + rand.N(backoff/2+1)
+		var refused *client.Error
+		if errors.As(err, &refused) {
+			// Too many streams open: come back when the server said.
+			wait = max(wait, refused.RetryAfter)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "flytrap tail: %s; reconnecting in %s\n", describe(err), wait.Round(time.Millisecond))
+		if err := opts.Sleep(ctx, wait); err != nil {
 			return err
 		}
 		backoff = min(backoff*2, maxBackoff)
@@ -224,7 +230,10 @@ func fatal(err error) bool {
 // describe says why the stream ended, for the reconnect notice.
 func describe(err error) string {
 	var ue *client.UnreachableError
+	var refused *client.Error
 	switch {
+	case errors.As(err, &refused):
+		return "the server refused the stream: " + cmdutil.Clean(refused.Error())
 	case client.IsCloseStatus(err, client.StatusFellBehind):
 		return "fell behind the live stream"
 	case client.IsCloseStatus(err, 1001):

@@ -212,3 +212,52 @@ func TestLevelFlag(t *testing.T) {
 		}
 	})
 }
+
+// TestRefusedStreamWaits: a stream refused for too many open streams (429
+// with Retry-After) is retried after the server's wait, not the backoff's
+// quarter second, and the server's message says why.
+func TestRefusedStreamWaits(t *testing.T) {
+	var streams atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/projects":
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.Project]{Data: []apitypes.Project{{ID: 1, Name: "web"}}})
+		case "/api/v1/events":
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.FeedEvent]{})
+		case "/api/v1/stream":
+			if streams.Add(1) == 1 {
+				w.Header().Set("Retry-After", "30")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusTooManyRequests)
+				w.Write([]byte(`{"error":{"code":"too_many_streams","message":"you have 16 live streams open, the most one user may"}}`))
+				return
+			}
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			b, _ := json.Marshal(msg("a1", 1))
+			c.Write(r.Context(), websocket.MessageText, b)
+			<-r.Context().Done()
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer srv.Close()
+
+	out, errOut := &syncbuf.Buffer{}, &syncbuf.Buffer{}
+	var slept []time.Duration
+	sleep := func(_ context.Context, d time.Duration) error {
+		slept = append(slept, d)
+		return nil
+	}
+	tailUntil(t, &Options{F: factory(t, srv.URL, out, errOut), JSON: true, Sleep: sleep}, out, errOut, "a1")
+	if len(slept) != 1 || slept[0] != 30*time.Second {
+		t.Errorf("slept %v, want [30s]", slept)
+	}
+	want := "flytrap tail: the server refused the stream: you have 16 live streams open, the most one user may; reconnecting in 30s"
+	if !strings.Contains(errOut.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	}
+}
