@@ -216,27 +216,27 @@ func (s *stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // subscription is a connection's current subscription, which a recheck
 // may move to other projects.
 type subscription struct {
-	hub    *Hub
-	ids    []int64
-	msgs   <-chan livemsg.Message
-	cancel func()
+	hub *Hub
+	ids []int64
+	*Subscription
 }
 
 func subscribe(h *Hub, ids []int64) *subscription {
-	msgs, cancel := h.Subscribe(ids)
-	return &subscription{hub: h, ids: ids, msgs: msgs, cancel: cancel}
+	return &subscription{hub: h, ids: ids, Subscription: h.Subscribe(ids)}
 }
 
 // move follows ids instead. It subscribes before cancelling, so nothing
-// falls in between; a duplicate only sets a count twice.
+// falls in between; a duplicate only sets a count twice. Messages the old
+// subscription has not handed over yet are dropped with it: they were
+// for the projects the connection no longer follows, or are duplicates.
 func (sub *subscription) move(ids []int64) {
-	msgs, cancel := sub.hub.Subscribe(ids)
-	sub.cancel()
-	sub.ids, sub.msgs, sub.cancel = ids, msgs, cancel
+	next := sub.hub.Subscribe(ids)
+	sub.Cancel()
+	sub.ids, sub.Subscription = ids, next
 }
 
 // close ends the subscription current at the time of the call.
-func (sub *subscription) close() { sub.cancel() }
+func (sub *subscription) close() { sub.Cancel() }
 
 // serve sends messages until the connection, the Hub or the user's access
 // ends; changed is closed by the first access change after the stream's
@@ -251,17 +251,20 @@ func (s *stream) serve(ctx context.Context, c *websocket.Conn, r *http.Request, 
 		select {
 		case <-ctx.Done():
 			return
-		case m, ok := <-sub.msgs:
-			if !ok {
+		case <-sub.Ready():
+			msgs, open := sub.Take()
+			for _, m := range msgs {
+				if err := s.write(ctx, c, m); err != nil {
+					s.log.Debug("live: write failed", "err", err)
+					return
+				}
+			}
+			if !open {
 				if sub.hub.Closed() {
 					c.Close(websocket.StatusGoingAway, "server shutting down")
 				} else {
 					c.Close(StatusFellBehind, "fell behind: reconnect and fetch what you missed from the REST API")
 				}
-				return
-			}
-			if err := s.write(ctx, c, m); err != nil {
-				s.log.Debug("live: write failed", "err", err)
 				return
 			}
 		case <-ping.C:

@@ -9,7 +9,7 @@
 // rooms, and Handler serves those rooms to browsers over a WebSocket.
 //
 // Delivery is best effort, but never silently incomplete for a subscriber:
-// one that falls a whole buffer behind is cut off (its channel closed, and
+// one that falls a whole buffer behind is cut off (its subscription ended, and
 // Handler closes its WebSocket with StatusFellBehind), so the client
 // knows to reload or, like `flytrap tail`, to fill the gap from the REST
 // API. A message published while a PostgreSQL listener reconnects is
@@ -30,19 +30,22 @@ import (
 // claims up to 100 queue messages, and several workers run), so a buffer
 // smaller than a few batches would cut off readers that keep up on
 // average; a slot is a Message whose strings are shared by every
-// subscriber, about 150 bytes.
+// subscriber, 160 bytes. The buffer is a bound, not an allocation: a
+// subscription's queue grows as messages wait and is let go once they
+// are taken, so an idle stream holds none of it (a channel of this size
+// held 164 KB each, whether or not anything was ever sent).
 const DefaultBuffer = 1024
 
 // Hub fans messages out to subscribers by project. It starts no goroutines:
-// delivery is a non-blocking send to each subscriber's buffered channel, so
+// delivery appends to each subscriber's queue without waiting for it, so
 // a slow subscriber is cut off instead of holding up the others or the
 // publisher. It is safe for concurrent use.
 type Hub struct {
 	buffer int
 
 	mu     sync.RWMutex
-	rooms  map[int64]map[*subscriber]struct{}
-	subs   map[*subscriber]struct{} // every open subscription, even one in no room
+	rooms  map[int64]map[*Subscription]struct{}
+	subs   map[*Subscription]struct{} // every open subscription, even one in no room
 	closed bool
 	// access is closed, and replaced, by AccessChanged.
 	access chan struct{}
@@ -51,32 +54,91 @@ type Hub struct {
 	dropped   atomic.Uint64
 }
 
-type subscriber struct {
-	ch  chan livemsg.Message
-	ids []int64
+// Subscription is what Subscribe returns: the messages of its projects,
+// each once, in the order delivered, until it ends. It ends when it is
+// cancelled, when the Hub closes (see Hub.Closed) and when it falls a
+// whole buffer behind.
+type Subscription struct {
+	hub   *Hub
+	ids   []int64
+	ready chan struct{} // holds a token while messages wait or the end is unseen
+	once  sync.Once
+
+	mu    sync.Mutex
+	queue []livemsg.Message
+	ended bool
+}
+
+// Ready receives when messages wait or the subscription has ended: call
+// Take then.
+func (s *Subscription) Ready() <-chan struct{} { return s.ready }
+
+// Take returns the messages waiting, oldest first, and whether the
+// subscription is still open. After it ended, Take still returns the
+// messages delivered before the end, with false.
+func (s *Subscription) Take() (msgs []livemsg.Message, open bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msgs, s.queue = s.queue, nil
+	return msgs, !s.ended
+}
+
+// Cancel ends the subscription and leaves its rooms; it may be called more
+// than once.
+func (s *Subscription) Cancel() {
+	s.once.Do(func() { s.hub.unsubscribe(s) })
+}
+
+// put queues m, or ends s when a whole buffer already waits; it reports
+// whether m was queued.
+func (s *Subscription) put(m livemsg.Message, buffer int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) >= buffer {
+		return false
+	}
+	s.queue = append(s.queue, m)
+	s.wake()
+	return true
+}
+
+// end marks s ended and wakes its reader.
+func (s *Subscription) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ended = true
+	s.wake()
+}
+
+// wake leaves a token in ready unless one is there; s.mu is held.
+func (s *Subscription) wake() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
 }
 
 // HubStats are counters for /metrics.
 type HubStats struct {
 	// Subscribers is the number of open subscriptions.
 	Subscribers int
-	// Delivered counts messages put into a subscriber's buffer.
+	// Delivered counts messages put into a subscriber's queue.
 	Delivered uint64
 	// Dropped counts messages a subscriber could not take because its
-	// buffer was full; each cut that subscriber off.
+	// queue was full; each cut that subscriber off.
 	Dropped uint64
 }
 
-// NewHub returns a Hub whose subscribers buffer up to buffer messages
-// (DefaultBuffer when buffer <= 0).
+// NewHub returns a Hub whose subscribers may fall up to buffer messages
+// behind (DefaultBuffer when buffer <= 0).
 func NewHub(buffer int) *Hub {
 	if buffer <= 0 {
 		buffer = DefaultBuffer
 	}
 	return &Hub{
 		buffer: buffer,
-		rooms:  make(map[int64]map[*subscriber]struct{}),
-		subs:   make(map[*subscriber]struct{}),
+		rooms:  make(map[int64]map[*Subscription]struct{}),
+		subs:   make(map[*Subscription]struct{}),
 		access: make(chan struct{}),
 	}
 }
@@ -100,45 +162,41 @@ func (h *Hub) accessChanges() <-chan struct{} {
 	return h.access
 }
 
-// Subscribe joins the rooms of projectIDs. The channel receives every
-// message for those projects, each once, until cancel is called, the Hub
-// is closed (see Closed) or the subscriber falls a whole buffer behind;
-// then it is closed. cancel may be called more than once. A closed Hub
-// returns a closed channel.
-func (h *Hub) Subscribe(projectIDs []int64) (<-chan livemsg.Message, func()) {
+// Subscribe joins the rooms of projectIDs. A closed Hub returns a
+// subscription that has ended.
+func (h *Hub) Subscribe(projectIDs []int64) *Subscription {
 	ids := slices.Clone(projectIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	s := &subscriber{ch: make(chan livemsg.Message, h.buffer), ids: ids}
+	s := &Subscription{hub: h, ids: ids, ready: make(chan struct{}, 1)}
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		close(s.ch)
-		return s.ch, func() {}
+		s.end()
+		return s
 	}
 	for _, id := range ids {
 		room := h.rooms[id]
 		if room == nil {
-			room = make(map[*subscriber]struct{})
+			room = make(map[*Subscription]struct{})
 			h.rooms[id] = room
 		}
 		room[s] = struct{}{}
 	}
 	h.subs[s] = struct{}{}
-	var once sync.Once
-	return s.ch, func() { once.Do(func() { h.unsubscribe(s) }) }
+	return s
 }
 
-func (h *Hub) unsubscribe(s *subscriber) {
+func (h *Hub) unsubscribe(s *Subscription) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.remove(s)
 }
 
-// remove takes s out of its rooms and closes its channel, unless that was
-// done already (Close, or a cut-off). h.mu must be held for writing.
-func (h *Hub) remove(s *subscriber) {
+// remove takes s out of its rooms and ends it, unless that was done
+// already (Close, or a cut-off). h.mu must be held for writing.
+func (h *Hub) remove(s *Subscription) {
 	if _, ok := h.subs[s]; !ok {
 		return
 	}
@@ -149,22 +207,21 @@ func (h *Hub) remove(s *subscriber) {
 		}
 	}
 	delete(h.subs, s)
-	close(s.ch)
+	s.end()
 }
 
 // Deliver hands m to the subscribers of m.ProjectID without blocking. A
-// subscriber whose buffer is full is cut off after the messages it has:
+// subscriber whose queue is full is cut off after the messages it has:
 // dropping its oldest instead would leave a gap nobody knows about.
 func (h *Hub) Deliver(m livemsg.Message) {
-	var full []*subscriber
-	// The read lock keeps channels from being closed during the sends;
-	// the sends themselves never block.
+	var full []*Subscription
+	// The read lock keeps subscriptions from ending during the puts;
+	// the puts themselves never block.
 	h.mu.RLock()
 	for s := range h.rooms[m.ProjectID] {
-		select {
-		case s.ch <- m:
+		if s.put(m, h.buffer) {
 			h.delivered.Add(1)
-		default:
+		} else {
 			h.dropped.Add(1)
 			full = append(full, s)
 		}
@@ -187,8 +244,8 @@ func (h *Hub) Publish(_ context.Context, m livemsg.Message) error {
 	return nil
 }
 
-// Close ends every subscription (their channels are closed, which tells
-// WebSocket handlers to say goodbye) and makes later ones end at once. Call
+// Close ends every subscription (which tells WebSocket handlers to say
+// goodbye) and makes later ones end at once. Call
 // it on shutdown: http.Server.Shutdown does not wait for or cancel
 // hijacked connections.
 func (h *Hub) Close() {
@@ -199,14 +256,14 @@ func (h *Hub) Close() {
 	}
 	h.closed = true
 	for s := range h.subs {
-		close(s.ch)
+		s.end()
 	}
 	h.rooms, h.subs = nil, nil
 }
 
-// Closed reports whether Close was called: a subscription's channel that
-// closed without its cancel was cut off for falling behind if the Hub is
-// still open.
+// Closed reports whether Close was called: a subscription that ended
+// without its Cancel was cut off for falling behind if the Hub is still
+// open.
 func (h *Hub) Closed() bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -12,20 +13,14 @@ import (
 	"github.com/getflytrap/flytrap/internal/livemsg"
 )
 
-// drain returns the issue IDs buffered in ch without waiting.
-func drain(ch <-chan livemsg.Message) []int64 {
+// drain returns the issue IDs waiting in s without waiting.
+func drain(s *Subscription) []int64 {
 	var ids []int64
-	for {
-		select {
-		case m, ok := <-ch:
-			if !ok {
-				return ids
-			}
-			ids = append(ids, m.IssueID)
-		default:
-			return ids
-		}
+	msgs, _ := s.Take()
+	for _, m := range msgs {
+		ids = append(ids, m.IssueID)
 	}
+	return ids
 }
 
 func TestHubRooms(t *testing.T) {
@@ -41,17 +36,16 @@ func TestHubRooms(t *testing.T) {
 		{"empty room", []int64{7}, nil},
 	}
 	h := NewHub(0)
-	chans := make([]<-chan livemsg.Message, len(tests))
+	subs := make([]*Subscription, len(tests))
 	for i, tt := range tests {
-		ch, cancel := h.Subscribe(tt.projects)
-		defer cancel()
-		chans[i] = ch
+		subs[i] = h.Subscribe(tt.projects)
+		defer subs[i].Cancel()
 	}
 	for _, issue := range []int64{1, 2, 3, 11} {
 		h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: issue % 10, IssueID: issue})
 	}
 	for i, tt := range tests {
-		if got := drain(chans[i]); !slices.Equal(got, tt.want) {
+		if got := drain(subs[i]); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: received %v, want %v", tt.name, got, tt.want)
 		}
 	}
@@ -65,10 +59,10 @@ func TestHubRooms(t *testing.T) {
 // publisher, are not held up.
 func TestHubSlowSubscriber(t *testing.T) {
 	h := NewHub(2)
-	slow, cancelSlow := h.Subscribe([]int64{1})
-	defer cancelSlow()
-	fast, cancelFast := h.Subscribe([]int64{1})
-	defer cancelFast()
+	slow := h.Subscribe([]int64{1})
+	defer slow.Cancel()
+	fast := h.Subscribe([]int64{1})
+	defer fast.Cancel()
 	var got []int64
 	for i := int64(1); i <= 5; i++ {
 		done := make(chan struct{})
@@ -83,12 +77,9 @@ func TestHubSlowSubscriber(t *testing.T) {
 	if !slices.Equal(got, []int64{1, 2, 3, 4, 5}) {
 		t.Errorf("fast subscriber received %v", got)
 	}
-	var kept []int64
-	for m := range slow {
-		kept = append(kept, m.IssueID)
-	}
-	if !slices.Equal(kept, []int64{1, 2}) {
-		t.Errorf("slow subscriber kept %v, want [1 2] and then its channel closed", kept)
+	kept, open := slow.Take()
+	if len(kept) != 2 || kept[0].IssueID != 1 || kept[1].IssueID != 2 || open {
+		t.Errorf("slow subscriber kept %v, open %v; want issues 1 and 2, and then the end", kept, open)
 	}
 	if st := h.Stats(); st.Dropped != 1 || st.Subscribers != 1 {
 		t.Errorf("dropped = %d, subscribers = %d; want 1, 1", st.Dropped, st.Subscribers)
@@ -96,18 +87,18 @@ func TestHubSlowSubscriber(t *testing.T) {
 	if h.Closed() {
 		t.Error("the hub reports itself closed")
 	}
-	cancelSlow() // after a cut-off, cancel is harmless
+	slow.Cancel() // after a cut-off, Cancel is harmless
 }
 
 func TestHubUnsubscribe(t *testing.T) {
 	h := NewHub(0)
-	ch, cancel := h.Subscribe([]int64{1, 2})
-	other, cancelOther := h.Subscribe([]int64{1})
-	defer cancelOther()
-	cancel()
-	cancel() // harmless
-	if _, ok := <-ch; ok {
-		t.Fatal("channel still open after cancel")
+	sub := h.Subscribe([]int64{1, 2})
+	other := h.Subscribe([]int64{1})
+	defer other.Cancel()
+	sub.Cancel()
+	sub.Cancel() // harmless
+	if _, open := sub.Take(); open {
+		t.Fatal("subscription still open after Cancel")
 	}
 	h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 1, IssueID: 1})
 	h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 2, IssueID: 2})
@@ -117,7 +108,7 @@ func TestHubUnsubscribe(t *testing.T) {
 	if st := h.Stats(); st.Subscribers != 1 {
 		t.Errorf("subscribers = %d, want 1", st.Subscribers)
 	}
-	cancelOther()
+	other.Cancel()
 	h.mu.RLock()
 	rooms := len(h.rooms)
 	h.mu.RUnlock()
@@ -128,25 +119,25 @@ func TestHubUnsubscribe(t *testing.T) {
 
 func TestHubClose(t *testing.T) {
 	h := NewHub(0)
-	inRoom, cancel := h.Subscribe([]int64{1})
-	nowhere, cancelNowhere := h.Subscribe(nil)
+	inRoom := h.Subscribe([]int64{1})
+	nowhere := h.Subscribe(nil)
 	h.Close()
 	h.Close()
-	for name, ch := range map[string]<-chan livemsg.Message{"in a room": inRoom, "in no room": nowhere} {
+	for name, s := range map[string]*Subscription{"in a room": inRoom, "in no room": nowhere} {
 		select {
-		case _, ok := <-ch:
-			if ok {
-				t.Errorf("%s: received a message", name)
+		case <-s.Ready():
+			if msgs, open := s.Take(); open || len(msgs) != 0 {
+				t.Errorf("%s: received %v, open %v", name, msgs, open)
 			}
 		case <-time.After(5 * time.Second):
-			t.Errorf("%s: channel not closed by Close", name)
+			t.Errorf("%s: not woken by Close", name)
 		}
 	}
-	cancel()
-	cancelNowhere()
-	late, cancelLate := h.Subscribe([]int64{1})
-	defer cancelLate()
-	if _, ok := <-late; ok {
+	inRoom.Cancel()
+	nowhere.Cancel()
+	late := h.Subscribe([]int64{1})
+	defer late.Cancel()
+	if _, open := late.Take(); open {
 		t.Error("subscription after Close is open")
 	}
 	h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 1}) // must not panic
@@ -157,13 +148,13 @@ func TestHubClose(t *testing.T) {
 
 func TestHubPublishTrims(t *testing.T) {
 	h := NewHub(0)
-	ch, cancel := h.Subscribe([]int64{4})
-	defer cancel()
+	sub := h.Subscribe([]int64{4})
+	defer sub.Cancel()
 	if err := h.Publish(context.Background(), livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: 4, Title: strings.Repeat("é", 500)}); err != nil {
 		t.Fatal(err)
 	}
-	if m := <-ch; utf8.RuneCountInString(m.Title) != livemsg.MaxTitleRunes {
-		t.Errorf("title of %d runes delivered", utf8.RuneCountInString(m.Title))
+	if msgs, _ := sub.Take(); len(msgs) != 1 || utf8.RuneCountInString(msgs[0].Title) != livemsg.MaxTitleRunes {
+		t.Errorf("delivered %v, want one message with a title of %d runes", msgs, livemsg.MaxTitleRunes)
 	}
 }
 
@@ -171,8 +162,8 @@ func TestHubPublishTrims(t *testing.T) {
 // subscriber that stays must see every message of its room.
 func TestHubConcurrent(t *testing.T) {
 	h := NewHub(1000)
-	keep, cancelKeep := h.Subscribe([]int64{1})
-	defer cancelKeep()
+	keep := h.Subscribe([]int64{1})
+	defer keep.Cancel()
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
@@ -182,9 +173,9 @@ func TestHubConcurrent(t *testing.T) {
 		})
 		wg.Go(func() {
 			for range 100 {
-				ch, cancel := h.Subscribe([]int64{1, 2})
-				drain(ch)
-				cancel()
+				s := h.Subscribe([]int64{1, 2})
+				drain(s)
+				s.Cancel()
 			}
 		})
 	}
@@ -195,4 +186,43 @@ func TestHubConcurrent(t *testing.T) {
 	if st := h.Stats(); st.Subscribers != 1 {
 		t.Errorf("subscribers = %d, want 1", st.Subscribers)
 	}
+}
+
+// An idle subscription holds no buffer: a dashboard tab that is open all
+// day costs the heap next to nothing until messages wait for it, and what
+// waited is let go once taken. (A channel of DefaultBuffer messages held
+// 164 KB each, counted against the memory limit whether or not anything
+// was sent: 3,000 streams kept the collector running.)
+func TestHubIdleSubscriptionMemory(t *testing.T) {
+	const n = 1000
+	h := NewHub(0)
+	heap := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	subs := make([]*Subscription, n)
+	for i := range subs {
+		subs[i] = h.Subscribe([]int64{int64(i%10 + 1)})
+	}
+	idle := heap()
+	per := (int64(idle) - int64(before)) / n
+	t.Logf("%d B of heap per idle subscription", per)
+	if per > 1024 {
+		t.Errorf("an idle subscription holds %d B of heap, want at most 1 KB", per)
+	}
+	for i := range 100 {
+		h.Deliver(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: int64(i%10 + 1), IssueID: int64(i)})
+	}
+	for _, s := range subs {
+		if got := drain(s); len(got) != 10 {
+			t.Fatalf("a subscription received %d messages, want 10", len(got))
+		}
+	}
+	if after := heap(); after > idle+n*256 {
+		t.Errorf("heap %d B after the messages were taken, %d B before they came", after, idle)
+	}
+	runtime.KeepAlive(subs)
 }

@@ -90,14 +90,24 @@ func notify(db *sql.DB, m livemsg.Message) error {
 	return livemsg.Notify(context.Background(), db, []livemsg.Message{m})
 }
 
-func receive(t *testing.T, name string, ch <-chan livemsg.Message) livemsg.Message {
+// receive waits for s's next message, which must come alone.
+func receive(t *testing.T, name string, s *Subscription) livemsg.Message {
 	t.Helper()
-	select {
-	case m := <-ch:
-		return m
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s received nothing", name)
-		return livemsg.Message{}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case <-s.Ready():
+		case <-deadline:
+			t.Fatalf("%s received nothing", name)
+		}
+		msgs, _ := s.Take()
+		switch len(msgs) {
+		case 0:
+			continue
+		case 1:
+			return msgs[0]
+		}
+		t.Fatalf("%s received %d messages at once, want 1: %+v", name, len(msgs), msgs)
 	}
 }
 
@@ -108,12 +118,12 @@ func TestPostgresFanOut(t *testing.T) {
 	a, b := startProcess(t, dsn), startProcess(t, dsn)
 	waitFor(t, "two listeners", func() bool { return len(listeners(t, a.db.SQL())) == 2 })
 
-	aRoom, cancelA := a.hub.Subscribe([]int64{1})
-	defer cancelA()
-	bRoom, cancelB := b.hub.Subscribe([]int64{1})
-	defer cancelB()
-	bOther, cancelOther := b.hub.Subscribe([]int64{2})
-	defer cancelOther()
+	aRoom := a.hub.Subscribe([]int64{1})
+	defer aRoom.Cancel()
+	bRoom := b.hub.Subscribe([]int64{1})
+	defer bRoom.Cancel()
+	bOther := b.hub.Subscribe([]int64{2})
+	defer bOther.Cancel()
 
 	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i, pub := range []*process{a, b} {
@@ -121,20 +131,18 @@ func TestPostgresFanOut(t *testing.T) {
 		if err := notify(pub.db.SQL(), m); err != nil {
 			t.Fatal(err)
 		}
-		for name, ch := range map[string]<-chan livemsg.Message{"process a": aRoom, "process b": bRoom} {
-			if got := receive(t, name, ch); got != m {
+		for name, sub := range map[string]*Subscription{"process a": aRoom, "process b": bRoom} {
+			if got := receive(t, name, sub); got != m {
 				t.Errorf("%s received %+v, want %+v", name, got, m)
 			}
 		}
 	}
-	select {
-	case m := <-bOther:
-		t.Errorf("project 2's room received %+v", m)
-	default:
+	if got := drain(bOther); len(got) != 0 {
+		t.Errorf("project 2's room received issues %v", got)
 	}
 	// Each process got each message once: no echo from publishing locally.
-	for name, ch := range map[string]<-chan livemsg.Message{"process a": aRoom, "process b": bRoom} {
-		if got := drain(ch); len(got) != 0 {
+	for name, sub := range map[string]*Subscription{"process a": aRoom, "process b": bRoom} {
+		if got := drain(sub); len(got) != 0 {
 			t.Errorf("%s received extra messages %v", name, got)
 		}
 	}
@@ -145,13 +153,13 @@ func TestPostgresLongTitle(t *testing.T) {
 	dsn := pgtest.URL(t)
 	p := startProcess(t, dsn)
 	waitFor(t, "the listener", func() bool { return len(listeners(t, p.db.SQL())) == 1 })
-	ch, cancel := p.hub.Subscribe([]int64{1})
-	defer cancel()
+	sub := p.hub.Subscribe([]int64{1})
+	defer sub.Cancel()
 	title := strings.Repeat("<\x00é", 10000)
 	if err := notify(p.db.SQL(), livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: 1, Title: title}); err != nil {
 		t.Fatal(err)
 	}
-	got := receive(t, "subscriber", ch)
+	got := receive(t, "subscriber", sub)
 	if n := utf8.RuneCountInString(got.Title); n != livemsg.MaxTitleRunes || !strings.HasPrefix(title, got.Title) {
 		t.Errorf("received a title of %d runes: %.40q", n, got.Title)
 	}
@@ -164,8 +172,8 @@ func TestPostgresListenerReconnects(t *testing.T) {
 	p := startProcess(t, dsn)
 	admin := openPostgres(t, dsn).SQL()
 	waitFor(t, "the listener", func() bool { return len(listeners(t, admin)) == 1 })
-	ch, cancel := p.hub.Subscribe([]int64{1})
-	defer cancel()
+	sub := p.hub.Subscribe([]int64{1})
+	defer sub.Cancel()
 
 	for round := range 2 {
 		old := listeners(t, admin)
@@ -180,7 +188,7 @@ func TestPostgresListenerReconnects(t *testing.T) {
 		if err := notify(admin, m); err != nil {
 			t.Fatal(err)
 		}
-		if got := receive(t, "subscriber", ch); got != m {
+		if got := receive(t, "subscriber", sub); got != m {
 			t.Errorf("round %d: received %+v, want %+v", round, got, m)
 		}
 	}
@@ -193,7 +201,7 @@ func TestPostgresListenerReconnects(t *testing.T) {
 	if err := notify(admin, m); err != nil {
 		t.Fatal(err)
 	}
-	if got := receive(t, "subscriber", ch); got != m {
+	if got := receive(t, "subscriber", sub); got != m {
 		t.Errorf("after a stray notification: received %+v, want %+v", got, m)
 	}
 	if after := listeners(t, admin); !slices.Equal(after, before) {
@@ -219,14 +227,14 @@ func TestPostgresListenerIdlePing(t *testing.T) {
 	go l.Run(ctx)
 	waitFor(t, "the listener", func() bool { return len(listeners(t, db.SQL())) == 1 })
 	first := listeners(t, db.SQL())
-	ch, unsubscribe := hub.Subscribe([]int64{5})
-	defer unsubscribe()
+	sub := hub.Subscribe([]int64{5})
+	defer sub.Cancel()
 	time.Sleep(200 * time.Millisecond) // about twenty pings
 	m := livemsg.Message{Type: livemsg.TypeEvent, ProjectID: 5, IssueID: 1}
 	if err := notify(db.SQL(), m); err != nil {
 		t.Fatal(err)
 	}
-	if got := receive(t, "subscriber", ch); got != m {
+	if got := receive(t, "subscriber", sub); got != m {
 		t.Errorf("received %+v", got)
 	}
 	if now := listeners(t, db.SQL()); !slices.Equal(now, first) {
