@@ -20,7 +20,6 @@ package ingest
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -28,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/bodydeadline"
 	"github.com/getflytrap/flytrap/internal/logthrottle"
 )
 
@@ -56,9 +56,9 @@ const (
 	// DefaultBodyTimeout and DefaultMinBodyRate give an SDK 10 s plus 1 s
 	// per 32 KiB it has sent to finish its body: a 1 MiB envelope may
 	// take 42 s, a client that announced a body and stalls is cut off
-	// after 10 s.
-	DefaultBodyTimeout = 10 * time.Second
-	DefaultMinBodyRate = 32 << 10
+	// after 10 s. They are what every other request body gets too.
+	DefaultBodyTimeout = bodydeadline.DefaultGrace
+	DefaultMinBodyRate = bodydeadline.DefaultRate
 	// DefaultMaxBacklog is about a minute and a half of processing on a
 	// small machine (issue 10 measured ~550 events/s draining on 2
 	// cores): enough to absorb bursts, small enough that a flood is
@@ -86,9 +86,6 @@ const (
 	// full disk) or that failed unexpectedly: as long as a database
 	// restart takes.
 	queueRetryAfter = 5
-	// maxBodyTime caps the time any body may take, the server-wide read
-	// timeout ingest used before it set its own deadlines.
-	maxBodyTime = 2 * time.Minute
 )
 
 // Config tunes a Handler. The zero value is usable: limits take their
@@ -392,72 +389,21 @@ func (h *Handler) route(path string, fn func(*http.Request) (any, *apiError)) {
 }
 
 // timeBody gives the request body a read deadline that moves with its
-// progress: BodyTimeout, plus a second per MinBodyRate bytes received, at
-// most maxBodyTime, or the time its Content-Length takes at MinBodyRate
-// when that is longer. A client whose Content-Length promises more than
-// it sends thus loses its connection after BodyTimeout instead of holding
-// it, and its share of the budget, for the server's whole read timeout,
-// while a slow but steady upload finishes: an event with a 20 MiB
-// attachment over a 128 KiB/s link took 160 s, and was lost at 120 s.
+// progress (bodydeadline.Set with BodyTimeout and MinBodyRate): a client
+// whose Content-Length promises more than it sends loses its connection
+// after BodyTimeout instead of holding it, and its share of the budget,
+// while a slow but steady upload finishes.
 func (h *Handler) timeBody(w http.ResponseWriter, r *http.Request) {
-	tb := &timedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: h.cfg.BodyTimeout, rate: h.cfg.MinBodyRate,
-		most: longestBody(r.ContentLength, h.cfg.BodyTimeout, h.cfg.MinBodyRate)}
-	if tb.rc.SetReadDeadline(tb.deadline()) != nil {
-		// Not a network connection (a test recorder, the Lambda
-		// adapter): the body is in memory already.
-		return
-	}
-	r.Body = tb
-}
-
-// longestBody is the longest a body of length bytes (-1: unknown) may take
-// at the rate: maxBodyTime, or more for a body that needs more at the
-// rate.
-func longestBody(length int64, grace time.Duration, rate int64) time.Duration {
-	if length <= 0 {
-		return maxBodyTime
-	}
-	return max(maxBodyTime, grace+time.Duration(float64(length)/float64(rate)*float64(time.Second)))
+	bodydeadline.Set(w, r, h.cfg.BodyTimeout, h.cfg.MinBodyRate)
 }
 
 // bodyDeadline is when r's body must have arrived by: its read deadline
 // as it stands, or BodyTimeout from now for a body already in memory.
 func (h *Handler) bodyDeadline(r *http.Request) time.Time {
-	if tb, ok := r.Body.(*timedBody); ok {
-		return tb.deadline()
+	if d, ok := bodydeadline.Of(r); ok {
+		return d
 	}
 	return time.Now().Add(h.cfg.BodyTimeout)
-}
-
-// timedBody extends its connection's read deadline as bytes arrive.
-type timedBody struct {
-	io.ReadCloser
-	rc       *http.ResponseController
-	start    time.Time
-	grace    time.Duration
-	rate     int64
-	received int64
-	most     time.Duration // the longest the body may take
-}
-
-func (b *timedBody) deadline() time.Time {
-	earned := time.Duration(float64(b.received) / float64(b.rate) * float64(time.Second))
-	return b.start.Add(min(b.grace+earned, b.most))
-}
-
-func (b *timedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.received += int64(n)
-	switch {
-	case err == io.EOF:
-		// net/http now reads ahead to notice a client hanging up, and
-		// a deadline passing there would cancel the request's context
-		// while the handler still works on the event.
-		_ = b.rc.SetReadDeadline(time.Time{})
-	case n > 0:
-		_ = b.rc.SetReadDeadline(b.deadline()) // supported: timeBody set the first one
-	}
-	return n, err
 }
 
 // ServeHTTP implements http.Handler.

@@ -454,29 +454,3 @@ func TestBrotliWindowsAreCharged(t *testing.T) {
 		t.Errorf("after the burst: status %d, want 200: %s", rec.Code, rec.Body)
 	}
 }
-
-// TestSlowLargeUploadHasTime: an event with a 20 MiB attachment over a 128
-// KiB/s link takes 160 s, and was refused 408 at the two-minute cap, losing
-// the event. A body whose Content-Length needs longer at the minimum rate
-// gets that long, while it keeps earning its time at that rate; a body of
-// unknown length keeps the cap.
-func TestSlowLargeUploadHasTime(t *testing.T) {
-	const rate = DefaultMinBodyRate
-	start := time.Unix(0, 0)
-	for _, tt := range []struct {
-		name           string
-		length, got    int64
-		wantAfterStart time.Duration
-	}{
-		{"20 MiB at 128 KiB/s, 120 s in", 20 * mib, 15 * mib, DefaultBodyTimeout + 15*mib*time.Second/rate},
-		{"100 MiB stalled after 1 MiB", 100 * mib, 1 * mib, DefaultBodyTimeout + 1*mib*time.Second/rate},
-		{"a small body keeps the cap", 1000, 1000, DefaultBodyTimeout + 1000*time.Second/rate},
-		{"unknown length: the cap", -1, 50 * mib, maxBodyTime},
-	} {
-		b := &timedBody{start: start, grace: DefaultBodyTimeout, rate: rate, received: tt.got,
-			most: longestBody(tt.length, DefaultBodyTimeout, rate)}
-		if got := b.deadline().Sub(start); got != tt.wantAfterStart {
-			t.Errorf("%s: deadline %v after the start, want %v", tt.name, got, tt.wantAfterStart)
-		}
-	}
-}

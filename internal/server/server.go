@@ -16,6 +16,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/app"
 	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/bodydeadline"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/live"
@@ -208,8 +209,10 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		mux.Handle("/api/0/"+p, s.ingest)
 		mux.Handle("/api/0/"+p+"/", s.ingest)
 	}
-	// nosniff outermost, so ingest paths answered without the mux get it.
-	s.handler = ops.NoSniff(s.ingest.AcceptRepeatedSlashes(mux))
+	// nosniff outermost, so ingest paths answered without the mux get it;
+	// every body gets the web face's deadline (web.Web.Handler), which
+	// ingest re-times with its own flags.
+	s.handler = ops.NoSniff(bodydeadline.Handler(s.ingest.AcceptRepeatedSlashes(mux)))
 	return s
 }
 

@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -434,5 +436,42 @@ func TestServerRateLimit(t *testing.T) {
 		if got := serverRateLimit(tc.perMinute); got != tc.want {
 			t.Errorf("serverRateLimit(%d) = %d, want %d", tc.perMinute, got, tc.want)
 		}
+	}
+}
+
+// TestSlowBodiesCutOff: flytrap dev's handler gives the REST API's bodies
+// the web face's deadline, and ingest's its own, so a client trickling a
+// token request or an event loses its connection after 10 s (the default
+// --body-timeout), not the two-minute ReadTimeout.
+func TestSlowBodiesCutOff(t *testing.T) {
+	s, _, b := devServer(t)
+	srv := httptest.NewUnstartedServer(s.Handler())
+	srv.Config = s.app.HTTPServer(s.Handler())
+	srv.Start()
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/api/v1/auth/token", "/api/" + itoa(b.Project.ID) + "/store/?sentry_key=" + b.Key.PublicKey} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			c, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			start := time.Now()
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", path)
+			go func() {
+				for range 60 {
+					time.Sleep(time.Second)
+					if _, err := c.Write([]byte(" ")); err != nil {
+						return
+					}
+				}
+			}()
+			c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			_, err = io.Copy(io.Discard, c)
+			if took := time.Since(start); err != nil || took > 15*time.Second {
+				t.Fatalf("connection still open after %v (%v); want it closed after about 10 s", took, err)
+			}
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/api"
+	"github.com/getflytrap/flytrap/internal/bodydeadline"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/logthrottle"
@@ -119,8 +120,12 @@ func usageLog(log *slog.Logger) func(error) {
 // ingest). Serve Handler, not the mux itself.
 func (w *Web) Mux() *http.ServeMux { return w.mux }
 
-// Handler is what to serve: the mux, with the headers every response needs.
-func (w *Web) Handler() http.Handler { return ops.NoSniff(w.mux) }
+// Handler is what to serve: the mux, with the headers every response
+// needs, and a read deadline on every request body that moves with its
+// progress (bodydeadline.Handler), so that forms and API calls trickled
+// byte by byte hold their connection for seconds, not the server's
+// ReadTimeout, while uploads sent at a usable rate finish.
+func (w *Web) Handler() http.Handler { return bodydeadline.Handler(ops.NoSniff(w.mux)) }
 
 // Hub is the live hub the processor publishes to in this process.
 func (w *Web) Hub() *live.Hub { return w.hub }
@@ -138,9 +143,10 @@ func (w *Web) Listen(ctx context.Context) {
 
 // HTTPServer returns a server for h with timeouts suited to SDK uploads and
 // dashboards. SDKs and browsers send their headers at once, so 5 s is
-// plenty and cuts off clients that trickle them. ReadTimeout caps the
-// whole request for the dashboard and API; ingest sets tighter body
-// deadlines of its own (ingest.Config.BodyTimeout). Idle keep-alive
+// plenty and cuts off clients that trickle them. Bodies get deadlines of
+// their own (Handler; ingest's ingest.Config.BodyTimeout), tighter for a
+// stalled body and longer for a large steady one; ReadTimeout is the
+// bound of a handler served without them. Idle keep-alive
 // connections are closed after a minute: SDKs reuse them within seconds
 // of each other, and idle ones only cost memory. Shutdown neither waits
 // for nor cancels hijacked (WebSocket) connections, so closing the hub on

@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -181,4 +183,45 @@ func TestLiveStreamLimits(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("second stream of a user limited to one: %v, %v; want 429", err, resp)
 	}
+}
+
+// TestSlowFormIsCutOff: a client without an account that announces a
+// sign-in form and trickles it loses its connection after the body's
+// grace (10 s), not the server's two-minute ReadTimeout, so such clients
+// cannot hold connections up to the open-file limit for long.
+func TestSlowFormIsCutOff(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := New(db, Config{}, slog.New(slog.DiscardHandler))
+	srv := httptest.NewUnstartedServer(w.Handler())
+	srv.Config = w.HTTPServer(w.Handler())
+	srv.Start()
+	defer srv.Close()
+
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	fmt.Fprintf(c, "POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nemail=")
+	go func() {
+		// A byte a second, far below any real client.
+		for range 60 {
+			time.Sleep(time.Second)
+			if _, err := c.Write([]byte("a")); err != nil {
+				return
+			}
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, err = io.Copy(io.Discard, c)
+	took := time.Since(start)
+	if err != nil || took > 15*time.Second {
+		t.Fatalf("connection still open after %v (%v); want it closed after about 10 s", took, err)
+	}
+	t.Logf("closed after %v", took)
 }
