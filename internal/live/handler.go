@@ -377,6 +377,10 @@ func (s *stream) fail(w http.ResponseWriter, err error) {
 	if errors.As(err, &reqErr) {
 		if reqErr.retryAfter > 0 {
 			w.Header().Set("Retry-After", retryAfter(reqErr.retryAfter))
+			// A client refused for the limits retries later on a
+			// new connection anyway; keeping this one open would
+			// hold the file descriptor the limits are there to save.
+			w.Header().Set("Connection", "close")
 		}
 		writeError(w, reqErr.status, reqErr.code, reqErr.message)
 		return

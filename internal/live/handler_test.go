@@ -576,8 +576,9 @@ func TestHandlerSlowReaderFellBehind(t *testing.T) {
 
 // A user may hold Limits.PerUser streams, all users together
 // Limits.Total; beyond them the handshake is refused before the upgrade
-// with 429 or 503, Retry-After and a message, and a stream that ends, or
-// a handshake refused for another reason, gives its place back.
+// with 429 or 503, Retry-After and a message, on a connection then
+// closed, and a stream that ends, or a handshake refused for another
+// reason, gives its place back.
 func TestHandlerLimits(t *testing.T) {
 	f := newFixture(t, WithLimits(Limits{PerUser: 2, Total: 3}))
 	refused := func(token string, status int, code string) {
@@ -602,6 +603,9 @@ func TestHandlerLimits(t *testing.T) {
 		}
 		if resp.StatusCode != status || resp.Header.Get("Retry-After") != "30" || body.Error.Code != code || body.Error.Message == "" {
 			t.Fatalf("HTTP %d, Retry-After %q, %+v; want %d, 30, %s", resp.StatusCode, resp.Header.Get("Retry-After"), body.Error, status, code)
+		}
+		if !resp.Close {
+			t.Fatal("the refused connection is kept open, holding a file descriptor")
 		}
 	}
 	open := func(token string) *websocket.Conn {
