@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,5 +222,51 @@ func TestBrowserIsolatesBidiControls(t *testing.T) {
 	}
 	if !after {
 		t.Error("the element after a title with U+202E is drawn before it: the title is not a bidi isolate")
+	}
+}
+
+// A page whose stream is refused for the limits (429: the user holds the
+// most streams) retries ever more slowly instead of hammering the server:
+// a browser cannot see why a WebSocket failed, so live.js backs off on
+// every failure, from 1 s doubling up to 30 s.
+func TestBrowserBacksOffWhenRefused(t *testing.T) {
+	ctx := browser(t)
+	f := newFixture(t, WithLimits(Limits{PerUser: 1}))
+	// The member's one stream is taken, by a tail say.
+	if _, code := f.dial(t, "", bearer(f.memberToken)); code != http.StatusSwitchingProtocols {
+		t.Fatalf("the member's first stream: HTTP %d", code)
+	}
+	script, err := os.ReadFile(filepath.Join("..", "..", "templates", "static", "live.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var attempts atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/stream", func(w http.ResponseWriter, r *http.Request) {
+		attempts.Add(1)
+		f.srv.Config.Handler.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("GET /static/live.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Write(script)
+	})
+	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "flytrap_session", Value: "member-session", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		page.Execute(w, struct{ Project int64 }{f.p1.ID})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/page")); err != nil {
+		t.Fatal(err)
+	}
+	// Tries at 0 s and then after 0.5-1, 1-2 and 2-4 s: at most 4 in 7 s.
+	time.Sleep(7 * time.Second)
+	if n := attempts.Load(); n < 2 || n > 4 {
+		t.Errorf("%d handshakes in 7 s, want 2 to 4: retried, ever more slowly", n)
+	}
+	if n := f.hub.Stats().Subscribers; n != 1 {
+		t.Errorf("%d subscribers, want the member's first only", n)
 	}
 }
