@@ -424,8 +424,13 @@ func checkOrigin(r *http.Request, patterns []string) error {
 	return fmt.Errorf("origin %q is not allowed for host %q", origin, r.Host)
 }
 
-// writeError answers in the REST API's error shape.
+// writeError answers in the REST API's error shape. Most answers are about
+// one user's credentials and projects: no-store keeps a cache in front of
+// the server from handing them to others (CloudFront on AWS caches a 404
+// for 10 s unless told; it ignores no-store for a 503, which says the
+// server is full for everyone anyway).
 func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)

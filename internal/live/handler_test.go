@@ -607,6 +607,9 @@ func TestHandlerLimits(t *testing.T) {
 		if !resp.Close {
 			t.Fatal("the refused connection is kept open, holding a file descriptor")
 		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Fatalf("Cache-Control %q, want no-store: a cache in front must not hand one user's answer to others", cc)
+		}
 	}
 	open := func(token string) *websocket.Conn {
 		t.Helper()
