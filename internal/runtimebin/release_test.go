@@ -84,7 +84,9 @@ func TestMakeRelease(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("no make on PATH")
 	}
-	cmd := exec.Command("make", "-n", "release", "GO=go")
+	// Under `make test` this make is a sub-make, which announces the
+	// directories it enters unless told not to.
+	cmd := exec.Command("make", "--no-print-directory", "-n", "release", "GO=go")
 	cmd.Dir = repoRoot(t)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
