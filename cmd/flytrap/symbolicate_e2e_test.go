@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -337,12 +338,22 @@ Sentry.flush(5000).then(function (ok) { window.__flushed = ok ? "ok" : "timeout"
 			chromedp.SendKeys(`input[name=password]`, password),
 			chromedp.Click(`form[action="/login"] button[type=submit]`),
 			chromedp.WaitVisible(`[data-live-unresolved]`),
-			chromedp.Navigate(fmt.Sprintf("%s/issues/%d", p.base, is.ID)),
-			chromedp.WaitVisible(`body`),
 		)
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The page is opened from script and awaited by its state, not
+		// with chromedp.Navigate, whose wait for the load event never
+		// ended on this issue page once it held the Assign form (the page
+		// itself loads: the server had answered and nothing was pending).
+		issueURL := fmt.Sprintf("%s/issues/%d", p.base, is.ID)
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.assign(`+strconv.Quote(issueURL)+`), ""`)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 15*time.Second, "the issue page", func() bool {
+			state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " " + document.readyState`))
+			return err == nil && state == issueURL+" complete"
+		})
 		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
 		if err != nil {
 			t.Fatal(err)
