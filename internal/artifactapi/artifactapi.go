@@ -317,7 +317,7 @@ func (h *Handler) uploadChunks(w http.ResponseWriter, r *http.Request, u store.U
 			break
 		}
 		if err != nil {
-			h.badBody(w, r, "chunk upload", err)
+			h.badBody(w, "chunk upload", err)
 			return
 		}
 		if n++; n > artifact.ChunksPerRequest {
@@ -326,7 +326,7 @@ func (h *Handler) uploadChunks(w http.ResponseWriter, r *http.Request, u store.U
 		}
 		data, err := readChunk(part)
 		if err != nil {
-			h.badBody(w, r, "chunk "+part.FileName(), err)
+			h.badBody(w, "chunk "+part.FileName(), err)
 			return
 		}
 		missing, err := h.artifacts.ChunksMissing(r.Context(), u.ID, []string{part.FileName()})
@@ -629,6 +629,8 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 		writeDetail(w, http.StatusTooManyRequests, fmt.Sprintf("release file: the server is busy with %d other uploads; try again in %s", releaseFileSlots, shortDuration(releaseFileWait)))
 		return
 	case <-r.Context().Done():
+		// Answered, so that nothing takes it for net/http's implicit 200.
+		writeDetail(w, http.StatusServiceUnavailable, "release file: the request ended while it waited for an upload slot")
 		return
 	}
 	limit := h.artifacts.Limits().MaxFileBytes
@@ -660,7 +662,7 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 			break
 		}
 		if err != nil {
-			h.badBody(w, r, "release file", err)
+			h.badBody(w, "release file", err)
 			return
 		}
 		if part.FormName() == "file" {
@@ -670,7 +672,7 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 			}
 			file = true
 			if size, err = io.Copy(io.MultiWriter(spool, sum), io.LimitReader(part, limit+1)); err != nil {
-				h.badBody(w, r, "release file", err)
+				h.badBody(w, "release file", err)
 				return
 			}
 			if size > limit {
@@ -685,7 +687,7 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 		const fieldLimit = 64 << 10
 		data, err := io.ReadAll(io.LimitReader(part, fieldLimit+1))
 		if err != nil {
-			h.badBody(w, r, "release file", err)
+			h.badBody(w, "release file", err)
 			return
 		}
 		if len(data) > fieldLimit {
@@ -708,7 +710,7 @@ func (h *Handler) uploadReleaseFile(w http.ResponseWriter, r *http.Request, u st
 		return
 	}
 	if err := artifact.CheckURL(f.URL); err != nil {
-		h.badBody(w, r, "release file", err)
+		h.badBody(w, "release file", err)
 		return
 	}
 	b, err := h.artifacts.SaveReleaseFile(r.Context(), p.ID, version, dist, f, spool, size, func(n int64) error {
@@ -751,29 +753,35 @@ func (h *Handler) uploadReleaseFileWithoutProject(w http.ResponseWriter, _ *http
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
 	if err := apitypes.DecodeOne(json.NewDecoder(r.Body), v); err != nil {
-		h.badBody(w, r, "request body", err)
+		h.badBody(w, "request body", err)
 		return false
 	}
 	return true
 }
 
-// badBody answers a body that could not be read: 413 past a limit, 400
-// otherwise.
-func (h *Handler) badBody(w http.ResponseWriter, r *http.Request, what string, err error) {
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
+// badBody answers a body that could not be read: 413 past a limit, 408
+// past its deadline, 400 otherwise. It always answers: a read that fails
+// on the connection cancels the request's context, and a handler that
+// then wrote nothing had net/http answer 200 to an upload never stored.
+func (h *Handler) badBody(w http.ResponseWriter, what string, err error) {
+	var (
+		tooLarge *http.MaxBytesError
+		be       *artifact.BundleError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
 		writeDetail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s: more than %d bytes", what, tooLarge.Limit))
-		return
-	}
-	var be *artifact.BundleError
-	if errors.As(err, &be) {
+	case errors.As(err, &be):
 		writeDetail(w, http.StatusBadRequest, what+": "+be.Msg)
-		return
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The rest of the body is not coming; the connection cannot
+		// carry another request.
+		w.Header().Set("Connection", "close")
+		writeDetail(w, http.StatusRequestTimeout, fmt.Sprintf("%s: the body stalled, arrived too slowly, "+
+			"or was shorter than its Content-Length; check the network and upload again", what))
+	default:
+		writeDetail(w, http.StatusBadRequest, what+": "+err.Error())
 	}
-	if r.Context().Err() != nil {
-		return
-	}
-	writeDetail(w, http.StatusBadRequest, what+": "+err.Error())
 }
 
 // fail answers an error: the uploader's (a bundle refused, invalid input,

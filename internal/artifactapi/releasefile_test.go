@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"runtime/metrics"
 	"strconv"
@@ -150,10 +151,15 @@ func TestReleaseFileQuota(t *testing.T) {
 }
 
 // TestReleaseFileSlots: with every slot taken by an upload under way, one
-// more waits its bound, then is answered 429 with Retry-After; once the
-// others are done it goes through.
+// more waits its bound, then is answered 429 with Retry-After, and one
+// whose request ends while it waits is answered, not left to net/http's
+// 200; once the others are done it goes through.
 func TestReleaseFileSlots(t *testing.T) {
-	e := newEnvWith(t, func(h *artifactapi.Handler) { h.SetReleaseFileWait(200 * time.Millisecond) })
+	var h *artifactapi.Handler
+	e := newEnvWith(t, func(hh *artifactapi.Handler) {
+		h = hh
+		h.SetReleaseFileWait(200 * time.Millisecond)
+	})
 	// Two uploads that have sent half a file and stall.
 	var held []*io.PipeWriter
 	var wg sync.WaitGroup
@@ -179,6 +185,15 @@ func TestReleaseFileSlots(t *testing.T) {
 	resp, out := releaseFile(t, e, e.token, "late.js", 1024, 9)
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "30" || !strings.Contains(out["detail"].(string), "busy") {
 		t.Errorf("an upload with every slot taken: %d Retry-After %q %v, want 429 after its wait", resp.StatusCode, resp.Header.Get("Retry-After"), out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, "POST", "/api/0/projects/x/web-shop/releases/legacy1/files/", strings.NewReader("x"))
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 503 {
+		t.Errorf("an upload whose request ended while it waited: %d %s, want 503", rec.Code, rec.Body)
 	}
 	for _, pw := range held {
 		pw.CloseWithError(io.ErrUnexpectedEOF)
