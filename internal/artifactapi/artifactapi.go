@@ -31,6 +31,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/bodydeadline"
 	"github.com/getflytrap/flytrap/internal/projectref"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -238,6 +239,12 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, store.User)
 		if !store.ScopePermits(tok.Scope, r.Method) {
 			writeDetail(w, http.StatusForbidden, "this API token is read-only: uploads need a token with the full scope (flytrap tokens create --scope full)")
 			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			// Held to the anonymous form's rate, a CI runner's upload
+			// over a slow link was cut off; a token's is bounded by its
+			// size limits instead.
+			bodydeadline.Set(w, r, bodydeadline.DefaultGrace, bodydeadline.UploadRate)
 		}
 		next(w, r, u)
 	})
@@ -777,8 +784,8 @@ func (h *Handler) badBody(w http.ResponseWriter, what string, err error) {
 		// The rest of the body is not coming; the connection cannot
 		// carry another request.
 		w.Header().Set("Connection", "close")
-		writeDetail(w, http.StatusRequestTimeout, fmt.Sprintf("%s: the body stalled, arrived too slowly, "+
-			"or was shorter than its Content-Length; check the network and upload again", what))
+		writeDetail(w, http.StatusRequestTimeout, fmt.Sprintf("%s: the body stalled, arrived slower than %d bytes a second, "+
+			"or was shorter than its Content-Length; check the network and upload again", what, bodydeadline.UploadRate))
 	default:
 		writeDetail(w, http.StatusBadRequest, what+": "+err.Error())
 	}
