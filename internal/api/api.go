@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -817,11 +818,17 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any) bool {
 	dec.DisallowUnknownFields()
 	if err := apitypes.DecodeOne(dec, dst); err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		switch {
+		case errors.As(err, &tooBig):
 			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body is over 64 KiB")
-			return false
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The rest of the body is not coming; the connection cannot
+			// carry another request.
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestTimeout, "body_timeout", "the request body arrived too slowly or was shorter than its Content-Length; send the whole body at once")
+		default:
+			writeError(w, http.StatusBadRequest, "bad_request", "invalid JSON body: "+err.Error())
 		}
-		writeError(w, http.StatusBadRequest, "bad_request", "invalid JSON body: "+err.Error())
 		return false
 	}
 	return true

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -246,11 +247,17 @@ func (d *Dashboard) checkForm(w http.ResponseWriter, r *http.Request, want strin
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		switch {
+		case errors.As(err, &tooBig):
 			d.errorPage(w, r, http.StatusRequestEntityTooLarge, "Too large", "That form was larger than any this site sends.")
-			return false
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The rest of the form is not coming; the connection cannot
+			// carry another request.
+			w.Header().Set("Connection", "close")
+			d.errorPage(w, r, http.StatusRequestTimeout, "Request timeout", "That form arrived too slowly. Check the connection and send it again.")
+		default:
+			d.errorPage(w, r, http.StatusBadRequest, "Bad request", "That form could not be read.")
 		}
-		d.errorPage(w, r, http.StatusBadRequest, "Bad request", "That form could not be read.")
 		return false
 	}
 	got := r.PostForm.Get(csrfField)

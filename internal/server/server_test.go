@@ -468,9 +468,12 @@ func TestSlowBodiesCutOff(t *testing.T) {
 				}
 			}()
 			c.SetReadDeadline(time.Now().Add(30 * time.Second))
-			_, err = io.Copy(io.Discard, c)
+			answer, err := io.ReadAll(c)
 			if took := time.Since(start); err != nil || took > 15*time.Second {
 				t.Fatalf("connection still open after %v (%v); want it closed after about 10 s", took, err)
+			}
+			if status, _, _ := strings.Cut(string(answer), "\r\n"); status != "HTTP/1.1 408 Request Timeout" {
+				t.Errorf("answered %q, want 408", status)
 			}
 		})
 	}

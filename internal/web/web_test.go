@@ -218,10 +218,13 @@ func TestSlowFormIsCutOff(t *testing.T) {
 		}
 	}()
 	c.SetReadDeadline(time.Now().Add(30 * time.Second))
-	_, err = io.Copy(io.Discard, c)
+	answer, err := io.ReadAll(c)
 	took := time.Since(start)
 	if err != nil || took > 15*time.Second {
 		t.Fatalf("connection still open after %v (%v); want it closed after about 10 s", took, err)
+	}
+	if status, _, _ := strings.Cut(string(answer), "\r\n"); status != "HTTP/1.1 408 Request Timeout" {
+		t.Errorf("answered %q, want 408", status)
 	}
 	t.Logf("closed after %v", took)
 }
