@@ -38,8 +38,7 @@ type Store interface {
 	CountIssues(ctx context.Context, v store.Viewer, f store.IssueFilter, upTo int) (int, error)
 	GetIssue(ctx context.Context, v store.Viewer, id int64) (store.Issue, error)
 	GetIssueIn(ctx context.Context, v store.Viewer, id int64, environment string) (store.Issue, error)
-	UpdateIssueStatus(ctx context.Context, v store.Viewer, id int64, status, resolvedInRelease string) (store.Issue, error)
-	AssignIssue(ctx context.Context, v store.Viewer, id, userID int64) (store.Issue, error)
+	UpdateIssue(ctx context.Context, v store.Viewer, id int64, c store.IssueChange) (store.Issue, int64, error)
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error
 	ListEvents(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int, environment string) ([]store.EventRow, string, error)
 	GetEvent(ctx context.Context, v store.Viewer, eventID string) (store.EventRow, error)
@@ -529,19 +528,21 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", `status must be "resolved", "unresolved" or "ignored"`)
 		return
 	}
-	// The assignee first: a refused one leaves the status as it was.
-	var is store.Issue
-	if req.AssignedTo.Set {
-		if is, ok = a.assign(w, r, id, req.AssignedTo); !ok {
+	// The status and the assignee change together or not at all, and the
+	// assignee hears of it only once it is done.
+	c := store.IssueChange{Status: req.Status, ResolvedInRelease: req.ResolvedInRelease, Assign: req.AssignedTo.Set}
+	if c.Assign {
+		if c.AssigneeID, ok = a.assigneeID(w, r, req.AssignedTo); !ok {
 			return
 		}
 	}
-	if req.Status != "" {
-		var err error
-		if is, err = a.store.UpdateIssueStatus(r.Context(), viewer(r), id, req.Status, req.ResolvedInRelease); err != nil {
-			a.fail(w, r, err)
-			return
-		}
+	is, _, err := a.store.UpdateIssue(r.Context(), viewer(r), id, c)
+	if err != nil {
+		a.assignFail(w, r, req.AssignedTo.Who, err)
+		return
+	}
+	if c.Assign {
+		a.svc.NotifyAssigned(r.Context(), actor(r), is, a.base(r))
 	}
 	writeJSON(w, http.StatusOK, wireIssue(is))
 }

@@ -53,22 +53,6 @@ func (a *API) assignFail(w http.ResponseWriter, r *http.Request, who string, err
 	a.fail(w, r, err)
 }
 
-// assign assigns issue id as ref says and returns the issue; false, with
-// the answer written, when it could not.
-func (a *API) assign(w http.ResponseWriter, r *http.Request, id int64, ref apitypes.AssigneeRef) (store.Issue, bool) {
-	userID, ok := a.assigneeID(w, r, ref)
-	if !ok {
-		return store.Issue{}, false
-	}
-	is, err := a.store.AssignIssue(r.Context(), viewer(r), id, userID)
-	if err != nil {
-		a.assignFail(w, r, ref.Who, err)
-		return store.Issue{}, false
-	}
-	a.svc.NotifyAssigned(r.Context(), actor(r), is, a.base(r))
-	return is, true
-}
-
 // bulkAssign assigns those of ids that are issues of project pid as ref
 // says and returns how many changed; false, with the answer written, when
 // it could not.

@@ -46,6 +46,9 @@ func TestAssign(t *testing.T) {
 		{f.memberToken, fmt.Sprintf(`{"assignedTo":%d}`, f.lead.ID), 200, "lead@example.com", "unresolved", ""},
 		{f.memberToken, fmt.Sprintf(`{"assignedTo":"user:%d"}`, f.member.ID), 200, "member@example.com", "unresolved", ""},
 		{f.memberToken, `{"assignedTo":"admin@example.com","status":"resolved"}`, 200, "admin@example.com", "resolved", ""},
+		// A refused status leaves the assignee as it was, and the reverse.
+		{f.memberToken, `{"assignedTo":null,"status":"resolved","resolved_in_release":"latest"}`, 400, "admin@example.com", "resolved",
+			`"latest" is a reserved word`},
 		{f.memberToken, `{"assignedTo":"outsider@example.com","status":"ignored"}`, 400, "admin@example.com", "resolved",
 			"cannot assign to outsider@example.com: only members of the issue's project and admin users can be assigned its issues"},
 		{f.memberToken, fmt.Sprintf(`{"assignedTo":%d}`, f.outsiderU.ID), 400, "admin@example.com", "resolved", "only members of the issue's project"},
@@ -188,14 +191,15 @@ func (m *assignMailer) MailAssignment(_ context.Context, to, by, title, url stri
 
 // TestAssignEmail: with a server that sends email, the assignee hears of
 // an issue someone else assigned them, and nobody of one they took
-// themselves or of an unassignment.
+// themselves, of an unassignment or of a refused change.
 func TestAssignEmail(t *testing.T) {
 	f := newFixture(t)
 	mail := &assignMailer{}
 	f.srv = httptest.NewServer(New(f.db, nil, nil).WithMailer(mail).WithBaseURL(func(*http.Request) string { return "https://flytrap.example" }))
 	t.Cleanup(f.srv.Close)
 	path := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
-	for _, body := range []string{`{"assignedTo":"spare@example.com"}`, `{"assignedTo":"me"}`, `{"assignedTo":null}`, `{"assignedTo":"outsider@example.com"}`} {
+	for _, body := range []string{`{"assignedTo":"spare@example.com"}`, `{"assignedTo":"me"}`, `{"assignedTo":null}`, `{"assignedTo":"outsider@example.com"}`,
+		`{"assignedTo":"lead@example.com","status":"resolved","resolved_in_release":"latest"}`} {
 		f.do(t, f.memberToken, "PATCH", path, body)
 	}
 	want := fmt.Sprintf("spare@example.com by member@example.com: TypeError: x is undefined https://flytrap.example/issues/%d", f.issueA)

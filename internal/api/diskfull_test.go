@@ -14,8 +14,8 @@ import (
 // disk full.
 type diskFullStore struct{ Store }
 
-func (diskFullStore) UpdateIssueStatus(context.Context, store.Viewer, int64, string, string) (store.Issue, error) {
-	return store.Issue{}, fmt.Errorf("store: update issue: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file"})
+func (diskFullStore) UpdateIssue(context.Context, store.Viewer, int64, store.IssueChange) (store.Issue, int64, error) {
+	return store.Issue{}, 0, fmt.Errorf("store: update issue: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file"})
 }
 
 // TestDiskFull: with the disk full, token-authenticated reads still work
@@ -48,8 +48,8 @@ func TestDiskFull(t *testing.T) {
 // invalidTextStore refuses a request's text as PostgreSQL does a NUL byte.
 type invalidTextStore struct{ Store }
 
-func (invalidTextStore) UpdateIssueStatus(context.Context, store.Viewer, int64, string, string) (store.Issue, error) {
-	return store.Issue{}, fmt.Errorf("store: update issue: %w", &pgconn.PgError{Code: "22021", Message: `invalid byte sequence for encoding "UTF8": 0x00`})
+func (invalidTextStore) UpdateIssue(context.Context, store.Viewer, int64, store.IssueChange) (store.Issue, int64, error) {
+	return store.Issue{}, 0, fmt.Errorf("store: update issue: %w", &pgconn.PgError{Code: "22021", Message: `invalid byte sequence for encoding "UTF8": 0x00`})
 }
 
 // TestInvalidText: text PostgreSQL cannot hold that reached it on a path

@@ -63,7 +63,7 @@ func (d *Dashboard) assignIssue(w http.ResponseWriter, r *http.Request, s *sessi
 		d.redirectError(w, r, back, "Choose whom to assign the issue to.")
 		return
 	}
-	is, err := d.store.AssignIssue(r.Context(), s.viewer(), id, userID)
+	is, _, err := d.store.UpdateIssue(r.Context(), s.viewer(), id, store.IssueChange{Assign: true, AssigneeID: userID})
 	if errors.Is(err, store.ErrNotAssignable) {
 		d.redirectError(w, r, back, notAssignable)
 		return

@@ -106,7 +106,7 @@ func TestBulkAssign(t *testing.T) {
 	// An email is shown escaped.
 	evil := f.createUser(`x"><script>alert(1)</script>@example.com`, store.RoleMember)
 	f.must(f.db.AddMember(f.ctx, f.web.ID, evil.ID, store.RoleMember))
-	if _, err := f.db.AssignIssue(f.ctx, store.System, f.issue, evil.ID); err != nil {
+	if _, _, err := f.db.UpdateIssue(f.ctx, store.System, f.issue, store.IssueChange{Assign: true, AssigneeID: evil.ID}); err != nil {
 		t.Fatal(err)
 	}
 	list = f.get(roleMember, fmt.Sprintf("/projects/%d/issues", f.web.ID))

@@ -44,40 +44,9 @@ func assigneeArg(userID int64) any {
 	return userID
 }
 
-// AssignIssue assigns an issue v may see to user userID, or to nobody
-// when userID is 0, and returns the issue as it is now. Whoever may
-// change the issue's status may assign it; the assignee must be a member
-// of the issue's project or an admin user (else ErrNotAssignable).
-func (d *DB) AssignIssue(ctx context.Context, v Viewer, id, userID int64) (Issue, error) {
-	var i Issue
-	err := d.InTx(ctx, func(tx *sql.Tx) error {
-		var (
-			q       query
-			project int64
-		)
-		q.add(`SELECT i.project_id FROM issues i WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"), d.forUpdate())
-		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&project); err != nil {
-			return notFound(err)
-		}
-		if userID != 0 {
-			if err := d.assignable(ctx, tx, project, userID); err != nil {
-				return err
-			}
-		}
-		var err error
-		i, err = scanIssue(tx.QueryRowContext(ctx, `UPDATE issues SET assigned_user_id = $1 WHERE id = $2 RETURNING `+issueCols("issues"),
-			assigneeArg(userID), id))
-		return err
-	})
-	if err != nil {
-		return Issue{}, fmt.Errorf("store: assign issue %d: %w", id, err)
-	}
-	return i, nil
-}
-
 // BulkAssign assigns those of ids that are issues of the project, a
 // project v may see (else ErrNotFound), to user userID, or to nobody when
-// userID is 0; the assignee is as AssignIssue's. IDs of other projects'
+// userID is 0; the assignee is as UpdateIssue's. IDs of other projects'
 // issues are ignored. It returns how many issues changed; ones already
 // assigned so do not count.
 func (d *DB) BulkAssign(ctx context.Context, v Viewer, projectID int64, ids []int64, userID int64) (int64, error) {

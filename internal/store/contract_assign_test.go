@@ -14,6 +14,12 @@ func (e *env) assignee(id int64) int64 {
 	return 0
 }
 
+// assign assigns issue id to user, 0 for nobody, as v.
+func (e *env) assign(v Viewer, id, user int64) (Issue, error) {
+	i, _, err := e.db.UpdateIssue(e.ctx, v, id, IssueChange{Assign: true, AssigneeID: user})
+	return i, err
+}
+
 // testAssignIssue: an issue is assigned to one member of its project or
 // admin user at a time, by whoever may see it, and unassigned when its
 // assignee leaves the project, stops being an admin or is deleted.
@@ -30,7 +36,7 @@ func testAssignIssue(e *env) {
 	id := e.save("a").IssueID
 	asAnn, asOutsider := Viewer{UserID: ann.ID}, Viewer{UserID: outsider.ID}
 
-	i, err := db.AssignIssue(ctx, asAnn, id, bob.ID)
+	i, err := e.assign(asAnn, id, bob.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,31 +46,31 @@ func testAssignIssue(e *env) {
 	if got := e.issue(id).AssignedTo; got == nil || got.Email != "bob@example.com" {
 		t.Errorf("GetIssue after assigning: AssignedTo = %+v", got)
 	}
-	if i, err = db.AssignIssue(ctx, asAnn, id, ann.ID); err != nil || i.AssignedTo.Email != "Ann@Example.com" {
+	if i, err = e.assign(asAnn, id, ann.ID); err != nil || i.AssignedTo.Email != "Ann@Example.com" {
 		t.Errorf("reassign to ann: %+v, %v", i.AssignedTo, err)
 	}
 	// An admin user may be assigned any project's issues.
-	if _, err := db.AssignIssue(ctx, asAnn, id, admin.ID); err != nil || e.assignee(id) != admin.ID {
+	if _, err := e.assign(asAnn, id, admin.ID); err != nil || e.assignee(id) != admin.ID {
 		t.Errorf("assign to an admin: %v, assignee %d", err, e.assignee(id))
 	}
-	_, err = db.AssignIssue(ctx, asAnn, id, outsider.ID)
+	_, err = e.assign(asAnn, id, outsider.ID)
 	wantErr(t, "assign to a member of another project", err, ErrNotAssignable)
 	wantErr(t, "ErrNotAssignable is ErrInvalid", err, ErrInvalid)
-	_, err = db.AssignIssue(ctx, asAnn, id, 999999)
+	_, err = e.assign(asAnn, id, 999999)
 	wantErr(t, "assign to nobody that exists", err, ErrNotAssignable)
-	_, err = db.AssignIssue(ctx, asOutsider, id, outsider.ID)
+	_, err = e.assign(asOutsider, id, outsider.ID)
 	wantErr(t, "assign an issue one cannot see", err, ErrNotFound)
 	if e.assignee(id) != admin.ID {
 		t.Errorf("refused assignments changed the assignee to %d", e.assignee(id))
 	}
-	if i, err = db.AssignIssue(ctx, asAnn, id, 0); err != nil || i.AssignedTo != nil {
+	if i, err = e.assign(asAnn, id, 0); err != nil || i.AssignedTo != nil {
 		t.Errorf("unassign: %+v, %v", i.AssignedTo, err)
 	}
 
 	// Bulk: only the project's issues, only those that change count.
 	x, y := e.save("x").IssueID, e.save("y").IssueID
 	elsewhere := e.saveIn(other.ID, "z").IssueID
-	if _, err := db.AssignIssue(ctx, System, x, bob.ID); err != nil {
+	if _, err := e.assign(System, x, bob.ID); err != nil {
 		t.Fatal(err)
 	}
 	n, err := db.BulkAssign(ctx, asAnn, e.project.ID, []int64{x, y, elsewhere}, bob.ID)
@@ -84,10 +90,10 @@ func testAssignIssue(e *env) {
 
 	// Leaving the project unassigns the member's issues of it only.
 	e.addMember(other, bob)
-	if _, err := db.AssignIssue(ctx, System, x, bob.ID); err != nil {
+	if _, err := e.assign(System, x, bob.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.AssignIssue(ctx, System, elsewhere, bob.ID); err != nil {
+	if _, err := e.assign(System, elsewhere, bob.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.RemoveMember(ctx, System, e.project.ID, bob.ID); err != nil {
@@ -100,11 +106,11 @@ func testAssignIssue(e *env) {
 	// member.
 	e.addMember(other, admin)
 	for _, issue := range []int64{x, y} {
-		if _, err := db.AssignIssue(ctx, System, issue, admin.ID); err != nil {
+		if _, err := e.assign(System, issue, admin.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.AssignIssue(ctx, System, elsewhere, admin.ID); err != nil {
+	if _, err := e.assign(System, elsewhere, admin.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.RemoveMember(ctx, System, other.ID, admin.ID); err != nil {
@@ -130,7 +136,7 @@ func testAssignIssue(e *env) {
 		t.Errorf("the deleted user is still assigned")
 	}
 	// Status changes keep the assignee.
-	if _, err := db.AssignIssue(ctx, System, id, ann.ID); err != nil {
+	if _, err := e.assign(System, id, ann.ID); err != nil {
 		t.Fatal(err)
 	}
 	if i := e.setStatus(id, StatusResolved, ""); i.AssignedTo == nil || i.AssignedTo.ID != ann.ID {
@@ -151,7 +157,7 @@ func testListIssuesAssigned(e *env) {
 	bobIssue := e.save("bob", at(2)).IssueID
 	nobody := e.save("nobody", at(1)).IssueID
 	for issue, user := range map[int64]int64{annIssue: ann.ID, bobIssue: bob.ID} {
-		if _, err := db.AssignIssue(ctx, System, issue, user); err != nil {
+		if _, err := e.assign(System, issue, user); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -181,4 +187,54 @@ func testListIssuesAssigned(e *env) {
 			t.Errorf("%s: CountIssues = %d, %v; want %d", tt.name, n, err, len(tt.want))
 		}
 	}
+}
+
+// testUpdateIssue: UpdateIssue changes the status and the assignee
+// together or, when either is refused, neither, and tells whom the issue
+// was assigned to before.
+func testUpdateIssue(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	ann := e.createUser("ann@example.com", RoleMember)
+	bob := e.createUser("bob@example.com", RoleMember)
+	outsider := e.createUser("out@example.com", RoleMember)
+	e.addMember(e.project, ann)
+	e.addMember(e.project, bob)
+	id := e.save("a").IssueID
+	asAnn := Viewer{UserID: ann.ID}
+	steps := []struct {
+		name   string
+		c      IssueChange
+		err    error
+		before int64
+		// afterwards
+		status, release string
+		assignee        int64
+	}{
+		{"assign and resolve", IssueChange{Status: StatusResolved, ResolvedInRelease: "app@2", Assign: true, AssigneeID: ann.ID},
+			nil, 0, StatusResolved, "app@2", ann.ID},
+		{"unassign with a refused release", IssueChange{Status: StatusResolved, ResolvedInRelease: "latest", Assign: true},
+			ErrInvalid, 0, StatusResolved, "app@2", ann.ID},
+		{"ignore with a refused assignee", IssueChange{Status: StatusIgnored, Assign: true, AssigneeID: outsider.ID},
+			ErrNotAssignable, 0, StatusResolved, "app@2", ann.ID},
+		{"a release without resolving", IssueChange{Status: StatusIgnored, ResolvedInRelease: "app@3", Assign: true, AssigneeID: bob.ID},
+			ErrInvalid, 0, StatusResolved, "app@2", ann.ID},
+		{"nothing", IssueChange{}, ErrInvalid, 0, StatusResolved, "app@2", ann.ID},
+		{"the status alone keeps the assignee", IssueChange{Status: StatusIgnored}, nil, ann.ID, StatusIgnored, "", ann.ID},
+		{"the assignee alone keeps the status", IssueChange{Assign: true, AssigneeID: bob.ID}, nil, ann.ID, StatusIgnored, "", bob.ID},
+		{"the same assignee again", IssueChange{Assign: true, AssigneeID: bob.ID}, nil, bob.ID, StatusIgnored, "", bob.ID},
+		{"unassign and reopen", IssueChange{Status: StatusUnresolved, Assign: true}, nil, bob.ID, StatusUnresolved, "", 0},
+	}
+	for _, s := range steps {
+		i, before, err := db.UpdateIssue(ctx, asAnn, id, s.c)
+		wantErr(t, s.name, err, s.err)
+		if err == nil && (before != s.before || i.Status != s.status || e.assignee(id) != s.assignee) {
+			t.Errorf("%s: before %d, status %s; want %d, %s", s.name, before, i.Status, s.before, s.status)
+		}
+		if got := e.issue(id); got.Status != s.status || got.ResolvedInRelease != s.release || e.assignee(id) != s.assignee {
+			t.Errorf("after %s: status %s in %q, assignee %d; want %s in %q, %d", s.name, got.Status, got.ResolvedInRelease,
+				e.assignee(id), s.status, s.release, s.assignee)
+		}
+	}
+	_, _, err := db.UpdateIssue(ctx, Viewer{UserID: outsider.ID}, id, IssueChange{Status: StatusResolved, Assign: true})
+	wantErr(t, "an issue one cannot see", err, ErrNotFound)
 }

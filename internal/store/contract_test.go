@@ -85,6 +85,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ProjectStats", testProjectStats},
 		{"BulkUpdateStatus", testBulkUpdateStatus},
 		{"AssignIssue", testAssignIssue},
+		{"UpdateIssue", testUpdateIssue},
 		{"ListIssuesAssigned", testListIssuesAssigned},
 		{"AdjacentEvents", testAdjacentEvents},
 		{"EventIDPerProject", testEventIDPerProject},

@@ -662,35 +662,85 @@ func (d *DB) checkIssue(ctx context.Context, v Viewer, id int64) error {
 // first seen now, so that releases first seen after it count as newer
 // under date ordering. Any other status clears it.
 func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, resolvedInRelease string) (Issue, error) {
-	switch {
-	case !validStatus(status):
+	if status == "" {
 		return Issue{}, fmt.Errorf("store: update issue: %w: status %q", ErrInvalid, status)
-	case resolvedInRelease != "" && status != StatusResolved:
-		return Issue{}, fmt.Errorf("store: update issue: %w: resolved_in_release needs status %q", ErrInvalid, StatusResolved)
-	case Clean(resolvedInRelease) != resolvedInRelease || utf8.RuneCountInString(resolvedInRelease) > MaxTagLength:
-		return Issue{}, fmt.Errorf("store: update issue: %w: release must be valid text of at most %d characters", ErrInvalid, MaxTagLength)
-	case resolvedInRelease != "" && releaseRefusal("release", resolvedInRelease) != "":
-		return Issue{}, fmt.Errorf("store: update issue: %w: %s", ErrInvalid, releaseRefusal("release", resolvedInRelease))
 	}
-	var i Issue
+	i, _, err := d.UpdateIssue(ctx, v, id, IssueChange{Status: status, ResolvedInRelease: resolvedInRelease})
+	return i, err
+}
+
+// IssueChange is a change of an issue's status, its assignee or both.
+type IssueChange struct {
+	// Status is the new status, "" to keep it; ResolvedInRelease is as
+	// UpdateIssueStatus's.
+	Status, ResolvedInRelease string
+	// Assign says to assign the issue to user AssigneeID, or to nobody
+	// when that is 0.
+	Assign     bool
+	AssigneeID int64
+}
+
+// UpdateIssue makes change c to an issue v may see, all of it or, on an
+// error, none of it: a refused assignee or release leaves the status and
+// the assignee as they were. Whoever may change the issue's status may
+// assign it; the assignee must be a member of the issue's project or an
+// admin user (else ErrNotAssignable). It returns the issue as it is now
+// and the ID of the user it was assigned to before, 0 for nobody, so
+// that the caller can tell whether the assignee changed.
+func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange) (Issue, int64, error) {
+	switch {
+	case c.Status == "" && !c.Assign:
+		return Issue{}, 0, fmt.Errorf("store: update issue: %w: nothing to change", ErrInvalid)
+	case c.Status != "" && !validStatus(c.Status):
+		return Issue{}, 0, fmt.Errorf("store: update issue: %w: status %q", ErrInvalid, c.Status)
+	case c.ResolvedInRelease != "" && c.Status != StatusResolved:
+		return Issue{}, 0, fmt.Errorf("store: update issue: %w: resolved_in_release needs status %q", ErrInvalid, StatusResolved)
+	case Clean(c.ResolvedInRelease) != c.ResolvedInRelease || utf8.RuneCountInString(c.ResolvedInRelease) > MaxTagLength:
+		return Issue{}, 0, fmt.Errorf("store: update issue: %w: release must be valid text of at most %d characters", ErrInvalid, MaxTagLength)
+	case c.ResolvedInRelease != "" && releaseRefusal("release", c.ResolvedInRelease) != "":
+		return Issue{}, 0, fmt.Errorf("store: update issue: %w: %s", ErrInvalid, releaseRefusal("release", c.ResolvedInRelease))
+	}
+	var (
+		i      Issue
+		before sql.NullInt64
+	)
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		var (
-			q   query
-			err error
+			q       query
+			project int64
 		)
-		q.add(`UPDATE issues SET status = `, q.arg(status), `, resolved_in_release = `, q.arg(resolvedInRelease),
-			` WHERE id = `, q.arg(id), ` AND `, q.visible(v, "issues.project_id"), ` RETURNING `, issueCols("issues"))
-		if i, err = scanIssue(tx.QueryRowContext(ctx, q.sql(), q.args...)); err != nil || resolvedInRelease == "" {
+		q.add(`SELECT i.project_id, i.assigned_user_id FROM issues i WHERE i.id = `, q.arg(id), ` AND `,
+			q.visible(v, "i.project_id"), d.forUpdate())
+		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&project, &before); err != nil {
 			return notFound(err)
 		}
+		if c.Assign && c.AssigneeID != 0 {
+			if err := d.assignable(ctx, tx, project, c.AssigneeID); err != nil {
+				return err
+			}
+		}
+		var u query
+		sep := `UPDATE issues SET `
+		if c.Assign {
+			u.add(sep, `assigned_user_id = `, u.arg(assigneeArg(c.AssigneeID)))
+			sep = `, `
+		}
+		if c.Status != "" {
+			u.add(sep, `status = `, u.arg(c.Status), `, resolved_in_release = `, u.arg(c.ResolvedInRelease))
+		}
+		u.add(` WHERE id = `, u.arg(id), ` RETURNING `, issueCols("issues"))
+		var err error
+		if i, err = scanIssue(tx.QueryRowContext(ctx, u.sql(), u.args...)); err != nil || c.ResolvedInRelease == "" {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
-			ON CONFLICT (project_id, version) DO NOTHING`, i.ProjectID, resolvedInRelease, millis(nowUTC()))
+			ON CONFLICT (project_id, version) DO NOTHING`, i.ProjectID, c.ResolvedInRelease, millis(nowUTC()))
 		return err
 	})
 	if err != nil {
-		return Issue{}, fmt.Errorf("store: update issue %d: %w", id, err)
+		return Issue{}, 0, fmt.Errorf("store: update issue %d: %w", id, err)
 	}
-	return i, nil
+	return i, before.Int64, nil
 }
 
 // issueTables are the tables of an issue's rows, besides issues.
