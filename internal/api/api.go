@@ -536,13 +536,13 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	is, _, err := a.store.UpdateIssue(r.Context(), viewer(r), id, c)
+	is, before, err := a.store.UpdateIssue(r.Context(), viewer(r), id, c)
 	if err != nil {
 		a.assignFail(w, r, req.AssignedTo.Who, err)
 		return
 	}
 	if c.Assign {
-		a.svc.NotifyAssigned(r.Context(), actor(r), is, a.base(r))
+		a.svc.NotifyAssigned(r.Context(), actor(r), is, before, a.base(r))
 	}
 	writeJSON(w, http.StatusOK, wireIssue(is))
 }

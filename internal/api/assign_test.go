@@ -190,7 +190,7 @@ func (m *assignMailer) MailAssignment(_ context.Context, to, by, title, url stri
 }
 
 // TestAssignEmail: with a server that sends email, the assignee hears of
-// an issue someone else assigned them, and nobody of one they took
+// an issue someone else assigned them, once, and nobody of one they took
 // themselves, of an unassignment or of a refused change.
 func TestAssignEmail(t *testing.T) {
 	f := newFixture(t)
@@ -198,7 +198,8 @@ func TestAssignEmail(t *testing.T) {
 	f.srv = httptest.NewServer(New(f.db, nil, nil).WithMailer(mail).WithBaseURL(func(*http.Request) string { return "https://flytrap.example" }))
 	t.Cleanup(f.srv.Close)
 	path := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
-	for _, body := range []string{`{"assignedTo":"spare@example.com"}`, `{"assignedTo":"me"}`, `{"assignedTo":null}`, `{"assignedTo":"outsider@example.com"}`,
+	for _, body := range []string{`{"assignedTo":"spare@example.com"}`, `{"assignedTo":"spare@example.com","status":"ignored"}`,
+		`{"assignedTo":"me"}`, `{"assignedTo":null}`, `{"assignedTo":"outsider@example.com"}`,
 		`{"assignedTo":"lead@example.com","status":"resolved","resolved_in_release":"latest"}`} {
 		f.do(t, f.memberToken, "PATCH", path, body)
 	}

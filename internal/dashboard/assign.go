@@ -63,7 +63,7 @@ func (d *Dashboard) assignIssue(w http.ResponseWriter, r *http.Request, s *sessi
 		d.redirectError(w, r, back, "Choose whom to assign the issue to.")
 		return
 	}
-	is, _, err := d.store.UpdateIssue(r.Context(), s.viewer(), id, store.IssueChange{Assign: true, AssigneeID: userID})
+	is, before, err := d.store.UpdateIssue(r.Context(), s.viewer(), id, store.IssueChange{Assign: true, AssigneeID: userID})
 	if errors.Is(err, store.ErrNotAssignable) {
 		d.redirectError(w, r, back, notAssignable)
 		return
@@ -72,7 +72,7 @@ func (d *Dashboard) assignIssue(w http.ResponseWriter, r *http.Request, s *sessi
 		d.fail(w, r, err)
 		return
 	}
-	d.svc.NotifyAssigned(r.Context(), s.actor(), is, d.baseURL(r))
+	d.svc.NotifyAssigned(r.Context(), s.actor(), is, before, d.baseURL(r))
 	msg := "Issue unassigned."
 	if is.AssignedTo != nil {
 		msg = "Issue assigned to " + is.AssignedTo.Email + "."

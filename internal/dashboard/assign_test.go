@@ -131,11 +131,13 @@ func (m *recordingMailer) MailAssignment(_ context.Context, to, by, title, url s
 }
 
 // TestAssignEmail: the Assign form emails the assignee when someone else
-// assigned them, through the server's mailer.
+// assigned them, through the server's mailer, and not again when the
+// issue is assigned to them once more.
 func TestAssignEmail(t *testing.T) {
 	mail := &recordingMailer{}
 	f := newFixture(t, func(c *Config) { c.Mailer = mail })
 	path := issuePath(f.issue) + "/assign"
+	f.post(roleMember, path, url.Values{"assignee": {strconv.FormatInt(f.lead.ID, 10)}})
 	f.post(roleMember, path, url.Values{"assignee": {strconv.FormatInt(f.lead.ID, 10)}})
 	f.post(roleMember, path, url.Values{"assignee": {"me"}})
 	f.post(roleMember, path, url.Values{"assignee": {""}})
