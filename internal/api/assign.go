@@ -53,22 +53,6 @@ func (a *API) assignFail(w http.ResponseWriter, r *http.Request, who string, err
 	a.fail(w, r, err)
 }
 
-// bulkAssign assigns those of ids that are issues of project pid as ref
-// says and returns how many changed; false, with the answer written, when
-// it could not.
-func (a *API) bulkAssign(w http.ResponseWriter, r *http.Request, pid int64, ids []int64, ref apitypes.AssigneeRef) (int64, bool) {
-	userID, ok := a.assigneeID(w, r, ref)
-	if !ok {
-		return 0, false
-	}
-	n, err := a.store.BulkAssign(r.Context(), viewer(r), pid, ids, userID)
-	if err != nil {
-		a.assignFail(w, r, ref.Who, err)
-		return 0, false
-	}
-	return n, true
-}
-
 // wireAssignee is the issue's assignee as Sentry shows one, or nil.
 func wireAssignee(a *store.Assignee) *apitypes.Assignee {
 	if a == nil {

@@ -154,6 +154,22 @@ func TestBulkAssign(t *testing.T) {
 	}
 }
 
+// TestBulkAtomic: a bulk change of statuses and assignees that fails
+// changes neither.
+func TestBulkAtomic(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.db.SQL().Exec(`CREATE TRIGGER no_status BEFORE UPDATE OF status ON issues BEGIN SELECT RAISE(ABORT, 'status unwritable'); END`); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"ids":[%d],"assignedTo":"me","status":"resolved"}`, f.issueA)
+	if code, _, out := f.do(t, f.memberToken, "POST", fmt.Sprintf("/api/v1/projects/%d/issues/bulk", f.project.ID), body); code < 500 {
+		t.Errorf("POST %s with statuses unwritable: HTTP %d %v, want a failure", body, code, out)
+	}
+	if _, _, out := f.do(t, f.adminToken, "GET", fmt.Sprintf("/api/v1/issues/%d", f.issueA), ""); assigneeOf(t, out) != "" {
+		t.Errorf("a failed bulk change assigned the issue to %q", assigneeOf(t, out))
+	}
+}
+
 // TestUnassignOnRemoval: removing a member from the project, or deleting
 // the user, unassigns their issues.
 func TestUnassignOnRemoval(t *testing.T) {

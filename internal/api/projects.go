@@ -274,21 +274,24 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", `status must be "resolved", "unresolved" or "ignored"`)
 		return
 	}
-	var res apitypes.BulkResult
-	if req.AssignedTo.Set {
-		n, ok := a.bulkAssign(w, r, pid, req.IDs, req.AssignedTo)
-		if !ok {
+	// The statuses and the assignees change together or not at all.
+	c := store.BulkChange{Status: req.Status, Assign: req.AssignedTo.Set}
+	if c.Assign {
+		if c.AssigneeID, ok = a.assigneeID(w, r, req.AssignedTo); !ok {
 			return
 		}
-		res.Updated, res.Assigned = n, &n
 	}
-	if req.Status != "" {
-		n, err := a.store.BulkUpdateStatus(r.Context(), viewer(r), pid, req.IDs, req.Status)
-		if err != nil {
-			a.fail(w, r, err)
-			return
+	status, assigned, err := a.store.BulkUpdate(r.Context(), viewer(r), pid, req.IDs, c)
+	if err != nil {
+		a.assignFail(w, r, req.AssignedTo.Who, err)
+		return
+	}
+	res := apitypes.BulkResult{Updated: status}
+	if c.Assign {
+		res.Assigned = &assigned
+		if c.Status == "" {
+			res.Updated = assigned
 		}
-		res.Updated = n
 	}
 	writeJSON(w, http.StatusOK, res)
 }

@@ -50,49 +50,27 @@ func assigneeArg(userID int64) any {
 // issues are ignored. It returns how many issues changed; ones already
 // assigned so do not count.
 func (d *DB) BulkAssign(ctx context.Context, v Viewer, projectID int64, ids []int64, userID int64) (int64, error) {
-	if len(ids) > MaxBulkIDs {
-		return 0, fmt.Errorf("store: bulk assign: %w: at most %d issues at once", ErrInvalid, MaxBulkIDs)
+	_, n, err := d.BulkUpdate(ctx, v, projectID, ids, BulkChange{Assign: true, AssigneeID: userID})
+	return n, err
+}
+
+// bulkAssign assigns those of ids that are issues of the project to user
+// userID, 0 for nobody, writing its statement to q, and returns how many
+// changed.
+func bulkAssign(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID int64, ids []int64, userID int64) (int64, error) {
+	q.add(`UPDATE issues SET assigned_user_id = `, q.arg(assigneeArg(userID)), ` WHERE project_id = `, q.arg(projectID),
+		` AND `, q.visibleProject(v, projectID), ` AND `)
+	if userID == 0 {
+		q.add(`assigned_user_id IS NOT NULL`)
+	} else {
+		q.add(`(assigned_user_id IS NULL OR assigned_user_id <> `, q.arg(userID), `)`)
 	}
-	if _, err := d.GetProject(ctx, v, projectID); err != nil {
-		return 0, fmt.Errorf("store: bulk assign: %w", err)
-	}
-	var n int64
-	err := d.InTx(ctx, func(tx *sql.Tx) error {
-		if userID != 0 {
-			if err := d.assignable(ctx, tx, projectID, userID); err != nil {
-				return err
-			}
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		var q query
-		q.add(`UPDATE issues SET assigned_user_id = `, q.arg(assigneeArg(userID)), ` WHERE project_id = `, q.arg(projectID),
-			` AND `, q.visibleProject(v, projectID), ` AND `)
-		if userID == 0 {
-			q.add(`assigned_user_id IS NOT NULL`)
-		} else {
-			q.add(`(assigned_user_id IS NULL OR assigned_user_id <> `, q.arg(userID), `)`)
-		}
-		q.add(` AND id IN (`)
-		for i, id := range ids {
-			if i > 0 {
-				q.add(", ")
-			}
-			q.add(q.arg(id))
-		}
-		q.add(`)`)
-		res, err := tx.ExecContext(ctx, q.sql(), q.args...)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	q.add(` AND id IN (`, q.list(ids), `)`)
+	res, err := tx.ExecContext(ctx, q.sql(), q.args...)
 	if err != nil {
-		return 0, fmt.Errorf("store: bulk assign: %w", err)
+		return 0, err
 	}
-	return n, nil
+	return res.RowsAffected()
 }
 
 // unassignFromProject unassigns the user's issues of the project, unless

@@ -189,9 +189,9 @@ func testListIssuesAssigned(e *env) {
 	}
 }
 
-// testUpdateIssue: UpdateIssue changes the status and the assignee
-// together or, when either is refused, neither, and tells whom the issue
-// was assigned to before.
+// testUpdateIssue: UpdateIssue and BulkUpdate change the status and the
+// assignee together or, when either is refused, neither; UpdateIssue tells
+// whom the issue was assigned to before.
 func testUpdateIssue(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
 	ann := e.createUser("ann@example.com", RoleMember)
@@ -237,4 +237,25 @@ func testUpdateIssue(e *env) {
 	}
 	_, _, err := db.UpdateIssue(ctx, Viewer{UserID: outsider.ID}, id, IssueChange{Status: StatusResolved, Assign: true})
 	wantErr(t, "an issue one cannot see", err, ErrNotFound)
+
+	// BulkUpdate: both or neither, each counted.
+	x, y := e.save("x").IssueID, e.save("y").IssueID
+	bulk := func(c BulkChange) (int64, int64, error) {
+		return db.BulkUpdate(ctx, asAnn, e.project.ID, []int64{x, y}, c)
+	}
+	if st, as, err := bulk(BulkChange{Status: StatusIgnored, Assign: true, AssigneeID: ann.ID}); err != nil || st != 2 || as != 2 {
+		t.Errorf("bulk ignore and assign = %d, %d, %v; want 2, 2", st, as, err)
+	}
+	_, _, err = bulk(BulkChange{Status: StatusResolved, Assign: true, AssigneeID: outsider.ID})
+	wantErr(t, "bulk resolve with a refused assignee", err, ErrNotAssignable)
+	_, _, err = bulk(BulkChange{})
+	wantErr(t, "bulk nothing", err, ErrInvalid)
+	for _, issue := range []int64{x, y} {
+		if got := e.issue(issue); got.Status != StatusIgnored || e.assignee(issue) != ann.ID {
+			t.Errorf("after refused bulk changes: status %s, assignee %d; want ignored, ann's", got.Status, e.assignee(issue))
+		}
+	}
+	if st, as, err := bulk(BulkChange{Status: StatusResolved, Assign: true, AssigneeID: ann.ID}); err != nil || st != 2 || as != 0 {
+		t.Errorf("bulk resolve, assigned as before = %d, %d, %v; want 2, 0", st, as, err)
+	}
 }

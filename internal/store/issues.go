@@ -856,36 +856,76 @@ const MaxBulkIDs = 1000
 // resolved_in_release. IDs of other projects' issues are ignored. It
 // returns how many issues changed; ones already in that state do not count.
 func (d *DB) BulkUpdateStatus(ctx context.Context, v Viewer, projectID int64, ids []int64, status string) (int64, error) {
-	switch {
-	case !validStatus(status):
+	if status == "" {
 		return 0, fmt.Errorf("store: bulk update: %w: status %q", ErrInvalid, status)
+	}
+	n, _, err := d.BulkUpdate(ctx, v, projectID, ids, BulkChange{Status: status})
+	return n, err
+}
+
+// BulkChange is a change of many issues of a project: their status, their
+// assignee or both.
+type BulkChange struct {
+	// Status is the new status, "" to keep it.
+	Status string
+	// Assign says to assign the issues to user AssigneeID, or to nobody
+	// when that is 0.
+	Assign     bool
+	AssigneeID int64
+}
+
+// BulkUpdate makes change c to those of ids that are issues of the
+// project, a project v may see (else ErrNotFound), all of it or, on an
+// error, none of it; as BulkUpdateStatus and BulkAssign would one after
+// the other. It returns how many issues changed status and how many
+// changed assignee.
+func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []int64, c BulkChange) (status, assigned int64, err error) {
+	switch {
+	case c.Status == "" && !c.Assign:
+		return 0, 0, fmt.Errorf("store: bulk update: %w: nothing to change", ErrInvalid)
+	case c.Status != "" && !validStatus(c.Status):
+		return 0, 0, fmt.Errorf("store: bulk update: %w: status %q", ErrInvalid, c.Status)
 	case len(ids) > MaxBulkIDs:
-		return 0, fmt.Errorf("store: bulk update: %w: at most %d issues at once", ErrInvalid, MaxBulkIDs)
+		return 0, 0, fmt.Errorf("store: bulk update: %w: at most %d issues at once", ErrInvalid, MaxBulkIDs)
 	}
 	if _, err := d.GetProject(ctx, v, projectID); err != nil {
-		return 0, fmt.Errorf("store: bulk update: %w", err)
+		return 0, 0, fmt.Errorf("store: bulk update: %w", err)
 	}
-	if len(ids) == 0 {
-		return 0, nil
+	err = d.InTx(ctx, func(tx *sql.Tx) error {
+		if c.Assign && c.AssigneeID != 0 {
+			if err := d.assignable(ctx, tx, projectID, c.AssigneeID); err != nil {
+				return err
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		var err error
+		if c.Assign {
+			if assigned, err = bulkAssign(ctx, tx, d.query(), v, projectID, ids, c.AssigneeID); err != nil {
+				return err
+			}
+		}
+		if c.Status != "" {
+			status, err = bulkStatus(ctx, tx, d.query(), v, projectID, ids, c.Status)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: bulk update: %w", err)
 	}
-	var q query
+	return status, assigned, nil
+}
+
+// bulkStatus sets the status of those of ids that are issues of the
+// project, writing its statement to q, and returns how many changed.
+func bulkStatus(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID int64, ids []int64, status string) (int64, error) {
 	st := q.arg(status)
 	q.add(`UPDATE issues SET status = `, st, `, resolved_in_release = '' WHERE project_id = `, q.arg(projectID),
-		` AND `, q.visibleProject(v, projectID), ` AND (status <> `, st, ` OR resolved_in_release <> '') AND id IN (`)
-	for i, id := range ids {
-		if i > 0 {
-			q.add(", ")
-		}
-		q.add(q.arg(id))
-	}
-	q.add(`)`)
-	res, err := d.db.ExecContext(ctx, q.sql(), q.args...)
+		` AND `, q.visibleProject(v, projectID), ` AND (status <> `, st, ` OR resolved_in_release <> '') AND id IN (`, q.list(ids), `)`)
+	res, err := tx.ExecContext(ctx, q.sql(), q.args...)
 	if err != nil {
-		return 0, fmt.Errorf("store: bulk update: %w", err)
+		return 0, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("store: bulk update: %w", err)
-	}
-	return n, nil
+	return res.RowsAffected()
 }
