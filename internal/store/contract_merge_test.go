@@ -281,3 +281,62 @@ func testAlertMerge(e *env) {
 		t.Errorf("after an event of the merged fingerprint: outbox %v, want no new alert", got)
 	}
 }
+
+// testMergeGroupingVersion: a merged issue's events keep joining the issue
+// it was merged into after a grouping version change gives them new
+// hashes, as an issue's own events keep joining it, and without a
+// new-issue alert.
+func testMergeGroupingVersion(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	calls := 0
+	regrouped := func(version string, previous ...string) eventOpt {
+		return func(r *SaveRequest) {
+			r.GroupingVersion = version
+			r.Previous = func() []string { calls++; return previous }
+		}
+	}
+	a := e.save("fp-a").IssueID
+	b := e.save("fp-b").IssueID
+	e.save("fp-b")
+	if _, err := db.MergeIssues(ctx, System, e.project.ID, []int64{a, b}, b); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(time.Minute)
+	res := e.saveAlerting(now, request(e.project.ID, "fp-a-v2", regrouped("next", "fp-a")))[0]
+	if res.IssueID != b || res.NewIssue || res.Count != 4 {
+		t.Errorf("event of a merged issue under a new grouping version: %+v, want issue %d, not new, 4 events", res, b)
+	}
+	if got := reasons(e.outbox()); len(got) != 0 {
+		t.Errorf("outbox %v, want no new-issue alert", got)
+	}
+	calls = 0
+	if res := e.save("fp-a-v2", regrouped("next", "fp-a")); res.IssueID != b || calls != 0 {
+		t.Errorf("a later event: %+v, previous hashes asked for %d times; want issue %d, not asked", res, calls, b)
+	}
+	if into, err := db.MergedInto(ctx, System, a); err != nil || into != b {
+		t.Errorf("MergedInto(%d) = %d, %v; want %d", a, into, err, b)
+	}
+	if res := e.save("fp-a"); res.IssueID != b {
+		t.Errorf("event grouped the old way: %+v, want issue %d", res, b)
+	}
+
+	// Merged again into a third, the new hash leads there, and on to the
+	// version after.
+	c := e.save("fp-c").IssueID
+	if _, err := db.MergeIssues(ctx, System, e.project.ID, []int64{b, c}, c); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.save("fp-a-v3", regrouped("third", "fp-a-v2", "fp-a")); res.IssueID != c || res.NewIssue {
+		t.Errorf("event after a second version change: %+v, want issue %d", res, c)
+	}
+
+	// A merged issue of the event's own grouping version is another group
+	// of today's rules, not an old issue: it is not followed.
+	own := e.save("fp-own", regrouped("next")).IssueID
+	if _, err := db.MergeIssues(ctx, System, e.project.ID, []int64{own, c}, c); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.save("fp-frames", regrouped("next", "fp-own")); res.IssueID == c || !res.NewIssue {
+		t.Errorf("event whose previous hash is a merged group of its own version: %+v, want a new issue", res)
+	}
+}

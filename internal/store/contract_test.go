@@ -57,6 +57,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"MergeIssues", testMergeIssues},
 		{"MergeIssuesRefused", testMergeIssuesRefused},
 		{"MergeConcurrentEvents", testMergeConcurrentEvents},
+		{"MergeGroupingVersion", testMergeGroupingVersion},
 		{"IssueTagBounds", testIssueTagBounds},
 		{"TagFlood", testTagFlood},
 		{"TagKeysBackfill", testTagKeysBackfill},

@@ -327,8 +327,8 @@ func (d *DB) foldIssues(ctx context.Context, tx *sql.Tx, projectID int64, primar
 		if i.ID == primary.ID {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_merges (project_id, fingerprint, merged_id, issue_id, merged_at)
-			VALUES ($1, $2, $3, $4, $5)`, projectID, i.Fingerprint, i.ID, primary.ID, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_merges (project_id, fingerprint, merged_id, issue_id, merged_at, grouping_version)
+			VALUES ($1, $2, $3, $4, $5, $6)`, projectID, i.Fingerprint, i.ID, primary.ID, now, i.GroupingVersion); err != nil {
 			return Issue{}, err
 		}
 	}

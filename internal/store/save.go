@@ -572,7 +572,7 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 		// commit) and it then reads the winner's row.
 		id, err := d.findIssue(ctx, tx, k)
 		if errors.Is(err, sql.ErrNoRows) && s.previous != nil {
-			id, err = adoptIssue(ctx, tx, k, s)
+			id, err = d.adoptIssue(ctx, tx, k, s)
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			err = tx.QueryRowContext(ctx, `INSERT INTO issues (project_id, fingerprint, grouping_version, title, culprit, level,
@@ -647,20 +647,54 @@ func (d *DB) forKeyShare() string {
 // of s's own version with such a hash is no old issue but another group
 // of today's rules (a native crash without frames is one, whose hash is
 // what a crash with frames had before frames took part): taking it would
-// merge the two. The first previous hash found wins: they are newest
-// first. A concurrent transaction that created k's issue meanwhile makes
-// the update fail on the unique key, and the batch is saved again,
-// finding it.
-func adoptIssue(ctx context.Context, tx *sql.Tx, k issueKey, s *saving) (int64, error) {
+// merge the two. A previous hash of an issue that was merged into another
+// leads to that one (followMerge). The first previous hash found wins:
+// they are newest first. A concurrent transaction that created k's issue
+// meanwhile makes the update fail on the unique key, and the batch is
+// saved again, finding it.
+func (d *DB) adoptIssue(ctx context.Context, tx *sql.Tx, k issueKey, s *saving) (int64, error) {
 	for _, h := range s.previous() {
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE issues SET fingerprint = $3, grouping_version = $4
 			WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $4 RETURNING id`, k.projectID, key(h), k.fingerprint, s.grouping).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			id, err = d.followMerge(ctx, tx, k, key(h), s.grouping)
+		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return id, err
 		}
 	}
 	return 0, sql.ErrNoRows
+}
+
+// followMerge returns the issue that the issue of k's project with the old
+// hash h, made under another grouping version than grouping, was merged
+// into, or sql.ErrNoRows. The merged issue is gone, so its hash cannot
+// move to k's as adoptIssue moves an issue's: k's hash is recorded as
+// merged into that issue too, which findIssue then finds for the events
+// that follow without asking for previous hashes again. Its old hash
+// stays recorded for events still grouped the old way.
+func (d *DB) followMerge(ctx context.Context, tx *sql.Tx, k issueKey, h, grouping string) (int64, error) {
+	var mergedID, target int64
+	err := tx.QueryRowContext(ctx, `SELECT merged_id, issue_id FROM issue_merges
+		WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $3`, k.projectID, h, grouping).Scan(&mergedID, &target)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE id = $1`+d.forKeyShare(), target).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Merged again or deleted since the row was read.
+		return 0, fmt.Errorf("issue of previous fingerprint %q is being merged: %w", h, errMerging)
+	}
+	if err != nil {
+		return 0, err
+	}
+	// A concurrent batch that recorded k's hash first recorded the same.
+	_, err = tx.ExecContext(ctx, `INSERT INTO issue_merges (project_id, fingerprint, merged_id, issue_id, merged_at, grouping_version)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, fingerprint) DO NOTHING`,
+		k.projectID, k.fingerprint, mergedID, id, millis(nowUTC()), grouping)
+	return id, err
 }
 
 // insertEvents inserts the fresh events in batch order, and fails with
