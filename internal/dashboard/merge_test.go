@@ -42,6 +42,7 @@ func TestMergeIssues(t *testing.T) {
 	page := f.follow(roleMember, r)
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, "Merge 2 issues?", `name="into" value="`+issue+`" checked`, `name="into" value="`+issue2+`">`,
+		"So does its assignee; if it has none, it takes the assignee of the merged issue with the most events.",
 		`name="ids" value="`+issue2+`"`, `href="`+strings.ReplaceAll(list, "&", "&amp;")+`"`, `action="/projects/`+strconv.FormatInt(f.web.ID, 10)+`/issues/merge"`)
 	if _, err := f.db.GetIssue(f.ctx, store.System, f.issue2); err != nil {
 		t.Fatalf("asking merged already: %v", err)

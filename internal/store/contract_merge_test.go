@@ -340,3 +340,38 @@ func testMergeGroupingVersion(e *env) {
 		t.Errorf("event whose previous hash is a merged group of its own version: %+v, want a new issue", res)
 	}
 }
+
+// testMergeAssignee: the kept issue keeps its assignee, or takes that of
+// the merged issue with the most events: a merge unassigns nobody's work.
+func testMergeAssignee(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	ann := e.createUser("ann@example.com", RoleMember)
+	bob := e.createUser("bob@example.com", RoleMember)
+	e.addMember(e.project, ann)
+	e.addMember(e.project, bob)
+	issues := map[string]int64{}
+	for _, fp := range []string{"few", "most", "most", "most", "kept", "none", "none", "none", "none"} {
+		issues[fp] = e.save(fp).IssueID
+	}
+	for fp, u := range map[string]int64{"few": ann.ID, "most": bob.ID} {
+		if _, err := db.AssignIssue(ctx, System, issues[fp], u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged, err := db.MergeIssues(ctx, System, e.project.ID, []int64{issues["few"], issues["most"], issues["none"]}, issues["kept"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged.AssignedTo == nil || merged.AssignedTo.ID != bob.ID || e.assignee(merged.ID) != bob.ID {
+		t.Errorf("unassigned issue merged with assigned ones: assignee %+v (stored %d), want bob's, of the merged issue with the most events",
+			merged.AssignedTo, e.assignee(merged.ID))
+	}
+	// The kept issue's own assignee stays.
+	other := e.save("other").IssueID
+	if _, err := db.AssignIssue(ctx, System, other, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if merged, err := db.MergeIssues(ctx, System, e.project.ID, []int64{merged.ID, other}, other); err != nil || e.assignee(merged.ID) != ann.ID {
+		t.Errorf("merge into an assigned issue: %+v, %v, assignee %d; want ann's", merged, err, e.assignee(merged.ID))
+	}
+}

@@ -58,6 +58,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"MergeIssuesRefused", testMergeIssuesRefused},
 		{"MergeConcurrentEvents", testMergeConcurrentEvents},
 		{"MergeGroupingVersion", testMergeGroupingVersion},
+		{"MergeAssignee", testMergeAssignee},
 		{"IssueTagBounds", testIssueTagBounds},
 		{"TagFlood", testTagFlood},
 		{"TagKeysBackfill", testTagKeysBackfill},

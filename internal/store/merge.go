@@ -17,7 +17,9 @@ import (
 // hourly and minute counts, tags, users and figures per environment move
 // to the primary or are summed into it (user feedback follows its
 // events); its first seen is the earliest, its last seen, latest event,
-// title, culprit and level those of the newest; its status stays. The
+// title, culprit and level those of the newest; its status stays, and so
+// does its assignee, or it takes that of the merged issue with the most
+// events. The
 // others are deleted, and their fingerprints and IDs lead to the primary
 // from then on (see findIssue and MergedInto).
 //
@@ -302,6 +304,25 @@ func (d *DB) foldIssues(ctx context.Context, tx *sql.Tx, projectID int64, primar
 	}
 	last := byLast[0]
 	p.Title, p.Culprit, p.Level, p.LatestEventID = last.Title, last.Culprit, last.Level, last.LatestEventID
+	// Someone who took on one of the issues goes on with all of them: the
+	// primary's assignee, else that of the merged issue with the most
+	// events, the oldest of those that tie. Assignees are members of the
+	// project or admins, so they may have the primary too.
+	if p.AssignedTo == nil {
+		var from *Issue
+		for _, i := range group {
+			if i.AssignedTo != nil && (from == nil || i.Count > from.Count || i.Count == from.Count && i.ID < from.ID) {
+				from = &i
+			}
+		}
+		if from != nil {
+			p.AssignedTo = from.AssignedTo
+		}
+	}
+	var assignee *int64
+	if p.AssignedTo != nil {
+		assignee = &p.AssignedTo.ID
+	}
 
 	// Users count up by the ones the primary did not have, as saving
 	// counts them.
@@ -344,9 +365,10 @@ func (d *DB) foldIssues(ctx context.Context, tx *sql.Tx, projectID int64, primar
 		}
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE issues SET count = $2, user_count = $3, first_seen = $4, last_seen = $5,
-			first_release = $6, last_release = $7, title = $8, culprit = $9, level = $10, latest_event_id = $11
+			first_release = $6, last_release = $7, title = $8, culprit = $9, level = $10, latest_event_id = $11,
+			assigned_user_id = $12
 		WHERE id = $1`, p.ID, p.Count, p.UserCount, millis(p.FirstSeen), millis(p.LastSeen),
-		p.FirstRelease, p.LastRelease, p.Title, p.Culprit, p.Level, p.LatestEventID)
+		p.FirstRelease, p.LastRelease, p.Title, p.Culprit, p.Level, p.LatestEventID, assignee)
 	return p, err
 }
 
