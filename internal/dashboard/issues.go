@@ -336,7 +336,15 @@ func (d *Dashboard) mergeIssues(w http.ResponseWriter, r *http.Request, s *sessi
 		d.fail(w, r, err)
 		return
 	}
-	d.redirect(w, r, issueURL(is.ID), plural(int64(len(ids)), "issue", "issues")+" merged into this one.")
+	// The kept issue is among ids (MergeIssues refuses fewer than two
+	// different ones); the others are what was merged.
+	merged := make(map[int64]bool)
+	for _, id := range ids {
+		if id != is.ID && id != into {
+			merged[id] = true
+		}
+	}
+	d.redirect(w, r, issueURL(is.ID), plural(int64(len(merged)), "issue", "issues")+" merged into this one.")
 }
 
 // tagValue is one value of a tag key with its share of the issue's events.
