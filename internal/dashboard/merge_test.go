@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -77,4 +78,24 @@ func TestMergeIssues(t *testing.T) {
 	wantRedirect(t, f.get(roleMember, issuePath(f.issue)+"/delete"), issuePath(f.issue2)+"/delete")
 	wantStatus(t, f.get(roleOutsider, issuePath(f.issue)), http.StatusNotFound)
 	wantStatus(t, f.post(roleMember, issuePath(f.issue)+"/status", url.Values{"status": {"resolved"}}), http.StatusNotFound)
+}
+
+// conflictStore loses a merge to a concurrent delete, as the store
+// reports it.
+type conflictStore struct{ Store }
+
+func (conflictStore) MergeIssues(context.Context, store.Viewer, int64, []int64, int64) (store.Issue, error) {
+	return store.Issue{}, fmt.Errorf("store: merge issues: %w: an issue was merged or deleted meanwhile; try again", store.ErrConflict)
+}
+
+// TestMergeConflictPage: a merge that lost a race is a 409 page giving
+// the store's reason, not a 500.
+func TestMergeConflictPage(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Store = conflictStore{c.Store} })
+	form := url.Values{"ids": {strconv.FormatInt(f.issue, 10), strconv.FormatInt(f.issue2, 10)}, "into": {strconv.FormatInt(f.issue2, 10)}}
+	r := f.post(roleMember, fmt.Sprintf("/projects/%d/issues/merge", f.web.ID), form)
+	if r.StatusCode != http.StatusConflict || !strings.Contains(r.Body, "an issue was merged or deleted meanwhile; try again") ||
+		strings.Contains(r.Body, "already exists") {
+		t.Errorf("a merge that lost a race: HTTP %d:\n%s", r.StatusCode, excerpt(r.Body))
+	}
 }

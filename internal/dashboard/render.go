@@ -169,7 +169,8 @@ func refusal(err error) (string, bool) {
 // fail answers a service or store error, the one place that maps them to
 // pages: what the viewer may not see or change is a 404 (admin pages do not
 // exist for members), a refusal a 400 with its message, a bad page cursor a
-// 400, a full password-hashing pool a 503, anything else a 500.
+// 400, a conflict (a merge racing a delete) a 409 with the store's reason,
+// a full password-hashing pool a 503, anything else a 500.
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if msg, ok := refusal(err); ok {
 		d.errorPage(w, r, http.StatusBadRequest, "Request refused", msg)
@@ -182,9 +183,22 @@ func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 		d.notFound(w, r)
 	case errors.Is(err, store.ErrBadCursor):
 		d.errorPage(w, r, http.StatusBadRequest, "Bad page link", "That page link is not valid any more. Start again from the first page.")
+	case errors.Is(err, store.ErrConflict):
+		d.errorPage(w, r, http.StatusConflict, "Changed meanwhile", conflictReason(err))
 	default:
 		d.serverError(w, r, err)
 	}
+}
+
+// conflictReason is what a store conflict says to the user: the text after
+// the sentinel ("an issue was merged or deleted meanwhile; try again"), or
+// the message without its "store: " prefix when nothing follows it.
+func conflictReason(err error) string {
+	msg := err.Error()
+	if _, reason, ok := strings.Cut(msg, store.ErrConflict.Error()+": "); ok {
+		return reason
+	}
+	return strings.TrimPrefix(msg, "store: ")
 }
 
 // funcs are the template helpers. None of them returns template.HTML or
