@@ -395,7 +395,7 @@ func (d *Dashboard) muteIssue(w http.ResponseWriter, r *http.Request, s *session
 	}
 	muted := r.PostForm.Get("muted") == "1"
 	if err := d.svc.Alerts.SetMuted(r.Context(), s.actor(), id, muted); err != nil {
-		d.fail(w, r, err)
+		d.failIssue(w, r, s, id, err)
 		return
 	}
 	msg := "Alerts for this issue are back on."

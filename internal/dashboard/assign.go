@@ -69,7 +69,7 @@ func (d *Dashboard) assignIssue(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	if err != nil {
-		d.fail(w, r, err)
+		d.failIssue(w, r, s, id, err)
 		return
 	}
 	d.svc.NotifyAssigned(r.Context(), s.actor(), is, before, d.baseURL(r))

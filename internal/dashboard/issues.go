@@ -476,11 +476,8 @@ func (d *Dashboard) issueAndProject(w http.ResponseWriter, r *http.Request, s *s
 	}
 	ctx, v := r.Context(), s.viewer()
 	is, err := d.store.GetIssue(ctx, v, id)
-	if errors.Is(err, store.ErrNotFound) && r.Method == http.MethodGet && d.redirectMerged(w, r, s, id) {
-		return store.Issue{}, store.Project{}, false
-	}
 	if err != nil {
-		d.fail(w, r, err)
+		d.failIssue(w, r, s, id, err)
 		return store.Issue{}, store.Project{}, false
 	}
 	p, err := d.store.GetProject(ctx, v, is.ProjectID)
@@ -491,13 +488,30 @@ func (d *Dashboard) issueAndProject(w http.ResponseWriter, r *http.Request, s *s
 	return is, p, true
 }
 
+// failIssue is fail for an error about the issue id, which leads a
+// request for an issue that was merged into another to that one
+// (redirectMerged).
+func (d *Dashboard) failIssue(w http.ResponseWriter, r *http.Request, s *session, id int64, err error) {
+	if errors.Is(err, store.ErrNotFound) && d.redirectMerged(w, r, s, id) {
+		return
+	}
+	d.fail(w, r, err)
+}
+
 // redirectMerged sends a page of the issue id that was merged into
 // another to the same page of that issue, saying so, and reports whether
-// it did: old links, bookmarks and alert emails keep working.
+// it did: old links, bookmarks and alert emails keep working. A change to
+// the merged issue (a form on its page, open since before the merge) goes
+// to the kept issue's page undone: the user decides whether the kept issue,
+// with all the merged events, should have it too.
 func (d *Dashboard) redirectMerged(w http.ResponseWriter, r *http.Request, s *session, id int64) bool {
 	into, err := d.store.MergedInto(r.Context(), s.viewer(), id)
 	if err != nil {
 		return false
+	}
+	if r.Method != http.MethodGet {
+		d.redirectError(w, r, issueURL(into), fmt.Sprintf("Issue %d was merged into this one; nothing was changed.", id))
+		return true
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, issueURL(id))
 	if !ok {
@@ -705,7 +719,7 @@ func (d *Dashboard) setStatus(w http.ResponseWriter, r *http.Request, s *session
 	// Look the issue up first so that an issue the viewer may not see is
 	// a 404 whatever the form says.
 	if _, err := d.store.GetIssue(ctx, v, id); err != nil {
-		d.fail(w, r, err)
+		d.failIssue(w, r, s, id, err)
 		return
 	}
 	var msg string
@@ -770,7 +784,7 @@ func (d *Dashboard) deleteIssue(w http.ResponseWriter, r *http.Request, s *sessi
 	ctx, v := r.Context(), s.viewer()
 	is, err := d.store.GetIssue(ctx, v, id)
 	if err != nil {
-		d.fail(w, r, err)
+		d.failIssue(w, r, s, id, err)
 		return
 	}
 	if err := d.store.DeleteIssue(ctx, v, id); err != nil {

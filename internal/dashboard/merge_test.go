@@ -77,7 +77,32 @@ func TestMergeIssues(t *testing.T) {
 	}
 	wantRedirect(t, f.get(roleMember, issuePath(f.issue)+"/delete"), issuePath(f.issue2)+"/delete")
 	wantStatus(t, f.get(roleOutsider, issuePath(f.issue)), http.StatusNotFound)
-	wantStatus(t, f.post(roleMember, issuePath(f.issue)+"/status", url.Values{"status": {"resolved"}}), http.StatusNotFound)
+
+	// A change to the merged issue, from its page open since before the
+	// merge, leads to the kept issue's page and changes nothing.
+	before, _ := f.db.GetIssue(f.ctx, store.System, f.issue2)
+	for _, c := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/status", url.Values{"status": {"resolved"}}},
+		{"/assign", url.Values{"assignee": {"me"}}},
+		{"/mute", url.Values{"muted": {"1"}}},
+		{"/delete", nil},
+	} {
+		r := f.post(roleMember, issuePath(f.issue)+c.path, c.form)
+		wantRedirect(t, r, issuePath(f.issue2))
+		if got, want := flashOf(t, r), fmt.Sprintf("error: Issue %d was merged into this one; nothing was changed.", f.issue); got != want {
+			t.Errorf("POST %s of the merged issue: flash %q, want %q", c.path, got, want)
+		}
+	}
+	if after, err := f.db.GetIssue(f.ctx, store.System, f.issue2); err != nil || after != before {
+		t.Errorf("changes to the merged issue changed the kept one: %+v, %v; was %+v", after, err, before)
+	}
+	if muted, _ := f.db.IssueMuted(f.ctx, store.System, f.issue2); muted {
+		t.Error("muting the merged issue muted the kept one")
+	}
+	wantStatus(t, f.post(roleOutsider, issuePath(f.issue)+"/status", url.Values{"status": {"resolved"}}), http.StatusNotFound)
 }
 
 // conflictStore loses a merge to a concurrent delete, as the store
