@@ -34,6 +34,9 @@ const (
 	// not sent or wrong: creating a named token with a token minted by
 	// signing in (flytrap login).
 	CodePassword = "password_required"
+	// CodeIssueMerged refuses a change to an issue that was merged into
+	// another, named by ErrorBody.MergedInto.
+	CodeIssueMerged = "issue_merged"
 )
 
 // Roles of users and members.

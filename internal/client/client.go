@@ -122,6 +122,9 @@ type Error struct {
 	Message string
 	// RetryAfter is the server's Retry-After, zero without one.
 	RetryAfter time.Duration
+	// MergedInto is, for issue_merged, the issue the one asked about was
+	// merged into.
+	MergedInto int64
 }
 
 func (e *Error) Error() string {
@@ -230,7 +233,7 @@ func answerError(resp *http.Response, raw []byte, now time.Time) *Error {
 	e := &Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now)}
 	var body apitypes.Error
 	if json.Unmarshal(raw, &body) == nil && body.Error.Code != "" {
-		e.Code, e.Message = body.Error.Code, body.Error.Message
+		e.Code, e.Message, e.MergedInto = body.Error.Code, body.Error.Message, body.Error.MergedInto
 	}
 	return e
 }

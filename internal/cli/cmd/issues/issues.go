@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
@@ -39,6 +41,9 @@ type Options struct {
 	Limit   int
 	Release string
 	Into    string
+	// Rerun is the command that ran with args for its arguments, which a
+	// hint offers to run instead (on the issue a merged one went to).
+	Rerun func(args ...string) string
 }
 
 // NewCmd returns the issues command and its verbs.
@@ -91,6 +96,7 @@ hold; level:[warning,error] matches either level.`,
 			Use: use + " <issue-id>...", Short: short, Args: cobra.MinimumNArgs(1),
 			Example: "  flytrap issues " + use + " 42 43",
 			RunE: func(cmd *cobra.Command, args []string) error {
+				opts.Rerun = rerun(cmd)
 				return SetStatus(cmd.Context(), opts, args, apitypes.StatusChange{Status: to, ResolvedInRelease: opts.Release})
 			},
 		}
@@ -110,13 +116,19 @@ named by email, or me for yourself; none unassigns it.`,
 		Example: `  flytrap issues assign 42 ann@example.com
   flytrap issues assign 42 me
   flytrap issues assign 42 none`,
-		RunE: func(cmd *cobra.Command, args []string) error { return Assign(cmd.Context(), opts, args[0], args[1]) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Rerun = rerun(cmd)
+			return Assign(cmd.Context(), opts, args[0], args[1])
+		},
 	}
 	opts.Out.Add(assign)
 	del := &cobra.Command{
 		Use: "delete <issue-id>", Short: "Delete an issue with its events", Args: cobra.ExactArgs(1),
 		Example: "  flytrap issues delete 42 --yes",
-		RunE:    func(cmd *cobra.Command, args []string) error { return Delete(cmd.Context(), opts, args[0]) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Rerun = rerun(cmd)
+			return Delete(cmd.Context(), opts, args[0])
+		},
 	}
 	del.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking")
 	merge := &cobra.Command{
@@ -214,12 +226,55 @@ func (opts *Options) clientAndIssue(arg string) (*client.Client, int64, error) {
 }
 
 // issueErr is err of a request about issue id: a 404 says which issue,
-// anything else is prefixed with it.
-func issueErr(err error, id int64) error {
+// or, for an issue that was merged, which one it went to and the command
+// to run on that one, with the arguments again gives for it; anything
+// else is prefixed with the ID.
+func (opts *Options) issueErr(err error, id int64, again func(into int64) []string) error {
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Code == apitypes.CodeIssueMerged && ce.MergedInto > 0 {
+		return opts.mergedErr(id, ce.MergedInto, again)
+	}
 	if client.HasCode(err, apitypes.CodeNotFound) {
 		return cmdutil.NotFound(err, "issue", id, "flytrap issues list")
 	}
 	return fmt.Errorf("issue %d: %w", id, err)
+}
+
+// mergedErr says that issue id was merged into issue into, with the
+// command to run on that one instead (see issueErr).
+func (opts *Options) mergedErr(id, into int64, again func(into int64) []string) error {
+	hint := fmt.Sprintf("run the command on issue %d", into)
+	if opts.Rerun != nil && again != nil {
+		hint = "run `" + opts.Rerun(again(into)...) + "`"
+	}
+	return &cmdutil.Error{Msg: fmt.Sprintf("issue %d was merged into issue %d", id, into), Hint: hint, Code: cmdutil.ExitNotFound}
+}
+
+// rerun is Options.Rerun for cmd: its path, the arguments given, then the
+// flags set, quoted for a shell where they need it.
+func rerun(cmd *cobra.Command) func(args ...string) string {
+	return func(args ...string) string {
+		words := []string{cmd.CommandPath()}
+		for _, a := range args {
+			words = append(words, shellQuote(a))
+		}
+		cmd.Flags().Visit(func(f *pflag.Flag) {
+			if f.Value.Type() == "bool" && f.Value.String() == "true" {
+				words = append(words, "--"+f.Name)
+				return
+			}
+			words = append(words, "--"+f.Name+"="+shellQuote(f.Value.String()))
+		})
+		return strings.Join(words, " ")
+	}
+}
+
+// shellQuote is s as one word of a POSIX shell.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+,./:=_-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func issueID(arg string) (int64, error) {
@@ -249,7 +304,7 @@ func View(ctx context.Context, opts *Options, arg string) error {
 	}
 	d, err := c.IssueIn(ctx, id, opts.Env)
 	if err != nil {
-		return issueErr(err, id)
+		return opts.issueErr(err, id, nil)
 	}
 	var feedback []apitypes.Feedback
 	if d.FeedbackCount > 0 {
@@ -460,7 +515,10 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 					return err
 				}
 			}
-			err = issueErr(err, id)
+			// Those that changed need not change again.
+			err = opts.issueErr(err, id, func(into int64) []string {
+				return append([]string{strconv.FormatInt(into, 10)}, args[i+1:]...)
+			})
 			if rest := args[i+1:]; len(rest) > 0 {
 				err = fmt.Errorf("%w (not tried: %s)", err, strings.Join(rest, ", "))
 			}
@@ -519,7 +577,7 @@ func Merge(ctx context.Context, opts *Options, args []string) error {
 	for _, id := range ids {
 		d, err := c.Issue(ctx, id)
 		if err != nil {
-			return issueErr(err, id)
+			return opts.issueErr(err, id, nil)
 		}
 		issues = append(issues, d.Issue)
 	}
@@ -565,12 +623,13 @@ func Assign(ctx context.Context, opts *Options, arg, who string) error {
 	if err != nil {
 		return err
 	}
+	whom := who
 	if strings.EqualFold(who, "none") {
 		who = ""
 	}
 	is, err := c.SetIssueStatus(ctx, id, apitypes.StatusChange{AssignedTo: apitypes.Assign(who)})
 	if err != nil {
-		return issueErr(err, id)
+		return opts.issueErr(err, id, func(into int64) []string { return []string{strconv.FormatInt(into, 10), whom} })
 	}
 	return opts.F.Print(opts.Out, is, func(w io.Writer) error {
 		if is.AssignedTo == nil {
@@ -597,15 +656,21 @@ func Delete(ctx context.Context, opts *Options, arg string) error {
 	if err != nil {
 		return err
 	}
+	again := func(into int64) []string { return []string{strconv.FormatInt(into, 10)} }
 	is, err := c.Issue(ctx, id)
 	if err != nil {
-		return issueErr(err, id)
+		return opts.issueErr(err, id, again)
+	}
+	if is.ID != id {
+		// The read followed the merged issue's redirect: deleting the
+		// issue it went to is for the user to ask.
+		return opts.mergedErr(id, is.ID, again)
 	}
 	if err := opts.F.Confirm(ctx, opts.Yes, fmt.Sprintf("delete issue %d (%s) with its %d events", id, cmdutil.Clip(is.Title, 60), is.Count)); err != nil {
 		return err
 	}
 	if err := c.DeleteIssue(ctx, id); err != nil {
-		return issueErr(err, id)
+		return opts.issueErr(err, id, again)
 	}
 	fmt.Fprintf(opts.F.IO.ErrOut, "Deleted issue %d.\n", id)
 	return nil
