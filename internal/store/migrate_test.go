@@ -160,3 +160,54 @@ func TestOutsideTxMarkRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationMergeGroupingVersion: 0020 gives the merged fingerprints of
+// earlier merges the grouping version of the issue they were merged into,
+// so a later grouping version change leads their events there too.
+func TestMigrationMergeGroupingVersion(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		dialect string
+		open    func(t *testing.T) (*DB, error)
+	}{
+		{DialectSQLite, func(t *testing.T) (*DB, error) { return openSQLite(path.Join(t.TempDir(), "flytrap.db")) }},
+		{DialectPostgres, func(t *testing.T) (*DB, error) { return openPostgres(pgtest.URL(t)) }},
+	} {
+		t.Run(c.dialect, func(t *testing.T) {
+			db, err := c.open(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Migrate(ctx, migrationsUpTo(t, c.dialect, 19, nil)); err != nil {
+				t.Fatal(err)
+			}
+			p, err := db.CreateProject(ctx, "web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := request(p.ID, "fp-b")
+			kept.GroupingVersion = "old"
+			res, err := db.SaveEvent(ctx, kept)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.SQL().ExecContext(ctx, `INSERT INTO issue_merges (project_id, fingerprint, merged_id, issue_id, merged_at)
+				VALUES ($1, 'fp-a', 999, $2, 0)`, p.ID, res.IssueID); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var version string
+			if err := db.SQL().QueryRowContext(ctx, `SELECT grouping_version FROM issue_merges WHERE fingerprint = 'fp-a'`).Scan(&version); err != nil || version != "old" {
+				t.Errorf("merged fingerprint's grouping version after 0020: %q, %v; want the kept issue's, old", version, err)
+			}
+			next := request(p.ID, "fp-a-v2")
+			next.GroupingVersion, next.Previous = "new", func() []string { return []string{"fp-a"} }
+			if got, err := db.SaveEvent(ctx, next); err != nil || got.IssueID != res.IssueID || got.NewIssue {
+				t.Errorf("event of a fingerprint merged before 0020, regrouped: %+v, %v; want issue %d", got, err, res.IssueID)
+			}
+		})
+	}
+}
