@@ -354,7 +354,7 @@ func testMergeAssignee(e *env) {
 		issues[fp] = e.save(fp).IssueID
 	}
 	for fp, u := range map[string]int64{"few": ann.ID, "most": bob.ID} {
-		if _, err := db.AssignIssue(ctx, System, issues[fp], u); err != nil {
+		if _, err := e.assign(System, issues[fp], u); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -368,7 +368,7 @@ func testMergeAssignee(e *env) {
 	}
 	// The kept issue's own assignee stays.
 	other := e.save("other").IssueID
-	if _, err := db.AssignIssue(ctx, System, other, ann.ID); err != nil {
+	if _, err := e.assign(System, other, ann.ID); err != nil {
 		t.Fatal(err)
 	}
 	if merged, err := db.MergeIssues(ctx, System, e.project.ID, []int64{merged.ID, other}, other); err != nil || e.assignee(merged.ID) != ann.ID {
