@@ -23,15 +23,7 @@ import (
 // read as U+FFFD, as the store saved the SDK's own bad bytes, so it finds
 // what they were saved as, on both databases alike.
 func TestListIssuesInvalidUTF8(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "api.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tt.name, func(t *testing.T) { testListIssuesInvalidUTF8(t, tt.dsn(t)) })
-	}
+	onBothDatabases(t, testListIssuesInvalidUTF8)
 }
 
 func testListIssuesInvalidUTF8(t *testing.T, dsn string) {
@@ -148,15 +140,7 @@ func testListIssuesInvalidUTF8(t *testing.T, dsn string) {
 // adding such a member a 404, where PostgreSQL's refusal of the text was a
 // 500, the sign-in's without signing in.
 func TestLookupsInvalidText(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "api.db") }},
-		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
-	} {
-		t.Run(tt.name, func(t *testing.T) { testLookupsInvalidText(t, tt.dsn(t)) })
-	}
+	onBothDatabases(t, testLookupsInvalidText)
 }
 
 func testLookupsInvalidText(t *testing.T, dsn string) {
@@ -206,5 +190,19 @@ func testLookupsInvalidText(t *testing.T, dsn string) {
 		if code, apiErr := do("POST", members, `{"email":"`+email+`"}`, token); code != 404 {
 			t.Errorf("add member %q: %d %v, want 404", email, code, apiErr)
 		}
+	}
+}
+
+// onBothDatabases runs test on a new SQLite file and a new PostgreSQL
+// database, each named by its DSN.
+func onBothDatabases(t *testing.T, test func(t *testing.T, dsn string)) {
+	for _, tt := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "api.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) { test(t, tt.dsn(t)) })
 	}
 }

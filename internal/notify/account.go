@@ -45,9 +45,14 @@ func (m LinkMailer) MailPasswordLink(ctx context.Context, to, purpose, url strin
 	if err != nil {
 		return err
 	}
+	return m.send(ctx, to, e)
+}
+
+// send sends e to the address to within accountMailTimeout.
+func (m LinkMailer) send(ctx context.Context, to string, e Email) error {
 	ctx, cancel := context.WithTimeout(ctx, accountMailTimeout)
 	defer cancel()
-	_, err = m.SMTP.Send(ctx, []string{to}, e)
+	_, err := m.SMTP.Send(ctx, []string{to}, e)
 	return err
 }
 
@@ -92,8 +97,8 @@ func RenderPasswordLink(l PasswordLink) (Email, error) {
 	return Email{Subject: view.Subject, Text: text.String(), HTML: html.String(), Key: key}, nil
 }
 
-// accountMailTimeout bounds one set-password email, which an admin waits
-// for on a page or in the CLI.
+// accountMailTimeout bounds one set-password or assignment email, which
+// the user who caused it waits for on a page or in the CLI.
 const accountMailTimeout = 20 * time.Second
 
 var (
@@ -108,10 +113,7 @@ func (m LinkMailer) MailAssignment(ctx context.Context, to, by, title, url strin
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, accountMailTimeout)
-	defer cancel()
-	_, err = m.SMTP.Send(ctx, []string{to}, e)
-	return err
+	return m.send(ctx, to, e)
 }
 
 // RenderAssignment renders the email of an issue assigned by the user
