@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/client"
 )
 
@@ -374,11 +376,18 @@ func cmdIssueid(ts *testscript.TestScript, neg bool, args []string) {
 		for _, p := range ps {
 			l, err := c.Issues(context.Background(), p.ID, client.IssueQuery{Status: "all", Query: args[1], Limit: 100}, "")
 			ts.Check(err)
-			for _, is := range l.Data {
-				if strings.Contains(is.Title, args[1]) {
-					ts.Setenv(args[0], strconv.FormatInt(is.ID, 10))
-					return
-				}
+			// A title that is the whole message wins over one that only
+			// holds it: "checkout failed" must not find "checkout failed
+			// on retry", whichever the list shows first.
+			match := slices.IndexFunc(l.Data, func(is apitypes.Issue) bool {
+				return is.Title == args[1] || strings.HasSuffix(is.Title, ": "+args[1])
+			})
+			if match < 0 {
+				match = slices.IndexFunc(l.Data, func(is apitypes.Issue) bool { return strings.Contains(is.Title, args[1]) })
+			}
+			if match >= 0 {
+				ts.Setenv(args[0], strconv.FormatInt(l.Data[match].ID, 10))
+				return
 			}
 		}
 		if time.Now().After(deadline) {
