@@ -282,6 +282,91 @@ func testAlertMerge(e *env) {
 	}
 }
 
+// testAlertMergeDigest: a digest a merged issue owed is sent once, about
+// the kept issue, when it was due; the kept issue's status and mute win,
+// and events owed by a muted or ignored issue, or to a kept issue that
+// is, are dropped as muting drops them.
+func testAlertMergeDigest(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	p := e.project.ID
+	now := t0.Add(time.Minute)
+	digests := func(at time.Time) []AlertPayload {
+		t.Helper()
+		if _, err := db.QueueDigests(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+		var out []AlertPayload
+		for _, n := range e.outbox() {
+			if n.Reason == ReasonDigest {
+				out = append(out, n.Payload)
+			}
+		}
+		return out
+	}
+	merge := func(into int64, ids ...int64) Issue {
+		t.Helper()
+		i, err := db.MergeIssues(ctx, System, p, ids, into)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+
+	// a alerted and has its window open with nothing owed; b alerted
+	// later and owes a digest of two events when its window ends.
+	a := e.saveAlerting(now, request(p, "a"))[0].IssueID
+	b := e.saveAlerting(now.Add(10*time.Minute), request(p, "b"))[0].IssueID
+	e.saveAlerting(now.Add(20*time.Minute), request(p, "b"), request(p, "b"))
+	merge(a, b)
+	if n := e.count(`SELECT COUNT(*) FROM alert_issue_state WHERE issue_id = $1`, b); n != 0 {
+		t.Errorf("the merged issue keeps %d alert states", n)
+	}
+	if got := digests(now.Add(69 * time.Minute)); len(got) != 0 {
+		t.Errorf("digests before b's window ended: %+v", got)
+	}
+	got := digests(now.Add(70 * time.Minute))
+	if len(got) != 1 || got[0].IssueID != a || got[0].Events != 2 {
+		t.Fatalf("digests when b's window ended: %+v, want one of issue %d for 2 events", got, a)
+	}
+	if got := digests(now.Add(5 * time.Hour)); len(got) != 1 {
+		t.Errorf("digests later: %d, want the one", len(got))
+	}
+
+	// The kept issue muted: what the merged one owed is dropped.
+	c := e.saveAlerting(now, request(p, "c"))[0].IssueID
+	d := e.saveAlerting(now, request(p, "d"))[0].IssueID
+	e.saveAlerting(now.Add(time.Minute), request(p, "d"))
+	if err := db.SetIssueMuted(ctx, System, c, true); err != nil {
+		t.Fatal(err)
+	}
+	merge(c, d)
+	if muted, err := db.IssueMuted(ctx, System, c); err != nil || !muted {
+		t.Errorf("kept muted issue: muted %v, %v", muted, err)
+	}
+	if n := e.count(`SELECT pending FROM alert_issue_state WHERE issue_id = $1`, c); n != 0 {
+		t.Errorf("muted kept issue owes %d events", n)
+	}
+
+	// A merged issue that was ignored and muted leaves the kept one
+	// unresolved and unmuted, and what it owed is dropped.
+	f := e.saveAlerting(now, request(p, "f"))[0].IssueID
+	g := e.saveAlerting(now, request(p, "g"))[0].IssueID
+	e.saveAlerting(now.Add(time.Minute), request(p, "g"))
+	e.setStatus(g, StatusIgnored, "")
+	if err := db.SetIssueMuted(ctx, System, g, true); err != nil {
+		t.Fatal(err)
+	}
+	if kept := merge(f, g); kept.Status != StatusUnresolved {
+		t.Errorf("kept issue's status %q, want its own, unresolved", kept.Status)
+	}
+	if muted, err := db.IssueMuted(ctx, System, f); err != nil || muted {
+		t.Errorf("kept unmuted issue: muted %v, %v", muted, err)
+	}
+	if got := digests(now.Add(10 * time.Hour)); len(got) != 1 {
+		t.Errorf("digests: %+v, want only a's", got)
+	}
+}
+
 // testMergeGroupingVersion: a merged issue's events keep joining the issue
 // it was merged into after a grouping version change gives them new
 // hashes, as an issue's own events keep joining it, and without a

@@ -119,6 +119,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertFrequencyOnAnotherChannel", testAlertFrequencyOnAnotherChannel},
 		{"AlertIgnoredAndMuted", testAlertIgnoredAndMuted},
 		{"AlertMerge", testAlertMerge},
+		{"AlertMergeDigest", testAlertMergeDigest},
 		{"AlertClaim", testAlertClaim},
 		{"AlertLogged", testAlertLogged},
 	}

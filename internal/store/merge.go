@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -129,6 +130,9 @@ func (d *DB) mergeIssues(ctx context.Context, tx *sql.Tx, v Viewer, projectID in
 		return primary, nil
 	}
 	if err := d.moveIssueRows(ctx, tx, projectID, primary.ID, others); err != nil {
+		return Issue{}, err
+	}
+	if err := mergeAlertStates(ctx, tx, projectID, primary, group); err != nil {
 		return Issue{}, err
 	}
 	return d.foldIssues(ctx, tx, projectID, primary, group)
@@ -264,7 +268,6 @@ func (d *DB) moveIssueRows(ctx context.Context, tx *sql.Tx, projectID, primary i
 		`DELETE FROM issue_tag_keys WHERE issue_id = $P OR issue_id IN ($O)`,
 		`INSERT INTO issue_tag_keys (issue_id, key, value_count)
 			SELECT issue_id, key, COUNT(*) FROM issue_tags WHERE issue_id = $P GROUP BY issue_id, key`,
-		`DELETE FROM alert_issue_state WHERE issue_id IN ($O)`,
 	} {
 		if _, err := exec(s); err != nil {
 			return err
@@ -277,6 +280,72 @@ func (d *DB) moveIssueRows(ctx context.Context, tx *sql.Tx, projectID, primary i
 		}
 	}
 	return nil
+}
+
+// mergeAlertStates gives the primary one alert state for the group, so
+// that a digest a merged issue owed is sent once, about the primary,
+// rather than lost: the primary's status and mute stay, as its status
+// does; the events the others' digests owed join its own unless it, or
+// the issue they came from, is muted or ignored (such events are never
+// sent, as for an issue muted before its digest was due). The digest is
+// due when the first of the counted ones was, and goes to every channel
+// of the group's windows; without one the window is the longest of the
+// group's, so the cooldown of an alert about any of them holds. The
+// others' states are deleted.
+func mergeAlertStates(ctx context.Context, tx *sql.Tx, projectID int64, primary Issue, group []Issue) error {
+	ids := make([]int64, len(group))
+	for j, i := range group {
+		ids[j] = i.ID
+	}
+	states, err := alertStates(ctx, tx, ids)
+	if err != nil || len(states) == 0 {
+		return err
+	}
+	st := states[primary.ID]
+	silenced := st.muted || primary.Status == StatusIgnored
+	var due, last int64 = 0, st.windowEnd
+	if st.pending > 0 {
+		due = st.windowEnd
+	}
+	for _, i := range group {
+		o, ok := states[i.ID]
+		if i.ID == primary.ID || !ok {
+			continue
+		}
+		last = max(last, o.windowEnd)
+		for _, c := range o.channels {
+			if !slices.Contains(st.channels, c) {
+				st.channels = append(st.channels, c)
+			}
+		}
+		if o.pending > 0 && !silenced && !o.muted && i.Status != StatusIgnored {
+			st.pending += o.pending
+			if due == 0 || o.windowEnd < due {
+				due = o.windowEnd
+			}
+		}
+	}
+	st.windowEnd = last
+	if st.pending > 0 {
+		st.windowEnd = due
+	}
+	if st.channels == nil {
+		st.channels = []int64{}
+	}
+	list, err := json.Marshal(st.channels)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO alert_issue_state (issue_id, project_id, muted, window_end, pending, channels)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (issue_id) DO UPDATE SET
+		window_end = excluded.window_end, pending = excluded.pending, channels = excluded.channels`,
+		primary.ID, projectID, st.muted, st.windowEnd, st.pending, string(list)); err != nil {
+		return err
+	}
+	var q query
+	q.add(`DELETE FROM alert_issue_state WHERE issue_id IN (`, q.list(ids), `) AND issue_id <> `, q.arg(primary.ID))
+	_, err = tx.ExecContext(ctx, q.sql(), q.args...)
+	return err
 }
 
 // foldIssues merges the issue rows of group into primary's, whose rows
