@@ -282,6 +282,39 @@ func testAlertMerge(e *env) {
 	}
 }
 
+// testMergeTagBounds: a merge keeps the bounds on an issue's tags as
+// saving does: the kept issue's pairs stay, and the merged ones' pairs it
+// lacks are taken in sorted order while there is room; the rest are not
+// kept, and their events are counted in the pairs kept only.
+func testMergeTagBounds(e *env) {
+	t, db := e.t, e.db
+	db.tagLimits.values, db.tagLimits.keys = 3, 2
+	kept := e.save("kept", withTags("k", "a", "j", "1")).IssueID
+	e.save("kept", withTags("k", "b"))
+	other := e.save("other", withTags("k", "c", "m", "1")).IssueID
+	e.save("other", withTags("k", "d"))
+	e.save("other", withTags("k", "a"))
+	if pairs, _ := e.tagRows(other, "k", "m"); pairs != "k=a:1 k=c:1 k=d:1 m=1:1" {
+		t.Fatalf("before the merge: %s", pairs)
+	}
+	if _, err := db.MergeIssues(e.ctx, System, e.project.ID, []int64{other}, kept); err != nil {
+		t.Fatal(err)
+	}
+	const wantPairs, wantKept = "j=1:1 k=a:2 k=b:1 k=c:1", "j:1 k:3"
+	if pairs, keys := e.tagRows(kept, "j", "k", "m"); pairs != wantPairs || keys != wantKept {
+		t.Errorf("after the merge:\n issue_tags     %s\n want           %s\n issue_tag_keys %s\n want           %s", pairs, wantPairs, keys, wantKept)
+	}
+	tags, err := db.IssueTags(e.ctx, System, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tags {
+		if tc.Key == "k" && !tc.Capped {
+			t.Errorf("tag k after the merge: %+v, want capped", tc)
+		}
+	}
+}
+
 // testAlertMergeDigest: a digest a merged issue owed is sent once, about
 // the kept issue, when it was due; the kept issue's status and mute win,
 // and events owed by a muted or ignored issue, or to a kept issue that

@@ -59,6 +59,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"MergeConcurrentEvents", testMergeConcurrentEvents},
 		{"MergeGroupingVersion", testMergeGroupingVersion},
 		{"MergeAssignee", testMergeAssignee},
+		{"MergeTagBounds", testMergeTagBounds},
 		{"IssueTagBounds", testIssueTagBounds},
 		{"TagFlood", testTagFlood},
 		{"TagKeysBackfill", testTagKeysBackfill},

@@ -15,14 +15,15 @@ import (
 // one, as if their events had always grouped there, and returns it. The
 // primary is into when not 0 (it need not be among ids), else the issue
 // with the most events, the oldest of those that tie. The others' events,
-// hourly and minute counts, tags, users and figures per environment move
-// to the primary or are summed into it (user feedback follows its
-// events); its first seen is the earliest, its last seen, latest event,
-// title, culprit and level those of the newest; its status stays, and so
-// does its assignee, or it takes that of the merged issue with the most
-// events. The
-// others are deleted, and their fingerprints and IDs lead to the primary
-// from then on (see findIssue and MergedInto).
+// hourly and minute counts, tags (within the bounds saving keeps), users
+// and figures per environment move to the primary or are summed into it
+// (user feedback follows its events); its first seen is the earliest, its
+// last seen, latest event, title, culprit and level those of the newest.
+// Its status and mute stay, and its alert state takes on the digests the
+// others owed (mergeAlertStates). Its assignee stays, or it takes that of
+// the merged issue with the most events. The others are deleted, and
+// their fingerprints and IDs lead to the primary from then on (see
+// findIssue and MergedInto).
 //
 // An ID of an issue that was already merged stands for the issue it was
 // merged into, so a merge run twice changes nothing the second time.
@@ -202,6 +203,10 @@ func (d *DB) moveIssueRows(ctx context.Context, tx *sql.Tx, projectID, primary i
 	if _, err := exec(`UPDATE events SET issue_id = $P WHERE issue_id IN ($O)`); err != nil {
 		return err
 	}
+	refused, err := d.mergedTagsRefused(ctx, tx, primary, others)
+	if err != nil {
+		return err
+	}
 	for _, t := range summedTables {
 		// WHERE before ON CONFLICT keeps SQLite from reading ON as a join's.
 		if _, err := exec(`INSERT INTO ` + t.table + ` (issue_id, ` + t.cols + `, count)
@@ -209,6 +214,9 @@ func (d *DB) moveIssueRows(ctx context.Context, tx *sql.Tx, projectID, primary i
 			ON CONFLICT (issue_id, ` + t.cols + `) DO UPDATE SET count = ` + t.table + `.count + excluded.count`); err != nil {
 			return err
 		}
+	}
+	if err := d.deleteTagRows(ctx, tx, refused); err != nil {
+		return err
 	}
 	// Users per environment count up by the ones the primary did not have
 	// there, as saving counts them; read before they are added.
@@ -346,6 +354,56 @@ func mergeAlertStates(ctx context.Context, tx *sql.Tx, projectID int64, primary 
 	q.add(`DELETE FROM alert_issue_state WHERE issue_id IN (`, q.list(ids), `) AND issue_id <> `, q.arg(primary.ID))
 	_, err = tx.ExecContext(ctx, q.sql(), q.args...)
 	return err
+}
+
+// mergedTagsRefused returns the tag pairs of the issues others that the
+// issue primary cannot take within the bounds on an issue's tags: it keeps
+// its own, and takes the others' pairs it lacks as saving takes a batch's
+// new ones, in sorted order while there is room, so a merge leaves no
+// issue with more keys or values than saving would.
+func (d *DB) mergedTagsRefused(ctx context.Context, tx *sql.Tx, primary int64, others []int64) ([]issueTag, error) {
+	kept := make(map[tagKey]int64)
+	rows, err := tx.QueryContext(ctx, `SELECT key, COUNT(*) FROM issue_tags WHERE issue_id = $1 GROUP BY key`, primary)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		k := tagKey{issueID: primary}
+		var n int64
+		if err := rows.Scan(&k.key, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		kept[k] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	q := d.query()
+	q.add(`SELECT DISTINCT s.key, s.value FROM issue_tags s WHERE s.issue_id IN (`, q.list(others), `) AND NOT EXISTS
+		(SELECT 1 FROM issue_tags p WHERE p.issue_id = `, q.arg(primary), ` AND p.key = s.key AND p.value = s.value)`)
+	rows, err = tx.QueryContext(ctx, q.sql(), q.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var added []issueTag
+	for rows.Next() {
+		k := issueTag{issueID: primary}
+		if err := rows.Scan(&k.key, &k.value); err != nil {
+			return nil, err
+		}
+		added = append(added, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(added, func(a, b issueTag) int {
+		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.value, b.value))
+	})
+	refused, _ := d.boundTags(kept, added)
+	return refused, nil
 }
 
 // foldIssues merges the issue rows of group into primary's, whose rows

@@ -881,6 +881,19 @@ func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh [
 	if err != nil {
 		return err
 	}
+	refused, gained := d.boundTags(kept, added)
+	if err := d.deleteTagRows(ctx, tx, refused); err != nil {
+		return err
+	}
+	return d.addTagKeys(ctx, tx, gained)
+}
+
+// boundTags takes the pairs added, sorted, that their issues did not
+// have, whose kept keys have the value counts kept, in order while there
+// is room within the bounds, and returns those refused and the values
+// each key gained. Taking them in sorted order makes which ones are kept
+// independent of the order they came in.
+func (d *DB) boundTags(kept map[tagKey]int64, added []issueTag) (refused []issueTag, gained map[tagKey]int64) {
 	maxValues, maxKeys := d.tagBounds()
 	keyCount := make(map[int64]int64)
 	for k := range kept {
@@ -888,12 +901,8 @@ func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh [
 			keyCount[k.issueID]++
 		}
 	}
-	// New keys and values are taken in sorted order while there is room,
-	// so which ones a batch keeps does not depend on the order of its
-	// events.
 	room := make(map[tagKey]int64) // values a key may still gain; -1: any
-	gained := make(map[tagKey]int64)
-	var refused []issueTag
+	gained = make(map[tagKey]int64)
 	for _, k := range added {
 		tk := tagKey{k.issueID, k.key}
 		r, ok := room[tk]
@@ -916,10 +925,7 @@ func (d *DB) upsertTags(ctx context.Context, tx *sql.Tx, batch []saving, fresh [
 		}
 		gained[tk]++
 	}
-	if err := d.deleteTagRows(ctx, tx, refused); err != nil {
-		return err
-	}
-	return d.addTagKeys(ctx, tx, gained)
+	return refused, gained
 }
 
 // keptTagKeys returns the value count of every key the issues of pairs
