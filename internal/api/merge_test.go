@@ -82,3 +82,35 @@ func TestMergeIssues(t *testing.T) {
 		t.Errorf("outsider GET %s: HTTP %d %v, want a plain 404", old, code, out)
 	}
 }
+
+// TestBulkMerged: a bulk change naming an issue that was merged is a 404
+// issue_merged naming, per merged ID, the issue it was merged into, and
+// changes nothing; the kept issue's ID does the change.
+func TestBulkMerged(t *testing.T) {
+	f := newFixture(t)
+	if code, _, out := f.do(t, f.memberToken, "POST", fmt.Sprintf("/api/v1/projects/%d/issues/merge", f.project.ID),
+		fmt.Sprintf(`{"ids":[%d],"into":%d}`, f.issueA, f.issueB)); code != 200 {
+		t.Fatalf("merge: HTTP %d %v", code, out)
+	}
+	bulk := fmt.Sprintf("/api/v1/projects/%d/issues/bulk", f.project.ID)
+	for _, body := range []string{
+		fmt.Sprintf(`{"ids":[%d,%d],"status":"resolved"}`, f.issueB, f.issueA),
+		fmt.Sprintf(`{"ids":[%d],"assignedTo":"me"}`, f.issueA),
+	} {
+		code, _, out := f.do(t, f.memberToken, "POST", bulk, body)
+		e, _ := out["error"].(map[string]any)
+		want := fmt.Sprintf("issue %d was merged into issue %d; nothing was changed", f.issueA, f.issueB)
+		if code != 404 || e["code"] != "issue_merged" || e["merged_into"] != float64(f.issueB) ||
+			fmt.Sprint(e["merged"]) != fmt.Sprintf("map[%d:%d]", f.issueA, f.issueB) ||
+			fmt.Sprint(e["urls"]) != fmt.Sprintf("[/api/v1/issues/%d]", f.issueB) ||
+			!strings.HasPrefix(fmt.Sprint(e["message"]), want) {
+			t.Errorf("POST %s: HTTP %d %v, want 404 issue_merged saying %q", body, code, out, want)
+		}
+	}
+	if _, _, out := f.do(t, f.memberToken, "GET", fmt.Sprintf("/api/v1/issues/%d", f.issueB), ""); out["status"] != "unresolved" || out["assignedTo"] != nil {
+		t.Errorf("kept issue after refused bulk changes: %v", out)
+	}
+	if code, _, out := f.do(t, f.memberToken, "POST", bulk, fmt.Sprintf(`{"ids":[%d],"status":"resolved"}`, f.issueB)); code != 200 || out["updated"] != float64(1) {
+		t.Errorf("bulk on the kept issue: HTTP %d %v", code, out)
+	}
+}

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 
@@ -282,6 +285,11 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	status, assigned, err := a.store.BulkUpdate(r.Context(), viewer(r), pid, req.IDs, c)
+	var merged *store.MergedError
+	if errors.As(err, &merged) {
+		writeJSON(w, http.StatusNotFound, bulkMerged(merged))
+		return
+	}
 	if err != nil {
 		a.assignFail(w, r, req.AssignedTo.Who, err)
 		return
@@ -294,6 +302,28 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// bulkMerged is the issue_merged refusal of a bulk change naming issues
+// that were merged: as a change to one such issue, it names the issues
+// to change instead, and MergedInto when they are one.
+func bulkMerged(e *store.MergedError) apitypes.Error {
+	body := apitypes.ErrorBody{Code: apitypes.CodeIssueMerged, Merged: e.Into,
+		Message: e.Error() + "; nothing was changed: send the IDs of the issues they were merged into instead"}
+	var kept []int64
+	for _, id := range e.Into {
+		if !slices.Contains(kept, id) {
+			kept = append(kept, id)
+		}
+	}
+	slices.Sort(kept)
+	for _, id := range kept {
+		body.URLs = append(body.URLs, "/api/v1/issues/"+strconv.FormatInt(id, 10))
+	}
+	if len(kept) == 1 {
+		body.MergedInto = kept[0]
+	}
+	return apitypes.Error{Error: body}
 }
 
 // mergeIssues merges issues of the project into one and answers it.

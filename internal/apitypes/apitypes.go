@@ -75,6 +75,9 @@ type ErrorBody struct {
 	// MergedInto is, for issue_merged, the issue the one asked for was
 	// merged into.
 	MergedInto int64 `json:"merged_into,omitempty"`
+	// Merged is, for issue_merged from a bulk change, the issue each
+	// merged ID it named was merged into, by that ID.
+	Merged map[int64]int64 `json:"merged,omitempty"`
 }
 
 // List is the envelope of every list response; an empty NextCursor is the

@@ -89,6 +89,9 @@ func (d *Dashboard) bulkAssign(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	n, err := d.store.BulkAssign(r.Context(), s.viewer(), p.ID, ids, userID)
+	if d.refusedMerged(w, r, back, err) {
+		return
+	}
 	if errors.Is(err, store.ErrNotAssignable) {
 		d.redirectError(w, r, back, notAssignable)
 		return

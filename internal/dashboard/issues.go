@@ -225,11 +225,37 @@ func (d *Dashboard) bulkUpdate(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	n, err := d.store.BulkUpdateStatus(ctx, v, p.ID, ids, status)
+	if d.refusedMerged(w, r, back, err) {
+		return
+	}
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
 	d.redirect(w, r, back, plural(n, "issue", "issues")+" marked "+strings.ToLower(statusTitle(status))+".")
+}
+
+// refusedMerged goes back with why, and reports whether it did, when err
+// refused a bulk change for naming issues that were merged since the
+// list was shown: the flash names the issues to select instead.
+func (d *Dashboard) refusedMerged(w http.ResponseWriter, r *http.Request, back string, err error) bool {
+	var m *store.MergedError
+	if !errors.As(err, &m) {
+		return false
+	}
+	var kept []string
+	for _, id := range slices.Sorted(maps.Values(m.Into)) {
+		if s := strconv.FormatInt(id, 10); !slices.Contains(kept, s) {
+			kept = append(kept, s)
+		}
+	}
+	what := "issue " + kept[0]
+	if len(kept) > 1 {
+		what = "issues " + strings.Join(kept[:len(kept)-1], ", ") + " and " + kept[len(kept)-1]
+	}
+	msg := m.Error()
+	d.redirectError(w, r, back, strings.ToUpper(msg[:1])+msg[1:]+"; nothing was changed. Select "+what+" instead.")
+	return true
 }
 
 // selectedIssues parses the issue IDs of a bulk form, of which there

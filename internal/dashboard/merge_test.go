@@ -124,3 +124,29 @@ func TestMergeConflictPage(t *testing.T) {
 		t.Errorf("a merge that lost a race: HTTP %d:\n%s", r.StatusCode, excerpt(r.Body))
 	}
 }
+
+// TestBulkMerged: a bulk change of the list that names an issue merged
+// since the list was shown changes nothing and says which issue it was
+// merged into, to select instead.
+func TestBulkMerged(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.db.MergeIssues(f.ctx, store.System, f.web.ID, []int64{f.issue}, f.issue2); err != nil {
+		t.Fatal(err)
+	}
+	bulk := fmt.Sprintf("/projects/%d/issues/bulk", f.web.ID)
+	ids := []string{strconv.FormatInt(f.issue2, 10), strconv.FormatInt(f.issue, 10)}
+	want := fmt.Sprintf("error: Issue %d was merged into issue %d; nothing was changed. Select issue %d instead.", f.issue, f.issue2, f.issue2)
+	for _, form := range []url.Values{
+		{"ids": ids, "action": {"resolve"}, "back": {"status=unresolved"}},
+		{"ids": ids, "action": {"assign"}, "assignee": {"me"}, "back": {"status=unresolved"}},
+	} {
+		r := f.post(roleMember, bulk, form)
+		wantRedirect(t, r, fmt.Sprintf("/projects/%d/issues?status=unresolved", f.web.ID))
+		if got := flashOf(t, r); got != want {
+			t.Errorf("bulk %s naming a merged issue: flash %q, want %q", form.Get("action"), got, want)
+		}
+	}
+	if i, err := f.db.GetIssue(f.ctx, store.System, f.issue2); err != nil || i.Status != store.StatusUnresolved || i.AssignedTo != nil {
+		t.Errorf("kept issue after refused bulk changes: %+v, %v", i, err)
+	}
+}

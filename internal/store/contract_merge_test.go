@@ -1,9 +1,11 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -279,6 +281,43 @@ func testAlertMerge(e *env) {
 	}
 	if got := reasons(e.outbox()); len(got) != 2 {
 		t.Errorf("after an event of the merged fingerprint: outbox %v, want no new alert", got)
+	}
+}
+
+// testMergeBulkRefused: a bulk change naming an issue that was merged
+// says which issue it was merged into and changes nothing, whatever the
+// change; a merged issue of another project is ignored, as its issues are.
+func testMergeBulkRefused(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	a, b, c := e.save("a").IssueID, e.save("b").IssueID, e.save("c").IssueID
+	d, f := e.save("d").IssueID, e.save("f").IssueID
+	if _, err := db.MergeIssues(ctx, System, e.project.ID, []int64{b, c}, a); err != nil {
+		t.Fatal(err)
+	}
+	other := e.createProject("other")
+	x := e.saveIn(other.ID, "x").IssueID
+	y := e.saveIn(other.ID, "y").IssueID
+	if _, err := db.MergeIssues(ctx, System, other.ID, []int64{y}, x); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.createUser("admin@example.com", RoleAdmin)
+	for _, c2 := range []BulkChange{{Status: StatusResolved}, {Assign: true, AssigneeID: admin.ID},
+		{Status: StatusIgnored, Assign: true}} {
+		_, _, err := db.BulkUpdate(ctx, System, e.project.ID, []int64{d, c, b}, c2)
+		var me *MergedError
+		if !errors.As(err, &me) || !reflect.DeepEqual(me.Into, map[int64]int64{b: a, c: a}) {
+			t.Fatalf("bulk %+v naming merged issues: %v, want a MergedError of %d and %d into %d", c2, err, b, c, a)
+		}
+		wantErr(t, "bulk naming merged issues", err, ErrNotFound)
+		if want := fmt.Sprintf("issue %d was merged into issue %d; issue %d was merged into issue %d", b, a, c, a); !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q, want it to say %q", err, want)
+		}
+		if i := e.issue(d); i.Status != StatusUnresolved || i.AssignedTo != nil {
+			t.Errorf("issue %d changed by a refused bulk change: %+v", d, i)
+		}
+	}
+	if n, err := db.BulkUpdateStatus(ctx, System, e.project.ID, []int64{d, f, y}, StatusResolved); err != nil || n != 2 {
+		t.Errorf("bulk naming another project's merged issue: %d, %v; want 2 changed", n, err)
 	}
 }
 

@@ -60,6 +60,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"MergeGroupingVersion", testMergeGroupingVersion},
 		{"MergeAssignee", testMergeAssignee},
 		{"MergeTagBounds", testMergeTagBounds},
+		{"MergeBulkRefused", testMergeBulkRefused},
 		{"IssueTagBounds", testIssueTagBounds},
 		{"TagFlood", testTagFlood},
 		{"TagKeysBackfill", testTagKeysBackfill},

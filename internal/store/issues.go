@@ -877,7 +877,9 @@ type BulkChange struct {
 // BulkUpdate makes change c to those of ids that are issues of the
 // project, a project v may see (else ErrNotFound), all of it or, on an
 // error, none of it; as BulkUpdateStatus and BulkAssign would one after
-// the other. It returns how many issues changed status and how many
+// the other. IDs of issues of the project that were merged into others
+// are a *MergedError, and nothing changes: the caller chose those issues,
+// and the ones they were merged into may need another change. It returns how many issues changed status and how many
 // changed assignee.
 func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []int64, c BulkChange) (status, assigned int64, err error) {
 	switch {
@@ -899,6 +901,9 @@ func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []in
 		}
 		if len(ids) == 0 {
 			return nil
+		}
+		if err := refuseMerged(ctx, tx, d.query(), projectID, ids); err != nil {
+			return err
 		}
 		var err error
 		if c.Assign {

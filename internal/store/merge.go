@@ -499,6 +499,54 @@ func (d *DB) foldIssues(ctx context.Context, tx *sql.Tx, projectID int64, primar
 	return p, err
 }
 
+// MergedError refuses a change to issues that were merged into others.
+// It wraps ErrNotFound, which the merged issues now are.
+type MergedError struct {
+	// Into is the issue each merged ID named was merged into.
+	Into map[int64]int64
+}
+
+// Error says which issue each merged ID was merged into, by merged ID.
+func (e *MergedError) Error() string {
+	var b strings.Builder
+	for j, id := range slices.Sorted(maps.Keys(e.Into)) {
+		if j > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "issue %d was merged into issue %d", id, e.Into[id])
+	}
+	return b.String()
+}
+
+func (e *MergedError) Unwrap() error { return ErrNotFound }
+
+// refuseMerged returns a *MergedError when any of ids is an issue of the
+// project that was merged into another, writing its statement to q.
+func refuseMerged(ctx context.Context, tx *sql.Tx, q query, projectID int64, ids []int64) error {
+	q.add(`SELECT DISTINCT merged_id, issue_id FROM issue_merges WHERE project_id = `, q.arg(projectID),
+		` AND merged_id IN (`, q.list(ids), `)`)
+	rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	into := make(map[int64]int64)
+	for rows.Next() {
+		var merged, kept int64
+		if err := rows.Scan(&merged, &kept); err != nil {
+			return err
+		}
+		into[merged] = kept
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(into) > 0 {
+		return &MergedError{Into: into}
+	}
+	return nil
+}
+
 // MergedInto returns the issue that the merged issue id, of a project v
 // may see, was merged into, so its old links can lead there; ErrNotFound
 // when id was never merged or v may not see it.
