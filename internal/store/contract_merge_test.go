@@ -439,6 +439,42 @@ func testAlertMergeDigest(e *env) {
 	}
 }
 
+// testAlertMergeDigestSent: a digest of the merged issue written while
+// the merge waits for its alert state is not carried over to be sent
+// again.
+func testAlertMergeDigestSent(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	p := e.project.ID
+	now := t0.Add(time.Minute)
+	a := e.saveAlerting(now, request(p, "a"))[0].IssueID
+	b := e.saveAlerting(now, request(p, "b"))[0].IssueID
+	e.saveAlerting(now.Add(time.Minute), request(p, "b"), request(p, "b"))
+	// As QueueDigests does when it sends b's digest, in a transaction
+	// that commits only once the merge has started.
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE alert_issue_state SET pending = 0 WHERE issue_id = $1`, b); err != nil {
+		t.Fatal(err)
+	}
+	merged := make(chan error, 1)
+	go func() {
+		_, err := db.MergeIssues(ctx, System, p, []int64{b}, a)
+		merged <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-merged; err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT pending FROM alert_issue_state WHERE issue_id = $1`, a); n != 0 {
+		t.Errorf("the kept issue owes %d events of a digest already sent", n)
+	}
+}
+
 // testMergeGroupingVersion: a merged issue's events keep joining the issue
 // it was merged into after a grouping version change gives them new
 // hashes, as an issue's own events keep joining it, and without a

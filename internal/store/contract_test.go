@@ -122,6 +122,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertIgnoredAndMuted", testAlertIgnoredAndMuted},
 		{"AlertMerge", testAlertMerge},
 		{"AlertMergeDigest", testAlertMergeDigest},
+		{"AlertMergeDigestSent", testAlertMergeDigestSent},
 		{"AlertClaim", testAlertClaim},
 		{"AlertLogged", testAlertLogged},
 	}

@@ -133,7 +133,7 @@ func (d *DB) mergeIssues(ctx context.Context, tx *sql.Tx, v Viewer, projectID in
 	if err := d.moveIssueRows(ctx, tx, projectID, primary.ID, others); err != nil {
 		return Issue{}, err
 	}
-	if err := mergeAlertStates(ctx, tx, projectID, primary, group); err != nil {
+	if err := d.mergeAlertStates(ctx, tx, projectID, primary, group); err != nil {
 		return Issue{}, err
 	}
 	return d.foldIssues(ctx, tx, projectID, primary, group)
@@ -300,11 +300,26 @@ func (d *DB) moveIssueRows(ctx context.Context, tx *sql.Tx, projectID, primary i
 // of the group's windows; without one the window is the longest of the
 // group's, so the cooldown of an alert about any of them holds. The
 // others' states are deleted.
-func mergeAlertStates(ctx context.Context, tx *sql.Tx, projectID int64, primary Issue, group []Issue) error {
+func (d *DB) mergeAlertStates(ctx context.Context, tx *sql.Tx, projectID int64, primary Issue, group []Issue) error {
 	ids := make([]int64, len(group))
 	for j, i := range group {
 		ids[j] = i.ID
 	}
+	// Locked before they are read (PostgreSQL): a digest QueueDigests is
+	// writing meanwhile is then read as sent, not carried over and sent
+	// again.
+	q := d.query()
+	q.add(`SELECT issue_id FROM alert_issue_state WHERE issue_id IN (`, q.list(ids), `) ORDER BY issue_id`, d.forUpdate())
+	rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
 	states, err := alertStates(ctx, tx, ids)
 	if err != nil || len(states) == 0 {
 		return err
@@ -350,7 +365,7 @@ func mergeAlertStates(ctx context.Context, tx *sql.Tx, projectID int64, primary 
 		primary.ID, projectID, st.muted, st.windowEnd, st.pending, string(list)); err != nil {
 		return err
 	}
-	var q query
+	q = d.query()
 	q.add(`DELETE FROM alert_issue_state WHERE issue_id IN (`, q.list(ids), `) AND issue_id <> `, q.arg(primary.ID))
 	_, err = tx.ExecContext(ctx, q.sql(), q.args...)
 	return err
