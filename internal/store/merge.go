@@ -292,14 +292,14 @@ func (d *DB) moveIssueRows(ctx context.Context, tx *sql.Tx, projectID, primary i
 
 // mergeAlertStates gives the primary one alert state for the group, so
 // that a digest a merged issue owed is sent once, about the primary,
-// rather than lost: the primary's status and mute stay, as its status
-// does; the events the others' digests owed join its own unless it, or
-// the issue they came from, is muted or ignored (such events are never
-// sent, as for an issue muted before its digest was due). The digest is
-// due when the first of the counted ones was, and goes to every channel
-// of the group's windows; without one the window is the longest of the
-// group's, so the cooldown of an alert about any of them holds. The
-// others' states are deleted.
+// rather than lost: the primary's status and mute stay, and the events
+// the others' digests owed join its own unless it, or the issue they
+// came from, is muted or ignored (such events are never sent, as for an
+// issue muted before its digest was due). The digest is due when the
+// first of the counted ones was, and goes to every channel of the
+// group's windows; without one the window is the longest of the group's,
+// so the cooldown of an alert about any of them holds. The others'
+// states are deleted.
 func (d *DB) mergeAlertStates(ctx context.Context, tx *sql.Tx, projectID int64, primary Issue, group []Issue) error {
 	ids := make([]int64, len(group))
 	for j, i := range group {
