@@ -49,7 +49,7 @@ type Options struct {
 	IngestDomain, IngestZoneID                                  string
 	DashboardInstanceType, DBInstanceClass                      string
 	DBStorage, IngestMemory, ProcessorMemory, LogRetention      int
-	RetentionDays, RetentionPerIssue                            int
+	RetentionDays, RetentionPerIssue, IngestRateLimit           int
 	DBDeletionProtection, PlainHTTP                             bool
 	Tags                                                        []string
 
@@ -115,6 +115,7 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	fl.IntVar(&opts.LogRetention, "log-retention", d.LogRetentionDays, "days CloudWatch keeps logs")
 	fl.IntVar(&opts.RetentionDays, "retention-days", d.Retention.Days, "delete events older than this many days (0: keep)")
 	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", d.Retention.PerIssue, "keep at most this many events per issue (0: all)")
+	fl.IntVar(&opts.IngestRateLimit, "ingest-rate-limit", d.IngestRateLimit, fmt.Sprintf("events per minute ingest accepts from each project without a limit of its own, 1-%d (%d: no limit)", plan.MaxIngestRateLimit, plan.RateLimitNone))
 	fl.BoolVar(&opts.DBDeletionProtection, "db-deletion-protection", d.DBDeletionProtection, "protect the database and the bucket's data from deletion (destroy turns it off itself)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "extra tag for every resource, KEY=VALUE (repeatable)")
 	return cmd
@@ -289,7 +290,8 @@ var flagOf = map[string]string{
 	"sizes.dashboard_instance_type": "--dashboard-instance-type", "sizes.db_instance_class": "--db-instance-class",
 	"sizes.db_allocated_storage": "--db-storage", "sizes.ingest_memory_mb": "--ingest-memory",
 	"sizes.processor_memory_mb": "--processor-memory", "log_retention_days": "--log-retention",
-	"retention.days": "--retention-days", "retention.per_issue": "--retention-per-issue", "tags": "--tag",
+	"retention.days": "--retention-days", "retention.per_issue": "--retention-per-issue",
+	"ingest_rate_limit": "--ingest-rate-limit", "tags": "--tag",
 }
 
 // reportAccount prints what the account checks found: why they were
@@ -413,6 +415,7 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 	setInt("log-retention", &p.LogRetentionDays, opts.LogRetention)
 	setInt("retention-days", &p.Retention.Days, opts.RetentionDays)
 	setInt("retention-per-issue", &p.Retention.PerIssue, opts.RetentionPerIssue)
+	setInt("ingest-rate-limit", &p.IngestRateLimit, opts.IngestRateLimit)
 	if changed("db-deletion-protection") {
 		p.DBDeletionProtection = opts.DBDeletionProtection
 	}
@@ -528,6 +531,8 @@ func (opts *Options) nonZero(flag string) bool {
 		return opts.RetentionDays != 0
 	case "retention-per-issue":
 		return opts.RetentionPerIssue != 0
+	case "ingest-rate-limit":
+		return opts.IngestRateLimit != 0
 	case "tag":
 		return len(opts.Tags) > 0
 	}
