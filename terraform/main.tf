@@ -196,6 +196,10 @@ module "dashboard" {
     # The limit the ingest function applies (RATE_LIMIT), which the
     # dashboard cannot see otherwise.
     ingest_rate_limit = tostring(var.ingest_rate_limit)
+    # The dashboard's live-stream limits (flytrap dev's --max-live-streams
+    # and --max-live-streams-per-user).
+    max_live_streams          = tostring(var.max_live_streams)
+    max_live_streams_per_user = tostring(var.max_live_streams_per_user)
     # Behind CloudFront: the address users reach, and the header value
     # that proves a request came through this deployment's distribution.
     public_url    = local.cloudfront ? "https://${aws_cloudfront_distribution.dashboard[0].domain_name}" : ""

@@ -238,6 +238,28 @@ variable "ingest_rate_limit" {
   }
 }
 
+variable "max_live_streams" {
+  description = "Live-update streams (dashboard tabs, flytrap tail) the dashboard holds open at once before refusing more with 503 (flytrap dev's --max-live-streams)."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.max_live_streams >= 1 && var.max_live_streams <= 100000 && floor(var.max_live_streams) == var.max_live_streams
+    error_message = "The most live streams must be a whole number from 1 to 100000."
+  }
+}
+
+variable "max_live_streams_per_user" {
+  description = "Of max_live_streams, those one user may hold before more of theirs are refused with 429 (flytrap dev's --max-live-streams-per-user)."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.max_live_streams_per_user >= 1 && var.max_live_streams_per_user <= 100000 && floor(var.max_live_streams_per_user) == var.max_live_streams_per_user
+    error_message = "The most live streams per user must be a whole number from 1 to 100000."
+  }
+}
+
 variable "ingest_throttle_burst" {
   description = "Request burst the ingest API accepts above the steady rate."
   type        = number

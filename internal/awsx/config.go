@@ -138,20 +138,29 @@ type RuntimeConfig struct {
 	// ingest_rate_limit): events per minute, -1 for none. Absent, as in
 	// configs written before it existed, it is 0: not known.
 	IngestRateLimit int `json:"ingest_rate_limit"`
+	// MaxLiveStreams and MaxLiveStreamsPerUser bound the live-update
+	// streams (flytrap.yaml's max_live_streams and
+	// max_live_streams_per_user). Absent, as in configs written before
+	// they existed, they are 0: live's defaults.
+	MaxLiveStreams        int `json:"max_live_streams"`
+	MaxLiveStreamsPerUser int `json:"max_live_streams_per_user"`
 }
 
 // UnmarshalJSON reads the numbers (db_port, retention_days,
-// retention_per_issue, ingest_rate_limit) as strings (what Terraform writes) or numbers, and
-// names the field when one is neither.
+// retention_per_issue, ingest_rate_limit, max_live_streams,
+// max_live_streams_per_user) as strings (what Terraform writes) or
+// numbers, and names the field when one is neither.
 func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 	type plain RuntimeConfig // without this method
 	var aux struct {
 		plain
 		// These shadow plain's.
-		DBPort            json.RawMessage `json:"db_port"`
-		RetentionDays     json.RawMessage `json:"retention_days"`
-		RetentionPerIssue json.RawMessage `json:"retention_per_issue"`
-		IngestRateLimit   json.RawMessage `json:"ingest_rate_limit"`
+		DBPort                json.RawMessage `json:"db_port"`
+		RetentionDays         json.RawMessage `json:"retention_days"`
+		RetentionPerIssue     json.RawMessage `json:"retention_per_issue"`
+		IngestRateLimit       json.RawMessage `json:"ingest_rate_limit"`
+		MaxLiveStreams        json.RawMessage `json:"max_live_streams"`
+		MaxLiveStreamsPerUser json.RawMessage `json:"max_live_streams_per_user"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
@@ -166,6 +175,8 @@ func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 		{"retention_days", aux.RetentionDays, &c.RetentionDays},
 		{"retention_per_issue", aux.RetentionPerIssue, &c.RetentionPerIssue},
 		{"ingest_rate_limit", aux.IngestRateLimit, &c.IngestRateLimit},
+		{"max_live_streams", aux.MaxLiveStreams, &c.MaxLiveStreams},
+		{"max_live_streams_per_user", aux.MaxLiveStreamsPerUser, &c.MaxLiveStreamsPerUser},
 	} {
 		*f.dst = 0
 		if len(f.raw) == 0 || string(f.raw) == "null" {
@@ -225,6 +236,9 @@ func (c RuntimeConfig) Validate() error {
 	}
 	if c.RetentionDays < 0 || c.RetentionPerIssue < 0 {
 		return fmt.Errorf("runtime config: retention_days %d and retention_per_issue %d cannot be negative (0 turns a rule off)", c.RetentionDays, c.RetentionPerIssue)
+	}
+	if c.MaxLiveStreams < 0 || c.MaxLiveStreamsPerUser < 0 {
+		return fmt.Errorf("runtime config: max_live_streams %d and max_live_streams_per_user %d cannot be negative (0 is the default)", c.MaxLiveStreams, c.MaxLiveStreamsPerUser)
 	}
 	if c.IngestRateLimit < -1 {
 		return fmt.Errorf("runtime config: ingest_rate_limit %d is not a number of events per minute, or -1 for no limit", c.IngestRateLimit)

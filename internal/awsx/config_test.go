@@ -48,6 +48,8 @@ func TestParseRuntimeConfigTerraformShape(t *testing.T) {
 		RetentionDays:         90,
 		RetentionPerIssue:     10000,
 		IngestRateLimit:       6000,
+		MaxLiveStreams:        500,
+		MaxLiveStreamsPerUser: 16,
 	}
 	if c != want {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
@@ -91,6 +93,9 @@ func TestRuntimeConfigValidate(t *testing.T) {
 		{"no ingest rate limit", func(m map[string]any) { m["ingest_rate_limit"] = "-1" }, ""},
 		{"ingest rate limit below -1", func(m map[string]any) { m["ingest_rate_limit"] = "-2" }, "ingest_rate_limit -2"},
 		{"ingest rate limit not a number", func(m map[string]any) { m["ingest_rate_limit"] = "fast" }, "ingest_rate_limit"},
+		{"no live-stream limits (an older module) are the defaults", func(m map[string]any) { delete(m, "max_live_streams"); delete(m, "max_live_streams_per_user") }, ""},
+		{"live-stream limit not a number", func(m map[string]any) { m["max_live_streams_per_user"] = "many" }, "max_live_streams_per_user"},
+		{"negative live-stream limit", func(m map[string]any) { m["max_live_streams"] = "-1" }, "max_live_streams -1"},
 		{"behind CloudFront", func(m map[string]any) {
 			m["domain"], m["public_url"], m["origin_secret"] = "", "https://d111111abcdef8.cloudfront.net", strings.Repeat("k", 43)
 		}, ""},

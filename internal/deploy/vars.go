@@ -43,6 +43,8 @@ type Vars struct {
 	IngestThrottleRate    int               `json:"ingest_throttle_rate"`
 	IngestThrottleBurst   int               `json:"ingest_throttle_burst"`
 	IngestRateLimit       int               `json:"ingest_rate_limit"`
+	MaxLiveStreams        int               `json:"max_live_streams"`
+	MaxLiveStreamsPerUser int               `json:"max_live_streams_per_user"`
 	LogRetentionDays      int               `json:"log_retention_days"`
 	RetentionDays         int               `json:"retention_days"`
 	RetentionPerIssue     int               `json:"retention_per_issue"`
@@ -93,6 +95,8 @@ func BuildVars(p plan.Plan, r Resolved, userData string) Vars {
 		IngestThrottleRate:    p.Sizes.IngestThrottleRate,
 		IngestThrottleBurst:   p.Sizes.IngestThrottleBurst,
 		IngestRateLimit:       p.EffectiveIngestRateLimit(),
+		MaxLiveStreams:        p.EffectiveMaxLiveStreams(),
+		MaxLiveStreamsPerUser: p.EffectiveMaxLiveStreamsPerUser(),
 		LogRetentionDays:      p.LogRetentionDays,
 		RetentionDays:         p.Retention.Days,
 		RetentionPerIssue:     p.Retention.PerIssue,

@@ -5,6 +5,7 @@ package plan
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -69,6 +70,12 @@ type Plan struct {
 	// RateLimitNone for no limit; 0, as in plans written before it
 	// existed, is DefaultIngestRateLimit.
 	IngestRateLimit int `yaml:"ingest_rate_limit" json:"ingest_rate_limit"`
+	// MaxLiveStreams and MaxLiveStreamsPerUser bound the dashboard's
+	// live-update streams (flytrap dev's --max-live-streams and
+	// --max-live-streams-per-user); 0, as in plans written before they
+	// existed, is the default.
+	MaxLiveStreams        int `yaml:"max_live_streams" json:"max_live_streams"`
+	MaxLiveStreamsPerUser int `yaml:"max_live_streams_per_user" json:"max_live_streams_per_user"`
 	// LogRetentionDays is how long CloudWatch keeps Lambda and API logs.
 	LogRetentionDays int `yaml:"log_retention_days" json:"log_retention_days"`
 	// DBDeletionProtection protects the database and the bucket's content;
@@ -114,6 +121,19 @@ const (
 	MaxIngestRateLimit = 1_000_000
 	// RateLimitNone is the ingest_rate_limit of no limit.
 	RateLimitNone = -1
+)
+
+// Live-stream limits of a plan, as flytrap dev's --max-live-streams and
+// --max-live-streams-per-user take them.
+const (
+	// DefaultMaxLiveStreams is live.DefaultMaxStreams.
+	DefaultMaxLiveStreams = 500
+	// DefaultMaxLiveStreamsPerUser is live.DefaultMaxStreamsPerUser.
+	DefaultMaxLiveStreamsPerUser = 16
+	// MaxLiveStreams bounds both settings: each open stream holds about
+	// 48 KB, so this many fill about 5 GB, more than the largest preset's
+	// instance has.
+	MaxLiveStreams = 100_000
 )
 
 // Sizes are the capacity settings a size preset chooses.
@@ -184,14 +204,16 @@ var LogRetentionValues = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 4
 // required ones (name, admin e-mail) empty.
 func Default() Plan {
 	return Plan{
-		Version:              CurrentVersion,
-		AWS:                  AWS{Region: DefaultRegion},
-		Size:                 DefaultSize,
-		Sizes:                Presets[DefaultSize],
-		Retention:            Retention{Days: DefaultRetentionDays, PerIssue: DefaultRetentionPerIssue},
-		IngestRateLimit:      DefaultIngestRateLimit,
-		LogRetentionDays:     30,
-		DBDeletionProtection: true,
+		Version:               CurrentVersion,
+		AWS:                   AWS{Region: DefaultRegion},
+		Size:                  DefaultSize,
+		Sizes:                 Presets[DefaultSize],
+		Retention:             Retention{Days: DefaultRetentionDays, PerIssue: DefaultRetentionPerIssue},
+		IngestRateLimit:       DefaultIngestRateLimit,
+		MaxLiveStreams:        DefaultMaxLiveStreams,
+		MaxLiveStreamsPerUser: DefaultMaxLiveStreamsPerUser,
+		LogRetentionDays:      30,
+		DBDeletionProtection:  true,
 	}
 }
 
@@ -389,6 +411,8 @@ func (p Plan) Validate() error {
 	if r := p.IngestRateLimit; r != RateLimitNone && r != 0 && (r < 1 || r > MaxIngestRateLimit) {
 		add("ingest_rate_limit", fmt.Errorf("%d must be a number of events per minute from 1 to %d, or %d for no limit", r, MaxIngestRateLimit, RateLimitNone))
 	}
+	add("max_live_streams", validateLiveStreams(p.MaxLiveStreams))
+	add("max_live_streams_per_user", validateLiveStreams(p.MaxLiveStreamsPerUser))
 	if !slices.Contains(LogRetentionValues, p.LogRetentionDays) {
 		add("log_retention_days", fmt.Errorf("%d is not one of CloudWatch's values %v", p.LogRetentionDays, LogRetentionValues))
 	}
@@ -402,6 +426,25 @@ func (p Plan) EffectiveIngestRateLimit() int {
 		return DefaultIngestRateLimit
 	}
 	return p.IngestRateLimit
+}
+
+// EffectiveMaxLiveStreams is MaxLiveStreams, or its default for 0.
+func (p Plan) EffectiveMaxLiveStreams() int {
+	return cmp.Or(p.MaxLiveStreams, DefaultMaxLiveStreams)
+}
+
+// EffectiveMaxLiveStreamsPerUser is MaxLiveStreamsPerUser, or its default
+// for 0.
+func (p Plan) EffectiveMaxLiveStreamsPerUser() int {
+	return cmp.Or(p.MaxLiveStreamsPerUser, DefaultMaxLiveStreamsPerUser)
+}
+
+// validateLiveStreams checks a live-stream limit; 0 is the default.
+func validateLiveStreams(n int) error {
+	if n < 0 || n > MaxLiveStreams {
+		return fmt.Errorf("%d must be from 1 to %d live streams", n, MaxLiveStreams)
+	}
+	return nil
 }
 
 // ValidateRetentionDays checks the age after which events are deleted.

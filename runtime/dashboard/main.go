@@ -86,6 +86,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/lambdax"
+	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -287,13 +288,16 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 // request came to (the Elastic IP), cookies cannot be Secure, and every
 // page says that it is served over plain HTTP to the internet. Retention
 // is the deployment's (flytrap.yaml, through config.json); /readyz checks
-// the state directory, where certificates are cached and renewed.
+// the state directory, where certificates are cached and renewed. The
+// live-stream limits are the deployment's too.
 func appConfig(rc awsx.RuntimeConfig, opts options, log *slog.Logger) app.Config {
 	c := app.Config{
 		IngestURL: rc.IngestURL,
 		// The ingest function's limit, from the same variable as its
 		// RATE_LIMIT; 0 (a config.json from before) says it is unknown.
 		ServerRateLimit: rc.IngestRateLimit,
+		// 0 (a config.json from before) is live's default.
+		LiveStreams: live.Limits{Total: rc.MaxLiveStreams, PerUser: rc.MaxLiveStreamsPerUser},
 		Retention: app.Retention{
 			MaxAge:   time.Duration(rc.RetentionDays) * 24 * time.Hour,
 			PerIssue: rc.RetentionPerIssue,

@@ -30,6 +30,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
+	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
@@ -625,6 +626,18 @@ func TestMigrateOnly(t *testing.T) {
 	}
 	if _, err := os.Stat(opts.stateDir); err == nil {
 		t.Error("migrate created the state directory: it must only migrate")
+	}
+}
+
+// TestAppConfigLiveStreams: the live-stream limits are config.json's
+// (flytrap.yaml's max_live_streams and max_live_streams_per_user); a
+// config.json from before leaves them 0, live's defaults.
+func TestAppConfigLiveStreams(t *testing.T) {
+	for _, want := range []live.Limits{{Total: 40, PerUser: 3}, {}} {
+		rc := awsx.RuntimeConfig{MaxLiveStreams: want.Total, MaxLiveStreamsPerUser: want.PerUser}
+		if got := appConfig(rc, options{}, nil).LiveStreams; got != want {
+			t.Errorf("config.json %d, %d: LiveStreams %+v", rc.MaxLiveStreams, rc.MaxLiveStreamsPerUser, got)
+		}
 	}
 }
 

@@ -50,6 +50,7 @@ type Options struct {
 	DashboardInstanceType, DBInstanceClass                      string
 	DBStorage, IngestMemory, ProcessorMemory, LogRetention      int
 	RetentionDays, RetentionPerIssue, IngestRateLimit           int
+	MaxLiveStreams, MaxLiveStreamsPerUser                       int
 	DBDeletionProtection, PlainHTTP                             bool
 	Tags                                                        []string
 
@@ -116,6 +117,8 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	fl.IntVar(&opts.RetentionDays, "retention-days", d.Retention.Days, "delete events older than this many days (0: keep)")
 	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", d.Retention.PerIssue, "keep at most this many events per issue (0: all)")
 	fl.IntVar(&opts.IngestRateLimit, "ingest-rate-limit", d.IngestRateLimit, fmt.Sprintf("events per minute ingest accepts from each project without a limit of its own, 1-%d (%d: no limit)", plan.MaxIngestRateLimit, plan.RateLimitNone))
+	fl.IntVar(&opts.MaxLiveStreams, "max-live-streams", d.MaxLiveStreams, fmt.Sprintf("live-update streams (dashboard tabs, flytrap tail) the dashboard holds open at once before more are refused with 503, 1-%d", plan.MaxLiveStreams))
+	fl.IntVar(&opts.MaxLiveStreamsPerUser, "max-live-streams-per-user", d.MaxLiveStreamsPerUser, fmt.Sprintf("of --max-live-streams, those one user may hold before more of theirs are refused with 429, 1-%d", plan.MaxLiveStreams))
 	fl.BoolVar(&opts.DBDeletionProtection, "db-deletion-protection", d.DBDeletionProtection, "protect the database and the bucket's data from deletion (destroy turns it off itself)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "extra tag for every resource, KEY=VALUE (repeatable)")
 	return cmd
@@ -291,7 +294,8 @@ var flagOf = map[string]string{
 	"sizes.db_allocated_storage": "--db-storage", "sizes.ingest_memory_mb": "--ingest-memory",
 	"sizes.processor_memory_mb": "--processor-memory", "log_retention_days": "--log-retention",
 	"retention.days": "--retention-days", "retention.per_issue": "--retention-per-issue",
-	"ingest_rate_limit": "--ingest-rate-limit", "tags": "--tag",
+	"ingest_rate_limit": "--ingest-rate-limit", "max_live_streams": "--max-live-streams",
+	"max_live_streams_per_user": "--max-live-streams-per-user", "tags": "--tag",
 }
 
 // reportAccount prints what the account checks found: why they were
@@ -416,6 +420,8 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 	setInt("retention-days", &p.Retention.Days, opts.RetentionDays)
 	setInt("retention-per-issue", &p.Retention.PerIssue, opts.RetentionPerIssue)
 	setInt("ingest-rate-limit", &p.IngestRateLimit, opts.IngestRateLimit)
+	setInt("max-live-streams", &p.MaxLiveStreams, opts.MaxLiveStreams)
+	setInt("max-live-streams-per-user", &p.MaxLiveStreamsPerUser, opts.MaxLiveStreamsPerUser)
 	if changed("db-deletion-protection") {
 		p.DBDeletionProtection = opts.DBDeletionProtection
 	}
@@ -533,6 +539,10 @@ func (opts *Options) nonZero(flag string) bool {
 		return opts.RetentionPerIssue != 0
 	case "ingest-rate-limit":
 		return opts.IngestRateLimit != 0
+	case "max-live-streams":
+		return opts.MaxLiveStreams != 0
+	case "max-live-streams-per-user":
+		return opts.MaxLiveStreamsPerUser != 0
 	case "tag":
 		return len(opts.Tags) > 0
 	}

@@ -136,11 +136,13 @@ func TestInitYes(t *testing.T) {
 			args: []string{"--yes", "--name", "staging", "--admin-email", "ops@example.com", "--alert-email", "alerts@example.com",
 				"--domain", "Errors.Example.com", "--region", "eu-central-1", "--profile", "work", "--size", "large",
 				"--log-retention", "90", "--db-deletion-protection=false", "--tag", "team=errors", "--tag", "cost-center=42",
-				"--retention-days", "30", "--retention-per-issue", "0", "--ingest-rate-limit", "-1"},
+				"--retention-days", "30", "--retention-per-issue", "0", "--ingest-rate-limit", "-1",
+				"--max-live-streams", "40", "--max-live-streams-per-user", "4"},
 			check: func(t *testing.T, p plan.Plan) {
 				if p.Name != "staging" || p.AWS != (plan.AWS{Profile: "work", Region: "eu-central-1"}) || p.Domain != "errors.example.com" ||
 					p.Size != "large" || p.LogRetentionDays != 90 || p.DBDeletionProtection || p.Tags["team"] != "errors" || p.Tags["cost-center"] != "42" || p.AlertEmail != "alerts@example.com" ||
-					p.Retention != (plan.Retention{Days: 30, PerIssue: 0}) || p.IngestRateLimit != plan.RateLimitNone {
+					p.Retention != (plan.Retention{Days: 30, PerIssue: 0}) || p.IngestRateLimit != plan.RateLimitNone ||
+					p.MaxLiveStreams != 40 || p.MaxLiveStreamsPerUser != 4 {
 					t.Errorf("plan %+v", p)
 				}
 			},
@@ -209,6 +211,7 @@ func TestInitErrors(t *testing.T) {
 		{"bad size", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--size", "huge"}, `--size "huge"`, "custom"},
 		{"bad tag", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--tag", "novalue"}, "KEY=VALUE", ""},
 		{"negative retention", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--retention-days", "-1"}, "--retention-days (retention.days): -1 must be from 0", ""},
+		{"live streams out of range", nil, slices.Concat(yes, []string{"--max-live-streams-per-user", "-3"}), "--max-live-streams-per-user (max_live_streams_per_user): -3 must be from 1 to 100000 live streams", ""},
 		{"rate limit out of range", nil, slices.Concat(yes, []string{"--ingest-rate-limit", "-2"}), "--ingest-rate-limit (ingest_rate_limit): -2 must be a number of events per minute from 1 to 1000000, or -1 for no limit", ""},
 	}
 	var all bytes.Buffer
