@@ -89,11 +89,10 @@ type API struct {
 	// ingestBase is the ingest URL the request's DSNs point at.
 	ingestBase func(*http.Request) string
 	// linkBase is the server's configured public URL, which the Link
-	// header's pages start with; "" makes them relative references.
+	// header's pages, set-password links and assignment emails' links
+	// start with; "" makes the first two relative references and sends no
+	// email (its link could not be followed).
 	linkBase string
-	// base is the URL the server is reached at, which set-password links
-	// and the Link header's pages start with.
-	base func(*http.Request) string
 	// timeout bounds a request's work, its database calls above all.
 	timeout time.Duration
 	// unavailable throttles the warning of requests the database could
@@ -112,7 +111,6 @@ func New(s Store, log *slog.Logger, now func() time.Time) *API {
 		throttle:    auth.NewThrottle(auth.DefaultPerEmail, auth.DefaultPerIP, auth.DefaultWindow, auth.DefaultSlowDown),
 		clientKey:   func(r *http.Request) string { return auth.ClientKey(r, false) },
 		ingestBase:  requestBase,
-		base:        requestBase,
 	}
 	for _, e := range a.endpoints() {
 		a.mux.HandleFunc(e.pattern, a.auth(e.handler))
@@ -140,19 +138,15 @@ func (a *API) WithMailer(m service.LinkMailer) *API {
 	return a
 }
 
-// WithBaseURL makes set-password links start with base(r), the server's
-// configured public URL, instead of the scheme and host the request came
-// to (its Host header, which the client chooses); it returns a.
-func (a *API) WithBaseURL(base func(*http.Request) string) *API {
-	a.base = base
-	return a
-}
-
-// WithPublicURL makes the Link header's pages absolute URLs on u, the
-// server's configured public URL; it returns a. Without one ("") they are
-// relative references, which RFC 8288 resolves against the request's own
-// URL: never the request's Host header, which the client chooses, so a
-// response cannot be made to point at another origin.
+// WithPublicURL makes the Link header's pages, set-password links and the
+// links of assignment emails absolute URLs on u, the server's configured
+// public URL; it returns a. Without one ("") the pages and set-password
+// links are relative references (the Link header's resolve against the
+// request's own URL, and the CLI resolves a set-password link against the
+// server it called), and the emails are not sent: never is a link built
+// from the request's Host header, which the client chooses, so neither a
+// response nor an email the server sends can be made to point at another
+// origin.
 func (a *API) WithPublicURL(u string) *API {
 	a.linkBase = strings.TrimRight(u, "/")
 	return a
@@ -541,7 +535,7 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.Assign {
-		a.svc.NotifyAssigned(r.Context(), actor(r), is, before, a.base(r))
+		a.svc.NotifyAssigned(r.Context(), actor(r), is, before, a.linkBase)
 	}
 	writeJSON(w, http.StatusOK, wireIssue(is))
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -211,7 +210,7 @@ func (m *assignMailer) MailAssignment(_ context.Context, to, by, title, url stri
 func TestAssignEmail(t *testing.T) {
 	f := newFixture(t)
 	mail := &assignMailer{}
-	f.srv = httptest.NewServer(New(f.db, nil, nil).WithMailer(mail).WithBaseURL(func(*http.Request) string { return "https://flytrap.example" }))
+	f.srv = httptest.NewServer(New(f.db, nil, nil).WithMailer(mail).WithPublicURL("https://flytrap.example"))
 	t.Cleanup(f.srv.Close)
 	path := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
 	for _, body := range []string{`{"assignedTo":"spare@example.com"}`, `{"assignedTo":"spare@example.com","status":"ignored"}`,
@@ -222,5 +221,33 @@ func TestAssignEmail(t *testing.T) {
 	want := fmt.Sprintf("spare@example.com by member@example.com: TypeError: x is undefined https://flytrap.example/issues/%d", f.issueA)
 	if len(mail.sent) != 1 || mail.sent[0] != want {
 		t.Errorf("emails %q, want one: %q", mail.sent, want)
+	}
+}
+
+// TestAssignEmailIgnoresHost: the assignment email's link is on the
+// server's public URL, never on the Host the assigning request names
+// (which any member chooses, and would put their host into an email the
+// server sends someone else); without a public URL no email is sent.
+func TestAssignEmailIgnoresHost(t *testing.T) {
+	f := newFixture(t)
+	path := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
+	for _, tc := range []struct{ publicURL, want string }{
+		{"https://flytrap.example", fmt.Sprintf("spare@example.com by member@example.com: TypeError: x is undefined https://flytrap.example/issues/%d", f.issueA)},
+		{"", ""},
+	} {
+		mail := &assignMailer{}
+		api := New(f.db, nil, nil).WithMailer(mail).WithPublicURL(tc.publicURL)
+		for _, who := range []string{"null", `"spare@example.com"`} {
+			r := httptest.NewRequest("PATCH", "http://attacker.example"+path, strings.NewReader(`{"assignedTo":`+who+`}`))
+			r.Header.Set("Authorization", "Bearer "+f.memberToken)
+			w := httptest.NewRecorder()
+			api.ServeHTTP(w, r)
+			if w.Code != 200 {
+				t.Fatalf("assign %s: HTTP %d %s", who, w.Code, w.Body)
+			}
+		}
+		if got := strings.Join(mail.sent, "\n"); got != tc.want {
+			t.Errorf("public URL %q: emails %q, want %q", tc.publicURL, got, tc.want)
+		}
 	}
 }

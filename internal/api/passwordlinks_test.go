@@ -2,10 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +30,7 @@ var apiLinkRE = regexp.MustCompile(`^https://flytrap\.example/set-password/[0-9a
 func TestPasswordLinks(t *testing.T) {
 	f := newFixture(t)
 	mail := &fakeMailer{}
-	f.srv = httptest.NewServer(New(f.db, nil, nil).WithMailer(mail).WithBaseURL(func(*http.Request) string { return "https://flytrap.example" }))
+	f.srv = httptest.NewServer(New(f.db, nil, nil).WithMailer(mail).WithPublicURL("https://flytrap.example"))
 	t.Cleanup(f.srv.Close)
 
 	refused := []struct {
@@ -76,6 +78,60 @@ func TestPasswordLinks(t *testing.T) {
 	}
 	if want := []string{"ada@example.com", "member@example.com"}; fmt.Sprint(mail.to) != fmt.Sprint(want) {
 		t.Errorf("mailed %v, want %v", mail.to, want)
+	}
+}
+
+// TestPasswordLinksIgnoreHost: set-password links are on the server's
+// public URL, never on the Host the request names, which the client
+// chooses; without a public URL they are paths on the server, which the
+// CLI puts on the server it called, and are not emailed (a path in an
+// email cannot be followed), with MailError saying why.
+func TestPasswordLinksIgnoreHost(t *testing.T) {
+	f := newFixture(t)
+	pathRE := regexp.MustCompile(`^/set-password/[0-9a-f]{64}$`)
+	for _, tc := range []struct {
+		publicURL string
+		url       *regexp.Regexp
+		emailed   bool
+		mailError string
+	}{
+		{"https://flytrap.example/", apiLinkRE, true, ""},
+		{"", pathRE, false, "the server has no public URL to put in an emailed link"},
+	} {
+		mail := &fakeMailer{}
+		api := New(f.db, nil, nil).WithMailer(mail).WithPublicURL(tc.publicURL)
+		for i, req := range []struct{ path, body string }{
+			{"/api/v1/users", fmt.Sprintf(`{"email":"new%d@example.com","invite":true}`, len(tc.publicURL))},
+			{fmt.Sprintf("/api/v1/users/%d/password-reset", f.member.ID), ""},
+		} {
+			r := httptest.NewRequest("POST", "http://attacker.example"+req.path, strings.NewReader(req.body))
+			r.Header.Set("Authorization", "Bearer "+f.adminToken)
+			w := httptest.NewRecorder()
+			api.ServeHTTP(w, r)
+			var out struct {
+				URL       string `json:"url"`
+				Emailed   bool   `json:"emailed"`
+				MailError string `json:"mail_error"`
+				Link      *struct {
+					URL       string `json:"url"`
+					Emailed   bool   `json:"emailed"`
+					MailError string `json:"mail_error"`
+				} `json:"link"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != 201 {
+				t.Fatalf("POST %s: HTTP %d %v %s", req.path, w.Code, err, w.Body)
+			}
+			if i == 0 && out.Link != nil {
+				out.URL, out.Emailed, out.MailError = out.Link.URL, out.Link.Emailed, out.Link.MailError
+			}
+			if !tc.url.MatchString(out.URL) || out.Emailed != tc.emailed || out.MailError != tc.mailError {
+				t.Errorf("public URL %q, POST %s: url %q, emailed %v, mail_error %q; want %s, %v, %q",
+					tc.publicURL, req.path, out.URL, out.Emailed, out.MailError, tc.url, tc.emailed, tc.mailError)
+			}
+		}
+		if tc.emailed != (len(mail.to) == 2) || !tc.emailed && len(mail.to) != 0 {
+			t.Errorf("public URL %q: mailed %v", tc.publicURL, mail.to)
+		}
 	}
 }
 

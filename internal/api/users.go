@@ -28,7 +28,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	in := service.NewUser{Email: req.Email, Password: req.Password, Role: req.Role}
 	if req.Invite {
-		u, l, err := a.svc.Users.Invite(r.Context(), actor(r), in, a.base(r))
+		u, l, err := a.svc.Users.Invite(r.Context(), actor(r), in, a.linkBase)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -51,7 +51,7 @@ func (a *API) resetPassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, l, err := a.svc.Users.IssueReset(r.Context(), actor(r), id, a.base(r))
+	_, l, err := a.svc.Users.IssueReset(r.Context(), actor(r), id, a.linkBase)
 	if err != nil {
 		a.fail(w, r, err)
 		return

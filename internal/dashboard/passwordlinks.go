@@ -88,10 +88,6 @@ func (k *keyedLimiter) allow(key string, now time.Time) bool {
 // request's Host header could point at any host the requester named).
 func (d *Dashboard) canMail() bool { return d.svc.Users.CanMail() && d.publicURL != "" }
 
-// BaseURL is the URL set-password links an admin issues start with: the
-// public URL, else the scheme and host the admin's request came to.
-func (d *Dashboard) BaseURL(r *http.Request) string { return d.baseURL(r) }
-
 // forgotData is the "Forgot password?" page's model.
 type forgotData struct {
 	// CanMail says links are emailed; without it the page says to ask an

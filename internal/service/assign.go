@@ -16,12 +16,13 @@ type AssignMailer interface {
 // NotifyAssigned emails the assignee of is, an issue a has just assigned,
 // a link to it under base, unless a assigned it to themselves, it was
 // already theirs (before is the ID of whom it was assigned to, 0 for
-// nobody: assigning it to them again is no news) or the server sends no
-// email (its mailer is no AssignMailer). Failing to send is logged: the
-// assignment stands.
+// nobody: assigning it to them again is no news), the server sends no
+// email (its mailer is no AssignMailer) or base is "" (no public URL: the
+// link could not be followed). Failing to send is logged: the assignment
+// stands.
 func (s *Services) NotifyAssigned(ctx context.Context, a Actor, is store.Issue, before int64, base string) {
 	m, ok := s.Users.mailer.(AssignMailer)
-	if !ok || is.AssignedTo == nil || is.AssignedTo.ID == a.UserID || is.AssignedTo.ID == before {
+	if !ok || base == "" || is.AssignedTo == nil || is.AssignedTo.ID == a.UserID || is.AssignedTo.ID == before {
 		return
 	}
 	by := "Someone"

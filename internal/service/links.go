@@ -58,7 +58,8 @@ func (s *Users) CanMail() bool { return s.mailer != nil }
 
 // Invite creates a user without a usable password and issues them an
 // invitation link, valid for InviteTTL, under base (the server's public
-// URL), emailed when a mailer is set; admins only. The rules of Create
+// URL; "" makes the link a path on the server, which is not emailed),
+// emailed when a mailer is set; admins only. The rules of Create
 // apply but for the password, which must be empty: the user chooses it.
 func (s *Users) Invite(ctx context.Context, a Actor, in NewUser, base string) (store.User, PasswordLink, error) {
 	if err := a.requireAdmin(); err != nil {
@@ -135,8 +136,14 @@ func (s *Users) ForgotPassword(ctx context.Context, email, base string) error {
 	return err
 }
 
-// issueLink issues u a link of purpose and emails it when it can. A failed
-// send is not an error: the admin still gets the link, with MailError.
+// errNoPublicURL is the MailError of a link issued without a base: a
+// relative link in an email cannot be followed.
+const errNoPublicURL = "the server has no public URL to put in an emailed link"
+
+// issueLink issues u a link of purpose and emails it when it can: with a
+// mailer, and a base, without which the link is a path on the server. A
+// failed send is not an error: the admin still gets the link, with
+// MailError.
 func (s *Users) issueLink(ctx context.Context, u store.User, purpose string, ttl time.Duration, base string) (PasswordLink, error) {
 	token, sl, err := s.store.IssuePasswordLink(ctx, u.ID, purpose, ttl)
 	if err != nil {
@@ -144,6 +151,10 @@ func (s *Users) issueLink(ctx context.Context, u store.User, purpose string, ttl
 	}
 	l := PasswordLink{Email: u.Email, Purpose: purpose, URL: base + SetPasswordPath + token, ExpiresAt: sl.ExpiresAt}
 	if s.mailer == nil {
+		return l, nil
+	}
+	if base == "" {
+		l.MailError = errNoPublicURL
 		return l, nil
 	}
 	if err := s.mailer.MailPasswordLink(ctx, l.Email, l.Purpose, l.URL, l.ExpiresAt); err != nil {

@@ -94,7 +94,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)
-	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer).WithBaseURL(dash.BaseURL).WithPublicURL(cfg.PublicURL).WithAlertDestinations(cfg.AlertsAllowPrivate).WithAlertEmailLogged(cfg.AlertEmailLogged))
+	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer).WithPublicURL(cfg.PublicURL).WithAlertDestinations(cfg.AlertsAllowPrivate).WithAlertEmailLogged(cfg.AlertEmailLogged))
 	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log, live.WithLimits(cfg.LiveStreams)))
 	w.mux.HandleFunc("GET /healthz", ops.Healthz)
 	return w

@@ -132,6 +132,7 @@ func Add(ctx context.Context, opts *Options, email string) error {
 			// the link must not crash the command.
 			return fmt.Errorf("the server created %s but answered without an invitation link; issue one with `flytrap users reset-password`", cmdutil.Clean(u.Email))
 		}
+		absoluteLink(c, u.Link)
 		const label = "Invitation link"
 		return opts.F.PrintOnce(opts.Out, u, u.Link.URL, label, func(w io.Writer) error {
 			fmt.Fprintf(w, "Added %s (%s, id %d) without a password.\n", cmdutil.Clean(u.Email), cmdutil.Clean(u.Role), u.ID)
@@ -169,6 +170,15 @@ func Add(ctx context.Context, opts *Options, email string) error {
 	})
 }
 
+// absoluteLink puts a link the server answered as a path (it has no public
+// URL, and builds no link from the request's Host header) on the server
+// the CLI called.
+func absoluteLink(c *client.Client, l *apitypes.PasswordLink) {
+	if strings.HasPrefix(l.URL, "/") && !strings.HasPrefix(l.URL, "//") {
+		l.URL = c.BaseURL() + l.URL
+	}
+}
+
 // printLink writes a set-password link with when it expires and whether
 // the server emailed it.
 func printLink(w io.Writer, label string, l apitypes.PasswordLink) error {
@@ -194,6 +204,7 @@ func ResetPassword(ctx context.Context, opts *Options, email string) error {
 	if err != nil {
 		return err
 	}
+	absoluteLink(c, &l)
 	const label = "Password reset link"
 	return opts.F.PrintOnce(opts.Out, l, l.URL, label, func(w io.Writer) error {
 		return printLink(w, label+" for "+cmdutil.Clean(l.Email), l)
