@@ -200,6 +200,8 @@ module "dashboard" {
     # and --max-live-streams-per-user).
     max_live_streams          = tostring(var.max_live_streams)
     max_live_streams_per_user = tostring(var.max_live_streams_per_user)
+    # What a source map upload must keep up (flytrap dev's --min-upload-rate).
+    min_upload_rate = tostring(var.min_upload_rate)
     # Behind CloudFront: the address users reach, and the header value
     # that proves a request came through this deployment's distribution.
     public_url    = local.cloudfront ? "https://${aws_cloudfront_distribution.dashboard[0].domain_name}" : ""

@@ -260,6 +260,17 @@ variable "max_live_streams_per_user" {
   }
 }
 
+variable "min_upload_rate" {
+  description = "Bytes per second each request of a source map upload to the dashboard (sentry-cli, with an API token) must keep up after 10 seconds before it is cut off with 408 (flytrap dev's --min-upload-rate)."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = var.min_upload_rate >= 1 && var.min_upload_rate <= 1048576 && floor(var.min_upload_rate) == var.min_upload_rate
+    error_message = "The upload rate must be a whole number of bytes per second from 1 to 1048576."
+  }
+}
+
 variable "ingest_throttle_burst" {
   description = "Request burst the ingest API accepts above the steady rate."
   type        = number

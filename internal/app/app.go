@@ -91,6 +91,10 @@ type Config struct {
 	// LiveStreams bounds the live streams open at once, per user and in
 	// all; zero fields take live's defaults.
 	LiveStreams live.Limits
+	// UploadRate is the bytes per second an authenticated upload under
+	// /api/0/ (sentry-cli's source maps) must keep up; 0 is
+	// bodydeadline.DefaultUploadRate.
+	UploadRate int64
 	// Retention says which events the retention job deletes.
 	Retention Retention
 	// SessionPruneEvery is how often expired sessions are deleted
@@ -225,7 +229,7 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 	mux := a.web.Mux()
 	if a.artifacts != nil {
 		// More specific than ingest's /api/ catch-all, so it wins there.
-		mux.Handle(artifactapi.Prefix, artifactapi.New(db, a.artifacts, a.log, cfg.Now))
+		mux.Handle(artifactapi.Prefix, artifactapi.New(db, a.artifacts, a.log, cfg.Now).WithUploadRate(cfg.UploadRate))
 	}
 	mux.Handle("GET /readyz", ops.Readyz(a.log, a.readyChecks()...))
 	var metrics http.Handler = ops.Metrics(a.writeMetrics)

@@ -104,6 +104,9 @@ type Handler struct {
 	// once (see uploadReleaseFile); one waits up to fileWait for a slot.
 	fileSlots chan struct{}
 	fileWait  time.Duration
+	// uploadRate is the bytes per second an authenticated request body
+	// must keep up (bodydeadline.Set).
+	uploadRate int64
 }
 
 // Legacy release-file uploads under way at once, each spooling up to
@@ -124,7 +127,8 @@ func New(s Store, a Artifacts, log *slog.Logger, now func() time.Time) *Handler 
 		now = time.Now
 	}
 	h := &Handler{store: s, artifacts: a, log: log, now: now, mux: http.NewServeMux(),
-		quota: DefaultChunkQuota, chunkBudgets: map[int64]*rate.Limiter{}, fileSlots: make(chan struct{}, releaseFileSlots), fileWait: releaseFileWait}
+		quota: DefaultChunkQuota, chunkBudgets: map[int64]*rate.Limiter{}, fileSlots: make(chan struct{}, releaseFileSlots), fileWait: releaseFileWait,
+		uploadRate: bodydeadline.DefaultUploadRate}
 	// {$}: each pattern matches its path exactly, not the paths below it.
 	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request, store.User){
 		"GET /api/0/{$}": h.authInfo,
@@ -164,6 +168,17 @@ func (h *Handler) WithChunkQuota(q ChunkQuota) *Handler {
 		q.Per = time.Hour
 	}
 	h.quota = q
+	return h
+}
+
+// WithUploadRate makes an authenticated request's body keep up rate bytes
+// a second (after bodydeadline.DefaultGrace) instead of
+// bodydeadline.DefaultUploadRate; 0 keeps the default. It returns h, and
+// must be called before h serves.
+func (h *Handler) WithUploadRate(rate int64) *Handler {
+	if rate > 0 {
+		h.uploadRate = rate
+	}
 	return h
 }
 
@@ -244,7 +259,7 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, store.User)
 			// Held to the anonymous form's rate, a CI runner's upload
 			// over a slow link was cut off; a token's is bounded by its
 			// size limits instead.
-			bodydeadline.Set(w, r, bodydeadline.DefaultGrace, bodydeadline.UploadRate)
+			bodydeadline.Set(w, r, bodydeadline.DefaultGrace, h.uploadRate)
 		}
 		next(w, r, u)
 	})
@@ -785,7 +800,7 @@ func (h *Handler) badBody(w http.ResponseWriter, what string, err error) {
 		// carry another request.
 		w.Header().Set("Connection", "close")
 		writeDetail(w, http.StatusRequestTimeout, fmt.Sprintf("%s: the body stalled, arrived slower than %d bytes a second, "+
-			"or was shorter than its Content-Length; check the network and upload again", what, bodydeadline.UploadRate))
+			"or was shorter than its Content-Length; check the network and upload again", what, h.uploadRate))
 	default:
 		writeDetail(w, http.StatusBadRequest, what+": "+err.Error())
 	}

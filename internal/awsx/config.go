@@ -144,11 +144,15 @@ type RuntimeConfig struct {
 	// they existed, they are 0: live's defaults.
 	MaxLiveStreams        int `json:"max_live_streams"`
 	MaxLiveStreamsPerUser int `json:"max_live_streams_per_user"`
+	// MinUploadRate is the bytes per second a source map upload must keep
+	// up (flytrap.yaml's min_upload_rate). Absent, as in configs written
+	// before it existed, it is 0: bodydeadline's default.
+	MinUploadRate int `json:"min_upload_rate"`
 }
 
 // UnmarshalJSON reads the numbers (db_port, retention_days,
 // retention_per_issue, ingest_rate_limit, max_live_streams,
-// max_live_streams_per_user) as strings (what Terraform writes) or
+// max_live_streams_per_user, min_upload_rate) as strings (what Terraform writes) or
 // numbers, and names the field when one is neither.
 func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 	type plain RuntimeConfig // without this method
@@ -161,6 +165,7 @@ func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 		IngestRateLimit       json.RawMessage `json:"ingest_rate_limit"`
 		MaxLiveStreams        json.RawMessage `json:"max_live_streams"`
 		MaxLiveStreamsPerUser json.RawMessage `json:"max_live_streams_per_user"`
+		MinUploadRate         json.RawMessage `json:"min_upload_rate"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
@@ -177,6 +182,7 @@ func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 		{"ingest_rate_limit", aux.IngestRateLimit, &c.IngestRateLimit},
 		{"max_live_streams", aux.MaxLiveStreams, &c.MaxLiveStreams},
 		{"max_live_streams_per_user", aux.MaxLiveStreamsPerUser, &c.MaxLiveStreamsPerUser},
+		{"min_upload_rate", aux.MinUploadRate, &c.MinUploadRate},
 	} {
 		*f.dst = 0
 		if len(f.raw) == 0 || string(f.raw) == "null" {
@@ -239,6 +245,9 @@ func (c RuntimeConfig) Validate() error {
 	}
 	if c.MaxLiveStreams < 0 || c.MaxLiveStreamsPerUser < 0 {
 		return fmt.Errorf("runtime config: max_live_streams %d and max_live_streams_per_user %d cannot be negative (0 is the default)", c.MaxLiveStreams, c.MaxLiveStreamsPerUser)
+	}
+	if c.MinUploadRate < 0 {
+		return fmt.Errorf("runtime config: min_upload_rate %d cannot be negative (0 is the default)", c.MinUploadRate)
 	}
 	if c.IngestRateLimit < -1 {
 		return fmt.Errorf("runtime config: ingest_rate_limit %d is not a number of events per minute, or -1 for no limit", c.IngestRateLimit)

@@ -50,6 +50,7 @@ func TestParseRuntimeConfigTerraformShape(t *testing.T) {
 		IngestRateLimit:       6000,
 		MaxLiveStreams:        500,
 		MaxLiveStreamsPerUser: 16,
+		MinUploadRate:         1024,
 	}
 	if c != want {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
@@ -96,6 +97,8 @@ func TestRuntimeConfigValidate(t *testing.T) {
 		{"no live-stream limits (an older module) are the defaults", func(m map[string]any) { delete(m, "max_live_streams"); delete(m, "max_live_streams_per_user") }, ""},
 		{"live-stream limit not a number", func(m map[string]any) { m["max_live_streams_per_user"] = "many" }, "max_live_streams_per_user"},
 		{"negative live-stream limit", func(m map[string]any) { m["max_live_streams"] = "-1" }, "max_live_streams -1"},
+		{"no upload rate (an older module) is the default", func(m map[string]any) { delete(m, "min_upload_rate") }, ""},
+		{"negative upload rate", func(m map[string]any) { m["min_upload_rate"] = "-1" }, "min_upload_rate -1"},
 		{"behind CloudFront", func(m map[string]any) {
 			m["domain"], m["public_url"], m["origin_secret"] = "", "https://d111111abcdef8.cloudfront.net", strings.Repeat("k", 43)
 		}, ""},

@@ -6,7 +6,8 @@
 // Ingest sets it on every event request with its own flags (--body-timeout,
 // --min-body-rate); Handler sets it with the defaults on every other
 // request that has a body: sign-in and other forms, the REST API. Source
-// map uploads, once their token is checked, set it again with UploadRate.
+// map uploads, once their token is checked, set it again with the server's
+// upload rate (DefaultUploadRate unless configured).
 package bodydeadline
 
 import (
@@ -25,13 +26,14 @@ const (
 	// finish sooner at the rate, may take: the server-wide read timeout
 	// bodies had before they had deadlines of their own.
 	MaxTime = 2 * time.Minute
-	// UploadRate is the rate an authenticated upload (source maps, with
-	// an API token that may write) must keep up: sentry-cli sends 4
-	// chunk requests at once, so DefaultRate would demand about 1 Mbit/s
-	// of a CI runner's uplink, and a slower one lost its upload. Such an
-	// upload is bounded by its size limits and its token instead; a
-	// stalled one is still cut off after the grace.
-	UploadRate = 1 << 10
+	// DefaultUploadRate is the rate an authenticated upload (source
+	// maps, with an API token that may write) must keep up unless the
+	// server sets another (flytrap dev's --min-upload-rate): sentry-cli
+	// sends 4 chunk requests at once, so DefaultRate would demand about
+	// 1 Mbit/s of a CI runner's uplink, and a slower one lost its upload.
+	// Such an upload is bounded by its size limits and its token instead;
+	// a stalled one is still cut off after the grace.
+	DefaultUploadRate = 1 << 10
 )
 
 // Set gives r's body a read deadline: grace, plus a second per rate bytes

@@ -166,6 +166,7 @@ func TestPlanChecksMatchTerraform(t *testing.T) {
 		fmt.Sprintf("var.ingest_rate_limit == %d || (var.ingest_rate_limit >= 1 && var.ingest_rate_limit <= %d)", plan.RateLimitNone, plan.MaxIngestRateLimit),
 		fmt.Sprintf("var.max_live_streams >= 1 && var.max_live_streams <= %d", plan.MaxLiveStreams),
 		fmt.Sprintf("var.max_live_streams_per_user >= 1 && var.max_live_streams_per_user <= %d", plan.MaxLiveStreams),
+		fmt.Sprintf("var.min_upload_rate >= 1 && var.min_upload_rate <= %d", plan.MaxMinUploadRate),
 	} {
 		if !strings.Contains(src, bound) {
 			t.Errorf("terraform/variables.tf no longer holds %q: update internal/plan's limit", bound)

@@ -45,6 +45,7 @@ type Vars struct {
 	IngestRateLimit       int               `json:"ingest_rate_limit"`
 	MaxLiveStreams        int               `json:"max_live_streams"`
 	MaxLiveStreamsPerUser int               `json:"max_live_streams_per_user"`
+	MinUploadRate         int               `json:"min_upload_rate"`
 	LogRetentionDays      int               `json:"log_retention_days"`
 	RetentionDays         int               `json:"retention_days"`
 	RetentionPerIssue     int               `json:"retention_per_issue"`
@@ -97,6 +98,7 @@ func BuildVars(p plan.Plan, r Resolved, userData string) Vars {
 		IngestRateLimit:       p.EffectiveIngestRateLimit(),
 		MaxLiveStreams:        p.EffectiveMaxLiveStreams(),
 		MaxLiveStreamsPerUser: p.EffectiveMaxLiveStreamsPerUser(),
+		MinUploadRate:         p.EffectiveMinUploadRate(),
 		LogRetentionDays:      p.LogRetentionDays,
 		RetentionDays:         p.Retention.Days,
 		RetentionPerIssue:     p.Retention.PerIssue,

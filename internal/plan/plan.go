@@ -76,6 +76,11 @@ type Plan struct {
 	// existed, is the default.
 	MaxLiveStreams        int `yaml:"max_live_streams" json:"max_live_streams"`
 	MaxLiveStreamsPerUser int `yaml:"max_live_streams_per_user" json:"max_live_streams_per_user"`
+	// MinUploadRate is the bytes per second each request of a source map
+	// upload to the dashboard must keep up (flytrap dev's
+	// --min-upload-rate); 0, as in plans written before it existed, is
+	// DefaultMinUploadRate.
+	MinUploadRate int `yaml:"min_upload_rate" json:"min_upload_rate"`
 	// LogRetentionDays is how long CloudWatch keeps Lambda and API logs.
 	LogRetentionDays int `yaml:"log_retention_days" json:"log_retention_days"`
 	// DBDeletionProtection protects the database and the bucket's content;
@@ -134,6 +139,16 @@ const (
 	// 48 KB, so this many fill about 5 GB, more than the largest preset's
 	// instance has.
 	MaxLiveStreams = 100_000
+)
+
+// Source map upload rates of a plan, as flytrap dev's --min-upload-rate
+// takes them.
+const (
+	// DefaultMinUploadRate is bodydeadline.DefaultUploadRate.
+	DefaultMinUploadRate = 1 << 10
+	// MaxMinUploadRate is 1 MiB/s: a demand beyond it would cut off the
+	// uploads of most CI runners.
+	MaxMinUploadRate = 1 << 20
 )
 
 // Sizes are the capacity settings a size preset chooses.
@@ -212,6 +227,7 @@ func Default() Plan {
 		IngestRateLimit:       DefaultIngestRateLimit,
 		MaxLiveStreams:        DefaultMaxLiveStreams,
 		MaxLiveStreamsPerUser: DefaultMaxLiveStreamsPerUser,
+		MinUploadRate:         DefaultMinUploadRate,
 		LogRetentionDays:      30,
 		DBDeletionProtection:  true,
 	}
@@ -413,6 +429,9 @@ func (p Plan) Validate() error {
 	}
 	add("max_live_streams", validateLiveStreams(p.MaxLiveStreams))
 	add("max_live_streams_per_user", validateLiveStreams(p.MaxLiveStreamsPerUser))
+	if r := p.MinUploadRate; r < 0 || r > MaxMinUploadRate {
+		add("min_upload_rate", fmt.Errorf("%d must be from 1 to %d bytes per second", r, MaxMinUploadRate))
+	}
 	if !slices.Contains(LogRetentionValues, p.LogRetentionDays) {
 		add("log_retention_days", fmt.Errorf("%d is not one of CloudWatch's values %v", p.LogRetentionDays, LogRetentionValues))
 	}
@@ -437,6 +456,11 @@ func (p Plan) EffectiveMaxLiveStreams() int {
 // for 0.
 func (p Plan) EffectiveMaxLiveStreamsPerUser() int {
 	return cmp.Or(p.MaxLiveStreamsPerUser, DefaultMaxLiveStreamsPerUser)
+}
+
+// EffectiveMinUploadRate is MinUploadRate, or its default for 0.
+func (p Plan) EffectiveMinUploadRate() int {
+	return cmp.Or(p.MinUploadRate, DefaultMinUploadRate)
 }
 
 // validateLiveStreams checks a live-stream limit; 0 is the default.

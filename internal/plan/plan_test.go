@@ -69,6 +69,8 @@ func TestValidate(t *testing.T) {
 		{"live streams of an older plan", func(p *Plan) { p.MaxLiveStreams, p.MaxLiveStreamsPerUser = 0, 0 }, ""},
 		{"negative live streams", func(p *Plan) { p.MaxLiveStreams = -1 }, "max_live_streams: -1 must be from 1 to 100000"},
 		{"too many live streams per user", func(p *Plan) { p.MaxLiveStreamsPerUser = MaxLiveStreams + 1 }, "max_live_streams_per_user: 100001 must be"},
+		{"upload rate of an older plan", func(p *Plan) { p.MinUploadRate = 0 }, ""},
+		{"upload rate too high", func(p *Plan) { p.MinUploadRate = MaxMinUploadRate + 1 }, "min_upload_rate: 1048577 must be from 1 to 1048576 bytes per second"},
 		{"too many retention days", func(p *Plan) { p.Retention.Days = MaxRetentionDays + 1 }, "retention.days"},
 		{"negative per issue", func(p *Plan) { p.Retention.PerIssue = -5 }, "retention.per_issue: -5 must be from 0"},
 		{"too many per issue", func(p *Plan) { p.Retention.PerIssue = MaxRetentionPerIssue + 1 }, "retention.per_issue"},

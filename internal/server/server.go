@@ -75,6 +75,9 @@ type Config struct {
 	// LiveStreams bounds the live streams open at once (zero fields:
 	// live's defaults).
 	LiveStreams live.Limits
+	// UploadRate is app.Config's: the bytes per second a source map
+	// upload must keep up (0: bodydeadline.DefaultUploadRate).
+	UploadRate int64
 	// Alerts configures alert delivery (the mailer: SMTP, or nil to log
 	// email); AlertsEvery is how often it runs (0: its default).
 	Alerts      notify.Config
@@ -167,6 +170,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		Render:            cfg.Render,
 		ServerRateLimit:   serverRateLimit(cfg.Ingest.RatePerMinute),
 		LiveStreams:       cfg.LiveStreams,
+		UploadRate:        cfg.UploadRate,
 		Retention:         cfg.Retention,
 		SessionPruneEvery: cfg.SessionPruneEvery,
 		SQLiteSpaceEvery:  cfg.SQLiteSpaceEvery,

@@ -289,7 +289,8 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 // page says that it is served over plain HTTP to the internet. Retention
 // is the deployment's (flytrap.yaml, through config.json); /readyz checks
 // the state directory, where certificates are cached and renewed. The
-// live-stream limits are the deployment's too.
+// live-stream limits and the source map upload rate are the deployment's
+// too.
 func appConfig(rc awsx.RuntimeConfig, opts options, log *slog.Logger) app.Config {
 	c := app.Config{
 		IngestURL: rc.IngestURL,
@@ -298,6 +299,7 @@ func appConfig(rc awsx.RuntimeConfig, opts options, log *slog.Logger) app.Config
 		ServerRateLimit: rc.IngestRateLimit,
 		// 0 (a config.json from before) is live's default.
 		LiveStreams: live.Limits{Total: rc.MaxLiveStreams, PerUser: rc.MaxLiveStreamsPerUser},
+		UploadRate:  int64(rc.MinUploadRate),
 		Retention: app.Retention{
 			MaxAge:   time.Duration(rc.RetentionDays) * 24 * time.Hour,
 			PerIssue: rc.RetentionPerIssue,

@@ -641,6 +641,17 @@ func TestAppConfigLiveStreams(t *testing.T) {
 	}
 }
 
+// TestAppConfigUploadRate: the rate a source map upload must keep up is
+// config.json's (flytrap.yaml's min_upload_rate); a config.json from
+// before leaves it 0, bodydeadline's default.
+func TestAppConfigUploadRate(t *testing.T) {
+	for _, rate := range []int{64 << 10, 0} {
+		if got := appConfig(awsx.RuntimeConfig{MinUploadRate: rate}, options{}, nil).UploadRate; got != int64(rate) {
+			t.Errorf("min_upload_rate %d: UploadRate %d", rate, got)
+		}
+	}
+}
+
 // TestAppConfigServerRateLimit: the dashboard names the limit config.json
 // gives it, the ingest function's RATE_LIMIT from the same Terraform
 // variable, and none it does not know (a config.json from before).

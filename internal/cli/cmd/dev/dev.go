@@ -25,6 +25,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/app"
 	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/bodydeadline"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/dashboard"
@@ -65,6 +66,7 @@ type Options struct {
 	MaxClientDecodes  int
 	BodyTimeout       time.Duration
 	MinBodyRate       int64
+	MinUploadRate     int64
 	RatePerMinute     int
 	MaxBacklog        int64
 	PaceBacklog       int64
@@ -128,6 +130,7 @@ there too:
 	fl.IntVar(&opts.MaxClientDecodes, "max-decodes-per-client", 0, "of --max-decodes, the compressed bodies of one client address (IPv6: /64) decoded at once; its others wait their turn (0: a quarter, at least 1)")
 	fl.DurationVar(&opts.BodyTimeout, "body-timeout", ingest.DefaultBodyTimeout, "time an ingest request body may take, plus 1s per --min-body-rate bytes received (408 after)")
 	fl.Int64Var(&opts.MinBodyRate, "min-body-rate", ingest.DefaultMinBodyRate, "slowest ingest upload, in bytes per second, that --body-timeout allows for")
+	fl.Int64Var(&opts.MinUploadRate, "min-upload-rate", bodydeadline.DefaultUploadRate, "slowest source map upload under /api/0/ (sentry-cli, with an API token), in bytes per second of each request, after 10s (408 below it)")
 	fl.IntVar(&opts.RatePerMinute, "rate-limit", 6000, "events per minute of each project without a limit of its own (projects update --rate-limit) before ingest answers 429 (-1: unlimited)")
 	fl.Int64Var(&opts.MaxBacklog, "max-backlog", ingest.DefaultMaxBacklog, "events waiting to be processed before ingest answers 429 with Retry-After, before reading the body (0: no limit)")
 	fl.Int64Var(&opts.PaceBacklog, "pace-backlog", ingest.DefaultPaceBacklog, "events waiting to be processed past which ingest holds a request, before reading its body, until processing catches up (at most 1s), so senders slow to its pace (0: never hold)")
@@ -346,6 +349,7 @@ func Run(ctx context.Context, opts *Options) error {
 		MinFreeBytes: opts.MinFreeMB << 20,
 		Render:       opts.Render,
 		LiveStreams:  opts.LiveStreams,
+		UploadRate:   opts.MinUploadRate,
 		Artifacts:    artifact.Dir{Root: filepath.Join(opts.DataDir, "artifacts")},
 		Alerts:       alerts,
 		AlertsEvery:  opts.AlertsEvery,
@@ -449,6 +453,8 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--max-live-streams and --max-live-streams-per-user must be at least 1", "")
 	case o.MinBodyRate < 1024:
 		return cmdutil.UsageError("--min-body-rate must be at least 1024 bytes per second", "")
+	case o.MinUploadRate < 1:
+		return cmdutil.UsageError("--min-upload-rate must be at least 1 byte per second", "a stalled upload is cut off after 10s whatever the rate")
 	case o.Render.MaxPage < 1 || o.Render.MaxJSON < 1 || o.Render.MaxString < 1 || o.Render.MaxItems < 1 || o.Render.MaxDepth < 1:
 		return cmdutil.UsageError("--render-max-* limits must be at least 1", "see docs/limits.md for what each bounds and its default")
 	case o.RetentionDays < 0 || o.RetentionPerIssue < 0:

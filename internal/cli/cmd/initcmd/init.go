@@ -50,7 +50,7 @@ type Options struct {
 	DashboardInstanceType, DBInstanceClass                      string
 	DBStorage, IngestMemory, ProcessorMemory, LogRetention      int
 	RetentionDays, RetentionPerIssue, IngestRateLimit           int
-	MaxLiveStreams, MaxLiveStreamsPerUser                       int
+	MaxLiveStreams, MaxLiveStreamsPerUser, MinUploadRate        int
 	DBDeletionProtection, PlainHTTP                             bool
 	Tags                                                        []string
 
@@ -119,6 +119,7 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	fl.IntVar(&opts.IngestRateLimit, "ingest-rate-limit", d.IngestRateLimit, fmt.Sprintf("events per minute ingest accepts from each project without a limit of its own, 1-%d (%d: no limit)", plan.MaxIngestRateLimit, plan.RateLimitNone))
 	fl.IntVar(&opts.MaxLiveStreams, "max-live-streams", d.MaxLiveStreams, fmt.Sprintf("live-update streams (dashboard tabs, flytrap tail) the dashboard holds open at once before more are refused with 503, 1-%d", plan.MaxLiveStreams))
 	fl.IntVar(&opts.MaxLiveStreamsPerUser, "max-live-streams-per-user", d.MaxLiveStreamsPerUser, fmt.Sprintf("of --max-live-streams, those one user may hold before more of theirs are refused with 429, 1-%d", plan.MaxLiveStreams))
+	fl.IntVar(&opts.MinUploadRate, "min-upload-rate", d.MinUploadRate, fmt.Sprintf("slowest source map upload to the dashboard (sentry-cli, with an API token), in bytes per second of each request, after 10s (408 below it), 1-%d", plan.MaxMinUploadRate))
 	fl.BoolVar(&opts.DBDeletionProtection, "db-deletion-protection", d.DBDeletionProtection, "protect the database and the bucket's data from deletion (destroy turns it off itself)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "extra tag for every resource, KEY=VALUE (repeatable)")
 	return cmd
@@ -295,7 +296,7 @@ var flagOf = map[string]string{
 	"sizes.processor_memory_mb": "--processor-memory", "log_retention_days": "--log-retention",
 	"retention.days": "--retention-days", "retention.per_issue": "--retention-per-issue",
 	"ingest_rate_limit": "--ingest-rate-limit", "max_live_streams": "--max-live-streams",
-	"max_live_streams_per_user": "--max-live-streams-per-user", "tags": "--tag",
+	"max_live_streams_per_user": "--max-live-streams-per-user", "min_upload_rate": "--min-upload-rate", "tags": "--tag",
 }
 
 // reportAccount prints what the account checks found: why they were
@@ -422,6 +423,7 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 	setInt("ingest-rate-limit", &p.IngestRateLimit, opts.IngestRateLimit)
 	setInt("max-live-streams", &p.MaxLiveStreams, opts.MaxLiveStreams)
 	setInt("max-live-streams-per-user", &p.MaxLiveStreamsPerUser, opts.MaxLiveStreamsPerUser)
+	setInt("min-upload-rate", &p.MinUploadRate, opts.MinUploadRate)
 	if changed("db-deletion-protection") {
 		p.DBDeletionProtection = opts.DBDeletionProtection
 	}
@@ -543,6 +545,8 @@ func (opts *Options) nonZero(flag string) bool {
 		return opts.MaxLiveStreams != 0
 	case "max-live-streams-per-user":
 		return opts.MaxLiveStreamsPerUser != 0
+	case "min-upload-rate":
+		return opts.MinUploadRate != 0
 	case "tag":
 		return len(opts.Tags) > 0
 	}
