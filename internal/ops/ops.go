@@ -35,6 +35,17 @@ func NoSniff(h http.Handler) http.Handler {
 	})
 }
 
+// HSTS returns h with a Strict-Transport-Security header on every
+// response, so a browser that reached the server over HTTPS once uses
+// HTTPS only for a year; browsers ignore the header on plain HTTP. Serve
+// it only where browsers reach the host over HTTPS.
+func HSTS(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		h.ServeHTTP(w, r)
+	})
+}
+
 // SetNoSniff adds the header NoSniff adds, for handlers that are not
 // served through a wrapped mux (the ingest Lambda).
 func SetNoSniff(h http.Header) { h.Set("X-Content-Type-Options", "nosniff") }

@@ -57,7 +57,9 @@ type Config struct {
 	// PublicURL is the base URL users and SDKs reach the server at; the
 	// dashboard builds DSNs and snippets from it.
 	PublicURL string
-	// SecureCookies marks session cookies Secure; set it only under TLS.
+	// SecureCookies marks session cookies Secure and sends HSTS on every
+	// answer; set it only when browsers reach the server over HTTPS (a
+	// TLS proxy in front of it).
 	SecureCookies bool
 	// PlainHTTP shows every dashboard page a banner that the connection
 	// is not encrypted; set it when other machines reach the dashboard
@@ -217,6 +219,9 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 	// every body gets the web face's deadline (web.Web.Handler), which
 	// ingest re-times with its own flags.
 	s.handler = ops.NoSniff(bodydeadline.Handler(s.ingest.AcceptRepeatedSlashes(mux)))
+	if cfg.SecureCookies {
+		s.handler = ops.HSTS(s.handler)
+	}
 	return s
 }
 

@@ -413,7 +413,7 @@ func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, a *app.App,
 	case behindCloudFront(rc):
 		// Viewers reach CloudFront over HTTPS only (it redirects HTTP),
 		// so HSTS holds for the distribution's host.
-		servers = append(servers, newServer(fromCloudFrontOnly(rc.OriginSecret, rc.PublicURL, hsts(h))))
+		servers = append(servers, newServer(fromCloudFrontOnly(rc.OriginSecret, rc.PublicURL, ops.HSTS(h))))
 		listeners = append(listeners, httpLn)
 		log.Info("serving HTTP to CloudFront", "addr", httpLn.Addr().String(), "public_url", rc.PublicURL)
 	case rc.Domain == "":
@@ -433,7 +433,7 @@ func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, a *app.App,
 			return err
 		}
 		httpsAddr = tlsLn.Addr()
-		secure := newServer(hsts(h))
+		secure := newServer(ops.HSTS(h))
 		secure.TLSConfig = m.TLSConfig()
 		// :80 answers ACME HTTP-01 challenges and redirects the rest.
 		servers = append(servers, newServer(ops.NoSniff(m.HTTPHandler(nil))), secure)
@@ -473,13 +473,4 @@ func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, a *app.App,
 		serveErr = nil
 	}
 	return serveErr
-}
-
-// hsts tells browsers to use HTTPS only, once they reached the dashboard
-// over HTTPS (the header is ignored on plain HTTP).
-func hsts(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
-		h.ServeHTTP(w, r)
-	})
 }

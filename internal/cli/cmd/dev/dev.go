@@ -117,7 +117,7 @@ there too:
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Addr, "addr", env("FLYTRAP_ADDR", DefaultAddr), "address to listen on, host:port; the port is a number (0 picks a free port) or a service name such as http [$FLYTRAP_ADDR]")
-	fl.StringVar(&opts.PublicURL, "public-url", env("FLYTRAP_PUBLIC_URL", ""), "URL browsers and SDKs reach this server at, e.g. http://devbox.local:8080, for the DSN, dashboard and alert links (default: http:// and --addr, 127.0.0.1 for 0.0.0.0 or [::]) [$FLYTRAP_PUBLIC_URL]")
+	fl.StringVar(&opts.PublicURL, "public-url", env("FLYTRAP_PUBLIC_URL", ""), "URL browsers and SDKs reach this server at, e.g. http://devbox.local:8080, for the DSN, dashboard and alert links; https:// (a TLS proxy in front) also makes cookies Secure and sends HSTS (default: http:// and --addr, 127.0.0.1 for 0.0.0.0 or [::]) [$FLYTRAP_PUBLIC_URL]")
 	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "directory for the database and dev.json [$FLYTRAP_DATA_DIR]")
 	fl.StringVar(&opts.DatabaseURL, "database-url", env("FLYTRAP_DATABASE_URL", ""), "postgres://... to use PostgreSQL instead of SQLite in the data dir [$FLYTRAP_DATABASE_URL]")
 	fl.IntVar(&opts.Workers, "workers", 2, "processor goroutines; on SQLite all but one wait until more than 200 events are queued")
@@ -340,6 +340,12 @@ func Run(ctx context.Context, opts *Options) error {
 		Processing:    pdb,
 		BusyGCPercent: busyGC(opts),
 		PublicURL:     base,
+		// An https public URL means browsers reach dev through a TLS
+		// proxy: cookies not marked Secure would also go to that host
+		// over plain HTTP, where a network attacker who downgrades the
+		// connection reads them, and HSTS stops the downgrade (the AWS
+		// dashboard does the same under HTTPS).
+		SecureCookies: strings.HasPrefix(base, "https://"),
 		PlainHTTP:     exposed,
 		Retention: app.Retention{
 			MaxAge:   time.Duration(opts.RetentionDays) * 24 * time.Hour,

@@ -268,6 +268,53 @@ func TestRunPublicURL(t *testing.T) {
 	}
 }
 
+// TestRunSecureCookies: with an https --public-url, browsers reach dev
+// through a TLS proxy, so its cookies are Secure with the __Host- prefix
+// and every answer sends HSTS, as the AWS dashboard's do under HTTPS; with
+// an http one, a Secure cookie would never come back, so neither is set.
+func TestRunSecureCookies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	for _, tc := range []struct {
+		public   string
+		cookie   string
+		secure   bool
+		wantHSTS bool
+	}{
+		{"https://devbox.example", "__Host-flytrap_login", true, true},
+		{"http://devbox.example:8080", "flytrap_login", false, false},
+	} {
+		t.Run(tc.public, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			_, done := startDev(ctx, t, "--addr", addr, "--data-dir", t.TempDir(), "--public-url", tc.public)
+			defer func() {
+				cancel()
+				<-done
+			}()
+
+			resp, err := http.Get("http://" + addr + "/login")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			cookies := resp.Cookies()
+			if len(cookies) != 1 || cookies[0].Name != tc.cookie || cookies[0].Secure != tc.secure {
+				t.Errorf("Set-Cookie %q, want %s with Secure %v", resp.Header.Values("Set-Cookie"), tc.cookie, tc.secure)
+			}
+			if hsts := resp.Header.Get("Strict-Transport-Security"); (hsts != "") != tc.wantHSTS {
+				t.Errorf("Strict-Transport-Security %q, want one: %v", hsts, tc.wantHSTS)
+			}
+		})
+	}
+}
+
 // get returns the body of a GET that must answer 200, with token as
 // bearer when not empty.
 func get(t *testing.T, c *http.Client, u, token string) string {
