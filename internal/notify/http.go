@@ -56,9 +56,15 @@ type permanent struct{ error }
 func (p permanent) Unwrap() error { return p.error }
 
 // post sends body to url as JSON with headers, and maps the answer: 2xx
-// is sent; 408, 429 and 5xx are retried; other 4xx and the redirects that
-// lose the body (301, 302, 303) are permanent.
-func post(ctx context.Context, client *http.Client, url string, body []byte, headers map[string]string) error {
+// is sent; 408, 429 and 5xx are retried; every other answer is permanent,
+// redirects included, which the client does not follow (newHTTPClient).
+// The error, which every member of the project sees, names the host and
+// the status and not the body: a receiver on a private network (allowed
+// with AllowPrivate) could otherwise be read by any project admin through
+// it. Only with errorCodes (Slack, whose host is fixed) does it add a body
+// that is one plain-text error code, such as "invalid_token". The first
+// bytes of the body go to the operator's log.
+func post(ctx context.Context, client *http.Client, url string, body []byte, headers map[string]string, errorCodes bool) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return permanent{fmt.Errorf("bad URL: %w", redactURL(err))}
@@ -78,26 +84,56 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, hea
 		return se
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
-	snippet := redactAnswer(string(raw), req.URL)
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
-	case resp.StatusCode == http.StatusMovedPermanently, resp.StatusCode == http.StatusFound, resp.StatusCode == http.StatusSeeOther:
-		return permanent{fmt.Errorf("%s answered %s, a redirect that would turn the POST into a GET without the alert: set the channel's URL to the final one (%s)",
-			req.URL.Host, resp.Status, HostURL(location(req.URL, resp.Header.Get("Location"))))}
-	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
-		return fmt.Errorf("%s answered %s: %s", req.URL.Host, resp.Status, oneLine(snippet, 200))
 	}
-	return permanent{fmt.Errorf("%s answered %s: %s", req.URL.Host, resp.Status, oneLine(snippet, 200))}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerLog))
+	answer := redactAnswer(string(raw), req.URL)
+	se := &sendError{msg: fmt.Sprintf("%s answered %s", req.URL.Host, resp.Status), err: errors.New("the answer had no body")}
+	if answer != "" {
+		se.err = fmt.Errorf("the answer began %q", answer)
+	}
+	if code := errorCode(answer); code != "" && errorCodes {
+		se.msg += ": " + code
+	}
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		se.msg += ", a redirect, which alerts do not follow: set the channel's URL to the final one"
+		if loc := resp.Header.Get("Location"); loc != "" {
+			se.msg += " (" + HostURL(location(req.URL, loc)) + ")"
+		}
+		return permanent{se}
+	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+		return se
+	}
+	return permanent{se}
 }
 
-// sendError is a send that failed before any answer: Error is what the
-// project's members see as the delivery's last error, a category with
-// what to check; err, net/http's error, is for the operator's log only,
-// because it names what the server's network looks like (its resolver's
-// address, which addresses answer, refuse or drop) and would make every
-// project admin a prober of it.
+// maxAnswerLog bounds the part of a failed delivery's answer that goes to
+// the operator's log.
+const maxAnswerLog = 200
+
+// errorCode returns answer, trimmed, when it is a lone error code as Slack
+// answers them ("invalid_payload", "channel_not_found"), else "".
+func errorCode(answer string) string {
+	answer = strings.TrimSpace(answer)
+	if answer == "" || len(answer) > 64 {
+		return ""
+	}
+	for _, r := range answer {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return ""
+		}
+	}
+	return answer
+}
+
+// sendError is a failed send: Error is what the project's members see as
+// the delivery's last error, a category with what to check; err is for
+// the operator's log only. Before any answer it is net/http's error, which
+// names what the server's network looks like (its resolver's address,
+// which addresses answer, refuse or drop) and would make every project
+// admin a prober of it; after one, the start of the answer's body.
 type sendError struct {
 	msg string
 	err error
@@ -146,8 +182,6 @@ func transportReason(host string, err error) string {
 		return "TLS handshake failed: the receiver's certificate has expired or is not yet valid"
 	case errors.As(err, &certErr), errors.As(err, &invalid), errors.As(err, &alertErr), errors.As(err, &recErr):
 		return "TLS handshake failed"
-	case errors.Is(err, errTooManyRedirects):
-		return errTooManyRedirects.Error()
 	case errors.Is(err, context.Canceled):
 		return "interrupted: the server stopped during the send, it is retried"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
@@ -278,7 +312,7 @@ func sendWebhook(ctx context.Context, client *http.Client, url, secret string, m
 		HeaderTimestamp:      ts,
 		HeaderSignature:      Sign(secret, ts, body),
 		HeaderIdempotencyKey: m.Key,
-	})
+	}, false)
 }
 
 // sendSlack posts m's Block Kit message to a Slack incoming webhook.
@@ -287,5 +321,5 @@ func sendSlack(ctx context.Context, client *http.Client, url string, m Message) 
 	if err != nil {
 		return permanent{err}
 	}
-	return post(ctx, client, url, body, nil)
+	return post(ctx, client, url, body, nil, true)
 }

@@ -101,7 +101,7 @@ func TestSendErrorsNameACategoryOnly(t *testing.T) {
 			"POST http://localhost:" + port + "/…: refused: the address localhost resolves to is not a public address: alerts are not posted to private networks (set " + EnvAllowPrivate + "=1 on the server to allow it)", "127.0.0.1 is not a public address", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := post(context.Background(), tc.client, tc.url, []byte("{}"), nil)
+			err := post(context.Background(), tc.client, tc.url, []byte("{}"), nil, false)
 			if err == nil {
 				t.Fatal("sent")
 			}
