@@ -36,9 +36,7 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
-	netip.MustParsePrefix("2002::/16"),       // 6to4 can embed any IPv4 address
-	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64 can embed any IPv4 address
-	netip.MustParsePrefix("2001::/32"),       // Teredo can embed any IPv4 address
+	netip.MustParsePrefix("2001::/32"),       // Teredo: reached through relays, its IPv4 addresses obfuscated
 	netip.MustParsePrefix("100::/64"),        // discard-only
 	netip.MustParsePrefix("2001:2::/48"),     // benchmarking
 	netip.MustParsePrefix("2001:10::/28"),    // ORCHID
@@ -49,11 +47,32 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
 }
 
-// publicAddr says whether ip is an address on the public internet. Its
-// zone, if any, is dropped first: netip.Prefix.Contains never matches a
-// zoned address, so a zone would have hidden every range of nonPublic.
+// embedsIPv4 are the IPv6 ranges whose addresses stand for an IPv4
+// address, at byte at: a connection to one reaches that IPv4 address (or
+// a translator's route to it), so it is as public as the IPv4 address is.
+// IPv4-mapped ::ffff:0:0/96 is netip.Addr.Unmap's.
+var embedsIPv4 = []struct {
+	prefix netip.Prefix
+	at     int
+}{
+	{netip.MustParsePrefix("::/96"), 12},           // IPv4-compatible, deprecated
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), 12}, // IPv4-translated (SIIT)
+	{netip.MustParsePrefix("64:ff9b::/96"), 12},    // NAT64's well-known prefix
+	{netip.MustParsePrefix("2002::/16"), 2},        // 6to4
+}
+
+// publicAddr says whether ip is an address on the public internet; an
+// IPv6 address that embeds an IPv4 one (embedsIPv4) is judged by that
+// IPv4 address. Its zone, if any, is dropped first: netip.Prefix.Contains
+// never matches a zoned address, so a zone would have hidden every range.
 func publicAddr(ip netip.Addr) bool {
 	ip = ip.Unmap().WithZone("")
+	for _, e := range embedsIPv4 {
+		if e.prefix.Contains(ip) {
+			b := ip.As16()
+			return publicAddr(netip.AddrFrom4([4]byte(b[e.at : e.at+4])))
+		}
+	}
 	if !ip.IsValid() || !ip.IsGlobalUnicast() || ip.IsPrivate() {
 		return false
 	}

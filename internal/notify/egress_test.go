@@ -11,7 +11,8 @@ import (
 )
 
 // TestPublicAddr: loopback, private, link-local, metadata, CGNAT,
-// multicast, reserved and IPv6 forms that embed IPv4 are not public.
+// multicast, reserved and documentation ranges are not public, and IPv6
+// forms that embed an IPv4 address are as public as it is.
 func TestPublicAddr(t *testing.T) {
 	for _, tc := range []struct {
 		ip   string
@@ -42,8 +43,6 @@ func TestPublicAddr(t *testing.T) {
 		{"192.0.2.1", false},
 		{"::ffff:127.0.0.1", false},
 		{"::ffff:169.254.169.254", false},
-		{"2002:a9fe:a9fe::", false},    // 6to4 of 169.254.169.254
-		{"64:ff9b::a9fe:a9fe", false},  // NAT64 of 169.254.169.254
 		{"2001:0:4136:e378::", false},  // Teredo
 		{"2001:db8::1", false},         // documentation
 		{"::ffff:8.8.8.8", true},       // mapped public IPv4
@@ -68,7 +67,6 @@ func TestPublicAddr(t *testing.T) {
 		{"2001:db9::1", true},          // past documentation
 		{"2620:0:2d0:200::7", true},    // public
 		{"2600:1f18:ffff::1", true},    // AWS us-east-1 IPv6
-		{"64:ff9b::", false},           // NAT64 of 0.0.0.0
 		{"1.1.1.1", true},
 		// A zone (http://[addr%25eth0]/) does not hide a range:
 		// netip.Prefix.Contains never matches a zoned address.
@@ -80,6 +78,44 @@ func TestPublicAddr(t *testing.T) {
 	} {
 		if got := publicAddr(netip.MustParseAddr(tc.ip)); got != tc.want {
 			t.Errorf("publicAddr(%s) = %v, want %v", tc.ip, got, tc.want)
+		}
+	}
+}
+
+// TestPublicAddrEmbeddedIPv4: an IPv6 address that stands for an IPv4
+// one (IPv4-compatible ::/96, IPv4-mapped, IPv4-translated, NAT64's
+// 64:ff9b::/96, 6to4's 2002::/16) is judged by that IPv4 address, so
+// ::127.0.0.1 is refused and a NAT64 network's 64:ff9b::8.8.8.8 is not.
+func TestPublicAddrEmbeddedIPv4(t *testing.T) {
+	for _, v4 := range []struct {
+		ip     string
+		public bool
+	}{
+		{"127.0.0.1", false},
+		{"10.1.2.3", false},
+		{"169.254.169.254", false},
+		{"100.100.100.200", false},
+		{"0.0.0.0", false},
+		{"0.0.0.1", false},
+		{"192.0.2.1", false},
+		{"8.8.8.8", true},
+		{"52.94.76.1", true},
+	} {
+		a := netip.MustParseAddr(v4.ip).As4()
+		hex := fmt.Sprintf("%02x%02x:%02x%02x", a[0], a[1], a[2], a[3])
+		for _, form := range []string{
+			"::" + v4.ip,              // IPv4-compatible
+			"::" + hex,                // the same, in hex
+			"::ffff:" + v4.ip,         // IPv4-mapped
+			"::ffff:0:" + v4.ip,       // IPv4-translated
+			"64:ff9b::" + v4.ip,       // NAT64
+			"64:ff9b::" + hex + "%lo", // NAT64, zoned
+			"2002:" + hex + "::1",     // 6to4
+			"2002:" + hex + ":ab::%eth0",
+		} {
+			if got := publicAddr(netip.MustParseAddr(form)); got != v4.public {
+				t.Errorf("publicAddr(%s) = %v, want %v as for %s", form, got, v4.public, v4.ip)
+			}
 		}
 	}
 }
