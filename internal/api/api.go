@@ -17,6 +17,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/authheader"
 	"github.com/getflytrap/flytrap/internal/issuefilter"
 	"github.com/getflytrap/flytrap/internal/logthrottle"
 	"github.com/getflytrap/flytrap/internal/service"
@@ -328,13 +329,13 @@ func (a *API) auth(next http.HandlerFunc) http.HandlerFunc {
 // owner and scope. Unknown, expired and missing tokens get the same 401
 // so tokens cannot be probed.
 func (a *API) bearer(w http.ResponseWriter, r *http.Request, h string) (store.User, store.APIToken, bool) {
-	token, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
+	token, ok := authheader.Bearer(h)
+	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "missing API token: send Authorization: Bearer <token>")
 		return store.User{}, store.APIToken{}, false
 	}
-	u, t, err := a.store.TokenOwner(r.Context(), strings.TrimSpace(token))
+	u, t, err := a.store.TokenOwner(r.Context(), token)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			a.fail(w, r, err)

@@ -165,6 +165,29 @@ func bearer(token string) func(*http.Request) {
 	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
 }
 
+// TestBearerSchemeAnyCase: the API reads the token whatever the case of
+// the scheme's name, which RFC 9110 makes case-insensitive.
+func TestBearerSchemeAnyCase(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		header string
+		want   int
+	}{
+		{"Bearer " + f.memberToken, 200},
+		{"bearer " + f.memberToken, 200},
+		{"BEARER " + f.memberToken, 200},
+		{"bEARER  " + f.memberToken + " ", 200},
+		{"bearer ", 401},
+		{"Basic " + f.memberToken, 401},
+		{"bearer nope", 401},
+	} {
+		code, _, out := f.send(t, "GET", "/api/v1/projects", "", func(r *http.Request) { r.Header.Set("Authorization", tc.header) })
+		if code != tc.want {
+			t.Errorf("Authorization: %.12s…: %d %v, want %d", tc.header, code, out, tc.want)
+		}
+	}
+}
+
 // session authenticates a request with a session cookie, and with the
 // CSRF proof when csrf is set.
 func session(cookie string, csrf bool) func(*http.Request) {

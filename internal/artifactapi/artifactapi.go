@@ -31,6 +31,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/authheader"
 	"github.com/getflytrap/flytrap/internal/bodydeadline"
 	"github.com/getflytrap/flytrap/internal/projectref"
 	"github.com/getflytrap/flytrap/internal/service"
@@ -234,9 +235,8 @@ func unserved(path string) string {
 // auth resolves the bearer token to a user, as /api/v1 does.
 func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, store.User)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		token = strings.TrimSpace(token)
-		if !ok || token == "" {
+		token, ok := authheader.Bearer(r.Header.Get("Authorization"))
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="flytrap"`)
 			writeDetail(w, http.StatusUnauthorized, "missing API token: pass a Flytrap API token (--auth-token, SENTRY_AUTH_TOKEN or FLYTRAP_TOKEN)")
 			return

@@ -213,6 +213,33 @@ func TestReleaseAssemble(t *testing.T) {
 	}
 }
 
+// TestBearerSchemeAnyCase: sentry-cli's routes read the token whatever
+// the case of the scheme's name, which RFC 9110 makes case-insensitive.
+func TestBearerSchemeAnyCase(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		header string
+		want   int
+	}{
+		{"Bearer " + e.token, 200},
+		{"bearer " + e.token, 200},
+		{"BEARER " + e.token, 200},
+		{"bearer", 401},
+		{"Basic " + e.token, 401},
+	} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/0/organizations/x/chunk-upload/", nil)
+		req.Header.Set("Authorization", tc.header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Authorization: %.12s…: %d, want %d", tc.header, resp.StatusCode, tc.want)
+		}
+	}
+}
+
 func TestUploadFlow(t *testing.T) {
 	e := newEnv(t)
 	var opts map[string]any

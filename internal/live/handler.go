@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/getflytrap/flytrap/internal/authheader"
 	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -50,9 +51,8 @@ func BearerOrSession(tokens TokenUsers, session Authenticator) Authenticator {
 		if h := r.Header.Get("Authorization"); h != "" {
 			// Explicit credentials that fail do not fall back to the
 			// cookie: the caller meant the token.
-			token, ok := strings.CutPrefix(h, "Bearer ")
-			token = strings.TrimSpace(token)
-			if !ok || token == "" {
+			token, ok := authheader.Bearer(h)
+			if !ok {
 				return store.User{}, ErrUnauthenticated
 			}
 			return tokens.UserByAPIToken(r.Context(), token)

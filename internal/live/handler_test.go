@@ -170,6 +170,9 @@ func TestHandlerAuthorization(t *testing.T) {
 		{"bad token does not fall back to the cookie", p1, http.Header{"Authorization": {"Bearer nope"}, "Cookie": {"flytrap_session=member-session"}}, http.StatusUnauthorized},
 		{"unknown session", p1, http.Header{"Cookie": {"flytrap_session=stolen"}}, http.StatusUnauthorized},
 		{"member, own project", p1, bearer(f.memberToken), http.StatusSwitchingProtocols},
+		// RFC 9110: the scheme's name is case-insensitive.
+		{"member, lower-case scheme", p1, http.Header{"Authorization": {"bearer " + f.memberToken}}, http.StatusSwitchingProtocols},
+		{"member, upper-case scheme", p1, http.Header{"Authorization": {"BEARER " + f.memberToken}}, http.StatusSwitchingProtocols},
 		{"member by session cookie", p1, http.Header{"Cookie": {"flytrap_session=member-session"}}, http.StatusSwitchingProtocols},
 		{"member, all visible projects", "", bearer(f.memberToken), http.StatusSwitchingProtocols},
 		{"member, other project", p2, bearer(f.memberToken), http.StatusNotFound},

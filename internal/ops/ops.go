@@ -12,8 +12,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/authheader"
 )
 
 // DefaultMinFreeBytes is the free space below which a data directory makes
@@ -156,10 +157,9 @@ type Authorizer func(ctx context.Context, token string) error
 // listener (/metrics on the EC2 dashboard).
 func RequireAdmin(authorize Authorizer, log *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		token = strings.TrimSpace(token)
+		token, ok := authheader.Bearer(r.Header.Get("Authorization"))
 		err := ErrUnauthorized
-		if ok && token != "" {
+		if ok {
 			err = authorize(r.Context(), token)
 		}
 		switch {

@@ -108,6 +108,9 @@ func TestRequireAdmin(t *testing.T) {
 		{"member's token", "Bearer member", 403},
 		{"failed check", "Bearer broken", 500},
 		{"admin's token", "Bearer admin", 200},
+		// RFC 9110: the scheme's name is case-insensitive.
+		{"admin's token, lower-case scheme", "bearer admin", 200},
+		{"member's token, upper-case scheme", "BEARER member", 403},
 	}
 	for _, tt := range tests {
 		req := httptest.NewRequest("GET", "/metrics", nil)
