@@ -465,6 +465,10 @@ func (a *API) getIssue(w http.ResponseWriter, r *http.Request) {
 	// event, as it scopes the issue list's figures: an issue without
 	// events stored there has no latest event, never another
 	// environment's.
+	if err := issuefilter.CheckNUL(r.URL.Query(), "environment"); err != nil {
+		writeError(w, http.StatusBadRequest, apitypes.CodeBadRequest, err.Error())
+		return
+	}
 	env := r.URL.Query().Get("environment")
 	is, err := a.store.GetIssueIn(ctx, v, id, env)
 	if err != nil {
@@ -567,6 +571,10 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	// ?environment= lists the issue's events in that environment only.
 	q := r.URL.Query()
+	if err := issuefilter.CheckNUL(q, "environment"); err != nil {
+		writeError(w, http.StatusBadRequest, apitypes.CodeBadRequest, err.Error())
+		return
+	}
 	evs, next, err := a.store.ListEvents(ctx, v, id, q.Get("cursor"), limit, q.Get("environment"))
 	if err != nil {
 		a.fail(w, r, err)

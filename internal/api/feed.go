@@ -22,8 +22,12 @@ const maxFeedProjects = 100
 // broke.
 func (a *API) feed(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if err := issuefilter.CheckNUL(q, "level", "environment"); err != nil {
+		writeError(w, http.StatusBadRequest, apitypes.CodeBadRequest, err.Error())
+		return
+	}
 	// Cleaned as the issue list's parameters are: PostgreSQL refuses
-	// invalid UTF-8 and NULs.
+	// invalid UTF-8.
 	f := store.FeedFilter{Since: a.now().Add(-defaultFeedSince), Level: store.Clean(q.Get("level")),
 		Environment: store.Clean(q.Get("environment")), Cursor: q.Get("cursor")}
 	if s := q.Get("since"); s != "" {

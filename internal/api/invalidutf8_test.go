@@ -19,9 +19,11 @@ import (
 // TestListIssuesInvalidUTF8: invalid UTF-8 or a NUL in any parameter of
 // the issue list, or in any part of its search, or in the event feed's
 // filters, is never a 500 (PostgreSQL
-// refuses such text: invalid byte sequence for encoding "UTF8"). It is
-// read as U+FFFD, as the store saved the SDK's own bad bytes, so it finds
-// what they were saved as, on both databases alike.
+// refuses such text: invalid byte sequence for encoding "UTF8"). Invalid
+// UTF-8 is read as U+FFFD, as the store saved the SDK's own bad bytes, so
+// it finds what they were saved as, on both databases alike. A NUL, which
+// no stored text has, is a 400 naming the parameter: dropped, it left
+// query=%00 no search at all, and every issue listed.
 func TestListIssuesInvalidUTF8(t *testing.T) {
 	onBothDatabases(t, testListIssuesInvalidUTF8)
 }
@@ -52,12 +54,13 @@ func testListIssuesInvalidUTF8(t *testing.T, dsn string) {
 		Environment: "prod\xff", Release: "app\xff@1", Tags: []event.Tag{{Key: "k", Value: "v\xff"}},
 		Exceptions: []event.Exception{{Type: "TypeError", Value: "bad \xff byte", Frames: []event.Frame{{Filename: "app.js", Function: "run", Lineno: 3}}}},
 	}
-	if _, err := db.SaveEvent(ctx, store.SaveRequest{Event: ev, Fingerprint: "x", GroupingVersion: "test", Title: ev.Title(), Culprit: ev.Culprit(), UserKey: "id:1"}); err != nil {
+	saved, err := db.SaveEvent(ctx, store.SaveRequest{Event: ev, Fingerprint: "x", GroupingVersion: "test", Title: ev.Title(), Culprit: ev.Culprit(), UserKey: "id:1"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(New(db, nil, func() time.Time { return now }))
 	defer srv.Close()
-	get := func(path string) (int, int, any) {
+	get := func(path string) (int, int, map[string]any) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", srv.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -68,7 +71,7 @@ func testListIssuesInvalidUTF8(t *testing.T, dsn string) {
 		defer resp.Body.Close()
 		var out struct {
 			Data  []map[string]any `json:"data"`
-			Error any              `json:"error"`
+			Error map[string]any   `json:"error"`
 		}
 		json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, len(out.Data), out.Error
@@ -100,11 +103,17 @@ func testListIssuesInvalidUTF8(t *testing.T, dsn string) {
 		{"query=firstRelease:[app%ff@1,b%fe]", 200, 1},
 		{"query=firstRelease:app%ff*", 200, 1},
 		{"query=user.email:%ff", 200, 0},
-		{"query=a%00b", 200, 0},
+		{"query=a%00b", 400, 0},
+		{"query=%00", 400, 0},
+		{"query=k:%00", 400, 0},
+		{"environment=%00", 400, 0},
+		{"release=%00", 400, 0},
+		{"level=%00", 400, 0},
+		{"status=all%00", 400, 0},
 		{"environment=prod%ff", 200, 1},
-		{"environment=prod%ff%00", 200, 1},
+		{"environment=prod%ff%00", 400, 0},
 		{"release=app%ff@1", 200, 1},
-		{"release=app%ff%00@1", 200, 1},
+		{"release=app%ff%00@1", 400, 0},
 		{"environment=prod%ff&release=app%fe@1&query=bad+%ff", 200, 1},
 		{"level=%ff", 400, 0},
 		{"status=%ff", 400, 0},
@@ -117,21 +126,47 @@ func testListIssuesInvalidUTF8(t *testing.T, dsn string) {
 		if code != tt.code || n != tt.issues {
 			t.Errorf("%s: %d with %d issues (error %v), want %d with %d", tt.params, code, n, apiErr, tt.code, tt.issues)
 		}
+		wantNUL(t, tt.params, code, apiErr)
 	}
-	// The event feed (flytrap tail) filters by the same kind of text.
+	// The event feed (flytrap tail) filters by the same kind of text, and
+	// an issue's figures and events by environment.
+	issue := "/api/v1/issues/" + strconv.FormatInt(saved.IssueID, 10)
 	for _, tt := range []struct {
-		params string
+		path   string
+		code   int
 		events int
 	}{
-		{"environment=prod%ff", 1},
-		{"environment=prod%ff%00", 1},
-		{"environment=%ff", 0},
-		{"level=%ff", 0},
-		{"level=error%00", 1},
+		{"/api/v1/events?environment=prod%ff", 200, 1},
+		{"/api/v1/events?environment=prod%ff%00", 400, 0},
+		{"/api/v1/events?environment=%00", 400, 0},
+		{"/api/v1/events?environment=%ff", 200, 0},
+		{"/api/v1/events?level=%ff", 200, 0},
+		{"/api/v1/events?level=error%00", 400, 0},
+		{"/api/v1/events?level=%00", 400, 0},
+		{issue + "/events?environment=prod%ff", 200, 1},
+		{issue + "/events?environment=%00", 400, 0},
+		{issue + "?environment=prod%ff", 200, 0},
+		{issue + "?environment=%00", 400, 0},
 	} {
-		if code, n, apiErr := get("/api/v1/events?" + tt.params); code != 200 || n != tt.events {
-			t.Errorf("feed %s: %d with %d events (error %v), want 200 with %d", tt.params, code, n, apiErr, tt.events)
+		code, n, apiErr := get(tt.path)
+		if code != tt.code || n != tt.events {
+			t.Errorf("%s: %d with %d events (error %v), want %d with %d", tt.path, code, n, apiErr, tt.code, tt.events)
 		}
+		wantNUL(t, tt.path, code, apiErr)
+	}
+}
+
+// wantNUL fails a 400 for a request with a NUL whose error does not name
+// the NUL and the parameter it is in.
+func wantNUL(t *testing.T, request string, code int, apiErr map[string]any) {
+	t.Helper()
+	if code != http.StatusBadRequest || !strings.Contains(request, "%00") {
+		return
+	}
+	msg, _ := apiErr["message"].(string)
+	param := request[strings.LastIndexAny(request, "?&")+1 : strings.Index(request, "=")]
+	if apiErr["code"] != "bad_request" || !strings.Contains(msg, "the "+param+" parameter has a NUL byte") {
+		t.Errorf("%s: error %v, want one that names the NUL in %s", request, apiErr, param)
 	}
 }
 

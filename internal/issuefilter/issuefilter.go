@@ -81,6 +81,9 @@ const (
 // 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
 // Parse sets no ProjectID.
 func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
+	if err := CheckNUL(q, "query", "status", "environment", "release", "level", "sort", "cursor", "since", "limit"); err != nil {
+		return store.IssueFilter{}, err
+	}
 	// Every value of the filter, the search's terms included, comes from
 	// these parameters, cleaned as the store cleans what it saves.
 	get := func(key string) string { return store.Clean(q.Get(key)) }
@@ -623,6 +626,21 @@ func add[T comparable](list *[]T, v T) {
 	if !slices.Contains(*list, v) {
 		*list = append(*list, v)
 	}
+}
+
+// CheckNUL returns an error naming the first of keys whose value in q has
+// a NUL byte: the store drops NULs from what it saves, so no stored text
+// has one, and dropping them from a filter instead left a filter of NULs
+// alone empty, which is no filter: every issue.
+func CheckNUL(q url.Values, keys ...string) error {
+	for _, k := range keys {
+		for _, v := range q[k] {
+			if strings.ContainsRune(v, 0) {
+				return fmt.Errorf("the %s parameter has a NUL byte (%%00), which no stored text has: remove it", k)
+			}
+		}
+	}
+	return nil
 }
 
 // ParseSince accepts a look-back like 1h, 24h or 14d (relative to now), or
