@@ -18,7 +18,7 @@ import (
 
 // Size limits applied while normalizing. They keep one event's footprint in
 // the store and UI bounded no matter what an SDK sends; text beyond a limit
-// is cut and ends in "…".
+// is cut, ends in "…", and is named in a note (see cuts).
 const (
 	maxName         = 256       // types, modules, functions, environments, user fields
 	maxTag          = 200       // tag keys and values (Sentry's limit)
@@ -37,6 +37,9 @@ const (
 	maxContextLines = 25 // pre/post context lines per frame
 	maxFingerprint  = 50
 	maxNotes        = 20
+	// maxCutNames bounds the members one cut note names, so that an event
+	// of thousands of long strings gets one short note.
+	maxCutNames = 5
 )
 
 // Timestamps outside [received-maxPast, received+maxFuture] are replaced by
@@ -59,10 +62,56 @@ type decoder struct {
 	salt     []byte
 	dropIPs  bool
 	notes    []string
+	// changed is what clamp changed in the event's strings, nil until it
+	// changes one: most events have nothing cut, and pay nothing for it.
+	changed *changes
+}
+
+// changes are the strings cut to a limit and those NULs were removed
+// from.
+type changes struct{ cut, nul cuts }
+
+// cuts tallies one kind of change to the event's strings, for the one
+// note finish writes about it: how many, and the first few by name.
+type cuts struct {
+	n     int
+	names []string
+}
+
+func (c *cuts) add(name func() string) {
+	c.n++
+	if len(c.names) < maxCutNames {
+		c.names = append(c.names, name())
+	}
+}
+
+// list is the names for a note: "a, b, c; and 4 more".
+func (c *cuts) list() string {
+	s := strings.Join(c.names, ", ")
+	if more := c.n - len(c.names); more > 0 {
+		s += fmt.Sprintf("; and %d more", more)
+	}
+	return s
 }
 
 func (h *Handler) newDecoder(clientIP string) *decoder {
 	return &decoder{received: h.cfg.Now().UTC(), clientIP: clientIP, salt: h.cfg.IPSalt, dropIPs: h.cfg.DropIPs}
+}
+
+// finish writes the notes that sum up the event's strings, one per kind
+// of change however many strings it touched, and returns all the notes.
+func (d *decoder) finish() []string {
+	c := d.changed
+	if c == nil {
+		return d.notes
+	}
+	if c.cut.n > 0 {
+		d.note("cut %s to fit the event field limits (each now ends in \"…\"): %s", plural(c.cut.n, "string"), c.cut.list())
+	}
+	if c.nul.n > 0 {
+		d.note("removed NUL characters, which cannot be stored, from %s: %s", plural(c.nul.n, "string"), c.nul.list())
+	}
+	return d.notes
 }
 
 func (d *decoder) note(format string, args ...any) {
@@ -130,15 +179,66 @@ func (d *decoder) str(path where, v any, limit int) string {
 	case nil:
 		return ""
 	case string:
-		return clamp(x, limit)
+		return d.clamp(path, x, limit)
 	case json.Number:
-		return clamp(string(x), limit)
+		return d.clamp(path, string(x), limit)
 	case bool:
 		return strconv.FormatBool(x)
 	default:
 		d.wrongType(path, "a string", v)
 		return ""
 	}
+}
+
+// clamp is clamp for the member path names, remembering for the notes
+// (finish) a cut or NULs removed. The test before the call is all that a
+// string within its limit costs: decoding calls this for every field of
+// every frame.
+func (d *decoder) clamp(path where, s string, limit int) string {
+	if len(s) <= limit && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return d.clampSlow(path.String, s, limit)
+}
+
+// clampKey is clamp for member key of the object path names, such as a
+// header; the name is put together only for a note.
+func (d *decoder) clampKey(path where, key, s string, limit int) string {
+	if len(s) <= limit && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return d.clampSlow(func() string { return path.String() + "." + key }, s, limit)
+}
+
+func (d *decoder) clampSlow(name func() string, s string, limit int) string {
+	out := clamp(s, limit)
+	if d.changed == nil {
+		d.changed = &changes{}
+	}
+	nuls := strings.Count(s, "\x00")
+	if nuls > 0 {
+		d.changed.nul.add(name)
+	}
+	if len(s)-nuls > limit {
+		d.changed.cut.add(func() string { return fmt.Sprintf("%s (%d bytes, kept %d)", name(), len(s), len(out)) })
+	}
+	return out
+}
+
+// text is anyText for the member path names, with clamp's notes.
+func (d *decoder) text(path where, v any, limit int) string {
+	return d.clamp(path, anyText(v, math.MaxInt), limit)
+}
+
+// textItem is text for item i of the list path names, whose name is put
+// together only for a note: a list() for each frame's context lines cost
+// an allocation each.
+func (d *decoder) textItem(path where, i int, v any, limit int) string {
+	s := anyText(v, math.MaxInt)
+	if len(s) <= limit && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return d.clampSlow(func() string { return path.item(i).String() }, s, limit)
 }
 
 // name reads a release or an environment, which name things in URLs and
@@ -158,11 +258,17 @@ func (d *decoder) name(path where, v any, problem func(string) string) string {
 
 // anyText renders any JSON value as text: strings as they are, everything
 // else as compact JSON. For fields the protocol defines as free-form.
+// With a limit of math.MaxInt it cuts nothing and keeps NULs, for text a
+// decoder's clamp bounds afterwards.
 func anyText(v any, limit int) string {
-	if s, ok := v.(string); ok {
-		return clamp(s, limit)
+	s, ok := v.(string)
+	if !ok {
+		s = compactJSON(v)
 	}
-	return clamp(compactJSON(v), limit)
+	if limit == math.MaxInt {
+		return s
+	}
+	return clamp(s, limit)
 }
 
 func (d *decoder) object(path where, v any) map[string]any {

@@ -62,7 +62,7 @@ func (d *decoder) decodeFlytrap(kind flytrapKind, body []byte) (*event.Event, in
 		ex.Mechanism.Type = "onerror"
 	case flytrapRejection:
 		ex.Type = "UnhandledRejection"
-		ex.Value = rejectionValue(data)
+		ex.Value = d.rejectionValue(data)
 		ex.Mechanism.Type = "onunhandledrejection"
 	}
 	ev := &event.Event{
@@ -100,7 +100,7 @@ func (d *decoder) decodeFlytrap(kind flytrapKind, body []byte) (*event.Event, in
 	if h := d.hashIP(firstForwardedIP(d.str(at("data.ip"), data["ip"], maxName))); h != "" {
 		ev.User = &event.User{IPHash: h}
 	}
-	ev.Notes = d.notes
+	ev.Notes = d.finish()
 	return ev, pid, nil
 }
 
@@ -118,12 +118,12 @@ func flytrapProjectID(v any) (int64, bool) {
 // rejectionValue renders the rejected value: strings as they are, anything
 // else as JSON. JSON.stringify drops an undefined value, so a missing key
 // means `Promise.reject()` / `reject(undefined)`.
-func rejectionValue(data map[string]any) string {
+func (d *decoder) rejectionValue(data map[string]any) string {
 	v, ok := data["value"]
 	if !ok {
 		return "undefined"
 	}
-	return anyText(v, maxMessage)
+	return d.text(at("data.value"), v, maxMessage)
 }
 
 // codeContexts reads the source snippets the SDKs send per stack location.
@@ -148,7 +148,7 @@ func (d *decoder) codeContexts(v any) []event.CodeContext {
 			// Unlimited here: the body is already bounded, and cutting
 			// the encoded text would break its JSON; sourceText bounds
 			// the decoded lines.
-			Context: sourceText(d.str(p.field(".context"), m["context"], math.MaxInt)),
+			Context: d.sourceText(p.field(".context"), d.str(p.field(".context"), m["context"], math.MaxInt)),
 		}
 		if c != (event.CodeContext{}) {
 			out = append(out, c)
@@ -168,7 +168,7 @@ const maxSourceLines = 2*maxContextLines + 1
 // JSON.stringify), so a context that is a JSON string literal is decoded;
 // anything else, including a literal that does not decode, is taken as the
 // source text itself, so a hand-written single line keeps working.
-func sourceText(s string) string {
+func (d *decoder) sourceText(path where, s string) string {
 	if t := strings.TrimSpace(s); len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' {
 		var decoded string
 		if json.Unmarshal([]byte(t), &decoded) == nil {
@@ -180,7 +180,7 @@ func sourceText(s string) string {
 		lines = lines[:maxSourceLines]
 	}
 	for i, l := range lines {
-		lines[i] = clamp(l, maxLine)
+		lines[i] = d.clamp(path, l, maxLine)
 	}
 	return strings.Join(lines, "\n")
 }

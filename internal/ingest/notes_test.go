@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestDecodeSentryNotesNameTheMember pins the names notes give nested
@@ -36,5 +39,82 @@ func TestDecodeSentryNotesNameTheMember(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("notes:\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestDecodeNotesSayWhatWasCut pins the notes of strings cut to their
+// limits and of NULs removed: one note per kind, naming the first few
+// members with the length sent and kept, however many strings were cut.
+func TestDecodeNotesSayWhatWasCut(t *testing.T) {
+	long := func(c string, n int) string { return strings.Repeat(c, n) }
+	var frames []string
+	for i := range 250 {
+		frames = append(frames, fmt.Sprintf(`{"function":%q}`, long("f", 300+i)))
+	}
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"within the limits", fmt.Sprintf(`{"message":%q,"logger":%q}`, long("m", maxMessage), long("l", maxName)), nil},
+		{"report's event", fmt.Sprintf(`{"message":%q,"logger":%q,"environment":%q,"user":{"username":%q},
+			"exception":{"values":[{"type":%q,"value":%q,"stacktrace":{"frames":[{"function":%q,"filename":%q}]}}]}}`,
+			"long ✓ "+long("y", 20000), long("l", 400), long("e", 400), long("u", 400), long("T", 400), long("z", 20000), long("f", 400), long("p", 3000)),
+			[]string{`cut 8 strings to fit the event field limits (each now ends in "…"): logger (400 bytes, kept 256), environment (400 bytes, kept 256), message (20009 bytes, kept 8192), user.username (400 bytes, kept 256), exception.values[0].type (400 bytes, kept 256); and 3 more`}},
+		{"NUL", `{"message":"nul \u0000 here","logger":"a\u0000b\u0000"}`,
+			[]string{"removed NUL characters, which cannot be stored, from 2 strings: logger, message"}},
+		{"both in one string", fmt.Sprintf(`{"message":"\u0000%s"}`, long("y", 9000)),
+			[]string{`cut 1 string to fit the event field limits (each now ends in "…"): message (9001 bytes, kept 8192)`, "removed NUL characters, which cannot be stored, from 1 string: message"}},
+		{"hostile: 250 long functions", fmt.Sprintf(`{"exception":{"values":[{"type":"E","stacktrace":{"frames":[%s]}}]}}`, strings.Join(frames, ",")),
+			[]string{`cut 250 strings to fit the event field limits (each now ends in "…"): exception.values[0].stacktrace.frames[0].function (300 bytes, kept 256), exception.values[0].stacktrace.frames[1].function (301 bytes, kept 256), exception.values[0].stacktrace.frames[2].function (302 bytes, kept 256), exception.values[0].stacktrace.frames[3].function (303 bytes, kept 256), exception.values[0].stacktrace.frames[4].function (304 bytes, kept 256); and 245 more`}},
+		{"header, query, fingerprint, environment tag", fmt.Sprintf(`{"request":{"url":"https://x","headers":{"Referer":%q},"query_string":{"q":%q}},"fingerprint":["a",%q],"tags":{"environment":%q}}`,
+			long("r", 3000), long("q", 3000), long("g", 300), long("日", 200)),
+			[]string{`cut 4 strings to fit the event field limits (each now ends in "…"): fingerprint[1] (300 bytes, kept 200), tags.environment (600 bytes, kept 255), request.query_string (3002 bytes, kept 2048), request.headers.Referer (3000 bytes, kept 2048)`}},
+		{"context line", fmt.Sprintf(`{"exception":{"values":[{"type":"E","stacktrace":{"frames":[{"function":"f","pre_context":["a",%q]}]}}]}}`, long("c", 1100)),
+			[]string{`cut 1 string to fit the event field limits (each now ends in "…"): exception.values[0].stacktrace.frames[0].pre_context[1] (1100 bytes, kept 1024)`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := testDecoder().decodeSentry([]byte(tt.in), testProject, envelopeHeader{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ev.Notes, tt.want) {
+				t.Errorf("notes:\n%q\nwant\n%q", ev.Notes, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecodeCutsWholeRunes checks that a cut never splits a character:
+// an environment, which filters and alert rules match, stays valid UTF-8
+// whether it came as the field or as the environment tag.
+func TestDecodeCutsWholeRunes(t *testing.T) {
+	for _, in := range []string{
+		`{"environment":"` + strings.Repeat("日", 200) + `"}`,
+		`{"tags":{"environment":"` + strings.Repeat("日", 200) + `"}}`,
+		`{"environment":"` + strings.Repeat("é", 200) + `x"}`,
+	} {
+		ev, err := testDecoder().decodeSentry([]byte(in), testProject, envelopeHeader{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env := ev.Environment; !utf8.ValidString(env) || len(env) > maxName || !strings.HasSuffix(env, "…") || len(ev.Notes) != 1 {
+			t.Errorf("environment %q (%d bytes), notes %q", env, len(env), ev.Notes)
+		}
+	}
+}
+
+// TestDecodeFlytrapNotesCuts: bodies of the Flytrap SDKs get the same
+// notes.
+func TestDecodeFlytrapNotesCuts(t *testing.T) {
+	in := fmt.Sprintf(`{"data":{"project_id":"42","error":{"name":"E","message":%q,"stack":"x"}}}`, strings.Repeat("m", 9000))
+	ev, _, err := testDecoder().decodeFlytrap(flytrapError, []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`cut 1 string to fit the event field limits (each now ends in "…"): data.error.message (9000 bytes, kept 8192)`}
+	if !slices.Equal(ev.Notes, want) {
+		t.Errorf("notes:\n%q\nwant\n%q", ev.Notes, want)
 	}
 }

@@ -50,7 +50,7 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 	var env string
 	ev.Tags, env = d.tags(obj["tags"])
 	if ev.Environment == "" && event.EnvironmentProblem(env) == "" {
-		ev.Environment = clamp(env, maxName)
+		ev.Environment = d.clamp(at("tags.environment"), env, maxName)
 	}
 	d.message(ev, obj)
 	reqName, reqV := legacy(obj, "request", "sentry.interfaces.Http")
@@ -59,10 +59,10 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 	ev.Request = d.request(at(reqName), reqV)
 	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
 	ev.Breadcrumbs = d.breadcrumbs(at(name), v, drift)
-	meta := readDebugMeta(obj["debug_meta"])
+	meta := d.readDebugMeta(obj["debug_meta"])
 	ev.Exceptions, ev.Threads = d.exceptionsWithStacks(obj, &meta)
 	ev.Handled = handled(ev.Exceptions)
-	ev.Notes = d.notes
+	ev.Notes = d.finish()
 	return ev, nil
 }
 
@@ -126,7 +126,7 @@ func (d *decoder) message(ev *event.Event, obj map[string]any) {
 			}
 			if f, ok := event.FormatLogEntry(raw, params, maxMessage); !ok {
 				d.note("%s.message was not formatted: its params do not fit its placeholders", name)
-			} else if f = clamp(f, maxMessage); f != template {
+			} else if f = d.clamp(at(name+".message, filled in from its params,"), f, maxMessage); f != template {
 				ev.MessageFormatted = f
 			}
 			return
@@ -148,8 +148,8 @@ func (d *decoder) fingerprint(v any) []string {
 		items = items[:maxFingerprint]
 	}
 	var out []string
-	for _, it := range items {
-		out = append(out, anyText(it, maxTag))
+	for i, it := range items {
+		out = append(out, d.textItem(at("fingerprint"), i, it, maxTag))
 	}
 	return out
 }
@@ -382,13 +382,14 @@ func (d *decoder) request(path where, v any) *event.Request {
 func (d *decoder) queryString(path where, v any) string {
 	var q []string
 	add := func(k string, val any) {
-		q = append(q, url.QueryEscape(k)+"="+url.QueryEscape(anyText(val, maxPath)))
+		// Cut once, joined: a value over the limit makes the whole so.
+		q = append(q, url.QueryEscape(k)+"="+url.QueryEscape(d.text(path, val, math.MaxInt)))
 	}
 	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:
-		return clamp(strings.TrimPrefix(x, "?"), maxPath)
+		return d.clamp(path, strings.TrimPrefix(x, "?"), maxPath)
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
@@ -415,7 +416,7 @@ func (d *decoder) queryString(path where, v any) string {
 	default:
 		d.wrongType(path, "a string, object or list of pairs", v)
 	}
-	return clamp(strings.Join(q, "&"), maxPath)
+	return d.clamp(path, strings.Join(q, "&"), maxPath)
 }
 
 // filteredHeaders never keep their values: credentials, and addresses of
@@ -440,16 +441,17 @@ func (d *decoder) headers(path where, v any) [][2]string {
 		if list, ok := val.([]any); ok {
 			parts := make([]string, 0, len(list))
 			for _, p := range list {
-				parts = append(parts, anyText(p, maxPath))
+				parts = append(parts, anyText(p, math.MaxInt))
 			}
-			s = clamp(strings.Join(parts, ", "), maxPath)
+			s = strings.Join(parts, ", ")
 		} else {
-			s = anyText(val, maxPath)
+			s = anyText(val, math.MaxInt)
 		}
+		s = d.clampKey(path, k, s, maxPath)
 		if filteredHeaders[strings.ToLower(k)] {
 			s = "[Filtered]"
 		}
-		out = append(out, [2]string{clamp(k, maxName), s})
+		out = append(out, [2]string{d.clamp(path, k, maxName), s})
 	}
 	switch x := v.(type) {
 	case nil:
@@ -598,7 +600,7 @@ func (d *decoder) otherThreads(threads []any, taken []int, meta *debugMeta) []ev
 			Frames:  d.stacktrace(p.field(".stacktrace"), m["stacktrace"], meta),
 		}
 		if m["id"] != nil {
-			th.ID = anyText(m["id"], 64)
+			th.ID = d.text(p.field(".id"), m["id"], 64)
 		}
 		if th.ID == "" && th.Name == "" && len(th.Frames) == 0 {
 			continue
@@ -841,12 +843,12 @@ func (d *decoder) contextLines(path where, v any, pre bool) []string {
 		}
 	}
 	var out []string
-	for _, it := range items {
+	for i, it := range items {
 		if it == nil {
 			out = append(out, "")
 			continue
 		}
-		out = append(out, anyText(it, maxLine))
+		out = append(out, d.textItem(path, i, it, maxLine))
 	}
 	return out
 }
@@ -873,10 +875,11 @@ type nativeImage struct {
 // readDebugMeta reads the debug_meta images of the JavaScript SDKs (type
 // "sourcemap") and of the native ones (elf, macho, pe, apple, ...; the
 // oldest Cocoa SDKs name the file "name", not "code_file").
-func readDebugMeta(v any) debugMeta {
+func (d *decoder) readDebugMeta(v any) debugMeta {
 	meta, _ := v.(map[string]any)
 	images, _ := meta["images"].([]any)
 	dm := debugMeta{ids: map[string]string{}}
+	list := at("debug_meta.images").list()
 	for i, img := range images {
 		m, _ := img.(map[string]any)
 		file, _ := m["code_file"].(string)
@@ -899,7 +902,7 @@ func readDebugMeta(v any) debugMeta {
 		// so that images[i] is entry i; the JavaScript SDKs' events,
 		// with none, allocate nothing here.
 		dm.images = append(dm.images, make([]nativeImage, i-len(dm.images))...)
-		im := nativeImage{file: clamp(file, maxPath), addr: addr, size: size}
+		im := nativeImage{file: d.clamp(list.item(i).field(".code_file"), file, maxPath), addr: addr, size: size}
 		dm.images = append(dm.images, im)
 		if size > 0 && addr+size > addr {
 			dm.byAddr = append(dm.byAddr, im)

@@ -608,12 +608,15 @@ func TestDecodeSentryLimits(t *testing.T) {
 		{"frames", len(ev.Exceptions[maxExceptions-1].Frames), maxFrames},
 		{"exception type bytes", len(ev.Exceptions[maxExceptions-1].Type), maxName - 1},
 		{"fingerprint", len(ev.Fingerprint), maxFingerprint},
-		{"notes", len(ev.Notes), 5}, // one per cut list
+		{"notes", len(ev.Notes), 6}, // one per cut list, one for the strings cut
 	}
 	for _, c := range checks {
 		if c.got != c.want {
 			t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
 		}
+	}
+	if want := `cut 2 strings to fit the event field limits (each now ends in "…"): message (20000 bytes, kept 8191), exception.values[24].type (20000 bytes, kept 255)`; !slices.Contains(ev.Notes, want) {
+		t.Errorf("notes %q, want among them %q", ev.Notes, want)
 	}
 	if !strings.HasSuffix(ev.Message, "é…") {
 		t.Errorf("message does not end in a whole rune and an ellipsis: %q", ev.Message[len(ev.Message)-8:])
