@@ -22,6 +22,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/bidi"
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/stacktrace"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
 )
@@ -107,7 +108,10 @@ func oneLine(s string, n int) string {
 // stackLines returns the first lines of an event's stack, innermost frame
 // first, for the message: from the exception that titles the issue (see
 // event.Event.MainException), then the others outermost first. An event
-// without frames shows its raw stack.
+// without frames shows its raw stack. Files are named as the issue page
+// names them (stacktrace.DisplayNames): a URL by its path, so the origin
+// of a page served from an IP address, masked in the request URL when the
+// project scrubs data, is not sent out beside it (docs/privacy.md).
 func stackLines(ev *event.Event) []string {
 	var lines []string
 	main := ev.MainException()
@@ -125,12 +129,10 @@ func stackLines(ev *event.Event) []string {
 		if len(lines) == 0 && (ex.Type != "" || ex.Value != "") {
 			lines = append(lines, oneLine(strings.TrimPrefix(ex.Type+": "+ex.Value, ": "), maxLine))
 		}
+		names := stacktrace.DisplayNames(ex.Frames)
 		for j := len(ex.Frames) - 1; j >= 0 && len(lines) < maxStackLines; j-- {
 			f := ex.Frames[j]
-			file := f.Filename
-			if file == "" {
-				file = f.AbsPath
-			}
+			file := names[j]
 			line := "at " + f.Function + " (" + file + ":" + strconv.Itoa(f.Lineno) + ")"
 			if f.Function == "" {
 				line = "at " + file + ":" + strconv.Itoa(f.Lineno)

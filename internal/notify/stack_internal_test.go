@@ -33,3 +33,23 @@ func TestStackLinesMainException(t *testing.T) {
 		}
 	}
 }
+
+// TestStackLinesNameFilesAsThePageDoes checks that an alert names a frame's
+// file as the issue page does: a URL by its path, so the address a page
+// was served from, masked in the event's request URL, is not sent to
+// Slack, webhooks and e-mail in its frames (docs/privacy.md); a Node
+// file below the application's root relative to it.
+func TestStackLinesNameFilesAsThePageDoes(t *testing.T) {
+	ev := event.Event{
+		Request: &event.Request{URL: "http://[ip]:19401/"},
+		Exceptions: []event.Exception{{Type: "TypeError", Value: "x", Frames: []event.Frame{
+			{AbsPath: "/srv/app/routes/users.js", Module: "routes:users", Function: "list", Lineno: 3},
+			{Filename: "http://127.0.0.1:19402/static/js/app.min.js", Function: "Jp", Lineno: 15},
+			{AbsPath: "http://[2001:db8::1]:8080/app.js?v=1", Lineno: 2},
+		}}},
+	}
+	want := []string{"TypeError: x", "at /app.js:2", "at Jp (/static/js/app.min.js:15)", "at list (routes/users.js:3)"}
+	if got := stackLines(&ev); !slices.Equal(got, want) {
+		t.Errorf("stack %q, want %q", got, want)
+	}
+}
