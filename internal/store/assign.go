@@ -55,9 +55,9 @@ func (d *DB) BulkAssign(ctx context.Context, v Viewer, projectID int64, ids []in
 }
 
 // bulkAssign assigns those of ids that are issues of the project to user
-// userID, 0 for nobody, writing its statement to q, and returns how many
-// changed.
-func bulkAssign(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID int64, ids []int64, userID int64) (int64, error) {
+// userID, 0 for nobody, writing its statement to q, and returns the IDs
+// of those that changed.
+func bulkAssign(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID int64, ids []int64, userID int64) ([]int64, error) {
 	q.add(`UPDATE issues SET assigned_user_id = `, q.arg(assigneeArg(userID)), ` WHERE project_id = `, q.arg(projectID),
 		` AND `, q.visibleProject(v, projectID), ` AND `)
 	if userID == 0 {
@@ -65,12 +65,8 @@ func bulkAssign(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID in
 	} else {
 		q.add(`(assigned_user_id IS NULL OR assigned_user_id <> `, q.arg(userID), `)`)
 	}
-	q.add(` AND id IN (`, q.list(ids), `)`)
-	res, err := tx.ExecContext(ctx, q.sql(), q.args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	q.add(` AND id IN (`, q.list(ids), `) RETURNING id`)
+	return changedIDs(ctx, tx, q)
 }
 
 // unassignFromProject unassigns the user's issues of the project, unless

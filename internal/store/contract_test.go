@@ -89,6 +89,8 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ProjectStats", testProjectStats},
 		{"BulkUpdateStatus", testBulkUpdateStatus},
 		{"AssignIssue", testAssignIssue},
+		{"IssueActivity", testIssueActivity},
+		{"Comments", testComments},
 		{"UpdateIssue", testUpdateIssue},
 		{"ListIssuesAssigned", testListIssuesAssigned},
 		{"AdjacentEvents", testAdjacentEvents},

@@ -686,7 +686,8 @@ type IssueChange struct {
 // assign it; the assignee must be a member of the issue's project or an
 // admin user (else ErrNotAssignable). It returns the issue as it is now
 // and the ID of the user it was assigned to before, 0 for nobody, so
-// that the caller can tell whether the assignee changed.
+// that the caller can tell whether the assignee changed. The issue's
+// activity records each change, by v, in the same transaction.
 func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange) (Issue, int64, error) {
 	switch {
 	case c.Status == "" && !c.Assign:
@@ -706,12 +707,13 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 	)
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		var (
-			q       query
-			project int64
+			q                  query
+			project            int64
+			status, resolvedIn string
 		)
-		q.add(`SELECT i.project_id, i.assigned_user_id FROM issues i WHERE i.id = `, q.arg(id), ` AND `,
+		q.add(`SELECT i.project_id, i.assigned_user_id, i.status, i.resolved_in_release FROM issues i WHERE i.id = `, q.arg(id), ` AND `,
 			q.visible(v, "i.project_id"), d.forUpdate())
-		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&project, &before); err != nil {
+		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&project, &before, &status, &resolvedIn); err != nil {
 			return notFound(err)
 		}
 		if c.Assign && c.AssigneeID != 0 {
@@ -730,8 +732,25 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 		}
 		u.add(` WHERE id = `, u.arg(id), ` RETURNING `, issueCols("issues"))
 		var err error
-		if i, err = scanIssue(tx.QueryRowContext(ctx, u.sql(), u.args...)); err != nil || c.ResolvedInRelease == "" {
+		if i, err = scanIssue(tx.QueryRowContext(ctx, u.sql(), u.args...)); err != nil {
 			return err
+		}
+		// The activity records what changed; the same status or
+		// assignee again is no news.
+		if c.Status != "" && (c.Status != status || c.ResolvedInRelease != resolvedIn) {
+			if _, err := addActivity(ctx, tx, id, statusActivity(c.Status), v.UserID,
+				activityData{Release: c.ResolvedInRelease}); err != nil {
+				return err
+			}
+		}
+		if c.Assign && c.AssigneeID != before.Int64 {
+			kind, data := assignActivity(c.AssigneeID)
+			if _, err := addActivity(ctx, tx, id, kind, v.UserID, data); err != nil {
+				return err
+			}
+		}
+		if c.ResolvedInRelease == "" {
+			return nil
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
 			ON CONFLICT (project_id, version) DO NOTHING`, i.ProjectID, c.ResolvedInRelease, millis(nowUTC()))
@@ -744,10 +763,11 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 }
 
 // issueTables are the tables of an issue's rows, besides issues.
-var issueTables = []string{"events", "issue_counts", "issue_tags", "issue_tag_keys", "issue_users",
+var issueTables = []string{"events", "issue_activity", "issue_counts", "issue_tags", "issue_tag_keys", "issue_users",
 	"issue_environments", "issue_environment_users", "issue_environment_counts"}
 
-// DeleteIssue removes an issue with its events, counts, tags and users. An
+// DeleteIssue removes an issue with its events, counts, tags, users and
+// activity. An
 // event of the same fingerprint, or of one of the issues merged into it,
 // arriving later starts a new issue.
 func (d *DB) DeleteIssue(ctx context.Context, v Viewer, id int64) error {
@@ -880,7 +900,7 @@ type BulkChange struct {
 // the other. IDs of issues of the project that were merged into others
 // are a *MergedError, and nothing changes: the caller chose those issues,
 // and the ones they were merged into may need another change. It returns how many issues changed status and how many
-// changed assignee.
+// changed assignee; the activity of each records its change, by v.
 func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []int64, c BulkChange) (status, assigned int64, err error) {
 	switch {
 	case c.Status == "" && !c.Assign:
@@ -905,16 +925,29 @@ func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []in
 		if err := refuseMerged(ctx, tx, d.query(), projectID, ids); err != nil {
 			return err
 		}
-		var err error
+		// Each issue that changed records it in its activity.
 		if c.Assign {
-			if assigned, err = bulkAssign(ctx, tx, d.query(), v, projectID, ids, c.AssigneeID); err != nil {
+			changed, err := bulkAssign(ctx, tx, d.query(), v, projectID, ids, c.AssigneeID)
+			if err != nil {
 				return err
 			}
+			kind, data := assignActivity(c.AssigneeID)
+			if err := d.addActivities(ctx, tx, changed, kind, v.UserID, data); err != nil {
+				return err
+			}
+			assigned = int64(len(changed))
 		}
 		if c.Status != "" {
-			status, err = bulkStatus(ctx, tx, d.query(), v, projectID, ids, c.Status)
+			changed, err := bulkStatus(ctx, tx, d.query(), v, projectID, ids, c.Status)
+			if err != nil {
+				return err
+			}
+			if err := d.addActivities(ctx, tx, changed, statusActivity(c.Status), v.UserID, activityData{}); err != nil {
+				return err
+			}
+			status = int64(len(changed))
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: bulk update: %w", err)
@@ -923,14 +956,35 @@ func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []in
 }
 
 // bulkStatus sets the status of those of ids that are issues of the
-// project, writing its statement to q, and returns how many changed.
-func bulkStatus(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID int64, ids []int64, status string) (int64, error) {
+// project, writing its statement to q, and returns the IDs of those that
+// changed.
+func bulkStatus(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID int64, ids []int64, status string) ([]int64, error) {
 	st := q.arg(status)
 	q.add(`UPDATE issues SET status = `, st, `, resolved_in_release = '' WHERE project_id = `, q.arg(projectID),
-		` AND `, q.visibleProject(v, projectID), ` AND (status <> `, st, ` OR resolved_in_release <> '') AND id IN (`, q.list(ids), `)`)
-	res, err := tx.ExecContext(ctx, q.sql(), q.args...)
+		` AND `, q.visibleProject(v, projectID), ` AND (status <> `, st, ` OR resolved_in_release <> '') AND id IN (`, q.list(ids),
+		`) RETURNING id`)
+	return changedIDs(ctx, tx, q)
+}
+
+// changedIDs runs q, an UPDATE that returns the IDs of the rows it
+// changed, and returns them in order.
+func changedIDs(ctx context.Context, tx *sql.Tx, q query) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return res.RowsAffected()
+	defer rows.Close()
+	var changed []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		changed = append(changed, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(changed)
+	return changed, nil
 }

@@ -15,9 +15,10 @@ import (
 // one, as if their events had always grouped there, and returns it. The
 // primary is into when not 0 (it need not be among ids), else the issue
 // with the most events, the oldest of those that tie. The others' events,
-// hourly and minute counts, tags (within the bounds saving keeps), users
-// and figures per environment move to the primary or are summed into it
-// (user feedback follows its events); its first seen is the earliest, its
+// hourly and minute counts, tags (within the bounds saving keeps), users,
+// figures per environment and activity move to the primary or are summed
+// into it (user feedback follows its events), whose activity records the
+// merge; its first seen is the earliest, its
 // last seen, latest event, title, culprit and level those of the newest.
 // Its status and mute stay, and its alert state takes on the digests the
 // others owed (mergeAlertStates). Its assignee stays, or it takes that of
@@ -136,6 +137,9 @@ func (d *DB) mergeIssues(ctx context.Context, tx *sql.Tx, v Viewer, projectID in
 	if err := d.mergeAlertStates(ctx, tx, projectID, primary, group); err != nil {
 		return Issue{}, err
 	}
+	if _, err := addActivity(ctx, tx, primary.ID, ActivityMerge, v.UserID, activityData{Merged: others}); err != nil {
+		return Issue{}, err
+	}
 	return d.foldIssues(ctx, tx, projectID, primary, group)
 }
 
@@ -200,8 +204,11 @@ func (d *DB) moveIssueRows(ctx context.Context, tx *sql.Tx, projectID, primary i
 		}
 		return res.RowsAffected()
 	}
-	if _, err := exec(`UPDATE events SET issue_id = $P WHERE issue_id IN ($O)`); err != nil {
-		return err
+	// The merged issues' timelines go on in the primary's.
+	for _, table := range []string{"events", "issue_activity"} {
+		if _, err := exec(`UPDATE ` + table + ` SET issue_id = $P WHERE issue_id IN ($O)`); err != nil {
+			return err
+		}
 	}
 	refused, err := d.mergedTagsRefused(ctx, tx, primary, others)
 	if err != nil {

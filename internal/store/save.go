@@ -211,9 +211,9 @@ func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error)
 // Culprit in a request is derived from the event. The issue's title,
 // culprit, level and latest event follow the newest event by time.
 //
-// A resolved issue reopens (Regression) unless it was resolved in a release
-// and the event comes from an older one, meaning a release first seen
-// before it. Ignored issues stay ignored. Events of a missing project are
+// A resolved issue reopens (Regression), which its activity records,
+// unless it was resolved in a release and the event comes from an older
+// one, meaning a release first seen before it. Ignored issues stay ignored. Events of a missing project are
 // ErrNotFound.
 func (d *DB) SaveBatch(ctx context.Context, reqs []SaveRequest, hooks ...TxHook) ([]SaveResult, error) {
 	batch := make([]saving, len(reqs))
@@ -1173,6 +1173,11 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 				if reopen {
 					st.status, st.resolvedIn = StatusUnresolved, ""
 					res.Regression = true
+					// Rare, so its one statement costs ordinary events
+					// nothing.
+					if _, err := addActivity(ctx, tx, id, ActivityRegression, 0, activityData{Release: s.release}); err != nil {
+						return err
+					}
 				}
 			}
 			if newUser[i] {
