@@ -54,6 +54,10 @@ type Store interface {
 	ListProjectFeedback(ctx context.Context, v store.Viewer, projectID int64, cursor string, limit int) ([]store.Feedback, string, error)
 	ListIssueFeedback(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.Feedback, string, error)
 	CountIssueFeedback(ctx context.Context, v store.Viewer, issueID int64) (int64, error)
+	ListActivity(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.Activity, string, error)
+	AddComment(ctx context.Context, v store.Viewer, issueID int64, text string) (store.Activity, error)
+	EditComment(ctx context.Context, v store.Viewer, issueID, id int64, text string) (store.Activity, error)
+	DeleteComment(ctx context.Context, v store.Viewer, issueID, id int64) error
 
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
@@ -241,7 +245,7 @@ func (a *API) endpoints() []endpoint {
 		{"GET /api/v1/tokens", a.listTokens},
 		{"POST /api/v1/tokens", a.createToken},
 		{deleteTokenPattern, a.deleteToken},
-	}, a.alertEndpoints()...)
+	}, append(a.alertEndpoints(), a.activityEndpoints()...)...)
 }
 
 // WithSessionAuth makes requests without an Authorization header

@@ -51,6 +51,8 @@ func TestMergeIssues(t *testing.T) {
 		{"GET", old, "", 301, fmt.Sprintf("/api/v1/issues/%d", f.issueB)},
 		{"PATCH", old, `{"status":"resolved"}`, 404, ""},
 		{"DELETE", old, "", 404, ""},
+		{"GET", old + "/activity", "", 301, fmt.Sprintf("/api/v1/issues/%d/activity", f.issueB)},
+		{"POST", old + "/comments", `{"text":"on it"}`, 404, ""},
 	} {
 		req, _ := http.NewRequest(c.method, f.srv.URL+c.path, strings.NewReader(c.body))
 		req.Header.Set("Authorization", "Bearer "+f.memberToken)

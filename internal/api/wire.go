@@ -114,3 +114,15 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+func wireActivityUser(u *store.ActivityUser) *apitypes.ActivityUser {
+	if u == nil {
+		return nil
+	}
+	return &apitypes.ActivityUser{ID: u.ID, Email: u.Email}
+}
+
+func wireActivity(a store.Activity) apitypes.Activity {
+	return apitypes.Activity{ID: a.ID, IssueID: a.IssueID, Kind: a.Kind, Actor: wireActivityUser(a.Actor), Text: a.Text,
+		Release: a.Release, Assignee: wireActivityUser(a.Assignee), Merged: a.Merged, Created: a.Created, Edited: a.Edited}
+}

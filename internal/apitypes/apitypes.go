@@ -666,3 +666,34 @@ func DecodeOne(dec *json.Decoder, v any) error {
 	}
 	return ErrTrailingData
 }
+
+// ActivityUser is who did something to an issue, or whom it was assigned
+// to. Email is "" for a user who was deleted since.
+type ActivityUser struct {
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
+}
+
+// Activity is an entry of GET /api/v1/issues/{id}/activity, an issue's
+// timeline. Kind is comment, resolved, unresolved, ignored, regression,
+// assigned, unassigned, merge or first_seen; Text is a comment's, as its
+// author wrote it (untrusted, plain text).
+type Activity struct {
+	ID      int64  `json:"id"`
+	IssueID int64  `json:"issue_id"`
+	Kind    string `json:"kind"`
+	// Actor is who did it; null for Flytrap itself.
+	Actor    *ActivityUser `json:"actor"`
+	Text     string        `json:"text,omitempty"`
+	Release  string        `json:"release,omitempty"`
+	Assignee *ActivityUser `json:"assignee,omitempty"`
+	Merged   []int64       `json:"merged,omitempty"`
+	Created  time.Time     `json:"created_at"`
+	Edited   *time.Time    `json:"edited_at,omitempty"`
+}
+
+// Comment is POST /api/v1/issues/{id}/comments and PATCH of a comment:
+// its plain text.
+type Comment struct {
+	Text string `json:"text"`
+}

@@ -134,3 +134,38 @@ func RenderAssignment(by, title, url string) (Email, error) {
 	sum := sha256.Sum256([]byte(by + "\x00" + url))
 	return Email{Subject: view.Subject, Text: text.String(), HTML: html.String(), Key: "flytrap-assigned-" + hex.EncodeToString(sum[:12])}, nil
 }
+
+var (
+	textCommentMail = texttemplate.Must(texttemplate.ParseFS(templates.FS, "account/comment.txt.tmpl"))
+	htmlCommentMail = htmltemplate.Must(htmltemplate.ParseFS(templates.FS, "account/comment.html.tmpl"))
+)
+
+// MailComment tells the assignee, whose email is to, that the user whose
+// email is by commented text on the issue titled title, at url.
+func (m LinkMailer) MailComment(ctx context.Context, to, by, title, text, url string) error {
+	e, err := RenderComment(by, title, text, url)
+	if err != nil {
+		return err
+	}
+	return m.send(ctx, to, e)
+}
+
+// RenderComment renders the email of a comment by the user whose email is
+// by. The title came from an SDK and the text from a user: the title is
+// made one line, both have their direction controls written out, and both
+// are escaped in the HTML part, where the text keeps its line breaks.
+func RenderComment(by, title, text, url string) (Email, error) {
+	view := struct{ Subject, By, Title, Text, URL string }{
+		By: bidi.Show(oneLine(by, maxLine)), Title: bidi.Show(oneLine(title, maxLine)), Text: bidi.Show(text), URL: url,
+	}
+	view.Subject = "[Flytrap] New comment: " + oneLine(view.Title, 120)
+	var txt, html bytes.Buffer
+	if err := textCommentMail.Execute(&txt, view); err != nil {
+		return Email{}, fmt.Errorf("render text email: %w", err)
+	}
+	if err := htmlCommentMail.Execute(&html, view); err != nil {
+		return Email{}, fmt.Errorf("render HTML email: %w", err)
+	}
+	sum := sha256.Sum256([]byte(by + "\x00" + url + "\x00" + text))
+	return Email{Subject: view.Subject, Text: txt.String(), HTML: html.String(), Key: "flytrap-comment-" + hex.EncodeToString(sum[:12])}, nil
+}

@@ -100,3 +100,26 @@ func TestRenderAssignment(t *testing.T) {
 		t.Errorf("the title is not escaped in HTML:\n%s", e.HTML)
 	}
 }
+
+func TestRenderComment(t *testing.T) {
+	e, err := notify.RenderComment("ann@example.com", "<b>TypeError</b>\r\nBcc: x@evil.test", "<script>x</script>\nsecond \u202eline",
+		"https://flytrap.example/issues/7#activity-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Subject != "[Flytrap] New comment: <b>TypeError</b>  Bcc: x@evil.test" {
+		t.Errorf("Subject %q", e.Subject)
+	}
+	for part, line := range map[string]string{e.Text: "\nsecond <U+202E>line", e.HTML: "\nsecond &lt;U&#43;202E&gt;line"} {
+		if !strings.Contains(part, "ann@example.com commented on an issue assigned to you") ||
+			!strings.Contains(part, "https://flytrap.example/issues/7#activity-3") || !strings.Contains(part, line) {
+			t.Errorf("part without the commenter, the link or the comment's lines:\n%s", part)
+		}
+	}
+	if !strings.Contains(e.Text, "<script>x</script>") {
+		t.Errorf("the text part changed the comment:\n%s", e.Text)
+	}
+	if strings.Contains(e.HTML, "<script>") || !strings.Contains(e.HTML, "&lt;script&gt;x&lt;/script&gt;") {
+		t.Errorf("the comment is not escaped in HTML:\n%s", e.HTML)
+	}
+}

@@ -34,3 +34,29 @@ func (s *Services) NotifyAssigned(ctx context.Context, a Actor, is store.Issue, 
 		s.Users.log.Warn("assignment email not sent", "issue", is.ID, "to", is.AssignedTo.ID, "err", err)
 	}
 }
+
+// CommentMailer emails an issue's assignee the comment another user wrote
+// on it: notify.LinkMailer does, as it does AssignMailer's.
+type CommentMailer interface {
+	MailComment(ctx context.Context, to, by, title, text, url string) error
+}
+
+// NotifyComment emails the assignee of is, an issue on which a has just
+// written comment c, the comment and a link to it under base, unless a is
+// the assignee, nobody is, the server sends no email or base is "" (no
+// public URL), as NotifyAssigned. Failing to send is logged: the comment
+// stands.
+func (s *Services) NotifyComment(ctx context.Context, a Actor, is store.Issue, c store.Activity, base string) {
+	m, ok := s.Users.mailer.(CommentMailer)
+	if !ok || base == "" || is.AssignedTo == nil || is.AssignedTo.ID == a.UserID {
+		return
+	}
+	by := "Someone"
+	if u, err := s.Users.store.UserByID(ctx, a.UserID); err == nil {
+		by = u.Email
+	}
+	url := base + "/issues/" + strconv.FormatInt(is.ID, 10) + "#activity-" + strconv.FormatInt(c.ID, 10)
+	if err := m.MailComment(ctx, is.AssignedTo.Email, by, is.Title, c.Text, url); err != nil {
+		s.Users.log.Warn("comment email not sent", "issue", is.ID, "to", is.AssignedTo.ID, "err", err)
+	}
+}
