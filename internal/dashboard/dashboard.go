@@ -83,6 +83,10 @@ type Store interface {
 	ListProjectFeedback(ctx context.Context, v store.Viewer, projectID int64, cursor string, limit int) ([]store.Feedback, string, error)
 	ListIssueFeedback(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.Feedback, string, error)
 	CountIssueFeedback(ctx context.Context, v store.Viewer, issueID int64) (int64, error)
+	ListActivity(ctx context.Context, v store.Viewer, issueID int64, cursor string, limit int) ([]store.Activity, string, error)
+	AddComment(ctx context.Context, v store.Viewer, issueID int64, text string) (store.Activity, error)
+	EditComment(ctx context.Context, v store.Viewer, issueID, id int64, text string) (store.Activity, error)
+	DeleteComment(ctx context.Context, v store.Viewer, issueID, id int64) error
 
 	// Releases, and what sentry-cli recorded of them.
 	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
@@ -371,6 +375,9 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /issues/{id}/events/{event}/raw", d.page(d.rawEvent))
 	m.HandleFunc("POST /issues/{id}/status", d.action(d.setStatus))
 	m.HandleFunc("POST /issues/{id}/assign", d.action(d.assignIssue))
+	m.HandleFunc("POST /issues/{id}/comments", d.action(d.addComment))
+	m.HandleFunc("POST /issues/{id}/comments/{comment}/edit", d.action(d.editComment))
+	m.HandleFunc("POST /issues/{id}/comments/{comment}/delete", d.action(d.deleteComment))
 	m.HandleFunc("POST /issues/{id}/events/{event}/symbolicate", d.action(d.resymbolicate))
 	m.HandleFunc("GET /issues/{id}/delete", d.page(d.confirmDeleteIssue))
 	m.HandleFunc("POST /issues/{id}/delete", d.action(d.deleteIssue))

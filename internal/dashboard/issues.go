@@ -474,6 +474,7 @@ type issueData struct {
 	// nobody; Assignee is the choice of the issue's assignee in it.
 	Assignees []option
 	Assignee  string
+	Activity  activityData
 }
 
 // pathProject loads the project named by the path as the viewer may see
@@ -662,7 +663,12 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 	}
-	d.render(w, r, http.StatusOK, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
+	manages := d.managesProject(r, s, p.ID)
+	if data.Activity, err = d.issueActivity(r, s, is, r.URL.Query().Get("activity"), keep, manages); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data, Manages: manages})
 }
 
 // issueEvent loads the event named by rawID (as the issue page's ?event=

@@ -1,0 +1,115 @@
+package dashboard
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// TestIssueActivity: the issue page's Activity section lists the issue's
+// changes and comments newest first, escaped, with its line breaks; its
+// comment form adds one behind the CSRF check; the author edits and
+// deletes a comment, a project admin deletes it, other members do
+// neither.
+func TestIssueActivity(t *testing.T) {
+	f := newFixture(t)
+	page := issuePath(f.issue)
+	comments := page + "/comments"
+	if _, _, err := f.db.UpdateIssue(f.ctx, store.Viewer{UserID: f.lead.ID}, f.issue, store.IssueChange{Status: store.StatusResolved, ResolvedInRelease: "<b>1.4<b>"}); err != nil {
+		t.Fatal(err)
+	}
+	hostile := "<script>alert(1)</script>\r\n<img src=x onerror=alert(2)>"
+	r := f.post(roleMember, comments, url.Values{"text": {hostile}, "event": {f.event1}})
+	wantRedirect(t, r, page+"?event="+f.event1+"#activity")
+	if got := flashOf(t, r); got != "ok: Comment added." {
+		t.Errorf("comment: flash %q", got)
+	}
+	as, _, err := f.db.ListActivity(f.ctx, store.System, f.issue, "", 0)
+	f.must(err)
+	if as[0].Text != "<script>alert(1)</script>\n<img src=x onerror=alert(2)>" {
+		t.Errorf("stored comment %q, want the text with its CRLF as LF", as[0].Text)
+	}
+	cid := as[0].ID
+	edit, del := fmt.Sprintf("%s/%d/edit", comments, cid), fmt.Sprintf("%s/%d/delete", comments, cid)
+
+	body := f.get(roleMember, page)
+	wantBody(t, body, `<section class="panel" id="activity">`, `action="/issues/`+fmt.Sprint(f.issue)+`/comments"`,
+		`<p class="message">&lt;script&gt;alert(1)&lt;/script&gt;
+&lt;img src=x onerror=alert(2)&gt;</p>`,
+		fmt.Sprintf(`id="activity-%d"`, cid), "<strong>member@example.com</strong> commented",
+		"<strong>lead@example.com</strong> resolved this issue in release <code>&lt;b&gt;1.4&lt;b&gt;</code>", "First seen",
+		`action="`+edit+`"`, `action="`+del+`"`)
+	noBody(t, body, "<script>alert(1)", "<b>1.4")
+	if strings.Index(body.Body, "commented") > strings.Index(body.Body, "resolved this issue") {
+		t.Error("the comment is not listed before the older resolve")
+	}
+	// Another member neither edits nor deletes it; the project's admin
+	// deletes it.
+	other := f.createUser("other@example.com", store.RoleMember)
+	f.must(f.db.AddMember(f.ctx, f.web.ID, other.ID, store.RoleMember))
+	lead := f.get(roleLead, page)
+	wantBody(t, lead, `action="`+del+`"`)
+	noBody(t, lead, `action="`+edit+`"`)
+
+	steps := []struct {
+		role, path, text string
+		status           int
+		flash            string
+	}{
+		{roleMember, comments, "", http.StatusSeeOther, "error: A comment needs some text."},
+		{roleMember, comments, strings.Repeat("x", store.MaxCommentLength+1), http.StatusSeeOther,
+			"error: A comment may hold at most 10000 characters, this one has 10001."},
+		{roleMember, comments, "a\x00b", http.StatusSeeOther, "error: A comment must be UTF-8 text without NUL bytes."},
+		{roleMember, comments, "a\xffb", http.StatusSeeOther, "error: A comment must be UTF-8 text without NUL bytes."},
+		{roleOutsider, comments, "hi", http.StatusNotFound, ""},
+		{roleLead, edit, "mine", http.StatusSeeOther, "error: Only the author of a comment can edit it."},
+		{roleMember, edit, "edited\r\nnow", http.StatusSeeOther, "ok: Comment edited."},
+		{roleOutsider, del, "", http.StatusNotFound, ""},
+		{roleLead, del, "", http.StatusSeeOther, "ok: Comment deleted."},
+		{roleLead, del, "", http.StatusNotFound, ""},
+	}
+	for _, s := range steps {
+		r := f.post(s.role, s.path, url.Values{"text": {s.text}})
+		if r.StatusCode != s.status || (s.flash != "" && flashOf(t, r) != s.flash) {
+			t.Errorf("%s POST %s %.30q: HTTP %d, flash %q; want %d, %q", s.role, s.path, s.text, r.StatusCode, flashOf(t, r), s.status, s.flash)
+		}
+		if s.path == edit && s.role == roleMember {
+			wantBody(t, f.get(roleMember, page), "<p class=\"message\">edited\nnow</p>", "(edited)")
+		}
+	}
+	r = f.do(request{method: http.MethodPost, role: roleMember, path: comments, form: url.Values{"text": {"hi"}}, noCSRF: true})
+	wantStatus(t, r, http.StatusForbidden)
+	as, _, err = f.db.ListActivity(f.ctx, store.System, f.issue, "", 0)
+	f.must(err)
+	if len(as) != 2 || as[0].Kind != store.ActivityResolved {
+		t.Errorf("after the refused requests and the delete: %+v, want the resolve and first seen", as)
+	}
+}
+
+// TestIssueActivityPages: the issue page shows the newest 50 entries and
+// links to the older ones, keeping the environment.
+func TestIssueActivityPages(t *testing.T) {
+	f := newFixture(t)
+	for n := range activityShown + 1 {
+		_, err := f.db.AddComment(f.ctx, store.Viewer{UserID: f.member.ID}, f.issue, fmt.Sprintf("comment %d.", n))
+		f.must(err)
+	}
+	first := f.get(roleMember, issuePath(f.issue)+"?environment=production")
+	wantBody(t, first, "comment 50.", "comment 1.", "Older activity")
+	noBody(t, first, "comment 0.", "First seen")
+	more := moreRE.FindStringSubmatch(first.Body)
+	if more == nil || !strings.Contains(more[1], "environment=production") {
+		t.Fatalf("no link to the older activity keeping the environment: %v", more)
+	}
+	second := f.get(roleMember, strings.ReplaceAll(more[1], "&amp;", "&"))
+	wantBody(t, second, "comment 0.", "First seen")
+	noBody(t, second, "comment 1.", "Older activity")
+}
+
+// moreRE finds the link to the older activity.
+var moreRE = regexp.MustCompile(`<a href="([^"]+)">Older activity ›</a>`)
