@@ -224,6 +224,25 @@ func (c *Client) feedback(ctx context.Context, path string, limit int, cursor st
 	return l, c.do(ctx, "GET", path, v, nil, &l)
 }
 
+// IssueActivity returns one page of an issue's activity, newest first.
+func (c *Client) IssueActivity(ctx context.Context, issueID int64, limit int, cursor string) (apitypes.List[apitypes.Activity], error) {
+	v := url.Values{}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(min(limit, 100)))
+	}
+	var l apitypes.List[apitypes.Activity]
+	return l, c.do(ctx, "GET", "/api/v1/issues/"+id(issueID)+"/activity", v, nil, &l)
+}
+
+// AddComment adds the caller's comment to an issue and returns it.
+func (c *Client) AddComment(ctx context.Context, issueID int64, text string) (apitypes.Activity, error) {
+	var a apitypes.Activity
+	return a, c.do(ctx, "POST", "/api/v1/issues/"+id(issueID)+"/comments", nil, apitypes.Comment{Text: text}, &a)
+}
+
 // SetIssueStatus resolves, ignores, reopens or assigns an issue, as ch
 // says.
 func (c *Client) SetIssueStatus(ctx context.Context, issueID int64, ch apitypes.StatusChange) (apitypes.Issue, error) {

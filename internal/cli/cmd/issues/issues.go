@@ -51,7 +51,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{F: f}
 	cmd := &cobra.Command{
 		Use:   "issues <command>",
-		Short: "List, view, resolve, ignore, unresolve (reopen), assign, merge and delete issues",
+		Short: "List, view, resolve, ignore, unresolve (reopen), assign, comment on, merge and delete issues",
 	}
 	cmdutil.AddHostFlag(cmd, &opts.Host)
 	list := &cobra.Command{
@@ -122,6 +122,21 @@ named by email, or me for yourself; none unassigns it.`,
 		},
 	}
 	opts.Out.Add(assign)
+	comment := &cobra.Command{
+		Use: "comment <issue-id> <text>", Short: "Comment on an issue", Args: cobra.ExactArgs(2),
+		Long: `Add a comment to an issue's activity, which the dashboard's issue page and
+flytrap issues view show. It is plain text, kept as written (Markdown is not
+rendered), of at most 10,000 characters; - reads it from standard input. With
+email configured on the server, the user the issue is assigned to is emailed it,
+unless that is you.`,
+		Example: `  flytrap issues comment 42 'Fixed by #481, waiting for the deploy'
+  git log -1 --format=%B | flytrap issues comment 42 -`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Rerun = rerun(cmd)
+			return Comment(cmd.Context(), opts, args[0], args[1])
+		},
+	}
+	opts.Out.Add(comment)
 	del := &cobra.Command{
 		Use: "delete <issue-id>", Short: "Delete an issue with its events", Args: cobra.ExactArgs(1),
 		Example: "  flytrap issues delete 42 --yes",
@@ -147,6 +162,7 @@ their new events and old links lead to it. It cannot be undone.`,
 		unresolve,
 		merge,
 		assign,
+		comment,
 		del)
 	return cmd
 }
@@ -306,6 +322,11 @@ func View(ctx context.Context, opts *Options, arg string) error {
 	if err != nil {
 		return opts.issueErr(err, id, nil)
 	}
+	// The kept issue's, when id was merged into it and the read followed.
+	activity, err := c.IssueActivity(ctx, d.ID, maxActivity, "")
+	if err != nil && !client.HasCode(err, apitypes.CodeNotFound) {
+		return err
+	}
 	var feedback []apitypes.Feedback
 	if d.FeedbackCount > 0 {
 		page, err := c.IssueFeedback(ctx, id, maxFeedback, "")
@@ -347,6 +368,7 @@ func View(ctx context.Context, opts *Options, arg string) error {
 			writeStack(w, d.LatestEvent)
 		}
 		writeFeedback(w, d.FeedbackCount, feedback, func(t time.Time) string { return opts.F.When(t, now) })
+		writeActivity(w, activity, func(t time.Time) string { return opts.F.When(t, now) })
 		fmt.Fprintf(w, "\n%s/issues/%d\n", c.BaseURL(), d.ID)
 		return nil
 	})
@@ -376,6 +398,92 @@ func writeFeedback(w io.Writer, count int64, fs []apitypes.Feedback, when func(t
 	if more := count - int64(len(fs)); more > 0 {
 		fmt.Fprintf(w, "  and %d more on the issue's page\n", more)
 	}
+}
+
+// maxActivity is how many entries of the issue's activity, newest
+// first, view prints; maxCommentLines how many lines of a comment.
+const (
+	maxActivity     = 10
+	maxCommentLines = 5
+)
+
+// writeActivity prints the issue's activity, newest first, each comment's
+// lines indented under it; nothing when nobody did anything to the issue
+// yet (its first seen is in the heading).
+func writeActivity(w io.Writer, page apitypes.List[apitypes.Activity], when func(time.Time) string) {
+	var shown []apitypes.Activity
+	for _, a := range page.Data {
+		if a.Kind != "first_seen" {
+			shown = append(shown, a)
+		}
+	}
+	if len(shown) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nactivity:")
+	for _, a := range shown {
+		fmt.Fprintf(w, "  %s · %s\n", when(a.Created), activityText(a))
+		if a.Kind != "comment" {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(a.Text, "\n"), "\n")
+		for i, line := range lines {
+			if i == maxCommentLines {
+				fmt.Fprintf(w, "    … %s\n", count(int64(len(lines)-i), "more line", "more lines"))
+				break
+			}
+			fmt.Fprintf(w, "    %s\n", cmdutil.Clip(cmdutil.Clean(line), maxFeedbackText))
+		}
+	}
+	if page.NextCursor != "" {
+		fmt.Fprintln(w, "  older activity on the issue's page")
+	}
+}
+
+// activityText says what an entry of the activity records, as the
+// dashboard does.
+func activityText(a apitypes.Activity) string {
+	user := func(u *apitypes.ActivityUser, nobody string) string {
+		switch {
+		case u == nil:
+			return nobody
+		case u.Email == "":
+			return "a deleted user"
+		}
+		return cmdutil.Clean(u.Email)
+	}
+	who := user(a.Actor, "Flytrap")
+	in := ""
+	if a.Release != "" {
+		in = " in release " + cmdutil.Clean(a.Release)
+	}
+	switch a.Kind {
+	case "comment":
+		edited := ""
+		if a.Edited != nil {
+			edited = " (edited)"
+		}
+		return who + " commented" + edited + ":"
+	case "resolved":
+		return who + " resolved this issue" + in
+	case "unresolved":
+		return who + " marked this issue unresolved"
+	case "ignored":
+		return who + " ignored this issue"
+	case "regression":
+		return who + " marked this issue as a regression" + in
+	case "assigned":
+		return "assigned to " + user(a.Assignee, "nobody") + " by " + who
+	case "unassigned":
+		return who + " unassigned this issue"
+	case "merge":
+		ids := make([]string, len(a.Merged))
+		for i, m := range a.Merged {
+			ids[i] = "#" + strconv.FormatInt(m, 10)
+		}
+		return who + " merged " + strings.Join(ids, ", ") + " into this issue"
+	}
+	return who + " changed this issue (" + cmdutil.Clean(a.Kind) + ")"
 }
 
 // maxFrames is how many frames, innermost first, view prints.
@@ -637,6 +745,41 @@ func Assign(ctx context.Context, opts *Options, arg, who string) error {
 			return err
 		}
 		_, err := fmt.Fprintf(w, "Issue %d is assigned to %s: %s\n", is.ID, assignee(is.AssignedTo), cmdutil.Clean(is.Title))
+		return err
+	})
+}
+
+// maxCommentBytes bounds the text a comment reads from standard input:
+// 10,000 characters of up to 4 bytes each, and a little for the line
+// break that ends it.
+const maxCommentBytes = 4*10000 + 2
+
+// Comment adds text, or standard input when text is "-", as a comment to
+// an issue.
+func Comment(ctx context.Context, opts *Options, arg, text string) error {
+	c, id, err := opts.clientAndIssue(arg)
+	if err != nil {
+		return err
+	}
+	sent := text
+	if text == "-" {
+		b, err := io.ReadAll(io.LimitReader(opts.F.IO.In, maxCommentBytes+1))
+		if err != nil {
+			return fmt.Errorf("read the comment from standard input: %w", err)
+		}
+		if len(b) > maxCommentBytes {
+			return cmdutil.UsageError("the comment on standard input is over 10,000 characters", "shorten it")
+		}
+		// A file or a pipe ends its last line with a line break that is
+		// not part of the comment.
+		sent = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	}
+	a, err := c.AddComment(ctx, id, sent)
+	if err != nil {
+		return opts.issueErr(err, id, func(into int64) []string { return []string{strconv.FormatInt(into, 10), text} })
+	}
+	return opts.F.Print(opts.Out, a, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "Commented on issue %d.\n", a.IssueID)
 		return err
 	})
 }

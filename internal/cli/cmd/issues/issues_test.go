@@ -108,6 +108,19 @@ func fakeAPI(t *testing.T) (*httptest.Server, func() []string) {
 				{Name: "\x1b[2J\x1b[31mMallory", Message: "evil \u202etxt.exe\x07", Created: now.Add(-2 * time.Minute)},
 				{Message: strings.Repeat("long ", 60), Created: now.Add(-3 * time.Minute)},
 			}, NextCursor: "next"})
+		case p == "/api/v1/issues/6/activity" && r.URL.Query().Get("limit") == "10":
+			edited := now.Add(-30 * time.Second)
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.Activity]{Data: []apitypes.Activity{
+				// A user's comment may hold terminal escapes too.
+				{ID: 9, Kind: "comment", Actor: &apitypes.ActivityUser{ID: 2, Email: "ann@example.com"},
+					Text: "on it\n\x1b[2Jsee \u202e#481\n3\n4\n5\n6\n7", Created: now.Add(-time.Minute), Edited: &edited},
+				{ID: 8, Kind: "regression", Release: "shop@1.4", Created: now.Add(-2 * time.Minute)},
+				{ID: 7, Kind: "assigned", Actor: &apitypes.ActivityUser{ID: 2, Email: "ann@example.com"},
+					Assignee: &apitypes.ActivityUser{ID: 3}, Created: now.Add(-3 * time.Minute)},
+				{ID: 6, Kind: "merge", Actor: &apitypes.ActivityUser{ID: 4}, Merged: []int64{12, 15}, Created: now.Add(-4 * time.Minute)},
+				{ID: 5, Kind: "resolved", Actor: &apitypes.ActivityUser{ID: 3, Email: "bob@example.com"}, Release: "shop@1.3",
+					Created: now.Add(-5 * time.Minute)},
+			}, NextCursor: "next"})
 		default:
 			w.WriteHeader(http.StatusNotFound)
 			json.NewEncoder(w).Encode(apitypes.Error{Error: apitypes.ErrorBody{Code: "not_found", Message: "no " + p}})
@@ -156,8 +169,9 @@ func TestViewStack(t *testing.T) {
 }
 
 // TestViewFeedback: view prints the newest user feedback about the issue,
-// each message on one line, with the SDK's control characters made
-// harmless, and says how much more there is.
+// each message on one line, and its activity, each comment's first lines
+// under it, with the SDK's and the users' control characters made
+// harmless, and says how much more there is of each.
 func TestViewFeedback(t *testing.T) {
 	srv, _ := fakeAPI(t)
 	var out bytes.Buffer
