@@ -60,6 +60,12 @@ func TestBrowserNarrowScreens(t *testing.T) {
 	if code := p.api(t, "PATCH", fmt.Sprintf("/api/v1/issues/%d", is.ID), map[string]any{"assignedTo": "me"}, nil); code != 200 {
 		t.Fatalf("assigning the issue: HTTP %d", code)
 	}
+	// Its activity holds a comment with lines and a word wider than the
+	// screen, and the assignment.
+	comment := "Seen again after the deploy:\nhttps://shop.example/checkout/" + strings.Repeat("orders-12345-items-", 8) + "\nlooking into it"
+	if code := p.api(t, "POST", fmt.Sprintf("/api/v1/issues/%d/comments", is.ID), map[string]any{"text": comment}, nil); code != 201 {
+		t.Fatalf("commenting on the issue: HTTP %d", code)
+	}
 	ctx := newBrowser(t)
 	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 375, Height: 740, DeviceScaleFactor: 1, Mobile: true})
