@@ -88,6 +88,7 @@ func TestMergeIssues(t *testing.T) {
 		{"/status", url.Values{"status": {"resolved"}}},
 		{"/assign", url.Values{"assignee": {"me"}}},
 		{"/mute", url.Values{"muted": {"1"}}},
+		{"/comments", url.Values{"text": {"on it"}}},
 		{"/delete", nil},
 	} {
 		r := f.post(roleMember, issuePath(f.issue)+c.path, c.form)
@@ -101,6 +102,9 @@ func TestMergeIssues(t *testing.T) {
 	}
 	if muted, _ := f.db.IssueMuted(f.ctx, store.System, f.issue2); muted {
 		t.Error("muting the merged issue muted the kept one")
+	}
+	if as, _, err := f.db.ListActivity(f.ctx, store.System, f.issue2, "", 0); err != nil || as[0].Kind == store.ActivityComment {
+		t.Errorf("a comment on the merged issue went to the kept one: %+v, %v", as, err)
 	}
 	wantStatus(t, f.post(roleOutsider, issuePath(f.issue)+"/status", url.Values{"status": {"resolved"}}), http.StatusNotFound)
 }
