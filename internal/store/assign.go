@@ -71,19 +71,35 @@ func bulkAssign(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID in
 
 // unassignFromProject unassigns the user's issues of the project, unless
 // the user is an admin, who may be assigned any project's issues: for a
-// membership that is being removed.
-func unassignFromProject(ctx context.Context, tx *sql.Tx, projectID, userID int64) error {
-	_, err := tx.ExecContext(ctx, `UPDATE issues SET assigned_user_id = NULL WHERE assigned_user_id = $1 AND project_id = $2
-		AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND u.role = '`+RoleAdmin+`')`, userID, projectID)
-	return err
+// membership that user actor (0 for none) is removing. Each issue's
+// activity records it, by actor.
+func (d *DB) unassignFromProject(ctx context.Context, tx *sql.Tx, actor, projectID, userID int64) error {
+	q := d.query()
+	user := q.arg(userID)
+	q.add(`UPDATE issues SET assigned_user_id = NULL WHERE assigned_user_id = `, user, ` AND project_id = `, q.arg(projectID),
+		` AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = `, user, ` AND u.role = '`+RoleAdmin+`') RETURNING id`)
+	return d.unassigned(ctx, tx, q, actor)
 }
 
 // unassignOutsideProjects unassigns the user's issues of the projects the
-// user is not a member of: for an admin who becomes a member.
-func unassignOutsideProjects(ctx context.Context, tx *sql.Tx, userID int64) error {
-	_, err := tx.ExecContext(ctx, `UPDATE issues SET assigned_user_id = NULL WHERE assigned_user_id = $1
-		AND NOT EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = issues.project_id AND m.user_id = $1)`, userID)
-	return err
+// user is not a member of: for an admin whom user actor is making a
+// member. Each issue's activity records it, by actor.
+func (d *DB) unassignOutsideProjects(ctx context.Context, tx *sql.Tx, actor, userID int64) error {
+	q := d.query()
+	user := q.arg(userID)
+	q.add(`UPDATE issues SET assigned_user_id = NULL WHERE assigned_user_id = `, user, `
+		AND NOT EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = issues.project_id AND m.user_id = `, user, `) RETURNING id`)
+	return d.unassigned(ctx, tx, q, actor)
+}
+
+// unassigned runs q, an UPDATE that unassigns issues and returns their
+// IDs, and records it in their activity, by actor.
+func (d *DB) unassigned(ctx context.Context, tx *sql.Tx, q query, actor int64) error {
+	changed, err := changedIDs(ctx, tx, q)
+	if err != nil {
+		return err
+	}
+	return d.addActivities(ctx, tx, changed, ActivityUnassigned, actor, activityData{})
 }
 
 // assignedConditions adds the conditions of f's Assigned and NotAssigned

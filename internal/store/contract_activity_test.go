@@ -187,6 +187,31 @@ func testIssueActivity(e *env) {
 	if a := e.activity(asAnn, id, 0)[0]; a.Kind != ActivityComment || a.Actor == nil || a.Actor.ID != admin.ID || a.Actor.Email != "" {
 		t.Errorf("a deleted user's comment: %+v, want their ID without an email", a)
 	}
+
+	// Unassigning by taking the assignee out of the project, demoting an
+	// admin assignee or deleting the assignee is recorded too, by whoever
+	// did it.
+	asSecond := Viewer{UserID: second.ID, Admin: true}
+	third := e.createUser("admin3@example.com", RoleAdmin)
+	for _, tt := range []struct {
+		name     string
+		assignee int64
+		unassign func() error
+	}{
+		{"removed from the project", bob.ID, func() error { return db.RemoveMember(ctx, asSecond, e.project.ID, bob.ID) }},
+		{"made a member", third.ID, func() error { _, err := db.SetUserRole(ctx, asSecond, third.ID, RoleMember); return err }},
+		{"deleted", ann.ID, func() error { return db.DeleteUser(ctx, asSecond, ann.ID) }},
+	} {
+		if _, err := e.assign(System, id, tt.assignee); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if err := tt.unassign(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := describe(e.activity(System, id, 0)[0]); got != "admin2@example.com unassigned" || e.assignee(id) != 0 {
+			t.Errorf("assignee %s: newest activity %q, assignee %d; want admin2@example.com unassigned", tt.name, got, e.assignee(id))
+		}
+	}
 }
 
 // testComments: any member who sees an issue comments on it, its author

@@ -355,7 +355,7 @@ func (d *DB) RemoveMember(ctx context.Context, v Viewer, projectID, userID int64
 		} else if n == 0 {
 			return ErrNotFound
 		}
-		return unassignFromProject(ctx, tx, projectID, userID)
+		return d.unassignFromProject(ctx, tx, v.UserID, projectID, userID)
 	})
 	if err != nil {
 		return fmt.Errorf("store: remove user %d from project %d: %w", userID, projectID, err)

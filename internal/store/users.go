@@ -176,7 +176,7 @@ func (d *DB) SetUserRole(ctx context.Context, v Viewer, userID int64, role strin
 		if err != nil || role == RoleAdmin {
 			return err
 		}
-		return unassignOutsideProjects(ctx, tx, userID)
+		return d.unassignOutsideProjects(ctx, tx, v.UserID, userID)
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("store: set role of user %d: %w", userID, err)
@@ -214,7 +214,7 @@ func (d *DB) SetPassword(ctx context.Context, userID int64, hash string) error {
 
 // DeleteUser removes a user with their memberships, API tokens, sessions,
 // set-password link and the record of their chunk uploads, and unassigns
-// their issues (the foreign key's ON DELETE SET NULL); admins only
+// their issues, which their activity records; admins only
 // (ErrForbidden). Removing the last admin, or oneself, is refused with
 // ErrInvalid: an admin who wants to leave makes someone else admin and is
 // removed by them.
@@ -232,6 +232,13 @@ func (d *DB) DeleteUser(ctx context.Context, v Viewer, userID int64) error {
 		}
 		if last {
 			return fmt.Errorf("%w: user %d is the last admin", ErrInvalid, userID)
+		}
+		// Unassigned here rather than by the foreign key's SET NULL, so
+		// that their issues' activity records it.
+		q := d.query()
+		q.add(`UPDATE issues SET assigned_user_id = NULL WHERE assigned_user_id = `, q.arg(userID), ` RETURNING id`)
+		if err := d.unassigned(ctx, tx, q, v.UserID); err != nil {
+			return err
 		}
 		for _, table := range []string{"project_members", "api_tokens", "sessions", "password_links", "artifact_chunk_uploads"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, userID); err != nil {
