@@ -116,3 +116,34 @@ func TestBulkMerged(t *testing.T) {
 		t.Errorf("bulk on the kept issue: HTTP %d %v", code, out)
 	}
 }
+
+// TestMergeMergedID: a merge naming an issue that was merged, among the
+// IDs or as the one to keep, is a 404 issue_merged naming the issue it
+// was merged into, and changes nothing.
+func TestMergeMergedID(t *testing.T) {
+	f := newFixture(t)
+	merge := fmt.Sprintf("/api/v1/projects/%d/issues/merge", f.project.ID)
+	if code, _, out := f.do(t, f.memberToken, "POST", merge, fmt.Sprintf(`{"ids":[%d],"into":%d}`, f.issueA, f.issueB)); code != 200 {
+		t.Fatalf("merge: HTTP %d %v", code, out)
+	}
+	kept := fmt.Sprintf("/api/v1/issues/%d", f.issueB)
+	_, _, before := f.do(t, f.memberToken, "GET", kept, "")
+	for _, body := range []string{
+		fmt.Sprintf(`{"ids":[%d],"into":%d}`, f.issueA, f.issueB),
+		fmt.Sprintf(`{"ids":[%d],"into":%d}`, f.issueB, f.issueA),
+		fmt.Sprintf(`{"ids":[%d,%d]}`, f.issueA, f.issueB),
+	} {
+		code, _, out := f.do(t, f.memberToken, "POST", merge, body)
+		e, _ := out["error"].(map[string]any)
+		want := fmt.Sprintf("issue %d was merged into issue %d; nothing was changed", f.issueA, f.issueB)
+		if code != 404 || e["code"] != "issue_merged" || e["merged_into"] != float64(f.issueB) ||
+			fmt.Sprint(e["merged"]) != fmt.Sprintf("map[%d:%d]", f.issueA, f.issueB) ||
+			fmt.Sprint(e["urls"]) != fmt.Sprintf("[%s]", kept) ||
+			!strings.HasPrefix(fmt.Sprint(e["message"]), want) {
+			t.Errorf("POST %s: HTTP %d %v, want 404 issue_merged saying %q", body, code, out, want)
+		}
+	}
+	if _, _, after := f.do(t, f.memberToken, "GET", kept, ""); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("kept issue after refused merges: %v, was %v", after, before)
+	}
+}

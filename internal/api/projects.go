@@ -287,7 +287,7 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 	status, assigned, err := a.store.BulkUpdate(r.Context(), viewer(r), pid, req.IDs, c)
 	var merged *store.MergedError
 	if errors.As(err, &merged) {
-		writeJSON(w, http.StatusNotFound, bulkMerged(merged))
+		writeJSON(w, http.StatusNotFound, mergedRefusal(merged))
 		return
 	}
 	if err != nil {
@@ -304,10 +304,10 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// bulkMerged is the issue_merged refusal of a bulk change naming issues
-// that were merged: as a change to one such issue, it names the issues
-// to change instead, and MergedInto when they are one.
-func bulkMerged(e *store.MergedError) apitypes.Error {
+// mergedRefusal is the issue_merged refusal of a bulk change or a merge
+// naming issues that were merged: as a change to one such issue, it names
+// the issues to name instead, and MergedInto when they are one.
+func mergedRefusal(e *store.MergedError) apitypes.Error {
 	body := apitypes.ErrorBody{Code: apitypes.CodeIssueMerged, Merged: e.Into,
 		Message: e.Error() + "; nothing was changed: send the IDs of the issues they were merged into instead"}
 	var kept []int64
@@ -341,6 +341,11 @@ func (a *API) mergeIssues(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	is, err := a.store.MergeIssues(r.Context(), viewer(r), pid, req.IDs, req.Into)
+	var merged *store.MergedError
+	if errors.As(err, &merged) {
+		writeJSON(w, http.StatusNotFound, mergedRefusal(merged))
+		return
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -125,6 +125,9 @@ type Error struct {
 	// MergedInto is, for issue_merged, the issue the one asked about was
 	// merged into.
 	MergedInto int64
+	// Merged is, for issue_merged of a bulk change or a merge, the issue
+	// each merged ID it named was merged into, by that ID.
+	Merged map[int64]int64
 }
 
 func (e *Error) Error() string {
@@ -233,7 +236,7 @@ func answerError(resp *http.Response, raw []byte, now time.Time) *Error {
 	e := &Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now)}
 	var body apitypes.Error
 	if json.Unmarshal(raw, &body) == nil && body.Error.Code != "" {
-		e.Code, e.Message, e.MergedInto = body.Error.Code, body.Error.Message, body.Error.MergedInto
+		e.Code, e.Message, e.MergedInto, e.Merged = body.Error.Code, body.Error.Message, body.Error.MergedInto, body.Error.Merged
 	}
 	return e
 }

@@ -236,8 +236,8 @@ func (d *Dashboard) bulkUpdate(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 // refusedMerged goes back with why, and reports whether it did, when err
-// refused a bulk change for naming issues that were merged since the
-// list was shown: the flash names the issues to select instead.
+// refused a bulk change or a merge for naming issues that were merged
+// since the list was shown: the flash names the issues to select instead.
 func (d *Dashboard) refusedMerged(w http.ResponseWriter, r *http.Request, back string, err error) bool {
 	var m *store.MergedError
 	if !errors.As(err, &m) {
@@ -309,10 +309,15 @@ func (d *Dashboard) confirmMerge(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	data := mergeData{Project: p, Back: listQuery(backQ).Encode(), BackURL: back}
+	merged := &store.MergedError{Into: make(map[int64]int64)}
 	for _, id := range ids {
 		is, err := d.store.GetIssue(r.Context(), s.viewer(), id)
 		if errors.Is(err, store.ErrNotFound) {
-			// Merged or deleted since the list was shown.
+			// Merged or deleted since the list was shown: a merged one
+			// is refused as the merge would refuse it.
+			if into, err := d.store.MergedInto(r.Context(), s.viewer(), id); err == nil {
+				merged.Into[id] = into
+			}
 			continue
 		}
 		if err != nil {
@@ -324,6 +329,10 @@ func (d *Dashboard) confirmMerge(w http.ResponseWriter, r *http.Request, s *sess
 			return
 		}
 		data.Issues = append(data.Issues, is)
+	}
+	if len(merged.Into) > 0 {
+		d.refusedMerged(w, r, back, merged)
+		return
 	}
 	if len(data.Issues) < 2 {
 		d.redirectError(w, r, back, "Select at least two issues to merge.")
@@ -354,6 +363,9 @@ func (d *Dashboard) mergeIssues(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	is, err := d.store.MergeIssues(r.Context(), s.viewer(), p.ID, ids, into)
+	if d.refusedMerged(w, r, back, err) {
+		return
+	}
 	if errors.Is(err, store.ErrInvalid) {
 		d.redirectError(w, r, back, "These issues cannot be merged: choose two or more issues of this project.")
 		return

@@ -44,6 +44,7 @@ func TestMergeIssues(t *testing.T) {
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page, "Merge 2 issues?", `name="into" value="`+issue+`" checked`, `name="into" value="`+issue2+`">`,
 		"So does its assignee; if it has none, it takes the assignee of the merged issue with the most events.",
+		"Its title, culprit and level become those of the issue seen last,",
 		`name="ids" value="`+issue2+`"`, `href="`+strings.ReplaceAll(list, "&", "&amp;")+`"`, `action="/projects/`+strconv.FormatInt(f.web.ID, 10)+`/issues/merge"`)
 	if _, err := f.db.GetIssue(f.ctx, store.System, f.issue2); err != nil {
 		t.Fatalf("asking merged already: %v", err)
@@ -152,5 +153,36 @@ func TestBulkMerged(t *testing.T) {
 	}
 	if i, err := f.db.GetIssue(f.ctx, store.System, f.issue2); err != nil || i.Status != store.StatusUnresolved || i.AssignedTo != nil {
 		t.Errorf("kept issue after refused bulk changes: %+v, %v", i, err)
+	}
+}
+
+// TestMergeMergedID: asking to merge, or merging, issues among which one
+// was merged since the list was shown changes nothing and goes back to
+// the list saying which issue it was merged into, as a bulk change does.
+func TestMergeMergedID(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.db.MergeIssues(f.ctx, store.System, f.web.ID, []int64{f.issue}, f.issue2); err != nil {
+		t.Fatal(err)
+	}
+	before, err := f.db.GetIssue(f.ctx, store.System, f.issue2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue, issue2 := strconv.FormatInt(f.issue, 10), strconv.FormatInt(f.issue2, 10)
+	list := fmt.Sprintf("/projects/%d/issues?status=unresolved", f.web.ID)
+	want := fmt.Sprintf("error: Issue %d was merged into issue %d; nothing was changed. Select issue %d instead.", f.issue, f.issue2, f.issue2)
+	merge := fmt.Sprintf("/projects/%d/issues/merge", f.web.ID)
+	for _, r := range []response{
+		f.get(roleMember, merge+"?ids="+issue2+"&ids="+issue+"&back=status%3Dunresolved"),
+		f.post(roleMember, merge, url.Values{"ids": {issue2, issue}, "into": {issue}, "back": {"status=unresolved"}}),
+		f.post(roleMember, merge, url.Values{"ids": {issue, issue2}, "into": {issue2}, "back": {"status=unresolved"}}),
+	} {
+		wantRedirect(t, r, list)
+		if got := flashOf(t, r); got != want {
+			t.Errorf("merge naming a merged issue: flash %q, want %q", got, want)
+		}
+	}
+	if after, err := f.db.GetIssue(f.ctx, store.System, f.issue2); err != nil || after != before {
+		t.Errorf("kept issue after refused merges: %+v, %v; was %+v", after, err, before)
 	}
 }

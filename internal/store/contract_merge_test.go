@@ -123,12 +123,64 @@ func testMergeIssues(e *env) {
 		t.Errorf("event of a merged fingerprint: %+v, want issue %d with %d events", res, got.ID, got.Count+1)
 	}
 
-	// Again, or with only merged IDs, changes nothing.
+	// Again, or with only merged IDs, changes nothing and says why.
 	before := e.issue(got.ID)
 	for _, again := range [][]int64{{ids["a"], ids["b"], ids["c"]}, {ids["b"], ids["c"]}} {
-		if i, err := db.MergeIssues(ctx, System, e.project.ID, again, 0); err != nil || i != before {
-			t.Errorf("merge %v again: %+v, %v; want %+v", again, i, err, before)
+		var me *MergedError
+		if _, err := db.MergeIssues(ctx, System, e.project.ID, again, 0); !errors.As(err, &me) {
+			t.Errorf("merge %v again: %v, want a MergedError", again, err)
 		}
+	}
+	if after := e.issue(got.ID); after != before {
+		t.Errorf("merges refused changed the kept issue: %+v, was %+v", after, before)
+	}
+}
+
+// testMergeChains: a merge naming an issue that was already merged, among
+// the IDs or as the one to keep, says which issue each such ID was merged
+// into and changes nothing, rather than merging that issue whole or
+// answering it unchanged.
+func testMergeChains(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	at := time.Now().Add(-time.Hour)
+	kept := e.save("kept", withAt(at)).IssueID
+	old := e.save("old", withAt(at.Add(time.Minute))).IssueID
+	own := e.save("own", withAt(at.Add(2*time.Minute))).IssueID
+	third := e.save("third", withAt(at.Add(3*time.Minute))).IssueID
+	if _, err := db.MergeIssues(ctx, System, e.project.ID, []int64{old}, kept); err != nil {
+		t.Fatal(err)
+	}
+	before := map[int64]Issue{kept: e.issue(kept), own: e.issue(own), third: e.issue(third)}
+	for _, c := range []struct {
+		name string
+		ids  []int64
+		into int64
+	}{
+		// Meant: merge own with old, which is now kept.
+		{"an ID merged before", []int64{own, old}, 0},
+		// Meant: merge old into third; kept would follow whole.
+		{"merged ID into another", []int64{old}, third},
+		// Meant: keep old; kept already holds it.
+		{"into a merged ID", []int64{kept}, old},
+	} {
+		_, err := db.MergeIssues(ctx, System, e.project.ID, c.ids, c.into)
+		var me *MergedError
+		if !errors.As(err, &me) || !reflect.DeepEqual(me.Into, map[int64]int64{old: kept}) {
+			t.Errorf("%s: %v, want a MergedError of %d into %d", c.name, err, old, kept)
+			continue
+		}
+		wantErr(t, c.name, err, ErrNotFound)
+		if want := fmt.Sprintf("issue %d was merged into issue %d", old, kept); !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: message %q, want it to say %q", c.name, err, want)
+		}
+	}
+	for id, was := range before {
+		if now := e.issue(id); now != was {
+			t.Errorf("issue %d changed by refused merges: %+v, was %+v", id, now, was)
+		}
+	}
+	if into, err := db.MergedInto(ctx, System, old); err != nil || into != kept {
+		t.Errorf("MergedInto(%d) = %d, %v; want %d", old, into, err, kept)
 	}
 }
 

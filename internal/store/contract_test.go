@@ -56,6 +56,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"DeleteIssue", testDeleteIssue},
 		{"MergeIssues", testMergeIssues},
 		{"MergeIssuesRefused", testMergeIssuesRefused},
+		{"MergeChains", testMergeChains},
 		{"MergeConcurrentEvents", testMergeConcurrentEvents},
 		{"MergeGroupingVersion", testMergeGroupingVersion},
 		{"MergeAssignee", testMergeAssignee},

@@ -26,10 +26,12 @@ import (
 // their fingerprints and IDs lead to the primary from then on (see
 // findIssue and MergedInto).
 //
-// An ID of an issue that was already merged stands for the issue it was
-// merged into, so a merge run twice changes nothing the second time.
-// Fewer than two different IDs, or an issue of another project, is
-// ErrInvalid; an issue v may not see, or that never was, is ErrNotFound.
+// An ID of an issue of the project that was already merged, into among
+// them, is a *MergedError naming the issue each was merged into, and
+// nothing changes: that issue may not be the one meant, and merging it
+// would merge all it holds. Fewer than two different IDs, or an issue of
+// another project, is ErrInvalid; an issue v may not see, or that never
+// was, is ErrNotFound.
 func (d *DB) MergeIssues(ctx context.Context, v Viewer, projectID int64, ids []int64, into int64) (Issue, error) {
 	distinct := make(map[int64]bool)
 	for _, id := range append(slices.Clone(ids), into) {
@@ -71,65 +73,44 @@ func (d *DB) mergeIssues(ctx context.Context, tx *sql.Tx, v Viewer, projectID in
 	if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
 		return Issue{}, fmt.Errorf("project %d: %w", projectID, notFound(err))
 	}
-	// Each ID stands for the issue it is or was merged into.
-	resolved := make(map[int64]int64, len(ids))
 	issues, err := d.lockIssues(ctx, tx, v, ids)
 	if err != nil {
 		return Issue{}, err
 	}
+	var missing []int64
 	for _, id := range ids {
-		if i, ok := issues[id]; ok {
-			if i.ProjectID != projectID {
-				return Issue{}, fmt.Errorf("%w: issue %d is in another project; only issues of one project can be merged", ErrInvalid, id)
-			}
-			resolved[id] = id
-			continue
-		}
-		var target int64
-		err := tx.QueryRowContext(ctx, `SELECT issue_id FROM issue_merges WHERE merged_id = $1 AND project_id = $2`,
-			id, projectID).Scan(&target)
-		if err != nil {
-			return Issue{}, fmt.Errorf("issue %d: %w", id, notFound(err))
-		}
-		resolved[id] = target
-	}
-	var more []int64
-	for _, target := range resolved {
-		if _, ok := issues[target]; !ok && !slices.Contains(more, target) {
-			more = append(more, target)
+		i, ok := issues[id]
+		switch {
+		case !ok:
+			missing = append(missing, id)
+		case i.ProjectID != projectID:
+			return Issue{}, fmt.Errorf("%w: issue %d is in another project; only issues of one project can be merged", ErrInvalid, id)
 		}
 	}
-	if len(more) > 0 {
-		found, err := d.lockIssues(ctx, tx, v, more)
-		if err != nil {
+	if len(missing) > 0 {
+		// The caller chose the issues to merge: an ID that leads to
+		// another issue is not silently that one, which may not be
+		// the issue meant and would be merged whole.
+		if err := refuseMerged(ctx, tx, d.query(), projectID, missing); err != nil {
 			return Issue{}, err
 		}
-		if len(found) < len(more) {
-			return Issue{}, fmt.Errorf("%w: an issue was merged or deleted meanwhile; try again", ErrConflict)
-		}
-		maps.Copy(issues, found)
+		return Issue{}, fmt.Errorf("issue %d: %w", missing[0], ErrNotFound)
 	}
-	var group []Issue
-	for _, target := range slices.Sorted(maps.Values(resolved)) {
-		if len(group) == 0 || group[len(group)-1].ID != target {
-			group = append(group, issues[target])
-		}
+	group := make([]Issue, 0, len(ids))
+	for _, id := range ids {
+		group = append(group, issues[id])
 	}
 	primary := slices.MaxFunc(group, func(a, b Issue) int {
 		return cmp.Or(cmp.Compare(a.Count, b.Count), cmp.Compare(b.ID, a.ID))
 	})
 	if into > 0 {
-		primary = issues[resolved[into]]
+		primary = issues[into]
 	}
 	var others []int64
 	for _, i := range group {
 		if i.ID != primary.ID {
 			others = append(others, i.ID)
 		}
-	}
-	if len(others) == 0 {
-		// Merged already.
-		return primary, nil
 	}
 	if err := d.moveIssueRows(ctx, tx, projectID, primary.ID, others); err != nil {
 		return Issue{}, err

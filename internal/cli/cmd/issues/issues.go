@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -149,10 +150,14 @@ unless that is you.`,
 	merge := &cobra.Command{
 		Use: "merge <issue-id> <issue-id>...", Short: "Merge issues of one project into one", Args: cobra.MinimumNArgs(1),
 		Long: `Merge issues that grouping split into one: the issue given with --into, else the
-one with the most events. The others' events, counts, tags and users move to it, and
-their new events and old links lead to it. It cannot be undone.`,
+one with the most events. The others' events, counts, tags and users move to it, its
+title, culprit and level become those of the issue seen last, and their new events and
+old links lead to it. An ID of an issue merged before merges nothing. It cannot be undone.`,
 		Example: "  flytrap issues merge 42 43 51\n  flytrap issues merge 43 51 --into 42 --yes",
-		RunE:    func(cmd *cobra.Command, args []string) error { return Merge(cmd.Context(), opts, args) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Rerun = rerun(cmd)
+			return Merge(cmd.Context(), opts, args)
+		},
 	}
 	merge.Flags().StringVar(&opts.Into, "into", "", "the issue to keep (default: the one with the most events)")
 	merge.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "merge without asking")
@@ -680,14 +685,22 @@ func Merge(ctx context.Context, opts *Options, args []string) error {
 		return err
 	}
 	// The issues are read first so the question names what merges, and a
-	// missing one is named before anything changes.
+	// missing or merged one is named before anything changes.
 	var issues []apitypes.Issue
+	merged := make(map[int64]int64)
 	for _, id := range ids {
 		d, err := c.Issue(ctx, id)
 		if err != nil {
 			return opts.issueErr(err, id, nil)
 		}
+		if d.ID != id {
+			// The read followed the merged issue's redirect.
+			merged[id] = d.ID
+		}
 		issues = append(issues, d.Issue)
+	}
+	if len(merged) > 0 {
+		return opts.mergeRefused(args, merged)
 	}
 	primary := slices.MaxFunc(issues, func(a, b apitypes.Issue) int {
 		return cmp.Or(cmp.Compare(a.Count, b.Count), cmp.Compare(b.ID, a.ID))
@@ -697,24 +710,63 @@ func Merge(ctx context.Context, opts *Options, args []string) error {
 	}
 	var others []string
 	for _, is := range issues {
-		if id := strconv.FormatInt(is.ID, 10); is.ID != primary.ID && !slices.Contains(others, id) {
-			others = append(others, id)
+		if is.ID != primary.ID {
+			others = append(others, strconv.FormatInt(is.ID, 10))
 		}
-	}
-	if len(others) == 0 {
-		// Every ID leads to one issue: they were merged already.
-		return printMerged(opts, primary)
 	}
 	question := fmt.Sprintf("merge issue%s %s into issue %d (%s); this cannot be undone",
 		map[bool]string{true: "s"}[len(others) > 1], strings.Join(others, ", "), primary.ID, cmdutil.Clip(primary.Title, 60))
 	if err := opts.F.Confirm(ctx, opts.Yes, question); err != nil {
 		return err
 	}
-	merged, err := c.MergeIssues(ctx, primary.ProjectID, apitypes.Merge{IDs: ids, Into: primary.ID})
+	is, err := c.MergeIssues(ctx, primary.ProjectID, apitypes.Merge{IDs: ids, Into: primary.ID})
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Code == apitypes.CodeIssueMerged && len(ce.Merged) > 0 {
+		// Merged since they were read.
+		return opts.mergeRefused(args, ce.Merged)
+	}
 	if err != nil {
 		return err
 	}
-	return printMerged(opts, merged)
+	return printMerged(opts, is)
+}
+
+// mergeRefused is the error of a merge of args (and --into) that named
+// issues merged before, into by merged ID: nothing was merged, since the
+// issue a merged ID leads to may not be the one meant. The hint is the
+// merge with those issues in their place, or, when that names one issue,
+// the issue they all are already.
+func (opts *Options) mergeRefused(args []string, into map[int64]int64) error {
+	var msgs []string
+	for _, id := range slices.Sorted(maps.Keys(into)) {
+		msgs = append(msgs, fmt.Sprintf("issue %d was merged into issue %d", id, into[id]))
+	}
+	instead := func(a string) string {
+		if id, err := issueID(a); err == nil && into[id] != 0 {
+			return strconv.FormatInt(into[id], 10)
+		}
+		return a
+	}
+	var again, distinct []string
+	for _, a := range append(slices.Clone(args), opts.Into) {
+		a = instead(a)
+		if a != "" && !slices.Contains(distinct, a) {
+			distinct = append(distinct, a)
+		}
+	}
+	for _, a := range args {
+		again = append(again, instead(a))
+	}
+	e := &cmdutil.Error{Msg: strings.Join(msgs, "; ") + "; nothing was merged", Code: cmdutil.ExitNotFound}
+	switch {
+	case len(distinct) < 2:
+		e.Hint = "they are one issue already: see it with `flytrap issues view " + distinct[0] + "`"
+	case opts.Rerun != nil:
+		// The flag's value is opts.Into, which Rerun reads.
+		opts.Into = instead(opts.Into)
+		e.Hint = "merge the issues they are now: run `" + opts.Rerun(again...) + "`"
+	}
+	return e
 }
 
 // printMerged prints the issue Merge merged into.
