@@ -3,6 +3,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -514,15 +515,30 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
+	release, next := req.ResolvedInRelease, false
+	if req.Status == apitypes.StatusResolvedInNextRelease {
+		req.Status, next = store.StatusResolved, true
+	}
+	if d := req.StatusDetails; d != nil {
+		if d.InRelease != "" && release != "" && d.InRelease != release {
+			writeError(w, http.StatusBadRequest, "bad_request", "resolved_in_release and statusDetails.inRelease name different releases; send one")
+			return
+		}
+		release, next = cmp.Or(release, d.InRelease), next || d.InNextRelease
+	}
+	if next && release != "" {
+		writeError(w, http.StatusBadRequest, "bad_request", "resolve in the next release or in a given release, not both")
+		return
+	}
 	switch req.Status {
 	case store.StatusResolved:
 	case store.StatusUnresolved, store.StatusIgnored:
-		if req.ResolvedInRelease != "" {
-			writeError(w, http.StatusBadRequest, "bad_request", "resolved_in_release is only valid with status \"resolved\"")
+		if release != "" || next {
+			writeError(w, http.StatusBadRequest, "bad_request", "a release to resolve in is only valid with status \"resolved\"")
 			return
 		}
 	case "":
-		if req.ResolvedInRelease != "" || !req.AssignedTo.Set {
+		if release != "" || next || !req.AssignedTo.Set {
 			writeError(w, http.StatusBadRequest, "bad_request", `send a status ("resolved", "unresolved" or "ignored"), an assignedTo, or both`)
 			return
 		}
@@ -532,7 +548,7 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 	}
 	// The status and the assignee change together or not at all, and the
 	// assignee hears of it only once it is done.
-	c := store.IssueChange{Status: req.Status, ResolvedInRelease: req.ResolvedInRelease, Assign: req.AssignedTo.Set}
+	c := store.IssueChange{Status: req.Status, ResolvedInRelease: release, InNextRelease: next, Assign: req.AssignedTo.Set}
 	if c.Assign {
 		if c.AssigneeID, ok = a.assigneeID(w, r, req.AssignedTo); !ok {
 			return

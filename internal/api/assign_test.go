@@ -46,8 +46,8 @@ func TestAssign(t *testing.T) {
 		{f.memberToken, fmt.Sprintf(`{"assignedTo":"user:%d"}`, f.member.ID), 200, "member@example.com", "unresolved", ""},
 		{f.memberToken, `{"assignedTo":"admin@example.com","status":"resolved"}`, 200, "admin@example.com", "resolved", ""},
 		// A refused status leaves the assignee as it was, and the reverse.
-		{f.memberToken, `{"assignedTo":null,"status":"resolved","resolved_in_release":"latest"}`, 400, "admin@example.com", "resolved",
-			`"latest" is a reserved word`},
+		{f.memberToken, `{"assignedTo":null,"status":"resolved","resolved_in_release":"Latest"}`, 400, "admin@example.com", "resolved",
+			`"Latest" is a reserved word`},
 		{f.memberToken, `{"assignedTo":"outsider@example.com","status":"ignored"}`, 400, "admin@example.com", "resolved",
 			"cannot assign to outsider@example.com: only members of the issue's project and admin users can be assigned its issues"},
 		{f.memberToken, fmt.Sprintf(`{"assignedTo":%d}`, f.outsiderU.ID), 400, "admin@example.com", "resolved", "only members of the issue's project"},
@@ -215,7 +215,7 @@ func TestAssignEmail(t *testing.T) {
 	path := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
 	for _, body := range []string{`{"assignedTo":"spare@example.com"}`, `{"assignedTo":"spare@example.com","status":"ignored"}`,
 		`{"assignedTo":"me"}`, `{"assignedTo":null}`, `{"assignedTo":"outsider@example.com"}`,
-		`{"assignedTo":"lead@example.com","status":"resolved","resolved_in_release":"latest"}`} {
+		`{"assignedTo":"lead@example.com","status":"resolved","resolved_in_release":"Latest"}`} {
 		f.do(t, f.memberToken, "PATCH", path, body)
 	}
 	want := fmt.Sprintf("spare@example.com by member@example.com: TypeError: x is undefined https://flytrap.example/issues/%d", f.issueA)

@@ -37,7 +37,7 @@ func wireIssue(is store.Issue) apitypes.Issue {
 		Title: is.Title, Culprit: is.Culprit, Level: is.Level, Status: is.Status, ResolvedInRelease: is.ResolvedInRelease,
 		Count: is.Count, UserCount: is.UserCount, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
 		FirstRelease: is.FirstRelease, LastRelease: is.LastRelease, LatestEventID: is.LatestEventID,
-		AssignedTo: wireAssignee(is.AssignedTo),
+		AssignedTo: wireAssignee(is.AssignedTo), ResolvedAfterRelease: is.ResolvedAfterRelease,
 	}
 }
 
@@ -124,5 +124,5 @@ func wireActivityUser(u *store.ActivityUser) *apitypes.ActivityUser {
 
 func wireActivity(a store.Activity) apitypes.Activity {
 	return apitypes.Activity{ID: a.ID, IssueID: a.IssueID, Kind: a.Kind, Actor: wireActivityUser(a.Actor), Text: a.Text,
-		Release: a.Release, Assignee: wireActivityUser(a.Assignee), Merged: a.Merged, Created: a.Created, Edited: a.Edited}
+		Release: a.Release, AfterRelease: a.AfterRelease, Assignee: wireActivityUser(a.Assignee), Merged: a.Merged, Created: a.Created, Edited: a.Edited}
 }

@@ -341,8 +341,12 @@ type Issue struct {
 	Level             string `json:"level"`
 	Status            string `json:"status"`
 	ResolvedInRelease string `json:"resolved_in_release,omitempty"`
-	Count             int64  `json:"count"`
-	UserCount         int64  `json:"user_count"`
+	// ResolvedAfterRelease is, for an issue resolved in the next release,
+	// the project's latest release then: an event of a release first
+	// seen after it reopens the issue.
+	ResolvedAfterRelease string `json:"resolved_after_release,omitempty"`
+	Count                int64  `json:"count"`
+	UserCount            int64  `json:"user_count"`
 	// FirstSeen and LastSeen are absent when the issue has no events in
 	// the environment asked for.
 	FirstSeen     time.Time `json:"first_seen,omitzero"`
@@ -380,9 +384,23 @@ type IssueDetail struct {
 type StatusChange struct {
 	Status            string `json:"status,omitempty"`
 	ResolvedInRelease string `json:"resolved_in_release,omitempty"`
+	// StatusDetails resolves in a release as Sentry's API does.
+	StatusDetails *StatusDetails `json:"statusDetails,omitempty"`
 	// AssignedTo, when sent, assigns the issue.
 	AssignedTo AssigneeRef `json:"assignedTo,omitzero"`
 }
+
+// StatusDetails is Sentry's statusDetails of a resolve: InRelease names
+// the release ("latest" for the project's latest), InNextRelease resolves
+// in the release after the latest.
+type StatusDetails struct {
+	InRelease     string `json:"inRelease,omitempty"`
+	InNextRelease bool   `json:"inNextRelease,omitempty"`
+}
+
+// StatusResolvedInNextRelease is Sentry's status for a resolve in the
+// next release, the same as StatusResolved with InNextRelease.
+const StatusResolvedInNextRelease = "resolvedInNextRelease"
 
 // BulkChange is POST /api/v1/projects/{id}/issues/bulk: a new status, a
 // new assignee, or both, for each issue of IDs.
@@ -683,13 +701,16 @@ type Activity struct {
 	IssueID int64  `json:"issue_id"`
 	Kind    string `json:"kind"`
 	// Actor is who did it; null for Flytrap itself.
-	Actor    *ActivityUser `json:"actor"`
-	Text     string        `json:"text,omitempty"`
-	Release  string        `json:"release,omitempty"`
-	Assignee *ActivityUser `json:"assignee,omitempty"`
-	Merged   []int64       `json:"merged,omitempty"`
-	Created  time.Time     `json:"created_at"`
-	Edited   *time.Time    `json:"edited_at,omitempty"`
+	Actor   *ActivityUser `json:"actor"`
+	Text    string        `json:"text,omitempty"`
+	Release string        `json:"release,omitempty"`
+	// AfterRelease is, for an issue resolved in the next release, the
+	// release it was resolved after.
+	AfterRelease string        `json:"after_release,omitempty"`
+	Assignee     *ActivityUser `json:"assignee,omitempty"`
+	Merged       []int64       `json:"merged,omitempty"`
+	Created      time.Time     `json:"created_at"`
+	Edited       *time.Time    `json:"edited_at,omitempty"`
 }
 
 // Comment is POST /api/v1/issues/{id}/comments and PATCH of a comment:

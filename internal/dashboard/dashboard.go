@@ -70,6 +70,7 @@ type Store interface {
 	BulkUpdateStatus(ctx context.Context, v store.Viewer, projectID int64, ids []int64, status string) (int64, error)
 	MergeIssues(ctx context.Context, v store.Viewer, projectID int64, ids []int64, into int64) (store.Issue, error)
 	MergedInto(ctx context.Context, v store.Viewer, id int64) (int64, error)
+	LatestRelease(ctx context.Context, v store.Viewer, projectID int64) (string, error)
 	UpdateIssue(ctx context.Context, v store.Viewer, id int64, c store.IssueChange) (store.Issue, int64, error)
 	BulkAssign(ctx context.Context, v store.Viewer, projectID int64, ids []int64, userID int64) (int64, error)
 	DeleteIssue(ctx context.Context, v store.Viewer, id int64) error

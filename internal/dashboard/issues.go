@@ -487,6 +487,10 @@ type issueData struct {
 	Assignees []option
 	Assignee  string
 	Activity  activityData
+	// LatestRelease is the project's latest release, which Resolve in
+	// release offers as the current one and the one the next follows; ""
+	// when it has none.
+	LatestRelease string
 }
 
 // pathProject loads the project named by the path as the viewer may see
@@ -580,6 +584,10 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	data := issueData{Issue: is, Project: p, Environment: env, ListURL: issuesURL(p.ID, nil)}
 	if data.Assignees, err = d.assigneeOptions(r, s, p.ID, is.AssignedTo); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if data.LatestRelease, err = d.store.LatestRelease(ctx, v, p.ID); err != nil {
 		d.fail(w, r, err)
 		return
 	}
@@ -766,31 +774,40 @@ func (d *Dashboard) setStatus(w http.ResponseWriter, r *http.Request, s *session
 		d.failIssue(w, r, s, id, err)
 		return
 	}
-	var msg string
+	// The popover's one-click choices: the next release, or the current
+	// one, the project's latest; any other value is the release typed.
+	choice := r.PostForm.Get("in_release")
+	next := status == store.StatusResolved && choice == "next"
+	if status == store.StatusResolved && choice == "latest" {
+		release = store.LatestRelease
+	}
 	switch status {
 	case store.StatusResolved:
-		msg = "Issue resolved."
-		if release != "" {
-			msg = "Issue resolved in release " + release + "."
-		}
-	case store.StatusIgnored:
-		msg, release = "Issue ignored.", ""
-	case store.StatusUnresolved:
-		msg, release = "Issue marked unresolved.", ""
+	case store.StatusIgnored, store.StatusUnresolved:
+		release = ""
 	default:
 		d.redirectError(w, r, back, "Choose resolve, ignore or unresolve.")
 		return
 	}
-	if r.PostForm.Get("in_release") != "" && release == "" {
+	if choice != "" && !next && release == "" {
 		d.redirectError(w, r, back, "Enter the release that fixes this issue.")
 		return
 	}
-	_, err := d.store.UpdateIssueStatus(ctx, v, id, status, release)
+	var (
+		is  store.Issue
+		err error
+	)
+	if next {
+		is, _, err = d.store.UpdateIssue(ctx, v, id, store.IssueChange{Status: status, InNextRelease: true})
+	} else {
+		is, err = d.store.UpdateIssueStatus(ctx, v, id, status, release)
+	}
 	if errors.Is(err, store.ErrInvalid) {
 		msg := "That release name is not valid (at most 200 characters of text)."
-		if event.ReleaseProblem(release) != "" {
-			// The store's reason says what is wrong with the name, and
-			// for "latest" what to give instead.
+		if next || event.ReleaseProblem(release) != "" {
+			// The store's reason says what is wrong with the name, for
+			// "latest" what to give instead, and for latest and the next
+			// release that the project has no release yet.
 			reason := store.Reason(err)
 			msg = strings.ToUpper(reason[:1]) + reason[1:] + "."
 		}
@@ -800,6 +817,19 @@ func (d *Dashboard) setStatus(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		d.fail(w, r, err)
 		return
+	}
+	var msg string
+	switch {
+	case status == store.StatusIgnored:
+		msg = "Issue ignored."
+	case status == store.StatusUnresolved:
+		msg = "Issue marked unresolved."
+	case is.ResolvedInRelease != "":
+		msg = "Issue resolved in release " + is.ResolvedInRelease + "."
+	case is.ResolvedAfterRelease != "":
+		msg = "Issue resolved in the next release (after " + is.ResolvedAfterRelease + ")."
+	default:
+		msg = "Issue resolved."
 	}
 	d.redirect(w, r, back, msg)
 }

@@ -477,11 +477,15 @@ func TestIssueStatusActions(t *testing.T) {
 		{"resolve", url.Values{"status": {"resolved"}}, "resolved", "", "ok: Issue resolved."},
 		{"unresolve", url.Values{"status": {"unresolved"}}, "unresolved", "", "ok: Issue marked unresolved."},
 		{"resolve in release", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {" shop@1.3.0 "}}, "resolved", "shop@1.3.0", "ok: Issue resolved in release shop@1.3.0."},
+		// shop@1.3.0, recorded by the resolve, is the latest release now.
+		{"resolve in the next release", url.Values{"status": {"resolved"}, "in_release": {"next"}, "release": {""}}, "resolved", "", "ok: Issue resolved in the next release (after shop@1.3.0)."},
+		{"resolve in the current release", url.Values{"status": {"resolved"}, "in_release": {"latest"}, "release": {""}}, "resolved", "shop@1.3.0", "ok: Issue resolved in release shop@1.3.0."},
+		{"resolve in latest typed", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"latest"}}, "resolved", "shop@1.3.0", "ok: Issue resolved in release shop@1.3.0."},
 		{"ignore clears the release", url.Values{"status": {"ignored"}, "release": {"x"}}, "ignored", "", "ok: Issue ignored."},
 		{"resolve in release needs one", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"  "}}, "ignored", "", "error: Enter the release"},
 		{"release too long", url.Values{"status": {"resolved"}, "release": {strings.Repeat("r", 201)}}, "ignored", "", "error: That release name is not valid"},
-		{"resolve in latest", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"latest"}}, "ignored", "",
-			`error: "latest" is a reserved word in searches (the newest release), not a release name: give the release's version, e.g. shop@1.2.3.`},
+		{"resolve in Latest", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"Latest"}}, "ignored", "",
+			`error: "Latest" is a reserved word in searches (the newest release), not a release name: give the release's version, e.g. shop@1.2.3.`},
 		{"unknown status", url.Values{"status": {"deleted"}}, "ignored", "", "error: Choose resolve"},
 	}
 	for _, tt := range tests {
@@ -499,11 +503,36 @@ func TestIssueStatusActions(t *testing.T) {
 			}
 		})
 	}
+	// The popover offers the next and the current release in one click.
+	wantBody(t, f.get(roleMember, issuePath(f.issue)), `<button type="submit" name="in_release" value="next" formnovalidate>The next release</button>`,
+		`<button type="submit" name="in_release" value="latest" formnovalidate>The current release (<code>shop@1.3.0</code>)</button>`)
 	// A resolved issue offers Unresolve, not Resolve.
 	f.post(roleMember, path, url.Values{"status": {"resolved"}})
 	r := f.get(roleMember, issuePath(f.issue))
 	wantBody(t, r, `value="unresolved">Unresolve</button>`)
 	noBody(t, r, `value="resolved" class="primary">Resolve</button>`)
+}
+
+// TestResolveInReleaseWithoutReleases: a project without a release offers
+// neither the next nor the current release, and a form naming either is
+// refused with why, changing nothing.
+func TestResolveInReleaseWithoutReleases(t *testing.T) {
+	f := newFixture(t)
+	r := f.get(roleAdmin, issuePath(f.otherIssue))
+	wantBody(t, r, "The next and the current release are offered once the project has a release.")
+	noBody(t, r, `value="next"`, `value="latest"`)
+	for choice, want := range map[string]string{
+		"next":   "error: The next release is the one after the project's latest, and the project has no release yet",
+		"latest": `error: "latest" names the project's latest release, and the project has no release yet`,
+	} {
+		r := f.post(roleAdmin, issuePath(f.otherIssue)+"/status", url.Values{"status": {"resolved"}, "in_release": {choice}})
+		if got := flashOf(t, r); !strings.HasPrefix(got, want) {
+			t.Errorf("resolve in %s without releases: flash %q, want %q", choice, got, want)
+		}
+	}
+	if is, err := f.db.GetIssue(f.ctx, store.System, f.otherIssue); err != nil || is.Status != store.StatusUnresolved {
+		t.Errorf("issue after refused resolves: %+v, %v", is, err)
+	}
 }
 
 func TestDeleteIssue(t *testing.T) {

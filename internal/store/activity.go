@@ -16,7 +16,8 @@ import (
 const (
 	// ActivityComment is a comment a user wrote: Text.
 	ActivityComment = "comment"
-	// ActivityResolved is the issue resolved, in Release when not "".
+	// ActivityResolved is the issue resolved, in Release when not "", or
+	// in the next release after AfterRelease when that is not "".
 	ActivityResolved = "resolved"
 	// ActivityUnresolved is the issue reopened by a user.
 	ActivityUnresolved = "unresolved"
@@ -59,22 +60,26 @@ type Activity struct {
 	IssueID int64  `json:"issue_id"`
 	Kind    string `json:"kind"`
 	// Actor is who did it; nil for Flytrap itself.
-	Actor    *ActivityUser `json:"actor"`
-	Text     string        `json:"text,omitempty"`
-	Release  string        `json:"release,omitempty"`
-	Assignee *ActivityUser `json:"assignee,omitempty"`
-	Merged   []int64       `json:"merged,omitempty"`
-	Created  time.Time     `json:"created_at"`
+	Actor   *ActivityUser `json:"actor"`
+	Text    string        `json:"text,omitempty"`
+	Release string        `json:"release,omitempty"`
+	// AfterRelease is the release an issue resolved in the next release
+	// was resolved after.
+	AfterRelease string        `json:"after_release,omitempty"`
+	Assignee     *ActivityUser `json:"assignee,omitempty"`
+	Merged       []int64       `json:"merged,omitempty"`
+	Created      time.Time     `json:"created_at"`
 	// Edited is when a comment was last edited, nil if never.
 	Edited *time.Time `json:"edited_at,omitempty"`
 }
 
 // activityData is the data column: the details of an entry's kind.
 type activityData struct {
-	Text     string  `json:"text,omitempty"`
-	Release  string  `json:"release,omitempty"`
-	Assignee int64   `json:"assignee,omitempty"`
-	Merged   []int64 `json:"merged,omitempty"`
+	Text         string  `json:"text,omitempty"`
+	Release      string  `json:"release,omitempty"`
+	AfterRelease string  `json:"after_release,omitempty"`
+	Assignee     int64   `json:"assignee,omitempty"`
+	Merged       []int64 `json:"merged,omitempty"`
 }
 
 // activityOrder names the cursors of ListActivity.
@@ -206,7 +211,7 @@ func (d *DB) scanActivity(ctx context.Context, q query, issueID int64) ([]Activi
 			t := fromMillis(edited.Int64)
 			a.Edited = &t
 		}
-		a.Text, a.Release, a.Merged = ad.Text, ad.Release, ad.Merged
+		a.Text, a.Release, a.AfterRelease, a.Merged = ad.Text, ad.Release, ad.AfterRelease, ad.Merged
 		if ad.Assignee != 0 {
 			a.Assignee = &ActivityUser{ID: ad.Assignee}
 			if !slices.Contains(assignees, ad.Assignee) {

@@ -490,7 +490,8 @@ func (d *DB) DeleteReleases(ctx context.Context, v Viewer, projectIDs []int64, v
 			}
 			var used query
 			used.add(`SELECT 1 FROM issues WHERE project_id = `, used.arg(projectID), ` AND (first_release = `, used.arg(version),
-				` OR last_release = `, used.arg(version), ` OR resolved_in_release = `, used.arg(version), `) LIMIT 1`)
+				` OR last_release = `, used.arg(version), ` OR resolved_in_release = `, used.arg(version),
+				` OR resolved_after_release = `, used.arg(version), `) LIMIT 1`)
 			switch err := tx.QueryRowContext(ctx, used.sql(), used.args...).Scan(&one); {
 			case err == nil:
 				return ErrReleaseInUse

@@ -212,7 +212,7 @@ func testUpdateIssue(e *env) {
 	}{
 		{"assign and resolve", IssueChange{Status: StatusResolved, ResolvedInRelease: "app@2", Assign: true, AssigneeID: ann.ID},
 			nil, 0, StatusResolved, "app@2", ann.ID},
-		{"unassign with a refused release", IssueChange{Status: StatusResolved, ResolvedInRelease: "latest", Assign: true},
+		{"unassign with a refused release", IssueChange{Status: StatusResolved, ResolvedInRelease: "Latest", Assign: true},
 			ErrInvalid, 0, StatusResolved, "app@2", ann.ID},
 		{"ignore with a refused assignee", IssueChange{Status: StatusIgnored, Assign: true, AssigneeID: outsider.ID},
 			ErrNotAssignable, 0, StatusResolved, "app@2", ann.ID},

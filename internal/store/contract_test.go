@@ -57,6 +57,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"MergeIssues", testMergeIssues},
 		{"MergeIssuesRefused", testMergeIssuesRefused},
 		{"MergeChains", testMergeChains},
+		{"ResolveNextRelease", testResolveNextRelease},
 		{"MergeConcurrentEvents", testMergeConcurrentEvents},
 		{"MergeGroupingVersion", testMergeGroupingVersion},
 		{"MergeAssignee", testMergeAssignee},

@@ -22,7 +22,7 @@ const MaxTagValues = 100
 func issueCols(t string) string {
 	cols := []string{"id", "project_id", "fingerprint", "grouping_version", "title", "culprit", "level", "status",
 		"resolved_in_release", "count", "user_count", "first_seen", "last_seen", "first_release", "last_release", "latest_event_id",
-		"assigned_user_id"}
+		"assigned_user_id", "resolved_after_release"}
 	return t + "." + strings.Join(cols, ", "+t+".") + ", (SELECT u.email FROM users u WHERE u.id = " + t + ".assigned_user_id)"
 }
 
@@ -47,7 +47,7 @@ func scanIssue(row scanner, extra ...any) (Issue, error) {
 	)
 	err := row.Scan(append([]any{&i.ID, &i.ProjectID, &i.Fingerprint, &i.GroupingVersion, &i.Title, &i.Culprit, &i.Level, &i.Status,
 		&i.ResolvedInRelease, &i.Count, &i.UserCount, &firstSeen, &lastSeen, &i.FirstRelease, &i.LastRelease, &i.LatestEventID,
-		&assignee, &assigneeEmail}, extra...)...)
+		&assignee, &i.ResolvedAfterRelease, &assigneeEmail}, extra...)...)
 	if err != nil {
 		return Issue{}, err
 	}
@@ -214,6 +214,51 @@ func (d *DB) latestReleases(ctx context.Context, v Viewer, f IssueFilter) (map[i
 		latest[project] = newestFirst(versions)[0]
 	}
 	return latest, nil
+}
+
+// LatestRelease returns the latest release of a project v may see, by the
+// rule release:latest searches by (latestReleases), "" when it has none.
+func (d *DB) LatestRelease(ctx context.Context, v Viewer, projectID int64) (string, error) {
+	if _, err := d.GetProject(ctx, v, projectID); err != nil {
+		return "", fmt.Errorf("store: latest release: project %d: %w", projectID, err)
+	}
+	latest, err := latestRelease(ctx, d.db, projectID)
+	if err != nil {
+		return "", fmt.Errorf("store: latest release: %w", err)
+	}
+	return latest, nil
+}
+
+// querier is a *sql.DB or a *sql.Tx, for reads done in a transaction or
+// outside one.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// latestRelease is the latest release of the project, as latestReleases
+// finds it, "" when it has none.
+func latestRelease(ctx context.Context, db querier, projectID int64) (string, error) {
+	q := latestReleasesQuery(System, IssueFilter{ProjectID: projectID})
+	rows, err := db.QueryContext(ctx, q.sql(), q.args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var tied []string
+	for rows.Next() {
+		var (
+			project int64
+			version string
+		)
+		if err := rows.Scan(&project, &version); err != nil {
+			return "", err
+		}
+		tied = append(tied, version)
+	}
+	if err := rows.Err(); err != nil || len(tied) == 0 {
+		return "", err
+	}
+	return newestFirst(tied)[0], nil
 }
 
 // searchesLatest reports whether f names LatestRelease anywhere it stands
@@ -672,8 +717,14 @@ func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, 
 // IssueChange is a change of an issue's status, its assignee or both.
 type IssueChange struct {
 	// Status is the new status, "" to keep it; ResolvedInRelease is as
-	// UpdateIssueStatus's.
+	// UpdateIssueStatus's, LatestRelease naming the project's latest
+	// release (see LatestRelease).
 	Status, ResolvedInRelease string
+	// InNextRelease resolves the issue in the release after the project's
+	// latest, as Sentry's "the next release": an event of a release first
+	// seen after the latest reopens it, other events do not. It needs
+	// StatusResolved and no ResolvedInRelease.
+	InNextRelease bool
 	// Assign says to assign the issue to user AssigneeID, or to nobody
 	// when that is 0.
 	Assign     bool
@@ -698,7 +749,9 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 		return Issue{}, 0, fmt.Errorf("store: update issue: %w: resolved_in_release needs status %q", ErrInvalid, StatusResolved)
 	case Clean(c.ResolvedInRelease) != c.ResolvedInRelease || utf8.RuneCountInString(c.ResolvedInRelease) > MaxTagLength:
 		return Issue{}, 0, fmt.Errorf("store: update issue: %w: release must be valid text of at most %d characters", ErrInvalid, MaxTagLength)
-	case c.ResolvedInRelease != "" && releaseRefusal("release", c.ResolvedInRelease) != "":
+	case c.InNextRelease && (c.Status != StatusResolved || c.ResolvedInRelease != ""):
+		return Issue{}, 0, fmt.Errorf("store: update issue: %w: the next release needs status %q and no other release", ErrInvalid, StatusResolved)
+	case c.ResolvedInRelease != "" && c.ResolvedInRelease != LatestRelease && releaseRefusal("release", c.ResolvedInRelease) != "":
 		return Issue{}, 0, fmt.Errorf("store: update issue: %w: %s", ErrInvalid, releaseRefusal("release", c.ResolvedInRelease))
 	}
 	var (
@@ -710,15 +763,34 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 			q                  query
 			project            int64
 			status, resolvedIn string
+			resolvedAfter      string
 		)
-		q.add(`SELECT i.project_id, i.assigned_user_id, i.status, i.resolved_in_release FROM issues i WHERE i.id = `, q.arg(id), ` AND `,
+		q.add(`SELECT i.project_id, i.assigned_user_id, i.status, i.resolved_in_release, i.resolved_after_release FROM issues i WHERE i.id = `, q.arg(id), ` AND `,
 			q.visible(v, "i.project_id"), d.forUpdate())
-		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&project, &before, &status, &resolvedIn); err != nil {
+		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&project, &before, &status, &resolvedIn, &resolvedAfter); err != nil {
 			return notFound(err)
 		}
 		if c.Assign && c.AssigneeID != 0 {
 			if err := d.assignable(ctx, tx, project, c.AssigneeID); err != nil {
 				return err
+			}
+		}
+		in, after := c.ResolvedInRelease, ""
+		if in == LatestRelease || c.InNextRelease {
+			latest, err := latestRelease(ctx, tx, project)
+			if err != nil {
+				return err
+			}
+			if latest == "" {
+				what := fmt.Sprintf("%q names the project's latest release", in)
+				if c.InNextRelease {
+					what = "the next release is the one after the project's latest"
+				}
+				return fmt.Errorf("%w: %s, and the project has no release yet: give the version of the release that fixes it, e.g. shop@1.2.3, or resolve it without one", ErrInvalid, what)
+			}
+			in = latest
+			if c.InNextRelease {
+				in, after = "", latest
 			}
 		}
 		var u query
@@ -728,7 +800,7 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 			sep = `, `
 		}
 		if c.Status != "" {
-			u.add(sep, `status = `, u.arg(c.Status), `, resolved_in_release = `, u.arg(c.ResolvedInRelease))
+			u.add(sep, `status = `, u.arg(c.Status), `, resolved_in_release = `, u.arg(in), `, resolved_after_release = `, u.arg(after))
 		}
 		u.add(` WHERE id = `, u.arg(id), ` RETURNING `, issueCols("issues"))
 		var err error
@@ -737,9 +809,9 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 		}
 		// The activity records what changed; the same status or
 		// assignee again is no news.
-		if c.Status != "" && (c.Status != status || c.ResolvedInRelease != resolvedIn) {
+		if c.Status != "" && (c.Status != status || in != resolvedIn || after != resolvedAfter) {
 			if _, err := addActivity(ctx, tx, id, statusActivity(c.Status), v.UserID,
-				activityData{Release: c.ResolvedInRelease}); err != nil {
+				activityData{Release: in, AfterRelease: after}); err != nil {
 				return err
 			}
 		}
@@ -749,11 +821,11 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 				return err
 			}
 		}
-		if c.ResolvedInRelease == "" {
+		if in == "" {
 			return nil
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
-			ON CONFLICT (project_id, version) DO NOTHING`, i.ProjectID, c.ResolvedInRelease, millis(nowUTC()))
+			ON CONFLICT (project_id, version) DO NOTHING`, i.ProjectID, in, millis(nowUTC()))
 		return err
 	})
 	if err != nil {
@@ -960,8 +1032,8 @@ func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []in
 // changed.
 func bulkStatus(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID int64, ids []int64, status string) ([]int64, error) {
 	st := q.arg(status)
-	q.add(`UPDATE issues SET status = `, st, `, resolved_in_release = '' WHERE project_id = `, q.arg(projectID),
-		` AND `, q.visibleProject(v, projectID), ` AND (status <> `, st, ` OR resolved_in_release <> '') AND id IN (`, q.list(ids),
+	q.add(`UPDATE issues SET status = `, st, `, resolved_in_release = '', resolved_after_release = '' WHERE project_id = `, q.arg(projectID),
+		` AND `, q.visibleProject(v, projectID), ` AND (status <> `, st, ` OR resolved_in_release <> '' OR resolved_after_release <> '') AND id IN (`, q.list(ids),
 		`) RETURNING id`)
 	return changedIDs(ctx, tx, q)
 }

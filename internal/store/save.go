@@ -1100,6 +1100,7 @@ func (d *DB) forNoKeyUpdate() string {
 // issueState is an issue row as saving reads it under its lock.
 type issueState struct {
 	status, resolvedIn          string
+	resolvedAfter               string
 	count, userCount            int64
 	firstSeen, lastSeen         int64
 	firstRelease, lastRelease   string
@@ -1120,7 +1121,7 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 	// A batch updates many issues with the same two statements: prepared
 	// once, SQLite parses them once per batch instead of once per issue.
 	read, err := tx.PrepareContext(ctx, `SELECT status, resolved_in_release, count, user_count, first_seen, last_seen,
-			first_release, last_release, title, culprit, level, latest_event_id
+			first_release, last_release, title, culprit, level, latest_event_id, resolved_after_release
 		FROM issues WHERE id = $1`+d.forNoKeyUpdate())
 	if err != nil {
 		return err
@@ -1129,7 +1130,7 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 	write, err := tx.PrepareContext(ctx, `UPDATE issues SET
 			count = $2, user_count = $3, first_seen = $4, last_seen = $5,
 			first_release = $6, last_release = $7, status = $8, resolved_in_release = $9,
-			title = $10, culprit = $11, level = $12, latest_event_id = $13
+			title = $10, culprit = $11, level = $12, latest_event_id = $13, resolved_after_release = $14
 		WHERE id = $1`)
 	if err != nil {
 		return err
@@ -1139,7 +1140,7 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 		var st issueState
 		err := read.QueryRowContext(ctx, id).Scan(
 			&st.status, &st.resolvedIn, &st.count, &st.userCount, &st.firstSeen, &st.lastSeen,
-			&st.firstRelease, &st.lastRelease, &st.title, &st.culprit, &st.level, &st.last)
+			&st.firstRelease, &st.lastRelease, &st.title, &st.culprit, &st.level, &st.last, &st.resolvedAfter)
 		if err != nil {
 			return err
 		}
@@ -1170,8 +1171,21 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 						}
 					}
 				}
+				if st.resolvedAfter != "" {
+					// Resolved in the next release: only a release first
+					// seen after the latest one then can have the fix, so
+					// only its events reopen the issue; this batch's new
+					// releases are such.
+					_, created := newReleases[releaseKey{s.projectID, s.release}]
+					reopen = s.release != "" && created
+					if s.release != "" && !created {
+						if reopen, err = seenAfter(ctx, tx, s.projectID, s.release, st.resolvedAfter); err != nil {
+							return err
+						}
+					}
+				}
 				if reopen {
-					st.status, st.resolvedIn = StatusUnresolved, ""
+					st.status, st.resolvedIn, st.resolvedAfter = StatusUnresolved, "", ""
 					res.Regression = true
 					// Rare, so its one statement costs ordinary events
 					// nothing.
@@ -1202,11 +1216,26 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 			res.EventLevel, res.Environment, res.Release = s.level, s.env, s.release
 		}
 		if _, err := write.ExecContext(ctx, id, st.count, st.userCount, st.firstSeen, st.lastSeen, st.firstRelease, st.lastRelease,
-			st.status, st.resolvedIn, st.title, st.culprit, st.level, st.last); err != nil {
+			st.status, st.resolvedIn, st.title, st.culprit, st.level, st.last, st.resolvedAfter); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// seenAfter reports whether release was first seen after release
+// before, the release an issue was resolved after (see
+// IssueChange.InNextRelease); not when before is gone, there being no
+// date to order by.
+func seenAfter(ctx context.Context, tx *sql.Tx, projectID int64, release, before string) (bool, error) {
+	var after bool
+	err := tx.QueryRowContext(ctx, `SELECT e.first_seen > r.first_seen FROM releases e, releases r
+		WHERE e.project_id = $1 AND e.version = $2 AND r.project_id = $1 AND r.version = $3`,
+		projectID, release, before).Scan(&after)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return after, err
 }
 
 // newerByDate reports whether release was first seen no earlier than

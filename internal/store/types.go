@@ -166,22 +166,26 @@ type NewAPIToken struct {
 
 // Issue is a group of events with the same fingerprint.
 type Issue struct {
-	ID                int64     `json:"id"`
-	ProjectID         int64     `json:"project_id"`
-	Fingerprint       string    `json:"fingerprint"`
-	GroupingVersion   string    `json:"grouping_version"`
-	Title             string    `json:"title"`
-	Culprit           string    `json:"culprit"`
-	Level             string    `json:"level"`
-	Status            string    `json:"status"`
-	ResolvedInRelease string    `json:"resolved_in_release,omitempty"`
-	Count             int64     `json:"count"`
-	UserCount         int64     `json:"user_count"`
-	FirstSeen         time.Time `json:"first_seen"`
-	LastSeen          time.Time `json:"last_seen"`
-	FirstRelease      string    `json:"first_release,omitempty"`
-	LastRelease       string    `json:"last_release,omitempty"`
-	LatestEventID     string    `json:"latest_event_id"`
+	ID                int64  `json:"id"`
+	ProjectID         int64  `json:"project_id"`
+	Fingerprint       string `json:"fingerprint"`
+	GroupingVersion   string `json:"grouping_version"`
+	Title             string `json:"title"`
+	Culprit           string `json:"culprit"`
+	Level             string `json:"level"`
+	Status            string `json:"status"`
+	ResolvedInRelease string `json:"resolved_in_release,omitempty"`
+	// ResolvedAfterRelease is, for an issue resolved in the next release,
+	// the project's latest release when it was resolved: an event of a
+	// release first seen after that one reopens it.
+	ResolvedAfterRelease string    `json:"resolved_after_release,omitempty"`
+	Count                int64     `json:"count"`
+	UserCount            int64     `json:"user_count"`
+	FirstSeen            time.Time `json:"first_seen"`
+	LastSeen             time.Time `json:"last_seen"`
+	FirstRelease         string    `json:"first_release,omitempty"`
+	LastRelease          string    `json:"last_release,omitempty"`
+	LatestEventID        string    `json:"latest_event_id"`
 	// AssignedTo is the user the issue is assigned to, nil for nobody.
 	AssignedTo *Assignee `json:"assignedTo"`
 }

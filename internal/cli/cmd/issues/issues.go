@@ -41,7 +41,9 @@ type Options struct {
 	Since   string
 	Limit   int
 	Release string
-	Into    string
+	// NextRelease resolves in the release after the project's latest.
+	NextRelease bool
+	Into        string
 	// Rerun is the command that ran with args for its arguments, which a
 	// hint offers to run instead (on the issue a merged one went to).
 	Rerun func(args ...string) string
@@ -98,14 +100,22 @@ hold; level:[warning,error] matches either level.`,
 			Example: "  flytrap issues " + use + " 42 43",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Rerun = rerun(cmd)
-				return SetStatus(cmd.Context(), opts, args, apitypes.StatusChange{Status: to, ResolvedInRelease: opts.Release})
+				ch := apitypes.StatusChange{Status: to, ResolvedInRelease: opts.Release}
+				if opts.NextRelease {
+					if opts.Release != "" {
+						return cmdutil.UsageError("--in-release and --in-next-release do not go together", "resolve in one release")
+					}
+					ch.StatusDetails = &apitypes.StatusDetails{InNextRelease: true}
+				}
+				return SetStatus(cmd.Context(), opts, args, ch)
 			},
 		}
 		opts.Out.Add(c)
 		return c
 	}
 	resolve := status("resolve", "Mark issues resolved; a new event reopens them", apitypes.StatusResolved)
-	resolve.Flags().StringVar(&opts.Release, "in-release", "", "resolved in this release: events from it or a newer release reopen the issue, older ones do not (shop@1.10.0 is newer than shop@1.9.0)")
+	resolve.Flags().StringVar(&opts.Release, "in-release", "", "resolved in this release (latest: the project's latest): events from it or a newer release reopen the issue, older ones do not (shop@1.10.0 is newer than shop@1.9.0)")
+	resolve.Flags().BoolVar(&opts.NextRelease, "in-next-release", false, "resolved in the release after the project's latest: only events of a release first seen after that one reopen the issue")
 	unresolve := status("unresolve", "Reopen resolved or ignored issues (alias: reopen)", apitypes.StatusUnresolved)
 	// Sentry's users say reopen.
 	unresolve.Aliases = []string{"reopen"}
@@ -459,8 +469,11 @@ func activityText(a apitypes.Activity) string {
 	}
 	who := user(a.Actor, "Flytrap")
 	in := ""
-	if a.Release != "" {
+	switch {
+	case a.Release != "":
 		in = " in release " + cmdutil.Clean(a.Release)
+	case a.AfterRelease != "":
+		in = " in the next release, after " + cmdutil.Clean(a.AfterRelease)
 	}
 	switch a.Kind {
 	case "comment":
@@ -647,9 +660,13 @@ func printStatus(opts *Options, done []apitypes.Issue) error {
 	return opts.F.Print(opts.Out, done, func(w io.Writer) error {
 		for _, is := range done {
 			status := cmdutil.Clean(is.Status)
-			if is.ResolvedInRelease != "" {
-				// Said back, so a mistyped release shows.
+			switch {
+			case is.ResolvedInRelease != "":
+				// Said back, so a mistyped release shows, and the one
+				// latest stood for.
 				status += " in release " + cmdutil.Clean(is.ResolvedInRelease)
+			case is.ResolvedAfterRelease != "":
+				status += " in the next release (after " + cmdutil.Clean(is.ResolvedAfterRelease) + ")"
 			}
 			fmt.Fprintf(w, "Issue %d is %s: %s\n", is.ID, status, cmdutil.Clean(is.Title))
 		}
