@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -294,5 +295,35 @@ func TestViewEnvironment(t *testing.T) {
 		if !strings.Contains(out.String(), tt.want) || strings.Contains(out.String(), "\x1b") {
 			t.Errorf("view --env %q:\n%s\nwant a line with %q", tt.env, out.String(), tt.want)
 		}
+	}
+}
+
+// TestMergeMergedMeanwhile: an issue merged between the reads and the
+// merge is refused by the server; merge says where it went, with the
+// merge of the issues named now, as when the reads found it merged.
+func TestMergeMergedMeanwhile(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case r.Method == http.MethodGet && (p == "/api/v1/issues/11" || p == "/api/v1/issues/15"):
+			id := map[string]int64{"/api/v1/issues/11": 11, "/api/v1/issues/15": 15}[p]
+			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: apitypes.Issue{ID: id, ProjectID: 2, Title: "an issue", Count: id}})
+		case r.Method == http.MethodPost && p == "/api/v1/projects/2/issues/merge":
+			w.WriteHeader(http.StatusNotFound)
+			json.NewEncoder(w).Encode(apitypes.Error{Error: apitypes.ErrorBody{Code: apitypes.CodeIssueMerged, MergedInto: 10,
+				Merged: map[int64]int64{15: 10}, Message: "issue 15 was merged into issue 10; nothing was changed"}})
+		default:
+			t.Errorf("unexpected %s %s", r.Method, p)
+			w.WriteHeader(http.StatusTeapot)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	var out bytes.Buffer
+	opts := &Options{F: newFactory(t, srv.URL, &out), Yes: true,
+		Rerun: func(args ...string) string { return "flytrap issues merge " + strings.Join(args, " ") + " --yes" }}
+	err := Merge(context.Background(), opts, []string{"11", "15"})
+	var ce *cmdutil.Error
+	if !errors.As(err, &ce) || ce.Msg != "issue 15 was merged into issue 10; nothing was merged" || ce.Code != cmdutil.ExitNotFound ||
+		ce.Hint != "merge the issues they are now: run `flytrap issues merge 11 10 --yes`" {
+		t.Errorf("merge of an issue merged meanwhile: %#v", err)
 	}
 }
