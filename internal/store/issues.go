@@ -705,7 +705,8 @@ func (d *DB) checkIssue(ctx context.Context, v Viewer, id int64) error {
 // (ordered as versions when both parse as one, else by first seen; see
 // compareReleases). A release the project has not seen yet is recorded as
 // first seen now, so that releases first seen after it count as newer
-// under date ordering. Any other status clears it.
+// under date ordering; LatestRelease is the project's latest release, and
+// ErrInvalid when it has none. Any other status clears it.
 func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, resolvedInRelease string) (Issue, error) {
 	if status == "" {
 		return Issue{}, fmt.Errorf("store: update issue: %w: status %q", ErrInvalid, status)
