@@ -252,6 +252,33 @@ func cmdSendevent(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// cmdSendjson: sendjson DSN [-ago DURATION] JSON stores the event JSON, an
+// object, as a Sentry SDK would and waits for its 200; -ago dates it that
+// long before now, as an SDK sending late does.
+func cmdSendjson(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || (len(args) != 2 && (len(args) != 4 || args[1] != "-ago")) {
+		ts.Fatalf("usage: sendjson DSN [-ago DURATION] JSON")
+	}
+	dsn, err := url.Parse(args[0])
+	ts.Check(err)
+	var ev map[string]any
+	ts.Check(json.Unmarshal([]byte(args[len(args)-1]), &ev))
+	if len(args) == 4 {
+		ago, err := time.ParseDuration(args[2])
+		ts.Check(err)
+		ev["timestamp"] = time.Now().Add(-ago).UTC().Format(time.RFC3339)
+	}
+	body, err := json.Marshal(ev)
+	ts.Check(err)
+	u := fmt.Sprintf("%s://%s/api/%s/store/?sentry_key=%s", dsn.Scheme, dsn.Host, strings.Trim(dsn.Path, "/"), dsn.User.Username())
+	resp, err := http.Post(u, "application/json", bytes.NewReader(body))
+	ts.Check(err)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		ts.Fatalf("sendjson: HTTP %d", resp.StatusCode)
+	}
+}
+
 // cmdBg: bg start NAME ARGS... runs flytrap ARGS in the background;
 // bg stop NAME interrupts it and waits.
 func cmdBg(ts *testscript.TestScript, neg bool, args []string) {
@@ -474,7 +501,7 @@ func cmdSetpassword(ts *testscript.TestScript, neg bool, args []string) {
 // scriptCmds are the commands above by name.
 func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"devserver": cmdDevserver, "sendevent": cmdSendevent, "issuecount": cmdIssuecount, "bg": cmdBg, "waitfor": cmdWaitfor,
+		"devserver": cmdDevserver, "sendevent": cmdSendevent, "sendjson": cmdSendjson, "issuecount": cmdIssuecount, "bg": cmdBg, "waitfor": cmdWaitfor,
 		"countmatch": cmdCountmatch, "exit": cmdExit, "filemode": cmdFilemode, "issueid": cmdIssueid,
 		"setpassword": cmdSetpassword,
 	}

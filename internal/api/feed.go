@@ -70,5 +70,5 @@ func (a *API) feed(w http.ResponseWriter, r *http.Request) {
 }
 
 func wireFeedEvent(fe store.FeedEvent) apitypes.FeedEvent {
-	return apitypes.FeedEvent{Event: wireEvent(fe.EventRow), Culprit: fe.Culprit, Count: fe.Count, Status: fe.Status}
+	return apitypes.FeedEvent{Event: wireEvent(fe.EventRow), Culprit: fe.Culprit, IssueTitle: fe.IssueTitle, Count: fe.Count, Status: fe.Status}
 }

@@ -514,9 +514,11 @@ type EventDetail struct {
 type FeedEvent struct {
 	Event
 	Culprit string `json:"culprit"`
-	// Count and Status are the issue's now, not when the event arrived.
-	Count  int64  `json:"count"`
-	Status string `json:"status"`
+	// IssueTitle, Count and Status are the issue's now, not when the
+	// event arrived; the event's own title is Title.
+	IssueTitle string `json:"issue_title"`
+	Count      int64  `json:"count"`
+	Status     string `json:"status"`
 }
 
 // Bucket is the number of events in one hour.
@@ -622,6 +624,7 @@ type AlertPayload struct {
 	ProjectID     int64     `json:"project_id"`
 	IssueID       int64     `json:"issue_id"`
 	Title         string    `json:"title"`
+	IssueTitle    string    `json:"issue_title,omitempty"`
 	Culprit       string    `json:"culprit"`
 	Level         string    `json:"level"`
 	Status        string    `json:"status"`

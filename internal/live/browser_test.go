@@ -152,7 +152,8 @@ func TestBrowserLiveJS(t *testing.T) {
 
 	hostile := `<img src=x onerror="window.pwned=1">"'</a><script>window.pwned=2</script>` + "invoice_\u202egnp.exe\u2066"
 	pub(livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p2.ID, IssueID: 20, Title: "other project"})
-	pub(livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p1.ID, IssueID: 11, Title: hostile, Count: 1})
+	// The toast names the issue; the message's own title is its event's.
+	pub(livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p1.ID, IssueID: 11, Title: "the event's own title", IssueTitle: hostile, Count: 1})
 	waitJS(t, ctx, "a toast", `document.querySelectorAll("#toasts .toast").length > 0`)
 	tests := []struct{ name, expr, want string }{
 		{"toasts", `String(document.querySelectorAll("#toasts .toast").length)`, "1"},

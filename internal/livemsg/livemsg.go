@@ -42,8 +42,8 @@ const Channel = "flytrap_live"
 // payload limit (8000 bytes) even when every byte of the title needs a
 // six-byte JSON escape.
 const (
-	// MaxTitleRunes is the most runes of an issue title a Message carries;
-	// a toast shows less than that anyway.
+	// MaxTitleRunes is the most runes of a title or culprit a Message
+	// carries; a toast shows less than that anyway.
 	MaxTitleRunes = 200
 	// maxShortRunes bounds level, status and event ID, which are short
 	// unless something upstream went wrong.
@@ -58,14 +58,17 @@ type Message struct {
 	Type      string `json:"type"`
 	ProjectID int64  `json:"project_id"`
 	IssueID   int64  `json:"issue_id"`
-	// Title, Level and Status are the issue's after the event was stored.
-	Title  string `json:"title"`
-	Level  string `json:"level,omitempty"`
-	Status string `json:"status,omitempty"`
-	// Culprit is where the event happened (function and file);
-	// Environment is the event's environment.
+	// Title, Level, Culprit (where it happened: function and file) and
+	// Environment are the event's own.
+	Title       string `json:"title"`
+	Level       string `json:"level,omitempty"`
 	Culprit     string `json:"culprit,omitempty"`
 	Environment string `json:"environment,omitempty"`
+	// IssueTitle and Status are the issue's after the event was stored.
+	// The issue keeps the title of its newest event by the SDK's
+	// timestamp, which need not be this one.
+	IssueTitle string `json:"issue_title,omitempty"`
+	Status     string `json:"status,omitempty"`
 	// Count is the issue's event count after the event was stored.
 	Count   int64  `json:"count"`
 	EventID string `json:"event_id,omitempty"`
@@ -117,6 +120,7 @@ func Notify(ctx context.Context, tx Execer, msgs []Message) error {
 // carry, so that both ways of sending it deliver the same thing.
 func (m Message) Trimmed() Message {
 	m.Title = truncate(m.Title, MaxTitleRunes)
+	m.IssueTitle = truncate(m.IssueTitle, MaxTitleRunes)
 	m.Level = truncate(m.Level, maxShortRunes)
 	m.Status = truncate(m.Status, maxShortRunes)
 	m.EventID = truncate(m.EventID, maxShortRunes)

@@ -37,7 +37,7 @@ func TestTruncate(t *testing.T) {
 func TestEncodeRoundTrip(t *testing.T) {
 	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	m := Message{Type: TypeRegression, ProjectID: 3, IssueID: 9, Title: "TypeError: x is <undefined>", Level: "error",
-		Status: "unresolved", Count: 42, EventID: "0123456789abcdef0123456789abcdef", At: at}
+		IssueTitle: "TypeError: x is null", Status: "unresolved", Count: 42, EventID: "0123456789abcdef0123456789abcdef", At: at}
 	s, err := Encode(m)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,8 @@ func TestEncodeFitsNotify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := Message{Type: TypeNewIssue, ProjectID: 1, IssueID: 1, Title: tt.title, Level: worst, Status: worst, EventID: worst}
+			m := Message{Type: TypeNewIssue, ProjectID: 1, IssueID: 1, Title: tt.title, IssueTitle: tt.title, Culprit: tt.title,
+				Level: worst, Status: worst, EventID: worst, Environment: worst}
 			s, err := Encode(m)
 			if err != nil {
 				t.Fatal(err)
@@ -80,8 +81,10 @@ func TestEncodeFitsNotify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := utf8.RuneCountInString(got.Title); n != MaxTitleRunes {
-				t.Errorf("title has %d runes, want %d", n, MaxTitleRunes)
+			for name, s := range map[string]string{"title": got.Title, "issue title": got.IssueTitle, "culprit": got.Culprit} {
+				if n := utf8.RuneCountInString(s); n != MaxTitleRunes {
+					t.Errorf("%s has %d runes, want %d", name, n, MaxTitleRunes)
+				}
 			}
 		})
 	}

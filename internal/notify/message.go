@@ -43,7 +43,8 @@ type Message struct {
 	Reason  string
 	Project string
 	Payload store.AlertPayload
-	// Stack holds the first lines of the latest event's stack.
+	// Stack holds the first lines of the stack of the event the payload
+	// quotes (Payload.EventID), whose title, culprit and level it carries.
 	Stack []string
 	// IssueURL and AccountURL are absolute, or empty without a public URL.
 	IssueURL   string

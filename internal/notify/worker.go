@@ -287,8 +287,8 @@ func (w *Worker) send(ctx context.Context, c store.ClaimedNotification) error {
 	return permanent{fmt.Errorf("unknown channel kind %q", c.Channel.Kind)}
 }
 
-// message is what c says, with the first lines of its event's stack when
-// the event is still stored.
+// message is what c says, with the first lines of the stack of the event
+// it quotes when that event is still stored.
 func (w *Worker) message(ctx context.Context, c store.ClaimedNotification) Message {
 	m := Message{Key: c.IdempotencyKey, Reason: c.Reason, Project: c.ProjectName, Payload: c.Payload}
 	if w.cfg.PublicURL != "" {

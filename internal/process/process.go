@@ -426,8 +426,10 @@ func (p *Processor) saveBatch(ctx context.Context, items []*item) error {
 	return nil
 }
 
-// messages are the live messages of the stored (not duplicate) events,
-// from the issue state the save's transaction returned.
+// messages are the live messages of the stored (not duplicate) events:
+// each says what its own event was (title, level, culprit), which the
+// save's results carry with the issue's state, so that a late or
+// concurrent event of an issue is not shown as the issue's newest one.
 func (p *Processor) messages(items []*item, results []store.SaveResult) []livemsg.Message {
 	var msgs []livemsg.Message
 	for i, res := range results {
@@ -439,12 +441,13 @@ func (p *Processor) messages(items []*item, results []store.SaveResult) []livems
 			Type:        livemsg.TypeEvent,
 			ProjectID:   ev.ProjectID,
 			IssueID:     res.IssueID,
-			Title:       res.Title,
-			Level:       res.Level,
+			Title:       res.EventTitle,
+			Level:       res.EventLevel,
+			IssueTitle:  res.Title,
 			Status:      res.Status,
 			Count:       res.Count,
 			EventID:     ev.EventID,
-			Culprit:     items[i].req.Culprit,
+			Culprit:     res.EventCulprit,
 			Environment: ev.Environment,
 			At:          ev.Received.UTC(),
 		}

@@ -71,14 +71,15 @@ func TestProcessPublishes(t *testing.T) {
 	received := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	ev := event.Event{EventID: "0123456789abcdef0123456789abcdef", ProjectID: 7, Received: received, Level: "warning",
 		Exceptions: []event.Exception{{Type: "TypeError", Value: "x is undefined"}}}
-	state := store.SaveResult{IssueID: 3, Title: "TypeError: x is undefined (newest)", Level: "error", Status: store.StatusIgnored, Count: 41}
+	state := store.SaveResult{IssueID: 3, Title: "TypeError: x is undefined (newest)", Level: "error", Status: store.StatusIgnored, Count: 41,
+		EventTitle: "TypeError: x is undefined", EventLevel: "warning", EventCulprit: "app.js in f"}
 	with := func(r store.SaveResult, set func(*store.SaveResult)) store.SaveResult {
 		set(&r)
 		return r
 	}
 	msg := func(typ string) []livemsg.Message {
-		return []livemsg.Message{{Type: typ, ProjectID: 7, IssueID: 3, Title: state.Title, Level: "error", Status: store.StatusIgnored,
-			Count: 41, EventID: ev.EventID, At: received}}
+		return []livemsg.Message{{Type: typ, ProjectID: 7, IssueID: 3, Title: "TypeError: x is undefined", Level: "warning",
+			Culprit: "app.js in f", IssueTitle: state.Title, Status: store.StatusIgnored, Count: 41, EventID: ev.EventID, At: received}}
 	}
 	tests := []struct {
 		name    string
@@ -227,6 +228,14 @@ func TestProcessPublishesWithStore(t *testing.T) {
 	send(ev("00000000000000000000000000000003"))
 	if m := pub.msgs[len(pub.msgs)-1]; len(pub.msgs) != 3 || m.Type != livemsg.TypeRegression || m.Count != 3 || m.Status != store.StatusUnresolved {
 		t.Errorf("third message %+v of %d", m, len(pub.msgs))
+	}
+	// An event the SDK dated before the issue's newest is still shown as
+	// itself: its title and level, not the issue's (QA: a warning shown
+	// as the issue's error, and dropped by tail --level warning).
+	send(body(t, event.Event{EventID: "00000000000000000000000000000004", ProjectID: proj.ID, Level: "warning",
+		Timestamp: time.Now().Add(-time.Hour), Exceptions: []event.Exception{{Type: "RangeError", Value: "too deep"}}}))
+	if m := pub.msgs[len(pub.msgs)-1]; len(pub.msgs) != 4 || m.Level != "warning" || m.IssueID != first.IssueID || m.IssueTitle != first.Title {
+		t.Errorf("late event's message %+v of %d; want level warning, issue %d titled %q", m, len(pub.msgs), first.IssueID, first.Title)
 	}
 	if saver.reads != 0 {
 		t.Errorf("the processor read the issue %d times; the save's results carry its state", saver.reads)

@@ -103,10 +103,16 @@ type AlertRule struct {
 }
 
 // AlertPayload is what a notification says, fixed when it is written.
+// Title, Culprit, Level, Environment and Release are those of the event
+// EventID, the one the message quotes and shows the stack of: the event
+// that fired the rule, or for a digest the issue's latest. IssueTitle is
+// the issue's title, which is its newest event's by the SDK's timestamp
+// and so may be another event's.
 type AlertPayload struct {
 	ProjectID   int64  `json:"project_id"`
 	IssueID     int64  `json:"issue_id"`
 	Title       string `json:"title"`
+	IssueTitle  string `json:"issue_title,omitempty"`
 	Culprit     string `json:"culprit"`
 	Level       string `json:"level"`
 	Status      string `json:"status"`
@@ -927,8 +933,8 @@ func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveRes
 	var channels []int64
 	for _, f := range fires {
 		r := results[f.res]
-		p := AlertPayload{ProjectID: r.ProjectID, IssueID: r.IssueID, Title: r.Title, Culprit: r.Culprit, Level: r.Level,
-			Status: r.Status, Count: r.Count, UserCount: r.UserCount, Environment: r.Environment, Release: r.Release,
+		p := AlertPayload{ProjectID: r.ProjectID, IssueID: r.IssueID, Title: r.EventTitle, IssueTitle: r.Title,
+			Culprit: r.EventCulprit, Level: r.EventLevel, Status: r.Status, Count: r.Count, UserCount: r.UserCount, Environment: r.Environment, Release: r.Release,
 			EventID: r.EventID, At: fromMillis(nowMs)}
 		if f.rule.Type == RuleFrequency {
 			p.WindowEvents, p.WindowMinutes = f.window, f.rule.WindowMinutes
@@ -1085,7 +1091,7 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 				i.latest_event_id, p.alert_cooldown_minutes,
 				COALESCE((SELECT e.environment FROM events e WHERE e.event_id = i.latest_event_id AND e.project_id = i.project_id), '')
 				FROM issues i JOIN projects p ON p.id = i.project_id WHERE i.id = $1`,
-				x.issue).Scan(&p.Title, &p.Culprit, &p.Level, &p.Status, &p.Count, &p.UserCount, &p.Release, &p.EventID, &cooldown, &p.Environment)
+				x.issue).Scan(&p.IssueTitle, &p.Culprit, &p.Level, &p.Status, &p.Count, &p.UserCount, &p.Release, &p.EventID, &cooldown, &p.Environment)
 			if errors.Is(err, sql.ErrNoRows) {
 				// The issue was deleted: nothing to sum up.
 				if _, err := tx.ExecContext(ctx, `DELETE FROM alert_issue_state WHERE issue_id = $1`, x.issue); err != nil {
@@ -1096,6 +1102,8 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 			if err != nil {
 				return err
 			}
+			// The issue's title is its latest event's, the one quoted.
+			p.Title = p.IssueTitle
 			if x.muted || p.Status == StatusIgnored {
 				if _, err := tx.ExecContext(ctx, `UPDATE alert_issue_state SET pending = pending - $2 WHERE issue_id = $1`,
 					x.issue, x.pending); err != nil {

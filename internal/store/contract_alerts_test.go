@@ -382,7 +382,10 @@ func testAlertFrequencyFilters(e *env) {
 // testAlertFrequencyBatchCount: when one batch takes an issue's window
 // over the threshold, the alert is of the batch's last event and says how
 // many events the window held (QA: "more than 3 events" alerted with the
-// count of the third).
+// count of the third). It quotes that event's title, culprit and level,
+// whose stack it shows, even when the SDK dated it before the issue's
+// newest event, whose title the issue keeps (QA: the title of one event
+// over the stack of another).
 func testAlertFrequencyBatchCount(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
 	mail := e.withoutAlertRules()
@@ -393,7 +396,8 @@ func testAlertFrequencyBatchCount(e *env) {
 	at := t0.Add(time.Minute)
 	e.saveAlerting(at, request(e.project.ID, "spike", withRcv(at)))
 	e.saveAlerting(at, request(e.project.ID, "spike", withRcv(at)))
-	e.saveAlerting(at, request(e.project.ID, "spike", withRcv(at), withID("third")), request(e.project.ID, "spike", withRcv(at), withID("fourth")))
+	e.saveAlerting(at, request(e.project.ID, "spike", withRcv(at), withID("third")), request(e.project.ID, "spike", withRcv(at), withID("fourth"),
+		withAt(t0.Add(-time.Hour)), withTitle("Error spike late"), withCulprit("late.js in f"), withLevel("warning")))
 	ns := e.outbox()
 	if got := reasons(ns); len(got) != 1 || got[0] != RuleFrequency {
 		t.Fatalf("outbox = %v, want one frequency", got)
@@ -401,6 +405,10 @@ func testAlertFrequencyBatchCount(e *env) {
 	if p := ns[0].Payload; p.Count != 4 || p.WindowEvents != 4 || p.WindowMinutes != 5 || p.EventID != "fourth" {
 		t.Errorf("payload count %d, window %d events in %d minutes, event %q; want 4, 4 in 5, fourth",
 			p.Count, p.WindowEvents, p.WindowMinutes, p.EventID)
+	}
+	if p := ns[0].Payload; p.Title != "Error spike late" || p.Culprit != "late.js in f" || p.Level != "warning" || p.IssueTitle != "Error spike" {
+		t.Errorf("payload title %q, culprit %q, level %q, issue title %q; want the fourth event's and the issue's \"Error spike\"",
+			p.Title, p.Culprit, p.Level, p.IssueTitle)
 	}
 }
 

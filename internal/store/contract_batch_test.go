@@ -67,12 +67,12 @@ func testSaveBatch(e *env) {
 	p := e.project.ID
 	want := []SaveResult{
 		{IssueID: aID, NewIssue: true, Count: 1, UserCount: 1, Status: StatusUnresolved, Title: "A first", Level: "warning",
-			ProjectID: p, EventID: a1.Event.EventID, EventLevel: "warning"},
+			ProjectID: p, EventID: a1.Event.EventID, EventTitle: "A first", EventLevel: "warning"},
 		{IssueID: aID, Count: 2, UserCount: 2, Status: StatusUnresolved, Title: "A newer", Level: "error",
-			ProjectID: p, EventID: a2.Event.EventID, EventLevel: "error"},
+			ProjectID: p, EventID: a2.Event.EventID, EventTitle: "A newer", EventLevel: "error"},
 		{IssueID: aID, Duplicate: true}, // a1 again, within the batch
 		{IssueID: bID, NewIssue: true, Count: 1, Status: StatusUnresolved, Title: "B", Level: "error",
-			ProjectID: p, EventID: b.Event.EventID, EventLevel: "error"},
+			ProjectID: p, EventID: b.Event.EventID, EventTitle: "B", EventLevel: "error"},
 		{IssueID: stored.IssueID, Duplicate: true}, // stored before the batch
 	}
 	for i := range want {

@@ -101,7 +101,7 @@ func testFeed(e *env) {
 		}
 		for _, fe := range page {
 			got = append(got, fe.EventID)
-			if fe.Culprit != "app.js in run" || fe.Count != 5 || fe.Status != StatusUnresolved {
+			if fe.Culprit != "app.js in run" || fe.IssueTitle != "Error fp" || fe.Count != 5 || fe.Status != StatusUnresolved {
 				t.Errorf("feed event %+v", fe)
 			}
 		}

@@ -24,9 +24,10 @@ type FeedFilter struct {
 type FeedEvent struct {
 	EventRow
 	Culprit string
-	// Count and Status are the issue's now.
-	Count  int64
-	Status string
+	// IssueTitle, Count and Status are the issue's now.
+	IssueTitle string
+	Count      int64
+	Status     string
 }
 
 // Feed returns the events of the projects v may see received since
@@ -35,7 +36,7 @@ type FeedEvent struct {
 // the gap after it lost its stream.
 func (d *DB) Feed(ctx context.Context, v Viewer, f FeedFilter) ([]FeedEvent, string, error) {
 	q := &query{}
-	q.add(`SELECT `, eventCols, `, i.culprit, i.count, i.status FROM events e JOIN issues i ON i.id = e.issue_id WHERE `,
+	q.add(`SELECT `, eventCols, `, i.culprit, i.title, i.count, i.status FROM events e JOIN issues i ON i.id = e.issue_id WHERE `,
 		q.visible(v, "e.project_id"), ` AND e.received_at >= `, q.arg(millis(f.Since)))
 	if len(f.ProjectIDs) > 0 {
 		q.add(` AND e.project_id IN (`)
@@ -75,7 +76,7 @@ func (d *DB) Feed(ctx context.Context, v Viewer, f FeedFilter) ([]FeedEvent, str
 		}
 		var fe FeedEvent
 		e, id, err := scanEvent(scanFunc(func(dest ...any) error {
-			return rows.Scan(append(dest, &fe.Culprit, &fe.Count, &fe.Status)...)
+			return rows.Scan(append(dest, &fe.Culprit, &fe.IssueTitle, &fe.Count, &fe.Status)...)
 		}), false)
 		if err != nil {
 			return nil, "", fmt.Errorf("store: feed: %w", err)

@@ -1213,6 +1213,7 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 			}
 			res.Count, res.UserCount, res.Status, res.Title, res.Level = st.count, st.userCount, st.status, st.title, st.level
 			res.Culprit, res.ProjectID, res.EventID = st.culprit, s.projectID, s.eventID
+			res.EventTitle, res.EventCulprit = s.title, s.culprit
 			res.EventLevel, res.Environment, res.Release = s.level, s.env, s.release
 		}
 		if _, err := write.ExecContext(ctx, id, st.count, st.userCount, st.firstSeen, st.lastSeen, st.firstRelease, st.lastRelease,

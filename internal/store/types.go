@@ -361,12 +361,16 @@ type SaveResult struct {
 	Level     string
 	Culprit   string
 	// What alert rules filter and messages show of the event itself:
-	// its project, ID, level, environment and release.
-	ProjectID   int64
-	EventID     string
-	EventLevel  string
-	Environment string
-	Release     string
+	// its project, ID, title, culprit, level, environment and release.
+	// The title and level are those of its newest event by the
+	// SDK's timestamp, which may be another one.
+	ProjectID    int64
+	EventID      string
+	EventTitle   string
+	EventCulprit string
+	EventLevel   string
+	Environment  string
+	Release      string
 }
 
 // ErrForbidden is returned when a viewer who can see a resource may not

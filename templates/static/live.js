@@ -150,7 +150,8 @@
     label.textContent = m.type === "issue.new" ? "New issue" : "Regression";
     var link = document.createElement("a");
     link.href = "/issues/" + m.issue_id;
-    link.textContent = showBidi(m.title || "(no title)");
+    // The toast is about the issue; the message's own title is its event's.
+    link.textContent = showBidi(m.issue_title || m.title || "(no title)");
     var close = document.createElement("button");
     close.type = "button";
     close.className = "toast-close";

@@ -72,7 +72,9 @@ with the events of that long ago (10m, 14d) or since that time
 	return cmd
 }
 
-// Line is one event as tail prints it (and its --json object).
+// Line is one event as tail prints it (and its --json object): Title,
+// Level, Culprit and Environment are the event's own, IssueTitle and
+// Count its issue's.
 type Line struct {
 	Time        time.Time `json:"time"`
 	Level       string    `json:"level"`
@@ -81,6 +83,7 @@ type Line struct {
 	IssueID     int64     `json:"issue_id"`
 	EventID     string    `json:"event_id"`
 	Title       string    `json:"title"`
+	IssueTitle  string    `json:"issue_title,omitempty"`
 	Culprit     string    `json:"culprit"`
 	Environment string    `json:"environment,omitempty"`
 	Count       int64     `json:"count"`
@@ -256,7 +259,7 @@ func (t *tailer) backfill(ctx context.Context) error {
 	for _, e := range evs {
 		if err := t.print(Line{
 			Time: e.Received, Level: e.Level, ProjectID: e.ProjectID, IssueID: e.IssueID, EventID: e.EventID,
-			Title: e.Title, Culprit: e.Culprit, Environment: e.Environment, Count: e.Count,
+			Title: e.Title, IssueTitle: e.IssueTitle, Culprit: e.Culprit, Environment: e.Environment, Count: e.Count,
 		}); err != nil {
 			return err
 		}
@@ -276,7 +279,7 @@ func (t *tailer) follow(ctx context.Context, s *client.Stream) error {
 		}
 		if err := t.print(Line{
 			Time: m.At, Level: m.Level, ProjectID: m.ProjectID, IssueID: m.IssueID, EventID: m.EventID,
-			Title: m.Title, Culprit: m.Culprit, Environment: m.Environment, Count: m.Count,
+			Title: m.Title, IssueTitle: m.IssueTitle, Culprit: m.Culprit, Environment: m.Environment, Count: m.Count,
 		}); err != nil {
 			return err
 		}
