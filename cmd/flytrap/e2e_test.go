@@ -461,7 +461,11 @@ func TestPrintedCurl(t *testing.T) {
 		t.Fatalf("no curl in banner:\n%s", out)
 	}
 	snippet := strings.TrimSpace(out[start+len("Send a first error:") : end])
-	for range 2 {
+	for i := range 2 {
+		if i > 0 {
+			// Apart by more than the store's millisecond resolution.
+			time.Sleep(20 * time.Millisecond)
+		}
 		cmd := exec.Command("bash", "-c", snippet)
 		if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), `"id"`) {
 			t.Fatalf("printed curl failed: %v\n%s\nsnippet:\n%s", err, b, snippet)
@@ -470,6 +474,11 @@ func TestPrintedCurl(t *testing.T) {
 	is := p.waitIssue(t, "TypeError: Cannot read properties of undefined", 2)
 	if is.Level != "error" || is.Culprit != "app.js in example" {
 		t.Errorf("level %q, culprit %q; docs/getting-started.md promises error, app.js in example", is.Level, is.Culprit)
+	}
+	// The curl leaves the event's time to the server, so sending it again
+	// later moves last seen (QA: it was the server's start time, for good).
+	if !is.LastSeen.After(is.FirstSeen) {
+		t.Errorf("sent twice, the issue was first seen %s and last seen %s; want the second send later", is.FirstSeen, is.LastSeen)
 	}
 	// The curl sends its code context as flytrap_express does: eleven
 	// lines, JSON-encoded twice. They land around the frame's line.

@@ -81,7 +81,7 @@ func TestSetupPage(t *testing.T) {
 
 func TestSnippetsAreValid(t *testing.T) {
 	f := newFixture(t)
-	vars := snippetVars{DSN: "http://0123abcd@127.0.0.1:8080/7", APIKey: "0123abcd", ProjectID: 7, BaseURL: "http://127.0.0.1:8080", Timestamp: "2026-11-22T12:00:00Z"}
+	vars := snippetVars{DSN: "http://0123abcd@127.0.0.1:8080/7", APIKey: "0123abcd", ProjectID: 7, BaseURL: "http://127.0.0.1:8080"}
 	snippets, err := f.d.snippets()
 	if err != nil {
 		t.Fatal(err)

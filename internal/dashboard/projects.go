@@ -56,7 +56,6 @@ type snippetVars struct {
 	APIKey    string
 	ProjectID int64
 	BaseURL   string
-	Timestamp string
 }
 
 // setupData is the project setup page's model.
@@ -90,8 +89,7 @@ func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	if data.Key != nil {
 		data.DSN = dsn(base, data.Key.PublicKey, p.ID)
-		vars := snippetVars{DSN: data.DSN, APIKey: data.Key.PublicKey, ProjectID: p.ID, BaseURL: base,
-			Timestamp: d.now().UTC().Format(time.RFC3339)}
+		vars := snippetVars{DSN: data.DSN, APIKey: data.Key.PublicKey, ProjectID: p.ID, BaseURL: base}
 		snippets, err := d.snippets()
 		if err != nil {
 			d.serverError(w, r, err)

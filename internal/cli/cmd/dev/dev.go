@@ -491,7 +491,6 @@ func printBanner(io *cmdutil.IOStreams, info Info, boot bootstrap.Result, base, 
 		"BaseURL":   base,
 		"APIKey":    info.APIKey,
 		"ProjectID": info.ProjectID,
-		"Timestamp": time.Now().UTC().Format(time.RFC3339),
 	})
 	if err != nil {
 		return err
