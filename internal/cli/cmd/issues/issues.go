@@ -323,6 +323,10 @@ type payload struct {
 	// MessageFormatted is Message with its params filled in, which is
 	// shown in its place (event.Event.Text).
 	MessageFormatted string `json:"message_formatted"`
+	// Notes say what processing did to the event (attachments not
+	// stored, why a frame has no source map, what was scrubbed), which
+	// the dashboard shows with it.
+	Notes []string `json:"notes"`
 }
 
 func (p payload) text() string { return cmp.Or(p.MessageFormatted, p.Message) }
@@ -507,7 +511,8 @@ func activityText(a apitypes.Activity) string {
 // maxFrames is how many frames, innermost first, view prints.
 const maxFrames = 10
 
-// writeStack prints the latest event's exceptions, innermost frame first.
+// writeStack prints the latest event's exceptions, innermost frame first,
+// then its notes, one a line.
 // A chain prints as the dashboard shows it: the error caught first, then
 // each cause after "caused by", though the protocol lists the root cause
 // first. An exception group prints as a tree (see
@@ -559,6 +564,9 @@ func writeStack(w io.Writer, ev *apitypes.EventDetail) {
 	}
 	if len(p.Exceptions) == 0 && p.text() != "" {
 		fmt.Fprintf(w, "  %s\n", cmdutil.Clean(p.text()))
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(w, "  note: %s\n", cmdutil.Clean(n))
 	}
 }
 

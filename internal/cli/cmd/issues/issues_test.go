@@ -33,7 +33,8 @@ var viewEvents = map[string]string{
 	// them, a URL shown by its path.
 	"2": `{"level":"warning","platform":"node","message":"Payment provider slow","exceptions":[{"value":"Payment provider slow","frames":[
 		{"filename":"node:internal/process/task_queues","function":"process.processTicksAndRejections","lineno":95,"colno":5},
-		{"filename":"http://localhost:5173/src/pay.js","function":"checkout","lineno":7,"colno":13,"in_app":true}]}]}`,
+		{"filename":"http://localhost:5173/src/pay.js","function":"checkout","lineno":7,"colno":13,"in_app":true}]}],
+		"notes":["2 attachments (31 B) sent with this event not stored","symbolication: no source map of \u001b[2Japp.min.js\u202e for release web@3.0.0"]}`,
 	// sentry-go's CaptureMessage with AttachStacktrace: the synthetic
 	// exception ingest makes of its thread, and a frame with no location.
 	"3": `{"level":"info","platform":"go","message":"cache warmed","exceptions":[{"mechanism":{"synthetic":true},"frames":[
@@ -164,6 +165,9 @@ func TestViewStack(t *testing.T) {
 				if strings.Contains(got, bad) {
 					t.Errorf("output contains %q:\n%s", bad, got)
 				}
+			}
+			if strings.ContainsAny(got, "\x1b\u202e") {
+				t.Errorf("control characters reached the terminal: %q", got)
 			}
 		})
 	}
