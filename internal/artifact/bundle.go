@@ -108,23 +108,60 @@ var kinds = map[string]string{
 	"source":          store.ArtifactSource,
 }
 
-// ReadBundle checks and unpacks an artifact bundle within l. Every refusal
-// is a *BundleError naming the file and the limit.
+// ReadBundle checks and unpacks an artifact bundle within l, holding
+// every file in memory: for `flytrap sourcemaps upload`, which checks the
+// bundle it built. Every refusal is a *BundleError naming the file and the
+// limit.
 func ReadBundle(data []byte, l Limits) (Bundle, error) {
-	if int64(len(data)) > l.MaxBundleBytes {
-		return Bundle{}, bundleErrorf("%d bytes is more than the limit of %d", len(data), l.MaxBundleBytes)
-	}
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	br, err := OpenBundle(bytes.NewReader(data), int64(len(data)), l)
 	if err != nil {
-		return Bundle{}, bundleErrorf("not a zip archive: %v", err)
+		return Bundle{}, err
+	}
+	b := Bundle{Attributes: br.Attributes}
+	err = br.Each(func(f BundleFile) error {
+		b.Files = append(b.Files, f)
+		return nil
+	})
+	if err != nil {
+		return Bundle{}, err
+	}
+	return b, nil
+}
+
+// BundleReader reads the files of an artifact bundle one at a time, so
+// that reading a bundle holds one of its files in memory, not what the
+// whole bundle inflates to.
+type BundleReader struct {
+	// Attributes are the manifest's: org, project, release, dist, debug_id.
+	Attributes map[string]string
+	limits     Limits
+	// files are those the manifest lists with a kind stored, by path,
+	// each without its Data.
+	files   []BundleFile
+	entries []*zip.File
+}
+
+// OpenBundle checks the size bytes of an artifact bundle r holds against
+// l, from what its zip and manifest declare, before any file is inflated:
+// names, counts, URLs, each file's size and compression ratio, and the
+// total size of the files. These bind: readEntry reads a file to exactly the size its
+// entry declares, and archive/zip refuses any byte more. Every refusal is
+// a *BundleError naming the file and the limit.
+func OpenBundle(r io.ReaderAt, size int64, l Limits) (*BundleReader, error) {
+	if size > l.MaxBundleBytes {
+		return nil, bundleErrorf("%d bytes is more than the limit of %d", size, l.MaxBundleBytes)
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, bundleErrorf("not a zip archive: %v", err)
 	}
 	if len(zr.File) > l.MaxFiles+1 {
-		return Bundle{}, bundleErrorf("%d files is more than the limit of %d", len(zr.File), l.MaxFiles)
+		return nil, bundleErrorf("%d files is more than the limit of %d", len(zr.File), l.MaxFiles)
 	}
 	entries := map[string]*zip.File{}
 	for _, f := range zr.File {
 		if err := checkName(f.Name); err != nil {
-			return Bundle{}, err
+			return nil, err
 		}
 		if !f.FileInfo().IsDir() {
 			entries[f.Name] = f
@@ -132,23 +169,23 @@ func ReadBundle(data []byte, l Limits) (Bundle, error) {
 	}
 	mf, ok := entries[manifestName]
 	if !ok {
-		return Bundle{}, bundleErrorf("no %s: upload with sentry-cli >= 2.17 or flytrap sourcemaps upload", manifestName)
+		return nil, bundleErrorf("no %s: upload with sentry-cli >= 2.17 or flytrap sourcemaps upload", manifestName)
 	}
 	raw, err := readEntry(mf, manifestName, maxManifest, l)
 	if err != nil {
-		return Bundle{}, err
+		return nil, err
 	}
 	var m manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return Bundle{}, bundleErrorf("%s: %v", manifestName, err)
+		return nil, bundleErrorf("%s: %v", manifestName, err)
 	}
-	b := Bundle{Attributes: m.Attributes}
-	var total int64
+	br := &BundleReader{Attributes: m.Attributes, limits: l}
 	names := make([]string, 0, len(m.Files))
 	for name := range m.Files {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	var total uint64
 	for _, name := range names {
 		info := m.Files[name]
 		kind, ok := kinds[info.Type]
@@ -157,28 +194,22 @@ func ReadBundle(data []byte, l Limits) (Bundle, error) {
 		}
 		f, ok := entries[name]
 		if !ok {
-			return Bundle{}, bundleErrorf("%s lists %q, which the zip does not hold", manifestName, name)
+			return nil, bundleErrorf("%s lists %q, which the zip does not hold", manifestName, name)
 		}
 		if info.URL == "" {
-			return Bundle{}, bundleErrorf("%s: %q has no url", manifestName, name)
+			return nil, bundleErrorf("%s: %q has no url", manifestName, name)
 		}
 		if err := CheckURL(info.URL); err != nil {
-			return Bundle{}, err
+			return nil, err
 		}
 		// Named by its URL, which the user gave: the zip path is ours.
-		body, err := readEntry(f, info.URL, l.MaxFileBytes, l)
-		if err != nil {
-			return Bundle{}, err
+		if err := checkDeclared(f, info.URL, l.MaxFileBytes, l); err != nil {
+			return nil, err
 		}
-		if total += int64(len(body)); total > l.MaxTotalBytes {
-			return Bundle{}, bundleErrorf("the files add up to more than the limit of %d bytes uncompressed", l.MaxTotalBytes)
+		if total += f.UncompressedSize64; total > uint64(l.MaxTotalBytes) {
+			return nil, bundleErrorf("the files add up to more than the limit of %d bytes uncompressed", l.MaxTotalBytes)
 		}
-		if kind == store.ArtifactSourceMap {
-			if err := checkMap(body); err != nil {
-				return Bundle{}, bundleErrorf("%s (%s): %v", name, info.URL, err)
-			}
-		}
-		bf := BundleFile{Path: name, URL: info.URL, Kind: kind, Data: body}
+		bf := BundleFile{Path: name, URL: info.URL, Kind: kind}
 		for k, v := range info.Headers {
 			switch strings.ToLower(k) {
 			case "debug-id":
@@ -187,9 +218,35 @@ func ReadBundle(data []byte, l Limits) (Bundle, error) {
 				bf.SourceMap = v
 			}
 		}
-		b.Files = append(b.Files, bf)
+		br.files = append(br.files, bf)
+		br.entries = append(br.entries, f)
 	}
-	return b, nil
+	return br, nil
+}
+
+// Len is how many files Each reads.
+func (br *BundleReader) Len() int { return len(br.files) }
+
+// Each inflates the files in the order of their paths, checks each (a
+// source map must be one) and calls fn with it, stopping at the first
+// error, fn's returned as it is.
+func (br *BundleReader) Each(fn func(BundleFile) error) error {
+	for i, bf := range br.files {
+		body, err := readEntry(br.entries[i], bf.URL, br.limits.MaxFileBytes, br.limits)
+		if err != nil {
+			return err
+		}
+		if bf.Kind == store.ArtifactSourceMap {
+			if err := checkMap(body); err != nil {
+				return bundleErrorf("%s (%s): %v", bf.Path, bf.URL, err)
+			}
+		}
+		bf.Data = body
+		if err := fn(bf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CheckURL refuses the URL a file is uploaded under (a bundle manifest's
@@ -218,25 +275,40 @@ func checkName(name string) error {
 	return nil
 }
 
-// readEntry inflates one file, called label in errors, refusing more than
-// limit bytes: the sizes the zip declares are checked first, and the data
-// held to them, since a crafted zip can declare less than it inflates to.
-func readEntry(f *zip.File, label string, limit int64, l Limits) ([]byte, error) {
+// checkDeclared refuses a file, called label in errors, whose zip entry
+// declares more than limit bytes, or a compression ratio over l's for a
+// file over ratioThreshold.
+func checkDeclared(f *zip.File, label string, limit int64, l Limits) error {
 	switch {
 	case f.UncompressedSize64 > uint64(limit):
-		return nil, bundleErrorf("%s: %d bytes uncompressed is more than the limit of %d", label, f.UncompressedSize64, limit)
+		return bundleErrorf("%s: %d bytes uncompressed is more than the limit of %d", label, f.UncompressedSize64, limit)
 	case f.UncompressedSize64 > ratioThreshold && f.UncompressedSize64 > uint64(l.MaxRatio)*max(f.CompressedSize64, 1):
-		return nil, bundleErrorf("%s: compressed %d times (%d to %d bytes), more than the limit of %d: a zip bomb?",
+		return bundleErrorf("%s: compressed %d times (%d to %d bytes), more than the limit of %d: a zip bomb?",
 			label, f.UncompressedSize64/max(f.CompressedSize64, 1), f.CompressedSize64, f.UncompressedSize64, l.MaxRatio)
+	}
+	return nil
+}
+
+// readEntry inflates one file, called label in errors, within limit (see
+// checkDeclared) into a buffer of the size its entry declares, which
+// archive/zip holds the data to, so a large file is not copied as it
+// grows.
+func readEntry(f *zip.File, label string, limit int64, l Limits) ([]byte, error) {
+	if err := checkDeclared(f, label, limit, l); err != nil {
+		return nil, err
 	}
 	rc, err := f.Open()
 	if err != nil {
 		return nil, bundleErrorf("%s: %v", label, err)
 	}
 	defer rc.Close()
-	body, err := io.ReadAll(limitReader(rc, limit))
-	if err != nil {
+	body := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(rc, body); err != nil {
 		return nil, bundleErrorf("%s: %v", label, err)
+	}
+	// Reading on to the end checks the CRC, and that nothing follows.
+	if _, err := io.ReadFull(rc, make([]byte, 1)); err != io.EOF {
+		return nil, bundleErrorf("%s: %v", label, cmp.Or(err, zip.ErrFormat))
 	}
 	return body, nil
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -64,9 +65,10 @@ type Store struct {
 	meta   Metadata
 	blobs  Blobs
 	limits Limits
-	// assembling admits one assembly at a time: a bundle is held in
-	// memory whole, inflated files included, so two at once would double
-	// the peak a server must have room for.
+	// assembling admits one assembly at a time: each holds the file it
+	// is checking and storing in memory (up to MaxFileBytes, and as much
+	// again to check a map), so two at once would double the peak a
+	// server must have room for.
 	assembling chan struct{}
 }
 
@@ -219,30 +221,24 @@ func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult
 	case <-ctx.Done():
 		return AssembleResult{}, ctx.Err()
 	}
-	var data bytes.Buffer
-	for _, c := range r.Chunks {
-		chunk, err := s.blobs.Get(ctx, chunkPrefix+c, ChunkSize)
-		if err != nil {
-			return AssembleResult{}, err
-		}
-		if int64(data.Len()+len(chunk)) > s.limits.MaxBundleBytes {
-			return AssembleResult{}, bundleErrorf("more than the limit of %d bytes", s.limits.MaxBundleBytes)
-		}
-		data.Write(chunk)
+	spool, size, err := s.join(ctx, r)
+	if err != nil {
+		return AssembleResult{}, err
 	}
-	if sum := sha1.Sum(data.Bytes()); hex.EncodeToString(sum[:]) != r.Checksum {
-		return AssembleResult{}, bundleErrorf("the chunks join to SHA-1 %x, not %s", sum, r.Checksum)
-	}
-	b, err := ReadBundle(data.Bytes(), s.limits)
+	defer func() {
+		spool.Close()
+		os.Remove(spool.Name())
+	}()
+	br, err := OpenBundle(spool, size, s.limits)
 	if err != nil {
 		return AssembleResult{}, err
 	}
 	if r.ReleaseBundle {
-		if rel := b.Attributes["release"]; rel != "" && rel != r.Release {
+		if rel := br.Attributes["release"]; rel != "" && rel != r.Release {
 			return AssembleResult{}, bundleErrorf("the bundle's manifest is for release %q, not %q", rel, r.Release)
 		}
-		r.Dist = b.Attributes["dist"]
-		if name := b.Attributes["project"]; name != "" && r.ManifestProject != nil {
+		r.Dist = br.Attributes["dist"]
+		if name := br.Attributes["project"]; name != "" && r.ManifestProject != nil {
 			id, err := r.ManifestProject(name)
 			if err != nil {
 				return AssembleResult{}, err
@@ -250,10 +246,57 @@ func (s *Store) Assemble(ctx context.Context, r AssembleRequest) (AssembleResult
 			r.ProjectIDs = []int64{id}
 		}
 	}
-	if err := s.save(ctx, r, b, int64(data.Len())); err != nil {
+	// Each file is stored as it is read. A file refused after others were
+	// stored leaves those without a row, and retention deletes them as it
+	// does any file blob no bundle refers to.
+	rows := make([]store.ArtifactFile, 0, br.Len())
+	err = br.Each(func(f BundleFile) error {
+		row, err := s.putFile(ctx, f)
+		rows = append(rows, row)
+		return err
+	})
+	if err != nil {
 		return AssembleResult{}, err
 	}
-	return AssembleResult{State: "ok", Missing: []string{}, Files: len(b.Files)}, nil
+	if err := s.describe(ctx, r, br.Attributes, rows, size); err != nil {
+		return AssembleResult{}, err
+	}
+	return AssembleResult{State: "ok", Missing: []string{}, Files: len(rows)}, nil
+}
+
+// join writes the chunks of r, in order, to a temporary file ($TMPDIR),
+// so that a bundle up to MaxBundleBytes is never held in memory, and
+// checks that they add up to r.Checksum. The caller closes and removes
+// the file.
+func (s *Store) join(ctx context.Context, r AssembleRequest) (*os.File, int64, error) {
+	spool, err := os.CreateTemp("", "flytrap-bundle-*")
+	if err != nil {
+		return nil, 0, fmt.Errorf("artifact: assemble bundle: %w", err)
+	}
+	fail := func(err error) (*os.File, int64, error) {
+		spool.Close()
+		os.Remove(spool.Name())
+		return nil, 0, err
+	}
+	sum := sha1.New()
+	var size int64
+	for _, c := range r.Chunks {
+		chunk, err := s.blobs.Get(ctx, chunkPrefix+c, ChunkSize)
+		if err != nil {
+			return fail(err)
+		}
+		if size += int64(len(chunk)); size > s.limits.MaxBundleBytes {
+			return fail(bundleErrorf("more than the limit of %d bytes", s.limits.MaxBundleBytes))
+		}
+		sum.Write(chunk)
+		if _, err := spool.Write(chunk); err != nil {
+			return fail(fmt.Errorf("artifact: assemble bundle: %w", err))
+		}
+	}
+	if got := hex.EncodeToString(sum.Sum(nil)); got != r.Checksum {
+		return fail(bundleErrorf("the chunks join to SHA-1 %s, not %s", got, r.Checksum))
+	}
+	return spool, size, nil
 }
 
 // SaveReleaseFile stores one file uploaded the legacy way (sentry-cli
@@ -313,37 +356,44 @@ func (s *Store) SaveReleaseFile(ctx context.Context, projectID int64, release, d
 	} else {
 		f.DebugID = DebugIDOf(f.Data)
 	}
-	if err := s.save(ctx, r, Bundle{Files: []BundleFile{f}}, size); err != nil {
+	row, err := s.putFile(ctx, f)
+	if err != nil {
+		return store.ArtifactBundle{}, err
+	}
+	if err := s.describe(ctx, r, nil, []store.ArtifactFile{row}, size); err != nil {
 		return store.ArtifactBundle{}, err
 	}
 	return s.meta.ArtifactBundleByChecksum(ctx, projectID, r.Checksum)
 }
 
-// save stores the files of b, then describes them for each project.
-func (s *Store) save(ctx context.Context, r AssembleRequest, b Bundle, size int64) error {
-	rows := make([]store.ArtifactFile, 0, len(b.Files))
-	for _, f := range b.Files {
-		sum := sha256.Sum256(f.Data)
-		key := filePrefix + hex.EncodeToString(sum[:])
-		ok, err := s.blobs.Exists(ctx, key)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			if err := s.blobs.Put(ctx, key, f.Data); err != nil {
-				return err
-			}
-		}
-		rows = append(rows, store.ArtifactFile{Kind: f.Kind, URL: f.URL, DebugID: f.DebugID, SourceMap: f.SourceMap,
-			Blob: key, Size: int64(len(f.Data))})
+// putFile stores the bytes of f under their SHA-256, unless they are
+// stored already, and returns the row that describes f.
+func (s *Store) putFile(ctx context.Context, f BundleFile) (store.ArtifactFile, error) {
+	sum := sha256.Sum256(f.Data)
+	key := filePrefix + hex.EncodeToString(sum[:])
+	ok, err := s.blobs.Exists(ctx, key)
+	if err != nil {
+		return store.ArtifactFile{}, err
 	}
+	if !ok {
+		if err := s.blobs.Put(ctx, key, f.Data); err != nil {
+			return store.ArtifactFile{}, err
+		}
+	}
+	return store.ArtifactFile{Kind: f.Kind, URL: f.URL, DebugID: f.DebugID, SourceMap: f.SourceMap,
+		Blob: key, Size: int64(len(f.Data))}, nil
+}
+
+// describe records the bundle of r, of size bytes and with the manifest
+// attributes attrs, and its files (rows, stored already) for each project.
+func (s *Store) describe(ctx context.Context, r AssembleRequest, attrs map[string]string, rows []store.ArtifactFile, size int64) error {
 	release, dist := r.Release, r.Dist
 	if release == "" {
-		release, dist = b.Attributes["release"], b.Attributes["dist"]
+		release, dist = attrs["release"], attrs["dist"]
 	}
 	for _, p := range r.ProjectIDs {
 		if _, _, err := s.meta.SaveArtifactBundle(ctx, store.ArtifactBundle{ProjectID: p, Checksum: r.Checksum,
-			BundleID: b.Attributes["debug_id"], Release: release, Dist: dist, Size: size}, rows); err != nil {
+			BundleID: attrs["debug_id"], Release: release, Dist: dist, Size: size}, rows); err != nil {
 			return err
 		}
 	}
