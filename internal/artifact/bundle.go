@@ -143,8 +143,10 @@ type BundleReader struct {
 
 // OpenBundle checks the size bytes of an artifact bundle r holds against
 // l, from what its zip and manifest declare, before any file is inflated:
-// names, counts, URLs, each file's size and compression ratio, and the
-// total size of the files. These bind: readEntry reads a file to exactly the size its
+// names, counts, URLs, each file's size and compression ratio, the total
+// size of the files, and the ratio of that total to size, which bounds
+// what a bundle of many small files, each within the ratio allowed a file,
+// inflates to. These bind: readEntry reads a file to exactly the size its
 // entry declares, and archive/zip refuses any byte more. Every refusal is
 // a *BundleError naming the file and the limit.
 func OpenBundle(r io.ReaderAt, size int64, l Limits) (*BundleReader, error) {
@@ -220,6 +222,10 @@ func OpenBundle(r io.ReaderAt, size int64, l Limits) (*BundleReader, error) {
 		}
 		br.files = append(br.files, bf)
 		br.entries = append(br.entries, f)
+	}
+	if total > ratioThreshold && total > uint64(l.MaxRatio)*uint64(max(size, 1)) {
+		return nil, bundleErrorf("its files inflate to %d bytes, %d times the %d bytes uploaded, more than the limit of %d: a zip bomb?",
+			total, total/uint64(max(size, 1)), size, l.MaxRatio)
 	}
 	return br, nil
 }

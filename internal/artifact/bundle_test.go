@@ -77,6 +77,7 @@ func lyingZip(t *testing.T, n int) []byte {
 
 func TestReadBundleRefusesHostileBundles(t *testing.T) {
 	okMap := []byte(appMap)
+	spaced := append([]byte(appMap), bytes.Repeat([]byte(" "), 1<<20-len(appMap))...)
 	many := []entry{manifestFor()}
 	for i := range 12 {
 		many = append(many, entry{"files/" + strings.Repeat("x", i+1), okMap})
@@ -98,6 +99,11 @@ func TestReadBundleRefusesHostileBundles(t *testing.T) {
 		{"backslash", zipOf(t, manifestFor(), entry{`files\..\x`, okMap}), "unsafe file name"},
 		{"too many files", zipOf(t, many...), "files is more than the limit"},
 		{"zip bomb ratio", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", make([]byte, 3<<20)}), "zip bomb"},
+		// Each map under the 1 MiB from which a file's own ratio counts,
+		// together 4 MiB from a few KiB.
+		{"zip bomb of small files", zipOf(t, manifestFor("files/a.map", "files/b.map", "files/c.map", "files/d.map"),
+			entry{"files/a.map", spaced}, entry{"files/b.map", spaced}, entry{"files/c.map", spaced}, entry{"files/d.map", spaced}),
+			"its files inflate to 4194304 bytes"},
 		{"file too large", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", bytes.Repeat([]byte("0123456789abcdef"), 5<<16)}), "more than the limit of 4194304"},
 		{"declared size lies", lyingZip(t, 2<<20), "files/a.map"},
 		{"broken JSON map", zipOf(t, manifestFor("files/a.map"), entry{"files/a.map", []byte(`{"version":3,"mappings":"AAAA"`)}), "not a JSON source map"},

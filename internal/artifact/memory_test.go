@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -33,7 +34,8 @@ func (b *heapBlobs) Put(ctx context.Context, key string, body []byte) error {
 }
 
 // compressible returns n bytes of a minified file that deflates about
-// 50 times: 8 KiB of random hex, then spaces. Many of them inflate to far
+// 50 times: 8 KiB of random hex, then spaces. Within the limits on a
+// file's and a bundle's compression ratio, many of them inflate to far
 // more than the bundle as uploaded.
 func compressible(rng *rand.Rand, n int) []byte {
 	b := bytes.Repeat([]byte(" "), n)
@@ -117,5 +119,24 @@ func TestAssembleHoldsOneFileAtATime(t *testing.T) {
 	// every file was held until the last was stored: 64 MiB.
 	if grew > 8 {
 		t.Errorf("the live heap grew by %.1f MiB while storing the files; want at most 8 MiB", grew)
+	}
+}
+
+// TestAssembleRefusesBundleRatio: many small files, each under the 1 MiB
+// from which a file's own ratio is checked, that inflate together to more
+// than 100 times the bundle are refused before any is inflated.
+func TestAssembleRefusesBundleRatio(t *testing.T) {
+	hb := &heapBlobs{Blobs: artifact.Dir{Root: t.TempDir()}}
+	e := newEnv(t, hb)
+	zeros := make([]byte, 28<<10)
+	data := manyFiles(t, 2000, func(int) []byte { return zeros })
+	_, err := e.assembleRaw(data)
+	var be *artifact.BundleError
+	want := fmt.Sprintf("its files inflate to %d bytes", 2000*len(zeros))
+	if !errors.As(err, &be) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "more than the limit of 100") {
+		t.Fatalf("Assemble err = %v, want a BundleError saying %q and naming the limit", err, want)
+	}
+	if hb.peak != 0 {
+		t.Errorf("a refused bundle stored files")
 	}
 }

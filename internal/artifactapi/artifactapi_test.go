@@ -510,16 +510,38 @@ func TestRefusals(t *testing.T) {
 	w, _ = zw.Create("files/a.map")
 	w.Write(make([]byte, 20<<20))
 	zw.Close()
+	// 7.5 MiB of zeros in files of 64 KiB, each under the size from which
+	// a file's own ratio counts, in a bundle of about 20 KiB.
+	var smallBombs bytes.Buffer
+	zw = zip.NewWriter(&smallBombs)
+	var manifest strings.Builder
+	for i := range 120 {
+		w, _ = zw.Create(fmt.Sprintf("files/%d.js", i))
+		w.Write(make([]byte, 64<<10))
+		fmt.Fprintf(&manifest, `,"files/%d.js":{"url":"~/%d.js","type":"minified_source"}`, i, i)
+	}
+	w, _ = zw.Create("manifest.json")
+	w.Write([]byte(`{"files":{` + manifest.String()[1:] + `}}`))
+	zw.Close()
 	var traversal bytes.Buffer
 	zw = zip.NewWriter(&traversal)
 	w, _ = zw.Create("../../../tmp/evil")
 	w.Write([]byte("x"))
 	zw.Close()
 
-	for name, bundle := range map[string][]byte{"zip bomb": bomb.Bytes(), "traversal": traversal.Bytes(), "not a zip": []byte("hello")} {
-		code, res := e.assemble(bundle, "web-shop", "")
-		if code != 400 || !strings.Contains(res.Detail, "invalid artifact bundle") {
-			t.Errorf("%s: assemble = %d %+v, want 400 with the reason", name, code, res)
+	for _, tt := range []struct {
+		name   string
+		bundle []byte
+		detail string
+	}{
+		{"zip bomb", bomb.Bytes(), "~/a.map: compressed"},
+		{"zip bomb of small files", smallBombs.Bytes(), "its files inflate to 7864320 bytes"},
+		{"traversal", traversal.Bytes(), "path traversal"},
+		{"not a zip", []byte("hello"), "not a zip archive"},
+	} {
+		code, res := e.assemble(tt.bundle, "web-shop", "")
+		if code != 400 || !strings.Contains(res.Detail, "invalid artifact bundle") || !strings.Contains(res.Detail, tt.detail) {
+			t.Errorf("%s: assemble = %d %+v, want 400 saying %q", tt.name, code, res, tt.detail)
 		}
 	}
 
