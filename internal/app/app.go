@@ -262,7 +262,7 @@ func (a *App) registerJobs() {
 		}
 		p, err := a.db.PruneHistory(ctx, now, history)
 		if p.Total() > 0 {
-			a.log.Info("retention pruned history", "dead_letters", p.DeadLetters, "alert_notifications", p.Notifications, "hourly_counts", p.HourlyCounts)
+			a.log.Info("retention pruned history", "dead_letters", p.DeadLetters, "alert_notifications", p.Notifications, "hourly_counts", p.HourlyCounts, "session_counts", p.Sessions)
 		}
 		return err
 	}})

@@ -89,6 +89,62 @@ type Event struct {
 	// does, so it is as durable, and the processor stores it as feedback
 	// rather than as an occurrence of an issue.
 	Feedback *Feedback `json:"feedback,omitempty"`
+	// Sessions are the release-health session updates and aggregates of
+	// an envelope. On a message of its own (an envelope of sessions
+	// alone) the error fields above are empty; beside an envelope's
+	// error event they ride on its message, so that reporting an error
+	// and the session it ended costs one queue message.
+	Sessions *Sessions `json:"sessions,omitempty"`
+}
+
+// Sessions are what ingest keeps of an envelope's session and sessions
+// items: only what release health counts.
+type Sessions struct {
+	Updates    []SessionUpdate    `json:"updates,omitempty"`
+	Aggregates []SessionAggregate `json:"aggregates,omitempty"`
+}
+
+// Session statuses as SDKs send them.
+const (
+	SessionOK       = "ok"
+	SessionExited   = "exited"
+	SessionErrored  = "errored"
+	SessionCrashed  = "crashed"
+	SessionAbnormal = "abnormal"
+)
+
+// SessionUpdate is one session item: the state of one session (SID) at one
+// moment. SDKs send several per session, the first with Init set.
+type SessionUpdate struct {
+	Release     string `json:"release"`
+	Environment string `json:"environment,omitempty"`
+	// Started is when the session started; every update of a session
+	// carries the same, so its counts all go to one hour.
+	Started time.Time `json:"started"`
+	// SID identifies the session, DID (a salted hash of what the SDK
+	// sent) its user; DID is empty for none.
+	SID    string `json:"sid"`
+	DID    string `json:"did,omitempty"`
+	Init   bool   `json:"init,omitempty"`
+	Status string `json:"status"`
+	// Errored is true when the session has had an error: errors > 0, or
+	// a status of errored, crashed or abnormal.
+	Errored bool `json:"errored,omitempty"`
+}
+
+// SessionAggregate is one entry of a sessions item: how many sessions of a
+// release and environment that started in one period (a minute in the
+// JavaScript SDKs) ended in each way. Server SDKs send these instead of a
+// session per request.
+type SessionAggregate struct {
+	Release     string    `json:"release"`
+	Environment string    `json:"environment,omitempty"`
+	Started     time.Time `json:"started"`
+	DID         string    `json:"did,omitempty"`
+	Exited      int64     `json:"exited,omitempty"`
+	Errored     int64     `json:"errored,omitempty"`
+	Crashed     int64     `json:"crashed,omitempty"`
+	Abnormal    int64     `json:"abnormal,omitempty"`
 }
 
 // Feedback is what a user wrote about a problem: Sentry's feedback item

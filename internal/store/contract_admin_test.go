@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
 )
 
 // This file holds the contract tests of sessions, user, project, member and
@@ -525,6 +527,11 @@ func (e *env) populate(p Project, member User) []int64 {
 	}
 	// User feedback, about an event and about nothing.
 	e.saveFeedback(feedbackReq(p.ID, newEventID(), "", "about nothing", t0), feedbackReq(p.ID, newEventID(), newEventID(), "about an event", t0))
+	// A crashed session of a user, for release health.
+	if _, err := e.db.SaveSessions(e.ctx, []SessionsRequest{sessionsReq(p.ID, newEventID(),
+		[]event.SessionUpdate{update("s1", "u1", event.SessionCrashed, true, true)})}); err != nil {
+		e.t.Fatal(err)
+	}
 	return issues
 }
 

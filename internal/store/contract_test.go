@@ -69,6 +69,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"BuiltinTags", testBuiltinTags},
 		{"Prune", testPrune},
 		{"PruneHistory", testPruneHistory},
+		{"ReleaseHealth", testReleaseHealth},
 		{"Feedback", testFeedback},
 		{"PruneFeedback", testPruneFeedback},
 		{"ConcurrentSameIssue", testConcurrentSameIssue},

@@ -176,6 +176,15 @@ const (
 	// cutoff, batch size
 	pruneEnvCountsSQL = `DELETE FROM issue_environment_counts WHERE (issue_id, environment, hour) IN (
 		SELECT issue_id, environment, hour FROM issue_environment_counts WHERE hour < $1 LIMIT $2)`
+	// cutoff, batch size
+	pruneSessionsSQL = `DELETE FROM release_sessions WHERE (project_id, release, environment, hour) IN (
+		SELECT project_id, release, environment, hour FROM release_sessions WHERE hour < $1 LIMIT $2)`
+	// cutoff, batch size
+	pruneSessionIDsSQL = `DELETE FROM release_session_ids WHERE (project_id, release, environment, hour, kind, id) IN (
+		SELECT project_id, release, environment, hour, kind, id FROM release_session_ids WHERE hour < $1 LIMIT $2)`
+	// cutoff, batch size
+	pruneSessionMessagesSQL = `DELETE FROM session_messages WHERE (project_id, event_id) IN (
+		SELECT project_id, event_id FROM session_messages WHERE received_at < $1 LIMIT $2)`
 	// cutoff, batch size: settled notifications only; pending and
 	// sending ones are still the outbox.
 	settledNotificationsSQL = `SELECT id FROM alert_notifications
@@ -187,18 +196,24 @@ type HistoryPruned struct {
 	DeadLetters   int64 // queue_dead
 	Notifications int64 // alert_notifications, with their attempts and recipients
 	HourlyCounts  int64 // issue_counts and issue_environment_counts
+	// Sessions counts release health's hourly buckets, their IDs and
+	// the records of counted queue messages.
+	Sessions int64
 }
 
 // Total is the number of rows deleted, not counting a notification's
 // attempts and recipients.
-func (p HistoryPruned) Total() int64 { return p.DeadLetters + p.Notifications + p.HourlyCounts }
+func (p HistoryPruned) Total() int64 {
+	return p.DeadLetters + p.Notifications + p.HourlyCounts + p.Sessions
+}
 
 // PruneHistory deletes what only records the past, older than now-maxAge:
 // dead letters of the local queue (by the time they died), alert
 // notifications that were sent or given up (by the time they were
 // written) with their delivery attempts and recipients, and the hourly
 // event counts of issues, overall and per environment (the charts show
-// 14 days; issues keep their totals). Pending notifications are kept whatever their age. It works in
+// 14 days; issues keep their totals), and release health's hourly session
+// counts (by the hour the sessions started) with their IDs. Pending notifications are kept whatever their age. It works in
 // transactions of at most pruneBatch rows, like Prune; maxAge <= 0
 // deletes nothing.
 func (d *DB) PruneHistory(ctx context.Context, now time.Time, maxAge time.Duration) (HistoryPruned, error) {
@@ -224,6 +239,16 @@ func (d *DB) PruneHistory(ctx context.Context, now time.Time, maxAge time.Durati
 	p.HourlyCounts += n
 	if err != nil {
 		return p, fmt.Errorf("store: prune hourly counts: %w", err)
+	}
+	for _, del := range []struct {
+		sql string
+		at  int64
+	}{{pruneSessionsSQL, hours}, {pruneSessionIDsSQL, hours}, {pruneSessionMessagesSQL, cutoff}} {
+		n, err := d.deleteBatches(ctx, del.sql, del.at, pruneBatch)
+		p.Sessions += n
+		if err != nil {
+			return p, fmt.Errorf("store: prune session counts: %w", err)
+		}
 	}
 	return p, nil
 }

@@ -1,0 +1,157 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// sessionsReq is a queue message id of project pid carrying updates and
+// aggregates.
+func sessionsReq(pid int64, id string, updates []event.SessionUpdate, aggs ...event.SessionAggregate) SessionsRequest {
+	return SessionsRequest{Event: &event.Event{EventID: id, ProjectID: pid, Received: t0, Level: "info",
+		Sessions: &event.Sessions{Updates: updates, Aggregates: aggs}}}
+}
+
+// update is a session update of release r1 in production, started at t0.
+func update(sid, did, status string, init, errored bool) event.SessionUpdate {
+	return event.SessionUpdate{Release: "r1", Environment: "production", Started: t0, SID: sid, DID: did,
+		Init: init, Status: status, Errored: errored}
+}
+
+// healthOf renders figures for comparison.
+func healthOf(hs []ReleaseHealth) string {
+	s := ""
+	for _, h := range hs {
+		pct := func(p *float64) string {
+			if p == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", *p)
+		}
+		s += fmt.Sprintf("[%s/%s sessions=%d healthy=%d errored=%d crashed=%d abnormal=%d users=%d crashed_users=%d cfs=%s cfu=%s]",
+			h.Release, h.Environment, h.Sessions, h.Healthy, h.Errored, h.Crashed, h.Abnormal, h.Users, h.CrashedUsers,
+			pct(h.CrashFreeSessions), pct(h.CrashFreeUsers))
+	}
+	return s
+}
+
+// testReleaseHealth: session updates and aggregates add up per release,
+// environment and hour; an errored session counts once however many updates
+// say so; a redelivered message counts nothing; a deleted project's
+// sessions are dropped; the distinct IDs are bounded; retention and
+// project deletion remove the counts.
+func testReleaseHealth(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	pid := e.project.ID
+	other := e.createProject("other")
+	save := func(reqs ...SessionsRequest) []SessionsResult {
+		t.Helper()
+		res, err := db.SaveSessions(ctx, reqs)
+		if err != nil {
+			t.Fatalf("SaveSessions: %v", err)
+		}
+		return res
+	}
+	health := func(f HealthFilter) string {
+		t.Helper()
+		hs, err := db.ReleaseHealth(ctx, System, pid, f)
+		if err != nil {
+			t.Fatalf("ReleaseHealth(%+v): %v", f, err)
+		}
+		return healthOf(hs)
+	}
+	m2 := sessionsReq(pid, "m2", []event.SessionUpdate{
+		update("s1", "u1", event.SessionOK, false, true),
+		update("s1", "u1", event.SessionOK, false, true),
+		update("s2", "u2", event.SessionCrashed, false, true),
+	})
+	res := save(
+		sessionsReq(pid, "m1", []event.SessionUpdate{
+			update("s1", "u1", event.SessionOK, true, false),
+			update("s2", "u2", event.SessionOK, true, false),
+			update("s3", "u1", event.SessionOK, true, false),
+		}),
+		m2,
+		sessionsReq(pid, "m3", nil,
+			event.SessionAggregate{Release: "r1", Environment: "production", Started: t0.Add(30 * time.Second), Exited: 5, Errored: 2, Crashed: 1},
+			event.SessionAggregate{Release: "r1", Environment: "staging", Started: t0, Exited: 3},
+			event.SessionAggregate{Release: "r2", Environment: "production", Started: t0.Add(2 * time.Hour), Exited: 4, Abnormal: 1, DID: "u9"}),
+		sessionsReq(other.ID, "m1", []event.SessionUpdate{update("s1", "u1", event.SessionCrashed, true, true)}),
+	)
+	if fmt.Sprint(res) != "[{false false} {false false} {false false} {false false}]" {
+		t.Fatalf("first save: %+v, want no duplicates", res)
+	}
+	// The queue delivers m2 again: nothing changes.
+	if res := save(m2); !res[0].Duplicate {
+		t.Errorf("redelivery: %+v, want a duplicate", res[0])
+	}
+	if res := save(sessionsReq(1<<40, "m9", []event.SessionUpdate{update("s1", "", "ok", true, false)})); !res[0].Orphan {
+		t.Errorf("sessions of a missing project: %+v, want an orphan", res[0])
+	}
+
+	// r1: 3 + 8 + 3 sessions; errored s1, s2 and the aggregate's 3, of
+	// which 2 crashed; users u1, u2, of whom u2 crashed.
+	want := "[r1/ sessions=14 healthy=9 errored=3 crashed=2 abnormal=0 users=2 crashed_users=1 cfs=85.71 cfu=50.00]" +
+		"[r2/ sessions=5 healthy=4 errored=0 crashed=0 abnormal=1 users=1 crashed_users=0 cfs=100.00 cfu=100.00]"
+	if got := health(HealthFilter{}); got != want {
+		t.Errorf("all releases:\n got %s\nwant %s", got, want)
+	}
+	want = "[r1/production sessions=11 healthy=6 errored=3 crashed=2 abnormal=0 users=2 crashed_users=1 cfs=81.82 cfu=50.00]" +
+		"[r1/staging sessions=3 healthy=3 errored=0 crashed=0 abnormal=0 users=0 crashed_users=0 cfs=100.00 cfu=-]"
+	if got := health(HealthFilter{Release: "r1", ByEnvironment: true}); got != want {
+		t.Errorf("r1 by environment:\n got %s\nwant %s", got, want)
+	}
+	if got, want := health(HealthFilter{Environment: "staging"}), "[r1/ sessions=3 healthy=3 errored=0 crashed=0 abnormal=0 users=0 crashed_users=0 cfs=100.00 cfu=-]"; got != want {
+		t.Errorf("staging:\n got %s\nwant %s", got, want)
+	}
+	// The range goes by the hour the sessions started.
+	if got := health(HealthFilter{Since: t0.Add(time.Hour)}); got != "[r2/ sessions=5 healthy=4 errored=0 crashed=0 abnormal=1 users=1 crashed_users=0 cfs=100.00 cfu=100.00]" {
+		t.Errorf("since the next hour: %s, want r2 only", got)
+	}
+	if got := health(HealthFilter{Until: t0.Truncate(time.Hour)}); got != "" {
+		t.Errorf("until t0's hour: %s, want nothing", got)
+	}
+
+	// The IDs a bucket keeps are bounded: beyond the bound an errored
+	// session no longer counts as errored, the crash-free rate stays exact.
+	var flood []event.SessionUpdate
+	for i := range MaxSessionIDsPerHour + 5 {
+		u := update(fmt.Sprintf("f%d", i), fmt.Sprintf("fu%d", i), event.SessionCrashed, true, true)
+		u.Release = "flood"
+		flood = append(flood, u)
+	}
+	save(sessionsReq(pid, "flood", flood))
+	if n := e.count(`SELECT COUNT(*) FROM release_session_ids WHERE release = 'flood' AND kind = 'e'`); n != MaxSessionIDsPerHour {
+		t.Errorf("%d errored session IDs kept, want the bound %d", n, MaxSessionIDsPerHour)
+	}
+	if got := health(HealthFilter{Release: "flood"}); got != fmt.Sprintf("[flood/ sessions=%d healthy=0 errored=0 crashed=%d abnormal=0 users=%d crashed_users=%d cfs=0.00 cfu=0.00]",
+		MaxSessionIDsPerHour+5, MaxSessionIDsPerHour+5, MaxSessionIDsPerHour, MaxSessionIDsPerHour) {
+		t.Errorf("flood: %s", got)
+	}
+
+	// Only those who see the project read its health.
+	stranger := e.createUser("stranger@example.com", RoleMember)
+	e.addMember(other, stranger)
+	_, err := db.ReleaseHealth(ctx, Viewer{UserID: stranger.ID}, pid, HealthFilter{})
+	wantErr(t, "stranger reads the project's release health", err, ErrNotFound)
+
+	// Retention deletes the hours older than its cutoff with the other
+	// hourly counts; r2's sessions started two hours later and stay.
+	p, err := db.PruneHistory(ctx, t0.Add(time.Hour+30*24*time.Hour), 30*24*time.Hour)
+	if err != nil || p.Sessions == 0 {
+		t.Fatalf("PruneHistory = %+v, %v; want session rows deleted", p, err)
+	}
+	if got := health(HealthFilter{}); got != "[r2/ sessions=5 healthy=4 errored=0 crashed=0 abnormal=1 users=1 crashed_users=0 cfs=100.00 cfu=100.00]" {
+		t.Errorf("after retention: %s, want r2 only", got)
+	}
+	if err := db.DeleteProject(ctx, System, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"release_sessions", "release_session_ids", "session_messages"} {
+		if n := e.count(`SELECT COUNT(*) FROM `+table+` WHERE project_id = $1`, other.ID); n != 0 {
+			t.Errorf("%d rows of %s of a deleted project", n, table)
+		}
+	}
+}
