@@ -95,6 +95,9 @@ type Event struct {
 	// error event they ride on its message, so that reporting an error
 	// and the session it ended costs one queue message.
 	Sessions *Sessions `json:"sessions,omitempty"`
+	// SessionsOnly marks a queue message that carries Sessions and
+	// nothing else: no error to store.
+	SessionsOnly bool `json:"sessions_only,omitempty"`
 }
 
 // Sessions are what ingest keeps of an envelope's session and sessions

@@ -285,7 +285,7 @@ func (h *Handler) acceptReport(w http.ResponseWriter, r *http.Request) (string, 
 	// Sentry keeps the last per event.
 	ev := d.feedbackEvent(nil, pid, envelopeHeader{})
 	ev.Feedback = fb
-	if aerr := h.enqueue(r.Context(), pid, nil, ev); aerr != nil {
+	if aerr := h.enqueue(r.Context(), pid, nil, 1, ev); aerr != nil {
 		return "", aerr
 	}
 	return ev.EventID, nil

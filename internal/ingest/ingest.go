@@ -508,9 +508,11 @@ func (c *counters) reject(reason string) {
 type Stats struct {
 	// Accepted counts events handed to the queue.
 	Accepted uint64
-	// DroppedItems counts envelope items accepted but not kept: sessions,
-	// transactions, attachments and every other non-event item; and the
-	// security reports other than CSP violations.
+	// DroppedItems counts envelope items accepted but not kept:
+	// transactions, attachments and every other item but events,
+	// feedback and sessions; session items that could not be counted
+	// (no release, no start time); and the security reports other than
+	// CSP violations.
 	DroppedItems uint64
 	// Rejected counts refused requests by reason; every Reason* constant
 	// is present, zero or not, so metrics series exist from the start.

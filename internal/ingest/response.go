@@ -84,7 +84,8 @@ const notStoredRetryAfter = 3600
 // and the names SDKs file envelope items under) of the item types Flytrap
 // always drops. Types absent here are never named: events (error,
 // default), client reports (internal), user feedback (feedback, default),
-// security reports (security), and types ingest does not know.
+// sessions (session), security reports (security), and types ingest does
+// not know.
 var itemCategories = map[string][]string{
 	"transaction":      {"transaction"},
 	"span":             {"span"},
@@ -93,8 +94,6 @@ var itemCategories = map[string][]string{
 	"replay_event":     {"replay", "replay_event"},
 	"replay_recording": {"replay", "replay_recording"},
 	"replay_video":     {"replay"},
-	"session":          {"session"},
-	"sessions":         {"session"},
 	"attachment":       {"attachment"},
 	"check_in":         {"monitor"},
 	"log":              {"log_item"},

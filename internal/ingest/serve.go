@@ -20,8 +20,8 @@ import (
 // key is checked, so a compressed bomb without a valid key costs a decoder
 // and one line, not the body.
 //
-// The envelope is read as a stream: the payloads of events and feedback
-// are kept (each within MaxEventBytes, all within MaxBodyBytes), every
+// The envelope is read as a stream: the payloads of events, feedback and
+// sessions are kept (each within MaxEventBytes, all within MaxBodyBytes), every
 // other item's bytes are skipped as they arrive, so an envelope of an
 // event and a large attachment is accepted up to MaxEnvelopeBytes in
 // bounded memory.
@@ -95,9 +95,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			return nil, h.envelopeError(b, err)
 		}
 		if !isKeptItem(it.typ) {
-			// Sessions, transactions, attachments, client reports,
-			// check-ins, replays...: accepted so SDKs do not retry,
-			// but Flytrap tracks errors and feedback only.
+			// Transactions, attachments, client reports, check-ins,
+			// replays...: accepted so SDKs do not retry, but Flytrap
+			// tracks errors, feedback and sessions only.
 			dropped++
 			unwanted.add(it.typ)
 			if it.typ == "attachment" {
@@ -114,12 +114,40 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	// The decoder's window and slot are not needed to decode events.
 	b.endDecode()
 	events := make([]*event.Event, 0, len(payloads))
-	for i, it := range payloads {
+	var (
+		sessions event.Sessions
+		sd       *decoder
+	)
+	for _, it := range payloads {
+		if it.typ != itemSession && it.typ != itemSessions {
+			continue
+		}
+		if sd == nil {
+			sd = h.newDecoder(h.clientIP(r))
+		}
+		decode := sd.decodeSession
+		if it.typ == itemSessions {
+			decode = sd.decodeSessions
+		}
+		if err := decode(it.payload, hdr, &sessions); err != nil {
+			// Counted and dropped, as Relay drops it: refusing the
+			// envelope would make the SDK drop its event too.
+			dropped++
+			h.log.Debug("dropped an invalid session item", "project", pid, "item", it.n, "type", it.typ,
+				"reason", fmt.Sprintf("envelope item %d (%s) is %v", it.n, it.typ, err))
+		}
+	}
+	first := true
+	for _, it := range payloads {
+		if it.typ == itemSession || it.typ == itemSessions {
+			continue
+		}
 		eh := hdr
-		if i > 0 {
+		if !first {
 			// The header's event_id names the envelope's (first) event.
 			eh.eventID = ""
 		}
+		first = false
 		d := h.newDecoder(h.clientIP(r))
 		var (
 			ev  *event.Event
@@ -145,6 +173,16 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		}
 		events = append(events, ev)
 	}
+	charged := len(events)
+	if len(sessions.Updates) > 0 || len(sessions.Aggregates) > 0 {
+		// The sessions ride on the envelope's first event, or on a
+		// message of their own, which the rate limit does not charge.
+		if len(events) > 0 {
+			events[0].Sessions = &sessions
+		} else {
+			events = append(events, sd.sessionsCarrier(pid, &sessions))
+		}
+	}
 	if len(events) == 0 {
 		h.stats.dropped.Add(dropped)
 		if len(unwanted) > 0 && !other {
@@ -152,17 +190,24 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		}
 		return emptyBody{}, nil
 	}
-	if aerr := h.accept(r.Context(), pid, events...); aerr != nil {
+	if aerr := h.enqueue(r.Context(), pid, h.limiter, charged, events...); aerr != nil {
 		return nil, aerr
 	}
 	h.stats.dropped.Add(dropped)
+	if charged == 0 {
+		return emptyBody{}, nil
+	}
 	return idBody{ID: events[0].EventID}, nil
 }
 
 // isKeptItem reports whether an envelope item of type typ is kept and
-// decoded: events and user feedback.
+// decoded: events, user feedback and sessions.
 func isKeptItem(typ string) bool {
-	return typ == "event" || typ == itemFeedback || typ == itemUserReport
+	switch typ {
+	case "event", itemFeedback, itemUserReport, itemSession, itemSessions:
+		return true
+	}
+	return false
 }
 
 // envelopeError maps an error reading an envelope to the answer.
@@ -407,12 +452,14 @@ func seconds(n int) string {
 // and a concurrent request may have taken that token, hence the second
 // check.
 func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event) *apiError {
-	return h.enqueue(ctx, pid, h.limiter, events...)
+	return h.enqueue(ctx, pid, h.limiter, len(events), events...)
 }
 
-// enqueue is accept charging the events to limiter, nil for none: the
-// crash-report form's posts are charged to a budget of their own before.
-func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, events ...*event.Event) *apiError {
+// enqueue is accept charging charged events to limiter, nil for none: the
+// crash-report form's posts are charged to a budget of their own before,
+// and a message of sessions alone is not charged (sessions are not errors,
+// and a browser app sends one per page load).
+func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, charged int, events ...*event.Event) *apiError {
 	bodies := make([][]byte, len(events))
 	size := 0
 	for i, ev := range events {
@@ -433,8 +480,8 @@ func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, even
 		return aerr
 	}
 	defer release()
-	if limiter != nil {
-		if ok, wait, perMinute := limiter.allow(pid, len(events)); !ok {
+	if limiter != nil && charged > 0 {
+		if ok, wait, perMinute := limiter.allow(pid, charged); !ok {
 			return rateLimited(pid, wait, perMinute)
 		}
 	}
@@ -455,7 +502,7 @@ func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, even
 		return &apiError{status: http.StatusServiceUnavailable, code: "queue_unavailable", reason: ReasonQueueError,
 			retryAfter: queueRetryAfter, msg: "the event could not be stored right now; retry later", cause: err}
 	}
-	h.stats.accepted.Add(uint64(len(events)))
+	h.stats.accepted.Add(uint64(charged))
 	return nil
 }
 

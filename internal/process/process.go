@@ -29,6 +29,7 @@ import (
 type Saver interface {
 	SaveBatch(ctx context.Context, reqs []store.SaveRequest, hooks ...store.TxHook) ([]store.SaveResult, error)
 	SaveFeedback(ctx context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error)
+	SaveSessions(ctx context.Context, reqs []store.SessionsRequest) ([]store.SessionsResult, error)
 }
 
 // Symbolicator rewrites an event's frames to their original source
@@ -132,7 +133,10 @@ type stage struct {
 //   - save: the batch in one transaction, with its live messages.
 //
 // A message of user feedback (event.Event.Feedback set) goes through
-// decode and scrub only, and is saved as feedback beside the batch.
+// decode and scrub only, and is saved as feedback beside the batch. A
+// message of sessions alone (event.Event.SessionsOnly) goes through decode
+// only. The sessions of every message of the batch, alone or beside an
+// event, are counted after its events are saved, in one transaction.
 func New(cfg Config) *Processor {
 	if cfg.Saver == nil {
 		// A wiring mistake: fail at start-up, not on the first event.
@@ -155,7 +159,7 @@ func New(cfg Config) *Processor {
 		{"code contexts", perEvent(attachCodeContexts)},
 		{"in-app", perEvent(markInApp)},
 		{"lambda tags", perEvent(promoteLambdaTags)},
-		{"scrub", anyItem(p.scrub)},
+		{"scrub", notSessionsOnly(p.scrub)},
 		{"contexts", perEvent(clientContexts)},
 		{"group", perItem(group)},
 		{"save", p.save},
@@ -176,10 +180,22 @@ func anyItem(fn func(ctx context.Context, it *item) error) func(context.Context,
 }
 
 // perItem makes a stage of fn, run on each event no earlier stage failed:
-// user feedback has no stack, grouping or issue, and skips such stages.
+// user feedback and sessions have no stack, grouping or issue, and skip
+// such stages.
 func perItem(fn func(ctx context.Context, it *item) error) func(context.Context, *work) {
 	return anyItem(func(ctx context.Context, it *item) error {
-		if it.ev.Feedback != nil {
+		if it.ev.Feedback != nil || it.ev.SessionsOnly {
+			return nil
+		}
+		return fn(ctx, it)
+	})
+}
+
+// notSessionsOnly makes a stage of fn, run on each item no earlier stage
+// failed but messages of sessions alone, which hold nothing to scrub.
+func notSessionsOnly(fn func(ctx context.Context, it *item) error) func(context.Context, *work) {
+	return anyItem(func(ctx context.Context, it *item) error {
+		if it.ev.SessionsOnly {
 			return nil
 		}
 		return fn(ctx, it)
@@ -316,10 +332,11 @@ func group(_ context.Context, it *item) error {
 // (its project was deleted, a value the database rejects) does not hold up
 // the others.
 func (p *Processor) save(ctx context.Context, w *work) {
+	defer p.saveSessions(ctx, w.items)
 	var ready, feedback []*item
 	for _, it := range w.items {
 		switch {
-		case it.err != nil:
+		case it.err != nil, it.ev.SessionsOnly:
 		case it.ev.Feedback != nil:
 			feedback = append(feedback, it)
 		default:
@@ -376,6 +393,42 @@ func (p *Processor) saveFeedback(ctx context.Context, items []*item) {
 		case results[i].Orphan:
 			it.orphan = true
 		default:
+			it.res = store.SaveResult{Duplicate: results[i].Duplicate}
+		}
+	}
+}
+
+// saveSessions counts the sessions of the items that were saved (or are
+// sessions alone) in one transaction of their own, after the events: a
+// message whose event failed is retried whole, and its sessions counted
+// then. The store counts a message once, so the sessions of an event that
+// is retried after its sessions were counted are not counted again. A
+// failure is recorded on each item, which is retried.
+func (p *Processor) saveSessions(ctx context.Context, items []*item) {
+	var with []*item
+	for _, it := range items {
+		if it.err == nil && !it.orphan && it.ev.Sessions != nil {
+			with = append(with, it)
+		}
+	}
+	if len(with) == 0 {
+		return
+	}
+	reqs := make([]store.SessionsRequest, len(with))
+	for i, it := range with {
+		reqs[i] = store.SessionsRequest{Event: &it.ev}
+	}
+	results, err := p.cfg.Saver.SaveSessions(ctx, reqs)
+	if err == nil && len(results) != len(with) {
+		err = fmt.Errorf("the store returned %d results for %d messages of sessions", len(results), len(with))
+	}
+	for i, it := range with {
+		switch {
+		case err != nil:
+			it.err = fmt.Errorf("save the sessions of message %s: %w", it.ev.EventID, err)
+		case it.ev.SessionsOnly && results[i].Orphan:
+			it.orphan = true
+		case it.ev.SessionsOnly:
 			it.res = store.SaveResult{Duplicate: results[i].Duplicate}
 		}
 	}

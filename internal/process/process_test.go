@@ -29,6 +29,28 @@ type fakeSaver struct {
 	// feedback are the stored feedback, in order; a repeated ID is a
 	// duplicate, as in the store.
 	feedback []store.FeedbackRequest
+	// sessions are the messages of sessions counted, in order, each
+	// once, as in the store; sessionsCalls counts the calls.
+	sessions      []store.SessionsRequest
+	sessionsCalls int
+}
+
+func (f *fakeSaver) SaveSessions(_ context.Context, reqs []store.SessionsRequest) ([]store.SessionsResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sessionsCalls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	results := make([]store.SessionsResult, len(reqs))
+	for i, r := range reqs {
+		if slices.ContainsFunc(f.sessions, func(s store.SessionsRequest) bool { return s.Event.EventID == r.Event.EventID }) {
+			results[i].Duplicate = true
+			continue
+		}
+		f.sessions = append(f.sessions, r)
+	}
+	return results, nil
 }
 
 func (f *fakeSaver) SaveFeedback(_ context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error) {

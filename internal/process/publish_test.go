@@ -60,6 +60,10 @@ func (f fixedSaver) SaveBatch(ctx context.Context, reqs []store.SaveRequest, hoo
 	return results, nil
 }
 
+func (f fixedSaver) SaveSessions(_ context.Context, reqs []store.SessionsRequest) ([]store.SessionsResult, error) {
+	return make([]store.SessionsResult, len(reqs)), f.err
+}
+
 func (f fixedSaver) SaveFeedback(_ context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error) {
 	return make([]store.FeedbackResult, len(reqs)), f.err
 }

@@ -60,13 +60,18 @@ func (c *countingSaver) SaveFeedback(ctx context.Context, reqs []store.FeedbackR
 	return c.db.SaveFeedback(ctx, reqs)
 }
 
+// SaveSessions counts sessions; the event counters leave them out.
+func (c *countingSaver) SaveSessions(ctx context.Context, reqs []store.SessionsRequest) ([]store.SessionsResult, error) {
+	return c.db.SaveSessions(ctx, reqs)
+}
+
 // writeMetrics writes the samples only the local pipeline has (ingest, the
 // processor, the local queue) in the Prometheus text format; app writes the
 // shared ones.
 func (s *Server) writeMetrics(ctx context.Context, w io.Writer) {
 	st := s.ingest.Stats()
 	counter(w, "flytrap_ingest_accepted_total", "Events accepted and queued by ingest.", int64(st.Accepted))
-	counter(w, "flytrap_ingest_dropped_items_total", "Envelope items accepted but not kept (sessions, transactions, attachments...).", int64(st.DroppedItems))
+	counter(w, "flytrap_ingest_dropped_items_total", "Envelope items accepted but not kept (transactions, attachments, invalid sessions...).", int64(st.DroppedItems))
 	fmt.Fprintln(w, "# HELP flytrap_ingest_rejected_total Requests rejected by ingest, by reason.")
 	fmt.Fprintln(w, "# TYPE flytrap_ingest_rejected_total counter")
 	reasons := make([]string, 0, len(st.Rejected))

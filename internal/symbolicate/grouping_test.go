@@ -23,6 +23,10 @@ func (s *recordingSaver) SaveBatch(_ context.Context, reqs []store.SaveRequest, 
 	return make([]store.SaveResult, len(reqs)), nil
 }
 
+func (s *recordingSaver) SaveSessions(_ context.Context, reqs []store.SessionsRequest) ([]store.SessionsResult, error) {
+	return make([]store.SessionsResult, len(reqs)), nil
+}
+
 func (s *recordingSaver) SaveFeedback(_ context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error) {
 	return make([]store.FeedbackResult, len(reqs)), nil
 }

@@ -1,0 +1,160 @@
+package ingest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// Session items as the SDKs send them: @sentry/browser's page session
+// (init, then an update on its first error), a crashed mobile session, and
+// @sentry/node's server-mode aggregates.
+const (
+	browserSession = `{"sid":"0d5bb1b9a2f44c3e8b6a9b51c3b0a0f1","init":true,"started":"2025-06-27T06:48:30.000Z","timestamp":"2025-06-27T06:48:30.000Z",` +
+		`"status":"ok","errors":0,"duration":0,"did":"ada@example.com","attrs":{"release":"shop@1.2.3","environment":"production","user_agent":"Mozilla/5.0"}}`
+	browserSessionErrored = `{"sid":"0d5bb1b9a2f44c3e8b6a9b51c3b0a0f1","init":false,"started":"2025-06-27T06:48:30.000Z","status":"ok","errors":1,` +
+		`"did":"ada@example.com","attrs":{"release":"shop@1.2.3","environment":"production"}}`
+	mobileCrash = `{"sid":"5a4d8b7e-1f2a-4c3b-9d8e-7f6a5b4c3d2e","did":"install-1","init":false,"started":"2025-06-27T06:40:00Z","status":"crashed","errors":1,` +
+		`"seq":3,"attrs":{"release":"app@2.0.0+14","environment":"prod"}}`
+	nodeAggregates = `{"aggregates":[{"started":"2025-06-27T06:48:00.000Z","exited":3,"errored":1,"crashed":1},` +
+		`{"started":"2025-06-27T06:47:00.000Z","exited":2,"did":"u-7"}],"attrs":{"release":"api@3.1.0","environment":"production"}}`
+)
+
+// TestSessionItems: session and sessions items are decoded into the queue
+// message of the envelope: its event's when it has one (one message for an
+// error and its session), else one of their own; did is kept as a salted
+// hash; a session that cannot be counted is dropped and the rest kept.
+func TestSessionItems(t *testing.T) {
+	started := time.Date(2025, 6, 27, 6, 48, 30, 0, time.UTC)
+	t.Run("sessions alone", func(t *testing.T) {
+		h, q := newTestHandler(t, defaultKeys, nil)
+		body := envelopeOf(`{"sent_at":"2025-06-27T06:48:33Z"}`, false,
+			[2]string{"session", browserSession},
+			[2]string{"session", mobileCrash},
+			[2]string{"sessions", nodeAggregates},
+			[2]string{"session", `{"sid":"x","started":"2025-06-27T06:48:30Z","status":"ok"}`}, // no release
+			[2]string{"client_report", `{"discarded_events":[]}`},
+		)
+		rec := req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}.do(h)
+		if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != "{}" {
+			t.Fatalf("status %d body %q, want 200 {}", rec.Code, rec.Body)
+		}
+		if got := rec.Header().Get("X-Sentry-Rate-Limits"); got != "" {
+			t.Errorf("X-Sentry-Rate-Limits %q: SDKs would stop sending sessions", got)
+		}
+		ev := q.only(t)
+		if ev.ProjectID != 42 || len(ev.EventID) != 32 || ev.Sessions == nil || !ev.SessionsOnly || len(ev.Exceptions) != 0 || ev.Message != "" {
+			t.Fatalf("queued %+v, want a message of sessions alone", ev)
+		}
+		s := ev.Sessions
+		if len(s.Updates) != 2 || len(s.Aggregates) != 2 {
+			t.Fatalf("sessions %+v, want 2 updates and 2 aggregates", s)
+		}
+		b := s.Updates[0]
+		if b.Release != "shop@1.2.3" || b.Environment != "production" || !b.Started.Equal(started) || !b.Init ||
+			b.Status != "ok" || b.Errored || b.SID != "0d5bb1b9a2f44c3e8b6a9b51c3b0a0f1" {
+			t.Errorf("browser session %+v", b)
+		}
+		if len(b.DID) != 32 || strings.Contains(b.DID, "ada") {
+			t.Errorf("did %q, want a 32-digit hash, not the address", b.DID)
+		}
+		if m := s.Updates[1]; m.Status != "crashed" || !m.Errored || m.Init || m.Release != "app@2.0.0+14" {
+			t.Errorf("mobile crash %+v", m)
+		}
+		want := []event.SessionAggregate{
+			{Release: "api@3.1.0", Environment: "production", Started: time.Date(2025, 6, 27, 6, 48, 0, 0, time.UTC), Exited: 3, Errored: 1, Crashed: 1},
+			{Release: "api@3.1.0", Environment: "production", Started: time.Date(2025, 6, 27, 6, 47, 0, 0, time.UTC), Exited: 2, DID: s.Aggregates[1].DID},
+		}
+		if fmt.Sprint(s.Aggregates) != fmt.Sprint(want) || len(s.Aggregates[1].DID) != 32 {
+			t.Errorf("aggregates %+v, want %+v", s.Aggregates, want)
+		}
+		// The session without a release and the client report.
+		if st := h.Stats(); st.DroppedItems != 2 || st.Accepted != 0 {
+			t.Errorf("stats %+v, want 2 dropped, no events accepted", st)
+		}
+	})
+	t.Run("with an event", func(t *testing.T) {
+		h, q := newTestHandler(t, defaultKeys, nil)
+		body := envelopeOf(`{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}`, false,
+			[2]string{"event", `{"message":"boom","release":"shop@1.2.3"}`},
+			[2]string{"session", browserSessionErrored},
+		)
+		rec := req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}.do(h)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "9ec79c33ec9942ab8353589fcb2e04dc") {
+			t.Fatalf("status %d body %q, want the event's ID", rec.Code, rec.Body)
+		}
+		ev := q.only(t)
+		if ev.Message != "boom" || ev.SessionsOnly || ev.Sessions == nil || len(ev.Sessions.Updates) != 1 || !ev.Sessions.Updates[0].Errored {
+			t.Fatalf("queued %+v, want the event carrying its errored session", ev)
+		}
+		if st := h.Stats(); st.Accepted != 1 {
+			t.Errorf("stats %+v, want 1 event accepted", st)
+		}
+	})
+}
+
+// TestInvalidSessions: a session that cannot be counted is dropped, never
+// a 4xx or 5xx, which would make the SDK drop the envelope's event too.
+func TestInvalidSessions(t *testing.T) {
+	tests := []struct{ name, typ, payload string }{
+		{"not JSON", "session", `{"sid":`},
+		{"not an object", "session", `[1]`},
+		{"no sid", "session", `{"started":"2025-06-27T06:48:30Z","attrs":{"release":"r"}}`},
+		{"no start", "session", `{"sid":"a","attrs":{"release":"r"}}`},
+		{"started too long ago", "session", `{"sid":"a","started":"2025-06-01T00:00:00Z","attrs":{"release":"r"}}`},
+		{"started in the future", "session", `{"sid":"a","started":"2025-06-28T00:00:00Z","attrs":{"release":"r"}}`},
+		{"an unknown status", "session", `{"sid":"a","started":"2025-06-27T06:48:30Z","status":"gone","attrs":{"release":"r"}}`},
+		{"negative errors", "session", `{"sid":"a","started":"2025-06-27T06:48:30Z","errors":-1,"attrs":{"release":"r"}}`},
+		{"no release", "session", `{"sid":"a","started":"2025-06-27T06:48:30Z","attrs":{}}`},
+		{"a reserved release", "session", `{"sid":"a","started":"2025-06-27T06:48:30Z","attrs":{"release":"latest"}}`},
+		{"a release with a slash", "session", `{"sid":"a","started":"2025-06-27T06:48:30Z","attrs":{"release":"a/b"}}`},
+		{"a long release", "session", `{"sid":"a","started":"2025-06-27T06:48:30Z","attrs":{"release":"` + strings.Repeat("r", 300) + `"}}`},
+		{"aggregates without a release", "sessions", `{"aggregates":[{"started":"2025-06-27T06:48:00Z","exited":1}]}`},
+		{"a negative count", "sessions", `{"aggregates":[{"started":"2025-06-27T06:48:00Z","exited":-1}],"attrs":{"release":"r"}}`},
+		{"a fractional count", "sessions", `{"aggregates":[{"started":"2025-06-27T06:48:00Z","crashed":1.5}],"attrs":{"release":"r"}}`},
+		{"no aggregates", "sessions", `{"attrs":{"release":"r"}}`},
+		{"only out-of-range aggregates", "sessions", `{"aggregates":[{"started":"2020-01-01T00:00:00Z","exited":1},{"exited":1}],"attrs":{"release":"r"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, q := newTestHandler(t, defaultKeys, nil)
+			body := envelopeOf(`{}`, true, [2]string{tt.typ, tt.payload})
+			rec := req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}.do(h)
+			if rec.Code != 200 {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			if len(q.bodies) != 0 {
+				t.Errorf("queued %d messages, want none", len(q.bodies))
+			}
+		})
+	}
+}
+
+// TestSessionsTakeNoToken: envelopes of sessions alone do not spend the
+// project's rate of events, and are refused with the rest while the
+// project is over it.
+func TestSessionsTakeNoToken(t *testing.T) {
+	clock := &testClock{now: testNow}
+	h, q := newTestHandler(t, defaultKeys, func(c *Config) {
+		c.RatePerMinute = 1
+		c.Now = clock.Now
+	})
+	session := envelopeOf(`{}`, false, [2]string{"session", browserSession})
+	for i := range 5 {
+		if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: session}).do(h); rec.Code != 200 {
+			t.Fatalf("session envelope %d: status %d", i, rec.Code)
+		}
+	}
+	if rec := (req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"hi"}`)}).do(h); rec.Code != 200 {
+		t.Fatalf("event after 5 session envelopes: status %d, want 200 (the token unspent)", rec.Code)
+	}
+	if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: session}).do(h); rec.Code != 429 {
+		t.Errorf("session envelope over the limit: status %d, want 429", rec.Code)
+	}
+	if len(q.bodies) != 6 {
+		t.Errorf("queued %d messages, want 6", len(q.bodies))
+	}
+}
