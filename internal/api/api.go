@@ -59,6 +59,9 @@ type Store interface {
 	AddComment(ctx context.Context, v store.Viewer, issueID int64, text string) (store.Activity, error)
 	EditComment(ctx context.Context, v store.Viewer, issueID, id int64, text string) (store.Activity, error)
 	DeleteComment(ctx context.Context, v store.Viewer, issueID, id int64) error
+	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
+	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
+	ReleaseHealth(ctx context.Context, v store.Viewer, projectID int64, f store.HealthFilter) ([]store.ReleaseHealth, error)
 
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
@@ -229,6 +232,8 @@ func (a *API) endpoints() []endpoint {
 		{"GET /api/v1/projects/{project_id}/keys", a.listKeys},
 		{"GET /api/v1/projects/{project_id}/events/{event_id}", a.getProjectEvent},
 		{"GET /api/v1/projects/{project_id}/feedback", a.listProjectFeedback},
+		{"GET /api/v1/projects/{project_id}/releases", a.listReleases},
+		{"GET /api/v1/projects/{project_id}/releases/{version}", a.getRelease},
 		{"POST /api/v1/projects/{project_id}/keys/rotate", a.rotateKey},
 		{"GET /api/v1/issues/{issue_id}", a.getIssue},
 		{"PATCH /api/v1/issues/{issue_id}", a.updateIssue},

@@ -503,6 +503,45 @@ type Feedback struct {
 	Received time.Time `json:"received"`
 }
 
+// Release is a release of a project with its release health over the
+// requested time range.
+type Release struct {
+	ProjectID int64     `json:"project_id"`
+	Version   string    `json:"version"`
+	FirstSeen time.Time `json:"first_seen"`
+	// DateReleased is when sentry-cli finalized it; absent while it is
+	// not.
+	DateReleased *time.Time `json:"date_released,omitempty"`
+	// NewIssues counts the issues first seen in the release.
+	NewIssues   int64 `json:"new_issues"`
+	CommitCount int64 `json:"commit_count"`
+	DeployCount int64 `json:"deploy_count"`
+	// Health is what its sessions add up to; null without sessions in
+	// the range.
+	Health *ReleaseHealth `json:"health"`
+	// Environments splits Health by environment, on a single release's
+	// answer only.
+	Environments []ReleaseHealth `json:"environments,omitempty"`
+}
+
+// ReleaseHealth is what a release's sessions add up to (see docs/api.md,
+// "Release health").
+type ReleaseHealth struct {
+	// Environment is set in a figure of one environment.
+	Environment  string `json:"environment,omitempty"`
+	Sessions     int64  `json:"sessions"`
+	Healthy      int64  `json:"healthy"`
+	Errored      int64  `json:"errored"`
+	Crashed      int64  `json:"crashed"`
+	Abnormal     int64  `json:"abnormal"`
+	Users        int64  `json:"users"`
+	CrashedUsers int64  `json:"crashed_users"`
+	// CrashFreeSessions and CrashFreeUsers are percentages; null
+	// without sessions, or without users.
+	CrashFreeSessions *float64 `json:"crash_free_sessions"`
+	CrashFreeUsers    *float64 `json:"crash_free_users"`
+}
+
 // EventDetail is an event with its full normalized payload.
 type EventDetail struct {
 	Event

@@ -91,6 +91,12 @@ func testReleaseHealth(e *env) {
 		t.Errorf("sessions of a missing project: %+v, want an orphan", res[0])
 	}
 
+	// Releases known by their sessions alone are listed.
+	rs, err := db.ListReleases(ctx, System, pid)
+	if err != nil || len(rs) != 2 || !rs[0].FirstSeen.Equal(t0) {
+		t.Errorf("ListReleases = %+v, %v; want r1 and r2, first seen when their sessions arrived", rs, err)
+	}
+
 	// r1: 3 + 8 + 3 sessions; errored s1, s2 and the aggregate's 3, of
 	// which 2 crashed; users u1, u2, of whom u2 crashed.
 	want := "[r1/ sessions=14 healthy=9 errored=3 crashed=2 abnormal=0 users=2 crashed_users=1 cfs=85.71 cfu=50.00]" +
@@ -134,7 +140,7 @@ func testReleaseHealth(e *env) {
 	// Only those who see the project read its health.
 	stranger := e.createUser("stranger@example.com", RoleMember)
 	e.addMember(other, stranger)
-	_, err := db.ReleaseHealth(ctx, Viewer{UserID: stranger.ID}, pid, HealthFilter{})
+	_, err = db.ReleaseHealth(ctx, Viewer{UserID: stranger.ID}, pid, HealthFilter{})
 	wantErr(t, "stranger reads the project's release health", err, ErrNotFound)
 
 	// Retention deletes the hours older than its cutoff with the other

@@ -86,7 +86,9 @@ func (c *healthCounts) id(kind, id string) {
 //   - an aggregate adds exited + errored + crashed + abnormal sessions, of
 //     which errored + crashed + abnormal errored, and its did as a user.
 //
-// The healthy sessions are the started ones that had no error.
+// The healthy sessions are the started ones that had no error. A release
+// first known by its sessions is recorded, as one first known by an event
+// is.
 func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]SessionsResult, error) {
 	for _, r := range reqs {
 		if r.Event == nil || r.Event.Sessions == nil || r.Event.EventID == "" || r.Event.ProjectID <= 0 {
@@ -140,6 +142,30 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 				if a.Crashed > 0 {
 					c.id(idCrashedUser, a.DID)
 				}
+			}
+		}
+		// A release known by its sessions alone (one without errors)
+		// is listed too, first seen when its first sessions arrived.
+		releases := map[healthKey]int64{}
+		for i, r := range reqs {
+			if results[i].Duplicate || results[i].Orphan {
+				continue
+			}
+			for k := range buckets {
+				if k.projectID == r.Event.ProjectID {
+					rk := healthKey{projectID: k.projectID, release: k.release}
+					if at, ok := releases[rk]; !ok || millis(r.Event.Received) < at {
+						releases[rk] = millis(r.Event.Received)
+					}
+				}
+			}
+		}
+		for _, rk := range slices.SortedFunc(maps.Keys(releases), func(a, b healthKey) int {
+			return cmp.Or(cmp.Compare(a.projectID, b.projectID), cmp.Compare(a.release, b.release))
+		}) {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
+				ON CONFLICT (project_id, version) DO NOTHING`, rk.projectID, rk.release, releases[rk]); err != nil {
+				return err
 			}
 		}
 		keys := slices.SortedFunc(maps.Keys(buckets), func(a, b healthKey) int {
