@@ -92,6 +92,7 @@ type Store interface {
 	// Releases, and what sentry-cli recorded of them.
 	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
+	ReleaseHealth(ctx context.Context, v store.Viewer, projectID int64, f store.HealthFilter) ([]store.ReleaseHealth, error)
 	ListDeploys(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Deploy, error)
 	ListReleaseCommits(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Commit, error)
 

@@ -874,6 +874,49 @@ func TestReleasePages(t *testing.T) {
 	wantBody(t, f.get(roleMember, fmt.Sprintf("/projects/%d/releases/feature%%2Fx", f.web.ID)), "Release <code>feature/<wbr>x</code>")
 }
 
+// TestReleaseHealthPages: the releases page shows each release's
+// crash-free sessions and users of the last 14 days, and a release page
+// its health by environment.
+func TestReleaseHealthPages(t *testing.T) {
+	f := newFixture(t)
+	var ups []event.SessionUpdate
+	for i := range 8 {
+		env := "production"
+		if i >= 6 {
+			env = "staging"
+		}
+		u := event.SessionUpdate{Release: "shop@1.2.3", Environment: env, Started: now.Add(-time.Hour), SID: fmt.Sprint("s", i),
+			DID: fmt.Sprint("u", i%4), Init: true, Status: event.SessionExited}
+		if i == 0 {
+			u.Status, u.Errored = event.SessionCrashed, true
+		}
+		if i == 1 {
+			u.Errored = true
+		}
+		ups = append(ups, u)
+	}
+	_, err := f.db.SaveSessions(f.ctx, []store.SessionsRequest{{Event: &event.Event{EventID: "m1", ProjectID: f.web.ID,
+		Received: now, Level: "info", SessionsOnly: true, Sessions: &event.Sessions{Updates: ups}}}})
+	f.must(err)
+	_, err = f.db.CreateRelease(f.ctx, store.System, f.web.ID, "2.0", now)
+	f.must(err)
+
+	// 8 sessions, 1 crashed: 87.50%; users u0 to u3, u0 crashed: 75.00%.
+	r := f.get(roleMember, fmt.Sprintf("/projects/%d/releases", f.web.ID))
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, `<th class="right">Crash-free sessions</th>`,
+		`<td class="right" title="8 sessions, 1 crashed">87.50%</td>`,
+		`<td class="right" title="4 users, 1 with a crash">75.00%</td>`,
+		`<td class="right muted" title="no sessions in the last 14 days">-</td>`) // 2.0
+
+	r = f.get(roleMember, fmt.Sprintf("/projects/%d/releases/%s", f.web.ID, url.PathEscape("shop@1.2.3")))
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, `<span class="stat-num">87.50%</span><span class="stat-label">crash-free sessions</span>`,
+		"<td>production</td>\n        <td class=\"right\">6</td>\n        <td class=\"right\">83.33%</td>\n        <td class=\"right\">75.00%</td>\n        <td class=\"right\">4</td>\n        <td class=\"right\">1</td>\n        <td class=\"right\">1</td>",
+		"<td>staging</td>\n        <td class=\"right\">2</td>\n        <td class=\"right\">100.00%</td>")
+	wantBody(t, f.get(roleMember, fmt.Sprintf("/projects/%d/releases/2.0", f.web.ID)), "No sessions in the last 14 days")
+}
+
 // TestEnvironmentScopesIssueFigures: filtered by an environment, the issue
 // list and the issue page show each issue's events, users, first and last
 // seen and charts there, and the list's links open the issue so.

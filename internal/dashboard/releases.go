@@ -4,22 +4,37 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
+// healthRange is the time range of the release health the pages show:
+// the 14 days of the issue charts.
+const healthRange = 14 * 24 * time.Hour
+
 // releasesData is the project releases page's model.
 type releasesData struct {
 	Project  store.Project
-	Releases []store.Release
+	Releases []releaseRow
 }
 
-// releaseData is a release page's model: what sentry-cli recorded of it.
+// releaseRow is a release with its health over healthRange; Health is nil
+// without sessions.
+type releaseRow struct {
+	store.Release
+	Health *store.ReleaseHealth
+}
+
+// releaseData is a release page's model: what sentry-cli recorded of it,
+// and its health over healthRange in all environments and in each.
 type releaseData struct {
-	Project store.Project
-	Release store.Release
-	Deploys []store.Deploy
-	Commits []store.Commit
+	Project      store.Project
+	Release      store.Release
+	Health       *store.ReleaseHealth
+	Environments []store.ReleaseHealth
+	Deploys      []store.Deploy
+	Commits      []store.Commit
 	// IssuesURL lists the issues with events in the release.
 	IssuesURL string
 }
@@ -41,8 +56,21 @@ func (d *Dashboard) releasesPage(w http.ResponseWriter, r *http.Request, s *sess
 		d.fail(w, r, err)
 		return
 	}
+	hs, err := d.store.ReleaseHealth(r.Context(), s.viewer(), p.ID, store.HealthFilter{Since: d.now().Add(-healthRange)})
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	health := make(map[string]*store.ReleaseHealth, len(hs))
+	for i := range hs {
+		health[hs[i].Release] = &hs[i]
+	}
+	rows := make([]releaseRow, len(rs))
+	for i, rel := range rs {
+		rows[i] = releaseRow{Release: rel, Health: health[rel.Version]}
+	}
 	d.render(w, r, http.StatusOK, "releases", &view{Title: "Releases · " + p.Name, Nav: "projects", Tab: "releases", ProjectID: p.ID,
-		Data: releasesData{Project: p, Releases: rs}, Manages: d.managesProject(r, s, p.ID)})
+		Data: releasesData{Project: p, Releases: rows}, Manages: d.managesProject(r, s, p.ID)})
 }
 
 // releasePage shows a release: when it was finalized, its figures, its
@@ -68,8 +96,23 @@ func (d *Dashboard) releasePage(w http.ResponseWriter, r *http.Request, s *sessi
 		d.fail(w, r, err)
 		return
 	}
-	data := releaseData{Project: p, Release: rel, Deploys: deps, Commits: commits,
+	f := store.HealthFilter{Release: version, Since: d.now().Add(-healthRange)}
+	all, err := d.store.ReleaseHealth(ctx, v, p.ID, f)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	f.ByEnvironment = true
+	envs, err := d.store.ReleaseHealth(ctx, v, p.ID, f)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	data := releaseData{Project: p, Release: rel, Environments: envs, Deploys: deps, Commits: commits,
 		IssuesURL: projectPageURL(p.ID, "issues", url.Values{"release": {version}, "status": {"all"}})}
+	if len(all) == 1 {
+		data.Health = &all[0]
+	}
 	d.render(w, r, http.StatusOK, "release", &view{Title: "Release " + version + " · " + p.Name, Nav: "projects", Tab: "releases", ProjectID: p.ID,
 		Data: data, Manages: d.managesProject(r, s, p.ID)})
 }

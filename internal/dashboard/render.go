@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -217,6 +218,7 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"number":     formatNumber,
 		"percent":    func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 		"coord":      func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+		"crashFree":  crashFree,
 		"title":      statusTitle,
 		"issueURL":   issueURL,
 		"releaseURL": releaseURL,
@@ -245,6 +247,16 @@ func (d *Dashboard) ago(t time.Time) string {
 	default:
 		return t.UTC().Format("2 Jan 2006")
 	}
+}
+
+// crashFree is a crash-free rate as a percentage with two decimals, cut
+// rather than rounded, so that a release with one crash in 100,000
+// sessions never reads 100.00%; "" for none.
+func crashFree(p *float64) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(math.Floor(*p*100)/100, 'f', 2, 64) + "%"
 }
 
 func formatUTC(t time.Time) string {
