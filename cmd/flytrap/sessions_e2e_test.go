@@ -47,7 +47,8 @@ func (p *devProc) releaseHealth(t *testing.T, version string, n int64) releaseHe
 // SDK and a release four times, as four users: two runs exit normally, one
 // captures a handled error, one crashes on an uncaught error. The SDK
 // reports each process as a session; the release's crash-free sessions and
-// users are 75%, over the REST API and on the dashboard's pages.
+// users are 75%, over the REST API and on the dashboard's pages. Then an
+// HTTP server with the SDK reports its requests as session aggregates.
 func TestNodeSDKReleaseHealth(t *testing.T) {
 	dir := requireJSSDK(t)
 	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=ops@example.com", "FLYTRAP_ADMIN_PASSWORD=s3cret-passw0rd"})
@@ -69,6 +70,17 @@ func TestNodeSDKReleaseHealth(t *testing.T) {
 	if h.Sessions != 4 || h.Healthy != 2 || h.Errored != 1 || h.Crashed != 1 || h.Users != 4 || h.CrashedUsers != 1 ||
 		h.CrashFreeSessions == nil || *h.CrashFreeSessions != 75 || h.CrashFreeUsers == nil || *h.CrashFreeUsers != 75 {
 		t.Errorf("release health %+v, want 4 sessions of 4 users: 2 healthy, 1 errored, 1 crashed, 75%% crash-free", h)
+	}
+
+	// In a server, the SDK counts requests as sessions and sends their
+	// aggregates: four requests, one of which captured an error.
+	const server = "compat-node-server@2.0.0"
+	if out, err := exec.Command("node", filepath.Join(dir, "sessions.js"), p.info.DSN, server, "server").CombinedOutput(); err != nil {
+		t.Fatalf("node sessions.js server: %v\n%s", err, out)
+	}
+	h = p.releaseHealth(t, server, 4)
+	if h.Sessions != 4 || h.Healthy != 3 || h.Errored != 1 || h.Crashed != 0 || h.CrashFreeSessions == nil || *h.CrashFreeSessions != 100 {
+		t.Errorf("server release health %+v, want 4 sessions: 3 healthy, 1 errored, 100%% crash-free", h)
 	}
 
 	dashboard := p.login(t, "ops@example.com", "s3cret-passw0rd")
