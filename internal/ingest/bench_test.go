@@ -51,6 +51,25 @@ func BenchmarkEnvelope(b *testing.B) {
 	}
 }
 
+// BenchmarkSessionEnvelope measures the browser SDK's envelope of a session
+// update alone (one per page load): decoded and queued as one message.
+func BenchmarkSessionEnvelope(b *testing.B) {
+	body := envelopeOf(`{"sent_at":"2025-06-27T06:48:33Z","sdk":{"name":"sentry.javascript.browser","version":"8.55.0"}}`, true,
+		[2]string{"session", browserSession})
+	h, q := newTestHandler(b, defaultKeys, unlimited)
+	r := req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r.request())
+		if rec.Code != 200 || len(q.bodies) != 1 {
+			b.Fatalf("status %d, %d queued: %s", rec.Code, len(q.bodies), rec.Body)
+		}
+		q.bodies = q.bodies[:0]
+	}
+}
+
 // BenchmarkInflate compares the gzip reader ingest uses with the standard
 // library's on a typical event, so the choice can be checked again.
 func BenchmarkInflate(b *testing.B) {

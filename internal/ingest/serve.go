@@ -115,7 +115,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	b.endDecode()
 	events := make([]*event.Event, 0, len(payloads))
 	var (
-		sessions event.Sessions
+		// Allocated at the first session item: an envelope of an event
+		// alone pays nothing for them.
+		sessions *event.Sessions
 		sd       *decoder
 	)
 	for _, it := range payloads {
@@ -123,13 +125,13 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			continue
 		}
 		if sd == nil {
-			sd = h.newDecoder(h.clientIP(r))
+			sd, sessions = h.newDecoder(h.clientIP(r)), &event.Sessions{}
 		}
 		decode := sd.decodeSession
 		if it.typ == itemSessions {
 			decode = sd.decodeSessions
 		}
-		if err := decode(it.payload, hdr, &sessions); err != nil {
+		if err := decode(it.payload, hdr, sessions); err != nil {
 			// Counted and dropped, as Relay drops it: refusing the
 			// envelope would make the SDK drop its event too.
 			dropped++
@@ -174,13 +176,13 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		events = append(events, ev)
 	}
 	charged := len(events)
-	if len(sessions.Updates) > 0 || len(sessions.Aggregates) > 0 {
+	if sessions != nil && (len(sessions.Updates) > 0 || len(sessions.Aggregates) > 0) {
 		// The sessions ride on the envelope's first event, or on a
 		// message of their own, which the rate limit does not charge.
 		if len(events) > 0 {
-			events[0].Sessions = &sessions
+			events[0].Sessions = sessions
 		} else {
-			events = append(events, sd.sessionsCarrier(pid, &sessions))
+			events = append(events, sd.sessionsCarrier(pid, sessions))
 		}
 	}
 	if len(events) == 0 {
