@@ -47,6 +47,7 @@ func TestNotStoredCategoriesAreRateLimited(t *testing.T) {
 		{"a transaction and a client report (the JS SDK's)", [][2]string{{"transaction", `{"type":"transaction","transaction":"/checkout","spans":[]}`}, {"client_report", `{"discarded_events":[]}`}}, "3600:transaction:organization:not_stored"},
 		{"a replay", [][2]string{{"replay_event", `{"type":"replay_event"}`}, {"replay_recording", `{"segment_id":0}`}}, "3600:replay;replay_event;replay_recording:organization:not_stored"},
 		{"session aggregates, which are counted", [][2]string{{"sessions", `{"aggregates":[]}`}}, ""},
+		{"a session, which is counted, and a transaction", [][2]string{{"session", browserSession}, {"transaction", `{}`}}, "3600:transaction:organization:not_stored"},
 		{"a profile chunk, spans and logs", [][2]string{{"profile_chunk", `{}`}, {"span", `{}`}, {"log", `{"items":[]}`}}, "3600:profile_chunk;profile;span;log_item:organization:not_stored"},
 		{"a check-in", [][2]string{{"check_in", `{"status":"ok"}`}}, "3600:monitor:organization:not_stored"},
 		{"an event with a transaction", [][2]string{{"event", `{"message":"m"}`}, {"transaction", `{}`}}, ""},

@@ -196,10 +196,15 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		return nil, aerr
 	}
 	h.stats.dropped.Add(dropped)
-	if charged == 0 {
-		return emptyBody{}, nil
+	switch {
+	case charged > 0:
+		return idBody{ID: events[0].EventID}, nil
+	case len(unwanted) > 0 && !other:
+		// Sessions beside data Flytrap drops: the SDK is told about
+		// the dropped data as it is without the sessions.
+		return notStored{limits: unwanted.header()}, nil
 	}
-	return idBody{ID: events[0].EventID}, nil
+	return emptyBody{}, nil
 }
 
 // isKeptItem reports whether an envelope item of type typ is kept and
