@@ -279,6 +279,62 @@ func cmdSendjson(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// cmdSendsessions: sendsessions DSN RELEASE ENVIRONMENT EXITED ERRORED
+// CRASHED sends session aggregates as @sentry/node's server mode does, of
+// sessions that started now, and waits until the dev server ($URL,
+// $DEV_TOKEN) has counted them.
+func cmdSendsessions(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 6 {
+		ts.Fatalf("usage: sendsessions DSN RELEASE ENVIRONMENT EXITED ERRORED CRASHED")
+	}
+	dsn, err := url.Parse(args[0])
+	ts.Check(err)
+	var n [3]int64
+	for i := range n {
+		n[i], err = strconv.ParseInt(args[3+i], 10, 64)
+		ts.Check(err)
+	}
+	project := strings.Trim(dsn.Path, "/")
+	sessions := func() int64 {
+		req, err := http.NewRequest("GET", ts.Getenv("URL")+"/api/v1/projects/"+project+"/releases/"+url.PathEscape(args[1]), nil)
+		ts.Check(err)
+		req.Header.Set("Authorization", "Bearer "+ts.Getenv("DEV_TOKEN"))
+		resp, err := http.DefaultClient.Do(req)
+		ts.Check(err)
+		defer resp.Body.Close()
+		var rel struct {
+			Health *struct {
+				Sessions int64 `json:"sessions"`
+			} `json:"health"`
+		}
+		if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&rel) != nil || rel.Health == nil {
+			return 0
+		}
+		return rel.Health.Sessions
+	}
+	before := sessions()
+	item, err := json.Marshal(map[string]any{
+		"aggregates": []map[string]any{{"started": time.Now().UTC().Format(time.RFC3339), "exited": n[0], "errored": n[1], "crashed": n[2]}},
+		"attrs":      map[string]string{"release": args[1], "environment": args[2]},
+	})
+	ts.Check(err)
+	body := "{}\n{\"type\":\"sessions\"}\n" + string(item) + "\n"
+	u := fmt.Sprintf("%s://%s/api/%s/envelope/?sentry_key=%s", dsn.Scheme, dsn.Host, project, dsn.User.Username())
+	resp, err := http.Post(u, "application/x-sentry-envelope", strings.NewReader(body))
+	ts.Check(err)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		ts.Fatalf("sendsessions: HTTP %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for sessions() < before+n[0]+n[1]+n[2] {
+		if time.Now().After(deadline) {
+			ts.Fatalf("sendsessions: the sessions were not counted after 20s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // cmdBg: bg start NAME ARGS... runs flytrap ARGS in the background;
 // bg stop NAME interrupts it and waits.
 func cmdBg(ts *testscript.TestScript, neg bool, args []string) {
@@ -501,7 +557,7 @@ func cmdSetpassword(ts *testscript.TestScript, neg bool, args []string) {
 // scriptCmds are the commands above by name.
 func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"devserver": cmdDevserver, "sendevent": cmdSendevent, "sendjson": cmdSendjson, "issuecount": cmdIssuecount, "bg": cmdBg, "waitfor": cmdWaitfor,
+		"devserver": cmdDevserver, "sendevent": cmdSendevent, "sendjson": cmdSendjson, "sendsessions": cmdSendsessions, "issuecount": cmdIssuecount, "bg": cmdBg, "waitfor": cmdWaitfor,
 		"countmatch": cmdCountmatch, "exit": cmdExit, "filemode": cmdFilemode, "issueid": cmdIssueid,
 		"setpassword": cmdSetpassword,
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmd/logout"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/members"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/projects"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/releases"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/status"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/tail"
@@ -50,7 +51,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(version.NewCmd(f), dev.NewCmd(f), benchcmd.NewCmd(f))
 	root.AddCommand(initcmd.NewCmd(f), deploycmd.NewCmd(f), destroy.NewCmd(f), status.NewCmd(f))
 	root.AddCommand(sourcemaps.NewCmd(f))
-	root.AddCommand(login.NewCmd(f), logout.NewCmd(f), projects.NewCmd(f), users.NewCmd(f), members.NewCmd(f),
+	root.AddCommand(login.NewCmd(f), logout.NewCmd(f), projects.NewCmd(f), users.NewCmd(f), members.NewCmd(f), releases.NewCmd(f),
 		issues.NewCmd(f), tokens.NewCmd(f), tail.NewCmd(f), alerts.NewCmd(f))
 	// Added now rather than when run, so that guardGroups covers it too.
 	root.InitDefaultCompletionCmd()

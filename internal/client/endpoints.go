@@ -96,6 +96,13 @@ func (c *Client) Members(ctx context.Context, projectID int64) ([]apitypes.Membe
 	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/members", nil, nil, &l)
 }
 
+// Releases lists a project's releases with their release health; query
+// holds environment, since and until.
+func (c *Client) Releases(ctx context.Context, projectID int64, query url.Values) ([]apitypes.Release, error) {
+	var l apitypes.List[apitypes.Release]
+	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/releases", query, nil, &l)
+}
+
 // AddMember adds the user with email to a project, or changes their role
 // there; a project's admins may, who cannot look users up.
 func (c *Client) AddMember(ctx context.Context, projectID int64, email, role string) (apitypes.Member, error) {

@@ -256,7 +256,9 @@ func crashFree(p *float64) string {
 	if p == nil {
 		return ""
 	}
-	return strconv.FormatFloat(math.Floor(*p*100)/100, 'f', 2, 64) + "%"
+	// The epsilon keeps a float's error (0.29*100 is 28.999...) from
+	// cutting a hundredth off.
+	return strconv.FormatFloat(math.Floor(*p*100+1e-9)/100, 'f', 2, 64) + "%"
 }
 
 func formatUTC(t time.Time) string {
