@@ -248,7 +248,8 @@ Sentry.flush(5000).then(function (ok) { window.__flushed = ok ? "ok" : "timeout"
 `
 
 // TestBrowserSDK runs the official @sentry/browser SDK in Debian's Chromium
-// against flytrap dev and reads the event back over the REST API.
+// against flytrap dev and reads the event back over the REST API, and the
+// page load's session (release health).
 func TestBrowserSDK(t *testing.T) {
 	dir := requireJSSDK(t)
 	bundle := filepath.Join(t.TempDir(), "sentry-browser.js")
@@ -369,5 +370,11 @@ func TestBrowserSDK(t *testing.T) {
 	fb := p.feedback(t, fmt.Sprintf("/api/v1/issues/%d/feedback", is.ID), 1)[0]
 	if fb.Message != "The cart is empty but I added shoes" || fb.Name != "Sam" || fb.Email != "sam@example.com" || fb.URL != wantURL || fb.IssueID != is.ID {
 		t.Errorf("the browser's feedback %+v", fb)
+	}
+	// The page load is a session (release health), which had an error
+	// but did not crash.
+	if h := p.releaseHealth(t, "compat-browser@1.0.0", 1); h.Sessions != 1 || h.Errored != 1 || h.Crashed != 0 ||
+		h.CrashFreeSessions == nil || *h.CrashFreeSessions != 100 {
+		t.Errorf("the page's release health %+v, want 1 session, errored, not crashed", h)
 	}
 }
