@@ -506,6 +506,13 @@ func (d *DB) DeleteReleases(ctx context.Context, v Viewer, projectIDs []int64, v
 					return err
 				}
 			}
+			// Its release health goes with it: a release that sends
+			// sessions again is recorded anew, its figures from then on.
+			for _, table := range []string{"release_sessions", "release_session_ids"} {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1 AND release = $2`, projectID, version); err != nil {
+					return err
+				}
+			}
 			deleted++
 		}
 		if deleted == 0 {

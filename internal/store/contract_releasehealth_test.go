@@ -152,6 +152,13 @@ func testReleaseHealth(e *env) {
 	if got := health(HealthFilter{}); got != "[r2/ sessions=5 healthy=4 errored=0 crashed=0 abnormal=1 users=1 crashed_users=0 cfs=100.00 cfu=100.00]" {
 		t.Errorf("after retention: %s, want r2 only", got)
 	}
+	// Deleting a release deletes its health.
+	if err := db.DeleteReleases(ctx, System, []int64{pid}, "r2"); err != nil {
+		t.Fatal(err)
+	}
+	if got := health(HealthFilter{}); got != "" {
+		t.Errorf("after deleting r2: %s, want nothing (retention took the others)", got)
+	}
 	if err := db.DeleteProject(ctx, System, other.ID); err != nil {
 		t.Fatal(err)
 	}
