@@ -98,10 +98,17 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 	results := make([]SessionsResult, len(reqs))
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		buckets := map[healthKey]*healthCounts{}
-		at := func(pid int64, release, env string, started time.Time) *healthCounts {
-			k := healthKey{pid, Clean(release), Clean(env), millis(started.UTC().Truncate(time.Hour))}
+		// A release known by its sessions alone (one without errors)
+		// is listed too, first seen when its first sessions arrived.
+		releases := map[healthKey]int64{}
+		at := func(ev *event.Event, release, env string, started time.Time) *healthCounts {
+			k := healthKey{ev.ProjectID, Clean(release), Clean(env), millis(started.UTC().Truncate(time.Hour))}
 			if buckets[k] == nil {
 				buckets[k] = &healthCounts{}
+			}
+			rk, received := healthKey{projectID: k.projectID, release: k.release}, millis(ev.Received)
+			if first, ok := releases[rk]; !ok || received < first {
+				releases[rk] = received
 			}
 			return buckets[k]
 		}
@@ -116,7 +123,7 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 				continue
 			}
 			for _, u := range ev.Sessions.Updates {
-				c := at(ev.ProjectID, u.Release, u.Environment, u.Started)
+				c := at(ev, u.Release, u.Environment, u.Started)
 				if u.Init {
 					c.started++
 				}
@@ -133,7 +140,7 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 				c.id(idUser, u.DID)
 			}
 			for _, a := range ev.Sessions.Aggregates {
-				c := at(ev.ProjectID, a.Release, a.Environment, a.Started)
+				c := at(ev, a.Release, a.Environment, a.Started)
 				c.started += a.Exited + a.Errored + a.Crashed + a.Abnormal
 				c.errored += a.Errored + a.Crashed + a.Abnormal
 				c.crashed += a.Crashed
@@ -141,22 +148,6 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 				c.id(idUser, a.DID)
 				if a.Crashed > 0 {
 					c.id(idCrashedUser, a.DID)
-				}
-			}
-		}
-		// A release known by its sessions alone (one without errors)
-		// is listed too, first seen when its first sessions arrived.
-		releases := map[healthKey]int64{}
-		for i, r := range reqs {
-			if results[i].Duplicate || results[i].Orphan {
-				continue
-			}
-			for k := range buckets {
-				if k.projectID == r.Event.ProjectID {
-					rk := healthKey{projectID: k.projectID, release: k.release}
-					if at, ok := releases[rk]; !ok || millis(r.Event.Received) < at {
-						releases[rk] = millis(r.Event.Received)
-					}
 				}
 			}
 		}
