@@ -138,7 +138,7 @@ func TestProjectRateLimit(t *testing.T) {
 			if got := rec.Header().Get("Retry-After"); got != s.wantRetry {
 				t.Errorf("%s: Retry-After %q, want %q", s.name, got, s.wantRetry)
 			}
-			if got, want := rec.Header().Get("X-Sentry-Rate-Limits"), s.wantRetry+":error;default:project"; got != want {
+			if got, want := rec.Header().Get("X-Sentry-Rate-Limits"), s.wantRetry+":error;default;session:project"; got != want {
 				t.Errorf("%s: X-Sentry-Rate-Limits %q, want %q", s.name, got, want)
 			}
 			if code, msg := errorResponse(t, rec); code != "rate_limited" || !strings.Contains(msg, s.wantLimit) {

@@ -85,6 +85,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		// attachments and their bytes, which belong to the envelope's
 		// event: its page says they were sent and not kept.
 		attachments, attachmentBytes int64
+		// sessionItems are charged to the rate limit one each, as
+		// events are: each may name a release Flytrap records.
+		sessionItems int
 	)
 	for {
 		it, err := er.next()
@@ -108,6 +111,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 				other = true
 			}
 			continue
+		}
+		if it.typ == itemSession || it.typ == itemSessions {
+			sessionItems++
 		}
 		payloads = append(payloads, it)
 	}
@@ -175,10 +181,13 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		}
 		events = append(events, ev)
 	}
-	charged := len(events)
+	errorEvents := len(events)
+	charged := errorEvents
 	if sessions != nil && (len(sessions.Updates) > 0 || len(sessions.Aggregates) > 0) {
 		// The sessions ride on the envelope's first event, or on a
-		// message of their own, which the rate limit does not charge.
+		// message of their own; either way each session item takes a
+		// token, so a project's rate bounds what sessions write too.
+		charged += sessionItems
 		if len(events) > 0 {
 			events[0].Sessions = sessions
 		} else {
@@ -197,7 +206,7 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	}
 	h.stats.dropped.Add(dropped)
 	switch {
-	case charged > 0:
+	case errorEvents > 0:
 		return idBody{ID: events[0].EventID}, nil
 	case len(unwanted) > 0 && !other:
 		// Sessions beside data Flytrap drops: the SDK is told about
@@ -435,12 +444,12 @@ func (h *Handler) checkRate(pid int64) *apiError {
 }
 
 // rateLimited is the answer to a project over its rate of perMinute, due
-// again in wait. Only errors are limited; SDKs keep sending sessions and
-// transactions, which ingest drops without counting.
+// again in wait. The header names errors and sessions, which ingest
+// charges; SDKs keep sending transactions, which it drops without counting.
 func rateLimited(pid int64, wait time.Duration, perMinute int) *apiError {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", reason: ReasonRateLimited,
-		retryAfter: secs, limits: "error;default:project",
+		retryAfter: secs, limits: "error;default;session:project",
 		msg: fmt.Sprintf("project %d is over its limit of %d events per minute; retry in %s", pid, perMinute, seconds(secs))}
 }
 
@@ -462,10 +471,9 @@ func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event)
 	return h.enqueue(ctx, pid, h.limiter, len(events), events...)
 }
 
-// enqueue is accept charging charged events to limiter, nil for none: the
+// enqueue is accept charging charged tokens to limiter, nil for none: the
 // crash-report form's posts are charged to a budget of their own before,
-// and a message of sessions alone is not charged (sessions are not errors,
-// and a browser app sends one per page load).
+// and an envelope is charged for its events and its session items.
 func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, charged int, events ...*event.Event) *apiError {
 	bodies := make([][]byte, len(events))
 	size := 0
@@ -509,7 +517,11 @@ func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, char
 		return &apiError{status: http.StatusServiceUnavailable, code: "queue_unavailable", reason: ReasonQueueError,
 			retryAfter: queueRetryAfter, msg: "the event could not be stored right now; retry later", cause: err}
 	}
-	h.stats.accepted.Add(uint64(charged))
+	for _, ev := range events {
+		if !ev.SessionsOnly {
+			h.stats.accepted.Add(1)
+		}
+	}
 	return nil
 }
 

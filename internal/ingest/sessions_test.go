@@ -133,28 +133,56 @@ func TestInvalidSessions(t *testing.T) {
 	}
 }
 
-// TestSessionsTakeNoToken: envelopes of sessions alone do not spend the
-// project's rate of events, and are refused with the rest while the
-// project is over it.
-func TestSessionsTakeNoToken(t *testing.T) {
+// TestSessionsTakeTokens: each session item takes a token of the project's
+// rate, as an event does, so sessions cannot write more than the rate
+// allows (each may name a new release); an envelope of many items overdraws
+// the bucket and the debt holds the project's next envelopes back.
+func TestSessionsTakeTokens(t *testing.T) {
 	clock := &testClock{now: testNow}
 	h, q := newTestHandler(t, defaultKeys, func(c *Config) {
-		c.RatePerMinute = 1
+		c.RatePerMinute = 10
 		c.Now = clock.Now
 	})
+	send := func(body []byte) int {
+		t.Helper()
+		return (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}).do(h).Code
+	}
+	event := func() int {
+		t.Helper()
+		return (req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"hi"}`)}).do(h).Code
+	}
 	session := envelopeOf(`{}`, false, [2]string{"session", browserSession})
-	for i := range 5 {
-		if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: session}).do(h); rec.Code != 200 {
-			t.Fatalf("session envelope %d: status %d", i, rec.Code)
+	for i := range 10 {
+		if code := send(session); code != 200 {
+			t.Fatalf("session envelope %d of 10 per minute: status %d, want 200", i+1, code)
 		}
 	}
-	if rec := (req{path: "/api/42/store/", header: sentryAuth(testKey), body: []byte(`{"message":"hi"}`)}).do(h); rec.Code != 200 {
-		t.Fatalf("event after 5 session envelopes: status %d, want 200 (the token unspent)", rec.Code)
+	if code := send(session); code != 429 {
+		t.Errorf("11th session envelope in a minute: status %d, want 429", code)
 	}
-	if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: session}).do(h); rec.Code != 429 {
-		t.Errorf("session envelope over the limit: status %d, want 429", rec.Code)
+	if code := event(); code != 429 {
+		t.Errorf("event after 10 session envelopes: status %d, want 429 (the tokens spent)", code)
 	}
-	if len(q.bodies) != 6 {
-		t.Errorf("queued %d messages, want 6", len(q.bodies))
+	clock.Advance(time.Minute)
+	var many [][2]string
+	for i := range 50 {
+		many = append(many, [2]string{"session", strings.Replace(browserSession, `"shop@1.2.3"`, fmt.Sprintf(`"flood-%d"`, i), 1)})
+	}
+	if code := send(envelopeOf(`{}`, false, many...)); code != 200 {
+		t.Fatalf("envelope of 50 sessions on a full bucket: status %d, want 200", code)
+	}
+	if code := send(session); code != 429 {
+		t.Errorf("session envelope after 50 sessions: status %d, want 429", code)
+	}
+	clock.Advance(4 * time.Minute)
+	if code := event(); code != 429 {
+		t.Errorf("event 4 minutes after 50 sessions at 10 a minute: status %d, want 429 (the debt not yet repaid)", code)
+	}
+	clock.Advance(6 * time.Second)
+	if code := event(); code != 200 {
+		t.Errorf("event once the debt is repaid: status %d, want 200", code)
+	}
+	if len(q.bodies) != 12 {
+		t.Errorf("queued %d messages, want 12", len(q.bodies))
 	}
 }

@@ -168,3 +168,62 @@ func testReleaseHealth(e *env) {
 		}
 	}
 }
+
+// testSessionReleasesBounded: sessions add at most MaxNewReleasesPerHour
+// releases to a project in an hour; the sessions of further new releases
+// are not counted, those of known releases still are, and an hour later
+// sessions may add releases again.
+func testSessionReleasesBounded(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	pid := e.project.ID
+	releasesOf := func() int {
+		t.Helper()
+		var n int
+		if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM releases WHERE project_id = $1`, pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	save := func(id string, at time.Time, releases ...string) {
+		t.Helper()
+		var aggs []event.SessionAggregate
+		for _, r := range releases {
+			aggs = append(aggs, event.SessionAggregate{Release: r, Environment: "production", Started: at, Exited: 1})
+		}
+		req := sessionsReq(pid, id, nil, aggs...)
+		req.Event.Received = at
+		if _, err := db.SaveSessions(ctx, []SessionsRequest{req}); err != nil {
+			t.Fatalf("SaveSessions: %v", err)
+		}
+	}
+	var flood []string
+	for i := range MaxNewReleasesPerHour + 20 {
+		flood = append(flood, fmt.Sprintf("flood-%03d", i))
+	}
+	save("m1", t0, flood...)
+	if n := releasesOf(); n != MaxNewReleasesPerHour {
+		t.Errorf("after sessions of %d new releases: %d releases, want %d", len(flood), n, MaxNewReleasesPerHour)
+	}
+	hs, err := db.ReleaseHealth(ctx, System, pid, HealthFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != MaxNewReleasesPerHour {
+		t.Errorf("release health of %d releases, want %d (the refused ones' sessions not counted)", len(hs), MaxNewReleasesPerHour)
+	}
+	save("m2", t0.Add(30*time.Minute), "flood-000", "another")
+	hs, err = db.ReleaseHealth(ctx, System, pid, HealthFilter{Release: "flood-000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := healthOf(hs), "[flood-000/ sessions=2 healthy=2 errored=0 crashed=0 abnormal=0 users=0 crashed_users=0 cfs=100.00 cfu=-]"; got != want {
+		t.Errorf("known release within the hour:\n got %s\nwant %s", got, want)
+	}
+	if n := releasesOf(); n != MaxNewReleasesPerHour {
+		t.Errorf("a new release within the hour: %d releases, want %d", n, MaxNewReleasesPerHour)
+	}
+	save("m3", t0.Add(61*time.Minute), "next")
+	if n := releasesOf(); n != MaxNewReleasesPerHour+1 {
+		t.Errorf("a new release an hour later: %d releases, want %d", n, MaxNewReleasesPerHour+1)
+	}
+}
