@@ -137,6 +137,24 @@ func testReleaseHealth(e *env) {
 		t.Errorf("flood: %s", got)
 	}
 
+	// Beyond the bound on users, crashed users are counted among the
+	// users kept: 1 in 100 crashed stays 99 % crash-free users.
+	var users []event.SessionUpdate
+	for i := range 2 * MaxSessionIDsPerHour {
+		status := event.SessionOK
+		if i%100 == 99 {
+			status = event.SessionCrashed
+		}
+		u := update(fmt.Sprintf("us%d", i), fmt.Sprintf("uu%d", i), status, true, status == event.SessionCrashed)
+		u.Release = "users"
+		users = append(users, u)
+	}
+	save(sessionsReq(pid, "users", users))
+	if got, want := health(HealthFilter{Release: "users"}), fmt.Sprintf("[users/ sessions=%d healthy=%d errored=0 crashed=%d abnormal=0 users=%d crashed_users=%d cfs=99.00 cfu=99.00]",
+		2*MaxSessionIDsPerHour, 2*MaxSessionIDsPerHour*99/100, 2*MaxSessionIDsPerHour/100, MaxSessionIDsPerHour, MaxSessionIDsPerHour/100); got != want {
+		t.Errorf("users beyond the bound:\n got %s\nwant %s", got, want)
+	}
+
 	// Only those who see the project read its health.
 	stranger := e.createUser("stranger@example.com", RoleMember)
 	e.addMember(other, stranger)

@@ -17,7 +17,9 @@ import (
 // environment and hour, so that a flood of made-up session or user IDs
 // (a public DSN is enough to send one) cannot grow release_session_ids
 // without end. Beyond it those figures stop growing for that hour; the
-// session counts and the crash-free sessions rate stay exact.
+// session counts and the crash-free sessions rate stay exact, and crashed
+// users are counted among the users kept, so crash-free users is the rate
+// of those users.
 const MaxSessionIDsPerHour = 10000
 
 // MaxNewReleasesPerHour bounds the releases sessions may add to a project:
@@ -180,10 +182,11 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 				return err
 			}
 			c.errored += n
-			for _, kind := range []string{idUser, idCrashedUser} {
-				if _, err := d.addSessionIDs(ctx, tx, k, kind, c.ids[kind]); err != nil {
-					return err
-				}
+			if _, err := d.addSessionIDs(ctx, tx, k, idUser, c.ids[idUser]); err != nil {
+				return err
+			}
+			if err := d.addCrashedUsers(ctx, tx, k, c.ids[idCrashedUser]); err != nil {
+				return err
 			}
 		}
 		return eachChunk(len(keys), func(from, to int) error {
@@ -319,6 +322,31 @@ func (d *DB) addSessionIDs(ctx context.Context, tx *sql.Tx, k healthKey, kind st
 		return err
 	})
 	return added, err
+}
+
+// addCrashedUsers adds ids to bucket k's crashed users, those of them the
+// bucket counts as users: once MaxSessionIDsPerHour users fill it, a
+// crashed user beyond them would count in the crashed users and not in the
+// users, and crash-free users would fall with every crash past the bound.
+// The users kept are then a sample of the hour's, with their crashes.
+func (d *DB) addCrashedUsers(ctx context.Context, tx *sql.Tx, k healthKey, ids []string) error {
+	return eachChunk(len(ids), func(from, to int) error {
+		q := d.query()
+		q.add(`INSERT INTO release_session_ids (project_id, release, environment, hour, kind, id)
+			SELECT project_id, release, environment, hour, `, q.arg(idCrashedUser), `, id FROM release_session_ids
+			WHERE project_id = `, q.arg(k.projectID), ` AND release = `, q.arg(k.release),
+			` AND environment = `, q.arg(k.environment), ` AND hour = `, q.arg(k.hour),
+			` AND kind = `, q.arg(idUser), ` AND id IN (`)
+		for j, id := range ids[from:to] {
+			if j > 0 {
+				q.add(", ")
+			}
+			q.add(q.arg(Clean(id)))
+		}
+		q.add(`) ON CONFLICT (project_id, release, environment, hour, kind, id) DO NOTHING`)
+		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
+		return err
+	})
 }
 
 // HealthFilter selects the sessions ReleaseHealth adds up.
