@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -243,5 +244,43 @@ func testSessionReleasesBounded(e *env) {
 	save("m3", t0.Add(61*time.Minute), "next")
 	if n := releasesOf(); n != MaxNewReleasesPerHour+1 {
 		t.Errorf("a new release an hour later: %d releases, want %d", n, MaxNewReleasesPerHour+1)
+	}
+}
+
+// testSessionIDsConcurrent: savers running side by side (the processor's
+// workers on PostgreSQL) keep the bound on a bucket's IDs: each must see
+// the others' IDs before it counts the room left.
+func testSessionIDsConcurrent(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	pid := e.project.ID
+	const savers, each = 4, MaxSessionIDsPerHour / 3
+	var wg sync.WaitGroup
+	errs := make(chan error, savers)
+	for w := range savers {
+		wg.Go(func() {
+			var us []event.SessionUpdate
+			for i := range each {
+				us = append(us, update(fmt.Sprintf("s%d-%d", w, i), fmt.Sprintf("u%d-%d", w, i), event.SessionOK, true, false))
+			}
+			if _, err := db.SaveSessions(ctx, []SessionsRequest{sessionsReq(pid, fmt.Sprintf("m%d", w), us)}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM release_session_ids WHERE project_id = $1 AND kind = 'u'`, pid); n != MaxSessionIDsPerHour {
+		t.Errorf("%d users kept by %d savers of %d each, want the bound %d", n, savers, each, MaxSessionIDsPerHour)
+	}
+	hs, err := db.ReleaseHealth(ctx, System, pid, HealthFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := healthOf(hs), fmt.Sprintf("[r1/ sessions=%d healthy=%d errored=0 crashed=0 abnormal=0 users=%d crashed_users=0 cfs=100.00 cfu=100.00]",
+		savers*each, savers*each, MaxSessionIDsPerHour); got != want {
+		t.Errorf("health:\n got %s\nwant %s", got, want)
 	}
 }

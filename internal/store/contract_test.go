@@ -71,6 +71,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"PruneHistory", testPruneHistory},
 		{"ReleaseHealth", testReleaseHealth},
 		{"SessionReleasesBounded", testSessionReleasesBounded},
+		{"SessionIDsConcurrent", testSessionIDsConcurrent},
 		{"Feedback", testFeedback},
 		{"PruneFeedback", testPruneFeedback},
 		{"ConcurrentSameIssue", testConcurrentSameIssue},

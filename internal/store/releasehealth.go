@@ -177,6 +177,12 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 		})
 		for _, k := range keys {
 			c := buckets[k]
+			if len(c.ids) == 0 {
+				continue
+			}
+			if err := lockBucket(ctx, tx, k); err != nil {
+				return err
+			}
 			n, err := d.addSessionIDs(ctx, tx, k, idErroredSession, c.ids[idErroredSession])
 			if err != nil {
 				return err
@@ -285,6 +291,20 @@ func (d *DB) claimSessions(ctx context.Context, tx *sql.Tx, ev *event.Event) (du
 		return false, false, err
 	}
 	return true, false, nil
+}
+
+// lockBucket takes bucket k's release_sessions row (made with no counts if
+// it is new) until tx ends, so that on PostgreSQL, where the processor's
+// workers save side by side, the savers of one bucket's IDs take turns:
+// addSessionIDs counts the room left and then inserts, and two savers that
+// both counted first would both fill it. Buckets are locked in key order,
+// so two savers wait for each other without a deadlock.
+func lockBucket(ctx context.Context, tx *sql.Tx, k healthKey) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO release_sessions (project_id, release, environment, hour, started, errored, crashed, abnormal)
+		VALUES ($1, $2, $3, $4, 0, 0, 0, 0)
+		ON CONFLICT (project_id, release, environment, hour) DO UPDATE SET started = release_sessions.started`,
+		k.projectID, k.release, k.environment, k.hour)
+	return err
 }
 
 // addSessionIDs adds ids of kind to bucket k, as many as
