@@ -190,7 +190,9 @@ func (d *decoder) sessionAttrs(v any) (release, env string, err error) {
 
 // distinctID is the stored pseudonym of a session's did (a user ID, an
 // email, an install ID): salted and hashed like an IP address, since it
-// serves only to count users once.
+// serves only to count users once. A did of blanks or the nil UUID is no
+// user, as Relay takes it: SDKs send the nil UUID for an unknown install,
+// and counting it would make every such session one user.
 func (d *decoder) distinctID(v any) string {
 	var s string
 	switch x := v.(type) {
@@ -200,11 +202,17 @@ func (d *decoder) distinctID(v any) string {
 	default:
 		s = compactJSON(x)
 	}
-	if s == "" {
+	if s == "" || isNilUUID(s) {
 		return ""
 	}
 	sum := sha256.Sum256(append(append(append([]byte(nil), d.salt...), "did:"...), s...))
 	return hex.EncodeToString(sum[:])[:32]
+}
+
+// isNilUUID reports whether s is the nil UUID, with or without hyphens.
+func isNilUUID(s string) bool {
+	digits := strings.ReplaceAll(s, "-", "")
+	return len(digits) == 32 && strings.Trim(digits, "0") == "" && (len(s) == 32 || len(s) == 36)
 }
 
 // sessionsCarrier is the queue message of an envelope of sessions without

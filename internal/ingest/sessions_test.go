@@ -186,3 +186,41 @@ func TestSessionsTakeTokens(t *testing.T) {
 		t.Errorf("queued %d messages, want 12", len(q.bodies))
 	}
 }
+
+// TestSessionNoUser: a did that names no one (empty, blanks, the nil UUID
+// that SDKs send for an unknown install) is no user, as Relay treats it;
+// counted as a user it would make every anonymous session one user.
+func TestSessionNoUser(t *testing.T) {
+	for _, tc := range []struct {
+		did    string
+		noUser bool
+	}{
+		{`"00000000-0000-0000-0000-000000000000"`, true},
+		{`" 00000000-0000-0000-0000-000000000000 "`, true},
+		{`"00000000000000000000000000000000"`, true},
+		{`""`, true},
+		{"\" \\t \"", true},
+		{`null`, true},
+		{`"00000000-0000-0000-0000-000000000001"`, false},
+		{`"ada@example.com"`, false},
+	} {
+		t.Run(tc.did, func(t *testing.T) {
+			h, q := newTestHandler(t, defaultKeys, nil)
+			session := strings.Replace(browserSession, `"did":"ada@example.com"`, `"did":`+tc.did, 1)
+			aggregates := strings.Replace(nodeAggregates, `"did":"u-7"`, `"did":`+tc.did, 1)
+			body := envelopeOf(`{"sent_at":"2025-06-27T06:48:33Z"}`, false, [2]string{"session", session}, [2]string{"sessions", aggregates})
+			if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}).do(h); rec.Code != 200 {
+				t.Fatalf("status %d, want 200", rec.Code)
+			}
+			s := q.only(t).Sessions
+			if len(s.Updates) != 1 || len(s.Aggregates) != 2 {
+				t.Fatalf("sessions %+v, want 1 update and 2 aggregates", s)
+			}
+			for _, did := range []string{s.Updates[0].DID, s.Aggregates[1].DID} {
+				if (did == "") != tc.noUser {
+					t.Errorf("did %s kept as %q, want no user: %v", tc.did, did, tc.noUser)
+				}
+			}
+		})
+	}
+}
