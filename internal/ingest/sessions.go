@@ -163,27 +163,23 @@ func (d *decoder) sessionStart(v any, hdr envelopeHeader) (time.Time, error) {
 }
 
 // sessionAttrs reads attrs.release, required, and attrs.environment, both
-// held to the rules of events' names.
+// held to the rules of events' names and cut as events' are, so that the
+// sessions of a release longer than maxName count under the name its
+// errors are filed under.
 func (d *decoder) sessionAttrs(v any) (release, env string, err error) {
 	attrs, _ := v.(map[string]any)
 	release, _ = attrs["release"].(string)
-	release = strings.TrimSpace(release)
+	release = clamp(strings.TrimSpace(release), maxName)
 	if release == "" {
 		return "", "", errors.New("without attrs.release; sessions count per release")
 	}
 	if p := event.ReleaseProblem(release); p != "" {
 		return "", "", fmt.Errorf("with attrs.release that %s", p)
 	}
-	if clamp(release, maxName) != release {
-		return "", "", fmt.Errorf("with attrs.release longer than %d characters", maxName)
-	}
 	env, _ = attrs["environment"].(string)
-	env = strings.TrimSpace(env)
+	env = clamp(strings.TrimSpace(env), maxName)
 	if p := event.EnvironmentProblem(env); env != "" && p != "" {
 		return "", "", fmt.Errorf("with attrs.environment that %s", p)
-	}
-	if clamp(env, maxName) != env {
-		return "", "", fmt.Errorf("with attrs.environment longer than %d characters", maxName)
 	}
 	return release, env, nil
 }

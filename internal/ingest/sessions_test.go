@@ -111,7 +111,6 @@ func TestInvalidSessions(t *testing.T) {
 		{"no release", "session", `{"sid":"a","started":"2025-06-27T06:48:30Z","attrs":{}}`},
 		{"a reserved release", "session", `{"sid":"a","started":"2025-06-27T06:48:30Z","attrs":{"release":"latest"}}`},
 		{"a release with a slash", "session", `{"sid":"a","started":"2025-06-27T06:48:30Z","attrs":{"release":"a/b"}}`},
-		{"a long release", "session", `{"sid":"a","started":"2025-06-27T06:48:30Z","attrs":{"release":"` + strings.Repeat("r", 300) + `"}}`},
 		{"aggregates without a release", "sessions", `{"aggregates":[{"started":"2025-06-27T06:48:00Z","exited":1}]}`},
 		{"a negative count", "sessions", `{"aggregates":[{"started":"2025-06-27T06:48:00Z","exited":-1}],"attrs":{"release":"r"}}`},
 		{"a fractional count", "sessions", `{"aggregates":[{"started":"2025-06-27T06:48:00Z","crashed":1.5}],"attrs":{"release":"r"}}`},
@@ -222,5 +221,34 @@ func TestSessionNoUser(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSessionLongNames: a release or environment longer than events keep is
+// cut as an event's is, so that the sessions count under the release the
+// errors of the same app are filed under.
+func TestSessionLongNames(t *testing.T) {
+	h, q := newTestHandler(t, defaultKeys, nil)
+	release, env := strings.Repeat("r", 300), strings.Repeat("é", 200)
+	body := envelopeOf(`{"sent_at":"2025-06-27T06:48:33Z"}`, false,
+		[2]string{"event", fmt.Sprintf(`{"message":"boom","release":%q,"environment":%q}`, release, env)},
+		[2]string{"session", fmt.Sprintf(`{"sid":"a","init":true,"started":"2025-06-27T06:48:30Z","attrs":{"release":%q,"environment":%q}}`, release, env)},
+		[2]string{"sessions", fmt.Sprintf(`{"aggregates":[{"started":"2025-06-27T06:48:00Z","exited":1}],"attrs":{"release":%q,"environment":%q}}`, release, env)},
+	)
+	if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}).do(h); rec.Code != 200 {
+		t.Fatalf("status %d, want 200", rec.Code)
+	}
+	ev := q.only(t)
+	if len(ev.Release) > maxName || len(ev.Environment) > maxName || ev.Release == release {
+		t.Fatalf("event release %q environment %q, want both cut to %d bytes", ev.Release, ev.Environment, maxName)
+	}
+	s := ev.Sessions
+	if s == nil || len(s.Updates) != 1 || len(s.Aggregates) != 1 {
+		t.Fatalf("sessions %+v, want the update and the aggregate kept", s)
+	}
+	for _, got := range [][2]string{{s.Updates[0].Release, s.Updates[0].Environment}, {s.Aggregates[0].Release, s.Aggregates[0].Environment}} {
+		if got != [2]string{ev.Release, ev.Environment} {
+			t.Errorf("session release %q environment %q, want the event's %q %q", got[0], got[1], ev.Release, ev.Environment)
+		}
 	}
 }
