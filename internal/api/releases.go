@@ -10,14 +10,14 @@ import (
 )
 
 // defaultHealthRange is the time range of release health without since:
-// the 14 days the issue charts show.
+// the 14 days the issue charts show, before until or now.
 const defaultHealthRange = 14 * 24 * time.Hour
 
 // healthFilter reads the query's environment, since and until (RFC 3339);
 // on failure it has answered the request.
 func (a *API) healthFilter(w http.ResponseWriter, r *http.Request) (store.HealthFilter, bool) {
 	q := r.URL.Query()
-	f := store.HealthFilter{Environment: q.Get("environment"), Since: a.now().Add(-defaultHealthRange)}
+	f := store.HealthFilter{Environment: q.Get("environment")}
 	if p := event.EnvironmentProblem(f.Environment); f.Environment != "" && p != "" {
 		writeError(w, http.StatusBadRequest, "bad_request", "environment "+p)
 		return f, false
@@ -36,6 +36,15 @@ func (a *API) healthFilter(w http.ResponseWriter, r *http.Request) (store.Health
 			return f, false
 		}
 		*p.t = t
+	}
+	if q.Get("since") == "" {
+		// Relative to until, so that until alone asks for the 14 days
+		// before it rather than for a range that ends before it starts.
+		end := f.Until
+		if end.IsZero() {
+			end = a.now()
+		}
+		f.Since = end.Add(-defaultHealthRange)
 	}
 	if !f.Until.IsZero() && !f.Until.After(f.Since) {
 		writeError(w, http.StatusBadRequest, "bad_request", "until must be after since")

@@ -81,6 +81,12 @@ func TestReleaseEndpoints(t *testing.T) {
 	if got := list("?since=" + since + "&until=" + until); got["app@2"] != "5/1 crashed, 5 users, 80.0% 80.0%" || got["app@1"] != "null" {
 		t.Errorf("30 to 10 days ago = %v", got)
 	}
+	// until alone: the 14 days before it (m4, 20 days ago, and not
+	// the sessions of an hour ago).
+	until = url.QueryEscape(now.Add(-19 * 24 * time.Hour).Format(time.RFC3339))
+	if got := list("?until=" + until); got["app@2"] != "5/1 crashed, 5 users, 80.0% 80.0%" || got["app@1"] != "null" {
+		t.Errorf("until 19 days ago = %v", got)
+	}
 
 	code, _, out := f.do(t, f.memberToken, "GET", base+"/app@1", "")
 	if code != 200 || health(out) != "6/2 crashed, 4 users, 66.7% 75.0%" {
