@@ -89,7 +89,7 @@ func (d *Dashboard) addComment(w http.ResponseWriter, r *http.Request, s *sessio
 	}
 	// The issue as it is now: its assignee hears of the comment.
 	if is, err := d.store.GetIssue(r.Context(), s.viewer(), id); err == nil {
-		d.svc.NotifyComment(r.Context(), s.actor(), is, c, d.baseURL(r))
+		d.svc.NotifyComment(r.Context(), s.actor(), is, c, d.publicURL)
 	}
 	d.redirect(w, r, back, "Comment added.")
 }

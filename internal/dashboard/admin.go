@@ -51,7 +51,7 @@ func (d *Dashboard) showUsers(w http.ResponseWriter, r *http.Request, s *session
 		d.fail(w, r, err)
 		return
 	}
-	data.Users, data.Roles, data.Self, data.CanMail = users, roles, s.user.ID, d.svc.Users.CanMail()
+	data.Users, data.Roles, data.Self, data.CanMail = users, roles, s.user.ID, d.canMail()
 	if data.Form.Role == "" {
 		data.Form.Role = store.RoleMember
 	}
@@ -68,7 +68,7 @@ func (d *Dashboard) createUser(w http.ResponseWriter, r *http.Request, s *sessio
 	data.Form.Email, data.Form.Role, data.Form.Invite = email, role, r.PostForm.Get("invite") == "on"
 	in := service.NewUser{Email: email, Password: r.PostForm.Get("password"), Role: role}
 	if data.Form.Invite {
-		_, l, err := d.svc.Users.Invite(r.Context(), s.actor(), in, d.baseURL(r))
+		_, l, err := d.svc.Users.Invite(r.Context(), s.actor(), in, d.publicURL)
 		if msg, ok := refusal(err); ok {
 			data.Error = msg
 			d.showUsers(w, r, s, http.StatusBadRequest, data)
@@ -121,7 +121,7 @@ func (d *Dashboard) resetPassword(w http.ResponseWriter, r *http.Request, s *ses
 		d.notFound(w, r)
 		return
 	}
-	_, l, err := d.svc.Users.IssueReset(r.Context(), s.actor(), id, d.baseURL(r))
+	_, l, err := d.svc.Users.IssueReset(r.Context(), s.actor(), id, d.publicURL)
 	if err != nil {
 		d.fail(w, r, err)
 		return

@@ -72,7 +72,7 @@ func (d *Dashboard) assignIssue(w http.ResponseWriter, r *http.Request, s *sessi
 		d.failIssue(w, r, s, id, err)
 		return
 	}
-	d.svc.NotifyAssigned(r.Context(), s.actor(), is, before, d.baseURL(r))
+	d.svc.NotifyAssigned(r.Context(), s.actor(), is, before, d.publicURL)
 	msg := "Issue unassigned."
 	if is.AssignedTo != nil {
 		msg = "Issue assigned to " + is.AssignedTo.Email + "."

@@ -481,7 +481,9 @@ func (d *Dashboard) ingestBase(r *http.Request) string {
 	return d.baseURL(r)
 }
 
-// baseURL is PublicURL, or the scheme and host the request came to.
+// baseURL is PublicURL, or the scheme and host the request came to: for
+// pages shown to the requester only, never for a link the server emails
+// (the Host header is the requester's choice), which uses publicURL alone.
 func (d *Dashboard) baseURL(r *http.Request) string {
 	if d.publicURL != "" {
 		return d.publicURL

@@ -233,6 +233,7 @@ type request struct {
 	noCSRF       bool
 	header       map[string]string
 	cookies      []*http.Cookie
+	host         string // the Host header; "" for flytrap.test
 }
 
 // do serves a request in process.
@@ -253,7 +254,11 @@ func (f *fixture) do(r request) response {
 		}
 		body = strings.NewReader(form.Encode())
 	}
-	req := httptest.NewRequest(r.method, "http://flytrap.test"+r.path, body)
+	host := "flytrap.test"
+	if r.host != "" {
+		host = r.host
+	}
+	req := httptest.NewRequest(r.method, "http://"+host+r.path, body)
 	if r.method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}

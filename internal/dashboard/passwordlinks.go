@@ -83,7 +83,8 @@ func (k *keyedLimiter) allow(key string, now time.Time) bool {
 	return l.AllowN(now, 1)
 }
 
-// canMail reports whether "Forgot password?" sends links: the server has a
+// canMail reports whether set-password links are emailed (by "Forgot
+// password?", an invitation or a reset): the server has a
 // mailer, and a public URL to build links from (a link built from the
 // request's Host header could point at any host the requester named).
 func (d *Dashboard) canMail() bool { return d.svc.Users.CanMail() && d.publicURL != "" }
