@@ -424,13 +424,12 @@ func (p Plan) Validate() error {
 	add("sizes.ingest_throttle_burst", between(s.IngestThrottleBurst, 1, 5000, "requests"))
 	add("retention.days", ValidateRetentionDays(p.Retention.Days))
 	add("retention.per_issue", ValidateRetentionPerIssue(p.Retention.PerIssue))
-	if r := p.IngestRateLimit; r != RateLimitNone && r != 0 && (r < 1 || r > MaxIngestRateLimit) {
-		add("ingest_rate_limit", fmt.Errorf("%d must be a number of events per minute from 1 to %d, or %d for no limit", r, MaxIngestRateLimit, RateLimitNone))
-	}
-	add("max_live_streams", validateLiveStreams(p.MaxLiveStreams))
-	add("max_live_streams_per_user", validateLiveStreams(p.MaxLiveStreamsPerUser))
-	if r := p.MinUploadRate; r < 0 || r > MaxMinUploadRate {
-		add("min_upload_rate", fmt.Errorf("%d must be from 1 to %d bytes per second", r, MaxMinUploadRate))
+	// 0, which plans written before these settings existed hold, is the
+	// default; a user choosing a value is refused 0 (ValidateChosen).
+	for _, c := range p.chosenInts() {
+		if c.v != 0 {
+			add(c.field, ValidateChosen(c.field, c.v))
+		}
 	}
 	if !slices.Contains(LogRetentionValues, p.LogRetentionDays) {
 		add("log_retention_days", fmt.Errorf("%d is not one of CloudWatch's values %v", p.LogRetentionDays, LogRetentionValues))
@@ -463,10 +462,39 @@ func (p Plan) EffectiveMinUploadRate() int {
 	return cmp.Or(p.MinUploadRate, DefaultMinUploadRate)
 }
 
-// validateLiveStreams checks a live-stream limit; 0 is the default.
-func validateLiveStreams(n int) error {
-	if n < 0 || n > MaxLiveStreams {
-		return fmt.Errorf("%d must be from 1 to %d live streams", n, MaxLiveStreams)
+// chosenInts are the settings, by field, whose 0 in a plan means the
+// default but is no value a user may choose.
+func (p Plan) chosenInts() []struct {
+	field string
+	v     int
+} {
+	return []struct {
+		field string
+		v     int
+	}{
+		{"ingest_rate_limit", p.IngestRateLimit}, {"max_live_streams", p.MaxLiveStreams},
+		{"max_live_streams_per_user", p.MaxLiveStreamsPerUser}, {"min_upload_rate", p.MinUploadRate},
+	}
+}
+
+// ValidateChosen checks a value a user chose for field, one of
+// ingest_rate_limit, max_live_streams, max_live_streams_per_user and
+// min_upload_rate. 0, which a plan reads as the default, is refused: the
+// user asked for something else. Other fields are not checked.
+func ValidateChosen(field string, v int) error {
+	switch field {
+	case "ingest_rate_limit":
+		if v != RateLimitNone && (v < 1 || v > MaxIngestRateLimit) {
+			return fmt.Errorf("%d must be a number of events per minute from 1 to %d, or %d for no limit", v, MaxIngestRateLimit, RateLimitNone)
+		}
+	case "max_live_streams", "max_live_streams_per_user":
+		if v < 1 || v > MaxLiveStreams {
+			return fmt.Errorf("%d must be from 1 to %d live streams", v, MaxLiveStreams)
+		}
+	case "min_upload_rate":
+		if v < 1 || v > MaxMinUploadRate {
+			return fmt.Errorf("%d must be from 1 to %d bytes per second", v, MaxMinUploadRate)
+		}
 	}
 	return nil
 }

@@ -338,9 +338,11 @@ func invalid(err error, yes bool) error {
 		}
 		return &cmdutil.Error{Msg: "the plan is incomplete:\n" + strings.Join(lines, "\n"), Hint: hint, Code: cmdutil.ExitUsage}
 	}
-	return invalidValues(err, "invalid plan values:",
-		"fix the values named above (flytrap init --help lists the flags); a region, type or class newer than this flytrap needs a newer flytrap")
+	return invalidValues(err, "invalid plan values:", invalidHint)
 }
+
+// invalidHint is the hint of wrong plan values.
+const invalidHint = "fix the values named above (flytrap init --help lists the flags); a region, type or class newer than this flytrap needs a newer flytrap"
 
 // invalidValues is the error for wrong values: msg, then one line per
 // value naming its flag.
@@ -420,10 +422,26 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 	setInt("log-retention", &p.LogRetentionDays, opts.LogRetention)
 	setInt("retention-days", &p.Retention.Days, opts.RetentionDays)
 	setInt("retention-per-issue", &p.Retention.PerIssue, opts.RetentionPerIssue)
-	setInt("ingest-rate-limit", &p.IngestRateLimit, opts.IngestRateLimit)
-	setInt("max-live-streams", &p.MaxLiveStreams, opts.MaxLiveStreams)
-	setInt("max-live-streams-per-user", &p.MaxLiveStreamsPerUser, opts.MaxLiveStreamsPerUser)
-	setInt("min-upload-rate", &p.MinUploadRate, opts.MinUploadRate)
+	// A plan reads 0 in these as the default, which a user typing 0 did
+	// not ask for: the flag is refused as any other value out of range.
+	for _, c := range []struct {
+		flag, field string
+		dst         *int
+		v           int
+	}{
+		{"ingest-rate-limit", "ingest_rate_limit", &p.IngestRateLimit, opts.IngestRateLimit},
+		{"max-live-streams", "max_live_streams", &p.MaxLiveStreams, opts.MaxLiveStreams},
+		{"max-live-streams-per-user", "max_live_streams_per_user", &p.MaxLiveStreamsPerUser, opts.MaxLiveStreamsPerUser},
+		{"min-upload-rate", "min_upload_rate", &p.MinUploadRate, opts.MinUploadRate},
+	} {
+		if !changed(c.flag) {
+			continue
+		}
+		if err := plan.ValidateChosen(c.field, c.v); err != nil {
+			return invalidValues(fmt.Errorf("%s: %w", c.field, err), "invalid plan values:", invalidHint)
+		}
+		*c.dst = c.v
+	}
 	if changed("db-deletion-protection") {
 		p.DBDeletionProtection = opts.DBDeletionProtection
 	}

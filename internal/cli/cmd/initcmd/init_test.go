@@ -213,6 +213,11 @@ func TestInitErrors(t *testing.T) {
 		{"negative retention", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--retention-days", "-1"}, "--retention-days (retention.days): -1 must be from 0", ""},
 		{"live streams out of range", nil, slices.Concat(yes, []string{"--max-live-streams-per-user", "-3"}), "--max-live-streams-per-user (max_live_streams_per_user): -3 must be from 1 to 100000 live streams", ""},
 		{"rate limit out of range", nil, slices.Concat(yes, []string{"--ingest-rate-limit", "-2"}), "--ingest-rate-limit (ingest_rate_limit): -2 must be a number of events per minute from 1 to 1000000, or -1 for no limit", ""},
+		// 0 in a plan is the default, which 0 on the flag does not ask for.
+		{"rate limit 0", nil, slices.Concat(yes, []string{"--ingest-rate-limit", "0"}), "--ingest-rate-limit (ingest_rate_limit): 0 must be a number of events per minute from 1 to 1000000, or -1 for no limit", ""},
+		{"live streams 0", nil, slices.Concat(yes, []string{"--max-live-streams", "0"}), "--max-live-streams (max_live_streams): 0 must be from 1 to 100000 live streams", ""},
+		{"live streams per user 0", nil, slices.Concat(yes, []string{"--max-live-streams-per-user", "0"}), "--max-live-streams-per-user (max_live_streams_per_user): 0 must be from 1 to 100000 live streams", ""},
+		{"upload rate 0", nil, slices.Concat(yes, []string{"--min-upload-rate", "0"}), "--min-upload-rate (min_upload_rate): 0 must be from 1 to 1048576 bytes per second", ""},
 	}
 	var all bytes.Buffer
 	for _, tt := range tests {
