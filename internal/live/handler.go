@@ -75,6 +75,27 @@ func WithOriginPatterns(patterns ...string) Option {
 	return func(s *stream) { s.origins = append(s.origins, patterns...) }
 }
 
+// WithTrustedOrigin lets browsers on origin ("scheme://host[:port]", the
+// server's public URL) connect though the request's Host differs, as
+// behind a proxy that rewrites Host: the dashboard's forms trust the same
+// origin. The origin is matched exactly, not as a pattern.
+func WithTrustedOrigin(origin string) Option {
+	return WithOriginPatterns(escapePattern(origin))
+}
+
+// escapePattern makes s a path.Match pattern that matches s alone: an
+// IPv6 host's brackets would otherwise be a character class.
+func escapePattern(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // WithPingInterval sets how often a connection is pinged (default 30 s);
 // a ping not answered within the write timeout closes it.
 func WithPingInterval(d time.Duration) Option {

@@ -211,6 +211,31 @@ func TestHandlerAuthorization(t *testing.T) {
 }
 
 // Errors before the upgrade have the REST API's JSON shape.
+// TestHandlerTrustedOrigin: a trusted origin (the public URL) connects
+// whatever Host the request names, matched exactly: an IPv6 host's
+// brackets are no character class, and the scheme counts.
+func TestHandlerTrustedOrigin(t *testing.T) {
+	f := newFixture(t, WithTrustedOrigin("https://Flytrap.example"), WithTrustedOrigin("http://[::1]:8080"))
+	for origin, want := range map[string]int{
+		"https://flytrap.example":      http.StatusSwitchingProtocols,
+		"http://[::1]:8080":            http.StatusSwitchingProtocols,
+		"http://flytrap.example":       http.StatusForbidden,
+		"https://flytrap.example:8443": http.StatusForbidden,
+		"http://[::1]:8081":            http.StatusForbidden,
+		"http://:":                     http.StatusForbidden,
+	} {
+		h := bearer(f.memberToken)
+		h.Set("Origin", origin)
+		c, got := f.dial(t, "", h)
+		if got != want {
+			t.Errorf("Origin %s: status %d, want %d", origin, got, want)
+		}
+		if c != nil {
+			c.Close(websocket.StatusNormalClosure, "")
+		}
+	}
+}
+
 func TestHandlerErrorBody(t *testing.T) {
 	f := newFixture(t)
 	tests := []struct {

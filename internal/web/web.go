@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/api"
@@ -95,7 +96,13 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)
 	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer).WithPublicURL(cfg.PublicURL).WithAlertDestinations(cfg.AlertsAllowPrivate).WithAlertEmailLogged(cfg.AlertEmailLogged))
-	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log, live.WithLimits(cfg.LiveStreams)))
+	streamOpts := []live.Option{live.WithLimits(cfg.LiveStreams)}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		// As the dashboard's forms: behind a proxy that rewrites Host the
+		// browser's Origin is the public URL, not the Host seen here.
+		streamOpts = append(streamOpts, live.WithTrustedOrigin(u.Scheme+"://"+u.Host))
+	}
+	w.mux.Handle("GET /api/v1/stream", live.Handler(w.hub, live.BearerOrSession(db, live.Authenticator(session)), db, log, streamOpts...))
 	w.mux.HandleFunc("GET /healthz", ops.Healthz)
 	return w
 }

@@ -185,6 +185,40 @@ func TestLiveStreamLimits(t *testing.T) {
 	}
 }
 
+// TestLiveStreamTrustsPublicURL: behind a proxy that rewrites Host, the
+// browser's Origin is the public URL, which the live stream accepts as
+// the dashboard's forms do; another origin is still refused.
+func TestLiveStreamTrustsPublicURL(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.CreateUser(ctx, "ada@example.com", "h", store.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := db.CreateAPIToken(ctx, u.ID, "tail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New(db, Config{PublicURL: "https://flytrap.example/"}, slog.New(slog.DiscardHandler))
+	defer w.Hub().Close()
+	srv := httptest.NewServer(w.Handler())
+	defer srv.Close()
+	for origin, want := range map[string]int{"https://flytrap.example": http.StatusSwitchingProtocols, "https://evil.example": http.StatusForbidden} {
+		h := http.Header{"Authorization": {"Bearer " + secret}, "Origin": {origin}}
+		c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/api/v1/stream", &websocket.DialOptions{HTTPHeader: h})
+		if c != nil {
+			c.CloseNow()
+		}
+		if resp == nil || resp.StatusCode != want {
+			t.Errorf("Origin %s: %v, %v; want %d", origin, resp, err, want)
+		}
+	}
+}
+
 // TestSlowFormIsCutOff: a client without an account that announces a
 // sign-in form and trickles it loses its connection after the body's
 // grace (10 s), not the server's two-minute ReadTimeout, so such clients
