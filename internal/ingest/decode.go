@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/jsontree"
@@ -37,6 +38,11 @@ const (
 	maxContextLines = 25 // pre/post context lines per frame
 	maxFingerprint  = 50
 	maxNotes        = 20
+	// maxNote bounds a note's bytes, and maxNoteKey a key an SDK sent
+	// as a note quotes it (a header or extra's name): notes are read in
+	// a sentence, and the key itself is kept or cut elsewhere.
+	maxNote    = 1024
+	maxNoteKey = 64
 	// maxCutNames bounds the members one cut note names, so that an event
 	// of thousands of long strings gets one short note.
 	maxCutNames = 5
@@ -114,10 +120,12 @@ func (d *decoder) finish() []string {
 	return d.notes
 }
 
+// note adds a note, cut to maxNote bytes and without control characters
+// (a name an SDK sent may hold any): the cost is only a written note's.
 func (d *decoder) note(format string, args ...any) {
 	switch {
 	case len(d.notes) < maxNotes:
-		d.notes = append(d.notes, fmt.Sprintf(format, args...))
+		d.notes = append(d.notes, clamp(noControls(fmt.Sprintf(format, args...)), maxNote))
 	case len(d.notes) == maxNotes:
 		d.notes = append(d.notes, "further notes omitted")
 	}
@@ -207,7 +215,25 @@ func (d *decoder) clampKey(path where, key, s string, limit int) string {
 	if len(s) <= limit && strings.IndexByte(s, 0) < 0 {
 		return s
 	}
-	return d.clampSlow(func() string { return path.String() + "." + key }, s, limit)
+	return d.clampSlow(func() string { return path.String() + "." + noteKey(key) }, s, limit)
+}
+
+// noteKey is a key an SDK sent as a note names it: without control
+// characters (NUL among them), cut to maxNoteKey bytes.
+func noteKey(key string) string { return clamp(noControls(key), maxNoteKey) }
+
+// noControls removes s's control characters, which a note, one line of
+// text, has no use for.
+func noControls(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 func (d *decoder) clampSlow(name func() string, s string, limit int) string {

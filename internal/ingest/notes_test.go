@@ -70,6 +70,12 @@ func TestDecodeNotesSayWhatWasCut(t *testing.T) {
 		{"header, query, fingerprint, environment tag", fmt.Sprintf(`{"request":{"url":"https://x","headers":{"Referer":%q},"query_string":{"q":%q}},"fingerprint":["a",%q],"tags":{"environment":%q}}`,
 			long("r", 3000), long("q", 3000), long("g", 300), long("日", 200)),
 			[]string{`cut 4 strings to fit the event field limits (each now ends in "…"): fingerprint[1] (300 bytes, kept 200), tags.environment (600 bytes, kept 255), request.query_string (3002 bytes, kept 2048), request.headers.Referer (3000 bytes, kept 2048)`}},
+		// A key is named in a note cut to 64 bytes and without control
+		// characters, NUL above all: the note of NULs removed holds none.
+		{"hostile header names", fmt.Sprintf(`{"request":{"url":"https://x","headers":{"X-%s":%q,"A\u0000\u001bB\u0085":"v\u0000"}}}`,
+			long("k", 300000), long("v", 3000)),
+			[]string{`cut 2 strings to fit the event field limits (each now ends in "…"): request.headers.X-` + long("k", 59) + `… (3000 bytes, kept 2048), request.headers (300002 bytes, kept 256)`,
+				"removed NUL characters, which cannot be stored, from 2 strings: request.headers.AB, request.headers"}},
 		{"context line", fmt.Sprintf(`{"exception":{"values":[{"type":"E","stacktrace":{"frames":[{"function":"f","pre_context":["a",%q]}]}}]}}`, long("c", 1100)),
 			[]string{`cut 1 string to fit the event field limits (each now ends in "…"): exception.values[0].stacktrace.frames[0].pre_context[1] (1100 bytes, kept 1024)`}},
 	}
@@ -116,5 +122,16 @@ func TestDecodeFlytrapNotesCuts(t *testing.T) {
 	want := []string{`cut 1 string to fit the event field limits (each now ends in "…"): data.error.message (9000 bytes, kept 8192)`}
 	if !slices.Equal(ev.Notes, want) {
 		t.Errorf("notes:\n%q\nwant\n%q", ev.Notes, want)
+	}
+}
+
+// TestNoteIsBounded: whatever a note quotes, it is at most maxNote bytes
+// of one line: an SDK's text in a note cannot make it long or hold
+// control characters.
+func TestNoteIsBounded(t *testing.T) {
+	d := testDecoder()
+	d.note("dropped %s: %s", "a\u0000b\nc\u009b", strings.Repeat("x", 5000))
+	if n := d.notes[0]; len(n) > maxNote || !strings.HasPrefix(n, "dropped abc: xxx") || !strings.HasSuffix(n, "…") {
+		t.Errorf("note of %d bytes: %.40q…", len(n), n)
 	}
 }

@@ -124,7 +124,7 @@ func capStrings(v any, c int, name string, cut *[]string) any {
 		// cut members in the same order every time.
 		for _, k := range slices.Sorted(maps.Keys(x)) {
 			e := x[k]
-			child := name + "." + clamp(k, 64)
+			child := name + "." + noteKey(k)
 			if encodedLen(k) > c {
 				*cut = append(*cut, child+" (its key)")
 				k = cutEncoded(k, c)
