@@ -97,7 +97,7 @@ func commentBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	var req struct {
 		Text json.RawMessage `json:"text"`
 	}
-	if !decodeBody(w, r, &req) {
+	if !decodeBodyWithin(w, r, &req, maxCommentBody) {
 		return "", false
 	}
 	var text string

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/getflytrap/flytrap/internal/store"
 )
 
 // timeline is an issue's activity as the API answers it, one line per
@@ -159,4 +161,39 @@ func TestCommentEmail(t *testing.T) {
 	if len(mail.sent) != 1 || mail.sent[0] != want {
 		t.Errorf("emails %q, want one: %q", mail.sent, want)
 	}
+}
+
+// TestCommentBodyFitsLongestComment: any comment of 10,000 characters
+// fits the body of a comment request however JSON escapes it (a pair of
+// \u escapes, 12 bytes, for a character beyond U+FFFF), while other
+// requests keep the 64 KiB bound.
+func TestCommentBodyFitsLongestComment(t *testing.T) {
+	f := newFixture(t)
+	comments := fmt.Sprintf("/api/v1/issues/%d/comments", f.issueA)
+	escaped := func(n int) string { return `{"text":"` + strings.Repeat(`\ud83d\ude00`, n) + `"}` }
+	code, _, out := f.do(t, f.memberToken, "POST", comments, escaped(store.MaxCommentLength))
+	if code != 201 {
+		t.Fatalf("10,000 escaped emoji (%d bytes): HTTP %d %v", len(escaped(store.MaxCommentLength)), code, out)
+	}
+	cid := int64(out["id"].(float64))
+	if code, _, out := f.do(t, f.memberToken, "PATCH", fmt.Sprintf("%s/%d", comments, cid), escaped(store.MaxCommentLength)); code != 200 {
+		t.Errorf("edit to 10,000 escaped emoji: HTTP %d %v", code, out)
+	}
+	if code, _, out := f.do(t, f.memberToken, "POST", comments, escaped(store.MaxCommentLength+1)); code != 400 {
+		t.Errorf("10,001 escaped emoji: HTTP %d %v, want 400 naming the length", code, out)
+	}
+	if code, _, out := f.do(t, f.memberToken, "POST", comments, escaped(17000)); code != 413 || errorMessage(out) != "request body is over 192 KiB" {
+		t.Errorf("a 204,000-byte comment body: HTTP %d %v, want 413", code, out)
+	}
+	big := `{"status":"resolved","assignedTo":"` + strings.Repeat("x", 70<<10) + `"}`
+	if code, _, out := f.do(t, f.memberToken, "PATCH", fmt.Sprintf("/api/v1/issues/%d", f.issueA), big); code != 413 || errorMessage(out) != "request body is over 64 KiB" {
+		t.Errorf("a 70 KiB issue update: HTTP %d %v, want 413", code, out)
+	}
+}
+
+// errorMessage is the message of an API error answer.
+func errorMessage(out map[string]any) string {
+	e, _ := out["error"].(map[string]any)
+	m, _ := e["message"].(string)
+	return m
 }

@@ -839,16 +839,28 @@ func listParams(w http.ResponseWriter, r *http.Request, name string) (id int64, 
 	return id, limit, true
 }
 
-const maxRequestBody = 64 << 10
+// maxRequestBody bounds a request's JSON body, maxCommentBody a comment's:
+// the longest comment the store takes, each character as JSON may escape
+// it (12 bytes for one beyond U+FFFF, a pair of \u escapes), besides the
+// rest of the body.
+const (
+	maxRequestBody = 64 << 10
+	maxCommentBody = 192 << 10
+)
 
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	return decodeBodyWithin(w, r, dst, maxRequestBody)
+}
+
+// decodeBodyWithin is decodeBody for a body of at most limit bytes.
+func decodeBodyWithin(w http.ResponseWriter, r *http.Request, dst any, limit int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := apitypes.DecodeOne(dec, dst); err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "request body is over 64 KiB")
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is over %d KiB", limit>>10))
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			// The rest of the body is not coming; the connection cannot
 			// carry another request.

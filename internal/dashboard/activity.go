@@ -25,7 +25,13 @@ type activityData struct {
 	Manages bool
 	// MaxComment is the most characters a comment may hold.
 	MaxComment int
+	// Draft is a comment the server refused, shown again in the form.
+	Draft commentDraft
 }
+
+// commentDraft is the text of a refused comment and why it was refused:
+// the author corrects it rather than typing it again.
+type commentDraft struct{ Text, Error string }
 
 // issueActivity loads the page of the issue's activity that starts at
 // cursor ("" for the newest); keep are the page's query parameters that
@@ -63,13 +69,19 @@ func (d *Dashboard) commentRefused(w http.ResponseWriter, r *http.Request, back 
 	case errors.Is(err, store.ErrNotYours):
 		msg = "Only the author of a comment or an admin of the project can delete it."
 	case errors.Is(err, store.ErrInvalid):
-		reason := store.Reason(err)
-		msg = strings.ToUpper(reason[:1]) + reason[1:] + "."
+		msg = invalidComment(err)
 	default:
 		return false
 	}
 	d.redirectError(w, r, back, msg)
 	return true
+}
+
+// invalidComment is the message of a comment's text the store refused
+// (err is store.ErrInvalid's).
+func invalidComment(err error) string {
+	reason := store.Reason(err)
+	return strings.ToUpper(reason[:1]) + reason[1:] + "."
 }
 
 func (d *Dashboard) addComment(w http.ResponseWriter, r *http.Request, s *session) {
@@ -79,7 +91,19 @@ func (d *Dashboard) addComment(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	back := issueReturn(id, r.PostForm) + "#activity"
-	c, err := d.store.AddComment(r.Context(), s.viewer(), id, commentText(r.PostForm))
+	text := commentText(r.PostForm)
+	c, err := d.store.AddComment(r.Context(), s.viewer(), id, text)
+	if errors.Is(err, store.ErrInvalid) {
+		// The page again, not a redirect, so the text typed is not lost.
+		q := url.Values{}
+		for _, k := range []string{"event", "environment"} {
+			if v := r.PostForm.Get(k); v != "" {
+				q.Set(k, v)
+			}
+		}
+		d.showIssue(w, r, s, http.StatusBadRequest, q, &commentDraft{Text: text, Error: invalidComment(err)})
+		return
+	}
 	if d.commentRefused(w, r, back, err) {
 		return
 	}

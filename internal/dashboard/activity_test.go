@@ -61,11 +61,13 @@ func TestIssueActivity(t *testing.T) {
 		status           int
 		flash            string
 	}{
-		{roleMember, comments, "", http.StatusSeeOther, "error: A comment needs some text."},
-		{roleMember, comments, strings.Repeat("x", store.MaxCommentLength+1), http.StatusSeeOther,
+		// A new comment refused is the page again, its form holding the
+		// text, with the message (TestLongComments).
+		{roleMember, comments, "", http.StatusBadRequest, "error: A comment needs some text."},
+		{roleMember, comments, strings.Repeat("x", store.MaxCommentLength+1), http.StatusBadRequest,
 			"error: A comment may hold at most 10000 characters, this one has 10001."},
-		{roleMember, comments, "a\x00b", http.StatusSeeOther, "error: A comment must be UTF-8 text without NUL bytes."},
-		{roleMember, comments, "a\xffb", http.StatusSeeOther, "error: A comment must be UTF-8 text without NUL bytes."},
+		{roleMember, comments, "a\x00b", http.StatusBadRequest, "error: A comment must be UTF-8 text without NUL bytes."},
+		{roleMember, comments, "a\xffb", http.StatusBadRequest, "error: A comment must be UTF-8 text without NUL bytes."},
 		{roleOutsider, comments, "hi", http.StatusNotFound, ""},
 		{roleLead, edit, "mine", http.StatusSeeOther, "error: Only the author of a comment can edit it."},
 		{roleMember, edit, "edited\r\nnow", http.StatusSeeOther, "ok: Comment edited."},
@@ -75,6 +77,10 @@ func TestIssueActivity(t *testing.T) {
 	}
 	for _, s := range steps {
 		r := f.post(s.role, s.path, url.Values{"text": {s.text}})
+		if r.StatusCode == http.StatusBadRequest {
+			wantBody(t, r, `role="alert">`+strings.TrimPrefix(s.flash, "error: ")+"</p>")
+			s.flash = ""
+		}
 		if r.StatusCode != s.status || (s.flash != "" && flashOf(t, r) != s.flash) {
 			t.Errorf("%s POST %s %.30q: HTTP %d, flash %q; want %d, %q", s.role, s.path, s.text, r.StatusCode, flashOf(t, r), s.status, s.flash)
 		}
@@ -113,3 +119,40 @@ func TestIssueActivityPages(t *testing.T) {
 
 // moreRE finds the link to the older activity.
 var moreRE = regexp.MustCompile(`<a href="([^"]+)">Older activity ›</a>`)
+
+// TestLongComments: any comment of 10,000 characters fits the comment
+// forms however many bytes its characters take (12 each, percent-encoded,
+// for 4-byte ones), while other forms keep their 64 KiB bound; a refused
+// comment comes back in the form with why, not lost.
+func TestLongComments(t *testing.T) {
+	f := newFixture(t)
+	page := issuePath(f.issue)
+	comments := page + "/comments"
+	for _, c := range []string{"中", "😀"} {
+		text := strings.Repeat(c, store.MaxCommentLength)
+		r := f.post(roleMember, comments, url.Values{"text": {text}})
+		wantRedirect(t, r, page+"#activity")
+		as, _, err := f.db.ListActivity(f.ctx, store.System, f.issue, "", 1)
+		f.must(err)
+		if as[0].Text != text {
+			t.Fatalf("10,000 %q (%d bytes of form): not stored", c, len(url.Values{"text": {text}}.Encode()))
+		}
+		r = f.post(roleMember, fmt.Sprintf("%s/%d/edit", comments, as[0].ID), url.Values{"text": {text + "\r\n" + strings.Repeat(c, 9)}})
+		wantRedirect(t, r, page+"#activity")
+		if got := flashOf(t, r); !strings.Contains(got, "characters") {
+			t.Errorf("edit to 10,010 %q: flash %q, want the length refused", c, got)
+		}
+	}
+	// One character too many: refused, and the page shows the form again
+	// holding the text, with the reason.
+	text := "<b>" + strings.Repeat("中", store.MaxCommentLength-2)
+	r := f.post(roleMember, comments, url.Values{"text": {text}, "event": {f.event1}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, ">\n&lt;b&gt;"+strings.Repeat("中", store.MaxCommentLength-2)+"</textarea>",
+		`<p class="form-error" id="comment-error" role="alert">A comment may hold at most 10000 characters, this one has 10001.</p>`,
+		`<input type="hidden" name="event" value="`+f.event1+`">`)
+	noBody(t, r, "<b>中")
+	// Other forms are still bounded at 64 KiB.
+	r = f.post(roleMember, page+"/assign", url.Values{"assignee": {strings.Repeat("中", 10000)}})
+	wantStatus(t, r, http.StatusRequestEntityTooLarge)
+}

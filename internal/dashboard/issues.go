@@ -569,13 +569,20 @@ func (d *Dashboard) redirectMerged(w http.ResponseWriter, r *http.Request, s *se
 }
 
 func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session) {
+	d.showIssue(w, r, s, http.StatusOK, r.URL.Query(), nil)
+}
+
+// showIssue renders the issue page of the path's {id} with status, as
+// the query q (environment, event, frames, activity) asks; draft, when
+// not nil, is a refused comment, which the form shows again with why.
+func (d *Dashboard) showIssue(w http.ResponseWriter, r *http.Request, s *session, status int, q url.Values, draft *commentDraft) {
 	is, p, ok := d.issueAndProject(w, r, s)
 	if !ok {
 		return
 	}
 	ctx, v := r.Context(), s.viewer()
 	var err error
-	env := strings.TrimSpace(r.URL.Query().Get("environment"))
+	env := strings.TrimSpace(q.Get("environment"))
 	if env != "" {
 		if is, err = d.store.GetIssueIn(ctx, v, is.ID, env); err != nil {
 			d.fail(w, r, err)
@@ -611,7 +618,7 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 	}
 
 	var ev store.EventRow
-	if raw := r.URL.Query().Get("event"); raw != "" {
+	if raw := q.Get("event"); raw != "" {
 		ev, err = d.issueEvent(r, s, is, raw)
 		if err != nil {
 			d.fail(w, r, err)
@@ -631,7 +638,7 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 	}
 	b := newBudget(d.limits)
 	if !data.EventMissing {
-		data.Event = newEventView(ev, b, r.URL.Query().Get("frames") == "minified")
+		data.Event = newEventView(ev, b, q.Get("frames") == "minified")
 		data.RawURL = rawEventURL(is.ID, ev.EventID)
 		d.symbolicationLinks(&data, ev.EventID, keep)
 		older, newer, err := d.store.AdjacentEvents(ctx, v, is.ID, ev.EventID, env)
@@ -684,11 +691,16 @@ func (d *Dashboard) issuePage(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	manages := d.managesProject(r, s, p.ID)
-	if data.Activity, err = d.issueActivity(r, s, is, r.URL.Query().Get("activity"), keep, manages); err != nil {
+	if data.Activity, err = d.issueActivity(r, s, is, q.Get("activity"), keep, manages); err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	d.render(w, r, http.StatusOK, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data, Manages: manages})
+	var fl *flash
+	if draft != nil {
+		data.Activity.Draft = *draft
+		fl = &flash{Kind: "error", Message: draft.Error}
+	}
+	d.render(w, r, status, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data, Manages: manages, Flash: fl})
 }
 
 // issueEvent loads the event named by rawID (as the issue page's ?event=

@@ -39,8 +39,14 @@ const csrfField = "csrf_token"
 // another one put in a page.
 const csrfKeySetting = "dashboard_csrf_key"
 
-// maxFormBytes bounds a form post; the largest form is a few hundred bytes.
+// maxFormBytes bounds a form post; the largest form but a comment's is a
+// few hundred bytes.
 const maxFormBytes = 64 << 10
+
+// maxCommentFormBytes bounds a comment's form post: the longest comment
+// the store takes, each character 4 bytes of UTF-8 that the form
+// percent-encodes as 12, besides the other fields.
+const maxCommentFormBytes = 12*store.MaxCommentLength + maxFormBytes
 
 // session is the signed-in user of a request.
 type session struct {
@@ -218,6 +224,17 @@ func (d *Dashboard) page(h handler) http.HandlerFunc {
 // cross-origin posts and checking the CSRF token (form field or header).
 // An anonymous post goes to the sign-in form and changes nothing.
 func (d *Dashboard) action(h handler) http.HandlerFunc {
+	return d.actionWithin(maxFormBytes, h)
+}
+
+// commentAction is action for the comment forms, whose text may take
+// more than other forms (maxCommentFormBytes).
+func (d *Dashboard) commentAction(h handler) http.HandlerFunc {
+	return d.actionWithin(maxCommentFormBytes, h)
+}
+
+// actionWithin is action for a form of at most limit bytes.
+func (d *Dashboard) actionWithin(limit int64, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, err := d.authenticate(r)
 		if errors.Is(err, ErrNoSession) {
@@ -229,7 +246,7 @@ func (d *Dashboard) action(h handler) http.HandlerFunc {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
-		if !d.checkForm(w, r, s.csrf) {
+		if !d.checkFormWithin(w, r, s.csrf, limit) {
 			return
 		}
 		h(w, r, s)
@@ -240,11 +257,16 @@ func (d *Dashboard) action(h handler) http.HandlerFunc {
 // maxFormBytes and compares its CSRF token with want, answering with the
 // error page itself when it returns false.
 func (d *Dashboard) checkForm(w http.ResponseWriter, r *http.Request, want string) bool {
+	return d.checkFormWithin(w, r, want, maxFormBytes)
+}
+
+// checkFormWithin is checkForm for a form of at most limit bytes.
+func (d *Dashboard) checkFormWithin(w http.ResponseWriter, r *http.Request, want string, limit int64) bool {
 	if err := d.cop.Check(r); err != nil {
 		d.forbidden(w, r, "This form was sent from another site, so it was refused.")
 		return false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
