@@ -126,7 +126,7 @@ type commentMailer struct {
 	sent []string
 }
 
-func (m *commentMailer) MailComment(_ context.Context, to, by, title, text, url string) error {
+func (m *commentMailer) MailComment(_ context.Context, to, by, title, text, url string, _ int) error {
 	m.sent = append(m.sent, to+" by "+by+": "+title+": "+text+" "+url)
 	return nil
 }

@@ -170,6 +170,14 @@ func (a *API) WithAlertDestinations(allowPrivate bool) *API {
 	return a
 }
 
+// WithCommentThrottle makes the API's comment emails share t with the
+// dashboard's, so that comments through either count for both; it
+// returns a.
+func (a *API) WithCommentThrottle(t *service.CommentThrottle) *API {
+	a.svc.WithCommentThrottle(t)
+	return a
+}
+
 // WithAlertEmailLogged says whether the server only logs alert email
 // (notify.Config without a Mailer), which new email channels and rules
 // then warn of; it returns a.

@@ -24,7 +24,7 @@ func (m *linkMailer) MailAssignment(_ context.Context, to, _, _, url string) err
 	return nil
 }
 
-func (m *linkMailer) MailComment(_ context.Context, to, _, _, _, url string) error {
+func (m *linkMailer) MailComment(_ context.Context, to, _, _, _, url string, _ int) error {
 	m.sent = append(m.sent, "comment "+to+" "+url)
 	return nil
 }

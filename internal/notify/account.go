@@ -141,9 +141,10 @@ var (
 )
 
 // MailComment tells the assignee, whose email is to, that the user whose
-// email is by commented text on the issue titled title, at url.
-func (m LinkMailer) MailComment(ctx context.Context, to, by, title, text, url string) error {
-	e, err := RenderComment(by, title, text, url)
+// email is by commented text on the issue titled title, at url, and that
+// held more comments were written on it since the last such email.
+func (m LinkMailer) MailComment(ctx context.Context, to, by, title, text, url string, held int) error {
+	e, err := RenderComment(by, title, text, url, held)
 	if err != nil {
 		return err
 	}
@@ -154,9 +155,18 @@ func (m LinkMailer) MailComment(ctx context.Context, to, by, title, text, url st
 // by. The title came from an SDK and the text from a user: the title is
 // made one line, both have their direction controls written out, and both
 // are escaped in the HTML part, where the text keeps its line breaks.
-func RenderComment(by, title, text, url string) (Email, error) {
-	view := struct{ Subject, By, Title, Text, URL string }{
+// held is how many comments on the issue were not emailed since the last
+// email (comment emails are throttled), which the email says.
+func RenderComment(by, title, text, url string, held int) (Email, error) {
+	view := struct{ Subject, By, Title, Text, URL, Held string }{
 		By: bidi.Show(oneLine(by, maxLine)), Title: bidi.Show(oneLine(title, maxLine)), Text: bidi.Show(text), URL: url,
+	}
+	if held > 0 {
+		n := "1 earlier comment"
+		if held > 1 {
+			n = fmt.Sprintf("%d earlier comments", held)
+		}
+		view.Held = n + " since the last email, not emailed one by one: read them on the issue's page."
 	}
 	view.Subject = "[Flytrap] New comment: " + oneLine(view.Title, 120)
 	var txt, html bytes.Buffer

@@ -103,9 +103,12 @@ func TestRenderAssignment(t *testing.T) {
 
 func TestRenderComment(t *testing.T) {
 	e, err := notify.RenderComment("ann@example.com", "<b>TypeError</b>\r\nBcc: x@evil.test", "<script>x</script>\nsecond \u202eline",
-		"https://flytrap.example/issues/7#activity-3")
+		"https://flytrap.example/issues/7#activity-3", 0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(e.Text, "earlier comment") {
+		t.Errorf("an email after none held back speaks of them:\n%s", e.Text)
 	}
 	if e.Subject != "[Flytrap] New comment: <b>TypeError</b>  Bcc: x@evil.test" {
 		t.Errorf("Subject %q", e.Subject)
@@ -121,5 +124,21 @@ func TestRenderComment(t *testing.T) {
 	}
 	if strings.Contains(e.HTML, "<script>") || !strings.Contains(e.HTML, "&lt;script&gt;x&lt;/script&gt;") {
 		t.Errorf("the comment is not escaped in HTML:\n%s", e.HTML)
+	}
+}
+
+// TestRenderCommentHeld: a comment email after others were held back by
+// the throttle says how many, in both parts.
+func TestRenderCommentHeld(t *testing.T) {
+	for held, want := range map[int]string{1: "1 earlier comment since", 19: "19 earlier comments since"} {
+		e, err := notify.RenderComment("ann@example.com", "TypeError", "one more", "https://flytrap.example/issues/7#activity-30", held)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, part := range []string{e.Text, e.HTML} {
+			if !strings.Contains(part, want+" the last email, not emailed one by one: read them on the issue") {
+				t.Errorf("held %d: part lacks %q:\n%s", held, want, part)
+			}
+		}
 	}
 }

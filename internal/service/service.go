@@ -159,6 +159,8 @@ type Services struct {
 	Keys     *Keys
 	Tokens   *Tokens
 	Alerts   *Alerts
+	// comments throttles comment emails.
+	comments *CommentThrottle
 }
 
 // New returns the services over s. Passwords are hashed in auth.Shared,
@@ -175,6 +177,7 @@ func New(s Store, log *slog.Logger) *Services {
 		Keys:     &Keys{store: s},
 		Tokens:   &Tokens{store: s, now: time.Now},
 		Alerts:   &Alerts{store: s, now: time.Now, resolver: net.DefaultResolver},
+		comments: NewCommentThrottle(CommentEmailEvery, time.Now),
 	}
 }
 
