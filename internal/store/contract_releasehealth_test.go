@@ -284,3 +284,46 @@ func testSessionIDsConcurrent(e *env) {
 		t.Errorf("health:\n got %s\nwant %s", got, want)
 	}
 }
+
+// testReleaseHealthEndsOnce: a session's crash or abnormal end counts once
+// however many updates say so, in one message or in several (an SDK
+// resending an update, or ending a session after its crash update), and a
+// sessions-only message sent again under its ID counts nothing.
+func testReleaseHealthEndsOnce(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	pid := e.project.ID
+	save := func(reqs ...SessionsRequest) []SessionsResult {
+		t.Helper()
+		res, err := db.SaveSessions(ctx, reqs)
+		if err != nil {
+			t.Fatalf("SaveSessions: %v", err)
+		}
+		return res
+	}
+	carrier := func(id string, updates ...event.SessionUpdate) SessionsRequest {
+		r := sessionsReq(pid, id, updates)
+		r.Event.SessionsOnly = true
+		return r
+	}
+	save(carrier("start",
+		update("s1", "u1", event.SessionOK, true, false),
+		update("s2", "u1", event.SessionOK, true, false),
+		update("s3", "u1", event.SessionOK, true, false)))
+	save(carrier("crash1", update("s1", "u1", event.SessionCrashed, false, true)),
+		carrier("crash2", update("s1", "u1", event.SessionCrashed, false, true)))
+	save(carrier("crash3", update("s1", "u1", event.SessionCrashed, false, true),
+		update("s3", "u1", event.SessionCrashed, false, true),
+		update("s3", "u1", event.SessionCrashed, false, true)))
+	save(carrier("abnormal1", update("s2", "u1", event.SessionAbnormal, false, true)))
+	save(carrier("abnormal2", update("s2", "u1", event.SessionAbnormal, false, true)))
+	if res := save(carrier("abnormal2", update("s2", "u1", event.SessionAbnormal, false, true))); !res[0].Duplicate {
+		t.Errorf("a sessions-only message sent again: %+v, want a duplicate", res[0])
+	}
+	hs, err := db.ReleaseHealth(ctx, System, pid, HealthFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := healthOf(hs), "[r1/ sessions=3 healthy=0 errored=0 crashed=2 abnormal=1 users=1 crashed_users=1 cfs=33.33 cfu=0.00]"; got != want {
+		t.Errorf("crashes sent again:\n got %s\nwant %s", got, want)
+	}
+}

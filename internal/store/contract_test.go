@@ -70,6 +70,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Prune", testPrune},
 		{"PruneHistory", testPruneHistory},
 		{"ReleaseHealth", testReleaseHealth},
+		{"ReleaseHealthEndsOnce", testReleaseHealthEndsOnce},
 		{"SessionReleasesBounded", testSessionReleasesBounded},
 		{"SessionIDsConcurrent", testSessionIDsConcurrent},
 		{"Feedback", testFeedback},

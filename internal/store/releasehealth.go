@@ -13,11 +13,13 @@ import (
 )
 
 // MaxSessionIDsPerHour bounds the distinct IDs release health keeps of one
-// kind (errored sessions, users, crashed users) per project, release,
-// environment and hour, so that a flood of made-up session or user IDs
-// (a public DSN is enough to send one) cannot grow release_session_ids
-// without end. Beyond it those figures stop growing for that hour; the
-// session counts and the crash-free sessions rate stay exact, and crashed
+// kind (errored, crashed and abnormal sessions, users, crashed users) per
+// project, release, environment and hour, so that a flood of made-up
+// session or user IDs (a public DSN is enough to send one) cannot grow
+// release_session_ids without end. Beyond it the errored sessions and
+// users stop growing for that hour; the session counts and the crash-free
+// sessions rate stay exact (a resent crash update then counts again), and
+// crashed
 // users are counted among the users kept, so crash-free users is the rate
 // of those users.
 const MaxSessionIDsPerHour = 10000
@@ -32,9 +34,11 @@ const MaxNewReleasesPerHour = 100
 
 // Kinds of release_session_ids.
 const (
-	idErroredSession = "e"
-	idUser           = "u"
-	idCrashedUser    = "c"
+	idErroredSession  = "e"
+	idUser            = "u"
+	idCrashedUser     = "c"
+	idCrashedSession  = "x"
+	idAbnormalSession = "a"
 )
 
 // SessionsRequest is one queue message's sessions to count: the event that
@@ -87,7 +91,11 @@ func (c *healthCounts) id(kind, id string) {
 //
 //   - an update with init true is a session (started);
 //   - an update with status crashed or abnormal counts as crashed or
-//     abnormal: SDKs send such a final state once;
+//     abnormal once, by its sid, however many updates say so: an SDK
+//     resends an update it had no answer for, and sends the session's
+//     end after a crash update; past MaxSessionIDsPerHour such sids in
+//     the hour each update counts, so that the crash-free rate stays
+//     exact but for resends;
 //   - a session that has had an error (errors > 0, or a status of errored,
 //     crashed or abnormal) counts as errored once, by its sid, however many
 //     updates say so;
@@ -140,10 +148,10 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 				}
 				switch u.Status {
 				case event.SessionCrashed:
-					c.crashed++
+					c.id(idCrashedSession, u.SID)
 					c.id(idCrashedUser, u.DID)
 				case event.SessionAbnormal:
-					c.abnormal++
+					c.id(idAbnormalSession, u.SID)
 				}
 				if u.Errored {
 					c.id(idErroredSession, u.SID)
@@ -183,12 +191,24 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 			if err := lockBucket(ctx, tx, k); err != nil {
 				return err
 			}
-			n, err := d.addSessionIDs(ctx, tx, k, idErroredSession, c.ids[idErroredSession])
+			n, _, err := d.addSessionIDs(ctx, tx, k, idErroredSession, c.ids[idErroredSession])
 			if err != nil {
 				return err
 			}
 			c.errored += n
-			if _, err := d.addSessionIDs(ctx, tx, k, idUser, c.ids[idUser]); err != nil {
+			// A crash past the bound counts unchecked: undercounting
+			// crashes would overstate the crash-free rate.
+			n, over, err := d.addSessionIDs(ctx, tx, k, idCrashedSession, c.ids[idCrashedSession])
+			if err != nil {
+				return err
+			}
+			c.crashed += n + over
+			n, over, err = d.addSessionIDs(ctx, tx, k, idAbnormalSession, c.ids[idAbnormalSession])
+			if err != nil {
+				return err
+			}
+			c.abnormal += n + over
+			if _, _, err := d.addSessionIDs(ctx, tx, k, idUser, c.ids[idUser]); err != nil {
 				return err
 			}
 			if err := d.addCrashedUsers(ctx, tx, k, c.ids[idCrashedUser]); err != nil {
@@ -308,20 +328,22 @@ func lockBucket(ctx context.Context, tx *sql.Tx, k healthKey) error {
 }
 
 // addSessionIDs adds ids of kind to bucket k, as many as
-// MaxSessionIDsPerHour leaves room for, and returns how many were new.
-func (d *DB) addSessionIDs(ctx context.Context, tx *sql.Tx, k healthKey, kind string, ids []string) (int64, error) {
+// MaxSessionIDsPerHour leaves room for, and returns how many were new and
+// how many found no room (not known to be new or not).
+func (d *DB) addSessionIDs(ctx context.Context, tx *sql.Tx, k healthKey, kind string, ids []string) (added, over int64, err error) {
 	if len(ids) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	var have int64
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM release_session_ids
+	err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM release_session_ids
 		WHERE project_id = $1 AND release = $2 AND environment = $3 AND hour = $4 AND kind = $5`,
 		k.projectID, k.release, k.environment, k.hour, kind).Scan(&have)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	ids = ids[:min(int64(len(ids)), max(0, MaxSessionIDsPerHour-have))]
-	var added int64
+	kept := min(int64(len(ids)), max(0, MaxSessionIDsPerHour-have))
+	over = int64(len(ids)) - kept
+	ids = ids[:kept]
 	err = eachChunk(len(ids), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO release_session_ids (project_id, release, environment, hour, kind, id) VALUES `)
@@ -341,7 +363,7 @@ func (d *DB) addSessionIDs(ctx context.Context, tx *sql.Tx, k healthKey, kind st
 		added += n
 		return err
 	})
-	return added, err
+	return added, over, err
 }
 
 // addCrashedUsers adds ids to bucket k's crashed users, those of them the
