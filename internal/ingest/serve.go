@@ -191,7 +191,7 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		if len(events) > 0 {
 			events[0].Sessions = sessions
 		} else {
-			events = append(events, sd.sessionsCarrier(pid, sessions))
+			events = append(events, sd.sessionsCarrier(pid, sessions, payloads, hdr))
 		}
 	}
 	if len(events) == 0 {

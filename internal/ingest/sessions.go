@@ -213,9 +213,9 @@ func isNilUUID(s string) bool {
 
 // sessionsCarrier is the queue message of an envelope of sessions without
 // an event: the sessions and what identifies the message.
-func (d *decoder) sessionsCarrier(projectID int64, s *event.Sessions) *event.Event {
+func (d *decoder) sessionsCarrier(projectID int64, s *event.Sessions, items []envelopeItem, hdr envelopeHeader) *event.Event {
 	return &event.Event{
-		EventID:      newEventID(),
+		EventID:      sessionsCarrierID(projectID, items, hdr),
 		ProjectID:    projectID,
 		Source:       event.SourceSentry,
 		Timestamp:    d.received,
@@ -224,4 +224,29 @@ func (d *decoder) sessionsCarrier(projectID int64, s *event.Sessions) *event.Eve
 		Sessions:     s,
 		SessionsOnly: true,
 	}
+}
+
+// sessionsCarrierID is the ID of the queue message of an envelope of
+// sessions without an event: a hash of the project and the envelope's
+// session items, so that an SDK sending the envelope again (it had no
+// answer, or sends what it cached offline) sends the same message, which
+// the store counts once. An update names its session and its state, so
+// identical ones say nothing new; aggregates are sums of a minute, which
+// two flushes of a server may repeat, so an envelope of them is told apart
+// by its sent_at too, which a resent envelope keeps.
+func sessionsCarrierID(projectID int64, items []envelopeItem, hdr envelopeHeader) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "sessions:%d\n", projectID)
+	for _, it := range items {
+		switch it.typ {
+		case itemSession:
+		case itemSessions:
+			fmt.Fprintf(h, "sent_at:%s\n", hdr.sentAt.Format(time.RFC3339Nano))
+		default:
+			continue
+		}
+		fmt.Fprintf(h, "%s:%d\n", it.typ, len(it.payload))
+		h.Write(it.payload)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
 }

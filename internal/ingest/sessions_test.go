@@ -252,3 +252,39 @@ func TestSessionLongNames(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsCarrierID: an envelope of sessions alone sent again is
+// queued under the same ID, which the store counts once; other sessions,
+// another project, or aggregates sent at another time get another ID.
+func TestSessionsCarrierID(t *testing.T) {
+	h, q := newTestHandler(t, defaultKeys, nil)
+	send := func(header string, items ...[2]string) string {
+		t.Helper()
+		before := len(q.events(t))
+		rec := req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: envelopeOf(header, false, items...)}.do(h)
+		evs := q.events(t)
+		if rec.Code != 200 || len(evs) != before+1 {
+			t.Fatalf("status %d body %q, %d queued; want 200 and one message", rec.Code, rec.Body, len(evs)-before)
+		}
+		return evs[len(evs)-1].EventID
+	}
+	const sent, later = `{"sent_at":"2025-06-27T06:48:33Z"}`, `{"sent_at":"2025-06-27T06:49:33Z"}`
+	crash := send(sent, [2]string{"session", mobileCrash})
+	if again := send(later, [2]string{"session", mobileCrash}); again != crash {
+		t.Errorf("a session update sent again is queued as %s, then %s; want one ID", crash, again)
+	}
+	if other := send(sent, [2]string{"session", browserSession}); other == crash || len(other) != 32 {
+		t.Errorf("another session's message has ID %q (the first's is %s); want another 32-digit ID", other, crash)
+	}
+	aggs := send(sent, [2]string{"sessions", nodeAggregates})
+	if again := send(sent, [2]string{"sessions", nodeAggregates}); again != aggs {
+		t.Errorf("aggregates sent again are queued as %s, then %s; want one ID", aggs, again)
+	}
+	if next := send(later, [2]string{"sessions", nodeAggregates}); next == aggs {
+		t.Errorf("a server's next flush of equal aggregates has the first's ID %s; want another", next)
+	}
+	items := []envelopeItem{{typ: "session", payload: []byte(mobileCrash)}}
+	if sessionsCarrierID(42, items, envelopeHeader{}) == sessionsCarrierID(43, items, envelopeHeader{}) {
+		t.Error("two projects' equal sessions have one ID; want one each")
+	}
+}
