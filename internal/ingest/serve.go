@@ -446,11 +446,14 @@ func (h *Handler) checkRate(pid int64) *apiError {
 // rateLimited is the answer to a project over its rate of perMinute, due
 // again in wait. The header names errors and sessions, which ingest
 // charges; SDKs keep sending transactions, which it drops without counting.
+// The message names the unit charged, events and session items alike: a
+// project's sessions may be what spent its tokens, and checkRate refuses
+// before it knows what the body holds.
 func rateLimited(pid int64, wait time.Duration, perMinute int) *apiError {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", reason: ReasonRateLimited,
 		retryAfter: secs, limits: "error;default;session:project",
-		msg: fmt.Sprintf("project %d is over its limit of %d events per minute; retry in %s", pid, perMinute, seconds(secs))}
+		msg: fmt.Sprintf("project %d is over its limit of %d events and session items per minute; retry in %s", pid, perMinute, seconds(secs))}
 }
 
 // seconds is n seconds in words, for a message that says when to retry:

@@ -156,8 +156,10 @@ func TestSessionsTakeTokens(t *testing.T) {
 			t.Fatalf("session envelope %d of 10 per minute: status %d, want 200", i+1, code)
 		}
 	}
-	if code := send(session); code != 429 {
-		t.Errorf("11th session envelope in a minute: status %d, want 429", code)
+	rec := req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: session}.do(h)
+	if code, msg := errorResponse(t, rec); rec.Code != 429 || code != "rate_limited" ||
+		!strings.Contains(msg, "over its limit of 10 events and session items per minute") {
+		t.Errorf("11th session envelope in a minute: %d %s %q, want 429 naming the limit's unit, session items included", rec.Code, code, msg)
 	}
 	if code := event(); code != 429 {
 		t.Errorf("event after 10 session envelopes: status %d, want 429 (the tokens spent)", code)
