@@ -233,7 +233,8 @@ func (d *decoder) sessionsCarrier(projectID int64, s *event.Sessions, items []en
 // the store counts once. An update names its session and its state, so
 // identical ones say nothing new; aggregates are sums of a minute, which
 // two flushes of a server may repeat, so an envelope of them is told apart
-// by its sent_at too, which a resent envelope keeps.
+// by its sent_at too, which a resent envelope keeps, and one without a
+// sent_at gets a random ID: counted again if resent, never dropped.
 func sessionsCarrierID(projectID int64, items []envelopeItem, hdr envelopeHeader) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "sessions:%d\n", projectID)
@@ -241,6 +242,9 @@ func sessionsCarrierID(projectID int64, items []envelopeItem, hdr envelopeHeader
 		switch it.typ {
 		case itemSession:
 		case itemSessions:
+			if hdr.sentAt.IsZero() {
+				return newEventID()
+			}
 			fmt.Fprintf(h, "sent_at:%s\n", hdr.sentAt.Format(time.RFC3339Nano))
 		default:
 			continue

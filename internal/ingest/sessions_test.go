@@ -285,6 +285,9 @@ func TestSessionsCarrierID(t *testing.T) {
 	if next := send(later, [2]string{"sessions", nodeAggregates}); next == aggs {
 		t.Errorf("a server's next flush of equal aggregates has the first's ID %s; want another", next)
 	}
+	if a, b := send(`{}`, [2]string{"sessions", nodeAggregates}), send(`{}`, [2]string{"sessions", nodeAggregates}); a == b {
+		t.Errorf("equal aggregates without a sent_at have one ID %s; want one each (two flushes cannot be told from a resend)", a)
+	}
 	items := []envelopeItem{{typ: "session", payload: []byte(mobileCrash)}}
 	if sessionsCarrierID(42, items, envelopeHeader{}) == sessionsCarrierID(43, items, envelopeHeader{}) {
 		t.Error("two projects' equal sessions have one ID; want one each")
