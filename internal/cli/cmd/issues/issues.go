@@ -363,7 +363,7 @@ func View(ctx context.Context, opts *Options, arg string) error {
 		if opts.Env != "" {
 			in = "in " + cmdutil.Clean(opts.Env) + ": "
 		}
-		fmt.Fprintf(w, "%s · %s · %s%s · %s", cmdutil.Clean(d.Level), cmdutil.Clean(d.Status), in,
+		fmt.Fprintf(w, "%s · %s · %s%s · %s", cmdutil.Clean(d.Level), statusText(d.Issue), in,
 			count(d.Count, "event", "events"), count(d.UserCount, "user", "users"))
 		// An issue without events in the environment has no times there.
 		if !d.FirstSeen.IsZero() {
@@ -391,6 +391,20 @@ func View(ctx context.Context, opts *Options, arg string) error {
 		fmt.Fprintf(w, "\n%s/issues/%d\n", c.BaseURL(), d.ID)
 		return nil
 	})
+}
+
+// statusText is the issue's status with the release it was resolved in
+// or after, as the dashboard's issue page heading says it, cleaned for
+// the terminal.
+func statusText(is apitypes.Issue) string {
+	status := cmdutil.Clean(is.Status)
+	switch {
+	case is.ResolvedInRelease != "":
+		status += " in release " + cmdutil.Clean(is.ResolvedInRelease)
+	case is.ResolvedAfterRelease != "":
+		status += " in the next release, after " + cmdutil.Clean(is.ResolvedAfterRelease)
+	}
+	return status
 }
 
 // maxFeedback is how much user feedback, newest first, view prints.

@@ -100,6 +100,15 @@ func fakeAPI(t *testing.T) (*httptest.Server, func() []string) {
 				is.Count, is.UserCount, is.FirstSeen, is.LastSeen = 0, 0, time.Time{}, time.Time{}
 			}
 			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: is})
+		case p == "/api/v1/issues/20" || p == "/api/v1/issues/21":
+			// Resolved in a release an SDK named, or in the one after it.
+			is := apitypes.Issue{ID: 20, Title: "a resolved issue", Level: "error", Status: "resolved", Count: 1, UserCount: 1}
+			if p == "/api/v1/issues/20" {
+				is.ResolvedInRelease = "shop@1.3\x1b[2J"
+			} else {
+				is.ID, is.ResolvedAfterRelease = 21, "shop@1.4\u202e"
+			}
+			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: is})
 		case p == "/api/v1/issues/6":
 			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: apitypes.Issue{ID: 6, Title: "an issue with feedback", Level: "error", Status: "unresolved",
 				Count: 1, UserCount: 1, FirstSeen: now.Add(-time.Hour), LastSeen: now.Add(-time.Hour)}, FeedbackCount: 5})
@@ -298,6 +307,25 @@ func TestViewEnvironment(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), tt.want) || strings.Contains(out.String(), "\x1b") {
 			t.Errorf("view --env %q:\n%s\nwant a line with %q", tt.env, out.String(), tt.want)
+		}
+	}
+}
+
+// TestViewResolvedRelease: view names the release an issue was resolved
+// in or after, as the dashboard does, with the SDK's release name made
+// harmless.
+func TestViewResolvedRelease(t *testing.T) {
+	srv, _ := fakeAPI(t)
+	for _, tt := range []struct{ id, want string }{
+		{"20", "error · resolved in release shop@1.3 [2J · 1 event · 1 user\n"},
+		{"21", "error · resolved in the next release, after shop@1.4<U+202E> · 1 event · 1 user\n"},
+	} {
+		var out bytes.Buffer
+		if err := View(context.Background(), &Options{F: newFactory(t, srv.URL, &out)}, tt.id); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), tt.want) || strings.ContainsAny(out.String(), "\x1b\u202e") {
+			t.Errorf("view %s:\n%s\nwant a line with %q", tt.id, out.String(), tt.want)
 		}
 	}
 }
