@@ -331,6 +331,16 @@ type payload struct {
 
 func (p payload) text() string { return cmp.Or(p.MessageFormatted, p.Message) }
 
+// viewJSON is what view --json prints: the issue, and the newest page of
+// its activity, which the text output ends with, so a script need not
+// ask for it again.
+type viewJSON struct {
+	apitypes.IssueDetail
+	// Activity is the first page of GET /api/v1/issues/{id}/activity
+	// with limit maxActivity: its next_cursor pages on to older entries.
+	Activity apitypes.List[apitypes.Activity] `json:"activity"`
+}
+
 // View prints an issue.
 func View(ctx context.Context, opts *Options, arg string) error {
 	c, id, err := opts.clientAndIssue(arg)
@@ -356,7 +366,10 @@ func View(ctx context.Context, opts *Options, arg string) error {
 	}
 	// Every string of the issue, its event and its feedback came from an
 	// SDK: each goes through cmdutil.Clean before it reaches the terminal.
-	return opts.F.Print(opts.Out, d, func(w io.Writer) error {
+	if activity.Data == nil {
+		activity.Data = []apitypes.Activity{}
+	}
+	return opts.F.Print(opts.Out, viewJSON{d, activity}, func(w io.Writer) error {
 		now := opts.F.Clock()
 		fmt.Fprintf(w, "%s\n", cmdutil.Clean(d.Title))
 		in := ""

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -196,6 +197,43 @@ func TestViewFeedback(t *testing.T) {
 	golden.Check(t, "view-feedback.golden", []byte(got))
 	if strings.ContainsAny(got, "\x1b\x07\u202e") {
 		t.Errorf("control characters reached the terminal: %q", got)
+	}
+}
+
+// TestViewJSONActivity: view --json has the issue's activity the text
+// output prints, the newest page as the API's activity list gives it,
+// and an empty list for an issue nobody did anything to.
+func TestViewJSONActivity(t *testing.T) {
+	srv, _ := fakeAPI(t)
+	for _, tt := range []struct {
+		id         string
+		ids        []int64
+		nextCursor string
+	}{
+		{"6", []int64{9, 8, 7, 6, 5}, "next"},
+		{"19", []int64{}, ""},
+	} {
+		var out bytes.Buffer
+		if err := View(context.Background(), &Options{F: newFactory(t, srv.URL, &out), Out: cmdutil.JSONFlags{JSON: true}}, tt.id); err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			ID       int64                             `json:"id"`
+			Activity *apitypes.List[apitypes.Activity] `json:"activity"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatalf("view %s --json: %v\n%s", tt.id, err, out.String())
+		}
+		if got.Activity == nil || got.Activity.Data == nil {
+			t.Fatalf("view %s --json has no activity list:\n%s", tt.id, out.String())
+		}
+		ids := []int64{}
+		for _, a := range got.Activity.Data {
+			ids = append(ids, a.ID)
+		}
+		if got.ID == 0 || !slices.Equal(ids, tt.ids) || got.Activity.NextCursor != tt.nextCursor {
+			t.Errorf("view %s --json: issue %d, activity %v next %q; want activity %v next %q", tt.id, got.ID, ids, got.Activity.NextCursor, tt.ids, tt.nextCursor)
+		}
 	}
 }
 
