@@ -25,13 +25,22 @@ type activityData struct {
 	Manages bool
 	// MaxComment is the most characters a comment may hold.
 	MaxComment int
-	// Draft is a comment the server refused, shown again in the form.
-	Draft commentDraft
+	// Cursor is the activity query parameter of the page shown, which
+	// the edit forms send back so a refused edit shows the same page.
+	Cursor string
+	// Draft is a new comment the server refused, shown again in the form;
+	// Edit an edit it refused, shown again in the edit form of comment
+	// Edit.CommentID.
+	Draft, Edit commentDraft
 }
 
 // commentDraft is the text of a refused comment and why it was refused:
-// the author corrects it rather than typing it again.
-type commentDraft struct{ Text, Error string }
+// the author corrects it rather than typing it again. CommentID is the
+// comment an edit was for, 0 for a new comment.
+type commentDraft struct {
+	CommentID   int64
+	Text, Error string
+}
 
 // issueActivity loads the page of the issue's activity that starts at
 // cursor ("" for the newest); keep are the page's query parameters that
@@ -41,7 +50,7 @@ func (d *Dashboard) issueActivity(r *http.Request, s *session, is store.Issue, c
 	if err != nil {
 		return activityData{}, err
 	}
-	a := activityData{Entries: entries, UserID: s.user.ID, Manages: manages, MaxComment: store.MaxCommentLength}
+	a := activityData{Entries: entries, UserID: s.user.ID, Manages: manages, MaxComment: store.MaxCommentLength, Cursor: cursor}
 	if next != "" {
 		q := url.Values{}
 		for k, v := range keep {
@@ -94,14 +103,7 @@ func (d *Dashboard) addComment(w http.ResponseWriter, r *http.Request, s *sessio
 	text := commentText(r.PostForm)
 	c, err := d.store.AddComment(r.Context(), s.viewer(), id, text)
 	if errors.Is(err, store.ErrInvalid) {
-		// The page again, not a redirect, so the text typed is not lost.
-		q := url.Values{}
-		for _, k := range []string{"event", "environment"} {
-			if v := r.PostForm.Get(k); v != "" {
-				q.Set(k, v)
-			}
-		}
-		d.showIssue(w, r, s, http.StatusBadRequest, q, &commentDraft{Text: text, Error: invalidComment(err)})
+		d.showDraft(w, r, s, commentDraft{Text: text, Error: invalidComment(err)})
 		return
 	}
 	if d.commentRefused(w, r, back, err) {
@@ -116,6 +118,19 @@ func (d *Dashboard) addComment(w http.ResponseWriter, r *http.Request, s *sessio
 		d.svc.NotifyComment(r.Context(), s.actor(), is, c, d.publicURL)
 	}
 	d.redirect(w, r, back, "Comment added.")
+}
+
+// showDraft answers a comment form the store refused with the issue page
+// again, not a redirect, so the text typed is not lost: the form holds it
+// with why it was refused.
+func (d *Dashboard) showDraft(w http.ResponseWriter, r *http.Request, s *session, draft commentDraft) {
+	q := url.Values{}
+	for _, k := range []string{"event", "environment", "activity"} {
+		if v := r.PostForm.Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	d.showIssue(w, r, s, http.StatusBadRequest, q, &draft)
 }
 
 // commentPath reads the path's issue and comment IDs; on failure it has
@@ -137,7 +152,12 @@ func (d *Dashboard) editComment(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	back := issueReturn(id, r.PostForm) + "#activity-" + strconv.FormatInt(cid, 10)
-	_, err := d.store.EditComment(r.Context(), s.viewer(), id, cid, commentText(r.PostForm))
+	text := commentText(r.PostForm)
+	_, err := d.store.EditComment(r.Context(), s.viewer(), id, cid, text)
+	if errors.Is(err, store.ErrInvalid) {
+		d.showDraft(w, r, s, commentDraft{CommentID: cid, Text: text, Error: invalidComment(err)})
+		return
+	}
 	if d.commentRefused(w, r, back, err) {
 		return
 	}

@@ -69,6 +69,13 @@ func TestIssueActivity(t *testing.T) {
 		{roleMember, comments, "a\x00b", http.StatusBadRequest, "error: A comment must be UTF-8 text without NUL bytes."},
 		{roleMember, comments, "a\xffb", http.StatusBadRequest, "error: A comment must be UTF-8 text without NUL bytes."},
 		{roleOutsider, comments, "hi", http.StatusNotFound, ""},
+		// So is a refused edit, its edit form holding the text
+		// (TestRefusedEdit).
+		{roleMember, edit, "", http.StatusBadRequest, "error: A comment needs some text."},
+		{roleMember, edit, strings.Repeat("x", store.MaxCommentLength+1), http.StatusBadRequest,
+			"error: A comment may hold at most 10000 characters, this one has 10001."},
+		{roleMember, edit, "a\x00b", http.StatusBadRequest, "error: A comment must be UTF-8 text without NUL bytes."},
+		{roleMember, edit, "a\xffb", http.StatusBadRequest, "error: A comment must be UTF-8 text without NUL bytes."},
 		{roleLead, edit, "mine", http.StatusSeeOther, "error: Only the author of a comment can edit it."},
 		{roleMember, edit, "edited\r\nnow", http.StatusSeeOther, "ok: Comment edited."},
 		{roleOutsider, del, "", http.StatusNotFound, ""},
@@ -84,7 +91,7 @@ func TestIssueActivity(t *testing.T) {
 		if r.StatusCode != s.status || (s.flash != "" && flashOf(t, r) != s.flash) {
 			t.Errorf("%s POST %s %.30q: HTTP %d, flash %q; want %d, %q", s.role, s.path, s.text, r.StatusCode, flashOf(t, r), s.status, s.flash)
 		}
-		if s.path == edit && s.role == roleMember {
+		if s.path == edit && s.role == roleMember && s.status == http.StatusSeeOther {
 			wantBody(t, f.get(roleMember, page), "<p class=\"message\">edited\nnow</p>", "(edited)")
 		}
 	}
@@ -117,6 +124,50 @@ func TestIssueActivityPages(t *testing.T) {
 	noBody(t, second, "comment 1.", "Older activity")
 }
 
+// TestRefusedEdit: a refused edit of a comment is the issue page again,
+// status 400, the comment's edit form open and holding the edited text
+// (escaped) with why, the comment and the new comment form as they were;
+// on a page of older activity, that page.
+func TestRefusedEdit(t *testing.T) {
+	f := newFixture(t)
+	page := issuePath(f.issue)
+	c, err := f.db.AddComment(f.ctx, store.Viewer{UserID: f.member.ID}, f.issue, "first take")
+	f.must(err)
+	for n := range activityShown {
+		_, err := f.db.AddComment(f.ctx, store.Viewer{UserID: f.member.ID}, f.issue, fmt.Sprintf("comment %d.", n))
+		f.must(err)
+	}
+	edit := fmt.Sprintf("%s/comments/%d/edit", page, c.ID)
+	first := f.get(roleMember, page)
+	noBody(t, first, `action="`+edit+`"`)
+	more := moreRE.FindStringSubmatch(first.Body)
+	if more == nil {
+		t.Fatal("no link to the older activity")
+	}
+	link, _, _ := strings.Cut(strings.ReplaceAll(more[1], "&amp;", "&"), "#")
+	older := f.get(roleMember, link)
+	cursor := regexp.MustCompile(`name="activity" value="([^"]+)"`).FindStringSubmatch(older.Body)
+	if cursor == nil {
+		t.Fatalf("the edit form of an older page does not send its page back:\n%s", older.Body)
+	}
+
+	r := f.post(roleMember, edit, url.Values{"text": {"<i>second\r\ntake\x00"}, "event": {f.event1}, "activity": {cursor[1]}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, `<details class="comment-edit" open>`,
+		fmt.Sprintf(`aria-describedby="comment-%d-error">`+"\n&lt;i&gt;second\ntake\uFFFD</textarea>", c.ID),
+		fmt.Sprintf(`<p class="form-error" id="comment-%d-error" role="alert">A comment must be UTF-8 text without NUL bytes.</p>`, c.ID),
+		`<p class="message">first take</p>`, `<input type="hidden" name="event" value="`+f.event1+`">`)
+	noBody(t, r, "<i>second", `id="comment-error"`, "comment 49.")
+	wantBody(t, r, `<div class="flash flash-error" role="status">A comment must be UTF-8 text without NUL bytes.</div>`)
+	as, _, err := f.db.ListActivity(f.ctx, store.System, f.issue, "", 0)
+	f.must(err)
+	for _, a := range as {
+		if a.ID == c.ID && (a.Text != "first take" || a.Edited != nil) {
+			t.Errorf("the refused edit changed the comment: %+v", a)
+		}
+	}
+}
+
 // moreRE finds the link to the older activity.
 var moreRE = regexp.MustCompile(`<a href="([^"]+)">Older activity ›</a>`)
 
@@ -138,10 +189,9 @@ func TestLongComments(t *testing.T) {
 			t.Fatalf("10,000 %q (%d bytes of form): not stored", c, len(url.Values{"text": {text}}.Encode()))
 		}
 		r = f.post(roleMember, fmt.Sprintf("%s/%d/edit", comments, as[0].ID), url.Values{"text": {text + "\r\n" + strings.Repeat(c, 9)}})
-		wantRedirect(t, r, page+"#activity")
-		if got := flashOf(t, r); !strings.Contains(got, "characters") {
-			t.Errorf("edit to 10,010 %q: flash %q, want the length refused", c, got)
-		}
+		wantStatus(t, r, http.StatusBadRequest)
+		wantBody(t, r, fmt.Sprintf(`id="comment-%d-error" role="alert">A comment may hold at most 10000 characters, this one has 10010.</p>`, as[0].ID),
+			">\n"+text+"\n"+strings.Repeat(c, 9)+"</textarea>")
 	}
 	// One character too many: refused, and the page shows the form again
 	// holding the text, with the reason.

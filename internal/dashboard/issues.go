@@ -697,7 +697,11 @@ func (d *Dashboard) showIssue(w http.ResponseWriter, r *http.Request, s *session
 	}
 	var fl *flash
 	if draft != nil {
-		data.Activity.Draft = *draft
+		if draft.CommentID != 0 {
+			data.Activity.Edit = *draft
+		} else {
+			data.Activity.Draft = *draft
+		}
 		fl = &flash{Kind: "error", Message: draft.Error}
 	}
 	d.render(w, r, status, "issue", &view{Title: is.Title, Nav: "projects", ProjectID: p.ID, Data: data, Manages: manages, Flash: fl})
