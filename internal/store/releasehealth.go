@@ -19,9 +19,8 @@ import (
 // release_session_ids without end. Beyond it the errored sessions and
 // users stop growing for that hour; the session counts and the crash-free
 // sessions rate stay exact (a resent crash update then counts again), and
-// crashed
-// users are counted among the users kept, so crash-free users is the rate
-// of those users.
+// crashed users are counted among the users kept, so crash-free users is
+// the rate of those users.
 const MaxSessionIDsPerHour = 10000
 
 // MaxNewReleasesPerHour bounds the releases sessions may add to a project:
