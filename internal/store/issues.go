@@ -189,8 +189,13 @@ func (d *DB) latestReleases(ctx context.Context, v Viewer, f IssueFilter) (map[i
 	if !searchesLatest(f) {
 		return nil, nil
 	}
-	q := latestReleasesQuery(v, f)
-	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
+	return latestByProject(ctx, d.db, latestReleasesQuery(v, f))
+}
+
+// latestByProject runs q, a latestReleasesQuery, on db and picks each
+// project's latest of the releases first seen last.
+func latestByProject(ctx context.Context, db querier, q *query) (map[int64]string, error) {
+	rows, err := db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -238,27 +243,8 @@ type querier interface {
 // latestRelease is the latest release of the project, as latestReleases
 // finds it, "" when it has none.
 func latestRelease(ctx context.Context, db querier, projectID int64) (string, error) {
-	q := latestReleasesQuery(System, IssueFilter{ProjectID: projectID})
-	rows, err := db.QueryContext(ctx, q.sql(), q.args...)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
-	var tied []string
-	for rows.Next() {
-		var (
-			project int64
-			version string
-		)
-		if err := rows.Scan(&project, &version); err != nil {
-			return "", err
-		}
-		tied = append(tied, version)
-	}
-	if err := rows.Err(); err != nil || len(tied) == 0 {
-		return "", err
-	}
-	return newestFirst(tied)[0], nil
+	latest, err := latestByProject(ctx, db, latestReleasesQuery(System, IssueFilter{ProjectID: projectID}))
+	return latest[projectID], err
 }
 
 // searchesLatest reports whether f names LatestRelease anywhere it stands
