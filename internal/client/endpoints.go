@@ -220,6 +220,13 @@ func (c *Client) ProjectFeedback(ctx context.Context, projectID int64, limit int
 }
 
 func (c *Client) feedback(ctx context.Context, path string, limit int, cursor string) (apitypes.List[apitypes.Feedback], error) {
+	var l apitypes.List[apitypes.Feedback]
+	return l, c.do(ctx, "GET", path, page(limit, cursor), nil, &l)
+}
+
+// page is the query of one page of a list: its cursor, and limit up to
+// the API's 100 (0: the server's default).
+func page(limit int, cursor string) url.Values {
 	v := url.Values{}
 	if cursor != "" {
 		v.Set("cursor", cursor)
@@ -227,21 +234,13 @@ func (c *Client) feedback(ctx context.Context, path string, limit int, cursor st
 	if limit > 0 {
 		v.Set("limit", strconv.Itoa(min(limit, 100)))
 	}
-	var l apitypes.List[apitypes.Feedback]
-	return l, c.do(ctx, "GET", path, v, nil, &l)
+	return v
 }
 
 // IssueActivity returns one page of an issue's activity, newest first.
 func (c *Client) IssueActivity(ctx context.Context, issueID int64, limit int, cursor string) (apitypes.List[apitypes.Activity], error) {
-	v := url.Values{}
-	if cursor != "" {
-		v.Set("cursor", cursor)
-	}
-	if limit > 0 {
-		v.Set("limit", strconv.Itoa(min(limit, 100)))
-	}
 	var l apitypes.List[apitypes.Activity]
-	return l, c.do(ctx, "GET", "/api/v1/issues/"+id(issueID)+"/activity", v, nil, &l)
+	return l, c.do(ctx, "GET", "/api/v1/issues/"+id(issueID)+"/activity", page(limit, cursor), nil, &l)
 }
 
 // AddComment adds the caller's comment to an issue and returns it.
