@@ -134,7 +134,12 @@ func CheckDestination(ctx context.Context, res Resolver, rawURL string) error {
 	if err != nil {
 		return err
 	}
-	host := u.Hostname()
+	return checkHost(ctx, res, u.Hostname())
+}
+
+// checkHost is CheckDestination on a URL's host: an address is judged as
+// it is, a name by every address it resolves to.
+func checkHost(ctx context.Context, res Resolver, host string) error {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if !publicAddr(ip) {
 			return privateError(ip.WithZone("").String())
@@ -161,16 +166,82 @@ func CheckDestination(ctx context.Context, res Resolver, rawURL string) error {
 }
 
 // newHTTPClient is the client of Slack and webhook deliveries: bounded by
-// timeout, and unless allowPrivate, able to connect to public addresses
-// only (proxies included: a proxy on a private address needs allowPrivate).
+// timeout, through the proxy the environment names (HTTP_PROXY,
+// HTTPS_PROXY, NO_PROXY), and unless allowPrivate, able to reach public
+// addresses only (egressTransport).
 func newHTTPClient(timeout time.Duration, allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		dialer.Control = checkPublic
+	if allowPrivate {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = dialer(nil)
+		return &http.Client{Timeout: timeout, Transport: t, CheckRedirect: noRedirects}
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = dialer.DialContext
+	return newPublicClient(timeout, http.ProxyFromEnvironment, net.DefaultResolver)
+}
+
+// newPublicClient is newHTTPClient's client without allowPrivate, with
+// proxy choosing each request's proxy (nil for none) and res resolving
+// the destinations sent through one.
+func newPublicClient(timeout time.Duration, proxy func(*http.Request) (*url.URL, error), res Resolver) *http.Client {
+	direct := http.DefaultTransport.(*http.Transport).Clone()
+	direct.Proxy = nil
+	direct.DialContext = dialer(checkPublic)
+	proxied := http.DefaultTransport.(*http.Transport).Clone()
+	proxied.Proxy = chosenProxy
+	proxied.DialContext = dialer(nil)
+	t := &egressTransport{proxy: proxy, resolver: res, direct: direct, proxied: proxied}
 	return &http.Client{Timeout: timeout, Transport: t, CheckRedirect: noRedirects}
+}
+
+// dialer is deliveries' DialContext, control (if any) its Control.
+func dialer(control func(network, address string, c syscall.RawConn) error) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: control}).DialContext
+}
+
+// egressTransport keeps deliveries to public destinations, with or
+// without a proxy. A request sent directly is checked by its dialer on
+// the very address it connects to (checkPublic). Through a proxy that
+// check would judge the proxy's address, not the destination's, and let
+// a project admin reach whatever the proxy reaches: so the destination's
+// host is resolved first and the request refused unless every address
+// is public (checkHost). The proxy itself, which the server's operator
+// chose, may be on any address.
+type egressTransport struct {
+	proxy           func(*http.Request) (*url.URL, error)
+	resolver        Resolver
+	direct, proxied *http.Transport
+}
+
+// proxyKey is the context key under which egressTransport hands the
+// proxy it chose, and checked the destination for, to its proxied
+// transport (chosenProxy).
+type proxyKey struct{}
+
+// RoundTrip implements http.RoundTripper.
+func (t *egressTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	p, err := t.proxy(req)
+	if err == nil && p == nil {
+		return t.direct.RoundTrip(req)
+	}
+	if err == nil {
+		err = checkHost(req.Context(), t.resolver, req.URL.Hostname())
+	}
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	return t.proxied.RoundTrip(req.WithContext(context.WithValue(req.Context(), proxyKey{}, p)))
+}
+
+// chosenProxy is the proxied transport's Proxy: the one egressTransport
+// chose, never none, since without a proxy the destination would be
+// dialled without checkPublic.
+func chosenProxy(req *http.Request) (*url.URL, error) {
+	if p, ok := req.Context().Value(proxyKey{}).(*url.URL); ok && p != nil {
+		return p, nil
+	}
+	return nil, errors.New("notify: proxied request without a proxy")
 }
 
 // noRedirects hands every redirect back to post as the answer, as

@@ -4,10 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestPublicAddr: loopback, private, link-local, metadata, CGNAT,
@@ -171,6 +179,116 @@ func TestCheckDestination(t *testing.T) {
 			t.Errorf("%s: %v, want %v saying %q", tc.url, err, tc.is, tc.want)
 		case errors.Is(err, ErrPrivateAddress) && strings.Contains(err.Error(), "10.20.30.40"):
 			t.Errorf("%s: %v names the resolved address", tc.url, err)
+		}
+	}
+}
+
+// fakeProxy is an HTTP proxy that forwards plain requests to plain and
+// tunnels CONNECT to tls whatever the target, recording each target.
+type fakeProxy struct {
+	plain, tls string // host:port
+	mu         sync.Mutex
+	targets    []string
+}
+
+func (p *fakeProxy) seen() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.targets)
+}
+
+func (p *fakeProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.targets = append(p.targets, r.Method+" "+r.Host)
+	p.mu.Unlock()
+	if r.Method != http.MethodConnect {
+		out := r.Clone(r.Context())
+		out.RequestURI = ""
+		out.URL.Host = p.plain
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+		return
+	}
+	up, err := net.Dial("tcp", p.tls)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer up.Close()
+	w.WriteHeader(http.StatusOK)
+	down, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer down.Close()
+	go io.Copy(up, rw)
+	io.Copy(down, up)
+}
+
+// TestProxiedDestinationChecked: through a proxy (HTTP_PROXY and
+// HTTPS_PROXY), whose own address may be private, the destination is
+// checked before the request is sent: a private address, typed or
+// resolved, is refused without the proxy hearing of it, while a public
+// name goes through the proxy, forwarded or tunnelled. A request the
+// proxy setting sends direct (NO_PROXY) is still checked when dialled.
+func TestProxiedDestinationChecked(t *testing.T) {
+	var hits atomic.Int32
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) })
+	plain := httptest.NewServer(ok)
+	t.Cleanup(plain.Close)
+	secure := httptest.NewTLSServer(ok)
+	t.Cleanup(secure.Close)
+	fp := &fakeProxy{plain: plain.Listener.Addr().String(), tls: secure.Listener.Addr().String()}
+	proxySrv := httptest.NewServer(fp)
+	t.Cleanup(proxySrv.Close)
+	proxyURL, _ := url.Parse(proxySrv.URL)
+	proxy := func(r *http.Request) (*url.URL, error) {
+		if r.URL.Path == "/no-proxy" {
+			return nil, nil
+		}
+		return proxyURL, nil
+	}
+	res := fakeResolver{
+		"hooks.example.com":    {"93.184.215.14"},
+		"intranet.example.com": {"10.20.30.40"},
+		"split.example.com":    {"93.184.215.14", "127.0.0.1"},
+	}
+	c := newPublicClient(5*time.Second, proxy, res)
+	c.Transport.(*egressTransport).proxied.TLSClientConfig = secure.Client().Transport.(*http.Transport).TLSClientConfig
+	for _, tc := range []struct {
+		url, via string // via: the proxy's record, "" refused
+		is       error  // why refused
+	}{
+		{plain.URL + "/hook", "", ErrPrivateAddress},
+		{secure.URL + "/hook", "", ErrPrivateAddress},
+		{"http://[::ffff:127.0.0.1]:" + plain.URL[strings.LastIndex(plain.URL, ":")+1:] + "/hook", "", ErrPrivateAddress},
+		{"http://intranet.example.com/hook", "", ErrPrivateAddress},
+		{"https://split.example.com/hook", "", ErrPrivateAddress},
+		{"http://unknown.example.com/hook", "", ErrUnresolved},
+		{plain.URL + "/no-proxy", "", ErrPrivateAddress},
+		{"http://hooks.example.com/hook", "POST hooks.example.com", nil},
+		{"https://hooks.example.com/hook", "CONNECT hooks.example.com:443", nil},
+	} {
+		before, seen := hits.Load(), len(fp.seen())
+		resp, err := c.Post(tc.url, "application/json", strings.NewReader("{}"))
+		if resp != nil {
+			resp.Body.Close()
+		}
+		got := fp.seen()[seen:]
+		if tc.via == "" {
+			if !errors.Is(err, tc.is) || hits.Load() != before || len(got) != 0 {
+				t.Errorf("%s: err %v, %d received, proxy saw %q: want %v before the proxy", tc.url, err, hits.Load()-before, got, tc.is)
+			}
+			continue
+		}
+		if err != nil || resp.StatusCode != http.StatusOK || hits.Load() != before+1 || !slices.Equal(got, []string{tc.via}) {
+			t.Errorf("%s: err %v, %d received, proxy saw %q, want %q", tc.url, err, hits.Load()-before, got, tc.via)
 		}
 	}
 }
