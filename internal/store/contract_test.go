@@ -73,6 +73,8 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ReleaseHealthEndsOnce", testReleaseHealthEndsOnce},
 		{"SessionReleasesBounded", testSessionReleasesBounded},
 		{"SessionIDsConcurrent", testSessionIDsConcurrent},
+		{"EventReleasesBounded", testEventReleasesBounded},
+		{"ReleasesConcurrent", testReleasesConcurrent},
 		{"Feedback", testFeedback},
 		{"PruneFeedback", testPruneFeedback},
 		{"ConcurrentSameIssue", testConcurrentSameIssue},

@@ -28,6 +28,11 @@ const migrateLockKey = 0x666c7974726170
 // naming projects (checkNameFree); migrateLockKey+1 guards roles.
 const projectNameLockKey = migrateLockKey + 2
 
+// releaseLockKey is the first key of the PostgreSQL advisory locks, one
+// per project (the second key), that serialise adding releases
+// (addReleases). Two-key locks are apart from the one-key ones above.
+const releaseLockKey int32 = 0x666c79
+
 // storeMigrations are the store's own tables. The queue's tables appear in
 // 0001_init too, because installs applied that file before the queue had
 // migrations of its own; internal/queue owns them now (see Migrations).

@@ -23,12 +23,13 @@ import (
 // the rate of those users.
 const MaxSessionIDsPerHour = 10000
 
-// MaxNewReleasesPerHour bounds the releases sessions may add to a project:
-// sessions of a release Flytrap does not know are counted only while the
+// MaxNewReleasesPerHour bounds the releases events and sessions may add to
+// a project: a release Flytrap does not know is recorded only while the
 // project has had fewer releases first seen in the past hour (from events,
-// sentry-cli or sessions). Without it a public DSN could add releases,
-// which are never pruned, as fast as the rate limit lets sessions in, and
-// push the real ones out of the releases list and of "latest".
+// sentry-cli or sessions). Past it an event is stored with its release tag
+// but records no release, and sessions are not counted. Without it a
+// public DSN could add releases as fast as the rate limit lets events in,
+// and push the real ones out of the releases list and of "latest".
 const MaxNewReleasesPerHour = 100
 
 // Kinds of release_session_ids.
@@ -169,12 +170,16 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 				}
 			}
 		}
-		refused, err := d.addSessionReleases(ctx, tx, releases)
+		firstSeen := make(map[releaseKey]int64, len(releases))
+		for rk, at := range releases {
+			firstSeen[releaseKey{rk.projectID, rk.release}] = at
+		}
+		_, refused, err := d.addReleases(ctx, tx, firstSeen)
 		if err != nil {
 			return err
 		}
 		for k := range buckets {
-			if refused[healthKey{projectID: k.projectID, release: k.release}] {
+			if refused[releaseKey{k.projectID, k.release}] {
 				delete(buckets, k)
 			}
 		}
@@ -238,50 +243,6 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 		return nil, fmt.Errorf("store: save sessions: %w", err)
 	}
 	return results, nil
-}
-
-// addSessionReleases records the releases a batch's sessions name, first
-// seen at the time given, and returns those it refused: a release Flytrap
-// does not know is added only while its project has had fewer than
-// MaxNewReleasesPerHour releases first seen in the hour before, since
-// sessions (from a public DSN) may name any number of made-up releases and
-// releases are kept for good.
-func (d *DB) addSessionReleases(ctx context.Context, tx *sql.Tx, releases map[healthKey]int64) (map[healthKey]bool, error) {
-	refused := map[healthKey]bool{}
-	room := map[int64]int64{}
-	for _, rk := range slices.SortedFunc(maps.Keys(releases), func(a, b healthKey) int {
-		return cmp.Or(cmp.Compare(a.projectID, b.projectID), cmp.Compare(a.release, b.release))
-	}) {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM releases WHERE project_id = $1 AND version = $2`,
-			rk.projectID, rk.release).Scan(&one)
-		if err == nil {
-			continue
-		}
-		if err != sql.ErrNoRows {
-			return nil, err
-		}
-		left, ok := room[rk.projectID]
-		if !ok {
-			var recent int64
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM releases WHERE project_id = $1 AND first_seen > $2`,
-				rk.projectID, releases[rk]-time.Hour.Milliseconds()).Scan(&recent); err != nil {
-				return nil, err
-			}
-			left = MaxNewReleasesPerHour - recent
-		}
-		if left <= 0 {
-			refused[rk] = true
-			room[rk.projectID] = 0
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
-			ON CONFLICT (project_id, version) DO NOTHING`, rk.projectID, rk.release, releases[rk]); err != nil {
-			return nil, err
-		}
-		room[rk.projectID] = left - 1
-	}
-	return refused, nil
 }
 
 // claimSessions records that ev's sessions are counted: it reports a

@@ -733,43 +733,133 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 // batch created with the batch index of the event that did.
 func (d *DB) insertReleases(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int) (map[releaseKey]int, error) {
 	firstOf := make(map[releaseKey]int)
-	var keys []releaseKey
+	firstSeen := make(map[releaseKey]int64)
 	for _, i := range fresh {
 		k := releaseKey{batch[i].projectID, batch[i].release}
 		if _, ok := firstOf[k]; !ok && k.version != "" {
 			firstOf[k] = i
-			keys = append(keys, k)
+			firstSeen[k] = batch[i].received
 		}
 	}
-	slices.SortFunc(keys, func(a, b releaseKey) int {
-		return cmp.Or(cmp.Compare(a.projectID, b.projectID), strings.Compare(a.version, b.version))
+	added, _, err := d.addReleases(ctx, tx, firstSeen)
+	if err != nil {
+		return nil, err
+	}
+	created := make(map[releaseKey]int, len(added))
+	for k := range added {
+		created[k] = firstOf[k]
+	}
+	return created, nil
+}
+
+// addReleases records the releases of firstSeen that are not known yet,
+// each first seen at the time (unix milliseconds) given, and returns
+// those it created and those it refused: a project gets a new release only
+// while it has had fewer than MaxNewReleasesPerHour releases first seen in
+// the hour before, since any SDK holding its DSN may name as many made-up
+// releases as it likes. On PostgreSQL, where workers save side by side,
+// the count and the inserts are made under a lock per project
+// (releaseLockKey), taken only when a release is unknown, so that two
+// savers cannot both fill the room they counted.
+func (d *DB) addReleases(ctx context.Context, tx *sql.Tx, firstSeen map[releaseKey]int64) (created, refused map[releaseKey]bool, err error) {
+	created, refused = map[releaseKey]bool{}, map[releaseKey]bool{}
+	// Projects in ID order, so that savers take their locks in one order;
+	// the earliest releases first, so they are the ones kept.
+	keys := slices.SortedFunc(maps.Keys(firstSeen), func(a, b releaseKey) int {
+		return cmp.Or(cmp.Compare(a.projectID, b.projectID), cmp.Compare(firstSeen[a], firstSeen[b]), strings.Compare(a.version, b.version))
 	})
-	created := make(map[releaseKey]int)
+	for len(keys) > 0 {
+		n := 1
+		for n < len(keys) && keys[n].projectID == keys[0].projectID {
+			n++
+		}
+		project := keys[:n]
+		keys = keys[n:]
+		if d.dialect == DialectPostgres {
+			unknown, err := d.unknownReleases(ctx, tx, project)
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(unknown) == 0 {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, releaseLockKey, int32(project[0].projectID)); err != nil { // IDs past 2^31 share a lock, and only wait for each other
+				return nil, nil, err
+			}
+		}
+		// Again under the lock: another saver may have added some.
+		unknown, err := d.unknownReleases(ctx, tx, project)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(unknown) == 0 {
+			continue
+		}
+		var recent int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM releases WHERE project_id = $1 AND first_seen > $2`,
+			unknown[0].projectID, firstSeen[unknown[0]]-time.Hour.Milliseconds()).Scan(&recent); err != nil {
+			return nil, nil, err
+		}
+		room := MaxNewReleasesPerHour - recent
+		for _, k := range unknown {
+			if room <= 0 {
+				refused[k] = true
+				continue
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
+				ON CONFLICT (project_id, version) DO NOTHING`, k.projectID, k.version, firstSeen[k])
+			if err != nil {
+				return nil, nil, err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return nil, nil, err
+			} else if n == 1 {
+				created[k] = true
+				room--
+			}
+		}
+	}
+	return created, refused, nil
+}
+
+// unknownReleases returns those of keys, releases of one project, that it
+// does not have, in keys' order.
+func (d *DB) unknownReleases(ctx context.Context, tx *sql.Tx, keys []releaseKey) ([]releaseKey, error) {
+	known := map[string]bool{}
 	err := eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
-		q.add(`INSERT INTO releases (project_id, version, first_seen) VALUES `)
+		q.add(`SELECT version FROM releases WHERE project_id = `, q.arg(keys[0].projectID), ` AND version IN (`)
 		for j, k := range keys[from:to] {
 			if j > 0 {
 				q.add(", ")
 			}
-			q.add("(", q.arg(k.projectID), ", ", q.arg(k.version), ", ", q.arg(batch[firstOf[k]].received), ")")
+			q.add(q.arg(k.version))
 		}
-		q.add(` ON CONFLICT (project_id, version) DO NOTHING RETURNING project_id, version`)
+		q.add(`)`)
 		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var k releaseKey
-			if err := rows.Scan(&k.projectID, &k.version); err != nil {
+			var v string
+			if err := rows.Scan(&v); err != nil {
 				return err
 			}
-			created[k] = firstOf[k]
+			known[v] = true
 		}
 		return rows.Err()
 	})
-	return created, err
+	if err != nil {
+		return nil, err
+	}
+	var unknown []releaseKey
+	for _, k := range keys {
+		if !known[k.version] {
+			unknown = append(unknown, k)
+		}
+	}
+	return unknown, nil
 }
 
 // bucket is one hour (or minute) of one issue.
