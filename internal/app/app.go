@@ -131,7 +131,9 @@ type Config struct {
 // zero keeps every event), and the history (dead letters, settled alert
 // notifications, hourly counts) by History.
 type Retention struct {
-	// MaxAge deletes events received longer ago than this (0: keep).
+	// MaxAge deletes events received longer ago than this, and releases
+	// first seen before then that nothing refers to any more
+	// (store.PruneReleases; 0: keep).
 	MaxAge time.Duration
 	// PerIssue keeps at most this many events per issue (0: all).
 	PerIssue int
@@ -255,6 +257,13 @@ func (a *App) registerJobs() {
 			n, err := a.db.Prune(ctx, now, r.MaxAge, r.PerIssue)
 			if n > 0 {
 				a.log.Info("retention pruned events and feedback", "deleted", n)
+			}
+			if err != nil {
+				return err
+			}
+			n, err = a.db.PruneReleases(ctx, now, r.MaxAge)
+			if n > 0 {
+				a.log.Info("retention pruned releases", "deleted", n)
 			}
 			if err != nil {
 				return err

@@ -106,3 +106,83 @@ func testReleasesConcurrent(e *env) {
 		t.Errorf("%d releases added by %d savers of %d new releases each, want the bound %d", n, savers, each, MaxNewReleasesPerHour)
 	}
 }
+
+// testPruneReleases: retention deletes the releases first seen before its
+// window that nothing refers to: no event, session counts, artifact
+// bundle, deploy or commit, and no issue resolved in or after them.
+func testPruneReleases(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	pid, other := e.project.ID, e.createProject("other").ID
+	now, maxAge := t0.Add(30*24*time.Hour), 7*24*time.Hour
+	old, recent := now.Add(-maxAge-time.Hour), now.Add(-maxAge+time.Hour)
+	create := func(project int64, version string, at time.Time) {
+		t.Helper()
+		if _, err := db.CreateRelease(ctx, System, project, version, at); err != nil {
+			t.Fatalf("CreateRelease(%s): %v", version, err)
+		}
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.db.ExecContext(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	for _, v := range []string{"unused", "events", "sessions", "bundle", "deployed", "commits", "resolved-in", "resolved-after", "pruned-events"} {
+		create(pid, v, old)
+	}
+	create(pid, "recent", recent)
+	create(other, "unused", old)
+	create(other, "events", old)
+	e.save("a", withRelease("events"), withRcv(now))
+	e.saveIn(other, "a", withRelease("events"), withRcv(now))
+	e.save("b", withRelease("pruned-events"), withRcv(old))
+	if _, err := db.Prune(ctx, now, maxAge, 0); err != nil {
+		t.Fatal(err)
+	}
+	exec(`INSERT INTO release_sessions (project_id, release, environment, hour, started, errored, crashed, abnormal) VALUES ($1, 'sessions', '', $2, 1, 0, 0, 0)`, pid, millis(now))
+	if _, _, err := db.SaveArtifactBundle(ctx, ArtifactBundle{ProjectID: pid, Checksum: "sum", Release: "bundle", Size: 10}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateDeploy(ctx, System, Deploy{ProjectID: pid, Version: "deployed", Environment: "production"}, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetReleaseCommits(ctx, System, pid, "commits", []Commit{{ID: "abc"}}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.save("c", withRelease("events"), withRcv(now))
+	exec(`UPDATE issues SET status = $1, resolved_in_release = 'resolved-in' WHERE id = $2`, StatusResolved, c.IssueID)
+	d := e.save("d", withRelease("events"), withRcv(now))
+	exec(`UPDATE issues SET status = $1, resolved_after_release = 'resolved-after' WHERE id = $2`, StatusResolved, d.IssueID)
+
+	n, err := db.PruneReleases(ctx, now, maxAge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := func(project int64) []string {
+		t.Helper()
+		rows, err := db.db.QueryContext(ctx, `SELECT version FROM releases WHERE project_id = $1 ORDER BY version`, project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var vs []string
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			vs = append(vs, v)
+		}
+		return vs
+	}
+	want := []string{"bundle", "commits", "deployed", "events", "recent", "resolved-after", "resolved-in", "sessions"}
+	if got := left(pid); n != 3 || !slices.Equal(got, want) {
+		t.Errorf("PruneReleases deleted %d, left %v; want 3 deleted (unused, pruned-events, other's unused), left %v", n, got, want)
+	}
+	if got := left(other); !slices.Equal(got, []string{"events"}) {
+		t.Errorf("other project left %v, want [events]", got)
+	}
+	if n, err := db.PruneReleases(ctx, now, 0); err != nil || n != 0 {
+		t.Errorf("PruneReleases without a window = %d, %v; want none", n, err)
+	}
+}

@@ -75,6 +75,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"SessionIDsConcurrent", testSessionIDsConcurrent},
 		{"EventReleasesBounded", testEventReleasesBounded},
 		{"ReleasesConcurrent", testReleasesConcurrent},
+		{"PruneReleases", testPruneReleases},
 		{"Feedback", testFeedback},
 		{"PruneFeedback", testPruneFeedback},
 		{"ConcurrentSameIssue", testConcurrentSameIssue},

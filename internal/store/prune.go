@@ -32,6 +32,18 @@ const (
 	prunePerIssueSQL = `DELETE FROM events WHERE id IN (
 		SELECT id FROM events WHERE issue_id = $1 AND (occurred_at, id) <= ($2, $3) LIMIT $4) RETURNING issue_id`
 	// issue
+	// cutoff, batch size
+	pruneReleasesSQL = `DELETE FROM releases WHERE (project_id, version) IN (
+		SELECT r.project_id, r.version FROM releases r WHERE r.first_seen < $1
+			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = r.project_id AND e.release_name = r.version)
+			AND NOT EXISTS (SELECT 1 FROM release_sessions s WHERE s.project_id = r.project_id AND s.release = r.version)
+			AND NOT EXISTS (SELECT 1 FROM artifact_bundles b WHERE b.project_id = r.project_id AND b.release_name = r.version)
+			AND NOT EXISTS (SELECT 1 FROM release_deploys d WHERE d.project_id = r.project_id AND d.version = r.version)
+			AND NOT EXISTS (SELECT 1 FROM release_commits c WHERE c.project_id = r.project_id AND c.version = r.version)
+			AND NOT EXISTS (SELECT 1 FROM issues i WHERE i.project_id = r.project_id
+				AND (i.resolved_in_release = r.version OR i.resolved_after_release = r.version))
+		LIMIT $2)`
+	// issue
 	fixLatestSQL = `UPDATE issues SET latest_event_id = COALESCE((
 			SELECT e.event_id FROM events e WHERE e.issue_id = issues.id
 			ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1), '')
@@ -85,6 +97,26 @@ func (d *DB) Prune(ctx context.Context, now time.Time, maxAge time.Duration, max
 		}
 	}
 	return total, nil
+}
+
+// PruneReleases deletes the releases first seen before now-maxAge that
+// nothing refers to any more: no event of theirs is left (Prune deleted
+// them), nor session counts (PruneHistory), artifact bundles, deploys or
+// commits, and no issue is resolved in or after them, whose regressions
+// are judged by the release's first seen. Releases are made by any SDK
+// that names one (within MaxNewReleasesPerHour), so without this a
+// project's list would only grow. A release deleted so that an SDK names
+// again is recorded anew, first seen then. It returns how many it deleted;
+// maxAge <= 0 deletes none.
+func (d *DB) PruneReleases(ctx context.Context, now time.Time, maxAge time.Duration) (int64, error) {
+	if maxAge <= 0 {
+		return 0, nil
+	}
+	n, err := d.deleteBatches(ctx, pruneReleasesSQL, millis(now.Add(-maxAge)), pruneBatch)
+	if err != nil {
+		return n, fmt.Errorf("store: prune releases: %w", err)
+	}
+	return n, nil
 }
 
 // crowdedIssues returns the issues with more than max stored events.

@@ -356,6 +356,9 @@ func planQueries(dialect string) []planQuery {
 		planQuery{name: "project hourly counts", sql: projectHourlySQL, args: []any{1, 0}, want: "last_seen"},
 		planQuery{name: "issue tags", sql: issueTagsSQL, args: []any{1, 10}, want: "issue_tags"},
 		planQuery{name: "prune by age", sql: pruneAgeSQL, args: []any{0, 10}, want: "events_received"},
+		// Every release first seen before the cutoff is a candidate: a
+		// scan of releases, but never of events.
+		planQuery{name: "prune releases", sql: pruneReleasesSQL, args: []any{0, 10}, want: "events_release", scansAll: true},
 		planQuery{name: "prune cutoff", sql: pruneCutoffSQL, args: []any{1, 10}, want: "events_issue_time", order: true},
 		planQuery{name: "prune per issue", sql: prunePerIssueSQL, args: []any{1, 0, 0, 10}, want: "events_issue_time"},
 		// Either index led by issue_id counts the events of each issue
