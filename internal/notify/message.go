@@ -82,6 +82,17 @@ func plural(n int64, one, many string) string {
 	return strconv.FormatInt(n, 10) + " " + many
 }
 
+// OtherIssueTitle is the issue's title when it is not the quoted event's
+// ("" when it is, or unknown): the issue's title is its newest event's by
+// the SDK's timestamp, so an alert quoting another event would otherwise
+// name the issue by a title its list does not show.
+func (m Message) OtherIssueTitle() string {
+	if m.Payload.IssueTitle == m.Payload.Title {
+		return ""
+	}
+	return m.Payload.IssueTitle
+}
+
 // Subject is the email subject: one line, bounded.
 func (m Message) Subject() string {
 	return "[Flytrap] " + oneLine(m.Project, 60) + ": " + m.Heading() + ": " + oneLine(m.Payload.Title, 120)
@@ -196,7 +207,7 @@ func renderEmail(m Message) (Email, error) {
 // programs that may want the exact text.
 func (m Message) forReaders() Message {
 	p := &m.Payload
-	for _, s := range []*string{&m.Project, &p.Title, &p.Culprit, &p.Level, &p.Status, &p.Environment, &p.Release} {
+	for _, s := range []*string{&m.Project, &p.Title, &p.IssueTitle, &p.Culprit, &p.Level, &p.Status, &p.Environment, &p.Release} {
 		// One line in the HTML part too, which shows the fields
 		// without the text part's line function.
 		*s = bidi.Show(oneLine(*s, math.MaxInt))
@@ -277,6 +288,9 @@ func slackBody(m Message) ([]byte, error) {
 	}
 	if p.Culprit != "" {
 		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "`" + slackCode(oneLine(p.Culprit, 200), slackSectionLimit-2) + "`"}})
+	}
+	if t := m.OtherIssueTitle(); t != "" {
+		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "*Issue:* " + slackEscape(oneLine(t, maxLine))}})
 	}
 	blocks = append(blocks, block{Type: "section", Fields: fields})
 	if len(m.Stack) > 0 {

@@ -145,3 +145,54 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
+
+// TestIssueTitleBesideEventTitle: an alert quoting an event whose title is
+// not its issue's shows "Issue: <title>" too, in the text email as one
+// line, in the HTML email escaped and in Slack escaped for mrkdwn; one
+// whose titles match, or without an issue title (a test alert), does not.
+func TestIssueTitleBesideEventTitle(t *testing.T) {
+	hostile := "Issue <b>&</b> <!channel>\r\nBcc: x@example.com"
+	for _, tc := range []struct {
+		name, issueTitle  string
+		text, html, slack string // "" wants no Issue line
+	}{
+		{"other", hostile, "\nIssue: Issue <b>&</b> <!channel>  Bcc: x@example.com\n",
+			"Issue: Issue &lt;b&gt;&amp;&lt;/b&gt; &lt;!channel&gt;  Bcc: x@example.com</p>",
+			"*Issue:* Issue &lt;b&gt;&amp;&lt;/b&gt; &lt;!channel&gt;  Bcc: x@example.com"},
+		{"same", "TypeError: x", "", "", ""},
+		{"none", "", "", "", ""},
+	} {
+		m := Message{Key: "k", Reason: store.RuleNewIssue, Project: "shop",
+			Payload: store.AlertPayload{Title: "TypeError: x", IssueTitle: tc.issueTitle, Level: "error"}}
+		mail, err := renderEmail(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := slackBody(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msg struct {
+			Blocks []struct{ Text *struct{ Text string } }
+		}
+		if err := json.Unmarshal(body, &msg); err != nil {
+			t.Fatal(err)
+		}
+		var slack strings.Builder
+		for _, b := range msg.Blocks {
+			if b.Text != nil {
+				slack.WriteString(b.Text.Text + "\n")
+			}
+		}
+		for _, part := range []struct{ what, body, want string }{
+			{"text email", mail.Text, tc.text}, {"HTML email", mail.HTML, tc.html}, {"Slack", slack.String(), tc.slack},
+		} {
+			switch {
+			case part.want == "" && strings.Contains(part.body, "Issue:"):
+				t.Errorf("%s: %s has an Issue line:\n%s", tc.name, part.what, part.body)
+			case part.want != "" && !strings.Contains(part.body, part.want):
+				t.Errorf("%s: %s lacks %q:\n%s", tc.name, part.what, part.want, part.body)
+			}
+		}
+	}
+}
