@@ -528,40 +528,13 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	release, next := req.ResolvedInRelease, false
-	if req.Status == apitypes.StatusResolvedInNextRelease {
-		req.Status, next = store.StatusResolved, true
-	}
-	if d := req.StatusDetails; d != nil {
-		if d.InRelease != "" && release != "" && d.InRelease != release {
-			writeError(w, http.StatusBadRequest, "bad_request", "resolved_in_release and statusDetails.inRelease name different releases; send one")
-			return
-		}
-		release, next = cmp.Or(release, d.InRelease), next || d.InNextRelease
-	}
-	if next && release != "" {
-		writeError(w, http.StatusBadRequest, "bad_request", "resolve in the next release or in a given release, not both")
-		return
-	}
-	switch req.Status {
-	case store.StatusResolved:
-	case store.StatusUnresolved, store.StatusIgnored:
-		if release != "" || next {
-			writeError(w, http.StatusBadRequest, "bad_request", "a release to resolve in is only valid with status \"resolved\"")
-			return
-		}
-	case "":
-		if release != "" || next || !req.AssignedTo.Set {
-			writeError(w, http.StatusBadRequest, "bad_request", `send a status ("resolved", "unresolved" or "ignored"), an assignedTo, or both`)
-			return
-		}
-	default:
-		writeError(w, http.StatusBadRequest, "bad_request", `status must be "resolved", "unresolved" or "ignored"`)
+	status, release, next, ok := readStatus(w, req.Status, req.ResolvedInRelease, req.StatusDetails, req.AssignedTo.Set)
+	if !ok {
 		return
 	}
 	// The status and the assignee change together or not at all, and the
 	// assignee hears of it only once it is done.
-	c := store.IssueChange{Status: req.Status, ResolvedInRelease: release, InNextRelease: next, Assign: req.AssignedTo.Set}
+	c := store.IssueChange{Status: status, ResolvedInRelease: release, InNextRelease: next, Assign: req.AssignedTo.Set}
 	if c.Assign {
 		if c.AssigneeID, ok = a.assigneeID(w, r, req.AssignedTo); !ok {
 			return
@@ -576,6 +549,45 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 		a.svc.NotifyAssigned(r.Context(), actor(r), is, before, a.linkBase)
 	}
 	writeJSON(w, http.StatusOK, wireIssue(is))
+}
+
+// readStatus reads the status a change of one issue or of many sends,
+// with its release as resolved_in_release or as Sentry's statusDetails
+// and status resolvedInNextRelease send it, and answers 400 with why (and
+// ok false) for a request that does not hold together; assign says the
+// change also assigns, which makes a change without a status one.
+func readStatus(w http.ResponseWriter, status, release string, d *apitypes.StatusDetails, assign bool) (_, _ string, next, ok bool) {
+	if status == apitypes.StatusResolvedInNextRelease {
+		status, next = store.StatusResolved, true
+	}
+	if d != nil {
+		if d.InRelease != "" && release != "" && d.InRelease != release {
+			writeError(w, http.StatusBadRequest, "bad_request", "resolved_in_release and statusDetails.inRelease name different releases; send one")
+			return "", "", false, false
+		}
+		release, next = cmp.Or(release, d.InRelease), next || d.InNextRelease
+	}
+	if next && release != "" {
+		writeError(w, http.StatusBadRequest, "bad_request", "resolve in the next release or in a given release, not both")
+		return "", "", false, false
+	}
+	switch status {
+	case store.StatusResolved:
+	case store.StatusUnresolved, store.StatusIgnored:
+		if release != "" || next {
+			writeError(w, http.StatusBadRequest, "bad_request", "a release to resolve in is only valid with status \"resolved\"")
+			return "", "", false, false
+		}
+	case "":
+		if release != "" || next || !assign {
+			writeError(w, http.StatusBadRequest, "bad_request", `send a status ("resolved", "unresolved" or "ignored"), an assignedTo, or both`)
+			return "", "", false, false
+		}
+	default:
+		writeError(w, http.StatusBadRequest, "bad_request", `status must be "resolved", "unresolved" or "ignored"`)
+		return "", "", false, false
+	}
+	return status, release, next, true
 }
 
 func (a *API) deleteIssue(w http.ResponseWriter, r *http.Request) {

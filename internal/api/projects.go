@@ -266,19 +266,16 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	switch {
-	case len(req.IDs) == 0 || len(req.IDs) > store.MaxBulkIDs:
+	if len(req.IDs) == 0 || len(req.IDs) > store.MaxBulkIDs {
 		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("ids must list 1 to %d issue IDs", store.MaxBulkIDs))
 		return
-	case req.Status == "" && !req.AssignedTo.Set:
-		writeError(w, http.StatusBadRequest, "bad_request", `send a status ("resolved", "unresolved" or "ignored"), an assignedTo, or both`)
-		return
-	case req.Status != "" && req.Status != store.StatusResolved && req.Status != store.StatusUnresolved && req.Status != store.StatusIgnored:
-		writeError(w, http.StatusBadRequest, "bad_request", `status must be "resolved", "unresolved" or "ignored"`)
+	}
+	newStatus, release, next, ok := readStatus(w, req.Status, req.ResolvedInRelease, req.StatusDetails, req.AssignedTo.Set)
+	if !ok {
 		return
 	}
 	// The statuses and the assignees change together or not at all.
-	c := store.BulkChange{Status: req.Status, Assign: req.AssignedTo.Set}
+	c := store.BulkChange{Status: newStatus, ResolvedInRelease: release, InNextRelease: next, Assign: req.AssignedTo.Set}
 	if c.Assign {
 		if c.AssigneeID, ok = a.assigneeID(w, r, req.AssignedTo); !ok {
 			return

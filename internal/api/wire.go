@@ -38,6 +38,9 @@ func wireIssue(is store.Issue) apitypes.Issue {
 		Count: is.Count, UserCount: is.UserCount, FirstSeen: is.FirstSeen, LastSeen: is.LastSeen,
 		FirstRelease: is.FirstRelease, LastRelease: is.LastRelease, LatestEventID: is.LatestEventID,
 		AssignedTo: wireAssignee(is.AssignedTo), ResolvedAfterRelease: is.ResolvedAfterRelease,
+		// Only a resolved issue keeps a release (any other status clears
+		// it), so these say how it is resolved, as Sentry's do.
+		StatusDetails: apitypes.StatusDetails{InRelease: is.ResolvedInRelease, InNextRelease: is.ResolvedAfterRelease != ""},
 	}
 }
 

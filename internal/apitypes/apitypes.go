@@ -356,6 +356,9 @@ type Issue struct {
 	LatestEventID string    `json:"latest_event_id"`
 	// AssignedTo is the user the issue is assigned to, null for nobody.
 	AssignedTo *Assignee `json:"assignedTo"`
+	// StatusDetails is Sentry's statusDetails: the release the issue is
+	// resolved in, or in the next release of, and empty otherwise.
+	StatusDetails StatusDetails `json:"statusDetails"`
 }
 
 // Assignee is the user an issue is assigned to, as Sentry shows one.
@@ -391,8 +394,9 @@ type StatusChange struct {
 }
 
 // StatusDetails is Sentry's statusDetails of a resolve: InRelease names
-// the release ("latest" for the project's latest), InNextRelease resolves
-// in the release after the latest.
+// the release ("latest" for the project's latest, in a change),
+// InNextRelease resolves in the release after the latest. An issue's is
+// {} unless it is resolved in a release, as Sentry's is.
 type StatusDetails struct {
 	InRelease     string `json:"inRelease,omitempty"`
 	InNextRelease bool   `json:"inNextRelease,omitempty"`
@@ -405,9 +409,12 @@ const StatusResolvedInNextRelease = "resolvedInNextRelease"
 // BulkChange is POST /api/v1/projects/{id}/issues/bulk: a new status, a
 // new assignee, or both, for each issue of IDs.
 type BulkChange struct {
-	IDs        []int64     `json:"ids"`
-	Status     string      `json:"status,omitempty"`
-	AssignedTo AssigneeRef `json:"assignedTo,omitzero"`
+	IDs               []int64 `json:"ids"`
+	Status            string  `json:"status,omitempty"`
+	ResolvedInRelease string  `json:"resolved_in_release,omitempty"`
+	// StatusDetails resolves in a release as StatusChange's does.
+	StatusDetails *StatusDetails `json:"statusDetails,omitempty"`
+	AssignedTo    AssigneeRef    `json:"assignedTo,omitzero"`
 }
 
 // AssigneeRef is whom a change assigns issues to: a user's ID (a number,

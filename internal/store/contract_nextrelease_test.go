@@ -104,3 +104,59 @@ func testResolveNextRelease(e *env) {
 		t.Errorf("a release named latest was recorded: %v", err)
 	}
 }
+
+// testBulkResolveInRelease: a bulk change resolves in a release, the
+// project's latest or the next one as UpdateIssue does, recording the
+// release in each changed issue's activity and among the releases, and
+// refuses what UpdateIssue refuses, changing nothing.
+func testBulkResolveInRelease(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	a := e.save("a", withRelease("shop@1.0.0")).IssueID
+	b := e.save("b", withRelease("shop@1.0.0")).IssueID
+	ids := []int64{a, b}
+	for _, c := range []struct {
+		c         BulkChange
+		in, after string
+	}{
+		{BulkChange{Status: StatusResolved, InNextRelease: true}, "", "shop@1.0.0"},
+		{BulkChange{Status: StatusResolved, ResolvedInRelease: LatestRelease}, "shop@1.0.0", ""},
+		{BulkChange{Status: StatusResolved, ResolvedInRelease: "shop@2.0.0"}, "shop@2.0.0", ""},
+		{BulkChange{Status: StatusResolved}, "", ""},
+	} {
+		if n, _, err := db.BulkUpdate(ctx, System, e.project.ID, ids, c.c); err != nil || n != 2 {
+			t.Fatalf("bulk %+v: %d, %v; want 2 changed", c.c, n, err)
+		}
+		for _, id := range ids {
+			i := e.issue(id)
+			if i.Status != StatusResolved || i.ResolvedInRelease != c.in || i.ResolvedAfterRelease != c.after {
+				t.Errorf("bulk %+v: issue %+v, want resolved in %q after %q", c.c, i, c.in, c.after)
+			}
+			as, _, err := db.ListActivity(ctx, System, id, "", 1)
+			if err != nil || len(as) == 0 || as[0].Kind != ActivityResolved || as[0].Release != c.in || as[0].AfterRelease != c.after {
+				t.Errorf("bulk %+v: activity %+v, %v; want resolved in %q after %q", c.c, as, err, c.in, c.after)
+			}
+		}
+	}
+	if _, err := db.GetRelease(ctx, System, e.project.ID, "shop@2.0.0"); err != nil {
+		t.Errorf("the release resolved in was not recorded: %v", err)
+	}
+	for name, c := range map[string]BulkChange{
+		"next release, ignored":      {Status: StatusIgnored, InNextRelease: true},
+		"next release and a release": {Status: StatusResolved, InNextRelease: true, ResolvedInRelease: "shop@1.0.0"},
+		"a release, unresolved":      {Status: StatusUnresolved, ResolvedInRelease: "shop@1.0.0"},
+		"a reserved release":         {Status: StatusResolved, ResolvedInRelease: "Latest"},
+		"no release yet, next":       {Status: StatusResolved, InNextRelease: true},
+		"no release yet, the latest": {Status: StatusResolved, ResolvedInRelease: LatestRelease},
+	} {
+		project, target := e.project.ID, ids
+		if strings.HasPrefix(name, "no release yet") {
+			bare := e.createProject("bare " + name)
+			project, target = bare.ID, []int64{e.saveIn(bare.ID, "fp").IssueID}
+		}
+		_, _, err := db.BulkUpdate(ctx, System, project, target, c)
+		wantErr(t, name, err, ErrInvalid)
+		if i := e.issue(target[0]); i.ResolvedInRelease != "" || (i.Status != StatusResolved && i.Status != StatusUnresolved) {
+			t.Errorf("%s changed the issue: %+v", name, i)
+		}
+	}
+}

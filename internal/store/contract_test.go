@@ -58,6 +58,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"MergeIssuesRefused", testMergeIssuesRefused},
 		{"MergeChains", testMergeChains},
 		{"ResolveNextRelease", testResolveNextRelease},
+		{"BulkResolveInRelease", testBulkResolveInRelease},
 		{"MergeConcurrentEvents", testMergeConcurrentEvents},
 		{"MergeGroupingVersion", testMergeGroupingVersion},
 		{"MergeAssignee", testMergeAssignee},

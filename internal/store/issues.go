@@ -727,19 +727,8 @@ type IssueChange struct {
 // that the caller can tell whether the assignee changed. The issue's
 // activity records each change, by v, in the same transaction.
 func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange) (Issue, int64, error) {
-	switch {
-	case c.Status == "" && !c.Assign:
-		return Issue{}, 0, fmt.Errorf("store: update issue: %w: nothing to change", ErrInvalid)
-	case c.Status != "" && !validStatus(c.Status):
-		return Issue{}, 0, fmt.Errorf("store: update issue: %w: status %q", ErrInvalid, c.Status)
-	case c.ResolvedInRelease != "" && c.Status != StatusResolved:
-		return Issue{}, 0, fmt.Errorf("store: update issue: %w: resolved_in_release needs status %q", ErrInvalid, StatusResolved)
-	case Clean(c.ResolvedInRelease) != c.ResolvedInRelease || utf8.RuneCountInString(c.ResolvedInRelease) > MaxTagLength:
-		return Issue{}, 0, fmt.Errorf("store: update issue: %w: release must be valid text of at most %d characters", ErrInvalid, MaxTagLength)
-	case c.InNextRelease && (c.Status != StatusResolved || c.ResolvedInRelease != ""):
-		return Issue{}, 0, fmt.Errorf("store: update issue: %w: the next release needs status %q and no other release", ErrInvalid, StatusResolved)
-	case c.ResolvedInRelease != "" && c.ResolvedInRelease != LatestRelease && releaseRefusal("release", c.ResolvedInRelease) != "":
-		return Issue{}, 0, fmt.Errorf("store: update issue: %w: %s", ErrInvalid, releaseRefusal("release", c.ResolvedInRelease))
+	if err := checkChange(c.Status, c.ResolvedInRelease, c.InNextRelease, c.Assign); err != nil {
+		return Issue{}, 0, fmt.Errorf("store: update issue: %w", err)
 	}
 	var (
 		i      Issue
@@ -762,23 +751,9 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 				return err
 			}
 		}
-		in, after := c.ResolvedInRelease, ""
-		if in == LatestRelease || c.InNextRelease {
-			latest, err := latestRelease(ctx, tx, project)
-			if err != nil {
-				return err
-			}
-			if latest == "" {
-				what := fmt.Sprintf("%q names the project's latest release", in)
-				if c.InNextRelease {
-					what = "the next release is the one after the project's latest"
-				}
-				return fmt.Errorf("%w: %s, and the project has no release yet: give the version of the release that fixes it, e.g. shop@1.2.3, or resolve it without one", ErrInvalid, what)
-			}
-			in = latest
-			if c.InNextRelease {
-				in, after = "", latest
-			}
+		in, after, err := resolveRelease(ctx, tx, project, c.ResolvedInRelease, c.InNextRelease)
+		if err != nil {
+			return err
 		}
 		var u query
 		sep := `UPDATE issues SET `
@@ -790,7 +765,6 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 			u.add(sep, `status = `, u.arg(c.Status), `, resolved_in_release = `, u.arg(in), `, resolved_after_release = `, u.arg(after))
 		}
 		u.add(` WHERE id = `, u.arg(id), ` RETURNING `, issueCols("issues"))
-		var err error
 		if i, err = scanIssue(tx.QueryRowContext(ctx, u.sql(), u.args...)); err != nil {
 			return err
 		}
@@ -808,17 +782,72 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 				return err
 			}
 		}
-		if in == "" {
-			return nil
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
-			ON CONFLICT (project_id, version) DO NOTHING`, i.ProjectID, in, millis(nowUTC()))
-		return err
+		return recordRelease(ctx, tx, i.ProjectID, in)
 	})
 	if err != nil {
 		return Issue{}, 0, fmt.Errorf("store: update issue %d: %w", id, err)
 	}
 	return i, before.Int64, nil
+}
+
+// checkChange checks the status, release and assignment of a change of
+// one issue or of many alike (see IssueChange), so that PATCH of an issue
+// and the bulk change refuse the same requests with the same reasons.
+func checkChange(status, release string, next, assign bool) error {
+	switch {
+	case status == "" && !assign:
+		return fmt.Errorf("%w: nothing to change", ErrInvalid)
+	case status != "" && !validStatus(status):
+		return fmt.Errorf("%w: status %q", ErrInvalid, status)
+	case release != "" && status != StatusResolved:
+		return fmt.Errorf("%w: resolved_in_release needs status %q", ErrInvalid, StatusResolved)
+	case Clean(release) != release || utf8.RuneCountInString(release) > MaxTagLength:
+		return fmt.Errorf("%w: release must be valid text of at most %d characters", ErrInvalid, MaxTagLength)
+	case next && (status != StatusResolved || release != ""):
+		return fmt.Errorf("%w: the next release needs status %q and no other release", ErrInvalid, StatusResolved)
+	case release != "" && release != LatestRelease && releaseRefusal("release", release) != "":
+		return fmt.Errorf("%w: %s", ErrInvalid, releaseRefusal("release", release))
+	}
+	return nil
+}
+
+// resolveRelease returns the resolved_in_release and
+// resolved_after_release a change resolving in release (LatestRelease
+// naming the project's latest) or, with next, in the next release sets
+// on the project's issues: the project's latest release becomes the
+// release or the one resolved after. A project without a release has no
+// latest, which is ErrInvalid with why.
+func resolveRelease(ctx context.Context, tx *sql.Tx, project int64, release string, next bool) (in, after string, err error) {
+	if release != LatestRelease && !next {
+		return release, "", nil
+	}
+	latest, err := latestRelease(ctx, tx, project)
+	if err != nil {
+		return "", "", err
+	}
+	if latest == "" {
+		what := fmt.Sprintf("%q names the project's latest release", release)
+		if next {
+			what = "the next release is the one after the project's latest"
+		}
+		return "", "", fmt.Errorf("%w: %s, and the project has no release yet: give the version of the release that fixes it, e.g. shop@1.2.3, or resolve it without one", ErrInvalid, what)
+	}
+	if next {
+		return "", latest, nil
+	}
+	return latest, "", nil
+}
+
+// recordRelease records release, one an issue was resolved in, among the
+// project's releases, first seen now, unless it is "" or known: releases
+// first seen later count as newer.
+func recordRelease(ctx context.Context, tx *sql.Tx, project int64, release string) error {
+	if release == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
+			ON CONFLICT (project_id, version) DO NOTHING`, project, release, millis(nowUTC()))
+	return err
 }
 
 // issueTables are the tables of an issue's rows, besides issues.
@@ -945,8 +974,11 @@ func (d *DB) BulkUpdateStatus(ctx context.Context, v Viewer, projectID int64, id
 // BulkChange is a change of many issues of a project: their status, their
 // assignee or both.
 type BulkChange struct {
-	// Status is the new status, "" to keep it.
-	Status string
+	// Status is the new status, "" to keep it; ResolvedInRelease and
+	// InNextRelease are as IssueChange's, the latest release being the
+	// project's.
+	Status, ResolvedInRelease string
+	InNextRelease             bool
 	// Assign says to assign the issues to user AssigneeID, or to nobody
 	// when that is 0.
 	Assign     bool
@@ -961,12 +993,10 @@ type BulkChange struct {
 // and the ones they were merged into may need another change. It returns how many issues changed status and how many
 // changed assignee; the activity of each records its change, by v.
 func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []int64, c BulkChange) (status, assigned int64, err error) {
-	switch {
-	case c.Status == "" && !c.Assign:
-		return 0, 0, fmt.Errorf("store: bulk update: %w: nothing to change", ErrInvalid)
-	case c.Status != "" && !validStatus(c.Status):
-		return 0, 0, fmt.Errorf("store: bulk update: %w: status %q", ErrInvalid, c.Status)
-	case len(ids) > MaxBulkIDs:
+	if err := checkChange(c.Status, c.ResolvedInRelease, c.InNextRelease, c.Assign); err != nil {
+		return 0, 0, fmt.Errorf("store: bulk update: %w", err)
+	}
+	if len(ids) > MaxBulkIDs {
 		return 0, 0, fmt.Errorf("store: bulk update: %w: at most %d issues at once", ErrInvalid, MaxBulkIDs)
 	}
 	if _, err := d.GetProject(ctx, v, projectID); err != nil {
@@ -997,14 +1027,22 @@ func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []in
 			assigned = int64(len(changed))
 		}
 		if c.Status != "" {
-			changed, err := bulkStatus(ctx, tx, d.query(), v, projectID, ids, c.Status)
+			in, after, err := resolveRelease(ctx, tx, projectID, c.ResolvedInRelease, c.InNextRelease)
 			if err != nil {
 				return err
 			}
-			if err := d.addActivities(ctx, tx, changed, statusActivity(c.Status), v.UserID, activityData{}); err != nil {
+			changed, err := bulkStatus(ctx, tx, d.query(), v, projectID, ids, c.Status, in, after)
+			if err != nil {
+				return err
+			}
+			if err := d.addActivities(ctx, tx, changed, statusActivity(c.Status), v.UserID,
+				activityData{Release: in, AfterRelease: after}); err != nil {
 				return err
 			}
 			status = int64(len(changed))
+			if len(changed) > 0 {
+				return recordRelease(ctx, tx, projectID, in)
+			}
 		}
 		return nil
 	})
@@ -1014,13 +1052,14 @@ func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []in
 	return status, assigned, nil
 }
 
-// bulkStatus sets the status of those of ids that are issues of the
+// bulkStatus sets the status, resolved_in_release in and
+// resolved_after_release after of those of ids that are issues of the
 // project, writing its statement to q, and returns the IDs of those that
 // changed.
-func bulkStatus(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID int64, ids []int64, status string) ([]int64, error) {
-	st := q.arg(status)
-	q.add(`UPDATE issues SET status = `, st, `, resolved_in_release = '', resolved_after_release = '' WHERE project_id = `, q.arg(projectID),
-		` AND `, q.visibleProject(v, projectID), ` AND (status <> `, st, ` OR resolved_in_release <> '' OR resolved_after_release <> '') AND id IN (`, q.list(ids),
+func bulkStatus(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID int64, ids []int64, status, in, after string) ([]int64, error) {
+	st, rin, raf := q.arg(status), q.arg(in), q.arg(after)
+	q.add(`UPDATE issues SET status = `, st, `, resolved_in_release = `, rin, `, resolved_after_release = `, raf, ` WHERE project_id = `, q.arg(projectID),
+		` AND `, q.visibleProject(v, projectID), ` AND (status <> `, st, ` OR resolved_in_release <> `, rin, ` OR resolved_after_release <> `, raf, `) AND id IN (`, q.list(ids),
 		`) RETURNING id`)
 	return changedIDs(ctx, tx, q)
 }
