@@ -197,3 +197,19 @@ func errorMessage(out map[string]any) string {
 	m, _ := e["message"].(string)
 	return m
 }
+
+// TestCommentCap: a comment on an issue that holds MaxCommentsPerIssue
+// comments is a 400 saying so and what to do.
+func TestCommentCap(t *testing.T) {
+	f := newFixture(t)
+	for range store.MaxCommentsPerIssue {
+		if _, err := f.db.AddComment(t.Context(), store.System, f.issueA, "+1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, out := f.do(t, f.memberToken, "POST", fmt.Sprintf("/api/v1/issues/%d/comments", f.issueA), `{"text":"one more"}`)
+	e, _ := out["error"].(map[string]any)
+	if msg := fmt.Sprint(e["message"]); code != 400 || !strings.Contains(msg, "at most 1000 comments") || !strings.Contains(msg, "delete old comments") {
+		t.Errorf("comment over the cap: HTTP %d %v, want 400 saying the cap and what to do", code, out)
+	}
+}

@@ -206,3 +206,18 @@ func TestLongComments(t *testing.T) {
 	r = f.post(roleMember, page+"/assign", url.Values{"assignee": {strings.Repeat("中", 10000)}})
 	wantStatus(t, r, http.StatusRequestEntityTooLarge)
 }
+
+// TestCommentCap: a comment on an issue that holds MaxCommentsPerIssue
+// comments is refused with a 400, and the page shows the form again with
+// the text and why.
+func TestCommentCap(t *testing.T) {
+	f := newFixture(t)
+	for range store.MaxCommentsPerIssue {
+		_, err := f.db.AddComment(f.ctx, store.System, f.issue, "+1")
+		f.must(err)
+	}
+	r := f.post(roleMember, issuePath(f.issue)+"/comments", url.Values{"text": {"one more <b>"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, ">\none more &lt;b&gt;</textarea>",
+		`<p class="form-error" id="comment-error" role="alert">An issue holds at most 1000 comments and this one has reached it: delete old comments`)
+}

@@ -40,6 +40,13 @@ const (
 // MaxCommentLength is the most characters a comment may hold.
 const MaxCommentLength = 10000
 
+// MaxCommentsPerIssue is the most comments AddComment lets an issue hold:
+// each is up to MaxCommentLength characters, written by any member, and
+// every page of the issue's activity reads them, so a script or a loop
+// must not grow one without bound. A merge may leave an issue with more,
+// which takes no new comment until some are deleted.
+const MaxCommentsPerIssue = 1000
+
 // ErrNotAuthor is the ErrForbidden of editing another user's comment, and
 // ErrNotYours of deleting one without being an admin of the project.
 var (
@@ -286,14 +293,27 @@ func (d *DB) AddComment(ctx context.Context, v Viewer, issueID int64, text strin
 	var id int64
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		// Locked against a merge or delete, which would otherwise leave
-		// the comment on an issue that is gone.
+		// the comment on an issue that is gone, and against another
+		// comment, which would otherwise count the same comments and
+		// take the issue past MaxCommentsPerIssue with this one.
 		var (
 			q   query
 			one int
 		)
-		q.add(`SELECT 1 FROM issues i WHERE i.id = `, q.arg(issueID), ` AND `, q.visible(v, "i.project_id"), d.forKeyShare())
+		q.add(`SELECT 1 FROM issues i WHERE i.id = `, q.arg(issueID), ` AND `, q.visible(v, "i.project_id"), d.forNoKeyUpdate())
 		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
 			return notFound(err)
+		}
+		// Counted up to the cap only: an issue merged past it need not
+		// be read whole.
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM issue_activity
+			WHERE issue_id = $1 AND kind = '`+ActivityComment+`' LIMIT $2) c`, issueID, MaxCommentsPerIssue).Scan(&n); err != nil {
+			return err
+		}
+		if n >= MaxCommentsPerIssue {
+			return fmt.Errorf("%w: an issue holds at most %d comments and this one has reached it: delete old comments (their authors and the project's admins may) or edit one instead",
+				ErrInvalid, MaxCommentsPerIssue)
 		}
 		var err error
 		id, err = addActivity(ctx, tx, issueID, ActivityComment, v.UserID, activityData{Text: text})

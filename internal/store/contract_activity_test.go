@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -326,5 +327,47 @@ func TestCommentLimit(t *testing.T) {
 		if err := commentText(tt.text); (err == nil) != tt.ok {
 			t.Errorf("commentText(%d runes) = %v, want ok %v", len([]rune(tt.text)), err, tt.ok)
 		}
+	}
+}
+
+// testCommentCap: an issue takes MaxCommentsPerIssue comments and refuses
+// the next with ErrInvalid and why, whatever other activity it has, until
+// one is deleted.
+func testCommentCap(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	ann := e.createUser("ann@example.com", RoleMember)
+	e.addMember(e.project, ann)
+	asAnn := Viewer{UserID: ann.ID}
+	id := e.save("a").IssueID
+	e.setStatus(id, StatusIgnored, "")
+	// All but one written at once: a thousand requests would be slow.
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		for range MaxCommentsPerIssue - 1 {
+			if _, err := addActivity(ctx, tx, id, ActivityComment, ann.ID, activityData{Text: "+1"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := db.AddComment(ctx, asAnn, id, "the last one")
+	if err != nil {
+		t.Fatalf("comment %d: %v", MaxCommentsPerIssue, err)
+	}
+	_, err = db.AddComment(ctx, asAnn, id, "one too many")
+	wantErr(t, "a comment over the cap", err, ErrInvalid)
+	if want := fmt.Sprintf("at most %d comments", MaxCommentsPerIssue); err != nil && !strings.Contains(Reason(err), want) {
+		t.Errorf("reason %q, want it to say %q", Reason(err), want)
+	}
+	if err := db.DeleteComment(ctx, asAnn, id, last.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddComment(ctx, asAnn, id, "in the space freed"); err != nil {
+		t.Errorf("a comment after one was deleted: %v", err)
+	}
+	if _, err := db.AddComment(ctx, asAnn, e.save("b").IssueID, "another issue"); err != nil {
+		t.Errorf("a comment on another issue: %v", err)
 	}
 }

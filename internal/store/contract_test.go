@@ -101,6 +101,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AssignIssue", testAssignIssue},
 		{"IssueActivity", testIssueActivity},
 		{"Comments", testComments},
+		{"CommentCap", testCommentCap},
 		{"UpdateIssue", testUpdateIssue},
 		{"ListIssuesAssigned", testListIssuesAssigned},
 		{"AdjacentEvents", testAdjacentEvents},
