@@ -559,6 +559,7 @@ type EventDetail struct {
 // one-line summary needs of its issue, in the order events arrived.
 type FeedEvent struct {
 	Event
+	// Culprit is the event's own, as the live stream's.
 	Culprit string `json:"culprit"`
 	// IssueTitle, Count and Status are the issue's now, not when the
 	// event arrived; the event's own title is Title.

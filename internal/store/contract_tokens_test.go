@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -84,9 +85,19 @@ func testFeed(e *env) {
 	member := e.createUser("m@example.com", RoleMember)
 	e.addMember(e.project, member)
 	var want []string
+	// Each event's culprit is its own, as the processor derived it: the
+	// SDK's, else from its transaction, scrubbed as the project's
+	// settings say; not its issue's, which is the newest event's.
+	culprits := map[string]string{}
 	for i := range 5 {
 		id := string(rune('a'+i)) + "0000000000000000000000000000000"
-		e.save("fp", withID(id), withRcv(base.Add(time.Duration(i)*time.Second)), withAt(base), withCulprit("app.js in run"),
+		culprit := withSDKCulprit(fmt.Sprintf("app.js in run%d", i))
+		culprits[id] = fmt.Sprintf("app.js in run%d", i)
+		if i == 1 {
+			culprit = withTransaction("GET /reset?token=s3cr3t&next=home")
+			culprits[id] = "GET /reset?token=[Filtered]&next=home"
+		}
+		e.save("fp", withID(id), withRcv(base.Add(time.Duration(i)*time.Second)), withAt(base.Add(time.Duration(-i)*time.Second)), culprit,
 			withEnv([]string{"prod", "staging"}[i%2]))
 		want = append(want, id)
 	}
@@ -101,8 +112,8 @@ func testFeed(e *env) {
 		}
 		for _, fe := range page {
 			got = append(got, fe.EventID)
-			if fe.Culprit != "app.js in run" || fe.IssueTitle != "Error fp" || fe.Count != 5 || fe.Status != StatusUnresolved {
-				t.Errorf("feed event %+v", fe)
+			if fe.Culprit != culprits[fe.EventID] || fe.IssueTitle != "Error fp" || fe.Count != 5 || fe.Status != StatusUnresolved || fe.Payload != nil {
+				t.Errorf("feed event %+v, want culprit %q", fe, culprits[fe.EventID])
 			}
 		}
 		if cursor = next; cursor == "" {

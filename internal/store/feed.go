@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/scrub"
 )
 
 // feedOrder names the feed's ordering in cursors.
@@ -21,8 +25,12 @@ type FeedFilter struct {
 }
 
 // FeedEvent is an event with what a one-line summary needs of its issue.
+// EventRow has no payload.
 type FeedEvent struct {
 	EventRow
+	// Culprit is the event's own, as the processor derived it for the
+	// live stream (EventCulprit), not its issue's, which is its newest
+	// event's.
 	Culprit string
 	// IssueTitle, Count and Status are the issue's now.
 	IssueTitle string
@@ -36,7 +44,7 @@ type FeedEvent struct {
 // the gap after it lost its stream.
 func (d *DB) Feed(ctx context.Context, v Viewer, f FeedFilter) ([]FeedEvent, string, error) {
 	q := &query{}
-	q.add(`SELECT `, eventCols, `, i.culprit, i.title, i.count, i.status FROM events e JOIN issues i ON i.id = e.issue_id WHERE `,
+	q.add(`SELECT `, eventCols, `, e.payload, i.title, i.count, i.status FROM events e JOIN issues i ON i.id = e.issue_id WHERE `,
 		q.visible(v, "e.project_id"), ` AND e.received_at >= `, q.arg(millis(f.Since)))
 	if len(f.ProjectIDs) > 0 {
 		q.add(` AND e.project_id IN (`)
@@ -70,14 +78,16 @@ func (d *DB) Feed(ctx context.Context, v Viewer, f FeedFilter) ([]FeedEvent, str
 	defer rows.Close()
 	events := []FeedEvent{}
 	var lastID int64
+	next := ""
 	for rows.Next() {
 		if len(events) == limit {
-			return events, encodeCursor(feedOrder, millis(events[limit-1].Received), lastID), nil
+			next = encodeCursor(feedOrder, millis(events[limit-1].Received), lastID)
+			break
 		}
 		var fe FeedEvent
 		e, id, err := scanEvent(scanFunc(func(dest ...any) error {
-			return rows.Scan(append(dest, &fe.Culprit, &fe.IssueTitle, &fe.Count, &fe.Status)...)
-		}), false)
+			return rows.Scan(append(dest, &fe.IssueTitle, &fe.Count, &fe.Status)...)
+		}), true)
 		if err != nil {
 			return nil, "", fmt.Errorf("store: feed: %w", err)
 		}
@@ -88,7 +98,45 @@ func (d *DB) Feed(ctx context.Context, v Viewer, f FeedFilter) ([]FeedEvent, str
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("store: feed: %w", err)
 	}
-	return events, "", nil
+	rows.Close()
+	if err := d.feedCulprits(ctx, events); err != nil {
+		return nil, "", fmt.Errorf("store: feed: %w", err)
+	}
+	return events, next, nil
+}
+
+// feedCulprits sets each event's Culprit from its payload, which it then
+// drops, as the processor derives the culprit it saves (see SaveRequest
+// and scrub.IssueCulprit) under the project's privacy settings: events
+// keep no culprit of their own, and a column written with every event
+// would cost each save for the feed's sake. Settings changed since an
+// event was saved apply to the culprit derived from its transaction or
+// frames.
+func (d *DB) feedCulprits(ctx context.Context, events []FeedEvent) error {
+	scrubs := map[int64]scrub.Config{}
+	for i := range events {
+		fe := &events[i]
+		c, ok := scrubs[fe.ProjectID]
+		if !ok {
+			p, err := d.ProjectPrivacy(ctx, System, fe.ProjectID)
+			if err != nil {
+				return err
+			}
+			c = p.ScrubConfig()
+			scrubs[fe.ProjectID] = c
+		}
+		var ev event.Event
+		if err := json.Unmarshal(fe.Payload, &ev); err != nil {
+			return fmt.Errorf("event %s payload: %w", fe.EventID, err)
+		}
+		fe.Payload = nil
+		culprit := scrub.IssueCulprit(ev, c)
+		if culprit == "" {
+			culprit = ev.Culprit()
+		}
+		fe.Culprit = truncate(culprit, MaxTitleLength)
+	}
+	return nil
 }
 
 // scanFunc is a scanner made of a function.

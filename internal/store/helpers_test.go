@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/scrub"
 )
 
 // t0 is the base time of test events, in the past so retention tests can
@@ -23,12 +24,24 @@ func newEventID() string { return fmt.Sprintf("%032x", eventSeq.Add(1)) }
 // eventOpt adjusts a test event or its save request.
 type eventOpt func(*SaveRequest)
 
-func withRelease(r string) eventOpt  { return func(s *SaveRequest) { s.Event.Release = r } }
-func withEnv(e string) eventOpt      { return func(s *SaveRequest) { s.Event.Environment = e } }
-func withLevel(l string) eventOpt    { return func(s *SaveRequest) { s.Event.Level = l } }
-func withUser(k string) eventOpt     { return func(s *SaveRequest) { s.UserKey = k } }
-func withTitle(x string) eventOpt    { return func(s *SaveRequest) { s.Title = x } }
-func withCulprit(c string) eventOpt  { return func(s *SaveRequest) { s.Culprit = c } }
+func withRelease(r string) eventOpt { return func(s *SaveRequest) { s.Event.Release = r } }
+func withEnv(e string) eventOpt     { return func(s *SaveRequest) { s.Event.Environment = e } }
+func withLevel(l string) eventOpt   { return func(s *SaveRequest) { s.Event.Level = l } }
+func withUser(k string) eventOpt    { return func(s *SaveRequest) { s.UserKey = k } }
+func withTitle(x string) eventOpt   { return func(s *SaveRequest) { s.Title = x } }
+func withCulprit(c string) eventOpt { return func(s *SaveRequest) { s.Culprit = c } }
+
+// withSDKCulprit and withTransaction set the event's fields and the
+// request's culprit from them as the processor does.
+func withSDKCulprit(c string) eventOpt {
+	return func(s *SaveRequest) { s.Event.SDKCulprit, s.Culprit = c, c }
+}
+func withTransaction(tx string) eventOpt {
+	return func(s *SaveRequest) {
+		s.Event.Transaction = tx
+		s.Culprit = scrub.IssueCulprit(*s.Event, DefaultPrivacy.ScrubConfig())
+	}
+}
 func withID(id string) eventOpt      { return func(s *SaveRequest) { s.Event.EventID = id } }
 func withAt(at time.Time) eventOpt   { return func(s *SaveRequest) { s.Event.Timestamp = at } }
 func withRcv(at time.Time) eventOpt  { return func(s *SaveRequest) { s.Event.Received = at } }
