@@ -101,7 +101,12 @@ func testFeed(e *env) {
 			withEnv([]string{"prod", "staging"}[i%2]))
 		want = append(want, id)
 	}
-	e.saveIn(other.ID, "fp", withID("f0000000000000000000000000000000"), withRcv(base.Add(time.Second)), withAt(base))
+	// A project that does not scrub keeps its transaction's query.
+	if _, err := db.SetProjectPrivacy(ctx, System, other.ID, PrivacySettings{SensitiveFields: []string{}, SafeFields: []string{}}); err != nil {
+		t.Fatal(err)
+	}
+	e.saveIn(other.ID, "fp", withID("f0000000000000000000000000000000"), withRcv(base.Add(time.Second)), withAt(base),
+		withTransaction("GET /reset?token=s3cr3t"))
 
 	var got []string
 	cursor := ""
@@ -126,6 +131,15 @@ func testFeed(e *env) {
 	all, _, err := db.Feed(ctx, System, FeedFilter{Since: base.Add(time.Second), Limit: 100})
 	if err != nil || len(all) != 5 {
 		t.Errorf("admin's feed since +1s = %d events, %v; want 5 (4 of main, 1 of other)", len(all), err)
+	}
+	for _, fe := range all {
+		want := culprits[fe.EventID]
+		if fe.ProjectID == other.ID {
+			want = "GET /reset?token=s3cr3t"
+		}
+		if fe.Culprit != want {
+			t.Errorf("admin's feed event %s: culprit %q, want %q", fe.EventID, fe.Culprit, want)
+		}
 	}
 	staging, _, _ := db.Feed(ctx, System, FeedFilter{Since: base, Environment: "staging", ProjectIDs: []int64{e.project.ID}})
 	if len(staging) != 2 {

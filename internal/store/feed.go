@@ -69,6 +69,13 @@ func (d *DB) Feed(ctx context.Context, v Viewer, f FeedFilter) ([]FeedEvent, str
 		}
 		q.add(` AND (e.received_at > `, q.arg(at), ` OR (e.received_at = `, q.arg(at), ` AND e.id > `, q.arg(id), `))`)
 	}
+	// Each event's culprit is derived from its payload, which is read one
+	// row at a time and dropped: a page of 100 events of 1 MiB each must
+	// not be held at once.
+	scrubs, err := d.scrubConfigs(ctx, v, f.ProjectIDs)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: feed: %w", err)
+	}
 	limit := pageSize(f.Limit)
 	q.add(` ORDER BY e.received_at, e.id LIMIT `, q.arg(limit+1))
 	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
@@ -78,11 +85,9 @@ func (d *DB) Feed(ctx context.Context, v Viewer, f FeedFilter) ([]FeedEvent, str
 	defer rows.Close()
 	events := []FeedEvent{}
 	var lastID int64
-	next := ""
 	for rows.Next() {
 		if len(events) == limit {
-			next = encodeCursor(feedOrder, millis(events[limit-1].Received), lastID)
-			break
+			return events, encodeCursor(feedOrder, millis(events[limit-1].Received), lastID), nil
 		}
 		var fe FeedEvent
 		e, id, err := scanEvent(scanFunc(func(dest ...any) error {
@@ -91,6 +96,15 @@ func (d *DB) Feed(ctx context.Context, v Viewer, f FeedFilter) ([]FeedEvent, str
 		if err != nil {
 			return nil, "", fmt.Errorf("store: feed: %w", err)
 		}
+		c, ok := scrubs[e.ProjectID]
+		if !ok {
+			// A project made since the settings were read.
+			c = DefaultPrivacy.ScrubConfig()
+		}
+		if fe.Culprit, err = eventCulprit(e.Payload, c); err != nil {
+			return nil, "", fmt.Errorf("store: feed: event %s: %w", e.EventID, err)
+		}
+		e.Payload = nil
 		fe.EventRow = e
 		events = append(events, fe)
 		lastID = id
@@ -98,45 +112,25 @@ func (d *DB) Feed(ctx context.Context, v Viewer, f FeedFilter) ([]FeedEvent, str
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("store: feed: %w", err)
 	}
-	rows.Close()
-	if err := d.feedCulprits(ctx, events); err != nil {
-		return nil, "", fmt.Errorf("store: feed: %w", err)
-	}
-	return events, next, nil
+	return events, "", nil
 }
 
-// feedCulprits sets each event's Culprit from its payload, which it then
-// drops, as the processor derives the culprit it saves (see SaveRequest
-// and scrub.IssueCulprit) under the project's privacy settings: events
-// keep no culprit of their own, and a column written with every event
-// would cost each save for the feed's sake. Settings changed since an
-// event was saved apply to the culprit derived from its transaction or
-// frames.
-func (d *DB) feedCulprits(ctx context.Context, events []FeedEvent) error {
-	scrubs := map[int64]scrub.Config{}
-	for i := range events {
-		fe := &events[i]
-		c, ok := scrubs[fe.ProjectID]
-		if !ok {
-			p, err := d.ProjectPrivacy(ctx, System, fe.ProjectID)
-			if err != nil {
-				return err
-			}
-			c = p.ScrubConfig()
-			scrubs[fe.ProjectID] = c
-		}
-		var ev event.Event
-		if err := json.Unmarshal(fe.Payload, &ev); err != nil {
-			return fmt.Errorf("event %s payload: %w", fe.EventID, err)
-		}
-		fe.Payload = nil
-		culprit := scrub.IssueCulprit(ev, c)
-		if culprit == "" {
-			culprit = ev.Culprit()
-		}
-		fe.Culprit = truncate(culprit, MaxTitleLength)
+// eventCulprit is the culprit of the stored event payload, as the
+// processor derived it for its live message and the issue (see
+// SaveRequest and scrub.IssueCulprit), under scrubbing c: events keep no
+// culprit of their own, since a column written with every event would
+// cost each save for the feed's sake. Settings changed since the event
+// was saved apply to a culprit derived from its transaction or frames.
+func eventCulprit(payload []byte, c scrub.Config) (string, error) {
+	var ev event.Event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return "", err
 	}
-	return nil
+	culprit := scrub.IssueCulprit(ev, c)
+	if culprit == "" {
+		culprit = ev.Culprit()
+	}
+	return truncate(culprit, MaxTitleLength), nil
 }
 
 // scanFunc is a scanner made of a function.

@@ -53,13 +53,52 @@ func (d *DB) ProjectPrivacy(ctx context.Context, v Viewer, projectID int64) (Pri
 	if err != nil {
 		return PrivacySettings{}, fmt.Errorf("store: privacy settings of project %d: %w", projectID, notFound(err))
 	}
-	if err := json.Unmarshal([]byte(sensitive), &s.SensitiveFields); err != nil {
-		return PrivacySettings{}, fmt.Errorf("store: sensitive fields of project %d: %w", projectID, err)
-	}
-	if err := json.Unmarshal([]byte(safe), &s.SafeFields); err != nil {
-		return PrivacySettings{}, fmt.Errorf("store: safe fields of project %d: %w", projectID, err)
+	if err := s.readFields(sensitive, safe); err != nil {
+		return PrivacySettings{}, fmt.Errorf("store: privacy settings of project %d: %w", projectID, err)
 	}
 	return s, nil
+}
+
+// readFields reads the field lists as the projects table keeps them.
+func (s *PrivacySettings) readFields(sensitive, safe string) error {
+	if err := json.Unmarshal([]byte(sensitive), &s.SensitiveFields); err != nil {
+		return fmt.Errorf("sensitive fields: %w", err)
+	}
+	if err := json.Unmarshal([]byte(safe), &s.SafeFields); err != nil {
+		return fmt.Errorf("safe fields: %w", err)
+	}
+	return nil
+}
+
+// scrubConfigs returns the scrubber's configuration of each project v may
+// see, of those of ids only unless ids is empty.
+func (d *DB) scrubConfigs(ctx context.Context, v Viewer, ids []int64) (map[int64]scrub.Config, error) {
+	var q query
+	q.add(`SELECT p.id, p.scrubbing, p.sensitive_fields, p.safe_fields, p.drop_ip FROM projects p WHERE `, q.visible(v, "p.id"))
+	if len(ids) > 0 {
+		q.add(` AND p.id IN (`, q.list(ids), `)`)
+	}
+	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: privacy settings: %w", err)
+	}
+	defer rows.Close()
+	configs := map[int64]scrub.Config{}
+	for rows.Next() {
+		var (
+			id              int64
+			s               PrivacySettings
+			sensitive, safe string
+		)
+		if err := rows.Scan(&id, &s.Scrubbing, &sensitive, &safe, &s.DropIPAddresses); err != nil {
+			return nil, fmt.Errorf("store: privacy settings: %w", err)
+		}
+		if err := s.readFields(sensitive, safe); err != nil {
+			return nil, fmt.Errorf("store: privacy settings of project %d: %w", id, err)
+		}
+		configs[id] = s.ScrubConfig()
+	}
+	return configs, rows.Err()
 }
 
 // SetProjectPrivacy replaces a project's privacy settings; the project's admins only.
