@@ -990,8 +990,11 @@ type BulkChange struct {
 // error, none of it; as BulkUpdateStatus and BulkAssign would one after
 // the other. IDs of issues of the project that were merged into others
 // are a *MergedError, and nothing changes: the caller chose those issues,
-// and the ones they were merged into may need another change. It returns how many issues changed status and how many
-// changed assignee; the activity of each records its change, by v.
+// and the ones they were merged into may need another change. A release
+// to resolve in is checked and set as UpdateIssue checks and sets it, the
+// same for every issue. It returns how many issues changed status (or
+// release) and how many changed assignee; the activity of each records
+// its change, by v.
 func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []int64, c BulkChange) (status, assigned int64, err error) {
 	if err := checkChange(c.Status, c.ResolvedInRelease, c.InNextRelease, c.Assign); err != nil {
 		return 0, 0, fmt.Errorf("store: bulk update: %w", err)
