@@ -327,3 +327,64 @@ func testReleaseHealthEndsOnce(e *env) {
 		t.Errorf("crashes sent again:\n got %s\nwant %s", got, want)
 	}
 }
+
+// testReleaseHealthSaturates: a bucket's counts stop at MaxSessionCount
+// instead of overflowing, whether they were near it or (stored before the
+// bound) near 2^63, and the figures of many full buckets add up to no more
+// than MaxSessionCount rather than failing.
+func testReleaseHealthSaturates(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	pid := e.project.ID
+	agg := func(release string, hour int, exited, errored, crashed int64) event.SessionAggregate {
+		return event.SessionAggregate{Release: release, Environment: "production", Started: t0.Add(time.Duration(hour) * time.Hour),
+			Exited: exited, Errored: errored, Crashed: crashed}
+	}
+	save := func(id string, aggs ...event.SessionAggregate) {
+		t.Helper()
+		if _, err := db.SaveSessions(ctx, []SessionsRequest{sessionsReq(pid, id, nil, aggs...)}); err != nil {
+			t.Fatalf("SaveSessions %s: %v", id, err)
+		}
+	}
+	set := func(release string, to int64) {
+		t.Helper()
+		if _, err := db.db.ExecContext(ctx, `UPDATE release_sessions SET started = $1, errored = $1, crashed = $1
+			WHERE project_id = $2 AND release = $3`, to, pid, release); err != nil {
+			t.Fatal(err)
+		}
+	}
+	health := func(release string) string {
+		t.Helper()
+		hs, err := db.ReleaseHealth(ctx, System, pid, HealthFilter{Release: release})
+		if err != nil {
+			t.Fatalf("ReleaseHealth(%s): %v", release, err)
+		}
+		return healthOf(hs)
+	}
+	const huge = 1 << 62
+	full := fmt.Sprintf("sessions=%d healthy=0 errored=0 crashed=%d abnormal=0", MaxSessionCount, MaxSessionCount)
+	cases := []struct {
+		name string
+		from int64
+	}{
+		{"near the cap", MaxSessionCount - 5},
+		{"near 2^63", 1<<63 - 10},
+	}
+	for i, c := range cases {
+		release := fmt.Sprintf("sat%d", i)
+		save(release+"-a", agg(release, 0, 1, 0, 1))
+		set(release, c.from)
+		save(release+"-b", agg(release, 0, 10, 0, 10))
+		save(release+"-c", agg(release, 0, 10, 0, 10))
+		if got, want := health(release), "["+release+"/ "+full+" users=0 crashed_users=0 cfs=0.00 cfu=-]"; got != want {
+			t.Errorf("%s, then added to:\n got %s\nwant %s", c.name, got, want)
+		}
+	}
+	// Buckets each at the bound: their sum is held to it too.
+	for h := range 20 {
+		save(fmt.Sprintf("many-%d", h), agg("many", h, huge, huge, huge))
+	}
+	set("many", 1<<63-1)
+	if got, want := health("many"), "[many/ "+full+" users=0 crashed_users=0 cfs=0.00 cfu=-]"; got != want {
+		t.Errorf("20 full buckets:\n got %s\nwant %s", got, want)
+	}
+}

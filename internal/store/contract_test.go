@@ -72,6 +72,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"PruneHistory", testPruneHistory},
 		{"ReleaseHealth", testReleaseHealth},
 		{"ReleaseHealthEndsOnce", testReleaseHealthEndsOnce},
+		{"ReleaseHealthSaturates", testReleaseHealthSaturates},
 		{"SessionReleasesBounded", testSessionReleasesBounded},
 		{"SessionIDsConcurrent", testSessionIDsConcurrent},
 		{"EventReleasesBounded", testEventReleasesBounded},

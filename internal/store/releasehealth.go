@@ -32,6 +32,21 @@ const MaxSessionIDsPerHour = 10000
 // and push the real ones out of the releases list and of "latest".
 const MaxNewReleasesPerHour = 100
 
+// MaxSessionCount is the most a release_sessions counter holds, and the
+// most a figure of ReleaseHealth adds up to: a bucket's count stops there
+// rather than overflow a BIGINT (PostgreSQL fails the statement, SQLite
+// turns the column into a float) and fail every later message of the
+// bucket. Ingest bounds what one message adds far below it, so only a
+// flood that lasts reaches it.
+const MaxSessionCount = 1_000_000_000_000_000
+
+// addCount is a + b held to 0..MaxSessionCount, the store not trusting its
+// callers' counts to be in range.
+func addCount(a, b int64) int64 {
+	a, b = min(max(a, 0), MaxSessionCount), min(max(b, 0), MaxSessionCount)
+	return min(a, MaxSessionCount-b) + b
+}
+
 // Kinds of release_session_ids.
 const (
 	idErroredSession  = "e"
@@ -104,7 +119,8 @@ func (c *healthCounts) id(kind, id string) {
 //   - an aggregate adds exited + errored + crashed + abnormal sessions, of
 //     which errored + crashed + abnormal errored, and its did as a user.
 //
-// The healthy sessions are the started ones that had no error. A release
+// The healthy sessions are the started ones that had no error. Each count
+// stops at MaxSessionCount. A release
 // first known by its sessions is recorded, as one first known by an event
 // is, within MaxNewReleasesPerHour; the sessions of one beyond it are not
 // counted.
@@ -144,7 +160,7 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 			for _, u := range ev.Sessions.Updates {
 				c := at(ev, u.Release, u.Environment, u.Started)
 				if u.Init {
-					c.started++
+					c.started = addCount(c.started, 1)
 				}
 				switch u.Status {
 				case event.SessionCrashed:
@@ -160,10 +176,11 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 			}
 			for _, a := range ev.Sessions.Aggregates {
 				c := at(ev, a.Release, a.Environment, a.Started)
-				c.started += a.Exited + a.Errored + a.Crashed + a.Abnormal
-				c.errored += a.Errored + a.Crashed + a.Abnormal
-				c.crashed += a.Crashed
-				c.abnormal += a.Abnormal
+				bad := addCount(addCount(a.Errored, a.Crashed), a.Abnormal)
+				c.started = addCount(c.started, addCount(a.Exited, bad))
+				c.errored = addCount(c.errored, bad)
+				c.crashed = addCount(c.crashed, a.Crashed)
+				c.abnormal = addCount(c.abnormal, a.Abnormal)
 				c.id(idUser, a.DID)
 				if a.Crashed > 0 {
 					c.id(idCrashedUser, a.DID)
@@ -199,19 +216,19 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 			if err != nil {
 				return err
 			}
-			c.errored += n
+			c.errored = addCount(c.errored, n)
 			// A crash past the bound counts unchecked: undercounting
 			// crashes would overstate the crash-free rate.
 			n, over, err := d.addSessionIDs(ctx, tx, k, idCrashedSession, c.ids[idCrashedSession])
 			if err != nil {
 				return err
 			}
-			c.crashed += n + over
+			c.crashed = addCount(c.crashed, n+over)
 			n, over, err = d.addSessionIDs(ctx, tx, k, idAbnormalSession, c.ids[idAbnormalSession])
 			if err != nil {
 				return err
 			}
-			c.abnormal += n + over
+			c.abnormal = addCount(c.abnormal, n+over)
 			if _, _, err := d.addSessionIDs(ctx, tx, k, idUser, c.ids[idUser]); err != nil {
 				return err
 			}
@@ -230,11 +247,17 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 				q.add("(", q.arg(k.projectID), ", ", q.arg(k.release), ", ", q.arg(k.environment), ", ", q.arg(k.hour), ", ",
 					q.arg(c.started), ", ", q.arg(c.errored), ", ", q.arg(c.crashed), ", ", q.arg(c.abnormal), ")")
 			}
-			q.add(` ON CONFLICT (project_id, release, environment, hour) DO UPDATE SET
-				started = release_sessions.started + excluded.started,
-				errored = release_sessions.errored + excluded.errored,
-				crashed = release_sessions.crashed + excluded.crashed,
-				abnormal = release_sessions.abnormal + excluded.abnormal`)
+			// Each count saturates at MaxSessionCount. The sum is taken
+			// only when it stays below, so that a row over it (set before
+			// the bound) cannot overflow the addition either.
+			q.add(` ON CONFLICT (project_id, release, environment, hour) DO UPDATE SET `)
+			for j, col := range []string{"started", "errored", "crashed", "abnormal"} {
+				if j > 0 {
+					q.add(", ")
+				}
+				q.add(fmt.Sprintf(`%[1]s = CASE WHEN release_sessions.%[1]s > %[2]d - excluded.%[1]s THEN %[2]d
+					ELSE release_sessions.%[1]s + excluded.%[1]s END`, col, MaxSessionCount))
+			}
 			_, err := tx.ExecContext(ctx, q.sql(), q.args...)
 			return err
 		})
@@ -390,6 +413,17 @@ type ReleaseHealth struct {
 	CrashFreeUsers    *float64 `json:"crash_free_users"`
 }
 
+// cappedSum is the SQL of the sum of col, at most MaxSessionCount: many
+// buckets at or near it must not overflow a BIGINT. PostgreSQL sums a
+// BIGINT as NUMERIC; SQLite's SUM fails on overflow and TOTAL, a float, is
+// exact for integers as far as 2^53, beyond MaxSessionCount.
+func (d *DB) cappedSum(col string) string {
+	if d.dialect == DialectPostgres {
+		return fmt.Sprintf("CAST(LEAST(SUM(%s), %d) AS BIGINT)", col, MaxSessionCount)
+	}
+	return fmt.Sprintf("CAST(MIN(TOTAL(%s), %d) AS INTEGER)", col, MaxSessionCount)
+}
+
 // crashFree is 100 × (1 - bad/all), nil when all is 0.
 func crashFree(bad, all int64) *float64 {
 	if all <= 0 {
@@ -429,8 +463,11 @@ func (d *DB) ReleaseHealth(ctx context.Context, v Viewer, projectID int64, f Hea
 	type key struct{ release, env string }
 	figs := map[key]*ReleaseHealth{}
 	q := d.query()
-	q.add(`SELECT release, `, env, `, CAST(SUM(started) AS BIGINT), CAST(SUM(errored) AS BIGINT),
-		CAST(SUM(crashed) AS BIGINT), CAST(SUM(abnormal) AS BIGINT) FROM release_sessions`)
+	q.add(`SELECT release, `, env)
+	for _, col := range []string{"started", "errored", "crashed", "abnormal"} {
+		q.add(`, `, d.cappedSum(col))
+	}
+	q.add(` FROM release_sessions`)
 	where(&q)
 	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
