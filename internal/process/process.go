@@ -402,8 +402,11 @@ func (p *Processor) saveFeedback(ctx context.Context, items []*item) {
 // sessions alone) in one transaction of their own, after the events: a
 // message whose event failed is retried whole, and its sessions counted
 // then. The store counts a message once, so the sessions of an event that
-// is retried after its sessions were counted are not counted again. A
-// failure is recorded on each item, which is retried.
+// is retried after its sessions were counted are not counted again. When
+// the transaction fails, each message's sessions are counted again on
+// their own, so that one the store cannot count (or another project's
+// trouble) does not hold up the others; a failure is recorded on its item,
+// which is retried.
 func (p *Processor) saveSessions(ctx context.Context, items []*item) {
 	var with []*item
 	for _, it := range items {
@@ -414,15 +417,31 @@ func (p *Processor) saveSessions(ctx context.Context, items []*item) {
 	if len(with) == 0 {
 		return
 	}
-	reqs := make([]store.SessionsRequest, len(with))
-	for i, it := range with {
+	err := p.saveSessionsBatch(ctx, with)
+	if err == nil || len(with) == 1 {
+		return
+	}
+	p.cfg.Log.Warn("sessions save failed; saving its messages one by one", "messages", len(with), "err", err)
+	for _, it := range with {
+		it.err = nil
+		// Each failure is recorded on its item.
+		_ = p.saveSessionsBatch(ctx, []*item{it})
+	}
+}
+
+// saveSessionsBatch counts the sessions of items in one transaction and
+// records each one's result, or the error on all of them, which it also
+// returns.
+func (p *Processor) saveSessionsBatch(ctx context.Context, items []*item) error {
+	reqs := make([]store.SessionsRequest, len(items))
+	for i, it := range items {
 		reqs[i] = store.SessionsRequest{Event: &it.ev}
 	}
 	results, err := p.cfg.Saver.SaveSessions(ctx, reqs)
-	if err == nil && len(results) != len(with) {
-		err = fmt.Errorf("the store returned %d results for %d messages of sessions", len(results), len(with))
+	if err == nil && len(results) != len(items) {
+		err = fmt.Errorf("the store returned %d results for %d messages of sessions", len(results), len(items))
 	}
-	for i, it := range with {
+	for i, it := range items {
 		switch {
 		case err != nil:
 			it.err = fmt.Errorf("save the sessions of message %s: %w", it.ev.EventID, err)
@@ -432,6 +451,7 @@ func (p *Processor) saveSessions(ctx context.Context, items []*item) {
 			it.res = store.SaveResult{Duplicate: results[i].Duplicate}
 		}
 	}
+	return err
 }
 
 // saveBatch saves items in one transaction and records each one's result,

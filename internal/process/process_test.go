@@ -33,6 +33,9 @@ type fakeSaver struct {
 	// once, as in the store; sessionsCalls counts the calls.
 	sessions      []store.SessionsRequest
 	sessionsCalls int
+	// rejectSessions is a message ID whose sessions make their call
+	// fail, as a counter out of range fails the store's transaction.
+	rejectSessions string
 }
 
 func (f *fakeSaver) SaveSessions(_ context.Context, reqs []store.SessionsRequest) ([]store.SessionsResult, error) {
@@ -41,6 +44,9 @@ func (f *fakeSaver) SaveSessions(_ context.Context, reqs []store.SessionsRequest
 	f.sessionsCalls++
 	if f.err != nil {
 		return nil, f.err
+	}
+	if slices.ContainsFunc(reqs, func(r store.SessionsRequest) bool { return r.Event.EventID == f.rejectSessions }) {
+		return nil, fmt.Errorf("sessions of %s: bigint out of range", f.rejectSessions)
 	}
 	results := make([]store.SessionsResult, len(reqs))
 	for i, r := range reqs {

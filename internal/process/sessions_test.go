@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -64,5 +65,33 @@ func TestProcessSessionsFailure(t *testing.T) {
 	}
 	if len(s.sessions) != 1 || s.sessions[0].Event.EventID != "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
 		t.Errorf("counted %d messages, want the one of sessions alone", len(s.sessions))
+	}
+}
+
+// TestProcessSessionsPoison: when a batch's sessions cannot be counted
+// because of one message, the others are counted one by one and only that
+// message fails (to be retried and dead-lettered alone), its event stored.
+func TestProcessSessionsPoison(t *testing.T) {
+	errEv := acceptanceEvent("0123456789abcdef0123456789abcdef")
+	errEv.Sessions = &event.Sessions{Updates: []event.SessionUpdate{{Release: "shop@1.0", SID: "s2", Status: "crashed", Errored: true}}}
+	poison := sessionsEvent("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb")
+	s := &fakeSaver{rejectSessions: poison.EventID}
+	p := New(Config{Saver: s, Privacy: &fakePrivacy{s: store.DefaultPrivacy}})
+	out := p.ProcessBatch(context.Background(), [][]byte{
+		body(t, sessionsEvent("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")), body(t, poison), body(t, errEv),
+		body(t, sessionsEvent("cccccccccccccccccccccccccccccccc")),
+	})
+	for i, o := range out {
+		if (o.Err != nil) != (i == 1) {
+			t.Errorf("message %d: error %v, want one only for the poison message (1)", i, o.Err)
+		}
+	}
+	var counted []string
+	for _, r := range s.sessions {
+		counted = append(counted, r.Event.EventID)
+	}
+	want := []string{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", errEv.EventID, "cccccccccccccccccccccccccccccccc"}
+	if !slices.Equal(counted, want) || len(s.reqs) != 1 {
+		t.Errorf("counted the sessions of %v and saved %d events, want %v and the one event", counted, len(s.reqs), want)
 	}
 }
