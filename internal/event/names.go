@@ -7,6 +7,27 @@ import (
 	"github.com/getflytrap/flytrap/internal/bidi"
 )
 
+// MaxNameLength is the most characters (runes) of a release or an
+// environment name: Sentry's bound on a release version, and the most the
+// store keeps of one (store.MaxTagLength).
+const MaxNameLength = 200
+
+// CutName is name as a release or environment is kept, whatever sent it
+// (an event, a session, feedback): without surrounding spaces, and cut to
+// MaxNameLength characters, so that one app's events and sessions count
+// under one release.
+func CutName(name string) string {
+	name = strings.TrimSpace(name)
+	n := 0
+	for i := range name {
+		if n == MaxNameLength {
+			return strings.TrimSpace(name[:i])
+		}
+		n++
+	}
+	return name
+}
+
 // ReleaseProblem says why version cannot name a release, or returns ""
 // when it can. The rules are Sentry's (Release.is_valid_version): no line
 // breaks, tabs or slashes, which would break its URLs and sentry-cli's

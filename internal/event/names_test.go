@@ -1,6 +1,9 @@
 package event
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestReleaseProblem(t *testing.T) {
 	for _, c := range []struct {
@@ -49,6 +52,21 @@ func TestEnvironmentProblem(t *testing.T) {
 		got := EnvironmentProblem(c.name)
 		if (got == "") != c.ok {
 			t.Errorf("EnvironmentProblem(%q) = %q, want valid %v", c.name, got, c.ok)
+		}
+	}
+}
+
+func TestCutName(t *testing.T) {
+	for _, c := range []struct{ name, in, want string }{
+		{"short", "shop@1.0", "shop@1.0"},
+		{"spaces around", "  shop@1.0\t", "shop@1.0"},
+		{"200 characters", strings.Repeat("r", 200), strings.Repeat("r", 200)},
+		{"250 characters", strings.Repeat("r", 250), strings.Repeat("r", 200)},
+		{"wide characters", strings.Repeat("é", 300), strings.Repeat("é", 200)},
+		{"cut before a space", strings.Repeat("r", 199) + " tail", strings.Repeat("r", 199)},
+	} {
+		if got := CutName(c.in); got != c.want {
+			t.Errorf("%s: CutName = %q (%d characters), want %q", c.name, got, len([]rune(got)), c.want)
 		}
 	}
 }

@@ -21,18 +21,19 @@ import (
 // the store and UI bounded no matter what an SDK sends; text beyond a limit
 // is cut, ends in "…", and is named in a note (see cuts).
 const (
-	maxName         = 256       // types, modules, functions, environments, user fields
-	maxTag          = 200       // tag keys and values (Sentry's limit)
-	maxPath         = 2048      // file names, paths, URLs
-	maxLine         = 1024      // one source line
-	maxMessage      = 8192      // messages and exception values
-	maxStack        = 64 << 10  // a Flytrap text stack
-	maxRawJSON      = 256 << 10 // each of contexts, extra, request.data and other kept JSON; trimmed to fit
-	maxFrameVars    = 16 << 10  // one frame's local variables, trimmed to fit like maxRawJSON
-	maxFrames       = 250       // per stack; the middle is cut
-	maxExceptions   = 25        // per chain; the outermost are kept
-	maxThreads      = 100       // beside the exceptions' own; the first are kept
-	maxBreadcrumbs  = 100       // the most recent are kept
+	maxName         = 256                       // types, modules, functions, user fields
+	maxNameBytes    = 4*event.MaxNameLength + 4 // releases, environments: event.CutName cuts them to characters after
+	maxTag          = 200                       // tag keys and values (Sentry's limit)
+	maxPath         = 2048                      // file names, paths, URLs
+	maxLine         = 1024                      // one source line
+	maxMessage      = 8192                      // messages and exception values
+	maxStack        = 64 << 10                  // a Flytrap text stack
+	maxRawJSON      = 256 << 10                 // each of contexts, extra, request.data and other kept JSON; trimmed to fit
+	maxFrameVars    = 16 << 10                  // one frame's local variables, trimmed to fit like maxRawJSON
+	maxFrames       = 250                       // per stack; the middle is cut
+	maxExceptions   = 25                        // per chain; the outermost are kept
+	maxThreads      = 100                       // beside the exceptions' own; the first are kept
+	maxBreadcrumbs  = 100                       // the most recent are kept
 	maxTags         = 100
 	maxHeaders      = 100
 	maxContextLines = 25 // pre/post context lines per frame
@@ -268,10 +269,19 @@ func (d *decoder) textItem(path where, i int, v any, limit int) string {
 }
 
 // name reads a release or an environment, which name things in URLs and
-// terminals: a value problem refuses is dropped with a note saying why,
-// as Sentry drops it.
+// terminals: cut as event.CutName cuts it, as a session's is, with a note,
+// and a value problem refuses dropped with a note saying why, as Sentry
+// drops it.
 func (d *decoder) name(path where, v any, problem func(string) string) string {
-	s := d.str(path, v, maxName)
+	if x, ok := v.(string); ok {
+		cut := event.CutName(x)
+		if len(cut) < len(strings.TrimSpace(x)) {
+			d.note("cut %s to %d characters", path, event.MaxNameLength)
+		}
+		v = cut
+	}
+	// Within maxNameBytes now: this only removes NULs.
+	s := strings.TrimSpace(d.str(path, v, maxNameBytes))
 	if s == "" {
 		return ""
 	}

@@ -25,6 +25,7 @@ func TestReleaseAndEnvironmentNamesRefused(t *testing.T) {
 			notes: []string{"dropped release: the name is reserved"}},
 		{name: "direction controls", release: "1.0\u202e", environment: "production", wantEnv: "production",
 			notes: []string{"dropped release: the name holds control characters"}},
+		{name: "spaces around", release: " shop@4.0.1 ", environment: " production ", wantRelease: "shop@4.0.1", wantEnv: "production"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h, q := newTestHandler(t, defaultKeys, nil)

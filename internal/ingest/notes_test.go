@@ -60,7 +60,8 @@ func TestDecodeNotesSayWhatWasCut(t *testing.T) {
 		{"report's event", fmt.Sprintf(`{"message":%q,"logger":%q,"environment":%q,"user":{"username":%q},
 			"exception":{"values":[{"type":%q,"value":%q,"stacktrace":{"frames":[{"function":%q,"filename":%q}]}}]}}`,
 			"long ✓ "+long("y", 20000), long("l", 400), long("e", 400), long("u", 400), long("T", 400), long("z", 20000), long("f", 400), long("p", 3000)),
-			[]string{`cut 8 strings to fit the event field limits (each now ends in "…"): logger (400 bytes, kept 256), environment (400 bytes, kept 256), message (20009 bytes, kept 8192), user.username (400 bytes, kept 256), exception.values[0].type (400 bytes, kept 256); and 3 more`}},
+			[]string{"cut environment to 200 characters",
+				`cut 7 strings to fit the event field limits (each now ends in "…"): logger (400 bytes, kept 256), message (20009 bytes, kept 8192), user.username (400 bytes, kept 256), exception.values[0].type (400 bytes, kept 256), exception.values[0].value (20000 bytes, kept 8192); and 2 more`}},
 		{"NUL", `{"message":"nul \u0000 here","logger":"a\u0000b\u0000"}`,
 			[]string{"removed NUL characters, which cannot be stored, from 2 strings: logger, message"}},
 		{"both in one string", fmt.Sprintf(`{"message":"\u0000%s"}`, long("y", 9000)),
@@ -69,7 +70,7 @@ func TestDecodeNotesSayWhatWasCut(t *testing.T) {
 			[]string{`cut 250 strings to fit the event field limits (each now ends in "…"): exception.values[0].stacktrace.frames[0].function (300 bytes, kept 256), exception.values[0].stacktrace.frames[1].function (301 bytes, kept 256), exception.values[0].stacktrace.frames[2].function (302 bytes, kept 256), exception.values[0].stacktrace.frames[3].function (303 bytes, kept 256), exception.values[0].stacktrace.frames[4].function (304 bytes, kept 256); and 245 more`}},
 		{"header, query, fingerprint, environment tag", fmt.Sprintf(`{"request":{"url":"https://x","headers":{"Referer":%q},"query_string":{"q":%q}},"fingerprint":["a",%q],"tags":{"environment":%q}}`,
 			long("r", 3000), long("q", 3000), long("g", 300), long("日", 200)),
-			[]string{`cut 4 strings to fit the event field limits (each now ends in "…"): fingerprint[1] (300 bytes, kept 200), tags.environment (600 bytes, kept 255), request.query_string (3002 bytes, kept 2048), request.headers.Referer (3000 bytes, kept 2048)`}},
+			[]string{`cut 3 strings to fit the event field limits (each now ends in "…"): fingerprint[1] (300 bytes, kept 200), request.query_string (3002 bytes, kept 2048), request.headers.Referer (3000 bytes, kept 2048)`}},
 		// A key is named in a note cut to 64 bytes and without control
 		// characters, NUL above all: the note of NULs removed holds none.
 		{"hostile header names", fmt.Sprintf(`{"request":{"url":"https://x","headers":{"X-%s":%q,"A\u0000\u001bB\u0085":"v\u0000"}}}`,
@@ -93,20 +94,26 @@ func TestDecodeNotesSayWhatWasCut(t *testing.T) {
 }
 
 // TestDecodeCutsWholeRunes checks that a cut never splits a character:
-// an environment, which filters and alert rules match, stays valid UTF-8
-// whether it came as the field or as the environment tag.
+// an environment, which filters and alert rules match, is cut to
+// event.MaxNameLength characters, whole, with a note; the environment tag,
+// a tag of at most as many, is kept whole.
 func TestDecodeCutsWholeRunes(t *testing.T) {
-	for _, in := range []string{
-		`{"environment":"` + strings.Repeat("日", 200) + `"}`,
-		`{"tags":{"environment":"` + strings.Repeat("日", 200) + `"}}`,
-		`{"environment":"` + strings.Repeat("é", 200) + `x"}`,
+	for _, c := range []struct {
+		in, want string
+		notes    int
+	}{
+		{`{"environment":"` + strings.Repeat("日", 250) + `"}`, strings.Repeat("日", 200), 1},
+		{`{"tags":{"environment":"` + strings.Repeat("日", 200) + `"}}`, strings.Repeat("日", 200), 0},
+		{`{"environment":"` + strings.Repeat("é", 200) + `x"}`, strings.Repeat("é", 200), 1},
+		{`{"environment":"` + strings.Repeat("😀", 300) + `"}`, strings.Repeat("😀", 200), 1},
 	} {
-		ev, err := testDecoder().decodeSentry([]byte(in), testProject, envelopeHeader{})
+		ev, err := testDecoder().decodeSentry([]byte(c.in), testProject, envelopeHeader{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if env := ev.Environment; !utf8.ValidString(env) || len(env) > maxName || !strings.HasSuffix(env, "…") || len(ev.Notes) != 1 {
-			t.Errorf("environment %q (%d bytes), notes %q", env, len(env), ev.Notes)
+		if env := ev.Environment; env != c.want || len(ev.Notes) != c.notes {
+			t.Errorf("environment %q (%d characters), notes %q; want %d characters and %d notes",
+				env, utf8.RuneCountInString(env), ev.Notes, utf8.RuneCountInString(c.want), c.notes)
 		}
 	}
 }

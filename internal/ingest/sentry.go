@@ -50,7 +50,8 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 	var env string
 	ev.Tags, env = d.tags(obj["tags"])
 	if ev.Environment == "" && event.EnvironmentProblem(env) == "" {
-		ev.Environment = d.clamp(at("tags.environment"), env, maxName)
+		// A tag's value is within event.MaxNameLength already.
+		ev.Environment = event.CutName(env)
 	}
 	d.message(ev, obj)
 	reqName, reqV := legacy(obj, "request", "sentry.interfaces.Http")

@@ -163,13 +163,13 @@ func (d *decoder) sessionStart(v any, hdr envelopeHeader) (time.Time, error) {
 }
 
 // sessionAttrs reads attrs.release, required, and attrs.environment, both
-// held to the rules of events' names and cut as events' are, so that the
-// sessions of a release longer than maxName count under the name its
-// errors are filed under.
+// held to the rules of events' names and cut as events' are
+// (event.CutName), so that the sessions of a release longer than
+// event.MaxNameLength count under the name its errors are filed under.
 func (d *decoder) sessionAttrs(v any) (release, env string, err error) {
 	attrs, _ := v.(map[string]any)
 	release, _ = attrs["release"].(string)
-	release = clamp(strings.TrimSpace(release), maxName)
+	release = event.CutName(clamp(release, maxNameBytes))
 	if release == "" {
 		return "", "", errors.New("without attrs.release; sessions count per release")
 	}
@@ -177,7 +177,7 @@ func (d *decoder) sessionAttrs(v any) (release, env string, err error) {
 		return "", "", fmt.Errorf("with attrs.release that %s", p)
 	}
 	env, _ = attrs["environment"].(string)
-	env = clamp(strings.TrimSpace(env), maxName)
+	env = event.CutName(clamp(env, maxNameBytes))
 	if p := event.EnvironmentProblem(env); env != "" && p != "" {
 		return "", "", fmt.Errorf("with attrs.environment that %s", p)
 	}

@@ -226,32 +226,41 @@ func TestSessionNoUser(t *testing.T) {
 	}
 }
 
-// TestSessionLongNames: a release or environment longer than events keep is
-// cut as an event's is, so that the sessions count under the release the
-// errors of the same app are filed under.
+// TestSessionLongNames: a release or environment longer than
+// event.MaxNameLength characters is cut to them, in an event and in
+// sessions alike, so that the sessions count under the release the errors
+// of the same app are filed under; a release of 201 to 256 characters too,
+// which the store would cut for the event alone.
 func TestSessionLongNames(t *testing.T) {
-	h, q := newTestHandler(t, defaultKeys, nil)
-	release, env := strings.Repeat("r", 300), strings.Repeat("é", 200)
-	body := envelopeOf(`{"sent_at":"2025-06-27T06:48:33Z"}`, false,
-		[2]string{"event", fmt.Sprintf(`{"message":"boom","release":%q,"environment":%q}`, release, env)},
-		[2]string{"session", fmt.Sprintf(`{"sid":"a","init":true,"started":"2025-06-27T06:48:30Z","attrs":{"release":%q,"environment":%q}}`, release, env)},
-		[2]string{"sessions", fmt.Sprintf(`{"aggregates":[{"started":"2025-06-27T06:48:00Z","exited":1}],"attrs":{"release":%q,"environment":%q}}`, release, env)},
-	)
-	if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}).do(h); rec.Code != 200 {
-		t.Fatalf("status %d, want 200", rec.Code)
-	}
-	ev := q.only(t)
-	if len(ev.Release) > maxName || len(ev.Environment) > maxName || ev.Release == release {
-		t.Fatalf("event release %q environment %q, want both cut to %d bytes", ev.Release, ev.Environment, maxName)
-	}
-	s := ev.Sessions
-	if s == nil || len(s.Updates) != 1 || len(s.Aggregates) != 1 {
-		t.Fatalf("sessions %+v, want the update and the aggregate kept", s)
-	}
-	for _, got := range [][2]string{{s.Updates[0].Release, s.Updates[0].Environment}, {s.Aggregates[0].Release, s.Aggregates[0].Environment}} {
-		if got != [2]string{ev.Release, ev.Environment} {
-			t.Errorf("session release %q environment %q, want the event's %q %q", got[0], got[1], ev.Release, ev.Environment)
-		}
+	for _, c := range []struct{ name, release, env string }{
+		{"250 characters", strings.Repeat("r", 250), strings.Repeat("e", 250)},
+		{"over 256 bytes", " " + strings.Repeat("r", 300), strings.Repeat("é", 300)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, q := newTestHandler(t, defaultKeys, nil)
+			body := envelopeOf(`{"sent_at":"2025-06-27T06:48:33Z"}`, false,
+				[2]string{"event", fmt.Sprintf(`{"message":"boom","release":%q,"environment":%q}`, c.release, c.env)},
+				[2]string{"session", fmt.Sprintf(`{"sid":"a","init":true,"started":"2025-06-27T06:48:30Z","attrs":{"release":%q,"environment":%q}}`, c.release, c.env)},
+				[2]string{"sessions", fmt.Sprintf(`{"aggregates":[{"started":"2025-06-27T06:48:00Z","exited":1}],"attrs":{"release":%q,"environment":%q}}`, c.release, c.env)},
+			)
+			if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}).do(h); rec.Code != 200 {
+				t.Fatalf("status %d, want 200", rec.Code)
+			}
+			ev := q.only(t)
+			want := [2]string{string([]rune(strings.TrimSpace(c.release))[:event.MaxNameLength]), string([]rune(c.env)[:event.MaxNameLength])}
+			if got := [2]string{ev.Release, ev.Environment}; got != want {
+				t.Fatalf("event release and environment %q, want them cut to %d characters, %q", got, event.MaxNameLength, want)
+			}
+			s := ev.Sessions
+			if s == nil || len(s.Updates) != 1 || len(s.Aggregates) != 1 {
+				t.Fatalf("sessions %+v, want the update and the aggregate kept", s)
+			}
+			for _, got := range [][2]string{{s.Updates[0].Release, s.Updates[0].Environment}, {s.Aggregates[0].Release, s.Aggregates[0].Environment}} {
+				if got != want {
+					t.Errorf("session release and environment %q, want the event's %q", got, want)
+				}
+			}
+		})
 	}
 }
 
