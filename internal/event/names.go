@@ -33,7 +33,10 @@ func CutName(name string) string {
 // breaks, tabs or slashes, which would break its URLs and sentry-cli's
 // paths, and not blank, ".", ".." or "latest". Flytrap also refuses
 // control and direction characters: a release name reaches terminals
-// through sentry-cli, which prints it as it comes.
+// through sentry-cli, which prints it as it comes; and invisible
+// formatting characters (Unicode's category Cf: U+200B ZERO WIDTH SPACE,
+// U+2060 WORD JOINER, U+FEFF, the soft hyphen U+00AD, ...), with which
+// "r1" and "r1\u200b" would be two releases that read the same.
 func ReleaseProblem(version string) string {
 	trimmed := strings.TrimSpace(version)
 	switch {
@@ -45,9 +48,15 @@ func ReleaseProblem(version string) string {
 		return "holds a line break, tab or slash"
 	case HasControl(version):
 		return "holds control characters"
+	case strings.ContainsFunc(version, isFormat):
+		return "holds invisible formatting characters"
 	}
 	return ""
 }
+
+// isFormat reports whether r is a Unicode format character (category Cf),
+// which is not shown or shows as nothing.
+func isFormat(r rune) bool { return unicode.Is(unicode.Cf, r) }
 
 // EnvironmentProblem says why name cannot name an environment, or returns
 // "" when it can: Sentry refuses line breaks and slashes in environment

@@ -28,6 +28,13 @@ func TestReleaseProblem(t *testing.T) {
 		{"r\u009b31m", false},
 		{"r\x7f", false},
 		{"r\u202eevil", false},
+		{"r1\u200b", false},
+		{"r1\u2060", false},
+		{"r1\ufeff", false},
+		{"r\u00ad1", false},
+		{"\u200dr1", false},
+		{"shop@1.0 ✓", true},
+		{"версия-1", true},
 	} {
 		got := ReleaseProblem(c.version)
 		if (got == "") != c.ok {

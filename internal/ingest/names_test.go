@@ -25,6 +25,14 @@ func TestReleaseAndEnvironmentNamesRefused(t *testing.T) {
 			notes: []string{"dropped release: the name is reserved"}},
 		{name: "direction controls", release: "1.0\u202e", environment: "production", wantEnv: "production",
 			notes: []string{"dropped release: the name holds control characters"}},
+		{name: "a zero-width space", release: "r1\u200b", environment: "production", wantEnv: "production",
+			notes: []string{"dropped release: the name holds invisible formatting characters"}},
+		{name: "a word joiner", release: "r1\u2060", environment: "production", wantEnv: "production",
+			notes: []string{"dropped release: the name holds invisible formatting characters"}},
+		{name: "a byte order mark", release: "r1\ufeff", environment: "production", wantEnv: "production",
+			notes: []string{"dropped release: the name holds invisible formatting characters"}},
+		{name: "a soft hyphen", release: "r1\u00ad", environment: "production", wantEnv: "production",
+			notes: []string{"dropped release: the name holds invisible formatting characters"}},
 		{name: "spaces around", release: " shop@4.0.1 ", environment: " production ", wantRelease: "shop@4.0.1", wantEnv: "production"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
