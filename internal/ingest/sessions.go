@@ -30,9 +30,15 @@ const (
 	maxSessionFuture = time.Minute
 	maxAggregates    = 100
 	maxSessionID     = 128
-	// maxSessionCount bounds one aggregate's count of one outcome: a
-	// minute's requests of one server.
-	maxSessionCount = 1_000_000_000
+	// maxSessionCount bounds one aggregate's count of one outcome. An
+	// SDK's aggregate counts one process's requests of one minute (Relay
+	// takes up to 2^32 - 1, the width of its field): a million is over
+	// 16,000 requests a second.
+	maxSessionCount = 1_000_000
+	// maxItemSessions bounds the sessions of one sessions item, over its
+	// aggregates: an item takes one token of the rate limit, and what a
+	// project can add up must stay far below store.MaxSessionCount.
+	maxItemSessions = 10_000_000
 )
 
 // decodeSession reads a session item into out. The session is refused
@@ -93,8 +99,9 @@ func (d *decoder) decodeSession(payload []byte, hdr envelopeHeader, out *event.S
 
 // decodeSessions reads a sessions item (aggregates) into out. Aggregates
 // whose start time is out of bounds are dropped with the item's others
-// kept; the item is refused without a release, or when a count is not a
-// count.
+// kept; the item is refused without a release, when a count is not a
+// count of at most maxSessionCount, or when its sessions add up to more
+// than maxItemSessions.
 func (d *decoder) decodeSessions(payload []byte, hdr envelopeHeader, out *event.Sessions) error {
 	obj, err := parseJSONObject(payload)
 	if err != nil {
@@ -111,7 +118,10 @@ func (d *decoder) decodeSessions(payload []byte, hdr envelopeHeader, out *event.
 	if len(list) > maxAggregates {
 		return fmt.Errorf("with %d aggregates, more than %d", len(list), maxAggregates)
 	}
-	var aggs []event.SessionAggregate
+	var (
+		aggs  []event.SessionAggregate
+		total int64
+	)
 	for i, v := range list {
 		a, ok := v.(map[string]any)
 		if !ok {
@@ -133,6 +143,9 @@ func (d *decoder) decodeSessions(payload []byte, hdr envelopeHeader, out *event.
 			n, ok := intValue(v)
 			if !ok || n < 0 || n > maxSessionCount {
 				return fmt.Errorf("with aggregates[%d].%s %s, not a count", i, c.name, clamp(compactJSON(v), 32))
+			}
+			if total += n; total > maxItemSessions {
+				return fmt.Errorf("with more than %d sessions over its aggregates", maxItemSessions)
 			}
 			if c.n == nil {
 				agg.Errored += n

@@ -119,6 +119,10 @@ func TestInvalidSessions(t *testing.T) {
 		{"a negative count", "sessions", `{"aggregates":[{"started":"2025-06-27T06:48:00Z","exited":-1}],"attrs":{"release":"r"}}`},
 		{"a fractional count", "sessions", `{"aggregates":[{"started":"2025-06-27T06:48:00Z","crashed":1.5}],"attrs":{"release":"r"}}`},
 		{"no aggregates", "sessions", `{"attrs":{"release":"r"}}`},
+		{"a count over a million", "sessions", `{"aggregates":[{"started":"2025-06-27T06:48:00Z","exited":1000001}],"attrs":{"release":"r"}}`},
+		{"a count as Relay's widest", "sessions", `{"aggregates":[{"started":"2025-06-27T06:48:00Z","crashed":4294967295}],"attrs":{"release":"r"}}`},
+		{"over ten million sessions in the item", "sessions", `{"aggregates":[` +
+			strings.Repeat(`{"started":"2025-06-27T06:48:00Z","exited":1000000},`, 10) + `{"started":"2025-06-27T06:48:00Z","unhandled":1}],"attrs":{"release":"r"}}`},
 		{"only out-of-range aggregates", "sessions", `{"aggregates":[{"started":"2020-01-01T00:00:00Z","exited":1},{"exited":1}],"attrs":{"release":"r"}}`},
 	}
 	for _, tt := range tests {
@@ -133,6 +137,26 @@ func TestInvalidSessions(t *testing.T) {
 				t.Errorf("queued %d messages, want none", len(q.bodies))
 			}
 		})
+	}
+}
+
+// TestSessionCountsAtTheBounds: an item of maxItemSessions sessions in
+// counts of maxSessionCount is counted whole; one more is refused
+// (TestInvalidSessions).
+func TestSessionCountsAtTheBounds(t *testing.T) {
+	h, q := newTestHandler(t, defaultKeys, nil)
+	aggs := strings.TrimSuffix(strings.Repeat(fmt.Sprintf(`{"started":"2025-06-27T06:48:00Z","exited":%d},`, maxSessionCount), maxItemSessions/maxSessionCount), ",")
+	body := envelopeOf(`{"sent_at":"2025-06-27T06:48:33Z"}`, false,
+		[2]string{"sessions", `{"aggregates":[` + aggs + `],"attrs":{"release":"r"}}`})
+	if rec := (req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: body}).do(h); rec.Code != 200 {
+		t.Fatalf("status %d, want 200", rec.Code)
+	}
+	var sum int64
+	for _, a := range q.only(t).Sessions.Aggregates {
+		sum += a.Exited
+	}
+	if sum != maxItemSessions {
+		t.Errorf("counted %d sessions, want %d", sum, maxItemSessions)
 	}
 }
 
