@@ -9,6 +9,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/bidi"
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/shell"
 )
 
 // Clean makes text that came from the server safe to print on one line of
@@ -72,19 +73,4 @@ func escapedInJSON(r rune) bool { return r >= 0x7f && event.IsControl(r) }
 // commands when pasted, nor "--host=evil" as a flag, so a word starting
 // with "-" follows "--", which ends the flags. Words of safe characters
 // are returned as they are.
-func ShellArg(s string) string {
-	if strings.HasPrefix(s, "-") {
-		return "-- " + shellQuote(s)
-	}
-	return shellQuote(s)
-}
-
-// shellQuote returns s as one word of a POSIX shell command.
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.,:/@+=", r))
-	}) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func ShellArg(s string) string { return shell.Arg(s) }

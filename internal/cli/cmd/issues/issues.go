@@ -24,6 +24,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/client"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/issuefilter"
+	"github.com/getflytrap/flytrap/internal/shell"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
 )
 
@@ -287,25 +288,17 @@ func rerun(cmd *cobra.Command) func(args ...string) string {
 	return func(args ...string) string {
 		words := []string{cmd.CommandPath()}
 		for _, a := range args {
-			words = append(words, shellQuote(a))
+			words = append(words, shell.Quote(a))
 		}
 		cmd.Flags().Visit(func(f *pflag.Flag) {
 			if f.Value.Type() == "bool" && f.Value.String() == "true" {
 				words = append(words, "--"+f.Name)
 				return
 			}
-			words = append(words, "--"+f.Name+"="+shellQuote(f.Value.String()))
+			words = append(words, "--"+f.Name+"="+shell.Quote(f.Value.String()))
 		})
 		return strings.Join(words, " ")
 	}
-}
-
-// shellQuote is s as one word of a POSIX shell.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+,./:=_-") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func issueID(arg string) (int64, error) {
