@@ -3,9 +3,18 @@
 // together).
 package templates
 
-import "embed"
+import (
+	"embed"
+
+	"github.com/getflytrap/flytrap/internal/shell"
+)
 
 // FS holds every template, addressed by its path below this folder.
 //
 //go:embed snippets dashboard static cloudinit alerts account
 var FS embed.FS
+
+// SnippetFuncs are the functions the templates under snippets call, for
+// text/template's Funcs: shellQuote writes a value as one word of a shell
+// command (shell.Quote), since a snippet is pasted into a terminal.
+var SnippetFuncs = map[string]any{"shellQuote": shell.Quote}

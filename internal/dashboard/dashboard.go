@@ -328,7 +328,7 @@ func New(cfg Config) *Dashboard {
 	}
 	d.pages = parsePages(d.funcs())
 	d.snippets = sync.OnceValues(func() (*template.Template, error) {
-		return template.ParseFS(templates.FS, "snippets/*.tmpl")
+		return template.New("").Funcs(templates.SnippetFuncs).ParseFS(templates.FS, "snippets/*.tmpl")
 	})
 	staticFS, err := fs.Sub(templates.FS, "static")
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/bidi"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/service"
+	"github.com/getflytrap/flytrap/internal/shell"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
 )
@@ -224,6 +225,9 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"releaseURL": releaseURL,
 		"reason":     reasonWords,
 		"breakable":  breakable,
+		// Words of the commands a page shows to be copied.
+		"shellQuote": shell.Quote,
+		"shellArg":   shell.Arg,
 	}
 }
 

@@ -482,7 +482,7 @@ func printBanner(io *cmdutil.IOStreams, info Info, boot bootstrap.Result, base, 
 	} else if boot.Created {
 		login = info.AdminEmail + " (password from FLYTRAP_ADMIN_PASSWORD)"
 	}
-	tmpl, err := template.ParseFS(templates.FS, "snippets/first-error.sh.tmpl")
+	tmpl, err := template.New("first-error.sh.tmpl").Funcs(templates.SnippetFuncs).ParseFS(templates.FS, "snippets/first-error.sh.tmpl")
 	if err != nil {
 		return err
 	}
