@@ -231,7 +231,7 @@ func SignOut(ctx context.Context, opts *Options, email string) error {
 		e := cmdutil.Clean(out.Email)
 		_, err := fmt.Fprintf(w, "Signed %s out everywhere: ended their dashboard sessions and revoked %d %s made by signing in.\n"+
 			"Their password and the tokens they created by name still work; if the password may be known, also run `flytrap users reset-password %s`.\n",
-			e, out.TokensRevoked, tokens, e)
+			e, out.TokensRevoked, tokens, cmdutil.ShellArg(e))
 		return err
 	})
 }
