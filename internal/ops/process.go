@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 )
 
@@ -12,10 +13,11 @@ import (
 // the Go runtime's view of it (go_memstats_*), so an operator or
 // `flytrap bench` can tell memory the Go heap holds from memory the
 // runtime keeps, SQLite's C-translated allocator and the mapped binary.
-// It also writes the GOGC in force (go_gc_gogc_percent) and the CPU time
-// used (process_cpu_seconds_total), from which `flytrap bench` takes the
-// CPU an event costs, a figure that holds up on a machine shared with
-// other work where rates do not.
+// It also writes the GOGC and memory limit in force (go_gc_gogc_percent,
+// go_gc_gomemlimit_bytes) and the CPU time used
+// (process_cpu_seconds_total), from which `flytrap bench` takes the CPU
+// an event costs, a figure that holds up on a machine shared with other
+// work where rates do not.
 func WriteProcessMetrics(w io.Writer) {
 	if rss, err := ResidentBytes(); err == nil {
 		Metric(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", int64(rss))
@@ -41,6 +43,7 @@ func WriteProcessMetrics(w io.Writer) {
 		Metric(w, s.name, "gauge", s.help, int64(s.v))
 	}
 	Metric(w, "go_gc_gogc_percent", "gauge", "The collector's GOGC in force (flytrap dev raises it while busy: --busy-gogc).", GCPercent())
+	Metric(w, "go_gc_gomemlimit_bytes", "gauge", "The collector's memory limit in force (--memory-limit; flytrap dev lowers it while busy with a raised GOGC).", debug.SetMemoryLimit(-1))
 }
 
 // GCPercent returns the GOGC in force, without setting it: -1 when the

@@ -14,7 +14,7 @@ import (
 func TestMetricsReportMemory(t *testing.T) {
 	rec := httptest.NewRecorder()
 	Metrics(func(context.Context, io.Writer) {}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	want := []string{"go_memstats_heap_alloc_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes", "go_memstats_sys_bytes", "go_gc_gogc_percent"}
+	want := []string{"go_memstats_heap_alloc_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes", "go_memstats_sys_bytes", "go_gc_gogc_percent", "go_gc_gomemlimit_bytes"}
 	if runtime.GOOS == "linux" {
 		want = append(want, "process_resident_memory_bytes")
 	}

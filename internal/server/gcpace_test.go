@@ -19,10 +19,11 @@ import (
 
 // TestBusyServerRaisesGOGC: while events arrive at over 100 a second, the
 // server runs the collector at BusyGCPercent, /metrics says so, and
-// stopping the server puts back the GOGC it found.
+// stopping the server puts back the GOGC and memory limit it found.
 func TestBusyServerRaisesGOGC(t *testing.T) {
 	prev := debug.SetGCPercent(100)
-	t.Cleanup(func() { debug.SetGCPercent(prev) })
+	prevLimit := debug.SetMemoryLimit(200 << 20)
+	t.Cleanup(func() { debug.SetGCPercent(prev); debug.SetMemoryLimit(prevLimit) })
 	ctx := context.Background()
 	db := openDB(t)
 	b, err := bootstrap.Ensure(ctx, db, bootstrap.Input{})
@@ -93,5 +94,8 @@ func TestBusyServerRaisesGOGC(t *testing.T) {
 	}
 	if now := debug.SetGCPercent(100); now != 100 {
 		t.Errorf("GOGC after the server stopped = %d, want the 100 it found", now)
+	}
+	if now := debug.SetMemoryLimit(-1); now != 200<<20 {
+		t.Errorf("memory limit after the server stopped = %d, want the %d it found", now, 200<<20)
 	}
 }

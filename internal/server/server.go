@@ -279,7 +279,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 // server idle, a few seconds so a pause between bursts keeps the room; and
 // the heap goal the room stops at. At 100 MiB a flood of 50 KB events over
 // 128 connections peaked at 217 MB of RSS; at 64 MiB at 188 to 194 MB
-// (152 MB without the pacer) and the 32-connection gains held.
+// (152 MB without the pacer) and the 32-connection gains held. The pacer
+// holds the heap to the goal with a memory limit while it gives room.
 const (
 	gcBusyRate = 100
 	gcQuiet    = 10 * time.Second

@@ -139,7 +139,7 @@ there too:
 	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", 10000, "keep at most this many events per issue (0: all)")
 	fl.Uint64Var(&opts.MinFreeMB, "min-free-disk", ops.DefaultMinFreeBytes>>20, "MiB the data dir's disk must have free for /readyz to report ready")
 	fl.Int64Var(&opts.MemoryLimitMB, "memory-limit", DefaultMemoryLimitMB, "soft limit in MiB on the server's Go memory; the garbage collector works harder near it (0: none; GOMEMLIMIT wins)")
-	fl.IntVar(&opts.BusyGCPercent, "busy-gogc", DefaultBusyGCPercent, "the most GOGC the collector runs at while 100 or more events a second arrive, as far as a 64 MiB heap goal allows: memory for CPU; back to the default after 10s of quiet (0: leave it; GOGC in the environment wins)")
+	fl.IntVar(&opts.BusyGCPercent, "busy-gogc", DefaultBusyGCPercent, "the most GOGC the collector runs at while 100 or more events a second arrive, as far as a 64 MiB heap goal allows, held by a lower memory limit meanwhile: memory for CPU; back to the default after 10s of quiet (0: leave it; GOGC in the environment wins)")
 	fl.IntVar(&opts.Render.MaxPage, "render-max-page", dashboard.DefaultMaxPage, "bytes of HTML the issue page shows of one event, in all")
 	fl.IntVar(&opts.Render.MaxJSON, "render-max-json", dashboard.DefaultMaxJSON, "bytes of HTML the issue page shows of one JSON block (contexts, extra, ...)")
 	fl.IntVar(&opts.Render.MaxString, "render-max-string", dashboard.DefaultMaxString, "bytes of HTML the issue page shows of one string")
