@@ -82,3 +82,30 @@ func BenchmarkMaskText(b *testing.B) {
 		}
 	}
 }
+
+// FuzzMaskTextGuards holds maskText to the finders run over the whole
+// string: the colon and dot counts that let it skip the address finders
+// must never skip a string one of them would mask.
+func FuzzMaskTextGuards(f *testing.F) {
+	for _, s := range []string{"from 2001:db8::1", "::1", "a:b:1", "at 10.0.0.1", "1.2.3", "12:30:45 on 1.2.3.4 and fe80::1%eth0", "4111 1111 1111 1111::1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gotN := maskText(s)
+		want, wantN := s, 0
+		if strings.Contains(want, "://") {
+			want = replace(want, findURLPassword, Filtered, &wantN, unless(Filtered))
+		}
+		if strings.Contains(want, "PRIVATE KEY-----") {
+			want = replace(want, findPrivateKey, pemMask, &wantN, unless(pemMask))
+		}
+		if len(want) >= 3 && strings.ContainsAny(want, "0123456789") {
+			want = replace(want, findCard, CardMask, &wantN, isCard)
+			want = replace(want, findIPv6, IPMask, &wantN, isIPv6)
+			want = replace(want, findIPv4, IPMask, &wantN, isIPv4)
+		}
+		if got != want || gotN != wantN {
+			t.Errorf("maskText(%q) = %q, %d; the finders over all of it give %q, %d", s, got, gotN, want, wantN)
+		}
+	})
+}
