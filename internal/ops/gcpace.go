@@ -22,7 +22,7 @@ import (
 // it returns what the busy spell grew to the OS.
 //
 // The GOGC is chosen from the live heap of the last collection, once a
-// tick, and the live heap of a server under load moves between ticks (20
+// tick, and the live heap of a server under load moves between ticks (17
 // to 44 MB under 128 connections of 50 KB events): a GOGC of 150 chosen
 // at 25 MB let a 44 MB cycle aim for 110 MB. So while the pacer gives
 // room it also sets a memory limit of HeapGoal plus the runtime's memory
