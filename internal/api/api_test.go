@@ -584,6 +584,11 @@ func TestListIssuesSearchErrors(t *testing.T) {
 		"level:":               "level: needs a value",
 		"has:":                 "has: needs a value",
 		"timesSeen:lots":       "timesSeen: takes a whole number",
+		// QA: OR, AND and parentheses were free text, an empty list.
+		"user.id:user7 OR user.id:user8":   `boolean statements containing "OR" or "AND" are not supported in this search`,
+		"user.id:user7 AND level:error":    `boolean statements containing "OR" or "AND" are not supported in this search`,
+		"(user.id:user7 OR user.id:user8)": `boolean statements containing "OR" or "AND" are not supported in this search`,
+		"(user.id:user7) level:error":      "parentheses are not supported in this search",
 	} {
 		code, _, out := f.do(t, f.memberToken, "GET", base+url.QueryEscape(query), "")
 		if msg := fmt.Sprint(out["error"]); code != 400 || !strings.Contains(msg, want) {

@@ -158,6 +158,9 @@ func TestIssueListFilters(t *testing.T) {
 	r = f.get(roleMember, base+"?query="+url.QueryEscape("bookmarks:me"))
 	wantStatus(t, r, http.StatusBadRequest)
 	wantBody(t, r, "Flytrap has no bookmarks")
+	r = f.get(roleMember, base+"?query="+url.QueryEscape("user.id:user7 OR user.id:user8"))
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, `boolean statements containing &#34;OR&#34; or &#34;AND&#34; are not supported in this search`)
 	// Bad filters explain themselves instead of failing.
 	for _, bad := range []string{"?status=open", "?level=loud", "?sort=title", "?since=yesterday"} {
 		r := f.get(roleMember, base+bad)

@@ -9,6 +9,7 @@
 package issuefilter
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -74,8 +75,9 @@ const (
 // case. Quoted values may hold spaces, \" and \\.
 // The remaining words are the text matched against title and culprit.
 // Keys Sentry has but Flytrap keeps no data for (bookmarks, review,
-// teams, exception details, the user's IP address) and a known key
-// without a value are errors, not searches that silently match nothing.
+// teams, exception details, the user's IP address), a known key without
+// a value, and Sentry's boolean search (OR, AND, parentheses around
+// key:value terms) are errors, not searches that silently match nothing.
 //
 // status "all" means any status; since is a look-back such as 1h, 24h or
 // 14d, or an RFC 3339 time. Errors describe the bad parameter for the user.
@@ -99,12 +101,13 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 		Sort:        get("sort"),
 		Cursor:      get("cursor"),
 	}}
+	terms := splitTerms(query)
+	if err := booleanErr(terms); err != nil {
+		return p.f, err
+	}
 	var text []string
-	for _, t := range splitTerms(query) {
-		ft, ok := t.filter()
-		if ok && unquote(ft.value) == "" && !ft.tag && !knownKey(ft.key) {
-			ok = false // a word ending in a colon, as in a pasted "TypeError: x"
-		}
+	for _, t := range terms {
+		ft, ok := t.searchTerm()
 		if !ok {
 			text = append(text, textWildcards(t.text()))
 			continue
@@ -700,6 +703,51 @@ func (t term) filter() (ft filterTerm, ok bool) {
 		return filterTerm{}, false
 	}
 	return filterTerm{key: key, value: value, negated: negated}, true
+}
+
+// searchTerm is filter for Parse: a word ending in a colon, as in a
+// pasted "TypeError: x", is text unless its key is one of the search's.
+func (t term) searchTerm() (filterTerm, bool) {
+	ft, ok := t.filter()
+	if ok && unquote(ft.value) == "" && !ft.tag && !knownKey(ft.key) {
+		return filterTerm{}, false
+	}
+	return ft, ok
+}
+
+// booleanErr refuses Sentry's boolean search, which Flytrap cannot run:
+// OR and AND between terms (upper case and unquoted, as Sentry reads
+// them), and parentheses around key:value terms. Read as text they
+// matched nothing, an empty list that did not say why. Parentheses around
+// text alone stay text, as in a pasted title's (reading "foo"), and so do
+// parentheses inside a term (tag:value(x)).
+func booleanErr(terms []term) error {
+	for _, t := range terms {
+		switch t {
+		case "OR":
+			return errors.New(`boolean statements containing "OR" or "AND" are not supported in this search: ` +
+				`a list matches either value of a key, as in user.id:[user7,user8], or run one search for each (a quoted "OR" is searched as a word)`)
+		case "AND":
+			return errors.New(`boolean statements containing "OR" or "AND" are not supported in this search: ` +
+				`every term must hold already, so leave out the AND (a quoted "AND" is searched as a word)`)
+		}
+	}
+	depth := 0
+	for _, t := range terms {
+		s := strings.TrimPrefix(string(t), "!")
+		inner := strings.TrimLeft(s, "(")
+		depth += len(s) - len(inner)
+		closing := strings.TrimRight(inner, ")")
+		// The closing parentheses that close one the term opened are part
+		// of it, as in tag:value(x).
+		closes := len(inner) - len(closing) - max(0, strings.Count(closing, "(")-strings.Count(closing, ")"))
+		if _, ok := term(closing).searchTerm(); ok && depth > 0 {
+			return errors.New(`parentheses are not supported in this search: every term must hold already, so leave them out; ` +
+				`a list matches any of its values, as in level:[warning,error] (quote a value with parentheses, as in title:"(reading foo)")`)
+		}
+		depth = max(0, depth-max(0, closes))
+	}
+	return nil
 }
 
 // closingQuote is the index in s of the quote that closes the one s

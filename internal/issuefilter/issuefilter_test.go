@@ -168,6 +168,13 @@ func TestParse(t *testing.T) {
 				FirstReleases: [][]string{{"r\uFFFD", w("s\uFFFDW")}}, Has: []string{"h\uFFFD"}}},
 		{"query=" + url.QueryEscape("\xff:v"), store.IssueFilter{Tags: []event.Tag{{Key: "\uFFFD", Value: "v"}}}},
 		{"environment=%ffprod&release=app%fe@1&cursor=c%ff", store.IssueFilter{Environment: "\uFFFDprod", Release: "app\uFFFD@1", Cursor: "c\uFFFD"}},
+		// Sentry's OR and AND are upper case and unquoted; anything else
+		// is text, and parentheses are text unless they group key:value
+		// terms.
+		{"query=" + url.QueryEscape(`a or b And c "OR" "AND" ORDER message:"A OR B" tag:value(x) url:a(b)) k:"(x:y)"`),
+			store.IssueFilter{Query: "a or b And c OR AND ORDER", Messages: []string{"A OR B"},
+				Tags: []event.Tag{{Key: "tag", Value: "value(x)"}, {Key: "url", Value: "a(b))"}, {Key: "k", Value: "(x:y)"}}}},
+		{"query=" + url.QueryEscape(`(timeout crash) f(x) ( ) "(a:b)"`), store.IssueFilter{Query: "(timeout crash) f(x) ( ) (a:b)"}},
 		{"since=24h", store.IssueFilter{Since: now.Add(-24 * time.Hour)}},
 		{"since=14d", store.IssueFilter{Since: now.Add(-14 * 24 * time.Hour)}},
 		{"since=2026-11-01T00:00:00Z", store.IssueFilter{Since: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}},
@@ -254,6 +261,20 @@ func TestParseErrors(t *testing.T) {
 		{"query=" + url.QueryEscape(`error.handled:t*`), "error.handled: takes no * wildcard"},
 		{"query=" + url.QueryEscape(`level:x*`), "level:x* matches no level; levels are error, fatal, warning, info, debug"},
 		{"query=" + url.QueryEscape(`level:[error,Err*]`), "level:Err* matches no level"},
+		// QA: OR, AND and parentheses were read as text, which matched
+		// nothing.
+		{"query=" + url.QueryEscape(`user.id:user7 OR user.id:user8`), `boolean statements containing "OR" or "AND" are not supported in this search: a list matches either value of a key, as in user.id:[user7,user8]`},
+		{"query=" + url.QueryEscape(`user.id:user7 AND level:error`), `boolean statements containing "OR" or "AND" are not supported in this search: every term must hold already, so leave out the AND`},
+		{"query=" + url.QueryEscape(`timeout OR crash`), `"OR" or "AND" are not supported`},
+		{"query=" + url.QueryEscape(`is:nonsense AND x`), `"OR" or "AND" are not supported`},
+		{"query=" + url.QueryEscape(`(user.id:user7 OR user.id:user8)`), `"OR" or "AND" are not supported`},
+		{"query=" + url.QueryEscape(`(user.id:user7)`), "parentheses are not supported in this search: every term must hold already, so leave them out"},
+		{"query=" + url.QueryEscape(`(user.id:user7 level:error)`), "parentheses are not supported"},
+		{"query=" + url.QueryEscape(`timeout (crash level:error)`), "parentheses are not supported"},
+		{"query=" + url.QueryEscape(`!(level:error)`), "parentheses are not supported"},
+		{"query=" + url.QueryEscape(`( !browser:Firefox )`), "parentheses are not supported"},
+		{"query=" + url.QueryEscape(`((a) b:c)`), "parentheses are not supported"},
+		{"query=" + url.QueryEscape(`(is:resolved`), "parentheses are not supported"},
 		// The store keeps no NUL, and dropping one left %00 no filter.
 		{"query=%00", "the query parameter has a NUL byte (%00), which no stored text has: remove it"},
 		{"query=a%00b", "the query parameter has a NUL byte"},
