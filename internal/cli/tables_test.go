@@ -10,10 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mattn/go-runewidth"
+
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
+
+// The golden tables are those of a terminal outside a CJK locale, where
+// runewidth would read … and other ambiguous characters as two columns.
+func init() { runewidth.DefaultCondition.EastAsianWidth = false }
 
 // tableNow is the clock of the golden tables.
 var tableNow = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
@@ -32,6 +38,12 @@ func fakeAPI(t *testing.T) *httptest.Server {
 				AssignedTo: &apitypes.Assignee{Type: "user", ID: 3, Email: "ann@example.com", Name: "ann@example.com"}},
 			{ID: 9, ProjectID: 2, Title: "Evil\ttitle\x1b[31m with a tab and an escape", Culprit: "", Level: "warning",
 				Status: "unresolved", Count: 3, UserCount: 0, LastSeen: ago(26 * time.Hour)},
+			// QA: CJK characters and emoji take two columns each, and
+			// padding by runes pushed the next columns right.
+			{ID: 7, ProjectID: 2, Title: "決済エラー: カードが拒否されました 💳🔥", Culprit: "checkout.js in 支払い",
+				Level: "error", Status: "unresolved", Count: 5, UserCount: 2, LastSeen: ago(3 * time.Minute)},
+			{ID: 5, ProjectID: 2, Title: "注文の保存に失敗しました、もう一度お試しください。データベースへの接続がタイムアウトしました 🚨",
+				Culprit: "orders.go in 保存", Level: "fatal", Status: "unresolved", Count: 1, UserCount: 1, LastSeen: ago(2 * time.Hour)},
 		}},
 		"/api/v1/tokens": apitypes.List[apitypes.APIToken]{Data: []apitypes.APIToken{
 			{ID: 1, Name: "flytrap dev", Scope: "full", CreatedAt: ago(72 * time.Hour)},

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/itchyny/gojq"
+	"github.com/mattn/go-runewidth"
 	"github.com/spf13/cobra"
 )
 
@@ -105,13 +105,12 @@ func printJQ(w io.Writer, expr string, v any) error {
 	}
 }
 
-// Clip shortens s to n runes, ending in …, for a table on a terminal.
+// Clip is s through Clean, shortened to n columns of a terminal, ending
+// in …: a CJK character or an emoji takes two. Cleaned first, each control
+// character counts as the space it prints as, and a bidi control as its
+// <U+202E>.
 func Clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
+	return runewidth.Truncate(Clean(s), n, "…")
 }
 
 // Table prints rows: on a terminal aligned under a header, elsewhere one
@@ -148,19 +147,37 @@ func (t *Table) Render(w io.Writer) error {
 		}
 		return nil
 	}
-	var buf strings.Builder
-	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.ToUpper(strings.Join(t.header, "\t")))
-	for _, r := range t.rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	header := make([]string, len(t.header))
+	for i, h := range t.header {
+		header[i] = strings.ToUpper(h)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	lines := append([][]string{header}, t.rows...)
+	// Columns are as wide as their widest cell as a terminal shows it (a
+	// CJK character or an emoji takes two columns), where text/tabwriter
+	// counts runes and pushed the next columns right.
+	var widths []int
+	for _, l := range lines {
+		for i, c := range l {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], runewidth.StringWidth(c))
+		}
+	}
+	var buf strings.Builder
+	for _, l := range lines {
+		for i, c := range l {
+			buf.WriteString(c)
+			if i < len(l)-1 {
+				buf.WriteString(strings.Repeat(" ", widths[i]-runewidth.StringWidth(c)+2))
+			}
+		}
+		buf.WriteByte('\n')
 	}
 	out := buf.String()
 	if t.color {
-		// Bold is added after alignment: tabwriter would count the
-		// escapes as width.
+		// Bold is added after alignment, which would count the escapes
+		// as width.
 		header, rest, _ := strings.Cut(out, "\n")
 		out = "\x1b[1m" + strings.TrimRight(header, " ") + "\x1b[0m\n" + rest
 	}
