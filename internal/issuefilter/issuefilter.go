@@ -646,20 +646,28 @@ func CheckNUL(q url.Values, keys ...string) error {
 	return nil
 }
 
-// ParseSince accepts a look-back like 1h, 24h or 14d (relative to now), or
-// an RFC 3339 time.
+// ParseSince accepts a look-back like 1h, 24h or 14d (ParseDuration,
+// relative to now), or an RFC 3339 time.
 func ParseSince(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days > 0 && days <= 3650 {
-			return now.Add(-time.Duration(days) * 24 * time.Hour), nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
+	if d, ok := ParseDuration(s); ok {
 		return now.Add(-d), nil
 	}
 	return time.Time{}, fmt.Errorf("since must be a duration such as 24h or 14d, or an RFC 3339 time, not %q", s)
+}
+
+// ParseDuration reads a positive length of time as the since parameter
+// and the CLI's flags take it: whole days up to 3650 (14d), or a Go
+// duration (90m, 24h, 1h30m), whose time.ParseDuration knows no days.
+func ParseDuration(s string) (time.Duration, bool) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		return time.Duration(days) * 24 * time.Hour, err == nil && days > 0 && days <= 3650
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil && d > 0
 }
 
 // ParseLimit reads a page size from 1 to 100; "" is 0, the store's default.

@@ -14,6 +14,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/client"
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/issuefilter"
 )
 
 // ruleTypes are the values of rules add --type.
@@ -54,7 +55,7 @@ one digest (docs/alerts.md).`,
 	fl.StringVar(&opts.Channel, "channel", "", "the channel to alert: its ID or name, or id:N or name:NAME to say which (required)")
 	fl.StringVar(&opts.Type, "type", "", `"new_issue", "regression" or "frequency" (required)`)
 	fl.Int64Var(&opts.Threshold, "threshold", 0, "frequency: alert on more than this many events (1 to 1000000)")
-	fl.StringVar(&opts.Window, "window", "", "frequency: counted over this long, such as 10m or 1h (1m to 24h)")
+	fl.StringVar(&opts.Window, "window", "", "frequency: counted over this long, such as 10m, 1h or 1d (1m to 24h)")
 	fl.StringVar(&opts.MinLevel, "min-level", "", "only events at least this severe: "+strings.Join(event.Levels, ", ")+" (default: any)")
 	fl.StringVar(&opts.Environment, "environment", "", "only events of this environment (default: any)")
 	fl.BoolVar(&opts.Disabled, "disabled", false, "add the rule turned off (flytrap alerts rules enable turns it on)")
@@ -176,9 +177,10 @@ func ruleFlags(opts *Options) (apitypes.NewAlertRule, error) {
 		if opts.Threshold < 1 || opts.Window == "" {
 			return r, cmdutil.UsageError("a frequency rule needs --threshold (1 or more) and --window", "such as --threshold 100 --window 1h")
 		}
-		d, err := time.ParseDuration(opts.Window)
-		if err != nil || d < time.Minute || d > 24*time.Hour || d%time.Minute != 0 {
-			return r, cmdutil.UsageError(fmt.Sprintf("--window must be whole minutes from 1m to 24h, such as 10m or 1h, not %q", opts.Window), "")
+		// Days too, as --since reads them.
+		d, ok := issuefilter.ParseDuration(opts.Window)
+		if !ok || d < time.Minute || d > 24*time.Hour || d%time.Minute != 0 {
+			return r, cmdutil.UsageError(fmt.Sprintf("--window must be whole minutes from 1m to 24h, such as 10m, 1h or 1d, not %q", opts.Window), "")
 		}
 		r.Threshold, r.WindowMinutes = opts.Threshold, int64(d/time.Minute)
 	} else if opts.Threshold != 0 || opts.Window != "" {

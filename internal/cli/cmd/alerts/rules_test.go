@@ -68,3 +68,26 @@ func TestPickChannel(t *testing.T) {
 		t.Errorf("two channels named ops: %#v", err)
 	}
 }
+
+// TestRuleWindow: --window takes days as --since does; QA's 1d was
+// `time: unknown unit "d"`.
+func TestRuleWindow(t *testing.T) {
+	for _, tt := range []struct {
+		window string
+		want   int64 // minutes; 0 for a usage error
+	}{
+		{"10m", 10}, {"1h", 60}, {"1h30m", 90}, {"1d", 1440}, {"24h", 1440},
+		{"2d", 0}, {"0d", 0}, {"90s", 0}, {"-1h", 0}, {"d", 0}, {"1.5d", 0},
+	} {
+		r, err := ruleFlags(&Options{Type: apitypes.RuleFrequency, Channel: "ops", Threshold: 5, Window: tt.window})
+		if tt.want == 0 {
+			if code, _ := cmdutil.ExitCode(err); code != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--window must be whole minutes") {
+				t.Errorf("--window %s: %v (exit %d), want a usage error", tt.window, err, code)
+			}
+			continue
+		}
+		if err != nil || r.WindowMinutes != tt.want {
+			t.Errorf("--window %s: %d minutes, %v; want %d", tt.window, r.WindowMinutes, err, tt.want)
+		}
+	}
+}

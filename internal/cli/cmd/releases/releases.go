@@ -14,6 +14,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/issuefilter"
 )
 
 // Options are the inputs of the releases commands.
@@ -23,7 +24,7 @@ type Options struct {
 	Out     cmdutil.JSONFlags
 	Project string
 	Env     string
-	Since   time.Duration
+	Since   string
 }
 
 // NewCmd returns the releases command and its verbs.
@@ -39,8 +40,9 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		Short: "List a project's releases, newest first, with their crash-free sessions and users",
 		Long: `List a project's releases, newest first, with the release health of the sessions
 the SDKs reported (docs/api.md#release-health): sessions, crash-free sessions and
-crash-free users, of those that started within --since, in --environment or in all.`,
-		Example: "  flytrap releases list\n  flytrap releases list -p web --environment production --since 24h",
+crash-free users, of those that started within --since (24h, 14d) or since a time
+(2026-12-01T00:00:00Z), in --env or in all.`,
+		Example: "  flytrap releases list\n  flytrap releases list -p web --env production --since 24h",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return List(cmd.Context(), opts)
@@ -48,8 +50,11 @@ crash-free users, of those that started within --since, in --environment or in a
 	}
 	fl := list.Flags()
 	fl.StringVarP(&opts.Project, "project", "p", "", "project name or ID (default: your only project)")
-	fl.StringVarP(&opts.Env, "environment", "e", "", "only sessions of this environment")
-	fl.DurationVar(&opts.Since, "since", 14*24*time.Hour, "only sessions that started within this long (e.g. 24h, 336h)")
+	fl.StringVarP(&opts.Env, "env", "e", "", "only sessions of this environment")
+	// The flag's first name, kept working; --env is the other commands'.
+	fl.StringVar(&opts.Env, "environment", "", "only sessions of this environment")
+	_ = fl.MarkHidden("environment")
+	fl.StringVar(&opts.Since, "since", "14d", "only sessions that started within this long (24h, 14d) or since this time (2026-12-01T00:00:00Z)")
 	_ = list.RegisterFlagCompletionFunc("project", f.CompleteProjects(&opts.Host))
 	opts.Out.Add(list)
 	cmd.AddCommand(list)
@@ -58,8 +63,11 @@ crash-free users, of those that started within --since, in --environment or in a
 
 // List prints a project's releases with their health.
 func List(ctx context.Context, opts *Options) error {
-	if opts.Since <= 0 {
-		return cmdutil.UsageError("--since must be positive", "for example: --since 24h")
+	now := opts.F.Clock()
+	// As issues list and tail read it.
+	since, err := issuefilter.ParseSince(opts.Since, now)
+	if err != nil {
+		return cmdutil.UsageError("--"+err.Error(), "")
 	}
 	c, err := opts.F.APIClient(opts.Host)
 	if err != nil {
@@ -74,8 +82,7 @@ func List(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	now := opts.F.Clock()
-	q := url.Values{"since": {now.Add(-opts.Since).UTC().Format(time.RFC3339)}}
+	q := url.Values{"since": {since.UTC().Format(time.RFC3339)}}
 	if opts.Env != "" {
 		q.Set("environment", opts.Env)
 	}
