@@ -41,7 +41,10 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 		Short:         "Flytrap: a small, fast, self-hosted error tracker",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// --version prints what `flytrap version` does.
+		Version: version.Line(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)

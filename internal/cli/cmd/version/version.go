@@ -42,6 +42,12 @@ func Run(opts *Options) error {
 			"os_arch": runtime.GOOS + "/" + runtime.GOARCH,
 		})
 	}
-	_, err := fmt.Fprintf(opts.IO.Out, "flytrap %s (%s, %s/%s)\n", buildinfo.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	_, err := fmt.Fprintln(opts.IO.Out, Line())
 	return err
+}
+
+// Line is the version as `flytrap version` and `flytrap --version` print
+// it: the build, its Go release and the platform.
+func Line() string {
+	return fmt.Sprintf("flytrap %s (%s, %s/%s)", buildinfo.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
