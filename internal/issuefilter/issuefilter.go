@@ -932,6 +932,49 @@ func Term(key, value string) (string, bool) {
 	return "tags[" + key + "]:" + value, true
 }
 
+// enumKeys are the search's keys whose values never hold a space: an
+// argument of one of them with spaces is several terms (is:unresolved
+// crash), not a value to quote.
+var enumKeys = []string{"is", "status", "has", "level", "timesSeen", "lastSeen", "firstSeen", "age",
+	"assigned", "assigned_or_suggested", "bookmarks", "error.handled", "error.unhandled"}
+
+// QuoteArg is one command-line argument as a part of a search. The shell
+// takes the quotes of customer.tier:"gold plan", and the argument it
+// passes, customer.tier:gold plan, would be read as the tag
+// customer.tier:gold and the text plan; so an argument that is one
+// key:value term whose value has spaces gets its value quoted, its
+// backslashes escaped (\* stays a literal star). Any other argument is
+// returned as it is: text, several terms (level:error browser:Firefox, or
+// a later word that is a term), a value that starts with a space (a
+// pasted "TypeError: x"), a list, quotes of its own, or a key whose
+// values have no spaces (is:unresolved crash).
+func QuoteArg(arg string) string {
+	if !strings.ContainsAny(arg, " \t") || strings.Contains(arg, `"`) {
+		return arg
+	}
+	ft, ok := term(arg).searchTerm()
+	key := arg[:len(arg)-len(ft.value)]
+	if !ok || strings.ContainsAny(key, " \t") || ft.value == "" || strings.ContainsAny(ft.value[:1], " \t[") ||
+		!ft.tag && slices.Contains(enumKeys, ft.key) {
+		return arg
+	}
+	for _, t := range splitTerms(ft.value)[1:] {
+		if _, ok := t.searchTerm(); ok {
+			return arg
+		}
+	}
+	var b strings.Builder
+	b.WriteString(key + `"`)
+	for i := 0; i < len(ft.value); i++ {
+		if c := ft.value[i]; c == '\\' && !strings.HasPrefix(ft.value[i+1:], "*") {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(ft.value[i])
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
 // truth reads a boolean as Sentry's search writes one.
 func truth(v string) (yes, ok bool) {
 	switch strings.ToLower(v) {

@@ -411,3 +411,45 @@ func tagTerms(n int) string {
 	}
 	return strings.Join(terms, " ")
 }
+
+// TestQuoteArg: QA's `flytrap issues list customer.tier:"gold plan"` reaches
+// the CLI as one argument without its quotes, which read as a tag and free
+// text and matched nothing.
+func TestQuoteArg(t *testing.T) {
+	tests := []struct {
+		arg, want string
+		tag       event.Tag // the tag Parse then reads, if any
+	}{
+		{"customer.tier:gold plan", `customer.tier:"gold plan"`, event.Tag{Key: "customer.tier", Value: "gold plan"}},
+		{"!customer.tier:gold plan", `!customer.tier:"gold plan"`, event.Tag{}},
+		{"tags[level]:a b", `tags[level]:"a b"`, event.Tag{Key: "level", Value: "a b"}},
+		{`path:C:\Program Files\x`, `path:"C:\\Program Files\\x"`, event.Tag{Key: "path", Value: `C:\Program Files\x`}},
+		{`k:a\* b*`, `k:"a\* b*"`, event.Tag{Key: "k", Value: "a* b" + store.Wildcard}},
+		{"browser:Mobile Safari", `browser:"Mobile Safari"`, event.Tag{Key: "browser", Value: "Mobile Safari"}},
+		{"k:v\twith tab", "k:\"v\twith tab\"", event.Tag{Key: "k", Value: "v\twith tab"}},
+		// Left as they are.
+		{"customer.tier:gold", "customer.tier:gold", event.Tag{Key: "customer.tier", Value: "gold"}},
+		{`title:"cart is slow"`, `title:"cart is slow"`, event.Tag{}},
+		{"level:error browser:Firefox", "level:error browser:Firefox", event.Tag{}},
+		{"k:a b c:d", "k:a b c:d", event.Tag{}},
+		{"is:unresolved crash", "is:unresolved crash", event.Tag{}},
+		{"TypeError: Cannot read x", "TypeError: Cannot read x", event.Tag{}},
+		{"connection refused: x", "connection refused: x", event.Tag{}},
+		{"k:[a, b]", "k:[a, b]", event.Tag{}},
+		{"plain text", "plain text", event.Tag{}},
+		{"k: a", "k: a", event.Tag{}},
+	}
+	for _, tt := range tests {
+		got := QuoteArg(tt.arg)
+		if got != tt.want {
+			t.Errorf("QuoteArg(%q) = %q, want %q", tt.arg, got, tt.want)
+		}
+		if tt.tag.Key == "" {
+			continue
+		}
+		f, err := Parse(url.Values{"query": {got}}, now)
+		if err != nil || !reflect.DeepEqual(f.Tags, []event.Tag{tt.tag}) || f.Query != "" {
+			t.Errorf("Parse(%q) = tags %q, text %q, %v; want %q alone", got, f.Tags, f.Query, err, tt.tag)
+		}
+	}
+}

@@ -66,10 +66,13 @@ free text matches the title and culprit, and key:value terms filter (is:resolved
 level:error, environment:production, release:shop@1.2.3, firstRelease:latest,
 timesSeen:>10, age:-24h, lastSeen:+7d, title:"cart is slow", or any tag such as
 browser:"Mobile Safari", assigned:me, is:unassigned). Every term and flag must
-hold; level:[warning,error] matches either level.`,
+hold; level:[warning,error] matches either level. An argument that is one
+key:value term with spaces in its value is that value, so customer.tier:"gold plan"
+works without outer quotes.`,
 		Example: `  flytrap issues list --project web
   flytrap issues list --project web browser:Firefox --status unresolved --sort count --limit 10
   flytrap issues list -p web 'level:[warning,error]' timesSeen:'>10' age:-24h
+  flytrap issues list -p web customer.tier:"gold plan"
   flytrap issues list -p web --json --jq '.[] | .id'`,
 		RunE: func(cmd *cobra.Command, args []string) error { return List(cmd.Context(), opts, args) },
 	}
@@ -214,8 +217,14 @@ func List(ctx context.Context, opts *Options, search []string) error {
 	if err != nil {
 		return err
 	}
+	// customer.tier:"gold plan" arrives without its quotes, as one
+	// argument: QuoteArg puts them back.
+	words := make([]string, len(search))
+	for i, a := range search {
+		words[i] = issuefilter.QuoteArg(a)
+	}
 	q := client.IssueQuery{Status: opts.Status, Sort: opts.Sort, Environment: opts.Env, Level: level,
-		Since: opts.Since, Query: strings.Join(search, " "), Limit: opts.Limit}
+		Since: opts.Since, Query: strings.Join(words, " "), Limit: opts.Limit}
 	is, err := client.All(ctx, c.IssuePages(p.ID, q), opts.Limit)
 	if err != nil {
 		return err
