@@ -286,9 +286,13 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 			}
 		}
 		ex := newExceptionView(exc, b)
-		// A synthetic exception only carries the message's stack
-		// (captureMessage with attachStacktrace): shown under the message.
-		if ev.Exceptions[j].Synthetic() && v.MessageStack == nil {
+		// A synthetic exception without a type only carries the message's
+		// stack (captureMessage with attachStacktrace): shown under the
+		// message. One with a type stands for an error the SDK could not
+		// capture as one, such as the Error @sentry/node makes up for a
+		// plain object a promise rejected with: an exception, with its
+		// mechanism, as Sentry shows it.
+		if ev.Exceptions[j].Synthetic() && exc.Type == "" && v.MessageStack == nil {
 			v.MessageStack = &ex
 			if v.Message == "" {
 				v.Message = ex.Value
