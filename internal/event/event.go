@@ -405,6 +405,19 @@ type Request struct {
 	Data        json.RawMessage `json:"data,omitempty"`
 }
 
+// FormBody reports whether the request's Content-Type header says its
+// body is a form (application/x-www-form-urlencoded): scrubbing reads it
+// pair by pair then, and the dashboard shows it as fields.
+func (r *Request) FormBody() bool {
+	for _, h := range r.Headers {
+		if strings.EqualFold(strings.TrimSpace(h[0]), "Content-Type") {
+			mt, _, _ := strings.Cut(h[1], ";")
+			return strings.EqualFold(strings.TrimSpace(mt), "application/x-www-form-urlencoded")
+		}
+	}
+	return false
+}
+
 // SDK names the client library that sent the event.
 type SDK struct {
 	Name    string `json:"name,omitempty"`

@@ -77,6 +77,18 @@ var locations = []location{
 			}
 			return pairValue(t, s, "&", k)
 		}},
+	{"request.data declared form with spaces", LocRequestData,
+		func(ev *event.Event, k, v string) {
+			s, _ := json.Marshal("note=see you soon&" + url.QueryEscape(k) + "=" + url.QueryEscape(v))
+			ev.Request = &event.Request{Headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}}, Data: s}
+		},
+		func(t *testing.T, ev *event.Event, k string) string {
+			var s string
+			if err := json.Unmarshal(ev.Request.Data, &s); err != nil {
+				t.Fatal(err)
+			}
+			return pairValue(t, s, "&", k)
+		}},
 	{"request.data raw JSON string", LocRequestData,
 		func(ev *event.Event, k, v string) {
 			s, _ := json.Marshal(string(jsonObject(k, v)))
