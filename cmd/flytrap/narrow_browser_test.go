@@ -31,13 +31,17 @@ func signIn(t *testing.T, ctx context.Context, url, email, password, ready strin
 }
 
 // captureTimeouts sends two messages that become two TimeoutError issues,
-// with breadcrumbs, dotted tag keys and a release, and returns them.
+// with breadcrumbs, dotted tag keys, a custom context and a release, and
+// returns them.
 func captureTimeouts(t *testing.T, p *devProc) (issue, issue) {
 	t.Helper()
 	hub := newHub(t, p.info.DSN, "shop-frontend@2024.11.28-rc.1+build.7731", "production")
 	hub.ConfigureScope(func(s *sentry.Scope) {
 		s.SetTag("browser.name", "Chrome")
 		s.SetTag("device.family", "Desktop")
+		// A context card must fit a phone whatever its values' width.
+		s.SetContext("order", sentry.Context{"note": strings.Repeat("orders-12345-items-", 8),
+			"items": []map[string]any{{"sku": "A-1", "name": "Paperback, second edition", "qty": 2}, {"sku": "B-22", "qty": 1}}})
 	})
 	hub.AddBreadcrumb(&sentry.Breadcrumb{Category: "http", Message: "GET https://api.example.com/v1/orders/12345/items?expand=product,price,discounts&page=2", Timestamp: time.Now()}, nil)
 	hub.CaptureMessage("TimeoutError: upstream orders did not answer in 30s")

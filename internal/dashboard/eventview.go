@@ -47,10 +47,12 @@ type eventView struct {
 	Request        *requestView
 	Tags           []event.Tag
 	TagsCut        int
-	Contexts       string // indented JSON
-	Extra          string
-	Notes          []string
-	NotesCut       int
+	// Contexts are the event's contexts, a card each, in the order sent.
+	Contexts    []contextView
+	ContextsCut int
+	Extra       string
+	Notes       []string
+	NotesCut    int
 	// MessageTemplate and MessageParams are the logentry template and
 	// params (compact JSON) Message was filled in from
 	// (event.MessageFormatted).
@@ -224,7 +226,33 @@ type requestView struct {
 	QueryString string
 	Headers     [][2]string
 	HeadersCut  int
-	Data        string
+	// Body is the request body as data, as Sentry shows it: the fields
+	// of a JSON object (sent as one, or as a string that parses as one)
+	// or of a form body; BodyCut counts the fields left out. Data is the
+	// body otherwise: a JSON array indented, else the text as sent.
+	Body    []kvRow
+	BodyCut int
+	Data    string
+}
+
+// kvRow is one field of data shown as a key/value list: of a request
+// body, of a context. Value is a string as text, anything else as compact
+// JSON.
+type kvRow struct{ Key, Value string }
+
+// contextView is one of the event's contexts: Title is a known context's
+// name as Sentry words it ("Operating System"), else its key as sent.
+type contextView struct {
+	Title   string
+	Rows    []kvRow
+	RowsCut int
+}
+
+// contextTitles are the titles of the contexts Sentry names, by key or
+// by their "type" member.
+var contextTitles = map[string]string{
+	"app": "App", "browser": "Browser", "device": "Device", "os": "Operating System",
+	"client_os": "Client Operating System", "runtime": "Runtime", "trace": "Trace",
 }
 
 // newEventView lays out a stored event, taking its text from b in order of
@@ -355,12 +383,13 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 	// what the failing code was working on.
 	v.eachFrame(func(f *frameView) { f.layOutVars(b) })
 	if rq := ev.Request; rq != nil {
-		v.Request.Data = b.indentJSON(rq.Data)
+		v.Request.layOutBody(rq, b)
 	}
 	if u := ev.User; u != nil {
 		v.User.Data = b.indentJSON(u.Data)
 	}
-	v.Contexts, v.Extra = b.indentJSON(ev.Contexts), b.indentJSON(ev.Extra)
+	v.layOutContexts(ev.Contexts, b)
+	v.Extra = b.indentJSON(ev.Extra)
 	v.Minified = minified && v.Symbolicated
 	v.JavaScript = v.Symbolicated || v.Unmapped > 0 || ev.Platform == "javascript" || ev.Platform == "node"
 	return v

@@ -208,7 +208,7 @@ var allowedTags = map[string]bool{
 	"html": true, "head": true, "meta": true, "title": true, "link": true, "script": true, "body": true,
 	"header": true, "nav": true, "main": true, "section": true, "aside": true, "article": true, "footer": true,
 	"div": true, "span": true, "a": true, "p": true, "strong": true, "code": true, "pre": true, "time": true,
-	"h1": true, "h2": true, "h3": true, "dl": true, "dt": true, "dd": true, "ul": true, "ol": true, "li": true,
+	"h1": true, "h2": true, "h3": true, "h4": true, "dl": true, "dt": true, "dd": true, "ul": true, "ol": true, "li": true,
 	"form": true, "input": true, "button": true, "label": true, "select": true, "option": true, "textarea": true,
 	"details": true, "summary": true, "table": true, "caption": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true,
 	"figure": true, "figcaption": true, "svg": true, "g": true, "rect": true, "wbr": true,

@@ -1,0 +1,229 @@
+package dashboard
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// Key/value data: the request body and the contexts are shown as Sentry
+// shows them, a list of fields, rather than as one block of JSON. They are
+// read at render time from the stored (scrubbed) event, member by member
+// through the page's budget, as frames' variables are.
+
+// layOutBody takes the request's body from b: the fields of a JSON object
+// or a form body when it is one, else the body as it was sent.
+func (r *requestView) layOutBody(rq *event.Request, b *budget) {
+	raw := bytes.TrimSpace(rq.Data)
+	if len(raw) == 0 || string(raw) == "null" {
+		return
+	}
+	if raw[0] == '"' {
+		// SDKs send a body they did not parse (sentry-go's, any JSON or
+		// form body) as a string.
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			r.Data = b.text(string(raw))
+			return
+		}
+		t := strings.TrimSpace(s)
+		switch {
+		case t == "":
+			return
+		case t[0] == '{':
+			if rows, cut, ok := b.members([]byte(t)); ok {
+				r.Body, r.BodyCut = rows, cut
+				return
+			}
+		case t[0] == '[' && json.Valid([]byte(t)):
+			r.Data = b.indentJSON([]byte(t))
+			return
+		}
+		if isForm(t, rq.FormBody()) {
+			r.Body, r.BodyCut = b.formFields(t)
+			return
+		}
+		r.Data = b.text(s)
+		return
+	}
+	if rows, cut, ok := b.members(raw); ok {
+		r.Body, r.BodyCut = rows, cut
+		return
+	}
+	r.Data = b.indentJSON(raw)
+}
+
+// layOutContexts takes the event's contexts from b, a card each: an
+// object's members as its fields, any other value as the one field named
+// by the context's key.
+func (v *eventView) layOutContexts(raw json.RawMessage, b *budget) {
+	if len(raw) == 0 || !json.Valid(raw) {
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return
+	}
+	for i := 0; dec.More(); i++ {
+		key, err := dec.Token()
+		name, ok := key.(string)
+		if err != nil || !ok {
+			return
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return
+		}
+		if !b.item(i) {
+			v.ContextsCut = 1 + countMembers(dec)
+			return
+		}
+		c := contextView{Title: contextTitle(name, val)}
+		if c.Title == name {
+			c.Title = b.text(name)
+		}
+		rows, cut, ok := b.members(val)
+		if !ok {
+			rows = []kvRow{{Key: c.Title, Value: b.value(val)}}
+		}
+		// The type of a known context, or one that repeats its key, says
+		// again what the title says.
+		rows = slices.DeleteFunc(rows, func(r kvRow) bool {
+			return r.Key == "type" && (r.Value == name || contextTitles[r.Value] == c.Title)
+		})
+		c.Rows, c.RowsCut = rows, cut
+		v.Contexts = append(v.Contexts, c)
+	}
+}
+
+// contextTitle is the title of context name: Sentry's for a known key or
+// type, else the name.
+func contextTitle(name string, val json.RawMessage) string {
+	if t, ok := contextTitles[name]; ok {
+		return t
+	}
+	var typed struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(val, &typed) == nil {
+		if t, ok := contextTitles[typed.Type]; ok {
+			return t
+		}
+	}
+	return name
+}
+
+// members lays out a JSON object as fields, each an item of the page: its
+// key as text and its value as b.value shows it. ok is false when raw is
+// not a JSON object.
+func (b *budget) members(raw []byte) (rows []kvRow, cut int, ok bool) {
+	// Validated whole first, so a body that breaks off halfway is shown
+	// as the text it is, not as the fields before the break.
+	if !json.Valid(raw) {
+		return nil, 0, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, 0, false
+	}
+	for i := 0; dec.More(); i++ {
+		key, err := dec.Token()
+		name, isString := key.(string)
+		if err != nil || !isString {
+			return rows, cut, true
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return rows, cut, true
+		}
+		if !b.item(i) {
+			return rows, 1 + countMembers(dec), true
+		}
+		rows = append(rows, kvRow{Key: b.text(name), Value: b.value(val)})
+	}
+	return rows, 0, true
+}
+
+// countMembers skips the rest of the object dec is reading, counting its
+// members.
+func countMembers(dec *json.Decoder) int {
+	n := 0
+	for ; dec.More(); n++ {
+		var skip json.RawMessage
+		if _, err := dec.Token(); err != nil {
+			break
+		}
+		if err := dec.Decode(&skip); err != nil {
+			break
+		}
+	}
+	return n
+}
+
+// value is one field's JSON value for a key/value list: a string as text,
+// anything else as compact JSON, empty objects, arrays and strings and
+// null as written, so a field never looks absent.
+func (b *budget) value(val json.RawMessage) string {
+	switch s := string(val); s {
+	case "null", "{}", "[]", `""`:
+		b.charge(len(s))
+		return s
+	}
+	return b.compactJSON(val)
+}
+
+// isForm reports whether s reads as a form body: declared says the
+// request's Content-Type says it is one; otherwise it must parse cleanly,
+// every pair a key and a value that unescape, with no spaces and no key
+// that reads as part of a URL ("https://host/path?a=1" is not a form).
+func isForm(s string, declared bool) bool {
+	if declared {
+		return true
+	}
+	if strings.ContainsAny(s, " \t\r\n") {
+		return false
+	}
+	for p := range strings.SplitSeq(s, "&") {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" || strings.ContainsAny(k, "/?#:") {
+			return false
+		}
+		if _, err := url.QueryUnescape(k); err != nil {
+			return false
+		}
+		if _, err := url.QueryUnescape(v); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// formFields lays out a form body's fields in the order sent, each an item
+// of the page, unescaped; a part that does not unescape is shown as sent.
+func (b *budget) formFields(s string) (rows []kvRow, cut int) {
+	i := 0
+	for p := range strings.SplitSeq(s, "&") {
+		if p == "" {
+			continue
+		}
+		if cut > 0 || !b.item(i) {
+			cut++
+			continue
+		}
+		i++
+		k, v, _ := strings.Cut(p, "=")
+		rows = append(rows, kvRow{Key: b.text(unescapeForm(k)), Value: b.text(unescapeForm(v))})
+	}
+	return rows, cut
+}
+
+func unescapeForm(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
+}
