@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -126,6 +127,35 @@ func TestNodeSDK(t *testing.T) {
 	}
 	if findIssue(p.issues(t, "query="+url.QueryEscape(`runtime.name:node has:runtime`)), te.Title) == nil {
 		t.Error("runtime.name:node has:runtime does not find the Node SDK's issue")
+	}
+}
+
+// TestNodeSDKPlainObjectRejection rejects a promise with a plain object
+// with the official @sentry/node SDK (compat/js/plain-rejection.js): the
+// issue page shows the Error the SDK made up for it as an exception with
+// its mechanism, unhandled, as the other rejections, not as a message.
+func TestNodeSDKPlainObjectRejection(t *testing.T) {
+	dir := requireJSSDK(t)
+	const email, password = "ann@example.com", "correct horse battery"
+	p := startDev(t, t.TempDir(), []string{"FLYTRAP_ADMIN_EMAIL=" + email, "FLYTRAP_ADMIN_PASSWORD=" + password})
+	if out, err := exec.Command("node", filepath.Join(dir, "plain-rejection.js"), p.info.DSN).CombinedOutput(); err != nil {
+		t.Fatalf("node plain-rejection.js: %v\n%s", err, out)
+	}
+	is := p.waitIssue(t, "Object captured as exception with keys: code, reason", 1)
+	resp, err := p.login(t, email, password).Get(fmt.Sprintf("%s/issues/%d", p.base, is.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`<span class="exc-type">Error</span>`, `<p class="exc-value">Object captured as exception with keys: code, reason</p>`,
+		`mechanism <code>auto.node.onunhandledrejection</code> handled: no`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the issue page lacks %s", want)
+		}
+	}
+	if strings.Contains(string(page), `<h3>Message</h3>`) {
+		t.Error("the issue page shows the rejection as a message")
 	}
 }
 
