@@ -199,7 +199,9 @@ func sampleEvent(projectID int64, id string, at time.Time) *event.Event {
 		Tags:    []event.Tag{{Key: "browser", Value: "Firefox 120"}, {Key: "os", Value: "Linux"}},
 		User:    &event.User{ID: "u-42", Email: "ada@example.com", Username: "ada", IPHash: "5f3a9c"},
 		Request: &event.Request{Method: "POST", URL: "https://shop.example.com/checkout?step=2",
-			Headers: [][2]string{{"User-Agent", "Mozilla/5.0"}, {"Accept", "text/html"}}},
+			Headers: [][2]string{{"User-Agent", "Mozilla/5.0"}, {"Accept", "text/html"}},
+			Data:    json.RawMessage(`"{\"item\":\"book\",\"qty\":2}"`)},
+		Contexts: json.RawMessage(`{"browser":{"name":"Firefox","version":"120.0","type":"browser"},"os":{"name":"Linux"},"cart":{"items":[{"sku":"A-1"}]}}`),
 		Breadcrumbs: []event.Breadcrumb{
 			{Timestamp: at.Add(-2 * time.Second), Category: "navigation", Message: "/cart -> /checkout"},
 			{Timestamp: at.Add(-time.Second), Category: "xhr", Level: "info", Message: "POST /api/orders", Data: json.RawMessage(`{"status_code":500}`)},
