@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"strconv"
@@ -425,32 +424,7 @@ func (f *frameView) layOutVars(b *budget) {
 	if len(raw) == 0 {
 		return
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return
-	}
-	for i := 0; dec.More(); i++ {
-		key, err := dec.Token()
-		name, ok := key.(string)
-		if err != nil || !ok {
-			return
-		}
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return
-		}
-		if !b.item(i) {
-			f.VarsCut = 1
-			for ; dec.More(); f.VarsCut++ {
-				if _, err := dec.Token(); err != nil {
-					break
-				}
-				if err := dec.Decode(&val); err != nil {
-					break
-				}
-			}
-			return
-		}
+	f.VarsCut, _ = b.eachMember(raw, func(name string, val json.RawMessage) {
 		vv := varView{Name: b.text(name)}
 		switch val[0] {
 		case '{', '[':
@@ -468,7 +442,7 @@ func (f *frameView) layOutVars(b *budget) {
 			vv.Value = b.compactJSON(val)
 		}
 		f.Vars = append(f.Vars, vv)
-	}
+	})
 }
 
 func newExceptionView(ex event.Exception, b *budget) exceptionView {

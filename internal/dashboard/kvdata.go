@@ -61,27 +61,7 @@ func (r *requestView) layOutBody(rq *event.Request, b *budget) {
 // object's members as its fields, any other value as the one field named
 // by the context's key.
 func (v *eventView) layOutContexts(raw json.RawMessage, b *budget) {
-	if len(raw) == 0 || !json.Valid(raw) {
-		return
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return
-	}
-	for i := 0; dec.More(); i++ {
-		key, err := dec.Token()
-		name, ok := key.(string)
-		if err != nil || !ok {
-			return
-		}
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
-			return
-		}
-		if !b.item(i) {
-			v.ContextsCut = 1 + countMembers(dec)
-			return
-		}
+	v.ContextsCut, _ = b.eachMember(raw, func(name string, val json.RawMessage) {
 		c := contextView{Title: contextTitle(name, val)}
 		if c.Title == name {
 			c.Title = b.text(name)
@@ -97,7 +77,7 @@ func (v *eventView) layOutContexts(raw json.RawMessage, b *budget) {
 		})
 		c.Rows, c.RowsCut = rows, cut
 		v.Contexts = append(v.Contexts, c)
-	}
+	})
 }
 
 // contextTitle is the title of context name: Sentry's for a known key or
@@ -121,31 +101,41 @@ func contextTitle(name string, val json.RawMessage) string {
 // key as text and its value as b.value shows it. ok is false when raw is
 // not a JSON object.
 func (b *budget) members(raw []byte) (rows []kvRow, cut int, ok bool) {
-	// Validated whole first, so a body that breaks off halfway is shown
-	// as the text it is, not as the fields before the break.
+	cut, ok = b.eachMember(raw, func(name string, val json.RawMessage) {
+		rows = append(rows, kvRow{Key: b.text(name), Value: b.value(val)})
+	})
+	return rows, cut, ok
+}
+
+// eachMember calls fn with each member of the JSON object raw, in order,
+// while b has room for another item, and returns how many members it left
+// unread. ok is false when raw is not a JSON object. raw is validated
+// whole first, so a value that breaks off halfway is not shown as the
+// members before the break.
+func (b *budget) eachMember(raw []byte, fn func(name string, val json.RawMessage)) (cut int, ok bool) {
 	if !json.Valid(raw) {
-		return nil, 0, false
+		return 0, false
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, 0, false
+		return 0, false
 	}
 	for i := 0; dec.More(); i++ {
 		key, err := dec.Token()
 		name, isString := key.(string)
 		if err != nil || !isString {
-			return rows, cut, true
+			return 0, true
 		}
 		var val json.RawMessage
 		if err := dec.Decode(&val); err != nil {
-			return rows, cut, true
+			return 0, true
 		}
 		if !b.item(i) {
-			return rows, 1 + countMembers(dec), true
+			return 1 + countMembers(dec), true
 		}
-		rows = append(rows, kvRow{Key: b.text(name), Value: b.value(val)})
+		fn(name, val)
 	}
-	return rows, 0, true
+	return 0, true
 }
 
 // countMembers skips the rest of the object dec is reading, counting its
