@@ -12,6 +12,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -91,6 +92,9 @@ type Config struct {
 	// LiveStreams bounds the live streams open at once, per user and in
 	// all; zero fields take live's defaults.
 	LiveStreams live.Limits
+	// MaxConnsPerClient bounds the connections one client address holds
+	// open at once (0: connlimit.DefaultPerClient); web.Config's.
+	MaxConnsPerClient int
 	// UploadRate is the bytes per second an authenticated upload under
 	// /api/0/ (sentry-cli's source maps) must keep up; 0 is
 	// bodydeadline.DefaultUploadRate.
@@ -217,7 +221,7 @@ func New(db *store.DB, cfg Config, opts ...Option) *App {
 	}
 	wcfg := web.Config{PublicURL: cfg.PublicURL, IngestURL: cfg.IngestURL, SecureCookies: cfg.SecureCookies, PlainHTTP: cfg.PlainHTTP, TrustForwardedFor: cfg.TrustForwardedFor, Render: cfg.Render, Mailer: cfg.Mailer,
 		AlertsAllowPrivate: cfg.Alerts.AllowPrivate, ServerRateLimit: cfg.ServerRateLimit,
-		AlertEmailLogged: cfg.Alerts.Mailer == nil, LiveStreams: cfg.LiveStreams}
+		AlertEmailLogged: cfg.Alerts.Mailer == nil, LiveStreams: cfg.LiveStreams, MaxConnsPerClient: cfg.MaxConnsPerClient}
 	if a.opts.artifacts != nil {
 		a.artifacts = artifact.New(db, a.opts.artifacts, artifact.DefaultLimits)
 		// One symbolicator, so the workers and the issue page's
@@ -383,9 +387,14 @@ func (a *App) Hub() *live.Hub { return a.web.Hub() }
 // Jobs is the registry of background jobs, for listing them.
 func (a *App) Jobs() *Jobs { return a.jobs }
 
-// HTTPServer returns a server for h with the timeouts of the web face; its
-// shutdown ends the live streams.
+// HTTPServer returns a server for h with the timeouts and header limit of
+// the web face; its shutdown ends the live streams. Serve it on Listener's
+// listener.
 func (a *App) HTTPServer(h http.Handler) *http.Server { return a.web.HTTPServer(h) }
+
+// Listener bounds the connections each client address holds open on ln
+// (Config.MaxConnsPerClient; unbounded behind a trusted proxy).
+func (a *App) Listener(ln net.Listener) net.Listener { return a.web.Listener(ln) }
 
 // Run runs the background work every server does until ctx ends: the jobs,
 // and on PostgreSQL the listener that feeds other processes' live messages

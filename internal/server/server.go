@@ -77,6 +77,9 @@ type Config struct {
 	// LiveStreams bounds the live streams open at once (zero fields:
 	// live's defaults).
 	LiveStreams live.Limits
+	// MaxConnsPerClient bounds the connections one client address holds
+	// open at once (0: connlimit.DefaultPerClient); app.Config's.
+	MaxConnsPerClient int
 	// UploadRate is app.Config's: the bytes per second a source map
 	// upload must keep up (0: bodydeadline.DefaultUploadRate).
 	UploadRate int64
@@ -172,6 +175,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		Render:            cfg.Render,
 		ServerRateLimit:   serverRateLimit(cfg.Ingest.RatePerMinute),
 		LiveStreams:       cfg.LiveStreams,
+		MaxConnsPerClient: cfg.MaxConnsPerClient,
 		UploadRate:        cfg.UploadRate,
 		Retention:         cfg.Retention,
 		SessionPruneEvery: cfg.SessionPruneEvery,
@@ -228,7 +232,8 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 // Handler returns the HTTP handler of every endpoint.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Run serves on ln and processes the queue until ctx is cancelled, then
+// Run serves on ln, at most Config.MaxConnsPerClient connections per
+// client address, and processes the queue until ctx is cancelled, then
 // shuts down in order: stop accepting requests and let in-flight ones finish
 // (their events are queued durably), then let the workers finish the
 // messages they hold. Unclaimed messages stay queued for the next start.
@@ -256,7 +261,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}()
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(s.app.Listener(ln)) }()
 
 	var err error
 	select {

@@ -4,17 +4,20 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/api"
 	"github.com/getflytrap/flytrap/internal/bodydeadline"
+	"github.com/getflytrap/flytrap/internal/connlimit"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/live"
 	"github.com/getflytrap/flytrap/internal/logthrottle"
@@ -61,11 +64,17 @@ type Config struct {
 	// LiveStreams bounds the live streams open at once, per user and in
 	// all; zero fields take live's defaults.
 	LiveStreams live.Limits
+	// MaxConnsPerClient bounds the connections one client address (an
+	// IPv6 /64) holds open at once (0: connlimit.DefaultPerClient). With
+	// TrustForwardedFor the connections come from the proxy, which bounds
+	// its own clients, and Listener leaves them unbounded.
+	MaxConnsPerClient int
 }
 
 // Web is the dashboard, the REST API, the live stream and /healthz over one
 // database.
 type Web struct {
+	cfg Config
 	db  *store.DB
 	hub *live.Hub
 	log *slog.Logger
@@ -74,7 +83,7 @@ type Web struct {
 
 // New mounts the dashboard, /api/v1, /api/v1/stream and /healthz.
 func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
-	w := &Web{db: db, hub: live.NewHub(0), log: log, mux: http.NewServeMux()}
+	w := &Web{cfg: cfg, db: db, hub: live.NewHub(0), log: log, mux: http.NewServeMux()}
 	db.OnAccessChange(w.hub.AccessChanged)
 	db.OnUsageNotRecorded(usageLog(log))
 	dash := dashboard.New(dashboard.Config{
@@ -148,9 +157,16 @@ func (w *Web) Listen(ctx context.Context) {
 	_ = (&live.Listener{DB: w.db.SQL(), Hub: w.hub, Log: w.log}).Run(ctx)
 }
 
+// MaxHeaderBytes bounds a request's line and headers; larger ones get
+// net/http's 431. SDKs send about 1 KB and a browser's dashboard cookies a
+// few KB; Go's default of 1 MiB let each stalled connection hold a
+// megabyte of headers, which no other limit counts.
+const MaxHeaderBytes = 64 << 10
+
 // HTTPServer returns a server for h with timeouts suited to SDK uploads and
-// dashboards. SDKs and browsers send their headers at once, so 5 s is
-// plenty and cuts off clients that trickle them. Bodies get deadlines of
+// dashboards; serve it on Listener's listener. SDKs and browsers send their
+// headers at once, so 5 s is plenty and cuts off clients that trickle
+// them, and they are at most MaxHeaderBytes. Bodies get deadlines of
 // their own (Handler; ingest's ingest.Config.BodyTimeout), tighter for a
 // stalled body and longer for a large steady one; ReadTimeout is the
 // bound of a handler served without them. Idle keep-alive
@@ -162,12 +178,24 @@ func (w *Web) HTTPServer(h http.Handler) *http.Server {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       time.Minute,
 		ErrorLog:          slog.NewLogLogger(w.log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(w.hub.Close)
 	return srv
+}
+
+// Listener bounds the connections each client address holds open on ln
+// to Config.MaxConnsPerClient (connlimit), so that what stalled requests
+// hold, their headers and buffers, is bounded per address; behind a
+// trusted proxy (Config.TrustForwardedFor) it returns ln as is.
+func (w *Web) Listener(ln net.Listener) net.Listener {
+	if w.cfg.TrustForwardedFor {
+		return ln
+	}
+	return connlimit.New(ln, cmp.Or(w.cfg.MaxConnsPerClient, connlimit.DefaultPerClient))
 }
 
 // WriteLiveMetrics writes the hub's counters in the Prometheus text format.

@@ -262,3 +262,25 @@ func TestSlowFormIsCutOff(t *testing.T) {
 	}
 	t.Logf("closed after %v", took)
 }
+
+// TestListenerCountsOnlyDirectClients: served directly, connections are
+// bounded per client address; behind a trusted proxy every connection
+// comes from the proxy, which must not be held to one client's share.
+func TestListenerCountsOnlyDirectClients(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if got := New(db, Config{}, slog.New(slog.DiscardHandler)).Listener(ln); got == ln {
+		t.Error("served directly, the listener is not limited")
+	}
+	if got := New(db, Config{TrustForwardedFor: true}, slog.New(slog.DiscardHandler)).Listener(ln); got != ln {
+		t.Errorf("behind a trusted proxy, the listener is %T; want it as is", got)
+	}
+}

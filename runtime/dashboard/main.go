@@ -446,12 +446,15 @@ func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, a *app.App,
 
 	errs := make(chan error, len(servers))
 	for i, srv := range servers {
+		// Each listener counts its own connections: a client may hold
+		// the limit on :80 and on :443.
+		ln := a.Listener(listeners[i])
 		go func() {
 			var err error
 			if srv.TLSConfig != nil {
-				err = srv.ServeTLS(listeners[i], "", "")
+				err = srv.ServeTLS(ln, "", "")
 			} else {
-				err = srv.Serve(listeners[i])
+				err = srv.Serve(ln)
 			}
 			errs <- err
 		}()

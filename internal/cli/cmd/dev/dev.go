@@ -28,6 +28,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/bodydeadline"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/connlimit"
 	"github.com/getflytrap/flytrap/internal/dashboard"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/live"
@@ -79,6 +80,7 @@ type Options struct {
 	PprofAddr         string
 	Render            dashboard.RenderLimits
 	LiveStreams       live.Limits
+	MaxConnsPerClient int
 	Verbose           bool
 	// SMTPURL and SMTPFrom send alert email; without a URL it is logged.
 	SMTPURL  string
@@ -147,6 +149,7 @@ there too:
 	fl.IntVar(&opts.Render.MaxDepth, "render-max-depth", dashboard.DefaultMaxDepth, "nesting the issue page shows of client JSON")
 	fl.IntVar(&opts.LiveStreams.Total, "max-live-streams", live.DefaultMaxStreams, "live-update streams (dashboard tabs, flytrap tail) open at once before more are refused with 503")
 	fl.IntVar(&opts.LiveStreams.PerUser, "max-live-streams-per-user", live.DefaultMaxStreamsPerUser, "of --max-live-streams, those one user may hold before more of theirs are refused with 429")
+	fl.IntVar(&opts.MaxConnsPerClient, "max-conns-per-client", connlimit.DefaultPerClient, "connections one client address (an IPv6 /64) may hold open at once; more are closed as soon as they are accepted")
 	fl.StringVar(&opts.PprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every stored event")
 	// Not defaulted from the environment here: --help would print the
@@ -360,6 +363,8 @@ func Run(ctx context.Context, opts *Options) error {
 		Alerts:       alerts,
 		AlertsEvery:  opts.AlertsEvery,
 		Mailer:       mailer,
+
+		MaxConnsPerClient: opts.MaxConnsPerClient,
 	}, log)
 	if err := srv.Run(ctx, ln); err != nil {
 		return &cmdutil.Error{Msg: "server stopped", Err: err}
@@ -457,6 +462,8 @@ func validate(o *Options) error {
 		return cmdutil.UsageError("--pprof-addr must be a loopback address: "+checkPprofAddr(o.PprofAddr).Error(), "use 127.0.0.1:6060; profiles are not for other machines")
 	case o.LiveStreams.Total < 1 || o.LiveStreams.PerUser < 1:
 		return cmdutil.UsageError("--max-live-streams and --max-live-streams-per-user must be at least 1", "")
+	case o.MaxConnsPerClient < 1:
+		return cmdutil.UsageError("--max-conns-per-client must be at least 1", "a browser opens up to six connections, and one more per live dashboard tab")
 	case o.MinBodyRate < 1024:
 		return cmdutil.UsageError("--min-body-rate must be at least 1024 bytes per second", "")
 	case o.MinUploadRate < 1:
