@@ -415,8 +415,12 @@ func viewer(u store.User) store.Viewer {
 }
 
 // checkOrigin applies coder/websocket's origin rule before anything else
-// runs, so the answer to a foreign page does not depend on its cookies.
-// Accept applies the same rule again with the same patterns.
+// runs, so the answer to a foreign page does not depend on its cookies,
+// and makes it exact: an Origin is scheme://host[:port] as browsers send
+// it, without userinfo or path, and the request's own origin has its
+// scheme as well as its Host (https:// for a TLS connection). Accept
+// applies the looser rule again with the same patterns, which passes all
+// this one does.
 func checkOrigin(r *http.Request, patterns []string) error {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -426,7 +430,14 @@ func checkOrigin(r *http.Request, patterns []string) error {
 	if err != nil {
 		return fmt.Errorf("bad Origin %q: %w", origin, err)
 	}
-	if strings.EqualFold(r.Host, u.Host) {
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || origin != u.Scheme+"://"+u.Host {
+		return fmt.Errorf("origin %q is not a browser's scheme://host[:port]", origin)
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if u.Scheme == scheme && strings.EqualFold(r.Host, u.Host) {
 		return nil
 	}
 	for _, p := range patterns {
@@ -442,7 +453,7 @@ func checkOrigin(r *http.Request, patterns []string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("origin %q is not allowed for host %q", origin, r.Host)
+	return fmt.Errorf("origin %q is not allowed for %s://%s", origin, scheme, r.Host)
 }
 
 // writeError answers in the REST API's error shape. Most answers are about

@@ -192,6 +192,11 @@ func TestHandlerAuthorization(t *testing.T) {
 		{"allowed host pattern", p1, withOrigin(bearer(f.memberToken), "http://Dashboard.Example.com"), http.StatusSwitchingProtocols},
 		{"allowed scheme pattern", p1, withOrigin(bearer(f.memberToken), "https://ops.corp.example"), http.StatusSwitchingProtocols},
 		{"scheme pattern, wrong scheme", p1, withOrigin(bearer(f.memberToken), "http://ops.corp.example"), http.StatusForbidden},
+		// The origin is scheme, host and port, as browsers send it.
+		{"own host, other scheme", p1, withOrigin(bearer(f.memberToken), "https://"+host), http.StatusForbidden},
+		{"own host with userinfo", p1, withOrigin(bearer(f.memberToken), "http://user@"+host), http.StatusForbidden},
+		{"own host with a path", p1, withOrigin(bearer(f.memberToken), "http://"+host+"/"), http.StatusForbidden},
+		{"allowed host pattern with userinfo", p1, withOrigin(bearer(f.memberToken), "http://evil@dashboard.example.com"), http.StatusForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,12 +228,36 @@ func TestHandlerTrustedOrigin(t *testing.T) {
 		"https://flytrap.example:8443": http.StatusForbidden,
 		"http://[::1]:8081":            http.StatusForbidden,
 		"http://:":                     http.StatusForbidden,
+		"https://evil@flytrap.example": http.StatusForbidden,
 	} {
 		h := bearer(f.memberToken)
 		h.Set("Origin", origin)
 		c, got := f.dial(t, "", h)
 		if got != want {
 			t.Errorf("Origin %s: status %d, want %d", origin, got, want)
+		}
+		if c != nil {
+			c.Close(websocket.StatusNormalClosure, "")
+		}
+	}
+}
+
+// TestHandlerOriginScheme: over TLS the page's own origin is https://,
+// and an http:// page on the same host and port is another origin.
+func TestHandlerOriginScheme(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewTLSServer(f.srv.Config.Handler)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "https://")
+	for origin, want := range map[string]int{
+		"https://" + host: http.StatusSwitchingProtocols,
+		"http://" + host:  http.StatusForbidden,
+	} {
+		h := bearer(f.memberToken)
+		h.Set("Origin", origin)
+		c, resp, err := websocket.Dial(t.Context(), "wss://"+host+"/api/v1/stream", &websocket.DialOptions{HTTPClient: srv.Client(), HTTPHeader: h})
+		if resp == nil || resp.StatusCode != want {
+			t.Errorf("Origin %s: %v, %v; want %d", origin, resp, err, want)
 		}
 		if c != nil {
 			c.Close(websocket.StatusNormalClosure, "")
