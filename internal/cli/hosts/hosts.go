@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"time"
 
@@ -74,9 +75,33 @@ func Load(dir string) (*Config, error) {
 	return c, nil
 }
 
-// Save writes c to hosts.json in dir with mode 0600 (the directory 0700),
-// replacing the file atomically so a crash leaves the old one.
+// CheckDir refuses a config directory that other users may write to
+// (group or world writable, mode bits on Unix): they could replace
+// hosts.json, pointing the CLI and its tokens at a server of theirs. A
+// directory that does not exist yet passes; Save creates it 0700.
+func CheckDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("config directory: %w", err)
+	case !st.IsDir():
+		return fmt.Errorf("config directory %s is not a directory", dir)
+	case runtime.GOOS != "windows" && st.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("config directory %s is writable by other users (mode %04o), who could replace %s: run `chmod 700 %s` (or set FLYTRAP_CONFIG_DIR to a directory of your own)",
+			dir, st.Mode().Perm(), FileName, dir)
+	}
+	return nil
+}
+
+// Save writes c to hosts.json in dir with mode 0600, replacing the file
+// atomically so a crash leaves the old one. It creates dir 0700, and
+// refuses an existing one that others may write to (CheckDir).
 func (c *Config) Save(dir string) error {
+	if err := CheckDir(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -59,5 +61,49 @@ func TestSaveLoadResolve(t *testing.T) {
 	env = nil
 	if _, err := (&Config{}).Resolve("", getenv); err != ErrNoHost {
 		t.Errorf("no host: %v", err)
+	}
+}
+
+// TestSaveRefusesSharedDir: an existing config directory that other users
+// may write to is refused, naming it and the chmod that fixes it, and
+// nothing is written there; one only its owner writes to is used, and a
+// missing one is created 0700.
+func TestSaveRefusesSharedDir(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix mode bits")
+	}
+	c := &Config{Hosts: map[string]Host{"http://a:1": {Token: "flyt_a"}}}
+	for _, tt := range []struct {
+		mode os.FileMode
+		ok   bool
+	}{{0o777, false}, {0o770, false}, {os.ModeSticky | 0o777, false}, {0o755, true}, {0o700, true}} {
+		dir := filepath.Join(t.TempDir(), "flytrap")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		err := c.Save(dir)
+		_, statErr := os.Stat(filepath.Join(dir, FileName))
+		if tt.ok {
+			if err != nil || statErr != nil {
+				t.Errorf("mode %04o: %v, %v; want hosts.json written", tt.mode, err, statErr)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "chmod 700 "+dir) {
+			t.Errorf("mode %04o: %v; want an error naming %s and chmod 700", tt.mode, err, dir)
+		}
+		if statErr == nil {
+			t.Errorf("mode %04o: hosts.json written", tt.mode)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "new", "flytrap")
+	if err := c.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm()&0o077 != 0 {
+		t.Errorf("created config directory: %v, %v; want 0700", st.Mode(), err)
 	}
 }

@@ -103,6 +103,10 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	// Before a password login makes a token that could not be kept.
+	if err := hosts.CheckDir(dir); err != nil {
+		return err
+	}
 	url, err := serverURL(ctx, opts, cfg)
 	if err != nil {
 		return err
