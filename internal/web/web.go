@@ -163,6 +163,14 @@ func (w *Web) Listen(ctx context.Context) {
 // megabyte of headers, which no other limit counts.
 const MaxHeaderBytes = 64 << 10
 
+// MaxStreamsPerConn bounds the requests an HTTP/2 client (the EC2
+// dashboard under TLS) has open on one connection, each of which may hold
+// MaxHeaderBytes while its body stalls: the 100 to 250 of Go's defaults
+// let one connection hold as much as a hundred. A dashboard page loads a
+// handful of files at once, sentry-cli uploads 8 chunks; more wait their
+// turn in the client.
+const MaxStreamsPerConn = 16
+
 // HTTPServer returns a server for h with timeouts suited to SDK uploads and
 // dashboards; serve it on Listener's listener. SDKs and browsers send their
 // headers at once, so 5 s is plenty and cuts off clients that trickle
@@ -179,6 +187,7 @@ func (w *Web) HTTPServer(h http.Handler) *http.Server {
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		MaxHeaderBytes:    MaxHeaderBytes,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: MaxStreamsPerConn},
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       time.Minute,
 		ErrorLog:          slog.NewLogLogger(w.log.Handler(), slog.LevelWarn),

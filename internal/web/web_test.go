@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -282,5 +283,69 @@ func TestListenerCountsOnlyDirectClients(t *testing.T) {
 	}
 	if got := New(db, Config{TrustForwardedFor: true}, slog.New(slog.DiscardHandler)).Listener(ln); got != ln {
 		t.Errorf("behind a trusted proxy, the listener is %T; want it as is", got)
+	}
+}
+
+// TestHTTP2StreamsPerConn: an HTTP/2 client gets at most
+// MaxStreamsPerConn requests open on one connection; its transport opens
+// another connection for the rest, which the per-address limit counts.
+func TestHTTP2StreamsPerConn(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := New(db, Config{}, slog.New(slog.DiscardHandler))
+	release := make(chan struct{})
+	var mu sync.Mutex
+	conns := map[string]int{}
+	h := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		conns[r.RemoteAddr]++
+		mu.Unlock()
+		<-release
+	})
+	srv := httptest.NewUnstartedServer(h)
+	srv.EnableHTTP2 = true
+	srv.Config = w.HTTPServer(h)
+	srv.StartTLS()
+	defer srv.Close()
+	c := srv.Client()
+	var wg sync.WaitGroup
+	for range MaxStreamsPerConn + 4 {
+		wg.Go(func() {
+			resp, err := c.Get(srv.URL)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if resp.ProtoMajor != 2 {
+				t.Errorf("protocol %s, want HTTP/2", resp.Proto)
+			}
+			resp.Body.Close()
+		})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := 0
+		for _, k := range conns {
+			n += k
+		}
+		mu.Unlock()
+		if n == MaxStreamsPerConn+4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d requests reached the handler", n, MaxStreamsPerConn+4)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	for addr, n := range conns {
+		if n > MaxStreamsPerConn {
+			t.Errorf("%d requests open at once on one connection (%s), want at most %d", n, addr, MaxStreamsPerConn)
+		}
 	}
 }
