@@ -202,6 +202,9 @@ module "dashboard" {
     max_live_streams_per_user = tostring(var.max_live_streams_per_user)
     # What a source map upload must keep up (flytrap dev's --min-upload-rate).
     min_upload_rate = tostring(var.min_upload_rate)
+    # Connections one client address may hold open when the dashboard
+    # serves clients itself (flytrap dev's --max-conns-per-client).
+    max_conns_per_client = tostring(var.max_conns_per_client)
     # Behind CloudFront: the address users reach, and the header value
     # that proves a request came through this deployment's distribution.
     public_url    = local.cloudfront ? "https://${aws_cloudfront_distribution.dashboard[0].domain_name}" : ""

@@ -271,6 +271,17 @@ variable "min_upload_rate" {
   }
 }
 
+variable "max_conns_per_client" {
+  description = "Connections one client address (an IPv6 /64) may hold open on the dashboard at once when it serves clients itself (a domain, or plain_http; behind CloudFront they are not counted); more are closed unanswered (flytrap dev's --max-conns-per-client)."
+  type        = number
+  default     = 128
+
+  validation {
+    condition     = var.max_conns_per_client >= 1 && var.max_conns_per_client <= 10000 && floor(var.max_conns_per_client) == var.max_conns_per_client
+    error_message = "The connections per client must be a whole number from 1 to 10000."
+  }
+}
+
 variable "ingest_throttle_burst" {
   description = "Request burst the ingest API accepts above the steady rate."
   type        = number

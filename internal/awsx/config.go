@@ -148,11 +148,16 @@ type RuntimeConfig struct {
 	// up (flytrap.yaml's min_upload_rate). Absent, as in configs written
 	// before it existed, it is 0: bodydeadline's default.
 	MinUploadRate int `json:"min_upload_rate"`
+	// MaxConnsPerClient bounds the connections one client address holds
+	// open when the dashboard serves clients itself (flytrap.yaml's
+	// max_conns_per_client). Absent, as in configs written before it
+	// existed, it is 0: connlimit's default.
+	MaxConnsPerClient int `json:"max_conns_per_client"`
 }
 
 // UnmarshalJSON reads the numbers (db_port, retention_days,
 // retention_per_issue, ingest_rate_limit, max_live_streams,
-// max_live_streams_per_user, min_upload_rate) as strings (what Terraform writes) or
+// max_live_streams_per_user, min_upload_rate, max_conns_per_client) as strings (what Terraform writes) or
 // numbers, and names the field when one is neither.
 func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 	type plain RuntimeConfig // without this method
@@ -166,6 +171,7 @@ func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 		MaxLiveStreams        json.RawMessage `json:"max_live_streams"`
 		MaxLiveStreamsPerUser json.RawMessage `json:"max_live_streams_per_user"`
 		MinUploadRate         json.RawMessage `json:"min_upload_rate"`
+		MaxConnsPerClient     json.RawMessage `json:"max_conns_per_client"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
@@ -183,6 +189,7 @@ func (c *RuntimeConfig) UnmarshalJSON(b []byte) error {
 		{"max_live_streams", aux.MaxLiveStreams, &c.MaxLiveStreams},
 		{"max_live_streams_per_user", aux.MaxLiveStreamsPerUser, &c.MaxLiveStreamsPerUser},
 		{"min_upload_rate", aux.MinUploadRate, &c.MinUploadRate},
+		{"max_conns_per_client", aux.MaxConnsPerClient, &c.MaxConnsPerClient},
 	} {
 		*f.dst = 0
 		if len(f.raw) == 0 || string(f.raw) == "null" {
@@ -248,6 +255,9 @@ func (c RuntimeConfig) Validate() error {
 	}
 	if c.MinUploadRate < 0 {
 		return fmt.Errorf("runtime config: min_upload_rate %d cannot be negative (0 is the default)", c.MinUploadRate)
+	}
+	if c.MaxConnsPerClient < 0 {
+		return fmt.Errorf("runtime config: max_conns_per_client %d cannot be negative (0 is the default)", c.MaxConnsPerClient)
 	}
 	if c.IngestRateLimit < -1 {
 		return fmt.Errorf("runtime config: ingest_rate_limit %d is not a number of events per minute, or -1 for no limit", c.IngestRateLimit)

@@ -51,6 +51,7 @@ func TestParseRuntimeConfigTerraformShape(t *testing.T) {
 		MaxLiveStreams:        500,
 		MaxLiveStreamsPerUser: 16,
 		MinUploadRate:         1024,
+		MaxConnsPerClient:     128,
 	}
 	if c != want {
 		t.Errorf("parsed\n%+v\nwant\n%+v", c, want)
@@ -99,6 +100,8 @@ func TestRuntimeConfigValidate(t *testing.T) {
 		{"negative live-stream limit", func(m map[string]any) { m["max_live_streams"] = "-1" }, "max_live_streams -1"},
 		{"no upload rate (an older module) is the default", func(m map[string]any) { delete(m, "min_upload_rate") }, ""},
 		{"negative upload rate", func(m map[string]any) { m["min_upload_rate"] = "-1" }, "min_upload_rate -1"},
+		{"no connections per client (an older module) is the default", func(m map[string]any) { delete(m, "max_conns_per_client") }, ""},
+		{"negative connections per client", func(m map[string]any) { m["max_conns_per_client"] = "-1" }, "max_conns_per_client -1"},
 		{"behind CloudFront", func(m map[string]any) {
 			m["domain"], m["public_url"], m["origin_secret"] = "", "https://d111111abcdef8.cloudfront.net", strings.Repeat("k", 43)
 		}, ""},

@@ -167,6 +167,7 @@ func TestPlanChecksMatchTerraform(t *testing.T) {
 		fmt.Sprintf("var.max_live_streams >= 1 && var.max_live_streams <= %d", plan.MaxLiveStreams),
 		fmt.Sprintf("var.max_live_streams_per_user >= 1 && var.max_live_streams_per_user <= %d", plan.MaxLiveStreams),
 		fmt.Sprintf("var.min_upload_rate >= 1 && var.min_upload_rate <= %d", plan.MaxMinUploadRate),
+		fmt.Sprintf("var.max_conns_per_client >= 1 && var.max_conns_per_client <= %d", plan.MaxMaxConnsPerClient),
 	} {
 		if !strings.Contains(src, bound) {
 			t.Errorf("terraform/variables.tf no longer holds %q: update internal/plan's limit", bound)

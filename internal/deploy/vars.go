@@ -46,6 +46,7 @@ type Vars struct {
 	MaxLiveStreams        int               `json:"max_live_streams"`
 	MaxLiveStreamsPerUser int               `json:"max_live_streams_per_user"`
 	MinUploadRate         int               `json:"min_upload_rate"`
+	MaxConnsPerClient     int               `json:"max_conns_per_client"`
 	LogRetentionDays      int               `json:"log_retention_days"`
 	RetentionDays         int               `json:"retention_days"`
 	RetentionPerIssue     int               `json:"retention_per_issue"`
@@ -99,6 +100,7 @@ func BuildVars(p plan.Plan, r Resolved, userData string) Vars {
 		MaxLiveStreams:        p.EffectiveMaxLiveStreams(),
 		MaxLiveStreamsPerUser: p.EffectiveMaxLiveStreamsPerUser(),
 		MinUploadRate:         p.EffectiveMinUploadRate(),
+		MaxConnsPerClient:     p.EffectiveMaxConnsPerClient(),
 		LogRetentionDays:      p.LogRetentionDays,
 		RetentionDays:         p.Retention.Days,
 		RetentionPerIssue:     p.Retention.PerIssue,

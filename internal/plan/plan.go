@@ -81,6 +81,11 @@ type Plan struct {
 	// --min-upload-rate); 0, as in plans written before it existed, is
 	// DefaultMinUploadRate.
 	MinUploadRate int `yaml:"min_upload_rate" json:"min_upload_rate"`
+	// MaxConnsPerClient bounds the connections one client address holds
+	// open on the dashboard when it serves clients itself, with a domain
+	// or plain_http (flytrap dev's --max-conns-per-client); 0, as in
+	// plans written before it existed, is DefaultMaxConnsPerClient.
+	MaxConnsPerClient int `yaml:"max_conns_per_client" json:"max_conns_per_client"`
 	// LogRetentionDays is how long CloudWatch keeps Lambda and API logs.
 	LogRetentionDays int `yaml:"log_retention_days" json:"log_retention_days"`
 	// DBDeletionProtection protects the database and the bucket's content;
@@ -149,6 +154,17 @@ const (
 	// MaxMinUploadRate is 1 MiB/s: a demand beyond it would cut off the
 	// uploads of most CI runners.
 	MaxMinUploadRate = 1 << 20
+)
+
+// Connection limits of a plan, as flytrap dev's --max-conns-per-client
+// takes them.
+const (
+	// DefaultMaxConnsPerClient is connlimit.DefaultPerClient.
+	DefaultMaxConnsPerClient = 128
+	// MaxMaxConnsPerClient bounds the setting: each connection stalled
+	// with its headers holds about 105 KB, so one address would fill
+	// about 1 GB.
+	MaxMaxConnsPerClient = 10_000
 )
 
 // Sizes are the capacity settings a size preset chooses.
@@ -228,6 +244,7 @@ func Default() Plan {
 		MaxLiveStreams:        DefaultMaxLiveStreams,
 		MaxLiveStreamsPerUser: DefaultMaxLiveStreamsPerUser,
 		MinUploadRate:         DefaultMinUploadRate,
+		MaxConnsPerClient:     DefaultMaxConnsPerClient,
 		LogRetentionDays:      30,
 		DBDeletionProtection:  true,
 	}
@@ -462,6 +479,11 @@ func (p Plan) EffectiveMinUploadRate() int {
 	return cmp.Or(p.MinUploadRate, DefaultMinUploadRate)
 }
 
+// EffectiveMaxConnsPerClient is MaxConnsPerClient, or its default for 0.
+func (p Plan) EffectiveMaxConnsPerClient() int {
+	return cmp.Or(p.MaxConnsPerClient, DefaultMaxConnsPerClient)
+}
+
 // chosenInts are the settings, by field, whose 0 in a plan means the
 // default but is no value a user may choose.
 func (p Plan) chosenInts() []struct {
@@ -474,12 +496,13 @@ func (p Plan) chosenInts() []struct {
 	}{
 		{"ingest_rate_limit", p.IngestRateLimit}, {"max_live_streams", p.MaxLiveStreams},
 		{"max_live_streams_per_user", p.MaxLiveStreamsPerUser}, {"min_upload_rate", p.MinUploadRate},
+		{"max_conns_per_client", p.MaxConnsPerClient},
 	}
 }
 
 // ValidateChosen checks a value a user chose for field, one of
-// ingest_rate_limit, max_live_streams, max_live_streams_per_user and
-// min_upload_rate. 0, which a plan reads as the default, is refused: the
+// ingest_rate_limit, max_live_streams, max_live_streams_per_user,
+// min_upload_rate and max_conns_per_client. 0, which a plan reads as the default, is refused: the
 // user asked for something else. Other fields are not checked.
 func ValidateChosen(field string, v int) error {
 	switch field {
@@ -494,6 +517,10 @@ func ValidateChosen(field string, v int) error {
 	case "min_upload_rate":
 		if v < 1 || v > MaxMinUploadRate {
 			return fmt.Errorf("%d must be from 1 to %d bytes per second", v, MaxMinUploadRate)
+		}
+	case "max_conns_per_client":
+		if v < 1 || v > MaxMaxConnsPerClient {
+			return fmt.Errorf("%d must be from 1 to %d connections", v, MaxMaxConnsPerClient)
 		}
 	}
 	return nil

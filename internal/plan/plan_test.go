@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getflytrap/flytrap/internal/connlimit"
 	"github.com/getflytrap/flytrap/internal/plan/plantest"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
@@ -71,6 +72,8 @@ func TestValidate(t *testing.T) {
 		{"too many live streams per user", func(p *Plan) { p.MaxLiveStreamsPerUser = MaxLiveStreams + 1 }, "max_live_streams_per_user: 100001 must be"},
 		{"upload rate of an older plan", func(p *Plan) { p.MinUploadRate = 0 }, ""},
 		{"upload rate too high", func(p *Plan) { p.MinUploadRate = MaxMinUploadRate + 1 }, "min_upload_rate: 1048577 must be from 1 to 1048576 bytes per second"},
+		{"connections per client of an older plan", func(p *Plan) { p.MaxConnsPerClient = 0 }, ""},
+		{"negative connections per client", func(p *Plan) { p.MaxConnsPerClient = -1 }, "max_conns_per_client: -1 must be from 1 to 10000 connections"},
 		{"too many retention days", func(p *Plan) { p.Retention.Days = MaxRetentionDays + 1 }, "retention.days"},
 		{"negative per issue", func(p *Plan) { p.Retention.PerIssue = -5 }, "retention.per_issue: -5 must be from 0"},
 		{"too many per issue", func(p *Plan) { p.Retention.PerIssue = MaxRetentionPerIssue + 1 }, "retention.per_issue"},
@@ -95,6 +98,14 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate = %v, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestDefaultsMatchDev: a plan's connection limit defaults to flytrap
+// dev's.
+func TestDefaultsMatchDev(t *testing.T) {
+	if DefaultMaxConnsPerClient != connlimit.DefaultPerClient {
+		t.Errorf("DefaultMaxConnsPerClient %d, connlimit.DefaultPerClient %d", DefaultMaxConnsPerClient, connlimit.DefaultPerClient)
 	}
 }
 

@@ -300,6 +300,9 @@ func appConfig(rc awsx.RuntimeConfig, opts options, log *slog.Logger) app.Config
 		// 0 (a config.json from before) is live's default.
 		LiveStreams: live.Limits{Total: rc.MaxLiveStreams, PerUser: rc.MaxLiveStreamsPerUser},
 		UploadRate:  int64(rc.MinUploadRate),
+		// 0 (a config.json from before) is connlimit's default; behind
+		// CloudFront, which is every connection, nothing is counted.
+		MaxConnsPerClient: rc.MaxConnsPerClient,
 		Retention: app.Retention{
 			MaxAge:   time.Duration(rc.RetentionDays) * 24 * time.Hour,
 			PerIssue: rc.RetentionPerIssue,

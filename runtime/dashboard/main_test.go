@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -652,6 +653,18 @@ func TestAppConfigUploadRate(t *testing.T) {
 	}
 }
 
+// TestAppConfigConnsPerClient: the connections one address may hold are
+// config.json's (flytrap.yaml's max_conns_per_client), counted only where
+// the dashboard serves clients itself; a config.json from before leaves
+// the count 0, connlimit's default.
+func TestAppConfigConnsPerClient(t *testing.T) {
+	for _, n := range []int{32, 0} {
+		if got := appConfig(awsx.RuntimeConfig{MaxConnsPerClient: n}, options{}, nil).MaxConnsPerClient; got != n {
+			t.Errorf("max_conns_per_client %d: MaxConnsPerClient %d", n, got)
+		}
+	}
+}
+
 // TestAppConfigServerRateLimit: the dashboard names the limit config.json
 // gives it, the ingest function's RATE_LIMIT from the same Terraform
 // variable, and none it does not know (a config.json from before).
@@ -660,5 +673,58 @@ func TestAppConfigServerRateLimit(t *testing.T) {
 		if got := appConfig(awsx.RuntimeConfig{IngestRateLimit: limit}, options{}, nil).ServerRateLimit; got != limit {
 			t.Errorf("ingest_rate_limit %d: ServerRateLimit %d", limit, got)
 		}
+	}
+}
+
+// TestDashboardBoundsConnsAndHeaders: serving clients itself (plain_http
+// here), the dashboard answers headers over 64 KiB with 431 and closes a
+// connection beyond config.json's max_conns_per_client from one address,
+// as flytrap dev does.
+func TestDashboardBoundsConnsAndHeaders(t *testing.T) {
+	w := newWorld(t, "", "max_conns_per_client", "2")
+	s := w.start(t)
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", s.http)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	status := func(c net.Conn) (string, error) {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		return strings.TrimSpace(line), err
+	}
+	big := dial()
+	fmt.Fprintf(big, "GET /healthz HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n\r\n", strings.Repeat("a", 70<<10))
+	if line, err := status(big); !strings.HasPrefix(line, "HTTP/1.1 431") {
+		t.Fatalf("70 KiB of headers: %q, %v; want 431", line, err)
+	}
+	big.Close()
+	// The 431's connection gives its place back once the server has
+	// closed it too; then two idle ones fill the address's places.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		a, b := dial(), dial()
+		fmt.Fprint(a, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		fmt.Fprint(b, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		la, _ := status(a)
+		lb, _ := status(b)
+		if la == "HTTP/1.1 200 OK" && lb == "HTTP/1.1 200 OK" {
+			break
+		}
+		a.Close()
+		b.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("two connections: %q, %q; want both served", la, lb)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	over := dial()
+	fmt.Fprint(over, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	if line, err := status(over); err == nil {
+		t.Fatalf("a third connection from one address: %q; want it closed unanswered", line)
 	}
 }

@@ -51,6 +51,7 @@ type Options struct {
 	DBStorage, IngestMemory, ProcessorMemory, LogRetention      int
 	RetentionDays, RetentionPerIssue, IngestRateLimit           int
 	MaxLiveStreams, MaxLiveStreamsPerUser, MinUploadRate        int
+	MaxConnsPerClient                                           int
 	DBDeletionProtection, PlainHTTP                             bool
 	Tags                                                        []string
 
@@ -120,6 +121,7 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	fl.IntVar(&opts.MaxLiveStreams, "max-live-streams", d.MaxLiveStreams, fmt.Sprintf("live-update streams (dashboard tabs, flytrap tail) the dashboard holds open at once before more are refused with 503, 1-%d", plan.MaxLiveStreams))
 	fl.IntVar(&opts.MaxLiveStreamsPerUser, "max-live-streams-per-user", d.MaxLiveStreamsPerUser, fmt.Sprintf("of --max-live-streams, those one user may hold before more of theirs are refused with 429, 1-%d", plan.MaxLiveStreams))
 	fl.IntVar(&opts.MinUploadRate, "min-upload-rate", d.MinUploadRate, fmt.Sprintf("slowest source map upload to the dashboard (sentry-cli, with an API token), in bytes per second of each request, after 10s (408 below it), 1-%d", plan.MaxMinUploadRate))
+	fl.IntVar(&opts.MaxConnsPerClient, "max-conns-per-client", d.MaxConnsPerClient, fmt.Sprintf("connections one client address may hold open on the dashboard when it serves clients itself (a domain, or --plain-http), 1-%d", plan.MaxMaxConnsPerClient))
 	fl.BoolVar(&opts.DBDeletionProtection, "db-deletion-protection", d.DBDeletionProtection, "protect the database and the bucket's data from deletion (destroy turns it off itself)")
 	fl.StringArrayVar(&opts.Tags, "tag", nil, "extra tag for every resource, KEY=VALUE (repeatable)")
 	return cmd
@@ -296,7 +298,8 @@ var flagOf = map[string]string{
 	"sizes.processor_memory_mb": "--processor-memory", "log_retention_days": "--log-retention",
 	"retention.days": "--retention-days", "retention.per_issue": "--retention-per-issue",
 	"ingest_rate_limit": "--ingest-rate-limit", "max_live_streams": "--max-live-streams",
-	"max_live_streams_per_user": "--max-live-streams-per-user", "min_upload_rate": "--min-upload-rate", "tags": "--tag",
+	"max_live_streams_per_user": "--max-live-streams-per-user", "min_upload_rate": "--min-upload-rate",
+	"max_conns_per_client": "--max-conns-per-client", "tags": "--tag",
 }
 
 // reportAccount prints what the account checks found: why they were
@@ -433,6 +436,7 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 		{"max-live-streams", "max_live_streams", &p.MaxLiveStreams, opts.MaxLiveStreams},
 		{"max-live-streams-per-user", "max_live_streams_per_user", &p.MaxLiveStreamsPerUser, opts.MaxLiveStreamsPerUser},
 		{"min-upload-rate", "min_upload_rate", &p.MinUploadRate, opts.MinUploadRate},
+		{"max-conns-per-client", "max_conns_per_client", &p.MaxConnsPerClient, opts.MaxConnsPerClient},
 	} {
 		if !changed(c.flag) {
 			continue
@@ -565,6 +569,8 @@ func (opts *Options) nonZero(flag string) bool {
 		return opts.MaxLiveStreamsPerUser != 0
 	case "min-upload-rate":
 		return opts.MinUploadRate != 0
+	case "max-conns-per-client":
+		return opts.MaxConnsPerClient != 0
 	case "tag":
 		return len(opts.Tags) > 0
 	}

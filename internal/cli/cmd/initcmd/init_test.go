@@ -137,12 +137,12 @@ func TestInitYes(t *testing.T) {
 				"--domain", "Errors.Example.com", "--region", "eu-central-1", "--profile", "work", "--size", "large",
 				"--log-retention", "90", "--db-deletion-protection=false", "--tag", "team=errors", "--tag", "cost-center=42",
 				"--retention-days", "30", "--retention-per-issue", "0", "--ingest-rate-limit", "-1",
-				"--max-live-streams", "40", "--max-live-streams-per-user", "4", "--min-upload-rate", "256"},
+				"--max-live-streams", "40", "--max-live-streams-per-user", "4", "--min-upload-rate", "256", "--max-conns-per-client", "32"},
 			check: func(t *testing.T, p plan.Plan) {
 				if p.Name != "staging" || p.AWS != (plan.AWS{Profile: "work", Region: "eu-central-1"}) || p.Domain != "errors.example.com" ||
 					p.Size != "large" || p.LogRetentionDays != 90 || p.DBDeletionProtection || p.Tags["team"] != "errors" || p.Tags["cost-center"] != "42" || p.AlertEmail != "alerts@example.com" ||
 					p.Retention != (plan.Retention{Days: 30, PerIssue: 0}) || p.IngestRateLimit != plan.RateLimitNone ||
-					p.MaxLiveStreams != 40 || p.MaxLiveStreamsPerUser != 4 || p.MinUploadRate != 256 {
+					p.MaxLiveStreams != 40 || p.MaxLiveStreamsPerUser != 4 || p.MinUploadRate != 256 || p.MaxConnsPerClient != 32 {
 					t.Errorf("plan %+v", p)
 				}
 			},
