@@ -355,6 +355,7 @@ func (a *App) writeMetrics(ctx context.Context, w io.Writer) {
 	ops.Metric(w, "flytrap_db_open_connections", "gauge", "Open database connections.", int64(st.OpenConnections))
 	ops.Metric(w, "flytrap_db_wait_total", "counter", "Times a query waited for a free connection.", st.WaitCount)
 	a.web.WriteLiveMetrics(w)
+	a.web.WriteConnMetrics(w)
 	a.jobs.WriteMetrics(w)
 	for _, write := range a.opts.metrics {
 		write(ctx, w)

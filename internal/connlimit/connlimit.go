@@ -7,7 +7,6 @@ package connlimit
 import (
 	"net"
 	"sync"
-	"sync/atomic"
 )
 
 // DefaultPerClient is the connections one client address may hold open at
@@ -22,10 +21,13 @@ const DefaultPerClient = 128
 // close it, and no goroutine, buffer or TLS handshake.
 type Listener struct {
 	net.Listener
-	max     int
-	mu      sync.Mutex
-	open    map[string]int
-	refused atomic.Int64
+	// OnRefuse, when set before Accept is first called, is told of each
+	// connection closed for being over the limit (to count and log it);
+	// it runs in Accept, so it must not block.
+	OnRefuse func(remote net.Addr)
+	max      int
+	mu       sync.Mutex
+	open     map[string]int
 }
 
 // New limits ln to max open connections per client address (an IPv4
@@ -35,7 +37,7 @@ func New(ln net.Listener, max int) *Listener {
 }
 
 // Accept returns the next connection whose address is under its limit;
-// those over it are closed and counted.
+// those over it are closed.
 func (l *Listener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
@@ -50,16 +52,15 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		l.mu.Unlock()
 		if n >= l.max {
-			l.refused.Add(1)
+			if l.OnRefuse != nil {
+				l.OnRefuse(c.RemoteAddr())
+			}
 			c.Close()
 			continue
 		}
 		return &conn{Conn: c, l: l, key: key}, nil
 	}
 }
-
-// Refused is how many connections were closed for being over the limit.
-func (l *Listener) Refused() int64 { return l.refused.Load() }
 
 func (l *Listener) release(key string) {
 	l.mu.Lock()

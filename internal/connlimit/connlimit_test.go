@@ -2,6 +2,7 @@ package connlimit
 
 import (
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -33,6 +34,8 @@ func TestListenerLimitsPerAddress(t *testing.T) {
 	}
 	ln := New(inner, 2)
 	defer ln.Close()
+	var refused atomic.Int64
+	ln.OnRefuse = func(net.Addr) { refused.Add(1) }
 	accepted := make(chan net.Conn, 10)
 	go func() {
 		for {
@@ -73,8 +76,8 @@ func TestListenerLimitsPerAddress(t *testing.T) {
 	if _, err := over.Read(make([]byte, 1)); err == nil || isTimeout(err) {
 		t.Fatalf("the third connection from one address: %v, want it closed", err)
 	}
-	if ln.Refused() != 1 {
-		t.Errorf("Refused() = %d, want 1", ln.Refused())
+	if n := refused.Load(); n != 1 {
+		t.Errorf("OnRefuse called %d times, want 1", n)
 	}
 	dial(net.IPv4(127, 0, 0, 2))
 	wait("another address's connection")

@@ -106,6 +106,9 @@ func TestStalledRequestsBoundedPerClient(t *testing.T) {
 	if got := get(t, net.IPv4(127, 0, 0, 2), addr); got != http.StatusOK {
 		t.Fatalf("another address while the first is at its limit: %d", got)
 	}
+	if m := readMetrics(t, net.IPv4(127, 0, 0, 2), addr); !strings.Contains(m, "\nflytrap_connections_refused_total 1\n") {
+		t.Errorf("metrics do not count the refused connection:\n%s", m)
+	}
 	held[0].Close()
 	deadline := time.Now().Add(5 * time.Second)
 	for get(t, nil, addr) != http.StatusOK {
@@ -119,6 +122,20 @@ func TestStalledRequestsBoundedPerClient(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// readMetrics reads /metrics from local.
+func readMetrics(t *testing.T, local net.IP, addr string) string {
+	t.Helper()
+	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: local}}
+	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	resp, err := cl.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 // get asks for /healthz from local (nil: the default), returning its

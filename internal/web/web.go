@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/api"
@@ -79,11 +80,15 @@ type Web struct {
 	hub *live.Hub
 	log *slog.Logger
 	mux *http.ServeMux
+	// refused counts connections Listener's listeners closed; connWarns
+	// logs them once per 10 s.
+	refused   atomic.Int64
+	connWarns *logthrottle.Throttle
 }
 
 // New mounts the dashboard, /api/v1, /api/v1/stream and /healthz.
 func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
-	w := &Web{cfg: cfg, db: db, hub: live.NewHub(0), log: log, mux: http.NewServeMux()}
+	w := &Web{cfg: cfg, db: db, hub: live.NewHub(0), log: log, mux: http.NewServeMux(), connWarns: logthrottle.New(10 * time.Second)}
 	db.OnAccessChange(w.hub.AccessChanged)
 	db.OnUsageNotRecorded(usageLog(log))
 	dash := dashboard.New(dashboard.Config{
@@ -204,7 +209,16 @@ func (w *Web) Listener(ln net.Listener) net.Listener {
 	if w.cfg.TrustForwardedFor {
 		return ln
 	}
-	return connlimit.New(ln, cmp.Or(w.cfg.MaxConnsPerClient, connlimit.DefaultPerClient))
+	limit := cmp.Or(w.cfg.MaxConnsPerClient, connlimit.DefaultPerClient)
+	l := connlimit.New(ln, limit)
+	l.OnRefuse = func(remote net.Addr) {
+		w.refused.Add(1)
+		if ok, held := w.connWarns.Allow("conns", time.Now()); ok {
+			w.log.Warn("closed a connection from a client address that holds its limit of open ones; raise --max-conns-per-client (flytrap.yaml's max_conns_per_client) if it is a real client",
+				"client", remote.String(), "limit", limit, "suppressed", held)
+		}
+	}
+	return l
 }
 
 // WriteLiveMetrics writes the hub's counters in the Prometheus text format.
@@ -213,6 +227,12 @@ func (w *Web) WriteLiveMetrics(rw io.Writer) {
 	ops.Metric(rw, "flytrap_live_subscribers", "gauge", "Open live-update streams.", int64(hs.Subscribers))
 	ops.Metric(rw, "flytrap_live_delivered_total", "counter", "Live messages handed to streams.", int64(hs.Delivered))
 	ops.Metric(rw, "flytrap_live_dropped_total", "counter", "Live messages a slow stream had no room for; each cut that stream off (close 4000).", int64(hs.Dropped))
+}
+
+// WriteConnMetrics writes the count of connections Listener refused in
+// the Prometheus text format.
+func (w *Web) WriteConnMetrics(rw io.Writer) {
+	ops.Metric(rw, "flytrap_connections_refused_total", "counter", "Connections closed as soon as accepted, their client address holding its limit of open ones.", w.refused.Load())
 }
 
 // apiSession adapts the dashboard's session check to the errors the REST
