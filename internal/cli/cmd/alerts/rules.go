@@ -43,11 +43,11 @@ which, and a number that is one channel's ID and another's name must) when:
   frequency   an issue receives more than --threshold events in --window
               (1m to 24h, whole minutes)
 
---min-level and --environment keep only the events that may fire it. An issue
+--min-level and --env keep only the events that may fire it. An issue
 alerted is quiet for the project's cooldown; its further events are summed in
 one digest (docs/alerts.md).`,
 		Example: `  flytrap alerts rules add -p web --channel team --type new_issue
-  flytrap alerts rules add -p web --channel id:3 --type regression --environment production
+  flytrap alerts rules add -p web --channel id:3 --type regression --env production
   flytrap alerts rules add -p web --channel ops --type frequency --threshold 100 --window 1h --min-level error`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return AddRule(cmd.Context(), opts) },
 	}
@@ -57,7 +57,10 @@ one digest (docs/alerts.md).`,
 	fl.Int64Var(&opts.Threshold, "threshold", 0, "frequency: alert on more than this many events (1 to 1000000)")
 	fl.StringVar(&opts.Window, "window", "", "frequency: counted over this long, such as 10m, 1h or 1d (1m to 24h)")
 	fl.StringVar(&opts.MinLevel, "min-level", "", "only events at least this severe: "+strings.Join(event.Levels, ", ")+" (default: any)")
+	fl.StringVarP(&opts.Environment, "env", "e", "", "only events of this environment (default: any)")
+	// The flag's first name, kept working; --env is the other commands'.
 	fl.StringVar(&opts.Environment, "environment", "", "only events of this environment (default: any)")
+	_ = fl.MarkHidden("environment")
 	fl.BoolVar(&opts.Disabled, "disabled", false, "add the rule turned off (flytrap alerts rules enable turns it on)")
 	_ = add.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(ruleTypes, cobra.ShellCompDirectiveNoFileComp))
 	_ = add.RegisterFlagCompletionFunc("min-level", cmdutil.CompleteLevel)
