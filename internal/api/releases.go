@@ -6,6 +6,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/issuefilter"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -13,7 +14,8 @@ import (
 // the 14 days the issue charts show, before until or now.
 const defaultHealthRange = 14 * 24 * time.Hour
 
-// healthFilter reads the query's environment, since and until (RFC 3339);
+// healthFilter reads the query's environment, since and until (a look-back
+// such as 14d or an RFC 3339 time, as issuefilter.ParseTime reads them);
 // on failure it has answered the request.
 func (a *API) healthFilter(w http.ResponseWriter, r *http.Request) (store.HealthFilter, bool) {
 	q := r.URL.Query()
@@ -22,6 +24,7 @@ func (a *API) healthFilter(w http.ResponseWriter, r *http.Request) (store.Health
 		writeError(w, http.StatusBadRequest, "bad_request", "environment "+p)
 		return f, false
 	}
+	now := a.now()
 	for _, p := range []struct {
 		name string
 		t    *time.Time
@@ -30,9 +33,10 @@ func (a *API) healthFilter(w http.ResponseWriter, r *http.Request) (store.Health
 		if v == "" {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339, v)
+		// As the issues API reads since.
+		t, err := issuefilter.ParseTime(p.name, v, now)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "bad_request", p.name+" must be an RFC 3339 time, such as 2026-12-01T00:00:00Z")
+			writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 			return f, false
 		}
 		*p.t = t
@@ -42,7 +46,7 @@ func (a *API) healthFilter(w http.ResponseWriter, r *http.Request) (store.Health
 		// before it rather than for a range that ends before it starts.
 		end := f.Until
 		if end.IsZero() {
-			end = a.now()
+			end = now
 		}
 		f.Since = end.Add(-defaultHealthRange)
 	}

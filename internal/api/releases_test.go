@@ -81,6 +81,13 @@ func TestReleaseEndpoints(t *testing.T) {
 	if got := list("?since=" + since + "&until=" + until); got["app@2"] != "5/1 crashed, 5 users, 80.0% 80.0%" || got["app@1"] != "null" {
 		t.Errorf("30 to 10 days ago = %v", got)
 	}
+	// since and until take a look-back, as the issues API's since does.
+	if got := list("?since=30d&until=10d"); got["app@2"] != "5/1 crashed, 5 users, 80.0% 80.0%" || got["app@1"] != "null" {
+		t.Errorf("30d to 10d = %v", got)
+	}
+	if got := list("?since=2h"); got["app@1"] != "6/2 crashed, 4 users, 66.7% 75.0%" {
+		t.Errorf("since 2h = %v", got)
+	}
 	// until alone: the 14 days before it (m4, 20 days ago, and not
 	// the sessions of an hour ago).
 	until = url.QueryEscape(now.Add(-19 * 24 * time.Hour).Format(time.RFC3339))
@@ -102,6 +109,18 @@ func TestReleaseEndpoints(t *testing.T) {
 		base + "?environment=a%2Fb", "/api/v1/projects/x/releases"} {
 		if code, _, out := f.do(t, f.memberToken, "GET", bad, ""); code != 400 {
 			t.Errorf("%s: HTTP %d %v, want 400", bad, code, out)
+		}
+	}
+	// The issues API's messages, naming the parameter.
+	for query, want := range map[string]string{
+		"?since=yesterday":   `since must be a duration such as 24h or 14d, or an RFC 3339 time, not "yesterday"`,
+		"/app@1?until=-1h":   `until must be a duration such as 24h or 14d, or an RFC 3339 time, not "-1h"`,
+		"?since=1d&until=2d": "until must be after since",
+	} {
+		code, _, out := f.do(t, f.memberToken, "GET", base+query, "")
+		e, _ := out["error"].(map[string]any)
+		if code != 400 || e["message"] != want {
+			t.Errorf("%s: HTTP %d %v, want 400 %q", query, code, out, want)
 		}
 	}
 	for _, missing := range []string{base + "/app@9", fmt.Sprintf("/api/v1/projects/%d/releases", f.other.ID)} {

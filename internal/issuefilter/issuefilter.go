@@ -649,13 +649,20 @@ func CheckNUL(q url.Values, keys ...string) error {
 // ParseSince accepts a look-back like 1h, 24h or 14d (ParseDuration,
 // relative to now), or an RFC 3339 time.
 func ParseSince(s string, now time.Time) (time.Time, error) {
+	return ParseTime("since", s, now)
+}
+
+// ParseTime reads the parameter called name as ParseSince reads since, so
+// that every time parameter of the API takes the same forms and its error
+// names the parameter.
+func ParseTime(name, s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
 	if d, ok := ParseDuration(s); ok {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, fmt.Errorf("since must be a duration such as 24h or 14d, or an RFC 3339 time, not %q", s)
+	return time.Time{}, fmt.Errorf("%s must be a duration such as 24h or 14d, or an RFC 3339 time, not %q", name, s)
 }
 
 // ParseDuration reads a positive length of time as the since parameter
