@@ -256,6 +256,13 @@ func (c *Client) SetIssueStatus(ctx context.Context, issueID int64, ch apitypes.
 	return is, c.do(ctx, "PATCH", "/api/v1/issues/"+id(issueID), nil, ch, &is)
 }
 
+// BulkChangeIssues changes the status or assignee of issues of a project
+// together, in one transaction.
+func (c *Client) BulkChangeIssues(ctx context.Context, projectID int64, b apitypes.BulkChange) (apitypes.BulkResult, error) {
+	var r apitypes.BulkResult
+	return r, c.do(ctx, "POST", "/api/v1/projects/"+id(projectID)+"/issues/bulk", nil, b, &r)
+}
+
 // MergeIssues merges issues of a project into one (m.Into, else the one
 // with the most events) and returns it.
 func (c *Client) MergeIssues(ctx context.Context, projectID int64, m apitypes.Merge) (apitypes.Issue, error) {

@@ -653,7 +653,9 @@ func orAnon(s string) string {
 	return s
 }
 
-// SetStatus changes the status of each issue.
+// SetStatus changes the status of each issue. Several issues change with
+// the bulk endpoint, those of a project in one transaction, so a merged or
+// missing issue among them leaves them all as they were.
 func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.StatusChange) error {
 	ids := make([]int64, len(args))
 	for i, a := range args {
@@ -667,29 +669,101 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 	if err != nil {
 		return err
 	}
-	var done []apitypes.Issue
-	for i, id := range ids {
-		is, err := c.SetIssueStatus(ctx, id, ch)
+	if len(ids) == 1 {
+		is, err := c.SetIssueStatus(ctx, ids[0], ch)
 		if err != nil {
-			// What changed before the failure is printed, and what
-			// was not tried is named, so nothing is left to guess.
+			return opts.issueErr(err, ids[0], func(into int64) []string { return []string{strconv.FormatInt(into, 10)} })
+		}
+		return printStatus(opts, []apitypes.Issue{is})
+	}
+	// The issues are read first for their projects, which the bulk
+	// endpoint is under, and so that a missing or merged one is named
+	// before anything changes.
+	var projects []int64
+	byProject := make(map[int64][]int64)
+	merged := make(map[int64]int64)
+	for _, id := range ids {
+		d, err := c.Issue(ctx, id)
+		if err != nil {
+			return opts.issueErr(err, id, nil)
+		}
+		if d.ID != id {
+			// The read followed the merged issue's redirect.
+			merged[id] = d.ID
+			continue
+		}
+		if _, ok := byProject[d.ProjectID]; !ok {
+			projects = append(projects, d.ProjectID)
+		}
+		if !slices.Contains(byProject[d.ProjectID], id) {
+			byProject[d.ProjectID] = append(byProject[d.ProjectID], id)
+		}
+	}
+	if len(merged) > 0 {
+		return opts.statusRefused(args, merged)
+	}
+	var done []apitypes.Issue
+	for i, pid := range projects {
+		_, err := c.BulkChangeIssues(ctx, pid, apitypes.BulkChange{IDs: byProject[pid], Status: ch.Status,
+			ResolvedInRelease: ch.ResolvedInRelease, StatusDetails: ch.StatusDetails})
+		if err != nil {
+			// Another project's issues that changed before are printed,
+			// and those that did not are named, so nothing is left to
+			// guess.
 			if len(done) > 0 {
 				if err := printStatus(opts, done); err != nil {
 					return err
 				}
 			}
-			// Those that changed need not change again.
-			err = opts.issueErr(err, id, func(into int64) []string {
-				return append([]string{strconv.FormatInt(into, 10)}, args[i+1:]...)
-			})
-			if rest := args[i+1:]; len(rest) > 0 {
-				err = fmt.Errorf("%w (not tried: %s)", err, strings.Join(rest, ", "))
+			var ce *client.Error
+			if errors.As(err, &ce) && ce.Code == apitypes.CodeIssueMerged && len(ce.Merged) > 0 {
+				// Merged since they were read.
+				err = opts.statusRefused(args, ce.Merged)
+			}
+			if len(done) > 0 {
+				var rest []string
+				for _, p := range projects[i:] {
+					for _, id := range byProject[p] {
+						rest = append(rest, strconv.FormatInt(id, 10))
+					}
+				}
+				err = fmt.Errorf("%w (not changed: %s)", err, strings.Join(rest, ", "))
 			}
 			return err
 		}
-		done = append(done, is)
+		// Read again for what the change made of them: the release
+		// latest stood for, or the one resolved after.
+		for _, id := range byProject[pid] {
+			d, err := c.Issue(ctx, id)
+			if err != nil {
+				return opts.issueErr(err, id, nil)
+			}
+			done = append(done, d.Issue)
+		}
 	}
 	return printStatus(opts, done)
+}
+
+// statusRefused is the error of a status change of args that named issues
+// merged before, into by merged ID: nothing changed, and the hint is the
+// command with those issues in their place.
+func (opts *Options) statusRefused(args []string, into map[int64]int64) error {
+	var msgs []string
+	for _, id := range slices.Sorted(maps.Keys(into)) {
+		msgs = append(msgs, fmt.Sprintf("issue %d was merged into issue %d", id, into[id]))
+	}
+	var again []string
+	for _, a := range args {
+		if id, err := issueID(a); err == nil && into[id] != 0 {
+			a = strconv.FormatInt(into[id], 10)
+		}
+		again = append(again, a)
+	}
+	hint := "run the command on the issues they were merged into"
+	if opts.Rerun != nil {
+		hint = "run `" + opts.Rerun(again...) + "`"
+	}
+	return &cmdutil.Error{Msg: strings.Join(msgs, "; "), Hint: hint, Code: cmdutil.ExitNotFound}
 }
 
 // printStatus prints the issues whose status SetStatus changed.

@@ -397,3 +397,86 @@ func TestMergeMergedMeanwhile(t *testing.T) {
 		t.Errorf("merge of an issue merged meanwhile: %#v", err)
 	}
 }
+
+// TestSetStatusBulk: several issues change in one bulk request, with the
+// release to resolve in, and are printed as they then are; an issue merged
+// between the read and the change is named, with the command to run
+// instead, and nothing is printed as changed; issues of two projects change
+// in a request each.
+func TestSetStatusBulk(t *testing.T) {
+	var mu sync.Mutex
+	var bulks []apitypes.BulkChange
+	mergedMeanwhile := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch p := r.URL.Path; {
+		case r.Method == http.MethodGet && (p == "/api/v1/issues/11" || p == "/api/v1/issues/15"):
+			id := map[string]int64{"/api/v1/issues/11": 11, "/api/v1/issues/15": 15}[p]
+			is := apitypes.Issue{ID: id, ProjectID: 2, Title: "an issue", Status: apitypes.StatusUnresolved}
+			if len(bulks) > 0 {
+				is.Status, is.ResolvedAfterRelease = apitypes.StatusResolved, "shop@1.2.0"
+			}
+			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: is})
+		case r.Method == http.MethodGet && p == "/api/v1/issues/20":
+			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: apitypes.Issue{ID: 20, ProjectID: 3, Title: "another project's"}})
+		case r.Method == http.MethodPost && p == "/api/v1/projects/3/issues/bulk":
+			w.WriteHeader(http.StatusForbidden)
+			json.NewEncoder(w).Encode(apitypes.Error{Error: apitypes.ErrorBody{Code: "forbidden", Message: "not allowed"}})
+		case r.Method == http.MethodPost && p == "/api/v1/projects/2/issues/bulk":
+			var b apitypes.BulkChange
+			if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+				t.Error(err)
+			}
+			if mergedMeanwhile {
+				w.WriteHeader(http.StatusNotFound)
+				json.NewEncoder(w).Encode(apitypes.Error{Error: apitypes.ErrorBody{Code: apitypes.CodeIssueMerged, MergedInto: 10,
+					Merged: map[int64]int64{15: 10}, Message: "issue 15 was merged into issue 10; nothing was changed"}})
+				return
+			}
+			bulks = append(bulks, b)
+			json.NewEncoder(w).Encode(apitypes.BulkResult{Updated: int64(len(b.IDs))})
+		default:
+			t.Errorf("unexpected %s %s", r.Method, p)
+			w.WriteHeader(http.StatusTeapot)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	ch := apitypes.StatusChange{Status: apitypes.StatusResolved, StatusDetails: &apitypes.StatusDetails{InNextRelease: true}}
+
+	var out bytes.Buffer
+	opts := &Options{F: newFactory(t, srv.URL, &out)}
+	if err := SetStatus(context.Background(), opts, []string{"11", "15", "11"}, ch); err != nil {
+		t.Fatal(err)
+	}
+	if len(bulks) != 1 || !slices.Equal(bulks[0].IDs, []int64{11, 15}) || bulks[0].Status != apitypes.StatusResolved ||
+		bulks[0].StatusDetails == nil || !bulks[0].StatusDetails.InNextRelease {
+		t.Errorf("bulk requests = %+v, want one of 11 and 15 in the next release", bulks)
+	}
+	want := "Issue 11 is resolved in the next release (after shop@1.2.0): an issue\nIssue 15 is resolved in the next release (after shop@1.2.0): an issue\n"
+	if out.String() != want {
+		t.Errorf("output = %q, want %q", out.String(), want)
+	}
+
+	// Another project's issues change in a request of their own: when that
+	// fails, what changed before is printed and the rest named.
+	out.Reset()
+	err := SetStatus(context.Background(), opts, []string{"11", "20"}, ch)
+	if err == nil || !strings.HasSuffix(err.Error(), " (not changed: 20)") ||
+		out.String() != "Issue 11 is resolved in the next release (after shop@1.2.0): an issue\n" {
+		t.Errorf("resolve across projects, the second refused: %v, output %q", err, out.String())
+	}
+
+	mu.Lock()
+	bulks, mergedMeanwhile = nil, true
+	mu.Unlock()
+	out.Reset()
+	opts = &Options{F: newFactory(t, srv.URL, &out),
+		Rerun: func(args ...string) string { return "flytrap issues resolve " + strings.Join(args, " ") }}
+	err = SetStatus(context.Background(), opts, []string{"11", "15"}, ch)
+	var ce *cmdutil.Error
+	if !errors.As(err, &ce) || ce.Msg != "issue 15 was merged into issue 10" || ce.Code != cmdutil.ExitNotFound ||
+		ce.Hint != "run `flytrap issues resolve 11 10`" || out.Len() != 0 {
+		t.Errorf("resolve of an issue merged meanwhile: %#v, output %q", err, out.String())
+	}
+}
