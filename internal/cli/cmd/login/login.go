@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,9 +24,12 @@ import (
 type Options struct {
 	F *cmdutil.Factory
 
-	URL           string
-	Token         string
-	WithToken     bool
+	URL       string
+	Token     string
+	WithToken bool
+	// TokenFrom names where Token came from when no flag gave it, for
+	// the message that says whom the login is as.
+	TokenFrom     string
 	Email         string
 	PasswordStdin bool
 	Scope         string
@@ -49,26 +53,35 @@ in to at once; the last one is the default for other commands.
 On a terminal, login asks for your email and password and exchanges them for a
 new API token named after this machine. Without one, pass --email and the
 password on standard input with --password-stdin, or an existing token with
---token or --with-token (read from standard input). The token is checked with
-GET /api/v1/me before it is kept.
+--with-token or --token - (read from standard input), or FLYTRAP_TOKEN; --token
+TOKEN works too, but other users of this machine can read it in the process list.
+The token is checked with GET /api/v1/me before it is kept.
 
 FLYTRAP_URL and FLYTRAP_TOKEN override hosts.json for every command, so CI needs
 no login.`,
 		Example: `  flytrap login http://127.0.0.1:8080
-  flytrap login https://flytrap.example.com --token flyt_...
-  echo "$FLYTRAP_TOKEN" | flytrap login https://flytrap.example.com --with-token
+  flytrap login https://flytrap.example.com --with-token < token.txt
+  FLYTRAP_TOKEN=flyt_... flytrap login https://flytrap.example.com
   printf '%s\n' "$PASSWORD" | flytrap login URL --email ada@example.com --password-stdin --scope read --expires 30d`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.URL = args[0]
 			}
+			// FLYTRAP_TOKEN, which every other command reads, is the token
+			// to keep unless the flags ask for another one or a password
+			// login (whose token --scope, --expires and --name shape).
+			if !opts.WithToken && opts.Token == "" && !slices.ContainsFunc([]string{"email", "password-stdin", "scope", "expires", "name"}, cmd.Flags().Changed) {
+				if opts.Token = f.Getenv("FLYTRAP_TOKEN"); opts.Token != "" {
+					opts.TokenFrom = "FLYTRAP_TOKEN"
+				}
+			}
 			return Run(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Token, "token", "", "use this API token instead of a password")
-	fl.BoolVar(&opts.WithToken, "with-token", false, "read the API token from standard input")
+	fl.StringVar(&opts.Token, "token", "", "use this API token instead of a password (other local users can see it in the process list: prefer --with-token, --token - or FLYTRAP_TOKEN)")
+	fl.BoolVar(&opts.WithToken, "with-token", false, "read the API token from standard input (as --token - does)")
 	fl.StringVar(&opts.Email, "email", "", "email address to log in with (asked on a terminal)")
 	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password from standard input")
 	fl.StringVar(&opts.Scope, "scope", apitypes.ScopeFull, `scope of the new token: "full" or "read" (read-only)`)
@@ -113,6 +126,11 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	var h hosts.Host
 	switch {
+	case opts.Token == "-":
+		// A token kept out of the process list, as --with-token reads it.
+		if h.Token, err = cmdutil.ReadSecretLine(f.IO.In, "--token -"); err != nil {
+			return err
+		}
 	case opts.Token != "":
 		h.Token = opts.Token
 	case opts.WithToken:
@@ -145,7 +163,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if had && replaced.Token != h.Token {
 		f.RevokeLoginToken(ctx, url, replaced)
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s as %s (%s).\n", url, cmdutil.Clean(me.Email), cmdutil.Clean(me.Role))
+	with := ""
+	if opts.TokenFrom != "" {
+		with = " with the token in " + opts.TokenFrom
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Logged in to %s as %s (%s)%s.\n", url, cmdutil.Clean(me.Email), cmdutil.Clean(me.Role), with)
 	return nil
 }
 
@@ -157,7 +179,7 @@ func serverURL(ctx context.Context, opts *Options, cfg *hosts.Config) (string, e
 		def = cfg.Default
 	}
 	u := opts.URL
-	if u == "" && opts.F.IO.Interactive() && !opts.WithToken && !opts.PasswordStdin {
+	if u == "" && opts.F.IO.Interactive() && !opts.WithToken && opts.Token != "-" && !opts.PasswordStdin {
 		lr := &cmdutil.LineReader{In: opts.F.IO.In, Out: opts.F.IO.ErrOut, Flag: "the URL argument"}
 		prompt := "Flytrap server URL: "
 		if def != "" {
@@ -196,7 +218,7 @@ func passwordLogin(ctx context.Context, opts *Options, url string) (hosts.Host, 
 	interactive := f.IO.Interactive() && !opts.PasswordStdin
 	if req.Email == "" {
 		if !interactive {
-			return hosts.Host{}, cmdutil.UsageError("no terminal to ask for your email on", "pass --email with --password-stdin, or --token / --with-token")
+			return hosts.Host{}, cmdutil.UsageError("no terminal to ask for your email on", "pass --email with --password-stdin, or --with-token, or set FLYTRAP_TOKEN")
 		}
 		lr := &cmdutil.LineReader{In: f.IO.In, Out: f.IO.ErrOut, Flag: "--email"}
 		var err error
