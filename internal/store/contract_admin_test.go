@@ -532,6 +532,8 @@ func (e *env) populate(p Project, member User) []int64 {
 		[]event.SessionUpdate{update("s1", "u1", event.SessionCrashed, true, true)})}); err != nil {
 		e.t.Fatal(err)
 	}
+	// A cron monitor and its check-in.
+	e.saveCheckIns(checkIn(p.ID, "nightly", 1, event.CheckInOK, t0, hourly()))
 	return issues
 }
 

@@ -1,0 +1,222 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+)
+
+// hourly is the config of a monitor due at minute 0 of every hour, with
+// sentry's defaults.
+func hourly() *event.MonitorConfig {
+	return &event.MonitorConfig{ScheduleType: event.ScheduleCrontab, Crontab: "0 * * * *", MarginMinutes: 1,
+		MaxRuntimeMinutes: 30, FailureThreshold: 1, RecoveryThreshold: 1}
+}
+
+// checkIn is a check-in of slug with ID id (a number made 32 hex digits).
+func checkIn(pid int64, slug string, id int, status string, at time.Time, cfg *event.MonitorConfig) CheckInRequest {
+	return CheckInRequest{ProjectID: pid, CheckIn: event.CheckIn{ID: fmt.Sprintf("%032x", id), Slug: slug, Status: status,
+		Environment: "production", Release: "1.0", Config: cfg, Received: at}}
+}
+
+func (e *env) saveCheckIns(reqs ...CheckInRequest) []CheckInResult {
+	e.t.Helper()
+	res, err := e.db.SaveCheckIns(e.ctx, reqs)
+	if err != nil {
+		e.t.Fatalf("SaveCheckIns: %v", err)
+	}
+	return res
+}
+
+func (e *env) monitor(slug string) (Monitor, []CheckIn) {
+	e.t.Helper()
+	m, cis, err := e.db.GetMonitor(e.ctx, System, e.project.ID, slug, 100)
+	if err != nil {
+		e.t.Fatalf("GetMonitor(%q): %v", slug, err)
+	}
+	return m, cis
+}
+
+func statuses(cis []CheckIn) string {
+	s := ""
+	for _, c := range cis {
+		s += c.Status + " "
+	}
+	return s
+}
+
+// testMonitors: a check-in with a config creates its monitor, one without
+// for an unknown slug is dropped, an in_progress is finished by its ok,
+// failures and recoveries change the status once each, and only those
+// who see the project see its monitors.
+func testMonitors(e *env) {
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	if res := e.saveCheckIns(checkIn(pid, "nightly", 1, event.CheckInOK, t0, nil)); res[0].Dropped == "" {
+		t.Fatalf("a check-in of an unknown monitor without a config: %+v, want dropped", res[0])
+	}
+	if ms, err := db.ListMonitors(ctx, System, pid); err != nil || len(ms) != 0 {
+		t.Fatalf("ListMonitors = %v, %v; want none made", ms, err)
+	}
+	start := t0.Add(10 * time.Second) // 10:00:10
+	res := e.saveCheckIns(checkIn(pid, "nightly", 2, event.CheckInInProgress, start, hourly()))
+	m := res[0].Monitor
+	if res[0].Dropped != "" || m.Status != MonitorNew || !m.NextExpected.Equal(t0.Add(time.Hour)) || m.LastStatus != event.CheckInInProgress {
+		t.Fatalf("first check-in with a config: %+v, want a new monitor due at 11:00", res[0])
+	}
+	// The run ends: the same ID, ok, with a duration; and the SDK sends
+	// it again.
+	done := checkIn(pid, "nightly", 2, event.CheckInOK, start.Add(time.Minute), nil)
+	d := 61.5
+	done.CheckIn.Duration = &d
+	res = e.saveCheckIns(done, done)
+	if res[0].Duplicate || !res[1].Duplicate || res[0].Monitor.Status != MonitorOK || res[0].Transition != "" {
+		t.Fatalf("ok after in_progress, twice: %+v", res)
+	}
+	m, cis := e.monitor("nightly")
+	if len(cis) != 1 || cis[0].Status != event.CheckInOK || cis[0].Duration == nil || *cis[0].Duration != 61500*time.Millisecond ||
+		!cis[0].Received.Equal(start) || cis[0].Environment != "production" || cis[0].Release != "1.0" {
+		t.Fatalf("check-ins = %+v, want the one run, ok, 61.5 s", cis)
+	}
+	if m.Config != *hourly() || m.LastStatus != event.CheckInOK || !m.LastCheckIn.Equal(start) {
+		t.Errorf("monitor = %+v", m)
+	}
+	// A late in_progress of the finished run changes nothing.
+	if res := e.saveCheckIns(checkIn(pid, "nightly", 2, event.CheckInInProgress, start.Add(2*time.Minute), nil)); !res[0].Duplicate {
+		t.Errorf("in_progress after ok: %+v, want a duplicate", res[0])
+	}
+
+	// Two failures in a row with a threshold of 2 fail it once; the
+	// config comes with the check-in, as SDKs send it with each.
+	cfg := hourly()
+	cfg.FailureThreshold, cfg.RecoveryThreshold = 2, 2
+	at := t0.Add(time.Hour)
+	var got []string
+	for i, st := range []string{event.CheckInError, event.CheckInError, event.CheckInError, event.CheckInOK, event.CheckInOK, event.CheckInOK} {
+		r := e.saveCheckIns(checkIn(pid, "nightly", 10+i, st, at.Add(time.Duration(i)*time.Hour), cfg))[0]
+		got = append(got, r.Monitor.Status+":"+r.Transition)
+	}
+	if fmt.Sprint(got) != "[ok: failing:failing failing: failing: ok:recovered ok:]" {
+		t.Errorf("statuses and transitions = %v", got)
+	}
+
+	// Another project's monitor of the same slug is another monitor.
+	other := e.createProject("other")
+	if r := e.saveCheckIns(checkIn(other.ID, "nightly", 2, event.CheckInOK, start, hourly()))[0]; r.Duplicate || r.Monitor.ID == m.ID {
+		t.Errorf("same slug and ID in another project: %+v", r)
+	}
+
+	// Visibility and deletion.
+	member := e.createUser("member@example.com", RoleMember)
+	stranger := e.createUser("stranger@example.com", RoleMember)
+	e.addMember(e.project, member)
+	if ms, err := db.ListMonitors(ctx, Viewer{UserID: member.ID}, pid); err != nil || len(ms) != 1 || ms[0].Slug != "nightly" {
+		t.Errorf("member ListMonitors = %+v, %v", ms, err)
+	}
+	_, err := db.ListMonitors(ctx, Viewer{UserID: stranger.ID}, pid)
+	wantErr(t, "stranger ListMonitors", err, ErrNotFound)
+	_, _, err = db.GetMonitor(ctx, Viewer{UserID: stranger.ID}, pid, "nightly", 10)
+	wantErr(t, "stranger GetMonitor", err, ErrNotFound)
+	_, _, err = db.GetMonitor(ctx, System, pid, "nope", 10)
+	wantErr(t, "GetMonitor of an unknown slug", err, ErrNotFound)
+	wantErr(t, "member DeleteMonitor", db.DeleteMonitor(ctx, Viewer{UserID: member.ID}, pid, "nightly"), ErrForbidden)
+	if err := db.DeleteMonitor(ctx, System, pid, "nightly"); err != nil {
+		t.Fatalf("DeleteMonitor: %v", err)
+	}
+	wantErr(t, "DeleteMonitor again", db.DeleteMonitor(ctx, System, pid, "nightly"), ErrNotFound)
+	if n := e.count(`SELECT COUNT(*) FROM monitor_checkins WHERE monitor_id = $1`, m.ID); n != 0 {
+		t.Errorf("%d check-ins left of the deleted monitor", n)
+	}
+	if err := db.DeleteProject(ctx, System, other.ID); err != nil {
+		t.Fatalf("DeleteProject with a monitor: %v", err)
+	}
+	if r := e.saveCheckIns(checkIn(other.ID, "nightly", 3, event.CheckInOK, start, hourly()))[0]; !r.Orphan {
+		t.Errorf("check-in of a deleted project: %+v, want an orphan", r)
+	}
+}
+
+// testMonitorsBounded: a project makes at most MaxMonitorsPerProject
+// monitors; check-ins of the ones it has still count.
+func testMonitorsBounded(e *env) {
+	reqs := make([]CheckInRequest, MaxMonitorsPerProject+1)
+	for i := range reqs {
+		reqs[i] = checkIn(e.project.ID, fmt.Sprintf("job-%d", i), i, event.CheckInOK, t0, hourly())
+	}
+	res := e.saveCheckIns(reqs...)
+	if res[MaxMonitorsPerProject-1].Dropped != "" || res[MaxMonitorsPerProject].Dropped == "" {
+		e.t.Fatalf("the last two of %d: %+v, %+v; want the last dropped", len(reqs), res[MaxMonitorsPerProject-1], res[MaxMonitorsPerProject])
+	}
+	if r := e.saveCheckIns(checkIn(e.project.ID, "job-0", 5000, event.CheckInOK, t0.Add(time.Hour), nil))[0]; r.Dropped != "" {
+		e.t.Errorf("a check-in of a kept monitor: %+v", r)
+	}
+}
+
+// testJudgeMonitors: the monitors job writes a missed check-in once per
+// late run and a timeout for a run in progress past its max runtime, each
+// a failure, and a crontab is read in its monitor's time zone.
+func testJudgeMonitors(e *env) {
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	judge := func(now time.Time) []MonitorTransition {
+		t.Helper()
+		ts, err := db.JudgeMonitors(ctx, now)
+		if err != nil {
+			t.Fatalf("JudgeMonitors(%s): %v", now, err)
+		}
+		return ts
+	}
+	// Due at 11:00 with a minute's margin.
+	e.saveCheckIns(checkIn(pid, "hourly", 1, event.CheckInOK, t0, hourly()))
+	if ts := judge(t0.Add(time.Hour + time.Minute)); len(ts) != 0 {
+		t.Fatalf("at the end of the margin: %+v, want nothing yet", ts)
+	}
+	ts := judge(t0.Add(time.Hour + time.Minute + time.Second))
+	if len(ts) != 1 || ts[0].Transition != TransitionFailing || ts[0].CheckIn.Status != event.CheckInMissed || !ts[0].CheckIn.Received.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("past the margin: %+v, want one missed run due at 11:00 that fails the monitor", ts)
+	}
+	if ts := judge(t0.Add(time.Hour + 2*time.Minute)); len(ts) != 0 {
+		t.Errorf("judged again: %+v", ts)
+	}
+	m, cis := e.monitor("hourly")
+	if statuses(cis) != "missed ok " || m.Status != MonitorFailing || !m.NextExpected.Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("after a missed run: %+v, check-ins %s; want failing, due at 12:00", m, statuses(cis))
+	}
+	// A server down for five hours writes one missed run, not five.
+	judge(t0.Add(7 * time.Hour))
+	m, cis = e.monitor("hourly")
+	if statuses(cis) != "missed missed ok " || !m.NextExpected.Equal(t0.Add(7*time.Hour)) {
+		t.Errorf("after five hours down: %s, due %s", statuses(cis), m.NextExpected)
+	}
+	// The job runs again on time: ok recovers it.
+	if r := e.saveCheckIns(checkIn(pid, "hourly", 2, event.CheckInOK, t0.Add(7*time.Hour), nil))[0]; r.Transition != TransitionRecovered {
+		t.Errorf("ok after missed: %+v, want recovered", r)
+	}
+
+	// A run in progress past its 30 minutes times out.
+	e.saveCheckIns(checkIn(pid, "long", 3, event.CheckInInProgress, t0, hourly()))
+	if ts := judge(t0.Add(30 * time.Minute)); len(ts) != 0 {
+		t.Fatalf("at max runtime: %+v", ts)
+	}
+	ts = judge(t0.Add(31 * time.Minute))
+	if len(ts) != 1 || ts[0].Monitor.Slug != "long" || ts[0].CheckIn.Status != event.CheckInTimeout || ts[0].Transition != TransitionFailing {
+		t.Fatalf("past max runtime: %+v, want the long run timed out", ts)
+	}
+	// Its ok, late, does not undo the timeout.
+	if r := e.saveCheckIns(checkIn(pid, "long", 3, event.CheckInOK, t0.Add(40*time.Minute), nil))[0]; !r.Duplicate {
+		t.Errorf("ok after timeout: %+v, want a duplicate", r)
+	}
+	if _, cis := e.monitor("long"); statuses(cis) != "timeout " {
+		t.Errorf("long's check-ins: %s", statuses(cis))
+	}
+
+	// 09:00 in Vienna is 08:00 UTC in March (CET) and 07:00 UTC in July
+	// (CEST).
+	vienna := hourly()
+	vienna.Crontab, vienna.Timezone = "0 9 * * *", "Europe/Vienna"
+	if r := e.saveCheckIns(checkIn(pid, "vienna", 4, event.CheckInOK, t0, vienna))[0]; !r.Monitor.NextExpected.Equal(time.Date(2026, 3, 15, 8, 0, 0, 0, time.UTC)) {
+		t.Errorf("vienna in March: next %s, want 08:00 UTC the next day", r.Monitor.NextExpected)
+	}
+	july := time.Date(2026, 7, 1, 10, 0, 0, 0, time.UTC)
+	if r := e.saveCheckIns(checkIn(pid, "vienna", 5, event.CheckInOK, july, nil))[0]; !r.Monitor.NextExpected.Equal(time.Date(2026, 7, 2, 7, 0, 0, 0, time.UTC)) {
+		t.Errorf("vienna in July: next %s, want 07:00 UTC the next day", r.Monitor.NextExpected)
+	}
+}
