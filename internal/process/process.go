@@ -30,6 +30,7 @@ type Saver interface {
 	SaveBatch(ctx context.Context, reqs []store.SaveRequest, hooks ...store.TxHook) ([]store.SaveResult, error)
 	SaveFeedback(ctx context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error)
 	SaveSessions(ctx context.Context, reqs []store.SessionsRequest) ([]store.SessionsResult, error)
+	SaveCheckIns(ctx context.Context, reqs []store.CheckInRequest) ([]store.CheckInResult, error)
 }
 
 // Symbolicator rewrites an event's frames to their original source
@@ -134,9 +135,10 @@ type stage struct {
 //
 // A message of user feedback (event.Event.Feedback set) goes through
 // decode and scrub only, and is saved as feedback beside the batch. A
-// message of sessions alone (event.Event.SessionsOnly) goes through decode
-// only. The sessions of every message of the batch, alone or beside an
-// event, are counted after its events are saved, in one transaction.
+// message of sessions or check-ins alone (event.Event.SessionsOnly) goes
+// through decode only. The sessions of every message of the batch, alone
+// or beside an event, are counted after its events are saved, in one
+// transaction, and its check-ins stored in another.
 func New(cfg Config) *Processor {
 	if cfg.Saver == nil {
 		// A wiring mistake: fail at start-up, not on the first event.
@@ -332,6 +334,7 @@ func group(_ context.Context, it *item) error {
 // (its project was deleted, a value the database rejects) does not hold up
 // the others.
 func (p *Processor) save(ctx context.Context, w *work) {
+	defer p.saveCheckIns(ctx, w.items)
 	defer p.saveSessions(ctx, w.items)
 	var ready, feedback []*item
 	for _, it := range w.items {
@@ -452,6 +455,59 @@ func (p *Processor) saveSessionsBatch(ctx context.Context, items []*item) error 
 		}
 	}
 	return err
+}
+
+// saveCheckIns stores the check-ins of the items that were saved (or are
+// check-ins alone) in one transaction of their own, after the sessions.
+// Storing a check-in again changes nothing, so a message retried after its
+// check-ins were stored is harmless. A check-in of a monitor Flytrap does
+// not know is dropped and logged. A failure is recorded on each item,
+// which is retried.
+func (p *Processor) saveCheckIns(ctx context.Context, items []*item) {
+	var (
+		with []*item
+		reqs []store.CheckInRequest
+	)
+	for _, it := range items {
+		if it.err == nil && !it.orphan && it.ev.Crons != nil && len(it.ev.Crons.CheckIns) > 0 {
+			with = append(with, it)
+			for _, ci := range it.ev.Crons.CheckIns {
+				reqs = append(reqs, store.CheckInRequest{ProjectID: it.ev.ProjectID, CheckIn: ci})
+			}
+		}
+	}
+	if len(with) == 0 {
+		return
+	}
+	results, err := p.cfg.Saver.SaveCheckIns(ctx, reqs)
+	if err == nil && len(results) != len(reqs) {
+		err = fmt.Errorf("the store returned %d results for %d check-ins", len(results), len(reqs))
+	}
+	n := 0
+	for _, it := range with {
+		orphan, dup := false, true
+		for _, ci := range it.ev.Crons.CheckIns {
+			if err != nil {
+				break
+			}
+			r := results[n]
+			n++
+			orphan = orphan || r.Orphan
+			dup = dup && (r.Duplicate || r.Dropped != "")
+			if r.Dropped != "" {
+				p.cfg.Log.Info("dropped a check-in", "project", it.ev.ProjectID, "monitor", ci.Slug, "check_in_id", ci.ID, "reason", r.Dropped)
+			}
+		}
+		switch {
+		case err != nil:
+			it.err = fmt.Errorf("save the check-ins of message %s: %w", it.ev.EventID, err)
+		case !it.ev.SessionsOnly:
+		case orphan:
+			it.orphan = true
+		case it.ev.Sessions == nil:
+			it.res = store.SaveResult{Duplicate: dup}
+		}
+	}
 }
 
 // saveBatch saves items in one transaction and records each one's result,

@@ -36,6 +36,27 @@ type fakeSaver struct {
 	// rejectSessions is a message ID whose sessions make their call
 	// fail, as a counter out of range fails the store's transaction.
 	rejectSessions string
+	// checkIns are the check-ins stored, in order; unknown names slugs
+	// of monitors the store does not know, whose check-ins it drops.
+	checkIns []store.CheckInRequest
+	unknown  string
+}
+
+func (f *fakeSaver) SaveCheckIns(_ context.Context, reqs []store.CheckInRequest) ([]store.CheckInResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	results := make([]store.CheckInResult, len(reqs))
+	for i, r := range reqs {
+		if r.CheckIn.Slug == f.unknown && r.CheckIn.Config == nil {
+			results[i].Dropped = "no monitor"
+			continue
+		}
+		f.checkIns = append(f.checkIns, r)
+	}
+	return results, nil
 }
 
 func (f *fakeSaver) SaveSessions(_ context.Context, reqs []store.SessionsRequest) ([]store.SessionsResult, error) {

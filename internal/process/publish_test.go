@@ -64,6 +64,10 @@ func (f fixedSaver) SaveSessions(_ context.Context, reqs []store.SessionsRequest
 	return make([]store.SessionsResult, len(reqs)), f.err
 }
 
+func (f fixedSaver) SaveCheckIns(_ context.Context, reqs []store.CheckInRequest) ([]store.CheckInResult, error) {
+	return make([]store.CheckInResult, len(reqs)), f.err
+}
+
 func (f fixedSaver) SaveFeedback(_ context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error) {
 	return make([]store.FeedbackResult, len(reqs)), f.err
 }

@@ -65,6 +65,11 @@ func (c *countingSaver) SaveSessions(ctx context.Context, reqs []store.SessionsR
 	return c.db.SaveSessions(ctx, reqs)
 }
 
+// SaveCheckIns stores check-ins; the event counters leave them out.
+func (c *countingSaver) SaveCheckIns(ctx context.Context, reqs []store.CheckInRequest) ([]store.CheckInResult, error) {
+	return c.db.SaveCheckIns(ctx, reqs)
+}
+
 // writeMetrics writes the samples only the local pipeline has (ingest, the
 // processor, the local queue) in the Prometheus text format; app writes the
 // shared ones.

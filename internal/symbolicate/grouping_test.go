@@ -27,6 +27,10 @@ func (s *recordingSaver) SaveSessions(_ context.Context, reqs []store.SessionsRe
 	return make([]store.SessionsResult, len(reqs)), nil
 }
 
+func (s *recordingSaver) SaveCheckIns(_ context.Context, reqs []store.CheckInRequest) ([]store.CheckInResult, error) {
+	return make([]store.CheckInResult, len(reqs)), nil
+}
+
 func (s *recordingSaver) SaveFeedback(_ context.Context, reqs []store.FeedbackRequest) ([]store.FeedbackResult, error) {
 	return make([]store.FeedbackResult, len(reqs)), nil
 }
