@@ -121,7 +121,7 @@ func TestRateLimitBeforeDecode(t *testing.T) {
 			if rec.Code != 429 {
 				t.Fatalf("status %d, want 429 (%s)", rec.Code, rec.Body)
 			}
-			if got := rec.Header().Get("X-Sentry-Rate-Limits"); !strings.HasSuffix(got, ":error;default;session:project") {
+			if got := rec.Header().Get("X-Sentry-Rate-Limits"); !strings.HasSuffix(got, ":error;default;session;monitor:project") {
 				t.Errorf("X-Sentry-Rate-Limits %q", got)
 			}
 		})

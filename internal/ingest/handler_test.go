@@ -348,7 +348,7 @@ func TestRateLimit(t *testing.T) {
 		if got := rec.Header().Get("Retry-After"); got != s.wantRetry {
 			t.Errorf("step %d: Retry-After %q, want %q", i, got, s.wantRetry)
 		}
-		if got, want := rec.Header().Get("X-Sentry-Rate-Limits"), s.wantRetry+":error;default;session:project"; got != want {
+		if got, want := rec.Header().Get("X-Sentry-Rate-Limits"), s.wantRetry+":error;default;session;monitor:project"; got != want {
 			t.Errorf("step %d: X-Sentry-Rate-Limits %q, want %q", i, got, want)
 		}
 		if code, _ := errorResponse(t, rec); code != "rate_limited" {

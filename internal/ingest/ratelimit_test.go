@@ -111,14 +111,14 @@ func TestProjectRateLimit(t *testing.T) {
 		// A new bucket would let two through; the project's has one
 		// token left.
 		{name: "a lowered limit applies to the bucket as it is", setRate: 2, key: testKey, pid: "42", n: 1, wantStatus: 200},
-		{name: "and binds at once", key: testKey, pid: "42", n: 1, wantStatus: 429, wantRetry: "30", wantLimit: "limit of 2 events and session items per minute"},
+		{name: "and binds at once", key: testKey, pid: "42", n: 1, wantStatus: 429, wantRetry: "30", wantLimit: "limit of 2 events, session items and check-ins per minute"},
 		{name: "another project at the same rate is let through", key: otherKey, pid: "7", n: 6, wantStatus: 200},
-		{name: "a raised limit is named", setRate: 600, key: testKey, pid: "42", n: 1, wantStatus: 429, wantRetry: "1", wantLimit: "limit of 600 events and session items per minute"},
+		{name: "a raised limit is named", setRate: 600, key: testKey, pid: "42", n: 1, wantStatus: 429, wantRetry: "1", wantLimit: "limit of 600 events, session items and check-ins per minute"},
 		{name: "and refills at its rate", advance: 100 * time.Millisecond, key: testKey, pid: "42", n: 1, wantStatus: 200},
 		{name: "no limit", setRate: -1, key: testKey, pid: "42", n: 50, wantStatus: 200},
 		{name: "a limit after none starts from a full bucket", setRate: 3, key: testKey, pid: "42", n: 3, wantStatus: 200},
-		{name: "of its size", key: testKey, pid: "42", n: 1, wantStatus: 429, wantRetry: "20", wantLimit: "limit of 3 events and session items per minute"},
-		{name: "the other project keeps the server's", key: otherKey, pid: "7", n: 1, wantStatus: 429, wantRetry: "10", wantLimit: "limit of 6 events and session items per minute"},
+		{name: "of its size", key: testKey, pid: "42", n: 1, wantStatus: 429, wantRetry: "20", wantLimit: "limit of 3 events, session items and check-ins per minute"},
+		{name: "the other project keeps the server's", key: otherKey, pid: "7", n: 1, wantStatus: 429, wantRetry: "10", wantLimit: "limit of 6 events, session items and check-ins per minute"},
 	}
 	queued := 0
 	for _, s := range steps {
@@ -138,7 +138,7 @@ func TestProjectRateLimit(t *testing.T) {
 			if got := rec.Header().Get("Retry-After"); got != s.wantRetry {
 				t.Errorf("%s: Retry-After %q, want %q", s.name, got, s.wantRetry)
 			}
-			if got, want := rec.Header().Get("X-Sentry-Rate-Limits"), s.wantRetry+":error;default;session:project"; got != want {
+			if got, want := rec.Header().Get("X-Sentry-Rate-Limits"), s.wantRetry+":error;default;session;monitor:project"; got != want {
 				t.Errorf("%s: X-Sentry-Rate-Limits %q, want %q", s.name, got, want)
 			}
 			if code, msg := errorResponse(t, rec); code != "rate_limited" || !strings.Contains(msg, s.wantLimit) {

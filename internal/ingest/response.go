@@ -84,8 +84,8 @@ const notStoredRetryAfter = 3600
 // and the names SDKs file envelope items under) of the item types Flytrap
 // always drops. Types absent here are never named: events (error,
 // default), client reports (internal), user feedback (feedback, default),
-// sessions (session), security reports (security), and types ingest does
-// not know.
+// sessions (session), check-ins (monitor), security reports (security),
+// and types ingest does not know.
 var itemCategories = map[string][]string{
 	"transaction":      {"transaction"},
 	"span":             {"span"},
@@ -95,7 +95,6 @@ var itemCategories = map[string][]string{
 	"replay_recording": {"replay", "replay_recording"},
 	"replay_video":     {"replay"},
 	"attachment":       {"attachment"},
-	"check_in":         {"monitor"},
 	"log":              {"log_item"},
 	"otel_log":         {"log_item"},
 	"statsd":           {"metric_bucket"},

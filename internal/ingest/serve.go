@@ -20,8 +20,8 @@ import (
 // key is checked, so a compressed bomb without a valid key costs a decoder
 // and one line, not the body.
 //
-// The envelope is read as a stream: the payloads of events, feedback and
-// sessions are kept (each within MaxEventBytes, all within MaxBodyBytes), every
+// The envelope is read as a stream: the payloads of events, feedback,
+// sessions and check-ins are kept (each within MaxEventBytes, all within MaxBodyBytes), every
 // other item's bytes are skipped as they arrive, so an envelope of an
 // event and a large attachment is accepted up to MaxEnvelopeBytes in
 // bounded memory.
@@ -88,6 +88,8 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		// sessionItems are charged to the rate limit one each, as
 		// events are: each may name a release Flytrap records.
 		sessionItems int
+		// checkInItems are cron monitors' check-ins, each a token too.
+		checkInItems int
 	)
 	for {
 		it, err := er.next()
@@ -98,9 +100,9 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			return nil, h.envelopeError(b, err)
 		}
 		if !isKeptItem(it.typ) {
-			// Transactions, attachments, client reports, check-ins,
-			// replays...: accepted so SDKs do not retry, but Flytrap
-			// tracks errors, feedback and sessions only.
+			// Transactions, attachments, client reports, replays...:
+			// accepted so SDKs do not retry, but Flytrap tracks errors,
+			// feedback, sessions and check-ins only.
 			dropped++
 			unwanted.add(it.typ)
 			if it.typ == "attachment" {
@@ -112,8 +114,11 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			}
 			continue
 		}
-		if it.typ == itemSession || it.typ == itemSessions {
+		switch it.typ {
+		case itemSession, itemSessions:
 			sessionItems++
+		case itemCheckIn:
+			checkInItems++
 		}
 		payloads = append(payloads, it)
 	}
@@ -124,14 +129,29 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 		// Allocated at the first session item: an envelope of an event
 		// alone pays nothing for them.
 		sessions *event.Sessions
+		checkIns []event.CheckIn
 		sd       *decoder
 	)
 	for _, it := range payloads {
-		if it.typ != itemSession && it.typ != itemSessions {
+		if it.typ != itemSession && it.typ != itemSessions && it.typ != itemCheckIn {
 			continue
 		}
 		if sd == nil {
-			sd, sessions = h.newDecoder(h.clientIP(r)), &event.Sessions{}
+			sd = h.newDecoder(h.clientIP(r))
+		}
+		if it.typ == itemCheckIn {
+			ci, err := sd.decodeCheckIn(it.payload)
+			if err != nil {
+				dropped++
+				h.log.Debug("dropped an invalid check-in", "project", pid, "item", it.n,
+					"reason", fmt.Sprintf("envelope item %d (check_in) is %v", it.n, err))
+				continue
+			}
+			checkIns = append(checkIns, ci)
+			continue
+		}
+		if sessions == nil {
+			sessions = &event.Sessions{}
 		}
 		decode := sd.decodeSession
 		if it.typ == itemSessions {
@@ -147,7 +167,7 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	}
 	first := true
 	for _, it := range payloads {
-		if it.typ == itemSession || it.typ == itemSessions {
+		if it.typ == itemSession || it.typ == itemSessions || it.typ == itemCheckIn {
 			continue
 		}
 		eh := hdr
@@ -183,15 +203,25 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	}
 	errorEvents := len(events)
 	charged := errorEvents
-	if sessions != nil && (len(sessions.Updates) > 0 || len(sessions.Aggregates) > 0) {
-		// The sessions ride on the envelope's first event, or on a
-		// message of their own; either way each session item takes a
-		// token, so a project's rate bounds what sessions write too.
-		charged += sessionItems
+	if sessions != nil && len(sessions.Updates) == 0 && len(sessions.Aggregates) == 0 {
+		sessions = nil
+	}
+	if sessions != nil || len(checkIns) > 0 {
+		// The sessions and check-ins ride on the envelope's first
+		// event, or on a message of their own; either way each session
+		// item and check-in takes a token, so a project's rate bounds
+		// what they write too.
+		if sessions != nil {
+			charged += sessionItems
+		}
+		charged += len(checkIns)
 		if len(events) > 0 {
 			events[0].Sessions = sessions
+			if len(checkIns) > 0 {
+				events[0].Crons = &event.Crons{CheckIns: checkIns}
+			}
 		} else {
-			events = append(events, sd.sessionsCarrier(pid, sessions, payloads, hdr))
+			events = append(events, sd.sessionsCarrier(pid, sessions, checkIns, payloads, hdr))
 		}
 	}
 	if len(events) == 0 {
@@ -209,18 +239,18 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 	case errorEvents > 0:
 		return idBody{ID: events[0].EventID}, nil
 	case len(unwanted) > 0 && !other:
-		// Sessions beside data Flytrap drops: the SDK is told about
-		// the dropped data as it is without the sessions.
+		// Sessions or check-ins beside data Flytrap drops: the SDK is
+		// told about the dropped data as it is without them.
 		return notStored{limits: unwanted.header()}, nil
 	}
 	return emptyBody{}, nil
 }
 
 // isKeptItem reports whether an envelope item of type typ is kept and
-// decoded: events, user feedback and sessions.
+// decoded: events, user feedback, sessions and check-ins.
 func isKeptItem(typ string) bool {
 	switch typ {
-	case "event", itemFeedback, itemUserReport, itemSession, itemSessions:
+	case "event", itemFeedback, itemUserReport, itemSession, itemSessions, itemCheckIn:
 		return true
 	}
 	return false
@@ -444,16 +474,17 @@ func (h *Handler) checkRate(pid int64) *apiError {
 }
 
 // rateLimited is the answer to a project over its rate of perMinute, due
-// again in wait. The header names errors and sessions, which ingest
-// charges; SDKs keep sending transactions, which it drops without counting.
-// The message names the unit charged, events and session items alike: a
-// project's sessions may be what spent its tokens, and checkRate refuses
-// before it knows what the body holds.
+// again in wait. The header names errors, sessions and check-ins
+// (monitor), which ingest charges; SDKs keep sending transactions, which
+// it drops without counting. The message names the units charged, events,
+// session items and check-ins alike: a project's sessions or check-ins may
+// be what spent its tokens, and checkRate refuses before it knows what the
+// body holds.
 func rateLimited(pid int64, wait time.Duration, perMinute int) *apiError {
 	secs := max(1, int(math.Ceil(wait.Seconds())))
 	return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", reason: ReasonRateLimited,
-		retryAfter: secs, limits: "error;default;session:project",
-		msg: fmt.Sprintf("project %d is over its limit of %d events and session items per minute; retry in %s", pid, perMinute, seconds(secs))}
+		retryAfter: secs, limits: "error;default;session;monitor:project",
+		msg: fmt.Sprintf("project %d is over its limit of %d events, session items and check-ins per minute; retry in %s", pid, perMinute, seconds(secs))}
 }
 
 // seconds is n seconds in words, for a message that says when to retry:
@@ -476,7 +507,7 @@ func (h *Handler) accept(ctx context.Context, pid int64, events ...*event.Event)
 
 // enqueue is accept charging charged tokens to limiter, nil for none: the
 // crash-report form's posts are charged to a budget of their own before,
-// and an envelope is charged for its events and its session items.
+// and an envelope is charged for its events, session items and check-ins.
 func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, charged int, events ...*event.Event) *apiError {
 	bodies := make([][]byte, len(events))
 	size := 0

@@ -224,9 +224,13 @@ func isNilUUID(s string) bool {
 	return len(digits) == 32 && strings.Trim(digits, "0") == "" && (len(s) == 32 || len(s) == 36)
 }
 
-// sessionsCarrier is the queue message of an envelope of sessions without
-// an event: the sessions and what identifies the message.
-func (d *decoder) sessionsCarrier(projectID int64, s *event.Sessions, items []envelopeItem, hdr envelopeHeader) *event.Event {
+// sessionsCarrier is the queue message of an envelope of sessions or
+// check-ins without an event: them and what identifies the message.
+func (d *decoder) sessionsCarrier(projectID int64, s *event.Sessions, checkIns []event.CheckIn, items []envelopeItem, hdr envelopeHeader) *event.Event {
+	var crons *event.Crons
+	if len(checkIns) > 0 {
+		crons = &event.Crons{CheckIns: checkIns}
+	}
 	return &event.Event{
 		EventID:      sessionsCarrierID(projectID, items, hdr),
 		ProjectID:    projectID,
@@ -235,6 +239,7 @@ func (d *decoder) sessionsCarrier(projectID int64, s *event.Sessions, items []en
 		Received:     d.received,
 		Level:        "info",
 		Sessions:     s,
+		Crons:        crons,
 		SessionsOnly: true,
 	}
 }
@@ -253,7 +258,9 @@ func sessionsCarrierID(projectID int64, items []envelopeItem, hdr envelopeHeader
 	fmt.Fprintf(h, "sessions:%d\n", projectID)
 	for _, it := range items {
 		switch it.typ {
-		case itemSession:
+		case itemSession, itemCheckIn:
+			// A check-in names its run and the run's state: the
+			// store keeps the first of each state.
 		case itemSessions:
 			if hdr.sentAt.IsZero() {
 				return newEventID()

@@ -186,7 +186,7 @@ func TestSessionsTakeTokens(t *testing.T) {
 	}
 	rec := req{path: "/api/42/envelope/", header: sentryAuth(testKey), body: session}.do(h)
 	if code, msg := errorResponse(t, rec); rec.Code != 429 || code != "rate_limited" ||
-		!strings.Contains(msg, "over its limit of 10 events and session items per minute") {
+		!strings.Contains(msg, "over its limit of 10 events, session items and check-ins per minute") {
 		t.Errorf("11th session envelope in a minute: %d %s %q, want 429 naming the limit's unit, session items included", rec.Code, code, msg)
 	}
 	if code := event(); code != 429 {

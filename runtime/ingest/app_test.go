@@ -351,7 +351,7 @@ func TestIngestServerRateLimit(t *testing.T) {
 	handle := f.app(t, nil, func(d *appDeps) { d.RatePerMinute = 1 })
 	for i, want := range []int{http.StatusOK, http.StatusTooManyRequests} {
 		resp, err := handle(context.Background(), fixture(t, "sentry-store-query.json"))
-		if err != nil || resp.StatusCode != want || (want == http.StatusTooManyRequests && !strings.Contains(resp.Body, "1 events and session items per minute")) {
+		if err != nil || resp.StatusCode != want || (want == http.StatusTooManyRequests && !strings.Contains(resp.Body, "1 events, session items and check-ins per minute")) {
 			t.Fatalf("event %d at a server limit of 1 a minute: %d %s, %v; want %d", i+1, resp.StatusCode, resp.Body, err, want)
 		}
 	}
@@ -385,7 +385,7 @@ func TestIngestProjectRateLimit(t *testing.T) {
 		t.Fatalf("first event: %d %s", resp.StatusCode, resp.Body)
 	}
 	resp := send()
-	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(resp.Body, "over its limit of 1 events and session items per minute") {
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(resp.Body, "over its limit of 1 events, session items and check-ins per minute") {
 		t.Fatalf("second event at a limit of 1 a minute: %d %s; want 429 naming the project's limit", resp.StatusCode, resp.Body)
 	}
 
