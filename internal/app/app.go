@@ -61,7 +61,14 @@ const (
 	// file system once they are a large share of it (after a project or
 	// many events were deleted); registered on SQLite only.
 	JobSQLiteSpace = "sqlite-space"
+	// JobMonitors writes the missed and timed-out check-ins of cron
+	// monitors (store.DB.JudgeMonitors).
+	JobMonitors = "monitors"
 )
+
+// DefaultMonitorsEvery is how often the monitors job runs: a missed
+// check-in is noticed within this much of its margin's end.
+const DefaultMonitorsEvery = 30 * time.Second
 
 // DefaultArtifactCleanupEvery is how often the artifact retention job runs.
 const DefaultArtifactCleanupEvery = time.Hour
@@ -104,6 +111,9 @@ type Config struct {
 	// SessionPruneEvery is how often expired sessions are deleted
 	// (0: DefaultSessionPruneEvery).
 	SessionPruneEvery time.Duration
+	// MonitorsEvery is how often the monitors job runs (0:
+	// DefaultMonitorsEvery).
+	MonitorsEvery time.Duration
 	// SQLiteSpaceEvery is how often a SQLite database's free pages are
 	// checked and given back (0: DefaultSQLiteSpaceEvery).
 	SQLiteSpaceEvery time.Duration
@@ -294,6 +304,18 @@ func (a *App) registerJobs() {
 		n, err = a.db.PrunePasswordLinks(ctx, now)
 		if n > 0 {
 			a.log.Info("expired set-password links pruned", "deleted", n)
+		}
+		return err
+	}})
+	every = a.cfg.MonitorsEvery
+	if every <= 0 {
+		every = DefaultMonitorsEvery
+	}
+	a.jobs.Add(Job{Name: JobMonitors, Every: every, Run: func(ctx context.Context, now time.Time) error {
+		ts, err := a.db.JudgeMonitors(ctx, now)
+		for _, t := range ts {
+			a.log.Info("monitor status changed", "project", t.Monitor.ProjectID, "monitor", t.Monitor.Slug,
+				"status", t.Monitor.Status, "check_in", t.CheckIn.Status)
 		}
 		return err
 	}})

@@ -34,11 +34,11 @@ func TestNewRegistersJobs(t *testing.T) {
 		opts      []Option
 		want      string
 	}{
-		{"event retention off", Retention{}, nil, JobRetention + "," + JobSessions + "," + JobSQLiteSpace + "," + JobAlerts},
-		{"by age", Retention{MaxAge: time.Hour}, nil, JobRetention + "," + JobSessions + "," + JobSQLiteSpace + "," + JobAlerts},
-		{"per issue", Retention{PerIssue: 10}, nil, JobRetention + "," + JobSessions + "," + JobSQLiteSpace + "," + JobAlerts},
-		{"with an extra job", Retention{MaxAge: time.Hour}, []Option{WithJob(extra)}, JobRetention + "," + JobSessions + "," + JobSQLiteSpace + "," + JobAlerts + ",outbox"},
-		{"with artifacts", Retention{}, []Option{WithArtifacts(artifact.Dir{Root: "unused"})}, JobRetention + "," + JobSessions + "," + JobSQLiteSpace + "," + JobArtifacts + "," + JobAlerts},
+		{"event retention off", Retention{}, nil, JobRetention + "," + JobSessions + "," + JobMonitors + "," + JobSQLiteSpace + "," + JobAlerts},
+		{"by age", Retention{MaxAge: time.Hour}, nil, JobRetention + "," + JobSessions + "," + JobMonitors + "," + JobSQLiteSpace + "," + JobAlerts},
+		{"per issue", Retention{PerIssue: 10}, nil, JobRetention + "," + JobSessions + "," + JobMonitors + "," + JobSQLiteSpace + "," + JobAlerts},
+		{"with an extra job", Retention{MaxAge: time.Hour}, []Option{WithJob(extra)}, JobRetention + "," + JobSessions + "," + JobMonitors + "," + JobSQLiteSpace + "," + JobAlerts + ",outbox"},
+		{"with artifacts", Retention{}, []Option{WithArtifacts(artifact.Dir{Root: "unused"})}, JobRetention + "," + JobSessions + "," + JobMonitors + "," + JobSQLiteSpace + "," + JobArtifacts + "," + JobAlerts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

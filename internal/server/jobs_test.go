@@ -67,6 +67,7 @@ func TestJobsRunInLocalAssembly(t *testing.T) {
 		Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1,
 		Retention:         app.Retention{MaxAge: 24 * time.Hour, Every: 20 * time.Millisecond},
 		SessionPruneEvery: 20 * time.Millisecond,
+		MonitorsEvery:     20 * time.Millisecond,
 		SQLiteSpaceEvery:  20 * time.Millisecond,
 		AlertsEvery:       20 * time.Millisecond,
 		Now:               func() time.Time { return time.Now().Add(2 * time.Hour) },
@@ -93,7 +94,7 @@ func TestJobsRunInLocalAssembly(t *testing.T) {
 		}
 		return true
 	})
-	if got, want := slices.Sorted(maps.Keys(runs)), []string{app.JobAlerts, app.JobRetention, app.JobSessions, app.JobSQLiteSpace}; !slices.Equal(got, want) {
+	if got, want := slices.Sorted(maps.Keys(runs)), []string{app.JobAlerts, app.JobMonitors, app.JobRetention, app.JobSessions, app.JobSQLiteSpace}; !slices.Equal(got, want) {
 		t.Errorf("jobs %v, want %v", got, want)
 	}
 	for id, want := range map[string]bool{oldID: false, oldID2: false, recentID: true} {

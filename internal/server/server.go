@@ -48,6 +48,9 @@ type Config struct {
 	// SessionPruneEvery is how often expired sessions are deleted
 	// (0: app.DefaultSessionPruneEvery).
 	SessionPruneEvery time.Duration
+	// MonitorsEvery is how often missed and timed-out check-ins are
+	// written (0: app.DefaultMonitorsEvery).
+	MonitorsEvery time.Duration
 	// SQLiteSpaceEvery is how often a SQLite database's free pages are
 	// checked (0: app.DefaultSQLiteSpaceEvery).
 	SQLiteSpaceEvery time.Duration
@@ -179,6 +182,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		UploadRate:        cfg.UploadRate,
 		Retention:         cfg.Retention,
 		SessionPruneEvery: cfg.SessionPruneEvery,
+		MonitorsEvery:     cfg.MonitorsEvery,
 		SQLiteSpaceEvery:  cfg.SQLiteSpaceEvery,
 		DataDir:           cfg.DataDir,
 		MinFreeBytes:      cfg.MinFreeBytes,
