@@ -67,6 +67,10 @@ func (m Message) Heading() string {
 		return "Still happening: " + plural(m.Payload.Events, "more event", "more events")
 	case store.ReasonTest:
 		return "Test alert"
+	case store.ReasonMonitorFailing:
+		return "Cron monitor failing"
+	case store.ReasonMonitorRecovered:
+		return "Cron monitor recovered"
 	case store.ReasonNewIssuesHeld:
 		return fmt.Sprintf("%s (alerts paused after %d in %d minutes); the latest",
 			plural(m.Payload.Held, "more new issue", "more new issues"), store.NewIssueBurst, int(store.NewIssueBurstWindow/time.Minute))

@@ -22,6 +22,8 @@ func TestHeading(t *testing.T) {
 		{store.RuleFrequency, 0, "Issue is spiking"},
 		{store.RuleFrequency, 4, "Issue is spiking: 4 events in 4 minutes"},
 		{store.RuleFrequency, 1, "Issue is spiking: 1 event in 1 minute"},
+		{store.ReasonMonitorFailing, 0, "Cron monitor failing"},
+		{store.ReasonMonitorRecovered, 0, "Cron monitor recovered"},
 	}
 	for _, tt := range tests {
 		m := notify.Message{Reason: tt.reason}

@@ -220,3 +220,48 @@ func testJudgeMonitors(e *env) {
 		t.Errorf("vienna in July: next %s, want 07:00 UTC the next day", r.Monitor.NextExpected)
 	}
 }
+
+// testMonitorAlerts: a monitor going failing and recovering writes one
+// notification to each alert channel of its project per transition,
+// from a check-in or from the monitors job, and nothing in between.
+func testMonitorAlerts(e *env) {
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	if _, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: pid, Kind: ChannelWebhook, Name: "ops", URL: "https://example.com/hook"}); err != nil {
+		t.Fatal(err)
+	}
+	channels, err := db.ListAlertChannels(ctx, System, pid)
+	if err != nil || len(channels) < 1 {
+		t.Fatalf("ListAlertChannels = %v, %v", channels, err)
+	}
+	reasons := func() map[string]int {
+		t.Helper()
+		ns, err := db.ListNotifications(ctx, System, pid, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]int{}
+		for _, n := range ns {
+			m[n.Reason]++
+			if n.Reason == ReasonMonitorFailing && (n.Payload.Title != "Monitor nightly is failing" || n.IssueID != 0) {
+				t.Errorf("failing notification %+v", n)
+			}
+		}
+		return m
+	}
+	e.saveCheckIns(checkIn(pid, "nightly", 1, event.CheckInError, t0, hourly()))
+	e.saveCheckIns(checkIn(pid, "nightly", 2, event.CheckInError, t0.Add(time.Hour), nil))
+	if got := reasons(); got[ReasonMonitorFailing] != len(channels) || got[ReasonMonitorRecovered] != 0 {
+		t.Fatalf("after two errors: %v, want one failing alert per channel (%d)", got, len(channels))
+	}
+	e.saveCheckIns(checkIn(pid, "nightly", 3, event.CheckInOK, t0.Add(2*time.Hour), nil))
+	e.saveCheckIns(checkIn(pid, "nightly", 4, event.CheckInOK, t0.Add(3*time.Hour), nil))
+	if got := reasons(); got[ReasonMonitorRecovered] != len(channels) {
+		t.Fatalf("after recovering: %v", got)
+	}
+	if _, err := db.JudgeMonitors(ctx, t0.Add(4*time.Hour+2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := reasons(); got[ReasonMonitorFailing] != 2*len(channels) {
+		t.Errorf("after a missed run: %v, want a second failing alert per channel", got)
+	}
+}

@@ -81,6 +81,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Monitors", testMonitors},
 		{"MonitorsBounded", testMonitorsBounded},
 		{"JudgeMonitors", testJudgeMonitors},
+		{"MonitorAlerts", testMonitorAlerts},
 		{"Feedback", testFeedback},
 		{"PruneFeedback", testPruneFeedback},
 		{"ConcurrentSameIssue", testConcurrentSameIssue},

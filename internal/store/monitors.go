@@ -103,6 +103,13 @@ type CheckInResult struct {
 	Monitor Monitor
 }
 
+// Reasons of the notifications a monitor's transitions write to every
+// alert channel of its project.
+const (
+	ReasonMonitorFailing   = "monitor_failing"
+	ReasonMonitorRecovered = "monitor_recovered"
+)
+
 // MonitorTransition is a monitor the monitors job changed the status of.
 type MonitorTransition struct {
 	Monitor    Monitor
@@ -220,7 +227,70 @@ func (d *DB) saveCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci ev
 	if ci.Status != event.CheckInInProgress {
 		res.Transition = judge(&res.Monitor, ci.Status)
 	}
-	return res, updateMonitorState(ctx, tx, res.Monitor)
+	if err := updateMonitorState(ctx, tx, res.Monitor); err != nil {
+		return CheckInResult{}, err
+	}
+	return res, monitorAlert(ctx, tx, res.Monitor, res.Transition, CheckIn{ID: ci.ID, Status: ci.Status,
+		Environment: ci.Environment, Release: ci.Release, Received: ci.Received}, ci.Received)
+}
+
+// monitorAlert writes, for a transition ("" for none), one notification
+// to each alert channel of the monitor's project, in the transaction that
+// made it: alert rules are about issues, and a job that stops running has
+// none. The key names the check-in, so a transition alerts once.
+func monitorAlert(ctx context.Context, tx *sql.Tx, m Monitor, transition string, ci CheckIn, now time.Time) error {
+	if transition == "" {
+		return nil
+	}
+	p := AlertPayload{ProjectID: m.ProjectID, Status: m.Status, Environment: ci.Environment, Release: ci.Release, At: now.UTC()}
+	reason := ReasonMonitorRecovered
+	if transition == TransitionFailing {
+		reason = ReasonMonitorFailing
+		p.Title = "Monitor " + m.Slug + " is failing"
+		p.Level = "error"
+		p.Culprit = fmt.Sprintf("%s check-in of the run of %s", failureName(ci.Status), ci.Received.UTC().Format("2006-01-02 15:04 MST"))
+	} else {
+		p.Title = "Monitor " + m.Slug + " recovered"
+		p.Level = "info"
+		p.Culprit = fmt.Sprintf("%d ok check-ins in a row", m.oks)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM alert_channels WHERE project_id = $1 ORDER BY id`, m.ProjectID)
+	if err != nil {
+		return err
+	}
+	var channels []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		channels = append(channels, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, ch := range channels {
+		key := fmt.Sprintf("%s:%d:%s:%d", reason, m.ID, ci.ID, ch)
+		if err := insertNotification(ctx, tx, 0, ch, reason, key, p, millis(now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// failureName words a failed check-in's status for an alert.
+func failureName(status string) string {
+	switch status {
+	case event.CheckInMissed:
+		return "a missed"
+	case event.CheckInTimeout:
+		return "a timed-out"
+	}
+	return "an error"
 }
 
 // judge counts a finished run of m with status and returns the transition
@@ -355,6 +425,9 @@ func (d *DB) JudgeMonitors(ctx context.Context, now time.Time) ([]MonitorTransit
 			if err := boundCheckIns(ctx, tx, m.ID); err != nil {
 				return err
 			}
+			if err := monitorAlert(ctx, tx, m, tr, ci, now); err != nil {
+				return err
+			}
 			if tr != "" {
 				out = append(out, MonitorTransition{Monitor: m, Transition: tr, CheckIn: ci})
 			}
@@ -421,6 +494,9 @@ func (d *DB) judgeTimeouts(ctx context.Context, tx *sql.Tx, now time.Time, out *
 		}
 		tr := judge(&m, event.CheckInTimeout)
 		if err := updateMonitorState(ctx, tx, m); err != nil {
+			return err
+		}
+		if err := monitorAlert(ctx, tx, m, tr, r.ci, now); err != nil {
 			return err
 		}
 		if tr != "" {
