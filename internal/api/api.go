@@ -62,6 +62,9 @@ type Store interface {
 	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
 	ReleaseHealth(ctx context.Context, v store.Viewer, projectID int64, f store.HealthFilter) ([]store.ReleaseHealth, error)
+	ListMonitors(ctx context.Context, v store.Viewer, projectID int64) ([]store.Monitor, error)
+	GetMonitor(ctx context.Context, v store.Viewer, projectID int64, slug string, limit int) (store.Monitor, []store.CheckIn, error)
+	DeleteMonitor(ctx context.Context, v store.Viewer, projectID int64, slug string) error
 
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
@@ -243,6 +246,9 @@ func (a *API) endpoints() []endpoint {
 		{"GET /api/v1/projects/{project_id}/releases", a.listReleases},
 		{"GET /api/v1/projects/{project_id}/releases/{version}", a.getRelease},
 		{"POST /api/v1/projects/{project_id}/keys/rotate", a.rotateKey},
+		{"GET /api/v1/projects/{project_id}/monitors", a.listMonitors},
+		{"GET /api/v1/projects/{project_id}/monitors/{slug}", a.getMonitor},
+		{"DELETE /api/v1/projects/{project_id}/monitors/{slug}", a.deleteMonitor},
 		{"GET /api/v1/issues/{issue_id}", a.getIssue},
 		{"PATCH /api/v1/issues/{issue_id}", a.updateIssue},
 		{"DELETE /api/v1/issues/{issue_id}", a.deleteIssue},

@@ -768,3 +768,49 @@ type Activity struct {
 type Comment struct {
 	Text string `json:"text"`
 }
+
+// Monitor is a cron monitor: a scheduled job that checks in through a
+// Sentry SDK (docs/monitors.md).
+type Monitor struct {
+	ID        int64  `json:"id"`
+	ProjectID int64  `json:"project_id"`
+	Slug      string `json:"slug"`
+	// Status is new (no run judged yet), ok or failing.
+	Status string `json:"status"`
+	// ScheduleType is crontab or interval; Schedule is the crontab, or
+	// the interval as "<n> <unit>".
+	ScheduleType string `json:"schedule_type"`
+	Schedule     string `json:"schedule"`
+	// Timezone is the IANA zone a crontab is read in; "" is UTC.
+	Timezone          string `json:"timezone"`
+	MarginMinutes     int64  `json:"checkin_margin"`
+	MaxRuntimeMinutes int64  `json:"max_runtime"`
+	FailureThreshold  int64  `json:"failure_issue_threshold"`
+	RecoveryThreshold int64  `json:"recovery_threshold"`
+	// LastCheckIn and LastStatus are the latest check-in's time and
+	// status; absent before the first. NextExpected is when the next is
+	// due.
+	LastCheckIn  *time.Time `json:"last_checkin"`
+	LastStatus   string     `json:"last_status"`
+	NextExpected *time.Time `json:"next_expected"`
+	CreatedAt    time.Time  `json:"created_at"`
+	// CheckIns are the newest check-ins, newest first, on the answer
+	// for one monitor only.
+	CheckIns []CheckIn `json:"checkins,omitempty"`
+}
+
+// CheckIn is one run of a monitor.
+type CheckIn struct {
+	ID string `json:"id"`
+	// Status is in_progress, ok, error, missed or timeout.
+	Status string `json:"status"`
+	// Duration is the run's length in seconds as the SDK reported it;
+	// null when unknown.
+	Duration    *float64 `json:"duration"`
+	Environment string   `json:"environment"`
+	Release     string   `json:"release"`
+	// Received is when the check-in arrived, or for a missed run when
+	// it was due; Updated when its status last changed.
+	Received time.Time `json:"received"`
+	Updated  time.Time `json:"updated"`
+}

@@ -103,6 +103,12 @@ func (c *Client) Releases(ctx context.Context, projectID int64, query url.Values
 	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/releases", query, nil, &l)
 }
 
+// Monitors lists a project's cron monitors.
+func (c *Client) Monitors(ctx context.Context, projectID int64) ([]apitypes.Monitor, error) {
+	var l apitypes.List[apitypes.Monitor]
+	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/monitors", nil, nil, &l)
+}
+
 // AddMember adds the user with email to a project, or changes their role
 // there; a project's admins may, who cannot look users up.
 func (c *Client) AddMember(ctx context.Context, projectID int64, email, role string) (apitypes.Member, error) {

@@ -1,0 +1,90 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// monitorCheckIns is how many check-ins the answer for one monitor holds.
+const monitorCheckIns = 50
+
+func (a *API) listMonitors(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	ms, err := a.store.ListMonitors(r.Context(), viewer(r), pid)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]apitypes.Monitor, len(ms))
+	for i, m := range ms {
+		out[i] = wireMonitor(m)
+	}
+	writeJSON(w, http.StatusOK, apitypes.List[apitypes.Monitor]{Data: out})
+}
+
+func (a *API) getMonitor(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	m, cis, err := a.store.GetMonitor(r.Context(), viewer(r), pid, r.PathValue("slug"), monitorCheckIns)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := wireMonitor(m)
+	out.CheckIns = make([]apitypes.CheckIn, len(cis))
+	for i, c := range cis {
+		out.CheckIns[i] = apitypes.CheckIn{ID: c.ID, Status: c.Status, Environment: c.Environment, Release: c.Release,
+			Received: c.Received, Updated: c.Updated}
+		if c.Duration != nil {
+			s := c.Duration.Seconds()
+			out.CheckIns[i].Duration = &s
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) deleteMonitor(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	if err := a.store.DeleteMonitor(r.Context(), viewer(r), pid, r.PathValue("slug")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func wireMonitor(m store.Monitor) apitypes.Monitor {
+	c := m.Config
+	out := apitypes.Monitor{ID: m.ID, ProjectID: m.ProjectID, Slug: m.Slug, Status: m.Status, ScheduleType: c.ScheduleType,
+		Schedule: ScheduleText(c), Timezone: c.Timezone, MarginMinutes: c.MarginMinutes, MaxRuntimeMinutes: c.MaxRuntimeMinutes,
+		FailureThreshold: c.FailureThreshold, RecoveryThreshold: c.RecoveryThreshold, LastStatus: m.LastStatus, CreatedAt: m.CreatedAt}
+	if !m.LastCheckIn.IsZero() {
+		t := m.LastCheckIn
+		out.LastCheckIn = &t
+	}
+	if !m.NextExpected.IsZero() {
+		t := m.NextExpected
+		out.NextExpected = &t
+	}
+	return out
+}
+
+// ScheduleText is a monitor's schedule as shown: its crontab, or its
+// interval as "<n> <unit>".
+func ScheduleText(c event.MonitorConfig) string {
+	if c.ScheduleType == event.ScheduleInterval {
+		return strconv.FormatInt(c.Interval, 10) + " " + c.Unit
+	}
+	return c.Crontab
+}
