@@ -557,7 +557,7 @@ func cmdSetpassword(ts *testscript.TestScript, neg bool, args []string) {
 // scriptCmds are the commands above by name.
 func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"devserver": cmdDevserver, "sendevent": cmdSendevent, "sendjson": cmdSendjson, "sendsessions": cmdSendsessions, "issuecount": cmdIssuecount, "bg": cmdBg, "waitfor": cmdWaitfor,
+		"devserver": cmdDevserver, "sendevent": cmdSendevent, "sendcheckin": cmdSendcheckin, "sendjson": cmdSendjson, "sendsessions": cmdSendsessions, "issuecount": cmdIssuecount, "bg": cmdBg, "waitfor": cmdWaitfor,
 		"countmatch": cmdCountmatch, "exit": cmdExit, "filemode": cmdFilemode, "issueid": cmdIssueid,
 		"setpassword": cmdSetpassword,
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmd/login"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/logout"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/members"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/monitors"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/projects"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/releases"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps"
@@ -55,7 +56,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root.AddCommand(initcmd.NewCmd(f), deploycmd.NewCmd(f), destroy.NewCmd(f), status.NewCmd(f))
 	root.AddCommand(sourcemaps.NewCmd(f))
 	root.AddCommand(login.NewCmd(f), logout.NewCmd(f), projects.NewCmd(f), users.NewCmd(f), members.NewCmd(f), releases.NewCmd(f),
-		issues.NewCmd(f), tokens.NewCmd(f), tail.NewCmd(f), alerts.NewCmd(f))
+		issues.NewCmd(f), tokens.NewCmd(f), tail.NewCmd(f), alerts.NewCmd(f), monitors.NewCmd(f))
 	// Added now rather than when run, so that guardGroups covers it too.
 	root.InitDefaultCompletionCmd()
 	guardGroups(root)
