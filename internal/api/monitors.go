@@ -2,10 +2,9 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
-	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/schedule"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -67,7 +66,7 @@ func (a *API) deleteMonitor(w http.ResponseWriter, r *http.Request) {
 func wireMonitor(m store.Monitor) apitypes.Monitor {
 	c := m.Config
 	out := apitypes.Monitor{ID: m.ID, ProjectID: m.ProjectID, Slug: m.Slug, Status: m.Status, ScheduleType: c.ScheduleType,
-		Schedule: ScheduleText(c), Timezone: c.Timezone, MarginMinutes: c.MarginMinutes, MaxRuntimeMinutes: c.MaxRuntimeMinutes,
+		Schedule: schedule.Text(c), Timezone: c.Timezone, MarginMinutes: c.MarginMinutes, MaxRuntimeMinutes: c.MaxRuntimeMinutes,
 		FailureThreshold: c.FailureThreshold, RecoveryThreshold: c.RecoveryThreshold, LastStatus: m.LastStatus, CreatedAt: m.CreatedAt}
 	if !m.LastCheckIn.IsZero() {
 		t := m.LastCheckIn
@@ -78,13 +77,4 @@ func wireMonitor(m store.Monitor) apitypes.Monitor {
 		out.NextExpected = &t
 	}
 	return out
-}
-
-// ScheduleText is a monitor's schedule as shown: its crontab, or its
-// interval as "<n> <unit>".
-func ScheduleText(c event.MonitorConfig) string {
-	if c.ScheduleType == event.ScheduleInterval {
-		return strconv.FormatInt(c.Interval, 10) + " " + c.Unit
-	}
-	return c.Crontab
 }

@@ -6,6 +6,7 @@ package schedule
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,3 +106,12 @@ func (e every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)).UTC(
 type months int
 
 func (m months) Next(t time.Time) time.Time { return t.UTC().AddDate(0, int(m), 0) }
+
+// Text is a config's schedule as pages show it: the crontab, or the
+// interval as "<n> <unit>".
+func Text(c event.MonitorConfig) string {
+	if c.ScheduleType == event.ScheduleInterval {
+		return strconv.FormatInt(c.Interval, 10) + " " + c.Unit
+	}
+	return c.Crontab
+}
