@@ -49,6 +49,8 @@ func matrix() []route {
 			route{"GET", "/projects/" + p.project + "/feedback", nil, p.scope, 200},
 			route{"GET", "/projects/" + p.project + "/feedback?cursor=nope", nil, p.scope, 400},
 			route{"GET", "/projects/" + p.project + "/releases", nil, p.scope, 200},
+			route{"GET", "/projects/" + p.project + "/monitors", nil, p.scope, 200},
+			route{"GET", "/projects/" + p.project + "/monitors/nope", nil, scopeNobody, 404},
 			route{"GET", "/projects/" + p.project + "/issues?status=all&query=x&sort=count", nil, p.scope, 200},
 			route{"GET", "/issues/" + p.issue, nil, p.scope, 200},
 			route{"GET", "/issues/" + p.issue + "?event=" + p.event, nil, p.scope, 200},
@@ -257,7 +259,7 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 	for _, want := range []string{
 		"GET /projects", "GET /projects/{id}/setup", "GET /projects/{id}/issues", "POST /projects/{id}/issues/bulk",
 		"GET /projects/{id}/issues/merge", "POST /projects/{id}/issues/merge",
-		"GET /projects/{id}/releases", "GET /projects/{id}/releases/{id}",
+		"GET /projects/{id}/releases", "GET /projects/{id}/releases/{id}", "GET /projects/{id}/monitors",
 		"GET /issues/{id}", "POST /issues/{id}/status", "GET /issues/{id}/delete", "POST /issues/{id}/delete",
 		"GET /account", "POST /account/password", "POST /logout",
 		"GET /account/tokens", "POST /account/tokens", "POST /account/tokens/{id}/revoke",

@@ -91,6 +91,8 @@ type Store interface {
 
 	// Releases, and what sentry-cli recorded of them.
 	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
+	ListMonitors(ctx context.Context, v store.Viewer, projectID int64) ([]store.Monitor, error)
+	GetMonitor(ctx context.Context, v store.Viewer, projectID int64, slug string, limit int) (store.Monitor, []store.CheckIn, error)
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
 	ReleaseHealth(ctx context.Context, v store.Viewer, projectID int64, f store.HealthFilter) ([]store.ReleaseHealth, error)
 	ListDeploys(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Deploy, error)
@@ -373,6 +375,8 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /projects/{id}/feedback", d.page(d.feedbackPage))
 	m.HandleFunc("GET /projects/{id}/releases", d.page(d.releasesPage))
 	m.HandleFunc("GET /projects/{id}/releases/{version}", d.page(d.releasePage))
+	m.HandleFunc("GET /projects/{id}/monitors", d.page(d.monitorsPage))
+	m.HandleFunc("GET /projects/{id}/monitors/{slug}", d.page(d.monitorPage))
 	m.HandleFunc("GET /issues/{id}", d.page(d.issuePage))
 	m.HandleFunc("GET /issues/{id}/events/{event}/raw", d.page(d.rawEvent))
 	m.HandleFunc("POST /issues/{id}/status", d.action(d.setStatus))

@@ -29,7 +29,7 @@ import (
 // project-tabs) that pages use.
 var pageNames = []string{
 	"login", "forgot-password", "set-password", "error", "account",
-	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "confirm-delete", "confirm-merge", "confirm-remove-member",
+	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "monitors", "monitor", "confirm-delete", "confirm-merge", "confirm-remove-member",
 	"admin-users", "admin-projects", "admin-project", "alerts", "alert-rule", "tokens",
 }
 
@@ -223,6 +223,8 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"title":      statusTitle,
 		"issueURL":   issueURL,
 		"releaseURL": releaseURL,
+		"monitorURL": monitorURL,
+		"schedule":   scheduleText,
 		"reason":     reasonWords,
 		"breakable":  breakable,
 		// Words of the commands a page shows to be copied.

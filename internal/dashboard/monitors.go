@@ -1,0 +1,74 @@
+package dashboard
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/schedule"
+	"github.com/getflytrap/flytrap/internal/store"
+)
+
+// monitorCheckIns is how many check-ins a monitor's page shows.
+const monitorCheckIns = 50
+
+// monitorsData is the project monitors page's model.
+type monitorsData struct {
+	Project  store.Project
+	Monitors []store.Monitor
+}
+
+// monitorData is a monitor's page model.
+type monitorData struct {
+	Project  store.Project
+	Monitor  store.Monitor
+	CheckIns []store.CheckIn
+}
+
+// monitorURL is a monitor's page.
+func monitorURL(projectID int64, slug string) string {
+	return "/projects/" + strconv.FormatInt(projectID, 10) + "/monitors/" + url.PathEscape(slug)
+}
+
+// monitorsPage lists a project's cron monitors by slug.
+func (d *Dashboard) monitorsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	p, ok := d.pathProject(w, r, s)
+	if !ok {
+		return
+	}
+	ms, err := d.store.ListMonitors(r.Context(), s.viewer(), p.ID)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "monitors", &view{Title: "Monitors · " + p.Name, Nav: "projects", Tab: "monitors", ProjectID: p.ID,
+		Data: monitorsData{Project: p, Monitors: ms}, Manages: d.managesProject(r, s, p.ID)})
+}
+
+// monitorPage shows a monitor: its status, schedule and newest check-ins.
+func (d *Dashboard) monitorPage(w http.ResponseWriter, r *http.Request, s *session) {
+	p, ok := d.pathProject(w, r, s)
+	if !ok {
+		return
+	}
+	m, cis, err := d.store.GetMonitor(r.Context(), s.viewer(), p.ID, r.PathValue("slug"), monitorCheckIns)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "monitor", &view{Title: "Monitor " + m.Slug + " · " + p.Name, Nav: "projects", Tab: "monitors", ProjectID: p.ID,
+		Data: monitorData{Project: p, Monitor: m, CheckIns: cis}, Manages: d.managesProject(r, s, p.ID)})
+}
+
+// scheduleText is a monitor's schedule as its page shows it.
+func scheduleText(m store.Monitor) string {
+	s := schedule.Text(m.Config)
+	if m.Config.ScheduleType == event.ScheduleInterval {
+		s = "every " + s
+	}
+	if m.Config.Timezone != "" {
+		s += " (" + m.Config.Timezone + ")"
+	}
+	return s
+}
