@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	// Time zones are read from the binary, so that ingest (a Lambda on
+	// AWS, whose image may have no zoneinfo) accepts the same zones the
+	// dashboard's monitors job reads.
+	_ "time/tzdata"
 
 	"github.com/getflytrap/flytrap/internal/event"
 )

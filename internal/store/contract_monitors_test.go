@@ -265,3 +265,25 @@ func testMonitorAlerts(e *env) {
 		t.Errorf("after a missed run: %v, want a second failing alert per channel", got)
 	}
 }
+
+// testJudgeBrokenSchedule: a monitor whose stored schedule cannot be
+// followed (a zone this server does not know) expects no further run,
+// and neither its check-ins nor the job fail, so the other monitors are
+// still judged.
+func testJudgeBrokenSchedule(e *env) {
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	e.saveCheckIns(checkIn(pid, "broken", 1, event.CheckInOK, t0, hourly()), checkIn(pid, "fine", 2, event.CheckInOK, t0, hourly()))
+	if _, err := db.db.ExecContext(ctx, `UPDATE monitors SET timezone = 'Nowhere/Atlantis' WHERE slug = 'broken'`); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := db.JudgeMonitors(ctx, t0.Add(2*time.Hour))
+	if err != nil || len(ts) != 2 {
+		t.Fatalf("JudgeMonitors = %+v, %v; want both missed", ts, err)
+	}
+	if m, _ := e.monitor("broken"); !m.NextExpected.IsZero() {
+		t.Errorf("broken: next expected %s, want none", m.NextExpected)
+	}
+	if r := e.saveCheckIns(checkIn(pid, "broken", 3, event.CheckInOK, t0.Add(3*time.Hour), nil))[0]; r.Monitor.Status != MonitorOK || !r.Monitor.NextExpected.IsZero() {
+		t.Errorf("a check-in of the broken monitor: %+v", r)
+	}
+}

@@ -82,6 +82,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"MonitorsBounded", testMonitorsBounded},
 		{"JudgeMonitors", testJudgeMonitors},
 		{"MonitorAlerts", testMonitorAlerts},
+		{"JudgeBrokenSchedule", testJudgeBrokenSchedule},
 		{"Feedback", testFeedback},
 		{"PruneFeedback", testPruneFeedback},
 		{"ConcurrentSameIssue", testConcurrentSameIssue},

@@ -184,10 +184,10 @@ func (d *DB) saveCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci ev
 			return CheckInResult{}, err
 		}
 	}
-	sched, err := schedule.Of(m.Config)
-	if err != nil {
-		return CheckInResult{}, fmt.Errorf("%w: monitor %q: %v", ErrInvalid, m.Slug, err)
-	}
+	// Ingest checked the config; a schedule that cannot be followed
+	// here still stores the check-in, with no run expected, rather than
+	// failing the batch on every redelivery.
+	sched, _ := schedule.Of(m.Config)
 	duration := int64(-1)
 	if ci.Duration != nil {
 		duration = int64(*ci.Duration * 1000)
@@ -208,7 +208,10 @@ func (d *DB) saveCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci ev
 			// A run that started is on schedule, however it ends:
 			// the next is due a schedule's step after it.
 			m.LastCheckIn, m.LastStatus = ci.Received.UTC(), ci.Status
-			m.NextExpected = sched.Next(ci.Received)
+			m.NextExpected = time.Time{}
+			if sched != nil {
+				m.NextExpected = sched.Next(ci.Received)
+			}
 		}
 	case err != nil:
 		return CheckInResult{}, err
@@ -362,16 +365,18 @@ func insertMonitor(ctx context.Context, tx *sql.Tx, m Monitor) (int64, error) {
 }
 
 func updateMonitorState(ctx context.Context, tx *sql.Tx, m Monitor) error {
-	var last, next int64
-	if !m.LastCheckIn.IsZero() {
-		last = millis(m.LastCheckIn)
-	}
-	if !m.NextExpected.IsZero() {
-		next = millis(m.NextExpected)
-	}
 	_, err := tx.ExecContext(ctx, `UPDATE monitors SET status = $2, failures = $3, oks = $4, last_checkin = $5, last_status = $6,
-		next_expected = $7 WHERE id = $1`, m.ID, m.Status, m.failures, m.oks, last, m.LastStatus, next)
+		next_expected = $7 WHERE id = $1`, m.ID, m.Status, m.failures, m.oks, expectedMillis(m.LastCheckIn), m.LastStatus, expectedMillis(m.NextExpected))
 	return err
+}
+
+// expectedMillis is how a monitor's times are stored: unix milliseconds,
+// 0 for none.
+func expectedMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return millis(t)
 }
 
 // JudgeMonitors is the monitors job's work at now: each monitor whose next
@@ -396,18 +401,20 @@ func (d *DB) JudgeMonitors(ctx context.Context, now time.Time) ([]MonitorTransit
 			return err
 		}
 		for _, m := range missed {
-			sched, err := schedule.Of(m.Config)
-			if err != nil {
-				return fmt.Errorf("monitor %d: %v", m.ID, err)
-			}
 			due := m.NextExpected
 			ci := CheckIn{ID: newCheckInID(), Status: event.CheckInMissed, Received: due, Updated: now.UTC()}
-			m.NextExpected = sched.Next(now.Add(-time.Duration(m.Config.MarginMinutes) * time.Minute))
+			// A schedule that cannot be followed (see saveCheckIn)
+			// expects no further run, so one monitor cannot stop the
+			// job for the others.
+			m.NextExpected = time.Time{}
+			if sched, err := schedule.Of(m.Config); err == nil {
+				m.NextExpected = sched.Next(now.Add(-time.Duration(m.Config.MarginMinutes) * time.Minute))
+			}
 			m.LastCheckIn, m.LastStatus = due, event.CheckInMissed
 			tr := judge(&m, event.CheckInMissed)
 			res, err := tx.ExecContext(ctx, `UPDATE monitors SET status = $3, failures = $4, oks = $5, last_checkin = $6, last_status = $7,
 				next_expected = $8 WHERE id = $1 AND next_expected = $2`,
-				m.ID, millis(due), m.Status, m.failures, m.oks, millis(due), m.LastStatus, millis(m.NextExpected))
+				m.ID, millis(due), m.Status, m.failures, m.oks, millis(due), m.LastStatus, expectedMillis(m.NextExpected))
 			if err != nil {
 				return err
 			}
