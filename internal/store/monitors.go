@@ -156,7 +156,9 @@ func (d *DB) saveCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci ev
 	case err != nil:
 		return CheckInResult{}, err
 	}
-	m, err := loadMonitor(ctx, tx, `project_id = $1 AND slug = $2`, projectID, ci.Slug)
+	// Locked, so that the monitors job and other workers' check-ins of
+	// the monitor wait for this one's counts instead of overwriting them.
+	m, err := loadMonitor(ctx, tx, `project_id = $1 AND slug = $2`+d.forUpdate(), projectID, ci.Slug)
 	switch {
 	case errors.Is(err, ErrNotFound) && ci.Config == nil:
 		return CheckInResult{Dropped: fmt.Sprintf("no monitor %q, and the check-in has no monitor_config to create it", ci.Slug)}, nil
@@ -492,7 +494,7 @@ func (d *DB) judgeTimeouts(ctx context.Context, tx *sql.Tx, now time.Time, out *
 			}
 			continue
 		}
-		m, err := loadMonitor(ctx, tx, `id = $1`, r.monitor)
+		m, err := loadMonitor(ctx, tx, `id = $1`+d.forUpdate(), r.monitor)
 		if err != nil {
 			return err
 		}
