@@ -45,6 +45,9 @@ type DB struct {
 	// writeTurn holds a token while a writer of this process has SQLite's
 	// write lock; nil on PostgreSQL. See WriteTurn.
 	writeTurn chan struct{}
+	// path is the SQLite database file Open opened; empty on PostgreSQL
+	// and for a Pool, whose Close leaves the log to d's.
+	path string
 
 	hooksMu     sync.Mutex
 	accessHooks []func()
@@ -192,7 +195,7 @@ func openSQLite(dsn string) (*DB, error) {
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	return &DB{db: db, dialect: DialectSQLite, connector: dsnConnector{db.Driver(), path + "?" + sqliteParams},
-		writeTurn: make(chan struct{}, 1)}, nil
+		writeTurn: make(chan struct{}, 1), path: path}, nil
 }
 
 // restrictSQLiteFiles makes the database file, and the -wal, -shm and
@@ -292,8 +295,42 @@ func (d *DB) Pool(conns int) (*DB, error) {
 	return &DB{db: db, dialect: d.dialect, connector: d.connector, writeTurn: d.writeTurn}, nil
 }
 
-// Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+// ErrWALKept is the error of a Close that left SQLite's write-ahead log
+// (the database file's -wal) beside the database: the database file alone
+// lacks what the log holds, and may not even open without it.
+var ErrWALKept = errors.New("store: the write-ahead log could not be folded into the database file")
+
+// Close closes the database. On SQLite, closing the last connection folds
+// the write-ahead log into the database file and removes it, but SQLite
+// says nothing when it cannot (a full disk): the log stays and Close
+// reports success. So Close folds the log itself first, to learn why it
+// fails, and after closing checks that the log is gone; if it is not, the
+// error wraps ErrWALKept (and the cause). Close a Pool of d before d, or
+// its open connections keep the log.
+func (d *DB) Close() error {
+	if d.path == "" {
+		return d.db.Close()
+	}
+	// PASSIVE: copying the log's pages fails, with the cause, when they
+	// do not fit on the disk; it does not wait for readers, which Close
+	// would only report.
+	var busy, logPages, moved int
+	cause := d.db.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logPages, &moved)
+	if err := d.db.Close(); err != nil {
+		return err
+	}
+	fi, err := os.Stat(d.path + "-wal")
+	if errors.Is(err, fs.ErrNotExist) || err == nil && fi.Size() == 0 {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: check the write-ahead log of %s: %w", d.path, err)
+	}
+	if cause != nil {
+		return fmt.Errorf("%w: %s-wal holds %d bytes: %w", ErrWALKept, d.path, fi.Size(), cause)
+	}
+	return fmt.Errorf("%w: %s-wal holds %d bytes (is another program using the database?)", ErrWALKept, d.path, fi.Size())
+}
 
 // Ping checks that the database is reachable.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }

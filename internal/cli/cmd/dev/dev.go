@@ -366,11 +366,44 @@ func Run(ctx context.Context, opts *Options) error {
 
 		MaxConnsPerClient: opts.MaxConnsPerClient,
 	}, log)
-	if err := srv.Run(ctx, ln); err != nil {
-		return &cmdutil.Error{Msg: "server stopped", Err: err}
+	runErr := srv.Run(ctx, ln)
+	// Before the last word: closing is what leaves an SQLite database all
+	// in flytrap.db, and it can fail.
+	closeErr := closeDatabases(dsn, pdb, db)
+	switch {
+	case runErr != nil:
+		return &cmdutil.Error{Msg: "server stopped", Err: errors.Join(runErr, closeErr)}
+	case closeErr != nil:
+		return closeErr
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// closeDatabases closes the processing pool, then the database at dsn,
+// whose close folds SQLite's write-ahead log into flytrap.db; a log left
+// beside it is an error that says to keep it with the database.
+func closeDatabases(dsn string, pdb, db *store.DB) error {
+	err := errors.Join(pdb.Close(), db.Close())
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, store.ErrWALKept) {
+		return &cmdutil.Error{Msg: "cannot close the database " + redact(dsn), Err: err}
+	}
+	path := sqlitePath(dsn)
+	name, dir := filepath.Base(path), filepath.Dir(path)
+	msg := "the database's write-ahead log could not be folded into " + path
+	then := "stop any other program that has it open (sqlite3?), then start and stop flytrap dev again to fold them in"
+	if store.DiskFull(err) {
+		msg += " (the disk is full)"
+		then = fmt.Sprintf("free disk space on %s (df -h %s), then start and stop flytrap dev again to fold them in", dir, cmdutil.ShellArg(dir))
+	}
+	return &cmdutil.Error{
+		Msg:  msg,
+		Hint: fmt.Sprintf("%[1]s alone is not the whole database: keep %[1]s-wal and %[1]s-shm with it (copy all three together); %[2]s", name, then),
+		Err:  err,
+	}
 }
 
 // alertsConfig sends alert email through --smtp-url (or
