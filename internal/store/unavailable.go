@@ -61,6 +61,26 @@ func DiskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || sqliteDiskFull != nil && sqliteDiskFull(err)
 }
 
-// sqliteUnavailable and sqliteDiskFull are set by the SQLite driver's
-// file, which builds without the nosqlite tag only.
-var sqliteUnavailable, sqliteDiskFull func(error) bool
+// WriteIOError reports whether err is SQLite's I/O error writing,
+// syncing or sizing a file (SQLITE_IOERR_WRITE, _FSYNC, _DIR_FSYNC,
+// _TRUNCATE, _SHMSIZE, _SHMMAP, _SHMOPEN). A full disk causes them where
+// SQLite does not say SQLITE_FULL: sizing flytrap.db-shm at start-up
+// fails with SQLITE_IOERR_SHMSIZE. A failing disk causes them too, so the
+// caller tells them apart by the free space where the database is, which
+// DiskFull cannot see.
+func WriteIOError(err error) bool {
+	return sqliteWriteIOError != nil && sqliteWriteIOError(err)
+}
+
+// Corrupt reports whether err means the SQLite database file is damaged
+// or is not a database: SQLITE_CORRUPT ("database disk image is
+// malformed") or SQLITE_NOTADB. Copying flytrap.db without the
+// flytrap.db-wal beside it is one way to get there.
+func Corrupt(err error) bool {
+	return sqliteCorrupt != nil && sqliteCorrupt(err)
+}
+
+// sqliteUnavailable, sqliteDiskFull, sqliteWriteIOError and sqliteCorrupt
+// are set by the SQLite driver's file, which builds without the nosqlite
+// tag only.
+var sqliteUnavailable, sqliteDiskFull, sqliteWriteIOError, sqliteCorrupt func(error) bool

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -102,4 +104,77 @@ func TestInvalidText(t *testing.T) {
 			t.Errorf("%s: InvalidText(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
 		}
 	}
+}
+
+// TestCorrupt: a damaged file and one that is no database are Corrupt,
+// and neither is an I/O error of a full disk.
+func TestCorrupt(t *testing.T) {
+	tests := []struct {
+		name           string
+		err            error
+		corrupt, ioErr bool
+	}{
+		{"nil", nil, false, false},
+		{"a plain error", errors.New("database disk image is malformed"), false, false},
+		{"SQLite full", sqliteFullError(t), false, false},
+		{"not a database", notADatabaseError(t), true, false},
+		{"malformed", malformedError(t), true, false},
+	}
+	for _, tt := range tests {
+		if got := Corrupt(tt.err); got != tt.corrupt {
+			t.Errorf("%s: Corrupt(%v) = %v, want %v", tt.name, tt.err, got, tt.corrupt)
+		}
+		if got := WriteIOError(tt.err); got != tt.ioErr {
+			t.Errorf("%s: WriteIOError(%v) = %v, want %v", tt.name, tt.err, got, tt.ioErr)
+		}
+	}
+}
+
+// notADatabaseError is the error of opening a file of text.
+func notADatabaseError(t *testing.T) error {
+	path := filepath.Join(t.TempDir(), "flytrap.db")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("not a database "), 300), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(context.Background(), path)
+	if err == nil {
+		db.Close()
+		t.Fatal("a file of text opened as a database")
+	}
+	return err
+}
+
+// malformedError is the error of reading a table whose page was
+// overwritten.
+func malformedError(t *testing.T) error {
+	path := filepath.Join(t.TempDir(), "damaged.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (b BLOB); INSERT INTO t VALUES (randomblob(100))`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Page 2 is t's root.
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xff}, 4096), 4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	db, err = sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRow(`SELECT COUNT(*) FROM t`).Scan(&n)
+	if err == nil {
+		t.Fatal("a table with an overwritten page read")
+	}
+	return err
 }

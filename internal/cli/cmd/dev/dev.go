@@ -236,7 +236,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	db, err := store.Open(ctx, dsn)
 	if err != nil {
-		return openError(dsn, err)
+		return openError(dsn, err, ops.FreeBytes)
 	}
 	defer db.Close()
 	// A database from a version without incremental auto-vacuum is

@@ -8,24 +8,41 @@ import (
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
+// nearlyFull is the free space below which an SQLite write error is
+// taken for a full disk: a failing write needed at most a few pages, or
+// the 32 KiB of flytrap.db-shm.
+const nearlyFull = 4 << 20
+
 // openError is the error of opening the database at dsn, with a hint for
-// its cause: a schema a newer flytrap migrated, a full disk, a PostgreSQL
-// database that cannot be reached or does not exist, or an SQLite file
-// that cannot be written.
-func openError(dsn string, err error) error {
+// its cause: a schema a newer flytrap migrated, a full disk, a damaged
+// SQLite file, a PostgreSQL database that cannot be reached or does not
+// exist, or an SQLite file that cannot be written. free tells the free
+// space of the SQLite file's directory: a full disk makes some SQLite
+// writes fail with an I/O error rather than SQLITE_FULL.
+func openError(dsn string, err error, free ops.FreeSpace) error {
+	dir := filepath.Dir(sqlitePath(dsn))
+	diskFull := store.DiskFull(err)
+	if !diskFull && !store.IsPostgresDSN(dsn) && store.WriteIOError(err) {
+		n, ferr := free(dir)
+		diskFull = ferr == nil && n < nearlyFull
+	}
 	hint := "check --database-url (postgres://user:pass@host:5432/db) or that --data-dir and the flytrap.db files in it are writable by this user"
 	switch {
 	case errors.Is(err, store.ErrSchemaNewer):
 		hint = "a newer flytrap has migrated this database, and migrations only go forward: run that version (or a later one), " +
 			"or restore the backup taken before the upgrade (docs/getting-started.md#back-up-and-restore)"
-	case store.DiskFull(err) && store.IsPostgresDSN(dsn):
+	case diskFull && store.IsPostgresDSN(dsn):
 		hint = "the PostgreSQL server's disk is full: free disk space on it, then start again"
-	case store.DiskFull(err):
-		dir := filepath.Dir(sqlitePath(dsn))
+	case diskFull:
 		hint = fmt.Sprintf("the disk is full: free disk space on %s (df -h %s), then start again", dir, cmdutil.ShellArg(dir))
+	case store.Corrupt(err):
+		name := filepath.Base(sqlitePath(dsn))
+		hint = fmt.Sprintf("the database file is damaged or not a database: if %[1]s was copied or moved without its %[1]s-wal and %[1]s-shm, "+
+			"put them back beside it; otherwise restore a backup (docs/getting-started.md#back-up-and-restore)", name)
 	case store.IsPostgresDSN(dsn):
 		hint = "check --database-url: name the database in its path (postgres://user:pass@host:5432/flytrap) and create it if need be (`createdb flytrap`); " +
 			"the PostgreSQL server must be reachable and the user allowed to connect"

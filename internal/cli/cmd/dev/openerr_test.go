@@ -1,10 +1,14 @@
 package dev
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -62,9 +66,65 @@ func sqliteFull(t *testing.T) error {
 	return nil
 }
 
+// shmSizeError returns the error of opening an SQLite database on a full
+// tmpfs, where sizing flytrap.db-shm fails with SQLITE_IOERR_SHMSIZE, not
+// SQLITE_FULL; nil when this test cannot mount one (not root).
+func shmSizeError(t *testing.T) error {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Logf("cannot mount a tmpfs: %v: %s", err, out)
+		return nil
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	path := filepath.Join(dir, "flytrap.db")
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Fill what is left of the disk.
+	f, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = f.Write(make([]byte, 4096))
+	}
+	f.Close()
+	db, err = store.Open(context.Background(), path)
+	if err == nil {
+		db.Close()
+		t.Fatal("a database opened on a full disk")
+	}
+	return err
+}
+
+// notADatabase returns the error of opening a file of text as the
+// database.
+func notADatabase(t *testing.T) error {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "flytrap.db")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("not a database "), 300), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), path)
+	if err == nil {
+		db.Close()
+		t.Fatal("a file of text opened as a database")
+	}
+	return err
+}
+
 // TestOpenErrorHints: each cause of a failed open gets the hint that
 // fits it, and pgx's repeated lines are printed once.
 func TestOpenErrorHints(t *testing.T) {
+	shmSize := shmSizeError(t)
 	pgDown := errors.New("store: connect: failed to connect to `user=flytrap database=flytrap`:\n" +
 		" 127.0.0.1:5439 (localhost): dial error: dial tcp 127.0.0.1:5439: connect: connection refused\n" +
 		" 127.0.0.1:5439 (localhost): dial error: dial tcp 127.0.0.1:5439: connect: connection refused")
@@ -73,32 +133,47 @@ func TestOpenErrorHints(t *testing.T) {
 		err       error
 		want      []string
 		notWant   []string
+		// free is the data directory's free space; 0: 1 GiB.
+		free uint64
 	}{
 		{"newer schema", ".flytrap/flytrap.db", newerSchema(t),
 			[]string{"schema version 9999 is newer than this binary's", "run that version (or a later one)", "restore the backup", "back-up-and-restore"},
-			[]string{"writable", "--database-url"}},
+			[]string{"writable", "--database-url"}, 0},
 		{"postgres down", "postgres://flytrap:s3cret@localhost:5439/errors", pgDown,
 			[]string{"cannot open the database postgres://flytrap:xxxxx@localhost:5439/errors", "the database errors must exist (create it with `createdb errors`)"},
-			[]string{"flytrap.db", "s3cret"}},
+			[]string{"flytrap.db", "s3cret"}, 0},
 		{"postgres without a database name", "postgresql://localhost", pgDown,
 			[]string{"name the database in its path", "`createdb flytrap`"},
-			[]string{"flytrap.db"}},
+			[]string{"flytrap.db"}, 0},
 		{"sqlite on a full disk", "/mnt/small disk/flytrap.db", sqliteFull(t),
 			[]string{"the disk is full: free disk space on /mnt/small disk (df -h '/mnt/small disk')"},
-			[]string{"writable", "--database-url", "createdb"}},
+			[]string{"writable", "--database-url", "createdb"}, 0},
 		{"sqlite: prefix on a full disk", "sqlite:.flytrap/flytrap.db", fmt.Errorf("store: migrate: %w", syscall.ENOSPC),
 			[]string{"free disk space on .flytrap (df -h .flytrap)"},
-			[]string{"writable", "on sqlite:"}},
+			[]string{"writable", "on sqlite:"}, 0},
 		{"postgres disk full", "postgres://localhost/flytrap", fmt.Errorf("store: migrate: %w", &pgconn.PgError{Code: "53100"}),
 			[]string{"the PostgreSQL server's disk is full"},
-			[]string{"createdb", "df -h"}},
+			[]string{"createdb", "df -h"}, 0},
+		{"sqlite I/O error on a full disk", "/mnt/small/flytrap.db", shmSize,
+			[]string{"the disk is full: free disk space on /mnt/small (df -h /mnt/small)"},
+			[]string{"writable", "--database-url"}, 8 << 10},
+		{"sqlite I/O error with space left", "/mnt/small/flytrap.db", shmSize,
+			[]string{"writable"},
+			[]string{"the disk is full"}, 0},
+		{"sqlite not a database", ".flytrap/flytrap.db", notADatabase(t),
+			[]string{"the database file is damaged", "without its flytrap.db-wal and flytrap.db-shm, put them back", "restore a backup"},
+			[]string{"writable", "disk is full"}, 0},
 		{"sqlite", ".flytrap/flytrap.db", errors.New("unable to open database file: permission denied"),
 			[]string{"--data-dir and the flytrap.db files in it are writable"},
-			[]string{"createdb", "newer"}},
+			[]string{"createdb", "newer"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := openError(tt.dsn, tt.err)
+			if tt.err == nil {
+				t.Skip("needs root to mount a small tmpfs")
+			}
+			free := func(string) (uint64, error) { return cmp.Or(tt.free, 1<<30), nil }
+			err := openError(tt.dsn, tt.err, free)
 			_, hint := cmdutil.ExitCode(err)
 			text := err.Error() + "\nhint: " + hint
 			for _, s := range tt.want {
