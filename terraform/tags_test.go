@@ -47,4 +47,15 @@ func TestTagValidation(t *testing.T) {
 			}
 		})
 	}
+	// Keys are case-insensitive to AWS: Team and team are refused.
+	t.Run("case", func(t *testing.T) {
+		t.Parallel()
+		work := t.TempDir()
+		writeFile(t, filepath.Join(work, "variables.tf"), string(block))
+		writeFile(t, filepath.Join(work, "terraform.tfvars.json"), `{"tags": {"Team": "a", "team": "b"}}`)
+		out, err := tf.run(t, work, "plan", "-input=false", "-no-color")
+		if err == nil || !strings.Contains(out, "differ in more than case") {
+			t.Errorf("Team and team: terraform plan %v\n%s", err, tail(out, 20))
+		}
+	})
 }

@@ -386,6 +386,12 @@ variable "tags" {
     error_message = "Tag keys must be 1-128 characters and not start with \"aws:\"; values at most 256 characters."
   }
 
+  # IAM tag keys are case-insensitive: Team and team would fail apply.
+  validation {
+    condition     = length(distinct([for k in keys(var.tags) : lower(k)])) == length(var.tags)
+    error_message = "Tag keys must differ in more than case: AWS tag keys are case-insensitive."
+  }
+
   # Keys: what both IAM's Tag API (no ",") and the instance metadata, where
   # the dashboard exposes its tags (no spaces, no "/", ASCII letters), allow.
   validation {

@@ -568,6 +568,13 @@ func ValidateTags(tags map[string]string) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	folded := make(map[string]string, len(keys))
+	for _, k := range keys {
+		if prev, dup := folded[strings.ToLower(k)]; dup {
+			return fmt.Errorf("tags %q and %q differ only in case; AWS tag keys are case-insensitive, so give one", prev, k)
+		}
+		folded[strings.ToLower(k)] = k
+	}
 	for _, k := range keys {
 		v := tags[k]
 		switch {

@@ -365,6 +365,18 @@ func TestValidateTags(t *testing.T) {
 	}
 }
 
+// TestValidateTagsCase: keys that differ only in case are one key to
+// AWS, so a plan with both is refused, naming them.
+func TestValidateTagsCase(t *testing.T) {
+	err := ValidateTags(map[string]string{"Team": "b", "team": "c", "owner": "x"})
+	if err == nil || !strings.Contains(err.Error(), `tags "Team" and "team" differ only in case`) {
+		t.Errorf("Team and team: err = %v", err)
+	}
+	if err := ValidateTags(map[string]string{"Team": "b", "owner": "x"}); err != nil {
+		t.Errorf("Team and owner: %v", err)
+	}
+}
+
 // TestEffectiveIngestRateLimit: a plan from before ingest_rate_limit has
 // 0, which deploys the default, not a limit of 0 events.
 func TestEffectiveIngestRateLimit(t *testing.T) {

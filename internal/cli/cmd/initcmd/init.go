@@ -454,11 +454,22 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 	}
 	if changed("tag") {
 		p.Tags = map[string]string{}
+		// AWS tag keys are case-insensitive: two that differ in case
+		// would make apply fail partway, and a repeated one would
+		// silently keep the last value.
+		folded := map[string]string{}
 		for _, t := range opts.Tags {
 			k, v, ok := strings.Cut(t, "=")
 			if !ok || k == "" {
 				return cmdutil.UsageError(fmt.Sprintf("--tag %q must be KEY=VALUE", t), "e.g. --tag team=errors")
 			}
+			if prev, dup := folded[strings.ToLower(k)]; dup {
+				if prev == k {
+					return cmdutil.UsageError(fmt.Sprintf("--tag %s is given twice", k), "give each tag key once")
+				}
+				return cmdutil.UsageError(fmt.Sprintf("--tag %s and --tag %s differ only in case; AWS tag keys are case-insensitive", prev, k), "give each tag key once, in one spelling")
+			}
+			folded[strings.ToLower(k)] = k
 			p.Tags[k] = v
 		}
 	}

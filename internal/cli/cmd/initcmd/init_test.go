@@ -209,6 +209,8 @@ func TestInitErrors(t *testing.T) {
 		{"bad name", nil, []string{"--yes", "--name", "Prod!", "--admin-email", "ops@example.com"}, "must be 3-21 characters", ""},
 		{"x86 type", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--dashboard-instance-type", "t3.small"}, "not a Graviton", ""},
 		{"bad size", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--size", "huge"}, `--size "huge"`, "custom"},
+		{"repeated tag", nil, slices.Concat(yes, []string{"--tag", "Team=a", "--tag", "Team=b"}), "--tag Team is given twice", "give each tag key once"},
+		{"tags differing in case", nil, slices.Concat(yes, []string{"--tag", "Team=a", "--tag", "owner=x", "--tag", "team=c"}), "--tag Team and --tag team differ only in case; AWS tag keys are case-insensitive", "give each tag key once"},
 		{"bad tag", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--tag", "novalue"}, "KEY=VALUE", ""},
 		{"negative retention", nil, []string{"--yes", "--name", "prod", "--admin-email", "ops@example.com", "--retention-days", "-1"}, "--retention-days (retention.days): -1 must be from 0", ""},
 		{"live streams out of range", nil, slices.Concat(yes, []string{"--max-live-streams-per-user", "-3"}), "--max-live-streams-per-user (max_live_streams_per_user): -3 must be from 1 to 100000 live streams", ""},
