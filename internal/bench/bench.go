@@ -345,10 +345,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.RSS = mem
 	}
 	if cpuErr == nil {
-		if v, err := t.cpu(ctx); err == nil {
-			rep.CPU = &CPU{Seconds: v - cpuBefore}
-			if p := rep.Processed; p != nil && p.Stored > 0 {
-				rep.CPU.PerStoredEventMS = 1000 * rep.CPU.Seconds / float64(p.Stored)
+		if after, err := t.cpu(ctx); err == nil {
+			if used, err := cpuUsed(cpuBefore, after); err != nil {
+				rep.Notes = append(rep.Notes, "server CPU: not measured: "+err.Error())
+			} else {
+				rep.CPU = &CPU{Seconds: used}
+				if p := rep.Processed; p != nil && p.Stored > 0 {
+					rep.CPU.PerStoredEventMS = 1000 * rep.CPU.Seconds / float64(p.Stored)
+				}
 			}
 		}
 	}

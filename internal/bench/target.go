@@ -90,9 +90,35 @@ func (t *target) rss(ctx context.Context) (int64, error) {
 	return int64(v), err
 }
 
-// cpu returns the CPU time the server has used, from /metrics.
-func (t *target) cpu(ctx context.Context) (float64, error) {
-	return t.metric(ctx, "process_cpu_seconds_total", "not Unix")
+// cpuReading is the CPU time a server has used and when it started, both
+// in seconds; started is 0 from a server that does not say.
+type cpuReading struct{ seconds, started float64 }
+
+// cpu returns the CPU time the server has used and its start time, from
+// /metrics.
+func (t *target) cpu(ctx context.Context) (cpuReading, error) {
+	m, err := t.metrics(ctx)
+	if err != nil {
+		return cpuReading{}, err
+	}
+	v, ok := m["process_cpu_seconds_total"]
+	if !ok {
+		return cpuReading{}, errors.New("the server's /metrics has no process_cpu_seconds_total (an older Flytrap, or not Unix)")
+	}
+	return cpuReading{seconds: v, started: m["process_start_time_seconds"]}, nil
+}
+
+// cpuUsed is the CPU time the server used from before to after, or an
+// error when it restarted in between: its counter started again from
+// zero, so the difference says nothing.
+func cpuUsed(before, after cpuReading) (float64, error) {
+	switch {
+	case before.started != 0 && after.started != 0 && before.started != after.started:
+		return 0, errors.New("the server restarted during the run (its start time changed)")
+	case after.seconds < before.seconds:
+		return 0, errors.New("the server restarted during the run (its CPU counter went back)")
+	}
+	return after.seconds - before.seconds, nil
 }
 
 // metric returns one unlabelled sample of the server's /metrics; where

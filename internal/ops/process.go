@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"time"
 )
 
 // WriteProcessMetrics writes the process's memory figures: the resident
@@ -18,6 +19,11 @@ import (
 // (process_cpu_seconds_total), from which `flytrap bench` takes the CPU
 // an event costs, a figure that holds up on a machine shared with other
 // work where rates do not.
+// It also writes the GOGC in force (go_gc_gogc_percent) and the CPU time
+// used (process_cpu_seconds_total) and the process's start time
+// (process_start_time_seconds), from which `flytrap bench` takes the
+// CPU an event costs, a figure that holds up on a machine shared with
+// other work where rates do not.
 func WriteProcessMetrics(w io.Writer) {
 	if rss, err := ResidentBytes(); err == nil {
 		Metric(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", int64(rss))
@@ -27,6 +33,9 @@ func WriteProcessMetrics(w io.Writer) {
 		// milliseconds of it each.
 		fmt.Fprintf(w, "# HELP process_cpu_seconds_total User and system CPU time spent in seconds.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.6f\n", cpu)
 	}
+	// With it a reader of the counters above tells a restart, which
+	// sets them back, from a quiet spell.
+	Metric(w, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", started.Unix())
 	var m runtime.MemStats
 	// Its stop-the-world pause is microseconds, and only scrapes pay it.
 	runtime.ReadMemStats(&m)
@@ -45,6 +54,10 @@ func WriteProcessMetrics(w io.Writer) {
 	Metric(w, "go_gc_gogc_percent", "gauge", "The collector's GOGC in force (flytrap dev raises it while busy: --busy-gogc).", GCPercent())
 	Metric(w, "go_gc_gomemlimit_bytes", "gauge", "The collector's memory limit in force (--memory-limit; flytrap dev lowers it while busy with a raised GOGC).", debug.SetMemoryLimit(-1))
 }
+
+// started is when this process started, near enough: when its packages
+// were initialized.
+var started = time.Now()
 
 // GCPercent returns the GOGC in force, without setting it: -1 when the
 // collector is off (the runtime reports -1 as the largest uint64).
