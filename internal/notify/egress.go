@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -24,6 +26,28 @@ var ErrPrivateAddress = errors.New("not a public address")
 // private networks (a webhook receiver inside the team's network, or on
 // the same machine while trying Flytrap out).
 const EnvAllowPrivate = "FLYTRAP_ALERTS_ALLOW_PRIVATE"
+
+// ParseAllowPrivate reads EnvAllowPrivate's value as a boolean: empty is
+// false; 1, t, true, yes, y and on are true and 0, f, false, no, n and off
+// false, in any case. Anything else is an error, which servers refuse to
+// start with, so that a value meant to allow ("enable") does not silently
+// leave private addresses refused.
+func ParseAllowPrivate(v string) (bool, error) {
+	w := strings.ToLower(strings.TrimSpace(v))
+	switch w {
+	case "":
+		return false, nil
+	case "yes", "y", "on":
+		return true, nil
+	case "no", "n", "off":
+		return false, nil
+	}
+	b, err := strconv.ParseBool(w)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not a boolean: set it to 1, true or yes to let alerts reach private addresses, or leave it unset", EnvAllowPrivate, v)
+	}
+	return b, nil
+}
 
 // nonPublic are ranges netip's predicates do not cover that must not be
 // reached either.

@@ -292,3 +292,22 @@ func TestProxiedDestinationChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAllowPrivate: the usual ways of saying yes and no, in any
+// case, and an error naming the variable for anything else.
+func TestParseAllowPrivate(t *testing.T) {
+	for _, tc := range []struct {
+		v      string
+		want   bool
+		errMsg string
+	}{
+		{"", false, ""}, {"1", true, ""}, {"true", true, ""}, {"TRUE", true, ""}, {"yes", true, ""}, {"Yes", true, ""}, {"on", true, ""},
+		{"0", false, ""}, {"false", false, ""}, {"no", false, ""}, {"off", false, ""},
+		{"enable", false, EnvAllowPrivate + `="enable" is not a boolean`}, {"2", false, "is not a boolean"},
+	} {
+		got, err := ParseAllowPrivate(tc.v)
+		if got != tc.want || (err == nil) != (tc.errMsg == "") || err != nil && !strings.Contains(err.Error(), tc.errMsg) {
+			t.Errorf("ParseAllowPrivate(%q) = %v, %v; want %v, %q", tc.v, got, err, tc.want, tc.errMsg)
+		}
+	}
+}

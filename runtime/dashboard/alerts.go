@@ -48,12 +48,11 @@ func alertsPrefix(rc awsx.RuntimeConfig) string {
 // through one SNS topic per project, whose subscriptions a job keeps in
 // step with the members. A secret that cannot be read or used is logged
 // and SNS is used: alerting must not keep the dashboard from starting.
-// Slack and webhooks reach public addresses only unless
-// FLYTRAP_ALERTS_ALLOW_PRIVATE is 1: inside the VPC, a private address is
+// Slack and webhooks reach public addresses only unless allowPrivate
+// (FLYTRAP_ALERTS_ALLOW_PRIVATE): inside the VPC, a private address is
 // the database, the metadata service or a peered network.
 func alertsSetup(ctx context.Context, sm awsx.SecretGetter, topics notify.Topics, rc awsx.RuntimeConfig, db *store.DB,
-	getenv func(string) string, log *slog.Logger) (notify.Config, []app.Option) {
-	allowPrivate := getenv(notify.EnvAllowPrivate) == "1"
+	getenv func(string) string, allowPrivate bool, log *slog.Logger) (notify.Config, []app.Option) {
 	prefix := alertsPrefix(rc)
 	if cfg, err := smtpConfig(ctx, sm, prefix, rc, db, getenv); err != nil {
 		log.Error("alert email: SMTP settings unusable; sending through SNS instead", "err", err)

@@ -60,7 +60,7 @@ func TestAlertsSetup(t *testing.T) {
 			if tt.secret != "" {
 				sm.Put("flytrap-prod-alerts-smtp", tt.secret)
 			}
-			cfg, opts := alertsSetup(ctx, awsxtest.SecretsManagerClient(sm.URL()), topics, rc, db, tt.getenv, log)
+			cfg, opts := alertsSetup(ctx, awsxtest.SecretsManagerClient(sm.URL()), topics, rc, db, tt.getenv, tt.getenv(notify.EnvAllowPrivate) == "1", log)
 			_, isSMTP := cfg.Mailer.(notify.SMTPMailer)
 			sns, isSNS := cfg.Mailer.(notify.SNSMailer)
 			if isSMTP != tt.smtp || isSNS == tt.smtp || (isSNS && (sns.Prefix != "flytrap-prod" || len(opts) != 1)) || (isSMTP && len(opts) != 0) {

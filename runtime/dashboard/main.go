@@ -87,6 +87,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/lambdax"
 	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -133,6 +134,9 @@ type options struct {
 	// /readyz; freeSpace measures it (nil: ops.FreeBytes).
 	minFreeBytes uint64
 	freeSpace    ops.FreeSpace
+	// allowPrivate lets Slack and webhook alerts reach private addresses
+	// (notify.EnvAllowPrivate).
+	allowPrivate bool
 	// ready, when set, is called once the listeners are open (https is
 	// nil without a domain).
 	ready func(http, https net.Addr)
@@ -155,7 +159,12 @@ func optionsFromEnv(getenv func(string) string) (options, error) {
 	if err != nil {
 		return options{}, fmt.Errorf("FLYTRAP_MEMORY_LIMIT_MB must be a whole number of MiB: %w", err)
 	}
+	allowPrivate, err := notify.ParseAllowPrivate(getenv(notify.EnvAllowPrivate))
+	if err != nil {
+		return options{}, err
+	}
 	return options{
+		allowPrivate:  allowPrivate,
 		httpAddr:      or("FLYTRAP_HTTP_ADDR", ":80"),
 		httpsAddr:     or("FLYTRAP_HTTPS_ADDR", ":443"),
 		stateDir:      or("STATE_DIRECTORY", "/var/lib/flytrap"),
@@ -268,7 +277,7 @@ func run(ctx context.Context, opts options, log *slog.Logger) error {
 	// The instance role may write below the source-map prefix; the
 	// processor only reads it.
 	blobs := artifact.S3{Client: s3c, Bucket: rc.Bucket, Prefix: cmp.Or(rc.SourceMapsPrefix, "sourcemaps/")}
-	alerts, extra := alertsSetup(ctx, o.sm, awsx.NewSNSTopics(awsx.NewSNSCalls(awsx.NewSNSClient(o.cfg))), rc, db, os.Getenv, log)
+	alerts, extra := alertsSetup(ctx, o.sm, awsx.NewSNSTopics(awsx.NewSNSCalls(awsx.NewSNSClient(o.cfg))), rc, db, os.Getenv, opts.allowPrivate, log)
 	a := newApp(db, pub, blobs, rc, opts, alerts, extra, log)
 	wg.Add(1)
 	go func() {

@@ -32,6 +32,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
 	"github.com/getflytrap/flytrap/internal/live"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
@@ -598,6 +599,22 @@ func TestOptionsFromEnv(t *testing.T) {
 		if err != nil || o.httpAddr != ":8080" || o.httpsAddr != ":443" || o.stateDir != "/var/lib/flytrap" || o.dbSSLMode != "require" ||
 			o.publishEvery != 30*time.Second || o.minFreeBytes != tt.minFree || o.memoryLimitMB != tt.memLimit {
 			t.Errorf("%v: options %+v, %v", tt.env, o, err)
+		}
+	}
+}
+
+// TestOptionsAllowPrivate: FLYTRAP_ALERTS_ALLOW_PRIVATE is a boolean, and
+// a value that is none refuses the start instead of leaving private
+// addresses refused.
+func TestOptionsAllowPrivate(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  bool
+		ok    bool
+	}{{"", false, true}, {"1", true, true}, {"true", true, true}, {"yes", true, true}, {"0", false, true}, {"no", false, true}, {"enable", false, false}} {
+		o, err := optionsFromEnv(func(k string) string { return map[string]string{notify.EnvAllowPrivate: tc.value}[k] })
+		if (err == nil) != tc.ok || o.allowPrivate != tc.want {
+			t.Errorf("%s=%q: allowPrivate %v, %v; want %v, ok %v", notify.EnvAllowPrivate, tc.value, o.allowPrivate, err, tc.want, tc.ok)
 		}
 	}
 }

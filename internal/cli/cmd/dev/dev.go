@@ -95,6 +95,7 @@ type Options struct {
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{IO: f.IO, Getenv: f.Getenv}
 	env := f.Env
+	allowPrivate, allowPrivateErr := notify.ParseAllowPrivate(env(notify.EnvAllowPrivate, ""))
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run Flytrap locally: ingest, queue, processor, store and API in one process",
@@ -114,6 +115,9 @@ there too:
   flytrap dev --addr 0.0.0.0:8080 --public-url http://devbox.local:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if allowPrivateErr != nil {
+				return cmdutil.UsageError(allowPrivateErr.Error(), "or pass --alerts-allow-private")
+			}
 			return Run(cmd.Context(), opts)
 		},
 	}
@@ -156,7 +160,7 @@ there too:
 	// password. Run reads FLYTRAP_SMTP_URL when the flag is empty.
 	fl.StringVar(&opts.SMTPURL, "smtp-url", "", "send alert email and set-password links (invitations, password resets) through smtp://user:pass@host:port (STARTTLS when offered) or smtps://... (TLS); empty: alert email is only logged [$FLYTRAP_SMTP_URL]")
 	fl.StringVar(&opts.SMTPFrom, "smtp-from", env("FLYTRAP_SMTP_FROM", ""), "sender address of alert email (default flytrap@ the SMTP host) [$FLYTRAP_SMTP_FROM]")
-	fl.BoolVar(&opts.AlertsAllowPrivate, "alerts-allow-private", env(notify.EnvAllowPrivate, "") == "1", "let Slack and webhook alerts reach loopback and private addresses, such as a receiver on this machine (default: public addresses only) [$"+notify.EnvAllowPrivate+"=1]")
+	fl.BoolVar(&opts.AlertsAllowPrivate, "alerts-allow-private", allowPrivate, "let Slack and webhook alerts reach loopback and private addresses, such as a receiver on this machine (default: public addresses only) [$"+notify.EnvAllowPrivate+"=1, true or yes]")
 	fl.DurationVar(&opts.AlertsEvery, "alerts-every", notify.DefaultEvery, "how often alerts that are due are delivered (and digests written)")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -389,5 +391,40 @@ func TestCheckAddr(t *testing.T) {
 		if err := checkAddr(tc.addr); (err == nil) != tc.ok {
 			t.Errorf("checkAddr(%q) = %v, want accepted %v", tc.addr, err, tc.ok)
 		}
+	}
+}
+
+// TestAllowPrivateEnv: FLYTRAP_ALERTS_ALLOW_PRIVATE=true or yes turns
+// --alerts-allow-private on, and a value that is no boolean refuses the
+// start (exit 2) before anything is created.
+func TestAllowPrivateEnv(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  bool
+		ok    bool
+	}{{"", false, true}, {"1", true, true}, {"true", true, true}, {"yes", true, true}, {"no", false, true}, {"enable", false, false}} {
+		var out, errOut syncbuf.Buffer
+		f := &cmdutil.Factory{
+			IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+			Getenv: func(k string) string { return map[string]string{notify.EnvAllowPrivate: tc.value}[k] },
+		}
+		cmd := NewCmd(f)
+		if got := cmd.Flags().Lookup("alerts-allow-private").DefValue; got != strconv.FormatBool(tc.want) {
+			t.Errorf("%q: --alerts-allow-private defaults to %s, want %v", tc.value, got, tc.want)
+		}
+		if tc.ok {
+			continue
+		}
+		dir := t.TempDir()
+		cmd.SilenceErrors, cmd.SilenceUsage = true, true
+		cmd.SetArgs([]string{"--addr", "127.0.0.1:0", "--data-dir", dir})
+		// Bounded: a start that did not refuse would otherwise run on.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := cmd.ExecuteContext(ctx)
+		cancel()
+		if code, _ := cmdutil.ExitCode(err); code != cmdutil.ExitUsage || !strings.Contains(fmt.Sprint(err), notify.EnvAllowPrivate+`="enable" is not a boolean`) {
+			t.Errorf("%q: %v (exit %d), want a usage error naming the variable", tc.value, err, code)
+		}
+		wantNoFiles(t, dir, "flytrap.db", "dev.json")
 	}
 }
