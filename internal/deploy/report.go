@@ -139,12 +139,19 @@ func (r Report) WriteSummary(w io.Writer) {
 		return
 	}
 	if r.DryRun {
-		fmt.Fprintf(w, "\nDry run of %q (%s): nothing was created.\n", r.Name, r.Region)
+		// A skipped plan still exits 0 (docs/deploy.md: offline, a dry
+		// run renders the workspace only), so the summary must not read
+		// as if the modules had been planned.
+		if r.Plan != nil && r.Plan.Skipped != "" {
+			fmt.Fprintf(w, "\nDry run of %q (%s): nothing was created, and no Terraform plan was made: the workspace is written, but not checked against AWS's provider.\n", r.Name, r.Region)
+		} else {
+			fmt.Fprintf(w, "\nDry run of %q (%s): nothing was created.\n", r.Name, r.Region)
+		}
 		fmt.Fprintf(w, "  Workspace:  %s (modules, %s, %s/)\n", r.Workspace, VarsFileName, ArtifactsDir)
 		if r.Plan != nil && r.Plan.Skipped == "" {
 			fmt.Fprintf(w, "  Plan:       %d to add, %d to change, %d to destroy (placeholder account, AMI and zones)\n", r.Plan.Add, r.Plan.Change, r.Plan.Destroy)
 		} else if r.Plan != nil {
-			fmt.Fprintf(w, "  Plan:       not run: %s\n", r.Plan.Skipped)
+			fmt.Fprintf(w, "  Plan:       none: %s\n", r.Plan.Skipped)
 		}
 		if r.Estimate != nil {
 			fmt.Fprintf(w, "  Cost:       %s (docs/deploy.md)\n", r.Estimate.Headline())
