@@ -35,7 +35,8 @@ func TestRunReportsAKeptLog(t *testing.T) {
 	}
 
 	path := filepath.Join(dir, "flytrap.db")
-	other, err := sql.Open("sqlite", path)
+	// Waits its turn: dev writes too (its jobs run at start).
+	other, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
