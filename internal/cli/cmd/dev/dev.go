@@ -312,7 +312,7 @@ func Run(ctx context.Context, opts *Options) error {
 		AdminEmail:   boot.AdminEmail,
 	}
 	if err := writeInfo(infoPath, info); err != nil {
-		return &cmdutil.Error{Msg: "cannot write " + infoPath, Err: err}
+		return writeInfoError(infoPath, err)
 	}
 	if err := printBanner(opts.IO, info, boot, base, infoPath, hint); err != nil {
 		return err
@@ -382,6 +382,17 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// writeInfoError is the error of writing dev.json at path, with the
+// full-disk hint the database's errors get when that is why.
+func writeInfoError(path string, err error) error {
+	e := &cmdutil.Error{Msg: "cannot write " + path, Err: err}
+	if store.DiskFull(err) {
+		dir := filepath.Dir(path)
+		e.Hint = fmt.Sprintf("the disk is full: free disk space on %s (df -h %s), then start again", dir, cmdutil.ShellArg(dir))
+	}
+	return e
 }
 
 // closeDatabases closes the processing pool, then the database at dsn,

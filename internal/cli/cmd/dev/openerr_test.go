@@ -195,3 +195,15 @@ func TestOpenErrorHints(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteInfoError: dev.json that a full disk cannot take gets the
+// full-disk hint, as the database does; another failure gets none.
+func TestWriteInfoError(t *testing.T) {
+	full := writeInfoError("/mnt/small/dev.json", &os.PathError{Op: "write", Path: "/mnt/small/.dev.json-1", Err: syscall.ENOSPC})
+	if _, hint := cmdutil.ExitCode(full); hint != "the disk is full: free disk space on /mnt/small (df -h /mnt/small), then start again" {
+		t.Errorf("full disk: hint %q", hint)
+	}
+	if _, hint := cmdutil.ExitCode(writeInfoError("/mnt/small/dev.json", os.ErrPermission)); hint != "" {
+		t.Errorf("permission denied: hint %q", hint)
+	}
+}
