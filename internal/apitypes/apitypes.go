@@ -685,6 +685,32 @@ type AlertPayload struct {
 	WindowEvents  int64     `json:"window_events,omitempty"`
 	WindowMinutes int64     `json:"window_minutes,omitempty"`
 	At            time.Time `json:"at"`
+	// Monitor is set on a cron monitor's alert (monitor_failing,
+	// monitor_recovered), which is about no issue.
+	Monitor *AlertMonitor `json:"monitor,omitempty"`
+}
+
+// AlertMonitor is what a cron monitor's alert says about it.
+type AlertMonitor struct {
+	Slug   string `json:"slug"`
+	Status string `json:"status"`
+	// Schedule is its schedule as pages show it: "every 1 hour",
+	// "0 2 * * * (Europe/Vienna)".
+	Schedule string `json:"schedule"`
+	// CheckIn is the run that made the change: the failed one, or the
+	// ok one that recovered it.
+	CheckIn AlertCheckIn `json:"check_in"`
+	// OKStreak is, on recovery, how many ok runs in a row it took.
+	OKStreak int64 `json:"ok_streak,omitempty"`
+}
+
+// AlertCheckIn is the check-in a monitor's alert quotes; Time is when
+// it arrived, or for a missed run when the run was due.
+type AlertCheckIn struct {
+	Status      string    `json:"status"`
+	Time        time.Time `json:"time"`
+	Environment string    `json:"environment,omitempty"`
+	Release     string    `json:"release,omitempty"`
 }
 
 // Notification is one message to one channel, as GET

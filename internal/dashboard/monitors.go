@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/schedule"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -63,12 +62,5 @@ func (d *Dashboard) monitorPage(w http.ResponseWriter, r *http.Request, s *sessi
 
 // scheduleText is a monitor's schedule as its page shows it.
 func scheduleText(m store.Monitor) string {
-	s := schedule.Text(m.Config)
-	if m.Config.ScheduleType == event.ScheduleInterval {
-		s = "every " + s
-	}
-	if m.Config.Timezone != "" {
-		s += " (" + m.Config.Timezone + ")"
-	}
-	return s
+	return schedule.Describe(m.Config)
 }

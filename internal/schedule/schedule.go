@@ -119,3 +119,16 @@ func Text(c event.MonitorConfig) string {
 	}
 	return c.Crontab
 }
+
+// Describe is a config's schedule for people: Text, with "every" before
+// an interval and the crontab's zone after it when set.
+func Describe(c event.MonitorConfig) string {
+	s := Text(c)
+	if c.ScheduleType == event.ScheduleInterval {
+		s = "every " + s
+	}
+	if c.Timezone != "" {
+		s += " (" + c.Timezone + ")"
+	}
+	return s
+}

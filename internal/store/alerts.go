@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/apitypes"
 )
 
 // Alert rule types.
@@ -133,7 +135,17 @@ type AlertPayload struct {
 	WindowEvents  int64     `json:"window_events,omitempty"`
 	WindowMinutes int64     `json:"window_minutes,omitempty"`
 	At            time.Time `json:"at"`
+	// Monitor is set on a cron monitor's alert (ReasonMonitorFailing,
+	// ReasonMonitorRecovered), which is about no issue.
+	Monitor *AlertMonitor `json:"monitor,omitempty"`
 }
+
+// AlertMonitor and AlertCheckIn are the API's, as the payload is shown
+// as stored.
+type (
+	AlertMonitor = apitypes.AlertMonitor
+	AlertCheckIn = apitypes.AlertCheckIn
+)
 
 // Notification is one outbox row: one message for one channel.
 type Notification struct {

@@ -245,6 +245,19 @@ func testMonitorAlerts(e *env) {
 			if n.Reason == ReasonMonitorFailing && (n.Payload.Title != "Monitor nightly is failing" || n.IssueID != 0) {
 				t.Errorf("failing notification %+v", n)
 			}
+			mon := n.Payload.Monitor
+			if mon == nil || mon.Slug != "nightly" || mon.Schedule != "0 * * * *" {
+				t.Fatalf("%s notification's monitor = %+v, want nightly 0 * * * *", n.Reason, mon)
+			}
+			switch {
+			case n.Reason == ReasonMonitorRecovered && (mon.Status != MonitorOK || mon.CheckIn.Status != event.CheckInOK || mon.OKStreak != 1 || !mon.CheckIn.Time.Equal(t0.Add(2*time.Hour)) ||
+				mon.CheckIn.Environment != "production" || mon.CheckIn.Release != "1.0"):
+				t.Errorf("recovered notification's monitor = %+v", mon)
+			case n.Reason == ReasonMonitorFailing && (mon.Status != MonitorFailing || mon.OKStreak != 0 ||
+				!(mon.CheckIn.Status == event.CheckInError && mon.CheckIn.Time.Equal(t0) ||
+					mon.CheckIn.Status == event.CheckInMissed && mon.CheckIn.Time.Equal(t0.Add(4*time.Hour)))):
+				t.Errorf("failing notification's monitor = %+v", mon)
+			}
 		}
 		return m
 	}

@@ -247,7 +247,9 @@ func monitorAlert(ctx context.Context, tx *sql.Tx, m Monitor, transition string,
 	if transition == "" {
 		return nil
 	}
-	p := AlertPayload{ProjectID: m.ProjectID, Status: m.Status, Environment: ci.Environment, Release: ci.Release, At: now.UTC()}
+	p := AlertPayload{ProjectID: m.ProjectID, Status: m.Status, Environment: ci.Environment, Release: ci.Release, At: now.UTC(),
+		Monitor: &AlertMonitor{Slug: m.Slug, Status: m.Status, Schedule: schedule.Describe(m.Config),
+			CheckIn: AlertCheckIn{Status: ci.Status, Time: ci.Received.UTC(), Environment: ci.Environment, Release: ci.Release}}}
 	reason := ReasonMonitorRecovered
 	if transition == TransitionFailing {
 		reason = ReasonMonitorFailing
@@ -258,6 +260,7 @@ func monitorAlert(ctx context.Context, tx *sql.Tx, m Monitor, transition string,
 		p.Title = "Monitor " + m.Slug + " recovered"
 		p.Level = "info"
 		p.Culprit = fmt.Sprintf("%d ok check-ins in a row", m.oks)
+		p.Monitor.OKStreak = m.oks
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM alert_channels WHERE project_id = $1 ORDER BY id`, m.ProjectID)
 	if err != nil {
