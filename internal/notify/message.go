@@ -46,9 +46,20 @@ type Message struct {
 	// Stack holds the first lines of the stack of the event the payload
 	// quotes (Payload.EventID), whose title, culprit and level it carries.
 	Stack []string
-	// IssueURL and AccountURL are absolute, or empty without a public URL.
+	// IssueURL, MonitorURL (a cron monitor's alert, which links no
+	// issue) and AccountURL are absolute, or empty without a public URL.
 	IssueURL   string
+	MonitorURL string
 	AccountURL string
+}
+
+// CheckInTime is when the check-in a monitor's alert quotes arrived (or
+// was due, for a missed run), as its messages show it.
+func (m Message) CheckInTime() string {
+	if m.Payload.Monitor == nil {
+		return ""
+	}
+	return m.Payload.Monitor.CheckIn.Time.UTC().Format("2006-01-02 15:04 MST")
 }
 
 // Heading says why the message was sent.
@@ -172,10 +183,15 @@ func stackLines(ev *event.Event) []string {
 var (
 	// The text part prints SDK text through line (oneLine): a raw line
 	// break would let an event forge lines of the email, such as a link.
-	textMail = texttemplate.Must(texttemplate.New("email.txt.tmpl").Funcs(texttemplate.FuncMap{"line": oneLine}).
-			ParseFS(templates.FS, "alerts/email.txt.tmpl"))
-	htmlMail = htmltemplate.Must(htmltemplate.ParseFS(templates.FS, "alerts/email.html.tmpl"))
+	textMail        = parseText("email.txt.tmpl")
+	htmlMail        = htmltemplate.Must(htmltemplate.ParseFS(templates.FS, "alerts/email.html.tmpl"))
+	textMonitorMail = parseText("monitor.txt.tmpl")
+	htmlMonitorMail = htmltemplate.Must(htmltemplate.ParseFS(templates.FS, "alerts/monitor.html.tmpl"))
 )
+
+func parseText(name string) *texttemplate.Template {
+	return texttemplate.Must(texttemplate.New(name).Funcs(texttemplate.FuncMap{"line": oneLine}).ParseFS(templates.FS, "alerts/"+name))
+}
 
 // Email is a rendered email.
 type Email struct {
@@ -194,10 +210,14 @@ func renderEmail(m Message) (Email, error) {
 		Message
 		Heading, Subject string
 	}{m, m.Heading(), m.Subject()}
-	if err := textMail.Execute(&text, view); err != nil {
+	textT, htmlT := textMail, htmlMail
+	if m.Payload.Monitor != nil {
+		textT, htmlT = textMonitorMail, htmlMonitorMail
+	}
+	if err := textT.Execute(&text, view); err != nil {
 		return Email{}, fmt.Errorf("render text email: %w", err)
 	}
-	if err := htmlMail.Execute(&html, view); err != nil {
+	if err := htmlT.Execute(&html, view); err != nil {
 		return Email{}, fmt.Errorf("render HTML email: %w", err)
 	}
 	return Email{Subject: view.Subject, Text: text.String(), HTML: html.String(), Key: m.Key}, nil
@@ -215,6 +235,14 @@ func (m Message) forReaders() Message {
 		// One line in the HTML part too, which shows the fields
 		// without the text part's line function.
 		*s = bidi.Show(oneLine(*s, math.MaxInt))
+	}
+	if p.Monitor != nil {
+		// A copy: the caller's message shares the pointer.
+		mon := *p.Monitor
+		for _, s := range []*string{&mon.Slug, &mon.Status, &mon.Schedule, &mon.CheckIn.Status, &mon.CheckIn.Environment, &mon.CheckIn.Release} {
+			*s = bidi.Show(oneLine(*s, math.MaxInt))
+		}
+		p.Monitor = &mon
 	}
 	stack := make([]string, len(m.Stack))
 	for i, l := range m.Stack {
@@ -264,18 +292,10 @@ func slackCode(s string, n int) string {
 func slackBody(m Message) ([]byte, error) {
 	m = m.forReaders()
 	p := m.Payload
-	type text struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
+	if p.Monitor != nil {
+		return slackMonitorBody(m)
 	}
-	type block struct {
-		Type     string `json:"type"`
-		Text     *text  `json:"text,omitempty"`
-		Fields   []text `json:"fields,omitempty"`
-		Elements []text `json:"elements,omitempty"`
-	}
-	md := func(s string) text { return text{"mrkdwn", s} }
-	fields := []text{
+	fields := []slackText{
 		md("*Project*\n" + slackEscape(oneLine(m.Project, 100))),
 		md("*Level*\n" + slackEscape(oneLine(p.Level, 50))),
 		md("*Events*\n" + strconv.FormatInt(p.Count, 10)),
@@ -287,24 +307,73 @@ func slackBody(m Message) ([]byte, error) {
 	if p.Release != "" {
 		fields = append(fields, md("*Release*\n"+slackEscape(oneLine(p.Release, 100))))
 	}
-	blocks := []block{
-		{Type: "header", Text: &text{"plain_text", oneLine(m.Heading()+": "+p.Title, 150)}},
+	blocks := []slackBlock{
+		{Type: "header", Text: &slackText{"plain_text", oneLine(m.Heading()+": "+p.Title, 150)}},
 	}
 	if p.Culprit != "" {
-		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "`" + slackCode(oneLine(p.Culprit, 200), slackSectionLimit-2) + "`"}})
+		blocks = append(blocks, slackBlock{Type: "section", Text: &slackText{"mrkdwn", "`" + slackCode(oneLine(p.Culprit, 200), slackSectionLimit-2) + "`"}})
 	}
 	if t := m.OtherIssueTitle(); t != "" {
-		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "*Issue:* " + slackEscape(oneLine(t, maxLine))}})
+		blocks = append(blocks, slackBlock{Type: "section", Text: &slackText{"mrkdwn", "*Issue:* " + slackEscape(oneLine(t, maxLine))}})
 	}
-	blocks = append(blocks, block{Type: "section", Fields: fields})
+	blocks = append(blocks, slackBlock{Type: "section", Fields: fields})
 	if len(m.Stack) > 0 {
-		blocks = append(blocks, block{Type: "section", Text: &text{"mrkdwn", "```" + slackCode(strings.Join(m.Stack, "\n"), slackSectionLimit-6) + "```"}})
+		blocks = append(blocks, slackBlock{Type: "section", Text: &slackText{"mrkdwn", "```" + slackCode(strings.Join(m.Stack, "\n"), slackSectionLimit-6) + "```"}})
 	}
 	if m.IssueURL != "" {
-		blocks = append(blocks, block{Type: "context", Elements: []text{md("<" + m.IssueURL + "|Open the issue in Flytrap>")}})
+		blocks = append(blocks, slackBlock{Type: "context", Elements: []slackText{md("<" + m.IssueURL + "|Open the issue in Flytrap>")}})
 	}
 	return json.Marshal(map[string]any{
 		// The fallback text of notifications and old clients.
+		"text":   slackEscape(oneLine(m.Heading()+": "+p.Title, 150)),
+		"blocks": blocks,
+	})
+}
+
+// slackText and slackBlock are the parts of a Block Kit message.
+type (
+	slackText struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	slackBlock struct {
+		Type     string      `json:"type"`
+		Text     *slackText  `json:"text,omitempty"`
+		Fields   []slackText `json:"fields,omitempty"`
+		Elements []slackText `json:"elements,omitempty"`
+	}
+)
+
+func md(s string) slackText { return slackText{"mrkdwn", s} }
+
+// slackMonitorBody renders a cron monitor's alert, m made forReaders:
+// the monitor's fields and a link to its page, SDK text escaped.
+func slackMonitorBody(m Message) ([]byte, error) {
+	p, mon := m.Payload, m.Payload.Monitor
+	fields := []slackText{
+		md("*Project*\n" + slackEscape(oneLine(m.Project, 100))),
+		md("*Monitor*\n" + slackEscape(oneLine(mon.Slug, 100))),
+		md("*Status*\n" + slackEscape(oneLine(mon.Status, 50))),
+		md("*Schedule*\n" + slackEscape(oneLine(mon.Schedule, 100))),
+		md("*Check-in*\n" + slackEscape(oneLine(mon.CheckIn.Status, 50)) + ", " + m.CheckInTime()),
+	}
+	if mon.OKStreak > 0 {
+		fields = append(fields, md("*OK streak*\n"+plural(mon.OKStreak, "run", "runs")))
+	}
+	if e := mon.CheckIn.Environment; e != "" {
+		fields = append(fields, md("*Environment*\n"+slackEscape(oneLine(e, 100))))
+	}
+	if r := mon.CheckIn.Release; r != "" {
+		fields = append(fields, md("*Release*\n"+slackEscape(oneLine(r, 100))))
+	}
+	blocks := []slackBlock{
+		{Type: "header", Text: &slackText{"plain_text", oneLine(m.Heading()+": "+p.Title, 150)}},
+		{Type: "section", Fields: fields},
+	}
+	if m.MonitorURL != "" {
+		blocks = append(blocks, slackBlock{Type: "context", Elements: []slackText{md("<" + slackEscape(m.MonitorURL) + "|Open the monitor in Flytrap>")}})
+	}
+	return json.Marshal(map[string]any{
 		"text":   slackEscape(oneLine(m.Heading()+": "+p.Title, 150)),
 		"blocks": blocks,
 	})
@@ -322,6 +391,19 @@ type WebhookPayload struct {
 	URL     string             `json:"url,omitempty"`
 }
 
+// MonitorWebhookPayload is the JSON body of a generic webhook for a cron
+// monitor's alert: the monitor instead of an issue, and its page as URL.
+type MonitorWebhookPayload struct {
+	ID      string              `json:"id"`
+	Reason  string              `json:"reason"`
+	Project string              `json:"project"`
+	Monitor *store.AlertMonitor `json:"monitor"`
+	URL     string              `json:"url,omitempty"`
+}
+
 func webhookBody(m Message) ([]byte, error) {
+	if m.Payload.Monitor != nil {
+		return json.Marshal(MonitorWebhookPayload{ID: m.Key, Reason: m.Reason, Project: m.Project, Monitor: m.Payload.Monitor, URL: m.MonitorURL})
+	}
 	return json.Marshal(WebhookPayload{ID: m.Key, Reason: m.Reason, Project: m.Project, Issue: m.Payload, Stack: m.Stack, URL: m.IssueURL})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -295,6 +296,9 @@ func (w *Worker) message(ctx context.Context, c store.ClaimedNotification) Messa
 		m.AccountURL = w.cfg.PublicURL + "/account"
 		if c.IssueID > 0 {
 			m.IssueURL = w.cfg.PublicURL + "/issues/" + strconv.FormatInt(c.IssueID, 10)
+		}
+		if mon := c.Payload.Monitor; mon != nil {
+			m.MonitorURL = w.cfg.PublicURL + "/projects/" + strconv.FormatInt(c.ProjectID, 10) + "/monitors/" + url.PathEscape(mon.Slug)
 		}
 	}
 	if c.Payload.EventID == "" {
