@@ -59,3 +59,19 @@ func TestOfRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribe: the schedule as the dashboard and alerts show it.
+func TestDescribe(t *testing.T) {
+	for _, c := range []struct {
+		cfg  event.MonitorConfig
+		want string
+	}{
+		{event.MonitorConfig{ScheduleType: "crontab", Crontab: "0 * * * *"}, "0 * * * *"},
+		{event.MonitorConfig{ScheduleType: "crontab", Crontab: "0 2 * * *", Timezone: "Europe/Vienna"}, "0 2 * * * (Europe/Vienna)"},
+		{event.MonitorConfig{ScheduleType: "interval", Interval: 2, Unit: "hour"}, "every 2 hour"},
+	} {
+		if got := Describe(c.cfg); got != c.want {
+			t.Errorf("Describe(%+v) = %q, want %q", c.cfg, got, c.want)
+		}
+	}
+}
