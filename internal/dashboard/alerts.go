@@ -98,6 +98,10 @@ func reasonWords(reason string) string {
 		return "test"
 	case store.ReasonNewIssuesHeld:
 		return "new issues held back during a burst"
+	case store.ReasonMonitorFailing:
+		return "cron monitor failing"
+	case store.ReasonMonitorRecovered:
+		return "cron monitor recovered"
 	}
 	return reason
 }

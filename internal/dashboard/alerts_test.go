@@ -254,6 +254,8 @@ func TestReasonWords(t *testing.T) {
 		{store.ReasonDigest, "digest of further events"},
 		{store.ReasonTest, "test"},
 		{store.ReasonNewIssuesHeld, "new issues held back during a burst"},
+		{store.ReasonMonitorFailing, "cron monitor failing"},
+		{store.ReasonMonitorRecovered, "cron monitor recovered"},
 		{"from_the_future", "from_the_future"},
 	} {
 		if got := reasonWords(tc.reason); got != tc.want {

@@ -36,6 +36,11 @@ func TestMonitorPages(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	wantBody(t, r, "Monitor <code>nightly-backup</code>", "5 minutes", "60 minutes", "1 failure; ok again after 2 ok runs in a row",
 		"12.5s", "&lt;i&gt;prod&lt;/i&gt;", "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>")
+	// Its alert, in the delivery history, reads as the monitor's and
+	// links its page.
+	r = f.get(roleAdmin, fmt.Sprintf("/projects/%d/alerts", f.web.ID))
+	wantBody(t, r, "<td>cron monitor failing</td>",
+		fmt.Sprintf(`<a href="/projects/%d/monitors/nightly-backup">Monitor nightly-backup is failing</a>`, f.web.ID))
 	wantStatus(t, f.get(roleMember, fmt.Sprintf("/projects/%d/monitors/nope", f.web.ID)), http.StatusNotFound)
 	wantStatus(t, f.get(roleMember, fmt.Sprintf("/projects/%d/monitors/nightly-backup", f.billing.ID)), http.StatusNotFound)
 }
