@@ -104,7 +104,7 @@ func TestJobsRunInDashboardAssembly(t *testing.T) {
 			t.Errorf("job %s has not run: %d runs", name, n)
 		}
 	}
-	if got, want := slices.Sorted(maps.Keys(runs)), []string{JobAlertSubscriptions, app.JobAlerts, app.JobArtifacts, app.JobRetention, app.JobSessions}; !slices.Equal(got, want) {
+	if got, want := slices.Sorted(maps.Keys(runs)), []string{JobAlertSubscriptions, app.JobAlerts, app.JobArtifacts, app.JobMonitors, app.JobRetention, app.JobSessions}; !slices.Equal(got, want) {
 		t.Errorf("jobs in /metrics %v, want %v", got, want)
 	}
 	// Without an SMTP secret, alert email goes through SNS: the admin,
