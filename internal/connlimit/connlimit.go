@@ -1,11 +1,16 @@
 // Package connlimit bounds the connections one client address holds open
 // at once, so that the memory requests stalled on purpose hold (their
 // headers, up to the server's MaxHeaderBytes, and buffers) is bounded per
-// address rather than by what one machine can open.
+// address rather than by what one machine can open. Idle keep-alive
+// connections do not count against a new one: an address at its limit
+// gives up its longest-idle connection instead, so that many clients
+// behind one NAT address are refused only when all their connections are
+// busy, the shape of requests stalled on purpose.
 package connlimit
 
 import (
 	"net"
+	"net/http"
 	"sync"
 )
 
@@ -15,10 +20,19 @@ import (
 // workers behind one NAT address stays well under it.
 const DefaultPerClient = 128
 
-// Listener is a net.Listener that closes, as soon as it is accepted, a
-// connection from a client address that already holds Max open ones. A
-// refused connection costs a file descriptor for as long as it takes to
-// close it, and no goroutine, buffer or TLS handshake.
+// Listener is a net.Listener that bounds each client address to max open
+// connections. A connection from an address that holds max is accepted
+// in place of the address's longest-idle connection, which is closed
+// (the idle one a client is least likely to reuse next: HTTP clients
+// reuse their most recent one); when none of them is idle, the new
+// connection is closed as soon as it is accepted. A refused connection
+// costs a file descriptor for as long as it takes to close it, and no
+// goroutine, buffer or TLS handshake.
+//
+// A connection is idle from when ConnState is told http.StateIdle until
+// it is told another state, so the http.Server serving on the Listener
+// must have ConnState as its hook; without it no connection is idle and
+// every one over the limit is refused.
 type Listener struct {
 	net.Listener
 	// OnRefuse, when set before Accept is first called, is told of each
@@ -27,17 +41,24 @@ type Listener struct {
 	OnRefuse func(remote net.Addr)
 	max      int
 	mu       sync.Mutex
-	open     map[string]int
+	clients  map[string]*client
+}
+
+// client is what one address holds: its open connections and, oldest
+// first, the idle ones among them.
+type client struct {
+	open       int
+	idle, last *conn
 }
 
 // New limits ln to max open connections per client address (an IPv4
 // address, or an IPv6 /64, which one subscriber usually holds whole).
 func New(ln net.Listener, max int) *Listener {
-	return &Listener{Listener: ln, max: max, open: map[string]int{}}
+	return &Listener{Listener: ln, max: max, clients: map[string]*client{}}
 }
 
-// Accept returns the next connection whose address is under its limit;
-// those over it are closed.
+// Accept returns the next connection whose address is under its limit or
+// has an idle connection to give up; the others are closed.
 func (l *Listener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
@@ -46,44 +67,121 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		key := clientKey(c.RemoteAddr())
 		l.mu.Lock()
-		n := l.open[key]
-		if n < l.max {
-			l.open[key] = n + 1
+		cl := l.clients[key]
+		if cl == nil {
+			cl = &client{}
+			l.clients[key] = cl
+		}
+		var victim *conn
+		ok := cl.open < l.max
+		if !ok && cl.idle != nil {
+			victim = cl.idle
+			cl.unlink(victim)
+			ok = true
+		}
+		if ok {
+			// The victim keeps its place until its Close gives it back,
+			// just below, so the address holds one more for a moment.
+			cl.open++
+		} else if cl.open == 0 {
+			delete(l.clients, key)
 		}
 		l.mu.Unlock()
-		if n >= l.max {
+		if victim != nil {
+			victim.Close()
+		}
+		if !ok {
 			if l.OnRefuse != nil {
 				l.OnRefuse(c.RemoteAddr())
 			}
 			c.Close()
 			continue
 		}
-		return &conn{Conn: c, l: l, key: key}, nil
+		return &conn{Conn: c, l: l, cl: cl, key: key}, nil
 	}
 }
 
-func (l *Listener) release(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.open[key] <= 1 {
-		delete(l.open, key)
+// ConnState is the http.Server's ConnState hook that tells the Listener
+// which of its connections are idle; it takes the connection as Accept
+// returned it or, under TLS, the *tls.Conn around it. It costs one lock
+// and no allocation, as it runs twice for every request.
+func (l *Listener) ConnState(nc net.Conn, s http.ConnState) {
+	if tc, ok := nc.(interface{ NetConn() net.Conn }); ok {
+		nc = tc.NetConn()
+	}
+	c, ok := nc.(*conn)
+	if !ok || c.l != l {
 		return
 	}
-	l.open[key]--
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case c.released:
+	case s == http.StateIdle && !c.idle:
+		c.cl.push(c)
+	case s != http.StateIdle && c.idle:
+		c.cl.unlink(c)
+	}
+}
+
+func (l *Listener) release(c *conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c.released = true
+	if c.idle {
+		c.cl.unlink(c)
+	}
+	c.cl.open--
+	if c.cl.open == 0 {
+		delete(l.clients, c.key)
+	}
+}
+
+// push appends c, gone idle, to the idle list; l.mu is held.
+func (cl *client) push(c *conn) {
+	c.idle = true
+	c.prev, c.next = cl.last, nil
+	if cl.last != nil {
+		cl.last.next = c
+	} else {
+		cl.idle = c
+	}
+	cl.last = c
+}
+
+// unlink takes c out of the idle list; l.mu is held.
+func (cl *client) unlink(c *conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		cl.idle = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		cl.last = c.prev
+	}
+	c.idle, c.prev, c.next = false, nil, nil
 }
 
 // conn gives its address's place back when closed, once however often
-// net/http, TLS and a hijacker close it.
+// net/http, TLS, a hijacker and Accept, making room, close it.
 type conn struct {
 	net.Conn
 	l    *Listener
+	cl   *client
 	key  string
 	once sync.Once
+	// Guarded by l.mu: idle says c is in cl's idle list, between prev
+	// and next; released, that its place was given back, after which
+	// it is never idle again.
+	idle, released bool
+	prev, next     *conn
 }
 
 func (c *conn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.l.release(c.key) })
+	c.once.Do(func() { c.l.release(c) })
 	return err
 }
 
