@@ -272,7 +272,7 @@ variable "min_upload_rate" {
 }
 
 variable "max_conns_per_client" {
-  description = "Connections one client address (an IPv6 /64) may hold open on the dashboard at once when it serves clients itself (a domain, or plain_http; behind CloudFront they are not counted); more are closed unanswered (flytrap dev's --max-conns-per-client)."
+  description = "Connections one client address (an IPv6 /64) may hold open on the dashboard at once when it serves clients itself (a domain, or plain_http; behind CloudFront they are not counted); over it the address's longest-idle connection is closed to make room, or the new one, unanswered, when none is idle (flytrap dev's --max-conns-per-client)."
   type        = number
   default     = 128
 

@@ -415,9 +415,12 @@ func (a *App) Jobs() *Jobs { return a.jobs }
 // listener.
 func (a *App) HTTPServer(h http.Handler) *http.Server { return a.web.HTTPServer(h) }
 
-// Listener bounds the connections each client address holds open on ln
-// (Config.MaxConnsPerClient; unbounded behind a trusted proxy).
-func (a *App) Listener(ln net.Listener) net.Listener { return a.web.Listener(ln) }
+// Listener bounds the connections each client address holds open on ln,
+// for srv to serve on (Config.MaxConnsPerClient; unbounded behind a
+// trusted proxy); it sets srv's ConnState hook.
+func (a *App) Listener(srv *http.Server, ln net.Listener) net.Listener {
+	return a.web.Listener(srv, ln)
+}
 
 // Run runs the background work every server does until ctx ends: the jobs,
 // and on PostgreSQL the listener that feeds other processes' live messages

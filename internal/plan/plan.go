@@ -83,8 +83,10 @@ type Plan struct {
 	MinUploadRate int `yaml:"min_upload_rate" json:"min_upload_rate"`
 	// MaxConnsPerClient bounds the connections one client address holds
 	// open on the dashboard when it serves clients itself, with a domain
-	// or plain_http (flytrap dev's --max-conns-per-client); 0, as in
-	// plans written before it existed, is DefaultMaxConnsPerClient.
+	// or plain_http (flytrap dev's --max-conns-per-client); over it the
+	// address's longest-idle connection is closed to make room, and a new
+	// one is refused only when none is idle. 0, as in plans written
+	// before it existed, is DefaultMaxConnsPerClient.
 	MaxConnsPerClient int `yaml:"max_conns_per_client" json:"max_conns_per_client"`
 	// LogRetentionDays is how long CloudWatch keeps Lambda and API logs.
 	LogRetentionDays int `yaml:"log_retention_days" json:"log_retention_days"`

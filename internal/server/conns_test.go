@@ -119,6 +119,61 @@ func TestStalledRequestsBoundedPerClient(t *testing.T) {
 	}
 }
 
+// TestIdleConnectionsMakeRoom: an address whose connections are all idle
+// keep-alive ones, as 200 pods behind one NAT address leave them after
+// sending an event, is not refused another: its longest-idle one is
+// closed instead.
+func TestIdleConnectionsMakeRoom(t *testing.T) {
+	db := openDB(t)
+	const maxConns = 4
+	s := New(db, Config{Ingest: ingest.Config{IPSalt: []byte("salt")}, Workers: 1, MaxConnsPerClient: maxConns},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	addr := ln.Addr().String()
+
+	// Each response is read whole, so that all a closed connection then
+	// reads is its end.
+	healthz := func(c net.Conn, r *bufio.Reader) (int, error) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return 0, err
+		}
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, err
+	}
+	var first *bufio.Reader
+	for i := range maxConns + 1 {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		r := bufio.NewReader(c)
+		if status, err := healthz(c, r); status != http.StatusOK {
+			t.Fatalf("connection %d, the others idle: %d, %v; want 200", i+1, status, err)
+		}
+		if i == 0 {
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			first = r
+		}
+	}
+	if b, err := first.ReadByte(); err == nil || isTimeout(err) {
+		t.Errorf("the longest-idle connection read %q, %v; want it closed", b, err)
+	}
+}
+
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()

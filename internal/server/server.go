@@ -265,7 +265,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}()
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(s.app.Listener(ln)) }()
+	go func() { serveErr <- srv.Serve(s.app.Listener(srv, ln)) }()
 
 	var err error
 	select {

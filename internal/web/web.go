@@ -66,7 +66,8 @@ type Config struct {
 	// all; zero fields take live's defaults.
 	LiveStreams live.Limits
 	// MaxConnsPerClient bounds the connections one client address (an
-	// IPv6 /64) holds open at once (0: connlimit.DefaultPerClient). With
+	// IPv6 /64) holds open at once (0: connlimit.DefaultPerClient), an
+	// idle one giving way to a new one (connlimit.Listener). With
 	// TrustForwardedFor the connections come from the proxy, which bounds
 	// its own clients, and Listener leaves them unbounded.
 	MaxConnsPerClient int
@@ -201,20 +202,23 @@ func (w *Web) HTTPServer(h http.Handler) *http.Server {
 	return srv
 }
 
-// Listener bounds the connections each client address holds open on ln
-// to Config.MaxConnsPerClient (connlimit), so that what stalled requests
-// hold, their headers and buffers, is bounded per address; behind a
-// trusted proxy (Config.TrustForwardedFor) it returns ln as is.
-func (w *Web) Listener(ln net.Listener) net.Listener {
+// Listener bounds the connections each client address holds open on ln,
+// for srv to serve on, to Config.MaxConnsPerClient (connlimit), so that
+// what stalled requests hold, their headers and buffers, is bounded per
+// address; it sets srv's ConnState hook, so that an address at its limit
+// gives up an idle keep-alive connection for a new one. Behind a trusted
+// proxy (Config.TrustForwardedFor) it returns ln as is.
+func (w *Web) Listener(srv *http.Server, ln net.Listener) net.Listener {
 	if w.cfg.TrustForwardedFor {
 		return ln
 	}
 	limit := cmp.Or(w.cfg.MaxConnsPerClient, connlimit.DefaultPerClient)
 	l := connlimit.New(ln, limit)
+	srv.ConnState = l.ConnState
 	l.OnRefuse = func(remote net.Addr) {
 		w.refused.Add(1)
 		if ok, held := w.connWarns.Allow("conns", time.Now()); ok {
-			w.log.Warn("closed a connection from a client address that holds its limit of open ones; raise --max-conns-per-client (flytrap.yaml's max_conns_per_client) if it is a real client",
+			w.log.Warn("closed a connection from a client address that holds its limit of open ones, none of them idle; raise --max-conns-per-client (flytrap.yaml's max_conns_per_client) if it is a real client",
 				"client", remote.String(), "limit", limit, "suppressed", held)
 		}
 	}

@@ -265,7 +265,8 @@ func TestSlowFormIsCutOff(t *testing.T) {
 }
 
 // TestListenerCountsOnlyDirectClients: served directly, connections are
-// bounded per client address; behind a trusted proxy every connection
+// bounded per client address and the server's ConnState hook tells the
+// limit which are idle; behind a trusted proxy every connection
 // comes from the proxy, which must not be held to one client's share.
 func TestListenerCountsOnlyDirectClients(t *testing.T) {
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"))
@@ -278,10 +279,14 @@ func TestListenerCountsOnlyDirectClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if got := New(db, Config{}, slog.New(slog.DiscardHandler)).Listener(ln); got == ln {
+	srv := &http.Server{}
+	if got := New(db, Config{}, slog.New(slog.DiscardHandler)).Listener(srv, ln); got == ln {
 		t.Error("served directly, the listener is not limited")
 	}
-	if got := New(db, Config{TrustForwardedFor: true}, slog.New(slog.DiscardHandler)).Listener(ln); got != ln {
+	if srv.ConnState == nil {
+		t.Error("served directly, the server does not tell the listener which connections are idle")
+	}
+	if got := New(db, Config{TrustForwardedFor: true}, slog.New(slog.DiscardHandler)).Listener(&http.Server{}, ln); got != ln {
 		t.Errorf("behind a trusted proxy, the listener is %T; want it as is", got)
 	}
 }

@@ -460,7 +460,7 @@ func serve(ctx context.Context, opts options, rc awsx.RuntimeConfig, a *app.App,
 	for i, srv := range servers {
 		// Each listener counts its own connections: a client may hold
 		// the limit on :80 and on :443.
-		ln := a.Listener(listeners[i])
+		ln := a.Listener(srv, listeners[i])
 		go func() {
 			var err error
 			if srv.TLSConfig != nil {

@@ -153,7 +153,7 @@ there too:
 	fl.IntVar(&opts.Render.MaxDepth, "render-max-depth", dashboard.DefaultMaxDepth, "nesting the issue page shows of client JSON")
 	fl.IntVar(&opts.LiveStreams.Total, "max-live-streams", live.DefaultMaxStreams, "live-update streams (dashboard tabs, flytrap tail) open at once before more are refused with 503")
 	fl.IntVar(&opts.LiveStreams.PerUser, "max-live-streams-per-user", live.DefaultMaxStreamsPerUser, "of --max-live-streams, those one user may hold before more of theirs are refused with 429")
-	fl.IntVar(&opts.MaxConnsPerClient, "max-conns-per-client", connlimit.DefaultPerClient, "connections one client address (an IPv6 /64) may hold open at once; more are closed as soon as they are accepted")
+	fl.IntVar(&opts.MaxConnsPerClient, "max-conns-per-client", connlimit.DefaultPerClient, "connections one client address (an IPv6 /64) may hold open at once; over it the address's longest-idle connection is closed to make room, or the new one, unanswered, when none is idle")
 	fl.StringVar(&opts.PprofAddr, "pprof-addr", "", "serve Go's profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "log every stored event")
 	// Not defaulted from the environment here: --help would print the
