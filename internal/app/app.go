@@ -62,7 +62,8 @@ const (
 	// many events were deleted); registered on SQLite only.
 	JobSQLiteSpace = "sqlite-space"
 	// JobMonitors writes the missed and timed-out check-ins of cron
-	// monitors (store.DB.JudgeMonitors).
+	// monitors (store.DB.JudgeMonitors) and drops the check-ins held too
+	// long for monitors never created (store.DB.PruneHeldCheckIns).
 	JobMonitors = "monitors"
 )
 
@@ -316,6 +317,14 @@ func (a *App) registerJobs() {
 		for _, t := range ts {
 			a.log.Info("monitor status changed", "project", t.Monitor.ProjectID, "monitor", t.Monitor.Slug,
 				"status", t.Monitor.Status, "check_in", t.CheckIn.Status)
+		}
+		if err != nil {
+			return err
+		}
+		dropped, err := a.db.PruneHeldCheckIns(ctx, now)
+		for _, c := range dropped {
+			a.log.Info("dropped a check-in", "project", c.ProjectID, "monitor", c.Slug, "check_in_id", c.ID,
+				"reason", "no monitor, and no check-in with a monitor_config created it within an hour")
 		}
 		return err
 	}})

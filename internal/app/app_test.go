@@ -1,9 +1,11 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/artifact"
+	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -197,5 +200,39 @@ func TestRetentionJobPrunesHistory(t *testing.T) {
 	}
 	if len(ids) != 1 || ids[0] != 2 {
 		t.Errorf("dead letters left %v, want only the recent one (2)", ids)
+	}
+}
+
+// TestMonitorsJobDropsHeldCheckIns: the monitors job drops the check-ins
+// held an hour for a monitor no check-in made, and logs each as a dropped
+// check-in.
+func TestMonitorsJobDropsHeldCheckIns(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	p, err := db.CreateProject(ctx, "cron")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := event.CheckIn{ID: strings.Repeat("ab", 16), Slug: "nightly", Status: event.CheckInOK, Received: now.Add(-2 * time.Hour)}
+	if res, err := db.SaveCheckIns(ctx, []store.CheckInRequest{{ProjectID: p.ID, CheckIn: ci}}); err != nil || !res[0].Held {
+		t.Fatalf("SaveCheckIns = %+v, %v; want held", res, err)
+	}
+	var logs bytes.Buffer
+	a := New(db, Config{Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	var run func(context.Context, time.Time) error
+	for _, j := range a.Jobs().jobs {
+		if j.Name == JobMonitors {
+			run = j.Run
+		}
+	}
+	if err := run(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `msg="dropped a check-in"`) || !strings.Contains(logs.String(), "monitor=nightly check_in_id="+ci.ID) {
+		t.Errorf("log:\n%s\nwant the held check-in logged as dropped", &logs)
+	}
+	if left, err := db.PruneHeldCheckIns(ctx, now); err != nil || len(left) != 0 {
+		t.Errorf("PruneHeldCheckIns after the job = %+v, %v; want none left", left, err)
 	}
 }

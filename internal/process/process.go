@@ -460,9 +460,10 @@ func (p *Processor) saveSessionsBatch(ctx context.Context, items []*item) error 
 // saveCheckIns stores the check-ins of the items that were saved (or are
 // check-ins alone) in one transaction of their own, after the sessions.
 // Storing a check-in again changes nothing, so a message retried after its
-// check-ins were stored is harmless. A check-in of a monitor Flytrap does
-// not know is dropped and logged. A failure is recorded on each item,
-// which is retried.
+// check-ins were stored is harmless. A check-in the store drops (a
+// project at its monitors' bound) is logged; one of a monitor not made yet
+// the store holds for the check-in that makes it. A failure is recorded on
+// each item, which is retried.
 func (p *Processor) saveCheckIns(ctx context.Context, items []*item) {
 	var (
 		with []*item

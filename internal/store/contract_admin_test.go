@@ -532,8 +532,9 @@ func (e *env) populate(p Project, member User) []int64 {
 		[]event.SessionUpdate{update("s1", "u1", event.SessionCrashed, true, true)})}); err != nil {
 		e.t.Fatal(err)
 	}
-	// A cron monitor and its check-in.
-	e.saveCheckIns(checkIn(p.ID, "nightly", 1, event.CheckInOK, t0, hourly()))
+	// A cron monitor and its check-in, and a check-in held for a monitor
+	// not made yet.
+	e.saveCheckIns(checkIn(p.ID, "nightly", 1, event.CheckInOK, t0, hourly()), checkIn(p.ID, "weekly", 2, event.CheckInOK, t0, nil))
 	return issues
 }
 

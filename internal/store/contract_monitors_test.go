@@ -47,13 +47,13 @@ func statuses(cis []CheckIn) string {
 }
 
 // testMonitors: a check-in with a config creates its monitor, one without
-// for an unknown slug is dropped, an in_progress is finished by its ok,
+// for an unknown slug is held, an in_progress is finished by its ok,
 // failures and recoveries change the status once each, and only those
 // who see the project see its monitors.
 func testMonitors(e *env) {
 	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
-	if res := e.saveCheckIns(checkIn(pid, "nightly", 1, event.CheckInOK, t0, nil)); res[0].Dropped == "" {
-		t.Fatalf("a check-in of an unknown monitor without a config: %+v, want dropped", res[0])
+	if res := e.saveCheckIns(checkIn(pid, "weekly", 1, event.CheckInOK, t0, nil)); !res[0].Held || res[0].Dropped != "" {
+		t.Fatalf("a check-in of an unknown monitor without a config: %+v, want held", res[0])
 	}
 	if ms, err := db.ListMonitors(ctx, System, pid); err != nil || len(ms) != 0 {
 		t.Fatalf("ListMonitors = %v, %v; want none made", ms, err)
@@ -132,6 +132,95 @@ func testMonitors(e *env) {
 	}
 	if r := e.saveCheckIns(checkIn(other.ID, "nightly", 3, event.CheckInOK, start, hourly()))[0]; !r.Orphan {
 		t.Errorf("check-in of a deleted project: %+v, want an orphan", r)
+	}
+}
+
+// testMonitorsHeld: check-ins without a config that arrive before the one
+// that creates their monitor are held and applied after it in the order
+// received, whichever order the SDK's requests were stored in; the held
+// are bounded per project, expire after HeldCheckInTTL and go with their
+// project.
+func testMonitorsHeld(e *env) {
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	// withMonitor's two requests, sent at once: the end received a
+	// moment before the start, and stored first (and again).
+	start := t0.Add(10 * time.Second)
+	done := checkIn(pid, "race", 1, event.CheckInOK, start.Add(-time.Millisecond), nil)
+	d := 61.5
+	done.CheckIn.Duration = &d
+	res := e.saveCheckIns(done, done)
+	if !res[0].Held || res[0].Duplicate || !res[1].Held || !res[1].Duplicate {
+		t.Fatalf("ok of an unknown monitor, twice: %+v; want held, then a duplicate", res)
+	}
+	if ms, err := db.ListMonitors(ctx, System, pid); err != nil || len(ms) != 0 {
+		t.Fatalf("ListMonitors = %v, %v; want none made by a held check-in", ms, err)
+	}
+	r := e.saveCheckIns(checkIn(pid, "race", 1, event.CheckInInProgress, start, hourly()))[0]
+	if r.Held || r.Dropped != "" || r.Monitor.Status != MonitorOK || r.Monitor.LastStatus != event.CheckInOK || !r.Monitor.LastCheckIn.Equal(start) {
+		t.Fatalf("in_progress with the config after its ok: %+v; want the monitor ok", r)
+	}
+	m, cis := e.monitor("race")
+	if len(cis) != 1 || cis[0].Status != event.CheckInOK || cis[0].Duration == nil || *cis[0].Duration != 61500*time.Millisecond ||
+		!cis[0].Received.Equal(start) || m.Status != MonitorOK || m.LastStatus != event.CheckInOK {
+		t.Fatalf("monitor %+v, check-ins %+v; want one run, ok, 61.5 s, started at the in_progress", m, cis)
+	}
+	// The in_progress again finds the run finished and does not reopen it.
+	if r := e.saveCheckIns(checkIn(pid, "race", 1, event.CheckInInProgress, start, hourly()))[0]; !r.Duplicate {
+		t.Errorf("in_progress of a finished run: %+v, want a duplicate", r)
+	}
+
+	// A held in_progress is finished by its held end; other held
+	// check-ins become runs of their own, in the order received.
+	e.saveCheckIns(checkIn(pid, "late", 3, event.CheckInError, t0.Add(time.Minute), nil),
+		checkIn(pid, "late", 2, event.CheckInInProgress, t0, nil),
+		checkIn(pid, "late", 2, event.CheckInOK, t0.Add(30*time.Second), nil))
+	r = e.saveCheckIns(checkIn(pid, "late", 4, event.CheckInOK, t0.Add(time.Hour), hourly()))[0]
+	if _, cis := e.monitor("late"); statuses(cis) != "error ok ok " || r.Monitor.Status != MonitorFailing || !r.Monitor.LastCheckIn.Equal(t0.Add(time.Hour)) {
+		t.Errorf("held runs = %q, monitor %+v; want the created ok, then ok and error from the held", statuses(cis), r.Monitor)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM monitor_held_checkins WHERE project_id = $1`, pid); n != 0 {
+		t.Errorf("%d check-ins still held after their monitors were made", n)
+	}
+
+	// The bound: the oldest held are dropped first.
+	other := e.createProject("held")
+	reqs := make([]CheckInRequest, MaxHeldCheckInsPerProject+1)
+	for i := range reqs {
+		reqs[i] = checkIn(other.ID, fmt.Sprintf("job-%d", i), i, event.CheckInOK, t0.Add(time.Duration(i)*time.Millisecond), nil)
+	}
+	e.saveCheckIns(reqs...)
+	if n := e.count(`SELECT COUNT(*) FROM monitor_held_checkins WHERE project_id = $1`, other.ID); n != MaxHeldCheckInsPerProject {
+		t.Errorf("%d held of %d sent; want %d", n, len(reqs), MaxHeldCheckInsPerProject)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM monitor_held_checkins WHERE slug = 'job-0'`); n != 0 {
+		t.Errorf("the oldest held check-in is still held")
+	}
+	// Expiry, by the monitors job: none before the hour, then the
+	// oldest first, a batch a run.
+	prune := func(now time.Time) []DroppedCheckIn {
+		t.Helper()
+		out, err := db.PruneHeldCheckIns(ctx, now)
+		if err != nil {
+			t.Fatalf("PruneHeldCheckIns(%s): %v", now, err)
+		}
+		return out
+	}
+	if out := prune(t0.Add(HeldCheckInTTL)); len(out) != 0 {
+		t.Errorf("pruned %d held check-ins before the hour", len(out))
+	}
+	out := prune(t0.Add(HeldCheckInTTL + time.Second))
+	if len(out) != maxJudgedPerRun || out[0] != (DroppedCheckIn{ProjectID: other.ID, Slug: "job-1", ID: fmt.Sprintf("%032x", 1)}) {
+		t.Fatalf("first prune: %d, first %+v; want %d, job-1 first", len(out), out[0], maxJudgedPerRun)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM monitor_held_checkins WHERE project_id = $1`, other.ID); n != MaxHeldCheckInsPerProject-maxJudgedPerRun {
+		t.Errorf("%d held after the first prune", n)
+	}
+	// Deleting the project deletes its held check-ins.
+	if err := db.DeleteProject(ctx, System, other.ID); err != nil {
+		t.Fatalf("DeleteProject with held check-ins: %v", err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM monitor_held_checkins WHERE project_id = $1`, other.ID); n != 0 {
+		t.Errorf("%d held check-ins left of the deleted project", n)
 	}
 }
 

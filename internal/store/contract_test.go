@@ -80,6 +80,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"PruneReleases", testPruneReleases},
 		{"Monitors", testMonitors},
 		{"MonitorsBounded", testMonitorsBounded},
+		{"MonitorsHeld", testMonitorsHeld},
 		{"JudgeMonitors", testJudgeMonitors},
 		{"MonitorAlerts", testMonitorAlerts},
 		{"JudgeBrokenSchedule", testJudgeBrokenSchedule},

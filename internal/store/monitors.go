@@ -22,6 +22,17 @@ const MaxMonitorsPerProject = 1000
 // newest: a job that runs every minute keeps about two weeks.
 const MaxCheckInsPerMonitor = 20000
 
+// MaxHeldCheckInsPerProject bounds the check-ins a project holds for
+// monitors that do not exist yet, the oldest dropped first: a public DSN
+// is enough to send them.
+const MaxHeldCheckInsPerProject = 1000
+
+// HeldCheckInTTL is how long a check-in without a config waits for a
+// check-in with one to create its monitor: an SDK sends a run's
+// in_progress, with the config, and its end, without, as two requests
+// that may be stored in either order.
+const HeldCheckInTTL = time.Hour
+
 // maxJudgedPerRun bounds the missed and timed-out runs one run of the
 // monitors job writes, so that a server back from a long stop catches up
 // over a few runs instead of one long transaction.
@@ -88,9 +99,12 @@ type CheckInRequest struct {
 // CheckInResult is what storing one check-in did.
 type CheckInResult struct {
 	// Dropped says why the check-in was not stored ("" when it was): a
-	// monitor Flytrap does not know and the check-in had no config to
-	// create, or a project already at MaxMonitorsPerProject.
+	// project already at MaxMonitorsPerProject.
 	Dropped string
+	// Held is true when the check-in had no config and its monitor does
+	// not exist yet: it waits, HeldCheckInTTL at most, for a check-in
+	// that creates the monitor.
+	Held bool
 	// Orphan is true when the project no longer exists.
 	Orphan bool
 	// Duplicate is true when the check-in was known with that status or
@@ -121,7 +135,8 @@ type MonitorTransition struct {
 // SaveCheckIns stores check-ins in one transaction and returns one result
 // per request. A check-in with a config creates its monitor (within
 // MaxMonitorsPerProject) or replaces its settings; one without a config
-// for a monitor Flytrap does not know is dropped, as Sentry drops it. An
+// for a monitor Flytrap does not know is held, and applied right after the
+// check-in that creates the monitor, in the order received. An
 // in_progress check-in is finished by an ok or error with its ID; a
 // check-in already finished stays so. The queue delivers at least once;
 // a check-in stored before changes nothing the second time.
@@ -148,34 +163,61 @@ func (d *DB) SaveCheckIns(ctx context.Context, reqs []CheckInRequest) ([]CheckIn
 	return results, nil
 }
 
+// saveCheckIn stores one check-in and, when it created its monitor, the
+// check-ins held for the monitor after it; the result is the first's, with
+// the monitor as they all left it.
 func (d *DB) saveCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci event.CheckIn) (CheckInResult, error) {
+	res, created, err := d.storeCheckIn(ctx, tx, projectID, ci)
+	if err != nil || !created {
+		return res, err
+	}
+	held, err := takeHeldCheckIns(ctx, tx, projectID, ci.Slug)
+	if err != nil {
+		return CheckInResult{}, err
+	}
+	for _, h := range held {
+		r, _, err := d.storeCheckIn(ctx, tx, projectID, h)
+		if err != nil {
+			return CheckInResult{}, err
+		}
+		res.Monitor = r.Monitor
+	}
+	return res, nil
+}
+
+// storeCheckIn stores one check-in and reports whether it created its
+// monitor.
+func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci event.CheckIn) (CheckInResult, bool, error) {
 	var one int
 	switch err := tx.QueryRowContext(ctx, `SELECT 1 FROM projects WHERE id = $1`, projectID).Scan(&one); {
 	case errors.Is(err, sql.ErrNoRows):
-		return CheckInResult{Orphan: true}, nil
+		return CheckInResult{Orphan: true}, false, nil
 	case err != nil:
-		return CheckInResult{}, err
+		return CheckInResult{}, false, err
 	}
 	// Locked, so that the monitors job and other workers' check-ins of
 	// the monitor wait for this one's counts instead of overwriting them.
 	m, err := loadMonitor(ctx, tx, `project_id = $1 AND slug = $2`+d.forUpdate(), projectID, ci.Slug)
+	created := false
 	switch {
 	case errors.Is(err, ErrNotFound) && ci.Config == nil:
-		return CheckInResult{Dropped: fmt.Sprintf("no monitor %q, and the check-in has no monitor_config to create it", ci.Slug)}, nil
+		res, err := holdCheckIn(ctx, tx, projectID, ci)
+		return res, false, err
 	case errors.Is(err, ErrNotFound):
 		var n int64
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM monitors WHERE project_id = $1`, projectID).Scan(&n); err != nil {
-			return CheckInResult{}, err
+			return CheckInResult{}, false, err
 		}
 		if n >= MaxMonitorsPerProject {
-			return CheckInResult{Dropped: fmt.Sprintf("the project has %d monitors, the most it may have", MaxMonitorsPerProject)}, nil
+			return CheckInResult{Dropped: fmt.Sprintf("the project has %d monitors, the most it may have", MaxMonitorsPerProject)}, false, nil
 		}
 		m = Monitor{ProjectID: projectID, Slug: ci.Slug, Config: *ci.Config, Status: MonitorNew, CreatedAt: ci.Received.UTC()}
 		if m.ID, err = insertMonitor(ctx, tx, m); err != nil {
-			return CheckInResult{}, err
+			return CheckInResult{}, false, err
 		}
+		created = true
 	case err != nil:
-		return CheckInResult{}, err
+		return CheckInResult{}, false, err
 	case ci.Config != nil && *ci.Config != m.Config:
 		m.Config = *ci.Config
 		c := m.Config
@@ -183,7 +225,7 @@ func (d *DB) saveCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci ev
 			timezone = $6, margin_minutes = $7, max_runtime_minutes = $8, failure_threshold = $9, recovery_threshold = $10 WHERE id = $1`,
 			m.ID, c.ScheduleType, c.Crontab, c.Interval, c.Unit, c.Timezone, c.MarginMinutes, c.MaxRuntimeMinutes,
 			c.FailureThreshold, c.RecoveryThreshold); err != nil {
-			return CheckInResult{}, err
+			return CheckInResult{}, false, err
 		}
 	}
 	// Ingest checked the config; a schedule that cannot be followed
@@ -195,16 +237,19 @@ func (d *DB) saveCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci ev
 		duration = int64(*ci.Duration * 1000)
 	}
 	received := millis(ci.Received)
-	var old string
-	err = tx.QueryRowContext(ctx, `SELECT status FROM monitor_checkins WHERE monitor_id = $1 AND check_in_id = $2`, m.ID, ci.ID).Scan(&old)
+	var (
+		old        string
+		runStarted int64
+	)
+	err = tx.QueryRowContext(ctx, `SELECT status, received_at FROM monitor_checkins WHERE monitor_id = $1 AND check_in_id = $2`, m.ID, ci.ID).Scan(&old, &runStarted)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_checkins (monitor_id, project_id, check_in_id, status, duration_ms, environment, release, received_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, m.ID, projectID, ci.ID, ci.Status, duration, ci.Environment, ci.Release, received); err != nil {
-			return CheckInResult{}, err
+			return CheckInResult{}, false, err
 		}
 		if err := boundCheckIns(ctx, tx, m.ID); err != nil {
-			return CheckInResult{}, err
+			return CheckInResult{}, false, err
 		}
 		if !ci.Received.Before(m.LastCheckIn) {
 			// A run that started is on schedule, however it ends:
@@ -216,15 +261,17 @@ func (d *DB) saveCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci ev
 			}
 		}
 	case err != nil:
-		return CheckInResult{}, err
+		return CheckInResult{}, false, err
 	case old != event.CheckInInProgress || ci.Status == event.CheckInInProgress:
-		return CheckInResult{Duplicate: true, Monitor: m}, nil
+		return CheckInResult{Duplicate: true, Monitor: m}, created, nil
 	default:
 		if _, err := tx.ExecContext(ctx, `UPDATE monitor_checkins SET status = $3, duration_ms = $4, updated_at = $5
-			WHERE monitor_id = $1 AND check_in_id = $2`, m.ID, ci.ID, ci.Status, duration, received); err != nil {
-			return CheckInResult{}, err
+			WHERE monitor_id = $1 AND check_in_id = $2`, m.ID, ci.ID, ci.Status, duration, max(received, runStarted)); err != nil {
+			return CheckInResult{}, false, err
 		}
-		if !ci.Received.Before(m.LastCheckIn) {
+		// The run is the latest when it started last, whenever its
+		// end arrived: a held end is stored after its start.
+		if !fromMillis(runStarted).Before(m.LastCheckIn) {
 			m.LastStatus = ci.Status
 		}
 	}
@@ -233,10 +280,130 @@ func (d *DB) saveCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci ev
 		res.Transition = judge(&res.Monitor, ci.Status)
 	}
 	if err := updateMonitorState(ctx, tx, res.Monitor); err != nil {
-		return CheckInResult{}, err
+		return CheckInResult{}, false, err
 	}
-	return res, monitorAlert(ctx, tx, res.Monitor, res.Transition, CheckIn{ID: ci.ID, Status: ci.Status,
+	return res, created, monitorAlert(ctx, tx, res.Monitor, res.Transition, CheckIn{ID: ci.ID, Status: ci.Status,
 		Environment: ci.Environment, Release: ci.Release, Received: ci.Received}, ci.Received)
+}
+
+// holdCheckIn holds a check-in without a config whose monitor does not
+// exist yet, within MaxHeldCheckInsPerProject. A held in_progress is
+// finished by its end, as a stored one is; anything else held again
+// changes nothing.
+func holdCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci event.CheckIn) (CheckInResult, error) {
+	duration := int64(-1)
+	if ci.Duration != nil {
+		duration = int64(*ci.Duration * 1000)
+	}
+	var old string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM monitor_held_checkins WHERE project_id = $1 AND slug = $2 AND check_in_id = $3`,
+		projectID, ci.Slug, ci.ID).Scan(&old)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_held_checkins (project_id, slug, check_in_id, status, duration_ms, environment, release, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, projectID, ci.Slug, ci.ID, ci.Status, duration, ci.Environment, ci.Release, millis(ci.Received)); err != nil {
+			return CheckInResult{}, err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM monitor_held_checkins WHERE project_id = $1 AND id <= (
+			SELECT id FROM monitor_held_checkins WHERE project_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)`, projectID, MaxHeldCheckInsPerProject)
+		return CheckInResult{Held: true}, err
+	case err != nil:
+		return CheckInResult{}, err
+	case old != event.CheckInInProgress || ci.Status == event.CheckInInProgress:
+		return CheckInResult{Held: true, Duplicate: true}, nil
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE monitor_held_checkins SET status = $4, duration_ms = $5 WHERE project_id = $1 AND slug = $2 AND check_in_id = $3`,
+		projectID, ci.Slug, ci.ID, ci.Status, duration)
+	return CheckInResult{Held: true}, err
+}
+
+// takeHeldCheckIns deletes and returns the check-ins held for a project's
+// monitor, in the order they were received.
+func takeHeldCheckIns(ctx context.Context, tx *sql.Tx, projectID int64, slug string) ([]event.CheckIn, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT check_in_id, status, duration_ms, environment, release, received_at FROM monitor_held_checkins
+		WHERE project_id = $1 AND slug = $2 ORDER BY received_at, id`, projectID, slug)
+	if err != nil {
+		return nil, err
+	}
+	var held []event.CheckIn
+	for rows.Next() {
+		var (
+			ci                 = event.CheckIn{Slug: slug}
+			duration, received int64
+		)
+		if err := rows.Scan(&ci.ID, &ci.Status, &duration, &ci.Environment, &ci.Release, &received); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if duration >= 0 {
+			s := float64(duration) / 1000
+			ci.Duration = &s
+		}
+		ci.Received = fromMillis(received)
+		held = append(held, ci)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(held) == 0 {
+		return nil, nil
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM monitor_held_checkins WHERE project_id = $1 AND slug = $2`, projectID, slug)
+	return held, err
+}
+
+// DroppedCheckIn is a held check-in that no check-in created the monitor
+// of within HeldCheckInTTL.
+type DroppedCheckIn struct {
+	ProjectID int64
+	Slug      string
+	ID        string
+}
+
+// PruneHeldCheckIns drops the check-ins held for longer than
+// HeldCheckInTTL at now, at most maxJudgedPerRun of them, the oldest
+// first, and returns them.
+func (d *DB) PruneHeldCheckIns(ctx context.Context, now time.Time) ([]DroppedCheckIn, error) {
+	var out []DroppedCheckIn
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		out = nil
+		rows, err := tx.QueryContext(ctx, `SELECT id, project_id, slug, check_in_id FROM monitor_held_checkins
+			WHERE received_at < $1 ORDER BY received_at LIMIT $2`, millis(now.Add(-HeldCheckInTTL)), maxJudgedPerRun)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var (
+				id int64
+				c  DroppedCheckIn
+			)
+			if err := rows.Scan(&id, &c.ProjectID, &c.Slug, &c.ID); err != nil {
+				rows.Close()
+				return err
+			}
+			ids, out = append(ids, id), append(out, c)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM monitor_held_checkins WHERE id = $1`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: prune held check-ins: %w", err)
+	}
+	return out, nil
 }
 
 // monitorAlert writes, for a transition ("" for none), one notification
@@ -619,8 +786,12 @@ func (d *DB) DeleteMonitor(ctx context.Context, v Viewer, projectID int64, slug 
 	return nil
 }
 
-// deleteProjectMonitors deletes a project's monitors and check-ins.
+// deleteProjectMonitors deletes a project's monitors and check-ins, held
+// ones included.
 func deleteProjectMonitors(ctx context.Context, tx *sql.Tx, projectID int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM monitor_held_checkins WHERE project_id = $1`, projectID); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM monitor_checkins WHERE project_id = $1`, projectID); err != nil {
 		return err
 	}
