@@ -12,9 +12,10 @@ import (
 
 // TestNodeSDKWithMonitor reports two jobs' runs with the official
 // @sentry/node SDK's withMonitor, one that succeeds and one that throws,
-// and reads the monitors back over the REST API: each made from the
-// monitor config the SDK sent, with its in_progress check-in finished by
-// the run's end.
+// and a third run whose ok the SDK delivers before its in_progress (the
+// order withMonitor's two requests may land in), and reads the monitors
+// back over the REST API: each made from the monitor config the SDK sent,
+// with its in_progress check-in finished by the run's end.
 func TestNodeSDKWithMonitor(t *testing.T) {
 	dir := requireJSSDK(t)
 	p := startDev(t, t.TempDir(), nil)
@@ -45,5 +46,10 @@ func TestNodeSDKWithMonitor(t *testing.T) {
 	report := get("compat-report")
 	if report.Status != "failing" || report.Schedule != "30 6 * * 1-5" || report.Timezone != "Europe/Vienna" || report.CheckIns[0].Status != "error" {
 		t.Errorf("compat-report: %+v", report)
+	}
+	late := get("compat-late")
+	if late.Status != "ok" || late.Schedule != "@hourly" || late.CheckIns[0].Status != "ok" ||
+		late.CheckIns[0].Duration == nil || *late.CheckIns[0].Duration != 1.5 {
+		t.Errorf("compat-late: %+v", late)
 	}
 }

@@ -1,8 +1,12 @@
-// Reports runs of two cron jobs to a Flytrap server with the official
+// Reports runs of cron jobs to a Flytrap server with the official
 // @sentry/node SDK's withMonitor: "compat-sync", every 10 minutes, runs
-// fine; "compat-report", a crontab in Vienna, throws. Prints nothing.
+// fine; "compat-report", a crontab in Vienna, throws. "compat-late" sends
+// with captureCheckIn the order withMonitor's two requests may land in
+// when they race: the run's ok, without the monitor config, delivered
+// before its in_progress with it. Prints nothing.
 // Usage: node checkins.js <DSN>
 "use strict";
+const crypto = require("node:crypto");
 const Sentry = require("@sentry/node");
 
 const dsn = process.argv[2];
@@ -30,6 +34,14 @@ async function main() {
   } catch (e) {
     // Expected: withMonitor rethrows after its error check-in.
   }
+  const checkInId = crypto.randomUUID().replace(/-/g, "");
+  Sentry.captureCheckIn({ checkInId, monitorSlug: "compat-late", status: "ok", duration: 1.5 });
+  if (!(await Sentry.flush(5000))) {
+    process.exit(1);
+  }
+  Sentry.captureCheckIn({ checkInId, monitorSlug: "compat-late", status: "in_progress" }, {
+    schedule: { type: "crontab", value: "@hourly" },
+  });
   process.exit((await Sentry.flush(5000)) ? 0 : 1);
 }
 
