@@ -224,6 +224,43 @@ func testMonitorsHeld(e *env) {
 	}
 }
 
+// testMonitorsHeldRace: on PostgreSQL a check-in held in one transaction
+// while another makes its monitor is not left behind: the maker waits
+// for the holder, then takes what it held.
+func testMonitorsHeldRace(e *env) {
+	if e.db.Dialect() != DialectPostgres {
+		return // SQLite writes one transaction at a time.
+	}
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	done := checkIn(pid, "race", 1, event.CheckInOK, t0, nil)
+	if r, err := db.saveCheckIn(ctx, tx, pid, done.CheckIn); err != nil || !r.Held {
+		t.Fatalf("hold = %+v, %v", r, err)
+	}
+	made := make(chan error, 1)
+	go func() {
+		_, err := db.SaveCheckIns(ctx, []CheckInRequest{checkIn(pid, "race", 1, event.CheckInInProgress, t0, hourly())})
+		made <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the maker reaches the held check-ins, or the lock
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-made; err != nil {
+		t.Fatal(err)
+	}
+	if _, cis := e.monitor("race"); statuses(cis) != "ok " {
+		t.Errorf("runs %q, want the one run ok", statuses(cis))
+	}
+	if n := e.count(`SELECT COUNT(*) FROM monitor_held_checkins`); n != 0 {
+		t.Errorf("%d check-ins left held", n)
+	}
+}
+
 // testMonitorsBounded: a project makes at most MaxMonitorsPerProject
 // monitors; check-ins of the ones it has still count.
 func testMonitorsBounded(e *env) {

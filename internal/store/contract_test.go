@@ -81,6 +81,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Monitors", testMonitors},
 		{"MonitorsBounded", testMonitorsBounded},
 		{"MonitorsHeld", testMonitorsHeld},
+		{"MonitorsHeldRace", testMonitorsHeldRace},
 		{"JudgeMonitors", testJudgeMonitors},
 		{"MonitorAlerts", testMonitorAlerts},
 		{"JudgeBrokenSchedule", testJudgeBrokenSchedule},

@@ -33,6 +33,12 @@ const projectNameLockKey = migrateLockKey + 2
 // (addReleases). Two-key locks are apart from the one-key ones above.
 const releaseLockKey int32 = 0x666c79
 
+// monitorLockKey is the first key of the PostgreSQL advisory locks, one
+// per project, that serialise holding a check-in of a monitor not made
+// yet with making monitors (storeCheckIn), so that none is held after the
+// check-in that makes its monitor took the held ones.
+const monitorLockKey = releaseLockKey + 1
+
 // storeMigrations are the store's own tables. The queue's tables appear in
 // 0001_init too, because installs applied that file before the queue had
 // migrations of its own; internal/queue owns them now (see Migrations).

@@ -198,6 +198,14 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 	// Locked, so that the monitors job and other workers' check-ins of
 	// the monitor wait for this one's counts instead of overwriting them.
 	m, err := loadMonitor(ctx, tx, `project_id = $1 AND slug = $2`+d.forUpdate(), projectID, ci.Slug)
+	if errors.Is(err, ErrNotFound) && d.dialect == DialectPostgres {
+		// Another transaction may be making the monitor, or holding a
+		// check-in for it: wait for it, then look again.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, monitorLockKey, int32(projectID)); err != nil { // IDs past 2^31 share a lock, and only wait for each other
+			return CheckInResult{}, false, err
+		}
+		m, err = loadMonitor(ctx, tx, `project_id = $1 AND slug = $2`+d.forUpdate(), projectID, ci.Slug)
+	}
 	created := false
 	switch {
 	case errors.Is(err, ErrNotFound) && ci.Config == nil:
