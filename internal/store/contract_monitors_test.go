@@ -347,6 +347,32 @@ func testJudgeMonitors(e *env) {
 	}
 }
 
+// testJudgeMissedRunsOnSchedule: a job that stops checking in has its
+// missed runs dated when each was due, a schedule's step apart, however
+// late within the margin the job notices each: the next run counts from
+// the missed one, not from the judging.
+func testJudgeMissedRunsOnSchedule(e *env) {
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	cfg := &event.MonitorConfig{ScheduleType: event.ScheduleInterval, Interval: 1, Unit: "minute", MarginMinutes: 1,
+		MaxRuntimeMinutes: 30, FailureThreshold: 1, RecoveryThreshold: 1}
+	e.saveCheckIns(checkIn(pid, "minutely", 1, event.CheckInOK, t0, cfg))
+	for now := t0; !now.After(t0.Add(10 * time.Minute)); now = now.Add(30 * time.Second) {
+		if _, err := db.JudgeMonitors(ctx, now); err != nil {
+			t.Fatalf("JudgeMonitors(%s): %v", now, err)
+		}
+	}
+	_, cis := e.monitor("minutely")
+	var got []string
+	for i := len(cis) - 1; i >= 0; i-- {
+		if cis[i].Status == event.CheckInMissed {
+			got = append(got, cis[i].Received.Sub(t0).String())
+		}
+	}
+	if want := "[1m0s 2m0s 3m0s 4m0s 5m0s 6m0s 7m0s 8m0s]"; fmt.Sprint(got) != want {
+		t.Errorf("missed runs after t0 = %v, want %s", got, want)
+	}
+}
+
 // testMonitorAlerts: a monitor going failing and recovering writes one
 // notification to each alert channel of its project per transition,
 // from a check-in or from the monitors job, and nothing in between.

@@ -83,6 +83,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"MonitorsHeld", testMonitorsHeld},
 		{"MonitorsHeldRace", testMonitorsHeldRace},
 		{"JudgeMonitors", testJudgeMonitors},
+		{"JudgeMissedRunsOnSchedule", testJudgeMissedRunsOnSchedule},
 		{"MonitorAlerts", testMonitorAlerts},
 		{"JudgeBrokenSchedule", testJudgeBrokenSchedule},
 		{"Feedback", testFeedback},

@@ -588,7 +588,7 @@ func (d *DB) JudgeMonitors(ctx context.Context, now time.Time) ([]MonitorTransit
 			// job for the others.
 			m.NextExpected = time.Time{}
 			if sched, err := schedule.Of(m.Config); err == nil {
-				m.NextExpected = sched.Next(now.Add(-time.Duration(m.Config.MarginMinutes) * time.Minute))
+				m.NextExpected = nextAfterMissed(sched, due, now.Add(-time.Duration(m.Config.MarginMinutes)*time.Minute))
 			}
 			m.LastCheckIn, m.LastStatus = due, event.CheckInMissed
 			tr := judge(&m, event.CheckInMissed)
@@ -691,6 +691,29 @@ func (d *DB) judgeTimeouts(ctx context.Context, tx *sql.Tx, now time.Time, out *
 		}
 	}
 	return nil
+}
+
+// maxSkippedRuns bounds the runs nextAfterMissed steps over, so that a
+// one-minute schedule after a year's stop does not loop half a million
+// times.
+const maxSkippedRuns = 10000
+
+// nextAfterMissed is the run expected after the missed run due at due:
+// the first of the schedule's runs from due on whose margin has not
+// passed (it is after cutoff), so that an interval keeps counting from
+// when its runs were due rather than from when the job noticed, as Sentry
+// counts. The runs stepped over are not written: a server down for hours
+// writes one missed run, not hundreds. Past maxSkippedRuns it counts from
+// cutoff.
+func nextAfterMissed(sched schedule.Schedule, due, cutoff time.Time) time.Time {
+	next := sched.Next(due)
+	for i := 0; !next.After(cutoff); i++ {
+		if i == maxSkippedRuns {
+			return sched.Next(cutoff)
+		}
+		next = sched.Next(next)
+	}
+	return next
 }
 
 func scanMonitors(rows *sql.Rows) ([]Monitor, error) {
