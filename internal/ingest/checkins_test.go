@@ -68,6 +68,7 @@ func TestDecodeCheckIn(t *testing.T) {
 		{name: "an interval of years", body: cfgBody(`{"type":"interval","value":400,"unit":"day"}`, ``), want: "longer than a year"},
 		{name: "no schedule", body: cfgBody(`null`, ``), want: "schedule is missing"},
 		{name: "a zone that is none", body: cfgBody(`{"type":"crontab","value":"@daily"}`, `,"timezone":"Mars/Olympus"`), want: "not an IANA time zone"},
+		{name: "the server's zone", body: cfgBody(`{"type":"crontab","value":"@daily"}`, `,"timezone":"Local"`), want: `timezone "Local" is not an IANA time zone`},
 		{name: "a margin of months", body: cfgBody(`{"type":"crontab","value":"@daily"}`, `,"checkin_margin":100000`), want: "checkin_margin 100000 is not a whole number from 0 to 40320"},
 		{name: "a threshold of zero", body: cfgBody(`{"type":"crontab","value":"@daily"}`, `,"failure_issue_threshold":0`), want: "failure_issue_threshold 0"},
 		{name: "a fractional runtime", body: cfgBody(`{"type":"crontab","value":"@daily"}`, `,"max_runtime":1.5`), want: "max_runtime 1.5"},

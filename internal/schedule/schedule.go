@@ -42,7 +42,7 @@ func Of(c event.MonitorConfig) (Schedule, error) {
 	loc := time.UTC
 	if c.Timezone != "" {
 		l, err := time.LoadLocation(c.Timezone)
-		if err != nil || strings.ContainsAny(c.Timezone, ".\\") {
+		if err != nil || !ianaName(c.Timezone) {
 			return nil, fmt.Errorf("timezone %q is not an IANA time zone such as Europe/Vienna", c.Timezone)
 		}
 		loc = l
@@ -90,6 +90,28 @@ func Of(c event.MonitorConfig) (Schedule, error) {
 		return every(time.Duration(c.Interval) * u), nil
 	}
 	return nil, fmt.Errorf("schedule type %q is not crontab or interval", c.ScheduleType)
+}
+
+// ianaName reports whether name has the shape of an IANA zone's name
+// (Europe/Vienna, Etc/GMT+5, UTC): time.LoadLocation also takes "Local"
+// and the files of the server's zoneinfo directory (localtime,
+// posixrules, paths with "//" or ".."), which follow the server's own
+// zone or file system rather than the job's.
+func ianaName(name string) bool {
+	if name == "Local" {
+		return false
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == "" || part[0] < 'A' || part[0] > 'Z' {
+			return false
+		}
+		for _, r := range part {
+			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-' || r == '+') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // crontab runs at the times its expression names in loc, across daylight

@@ -22,6 +22,10 @@ func TestNext(t *testing.T) {
 		// 09:00 in Vienna is 08:00 UTC before the change, 07:00 after.
 		{"across a DST change", event.MonitorConfig{ScheduleType: "crontab", Crontab: "0 9 * * *", Timezone: "Europe/Vienna"}, at,
 			time.Date(2026, 3, 29, 7, 0, 0, 0, time.UTC)},
+		// Etc/GMT+5 is five hours behind UTC: 17:30 there.
+		{"a zone with a sign", event.MonitorConfig{ScheduleType: "crontab", Crontab: "0 0 * * *", Timezone: "Etc/GMT+5"}, at,
+			time.Date(2026, 3, 29, 5, 0, 0, 0, time.UTC)},
+		{"UTC by name", event.MonitorConfig{ScheduleType: "crontab", Crontab: "@hourly", Timezone: "UTC"}, at, at.Add(30 * time.Minute)},
 		{"a nickname", event.MonitorConfig{ScheduleType: "crontab", Crontab: "@hourly"}, at, at.Add(30 * time.Minute)},
 		{"minutes", event.MonitorConfig{ScheduleType: "interval", Interval: 90, Unit: "minute"}, at, at.Add(90 * time.Minute)},
 		{"weeks", event.MonitorConfig{ScheduleType: "interval", Interval: 2, Unit: "week"}, at, at.AddDate(0, 0, 14)},
@@ -49,6 +53,10 @@ func TestOfRefuses(t *testing.T) {
 		{event.MonitorConfig{ScheduleType: "crontab", Crontab: "CRON_TZ=UTC 0 * * * *"}, "not five fields"},
 		{event.MonitorConfig{ScheduleType: "crontab", Crontab: "0 0 31 2 *"}, "never runs"},
 		{event.MonitorConfig{ScheduleType: "crontab", Crontab: "@daily", Timezone: "../../etc/passwd"}, "not an IANA time zone"},
+		{event.MonitorConfig{ScheduleType: "crontab", Crontab: "@daily", Timezone: "Local"}, "not an IANA time zone"},
+		{event.MonitorConfig{ScheduleType: "crontab", Crontab: "@daily", Timezone: "localtime"}, "not an IANA time zone"},
+		{event.MonitorConfig{ScheduleType: "crontab", Crontab: "@daily", Timezone: "posixrules"}, "not an IANA time zone"},
+		{event.MonitorConfig{ScheduleType: "crontab", Crontab: "@daily", Timezone: "Europe//Vienna"}, "not an IANA time zone"},
 		{event.MonitorConfig{ScheduleType: "interval", Interval: 13, Unit: "month"}, "longer than a year"},
 		{event.MonitorConfig{ScheduleType: "interval", Interval: 2, Unit: "year"}, "longer than a year"},
 		{event.MonitorConfig{ScheduleType: "interval", Interval: -1, Unit: "hour"}, "positive"},
