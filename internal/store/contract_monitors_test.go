@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -263,16 +264,41 @@ func testMonitorsHeldRace(e *env) {
 
 // testMonitorsBounded: a project makes at most MaxMonitorsPerProject
 // monitors; check-ins of the ones it has still count.
+// testMonitorsBounded: a project makes at most MaxNewMonitorsPerHour
+// monitors an hour and MaxMonitorsPerProject in all; check-ins of the
+// ones it has still count.
 func testMonitorsBounded(e *env) {
-	reqs := make([]CheckInRequest, MaxMonitorsPerProject+1)
+	pid := e.project.ID
+	// An hour's worth and one more, in the same minute.
+	reqs := make([]CheckInRequest, MaxNewMonitorsPerHour+1)
 	for i := range reqs {
-		reqs[i] = checkIn(e.project.ID, fmt.Sprintf("job-%d", i), i, event.CheckInOK, t0, hourly())
+		reqs[i] = checkIn(pid, fmt.Sprintf("job-%d", i), i, event.CheckInOK, t0, hourly())
 	}
 	res := e.saveCheckIns(reqs...)
-	if res[MaxMonitorsPerProject-1].Dropped != "" || res[MaxMonitorsPerProject].Dropped == "" {
-		e.t.Fatalf("the last two of %d: %+v, %+v; want the last dropped", len(reqs), res[MaxMonitorsPerProject-1], res[MaxMonitorsPerProject])
+	if res[MaxNewMonitorsPerHour-1].Dropped != "" || !strings.Contains(res[MaxNewMonitorsPerHour].Dropped, "in the last hour") {
+		e.t.Fatalf("the last two of %d in one minute: %+v, %+v; want the last dropped", len(reqs), res[MaxNewMonitorsPerHour-1], res[MaxNewMonitorsPerHour])
 	}
-	if r := e.saveCheckIns(checkIn(e.project.ID, "job-0", 5000, event.CheckInOK, t0.Add(time.Hour), nil))[0]; r.Dropped != "" {
+	if r := e.saveCheckIns(checkIn(pid, "late", 1, event.CheckInOK, t0.Add(59*time.Minute), hourly()))[0]; r.Dropped == "" {
+		e.t.Errorf("a new monitor 59 minutes later: %+v, want dropped", r)
+	}
+	// Then an hour's worth every hour, up to the project's bound.
+	at := t0
+	for made := MaxNewMonitorsPerHour; made < MaxMonitorsPerProject; made += MaxNewMonitorsPerHour {
+		at = at.Add(time.Hour)
+		reqs = reqs[:0]
+		for i := made; i < made+MaxNewMonitorsPerHour; i++ {
+			reqs = append(reqs, checkIn(pid, fmt.Sprintf("job-%d", i), i, event.CheckInOK, at, hourly()))
+		}
+		for i, r := range e.saveCheckIns(reqs...) {
+			if r.Dropped != "" {
+				e.t.Fatalf("monitor %d, at %s: %+v", made+i, at, r)
+			}
+		}
+	}
+	if r := e.saveCheckIns(checkIn(pid, "one-more", 1, event.CheckInOK, at.Add(2*time.Hour), hourly()))[0]; !strings.Contains(r.Dropped, "the most it may have") {
+		e.t.Errorf("monitor %d: %+v, want dropped", MaxMonitorsPerProject+1, r)
+	}
+	if r := e.saveCheckIns(checkIn(pid, "job-0", 5000, event.CheckInOK, at.Add(2*time.Hour), nil))[0]; r.Dropped != "" {
 		e.t.Errorf("a check-in of a kept monitor: %+v", r)
 	}
 }

@@ -18,6 +18,12 @@ import (
 // public DSN is enough to send a check-in with a monitor_config.
 const MaxMonitorsPerProject = 1000
 
+// MaxNewMonitorsPerHour bounds the monitors check-ins may create in one
+// project in an hour, as MaxNewReleasesPerHour bounds releases: without
+// it one minute of check-ins with made-up slugs makes a thousand
+// monitors that all fail, and alert, a minute later.
+const MaxNewMonitorsPerHour = 100
+
 // MaxCheckInsPerMonitor is how many check-ins a monitor keeps, the
 // newest: a job that runs every minute keeps about two weeks.
 const MaxCheckInsPerMonitor = 20000
@@ -100,6 +106,9 @@ type CheckInRequest struct {
 type CheckInResult struct {
 	// Dropped says why the check-in was not stored ("" when it was): a
 	// project already at MaxMonitorsPerProject.
+	// monitor Flytrap does not know and the check-in had no config to
+	// create, or a project already at MaxMonitorsPerProject or
+	// MaxNewMonitorsPerHour.
 	Dropped string
 	// Held is true when the check-in had no config and its monitor does
 	// not exist yet: it waits, HeldCheckInTTL at most, for a check-in
@@ -137,6 +146,8 @@ type MonitorTransition struct {
 // MaxMonitorsPerProject) or replaces its settings; one without a config
 // for a monitor Flytrap does not know is held, and applied right after the
 // check-in that creates the monitor, in the order received. An
+// MaxMonitorsPerProject and MaxNewMonitorsPerHour) or replaces its settings; one without a config
+// for a monitor Flytrap does not know is dropped, as Sentry drops it. An
 // in_progress check-in is finished by an ok or error with its ID; a
 // check-in already finished stays so. The queue delivers at least once;
 // a check-in stored before changes nothing the second time.
@@ -218,6 +229,13 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 		}
 		if n >= MaxMonitorsPerProject {
 			return CheckInResult{Dropped: fmt.Sprintf("the project has %d monitors, the most it may have", MaxMonitorsPerProject)}, false, nil
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM monitors WHERE project_id = $1 AND created_at > $2`,
+			projectID, millis(ci.Received)-time.Hour.Milliseconds()).Scan(&n); err != nil {
+			return CheckInResult{}, err
+		}
+		if n >= MaxNewMonitorsPerHour {
+			return CheckInResult{Dropped: fmt.Sprintf("the project made %d monitors in the last hour, the most it may", MaxNewMonitorsPerHour)}, nil
 		}
 		m = Monitor{ProjectID: projectID, Slug: ci.Slug, Config: *ci.Config, Status: MonitorNew, CreatedAt: ci.Received.UTC()}
 		if m.ID, err = insertMonitor(ctx, tx, m); err != nil {
