@@ -98,6 +98,8 @@ func reasonWords(reason string) string {
 		return "test"
 	case store.ReasonNewIssuesHeld:
 		return "new issues held back during a burst"
+	case store.ReasonMonitorsHeld:
+		return "cron monitor alerts held back during a burst"
 	case store.ReasonMonitorFailing:
 		return "cron monitor failing"
 	case store.ReasonMonitorRecovered:

@@ -82,6 +82,9 @@ func (m Message) Heading() string {
 		return "Cron monitor failing"
 	case store.ReasonMonitorRecovered:
 		return "Cron monitor recovered"
+	case store.ReasonMonitorsHeld:
+		return fmt.Sprintf("%s (alerts paused after %d in %d minutes); the latest",
+			plural(m.Payload.Held, "more cron monitor alert", "more cron monitor alerts"), store.NewIssueBurst, int(store.NewIssueBurstWindow/time.Minute))
 	case store.ReasonNewIssuesHeld:
 		return fmt.Sprintf("%s (alerts paused after %d in %d minutes); the latest",
 			plural(m.Payload.Held, "more new issue", "more new issues"), store.NewIssueBurst, int(store.NewIssueBurstWindow/time.Minute))

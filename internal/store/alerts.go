@@ -45,13 +45,18 @@ const (
 	// of because NewIssueBurst alerts had gone to it within
 	// NewIssueBurstWindow; it names the latest of them.
 	ReasonNewIssuesHeld = "new_issues_held"
+	// ReasonMonitorsHeld sums the cron monitor alerts (failing and
+	// recovered) a channel was not sent because NewIssueBurst of them had
+	// gone to it within NewIssueBurstWindow; it names the latest.
+	ReasonMonitorsHeld = "monitors_held"
 )
 
 // A channel gets at most NewIssueBurst new-issue alerts in any
 // NewIssueBurstWindow. The new issues beyond are counted into one
 // ReasonNewIssuesHeld notification per channel and window-long bucket of
 // time, sent when the bucket ends: a deploy that opens a thousand issues
-// sends twenty alerts and a summary, not a thousand emails.
+// sends twenty alerts and a summary, not a thousand emails. Cron monitor
+// alerts are bounded the same way, counted apart, into ReasonMonitorsHeld.
 const (
 	NewIssueBurst       = 20
 	NewIssueBurstWindow = 10 * time.Minute
@@ -127,7 +132,9 @@ type AlertPayload struct {
 	// message about the issue.
 	Events int64 `json:"events,omitempty"`
 	// Held is, for ReasonNewIssuesHeld, how many new issues were not
-	// alerted; the payload's issue is the latest of them.
+	// alerted; the payload's issue is the latest of them. For
+	// ReasonMonitorsHeld it is how many monitor alerts were not sent,
+	// and Monitor the latest.
 	Held int64 `json:"held,omitempty"`
 	// WindowEvents is, for a frequency alert, how many events the issue
 	// received in the rule's last WindowMinutes: the figure that crossed
@@ -977,17 +984,32 @@ func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveRes
 // ReasonNewIssuesHeld notification, and reports true, when the channel
 // has had NewIssueBurst new-issue alerts within NewIssueBurstWindow.
 func holdNewIssue(ctx context.Context, tx *sql.Tx, rule AlertRule, p AlertPayload, nowMs int64) (bool, error) {
+	return holdBurst(ctx, tx, rule.ID, rule.ChannelID, []string{RuleNewIssue}, ReasonNewIssuesHeld, p, nowMs)
+}
+
+// holdBurst counts the alert p into the channel's held notification of
+// reason held, and reports true, when the channel has had NewIssueBurst
+// notifications of the reasons counted within NewIssueBurstWindow. The
+// held notification is one per channel and window-long bucket of the
+// clock, due when the bucket ends, and names the latest alert held.
+func holdBurst(ctx context.Context, tx *sql.Tx, ruleID, channelID int64, counted []string, held string, p AlertPayload, nowMs int64) (bool, error) {
 	window := NewIssueBurstWindow.Milliseconds()
+	args := []any{channelID, nowMs - window}
+	ph := make([]string, len(counted))
+	for i, r := range counted {
+		args = append(args, r)
+		ph[i] = "$" + strconv.Itoa(len(args))
+	}
 	var n int64
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_notifications
-		WHERE channel_id = $1 AND reason = $2 AND created_at > $3`, rule.ChannelID, RuleNewIssue, nowMs-window).Scan(&n); err != nil {
+		WHERE channel_id = $1 AND created_at > $2 AND reason IN (`+strings.Join(ph, ", ")+`)`, args...).Scan(&n); err != nil {
 		return false, err
 	}
 	if n < NewIssueBurst {
 		return false, nil
 	}
 	bucket := nowMs / window * window
-	key := ReasonNewIssuesHeld + ":" + strconv.FormatInt(rule.ChannelID, 10) + ":" + strconv.FormatInt(bucket, 10)
+	key := held + ":" + strconv.FormatInt(channelID, 10) + ":" + strconv.FormatInt(bucket, 10)
 	var raw string
 	err := tx.QueryRowContext(ctx, `SELECT payload FROM alert_notifications WHERE idempotency_key = $1`, key).Scan(&raw)
 	switch {
@@ -997,11 +1019,11 @@ func holdNewIssue(ctx context.Context, tx *sql.Tx, rule AlertRule, p AlertPayloa
 		if err != nil {
 			return false, err
 		}
-		// Due when the bucket ends, with every issue held until then.
+		// Due when the bucket ends, with every alert held until then.
 		_, err = tx.ExecContext(ctx, `INSERT INTO alert_notifications (project_id, issue_id, rule_id, channel_id, reason,
 			idempotency_key, payload, status, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 0, '', $10, 0)`,
-			p.ProjectID, p.IssueID, rule.ID, rule.ChannelID, ReasonNewIssuesHeld, key, string(payload), NotificationPending, bucket+window, nowMs)
+			p.ProjectID, p.IssueID, ruleID, channelID, held, key, string(payload), NotificationPending, bucket+window, nowMs)
 		return true, err
 	case err != nil:
 		return false, err

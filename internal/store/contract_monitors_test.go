@@ -457,6 +457,57 @@ func testMonitorAlerts(e *env) {
 	}
 }
 
+// testMonitorAlertBurst: a channel gets at most NewIssueBurst monitor
+// alerts in NewIssueBurstWindow; the rest are counted into one
+// ReasonMonitorsHeld notification per channel, naming the latest monitor
+// and due when the window's bucket ends.
+func testMonitorAlertBurst(e *env) {
+	t, pid := e.t, e.project.ID
+	if _, err := e.db.CreateAlertChannel(e.ctx, System, AlertChannel{ProjectID: pid, Kind: ChannelWebhook, Name: "ops", URL: "https://example.com/hook"}); err != nil {
+		t.Fatal(err)
+	}
+	channels, err := e.db.ListAlertChannels(e.ctx, System, pid)
+	if err != nil || len(channels) < 1 {
+		t.Fatalf("ListAlertChannels = %v, %v", channels, err)
+	}
+	bucket := t0.Truncate(NewIssueBurstWindow)
+	now := bucket.Add(time.Minute)
+	const failing = NewIssueBurst + 5
+	var reqs []CheckInRequest
+	for i := range failing {
+		reqs = append(reqs, checkIn(pid, fmt.Sprintf("job-%02d", i), i, event.CheckInError, now, hourly()))
+	}
+	e.saveCheckIns(reqs...)
+	type tally struct {
+		alerts int
+		held   []Notification
+	}
+	per := map[int64]*tally{}
+	for _, ch := range channels {
+		per[ch.ID] = &tally{}
+	}
+	for _, n := range e.outbox() {
+		switch n.Reason {
+		case ReasonMonitorFailing:
+			per[n.ChannelID].alerts++
+		case ReasonMonitorsHeld:
+			per[n.ChannelID].held = append(per[n.ChannelID].held, n)
+		}
+	}
+	for id, c := range per {
+		if c.alerts != NewIssueBurst || len(c.held) != 1 {
+			t.Fatalf("channel %d: %d monitor alerts and %d held notifications, want %d and one", id, c.alerts, len(c.held), NewIssueBurst)
+		}
+		h := c.held[0]
+		if h.Payload.Held != failing-NewIssueBurst || h.Payload.Monitor == nil || h.Payload.Monitor.Slug != fmt.Sprintf("job-%02d", failing-1) {
+			t.Errorf("channel %d's held notification: %d held, monitor %+v; want %d and the latest", id, h.Payload.Held, h.Payload.Monitor, failing-NewIssueBurst)
+		}
+		if want := bucket.Add(NewIssueBurstWindow); !h.NextAttemptAt.Equal(want) {
+			t.Errorf("channel %d's held notification due %v, want %v", id, h.NextAttemptAt, want)
+		}
+	}
+}
+
 // testJudgeBrokenSchedule: a monitor whose stored schedule cannot be
 // followed (a zone this server does not know) expects no further run,
 // and neither its check-ins nor the job fail, so the other monitors are

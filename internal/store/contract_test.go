@@ -85,6 +85,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"JudgeMonitors", testJudgeMonitors},
 		{"JudgeMissedRunsOnSchedule", testJudgeMissedRunsOnSchedule},
 		{"MonitorAlerts", testMonitorAlerts},
+		{"MonitorAlertBurst", testMonitorAlertBurst},
 		{"JudgeBrokenSchedule", testJudgeBrokenSchedule},
 		{"Feedback", testFeedback},
 		{"PruneFeedback", testPruneFeedback},

@@ -435,7 +435,11 @@ func (d *DB) PruneHeldCheckIns(ctx context.Context, now time.Time) ([]DroppedChe
 // monitorAlert writes, for a transition ("" for none), one notification
 // to each alert channel of the monitor's project, in the transaction that
 // made it: alert rules are about issues, and a job that stops running has
-// none. The key names the check-in, so a transition alerts once.
+// none. The key names the check-in, so a transition alerts once. A
+// channel gets at most NewIssueBurst monitor alerts in
+// NewIssueBurstWindow; the rest are counted into a ReasonMonitorsHeld
+// summary (holdBurst), so a thousand monitors failing at once send
+// twenty alerts and a summary per channel.
 func monitorAlert(ctx context.Context, tx *sql.Tx, m Monitor, transition string, ci CheckIn, now time.Time) error {
 	if transition == "" {
 		return nil
@@ -476,6 +480,13 @@ func monitorAlert(ctx context.Context, tx *sql.Tx, m Monitor, transition string,
 	}
 	for _, ch := range channels {
 		key := fmt.Sprintf("%s:%d:%s:%d", reason, m.ID, ci.ID, ch)
+		held, err := holdBurst(ctx, tx, 0, ch, []string{ReasonMonitorFailing, ReasonMonitorRecovered}, ReasonMonitorsHeld, p, millis(now))
+		if err != nil {
+			return err
+		}
+		if held {
+			continue
+		}
 		if err := insertNotification(ctx, tx, 0, ch, reason, key, p, millis(now)); err != nil {
 			return err
 		}
