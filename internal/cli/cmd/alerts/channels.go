@@ -128,7 +128,7 @@ func AddChannel(ctx context.Context, opts *Options) error {
 				return err
 			}
 		}
-		_, err := fmt.Fprintf(w, "It receives alerts once a rule names it: flytrap alerts rules add -p %s --channel id:%d --type new_issue\n",
+		_, err := fmt.Fprintf(w, "It receives cron monitor alerts now, and issue alerts once a rule names it: flytrap alerts rules add -p %s --channel id:%d --type new_issue\n",
 			cmdutil.ShellArg(cmdutil.Clean(p.Name)), ch.ID)
 		return err
 	})
