@@ -1,8 +1,12 @@
 package process
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,5 +49,20 @@ func TestProcessCheckIns(t *testing.T) {
 	}
 	if out := New(Config{Saver: &fakeSaver{err: errors.New("disk full")}}).ProcessBatch(context.Background(), [][]byte{body(t, alone)}); out[0].Err == nil {
 		t.Errorf("a failed save: %+v, want the error, so the message is retried", out[0])
+	}
+}
+
+// TestDroppedCheckInsLogThrottled: a burst of dropped check-ins logs one
+// line, not one per check-in.
+func TestDroppedCheckInsLogThrottled(t *testing.T) {
+	var log bytes.Buffer
+	p := New(Config{Saver: &fakeSaver{unknown: "ghost"}, Log: slog.New(slog.NewTextHandler(&log, nil))})
+	var cis []event.CheckIn
+	for i := range 50 {
+		cis = append(cis, event.CheckIn{ID: strconv.Itoa(i), Slug: "ghost", Status: "ok"})
+	}
+	p.ProcessBatch(context.Background(), [][]byte{body(t, checkInsEvent("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", cis...))})
+	if n := strings.Count(log.String(), "dropped a check-in"); n != 1 {
+		t.Errorf("%d lines of dropped check-ins for 50, want 1:\n%s", n, log.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/getflytrap/flytrap/internal/logthrottle"
 	"log/slog"
 	"strings"
 	"time"
@@ -87,6 +88,9 @@ type Processor struct {
 	cfg     Config
 	privacy *privacyCache
 	stages  []stage
+	// dropped throttles "dropped a check-in": a DSN may send hundreds
+	// of check-ins a minute that are all dropped.
+	dropped logthrottle.Throttle
 }
 
 // item is one queue message on its way through the stages.
@@ -150,7 +154,7 @@ func New(cfg Config) *Processor {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	p := &Processor{cfg: cfg}
+	p := &Processor{cfg: cfg, dropped: logthrottle.Throttle{Every: 10 * time.Second}}
 	if cfg.Privacy != nil {
 		p.privacy = &privacyCache{r: cfg.Privacy, ttl: privacyTTL, now: cfg.Now, m: map[int64]cachedPrivacy{}}
 	}
@@ -496,7 +500,9 @@ func (p *Processor) saveCheckIns(ctx context.Context, items []*item) {
 			orphan = orphan || r.Orphan
 			dup = dup && (r.Duplicate || r.Dropped != "")
 			if r.Dropped != "" {
-				p.cfg.Log.Info("dropped a check-in", "project", it.ev.ProjectID, "monitor", ci.Slug, "check_in_id", ci.ID, "reason", r.Dropped)
+				if ok, held := p.dropped.Allow("dropped a check-in", p.cfg.Now()); ok {
+					p.cfg.Log.Info("dropped a check-in", "project", it.ev.ProjectID, "monitor", ci.Slug, "check_in_id", ci.ID, "reason", r.Dropped, "not_logged_since", held)
+				}
 			}
 		}
 		switch {
