@@ -262,8 +262,6 @@ func testMonitorsHeldRace(e *env) {
 	}
 }
 
-// testMonitorsBounded: a project makes at most MaxMonitorsPerProject
-// monitors; check-ins of the ones it has still count.
 // testMonitorsBounded: a project makes at most MaxNewMonitorsPerHour
 // monitors an hour and MaxMonitorsPerProject in all; check-ins of the
 // ones it has still count.

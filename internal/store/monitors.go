@@ -232,10 +232,10 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM monitors WHERE project_id = $1 AND created_at > $2`,
 			projectID, millis(ci.Received)-time.Hour.Milliseconds()).Scan(&n); err != nil {
-			return CheckInResult{}, err
+			return CheckInResult{}, false, err
 		}
 		if n >= MaxNewMonitorsPerHour {
-			return CheckInResult{Dropped: fmt.Sprintf("the project made %d monitors in the last hour, the most it may", MaxNewMonitorsPerHour)}, nil
+			return CheckInResult{Dropped: fmt.Sprintf("the project made %d monitors in the last hour, the most it may", MaxNewMonitorsPerHour)}, false, nil
 		}
 		m = Monitor{ProjectID: projectID, Slug: ci.Slug, Config: *ci.Config, Status: MonitorNew, CreatedAt: ci.Received.UTC()}
 		if m.ID, err = insertMonitor(ctx, tx, m); err != nil {
