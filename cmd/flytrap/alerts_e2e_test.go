@@ -32,6 +32,14 @@ func TestAlertSurvivesKill(t *testing.T) {
 	// The delivery job runs at start, then not for an hour: the event's
 	// notification stays in the outbox until the kill.
 	p := startDev(t, dir, nil, append(smtpFlags, "--alerts-every", "1h")...)
+	// That run at start must be over before the event is sent, or it may
+	// deliver the event's notification: the jobs start one after another,
+	// so how soon it runs depends on the jobs registered before it.
+	for deadline := time.Now().Add(30 * time.Second); p.metric(t, `flytrap_job_runs_total{job="alerts"}`) < 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the alerts job had not run 30 s after the start")
+		}
+	}
 	body := `{"event_id":"0123456789abcdef0123456789abcdef","exception":{"values":[{"type":"TypeError","value":"cart is undefined",` +
 		`"stacktrace":{"frames":[{"filename":"app.js","function":"main","lineno":1},{"filename":"cart.js","function":"renderCart","lineno":42}]}}]},"level":"error","platform":"javascript"}`
 	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/%d/store/?sentry_key=%s", p.base, p.info.ProjectID, p.info.APIKey), strings.NewReader(body))

@@ -153,7 +153,10 @@ func TestIdleConnectionsMakeRoom(t *testing.T) {
 		_, err = io.Copy(io.Discard, resp.Body)
 		return resp.StatusCode, err
 	}
-	var first *bufio.Reader
+	var (
+		firstConn net.Conn
+		first     *bufio.Reader
+	)
 	for i := range maxConns + 1 {
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
@@ -165,10 +168,13 @@ func TestIdleConnectionsMakeRoom(t *testing.T) {
 			t.Fatalf("connection %d, the others idle: %d, %v; want 200", i+1, status, err)
 		}
 		if i == 0 {
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			first = r
+			firstConn, first = c, r
 		}
 	}
+	// The deadline is set only now: a slow machine's dials and requests
+	// could use up a deadline set when the first connection was made,
+	// and a passed deadline fails the read even of a closed connection.
+	firstConn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if b, err := first.ReadByte(); err == nil || isTimeout(err) {
 		t.Errorf("the longest-idle connection read %q, %v; want it closed", b, err)
 	}
