@@ -101,8 +101,7 @@ func (d *DB) SaveArtifactBundle(ctx context.Context, b ArtifactBundle, files []A
 			return err
 		}
 		if b.Release != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
-				ON CONFLICT (project_id, version) DO NOTHING`, b.ProjectID, b.Release, millis(b.CreatedAt)); err != nil {
+			if err := seeRelease(ctx, tx, b.ProjectID, b.Release, millis(b.CreatedAt)); err != nil {
 				return err
 			}
 		}
@@ -316,7 +315,7 @@ func releaseRefusal(noun, version string) string {
 }
 
 // CreateRelease records a release of a project v may see; an existing one
-// is returned unchanged.
+// keeps its first seen, and is seen now (see PruneReleases).
 func (d *DB) CreateRelease(ctx context.Context, v Viewer, projectID int64, version string, now time.Time) (Release, error) {
 	if version == "" || Clean(version) != version || len([]rune(version)) > MaxTagLength {
 		return Release{}, fmt.Errorf("store: create release: %w: a version is 1 to %d characters of valid text", ErrInvalid, MaxTagLength)
@@ -327,8 +326,7 @@ func (d *DB) CreateRelease(ctx context.Context, v Viewer, projectID int64, versi
 	if _, err := d.GetProject(ctx, v, projectID); err != nil {
 		return Release{}, fmt.Errorf("store: create release: project %d: %w", projectID, err)
 	}
-	if _, err := d.db.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
-		ON CONFLICT (project_id, version) DO NOTHING`, projectID, version, millis(now)); err != nil {
+	if err := seeRelease(ctx, d.db, projectID, version, millis(now)); err != nil {
 		return Release{}, fmt.Errorf("store: create release: %w", err)
 	}
 	return d.GetRelease(ctx, v, projectID, version)

@@ -107,9 +107,10 @@ func testReleasesConcurrent(e *env) {
 	}
 }
 
-// testPruneReleases: retention deletes the releases first seen before its
+// testPruneReleases: retention deletes the releases last seen before its
 // window that nothing refers to: no event, session counts, artifact
-// bundle, deploy or commit, and no issue resolved in or after them.
+// bundle, deploy or commit, and no issue resolved in or after them. One
+// first seen before it but named since, by an event or the API, is kept.
 func testPruneReleases(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
 	pid, other := e.project.ID, e.createProject("other").ID
@@ -127,10 +128,12 @@ func testPruneReleases(e *env) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	for _, v := range []string{"unused", "events", "sessions", "bundle", "deployed", "commits", "resolved-in", "resolved-after", "pruned-events"} {
+	for _, v := range []string{"unused", "events", "sessions", "bundle", "deployed", "commits", "resolved-in", "resolved-after", "pruned-events",
+		"named-lately", "created-again"} {
 		create(pid, v, old)
 	}
 	create(pid, "recent", recent)
+	create(pid, "created-again", recent)
 	create(other, "unused", old)
 	create(other, "events", old)
 	e.save("a", withRelease("events"), withRcv(now))
@@ -138,6 +141,16 @@ func testPruneReleases(e *env) {
 	e.save("b", withRelease("pruned-events"), withRcv(old))
 	if _, err := db.Prune(ctx, now, maxAge, 0); err != nil {
 		t.Fatal(err)
+	}
+	// An event of named-lately within the window, then deleted by the
+	// per-issue limit.
+	e.save("lately", withRelease("named-lately"), withRcv(recent))
+	e.save("lately", withRcv(now))
+	if _, err := db.Prune(ctx, now, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM events WHERE release_name = 'named-lately'`); n != 0 {
+		t.Fatalf("%d events of named-lately left", n)
 	}
 	exec(`INSERT INTO release_sessions (project_id, release, environment, hour, started, errored, crashed, abnormal) VALUES ($1, 'sessions', '', $2, 1, 0, 0, 0)`, pid, millis(now))
 	if _, _, err := db.SaveArtifactBundle(ctx, ArtifactBundle{ProjectID: pid, Checksum: "sum", Release: "bundle", Size: 10}, nil); err != nil {
@@ -175,7 +188,7 @@ func testPruneReleases(e *env) {
 		}
 		return vs
 	}
-	want := []string{"bundle", "commits", "deployed", "events", "recent", "resolved-after", "resolved-in", "sessions"}
+	want := []string{"bundle", "commits", "created-again", "deployed", "events", "named-lately", "recent", "resolved-after", "resolved-in", "sessions"}
 	if got := left(pid); n != 3 || !slices.Equal(got, want) {
 		t.Errorf("PruneReleases deleted %d, left %v; want 3 deleted (unused, pruned-events, other's unused), left %v", n, got, want)
 	}
@@ -184,5 +197,64 @@ func testPruneReleases(e *env) {
 	}
 	if n, err := db.PruneReleases(ctx, now, 0); err != nil || n != 0 {
 		t.Errorf("PruneReleases without a window = %d, %v; want none", n, err)
+	}
+}
+
+// testPruneReleaseWhileSaving: on PostgreSQL, retention run while an
+// event naming an old release is being saved neither deletes the release
+// under it nor lets it be recorded anew: the release keeps its first seen.
+// The event's transaction is held, past its release, on the issue row.
+func testPruneReleaseWhileSaving(e *env) {
+	if e.db.Dialect() != DialectPostgres {
+		return // SQLite writes one transaction at a time.
+	}
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	now, maxAge := t0.Add(30*24*time.Hour), 7*24*time.Hour
+	old := now.Add(-maxAge - 24*time.Hour)
+	if _, err := db.CreateRelease(ctx, System, pid, "old", old); err != nil {
+		t.Fatal(err)
+	}
+	issue := e.save("a", withAt(now), withRcv(now)).IssueID
+	hold, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback()
+	if _, err := hold.ExecContext(ctx, `SELECT id FROM issues WHERE id = $1 FOR NO KEY UPDATE`, issue); err != nil {
+		t.Fatal(err)
+	}
+	// waiting waits until n statements wait for a lock, or 5s.
+	waiting := func(n int64) {
+		t.Helper()
+		for range 100 {
+			if e.count(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) >= n {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	saved, pruned := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := db.SaveEvent(ctx, request(pid, "a", withRelease("old"), withAt(now), withRcv(now)))
+		saved <- err
+	}()
+	waiting(1)
+	go func() {
+		_, err := db.PruneReleases(ctx, now, maxAge)
+		pruned <- err
+	}()
+	waiting(2)
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-saved; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-pruned; err != nil {
+		t.Fatal(err)
+	}
+	e.save("b", withRelease("old"), withAt(now), withRcv(now))
+	if r, err := db.GetRelease(ctx, System, pid, "old"); err != nil || !r.FirstSeen.Equal(old) {
+		t.Errorf("release saved while pruned = %+v, %v; want first seen %s", r, err, old)
 	}
 }

@@ -78,6 +78,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"EventReleasesBounded", testEventReleasesBounded},
 		{"ReleasesConcurrent", testReleasesConcurrent},
 		{"PruneReleases", testPruneReleases},
+		{"PruneReleaseWhileSaving", testPruneReleaseWhileSaving},
 		{"Monitors", testMonitors},
 		{"MonitorsBounded", testMonitorsBounded},
 		{"MonitorsHeld", testMonitorsHeld},

@@ -839,15 +839,13 @@ func resolveRelease(ctx context.Context, tx *sql.Tx, project int64, release stri
 }
 
 // recordRelease records release, one an issue was resolved in, among the
-// project's releases, first seen now, unless it is "" or known: releases
-// first seen later count as newer.
+// project's releases, first seen now, unless it is "" or known (then it is
+// seen now): releases first seen later count as newer.
 func recordRelease(ctx context.Context, tx *sql.Tx, project int64, release string) error {
 	if release == "" {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
-			ON CONFLICT (project_id, version) DO NOTHING`, project, release, millis(nowUTC()))
-	return err
+	return seeRelease(ctx, tx, project, release, millis(nowUTC()))
 }
 
 // issueTables are the tables of an issue's rows, besides issues.

@@ -31,10 +31,11 @@ const (
 	// issue, cutoff time, cutoff row, batch size
 	prunePerIssueSQL = `DELETE FROM events WHERE id IN (
 		SELECT id FROM events WHERE issue_id = $1 AND (occurred_at, id) <= ($2, $3) LIMIT $4) RETURNING issue_id`
-	// issue
-	// cutoff, batch size
-	pruneReleasesSQL = `DELETE FROM releases WHERE (project_id, version) IN (
-		SELECT r.project_id, r.version FROM releases r WHERE r.first_seen < $1
+	// cutoff, batch size. The outer last_seen test is what PostgreSQL
+	// checks again on a row an event's save updated while this ran
+	// (addReleases), so a release seen since is kept.
+	pruneReleasesSQL = `DELETE FROM releases WHERE last_seen < $1 AND (project_id, version) IN (
+		SELECT r.project_id, r.version FROM releases r WHERE r.last_seen < $1
 			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = r.project_id AND e.release_name = r.version)
 			AND NOT EXISTS (SELECT 1 FROM release_sessions s WHERE s.project_id = r.project_id AND s.release = r.version)
 			AND NOT EXISTS (SELECT 1 FROM artifact_bundles b WHERE b.project_id = r.project_id AND b.release_name = r.version)
@@ -99,15 +100,16 @@ func (d *DB) Prune(ctx context.Context, now time.Time, maxAge time.Duration, max
 	return total, nil
 }
 
-// PruneReleases deletes the releases first seen before now-maxAge that
-// nothing refers to any more: no event of theirs is left (Prune deleted
-// them), nor session counts (PruneHistory), artifact bundles, deploys or
-// commits, and no issue is resolved in or after them, whose regressions
-// are judged by the release's first seen. Releases are made by any SDK
-// that names one (within MaxNewReleasesPerHour), so without this a
-// project's list would only grow. A release deleted so that an SDK names
-// again is recorded anew, first seen then. It returns how many it deleted;
-// maxAge <= 0 deletes none.
+// PruneReleases deletes the releases last seen before now-maxAge (named
+// by no event, session, upload or API call since) that nothing refers to
+// any more: no event of theirs is left (Prune deleted them), nor session
+// counts (PruneHistory), artifact bundles, deploys or commits, and no
+// issue is resolved in or after them, whose regressions are judged by the
+// release's first seen. Releases are made by any SDK that names one
+// (within MaxNewReleasesPerHour), so without this a project's list would
+// only grow. A release deleted so that an SDK names again is recorded
+// anew, first seen then; one named by an event saved while this runs is
+// kept. It returns how many it deleted; maxAge <= 0 deletes none.
 func (d *DB) PruneReleases(ctx context.Context, now time.Time, maxAge time.Duration) (int64, error) {
 	if maxAge <= 0 {
 		return 0, nil

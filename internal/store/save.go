@@ -753,8 +753,9 @@ func (d *DB) insertReleases(ctx context.Context, tx *sql.Tx, batch []saving, fre
 }
 
 // addReleases records the releases of firstSeen that are not known yet,
-// each first seen at the time (unix milliseconds) given, and returns
-// those it created and those it refused: a project gets a new release only
+// each first and last seen at the time (unix milliseconds) given, marks
+// the known ones seen then (seeReleases), and returns those it created
+// and those it refused: a project gets a new release only
 // while it has had fewer than MaxNewReleasesPerHour releases first seen in
 // the hour before, since any SDK holding its DSN may name as many made-up
 // releases as it likes. On PostgreSQL, where workers save side by side,
@@ -775,25 +776,24 @@ func (d *DB) addReleases(ctx context.Context, tx *sql.Tx, firstSeen map[releaseK
 		}
 		project := keys[:n]
 		keys = keys[n:]
-		if d.dialect == DialectPostgres {
-			unknown, err := d.unknownReleases(ctx, tx, project)
-			if err != nil {
-				return nil, nil, err
-			}
-			if len(unknown) == 0 {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, releaseLockKey, int32(project[0].projectID)); err != nil { // IDs past 2^31 share a lock, and only wait for each other
-				return nil, nil, err
-			}
-		}
-		// Again under the lock: another saver may have added some.
-		unknown, err := d.unknownReleases(ctx, tx, project)
+		unknown, err := d.seeReleases(ctx, tx, project, firstSeen)
 		if err != nil {
 			return nil, nil, err
 		}
 		if len(unknown) == 0 {
 			continue
+		}
+		if d.dialect == DialectPostgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, releaseLockKey, int32(project[0].projectID)); err != nil { // IDs past 2^31 share a lock, and only wait for each other
+				return nil, nil, err
+			}
+			// Again under the lock: another saver may have added some.
+			if unknown, err = d.unknownReleases(ctx, tx, unknown); err != nil {
+				return nil, nil, err
+			}
+			if len(unknown) == 0 {
+				continue
+			}
 		}
 		var recent int64
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM releases WHERE project_id = $1 AND first_seen > $2`,
@@ -806,7 +806,7 @@ func (d *DB) addReleases(ctx context.Context, tx *sql.Tx, firstSeen map[releaseK
 				refused[k] = true
 				continue
 			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)
+			res, err := tx.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen, last_seen) VALUES ($1, $2, $3, $3)
 				ON CONFLICT (project_id, version) DO NOTHING`, k.projectID, k.version, firstSeen[k])
 			if err != nil {
 				return nil, nil, err
@@ -822,13 +822,90 @@ func (d *DB) addReleases(ctx context.Context, tx *sql.Tx, firstSeen map[releaseK
 	return created, refused, nil
 }
 
+// releaseSeenEvery is how far behind its events a release's last seen may
+// fall before one of them moves it: a write an hour per release rather
+// than one per event, and far inside retention's window of days, so the
+// events that leave it unwritten never find it pruned.
+const releaseSeenEvery = time.Hour
+
+// seeRelease records a release of project first and last seen at (unix
+// milliseconds), or moves the last seen of a known one there when it is
+// releaseSeenEvery behind: what an upload or API call naming a release
+// does, one at a time, where addReleases does it for a batch of events.
+func seeRelease(ctx context.Context, db dbtx, project int64, version string, at int64) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen, last_seen) VALUES ($1, $2, $3, $3)
+		ON CONFLICT (project_id, version) DO UPDATE SET last_seen = excluded.last_seen
+		WHERE releases.last_seen < excluded.last_seen - $4`, project, version, at, releaseSeenEvery.Milliseconds())
+	return err
+}
+
+// seeReleases returns those of keys, releases of one project, that it does
+// not have, in keys' order, and moves the last seen of the others to their
+// time in firstSeen when it is releaseSeenEvery behind. On PostgreSQL the
+// update locks the row, so a PruneReleases under way either waits and then
+// finds the release seen, or has deleted it first: then it is unknown
+// here, like one that fails to move for any reason, and is looked up again
+// under the lock.
+func (d *DB) seeReleases(ctx context.Context, tx *sql.Tx, keys []releaseKey, firstSeen map[releaseKey]int64) ([]releaseKey, error) {
+	lastSeen, err := d.releasesLastSeen(ctx, tx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var unknown, stale []releaseKey
+	for _, k := range keys {
+		last, ok := lastSeen[k.version]
+		switch {
+		case !ok:
+			unknown = append(unknown, k)
+		case last < firstSeen[k]-releaseSeenEvery.Milliseconds():
+			stale = append(stale, k)
+		}
+	}
+	// In version order, like the other shared rows savers write.
+	slices.SortFunc(stale, func(a, b releaseKey) int { return strings.Compare(a.version, b.version) })
+	for _, k := range stale {
+		res, err := tx.ExecContext(ctx, `UPDATE releases SET last_seen = $1 WHERE project_id = $2 AND version = $3 AND last_seen < $1`,
+			firstSeen[k], k.projectID, k.version)
+		if err != nil {
+			return nil, err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, err
+		} else if n == 0 {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(stale) > 0 {
+		slices.SortFunc(unknown, func(a, b releaseKey) int {
+			return cmp.Or(cmp.Compare(firstSeen[a], firstSeen[b]), strings.Compare(a.version, b.version))
+		})
+	}
+	return unknown, nil
+}
+
 // unknownReleases returns those of keys, releases of one project, that it
 // does not have, in keys' order.
 func (d *DB) unknownReleases(ctx context.Context, tx *sql.Tx, keys []releaseKey) ([]releaseKey, error) {
-	known := map[string]bool{}
+	lastSeen, err := d.releasesLastSeen(ctx, tx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var unknown []releaseKey
+	for _, k := range keys {
+		if _, ok := lastSeen[k.version]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	return unknown, nil
+}
+
+// releasesLastSeen returns the last seen of those of keys, releases of one
+// project, that it has, by version.
+func (d *DB) releasesLastSeen(ctx context.Context, tx *sql.Tx, keys []releaseKey) (map[string]int64, error) {
+	lastSeen := map[string]int64{}
 	err := eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
-		q.add(`SELECT version FROM releases WHERE project_id = `, q.arg(keys[0].projectID), ` AND version IN (`)
+		q.add(`SELECT version, last_seen FROM releases WHERE project_id = `, q.arg(keys[0].projectID), ` AND version IN (`)
 		for j, k := range keys[from:to] {
 			if j > 0 {
 				q.add(", ")
@@ -843,23 +920,15 @@ func (d *DB) unknownReleases(ctx context.Context, tx *sql.Tx, keys []releaseKey)
 		defer rows.Close()
 		for rows.Next() {
 			var v string
-			if err := rows.Scan(&v); err != nil {
+			var at int64
+			if err := rows.Scan(&v, &at); err != nil {
 				return err
 			}
-			known[v] = true
+			lastSeen[v] = at
 		}
 		return rows.Err()
 	})
-	if err != nil {
-		return nil, err
-	}
-	var unknown []releaseKey
-	for _, k := range keys {
-		if !known[k.version] {
-			unknown = append(unknown, k)
-		}
-	}
-	return unknown, nil
+	return lastSeen, err
 }
 
 // bucket is one hour (or minute) of one issue.
