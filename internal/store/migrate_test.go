@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
@@ -166,6 +167,74 @@ func TestOutsideTxMarkRefused(t *testing.T) {
 // so a later grouping version change leads their events there too.
 func TestMigrationMergeGroupingVersion(t *testing.T) {
 	ctx := context.Background()
+	atVersion(t, 19, func(t *testing.T, db *DB, p Project) {
+		// Written as 0019's schema has it: saving reads columns later
+		// migrations add.
+		var kept int64
+		if err := db.SQL().QueryRowContext(ctx, `INSERT INTO issues (project_id, fingerprint, grouping_version, title, culprit, level,
+					status, resolved_in_release, count, user_count, first_seen, last_seen, first_release, last_release, latest_event_id)
+				VALUES ($1, 'fp-b', 'old', 'Error fp-b', '', 'error', 'unresolved', '', 0, 0, 0, 0, '', '', '') RETURNING id`, p.ID).Scan(&kept); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO issue_merges (project_id, fingerprint, merged_id, issue_id, merged_at)
+				VALUES ($1, 'fp-a', 999, $2, 0)`, p.ID, kept); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var version string
+		if err := db.SQL().QueryRowContext(ctx, `SELECT grouping_version FROM issue_merges WHERE fingerprint = 'fp-a'`).Scan(&version); err != nil || version != "old" {
+			t.Errorf("merged fingerprint's grouping version after 0020: %q, %v; want the kept issue's, old", version, err)
+		}
+		next := request(p.ID, "fp-a-v2")
+		next.GroupingVersion, next.Previous = "new", func() []string { return []string{"fp-a"} }
+		if got, err := db.SaveEvent(ctx, next); err != nil || got.IssueID != kept || got.NewIssue {
+			t.Errorf("event of a fingerprint merged before 0020, regrouped: %+v, %v; want issue %d", got, err, kept)
+		}
+	})
+}
+
+// TestMigrationReleaseLastSeen: 0027 counts the releases recorded before it
+// as last seen when first seen, so retention keeps those of its window as
+// before, and 0028 indexes the issues resolved by a release, which
+// retention then still finds.
+func TestMigrationReleaseLastSeen(t *testing.T) {
+	ctx := context.Background()
+	atVersion(t, 26, func(t *testing.T, db *DB, p Project) {
+		now, maxAge := t0, 7*24*time.Hour
+		// Written as 0026's schema has them.
+		for v, at := range map[string]time.Time{"old": now.Add(-maxAge - time.Hour), "recent": now.Add(-maxAge + time.Hour), "resolved-in": now.Add(-maxAge - time.Hour)} {
+			if _, err := db.SQL().ExecContext(ctx, `INSERT INTO releases (project_id, version, first_seen) VALUES ($1, $2, $3)`, p.ID, v, millis(at)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO issues (project_id, fingerprint, grouping_version, title, culprit, level,
+					status, resolved_in_release, count, user_count, first_seen, last_seen, first_release, last_release, latest_event_id)
+				VALUES ($1, 'fp', '', 'Error fp', '', 'error', 'resolved', 'resolved-in', 0, 0, 0, 0, '', '', '')`, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var last int64
+		if err := db.SQL().QueryRowContext(ctx, `SELECT last_seen FROM releases WHERE version = 'recent'`).Scan(&last); err != nil || last != millis(now.Add(-maxAge+time.Hour)) {
+			t.Errorf("last seen of a release recorded before 0027 = %d, %v; want its first seen", last, err)
+		}
+		if n, err := db.PruneReleases(ctx, now, maxAge); err != nil || n != 1 {
+			t.Errorf("PruneReleases after 0027 = %d, %v; want the old release deleted", n, err)
+		}
+		for _, v := range []string{"recent", "resolved-in"} {
+			if _, err := db.GetRelease(ctx, System, p.ID, v); err != nil {
+				t.Errorf("release %s after PruneReleases: %v", v, err)
+			}
+		}
+	})
+}
+
+// atVersion runs fn on each dialect with a store migrated up to version
+// last, and a project made there.
+func atVersion(t *testing.T, last int64, fn func(t *testing.T, db *DB, p Project)) {
 	for _, c := range []struct {
 		dialect string
 		open    func(t *testing.T) (*DB, error)
@@ -179,37 +248,14 @@ func TestMigrationMergeGroupingVersion(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			if err := db.Migrate(ctx, migrationsUpTo(t, c.dialect, 19, nil)); err != nil {
+			if err := db.Migrate(context.Background(), migrationsUpTo(t, c.dialect, last, nil)); err != nil {
 				t.Fatal(err)
 			}
-			p, err := db.CreateProject(ctx, "web")
+			p, err := db.CreateProject(context.Background(), "web")
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Written as 0019's schema has it: saving reads columns later
-			// migrations add.
-			var kept int64
-			if err := db.SQL().QueryRowContext(ctx, `INSERT INTO issues (project_id, fingerprint, grouping_version, title, culprit, level,
-					status, resolved_in_release, count, user_count, first_seen, last_seen, first_release, last_release, latest_event_id)
-				VALUES ($1, 'fp-b', 'old', 'Error fp-b', '', 'error', 'unresolved', '', 0, 0, 0, 0, '', '', '') RETURNING id`, p.ID).Scan(&kept); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.SQL().ExecContext(ctx, `INSERT INTO issue_merges (project_id, fingerprint, merged_id, issue_id, merged_at)
-				VALUES ($1, 'fp-a', 999, $2, 0)`, p.ID, kept); err != nil {
-				t.Fatal(err)
-			}
-			if err := db.migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			var version string
-			if err := db.SQL().QueryRowContext(ctx, `SELECT grouping_version FROM issue_merges WHERE fingerprint = 'fp-a'`).Scan(&version); err != nil || version != "old" {
-				t.Errorf("merged fingerprint's grouping version after 0020: %q, %v; want the kept issue's, old", version, err)
-			}
-			next := request(p.ID, "fp-a-v2")
-			next.GroupingVersion, next.Previous = "new", func() []string { return []string{"fp-a"} }
-			if got, err := db.SaveEvent(ctx, next); err != nil || got.IssueID != kept || got.NewIssue {
-				t.Errorf("event of a fingerprint merged before 0020, regrouped: %+v, %v; want issue %d", got, err, kept)
-			}
+			fn(t, db, p)
 		})
 	}
 }

@@ -33,7 +33,8 @@ const (
 		SELECT id FROM events WHERE issue_id = $1 AND (occurred_at, id) <= ($2, $3) LIMIT $4) RETURNING issue_id`
 	// cutoff, batch size. The outer last_seen test is what PostgreSQL
 	// checks again on a row an event's save updated while this ran
-	// (addReleases), so a release seen since is kept.
+	// (addReleases), so a release seen since is kept. The issue tests
+	// name the partial indexes' condition so that they are used.
 	pruneReleasesSQL = `DELETE FROM releases WHERE last_seen < $1 AND (project_id, version) IN (
 		SELECT r.project_id, r.version FROM releases r WHERE r.last_seen < $1
 			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = r.project_id AND e.release_name = r.version)
@@ -42,7 +43,9 @@ const (
 			AND NOT EXISTS (SELECT 1 FROM release_deploys d WHERE d.project_id = r.project_id AND d.version = r.version)
 			AND NOT EXISTS (SELECT 1 FROM release_commits c WHERE c.project_id = r.project_id AND c.version = r.version)
 			AND NOT EXISTS (SELECT 1 FROM issues i WHERE i.project_id = r.project_id
-				AND (i.resolved_in_release = r.version OR i.resolved_after_release = r.version))
+				AND i.resolved_in_release = r.version AND i.resolved_in_release <> '')
+			AND NOT EXISTS (SELECT 1 FROM issues i WHERE i.project_id = r.project_id
+				AND i.resolved_after_release = r.version AND i.resolved_after_release <> '')
 		LIMIT $2)`
 	// issue
 	fixLatestSQL = `UPDATE issues SET latest_event_id = COALESCE((

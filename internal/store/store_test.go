@@ -356,9 +356,12 @@ func planQueries(dialect string) []planQuery {
 		planQuery{name: "project hourly counts", sql: projectHourlySQL, args: []any{1, 0}, want: "last_seen"},
 		planQuery{name: "issue tags", sql: issueTagsSQL, args: []any{1, 10}, want: "issue_tags"},
 		planQuery{name: "prune by age", sql: pruneAgeSQL, args: []any{0, 10}, want: "events_received"},
-		// Every release first seen before the cutoff is a candidate: a
-		// scan of releases, but never of events.
-		planQuery{name: "prune releases", sql: pruneReleasesSQL, args: []any{0, 10}, want: "events_release", scansAll: true},
+		// Every release last seen before the cutoff is a candidate: a
+		// scan of releases, but never of events or of issues, whose
+		// checks each use an index of their own.
+		planQuery{name: "prune releases", sql: pruneReleasesSQL, args: []any{0, 10}, want: "events_release"},
+		planQuery{name: "prune releases, resolved in", sql: pruneReleasesSQL, args: []any{0, 10}, want: "issues_resolved_in_release"},
+		planQuery{name: "prune releases, resolved after", sql: pruneReleasesSQL, args: []any{0, 10}, want: "issues_resolved_after_release"},
 		planQuery{name: "prune cutoff", sql: pruneCutoffSQL, args: []any{1, 10}, want: "events_issue_time", order: true},
 		planQuery{name: "prune per issue", sql: prunePerIssueSQL, args: []any{1, 0, 0, 10}, want: "events_issue_time"},
 		// Either index led by issue_id counts the events of each issue
