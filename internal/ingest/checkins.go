@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/schedule"
@@ -18,8 +21,8 @@ import (
 // (https://develop.sentry.dev/sdk/telemetry/check-ins/).
 const itemCheckIn = "check_in"
 
-// Bounds on check-ins and their monitor_config, as Sentry's: a slug of at
-// most 50 characters, margins and run times of at most 28 days in
+// Bounds on check-ins and their monitor_config, as Sentry's: a slug cut to
+// 50 characters, margins and run times of at most 28 days in
 // minutes, thresholds of at most 720 check-ins.
 const (
 	maxMonitorSlug = 50
@@ -47,11 +50,11 @@ func (d *decoder) decodeCheckIn(payload []byte) (event.CheckIn, error) {
 	}
 	rawSlug, _ := obj["monitor_slug"].(string)
 	slug := slugify(rawSlug)
-	if slug == "" {
-		return event.CheckIn{}, errors.New("without a monitor_slug, the monitor's name (letters, digits, '-' and '_')")
-	}
-	if len(slug) > maxMonitorSlug {
-		return event.CheckIn{}, fmt.Errorf("with a monitor_slug of %d characters, more than %d", len(slug), maxMonitorSlug)
+	switch {
+	case strings.TrimSpace(rawSlug) == "":
+		return event.CheckIn{}, errors.New("without a monitor_slug, the monitor's name")
+	case slug == "":
+		return event.CheckIn{}, fmt.Errorf("with monitor_slug %s, which has no letter or digit a slug keeps: a-z and 0-9 (accents removed), '-' and '_', as Sentry's", clamp(compactJSON(rawSlug), 64))
 	}
 	ci := event.CheckIn{ID: hex.EncodeToString(id[:]), Slug: slug, Received: d.received}
 	ci.Status, _ = obj["status"].(string)
@@ -146,28 +149,48 @@ func monitorConfig(v any) (event.MonitorConfig, error) {
 	return c, nil
 }
 
-// slugify makes a monitor slug of s as Sentry does: lowercase, with runs
-// of characters other than letters, digits, '-' and '_' made one '-', and
-// no '-' at either end. A slug a user typed in Sentry's shape is kept as
-// it is.
+// slugify makes a monitor slug of s: lowercase, accents split off their
+// letters and dropped ("Café" is "cafe", as Sentry makes it), runs of
+// other characters than a-z, 0-9, '-' and '_' made one '-', no '-' at
+// either end, cut to maxMonitorSlug. A slug of only other scripts, such
+// as CJK, comes out empty, as in Sentry. Sentry drops ASCII punctuation
+// where this makes it '-' ("tasks.cleanup" is "taskscleanup" there): the
+// slugs of monitors made before stay as they were.
 func slugify(s string) string {
 	var b strings.Builder
 	dash := false
-	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+	add := func(r rune) {
 		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			dash = false
-			b.WriteRune(r)
+		case r >= 'A' && r <= 'Z':
+			r += 'a' - 'A'
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-' && b.Len() > 0:
+		case unicode.Is(unicode.Mn, r):
+			return // an accent split off its letter
 		default:
 			dash = true
+			return
 		}
-		if b.Len() > maxMonitorSlug+1 {
-			// Long enough to be refused; the rest cannot change that.
-			break
+		if dash && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		dash = false
+		b.WriteRune(r)
+	}
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			add(r)
+		} else {
+			for _, d := range norm.NFKD.String(string(r)) {
+				add(d)
+			}
+		}
+		if b.Len() > maxMonitorSlug {
+			break // the rest cannot change the first maxMonitorSlug
 		}
 	}
-	return strings.Trim(b.String(), "-")
+	slug := strings.Trim(b.String(), "-")
+	if len(slug) > maxMonitorSlug {
+		slug = strings.TrimRight(slug[:maxMonitorSlug], "-")
+	}
+	return slug
 }

@@ -54,9 +54,11 @@ func TestDecodeCheckIn(t *testing.T) {
 		{name: "a slug made a slug", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"  Nightly Backup!! (EU) ","status":"ok"}`, slug: "nightly-backup-eu"},
 		{name: "no ID", body: `{"monitor_slug":"a","status":"ok"}`, want: "without a check_in_id"},
 		{name: "an ID that is no UUID", body: `{"check_in_id":"1","monitor_slug":"a","status":"ok"}`, want: "without a check_in_id"},
-		{name: "no slug", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"<>","status":"ok"}`, want: "without a monitor_slug"},
-		{name: "a slug of 51", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"` + strings.Repeat("a", 51) + `","status":"ok"}`, want: "more than 50"},
-		{name: "a slug of 50", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"` + strings.Repeat("a", 50) + `","status":"ok"}`, slug: strings.Repeat("a", 50)},
+		{name: "no slug", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":" ","status":"ok"}`, want: "without a monitor_slug"},
+		{name: "a slug of punctuation", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"<>","status":"ok"}`, want: `with monitor_slug "<>", which has no letter or digit`},
+		{name: "a CJK slug", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"夜間バックアップ","status":"ok"}`, want: `with monitor_slug "夜間バックアップ", which has no letter or digit a slug keeps`},
+		{name: "an accented slug", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"Sauvegarde de nuit — été","status":"ok"}`, slug: "sauvegarde-de-nuit-ete"},
+		{name: "a slug of 51", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"` + strings.Repeat("a", 51) + `","status":"ok"}`, slug: strings.Repeat("a", 50)},
 		{name: "a status of the server's", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"a","status":"missed"}`, want: `with status "missed"`},
 		{name: "a negative duration", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"a","status":"ok","duration":-1}`, want: "with duration -1"},
 		{name: "a duration of a string", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"a","status":"ok","duration":"1"}`, want: "with duration"},
@@ -88,6 +90,37 @@ func TestDecodeCheckIn(t *testing.T) {
 				t.Errorf("slug %q config %+v, want %q %+v", ci.Slug, ci.Config, c.slug, c.config)
 			}
 		})
+	}
+}
+
+// TestSlugify: a monitor_slug keeps Flytrap's slug rule for ASCII and
+// loses its accents as Sentry's does, so that "Café" names the monitor
+// Sentry would call "cafe"; the comments say what Sentry makes where it
+// differs.
+func TestSlugify(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"nightly-backup", "nightly-backup"},
+		{"  Nightly Backup!! (EU) ", "nightly-backup-eu"},
+		{"snake_case_job", "snake_case_job"},
+		{"tasks.cleanup", "tasks-cleanup"}, // Sentry: taskscleanup
+		{"-.-job-", "job"},
+		{"tab\tand\nnewline", "tab-and-newline"},
+		{"Café Crème", "cafe-creme"},
+		{"Überweisung", "uberweisung"},
+		{"ÅNGSTRÖM", "angstrom"},
+		{"ﬁle", "file"},      // a ligature is split
+		{"straße", "stra-e"}, // ß has no decomposition; Sentry: strae
+		{"nightly 日本 job", "nightly-job"},
+		{"夜間バックアップ", ""},
+		{"🚀 deploy", "deploy"},
+		{strings.Repeat("x", 49) + "-tail", strings.Repeat("x", 49)},
+		{strings.Repeat("ﬁ", 30), strings.Repeat("fi", 25)},
+		{strings.Repeat("é", 60), strings.Repeat("e", 50)},
+		{strings.Repeat("-", 1000) + "job", "job"},
+	} {
+		if got := slugify(c.in); got != c.want {
+			t.Errorf("slugify(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }
 
