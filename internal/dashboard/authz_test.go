@@ -51,6 +51,10 @@ func matrix() []route {
 			route{"GET", "/projects/" + p.project + "/releases", nil, p.scope, 200},
 			route{"GET", "/projects/" + p.project + "/monitors", nil, p.scope, 200},
 			route{"GET", "/projects/" + p.project + "/monitors/nope", nil, scopeNobody, 404},
+			route{"GET", "/projects/" + p.project + "/monitors/nightly", nil, p.scope, 200},
+			route{"GET", "/projects/" + p.project + "/monitors/nightly/delete", nil, p.admins, 200},
+			route{"POST", "/projects/" + p.project + "/monitors/nightly/delete", nil, p.admins, 303},
+			route{"POST", "/projects/" + p.project + "/monitors/nope/delete", nil, scopeNobody, 404},
 			route{"GET", "/projects/" + p.project + "/issues?status=all&query=x&sort=count", nil, p.scope, 200},
 			route{"GET", "/issues/" + p.issue, nil, p.scope, 200},
 			route{"GET", "/issues/" + p.issue + "?event=" + p.event, nil, p.scope, 200},
@@ -161,6 +165,8 @@ func (f *fixture) snapshot() string {
 		`SELECT id || ':' || reason FROM alert_notifications ORDER BY id`,
 		`SELECT user_id FROM alert_email_optouts ORDER BY user_id`,
 		`SELECT id || ':' || user_id || ':' || scope FROM api_tokens ORDER BY id`,
+		`SELECT id || ':' || project_id || ':' || slug FROM monitors ORDER BY id`,
+		`SELECT id FROM monitor_checkins ORDER BY id`,
 	} {
 		rows, err := f.db.SQL().QueryContext(f.ctx, q)
 		f.must(err)
@@ -186,6 +192,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	roles := []string{roleAdmin, roleMember, roleOutsider, roleLead, roleAnon}
 	shared := newFixture(t) // GETs do not change anything
 	sharedVictim := shared.createUser("victim@example.com", "member").ID
+	shared.addMonitors()
 	for _, rt := range matrix() {
 		for _, role := range roles {
 			name := fmt.Sprintf("%s %s as %s", rt.method, rt.path, role)
@@ -200,6 +207,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				if rt.method == http.MethodPost {
 					f = newFixture(t)
 					victim = f.createUser("victim@example.com", "member").ID
+					f.addMonitors()
 				}
 				form := url.Values{}
 				for k, vs := range rt.form {
@@ -260,6 +268,7 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 		"GET /projects", "GET /projects/{id}/setup", "GET /projects/{id}/issues", "POST /projects/{id}/issues/bulk",
 		"GET /projects/{id}/issues/merge", "POST /projects/{id}/issues/merge",
 		"GET /projects/{id}/releases", "GET /projects/{id}/releases/{id}", "GET /projects/{id}/monitors",
+		"GET /projects/{id}/monitors/{slug}", "GET /projects/{id}/monitors/{slug}/delete", "POST /projects/{id}/monitors/{slug}/delete",
 		"GET /issues/{id}", "POST /issues/{id}/status", "GET /issues/{id}/delete", "POST /issues/{id}/delete",
 		"GET /account", "POST /account/password", "POST /logout",
 		"GET /account/tokens", "POST /account/tokens", "POST /account/tokens/{id}/revoke",
@@ -279,12 +288,16 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 	}
 }
 
-// normalizeRoute turns placeholders into {id}.
+// normalizeRoute turns placeholders into {id}, and monitor slugs into
+// {slug}.
 func normalizeRoute(p string) string {
 	parts := strings.Split(p, "/")
 	for i, s := range parts {
-		if strings.HasPrefix(s, "{") {
+		switch {
+		case strings.HasPrefix(s, "{"):
 			parts[i] = "{id}"
+		case i > 0 && parts[i-1] == "monitors":
+			parts[i] = "{slug}"
 		}
 	}
 	return strings.Join(parts, "/")

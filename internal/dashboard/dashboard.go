@@ -93,6 +93,7 @@ type Store interface {
 	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
 	ListMonitors(ctx context.Context, v store.Viewer, projectID int64) ([]store.Monitor, error)
 	GetMonitor(ctx context.Context, v store.Viewer, projectID int64, slug string, limit int) (store.Monitor, []store.CheckIn, error)
+	DeleteMonitor(ctx context.Context, v store.Viewer, projectID int64, slug string) error
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
 	ReleaseHealth(ctx context.Context, v store.Viewer, projectID int64, f store.HealthFilter) ([]store.ReleaseHealth, error)
 	ListDeploys(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Deploy, error)
@@ -377,6 +378,8 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /projects/{id}/releases/{version}", d.page(d.releasePage))
 	m.HandleFunc("GET /projects/{id}/monitors", d.page(d.monitorsPage))
 	m.HandleFunc("GET /projects/{id}/monitors/{slug}", d.page(d.monitorPage))
+	m.HandleFunc("GET /projects/{id}/monitors/{slug}/delete", d.page(d.projectAdmins(d.confirmDeleteMonitor)))
+	m.HandleFunc("POST /projects/{id}/monitors/{slug}/delete", d.action(d.projectAdmins(d.deleteMonitor)))
 	m.HandleFunc("GET /issues/{id}", d.page(d.issuePage))
 	m.HandleFunc("GET /issues/{id}/events/{event}/raw", d.page(d.rawEvent))
 	m.HandleFunc("POST /issues/{id}/status", d.action(d.setStatus))

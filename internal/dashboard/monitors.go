@@ -60,6 +60,38 @@ func (d *Dashboard) monitorPage(w http.ResponseWriter, r *http.Request, s *sessi
 		Data: monitorData{Project: p, Monitor: m, CheckIns: cis}, Manages: d.managesProject(r, s, p.ID)})
 }
 
+// confirmDeleteMonitor asks before deleting a monitor, as deleting an
+// issue does: the monitor page's Delete link leads here, and only this
+// page's form deletes.
+func (d *Dashboard) confirmDeleteMonitor(w http.ResponseWriter, r *http.Request, s *session) {
+	p, ok := d.pathProject(w, r, s)
+	if !ok {
+		return
+	}
+	m, _, err := d.store.GetMonitor(r.Context(), s.viewer(), p.ID, r.PathValue("slug"), 0)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "confirm-delete-monitor", &view{Title: "Delete monitor", Nav: "projects",
+		Data: monitorData{Project: p, Monitor: m}})
+}
+
+// deleteMonitor deletes a monitor with its check-ins, as the API's DELETE
+// does.
+func (d *Dashboard) deleteMonitor(w http.ResponseWriter, r *http.Request, s *session) {
+	p, ok := d.pathProject(w, r, s)
+	if !ok {
+		return
+	}
+	slug := r.PathValue("slug")
+	if err := d.store.DeleteMonitor(r.Context(), s.viewer(), p.ID, slug); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.redirect(w, r, "/projects/"+strconv.FormatInt(p.ID, 10)+"/monitors", "Monitor "+slug+" deleted with its check-ins.")
+}
+
 // scheduleText is a monitor's schedule as its page shows it.
 func scheduleText(m store.Monitor) string {
 	return schedule.Describe(m.Config)

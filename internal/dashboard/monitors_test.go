@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"testing"
@@ -43,4 +44,54 @@ func TestMonitorPages(t *testing.T) {
 		fmt.Sprintf(`<a href="/projects/%d/monitors/nightly-backup">Monitor nightly-backup is failing</a>`, f.web.ID))
 	wantStatus(t, f.get(roleMember, fmt.Sprintf("/projects/%d/monitors/nope", f.web.ID)), http.StatusNotFound)
 	wantStatus(t, f.get(roleMember, fmt.Sprintf("/projects/%d/monitors/nightly-backup", f.billing.ID)), http.StatusNotFound)
+}
+
+// addMonitors gives web and billing a monitor each, "nightly", with a
+// check-in.
+func (f *fixture) addMonitors() {
+	f.t.Helper()
+	cfg := &event.MonitorConfig{ScheduleType: event.ScheduleCrontab, Crontab: "0 3 * * *", MarginMinutes: 5,
+		MaxRuntimeMinutes: 60, FailureThreshold: 1, RecoveryThreshold: 1}
+	for _, pid := range []int64{f.web.ID, f.billing.ID} {
+		_, err := f.db.SaveCheckIns(f.ctx, []store.CheckInRequest{{ProjectID: pid, CheckIn: event.CheckIn{
+			ID: fmt.Sprintf("%032x", pid), Slug: "nightly", Status: event.CheckInOK, Config: cfg, Received: now.Add(-time.Hour)}}})
+		f.must(err)
+	}
+}
+
+// TestDeleteMonitor: the monitor page offers those who manage the project
+// a Delete link to a confirmation page, whose form (with its CSRF token)
+// deletes the monitor and its check-ins; a member is offered neither, and
+// a form without the token deletes nothing.
+func TestDeleteMonitor(t *testing.T) {
+	f := newFixture(t)
+	f.addMonitors()
+	page := fmt.Sprintf("/projects/%d/monitors/nightly", f.web.ID)
+	link := `href="` + page + `/delete">Delete…</a>`
+
+	noBody(t, f.get(roleMember, page), link)
+	wantStatus(t, f.get(roleMember, page+"/delete"), http.StatusNotFound)
+	wantBody(t, f.get(roleLead, page), link)
+	r := f.get(roleLead, page+"/delete")
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, "Delete this monitor?", `<form method="post" action="`+page+`/delete"`, `name="csrf_token"`, `<a class="button" href="`+page+`">Cancel</a>`)
+
+	r = f.do(request{method: http.MethodPost, role: roleLead, path: page + "/delete", noCSRF: true})
+	wantStatus(t, r, http.StatusForbidden)
+	if _, _, err := f.db.GetMonitor(f.ctx, store.System, f.web.ID, "nightly", 1); err != nil {
+		t.Fatalf("after a POST without its CSRF token: %v", err)
+	}
+
+	r = f.post(roleLead, page+"/delete", nil)
+	wantRedirect(t, r, fmt.Sprintf("/projects/%d/monitors", f.web.ID))
+	if msg := flashOf(t, r); msg != "ok: Monitor nightly deleted with its check-ins." {
+		t.Errorf("flash %q", msg)
+	}
+	if _, _, err := f.db.GetMonitor(f.ctx, store.System, f.web.ID, "nightly", 1); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after the delete: %v, want not found", err)
+	}
+	if _, _, err := f.db.GetMonitor(f.ctx, store.System, f.billing.ID, "nightly", 1); err != nil {
+		t.Errorf("billing's monitor of the same slug: %v", err)
+	}
+	wantStatus(t, f.post(roleLead, page+"/delete", nil), http.StatusNotFound)
 }

@@ -29,7 +29,7 @@ import (
 // project-tabs) that pages use.
 var pageNames = []string{
 	"login", "forgot-password", "set-password", "error", "account",
-	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "monitors", "monitor", "confirm-delete", "confirm-merge", "confirm-remove-member",
+	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "monitors", "monitor", "confirm-delete", "confirm-delete-monitor", "confirm-merge", "confirm-remove-member",
 	"admin-users", "admin-projects", "admin-project", "alerts", "alert-rule", "tokens",
 }
 
