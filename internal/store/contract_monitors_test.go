@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -238,7 +239,11 @@ func testMonitorsHeldRace(e *env) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
+	// The first half of a SaveCheckIns, stopped before its commit.
 	done := checkIn(pid, "race", 1, event.CheckInOK, t0, nil)
+	if err := db.lockMonitorProjects(ctx, tx, []CheckInRequest{done}); err != nil {
+		t.Fatal(err)
+	}
 	if r, err := db.saveCheckIn(ctx, tx, pid, done.CheckIn); err != nil || !r.Held {
 		t.Fatalf("hold = %+v, %v", r, err)
 	}
@@ -259,6 +264,120 @@ func testMonitorsHeldRace(e *env) {
 	}
 	if n := e.count(`SELECT COUNT(*) FROM monitor_held_checkins`); n != 0 {
 		t.Errorf("%d check-ins left held", n)
+	}
+}
+
+// testMonitorsBoundedConcurrent: on PostgreSQL, workers making monitors
+// in one project at once stay within MaxNewMonitorsPerHour and
+// MaxMonitorsPerProject: each counts the monitors under the project's
+// lock, after the others' commits.
+func testMonitorsBoundedConcurrent(e *env) {
+	if e.db.Dialect() != DialectPostgres {
+		return // SQLite writes one transaction at a time.
+	}
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	const workers, each = 8, 25
+	run := func(at time.Time, prefix string) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for w := range workers {
+			wg.Go(func() {
+				// One transaction per check-in, as a queue delivers
+				// them, so that the workers' counts interleave.
+				for i := range each {
+					req := checkIn(pid, fmt.Sprintf("%s-%d-%d", prefix, w, i), w*each+i, event.CheckInOK, at, hourly())
+					if _, err := db.SaveCheckIns(ctx, []CheckInRequest{req}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	run(t0, "hour")
+	if n := e.count(`SELECT COUNT(*) FROM monitors WHERE project_id = $1`, pid); n != MaxNewMonitorsPerHour {
+		t.Errorf("%d monitors made by %d workers of %d each in an hour, want the bound %d", n, workers, each, MaxNewMonitorsPerHour)
+	}
+	// Made days ago, up to a few short of the project's bound.
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO monitors (project_id, slug, schedule_type, crontab, interval_n, interval_unit, timezone,
+		margin_minutes, max_runtime_minutes, failure_threshold, recovery_threshold, status, failures, oks, last_checkin, last_status,
+		next_expected, created_at) SELECT $1, 'old-' || g, 'crontab', '0 * * * *', 0, '', '', 1, 30, 1, 1, 'new', 0, 0, 0, '', 0, $2
+		FROM generate_series(1, $3) g`, pid, millis(t0.Add(-72*time.Hour)), MaxMonitorsPerProject-MaxNewMonitorsPerHour-3); err != nil {
+		t.Fatal(err)
+	}
+	run(t0.Add(2*time.Hour), "later")
+	if n := e.count(`SELECT COUNT(*) FROM monitors WHERE project_id = $1`, pid); n != MaxMonitorsPerProject {
+		t.Errorf("%d monitors after %d workers made more, want the bound %d", n, workers, MaxMonitorsPerProject)
+	}
+}
+
+// testMonitorsLockOrder: on PostgreSQL, a batch that locked a monitor's
+// row and then makes a monitor does not deadlock with a batch that made a
+// monitor and then reaches that row: both take the project's lock before
+// any row. A third transaction holds the first batch between the two.
+func testMonitorsLockOrder(e *env) {
+	if e.db.Dialect() != DialectPostgres {
+		return // SQLite writes one transaction at a time.
+	}
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	e.saveCheckIns(checkIn(pid, "shared", 1, event.CheckInOK, t0, hourly()), checkIn(pid, "gate", 2, event.CheckInOK, t0, hourly()))
+	gate, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gate.Rollback()
+	var id int64
+	if err := gate.QueryRowContext(ctx, `SELECT id FROM monitors WHERE slug = 'gate' FOR UPDATE`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(time.Hour)
+	done := make(chan error, 2)
+	go func() {
+		_, err := db.SaveCheckIns(ctx, []CheckInRequest{checkIn(pid, "shared", 10, event.CheckInOK, at, nil),
+			checkIn(pid, "gate", 11, event.CheckInOK, at, nil), checkIn(pid, "first-new", 12, event.CheckInOK, at, hourly())})
+		done <- err
+	}()
+	e.waitLockWaiters(1)
+	go func() {
+		_, err := db.SaveCheckIns(ctx, []CheckInRequest{checkIn(pid, "second-new", 20, event.CheckInOK, at, hourly()),
+			checkIn(pid, "shared", 21, event.CheckInOK, at, nil)})
+		done <- err
+	}()
+	e.waitLockWaiters(2)
+	if err := gate.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Errorf("a batch failed: %v", err)
+		}
+	}
+	if n := e.count(`SELECT COUNT(*) FROM monitors WHERE project_id = $1`, pid); n != 4 {
+		t.Errorf("%d monitors, want shared, gate and the two made", n)
+	}
+	if _, cis := e.monitor("shared"); len(cis) != 3 {
+		t.Errorf("shared has %d check-ins, want 3", len(cis))
+	}
+}
+
+// waitLockWaiters waits until n transactions of the test's database wait
+// for a lock.
+func (e *env) waitLockWaiters(n int64) {
+	e.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got := e.count(`SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d transactions wait for a lock, want %d", got, n)
+		}
 	}
 }
 

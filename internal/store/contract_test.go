@@ -83,6 +83,8 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"MonitorsBounded", testMonitorsBounded},
 		{"MonitorsHeld", testMonitorsHeld},
 		{"MonitorsHeldRace", testMonitorsHeldRace},
+		{"MonitorsBoundedConcurrent", testMonitorsBoundedConcurrent},
+		{"MonitorsLockOrder", testMonitorsLockOrder},
 		{"JudgeMonitors", testJudgeMonitors},
 		{"JudgeMissedRunsOnSchedule", testJudgeMissedRunsOnSchedule},
 		{"MonitorAlerts", testMonitorAlerts},

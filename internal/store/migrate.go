@@ -34,9 +34,10 @@ const projectNameLockKey = migrateLockKey + 2
 const releaseLockKey int32 = 0x666c79
 
 // monitorLockKey is the first key of the PostgreSQL advisory locks, one
-// per project, that serialise holding a check-in of a monitor not made
-// yet with making monitors (storeCheckIn), so that none is held after the
-// check-in that makes its monitor took the held ones.
+// per project, that a batch of check-ins takes before anything else
+// (lockMonitorProjects), so that none is held after the check-in that
+// makes its monitor took the held ones, and the monitors bounds count
+// after other batches' commits.
 const monitorLockKey = releaseLockKey + 1
 
 // storeMigrations are the store's own tables. The queue's tables appear in

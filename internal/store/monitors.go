@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
@@ -159,6 +160,9 @@ func (d *DB) SaveCheckIns(ctx context.Context, reqs []CheckInRequest) ([]CheckIn
 	}
 	results := make([]CheckInResult, len(reqs))
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		if err := d.lockMonitorProjects(ctx, tx, reqs); err != nil {
+			return err
+		}
 		for i, r := range reqs {
 			res, err := d.saveCheckIn(ctx, tx, r.ProjectID, r.CheckIn)
 			if err != nil {
@@ -172,6 +176,31 @@ func (d *DB) SaveCheckIns(ctx context.Context, reqs []CheckInRequest) ([]CheckIn
 		return nil, fmt.Errorf("store: save check-ins: %w", err)
 	}
 	return results, nil
+}
+
+// lockMonitorProjects takes, on PostgreSQL, the monitor lock
+// (monitorLockKey) of each project of reqs, in the order of the keys and
+// before any monitor's row: a batch that took its lock only on reaching a
+// monitor to make, holding the rows it had stored to, deadlocked with one
+// that had made a monitor first and then reached those rows. The lock
+// also makes the monitors bounds (MaxMonitorsPerProject,
+// MaxNewMonitorsPerHour) count after the other workers' commits, and a
+// check-in held while another batch makes its monitor wait for it.
+func (d *DB) lockMonitorProjects(ctx context.Context, tx *sql.Tx, reqs []CheckInRequest) error {
+	if d.dialect != DialectPostgres {
+		return nil // SQLite writes one transaction at a time.
+	}
+	keys := make([]int32, len(reqs))
+	for i, r := range reqs {
+		keys[i] = int32(r.ProjectID) // IDs past 2^31 share a lock, and only wait for each other
+	}
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, monitorLockKey, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // saveCheckIn stores one check-in and, when it created its monitor, the
@@ -207,16 +236,9 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 		return CheckInResult{}, false, err
 	}
 	// Locked, so that the monitors job and other workers' check-ins of
-	// the monitor wait for this one's counts instead of overwriting them.
+	// the monitor wait for this one's counts instead of overwriting them;
+	// the project's lock is held already (lockMonitorProjects).
 	m, err := loadMonitor(ctx, tx, `project_id = $1 AND slug = $2`+d.forUpdate(), projectID, ci.Slug)
-	if errors.Is(err, ErrNotFound) && d.dialect == DialectPostgres {
-		// Another transaction may be making the monitor, or holding a
-		// check-in for it: wait for it, then look again.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, monitorLockKey, int32(projectID)); err != nil { // IDs past 2^31 share a lock, and only wait for each other
-			return CheckInResult{}, false, err
-		}
-		m, err = loadMonitor(ctx, tx, `project_id = $1 AND slug = $2`+d.forUpdate(), projectID, ci.Slug)
-	}
 	created := false
 	switch {
 	case errors.Is(err, ErrNotFound) && ci.Config == nil:
