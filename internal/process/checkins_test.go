@@ -66,3 +66,33 @@ func TestDroppedCheckInsLogThrottled(t *testing.T) {
 		t.Errorf("%d lines of dropped check-ins for 50, want 1:\n%s", n, log.String())
 	}
 }
+
+// TestHeldCheckInsDroppedLogged: check-ins held in a project at its bound
+// of held ones push out older ones; that is logged, with the project and
+// how many, once for the batch and then at most every 10 seconds.
+func TestHeldCheckInsDroppedLogged(t *testing.T) {
+	var log bytes.Buffer
+	now := time.Date(2026, 3, 14, 10, 0, 0, 0, time.UTC)
+	p := New(Config{Saver: &fakeSaver{full: "early"}, Log: slog.New(slog.NewTextHandler(&log, nil)), Now: func() time.Time { return now }})
+	batch := func(id string, n int) [][]byte {
+		var cis []event.CheckIn
+		for i := range n {
+			cis = append(cis, event.CheckIn{ID: id + strconv.Itoa(i), Slug: "early", Status: "ok"})
+		}
+		return [][]byte{body(t, checkInsEvent(strings.Repeat(id, 32), cis...))}
+	}
+	p.ProcessBatch(context.Background(), batch("a", 30))
+	p.ProcessBatch(context.Background(), batch("b", 5))
+	now = now.Add(10 * time.Second)
+	p.ProcessBatch(context.Background(), batch("c", 2))
+	var lines []string
+	for l := range strings.Lines(log.String()) {
+		if strings.Contains(l, "dropped held check-ins") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 2 || !strings.Contains(lines[0], "project=1 check_ins=30 ") || !strings.Contains(lines[0], "not_logged_since=0") ||
+		!strings.Contains(lines[1], "check_ins=2 ") || !strings.Contains(lines[1], "not_logged_since=1") {
+		t.Errorf("want two lines, of 30 and of 2 with one held back; log:\n%s", log.String())
+	}
+}

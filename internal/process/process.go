@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"github.com/getflytrap/flytrap/internal/logthrottle"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -466,8 +468,9 @@ func (p *Processor) saveSessionsBatch(ctx context.Context, items []*item) error 
 // Storing a check-in again changes nothing, so a message retried after its
 // check-ins were stored is harmless. A check-in the store drops (a
 // project at its monitors' bound) is logged; one of a monitor not made yet
-// the store holds for the check-in that makes it. A failure is recorded on
-// each item, which is retried.
+// the store holds for the check-in that makes it, and the held ones that
+// makes the store drop (the project's bound) are logged by project. A
+// failure is recorded on each item, which is retried.
 func (p *Processor) saveCheckIns(ctx context.Context, items []*item) {
 	var (
 		with []*item
@@ -489,6 +492,7 @@ func (p *Processor) saveCheckIns(ctx context.Context, items []*item) {
 		err = fmt.Errorf("the store returned %d results for %d check-ins", len(results), len(reqs))
 	}
 	n := 0
+	heldDropped := map[int64]int64{} // by project
 	for _, it := range with {
 		orphan, dup := false, true
 		for _, ci := range it.ev.Crons.CheckIns {
@@ -499,6 +503,7 @@ func (p *Processor) saveCheckIns(ctx context.Context, items []*item) {
 			n++
 			orphan = orphan || r.Orphan
 			dup = dup && (r.Duplicate || r.Dropped != "")
+			heldDropped[it.ev.ProjectID] += r.HeldDropped
 			if r.Dropped != "" {
 				if ok, held := p.dropped.Allow("dropped a check-in", p.cfg.Now()); ok {
 					p.cfg.Log.Info("dropped a check-in", "project", it.ev.ProjectID, "monitor", ci.Slug, "check_in_id", ci.ID, "reason", r.Dropped, "not_logged_since", held)
@@ -513,6 +518,16 @@ func (p *Processor) saveCheckIns(ctx context.Context, items []*item) {
 			it.orphan = true
 		case it.ev.Sessions == nil:
 			it.res = store.SaveResult{Duplicate: dup}
+		}
+	}
+	for _, pid := range slices.Sorted(maps.Keys(heldDropped)) {
+		if heldDropped[pid] == 0 {
+			continue
+		}
+		if ok, held := p.dropped.Allow("dropped held check-ins", p.cfg.Now()); ok {
+			p.cfg.Log.Info("dropped held check-ins", "project", pid, "check_ins", heldDropped[pid],
+				"reason", fmt.Sprintf("the project holds %d check-ins of monitors not made yet, the most it may; the oldest go first", store.MaxHeldCheckInsPerProject),
+				"not_logged_since", held)
 		}
 	}
 }

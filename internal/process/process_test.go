@@ -40,6 +40,9 @@ type fakeSaver struct {
 	// of monitors the store does not know, whose check-ins it drops.
 	checkIns []store.CheckInRequest
 	unknown  string
+	// full names slugs whose check-ins the store holds in a project at
+	// its bound of held check-ins, dropping one held before.
+	full string
 }
 
 func (f *fakeSaver) SaveCheckIns(_ context.Context, reqs []store.CheckInRequest) ([]store.CheckInResult, error) {
@@ -52,6 +55,10 @@ func (f *fakeSaver) SaveCheckIns(_ context.Context, reqs []store.CheckInRequest)
 	for i, r := range reqs {
 		if r.CheckIn.Slug == f.unknown && r.CheckIn.Config == nil {
 			results[i].Dropped = "no monitor"
+			continue
+		}
+		if r.CheckIn.Slug == f.full && r.CheckIn.Config == nil {
+			results[i].Held, results[i].HeldDropped = true, 1
 			continue
 		}
 		f.checkIns = append(f.checkIns, r)

@@ -190,7 +190,13 @@ func testMonitorsHeld(e *env) {
 	for i := range reqs {
 		reqs[i] = checkIn(other.ID, fmt.Sprintf("job-%d", i), i, event.CheckInOK, t0.Add(time.Duration(i)*time.Millisecond), nil)
 	}
-	e.saveCheckIns(reqs...)
+	res = e.saveCheckIns(reqs...)
+	if r := res[len(res)-2]; !r.Held || r.HeldDropped != 0 {
+		t.Errorf("check-in %d held: %+v, want held with none dropped", len(res)-1, r)
+	}
+	if r := res[len(res)-1]; !r.Held || r.HeldDropped != 1 {
+		t.Errorf("check-in %d held: %+v, want held with the oldest dropped", len(res), r)
+	}
 	if n := e.count(`SELECT COUNT(*) FROM monitor_held_checkins WHERE project_id = $1`, other.ID); n != MaxHeldCheckInsPerProject {
 		t.Errorf("%d held of %d sent; want %d", n, len(reqs), MaxHeldCheckInsPerProject)
 	}

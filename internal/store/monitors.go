@@ -115,6 +115,10 @@ type CheckInResult struct {
 	// not exist yet: it waits, HeldCheckInTTL at most, for a check-in
 	// that creates the monitor.
 	Held bool
+	// HeldDropped is how many check-ins the project held before were
+	// dropped, the oldest, to hold this one within
+	// MaxHeldCheckInsPerProject.
+	HeldDropped int64
 	// Orphan is true when the project no longer exists.
 	Orphan bool
 	// Duplicate is true when the check-in was known with that status or
@@ -352,9 +356,13 @@ func holdCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci event.Chec
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, projectID, ci.Slug, ci.ID, ci.Status, duration, ci.Environment, ci.Release, millis(ci.Received)); err != nil {
 			return CheckInResult{}, err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM monitor_held_checkins WHERE project_id = $1 AND id <= (
+		res, err := tx.ExecContext(ctx, `DELETE FROM monitor_held_checkins WHERE project_id = $1 AND id <= (
 			SELECT id FROM monitor_held_checkins WHERE project_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)`, projectID, MaxHeldCheckInsPerProject)
-		return CheckInResult{Held: true}, err
+		if err != nil {
+			return CheckInResult{}, err
+		}
+		n, err := res.RowsAffected()
+		return CheckInResult{Held: true, HeldDropped: n}, err
 	case err != nil:
 		return CheckInResult{}, err
 	case old != event.CheckInInProgress || ci.Status == event.CheckInInProgress:
