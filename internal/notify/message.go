@@ -401,12 +401,16 @@ type MonitorWebhookPayload struct {
 	Reason  string              `json:"reason"`
 	Project string              `json:"project"`
 	Monitor *store.AlertMonitor `json:"monitor"`
-	URL     string              `json:"url,omitempty"`
+	// Held is, for store.ReasonMonitorsHeld, how many monitor alerts the
+	// channel was not sent one by one; Monitor is the latest's.
+	Held int64  `json:"held,omitempty"`
+	URL  string `json:"url,omitempty"`
 }
 
 func webhookBody(m Message) ([]byte, error) {
 	if m.Payload.Monitor != nil {
-		return json.Marshal(MonitorWebhookPayload{ID: m.Key, Reason: m.Reason, Project: m.Project, Monitor: m.Payload.Monitor, URL: m.MonitorURL})
+		return json.Marshal(MonitorWebhookPayload{ID: m.Key, Reason: m.Reason, Project: m.Project, Monitor: m.Payload.Monitor,
+			Held: m.Payload.Held, URL: m.MonitorURL})
 	}
 	return json.Marshal(WebhookPayload{ID: m.Key, Reason: m.Reason, Project: m.Project, Issue: m.Payload, Stack: m.Stack, URL: m.IssueURL})
 }
