@@ -106,10 +106,7 @@ type CheckInRequest struct {
 // CheckInResult is what storing one check-in did.
 type CheckInResult struct {
 	// Dropped says why the check-in was not stored ("" when it was): a
-	// project already at MaxMonitorsPerProject.
-	// monitor Flytrap does not know and the check-in had no config to
-	// create, or a project already at MaxMonitorsPerProject or
-	// MaxNewMonitorsPerHour.
+	// project already at MaxMonitorsPerProject or MaxNewMonitorsPerHour.
 	Dropped string
 	// Held is true when the check-in had no config and its monitor does
 	// not exist yet: it waits, HeldCheckInTTL at most, for a check-in
@@ -148,14 +145,13 @@ type MonitorTransition struct {
 
 // SaveCheckIns stores check-ins in one transaction and returns one result
 // per request. A check-in with a config creates its monitor (within
-// MaxMonitorsPerProject) or replaces its settings; one without a config
-// for a monitor Flytrap does not know is held, and applied right after the
-// check-in that creates the monitor, in the order received. An
-// MaxMonitorsPerProject and MaxNewMonitorsPerHour) or replaces its settings; one without a config
-// for a monitor Flytrap does not know is dropped, as Sentry drops it. An
-// in_progress check-in is finished by an ok or error with its ID; a
-// check-in already finished stays so. The queue delivers at least once;
-// a check-in stored before changes nothing the second time.
+// MaxMonitorsPerProject and MaxNewMonitorsPerHour) or replaces its
+// settings; one without a config for a monitor Flytrap does not know is
+// held, and applied right after the check-in that creates the monitor, in
+// the order received. An in_progress check-in is finished by an ok or
+// error with its ID; a check-in already finished stays so. The queue
+// delivers at least once; a check-in stored before changes nothing the
+// second time.
 func (d *DB) SaveCheckIns(ctx context.Context, reqs []CheckInRequest) ([]CheckInResult, error) {
 	for _, r := range reqs {
 		if r.ProjectID <= 0 || r.CheckIn.ID == "" || r.CheckIn.Slug == "" {
