@@ -38,7 +38,18 @@ var ErrTrailing = errors.New("unexpected data after the top-level value")
 // jsontext's tokens in one pass, where encoding/json's Decoder makes two
 // (it finds the value's end, then unmarshals). Errors other than ErrEmpty
 // and ErrTrailing are jsontext's syntax errors.
-func Parse(data []byte) (any, error) {
+func Parse(data []byte) (v any, err error) {
+	err = Read(data, func(dec *jsontext.Decoder) error {
+		v, err = parse(dec)
+		return err
+	})
+	return v, err
+}
+
+// Read calls fn with a decoder of data as lenient as Parse's, for a reader
+// that walks the tokens itself instead of building the tree; fn's error is
+// Read's. The decoder is reused after fn returns, and is not to be kept.
+func Read(data []byte, fn func(dec *jsontext.Decoder) error) error {
 	r := readers.Get().(*reader)
 	defer func() {
 		// The buffer holds the caller's data: not kept past the call.
@@ -48,7 +59,7 @@ func Parse(data []byte) (any, error) {
 	}()
 	r.src = *bytes.NewBuffer(data)
 	r.dec.Reset(&r.src, readOptions...)
-	return parse(&r.dec)
+	return fn(&r.dec)
 }
 
 // reader is a decoder and the buffer it reads, kept for the next Parse:
@@ -95,7 +106,7 @@ func readTree(dec *jsontext.Decoder, tok jsontext.Token) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			name := memberName(k) // before the next read voids k
+			name := Unquote(k) // before the next read voids k
 			vt, err := dec.ReadToken()
 			if err != nil {
 				return nil, err
@@ -133,11 +144,12 @@ func readTree(dec *jsontext.Decoder, tok jsontext.Token) (any, error) {
 	}
 }
 
-// memberName is the name a quoted member name k spells. The names of the
-// Sentry protocol come from one table instead of a new string each: an
-// event repeats them in every breadcrumb and frame, and allocating them
-// was 30% of the tree's allocations on a 50 KB event.
-func memberName(k jsontext.Value) string {
+// Unquote is the string a quoted JSON string k (a member name or a string
+// value, as a decoder's ReadValue returns it) spells, as Parse reads it.
+// The names of the Sentry protocol come from one table instead of a new
+// string each: an event repeats them in every breadcrumb and frame, and
+// allocating them was 30% of the tree's allocations on a 50 KB event.
+func Unquote(k jsontext.Value) string {
 	inner := k[1 : len(k)-1]
 	if name, ok := protocolNames[string(inner)]; ok {
 		return name

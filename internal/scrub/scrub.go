@@ -9,14 +9,18 @@
 package scrub
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/jsontree"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // The masks. Filtered replaces a value under a sensitive key; CardMask and
@@ -265,6 +269,8 @@ type scrubber struct {
 	m      *matcher
 	loc    string
 	counts map[string]int
+	// loud is set once quiet could not vouch for a value of the event.
+	loud bool
 }
 
 func (s *scrubber) count(n int) {
@@ -486,6 +492,20 @@ func (s *scrubber) raw(b json.RawMessage) json.RawMessage {
 	if len(b) == 0 {
 		return b
 	}
+	if !s.loud {
+		if s.quiet(b) {
+			return b
+		}
+		// An event with one secret often has more (a password in
+		// every frame's arguments): its other values go straight to
+		// the tree, which quiet's read would only precede.
+		s.loud = true
+	}
+	return s.rawTree(b)
+}
+
+// rawTree is raw on b's tree, for the values quiet cannot vouch for.
+func (s *scrubber) rawTree(b json.RawMessage) json.RawMessage {
 	v, ok := decode(b)
 	if !ok {
 		// Not JSON: nothing upstream produces it, but it may still
@@ -504,6 +524,165 @@ func (s *scrubber) raw(b json.RawMessage) json.RawMessage {
 		return b
 	}
 	return encode(v)
+}
+
+// errLoud stops quiet's read at the first value that would be scrubbed.
+var errLoud = errors.New("scrub: a value would change")
+
+// quiet reports whether b is one JSON value and walking its tree would
+// filter or mask nothing, which is what most frames' variables, contexts
+// and data bags come to: raw then keeps b as it is, and building the tree
+// (maps of every object, a string or number in an interface each) was half
+// of scrubbing a 50 KB event (docs/benchmarks.md). It reads b's values
+// once, in walk's order, and scrubs each string and number as walk does;
+// the shapes walk changes by their key (sensitive and cookie keys, pair
+// lists, depth) make it answer false unless it is sure nothing changes,
+// and raw builds the tree. Counts are left as they were.
+func (s *scrubber) quiet(b []byte) bool {
+	before, had := s.counts[s.loc]
+	err := jsontree.Read(b, func(dec *jsontext.Decoder) error {
+		if !s.quietValue(dec, 0, false) {
+			return errLoud
+		}
+		if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+			return errLoud
+		}
+		return nil
+	})
+	if err == nil {
+		return true
+	}
+	if had {
+		s.counts[s.loc] = before
+	} else {
+		delete(s.counts, s.loc)
+	}
+	return false
+}
+
+// quietValue reads the next value, at depth, and reports whether walk
+// would keep it as it is. inList is true for an item of a list, which may
+// be a [name, value] pair of a pair list (isPairList), whose value walk
+// scrubs by the name. Every member of an object is read, a repeated
+// name's too, where walk sees only the last: a stricter answer, never a
+// wrong one.
+func (s *scrubber) quietValue(dec *jsontext.Decoder, depth int, inList bool) bool {
+	switch dec.PeekKind() {
+	case '{':
+		if depth >= maxDepth {
+			return false
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return false
+		}
+		for dec.PeekKind() != '}' {
+			k, err := dec.ReadValue()
+			if err != nil {
+				return false
+			}
+			c := s.m.classify(jsontree.Unquote(k))
+			if c == safe {
+				if dec.SkipValue() != nil {
+					return false
+				}
+				continue
+			}
+			if !s.quietUnder(dec, c, depth+1, false) {
+				return false
+			}
+		}
+		_, err := dec.ReadToken()
+		return err == nil
+	case '[':
+		if depth >= maxDepth {
+			return false
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return false
+		}
+		name := plain
+		for i := 0; dec.PeekKind() != ']'; i++ {
+			switch k := dec.PeekKind(); {
+			case inList && i == 0 && (k == '"' || k == '0'):
+				v, err := dec.ReadValue()
+				if err != nil || !s.quietScalar(v, depth+1) {
+					return false
+				}
+				// A pair's name is read as walk reads it: a number as
+				// its digits.
+				if k == '"' {
+					name = s.m.classify(jsontree.Unquote(v))
+				} else {
+					name = s.m.classify(string(v))
+				}
+			case inList && i == 1:
+				// Outside a pair list the item is walked as any other:
+				// a safe name's value is read all the same.
+				if name == safe {
+					name = plain
+				}
+				if !s.quietUnder(dec, name, depth+1, true) {
+					return false
+				}
+			default:
+				if !s.quietValue(dec, depth+1, true) {
+					return false
+				}
+			}
+		}
+		_, err := dec.ReadToken()
+		return err == nil
+	case '"', '0':
+		v, err := dec.ReadValue()
+		return err == nil && s.quietScalar(v, depth)
+	}
+	return dec.SkipValue() == nil // true, false and null, which walk keeps
+}
+
+// quietUnder reads the value of a key or pair name of class c (not safe)
+// at depth and reports whether walk would keep it: a sensitive key's
+// value is filtered unless it is null, empty or filtered already, and
+// quiet leaves cookie jars to walk.
+func (s *scrubber) quietUnder(dec *jsontext.Decoder, c class, depth int, inList bool) bool {
+	switch c {
+	case sensitive:
+		switch dec.PeekKind() {
+		case 'n':
+			return dec.SkipValue() == nil
+		case '"':
+			v, err := dec.ReadValue()
+			return err == nil && (string(v) == `""` || string(v) == `"`+Filtered+`"`)
+		}
+		return false
+	case cookies:
+		return dec.PeekKind() == 'n' && dec.SkipValue() == nil
+	}
+	return s.quietValue(dec, depth, inList)
+}
+
+// quietScalar scrubs the string or number v (as read, quoted) as walk
+// does, and reports whether nothing was.
+func (s *scrubber) quietScalar(v jsontext.Value, depth int) bool {
+	if v.Kind() == '0' {
+		_, n := maskText(string(v))
+		return n == 0
+	}
+	if bytes.IndexByte(v, '\\') < 0 && !mayScrub(v[1:len(v)-1]) {
+		return true
+	}
+	before := s.counts[s.loc]
+	s.embedded(jsontree.Unquote(v), depth)
+	return s.counts[s.loc] == before
+}
+
+// mayScrub is false for text that embedded keeps as it is without
+// reading it: no JSON opener and no form ("{", "[", "="), no URL query
+// or fragment ("?", "#"), and nothing maskText masks, which takes a
+// digit, or ":" or "-" for a URL's password or a private key. Most text
+// in events is such words, and needs no string made of it.
+// FuzzMayScrub holds it to embedded.
+func mayScrub(b []byte) bool {
+	return bytes.ContainsAny(b, "0123456789{[=?#:-")
 }
 
 // walk scrubs a decoded JSON value.
