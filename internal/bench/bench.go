@@ -279,7 +279,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("start the baseline server: %w", err)
 		}
-		srv := &http.Server{Handler: bareServer(), ReadHeaderTimeout: 10 * time.Second}
+		srv := baselineServer()
 		go srv.Serve(ln)
 		b := phase(PhaseBaseline, "http://"+ln.Addr().String()+"/api/1/envelope/", nil)
 		srv.Close()

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/ops"
 )
 
 // LoadResult is what one phase of load (the baseline or the server) saw.
@@ -210,6 +212,13 @@ func pace(ctx context.Context, rate float64) <-chan struct{} {
 		}
 	}()
 	return ch
+}
+
+// baselineServer serves bareServer with the main server's header bounds,
+// so that the baseline reads requests as the measured server does and a
+// request stalled on it holds no more.
+func baselineServer() *http.Server {
+	return &http.Server{Handler: bareServer(), ReadHeaderTimeout: ops.ReadHeaderTimeout, MaxHeaderBytes: ops.MaxHeaderBytes}
 }
 
 // bareServer answers every request with 200 after reading its body: the

@@ -22,6 +22,18 @@ import (
 // certificate renewals to keep working while an operator reacts.
 const DefaultMinFreeBytes = 100 << 20
 
+// MaxHeaderBytes bounds a request's line and headers on every Flytrap
+// server; larger ones get net/http's 431. SDKs send about 1 KB and a
+// browser's dashboard cookies a few KB; Go's default of 1 MiB let each
+// stalled connection hold a megabyte of headers, which no other limit
+// counts.
+const MaxHeaderBytes = 64 << 10
+
+// ReadHeaderTimeout bounds how long every Flytrap server waits for a
+// request's headers: SDKs and browsers send them at once, so 5 s is
+// plenty and cuts off clients that trickle them.
+const ReadHeaderTimeout = 5 * time.Second
+
 // readyTimeout bounds all of a readiness probe's checks together; probes
 // retry, and a database slower than this is not ready.
 const readyTimeout = 3 * time.Second

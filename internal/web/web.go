@@ -163,24 +163,17 @@ func (w *Web) Listen(ctx context.Context) {
 	_ = (&live.Listener{DB: w.db.SQL(), Hub: w.hub, Log: w.log}).Run(ctx)
 }
 
-// MaxHeaderBytes bounds a request's line and headers; larger ones get
-// net/http's 431. SDKs send about 1 KB and a browser's dashboard cookies a
-// few KB; Go's default of 1 MiB let each stalled connection hold a
-// megabyte of headers, which no other limit counts.
-const MaxHeaderBytes = 64 << 10
-
 // MaxStreamsPerConn bounds the requests an HTTP/2 client (the EC2
 // dashboard under TLS) has open on one connection, each of which may hold
-// MaxHeaderBytes while its body stalls: the 100 to 250 of Go's defaults
+// ops.MaxHeaderBytes while its body stalls: the 100 to 250 of Go's defaults
 // let one connection hold as much as a hundred. A dashboard page loads a
 // handful of files at once, sentry-cli uploads 8 chunks; more wait their
 // turn in the client.
 const MaxStreamsPerConn = 16
 
 // HTTPServer returns a server for h with timeouts suited to SDK uploads and
-// dashboards; serve it on Listener's listener. SDKs and browsers send their
-// headers at once, so 5 s is plenty and cuts off clients that trickle
-// them, and they are at most MaxHeaderBytes. Bodies get deadlines of
+// dashboards; serve it on Listener's listener. Headers get
+// ops.ReadHeaderTimeout and are at most ops.MaxHeaderBytes. Bodies get deadlines of
 // their own (Handler; ingest's ingest.Config.BodyTimeout), tighter for a
 // stalled body and longer for a large steady one; ReadTimeout is the
 // bound of a handler served without them. Idle keep-alive
@@ -191,8 +184,8 @@ const MaxStreamsPerConn = 16
 func (w *Web) HTTPServer(h http.Handler) *http.Server {
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		MaxHeaderBytes:    MaxHeaderBytes,
+		ReadHeaderTimeout: ops.ReadHeaderTimeout,
+		MaxHeaderBytes:    ops.MaxHeaderBytes,
 		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: MaxStreamsPerConn},
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       time.Minute,

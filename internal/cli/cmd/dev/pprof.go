@@ -6,7 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"time"
+
+	"github.com/getflytrap/flytrap/internal/ops"
 )
 
 // checkPprofAddr accepts only loopback addresses: profiles show
@@ -25,20 +26,26 @@ func checkPprofAddr(addr string) error {
 	return nil
 }
 
-// servePprof serves net/http/pprof's handlers on ln until ctx ends. They
-// are on a mux of their own, so the server's never carries them.
+// servePprof serves pprofServer on ln until ctx ends.
 func servePprof(ctx context.Context, ln net.Listener) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := pprofServer()
 	go func() {
 		<-ctx.Done()
 		srv.Close()
 	}()
 	// Profiling is a diagnostic: its failing must not stop the server.
 	_ = srv.Serve(ln)
+}
+
+// pprofServer serves net/http/pprof's handlers. They are on a mux of their
+// own, so the main server's never carries them; the main server's header
+// bounds apply, as a request stalled here holds as much as one there.
+func pprofServer() *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: ops.ReadHeaderTimeout, MaxHeaderBytes: ops.MaxHeaderBytes}
 }

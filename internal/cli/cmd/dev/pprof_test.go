@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/ops"
 )
 
 func TestCheckPprofAddr(t *testing.T) {
@@ -51,6 +53,18 @@ func TestServePprof(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "HeapAlloc") {
 		t.Errorf("heap profile: %d %.200s", resp.StatusCode, b)
+	}
+	// The main server's header bounds, where Go's defaults were a 1 MiB
+	// header and no timeout.
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/debug/pprof/", nil)
+	req.Header.Set("X-Big", strings.Repeat("x", ops.MaxHeaderBytes+8<<10))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a header over ops.MaxHeaderBytes: %v %v, want 431", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if got := pprofServer().ReadHeaderTimeout; got != ops.ReadHeaderTimeout {
+		t.Errorf("ReadHeaderTimeout = %v, want ops.ReadHeaderTimeout", got)
 	}
 	cancel()
 	select {
