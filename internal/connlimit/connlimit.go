@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // DefaultPerClient is the connections one client address may hold open at
@@ -32,7 +33,11 @@ const DefaultPerClient = 128
 // A connection is idle from when ConnState is told http.StateIdle until
 // it is told another state, so the http.Server serving on the Listener
 // must have ConnState as its hook; without it no connection is idle and
-// every one over the limit is refused.
+// every one over the limit is refused. An HTTP/1 connection is idle a
+// moment earlier, from when its response is written: net/http clears the
+// connection's write deadline then and only then tells the hook, so a
+// client that read the response and at once opened another connection
+// would otherwise find the address at its limit with nothing idle.
 type Listener struct {
 	net.Listener
 	// OnRefuse, when set before Accept is first called, is told of each
@@ -115,12 +120,36 @@ func (l *Listener) ConnState(nc net.Conn, s http.ConnState) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if c.released {
+		return
+	}
+	c.active, c.deadlineSet = s == http.StateActive, false
 	switch {
-	case c.released:
 	case s == http.StateIdle && !c.idle:
 		c.cl.push(c)
 	case s != http.StateIdle && c.idle:
 		c.cl.unlink(c)
+	}
+}
+
+// writeDeadlineSet tells the Listener that c's write deadline was set,
+// cleared when zero. net/http clears it once it has written an HTTP/1
+// response, just before it tells the hook StateIdle, so a connection
+// active since the hook last heard of it whose deadline is cleared is idle
+// already. One whose deadline was set while active is not: a handler
+// (ResponseController.SetWriteDeadline) or HTTP/2's writes
+// (WriteByteTimeout) set it, and clear it while the connection is busy.
+// A handler that clears a deadline it never set looks finished; none of
+// Flytrap's does.
+func (l *Listener) writeDeadlineSet(c *conn, zero bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case c.released || !c.active || c.idle:
+	case !zero:
+		c.deadlineSet = true
+	case !c.deadlineSet:
+		c.cl.push(c)
 	}
 }
 
@@ -174,14 +203,25 @@ type conn struct {
 	once sync.Once
 	// Guarded by l.mu: idle says c is in cl's idle list, between prev
 	// and next; released, that its place was given back, after which
-	// it is never idle again.
-	idle, released bool
-	prev, next     *conn
+	// it is never idle again; active, that the hook was last told
+	// http.StateActive, and deadlineSet, that a write deadline was set
+	// since (see writeDeadlineSet).
+	idle, released      bool
+	active, deadlineSet bool
+	prev, next          *conn
 }
 
 func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() { c.l.release(c) })
+	return err
+}
+
+// SetWriteDeadline tells the Listener, after setting the deadline, whether
+// a response was written (see Listener.writeDeadlineSet).
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	err := c.Conn.SetWriteDeadline(t)
+	c.l.writeDeadlineSet(c, t.IsZero())
 	return err
 }
 

@@ -215,3 +215,118 @@ func TestIdleHTTP2ConnectionMakesRoom(t *testing.T) {
 		wait(t, s.idle, fmt.Sprintf("client %d's connection to go idle", i+1))
 	}
 }
+
+// TestFinishedResponseMakesRoom: a connection whose response was written
+// but whose goroutine has not yet told the hook it is idle gives way to a
+// new one, as an idle one does: a client that read its answer and at once
+// opened another connection found its address at the limit with nothing
+// idle, and was refused. The hook holds the first connection's StateIdle
+// until the second was answered, so the window is no race. (httptest's
+// server takes a lock of its own around the hook, which would hold every
+// connection, so the server is net/http's.)
+func TestFinishedResponseMakesRoom(t *testing.T) {
+	// httptest's certificate, for a TLS listener of this test's own.
+	certs := httptest.NewTLSServer(http.NotFoundHandler())
+	certs.Close()
+	for _, useTLS := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", useTLS), func(t *testing.T) {
+			inner, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln := New(inner, 1)
+			var refused atomic.Int64
+			ln.OnRefuse = func(net.Addr) { refused.Add(1) }
+			held, release := make(chan struct{}, 4), make(chan struct{})
+			srv := &http.Server{
+				Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
+				ConnState: func(c net.Conn, st http.ConnState) {
+					if st == http.StateIdle {
+						held <- struct{}{}
+						<-release
+					}
+					ln.ConnState(c, st)
+				},
+			}
+			var serving net.Listener = ln
+			if useTLS {
+				serving = tls.NewListener(ln, &tls.Config{Certificates: certs.TLS.Certificates})
+			}
+			go srv.Serve(serving)
+			t.Cleanup(func() {
+				close(release)
+				srv.Close()
+			})
+			dial := func() *rawClient {
+				var c net.Conn
+				var err error
+				if useTLS {
+					c, err = tls.Dial("tcp", inner.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+				} else {
+					c, err = net.Dial("tcp", inner.Addr().String())
+				}
+				if err != nil {
+					t.Fatalf("dial: %v", err)
+				}
+				t.Cleanup(func() { c.Close() })
+				return &rawClient{c: c, r: bufio.NewReader(c)}
+			}
+
+			first := dial()
+			if err := first.get("/"); err != nil {
+				t.Fatal(err)
+			}
+			wait(t, held, "the first connection's hook to be held")
+			if err := dial().get("/"); err != nil {
+				t.Fatalf("a connection while the other's answered one was not yet idle: %v", err)
+			}
+			if !first.closed() {
+				t.Error("the answered connection was not closed")
+			}
+			if n := refused.Load(); n != 0 {
+				t.Errorf("%d connections refused, want 0", n)
+			}
+		})
+	}
+}
+
+// TestWriteDeadlineOfABusyConnection: a connection whose handler set a
+// write deadline and cleared it is still busy, and is not given up.
+func TestWriteDeadlineOfABusyConnection(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := New(inner, 1)
+	defer ln.Close()
+	done := make(chan struct{})
+	defer close(done)
+	mux := http.NewServeMux()
+	entered := make(chan struct{}, 1)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		rc.SetWriteDeadline(time.Now().Add(time.Minute))
+		rc.SetWriteDeadline(time.Time{})
+		entered <- struct{}{}
+		<-done
+	})
+	srv := &http.Server{Handler: mux, ConnState: ln.ConnState}
+	go srv.Serve(ln)
+	defer srv.Close()
+	busy, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	fmt.Fprintf(busy, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	wait(t, entered, "the handler")
+	c, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	rc := &rawClient{c: c, r: bufio.NewReader(c)}
+	if err := rc.get("/"); err == nil || isTimeout(err) {
+		t.Fatalf("a connection over the limit of a busy address: %v, want it closed", err)
+	}
+}
