@@ -33,6 +33,8 @@ import (
 // own API tokens.
 type Store interface {
 	service.Store
+	// DiskFull is store.DB's: whether err means its disk is full.
+	DiskFull(err error) bool
 
 	TokenOwner(ctx context.Context, token string) (store.User, store.APIToken, error)
 	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
@@ -779,7 +781,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(int(store.UnavailableRetryAfter/time.Second)))
 		msg := "the database is not reachable or not taking requests now; retry after the Retry-After seconds"
-		if store.DiskFull(err) {
+		if a.store.DiskFull(err) {
 			msg = "the database's disk is full, so this request could not be done; the server's operator must free disk space, then retry"
 		}
 		writeError(w, http.StatusServiceUnavailable, "unavailable", msg)

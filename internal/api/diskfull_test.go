@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/fulldisk"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -18,10 +19,28 @@ func (diskFullStore) UpdateIssue(context.Context, store.Viewer, int64, store.Iss
 	return store.Issue{}, 0, fmt.Errorf("store: update issue: %w", &pgconn.PgError{Code: "53100", Message: "could not extend file"})
 }
 
+// ioErrorStore refuses to change an issue with err, an I/O error SQLite
+// gives on a full disk, on a disk it reports 8 KiB free on.
+type ioErrorStore struct {
+	Store
+	err error
+}
+
+func (s ioErrorStore) UpdateIssue(context.Context, store.Viewer, int64, store.IssueChange) (store.Issue, int64, error) {
+	return store.Issue{}, 0, fmt.Errorf("store: update issue: %w", s.err)
+}
+
+func (ioErrorStore) DiskFull(err error) bool {
+	return store.DiskFullIn(err, "/data", func(string) (uint64, error) { return 8 << 10, nil })
+}
+
 // TestDiskFull: with the disk full, token-authenticated reads still work
 // although the token's use cannot be written (QA: every request, and so
 // every CLI command, was a 503), and a change that fails is a 503 that
-// says the disk is full, not that the database is unreachable.
+// says the disk is full, not that the database is unreachable, whether
+// the database said so (PostgreSQL's disk_full) or only its store knows
+// (SQLite's I/O error on a nearly full disk, which was a 503 blaming the
+// database's reachability).
 func TestDiskFull(t *testing.T) {
 	f := newFixture(t)
 	if _, err := f.db.SQL().Exec(`CREATE TRIGGER full_disk BEFORE UPDATE ON api_tokens BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
@@ -33,15 +52,28 @@ func TestDiskFull(t *testing.T) {
 		}
 	}
 
-	srv := httptest.NewServer(New(diskFullStore{f.db}, nil, nil))
-	defer srv.Close()
-	f.srv = srv
-	code, hdr, out := f.do(t, f.memberToken, "PATCH", fmt.Sprintf("/api/v1/issues/%d", f.issueA), `{"status":"resolved"}`)
-	e, _ := out["error"].(map[string]any)
-	msg, _ := e["message"].(string)
-	if code != 503 || hdr.Get("Retry-After") == "" || e["code"] != "unavailable" ||
-		msg != "the database's disk is full, so this request could not be done; the server's operator must free disk space, then retry" {
-		t.Errorf("a change on a full disk: HTTP %d, Retry-After %q, %v; want 503 saying the disk is full", code, hdr.Get("Retry-After"), out)
+	for _, tt := range []struct {
+		name string
+		s    Store
+	}{
+		{"PostgreSQL's disk_full", diskFullStore{f.db}},
+		{"SQLite's I/O error", ioErrorStore{f.db, fulldisk.ShmSizeError(t)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if s, ok := tt.s.(ioErrorStore); ok && s.err == nil {
+				t.Skip("needs root to mount a small tmpfs")
+			}
+			srv := httptest.NewServer(New(tt.s, nil, nil))
+			defer srv.Close()
+			f.srv = srv
+			code, hdr, out := f.do(t, f.memberToken, "PATCH", fmt.Sprintf("/api/v1/issues/%d", f.issueA), `{"status":"resolved"}`)
+			e, _ := out["error"].(map[string]any)
+			msg, _ := e["message"].(string)
+			if code != 503 || hdr.Get("Retry-After") == "" || e["code"] != "unavailable" ||
+				msg != "the database's disk is full, so this request could not be done; the server's operator must free disk space, then retry" {
+				t.Errorf("a change on a full disk: HTTP %d, Retry-After %q, %v; want 503 saying the disk is full", code, hdr.Get("Retry-After"), out)
+			}
+		})
 	}
 }
 

@@ -40,6 +40,8 @@ import (
 
 // Store is what the endpoints read and change; *store.DB implements it.
 type Store interface {
+	// DiskFull is store.DB's: whether err means its disk is full.
+	DiskFull(err error) bool
 	TokenOwner(ctx context.Context, token string) (store.User, store.APIToken, error)
 	ListProjects(ctx context.Context, v store.Viewer) ([]store.Project, error)
 	CreateRelease(ctx context.Context, v store.Viewer, projectID int64, version string, now time.Time) (store.Release, error)
@@ -829,7 +831,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeDetail(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrForbidden):
 		writeDetail(w, http.StatusForbidden, err.Error())
-	case store.DiskFull(err):
+	case h.store.DiskFull(err):
 		// Checked before Unavailable: a chunk or file written to a full
 		// disk fails with ENOSPC, which is not a database's error.
 		h.log.Warn("source map upload failed: disk full", "method", r.Method, "path", r.URL.Path, "err", err)

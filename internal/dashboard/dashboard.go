@@ -44,6 +44,8 @@ type Store interface {
 	// Changes to users, projects, members, keys and tokens, and sign-in,
 	// go through the services, which hold their rules.
 	service.Store
+	// DiskFull is store.DB's: whether err means its disk is full.
+	DiskFull(err error) bool
 
 	// Sessions.
 	CreateSession(ctx context.Context, userID int64, ttl time.Duration) (string, store.Session, error)

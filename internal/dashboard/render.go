@@ -144,7 +144,7 @@ func (d *Dashboard) serverError(w http.ResponseWriter, r *http.Request, err erro
 				"suppressed", held)
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(int(store.UnavailableRetryAfter/time.Second)))
-		if store.DiskFull(err) {
+		if d.store.DiskFull(err) {
 			d.errorPage(w, r, http.StatusServiceUnavailable, "Disk full",
 				"The database's disk is full, so this request could not be done. Ask the server's operator to free disk space, then try again.")
 			return

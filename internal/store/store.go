@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -48,6 +49,9 @@ type DB struct {
 	// path is the SQLite database file Open opened; empty on PostgreSQL
 	// and for a Pool, whose Close leaves the log to d's.
 	path string
+	// dir is the directory of the SQLite database file, a Pool's too,
+	// whose free space DiskFull reads; empty on PostgreSQL.
+	dir string
 
 	hooksMu     sync.Mutex
 	accessHooks []func()
@@ -195,7 +199,7 @@ func openSQLite(dsn string) (*DB, error) {
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	return &DB{db: db, dialect: DialectSQLite, connector: dsnConnector{db.Driver(), path + "?" + sqliteParams},
-		writeTurn: make(chan struct{}, 1), path: path}, nil
+		writeTurn: make(chan struct{}, 1), path: path, dir: filepath.Dir(path)}, nil
 }
 
 // restrictSQLiteFiles makes the database file, and the -wal, -shm and
@@ -292,7 +296,7 @@ func (d *DB) Pool(conns int) (*DB, error) {
 	}
 	db := d.NewPool(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{db: db, dialect: d.dialect, connector: d.connector, writeTurn: d.writeTurn}, nil
+	return &DB{db: db, dialect: d.dialect, connector: d.connector, writeTurn: d.writeTurn, dir: d.dir}, nil
 }
 
 // ErrWALKept is the error of a Close that left SQLite's write-ahead log

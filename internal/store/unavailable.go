@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -61,13 +62,43 @@ func DiskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || sqliteDiskFull != nil && sqliteDiskFull(err)
 }
 
+// nearlyFull is the free space below which DiskFullIn takes an SQLite
+// write error for a full disk: a failing write needed at most a few pages,
+// or the 32 KiB of flytrap.db-shm.
+const nearlyFull = 4 << 20
+
+// DiskFullIn reports whether err means the disk is full for a server whose
+// SQLite database is in dir ("" on PostgreSQL): DiskFull's errors, or a
+// WriteIOError while the disk holding dir has less than 4 MiB free, as
+// free measures it (nil: ops.FreeBytes). It is the one test of a full
+// disk that the start-up hints, the API, the dashboard and sentry-cli's
+// endpoints share, so that an I/O error a full disk caused is reported as
+// a full disk everywhere.
+func DiskFullIn(err error, dir string, free ops.FreeSpace) bool {
+	if DiskFull(err) {
+		return true
+	}
+	if dir == "" || !WriteIOError(err) {
+		return false
+	}
+	if free == nil {
+		free = ops.FreeBytes
+	}
+	n, ferr := free(dir)
+	return ferr == nil && n < nearlyFull
+}
+
+// DiskFull reports whether err, returned by d, means d's disk is full
+// (DiskFullIn, with the directory of d's SQLite file).
+func (d *DB) DiskFull(err error) bool { return DiskFullIn(err, d.dir, nil) }
+
 // WriteIOError reports whether err is SQLite's I/O error writing,
 // syncing or sizing a file (SQLITE_IOERR_WRITE, _FSYNC, _DIR_FSYNC,
 // _TRUNCATE, _SHMSIZE, _SHMMAP, _SHMOPEN). A full disk causes them where
 // SQLite does not say SQLITE_FULL: sizing flytrap.db-shm at start-up
-// fails with SQLITE_IOERR_SHMSIZE. A failing disk causes them too, so the
-// caller tells them apart by the free space where the database is, which
-// DiskFull cannot see.
+// fails with SQLITE_IOERR_SHMSIZE. A failing disk causes them too, so
+// DiskFullIn tells them apart by the free space where the database is,
+// which DiskFull cannot see.
 func WriteIOError(err error) bool {
 	return sqliteWriteIOError != nil && sqliteWriteIOError(err)
 }

@@ -410,7 +410,7 @@ func closeDatabases(dsn string, pdb, db *store.DB) error {
 	name, dir := filepath.Base(path), filepath.Dir(path)
 	msg := "the database's write-ahead log could not be folded into " + path
 	then := "stop any other program that has it open (sqlite3?), then start and stop flytrap dev again to fold them in"
-	if store.DiskFull(err) {
+	if db.DiskFull(err) {
 		msg += " (the disk is full)"
 		then = fmt.Sprintf("free disk space on %s (df -h %s), then start and stop flytrap dev again to fold them in", dir, cmdutil.ShellArg(dir))
 	}

@@ -12,11 +12,6 @@ import (
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
-// nearlyFull is the free space below which an SQLite write error is
-// taken for a full disk: a failing write needed at most a few pages, or
-// the 32 KiB of flytrap.db-shm.
-const nearlyFull = 4 << 20
-
 // openError is the error of opening the database at dsn, with a hint for
 // its cause: a schema a newer flytrap migrated, a full disk, a damaged
 // SQLite file, a PostgreSQL database that cannot be reached or does not
@@ -25,11 +20,11 @@ const nearlyFull = 4 << 20
 // writes fail with an I/O error rather than SQLITE_FULL.
 func openError(dsn string, err error, free ops.FreeSpace) error {
 	dir := filepath.Dir(sqlitePath(dsn))
-	diskFull := store.DiskFull(err)
-	if !diskFull && !store.IsPostgresDSN(dsn) && store.WriteIOError(err) {
-		n, ferr := free(dir)
-		diskFull = ferr == nil && n < nearlyFull
+	sqliteDir := dir
+	if store.IsPostgresDSN(dsn) {
+		sqliteDir = ""
 	}
+	diskFull := store.DiskFullIn(err, sqliteDir, free)
 	hint := "check --database-url (postgres://user:pass@host:5432/db) or that --data-dir and the flytrap.db files in it are writable by this user"
 	switch {
 	case errors.Is(err, store.ErrSchemaNewer):

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/fulldisk"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -66,45 +66,6 @@ func sqliteFull(t *testing.T) error {
 	return nil
 }
 
-// shmSizeError returns the error of opening an SQLite database on a full
-// tmpfs, where sizing flytrap.db-shm fails with SQLITE_IOERR_SHMSIZE, not
-// SQLITE_FULL; nil when this test cannot mount one (not root).
-func shmSizeError(t *testing.T) error {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Logf("cannot mount a tmpfs: %v: %s", err, out)
-		return nil
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
-	path := filepath.Join(dir, "flytrap.db")
-	db, err := store.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Fill what is left of the disk.
-	f, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for err == nil {
-		_, err = f.Write(make([]byte, 4096))
-	}
-	f.Close()
-	db, err = store.Open(context.Background(), path)
-	if err == nil {
-		db.Close()
-		t.Fatal("a database opened on a full disk")
-	}
-	return err
-}
-
 // notADatabase returns the error of opening a file of text as the
 // database.
 func notADatabase(t *testing.T) error {
@@ -124,7 +85,7 @@ func notADatabase(t *testing.T) error {
 // TestOpenErrorHints: each cause of a failed open gets the hint that
 // fits it, and pgx's repeated lines are printed once.
 func TestOpenErrorHints(t *testing.T) {
-	shmSize := shmSizeError(t)
+	shmSize := fulldisk.ShmSizeError(t)
 	pgDown := errors.New("store: connect: failed to connect to `user=flytrap database=flytrap`:\n" +
 		" 127.0.0.1:5439 (localhost): dial error: dial tcp 127.0.0.1:5439: connect: connection refused\n" +
 		" 127.0.0.1:5439 (localhost): dial error: dial tcp 127.0.0.1:5439: connect: connection refused")
