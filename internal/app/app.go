@@ -35,6 +35,13 @@ const (
 	// DefaultRetentionEvery is how often retention runs: each run then
 	// deletes about an hour's worth of expired events, a short job.
 	DefaultRetentionEvery = time.Hour
+	// RetentionDelay is how long after start retention first runs (or
+	// its interval, when shorter): a restart under load leaves a queue
+	// backlog, and retention's batched deletes compete with the workers
+	// for the database while they catch up (7.6 s to delete 2,549 events
+	// after a restart under a 50 KB load, where it takes a fraction of
+	// that on a quiet database).
+	RetentionDelay = time.Minute
 	// DefaultHistoryRetention is how long the retention job keeps dead
 	// letters, settled alert notifications and hourly counts (the charts
 	// show 14 days).
@@ -267,7 +274,7 @@ func (a *App) registerJobs() {
 	if history == 0 {
 		history = DefaultHistoryRetention
 	}
-	a.jobs.Add(Job{Name: JobRetention, Every: every, Run: func(ctx context.Context, now time.Time) error {
+	a.jobs.Add(Job{Name: JobRetention, Every: every, Delay: min(every, RetentionDelay), Run: func(ctx context.Context, now time.Time) error {
 		if r.MaxAge > 0 || r.PerIssue > 0 {
 			n, err := a.db.Prune(ctx, now, r.MaxAge, r.PerIssue)
 			if n > 0 {

@@ -29,6 +29,31 @@ func openDB(t *testing.T) *store.DB {
 	return db
 }
 
+// TestRetentionFirstRunWaits: after a (re)start retention waits a
+// minute, or its interval when shorter, so its deletes do not compete
+// with the workers catching up on a backlog; alerts go out at once.
+func TestRetentionFirstRunWaits(t *testing.T) {
+	tests := []struct {
+		every, want time.Duration
+	}{
+		{0, RetentionDelay},
+		{24 * time.Hour, RetentionDelay},
+		{20 * time.Millisecond, 20 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.every.String(), func(t *testing.T) {
+			a := New(openDB(t), Config{Retention: Retention{MaxAge: time.Hour, Every: tt.every}})
+			delays := map[string]time.Duration{}
+			for _, s := range a.jobs.jobs {
+				delays[s.Name] = s.Delay
+			}
+			if delays[JobRetention] != tt.want || delays[JobAlerts] != 0 || delays[JobMonitors] != 0 {
+				t.Errorf("first-run delays %v, want retention %v and alerts, monitors 0", delays, tt.want)
+			}
+		})
+	}
+}
+
 func TestNewRegistersJobs(t *testing.T) {
 	extra := Job{Name: "outbox", Every: time.Minute, Run: func(context.Context, time.Time) error { return nil }}
 	tests := []struct {

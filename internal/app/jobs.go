@@ -11,8 +11,8 @@ import (
 )
 
 // Job is named work that runs periodically in the process that serves the
-// web face: once when the jobs start, so a restart never postpones it by a
-// whole interval, then every Every.
+// web face: once when the jobs start (or Delay after), so a restart never
+// postpones it by a whole interval, then every Every.
 type Job struct {
 	// Name identifies the job in logs and in the job="..." label of its
 	// metrics; it is unique within a registry.
@@ -20,6 +20,10 @@ type Job struct {
 	// Every is the time between the end of one run and the start of the
 	// next, so a slow run is never overlapped by another.
 	Every time.Duration
+	// Delay is how long after the jobs start the first run waits (0: it
+	// runs at once). Heavy jobs wait, so that after a restart under load
+	// they do not compete with the workers catching up on the queue.
+	Delay time.Duration
 	// Run does the work as of now. An error is logged and counted; the job
 	// runs again at its next turn.
 	Run func(ctx context.Context, now time.Time) error
@@ -52,15 +56,15 @@ func newJobs(log *slog.Logger, now func() time.Time) *Jobs {
 
 // Add registers j. Like http.ServeMux.Handle it panics on a programming
 // error: an empty or duplicate name, no Run, an interval that is not
-// positive, or a registry that is already running.
+// positive, a negative delay, or a registry that is already running.
 func (js *Jobs) Add(j Job) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	switch {
 	case js.started:
 		panic(fmt.Sprintf("app: job %q added after the jobs started; register it with WithJob", j.Name))
-	case j.Name == "" || j.Run == nil || j.Every <= 0:
-		panic(fmt.Sprintf("app: job %q needs a name, a Run func and a positive interval (got %v)", j.Name, j.Every))
+	case j.Name == "" || j.Run == nil || j.Every <= 0 || j.Delay < 0:
+		panic(fmt.Sprintf("app: job %q needs a name, a Run func, a positive interval and a delay not negative (got %v, %v)", j.Name, j.Every, j.Delay))
 	}
 	for _, s := range js.jobs {
 		if s.Name == j.Name {
@@ -100,7 +104,7 @@ func (js *Jobs) Run(ctx context.Context) {
 }
 
 func (js *Jobs) loop(ctx context.Context, s *jobState) {
-	t := time.NewTimer(0)
+	t := time.NewTimer(s.Delay)
 	defer t.Stop()
 	for {
 		select {

@@ -84,6 +84,39 @@ func TestJobsFirstRunIsImmediate(t *testing.T) {
 	}
 }
 
+// TestJobsDelayedFirstRun: a job with a Delay waits that long for its
+// first run while the others run at once.
+func TestJobsDelayedFirstRun(t *testing.T) {
+	const delay = 200 * time.Millisecond
+	js := newJobs(slog.New(slog.DiscardHandler), time.Now)
+	ran := make(chan string, 2)
+	for _, j := range []Job{{Name: "at-once"}, {Name: "delayed", Delay: delay}} {
+		j.Every = time.Hour
+		j.Run = func(context.Context, time.Time) error {
+			ran <- j.Name
+			return nil
+		}
+		js.Add(j)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now()
+	go js.Run(ctx)
+	for _, want := range []string{"at-once", "delayed"} {
+		select {
+		case got := <-ran:
+			if got != want {
+				t.Fatalf("%s ran first, want %s", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not run within 5 s", want)
+		}
+	}
+	if took := time.Since(start); took < delay {
+		t.Errorf("the delayed job ran %v after start, before its %v delay", took, delay)
+	}
+}
+
 func TestJobsAddRefusesInvalidJobs(t *testing.T) {
 	run := func(context.Context, time.Time) error { return nil }
 	tests := []struct {
@@ -93,6 +126,7 @@ func TestJobsAddRefusesInvalidJobs(t *testing.T) {
 		{"no name", Job{Every: time.Second, Run: run}},
 		{"no func", Job{Name: "x", Every: time.Second}},
 		{"no interval", Job{Name: "x", Run: run}},
+		{"negative delay", Job{Name: "x", Every: time.Second, Delay: -time.Second, Run: run}},
 		{"duplicate", Job{Name: "taken", Every: time.Second, Run: run}},
 	}
 	for _, tt := range tests {

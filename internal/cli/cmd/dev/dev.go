@@ -142,7 +142,7 @@ there too:
 	fl.Int64Var(&opts.PaceBacklog, "pace-backlog", ingest.DefaultPaceBacklog, "events waiting to be processed past which ingest holds a request, before reading its body, until processing catches up (at most 1s), so senders slow to its pace (0: never hold)")
 	fl.BoolVar(&opts.DropIPs, "drop-ips", false, "drop client IP addresses instead of storing a salted hash")
 	fl.IntVar(&opts.RetentionDays, "retention-days", 90, "delete events older than this many days (0: keep)")
-	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", 10000, "keep at most this many events per issue (0: all)")
+	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", 10000, "keep at most this many events per issue, applied by the hourly retention job (0: all)")
 	fl.Uint64Var(&opts.MinFreeMB, "min-free-disk", ops.DefaultMinFreeBytes>>20, "MiB the data dir's disk must have free for /readyz to report ready")
 	fl.Int64Var(&opts.MemoryLimitMB, "memory-limit", DefaultMemoryLimitMB, "soft limit in MiB on the server's Go memory; the garbage collector works harder near it (0: none; GOMEMLIMIT wins)")
 	fl.IntVar(&opts.BusyGCPercent, "busy-gogc", DefaultBusyGCPercent, "the most GOGC the collector runs at while 100 or more events a second arrive, as far as a 64 MiB heap goal allows, held by a lower memory limit meanwhile: memory for CPU; back to the default after 10s of quiet (0: leave it; GOGC in the environment wins)")

@@ -116,7 +116,7 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	fl.IntVar(&opts.ProcessorMemory, "processor-memory", 0, "processor function memory in MB (implies --size custom)")
 	fl.IntVar(&opts.LogRetention, "log-retention", d.LogRetentionDays, "days CloudWatch keeps logs")
 	fl.IntVar(&opts.RetentionDays, "retention-days", d.Retention.Days, "delete events older than this many days (0: keep)")
-	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", d.Retention.PerIssue, "keep at most this many events per issue (0: all)")
+	fl.IntVar(&opts.RetentionPerIssue, "retention-per-issue", d.Retention.PerIssue, "keep at most this many events per issue, applied by the hourly retention job (0: all)")
 	fl.IntVar(&opts.IngestRateLimit, "ingest-rate-limit", d.IngestRateLimit, fmt.Sprintf("events per minute ingest accepts from each project without a limit of its own, 1-%d (%d: no limit)", plan.MaxIngestRateLimit, plan.RateLimitNone))
 	fl.IntVar(&opts.MaxLiveStreams, "max-live-streams", d.MaxLiveStreams, fmt.Sprintf("live-update streams (dashboard tabs, flytrap tail) the dashboard holds open at once before more are refused with 503, 1-%d", plan.MaxLiveStreams))
 	fl.IntVar(&opts.MaxLiveStreamsPerUser, "max-live-streams-per-user", d.MaxLiveStreamsPerUser, fmt.Sprintf("of --max-live-streams, those one user may hold before more of theirs are refused with 429, 1-%d", plan.MaxLiveStreams))
