@@ -271,7 +271,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-serveErr:
 	case <-ctx.Done():
-		s.log.Info("shutting down: draining in-flight requests and queued work")
+		// The queue is durable, so what no worker has claimed waits for
+		// the next start rather than holding up the shutdown.
+		s.log.Info("shutting down: finishing in-flight requests and the events being processed; queued events are processed on the next start")
 		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
 		err = srv.Shutdown(sctx)
 		cancel()
