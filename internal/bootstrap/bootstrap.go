@@ -41,6 +41,11 @@ type Result struct {
 	APIToken      string
 	// Created is true on the first start of an empty database.
 	Created bool
+	// CreatedElsewhere is true when another first start on the same
+	// database (servers started at once on one PostgreSQL) created the
+	// admin while this one was creating it too: the password is the one
+	// that start set.
+	CreatedElsewhere bool
 	// LostProjectID is Input.ProjectID when that project is gone (deleted,
 	// or another database): Project is then another one, which the caller
 	// must say, since DSNs handed out before point at the lost one.
@@ -88,7 +93,8 @@ func Ensure(ctx context.Context, db *store.DB, in Input) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	b := Result{AdminEmail: admin.Email}
+	// No users counted yet an admin found: another start won the race.
+	b := Result{AdminEmail: admin.Email, CreatedElsewhere: n == 0}
 	a := service.ActorOf(admin)
 	projects, err := db.ListProjects(ctx, a.Viewer())
 	if err != nil {

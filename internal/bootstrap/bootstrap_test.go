@@ -45,7 +45,7 @@ func TestBootstrapFirstStartAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Created || again.AdminPassword != "" || again.APIToken != first.APIToken || again.Project.ID != first.Project.ID || again.Key.PublicKey != first.Key.PublicKey {
+	if again.Created || again.CreatedElsewhere || again.AdminPassword != "" || again.APIToken != first.APIToken || again.Project.ID != first.Project.ID || again.Key.PublicKey != first.Key.PublicKey {
 		t.Errorf("restart = %+v, want the first start's project, key and token and no password", again)
 	}
 	// A lost or foreign token is replaced by a fresh one.
@@ -272,6 +272,9 @@ func TestBootstrapConcurrentFirstStarts(t *testing.T) {
 				}
 			} else if r.AdminPassword != "" {
 				t.Errorf("round %d: a start that did not create the admin returned password %q", round, r.AdminPassword)
+			}
+			if r.Created && r.CreatedElsewhere {
+				t.Errorf("round %d: a start says it created the admin and that another did", round)
 			}
 			if r.APIToken == "" || r.Key.PublicKey == "" {
 				t.Errorf("round %d: result %+v lacks a token or key", round, r)

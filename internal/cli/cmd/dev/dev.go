@@ -314,7 +314,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := writeInfo(infoPath, info); err != nil {
 		return writeInfoError(infoPath, err)
 	}
-	if err := printBanner(opts.IO, info, boot, base, infoPath, hint); err != nil {
+	if err := printBanner(opts.IO, info, boot, adminLogin(info.AdminEmail, boot, opts.Getenv("FLYTRAP_ADMIN_PASSWORD") != ""), base, infoPath, hint); err != nil {
 		return err
 	}
 
@@ -528,15 +528,27 @@ func validate(o *Options) error {
 	return nil
 }
 
-// printBanner prints what a user needs to start; hint, when not empty, is
-// a note on the URLs, from loopbackHint.
-func printBanner(io *cmdutil.IOStreams, info Info, boot bootstrap.Result, base, infoPath, hint string) error {
-	login := info.AdminEmail + " (password set on first start)"
-	if boot.AdminPassword != "" {
-		login = info.AdminEmail + " / " + boot.AdminPassword + "   (shown once: note it now)"
-	} else if boot.Created {
-		login = info.AdminEmail + " (password from FLYTRAP_ADMIN_PASSWORD)"
+// adminLogin is the banner's Login line: where the admin's password comes
+// from. envPassword says FLYTRAP_ADMIN_PASSWORD is set, which only the
+// start that creates the admin applies.
+func adminLogin(email string, boot bootstrap.Result, envPassword bool) string {
+	switch {
+	case boot.AdminPassword != "":
+		return email + " / " + boot.AdminPassword + "   (shown once: note it now)"
+	case boot.Created:
+		return email + " (password from FLYTRAP_ADMIN_PASSWORD)"
+	case boot.CreatedElsewhere:
+		return email + " (created at the same moment by another process on this database: password from its FLYTRAP_ADMIN_PASSWORD, or shown once in its banner)"
+	case envPassword:
+		return email + " (created before this start, by an earlier one or another process on this database: FLYTRAP_ADMIN_PASSWORD applies only when the admin is created)"
 	}
+	return email + " (password set on first start)"
+}
+
+// printBanner prints what a user needs to start; login is the Login line
+// (adminLogin) and hint, when not empty, a note on the URLs, from
+// loopbackHint.
+func printBanner(io *cmdutil.IOStreams, info Info, boot bootstrap.Result, login, base, infoPath, hint string) error {
 	tmpl, err := template.New("first-error.sh.tmpl").Funcs(templates.SnippetFuncs).ParseFS(templates.FS, "snippets/first-error.sh.tmpl")
 	if err != nil {
 		return err

@@ -139,6 +139,31 @@ func TestCheckPublicURL(t *testing.T) {
 	wantNoFiles(t, dir, "flytrap.db", "dev.json")
 }
 
+// TestAdminLogin: the banner says where the admin's password comes from,
+// also on the starts that did not create the admin, such as those started
+// at the same moment as the one that did on one PostgreSQL database.
+func TestAdminLogin(t *testing.T) {
+	tests := []struct {
+		name        string
+		boot        bootstrap.Result
+		envPassword bool
+		want        string
+	}{
+		{"generated", bootstrap.Result{Created: true, AdminPassword: "pw"}, false, "a@b.c / pw   (shown once: note it now)"},
+		{"from the environment", bootstrap.Result{Created: true}, true, "a@b.c (password from FLYTRAP_ADMIN_PASSWORD)"},
+		{"created by a concurrent start", bootstrap.Result{CreatedElsewhere: true}, true, "a@b.c (created at the same moment by another process on this database: password from its FLYTRAP_ADMIN_PASSWORD, or shown once in its banner)"},
+		{"existing, environment set", bootstrap.Result{}, true, "a@b.c (created before this start, by an earlier one or another process on this database: FLYTRAP_ADMIN_PASSWORD applies only when the admin is created)"},
+		{"restart", bootstrap.Result{}, false, "a@b.c (password set on first start)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := adminLogin("a@b.c", tt.boot, tt.envPassword); got != tt.want {
+				t.Errorf("adminLogin = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestBannerNotes: listening on every interface without --public-url, the
 // banner says its URLs are this machine's only and how to fix that; a
 // project dev.json named that is gone is said too, not switched silently.
@@ -158,7 +183,7 @@ func TestBannerNotes(t *testing.T) {
 	} {
 		var out syncbuf.Buffer
 		boot.LostProjectID = tc.lost
-		if err := printBanner(&cmdutil.IOStreams{Out: &out}, info, boot, "http://127.0.0.1:18103", ".flytrap/dev.json", loopbackHint(tc.addr)); err != nil {
+		if err := printBanner(&cmdutil.IOStreams{Out: &out}, info, boot, adminLogin(info.AdminEmail, boot, false), "http://127.0.0.1:18103", ".flytrap/dev.json", loopbackHint(tc.addr)); err != nil {
 			t.Fatal(err)
 		}
 		got := out.String()
