@@ -249,7 +249,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 250 * time.Millisecond
 	}
-	p, err := newPayloads(cfg.Size, cfg.Distinct, time.Now(), 1)
+	run := randomRun()
+	p, err := newPayloads(cfg.Size, cfg.Distinct, runEnvironment(run), time.Now(), 1)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +258,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		URL: d.base, Size: cfg.Size, EventBytes: p.eventSize, BodyBytes: p.bodySize,
 		Connections: cfg.Connections, Seconds: cfg.Duration.Seconds(), Distinct: cfg.Distinct, Rate: cfg.Rate,
 	}
-	run := randomRun()
 	var seq atomic.Uint64
 	header := http.Header{
 		"Content-Type":     {"application/x-sentry-envelope"},
@@ -289,7 +289,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	t := &target{base: d.base, project: d.project, token: cfg.Token, client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: stayOnServer}}
+	t := &target{base: d.base, project: d.project, env: runEnvironment(run), token: cfg.Token, client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: stayOnServer}}
 	before, source, storedErr := t.stored(ctx)
 	if storedErr != nil {
 		rep.Notes = append(rep.Notes, "processed: not measured: "+storedErr.Error())

@@ -87,18 +87,19 @@ func TestParseMetrics(t *testing.T) {
 
 // fakeFlytrap is an ingest endpoint that stores every event it accepts,
 // answers every fifth request 429 and every seventh 503, and reports
-// what it stored through /metrics and the REST API.
+// what it stored through /metrics and the REST API, whose issue counts
+// are those in the environment asked for, as Flytrap's are.
 type fakeFlytrap struct {
 	token    string
 	mu       sync.Mutex
 	ids      map[string]bool
-	groups   map[string]int64 // stored events by exception type and value
+	groups   map[string]map[string]int64 // stored events by environment, then exception type and value
 	requests atomic.Int64
 	dupes    atomic.Int64
 }
 
 func newFake(token string) *fakeFlytrap {
-	return &fakeFlytrap{token: token, ids: map[string]bool{}, groups: map[string]int64{}}
+	return &fakeFlytrap{token: token, ids: map[string]bool{}, groups: map[string]map[string]int64{}}
 }
 
 func (f *fakeFlytrap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -129,8 +130,9 @@ func (f *fakeFlytrap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		lines := bytes.SplitN(raw, []byte("\n"), 3)
 		var ev struct {
-			EventID   string `json:"event_id"`
-			Exception struct {
+			EventID     string `json:"event_id"`
+			Environment string `json:"environment"`
+			Exception   struct {
 				Values []struct{ Type, Value string }
 			}
 		}
@@ -143,7 +145,10 @@ func (f *fakeFlytrap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.dupes.Add(1)
 		}
 		f.ids[ev.EventID] = true
-		f.groups[ev.Exception.Values[0].Type+": "+ev.Exception.Values[0].Value]++
+		if f.groups[ev.Environment] == nil {
+			f.groups[ev.Environment] = map[string]int64{}
+		}
+		f.groups[ev.Environment][ev.Exception.Values[0].Type+": "+ev.Exception.Values[0].Value]++
 		f.mu.Unlock()
 		fmt.Fprintf(w, `{"id":%q}`, ev.EventID)
 	case r.Header.Get("Authorization") != "Bearer "+f.token:
@@ -152,15 +157,16 @@ func (f *fakeFlytrap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", 30<<20+f.requests.Load())
 		fmt.Fprintf(w, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.6f\n", 1.5+float64(f.requests.Load())/1000)
 	case r.URL.Path == "/api/v1/projects/1/issues":
-		if r.URL.Query().Get("environment") != Environment {
-			http.Error(w, "want the bench environment", http.StatusBadRequest)
+		env := r.URL.Query().Get("environment")
+		if !strings.HasPrefix(env, Environment) {
+			http.Error(w, "want a bench environment", http.StatusBadRequest)
 			return
 		}
 		// One issue a page, to exercise the cursor.
 		f.mu.Lock()
 		var counts []int64
-		for _, k := range slices.Sorted(maps.Keys(f.groups)) {
-			counts = append(counts, f.groups[k])
+		for _, k := range slices.Sorted(maps.Keys(f.groups[env])) {
+			counts = append(counts, f.groups[env][k])
 		}
 		f.mu.Unlock()
 		var i int
@@ -204,7 +210,10 @@ func TestRunCountsWhatTheServerSaw(t *testing.T) {
 	}
 	s := rep.Server
 	fake.mu.Lock()
-	stored, groups := int64(len(fake.ids)), len(fake.groups)
+	stored, groups := int64(len(fake.ids)), 0
+	for _, g := range fake.groups {
+		groups += len(g)
+	}
 	fake.mu.Unlock()
 	switch {
 	case s.Accepted == 0 || s.TooMany == 0 || s.Unavailable == 0:
@@ -248,6 +257,44 @@ func TestRunCountsWhatTheServerSaw(t *testing.T) {
 	}
 	if p, _ := phases.Load(PhaseLoad); p.(Progress).Requests != s.Requests {
 		t.Errorf("the load's last progress says %d requests, the result %d", p.(Progress).Requests, s.Requests)
+	}
+}
+
+// TestConcurrentRunsCountTheirOwnEvents: two runs at once against one
+// project (as against several servers on one database) each count the
+// events they sent, not the other's too, so neither ends its drain early
+// on the other's events nor reports more stored than accepted.
+func TestConcurrentRunsCountTheirOwnEvents(t *testing.T) {
+	fake := newFake("t0ken")
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	var reps [2]*Report
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range reps {
+		wg.Go(func() {
+			reps[i], errs[i] = Run(context.Background(), Config{
+				DSN: strings.Replace(srv.URL, "http://", "http://k3y@", 1) + "/1", Token: "t0ken",
+				Duration: 500 * time.Millisecond, Connections: 2, Size: Size2K, Distinct: 2, DrainTimeout: 5 * time.Second,
+			})
+		})
+	}
+	wg.Wait()
+	var accepted int64
+	for i, rep := range reps {
+		if errs[i] != nil {
+			t.Fatalf("run %d: %v", i, errs[i])
+		}
+		p := rep.Processed
+		if p == nil || !p.Complete || p.Stored != rep.Server.Accepted {
+			t.Errorf("run %d: processed %+v, want complete with its %d accepted events", i, p, rep.Server.Accepted)
+		}
+		accepted += rep.Server.Accepted
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if int64(len(fake.ids)) != accepted || len(fake.groups) != 2 {
+		t.Errorf("the server stored %d events in %d environments; the runs had %d accepted, in one environment each", len(fake.ids), len(fake.groups), accepted)
 	}
 }
 

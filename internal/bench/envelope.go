@@ -80,9 +80,10 @@ const envelopeStart = `{"event_id":"`
 // idLen is the length of an event ID: 32 hex digits.
 const idLen = 32
 
-// newPayloads builds distinct templates of class size. seed makes the
-// text reproducible, so tests and runs compress alike.
-func newPayloads(size Size, distinct int, now time.Time, seed uint64) (*payloads, error) {
+// newPayloads builds distinct templates of class size, their events in
+// environment env. seed makes the text reproducible, so tests and runs
+// compress alike.
+func newPayloads(size Size, distinct int, env string, now time.Time, seed uint64) (*payloads, error) {
 	target := size.Bytes()
 	if target == 0 {
 		return nil, fmt.Errorf("unknown size %q: use 2k or 50k", size)
@@ -97,7 +98,7 @@ func newPayloads(size Size, distinct int, now time.Time, seed uint64) (*payloads
 	rng := rand.New(rand.NewPCG(seed, uint64(distinct)))
 	var evSum, bodySum int
 	for g := range distinct {
-		rest, err := eventJSON(g, size, target, now, rng)
+		rest, err := eventJSON(g, size, env, target, now, rng)
 		if err != nil {
 			return nil, err
 		}
@@ -155,10 +156,10 @@ func randomRun() string {
 	return hex.EncodeToString(b[:])
 }
 
-// eventJSON is group g's event without its ID: a Python exception with 10
-// to 29 frames, a request, tags, contexts and breadcrumbs, padded to
-// target bytes.
-func eventJSON(g int, size Size, target int, now time.Time, rng *rand.Rand) ([]byte, error) {
+// eventJSON is group g's event in environment env without its ID: a
+// Python exception with 10 to 29 frames, a request, tags, contexts and
+// breadcrumbs, padded to target bytes.
+func eventJSON(g int, size Size, env string, target int, now time.Time, rng *rand.Rand) ([]byte, error) {
 	kind := errorKinds[g%len(errorKinds)]
 	nframes := 10 + g%20
 	big := size == Size50K
@@ -191,7 +192,7 @@ func eventJSON(g int, size Size, target int, now time.Time, rng *rand.Rand) ([]b
 		"logger":      "app.worker",
 		"server_name": "web-1",
 		"release":     "bench@1.0.0",
-		"environment": Environment,
+		"environment": env,
 		"exception": map[string]any{"values": []any{map[string]any{
 			"type":       kind.typ,
 			"module":     kind.module,

@@ -45,7 +45,7 @@ func TestPayloads(t *testing.T) {
 		{Size50K, 3},
 	}
 	for _, tt := range tests {
-		p, err := newPayloads(tt.size, tt.distinct, time.Now(), 1)
+		p, err := newPayloads(tt.size, tt.distinct, runEnvironment("0123456789abcdef"), time.Now(), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestPayloads(t *testing.T) {
 			if len(frames) < 10 || len(frames) > 29 {
 				t.Errorf("%s group %d: %d frames, want 10 to 29", tt.size, g, len(frames))
 			}
-			if crumbs := ev["breadcrumbs"].(map[string]any)["values"].([]any); ev["environment"] != Environment || len(crumbs) == 0 || len(crumbs) > maxBreadcrumbs {
+			if crumbs := ev["breadcrumbs"].(map[string]any)["values"].([]any); ev["environment"] != runEnvironment("0123456789abcdef") || len(crumbs) == 0 || len(crumbs) > maxBreadcrumbs {
 				t.Errorf("%s group %d: environment %v, breadcrumbs %v", tt.size, g, ev["environment"], ev["breadcrumbs"])
 			}
 			stack, _ := json.Marshal(frames)
@@ -110,7 +110,7 @@ func TestNewPayloadsRejects(t *testing.T) {
 		{"4k", 1, "unknown size"},
 		{Size2K, 0, "at least 1"},
 	} {
-		if _, err := newPayloads(tt.size, tt.distinct, time.Now(), 1); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := newPayloads(tt.size, tt.distinct, runEnvironment("0123456789abcdef"), time.Now(), 1); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("newPayloads(%q, %d) = %v, want an error with %q", tt.size, tt.distinct, err, tt.want)
 		}
 	}

@@ -13,15 +13,22 @@ import (
 	"strings"
 )
 
-// Environment is the environment of every event bench sends, so its
-// issues can be told apart from real ones and counted.
+// Environment begins the environment of every event bench sends, so its
+// issues can be told apart from real ones.
 const Environment = "flytrap-bench"
 
+// runEnvironment is the environment of one run's events, Environment and
+// the run's ID: the issues' counts in it are that run's events alone,
+// whatever other runs send to the same project at the same time (several
+// servers on one database) or left behind.
+func runEnvironment(run string) string { return Environment + "-" + run }
+
 // target reads a Flytrap server's figures: its memory from /metrics and
-// how many bench events it has stored.
+// how many of the run's events it has stored.
 type target struct {
 	base    string // scheme://host[:port], no trailing slash
 	project int64
+	env     string // the run's, runEnvironment
 	token   string
 	client  *http.Client
 }
@@ -137,16 +144,18 @@ func (t *target) metric(ctx context.Context, name, where string) (float64, error
 
 // Sources of the stored count.
 const (
-	// SourceREST sums the event counts of the project's bench issues
-	// through /api/v1: events stored and queryable.
+	// SourceREST sums the event counts of the project's issues in the
+	// run's environment through /api/v1: the run's events stored and
+	// queryable.
 	SourceREST = "rest"
 	// SourceMetrics reads flytrap_events_processed_total, for a server
 	// run without an API token at hand (flytrap dev's open /metrics).
 	SourceMetrics = "metrics"
 )
 
-// stored returns how many events the server has stored, counted through
-// the REST API when there is a token, else through /metrics.
+// stored returns how many events the server has stored: the run's,
+// counted through the REST API, when there is a token, else all it has
+// processed, through /metrics.
 func (t *target) stored(ctx context.Context) (int64, string, error) {
 	if t.token == "" {
 		m, err := t.metrics(ctx)
@@ -160,7 +169,7 @@ func (t *target) stored(ctx context.Context) (int64, string, error) {
 		return int64(v), SourceMetrics, nil
 	}
 	var total int64
-	q := url.Values{"environment": {Environment}, "limit": {"100"}}
+	q := url.Values{"environment": {t.env}, "limit": {"100"}}
 	for {
 		b, err := t.get(ctx, fmt.Sprintf("/api/v1/projects/%d/issues?%s", t.project, q.Encode()))
 		if err != nil {
