@@ -39,8 +39,7 @@ const (
 	// its interval, when shorter): a restart under load leaves a queue
 	// backlog, and retention's batched deletes compete with the workers
 	// for the database while they catch up (7.6 s to delete 2,549 events
-	// after a restart under a 50 KB load, where it takes a fraction of
-	// that on a quiet database).
+	// after a SIGKILL restart under a 50 KB load).
 	RetentionDelay = time.Minute
 	// DefaultHistoryRetention is how long the retention job keeps dead
 	// letters, settled alert notifications and hourly counts (the charts
