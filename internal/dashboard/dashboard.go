@@ -80,7 +80,7 @@ type Store interface {
 	IssueTags(ctx context.Context, v store.Viewer, issueID int64) ([]store.TagCount, error)
 	GetIssueEvent(ctx context.Context, v store.Viewer, issueID int64, eventID string) (store.EventRow, error)
 	LatestEvent(ctx context.Context, v store.Viewer, issueID int64, environment string) (store.EventRow, error)
-	AdjacentEvents(ctx context.Context, v store.Viewer, issueID int64, eventID, environment string) (older, newer string, err error)
+	AdjacentEvents(ctx context.Context, v store.Viewer, issueID int64, eventID, environment string) (store.AdjacentEvents, error)
 
 	// User feedback.
 	ListProjectFeedback(ctx context.Context, v store.Viewer, projectID int64, cursor string, limit int) ([]store.Feedback, string, error)

@@ -464,11 +464,11 @@ type issueData struct {
 	// them all, or, in an environment, the issue has none stored there
 	// (none at all when Issue.Count is 0).
 	EventMissing bool
-	// OlderURL, NewerURL and LatestURL navigate between the issue's
-	// events, in Environment when it is set.
-	OlderURL, NewerURL, LatestURL string
-	Day, Fortnight                chart
-	Tags                          []tagGroup
+	// OldestURL, OlderURL, NewerURL and LatestURL navigate between the
+	// issue's events, in Environment when it is set; "" at either end.
+	OldestURL, OlderURL, NewerURL, LatestURL string
+	Day, Fortnight                           chart
+	Tags                                     []tagGroup
 	// TagsCut counts the tag keys left out.
 	TagsCut int
 	// RawURL downloads the event as JSON.
@@ -641,7 +641,7 @@ func (d *Dashboard) showIssue(w http.ResponseWriter, r *http.Request, s *session
 		data.Event = newEventView(ev, b, q.Get("frames") == "minified")
 		data.RawURL = rawEventURL(is.ID, ev.EventID)
 		d.symbolicationLinks(&data, ev.EventID, keep)
-		older, newer, err := d.store.AdjacentEvents(ctx, v, is.ID, ev.EventID, env)
+		adj, err := d.store.AdjacentEvents(ctx, v, is.ID, ev.EventID, env)
 		if err != nil {
 			d.fail(w, r, err)
 			return
@@ -658,11 +658,11 @@ func (d *Dashboard) showIssue(w http.ResponseWriter, r *http.Request, s *session
 			}
 			return u
 		}
-		if older != "" {
-			data.OlderURL = at(older)
+		if adj.Older != "" {
+			data.OldestURL, data.OlderURL = at(adj.Oldest), at(adj.Older)
 		}
-		if newer != "" {
-			data.NewerURL = at(newer)
+		if adj.Newer != "" {
+			data.NewerURL = at(adj.Newer)
 			data.LatestURL = at("")
 		}
 	}

@@ -380,6 +380,7 @@ func TestIssuePage(t *testing.T) {
 		fmt.Sprintf(`first seen in <a href="/projects/%d/releases/shop@1.2.3"><code>shop@<wbr>1.<wbr>2.<wbr>3</code></a>`, f.web.ID),
 		// latest event first, with a link to the older one
 		`Event <code class="event-id">`+f.event2+`</code>`,
+		`href="/issues/`+strconv.FormatInt(f.issue, 10)+`?event=`+f.event1+`">« Oldest</a>`,
 		`href="/issues/`+strconv.FormatInt(f.issue, 10)+`?event=`+f.event1+`" rel="prev">‹ Older</a>`,
 		`<span class="button disabled" aria-disabled="true">Newer ›</span>`,
 		// charts; the hourly one's hours machine-readable, for app.js to
@@ -419,6 +420,7 @@ func TestIssuePage(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	wantBody(t, r, `Event <code class="event-id">`+f.event1+`</code>`, `rel="next">Newer ›</a>`, `>Latest »</a>`,
 		`<span class="button disabled" aria-disabled="true">‹ Older</span>`)
+	noBody(t, r, "Oldest")
 	// UUID form and capitals are accepted.
 	uuid := strings.ToUpper(f.event1[:8] + "-" + f.event1[8:12] + "-" + f.event1[12:16] + "-" + f.event1[16:20] + "-" + f.event1[20:])
 	wantStatus(t, f.get(roleMember, issuePath(f.issue)+"?event="+uuid), http.StatusOK)

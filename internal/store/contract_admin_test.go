@@ -383,7 +383,7 @@ func testProjectAuthorization(e *env) {
 			return err
 		}},
 		{"AdjacentEvents", members, func(v Viewer, f fixture) error {
-			_, _, err := db.AdjacentEvents(ctx, v, f.issue, f.event, "")
+			_, err := db.AdjacentEvents(ctx, v, f.issue, f.event, "")
 			return err
 		}},
 		{"ProjectStats", members, func(v Viewer, f fixture) error {
@@ -819,24 +819,25 @@ func testAdjacentEvents(e *env) {
 		t.Fatalf("setup: ListEvents = %v, want %v", listed, want)
 	}
 	tests := []struct {
-		event, older, newer string
-		err                 error
+		event string
+		want  AdjacentEvents
+		err   error
 	}{
-		{"e0", "", "e1", nil},
-		{"e1", "e0", "e2", nil},
-		{"e2", "e1", "e3", nil},
-		{"e3", "e2", "e4", nil},
-		{"e4", "e3", "", nil},
-		{"between", "", "", ErrNotFound}, // another issue's event
-		{"missing", "", "", ErrNotFound},
+		{"e0", AdjacentEvents{Newer: "e1"}, nil},
+		{"e1", AdjacentEvents{Oldest: "e0", Older: "e0", Newer: "e2"}, nil},
+		{"e2", AdjacentEvents{Oldest: "e0", Older: "e1", Newer: "e3"}, nil},
+		{"e3", AdjacentEvents{Oldest: "e0", Older: "e2", Newer: "e4"}, nil},
+		{"e4", AdjacentEvents{Oldest: "e0", Older: "e3"}, nil},
+		{"between", AdjacentEvents{}, ErrNotFound}, // another issue's event
+		{"missing", AdjacentEvents{}, ErrNotFound},
 	}
 	for _, tt := range tests {
-		older, newer, err := db.AdjacentEvents(ctx, System, issue, tt.event, "")
-		if older != tt.older || newer != tt.newer || !errors.Is(err, tt.err) {
-			t.Errorf("AdjacentEvents(%s) = %q, %q, %v; want %q, %q, %v", tt.event, older, newer, err, tt.older, tt.newer, tt.err)
+		got, err := db.AdjacentEvents(ctx, System, issue, tt.event, "")
+		if got != tt.want || !errors.Is(err, tt.err) {
+			t.Errorf("AdjacentEvents(%s) = %+v, %v; want %+v, %v", tt.event, got, err, tt.want, tt.err)
 		}
 	}
-	_, _, err := db.AdjacentEvents(ctx, Viewer{UserID: outsider.ID}, issue, "e2", "")
+	_, err := db.AdjacentEvents(ctx, Viewer{UserID: outsider.ID}, issue, "e2", "")
 	wantErr(t, "AdjacentEvents for a non-member", err, ErrNotFound)
 }
 

@@ -328,26 +328,27 @@ func testEnvironmentEvents(e *env) {
 	}
 
 	for _, tt := range []struct {
-		event, env, older, newer string
+		event, env string
+		want       AdjacentEvents
 	}{
-		{"p0", "production", "", "p1"},
-		{"p1", "production", "p0", "p2"},
-		{"p2", "production", "p1", ""},
-		{"s0", "staging", "", "s1"},
-		{"s2", "staging", "s1", "s3"},
+		{"p0", "production", AdjacentEvents{Newer: "p1"}},
+		{"p1", "production", AdjacentEvents{Oldest: "p0", Older: "p0", Newer: "p2"}},
+		{"p2", "production", AdjacentEvents{Oldest: "p0", Older: "p1"}},
+		{"s0", "staging", AdjacentEvents{Newer: "s1"}},
+		{"s2", "staging", AdjacentEvents{Oldest: "s0", Older: "s1", Newer: "s3"}},
 		// An event of another environment, named by its ID: the
 		// neighbours are still those of the environment.
-		{"s1", "production", "p0", "p1"},
-		{"n0", "staging", "s0", "s1"},
-		{"s1", "", "n0", "p1"},
-		{"s1", "development", "", ""},
+		{"s1", "production", AdjacentEvents{Oldest: "p0", Older: "p0", Newer: "p1"}},
+		{"n0", "staging", AdjacentEvents{Oldest: "s0", Older: "s0", Newer: "s1"}},
+		{"s1", "", AdjacentEvents{Oldest: "s0", Older: "n0", Newer: "p1"}},
+		{"s1", "development", AdjacentEvents{}},
 	} {
-		older, newer, err := db.AdjacentEvents(ctx, System, x, tt.event, tt.env)
-		if older != tt.older || newer != tt.newer || err != nil {
-			t.Errorf("AdjacentEvents(%s, %q) = %q, %q, %v; want %q, %q", tt.event, tt.env, older, newer, err, tt.older, tt.newer)
+		got, err := db.AdjacentEvents(ctx, System, x, tt.event, tt.env)
+		if got != tt.want || err != nil {
+			t.Errorf("AdjacentEvents(%s, %q) = %+v, %v; want %+v", tt.event, tt.env, got, err, tt.want)
 		}
 	}
-	_, _, err := db.AdjacentEvents(ctx, System, x, "y0", "production")
+	_, err := db.AdjacentEvents(ctx, System, x, "y0", "production")
 	wantErr(t, "AdjacentEvents of another issue's event in its environment", err, ErrNotFound)
 
 	// An environment name longer than an event keeps is cut as saving

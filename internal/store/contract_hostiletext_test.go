@@ -51,7 +51,7 @@ func testHostileLookups(e *env) {
 		wantErr(t, "GetProjectEvent("+q(s)+")", err, ErrNotFound)
 		_, err = db.GetIssueEvent(ctx, System, res.IssueID, s)
 		wantErr(t, "GetIssueEvent("+q(s)+")", err, ErrNotFound)
-		_, _, err = db.AdjacentEvents(ctx, System, res.IssueID, s, "")
+		_, err = db.AdjacentEvents(ctx, System, res.IssueID, s, "")
 		wantErr(t, "AdjacentEvents("+q(s)+")", err, ErrNotFound)
 
 		_, err = db.ArtifactBundleByChecksum(ctx, p, s)

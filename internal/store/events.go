@@ -233,14 +233,19 @@ func latestEventQuery(v Viewer, issueID int64, environment string) *query {
 }
 
 // adjacentEventsQuery finds the events either side of one event of an
-// issue, ordered like ListEvents (time, then row ID), among the issue's
-// events in environment when it is not empty. The event is found by its
-// ID; the unary + keeps SQLite from reading all of the issue's events
-// through the (issue_id, ...) index instead.
+// issue, and the issue's oldest before it, ordered like ListEvents (time,
+// then row ID), among the issue's events in environment when it is not
+// empty. The event is found by its ID; the unary + keeps SQLite from
+// reading all of the issue's events through the (issue_id, ...) index
+// instead.
 func adjacentEventsQuery(v Viewer, issueID int64, eventID, environment string) *query {
 	q := &query{}
 	issue := q.arg(issueID)
 	q.add(`SELECT
+		COALESCE((SELECT f.event_id FROM events f WHERE f.issue_id = e.issue_id`)
+	q.inEnvironment("f", environment)
+	q.add(` AND (f.occurred_at, f.id) < (e.occurred_at, e.id)
+			ORDER BY f.occurred_at, f.id LIMIT 1), ''),
 		COALESCE((SELECT o.event_id FROM events o WHERE o.issue_id = e.issue_id`)
 	q.inEnvironment("o", environment)
 	q.add(` AND (o.occurred_at, o.id) < (e.occurred_at, e.id)
@@ -254,19 +259,26 @@ func adjacentEventsQuery(v Viewer, issueID int64, eventID, environment string) *
 	return q
 }
 
-// AdjacentEvents returns the IDs of the events just older and just newer
-// than an event of an issue v may see, in the order ListEvents pages
-// through them, for older/newer navigation; "" at either end. A non-empty
-// environment steps only through the issue's events in it (the event
-// itself may be of another). An event that is not the issue's is
-// ErrNotFound.
-func (d *DB) AdjacentEvents(ctx context.Context, v Viewer, issueID int64, eventID, environment string) (older, newer string, err error) {
+// AdjacentEvents are the IDs of the events around one event of an issue,
+// "" where there is none: Oldest and Older are "" for the issue's oldest
+// event, Newer for its newest.
+type AdjacentEvents struct {
+	Oldest, Older, Newer string
+}
+
+// AdjacentEvents returns the events just older and just newer than an
+// event of an issue v may see, and the oldest, in the order ListEvents
+// pages through them, for event navigation. A non-empty environment steps
+// only through the issue's events in it (the event itself may be of
+// another). An event that is not the issue's is ErrNotFound.
+func (d *DB) AdjacentEvents(ctx context.Context, v Viewer, issueID int64, eventID, environment string) (AdjacentEvents, error) {
 	if !storable(eventID) {
-		return "", "", fmt.Errorf("store: events next to %q: %w", eventID, ErrNotFound)
+		return AdjacentEvents{}, fmt.Errorf("store: events next to %q: %w", eventID, ErrNotFound)
 	}
 	q := adjacentEventsQuery(v, issueID, eventID, environment)
-	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&older, &newer); err != nil {
-		return "", "", fmt.Errorf("store: events next to %s: %w", eventID, notFound(err))
+	var a AdjacentEvents
+	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&a.Oldest, &a.Older, &a.Newer); err != nil {
+		return AdjacentEvents{}, fmt.Errorf("store: events next to %s: %w", eventID, notFound(err))
 	}
-	return older, newer, nil
+	return a, nil
 }
