@@ -58,6 +58,11 @@ type issuesData struct {
 	// Assignees are the project's members, whom the bulk Assign offers
 	// besides the viewer and nobody.
 	Assignees []option
+	// NoIssues says the project has no issue at all, whatever the
+	// filters: the list is a first-run prompt, with DSN, the project's
+	// DSN ("" without an active key).
+	NoIssues bool
+	DSN      string
 }
 
 // listQuery is the issue list's query with the dashboard's default: a list
@@ -145,6 +150,12 @@ func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	data.Issues = pg.Issues
+	if len(pg.Issues) == 0 && f.Cursor == "" {
+		if data.NoIssues, data.DSN, err = d.firstRun(r, v, p.ID); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+	}
 	at := func(cursor string) string {
 		nq := url.Values{}
 		for k, vs := range back {
@@ -163,6 +174,25 @@ func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *sessio
 		data.FirstURL = issuesURL(p.ID, back)
 	}
 	d.render(w, r, status, "issues", &view{Title: p.Name, Nav: "projects", Tab: "issues", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
+}
+
+// firstRun reports whether project projectID has no issue at all, in any
+// status, and then its DSN, which the empty list offers instead of
+// "no issues match these filters".
+func (d *Dashboard) firstRun(r *http.Request, v store.Viewer, projectID int64) (bool, string, error) {
+	ctx := r.Context()
+	pg, err := d.store.ListIssuesPage(ctx, v, store.IssueFilter{ProjectID: projectID, Limit: 1})
+	if err != nil || len(pg.Issues) > 0 {
+		return false, "", err
+	}
+	keys, err := d.store.ProjectKeys(ctx, v, projectID)
+	if err != nil {
+		return false, "", err
+	}
+	if k := activeKey(keys); k != nil {
+		return true, dsn(d.ingestBase(r), k.PublicKey, projectID), nil
+	}
+	return true, "", nil
 }
 
 // withOption adds value to opts when the URL carries a choice the select

@@ -175,6 +175,40 @@ func TestIssueListFilters(t *testing.T) {
 	}
 }
 
+// TestIssueListEmpty: a project without issues gets a first-run prompt
+// with its DSN and no bulk toolbar; a list the filters empty says so,
+// without the prompt.
+func TestIssueListEmpty(t *testing.T) {
+	f := newFixture(t)
+	empty := f.createProject("empty")
+	keys, err := f.db.ProjectKeys(f.ctx, store.System, empty.ID)
+	f.must(err)
+	tests := []struct {
+		name, path string
+		want, not  []string
+	}{
+		{"no issues", fmt.Sprintf("/projects/%d/issues", empty.ID),
+			[]string{"No errors yet.", fmt.Sprintf(`<code id="dsn" class="copyable">http://%s@flytrap.test/%d</code>`, keys[0].PublicKey, empty.ID),
+				fmt.Sprintf(`href="/projects/%d/setup">Set up an SDK</a>`, empty.ID)},
+			[]string{"No issues match", `class="bulk-bar"`}},
+		{"no issues, filtered", fmt.Sprintf("/projects/%d/issues?level=fatal", empty.ID),
+			[]string{"No errors yet."}, []string{"No issues match", `class="bulk-bar"`}},
+		{"no match", fmt.Sprintf("/projects/%d/issues?level=fatal", f.web.ID),
+			[]string{"No issues match these filters.", fmt.Sprintf(`<a href="/projects/%d/issues?status=all">All issues</a>`, f.web.ID)},
+			[]string{"No errors yet.", "Not sending yet?", `class="bulk-bar"`, `id="dsn"`}},
+		{"issues", fmt.Sprintf("/projects/%d/issues", f.web.ID),
+			[]string{`class="bulk-bar"`}, []string{"No errors yet.", "No issues match"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := f.get(roleAdmin, tt.path)
+			wantStatus(t, r, http.StatusOK)
+			wantBody(t, r, tt.want...)
+			noBody(t, r, tt.not...)
+		})
+	}
+}
+
 var issueLinkRE = regexp.MustCompile(`<a class="issue-title" href="/issues/(\d+)(?:\?[^"]*)?">`)
 
 // listedIssues returns the issue IDs of an issue list page, in order.

@@ -80,13 +80,7 @@ func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	base := d.ingestBase(r)
-	data := setupData{Project: p, ErrorsURL: base + "/api/errors", RejectURL: base + "/api/rejections"}
-	for i := len(keys) - 1; i >= 0; i-- {
-		if keys[i].Active {
-			data.Key = &keys[i]
-			break
-		}
-	}
+	data := setupData{Project: p, Key: activeKey(keys), ErrorsURL: base + "/api/errors", RejectURL: base + "/api/rejections"}
 	if data.Key != nil {
 		data.DSN = dsn(base, data.Key.PublicKey, p.ID)
 		vars := snippetVars{DSN: data.DSN, APIKey: data.Key.PublicKey, ProjectID: p.ID, BaseURL: base}
@@ -105,6 +99,16 @@ func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	d.render(w, r, http.StatusOK, "setup", &view{Title: p.Name + " setup", Nav: "projects", Tab: "setup", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
+}
+
+// activeKey returns the newest active key of keys, nil when none is.
+func activeKey(keys []store.ProjectKey) *store.ProjectKey {
+	for i := len(keys) - 1; i >= 0; i-- {
+		if keys[i].Active {
+			return &keys[i]
+		}
+	}
+	return nil
 }
 
 // dsn builds a Sentry DSN: the base URL with the public key as user name
