@@ -909,7 +909,12 @@ func TestReleasePages(t *testing.T) {
 	// Flytrap stored, is one path segment, escaped in the link.
 	f.save(&event.Event{EventID: fmt.Sprintf("%032x", 0xf00), ProjectID: f.web.ID, Level: "error", Release: "feature/x",
 		Message: "from before release names were checked", Timestamp: now, Received: now})
-	wantBody(t, f.get(roleMember, fmt.Sprintf("/projects/%d/releases", f.web.ID)), fmt.Sprintf(`href="/projects/%d/releases/feature%%2Fx"`, f.web.ID))
+	r = f.get(roleMember, fmt.Sprintf("/projects/%d/releases", f.web.ID))
+	wantBody(t, r, fmt.Sprintf(`href="/projects/%d/releases/feature%%2Fx"`, f.web.ID),
+		// A release not finalized, such as one its events named, is
+		// dated by when it was first seen.
+		fmt.Sprintf(`first seen</span> <time datetime="%s"`, now.UTC().Format(time.RFC3339)))
+	noBody(t, r, "unreleased")
 	wantBody(t, f.get(roleMember, fmt.Sprintf("/projects/%d/releases/feature%%2Fx", f.web.ID)), "Release <code>feature/<wbr>x</code>")
 }
 
