@@ -372,7 +372,10 @@ func TestAlertEmailNotSent(t *testing.T) {
 		logged.must(logged.db.FinishNotification(ctx, c, now, fmt.Errorf("%w: no SMTP server is configured", store.ErrNotSent), time.Time{}))
 	}
 	r := logged.get(roleMember, base)
-	wantBody(t, r, `id="email-not-sent"`, notice, "--smtp-url", "<td>logged, not sent</td>")
+	// The row says it briefly, the banner once at length.
+	wantBody(t, r, `id="email-not-sent"`, notice, "--smtp-url",
+		`<td><span title="not sent: no SMTP server is configured">not sent: no SMTP</span></td>`)
+	noBody(t, r, `<td>not sent: no SMTP server is configured</td>`)
 
 	r = logged.post(roleAdmin, base+"/channels", url.Values{"kind": {"email"}, "name": {"team mail"}})
 	wantRedirect(t, r, base)
