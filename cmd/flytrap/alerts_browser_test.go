@@ -163,7 +163,10 @@ func TestBrowserAlertRules(t *testing.T) {
 		t.Errorf("%d channels named ops hook after a reload, want 1: %+v", hooks, channels.Data)
 	}
 
-	// Delete the rule.
+	// Delete the rule, which asks first.
+	answers, asked := make(chan bool, 1), make(chan string, 1)
+	go answerDialogs(ctx, answers, asked)
+	answers <- true
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(alerts),
 		chromedp.WaitVisible(row),
@@ -172,6 +175,14 @@ func TestBrowserAlertRules(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case msg := <-asked:
+		if !strings.HasPrefix(msg, "Delete the rule “More than 99") {
+			t.Errorf("deleting the rule asks %q", msg)
+		}
+	default:
+		t.Error("deleting the rule asked nothing")
 	}
 	rules, err = chromedp.Run(ctx, chromedp.Text(`#alert-rules`))
 	if err != nil {

@@ -70,6 +70,9 @@ func TestBrowserNarrowScreens(t *testing.T) {
 	if code := p.api(t, "POST", fmt.Sprintf("/api/v1/issues/%d/comments", is.ID), map[string]any{"text": comment}, nil); code != 201 {
 		t.Fatalf("commenting on the issue: HTTP %d", code)
 	}
+	// An event with a processing note naming a long field path, and with
+	// an older and a newer event, which all four navigation buttons lead to.
+	slow, slowEvents := sendSlowQuery(t, p, 3)
 	ctx := newBrowser(t)
 	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 375, Height: 740, DeviceScaleFactor: 1, Mobile: true})
@@ -85,6 +88,7 @@ func TestBrowserNarrowScreens(t *testing.T) {
 		"/projects",
 		fmt.Sprintf("/projects/%d/issues", pid),
 		fmt.Sprintf("/issues/%d", is.ID),
+		fmt.Sprintf("/issues/%d?event=%s", slow.ID, slowEvents[1]),
 		fmt.Sprintf("/projects/%d/feedback", pid),
 		fmt.Sprintf("/projects/%d/releases", pid),
 		fmt.Sprintf("/projects/%d/releases/%s", pid, "shop-frontend@2024.11.28-rc.1+build.7731"),

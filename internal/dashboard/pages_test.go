@@ -435,7 +435,8 @@ func TestIssuePage(t *testing.T) {
 		"mechanism <code>onerror</code>", "handled: no",
 		// notes, breadcrumbs, request, user, context
 		"no source map for checkout.js",
-		`<td class="wrap">POST /api/orders</td>`, `<code>{&#34;status_code&#34;:500}</code>`,
+		// a breadcrumb's data under its message
+		`<td class="wrap crumb"><div class="crumb-message">POST /api/orders</div><code class="crumb-data">{&#34;status_code&#34;:500}</code></td>`,
 		`<a href="https://shop.example.com/checkout?step=2" rel="noopener noreferrer nofollow">https://shop.example.com/checkout?step=2</a>`,
 		"<td><code>User-Agent</code></td>",
 		"<dt>Email</dt><dd>ada@example.com</dd>", "<dt>IP hash</dt>",

@@ -113,6 +113,23 @@
     show();
   });
 
+  // Esc closes an open popover (Resolve in release…, Assign…) and, when
+  // the focus was in it, gives the focus back to its summary, as a menu
+  // does.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") {
+      return;
+    }
+    document.querySelectorAll("details.popover[open]").forEach(function (d) {
+      var inside = d.contains(document.activeElement);
+      d.open = false;
+      var summary = d.querySelector("summary");
+      if (inside && summary) {
+        summary.focus();
+      }
+    });
+  });
+
   // <form data-confirm="Question?"> asks before submitting.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (e) {
