@@ -11,18 +11,23 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// cmdSendcheckin: sendcheckin DSN SLUG STATUS [CRONTAB] reports a run of a
-// cron job with the real sentry-go, as its docs show: CaptureCheckIn
-// in_progress with a monitor config (CRONTAB, else every hour), then the
-// run's STATUS (ok or error) with the ID it returned, 1.5 seconds long.
-// It waits until the API shows the monitor's last check-in with STATUS.
+// cmdSendcheckin: sendcheckin [-env ENV] DSN SLUG STATUS [CRONTAB] reports
+// a run of a cron job with the real sentry-go, as its docs show:
+// CaptureCheckIn in_progress with a monitor config (CRONTAB, else every
+// hour), then the run's STATUS (ok or error) with the ID it returned, 1.5
+// seconds long, from environment ENV (production when not given). It
+// waits until the API shows the monitor's last check-in with STATUS.
 func cmdSendcheckin(ts *testscript.TestScript, neg bool, args []string) {
+	env := "production"
+	if len(args) > 1 && args[0] == "-env" {
+		env, args = args[1], args[2:]
+	}
 	if neg || len(args) < 3 || len(args) > 4 {
-		ts.Fatalf("usage: sendcheckin DSN SLUG STATUS [CRONTAB]")
+		ts.Fatalf("usage: sendcheckin [-env ENV] DSN SLUG STATUS [CRONTAB]")
 	}
 	dsn, err := url.Parse(args[0])
 	ts.Check(err)
-	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: args[0], Release: "worker@1.0", Environment: "production",
+	client, err := sentry.NewClient(sentry.ClientOptions{Dsn: args[0], Release: "worker@1.0", Environment: env,
 		Transport: sentry.NewHTTPSyncTransport()})
 	ts.Check(err)
 	hub := sentry.NewHub(client, sentry.NewScope())

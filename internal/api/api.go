@@ -65,7 +65,7 @@ type Store interface {
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
 	ReleaseHealth(ctx context.Context, v store.Viewer, projectID int64, f store.HealthFilter) ([]store.ReleaseHealth, error)
 	ListMonitors(ctx context.Context, v store.Viewer, projectID int64) ([]store.Monitor, error)
-	GetMonitor(ctx context.Context, v store.Viewer, projectID int64, slug string, limit int) (store.Monitor, []store.CheckIn, error)
+	GetMonitor(ctx context.Context, v store.Viewer, projectID int64, slug, environment string, limit int) (store.Monitor, []store.CheckIn, error)
 	DeleteMonitor(ctx context.Context, v store.Viewer, projectID int64, slug string) error
 
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)

@@ -33,7 +33,7 @@ func (a *API) getMonitor(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	m, cis, err := a.store.GetMonitor(r.Context(), viewer(r), pid, r.PathValue("slug"), monitorCheckIns)
+	m, cis, err := a.store.GetMonitor(r.Context(), viewer(r), pid, r.PathValue("slug"), r.URL.Query().Get("environment"), monitorCheckIns)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -75,6 +75,18 @@ func wireMonitor(m store.Monitor) apitypes.Monitor {
 	if !m.NextExpected.IsZero() {
 		t := m.NextExpected
 		out.NextExpected = &t
+	}
+	out.Environments = make([]apitypes.MonitorEnvironment, len(m.Environments))
+	for i, e := range m.Environments {
+		out.Environments[i] = apitypes.MonitorEnvironment{Name: e.Name, Status: e.Status}
+		if !e.LastCheckIn.IsZero() {
+			t := e.LastCheckIn
+			out.Environments[i].LastCheckIn = &t
+		}
+		if !e.NextExpected.IsZero() {
+			t := e.NextExpected
+			out.Environments[i].NextCheckIn = &t
+		}
 	}
 	return out
 }

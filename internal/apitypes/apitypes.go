@@ -692,7 +692,10 @@ type AlertPayload struct {
 
 // AlertMonitor is what a cron monitor's alert says about it.
 type AlertMonitor struct {
-	Slug   string `json:"slug"`
+	Slug string `json:"slug"`
+	// Environment is the monitor environment whose status changed.
+	Environment string `json:"environment"`
+	// Status is the environment's.
 	Status string `json:"status"`
 	// Schedule is its schedule as pages show it: "every 1 hour",
 	// "0 2 * * * (Europe/Vienna)".
@@ -801,7 +804,8 @@ type Monitor struct {
 	ID        int64  `json:"id"`
 	ProjectID int64  `json:"project_id"`
 	Slug      string `json:"slug"`
-	// Status is new (no run judged yet), ok or failing.
+	// Status is new (no run judged yet), ok or failing: the worst of
+	// its environments'.
 	Status string `json:"status"`
 	// ScheduleType is crontab or interval; Schedule is the crontab, or
 	// the interval as "<n> <unit>".
@@ -820,9 +824,22 @@ type Monitor struct {
 	LastStatus   string     `json:"last_status"`
 	NextExpected *time.Time `json:"next_expected"`
 	CreatedAt    time.Time  `json:"created_at"`
+	// Environments are its monitor environments, by name, each judged
+	// apart.
+	Environments []MonitorEnvironment `json:"environments"`
 	// CheckIns are the newest check-ins, newest first, on the answer
 	// for one monitor only.
 	CheckIns []CheckIn `json:"checkins,omitempty"`
+}
+
+// MonitorEnvironment is a monitor's status in one environment, in Sentry's
+// shape: Status is new, ok or failing; LastCheckIn is absent before the
+// first check-in, NextCheckIn when no run is expected.
+type MonitorEnvironment struct {
+	Name        string     `json:"name"`
+	Status      string     `json:"status"`
+	LastCheckIn *time.Time `json:"lastCheckIn"`
+	NextCheckIn *time.Time `json:"nextCheckIn"`
 }
 
 // CheckIn is one run of a monitor.

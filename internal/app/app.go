@@ -322,7 +322,7 @@ func (a *App) registerJobs() {
 		ts, err := a.db.JudgeMonitors(ctx, now)
 		for _, t := range ts {
 			a.log.Info("monitor status changed", "project", t.Monitor.ProjectID, "monitor", t.Monitor.Slug,
-				"status", t.Monitor.Status, "check_in", t.CheckIn.Status)
+				"environment", t.Environment.Name, "status", t.Environment.Status, "check_in", t.CheckIn.Status)
 		}
 		if err != nil {
 			return err

@@ -94,7 +94,7 @@ type Store interface {
 	// Releases, and what sentry-cli recorded of them.
 	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
 	ListMonitors(ctx context.Context, v store.Viewer, projectID int64) ([]store.Monitor, error)
-	GetMonitor(ctx context.Context, v store.Viewer, projectID int64, slug string, limit int) (store.Monitor, []store.CheckIn, error)
+	GetMonitor(ctx context.Context, v store.Viewer, projectID int64, slug, environment string, limit int) (store.Monitor, []store.CheckIn, error)
 	DeleteMonitor(ctx context.Context, v store.Viewer, projectID int64, slug string) error
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
 	ReleaseHealth(ctx context.Context, v store.Viewer, projectID int64, f store.HealthFilter) ([]store.ReleaseHealth, error)

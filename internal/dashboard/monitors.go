@@ -18,11 +18,13 @@ type monitorsData struct {
 	Monitors []store.Monitor
 }
 
-// monitorData is a monitor's page model.
+// monitorData is a monitor's page model; Environment is the one its
+// check-ins are filtered to, "" for all.
 type monitorData struct {
-	Project  store.Project
-	Monitor  store.Monitor
-	CheckIns []store.CheckIn
+	Project     store.Project
+	Monitor     store.Monitor
+	Environment string
+	CheckIns    []store.CheckIn
 }
 
 // monitorURL is a monitor's page.
@@ -45,19 +47,22 @@ func (d *Dashboard) monitorsPage(w http.ResponseWriter, r *http.Request, s *sess
 		Data: monitorsData{Project: p, Monitors: ms}, Manages: d.managesProject(r, s, p.ID)})
 }
 
-// monitorPage shows a monitor: its status, schedule and newest check-ins.
+// monitorPage shows a monitor: its status, schedule, each environment's
+// status and the newest check-ins, of one environment with
+// ?environment=.
 func (d *Dashboard) monitorPage(w http.ResponseWriter, r *http.Request, s *session) {
 	p, ok := d.pathProject(w, r, s)
 	if !ok {
 		return
 	}
-	m, cis, err := d.store.GetMonitor(r.Context(), s.viewer(), p.ID, r.PathValue("slug"), monitorCheckIns)
+	env := r.URL.Query().Get("environment")
+	m, cis, err := d.store.GetMonitor(r.Context(), s.viewer(), p.ID, r.PathValue("slug"), env, monitorCheckIns)
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
 	d.render(w, r, http.StatusOK, "monitor", &view{Title: "Monitor " + m.Slug + " · " + p.Name, Nav: "projects", Tab: "monitors", ProjectID: p.ID,
-		Data: monitorData{Project: p, Monitor: m, CheckIns: cis}, Manages: d.managesProject(r, s, p.ID)})
+		Data: monitorData{Project: p, Monitor: m, Environment: env, CheckIns: cis}, Manages: d.managesProject(r, s, p.ID)})
 }
 
 // confirmDeleteMonitor asks before deleting a monitor, as deleting an
@@ -68,7 +73,7 @@ func (d *Dashboard) confirmDeleteMonitor(w http.ResponseWriter, r *http.Request,
 	if !ok {
 		return
 	}
-	m, _, err := d.store.GetMonitor(r.Context(), s.viewer(), p.ID, r.PathValue("slug"), 0)
+	m, _, err := d.store.GetMonitor(r.Context(), s.viewer(), p.ID, r.PathValue("slug"), "", 0)
 	if err != nil {
 		d.fail(w, r, err)
 		return

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ func TestMonitorPages(t *testing.T) {
 	// links its page.
 	r = f.get(roleAdmin, fmt.Sprintf("/projects/%d/alerts", f.web.ID))
 	wantBody(t, r, "<td>cron monitor failing</td>",
-		fmt.Sprintf(`<a href="/projects/%d/monitors/nightly-backup">Monitor nightly-backup is failing</a>`, f.web.ID))
+		fmt.Sprintf(`<a href="/projects/%d/monitors/nightly-backup">Monitor nightly-backup is failing in &lt;i&gt;prod&lt;/i&gt;</a>`, f.web.ID))
 	wantStatus(t, f.get(roleMember, fmt.Sprintf("/projects/%d/monitors/nope", f.web.ID)), http.StatusNotFound)
 	wantStatus(t, f.get(roleMember, fmt.Sprintf("/projects/%d/monitors/nightly-backup", f.billing.ID)), http.StatusNotFound)
 }
@@ -78,7 +79,7 @@ func TestDeleteMonitor(t *testing.T) {
 
 	r = f.do(request{method: http.MethodPost, role: roleLead, path: page + "/delete", noCSRF: true})
 	wantStatus(t, r, http.StatusForbidden)
-	if _, _, err := f.db.GetMonitor(f.ctx, store.System, f.web.ID, "nightly", 1); err != nil {
+	if _, _, err := f.db.GetMonitor(f.ctx, store.System, f.web.ID, "nightly", "", 1); err != nil {
 		t.Fatalf("after a POST without its CSRF token: %v", err)
 	}
 
@@ -87,11 +88,32 @@ func TestDeleteMonitor(t *testing.T) {
 	if msg := flashOf(t, r); msg != "ok: Monitor nightly deleted with its check-ins." {
 		t.Errorf("flash %q", msg)
 	}
-	if _, _, err := f.db.GetMonitor(f.ctx, store.System, f.web.ID, "nightly", 1); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := f.db.GetMonitor(f.ctx, store.System, f.web.ID, "nightly", "", 1); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after the delete: %v, want not found", err)
 	}
-	if _, _, err := f.db.GetMonitor(f.ctx, store.System, f.billing.ID, "nightly", 1); err != nil {
+	if _, _, err := f.db.GetMonitor(f.ctx, store.System, f.billing.ID, "nightly", "", 1); err != nil {
 		t.Errorf("billing's monitor of the same slug: %v", err)
 	}
 	wantStatus(t, f.post(roleLead, page+"/delete", nil), http.StatusNotFound)
+}
+
+// TestGoldenMonitorPage compares a monitor's page, with production ok and
+// a staging failing and its check-ins filtered to staging, with
+// testdata/monitor.golden.html; the environment's name, which the SDK
+// sent, is escaped in its text and links.
+func TestGoldenMonitorPage(t *testing.T) {
+	f := newFixture(t)
+	cfg := &event.MonitorConfig{ScheduleType: event.ScheduleInterval, Interval: 1, Unit: "hour", MarginMinutes: 5,
+		MaxRuntimeMinutes: 30, FailureThreshold: 1, RecoveryThreshold: 1}
+	at := now.Add(-30 * time.Minute)
+	_, err := f.db.SaveCheckIns(f.ctx, []store.CheckInRequest{
+		{ProjectID: f.web.ID, CheckIn: event.CheckIn{ID: "0123456789abcdef0123456789abcdef", Slug: "sync", Status: event.CheckInOK,
+			Config: cfg, Received: at}},
+		{ProjectID: f.web.ID, CheckIn: event.CheckIn{ID: "1123456789abcdef0123456789abcdef", Slug: "sync", Status: event.CheckInError,
+			Environment: `<i>st&ging"</i>`, Received: at.Add(time.Minute)}},
+	})
+	f.must(err)
+	r := f.get(roleMember, fmt.Sprintf("/projects/%d/monitors", f.web.ID))
+	wantBody(t, r, `<td>&lt;i&gt;st&amp;ging&#34;&lt;/i&gt; <span class="monitor-failing">failing</span>, production <span class="monitor-ok">ok</span></td>`)
+	golden(t, f, fmt.Sprintf("/projects/%d/monitors/sync?environment=%s", f.web.ID, url.QueryEscape(`<i>st&ging"</i>`)), "monitor.golden.html")
 }

@@ -242,7 +242,12 @@ func (m Message) forReaders() Message {
 	if p.Monitor != nil {
 		// A copy: the caller's message shares the pointer.
 		mon := *p.Monitor
-		for _, s := range []*string{&mon.Slug, &mon.Status, &mon.Schedule, &mon.CheckIn.Status, &mon.CheckIn.Environment, &mon.CheckIn.Release} {
+		if mon.Environment == "" {
+			// Written before monitors kept a status per
+			// environment: the check-in's is the one.
+			mon.Environment = mon.CheckIn.Environment
+		}
+		for _, s := range []*string{&mon.Slug, &mon.Environment, &mon.Status, &mon.Schedule, &mon.CheckIn.Status, &mon.CheckIn.Environment, &mon.CheckIn.Release} {
 			*s = bidi.Show(oneLine(*s, math.MaxInt))
 		}
 		p.Monitor = &mon
@@ -363,7 +368,7 @@ func slackMonitorBody(m Message) ([]byte, error) {
 	if mon.OKStreak > 0 {
 		fields = append(fields, md("*OK streak*\n"+plural(mon.OKStreak, "run", "runs")))
 	}
-	if e := mon.CheckIn.Environment; e != "" {
+	if e := mon.Environment; e != "" {
 		fields = append(fields, md("*Environment*\n"+slackEscape(oneLine(e, 100))))
 	}
 	if r := mon.CheckIn.Release; r != "" {

@@ -16,7 +16,7 @@ func monitorMessage() Message {
 	return Message{Key: "monitor_failing:4:ab:2", Reason: store.ReasonMonitorFailing, Project: "shop",
 		Payload: store.AlertPayload{ProjectID: 7, Title: "Monitor night<b>&ly is failing", Level: "error", Status: store.MonitorFailing,
 			Culprit: "an error check-in of the run of 2026-12-03 02:00 UTC",
-			Monitor: &store.AlertMonitor{Slug: "night<b>&ly", Status: store.MonitorFailing, Schedule: "0 2 * * * (Europe/Vienna)",
+			Monitor: &store.AlertMonitor{Slug: "night<b>&ly", Environment: "prod\n<script>x</script> <!channel>", Status: store.MonitorFailing, Schedule: "0 2 * * * (Europe/Vienna)",
 				CheckIn: store.AlertCheckIn{Status: "error", Time: time.Date(2026, 12, 3, 2, 0, 5, 0, time.UTC),
 					Environment: "prod\n<script>x</script> <!channel>", Release: "1.0 & <@U1>\u202e"}}},
 		MonitorURL: "https://flytrap.example.com/projects/7/monitors/night%3Cb%3E&ly",
@@ -162,7 +162,7 @@ func TestMonitorWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"id":"monitor_failing:4:ab:2","reason":"monitor_failing","project":"shop",` +
-		`"monitor":{"slug":"night\u003cb\u003e\u0026ly","status":"failing","schedule":"0 2 * * * (Europe/Vienna)",` +
+		`"monitor":{"slug":"night\u003cb\u003e\u0026ly","environment":"prod\n\u003cscript\u003ex\u003c/script\u003e \u003c!channel\u003e","status":"failing","schedule":"0 2 * * * (Europe/Vienna)",` +
 		`"check_in":{"status":"error","time":"2026-12-03T02:00:05Z","environment":"prod\n\u003cscript\u003ex\u003c/script\u003e \u003c!channel\u003e","release":"1.0 \u0026 \u003c@U1\u003e` + "\u202e" + `"}},` +
 		`"url":"https://flytrap.example.com/projects/7/monitors/night%3Cb%3E\u0026ly"}`
 	if string(body) != want {
@@ -184,5 +184,26 @@ func TestMonitorLinks(t *testing.T) {
 		if m.MonitorURL != tt.want || m.IssueURL != "" {
 			t.Errorf("public URL %q: monitor URL %q, issue URL %q; want %q and none", tt.public, m.MonitorURL, m.IssueURL, tt.want)
 		}
+	}
+}
+
+// TestMonitorEnvironmentOfOldAlerts: an alert written before monitors
+// kept a status per environment names the check-in's environment in
+// every channel.
+func TestMonitorEnvironmentOfOldAlerts(t *testing.T) {
+	m := monitorMessage()
+	mon := *m.Payload.Monitor
+	mon.Environment, mon.CheckIn.Environment = "", "staging"
+	m.Payload.Monitor = &mon
+	e, err := renderEmail(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := slackBody(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(e.Text, "Environment:  staging\n") || !strings.Contains(e.HTML, "<td>staging</td>") || !strings.Contains(string(body), `*Environment*\nstaging`) {
+		t.Errorf("old alert's environment missing:\n%s\n%s\n%s", e.Text, e.HTML, body)
 	}
 }

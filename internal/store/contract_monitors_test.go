@@ -33,7 +33,7 @@ func (e *env) saveCheckIns(reqs ...CheckInRequest) []CheckInResult {
 
 func (e *env) monitor(slug string) (Monitor, []CheckIn) {
 	e.t.Helper()
-	m, cis, err := e.db.GetMonitor(e.ctx, System, e.project.ID, slug, 100)
+	m, cis, err := e.db.GetMonitor(e.ctx, System, e.project.ID, slug, "", 100)
 	if err != nil {
 		e.t.Fatalf("GetMonitor(%q): %v", slug, err)
 	}
@@ -117,9 +117,9 @@ func testMonitors(e *env) {
 	}
 	_, err := db.ListMonitors(ctx, Viewer{UserID: stranger.ID}, pid)
 	wantErr(t, "stranger ListMonitors", err, ErrNotFound)
-	_, _, err = db.GetMonitor(ctx, Viewer{UserID: stranger.ID}, pid, "nightly", 10)
+	_, _, err = db.GetMonitor(ctx, Viewer{UserID: stranger.ID}, pid, "nightly", "", 10)
 	wantErr(t, "stranger GetMonitor", err, ErrNotFound)
-	_, _, err = db.GetMonitor(ctx, System, pid, "nope", 10)
+	_, _, err = db.GetMonitor(ctx, System, pid, "nope", "", 10)
 	wantErr(t, "GetMonitor of an unknown slug", err, ErrNotFound)
 	wantErr(t, "member DeleteMonitor", db.DeleteMonitor(ctx, Viewer{UserID: member.ID}, pid, "nightly"), ErrForbidden)
 	if err := db.DeleteMonitor(ctx, System, pid, "nightly"); err != nil {
@@ -543,7 +543,7 @@ func testMonitorAlerts(e *env) {
 		m := map[string]int{}
 		for _, n := range ns {
 			m[n.Reason]++
-			if n.Reason == ReasonMonitorFailing && (n.Payload.Title != "Monitor nightly is failing" || n.IssueID != 0) {
+			if n.Reason == ReasonMonitorFailing && (n.Payload.Title != "Monitor nightly is failing in production" || n.IssueID != 0) {
 				t.Errorf("failing notification %+v", n)
 			}
 			mon := n.Payload.Monitor

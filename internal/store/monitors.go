@@ -45,6 +45,15 @@ const HeldCheckInTTL = time.Hour
 // over a few runs instead of one long transaction.
 const maxJudgedPerRun = 500
 
+// DefaultMonitorEnvironment is the environment of a check-in that names
+// none, as Sentry's.
+const DefaultMonitorEnvironment = "production"
+
+// MaxEnvironmentsPerMonitor bounds the environments check-ins may give one
+// monitor: each is judged by the monitors job and alerts apart, and a
+// public DSN is enough to name one.
+const MaxEnvironmentsPerMonitor = 50
+
 // Monitor statuses.
 const (
 	// MonitorNew is a monitor that has not yet had a check-in judged.
@@ -64,23 +73,63 @@ const (
 )
 
 // Monitor is a cron monitor: a scheduled job of a project that checks in.
+// Its status and check-ins are summed up from its environments'.
 type Monitor struct {
 	ID        int64               `json:"id"`
 	ProjectID int64               `json:"project_id"`
 	Slug      string              `json:"slug"`
 	Config    event.MonitorConfig `json:"config"`
-	Status    string              `json:"status"`
+	// Status is the worst of its environments': failing when one is,
+	// else ok when one is, else new.
+	Status string `json:"status"`
+	// LastCheckIn is the latest check-in's time, of any environment, and
+	// LastStatus its status; zero and "" before the first.
+	LastCheckIn time.Time `json:"last_checkin"`
+	LastStatus  string    `json:"last_status"`
+	// NextExpected is the earliest of its environments'.
+	NextExpected time.Time `json:"next_expected"`
+	CreatedAt    time.Time `json:"created_at"`
+	// Environments are its monitor environments, by name.
+	Environments []MonitorEnvironment `json:"environments"`
+}
+
+// MonitorEnvironment is a monitor's runs in one environment, judged apart
+// from its other environments' as Sentry's monitor environments are: a
+// staging job failing does not fail production.
+type MonitorEnvironment struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
 	// LastCheckIn is the latest check-in's time and LastStatus its
-	// status; zero and "" before the first.
+	// status.
 	LastCheckIn time.Time `json:"last_checkin"`
 	LastStatus  string    `json:"last_status"`
 	// NextExpected is when the next check-in is due; the run is missed
 	// when none has come Config.MarginMinutes after it.
 	NextExpected time.Time `json:"next_expected"`
-	CreatedAt    time.Time `json:"created_at"`
+	id           int64
 	// failures and oks are the latest runs in a row that failed and
 	// succeeded, measured against the thresholds.
 	failures, oks int64
+}
+
+// summarize sets m's status and its last and next check-in from its
+// environments'.
+func (m *Monitor) summarize() {
+	m.Status, m.LastCheckIn, m.LastStatus, m.NextExpected = MonitorNew, time.Time{}, "", time.Time{}
+	for _, e := range m.Environments {
+		switch {
+		case e.Status == MonitorFailing:
+			m.Status = MonitorFailing
+		case e.Status == MonitorOK && m.Status == MonitorNew:
+			m.Status = MonitorOK
+		}
+		if e.LastCheckIn.After(m.LastCheckIn) {
+			m.LastCheckIn, m.LastStatus = e.LastCheckIn, e.LastStatus
+		}
+		if !e.NextExpected.IsZero() && (m.NextExpected.IsZero() || e.NextExpected.Before(m.NextExpected)) {
+			m.NextExpected = e.NextExpected
+		}
+	}
 }
 
 // CheckIn is one stored check-in of a monitor.
@@ -106,7 +155,8 @@ type CheckInRequest struct {
 // CheckInResult is what storing one check-in did.
 type CheckInResult struct {
 	// Dropped says why the check-in was not stored ("" when it was): a
-	// project already at MaxMonitorsPerProject or MaxNewMonitorsPerHour.
+	// project already at MaxMonitorsPerProject or MaxNewMonitorsPerHour,
+	// or a new environment of a monitor at MaxEnvironmentsPerMonitor.
 	Dropped string
 	// Held is true when the check-in had no config and its monitor does
 	// not exist yet: it waits, HeldCheckInTTL at most, for a check-in
@@ -121,8 +171,11 @@ type CheckInResult struct {
 	// Duplicate is true when the check-in was known with that status or
 	// had finished already: nothing changed.
 	Duplicate bool
+	// Environment is the monitor environment the check-in counted in:
+	// its run's, DefaultMonitorEnvironment when it named none.
+	Environment string
 	// Transition is TransitionFailing or TransitionRecovered when the
-	// check-in changed the monitor's status so, else "".
+	// check-in changed the environment's status so, else "".
 	Transition string
 	// Monitor is the monitor after the check-in.
 	Monitor Monitor
@@ -135,10 +188,12 @@ const (
 	ReasonMonitorRecovered = "monitor_recovered"
 )
 
-// MonitorTransition is a monitor the monitors job changed the status of.
+// MonitorTransition is a monitor environment the monitors job changed the
+// status of.
 type MonitorTransition struct {
-	Monitor    Monitor
-	Transition string
+	Monitor     Monitor
+	Environment MonitorEnvironment
+	Transition  string
 	// CheckIn is the missed or timed-out check-in that caused it.
 	CheckIn CheckIn
 }
@@ -148,10 +203,12 @@ type MonitorTransition struct {
 // MaxMonitorsPerProject and MaxNewMonitorsPerHour) or replaces its
 // settings; one without a config for a monitor Flytrap does not know is
 // held, and applied right after the check-in that creates the monitor, in
-// the order received. An in_progress check-in is finished by an ok or
-// error with its ID; a check-in already finished stays so. The queue
-// delivers at least once; a check-in stored before changes nothing the
-// second time.
+// the order received. A check-in counts in its environment's monitor
+// environment (DefaultMonitorEnvironment when it names none), made on
+// its first check-in within MaxEnvironmentsPerMonitor. An in_progress
+// check-in is finished by an ok or error with its ID; a check-in already
+// finished stays so. The queue delivers at least once; a check-in stored
+// before changes nothing the second time.
 func (d *DB) SaveCheckIns(ctx context.Context, reqs []CheckInRequest) ([]CheckInResult, error) {
 	for _, r := range reqs {
 		if r.ProjectID <= 0 || r.CheckIn.ID == "" || r.CheckIn.Slug == "" {
@@ -235,10 +292,11 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 	case err != nil:
 		return CheckInResult{}, false, err
 	}
-	// Locked, so that the monitors job and other workers' check-ins of
-	// the monitor wait for this one's counts instead of overwriting them;
-	// the project's lock is held already (lockMonitorProjects).
-	m, err := loadMonitor(ctx, tx, `project_id = $1 AND slug = $2`+d.forUpdate(), projectID, ci.Slug)
+	// Locked, with its environments, so that the monitors job and other
+	// workers' check-ins of the monitor wait for this one's counts
+	// instead of overwriting them; the project's lock is held already
+	// (lockMonitorProjects).
+	m, err := d.loadMonitor(ctx, tx, d.forUpdate(), `project_id = $1 AND slug = $2`, projectID, ci.Slug)
 	created := false
 	switch {
 	case errors.Is(err, ErrNotFound) && ci.Config == nil:
@@ -276,6 +334,9 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 			return CheckInResult{}, false, err
 		}
 	}
+	if ci.Environment == "" {
+		ci.Environment = DefaultMonitorEnvironment
+	}
 	// Ingest checked the config; a schedule that cannot be followed
 	// here still stores the check-in, with no run expected, rather than
 	// failing the batch on every redelivery.
@@ -286,12 +347,27 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 	}
 	received := millis(ci.Received)
 	var (
-		old        string
-		runStarted int64
+		old, runEnv string
+		runStarted  int64
 	)
-	err = tx.QueryRowContext(ctx, `SELECT status, received_at FROM monitor_checkins WHERE monitor_id = $1 AND check_in_id = $2`, m.ID, ci.ID).Scan(&old, &runStarted)
+	err = tx.QueryRowContext(ctx, `SELECT status, received_at, environment FROM monitor_checkins WHERE monitor_id = $1 AND check_in_id = $2`,
+		m.ID, ci.ID).Scan(&old, &runStarted, &runEnv)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case err == nil && (old != event.CheckInInProgress || ci.Status == event.CheckInInProgress):
+		return CheckInResult{Duplicate: true, Monitor: m}, created, nil
+	case err == nil:
+		// A run counts in the environment it started in, whatever
+		// its end names: SDKs send the end without one.
+		ci.Environment = runEnv
+	case !errors.Is(err, sql.ErrNoRows):
+		return CheckInResult{}, false, err
+	}
+	i, dropped, err := monitorEnvironment(ctx, tx, &m, ci.Environment, ci.Received)
+	if err != nil || dropped != "" {
+		return CheckInResult{Dropped: dropped}, false, err
+	}
+	e := &m.Environments[i]
+	if old == "" {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_checkins (monitor_id, project_id, check_in_id, status, duration_ms, environment, release, received_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, m.ID, projectID, ci.ID, ci.Status, duration, ci.Environment, ci.Release, received); err != nil {
 			return CheckInResult{}, false, err
@@ -299,39 +375,60 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 		if err := boundCheckIns(ctx, tx, m.ID); err != nil {
 			return CheckInResult{}, false, err
 		}
-		if !ci.Received.Before(m.LastCheckIn) {
+		if !ci.Received.Before(e.LastCheckIn) {
 			// A run that started is on schedule, however it ends:
 			// the next is due a schedule's step after it.
-			m.LastCheckIn, m.LastStatus = ci.Received.UTC(), ci.Status
-			m.NextExpected = time.Time{}
+			e.LastCheckIn, e.LastStatus = ci.Received.UTC(), ci.Status
+			e.NextExpected = time.Time{}
 			if sched != nil {
-				m.NextExpected = sched.Next(ci.Received)
+				e.NextExpected = sched.Next(ci.Received)
 			}
 		}
-	case err != nil:
-		return CheckInResult{}, false, err
-	case old != event.CheckInInProgress || ci.Status == event.CheckInInProgress:
-		return CheckInResult{Duplicate: true, Monitor: m}, created, nil
-	default:
+	} else {
 		if _, err := tx.ExecContext(ctx, `UPDATE monitor_checkins SET status = $3, duration_ms = $4, updated_at = $5
 			WHERE monitor_id = $1 AND check_in_id = $2`, m.ID, ci.ID, ci.Status, duration, max(received, runStarted)); err != nil {
 			return CheckInResult{}, false, err
 		}
 		// The run is the latest when it started last, whenever its
 		// end arrived: a held end is stored after its start.
-		if !fromMillis(runStarted).Before(m.LastCheckIn) {
-			m.LastStatus = ci.Status
+		if !fromMillis(runStarted).Before(e.LastCheckIn) {
+			e.LastStatus = ci.Status
 		}
 	}
-	res := CheckInResult{Monitor: m}
+	res := CheckInResult{Environment: e.Name}
 	if ci.Status != event.CheckInInProgress {
-		res.Transition = judge(&res.Monitor, ci.Status)
+		res.Transition = judge(e, m.Config, ci.Status)
 	}
-	if err := updateMonitorState(ctx, tx, res.Monitor); err != nil {
+	if err := updateEnvironmentState(ctx, tx, *e); err != nil {
 		return CheckInResult{}, false, err
 	}
-	return res, created, monitorAlert(ctx, tx, res.Monitor, res.Transition, CheckIn{ID: ci.ID, Status: ci.Status,
+	m.summarize()
+	res.Monitor = m
+	return res, created, monitorAlert(ctx, tx, m, *e, res.Transition, CheckIn{ID: ci.ID, Status: ci.Status,
 		Environment: ci.Environment, Release: ci.Release, Received: ci.Received}, ci.Received)
+}
+
+// monitorEnvironment returns the index in m.Environments of the one named
+// name, made at at when m has none of that name, or why it was not made:
+// m is at MaxEnvironmentsPerMonitor.
+func monitorEnvironment(ctx context.Context, tx *sql.Tx, m *Monitor, name string, at time.Time) (int, string, error) {
+	for i, e := range m.Environments {
+		if e.Name == name {
+			return i, "", nil
+		}
+	}
+	if len(m.Environments) >= MaxEnvironmentsPerMonitor {
+		return 0, fmt.Sprintf("the monitor has %d environments, the most it may have", MaxEnvironmentsPerMonitor), nil
+	}
+	e := MonitorEnvironment{Name: name, Status: MonitorNew}
+	err := tx.QueryRowContext(ctx, `INSERT INTO monitor_environments (monitor_id, project_id, environment, status, failures, oks,
+		last_checkin, last_status, next_expected, created_at) VALUES ($1, $2, $3, $4, 0, 0, 0, '', 0, $5) RETURNING id`,
+		m.ID, m.ProjectID, name, e.Status, millis(at)).Scan(&e.id)
+	if err != nil {
+		return 0, "", err
+	}
+	m.Environments = append(m.Environments, e)
+	return len(m.Environments) - 1, "", nil
 }
 
 // holdCheckIn holds a check-in without a config whose monitor does not
@@ -458,32 +555,32 @@ func (d *DB) PruneHeldCheckIns(ctx context.Context, now time.Time) ([]DroppedChe
 	return out, nil
 }
 
-// monitorAlert writes, for a transition ("" for none), one notification
-// to each alert channel of the monitor's project, in the transaction that
-// made it: alert rules are about issues, and a job that stops running has
-// none. The key names the check-in, so a transition alerts once. A
-// channel gets at most NewIssueBurst monitor alerts in
-// NewIssueBurstWindow; the rest are counted into a ReasonMonitorsHeld
-// summary (holdBurst), so a thousand monitors failing at once send
-// twenty alerts and a summary per channel.
-func monitorAlert(ctx context.Context, tx *sql.Tx, m Monitor, transition string, ci CheckIn, now time.Time) error {
+// monitorAlert writes, for a transition ("" for none) of m's environment
+// e, one notification to each alert channel of the monitor's project, in
+// the transaction that made it: alert rules are about issues, and a job
+// that stops running has none. The key names the check-in, so a
+// transition alerts once. A channel gets at most NewIssueBurst monitor
+// alerts in NewIssueBurstWindow; the rest are counted into a
+// ReasonMonitorsHeld summary (holdBurst), so a thousand monitors failing
+// at once send twenty alerts and a summary per channel.
+func monitorAlert(ctx context.Context, tx *sql.Tx, m Monitor, e MonitorEnvironment, transition string, ci CheckIn, now time.Time) error {
 	if transition == "" {
 		return nil
 	}
-	p := AlertPayload{ProjectID: m.ProjectID, Status: m.Status, Environment: ci.Environment, Release: ci.Release, At: now.UTC(),
-		Monitor: &AlertMonitor{Slug: m.Slug, Status: m.Status, Schedule: schedule.Describe(m.Config),
+	p := AlertPayload{ProjectID: m.ProjectID, Status: e.Status, Environment: e.Name, Release: ci.Release, At: now.UTC(),
+		Monitor: &AlertMonitor{Slug: m.Slug, Environment: e.Name, Status: e.Status, Schedule: schedule.Describe(m.Config),
 			CheckIn: AlertCheckIn{Status: ci.Status, Time: ci.Received.UTC(), Environment: ci.Environment, Release: ci.Release}}}
 	reason := ReasonMonitorRecovered
 	if transition == TransitionFailing {
 		reason = ReasonMonitorFailing
-		p.Title = "Monitor " + m.Slug + " is failing"
+		p.Title = "Monitor " + m.Slug + " is failing in " + e.Name
 		p.Level = "error"
 		p.Culprit = fmt.Sprintf("%s check-in of the run of %s", failureName(ci.Status), ci.Received.UTC().Format("2006-01-02 15:04 MST"))
 	} else {
-		p.Title = "Monitor " + m.Slug + " recovered"
+		p.Title = "Monitor " + m.Slug + " recovered in " + e.Name
 		p.Level = "info"
-		p.Culprit = fmt.Sprintf("%d ok check-ins in a row", m.oks)
-		p.Monitor.OKStreak = m.oks
+		p.Culprit = fmt.Sprintf("%d ok check-ins in a row", e.oks)
+		p.Monitor.OKStreak = e.oks
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM alert_channels WHERE project_id = $1 ORDER BY id`, m.ProjectID)
 	if err != nil {
@@ -531,23 +628,23 @@ func failureName(status string) string {
 	return "an error"
 }
 
-// judge counts a finished run of m with status and returns the transition
-// it makes, if any.
-func judge(m *Monitor, status string) string {
+// judge counts a finished run of environment e of a monitor configured c
+// with status and returns the transition it makes, if any.
+func judge(e *MonitorEnvironment, c event.MonitorConfig, status string) string {
 	if status == event.CheckInOK {
-		m.oks, m.failures = m.oks+1, 0
+		e.oks, e.failures = e.oks+1, 0
 		switch {
-		case m.Status == MonitorFailing && m.oks >= m.Config.RecoveryThreshold:
-			m.Status = MonitorOK
+		case e.Status == MonitorFailing && e.oks >= c.RecoveryThreshold:
+			e.Status = MonitorOK
 			return TransitionRecovered
-		case m.Status == MonitorNew:
-			m.Status = MonitorOK
+		case e.Status == MonitorNew:
+			e.Status = MonitorOK
 		}
 		return ""
 	}
-	m.failures, m.oks = m.failures+1, 0
-	if m.Status != MonitorFailing && m.failures >= max(m.Config.FailureThreshold, 1) {
-		m.Status = MonitorFailing
+	e.failures, e.oks = e.failures+1, 0
+	if e.Status != MonitorFailing && e.failures >= max(c.FailureThreshold, 1) {
+		e.Status = MonitorFailing
 		return TransitionFailing
 	}
 	return ""
@@ -559,49 +656,102 @@ func boundCheckIns(ctx context.Context, tx *sql.Tx, monitorID int64) error {
 	return err
 }
 
-const monitorCols = `id, project_id, slug, schedule_type, crontab, interval_n, interval_unit, timezone, margin_minutes,
-	max_runtime_minutes, failure_threshold, recovery_threshold, status, failures, oks, last_checkin, last_status, next_expected, created_at`
+const monitorCols = `m.id, m.project_id, m.slug, m.schedule_type, m.crontab, m.interval_n, m.interval_unit, m.timezone,
+	m.margin_minutes, m.max_runtime_minutes, m.failure_threshold, m.recovery_threshold, m.created_at`
 
-func scanMonitor(row scanner) (Monitor, error) {
-	var (
-		m                     Monitor
-		last, next, createdAt int64
-	)
-	c := &m.Config
-	err := row.Scan(&m.ID, &m.ProjectID, &m.Slug, &c.ScheduleType, &c.Crontab, &c.Interval, &c.Unit, &c.Timezone, &c.MarginMinutes,
-		&c.MaxRuntimeMinutes, &c.FailureThreshold, &c.RecoveryThreshold, &m.Status, &m.failures, &m.oks, &last, &m.LastStatus, &next, &createdAt)
+// monitorRow is where a row of monitorCols is scanned to.
+type monitorRow struct {
+	m         Monitor
+	createdAt int64
+}
+
+func (r *monitorRow) dest() []any {
+	c := &r.m.Config
+	return []any{&r.m.ID, &r.m.ProjectID, &r.m.Slug, &c.ScheduleType, &c.Crontab, &c.Interval, &c.Unit, &c.Timezone,
+		&c.MarginMinutes, &c.MaxRuntimeMinutes, &c.FailureThreshold, &c.RecoveryThreshold, &r.createdAt}
+}
+
+func (r *monitorRow) monitor() Monitor {
+	m := r.m
+	m.CreatedAt = fromMillis(r.createdAt)
+	m.Status = MonitorNew
+	return m
+}
+
+const environmentCols = `e.id, e.monitor_id, e.environment, e.status, e.failures, e.oks, e.last_checkin, e.last_status, e.next_expected`
+
+// environmentRow is where a row of environmentCols is scanned to.
+type environmentRow struct {
+	e                 MonitorEnvironment
+	monitorID         int64
+	lastCheckIn, next int64
+}
+
+func (r *environmentRow) dest() []any {
+	return []any{&r.e.id, &r.monitorID, &r.e.Name, &r.e.Status, &r.e.failures, &r.e.oks, &r.lastCheckIn, &r.e.LastStatus, &r.next}
+}
+
+func (r *environmentRow) environment() MonitorEnvironment {
+	e := r.e
+	if r.lastCheckIn > 0 {
+		e.LastCheckIn = fromMillis(r.lastCheckIn)
+	}
+	if r.next > 0 {
+		e.NextExpected = fromMillis(r.next)
+	}
+	return e
+}
+
+// loadMonitor loads a monitor (alias m in where) with its environments,
+// lock (forUpdate or "") locking them.
+func (d *DB) loadMonitor(ctx context.Context, db dbtx, lock, where string, args ...any) (Monitor, error) {
+	var r monitorRow
+	if err := db.QueryRowContext(ctx, `SELECT `+monitorCols+` FROM monitors m WHERE `+where+lock, args...).Scan(r.dest()...); err != nil {
+		return Monitor{}, notFound(err)
+	}
+	m := r.monitor()
+	envs, err := loadEnvironments(ctx, db, `e.monitor_id = $1 ORDER BY e.environment`+lock, m.ID)
 	if err != nil {
 		return Monitor{}, err
 	}
-	if last > 0 {
-		m.LastCheckIn = fromMillis(last)
-	}
-	if next > 0 {
-		m.NextExpected = fromMillis(next)
-	}
-	m.CreatedAt = fromMillis(createdAt)
+	m.Environments = envs[m.ID]
+	m.summarize()
 	return m, nil
 }
 
-func loadMonitor(ctx context.Context, db dbtx, where string, args ...any) (Monitor, error) {
-	m, err := scanMonitor(db.QueryRowContext(ctx, `SELECT `+monitorCols+` FROM monitors WHERE `+where, args...))
-	return m, notFound(err)
+// loadEnvironments returns the monitor environments where says, by
+// monitor.
+func loadEnvironments(ctx context.Context, db dbtx, where string, args ...any) (map[int64][]MonitorEnvironment, error) {
+	rows, err := db.QueryContext(ctx, `SELECT `+environmentCols+` FROM monitor_environments e WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64][]MonitorEnvironment{}
+	for rows.Next() {
+		var r environmentRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		out[r.monitorID] = append(out[r.monitorID], r.environment())
+	}
+	return out, rows.Err()
 }
 
 func insertMonitor(ctx context.Context, tx *sql.Tx, m Monitor) (int64, error) {
 	c := m.Config
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO monitors (project_id, slug, schedule_type, crontab, interval_n, interval_unit, timezone,
-		margin_minutes, max_runtime_minutes, failure_threshold, recovery_threshold, status, failures, oks, last_checkin, last_status,
-		next_expected, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, 0, 0, '', 0, $13) RETURNING id`,
+		margin_minutes, max_runtime_minutes, failure_threshold, recovery_threshold, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 		m.ProjectID, m.Slug, c.ScheduleType, c.Crontab, c.Interval, c.Unit, c.Timezone, c.MarginMinutes, c.MaxRuntimeMinutes,
-		c.FailureThreshold, c.RecoveryThreshold, m.Status, millis(m.CreatedAt)).Scan(&id)
+		c.FailureThreshold, c.RecoveryThreshold, millis(m.CreatedAt)).Scan(&id)
 	return id, err
 }
 
-func updateMonitorState(ctx context.Context, tx *sql.Tx, m Monitor) error {
-	_, err := tx.ExecContext(ctx, `UPDATE monitors SET status = $2, failures = $3, oks = $4, last_checkin = $5, last_status = $6,
-		next_expected = $7 WHERE id = $1`, m.ID, m.Status, m.failures, m.oks, expectedMillis(m.LastCheckIn), m.LastStatus, expectedMillis(m.NextExpected))
+func updateEnvironmentState(ctx context.Context, tx *sql.Tx, e MonitorEnvironment) error {
+	_, err := tx.ExecContext(ctx, `UPDATE monitor_environments SET status = $2, failures = $3, oks = $4, last_checkin = $5, last_status = $6,
+		next_expected = $7 WHERE id = $1`, e.id, e.Status, e.failures, e.oks, expectedMillis(e.LastCheckIn), e.LastStatus, expectedMillis(e.NextExpected))
 	return err
 }
 
@@ -614,42 +764,63 @@ func expectedMillis(t time.Time) int64 {
 	return millis(t)
 }
 
-// JudgeMonitors is the monitors job's work at now: each monitor whose next
-// check-in is more than its margin late gets a missed check-in, dated when
-// the run was due, and is next expected at the first run whose margin has
-// not passed; each check-in in progress for longer than its monitor's max
-// runtime becomes timeout. Both count as failures. It returns the monitors
-// whose status changed. Two servers running it at once write each missed
-// or timed-out run once.
+// JudgeMonitors is the monitors job's work at now: each monitor
+// environment whose next check-in is more than its monitor's margin late
+// gets a missed check-in, dated when the run was due, and is next
+// expected at the first run whose margin has not passed; each check-in in
+// progress for longer than its monitor's max runtime becomes timeout.
+// Both count as failures of their environment. It returns the monitor
+// environments whose status changed. Two servers running it at once
+// write each missed or timed-out run once.
 func (d *DB) JudgeMonitors(ctx context.Context, now time.Time) ([]MonitorTransition, error) {
 	var out []MonitorTransition
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		out = nil
 		nowMs := millis(now)
-		rows, err := tx.QueryContext(ctx, `SELECT `+monitorCols+` FROM monitors
-			WHERE next_expected > 0 AND next_expected + margin_minutes * 60000 < $1 ORDER BY next_expected LIMIT $2`, nowMs, maxJudgedPerRun)
+		rows, err := tx.QueryContext(ctx, `SELECT `+environmentCols+`, `+monitorCols+` FROM monitor_environments e
+			JOIN monitors m ON m.id = e.monitor_id
+			WHERE e.next_expected > 0 AND e.next_expected + m.margin_minutes * 60000 < $1 ORDER BY e.next_expected LIMIT $2`, nowMs, maxJudgedPerRun)
 		if err != nil {
 			return err
 		}
-		missed, err := scanMonitors(rows)
-		if err != nil {
+		type late struct {
+			m Monitor
+			e MonitorEnvironment
+		}
+		var missed []late
+		for rows.Next() {
+			var (
+				er environmentRow
+				mr monitorRow
+			)
+			if err := rows.Scan(append(er.dest(), mr.dest()...)...); err != nil {
+				rows.Close()
+				return err
+			}
+			missed = append(missed, late{mr.monitor(), er.environment()})
+		}
+		if err := rows.Close(); err != nil {
 			return err
 		}
-		for _, m := range missed {
-			due := m.NextExpected
-			ci := CheckIn{ID: newCheckInID(), Status: event.CheckInMissed, Received: due, Updated: now.UTC()}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, l := range missed {
+			m, e := l.m, l.e
+			due := e.NextExpected
+			ci := CheckIn{ID: newCheckInID(), Status: event.CheckInMissed, Environment: e.Name, Received: due, Updated: now.UTC()}
 			// A schedule that cannot be followed (see saveCheckIn)
 			// expects no further run, so one monitor cannot stop the
 			// job for the others.
-			m.NextExpected = time.Time{}
+			e.NextExpected = time.Time{}
 			if sched, err := schedule.Of(m.Config); err == nil {
-				m.NextExpected = nextAfterMissed(sched, due, now.Add(-time.Duration(m.Config.MarginMinutes)*time.Minute))
+				e.NextExpected = nextAfterMissed(sched, due, now.Add(-time.Duration(m.Config.MarginMinutes)*time.Minute))
 			}
-			m.LastCheckIn, m.LastStatus = due, event.CheckInMissed
-			tr := judge(&m, event.CheckInMissed)
-			res, err := tx.ExecContext(ctx, `UPDATE monitors SET status = $3, failures = $4, oks = $5, last_checkin = $6, last_status = $7,
+			e.LastCheckIn, e.LastStatus = due, event.CheckInMissed
+			tr := judge(&e, m.Config, event.CheckInMissed)
+			res, err := tx.ExecContext(ctx, `UPDATE monitor_environments SET status = $3, failures = $4, oks = $5, last_checkin = $6, last_status = $7,
 				next_expected = $8 WHERE id = $1 AND next_expected = $2`,
-				m.ID, millis(due), m.Status, m.failures, m.oks, millis(due), m.LastStatus, expectedMillis(m.NextExpected))
+				e.id, millis(due), e.Status, e.failures, e.oks, millis(due), e.LastStatus, expectedMillis(e.NextExpected))
 			if err != nil {
 				return err
 			}
@@ -661,17 +832,20 @@ func (d *DB) JudgeMonitors(ctx context.Context, now time.Time) ([]MonitorTransit
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_checkins (monitor_id, project_id, check_in_id, status, duration_ms, environment, release, received_at, updated_at)
-				VALUES ($1, $2, $3, $4, -1, '', '', $5, $6)`, m.ID, m.ProjectID, ci.ID, ci.Status, millis(due), nowMs); err != nil {
+				VALUES ($1, $2, $3, $4, -1, $5, '', $6, $7)`, m.ID, m.ProjectID, ci.ID, ci.Status, ci.Environment, millis(due), nowMs); err != nil {
 				return err
 			}
 			if err := boundCheckIns(ctx, tx, m.ID); err != nil {
 				return err
 			}
-			if err := monitorAlert(ctx, tx, m, tr, ci, now); err != nil {
+			if err := monitorAlert(ctx, tx, m, e, tr, ci, now); err != nil {
 				return err
 			}
 			if tr != "" {
-				out = append(out, MonitorTransition{Monitor: m, Transition: tr, CheckIn: ci})
+				if m, err = d.loadMonitor(ctx, tx, "", `m.id = $1`, m.ID); err != nil {
+					return err
+				}
+				out = append(out, MonitorTransition{Monitor: m, Environment: e, Transition: tr, CheckIn: ci})
 			}
 		}
 		return d.judgeTimeouts(ctx, tx, now, &out)
@@ -727,22 +901,33 @@ func (d *DB) judgeTimeouts(ctx context.Context, tx *sql.Tx, now time.Time, out *
 			}
 			continue
 		}
-		m, err := loadMonitor(ctx, tx, `id = $1`+d.forUpdate(), r.monitor)
+		m, err := d.loadMonitor(ctx, tx, d.forUpdate(), `m.id = $1`, r.monitor)
 		if err != nil {
 			return err
 		}
-		if !r.ci.Received.Before(m.LastCheckIn) {
-			m.LastStatus = event.CheckInTimeout
-		}
-		tr := judge(&m, event.CheckInTimeout)
-		if err := updateMonitorState(ctx, tx, m); err != nil {
+		// The run's start made its environment, which is kept as long
+		// as the monitor, so this finds it within the bound.
+		i, dropped, err := monitorEnvironment(ctx, tx, &m, r.ci.Environment, r.ci.Received)
+		if err != nil {
 			return err
 		}
-		if err := monitorAlert(ctx, tx, m, tr, r.ci, now); err != nil {
+		if dropped != "" {
+			continue
+		}
+		e := &m.Environments[i]
+		if !r.ci.Received.Before(e.LastCheckIn) {
+			e.LastStatus = event.CheckInTimeout
+		}
+		tr := judge(e, m.Config, event.CheckInTimeout)
+		if err := updateEnvironmentState(ctx, tx, *e); err != nil {
+			return err
+		}
+		m.summarize()
+		if err := monitorAlert(ctx, tx, m, *e, tr, r.ci, now); err != nil {
 			return err
 		}
 		if tr != "" {
-			*out = append(*out, MonitorTransition{Monitor: m, Transition: tr, CheckIn: r.ci})
+			*out = append(*out, MonitorTransition{Monitor: m, Environment: *e, Transition: tr, CheckIn: r.ci})
 		}
 	}
 	return nil
@@ -771,19 +956,6 @@ func nextAfterMissed(sched schedule.Schedule, due, cutoff time.Time) time.Time {
 	return next
 }
 
-func scanMonitors(rows *sql.Rows) ([]Monitor, error) {
-	defer rows.Close()
-	var ms []Monitor
-	for rows.Next() {
-		m, err := scanMonitor(rows)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, m)
-	}
-	return ms, rows.Err()
-}
-
 // newCheckInID is the ID of a check-in Flytrap writes: 32 random hex
 // digits, the shape of an SDK's.
 func newCheckInID() string {
@@ -797,32 +969,58 @@ func (d *DB) ListMonitors(ctx context.Context, v Viewer, projectID int64) ([]Mon
 	if _, err := d.GetProject(ctx, v, projectID); err != nil {
 		return nil, fmt.Errorf("store: monitors of project %d: %w", projectID, err)
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT `+monitorCols+` FROM monitors WHERE project_id = $1 ORDER BY slug`, projectID)
+	ms, err := d.listMonitors(ctx, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: monitors of project %d: %w", projectID, err)
 	}
-	ms, err := scanMonitors(rows)
+	return ms, nil
+}
+
+func (d *DB) listMonitors(ctx context.Context, projectID int64) ([]Monitor, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+monitorCols+` FROM monitors m WHERE m.project_id = $1 ORDER BY m.slug`, projectID)
 	if err != nil {
-		return nil, fmt.Errorf("store: monitors of project %d: %w", projectID, err)
+		return nil, err
 	}
-	if ms == nil {
-		ms = []Monitor{}
+	defer rows.Close()
+	ms := []Monitor{}
+	for rows.Next() {
+		var r monitorRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		ms = append(ms, r.monitor())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	envs, err := loadEnvironments(ctx, d.db, `e.project_id = $1 ORDER BY e.environment`, projectID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ms {
+		ms[i].Environments = envs[ms[i].ID]
+		ms[i].summarize()
 	}
 	return ms, nil
 }
 
 // GetMonitor returns a project's monitor by slug and its newest check-ins,
-// at most limit of them; ErrNotFound when v cannot see it.
-func (d *DB) GetMonitor(ctx context.Context, v Viewer, projectID int64, slug string, limit int) (Monitor, []CheckIn, error) {
+// at most limit of them, of environment only when it is not ""; ErrNotFound
+// when v cannot see it.
+func (d *DB) GetMonitor(ctx context.Context, v Viewer, projectID int64, slug, environment string, limit int) (Monitor, []CheckIn, error) {
 	if _, err := d.GetProject(ctx, v, projectID); err != nil {
 		return Monitor{}, nil, fmt.Errorf("store: monitor %q: %w", slug, err)
 	}
-	m, err := loadMonitor(ctx, d.db, `project_id = $1 AND slug = $2`, projectID, slug)
+	m, err := d.loadMonitor(ctx, d.db, "", `m.project_id = $1 AND m.slug = $2`, projectID, slug)
 	if err != nil {
 		return Monitor{}, nil, fmt.Errorf("store: monitor %q: %w", slug, err)
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT check_in_id, status, duration_ms, environment, release, received_at, updated_at
-		FROM monitor_checkins WHERE monitor_id = $1 ORDER BY id DESC LIMIT $2`, m.ID, limit)
+	q, args := `SELECT check_in_id, status, duration_ms, environment, release, received_at, updated_at
+		FROM monitor_checkins WHERE monitor_id = $1`, []any{m.ID, limit}
+	if environment != "" {
+		q, args = q+` AND environment = $3`, append(args, environment)
+	}
+	rows, err := d.db.QueryContext(ctx, q+` ORDER BY id DESC LIMIT $2`, args...)
 	if err != nil {
 		return Monitor{}, nil, fmt.Errorf("store: monitor %q: %w", slug, err)
 	}
@@ -849,22 +1047,25 @@ func (d *DB) GetMonitor(ctx context.Context, v Viewer, projectID int64, slug str
 	return m, cis, nil
 }
 
-// DeleteMonitor deletes a project's monitor and its check-ins; v must
-// manage the project. A later check-in with a config makes it again.
+// DeleteMonitor deletes a project's monitor, its environments and its
+// check-ins; v must manage the project. A later check-in with a config
+// makes it again.
 func (d *DB) DeleteMonitor(ctx context.Context, v Viewer, projectID int64, slug string) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		if err := d.projectAdmin(ctx, tx, v, projectID, false); err != nil {
 			return err
 		}
-		m, err := loadMonitor(ctx, tx, `project_id = $1 AND slug = $2`, projectID, slug)
-		if err != nil {
-			return err
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM monitors WHERE project_id = $1 AND slug = $2`, projectID, slug).Scan(&id); err != nil {
+			return notFound(err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM monitor_checkins WHERE monitor_id = $1`, m.ID); err != nil {
-			return err
+		for _, q := range []string{`DELETE FROM monitor_checkins WHERE monitor_id = $1`, `DELETE FROM monitor_environments WHERE monitor_id = $1`,
+			`DELETE FROM monitors WHERE id = $1`} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return err
+			}
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM monitors WHERE id = $1`, m.ID)
-		return err
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete monitor %q: %w", slug, err)
@@ -872,15 +1073,13 @@ func (d *DB) DeleteMonitor(ctx context.Context, v Viewer, projectID int64, slug 
 	return nil
 }
 
-// deleteProjectMonitors deletes a project's monitors and check-ins, held
-// ones included.
+// deleteProjectMonitors deletes a project's monitors, their environments
+// and check-ins, held ones included.
 func deleteProjectMonitors(ctx context.Context, tx *sql.Tx, projectID int64) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM monitor_held_checkins WHERE project_id = $1`, projectID); err != nil {
-		return err
+	for _, t := range []string{"monitor_held_checkins", "monitor_checkins", "monitor_environments", "monitors"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE project_id = $1`, projectID); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM monitor_checkins WHERE project_id = $1`, projectID); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, `DELETE FROM monitors WHERE project_id = $1`, projectID)
-	return err
+	return nil
 }

@@ -554,6 +554,7 @@ func nowUTC() time.Time { return fromMillis(millis(time.Now())) }
 type dbtx interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // pgUniqueViolation reports whether err is PostgreSQL's unique_violation.

@@ -3,8 +3,10 @@
 package monitors
 
 import (
+	"cmp"
 	"context"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,9 +33,10 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List a project's cron monitors with their status and last and next check-in",
-		Long: `List a project's cron monitors, by slug: their status (new, ok or failing),
-schedule, latest check-in and when the next is due (docs/monitors.md). SDKs
-create monitors with the monitor_config of their check-ins.`,
+		Long: `List a project's cron monitors, by slug: their status (new, ok or failing,
+the worst of their environments'), each environment's status, schedule,
+latest check-in and when the next is due (docs/monitors.md). SDKs create
+monitors with the monitor_config of their check-ins.`,
 		Example: "  flytrap monitors list\n  flytrap monitors list -p web --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -69,7 +72,7 @@ func List(ctx context.Context, opts *Options) error {
 	}
 	now := opts.F.Clock()
 	return opts.F.Print(opts.Out, ms, func(w io.Writer) error {
-		t := opts.F.NewTable("slug", "status", "schedule", "last check-in", "at", "next expected")
+		t := opts.F.NewTable("slug", "status", "environments", "schedule", "last check-in", "at", "next expected")
 		for _, m := range ms {
 			lastStatus, last, next := "-", "-", "-"
 			if m.LastCheckIn != nil {
@@ -85,7 +88,11 @@ func List(ctx context.Context, opts *Options) error {
 			if m.Timezone != "" {
 				sched += " (" + cmdutil.Clean(m.Timezone) + ")"
 			}
-			t.Row(cmdutil.Clean(m.Slug), cmdutil.Clean(m.Status), sched, lastStatus, last, next)
+			envs := make([]string, len(m.Environments))
+			for i, e := range m.Environments {
+				envs[i] = cmdutil.Clean(e.Name) + " " + cmdutil.Clean(e.Status)
+			}
+			t.Row(cmdutil.Clean(m.Slug), cmdutil.Clean(m.Status), cmp.Or(strings.Join(envs, ", "), "-"), sched, lastStatus, last, next)
 		}
 		return t.Render(w)
 	})
