@@ -262,7 +262,7 @@ func atVersion(t *testing.T, last int64, fn func(t *testing.T, db *DB, p Project
 	}
 }
 
-// TestMigrationMonitorEnvironments: 0027 gives each monitor an environment
+// TestMigrationMonitorEnvironments: 0029 gives each monitor an environment
 // per environment of its check-ins (production for those that named none),
 // the one of its latest check-in taking over the monitor's state, and the
 // others ok when their latest finished run was.
@@ -318,7 +318,7 @@ func TestMigrationMonitorEnvironments(t *testing.T) {
 				t.Fatal(err)
 			}
 			if m.Status != MonitorFailing || envStatuses(m) != "production:ok staging:failing" || len(cis) != 2 || cis[1].Environment != "production" {
-				t.Fatalf("after 0027: %+v (%s), check-ins %+v", m, envStatuses(m), cis)
+				t.Fatalf("after 0029: %+v (%s), check-ins %+v", m, envStatuses(m), cis)
 			}
 			for _, e := range m.Environments {
 				if !e.NextExpected.Equal(fromMillis(due)) {
@@ -331,7 +331,7 @@ func TestMigrationMonitorEnvironments(t *testing.T) {
 			// Staging's next ok recovers it; production is untouched.
 			res, err := db.SaveCheckIns(ctx, []CheckInRequest{inEnv("staging", checkIn(p.ID, "sync", 9, event.CheckInOK, t0.Add(time.Hour), nil))})
 			if err != nil || res[0].Transition != TransitionRecovered || res[0].Monitor.Status != MonitorOK {
-				t.Errorf("staging's ok after 0027: %+v, %v; want recovered", res, err)
+				t.Errorf("staging's ok after 0029: %+v, %v; want recovered", res, err)
 			}
 		})
 	}
