@@ -15,7 +15,8 @@ import (
 // and a third run whose ok the SDK delivers before its in_progress (the
 // order withMonitor's two requests may land in), and reads the monitors
 // back over the REST API: each made from the monitor config the SDK sent,
-// with its in_progress check-in finished by the run's end.
+// with its in_progress check-in finished by the run's end, in the
+// environment the SDK named.
 func TestNodeSDKWithMonitor(t *testing.T) {
 	dir := requireJSSDK(t)
 	p := startDev(t, t.TempDir(), nil)
@@ -40,7 +41,8 @@ func TestNodeSDKWithMonitor(t *testing.T) {
 	sync := get("compat-sync")
 	if sync.Status != "ok" || sync.Schedule != "10 minute" || sync.MarginMinutes != 2 || sync.MaxRuntimeMinutes != 5 ||
 		sync.CheckIns[0].Status != "ok" || sync.CheckIns[0].Duration == nil || sync.CheckIns[0].Release != "compat-cron@1.0.0" ||
-		sync.CheckIns[0].Environment != "compat" {
+		sync.CheckIns[0].Environment != "compat" || len(sync.Environments) != 1 || sync.Environments[0].Name != "compat" ||
+		sync.Environments[0].Status != "ok" || sync.Environments[0].NextCheckIn == nil {
 		t.Errorf("compat-sync: %+v", sync)
 	}
 	report := get("compat-report")

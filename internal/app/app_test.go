@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -259,5 +260,44 @@ func TestMonitorsJobDropsHeldCheckIns(t *testing.T) {
 	}
 	if left, err := db.PruneHeldCheckIns(ctx, now); err != nil || len(left) != 0 {
 		t.Errorf("PruneHeldCheckIns after the job = %+v, %v; want none left", left, err)
+	}
+}
+
+// TestMonitorsJobPerEnvironment: the monitors job judges each environment
+// of a monitor on its own: staging stopping is logged as staging failing,
+// and production, on time, is not judged.
+func TestMonitorsJobPerEnvironment(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	p, err := db.CreateProject(ctx, "cron")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &event.MonitorConfig{ScheduleType: event.ScheduleInterval, Interval: 1, Unit: "hour", MarginMinutes: 5, MaxRuntimeMinutes: 30,
+		FailureThreshold: 1, RecoveryThreshold: 1}
+	var reqs []store.CheckInRequest
+	for i, c := range []struct {
+		env string
+		at  time.Time
+	}{{"staging", now.Add(-2 * time.Hour)}, {"production", now.Add(-2 * time.Hour)}, {"production", now.Add(-time.Hour)}, {"production", now}} {
+		reqs = append(reqs, store.CheckInRequest{ProjectID: p.ID, CheckIn: event.CheckIn{ID: fmt.Sprintf("%032x", i), Slug: "sync",
+			Status: event.CheckInOK, Environment: c.env, Config: cfg, Received: c.at}})
+	}
+	if _, err := db.SaveCheckIns(ctx, reqs); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	a := New(db, Config{Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	for _, j := range a.Jobs().jobs {
+		if j.Name == JobMonitors {
+			if err := j.Run(ctx, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := strings.Count(logs.String(), `msg="monitor status changed"`); got != 1 ||
+		!strings.Contains(logs.String(), "monitor=sync environment=staging status=failing check_in=missed") {
+		t.Errorf("log:\n%s\nwant staging's missed run alone logged", &logs)
 	}
 }

@@ -155,7 +155,7 @@ func testMonitorEnvironmentsBounded(e *env) {
 	}
 	res := e.saveCheckIns(reqs...)
 	if res[MaxEnvironmentsPerMonitor-1].Dropped != "" || !strings.Contains(res[MaxEnvironmentsPerMonitor].Dropped, "environments") {
-		e.t.Fatalf("the last two: %+v, %+v; want the last dropped", res[MaxEnvironmentsPerMonitor-1], res[MaxEnvironmentsPerMonitor])
+		e.t.Fatalf("the last two dropped %q, %q; want the last dropped", res[MaxEnvironmentsPerMonitor-1].Dropped, res[MaxEnvironmentsPerMonitor].Dropped)
 	}
 	if m, cis := e.monitor("sync"); len(m.Environments) != MaxEnvironmentsPerMonitor || len(cis) != MaxEnvironmentsPerMonitor {
 		e.t.Errorf("%d environments and %d check-ins, want %d", len(m.Environments), len(cis), MaxEnvironmentsPerMonitor)
