@@ -818,6 +818,12 @@ func (d *DB) JudgeMonitors(ctx context.Context, now time.Time) ([]MonitorTransit
 			}
 			e.LastCheckIn, e.LastStatus = due, event.CheckInMissed
 			tr := judge(&e, m.Config, event.CheckInMissed)
+			// The monitor first, as check-ins and judgeTimeouts lock
+			// it before its environments: locked in the other order,
+			// a check-in and this job could each wait for the other.
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM monitors WHERE id = $1`+d.forUpdate(), m.ID); err != nil {
+				return err
+			}
 			res, err := tx.ExecContext(ctx, `UPDATE monitor_environments SET status = $3, failures = $4, oks = $5, last_checkin = $6, last_status = $7,
 				next_expected = $8 WHERE id = $1 AND next_expected = $2`,
 				e.id, millis(due), e.Status, e.failures, e.oks, millis(due), e.LastStatus, expectedMillis(e.NextExpected))
