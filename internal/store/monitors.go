@@ -352,12 +352,13 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 	)
 	err = tx.QueryRowContext(ctx, `SELECT status, received_at, environment FROM monitor_checkins WHERE monitor_id = $1 AND check_in_id = $2`,
 		m.ID, ci.ID).Scan(&old, &runStarted, &runEnv)
+	stored := err == nil
 	switch {
-	case err == nil && (old != event.CheckInInProgress || ci.Status == event.CheckInInProgress):
+	case stored && (old != event.CheckInInProgress || ci.Status == event.CheckInInProgress):
 		return CheckInResult{Duplicate: true, Monitor: m}, created, nil
-	case err == nil:
+	case stored:
 		// A run counts in the environment it started in, whatever
-		// its end names: SDKs send the end without one.
+		// its end names.
 		ci.Environment = runEnv
 	case !errors.Is(err, sql.ErrNoRows):
 		return CheckInResult{}, false, err
@@ -367,7 +368,7 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 		return CheckInResult{Dropped: dropped}, false, err
 	}
 	e := &m.Environments[i]
-	if old == "" {
+	if !stored {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_checkins (monitor_id, project_id, check_in_id, status, duration_ms, environment, release, received_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, m.ID, projectID, ci.ID, ci.Status, duration, ci.Environment, ci.Release, received); err != nil {
 			return CheckInResult{}, false, err
