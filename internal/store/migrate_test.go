@@ -268,71 +268,51 @@ func atVersion(t *testing.T, last int64, fn func(t *testing.T, db *DB, p Project
 // others ok when their latest finished run was.
 func TestMigrationMonitorEnvironments(t *testing.T) {
 	ctx := context.Background()
-	for _, c := range []struct {
-		dialect string
-		open    func(t *testing.T) (*DB, error)
-	}{
-		{DialectSQLite, func(t *testing.T) (*DB, error) { return openSQLite(path.Join(t.TempDir(), "flytrap.db")) }},
-		{DialectPostgres, func(t *testing.T) (*DB, error) { return openPostgres(pgtest.URL(t)) }},
-	} {
-		t.Run(c.dialect, func(t *testing.T) {
-			db, err := c.open(t)
-			if err != nil {
+	atVersion(t, 26, func(t *testing.T, db *DB, p Project) {
+		// Written as 0026's schema has it: production (no
+		// environment) ran ok at 10:00, staging failed at 10:01
+		// and failed the monitor, due again at 11:00.
+		due := millis(t0.Add(time.Hour))
+		var id int64
+		if err := db.SQL().QueryRowContext(ctx, `INSERT INTO monitors (project_id, slug, schedule_type, crontab, interval_n, interval_unit,
+				timezone, margin_minutes, max_runtime_minutes, failure_threshold, recovery_threshold, status, failures, oks, last_checkin,
+				last_status, next_expected, created_at)
+			VALUES ($1, 'sync', 'crontab', '0 * * * *', 0, '', '', 1, 30, 1, 1, 'failing', 1, 0, $2, 'error', $3, $4) RETURNING id`,
+			p.ID, millis(t0.Add(time.Minute)), due, millis(t0)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		for i, ci := range []struct {
+			env, status string
+			at          time.Time
+		}{{"", "ok", t0}, {"staging", "error", t0.Add(time.Minute)}} {
+			if _, err := db.SQL().ExecContext(ctx, `INSERT INTO monitor_checkins (monitor_id, project_id, check_in_id, status, duration_ms,
+					environment, release, received_at, updated_at) VALUES ($1, $2, $3, $4, -1, $5, '', $6, $6)`,
+				id, p.ID, fmt.Sprintf("%032x", i), ci.status, ci.env, millis(ci.at)); err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
-			if err := db.Migrate(ctx, migrationsUpTo(t, c.dialect, 26, nil)); err != nil {
-				t.Fatal(err)
+		}
+		if err := db.migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m, cis, err := db.GetMonitor(ctx, System, p.ID, "sync", "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Status != MonitorFailing || envStatuses(m) != "production:ok staging:failing" || len(cis) != 2 || cis[1].Environment != "production" {
+			t.Fatalf("after 0029: %+v (%s), check-ins %+v", m, envStatuses(m), cis)
+		}
+		for _, e := range m.Environments {
+			if !e.NextExpected.Equal(fromMillis(due)) {
+				t.Errorf("%s next expected %s, want the monitor's", e.Name, e.NextExpected)
 			}
-			p, err := db.CreateProject(ctx, "web")
-			if err != nil {
-				t.Fatal(err)
+			if want := map[string]string{"production": "ok", "staging": "error"}[e.Name]; e.LastStatus != want {
+				t.Errorf("%s's last status %q, want %q", e.Name, e.LastStatus, want)
 			}
-			// Written as 0026's schema has it: production (no
-			// environment) ran ok at 10:00, staging failed at 10:01
-			// and failed the monitor, due again at 11:00.
-			due := millis(t0.Add(time.Hour))
-			var id int64
-			if err := db.SQL().QueryRowContext(ctx, `INSERT INTO monitors (project_id, slug, schedule_type, crontab, interval_n, interval_unit,
-					timezone, margin_minutes, max_runtime_minutes, failure_threshold, recovery_threshold, status, failures, oks, last_checkin,
-					last_status, next_expected, created_at)
-				VALUES ($1, 'sync', 'crontab', '0 * * * *', 0, '', '', 1, 30, 1, 1, 'failing', 1, 0, $2, 'error', $3, $4) RETURNING id`,
-				p.ID, millis(t0.Add(time.Minute)), due, millis(t0)).Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			for i, ci := range []struct {
-				env, status string
-				at          time.Time
-			}{{"", "ok", t0}, {"staging", "error", t0.Add(time.Minute)}} {
-				if _, err := db.SQL().ExecContext(ctx, `INSERT INTO monitor_checkins (monitor_id, project_id, check_in_id, status, duration_ms,
-						environment, release, received_at, updated_at) VALUES ($1, $2, $3, $4, -1, $5, '', $6, $6)`,
-					id, p.ID, fmt.Sprintf("%032x", i), ci.status, ci.env, millis(ci.at)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := db.migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			m, cis, err := db.GetMonitor(ctx, System, p.ID, "sync", "", 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if m.Status != MonitorFailing || envStatuses(m) != "production:ok staging:failing" || len(cis) != 2 || cis[1].Environment != "production" {
-				t.Fatalf("after 0029: %+v (%s), check-ins %+v", m, envStatuses(m), cis)
-			}
-			for _, e := range m.Environments {
-				if !e.NextExpected.Equal(fromMillis(due)) {
-					t.Errorf("%s next expected %s, want the monitor's", e.Name, e.NextExpected)
-				}
-				if want := map[string]string{"production": "ok", "staging": "error"}[e.Name]; e.LastStatus != want {
-					t.Errorf("%s's last status %q, want %q", e.Name, e.LastStatus, want)
-				}
-			}
-			// Staging's next ok recovers it; production is untouched.
-			res, err := db.SaveCheckIns(ctx, []CheckInRequest{inEnv("staging", checkIn(p.ID, "sync", 9, event.CheckInOK, t0.Add(time.Hour), nil))})
-			if err != nil || res[0].Transition != TransitionRecovered || res[0].Monitor.Status != MonitorOK {
-				t.Errorf("staging's ok after 0029: %+v, %v; want recovered", res, err)
-			}
-		})
-	}
+		}
+		// Staging's next ok recovers it; production is untouched.
+		res, err := db.SaveCheckIns(ctx, []CheckInRequest{inEnv("staging", checkIn(p.ID, "sync", 9, event.CheckInOK, t0.Add(time.Hour), nil))})
+		if err != nil || res[0].Transition != TransitionRecovered || res[0].Monitor.Status != MonitorOK {
+			t.Errorf("staging's ok after 0029: %+v, %v; want recovered", res, err)
+		}
+	})
 }
