@@ -533,6 +533,11 @@ func TestListIssuesFilters(t *testing.T) {
 		{"?level=error&status=unresolved", []int64{f.issueA, f.issueB}},
 		{"?status=resolved", nil},
 		{"?sort=count&limit=1", []int64{f.issueA}},
+		// Sentry's sort names.
+		{"?sort=freq&limit=1", []int64{f.issueA}},
+		{"?sort=new", []int64{f.issueA, f.issueB}},
+		{"?sort=date", []int64{f.issueA, f.issueB}},
+		{"?sort=user", []int64{f.issueA, f.issueB}},
 		{"?since=30m", nil},
 		{"?since=2h", []int64{f.issueA, f.issueB}},
 		// The parameters and the search both hold, as in Sentry.
@@ -568,7 +573,7 @@ func TestListIssuesFilters(t *testing.T) {
 	// A search of hundreds of tag terms held the database for the whole
 	// request deadline.
 	manyTags := "?query=" + url.QueryEscape(strings.Repeat("a:b ", 20)+"t0:1 t1:1 t2:1 t3:1 t4:1 t5:1 t6:1 t7:1 t8:1 t9:1 t10:1 t11:1 t12:1 t13:1 t14:1 t15:1 t16:1 t17:1 t18:1 t19:1 t20:1")
-	for _, bad := range []string{"?status=open", "?level=loud", "?sort=title", "?limit=0", "?limit=101", "?since=yesterday", "?cursor=not-a-cursor", manyTags, "?query=" + strings.Repeat("x", 1001)} {
+	for _, bad := range []string{"?status=open", "?level=loud", "?sort=title", "?sort=priority", "?limit=0", "?limit=101", "?since=yesterday", "?cursor=not-a-cursor", manyTags, "?query=" + strings.Repeat("x", 1001)} {
 		if code, _, out := f.do(t, f.memberToken, "GET", base+bad, ""); code != 400 {
 			t.Errorf("%s: HTTP %d, want 400 (%v)", bad, code, out)
 		}

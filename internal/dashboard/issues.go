@@ -27,7 +27,7 @@ type option struct {
 var (
 	statusOptions = []option{{"unresolved", "Unresolved"}, {"resolved", "Resolved"}, {"ignored", "Ignored"}, {"all", "All"}}
 	rangeOptions  = []option{{"", "Any time"}, {"1h", "Last hour"}, {"24h", "Last 24 hours"}, {"7d", "Last 7 days"}, {"14d", "Last 14 days"}, {"30d", "Last 30 days"}}
-	sortOptions   = []option{{"last_seen", "Last seen"}, {"first_seen", "First seen"}, {"count", "Events"}}
+	sortOptions   = []option{{"last_seen", "Last seen"}, {"first_seen", "First seen"}, {"count", "Events"}, {"user_count", "Users"}}
 )
 
 // issueListFilter is the issue list's filter form as the user set it.
@@ -135,6 +135,8 @@ func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *sessio
 	if f.Status == "" {
 		data.Filter.Status = "all"
 	}
+	// Sentry's sort names (freq, new...) select Flytrap's order.
+	data.Filter.Sort = f.Sort
 	data.Environment = f.Environment
 	f.ProjectID = p.ID
 	pg, err := d.store.ListIssuesPage(ctx, v, f)

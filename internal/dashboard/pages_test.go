@@ -125,6 +125,8 @@ func TestIssueListFilters(t *testing.T) {
 		{"?status=all&since=30m", nil},
 		{"?status=all&since=24h&sort=count", []int64{f.issue, f.issue2}},
 		{"?status=all&sort=first_seen", []int64{f.issue2, f.issue}},
+		// Sentry's name for the same order.
+		{"?status=all&sort=new", []int64{f.issue2, f.issue}},
 		// The search box and the selects both hold, as in Sentry.
 		{"?status=all&level=error&query=level:warning", nil},
 		{"?status=all&environment=production&query=environment:staging", nil},

@@ -139,11 +139,11 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 	if f.Level != "" && !event.ValidLevel(f.Level) {
 		return f, fmt.Errorf("level must be one of %s", strings.Join(event.Levels, ", "))
 	}
-	switch f.Sort {
-	case "", store.SortLastSeen, store.SortFirstSeen, store.SortCount:
-	default:
-		return f, fmt.Errorf("sort must be last_seen, first_seen or count, not %q", f.Sort)
+	sort, err := ParseSort(f.Sort)
+	if err != nil {
+		return f, err
 	}
+	f.Sort = sort
 	if s := get("since"); s != "" {
 		since, err := ParseSince(s, now)
 		if err != nil {
@@ -157,6 +157,36 @@ func Parse(q url.Values, now time.Time) (store.IssueFilter, error) {
 	}
 	f.Limit = limit
 	return f, nil
+}
+
+// Sorts are the issue list's sort orders, then the names Sentry's issue
+// list gives the same orders, each mapped to Flytrap's.
+var Sorts = []struct{ Name, Sort string }{
+	{store.SortLastSeen, store.SortLastSeen},
+	{store.SortFirstSeen, store.SortFirstSeen},
+	{store.SortCount, store.SortCount},
+	{store.SortUserCount, store.SortUserCount},
+	{"date", store.SortLastSeen},
+	{"new", store.SortFirstSeen},
+	{"freq", store.SortCount},
+	{"user", store.SortUserCount},
+}
+
+// ParseSort maps a sort name of Sorts to Flytrap's order; "" is the
+// default, last seen. Sentry's priority and trends, which Flytrap keeps
+// no data for, are errors like any unknown name.
+func ParseSort(name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	names := make([]string, len(Sorts))
+	for i, s := range Sorts {
+		if s.Name == name {
+			return s.Sort, nil
+		}
+		names[i] = s.Name
+	}
+	return "", fmt.Errorf("sort must be one of %s, not %q", strings.Join(names, ", "), name)
 }
 
 // The keys of Sentry's issue search that are not tags. A tag of one of

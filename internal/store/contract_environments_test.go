@@ -58,6 +58,8 @@ func testIssueEnvironmentFigures(e *env) {
 		{"production by last seen", IssueFilter{ProjectID: p, Environment: "production"}, []int64{x, y}, production},
 		{"production by first seen", IssueFilter{ProjectID: p, Environment: "production", Sort: SortFirstSeen}, []int64{x, y}, production},
 		{"production by count", IssueFilter{ProjectID: p, Environment: "production", Sort: SortCount}, []int64{y, x}, production},
+		{"every environment by users", IssueFilter{ProjectID: p, Sort: SortUserCount}, []int64{x, y}, all},
+		{"production by users", IssueFilter{ProjectID: p, Environment: "production", Sort: SortUserCount}, []int64{y, x}, production},
 		{"production since 1h", IssueFilter{ProjectID: p, Environment: "production", Since: at(60 * m)}, []int64{x}, production},
 		{"production since 2h", IssueFilter{ProjectID: p, Environment: "production", Since: at(120 * m)}, nil, production},
 		{"production, unresolved, by last seen", IssueFilter{ProjectID: p, Environment: "production", Status: StatusUnresolved},

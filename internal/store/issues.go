@@ -59,11 +59,15 @@ func scanIssue(row scanner, extra ...any) (Issue, error) {
 }
 
 // sortColumns maps IssueFilter.Sort to the column issues are ordered by.
+// No index orders by user_count: that sort, rarely chosen, reads the
+// project's matching issues and sorts them, as sorts within an
+// environment do.
 var sortColumns = map[string]string{
 	"":            "last_seen",
 	SortLastSeen:  "last_seen",
 	SortFirstSeen: "first_seen",
 	SortCount:     "count",
+	SortUserCount: "user_count",
 }
 
 func validStatus(s string) bool {
@@ -588,6 +592,8 @@ func (d *DB) ListIssuesPage(ctx context.Context, v Viewer, f IssueFilter) (Issue
 			return millis(i.LastSeen)
 		case "first_seen":
 			return millis(i.FirstSeen)
+		case "user_count":
+			return i.UserCount
 		}
 		return i.Count
 	}

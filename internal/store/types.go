@@ -234,6 +234,7 @@ const (
 	SortLastSeen  = "last_seen"
 	SortFirstSeen = "first_seen"
 	SortCount     = "count"
+	SortUserCount = "user_count"
 )
 
 // IssueFilter selects and orders issues of one project. Zero values mean

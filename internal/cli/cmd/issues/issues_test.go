@@ -278,7 +278,7 @@ func TestListFlagValues(t *testing.T) {
 		want string
 	}{
 		{Options{Status: "closed", Sort: "last_seen"}, "--status must be unresolved, resolved, ignored or all"},
-		{Options{Status: "unresolved", Sort: "foo"}, "--sort must be last_seen, first_seen or count"},
+		{Options{Status: "unresolved", Sort: "foo"}, "--sort must be one of last_seen, first_seen, count, user_count, date, new, freq, user"},
 		{Options{Status: "unresolved", Sort: "count", Since: "bogus"}, "--since must be a duration"},
 	} {
 		srv, queries := fakeAPI(t)
