@@ -147,6 +147,11 @@ func TestSymbolicatedErrors(t *testing.T) {
 		is := p.throwNode(t, js, build, "shop@1", "node: ")
 		mapped, raw := p.topFrames(t, is)
 		checkSymbolicated(t, "@sentry/node", mapped, raw)
+		// The map's source is a ../ path from the temporary build to
+		// compat/js: resolved against the map, it is the file itself.
+		if want := filepath.Join(js, "sourcemap-app", "src", wantFile); mapped.AbsPath != want {
+			t.Errorf("@sentry/node: top frame's abs_path %q, want %q", mapped.AbsPath, want)
+		}
 		p.checkBundleFunctions(t, "@sentry/node", is)
 	})
 

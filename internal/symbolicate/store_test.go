@@ -96,8 +96,8 @@ func TestSameFileNameInTwoDirectories(t *testing.T) {
 			t.Fatal(out.Err)
 		}
 	}
-	if f := saver.reqs[0].Event.Exceptions[0].Frames[0]; f.AbsPath != "../src/worker.ts" || f.Unmapped != "" {
-		t.Errorf("worker frame: %s, unmapped %q; want ../src/worker.ts", f.AbsPath, f.Unmapped)
+	if f := saver.reqs[0].Event.Exceptions[0].Frames[0]; f.AbsPath != "/srv/app/dist/src/worker.ts" || f.Unmapped != "" {
+		t.Errorf("worker frame: %s, unmapped %q; want /srv/app/dist/src/worker.ts (../src/worker.ts beside the map)", f.AbsPath, f.Unmapped)
 	}
 	ev := saver.reqs[1].Event
 	if f := ev.Exceptions[0].Frames[0]; f.AbsPath != "/srv/app/dist/index.js" || f.Unmapped != event.UnmappedAmbiguous {

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -249,7 +250,7 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 				if src != nil {
 					name, original = r.name(l, src, f.Function, f.Lineno, f.Colno)
 				}
-				rewrite(f, pos, name, l.pm)
+				rewrite(f, pos, name, l.pm, mapURL(frameFile(f), src))
 				f.OriginalFunction = original
 				caller = pos.name
 				mapped = true
@@ -411,12 +412,15 @@ func madeFor(mapFile, frameFile, storedFile string) bool {
 	return base == path.Base(stripQuery(frameFile)) || (storedFile != "" && base == path.Base(stripQuery(storedFile)))
 }
 
-// rewrite makes f the original-source frame at pos. Its module was
-// derived from the minified file, and its context lines are the minified
-// ones: both go, the context replaced from the map's sourcesContent.
-func rewrite(f *event.Frame, pos position, name string, pm *parsedMap) {
-	f.AbsPath = event.Clamp(pos.source, maxPath)
-	f.Filename = displaySource(f.AbsPath)
+// rewrite makes f the original-source frame at pos, its path the source
+// resolved against the map's URL mapURL. Its module was derived from the
+// minified file, and its context lines are the minified ones: both go,
+// the context replaced from the map's sourcesContent. The file name stays
+// the source's own, which grouping reads: the same wherever the bundle
+// was served from.
+func rewrite(f *event.Frame, pos position, name string, pm *parsedMap, mapURL string) {
+	f.AbsPath = event.Clamp(resolveSource(mapURL, pos.source), maxPath)
+	f.Filename = displaySource(event.Clamp(pos.source, maxPath))
 	f.Lineno, f.Colno = pos.line, pos.column
 	if name != "" {
 		f.Function = name
@@ -428,6 +432,50 @@ func rewrite(f *event.Frame, pos position, name string, pm *parsedMap) {
 	if strings.Contains(pos.source, "node_modules/") {
 		f.InApp = new(bool)
 	}
+}
+
+// mapURL is where the map of the minified file at file was loaded from:
+// the file's sourceMappingURL resolved against it. Without the file's
+// text, or for an inline data: map, it is the file itself: a map beside
+// its file (the usual <file>.map) resolves sources the same way.
+func mapURL(file string, src *minified) string {
+	if src == nil {
+		return file
+	}
+	ref := artifact.SourceMappingURL(src.body)
+	if ref == "" || strings.HasPrefix(ref, "data:") {
+		return file
+	}
+	return resolveSource(file, ref)
+}
+
+// resolveSource resolves a map's source (sourceRoot already joined by the
+// library) against the map's URL, as the source map spec says: a relative
+// source such as ../src/cart.js is relative to the map. An absolute URL
+// (webpack://, https://) or path stays as it is, and so does every source
+// of a map whose URL is not absolute (an upload's name such as
+// ~/static/app.js, a Windows path), which there is nothing to resolve
+// against. A file path (a Node server's) is joined as a path, keeping its
+// spaces rather than escaping them as a URL would.
+func resolveSource(mapURL, source string) string {
+	ref, err := url.Parse(source)
+	if err != nil || ref.Scheme != "" || source == "" || strings.Contains(mapURL, `\`) {
+		return source
+	}
+	base, err := url.Parse(mapURL)
+	switch {
+	case err != nil:
+		return source
+	case base.Scheme == "":
+		if !path.IsAbs(mapURL) || path.IsAbs(source) {
+			return source
+		}
+		return path.Join(path.Dir(stripQuery(mapURL)), source)
+	case len(base.Scheme) == 1:
+		// C:/app/dist/app.js: a drive letter, not a scheme.
+		return source
+	}
+	return base.ResolveReference(ref).String()
 }
 
 // displaySource is a map's source as a file name: without the webpack://

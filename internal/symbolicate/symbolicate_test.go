@@ -138,9 +138,10 @@ func TestFlytrapTextStack(t *testing.T) {
 	for _, tt := range []struct {
 		name, stack string
 		maps        *fakeMaps
+		path        string // the innermost frame's, ../src/cart.js resolved against the map's URL
 	}{
-		{"build A by abs_path", "testdata/build-a/stack.txt", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}},
-		{"build B by abs_path", "testdata/build-b/stack.txt", &fakeMaps{byPath: map[string]artifact.Map{urlB: mapB(t)}}},
+		{"build A by abs_path", "testdata/build-a/stack.txt", &fakeMaps{byPath: map[string]artifact.Map{urlA: mapA(t)}}, "https://shop.example.com/static/src/cart.js"},
+		{"build B by abs_path", "testdata/build-b/stack.txt", &fakeMaps{byPath: map[string]artifact.Map{urlB: mapB(t)}}, "https://shop.example.com/src/cart.js"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := stackEvent(t, tt.stack)
@@ -160,8 +161,8 @@ func TestFlytrapTextStack(t *testing.T) {
 				t.Errorf("frames outside the bundle changed: %+v, want %+v", ex.Frames[:n], sent[:n])
 			}
 			top := lastN(ex.Frames, 1)[0]
-			if len(top.PreContext) != 3 || len(top.PostContext) != 5 || top.AbsPath != "../src/cart.js" {
-				t.Errorf("innermost frame: %d lines before, %d after, abs_path %q; want 3, 5, ../src/cart.js", len(top.PreContext), len(top.PostContext), top.AbsPath)
+			if len(top.PreContext) != 3 || len(top.PostContext) != 5 || top.AbsPath != tt.path {
+				t.Errorf("innermost frame: %d lines before, %d after, abs_path %q; want 3, 5, %s", len(top.PreContext), len(top.PostContext), top.AbsPath, tt.path)
 			}
 			if len(ev.Notes) != 0 {
 				t.Errorf("notes %q, want none", ev.Notes)
