@@ -232,12 +232,15 @@ type requestView struct {
 	Body    []kvRow
 	BodyCut int
 	Data    string
+	// Notes are the SDK's annotations (see annotate) of values shown
+	// elsewhere than on a body field.
+	Notes []string
 }
 
 // kvRow is one field of data shown as a key/value list: of a request
 // body, of a context. Value is a string as text, anything else as compact
-// JSON.
-type kvRow struct{ Key, Value string }
+// JSON. Note is what the SDK said it did to the value (see annotate).
+type kvRow struct{ Key, Value, Note string }
 
 // contextView is one of the event's contexts: Title is a known context's
 // name as Sentry words it ("Operating System"), else its key as sent.
@@ -383,6 +386,7 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 	v.eachFrame(func(f *frameView) { f.layOutVars(b) })
 	if rq := ev.Request; rq != nil {
 		v.Request.layOutBody(rq, b)
+		v.Request.annotate(rq.Annotations, b)
 	}
 	if u := ev.User; u != nil {
 		v.User.Data = b.indentJSON(u.Data)

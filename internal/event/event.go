@@ -415,6 +415,25 @@ type Request struct {
 	QueryString string          `json:"query_string,omitempty"`
 	Headers     [][2]string     `json:"headers,omitempty"`
 	Data        json.RawMessage `json:"data,omitempty"`
+	// Annotations are what the SDK's _meta said of the request's values:
+	// that it removed, replaced or cut them before sending, and why.
+	Annotations []Annotation `json:"annotations,omitempty"`
+}
+
+// Annotation is an SDK's _meta note on one value: the first of its
+// remarks, and the value's length before the SDK cut or removed it.
+type Annotation struct {
+	// Path leads to the value from the annotated interface's root (for a
+	// request: "data", "bam"), list indexes in decimal.
+	Path []string `json:"path"`
+	// Rule is the remark's rule: !raw, !config, !limit (the SDK's own), or
+	// a data scrubbing rule such as @password.
+	Rule string `json:"rule,omitempty"`
+	// Type is the remark's kind, as in Sentry: x removed, s substituted,
+	// m masked, p pseudonymized, e encrypted, a annotated.
+	Type string `json:"type,omitempty"`
+	// Len is the value's original length, 0 when the SDK gave none.
+	Len int `json:"len,omitempty"`
 }
 
 // FormBody reports whether the request's Content-Type header says its

@@ -58,6 +58,10 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 	name, v := legacy(obj, "user", "sentry.interfaces.User")
 	ev.User = d.user(at(name), v, d.inferIP(obj["sdk"]), d.remoteAddr(reqV))
 	ev.Request = d.request(at(reqName), reqV)
+	if ev.Request != nil {
+		meta, _ := obj["_meta"].(map[string]any)
+		ev.Request.Annotations = d.annotations(meta[reqName], requestFields)
+	}
 	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
 	ev.Breadcrumbs = d.breadcrumbs(at(name), v, drift)
 	meta := d.readDebugMeta(obj["debug_meta"])
@@ -376,6 +380,90 @@ func (d *decoder) request(path where, v any) *event.Request {
 		return nil
 	}
 	return &r
+}
+
+// Bounds on the _meta annotations kept of an event's request.
+const (
+	maxAnnotations    = 50
+	maxAnnotationPath = 8  // keys deep
+	maxAnnotationKey  = 64 // bytes of a key or rule
+)
+
+// requestFields are the request's members whose annotations are kept: the
+// ones Flytrap keeps (it keeps no cookies nor env).
+var requestFields = []string{"method", "url", "query_string", "headers", "data"}
+
+// annotationTypes are the kinds of remark Sentry's _meta knows (see
+// event.Annotation).
+const annotationTypes = "xsmpea"
+
+// annotations reads an SDK's _meta tree of one interface (such as
+// _meta.request, which sentry-python sends for a form field it did not
+// keep: {"data": {"bam": {"": {"len": 0, "rem": [["!raw", "x"]]}}}}):
+// each node's "" member annotates the value at its path, under one of
+// fields. What is not an annotation is ignored, as Relay ignores it.
+func (d *decoder) annotations(tree any, fields []string) []event.Annotation {
+	root, _ := tree.(map[string]any)
+	var (
+		out     []event.Annotation
+		dropped int
+		walk    func(node map[string]any, path []string)
+	)
+	walk = func(node map[string]any, path []string) {
+		if a, ok := node[""].(map[string]any); ok && len(path) > 0 {
+			if ann, ok := annotation(a); ok {
+				if len(out) == maxAnnotations {
+					dropped++
+				} else {
+					ann.Path = slices.Clone(path)
+					out = append(out, ann)
+				}
+			}
+		}
+		if len(path) == maxAnnotationPath {
+			return
+		}
+		keys := make([]string, 0, len(node))
+		for k, v := range node {
+			if _, ok := v.(map[string]any); ok && k != "" && (len(path) > 0 || slices.Contains(fields, k)) {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			walk(node[k].(map[string]any), append(path, clamp(noControls(k), maxAnnotationKey)))
+		}
+	}
+	if root != nil {
+		walk(root, nil)
+	}
+	if dropped > 0 {
+		d.note("kept the SDK's first %d _meta annotations of the request, not %d more", maxAnnotations, dropped)
+	}
+	return out
+}
+
+// annotation reads one _meta annotation: {"rem": [[rule, type, start,
+// end], ...], "len": n}. Only the first remark is kept, as the page shows
+// one; ok is false for one that says nothing Flytrap shows.
+func annotation(a map[string]any) (ann event.Annotation, ok bool) {
+	if rem, _ := a["rem"].([]any); len(rem) > 0 {
+		if r, _ := rem[0].([]any); len(r) > 0 {
+			rule, _ := r[0].(string)
+			ann.Rule = clamp(noControls(rule), maxAnnotationKey)
+			if len(r) > 1 {
+				if t, _ := r[1].(string); len(t) == 1 && strings.Contains(annotationTypes, t) {
+					ann.Type = t
+				}
+			}
+		}
+	}
+	if n, _ := a["len"].(json.Number); n != "" {
+		if l, err := strconv.ParseInt(string(n), 10, 32); err == nil && l > 0 {
+			ann.Len = int(l)
+		}
+	}
+	return ann, ann.Rule != "" || ann.Type != "" || ann.Len > 0
 }
 
 // queryString accepts a string (with or without "?"), an object, or a list
