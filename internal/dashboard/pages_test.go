@@ -56,6 +56,10 @@ func TestSetupPage(t *testing.T) {
 		f.webKey.PublicKey,
 		"http://flytrap.test/api/errors",
 		`data-copy="snippet-go"`,
+		// One copy button per file of the Node setup: the two pasted
+		// into one file do not run.
+		`<p class="snippet-file"><code>instrument.js</code></p>`, `data-copy="snippet-node-instrument-js"`,
+		`<p class="snippet-file"><code>app.js</code></p>`, `data-copy="snippet-node-app-js"`,
 		`@sentry/browser`, `@sentry/react`, `@sentry/node`, `sentry_sdk.init(`, `sentry.Init(sentry.ClientOptions{`,
 		`flytrap.init({`, `projectId: &#34;`+strconv.FormatInt(f.web.ID, 10)+`&#34;`, `apiEndpoint: &#34;http://flytrap.test&#34;`,
 		`x-api-key: `+f.webKey.PublicKey,
@@ -87,17 +91,19 @@ func TestSnippetsAreValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sp := range snippetSpecs {
-		var b strings.Builder
-		if err := snippets.ExecuteTemplate(&b, sp.file, vars); err != nil {
-			t.Fatalf("%s: %v", sp.file, err)
-		}
-		code := b.String()
-		if strings.Contains(code, "{{") || strings.Contains(code, "<no value>") {
-			t.Errorf("%s left a placeholder:\n%s", sp.file, code)
-		}
-		if sp.file == "go.go.tmpl" {
-			if _, err := parser.ParseFile(token.NewFileSet(), "main.go", code, parser.AllErrors); err != nil {
-				t.Errorf("Go snippet does not parse: %v\n%s", err, code)
+		for _, f := range sp.files {
+			var b strings.Builder
+			if err := snippets.ExecuteTemplate(&b, f.tmpl, vars); err != nil {
+				t.Fatalf("%s: %v", f.tmpl, err)
+			}
+			code := b.String()
+			if strings.Contains(code, "{{") || strings.Contains(code, "<no value>") {
+				t.Errorf("%s left a placeholder:\n%s", f.tmpl, code)
+			}
+			if f.tmpl == "go.go.tmpl" {
+				if _, err := parser.ParseFile(token.NewFileSet(), "main.go", code, parser.AllErrors); err != nil {
+					t.Errorf("Go snippet does not parse: %v\n%s", err, code)
+				}
 			}
 		}
 	}

@@ -31,23 +31,48 @@ func (d *Dashboard) projectsPage(w http.ResponseWriter, r *http.Request, s *sess
 
 // snippet is one ready-to-paste SDK setup on the setup page.
 type snippet struct {
-	ID      string // element id, for the copy button
+	ID      string // element id of the setup
 	Title   string
 	Install string // package manager command, may be empty
-	Code    string
+	Files   []snippetCode
 }
 
-// snippetSpecs lists the setup snippets in page order; each names a
-// template in templates/snippets.
-var snippetSpecs = []struct{ id, title, install, file string }{
-	{"browser", "Browser JavaScript (@sentry/browser)", "npm install @sentry/browser", "browser.js.tmpl"},
-	{"react", "React (@sentry/react)", "npm install @sentry/react", "react.jsx.tmpl"},
-	{"node", "Node.js / Express (@sentry/node)", "npm install @sentry/node", "node-express.js.tmpl"},
-	{"python", "Python / Flask (sentry-sdk)", `pip install "sentry-sdk[flask]"`, "python-flask.py.tmpl"},
-	{"go", "Go (sentry-go)", "go get github.com/getsentry/sentry-go", "go.go.tmpl"},
-	{"flytrap", "Original Flytrap SDKs for JavaScript (flytrap_javascript, flytrap_react, flytrap_express)", "npm install flytrap_express", "flytrap.js.tmpl"},
-	{"flytrap-flask", "Original Flytrap SDK for Flask (flytrap_flask)", "pip install flytrap_flask", "flytrap-flask.py.tmpl"},
-	{"curl", "Send a test error with curl", "", "first-error.sh.tmpl"},
+// snippetCode is one file of a snippet, with a copy button of its own: a
+// setup of two files copied as one block does not run pasted into one.
+type snippetCode struct {
+	ID   string // element id, for the copy button
+	Name string // file name, empty for a snippet of one file
+	Code string
+}
+
+// snippetFile is one file of a snippet: its name on the page (empty for
+// a snippet of one file) and its template in templates/snippets.
+type snippetFile struct{ name, tmpl string }
+
+// snippetSpecs lists the setup snippets in page order.
+var snippetSpecs = []struct {
+	id, title, install string
+	files              []snippetFile
+}{
+	{"browser", "Browser JavaScript (@sentry/browser)", "npm install @sentry/browser", []snippetFile{{"", "browser.js.tmpl"}}},
+	{"react", "React (@sentry/react)", "npm install @sentry/react", []snippetFile{{"", "react.jsx.tmpl"}}},
+	// @sentry/node 8 and later must start before express loads, and no
+	// longer supports node --require: the app requires it first.
+	{"node", "Node.js / Express (@sentry/node)", "npm install @sentry/node", []snippetFile{{"instrument.js", "node-instrument.js.tmpl"}, {"app.js", "node-express.js.tmpl"}}},
+	{"python", "Python / Flask (sentry-sdk)", `pip install "sentry-sdk[flask]"`, []snippetFile{{"", "python-flask.py.tmpl"}}},
+	{"go", "Go (sentry-go)", "go get github.com/getsentry/sentry-go", []snippetFile{{"", "go.go.tmpl"}}},
+	{"flytrap", "Original Flytrap SDKs for JavaScript (flytrap_javascript, flytrap_react, flytrap_express)", "npm install flytrap_express", []snippetFile{{"", "flytrap.js.tmpl"}}},
+	{"flytrap-flask", "Original Flytrap SDK for Flask (flytrap_flask)", "pip install flytrap_flask", []snippetFile{{"", "flytrap-flask.py.tmpl"}}},
+	{"curl", "Send a test error with curl", "", []snippetFile{{"", "first-error.sh.tmpl"}}},
+}
+
+// snippetFileID is the element id of a snippet's file: the snippet's id,
+// followed by the file name for one of several files.
+func snippetFileID(id, name string) string {
+	if name == "" {
+		return "snippet-" + id
+	}
+	return "snippet-" + id + "-" + strings.ReplaceAll(name, ".", "-")
 }
 
 // snippetVars are the values the snippet templates fill in.
@@ -90,12 +115,16 @@ func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session
 			return
 		}
 		for _, sp := range snippetSpecs {
-			var b strings.Builder
-			if err := snippets.ExecuteTemplate(&b, sp.file, vars); err != nil {
-				d.serverError(w, r, err)
-				return
+			s := snippet{ID: "snippet-" + sp.id, Title: sp.title, Install: sp.install}
+			for _, f := range sp.files {
+				var b strings.Builder
+				if err := snippets.ExecuteTemplate(&b, f.tmpl, vars); err != nil {
+					d.serverError(w, r, err)
+					return
+				}
+				s.Files = append(s.Files, snippetCode{ID: snippetFileID(sp.id, f.name), Name: f.name, Code: strings.TrimSpace(b.String())})
 			}
-			data.Snippets = append(data.Snippets, snippet{ID: "snippet-" + sp.id, Title: sp.title, Install: sp.install, Code: strings.TrimSpace(b.String())})
+			data.Snippets = append(data.Snippets, s)
 		}
 	}
 	d.render(w, r, http.StatusOK, "setup", &view{Title: p.Name + " setup", Nav: "projects", Tab: "setup", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
