@@ -391,6 +391,7 @@ func (q *Local) Receive(ctx context.Context, max int) ([]Message, error) {
 		buried int
 	)
 	err := q.store.InTx(ctx, func(tx *sql.Tx) error {
+		msgs, buried = nil, 0 // InTx may run it again
 		// Only the head of the queue is read, through the visible_at
 		// index, however long the backlog. length() reads a body's size
 		// from its header, not the body.
@@ -566,6 +567,7 @@ func (q *Local) Retry(ctx context.Context, id int64, reason string) error {
 	now := q.now()
 	buried := 0
 	err := q.store.InTx(ctx, func(tx *sql.Tx) error {
+		buried = 0 // InTx may run it again
 		var attempts int
 		err := tx.QueryRowContext(ctx, `SELECT attempts FROM queue_messages WHERE id = $1`+q.lock(), id).Scan(&attempts)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -1089,6 +1089,7 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 	}
 	n := 0
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		n = 0 // InTx may run it again
 		rows, err := tx.QueryContext(ctx, `SELECT s.issue_id, s.project_id, s.pending, s.channels, s.window_end, s.muted
 			FROM alert_issue_state s WHERE s.pending > 0 AND s.window_end <= $1
 			ORDER BY s.issue_id LIMIT 100`+d.skipLocked(), nowMs)

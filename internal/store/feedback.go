@@ -71,6 +71,7 @@ func (d *DB) SaveFeedback(ctx context.Context, reqs []FeedbackRequest) ([]Feedba
 	}
 	results := make([]FeedbackResult, len(reqs))
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		clear(results) // InTx may run it again
 		for i, r := range reqs {
 			ev, fb := r.Event, r.Event.Feedback
 			q := d.query()

@@ -45,22 +45,19 @@ func (d *DB) MergeIssues(ctx context.Context, v Viewer, projectID int64, ids []i
 	case len(distinct) > MaxBulkIDs:
 		return Issue{}, fmt.Errorf("store: merge issues: %w: at most %d issues at once", ErrInvalid, MaxBulkIDs)
 	}
+	// Saving locks issues in another order than merging does (by
+	// fingerprint first), so a merge can still deadlock with it: InTx
+	// runs it again.
 	var merged Issue
-	for runs := 0; ; runs++ {
-		err := d.InTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			merged, err = d.mergeIssues(ctx, tx, v, projectID, slices.Sorted(maps.Keys(distinct)), into)
-			return err
-		})
-		switch {
-		case err == nil:
-			return merged, nil
-		case pgDeadlock(err) && runs < maxDeadlockRuns:
-			// Saving locks issues in another order than merging does.
-			continue
-		}
+	err := d.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		merged, err = d.mergeIssues(ctx, tx, v, projectID, slices.Sorted(maps.Keys(distinct)), into)
+		return err
+	})
+	if err != nil {
 		return Issue{}, fmt.Errorf("store: merge issues: %w", err)
 	}
+	return merged, nil
 }
 
 // mergeIssues is MergeIssues in tx, ids sorted.

@@ -199,7 +199,7 @@ func (d *DB) SaveEvent(ctx context.Context, req SaveRequest) (SaveResult, error)
 // processor safe under at-least-once delivery. When a concurrent
 // transaction stores one of the batch's events first, the batch is rolled
 // back and run again, and that event is then a duplicate. On PostgreSQL a
-// batch chosen as a deadlock's victim is run again too, a few times:
+// batch chosen as a deadlock's victim is run again too, a few times (InTx):
 // batches write shared rows in sorted order (see saveAll), so only rows
 // outside that order, the same new event in two batches, can still
 // deadlock. Hooks therefore run once per
@@ -226,7 +226,7 @@ func (d *DB) SaveBatch(ctx context.Context, reqs []SaveRequest, hooks ...TxHook)
 	}
 	// Each rerun for a duplicate finds at least one more event already
 	// stored, so there are at most as many as events.
-	dupRuns, deadlockRuns := 0, 0
+	dupRuns, mergingRuns := 0, 0
 	for {
 		var (
 			results []SaveResult
@@ -250,8 +250,8 @@ func (d *DB) SaveBatch(ctx context.Context, reqs []SaveRequest, hooks ...TxHook)
 		case errors.Is(err, errDuplicate) && dupRuns < len(batch):
 			dupRuns++
 			continue
-		case (pgDeadlock(err) || errors.Is(err, errMerging)) && deadlockRuns < maxDeadlockRuns:
-			deadlockRuns++
+		case errors.Is(err, errMerging) && mergingRuns < maxDeadlockRuns:
+			mergingRuns++
 			continue
 		case failed != nil:
 			return nil, fmt.Errorf("store: save event %s: %w", failed.eventID, err)
@@ -260,8 +260,9 @@ func (d *DB) SaveBatch(ctx context.Context, reqs []SaveRequest, hooks ...TxHook)
 	}
 }
 
-// maxDeadlockRuns is how many times SaveBatch reruns a batch PostgreSQL
-// chose as a deadlock's victim before it gives up and returns the error.
+// maxDeadlockRuns is how many times InTx reruns a transaction PostgreSQL
+// chose as a deadlock's victim, and SaveBatch a batch whose issue was
+// merged away while it looked, before it gives up and returns the error.
 const maxDeadlockRuns = 3
 
 // prepare checks a request and cleans it for SQL.

@@ -410,21 +410,34 @@ func (d *DB) WriteTurn(ctx context.Context) (func(), error) {
 // InTx runs fn in a transaction, in its WriteTurn, and commits it if fn
 // returns nil; the queue shares it so both packages handle transactions
 // alike. SQLite transactions are immediate, so every one is a write.
+//
+// On PostgreSQL a transaction that fn ends with a deadlock or a
+// serialization failure (pgRetryable) is rolled back and run again, up to
+// maxDeadlockRuns times: writers that lock rows in orders the store cannot
+// fix (saving finds issues by fingerprint, not ID) may still deadlock,
+// and PostgreSQL cancels one of them, which then normally succeeds. fn
+// must therefore be re-runnable: nothing but statements in tx, and values
+// it hands out set afresh by each run, never added to.
 func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	done, err := d.WriteTurn(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
+	for runs := 0; ; runs++ {
+		tx, err := d.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		err = fn(tx)
+		if err == nil {
+			return tx.Commit()
+		}
 		tx.Rollback()
-		return err
+		if !pgRetryable(err) || runs >= maxDeadlockRuns {
+			return err
+		}
 	}
-	return tx.Commit()
 }
 
 // query builds a statement with numbered placeholders.
@@ -567,12 +580,12 @@ func pgUniqueViolation(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
-// pgDeadlock reports whether err is PostgreSQL's deadlock_detected: the
-// transaction was rolled back to break a cycle of waits, and running it
-// again normally succeeds.
-func pgDeadlock(err error) bool {
+// pgRetryable reports whether err is PostgreSQL's deadlock_detected or
+// serialization_failure: the transaction was rolled back to break a cycle
+// of waits or a conflict, and running it again normally succeeds.
+func pgRetryable(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // notFound turns sql.ErrNoRows into ErrNotFound.

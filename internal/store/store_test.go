@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -468,6 +469,56 @@ func TestPool(t *testing.T) {
 	got, err := p.GetProject(tctx, System, created.ID)
 	if err != nil || got.Name != "shared" {
 		t.Errorf("project through the pool = %+v, %v; want the one created through the store", got, err)
+	}
+}
+
+// TestInTxRerunsDeadlockVictim: two transactions that lock two rows in
+// opposite orders deadlock, and PostgreSQL cancels one; InTx runs that
+// one again, so both commit. Any other error ends the transaction at once.
+func TestInTxRerunsDeadlockVictim(t *testing.T) {
+	ctx := context.Background()
+	db := openPostgresTest(t)
+	if _, err := db.SQL().ExecContext(ctx, `CREATE TABLE rows_locked (id INT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO rows_locked VALUES (1), (2)`); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg   sync.WaitGroup
+		both sync.WaitGroup // each holds its first row
+		runs [2]atomic.Int32
+		errs [2]error
+	)
+	both.Add(2)
+	for i, order := range [2][2]int{{1, 2}, {2, 1}} {
+		wg.Go(func() {
+			errs[i] = db.InTx(ctx, func(tx *sql.Tx) error {
+				again := runs[i].Add(1) > 1
+				if _, err := tx.ExecContext(ctx, `SELECT id FROM rows_locked WHERE id = $1 FOR UPDATE`, order[0]); err != nil {
+					return err
+				}
+				if !again {
+					both.Done()
+					both.Wait()
+				}
+				_, err := tx.ExecContext(ctx, `SELECT id FROM rows_locked WHERE id = $1 FOR UPDATE`, order[1])
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	if errs != [2]error{} || runs[0].Load()+runs[1].Load() != 3 {
+		t.Errorf("deadlocked transactions: errors %v, runs %d and %d; want none, one of them run twice", errs, runs[0].Load(), runs[1].Load())
+	}
+	n := 0
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		n++
+		_, err := tx.ExecContext(ctx, `INSERT INTO rows_locked VALUES (1)`)
+		return err
+	})
+	if !pgUniqueViolation(err) || n != 1 {
+		t.Errorf("a transaction that broke a key: %v after %d runs, want a unique violation after one", err, n)
 	}
 }
 
