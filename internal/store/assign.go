@@ -74,6 +74,11 @@ func bulkAssign(ctx context.Context, tx *sql.Tx, q query, v Viewer, projectID in
 // membership that user actor (0 for none) is removing. Each issue's
 // activity records it, by actor.
 func (d *DB) unassignFromProject(ctx context.Context, tx *sql.Tx, actor, projectID, userID int64) error {
+	var lock query
+	lock.add(`assigned_user_id = `, lock.arg(userID), ` AND project_id = `, lock.arg(projectID))
+	if err := d.lockIssueRows(ctx, tx, &lock); err != nil {
+		return err
+	}
 	q := d.query()
 	user := q.arg(userID)
 	q.add(`UPDATE issues SET assigned_user_id = NULL WHERE assigned_user_id = `, user, ` AND project_id = `, q.arg(projectID),
@@ -85,11 +90,21 @@ func (d *DB) unassignFromProject(ctx context.Context, tx *sql.Tx, actor, project
 // user is not a member of: for an admin whom user actor is making a
 // member. Each issue's activity records it, by actor.
 func (d *DB) unassignOutsideProjects(ctx context.Context, tx *sql.Tx, actor, userID int64) error {
+	if err := d.lockAssigned(ctx, tx, userID); err != nil {
+		return err
+	}
 	q := d.query()
 	user := q.arg(userID)
 	q.add(`UPDATE issues SET assigned_user_id = NULL WHERE assigned_user_id = `, user, `
 		AND NOT EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = issues.project_id AND m.user_id = `, user, `) RETURNING id`)
 	return d.unassigned(ctx, tx, q, actor)
+}
+
+// lockAssigned locks the issues assigned to the user (lockIssueRows).
+func (d *DB) lockAssigned(ctx context.Context, tx *sql.Tx, userID int64) error {
+	var lock query
+	lock.add(`assigned_user_id = `, lock.arg(userID))
+	return d.lockIssueRows(ctx, tx, &lock)
 }
 
 // unassigned runs q, an UPDATE that unassigns issues and returns their

@@ -114,6 +114,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"RotateProjectKey", testRotateProjectKey},
 		{"ProjectStats", testProjectStats},
 		{"BulkUpdateStatus", testBulkUpdateStatus},
+		{"BulkDuringSaves", testBulkDuringSaves},
 		{"AssignIssue", testAssignIssue},
 		{"IssueActivity", testIssueActivity},
 		{"Comments", testComments},

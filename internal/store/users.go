@@ -235,6 +235,9 @@ func (d *DB) DeleteUser(ctx context.Context, v Viewer, userID int64) error {
 		}
 		// Unassigned here rather than by the foreign key's SET NULL, so
 		// that their issues' activity records it.
+		if err := d.lockAssigned(ctx, tx, userID); err != nil {
+			return err
+		}
 		q := d.query()
 		q.add(`UPDATE issues SET assigned_user_id = NULL WHERE assigned_user_id = `, q.arg(userID), ` RETURNING id`)
 		if err := d.unassigned(ctx, tx, q, v.UserID); err != nil {
