@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -415,9 +416,11 @@ func (d *DB) WriteTurn(ctx context.Context) (func(), error) {
 // serialization failure (pgRetryable) is rolled back and run again, up to
 // maxDeadlockRuns times: writers that lock rows in orders the store cannot
 // fix (saving finds issues by fingerprint, not ID) may still deadlock,
-// and PostgreSQL cancels one of them, which then normally succeeds. fn
-// must therefore be re-runnable: nothing but statements in tx, and values
-// it hands out set afresh by each run, never added to.
+// and PostgreSQL cancels one of them, which then normally succeeds. It
+// waits a few milliseconds at random first, so that the transaction it
+// lost to takes the rows before it instead of meeting it again. fn must
+// therefore be re-runnable: nothing but statements in tx, and values it
+// hands out set afresh by each run, never added to.
 func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	done, err := d.WriteTurn(ctx)
 	if err != nil {
@@ -435,6 +438,11 @@ func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		}
 		tx.Rollback()
 		if !pgRetryable(err) || runs >= maxDeadlockRuns {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(1+rand.IntN(10*(runs+1))) * time.Millisecond):
+		case <-ctx.Done():
 			return err
 		}
 	}

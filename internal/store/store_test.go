@@ -508,8 +508,8 @@ func TestInTxRerunsDeadlockVictim(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if errs != [2]error{} || runs[0].Load()+runs[1].Load() != 3 {
-		t.Errorf("deadlocked transactions: errors %v, runs %d and %d; want none, one of them run twice", errs, runs[0].Load(), runs[1].Load())
+	if errs != [2]error{} || runs[0].Load()+runs[1].Load() < 3 {
+		t.Errorf("deadlocked transactions: errors %v, runs %d and %d; want none, a victim run again", errs, runs[0].Load(), runs[1].Load())
 	}
 	n := 0
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
