@@ -748,6 +748,12 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 	if err != nil {
 		return err
 	}
+	// Every channel a new issue may alert is locked up front, in ID
+	// order: holdBurst locks it, and a batch locking its channels as its
+	// issues came could deadlock with one that met them in another order.
+	if err := d.lockChannels(ctx, tx, newIssueChannels(rules, results)); err != nil {
+		return err
+	}
 	nowMs := millis(now)
 	for _, issue := range issues {
 		idx := byIssue[issue]
@@ -779,7 +785,7 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 			last = max(last, slices.Index(idx, f.res))
 		}
 		if len(fires) > 0 {
-			reached, err := insertAlertNotifications(ctx, tx, results, fires, nowMs)
+			reached, err := d.insertAlertNotifications(ctx, tx, results, fires, nowMs)
 			if err != nil {
 				return err
 			}
@@ -824,6 +830,24 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 		}
 	}
 	return nil
+}
+
+// newIssueChannels returns, sorted, the channels of the new-issue rules
+// of the projects that results made a new issue in.
+func newIssueChannels(rules map[int64][]AlertRule, results []SaveResult) []int64 {
+	var out []int64
+	for _, r := range results {
+		if !r.NewIssue {
+			continue
+		}
+		for _, rule := range rules[r.ProjectID] {
+			if rule.Type == RuleNewIssue && !slices.Contains(out, rule.ChannelID) {
+				out = append(out, rule.ChannelID)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func invert(m map[int64]int64) map[int64]bool {
@@ -948,7 +972,7 @@ func fire(ctx context.Context, tx *sql.Tx, rules []AlertRule, results []SaveResu
 // insertAlertNotifications writes one notification per firing rule's
 // channel and returns the channels it reached, which the issue's digest
 // goes to (a new-issue alert held back by a burst reaches none).
-func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveResult, fires []firing, nowMs int64) ([]int64, error) {
+func (d *DB) insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveResult, fires []firing, nowMs int64) ([]int64, error) {
 	var channels []int64
 	for _, f := range fires {
 		r := results[f.res]
@@ -959,7 +983,7 @@ func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveRes
 			p.WindowEvents, p.WindowMinutes = f.window, f.rule.WindowMinutes
 		}
 		if f.rule.Type == RuleNewIssue {
-			held, err := holdNewIssue(ctx, tx, f.rule, p, nowMs)
+			held, err := d.holdNewIssue(ctx, tx, f.rule, p, nowMs)
 			if err != nil {
 				return nil, err
 			}
@@ -983,8 +1007,8 @@ func insertAlertNotifications(ctx context.Context, tx *sql.Tx, results []SaveRes
 // holdNewIssue counts the new issue p into its channel's
 // ReasonNewIssuesHeld notification, and reports true, when the channel
 // has had NewIssueBurst new-issue alerts within NewIssueBurstWindow.
-func holdNewIssue(ctx context.Context, tx *sql.Tx, rule AlertRule, p AlertPayload, nowMs int64) (bool, error) {
-	return holdBurst(ctx, tx, rule.ID, rule.ChannelID, []string{RuleNewIssue}, ReasonNewIssuesHeld, p, nowMs)
+func (d *DB) holdNewIssue(ctx context.Context, tx *sql.Tx, rule AlertRule, p AlertPayload, nowMs int64) (bool, error) {
+	return d.holdBurst(ctx, tx, rule.ID, rule.ChannelID, []string{RuleNewIssue}, ReasonNewIssuesHeld, p, nowMs)
 }
 
 // holdBurst counts the alert p into the channel's held notification of
@@ -992,7 +1016,16 @@ func holdNewIssue(ctx context.Context, tx *sql.Tx, rule AlertRule, p AlertPayloa
 // notifications of the reasons counted within NewIssueBurstWindow. The
 // held notification is one per channel and window-long bucket of the
 // clock, due when the bucket ends, and names the latest alert held.
-func holdBurst(ctx context.Context, tx *sql.Tx, ruleID, channelID int64, counted []string, held string, p AlertPayload, nowMs int64) (bool, error) {
+//
+// On PostgreSQL it holds the channel's lock (lockChannels) until the
+// commit: without it, processors counting the channel's alerts side by
+// side each found room for one more (QA: 23 to 25 alerts in a window of
+// 20). The held notification is counted into under its row lock, so a
+// concurrent count is never lost, nor is its key inserted twice.
+func (d *DB) holdBurst(ctx context.Context, tx *sql.Tx, ruleID, channelID int64, counted []string, held string, p AlertPayload, nowMs int64) (bool, error) {
+	if err := d.lockChannels(ctx, tx, []int64{channelID}); err != nil {
+		return false, err
+	}
 	window := NewIssueBurstWindow.Milliseconds()
 	args := []any{channelID, nowMs - window}
 	ph := make([]string, len(counted))
@@ -1010,22 +1043,24 @@ func holdBurst(ctx context.Context, tx *sql.Tx, ruleID, channelID int64, counted
 	}
 	bucket := nowMs / window * window
 	key := held + ":" + strconv.FormatInt(channelID, 10) + ":" + strconv.FormatInt(bucket, 10)
-	var raw string
-	err := tx.QueryRowContext(ctx, `SELECT payload FROM alert_notifications WHERE idempotency_key = $1`, key).Scan(&raw)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		p.Held = 1
-		payload, err := json.Marshal(p)
-		if err != nil {
-			return false, err
-		}
-		// Due when the bucket ends, with every alert held until then.
-		_, err = tx.ExecContext(ctx, `INSERT INTO alert_notifications (project_id, issue_id, rule_id, channel_id, reason,
-			idempotency_key, payload, status, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 0, '', $10, 0)`,
-			p.ProjectID, p.IssueID, ruleID, channelID, held, key, string(payload), NotificationPending, bucket+window, nowMs)
+	p.Held = 1
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return false, err
+	}
+	// Due when the bucket ends, with every alert held until then.
+	res, err := tx.ExecContext(ctx, `INSERT INTO alert_notifications (project_id, issue_id, rule_id, channel_id, reason,
+		idempotency_key, payload, status, attempts, next_attempt_at, lease_until, last_error, created_at, sent_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, 0, '', $10, 0) ON CONFLICT (idempotency_key) DO NOTHING`,
+		p.ProjectID, p.IssueID, ruleID, channelID, held, key, string(payload), NotificationPending, bucket+window, nowMs)
+	if err != nil {
+		return false, err
+	}
+	if inserted, err := res.RowsAffected(); err != nil || inserted == 1 {
 		return true, err
-	case err != nil:
+	}
+	var raw string
+	if err := tx.QueryRowContext(ctx, `SELECT payload FROM alert_notifications WHERE idempotency_key = $1`+d.forUpdate(), key).Scan(&raw); err != nil {
 		return false, err
 	}
 	var prev AlertPayload
@@ -1033,13 +1068,29 @@ func holdBurst(ctx context.Context, tx *sql.Tx, ruleID, channelID int64, counted
 		return false, fmt.Errorf("held notification %s: %w", key, err)
 	}
 	p.Held = prev.Held + 1
-	payload, err := json.Marshal(p)
-	if err != nil {
+	if payload, err = json.Marshal(p); err != nil {
 		return false, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE alert_notifications SET payload = $2, issue_id = $3 WHERE idempotency_key = $1`,
 		key, string(payload), p.IssueID)
 	return true, err
+}
+
+// lockChannels takes, on PostgreSQL, the lock of each channel of
+// channels, in order, until the commit: holdBurst's, which makes the
+// transactions counting a channel's recent alerts do so one at a time. A
+// lock the transaction holds already is taken again without waiting.
+// SQLite needs none: its transactions run one at a time.
+func (d *DB) lockChannels(ctx context.Context, tx *sql.Tx, channels []int64) error {
+	if d.dialect != DialectPostgres {
+		return nil
+	}
+	for _, c := range channels {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, burstLockKey, int32(c)); err != nil { // IDs past 2^31 share a lock, and only wait for each other
+			return err
+		}
+	}
+	return nil
 }
 
 // insertNotification writes one outbox row; a key already written (the

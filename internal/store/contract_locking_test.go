@@ -1,11 +1,14 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
 )
 
 // testBulkDuringSaves: writes to all of a project's issues at once while
@@ -170,4 +173,150 @@ func (e *env) pgDeadlocks() int64 {
 		e.t.Fatal(err)
 	}
 	return n
+}
+
+// testAlertBurstConcurrent: processors saving new issues, and check-ins
+// of failing and recovering monitors, side by side keep each channel to
+// NewIssueBurst alerts of each kind in a window and count every other one
+// into the kind's held notification (QA, 3 processors on PostgreSQL: 23
+// to 25 new-issue alerts, a summary of 83 of 97, and batches failing on
+// the summary's key). In each of a few windows, one alert short of the
+// limit, all alert at once. The project's new-issue rules name its
+// channels out of ID order, which monitor alerts follow: a batch still
+// takes their locks in ID order.
+func testAlertBurstConcurrent(e *env) {
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	hook, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: pid, Kind: ChannelWebhook, Name: "ops", URL: "https://example.com/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := db.ListAlertRules(ctx, System, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var channels []int64
+	for _, r := range rules {
+		if r.Type == RuleNewIssue {
+			// The default channel's rule, made again after the new
+			// channel's.
+			if _, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: pid, ChannelID: hook.ID, Type: RuleNewIssue, Enabled: true}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.DeleteAlertRule(ctx, System, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: pid, ChannelID: r.ChannelID, Type: RuleNewIssue, Enabled: true}); err != nil {
+				t.Fatal(err)
+			}
+			channels = []int64{r.ChannelID, hook.ID}
+		}
+	}
+	if len(channels) != 2 || channels[0] > channels[1] {
+		t.Fatalf("default new-issue rule's channel and the new one: %v", channels)
+	}
+	const savers, monitors, windows = 8, 6, 4
+	var errs errorList
+	// Made first: making a monitor waits for the others being made.
+	var jobs []CheckInRequest
+	for w := range monitors {
+		jobs = append(jobs, checkIn(pid, fmt.Sprintf("job-%d", w), w+1, event.CheckInOK, t0, hourly()))
+	}
+	e.saveCheckIns(jobs...)
+	for k := range windows {
+		now := t0.Truncate(NewIssueBurstWindow).Add(time.Duration(k+1)*NewIssueBurstWindow + time.Minute)
+		alerting := db.AlertHook(func() time.Time { return now })
+		var (
+			first     []SaveRequest
+			firstRuns []CheckInRequest
+		)
+		for i := range NewIssueBurst - 1 {
+			first = append(first, request(pid, fmt.Sprintf("first-%d-%d", k, i), withRcv(now)))
+			firstRuns = append(firstRuns, checkIn(pid, fmt.Sprintf("first-%d-%d", k, i), 1000*(k+1)+i, event.CheckInError, now, hourly()))
+		}
+		e.saveAlerting(now, first...)
+		e.saveCheckIns(firstRuns...)
+		var (
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+		)
+		for w := range savers {
+			wg.Go(func() {
+				<-start
+				if _, err := db.SaveBatch(ctx, []SaveRequest{request(pid, fmt.Sprintf("new-%d-%d", k, w), withRcv(now))}, alerting); err != nil {
+					errs.add(fmt.Errorf("window %d, saver %d: %w", k, w, err))
+				}
+			})
+		}
+		for w := range monitors {
+			wg.Go(func() {
+				<-start
+				// Failing, recovered, failing, ...: every check-in alerts.
+				status := event.CheckInError
+				if k%2 == 1 {
+					status = event.CheckInOK
+				}
+				ci := checkIn(pid, fmt.Sprintf("job-%d", w), 100*(k+1)+w, status, now, hourly())
+				if _, err := db.SaveCheckIns(ctx, []CheckInRequest{ci}); err != nil {
+					errs.add(fmt.Errorf("window %d, monitor %d: %w", k, w, err))
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		for _, kind := range []struct {
+			alerts []string
+			held   string
+			total  int64
+		}{
+			{[]string{RuleNewIssue}, ReasonNewIssuesHeld, NewIssueBurst - 1 + savers},
+			{[]string{ReasonMonitorFailing, ReasonMonitorRecovered}, ReasonMonitorsHeld, NewIssueBurst - 1 + monitors},
+		} {
+			for _, ch := range channels {
+				alerts, held := e.windowAlerts(ch, now, kind.alerts, kind.held)
+				if alerts != NewIssueBurst || len(held) != 1 || held[0] != kind.total-NewIssueBurst {
+					t.Errorf("window %d, channel %d: %d %v alerts and %s notifications counting %v; want %d and one counting %d",
+						k, ch, alerts, kind.alerts, kind.held, held, NewIssueBurst, kind.total-NewIssueBurst)
+				}
+			}
+		}
+	}
+	errs.report(t)
+	if n := e.pgDeadlocks(); n != 0 {
+		t.Errorf("PostgreSQL broke %d deadlocks: alerts lock channels in different orders", n)
+	}
+}
+
+// windowAlerts returns how many notifications of the reasons alerts the
+// channel got at now, and the counts of its notifications of reason held
+// made at now.
+func (e *env) windowAlerts(channel int64, now time.Time, alerts []string, held string) (int64, []int64) {
+	e.t.Helper()
+	var n int64
+	for _, r := range alerts {
+		n += e.count(`SELECT COUNT(*) FROM alert_notifications WHERE channel_id = $1 AND reason = $2 AND created_at = $3`, channel, r, millis(now))
+	}
+	rows, err := e.db.SQL().QueryContext(e.ctx, `SELECT payload FROM alert_notifications
+		WHERE channel_id = $1 AND reason = $2 AND created_at = $3 ORDER BY id`, channel, held, millis(now))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var counts []int64
+	for rows.Next() {
+		var (
+			raw string
+			p   AlertPayload
+		)
+		if err := rows.Scan(&raw); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(raw), &p); err != nil {
+			e.t.Fatal(err)
+		}
+		counts = append(counts, p.Held)
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return n, counts
 }

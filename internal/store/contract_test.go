@@ -145,6 +145,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertOutbox", testAlertOutbox},
 		{"AlertFloodDigest", testAlertFloodDigest},
 		{"AlertNewIssueBurst", testAlertNewIssueBurst},
+		{"AlertBurstConcurrent", testAlertBurstConcurrent},
 		{"AlertRegression", testAlertRegression},
 		{"AlertFrequencyFilters", testAlertFrequencyFilters},
 		{"AlertFrequencyBatchCount", testAlertFrequencyBatchCount},

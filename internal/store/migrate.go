@@ -40,6 +40,11 @@ const releaseLockKey int32 = 0x666c79
 // after other batches' commits.
 const monitorLockKey = releaseLockKey + 1
 
+// burstLockKey is the first key of the PostgreSQL advisory locks, one per
+// alert channel, that serialise counting a channel's recent alerts
+// against its burst limit (holdBurst).
+const burstLockKey = releaseLockKey + 2
+
 // storeMigrations are the store's own tables. The queue's tables appear in
 // 0001_init too, because installs applied that file before the queue had
 // migrations of its own; internal/queue owns them now (see Migrations).
