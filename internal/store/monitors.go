@@ -405,8 +405,7 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 	}
 	m.summarize()
 	res.Monitor = m
-	return res, created, monitorAlert(ctx, tx, m, *e, res.Transition, CheckIn{ID: ci.ID, Status: ci.Status,
-	return res, created, d.monitorAlert(ctx, tx, res.Monitor, res.Transition, CheckIn{ID: ci.ID, Status: ci.Status,
+	return res, created, d.monitorAlert(ctx, tx, m, *e, res.Transition, CheckIn{ID: ci.ID, Status: ci.Status,
 		Environment: ci.Environment, Release: ci.Release, Received: ci.Received}, ci.Received)
 }
 
@@ -565,16 +564,7 @@ func (d *DB) PruneHeldCheckIns(ctx context.Context, now time.Time) ([]DroppedChe
 // alerts in NewIssueBurstWindow; the rest are counted into a
 // ReasonMonitorsHeld summary (holdBurst), so a thousand monitors failing
 // at once send twenty alerts and a summary per channel.
-func monitorAlert(ctx context.Context, tx *sql.Tx, m Monitor, e MonitorEnvironment, transition string, ci CheckIn, now time.Time) error {
-// monitorAlert writes, for a transition ("" for none), one notification
-// to each alert channel of the monitor's project, in the transaction that
-// made it: alert rules are about issues, and a job that stops running has
-// none. The key names the check-in, so a transition alerts once. A
-// channel gets at most NewIssueBurst monitor alerts in
-// NewIssueBurstWindow; the rest are counted into a ReasonMonitorsHeld
-// summary (holdBurst), so a thousand monitors failing at once send
-// twenty alerts and a summary per channel.
-func (d *DB) monitorAlert(ctx context.Context, tx *sql.Tx, m Monitor, transition string, ci CheckIn, now time.Time) error {
+func (d *DB) monitorAlert(ctx context.Context, tx *sql.Tx, m Monitor, e MonitorEnvironment, transition string, ci CheckIn, now time.Time) error {
 	if transition == "" {
 		return nil
 	}
@@ -855,8 +845,7 @@ func (d *DB) JudgeMonitors(ctx context.Context, now time.Time) ([]MonitorTransit
 			if err := boundCheckIns(ctx, tx, m.ID); err != nil {
 				return err
 			}
-			if err := monitorAlert(ctx, tx, m, e, tr, ci, now); err != nil {
-			if err := d.monitorAlert(ctx, tx, m, tr, ci, now); err != nil {
+			if err := d.monitorAlert(ctx, tx, m, e, tr, ci, now); err != nil {
 				return err
 			}
 			if tr != "" {
@@ -941,8 +930,7 @@ func (d *DB) judgeTimeouts(ctx context.Context, tx *sql.Tx, now time.Time, out *
 			return err
 		}
 		m.summarize()
-		if err := monitorAlert(ctx, tx, m, *e, tr, r.ci, now); err != nil {
-		if err := d.monitorAlert(ctx, tx, m, tr, r.ci, now); err != nil {
+		if err := d.monitorAlert(ctx, tx, m, *e, tr, r.ci, now); err != nil {
 			return err
 		}
 		if tr != "" {
