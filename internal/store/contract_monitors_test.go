@@ -312,8 +312,8 @@ func testMonitorsBoundedConcurrent(e *env) {
 	}
 	// Made days ago, up to a few short of the project's bound.
 	if _, err := db.db.ExecContext(ctx, `INSERT INTO monitors (project_id, slug, schedule_type, crontab, interval_n, interval_unit, timezone,
-		margin_minutes, max_runtime_minutes, failure_threshold, recovery_threshold, status, failures, oks, last_checkin, last_status,
-		next_expected, created_at) SELECT $1, 'old-' || g, 'crontab', '0 * * * *', 0, '', '', 1, 30, 1, 1, 'new', 0, 0, 0, '', 0, $2
+		margin_minutes, max_runtime_minutes, failure_threshold, recovery_threshold, created_at)
+		SELECT $1, 'old-' || g, 'crontab', '0 * * * *', 0, '', '', 1, 30, 1, 1, $2
 		FROM generate_series(1, $3) g`, pid, millis(t0.Add(-72*time.Hour)), MaxMonitorsPerProject-MaxNewMonitorsPerHour-3); err != nil {
 		t.Fatal(err)
 	}
