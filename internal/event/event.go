@@ -622,8 +622,13 @@ type CheckIn struct {
 	ID string `json:"id"`
 	// Slug names the monitor in its project: lowercase letters, digits,
 	// '-' and '_', at most 50 characters, as Sentry keeps it.
-	Slug   string `json:"slug"`
-	Status string `json:"status"`
+	Slug string `json:"slug"`
+	// LegacySlug is the slug earlier releases, which dropped non-ASCII
+	// letters, made of the same monitor_slug, when it differs from Slug
+	// ("caf" for "Café"): the store renames the project's monitor of that
+	// slug to Slug rather than let it go missed after an upgrade.
+	LegacySlug string `json:"legacy_slug,omitempty"`
+	Status     string `json:"status"`
 	// Duration is the run's length in seconds as the SDK measured it;
 	// nil when it sent none.
 	Duration    *float64 `json:"duration,omitempty"`

@@ -57,6 +57,9 @@ func (d *decoder) decodeCheckIn(payload []byte) (event.CheckIn, error) {
 		return event.CheckIn{}, fmt.Errorf("with monitor_slug %s, which has no letter or digit a slug keeps: a-z and 0-9 (accents removed), '-' and '_', as Sentry's", clamp(compactJSON(rawSlug), 64))
 	}
 	ci := event.CheckIn{ID: hex.EncodeToString(id[:]), Slug: slug, Received: d.received}
+	if legacy := LegacySlug(rawSlug); legacy != slug && legacy != "" && len(legacy) <= maxMonitorSlug {
+		ci.LegacySlug = legacy // longer ones were refused: no monitor has them
+	}
 	ci.Status, _ = obj["status"].(string)
 	switch ci.Status {
 	case event.CheckInInProgress, event.CheckInOK, event.CheckInError:
@@ -193,4 +196,32 @@ func slugify(s string) string {
 		slug = strings.TrimRight(slug[:maxMonitorSlug], "-")
 	}
 	return slug
+}
+
+// LegacySlug is the slug rule of earlier releases: lowercase, every
+// character but a-z, 0-9, '-' and '_' (accented letters too) made a '-'
+// run, no '-' at either end ("Café" is "caf"; slugs longer than
+// maxMonitorSlug were refused). It is kept, and not in slugify's place,
+// so that a monitor those releases made of a non-ASCII monitor_slug is
+// found, and renamed, by the check-ins that now make another slug.
+func LegacySlug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimSpace(s)) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+		default:
+			dash = true
+		}
+		if b.Len() > maxMonitorSlug+1 {
+			// Long enough to be refused; the rest cannot change that.
+			break
+		}
+	}
+	return strings.Trim(b.String(), "-")
 }

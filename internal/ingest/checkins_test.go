@@ -47,7 +47,9 @@ func TestDecodeCheckIn(t *testing.T) {
 		name, body string
 		want       string // the error, "" for none
 		slug       string
-		config     *event.MonitorConfig
+		// legacy is the slug earlier releases made, when it differs.
+		legacy string
+		config *event.MonitorConfig
 	}{
 		{name: "interval with defaults", body: `{"check_in_id":"2c3a8a5c-b4a6-4b3a-9b4a-3f0b6a0e1d2c","monitor_slug":"sync","status":"error",` +
 			`"monitor_config":{"schedule":{"type":"interval","value":10,"unit":"minute"}}}`, slug: "sync", config: &defaults},
@@ -57,7 +59,9 @@ func TestDecodeCheckIn(t *testing.T) {
 		{name: "no slug", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":" ","status":"ok"}`, want: "without a monitor_slug"},
 		{name: "a slug of punctuation", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"<>","status":"ok"}`, want: `with monitor_slug "<>", which has no letter or digit`},
 		{name: "a CJK slug", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"夜間バックアップ","status":"ok"}`, want: `with monitor_slug "夜間バックアップ", which has no letter or digit a slug keeps`},
-		{name: "an accented slug", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"Sauvegarde de nuit — été","status":"ok"}`, slug: "sauvegarde-de-nuit-ete"},
+		{name: "an accented slug", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"Sauvegarde de nuit — été","status":"ok"}`, slug: "sauvegarde-de-nuit-ete", legacy: "sauvegarde-de-nuit-t"},
+		{name: "a slug with umlauts", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"Ünïcode-Job","status":"ok"}`, slug: "unicode-job", legacy: "n-code-job"},
+		{name: "an accented slug of 52", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"é` + strings.Repeat("a", 51) + `","status":"ok"}`, slug: "e" + strings.Repeat("a", 49)}, // earlier releases refused it
 		{name: "a slug of 51", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"` + strings.Repeat("a", 51) + `","status":"ok"}`, slug: strings.Repeat("a", 50)},
 		{name: "a status of the server's", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"a","status":"missed"}`, want: `with status "missed"`},
 		{name: "a negative duration", body: `{"check_in_id":"2c3a8a5cb4a64b3a9b4a3f0b6a0e1d2c","monitor_slug":"a","status":"ok","duration":-1}`, want: "with duration -1"},
@@ -86,8 +90,8 @@ func TestDecodeCheckIn(t *testing.T) {
 			case c.want != "":
 				return
 			}
-			if ci.Slug != c.slug || (c.config == nil) != (ci.Config == nil) || (c.config != nil && *ci.Config != *c.config) {
-				t.Errorf("slug %q config %+v, want %q %+v", ci.Slug, ci.Config, c.slug, c.config)
+			if ci.Slug != c.slug || ci.LegacySlug != c.legacy || (c.config == nil) != (ci.Config == nil) || (c.config != nil && *ci.Config != *c.config) {
+				t.Errorf("slug %q legacy %q config %+v, want %q %q %+v", ci.Slug, ci.LegacySlug, ci.Config, c.slug, c.legacy, c.config)
 			}
 		})
 	}

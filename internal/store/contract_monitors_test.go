@@ -232,6 +232,47 @@ func testMonitorsHeld(e *env) {
 	}
 }
 
+// testMonitorLegacySlug: a check-in whose slug has no monitor but whose
+// legacy slug, the one earlier releases made of its monitor_slug, has
+// one in its project renames that monitor, which keeps its check-ins
+// and state; a monitor of the slug itself, or of the legacy slug in
+// another project, is not touched.
+func testMonitorLegacySlug(e *env) {
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	legacy := func(r CheckInRequest, slug string) CheckInRequest {
+		r.CheckIn.LegacySlug = slug
+		return r
+	}
+	old := e.saveCheckIns(checkIn(pid, "caf", 1, event.CheckInError, t0, hourly()))[0].Monitor
+	e.saveCheckIns(checkIn(pid, "n-code-job", 2, event.CheckInOK, t0, hourly()),
+		checkIn(pid, "unicode-job", 3, event.CheckInOK, t0, hourly()))
+
+	other := e.createProject("legacy")
+	if r := e.saveCheckIns(legacy(checkIn(other.ID, "cafe", 4, event.CheckInOK, t0, nil), "caf"))[0]; !r.Held {
+		t.Errorf("check-in of a project without the legacy slug's monitor: %+v, want held", r)
+	}
+
+	r := e.saveCheckIns(legacy(checkIn(pid, "cafe", 5, event.CheckInOK, t0.Add(time.Hour), nil), "caf"))[0]
+	if r.Held || r.Dropped != "" || r.Monitor.ID != old.ID || r.Monitor.Slug != "cafe" || r.Transition != TransitionRecovered {
+		t.Fatalf("check-in of the renamed monitor: %+v; want monitor %d renamed cafe, recovered", r, old.ID)
+	}
+	m, cis := e.monitor("cafe")
+	if m.ID != old.ID || statuses(cis) != "ok error " || m.Status != MonitorOK {
+		t.Errorf("monitor cafe %d, check-ins %q, status %s; want %d with both runs, ok", m.ID, statuses(cis), m.Status, old.ID)
+	}
+	_, _, err := db.GetMonitor(ctx, System, pid, "caf", "", 100)
+	wantErr(t, "GetMonitor of the legacy slug after the rename", err, ErrNotFound)
+
+	// Both slugs have a monitor: the check-in is the new slug's.
+	r = e.saveCheckIns(legacy(checkIn(pid, "unicode-job", 6, event.CheckInError, t0.Add(time.Hour), nil), "n-code-job"))[0]
+	if _, cis := e.monitor("n-code-job"); r.Monitor.Slug != "unicode-job" || statuses(cis) != "ok " {
+		t.Errorf("check-in %+v, n-code-job's runs %q; want unicode-job's, n-code-job untouched", r.Monitor, statuses(cis))
+	}
+	if n := e.count(`SELECT COUNT(*) FROM monitors WHERE project_id = $1`, other.ID); n != 0 {
+		t.Errorf("%d monitors in the other project; want none", n)
+	}
+}
+
 // testMonitorsHeldRace: on PostgreSQL a check-in held in one transaction
 // while another makes its monitor is not left behind: the maker waits
 // for the holder, then takes what it held.

@@ -82,6 +82,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Monitors", testMonitors},
 		{"MonitorsBounded", testMonitorsBounded},
 		{"MonitorsHeld", testMonitorsHeld},
+		{"MonitorLegacySlug", testMonitorLegacySlug},
 		{"MonitorsHeldRace", testMonitorsHeldRace},
 		{"MonitorsBoundedConcurrent", testMonitorsBoundedConcurrent},
 		{"MonitorsLockOrder", testMonitorsLockOrder},

@@ -297,6 +297,9 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 	// instead of overwriting them; the project's lock is held already
 	// (lockMonitorProjects).
 	m, err := d.loadMonitor(ctx, tx, d.forUpdate(), `project_id = $1 AND slug = $2`, projectID, ci.Slug)
+	if errors.Is(err, ErrNotFound) && ci.LegacySlug != "" {
+		m, err = d.renameLegacyMonitor(ctx, tx, projectID, ci)
+	}
 	created := false
 	switch {
 	case errors.Is(err, ErrNotFound) && ci.Config == nil:
@@ -407,6 +410,25 @@ func (d *DB) storeCheckIn(ctx context.Context, tx *sql.Tx, projectID int64, ci e
 	res.Monitor = m
 	return res, created, d.monitorAlert(ctx, tx, m, *e, res.Transition, CheckIn{ID: ci.ID, Status: ci.Status,
 		Environment: ci.Environment, Release: ci.Release, Received: ci.Received}, ci.Received)
+}
+
+// renameLegacyMonitor gives the project's monitor of ci.LegacySlug, the
+// slug earlier releases made of the check-in's monitor_slug, the slug
+// ci.Slug that has no monitor, so that its history, environments and
+// alerts carry on after an upgrade instead of going missed while a new
+// monitor starts. It returns ErrNotFound when there is none. The
+// project's lock (lockMonitorProjects) keeps another worker from making
+// a monitor of ci.Slug meanwhile.
+func (d *DB) renameLegacyMonitor(ctx context.Context, tx *sql.Tx, projectID int64, ci event.CheckIn) (Monitor, error) {
+	m, err := d.loadMonitor(ctx, tx, d.forUpdate(), `project_id = $1 AND slug = $2`, projectID, ci.LegacySlug)
+	if err != nil {
+		return Monitor{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE monitors SET slug = $2 WHERE id = $1`, m.ID, ci.Slug); err != nil {
+		return Monitor{}, err
+	}
+	m.Slug = ci.Slug
+	return m, nil
 }
 
 // monitorEnvironment returns the index in m.Environments of the one named
