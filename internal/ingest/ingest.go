@@ -251,6 +251,10 @@ type Handler struct {
 	budget  *budget
 	stats   counters
 	warns   *logthrottle.Throttle
+	// checkInDrops throttles, per project, the line of an invalid
+	// check-in: it is answered 200, as Sentry answers it, so the log is
+	// where the user learns that a monitor gets nothing.
+	checkInDrops *logthrottle.Throttle
 	// reserved counts decoded events on their way into the queue, not yet
 	// in Backlog.Pending (see reserve).
 	reserved atomic.Int64
@@ -319,7 +323,8 @@ func New(cfg Config, keys Keys, q Queue, log *slog.Logger) *Handler {
 	}
 	cfg.MaxInflightBytesPerProject = min(max(cfg.MaxInflightBytesPerProject, cfg.MaxBodyBytes+1), cfg.MaxInflightBytes)
 	h := &Handler{cfg: cfg, keys: keys, queue: q, log: log, mux: http.NewServeMux(), warns: logthrottle.New(warnEvery),
-		budget: newBudget(cfg.MaxInflightBytes, cfg.MaxInflightBytesPerProject, cfg.MaxConcurrentDecodes, cfg.MaxDecodesPerClient)}
+		checkInDrops: logthrottle.New(warnEvery),
+		budget:       newBudget(cfg.MaxInflightBytes, cfg.MaxInflightBytesPerProject, cfg.MaxConcurrentDecodes, cfg.MaxDecodesPerClient)}
 	h.limiter = newLimiter(cfg.RatePerMinute, cfg.Now)
 	h.reports = newReportLimits(cfg.ReportsPerMinute, cfg.ReportsPerClientPerMinute, cfg.Now)
 	h.route("/api/errors", h.serveFlytrap(flytrapError))

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -143,8 +144,10 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			ci, err := sd.decodeCheckIn(it.payload)
 			if err != nil {
 				dropped++
-				h.log.Debug("dropped an invalid check-in", "project", pid, "item", it.n,
-					"reason", fmt.Sprintf("envelope item %d (check_in) is %v", it.n, err))
+				if ok, held := h.checkInDrops.Allow(strconv.FormatInt(pid, 10), h.cfg.Now()); ok {
+					h.log.Info("dropped an invalid check-in", "project", pid, "item", it.n,
+						"reason", fmt.Sprintf("envelope item %d (check_in) is %v", it.n, err), "not_logged_since", held)
+				}
 				continue
 			}
 			checkIns = append(checkIns, ci)

@@ -10,9 +10,9 @@ import (
 )
 
 // Throttle lets one line per key through every Every; the first line of
-// a key at once. Keys are a caller's fixed constants (error codes), so
-// the map stays small. The zero value is ready to use, with Every 0:
-// every line through.
+// a key at once. Keys are a caller's fixed constants (error codes) or
+// project IDs, so the map stays small. The zero value is ready to use,
+// with Every 0: every line through.
 type Throttle struct {
 	Every time.Duration
 	mu    sync.Mutex
