@@ -110,7 +110,8 @@ func testReleasesConcurrent(e *env) {
 // testPruneReleases: retention deletes the releases last seen before its
 // window that nothing refers to: no event, session counts, artifact
 // bundle, deploy or commit, and no issue resolved in or after them. One
-// first seen before it but named since, by an event or the API, is kept.
+// first seen before it but named since, by an event or the API, is kept,
+// and so is one first seen within it with last_seen 0.
 func testPruneReleases(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
 	pid, other := e.project.ID, e.createProject("other").ID
@@ -162,6 +163,9 @@ func testPruneReleases(e *env) {
 	if err := db.SetReleaseCommits(ctx, System, pid, "commits", []Commit{{ID: "abc"}}); err != nil {
 		t.Fatal(err)
 	}
+	// As a process older than migration 0027 inserts one, during a
+	// rolling deploy: last_seen is 0.
+	exec(`INSERT INTO releases (project_id, version, first_seen) VALUES ($1, 'older-process', $2)`, pid, millis(recent))
 	c := e.save("c", withRelease("events"), withRcv(now))
 	exec(`UPDATE issues SET status = $1, resolved_in_release = 'resolved-in' WHERE id = $2`, StatusResolved, c.IssueID)
 	d := e.save("d", withRelease("events"), withRcv(now))
@@ -188,7 +192,7 @@ func testPruneReleases(e *env) {
 		}
 		return vs
 	}
-	want := []string{"bundle", "commits", "created-again", "deployed", "events", "named-lately", "recent", "resolved-after", "resolved-in", "sessions"}
+	want := []string{"bundle", "commits", "created-again", "deployed", "events", "named-lately", "older-process", "recent", "resolved-after", "resolved-in", "sessions"}
 	if got := left(pid); n != 3 || !slices.Equal(got, want) {
 		t.Errorf("PruneReleases deleted %d, left %v; want 3 deleted (unused, pruned-events, other's unused), left %v", n, got, want)
 	}

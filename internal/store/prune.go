@@ -33,10 +33,13 @@ const (
 		SELECT id FROM events WHERE issue_id = $1 AND (occurred_at, id) <= ($2, $3) LIMIT $4) RETURNING issue_id`
 	// cutoff, batch size. The outer last_seen test is what PostgreSQL
 	// checks again on a row an event's save updated while this ran
-	// (addReleases), so a release seen since is kept. The issue tests
-	// name the partial indexes' condition so that they are used.
-	pruneReleasesSQL = `DELETE FROM releases WHERE last_seen < $1 AND (project_id, version) IN (
-		SELECT r.project_id, r.version FROM releases r WHERE r.last_seen < $1
+	// (addReleases), so a release seen since is kept. A release is seen
+	// at the later of first_seen and last_seen: a process older than
+	// migration 0027, still running during a rolling deploy, inserts
+	// releases with last_seen 0. The issue tests name the partial
+	// indexes' condition so that they are used.
+	pruneReleasesSQL = `DELETE FROM releases WHERE last_seen < $1 AND first_seen < $1 AND (project_id, version) IN (
+		SELECT r.project_id, r.version FROM releases r WHERE r.last_seen < $1 AND r.first_seen < $1
 			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.project_id = r.project_id AND e.release_name = r.version)
 			AND NOT EXISTS (SELECT 1 FROM release_sessions s WHERE s.project_id = r.project_id AND s.release = r.version)
 			AND NOT EXISTS (SELECT 1 FROM artifact_bundles b WHERE b.project_id = r.project_id AND b.release_name = r.version)
