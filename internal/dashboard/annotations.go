@@ -61,23 +61,34 @@ var requestFieldNames = map[string]string{
 // other in the request's notes, named by its path. A value the SDK
 // removed shows as nothing rather than the "" or null left in its place.
 func (r *requestView) annotate(anns []event.Annotation, b *budget) {
-	for i, a := range anns {
-		if !b.item(i) {
-			return
-		}
-		text := annotationText(a)
-		if text == "" || len(a.Path) == 0 {
-			continue
-		}
+	eachAnnotation(anns, b, func(a event.Annotation, text string) {
 		if a.Path[0] == "data" && len(a.Path) > 1 && r.annotateField(a, text, b) {
-			continue
+			return
 		}
 		name := requestFieldNames[a.Path[0]]
 		if rest := a.Path[1:]; len(rest) > 0 {
 			name += " " + strings.Join(rest, ".")
 		}
 		r.Notes = append(r.Notes, b.text(name+": "+text))
+	})
+}
+
+// eachAnnotation calls fn with each of anns that the page has room for
+// and that says something of a value, worded (see annotationText).
+func eachAnnotation(anns []event.Annotation, b *budget, fn func(a event.Annotation, text string)) {
+	for i, a := range anns {
+		if !b.item(i) {
+			return
+		}
+		if text := annotationText(a); text != "" && len(a.Path) > 0 {
+			fn(a, text)
+		}
 	}
+}
+
+// addNote adds text to what a value's note says.
+func addNote(note *string, text string, b *budget) {
+	*note = b.text(strings.TrimSpace(*note + " " + text))
 }
 
 // annotateField notes a on the body row its path leads into, reporting
@@ -93,8 +104,83 @@ func (r *requestView) annotateField(a event.Annotation, text string, b *budget) 
 		} else if a.Type == "x" && (row.Value == `""` || row.Value == "null") {
 			row.Value = ""
 		}
-		row.Note = b.text(strings.TrimSpace(row.Note + " " + text))
+		addNote(&row.Note, text, b)
 		return true
 	}
 	return false
+}
+
+// pathNote words a note on a value inside the one it is shown by:
+// "x.y: text" for the value at path x.y, text alone for that value itself.
+func pathNote(path []string, text string) string {
+	if len(path) == 0 {
+		return text
+	}
+	return strings.Join(path, ".") + ": " + text
+}
+
+// annotate puts the exception's annotations on what the page shows: its
+// type's and value's beside them, a frame's on that frame (see
+// frameView.annotate); a note on a frame the page does not show is not
+// shown either.
+func (v *exceptionView) annotate(b *budget) {
+	eachAnnotation(v.anns, b, func(a event.Annotation, text string) {
+		switch a.Path[0] {
+		case "type":
+			addNote(&v.TypeNote, pathNote(a.Path[1:], text), b)
+		case "value":
+			addNote(&v.ValueNote, pathNote(a.Path[1:], text), b)
+		case "frames":
+			if len(a.Path) < 3 {
+				return
+			}
+			j, err := strconv.Atoi(a.Path[1])
+			if f := v.frameAt[j]; err == nil && f != nil {
+				f.annotate(a, a.Path[2:], text, b)
+			}
+		}
+	})
+}
+
+// annotate notes text, what a said of the frame's value at path, on the
+// frame: beside a local variable the page shows (one removed shows as
+// nothing rather than the "" or null left in its place), else among the
+// frame's notes, named by its field ("abs_path: Replaced because of …").
+func (f *frameView) annotate(a event.Annotation, path []string, text string, b *budget) {
+	if path[0] == "vars" && len(path) > 1 {
+		for i := range f.Vars {
+			vv := &f.Vars[i]
+			if vv.Name != path[1] {
+				continue
+			}
+			if len(path) == 2 && a.Type == "x" && (vv.Value == `""` || vv.Value == "null") {
+				vv.Value = ""
+			}
+			addNote(&vv.Note, pathNote(path[2:], text), b)
+			return
+		}
+	}
+	f.Notes = append(f.Notes, b.text(pathNote(path, text)))
+}
+
+// annotate puts the user's annotations on what the page shows: beside
+// its ID, email or username, else among its notes, named by their path.
+func (u *userView) annotate(anns []event.Annotation, b *budget) {
+	eachAnnotation(anns, b, func(a event.Annotation, text string) {
+		var note *string
+		switch {
+		case len(a.Path) > 1:
+		case a.Path[0] == "id":
+			note = &u.IDNote
+		case a.Path[0] == "email":
+			note = &u.EmailNote
+		case a.Path[0] == "username":
+			note = &u.UsernameNote
+		}
+		if note == nil {
+			u.Notes = append(u.Notes, b.text(pathNote(a.Path, text)))
+			return
+		}
+		addNote(note, text, b)
+	})
 }

@@ -83,6 +83,9 @@ const maxIndent = 4
 // exceptionView is one exception of the chain.
 type exceptionView struct {
 	Type, Value, Module string
+	// TypeNote and ValueNote are what the SDK said it did to the type
+	// and the value (see annotate).
+	TypeNote, ValueNote string
 	Mechanism           string
 	Handled             string
 	RawStack            string
@@ -107,6 +110,11 @@ type exceptionView struct {
 	Group   bool
 	InGroup bool
 	Source  string
+	// anns are the exception's event.Exception.Annotations, put on the
+	// page once its frames' variables are laid out (see newEventView);
+	// frameAt maps the index in the event of each frame shown to it.
+	anns    []event.Annotation
+	frameAt map[int]*frameView
 }
 
 // threadView is one of the other threads: its stack laid out as an
@@ -153,6 +161,9 @@ type frameView struct {
 	// name), shown with its source; VarsCut counts those left out.
 	Vars    []varView
 	VarsCut int
+	// Notes are what the SDK said it did to the frame's values other
+	// than the variables shown (see annotate).
+	Notes []string
 	// vars is the frame's event.Frame.Vars, laid out into Vars once
 	// everything the page shows before the JSON blocks is (see
 	// newEventView).
@@ -165,6 +176,8 @@ type frameView struct {
 type varView struct {
 	Name, Value string
 	Block       bool
+	// Note is what the SDK said it did to the value (see annotate).
+	Note string
 }
 
 // unmappedReason is an event.Unmapped* reason as the page words it.
@@ -216,6 +229,10 @@ type breadcrumbView struct {
 type userView struct {
 	ID, Email, Username, IPHash string
 	Data                        string
+	// IDNote, EmailNote and UsernameNote are what the SDK said it did to
+	// those values, Notes what it did to others (see annotate).
+	IDNote, EmailNote, UsernameNote string
+	Notes                           []string
 }
 
 // requestView is the HTTP request the event happened in.
@@ -384,6 +401,17 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 	// Frames' local variables are the first of the JSON blocks: they say
 	// what the failing code was working on.
 	v.eachFrame(func(f *frameView) { f.layOutVars(b) })
+	// What the SDK said it did to values goes beside them, the variables
+	// among them.
+	if v.MessageStack != nil {
+		v.MessageStack.annotate(b)
+	}
+	for i := range v.Exceptions {
+		v.Exceptions[i].annotate(b)
+	}
+	if u := ev.User; u != nil && v.User != nil {
+		v.User.annotate(u.Annotations, b)
+	}
 	if rq := ev.Request; rq != nil {
 		v.Request.layOutBody(rq, b)
 		v.Request.annotate(rq.Annotations, b)
@@ -484,6 +512,16 @@ func newExceptionView(ex event.Exception, b *budget) exceptionView {
 		}
 		g := &v.Groups[len(v.Groups)-1]
 		g.Frames = append(g.Frames, fv)
+	}
+	if len(ex.Annotations) > 0 {
+		v.anns, v.frameAt = ex.Annotations, map[int]*frameView{}
+		j := len(ex.Frames)
+		for g := range v.Groups {
+			for k := range v.Groups[g].Frames {
+				j--
+				v.frameAt[j] = &v.Groups[g].Frames[k]
+			}
+		}
 	}
 	// The raw stack is shown only without frames; charging it otherwise
 	// would spend the page on text nobody sees.

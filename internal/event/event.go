@@ -200,6 +200,9 @@ type User struct {
 	Username string          `json:"username,omitempty"`
 	IPHash   string          `json:"ip_hash,omitempty"`
 	Data     json.RawMessage `json:"data,omitempty"`
+	// Annotations are what the SDK's _meta said of the user's values (see
+	// Request.Annotations).
+	Annotations []Annotation `json:"annotations,omitempty"`
 }
 
 // Exception is one error in a chain; the last one is the outermost, as in
@@ -221,6 +224,12 @@ type Exception struct {
 	// beside stacktrace, so the original positions are never lost and
 	// symbolication can run again from them.
 	RawFrames []Frame `json:"raw_frames,omitempty"`
+	// Annotations are what the SDK's _meta said of the exception's type
+	// and value and of its frames' values (see Request.Annotations): a
+	// frame's under "frames" and its index in Frames, which RawFrames
+	// shares. They live here rather than on Frame, which every stack of
+	// every event holds many of.
+	Annotations []Annotation `json:"annotations,omitempty"`
 }
 
 // Thread is one thread of the process at the time of the event.

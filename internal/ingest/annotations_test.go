@@ -85,3 +85,109 @@ func TestDecodeSentryAnnotationBounds(t *testing.T) {
 		t.Errorf("notes %q", ev.Notes)
 	}
 }
+
+// TestDecodeSentryExceptionAnnotations: notes on an exception's type,
+// value and frames go with the exception, each frame's under the index
+// the frame was kept at; notes on a frame or exception not kept are
+// dropped with it.
+func TestDecodeSentryExceptionAnnotations(t *testing.T) {
+	pii, err := os.ReadFile(filepath.Join(samplesDir(t), "pii.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	userpath := func(i string) event.Annotation {
+		return event.Annotation{Path: []string{"frames", i, "abs_path"}, Rule: "@userpath:replace", Type: "s", Len: 40}
+	}
+	rem := func(rule string) string { return `{"":{"rem":[["` + rule + `","x"]]}}` }
+	// Past maxFrames the middle is cut: the note on the first frame cut
+	// goes with it, the one on the last frame sent follows it to the end.
+	var long []string
+	for i := range maxFrames + 2 {
+		long = append(long, fmt.Sprintf(`{"function":"f%d"}`, i))
+	}
+	cut := fmt.Sprintf(`{"exception":{"values":[{"type":"E","stacktrace":{"frames":[%s]}}]},"_meta":{"exception":{"values":{"0":{"stacktrace":{"frames":{"%d":{"function":%s},"%d":{"function":%s}}}}}}}}`,
+		strings.Join(long, ","), maxFrames/2, rem("cut"), maxFrames+1, rem("last"))
+	for _, tt := range []struct {
+		name, in string
+		want     [][]event.Annotation // per exception kept
+	}{
+		{"pii.json", string(pii), [][]event.Annotation{{
+			{Path: []string{"value"}, Rule: "device_id", Type: "p", Len: 30},
+			userpath("0"), userpath("1"), userpath("2"), userpath("3"),
+		}}},
+		{"a frame without location skipped, vars and type",
+			`{"exception":{"values":[{"type":"E","stacktrace":{"frames":[{"function":"a"},{},{"function":"c","vars":{"x":"[Filtered]"}}]}}]},` +
+				`"_meta":{"exception":{"values":{"0":{"type":` + rem("!limit") + `,"module":` + rem("!raw") + `,"stacktrace":{"frames":{"0":{"function":` + rem("a") + `,"lineno":` + rem("no") + `},` +
+				`"1":{"function":` + rem("gone") + `},"2":{"vars":{"x":{"":{"rem":[["@password","s"]]}}}}}}}}}}}`,
+			[][]event.Annotation{{
+				{Path: []string{"type"}, Rule: "!limit", Type: "x"},
+				{Path: []string{"frames", "0", "function"}, Rule: "a", Type: "x"},
+				{Path: []string{"frames", "1", "vars", "x"}, Rule: "@password", Type: "s"},
+			}}},
+		{"frames cut from the middle", cut, [][]event.Annotation{{
+			{Path: []string{"frames", fmt.Sprint(maxFrames - 1), "function"}, Rule: "last", Type: "x"},
+		}}},
+		{"a null exception skipped",
+			`{"exception":{"values":[null,{"type":"A"},{"type":"B","value":"v"}]},"_meta":{"exception":{"values":{"0":{"value":` + rem("gone") + `},"2":{"value":` + rem("b") + `}}}}}`,
+			[][]event.Annotation{nil, {{Path: []string{"value"}, Rule: "b", Type: "x"}}}},
+		{"a single exception object", `{"exception":{"type":"E","value":"v"},"_meta":{"exception":{"value":` + rem("one") + `}}}`,
+			[][]event.Annotation{{{Path: []string{"value"}, Rule: "one", Type: "x"}}}},
+		{"a bare list", `{"exception":[{"type":"E","value":"v"}],"_meta":{"exception":{"0":{"value":` + rem("bare") + `}}}}`,
+			[][]event.Annotation{{{Path: []string{"value"}, Rule: "bare", Type: "x"}}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := testDecoder().decodeSentry([]byte(tt.in), testProject, envelopeHeader{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [][]event.Annotation
+			for _, ex := range ev.Exceptions {
+				got = append(got, ex.Annotations)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("annotations %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestDecodeSentryUserAnnotations: notes on the user's values are kept
+// with it, but not one on its IP address, which is kept only hashed.
+func TestDecodeSentryUserAnnotations(t *testing.T) {
+	ev, err := testDecoder().decodeSentry([]byte(`{"user":{"email":"[email]","ip_address":"10.0.0.1","data":{"k":""}},`+
+		`"_meta":{"user":{"email":{"":{"len":17,"rem":[["@email","s"]]}},"ip_address":{"":{"rem":[["@ip","s"]]}},"data":{"k":{"":{"rem":[["!raw","x"]]}}}}}}`),
+		testProject, envelopeHeader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []event.Annotation{
+		{Path: []string{"data", "k"}, Rule: "!raw", Type: "x"},
+		{Path: []string{"email"}, Rule: "@email", Type: "s", Len: 17},
+	}
+	if got := ev.User.Annotations; !reflect.DeepEqual(got, want) {
+		t.Errorf("annotations %+v, want %+v", got, want)
+	}
+}
+
+// TestDecodeSentryExceptionAnnotationBounds: a chain's exceptions share
+// one bound, and a note says how many more there were.
+func TestDecodeSentryExceptionAnnotationBounds(t *testing.T) {
+	var frames, metas []string
+	for i := range maxAnnotations + 10 {
+		frames = append(frames, fmt.Sprintf(`{"function":"f%d"}`, i))
+		metas = append(metas, fmt.Sprintf(`"%d":{"function":{"":{"rem":[["r","x"]]}}}`, i))
+	}
+	st := `"stacktrace":{"frames":[` + strings.Join(frames, ",") + `]}`
+	fm := `{"stacktrace":{"frames":{` + strings.Join(metas, ",") + `}}}`
+	in := `{"exception":{"values":[{"type":"A",` + st + `},{"type":"B",` + st + `}]},"_meta":{"exception":{"values":{"0":` + fm + `,"1":` + fm + `}}}}`
+	ev, err := testDecoder().decodeSentry([]byte(in), testProject, envelopeHeader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := len(ev.Exceptions[0].Annotations), len(ev.Exceptions[1].Annotations); a != maxAnnotations || b != 0 {
+		t.Errorf("%d and %d annotations, want %d and 0", a, b, maxAnnotations)
+	}
+	if !hasNote(ev, "kept the SDK's first 50 _meta annotations of the exceptions, not 70 more") {
+		t.Errorf("notes %q", ev.Notes)
+	}
+}

@@ -54,18 +54,22 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		ev.Environment = event.CutName(env)
 	}
 	d.message(ev, obj)
+	// The SDK's notes on what it removed, replaced or cut, by interface.
+	sdkMeta, _ := obj["_meta"].(map[string]any)
 	reqName, reqV := legacy(obj, "request", "sentry.interfaces.Http")
 	name, v := legacy(obj, "user", "sentry.interfaces.User")
 	ev.User = d.user(at(name), v, d.inferIP(obj["sdk"]), d.remoteAddr(reqV))
+	if ev.User != nil {
+		ev.User.Annotations = d.annotations("user", sdkMeta[name], userFields)
+	}
 	ev.Request = d.request(at(reqName), reqV)
 	if ev.Request != nil {
-		meta, _ := obj["_meta"].(map[string]any)
-		ev.Request.Annotations = d.annotations(meta[reqName], requestFields)
+		ev.Request.Annotations = d.annotations("request", sdkMeta[reqName], requestFields)
 	}
 	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
 	ev.Breadcrumbs = d.breadcrumbs(at(name), v, drift)
 	meta := d.readDebugMeta(obj["debug_meta"])
-	ev.Exceptions, ev.Threads = d.exceptionsWithStacks(obj, &meta)
+	ev.Exceptions, ev.Threads = d.exceptionsWithStacks(obj, &meta, sdkMeta)
 	ev.Handled = handled(ev.Exceptions)
 	ev.Notes = d.finish()
 	return ev, nil
@@ -382,7 +386,7 @@ func (d *decoder) request(path where, v any) *event.Request {
 	return &r
 }
 
-// Bounds on the _meta annotations kept of an event's request.
+// Bounds on the _meta annotations kept of one of an event's interfaces.
 const (
 	maxAnnotations    = 50
 	maxAnnotationPath = 8  // keys deep
@@ -393,6 +397,18 @@ const (
 // ones Flytrap keeps (it keeps no cookies nor env).
 var requestFields = []string{"method", "url", "query_string", "headers", "data"}
 
+// exceptionFields are an exception's members whose annotations are kept
+// beside its frames'.
+var exceptionFields = []string{"type", "value"}
+
+// frameFields are a frame's members whose annotations are kept: the ones
+// the page shows.
+var frameFields = []string{"filename", "abs_path", "function", "module", "package", "context_line", "pre_context", "post_context", "vars"}
+
+// userFields are the user's members whose annotations are kept; its IP
+// address is kept only hashed, and never shown.
+var userFields = []string{"id", "email", "username", "data"}
+
 // annotationTypes are the kinds of remark Sentry's _meta knows (see
 // event.Annotation).
 const annotationTypes = "xsmpea"
@@ -401,20 +417,41 @@ const annotationTypes = "xsmpea"
 // _meta.request, which sentry-python sends for a form field it did not
 // keep: {"data": {"bam": {"": {"len": 0, "rem": [["!raw", "x"]]}}}}):
 // each node's "" member annotates the value at its path, under one of
-// fields. What is not an annotation is ignored, as Relay ignores it.
-func (d *decoder) annotations(tree any, fields []string) []event.Annotation {
-	root, _ := tree.(map[string]any)
-	var (
-		out     []event.Annotation
-		dropped int
-		walk    func(node map[string]any, path []string)
-	)
+// fields. What is not an annotation is ignored, as Relay ignores it. of
+// names the interface in the note on those dropped over the bound.
+func (d *decoder) annotations(of string, tree any, fields []string) []event.Annotation {
+	var a annotator
+	out := a.add(nil, tree, nil, fields)
+	d.noteDropped(of, &a)
+	return out
+}
+
+// noteDropped notes the annotations a dropped over maxAnnotations.
+func (d *decoder) noteDropped(of string, a *annotator) {
+	if a.dropped > 0 {
+		d.note("kept the SDK's first %d _meta annotations of the %s, not %d more", maxAnnotations, of, a.dropped)
+	}
+}
+
+// annotator collects the _meta annotations of one interface, which may
+// land on several values (an exception chain's exceptions), at most
+// maxAnnotations of them in all.
+type annotator struct {
+	kept, dropped int
+}
+
+// add appends to out the annotations of a _meta tree node that stands for
+// the value at prefix (a path Flytrap made, such as "frames", "2"): the
+// node's own, and those of its members, of only fields at its top.
+func (a *annotator) add(out []event.Annotation, tree any, prefix, fields []string) []event.Annotation {
+	var walk func(node map[string]any, path []string)
 	walk = func(node map[string]any, path []string) {
-		if a, ok := node[""].(map[string]any); ok && len(path) > 0 {
-			if ann, ok := annotation(a); ok {
-				if len(out) == maxAnnotations {
-					dropped++
+		if m, ok := node[""].(map[string]any); ok && len(path) > 0 {
+			if ann, ok := annotation(m); ok {
+				if a.kept == maxAnnotations {
+					a.dropped++
 				} else {
+					a.kept++
 					ann.Path = slices.Clone(path)
 					out = append(out, ann)
 				}
@@ -425,7 +462,7 @@ func (d *decoder) annotations(tree any, fields []string) []event.Annotation {
 		}
 		keys := make([]string, 0, len(node))
 		for k, v := range node {
-			if _, ok := v.(map[string]any); ok && k != "" && (len(path) > 0 || slices.Contains(fields, k)) {
+			if _, ok := v.(map[string]any); ok && k != "" && (len(path) > len(prefix) || slices.Contains(fields, k)) {
 				keys = append(keys, k)
 			}
 		}
@@ -434,11 +471,8 @@ func (d *decoder) annotations(tree any, fields []string) []event.Annotation {
 			walk(node[k].(map[string]any), append(path, clamp(noControls(k), maxAnnotationKey)))
 		}
 	}
-	if root != nil {
-		walk(root, nil)
-	}
-	if dropped > 0 {
-		d.note("kept the SDK's first %d _meta annotations of the request, not %d more", maxAnnotations, dropped)
+	if root, ok := tree.(map[string]any); ok {
+		walk(root, slices.Clip(prefix))
 	}
 	return out
 }
@@ -611,10 +645,11 @@ func (d *decoder) breadcrumbs(path where, v any, drift time.Duration) []event.Br
 // synthetic exception without type or value, as the JavaScript SDKs send
 // it themselves: the stack is kept and shown under the message, and the
 // title stays the message. The threads whose stacks no exception took are
-// returned beside the exceptions.
-func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta) ([]event.Exception, []event.Thread) {
+// returned beside the exceptions. sdkMeta is the event's _meta, whose
+// notes on the exceptions' own values and frames go with them.
+func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta, sdkMeta map[string]any) ([]event.Exception, []event.Thread) {
 	name, v := legacy(obj, "exception", "sentry.interfaces.Exception")
-	excs, threadIDs := d.exceptions(at(name), v, meta)
+	excs, threadIDs := d.exceptions(at(name), v, meta, sdkMeta[name])
 	threads := d.values(at("threads"), obj["threads"])
 	// A thread's frames go to one exception, the outermost that names
 	// it: otherwise 25 chained exceptions naming one thread would carry
@@ -701,17 +736,28 @@ func (d *decoder) otherThreads(threads []any, taken []int, meta *debugMeta) []ev
 
 // exceptions reads the chain: {"values": [...]}, a bare list (sentry-go),
 // or a single exception object (old raven clients). Null and empty entries
-// are skipped. It also returns each kept exception's thread_id.
-func (d *decoder) exceptions(path where, v any, meta *debugMeta) ([]event.Exception, []string) {
+// are skipped. It also returns each kept exception's thread_id. tree is
+// the chain's _meta: each kept exception takes the notes on its type,
+// value and frames.
+func (d *decoder) exceptions(path where, v any, meta *debugMeta, tree any) ([]event.Exception, []string) {
 	var items []any
+	// itemMeta is the _meta of the i-th exception sent.
+	itemMeta := func(i int) map[string]any {
+		m, _ := tree.(map[string]any)
+		m, _ = m[strconv.Itoa(i)].(map[string]any)
+		return m
+	}
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
 	case map[string]any:
 		if vs, ok := x["values"]; ok {
 			items = d.list(path.field(".values"), vs)
+			tm, _ := tree.(map[string]any)
+			tree = tm["values"]
 		} else {
 			items = []any{x}
+			itemMeta = func(int) map[string]any { m, _ := tree.(map[string]any); return m }
 		}
 	case []any:
 		items = x
@@ -719,12 +765,16 @@ func (d *decoder) exceptions(path where, v any, meta *debugMeta) ([]event.Except
 		d.wrongType(path, "an object or a list", v)
 		return nil, nil
 	}
+	first := 0 // the index sent of items[0]
 	if len(items) > maxExceptions {
 		// The last exception is the outermost one, which titles the
 		// issue; inner causes are cut first.
 		d.note("kept the last %d of %d chained exceptions", maxExceptions, len(items))
-		items = items[len(items)-maxExceptions:]
+		first = len(items) - maxExceptions
+		items = items[first:]
 	}
+	var notes annotator
+	defer d.noteDropped("exceptions", &notes)
 	var (
 		out       []event.Exception
 		threadIDs []string
@@ -741,7 +791,11 @@ func (d *decoder) exceptions(path where, v any, meta *debugMeta) ([]event.Except
 			Value:     d.str(p.field(".value"), m["value"], maxMessage),
 			Module:    d.str(p.field(".module"), m["module"], maxName),
 			Mechanism: d.mechanism(p.field(".mechanism"), m["mechanism"]),
-			Frames:    d.stacktrace(p.field(".stacktrace"), m["stacktrace"], meta),
+		}
+		var sent []int
+		ex.Frames, sent = d.stackFrames(p.field(".stacktrace"), m["stacktrace"], meta)
+		if em := itemMeta(first + i); em != nil {
+			ex.Annotations = frameAnnotations(&notes, notes.add(nil, em, nil, exceptionFields), em["stacktrace"], sent)
 		}
 		var tid string
 		if m["thread_id"] != nil {
@@ -830,24 +884,58 @@ func (d *decoder) threadFrames(threads []any, meta *debugMeta, match func(map[st
 // middle is cut: the outermost calls say where the work came from, the
 // innermost where it failed.
 func (d *decoder) stacktrace(path where, v any, meta *debugMeta) []event.Frame {
+	frames, _ := d.stackFrames(path, v, meta)
+	return frames
+}
+
+// frameAnnotations appends to out the notes of a stacktrace's _meta on
+// its frames, each under "frames" and the index of the frame it went to
+// (sent holds the index sent of each frame kept): a frame cut or skipped
+// takes its notes with it.
+func frameAnnotations(a *annotator, out []event.Annotation, tree any, sent []int) []event.Annotation {
+	st, _ := tree.(map[string]any)
+	frames, ok := st["frames"].(map[string]any)
+	if !ok {
+		frames = st // a bare list of frames
+	}
+	for kept, i := range sent {
+		out = a.add(out, frames[strconv.Itoa(i)], []string{"frames", strconv.Itoa(kept)}, frameFields)
+	}
+	return out
+}
+
+// stackFrames is stacktrace, also returning the index sent of each frame
+// kept.
+func (d *decoder) stackFrames(path where, v any, meta *debugMeta) ([]event.Frame, []int) {
 	var items []any
 	frames := path.field(".frames")
 	switch x := v.(type) {
 	case nil:
-		return nil
+		return nil, nil
 	case map[string]any:
 		items = d.list(frames, x["frames"])
 	case []any:
 		items = x
 	default:
 		d.wrongType(path, "an object with frames", v)
-		return nil
+		return nil, nil
 	}
-	if len(items) > maxFrames {
-		d.note("%s: omitted %d frames from the middle of %d", path, len(items)-maxFrames, len(items))
-		items = slices.Concat(items[:maxFrames/2], items[len(items)-maxFrames/2:])
+	// sentIndex is the index sent of items[i].
+	sentIndex := func(i int) int { return i }
+	if n := len(items); n > maxFrames {
+		d.note("%s: omitted %d frames from the middle of %d", path, n-maxFrames, n)
+		items = slices.Concat(items[:maxFrames/2], items[n-maxFrames/2:])
+		sentIndex = func(i int) int {
+			if i < maxFrames/2 {
+				return i
+			}
+			return i + n - maxFrames
+		}
 	}
-	var out []event.Frame
+	var (
+		out  []event.Frame
+		sent []int
+	)
 	frames = frames.list()
 	for i, it := range items {
 		p := frames.item(i)
@@ -885,8 +973,9 @@ func (d *decoder) stacktrace(path where, v any, meta *debugMeta) []event.Frame {
 		f.DebugID = frameDebugID(m["debug_id"], f, meta.ids)
 		meta.locate(&f)
 		out = append(out, f)
+		sent = append(sent, sentIndex(i))
 	}
-	return out
+	return out, sent
 }
 
 // frameVars keeps a frame's local variables as JSON, trimmed to
