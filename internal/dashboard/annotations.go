@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -86,6 +87,14 @@ func eachAnnotation(anns []event.Annotation, b *budget, fn func(a event.Annotati
 	}
 }
 
+// clearRemoved shows a value the SDK removed, as a says, as nothing rather
+// than the "" or null left in its place.
+func clearRemoved(a event.Annotation, value *string) {
+	if a.Type == "x" && (*value == `""` || *value == "null") {
+		*value = ""
+	}
+}
+
 // addNote adds text to what a value's note says.
 func addNote(note *string, text string, b *budget) {
 	*note = b.text(strings.TrimSpace(*note + " " + text))
@@ -101,8 +110,8 @@ func (r *requestView) annotateField(a event.Annotation, text string, b *budget) 
 		}
 		if rest := a.Path[2:]; len(rest) > 0 {
 			text = strings.Join(rest, ".") + ": " + text
-		} else if a.Type == "x" && (row.Value == `""` || row.Value == "null") {
-			row.Value = ""
+		} else {
+			clearRemoved(a, &row.Value)
 		}
 		addNote(&row.Note, text, b)
 		return true
@@ -153,8 +162,8 @@ func (f *frameView) annotate(a event.Annotation, path []string, text string, b *
 			if vv.Name != path[1] {
 				continue
 			}
-			if len(path) == 2 && a.Type == "x" && (vv.Value == `""` || vv.Value == "null") {
-				vv.Value = ""
+			if len(path) == 2 {
+				clearRemoved(a, &vv.Value)
 			}
 			addNote(&vv.Note, pathNote(path[2:], text), b)
 			return
@@ -182,5 +191,41 @@ func (u *userView) annotate(anns []event.Annotation, b *budget) {
 			return
 		}
 		addNote(note, text, b)
+	})
+}
+
+// annotateBreadcrumbs puts a breadcrumb's annotations beside its message
+// and data, named by their path ("data.q: Removed because of …").
+func (v *eventView) annotateBreadcrumbs(anns []event.Annotation, b *budget) {
+	eachAnnotation(anns, b, func(a event.Annotation, text string) {
+		i, err := strconv.Atoi(a.Path[0])
+		if err != nil || i < 0 || i >= len(v.Breadcrumbs) || len(a.Path) < 2 {
+			return
+		}
+		addNote(&v.Breadcrumbs[i].Note, pathNote(a.Path[1:], text), b)
+	})
+}
+
+// annotateContexts puts a context's annotations on the row of the field
+// they are of, else among its card's notes, named by their path.
+func (v *eventView) annotateContexts(anns []event.Annotation, b *budget) {
+	eachAnnotation(anns, b, func(a event.Annotation, text string) {
+		i := slices.IndexFunc(v.Contexts, func(c contextView) bool { return c.name == a.Path[0] })
+		if i < 0 {
+			return
+		}
+		c := &v.Contexts[i]
+		if len(a.Path) > 1 {
+			for j := range c.Rows {
+				if row := &c.Rows[j]; row.Key == a.Path[1] {
+					if len(a.Path) == 2 {
+						clearRemoved(a, &row.Value)
+					}
+					addNote(&row.Note, pathNote(a.Path[2:], text), b)
+					return
+				}
+			}
+		}
+		c.Notes = append(c.Notes, b.text(pathNote(a.Path[1:], text)))
 	})
 }

@@ -50,8 +50,11 @@ type eventView struct {
 	Contexts    []contextView
 	ContextsCut int
 	Extra       string
-	Notes       []string
-	NotesCut    int
+	// ExtraNotes are what the SDK said it did to extra's values, named
+	// by their path.
+	ExtraNotes []string
+	Notes      []string
+	NotesCut   int
 	// MessageTemplate and MessageParams are the logentry template and
 	// params (compact JSON) Message was filled in from
 	// (event.MessageFormatted).
@@ -223,6 +226,9 @@ type breadcrumbView struct {
 	Level    string
 	Message  string
 	Data     string // compact JSON
+	// Note is what the SDK said it did to the message or data (see
+	// annotateBreadcrumbs).
+	Note string
 }
 
 // userView is the affected user.
@@ -265,6 +271,10 @@ type contextView struct {
 	Title   string
 	Rows    []kvRow
 	RowsCut int
+	// Notes are what the SDK said it did to values not on a row (see
+	// annotateContexts); name is the context's key as sent.
+	Notes []string
+	name  string
 }
 
 // contextTitles are the titles of the contexts Sentry names, by key or
@@ -293,7 +303,7 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 		return v
 	}
 	v.Platform, v.Dist, v.ServerName = b.text(ev.Platform), b.text(ev.Dist), b.text(ev.ServerName)
-	v.Logger, v.Transaction, v.Handled = b.text(ev.Logger), b.text(ev.Transaction), yesNo(ev.Handled)
+	v.Logger, v.Transaction, v.Handled = b.text(ev.Logger), b.text(ev.Transaction), ev.Handled.String()
 	if ev.SDK != nil {
 		sdk := ev.SDK.Name
 		if ev.SDK.Version != "" {
@@ -421,6 +431,13 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 	}
 	v.layOutContexts(ev.Contexts, b)
 	v.Extra = b.indentJSON(ev.Extra)
+	if a := ev.Annotations; a != nil {
+		v.annotateBreadcrumbs(a.Breadcrumbs, b)
+		v.annotateContexts(a.Contexts, b)
+		eachAnnotation(a.Extra, b, func(a event.Annotation, text string) {
+			v.ExtraNotes = append(v.ExtraNotes, b.text(pathNote(a.Path, text)))
+		})
+	}
 	v.Minified = minified && v.Symbolicated
 	v.JavaScript = v.Symbolicated || v.Unmapped > 0 || ev.Platform == "javascript" || ev.Platform == "node"
 	return v

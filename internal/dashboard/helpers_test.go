@@ -195,7 +195,7 @@ func sampleEvent(projectID int64, id string, at time.Time) *event.Event {
 		Timestamp: at, Received: at, Level: "error", Release: "shop@1.2.3", Environment: "production",
 		ServerName: "web-1", Transaction: "GET /checkout",
 		SDK:     &event.SDK{Name: "sentry.javascript.browser", Version: "8.0.0"},
-		Handled: ptr(false),
+		Handled: event.FlagNo,
 		Tags:    []event.Tag{{Key: "browser", Value: "Firefox 120"}, {Key: "os", Value: "Linux"}},
 		User:    &event.User{ID: "u-42", Email: "ada@example.com", Username: "ada", IPHash: "5f3a9c"},
 		Request: &event.Request{Method: "POST", URL: "https://shop.example.com/checkout?step=2",

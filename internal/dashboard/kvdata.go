@@ -62,7 +62,7 @@ func (r *requestView) layOutBody(rq *event.Request, b *budget) {
 // by the context's key.
 func (v *eventView) layOutContexts(raw json.RawMessage, b *budget) {
 	v.ContextsCut, _ = b.eachMember(raw, func(name string, val json.RawMessage) {
-		c := contextView{Title: contextTitle(name, val)}
+		c := contextView{Title: contextTitle(name, val), name: name}
 		if c.Title == name {
 			c.Title = b.text(name)
 		}

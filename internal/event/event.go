@@ -56,6 +56,10 @@ type Event struct {
 	// so that the two share a word: Event stays within 568 bytes, which
 	// with the allocator's 8-byte header fit its 576-byte size class.
 	SessionsOnly bool `json:"sessions_only,omitempty"`
+	// Handled is FlagNo for crashes the SDK caught globally, FlagUnknown
+	// when unknown. A Flag rather than a *bool shares the bools' word,
+	// which leaves room for Annotations within the size class.
+	Handled Flag `json:"handled,omitempty"`
 	// MessageParams are logentry.params as the SDK sent them (a list for
 	// "%s" and "{}", an object for "%(name)s" and "{name}"), whether or not
 	// they fitted the template.
@@ -84,11 +88,14 @@ type Event struct {
 	Contexts    json.RawMessage `json:"contexts,omitempty"`
 	Extra       json.RawMessage `json:"extra,omitempty"`
 	SDK         *SDK            `json:"sdk,omitempty"`
-	// Handled is false for crashes the SDK caught globally, nil when unknown.
-	Handled *bool `json:"handled,omitempty"`
 	// Notes are processing remarks shown with the event (e.g. "no source map
 	// for app.min.js"), never errors that stopped processing.
 	Notes []string `json:"notes,omitempty"`
+	// Annotations are what the SDK's _meta said of the event's extra,
+	// contexts and breadcrumbs; nil when it said nothing, which a pointer
+	// keeps cheap (see SessionsOnly). The request, the user and the
+	// exceptions carry their own.
+	Annotations *Annotations `json:"annotations,omitempty"`
 	// Feedback is set, and the error fields above are empty, on a queue
 	// message of user feedback: it travels through the queue as an event
 	// does, so it is as durable, and the processor stores it as feedback
@@ -105,6 +112,68 @@ type Event struct {
 	// pointer keeps Event in its allocation size class (see
 	// SessionsOnly), so that events without check-ins cost no more.
 	Crons *Crons `json:"crons,omitempty"`
+}
+
+// Flag is a yes or no that may be unknown, in one byte. Its JSON is true,
+// false, or nothing (omitempty) when unknown.
+type Flag uint8
+
+// A Flag's values.
+const (
+	FlagUnknown Flag = iota
+	FlagNo
+	FlagYes
+)
+
+// FlagOf is b as a Flag: FlagUnknown for nil.
+func FlagOf(b *bool) Flag {
+	switch {
+	case b == nil:
+		return FlagUnknown
+	case *b:
+		return FlagYes
+	default:
+		return FlagNo
+	}
+}
+
+// String is "yes", "no", or "" when unknown.
+func (f Flag) String() string {
+	switch f {
+	case FlagYes:
+		return "yes"
+	case FlagNo:
+		return "no"
+	default:
+		return ""
+	}
+}
+
+// MarshalJSON writes true or false; omitempty leaves out FlagUnknown.
+func (f Flag) MarshalJSON() ([]byte, error) {
+	if f == FlagUnknown {
+		return []byte("null"), nil
+	}
+	return strconv.AppendBool(nil, f == FlagYes), nil
+}
+
+// UnmarshalJSON reads true, false or null (FlagUnknown).
+func (f *Flag) UnmarshalJSON(b []byte) error {
+	var v *bool
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = FlagOf(v)
+	return nil
+}
+
+// Annotations are the SDK's _meta notes on an event's extra, contexts and
+// breadcrumbs, each path from the root of its interface: a breadcrumb's
+// starts with its index in Breadcrumbs.
+type Annotations struct {
+	Extra       []Annotation `json:"extra,omitempty"`
+	Contexts    []Annotation `json:"contexts,omitempty"`
+	Breadcrumbs []Annotation `json:"breadcrumbs,omitempty"`
 }
 
 // Crons are what ingest keeps of an envelope's check_in items.

@@ -1,9 +1,11 @@
 package event
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestTitleAndCulprit(t *testing.T) {
@@ -154,5 +156,43 @@ func TestExceptionTree(t *testing.T) {
 				t.Errorf("ExceptionTree = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFlagJSON: a Flag reads and writes as the *bool it replaced did, so
+// stored events and queue messages read the same.
+func TestFlagJSON(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want Flag
+		out  string
+	}{
+		{`{"handled":true}`, FlagYes, `{"handled":true}`},
+		{`{"handled":false}`, FlagNo, `{"handled":false}`},
+		{`{"handled":null}`, FlagUnknown, `{}`},
+		{`{}`, FlagUnknown, `{}`},
+	} {
+		var v struct {
+			Handled Flag `json:"handled,omitempty"`
+		}
+		if err := json.Unmarshal([]byte(tt.in), &v); err != nil || v.Handled != tt.want {
+			t.Errorf("%s: %v, %v; want %v", tt.in, v.Handled, err, tt.want)
+		}
+		if out, _ := json.Marshal(v); string(out) != tt.out {
+			t.Errorf("%s: wrote %s, want %s", tt.in, out, tt.out)
+		}
+	}
+	var v struct{ Handled Flag }
+	if err := json.Unmarshal([]byte(`{"Handled":"yes"}`), &v); err == nil {
+		t.Error("a string read as a flag")
+	}
+}
+
+// TestEventSize: Event fits the allocator's 576-byte size class with its
+// 8-byte header (see SessionsOnly); a field that breaks this costs every
+// event 64 bytes more.
+func TestEventSize(t *testing.T) {
+	if n := unsafe.Sizeof(Event{}); n > 568 {
+		t.Errorf("Event is %d bytes, over 568", n)
 	}
 }

@@ -191,3 +191,48 @@ func TestDecodeSentryExceptionAnnotationBounds(t *testing.T) {
 		t.Errorf("notes %q", ev.Notes)
 	}
 }
+
+// TestDecodeSentryEventAnnotations: notes on extra, contexts and
+// breadcrumbs are kept beside the event, a breadcrumb's under the index it
+// was kept at; an event whose _meta says nothing of them has none.
+func TestDecodeSentryEventAnnotations(t *testing.T) {
+	rem := func(rule string) string { return `{"":{"rem":[["` + rule + `","x"]]}}` }
+	var crumbs []string
+	for i := range maxBreadcrumbs + 1 {
+		crumbs = append(crumbs, fmt.Sprintf(`{"message":"m%d"}`, i))
+	}
+	for _, tt := range []struct {
+		name, in string
+		want     *event.Annotations
+	}{
+		{"extra and contexts", `{"extra":{"big":"…","n":{"k":""}},"contexts":{"os":{"name":""}},` +
+			`"_meta":{"extra":{"big":{"":{"len":90000,"rem":[["!limit","x"]]}},"n":{"k":` + rem("@password") + `}},"contexts":{"os":{"name":` + rem("!raw") + `}}}}`,
+			&event.Annotations{
+				Extra: []event.Annotation{
+					{Path: []string{"big"}, Rule: "!limit", Type: "x", Len: 90000},
+					{Path: []string{"n", "k"}, Rule: "@password", Type: "x"},
+				},
+				Contexts: []event.Annotation{{Path: []string{"os", "name"}, Rule: "!raw", Type: "x"}},
+			}},
+		{"a breadcrumb skipped, message and data", `{"breadcrumbs":{"values":[null,{"message":"","data":{"q":""}},{"category":"c"}]},` +
+			`"_meta":{"breadcrumbs":{"values":{"0":{"message":` + rem("gone") + `},"1":{"message":` + rem("m") + `,"data":{"q":` + rem("d") + `},"category":` + rem("no") + `}}}}}`,
+			&event.Annotations{Breadcrumbs: []event.Annotation{
+				{Path: []string{"0", "data", "q"}, Rule: "d", Type: "x"},
+				{Path: []string{"0", "message"}, Rule: "m", Type: "x"},
+			}}},
+		{"breadcrumbs past the bound, as a bare list", `{"breadcrumbs":[` + strings.Join(crumbs, ",") + `],` +
+			`"_meta":{"breadcrumbs":{"0":{"message":` + rem("dropped") + `},"1":{"message":` + rem("first") + `}}}}`,
+			&event.Annotations{Breadcrumbs: []event.Annotation{{Path: []string{"0", "message"}, Rule: "first", Type: "x"}}}},
+		{"nothing said", `{"extra":{"a":1},"_meta":{"extra":{"a":{"":{"err":["x"]}}},"tags":` + rem("no") + `}}`, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := testDecoder().decodeSentry([]byte(tt.in), testProject, envelopeHeader{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(ev.Annotations, tt.want) {
+				t.Errorf("annotations %+v, want %+v", ev.Annotations, tt.want)
+			}
+		})
+	}
+}

@@ -75,10 +75,7 @@ func (d *decoder) decodeFlytrap(kind flytrapKind, body []byte) (*event.Event, in
 		Level:      "error",
 		Exceptions: []event.Exception{ex},
 	}
-	if handled != nil {
-		h := *handled // not shared with the mechanism, so neither can change the other
-		ev.Handled = &h
-	}
+	ev.Handled = event.FlagOf(handled)
 	for _, k := range []string{"os", "browser", "runtime"} {
 		// Read past the tag limit, so a value over it is dropped by the
 		// rule every tag passes rather than cut to fit.

@@ -34,7 +34,7 @@ func TestDecodeFlytrap(t *testing.T) {
 				if !reflect.DeepEqual(ev.Exceptions, want) {
 					t.Errorf("exceptions %+v\nwant %+v", ev.Exceptions, want)
 				}
-				if ev.Handled == nil || *ev.Handled || ev.Level != "error" || ev.Platform != "node" || ev.Source != event.SourceFlytrap {
+				if ev.Handled != event.FlagNo || ev.Level != "error" || ev.Platform != "node" || ev.Source != event.SourceFlytrap {
 					t.Errorf("handled %v level %q platform %q source %q", ev.Handled, ev.Level, ev.Platform, ev.Source)
 				}
 				if want := time.Date(2025, 6, 27, 6, 48, 0, 0, time.UTC); !ev.Timestamp.Equal(want) {
@@ -66,7 +66,7 @@ func TestDecodeFlytrap(t *testing.T) {
 				if v, _ := ev.Tag("browser"); v != "Chrome 126.0.0.0" {
 					t.Errorf("browser tag %q", v)
 				}
-				if ev.Handled == nil || !*ev.Handled {
+				if ev.Handled != event.FlagYes {
 					t.Errorf("handled %v", ev.Handled)
 				}
 			},
@@ -92,7 +92,7 @@ func TestDecodeFlytrap(t *testing.T) {
 			wantPID: 42,
 			check: func(t *testing.T, ev *event.Event) {
 				ex := ev.Exceptions[0]
-				if ex.Type != "Error" || ex.Value != "m" || ex.RawStack != "" || ex.CodeContexts != nil || ev.Handled != nil || ev.Tags != nil || !ev.Timestamp.Equal(testNow) {
+				if ex.Type != "Error" || ex.Value != "m" || ex.RawStack != "" || ex.CodeContexts != nil || ev.Handled != event.FlagUnknown || ev.Tags != nil || !ev.Timestamp.Equal(testNow) {
 					t.Errorf("event %+v", ev)
 				}
 				for _, n := range []string{"data.error.name", "data.error.stack", "data.codeContexts", "data.handled", "timestamp", "data.os"} {

@@ -67,10 +67,16 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		ev.Request.Annotations = d.annotations("request", sdkMeta[reqName], requestFields)
 	}
 	name, v = legacy(obj, "breadcrumbs", "sentry.interfaces.Breadcrumbs")
-	ev.Breadcrumbs = d.breadcrumbs(at(name), v, drift)
+	var crumbNotes []event.Annotation
+	ev.Breadcrumbs, crumbNotes = d.breadcrumbs(at(name), v, drift, sdkMeta[name])
+	extraNotes := d.annotations("extra", sdkMeta["extra"], nil)
+	ctxNotes := d.annotations("contexts", sdkMeta["contexts"], nil)
+	if crumbNotes != nil || extraNotes != nil || ctxNotes != nil {
+		ev.Annotations = &event.Annotations{Extra: extraNotes, Contexts: ctxNotes, Breadcrumbs: crumbNotes}
+	}
 	meta := d.readDebugMeta(obj["debug_meta"])
 	ev.Exceptions, ev.Threads = d.exceptionsWithStacks(obj, &meta, sdkMeta)
-	ev.Handled = handled(ev.Exceptions)
+	ev.Handled = event.FlagOf(handled(ev.Exceptions))
 	ev.Notes = d.finish()
 	return ev, nil
 }
@@ -405,6 +411,9 @@ var exceptionFields = []string{"type", "value"}
 // the page shows.
 var frameFields = []string{"filename", "abs_path", "function", "module", "package", "context_line", "pre_context", "post_context", "vars"}
 
+// breadcrumbFields are a breadcrumb's members whose annotations are kept.
+var breadcrumbFields = []string{"message", "data"}
+
 // userFields are the user's members whose annotations are kept; its IP
 // address is kept only hashed, and never shown.
 var userFields = []string{"id", "email", "username", "data"}
@@ -442,7 +451,8 @@ type annotator struct {
 
 // add appends to out the annotations of a _meta tree node that stands for
 // the value at prefix (a path Flytrap made, such as "frames", "2"): the
-// node's own, and those of its members, of only fields at its top.
+// node's own, and those of its members, of only fields at its top (of
+// any when fields is nil).
 func (a *annotator) add(out []event.Annotation, tree any, prefix, fields []string) []event.Annotation {
 	var walk func(node map[string]any, path []string)
 	walk = func(node map[string]any, path []string) {
@@ -462,7 +472,7 @@ func (a *annotator) add(out []event.Annotation, tree any, prefix, fields []strin
 		}
 		keys := make([]string, 0, len(node))
 		for k, v := range node {
-			if _, ok := v.(map[string]any); ok && k != "" && (len(path) > len(prefix) || slices.Contains(fields, k)) {
+			if _, ok := v.(map[string]any); ok && k != "" && (len(path) > len(prefix) || fields == nil || slices.Contains(fields, k)) {
 				keys = append(keys, k)
 			}
 		}
@@ -602,14 +612,26 @@ func (d *decoder) headers(path where, v any) [][2]string {
 }
 
 // breadcrumbs keeps the most recent maxBreadcrumbs entries (SDKs append, so
-// the last ones are the newest).
-func (d *decoder) breadcrumbs(path where, v any, drift time.Duration) []event.Breadcrumb {
+// the last ones are the newest). It also returns the notes of tree, their
+// _meta, on the messages and data of those kept, each under the index the
+// breadcrumb was kept at.
+func (d *decoder) breadcrumbs(path where, v any, drift time.Duration, tree any) ([]event.Breadcrumb, []event.Annotation) {
 	items := d.values(path, v)
+	first := 0 // the index sent of items[0]
 	if len(items) > maxBreadcrumbs {
 		d.note("kept the last %d of %d breadcrumbs", maxBreadcrumbs, len(items))
-		items = items[len(items)-maxBreadcrumbs:]
+		first = len(items) - maxBreadcrumbs
+		items = items[first:]
 	}
-	var out []event.Breadcrumb
+	var (
+		out   []event.Breadcrumb
+		anns  []event.Annotation
+		notes annotator
+	)
+	meta, _ := tree.(map[string]any)
+	if m, ok := v.(map[string]any); ok && m["values"] != nil {
+		meta, _ = meta["values"].(map[string]any)
+	}
 	list := path.list()
 	for i, it := range items {
 		p := list.item(i)
@@ -631,9 +653,11 @@ func (d *decoder) breadcrumbs(path where, v any, drift time.Duration) []event.Br
 				b.Timestamp = t
 			}
 		}
+		anns = notes.add(anns, meta[strconv.Itoa(first+i)], []string{strconv.Itoa(len(out))}, breadcrumbFields)
 		out = append(out, b)
 	}
-	return out
+	d.noteDropped("breadcrumbs", &notes)
+	return out, anns
 }
 
 // exceptionsWithStacks reads the exception chain and gives it frames from

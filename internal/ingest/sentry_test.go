@@ -92,21 +92,21 @@ func TestDecodeSentry(t *testing.T) {
 			}
 		}},
 		{"mechanism and handled", `{"exception":{"values":[{"type":"A","mechanism":{"type":"chained","handled":true}},{"type":"B","mechanism":{"type":"onerror","handled":false}}]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if ev.Handled == nil || *ev.Handled {
-				t.Errorf("Handled %v, want false", ev.Handled)
+			if ev.Handled != event.FlagNo {
+				t.Errorf("Handled %v, want no", ev.Handled)
 			}
 			if m := ev.Exceptions[1].Mechanism; m == nil || m.Type != "onerror" || *m.Handled {
 				t.Errorf("mechanism %+v", m)
 			}
 		}},
 		{"handled when every mechanism says so", `{"exception":{"values":[{"type":"A","mechanism":{"type":"generic","handled":"true"}}]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if ev.Handled == nil || !*ev.Handled {
-				t.Errorf("Handled %v, want true", ev.Handled)
+			if ev.Handled != event.FlagYes {
+				t.Errorf("Handled %v, want yes", ev.Handled)
 			}
 		}},
 		{"handled unknown without mechanisms", `{"exception":{"values":[{"type":"A"}]}}`, envelopeHeader{}, func(t *testing.T, ev *event.Event) {
-			if ev.Handled != nil {
-				t.Errorf("Handled %v, want nil", *ev.Handled)
+			if ev.Handled != event.FlagUnknown {
+				t.Errorf("Handled %v, want unknown", ev.Handled)
 			}
 		}},
 
