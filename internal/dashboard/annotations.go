@@ -229,3 +229,12 @@ func (v *eventView) annotateContexts(anns []event.Annotation, b *budget) {
 		c.Notes = append(c.Notes, b.text(pathNote(a.Path[1:], text)))
 	})
 }
+
+// annotateTags puts a tag's annotations beside its value.
+func (v *eventView) annotateTags(anns []event.Annotation, b *budget) {
+	eachAnnotation(anns, b, func(a event.Annotation, text string) {
+		if i := slices.IndexFunc(v.Tags, func(t kvRow) bool { return t.Key == a.Path[0] }); i >= 0 {
+			addNote(&v.Tags[i].Note, pathNote(a.Path[1:], text), b)
+		}
+	})
+}

@@ -103,17 +103,19 @@ func TestIssuePageHostileAnnotations(t *testing.T) {
 	}
 }
 
-// Notes on extra, a context and a breadcrumb show beside them, escaped.
+// Notes on a tag, extra, a context and a breadcrumb show beside them,
+// escaped.
 func TestIssuePageEventAnnotations(t *testing.T) {
 	f := newFixture(t)
 	rem := func(rule string) string { return `{"":{"rem":[["` + rule + `","x"]]}}` }
 	res := f.ingestSentry([]byte(`{"event_id":"a0000000000000000000000000000003","message":"m",` +
-		`"extra":{"big":"…"},"contexts":{"order":{"id":""}},"breadcrumbs":[{"category":"c","data":{"q":""}}],` +
+		`"tags":{"t":"[Filtered]"},"extra":{"big":"…"},"contexts":{"order":{"id":""}},"breadcrumbs":[{"category":"c","data":{"q":""}}],` +
 		`"_meta":{"extra":{"big":{"":{"len":90000,"rem":[["!limit","x"]]}}},"contexts":{"order":{"id":` + rem("<i>r</i>") + `,"gone":` + rem("!raw") + `}},` +
-		`"breadcrumbs":{"0":{"data":{"q":` + rem("@password") + `}}}}}`))
+		`"breadcrumbs":{"0":{"data":{"q":` + rem("@password") + `}}},"tags":{"t":{"":{"rem":[["@password","s"]]}}}}}`))
 	page := f.get(roleMember, issuePath(res.IssueID))
 	wantStatus(t, page, http.StatusOK)
 	wantBody(t, page,
+		`<dt>t</dt><dd>[Filtered] <em class="annotation">Replaced because of the PII rule @password</em></dd>`,
 		`<p class="muted small annotation">Extra big: Cut because of size limits (!limit), original length 90000</p>`,
 		`<dt>id</dt><dd><code></code> <em class="annotation">Removed because of the PII rule &lt;i&gt;r&lt;/i&gt;</em></dd>`,
 		`<p class="muted small annotation">gone: Removed because of raw payload (!raw)</p>`,

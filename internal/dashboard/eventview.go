@@ -44,7 +44,7 @@ type eventView struct {
 	BreadcrumbsCut int
 	User           *userView
 	Request        *requestView
-	Tags           []event.Tag
+	Tags           []kvRow
 	TagsCut        int
 	// Contexts are the event's contexts, a card each, in the order sent.
 	Contexts    []contextView
@@ -386,7 +386,7 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 			v.TagsCut = len(ev.Tags) - i
 			break
 		}
-		v.Tags = append(v.Tags, event.Tag{Key: b.text(t.Key), Value: b.text(t.Value)})
+		v.Tags = append(v.Tags, kvRow{Key: b.text(t.Key), Value: b.text(t.Value)})
 	}
 	v.Lambda = newLambdaView(ev.Lambda(), b)
 	for i, c := range ev.Breadcrumbs {
@@ -434,6 +434,7 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 	if a := ev.Annotations; a != nil {
 		v.annotateBreadcrumbs(a.Breadcrumbs, b)
 		v.annotateContexts(a.Contexts, b)
+		v.annotateTags(a.Tags, b)
 		eachAnnotation(a.Extra, b, func(a event.Annotation, text string) {
 			v.ExtraNotes = append(v.ExtraNotes, b.text(pathNote(a.Path, text)))
 		})

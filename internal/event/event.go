@@ -92,7 +92,7 @@ type Event struct {
 	// for app.min.js"), never errors that stopped processing.
 	Notes []string `json:"notes,omitempty"`
 	// Annotations are what the SDK's _meta said of the event's extra,
-	// contexts and breadcrumbs; nil when it said nothing, which a pointer
+	// contexts, tags and breadcrumbs; nil when it said nothing, which a pointer
 	// keeps cheap (see SessionsOnly). The request, the user and the
 	// exceptions carry their own.
 	Annotations *Annotations `json:"annotations,omitempty"`
@@ -167,11 +167,12 @@ func (f *Flag) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Annotations are the SDK's _meta notes on an event's extra, contexts and
-// breadcrumbs, each path from the root of its interface: a breadcrumb's
-// starts with its index in Breadcrumbs.
+// Annotations are the SDK's _meta notes on an event's extra, contexts,
+// tags and breadcrumbs, each path from the root of its interface: a tag's
+// is its key, a breadcrumb's starts with its index in Breadcrumbs.
 type Annotations struct {
 	Extra       []Annotation `json:"extra,omitempty"`
+	Tags        []Annotation `json:"tags,omitempty"`
 	Contexts    []Annotation `json:"contexts,omitempty"`
 	Breadcrumbs []Annotation `json:"breadcrumbs,omitempty"`
 }

@@ -223,6 +223,10 @@ func TestDecodeSentryEventAnnotations(t *testing.T) {
 		{"breadcrumbs past the bound, as a bare list", `{"breadcrumbs":[` + strings.Join(crumbs, ",") + `],` +
 			`"_meta":{"breadcrumbs":{"0":{"message":` + rem("dropped") + `},"1":{"message":` + rem("first") + `}}}}`,
 			&event.Annotations{Breadcrumbs: []event.Annotation{{Path: []string{"0", "message"}, Rule: "first", Type: "x"}}}},
+		{"tags, a dropped one's note with it", `{"tags":{"a":"[ip]","sentry:user":"x","b":"v"},"_meta":{"tags":{"a":` + rem("@ip") + `,"sentry:user":` + rem("no") + `}}}`,
+			&event.Annotations{Tags: []event.Annotation{{Path: []string{"a"}, Rule: "@ip", Type: "x"}}}},
+		{"tags as pairs", `{"tags":[["a","1"],["b","…"]],"_meta":{"tags":{"1":{"1":` + rem("!raw") + `,"0":` + rem("key") + `}}}}`,
+			&event.Annotations{Tags: []event.Annotation{{Path: []string{"b"}, Rule: "!raw", Type: "x"}}}},
 		{"nothing said", `{"extra":{"a":1},"_meta":{"extra":{"a":{"":{"err":["x"]}}},"tags":` + rem("no") + `}}`, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -48,14 +48,15 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 		SDK:         d.sdk(obj["sdk"]),
 	}
 	var env string
-	ev.Tags, env = d.tags(obj["tags"])
+	// The SDK's notes on what it removed, replaced or cut, by interface.
+	sdkMeta, _ := obj["_meta"].(map[string]any)
+	var tagNotes []event.Annotation
+	ev.Tags, env, tagNotes = d.tags(obj["tags"], sdkMeta["tags"])
 	if ev.Environment == "" && event.EnvironmentProblem(env) == "" {
 		// A tag's value is within event.MaxNameLength already.
 		ev.Environment = event.CutName(env)
 	}
 	d.message(ev, obj)
-	// The SDK's notes on what it removed, replaced or cut, by interface.
-	sdkMeta, _ := obj["_meta"].(map[string]any)
 	reqName, reqV := legacy(obj, "request", "sentry.interfaces.Http")
 	name, v := legacy(obj, "user", "sentry.interfaces.User")
 	ev.User = d.user(at(name), v, d.inferIP(obj["sdk"]), d.remoteAddr(reqV))
@@ -71,8 +72,8 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 	ev.Breadcrumbs, crumbNotes = d.breadcrumbs(at(name), v, drift, sdkMeta[name])
 	extraNotes := d.annotations("extra", sdkMeta["extra"], nil)
 	ctxNotes := d.annotations("contexts", sdkMeta["contexts"], nil)
-	if crumbNotes != nil || extraNotes != nil || ctxNotes != nil {
-		ev.Annotations = &event.Annotations{Extra: extraNotes, Contexts: ctxNotes, Breadcrumbs: crumbNotes}
+	if crumbNotes != nil || extraNotes != nil || ctxNotes != nil || tagNotes != nil {
+		ev.Annotations = &event.Annotations{Extra: extraNotes, Contexts: ctxNotes, Breadcrumbs: crumbNotes, Tags: tagNotes}
 	}
 	meta := d.readDebugMeta(obj["debug_meta"])
 	ev.Exceptions, ev.Threads = d.exceptionsWithStacks(obj, &meta, sdkMeta)
@@ -191,19 +192,25 @@ func (d *decoder) fingerprint(v any) []string {
 //
 // Relay leaves what it dropped in the event's _meta; Flytrap leaves a
 // note naming the keys and why. A null value is no tag and no note, as in
-// Relay. It returns the tags and the environment tag's value.
-func (d *decoder) tags(v any) ([]event.Tag, string) {
+// Relay. It returns the tags and the environment tag's value, and the
+// notes of tree, the tags' _meta, on the values of those kept, each under
+// the tag's key.
+func (d *decoder) tags(v any, tree any) ([]event.Tag, string, []event.Annotation) {
 	var (
 		out      []event.Tag
 		env      string
 		overflow int
 		refused  []string
 		seen     = map[string]bool{}
+		anns     []event.Annotation
+		notes    annotator
 	)
+	meta, _ := tree.(map[string]any)
 	refuse := func(k, why string) {
 		refused = append(refused, fmt.Sprintf("%q (%s)", clamp(k, 40), why))
 	}
-	add := func(k string, val any) {
+	// add keeps the tag k: val, and the notes of note, its value's _meta.
+	add := func(k string, val, note any) {
 		k = strings.TrimSpace(strings.ReplaceAll(k, " ", "-"))
 		var value string
 		switch x := val.(type) {
@@ -239,6 +246,7 @@ func (d *decoder) tags(v any) ([]event.Tag, string) {
 		default:
 			seen[k] = true
 			out = append(out, event.Tag{Key: k, Value: value})
+			anns = notes.add(anns, note, []string{k}, nil)
 		}
 	}
 	defer func() {
@@ -254,6 +262,7 @@ func (d *decoder) tags(v any) ([]event.Tag, string) {
 		if overflow > 0 {
 			d.note("dropped %d tags beyond the first %d", overflow, maxTags)
 		}
+		d.noteDropped("tags", &notes)
 	}()
 	switch x := v.(type) {
 	case nil:
@@ -264,7 +273,7 @@ func (d *decoder) tags(v any) ([]event.Tag, string) {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			add(k, x[k])
+			add(k, x[k], meta[k])
 		}
 	case []any:
 		for i, p := range x {
@@ -280,12 +289,13 @@ func (d *decoder) tags(v any) ([]event.Tag, string) {
 				d.note("dropped tags[%d]: the key is not a string", i)
 				continue
 			}
-			add(k, pair[1])
+			pm, _ := meta[strconv.Itoa(i)].(map[string]any)
+			add(k, pair[1], pm["1"])
 		}
 	default:
 		d.wrongType(at("tags"), "an object or a list of pairs", v)
 	}
-	return out, env
+	return out, env, anns
 }
 
 // reservedTagKey reports whether Sentry sets the tag k from the event's
