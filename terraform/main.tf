@@ -147,6 +147,10 @@ module "processor" {
 
 module "dashboard" {
   source = "./modules/dashboard"
+  providers = {
+    aws          = aws
+    aws.untagged = aws.untagged
+  }
 
   name          = local.prefix
   iam_name      = "${local.iam_prefix}-dashboard"

@@ -36,6 +36,15 @@ provider "aws" {
   skip_region_validation      = true
   allowed_account_ids         = null
 }
+
+provider "aws" {
+  alias                       = "untagged"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  allowed_account_ids         = null
+}
 `
 
 // MigrateTargets are the -target addresses of the upgrade's pre-migration

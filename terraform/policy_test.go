@@ -9,8 +9,18 @@ import (
 )
 
 // moduleProvider configures the provider for a child module planned alone
-// (it declares none): a region and the offline flags.
+// (it declares none): a region and the offline flags, also for the
+// dashboard's aws.untagged.
 const moduleProvider = `provider "aws" {
+  region                      = "eu-west-1"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+
+provider "aws" {
+  alias                       = "untagged"
   region                      = "eu-west-1"
   skip_credentials_validation = true
   skip_requesting_account_id  = true
@@ -26,7 +36,7 @@ func planModule(t *testing.T, tf terraformTool, module string, vars map[string]a
 	t.Helper()
 	work := t.TempDir()
 	copyEmbedded(t, "modules/"+module, work)
-	writeFile(t, filepath.Join(work, "provider_override.tf"), moduleProvider)
+	writeFile(t, filepath.Join(work, "test_providers.tf"), moduleProvider)
 	b, err := json.MarshalIndent(vars, "", "  ")
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func TestDatabaseStorageHeadroom(t *testing.T) {
 	// initialized once and planned per size in parallel.
 	work := t.TempDir()
 	copyEmbedded(t, "modules/database", work)
-	writeFile(t, filepath.Join(work, "provider_override.tf"), moduleProvider)
+	writeFile(t, filepath.Join(work, "test_providers.tf"), moduleProvider)
 	vars, _ := json.Marshal(map[string]any{
 		"name":                      "flytrap-test",
 		"vpc_id":                    "vpc-0123456789abcdef0",

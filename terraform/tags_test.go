@@ -59,3 +59,37 @@ func TestTagValidation(t *testing.T) {
 		}
 	})
 }
+
+// TestS3ObjectTagLimit plans the root module with the most --tags allowed:
+// S3 objects take at most 10 tags, so the dashboard's binary and runtime
+// config must not get the user's tags (the first apply would fail), while
+// the other resources keep them.
+func TestS3ObjectTagLimit(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	tags := map[string]string{}
+	for i := range 40 {
+		tags[fmt.Sprintf("Tag%02d", i)] = "x"
+	}
+	if err := plan.ValidateTags(tags); err != nil {
+		t.Fatalf("40 tags: %v", err)
+	}
+	work := planWorkspace(t, tf, map[string]any{"tags": tags})
+	tf.mustRun(t, work, "plan", "-input=false", "-no-color", "-out=flytrap.tfplan")
+	var p planJSON
+	if err := json.Unmarshal([]byte(tf.mustRun(t, work, "show", "-json", "flytrap.tfplan")), &p); err != nil {
+		t.Fatalf("terraform show -json: %v", err)
+	}
+	objects := p.all("aws_s3_object")
+	if len(objects) == 0 {
+		t.Fatal("the plan has no aws_s3_object")
+	}
+	for _, rc := range objects {
+		all, _ := rc.after("tags_all").(map[string]any)
+		if len(all) > 10 {
+			t.Errorf("%s gets %d tags; S3 objects take at most 10", rc.Address, len(all))
+		}
+		expect(t, rc, "tags_all.FlytrapDeployment", "test")
+	}
+	expect(t, p.one(t, "module.database.aws_db_instance.this"), "tags_all.Tag39", "x")
+}

@@ -425,6 +425,10 @@ func TestValidate(t *testing.T) {
 				}
 			} else {
 				copyEmbedded(t, dir, work)
+				// Alone, a child module is a root module: it needs the
+				// provider configurations the root passes it (the
+				// dashboard's aws.untagged).
+				writeFile(t, filepath.Join(work, "test_providers.tf"), moduleProvider)
 			}
 			tf.mustRun(t, work, "init", "-backend=false", "-plugin-dir="+tf.pluginDir, "-input=false", "-no-color")
 			out := tf.mustRun(t, work, "validate", "-no-color")

@@ -22,10 +22,28 @@ provider "aws" {
   allowed_account_ids = [var.account_id]
 
   default_tags {
-    tags = merge(var.tags, {
-      Project           = "flytrap"
-      FlytrapDeployment = var.name
-      ManagedBy         = "terraform"
-    })
+    tags = merge(var.tags, local.builtin_tags)
+  }
+}
+
+# For S3 objects, which take at most 10 tags: without the user's tags (up
+# to 40) the first apply cannot fail on them. A resource cannot drop a
+# default tag, only override its value, hence a second configuration.
+provider "aws" {
+  alias  = "untagged"
+  region = var.region
+
+  allowed_account_ids = [var.account_id]
+
+  default_tags {
+    tags = local.builtin_tags
+  }
+}
+
+locals {
+  builtin_tags = {
+    Project           = "flytrap"
+    FlytrapDeployment = var.name
+    ManagedBy         = "terraform"
   }
 }

@@ -174,6 +174,7 @@ resource "aws_iam_instance_profile" "this" {
 }
 
 resource "aws_s3_object" "binary" {
+  provider     = aws.untagged
   bucket       = var.bucket_name
   key          = var.binary_key
   source       = var.binary_path
@@ -182,6 +183,7 @@ resource "aws_s3_object" "binary" {
 }
 
 resource "aws_s3_object" "config" {
+  provider     = aws.untagged
   bucket       = var.bucket_name
   key          = var.config_key
   content_type = "application/json"

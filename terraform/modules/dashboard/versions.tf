@@ -5,6 +5,8 @@ terraform {
     aws = {
       source  = "hashicorp/aws"
       version = "~> 6.0"
+      # For the S3 objects: the root's configuration without the user's tags.
+      configuration_aliases = [aws.untagged]
     }
   }
 }
