@@ -386,6 +386,13 @@ variable "tags" {
     error_message = "Tag keys must be 1-128 characters and not start with \"aws:\"; values at most 256 characters."
   }
 
+  # Flytrap's own keys (versions.tf) in any case: IAM would get Project and
+  # project, the same key to it.
+  validation {
+    condition     = alltrue([for k in keys(var.tags) : !contains(["project", "flytrapdeployment", "managedby"], lower(k))])
+    error_message = "Tag keys Project, FlytrapDeployment and ManagedBy (in any case) are set by Flytrap itself; choose another key."
+  }
+
   # IAM tag keys are case-insensitive: Team and team would fail apply.
   validation {
     condition     = length(distinct([for k in keys(var.tags) : lower(k)])) == length(var.tags)

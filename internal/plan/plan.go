@@ -586,6 +586,8 @@ func ValidateTags(tags map[string]string) error {
 			return fmt.Errorf("tag %q: keys are at most 128 and values 256 characters", k)
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			return fmt.Errorf("tag %q: keys must not start with \"aws:\"", k)
+		case builtinTagKey(k) != "":
+			return fmt.Errorf("tag %q: Flytrap sets %q itself (AWS tag keys are case-insensitive); choose another key", k, builtinTagKey(k))
 		case !tagKeyRe().MatchString(k) || k == "." || k == ".." || k == "_index":
 			return fmt.Errorf("tag key %q: %s; keys may hold only letters A-Z and a-z, digits and + - = . _ : @ (IAM refuses \",\", and the dashboard instance's metadata refuses spaces and \"/\")", k, badTagChars(k, tagKeyRe()))
 		case !tagValueRe().MatchString(v):
@@ -593,6 +595,20 @@ func ValidateTags(tags map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// builtinTagKeys are the tags every resource gets from Flytrap
+// (terraform/versions.tf's builtin_tags).
+var builtinTagKeys = []string{"Project", "FlytrapDeployment", "ManagedBy"}
+
+// builtinTagKey returns the built-in key k equals ignoring case, or "".
+func builtinTagKey(k string) string {
+	for _, b := range builtinTagKeys {
+		if strings.EqualFold(k, b) {
+			return b
+		}
+	}
+	return ""
 }
 
 // badTagChars names the characters of s that re (a character class

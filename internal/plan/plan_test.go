@@ -377,6 +377,15 @@ func TestValidateTagsCase(t *testing.T) {
 	}
 }
 
+// TestValidateTagsBuiltIn: a key Flytrap sets itself, in any case, is
+// refused naming Flytrap's key, since IAM would get Project and project.
+func TestValidateTagsBuiltIn(t *testing.T) {
+	err := ValidateTags(map[string]string{"project": "x"})
+	if err == nil || !strings.Contains(err.Error(), `tag "project": Flytrap sets "Project" itself`) {
+		t.Errorf("project: err = %v", err)
+	}
+}
+
 // TestEffectiveIngestRateLimit: a plan from before ingest_rate_limit has
 // 0, which deploys the default, not a limit of 0 events.
 func TestEffectiveIngestRateLimit(t *testing.T) {

@@ -39,4 +39,9 @@ var TagCases = []TagCase{
 	{"aws:owner", "x", false},
 	{"AWS:Owner", "x", false},
 	{"", "x", false},
+	{"Project", "x", false}, // Flytrap's own keys, in any case: IAM
+	{"project", "x", false}, // would get both Project and project
+	{"MANAGEDBY", "x", false},
+	{"flytrapDeployment", "x", false},
+	{"Projects", "x", true},
 }
