@@ -113,11 +113,12 @@ func Run(ctx context.Context, o Options) (plan.Plan, error) {
 			}
 			opts = append(opts, huh.NewOption(label, pr.Name))
 		}
-		if err := run(huh.NewGroup(huh.NewSelect[string]().
-			Title("AWS profile").
-			Description("Credentials to deploy with, from ~/.aws/config and ~/.aws/credentials.").
-			Options(opts...).
-			Value(&p.AWS.Profile))); err != nil {
+		profile := &choice{flag: "profile", opts: opts, dst: &p.AWS.Profile}
+		if err := run(huh.NewGroup(profile.field(o.Accessible, "AWS profile",
+			"Credentials to deploy with, from ~/.aws/config and ~/.aws/credentials."))); err != nil {
+			return plan.Plan{}, err
+		}
+		if err := profile.err(); err != nil {
 			return plan.Plan{}, err
 		}
 		if o.Ask.Region && o.RegionFor != nil {
@@ -174,15 +175,16 @@ func Run(ctx context.Context, o Options) (plan.Plan, error) {
 			Validate(func(s string) error { return plan.ValidateDomain(strings.ToLower(strings.TrimSpace(s))) }))
 	}
 	size := p.Size
+	sizeChoice := &choice{flag: "size", opts: sizeOptions(p), dst: &size}
 	if o.Ask.Size {
-		fields = append(fields, huh.NewSelect[string]().
-			Title("Size").
-			Description("Capacity of the dashboard, database and functions; estimates at 1M events/month.").
-			Options(sizeOptions(p)...).
-			Value(&size))
+		fields = append(fields, sizeChoice.field(o.Accessible, "Size",
+			"Capacity of the dashboard, database and functions; estimates at 1M events/month."))
 	}
 	if len(fields) > 0 {
 		if err := run(huh.NewGroup(fields...)); err != nil {
+			return plan.Plan{}, err
+		}
+		if err := sizeChoice.err(); err != nil {
 			return plan.Plan{}, err
 		}
 	}
@@ -210,6 +212,86 @@ func sizeOptions(p plan.Plan) []huh.Option[string] {
 		opts = append(opts, huh.NewOption(label, name))
 	}
 	return append(opts, huh.NewOption("custom  choose instance types, storage and memory", plan.SizeCustom))
+}
+
+// choice is a pick-one question. Interactive, it is huh's Select. Line
+// by line it is a text field under a numbered list that takes a number or
+// an option's value: huh's accessible select indexes its options with a
+// refused answer when the input ends right after it, and panics.
+type choice struct {
+	flag string // the init flag that answers it
+	opts []huh.Option[string]
+	dst  *string
+	bad  string // a final line answer that names no option
+}
+
+func (c *choice) field(accessible bool, title, desc string) huh.Field {
+	if !accessible {
+		return huh.NewSelect[string]().Title(title).Description(desc).Options(c.opts...).Value(c.dst)
+	}
+	var b strings.Builder
+	b.WriteString(title)
+	for i, o := range c.opts {
+		fmt.Fprintf(&b, "\n%d. %s", i+1, o.Key)
+	}
+	fmt.Fprintf(&b, "\nEnter a number from 1 to %d or a name", len(c.opts))
+	if i, ok := c.pick(*c.dst); ok {
+		fmt.Fprintf(&b, " (empty: %d)", i+1)
+	}
+	b.WriteString(":")
+	return huh.NewInput().Title(b.String()).Accessor(c).Validate(func(s string) error {
+		if _, ok := c.pick(s); !ok && strings.TrimSpace(s) != "" {
+			return c.refuse(s)
+		}
+		return nil
+	})
+}
+
+// pick finds the option answer names: its number from 1 or its value.
+func (c *choice) pick(answer string) (int, bool) {
+	answer = strings.TrimSpace(answer)
+	if n, err := strconv.Atoi(answer); err == nil {
+		return n - 1, n >= 1 && n <= len(c.opts)
+	}
+	for i, o := range c.opts {
+		if strings.EqualFold(o.Value, answer) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (c *choice) refuse(answer string) error {
+	var names []string
+	for _, o := range c.opts {
+		if o.Value != "" {
+			names = append(names, o.Value)
+		}
+	}
+	return fmt.Errorf("%s: %q is not a choice: enter a number from 1 to %d or one of %s, or pass --%s", c.flag, strings.TrimSpace(answer), len(c.opts), strings.Join(names, ", "), c.flag)
+}
+
+// err reports a refused answer the input ended on.
+func (c *choice) err() error {
+	if c.bad == "" {
+		return nil
+	}
+	return c.refuse(c.bad)
+}
+
+// Get and Set make c the line field's accessor: Set receives the last
+// answer, or Get's value for an empty one.
+func (c *choice) Get() string { return *c.dst }
+
+func (c *choice) Set(answer string) {
+	if answer == *c.dst {
+		return
+	}
+	if i, ok := c.pick(answer); ok {
+		*c.dst = c.opts[i].Value
+		return
+	}
+	c.bad = answer
 }
 
 // customGroup asks for the individual sizes, starting from the current

@@ -184,3 +184,55 @@ sso_region = us-east-1
 		t.Errorf("no files: %+v, %v", got, err)
 	}
 }
+
+// TestWizardAccessibleChoice: a line-by-line select takes a number or an
+// option's name, asks again after a bad answer, and fails naming the
+// flag (never panics, as huh's accessible select does) when the input
+// ends on a bad answer.
+func TestWizardAccessibleChoice(t *testing.T) {
+	profiles := []Profile{{Name: "default"}, {Name: "work"}}
+	tests := []struct {
+		name        string
+		ask         Questions
+		answers     []string
+		wantProfile string
+		wantSize    string
+		wantErr     string
+	}{
+		{name: "number", ask: Questions{Size: true}, answers: []string{"2"}, wantSize: "medium"},
+		{name: "name", ask: Questions{Size: true}, answers: []string{"Large"}, wantSize: "large"},
+		{name: "empty keeps", ask: Questions{Size: true}, answers: []string{""}, wantSize: "small"},
+		{name: "asked again", ask: Questions{Size: true}, answers: []string{"9", "small-ish", "2"}, wantSize: "medium"},
+		{name: "out of range at the end", ask: Questions{Size: true}, answers: []string{"9"}, wantErr: `size: "9" is not a choice`},
+		{name: "zero at the end", ask: Questions{Size: true}, answers: []string{"0"}, wantErr: "--size"},
+		{name: "bad name at the end", ask: Questions{Size: true}, answers: []string{"huge"}, wantErr: "--size"},
+		{name: "profile", ask: Questions{Profile: true}, answers: []string{"3"}, wantProfile: "work", wantSize: "small"},
+		{name: "profile none", ask: Questions{Profile: true}, answers: []string{"1"}, wantSize: "small"},
+		{name: "bad profile at the end", ask: Questions{Profile: true}, answers: []string{"4"}, wantErr: "--profile"},
+		{
+			// The QA report's input: the size question got a 9 after
+			// the optional fields were left empty.
+			name:    "after the other fields",
+			ask:     Questions{Region: true, Name: true, AdminEmail: true, AlertEmail: true, Domain: true, Size: true},
+			answers: []string{"eu-west-1", "prod", "ops@example.com", "", "", "9"},
+			wantErr: "--size",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, out, err := run(t, Options{Plan: start(), Ask: tt.ask, Profiles: profiles}, tt.answers...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q\n%s", err, tt.wantErr, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if p.AWS.Profile != tt.wantProfile || p.Size != tt.wantSize {
+				t.Errorf("profile %q, size %q; want %q, %q\n%s", p.AWS.Profile, p.Size, tt.wantProfile, tt.wantSize, out)
+			}
+		})
+	}
+}
