@@ -144,11 +144,13 @@ func Run(ctx context.Context, opts *Options) error {
 		return &cmdutil.Error{Msg: "cannot read the shared AWS config", Hint: "fix ~/.aws/config, or pass --profile and --region", Err: err}
 	}
 
-	// Starting values: defaults, then an existing plan, then flags.
+	// Starting values: defaults, then an existing plan, then flags. A file
+	// that does not load (exists, not loaded) gives no values: the
+	// environment's profile and region apply as without one.
 	p := plan.Default()
-	exists := false
+	exists, loaded := false, false
 	if old, err := plan.Load(opts.Output); err == nil {
-		p, exists = old, true
+		p, exists, loaded = old, true, true
 	} else {
 		var nf *plan.NotFoundError
 		if !errors.As(err, &nf) {
@@ -160,14 +162,14 @@ func Run(ctx context.Context, opts *Options) error {
 	if exists && !opts.Force {
 		return cmdutil.UsageError(opts.Output+" exists", "pass --force to overwrite it (its values are the defaults), or -o for another file")
 	}
-	if !exists {
+	if !loaded {
 		p.AWS.Profile = defaultProfile(getenv, profiles)
 		p.AWS.Region = regionFor(getenv, profiles, p.AWS.Profile)
 	}
 	if err := opts.apply(&p, changed); err != nil {
 		return err
 	}
-	if changed("profile") && !changed("region") && !exists {
+	if changed("profile") && !changed("region") && !loaded {
 		p.AWS.Region = regionFor(getenv, profiles, p.AWS.Profile)
 	}
 

@@ -268,6 +268,36 @@ func TestInitExistingPlan(t *testing.T) {
 	}
 }
 
+// TestInitForceUnreadablePlan: --force over a plan init cannot load
+// starts from the same defaults as a first init: the profile and region
+// from the environment and the shared config, not us-east-1.
+func TestInitForceUnreadablePlan(t *testing.T) {
+	h := home(t)
+	for _, tt := range []struct {
+		name            string
+		env             []string
+		profile, region string
+	}{
+		{"AWS_REGION", []string{"AWS_REGION", "ap-south-1"}, "default", "ap-south-1"},
+		{"AWS_PROFILE", []string{"AWS_PROFILE", "work"}, "work", "eu-west-1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, plan.DefaultFile), []byte("name: [not a plan\n"), 0o644)
+			if r := execute(t, dir, envWith(h, tt.env...), "", "--yes", "--force", "--name", "prod", "--admin-email", "ops@example.com"); r.err != nil {
+				t.Fatal(r.err)
+			}
+			p, err := plan.Load(filepath.Join(dir, plan.DefaultFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.AWS.Profile != tt.profile || p.AWS.Region != tt.region {
+				t.Errorf("profile %q, region %q; want %q, %q", p.AWS.Profile, p.AWS.Region, tt.profile, tt.region)
+			}
+		})
+	}
+}
+
 // TestInitPrompts answers the questions on a non-terminal stdin: the
 // wizard's accessible mode, line by line.
 func TestInitPrompts(t *testing.T) {
