@@ -850,6 +850,14 @@ func checkPlan(t *testing.T, plan *planJSON) {
 	if fmt.Sprint(alarms) != fmt.Sprint(wantAlarms) {
 		t.Errorf("alarms %v\nwant %v", alarms, wantAlarms)
 	}
+	var suffixes []string
+	for name := range alarms {
+		suffixes = append(suffixes, strings.TrimPrefix(name, "flytrap-test-"))
+	}
+	sort.Strings(suffixes)
+	if !slices.Equal(suffixes, AlarmSuffixes) {
+		t.Errorf("alarms after flytrap-test-: %v\nAlarmSuffixes (what status lists): %v", suffixes, AlarmSuffixes)
+	}
 	expect(t, plan.one(t, "aws_cloudwatch_metric_alarm.db_storage"), "dimensions.DBInstanceIdentifier", db.after("identifier"))
 	expect(t, plan.one(t, "aws_cloudwatch_metric_alarm.db_storage"), "threshold", 20*0.1*1073741824.0)
 	expect(t, plan.one(t, `aws_cloudwatch_metric_alarm.function["processor-errors"]`), "dimensions.FunctionName", proc.after("function_name"))

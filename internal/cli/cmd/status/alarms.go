@@ -3,12 +3,15 @@ package status
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/deploy"
+	"github.com/getflytrap/flytrap/terraform"
 )
 
 // The CloudWatch client lives in the CLI only (deploy.Clients): the
@@ -28,10 +31,12 @@ type Alarm struct {
 // AlarmState is the state of an alarm that is firing.
 const AlarmState = "ALARM"
 
-// ListAlarms returns the metric alarms whose names start with prefix (a
-// deployment's "flytrap-<name>-"), in CloudWatch's order (by name).
-func ListAlarms(ctx context.Context, c deploy.AlarmsAPI, prefix string) ([]Alarm, error) {
+// ListAlarms returns the metric alarms Flytrap made for deployment name,
+// in CloudWatch's order (by name): those named by terraform.AlarmSuffixes,
+// not all that share the prefix (deployment <name>-eu's, hand-made ones).
+func ListAlarms(ctx context.Context, c deploy.AlarmsAPI, name string) ([]Alarm, error) {
 	var out []Alarm
+	prefix := "flytrap-" + name + "-"
 	p := cloudwatch.NewDescribeAlarmsPaginator(c, &cloudwatch.DescribeAlarmsInput{AlarmNamePrefix: aws.String(prefix)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -39,6 +44,9 @@ func ListAlarms(ctx context.Context, c deploy.AlarmsAPI, prefix string) ([]Alarm
 			return nil, fmt.Errorf("list the CloudWatch alarms %s*: %w", prefix, awsx.ClassifyCredentialError(err))
 		}
 		for _, a := range page.MetricAlarms {
+			if !slices.Contains(terraform.AlarmSuffixes, strings.TrimPrefix(aws.ToString(a.AlarmName), prefix)) {
+				continue
+			}
 			out = append(out, Alarm{
 				Name:   aws.ToString(a.AlarmName),
 				State:  string(a.StateValue),

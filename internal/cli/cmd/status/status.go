@@ -195,7 +195,7 @@ func Get(ctx context.Context, c *deploy.Clients, client *http.Client, p plan.Pla
 		st.Problems = append(st.Problems, err.Error())
 	}
 	if c.CloudWatch != nil {
-		alarms, err := ListAlarms(ctx, c.CloudWatch, "flytrap-"+p.Name+"-")
+		alarms, err := ListAlarms(ctx, c.CloudWatch, p.Name)
 		if err != nil {
 			st.Problems = append(st.Problems, err.Error())
 		}

@@ -82,6 +82,9 @@ func newFixture(t *testing.T, resources int) *fixture {
 		alarm("flytrap-other-ingest-5xx", "AWS/ApiGateway", "5xx", cwtypes.StateValueAlarm, "another deployment"),
 		alarm("flytrap-prod-events-backlog", "AWS/SQS", "ApproximateAgeOfOldestMessage", cwtypes.StateValueOk, "fine"),
 		alarm("flytrap-prod-ingest-5xx", "AWS/ApiGateway", "5xx", cwtypes.StateValueOk, "fine"),
+		// Deployment prod-eu's alarms share prod's name prefix.
+		alarm("flytrap-prod-eu-ingest-5xx", "AWS/ApiGateway", "5xx", cwtypes.StateValueAlarm, "deployment prod-eu"),
+		alarm("flytrap-prod-made-by-hand", "AWS/EC2", "CPUUtilization", cwtypes.StateValueAlarm, "not Flytrap's"),
 	}}
 	f.clients = &deploy.Clients{STS: stsc, S3: s3c, SQS: awsxtest.SQSClient(f.sqs.URL()), CloudWatch: f.alarms}
 	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]ingest.Key, error) { return nil, nil }, ingest.KeySetConfig{}), nil, nil)
