@@ -23,6 +23,11 @@ resource "aws_acm_certificate" "ingest" {
       condition     = var.ingest_zone_id != ""
       error_message = "ingest_domain needs ingest_zone_id: the Route 53 hosted zone that holds it."
     }
+    # One name cannot be both the dashboard's A record and the API's alias.
+    precondition {
+      condition     = var.ingest_domain != var.domain
+      error_message = "ingest_domain must differ from domain: one host name cannot point at both the dashboard and the ingest API."
+    }
   }
 }
 

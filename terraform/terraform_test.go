@@ -1345,6 +1345,19 @@ func TestPlanIngestDomain(t *testing.T) {
 	}
 }
 
+// TestPlanIngestDomainIsDashboards: one host name cannot serve both the
+// dashboard (its instance) and the ingest API (an API Gateway custom
+// domain); the plan stops before creating either.
+func TestPlanIngestDomainIsDashboards(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	work := planWorkspace(t, tf, map[string]any{"domain": "errors.example.com", "ingest_domain": "errors.example.com", "ingest_zone_id": "Z0123456789ABCDEFGHIJ"})
+	out, err := tf.run(t, work, "plan", "-input=false", "-no-color")
+	if err == nil || !strings.Contains(out, "ingest_domain must differ from domain") {
+		t.Errorf("plan: %v\n%s", err, tail(out, 30))
+	}
+}
+
 // checkIngress checks every ingress rule of the plan: nothing opens port 22
 // or all ports, address ranges reach only the dashboard's 80 and 443, the
 // CloudFront prefix list only its 80, and the database only its clients'

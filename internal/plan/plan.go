@@ -426,6 +426,9 @@ func (p Plan) Validate() error {
 		add("plain_http", errors.New("a domain gets HTTPS with a Let's Encrypt certificate; remove plain_http (or the domain)"))
 	}
 	add("ingest_domain", ValidateDomain(p.IngestDomain))
+	if p.IngestDomain != "" && strings.EqualFold(p.IngestDomain, p.Domain) {
+		add("ingest_domain", fmt.Errorf("%q is also the dashboard's domain; one host name cannot point at both the dashboard and the ingest API: give ingest a name of its own (ingest.example.com)", p.IngestDomain))
+	}
 	add("ingest_zone_id", validateZone(p.IngestDomain, p.IngestZoneID))
 	if p.Size != SizeCustom {
 		if _, ok := Presets[p.Size]; !ok {

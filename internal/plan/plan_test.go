@@ -44,6 +44,9 @@ func TestValidate(t *testing.T) {
 		{"bad region", func(p *Plan) { p.AWS.Region = "europe" }, "aws.region"},
 		{"gov region", func(p *Plan) { p.AWS.Region = "us-gov-west-1" }, ""},
 		{"ingest domain", func(p *Plan) { p.IngestDomain, p.IngestZoneID = "ingest.example.com", "Z0123456789ABCDEFGHIJ" }, ""},
+		{"ingest domain is the dashboard's", func(p *Plan) {
+			p.Domain, p.IngestDomain, p.IngestZoneID = "errors.example.com", "errors.example.com", "Z0123456789ABCDEFGHIJ"
+		}, `ingest_domain: "errors.example.com" is also the dashboard's domain`},
 		{"ingest domain without zone", func(p *Plan) { p.IngestDomain = "ingest.example.com" }, "ingest_zone_id: the ingest domain needs the Route 53 hosted zone"},
 		{"zone without ingest domain", func(p *Plan) { p.IngestZoneID = "Z0123456789ABCDEFGHIJ" }, "set both or neither"},
 		{"bad zone", func(p *Plan) { p.IngestDomain, p.IngestZoneID = "ingest.example.com", "zone-1" }, `"zone-1" is not a Route 53 hosted zone ID`},
