@@ -8,7 +8,7 @@
 # secret below; the dashboard reads it at start-up.
 #
 # The instance role gets exactly what the delivery worker calls: on the
-# project topics CreateTopic (idempotent, finds the ARN), Publish,
+# project topics (not another deployment's) CreateTopic (idempotent, finds the ARN), Publish,
 # Subscribe, Unsubscribe and ListSubscriptionsByTopic, and GetSecretValue on
 # the SMTP secret. Slack and webhooks are plain HTTPS from the instance.
 
@@ -38,6 +38,15 @@ resource "aws_iam_role_policy" "dashboard_alerts" {
         ]
         # The partition of an ARN the plan already knows (aws, aws-cn, aws-us-gov).
         Resource = "arn:${split(":", module.storage.bucket_arn)[1]}:sns:${var.region}:${var.account_id}:${local.prefix}-alerts-*"
+      },
+      {
+        # Project IDs are digits, so a topic with a second "-alerts-" is
+        # another deployment's, one whose name extends this one's (prod and
+        # prod-alerts-x): IAM's * cannot say "digits only".
+        Sid      = "NotOtherDeploymentsTopics"
+        Effect   = "Deny"
+        Action   = "sns:*"
+        Resource = "arn:${split(":", module.storage.bucket_arn)[1]}:sns:${var.region}:${var.account_id}:${local.prefix}-alerts-*-alerts-*"
       },
       {
         Sid      = "ReadAlertSMTPSecret"

@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -212,5 +213,66 @@ func TestIngestPolicy(t *testing.T) {
 	}
 	if got := list.Condition["StringEquals"]["s3:prefix"]; got != "keyset/ingest-keys.json" {
 		t.Errorf("ListBucket condition %v, want s3:prefix = the key set's key only", list.Condition)
+	}
+}
+
+// TestDashboardAlertsPolicy: the dashboard reaches its own deployment's
+// alert topics, flytrap-<name>-alerts-<project id>, and not those of a
+// deployment whose name extends its own (test-alerts-x) or of another.
+// The policy names the bucket's and the SMTP secret's ARNs, unknown at
+// plan time, so `terraform test` plans with them given, and checks the
+// policy there (IAM's * as regexp .*, in actions and ARNs; Allow without
+// a Deny).
+func TestDashboardAlertsPolicy(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	work := planWorkspace(t, tf, nil)
+	cases := map[string]bool{
+		"flytrap-test-alerts-3":          true,
+		"flytrap-test-alerts-12345":      true,
+		"flytrap-test-alerts-x-alerts-3": false, // deployment test-alerts-x
+		"flytrap-other-alerts-3":         false,
+	}
+	var want []string
+	for topic, ok := range cases {
+		want = append(want, fmt.Sprintf("%q = %v", topic, ok))
+	}
+	writeFile(t, filepath.Join(work, "alerts.tftest.hcl"), `
+override_module {
+  target          = module.storage
+  outputs = {
+    bucket_name       = "flytrap-test-123456789012-eu-west-1"
+    bucket_arn        = "arn:aws:s3:::flytrap-test-123456789012-eu-west-1"
+    keyset_key        = "keys/keyset.json"
+    sourcemaps_prefix = "sourcemaps/"
+  }
+  override_during = plan
+}
+
+override_resource {
+  target          = aws_secretsmanager_secret.alerts_smtp
+  values          = { arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:flytrap-test-alerts-smtp-AbCdEf" }
+  override_during = plan
+}
+
+run "alerts" {
+  command = plan
+
+  assert {
+    condition = alltrue([for topic, want in { `+strings.Join(want, ", ")+` } : alltrue([
+      for action in ["sns:CreateTopic", "sns:Publish", "sns:Subscribe"] : want == (
+        anytrue([for s in jsondecode(aws_iam_role_policy.dashboard_alerts.policy).Statement : s.Effect == "Allow" && anytrue([for a in flatten([s.Action]) : can(regex("^${replace(a, "*", ".*")}$", action))]) &&
+        anytrue([for r in flatten([s.Resource]) : can(regex("^${replace(r, "*", ".*")}$", "arn:aws:sns:eu-west-1:123456789012:${topic}"))])]) &&
+        !anytrue([for s in jsondecode(aws_iam_role_policy.dashboard_alerts.policy).Statement : s.Effect == "Deny" && anytrue([for a in flatten([s.Action]) : can(regex("^${replace(a, "*", ".*")}$", action))]) &&
+        anytrue([for r in flatten([s.Resource]) : can(regex("^${replace(r, "*", ".*")}$", "arn:aws:sns:eu-west-1:123456789012:${topic}"))])])
+      )
+    ])])
+    error_message = "The alert topics policy grants other deployments' topics, or not its own: ${aws_iam_role_policy.dashboard_alerts.policy}"
+  }
+}
+`)
+	out, err := tf.run(t, work, "test", "-no-color")
+	if err != nil || !strings.Contains(out, "1 passed, 0 failed") {
+		t.Errorf("terraform test: %v\n%s", err, tail(out, 30))
 	}
 }
