@@ -584,11 +584,37 @@ func (s *State) printStaticResources() {
 
 // --- confirm ---
 
+// destructionWarning says that c (a delete or replace) will happen and,
+// for the dashboard instance, what a new one costs: the instance is
+// replaced whenever its user data changes (cloud-init runs on first boot
+// only), and the certificate cache lives on its disk.
+func destructionWarning(c tf.Change, domain string) string {
+	msg := fmt.Sprintf("%s will be %s", c.Resource.Addr, map[string]string{"delete": "destroyed", "replace": "replaced"}[c.Action])
+	if c.Action != "replace" || c.Resource.Addr != "module.dashboard.aws_instance.this" {
+		return msg
+	}
+	msg += ": a new dashboard instance boots (its cloud-init, AMI or domain changed), a few minutes without the dashboard; the Elastic IP stays"
+	if domain != "" {
+		msg += fmt.Sprintf(", and the Let's Encrypt certificate for %s is issued again (Let's Encrypt allows 5 for one name a week)", domain)
+	}
+	return msg
+}
+
 type confirmStep struct{}
 
 func (confirmStep) Name() string { return "confirm" }
 
 func (confirmStep) Run(ctx context.Context, s *State) error {
+	// Destruction deserves a look even with --yes in a terminal log, and
+	// in a dry run, which is where it can be seen in time (one without
+	// Terraform has no plan).
+	if s.PlanProgress != nil {
+		for _, c := range s.PlanProgress.Planned {
+			if c.Action == "delete" || c.Action == "replace" {
+				s.Warnf("%s", destructionWarning(c, s.Plan.Domain))
+			}
+		}
+	}
 	if s.Options.DryRun {
 		s.Logf("dry run: nothing was created; the workspace is %s", s.Options.Workspace)
 		return ErrStop
@@ -596,12 +622,6 @@ func (confirmStep) Run(ctx context.Context, s *State) error {
 	sum := s.PlanProgress.Summary
 	if sum != nil && sum.Operations() == 0 {
 		return Skip("no changes")
-	}
-	// Destruction deserves a look even with --yes in a terminal log.
-	for _, c := range s.PlanProgress.Planned {
-		if c.Action == "delete" || c.Action == "replace" {
-			s.Warnf("%s will be %s", c.Resource.Addr, map[string]string{"delete": "destroyed", "replace": "replaced"}[c.Action])
-		}
 	}
 	if s.Options.Yes {
 		return Skip("--yes")
