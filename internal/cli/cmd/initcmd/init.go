@@ -166,8 +166,22 @@ func Run(ctx context.Context, opts *Options) error {
 		p.AWS.Profile = defaultProfile(getenv, profiles)
 		p.AWS.Region = regionFor(getenv, profiles, p.AWS.Profile)
 	}
-	if err := opts.apply(&p, changed); err != nil {
+	bad, err := opts.apply(&p, changed)
+	if err != nil {
 		return err
+	}
+	if bad != nil {
+		// With the plan's own checks, so every wrong flag shows at once;
+		// not what is missing, which the wizard would ask.
+		errs := []error{bad}
+		if v, ok := p.Validate().(interface{ Unwrap() []error }); ok {
+			for _, e := range v.Unwrap() {
+				if !strings.Contains(e.Error(), "is required") {
+					errs = append(errs, e)
+				}
+			}
+		}
+		return invalidValues(errors.Join(errs...), "invalid plan values:", invalidHint)
 	}
 	if changed("profile") && !changed("region") && !loaded {
 		p.AWS.Region = regionFor(getenv, profiles, p.AWS.Profile)
@@ -392,8 +406,10 @@ func checkExists(p plan.Plan, profiles []wizard.Profile) error {
 	return errors.Join(errs...)
 }
 
-// apply copies the given flags into p.
-func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
+// apply copies the given flags into p. bad holds the values the plan's
+// checks cannot see (a 0 the plan would read as the default), err a flag
+// that cannot be applied at all.
+func (opts *Options) apply(p *plan.Plan, changed func(string) bool) (bad, err error) {
 	set := func(flag string, dst *string, v string) {
 		if changed(flag) {
 			*dst = strings.TrimSpace(v)
@@ -410,7 +426,7 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 	if changed("size") && opts.Size != plan.SizeCustom {
 		s, ok := plan.Presets[opts.Size]
 		if !ok {
-			return cmdutil.UsageError(fmt.Sprintf("--size %q is not one of %s or custom", opts.Size, strings.Join(plan.PresetNames, ", ")), "pick a preset, or custom with the individual size flags")
+			return nil, cmdutil.UsageError(fmt.Sprintf("--size %q is not one of %s or custom", opts.Size, strings.Join(plan.PresetNames, ", ")), "pick a preset, or custom with the individual size flags")
 		}
 		p.Sizes = s
 	}
@@ -444,7 +460,8 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 			continue
 		}
 		if err := plan.ValidateChosen(c.field, c.v); err != nil {
-			return invalidValues(fmt.Errorf("%s: %w", c.field, err), "invalid plan values:", invalidHint)
+			bad = errors.Join(bad, fmt.Errorf("%s: %w", c.field, err))
+			continue
 		}
 		*c.dst = c.v
 	}
@@ -463,20 +480,20 @@ func (opts *Options) apply(p *plan.Plan, changed func(string) bool) error {
 		for _, t := range opts.Tags {
 			k, v, ok := strings.Cut(t, "=")
 			if !ok || k == "" {
-				return cmdutil.UsageError(fmt.Sprintf("--tag %q must be KEY=VALUE", t), "e.g. --tag team=errors")
+				return nil, cmdutil.UsageError(fmt.Sprintf("--tag %q must be KEY=VALUE", t), "e.g. --tag team=errors")
 			}
 			if prev, dup := folded[strings.ToLower(k)]; dup {
 				if prev == k {
-					return cmdutil.UsageError(fmt.Sprintf("--tag %s is given twice", k), "give each tag key once")
+					return nil, cmdutil.UsageError(fmt.Sprintf("--tag %s is given twice", k), "give each tag key once")
 				}
-				return cmdutil.UsageError(fmt.Sprintf("--tag %s and --tag %s differ only in case; AWS tag keys are case-insensitive", prev, k), "give each tag key once, in one spelling")
+				return nil, cmdutil.UsageError(fmt.Sprintf("--tag %s and --tag %s differ only in case; AWS tag keys are case-insensitive", prev, k), "give each tag key once, in one spelling")
 			}
 			folded[strings.ToLower(k)] = k
 			p.Tags[k] = v
 		}
 	}
 	p.Normalize()
-	return nil
+	return bad, nil
 }
 
 // questions asks what no flag answered.

@@ -245,6 +245,23 @@ func TestInitErrors(t *testing.T) {
 	golden.Check(t, "init-errors.golden", all.Bytes())
 }
 
+// TestInitReportsAllBadValues: a 0 refused on a flag whose 0 in a plan
+// means the default is reported with the plan's other wrong values, not
+// alone before them.
+func TestInitReportsAllBadValues(t *testing.T) {
+	r := execute(t, t.TempDir(), envWith(home(t)), "", "--yes", "--name", "prod", "--admin-email", "ops@example.com",
+		"--ingest-rate-limit", "0", "--max-live-streams", "0", "--log-retention", "4", "--domain", "not a domain")
+	var ce *cmdutil.Error
+	if !errors.As(r.err, &ce) || ce.Code != cmdutil.ExitUsage {
+		t.Fatalf("error %v, want a usage error", r.err)
+	}
+	for _, want := range []string{"--ingest-rate-limit (ingest_rate_limit): 0 must be", "--max-live-streams (max_live_streams): 0 must be", "(log_retention_days): 4 is not one of", "(domain):"} {
+		if !strings.Contains(ce.Msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, ce.Msg)
+		}
+	}
+}
+
 func TestInitExistingPlan(t *testing.T) {
 	h := home(t)
 	dir := t.TempDir()
