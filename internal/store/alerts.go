@@ -1086,7 +1086,7 @@ func (d *DB) lockChannels(ctx context.Context, tx *sql.Tx, channels []int64) err
 		return nil
 	}
 	for _, c := range channels {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, burstLockKey, int32(c)); err != nil { // IDs past 2^31 share a lock, and only wait for each other
+		if err := lockPair(ctx, tx, burstLockKey, c); err != nil {
 			return err
 		}
 	}

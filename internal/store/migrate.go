@@ -45,6 +45,15 @@ const monitorLockKey = releaseLockKey + 1
 // against its burst limit (holdBurst).
 const burstLockKey = releaseLockKey + 2
 
+// lockPair takes, until tx ends, the PostgreSQL advisory lock of id in
+// the two-key space key (releaseLockKey, monitorLockKey, burstLockKey). A
+// lock tx holds already is taken again without waiting. IDs past 2^31
+// share a lock, and only wait for each other.
+func lockPair(ctx context.Context, tx *sql.Tx, key int32, id int64) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, key, int32(id))
+	return err
+}
+
 // storeMigrations are the store's own tables. The queue's tables appear in
 // 0001_init too, because installs applied that file before the queue had
 // migrations of its own; internal/queue owns them now (see Migrations).

@@ -253,7 +253,7 @@ func (d *DB) lockMonitorProjects(ctx context.Context, tx *sql.Tx, reqs []CheckIn
 	}
 	slices.Sort(keys)
 	for _, k := range slices.Compact(keys) {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, monitorLockKey, k); err != nil {
+		if err := lockPair(ctx, tx, monitorLockKey, int64(k)); err != nil {
 			return err
 		}
 	}

@@ -785,7 +785,7 @@ func (d *DB) addReleases(ctx context.Context, tx *sql.Tx, firstSeen map[releaseK
 			continue
 		}
 		if d.dialect == DialectPostgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, releaseLockKey, int32(project[0].projectID)); err != nil { // IDs past 2^31 share a lock, and only wait for each other
+			if err := lockPair(ctx, tx, releaseLockKey, project[0].projectID); err != nil {
 				return nil, nil, err
 			}
 			// Again under the lock: another saver may have added some.
