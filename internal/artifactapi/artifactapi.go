@@ -288,12 +288,8 @@ func (h *Handler) authInfo(w http.ResponseWriter, _ *http.Request, u store.User)
 // which needs a release and starts by listing the release's files,
 // which Flytrap does not serve. 3.x needs only artifact_bundles.
 func (h *Handler) chunkOptions(w http.ResponseWriter, r *http.Request, _ store.User) {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"url":              scheme + "://" + r.Host + r.URL.EscapedPath(),
+		"url":              chunkURL(r),
 		"chunkSize":        artifact.ChunkSize,
 		"chunksPerRequest": artifact.ChunksPerRequest,
 		"maxRequestSize":   artifact.MaxRequestSize,
@@ -304,6 +300,48 @@ func (h *Handler) chunkOptions(w http.ResponseWriter, r *http.Request, _ store.U
 		"compression":      []string{"gzip"},
 		"accept":           []string{"release_files", "artifact_bundles", "artifact_bundles_v2"},
 	})
+}
+
+// chunkURL is where sentry-cli is told to post chunks, which it does with
+// its token whatever the URL's host and scheme. To sentry-cli 1.70.1 and
+// later it is relative, as Sentry answers them: sentry-cli puts it under
+// the /api/0/ of the server it was pointed at, so the token goes where
+// the user sent it. An absolute URL is made of the request's scheme and
+// Host: behind a proxy that ends TLS (CloudFront, which reaches the
+// dashboard over HTTP) it said http://, so the token crossed the internet
+// in clear text and the upload failed on the proxy's redirect to https.
+// Older versions need it absolute and still get that.
+func chunkURL(r *http.Request) string {
+	if relativeChunkURL(r.UserAgent()) {
+		return strings.TrimPrefix(r.URL.EscapedPath(), Prefix)
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.EscapedPath()
+}
+
+// relativeChunkURL reports whether the User-Agent is sentry-cli's
+// ("sentry-cli/2.58.6", a CI's name after a space) of version 1.70.1 or
+// later, which reads a relative chunk-upload URL.
+func relativeChunkURL(userAgent string) bool {
+	v, ok := strings.CutPrefix(userAgent, "sentry-cli/")
+	if !ok {
+		return false
+	}
+	v, _, _ = strings.Cut(v, " ")
+	var n [3]int
+	for i, part := range strings.SplitN(v, ".", 3) {
+		// A pre-release suffix (2.0.0-alpha) does not change the number.
+		digits := part[:len(part)-len(strings.TrimLeft(part, "0123456789"))]
+		x, err := strconv.Atoi(digits)
+		if err != nil {
+			return false
+		}
+		n[i] = x
+	}
+	return slices.Compare(n[:], []int{1, 70, 1}) >= 0
 }
 
 // uploadChunks stores the chunks of a multipart request: parts named file

@@ -916,3 +916,43 @@ func TestDeleteReleaseIssuesReferTo(t *testing.T) {
 		t.Errorf("delete through the project without issues: %d, want 204", code)
 	}
 }
+
+// TestChunkUploadURL: sentry-cli posts chunks, with its token, to the URL
+// the chunk-upload options name. Behind a proxy that ends TLS the request
+// arrives as http://, and its Host may be anything; sentry-cli 1.70.1 and
+// later get a relative URL, which they put under the server they were
+// pointed at, so neither the scheme nor the Host reaches them. Older ones
+// need an absolute URL and keep getting one.
+func TestChunkUploadURL(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		userAgent, want string
+	}{
+		{"sentry-cli/3.8.0", "organizations/flytrap/chunk-upload/"},
+		{"sentry-cli/2.58.6 GitHub Actions", "organizations/flytrap/chunk-upload/"},
+		{"sentry-cli/1.70.1", "organizations/flytrap/chunk-upload/"},
+		{"sentry-cli/1.70.0", "http://proxy.invalid/api/0/organizations/flytrap/chunk-upload/"},
+		{"sentry-cli/1.44", "http://proxy.invalid/api/0/organizations/flytrap/chunk-upload/"},
+		{"curl/8.5.0", "http://proxy.invalid/api/0/organizations/flytrap/chunk-upload/"},
+	} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/0/organizations/flytrap/chunk-upload/", nil)
+		req.Host = "proxy.invalid"
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.Header.Set("User-Agent", tc.userAgent)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opts struct {
+			URL string `json:"url"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&opts)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d, %v", tc.userAgent, resp.StatusCode, err)
+		}
+		if opts.URL != tc.want {
+			t.Errorf("%s: url %q, want %q", tc.userAgent, opts.URL, tc.want)
+		}
+	}
+}
