@@ -6,7 +6,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/netip"
+	neturl "net/url"
 	"os"
 	"slices"
 	"strings"
@@ -124,6 +127,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	warnPlainHTTP(f.IO.ErrOut, url)
 	var h hosts.Host
 	switch {
 	case opts.Token == "-":
@@ -201,6 +205,27 @@ func serverURL(ctx context.Context, opts *Options, cfg *hosts.Config) (string, e
 		return "", cmdutil.UsageError(err.Error(), "")
 	}
 	return parsed.String(), nil
+}
+
+// warnPlainHTTP warns, before any credential is sent, when url is plain
+// HTTP to another machine (an AWS deployment with plain_http, flytrap dev
+// on 0.0.0.0): the password, and the token with every later command,
+// cross the network unencrypted, which the dashboard's red banner says of
+// its sign-in page and which the CLI otherwise kept quiet about. A
+// loopback address or localhost does not leave the machine.
+func warnPlainHTTP(w io.Writer, raw string) {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.Scheme != "http" {
+		return
+	}
+	host := strings.ToLower(u.Hostname())
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+		return
+	}
+	fmt.Fprintf(w, "warning: %s is plain HTTP: your password and the API token cross the network unencrypted; use the server's https:// URL\n", raw)
 }
 
 // passwordLogin exchanges an email and password for a new token.

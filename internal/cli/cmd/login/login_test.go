@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -55,5 +56,49 @@ func TestDeployedURLIsTheDefault(t *testing.T) {
 	}
 	if cfg, _ := hosts.Load(dir); cfg.Hosts[srv.URL].Token != "flyt_good" {
 		t.Errorf("a refused token replaced the good one: %+v", cfg.Hosts)
+	}
+}
+
+// TestPlainHTTPWarning: a login over http:// to another machine sends the
+// password, and every later command the token, unencrypted. login says so
+// on standard error before it sends either; to a loopback server, or over
+// https://, it says nothing.
+func TestPlainHTTPWarning(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(apitypes.User{ID: 1, Email: "ada@example.com", Role: "admin"})
+	}))
+	defer srv.Close()
+	// Every host name reaches the test server.
+	toServer := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+	}}}
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	for _, tc := range []struct {
+		url  string
+		warn bool
+	}{
+		{"http://flytrap.example.test", true},
+		{"http://203.0.113.7:8080", true},
+		{srv.URL, false},
+		{"http://localhost:" + port, false},
+		{"http://[::ffff:127.0.0.1]:" + port, false},
+	} {
+		var errOut bytes.Buffer
+		f := &cmdutil.Factory{
+			IO:         &cmdutil.IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &errOut},
+			Getenv:     func(k string) string { return map[string]string{"FLYTRAP_CONFIG_DIR": t.TempDir()}[k] },
+			HTTPClient: toServer,
+		}
+		if err := Run(context.Background(), &Options{F: f, URL: tc.url, Token: "flyt_good", Now: time.Now}); err != nil {
+			t.Fatalf("%s: %v (%s)", tc.url, err, errOut.String())
+		}
+		if got := strings.Contains(errOut.String(), "plain HTTP: your password and the API token cross the network unencrypted"); got != tc.warn {
+			t.Errorf("%s: warned %v, want %v: %q", tc.url, got, tc.warn, errOut.String())
+		}
+	}
+	var w bytes.Buffer
+	warnPlainHTTP(&w, "https://flytrap.example.test")
+	if w.Len() != 0 {
+		t.Errorf("https: %q", w.String())
 	}
 }
