@@ -30,6 +30,7 @@ const maxFeedbackEmail = 254
 // without one; everything else is optional and, like any event field, cut
 // to its limit rather than refused. An associated_event_id that is not a
 // UUID is dropped: the feedback is kept, about nothing in particular.
+// Without contexts.feedback.url, the URL is the event's request.url.
 func (d *decoder) decodeFeedback(payload []byte, projectID int64, hdr envelopeHeader) (*event.Event, error) {
 	obj, err := parseJSONObject(payload)
 	if err != nil {
@@ -51,6 +52,13 @@ func (d *decoder) decodeFeedback(payload []byte, projectID int64, hdr envelopeHe
 		Email:   d.str(at("contexts.feedback.contact_email"), fb["contact_email"], maxFeedbackEmail),
 		URL:     d.str(at("contexts.feedback.url"), fb["url"], maxPath),
 		Source:  d.str(at("contexts.feedback.source"), fb["source"], maxName),
+	}
+	if ev.Feedback.URL == "" {
+		// captureFeedback called from a page's own form sends no url, but
+		// the browser SDK puts the page in request.url, which Sentry
+		// shows as the feedback's URL in its place.
+		req, _ := obj["request"].(map[string]any)
+		ev.Feedback.URL = d.str(at("request.url"), req["url"], maxPath)
 	}
 	if assoc := d.str(at("contexts.feedback.associated_event_id"), fb["associated_event_id"], 64); assoc != "" {
 		ev.Feedback.AssociatedEventID, _ = normalizeEventID(assoc)

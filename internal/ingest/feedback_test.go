@@ -37,6 +37,10 @@ func TestFeedbackShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	browser, err := os.ReadFile("testdata/feedback/browser-11.12.0-captureFeedback-without-url.envelope")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		envelope []byte
@@ -50,6 +54,13 @@ func TestFeedbackShapes(t *testing.T) {
 			"@sentry/node captureFeedback", node, "bc09439ecd6340b8bb3e933426b6a3ba",
 			event.Feedback{Message: "The checkout <b>broke</b> when I clicked pay", Name: "Ada Lovelace", Email: "ada@example.com",
 				URL: "https://shop.example/checkout", AssociatedEventID: "ad0b26460d8f4d148069594e987a7bb3"},
+		},
+		{
+			// Recorded from @sentry/browser 11.12.0 in Chromium: a page's
+			// own form calls captureFeedback without url; the page is
+			// the event's request.url, which Sentry shows as the URL.
+			"@sentry/browser captureFeedback without url", browser, "d2a7101d061343abb0945e2840228b3c",
+			event.Feedback{Message: "browser feedback", Email: "b@example.com", URL: "https://shop.example/cart?step=2"},
 		},
 		{
 			"@sentry/browser feedback widget", envelopeOf(`{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}`, true, [2]string{"feedback", widgetFeedback}),
