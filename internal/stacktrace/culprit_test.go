@@ -34,6 +34,15 @@ func TestDisplayCulprit(t *testing.T) {
 			Exceptions: []event.Exception{{Type: "TypeError", Frames: []event.Frame{{Filename: "../../sentry/scripts/views.js", Function: "poll", InApp: new(true)}}}}},
 			"views.js in updateMember"},
 		{"the SDK's culprit without an exception", event.Event{SDKCulprit: "app.jobs in nightly", Message: "m"}, "app.jobs in nightly"},
+		// What @sentry/browser 11.12.0 sent for Promise.reject("string
+		// rejection"): no frames, no transaction, the page in request.url.
+		{"the request's URL without frames", event.Event{Platform: "javascript", Request: &event.Request{URL: "http://shop.example/checkout/step-2?coupon=X#pay"},
+			Exceptions: []event.Exception{{Type: "UnhandledRejection", Value: "Non-Error promise rejection captured with value: string rejection"}}},
+			"http://shop.example/checkout/step-2"},
+		{"a message without a stack in a request", event.Event{Message: "m", Request: &event.Request{URL: "https://api.example/orders"}}, "https://api.example/orders"},
+		{"the frames win over the request", event.Event{Platform: "javascript", Request: &event.Request{URL: "http://shop.example/"},
+			Exceptions: []event.Exception{{Type: "TypeError", Frames: []event.Frame{{Filename: "http://shop.example/app.js", Function: "f", InApp: new(true)}}}}},
+			"/app.js in f"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -110,11 +110,26 @@ func nodeRoot(file, module string) string {
 // Sentry: the SDK's, else the transaction, else computed), else the
 // event's Culprit with the file names shown as the issue page shows them
 // (DisplayNames), so the same code gets the same culprit
-// whichever SDK reported it. Grouping keeps the computed raw culprit.
+// whichever SDK reported it; for an event with neither a transaction nor
+// frames, the request's URL without its query, as Sentry falls back to.
+// Grouping keeps the computed raw culprit.
 func DisplayCulprit(ev event.Event) string {
 	if ev.SDKCulprit != "" {
 		return ev.SDKCulprit
 	}
+	if c := frameCulprit(ev); c != "" || ev.Request == nil {
+		return c
+	}
+	// A browser's rejection with a string or a message captured without a
+	// stack still happened on a page, or in a server's handler: the
+	// issue list says which rather than nothing.
+	u, _, _ := strings.Cut(ev.Request.URL, "?")
+	u, _, _ = strings.Cut(u, "#")
+	return u
+}
+
+// frameCulprit is DisplayCulprit from the transaction or the frames.
+func frameCulprit(ev event.Event) string {
 	n := ev.CulpritException()
 	if ev.Transaction != "" || n < 0 {
 		return ev.Culprit()
