@@ -253,6 +253,27 @@ func TestNodeSDKStopsSendingWhatIsDropped(t *testing.T) {
 	p.waitIssue(t, "Error: rate limit compat error", 1)
 }
 
+// TestNodeSDKTunnel posts two anonymous visitors' browser events through
+// the tunnel the official @sentry/node SDK serves (handleTunnelRequest,
+// compat/js/tunnel.js): every envelope reaches Flytrap from the tunnel's
+// address, each visitor's in X-Sentry-Forwarded-For, so the issue counts
+// two users, not the one tunnel server.
+func TestNodeSDKTunnel(t *testing.T) {
+	dir := requireJSSDK(t)
+	p := startDev(t, t.TempDir(), nil)
+	out, err := exec.Command("node", filepath.Join(dir, "tunnel.js"), p.info.DSN).Output()
+	if err != nil {
+		t.Fatalf("node tunnel.js: %v\n%s", err, out)
+	}
+	var answers struct{ Statuses []int }
+	if err := json.Unmarshal(out, &answers); err != nil || len(answers.Statuses) != 2 || answers.Statuses[0] != 200 || answers.Statuses[1] != 200 {
+		t.Fatalf("the tunnel answered %s (%v), want 200 twice", out, err)
+	}
+	if is := p.waitIssue(t, "TypeError: tunnelled visitor error", 2); is.UserCount != 2 {
+		t.Errorf("two visitors through the SDK's tunnel count %d users, want 2", is.UserCount)
+	}
+}
+
 // browserPage loads the bundled @sentry/browser and throws from a named
 // function, from an origin other than flytrap's, so CORS is exercised.
 const browserPage = `<!doctype html>

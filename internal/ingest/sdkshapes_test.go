@@ -160,6 +160,54 @@ func TestSentryInferIP(t *testing.T) {
 	}
 }
 
+// TestSentryTunnelForwardedFor posts what @sentry/node 11.12.0's
+// handleTunnelRequest (the SDK's tunnel for browsers, behind a CDN)
+// forwarded for an anonymous visitor: the envelope from the tunnel
+// server's address with the browser's in X-Sentry-Forwarded-For, where
+// Relay reads it. Its first address is the user's; without one that
+// parses, the sender's, as before.
+func TestSentryTunnelForwardedFor(t *testing.T) {
+	const tunnelServer = "10.1.2.3"
+	d := testDecoder()
+	tests := []struct {
+		name      string
+		forwarded string // X-Sentry-Forwarded-For, or ""
+		user      string // the JSON of "user", or ""
+		want      string // the address whose hash the user gets
+	}{
+		{"the browser's address, as the tunnel forwards it", "198.51.100.7, 10.0.0.1", "", "198.51.100.7"},
+		{"one IPv6 address", "2001:db8::7", "", "2001:db8::7"},
+		{"{{auto}}", "198.51.100.7", `{"ip_address":"{{auto}}"}`, "198.51.100.7"},
+		{"a sent address wins", "198.51.100.7", `{"ip_address":"192.0.2.44"}`, "192.0.2.44"},
+		{"no address in the header", "unknown, 198.51.100.7", "", tunnelServer},
+		{"no header", "", "", tunnelServer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			payload := `{"event_id":"11111111111111111111111111111111","platform":"javascript","exception":{"values":[{"type":"TypeError","value":"tunnelled visitor error"}]},` +
+				`"sdk":{"name":"sentry.javascript.browser","version":"11.12.0","settings":{"infer_ip":"auto"}}`
+			if tt.user != "" {
+				payload += `,"user":` + tt.user
+			}
+			payload += "}"
+			header := map[string]string{"Content-Type": "application/x-sentry-envelope", "User-Agent": "Mozilla/5.0 visitor 1"}
+			if tt.forwarded != "" {
+				header["X-Sentry-Forwarded-For"] = tt.forwarded
+			}
+			h, q := newTestHandler(t, defaultKeys, nil)
+			rec := req{path: "/api/42/envelope/?sentry_version=7&sentry_key=" + testKey, header: header, remote: tunnelServer + ":50000",
+				body: envelopeOf(`{"event_id":"11111111111111111111111111111111","dsn":"https://`+testKey+`@flytrap.example/42","sdk":{"name":"sentry.javascript.browser","version":"11.12.0"}}`,
+					false, [2]string{"event", payload})}.do(h)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			if u := q.only(t).User; u == nil || u.IPHash != d.hashIP(tt.want) {
+				t.Errorf("user %+v, want the hash of %s (%s)", u, tt.want, d.hashIP(tt.want))
+			}
+		})
+	}
+}
+
 func TestRepeatedSlashes(t *testing.T) {
 	preflight := map[string]string{"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type,x-api-key"}
 	flytrapAuth := map[string]string{"x-api-key": testKey, "Content-Type": "application/json"}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,7 +139,7 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			continue
 		}
 		if sd == nil {
-			sd = h.newDecoder(h.clientIP(r))
+			sd = h.newDecoder(h.userIP(r))
 		}
 		if it.typ == itemCheckIn {
 			ci, err := sd.decodeCheckIn(it.payload)
@@ -179,7 +180,7 @@ func (h *Handler) serveEnvelope(r *http.Request) (any, *apiError) {
 			eh.eventID = ""
 		}
 		first = false
-		d := h.newDecoder(h.clientIP(r))
+		d := h.newDecoder(h.userIP(r))
 		var (
 			ev  *event.Event
 			err error
@@ -312,7 +313,7 @@ func (h *Handler) serveStore(r *http.Request) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	ev, err := h.newDecoder(h.clientIP(r)).decodeSentry(payload, pid, envelopeHeader{})
+	ev, err := h.newDecoder(h.userIP(r)).decodeSentry(payload, pid, envelopeHeader{})
 	if err != nil {
 		return nil, badRequest("invalid_event", "the event is %v", err)
 	}
@@ -567,6 +568,20 @@ func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, char
 // event-size limit however the JSON was shaped: normalizing replaces
 // invalid UTF-8 bytes by three-byte U+FFFD, for one.
 func maxNormalizedBytes(maxEventBytes int64) int64 { return 2 * maxEventBytes }
+
+// userIP is the address a Sentry event's "{{auto}}" user IP stands for:
+// the first address of X-Sentry-Forwarded-For, which the SDKs' tunnels
+// (@sentry/node's handleTunnelRequest) set to the browser's address and
+// Relay reads, else the sender's (clientIP). The header claims no more than
+// the event's own user.ip_address may, so it is taken as that is; limits
+// and fairness keep to clientIP, which a sender cannot pick.
+func (h *Handler) userIP(r *http.Request) string {
+	first, _, _ := strings.Cut(r.Header.Get("X-Sentry-Forwarded-For"), ",")
+	if ip, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
+		return ip.String()
+	}
+	return h.clientIP(r)
+}
 
 // clientIP is the sender's address: the connection's peer, or with
 // TrustForwardedFor the entry the (single) trusted proxy appended last.
