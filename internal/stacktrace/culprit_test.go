@@ -24,6 +24,12 @@ func TestDisplayCulprit(t *testing.T) {
 		{"node module derived from the path", event.Event{Platform: "node", Exceptions: []event.Exception{{Type: "Error", Frames: []event.Frame{
 			{Filename: "/home/app/srv/lib/billing.js", Module: "lib:billing", Function: "loadInvoice", InApp: new(true)}}}}},
 			"lib/billing.js in loadInvoice"},
+		// What @sentry/node 11.12.0 sent with rewriteFramesIntegration({root}):
+		// the file renamed below app:///, the module still the old path's.
+		{"node module of a file rewriteFrames renamed", event.Event{Platform: "node", Exceptions: []event.Exception{{Type: "TypeError", Frames: []event.Frame{
+			{Filename: "app:///main.cjs", Module: "main", Function: "Object.?", InApp: new(true)},
+			{Filename: "app:///lib/billing.cjs", Module: "lib:billing", Function: "charge", InApp: new(true)}}}}},
+			"/lib/billing.cjs in charge"},
 		{"module still wins", event.Event{Platform: "python", Exceptions: []event.Exception{{Type: "E", Frames: []event.Frame{
 			{Module: "shop.views", Filename: "shop/views.py", AbsPath: "/srv/shop/views.py", Function: "get", InApp: new(true)}}}}},
 			"shop.views in get"},

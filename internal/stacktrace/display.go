@@ -59,7 +59,7 @@ var nodeModuleExts = []string{".js", ".mjs", ".cjs"}
 // module give the root away. The first application frame that does wins.
 func AppRoot(frames []event.Frame) string {
 	for _, f := range frames {
-		if root := nodeRoot(frameFile(f), f.Module); root != "" {
+		if root, ok := nodeRoot(frameFile(f), f.Module); ok && root != "" {
 			return root
 		}
 	}
@@ -68,14 +68,24 @@ func AppRoot(frames []event.Frame) string {
 
 // PathModule reports whether f's module is the one the Node SDK derives
 // from its file's path below the application root ("routes:users" for
-// /srv/app/routes/users.js), which says no more than the path does.
-func PathModule(f event.Frame) bool { return nodeRoot(frameFile(f), f.Module) != "" }
+// /srv/app/routes/users.js), which says no more than the path does. A file
+// rewriteFramesIntegration renamed (app:///routes/users.js) keeps the
+// module of its old path, which the URL's path names below the root.
+func PathModule(f event.Frame) bool {
+	file := frameFile(f)
+	if p, ok := urlPath(file); ok {
+		file = p
+	}
+	_, ok := nodeRoot(file, f.Module)
+	return ok
+}
 
 // nodeRoot derives the application root from one Node frame's absolute
-// file and its module ("dir.sub:file"), or returns "".
-func nodeRoot(file, module string) string {
+// file and its module ("dir.sub:file"): "" for a file right below "/",
+// and ok false when the module is not the path's.
+func nodeRoot(file, module string) (root string, ok bool) {
 	if !strings.HasPrefix(file, "/") || strings.Contains(file, "/node_modules/") || module == "" {
-		return ""
+		return "", false
 	}
 	dir, base, found := strings.Cut(module, ":")
 	if !found {
@@ -90,20 +100,20 @@ func nodeRoot(file, module string) string {
 	}
 	parent, ok := strings.CutSuffix(stem, "/"+base)
 	if !ok {
-		return ""
+		return "", false
 	}
 	if dir == "" {
-		return parent
+		return parent, true
 	}
 	// The module's directory is the file's directory below the root with
 	// slashes made dots.
 	segs := strings.Split(parent, "/")
 	for i := len(segs) - 1; i > 0; i-- {
 		if strings.Join(segs[i:], ".") == dir {
-			return strings.Join(segs[:i], "/")
+			return strings.Join(segs[:i], "/"), true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // DisplayCulprit is the culprit: the SDK's own if it sent one (as
