@@ -459,20 +459,28 @@ func (d *DB) searchConditions(q *query, f IssueFilter, figures string, latest ma
 		}
 		q.add(`))`)
 	}
+	// The releases pages' index on first_release must not drive the list:
+	// SQLite, which keeps no statistics, would take a release pattern such
+	// as web@* for a narrow range and sort every issue it matches (often
+	// all of them) instead of reading the sort's index until a page is full.
+	firstRelease := "i.first_release"
+	if d.dialect == DialectSQLite {
+		firstRelease = "+i.first_release"
+	}
 	for _, set := range f.FirstReleases {
 		versions := slices.DeleteFunc(slices.Clone(set), func(v string) bool { return v == LatestRelease || isPattern(v) })
 		q.add(` AND (`)
 		or := ``
 		if len(versions) > 0 {
-			in("i.first_release", versions)
+			in(firstRelease, versions)
 			or = ` OR `
 		}
 		for _, v := range set {
 			switch {
 			case v == LatestRelease:
-				q.add(or, isLatest(q, latest, "i.first_release"))
+				q.add(or, isLatest(q, latest, firstRelease))
 			case isPattern(v):
-				q.add(or, d.valueMatch(q, "i.first_release", v))
+				q.add(or, d.valueMatch(q, firstRelease, v))
 			default:
 				continue
 			}

@@ -94,10 +94,18 @@ func optionalMillis(t time.Time) int64 {
 	return millis(t)
 }
 
+// The issue figures of a project's releases, {cond} empty for all of
+// them or naming one. Each reads an index of issues by release that holds
+// the time it needs: for one release a range of it, for all of them the
+// project's entries in release order, never the issues themselves.
+const (
+	releaseNewIssuesSQL = `SELECT first_release, COUNT(*), MIN(first_seen) FROM issues WHERE project_id = $1{cond} GROUP BY first_release`
+	releaseLastEventSQL = `SELECT last_release, MAX(last_seen) FROM issues WHERE project_id = $1{cond} GROUP BY last_release`
+)
+
 // releaseFigures adds up the figures of a project's releases: of version,
 // or of all of them when version is empty. The caller has checked that
-// the reader may see the project. The issue figures read the project's
-// issues once, by the indexes that start with project_id.
+// the reader may see the project.
 func (d *DB) releaseFigures(ctx context.Context, projectID int64, version string) (map[string]ReleaseFigures, error) {
 	figs := map[string]ReleaseFigures{}
 	one := func(col string) (string, []any) {
@@ -134,7 +142,7 @@ func (d *DB) releaseFigures(ctx context.Context, projectID int64, version string
 		}
 		return rows.Err()
 	}
-	err := scan(`SELECT first_release, COUNT(*), MIN(first_seen) FROM issues WHERE project_id = $1{cond} GROUP BY first_release`, "first_release",
+	err := scan(releaseNewIssuesSQL, "first_release",
 		func(rows *sql.Rows, f *ReleaseFigures) (string, error) {
 			var (
 				v     string
@@ -145,7 +153,7 @@ func (d *DB) releaseFigures(ctx context.Context, projectID int64, version string
 			return v, err
 		})
 	if err == nil {
-		err = scan(`SELECT last_release, MAX(last_seen) FROM issues WHERE project_id = $1{cond} GROUP BY last_release`, "last_release",
+		err = scan(releaseLastEventSQL, "last_release",
 			func(rows *sql.Rows, f *ReleaseFigures) (string, error) {
 				var (
 					v    string
