@@ -81,6 +81,16 @@ func testFeedback(e *env) {
 	if n, err := db.CountIssueFeedback(ctx, System, issue); err != nil || n != 2 {
 		t.Errorf("CountIssueFeedback = %d, %v; want 2", n, err)
 	}
+	// With more feedback than the bound, the issue's events are read
+	// first instead, with the same answers.
+	db.feedbackFirstUpTo = 1
+	if got, _, err := db.ListIssueFeedback(ctx, System, issue, "", 0); err != nil || fmt.Sprint(feedbackIDs(got)) != "[fb-about-crash-2 fb-about-crash]" {
+		t.Errorf("ListIssueFeedback from the events = %v, %v; want both", feedbackIDs(got), err)
+	}
+	if n, err := db.CountIssueFeedback(ctx, System, issue); err != nil || n != 2 {
+		t.Errorf("CountIssueFeedback from the events = %d, %v; want 2", n, err)
+	}
+	db.feedbackFirstUpTo = 0
 	list, _, _ = db.ListProjectFeedback(ctx, System, e.project.ID, "", 0)
 	for _, f := range list {
 		if want := map[bool]int64{true: issue, false: 0}[f.AssociatedEventID != ""]; f.IssueID != want {

@@ -61,6 +61,8 @@ type DB struct {
 	// tagLimits lowers the bounds of tagBounds in tests; zero keeps the
 	// defaults.
 	tagLimits struct{ values, keys int64 }
+	// feedbackFirstUpTo lowers feedbackFirstMax in tests; zero keeps it.
+	feedbackFirstUpTo int
 }
 
 // OnAccessChange registers fn to run after every change through d that

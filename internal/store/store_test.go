@@ -477,6 +477,25 @@ func TestQueryPlans(t *testing.T) {
 	}
 }
 
+// TestIssueFeedbackPlan: counting an issue's feedback in a project with
+// little feedback reads the feedback and looks up its events by ID, never
+// the issue's events, which a busy issue has tens of thousands of. SQLite
+// only: PostgreSQL picks the join order by its statistics.
+func TestIssueFeedbackPlan(t *testing.T) {
+	db := openSQLiteTest(t)
+	e := newEnv(t, db)
+	issue := e.save("crash").IssueID
+	e.saveFeedback(feedbackReq(e.project.ID, "fb", newEventID(), "Broke", t0))
+	q, err := db.issueFeedbackCountQuery(context.Background(), Viewer{UserID: 7}, issue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := explain(t, db, planQuery{name: "feedback of an issue", sql: q.sql(), args: q.args})
+	if strings.Contains(plan, "events_issue_") || !strings.Contains(plan, "feedback_associated") || !strings.Contains(plan, "events_event_id") {
+		t.Errorf("plan reads the issue's events, or not the feedback first:\n%s", plan)
+	}
+}
+
 // TestPool checks that a second pool reaches the same database and serves
 // while every connection of the first is taken, which is what it is for.
 func TestPool(t *testing.T) {
