@@ -18,6 +18,16 @@ const (
 	SourceFlytrap Source = "flytrap"
 )
 
+// CurrentShape is the Shape this release's ingest gives the events it
+// queues. A queue message an older release queued (an upgrade while events
+// wait) holds only what that ingest kept: before shape 1 no mechanism tree
+// of an exception group, no native frame of an address alone, no log
+// template beside the text. Today's grouping then gives it another hash
+// than the one today's ingest gives the same error, and the processor
+// tells the store so (store.SaveRequest.FromOlderIngest). Bump it when
+// ingest starts keeping a field that grouping reads.
+const CurrentShape uint8 = 1
+
 // Event is one occurrence of an error, normalized from any supported SDK.
 // Everything in it came from an SDK and is untrusted.
 type Event struct {
@@ -60,6 +70,10 @@ type Event struct {
 	// when unknown. A Flag rather than a *bool shares the bools' word,
 	// which leaves room for Annotations within the size class.
 	Handled Flag `json:"handled,omitempty"`
+	// Shape is the revision of ingest's normalization that made the event:
+	// CurrentShape when this release's ingest queued it, 0 when a release
+	// before shapes were counted did. See CurrentShape.
+	Shape uint8 `json:"shape,omitempty"`
 	// MessageParams are logentry.params as the SDK sent them (a list for
 	// "%s" and "{}", an object for "%(name)s" and "{name}"), whether or not
 	// they fitted the template.

@@ -516,6 +516,7 @@ func (h *Handler) enqueue(ctx context.Context, pid int64, limiter *limiter, char
 	bodies := make([][]byte, len(events))
 	size := 0
 	for i, ev := range events {
+		ev.Shape = event.CurrentShape
 		body, err := event.Marshal(ev)
 		if err != nil {
 			// The decoder only produces encodable values; this is a

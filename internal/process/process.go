@@ -330,7 +330,8 @@ func group(_ context.Context, it *item) error {
 		Culprit:         scrub.IssueCulprit(it.ev, it.scrub),
 		UserKey:         userKey(it.ev.User),
 		// Only an event no issue has the hash of pays for this.
-		Previous: func() []string { return grouping.Previous(&it.ev, g.Hash) },
+		Previous:        func() []string { return grouping.Previous(&it.ev, g.Hash) },
+		FromOlderIngest: it.ev.Shape < event.CurrentShape,
 	}
 	return nil
 }

@@ -7,12 +7,25 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/grouping"
+	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/store"
 )
+
+// previousCase is a case of internal/grouping/testdata/previous.json: an
+// SDK's payload, the event ingest and the in-app stage made of it, and the
+// hash each grouping version gave it.
+type previousCase struct {
+	Name    string            `json:"name"`
+	Payload json.RawMessage   `json:"payload"`
+	Event   event.Event       `json:"event"`
+	Hashes  map[string]string `json:"hashes"`
+}
 
 // TestUpgradeKeepsIssuesEndToEnd upgrades to today's grouping on both
 // stores: each payload of internal/grouping/testdata/previous.json (a
@@ -29,12 +42,7 @@ func TestUpgradeKeepsIssuesEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cases []struct {
-		Name    string            `json:"name"`
-		Payload json.RawMessage   `json:"payload"`
-		Event   event.Event       `json:"event"`
-		Hashes  map[string]string `json:"hashes"`
-	}
+	var cases []previousCase
 	if err := json.Unmarshal(b, &cases); err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +94,83 @@ func TestUpgradeKeepsIssuesEndToEnd(t *testing.T) {
 				t.Errorf("%s (from %s): joined issue %d; issue %d has version %s, hash %s, %d events; want it joined, moved to %s, 2 events",
 					names[i], versions[i], row.IssueID, old[i], is.GroupingVersion, is.Fingerprint, is.Count, grouping.Version)
 			}
+		}
+	})
+}
+
+// TestUpgradeDrainsOlderIngestQueue upgrades while an event waits in the
+// queue: @sentry/node's AggregateError, whose issue release 2026-12 made,
+// was queued by that release's ingest, which kept no mechanism tree. Today's
+// processor groups it as a chain (2026-12e's hash), so it must join the
+// issue without moving it there: the same error posted to today's ingest
+// groups as a tree (2026-12f on), and finds the issue by the 2026-12 hash
+// only while the issue still has it.
+func TestUpgradeDrainsOlderIngestQueue(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "grouping", "testdata", "previous.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []previousCase
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(cases, func(c previousCase) bool {
+		return c.Name == "exception group, node many"
+	})
+	if i < 0 {
+		t.Fatal("previous.json has no node AggregateError")
+	}
+	c := cases[i]
+	var payload bytes.Buffer
+	if err := json.Compact(&payload, c.Payload); err != nil {
+		t.Fatal(err)
+	}
+	// The event as 2026-12's ingest queued it: no tree, no shape.
+	queued := c.Event
+	queued.Exceptions = slices.Clone(c.Event.Exceptions)
+	for j, ex := range queued.Exceptions {
+		if ex.Mechanism != nil {
+			m := *ex.Mechanism
+			m.ExceptionID, m.ParentID, m.IsExceptionGroup, m.Source = nil, nil, false, ""
+			queued.Exceptions[j].Mechanism = &m
+		}
+	}
+	queued.Shape = 0
+	if h := grouping.Group(&queued).Hash; h == c.Hashes["2026-12"] || h == grouping.Group(&c.Event).Hash {
+		t.Fatalf("today's hash of the queued event, %s, is one of the others: nothing to test", h)
+	}
+	onEachStore(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, boot := devServerOn(t, db)
+		issue, err := db.SaveEvent(ctx, store.SaveRequest{Event: &event.Event{EventID: fmt.Sprintf("%032x", 1000), ProjectID: boot.Project.ID, Level: "error"},
+			Fingerprint: c.Hashes["2026-12"], GroupingVersion: "2026-12", Title: "AggregateError: many"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued.EventID, queued.ProjectID = fmt.Sprintf("%032x", 1001), boot.Project.ID
+		queued.Timestamp, queued.Received = time.Now().UTC(), time.Now().UTC()
+		body, err := json.Marshal(&queued)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := queue.NewLocal(db, queue.Options{})
+		err = q.Enqueue(ctx, body)
+		q.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		posted := postEvents(t, s, db, boot, payload.String())[0]
+		left, err := db.GetEvent(ctx, store.System, queued.EventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		is, err := db.GetIssue(ctx, store.System, issue.IssueID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left.IssueID != issue.IssueID || posted.IssueID != issue.IssueID || is.Count != 3 || is.GroupingVersion != grouping.Version {
+			t.Errorf("queued event in issue %d, posted in %d; issue %d has %d events, version %s; want both in it, 3 events, %s",
+				left.IssueID, posted.IssueID, issue.IssueID, is.Count, is.GroupingVersion, grouping.Version)
 		}
 	})
 }

@@ -368,3 +368,60 @@ func testPreviousFingerprints(e *env) {
 		t.Errorf("an event of another project: %+v, %v; want a new issue of its own", res, err)
 	}
 }
+
+// testPreviousFromOlderIngest: an event the release before an upgrade
+// queued (FromOlderIngest) takes the issue of its previous hash under an
+// older-ingest version, so today's ingest's event of the same error, whose
+// previous hashes hold the older ingest's, takes it over as an old issue;
+// the older ingest's next event finds it by its hash. An issue an older
+// ingest's event made is today's once today's event has its hash, and an
+// issue of today's version is no old issue to an older ingest's event.
+func testPreviousFromOlderIngest(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	queued := func(fp string, previous ...string) SaveRequest {
+		req := request(e.project.ID, fp)
+		req.GroupingVersion = "test-2"
+		req.Previous = func() []string { return previous }
+		req.FromOlderIngest = true
+		return req
+	}
+	today := func(fp string, previous ...string) SaveRequest {
+		req := request(e.project.ID, fp)
+		req.GroupingVersion = "test-2"
+		req.Previous = func() []string { return previous }
+		return req
+	}
+	check := func(what string, req SaveRequest, issue int64, fp, version string, count int64) {
+		t.Helper()
+		res, err := db.SaveEvent(ctx, req)
+		if err != nil || res.IssueID != issue || res.NewIssue {
+			t.Errorf("%s: %+v, %v; want issue %d, not new", what, res, err, issue)
+		}
+		if is := e.issue(issue); is.Fingerprint != fp || is.GroupingVersion != version || is.Count != count {
+			t.Errorf("%s: issue has fingerprint %q, version %q, count %d; want %s, %s, %d", what, is.Fingerprint, is.GroupingVersion, is.Count, fp, version, count)
+		}
+	}
+
+	old := e.save("old-hash").IssueID
+	check("queued event of an older ingest", queued("older-ingest-hash", "old-hash"), old, "older-ingest-hash", "test-2+older-ingest", 2)
+	check("its next queued event", queued("older-ingest-hash", "old-hash"), old, "older-ingest-hash", "test-2+older-ingest", 3)
+	check("today's ingest's event", today("new-hash", "older-ingest-hash", "old-hash"), old, "new-hash", "test-2", 4)
+
+	res, err := db.SaveEvent(ctx, queued("made-by-older-ingest"))
+	if err != nil || !res.NewIssue {
+		t.Fatalf("queued event of a new error: %+v, %v; want a new issue", res, err)
+	}
+	check("today's event of its hash", today("made-by-older-ingest"), res.IssueID, "made-by-older-ingest", "test-2", 2)
+	if got, err := db.SaveEvent(ctx, queued("other-hash", "made-by-older-ingest")); err != nil || got.IssueID == res.IssueID || !got.NewIssue {
+		t.Errorf("queued event whose previous hash is a group of today's: %+v, %v; want a new issue, not issue %d", got, err, res.IssueID)
+	}
+
+	// An issue merged into another before the upgrade.
+	gone := e.save("merged-old-hash").IssueID
+	kept := e.save("kept-hash").IssueID
+	if _, err := db.MergeIssues(ctx, System, e.project.ID, []int64{kept, gone}, kept); err != nil {
+		t.Fatal(err)
+	}
+	check("queued event of a merged issue", queued("merged-older-ingest-hash", "merged-old-hash"), kept, "kept-hash", "test-1", 3)
+	check("today's event of the merged issue", today("merged-new-hash", "merged-older-ingest-hash"), kept, "kept-hash", "test-1", 4)
+}

@@ -38,6 +38,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"SaveBatchRollback", testSaveBatchRollback},
 		{"SaveBatchAggregates", testSaveBatchAggregates},
 		{"PreviousFingerprints", testPreviousFingerprints},
+		{"PreviousFromOlderIngest", testPreviousFromOlderIngest},
 		{"ConcurrentBatches", testConcurrentBatches},
 		{"Regression", testRegression},
 		{"Authorization", testAuthorization},

@@ -307,6 +307,7 @@ func prepare(req SaveRequest) (saving, error) {
 		projectID:   ev.ProjectID,
 		fingerprint: key(req.Fingerprint),
 		grouping:    truncate(req.GroupingVersion, MaxTagLength),
+		today:       truncate(req.GroupingVersion, MaxTagLength),
 		title:       truncate(title, MaxTitleLength),
 		culprit:     truncate(culprit, MaxTitleLength),
 		level:       level,
@@ -318,6 +319,9 @@ func prepare(req SaveRequest) (saving, error) {
 		payload:     payload,
 		previous:    req.Previous,
 	}
+	if req.FromOlderIngest {
+		s.grouping = truncate(olderIngestVersion(req.GroupingVersion), MaxTagLength)
+	}
 	s.tags = eventTags(ev, s.level, s.release, s.env)
 	for _, t := range s.tags {
 		if t.Key == "environment" {
@@ -327,11 +331,22 @@ func prepare(req SaveRequest) (saving, error) {
 	return s, nil
 }
 
+// olderIngestVersion is the grouping version an issue gets from an event
+// that an older release's ingest queued (SaveRequest.FromOlderIngest),
+// grouped by the rules of version: its hash may not be the one today's
+// ingest gives the same error, whose events then still take the issue
+// over as one of an earlier version (adoptIssue), or confirm its hash
+// (confirmIssue).
+func olderIngestVersion(version string) string { return version + "+older-ingest" }
+
 // saving is a SaveRequest cleaned and ready for SQL.
 type saving struct {
-	eventID, fingerprint, grouping string
-	title, culprit, level          string
-	release, env, userKey          string
+	eventID, fingerprint string
+	// grouping is the grouping version the event's issue gets: today's,
+	// or olderIngestVersion(today) for an event of an older ingest.
+	grouping, today       string
+	title, culprit, level string
+	release, env, userKey string
 	// envTag is the environment tag's value, which the environment filter
 	// matches: env, or an SDK's environment tag on an event without one.
 	envTag                  string
@@ -571,7 +586,10 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 		// Two processes may create the same issue at once: the loser's
 		// insert does nothing (PostgreSQL first waits for the winner to
 		// commit) and it then reads the winner's row.
-		id, err := d.findIssue(ctx, tx, k)
+		id, version, err := d.findIssue(ctx, tx, k)
+		if err == nil && version != s.grouping && version == olderIngestVersion(s.today) {
+			err = confirmIssue(ctx, tx, id, s.today)
+		}
 		if errors.Is(err, sql.ErrNoRows) && s.previous != nil {
 			id, err = d.adoptIssue(ctx, tx, k, s)
 		}
@@ -600,18 +618,30 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 	return issues, nil
 }
 
-// findIssue returns the ID of k's issue, that of the issue its fingerprint
-// was merged into when no issue has it, or sql.ErrNoRows. On PostgreSQL it
+// confirmIssue gives issue id, made by an event of an older ingest whose
+// hash an event of today's ingest has too, today's grouping version: its
+// hash is today's, and no event whose previous hash it is may take it over.
+func confirmIssue(ctx context.Context, tx *sql.Tx, id int64, today string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE issues SET grouping_version = $2 WHERE id = $1`, id, today)
+	return err
+}
+
+// findIssue returns the ID and grouping version of k's issue, or of the
+// issue its fingerprint was merged into when no issue has it, or
+// sql.ErrNoRows. On PostgreSQL it
 // locks the issue row as the events' foreign key would (FOR KEY SHARE, so
 // taking it earlier costs nothing), which makes a concurrent MergeIssues
 // or DeleteIssue wait for this batch, or this batch wait for it and then
 // find the issue gone: the lookup then runs again and finds where the
 // merge put the fingerprint. Merges are read only on a miss, which only
 // the first event of an issue has.
-func (d *DB) findIssue(ctx context.Context, tx *sql.Tx, k issueKey) (int64, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE project_id = $1 AND fingerprint = $2`+d.forKeyShare(),
-		k.projectID, k.fingerprint).Scan(&id)
+func (d *DB) findIssue(ctx context.Context, tx *sql.Tx, k issueKey) (int64, string, error) {
+	var (
+		id      int64
+		version string
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, grouping_version FROM issues WHERE project_id = $1 AND fingerprint = $2`+d.forKeyShare(),
+		k.projectID, k.fingerprint).Scan(&id, &version)
 	// Each turn follows a merge that committed since the one before, and
 	// merges are rare: a few turns are more than enough.
 	for turn := 0; errors.Is(err, sql.ErrNoRows) && turn < 3; turn++ {
@@ -619,14 +649,14 @@ func (d *DB) findIssue(ctx context.Context, tx *sql.Tx, k issueKey) (int64, erro
 		err = tx.QueryRowContext(ctx, `SELECT issue_id FROM issue_merges WHERE project_id = $1 AND fingerprint = $2`,
 			k.projectID, k.fingerprint).Scan(&target)
 		if err != nil {
-			return 0, err
+			return 0, "", err
 		}
-		err = tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE id = $1`+d.forKeyShare(), target).Scan(&id)
+		err = tx.QueryRowContext(ctx, `SELECT id, grouping_version FROM issues WHERE id = $1`+d.forKeyShare(), target).Scan(&id, &version)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("issue of fingerprint %q is being merged: %w", k.fingerprint, errMerging)
+		return 0, "", fmt.Errorf("issue of fingerprint %q is being merged: %w", k.fingerprint, errMerging)
 	}
-	return id, err
+	return id, version, err
 }
 
 // errMerging makes SaveBatch run a batch again when the issue one of its
@@ -643,8 +673,9 @@ func (d *DB) forKeyShare() string {
 }
 
 // adoptIssue moves the issue of k's project that has one of s's previous
-// grouping hashes, and was made under another grouping version than s's,
-// to k's hash and returns its ID, or sql.ErrNoRows when none has. An issue
+// grouping hashes, and was made under another grouping version than s's
+// (today's, or an older ingest's under today's rules), to k's hash and
+// returns its ID, or sql.ErrNoRows when none has. An issue
 // of s's own version with such a hash is no old issue but another group
 // of today's rules (a native crash without frames is one, whose hash is
 // what a crash with frames had before frames took part): taking it would
@@ -657,9 +688,10 @@ func (d *DB) adoptIssue(ctx context.Context, tx *sql.Tx, k issueKey, s *saving) 
 	for _, h := range s.previous() {
 		var id int64
 		err := tx.QueryRowContext(ctx, `UPDATE issues SET fingerprint = $3, grouping_version = $4
-			WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $4 RETURNING id`, k.projectID, key(h), k.fingerprint, s.grouping).Scan(&id)
+			WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $4 AND grouping_version <> $5 RETURNING id`,
+			k.projectID, key(h), k.fingerprint, s.grouping, s.today).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
-			id, err = d.followMerge(ctx, tx, k, key(h), s.grouping)
+			id, err = d.followMerge(ctx, tx, k, key(h), s)
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return id, err
@@ -669,16 +701,17 @@ func (d *DB) adoptIssue(ctx context.Context, tx *sql.Tx, k issueKey, s *saving) 
 }
 
 // followMerge returns the issue that the issue of k's project with the old
-// hash h, made under another grouping version than grouping, was merged
-// into, or sql.ErrNoRows. The merged issue is gone, so its hash cannot
+// hash h, made under another grouping version than s's (as adoptIssue
+// tells them), was merged into, or sql.ErrNoRows. The merged issue is gone, so its hash cannot
 // move to k's as adoptIssue moves an issue's: k's hash is recorded as
 // merged into that issue too, which findIssue then finds for the events
 // that follow without asking for previous hashes again. Its old hash
 // stays recorded for events still grouped the old way.
-func (d *DB) followMerge(ctx context.Context, tx *sql.Tx, k issueKey, h, grouping string) (int64, error) {
+func (d *DB) followMerge(ctx context.Context, tx *sql.Tx, k issueKey, h string, s *saving) (int64, error) {
 	var mergedID, target int64
 	err := tx.QueryRowContext(ctx, `SELECT merged_id, issue_id FROM issue_merges
-		WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $3`, k.projectID, h, grouping).Scan(&mergedID, &target)
+		WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $3 AND grouping_version <> $4`,
+		k.projectID, h, s.grouping, s.today).Scan(&mergedID, &target)
 	if err != nil {
 		return 0, err
 	}
@@ -694,7 +727,7 @@ func (d *DB) followMerge(ctx context.Context, tx *sql.Tx, k issueKey, h, groupin
 	// A concurrent batch that recorded k's hash first recorded the same.
 	_, err = tx.ExecContext(ctx, `INSERT INTO issue_merges (project_id, fingerprint, merged_id, issue_id, merged_at, grouping_version)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, fingerprint) DO NOTHING`,
-		k.projectID, k.fingerprint, mergedID, id, millis(nowUTC()), grouping)
+		k.projectID, k.fingerprint, mergedID, id, millis(nowUTC()), s.grouping)
 	return id, err
 }
 

@@ -344,6 +344,16 @@ type SaveRequest struct {
 	// then moves to Fingerprint and takes the event, so that upgrading
 	// Flytrap neither splits it nor reports it as new.
 	Previous func() []string
+	// FromOlderIngest says the release before an upgrade queued the event
+	// (event.Event.Shape), so it may lack fields that today's grouping
+	// reads and Fingerprint may not be the hash today's ingest gives its
+	// error. Its issue, found by a previous hash or made, gets grouping
+	// version GroupingVersion+"+older-ingest": the events of today's
+	// ingest take it over as they take an issue of an earlier version, or
+	// confirm it (GroupingVersion) when they have its hash. Stamped with
+	// today's version, it would be out of their reach and they would open
+	// a second issue.
+	FromOlderIngest bool
 }
 
 // SaveResult says what saving one event did and, unless it was a
