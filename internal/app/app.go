@@ -73,6 +73,11 @@ const (
 	JobMonitors = "monitors"
 )
 
+// MaxMonitorsLag is how far the monitors job judges behind the clock while
+// the queue holds older messages (Config.QueueOldest): a message that
+// keeps failing must not stop monitors from being judged at all.
+const MaxMonitorsLag = time.Hour
+
 // DefaultMonitorsEvery is how often the monitors job runs: a missed
 // check-in is noticed within this much of its margin's end.
 const DefaultMonitorsEvery = 30 * time.Second
@@ -118,6 +123,13 @@ type Config struct {
 	// SessionPruneEvery is how often expired sessions are deleted
 	// (0: DefaultSessionPruneEvery).
 	SessionPruneEvery time.Duration
+	// QueueOldest, when set, says when the oldest message still in the
+	// event queue was enqueued (false: none). The monitors job judges as
+	// of then, at most MaxMonitorsLag behind, rather than now: a check-in
+	// waiting in the queue (a backlog, or the queue a stopped or upgraded
+	// server left) is not yet stored, and its run would be written missed
+	// and alerted as failing before the workers reach it.
+	QueueOldest func(ctx context.Context) (time.Time, bool, error)
 	// MonitorsEvery is how often the monitors job runs (0:
 	// DefaultMonitorsEvery).
 	MonitorsEvery time.Duration
@@ -319,7 +331,20 @@ func (a *App) registerJobs() {
 		every = DefaultMonitorsEvery
 	}
 	a.jobs.Add(Job{Name: JobMonitors, Every: every, Run: func(ctx context.Context, now time.Time) error {
-		ts, err := a.db.JudgeMonitors(ctx, now)
+		at := now
+		if a.cfg.QueueOldest != nil {
+			oldest, ok, err := a.cfg.QueueOldest(ctx)
+			if err != nil {
+				return err
+			}
+			if ok && oldest.Before(at) {
+				at = oldest
+				if floor := now.Add(-MaxMonitorsLag); at.Before(floor) {
+					at = floor
+				}
+			}
+		}
+		ts, err := a.db.JudgeMonitors(ctx, at)
 		for _, t := range ts {
 			a.log.Info("monitor status changed", "project", t.Monitor.ProjectID, "monitor", t.Monitor.Slug,
 				"environment", t.Environment.Name, "status", t.Environment.Status, "check_in", t.CheckIn.Status)

@@ -301,3 +301,53 @@ func TestMonitorsJobPerEnvironment(t *testing.T) {
 		t.Errorf("log:\n%s\nwant staging's missed run alone logged", &logs)
 	}
 }
+
+// TestMonitorsJobJudgesAsOfTheQueue: while the queue holds a message
+// enqueued before a run's margin ended, the run's check-in may be in it,
+// so the monitors job does not write the run missed; it does once the
+// queue's oldest message is younger, and a message older than
+// MaxMonitorsLag holds it back no further.
+func TestMonitorsJobJudgesAsOfTheQueue(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	cfg := &event.MonitorConfig{ScheduleType: event.ScheduleInterval, Interval: 1, Unit: "hour", MarginMinutes: 5, MaxRuntimeMinutes: 30,
+		FailureThreshold: 1, RecoveryThreshold: 1}
+	for _, tc := range []struct {
+		name       string
+		lastOK     time.Duration // before now; the next run is due an hour after
+		oldest     time.Duration // before now; 0 for an empty queue
+		wantMissed bool
+	}{
+		{"queue empty", 70 * time.Minute, 0, true},
+		{"message from before the margin ended", 70 * time.Minute, 8 * time.Minute, false},
+		{"message from after the margin ended", 70 * time.Minute, time.Minute, true},
+		{"message older than the lag allowed", 3 * time.Hour, 4 * time.Hour, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := openDB(t)
+			p, err := db.CreateProject(ctx, "cron")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ci := event.CheckIn{ID: strings.Repeat("ab", 16), Slug: "sync", Status: event.CheckInOK, Config: cfg, Received: now.Add(-tc.lastOK)}
+			if _, err := db.SaveCheckIns(ctx, []store.CheckInRequest{{ProjectID: p.ID, CheckIn: ci}}); err != nil {
+				t.Fatal(err)
+			}
+			oldest := func(context.Context) (time.Time, bool, error) {
+				return now.Add(-tc.oldest), tc.oldest > 0, nil
+			}
+			var logs bytes.Buffer
+			a := New(db, Config{Now: func() time.Time { return now }, QueueOldest: oldest, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+			for _, j := range a.Jobs().jobs {
+				if j.Name == JobMonitors {
+					if err := j.Run(ctx, now); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if got := strings.Contains(logs.String(), "status=failing check_in=missed"); got != tc.wantMissed {
+				t.Errorf("missed written: %v, want %v; log:\n%s", got, tc.wantMissed, &logs)
+			}
+		})
+	}
+}

@@ -215,6 +215,22 @@ func (q *Local) Close() error {
 	return q.wdb.Close()
 }
 
+// Oldest returns when the oldest message still in the queue (waiting, held
+// by a consumer or waiting for a retry) was enqueued, and false when the
+// queue is empty: what was received before it has been processed. The
+// head of the queue is read by its primary key, whatever the backlog.
+func (q *Local) Oldest(ctx context.Context) (time.Time, bool, error) {
+	var at int64
+	err := q.db.QueryRowContext(ctx, `SELECT enqueued_at FROM queue_messages ORDER BY id LIMIT 1`).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("queue: oldest message: %w", err)
+	}
+	return time.UnixMilli(at).UTC(), true, nil
+}
+
 // Pending returns how many messages wait to be processed (visible or held
 // by a consumer), from a counter rather than a query, so ingest can check
 // it on every request.

@@ -81,6 +81,7 @@ func runQueueTests(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"PendingRecountedWithTwoProcesses", testPendingRecountedWithTwoProcesses},
 		{"AckBatch", testAckBatch},
 		{"ReceiveByteBudget", testReceiveByteBudget},
+		{"Oldest", testOldest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -505,4 +506,35 @@ func testReceiveByteBudget(t *testing.T, db *store.DB) {
 			t.Errorf("budget %d, bodies %v: claims of %v messages, want %v", tt.budget, tt.sizes, got, tt.want)
 		}
 	}
+}
+
+// testOldest: Oldest is when the first message still in the queue was
+// enqueued, whether waiting or received and not yet acknowledged, and
+// false once every message is acknowledged.
+func testOldest(t *testing.T, db *store.DB) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	q := newQueue(t, db, c, 5)
+	want := func(at time.Time, ok bool) {
+		t.Helper()
+		got, gotOK, err := q.Oldest(ctx)
+		if err != nil || gotOK != ok || !got.Equal(at) {
+			t.Errorf("Oldest = %v, %v, %v; want %v, %v", got, gotOK, err, at, ok)
+		}
+	}
+	want(time.Time{}, false)
+	first := c.Now()
+	enqueue(t, q, "a")
+	c.Advance(time.Minute)
+	enqueue(t, q, "b")
+	want(first, true)
+	msgs := receive(t, q, 1)
+	want(first, true)
+	if err := q.Ack(ctx, msgs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	want(first.Add(time.Minute), true)
+	if err := q.Ack(ctx, receive(t, q, 1)[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	want(time.Time{}, false)
 }

@@ -183,6 +183,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		Retention:         cfg.Retention,
 		SessionPruneEvery: cfg.SessionPruneEvery,
 		MonitorsEvery:     cfg.MonitorsEvery,
+		QueueOldest:       s.queue.Oldest,
 		SQLiteSpaceEvery:  cfg.SQLiteSpaceEvery,
 		DataDir:           cfg.DataDir,
 		MinFreeBytes:      cfg.MinFreeBytes,
