@@ -416,6 +416,27 @@ func testPreviousFromOlderIngest(e *env) {
 		t.Errorf("queued event whose previous hash is a group of today's: %+v, %v; want a new issue, not issue %d", got, err, res.IssueID)
 	}
 
+	// Today's event first: a queued event saved after it still finds the
+	// issue, by the hash the issue had, which today's events of another
+	// group (split from it by the change) do not follow.
+	moved := e.save("moved-old-hash").IssueID
+	check("today's event before the queued one", today("moved-new-hash", "moved-old-hash"), moved, "moved-new-hash", "test-2", 2)
+	check("queued event after today's", queued("moved-older-ingest-hash", "moved-old-hash"), moved, "moved-new-hash", "test-2", 3)
+	check("queued event of the old hash", queued("moved-old-hash"), moved, "moved-new-hash", "test-2", 4)
+	split, err := db.SaveEvent(ctx, today("split-new-hash", "moved-old-hash"))
+	if err != nil || split.IssueID == moved || !split.NewIssue {
+		t.Errorf("today's event of a group split from the moved issue: %+v, %v; want a new issue, not issue %d", split, err, moved)
+	}
+	same, err := db.SaveEvent(ctx, today("moved-old-hash"))
+	if err != nil || same.IssueID == moved || !same.NewIssue {
+		t.Errorf("today's event of the moved issue's old hash: %+v, %v; want a new issue, not issue %d", same, err, moved)
+	}
+	// Its hash is still an alias of the moved issue: merging it takes
+	// the hash over.
+	if _, err := db.MergeIssues(ctx, System, e.project.ID, []int64{split.IssueID, same.IssueID}, split.IssueID); err != nil {
+		t.Errorf("merging an issue whose hash is another's alias: %v", err)
+	}
+
 	// An issue merged into another before the upgrade.
 	gone := e.save("merged-old-hash").IssueID
 	kept := e.save("kept-hash").IssueID

@@ -475,8 +475,13 @@ func (d *DB) foldIssues(ctx context.Context, tx *sql.Tx, projectID int64, primar
 		if i.ID == primary.ID {
 			continue
 		}
+		// The fingerprint may be an alias of another issue, the hash it
+		// had before a grouping change (see adoptIssue), which today's
+		// events do not follow: the merge takes it over.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO issue_merges (project_id, fingerprint, merged_id, issue_id, merged_at, grouping_version)
-			VALUES ($1, $2, $3, $4, $5, $6)`, projectID, i.Fingerprint, i.ID, primary.ID, now, i.GroupingVersion); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, fingerprint) DO UPDATE SET merged_id = excluded.merged_id,
+			issue_id = excluded.issue_id, merged_at = excluded.merged_at, grouping_version = excluded.grouping_version`,
+			projectID, i.Fingerprint, i.ID, primary.ID, now, i.GroupingVersion); err != nil {
 			return Issue{}, err
 		}
 	}

@@ -586,7 +586,7 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 		// Two processes may create the same issue at once: the loser's
 		// insert does nothing (PostgreSQL first waits for the winner to
 		// commit) and it then reads the winner's row.
-		id, version, err := d.findIssue(ctx, tx, k)
+		id, version, err := d.findIssue(ctx, tx, k, s.grouping != s.today)
 		if err == nil && version != s.grouping && version == olderIngestVersion(s.today) {
 			err = confirmIssue(ctx, tx, id, s.today)
 		}
@@ -628,14 +628,16 @@ func confirmIssue(ctx context.Context, tx *sql.Tx, id int64, today string) error
 
 // findIssue returns the ID and grouping version of k's issue, or of the
 // issue its fingerprint was merged into when no issue has it, or
-// sql.ErrNoRows. On PostgreSQL it
+// sql.ErrNoRows. The hash an issue had before a grouping change moved it
+// (an alias, see adoptIssue) leads there only the events of an older
+// ingest (olderIngest). On PostgreSQL it
 // locks the issue row as the events' foreign key would (FOR KEY SHARE, so
 // taking it earlier costs nothing), which makes a concurrent MergeIssues
 // or DeleteIssue wait for this batch, or this batch wait for it and then
 // find the issue gone: the lookup then runs again and finds where the
 // merge put the fingerprint. Merges are read only on a miss, which only
 // the first event of an issue has.
-func (d *DB) findIssue(ctx context.Context, tx *sql.Tx, k issueKey) (int64, string, error) {
+func (d *DB) findIssue(ctx context.Context, tx *sql.Tx, k issueKey, olderIngest bool) (int64, string, error) {
 	var (
 		id      int64
 		version string
@@ -646,7 +648,7 @@ func (d *DB) findIssue(ctx context.Context, tx *sql.Tx, k issueKey) (int64, stri
 	// merges are rare: a few turns are more than enough.
 	for turn := 0; errors.Is(err, sql.ErrNoRows) && turn < 3; turn++ {
 		var target int64
-		err = tx.QueryRowContext(ctx, `SELECT issue_id FROM issue_merges WHERE project_id = $1 AND fingerprint = $2`,
+		err = tx.QueryRowContext(ctx, `SELECT issue_id FROM issue_merges WHERE project_id = $1 AND fingerprint = $2`+notAlias(olderIngest),
 			k.projectID, k.fingerprint).Scan(&target)
 		if err != nil {
 			return 0, "", err
@@ -657,6 +659,19 @@ func (d *DB) findIssue(ctx context.Context, tx *sql.Tx, k issueKey) (int64, stri
 		return 0, "", fmt.Errorf("issue of fingerprint %q is being merged: %w", k.fingerprint, errMerging)
 	}
 	return id, version, err
+}
+
+// notAlias is the condition on issue_merges that leaves out aliases, the
+// hashes issues had before a grouping change moved them (merged_id 0, see
+// adoptIssue), unless olderIngest: to today's events such a hash is
+// another group's when the change split the issue, which then goes on
+// with the first group to arrive only. An event an older ingest queued
+// grouped as the old release grouped it, so the alias is its issue.
+func notAlias(olderIngest bool) string {
+	if olderIngest {
+		return ""
+	}
+	return " AND merged_id <> 0"
 }
 
 // errMerging makes SaveBatch run a batch again when the issue one of its
@@ -683,13 +698,22 @@ func (d *DB) forKeyShare() string {
 // leads to that one (followMerge). The first previous hash found wins:
 // they are newest first. A concurrent transaction that created k's issue
 // meanwhile makes the update fail on the unique key, and the batch is
-// saved again, finding it.
+// saved again, finding it. The hash the issue leaves is kept as an alias
+// of it in issue_merges (merged_id 0, with the version it was made
+// under), for the events an older ingest queued before an upgrade, which
+// may be saved after today's first (see notAlias).
 func (d *DB) adoptIssue(ctx context.Context, tx *sql.Tx, k issueKey, s *saving) (int64, error) {
 	for _, h := range s.previous() {
-		var id int64
-		err := tx.QueryRowContext(ctx, `UPDATE issues SET fingerprint = $3, grouping_version = $4
-			WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $4 AND grouping_version <> $5 RETURNING id`,
-			k.projectID, key(h), k.fingerprint, s.grouping, s.today).Scan(&id)
+		var (
+			id  int64
+			was string
+		)
+		err := tx.QueryRowContext(ctx, `SELECT id, grouping_version FROM issues
+			WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $3 AND grouping_version <> $4`+d.forUpdate(),
+			k.projectID, key(h), s.grouping, s.today).Scan(&id, &was)
+		if err == nil {
+			err = moveIssue(ctx, tx, k, id, key(h), was, s.grouping)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			id, err = d.followMerge(ctx, tx, k, key(h), s)
 		}
@@ -698,6 +722,17 @@ func (d *DB) adoptIssue(ctx context.Context, tx *sql.Tx, k issueKey, s *saving) 
 		}
 	}
 	return 0, sql.ErrNoRows
+}
+
+// moveIssue gives issue id, found by its old hash h made under grouping
+// version was, k's hash and grouping, and keeps h as its alias.
+func moveIssue(ctx context.Context, tx *sql.Tx, k issueKey, id int64, h, was, grouping string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE issues SET fingerprint = $2, grouping_version = $3 WHERE id = $1`, id, k.fingerprint, grouping); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO issue_merges (project_id, fingerprint, merged_id, issue_id, merged_at, grouping_version)
+		VALUES ($1, $2, 0, $3, $4, $5) ON CONFLICT (project_id, fingerprint) DO NOTHING`, k.projectID, h, id, millis(nowUTC()), was)
+	return err
 }
 
 // followMerge returns the issue that the issue of k's project with the old
@@ -710,7 +745,7 @@ func (d *DB) adoptIssue(ctx context.Context, tx *sql.Tx, k issueKey, s *saving) 
 func (d *DB) followMerge(ctx context.Context, tx *sql.Tx, k issueKey, h string, s *saving) (int64, error) {
 	var mergedID, target int64
 	err := tx.QueryRowContext(ctx, `SELECT merged_id, issue_id FROM issue_merges
-		WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $3 AND grouping_version <> $4`,
+		WHERE project_id = $1 AND fingerprint = $2 AND grouping_version <> $3 AND grouping_version <> $4`+notAlias(s.grouping != s.today),
 		k.projectID, h, s.grouping, s.today).Scan(&mergedID, &target)
 	if err != nil {
 		return 0, err
