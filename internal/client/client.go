@@ -118,7 +118,8 @@ type Error struct {
 	// Code is the server's error code (apitypes.Code*); empty when the
 	// answer was not Flytrap's JSON (a proxy's error page).
 	Code string
-	// Message is the server's message, meant for a person.
+	// Message is the server's message, meant for a person; without a
+	// Code, what answered instead of Flytrap and what that may mean.
 	Message string
 	// RetryAfter is the server's Retry-After, zero without one.
 	RetryAfter time.Duration
@@ -136,6 +137,10 @@ func (e *Error) Error() string {
 	}
 	return e.Message
 }
+
+// IsGateway reports whether e is a proxy's answer for a server behind it
+// that did not answer: a 502, 503 or 504 without Flytrap's JSON.
+func (e *Error) IsGateway() bool { return e.Code == "" && gatewayStatus(e.Status) }
 
 // HasCode reports whether err is an *Error with the code.
 func HasCode(err error, code string) bool {
@@ -220,7 +225,11 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 		return &UnreachableError{URL: c.base.String(), Err: err}
 	}
 	if resp.StatusCode >= 300 {
-		return answerError(resp, raw, c.now())
+		e := answerError(resp, raw, c.now())
+		if e.Code == "" {
+			e.Message = notFlytrap(method, req.URL, resp.StatusCode)
+		}
+		return e
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
@@ -239,6 +248,29 @@ func answerError(resp *http.Response, raw []byte, now time.Time) *Error {
 		e.Code, e.Message, e.MergedInto, e.Merged = body.Error.Code, body.Error.Message, body.Error.MergedInto, body.Error.Merged
 	}
 	return e
+}
+
+// notFlytrap is the message of an error answer that is not Flytrap's JSON,
+// which only a server other than Flytrap sends: the URL is wrong (another
+// site, or a proxy's path without the prefix it serves Flytrap under), or a
+// proxy answered for a Flytrap server behind it that is down. The URL
+// shows the path asked, so a wrong prefix is there to see; the query is
+// left out as it is no help.
+func notFlytrap(method string, u *url.URL, status int) string {
+	asked := *u
+	asked.RawQuery, asked.User = "", nil
+	why := "not a Flytrap server, or not Flytrap's path on it"
+	if gatewayStatus(status) {
+		why = "a proxy, whose Flytrap server behind it is down or unreachable"
+	}
+	return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON: %s", method, asked.String(), status, http.StatusText(status), why)
+}
+
+// gatewayStatus reports whether status is what a proxy answers when the
+// server behind it does not: 502 Bad Gateway, 503 Service Unavailable or
+// 504 Gateway Timeout.
+func gatewayStatus(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 }
 
 // retryAfter parses a Retry-After header: seconds or an HTTP date.

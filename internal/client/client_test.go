@@ -112,8 +112,19 @@ func TestErrors(t *testing.T) {
 	}))
 	defer html.Close()
 	c, _ = New(html.URL, "t", WithRetries(0, 0))
-	if _, err := c.Me(context.Background()); !errors.As(err, &e) || e.Status != 502 || e.Code != "" || e.Error() != "HTTP 502 Bad Gateway" {
+	if _, err := c.Me(context.Background()); !errors.As(err, &e) || e.Status != 502 || e.Code != "" || !e.IsGateway() ||
+		e.Error() != "GET "+html.URL+"/api/v1/me answered HTTP 502 Bad Gateway without Flytrap's JSON: a proxy, whose Flytrap server behind it is down or unreachable" {
 		t.Errorf("proxy error: %#v", err)
+	}
+	// A 404 page of another site, or of a proxy's path without the
+	// prefix it serves Flytrap under, names the URL asked, without its
+	// query.
+	other := httptest.NewServer(http.NotFoundHandler())
+	defer other.Close()
+	c, _ = New(other.URL+"/wrong", "t", WithRetries(0, 0))
+	if _, err := c.Issues(context.Background(), 1, IssueQuery{Status: "all"}, ""); !errors.As(err, &e) || e.Status != 404 || e.Code != "" || e.IsGateway() ||
+		e.Error() != "GET "+other.URL+"/wrong/api/v1/projects/1/issues answered HTTP 404 Not Found without Flytrap's JSON: not a Flytrap server, or not Flytrap's path on it" {
+		t.Errorf("not flytrap: %#v", err)
 	}
 
 	// Nothing listening.

@@ -120,6 +120,15 @@ func apiExit(err error) (int, string, bool) {
 		return ExitUnreachable, "check that the server is running and the URL is right (flytrap login URL, or FLYTRAP_URL)", true
 	case errors.As(err, &ce):
 		switch {
+		case ce.Code == "" && ce.Status != http.StatusUnauthorized && ce.Status != http.StatusForbidden && ce.Status != http.StatusTooManyRequests:
+			// Not Flytrap's answer: whatever the status says (a 404 for
+			// a path without the proxy's prefix), it is about the URL or
+			// the proxy, not about a project or an issue; a 401, 403 or
+			// 429 of a proxy still means what it says.
+			if ce.IsGateway() {
+				return ExitUnreachable, "check that Flytrap is running behind the proxy, and that the proxy reaches it", true
+			}
+			return ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap", true
 		case ce.Status == http.StatusUnauthorized:
 			return ExitAuth, "run `flytrap login` again, or check FLYTRAP_TOKEN", true
 		case ce.Code == apitypes.CodeReadOnly:

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/client"
 	"github.com/getflytrap/flytrap/internal/deploy"
 )
 
@@ -29,6 +31,15 @@ func TestExitCode(t *testing.T) {
 		{"deploy failure", &deploy.Error{Msg: "no AWS credentials found", Hint: "run `aws configure`"}, ExitError, "run `aws configure`"},
 		{"deploy usage", &deploy.Error{Msg: "destroy needs a confirmation", Hint: "pass --yes", Usage: true}, ExitUsage, "pass --yes"},
 		{"wrapped deploy usage", fmt.Errorf("step confirm: %w", &deploy.Error{Msg: "m", Hint: "pass --name", Usage: true}), ExitUsage, "pass --name"},
+		// Flytrap's own 404 is a project or an issue not found; a 404
+		// that is not Flytrap's JSON is a wrong URL (a path prefix left
+		// out), and a proxy's 502 a server down behind it.
+		{"flytrap not found", &client.Error{Status: 404, Code: apitypes.CodeNotFound, Message: "issue 9 not found"}, ExitNotFound, "list what you can see with the matching `list` command"},
+		{"not flytrap 404", &client.Error{Status: 404}, ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap"},
+		{"not flytrap 405", fmt.Errorf("checking the token: %w", &client.Error{Status: 405}), ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap"},
+		{"proxy 502", &client.Error{Status: 502}, ExitUnreachable, "check that Flytrap is running behind the proxy, and that the proxy reaches it"},
+		{"proxy 401", &client.Error{Status: 401}, ExitAuth, "run `flytrap login` again, or check FLYTRAP_TOKEN"},
+		{"flytrap 500", &client.Error{Status: 500, Code: "internal", Message: "internal error"}, ExitError, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
