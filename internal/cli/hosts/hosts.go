@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/client"
@@ -69,8 +70,22 @@ func Load(dir string) (*Config, error) {
 	if err := json.Unmarshal(b, c); err != nil {
 		return nil, fmt.Errorf("%s is not valid JSON (fix or delete it): %w", filepath.Join(dir, FileName), err)
 	}
-	if c.Hosts == nil {
-		c.Hosts = map[string]Host{}
+	// Files written before Normalize folded case and default ports may
+	// hold a server under another spelling; of two spellings of one
+	// server, the token added last is the one login kept last.
+	hs := make(map[string]Host, len(c.Hosts))
+	for u, h := range c.Hosts {
+		n := Normalize(u)
+		if old, ok := hs[n]; !ok || h.Added.After(old.Added) {
+			hs[n] = h
+		}
+	}
+	c.Hosts = hs
+	if c.Default != "" {
+		c.Default = Normalize(c.Default)
+	}
+	if c.Deployed != "" {
+		c.Deployed = Normalize(c.Deployed)
 	}
 	return c, nil
 }
@@ -193,10 +208,20 @@ func (c *Config) Resolve(flagURL string, getenv func(string) string) (Target, er
 	return t, nil
 }
 
-// Normalize is the form URLs are stored under: without trailing slashes.
+// Normalize is the form URLs are stored and looked up under, so that
+// spellings of one server find its token: the scheme and host in lower
+// case (they are case-insensitive), without the scheme's default port and
+// without trailing slashes. The path keeps its case, as a proxy's may
+// tell it apart. A string that is no server URL only loses its trailing
+// slashes.
 func Normalize(u string) string {
-	for len(u) > 0 && u[len(u)-1] == '/' {
-		u = u[:len(u)-1]
+	p, err := client.ParseURL(u)
+	if err != nil {
+		return strings.TrimRight(u, "/")
 	}
-	return u
+	p.Host = strings.ToLower(p.Host)
+	if port := p.Port(); (p.Scheme == "http" && port == "80") || (p.Scheme == "https" && port == "443") {
+		p.Host = strings.TrimSuffix(p.Host, ":"+port)
+	}
+	return p.String()
 }

@@ -46,6 +46,9 @@ func TestSaveLoadResolve(t *testing.T) {
 		// A URL that is none is named as the mistake, token or not.
 		{env: map[string]string{"FLYTRAP_URL": "not-a-url", "FLYTRAP_TOKEN": "flyt_c"}, wantErr: true, badURLFrom: "FLYTRAP_URL"},
 		{flag: "not-a-url", wantErr: true, badURLFrom: "--host"},
+		// Another spelling of a server logged in to finds its token.
+		{flag: "HTTPS://B:443/", want: Target{URL: "https://b", Token: "flyt_b", URLFrom: "--host"}},
+		{env: map[string]string{"FLYTRAP_URL": " http://A:1"}, want: Target{URL: "http://a:1", Token: "flyt_a", URLFrom: "FLYTRAP_URL"}},
 	}
 	for _, tt := range tests {
 		env = tt.env
@@ -61,6 +64,54 @@ func TestSaveLoadResolve(t *testing.T) {
 	env = nil
 	if _, err := (&Config{}).Resolve("", getenv); err != ErrNoHost {
 		t.Errorf("no host: %v", err)
+	}
+}
+
+// TestNormalize: the spellings of one server are one key, and the path,
+// which a proxy may tell apart by case, keeps its case.
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://flytrap.example.com":       "https://flytrap.example.com",
+		"HTTPS://Flytrap.Example.COM/":      "https://flytrap.example.com",
+		"https://flytrap.example.com:443//": "https://flytrap.example.com",
+		"http://127.0.0.1:80":               "http://127.0.0.1",
+		"http://127.0.0.1:8080/":            "http://127.0.0.1:8080",
+		"https://example.com:80":            "https://example.com:80",
+		"https://Example.com/Flytrap/":      "https://example.com/Flytrap",
+		"http://[::1]:80/":                  "http://[::1]",
+		"not a url/":                        "not a url",
+	} {
+		if got := Normalize(in); got != want {
+			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestLoadNormalizes: a hosts.json written before Normalize folded case
+// and default ports finds its servers under any spelling; of two
+// spellings of one server, the token added last is kept.
+func TestLoadNormalizes(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"default": "https://Flytrap.Example.com:443/", "hosts": {
+		"https://Flytrap.Example.com:443": {"token": "flyt_old", "added": "2026-01-01T00:00:00Z"},
+		"https://flytrap.example.com": {"token": "flyt_new", "added": "2026-02-01T00:00:00Z"},
+		"http://Other:8080": {"token": "flyt_other", "added": "2026-01-01T00:00:00Z"}}}`
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.URLs(); strings.Join(got, " ") != "http://other:8080 https://flytrap.example.com" || c.Default != "https://flytrap.example.com" {
+		t.Fatalf("Load = %v, default %q", got, c.Default)
+	}
+	if h := c.Hosts["https://flytrap.example.com"]; h.Token != "flyt_new" {
+		t.Errorf("kept %q, want the token added last", h.Token)
+	}
+	tgt, err := c.Resolve("http://OTHER:8080", func(string) string { return "" })
+	if err != nil || tgt.Token != "flyt_other" {
+		t.Errorf("Resolve = %+v, %v", tgt, err)
 	}
 }
 

@@ -200,11 +200,10 @@ func serverURL(ctx context.Context, opts *Options, cfg *hosts.Config) (string, e
 	if u == "" {
 		return "", cmdutil.UsageError("which server? no URL given and none deployed or logged in to", "run `flytrap login http://127.0.0.1:8080` (flytrap dev) or your dashboard's URL")
 	}
-	parsed, err := client.ParseURL(u)
-	if err != nil {
+	if _, err := client.ParseURL(u); err != nil {
 		return "", cmdutil.UsageError(err.Error(), "")
 	}
-	return parsed.String(), nil
+	return hosts.Normalize(u), nil
 }
 
 // warnPlainHTTP warns, before any credential is sent, when url is plain
