@@ -68,14 +68,35 @@ func (f *Factory) PrintOnce(j JSONFlags, v any, secret, label string, table func
 // printJQ runs the jq expression expr on v's JSON: strings print raw, as
 // gh and jq -r do, everything else as compact JSON, one result a line.
 func printJQ(w io.Writer, expr string, v any) error {
+	q, err := CompileJQ(expr)
+	if err != nil {
+		return err
+	}
+	return q.Print(w, v)
+}
+
+// JQ is a --jq expression, compiled once for a command that prints value
+// after value (tail), so a mistake in it is a usage error before anything
+// is fetched.
+type JQ struct{ code *gojq.Code }
+
+// CompileJQ parses and compiles the --jq expression expr.
+func CompileJQ(expr string) (*JQ, error) {
 	q, err := gojq.Parse(expr)
 	if err != nil {
-		return UsageError("--jq: "+err.Error(), "see https://jqlang.org/manual/ for the syntax")
+		return nil, UsageError("--jq: "+err.Error(), "see https://jqlang.org/manual/ for the syntax")
 	}
 	code, err := gojq.Compile(q)
 	if err != nil {
-		return UsageError("--jq: "+err.Error(), "")
+		return nil, UsageError("--jq: "+err.Error(), "")
 	}
+	return &JQ{code: code}, nil
+}
+
+// Print runs the expression on v's JSON and writes its results: strings
+// raw, as gh and jq -r do, everything else as compact JSON, one result a
+// line.
+func (q *JQ) Print(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -84,7 +105,7 @@ func printJQ(w io.Writer, expr string, v any) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	iter := code.Run(in)
+	iter := q.code.Run(in)
 	for {
 		r, ok := iter.Next()
 		if !ok {
@@ -94,14 +115,18 @@ func printJQ(w io.Writer, expr string, v any) error {
 			return &Error{Msg: "--jq: " + err.Error()}
 		}
 		if s, ok := r.(string); ok {
-			fmt.Fprintln(w, s)
+			if _, err := fmt.Fprintln(w, s); err != nil {
+				return err
+			}
 			continue
 		}
 		out, err := gojq.Marshal(r)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(w, string(EscapeJSON(out)))
+		if _, err := fmt.Fprintln(w, string(EscapeJSON(out))); err != nil {
+			return err
+		}
 	}
 }
 

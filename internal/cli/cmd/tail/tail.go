@@ -33,6 +33,8 @@ type Options struct {
 	Level    string
 	Env      string
 	JSON     bool
+	// JQ is --jq: a jq expression run on each event's JSON object.
+	JQ string
 	// Since is --since: a duration (10m, 14d) or an RFC 3339 time, read
 	// as `issues list --since` and the API read it.
 	Since string
@@ -56,7 +58,8 @@ with the events of that long ago (10m, 14d) or since that time
 (2026-12-06T18:00:00Z), as issues list --since reads it.`,
 		Example: `  flytrap tail
   flytrap tail --project web --level error --env production
-  flytrap tail --since 10m --json | jq .title`,
+  flytrap tail --since 10m --json | jq .title
+  flytrap tail --jq 'select(.level == "fatal") | .url'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return Run(cmd.Context(), opts) },
 	}
@@ -66,6 +69,7 @@ with the events of that long ago (10m, 14d) or since that time
 	fl.StringVar(&opts.Level, "level", "", "only events of this level (error, warning, ...)")
 	fl.StringVar(&opts.Env, "env", "", "only events of this environment")
 	fl.BoolVar(&opts.JSON, "json", false, "print one JSON object per event")
+	fl.StringVarP(&opts.JQ, "jq", "q", "", "filter each event's JSON object with a jq expression (implies --json)")
 	fl.StringVar(&opts.Since, "since", "", "start with the events of this long ago (10m, 14d) or since this time (2026-12-06T18:00:00Z)")
 	_ = cmd.RegisterFlagCompletionFunc("project", f.CompleteProjects(&opts.Host))
 	_ = cmd.RegisterFlagCompletionFunc("level", cmdutil.CompleteLevel)
@@ -121,6 +125,7 @@ type tailer struct {
 	// was subscribed is not news, and the backfill would not show it.
 	floor    time.Time
 	out      io.Writer
+	jq       *cmdutil.JQ // --jq, nil without
 	color    bool
 	linkBase string
 }
@@ -134,6 +139,12 @@ func Run(ctx context.Context, opts *Options) error {
 	level, err := cmdutil.Level(opts.Level)
 	if err != nil {
 		return err
+	}
+	var jq *cmdutil.JQ
+	if opts.JQ != "" {
+		if jq, err = cmdutil.CompileJQ(opts.JQ); err != nil {
+			return err
+		}
 	}
 	from := f.Clock()
 	if opts.Since != "" {
@@ -149,7 +160,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	t := &tailer{opts: opts, c: c, names: map[int64]string{}, level: level, out: f.IO.Out, color: f.Color() && !opts.JSON, linkBase: c.BaseURL()}
+	t := &tailer{opts: opts, c: c, names: map[int64]string{}, level: level, out: f.IO.Out, jq: jq, color: f.Color() && !opts.JSON, linkBase: c.BaseURL()}
 	for _, p := range ps {
 		t.names[p.ID] = p.Name
 	}
@@ -312,6 +323,9 @@ func (t *tailer) print(l Line) error {
 		l.Project = strconv.FormatInt(l.ProjectID, 10)
 	}
 	l.URL = fmt.Sprintf("%s/issues/%d", t.linkBase, l.IssueID)
+	if t.jq != nil {
+		return t.jq.Print(t.out, l)
+	}
 	if t.opts.JSON {
 		b, err := json.Marshal(l)
 		if err != nil {

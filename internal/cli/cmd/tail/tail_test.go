@@ -3,6 +3,7 @@ package tail
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -259,5 +260,65 @@ func TestRefusedStreamWaits(t *testing.T) {
 	want := "flytrap tail: the server refused the stream: you have 16 live streams open, the most one user may; reconnecting in 30s"
 	if !strings.Contains(errOut.String(), want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut)
+	}
+}
+
+// TestJQ: --jq filters each event's JSON object as --json prints it,
+// strings raw; an expression that does not parse is a usage error before
+// anything is asked of the server.
+func TestJQ(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		switch r.URL.Path {
+		case "/api/v1/projects":
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.Project]{Data: []apitypes.Project{{ID: 1, Name: "web"}}})
+		case "/api/v1/events":
+			json.NewEncoder(w).Encode(apitypes.List[apitypes.FeedEvent]{})
+		case "/api/v1/stream":
+			c, err := websocket.Accept(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			warn := msg("w1", 2)
+			warn.Level = "warning"
+			for _, m := range []livemsg.Message{warn, msg("a1", 1), msg("z9", 3)} {
+				b, _ := json.Marshal(m)
+				c.Write(r.Context(), websocket.MessageText, b)
+			}
+			<-r.Context().Done()
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer srv.Close()
+
+	out, errOut := &syncbuf.Buffer{}, &syncbuf.Buffer{}
+	bad := &Options{F: factory(t, srv.URL, out, errOut), JQ: "select(", Sleep: client.Sleep}
+	// A tail that took it would run until the timeout.
+	badCtx, badCancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer badCancel()
+	if code, _ := cmdutil.ExitCode(Run(badCtx, bad)); code != cmdutil.ExitUsage || requests.Load() != 0 {
+		t.Errorf("--jq 'select(': exit %d after %d requests, want a usage error before any", code, requests.Load())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	opts := &Options{F: factory(t, srv.URL, out, errOut), JQ: `select(.level == "error") | .event_id + " " + .url`, Sleep: client.Sleep}
+	go func() { done <- Run(ctx, opts) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "z9") {
+		if time.Now().After(deadline) {
+			t.Fatalf("z9 never printed; stdout:\n%s\nstderr:\n%s", out, errOut)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("Run: %v", err)
+	}
+	if want := "a1 " + srv.URL + "/issues/1\nz9 " + srv.URL + "/issues/3\n"; out.String() != want {
+		t.Errorf("stdout %q, want %q", out, want)
 	}
 }
