@@ -377,13 +377,17 @@ type client struct {
 	http *http.Client
 }
 
-// chunkOptions is what GET chunk-upload/ answers.
+// chunkOptions is what GET chunk-upload/ answers. Its "url", where
+// sentry-cli posts the chunks, is left out: the server builds it from the
+// Host and path it was asked at, which behind a proxy that serves Flytrap
+// under a path (https://example.com/flytrap) lack the prefix, or the
+// https of a proxy that ends TLS. Flytrap takes chunks where it gives
+// the options, so they go to the URL this upload reached.
 type chunkOptions struct {
-	URL              string `json:"url"`
-	ChunkSize        int    `json:"chunkSize"`
-	ChunksPerRequest int    `json:"chunksPerRequest"`
-	MaxRequestSize   int    `json:"maxRequestSize"`
-	MaxWait          int    `json:"maxWait"`
+	ChunkSize        int `json:"chunkSize"`
+	ChunksPerRequest int `json:"chunksPerRequest"`
+	MaxRequestSize   int `json:"maxRequestSize"`
+	MaxWait          int `json:"maxWait"`
 }
 
 type assembleResponse struct {
@@ -471,7 +475,7 @@ func (c *client) upload(ctx context.Context, bundle []byte) error {
 	if _, err := c.do(ctx, "GET", c.endpoint("chunk-upload/"), "", nil, &o); err != nil {
 		return err
 	}
-	if o.ChunkSize <= 0 || o.ChunksPerRequest <= 0 || o.URL == "" {
+	if o.ChunkSize <= 0 || o.ChunksPerRequest <= 0 {
 		return fmt.Errorf("the server's chunk-upload options are incomplete: %+v", o)
 	}
 	chunks := map[string][]byte{}
@@ -557,7 +561,7 @@ func (c *client) uploadChunks(ctx context.Context, o chunkOptions, missing []str
 		if err := mw.Close(); err != nil {
 			return err
 		}
-		if _, err := c.do(ctx, "POST", o.URL, mw.FormDataContentType(), &body, nil); err != nil {
+		if _, err := c.do(ctx, "POST", c.endpoint("chunk-upload/"), mw.FormDataContentType(), &body, nil); err != nil {
 			return err
 		}
 		missing = missing[n:]

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,6 +167,36 @@ func TestUpload(t *testing.T) {
 	code, hint := cmdutil.ExitCode(err)
 	if err == nil || code != cmdutil.ExitError || !strings.Contains(err.Error(), "401") || !strings.Contains(hint, "FLYTRAP_TOKEN") {
 		t.Errorf("wrong token: %v (exit %d, hint %q)", err, code, hint)
+	}
+}
+
+// TestUploadUnderAPathPrefix: behind a proxy that serves Flytrap under a
+// path, and passes its own Host on, the server's chunk-upload options name
+// a URL without the prefix; the chunks go where the options came from.
+func TestUploadUnderAPathPrefix(t *testing.T) {
+	url, token, arts, pid := server(t)
+	target, _ := neturl.Parse(url)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := strings.CutPrefix(r.URL.Path, "/flytrap/")
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		r.URL.Path, r.URL.RawPath = "/"+rest, ""
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "app.min.js.map": goodMap})
+	var out, errOut bytes.Buffer
+	opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &errOut}, Dir: dir, URL: proxy.URL + "/flytrap", Token: token,
+		Project: "web", Release: "3", URLPrefix: "~/"}
+	if err := upload.Run(context.Background(), opts); err != nil {
+		t.Fatalf("Run: %v\n%s", err, errOut.String())
+	}
+	if _, err := arts.Find(context.Background(), artifact.Query{ProjectID: pid, Release: "3", AbsPath: "https://h/app.min.js"}); err != nil {
+		t.Errorf("not stored: %v", err)
 	}
 }
 
