@@ -26,6 +26,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/issuefilter"
 	"github.com/getflytrap/flytrap/internal/shell"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
+	"github.com/getflytrap/flytrap/internal/store"
 )
 
 // Options are the inputs shared by the issue commands.
@@ -654,7 +655,8 @@ func orAnon(s string) string {
 }
 
 // SetStatus changes the status of each issue. Several issues change with
-// the bulk endpoint, those of a project in one transaction, so a merged or
+// the bulk endpoint, those of a project in one transaction (up to the
+// endpoint's store.MaxBulkIDs; more go in several), so a merged or
 // missing issue among them leaves them all as they were.
 func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.StatusChange) error {
 	ids := make([]int64, len(args))
@@ -702,14 +704,27 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 	if len(merged) > 0 {
 		return opts.statusRefused(args, merged)
 	}
+	// A project's issues go in batches of as many as the bulk endpoint
+	// takes, so that `issues resolve $(flytrap issues list ... | cut -f1)`
+	// works for a list of any length.
+	type batch struct {
+		project int64
+		ids     []int64
+	}
+	var batches []batch
+	for _, pid := range projects {
+		for part := range slices.Chunk(byProject[pid], store.MaxBulkIDs) {
+			batches = append(batches, batch{pid, part})
+		}
+	}
 	var done []apitypes.Issue
-	for i, pid := range projects {
-		_, err := c.BulkChangeIssues(ctx, pid, apitypes.BulkChange{IDs: byProject[pid], Status: ch.Status,
+	for i, b := range batches {
+		_, err := c.BulkChangeIssues(ctx, b.project, apitypes.BulkChange{IDs: b.ids, Status: ch.Status,
 			ResolvedInRelease: ch.ResolvedInRelease, StatusDetails: ch.StatusDetails})
 		if err != nil {
-			// Another project's issues that changed before are printed,
-			// and those that did not are named, so nothing is left to
-			// guess.
+			// The issues that changed before (another project's, or an
+			// earlier batch) are printed, and those that did not are
+			// named, so nothing is left to guess.
 			if len(done) > 0 {
 				if err := printStatus(opts, done); err != nil {
 					return err
@@ -722,8 +737,8 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 			}
 			if len(done) > 0 {
 				var rest []string
-				for _, p := range projects[i:] {
-					for _, id := range byProject[p] {
+				for _, b := range batches[i:] {
+					for _, id := range b.ids {
 						rest = append(rest, strconv.FormatInt(id, 10))
 					}
 				}
@@ -733,7 +748,7 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 		}
 		// Read again for what the change made of them: the release
 		// latest stood for, or the one resolved after.
-		for _, id := range byProject[pid] {
+		for _, id := range b.ids {
 			d, err := c.Issue(ctx, id)
 			if err != nil {
 				return opts.issueErr(err, id, nil)

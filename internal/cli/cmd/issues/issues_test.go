@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
@@ -478,5 +480,68 @@ func TestSetStatusBulk(t *testing.T) {
 	if !errors.As(err, &ce) || ce.Msg != "issue 15 was merged into issue 10" || ce.Code != cmdutil.ExitNotFound ||
 		ce.Hint != "run `flytrap issues resolve 11 10`" || out.Len() != 0 {
 		t.Errorf("resolve of an issue merged meanwhile: %#v, output %q", err, out.String())
+	}
+}
+
+// TestSetStatusManyIDs: more issues than the bulk endpoint takes at once
+// (store.MaxBulkIDs) change in batches of at most that many, and are all
+// printed; a batch refused names the issues of it and of those after.
+func TestSetStatusManyIDs(t *testing.T) {
+	var mu sync.Mutex
+	var sizes []int
+	refuse := 0 // the batch, counted from 1, to refuse
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch p := r.URL.Path; {
+		case r.Method == http.MethodGet && strings.HasPrefix(p, "/api/v1/issues/"):
+			id, _ := strconv.ParseInt(strings.TrimPrefix(p, "/api/v1/issues/"), 10, 64)
+			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: apitypes.Issue{ID: id, ProjectID: 2, Title: "bulk", Status: apitypes.StatusIgnored}})
+		case r.Method == http.MethodPost && p == "/api/v1/projects/2/issues/bulk":
+			var b apitypes.BulkChange
+			if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+				t.Error(err)
+			}
+			sizes = append(sizes, len(b.IDs))
+			if len(b.IDs) > store.MaxBulkIDs || len(sizes) == refuse {
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(apitypes.Error{Error: apitypes.ErrorBody{Code: "bad_request", Message: "ids must list 1 to 1000 issue IDs"}})
+				return
+			}
+			json.NewEncoder(w).Encode(apitypes.BulkResult{Updated: int64(len(b.IDs))})
+		default:
+			t.Errorf("unexpected %s %s", r.Method, p)
+			w.WriteHeader(http.StatusTeapot)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	args := make([]string, 2*store.MaxBulkIDs+500)
+	for i := range args {
+		args[i] = strconv.Itoa(i + 1)
+	}
+	ch := apitypes.StatusChange{Status: apitypes.StatusIgnored}
+
+	var out bytes.Buffer
+	opts := &Options{F: newFactory(t, srv.URL, &out)}
+	if err := SetStatus(context.Background(), opts, args, ch); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sizes, []int{store.MaxBulkIDs, store.MaxBulkIDs, 500}) {
+		t.Errorf("bulk request sizes = %v, want %d, %d, 500", sizes, store.MaxBulkIDs, store.MaxBulkIDs)
+	}
+	if n := strings.Count(out.String(), " is ignored: bulk\n"); n != len(args) {
+		t.Errorf("printed %d issues, want %d", n, len(args))
+	}
+
+	// The second batch refused: the first is printed, the second and
+	// third named as not changed.
+	mu.Lock()
+	sizes, refuse = nil, 2
+	mu.Unlock()
+	out.Reset()
+	err := SetStatus(context.Background(), opts, args, ch)
+	wantRest := strings.Join(args[store.MaxBulkIDs:], ", ")
+	if err == nil || !strings.HasSuffix(err.Error(), " (not changed: "+wantRest+")") || strings.Count(out.String(), "\n") != store.MaxBulkIDs {
+		t.Errorf("second batch refused: printed %d lines, err %.200v", strings.Count(out.String(), "\n"), err)
 	}
 }
