@@ -18,7 +18,8 @@ import (
 // showing: every C0 and C1 control character and DEL (U+0000–U+001F,
 // U+007F–U+009F: ESC and CSI start the escape sequences that recolor, clear
 // the screen, retitle the window or hide a link; tabs and line breaks would
-// break the layout) becomes a space, so what remains of a sequence is shown
+// break the layout), and the line and paragraph separators U+2028 and
+// U+2029, become a space, so what remains of a sequence is shown
 // as text. Bidi controls (Unicode's Bidi_Control: U+061C, U+200E, U+200F,
 // U+202A–U+202E, U+2066–U+2069) would reorder what the terminal shows
 // around them, making one address or title look like another; they are
@@ -28,17 +29,23 @@ import (
 // JSON output is not cleaned: it is data, and encoding/json escapes
 // control characters itself.
 func Clean(s string) string {
-	if utf8.ValidString(s) && !event.HasControl(s) {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return event.IsControl(r) || lineBreak(r) }) {
 		return s
 	}
 	// strings.Map writes each invalid byte as U+FFFD.
 	return bidi.Show(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || lineBreak(r) {
 			return ' '
 		}
 		return r
 	}, s))
 }
+
+// lineBreak reports whether r is one of the line breaks that are not
+// controls, U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR: what
+// splits lines in Python's splitlines, JavaScript and some terminals would
+// otherwise split a table's row in two.
+func lineBreak(r rune) bool { return r == '\u2028' || r == '\u2029' }
 
 // EscapeJSON rewrites DEL, the C1 controls and the bidi controls in the
 // JSON text b as \u escapes. encoding/json and gojq escape only the C0
@@ -62,7 +69,7 @@ func EscapeJSON(b []byte) []byte {
 	return out
 }
 
-// escapedInJSON reports whether EscapeJSON escapes r: the characters Clean
+// escapedInJSON reports whether EscapeJSON escapes r: the controls Clean
 // changes, less the C0 controls, which the encoders escape in strings and
 // which outside them are JSON's own line breaks and tabs.
 func escapedInJSON(r rune) bool { return r >= 0x7f && event.IsControl(r) }

@@ -7,6 +7,7 @@ func TestClean(t *testing.T) {
 		{"plain", "TypeError: x is undefined", "TypeError: x is undefined"},
 		{"non-ASCII kept", "Zahlung fehlgeschlagen: ü, 日本, emoji 🪰", "Zahlung fehlgeschlagen: ü, 日本, emoji 🪰"},
 		{"tab and line breaks", "a\tb\nc\r\nd", "a b c  d"},
+		{"line and paragraph separators", "a\u2028b\u2029c", "a b c"},
 		{"SGR color", "\x1b[31mred\x1b[0m", " [31mred [0m"},
 		{"clear screen", "x\x1b[2Jy", "x [2Jy"},
 		{"OSC window title", "\x1b]0;pwned\x07title", " ]0;pwned title"},
