@@ -60,6 +60,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	// Added now rather than when run, so that guardGroups covers it too.
 	root.InitDefaultCompletionCmd()
 	guardGroups(root)
+	noFileArgs(root)
 	cmdutil.GuardUsage(root)
 	return root
 }
@@ -76,6 +77,20 @@ func guardGroups(c *cobra.Command) {
 	}
 	for _, sub := range c.Commands() {
 		guardGroups(sub)
+	}
+}
+
+// noFileArgs turns the shell's file-name completion off for the
+// arguments of every command that completes them no other way: they are
+// IDs, names, emails and text, and cobra's default offered the current
+// directory's files for `flytrap issues view <TAB>`. A command whose
+// arguments are paths says so with cmdutil.CompleteFiles.
+func noFileArgs(c *cobra.Command) {
+	if c.ValidArgsFunction == nil && len(c.ValidArgs) == 0 && c.Runnable() {
+		c.ValidArgsFunction = cobra.NoFileCompletions
+	}
+	for _, sub := range c.Commands() {
+		noFileArgs(sub)
 	}
 }
 

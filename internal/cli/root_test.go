@@ -190,3 +190,38 @@ func TestUsageErrorsOfEveryCommand(t *testing.T) {
 		t.Errorf("checked %d argument errors and %d flag groups; the walk missed commands", checked, groups)
 	}
 }
+
+// TestArgsCompleteNoFiles: the arguments of every command but those that
+// take paths complete without the shell's file names, which cobra offers
+// by default: `flytrap issues view <TAB>` listed the directory.
+func TestArgsCompleteNoFiles(t *testing.T) {
+	var walk func(c *cobra.Command)
+	var paths [][]string
+	walk = func(c *cobra.Command) {
+		if c.Runnable() && !c.Hidden && c.Name() != "help" && c.Parent() != nil && c.Parent().Name() != "completion" {
+			paths = append(paths, strings.Fields(c.CommandPath())[1:])
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	var sink bytes.Buffer
+	walk(NewRootCmd(&cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &sink, ErrOut: &sink}, Getenv: func(string) string { return "" }}))
+	if len(paths) < 40 {
+		t.Fatalf("%d commands in the tree", len(paths))
+	}
+	for _, path := range paths {
+		var out bytes.Buffer
+		f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &bytes.Buffer{}},
+			Getenv: func(k string) string { return map[string]string{"FLYTRAP_CONFIG_DIR": t.TempDir()}[k] }}
+		Run(context.Background(), f, append(append([]string{cobra.ShellCompRequestCmd}, path...), ""))
+		want := fmt.Sprintf(":%d", cobra.ShellCompDirectiveNoFileComp)
+		if name := strings.Join(path, " "); name == "sourcemaps inject" || name == "sourcemaps upload" {
+			want = fmt.Sprintf(":%d", cobra.ShellCompDirectiveDefault)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if got := lines[len(lines)-1]; got != want {
+			t.Errorf("flytrap %s <TAB>: directive %s, want %s", strings.Join(path, " "), got, want)
+		}
+	}
+}

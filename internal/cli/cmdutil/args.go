@@ -250,3 +250,10 @@ func exclusiveFlags(cmd *cobra.Command) error {
 	}
 	return nil
 }
+
+// CompleteFiles completes arguments with the shell's file names: the
+// ValidArgsFunction of a command whose arguments are paths, which the
+// root leaves as it is where it turns file completion off for the others.
+func CompleteFiles(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return nil, cobra.ShellCompDirectiveDefault
+}

@@ -28,8 +28,9 @@ type Options struct {
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "inject DIR",
-		Short: "Give each JavaScript file under DIR and its source map a debug ID",
+		Use:               "inject DIR",
+		ValidArgsFunction: cmdutil.CompleteFiles,
+		Short:             "Give each JavaScript file under DIR and its source map a debug ID",
 		Long: `Write a debug ID into each .js, .mjs and .cjs file under DIR and into its
 source map: a snippet that registers the ID at run time (the Sentry SDKs send
 it with each error), a //# debugId= comment, and debug_id/debugId in the map,

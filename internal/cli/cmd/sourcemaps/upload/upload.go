@@ -61,8 +61,9 @@ type Options struct {
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{IO: f.IO, Progress: cmdutil.IsTerminal(f.IO.ErrOut)}
 	cmd := &cobra.Command{
-		Use:   "upload DIR|FILE",
-		Short: "Upload the minified JavaScript under DIR and its source maps",
+		Use:               "upload DIR|FILE",
+		ValidArgsFunction: cmdutil.CompleteFiles,
+		Short:             "Upload the minified JavaScript under DIR and its source maps",
 		Long: `Upload each .js, .mjs and .cjs file under DIR with its source map (the file
 its //# sourceMappingURL= names, <file>.map, or an inline data: map) to a
 Flytrap server, for the project --project (default: the only project the
