@@ -235,10 +235,22 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 		return nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			// Not JSON at all: a page of another site, or the SPA a proxy
+			// serves for any path, under a URL missing Flytrap's prefix.
+			return &NotFlytrapError{Msg: notFlytrap(method, req.URL, resp.StatusCode)}
+		}
 		return fmt.Errorf("client: %s %s answered what is not Flytrap's JSON (is %s a Flytrap server?): %w", method, req.URL.Path, c.base, err)
 	}
 	return nil
 }
+
+// NotFlytrapError is a successful answer that is not JSON, which a Flytrap
+// server never sends: the URL is another server's.
+type NotFlytrapError struct{ Msg string }
+
+func (e *NotFlytrapError) Error() string { return e.Msg }
 
 // answerError is the *Error of a non-2xx answer.
 func answerError(resp *http.Response, raw []byte, now time.Time) *Error {
@@ -250,8 +262,9 @@ func answerError(resp *http.Response, raw []byte, now time.Time) *Error {
 	return e
 }
 
-// notFlytrap is the message of an error answer that is not Flytrap's JSON,
-// which only a server other than Flytrap sends: the URL is wrong (another
+// notFlytrap is the message of an answer that is not Flytrap's JSON (an
+// error page, or a page where JSON was due), which only a server other
+// than Flytrap sends: the URL is wrong (another
 // site, or a proxy's path without the prefix it serves Flytrap under), or a
 // proxy answered for a Flytrap server behind it that is down. The URL
 // shows the path asked, so a wrong prefix is there to see; the query is
@@ -260,6 +273,9 @@ func notFlytrap(method string, u *url.URL, status int) string {
 	asked := *u
 	asked.RawQuery, asked.User = "", nil
 	why := "not a Flytrap server, or not Flytrap's path on it"
+	if status < 300 {
+		return fmt.Sprintf("%s %s answered what is not JSON: %s", method, asked.String(), why)
+	}
 	if gatewayStatus(status) {
 		why = "a proxy, whose Flytrap server behind it is down or unreachable"
 	}

@@ -127,6 +127,19 @@ func TestErrors(t *testing.T) {
 		t.Errorf("not flytrap: %#v", err)
 	}
 
+	// A page where JSON was due, such as the dashboard a proxy serves for
+	// any path, is not Flytrap's API either.
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<!doctype html><title>Dashboard</title>")
+	}))
+	defer page.Close()
+	c, _ = New(page.URL+"/app", "t")
+	var ne *NotFlytrapError
+	if _, err := c.Me(context.Background()); !errors.As(err, &ne) ||
+		err.Error() != "GET "+page.URL+"/app/api/v1/me answered what is not JSON: not a Flytrap server, or not Flytrap's path on it" {
+		t.Errorf("HTML page: %#v", err)
+	}
+
 	// Nothing listening.
 	srv.Close()
 	c, _ = New(srv.URL, "t")

@@ -108,14 +108,20 @@ func (f *Factory) clientOptions() []client.Option {
 	return []client.Option{client.WithHTTPClient(f.HTTPClient)}
 }
 
+// wrongURLHint is the hint of an answer that is not Flytrap's.
+const wrongURLHint = "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap"
+
 // apiExit maps the client's errors to exit codes and hints; ExitCode
 // calls it.
 func apiExit(err error) (int, string, bool) {
 	var (
 		ce *client.Error
 		ue *client.UnreachableError
+		ne *client.NotFlytrapError
 	)
 	switch {
+	case errors.As(err, &ne):
+		return ExitUnreachable, wrongURLHint, true
 	case errors.As(err, &ue):
 		return ExitUnreachable, "check that the server is running and the URL is right (flytrap login URL, or FLYTRAP_URL)", true
 	case errors.As(err, &ce):
@@ -128,7 +134,7 @@ func apiExit(err error) (int, string, bool) {
 			if ce.IsGateway() {
 				return ExitUnreachable, "check that Flytrap is running behind the proxy, and that the proxy reaches it", true
 			}
-			return ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap", true
+			return ExitUnreachable, wrongURLHint, true
 		case ce.Status == http.StatusUnauthorized:
 			return ExitAuth, "run `flytrap login` again, or check FLYTRAP_TOKEN", true
 		case ce.Code == apitypes.CodeReadOnly:

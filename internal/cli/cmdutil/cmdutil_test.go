@@ -37,6 +37,7 @@ func TestExitCode(t *testing.T) {
 		{"flytrap not found", &client.Error{Status: 404, Code: apitypes.CodeNotFound, Message: "issue 9 not found"}, ExitNotFound, "list what you can see with the matching `list` command"},
 		{"not flytrap 404", &client.Error{Status: 404}, ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap"},
 		{"not flytrap 405", fmt.Errorf("checking the token: %w", &client.Error{Status: 405}), ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap"},
+		{"not json", fmt.Errorf("checking the token: %w", &client.NotFlytrapError{Msg: "GET /x answered what is not JSON"}), ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap"},
 		{"proxy 502", &client.Error{Status: 502}, ExitUnreachable, "check that Flytrap is running behind the proxy, and that the proxy reaches it"},
 		{"proxy 401", &client.Error{Status: 401}, ExitAuth, "run `flytrap login` again, or check FLYTRAP_TOKEN"},
 		{"flytrap 500", &client.Error{Status: 500, Code: "internal", Message: "internal error"}, ExitError, ""},
