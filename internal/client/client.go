@@ -142,6 +142,11 @@ func (e *Error) Error() string {
 // that did not answer: a 502, 503 or 504 without Flytrap's JSON.
 func (e *Error) IsGateway() bool { return e.Code == "" && gatewayStatus(e.Status) }
 
+// IsWrongURL reports whether e is the answer of something other than
+// Flytrap's API at the URL asked: a 404 page without Flytrap's JSON, say,
+// for a URL without the path a proxy serves Flytrap under.
+func (e *Error) IsWrongURL() bool { return e.Code == "" && wrongURLStatus(e.Status) }
+
 // HasCode reports whether err is an *Error with the code.
 func HasCode(err error, code string) bool {
 	var e *Error
@@ -272,14 +277,28 @@ func answerError(resp *http.Response, raw []byte, now time.Time) *Error {
 func notFlytrap(method string, u *url.URL, status int) string {
 	asked := *u
 	asked.RawQuery, asked.User = "", nil
-	why := "not a Flytrap server, or not Flytrap's path on it"
-	if status < 300 {
-		return fmt.Sprintf("%s %s answered what is not JSON: %s", method, asked.String(), why)
+	const wrong = "not a Flytrap server, or not Flytrap's path on it"
+	switch {
+	case status < 300:
+		return fmt.Sprintf("%s %s answered what is not JSON: %s", method, asked.String(), wrong)
+	case wrongURLStatus(status):
+		return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON: %s", method, asked.String(), status, http.StatusText(status), wrong)
+	case gatewayStatus(status):
+		return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON: a proxy, whose Flytrap server behind it is down or unreachable",
+			method, asked.String(), status, http.StatusText(status))
 	}
-	if gatewayStatus(status) {
-		why = "a proxy, whose Flytrap server behind it is down or unreachable"
-	}
-	return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON: %s", method, asked.String(), status, http.StatusText(status), why)
+	// A proxy's 401, 403, 413 or 429 (an API gateway's, a firewall's)
+	// means what it says about the request, not about the URL.
+	return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON", method, asked.String(), status, http.StatusText(status))
+}
+
+// wrongURLStatus reports whether status, of an answer that is not
+// Flytrap's JSON, says the URL leads elsewhere than Flytrap's API: a
+// redirect not followed, 400 (such as plain HTTP to an HTTPS port), 404,
+// 405 or 501.
+func wrongURLStatus(status int) bool {
+	return status < 400 || status == http.StatusBadRequest || status == http.StatusNotFound ||
+		status == http.StatusMethodNotAllowed || status == http.StatusNotImplemented
 }
 
 // gatewayStatus reports whether status is what a proxy answers when the

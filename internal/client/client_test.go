@@ -122,9 +122,21 @@ func TestErrors(t *testing.T) {
 	other := httptest.NewServer(http.NotFoundHandler())
 	defer other.Close()
 	c, _ = New(other.URL+"/wrong", "t", WithRetries(0, 0))
-	if _, err := c.Issues(context.Background(), 1, IssueQuery{Status: "all"}, ""); !errors.As(err, &e) || e.Status != 404 || e.Code != "" || e.IsGateway() ||
+	if _, err := c.Issues(context.Background(), 1, IssueQuery{Status: "all"}, ""); !errors.As(err, &e) || e.Status != 404 || e.Code != "" || e.IsGateway() || !e.IsWrongURL() ||
 		e.Error() != "GET "+other.URL+"/wrong/api/v1/projects/1/issues answered HTTP 404 Not Found without Flytrap's JSON: not a Flytrap server, or not Flytrap's path on it" {
 		t.Errorf("not flytrap: %#v", err)
+	}
+
+	// A gateway's own 413 is about the request, not about the URL.
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		fmt.Fprint(w, `{"message":"Request Entity Too Large"}`)
+	}))
+	defer big.Close()
+	c, _ = New(big.URL, "t")
+	if _, err := c.Me(context.Background()); !errors.As(err, &e) || e.IsWrongURL() || e.IsGateway() ||
+		e.Error() != "GET "+big.URL+"/api/v1/me answered HTTP 413 Request Entity Too Large without Flytrap's JSON" {
+		t.Errorf("gateway 413: %#v", err)
 	}
 
 	// A page where JSON was due, such as the dashboard a proxy serves for

@@ -126,15 +126,14 @@ func apiExit(err error) (int, string, bool) {
 		return ExitUnreachable, "check that the server is running and the URL is right (flytrap login URL, or FLYTRAP_URL)", true
 	case errors.As(err, &ce):
 		switch {
-		case ce.Code == "" && ce.Status != http.StatusUnauthorized && ce.Status != http.StatusForbidden && ce.Status != http.StatusTooManyRequests:
-			// Not Flytrap's answer: whatever the status says (a 404 for
-			// a path without the proxy's prefix), it is about the URL or
-			// the proxy, not about a project or an issue; a 401, 403 or
-			// 429 of a proxy still means what it says.
-			if ce.IsGateway() {
-				return ExitUnreachable, "check that Flytrap is running behind the proxy, and that the proxy reaches it", true
-			}
+		// Not Flytrap's answer: a 404 for a path without the proxy's
+		// prefix is about the URL, not about a project or an issue, and a
+		// proxy's 502 about the server behind it. A 401, 403 or 429 of a
+		// proxy still means what it says.
+		case ce.IsWrongURL():
 			return ExitUnreachable, wrongURLHint, true
+		case ce.IsGateway():
+			return ExitUnreachable, "check that Flytrap is running behind the proxy, and that the proxy reaches it", true
 		case ce.Status == http.StatusUnauthorized:
 			return ExitAuth, "run `flytrap login` again, or check FLYTRAP_TOKEN", true
 		case ce.Code == apitypes.CodeReadOnly:

@@ -40,6 +40,8 @@ func TestExitCode(t *testing.T) {
 		{"not json", fmt.Errorf("checking the token: %w", &client.NotFlytrapError{Msg: "GET /x answered what is not JSON"}), ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap"},
 		{"proxy 502", &client.Error{Status: 502}, ExitUnreachable, "check that Flytrap is running behind the proxy, and that the proxy reaches it"},
 		{"proxy 401", &client.Error{Status: 401}, ExitAuth, "run `flytrap login` again, or check FLYTRAP_TOKEN"},
+		{"gateway 413", &client.Error{Status: 413}, ExitError, ""},
+		{"gateway 403", &client.Error{Status: 403}, ExitForbidden, ""},
 		{"flytrap 500", &client.Error{Status: 500, Code: "internal", Message: "internal error"}, ExitError, ""},
 	}
 	for _, tt := range tests {
