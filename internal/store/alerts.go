@@ -768,7 +768,12 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 		if err != nil {
 			return err
 		}
-		inWindow := hasState && nowMs < st.windowEnd
+		// A window whose digest is due but not yet written (the alerts
+		// job runs every few seconds) is still open: an alert that
+		// started a new one here would take the digest's events and
+		// channels with it, and a busy issue fires its frequency rules
+		// right at that moment.
+		inWindow := hasState && (nowMs < st.windowEnd || st.pending > 0)
 		if inWindow {
 			// The window holds back frequency rules only on the channels
 			// its alerts reached, whose digest will tell them: a spike

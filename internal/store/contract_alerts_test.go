@@ -457,6 +457,53 @@ func testAlertFrequencyOnAnotherChannel(e *env) {
 	}
 }
 
+// testAlertDueDigestNotLost: an event that comes after the issue's window
+// ended, before the alerts job wrote the window's digest, and fires a
+// frequency rule, neither drops the digest owed to the window's channels
+// nor its events: the digest goes out, to every one of them, summing
+// them all (QA: a Slack spike rule took the email's digest of 19 events).
+func testAlertDueDigestNotLost(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	mail := e.withoutAlertRules()
+	hook, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: ChannelWebhook, Name: "spikes", URL: "https://hooks.example.com/x", Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []AlertRule{
+		{ProjectID: e.project.ID, ChannelID: mail, Type: RuleNewIssue, Enabled: true},
+		{ProjectID: e.project.ID, ChannelID: hook.ID, Type: RuleFrequency, Threshold: 3, WindowMinutes: 120, Enabled: true},
+	} {
+		if _, err := db.PutAlertRule(ctx, System, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	for i := range 20 {
+		e.saveAlerting(at(i), request(e.project.ID, "spike", withRcv(at(i))))
+	}
+	// The window has ended and its digest is due; the job has not run yet.
+	late := t0.Add(DefaultAlertCooldown + time.Second)
+	e.saveAlerting(late, request(e.project.ID, "spike", withRcv(late)))
+	if n, err := db.QueueDigests(ctx, late.Add(time.Second)); err != nil || n != 1 {
+		t.Fatalf("QueueDigests once the window ended = %d, %v; want the digest that was due", n, err)
+	}
+	var got []string
+	for _, n := range e.outbox() {
+		s := fmt.Sprintf("%s→%d", n.Reason, n.ChannelID)
+		if n.Reason == ReasonDigest {
+			s += fmt.Sprintf(" (%d events)", n.Payload.Events)
+		}
+		got = append(got, s)
+	}
+	slices.Sort(got[2:])
+	want := []string{fmt.Sprintf("%s→%d", RuleNewIssue, mail), fmt.Sprintf("%s→%d", RuleFrequency, hook.ID),
+		fmt.Sprintf("%s→%d (20 events)", ReasonDigest, mail), fmt.Sprintf("%s→%d (20 events)", ReasonDigest, hook.ID)}
+	slices.Sort(want[2:])
+	if !slices.Equal(got, want) {
+		t.Errorf("outbox = %v, want %v", got, want)
+	}
+}
+
 // testAlertIgnoredAndMuted: an ignored issue sends no alert of any kind,
 // seen again or busy, and neither it nor a muted issue sends, once
 // unignored or unmuted, a digest of the events before.

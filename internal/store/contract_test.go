@@ -152,6 +152,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertFrequencyFilters", testAlertFrequencyFilters},
 		{"AlertFrequencyBatchCount", testAlertFrequencyBatchCount},
 		{"AlertFrequencyOnAnotherChannel", testAlertFrequencyOnAnotherChannel},
+		{"AlertDueDigestNotLost", testAlertDueDigestNotLost},
 		{"AlertIgnoredAndMuted", testAlertIgnoredAndMuted},
 		{"AlertMerge", testAlertMerge},
 		{"AlertMergeDigest", testAlertMergeDigest},
