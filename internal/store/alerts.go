@@ -687,7 +687,8 @@ func (d *DB) EmailRecipients(ctx context.Context, projectID int64) ([]string, er
 //
 // Per issue, a muted or ignored issue writes nothing, nor counts its
 // events towards a digest: they are not summed into one sent when it is
-// unmuted or unignored. Otherwise each enabled rule of
+// unmuted or unignored. Neither does a resolved issue whose events leave
+// it resolved (an older release's). Otherwise each enabled rule of
 // the project whose level and environment filters keep one of the
 // issue's events fires at most once per batch: new_issue on the event
 // that created the issue, regression on the one that reopened it,
@@ -760,8 +761,11 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 		project := projectOf[issue]
 		st, hasState := states[issue]
 		// An ignored issue stays ignored when seen again, so its last
-		// result says so; a new issue or a regression never is.
-		if st.muted || results[idx[len(idx)-1]].Status == StatusIgnored {
+		// result says so; a new issue or a regression never is. Nor do
+		// a resolved issue's events that leave it resolved (an older
+		// release's) alert, as Sentry applies rules to unresolved
+		// issues only: the fix is out, old clients are still sending.
+		if last := results[idx[len(idx)-1]].Status; st.muted || last == StatusIgnored || last == StatusResolved {
 			continue
 		}
 		fires, err := fire(ctx, tx, rules[project], results, idx, issue, now)
@@ -1133,8 +1137,8 @@ func (d *DB) skipLocked() string {
 // QueueDigests writes the digests that are due: for each issue whose
 // cooldown window ended with events since its last message, one
 // notification per channel of its last alert, summing them; the issue's
-// window then starts again. A muted or ignored issue's due events are
-// dropped instead, so unmuting or unignoring it sends no digest of what
+// window then starts again. A muted, ignored or resolved issue's due
+// events are dropped instead, so unmuting or unignoring it sends no digest of what
 // came before. It returns how many issues got a digest. Run
 // by several processes at once, each digest is written once.
 func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
@@ -1195,7 +1199,10 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 			}
 			// The issue's title is its latest event's, the one quoted.
 			p.Title = p.IssueTitle
-			if x.muted || p.Status == StatusIgnored {
+			// Resolved since: whoever resolved it saw it, and its
+			// events to come either reopen it, which alerts, or are an
+			// older release's.
+			if x.muted || p.Status == StatusIgnored || p.Status == StatusResolved {
 				if _, err := tx.ExecContext(ctx, `UPDATE alert_issue_state SET pending = pending - $2 WHERE issue_id = $1`,
 					x.issue, x.pending); err != nil {
 					return err

@@ -586,6 +586,48 @@ func testAlertIgnoredAndMuted(e *env) {
 	expect("unmuted issue", RuleNewIssue, RuleFrequency, ReasonDigest, RuleNewIssue)
 }
 
+// testAlertResolvedSilent: as in Sentry, whose rules apply to unresolved
+// issues only, the events of a resolved issue that do not reopen it (an
+// older release's, after a resolve in a release) fire no rule, nor count
+// towards a digest, and a digest due when the issue is resolved is
+// dropped: "Still happening" about an issue a person resolved, or a spike
+// alert each cooldown while clients not yet upgraded keep sending the
+// fixed error, is noise. The event that reopens it alerts as ever.
+func testAlertResolvedSilent(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	ch, _ := db.ListAlertChannels(ctx, System, e.project.ID)
+	if _, err := db.PutAlertRule(ctx, System, AlertRule{ProjectID: e.project.ID, ChannelID: ch[0].ID, Type: RuleFrequency,
+		Threshold: 3, WindowMinutes: 10, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	save := func(m int, release string) SaveResult {
+		res := e.saveAlerting(at(m), request(e.project.ID, "fixed", withRelease(release), withRcv(at(m)), withAt(at(m))))
+		return res[0]
+	}
+	issue := save(0, "shop@2.0").IssueID
+	save(1, "shop@2.0")
+	e.setStatus(issue, StatusResolved, "shop@2.0")
+	// Old clients during the new-issue alert's window, and after it.
+	for _, m := range []int{2, 3, 4, 5, 70, 71, 72, 73, 74} {
+		if r := save(m, "shop@1.0"); r.Status != StatusResolved || r.Regression {
+			t.Fatalf("minute %d: an older release's event made the issue %s (regression %v)", m, r.Status, r.Regression)
+		}
+		if n, err := db.QueueDigests(ctx, at(m)); err != nil || n != 0 {
+			t.Fatalf("QueueDigests at minute %d = %d, %v; want none for a resolved issue", m, n, err)
+		}
+	}
+	if got := reasons(e.outbox()); !slices.Equal(got, []string{RuleNewIssue}) {
+		t.Fatalf("outbox = %v, want the new issue only", got)
+	}
+	if r := save(75, "shop@2.1"); !r.Regression {
+		t.Fatalf("a newer release's event: %+v, want a regression", r)
+	}
+	if got := reasons(e.outbox()); len(got) < 2 || got[1] != RuleRegression {
+		t.Errorf("outbox = %v, want new_issue, regression...", got)
+	}
+}
+
 // testAlertClaim: claims, backoff, dead letters, leases and concurrent
 // claimers.
 func testAlertClaim(e *env) {

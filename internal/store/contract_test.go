@@ -153,6 +153,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertFrequencyBatchCount", testAlertFrequencyBatchCount},
 		{"AlertFrequencyOnAnotherChannel", testAlertFrequencyOnAnotherChannel},
 		{"AlertDueDigestNotLost", testAlertDueDigestNotLost},
+		{"AlertResolvedSilent", testAlertResolvedSilent},
 		{"AlertIgnoredAndMuted", testAlertIgnoredAndMuted},
 		{"AlertMerge", testAlertMerge},
 		{"AlertMergeDigest", testAlertMergeDigest},
