@@ -691,7 +691,8 @@ func (d *DB) EmailRecipients(ctx context.Context, projectID int64) ([]string, er
 // it resolved (an older release's). Otherwise each enabled rule of
 // the project whose level and environment filters keep one of the
 // issue's events fires at most once per batch: new_issue on the event
-// that created the issue, regression on the one that reopened it,
+// that created the issue (with an environment, on the issue's first
+// event there), regression on the one that reopened it,
 // frequency when the issue's events of the last WindowMinutes (by
 // arrival) number more than Threshold. A new issue or a regression
 // alerts at once; a frequency rule does not while the issue is in its
@@ -842,11 +843,12 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 }
 
 // newIssueChannels returns, sorted, the channels of the new-issue rules
-// of the projects that results made a new issue in.
+// of the projects that results made a new issue in, or saw an issue in an
+// environment for the first time.
 func newIssueChannels(rules map[int64][]AlertRule, results []SaveResult) []int64 {
 	var out []int64
 	for _, r := range results {
-		if !r.NewIssue {
+		if !r.NewIssue && !r.NewInEnvironment {
 			continue
 		}
 		for _, rule := range rules[r.ProjectID] {
@@ -954,7 +956,10 @@ func fire(ctx context.Context, tx *sql.Tx, rules []AlertRule, results []SaveResu
 			ok, window := false, int64(0)
 			switch rule.Type {
 			case RuleNewIssue:
-				ok = r.NewIssue
+				// Of an environment, as in Sentry: the issue is new
+				// there, so an issue first seen in staging still
+				// alerts a production rule when it reaches production.
+				ok = r.NewIssue || rule.Environment != "" && r.NewInEnvironment
 			case RuleRegression:
 				ok = r.Regression
 			case RuleFrequency:

@@ -504,6 +504,47 @@ func testAlertDueDigestNotLost(e *env) {
 	}
 }
 
+// testAlertNewInEnvironment: a new-issue rule of an environment fires on
+// the issue's first event there, as Sentry's does, though the issue was
+// first seen elsewhere: a production rule is not silent for good about an
+// error that reached staging first (QA: it never fired). A rule of any
+// environment still fires once, when the issue is created.
+func testAlertNewInEnvironment(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	mail := e.withoutAlertRules()
+	hook, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: ChannelWebhook, Name: "prod", URL: "https://hooks.example.com/x", Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []AlertRule{
+		{ProjectID: e.project.ID, ChannelID: mail, Type: RuleNewIssue, Enabled: true},
+		{ProjectID: e.project.ID, ChannelID: hook.ID, Type: RuleNewIssue, Environment: "production", Enabled: true},
+	} {
+		if _, err := db.PutAlertRule(ctx, System, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	e.saveAlerting(at(0), request(e.project.ID, "env", withEnv("staging"), withRcv(at(0))))
+	// The second production event of the batch, and those after, are not
+	// the first there.
+	e.saveAlerting(at(1), request(e.project.ID, "env", withEnv("staging"), withRcv(at(1))),
+		request(e.project.ID, "env", withEnv("production"), withRcv(at(1)), withID("first-prod")),
+		request(e.project.ID, "env", withEnv("production"), withRcv(at(1))))
+	e.saveAlerting(at(2), request(e.project.ID, "env", withEnv("production"), withRcv(at(2))))
+	var got []string
+	for _, n := range e.outbox() {
+		got = append(got, fmt.Sprintf("%s→%d %s", n.Reason, n.ChannelID, n.Payload.Environment))
+	}
+	want := []string{fmt.Sprintf("%s→%d staging", RuleNewIssue, mail), fmt.Sprintf("%s→%d production", RuleNewIssue, hook.ID)}
+	if !slices.Equal(got, want) {
+		t.Fatalf("outbox = %v, want %v", got, want)
+	}
+	if p := e.outbox()[1].Payload; p.EventID != "first-prod" || p.Count != 3 {
+		t.Errorf("production alert quotes event %q with count %d, want first-prod, 3", p.EventID, p.Count)
+	}
+}
+
 // testAlertIgnoredAndMuted: an ignored issue sends no alert of any kind,
 // seen again or busy, and neither it nor a muted issue sends, once
 // unignored or unmuted, a digest of the events before.

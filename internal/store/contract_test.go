@@ -154,6 +154,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertFrequencyOnAnotherChannel", testAlertFrequencyOnAnotherChannel},
 		{"AlertDueDigestNotLost", testAlertDueDigestNotLost},
 		{"AlertResolvedSilent", testAlertResolvedSilent},
+		{"AlertNewInEnvironment", testAlertNewInEnvironment},
 		{"AlertIgnoredAndMuted", testAlertIgnoredAndMuted},
 		{"AlertMerge", testAlertMerge},
 		{"AlertMergeDigest", testAlertMergeDigest},

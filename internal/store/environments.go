@@ -41,8 +41,10 @@ type envUser struct {
 // their issues' figures in it, as saveAll adds them to the issues': a
 // statement for the hourly buckets, one for the users new to the issue
 // there, and one for the rows of the issues' environments, each row
-// written once per batch with the batch's sums, in sorted order.
-func (d *DB) saveEnvironments(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
+// written once per batch with the batch's sums, in sorted order. It
+// returns the issues' environments the batch saw first, whose first
+// event a new-issue rule of that environment alerts on.
+func (d *DB) saveEnvironments(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) (map[issueEnv]bool, error) {
 	rows := make(map[issueEnv]*envFigures)
 	hours := make(map[envHour]int64)
 	users := make(map[envUser]bool)
@@ -65,16 +67,17 @@ func (d *DB) saveEnvironments(ctx context.Context, tx *sql.Tx, batch []saving, f
 		}
 	}
 	if len(rows) == 0 {
-		return nil
+		return nil, nil
 	}
 	if err := d.upsertEnvHours(ctx, tx, hours); err != nil {
-		return err
+		return nil, err
 	}
 	if err := d.insertEnvUsers(ctx, tx, users, rows); err != nil {
-		return err
+		return nil, err
 	}
 	keys := slices.SortedFunc(maps.Keys(rows), compareIssueEnv)
-	return eachChunk(len(keys), func(from, to int) error {
+	created := make(map[issueEnv]bool)
+	return created, eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO issue_environments (issue_id, environment, project_id, count, user_count, first_seen, last_seen) VALUES `)
 		for j, k := range keys[from:to] {
@@ -93,9 +96,29 @@ func (d *DB) saveEnvironments(ctx context.Context, tx *sql.Tx, batch []saving, f
 			first_seen = CASE WHEN excluded.first_seen < issue_environments.first_seen
 				THEN excluded.first_seen ELSE issue_environments.first_seen END,
 			last_seen = CASE WHEN excluded.last_seen > issue_environments.last_seen
-				THEN excluded.last_seen ELSE issue_environments.last_seen END`)
-		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
-		return err
+				THEN excluded.last_seen ELSE issue_environments.last_seen END
+			RETURNING issue_id, environment, count`)
+		res, err := tx.QueryContext(ctx, q.sql(), q.args...)
+		if err != nil {
+			return err
+		}
+		defer res.Close()
+		for res.Next() {
+			var (
+				k     issueEnv
+				count int64
+			)
+			if err := res.Scan(&k.issueID, &k.env, &count); err != nil {
+				return err
+			}
+			// A row counts at least one event, so one holding only the
+			// batch's was inserted by it. A concurrent transaction's
+			// insert makes this one wait and then add to its row.
+			if f := rows[k]; f != nil && count == f.count {
+				created[k] = true
+			}
+		}
+		return res.Err()
 	})
 }
 

@@ -450,8 +450,15 @@ func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveRes
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := d.saveEnvironments(ctx, tx, batch, fresh, issues); err != nil {
+	newEnvs, err := d.saveEnvironments(ctx, tx, batch, fresh, issues)
+	if err != nil {
 		return nil, nil, err
+	}
+	for _, i := range fresh {
+		if k := (issueEnv{issues[i], batch[i].envTag}); newEnvs[k] {
+			results[i].NewInEnvironment = true
+			delete(newEnvs, k)
+		}
 	}
 	if err := d.updateIssues(ctx, tx, batch, fresh, issues, newUser, newReleases, results); err != nil {
 		return nil, nil, err

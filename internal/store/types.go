@@ -363,6 +363,10 @@ type SaveResult struct {
 	Duplicate  bool // the event_id was stored before; nothing changed
 	NewIssue   bool
 	Regression bool // a resolved issue was reopened
+	// NewInEnvironment is true for the issue's first event in its
+	// environment (the environment tag's value), which a new-issue rule
+	// of that environment alerts on.
+	NewInEnvironment bool
 	// The issue's event count, affected users, status, title and level
 	// after the save; zero for a duplicate, which changed nothing.
 	Count     int64
