@@ -142,6 +142,11 @@ type sendError struct {
 func (e *sendError) Error() string { return e.msg }
 func (e *sendError) Unwrap() error { return e.err }
 
+// plainHTTPAnswer is net/http's error for an https:// URL whose port
+// answers plain HTTP, a usual slip when adding a webhook. It replaces the
+// TLS record error without wrapping it, so only its text tells it apart.
+const plainHTTPAnswer = "server gave HTTP response to HTTPS client"
+
 // transportReason is the category of a send that got no answer, without
 // any address the server resolved or dialled: host is the URL's, which
 // the admin typed. Refused and timed out stay apart (see docs/alerts.md,
@@ -180,6 +185,8 @@ func transportReason(host string, err error) string {
 		return "TLS handshake failed: the receiver's certificate is not valid for its host name"
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
 		return "TLS handshake failed: the receiver's certificate has expired or is not yet valid"
+	case strings.Contains(err.Error(), plainHTTPAnswer):
+		return "TLS handshake failed: the receiver answers plain HTTP on this port: use http:// or its TLS port"
 	case errors.As(err, &certErr), errors.As(err, &invalid), errors.As(err, &alertErr), errors.As(err, &recErr):
 		return "TLS handshake failed"
 	case errors.Is(err, context.Canceled):
