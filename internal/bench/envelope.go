@@ -307,3 +307,21 @@ func sentence(rng *rand.Rand, n int) string {
 	}
 	return strings.Join(s, " ")
 }
+
+// Bodies returns n request bodies of class size as Run sends them: gzip
+// envelopes of distinct errors in turn, each with an event ID of its own.
+// They are for benchmarks of the server's path of an event, which want the
+// load tool's events without its HTTP client.
+func Bodies(size Size, distinct, n int) ([][]byte, error) {
+	const run = "0123456789abcdef"
+	p, err := newPayloads(size, distinct, runEnvironment(run), time.Now(), 1)
+	if err != nil {
+		return nil, err
+	}
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		seq := uint64(i + 1)
+		bodies[i] = p.body(int(seq%uint64(distinct)), eventID(run, seq))
+	}
+	return bodies, nil
+}

@@ -115,3 +115,34 @@ func TestNewPayloadsRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestBodies(t *testing.T) {
+	bodies, err := Bodies(Size2K, 3, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bodies) != 7 {
+		t.Fatalf("%d bodies, want 7", len(bodies))
+	}
+	ids := map[string]bool{}
+	types := map[string]bool{}
+	for i, body := range bodies {
+		head, _, ev, n := decodeBody(t, body)
+		id, _ := head["event_id"].(string)
+		if len(id) != idLen || ids[id] || ev["event_id"] != id {
+			t.Errorf("body %d: IDs %v and %v, seen before: %v", i, id, ev["event_id"], ids[id])
+		}
+		ids[id] = true
+		if n < Size2K.Bytes() || n > Size2K.Bytes()+300 {
+			t.Errorf("body %d: a %d-byte event, want %d to %d", i, n, Size2K.Bytes(), Size2K.Bytes()+300)
+		}
+		exc := ev["exception"].(map[string]any)["values"].([]any)[0].(map[string]any)
+		types[exc["type"].(string)] = true
+	}
+	if len(types) != 3 {
+		t.Errorf("the bodies hold %d distinct errors, want 3: %v", len(types), types)
+	}
+	if _, err := Bodies("4k", 1, 1); err == nil {
+		t.Error("Bodies of an unknown size: no error")
+	}
+}
