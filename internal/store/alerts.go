@@ -757,6 +757,15 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 		return err
 	}
 	nowMs := millis(now)
+	// Most issues of a busy batch only add to the pending count of their
+	// window: that statement is prepared once, on first use, so SQLite
+	// parses it once a batch instead of once an issue.
+	var addPending *sql.Stmt
+	defer func() {
+		if addPending != nil {
+			addPending.Close()
+		}
+	}()
 	for _, issue := range issues {
 		idx := byIssue[issue]
 		project := projectOf[issue]
@@ -833,8 +842,12 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 			continue
 		}
 		if hasState && (inWindow || st.pending > 0) {
-			if _, err := tx.ExecContext(ctx, `UPDATE alert_issue_state SET pending = pending + $2 WHERE issue_id = $1`,
-				issue, len(idx)); err != nil {
+			if addPending == nil {
+				if addPending, err = tx.PrepareContext(ctx, `UPDATE alert_issue_state SET pending = pending + $2 WHERE issue_id = $1`); err != nil {
+					return err
+				}
+			}
+			if _, err := addPending.ExecContext(ctx, issue, len(idx)); err != nil {
 				return err
 			}
 		}

@@ -587,13 +587,20 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 	slices.SortFunc(keys, func(a, b issueKey) int {
 		return cmp.Or(cmp.Compare(a.projectID, b.projectID), strings.Compare(a.fingerprint, b.fingerprint))
 	})
+	// One lookup per issue, prepared once: SQLite then parses it once a
+	// batch instead of once an issue.
+	find, err := tx.PrepareContext(ctx, `SELECT id, grouping_version FROM issues WHERE project_id = $1 AND fingerprint = $2`+d.forKeyShare())
+	if err != nil {
+		return nil, err
+	}
+	defer find.Close()
 	ids := make(map[issueKey]int64, len(keys))
 	for _, k := range keys {
 		s := &batch[firstOf[k]]
 		// Two processes may create the same issue at once: the loser's
 		// insert does nothing (PostgreSQL first waits for the winner to
 		// commit) and it then reads the winner's row.
-		id, version, err := d.findIssue(ctx, tx, k, s.grouping != s.today)
+		id, version, err := d.findIssue(ctx, tx, find, k, s.grouping != s.today)
 		if err == nil && version != s.grouping && version == olderIngestVersion(s.today) {
 			err = confirmIssue(ctx, tx, id, s.today)
 		}
@@ -633,7 +640,8 @@ func confirmIssue(ctx context.Context, tx *sql.Tx, id int64, today string) error
 	return err
 }
 
-// findIssue returns the ID and grouping version of k's issue, or of the
+// findIssue returns the ID and grouping version of k's issue, found by find
+// (ensureIssues' lookup by project and fingerprint), or of the
 // issue its fingerprint was merged into when no issue has it, or
 // sql.ErrNoRows. The hash an issue had before a grouping change moved it
 // (an alias, see adoptIssue) leads there only the events of an older
@@ -644,13 +652,12 @@ func confirmIssue(ctx context.Context, tx *sql.Tx, id int64, today string) error
 // find the issue gone: the lookup then runs again and finds where the
 // merge put the fingerprint. Merges are read only on a miss, which only
 // the first event of an issue has.
-func (d *DB) findIssue(ctx context.Context, tx *sql.Tx, k issueKey, olderIngest bool) (int64, string, error) {
+func (d *DB) findIssue(ctx context.Context, tx *sql.Tx, find *sql.Stmt, k issueKey, olderIngest bool) (int64, string, error) {
 	var (
 		id      int64
 		version string
 	)
-	err := tx.QueryRowContext(ctx, `SELECT id, grouping_version FROM issues WHERE project_id = $1 AND fingerprint = $2`+d.forKeyShare(),
-		k.projectID, k.fingerprint).Scan(&id, &version)
+	err := find.QueryRowContext(ctx, k.projectID, k.fingerprint).Scan(&id, &version)
 	// Each turn follows a merge that committed since the one before, and
 	// merges are rare: a few turns are more than enough.
 	for turn := 0; errors.Is(err, sql.ErrNoRows) && turn < 3; turn++ {
