@@ -63,6 +63,15 @@ func testIssueTagBounds(e *env) {
 		request(p, "two", withTags("k", "o")), request(p, "two", withTags("k", "m")))
 	check("a key with room for one", two, "k=m:2 k=n:1 k=o:1", "k:3", "k")
 
+	// A new pair is told from a kept one by its count after the batch:
+	// here the kept k=a ends at 2, the count the new k=b is added with,
+	// and k=c, new, with the largest count of the batch, 3.
+	three := e.save("three", withTags("k", "a")).IssueID
+	e.saveAll(request(p, "three", withTags("k", "a")), request(p, "three", withTags("k", "b")),
+		request(p, "three", withTags("k", "b")), request(p, "three", withTags("k", "c")),
+		request(p, "three", withTags("k", "c")), request(p, "three", withTags("k", "c")))
+	check("a kept pair counted like a new one", three, "k=a:2 k=b:2 k=c:3", "k:3", "k")
+
 	// Keys: two per issue, and a third key is not kept, while the keys the
 	// issue list filters by always are, with every value.
 	e.save("two", withTags("y", "1", "k", "m"))
