@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -118,6 +119,66 @@ func testBulkDuringSaves(e *env) {
 	// the results but not from PostgreSQL's count of them.
 	if n := e.pgDeadlocks(); n != 0 {
 		t.Errorf("PostgreSQL broke %d deadlocks: bulk changes and saving lock issues in different orders", n)
+	}
+}
+
+// testDeleteDuringSaves: batches of a project's events, over a few hours
+// and issues, saved at once while one of the issues they keep creating
+// again is deleted over and over. On PostgreSQL a batch that lost the
+// race to create that issue read the winner's row without locking it,
+// so a delete could take it away before the batch's events went in: the
+// batch failed on their foreign key. None fails, PostgreSQL breaks no
+// deadlock, and the issues' counts are their events'.
+func testDeleteDuringSaves(e *env) {
+	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
+	const savers, rounds, perBatch = 4, 20, 30
+	var (
+		wg      sync.WaitGroup
+		saving  atomic.Int32
+		errs    errorList
+		deleted int
+	)
+	saving.Store(savers)
+	for w := range savers {
+		wg.Go(func() {
+			defer saving.Add(-1)
+			for n := range rounds {
+				reqs := make([]SaveRequest, perBatch)
+				for i := range reqs {
+					f := (i*5 + w*3 + n) % 9
+					at := withAt(t0.Add(-time.Duration((i+w+n)%4) * time.Hour))
+					reqs[i] = request(pid, fmt.Sprintf("hot-%d", f), at)
+				}
+				if _, err := db.SaveBatch(ctx, reqs); err != nil {
+					errs.add(fmt.Errorf("saver %d, batch %d: %w", w, n, err))
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for saving.Load() > 0 {
+			var id int64
+			err := db.SQL().QueryRowContext(ctx, `SELECT id FROM issues WHERE project_id = $1 AND fingerprint = 'hot-0'`, pid).Scan(&id)
+			if err != nil {
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			if err := db.DeleteIssue(ctx, System, id); err != nil && !errors.Is(err, ErrNotFound) {
+				errs.add(fmt.Errorf("delete %d: %w", id, err))
+			}
+			deleted++
+		}
+	})
+	wg.Wait()
+	errs.report(t)
+	if deleted == 0 {
+		t.Error("no issue deleted while saving")
+	}
+	if n, m := e.count(`SELECT COALESCE(SUM(count), 0) FROM issues`), e.count(`SELECT COUNT(*) FROM events`); n != m {
+		t.Errorf("issues count %d events, %d are stored", n, m)
+	}
+	if n := e.pgDeadlocks(); n != 0 {
+		t.Errorf("PostgreSQL broke %d deadlocks: saving and deleting lock in different orders", n)
 	}
 }
 

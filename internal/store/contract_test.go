@@ -117,6 +117,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ProjectStats", testProjectStats},
 		{"BulkUpdateStatus", testBulkUpdateStatus},
 		{"BulkDuringSaves", testBulkDuringSaves},
+		{"DeleteDuringSaves", testDeleteDuringSaves},
 		{"AssignIssue", testAssignIssue},
 		{"IssueActivity", testIssueActivity},
 		{"Comments", testComments},

@@ -600,7 +600,10 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 		s := &batch[firstOf[k]]
 		// Two processes may create the same issue at once: the loser's
 		// insert does nothing (PostgreSQL first waits for the winner to
-		// commit) and it then reads the winner's row.
+		// commit) and it then reads and locks the winner's row, as
+		// findIssue does, or a DeleteIssue could take it away before the
+		// events' foreign keys lock it. One deleted before the lock runs
+		// the batch again.
 		id, version, err := d.findIssue(ctx, tx, find, k, s.grouping != s.today)
 		if err == nil && version != s.grouping && version == olderIngestVersion(s.today) {
 			err = confirmIssue(ctx, tx, id, s.today)
@@ -617,8 +620,11 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 			if err == nil {
 				results[firstOf[k]].NewIssue = true
 			} else if errors.Is(err, sql.ErrNoRows) {
-				err = tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE project_id = $1 AND fingerprint = $2`,
+				err = tx.QueryRowContext(ctx, `SELECT id FROM issues WHERE project_id = $1 AND fingerprint = $2`+d.forKeyShare(),
 					k.projectID, k.fingerprint).Scan(&id)
+				if errors.Is(err, sql.ErrNoRows) {
+					err = fmt.Errorf("issue of fingerprint %q was deleted meanwhile: %w", k.fingerprint, errMerging)
+				}
 			}
 		}
 		if err != nil {
@@ -690,7 +696,8 @@ func notAlias(olderIngest bool) string {
 }
 
 // errMerging makes SaveBatch run a batch again when the issue one of its
-// events was to join was merged away too often while it looked.
+// events was to join was merged away too often while it looked, or was
+// deleted just after another batch created it.
 var errMerging = errors.New("issue merged meanwhile")
 
 // forKeyShare locks, on PostgreSQL, an issue row that saving inserts
