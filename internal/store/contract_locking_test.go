@@ -128,7 +128,8 @@ func testBulkDuringSaves(e *env) {
 // race to create that issue read the winner's row without locking it,
 // so a delete could take it away before the batch's events went in: the
 // batch failed on their foreign key. None fails, PostgreSQL breaks no
-// deadlock, and the issues' counts are their events'.
+// deadlock, the issues' counts are their events', and the project's
+// hours the sums of its issues'.
 func testDeleteDuringSaves(e *env) {
 	t, db, ctx, pid := e.t, e.db, e.ctx, e.project.ID
 	const savers, rounds, perBatch = 4, 20, 30
@@ -177,6 +178,7 @@ func testDeleteDuringSaves(e *env) {
 	if n, m := e.count(`SELECT COALESCE(SUM(count), 0) FROM issues`), e.count(`SELECT COUNT(*) FROM events`); n != m {
 		t.Errorf("issues count %d events, %d are stored", n, m)
 	}
+	e.sameAsIssueSums("after saves and deletes", time.Time{})
 	if n := e.pgDeadlocks(); n != 0 {
 		t.Errorf("PostgreSQL broke %d deadlocks: saving and deleting lock in different orders", n)
 	}

@@ -115,6 +115,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AccessHooks", testAccessHooks},
 		{"RotateProjectKey", testRotateProjectKey},
 		{"ProjectStats", testProjectStats},
+		{"ProjectCounts", testProjectCounts},
 		{"BulkUpdateStatus", testBulkUpdateStatus},
 		{"BulkDuringSaves", testBulkDuringSaves},
 		{"DeleteDuringSaves", testDeleteDuringSaves},
@@ -1428,7 +1429,8 @@ func testPruneHistory(e *env) {
 		exec(`INSERT INTO alert_recipients (notification_id, address, error, settled_at) VALUES ($1, 'a@example.com', '', $2)`, id, n.at)
 	}
 	// Hourly counts: two old hours and one recent hour of one issue, in
-	// one environment, so with as many of the environment's.
+	// one environment, so with as many of the environment's and of the
+	// project's.
 	var issue int64
 	for i, at := range []time.Time{now.Add(-maxAge - 3*time.Hour), now.Add(-maxAge - 2*time.Hour), now.Add(-time.Hour)} {
 		issue = e.save("history", withID(fmt.Sprintf("history-%d", i)), withAt(at), withRcv(at), withEnv("production")).IssueID
@@ -1439,7 +1441,7 @@ func testPruneHistory(e *env) {
 		t.Errorf("PruneHistory with no age = %+v, %v; want nothing deleted", got, err)
 	}
 	got, err = db.PruneHistory(ctx, now, maxAge)
-	if want := (HistoryPruned{DeadLetters: 2*pruneBatch + 10 - 11, Notifications: 2, HourlyCounts: 4}); err != nil || got != want {
+	if want := (HistoryPruned{DeadLetters: 2*pruneBatch + 10 - 11, Notifications: 2, HourlyCounts: 6}); err != nil || got != want {
 		t.Errorf("PruneHistory = %+v, %v; want %+v", got, err, want)
 	}
 	if n := e.count(`SELECT COUNT(*) FROM queue_dead`); n != 11 {
@@ -1467,6 +1469,9 @@ func testPruneHistory(e *env) {
 	}
 	if n := e.count(`SELECT COUNT(*) FROM issue_environment_counts WHERE issue_id = $1`, issue); n != 1 {
 		t.Errorf("issue has %d hourly counts in its environment left, want the recent hour's", n)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM project_counts WHERE project_id = $1`, e.project.ID); n != 1 {
+		t.Errorf("project has %d hourly counts left, want the recent hour's", n)
 	}
 	if is := e.issue(issue); is.Count != 3 {
 		t.Errorf("issue count %d after pruning its hourly counts, want 3", is.Count)

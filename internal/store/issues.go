@@ -867,18 +867,21 @@ var issueTables = []string{"events", "issue_activity", "issue_counts", "issue_ta
 	"issue_environments", "issue_environment_users", "issue_environment_counts"}
 
 // DeleteIssue removes an issue with its events, counts, tags, users and
-// activity. An
+// activity, and takes its hourly counts off its project's. An
 // event of the same fingerprint, or of one of the issues merged into it,
 // arriving later starts a new issue.
 func (d *DB) DeleteIssue(ctx context.Context, v Viewer, id int64) error {
 	err := d.InTx(ctx, func(tx *sql.Tx) error {
 		var (
-			q   query
-			one int
+			q       query
+			project int64
 		)
-		q.add(`SELECT 1 FROM issues i WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"), d.forUpdate())
-		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&one); err != nil {
+		q.add(`SELECT i.project_id FROM issues i WHERE i.id = `, q.arg(id), ` AND `, q.visible(v, "i.project_id"), d.forUpdate())
+		if err := tx.QueryRowContext(ctx, q.sql(), q.args...).Scan(&project); err != nil {
 			return notFound(err)
+		}
+		if err := d.subtractProjectCounts(ctx, tx, project, id); err != nil {
+			return err
 		}
 		// The fingerprints of issues merged into it go with it too.
 		for _, table := range append(issueTables, "issue_merges") {
@@ -891,6 +894,38 @@ func (d *DB) DeleteIssue(ctx context.Context, v Viewer, id int64) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete issue %d: %w", id, err)
+	}
+	return nil
+}
+
+// Statements that take an issue's hourly counts off its project's: issue,
+// project.
+const (
+	lockProjectHoursSQL = `SELECT hour FROM project_counts WHERE project_id = $2
+		AND hour IN (SELECT hour FROM issue_counts WHERE issue_id = $1) ORDER BY hour`
+	subtractProjectHoursSQL = `UPDATE project_counts SET count = count - (SELECT c.count FROM issue_counts c
+			WHERE c.issue_id = $1 AND c.hour = project_counts.hour)
+		WHERE project_id = $2 AND hour IN (SELECT hour FROM issue_counts WHERE issue_id = $1)`
+	dropProjectHoursSQL = `DELETE FROM project_counts WHERE project_id = $2 AND count <= 0
+		AND hour IN (SELECT hour FROM issue_counts WHERE issue_id = $1)`
+)
+
+// subtractProjectCounts takes the hourly counts of the issue, about to be
+// deleted, off its project's, so the project's charts no longer show its
+// events, as they did not when they summed the issues' counts; hours left
+// with none go. On PostgreSQL the hours are locked in order first, the
+// order saving adds to them in, after the issue row as saving does: an
+// UPDATE would lock them in the order it finds them and could deadlock
+// with a batch.
+func (d *DB) subtractProjectCounts(ctx context.Context, tx *sql.Tx, project, issue int64) error {
+	stmts := []string{subtractProjectHoursSQL, dropProjectHoursSQL}
+	if d.dialect == DialectPostgres {
+		stmts = append([]string{lockProjectHoursSQL + d.forUpdate()}, stmts...)
+	}
+	for _, stmt := range stmts {
+		if _, err := tx.ExecContext(ctx, stmt, issue, project); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -385,8 +385,10 @@ type releaseKey struct {
 // On PostgreSQL every statement writes its shared rows (issue keys,
 // releases, buckets, tags, users, issue rows) in sorted order, so two
 // batches lock what they share in the same order and do not deadlock; the
-// issue rows, which every event of an issue updates, are locked last, so a
-// hot issue is held only from its update to the commit. On failure it
+// issue rows, which every event of an issue updates, are locked after the
+// rest, so a hot issue is held only from its update to the commit, and
+// only the project's hourly counts, which every batch of the project
+// updates, come after them. On failure it
 // returns the event that caused it, when one did.
 func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveResult, *saving, error) {
 	results := make([]SaveResult, len(batch))
@@ -462,6 +464,9 @@ func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveRes
 		}
 	}
 	if err := d.updateIssues(ctx, tx, batch, fresh, issues, newUser, newReleases, results); err != nil {
+		return nil, nil, err
+	}
+	if err := d.upsertProjectCounts(ctx, tx, batch, fresh); err != nil {
 		return nil, nil, err
 	}
 	return results, nil, nil
@@ -1022,8 +1027,8 @@ func (d *DB) releasesLastSeen(ctx context.Context, tx *sql.Tx, keys []releaseKey
 	return lastSeen, err
 }
 
-// bucket is one hour (or minute) of one issue.
-type bucket struct{ issueID, hour int64 }
+// bucket is one hour (or minute) of one issue, or of one project.
+type bucket struct{ id, hour int64 }
 
 // upsertCounts adds the fresh events to their issues' hourly buckets, one
 // row per bucket.
@@ -1032,7 +1037,22 @@ func (d *DB) upsertCounts(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 	for _, i := range fresh {
 		counts[bucket{issues[i], millis(fromMillis(batch[i].at).Truncate(time.Hour))}]++
 	}
-	return d.upsertBuckets(ctx, tx, "issue_counts", "hour", counts)
+	return d.upsertBuckets(ctx, tx, "issue_counts", "issue_id", "hour", counts)
+}
+
+// upsertProjectCounts adds the fresh events to their projects' hourly
+// counts, the sums of issue_counts by project that the project cards
+// chart, one row per project and hour. It comes after the issue rows:
+// every save transaction of a project adds to its current hour, so on
+// PostgreSQL that row is locked from here to the commit, and a batch
+// waiting for it already holds all its issue rows and waits for nothing
+// else, while DeleteIssue too locks its issue before its project's hours.
+func (d *DB) upsertProjectCounts(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int) error {
+	counts := make(map[bucket]int64)
+	for _, i := range fresh {
+		counts[bucket{batch[i].projectID, millis(fromMillis(batch[i].at).Truncate(time.Hour))}]++
+	}
+	return d.upsertBuckets(ctx, tx, "project_counts", "project_id", "hour", counts)
 }
 
 // upsertMinuteCounts adds the fresh events to their issues' per-minute
@@ -1044,25 +1064,25 @@ func (d *DB) upsertMinuteCounts(ctx context.Context, tx *sql.Tx, batch []saving,
 	for _, i := range fresh {
 		counts[bucket{issues[i], millis(fromMillis(batch[i].received).Truncate(time.Minute))}]++
 	}
-	return d.upsertBuckets(ctx, tx, "issue_minute_counts", "minute", counts)
+	return d.upsertBuckets(ctx, tx, "issue_minute_counts", "issue_id", "minute", counts)
 }
 
-// upsertBuckets adds counts to table's rows keyed by issue_id and the
-// column col, one row per bucket, in sorted order.
-func (d *DB) upsertBuckets(ctx context.Context, tx *sql.Tx, table, col string, counts map[bucket]int64) error {
+// upsertBuckets adds counts to table's rows keyed by the columns id (an
+// issue's or a project's) and col, one row per bucket, in sorted order.
+func (d *DB) upsertBuckets(ctx context.Context, tx *sql.Tx, table, id, col string, counts map[bucket]int64) error {
 	keys := slices.SortedFunc(maps.Keys(counts), func(a, b bucket) int {
-		return cmp.Or(cmp.Compare(a.issueID, b.issueID), cmp.Compare(a.hour, b.hour))
+		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.hour, b.hour))
 	})
 	return eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
-		q.add(`INSERT INTO `, table, ` (issue_id, `, col, `, count) VALUES `)
+		q.add(`INSERT INTO `, table, ` (`, id, `, `, col, `, count) VALUES `)
 		for j, k := range keys[from:to] {
 			if j > 0 {
 				q.add(", ")
 			}
-			q.add("(", q.arg(k.issueID), ", ", q.arg(k.hour), ", ", q.arg(counts[k]), ")")
+			q.add("(", q.arg(k.id), ", ", q.arg(k.hour), ", ", q.arg(counts[k]), ")")
 		}
-		q.add(` ON CONFLICT (issue_id, `, col, `) DO UPDATE SET count = `, table, `.count + excluded.count`)
+		q.add(` ON CONFLICT (`, id, `, `, col, `) DO UPDATE SET count = `, table, `.count + excluded.count`)
 		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
 		return err
 	})

@@ -6,29 +6,21 @@ import (
 	"time"
 )
 
-// Hourly project counts are summed from issue_counts. An issue has no
-// counts after its last_seen hour, so only issues with last_seen at or
-// after the first hour wanted are visited: the (project_id, last_seen)
-// index finds them, and each one's counts are a range of issue_counts'
-// primary key. Issues quiet since then cost nothing. The joins are CROSS
-// JOINs because SQLite then keeps the written order (PostgreSQL plans as
-// for inner joins): left to choose, without statistics, it scans all of
-// issue_counts, which keeps every hour of every issue.
+// Hourly project counts are read from project_counts, which saving keeps
+// as the sum of the project's issue_counts: a project's hours are a range
+// of its primary key, a row per hour whatever the number of issues.
 
-// projectHourlySQL sums one project's counts: project, first hour.
-const projectHourlySQL = `SELECT c.hour, CAST(SUM(c.count) AS BIGINT) FROM issues i CROSS JOIN issue_counts c
-	WHERE i.project_id = $1 AND i.last_seen >= $2 AND c.issue_id = i.id AND c.hour >= $2
-	GROUP BY c.hour ORDER BY c.hour`
+// projectHourlySQL reads one project's counts: project, first hour.
+const projectHourlySQL = `SELECT hour, count FROM project_counts WHERE project_id = $1 AND hour >= $2 ORDER BY hour`
 
-// statsHourlyQuery sums the counts of every project v may see, by project
+// statsHourlyQuery reads the counts of every project v may see, by project
 // and hour.
 func statsHourlyQuery(v Viewer, since time.Time) *query {
 	q := &query{}
-	from := q.arg(millis(since.Truncate(time.Hour)))
-	q.add(`SELECT p.id, c.hour, CAST(SUM(c.count) AS BIGINT) FROM projects p CROSS JOIN issues i CROSS JOIN issue_counts c
-	WHERE `, q.visible(v, "p.id"), ` AND i.project_id = p.id AND i.last_seen >= `, from,
-		` AND c.issue_id = i.id AND c.hour >= `, from, `
-	GROUP BY p.id, c.hour ORDER BY p.id, c.hour`)
+	q.add(`SELECT p.id, project_counts.hour, project_counts.count FROM projects p CROSS JOIN project_counts
+	WHERE `, q.visible(v, "p.id"), ` AND project_counts.project_id = p.id AND project_counts.hour >= `,
+		q.arg(millis(since.Truncate(time.Hour))), `
+	ORDER BY p.id, project_counts.hour`)
 	return q
 }
 
@@ -109,8 +101,8 @@ func (d *DB) statsHourly(ctx context.Context, v Viewer, since time.Time, byID ma
 	return rows.Err()
 }
 
-// ProjectHourlyCounts returns a project's event counts per hour, summed
-// over its issues, from the hour containing since on, oldest first; hours
+// ProjectHourlyCounts returns a project's event counts per hour, the sums
+// of its issues', from the hour containing since on, oldest first; hours
 // without events are left out. A project v may not see is ErrNotFound.
 func (d *DB) ProjectHourlyCounts(ctx context.Context, v Viewer, projectID int64, since time.Time) ([]Bucket, error) {
 	if _, err := d.GetProject(ctx, v, projectID); err != nil {
