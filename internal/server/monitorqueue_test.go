@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
-	"github.com/getflytrap/flytrap/internal/queue"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -37,17 +35,8 @@ func TestMonitorsWaitForQueuedCheckIns(t *testing.T) {
 		}
 		next := last
 		next.ID, next.Received = fmt.Sprintf("%032x", 2), now.Add(-8*time.Minute)
-		body, err := json.Marshal(event.Event{EventID: fmt.Sprintf("%032x", 3), ProjectID: boot.Project.ID, Source: event.SourceSentry,
+		enqueueEvent(ctx, t, db, &event.Event{EventID: fmt.Sprintf("%032x", 3), ProjectID: boot.Project.ID, Source: event.SourceSentry,
 			Received: next.Received, SessionsOnly: true, Crons: &event.Crons{CheckIns: []event.CheckIn{next}}, Shape: event.CurrentShape})
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := queue.NewLocal(db, queue.Options{})
-		err = q.Enqueue(ctx, body)
-		q.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
 		if _, err := db.SQL().ExecContext(ctx, `UPDATE queue_messages SET enqueued_at = $1, visible_at = $2`,
 			next.Received.UnixMilli(), now.Add(time.Hour).UnixMilli()); err != nil {
 			t.Fatal(err)

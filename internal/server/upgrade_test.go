@@ -27,6 +27,37 @@ type previousCase struct {
 	Hashes  map[string]string `json:"hashes"`
 }
 
+// previousCases reads internal/grouping/testdata/previous.json.
+func previousCases(t *testing.T) []previousCase {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "grouping", "testdata", "previous.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []previousCase
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	return cases
+}
+
+// enqueueEvent puts ev on db's local queue as ingest would, marshalled
+// as it is: the upgrade tests queue what an older ingest or a check-in
+// left behind.
+func enqueueEvent(ctx context.Context, t *testing.T, db *store.DB, ev *event.Event) {
+	t.Helper()
+	body, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := queue.NewLocal(db, queue.Options{})
+	err = q.Enqueue(ctx, body)
+	q.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestUpgradeKeepsIssuesEndToEnd upgrades to today's grouping on both
 // stores: each payload of internal/grouping/testdata/previous.json (a
 // sentry-cocoa crash, whose frames are in-app by their package since
@@ -38,14 +69,7 @@ type previousCase struct {
 // to today's stack, each joins its issue, which moves to today's hash,
 // instead of opening a new one.
 func TestUpgradeKeepsIssuesEndToEnd(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "grouping", "testdata", "previous.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []previousCase
-	if err := json.Unmarshal(b, &cases); err != nil {
-		t.Fatal(err)
-	}
+	cases := previousCases(t)
 	var names, payloads, hashes, versions []string
 	for _, c := range cases {
 		if c.Payload == nil {
@@ -106,14 +130,7 @@ func TestUpgradeKeepsIssuesEndToEnd(t *testing.T) {
 // groups as a tree (2026-12f on), and finds the issue by the 2026-12 hash
 // only while the issue still has it.
 func TestUpgradeDrainsOlderIngestQueue(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "grouping", "testdata", "previous.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []previousCase
-	if err := json.Unmarshal(b, &cases); err != nil {
-		t.Fatal(err)
-	}
+	cases := previousCases(t)
 	i := slices.IndexFunc(cases, func(c previousCase) bool {
 		return c.Name == "exception group, node many"
 	})
@@ -149,16 +166,7 @@ func TestUpgradeDrainsOlderIngestQueue(t *testing.T) {
 		}
 		queued.EventID, queued.ProjectID = fmt.Sprintf("%032x", 1001), boot.Project.ID
 		queued.Timestamp, queued.Received = time.Now().UTC(), time.Now().UTC()
-		body, err := json.Marshal(&queued)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := queue.NewLocal(db, queue.Options{})
-		err = q.Enqueue(ctx, body)
-		q.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		enqueueEvent(ctx, t, db, &queued)
 		posted := postEvents(t, s, db, boot, payload.String())[0]
 		left, err := db.GetEvent(ctx, store.System, queued.EventID)
 		if err != nil {

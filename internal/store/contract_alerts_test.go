@@ -412,25 +412,34 @@ func testAlertFrequencyBatchCount(e *env) {
 	}
 }
 
+// spikeRules leaves the project two rules: new issues to its email
+// channel, and three events in windowMinutes to a new webhook channel.
+// It returns the two channels' IDs.
+func (e *env) spikeRules(windowMinutes int64) (mail, hook int64) {
+	e.t.Helper()
+	mail = e.withoutAlertRules()
+	ch, err := e.db.CreateAlertChannel(e.ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: ChannelWebhook, Name: "spikes", URL: "https://hooks.example.com/x", Secret: "s"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, r := range []AlertRule{
+		{ProjectID: e.project.ID, ChannelID: mail, Type: RuleNewIssue, Enabled: true},
+		{ProjectID: e.project.ID, ChannelID: ch.ID, Type: RuleFrequency, Threshold: 3, WindowMinutes: windowMinutes, Enabled: true},
+	} {
+		if _, err := e.db.PutAlertRule(e.ctx, System, r); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return mail, ch.ID
+}
+
 // testAlertFrequencyOnAnotherChannel: a new-issue alert on one channel
 // opens the issue's window, yet a frequency rule on another channel still
 // fires when the issue spikes inside it, once; the window's digest then
 // goes to both channels.
 func testAlertFrequencyOnAnotherChannel(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
-	mail := e.withoutAlertRules()
-	hook, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: ChannelWebhook, Name: "spikes", URL: "https://hooks.example.com/x", Secret: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []AlertRule{
-		{ProjectID: e.project.ID, ChannelID: mail, Type: RuleNewIssue, Enabled: true},
-		{ProjectID: e.project.ID, ChannelID: hook.ID, Type: RuleFrequency, Threshold: 3, WindowMinutes: 1, Enabled: true},
-	} {
-		if _, err := db.PutAlertRule(ctx, System, r); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mail, hook := e.spikeRules(1)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	for i := range 20 {
 		e.saveAlerting(at(i), request(e.project.ID, "spike", withRcv(at(i))))
@@ -439,7 +448,7 @@ func testAlertFrequencyOnAnotherChannel(e *env) {
 	for _, n := range e.outbox() {
 		got = append(got, fmt.Sprintf("%s→%d", n.Reason, n.ChannelID))
 	}
-	want := []string{fmt.Sprintf("%s→%d", RuleNewIssue, mail), fmt.Sprintf("%s→%d", RuleFrequency, hook.ID)}
+	want := []string{fmt.Sprintf("%s→%d", RuleNewIssue, mail), fmt.Sprintf("%s→%d", RuleFrequency, hook)}
 	if !slices.Equal(got, want) {
 		t.Fatalf("outbox = %v, want %v", got, want)
 	}
@@ -464,19 +473,7 @@ func testAlertFrequencyOnAnotherChannel(e *env) {
 // them all (QA: a Slack spike rule took the email's digest of 19 events).
 func testAlertDueDigestNotLost(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
-	mail := e.withoutAlertRules()
-	hook, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: ChannelWebhook, Name: "spikes", URL: "https://hooks.example.com/x", Secret: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []AlertRule{
-		{ProjectID: e.project.ID, ChannelID: mail, Type: RuleNewIssue, Enabled: true},
-		{ProjectID: e.project.ID, ChannelID: hook.ID, Type: RuleFrequency, Threshold: 3, WindowMinutes: 120, Enabled: true},
-	} {
-		if _, err := db.PutAlertRule(ctx, System, r); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mail, hook := e.spikeRules(120)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	for i := range 20 {
 		e.saveAlerting(at(i), request(e.project.ID, "spike", withRcv(at(i))))
@@ -496,8 +493,8 @@ func testAlertDueDigestNotLost(e *env) {
 		got = append(got, s)
 	}
 	slices.Sort(got[2:])
-	want := []string{fmt.Sprintf("%s→%d", RuleNewIssue, mail), fmt.Sprintf("%s→%d", RuleFrequency, hook.ID),
-		fmt.Sprintf("%s→%d (20 events)", ReasonDigest, mail), fmt.Sprintf("%s→%d (20 events)", ReasonDigest, hook.ID)}
+	want := []string{fmt.Sprintf("%s→%d", RuleNewIssue, mail), fmt.Sprintf("%s→%d", RuleFrequency, hook),
+		fmt.Sprintf("%s→%d (20 events)", ReasonDigest, mail), fmt.Sprintf("%s→%d (20 events)", ReasonDigest, hook)}
 	slices.Sort(want[2:])
 	if !slices.Equal(got, want) {
 		t.Errorf("outbox = %v, want %v", got, want)
