@@ -42,7 +42,8 @@ type Client struct {
 type Option func(*Client)
 
 // WithHTTPClient sends requests through h (default: a client with a 30 s
-// timeout).
+// timeout). Whatever h's CheckRedirect, a redirect away from the server's
+// origin is not followed (see RedirectError).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
 // WithSleeper makes retries wait through sleep, which returns early with
@@ -80,6 +81,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	c.http = Confine(c.http, u)
 	return c, nil
 }
 
@@ -221,6 +223,10 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		var re *RedirectError
+		if errors.As(err, &re) {
+			return re
 		}
 		return &UnreachableError{URL: c.base.String(), Err: err}
 	}

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -63,6 +64,10 @@ func (c *Client) Stream(ctx context.Context, projectIDs []int64) (*Stream, error
 				e.Message = fmt.Sprintf("live stream refused: HTTP %d", resp.StatusCode)
 			}
 			return nil, e
+		}
+		var re *RedirectError
+		if errors.As(err, &re) {
+			return nil, re
 		}
 		return nil, &UnreachableError{URL: c.base.String(), Err: err}
 	}

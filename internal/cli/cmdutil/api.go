@@ -118,8 +118,11 @@ func apiExit(err error) (int, string, bool) {
 		ce *client.Error
 		ue *client.UnreachableError
 		ne *client.NotFlytrapError
+		re *client.RedirectError
 	)
 	switch {
+	case errors.As(err, &re):
+		return ExitUnreachable, "if the server moved and you trust where it points, give that URL instead (flytrap login URL, or FLYTRAP_URL)", true
 	case errors.As(err, &ne):
 		return ExitUnreachable, wrongURLHint, true
 	case errors.As(err, &ue):

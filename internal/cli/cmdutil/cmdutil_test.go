@@ -38,6 +38,8 @@ func TestExitCode(t *testing.T) {
 		{"not flytrap 404", &client.Error{Status: 404}, ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap"},
 		{"not flytrap 405", fmt.Errorf("checking the token: %w", &client.Error{Status: 405}), ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap"},
 		{"not json", fmt.Errorf("checking the token: %w", &client.NotFlytrapError{Msg: "GET /x answered what is not JSON"}), ExitUnreachable, "check the URL (flytrap login URL, or FLYTRAP_URL): a Flytrap server behind a proxy under a path is that path, such as https://example.com/flytrap"},
+		{"redirect away", fmt.Errorf("checking the token: %w", &client.RedirectError{From: "https://h/api/v1/me", To: "http://h/api/v1/me", Origin: "https://h:443"}), ExitUnreachable,
+			"if the server moved and you trust where it points, give that URL instead (flytrap login URL, or FLYTRAP_URL)"},
 		{"proxy 502", &client.Error{Status: 502}, ExitUnreachable, "check that Flytrap is running behind the proxy, and that the proxy reaches it"},
 		{"proxy 401", &client.Error{Status: 401}, ExitAuth, "run `flytrap login` again, or check FLYTRAP_TOKEN"},
 		{"gateway 413", &client.Error{Status: 413}, ExitError, ""},

@@ -212,10 +212,15 @@ func Run(ctx context.Context, opts *Options) error {
 		return &cmdutil.Error{Msg: "the files cannot be uploaded", Err: err}
 	}
 	if !opts.DryRun {
-		c := &client{opts: opts, http: opts.HTTP}
-		if c.http == nil {
-			c.http = &http.Client{Timeout: 5 * time.Minute}
+		h := opts.HTTP
+		if h == nil {
+			h = &http.Client{Timeout: 5 * time.Minute}
 		}
+		base, err := apiclient.ParseURL(opts.URL)
+		if err != nil {
+			return cmdutil.UsageError(err.Error(), "")
+		}
+		c := &client{opts: opts, http: apiclient.Confine(h, base)}
 		if err := c.upload(ctx, buf.Bytes()); err != nil {
 			return err
 		}
@@ -415,6 +420,10 @@ func (c *client) do(ctx context.Context, method, u, contentType string, body io.
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var re *apiclient.RedirectError
+		if errors.As(err, &re) {
+			return 0, re
+		}
 		return 0, &cmdutil.Error{Msg: "cannot reach " + c.opts.URL, Err: err, Hint: "check --host / FLYTRAP_URL and that the server runs"}
 	}
 	defer resp.Body.Close()

@@ -365,3 +365,39 @@ func TestUploadUnknownProject(t *testing.T) {
 		t.Errorf("err = %v (exit %d, hint %q), want the project named as missing", err, code, hint)
 	}
 }
+
+// TestUploadDoesNotFollowARedirectAway: an https server whose upload
+// endpoints redirect to plain http on the same host gets neither the
+// token nor the bundle over http; the upload stops, exit 3, naming both
+// URLs.
+func TestUploadDoesNotFollowARedirectAway(t *testing.T) {
+	url, token, _, _ := server(t)
+	target, _ := neturl.Parse(url)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var leaked []string
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked = append(leaked, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		rp.ServeHTTP(w, r)
+	}))
+	defer plain.Close()
+	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/0/") {
+			http.Redirect(w, r, plain.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer tls.Close()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "app.min.js.map": goodMap})
+	opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, HTTP: tls.Client(), Dir: dir, URL: tls.URL, Token: token,
+		Project: "web", Release: "1", URLPrefix: "~/"}
+	err := upload.Run(context.Background(), opts)
+	code, _ := cmdutil.ExitCode(err)
+	if code != cmdutil.ExitUnreachable || err == nil || !strings.Contains(err.Error(), tls.URL+"/api/0/") || !strings.Contains(err.Error(), plain.URL+"/api/0/") {
+		t.Errorf("err = %v (exit %d), want exit 3 naming both URLs", err, code)
+	}
+	if len(leaked) != 0 {
+		t.Errorf("the http listener got %q", leaked)
+	}
+}
