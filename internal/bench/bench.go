@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/client"
 )
 
 // Config says what to measure and how hard to push.
@@ -140,31 +142,20 @@ type dsn struct {
 	project int64
 }
 
-// origin returns u's scheme, host and port, the port made explicit so that
-// http://h and http://h:80 are one server. A token for one origin goes to
-// no other: another port of the same host can be another server.
 // SameServer reports whether two URLs name one server: scheme, host and
 // port, the default port when none is given. An unparsable URL names none.
 func SameServer(a, b string) bool {
 	ua, errA := url.Parse(a)
 	ub, errB := url.Parse(b)
-	return errA == nil && errB == nil && ua.Host != "" && origin(ua) == origin(ub)
-}
-
-func origin(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	return u.Scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+	return errA == nil && errB == nil && ua.Host != "" && client.Origin(ua) == client.Origin(ub)
 }
 
 // stayOnServer is an http.Client's CheckRedirect that follows redirects only
 // within the first request's server: Go's client would carry the DSN's key
 // (X-Sentry-Auth) anywhere, and the API token to another port of the host.
 func stayOnServer(req *http.Request, via []*http.Request) error {
-	if o := origin(req.URL); o != origin(via[0].URL) {
-		return fmt.Errorf("redirected to %s, another server than %s: not followed, so the key and token go nowhere else", o, origin(via[0].URL))
+	if o := client.Origin(req.URL); o != client.Origin(via[0].URL) {
+		return fmt.Errorf("redirected to %s, another server than %s: not followed, so the key and token go nowhere else", o, client.Origin(via[0].URL))
 	}
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
@@ -202,8 +193,8 @@ func (cfg *Config) Validate() error {
 		}
 		// parseDSN has checked it.
 		d, _ := url.Parse(cfg.DSN)
-		if o := origin(u); o != origin(d) && !cfg.OtherServer {
-			return &OtherServerError{URL: o, DSN: origin(d)}
+		if o := client.Origin(u); o != client.Origin(d) && !cfg.OtherServer {
+			return &OtherServerError{URL: o, DSN: client.Origin(d)}
 		}
 	}
 	switch {

@@ -26,10 +26,11 @@ func (e *RedirectError) Error() string {
 		e.From, e.To, e.Origin)
 }
 
-// origin is u's scheme, lower-case host and port, the port spelled out
+// Origin is u's scheme, lower-case host and port, the port spelled out
 // when it is the scheme's default, so that https://h and https://h:443
-// are one origin and http://h another.
-func origin(u *url.URL) string {
+// are one origin and http://h another. A token for one origin goes to no
+// other: another port of the same host can be another server.
+func Origin(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
@@ -41,9 +42,9 @@ func origin(u *url.URL) string {
 // base's origin (a trailing slash added, say) and at most 10 of them;
 // anything else ends the request with a *RedirectError.
 func stayAt(base *url.URL) func(req *http.Request, via []*http.Request) error {
-	want := origin(base)
+	want := Origin(base)
 	return func(req *http.Request, via []*http.Request) error {
-		if origin(req.URL) != want {
+		if Origin(req.URL) != want {
 			return &RedirectError{From: shown(via[len(via)-1].URL), To: shown(req.URL), Origin: want}
 		}
 		if len(via) >= 10 {
