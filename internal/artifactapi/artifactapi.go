@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-version"
 	"golang.org/x/time/rate"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
@@ -331,18 +332,13 @@ func relativeChunkURL(userAgent string) bool {
 		return false
 	}
 	v, _, _ = strings.Cut(v, " ")
-	var n [3]int
-	for i, part := range strings.SplitN(v, ".", 3) {
-		// A pre-release suffix (2.0.0-alpha) does not change the number.
-		digits := part[:len(part)-len(strings.TrimLeft(part, "0123456789"))]
-		x, err := strconv.Atoi(digits)
-		if err != nil {
-			return false
-		}
-		n[i] = x
-	}
-	return slices.Compare(n[:], []int{1, 70, 1}) >= 0
+	cli, err := version.NewVersion(v)
+	return err == nil && cli.Core().GreaterThanOrEqual(relativeChunkURLSince)
 }
+
+// relativeChunkURLSince is the first sentry-cli that reads a relative
+// chunk-upload URL.
+var relativeChunkURLSince = version.Must(version.NewVersion("1.70.1"))
 
 // uploadChunks stores the chunks of a multipart request: parts named file
 // (or file_gzip, gzipped), each with its SHA-1 as file name.
