@@ -33,9 +33,15 @@ func (e *RedirectError) Error() string {
 func Origin(u *url.URL) string {
 	port := u.Port()
 	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+		port = DefaultPort(u.Scheme)
 	}
 	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// DefaultPort is the port a URL of scheme names when it names none: 80
+// for http, 443 for https, "" for any other scheme.
+func DefaultPort(scheme string) string {
+	return map[string]string{"http": "80", "https": "443"}[strings.ToLower(scheme)]
 }
 
 // stayAt is an http.Client CheckRedirect that follows redirects only within

@@ -220,7 +220,7 @@ func Normalize(u string) string {
 		return strings.TrimRight(u, "/")
 	}
 	p.Host = strings.ToLower(p.Host)
-	if port := p.Port(); (p.Scheme == "http" && port == "80") || (p.Scheme == "https" && port == "443") {
+	if port := p.Port(); port != "" && port == client.DefaultPort(p.Scheme) {
 		p.Host = strings.TrimSuffix(p.Host, ":"+port)
 	}
 	return p.String()
