@@ -163,6 +163,17 @@ func TestDashboardPolicy(t *testing.T) {
 		{"s3:DeleteObject", bucket + "/deploy/initial-admin-password", true},
 		{"s3:PutObject", bucket + "/other/x", false},
 		{"sns:Publish", "arn:aws:sns:eu-west-1:123456789012:flytrap-test-alerts", true},
+		// The rest of what runtime/dashboard calls with the role: the
+		// master secret (store.OpenPostgres), the queue depth on the status
+		// page, source map deletes and lists (artifact.S3), and the fetch
+		// script's copy of config.json.
+		{"secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1", true},
+		{"secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other", false},
+		{"sqs:GetQueueAttributes", "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events", true},
+		{"sqs:ReceiveMessage", "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events", false},
+		{"s3:DeleteObject", bucket + "/sourcemaps/1/bundle.zip", true},
+		{"s3:ListBucket", bucket, true},
+		{"s3:GetObject", bucket + "/deploy/dashboard/config.json", true},
 	} {
 		if got := allowed(stmts, c.action, c.resource); got != c.want {
 			t.Errorf("%s on %s: allowed %v, want %v", c.action, c.resource, got, c.want)
@@ -201,6 +212,14 @@ func TestIngestPolicy(t *testing.T) {
 	}
 	if allowed(stmts, "s3:GetObject", bucket+"/sourcemaps/x") {
 		t.Error("the ingest role reads more than the key set")
+	}
+	// SendMessageBatch (awsx.SQSQueue.EnqueueBatch) is authorized by
+	// sqs:SendMessage: IAM has no action of its own for it.
+	if queue := "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events"; !allowed(stmts, "sqs:SendMessage", queue) {
+		t.Error("the ingest role cannot send to the events queue")
+	}
+	if allowed(stmts, "sqs:ReceiveMessage", "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events") {
+		t.Error("the ingest role may consume the queue it only fills")
 	}
 	var list *policyStatement
 	for i, st := range stmts {
@@ -274,5 +293,88 @@ run "alerts" {
 	out, err := tf.run(t, work, "test", "-no-color")
 	if err != nil || !strings.Contains(out, "1 passed, 0 failed") {
 		t.Errorf("terraform test: %v\n%s", err, tail(out, 30))
+	}
+}
+
+// TestProcessorPolicy checks the processor role against every call made
+// with it: the SQS event source's three (AWS's documented execution role
+// permissions for an SQS event source mapping), the IAM database login,
+// the source map reads of runtime/processor (artifact.S3 Get, Exists and
+// List, under the prefix only) and the VPC interfaces Lambda creates for
+// the function. Fakes accept any credentials, so only this shows that a
+// call would be denied on AWS.
+func TestProcessorPolicy(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	zip := filepath.Join(t.TempDir(), "processor.zip")
+	writeZip(t, zip)
+	const (
+		bucket  = "arn:aws:s3:::flytrap-test-123456789012-eu-west-1"
+		queue   = "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events"
+		connect = "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ABCDEFGHIJKLMNOP/flytrap_processor"
+		logs    = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/flytrap-test-processor"
+	)
+	plan := planModule(t, tf, "processor", map[string]any{
+		"iam_name":             "flytrap-test-eu-west-1-processor",
+		"name":                 "flytrap-test",
+		"function_name":        "flytrap-test-processor",
+		"zip_path":             zip,
+		"vpc_id":               "vpc-0123456789abcdef0",
+		"subnet_ids":           []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
+		"db_security_group_id": "sg-0123456789abcdef0",
+		"s3_prefix_list_id":    "pl-6da54004",
+		"queue_arn":            queue,
+		"db_host":              "flytrap-test-db.abcdefghijkl.eu-west-1.rds.amazonaws.com",
+		"db_name":              "flytrap",
+		"db_user":              "flytrap_processor",
+		"db_connect_arn":       connect,
+		"region":               "eu-west-1",
+		"bucket_name":          "flytrap-test-123456789012-eu-west-1",
+		"bucket_arn":           bucket,
+		"sourcemaps_prefix":    "sourcemaps/",
+		"log_group_name":       "/aws/lambda/flytrap-test-processor",
+		"log_group_arn":        logs,
+	})
+	if n := len(plan.all("aws_iam_role_policy_attachment")); n != 0 {
+		t.Errorf("%d managed policies attached; the role must carry only its scoped inline policy", n)
+	}
+	stmts := policyOf(t, plan.one(t, "aws_iam_role_policy.this"))
+	for _, c := range []struct {
+		action, resource string
+		want             bool
+	}{
+		{"sqs:ReceiveMessage", queue, true},
+		{"sqs:DeleteMessage", queue, true},
+		{"sqs:GetQueueAttributes", queue, true},
+		{"sqs:SendMessage", queue, false},
+		{"sqs:ReceiveMessage", queue + "-dlq", false},
+		{"rds-db:connect", connect, true},
+		{"rds-db:connect", "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ABCDEFGHIJKLMNOP/postgres", false},
+		{"s3:GetObject", bucket + "/sourcemaps/1/app.min.js.map", true},
+		{"s3:GetObject", bucket + "/keyset/ingest-keys.json", false},
+		{"s3:GetObject", bucket + "/deploy/initial-admin-password", false},
+		{"s3:PutObject", bucket + "/sourcemaps/1/app.min.js.map", false},
+		{"s3:ListBucket", bucket, true},
+		{"logs:CreateLogStream", logs + ":log-stream:2026/12/07/[$LATEST]abc", true},
+		{"logs:PutLogEvents", logs + ":log-stream:2026/12/07/[$LATEST]abc", true},
+		{"ec2:CreateNetworkInterface", "*", true},
+		{"ec2:DescribeNetworkInterfaces", "*", true},
+		{"ec2:DescribeSubnets", "*", true},
+		{"ec2:DeleteNetworkInterface", "*", true},
+		{"ec2:AssignPrivateIpAddresses", "*", true},
+		{"ec2:UnassignPrivateIpAddresses", "*", true},
+	} {
+		if got := allowed(stmts, c.action, c.resource); got != c.want {
+			t.Errorf("%s on %s: allowed %v, want %v", c.action, c.resource, got, c.want)
+		}
+	}
+	// List is allowed for the source maps' prefix only (a missing map is
+	// then a 404, not a 403); the condition is where that is said.
+	for _, st := range stmts {
+		if slices.Contains(st.Action, "s3:ListBucket") {
+			if got := st.Condition["StringLike"]["s3:prefix"]; got != "sourcemaps/*" {
+				t.Errorf("s3:ListBucket condition %v, want s3:prefix like sourcemaps/*", st.Condition)
+			}
+		}
 	}
 }
