@@ -33,9 +33,6 @@ const (
 	// and checking their lines; larger ones are used as if uploaded
 	// without their file (their maps still map).
 	maxSourceBytes = 16 << 20
-	// sourceCacheBytes bounds the minified files kept, with their
-	// indexes.
-	sourceCacheBytes = 48 << 20
 	// maxLines and maxDeclarations bound a file's indexes: a file with
 	// more lines is not used, and declarations past the limit name
 	// nothing.
@@ -283,11 +280,14 @@ type names struct {
 	mu      sync.Mutex
 	sources *simplelru.LRU[string, *minified]
 	bytes   int64
-	named   *simplelru.LRU[nameKey, string]
+	// maxBytes bounds the minified files kept, with their indexes
+	// (Config.SourceCacheBytes).
+	maxBytes int64
+	named    *simplelru.LRU[nameKey, string]
 }
 
-func newNames() *names {
-	n := &names{}
+func newNames(maxBytes int64) *names {
+	n := &names{maxBytes: maxBytes}
 	sources, err := simplelru.NewLRU(maxEntries, func(_ string, m *minified) {
 		if m == nil {
 			n.bytes -= 64
@@ -344,7 +344,7 @@ func (r *eventRun) source(ctx context.Context, l lookup) (*minified, error) {
 	}
 	n.sources.Add(l.minified, m)
 	n.bytes += size
-	for n.bytes > sourceCacheBytes {
+	for n.bytes > n.maxBytes {
 		if _, _, ok := n.sources.RemoveOldest(); !ok {
 			break
 		}

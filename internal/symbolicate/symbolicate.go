@@ -37,6 +37,9 @@ const (
 	// DefaultMaxMapSize bounds one parsed map (see Config.MaxMapSize):
 	// a map of about 25 MB, more than large applications ship.
 	DefaultMaxMapSize = 96 << 20
+	// DefaultSourceCacheBytes bounds the minified files kept for naming
+	// frames, with their indexes (see Config.SourceCacheBytes).
+	DefaultSourceCacheBytes = 48 << 20
 	// DefaultFoundTTL is how long a file's map, once found, is used
 	// without asking Maps again.
 	DefaultFoundTTL = time.Minute
@@ -64,6 +67,10 @@ type Config struct {
 	// length plus 24 bytes per mapping segment); a larger map is a broken
 	// map, never parsed. 0 means DefaultMaxMapSize.
 	MaxMapSize int64
+	// SourceCacheBytes bounds the minified files kept for naming frames,
+	// with their indexes, least recently used first out; 0 means
+	// DefaultSourceCacheBytes.
+	SourceCacheBytes int64
 	// FoundTTL and NotFoundTTL are how long Find's answer for a file is
 	// reused; 0 means DefaultFoundTTL and DefaultNotFoundTTL. The short
 	// not-found TTL keeps a flood of unmapped frames off the store while
@@ -95,6 +102,9 @@ func New(cfg Config) *Symbolicator {
 	if cfg.MaxMapSize <= 0 {
 		cfg.MaxMapSize = DefaultMaxMapSize
 	}
+	if cfg.SourceCacheBytes <= 0 {
+		cfg.SourceCacheBytes = DefaultSourceCacheBytes
+	}
 	if cfg.FoundTTL <= 0 {
 		cfg.FoundTTL = DefaultFoundTTL
 	}
@@ -104,7 +114,7 @@ func New(cfg Config) *Symbolicator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Symbolicator{cfg: cfg, maps: newMapCache(cfg.CacheBytes), finds: newFindCache(findEntries), names: newNames()}
+	return &Symbolicator{cfg: cfg, maps: newMapCache(cfg.CacheBytes), finds: newFindCache(findEntries), names: newNames(cfg.SourceCacheBytes)}
 }
 
 // Symbolicate rewrites each JavaScript frame of ev that a source map

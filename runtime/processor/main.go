@@ -26,6 +26,9 @@
 //	                           unset leaves JavaScript frames as sent
 //	SOURCEMAPS_PREFIX          their key prefix ("sourcemaps/")
 //	LOG_LEVEL                  debug, info (default), warn or error
+//
+// and from Lambda AWS_LAMBDA_FUNCTION_MEMORY_SIZE, which sizes Go's memory
+// limit and the symbolicator's caches (see memoryBudget).
 package main
 
 import (
@@ -49,6 +52,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/lambdax"
 	"github.com/getflytrap/flytrap/internal/livemsg"
+	"github.com/getflytrap/flytrap/internal/ops"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/internal/symbolicate"
@@ -76,12 +80,15 @@ func main() {
 			blobs = artifact.S3{Client: awsx.NewS3Client(cfg), Bucket: e.mapsBucket, Prefix: e.mapsPrefix}
 		}
 	}
+	budget := newMemoryBudget(lambdaMemoryMB(os.Getenv))
+	ops.SetMemoryLimit(budget.limitMB, os.Getenv)
 	f := &function{
 		connect: func(ctx context.Context) (*store.DB, error) {
 			return store.OpenPostgres(ctx, e.dsn(), e.passwordSource(creds))
 		},
-		maps: blobs,
-		log:  log,
+		maps:   blobs,
+		budget: budget,
+		log:    log,
 	}
 	lambda.Start(f.handle)
 }
@@ -176,6 +183,50 @@ func (e env) passwordSource(creds aws.CredentialsProvider) func(context.Context)
 	}
 }
 
+// lambdaMemoryMB is the function's memory in MB, which Lambda sets in
+// AWS_LAMBDA_FUNCTION_MEMORY_SIZE; 0 outside Lambda.
+func lambdaMemoryMB(getenv func(string) string) int64 {
+	n, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
+}
+
+// memoryBudget shares the function's memory out. Lambda ends an
+// environment that outgrows its memory, which fails the whole batch and,
+// after five receives, moves it to the dead-letter queue. The
+// symbolicator's default caches (192 MB of parsed maps, 48 MB of minified
+// sources, and one map of up to 96 MB being parsed) are sized for 512 MB,
+// and without a limit Go's collector lets the heap grow to twice what is
+// live before it runs: a processor whose caches had filled outgrew even
+// 512 MB, and any smaller custom size sooner. So on Lambda Go gets a soft
+// limit of 90 % of the memory (the rest is the executable and what Go
+// does not manage), and the caches a share of it, equal to the defaults
+// at 512 MB; a map over its share is not parsed (the event is stored with
+// a note saying so) rather than ending the environment. Zero values, off
+// Lambda, mean the defaults and no limit.
+type memoryBudget struct {
+	// limitMB is Go's soft memory limit (ops.SetMemoryLimit).
+	limitMB int64
+	// maps, sources and maxMap are symbolicate.Config's CacheBytes,
+	// SourceCacheBytes and MaxMapSize.
+	maps, sources, maxMap int64
+}
+
+func newMemoryBudget(memoryMB int64) memoryBudget {
+	if memoryMB <= 0 {
+		return memoryBudget{}
+	}
+	b := memoryMB << 20
+	return memoryBudget{
+		limitMB: memoryMB * 9 / 10,
+		maps:    b * 3 / 8,
+		sources: b * 3 / 32,
+		maxMap:  min(b*3/16, symbolicate.DefaultMaxMapSize),
+	}
+}
+
 // function is the Lambda handler. It connects on the first invocation
 // that needs the database and keeps the pool for the life of the
 // execution environment; a failed connect is retried on the next one.
@@ -184,7 +235,9 @@ type function struct {
 	// maps holds uploaded source maps (the S3 bucket); nil leaves frames
 	// as sent.
 	maps artifact.Blobs
-	log  *slog.Logger
+	// budget sizes the symbolicator's caches.
+	budget memoryBudget
+	log    *slog.Logger
 	// now is the clock (nil: time.Now).
 	now func() time.Time
 
@@ -256,7 +309,10 @@ func (f *function) batchHandler(ctx context.Context) (func(context.Context, even
 	if f.maps != nil {
 		// Parsed maps stay cached for the life of the execution
 		// environment, so a warm function resolves frames from memory.
-		pcfg.Symbolicator = symbolicate.New(symbolicate.Config{Maps: artifact.New(db, f.maps, artifact.DefaultLimits)})
+		pcfg.Symbolicator = symbolicate.New(symbolicate.Config{
+			Maps:       artifact.New(db, f.maps, artifact.DefaultLimits),
+			CacheBytes: f.budget.maps, SourceCacheBytes: f.budget.sources, MaxMapSize: f.budget.maxMap,
+		})
 	}
 	proc := process.New(pcfg)
 	f.batch = lambdax.SQSBatchHandler(func(ctx context.Context, msgs []events.SQSMessage) []error {
