@@ -14,6 +14,9 @@
 //	               dashboard is given too); -1 none, unset the default
 //	LOG_LEVEL      debug, info (default), warn or error
 //
+// AWS_LAMBDA_FUNCTION_MEMORY_SIZE sets Go's memory limit
+// (lambdax.MemoryLimitMB).
+//
 // AWS_REGION and the role's credentials come from Lambda.
 package main
 
@@ -28,6 +31,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/lambdax"
+	"github.com/getflytrap/flytrap/internal/ops"
 )
 
 func main() {
@@ -40,6 +44,7 @@ func main() {
 		log.Error("ingest: bad environment", "err", err)
 		os.Exit(1)
 	}
+	ops.SetMemoryLimit(lambdax.MemoryLimitMB(lambdax.FunctionMemoryMB(os.Getenv)), os.Getenv)
 	cfg, err := awsx.AWSConfig("", os.Getenv)
 	if err != nil {
 		log.Error("ingest: AWS configuration", "err", err)

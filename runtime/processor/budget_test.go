@@ -47,11 +47,3 @@ func TestMemoryBudget(t *testing.T) {
 		t.Errorf("off Lambda: %+v, want the defaults and no limit", b)
 	}
 }
-
-func TestLambdaMemoryMB(t *testing.T) {
-	for v, want := range map[string]int64{"512": 512, "10240": 10240, "": 0, "x": 0, "-1": 0} {
-		if got := lambdaMemoryMB(func(string) string { return v }); got != want {
-			t.Errorf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%q: %d, want %d", v, got, want)
-		}
-	}
-}

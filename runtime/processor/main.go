@@ -80,7 +80,7 @@ func main() {
 			blobs = artifact.S3{Client: awsx.NewS3Client(cfg), Bucket: e.mapsBucket, Prefix: e.mapsPrefix}
 		}
 	}
-	budget := newMemoryBudget(lambdaMemoryMB(os.Getenv))
+	budget := newMemoryBudget(lambdax.FunctionMemoryMB(os.Getenv))
 	ops.SetMemoryLimit(budget.limitMB, os.Getenv)
 	f := &function{
 		connect: func(ctx context.Context) (*store.DB, error) {
@@ -183,16 +183,6 @@ func (e env) passwordSource(creds aws.CredentialsProvider) func(context.Context)
 	}
 }
 
-// lambdaMemoryMB is the function's memory in MB, which Lambda sets in
-// AWS_LAMBDA_FUNCTION_MEMORY_SIZE; 0 outside Lambda.
-func lambdaMemoryMB(getenv func(string) string) int64 {
-	n, err := strconv.ParseInt(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), 10, 64)
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return n
-}
-
 // memoryBudget shares the function's memory out. Lambda ends an
 // environment that outgrows its memory, which fails the whole batch and,
 // after five receives, moves it to the dead-letter queue. The
@@ -201,11 +191,10 @@ func lambdaMemoryMB(getenv func(string) string) int64 {
 // and without a limit Go's collector lets the heap grow to twice what is
 // live before it runs: a processor whose caches had filled outgrew even
 // 512 MB, and any smaller custom size sooner. So on Lambda Go gets a soft
-// limit of 90 % of the memory (the rest is the executable and what Go
-// does not manage), and the caches a share of it, equal to the defaults
-// at 512 MB; a map over its share is not parsed (the event is stored with
-// a note saying so) rather than ending the environment. Zero values, off
-// Lambda, mean the defaults and no limit.
+// limit (lambdax.MemoryLimitMB), and the caches a share of the memory,
+// equal to the defaults at 512 MB; a map over its share is not parsed
+// (the event is stored with a note saying so) rather than ending the
+// environment. Zero values, off Lambda, mean the defaults and no limit.
 type memoryBudget struct {
 	// limitMB is Go's soft memory limit (ops.SetMemoryLimit).
 	limitMB int64
@@ -220,7 +209,7 @@ func newMemoryBudget(memoryMB int64) memoryBudget {
 	}
 	b := memoryMB << 20
 	return memoryBudget{
-		limitMB: memoryMB * 9 / 10,
+		limitMB: lambdax.MemoryLimitMB(memoryMB),
 		maps:    b * 3 / 8,
 		sources: b * 3 / 32,
 		maxMap:  min(b*3/16, symbolicate.DefaultMaxMapSize),
