@@ -433,7 +433,10 @@ func TestProcessorDropsConnectionsAfterPause(t *testing.T) {
 // S3-compatible fake the way the dashboard stores it, then processes an
 // SQS record whose frames point into the minified file: the stored issue
 // names the original function and file.
-func TestProcessorSymbolicatesFromS3(t *testing.T) {
+// symbolicationSetup uploads build-a's bundle (release shop@1, project 1)
+// to an S3 fake through the dashboard's path, as the processor finds it.
+func symbolicationSetup(t *testing.T) (*database, artifact.S3) {
+	t.Helper()
 	db := newDatabase(t)
 	ctx := context.Background()
 	s3c := awsxtest.S3Client(awsxtest.NewS3(t))
@@ -469,21 +472,31 @@ func TestProcessorSymbolicatesFromS3(t *testing.T) {
 	if res, err := uploads.Assemble(ctx, artifact.AssembleRequest{UserID: ci.ID, ProjectIDs: []int64{1}, Checksum: checksum, Chunks: []string{checksum}}); err != nil || res.State != "ok" {
 		t.Fatalf("Assemble = %+v, %v", res, err)
 	}
+	return db, blobs
+}
 
+// buildAEvent has the frames of build-a/stack.txt, innermost last as Sentry
+// sends them.
+const buildAEvent = `{"event_id":"5a0c3e1f2b4d4c6e8f0a1b2c3d4e5f60","project_id":1,"source":"sentry","timestamp":"2026-11-21T10:00:00Z",` +
+	`"received":"2026-11-21T10:00:01Z","platform":"javascript","level":"error","release":"shop@1",` +
+	`"exceptions":[{"type":"RangeError","value":"negative quantity for pear","frames":[` +
+	`{"filename":"https://shop.example.com/static/js/app.min.js","function":"n","lineno":1,"colno":156,"in_app":true},` +
+	`{"filename":"https://shop.example.com/static/js/app.min.js","function":"u","lineno":1,"colno":43,"in_app":true}]}]}`
+
+// symbolicatedCulprit processes buildAEvent with budget and returns its
+// issue's culprit.
+func symbolicatedCulprit(t *testing.T, budget memoryBudget) string {
+	t.Helper()
+	ctx := context.Background()
+	db, blobs := symbolicationSetup(t)
 	e, err := readEnv(func(k string) string { return db.env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &function{log: quiet, maps: blobs, connect: func(ctx context.Context) (*store.DB, error) {
+	f := &function{log: quiet, maps: blobs, budget: budget, connect: func(ctx context.Context) (*store.DB, error) {
 		return store.OpenPostgres(ctx, e.dsn(), e.passwordSource(credentials.NewStaticCredentialsProvider("AKIDPROCESSOR", "secret", "")))
 	}}
-	// The frames of build-a/stack.txt, innermost last as Sentry sends them.
-	body := `{"event_id":"5a0c3e1f2b4d4c6e8f0a1b2c3d4e5f60","project_id":1,"source":"sentry","timestamp":"2026-11-21T10:00:00Z",` +
-		`"received":"2026-11-21T10:00:01Z","platform":"javascript","level":"error","release":"shop@1",` +
-		`"exceptions":[{"type":"RangeError","value":"negative quantity for pear","frames":[` +
-		`{"filename":"https://shop.example.com/static/js/app.min.js","function":"n","lineno":1,"colno":156,"in_app":true},` +
-		`{"filename":"https://shop.example.com/static/js/app.min.js","function":"u","lineno":1,"colno":43,"in_app":true}]}]}`
-	resp, err := f.handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: body}}})
+	resp, err := f.handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: buildAEvent}}})
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("handle = %+v, %v", resp, err)
 	}
@@ -491,7 +504,20 @@ func TestProcessorSymbolicatesFromS3(t *testing.T) {
 	if err := db.master.SQL().QueryRowContext(ctx, `SELECT culprit FROM issues WHERE project_id = 1`).Scan(&culprit); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(culprit, "cart.js") || !strings.Contains(culprit, "lineTotal") {
+	return culprit
+}
+
+func TestProcessorSymbolicatesFromS3(t *testing.T) {
+	if culprit := symbolicatedCulprit(t, memoryBudget{}); !strings.Contains(culprit, "cart.js") || !strings.Contains(culprit, "lineTotal") {
 		t.Errorf("culprit %q, want the original cart.js in lineTotal", culprit)
+	}
+}
+
+// TestProcessorMapLimitFromBudget: the budget's largest map reaches the
+// symbolicator, so a map over a small function's share is not parsed and
+// the event keeps its minified frames (stored, not failed).
+func TestProcessorMapLimitFromBudget(t *testing.T) {
+	if culprit := symbolicatedCulprit(t, memoryBudget{maxMap: 1 << 10}); strings.Contains(culprit, "cart.js") {
+		t.Errorf("culprit %q: the map was parsed despite a 1 KB limit", culprit)
 	}
 }
