@@ -189,7 +189,7 @@ func (e env) passwordSource(creds aws.CredentialsProvider) func(context.Context)
 // symbolicator's default caches (192 MB of parsed maps, 48 MB of minified
 // sources, and one map of up to 96 MB being parsed) are sized for 512 MB,
 // and without a limit Go's collector lets the heap grow to twice what is
-// live before it runs: a processor whose caches had filled outgrew even
+// live before it runs: a processor whose caches filled could outgrow even
 // 512 MB, and any smaller custom size sooner. So on Lambda Go gets a soft
 // limit (lambdax.MemoryLimitMB), and the caches a share of the memory,
 // equal to the defaults at 512 MB; a map over its share is not parsed
