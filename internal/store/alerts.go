@@ -284,6 +284,10 @@ func deleteProjectAlerts(ctx context.Context, tx *sql.Tx, projectID int64) error
 			return err
 		}
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM alert_digest_owed WHERE issue_id IN
+		(SELECT issue_id FROM alert_issue_state WHERE project_id = $1)`, projectID); err != nil {
+		return err
+	}
 	for _, table := range []string{"alert_rules", "alert_channels", "alert_notifications", "alert_issue_state", "alert_sns_subscriptions"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1`, projectID); err != nil {
 			return err
@@ -766,6 +770,8 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 			addPending.Close()
 		}
 	}()
+	var owe owedWriter
+	defer owe.close()
 	for _, issue := range issues {
 		idx := byIssue[issue]
 		project := projectOf[issue]
@@ -822,6 +828,15 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 			if err != nil {
 				return err
 			}
+			// A channel an alert just reached is owed the events after
+			// the one it quoted; one the window had already, and did not
+			// reach now, keeps its count and is owed this batch too.
+			owed := owedTo(rules[project], reached, results, idx[last+1:])
+			var kept []int64
+			if inWindow {
+				kept = slices.DeleteFunc(slices.Clone(st.channels), func(c int64) bool { return slices.Contains(reached, c) })
+				maps.Copy(owed, owedTo(rules[project], kept, results, idx))
+			}
 			if !urgent && inWindow {
 				// Frequency alerts to channels new to the window: the
 				// window runs on, and its digest sums these events too,
@@ -830,13 +845,27 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 					issue, len(idx), string(list)); err != nil {
 					return err
 				}
+				if err := owe.add(ctx, tx, issue, owed); err != nil {
+					return err
+				}
 				continue
 			}
+			// pending only says whether the window has had events since
+			// it opened; what each channel is owed is alert_digest_owed's.
 			pending := int64(len(idx) - last - 1)
+			if len(kept) > 0 {
+				pending = st.pending + int64(len(idx))
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO alert_issue_state (issue_id, project_id, muted, window_end, pending, channels)
 				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (issue_id) DO UPDATE SET
 				window_end = excluded.window_end, pending = excluded.pending, channels = excluded.channels`,
 				issue, project, false, nowMs+cooldown[project].Milliseconds(), pending, string(list)); err != nil {
+				return err
+			}
+			if err := owe.reset(ctx, tx, issue, kept); err != nil {
+				return err
+			}
+			if err := owe.add(ctx, tx, issue, owed); err != nil {
 				return err
 			}
 			continue
@@ -850,9 +879,82 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 			if _, err := addPending.ExecContext(ctx, issue, len(idx)); err != nil {
 				return err
 			}
+			if err := owe.add(ctx, tx, issue, owedTo(rules[project], st.channels, results, idx)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// passes reports whether r passes rule's level and environment filters.
+func passes(rule AlertRule, r *SaveResult) bool {
+	if rule.MinLevel != "" && severity(r.EventLevel) < severity(rule.MinLevel) {
+		return false
+	}
+	return rule.Environment == "" || rule.Environment == r.Environment
+}
+
+// owedTo returns, for each of channels, how many of the results idx one
+// of the channel's rules keeps by its level and environment filters: the
+// events the channel's digest tells of. A production-only channel is not
+// sent "still happening" about staging's events, and a channel whose
+// rules were all deleted or turned off since is owed none.
+func owedTo(rules []AlertRule, channels []int64, results []SaveResult, idx []int) map[int64]int64 {
+	out := make(map[int64]int64, len(channels))
+	for _, c := range channels {
+		for _, i := range idx {
+			for _, rule := range rules {
+				if rule.ChannelID == c && passes(rule, &results[i]) {
+					out[c]++
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// owedWriter adds to alert_digest_owed with a statement prepared once a
+// batch. Its rows are written after the issue's alert_issue_state row,
+// whose lock (PostgreSQL) orders them against QueueDigests and merges.
+type owedWriter struct{ stmt *sql.Stmt }
+
+// add adds owed's counts to the issue's channels.
+func (w *owedWriter) add(ctx context.Context, tx *sql.Tx, issue int64, owed map[int64]int64) error {
+	for _, c := range slices.Sorted(maps.Keys(owed)) {
+		if owed[c] == 0 {
+			continue
+		}
+		if w.stmt == nil {
+			var err error
+			if w.stmt, err = tx.PrepareContext(ctx, `INSERT INTO alert_digest_owed (issue_id, channel_id, owed) VALUES ($1, $2, $3)
+				ON CONFLICT (issue_id, channel_id) DO UPDATE SET owed = alert_digest_owed.owed + excluded.owed`); err != nil {
+				return err
+			}
+		}
+		if _, err := w.stmt.ExecContext(ctx, issue, c, owed[c]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reset clears what the issue owes every channel but those of keep.
+func (w *owedWriter) reset(ctx context.Context, tx *sql.Tx, issue int64, keep []int64) error {
+	var q query
+	q.add(`DELETE FROM alert_digest_owed WHERE issue_id = `, q.arg(issue))
+	if len(keep) > 0 {
+		q.add(` AND channel_id NOT IN (`, q.list(keep), `)`)
+	}
+	_, err := tx.ExecContext(ctx, q.sql(), q.args...)
+	return err
+}
+
+func (w *owedWriter) close() {
+	if w.stmt != nil {
+		w.stmt.Close()
+	}
 }
 
 // newIssueChannels returns, sorted, the channels of the new-issue rules
@@ -960,10 +1062,7 @@ func fire(ctx context.Context, tx *sql.Tx, rules []AlertRule, results []SaveResu
 		}
 		for _, i := range order {
 			r := &results[i]
-			if rule.MinLevel != "" && severity(r.EventLevel) < severity(rule.MinLevel) {
-				continue
-			}
-			if rule.Environment != "" && rule.Environment != r.Environment {
+			if !passes(rule, r) {
 				continue
 			}
 			ok, window := false, int64(0)
@@ -1194,7 +1293,7 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 		}
 		for _, x := range dues {
 			var (
-				p        = AlertPayload{ProjectID: x.project, IssueID: x.issue, Events: x.pending, At: now.UTC()}
+				p        = AlertPayload{ProjectID: x.project, IssueID: x.issue, At: now.UTC()}
 				cooldown int64
 				channels []int64
 			)
@@ -1207,8 +1306,10 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 				x.issue).Scan(&p.IssueTitle, &p.Culprit, &p.Level, &p.Status, &p.Count, &p.UserCount, &p.Release, &p.EventID, &cooldown, &p.Environment)
 			if errors.Is(err, sql.ErrNoRows) {
 				// The issue was deleted: nothing to sum up.
-				if _, err := tx.ExecContext(ctx, `DELETE FROM alert_issue_state WHERE issue_id = $1`, x.issue); err != nil {
-					return err
+				for _, table := range []string{"alert_digest_owed", "alert_issue_state"} {
+					if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE issue_id = $1`, x.issue); err != nil {
+						return err
+					}
 				}
 				continue
 			}
@@ -1220,6 +1321,10 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 			// Resolved since: whoever resolved it saw it, and its
 			// events to come either reopen it, which alerts, or are an
 			// older release's.
+			owed, err := takeOwed(ctx, tx, x.issue)
+			if err != nil {
+				return err
+			}
 			if x.muted || p.Status == StatusIgnored || p.Status == StatusResolved {
 				if _, err := tx.ExecContext(ctx, `UPDATE alert_issue_state SET pending = pending - $2 WHERE issue_id = $1`,
 					x.issue, x.pending); err != nil {
@@ -1230,17 +1335,31 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 			if err := json.Unmarshal([]byte(x.channels), &channels); err != nil {
 				return fmt.Errorf("issue %d: channels %q: %w", x.issue, x.channels, err)
 			}
+			sent := false
 			for _, c := range channels {
+				// A channel none of whose rules kept an event of the
+				// window is owed no digest.
+				if owed[c] <= 0 {
+					continue
+				}
+				p.Events = owed[c]
 				key := ReasonDigest + ":" + strconv.FormatInt(x.issue, 10) + ":" + strconv.FormatInt(c, 10) + ":" + strconv.FormatInt(x.windowEnd, 10)
 				if err := insertNotification(ctx, tx, 0, c, ReasonDigest, key, p, nowMs); err != nil {
 					return err
 				}
+				sent = true
+			}
+			// A window that told nobody anything ends the chain, as one
+			// without events does: the next alert opens a window.
+			windowEnd := x.windowEnd
+			if sent {
+				windowEnd = nowMs + cooldown*time.Minute.Milliseconds()
+				n++
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE alert_issue_state SET pending = pending - $2, window_end = $3 WHERE issue_id = $1`,
-				x.issue, x.pending, nowMs+cooldown*time.Minute.Milliseconds()); err != nil {
+				x.issue, x.pending, windowEnd); err != nil {
 				return err
 			}
-			n++
 		}
 		return nil
 	})
@@ -1248,6 +1367,37 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("store: queue digests: %w", err)
 	}
 	return n, nil
+}
+
+// takeOwed returns what an issue's digest owes each channel, taking it
+// off alert_digest_owed: the counts read are subtracted, not the rows
+// deleted, so events a processor added meanwhile are owed still.
+func takeOwed(ctx context.Context, tx *sql.Tx, issue int64) (map[int64]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT channel_id, owed FROM alert_digest_owed WHERE issue_id = $1 ORDER BY channel_id`, issue)
+	if err != nil {
+		return nil, err
+	}
+	owed := make(map[int64]int64)
+	for rows.Next() {
+		var c, n int64
+		if err := rows.Scan(&c, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		owed[c] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, c := range slices.Sorted(maps.Keys(owed)) {
+		if _, err := tx.ExecContext(ctx, `UPDATE alert_digest_owed SET owed = owed - $3 WHERE issue_id = $1 AND channel_id = $2`,
+			issue, c, owed[c]); err != nil {
+			return nil, err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM alert_digest_owed WHERE issue_id = $1 AND owed <= 0`, issue)
+	return owed, err
 }
 
 // any reports whether q returns a row.

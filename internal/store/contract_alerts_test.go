@@ -470,7 +470,8 @@ func testAlertFrequencyOnAnotherChannel(e *env) {
 // ended, before the alerts job wrote the window's digest, and fires a
 // frequency rule, neither drops the digest owed to the window's channels
 // nor its events: the digest goes out, to every one of them, summing
-// them all (QA: a Slack spike rule took the email's digest of 19 events).
+// those since each channel's alert (QA: a Slack spike rule took the
+// email's digest of 19 events).
 func testAlertDueDigestNotLost(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
 	mail, hook := e.spikeRules(120)
@@ -493,8 +494,10 @@ func testAlertDueDigestNotLost(e *env) {
 		got = append(got, s)
 	}
 	slices.Sort(got[2:])
+	// The webhook's frequency alert told of the first 4 events; its
+	// digest sums the 17 after.
 	want := []string{fmt.Sprintf("%s→%d", RuleNewIssue, mail), fmt.Sprintf("%s→%d", RuleFrequency, hook),
-		fmt.Sprintf("%s→%d (20 events)", ReasonDigest, mail), fmt.Sprintf("%s→%d (20 events)", ReasonDigest, hook)}
+		fmt.Sprintf("%s→%d (20 events)", ReasonDigest, mail), fmt.Sprintf("%s→%d (17 events)", ReasonDigest, hook)}
 	slices.Sort(want[2:])
 	if !slices.Equal(got, want) {
 		t.Errorf("outbox = %v, want %v", got, want)
@@ -918,5 +921,110 @@ func testAlertLimits(e *env) {
 	rule.Enabled = false
 	if _, err := db.PutAlertRule(ctx, System, rule); err != nil {
 		t.Errorf("changing a rule at the limit: %v", err)
+	}
+}
+
+// digestsByChannel runs QueueDigests at at and returns the digests it
+// wrote, as channel → events.
+func (e *env) digestsByChannel(at time.Time) map[int64]int64 {
+	e.t.Helper()
+	before := len(e.outbox())
+	if _, err := e.db.QueueDigests(e.ctx, at); err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[int64]int64{}
+	for _, n := range e.outbox()[before:] {
+		if n.Reason == ReasonDigest {
+			out[n.ChannelID] = n.Payload.Events
+		}
+	}
+	return out
+}
+
+// filteredChannels gives the project a production-only email channel and
+// a webhook for errors of any environment, each with a new-issue rule.
+func (e *env) filteredChannels() (prodMail, errHook int64) {
+	e.t.Helper()
+	prodMail = e.withoutAlertRules()
+	ch, err := e.db.CreateAlertChannel(e.ctx, System, AlertChannel{ProjectID: e.project.ID, Kind: ChannelWebhook, Name: "errors", URL: "https://hooks.example.com/x"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, r := range []AlertRule{
+		{ProjectID: e.project.ID, ChannelID: prodMail, Type: RuleNewIssue, Environment: "production", Enabled: true},
+		{ProjectID: e.project.ID, ChannelID: ch.ID, Type: RuleNewIssue, MinLevel: "error", Enabled: true},
+	} {
+		if _, err := e.db.PutAlertRule(e.ctx, System, r); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return prodMail, ch.ID
+}
+
+// testAlertDigestPerChannel: a digest counts, for each channel, only the
+// events one of that channel's rules keeps by level and environment, and
+// a channel owed none gets no digest (QA: a production-only channel got
+// "Still happening" digests of staging's events).
+func testAlertDigestPerChannel(e *env) {
+	t, p := e.t, e.project.ID
+	mail, hook := e.filteredChannels()
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	times := func(n int, opts ...eventOpt) []SaveRequest {
+		var out []SaveRequest
+		for range n {
+			out = append(out, request(p, "x", opts...))
+		}
+		return out
+	}
+	e.saveAlerting(at(0), request(p, "x", withEnv("production"), withLevel("error")))
+	if got := reasons(e.outbox()); len(got) != 2 {
+		t.Fatalf("outbox = %v, want a new-issue alert to each channel", got)
+	}
+	e.saveAlerting(at(1), slices.Concat(times(5, withEnv("staging"), withLevel("error")),
+		times(3, withEnv("production"), withLevel("warning")), times(2, withEnv("production"), withLevel("error")))...)
+	got := e.digestsByChannel(at(60))
+	if want := map[int64]int64{mail: 5, hook: 7}; !maps.Equal(got, want) {
+		t.Errorf("first digests = %v, want %v (production's 5 to the email, the 7 errors to the webhook)", got, want)
+	}
+	// The next window has staging's events only: the webhook's digest.
+	e.saveAlerting(at(61), times(4, withEnv("staging"), withLevel("error"))...)
+	got = e.digestsByChannel(at(120))
+	if want := map[int64]int64{hook: 4}; !maps.Equal(got, want) {
+		t.Errorf("second digests = %v, want %v", got, want)
+	}
+	// Then staging's warnings, which no rule keeps: no digest, and the
+	// chain ends, so a later window of production events owes nothing
+	// either until an alert opens one.
+	e.saveAlerting(at(121), times(3, withEnv("staging"), withLevel("warning"))...)
+	if got := e.digestsByChannel(at(180)); len(got) != 0 {
+		t.Errorf("digests of events no rule keeps = %v, want none", got)
+	}
+	e.saveAlerting(at(181), times(2, withEnv("production"), withLevel("error"))...)
+	if got := e.digestsByChannel(at(300)); len(got) != 0 {
+		t.Errorf("digests after the chain ended = %v, want none", got)
+	}
+}
+
+// testAlertMergeDigestPerChannel: merging issues adds what each owed to
+// each channel, channel by channel.
+func testAlertMergeDigestPerChannel(e *env) {
+	t, p := e.t, e.project.ID
+	mail, hook := e.filteredChannels()
+	now := t0.Add(time.Minute)
+	a := e.saveAlerting(now, request(p, "a", withEnv("production"), withLevel("error")))[0].IssueID
+	b := e.saveAlerting(now, request(p, "b", withEnv("production"), withLevel("error")))[0].IssueID
+	e.saveAlerting(now.Add(time.Minute), request(p, "a", withEnv("production"), withLevel("error")),
+		request(p, "a", withEnv("staging"), withLevel("error")), request(p, "a", withEnv("staging"), withLevel("error")))
+	e.saveAlerting(now.Add(time.Minute), request(p, "b", withEnv("staging"), withLevel("error")),
+		request(p, "b", withEnv("production"), withLevel("info")))
+	if _, err := e.db.MergeIssues(e.ctx, System, p, []int64{a, b}, a); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM alert_digest_owed WHERE issue_id = $1`, b); n != 0 {
+		t.Errorf("the merged issue keeps %d owed counts", n)
+	}
+	got := e.digestsByChannel(now.Add(DefaultAlertCooldown))
+	if want := map[int64]int64{mail: 2, hook: 4}; !maps.Equal(got, want) {
+		t.Errorf("digests after the merge = %v, want %v", got, want)
 	}
 }

@@ -161,6 +161,8 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertMerge", testAlertMerge},
 		{"AlertMergeDigest", testAlertMergeDigest},
 		{"AlertMergeDigestSent", testAlertMergeDigestSent},
+		{"AlertDigestPerChannel", testAlertDigestPerChannel},
+		{"AlertMergeDigestPerChannel", testAlertMergeDigestPerChannel},
 		{"AlertClaim", testAlertClaim},
 		{"AlertLogged", testAlertLogged},
 	}

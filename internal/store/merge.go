@@ -280,7 +280,8 @@ func (d *DB) moveIssueRows(ctx context.Context, tx *sql.Tx, projectID, primary i
 // rather than lost: the primary's status and mute stay, and the events
 // the others' digests owed join its own unless it, or the issue they
 // came from, is muted or ignored (such events are never sent, as for an
-// issue muted before its digest was due). The digest is due when the
+// issue muted before its digest was due), each channel's count to that
+// channel's. The digest is due when the
 // first of the counted ones was, and goes to every channel of the
 // group's windows; without one the window is the longest of the group's,
 // so the cooldown of an alert about any of them holds. The others'
@@ -331,6 +332,13 @@ func (d *DB) mergeAlertStates(ctx context.Context, tx *sql.Tx, projectID int64, 
 			if due == 0 || o.windowEnd < due {
 				due = o.windowEnd
 			}
+			// What it owed each channel is owed by the primary.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO alert_digest_owed (issue_id, channel_id, owed)
+				SELECT $1, channel_id, owed FROM alert_digest_owed WHERE issue_id = $2 AND owed > 0
+				ON CONFLICT (issue_id, channel_id) DO UPDATE SET owed = alert_digest_owed.owed + excluded.owed`,
+				primary.ID, i.ID); err != nil {
+				return err
+			}
 		}
 	}
 	st.windowEnd = last
@@ -350,10 +358,14 @@ func (d *DB) mergeAlertStates(ctx context.Context, tx *sql.Tx, projectID int64, 
 		primary.ID, projectID, st.muted, st.windowEnd, st.pending, string(list)); err != nil {
 		return err
 	}
-	q = d.query()
-	q.add(`DELETE FROM alert_issue_state WHERE issue_id IN (`, q.list(ids), `) AND issue_id <> `, q.arg(primary.ID))
-	_, err = tx.ExecContext(ctx, q.sql(), q.args...)
-	return err
+	for _, table := range []string{"alert_digest_owed", "alert_issue_state"} {
+		q = d.query()
+		q.add(`DELETE FROM `+table+` WHERE issue_id IN (`, q.list(ids), `) AND issue_id <> `, q.arg(primary.ID))
+		if _, err := tx.ExecContext(ctx, q.sql(), q.args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mergedTagsRefused returns the tag pairs of the issues others that the

@@ -1,0 +1,17 @@
+-- Per issue and channel of its cooldown window: the events since the
+-- channel's last message about the issue that one of the channel's rules
+-- would have matched (level and environment), which its digest sums. A
+-- production-only channel's digest no longer counts staging events, and a
+-- channel owed nothing gets no digest. alert_issue_state.pending still
+-- counts all of the window's events, which keep the window open.
+CREATE TABLE alert_digest_owed (
+	issue_id   INTEGER NOT NULL,
+	channel_id INTEGER NOT NULL,
+	owed       INTEGER NOT NULL,
+	PRIMARY KEY (issue_id, channel_id)
+) WITHOUT ROWID;
+-- Windows open at the upgrade owe every channel all their events, as
+-- before.
+INSERT INTO alert_digest_owed (issue_id, channel_id, owed)
+	SELECT s.issue_id, j.value, s.pending FROM alert_issue_state s, json_each(s.channels) j
+	WHERE s.pending > 0 AND json_valid(s.channels);
