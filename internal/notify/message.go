@@ -410,12 +410,14 @@ type MonitorWebhookPayload struct {
 	// channel was not sent one by one; Monitor is the latest's.
 	Held int64  `json:"held,omitempty"`
 	URL  string `json:"url,omitempty"`
+	// At is when the alert was written, as an issue alert's issue.at.
+	At time.Time `json:"at"`
 }
 
 func webhookBody(m Message) ([]byte, error) {
 	if m.Payload.Monitor != nil {
 		return json.Marshal(MonitorWebhookPayload{ID: m.Key, Reason: m.Reason, Project: m.Project, Monitor: m.Payload.Monitor,
-			Held: m.Payload.Held, URL: m.MonitorURL})
+			Held: m.Payload.Held, URL: m.MonitorURL, At: m.Payload.At})
 	}
 	return json.Marshal(WebhookPayload{ID: m.Key, Reason: m.Reason, Project: m.Project, Issue: m.Payload, Stack: m.Stack, URL: m.IssueURL})
 }

@@ -15,7 +15,7 @@ import (
 func monitorMessage() Message {
 	return Message{Key: "monitor_failing:4:ab:2", Reason: store.ReasonMonitorFailing, Project: "shop",
 		Payload: store.AlertPayload{ProjectID: 7, Title: "Monitor night<b>&ly is failing", Level: "error", Status: store.MonitorFailing,
-			Culprit: "an error check-in of the run of 2026-12-03 02:00 UTC",
+			Culprit: "an error check-in of the run of 2026-12-03 02:00 UTC", At: time.Date(2026, 12, 3, 2, 0, 5, 312000000, time.UTC),
 			Monitor: &store.AlertMonitor{Slug: "night<b>&ly", Environment: "prod\n<script>x</script> <!channel>", Status: store.MonitorFailing, Schedule: "0 2 * * * (Europe/Vienna)",
 				CheckIn: store.AlertCheckIn{Status: "error", Time: time.Date(2026, 12, 3, 2, 0, 5, 0, time.UTC),
 					Environment: "prod\n<script>x</script> <!channel>", Release: "1.0 & <@U1>\u202e"}}},
@@ -164,7 +164,7 @@ func TestMonitorWebhook(t *testing.T) {
 	want := `{"id":"monitor_failing:4:ab:2","reason":"monitor_failing","project":"shop",` +
 		`"monitor":{"slug":"night\u003cb\u003e\u0026ly","environment":"prod\n\u003cscript\u003ex\u003c/script\u003e \u003c!channel\u003e","status":"failing","schedule":"0 2 * * * (Europe/Vienna)",` +
 		`"check_in":{"status":"error","time":"2026-12-03T02:00:05Z","environment":"prod\n\u003cscript\u003ex\u003c/script\u003e \u003c!channel\u003e","release":"1.0 \u0026 \u003c@U1\u003e` + "\u202e" + `"}},` +
-		`"url":"https://flytrap.example.com/projects/7/monitors/night%3Cb%3E\u0026ly"}`
+		`"url":"https://flytrap.example.com/projects/7/monitors/night%3Cb%3E\u0026ly","at":"2026-12-03T02:00:05.312Z"}`
 	if string(body) != want {
 		t.Errorf("webhook body\n%s\nwant\n%s", body, want)
 	}

@@ -139,12 +139,29 @@ type AlertPayload struct {
 	// WindowEvents is, for a frequency alert, how many events the issue
 	// received in the rule's last WindowMinutes: the figure that crossed
 	// its threshold, where Count is the issue's total.
-	WindowEvents  int64     `json:"window_events,omitempty"`
-	WindowMinutes int64     `json:"window_minutes,omitempty"`
-	At            time.Time `json:"at"`
+	WindowEvents  int64 `json:"window_events,omitempty"`
+	WindowMinutes int64 `json:"window_minutes,omitempty"`
+	// At is when the notification was written, in UTC, to the
+	// millisecond.
+	At time.Time `json:"at"`
 	// Monitor is set on a cron monitor's alert (ReasonMonitorFailing,
 	// ReasonMonitorRecovered), which is about no issue.
 	Monitor *AlertMonitor `json:"monitor,omitempty"`
+}
+
+// encode is the payload as the outbox stores it, which the history shows
+// and webhooks send: its times are cut to the millisecond, as every time
+// the store keeps is, so that `at` has one precision in every kind of
+// notification (digests, tests and monitor alerts had the clock's
+// nanoseconds, rules' alerts milliseconds).
+func (p AlertPayload) encode() ([]byte, error) {
+	p.At = fromMillis(millis(p.At))
+	if p.Monitor != nil {
+		m := *p.Monitor
+		m.CheckIn.Time = fromMillis(millis(m.CheckIn.Time))
+		p.Monitor = &m
+	}
+	return json.Marshal(p)
 }
 
 // AlertMonitor and AlertCheckIn are the API's, as the payload is shown
@@ -1170,7 +1187,7 @@ func (d *DB) holdBurst(ctx context.Context, tx *sql.Tx, ruleID, channelID int64,
 	bucket := nowMs / window * window
 	key := held + ":" + strconv.FormatInt(channelID, 10) + ":" + strconv.FormatInt(bucket, 10)
 	p.Held = 1
-	payload, err := json.Marshal(p)
+	payload, err := p.encode()
 	if err != nil {
 		return false, err
 	}
@@ -1194,7 +1211,7 @@ func (d *DB) holdBurst(ctx context.Context, tx *sql.Tx, ruleID, channelID int64,
 		return false, fmt.Errorf("held notification %s: %w", key, err)
 	}
 	p.Held = prev.Held + 1
-	if payload, err = json.Marshal(p); err != nil {
+	if payload, err = p.encode(); err != nil {
 		return false, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE alert_notifications SET payload = $2, issue_id = $3 WHERE idempotency_key = $1`,
@@ -1222,7 +1239,7 @@ func (d *DB) lockChannels(ctx context.Context, tx *sql.Tx, channels []int64) err
 // insertNotification writes one outbox row; a key already written (the
 // same alert written twice) is left alone.
 func insertNotification(ctx context.Context, db dbtx, ruleID, channelID int64, reason, key string, p AlertPayload, nowMs int64) error {
-	payload, err := json.Marshal(p)
+	payload, err := p.encode()
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
 )
 
 // saveAlerting saves reqs in one batch with the alert hook at now.
@@ -1026,5 +1028,72 @@ func testAlertMergeDigestPerChannel(e *env) {
 	got := e.digestsByChannel(now.Add(DefaultAlertCooldown))
 	if want := map[int64]int64{mail: 2, hook: 4}; !maps.Equal(got, want) {
 		t.Errorf("digests after the merge = %v, want %v", got, want)
+	}
+}
+
+// testAlertPayloadTimes: every kind of notification stores, and so shows
+// and sends, its times to the millisecond, whatever the precision of the
+// clock it was written by (QA: digests, tests and monitor alerts had
+// nanoseconds in `at`, rules' alerts milliseconds).
+func testAlertPayloadTimes(e *env) {
+	t, db, ctx, p := e.t, e.db, e.ctx, e.project.ID
+	mail := e.withoutAlertRules()
+	for _, r := range []AlertRule{
+		{ProjectID: p, ChannelID: mail, Type: RuleNewIssue, Enabled: true},
+		{ProjectID: p, ChannelID: mail, Type: RuleRegression, Enabled: true},
+		{ProjectID: p, ChannelID: mail, Type: RuleFrequency, Threshold: 1, WindowMinutes: 5, Enabled: true},
+	} {
+		if _, err := db.PutAlertRule(ctx, System, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each step's clock has nanoseconds.
+	at := func(m int) time.Time { return t0.Add(time.Duration(m)*time.Minute + 123456789) }
+	// More new issues than a burst: new_issue and new_issues_held.
+	var reqs []SaveRequest
+	for i := range NewIssueBurst + 1 {
+		reqs = append(reqs, request(p, fmt.Sprintf("burst-%d", i), withRcv(at(0))))
+	}
+	e.saveAlerting(at(0), reqs...)
+	// A frequency alert after the window of the new-issue one, then a
+	// digest of the events after it.
+	e.saveAlerting(at(61), request(p, "burst-0", withRcv(at(61))), request(p, "burst-0", withRcv(at(61))))
+	e.saveAlerting(at(62), request(p, "burst-0", withRcv(at(62))))
+	if _, err := db.QueueDigests(ctx, at(200)); err != nil {
+		t.Fatal(err)
+	}
+	res := e.saveAlerting(at(201), request(p, "burst-1", withRcv(at(201))))
+	e.setStatus(res[0].IssueID, StatusResolved, "")
+	e.saveAlerting(at(202), request(p, "burst-1", withRcv(at(202))))
+	if _, err := db.QueueTestNotification(ctx, System, mail, at(203)); err != nil {
+		t.Fatal(err)
+	}
+	// More monitors failing than a burst, then one recovering after
+	// the burst's window.
+	var cis []CheckInRequest
+	for i := range NewIssueBurst + 1 {
+		cis = append(cis, checkIn(p, fmt.Sprintf("job-%02d", i), i, event.CheckInError, at(204), hourly()))
+	}
+	e.saveCheckIns(cis...)
+	e.saveCheckIns(checkIn(p, "job-00", 100, event.CheckInOK, at(220), hourly()))
+	if _, err := db.QueueDigests(ctx, at(400)); err != nil {
+		t.Fatal(err)
+	}
+
+	seen := map[string]bool{}
+	for _, n := range e.outbox() {
+		seen[n.Reason] = true
+		if n.Payload.At.IsZero() || n.Payload.At.Nanosecond()%int(time.Millisecond) != 0 {
+			t.Errorf("%s notification's at = %v, want a time to the millisecond", n.Reason, n.Payload.At)
+		}
+		if m := n.Payload.Monitor; m != nil && m.CheckIn.Time.Nanosecond()%int(time.Millisecond) != 0 {
+			t.Errorf("%s notification's check-in time = %v, want a time to the millisecond", n.Reason, m.CheckIn.Time)
+		}
+	}
+	for _, r := range []string{RuleNewIssue, ReasonNewIssuesHeld, RuleFrequency, ReasonDigest, RuleRegression, ReasonTest,
+		ReasonMonitorFailing, ReasonMonitorsHeld, ReasonMonitorRecovered} {
+		if !seen[r] {
+			t.Errorf("no %s notification among %v", r, slices.Sorted(maps.Keys(seen)))
+		}
 	}
 }

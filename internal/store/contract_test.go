@@ -163,6 +163,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertMergeDigestSent", testAlertMergeDigestSent},
 		{"AlertDigestPerChannel", testAlertDigestPerChannel},
 		{"AlertMergeDigestPerChannel", testAlertMergeDigestPerChannel},
+		{"AlertPayloadTimes", testAlertPayloadTimes},
 		{"AlertClaim", testAlertClaim},
 		{"AlertLogged", testAlertLogged},
 	}
