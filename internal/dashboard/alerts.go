@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -28,6 +30,8 @@ func (d *Dashboard) alertRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /projects/{id}/alerts/settings", d.action(d.setCooldown))
 	m.HandleFunc("POST /issues/{id}/mute", d.action(d.muteIssue))
 	m.HandleFunc("POST /account/alerts", d.action(d.setEmailOptOut))
+	m.HandleFunc("GET "+notify.UnsubscribePath+"{token}", d.unsubscribePage)
+	m.HandleFunc("POST "+notify.UnsubscribePath+"{token}", d.unsubscribe)
 }
 
 // alertsData is the alerts page's model.
@@ -422,4 +426,62 @@ func (d *Dashboard) setEmailOptOut(w http.ResponseWriter, r *http.Request, s *se
 		msg = "You will not receive alert email. Slack and webhook alerts are unaffected."
 	}
 	d.redirect(w, r, "/account", msg)
+}
+
+// unsubscribePage asks whether to unsubscribe from an email channel, by
+// the link of an alert email's List-Unsubscribe header. It changes
+// nothing: mail scanners follow links, and a GET that unsubscribed would
+// unsubscribe every member whose mail is scanned.
+func (d *Dashboard) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	d.unsubscribeAnswer(w, r, false)
+}
+
+// unsubscribe unsubscribes from the link's channel: the page's button, or
+// a mail client's one-click POST (RFC 8058), which carries no session and
+// no CSRF token. The link's signature is the authority, as it names one
+// member and one channel.
+func (d *Dashboard) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	d.unsubscribeAnswer(w, r, true)
+}
+
+func (d *Dashboard) unsubscribeAnswer(w http.ResponseWriter, r *http.Request, post bool) {
+	// The URL holds the link's token.
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Cache-Control", "no-store")
+	channel, user, err := d.unsubscriber.Check(r.Context(), r.PathValue("token"))
+	switch {
+	case errors.Is(err, notify.ErrExpiredUnsubscribeLink):
+		d.errorPage(w, r, http.StatusGone, "Link expired", upperFirst(err.Error())+".")
+		return
+	case errors.Is(err, notify.ErrBadUnsubscribeLink):
+		d.errorPage(w, r, http.StatusBadRequest, "Link not valid", upperFirst(err.Error())+".")
+		return
+	case err != nil:
+		d.serverError(w, r, err)
+		return
+	}
+	var u store.Unsubscription
+	if post {
+		u, err = d.store.UnsubscribeChannel(r.Context(), channel, user)
+	} else {
+		u, err = d.store.ChannelSubscription(r.Context(), channel, user)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		d.errorPage(w, r, http.StatusNotFound, "Nothing to unsubscribe from",
+			"This email channel was deleted, or you are no longer a member of its project: it sends you no more email.")
+		return
+	}
+	if err != nil {
+		d.serverError(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "unsubscribe", &view{Title: "Unsubscribe", Data: u})
+}
+
+// upperFirst capitalizes an error's message for a page's sentence.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

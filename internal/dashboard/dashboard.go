@@ -32,6 +32,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/logthrottle"
+	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 	"github.com/getflytrap/flytrap/templates"
@@ -51,6 +52,10 @@ type Store interface {
 	CreateSession(ctx context.Context, userID int64, ttl time.Duration) (string, store.Session, error)
 	SessionUser(ctx context.Context, token string, now time.Time) (store.User, store.Session, error)
 	DeleteSession(ctx context.Context, token string) error
+
+	// Unsubscribe links of alert emails.
+	ChannelSubscription(ctx context.Context, channelID, userID int64) (store.Unsubscription, error)
+	UnsubscribeChannel(ctx context.Context, channelID, userID int64) (store.Unsubscription, error)
 	DeleteUserSessions(ctx context.Context, userID int64, exceptToken string) error
 	// EnsureSetting keeps the CSRF key, shared by every dashboard process
 	// on one database.
@@ -250,6 +255,9 @@ type Dashboard struct {
 	keyMu   sync.Mutex
 	csrfKey []byte
 
+	// unsubscriber checks alert emails' unsubscribe links.
+	unsubscriber *notify.Unsubscriber
+
 	// revealed holds the sealed secrets shown (takeReveal), until they
 	// expire, so each is shown once.
 	revealMu sync.Mutex
@@ -331,6 +339,7 @@ func New(cfg Config) *Dashboard {
 			d.log.Warn("dashboard: public URL is not a usable origin", "url", d.publicURL, "err", err)
 		}
 	}
+	d.unsubscriber = notify.NewUnsubscriber(d.publicURL, cfg.Store, d.now)
 	d.pages = parsePages(d.funcs())
 	d.snippets = sync.OnceValues(func() (*template.Template, error) {
 		return template.New("").Funcs(templates.SnippetFuncs).ParseFS(templates.FS, "snippets/*.tmpl")

@@ -31,6 +31,7 @@ var pageNames = []string{
 	"login", "forgot-password", "set-password", "error", "account",
 	"projects", "setup", "issues", "issue", "feedback", "releases", "release", "monitors", "monitor", "confirm-delete", "confirm-delete-monitor", "confirm-merge", "confirm-remove-member",
 	"admin-users", "admin-projects", "admin-project", "alerts", "alert-rule", "tokens",
+	"unsubscribe",
 }
 
 // parsePages returns, for each page, a function that parses it with the

@@ -9,6 +9,7 @@ package notify
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	htmltemplate "html/template"
@@ -202,6 +203,11 @@ type Email struct {
 	// Key becomes the Message-ID, so a repeat of the same notification is
 	// recognisably the same message.
 	Key string
+	// UnsubscribeURL, when set, returns the link that unsubscribes a
+	// member from the channel the email is of (Unsubscriber.URL).
+	UnsubscribeURL func(ctx context.Context, userID int64) (string, error)
+	// unsubscribe is each address's link, as SMTPMailer found them.
+	unsubscribe map[string]string
 }
 
 // renderEmail renders m's email from templates/alerts; the HTML body

@@ -212,7 +212,7 @@ func smtpWorker(t *testing.T, f *fixture) (*notify.Worker, *notifytest.Sink) {
 		t.Fatal(err)
 	}
 	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true,
-		Mailer:    notify.SMTPMailer{SMTP: smtp, Recipients: f.db.EmailRecipients},
+		Mailer:    notify.SMTPMailer{SMTP: smtp, Recipients: f.db.ChannelRecipients},
 		PublicURL: "http://flytrap.test/",
 		Now:       f.clock.Now,
 	})
@@ -288,7 +288,7 @@ func TestSMTPRefusesBadCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: f.db.EmailRecipients}, Now: f.clock.Now})
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: f.db.ChannelRecipients}, Now: f.clock.Now})
 	f.save("a", "boom", 1)
 	f.run(w)
 	n := f.outbox()[0]
@@ -337,7 +337,7 @@ func TestSMTPRefusedRecipient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := notify.NewWorker(f.db, notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: f.db.EmailRecipients}, Now: f.clock.Now})
+		w := notify.NewWorker(f.db, notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: f.db.ChannelRecipients}, Now: f.clock.Now})
 		f.save("a", "boom", 1)
 		f.run(w)
 		n := f.outbox()[0]
@@ -710,7 +710,7 @@ func TestHangingWebhookDelaysNoEmail(t *testing.T) {
 	}
 	const timeout = 5 * time.Second
 	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, SendTimeout: timeout, Now: f.clock.Now,
-		Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: f.db.EmailRecipients}})
+		Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: f.db.ChannelRecipients}})
 	// Outbox order: email a, webhook a, email b, webhook b.
 	f.save("a", "first", 1)
 	f.save("b", "second", 1)

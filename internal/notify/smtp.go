@@ -106,6 +106,14 @@ func (s *SMTP) Send(ctx context.Context, to []string, e Email) ([]store.Recipien
 			return nil, permanent{fmt.Errorf("recipient %q: %w", addr, err)}
 		}
 		m.Subject(e.Subject)
+		if link := e.unsubscribe[addr]; link != "" {
+			// RFC 8058's one-click POST is for https links only; a
+			// server on plain HTTP (flytrap dev on a LAN) offers the
+			// RFC 2369 link, which the mail client opens.
+			if err := m.SetListUnsubscribeOneClick(link); err != nil {
+				m.SetListUnsubscribe(link)
+			}
+		}
 		m.SetMessageIDWithValue(messageID(e.Key, s.from))
 		m.SetDate()
 		m.SetBodyString(mail.TypeTextPlain, e.Text)

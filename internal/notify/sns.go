@@ -39,8 +39,9 @@ type SNSMailer struct {
 }
 
 // Mail publishes e's plain-text body to the project's topic; SNS mails
-// the subscriptions, which it does not tell apart.
-func (m SNSMailer) Mail(ctx context.Context, projectID int64, e Email, _ []store.RecipientOutcome) ([]store.RecipientOutcome, error) {
+// the subscriptions, which it does not tell apart, each with SNS's own
+// unsubscribe link, so e's are not used.
+func (m SNSMailer) Mail(ctx context.Context, projectID, _ int64, e Email, _ []store.RecipientOutcome) ([]store.RecipientOutcome, error) {
 	arn, err := m.Topics.TopicARN(ctx, TopicName(m.Prefix, projectID))
 	if err != nil {
 		return nil, err

@@ -45,14 +45,17 @@ type Store interface {
 	GetProjectEvent(ctx context.Context, v store.Viewer, projectID int64, eventID string) (store.EventRow, error)
 	PruneMinuteCounts(ctx context.Context, now time.Time) error
 	SettleRecipients(ctx context.Context, notificationID int64, rs []store.RecipientOutcome, now time.Time) error
+	// EnsureSetting keeps the key of emails' unsubscribe links.
+	EnsureSetting(ctx context.Context, key, value string) (string, error)
 }
 
 // Mailer sends a project's alert email to the members who want it.
 type Mailer interface {
-	// Mail sends e to the project's members who want alert email, but
-	// those settled by an earlier attempt, and returns those it settled
-	// now, if it tells members apart.
-	Mail(ctx context.Context, projectID int64, e Email, settled []store.RecipientOutcome) ([]store.RecipientOutcome, error)
+	// Mail sends e, a message of the email channel channelID, to the
+	// project's members who want it, but those settled by an earlier
+	// attempt, and returns those it settled now, if it tells members
+	// apart.
+	Mail(ctx context.Context, projectID, channelID int64, e Email, settled []store.RecipientOutcome) ([]store.RecipientOutcome, error)
 }
 
 // Config configures a Worker.
@@ -102,6 +105,9 @@ type Worker struct {
 	store     Store
 	cfg       Config
 	lastPrune time.Time
+	// unsubscribe signs emails' unsubscribe links; nil without a
+	// PublicURL, which links need.
+	unsubscribe *Unsubscriber
 }
 
 // NewWorker returns a worker over s.
@@ -141,7 +147,11 @@ func NewWorker(s Store, cfg Config) *Worker {
 		cfg.Mailer = logMailer{cfg.Log}
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Worker{store: s, cfg: cfg}
+	w := &Worker{store: s, cfg: cfg}
+	if cfg.PublicURL != "" {
+		w.unsubscribe = NewUnsubscriber(cfg.PublicURL, s, cfg.Now)
+	}
+	return w
 }
 
 // maxRounds bounds the claims of one run, so a huge backlog does not keep
@@ -270,7 +280,12 @@ func (w *Worker) send(ctx context.Context, c store.ClaimedNotification) error {
 		if err != nil {
 			return permanent{err}
 		}
-		settled, err := w.cfg.Mailer.Mail(ctx, c.ProjectID, e, c.Settled)
+		if w.unsubscribe != nil {
+			e.UnsubscribeURL = func(ctx context.Context, userID int64) (string, error) {
+				return w.unsubscribe.URL(ctx, c.ChannelID, userID)
+			}
+		}
+		settled, err := w.cfg.Mailer.Mail(ctx, c.ProjectID, c.ChannelID, e, c.Settled)
 		if len(settled) > 0 {
 			if serr := w.store.SettleRecipients(context.WithoutCancel(ctx), c.ID, settled, w.cfg.Now()); serr != nil {
 				// The next attempt mails them again, with the same Message-ID.
@@ -324,14 +339,14 @@ var ErrNoMailer = fmt.Errorf("%w: no SMTP server is configured (start the server
 // logMailer is the mailer without SMTP or SNS: it logs the message.
 type logMailer struct{ log *slog.Logger }
 
-func (l logMailer) Mail(_ context.Context, projectID int64, e Email, _ []store.RecipientOutcome) ([]store.RecipientOutcome, error) {
+func (l logMailer) Mail(_ context.Context, projectID, _ int64, e Email, _ []store.RecipientOutcome) ([]store.RecipientOutcome, error) {
 	l.log.Info("alert email (no SMTP configured: logged, not sent; see docs/alerts.md)", "project", projectID, "subject", e.Subject)
 	return nil, ErrNoMailer
 }
 
-// Recipients returns the addresses that want a project's alert email;
-// store.DB.EmailRecipients is one.
-type Recipients func(ctx context.Context, projectID int64) ([]string, error)
+// Recipients returns the members an email channel mails;
+// store.DB.ChannelRecipients is one.
+type Recipients func(ctx context.Context, channelID int64) ([]store.Recipient, error)
 
 // SMTPMailer mails a project's members through SMTP.
 type SMTPMailer struct {
@@ -343,19 +358,39 @@ type SMTPMailer struct {
 // are not settled yet; with none, the notification is dead at once. When
 // the only failures are members refused for good, the notification is
 // sent if any member got it (a PartialError), else dead.
-func (m SMTPMailer) Mail(ctx context.Context, projectID int64, e Email, settled []store.RecipientOutcome) ([]store.RecipientOutcome, error) {
-	to, err := m.Recipients(ctx, projectID)
+//
+// With e.UnsubscribeURL, each member's message has a List-Unsubscribe
+// header with that member's link.
+func (m SMTPMailer) Mail(ctx context.Context, projectID, channelID int64, e Email, settled []store.RecipientOutcome) ([]store.RecipientOutcome, error) {
+	rs, err := m.Recipients(ctx, channelID)
 	if err != nil {
 		return nil, err
 	}
-	if len(to) == 0 {
-		return nil, permanent{errors.New("no member of the project wants alert email")}
+	if len(rs) == 0 {
+		return nil, permanent{errors.New("no member of the project wants this channel's alert email")}
 	}
 	done := map[string]bool{}
 	for _, r := range settled {
 		done[r.Address] = true
 	}
-	to = slices.DeleteFunc(to, func(a string) bool { return done[a] })
+	var to []string
+	for _, r := range rs {
+		if done[r.Email] {
+			continue
+		}
+		to = append(to, r.Email)
+		if e.UnsubscribeURL == nil {
+			continue
+		}
+		link, err := e.UnsubscribeURL(ctx, r.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if e.unsubscribe == nil {
+			e.unsubscribe = map[string]string{}
+		}
+		e.unsubscribe[r.Email] = link
+	}
 	var now []store.RecipientOutcome
 	if len(to) > 0 {
 		var refused refusals

@@ -305,6 +305,10 @@ func deleteProjectAlerts(ctx context.Context, tx *sql.Tx, projectID int64) error
 		(SELECT issue_id FROM alert_issue_state WHERE project_id = $1)`, projectID); err != nil {
 		return err
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM alert_channel_optouts WHERE channel_id IN
+		(SELECT id FROM alert_channels WHERE project_id = $1)`, projectID); err != nil {
+		return err
+	}
 	for _, table := range []string{"alert_rules", "alert_channels", "alert_notifications", "alert_issue_state", "alert_sns_subscriptions"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1`, projectID); err != nil {
 			return err
@@ -447,8 +451,10 @@ func (d *DB) DeleteAlertChannel(ctx context.Context, v Viewer, id int64) error {
 		if err := d.projectAdmin(ctx, tx, v, project, true); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_rules WHERE channel_id = $1`, id); err != nil {
-			return err
+		for _, table := range []string{"alert_rules", "alert_channel_optouts"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE channel_id = $1`, id); err != nil {
+				return err
+			}
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM alert_channels WHERE id = $1`, id)
 		return err
@@ -659,7 +665,17 @@ func (d *DB) SetEmailOptOut(ctx context.Context, userID int64, optOut bool) erro
 		_, err = d.db.ExecContext(ctx, `INSERT INTO alert_email_optouts (user_id, created_at) VALUES ($1, $2)
 			ON CONFLICT (user_id) DO NOTHING`, userID, millis(nowUTC()))
 	} else {
-		_, err = d.db.ExecContext(ctx, `DELETE FROM alert_email_optouts WHERE user_id = $1`, userID)
+		// Turning alert email on turns on the channels the user
+		// unsubscribed from by an email's link too: the account page is
+		// where they can undo that.
+		err = d.InTx(ctx, func(tx *sql.Tx) error {
+			for _, table := range []string{"alert_email_optouts", "alert_channel_optouts"} {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, userID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("store: email opt-out of user %d: %w", userID, err)
@@ -700,6 +716,82 @@ func (d *DB) EmailRecipients(ctx context.Context, projectID int64) ([]string, er
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// Recipient is a member an email channel mails.
+type Recipient struct {
+	UserID int64
+	Email  string
+}
+
+// ChannelRecipients returns the members an email channel mails, by
+// address: EmailRecipients' but those who unsubscribed from the channel
+// (UnsubscribeChannel). A deleted channel has none.
+func (d *DB) ChannelRecipients(ctx context.Context, channelID int64) ([]Recipient, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT u.id, u.email FROM alert_channels c
+		JOIN project_members m ON m.project_id = c.project_id JOIN users u ON u.id = m.user_id
+		WHERE c.id = $1 AND u.password_hash <> ''
+			AND NOT EXISTS (SELECT 1 FROM alert_email_optouts o WHERE o.user_id = u.id)
+			AND NOT EXISTS (SELECT 1 FROM alert_channel_optouts o WHERE o.channel_id = c.id AND o.user_id = u.id)
+		ORDER BY u.email_key`, channelID)
+	if err != nil {
+		return nil, fmt.Errorf("store: email recipients of channel %d: %w", channelID, err)
+	}
+	defer rows.Close()
+	out := []Recipient{}
+	for rows.Next() {
+		var r Recipient
+		if err := rows.Scan(&r.UserID, &r.Email); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Unsubscription is what an unsubscribe link names: a member and one of
+// their projects' email channels.
+type Unsubscription struct {
+	ChannelID   int64
+	ChannelName string
+	ProjectName string
+	UserID      int64
+	Email       string
+	// Done is true when the member is unsubscribed from the channel.
+	Done bool
+}
+
+// ChannelSubscription returns what an unsubscribe link of channelID and
+// userID names; ErrNotFound when the channel is not an email channel any
+// more, or the user not a member of its project. It is for the link's
+// page, which acts for no signed-in user: the link's signature is the
+// authority.
+func (d *DB) ChannelSubscription(ctx context.Context, channelID, userID int64) (Unsubscription, error) {
+	u := Unsubscription{ChannelID: channelID, UserID: userID}
+	err := d.db.QueryRowContext(ctx, `SELECT c.name, p.name, u.email,
+		EXISTS (SELECT 1 FROM alert_channel_optouts o WHERE o.channel_id = c.id AND o.user_id = u.id)
+		FROM alert_channels c JOIN projects p ON p.id = c.project_id
+		JOIN project_members m ON m.project_id = c.project_id JOIN users u ON u.id = m.user_id
+		WHERE c.id = $1 AND c.kind = $2 AND u.id = $3`, channelID, ChannelEmail, userID).Scan(&u.ChannelName, &u.ProjectName, &u.Email, &u.Done)
+	if err != nil {
+		return Unsubscription{}, fmt.Errorf("store: subscription of user %d to channel %d: %w", userID, channelID, notFound(err))
+	}
+	return u, nil
+}
+
+// UnsubscribeChannel stops an email channel mailing a member, as
+// ChannelSubscription finds them; doing it again changes nothing.
+func (d *DB) UnsubscribeChannel(ctx context.Context, channelID, userID int64) (Unsubscription, error) {
+	u, err := d.ChannelSubscription(ctx, channelID, userID)
+	if err != nil {
+		return Unsubscription{}, err
+	}
+	if _, err := d.db.ExecContext(ctx, `INSERT INTO alert_channel_optouts (channel_id, user_id, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (channel_id, user_id) DO NOTHING`, channelID, userID, millis(nowUTC())); err != nil {
+		return Unsubscription{}, fmt.Errorf("store: unsubscribe user %d from channel %d: %w", userID, channelID, err)
+	}
+	u.Done = true
+	return u, nil
 }
 
 // AlertHook returns the TxHook that writes a batch's notifications into

@@ -1097,3 +1097,78 @@ func testAlertPayloadTimes(e *env) {
 		}
 	}
 }
+
+// testAlertChannelUnsubscribe: a member unsubscribed from one email
+// channel (its emails' one-click link) is mailed by the project's other
+// email channels still, and by that one again once they turn alert email
+// on; a link names only an email channel of a project the user is a
+// member of.
+func testAlertChannelUnsubscribe(e *env) {
+	t, db, ctx, p := e.t, e.db, e.ctx, e.project.ID
+	first := e.withoutAlertRules()
+	second, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelEmail, Name: "spikes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelWebhook, Name: "hook", URL: "https://hooks.example.com/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := e.createUser("ann@example.com", RoleMember)
+	e.addMember(e.project, ann)
+	stranger := e.createUser("stranger@example.com", RoleMember)
+	mailed := func(channel int64) []string {
+		t.Helper()
+		rs, err := db.ChannelRecipients(ctx, channel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Email)
+		}
+		return out
+	}
+	if got := mailed(first); !slices.Contains(got, "ann@example.com") {
+		t.Fatalf("recipients = %v, want ann among them", got)
+	}
+	u, err := db.UnsubscribeChannel(ctx, first, ann.ID)
+	if err != nil || !u.Done || u.ChannelName != "Members by email" || u.ProjectName != e.project.Name || u.Email != "ann@example.com" {
+		t.Fatalf("UnsubscribeChannel = %+v, %v", u, err)
+	}
+	if _, err := db.UnsubscribeChannel(ctx, first, ann.ID); err != nil {
+		t.Errorf("UnsubscribeChannel again: %v", err)
+	}
+	if got := mailed(first); slices.Contains(got, "ann@example.com") {
+		t.Errorf("recipients of the channel left = %v", got)
+	}
+	if got := mailed(second.ID); !slices.Contains(got, "ann@example.com") {
+		t.Errorf("recipients of the other channel = %v, want ann still", got)
+	}
+	if u, err := db.ChannelSubscription(ctx, first, ann.ID); err != nil || !u.Done {
+		t.Errorf("ChannelSubscription = %+v, %v; want done", u, err)
+	}
+	for _, c := range []struct {
+		name          string
+		channel, user int64
+	}{{"a webhook", hook.ID, ann.ID}, {"a stranger", first, stranger.ID}, {"a missing channel", hook.ID + 100, ann.ID}} {
+		if _, err := db.UnsubscribeChannel(ctx, c.channel, c.user); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UnsubscribeChannel of %s: %v, want ErrNotFound", c.name, err)
+		}
+	}
+	if err := db.SetEmailOptOut(ctx, ann.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := mailed(first); !slices.Contains(got, "ann@example.com") {
+		t.Errorf("recipients after ann turned alert email on = %v", got)
+	}
+	if _, err := db.UnsubscribeChannel(ctx, second.ID, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteAlertChannel(ctx, System, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM alert_channel_optouts WHERE channel_id = $1`, second.ID); n != 0 {
+		t.Errorf("a deleted channel keeps %d unsubscriptions", n)
+	}
+}

@@ -164,6 +164,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertDigestPerChannel", testAlertDigestPerChannel},
 		{"AlertMergeDigestPerChannel", testAlertMergeDigestPerChannel},
 		{"AlertPayloadTimes", testAlertPayloadTimes},
+		{"AlertChannelUnsubscribe", testAlertChannelUnsubscribe},
 		{"AlertClaim", testAlertClaim},
 		{"AlertLogged", testAlertLogged},
 	}

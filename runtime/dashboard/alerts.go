@@ -86,5 +86,5 @@ func smtpConfig(ctx context.Context, sm awsx.SecretGetter, prefix string, rc aws
 	if err != nil {
 		return notify.Config{}, fmt.Errorf("alert SMTP: %w", err)
 	}
-	return notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: db.EmailRecipients}}, nil
+	return notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: db.ChannelRecipients}}, nil
 }

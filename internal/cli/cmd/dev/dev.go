@@ -436,7 +436,7 @@ func alertsConfig(opts *Options, db *store.DB, log *slog.Logger) (notify.Config,
 		return notify.Config{}, nil, cmdutil.UsageError("--smtp-url or --smtp-from: "+err.Error(), "smtp://user:pass@host:587 or smtps://user:pass@host:465, and --smtp-from alerts@example.com")
 	}
 	log.Info("alert email and set-password links go through SMTP", "server", redact(raw), "from", from)
-	return notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: db.EmailRecipients}}, smtp, nil
+	return notify.Config{Mailer: notify.SMTPMailer{SMTP: smtp, Recipients: db.ChannelRecipients}}, smtp, nil
 }
 
 // defaultSender is flytrap@ the SMTP server's host name. A server given
