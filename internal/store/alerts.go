@@ -1004,18 +1004,26 @@ func passes(rule AlertRule, r *SaveResult) bool {
 	return rule.Environment == "" || rule.Environment == r.Environment
 }
 
+// owing is what an issue owes a channel's digest: n events, the latest
+// of them event, which the digest quotes.
+type owing struct {
+	n     int64
+	event string
+}
+
 // owedTo returns, for each of channels, how many of the results idx one
-// of the channel's rules keeps by its level and environment filters: the
-// events the channel's digest tells of. A production-only channel is not
-// sent "still happening" about staging's events, and a channel whose
-// rules were all deleted or turned off since is owed none.
-func owedTo(rules []AlertRule, channels []int64, results []SaveResult, idx []int) map[int64]int64 {
-	out := make(map[int64]int64, len(channels))
+// of the channel's rules keeps by its level and environment filters, and
+// the last of them: the events the channel's digest tells of. A
+// production-only channel is not sent "still happening" about staging's
+// events, and a channel whose rules were all deleted or turned off since
+// is owed none.
+func owedTo(rules []AlertRule, channels []int64, results []SaveResult, idx []int) map[int64]owing {
+	out := make(map[int64]owing, len(channels))
 	for _, c := range channels {
 		for _, i := range idx {
 			for _, rule := range rules {
 				if rule.ChannelID == c && passes(rule, &results[i]) {
-					out[c]++
+					out[c] = owing{n: out[c].n + 1, event: results[i].EventID}
 					break
 				}
 			}
@@ -1030,19 +1038,19 @@ func owedTo(rules []AlertRule, channels []int64, results []SaveResult, idx []int
 type owedWriter struct{ stmt *sql.Stmt }
 
 // add adds owed's counts to the issue's channels.
-func (w *owedWriter) add(ctx context.Context, tx *sql.Tx, issue int64, owed map[int64]int64) error {
+func (w *owedWriter) add(ctx context.Context, tx *sql.Tx, issue int64, owed map[int64]owing) error {
 	for _, c := range slices.Sorted(maps.Keys(owed)) {
-		if owed[c] == 0 {
+		if owed[c].n == 0 {
 			continue
 		}
 		if w.stmt == nil {
 			var err error
-			if w.stmt, err = tx.PrepareContext(ctx, `INSERT INTO alert_digest_owed (issue_id, channel_id, owed) VALUES ($1, $2, $3)
-				ON CONFLICT (issue_id, channel_id) DO UPDATE SET owed = alert_digest_owed.owed + excluded.owed`); err != nil {
+			if w.stmt, err = tx.PrepareContext(ctx, `INSERT INTO alert_digest_owed (issue_id, channel_id, owed, event_id) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (issue_id, channel_id) DO UPDATE SET owed = alert_digest_owed.owed + excluded.owed, event_id = excluded.event_id`); err != nil {
 				return err
 			}
 		}
-		if _, err := w.stmt.ExecContext(ctx, issue, c, owed[c]); err != nil {
+		if _, err := w.stmt.ExecContext(ctx, issue, c, owed[c].n, owed[c].event); err != nil {
 			return err
 		}
 	}
@@ -1407,7 +1415,8 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 				channels []int64
 			)
 			// The environment is the latest event's, as a new-issue
-			// alert's is its event's.
+			// alert's is its event's; each channel's digest quotes the
+			// latest event it is owed for (quoteOwed).
 			err := tx.QueryRowContext(ctx, `SELECT i.title, i.culprit, i.level, i.status, i.count, i.user_count, i.last_release,
 				i.latest_event_id, p.alert_cooldown_minutes,
 				COALESCE((SELECT e.environment FROM events e WHERE e.event_id = i.latest_event_id AND e.project_id = i.project_id), '')
@@ -1448,12 +1457,16 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 			for _, c := range channels {
 				// A channel none of whose rules kept an event of the
 				// window is owed no digest.
-				if owed[c] <= 0 {
+				if owed[c].n <= 0 {
 					continue
 				}
-				p.Events = owed[c]
+				pc, err := quoteOwed(ctx, tx, p, owed[c].event)
+				if err != nil {
+					return err
+				}
+				pc.Events = owed[c].n
 				key := ReasonDigest + ":" + strconv.FormatInt(x.issue, 10) + ":" + strconv.FormatInt(c, 10) + ":" + strconv.FormatInt(x.windowEnd, 10)
-				if err := insertNotification(ctx, tx, 0, c, ReasonDigest, key, p, nowMs); err != nil {
+				if err := insertNotification(ctx, tx, 0, c, ReasonDigest, key, pc, nowMs); err != nil {
 					return err
 				}
 				sent = true
@@ -1481,19 +1494,22 @@ func (d *DB) QueueDigests(ctx context.Context, now time.Time) (int, error) {
 // takeOwed returns what an issue's digest owes each channel, taking it
 // off alert_digest_owed: the counts read are subtracted, not the rows
 // deleted, so events a processor added meanwhile are owed still.
-func takeOwed(ctx context.Context, tx *sql.Tx, issue int64) (map[int64]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT channel_id, owed FROM alert_digest_owed WHERE issue_id = $1 ORDER BY channel_id`, issue)
+func takeOwed(ctx context.Context, tx *sql.Tx, issue int64) (map[int64]owing, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT channel_id, owed, event_id FROM alert_digest_owed WHERE issue_id = $1 ORDER BY channel_id`, issue)
 	if err != nil {
 		return nil, err
 	}
-	owed := make(map[int64]int64)
+	owed := make(map[int64]owing)
 	for rows.Next() {
-		var c, n int64
-		if err := rows.Scan(&c, &n); err != nil {
+		var (
+			c int64
+			o owing
+		)
+		if err := rows.Scan(&c, &o.n, &o.event); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		owed[c] = n
+		owed[c] = o
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -1501,12 +1517,30 @@ func takeOwed(ctx context.Context, tx *sql.Tx, issue int64) (map[int64]int64, er
 	}
 	for _, c := range slices.Sorted(maps.Keys(owed)) {
 		if _, err := tx.ExecContext(ctx, `UPDATE alert_digest_owed SET owed = owed - $3 WHERE issue_id = $1 AND channel_id = $2`,
-			issue, c, owed[c]); err != nil {
+			issue, c, owed[c].n); err != nil {
 			return nil, err
 		}
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM alert_digest_owed WHERE issue_id = $1 AND owed <= 0`, issue)
 	return owed, err
+}
+
+// quoteOwed returns p quoting the event a channel's digest is owed for
+// when it is not p's (the issue's latest) and is still stored: its title,
+// level, environment and release. Else p as it is.
+func quoteOwed(ctx context.Context, tx *sql.Tx, p AlertPayload, event string) (AlertPayload, error) {
+	if event == "" || event == p.EventID {
+		return p, nil
+	}
+	q := p
+	err := tx.QueryRowContext(ctx, `SELECT title, level, environment, release_name FROM events WHERE event_id = $1 AND project_id = $2`,
+		event, p.ProjectID).Scan(&q.Title, &q.Level, &q.Environment, &q.Release)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Pruned since: the issue's latest stands in.
+		return p, nil
+	}
+	q.EventID = event
+	return q, err
 }
 
 // any reports whether q returns a row.

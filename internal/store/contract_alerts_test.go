@@ -965,7 +965,7 @@ func (e *env) filteredChannels() (prodMail, errHook int64) {
 
 // testAlertDigestPerChannel: a digest counts, for each channel, only the
 // events one of that channel's rules keeps by level and environment, and
-// a channel owed none gets no digest (QA: a production-only channel got
+// quotes the latest of them; a channel owed none gets no digest (QA: a production-only channel got
 // "Still happening" digests of staging's events).
 func testAlertDigestPerChannel(e *env) {
 	t, p := e.t, e.project.ID
@@ -982,11 +982,26 @@ func testAlertDigestPerChannel(e *env) {
 	if got := reasons(e.outbox()); len(got) != 2 {
 		t.Fatalf("outbox = %v, want a new-issue alert to each channel", got)
 	}
-	e.saveAlerting(at(1), slices.Concat(times(5, withEnv("staging"), withLevel("error")),
-		times(3, withEnv("production"), withLevel("warning")), times(2, withEnv("production"), withLevel("error")))...)
+	e.saveAlerting(at(1), slices.Concat(times(3, withEnv("production"), withLevel("warning")),
+		times(2, withEnv("production"), withLevel("error"), withTitle("prod error")), times(5, withEnv("staging"), withLevel("error")))...)
+	before := len(e.outbox())
 	got := e.digestsByChannel(at(60))
 	if want := map[int64]int64{mail: 5, hook: 7}; !maps.Equal(got, want) {
 		t.Errorf("first digests = %v, want %v (production's 5 to the email, the 7 errors to the webhook)", got, want)
+	}
+	// Each quotes the latest event it counts: the email's is not
+	// staging's, though the issue's latest event is.
+	for _, n := range e.outbox()[before:] {
+		want := "staging"
+		if n.ChannelID == mail {
+			want = "production"
+		}
+		if n.Payload.Environment != want {
+			t.Errorf("digest to channel %d quotes event %s of %q, want one of %q", n.ChannelID, n.Payload.EventID, n.Payload.Environment, want)
+		}
+		if n.ChannelID == mail && (n.Payload.Title != "prod error" || n.Payload.Level != "error") {
+			t.Errorf("the email's digest quotes %q (%s), want the last production event, prod error (error)", n.Payload.Title, n.Payload.Level)
+		}
 	}
 	// The next window has staging's events only: the webhook's digest.
 	e.saveAlerting(at(61), times(4, withEnv("staging"), withLevel("error"))...)

@@ -333,8 +333,8 @@ func (d *DB) mergeAlertStates(ctx context.Context, tx *sql.Tx, projectID int64, 
 				due = o.windowEnd
 			}
 			// What it owed each channel is owed by the primary.
-			if _, err := tx.ExecContext(ctx, `INSERT INTO alert_digest_owed (issue_id, channel_id, owed)
-				SELECT $1, channel_id, owed FROM alert_digest_owed WHERE issue_id = $2 AND owed > 0
+			if _, err := tx.ExecContext(ctx, `INSERT INTO alert_digest_owed (issue_id, channel_id, owed, event_id)
+				SELECT $1, channel_id, owed, event_id FROM alert_digest_owed WHERE issue_id = $2 AND owed > 0
 				ON CONFLICT (issue_id, channel_id) DO UPDATE SET owed = alert_digest_owed.owed + excluded.owed`,
 				primary.ID, i.ID); err != nil {
 				return err

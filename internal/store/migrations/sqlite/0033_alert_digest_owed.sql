@@ -4,14 +4,17 @@
 -- production-only channel's digest no longer counts staging events, and a
 -- channel owed nothing gets no digest. alert_issue_state.pending still
 -- counts all of the window's events, which keep the window open.
+-- event_id is the latest of the events owed, which the channel's digest
+-- quotes: a production channel's digest is not about a staging event.
 CREATE TABLE alert_digest_owed (
 	issue_id   INTEGER NOT NULL,
 	channel_id INTEGER NOT NULL,
 	owed       INTEGER NOT NULL,
+	event_id   TEXT    NOT NULL,
 	PRIMARY KEY (issue_id, channel_id)
 ) WITHOUT ROWID;
 -- Windows open at the upgrade owe every channel all their events, as
 -- before.
-INSERT INTO alert_digest_owed (issue_id, channel_id, owed)
-	SELECT s.issue_id, j.value, s.pending FROM alert_issue_state s, json_each(s.channels) j
+INSERT INTO alert_digest_owed (issue_id, channel_id, owed, event_id)
+	SELECT s.issue_id, j.value, s.pending, '' FROM alert_issue_state s, json_each(s.channels) j
 	WHERE s.pending > 0 AND json_valid(s.channels);
