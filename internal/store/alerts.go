@@ -305,11 +305,7 @@ func deleteProjectAlerts(ctx context.Context, tx *sql.Tx, projectID int64) error
 		(SELECT issue_id FROM alert_issue_state WHERE project_id = $1)`, projectID); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM alert_channel_optouts WHERE channel_id IN
-		(SELECT id FROM alert_channels WHERE project_id = $1)`, projectID); err != nil {
-		return err
-	}
-	for _, table := range []string{"alert_rules", "alert_channels", "alert_notifications", "alert_issue_state", "alert_sns_subscriptions"} {
+	for _, table := range []string{"alert_rules", "alert_channels", "alert_channel_optouts", "alert_notifications", "alert_issue_state", "alert_sns_subscriptions"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1`, projectID); err != nil {
 			return err
 		}
@@ -786,7 +782,8 @@ func (d *DB) UnsubscribeChannel(ctx context.Context, channelID, userID int64) (U
 	if err != nil {
 		return Unsubscription{}, err
 	}
-	if _, err := d.db.ExecContext(ctx, `INSERT INTO alert_channel_optouts (channel_id, user_id, created_at) VALUES ($1, $2, $3)
+	if _, err := d.db.ExecContext(ctx, `INSERT INTO alert_channel_optouts (channel_id, user_id, project_id, created_at)
+		SELECT id, $2, project_id, $3 FROM alert_channels WHERE id = $1
 		ON CONFLICT (channel_id, user_id) DO NOTHING`, channelID, userID, millis(nowUTC())); err != nil {
 		return Unsubscription{}, fmt.Errorf("store: unsubscribe user %d from channel %d: %w", userID, channelID, err)
 	}

@@ -503,8 +503,10 @@ func (e *env) populate(p Project, member User) []int64 {
 	if _, err := e.db.MergeIssues(e.ctx, System, p.ID, []int64{gone}, issues[0]); err != nil {
 		e.t.Fatal(err)
 	}
-	// An alert: a notification and the issue's alert state.
-	e.saveAlerting(t0, request(p.ID, "alerting"))
+	// An alert: a notification and the issue's alert state, and an event
+	// in its cooldown, which its digest owes.
+	issues = append(issues, e.saveAlerting(t0, request(p.ID, "alerting"))[0].IssueID)
+	e.saveAlerting(t0.Add(time.Minute), request(p.ID, "alerting"))
 	if err := e.db.ReplaceSNSSubscriptions(e.ctx, p.ID, []SNSSubscription{{Email: member.Email, Status: SubscriptionPending}}, t0); err != nil {
 		e.t.Fatal(err)
 	}
@@ -512,6 +514,14 @@ func (e *env) populate(p Project, member User) []int64 {
 		e.t.Fatal(err)
 	}
 	e.addMember(p, member)
+	// The member unsubscribed from the project's email channel.
+	chans, err := e.db.ListAlertChannels(e.ctx, System, p.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.db.UnsubscribeChannel(e.ctx, chans[0].ID, member.ID); err != nil {
+		e.t.Fatal(err)
+	}
 	// One bundle without a release, one for a release events named.
 	e.saveBundle(p.ID, "debug-ids", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", DebugID: "d", Blob: "b-" + p.Name})
 	e.saveBundle(p.ID, "release", p.Name+"@0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", Blob: "b-" + p.Name})

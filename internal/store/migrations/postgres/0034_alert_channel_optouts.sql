@@ -5,6 +5,7 @@
 CREATE TABLE alert_channel_optouts (
 	channel_id BIGINT NOT NULL,
 	user_id    BIGINT NOT NULL,
+	project_id BIGINT NOT NULL,
 	created_at BIGINT NOT NULL,
 	PRIMARY KEY (channel_id, user_id)
 );

@@ -5,6 +5,7 @@
 CREATE TABLE alert_channel_optouts (
 	channel_id INTEGER NOT NULL,
 	user_id    INTEGER NOT NULL,
+	project_id INTEGER NOT NULL,
 	created_at INTEGER NOT NULL,
 	PRIMARY KEY (channel_id, user_id)
 ) WITHOUT ROWID;
