@@ -166,7 +166,7 @@ func Run(ctx context.Context, opts *Options) error {
 			project = strconv.Quote(opts.Project) + ", " + project
 		}
 	case opts.URL == "":
-		return cmdutil.UsageError("no server URL", "run `flytrap login URL`, pass --host or set FLYTRAP_URL, e.g. http://127.0.0.1:8000 for flytrap dev")
+		return cmdutil.UsageError("no server URL", "run `flytrap login URL`, pass --host or set FLYTRAP_URL, e.g. http://127.0.0.1:8080 for flytrap dev")
 	case opts.Token == "":
 		return cmdutil.UsageError("no API token", "run `flytrap login`, pass --token or set FLYTRAP_TOKEN (a token from the dashboard's API tokens page)")
 	case opts.Project == "" || opts.DryRun:

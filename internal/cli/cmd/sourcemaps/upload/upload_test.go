@@ -19,6 +19,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/artifactapi"
+	"github.com/getflytrap/flytrap/internal/cli/cmd/dev"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/sourcemaps/upload"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -232,6 +233,19 @@ func TestUploadRefusals(t *testing.T) {
 		if !errors.As(err, &ce) || code != tt.code || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v (exit %d), want exit %d with %q", tt.name, err, code, tt.code, tt.want)
 		}
+	}
+}
+
+// TestNoServerURLHint: the hint for a missing server URL names the
+// address flytrap dev listens on by default, which a new user pastes.
+func TestNoServerURLHint(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "app.min.js.map": goodMap})
+	o := upload.Options{IO: &cmdutil.IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, Dir: dir, Token: "t", Project: "p"}
+	err := upload.Run(context.Background(), &o)
+	var ce *cmdutil.Error
+	if !errors.As(err, &ce) || !strings.Contains(ce.Hint, "http://"+dev.DefaultAddr+" for flytrap dev") {
+		t.Errorf("err = %v, want a hint naming http://%s for flytrap dev", err, dev.DefaultAddr)
 	}
 }
 
