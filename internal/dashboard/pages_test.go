@@ -355,6 +355,19 @@ func TestSkipLinkAndRowLabels(t *testing.T) {
 	wantBody(t, f.get(roleAnon, "/login"), `<a class="skip-link" href="#content">`)
 }
 
+// TestProjectTabsHaveAHeading: every tab of a project has one h1, the
+// issue list's too, so a screen reader's list of headings names the page.
+func TestProjectTabsHaveAHeading(t *testing.T) {
+	f := newFixture(t)
+	for _, tab := range []string{"issues", "issues?query=nomatch", "feedback", "releases", "monitors", "setup", "alerts"} {
+		r := f.get(roleAdmin, fmt.Sprintf("/projects/%d/%s", f.web.ID, tab))
+		wantStatus(t, r, http.StatusOK)
+		if n := strings.Count(r.Body, "<h1"); n != 1 {
+			t.Errorf("%s: %d h1 elements, want 1", tab, n)
+		}
+	}
+}
+
 func TestFlashIsShownOnce(t *testing.T) {
 	f := newFixture(t)
 	r := f.post(roleMember, issuePath(f.issue)+"/status", url.Values{"status": {"ignored"}})
