@@ -372,6 +372,13 @@ func printReport(opts *Options, rep Report) {
 	section(verb, rep.Uploaded)
 	section("Skipped", rep.Skipped)
 	section("Files without a source map", rep.NoMap)
+	if len(rep.NoMap) > 0 {
+		// Bundlers write no maps by default (Vite, webpack in production
+		// mode, esbuild), and the upload itself succeeds, so say what
+		// the user will see and what to change.
+		fmt.Fprintln(w, "  their errors' frames stay minified: have the bundler write source maps (esbuild --sourcemap, "+
+			"Vite build.sourcemap: true, webpack devtool: \"source-map\"), then build, inject and upload again")
+	}
 	section("Maps that do not match their file", rep.Mismatch)
 	fmt.Fprintf(w, "%d files, bundle %d bytes, release %q, dist %q, project %s\n",
 		len(rep.Uploaded), rep.BundleLen, opts.Release, opts.Dist, rep.Project)

@@ -294,6 +294,22 @@ func TestDryRunChecksTheProject(t *testing.T) {
 	}
 }
 
+// TestNoMapHint: a file without a source map, what a bundler's default
+// configuration writes, is reported with the setting that makes one.
+func TestNoMapHint(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"plain.min.js": "x()\n", "app.min.js": "y()\n//# sourceMappingURL=app.min.js.map\n", "app.min.js.map": goodMap})
+	var out bytes.Buffer
+	opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}, Dir: dir, URLPrefix: "~/", DryRun: true}
+	if err := upload.Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if want := "Files without a source map (1):\n  " + filepath.Join(dir, "plain.min.js") + "\n  their errors' frames stay minified: " +
+		"have the bundler write source maps (esbuild --sourcemap, Vite build.sourcemap: true,"; !strings.Contains(out.String(), want) {
+		t.Errorf("report:\n%s\nwant %q", out.String(), want)
+	}
+}
+
 // --dry-run shows the URL each file would be stored under, and a prefix
 // no browser URL can match is warned about before anything is sent.
 func TestDryRunShowsURLs(t *testing.T) {
