@@ -197,13 +197,15 @@ func TestIssueListEmpty(t *testing.T) {
 	}{
 		{"no issues", fmt.Sprintf("/projects/%d/issues", empty.ID),
 			[]string{"No errors yet.", fmt.Sprintf(`<code id="dsn" class="copyable">http://%s@flytrap.test/%d</code>`, keys[0].PublicKey, empty.ID),
-				fmt.Sprintf(`href="/projects/%d/setup">Set up an SDK</a>`, empty.ID)},
+				fmt.Sprintf(`href="/projects/%d/setup">Set up an SDK</a>`, empty.ID),
+				// live.js shows the first issue when it arrives.
+				fmt.Sprintf(`<div class="empty first-run" data-live-first-issue="project-%d">`, empty.ID)},
 			[]string{"No issues match", `class="bulk-bar"`}},
 		{"no issues, filtered", fmt.Sprintf("/projects/%d/issues?level=fatal", empty.ID),
 			[]string{"No errors yet."}, []string{"No issues match", `class="bulk-bar"`}},
 		{"no match", fmt.Sprintf("/projects/%d/issues?level=fatal", f.web.ID),
 			[]string{"No issues match these filters.", fmt.Sprintf(`<a href="/projects/%d/issues?status=all">All issues</a>`, f.web.ID)},
-			[]string{"No errors yet.", "Not sending yet?", `class="bulk-bar"`, `id="dsn"`}},
+			[]string{"No errors yet.", "Not sending yet?", `class="bulk-bar"`, `id="dsn"`, "data-live-first-issue"}},
 		{"issues", fmt.Sprintf("/projects/%d/issues", f.web.ID),
 			[]string{`class="bulk-bar"`}, []string{"No errors yet.", "No issues match"}},
 	}

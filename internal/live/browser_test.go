@@ -191,6 +191,83 @@ func TestBrowserLiveJS(t *testing.T) {
 	}
 }
 
+// firstRun is an issue list of a project without issues, as the
+// dashboard renders one.
+var firstRun = template.Must(template.New("first").Parse(`<!doctype html>
+<html><head><title>live</title><script src="/static/live.js" defer></script></head>
+<body data-project-id="{{.Project}}">
+<input id="search" type="search" name="query">
+<div class="empty first-run" data-live-first-issue="project-{{.Project}}">
+<p><strong>No errors yet.</strong> They appear here as your SDKs send them.</p>
+<p>Point an SDK at this project's DSN: <code>http://key@h/{{.Project}}</code></p>
+</div>
+<div id="toasts"></div>
+</body></html>`))
+
+// TestBrowserFirstIssueShown: the "no errors yet" list reloads on its
+// project's first issue, which then lists it, and, while the user types in
+// a field, links to it instead of reloading; other projects' issues,
+// events and regressions change nothing.
+func TestBrowserFirstIssueShown(t *testing.T) {
+	ctx := browser(t)
+	f := newFixture(t)
+	script, err := os.ReadFile(filepath.Join("..", "..", "templates", "static", "live.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loads atomic.Int32
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/v1/stream", f.srv.Config.Handler)
+	mux.HandleFunc("GET /static/live.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Write(script)
+	})
+	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
+		loads.Add(1)
+		http.SetCookie(w, &http.Cookie{Name: "flytrap_session", Value: "member-session", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		firstRun.Execute(w, struct{ Project int64 }{f.p1.ID})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	pub := func(m livemsg.Message) {
+		t.Helper()
+		if err := f.hub.Publish(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/page")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the page to connect", func() bool { return f.hub.Stats().Subscribers == 1 })
+	pub(livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p2.ID, IssueID: 20, Title: "other project"})
+	pub(livemsg.Message{Type: livemsg.TypeEvent, ProjectID: f.p1.ID, IssueID: 21, Count: 2})
+	// Messages arrive in order: once the regression's toast shows, the
+	// page has handled those before it.
+	pub(livemsg.Message{Type: livemsg.TypeRegression, ProjectID: f.p1.ID, IssueID: 21, Title: "back", Count: 3})
+	waitJS(t, ctx, "the regression's toast", `document.querySelectorAll("#toasts .toast").length === 1`)
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("another project's issue, an event or a regression reloaded the page: %d loads", n)
+	}
+	pub(livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p1.ID, IssueID: 22, Title: "first"})
+	waitFor(t, "the page to reload", func() bool { return loads.Load() == 2 })
+
+	waitFor(t, "the page to reconnect", func() bool { return f.hub.Stats().Subscribers == 1 })
+	if err := chromedp.Do(ctx, chromedp.Focus("#search"), chromedp.SendKeys("#search", "level:")); err != nil {
+		t.Fatal(err)
+	}
+	pub(livemsg.Message{Type: livemsg.TypeNewIssue, ProjectID: f.p1.ID, IssueID: 23, IssueTitle: "TypeError: x"})
+	waitJS(t, ctx, "the link to the first issue", `document.querySelector(".first-run p a")?.getAttribute("href") === "/issues/23"`)
+	if got := evalString(t, ctx, `document.querySelector(".first-run").innerText + "|" + document.getElementById("search").value`); !strings.HasPrefix(got, "First error received: TypeError: x\n\nPoint an SDK") || !strings.HasSuffix(got, "|level:") {
+		t.Errorf("while typing: %q, want the first line linking the issue, the DSN kept and the field as typed", got)
+	}
+	if n := loads.Load(); n != 2 {
+		t.Errorf("the page reloaded while a field had the focus: %d loads", n)
+	}
+}
+
 // TestBrowserIsolatesBidiControls: a title an SDK sent with U+202E
 // (RIGHT-TO-LEFT OVERRIDE) must not reorder what the page shows after it.
 // The dashboard's stylesheet makes every element an isolate; without it

@@ -10,6 +10,11 @@
 //                                 to "just now" and the event's time
 //   data-live-unresolved="project-ID"  text incremented per new issue or
 //                                 regression
+//   data-live-first-issue="project-ID"  a project's "no errors yet" box:
+//                                 the page reloads on the project's first new
+//                                 issue, so the list shows it (while a form
+//                                 field has the focus, the box's first line
+//                                 links to it instead, keeping what is typed)
 //   data-live-env="production"    on a count or seen element: the page shows
 //                                 the issue's figures in that environment,
 //                                 so only its events change them, a count by
@@ -124,8 +129,31 @@
         el.textContent = String(shown(el) + 1);
       });
       toast(m);
+      firstIssue(m);
     }
     document.dispatchEvent(new CustomEvent("flytrap:live", { detail: m }));
+  }
+
+  function firstIssue(m) {
+    var box = document.querySelector('[data-live-first-issue="project-' + m.project_id + '"]');
+    if (!box || m.type !== "issue.new") {
+      return;
+    }
+    var focused = document.activeElement;
+    if (!focused || !/^(INPUT|TEXTAREA|SELECT)$/.test(focused.tagName)) {
+      location.reload();
+      return;
+    }
+    var p = document.createElement("p");
+    var strong = document.createElement("strong");
+    strong.textContent = "First error received: ";
+    var a = document.createElement("a");
+    a.href = "/issues/" + m.issue_id;
+    a.textContent = showBidi(String(m.issue_title || m.title || "issue " + m.issue_id));
+    p.appendChild(strong);
+    p.appendChild(a);
+    box.replaceChild(p, box.firstElementChild);
+    box.removeAttribute("data-live-first-issue");
   }
 
   function toastBox() {
