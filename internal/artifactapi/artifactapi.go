@@ -501,7 +501,10 @@ func (h *Handler) assemble(w http.ResponseWriter, r *http.Request, u store.User)
 	}
 	var ids []int64
 	for _, name := range req.Projects {
-		p, ok := h.project(w, r, u, name)
+		// Not 404: sentry-cli reads a 404 from this endpoint as "Release
+		// not found", and the user never learns that the project name
+		// (SENTRY_PROJECT, --project) is what is wrong.
+		p, ok := h.resolveProject(w, r, u, name, http.StatusBadRequest)
 		if !ok {
 			return
 		}
@@ -583,6 +586,12 @@ func (h *Handler) assembleInto(w http.ResponseWriter, r *http.Request, req artif
 // projects u may see (see projectref.Resolve); it answers 404 itself when
 // there is none, and 409 when the name may mean several.
 func (h *Handler) project(w http.ResponseWriter, r *http.Request, u store.User, name string) (store.Project, bool) {
+	return h.resolveProject(w, r, u, name, http.StatusNotFound)
+}
+
+// resolveProject is project, answering notFound rather than 404 when
+// there is none.
+func (h *Handler) resolveProject(w http.ResponseWriter, r *http.Request, u store.User, name string, notFound int) (store.Project, bool) {
 	ps, err := h.store.ListProjects(r.Context(), viewer(u))
 	if err != nil {
 		h.fail(w, r, err)
@@ -593,7 +602,7 @@ func (h *Handler) project(w http.ResponseWriter, r *http.Request, u store.User, 
 	case 1:
 		return m[0], true
 	case 0:
-		writeDetail(w, http.StatusNotFound, fmt.Sprintf("project %q not found: give a project name, slug or ID you are a member of", name))
+		writeDetail(w, notFound, fmt.Sprintf("project %q not found: give a project name, slug or ID you are a member of", name))
 	default:
 		writeDetail(w, http.StatusConflict, fmt.Sprintf("project %q is ambiguous: it may mean %s; give the exact name or the ID", name, projectref.Describe(m, key)))
 	}

@@ -582,7 +582,10 @@ func TestRefusals(t *testing.T) {
 		{"read-only token creates a release", e.readOnly, "POST", "/api/0/organizations/x/releases/", `{"version":"1","projects":["web-shop"]}`, 403},
 		{"read-only token reads the upload options", e.readOnly, "GET", "/api/0/organizations/x/chunk-upload/", "", 200},
 		{"outsider's project", e.outsider, "POST", "/api/0/organizations/x/releases/", `{"version":"1","projects":["web-shop"]}`, 404},
-		{"unknown project", e.token, "POST", "/api/0/organizations/x/artifactbundle/assemble/", `{"checksum":"` + strings.Repeat("0", 40) + `","chunks":[],"projects":["nope"]}`, 404},
+		// A 404 here is sentry-cli's "Release not found"; a 400 shows the
+		// detail, which names the project.
+		{"unknown project", e.token, "POST", "/api/0/organizations/x/artifactbundle/assemble/", `{"checksum":"` + strings.Repeat("0", 40) + `","chunks":[],"projects":["nope"]}`, 400},
+		{"outsider's project", e.outsider, "POST", "/api/0/organizations/x/artifactbundle/assemble/", `{"checksum":"` + strings.Repeat("0", 40) + `","chunks":[],"projects":["web-shop"]}`, 400},
 		{"bad checksum", e.token, "POST", "/api/0/organizations/x/artifactbundle/assemble/", `{"checksum":"../x","chunks":[],"projects":["web-shop"]}`, 400},
 		{"bad JSON", e.token, "POST", "/api/0/organizations/x/releases/", `{`, 400},
 		{"empty version", e.token, "POST", "/api/0/organizations/x/releases/", `{"version":"","projects":["web-shop"]}`, 400},

@@ -510,9 +510,11 @@ func (c *client) upload(ctx context.Context, bundle []byte) error {
 	assemble := func() (assembleResponse, error) {
 		var r assembleResponse
 		status, err := c.do(ctx, "POST", c.endpoint("artifactbundle/assemble/"), "application/json", bytes.NewReader(req), &r)
-		if status == http.StatusNotFound {
-			// The server resolves --project as FindProject does; its 404
-			// is a project the token does not see.
+		notFound := fmt.Sprintf("project %q not found", c.opts.Project)
+		if status == http.StatusNotFound || status == http.StatusBadRequest && strings.Contains(err.Error(), notFound) {
+			// The server resolves --project as FindProject does; it answers
+			// a project the token does not see with a 400 naming it, which
+			// sentry-cli shows (before, with a 404).
 			return r, &cmdutil.Error{Msg: fmt.Sprintf("no project %q among the ones you can see", c.opts.Project),
 				Hint: "list them with `flytrap projects list`", Code: cmdutil.ExitNotFound}
 		}
