@@ -63,6 +63,9 @@ func TestSetupPage(t *testing.T) {
 		`@sentry/browser`, `@sentry/react`, `@sentry/node`, `sentry_sdk.init(`, `sentry.Init(sentry.ClientOptions{`,
 		`flytrap.init({`, `projectId: &#34;`+strconv.FormatInt(f.web.ID, 10)+`&#34;`, `apiEndpoint: &#34;http://flytrap.test&#34;`,
 		`x-api-key: `+f.webKey.PublicKey,
+		// The browser setup says how its minified frames get mapped,
+		// with the snippet's release.
+		fmt.Sprintf(`//   flytrap sourcemaps upload dist --project %d --release my-app@1.0.0`, f.web.ID),
 		// flytrap_flask's init takes snake_case keys in one dict.
 		`pip install flytrap_flask`, `flytrap.init({
     &#34;project_id&#34;: &#34;`+strconv.FormatInt(f.web.ID, 10)+`&#34;,
