@@ -84,7 +84,7 @@ func MapPath(path string, js []byte) string {
 
 // Run injects debug IDs and prints a line per file.
 func Run(opts *Options) error {
-	var injected, already, failed int
+	var injected, already, failed, noMap int
 	err := filepath.WalkDir(opts.Dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -115,7 +115,12 @@ func Run(opts *Options) error {
 			return nil
 		}
 		injected++
-		fmt.Fprintf(opts.IO.Out, "injected  %s  %s\n", out.DebugID, path)
+		note := ""
+		if mapPath == "" && !strings.HasPrefix(artifact.SourceMappingURL(js), "data:") {
+			noMap++
+			note = "  (no source map)"
+		}
+		fmt.Fprintf(opts.IO.Out, "injected  %s  %s%s\n", out.DebugID, path, note)
 		if opts.DryRun {
 			return nil
 		}
@@ -135,6 +140,12 @@ func Run(opts *Options) error {
 		verb = "would inject"
 	}
 	fmt.Fprintf(opts.IO.Out, "%s %d, already had a debug ID %d, failed %d\n", verb, injected, already, failed)
+	if noMap > 0 {
+		// Bundlers write no maps by default, and a file without one
+		// injects fine: say that its frames will stay minified.
+		fmt.Fprintf(opts.IO.Out, "%d without a source map: their errors' frames stay minified; have the bundler write source maps "+
+			"(esbuild --sourcemap, Vite build.sourcemap: true, webpack devtool: \"source-map\"), then build and inject again\n", noMap)
+	}
 	if injected+already == 0 && failed == 0 {
 		return &cmdutil.Error{Msg: "no .js, .mjs or .cjs files under " + opts.Dir, Hint: "give the directory of your build output"}
 	}
