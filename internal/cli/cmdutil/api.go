@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 
@@ -36,7 +37,31 @@ func (f *Factory) Hosts() (string, *hosts.Config, error) {
 		return "", nil, err
 	}
 	cfg, err := hosts.Load(dir)
-	return dir, cfg, err
+	if err != nil {
+		return "", nil, err
+	}
+	if len(cfg.Dropped) > 0 {
+		f.writeBackMerged(dir, cfg)
+	}
+	return dir, cfg, nil
+}
+
+// writeBackMerged saves a hosts.json Load merged two spellings of a server
+// in, so that the file holds the one token every later command uses, and
+// names each token left out: one login made is still valid on the server
+// until revoked.
+func (f *Factory) writeBackMerged(dir string, cfg *hosts.Config) {
+	for _, d := range cfg.Dropped {
+		revoke := ""
+		if d.Host.TokenID != 0 {
+			revoke = fmt.Sprintf("; it is still valid on the server: revoke it with `flytrap tokens revoke %d --host %s`", d.Host.TokenID, d.URL)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "warning: %s held %s also as %s; kept the token added %s and dropped the one added %s%s\n",
+			hosts.FileName, Clean(d.URL), Clean(d.Spelling), cfg.Hosts[d.URL].Added.UTC().Format(time.RFC3339), d.Host.Added.UTC().Format(time.RFC3339), revoke)
+	}
+	if err := cfg.Save(dir); err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "warning: could not write the merged %s back: %v\n", hosts.FileName, err)
+	}
 }
 
 // RecordDeployedURL remembers url, the dashboard `flytrap deploy` just

@@ -164,3 +164,39 @@ func TestPrintOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestHostsWritesBackMerged: a hosts.json holding one server under two
+// spellings is written back with the one token kept, and the token left
+// out is named with the command that revokes it; the next load is quiet.
+func TestHostsWritesBackMerged(t *testing.T) {
+	dir := t.TempDir()
+	file := `{"default": "https://x.example", "hosts": {
+		"https://x.example": {"token": "flyt_new", "token_id": 8, "added": "2026-02-01T00:00:00Z"},
+		"https://X.example:443/": {"token": "flyt_old", "token_id": 7, "added": "2026-01-01T00:00:00Z"}}}`
+	if err := os.WriteFile(dir+"/hosts.json", []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var errOut bytes.Buffer
+	f := &Factory{IO: &IOStreams{Out: io.Discard, ErrOut: &errOut}, Getenv: func(k string) string {
+		if k == "FLYTRAP_CONFIG_DIR" {
+			return dir
+		}
+		return ""
+	}}
+	if _, cfg, err := f.Hosts(); err != nil || cfg.Hosts["https://x.example"].Token != "flyt_new" {
+		t.Fatalf("Hosts = %v, %v", cfg, err)
+	}
+	want := "warning: hosts.json held https://x.example also as https://X.example:443/; kept the token added 2026-02-01T00:00:00Z and dropped the one added 2026-01-01T00:00:00Z; " +
+		"it is still valid on the server: revoke it with `flytrap tokens revoke 7 --host https://x.example`\n"
+	if errOut.String() != want {
+		t.Errorf("stderr = %q, want %q", errOut.String(), want)
+	}
+	b, err := os.ReadFile(dir + "/hosts.json")
+	if err != nil || strings.Contains(string(b), "flyt_old") || !strings.Contains(string(b), "flyt_new") {
+		t.Errorf("hosts.json written back = %s, %v; want flyt_new alone", b, err)
+	}
+	errOut.Reset()
+	if _, _, err := f.Hosts(); err != nil || errOut.Len() != 0 {
+		t.Errorf("second load: %v, stderr %q; want it quiet", err, errOut.String())
+	}
+}

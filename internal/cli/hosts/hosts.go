@@ -41,6 +41,18 @@ type Config struct {
 	// by login as the default server.
 	Deployed string          `json:"deployed,omitempty"`
 	Hosts    map[string]Host `json:"hosts"`
+	// Dropped are the tokens Load left out of Hosts because another
+	// spelling of the same server was kept; the caller saves the merged
+	// file and says which tokens are still live on the server.
+	Dropped []Dropped `json:"-"`
+}
+
+// Dropped is a token of a server that hosts.json held under two
+// spellings of its URL, left out for the other.
+type Dropped struct {
+	// URL is the server in normal form, Spelling how the file had it.
+	URL, Spelling string
+	Host          Host
 }
 
 // Dir is the CLI's config directory: $FLYTRAP_CONFIG_DIR, else
@@ -71,14 +83,31 @@ func Load(dir string) (*Config, error) {
 		return nil, fmt.Errorf("%s is not valid JSON (fix or delete it): %w", filepath.Join(dir, FileName), err)
 	}
 	// Files written before Normalize folded case and default ports may
-	// hold a server under another spelling; of two spellings of one
-	// server, the token added last is the one login kept last.
+	// hold a server under two spellings. Of those, the token added last
+	// is the one login kept last; on a tie, the spelling already in
+	// normal form (login's since Normalize), then the first in byte
+	// order: every run keeps the same token, whatever order the map is
+	// read in.
+	spellings := make([]string, 0, len(c.Hosts))
+	for u := range c.Hosts {
+		spellings = append(spellings, u)
+	}
+	sort.Strings(spellings)
 	hs := make(map[string]Host, len(c.Hosts))
-	for u, h := range c.Hosts {
-		n := Normalize(u)
-		if old, ok := hs[n]; !ok || h.Added.After(old.Added) {
-			hs[n] = h
+	keptAs := map[string]string{}
+	for _, u := range spellings {
+		h, n := c.Hosts[u], Normalize(u)
+		old, ok := hs[n]
+		if !ok {
+			hs[n], keptAs[n] = h, u
+			continue
 		}
+		drop := Dropped{URL: n, Spelling: u, Host: h}
+		if h.Added.After(old.Added) || (h.Added.Equal(old.Added) && u == n) {
+			drop = Dropped{URL: n, Spelling: keptAs[n], Host: old}
+			hs[n], keptAs[n] = h, u
+		}
+		c.Dropped = append(c.Dropped, drop)
 	}
 	c.Hosts = hs
 	if c.Default != "" {

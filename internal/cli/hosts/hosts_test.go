@@ -2,9 +2,11 @@ package hosts
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -112,6 +114,40 @@ func TestLoadNormalizes(t *testing.T) {
 	tgt, err := c.Resolve("http://OTHER:8080", func(string) string { return "" })
 	if err != nil || tgt.Token != "flyt_other" {
 		t.Errorf("Resolve = %+v, %v", tgt, err)
+	}
+}
+
+// TestLoadMergesDeterministically: two spellings of one server added at
+// the same moment keep the same token on every load (the spelling in
+// normal form), and the other is reported as dropped, with its token ID,
+// so the caller can write one back and say what to revoke.
+func TestLoadMergesDeterministically(t *testing.T) {
+	dir := t.TempDir()
+	file := `{"hosts": {
+		"HTTPS://X.example:443/": {"token": "flyt_a", "token_id": 7, "added": "2026-01-01T00:00:00Z"},
+		"https://x.example": {"token": "flyt_b", "token_id": 8, "added": "2026-01-01T00:00:00Z"},
+		"https://x.example:443": {"token": "flyt_c", "token_id": 9, "added": "2026-01-01T00:00:00Z"}}}`
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Go randomizes map order: a rule that depended on it would keep
+	// another token within a few dozen loads.
+	for range 50 {
+		c, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := c.Hosts["https://x.example"]; h.Token != "flyt_b" || len(c.Hosts) != 1 {
+			t.Fatalf("kept %+v of %v, want flyt_b, the spelling in normal form", h, c.Hosts)
+		}
+		var dropped []string
+		for _, d := range c.Dropped {
+			dropped = append(dropped, fmt.Sprintf("%s %s %d", d.URL, d.Spelling, d.Host.TokenID))
+		}
+		sort.Strings(dropped)
+		if want := "https://x.example HTTPS://X.example:443/ 7,https://x.example https://x.example:443 9"; strings.Join(dropped, ",") != want {
+			t.Fatalf("dropped %q, want %q", dropped, want)
+		}
 	}
 }
 
