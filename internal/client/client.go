@@ -36,6 +36,9 @@ type Client struct {
 	// maxWait is the longest Retry-After honoured; a longer one (a
 	// throttled sign-in waits minutes) is returned as the error.
 	maxWait time.Duration
+	// changed, when set, is called on each success of a request that
+	// may change something.
+	changed func()
 }
 
 // Option configures a Client.
@@ -61,6 +64,11 @@ func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = n
 func WithRetries(n int, maxWait time.Duration) Option {
 	return func(c *Client) { c.retries, c.maxWait = n, maxWait }
 }
+
+// WithChangeHook calls changed after each 2xx answer to a request of a
+// method other than GET and HEAD: the server has made a change, whatever
+// happens to the answer next.
+func WithChangeHook(changed func()) Option { return func(c *Client) { c.changed = changed } }
 
 // New returns a client of the server at baseURL (scheme and host, and a
 // path prefix if the server has one) authenticating with token; token may
@@ -241,6 +249,9 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 			e.Message = notFlytrap(method, req.URL, resp.StatusCode)
 		}
 		return e
+	}
+	if c.changed != nil && method != http.MethodGet && method != http.MethodHead {
+		c.changed()
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil

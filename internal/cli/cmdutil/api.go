@@ -127,10 +127,11 @@ func (f *Factory) NewClient(url, token string) (*client.Client, error) {
 }
 
 func (f *Factory) clientOptions() []client.Option {
-	if f.HTTPClient == nil {
-		return nil
+	opts := []client.Option{client.WithChangeHook(func() { f.changed.Store(true) })}
+	if f.HTTPClient != nil {
+		opts = append(opts, client.WithHTTPClient(f.HTTPClient))
 	}
-	return []client.Option{client.WithHTTPClient(f.HTTPClient)}
+	return opts
 }
 
 // wrongURLHint is the hint of an answer that is not Flytrap's.

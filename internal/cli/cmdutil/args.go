@@ -20,7 +20,8 @@ import (
 // it so that a wrong count of arguments is a usage error naming what the
 // command takes (see ArgsError), and checks their mutually exclusive
 // flags before cobra does, naming the flags given together (see
-// MutuallyExclusive). Errors that are already *Error pass as they are.
+// MutuallyExclusive) and their --jq expression, before anything is sent.
+// Errors that are already *Error pass as they are.
 func GuardUsage(c *cobra.Command) {
 	if valid := c.Args; valid != nil {
 		c.Args = func(cmd *cobra.Command, args []string) error {
@@ -36,11 +37,22 @@ func GuardUsage(c *cobra.Command) {
 			return UsageError(err.Error(), usageHint(cmd))
 		}
 	}
-	if hasExclusiveFlags(c) {
+	exclusive, jq := hasExclusiveFlags(c), c.Flags().Lookup("jq") != nil
+	if exclusive || jq {
 		pre, preE := c.PreRun, c.PreRunE
 		c.PreRunE = func(cmd *cobra.Command, args []string) error {
-			if err := exclusiveFlags(cmd); err != nil {
-				return err
+			if exclusive {
+				if err := exclusiveFlags(cmd); err != nil {
+					return err
+				}
+			}
+			// Compiled again when printing; here, so that a mistake in
+			// it is a usage error before a command changes anything
+			// (issues resolve, tokens create), not after.
+			if f := cmd.Flags().Lookup("jq"); jq && f.Changed {
+				if _, err := CompileJQ(f.Value.String()); err != nil {
+					return err
+				}
 			}
 			switch {
 			case preE != nil:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -70,6 +71,9 @@ type Factory struct {
 	HTTPClient *http.Client
 	// Now is the clock of relative times in tables; nil is time.Now.
 	Now func() time.Time
+	// changed is set once the server answered a request that changes
+	// something: from then on, a failure to print is not the command's.
+	changed atomic.Bool
 }
 
 // Clock returns the current time from f.Now.
@@ -91,9 +95,12 @@ func (f *Factory) Env(k, def string) string {
 
 // Exit codes, in one place so scripts can rely on them.
 const (
-	ExitOK          = 0
-	ExitError       = 1
-	ExitUsage       = 2
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+	// ExitOutput: the change was made, but the --jq filter failed on
+	// the server's answer to it.
+	ExitOutput      = 7
 	ExitInterrupted = 130
 )
 

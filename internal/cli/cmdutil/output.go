@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -33,7 +34,7 @@ func (f *Factory) Color() bool { return f.IO.OutIsTTY() && !NoColor(f.Getenv) }
 // else calls table.
 func (f *Factory) Print(j JSONFlags, v any, table func(w io.Writer) error) error {
 	if j.JQ != "" {
-		return printJQ(f.IO.Out, j.JQ, v)
+		return f.outputOnly(printJQ(f.IO.Out, j.JQ, v))
 	}
 	if j.JSON {
 		b, err := json.MarshalIndent(v, "", "  ")
@@ -59,11 +60,36 @@ func (f *Factory) PrintOnce(j JSONFlags, v any, secret, label string, table func
 	if _, werr := f.IO.Out.Write(buf.Bytes()); err == nil {
 		err = werr
 	}
-	if err == nil && !bytes.Contains(buf.Bytes(), []byte(secret)) {
-		_, err = fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", label, secret)
+	// Whether or not the filter failed: the secret is not shown again.
+	if !bytes.Contains(buf.Bytes(), []byte(secret)) {
+		if _, werr := fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", label, secret); err == nil {
+			err = werr
+		}
 	}
-	return err
+	return f.outputOnly(err)
 }
+
+// outputOnly words a --jq expression's failure on the answer to a change
+// (issues resolve, tokens create) as what it is: the change stands and
+// only its output failed, exit code ExitOutput, so that a script neither
+// takes it for a refusal nor repeats the change. Any other error, and a
+// filter's failure where nothing was changed, are err.
+func (f *Factory) outputOnly(err error) error {
+	var re *JQRunError
+	if !errors.As(err, &re) || !f.changed.Load() {
+		return err
+	}
+	return &Error{Msg: "the change was made, but printing the server's answer failed: " + re.Error(), Code: ExitOutput,
+		Hint: "do not repeat the command: fix the --jq expression (--json shows the answer), and read the change back with the matching list or view command"}
+}
+
+// JQRunError is a --jq expression that failed on the value it ran on,
+// such as .[0] on an object.
+type JQRunError struct{ Err error }
+
+func (e *JQRunError) Error() string { return "--jq: " + e.Err.Error() }
+
+func (e *JQRunError) Unwrap() error { return e.Err }
 
 // printJQ runs the jq expression expr on v's JSON: strings print raw, as
 // gh and jq -r do, everything else as compact JSON, one result a line.
@@ -112,7 +138,7 @@ func (q *JQ) Print(w io.Writer, v any) error {
 			return nil
 		}
 		if err, ok := r.(error); ok {
-			return &Error{Msg: "--jq: " + err.Error()}
+			return &JQRunError{Err: err}
 		}
 		if s, ok := r.(string); ok {
 			if _, err := fmt.Fprintln(w, s); err != nil {
