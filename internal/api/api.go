@@ -63,6 +63,10 @@ type Store interface {
 	DeleteComment(ctx context.Context, v store.Viewer, issueID, id int64) error
 	ListReleases(ctx context.Context, v store.Viewer, projectID int64) ([]store.Release, error)
 	GetRelease(ctx context.Context, v store.Viewer, projectID int64, version string) (store.Release, error)
+	CreateRelease(ctx context.Context, v store.Viewer, projectID int64, version string, now time.Time) (store.Release, error)
+	SetReleaseDate(ctx context.Context, v store.Viewer, projectID int64, version string, released time.Time) (store.Release, error)
+	CreateDeploy(ctx context.Context, v store.Viewer, dep store.Deploy, now time.Time) (store.Deploy, error)
+	ListDeploys(ctx context.Context, v store.Viewer, projectID int64, version string) ([]store.Deploy, error)
 	ReleaseHealth(ctx context.Context, v store.Viewer, projectID int64, f store.HealthFilter) ([]store.ReleaseHealth, error)
 	ListMonitors(ctx context.Context, v store.Viewer, projectID int64) ([]store.Monitor, error)
 	GetMonitor(ctx context.Context, v store.Viewer, projectID int64, slug, environment string, limit int) (store.Monitor, []store.CheckIn, error)
@@ -246,7 +250,11 @@ func (a *API) endpoints() []endpoint {
 		{"GET /api/v1/projects/{project_id}/events/{event_id}", a.getProjectEvent},
 		{"GET /api/v1/projects/{project_id}/feedback", a.listProjectFeedback},
 		{"GET /api/v1/projects/{project_id}/releases", a.listReleases},
+		{"POST /api/v1/projects/{project_id}/releases", a.createRelease},
 		{"GET /api/v1/projects/{project_id}/releases/{version}", a.getRelease},
+		{"PATCH /api/v1/projects/{project_id}/releases/{version}", a.patchRelease},
+		{"GET /api/v1/projects/{project_id}/releases/{version}/deploys", a.listDeploys},
+		{"POST /api/v1/projects/{project_id}/releases/{version}/deploys", a.createDeploy},
 		{"POST /api/v1/projects/{project_id}/keys/rotate", a.rotateKey},
 		{"GET /api/v1/projects/{project_id}/monitors", a.listMonitors},
 		{"GET /api/v1/projects/{project_id}/monitors/{slug}", a.getMonitor},

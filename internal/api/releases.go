@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -148,4 +149,112 @@ func wireHealth(h store.ReleaseHealth) apitypes.ReleaseHealth {
 	return apitypes.ReleaseHealth{Environment: h.Environment, Sessions: h.Sessions, Healthy: h.Healthy, Errored: h.Errored,
 		Crashed: h.Crashed, Abnormal: h.Abnormal, Users: h.Users, CrashedUsers: h.CrashedUsers,
 		CrashFreeSessions: h.CrashFreeSessions, CrashFreeUsers: h.CrashFreeUsers}
+}
+
+// createRelease records a release before its first event, as sentry-cli
+// releases new does: 201 with the new release, or 200 with the one that
+// exists, so a CI job may run it again. Any member of the project may, as
+// any of them may upload its source maps.
+func (a *API) createRelease(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	var req apitypes.NewRelease
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	ctx, v := r.Context(), viewer(r)
+	status := http.StatusCreated
+	if _, err := a.store.GetRelease(ctx, v, pid, req.Version); err == nil {
+		status = http.StatusOK
+	} else if !errors.Is(err, store.ErrNotFound) {
+		a.fail(w, r, err)
+		return
+	}
+	rel, err := a.store.CreateRelease(ctx, v, pid, req.Version, a.now())
+	if err == nil && req.DateReleased != nil {
+		rel, err = a.store.SetReleaseDate(ctx, v, pid, req.Version, *req.DateReleased)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, wireRelease(rel))
+}
+
+// patchRelease finalizes a release: date_released is when it was released.
+func (a *API) patchRelease(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	var req apitypes.ReleasePatch
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.DateReleased == nil || req.DateReleased.IsZero() {
+		writeError(w, http.StatusBadRequest, "bad_request", "date_released is required: the time the release was finalized, in RFC 3339 (2026-12-06T18:00:00Z)")
+		return
+	}
+	rel, err := a.store.SetReleaseDate(r.Context(), viewer(r), pid, r.PathValue("version"), *req.DateReleased)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wireRelease(rel))
+}
+
+// createDeploy records a deploy of an existing release, as sentry-cli
+// deploys new does.
+func (a *API) createDeploy(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	var req apitypes.NewDeploy
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	dep := store.Deploy{ProjectID: pid, Version: r.PathValue("version"), Environment: req.Environment, Name: req.Name, URL: req.URL}
+	if req.DateStarted != nil {
+		dep.DateStarted = *req.DateStarted
+	}
+	if req.DateFinished != nil {
+		dep.DateFinished = *req.DateFinished
+	}
+	dep, err := a.store.CreateDeploy(r.Context(), viewer(r), dep, a.now())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, wireDeploy(dep))
+}
+
+// listDeploys answers a release's deploys, the last finished first.
+func (a *API) listDeploys(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	deps, err := a.store.ListDeploys(r.Context(), viewer(r), pid, r.PathValue("version"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]apitypes.Deploy, len(deps))
+	for i, d := range deps {
+		out[i] = wireDeploy(d)
+	}
+	writeJSON(w, http.StatusOK, apitypes.List[apitypes.Deploy]{Data: out})
+}
+
+func wireDeploy(d store.Deploy) apitypes.Deploy {
+	out := apitypes.Deploy{ID: d.ID, ProjectID: d.ProjectID, Version: d.Version, Environment: d.Environment, Name: d.Name,
+		URL: d.URL, DateFinished: d.DateFinished}
+	if !d.DateStarted.IsZero() {
+		t := d.DateStarted
+		out.DateStarted = &t
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,49 @@ func TestReleaseEndpoints(t *testing.T) {
 		if code, _, _ := f.do(t, f.memberToken, "GET", missing, ""); code != 404 {
 			t.Errorf("%s: HTTP %d, want 404", missing, code)
 		}
+	}
+}
+
+// TestCreateReleaseAndDeploy: a CI job records a release (201), records it
+// again without an error (200, unchanged), finalizes it and records a
+// deploy; what the store refuses is a 400 with its reason.
+func TestCreateReleaseAndDeploy(t *testing.T) {
+	f := newFixture(t)
+	base := fmt.Sprintf("/api/v1/projects/%d/releases", f.project.ID)
+	code, _, out := f.do(t, f.memberToken, "POST", base, `{"version":"shop@2.0.0"}`)
+	if code != 201 || out["version"] != "shop@2.0.0" || out["date_released"] != nil {
+		t.Fatalf("create: HTTP %d %v", code, out)
+	}
+	if code, _, out = f.do(t, f.memberToken, "POST", base, `{"version":"shop@2.0.0"}`); code != 200 || out["version"] != "shop@2.0.0" {
+		t.Fatalf("create again: HTTP %d %v, want 200", code, out)
+	}
+	if code, _, out = f.do(t, f.memberToken, "POST", base, `{"version":"shop@2.0.1","date_released":"2026-11-22T11:00:00Z"}`); code != 201 || out["date_released"] != "2026-11-22T11:00:00Z" {
+		t.Errorf("create finalized: HTTP %d %v", code, out)
+	}
+	for _, body := range []string{`{"version":""}`, `{"version":"latest"}`, `{"version":"a\u001b[31m"}`, `{"version":"a/b\nc"}`} {
+		if code, _, out = f.do(t, f.memberToken, "POST", base, body); code != 400 {
+			t.Errorf("create %s: HTTP %d %v, want 400", body, code, out)
+		}
+	}
+	rel := base + "/" + url.PathEscape("shop@2.0.0")
+	if code, _, out = f.do(t, f.memberToken, "PATCH", rel, `{}`); code != 400 || !strings.Contains(fmt.Sprint(out), "date_released is required") {
+		t.Errorf("PATCH without date_released: HTTP %d %v", code, out)
+	}
+	if code, _, out = f.do(t, f.memberToken, "PATCH", rel, `{"date_released":"2026-11-22T11:30:00Z"}`); code != 200 || out["date_released"] != "2026-11-22T11:30:00Z" {
+		t.Errorf("finalize: HTTP %d %v", code, out)
+	}
+	if code, _, out = f.do(t, f.memberToken, "POST", rel+"/deploys", `{"environment":"production","name":"deploy 7"}`); code != 201 ||
+		out["environment"] != "production" || out["name"] != "deploy 7" || out["date_finished"] != now.Format(time.RFC3339) {
+		t.Errorf("deploy: HTTP %d %v", code, out)
+	}
+	if code, _, out = f.do(t, f.memberToken, "POST", rel+"/deploys", `{"environment":"prod/eu"}`); code != 400 {
+		t.Errorf("deploy to prod/eu: HTTP %d %v, want 400", code, out)
+	}
+	code, _, out = f.do(t, f.memberToken, "GET", rel+"/deploys", "")
+	if data, _ := out["data"].([]any); code != 200 || len(data) != 1 {
+		t.Errorf("deploys: HTTP %d %v", code, out)
+	}
+	if code, _, out = f.do(t, f.memberToken, "GET", rel, ""); code != 200 || out["deploy_count"] != 1.0 {
+		t.Errorf("release: HTTP %d %v, want deploy_count 1", code, out)
 	}
 }

@@ -549,6 +549,47 @@ type ReleaseHealth struct {
 	CrashFreeUsers    *float64 `json:"crash_free_users"`
 }
 
+// NewRelease is the body of POST /api/v1/projects/{id}/releases: a
+// release recorded before its first event, as a CI job does before it
+// deploys. A release that exists already is answered as it is (200, not
+// 201), so a job may run again.
+type NewRelease struct {
+	Version string `json:"version"`
+	// DateReleased, when set, finalizes the release at that time, new
+	// or existing.
+	DateReleased *time.Time `json:"date_released,omitempty"`
+}
+
+// ReleasePatch is PATCH /api/v1/projects/{id}/releases/{version}.
+type ReleasePatch struct {
+	// DateReleased finalizes the release at that time; required.
+	DateReleased *time.Time `json:"date_released"`
+}
+
+// Deploy is a deploy of a release to an environment.
+type Deploy struct {
+	ID          int64  `json:"id"`
+	ProjectID   int64  `json:"project_id"`
+	Version     string `json:"version"`
+	Environment string `json:"environment"`
+	Name        string `json:"name,omitempty"`
+	URL         string `json:"url,omitempty"`
+	// DateStarted is absent when not given.
+	DateStarted  *time.Time `json:"date_started,omitempty"`
+	DateFinished time.Time  `json:"date_finished"`
+}
+
+// NewDeploy is the body of POST
+// /api/v1/projects/{id}/releases/{version}/deploys. Without DateFinished
+// the deploy finished when the server received it.
+type NewDeploy struct {
+	Environment  string     `json:"environment"`
+	Name         string     `json:"name,omitempty"`
+	URL          string     `json:"url,omitempty"`
+	DateStarted  *time.Time `json:"date_started,omitempty"`
+	DateFinished *time.Time `json:"date_finished,omitempty"`
+}
+
 // EventDetail is an event with its full normalized payload.
 type EventDetail struct {
 	Event

@@ -179,29 +179,43 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // do sends a request and decodes a 2xx JSON answer into out (unless out is
 // nil). query may be nil; body, when not nil, is sent as JSON.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	_, err := c.doStatus(ctx, method, path, query, body, out)
+	return err
+}
+
+// doStatus is do that also returns the status of a 2xx answer: 200 and
+// 201 tell an existing thing from a new one.
+func (c *Client) doStatus(ctx context.Context, method, path string, query url.Values, body, out any) (int, error) {
 	var payload []byte
 	if body != nil {
 		var err error
 		if payload, err = json.Marshal(body); err != nil {
-			return fmt.Errorf("client: encode %s %s: %w", method, path, err)
+			return 0, fmt.Errorf("client: encode %s %s: %w", method, path, err)
 		}
 	}
 	u := *c.base
-	u.Path += path
+	// path is escaped (a release's version may hold a ? or a space):
+	// RawPath keeps its escapes, which Path alone would escape again.
+	decoded, err := url.PathUnescape(path)
+	if err != nil {
+		return 0, fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	u.RawPath = u.EscapedPath() + path
+	u.Path += decoded
 	u.RawQuery = query.Encode()
 	for attempt := 0; ; attempt++ {
-		err := c.once(ctx, method, u.String(), payload, out)
+		status, err := c.once(ctx, method, u.String(), payload, out)
 		var e *Error
 		if !errors.As(err, &e) || (e.Status != http.StatusTooManyRequests && e.Status != http.StatusServiceUnavailable) ||
 			attempt >= c.retries || e.RetryAfter > c.maxWait {
-			return err
+			return status, err
 		}
 		wait := e.RetryAfter
 		if wait <= 0 {
 			wait = time.Duration(1<<attempt) * 500 * time.Millisecond
 		}
 		if err := c.sleep(ctx, wait); err != nil {
-			return err
+			return 0, err
 		}
 	}
 }
@@ -210,14 +224,14 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // event with its payload) is well below it.
 const maxAnswer = 32 << 20
 
-func (c *Client) once(ctx context.Context, method, u string, payload []byte, out any) error {
+func (c *Client) once(ctx context.Context, method, u string, payload []byte, out any) (int, error) {
 	var rd io.Reader
 	if payload != nil {
 		rd = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return fmt.Errorf("client: %w", err)
+		return 0, fmt.Errorf("client: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "flytrap-cli")
@@ -230,42 +244,42 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
 		var re *RedirectError
 		if errors.As(err, &re) {
-			return re
+			return 0, re
 		}
-		return &UnreachableError{URL: c.base.String(), Err: err}
+		return 0, &UnreachableError{URL: c.base.String(), Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return &UnreachableError{URL: c.base.String(), Err: err}
+		return 0, &UnreachableError{URL: c.base.String(), Err: err}
 	}
 	if resp.StatusCode >= 300 {
 		e := answerError(resp, raw, c.now())
 		if e.Code == "" {
 			e.Message = notFlytrap(method, req.URL, resp.StatusCode)
 		}
-		return e
+		return 0, e
 	}
 	if c.changed != nil && method != http.MethodGet && method != http.MethodHead {
 		c.changed()
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
+		return resp.StatusCode, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
 			// Not JSON at all: a page of another site, or the SPA a proxy
 			// serves for any path, under a URL missing Flytrap's prefix.
-			return &NotFlytrapError{Msg: notFlytrap(method, req.URL, resp.StatusCode)}
+			return 0, &NotFlytrapError{Msg: notFlytrap(method, req.URL, resp.StatusCode)}
 		}
-		return fmt.Errorf("client: %s %s answered what is not Flytrap's JSON (is %s a Flytrap server?): %w", method, req.URL.Path, c.base, err)
+		return 0, fmt.Errorf("client: %s %s answered what is not Flytrap's JSON (is %s a Flytrap server?): %w", method, req.URL.Path, c.base, err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // NotFlytrapError is a successful answer that is not JSON, which a Flytrap

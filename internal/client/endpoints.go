@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -101,6 +102,43 @@ func (c *Client) Members(ctx context.Context, projectID int64) ([]apitypes.Membe
 func (c *Client) Releases(ctx context.Context, projectID int64, query url.Values) ([]apitypes.Release, error) {
 	var l apitypes.List[apitypes.Release]
 	return l.Data, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/releases", query, nil, &l)
+}
+
+// CreateRelease records release r of a project; created is false when it
+// existed already, which is no error.
+func (c *Client) CreateRelease(ctx context.Context, projectID int64, r apitypes.NewRelease) (rel apitypes.Release, created bool, err error) {
+	status, err := c.doStatus(ctx, "POST", "/api/v1/projects/"+id(projectID)+"/releases", nil, r, &rel)
+	return rel, status == http.StatusCreated, err
+}
+
+// Release reads one release of a project with its release health.
+func (c *Client) Release(ctx context.Context, projectID int64, version string) (apitypes.Release, error) {
+	var r apitypes.Release
+	return r, c.do(ctx, "GET", releasePath(projectID, version), nil, nil, &r)
+}
+
+// FinalizeRelease sets when a release was released.
+func (c *Client) FinalizeRelease(ctx context.Context, projectID int64, version string, at time.Time) (apitypes.Release, error) {
+	var r apitypes.Release
+	return r, c.do(ctx, "PATCH", releasePath(projectID, version), nil, apitypes.ReleasePatch{DateReleased: &at}, &r)
+}
+
+// CreateDeploy records a deploy of an existing release.
+func (c *Client) CreateDeploy(ctx context.Context, projectID int64, version string, d apitypes.NewDeploy) (apitypes.Deploy, error) {
+	var out apitypes.Deploy
+	return out, c.do(ctx, "POST", releasePath(projectID, version)+"/deploys", nil, d, &out)
+}
+
+// Deploys lists a release's deploys, the last finished first.
+func (c *Client) Deploys(ctx context.Context, projectID int64, version string) ([]apitypes.Deploy, error) {
+	var l apitypes.List[apitypes.Deploy]
+	return l.Data, c.do(ctx, "GET", releasePath(projectID, version)+"/deploys", nil, nil, &l)
+}
+
+// releasePath is a release's path; the version is one segment, a / in it
+// escaped.
+func releasePath(projectID int64, version string) string {
+	return "/api/v1/projects/" + id(projectID) + "/releases/" + url.PathEscape(version)
 }
 
 // Monitors lists a project's cron monitors.
