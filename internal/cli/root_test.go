@@ -50,6 +50,12 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--expires", "30d"}, cmdutil.ExitUsage, "error: --token and --expires cannot be used together\n"},
 		{[]string{"login", "http://127.0.0.1:1", "--with-token", "--name", "ci"}, cmdutil.ExitUsage, "error: --with-token and --name cannot be used together\n"},
 		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_x", "--email", "ada@example.com"}, cmdutil.ExitUsage, "error: --token and --email cannot be used together\nhint: log in with a token (--token, --with-token) or with a password"},
+		// Not UTF-8: sent as JSON it would become U+FFFD, a project or
+		// release named what nobody typed. Refused before anything is
+		// sent (no server here); a path may be any bytes.
+		{[]string{"releases", "new", "shop@1.0\xff", "--host", "http://127.0.0.1:1"}, cmdutil.ExitUsage, "error: argument 1, \"shop@1.0\\xff\", is not UTF-8 text\nhint: names, versions and text are UTF-8"},
+		{[]string{"projects", "create", "caf\xe9", "--host", "http://127.0.0.1:1"}, cmdutil.ExitUsage, "is not UTF-8 text"},
+		{[]string{"sourcemaps", "inject", "/nonexistent/dist\xff"}, cmdutil.ExitError, "/nonexistent/dist"},
 		// deploy.Error from the layer below, mapped by cmdutil.ExitCode.
 		{[]string{"status", "--plan", "/nonexistent/flytrap.yaml", "--name", "Not A Name"}, cmdutil.ExitUsage, "hint: pass a valid --name"},
 		{[]string{"status", "--plan", "/nonexistent/flytrap.yaml"}, cmdutil.ExitError, "hint: run `flytrap init` first"},

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -38,9 +40,14 @@ func GuardUsage(c *cobra.Command) {
 		}
 	}
 	exclusive, jq := hasExclusiveFlags(c), c.Flags().Lookup("jq") != nil
-	if exclusive || jq {
+	if c.Runnable() {
 		pre, preE := c.PreRun, c.PreRunE
 		c.PreRunE = func(cmd *cobra.Command, args []string) error {
+			if cmd.Annotations[PathArgs] == "" {
+				if err := utf8Args(args); err != nil {
+					return err
+				}
+			}
 			if exclusive {
 				if err := exclusiveFlags(cmd); err != nil {
 					return err
@@ -259,6 +266,24 @@ func exclusiveFlags(cmd *cobra.Command) error {
 			hint = "give one of them; `" + cmd.CommandPath() + " --help` says what each does"
 		}
 		return UsageError(together+" cannot be used together", hint)
+	}
+	return nil
+}
+
+// PathArgs is the annotation of a command whose arguments are paths,
+// which on Unix may be any bytes: GuardUsage leaves their encoding alone.
+const PathArgs = "flytrap/path-args"
+
+// utf8Args refuses an argument that is not UTF-8 (a name or a version in
+// Latin-1, from a terminal or a script in another encoding): sent as JSON
+// its bytes would become U+FFFD, and the project, release or user be
+// created under a name nobody typed.
+func utf8Args(args []string) error {
+	for i, a := range args {
+		if !utf8.ValidString(a) {
+			return UsageError(fmt.Sprintf("argument %d, %s, is not UTF-8 text", i+1, strconv.QuoteToASCII(a)),
+				"names, versions and text are UTF-8: check the encoding of your terminal or script (locale, LANG)")
+		}
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:               "inject DIR",
 		ValidArgsFunction: cmdutil.CompleteFiles,
+		Annotations:       map[string]string{cmdutil.PathArgs: "yes"},
 		Short:             "Give each JavaScript file under DIR and its source map a debug ID",
 		Long: `Write a debug ID into each .js, .mjs and .cjs file under DIR and into its
 source map: a snippet that registers the ID at run time (the Sentry SDKs send

@@ -63,6 +63,7 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:               "upload DIR|FILE",
 		ValidArgsFunction: cmdutil.CompleteFiles,
+		Annotations:       map[string]string{cmdutil.PathArgs: "yes"},
 		Short:             "Upload the minified JavaScript under DIR and its source maps",
 		Long: `Upload each .js, .mjs and .cjs file under DIR with its source map (the file
 its //# sourceMappingURL= names, <file>.map, or an inline data: map) to a
