@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,27 @@ type IOStreams struct {
 	// TTY makes tests see Out as a terminal (tables with headers,
 	// colors unless NO_COLOR).
 	TTY bool
+	// Width, when not 0, is the terminal's width in columns for tests;
+	// else it is asked of Out.
+	Width int
+}
+
+// TermWidth is the width of the terminal Out is, in columns: COLUMNS
+// when set (as shells export it and a user may), else the terminal's own;
+// 0 when unknown.
+func (f *Factory) TermWidth() int {
+	if f.IO.Width > 0 {
+		return f.IO.Width
+	}
+	if n, err := strconv.Atoi(f.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if fd, ok := fdOf(f.IO.Out); ok {
+		if w, _, err := term.GetSize(fd); err == nil {
+			return w
+		}
+	}
+	return 0
 }
 
 // System returns the process's standard streams.

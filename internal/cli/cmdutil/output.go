@@ -169,13 +169,55 @@ func Clip(s string, n int) string {
 type Table struct {
 	tty    bool
 	color  bool
+	width  int
+	flex   []int
 	header []string
 	rows   [][]string
 }
 
 // NewTable starts a table with the column names header.
 func (f *Factory) NewTable(header ...string) *Table {
-	return &Table{tty: f.IO.OutIsTTY(), color: f.Color(), header: header}
+	t := &Table{tty: f.IO.OutIsTTY(), color: f.Color(), header: header}
+	if t.tty {
+		t.width = f.TermWidth()
+	}
+	return t
+}
+
+// Flex names the columns (by index) of free text, such as titles and
+// culprits, that are narrowed, the widest first, when a row would be
+// wider than the terminal: a wider row wrapped onto the next line and
+// the columns no longer lined up. IDs, counts, statuses and versions are
+// never cut.
+func (t *Table) Flex(columns ...int) { t.flex = append(t.flex, columns...) }
+
+// minClip is the narrowest a flexible column is cut to: a title cut to
+// less says too little, and a row may then wrap.
+const minClip = 8
+
+// fit narrows the flexible columns, one column at a time, the widest
+// first, until a line takes at most t.width columns or each is minClip
+// or its header wide.
+func (t *Table) fit(widths []int) {
+	if t.width <= 0 || len(t.flex) == 0 {
+		return
+	}
+	total := 2 * (len(widths) - 1)
+	for _, w := range widths {
+		total += w
+	}
+	for ; total > t.width; total-- {
+		widest := -1
+		for _, i := range t.flex {
+			if i < len(widths) && widths[i] > max(minClip, runewidth.StringWidth(t.header[i])) && (widest < 0 || widths[i] > widths[widest]) {
+				widest = i
+			}
+		}
+		if widest < 0 {
+			return
+		}
+		widths[widest]--
+	}
 }
 
 // Row adds a row; each cell goes through Clean, as titles come from SDKs
@@ -215,9 +257,13 @@ func (t *Table) Render(w io.Writer) error {
 			widths[i] = max(widths[i], runewidth.StringWidth(c))
 		}
 	}
+	t.fit(widths)
 	var buf strings.Builder
 	for _, l := range lines {
 		for i, c := range l {
+			if runewidth.StringWidth(c) > widths[i] {
+				c = runewidth.Truncate(c, widths[i], "…")
+			}
 			buf.WriteString(c)
 			if i < len(l)-1 {
 				buf.WriteString(strings.Repeat(" ", widths[i]-runewidth.StringWidth(c)+2))

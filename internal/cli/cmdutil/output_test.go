@@ -65,3 +65,47 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+// TestTableFitsTerminal: on a terminal narrower than a table, the free-text
+// columns (Flex) are cut, the widest first, so that no line wraps; IDs and
+// statuses are never cut, a column no narrower than minClip or its header,
+// and COLUMNS names the width. Without a known width nothing is cut.
+func TestTableFitsTerminal(t *testing.T) {
+	render := func(width int, columns string) []string {
+		t.Helper()
+		f := &Factory{IO: &IOStreams{TTY: true, Width: width}, Getenv: func(k string) string {
+			return map[string]string{"NO_COLOR": "1", "COLUMNS": columns}[k]
+		}}
+		tb := f.NewTable("id", "status", "title", "culprit", "events")
+		tb.Flex(2, 3)
+		tb.Row("12", "unresolved", "TypeError: Cannot read properties of undefined (reading 'foo')", "app.js in checkoutHandler", "1204")
+		tb.Row("7", "resolved", "決済エラー 💳🔥 payment declined", "pay.js", "3")
+		var buf bytes.Buffer
+		if err := tb.Render(&buf); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	}
+	for _, width := range []int{60, 80} {
+		lines := render(width, "")
+		for _, l := range lines {
+			if w := runewidth.StringWidth(l); w > width {
+				t.Errorf("width %d: line of %d columns: %q", width, w, l)
+			}
+		}
+		if !strings.HasPrefix(lines[1], "12  unresolved  TypeError") || !strings.Contains(lines[1], "…") || !strings.HasSuffix(lines[1], "  1204") {
+			t.Errorf("width %d: %q, want the ID, status and count whole and the title cut", width, lines[1])
+		}
+	}
+	// Too narrow for even the narrowest cut: the flexible columns stop at
+	// minClip rather than vanish.
+	if l := render(20, "")[1]; !strings.Contains(l, "TypeErr…") {
+		t.Errorf("width 20: %q, want the title cut to %d columns", l, minClip)
+	}
+	if got := render(0, "60"); runewidth.StringWidth(got[1]) > 60 {
+		t.Errorf("COLUMNS=60: %q", got[1])
+	}
+	if got := render(0, ""); !strings.Contains(got[1], "(reading 'foo')  app.js in checkoutHandler") {
+		t.Errorf("unknown width: %q, want nothing cut", got[1])
+	}
+}

@@ -150,6 +150,7 @@ func History(ctx context.Context, opts *Options) error {
 	}
 	return opts.F.Print(opts.Out, ns, func(w io.Writer) error {
 		t := opts.F.NewTable("id", "status", "reason", "channel", "issue", "attempts", "created", "last error")
+		t.Flex(4, 7)
 		now, tty := opts.F.Clock(), opts.F.IO.OutIsTTY()
 		for _, n := range ns {
 			title, lastErr := n.Payload.Title, n.LastError

@@ -243,6 +243,7 @@ func List(ctx context.Context, opts *Options, search []string) error {
 			return err
 		}
 		t := opts.F.NewTable("id", "level", "status", "title", "culprit", "events", "users", "last seen", "assignee")
+		t.Flex(3, 4)
 		now, tty := opts.F.Clock(), opts.F.IO.OutIsTTY()
 		for _, i := range is {
 			title, culprit := i.Title, i.Culprit
