@@ -214,7 +214,10 @@ type Config struct {
 	AlertEmailLogged bool
 	// ForgotPerEmail and ForgotPerIP limit "Forgot password?" requests
 	// per address and per client; zero values take the defaults (3, then
-	// one every 15 minutes; 10, then one a minute).
+	// one every 15 minutes; 10, then one a minute). ForgotPerEmail bounds
+	// both the requests for an address from one client, beyond which that
+	// client is refused, and the emails to the address from anywhere,
+	// beyond which requests are answered as usual but send nothing.
 	ForgotPerEmail, ForgotPerIP ForgotLimit
 }
 
@@ -249,8 +252,10 @@ type Dashboard struct {
 	cop      *http.CrossOriginProtection
 
 	throttle *auth.Throttle
-	// forgotPerEmail and forgotPerIP limit "Forgot password?".
-	forgotPerEmail, forgotPerIP *keyedLimiter
+	// forgotPerIP and forgotPerPair (an address from one client) refuse
+	// "Forgot password?" requests; forgotPerEmail (an address from
+	// anywhere) only stops them sending more email (see forgotPassword).
+	forgotPerEmail, forgotPerPair, forgotPerIP *keyedLimiter
 
 	keyMu   sync.Mutex
 	csrfKey []byte
@@ -325,7 +330,8 @@ func New(cfg Config) *Dashboard {
 		cop:             http.NewCrossOriginProtection(),
 		throttle:        auth.NewThrottle(lim.PerEmail, lim.PerIP, lim.Window, lim.SlowDown),
 
-		forgotPerEmail: newKeyedLimiter(cfg.ForgotPerEmail.orDefault(defaultForgotPerEmail)),
+		forgotPerEmail: newKeyedLimiter(forgotMailLimit(cfg.ForgotPerEmail.orDefault(defaultForgotPerEmail))),
+		forgotPerPair:  newKeyedLimiter(cfg.ForgotPerEmail.orDefault(defaultForgotPerEmail)),
 		forgotPerIP:    newKeyedLimiter(cfg.ForgotPerIP.orDefault(defaultForgotPerIP)),
 	}
 	d.svc = service.New(cfg.Store, cfg.Log).WithAlertDestinations(cfg.AlertsAllowPrivate, nil).WithAlertEmailLogged(cfg.AlertEmailLogged)

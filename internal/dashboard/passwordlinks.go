@@ -83,6 +83,14 @@ func (k *keyedLimiter) allow(key string, now time.Time) bool {
 	return l.AllowN(now, 1)
 }
 
+// forgotMailLimit is l as a limit of the links emailed to one address
+// from anywhere: it refills at least once per reset link's life, so that
+// while it is empty the latest link sent is still live.
+func forgotMailLimit(l ForgotLimit) ForgotLimit {
+	l.Every = min(l.Every, service.ResetTTL)
+	return l
+}
+
 // canMail reports whether set-password links are emailed (by "Forgot
 // password?", an invitation or a reset): the server has a
 // mailer, and a public URL to build links from (a link built from the
@@ -117,7 +125,11 @@ func (d *Dashboard) showForgot(w http.ResponseWriter, r *http.Request, status in
 // The answer is the same either way, and comes before the work (looking
 // the address up, issuing the link, talking to the mail server) is done,
 // so neither its words nor its time tell whether the address has an
-// account. Both limits apply to every address alike.
+// account. The limits apply to every address alike: a client is refused
+// beyond its own limit and beyond the per-address limit for one address,
+// but requests for an address that was sent its share of links from
+// anywhere are only answered without another email, so that nobody can
+// get its owner refused.
 func (d *Dashboard) forgotPassword(w http.ResponseWriter, r *http.Request) {
 	if !d.checkPreSessionForm(w, r, "forgot") {
 		return
@@ -132,11 +144,22 @@ func (d *Dashboard) forgotPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := d.now()
-	if !d.forgotPerIP.allow(d.ClientKey(r), now) || !d.forgotPerEmail.allow(strings.ToLower(email), now) {
+	client, address := d.ClientKey(r), strings.ToLower(email)
+	// NUL cannot occur in a form's address or a client key, so the pairs
+	// of different (address, client) never collide.
+	if !d.forgotPerIP.allow(client, now) || !d.forgotPerPair.allow(address+"\x00"+client, now) {
 		wait := max(d.forgotPerEmail.lim.Every, d.forgotPerIP.lim.Every)
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
 		d.showForgot(w, r, http.StatusTooManyRequests, forgotData{Email: email,
 			Error: "Too many password reset requests. Wait " + plural(int64(max(wait/time.Minute, 1)), "minute", "minutes") + " and try again, or ask an admin."})
+		return
+	}
+	if !d.forgotPerEmail.allow(address, now) {
+		// The address was sent a link within the bucket's Every, which
+		// forgotMailLimit keeps under a link's life: its owner has a live
+		// link, and a flood of requests from elsewhere neither fills the
+		// mailbox nor gets the owner's own request refused.
+		d.showForgot(w, r, http.StatusOK, forgotData{Email: email, Sent: true})
 		return
 	}
 	base := d.publicURL

@@ -263,13 +263,22 @@ func TestForgotPassword(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 
-	// Per address, whether or not it has an account.
+	// Per address from one client, whether or not it has an account.
 	wantStatus(t, ask("member@example.com", "192.0.2.2:1"), http.StatusOK)
-	r := ask("MEMBER@example.com", "192.0.2.3:1")
+	wantStatus(t, ask("member@example.com", "192.0.2.2:1"), http.StatusOK)
+	r := ask("MEMBER@example.com", "192.0.2.2:1")
 	wantStatus(t, r, http.StatusTooManyRequests)
 	wantBody(t, r, "Too many password reset requests")
 	wantStatus(t, ask("nobody@example.com", "192.0.2.4:1"), http.StatusOK)
-	wantStatus(t, ask("nobody@example.com", "192.0.2.5:1"), http.StatusTooManyRequests)
+	wantStatus(t, ask("nobody@example.com", "192.0.2.4:1"), http.StatusOK)
+	wantStatus(t, ask("nobody@example.com", "192.0.2.4:1"), http.StatusTooManyRequests)
+	// Per address from anywhere, emails stop: the first two went out.
+	<-mail
+	select {
+	case m := <-mail:
+		t.Errorf("mailed %+v beyond the address's limit", m)
+	case <-time.After(100 * time.Millisecond):
+	}
 	// Per client, across addresses: 192.0.2.1 has asked twice.
 	wantStatus(t, ask("a@example.com", "192.0.2.1:1"), http.StatusOK)
 	wantStatus(t, ask("b@example.com", "192.0.2.1:1"), http.StatusOK)
@@ -283,6 +292,51 @@ func TestForgotPassword(t *testing.T) {
 	wantStatus(t, f.anonPost("/forgot-password", c, url.Values{csrfField: {"forged"}, "email": {"member@example.com"}}, "192.0.2.1:1"), http.StatusForbidden)
 	c, token := f.formOf("/forgot-password")
 	wantStatus(t, f.anonPost("/forgot-password", c, url.Values{csrfField: {token}, "email": {" "}}, "192.0.2.6:1"), http.StatusBadRequest)
+}
+
+// TestForgotPasswordFlood: requests for one address from many clients
+// cannot get its owner's own request refused, nor fill its mailbox; the
+// last link the flood had sent is still live when the owner asks.
+func TestForgotPasswordFlood(t *testing.T) {
+	mail := make(chanMailer, 10)
+	f := newFixture(t, withMailer(mail), func(c *Config) {
+		c.ForgotPerEmail = ForgotLimit{Every: 15 * time.Minute, Burst: 3}
+	})
+	ask := func(remoteAddr string) response {
+		t.Helper()
+		c, token := f.formOf("/forgot-password")
+		return f.anonPost("/forgot-password", c, url.Values{csrfField: {token}, "email": {"member@example.com"}}, remoteAddr)
+	}
+	var last string
+	for round := range 3 {
+		mailed := 3
+		if round > 0 {
+			f.clock.Advance(15 * time.Minute)
+			mailed = 1
+		}
+		for i := range 8 {
+			wantStatus(t, ask("192.0.2."+itoa(int64(i+1))+":1"), http.StatusOK)
+		}
+		// A link is mailed per token of the address's bucket: three at
+		// first, then one per 15 minutes.
+		for range mailed {
+			select {
+			case m := <-mail:
+				last = m.url
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: fewer links mailed than the limit allows", round)
+			}
+		}
+		select {
+		case m := <-mail:
+			t.Fatalf("round %d: mailed %+v beyond the address's limit", round, m)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	r := ask("198.51.100.7:1")
+	wantStatus(t, r, http.StatusOK)
+	noBody(t, r, "Too many")
+	wantStatus(t, f.get(roleAnon, strings.TrimPrefix(last, "http://flytrap.test")), http.StatusOK)
 }
 
 func TestForgotPasswordWithoutMail(t *testing.T) {
