@@ -47,7 +47,7 @@ func (a *API) assigneeID(w http.ResponseWriter, r *http.Request, ref apitypes.As
 func (a *API) assignFail(w http.ResponseWriter, r *http.Request, who string, err error) {
 	if errors.Is(err, store.ErrNotAssignable) {
 		writeError(w, http.StatusBadRequest, "bad_request",
-			fmt.Sprintf("cannot assign to %s: only members of the issue's project and admin users can be assigned its issues; add them to the project first", who))
+			fmt.Sprintf("cannot assign to %s: only members of the issue's project can be assigned its issues, and admin users by an admin; add them to the project first", who))
 		return
 	}
 	a.fail(w, r, err)

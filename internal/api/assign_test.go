@@ -27,8 +27,8 @@ func assigneeOf(t *testing.T, issue map[string]any) string {
 	return m["email"].(string)
 }
 
-// TestAssign: PATCH assigns an issue to a member of its project or an
-// admin user, by ID, email or "me", for whoever may change its status;
+// TestAssign: PATCH assigns an issue to a member of its project (or, by
+// an admin, an admin user), by ID, email or "me", for whoever may change its status;
 // anyone else is a 400 that says why and changes nothing.
 func TestAssign(t *testing.T) {
 	f := newFixture(t)
@@ -44,12 +44,16 @@ func TestAssign(t *testing.T) {
 		{f.memberToken, `{"assignedTo":"Spare@Example.com"}`, 200, "spare@example.com", "unresolved", ""},
 		{f.memberToken, fmt.Sprintf(`{"assignedTo":%d}`, f.lead.ID), 200, "lead@example.com", "unresolved", ""},
 		{f.memberToken, fmt.Sprintf(`{"assignedTo":"user:%d"}`, f.member.ID), 200, "member@example.com", "unresolved", ""},
-		{f.memberToken, `{"assignedTo":"admin@example.com","status":"resolved"}`, 200, "admin@example.com", "resolved", ""},
+		// A member may not assign an admin user who is no member (by
+		// ID, that would list the admins' emails); an admin may.
+		{f.memberToken, fmt.Sprintf(`{"assignedTo":%d}`, f.admin.ID), 400, "member@example.com", "unresolved", "and admin users by an admin"},
+		{f.memberToken, `{"assignedTo":"admin@example.com"}`, 400, "member@example.com", "unresolved", "and admin users by an admin"},
+		{f.adminToken, `{"assignedTo":"admin@example.com","status":"resolved"}`, 200, "admin@example.com", "resolved", ""},
 		// A refused status leaves the assignee as it was, and the reverse.
 		{f.memberToken, `{"assignedTo":null,"status":"resolved","resolved_in_release":"Latest"}`, 400, "admin@example.com", "resolved",
 			`"Latest" is a reserved word`},
 		{f.memberToken, `{"assignedTo":"outsider@example.com","status":"ignored"}`, 400, "admin@example.com", "resolved",
-			"cannot assign to outsider@example.com: only members of the issue's project and admin users can be assigned its issues"},
+			"cannot assign to outsider@example.com: only members of the issue's project can be assigned its issues, and admin users by an admin"},
 		{f.memberToken, fmt.Sprintf(`{"assignedTo":%d}`, f.outsiderU.ID), 400, "admin@example.com", "resolved", "only members of the issue's project"},
 		{f.memberToken, `{"assignedTo":"nobody@example.com"}`, 400, "admin@example.com", "resolved", "cannot assign to nobody@example.com: only members"},
 		{f.memberToken, `{"assignedTo":"bob"}`, 400, "admin@example.com", "resolved", `assignedTo must be a user's ID, email or "me"`},

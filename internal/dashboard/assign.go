@@ -49,7 +49,7 @@ func formAssignee(s *session, v string) (int64, bool) {
 }
 
 // notAssignable is the flash of a refused assignee.
-const notAssignable = "Only members of this project and admin users can be assigned its issues; add them to the project first."
+const notAssignable = "Only members of this project can be assigned its issues, and admin users by an admin; add them to the project first."
 
 func (d *Dashboard) assignIssue(w http.ResponseWriter, r *http.Request, s *session) {
 	id, ok := pathID(r, "id")

@@ -42,8 +42,9 @@ func TestAssignIssue(t *testing.T) {
 	}{
 		{roleMember, "me", "ok: Issue assigned to member@example.com.", "member@example.com"},
 		{roleMember, strconv.FormatInt(f.lead.ID, 10), "ok: Issue assigned to lead@example.com.", "lead@example.com"},
-		{roleMember, strconv.FormatInt(f.admin.ID, 10), "ok: Issue assigned to admin@example.com.", "admin@example.com"},
+		{roleAdmin, strconv.FormatInt(f.admin.ID, 10), "ok: Issue assigned to admin@example.com.", "admin@example.com"},
 		{roleMember, strconv.FormatInt(f.outsider.ID, 10), "error: " + notAssignable, "admin@example.com"},
+		{roleMember, strconv.FormatInt(f.admin.ID, 10), "error: " + notAssignable, "admin@example.com"},
 		{roleMember, "someone", "error: Choose whom to assign the issue to.", "admin@example.com"},
 		{roleMember, "", "ok: Issue unassigned.", ""},
 	}
@@ -57,8 +58,14 @@ func TestAssignIssue(t *testing.T) {
 			t.Errorf("assign %q: assignee %q, want %q", s.assignee, got, s.want)
 		}
 	}
-	// An admin user who is not a member shows, selected, as the assignee.
-	f.post(roleMember, path, url.Values{"assignee": {strconv.FormatInt(f.admin.ID, 10)}})
+	// A member may not assign an admin user who is not a member: the
+	// flash would show the admin's email.
+	r := f.post(roleMember, path, url.Values{"assignee": {strconv.FormatInt(f.admin.ID, 10)}})
+	if got := flashOf(t, r); !strings.Contains(got, "and admin users by an admin") || strings.Contains(got, "admin@example.com") {
+		t.Errorf("a member assigning an admin user: flash %q", got)
+	}
+	// An admin may; the admin user shows, selected, as the assignee.
+	f.post(roleAdmin, path, url.Values{"assignee": {strconv.FormatInt(f.admin.ID, 10)}})
 	wantBody(t, f.get(roleMember, issuePath(f.issue)), "Assigned to <strong>admin@example.com</strong>",
 		fmt.Sprintf(`<option value="%d" selected>admin@example.com</option>`, f.admin.ID))
 	// The viewer's own assignment is Me.
@@ -67,7 +74,7 @@ func TestAssignIssue(t *testing.T) {
 
 	// Without the CSRF token, or for a user who cannot see the issue,
 	// nothing changes.
-	r := f.do(request{method: http.MethodPost, role: roleMember, path: path, form: url.Values{"assignee": {""}}, noCSRF: true})
+	r = f.do(request{method: http.MethodPost, role: roleMember, path: path, form: url.Values{"assignee": {""}}, noCSRF: true})
 	wantStatus(t, r, http.StatusForbidden)
 	r = f.post(roleOutsider, path, url.Values{"assignee": {"me"}})
 	wantStatus(t, r, http.StatusNotFound)

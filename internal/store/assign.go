@@ -8,22 +8,25 @@ import (
 )
 
 // ErrNotAssignable is the ErrInvalid of assigning an issue to a user who
-// is neither a member of its project nor an admin user, or who does not
-// exist: the refusal is the same, so that it does not tell a member who
-// has an account.
-var ErrNotAssignable = fmt.Errorf("%w: the assignee must be a member of the issue's project or an admin user", ErrInvalid)
+// is not a member of its project (nor, for an admin viewer, an admin
+// user), or who does not exist: the refusal is the same, so that it does
+// not tell a member who has an account.
+var ErrNotAssignable = fmt.Errorf("%w: the assignee must be a member of the issue's project, or an admin user assigned by an admin", ErrInvalid)
 
-// assignable returns ErrNotAssignable unless user userID may be assigned
-// issues of the project: a member of it, or an admin user. On PostgreSQL
-// it locks the rows it read, so that removing the membership or demoting
-// the admin waits for the assignment and then unassigns.
-func (d *DB) assignable(ctx context.Context, tx *sql.Tx, projectID, userID int64) error {
+// assignable returns ErrNotAssignable unless v may assign user userID
+// issues of the project: a member of it, or for an admin v, also an admin
+// user. A member may not assign an admin user who is no member: the
+// answer shows the assignee's email, and trying user IDs one by one would
+// list every admin's. On PostgreSQL it locks the rows it read, so that
+// removing the membership or demoting the admin waits for the assignment
+// and then unassigns.
+func (d *DB) assignable(ctx context.Context, tx *sql.Tx, v Viewer, projectID, userID int64) error {
 	var role string
 	err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1`+d.forUpdate(), userID).Scan(&role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotAssignable
 	}
-	if err != nil || role == RoleAdmin {
+	if err != nil || role == RoleAdmin && v.Admin {
 		return err
 	}
 	var one int

@@ -20,8 +20,8 @@ func (e *env) assign(v Viewer, id, user int64) (Issue, error) {
 	return i, err
 }
 
-// testAssignIssue: an issue is assigned to one member of its project or
-// admin user at a time, by whoever may see it, and unassigned when its
+// testAssignIssue: an issue is assigned to one member of its project (or
+// by an admin, admin user) at a time, by whoever may see it, and unassigned when its
 // assignee leaves the project, stops being an admin or is deleted.
 func testAssignIssue(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
@@ -49,9 +49,12 @@ func testAssignIssue(e *env) {
 	if i, err = e.assign(asAnn, id, ann.ID); err != nil || i.AssignedTo.Email != "Ann@Example.com" {
 		t.Errorf("reassign to ann: %+v, %v", i.AssignedTo, err)
 	}
-	// An admin user may be assigned any project's issues.
-	if _, err := e.assign(asAnn, id, admin.ID); err != nil || e.assignee(id) != admin.ID {
-		t.Errorf("assign to an admin: %v, assignee %d", err, e.assignee(id))
+	// An admin may assign an admin user any project's issues; a member
+	// may not, or trying IDs would list the admins' emails.
+	_, err = e.assign(asAnn, id, admin.ID)
+	wantErr(t, "a member assigns an admin user who is no member", err, ErrNotAssignable)
+	if _, err := e.assign(Viewer{UserID: admin.ID, Admin: true}, id, admin.ID); err != nil || e.assignee(id) != admin.ID {
+		t.Errorf("an admin assigns an admin: %v, assignee %d", err, e.assignee(id))
 	}
 	_, err = e.assign(asAnn, id, outsider.ID)
 	wantErr(t, "assign to a member of another project", err, ErrNotAssignable)

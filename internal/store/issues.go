@@ -735,8 +735,8 @@ type IssueChange struct {
 // UpdateIssue makes change c to an issue v may see, all of it or, on an
 // error, none of it: a refused assignee or release leaves the status and
 // the assignee as they were. Whoever may change the issue's status may
-// assign it; the assignee must be a member of the issue's project or an
-// admin user (else ErrNotAssignable). It returns the issue as it is now
+// assign it; the assignee must be a member of the issue's project, or an
+// admin user when v is an admin (else ErrNotAssignable). It returns the issue as it is now
 // and the ID of the user it was assigned to before, 0 for nobody, so
 // that the caller can tell whether the assignee changed. The issue's
 // activity records each change, by v, in the same transaction.
@@ -761,7 +761,7 @@ func (d *DB) UpdateIssue(ctx context.Context, v Viewer, id int64, c IssueChange)
 			return notFound(err)
 		}
 		if c.Assign && c.AssigneeID != 0 {
-			if err := d.assignable(ctx, tx, project, c.AssigneeID); err != nil {
+			if err := d.assignable(ctx, tx, v, project, c.AssigneeID); err != nil {
 				return err
 			}
 		}
@@ -1054,7 +1054,7 @@ func (d *DB) BulkUpdate(ctx context.Context, v Viewer, projectID int64, ids []in
 	}
 	err = d.InTx(ctx, func(tx *sql.Tx) error {
 		if c.Assign && c.AssigneeID != 0 {
-			if err := d.assignable(ctx, tx, projectID, c.AssigneeID); err != nil {
+			if err := d.assignable(ctx, tx, v, projectID, c.AssigneeID); err != nil {
 				return err
 			}
 		}
