@@ -63,7 +63,16 @@ func TestRunExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Getenv: func(string) string { return "" }}
+			// An empty config directory: a row that reaches the API must
+			// not find the developer's own hosts.json and its server.
+			configDir := t.TempDir()
+			getenv := func(k string) string {
+				if k == "FLYTRAP_CONFIG_DIR" {
+					return configDir
+				}
+				return ""
+			}
+			f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Getenv: getenv}
 			if got := Run(context.Background(), f, tt.args); got != tt.want {
 				t.Errorf("exit code %d, want %d; stderr: %s", got, tt.want, errOut.String())
 			}
