@@ -113,7 +113,7 @@ func (d *DB) addActivities(ctx context.Context, tx *sql.Tx, issues []int64, kind
 		return err
 	}
 	now := millis(nowUTC())
-	return eachChunk(len(issues), func(from, to int) error {
+	return d.eachChunk(len(issues), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO issue_activity (issue_id, kind, user_id, data, created_at) VALUES `)
 		for j, id := range issues[from:to] {

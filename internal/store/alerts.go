@@ -852,11 +852,11 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 	}
 	issues := slices.Sorted(maps.Keys(byIssue))
 	projects := slices.Sorted(maps.Keys(invert(projectOf)))
-	rules, cooldown, err := alertConfig(ctx, tx, projects)
+	rules, cooldown, err := d.alertConfig(ctx, tx, projects)
 	if err != nil {
 		return err
 	}
-	states, err := alertStates(ctx, tx, issues)
+	states, err := d.alertStates(ctx, tx, issues)
 	if err != nil {
 		return err
 	}
@@ -978,7 +978,7 @@ func (d *DB) writeAlerts(ctx context.Context, tx *sql.Tx, results []SaveResult, 
 		}
 		if hasState && (inWindow || st.pending > 0) {
 			if addPending == nil {
-				if addPending, err = tx.PrepareContext(ctx, `UPDATE alert_issue_state SET pending = pending + $2 WHERE issue_id = $1`); err != nil {
+				if addPending, err = d.prepareTx(ctx, tx, `UPDATE alert_issue_state SET pending = pending + $2 WHERE issue_id = $1`); err != nil {
 					return err
 				}
 			}
@@ -1099,10 +1099,10 @@ func invert(m map[int64]int64) map[int64]bool {
 }
 
 // alertConfig reads the enabled rules and the cooldown of projects.
-func alertConfig(ctx context.Context, tx *sql.Tx, projects []int64) (map[int64][]AlertRule, map[int64]time.Duration, error) {
-	var q query
+func (d *DB) alertConfig(ctx context.Context, tx *sql.Tx, projects []int64) (map[int64][]AlertRule, map[int64]time.Duration, error) {
+	q := d.query()
 	q.add(`SELECT `+ruleCols+` FROM alert_rules WHERE enabled = `, q.arg(true), ` AND project_id IN (`, q.list(projects), `) ORDER BY id`)
-	list, err := queryRules(ctx, tx, q.sql(), q.args...)
+	list, err := queryRules(ctx, cachedTx{d, tx}, q.sql(), q.args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -1110,9 +1110,9 @@ func alertConfig(ctx context.Context, tx *sql.Tx, projects []int64) (map[int64][
 	for _, r := range list {
 		rules[r.ProjectID] = append(rules[r.ProjectID], r)
 	}
-	q = query{}
+	q = d.query()
 	q.add(`SELECT id, alert_cooldown_minutes FROM projects WHERE id IN (`, q.list(projects), `)`)
-	rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+	rows, err := d.queryTx(ctx, tx, q.sql(), q.args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -1129,12 +1129,12 @@ func alertConfig(ctx context.Context, tx *sql.Tx, projects []int64) (map[int64][
 }
 
 // alertStates reads the alert state of issues that have one.
-func alertStates(ctx context.Context, tx *sql.Tx, issues []int64) (map[int64]issueAlertState, error) {
+func (d *DB) alertStates(ctx context.Context, tx *sql.Tx, issues []int64) (map[int64]issueAlertState, error) {
 	states := make(map[int64]issueAlertState)
-	err := eachChunk(len(issues), func(from, to int) error {
-		var q query
+	err := d.eachChunk(len(issues), func(from, to int) error {
+		q := d.query()
 		q.add(`SELECT issue_id, muted, window_end, pending, channels FROM alert_issue_state WHERE issue_id IN (`, q.list(issues[from:to]), `)`)
-		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+		rows, err := d.queryTx(ctx, tx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}

@@ -77,7 +77,7 @@ func (d *DB) saveEnvironments(ctx context.Context, tx *sql.Tx, batch []saving, f
 	}
 	keys := slices.SortedFunc(maps.Keys(rows), compareIssueEnv)
 	created := make(map[issueEnv]bool)
-	return created, eachChunk(len(keys), func(from, to int) error {
+	return created, d.eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO issue_environments (issue_id, environment, project_id, count, user_count, first_seen, last_seen) VALUES `)
 		for j, k := range keys[from:to] {
@@ -98,7 +98,7 @@ func (d *DB) saveEnvironments(ctx context.Context, tx *sql.Tx, batch []saving, f
 			last_seen = CASE WHEN excluded.last_seen > issue_environments.last_seen
 				THEN excluded.last_seen ELSE issue_environments.last_seen END
 			RETURNING issue_id, environment, count`)
-		res, err := tx.QueryContext(ctx, q.sql(), q.args...)
+		res, err := d.queryTx(ctx, tx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ func (d *DB) upsertEnvHours(ctx context.Context, tx *sql.Tx, counts map[envHour]
 	keys := slices.SortedFunc(maps.Keys(counts), func(a, b envHour) int {
 		return cmp.Or(compareIssueEnv(a.issueEnv, b.issueEnv), cmp.Compare(a.hour, b.hour))
 	})
-	return eachChunk(len(keys), func(from, to int) error {
+	return d.eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO issue_environment_counts (issue_id, environment, hour, count) VALUES `)
 		for j, k := range keys[from:to] {
@@ -138,7 +138,7 @@ func (d *DB) upsertEnvHours(ctx context.Context, tx *sql.Tx, counts map[envHour]
 			q.add("(", q.arg(k.issueID), ", ", q.arg(k.env), ", ", q.arg(k.hour), ", ", q.arg(counts[k]), ")")
 		}
 		q.add(` ON CONFLICT (issue_id, environment, hour) DO UPDATE SET count = issue_environment_counts.count + excluded.count`)
-		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
+		_, err := d.exec(ctx, tx, q.sql(), q.args...)
 		return err
 	})
 }
@@ -149,7 +149,7 @@ func (d *DB) insertEnvUsers(ctx context.Context, tx *sql.Tx, users map[envUser]b
 	keys := slices.SortedFunc(maps.Keys(users), func(a, b envUser) int {
 		return cmp.Or(compareIssueEnv(a.issueEnv, b.issueEnv), strings.Compare(a.key, b.key))
 	})
-	return eachChunk(len(keys), func(from, to int) error {
+	return d.eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO issue_environment_users (issue_id, environment, user_key) VALUES `)
 		for j, k := range keys[from:to] {
@@ -159,7 +159,7 @@ func (d *DB) insertEnvUsers(ctx context.Context, tx *sql.Tx, users map[envUser]b
 			q.add("(", q.arg(k.issueID), ", ", q.arg(k.env), ", ", q.arg(k.key), ")")
 		}
 		q.add(` ON CONFLICT (issue_id, environment, user_key) DO NOTHING RETURNING issue_id, environment`)
-		res, err := tx.QueryContext(ctx, q.sql(), q.args...)
+		res, err := d.queryTx(ctx, tx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}

@@ -306,7 +306,7 @@ func (d *DB) mergeAlertStates(ctx context.Context, tx *sql.Tx, projectID int64, 
 		return err
 	}
 	rows.Close()
-	states, err := alertStates(ctx, tx, ids)
+	states, err := d.alertStates(ctx, tx, ids)
 	if err != nil || len(states) == 0 {
 		return err
 	}

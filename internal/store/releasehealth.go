@@ -236,7 +236,7 @@ func (d *DB) SaveSessions(ctx context.Context, reqs []SessionsRequest) ([]Sessio
 				return err
 			}
 		}
-		return eachChunk(len(keys), func(from, to int) error {
+		return d.eachChunk(len(keys), func(from, to int) error {
 			q := d.query()
 			q.add(`INSERT INTO release_sessions (project_id, release, environment, hour, started, errored, crashed, abnormal) VALUES `)
 			for j, k := range keys[from:to] {
@@ -327,7 +327,7 @@ func (d *DB) addSessionIDs(ctx context.Context, tx *sql.Tx, k healthKey, kind st
 	kept := min(int64(len(ids)), max(0, MaxSessionIDsPerHour-have))
 	over = int64(len(ids)) - kept
 	ids = ids[:kept]
-	err = eachChunk(len(ids), func(from, to int) error {
+	err = d.eachChunk(len(ids), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO release_session_ids (project_id, release, environment, hour, kind, id) VALUES `)
 		for j, id := range ids[from:to] {
@@ -355,7 +355,7 @@ func (d *DB) addSessionIDs(ctx context.Context, tx *sql.Tx, k healthKey, kind st
 // users, and crash-free users would fall with every crash past the bound.
 // The users kept are then a sample of the hour's, with their crashes.
 func (d *DB) addCrashedUsers(ctx context.Context, tx *sql.Tx, k healthKey, ids []string) error {
-	return eachChunk(len(ids), func(from, to int) error {
+	return d.eachChunk(len(ids), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO release_session_ids (project_id, release, environment, hour, kind, id)
 			SELECT project_id, release, environment, hour, `, q.arg(idCrashedUser), `, id FROM release_session_ids

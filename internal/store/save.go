@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/bits"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -477,12 +477,29 @@ func (d *DB) saveAll(ctx context.Context, tx *sql.Tx, batch []saving) ([]SaveRes
 // even at ten columns a row.
 const rowsPerStatement = 200
 
-// eachChunk calls fn with the bounds of successive chunks of n rows.
-func eachChunk(n int, fn func(from, to int) error) error {
-	for from := 0; from < n; from += rowsPerStatement {
-		if err := fn(from, min(n, from+rowsPerStatement)); err != nil {
+// maxSQLiteChunk is the most rows of one multi-row statement on SQLite,
+// where eachChunk makes chunks of a power of two rows. A power of two: so
+// that a statement kind comes in eight texts at most (1 to 128 rows),
+// which the stmtCache keeps prepared, where a text for every row count
+// would be parsed and compiled anew in most batches. n rows then take at
+// most log2(n)+1 statements, and a statement run costs a few thousand
+// instructions where compiling one of 27 rows cost over 100,000
+// (docs/benchmarks.md).
+const maxSQLiteChunk = 128
+
+// eachChunk calls fn with the bounds of successive chunks of n rows: of
+// rowsPerStatement rows on PostgreSQL, of a power of two rows, the
+// largest that fits, on SQLite.
+func (d *DB) eachChunk(n int, fn func(from, to int) error) error {
+	for from := 0; from < n; {
+		size := min(n-from, rowsPerStatement)
+		if d.dialect == DialectSQLite {
+			size = 1 << (bits.Len(uint(min(n-from, maxSQLiteChunk))) - 1)
+		}
+		if err := fn(from, from+size); err != nil {
 			return err
 		}
+		from += size
 	}
 	return nil
 }
@@ -501,7 +518,7 @@ func (d *DB) storedEvents(ctx context.Context, tx *sql.Tx, batch []saving) (map[
 	stored := make(map[eventKey]int64)
 	for _, p := range projects {
 		ids := byProject[p]
-		err := eachChunk(len(ids), func(from, to int) error {
+		err := d.eachChunk(len(ids), func(from, to int) error {
 			q := d.query()
 			q.add(`SELECT event_id, issue_id FROM events WHERE project_id = `, q.arg(p), ` AND event_id IN (`)
 			for i, id := range ids[from:to] {
@@ -511,7 +528,7 @@ func (d *DB) storedEvents(ctx context.Context, tx *sql.Tx, batch []saving) (map[
 				q.add(q.arg(id))
 			}
 			q.add(")")
-			rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+			rows, err := d.queryTx(ctx, tx, q.sql(), q.args...)
 			if err != nil {
 				return err
 			}
@@ -553,7 +570,7 @@ func (d *DB) missingProject(ctx context.Context, tx *sql.Tx, batch []saving, fre
 		q.add(q.arg(p))
 	}
 	q.add(")")
-	rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+	rows, err := d.queryTx(ctx, tx, q.sql(), q.args...)
 	if err != nil {
 		return -1, err
 	}
@@ -595,7 +612,7 @@ func (d *DB) ensureIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 	})
 	// One lookup per issue, prepared once: SQLite then parses it once a
 	// batch instead of once an issue.
-	find, err := tx.PrepareContext(ctx, `SELECT id, grouping_version FROM issues WHERE project_id = $1 AND fingerprint = $2`+d.forKeyShare())
+	find, err := d.prepareTx(ctx, tx, `SELECT id, grouping_version FROM issues WHERE project_id = $1 AND fingerprint = $2`+d.forKeyShare())
 	if err != nil {
 		return nil, err
 	}
@@ -796,7 +813,7 @@ func (d *DB) followMerge(ctx context.Context, tx *sql.Tx, k issueKey, h string, 
 // insertEvents inserts the fresh events in batch order, and fails with
 // errDuplicate when a concurrent transaction stored one of them first.
 func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, batch []saving, fresh []int, issues map[int]int64) error {
-	return eachChunk(len(fresh), func(from, to int) error {
+	return d.eachChunk(len(fresh), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO events (project_id, issue_id, event_id, occurred_at, received_at, title, level, release_name, environment, payload) VALUES `)
 		for j, i := range fresh[from:to] {
@@ -809,7 +826,7 @@ func (d *DB) insertEvents(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 				q.arg(s.env), ", ", q.arg(s.payload), ")")
 		}
 		q.add(` ON CONFLICT (event_id, project_id) DO NOTHING`)
-		r, err := tx.ExecContext(ctx, q.sql(), q.args...)
+		r, err := d.exec(ctx, tx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}
@@ -999,7 +1016,7 @@ func (d *DB) unknownReleases(ctx context.Context, tx *sql.Tx, keys []releaseKey)
 // project, that it has, by version.
 func (d *DB) releasesLastSeen(ctx context.Context, tx *sql.Tx, keys []releaseKey) (map[string]int64, error) {
 	lastSeen := map[string]int64{}
-	err := eachChunk(len(keys), func(from, to int) error {
+	err := d.eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
 		q.add(`SELECT version, last_seen FROM releases WHERE project_id = `, q.arg(keys[0].projectID), ` AND version IN (`)
 		for j, k := range keys[from:to] {
@@ -1009,7 +1026,7 @@ func (d *DB) releasesLastSeen(ctx context.Context, tx *sql.Tx, keys []releaseKey
 			q.add(q.arg(k.version))
 		}
 		q.add(`)`)
-		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+		rows, err := d.queryTx(ctx, tx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}
@@ -1073,7 +1090,7 @@ func (d *DB) upsertBuckets(ctx context.Context, tx *sql.Tx, table, id, col strin
 	keys := slices.SortedFunc(maps.Keys(counts), func(a, b bucket) int {
 		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.hour, b.hour))
 	})
-	return eachChunk(len(keys), func(from, to int) error {
+	return d.eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO `, table, ` (`, id, `, `, col, `, count) VALUES `)
 		for j, k := range keys[from:to] {
@@ -1083,7 +1100,7 @@ func (d *DB) upsertBuckets(ctx context.Context, tx *sql.Tx, table, id, col strin
 			q.add("(", q.arg(k.id), ", ", q.arg(k.hour), ", ", q.arg(counts[k]), ")")
 		}
 		q.add(` ON CONFLICT (`, id, `, `, col, `) DO UPDATE SET count = `, table, `.count + excluded.count`)
-		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
+		_, err := d.exec(ctx, tx, q.sql(), q.args...)
 		return err
 	})
 }
@@ -1207,10 +1224,10 @@ func (d *DB) keptTagKeys(ctx context.Context, tx *sql.Tx, pairs []issueTag) (map
 	}
 	ids := slices.Sorted(maps.Keys(seen))
 	kept := make(map[tagKey]int64)
-	err := eachChunk(len(ids), func(from, to int) error {
+	err := d.eachChunk(len(ids), func(from, to int) error {
 		q := d.query()
 		q.add(`SELECT issue_id, key, value_count FROM issue_tag_keys WHERE issue_id IN (`, q.list(ids[from:to]), `)`)
-		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+		rows, err := d.queryTx(ctx, tx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}
@@ -1239,7 +1256,7 @@ func (d *DB) keptTagKeys(ctx context.Context, tx *sql.Tx, pairs []issueTag) (map
 // strings a row for nothing.
 func (d *DB) upsertTagRows(ctx context.Context, tx *sql.Tx, keys []issueTag, counts map[issueTag]int64) ([]issueTag, error) {
 	var added []issueTag
-	err := eachChunk(len(keys), func(from, to int) error {
+	err := d.eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO issue_tags (issue_id, key, value, count) VALUES `)
 		var most int64
@@ -1250,12 +1267,12 @@ func (d *DB) upsertTagRows(ctx context.Context, tx *sql.Tx, keys []issueTag, cou
 			q.add("(", q.arg(k.issueID), ", ", q.arg(k.key), ", ", q.arg(k.value), ", ", q.arg(counts[k]), ")")
 			most = max(most, counts[k])
 		}
-		// A literal, not an argument: the placeholders stay one each and
-		// in order, which SQLite binds fastest (query.sql).
-		upTo := strconv.FormatInt(most, 10)
+		// Arguments, not literals, so that the statement's text depends
+		// on its row count alone and the stmtCache keeps it prepared; one
+		// each, in order, which SQLite binds fastest (query.sql).
 		q.add(` ON CONFLICT (issue_id, key, value) DO UPDATE SET count = issue_tags.count + excluded.count`,
-			` RETURNING issue_id, CASE WHEN count <= `, upTo, ` THEN key END, CASE WHEN count <= `, upTo, ` THEN value END, count`)
-		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+			` RETURNING issue_id, CASE WHEN count <= `, q.arg(most), ` THEN key END, CASE WHEN count <= `, q.arg(most), ` THEN value END, count`)
+		rows, err := d.queryTx(ctx, tx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}
@@ -1286,7 +1303,7 @@ func (d *DB) upsertTagRows(ctx context.Context, tx *sql.Tx, keys []issueTag, cou
 
 // deleteTagRows deletes the rows of pairs.
 func (d *DB) deleteTagRows(ctx context.Context, tx *sql.Tx, pairs []issueTag) error {
-	return eachChunk(len(pairs), func(from, to int) error {
+	return d.eachChunk(len(pairs), func(from, to int) error {
 		q := d.query()
 		q.add(`DELETE FROM issue_tags WHERE `)
 		for j, k := range pairs[from:to] {
@@ -1295,7 +1312,7 @@ func (d *DB) deleteTagRows(ctx context.Context, tx *sql.Tx, pairs []issueTag) er
 			}
 			q.add("(issue_id = ", q.arg(k.issueID), " AND key = ", q.arg(k.key), " AND value = ", q.arg(k.value), ")")
 		}
-		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
+		_, err := d.exec(ctx, tx, q.sql(), q.args...)
 		return err
 	})
 }
@@ -1305,7 +1322,7 @@ func (d *DB) addTagKeys(ctx context.Context, tx *sql.Tx, gained map[tagKey]int64
 	keys := slices.SortedFunc(maps.Keys(gained), func(a, b tagKey) int {
 		return cmp.Or(cmp.Compare(a.issueID, b.issueID), strings.Compare(a.key, b.key))
 	})
-	return eachChunk(len(keys), func(from, to int) error {
+	return d.eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO issue_tag_keys (issue_id, key, value_count) VALUES `)
 		for j, k := range keys[from:to] {
@@ -1315,7 +1332,7 @@ func (d *DB) addTagKeys(ctx context.Context, tx *sql.Tx, gained map[tagKey]int64
 			q.add("(", q.arg(k.issueID), ", ", q.arg(k.key), ", ", q.arg(gained[k]), ")")
 		}
 		q.add(` ON CONFLICT (issue_id, key) DO UPDATE SET value_count = issue_tag_keys.value_count + excluded.value_count`)
-		_, err := tx.ExecContext(ctx, q.sql(), q.args...)
+		_, err := d.exec(ctx, tx, q.sql(), q.args...)
 		return err
 	})
 }
@@ -1340,7 +1357,7 @@ func (d *DB) insertUsers(ctx context.Context, tx *sql.Tx, batch []saving, fresh 
 		return cmp.Or(cmp.Compare(a.issueID, b.issueID), strings.Compare(a.key, b.key))
 	})
 	newUser := make(map[int]bool)
-	err := eachChunk(len(keys), func(from, to int) error {
+	err := d.eachChunk(len(keys), func(from, to int) error {
 		q := d.query()
 		q.add(`INSERT INTO issue_users (issue_id, user_key) VALUES `)
 		for j, k := range keys[from:to] {
@@ -1350,7 +1367,7 @@ func (d *DB) insertUsers(ctx context.Context, tx *sql.Tx, batch []saving, fresh 
 			q.add("(", q.arg(k.issueID), ", ", q.arg(k.key), ")")
 		}
 		q.add(` ON CONFLICT (issue_id, user_key) DO NOTHING RETURNING issue_id, user_key`)
-		rows, err := tx.QueryContext(ctx, q.sql(), q.args...)
+		rows, err := d.queryTx(ctx, tx, q.sql(), q.args...)
 		if err != nil {
 			return err
 		}
@@ -1402,14 +1419,14 @@ func (d *DB) updateIssues(ctx context.Context, tx *sql.Tx, batch []saving, fresh
 	}
 	// A batch updates many issues with the same two statements: prepared
 	// once, SQLite parses them once per batch instead of once per issue.
-	read, err := tx.PrepareContext(ctx, `SELECT status, resolved_in_release, count, user_count, first_seen, last_seen,
+	read, err := d.prepareTx(ctx, tx, `SELECT status, resolved_in_release, count, user_count, first_seen, last_seen,
 			first_release, last_release, title, culprit, level, latest_event_id, resolved_after_release
 		FROM issues WHERE id = $1`+d.forNoKeyUpdate())
 	if err != nil {
 		return err
 	}
 	defer read.Close()
-	write, err := tx.PrepareContext(ctx, `UPDATE issues SET
+	write, err := d.prepareTx(ctx, tx, `UPDATE issues SET
 			count = $2, user_count = $3, first_seen = $4, last_seen = $5,
 			first_release = $6, last_release = $7, status = $8, resolved_in_release = $9,
 			title = $10, culprit = $11, level = $12, latest_event_id = $13, resolved_after_release = $14

@@ -53,6 +53,9 @@ type DB struct {
 	// dir is the directory of the SQLite database file, a Pool's too,
 	// whose free space DiskFull reads; empty on PostgreSQL.
 	dir string
+	// stmts keeps the statements of db's transactions prepared on
+	// SQLite; nil on PostgreSQL.
+	stmts *stmtCache
 
 	hooksMu     sync.Mutex
 	accessHooks []func()
@@ -202,7 +205,7 @@ func openSQLite(dsn string) (*DB, error) {
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	return &DB{db: db, dialect: DialectSQLite, connector: dsnConnector{db.Driver(), path + "?" + sqliteParams},
-		writeTurn: make(chan struct{}, 1), path: path, dir: filepath.Dir(path)}, nil
+		writeTurn: make(chan struct{}, 1), path: path, dir: filepath.Dir(path), stmts: newStmtCache(db)}, nil
 }
 
 // restrictSQLiteFiles makes the database file, and the -wal, -shm and
@@ -299,7 +302,11 @@ func (d *DB) Pool(conns int) (*DB, error) {
 	}
 	db := d.NewPool(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return &DB{db: db, dialect: d.dialect, connector: d.connector, writeTurn: d.writeTurn, dir: d.dir}, nil
+	p := &DB{db: db, dialect: d.dialect, connector: d.connector, writeTurn: d.writeTurn, dir: d.dir}
+	if d.dialect == DialectSQLite {
+		p.stmts = newStmtCache(db)
+	}
+	return p, nil
 }
 
 // ErrWALKept is the error of a Close that left SQLite's write-ahead log
@@ -424,6 +431,9 @@ func (d *DB) WriteTurn(ctx context.Context) (func(), error) {
 // therefore be re-runnable: nothing but statements in tx, and values it
 // hands out set afresh by each run, never added to.
 func (d *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	// Before the write turn: preparing may wait for a connection, which
+	// a connection's holder waiting for the turn would never give back.
+	d.stmts.prepareMissed(ctx)
 	done, err := d.WriteTurn(ctx)
 	if err != nil {
 		return err
