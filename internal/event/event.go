@@ -74,6 +74,12 @@ type Event struct {
 	// CurrentShape when this release's ingest queued it, 0 when a release
 	// before shapes were counted did. See CurrentShape.
 	Shape uint8 `json:"shape,omitempty"`
+	// LoopbackIP is set by ingest when the user's IP address, which it
+	// keeps only hashed, or the request's X-Forwarded-For header, which it
+	// does not keep, was 127.0.0.1 or ::1, for the localhost inbound
+	// filter (internal/inbound). It sits with the other small fields (see
+	// SessionsOnly).
+	LoopbackIP bool `json:"loopback_ip,omitempty"`
 	// MessageParams are logentry.params as the SDK sent them (a list for
 	// "%s" and "{}", an object for "%(name)s" and "{name}"), whether or not
 	// they fitted the template.

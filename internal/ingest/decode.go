@@ -68,7 +68,11 @@ type decoder struct {
 	clientIP string // the sender's address, for Sentry's "{{auto}}"
 	salt     []byte
 	dropIPs  bool
-	notes    []string
+	// loopbackHeader is set by headers on an X-Forwarded-For of
+	// 127.0.0.1 or ::1, which the header's value, filtered, no longer
+	// says (see event.Event.LoopbackIP).
+	loopbackHeader bool
+	notes          []string
 	// changed is what clamp changed in the event's strings, nil until it
 	// changes one: most events have nothing cut, and pay nothing for it.
 	changed *changes

@@ -94,9 +94,11 @@ func (d *decoder) decodeFlytrap(kind flytrapKind, body []byte) (*event.Event, in
 	if method != "" || path != "" {
 		ev.Request = &event.Request{Method: method, URL: path}
 	}
-	if h := d.hashIP(firstForwardedIP(d.str(at("data.ip"), data["ip"], maxName))); h != "" {
+	ip := firstForwardedIP(d.str(at("data.ip"), data["ip"], maxName))
+	if h := d.hashIP(ip); h != "" {
 		ev.User = &event.User{IPHash: h}
 	}
+	ev.LoopbackIP = isLoopback(ip)
 	ev.Notes = d.finish()
 	return ev, pid, nil
 }

@@ -59,11 +59,12 @@ func (d *decoder) decodeSentry(payload []byte, projectID int64, hdr envelopeHead
 	d.message(ev, obj)
 	reqName, reqV := legacy(obj, "request", "sentry.interfaces.Http")
 	name, v := legacy(obj, "user", "sentry.interfaces.User")
-	ev.User = d.user(at(name), v, d.inferIP(obj["sdk"]), d.remoteAddr(reqV))
+	ev.User, ev.LoopbackIP = d.user(at(name), v, d.inferIP(obj["sdk"]), d.remoteAddr(reqV))
 	if ev.User != nil {
 		ev.User.Annotations = d.annotations("user", sdkMeta[name], userFields)
 	}
 	ev.Request = d.request(at(reqName), reqV)
+	ev.LoopbackIP = ev.LoopbackIP || d.loopbackHeader
 	if ev.Request != nil {
 		ev.Request.Annotations = d.annotations("request", sdkMeta[reqName], requestFields)
 	}
@@ -322,8 +323,10 @@ func (d *decoder) sdk(v any) *event.SDK {
 // request's REMOTE_ADDR when a server SDK sent one. The sender's address
 // is used for "{{auto}}" (older SDKs) and, when the SDK's infer_ip setting
 // is "auto" (current browser SDKs), for a still missing address too;
-// "never" means neither, so "{{auto}}" is dropped.
-func (d *decoder) user(path where, v any, inferIP, remoteAddr string) *event.User {
+// "never" means neither, so "{{auto}}" is dropped. It also reports
+// whether that address is a loopback one, which the localhost inbound
+// filter needs and the hash hides.
+func (d *decoder) user(path where, v any, inferIP, remoteAddr string) (*event.User, bool) {
 	m := d.object(path, v)
 	u := event.User{
 		ID:       d.str(path.field(".id"), m["id"], maxName),
@@ -353,10 +356,22 @@ func (d *decoder) user(path where, v any, inferIP, remoteAddr string) *event.Use
 		ip = ""
 	}
 	u.IPHash = d.hashIP(ip)
+	loopback := isLoopback(ip)
 	if u.ID == "" && u.Email == "" && u.Username == "" && u.IPHash == "" && u.Data == nil {
-		return nil
+		return nil, loopback
 	}
-	return &u
+	return &u, loopback
+}
+
+// isLoopback reports whether ip is 127.0.0.1 or ::1, the addresses
+// Relay's localhost filter knows (not the rest of 127.0.0.0/8).
+func isLoopback(ip string) bool {
+	a, err := netip.ParseAddr(strings.TrimSpace(ip))
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	return a == netip.AddrFrom4([4]byte{127, 0, 0, 1}) || a == netip.IPv6Loopback()
 }
 
 // remoteAddr returns the address a server SDK sent as the request's
@@ -592,6 +607,10 @@ func (d *decoder) headers(path where, v any) [][2]string {
 		}
 		s = d.clampKey(path, k, s, maxPath)
 		if filteredHeaders[strings.ToLower(k)] {
+			// Relay's localhost filter compares the whole value.
+			if strings.EqualFold(k, "X-Forwarded-For") && (s == "127.0.0.1" || s == "::1") {
+				d.loopbackHeader = true
+			}
 			s = "[Filtered]"
 		}
 		out = append(out, [2]string{d.clamp(path, k, maxName), s})
