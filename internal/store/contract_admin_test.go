@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/inbound"
 )
 
 // This file holds the contract tests of sessions, user, project, member and
@@ -545,6 +546,10 @@ func (e *env) populate(p Project, member User) []int64 {
 	// A cron monitor and its check-in, and a check-in held for a monitor
 	// not made yet.
 	e.saveCheckIns(checkIn(p.ID, "nightly", 1, event.CheckInOK, t0, hourly()), checkIn(p.ID, "weekly", 2, event.CheckInOK, t0, nil))
+	// An event an inbound filter dropped.
+	if err := e.db.CountFiltered(e.ctx, []Filtered{{p.ID, inbound.ReasonWebCrawlers, t0}}); err != nil {
+		e.t.Fatal(err)
+	}
 	return issues
 }
 

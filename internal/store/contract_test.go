@@ -132,6 +132,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"SignInTokens", testSignInTokens},
 		{"Feed", testFeed},
 		{"Privacy", testPrivacy},
+		{"InboundFilters", testInboundFilters},
 		{"RateLimit", testRateLimit},
 		{"ScrubbedPayload", testScrubbedPayload},
 		{"Artifacts", testArtifacts},

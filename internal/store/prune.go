@@ -217,6 +217,9 @@ const (
 	pruneProjectCountsSQL = `DELETE FROM project_counts WHERE (project_id, hour) IN (
 		SELECT project_id, hour FROM project_counts WHERE hour < $1 LIMIT $2)`
 	// cutoff, batch size
+	pruneFilteredCountsSQL = `DELETE FROM filtered_counts WHERE (project_id, reason, hour) IN (
+		SELECT project_id, reason, hour FROM filtered_counts WHERE hour < $1 LIMIT $2)`
+	// cutoff, batch size
 	pruneEnvCountsSQL = `DELETE FROM issue_environment_counts WHERE (issue_id, environment, hour) IN (
 		SELECT issue_id, environment, hour FROM issue_environment_counts WHERE hour < $1 LIMIT $2)`
 	// cutoff, batch size
@@ -238,7 +241,7 @@ const (
 type HistoryPruned struct {
 	DeadLetters   int64 // queue_dead
 	Notifications int64 // alert_notifications, with their attempts and recipients
-	HourlyCounts  int64 // issue_counts, issue_environment_counts and project_counts
+	HourlyCounts  int64 // issue_counts, issue_environment_counts, project_counts and filtered_counts
 	// Sessions counts release health's hourly buckets, their IDs and
 	// the records of counted queue messages.
 	Sessions int64
@@ -254,8 +257,8 @@ func (p HistoryPruned) Total() int64 {
 // dead letters of the local queue (by the time they died), alert
 // notifications that were sent or given up (by the time they were
 // written) with their delivery attempts and recipients, and the hourly
-// event counts of issues, overall and per environment, and of projects
-// (the charts show 14 days; issues keep their totals), and release health's hourly session
+// event counts of issues, overall and per environment, of projects and
+// of the events inbound filters dropped (the charts show 14 days; issues keep their totals), and release health's hourly session
 // counts (by the hour the sessions started) with their IDs. Pending notifications are kept whatever their age. It works in
 // transactions of at most pruneBatch rows, like Prune; maxAge <= 0
 // deletes nothing.
@@ -278,7 +281,7 @@ func (d *DB) PruneHistory(ctx context.Context, now time.Time, maxAge time.Durati
 	if p.HourlyCounts, err = d.deleteBatches(ctx, pruneCountsSQL, hours, pruneBatch); err != nil {
 		return p, fmt.Errorf("store: prune hourly counts: %w", err)
 	}
-	for _, del := range []string{pruneEnvCountsSQL, pruneProjectCountsSQL} {
+	for _, del := range []string{pruneEnvCountsSQL, pruneProjectCountsSQL, pruneFilteredCountsSQL} {
 		n, err := d.deleteBatches(ctx, del, hours, pruneBatch)
 		p.HourlyCounts += n
 		if err != nil {

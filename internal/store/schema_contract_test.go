@@ -28,11 +28,14 @@ import (
 // declares BOOLEAN. A boolean column missing here, or listed but not
 // BOOLEAN in PostgreSQL, shows up as a type difference.
 var boolColumns = map[string]bool{
-	"projects.scrubbing":      true,
-	"projects.drop_ip":        true,
-	"project_keys.active":     true,
-	"alert_rules.enabled":     true,
-	"alert_issue_state.muted": true,
+	"projects.scrubbing":                 true,
+	"projects.drop_ip":                   true,
+	"projects.filter_browser_extensions": true,
+	"projects.filter_localhost":          true,
+	"projects.filter_web_crawlers":       true,
+	"project_keys.active":                true,
+	"alert_rules.enabled":                true,
+	"alert_issue_state.muted":            true,
 }
 
 // dialectOnly are facts that intentionally hold in one dialect only,
