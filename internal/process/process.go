@@ -20,6 +20,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/grouping"
+	"github.com/getflytrap/flytrap/internal/inbound"
 	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/scrub"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
@@ -69,6 +70,10 @@ type Config struct {
 	// Privacy reads each project's scrubbing settings (cached for
 	// privacyTTL); nil scrubs every event with store.DefaultPrivacy.
 	Privacy PrivacyReader
+	// Filters reads each project's inbound filters (cached for
+	// privacyTTL) and counts the events they drop; nil stores every
+	// event.
+	Filters FilterStore
 	// Symbolicator is the symbolicate stage (symbolicate.New over the
 	// artifact store); nil leaves frames as the SDK sent them.
 	Symbolicator Symbolicator
@@ -89,6 +94,7 @@ var ErrMalformed = errors.New("malformed queue message")
 type Processor struct {
 	cfg     Config
 	privacy *privacyCache
+	filters *filterCache
 	stages  []stage
 	// dropped throttles "dropped a check-in": a DSN may send hundreds
 	// of check-ins a minute that are all dropped.
@@ -108,6 +114,10 @@ type item struct {
 	// scrub is the project's scrubbing configuration, set by the scrub
 	// stage for the group stage's derived culprit.
 	scrub scrub.Config
+	// filtered is the inbound filter that dropped the event, set by the
+	// filter stage: the later stages skip the item, and saving counts
+	// it instead of storing it.
+	filtered inbound.Reason
 }
 
 // work is a batch in flight. A stage that fails an item records why on it
@@ -128,6 +138,8 @@ type stage struct {
 //     event ID or project), with an unknown level made "error";
 //   - parse stacks: text stacks into frames, and a type and value for an
 //     exception known only by its stack;
+//   - filter: the project's inbound filters (Config.Filters), which drop
+//     the event: it is counted, not stored;
 //   - symbolicate: Config.Symbolicator, nothing without one;
 //   - code contexts: the Flytrap SDKs' source lines onto their frames;
 //   - in-app: frames of the app versus libraries and the SDKs themselves;
@@ -160,9 +172,13 @@ func New(cfg Config) *Processor {
 	if cfg.Privacy != nil {
 		p.privacy = &privacyCache{r: cfg.Privacy, ttl: privacyTTL, now: cfg.Now, m: map[int64]cachedPrivacy{}}
 	}
+	if cfg.Filters != nil {
+		p.filters = &filterCache{r: cfg.Filters, ttl: privacyTTL, now: cfg.Now, m: map[int64]cachedFilter{}}
+	}
 	p.stages = []stage{
 		{"decode", anyItem(decode)},
 		{"parse stacks", perEvent(parseStacks)},
+		{"filter", perItem(p.filter)},
 		{"symbolicate", perItem(p.symbolicate)},
 		{"code contexts", perEvent(attachCodeContexts)},
 		{"in-app", perEvent(markInApp)},
@@ -187,12 +203,12 @@ func anyItem(fn func(ctx context.Context, it *item) error) func(context.Context,
 	}
 }
 
-// perItem makes a stage of fn, run on each event no earlier stage failed:
-// user feedback and sessions have no stack, grouping or issue, and skip
-// such stages.
+// perItem makes a stage of fn, run on each event no earlier stage failed
+// nor an inbound filter dropped: user feedback and sessions have no stack,
+// grouping or issue, and skip such stages.
 func perItem(fn func(ctx context.Context, it *item) error) func(context.Context, *work) {
 	return anyItem(func(ctx context.Context, it *item) error {
-		if it.ev.Feedback != nil || it.ev.SessionsOnly {
+		if it.ev.Feedback != nil || it.ev.SessionsOnly || it.filtered != inbound.ReasonNone {
 			return nil
 		}
 		return fn(ctx, it)
@@ -200,10 +216,11 @@ func perItem(fn func(ctx context.Context, it *item) error) func(context.Context,
 }
 
 // notSessionsOnly makes a stage of fn, run on each item no earlier stage
-// failed but messages of sessions alone, which hold nothing to scrub.
+// failed but messages of sessions alone, which hold nothing to scrub, and
+// events an inbound filter dropped, which are not stored.
 func notSessionsOnly(fn func(ctx context.Context, it *item) error) func(context.Context, *work) {
 	return anyItem(func(ctx context.Context, it *item) error {
-		if it.ev.SessionsOnly {
+		if it.ev.SessionsOnly || it.filtered != inbound.ReasonNone {
 			return nil
 		}
 		return fn(ctx, it)
@@ -229,6 +246,9 @@ type Outcome struct {
 	// deleted after ingest accepted it: nothing was stored, and no retry
 	// would store it, so the message is done with.
 	Orphan bool
+	// Filtered names, with no Err, the inbound filter that dropped the
+	// event: it was counted, not stored.
+	Filtered inbound.Reason
 }
 
 // ProcessBatch runs bodies (each the JSON of an event.Event) through the
@@ -250,6 +270,8 @@ func (p *Processor) ProcessBatch(ctx context.Context, bodies [][]byte) []Outcome
 			out[i].Err = it.err
 		case it.orphan:
 			out[i].Orphan = true
+		case it.filtered != inbound.ReasonNone:
+			out[i].Filtered = it.filtered
 		default:
 			out[i].Result = it.res
 		}
@@ -343,10 +365,12 @@ func group(_ context.Context, it *item) error {
 func (p *Processor) save(ctx context.Context, w *work) {
 	defer p.saveCheckIns(ctx, w.items)
 	defer p.saveSessions(ctx, w.items)
-	var ready, feedback []*item
+	var ready, feedback, filtered []*item
 	for _, it := range w.items {
 		switch {
 		case it.err != nil, it.ev.SessionsOnly:
+		case it.filtered != inbound.ReasonNone:
+			filtered = append(filtered, it)
 		case it.ev.Feedback != nil:
 			feedback = append(feedback, it)
 		default:
@@ -354,6 +378,7 @@ func (p *Processor) save(ctx context.Context, w *work) {
 		}
 	}
 	p.saveFeedback(ctx, feedback)
+	p.countFiltered(ctx, filtered)
 	if len(ready) == 0 {
 		return
 	}

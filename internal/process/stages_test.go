@@ -21,8 +21,9 @@ func TestStageOrder(t *testing.T) {
 	// Symbolication needs parsed frames and rewrites the files that code
 	// contexts and in-app marking look at; scrubbing comes before anything
 	// derived from the event's text (contexts derives from the scrubbed
-	// User-Agent), and saving comes last.
-	want := []string{"decode", "parse stacks", "symbolicate", "code contexts", "in-app", "lambda tags", "scrub", "contexts", "group", "save"}
+	// User-Agent), and saving comes last. Inbound filters read the frames
+	// as sent (as Relay does) and spare dropped events the rest.
+	want := []string{"decode", "parse stacks", "filter", "symbolicate", "code contexts", "in-app", "lambda tags", "scrub", "contexts", "group", "save"}
 	if !slices.Equal(names, want) {
 		t.Errorf("stages %q, want %q", names, want)
 	}

@@ -195,7 +195,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Server {
 		Now:               cfg.Now,
 	}, opts...)
 	pdb := cmp.Or(cfg.Processing, db)
-	pcfg := process.Config{Saver: &countingSaver{db: pdb, m: s.metrics}, Outbox: pdb.AlertHook(cfg.Now), Privacy: pdb,
+	pcfg := process.Config{Saver: &countingSaver{db: pdb, m: s.metrics}, Outbox: pdb.AlertHook(cfg.Now), Privacy: pdb, Filters: pdb,
 		Symbolicator: s.app.Symbolicator(), Log: log}
 	if db.Dialect() == store.DialectPostgres {
 		// NOTIFY reaches every dashboard process's listener, this one's too.

@@ -294,7 +294,7 @@ func (f *function) batchHandler(ctx context.Context) (func(context.Context, even
 	// Each batch's stored events are announced with NOTIFY in the batch's
 	// transaction, for the dashboard's live stream; the Lambda never calls
 	// anything outside the VPC.
-	pcfg := process.Config{Saver: db, Outbox: db.AlertHook(nil), Notify: livemsg.Notify, Privacy: db, Log: f.log}
+	pcfg := process.Config{Saver: db, Outbox: db.AlertHook(nil), Notify: livemsg.Notify, Privacy: db, Filters: db, Log: f.log}
 	if f.maps != nil {
 		// Parsed maps stay cached for the life of the execution
 		// environment, so a warm function resolves frames from memory.

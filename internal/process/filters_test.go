@@ -1,0 +1,139 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/inbound"
+	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
+)
+
+// TestInboundFiltersOnBothStores processes, into SQLite and PostgreSQL,
+// a batch of events the project's filters drop beside ones they keep:
+// the dropped ones are counted per reason and not stored, the kept ones
+// stored, and a change of settings applies to a new processor.
+func TestInboundFiltersOnBothStores(t *testing.T) {
+	stores := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "p.db") },
+		"postgres": func(t *testing.T) string { return pgtest.URL(t) },
+	}
+	for name, dsn := range stores {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			proj, err := db.CreateProject(ctx, "shop")
+			if err != nil {
+				t.Fatal(err)
+			}
+			received := time.Now().UTC()
+			n := 0
+			mk := func(edit func(ev *event.Event)) event.Event {
+				n++
+				ev := event.Event{EventID: strings.Repeat(string(rune('a'+n)), 32), ProjectID: proj.ID, Source: event.SourceSentry,
+					Received: received, Timestamp: received, Platform: "javascript", Level: "error",
+					Exceptions: []event.Exception{{Type: "TypeError", Value: "x is undefined",
+						Frames: []event.Frame{{Filename: "https://shop.example/app.js", Function: "render", Lineno: 3}}}},
+					Request: &event.Request{URL: "https://shop.example/", Headers: [][2]string{{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"}}},
+				}
+				if edit != nil {
+					edit(&ev)
+				}
+				return ev
+			}
+			extension := mk(func(ev *event.Event) {
+				ev.Exceptions[0].Frames = append(ev.Exceptions[0].Frames, event.Frame{Filename: "chrome-extension://hijdif/inject.js", Function: "scan"})
+			})
+			crawler := mk(func(ev *event.Event) {
+				ev.Request.Headers[0][1] = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+			})
+			local := mk(func(ev *event.Event) { ev.LoopbackIP = true })
+			kept := mk(nil)
+			p := New(Config{Saver: db, Privacy: db, Filters: db})
+			var bodies [][]byte
+			for _, ev := range []event.Event{extension, crawler, local, kept} {
+				bodies = append(bodies, body(t, ev))
+			}
+			out := p.ProcessBatch(ctx, bodies)
+			wantOut := []inbound.Reason{inbound.ReasonBrowserExtensions, inbound.ReasonWebCrawlers, inbound.ReasonNone, inbound.ReasonNone}
+			for i, o := range out {
+				if o.Err != nil || o.Filtered != wantOut[i] {
+					t.Errorf("event %d: filtered %q, err %v; want %q", i, o.Filtered, o.Err, wantOut[i])
+				}
+			}
+			for _, ev := range []event.Event{extension, crawler} {
+				if _, err := db.GetEvent(ctx, store.System, ev.EventID); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("filtered event %s: GetEvent = %v, want ErrNotFound", ev.EventID, err)
+				}
+			}
+			// Localhost is off by default, as in Sentry.
+			for _, ev := range []event.Event{local, kept} {
+				if _, err := db.GetEvent(ctx, store.System, ev.EventID); err != nil {
+					t.Errorf("kept event %s: %v", ev.EventID, err)
+				}
+			}
+			counts := func() map[inbound.Reason]int64 {
+				t.Helper()
+				c, err := db.FilteredSince(ctx, store.System, proj.ID, received.Add(-24*time.Hour))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			want := map[inbound.Reason]int64{inbound.ReasonBrowserExtensions: 1, inbound.ReasonWebCrawlers: 1}
+			if got := counts(); !maps.Equal(got, want) {
+				t.Errorf("filtered counts = %v, want %v", got, want)
+			}
+
+			if _, err := db.SetProjectFilters(ctx, store.System, proj.ID, inbound.Settings{Localhost: true, ErrorMessages: []string{"TypeError: x is *"}}); err != nil {
+				t.Fatal(err)
+			}
+			p = New(Config{Saver: db, Privacy: db, Filters: db})
+			local2, message, ext2 := mk(func(ev *event.Event) { ev.LoopbackIP = true; ev.Exceptions[0].Value = "y" }), mk(nil), mk(func(ev *event.Event) {
+				ev.Exceptions[0].Value = "y"
+				ev.Exceptions[0].Frames[0].Filename = "chrome-extension://hijdif/inject.js"
+			})
+			out = p.ProcessBatch(ctx, [][]byte{body(t, local2), body(t, message), body(t, ext2)})
+			wantOut = []inbound.Reason{inbound.ReasonLocalhost, inbound.ReasonErrorMessage, inbound.ReasonNone}
+			for i, o := range out {
+				if o.Err != nil || o.Filtered != wantOut[i] {
+					t.Errorf("after the change, event %d: filtered %q, err %v; want %q", i, o.Filtered, o.Err, wantOut[i])
+				}
+			}
+			want[inbound.ReasonLocalhost], want[inbound.ReasonErrorMessage] = 1, 1
+			if got := counts(); !maps.Equal(got, want) {
+				t.Errorf("filtered counts = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// failingFilters cannot read settings.
+type failingFilters struct{}
+
+func (failingFilters) ProjectFilters(context.Context, store.Viewer, int64) (inbound.Settings, error) {
+	return inbound.Settings{}, errors.New("connection refused")
+}
+
+func (failingFilters) CountFiltered(context.Context, []store.Filtered) error { return nil }
+
+// TestUnreadableFiltersRetry: an event whose project's filters cannot be
+// read is retried, not stored unfiltered.
+func TestUnreadableFiltersRetry(t *testing.T) {
+	s := &fakeSaver{}
+	p := New(Config{Saver: s, Filters: failingFilters{}})
+	_, err := processOne(context.Background(), p, body(t, acceptanceEvent(strings.Repeat("3", 32))))
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("err = %v, want the read's error", err)
+	}
+}
