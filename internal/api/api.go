@@ -19,6 +19,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/authheader"
+	"github.com/getflytrap/flytrap/internal/inbound"
 	"github.com/getflytrap/flytrap/internal/issuefilter"
 	"github.com/getflytrap/flytrap/internal/logthrottle"
 	"github.com/getflytrap/flytrap/internal/service"
@@ -75,6 +76,9 @@ type Store interface {
 	ListUsers(ctx context.Context, v store.Viewer) ([]store.User, error)
 	ProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64) (store.PrivacySettings, error)
 	SetProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64, s store.PrivacySettings) (store.PrivacySettings, error)
+	ProjectFilters(ctx context.Context, v store.Viewer, projectID int64) (inbound.Settings, error)
+	SetProjectFilters(ctx context.Context, v store.Viewer, projectID int64, s inbound.Settings) (inbound.Settings, error)
+	FilteredSince(ctx context.Context, v store.Viewer, projectID int64, since time.Time) (map[inbound.Reason]int64, error)
 	ProjectRateLimit(ctx context.Context, v store.Viewer, projectID int64) (int, error)
 	SetProjectRateLimit(ctx context.Context, v store.Viewer, projectID int64, limit int) error
 	ProjectKeys(ctx context.Context, v store.Viewer, projectID int64) ([]store.ProjectKey, error)
@@ -239,6 +243,8 @@ func (a *API) endpoints() []endpoint {
 		{"GET /api/v1/projects/{project_id}", a.getProject},
 		{"PATCH /api/v1/projects/{project_id}", a.patchProject},
 		{"DELETE /api/v1/projects/{project_id}", a.deleteProject},
+		{"GET /api/v1/projects/{project_id}/filters", a.getFilters},
+		{"PATCH /api/v1/projects/{project_id}/filters", a.patchFilters},
 		{"GET /api/v1/projects/{project_id}/issues", a.listIssues},
 		{"POST /api/v1/projects/{project_id}/issues/bulk", a.bulkUpdate},
 		{"POST /api/v1/projects/{project_id}/issues/merge", a.mergeIssues},

@@ -1604,3 +1604,42 @@ func TestIssueEnvironmentScope(t *testing.T) {
 		t.Errorf("an issue without events in the environment has times: %v", out)
 	}
 }
+
+func TestProjectFilterEndpoints(t *testing.T) {
+	f := newFixture(t)
+	web := fmt.Sprintf("/api/v1/projects/%d/filters", f.project.ID)
+	filters := func(out map[string]any) string {
+		return fmt.Sprint(out["browser_extensions"], " ", out["localhost"], " ", out["web_crawlers"], " ", out["error_messages"], " ", out["releases"], " ", out["filtered_last_24h"])
+	}
+	zero := "map[browser-extensions:0 error-message:0 localhost:0 release-version:0 web-crawlers:0]"
+	steps := []struct {
+		token, method, body string
+		code                int
+		want                string // filters(answer) of a 200, the message of a 400 or 403
+	}{
+		{f.memberToken, "GET", "", 200, "true false true [] [] " + zero},
+		{f.adminToken, "PATCH", `{"localhost":true,"error_messages":[" *ResizeObserver loop* ","ChunkLoadError*"]}`, 200, "true true true [*ResizeObserver loop* ChunkLoadError*] [] " + zero},
+		{f.leadToken, "PATCH", `{"releases":["1.2.*"],"web_crawlers":false}`, 200, "true true false [*ResizeObserver loop* ChunkLoadError*] [1.2.*] " + zero},
+		{f.adminToken, "PATCH", `{"releases":["[1.2"]}`, 400, `releases: invalid pattern: "[1.2": [ without ]`},
+		{f.adminToken, "PATCH", `{}`, 400, "nothing to change: send browser_extensions, localhost, web_crawlers, error_messages or releases"},
+		{f.adminToken, "PATCH", `{"crawlers":false}`, 400, ""},
+		{f.memberToken, "PATCH", `{"localhost":false}`, 403, service.OnlyProjectAdmins},
+		{f.memberToken, "GET", "", 200, "true true false [*ResizeObserver loop* ChunkLoadError*] [1.2.*] " + zero},
+	}
+	for _, s := range steps {
+		code, _, out := f.do(t, s.token, s.method, web, s.body)
+		var got string
+		switch code {
+		case 200:
+			got = filters(out)
+		case 400, 403:
+			got = fmt.Sprint(out["error"].(map[string]any)["message"])
+		}
+		if code != s.code || (s.want != "" && got != s.want) {
+			t.Errorf("%s %s: HTTP %d %q, want %d %q", s.method, s.body, code, got, s.code, s.want)
+		}
+	}
+	if code, _, _ := f.do(t, f.memberToken, "GET", "/api/v1/projects/999999/filters", ""); code != 404 {
+		t.Errorf("another project's filters: HTTP %d, want 404", code)
+	}
+}

@@ -192,6 +192,35 @@ type ProjectDetail struct {
 	RateLimit *int `json:"rate_limit"`
 }
 
+// InboundFilters is GET and PATCH /api/v1/projects/{id}/filters: the
+// project's inbound data filters and what they dropped.
+type InboundFilters struct {
+	// BrowserExtensions drops errors raised by browser extensions.
+	BrowserExtensions bool `json:"browser_extensions"`
+	// Localhost drops events from 127.0.0.1, ::1, localhost and file://.
+	Localhost bool `json:"localhost"`
+	// WebCrawlers drops events whose User-Agent is a known crawler.
+	WebCrawlers bool `json:"web_crawlers"`
+	// ErrorMessages are glob patterns of messages and "Type: value"s.
+	ErrorMessages []string `json:"error_messages"`
+	// Releases are glob patterns of releases.
+	Releases []string `json:"releases"`
+	// FilteredLast24h counts the events each filter dropped in the last
+	// 24 hours (whole hours), by reason: browser-extensions, localhost,
+	// web-crawlers, error-message, release-version. Read only.
+	FilteredLast24h map[string]int64 `json:"filtered_last_24h"`
+}
+
+// InboundFiltersPatch is PATCH /api/v1/projects/{id}/filters; nil fields
+// are left as they are, and a list sent replaces the project's.
+type InboundFiltersPatch struct {
+	BrowserExtensions *bool     `json:"browser_extensions,omitempty"`
+	Localhost         *bool     `json:"localhost,omitempty"`
+	WebCrawlers       *bool     `json:"web_crawlers,omitempty"`
+	ErrorMessages     *[]string `json:"error_messages,omitempty"`
+	Releases          *[]string `json:"releases,omitempty"`
+}
+
 // Values of a project's rate_limit besides null.
 const (
 	// RateLimitNone is a project's rate_limit when it has none.
