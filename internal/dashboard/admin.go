@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/getflytrap/flytrap/internal/inbound"
 	"github.com/getflytrap/flytrap/internal/service"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -240,6 +242,11 @@ type adminProjectData struct {
 	// PrivacyErr.
 	Privacy    store.PrivacySettings
 	PrivacyErr string
+	// Filters holds the project's inbound filters, or refused ones with
+	// FiltersErr; Filtered counts what each dropped in the last 24 hours.
+	Filters    inbound.Settings
+	FiltersErr string
+	Filtered   []filteredCount
 	// RateLimit is the project's rate limit form: its choice and number,
 	// the project's or refused ones with RateLimitErr.
 	RateLimit    rateLimitForm
@@ -247,6 +254,21 @@ type adminProjectData struct {
 	// ServerRateLimit is Config.ServerRateLimit, the limit of projects
 	// without one of their own.
 	ServerRateLimit int64
+}
+
+// filteredCount is one reason's line of the filters' last day.
+type filteredCount struct {
+	Reason string
+	Count  int64
+}
+
+// filterReasons are the reasons as the settings page names them.
+var filterReasons = map[inbound.Reason]string{
+	inbound.ReasonBrowserExtensions: "browser extensions",
+	inbound.ReasonLocalhost:         "localhost",
+	inbound.ReasonWebCrawlers:       "web crawlers",
+	inbound.ReasonErrorMessage:      "error messages",
+	inbound.ReasonReleaseVersion:    "releases",
 }
 
 // rateLimitForm is the rate limit form's fields.
@@ -325,6 +347,22 @@ func (d *Dashboard) showAdminProject(w http.ResponseWriter, r *http.Request, s *
 		if data.Privacy, err = d.store.ProjectPrivacy(ctx, v, id); err != nil {
 			d.fail(w, r, err)
 			return
+		}
+	}
+	if data.FiltersErr == "" {
+		if data.Filters, err = d.store.ProjectFilters(ctx, v, id); err != nil {
+			d.fail(w, r, err)
+			return
+		}
+	}
+	counts, err := d.store.FilteredSince(ctx, v, id, d.now().Add(-24*time.Hour))
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	for _, reason := range inbound.Reasons {
+		if n := counts[reason]; n > 0 {
+			data.Filtered = append(data.Filtered, filteredCount{filterReasons[reason], n})
 		}
 	}
 	if data.RateLimitErr == "" {
@@ -526,6 +564,36 @@ func (d *Dashboard) setPrivacy(w http.ResponseWriter, r *http.Request, s *sessio
 		return
 	}
 	d.redirect(w, r, projectAdminURL(id), "Data privacy settings saved; the processor applies them within a minute.")
+}
+
+// setFilters saves a project's inbound filters from the form. Patterns
+// are one per line: a glob may hold commas ({a,b}).
+func (d *Dashboard) setFilters(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		d.notFound(w, r)
+		return
+	}
+	lines := func(name string) []string {
+		return strings.FieldsFunc(r.PostForm.Get(name), func(r rune) bool { return r == '\n' || r == '\r' })
+	}
+	settings := inbound.Settings{
+		BrowserExtensions: r.PostForm.Get("browser_extensions") == "on",
+		Localhost:         r.PostForm.Get("localhost") == "on",
+		WebCrawlers:       r.PostForm.Get("web_crawlers") == "on",
+		ErrorMessages:     lines("error_messages"),
+		Releases:          lines("releases"),
+	}
+	_, err := d.store.SetProjectFilters(r.Context(), s.viewer(), id, settings)
+	if errors.Is(err, store.ErrInvalid) {
+		d.showAdminProject(w, r, s, http.StatusBadRequest, adminProjectData{Filters: settings, FiltersErr: store.Reason(err) + "."})
+		return
+	}
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.redirect(w, r, projectAdminURL(id), "Inbound filters saved; the processor applies them within a minute.")
 }
 
 // setRateLimit saves a project's ingest rate limit from the form.

@@ -67,6 +67,7 @@ func matrix() []route {
 			route{"GET", "/admin/projects/" + p.project, nil, p.admins, 200},
 			route{"POST", "/admin/projects/" + p.project + "/rename", url.Values{"name": {"renamed"}}, p.admins, 303},
 			route{"POST", "/admin/projects/" + p.project + "/privacy", url.Values{"safe_fields": {"session_id"}}, p.admins, 303},
+			route{"POST", "/admin/projects/" + p.project + "/filters", url.Values{"localhost": {"on"}}, p.admins, 303},
 			route{"POST", "/admin/projects/" + p.project + "/rate-limit", url.Values{"mode": {"custom"}, "per_minute": {"120"}}, scopeAdmin, 303},
 			route{"POST", "/admin/projects/" + p.project + "/delete", url.Values{"confirm": {p.scope}}, scopeAdmin, 303},
 			// Adding by user ID is the admins' form: it would let a
@@ -274,7 +275,7 @@ func TestMatrixCoversEveryRoute(t *testing.T) {
 		"GET /account/tokens", "POST /account/tokens", "POST /account/tokens/{id}/revoke",
 		"GET /admin/users", "POST /admin/users", "POST /admin/users/{id}/role", "POST /admin/users/{id}/sign-out", "POST /admin/users/{id}/delete",
 		"GET /admin/projects", "POST /admin/projects", "GET /admin/projects/{id}", "POST /admin/projects/{id}/rename",
-		"POST /admin/projects/{id}/privacy", "POST /admin/projects/{id}/rate-limit",
+		"POST /admin/projects/{id}/privacy", "POST /admin/projects/{id}/filters", "POST /admin/projects/{id}/rate-limit",
 		"POST /admin/projects/{id}/delete", "POST /admin/projects/{id}/members", "GET /admin/projects/{id}/members/{id}/remove", "POST /admin/projects/{id}/members/{id}/remove",
 		"POST /admin/projects/{id}/keys/rotate",
 		"GET /projects/{id}/alerts", "POST /projects/{id}/alerts/channels", "POST /projects/{id}/alerts/channels/{id}/delete",

@@ -31,6 +31,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/auth"
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/inbound"
 	"github.com/getflytrap/flytrap/internal/logthrottle"
 	"github.com/getflytrap/flytrap/internal/notify"
 	"github.com/getflytrap/flytrap/internal/service"
@@ -117,6 +118,9 @@ type Store interface {
 	SetProjectPrivacy(ctx context.Context, v store.Viewer, projectID int64, s store.PrivacySettings) (store.PrivacySettings, error)
 	ProjectRateLimit(ctx context.Context, v store.Viewer, projectID int64) (int, error)
 	SetProjectRateLimit(ctx context.Context, v store.Viewer, projectID int64, limit int) error
+	ProjectFilters(ctx context.Context, v store.Viewer, projectID int64) (inbound.Settings, error)
+	SetProjectFilters(ctx context.Context, v store.Viewer, projectID int64, s inbound.Settings) (inbound.Settings, error)
+	FilteredSince(ctx context.Context, v store.Viewer, projectID int64, since time.Time) (map[inbound.Reason]int64, error)
 }
 
 // The real store must satisfy Store; this fails the build if a method
@@ -419,6 +423,7 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /admin/projects/{id}", d.page(d.projectAdmins(d.adminProjectPage)))
 	m.HandleFunc("POST /admin/projects/{id}/rename", d.action(d.projectAdmins(d.renameProject)))
 	m.HandleFunc("POST /admin/projects/{id}/privacy", d.action(d.projectAdmins(d.setPrivacy)))
+	m.HandleFunc("POST /admin/projects/{id}/filters", d.action(d.projectAdmins(d.setFilters)))
 	m.HandleFunc("POST /admin/projects/{id}/rate-limit", d.action(d.projectAdmins(d.setRateLimit)))
 	m.HandleFunc("POST /admin/projects/{id}/delete", d.action(d.adminOnly(d.deleteProject)))
 	m.HandleFunc("POST /admin/projects/{id}/members", d.action(d.projectAdmins(d.addMember)))
