@@ -377,7 +377,10 @@ func (p *Processor) save(ctx context.Context, w *work) {
 			ready = append(ready, it)
 		}
 	}
-	p.saveFeedback(ctx, feedback)
+	// After the events: a legacy user report takes its name and email
+	// from the user of the event it is about (store.SaveFeedback), which
+	// may be in this batch.
+	defer p.saveFeedback(ctx, feedback)
 	p.countFiltered(ctx, filtered)
 	if len(ready) == 0 {
 		return

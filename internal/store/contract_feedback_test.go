@@ -167,3 +167,47 @@ func testPruneFeedback(e *env) {
 		t.Errorf("after pruning: %v, %v; want only the recent feedback", feedbackIDs(list), err)
 	}
 }
+
+// testUserReportFromEventUser: a legacy user report without a name or
+// email takes them from the user of the event it is about, as Sentry's
+// shim_to_feedback does; what the report has is kept, and a report about
+// an event not stored (or of another project) is kept as sent.
+func testUserReportFromEventUser(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	about, other := newEventID(), newEventID()
+	e.save("fp-user", withID(about), func(s *SaveRequest) {
+		s.Event.User = &event.User{ID: "7", Username: "ada.l", Email: "ada@example.com"}
+	})
+	otherProject := e.createProject("other")
+	e.saveIn(otherProject.ID, "fp-other", withID(other), func(s *SaveRequest) {
+		s.Event.User = &event.User{Username: "eve", Email: "eve@example.com"}
+	})
+	report := func(assoc, name, email string) FeedbackRequest {
+		return FeedbackRequest{Event: &event.Event{EventID: newEventID(), ProjectID: e.project.ID, Timestamp: t0, Received: t0, Level: "info",
+			Feedback: &event.Feedback{Message: "it broke", Name: name, Email: email, AssociatedEventID: assoc, Source: "user_report"}}}
+	}
+	reqs := []FeedbackRequest{
+		report(about, "", ""),
+		report(about, "Ada Lovelace", ""),
+		report(newEventID(), "", ""),
+		report(other, "", ""),
+	}
+	// Feedback of the new kind is what the user typed, never filled.
+	api := report(about, "", "")
+	api.Event.Feedback.Source = "api"
+	reqs = append(reqs, api)
+	e.saveFeedback(reqs...)
+	list, _, err := db.ListProjectFeedback(ctx, System, e.project.ID, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range list {
+		got[f.EventID] = f.Name + " <" + f.Email + ">"
+	}
+	for i, want := range []string{"ada.l <ada@example.com>", "Ada Lovelace <ada@example.com>", " <>", " <>", " <>"} {
+		if g := got[reqs[i].Event.EventID]; g != want {
+			t.Errorf("report %d: %q, want %q", i, g, want)
+		}
+	}
+}

@@ -96,6 +96,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"JudgeMonitorEnvironments", testJudgeMonitorEnvironments},
 		{"MonitorEnvironmentsBounded", testMonitorEnvironmentsBounded},
 		{"Feedback", testFeedback},
+		{"UserReportFromEventUser", testUserReportFromEventUser},
 		{"PruneFeedback", testPruneFeedback},
 		{"ConcurrentSameIssue", testConcurrentSameIssue},
 		{"ConcurrentSameEvent", testConcurrentSameEvent},

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -75,6 +76,13 @@ func (d *DB) SaveFeedback(ctx context.Context, reqs []FeedbackRequest) ([]Feedba
 		clear(results) // InTx may run it again
 		for i, r := range reqs {
 			ev, fb := r.Event, r.Event.Feedback
+			if fb.Source == userReportSource && (fb.Name == "" || fb.Email == "") && fb.AssociatedEventID != "" {
+				filled, err := d.fillFromEventUser(ctx, tx, ev.ProjectID, *fb)
+				if err != nil {
+					return err
+				}
+				fb = &filled
+			}
 			q := d.query()
 			// Inserted only while the project exists: feedback of a
 			// deleted project is dropped, as its events are.
@@ -112,6 +120,42 @@ func (d *DB) SaveFeedback(ctx context.Context, reqs []FeedbackRequest) ([]Feedba
 		return nil, fmt.Errorf("store: save feedback: %w", err)
 	}
 	return results, nil
+}
+
+// userReportSource is event.Feedback.Source of a legacy user_report item.
+const userReportSource = "user_report"
+
+// fillFromEventUser fills a legacy user report's missing name and email
+// from the user of the event it is about, when that event is stored, as
+// Sentry does (shim_to_feedback: the report's name, else the user's name,
+// else username; the report's email, else the user's): the crash-report
+// dialog and captureUserFeedback leave them empty when the app already
+// told the SDK who the user is. Ingest keeps no user.name, so the name
+// comes from the username.
+func (d *DB) fillFromEventUser(ctx context.Context, tx *sql.Tx, projectID int64, fb event.Feedback) (event.Feedback, error) {
+	var compressed []byte
+	err := tx.QueryRowContext(ctx, `SELECT payload FROM events WHERE project_id = $1 AND event_id = $2`,
+		projectID, fb.AssociatedEventID).Scan(&compressed)
+	if err == sql.ErrNoRows {
+		return fb, nil
+	}
+	if err != nil {
+		return fb, err
+	}
+	raw, err := decompress(compressed)
+	if err != nil {
+		return fb, err
+	}
+	var ev struct {
+		User *event.User `json:"user"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil || ev.User == nil {
+		// A payload this store wrote decodes; a user it lacks fills nothing.
+		return fb, nil
+	}
+	fb.Name = cmp.Or(fb.Name, ev.User.Username)
+	fb.Email = cmp.Or(fb.Email, ev.User.Email)
+	return fb, nil
 }
 
 // ListProjectFeedback returns a page of a project's feedback, newest first,
