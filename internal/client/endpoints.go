@@ -74,6 +74,19 @@ func (c *Client) UpdateProject(ctx context.Context, projectID int64, patch apity
 	return p, c.do(ctx, "PATCH", "/api/v1/projects/"+id(projectID), nil, patch, &p)
 }
 
+// ProjectFilters returns a project's inbound filters and their last day's
+// counts.
+func (c *Client) ProjectFilters(ctx context.Context, projectID int64) (apitypes.InboundFilters, error) {
+	var f apitypes.InboundFilters
+	return f, c.do(ctx, "GET", "/api/v1/projects/"+id(projectID)+"/filters", nil, nil, &f)
+}
+
+// UpdateProjectFilters changes a project's inbound filters.
+func (c *Client) UpdateProjectFilters(ctx context.Context, projectID int64, patch apitypes.InboundFiltersPatch) (apitypes.InboundFilters, error) {
+	var f apitypes.InboundFilters
+	return f, c.do(ctx, "PATCH", "/api/v1/projects/"+id(projectID)+"/filters", nil, patch, &f)
+}
+
 // DeleteProject deletes a project with everything in it.
 func (c *Client) DeleteProject(ctx context.Context, projectID int64) error {
 	return c.do(ctx, "DELETE", "/api/v1/projects/"+id(projectID), nil, nil, nil)

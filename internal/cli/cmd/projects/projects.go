@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
@@ -23,6 +24,15 @@ type Options struct {
 	// RateLimit is update's --rate-limit: a number of events per
 	// minute, "unlimited" or "default"; empty when not given.
 	RateLimit string
+	// Filter holds filters' flags: on or off for each named filter, and
+	// the patterns of each list; which were given is read from the
+	// command's flags.
+	Filter struct {
+		BrowserExtensions, Localhost, WebCrawlers string
+		ErrorMessages, Releases                   []string
+		// Set names the flags given.
+		Set map[string]bool
+	}
 }
 
 // NewCmd returns the projects command and its verbs.
@@ -64,11 +74,23 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	upd := verb("update <project>", "Change a project's settings: its ingest rate limit (admins of the server)",
 		"  flytrap projects update web --rate-limit 600\n  flytrap projects update web --rate-limit unlimited\n  flytrap projects update web --rate-limit default", 1, Update, true)
 	upd.Flags().StringVar(&opts.RateLimit, "rate-limit", "", "events per minute the project may send, unlimited, or default for the server's --rate-limit")
+	flt := verb("filters <project>", "Show a project's inbound filters and what they dropped in 24 hours, or change them (the project's admins)",
+		"  flytrap projects filters web\n  flytrap projects filters web --localhost on --error-message '*ResizeObserver loop*' --error-message 'ChunkLoadError*'\n  flytrap projects filters web --release ''", 1, Filters, true)
+	flt.Flags().StringVar(&opts.Filter.BrowserExtensions, "browser-extensions", "", "on or off: drop errors raised by browser extensions")
+	flt.Flags().StringVar(&opts.Filter.Localhost, "localhost", "", "on or off: drop events from localhost, 127.0.0.1 and ::1")
+	flt.Flags().StringVar(&opts.Filter.WebCrawlers, "web-crawlers", "", "on or off: drop events from known web crawlers")
+	flt.Flags().StringArrayVar(&opts.Filter.ErrorMessages, "error-message", nil, "a glob of messages to drop; repeat for more; replaces the list ('' empties it)")
+	flt.Flags().StringArrayVar(&opts.Filter.Releases, "release", nil, "a glob of releases to drop; repeat for more; replaces the list ('' empties it)")
+	flt.PreRun = func(cmd *cobra.Command, _ []string) {
+		opts.Filter.Set = map[string]bool{}
+		cmd.Flags().Visit(func(f *pflag.Flag) { opts.Filter.Set[f.Name] = true })
+	}
 	cmd.AddCommand(
 		verb("list", "List the projects you can see", "  flytrap projects list\n  flytrap projects list --jq '.[].name'", 0, List, true),
 		verb("create <name>", "Create a project and print its DSN (admins)", "  flytrap projects create web", 1, Create, true),
 		verb("rename <project> <new-name>", "Rename a project (the project's admins)", "  flytrap projects rename web storefront", 2, Rename, true),
 		upd,
+		flt,
 		del,
 		verb("dsn <project>", "Print the DSN of a project's active key", "  SENTRY_DSN=$(flytrap projects dsn web)\n  flytrap projects dsn web --jq .public_key", 1, DSN, true),
 		verb("keys <project>", "List a project's ingest keys", "  flytrap projects keys web", 1, Keys, true),
@@ -178,6 +200,68 @@ func describeRateLimit(limit *int) string {
 		return "events at any rate"
 	}
 	return fmt.Sprintf("at most %d events per minute", *limit)
+}
+
+// Filters prints a project's inbound filters, after changing those whose
+// flags were given.
+func Filters(ctx context.Context, opts *Options, args []string) error {
+	var patch apitypes.InboundFiltersPatch
+	for _, b := range []struct {
+		flag, value string
+		dst         **bool
+	}{
+		{"browser-extensions", opts.Filter.BrowserExtensions, &patch.BrowserExtensions},
+		{"localhost", opts.Filter.Localhost, &patch.Localhost},
+		{"web-crawlers", opts.Filter.WebCrawlers, &patch.WebCrawlers},
+	} {
+		if !opts.Filter.Set[b.flag] {
+			continue
+		}
+		on, ok := map[string]bool{"on": true, "off": false}[b.value]
+		if !ok {
+			return cmdutil.UsageError(fmt.Sprintf("--%s is on or off, not %q", b.flag, b.value), "")
+		}
+		*b.dst = &on
+	}
+	if opts.Filter.Set["error-message"] {
+		patch.ErrorMessages = &opts.Filter.ErrorMessages
+	}
+	if opts.Filter.Set["release"] {
+		patch.Releases = &opts.Filter.Releases
+	}
+	c, p, err := opts.F.ClientAndProject(ctx, opts.Host, args[0])
+	if err != nil {
+		return err
+	}
+	var f apitypes.InboundFilters
+	if patch == (apitypes.InboundFiltersPatch{}) {
+		f, err = c.ProjectFilters(ctx, p.ID)
+	} else {
+		f, err = c.UpdateProjectFilters(ctx, p.ID, patch)
+	}
+	if err != nil {
+		return err
+	}
+	return opts.F.Print(opts.Out, f, func(w io.Writer) error {
+		onOff := map[bool]string{true: "on", false: "off"}
+		list := func(l []string) string {
+			if len(l) == 0 {
+				return "none"
+			}
+			out := ""
+			for i, s := range l {
+				if i > 0 {
+					out += "  "
+				}
+				out += strconv.Quote(cmdutil.Clean(s))
+			}
+			return out
+		}
+		_, err := fmt.Fprintf(w, "Inbound filters of %s (id %d):\n  browser extensions  %s\n  localhost           %s\n  web crawlers        %s\n  error messages      %s\n  releases            %s\nFiltered in the last 24 h: %d browser extensions, %d localhost, %d web crawlers, %d error messages, %d releases\n",
+			cmdutil.Clean(p.Name), p.ID, onOff[f.BrowserExtensions], onOff[f.Localhost], onOff[f.WebCrawlers], list(f.ErrorMessages), list(f.Releases),
+			f.FilteredLast24h["browser-extensions"], f.FilteredLast24h["localhost"], f.FilteredLast24h["web-crawlers"], f.FilteredLast24h["error-message"], f.FilteredLast24h["release-version"])
+		return err
+	})
 }
 
 // Delete deletes a project after confirmation.
