@@ -58,10 +58,9 @@ func scanIssue(row scanner, extra ...any) (Issue, error) {
 	return i, nil
 }
 
-// sortColumns maps IssueFilter.Sort to the column issues are ordered by.
-// No index orders by user_count: that sort, rarely chosen, reads the
-// project's matching issues and sorts them, as sorts within an
-// environment do.
+// sortColumns maps IssueFilter.Sort to the column issues are ordered by:
+// each is the second column of an index of issues, and the fourth of one
+// of issue_environments, so that a page is read in order.
 var sortColumns = map[string]string{
 	"":            "last_seen",
 	SortLastSeen:  "last_seen",
@@ -364,8 +363,8 @@ func (d *DB) issuesWhere(q *query, v Viewer, f IssueFilter, ids bool, latest map
 	// go by them: "production" must not list an issue first for its
 	// 10,000 staging events, nor as seen a minute ago when production
 	// last saw it last week. The project's rows of the environment are
-	// read in order by last seen, the default sort, and sorted for the
-	// others; unfiltered, the issues' own indexes are read as before.
+	// read in the order of the sort, as the issues' own indexes are read
+	// unfiltered.
 	from, id = "i", "i.id"
 	cols, scoped := issueCols("i"), scopedIssueCols()
 	if ids {

@@ -305,18 +305,21 @@ func planQueries(dialect string) []planQuery {
 			FirstReleases: [][]string{{"a@" + Wildcard}}, Titles: []string{"x" + Wildcard}, Messages: []string{Wildcard + "y"}}, "issues_last_seen", true},
 		{"issues of the latest release", member, IssueFilter{ProjectID: 1, Tags: []event.Tag{{Key: "release", Value: LatestRelease}}}, "issues_last_seen", true},
 		// Filtered by an environment, the project's issues of it are
-		// read in order by last seen, and sorted by the other figures
-		// of the environment, found by the same index, never by a
-		// whole scan.
+		// read in the order of the sort's figure in the environment,
+		// never by a whole scan nor sorted.
 		{"issues of an environment by last seen", member, IssueFilter{ProjectID: 1, Environment: "prod"}, "issue_environments_last_seen", true},
 		{"issues of an environment by last seen, next page", System, IssueFilter{ProjectID: 1, Environment: "prod",
 			Cursor: encodeCursor("last_seen", 5, 9)}, "issue_environments_last_seen", true},
 		{"unresolved issues of an environment seen lately", member, IssueFilter{ProjectID: 1, Environment: "prod", Status: StatusUnresolved,
 			Since: t0}, "issue_environments_last_seen", true},
 		{"issues of an environment by first seen, next page", member, IssueFilter{ProjectID: 1, Sort: SortFirstSeen, Environment: "prod",
-			Cursor: encodeCursor("first_seen", 5, 9)}, "issue_environments_last_seen", false},
+			Cursor: encodeCursor("first_seen", 5, 9)}, "issue_environments_first_seen", true},
 		{"issues of an environment by count, next page", member, IssueFilter{ProjectID: 1, Sort: SortCount, Environment: "prod",
-			Cursor: encodeCursor("count", 5, 9)}, "issue_environments_last_seen", false},
+			Cursor: encodeCursor("count", 5, 9)}, "issue_environments_count", true},
+		{"unresolved issues of an environment by users", member, IssueFilter{ProjectID: 1, Sort: SortUserCount, Environment: "prod",
+			Status: StatusUnresolved}, "issue_environments_user_count", true},
+		{"issues of an environment by users, previous page", member, IssueFilter{ProjectID: 1, Sort: SortUserCount, Environment: "prod",
+			Cursor: encodeBeforeCursor("user_count", 5, 9)}, "issue_environments_user_count", true},
 	} {
 		q, _, _, _, err := (&DB{dialect: dialect}).issuesQuery(tt.v, tt.f, map[int64]string{1: "a@1.0.0"})
 		if err != nil {
@@ -335,7 +338,8 @@ func planQueries(dialect string) []planQuery {
 		index string
 	}{
 		{"count of unresolved issues", IssueFilter{ProjectID: 1, Status: StatusUnresolved}, "issues_status_last_seen"},
-		{"count of an environment's issues", IssueFilter{ProjectID: 1, Environment: "prod"}, "issue_environments_last_seen"},
+		// Any of the environment's indexes serves, each led by it.
+		{"count of an environment's issues", IssueFilter{ProjectID: 1, Environment: "prod"}, "issue_environments_"},
 	} {
 		q, err := (&DB{dialect: dialect}).countQuery(member, tt.f, 10000, nil)
 		if err != nil {
