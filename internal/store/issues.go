@@ -311,13 +311,13 @@ func (d *DB) tagValue(q *query, latest map[int64]string, tag event.Tag) string {
 // than the page to learn whether another page follows. A cursor of the
 // page before its position (before) reads upwards, in the opposite order:
 // the rows come nearest first and are reversed into the list's order.
-func (d *DB) issuesQuery(v Viewer, f IssueFilter, latest map[int64]string) (q *query, col string, limit int, before bool, err error) {
+func (d *DB) issuesQuery(v Viewer, f IssueFilter, latest map[int64]string, rare int) (q *query, col string, limit int, before bool, err error) {
 	col, ok := sortColumns[f.Sort]
 	if !ok {
 		return nil, "", 0, false, fmt.Errorf("store: list issues: %w: sort %q", ErrInvalid, f.Sort)
 	}
 	q = &query{}
-	from, id, err := d.issuesWhere(q, v, f, false, latest)
+	from, id, err := d.issuesWhere(q, v, f, false, latest, rare)
 	if err != nil {
 		return nil, "", 0, false, err
 	}
@@ -339,10 +339,10 @@ func (d *DB) issuesQuery(v Viewer, f IssueFilter, latest map[int64]string) (q *q
 
 // countQuery builds CountIssues' statement: the issues of f, whatever its
 // cursor and page size, counted up to upTo.
-func (d *DB) countQuery(v Viewer, f IssueFilter, upTo int, latest map[int64]string) (*query, error) {
+func (d *DB) countQuery(v Viewer, f IssueFilter, upTo int, latest map[int64]string, rare int) (*query, error) {
 	q := &query{}
 	q.add(`SELECT COUNT(*) FROM (`)
-	if _, _, err := d.issuesWhere(q, v, f, true, latest); err != nil {
+	if _, _, err := d.issuesWhere(q, v, f, true, latest, rare); err != nil {
 		return nil, err
 	}
 	q.add(` LIMIT `, q.arg(upTo), `) counted`)
@@ -353,8 +353,10 @@ func (d *DB) countQuery(v Viewer, f IssueFilter, upTo int, latest map[int64]stri
 // condition but the cursor's, and returns the alias of the row whose
 // figures the list sorts by (the issue's, or its environment's) and the
 // column of the issue's ID in it. ids selects only a constant, for
-// counting, instead of the issue's columns.
-func (d *DB) issuesWhere(q *query, v Viewer, f IssueFilter, ids bool, latest map[int64]string) (from, id string, err error) {
+// counting, instead of the issue's columns. rare is the index in
+// searchedTags(f) of the tag term to read the issues from (see rareTag),
+// -1 to read them from the sort's index.
+func (d *DB) issuesWhere(q *query, v Viewer, f IssueFilter, ids bool, latest map[int64]string, rare int) (from, id string, err error) {
 	if f.Status != "" && !validStatus(f.Status) {
 		return "", "", fmt.Errorf("store: list issues: %w: status %q", ErrInvalid, f.Status)
 	}
@@ -370,12 +372,23 @@ func (d *DB) issuesWhere(q *query, v Viewer, f IssueFilter, ids bool, latest map
 	if ids {
 		cols, scoped = "1", "1"
 	}
+	tags := searchedTags(f)
+	// A rare tag's rows come first (CROSS JOIN keeps SQLite's join in
+	// the order written), each issue then found by its key.
+	driver := ""
+	if rare >= 0 {
+		driver = `issue_tags rt CROSS JOIN `
+	}
 	if f.Environment != "" {
 		from, id = "ie", "ie.issue_id"
-		q.add(`SELECT `, scoped, ` FROM issue_environments ie JOIN issues i ON i.id = ie.issue_id WHERE ie.environment = `,
+		q.add(`SELECT `, scoped, ` FROM `, driver, `issue_environments ie JOIN issues i ON i.id = ie.issue_id WHERE ie.environment = `,
 			q.arg(truncate(f.Environment, MaxTagLength)), ` AND `)
 	} else {
-		q.add(`SELECT `, cols, ` FROM issues i WHERE `)
+		q.add(`SELECT `, cols, ` FROM `, driver, `issues i WHERE `)
+	}
+	if rare >= 0 {
+		q.add(`rt.key = `, q.arg(truncate(tags[rare].Key, MaxTagLength)), ` AND rt.value = `, q.arg(truncate(tags[rare].Value, MaxTagLength)),
+			` AND `, id, ` = rt.issue_id AND `)
 	}
 	if f.ProjectID != 0 {
 		q.add(from, `.project_id = `, q.arg(f.ProjectID), ` AND `, q.visibleProject(v, f.ProjectID))
@@ -391,10 +404,6 @@ func (d *DB) issuesWhere(q *query, v Viewer, f IssueFilter, ids bool, latest map
 	if !f.Since.IsZero() {
 		q.add(` AND `, from, `.last_seen >= `, q.arg(millis(f.Since)))
 	}
-	tags := f.Tags
-	if f.Release != "" {
-		tags = append(tags[:len(tags):len(tags)], event.Tag{Key: "release", Value: f.Release})
-	}
 	tagged := func(not string, t event.Tag, byValue bool) {
 		q.add(` AND `, not, `EXISTS (SELECT 1 FROM issue_tags t WHERE t.issue_id = i.id AND t.key = `, q.arg(truncate(t.Key, MaxTagLength)))
 		if byValue {
@@ -402,8 +411,10 @@ func (d *DB) issuesWhere(q *query, v Viewer, f IssueFilter, ids bool, latest map
 		}
 		q.add(`)`)
 	}
-	for _, t := range tags {
-		tagged("", t, true)
+	for i, t := range tags {
+		if i != rare {
+			tagged("", t, true)
+		}
 	}
 	for _, t := range f.NotTags {
 		tagged("NOT ", t, true)
@@ -425,6 +436,51 @@ func (d *DB) issuesWhere(q *query, v Viewer, f IssueFilter, ids bool, latest map
 	assignedConditions(q, v, f)
 	return from, id, nil
 }
+
+// searchedTags are the tag values every issue f matches must have had:
+// its Tags, and its Release.
+func searchedTags(f IssueFilter) []event.Tag {
+	tags := f.Tags
+	if f.Release != "" {
+		tags = append(tags[:len(tags):len(tags)], event.Tag{Key: "release", Value: f.Release})
+	}
+	return tags
+}
+
+// rareTagIssues is the most issues, of all projects, a searched tag value
+// may be on for SQLite to read a search's issues from that value's rows
+// and sort them (a value no issue has costs nothing), rather than read the
+// sort's index and check each issue's tags until a page is full, or until
+// the end for a count. SQLite keeps no statistics to tell a rare value
+// from a common one; PostgreSQL does, and its planner chooses.
+const rareTagIssues = 1000
+
+// rareTag returns the index in searchedTags(f) of the exact tag value
+// fewest issues have, if at most rareTagIssues have it, else -1; always -1
+// on PostgreSQL. Each value is counted in issue_tags' index on
+// (key, value), up to the fewest found so far.
+func (d *DB) rareTag(ctx context.Context, f IssueFilter) (int, error) {
+	if d.dialect != DialectSQLite {
+		return -1, nil
+	}
+	rare, fewest := -1, rareTagIssues+1
+	for i, t := range searchedTags(f) {
+		if isPattern(t.Value) || (t.Key == "release" && t.Value == LatestRelease) {
+			continue
+		}
+		var n int
+		if err := d.db.QueryRowContext(ctx, rareTagSQL, truncate(t.Key, MaxTagLength), truncate(t.Value, MaxTagLength), fewest).Scan(&n); err != nil {
+			return -1, err
+		}
+		if n < fewest {
+			rare, fewest = i, n
+		}
+	}
+	return rare, nil
+}
+
+// rareTagSQL counts the issues that have a tag value, up to $3.
+const rareTagSQL = `SELECT COUNT(*) FROM (SELECT 1 FROM issue_tags WHERE key = $1 AND value = $2 LIMIT $3) n`
 
 // comparisons are the operators CountBound and TimeBound may hold.
 var comparisons = []string{"<", "<=", ">", ">=", "=", "!="}
@@ -559,7 +615,11 @@ func (d *DB) ListIssuesPage(ctx context.Context, v Viewer, f IssueFilter) (Issue
 	if err != nil {
 		return IssuePage{}, fmt.Errorf("store: list issues: latest release: %w", err)
 	}
-	q, col, limit, before, err := d.issuesQuery(v, f, latest)
+	rare, err := d.rareTag(ctx, f)
+	if err != nil {
+		return IssuePage{}, fmt.Errorf("store: list issues: %w", err)
+	}
+	q, col, limit, before, err := d.issuesQuery(v, f, latest, rare)
 	if err != nil {
 		return IssuePage{}, err
 	}
@@ -640,7 +700,11 @@ func (d *DB) CountIssues(ctx context.Context, v Viewer, f IssueFilter, upTo int)
 	if err != nil {
 		return 0, fmt.Errorf("store: count issues: latest release: %w", err)
 	}
-	q, err := d.countQuery(v, f, upTo, latest)
+	rare, err := d.rareTag(ctx, f)
+	if err != nil {
+		return 0, fmt.Errorf("store: count issues: %w", err)
+	}
+	q, err := d.countQuery(v, f, upTo, latest, rare)
 	if err != nil {
 		return 0, err
 	}
