@@ -1647,3 +1647,40 @@ func TestProjectFilterEndpoints(t *testing.T) {
 		t.Errorf("another project's filters: HTTP %d, want 404", code)
 	}
 }
+
+// stalledCount is a Store whose count of issues takes until the request
+// ends, as counting a selective search of a big project takes its time.
+type stalledCount struct{ Store }
+
+func (stalledCount) CountIssues(ctx context.Context, _ store.Viewer, _ store.IssueFilter, _ int) (int, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// TestHitsOfAWholePage: a first page with no page after it holds every
+// issue the search matches, so X-Hits is its length and the list does not
+// wait for the count; a page with more after it waits for the count.
+func TestHitsOfAWholePage(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(New(stalledCount{f.db}, nil, func() time.Time { return now }))
+	defer srv.Close()
+	client := &http.Client{Timeout: 5 * time.Second}
+	get := func(query string) (*http.Response, error) {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/projects/%d/issues?%s", srv.URL, f.project.ID, query), nil)
+		req.Header.Set("Authorization", "Bearer "+f.memberToken)
+		return client.Do(req)
+	}
+	resp, err := get("query=typeerror")
+	if err != nil {
+		t.Fatalf("whole first page: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Hits") != "1" {
+		t.Errorf("whole first page: HTTP %d, X-Hits %q, want 200 and 1", resp.StatusCode, resp.Header.Get("X-Hits"))
+	}
+	client.Timeout = 300 * time.Millisecond
+	if resp, err := get("limit=1"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a page with more after it: HTTP %d, X-Hits %q before the count was done", resp.StatusCode, resp.Header.Get("X-Hits"))
+	}
+}
