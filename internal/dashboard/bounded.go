@@ -45,16 +45,23 @@ type RenderLimits struct {
 }
 
 // Defaults of RenderLimits. They keep what a page shows of an event to
-// about 2 MB of HTML while showing ordinary events whole: ingest already
+// about 512 KB of HTML while showing ordinary events whole: ingest already
 // keeps at most 250 frames per stack, 100 breadcrumbs, headers and tags,
-// and 8 KB messages.
+// and 8 KB messages. A 1 MB event (250 frames with variables, 100
+// breadcrumbs of 4 KB) made a 1.3 MB page at 2 MB; its raw JSON has all.
 const (
 	DefaultMaxDepth  = 20
 	DefaultMaxItems  = 250
 	DefaultMaxString = 16 << 10
 	DefaultMaxJSON   = 128 << 10
-	DefaultMaxPage   = 2 << 20
+	DefaultMaxPage   = 512 << 10
 )
+
+// entryJSON bounds, in bytes of HTML, the JSON of one entry of a list an
+// event may hold hundreds of: a breadcrumb's data, a local variable's
+// value. Within MaxJSON, it keeps one such entry from taking the page's
+// budget from the others; the raw JSON has what is cut.
+const entryJSON = 2 << 10
 
 // withDefaults fills zero (or negative) fields with the defaults.
 func (l RenderLimits) withDefaults() RenderLimits {
@@ -187,6 +194,30 @@ func (b *budget) compactJSON(raw json.RawMessage) string {
 		return b.text(s)
 	}
 	return b.json(raw, "")
+}
+
+// entryCompactJSON is compactJSON of one entry of a long list, within
+// entryJSON.
+func (b *budget) entryCompactJSON(raw json.RawMessage) string {
+	return b.entry(func(e *budget) string { return e.compactJSON(raw) })
+}
+
+// entryIndentJSON is indentJSON of one entry of a long list, within
+// entryJSON.
+func (b *budget) entryIndentJSON(raw json.RawMessage) string {
+	return b.entry(func(e *budget) string { return e.indentJSON(raw) })
+}
+
+// entry runs fn on a budget whose JSON is held to entryJSON, and charges
+// what it spent to b. A string in it shows at most half of that, so that
+// one long string is cut rather than left out for want of room.
+func (b *budget) entry(fn func(*budget) string) string {
+	lim := b.lim
+	lim.MaxJSON, lim.MaxString = min(lim.MaxJSON, entryJSON), min(lim.MaxString, entryJSON/2)
+	e := &budget{lim: lim, left: min(b.left, entryJSON)}
+	out := fn(e)
+	b.charge(min(b.left, entryJSON) - e.left)
+	return out
 }
 
 func (b *budget) json(raw json.RawMessage, indent string) string {

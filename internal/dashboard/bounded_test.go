@@ -33,7 +33,7 @@ const pageMarkup = 64 << 10
 func TestRenderAmplification(t *testing.T) {
 	const (
 		maxPage  = DefaultMaxPage + pageMarkup
-		maxAlloc = 8 * DefaultMaxPage // bytes allocated serving the page
+		maxAlloc = 16 << 20 // bytes allocated serving the page
 	)
 	tests := []struct {
 		name  string
@@ -322,4 +322,44 @@ func FuzzRenderJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMegabyteEventPage: an event of about 1 MB as an SDK sends one (250
+// frames with eight variables each, 100 breadcrumbs with 4 KB of data)
+// made a 1.3 MB page. Each breadcrumb's data and variable's value now
+// shows at most entryJSON of HTML and the page at most DefaultMaxPage;
+// the rest is marked cut, and the raw JSON has it all.
+func TestMegabyteEventPage(t *testing.T) {
+	f := newFixture(t)
+	ev := sampleEvent(f.web.ID, "dddddddddddddddddddddddddddddddd", now.Add(-time.Minute))
+	ev.Exceptions[0].Frames = nil
+	for i := range 250 {
+		vars := map[string]string{}
+		for v := range 8 {
+			vars[fmt.Sprintf("v%d", v)] = strings.Repeat(fmt.Sprintf("value %d of frame %d <b>&amp; ", v, i), 6)
+		}
+		raw, _ := json.Marshal(vars)
+		ev.Exceptions[0].Frames = append(ev.Exceptions[0].Frames, event.Frame{Filename: fmt.Sprintf("f%d.js", i), Function: "deep",
+			Lineno: i + 1, InApp: ptr(true), ContextLine: "recurse(x);", Vars: raw})
+	}
+	ev.Breadcrumbs = nil
+	for i := range 100 {
+		data, _ := json.Marshal(map[string]string{"payload": strings.Repeat(fmt.Sprintf("crumb %d <script>x</script> ", i), 140)})
+		ev.Breadcrumbs = append(ev.Breadcrumbs, event.Breadcrumb{Category: "xhr", Message: fmt.Sprintf("POST /api/%d", i), Data: data})
+	}
+	if raw, _ := json.Marshal(ev); len(raw) < 800<<10 {
+		t.Fatalf("the event is %d bytes of JSON, want about 1 MB", len(raw))
+	}
+	r := f.get(roleMember, issuePath(f.save(ev).IssueID))
+	wantStatus(t, r, 200)
+	if max := 600 << 10; len(r.Body) > max {
+		t.Errorf("page is %d bytes, want at most %d", len(r.Body), max)
+	}
+	crumbs := r.Body[strings.Index(r.Body, `class="breadcrumbs"`):]
+	crumbs = crumbs[:strings.Index(crumbs, "</table>")]
+	if n := strings.Count(crumbs, "crumb 0 "); n == 0 || n > entryJSON/20 || !strings.Contains(crumbs, truncMark) {
+		t.Errorf("the first breadcrumb's data shows %d of its 140 repeats, want some, at most %d, and %q", n, entryJSON/20, truncMark)
+	}
+	wantBody(t, r, "f0.js", "POST /api/0", "Download raw JSON")
+	checkSafeHTML(t, r.Body)
 }

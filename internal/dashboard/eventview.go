@@ -396,7 +396,7 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 		}
 		v.Breadcrumbs = append(v.Breadcrumbs, breadcrumbView{Time: c.Timestamp, OtherDay: !sameUTCDay(c.Timestamp, ev.Timestamp),
 			Type: b.text(c.Type), Category: b.text(c.Category),
-			Level: b.text(c.Level), Message: b.text(c.Message), Data: b.compactJSON(c.Data)})
+			Level: b.text(c.Level), Message: b.text(c.Message), Data: b.entryCompactJSON(c.Data)})
 	}
 	// The other threads come after everything but the JSON blocks: they
 	// are context, and an event may hold a hundred of them.
@@ -478,18 +478,18 @@ func (f *frameView) layOutVars(b *budget) {
 		vv := varView{Name: b.text(name)}
 		switch val[0] {
 		case '{', '[':
-			vv.Value, vv.Block = b.indentJSON(val), true
+			vv.Value, vv.Block = b.entryIndentJSON(val), true
 			if vv.Value == "" {
 				vv.Value = string(val) // "{}" or "[]": the indented form is ""
 			}
 		case 'n':
 			vv.Value = "null"
 		case '"':
-			if vv.Value = b.compactJSON(val); vv.Value == "" {
+			if vv.Value = b.entryCompactJSON(val); vv.Value == "" {
 				vv.Value = `""`
 			}
 		default:
-			vv.Value = b.compactJSON(val)
+			vv.Value = b.entryCompactJSON(val)
 		}
 		f.Vars = append(f.Vars, vv)
 	})
