@@ -448,22 +448,22 @@ func searchedTags(f IssueFilter) []event.Tag {
 }
 
 // rareTagIssues is the most issues, of all projects, a searched tag value
-// may be on for SQLite to read a search's issues from that value's rows
-// and sort them (a value no issue has costs nothing), rather than read the
-// sort's index and check each issue's tags until a page is full, or until
-// the end for a count. SQLite keeps no statistics to tell a rare value
-// from a common one; PostgreSQL does, and its planner chooses.
+// may be on for SQLite to read a page of the search's issues from that
+// value's rows and sort them (a value no issue has costs nothing), rather
+// than read the sort's index and check each issue's tags until a page is
+// full. SQLite keeps no statistics to tell a rare value from a common one;
+// PostgreSQL does, and its planner chooses.
 const rareTagIssues = 1000
 
 // rareTag returns the index in searchedTags(f) of the exact tag value
-// fewest issues have, if at most rareTagIssues have it, else -1; always -1
-// on PostgreSQL. Each value is counted in issue_tags' index on
-// (key, value), up to the fewest found so far.
-func (d *DB) rareTag(ctx context.Context, f IssueFilter) (int, error) {
+// fewest issues have, if at most most have it, else -1; always -1 on
+// PostgreSQL. Each value is counted in issue_tags' index on (key, value),
+// up to the fewest found so far.
+func (d *DB) rareTag(ctx context.Context, f IssueFilter, most int) (int, error) {
 	if d.dialect != DialectSQLite {
 		return -1, nil
 	}
-	rare, fewest := -1, rareTagIssues+1
+	rare, fewest := -1, most+1
 	for i, t := range searchedTags(f) {
 		if isPattern(t.Value) || (t.Key == "release" && t.Value == LatestRelease) {
 			continue
@@ -615,7 +615,7 @@ func (d *DB) ListIssuesPage(ctx context.Context, v Viewer, f IssueFilter) (Issue
 	if err != nil {
 		return IssuePage{}, fmt.Errorf("store: list issues: latest release: %w", err)
 	}
-	rare, err := d.rareTag(ctx, f)
+	rare, err := d.rareTag(ctx, f, rareTagIssues)
 	if err != nil {
 		return IssuePage{}, fmt.Errorf("store: list issues: %w", err)
 	}
@@ -700,7 +700,10 @@ func (d *DB) CountIssues(ctx context.Context, v Viewer, f IssueFilter, upTo int)
 	if err != nil {
 		return 0, fmt.Errorf("store: count issues: latest release: %w", err)
 	}
-	rare, err := d.rareTag(ctx, f)
+	// A count reads every issue the search may match, not a page: any
+	// value on fewer issues than it counts up to is fewer rows to read
+	// than the project's issues, and no more than upTo.
+	rare, err := d.rareTag(ctx, f, max(rareTagIssues, upTo))
 	if err != nil {
 		return 0, fmt.Errorf("store: count issues: %w", err)
 	}

@@ -637,7 +637,7 @@ func TestRareTagPlan(t *testing.T) {
 	}
 	chrome, haiku := event.Tag{Key: "browser", Value: "Chrome"}, event.Tag{Key: "os", Value: "Haiku"}
 	f := IssueFilter{ProjectID: p.ID, Sort: SortCount, Tags: []event.Tag{chrome, haiku}}
-	rare, err := db.rareTag(ctx, f)
+	rare, err := db.rareTag(ctx, f, rareTagIssues)
 	if err != nil || rare != 1 {
 		t.Fatalf("rareTag(browser:Chrome os:Haiku) = %d, %v; want 1, os:Haiku", rare, err)
 	}
@@ -662,7 +662,16 @@ func TestRareTagPlan(t *testing.T) {
 	if n, err := db.CountIssues(ctx, System, f, 10000); n != 12 || err != nil {
 		t.Errorf("count of a rare tag value = %d, %v; want 12", n, err)
 	}
-	if rare, err := db.rareTag(ctx, IssueFilter{ProjectID: p.ID, Tags: []event.Tag{chrome}}); rare != -1 || err != nil {
+	chromeOnly := IssueFilter{ProjectID: p.ID, Tags: []event.Tag{chrome}}
+	if rare, err := db.rareTag(ctx, chromeOnly, rareTagIssues); rare != -1 || err != nil {
 		t.Errorf("rareTag(browser:Chrome), on 1,200 issues = %d, %v; want -1, the sort's index", rare, err)
+	}
+	// Counting up to 10,000, a value on 1,200 issues is fewer rows to
+	// read than the project's issues.
+	if rare, err := db.rareTag(ctx, chromeOnly, 10000); rare != 0 || err != nil {
+		t.Errorf("rareTag(browser:Chrome) for a count up to 10,000 = %d, %v; want 0", rare, err)
+	}
+	if n, err := db.CountIssues(ctx, System, chromeOnly, 10000); n != 1200 || err != nil {
+		t.Errorf("count of browser:Chrome = %d, %v; want 1200", n, err)
 	}
 }
