@@ -183,7 +183,7 @@ func TestDashboardPolicy(t *testing.T) {
 
 // TestIngestPolicy: the ingest role reads the key set and may list the
 // bucket for exactly its key, so a key set the dashboard has not published
-// yet is a 404 NoSuchKey (awsx.ErrObjectNotFound, "no key set yet") rather
+// yet is a 404 NoSuchKey (awsbase.ErrObjectNotFound, "no key set yet") rather
 // than a 403 AccessDenied.
 func TestIngestPolicy(t *testing.T) {
 	tf := needProvider(t)

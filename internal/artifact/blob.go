@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/awsbase"
 )
 
 // Blobs keeps the bytes of uploaded chunks and artifact files under keys
@@ -161,8 +161,8 @@ func (d Dir) List(_ context.Context, prefix string, fn func(string, time.Time) e
 
 // S3API is the part of S3 that S3 blobs use; *s3.Client implements it.
 type S3API interface {
-	awsx.S3Getter
-	awsx.S3Putter
+	awsbase.S3Getter
+	awsbase.S3Putter
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 	s3.ListObjectsV2APIClient
@@ -210,8 +210,8 @@ func (b S3) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := awsx.GetObject(ctx, b.Client, b.Bucket, k, limit)
-	if errors.Is(err, awsx.ErrObjectNotFound) {
+	body, err := awsbase.GetObject(ctx, b.Client, b.Bucket, k, limit)
+	if errors.Is(err, awsbase.ErrObjectNotFound) {
 		return nil, fmt.Errorf("artifact: blob %s: %w", key, ErrBlobNotFound)
 	}
 	return body, err

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -30,7 +32,7 @@ type InitialAdmin struct {
 
 // S3GetDeleter is what TakeInitialAdmin needs; *s3.Client implements it.
 type S3GetDeleter interface {
-	S3Getter
+	awsbase.S3Getter
 	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 }
 
@@ -38,7 +40,7 @@ type S3GetDeleter interface {
 // calls it before it creates the admin user, so a crash in between leaves
 // a password that is simply replaced on the next start, never a user whose
 // password nobody knows.
-func PutInitialAdmin(ctx context.Context, c S3Putter, bucket string, a InitialAdmin) error {
+func PutInitialAdmin(ctx context.Context, c awsbase.S3Putter, bucket string, a InitialAdmin) error {
 	if a.CreatedAt.IsZero() {
 		a.CreatedAt = time.Now().UTC()
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
 )
@@ -34,7 +35,7 @@ func runtimeConfig(t *testing.T, env map[string]string) aws.Config {
 		"AWS_ACCESS_KEY_ID":     awsxtest.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": awsxtest.SecretAccessKey,
 	}
-	cfg, err := awsx.AWSConfig("", func(k string) string {
+	cfg, err := awsbase.AWSConfig("", func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
@@ -54,7 +55,7 @@ func TestS3ClientObjectKeys(t *testing.T) {
 	ctx := context.Background()
 	const bucket = "flytrap-keys"
 	t.Setenv("AWS_ENDPOINT_URL_S3", awsxtest.NewS3(t))
-	c := awsx.NewS3Client(runtimeConfig(t, map[string]string{"AWS_MAX_ATTEMPTS": "1"}))
+	c := awsbase.NewS3Client(runtimeConfig(t, map[string]string{"AWS_MAX_ATTEMPTS": "1"}))
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func TestS3ClientObjectKeys(t *testing.T) {
 		{"missing bucket", "no-such-bucket", "deploy/dashboard/config.json"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := awsx.LoadRuntimeConfig(ctx, c, tt.bucket, tt.key); !errors.Is(err, awsx.ErrObjectNotFound) {
+			if _, err := awsx.LoadRuntimeConfig(ctx, c, tt.bucket, tt.key); !errors.Is(err, awsbase.ErrObjectNotFound) {
 				t.Errorf("LoadRuntimeConfig = %v, want ErrObjectNotFound", err)
 			}
 		})
@@ -184,7 +185,7 @@ func TestClientsSignTheWire(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", srv.URL)
 	cfg := runtimeConfig(t, map[string]string{"AWS_MAX_ATTEMPTS": "1"})
 	ctx := context.Background()
-	s3c := awsx.NewS3Client(cfg)
+	s3c := awsbase.NewS3Client(cfg)
 	for _, key := range []string{"plain.json", "sp ace/plus+eq=amp&.json", "ünï/🐛"} {
 		if err := awsx.PublishKeySet(ctx, s3c, "b-1", key, awsx.KeySet{Keys: map[string]int64{"k": 1}, IPSalt: "s"}); err != nil {
 			t.Fatalf("PublishKeySet %q: %v", key, err)
@@ -234,7 +235,7 @@ func TestS3ClientRetries(t *testing.T) {
 			}))
 			defer srv.Close()
 			t.Setenv("AWS_ENDPOINT_URL_S3", srv.URL)
-			c := awsx.NewS3Client(runtimeConfig(t, map[string]string{"AWS_MAX_ATTEMPTS": tt.attempts}), func(o *s3.Options) {
+			c := awsbase.NewS3Client(runtimeConfig(t, map[string]string{"AWS_MAX_ATTEMPTS": tt.attempts}), func(o *s3.Options) {
 				// The SDK's backoff waits seconds; the attempt count under
 				// test is applied on top of this retryer.
 				o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {

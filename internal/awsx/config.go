@@ -3,79 +3,22 @@ package awsx
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
-
-// AWSConfig returns the SDK configuration of the runtime binaries. It
-// deliberately does not use config.LoadDefaultConfig: shared config files,
-// profiles, SSO and assume-role chains are never used on Lambda or the
-// instance, and leaving that machinery out makes each binary about 1.5 MB
-// smaller (faster Lambda cold starts). The credential providers are the
-// SDK's own, the ones LoadDefaultConfig would pick there. What it reads
-// from the environment:
-//
-//   - the region: region if not empty, else AWS_REGION (set by Lambda),
-//     else AWS_DEFAULT_REGION;
-//   - credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-//     AWS_SESSION_TOKEN when set (a Lambda function's role), else the
-//     instance role through IMDSv2, refreshed before it expires;
-//   - AWS_MAX_ATTEMPTS, and AWS_ENDPOINT_URL as every client's endpoint.
-//
-// Service-specific endpoints (AWS_ENDPOINT_URL_S3, _SQS, _SECRETS_MANAGER)
-// are applied by NewS3Client, NewSQSClient and NewSecretsManagerClient.
-// getenv is os.Getenv outside tests.
-func AWSConfig(region string, getenv func(string) string) (aws.Config, error) {
-	if region == "" {
-		region = getenv("AWS_REGION")
-	}
-	if region == "" {
-		region = getenv("AWS_DEFAULT_REGION")
-	}
-	if region == "" {
-		return aws.Config{}, errors.New("AWS configuration: no region (set AWS_REGION)")
-	}
-	cfg := aws.Config{Region: region}
-	if id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider(id, secret, getenv("AWS_SESSION_TOKEN"))
-	} else {
-		cfg.Credentials = aws.NewCredentialsCache(ec2rolecreds.New())
-	}
-	if v := getenv("AWS_MAX_ATTEMPTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return aws.Config{}, fmt.Errorf("AWS configuration: AWS_MAX_ATTEMPTS=%q is not a positive number", v)
-		}
-		cfg.RetryMaxAttempts = n
-	}
-	if v := getenv("AWS_ENDPOINT_URL"); v != "" {
-		cfg.BaseEndpoint = aws.String(v)
-	}
-	return cfg, nil
-}
-
-// serviceEndpoint is the AWS_ENDPOINT_URL_<SERVICE> override, or nil.
-func serviceEndpoint(envSuffix string) *string {
-	if v := os.Getenv("AWS_ENDPOINT_URL_" + envSuffix); v != "" {
-		return aws.String(v)
-	}
-	return nil
-}
 
 // NewSQSClient returns an SQS client for cfg, honoring
 // AWS_ENDPOINT_URL_SQS.
 func NewSQSClient(cfg aws.Config, optFns ...func(*sqs.Options)) *sqs.Client {
 	return sqs.NewFromConfig(cfg, append([]func(*sqs.Options){func(o *sqs.Options) {
-		if e := serviceEndpoint("SQS"); e != nil {
+		if e := awsbase.ServiceEndpoint("SQS"); e != nil {
 			o.BaseEndpoint = e
 		}
 	}}, optFns...)...)
@@ -85,7 +28,7 @@ func NewSQSClient(cfg aws.Config, optFns ...func(*sqs.Options)) *sqs.Client {
 // honoring AWS_ENDPOINT_URL_SECRETS_MANAGER.
 func NewSecretsManagerClient(cfg aws.Config, optFns ...func(*secretsmanager.Options)) *secretsmanager.Client {
 	return secretsmanager.NewFromConfig(cfg, append([]func(*secretsmanager.Options){func(o *secretsmanager.Options) {
-		if e := serviceEndpoint("SECRETS_MANAGER"); e != nil {
+		if e := awsbase.ServiceEndpoint("SECRETS_MANAGER"); e != nil {
 			o.BaseEndpoint = e
 		}
 	}}, optFns...)...)
@@ -266,8 +209,8 @@ func (c RuntimeConfig) Validate() error {
 }
 
 // LoadRuntimeConfig reads and validates s3://bucket/key.
-func LoadRuntimeConfig(ctx context.Context, c S3Getter, bucket, key string) (RuntimeConfig, error) {
-	body, _, err := getObject(ctx, c, bucket, key, "", maxRuntimeConfigBytes)
+func LoadRuntimeConfig(ctx context.Context, c awsbase.S3Getter, bucket, key string) (RuntimeConfig, error) {
+	body, _, err := awsbase.GetObjectIfChanged(ctx, c, bucket, key, "", maxRuntimeConfigBytes)
 	if err != nil {
 		return RuntimeConfig{}, fmt.Errorf("runtime config: %w", err)
 	}

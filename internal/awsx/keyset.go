@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/awsbase"
 )
 
 // KeySetVersion is the format version PublishKeySet writes. A loader
@@ -49,7 +51,7 @@ type KeySet struct {
 // The salt is required: the ingest function accepts no event until it has
 // one, so that no event is stored with an unhashed or dropped IP by
 // accident.
-func PublishKeySet(ctx context.Context, c S3Putter, bucket, key string, ks KeySet) error {
+func PublishKeySet(ctx context.Context, c awsbase.S3Putter, bucket, key string, ks KeySet) error {
 	if ks.IPSalt == "" {
 		return errors.New("publish key set: the IP salt is empty")
 	}
@@ -89,7 +91,7 @@ func ParseKeySet(b []byte) (KeySet, error) {
 // unchanged set (the common case, every TTL in every warm Lambda) costs a
 // 304 with no body. It is safe for concurrent use.
 type KeySetLoader struct {
-	client      S3Getter
+	client      awsbase.S3Getter
 	bucket, key string
 
 	mu   sync.Mutex
@@ -98,13 +100,13 @@ type KeySetLoader struct {
 }
 
 // NewKeySetLoader returns a loader for s3://bucket/key.
-func NewKeySetLoader(c S3Getter, bucket, key string) *KeySetLoader {
+func NewKeySetLoader(c awsbase.S3Getter, bucket, key string) *KeySetLoader {
 	return &KeySetLoader{client: c, bucket: bucket, key: key}
 }
 
 // Load returns the current key set, downloading it only when it changed
 // since the last Load. A missing object is an error wrapping
-// ErrObjectNotFound; after any error the previous set stays available
+// awsbase.ErrObjectNotFound; after any error the previous set stays available
 // through Current.
 func (l *KeySetLoader) Load(ctx context.Context) (KeySet, error) {
 	l.mu.Lock()
@@ -113,11 +115,11 @@ func (l *KeySetLoader) Load(ctx context.Context) (KeySet, error) {
 	if l.cur != nil {
 		etag = l.etag
 	}
-	body, newETag, err := getObject(ctx, l.client, l.bucket, l.key, etag, maxKeySetBytes)
-	if errors.Is(err, errNotModified) {
+	body, newETag, err := awsbase.GetObjectIfChanged(ctx, l.client, l.bucket, l.key, etag, maxKeySetBytes)
+	if errors.Is(err, awsbase.ErrNotModified) {
 		return *l.cur, nil
 	}
-	if errors.Is(err, ErrObjectNotFound) {
+	if errors.Is(err, awsbase.ErrObjectNotFound) {
 		return KeySet{}, fmt.Errorf("key set %w (the dashboard publishes it when it starts)", err)
 	}
 	if err != nil {

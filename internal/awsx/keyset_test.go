@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
 )
@@ -29,7 +30,7 @@ func newBucket(t *testing.T, bucket string) *s3.Client {
 
 // countingGetter records whether each GetObject downloaded a body.
 type countingGetter struct {
-	awsx.S3Getter
+	awsbase.S3Getter
 	mu                  sync.Mutex
 	downloads, requests int
 }
@@ -54,7 +55,7 @@ func TestKeySetPublishLoad(t *testing.T) {
 
 	// Before the dashboard published anything.
 	_, err := loader.Load(ctx)
-	if !errors.Is(err, awsx.ErrObjectNotFound) {
+	if !errors.Is(err, awsbase.ErrObjectNotFound) {
 		t.Fatalf("Load of a missing object: %v, want ErrObjectNotFound", err)
 	}
 	if _, ok := loader.Current(); ok {
@@ -109,7 +110,7 @@ func TestKeySetPublishLoad(t *testing.T) {
 	if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loader.Load(ctx); !errors.Is(err, awsx.ErrObjectNotFound) {
+	if _, err := loader.Load(ctx); !errors.Is(err, awsbase.ErrObjectNotFound) {
 		t.Errorf("Load after delete: %v, want ErrObjectNotFound", err)
 	}
 	if ks, ok := loader.Current(); !ok || len(ks.Keys) != 2 {
@@ -127,7 +128,7 @@ func TestPublishKeySetNeedsSalt(t *testing.T) {
 func TestKeySetMissingBucket(t *testing.T) {
 	client := newBucket(t, "exists")
 	_, err := awsx.NewKeySetLoader(client, "does-not-exist", "k").Load(context.Background())
-	if !errors.Is(err, awsx.ErrObjectNotFound) {
+	if !errors.Is(err, awsbase.ErrObjectNotFound) {
 		t.Fatalf("err = %v, want ErrObjectNotFound", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
@@ -37,7 +39,7 @@ func (s SNSSubscription) Confirmed() bool { return strings.HasPrefix(s.ARN, "arn
 // AWS_ENDPOINT_URL_SNS.
 func NewSNSClient(cfg aws.Config, optFns ...func(*sns.Options)) *sns.Client {
 	return sns.NewFromConfig(cfg, append([]func(*sns.Options){func(o *sns.Options) {
-		if e := serviceEndpoint("SNS"); e != nil {
+		if e := awsbase.ServiceEndpoint("SNS"); e != nil {
 			o.BaseEndpoint = e
 		}
 	}}, optFns...)...)

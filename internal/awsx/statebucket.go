@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -190,12 +192,12 @@ func (b StateBucket) Exists(ctx context.Context) (bool, error) {
 	}
 }
 
-// Get reads an object; a missing bucket or key wraps ErrObjectNotFound.
+// Get reads an object; a missing bucket or key wraps awsbase.ErrObjectNotFound.
 func (b StateBucket) Get(ctx context.Context, key string) ([]byte, error) {
 	out, err := b.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.Name), Key: aws.String(key), ExpectedBucketOwner: b.owner()})
 	if err != nil {
 		if isNotFound(err) {
-			return nil, fmt.Errorf("s3://%s/%s: %w", b.Name, key, ErrObjectNotFound)
+			return nil, fmt.Errorf("s3://%s/%s: %w", b.Name, key, awsbase.ErrObjectNotFound)
 		}
 		return nil, fmt.Errorf("read s3://%s/%s: %w", b.Name, key, ClassifyCredentialError(err))
 	}

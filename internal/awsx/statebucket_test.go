@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
 )
@@ -93,13 +94,13 @@ func TestStateBucket(t *testing.T) {
 			if err != nil || string(got) != `{"name":"prod"}` {
 				t.Errorf("Get = %q, %v", got, err)
 			}
-			if _, err := b.Get(ctx, "nope"); !errors.Is(err, awsx.ErrObjectNotFound) {
+			if _, err := b.Get(ctx, "nope"); !errors.Is(err, awsbase.ErrObjectNotFound) {
 				t.Errorf("Get of a missing key = %v", err)
 			}
 			if err := b.Delete(ctx, "prod/terraform.tfvars.json"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := b.Get(ctx, "prod/terraform.tfvars.json"); !errors.Is(err, awsx.ErrObjectNotFound) {
+			if _, err := b.Get(ctx, "prod/terraform.tfvars.json"); !errors.Is(err, awsbase.ErrObjectNotFound) {
 				t.Errorf("Get after Delete = %v", err)
 			}
 		})

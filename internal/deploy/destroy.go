@@ -17,6 +17,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/tf"
@@ -68,7 +69,7 @@ func (findDeploymentStep) Run(ctx context.Context, s *State) error {
 		return notDeployed(s, "no state bucket s3://"+s.StateBucket.Name)
 	}
 	raw, err := s.StateBucket.Get(ctx, awsx.StateKey(name))
-	if errors.Is(err, awsx.ErrObjectNotFound) {
+	if errors.Is(err, awsbase.ErrObjectNotFound) {
 		return notDeployed(s, "no state at s3://"+s.StateBucket.Name+"/"+awsx.StateKey(name))
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
 	"github.com/getflytrap/flytrap/internal/notify"
@@ -100,7 +101,7 @@ func TestDestroy(t *testing.T) {
 	if s.Applied == nil || s.Applied.Done != 5 {
 		t.Errorf("destroy progress %+v", s.Applied)
 	}
-	if _, err := bucket.Get(context.Background(), awsx.InputsKey("prod")); !errors.Is(err, awsx.ErrObjectNotFound) {
+	if _, err := bucket.Get(context.Background(), awsx.InputsKey("prod")); !errors.Is(err, awsbase.ErrObjectNotFound) {
 		t.Errorf("inputs still recorded after destroy: %v", err)
 	}
 	rep := s.Report(res, nil)

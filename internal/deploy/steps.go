@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/plan"
 	"github.com/getflytrap/flytrap/internal/runtimebin"
@@ -151,7 +152,7 @@ func (stateBucketStep) Run(ctx context.Context, s *State) error {
 // loadInputs reads the variables the last apply used, or nil.
 func loadInputs(ctx context.Context, s *State) (*Vars, error) {
 	b, err := s.StateBucket.Get(ctx, awsx.InputsKey(s.Plan.Name))
-	if errors.Is(err, awsx.ErrObjectNotFound) {
+	if errors.Is(err, awsbase.ErrObjectNotFound) {
 		return nil, nil
 	}
 	if err != nil {

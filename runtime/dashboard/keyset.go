@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -21,7 +22,7 @@ import (
 // expires, within a minute of publication.
 type publisher struct {
 	db          *store.DB
-	s3          awsx.S3Putter
+	s3          awsbase.S3Putter
 	bucket, key string
 	salt        string
 	log         *slog.Logger

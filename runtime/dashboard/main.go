@@ -83,6 +83,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/app"
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/auth"
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/bootstrap"
 	"github.com/getflytrap/flytrap/internal/lambdax"
@@ -198,11 +199,11 @@ func openStore(ctx context.Context, opts options) (opened, error) {
 	if err != nil {
 		return opened{}, err
 	}
-	cfg, err := awsx.AWSConfig(inst.Region, os.Getenv)
+	cfg, err := awsbase.AWSConfig(inst.Region, os.Getenv)
 	if err != nil {
 		return opened{}, err
 	}
-	o := opened{cfg: cfg, s3: awsx.NewS3Client(cfg), sm: awsx.NewSecretsCalls(awsx.NewSecretsManagerClient(cfg))}
+	o := opened{cfg: cfg, s3: awsbase.NewS3Client(cfg), sm: awsx.NewSecretsCalls(awsx.NewSecretsManagerClient(cfg))}
 	if o.rc, err = awsx.LoadRuntimeConfig(ctx, o.s3, inst.Bucket, inst.ConfigKey); err != nil {
 		return opened{}, err
 	}
@@ -371,7 +372,7 @@ func fromCloudFrontOnly(secret, publicURL string, h http.Handler) http.Handler {
 // on an empty database. The generated password reaches S3 before the user
 // exists, so no start can leave an admin nobody can log in as. Later starts
 // do nothing: users are managed in the dashboard from then on.
-func firstStart(ctx context.Context, db *store.DB, s3c awsx.S3Putter, rc awsx.RuntimeConfig, log *slog.Logger) error {
+func firstStart(ctx context.Context, db *store.DB, s3c awsbase.S3Putter, rc awsx.RuntimeConfig, log *slog.Logger) error {
 	n, err := db.CountUsers(ctx)
 	if err != nil || n > 0 {
 		return err

@@ -29,6 +29,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/lambdax"
 	"github.com/getflytrap/flytrap/internal/ops"
@@ -45,13 +46,13 @@ func main() {
 		os.Exit(1)
 	}
 	ops.SetMemoryLimit(lambdax.MemoryLimitMB(lambdax.FunctionMemoryMB(os.Getenv)), os.Getenv)
-	cfg, err := awsx.AWSConfig("", os.Getenv)
+	cfg, err := awsbase.AWSConfig("", os.Getenv)
 	if err != nil {
 		log.Error("ingest: AWS configuration", "err", err)
 		os.Exit(1)
 	}
 	h := newApp(ctx, appDeps{
-		Loader: awsx.NewKeySetLoader(awsx.NewS3Client(cfg), env.bucket, env.key),
+		Loader: awsx.NewKeySetLoader(awsbase.NewS3Client(cfg), env.bucket, env.key),
 		Queue:  awsx.NewSQSQueue(awsx.NewSQSClient(cfg), env.queueURL, awsx.SQSQueueOptions{}),
 		Log:    log,
 

@@ -49,7 +49,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 
 	"github.com/getflytrap/flytrap/internal/artifact"
-	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/lambdax"
 	"github.com/getflytrap/flytrap/internal/livemsg"
 	"github.com/getflytrap/flytrap/internal/ops"
@@ -70,14 +70,14 @@ func main() {
 		blobs artifact.Blobs
 	)
 	if e.auth == "iam" || e.mapsBucket != "" {
-		cfg, err := awsx.AWSConfig(e.region, os.Getenv)
+		cfg, err := awsbase.AWSConfig(e.region, os.Getenv)
 		if err != nil {
 			log.Error("processor: AWS configuration", "err", err)
 			os.Exit(1)
 		}
 		creds = cfg.Credentials
 		if e.mapsBucket != "" {
-			blobs = artifact.S3{Client: awsx.NewS3Client(cfg), Bucket: e.mapsBucket, Prefix: e.mapsPrefix}
+			blobs = artifact.S3{Client: awsbase.NewS3Client(cfg), Bucket: e.mapsBucket, Prefix: e.mapsPrefix}
 		}
 	}
 	budget := newMemoryBudget(lambdax.FunctionMemoryMB(os.Getenv))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/getflytrap/flytrap/internal/awsbase"
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/cli/deployview"
@@ -145,7 +146,7 @@ func Get(ctx context.Context, c *deploy.Clients, client *http.Client, p plan.Pla
 	st := Status{Name: p.Name, Region: p.AWS.Region, AccountID: id.Account}
 	bucket := awsx.StateBucket{Client: c.S3, Name: awsx.StateBucketName(id.Account, p.AWS.Region), Region: p.AWS.Region, Account: id.Account}
 	raw, err := bucket.Get(ctx, awsx.StateKey(p.Name))
-	if errors.Is(err, awsx.ErrObjectNotFound) {
+	if errors.Is(err, awsbase.ErrObjectNotFound) {
 		return st, &cmdutil.Error{
 			Msg:  fmt.Sprintf("no deployment named %q in account %s (%s)", p.Name, id.Account, p.AWS.Region),
 			Hint: "deploy it with `flytrap deploy`, or check --name, --region and --profile",
