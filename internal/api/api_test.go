@@ -338,7 +338,7 @@ func routes(f *fixture) []route {
 		{"DELETE", "/api/v1/projects" + missing, "", 404, 404, 404},
 		{"GET", p + "/members", "", 200, 200, 404},
 		{"GET", o + "/members", "", 200, 404, 404},
-		{"POST", p + "/members", `{"email":"Spare@example.com","role":"member"}`, 200, 403, 404},
+		{"POST", p + "/members", `{"email":"Outsider@example.com","role":"member"}`, 200, 403, 404},
 		{"POST", o + "/members", `{"email":"outsider@example.com","role":"admin"}`, 200, 404, 404},
 		{"POST", p + "/members", `{"email":"nobody@example.com","role":"member"}`, 404, 403, 404},
 		{"PUT", fmt.Sprintf("%s/members/%d", p, f.outsiderU.ID), `{"role":"member"}`, 200, 403, 404},

@@ -62,19 +62,11 @@ func (s *Members) put(ctx context.Context, a Actor, projectID, userID int64, rol
 	return store.Member{}, ErrNotFound
 }
 
-// errNoSuchUser refuses an email no user has, and to a project's admin
-// who is no admin user, also one whose user shares no project with them:
-// the answer must not tell them whether an account has the address.
-var errNoSuchUser = &Error{Kind: ErrNotFound, Msg: "No user you may add has that email: a project's admin adds users who are members of one of their projects; an admin adds anyone, and creates users."}
-
 // PutByEmail is Put for the user with email, ignoring case, so that a
 // project's admins, who may not list the users, can add one they know. A
-// project's admin who is no admin user may add only users who are members
-// of a project they are in, whose addresses they can see already; any
-// other address, with or without an account, is the same refusal
-// (errNoSuchUser). Without a role ("") a member keeps theirs and anyone
-// else joins as a member: adding someone who is already there must not
-// demote an admin of the project.
+// missing user is a refusal. Without a role ("") a member keeps theirs and
+// anyone else joins as a member: adding someone who is already there
+// must not demote an admin of the project.
 func (s *Members) PutByEmail(ctx context.Context, a Actor, projectID int64, email, role string) (store.Member, error) {
 	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
 		return store.Member{}, err
@@ -89,24 +81,11 @@ func (s *Members) PutByEmail(ctx context.Context, a Actor, projectID int64, emai
 		return store.Member{}, refuse(ErrInvalid, "A role in a project is member or admin; leave it out to keep a member's role.")
 	}
 	u, err := s.store.UserByEmail(ctx, email)
-	found := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Member{}, refuse(ErrNotFound, "No user has that email; an admin creates users.")
+	}
+	if err != nil {
 		return store.Member{}, err
-	}
-	if !a.IsAdmin() {
-		// Asked whether or not the user was found (ID 0 is nobody's),
-		// so that the time of the answer does not tell either.
-		shared, err := s.store.SharesProject(ctx, a.UserID, u.ID)
-		if err != nil {
-			return store.Member{}, err
-		}
-		found = found && shared
-	}
-	if !found && a.IsAdmin() {
-		return store.Member{}, refuse(ErrNotFound, "No user has that email; create the user first (flytrap users add --invite).")
-	}
-	if !found {
-		return store.Member{}, errNoSuchUser
 	}
 	if role == "" {
 		members, err := s.store.ListMembers(ctx, a.Viewer(), projectID)

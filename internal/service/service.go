@@ -136,7 +136,6 @@ type Store interface {
 	DeleteProject(ctx context.Context, v store.Viewer, id int64) error
 
 	ListMembers(ctx context.Context, v store.Viewer, projectID int64) ([]store.Member, error)
-	SharesProject(ctx context.Context, a, b int64) (bool, error)
 	AddProjectMember(ctx context.Context, v store.Viewer, projectID, userID int64, role string) error
 	RemoveMember(ctx context.Context, v store.Viewer, projectID, userID int64) error
 

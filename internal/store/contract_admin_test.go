@@ -651,22 +651,6 @@ func testMembers(e *env) {
 			t.Errorf("member %d = %+v, want %+v", i, got[i], want)
 		}
 	}
-	for _, c := range []struct {
-		a, b User
-		want bool
-	}{{bob, alice, true}, {alice, bob, true}, {bob, bob, true}, {alice, alice, true}} {
-		if got, err := db.SharesProject(ctx, c.a.ID, c.b.ID); err != nil || got != c.want {
-			t.Errorf("SharesProject(%s, %s) = %v, %v; want %v", c.a.Email, c.b.Email, got, err, c.want)
-		}
-	}
-	carol := e.createUser("carol@example.com", RoleMember)
-	e.addMember(e.createProject("carol's"), carol)
-	if got, err := db.SharesProject(ctx, bob.ID, carol.ID); err != nil || got {
-		t.Errorf("SharesProject of users in no common project = %v, %v; want false", got, err)
-	}
-	if got, err := db.SharesProject(ctx, bob.ID, bob.ID+1000); err != nil || got {
-		t.Errorf("SharesProject with a missing user = %v, %v; want false", got, err)
-	}
 	wantErr(t, "AddProjectMember with a bad role", db.AddProjectMember(ctx, av, e.project.ID, bob.ID, "boss"), ErrInvalid)
 	wantErr(t, "AddProjectMember of a missing user", db.AddProjectMember(ctx, av, e.project.ID, bob.ID+100, RoleMember), ErrNotFound)
 	wantErr(t, "RemoveMember of a non-member", db.RemoveMember(ctx, av, other.ID, bob.ID), ErrNotFound)

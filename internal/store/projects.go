@@ -307,19 +307,6 @@ func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 	return nil
 }
 
-// SharesProject reports whether users a and b are members of one
-// project, so that one may learn of the other what a member list shows.
-func (d *DB) SharesProject(ctx context.Context, a, b int64) (bool, error) {
-	var shared bool
-	err := d.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM project_members m
-		JOIN project_members o ON o.project_id = m.project_id
-		WHERE m.user_id = $1 AND o.user_id = $2)`, a, b).Scan(&shared)
-	if err != nil {
-		return false, fmt.Errorf("store: whether users %d and %d share a project: %w", a, b, err)
-	}
-	return shared, nil
-}
-
 // ListMembers returns the members of a project v may see, by email.
 func (d *DB) ListMembers(ctx context.Context, v Viewer, projectID int64) ([]Member, error) {
 	if _, err := d.GetProject(ctx, v, projectID); err != nil {

@@ -147,11 +147,8 @@ func Add(ctx context.Context, opts *Options, project, email string) error {
 	// read: the project's own admins add members too.
 	m, err := c.AddMember(ctx, p.ID, email, opts.Role)
 	if client.HasCode(err, apitypes.CodeNotFound) {
-		// A project's admin who is no admin user is told the same for an
-		// address without an account and a user in none of their
-		// projects, so the hint names both ways out.
-		return &cmdutil.Error{Msg: fmt.Sprintf("no user you may add has the email %s", email),
-			Hint: "a project's admin adds users who are in one of their projects; an admin adds anyone, and can invite a newcomer with `flytrap users add --invite " + cmdutil.ShellArg(email) + "`", Code: cmdutil.ExitNotFound}
+		return &cmdutil.Error{Msg: fmt.Sprintf("no user has the email %s", email),
+			Hint: "an admin can invite them with `flytrap users add --invite " + cmdutil.ShellArg(email) + "`, then add them here", Code: cmdutil.ExitNotFound}
 	}
 	if err != nil {
 		return err
