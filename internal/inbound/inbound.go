@@ -188,7 +188,7 @@ func anyMatch(globs []*Glob, s string) bool {
 // values that extensions and injected scripts raise, and the sources of
 // the frame that raised them.
 var (
-	extensionValues = regexp.MustCompile(`(?i)` + strings.Join([]string{
+	extensionValues = newCaseless(
 		`top\.GLOBALS`,
 		`originalCreateNotification`,
 		`canvas.contentDocument`,
@@ -209,8 +209,8 @@ var (
 		`Extension\scontext\sinvalidated`,
 		`webkit-masked-url:`,
 		`can't\saccess\sdead\sobject`,
-	}, "|"))
-	extensionSources = regexp.MustCompile(`(?i)` + strings.Join([]string{
+	)
+	extensionSources = newCaseless(
 		`graph\.facebook\.com`,
 		`connect\.facebook\.net`,
 		`eatdifferent\.com\.woopra-ns\.com`,
@@ -223,7 +223,7 @@ var (
 		`webappstoolbarba\.texthelp\.com/`,
 		`metrics\.itunes\.apple\.com\.edgesuite\.net/`,
 		`kaspersky-labs\.com`,
-	}, "|"))
+	)
 )
 
 // BrowserExtension reports whether the first exception's value is one
@@ -296,7 +296,7 @@ func Localhost(ev *event.Event) bool {
 // Relay's web crawler patterns (web_crawlers.rs), and the Slack user
 // agent that is a person following a link rather than a crawler.
 var (
-	webCrawlers = regexp.MustCompile(`(?i)` + strings.Join([]string{
+	webCrawlers = newCaseless(
 		`Mediapartners-Google`,
 		`AdsBot-Google`,
 		`Googlebot`,
@@ -318,7 +318,7 @@ var (
 		`HubSpot\sCrawler`,
 		`Bytespider`,
 		`Better\sUptime`,
-	}, "|"))
+	)
 	allowedCrawlers = regexp.MustCompile(`(?i)Slackbot\s1\.\d+`)
 )
 
