@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -171,15 +170,7 @@ func TestContextTagsHostile(t *testing.T) {
 // placeholder's own examples, browser:"..." and has:browser.
 func TestClientContextsStored(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	proj, err := db.CreateProject(ctx, "shop")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, proj := openProject(t, sqliteFile(t), "shop")
 	p := New(Config{Saver: db})
 	for i, c := range []struct {
 		ua, typ string

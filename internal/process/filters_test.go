@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/inbound"
 	"github.com/getflytrap/flytrap/internal/store"
-	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 // TestInboundFiltersOnBothStores processes, into SQLite and PostgreSQL,
@@ -20,22 +18,10 @@ import (
 // the dropped ones are counted per reason and not stored, the kept ones
 // stored, and a change of settings applies to a new processor.
 func TestInboundFiltersOnBothStores(t *testing.T) {
-	stores := map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "p.db") },
-		"postgres": func(t *testing.T) string { return pgtest.URL(t) },
-	}
-	for name, dsn := range stores {
+	for name, dsn := range bothStores {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := store.Open(ctx, dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			proj, err := db.CreateProject(ctx, "shop")
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, proj := openProject(t, dsn(t), "shop")
 			received := time.Now().UTC()
 			n := 0
 			mk := func(edit func(ev *event.Event)) event.Event {

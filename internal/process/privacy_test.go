@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
-	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
 // fakePrivacy serves fixed settings and counts reads.
@@ -153,22 +151,10 @@ func TestPrivacyCache(t *testing.T) {
 // location into SQLite and PostgreSQL with the project's settings, and
 // reads the stored payload back.
 func TestProcessScrubsOnBothStores(t *testing.T) {
-	stores := map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "p.db") },
-		"postgres": func(t *testing.T) string { return pgtest.URL(t) },
-	}
-	for name, dsn := range stores {
+	for name, dsn := range bothStores {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := store.Open(ctx, dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			proj, err := db.CreateProject(ctx, "shop")
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, proj := openProject(t, dsn(t), "shop")
 			p := New(Config{Saver: db, Privacy: db})
 			stored := func(id string) string {
 				t.Helper()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -190,15 +189,7 @@ func (c *countingStore) GetIssue(ctx context.Context, v store.Viewer, id int64) 
 // commit, and the processor never reads an issue back.
 func TestProcessPublishesWithStore(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	proj, err := db.CreateProject(ctx, "web")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, proj := openProject(t, sqliteFile(t), "web")
 	// Published strictly after the commit: another connection already
 	// sees the event.
 	pub := &recorder{check: func(m livemsg.Message) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -89,15 +88,7 @@ func TestProcessLambdaTimeout(t *testing.T) {
 // search finds, through the query parser the dashboard and REST API share.
 func TestLambdaTagsSearchable(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	proj, err := db.CreateProject(ctx, "lambdas")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, proj := openProject(t, sqliteFile(t), "lambdas")
 	ev := event.Event{EventID: "a3f1c9d27e5b4f8a9c0d1e2f3a4b5c6d", ProjectID: proj.ID, Source: event.SourceSentry, Platform: "node",
 		Timestamp: time.Now(), Received: time.Now(), Contexts: json.RawMessage(lambdaContexts),
 		Exceptions: []event.Exception{{Type: "TypeError", Value: "x is undefined"}}}

@@ -2,7 +2,6 @@ package process
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,15 +15,7 @@ import (
 // the batch's events.
 func TestUserReportInTheEventsBatch(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	proj, err := db.CreateProject(ctx, "shop")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, proj := openProject(t, sqliteFile(t), "shop")
 	now := time.Now().UTC()
 	about := strings.Repeat("5", 32)
 	report := event.Event{EventID: about, ProjectID: proj.ID, Source: event.SourceSentry, Received: now, Timestamp: now, Level: "info",

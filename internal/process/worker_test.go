@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,15 +175,7 @@ func TestWorkersLogReceiveFailuresNotShutdown(t *testing.T) {
 // stored; none of them is retried into the dead-letter table.
 func TestWorkersDropEventsOfDeletedProjects(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	kept, err := db.CreateProject(ctx, "kept")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, kept := openProject(t, sqliteFile(t), "kept")
 	gone, err := db.CreateProject(ctx, "gone")
 	if err != nil {
 		t.Fatal(err)
@@ -218,15 +209,7 @@ func TestWorkersDropEventsOfDeletedProjects(t *testing.T) {
 // instead of a new issue opening and alerting as new.
 func TestUpgradeKeepsIssues(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "flytrap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	proj, err := db.CreateProject(ctx, "shop")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, proj := openProject(t, sqliteFile(t), "shop")
 	yes := true
 	php := func(id, release string) event.Event {
 		frame := func(file, fn string, line int) event.Frame {
