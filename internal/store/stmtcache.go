@@ -85,6 +85,15 @@ func (c *stmtCache) prepareMissed(ctx context.Context) {
 			c.mu.Unlock()
 			return
 		}
+		if _, ok := c.stmts[q]; ok {
+			// Another InTx prepared it meanwhile (it was missed again
+			// before that one stored it): keep one, close the other.
+			c.mu.Unlock()
+			if st != nil {
+				st.Close()
+			}
+			continue
+		}
 		c.stmts[q] = st
 		c.mu.Unlock()
 	}

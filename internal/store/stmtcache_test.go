@@ -123,3 +123,29 @@ func TestStmtCacheBound(t *testing.T) {
 		t.Errorf("%d prepared, %d missed; want %d and 0", len(c.stmts), len(c.missed), maxCachedStmts)
 	}
 }
+
+// TestStmtCachePreparedTwice: a statement missed again while one InTx
+// prepares it is prepared by the next InTx too; the cache keeps the first
+// and closes the second, which would otherwise stay prepared, unreachable,
+// on every connection that ran it.
+func TestStmtCachePreparedTwice(t *testing.T) {
+	db := openSQLiteTest(t)
+	ctx := context.Background()
+	c := db.stmts
+	const q = "SELECT 1"
+	c.missed[q] = true
+	c.prepareMissed(ctx)
+	first := c.stmts[q]
+	if first == nil {
+		t.Fatal("SELECT 1 was not prepared")
+	}
+	c.missed[q] = true // as stmt records it between the other InTx's prepare and store
+	c.prepareMissed(ctx)
+	if c.stmts[q] != first {
+		t.Error("the second prepare replaced the first statement, which stays open")
+	}
+	var got int
+	if err := db.InTx(ctx, func(tx *sql.Tx) error { return db.queryRowTx(ctx, tx, q).Scan(&got) }); err != nil || got != 1 {
+		t.Errorf("SELECT 1 after: %d, %v", got, err)
+	}
+}
