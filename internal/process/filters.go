@@ -2,10 +2,7 @@ package process
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/getflytrap/flytrap/internal/inbound"
 	"github.com/getflytrap/flytrap/internal/store"
@@ -56,47 +53,4 @@ func (p *Processor) countFiltered(ctx context.Context, items []*item) {
 			it.err = fmt.Errorf("count filtered event %s: %w", it.ev.EventID, err)
 		}
 	}
-}
-
-// cachedFilter is a project's compiled filters and when to read them again.
-type cachedFilter struct {
-	f       *inbound.Filter
-	expires time.Time
-}
-
-// filterCache is a short-TTL cache of projects' compiled filters (the
-// privacy settings' TTL and bound), safe for concurrent use.
-type filterCache struct {
-	r   FilterStore
-	ttl time.Duration
-	now func() time.Time
-
-	mu sync.Mutex
-	m  map[int64]cachedFilter
-}
-
-func (c *filterCache) get(ctx context.Context, projectID int64) (*inbound.Filter, error) {
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.m[projectID]
-	c.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.f, nil
-	}
-	s, err := c.r.ProjectFilters(ctx, store.System, projectID)
-	if errors.Is(err, store.ErrNotFound) {
-		// Deleted after ingest accepted the event: saving drops it.
-		s, err = inbound.Settings{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	f := inbound.Compile(s)
-	c.mu.Lock()
-	if len(c.m) >= maxCachedProjects {
-		clear(c.m)
-	}
-	c.m[projectID] = cachedFilter{f: f, expires: now.Add(c.ttl)}
-	c.mu.Unlock()
-	return f, nil
 }

@@ -119,7 +119,9 @@ func TestGroupingIgnoresSecrets(t *testing.T) {
 func TestPrivacyCache(t *testing.T) {
 	f := &fakePrivacy{s: store.DefaultPrivacy}
 	now := time.Unix(1000, 0)
-	c := &privacyCache{r: f, ttl: privacyTTL, now: func() time.Time { return now }, m: map[int64]cachedPrivacy{}}
+	c := newProjectCache(func(ctx context.Context, projectID int64) (store.PrivacySettings, error) {
+		return f.ProjectPrivacy(ctx, store.System, projectID)
+	}, store.DefaultPrivacy, func() time.Time { return now })
 	ctx := context.Background()
 	steps := []struct {
 		advance time.Duration
@@ -127,9 +129,9 @@ func TestPrivacyCache(t *testing.T) {
 		reads   int64
 	}{
 		{0, 1, 1},
-		{privacyTTL - time.Second, 1, 1}, // cached
-		{0, 2, 2},                        // per project
-		{time.Second, 1, 3},              // expired
+		{settingsTTL - time.Second, 1, 1}, // cached
+		{0, 2, 2},                         // per project
+		{time.Second, 1, 3},               // expired
 	}
 	for i, st := range steps {
 		now = now.Add(st.advance)
@@ -141,7 +143,7 @@ func TestPrivacyCache(t *testing.T) {
 		}
 	}
 	f.err = errors.New("down")
-	now = now.Add(privacyTTL)
+	now = now.Add(settingsTTL)
 	if _, err := c.get(ctx, 1); err == nil {
 		t.Error("an expired entry was served when the store failed; want the error, so the event is retried")
 	}

@@ -9,12 +9,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/getflytrap/flytrap/internal/logthrottle"
 	"log/slog"
 	"maps"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/getflytrap/flytrap/internal/logthrottle"
 
 	jsonv1 "github.com/go-json-experiment/json/v1"
 
@@ -68,10 +69,10 @@ type Config struct {
 	// nothing: the events are stored.
 	Publisher livemsg.Publisher
 	// Privacy reads each project's scrubbing settings (cached for
-	// privacyTTL); nil scrubs every event with store.DefaultPrivacy.
+	// settingsTTL); nil scrubs every event with store.DefaultPrivacy.
 	Privacy PrivacyReader
 	// Filters reads each project's inbound filters (cached for
-	// privacyTTL) and counts the events they drop; nil stores every
+	// settingsTTL) and counts the events they drop; nil stores every
 	// event.
 	Filters FilterStore
 	// Symbolicator is the symbolicate stage (symbolicate.New over the
@@ -93,8 +94,8 @@ var ErrMalformed = errors.New("malformed queue message")
 // use.
 type Processor struct {
 	cfg     Config
-	privacy *privacyCache
-	filters *filterCache
+	privacy *projectCache[store.PrivacySettings]
+	filters *projectCache[*inbound.Filter]
 	stages  []stage
 	// dropped throttles "dropped a check-in": a DSN may send hundreds
 	// of check-ins a minute that are all dropped.
@@ -170,10 +171,18 @@ func New(cfg Config) *Processor {
 	}
 	p := &Processor{cfg: cfg, dropped: logthrottle.Throttle{Every: 10 * time.Second}}
 	if cfg.Privacy != nil {
-		p.privacy = &privacyCache{r: cfg.Privacy, ttl: privacyTTL, now: cfg.Now, m: map[int64]cachedPrivacy{}}
+		p.privacy = newProjectCache(func(ctx context.Context, projectID int64) (store.PrivacySettings, error) {
+			return cfg.Privacy.ProjectPrivacy(ctx, store.System, projectID)
+		}, store.DefaultPrivacy, cfg.Now)
 	}
 	if cfg.Filters != nil {
-		p.filters = &filterCache{r: cfg.Filters, ttl: privacyTTL, now: cfg.Now, m: map[int64]cachedFilter{}}
+		p.filters = newProjectCache(func(ctx context.Context, projectID int64) (*inbound.Filter, error) {
+			s, err := cfg.Filters.ProjectFilters(ctx, store.System, projectID)
+			if err != nil {
+				return nil, err
+			}
+			return inbound.Compile(s), nil
+		}, inbound.Compile(inbound.Settings{}), cfg.Now)
 	}
 	p.stages = []stage{
 		{"decode", anyItem(decode)},
