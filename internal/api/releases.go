@@ -242,11 +242,7 @@ func (a *API) listDeploys(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]apitypes.Deploy, len(deps))
-	for i, d := range deps {
-		out[i] = wireDeploy(d)
-	}
-	writeJSON(w, http.StatusOK, apitypes.List[apitypes.Deploy]{Data: out})
+	writeJSON(w, http.StatusOK, apitypes.List[apitypes.Deploy]{Data: wireAll(deps, wireDeploy)})
 }
 
 func wireDeploy(d store.Deploy) apitypes.Deploy {
