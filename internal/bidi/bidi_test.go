@@ -1,6 +1,11 @@
 package bidi
 
-import "testing"
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
 
 // every lists all of Bidi_Control, so a change of Unicode's table shows here.
 const every = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -35,6 +40,23 @@ func TestShow(t *testing.T) {
 	}
 }
 
+// TestContainsControl holds the lead-byte scan to decoding every rune:
+// each code point alone and among others of the same lead bytes ("…",
+// Arabic), and broken UTF-8.
+func TestContainsControl(t *testing.T) {
+	for r := rune(0); r <= utf8.MaxRune; r++ {
+		p := utf8.AppendRune([]byte("a…ؠ"), r)
+		if got, want := containsControl(p), Control(r); got != want {
+			t.Fatalf("containsControl(%q) = %v, want %v", p, got, want)
+		}
+	}
+	for _, p := range []string{"", "\xe2", "\xe2\x80", "\xd8", "\xe2\x80\xae"[:2] + "x", "ok \xff\xe2\x80\xae"} {
+		if got, want := containsControl([]byte(p)), bytes.ContainsFunc([]byte(p), Control); got != want {
+			t.Errorf("containsControl(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
 func TestControl(t *testing.T) {
 	n := 0
 	for r := rune(0); r <= 0x10ffff; r++ {
@@ -49,5 +71,15 @@ func TestControl(t *testing.T) {
 		if !Control(r) {
 			t.Errorf("Control(%U) = false", r)
 		}
+	}
+}
+
+// BenchmarkShowHTML checks a 435 KB page without controls, the size of an
+// issue page showing a 1 MB event, with "…" marks among its lines.
+func BenchmarkShowHTML(b *testing.B) {
+	page := []byte(strings.Repeat("<td class=\"wrap\"><code>value 3 of frame 7 &lt;b&gt;&amp;amp; </code></td>… truncated\n", 5000))
+	b.SetBytes(int64(len(page)))
+	for b.Loop() {
+		ShowHTML(page)
 	}
 }
