@@ -2,11 +2,16 @@ package dashboard
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // Bounded rendering: everything an SDK sent reaches a page through a
@@ -189,11 +194,23 @@ func (b *budget) compactJSON(raw json.RawMessage) string {
 	if len(raw) == 0 || string(raw) == "null" || string(raw) == "{}" {
 		return ""
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if s, ok := decodeString(raw); ok {
 		return b.text(s)
 	}
 	return b.json(raw, "")
+}
+
+// decodeString is raw decoded when it is a JSON string. Most of the values
+// a page shows are: a frame's variables, a breadcrumb's data. Only a
+// string is decoded, as a full decode first validates the whole of a
+// value that cannot be one.
+func decodeString(raw []byte) (string, bool) {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	return s, jsonv1.Unmarshal(raw, &s) == nil
 }
 
 // entryCompactJSON is compactJSON of one entry of a long list, within
@@ -244,9 +261,9 @@ func (b *budget) json(raw json.RawMessage, indent string) string {
 // skips what it does not show without formatting it, so time and memory
 // are linear in len(raw) and the output's size is bounded by MaxJSON.
 func renderJSON(raw []byte, indent string, lim RenderLimits) (string, int) {
-	p := &jsonPrinter{dec: json.NewDecoder(bytes.NewReader(raw)), lim: lim, indent: indent,
-		room: lim.MaxJSON - textCost("\n"+truncMark)}
-	p.dec.UseNumber() // keep big integers and exact decimals as sent
+	dec := getDecoder(raw)
+	defer putDecoder(dec)
+	p := &jsonPrinter{dec: dec, lim: lim, indent: indent, room: lim.MaxJSON - textCost("\n"+truncMark)}
 	err := p.value(0)
 	switch {
 	case errors.Is(err, errFull):
@@ -258,12 +275,35 @@ func renderJSON(raw []byte, indent string, lim RenderLimits) (string, int) {
 	return p.out.String(), p.cost
 }
 
+// clientJSON reads JSON an SDK sent as encoding/json reads it: invalid
+// UTF-8 as U+FFFD, and a member whose name repeats shown, not refused.
+var clientJSON = []jsontext.Options{jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true)}
+
+// decoders are reused: a page of a 1 MB event reads thousands of values
+// (eight variables in each of 250 frames), each with a decoder of its own.
+var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(noInput, clientJSON...) }}
+
+// noInput is what a pooled decoder reads between uses, so it holds no page's data.
+var noInput = bytes.NewReader(nil)
+
+// getDecoder returns a decoder of raw, for putDecoder to give back.
+func getDecoder(raw []byte) *jsontext.Decoder {
+	dec := decoders.Get().(*jsontext.Decoder)
+	dec.Reset(bytes.NewReader(raw), clientJSON...)
+	return dec
+}
+
+func putDecoder(dec *jsontext.Decoder) {
+	dec.Reset(noInput, clientJSON...)
+	decoders.Put(dec)
+}
+
 // errFull stops a jsonPrinter whose output reached its limit.
 var errFull = errors.New("output limit reached")
 
 // jsonPrinter is renderJSON's state.
 type jsonPrinter struct {
-	dec    *json.Decoder
+	dec    *jsontext.Decoder
 	lim    RenderLimits
 	indent string
 	out    strings.Builder
@@ -292,40 +332,55 @@ func (p *jsonPrinter) newline(depth int) error {
 
 // value prints the next value, at nesting depth.
 func (p *jsonPrinter) value(depth int) error {
-	tok, err := p.dec.Token()
+	tok, err := p.dec.ReadToken()
 	if err != nil {
 		return err
 	}
-	switch tok := tok.(type) {
-	case json.Delim:
-		return p.container(tok, depth)
-	case string:
-		return p.write(quoteJSON(tok, p.lim.MaxString))
-	case json.Number:
-		s, _ := clipText(string(tok), p.lim.MaxString)
+	switch k := tok.Kind(); k {
+	case '{', '[':
+		return p.container(k, depth)
+	case '"':
+		return p.write(quoteJSON(tok.String(), p.lim.MaxString))
+	case '0':
+		s, _ := clipText(tok.String(), p.lim.MaxString) // as sent: big integers and exact decimals
 		return p.write(s)
-	case bool:
-		return p.write(strconv.FormatBool(tok))
-	case nil:
+	case 't':
+		return p.write("true")
+	case 'f':
+		return p.write("false")
+	case 'n':
 		return p.write("null")
 	}
 	return errors.New("unexpected JSON token")
 }
 
+// more reports whether the container being read has another member, or
+// the error that stops reading it.
+func (p *jsonPrinter) more() (bool, error) {
+	switch p.dec.PeekKind() {
+	case '}', ']':
+		return false, nil
+	case 0:
+		_, err := p.dec.ReadToken()
+		return false, cmp.Or(err, errors.New("unexpected end of JSON input"))
+	}
+	return true, nil
+}
+
 // container prints an object or array whose opening delimiter was read.
-func (p *jsonPrinter) container(open json.Delim, depth int) error {
+func (p *jsonPrinter) container(open jsontext.Kind, depth int) error {
 	obj := open == '{'
-	closing := "]"
+	opening, closing := "[", "]"
 	if obj {
-		closing = "}"
+		opening, closing = "{", "}"
 	}
 	if depth >= p.lim.MaxDepth {
 		if err := p.skipRest(); err != nil {
 			return err
 		}
-		return p.write(string(open) + truncMark + closing)
+		return p.write(opening + truncMark + closing)
 	}
-	if err := p.write(string(open)); err != nil {
+	if err := p.write(opening); err != nil {
 		return err
 	}
 	colon := ":"
@@ -333,7 +388,14 @@ func (p *jsonPrinter) container(open json.Delim, depth int) error {
 		colon = ": "
 	}
 	n := 0
-	for p.dec.More() {
+	for {
+		more, err := p.more()
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
 		if n == p.lim.MaxItems {
 			rest, err := p.countRest(obj)
 			if err != nil {
@@ -359,15 +421,11 @@ func (p *jsonPrinter) container(open json.Delim, depth int) error {
 			return err
 		}
 		if obj {
-			key, err := p.dec.Token()
+			key, err := p.dec.ReadToken()
 			if err != nil {
 				return err
 			}
-			k, ok := key.(string)
-			if !ok {
-				return errors.New("object key is not a string")
-			}
-			if err := p.write(quoteJSON(k, p.lim.MaxString) + colon); err != nil {
+			if err := p.write(quoteJSON(key.String(), p.lim.MaxString) + colon); err != nil {
 				return err
 			}
 		}
@@ -376,7 +434,7 @@ func (p *jsonPrinter) container(open json.Delim, depth int) error {
 		}
 		n++
 	}
-	if _, err := p.dec.Token(); err != nil { // the closing delimiter
+	if _, err := p.dec.ReadToken(); err != nil { // the closing delimiter
 		return err
 	}
 	if n > 0 {
@@ -388,47 +446,44 @@ func (p *jsonPrinter) container(open json.Delim, depth int) error {
 }
 
 // skipRest reads past the end of the container being read, without
-// printing it. It counts depth rather than recursing: what it skips may be
-// nested 10,000 deep.
+// printing it. SkipValue does not recurse: what it skips may be nested
+// 10,000 deep.
 func (p *jsonPrinter) skipRest() error {
-	for depth := 1; depth > 0; {
-		tok, err := p.dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := tok.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		}
+	if _, err := skipMembers(p.dec); err != nil {
+		return err
 	}
-	return nil
+	_, err := p.dec.ReadToken()
+	return err
 }
 
 // countRest skips the remaining members of the container being read and
 // counts them, leaving its closing delimiter to be read.
 func (p *jsonPrinter) countRest(obj bool) (int, error) {
+	n, err := skipMembers(p.dec)
+	if obj {
+		n /= 2 // a name and a value each
+	}
+	return n, err
+}
+
+// skipMembers skips the rest of the object or array dec is reading,
+// leaving its closing delimiter to be read, and returns how many values it
+// skipped: an object's names count as values.
+func skipMembers(dec *jsontext.Decoder) (int, error) {
 	n := 0
-	for p.dec.More() {
-		if obj {
-			if _, err := p.dec.Token(); err != nil { // the key
-				return n, err
-			}
+	for {
+		switch dec.PeekKind() {
+		case '}', ']':
+			return n, nil
+		case 0:
+			_, err := dec.ReadToken()
+			return n, cmp.Or(err, errors.New("unexpected end of JSON input"))
 		}
-		tok, err := p.dec.Token()
-		if err != nil {
+		if err := dec.SkipValue(); err != nil {
 			return n, err
-		}
-		if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
-			if err := p.skipRest(); err != nil {
-				return n, err
-			}
 		}
 		n++
 	}
-	return n, nil
 }
 
 // quoteJSON quotes s as a JSON string of at most limit bytes of HTML,

@@ -228,6 +228,12 @@ func TestRenderJSONLimits(t *testing.T) {
 			"[\"abcdefghij\",\"abcdefghij\",\n… truncated"},
 		{"not JSON", `{"a":` + strings.Repeat("x", 300), "", small, `{"a":` + strings.Repeat("x", 200-13-13) + `… truncated`},
 		{"within limits", `{"a":[true,false,null,1.50,"\u003c\u2028"]}`, "", RenderLimits{}, `{"a":[true,false,null,1.50,"<` + "\u2028" + `"]}`},
+		// As encoding/json reads them: an SDK's repeated key is shown, not
+		// refused, and invalid UTF-8 shows as U+FFFD.
+		{"repeated key", `{"a": 1, "a": {"b": 2, "b": 3}}`, "", RenderLimits{}, `{"a":1,"a":{"b":2,"b":3}}`},
+		{"invalid UTF-8", "[\"caf\xe9\",{\"\xff\":1}]", "", RenderLimits{}, "[\"caf\uFFFD\",{\"\uFFFD\":1}]"},
+		{"whitespace kept out", " \n{ \"a\" : [ 1 , 2 ] }\n", "", RenderLimits{}, `{"a":[1,2]}`},
+		{"trailing comma", `[1,]`, "", RenderLimits{}, `[1,]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

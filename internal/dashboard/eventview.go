@@ -298,7 +298,7 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 		v.ReceivedLater = &rcv
 	}
 	var ev event.Event
-	if err := json.Unmarshal(row.Payload, &ev); err != nil {
+	if err := event.Unmarshal(row.Payload, &ev); err != nil {
 		v.Unreadable = true
 		return v
 	}

@@ -63,7 +63,7 @@ func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 // (a non-member of web). admin is an admin and a member of neither; lead
 // is no admin user but an admin of web.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	db    *store.DB
 	d     *Dashboard
@@ -91,13 +91,13 @@ const (
 	roleAnon     = "anonymous"
 )
 
-func newFixture(t *testing.T, opts ...func(*Config)) *fixture {
+func newFixture(t testing.TB, opts ...func(*Config)) *fixture {
 	t.Helper()
 	return newFixtureOn(t, filepath.Join(t.TempDir(), "flytrap.db"), opts...)
 }
 
 // newFixtureOn is newFixture over the database dsn names.
-func newFixtureOn(t *testing.T, dsn string, opts ...func(*Config)) *fixture {
+func newFixtureOn(t testing.TB, dsn string, opts ...func(*Config)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dsn)
@@ -298,7 +298,7 @@ func (f *fixture) csrf(token string) string {
 }
 
 // wantStatus fails unless the response has the status.
-func wantStatus(t *testing.T, r response, status int) {
+func wantStatus(t testing.TB, r response, status int) {
 	t.Helper()
 	if r.StatusCode != status {
 		t.Fatalf("HTTP %d, want %d; Location %q; body:\n%s", r.StatusCode, status, r.Header.Get("Location"), excerpt(r.Body))
@@ -307,7 +307,7 @@ func wantStatus(t *testing.T, r response, status int) {
 
 // wantRedirect fails unless the response is a 303 to a location starting
 // with prefix.
-func wantRedirect(t *testing.T, r response, prefix string) {
+func wantRedirect(t testing.TB, r response, prefix string) {
 	t.Helper()
 	wantStatus(t, r, http.StatusSeeOther)
 	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, prefix) {
@@ -316,7 +316,7 @@ func wantRedirect(t *testing.T, r response, prefix string) {
 }
 
 // wantBody fails unless the body contains every string.
-func wantBody(t *testing.T, r response, subs ...string) {
+func wantBody(t testing.TB, r response, subs ...string) {
 	t.Helper()
 	for _, s := range subs {
 		if !strings.Contains(r.Body, s) {
@@ -326,7 +326,7 @@ func wantBody(t *testing.T, r response, subs ...string) {
 }
 
 // noBody fails if the body contains any of the strings.
-func noBody(t *testing.T, r response, subs ...string) {
+func noBody(t testing.TB, r response, subs ...string) {
 	t.Helper()
 	for _, s := range subs {
 		if strings.Contains(r.Body, s) {

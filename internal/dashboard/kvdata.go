@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/getflytrap/flytrap/internal/event"
 )
 
@@ -113,45 +115,33 @@ func (b *budget) members(raw []byte) (rows []kvRow, cut int, ok bool) {
 // whole first, so a value that breaks off halfway is not shown as the
 // members before the break.
 func (b *budget) eachMember(raw []byte, fn func(name string, val json.RawMessage)) (cut int, ok bool) {
-	if !json.Valid(raw) {
+	if !jsontext.Value(raw).IsValid(clientJSON...) {
 		return 0, false
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	dec := getDecoder(raw)
+	defer putDecoder(dec)
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return 0, false
 	}
-	for i := 0; dec.More(); i++ {
-		key, err := dec.Token()
-		name, isString := key.(string)
-		if err != nil || !isString {
+	for i := 0; dec.PeekKind() == '"'; i++ {
+		key, err := dec.ReadToken()
+		if err != nil {
 			return 0, true
 		}
-		var val json.RawMessage
-		if err := dec.Decode(&val); err != nil {
+		name := key.String()
+		val, err := dec.ReadValue()
+		if err != nil {
 			return 0, true
 		}
 		if !b.item(i) {
-			return 1 + countMembers(dec), true
+			n, _ := skipMembers(dec)
+			return 1 + n/2, true
 		}
-		fn(name, val)
+		// The decoder's copy lasts until its next read; raw's is fn's to keep.
+		end := int(dec.InputOffset())
+		fn(name, raw[end-len(val):end])
 	}
 	return 0, true
-}
-
-// countMembers skips the rest of the object dec is reading, counting its
-// members.
-func countMembers(dec *json.Decoder) int {
-	n := 0
-	for ; dec.More(); n++ {
-		var skip json.RawMessage
-		if _, err := dec.Token(); err != nil {
-			break
-		}
-		if err := dec.Decode(&skip); err != nil {
-			break
-		}
-	}
-	return n
 }
 
 // value is one field's JSON value for a key/value list: a string as text,

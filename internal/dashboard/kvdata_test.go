@@ -45,6 +45,14 @@ func TestIssuePageRequestBody(t *testing.T) {
 			[]string{`<code>logged_in</code></td><td class="wrap"><code>[&#34;1&#34;]</code>`,
 				`<code>empty</code></td><td class="wrap"><code>{}</code>`, `<code>none</code></td><td class="wrap"><code>null</code>`},
 			[]string{`Request body`}},
+		// Fields as encoding/json reads them: each of a repeated key
+		// shown, invalid UTF-8 as U+FFFD.
+		{"repeated keys", nil, json.RawMessage(`{"a": "1", "a": "2", "b": {"c": 1, "c": 2}}`),
+			[]string{`<code>a</code></td><td class="wrap"><code>1</code>`, `<code>a</code></td><td class="wrap"><code>2</code>`,
+				`<code>b</code></td><td class="wrap"><code>{&#34;c&#34;:1,&#34;c&#34;:2}</code>`},
+			[]string{`Request body`}},
+		{"invalid UTF-8", nil, json.RawMessage("{\"caf\xe9\": \"\xff\"}"),
+			[]string{"<code>caf\uFFFD</code></td><td class=\"wrap\"><code>\uFFFD</code>"}, []string{`Request body`}},
 		{"declared form with spaces", form, jsonString("q=hello+world&flag&name=a b"),
 			[]string{`<code>q</code></td><td class="wrap"><code>hello world</code>`, `<code>flag</code></td><td class="wrap"><code></code>`,
 				`<code>name</code></td><td class="wrap"><code>a b</code>`},

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"encoding/json"
 	"maps"
 	"net/http"
 	"net/url"
@@ -57,7 +56,7 @@ func (d *Dashboard) resymbolicate(w http.ResponseWriter, r *http.Request, s *ses
 	}
 	back := issueReturn(is.ID, url.Values{"event": {row.EventID}})
 	var ev event.Event
-	if err := json.Unmarshal(row.Payload, &ev); err != nil {
+	if err := event.Unmarshal(row.Payload, &ev); err != nil {
 		d.redirectError(w, r, back, "This event's stored data could not be read, so it cannot be symbolicated again.")
 		return
 	}

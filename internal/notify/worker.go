@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -325,7 +324,7 @@ func (w *Worker) message(ctx context.Context, c store.ClaimedNotification) Messa
 		return m
 	}
 	var ev event.Event
-	if json.Unmarshal(row.Payload, &ev) == nil {
+	if event.Unmarshal(row.Payload, &ev) == nil {
 		m.Stack = stackLines(&ev)
 	}
 	return m

@@ -7,14 +7,12 @@ import (
 	"testing"
 	"time"
 
-	jsonv1 "github.com/go-json-experiment/json/v1"
-
 	"github.com/getflytrap/flytrap/internal/event"
 )
 
-// FuzzDecodeMatchesEncodingJSON holds the decode stage's JSON decoder to
-// encoding/json's results on any input: the same refusals, and the same
-// event from whatever both accept (invalid UTF-8, duplicate and differently
+// FuzzDecodeMatchesEncodingJSON holds event.Unmarshal, the decode stage's
+// and the dashboard's JSON decoder, to encoding/json's results on any
+// input: the same refusals, and the same event from whatever both accept (invalid UTF-8, duplicate and differently
 // cased keys, nulls, numbers out of range, raw sections). It holds
 // event.Marshal to encoding/json's bytes (SetEscapeHTML(false)) for every
 // event that decodes.
@@ -41,7 +39,7 @@ func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var std, got event.Event
 		stdErr := json.Unmarshal(b, &std)
-		gotErr := jsonv1.Unmarshal(b, &got)
+		gotErr := event.Unmarshal(b, &got)
 		if (stdErr == nil) != (gotErr == nil) {
 			t.Fatalf("encoding/json: %v; decode stage: %v", stdErr, gotErr)
 		}

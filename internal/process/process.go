@@ -17,8 +17,6 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/logthrottle"
 
-	jsonv1 "github.com/go-json-experiment/json/v1"
-
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/grouping"
 	"github.com/getflytrap/flytrap/internal/inbound"
@@ -288,14 +286,10 @@ func (p *Processor) ProcessBatch(ctx context.Context, bodies [][]byte) []Outcome
 	return out
 }
 
-// decode is the decode stage. It decodes with encoding/json's semantics on
-// the encoding/json/v2 engine (github.com/go-json-experiment/json/v1, the
-// module Go 1.27's standard library adopts): 2.2x faster on a 2 KB event
-// and 1.6 to 2.1x on a 50 KB one, where it was 7 and 12% of the server's
-// CPU (docs/benchmarks.md). FuzzDecodeMatchesEncodingJSON holds it to
-// encoding/json's results.
+// decode is the decode stage, on event.Unmarshal, where encoding/json
+// took 7 and 12% of the server's CPU at 2 KB and 50 KB (docs/benchmarks.md).
 func decode(_ context.Context, it *item) error {
-	if err := jsonv1.Unmarshal(it.body, &it.ev); err != nil {
+	if err := event.Unmarshal(it.body, &it.ev); err != nil {
 		return fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if it.ev.EventID == "" || it.ev.ProjectID <= 0 {
