@@ -16,17 +16,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
 	"math/rand/v2"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/bigevent"
 )
 
 func main() {
@@ -112,20 +111,7 @@ func main() {
 				Function: fmt.Sprintf("handle%d", f), Lineno: 10 + f, Colno: 3, ContextLine: "  return order.summary.total;"})
 		}
 		if bigEvery > 0 && n%bigEvery == bigEvery-1 && n/bigEvery < *big {
-			ex.Frames = nil
-			for f := range 250 {
-				vars := map[string]any{}
-				for v := range 8 {
-					vars[fmt.Sprintf("var%d", v)] = strings.Repeat(fmt.Sprintf("value %d of frame %d <b>&amp; ", v, f), 6)
-				}
-				raw, _ := json.Marshal(vars)
-				ex.Frames = append(ex.Frames, event.Frame{Filename: fmt.Sprintf("/static/js/big-%d.js", f), Function: fmt.Sprintf("deep%d", f),
-					Lineno: f + 1, Colno: 1, ContextLine: "  recurse(x);", Vars: raw})
-			}
-			for b := range 100 {
-				data, _ := json.Marshal(map[string]string{"payload": strings.Repeat(fmt.Sprintf("crumb %d <script>x</script> ", b), 4096/30)})
-				ev.Breadcrumbs = append(ev.Breadcrumbs, event.Breadcrumb{Timestamp: at, Category: "xhr", Level: "info", Message: fmt.Sprintf("POST /api/%d", b), Data: data})
-			}
+			bigevent.Fill(ev, &ex, at)
 		}
 		ev.Exceptions = []event.Exception{ex}
 		batch = append(batch, store.SaveRequest{Event: ev, Fingerprint: fmt.Sprintf("fp-%d", issue), GroupingVersion: "seed",
