@@ -200,10 +200,10 @@ func (b *budget) compactJSON(raw json.RawMessage) string {
 	return b.json(raw, "")
 }
 
-// decodeString is raw decoded when it is a JSON string. Most of the values
-// a page shows are: a frame's variables, a breadcrumb's data. Only a
-// string is decoded, as a full decode first validates the whole of a
-// value that cannot be one.
+// decodeString is raw decoded when it is a JSON string, as most values a
+// page shows are (a frame's variables). Only a value that starts with a
+// quote is decoded: json.Unmarshal would scan all of an object or array
+// before finding that it is not a string.
 func decodeString(raw []byte) (string, bool) {
 	raw = bytes.TrimLeft(raw, " \t\r\n")
 	if len(raw) == 0 || raw[0] != '"' {
@@ -354,14 +354,15 @@ func (p *jsonPrinter) value(depth int) error {
 	return errors.New("unexpected JSON token")
 }
 
-// more reports whether the container being read has another member, or
-// the error that stops reading it.
-func (p *jsonPrinter) more() (bool, error) {
-	switch p.dec.PeekKind() {
+// more reports whether the object or array dec is reading has another
+// value (an object's names count as values), or the error that stops
+// reading it.
+func more(dec *jsontext.Decoder) (bool, error) {
+	switch dec.PeekKind() {
 	case '}', ']':
 		return false, nil
 	case 0:
-		_, err := p.dec.ReadToken()
+		_, err := dec.ReadToken()
 		return false, cmp.Or(err, errors.New("unexpected end of JSON input"))
 	}
 	return true, nil
@@ -389,11 +390,11 @@ func (p *jsonPrinter) container(open jsontext.Kind, depth int) error {
 	}
 	n := 0
 	for {
-		more, err := p.more()
+		ok, err := more(p.dec)
 		if err != nil {
 			return err
 		}
-		if !more {
+		if !ok {
 			break
 		}
 		if n == p.lim.MaxItems {
@@ -472,12 +473,9 @@ func (p *jsonPrinter) countRest(obj bool) (int, error) {
 func skipMembers(dec *jsontext.Decoder) (int, error) {
 	n := 0
 	for {
-		switch dec.PeekKind() {
-		case '}', ']':
-			return n, nil
-		case 0:
-			_, err := dec.ReadToken()
-			return n, cmp.Or(err, errors.New("unexpected end of JSON input"))
+		ok, err := more(dec)
+		if !ok {
+			return n, err
 		}
 		if err := dec.SkipValue(); err != nil {
 			return n, err
