@@ -12,10 +12,10 @@ import (
 
 // FuzzDecodeMatchesEncodingJSON holds event.Unmarshal, the decode stage's
 // and the dashboard's JSON decoder, to encoding/json's results on any
-// input: the same refusals, and the same event from whatever both accept (invalid UTF-8, duplicate and differently
-// cased keys, nulls, numbers out of range, raw sections). It holds
-// event.Marshal to encoding/json's bytes (SetEscapeHTML(false)) for every
-// event that decodes.
+// input: the same refusals, and the same event from whatever both accept
+// (invalid UTF-8, duplicate and differently cased keys, nulls, numbers out
+// of range, raw sections). It holds event.Marshal to encoding/json's bytes
+// (SetEscapeHTML(false)) for every event that decodes.
 func FuzzDecodeMatchesEncodingJSON(f *testing.F) {
 	yes := true
 	typical, err := json.Marshal(event.Event{

@@ -15,12 +15,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getflytrap/flytrap/internal/logthrottle"
-
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/grouping"
 	"github.com/getflytrap/flytrap/internal/inbound"
 	"github.com/getflytrap/flytrap/internal/livemsg"
+	"github.com/getflytrap/flytrap/internal/logthrottle"
 	"github.com/getflytrap/flytrap/internal/scrub"
 	"github.com/getflytrap/flytrap/internal/stacktrace"
 	"github.com/getflytrap/flytrap/internal/store"
