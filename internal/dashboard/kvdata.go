@@ -27,8 +27,8 @@ func (r *requestView) layOutBody(rq *event.Request, b *budget) {
 	if raw[0] == '"' {
 		// SDKs send a body they did not parse (sentry-go's, any JSON or
 		// form body) as a string.
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
+		s, ok := decodeString(raw)
+		if !ok {
 			r.Data = b.text(string(raw))
 			return
 		}
