@@ -380,6 +380,8 @@ func (d *Dashboard) showAdminProject(w http.ResponseWriter, r *http.Request, s *
 	}
 	// A project tab, under the breadcrumb Projects, like the project's
 	// other tabs; "Manage projects" is the list of every project.
+	// The project's keys (see compressed).
+	sendUncompressed(w)
 	d.render(w, r, status, "admin-project", &view{Title: p.Name + " administration", Nav: "projects", Tab: "admin", Data: data, Manages: true})
 }
 

@@ -246,7 +246,8 @@ type Dashboard struct {
 	// serve.
 	unavailable *logthrottle.Throttle
 
-	mux *http.ServeMux
+	// handler is the routes (routes), compressed.
+	handler http.Handler
 	// pages and snippets parse their templates on first use: a server
 	// that only ingests never holds their parse trees (about 1 MB of an
 	// idle flytrap dev's heap; docs/benchmarks.md, "Idle footprint").
@@ -435,7 +436,7 @@ func (d *Dashboard) routes() {
 	d.alertRoutes(m)
 	// HTML 404 page rather than ServeMux's plain text.
 	m.HandleFunc("/", d.unknown)
-	d.mux = m
+	d.handler = compressed(m)
 }
 
 // contentSecurityPolicy allows only this origin's scripts and styles (no
@@ -456,7 +457,7 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	ctx, cancel := context.WithTimeout(r.Context(), d.timeout)
 	defer cancel()
-	d.mux.ServeHTTP(w, r.WithContext(ctx))
+	d.handler.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func (d *Dashboard) root(w http.ResponseWriter, r *http.Request) {

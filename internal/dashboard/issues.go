@@ -157,6 +157,10 @@ func (d *Dashboard) issuesPage(w http.ResponseWriter, r *http.Request, s *sessio
 			d.fail(w, r, err)
 			return
 		}
+		if data.DSN != "" {
+			// Beside the search the page reflects (see compressed).
+			sendUncompressed(w)
+		}
 	}
 	at := func(cursor string) string {
 		nq := url.Values{}

@@ -127,6 +127,8 @@ func (d *Dashboard) setupPage(w http.ResponseWriter, r *http.Request, s *session
 			data.Snippets = append(data.Snippets, s)
 		}
 	}
+	// The DSN and ingest key (see compressed).
+	sendUncompressed(w)
 	d.render(w, r, http.StatusOK, "setup", &view{Title: p.Name + " setup", Nav: "projects", Tab: "setup", ProjectID: p.ID, Data: data, Manages: d.managesProject(r, s, p.ID)})
 }
 

@@ -84,6 +84,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 			v.CSRF = s.csrf
 		}
 	}
+	v.CSRF = maskCSRF(v.CSRF)
 	if v.Flash == nil {
 		v.Flash = d.takeFlash(w, r)
 	}

@@ -116,7 +116,11 @@ func (d *Dashboard) takeReveal(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil || !d.revealedOnce(raw, sr.Expires) {
 		return false
 	}
-	return json.Unmarshal(sr.Data, v) == nil
+	if json.Unmarshal(sr.Data, v) != nil {
+		return false
+	}
+	sendUncompressed(w)
+	return true
 }
 
 // revealedOnce records that the sealed cookie raw was shown, and reports

@@ -188,7 +188,7 @@ func (d *Dashboard) SessionAuth(r *http.Request) (store.User, error) {
 		if err := d.cop.Check(r); err != nil {
 			return store.User{}, fmt.Errorf("%w: %v", ErrCSRF, err)
 		}
-		if !tokenEqual(r.Header.Get(CSRFHeader), s.csrf) {
+		if !csrfEqual(r.Header.Get(CSRFHeader), s.csrf) {
 			return store.User{}, ErrCSRF
 		}
 	}
@@ -286,7 +286,7 @@ func (d *Dashboard) checkFormWithin(w http.ResponseWriter, r *http.Request, want
 	if got == "" {
 		got = r.Header.Get(CSRFHeader)
 	}
-	if !tokenEqual(got, want) {
+	if !csrfEqual(got, want) {
 		d.forbidden(w, r, "The form's security token is missing or out of date. Go back, reload the page and try again.")
 		return false
 	}
