@@ -44,6 +44,10 @@ type alertsData struct {
 	CooldownMinutes int64
 	History         []store.Notification
 	Subscriptions   []store.SNSSubscription
+	// NotMailed are, by email channel, the members it does not mail:
+	// those who turned alert email off, then those who unsubscribed from
+	// it. Only the project's admins see it.
+	NotMailed map[int64][]store.OptOut
 	// NewSecret is a webhook's signing secret, shown on the page its
 	// creation redirects to and never again (takeReveal).
 	NewSecret      string
@@ -189,7 +193,33 @@ func (d *Dashboard) showAlerts(w http.ResponseWriter, r *http.Request, s *sessio
 		d.fail(w, r, err)
 		return
 	}
-	d.render(w, r, status, "alerts", &view{Title: "Alerts · " + p.Name, Nav: "projects", Tab: "alerts", Data: data, Manages: d.managesProject(r, s, p.ID)})
+	manages := d.managesProject(r, s, p.ID)
+	if manages {
+		outs, err := d.svc.Alerts.NotMailed(ctx, a, p.ID)
+		if err != nil {
+			d.fail(w, r, err)
+			return
+		}
+		data.NotMailed = notMailed(data.Channels, outs)
+	}
+	d.render(w, r, status, "alerts", &view{Title: "Alerts · " + p.Name, Nav: "projects", Tab: "alerts", Data: data, Manages: manages})
+}
+
+// notMailed sorts opt-outs (store.DB.EmailOptOuts) under the email
+// channels they stop: one with no channel stops all of them.
+func notMailed(channels []store.AlertChannel, outs []store.OptOut) map[int64][]store.OptOut {
+	m := map[int64][]store.OptOut{}
+	for _, c := range channels {
+		if c.Kind != store.ChannelEmail {
+			continue
+		}
+		for _, o := range outs {
+			if o.ChannelID == 0 || o.ChannelID == c.ID {
+				m[c.ID] = append(m[c.ID], o)
+			}
+		}
+	}
+	return m
 }
 
 // alertRefused shows the alerts page again with a refusal's message (bad

@@ -291,6 +291,46 @@ func TestAlertsPageHidesWebhookTokens(t *testing.T) {
 	}
 }
 
+// TestAlertsPageNotMailed: the project's admins see, under each email
+// channel, the members it does not mail and why; members see nobody's
+// address.
+func TestAlertsPageNotMailed(t *testing.T) {
+	f := newFixture(t)
+	mail, err := f.db.CreateAlertChannel(f.ctx, store.System, store.AlertChannel{ProjectID: f.web.ID, Kind: store.ChannelEmail, Name: "oncall"})
+	f.must(err)
+	other, err := f.db.CreateAlertChannel(f.ctx, store.System, store.AlertChannel{ProjectID: f.web.ID, Kind: store.ChannelEmail, Name: "everyone"})
+	f.must(err)
+	_, err = f.db.UnsubscribeChannel(f.ctx, mail.ID, f.member.ID)
+	f.must(err)
+	f.must(f.db.SetEmailOptOut(f.ctx, f.lead.ID, true))
+	base := fmt.Sprintf("/projects/%d/alerts", f.web.ID)
+	row := func(r response, id int64) string {
+		t.Helper()
+		_, rest, ok := strings.Cut(r.Body, fmt.Sprintf(`<tr data-channel-id="%d">`, id))
+		if !ok {
+			t.Fatalf("no row of channel %d:\n%s", id, excerpt(r.Body))
+		}
+		tr, _, _ := strings.Cut(rest, "</tr>")
+		return tr
+	}
+	for _, role := range []string{roleAdmin, roleLead} {
+		r := f.get(role, base)
+		wantStatus(t, r, http.StatusOK)
+		if got := row(r, mail.ID); !strings.Contains(got, "Not mailed: lead@example.com (alert email off") ||
+			!strings.Contains(got, "member@example.com (unsubscribed by an alert email's link") {
+			t.Errorf("%s: the unsubscribed channel's row:\n%s", role, got)
+		}
+		if got := row(r, other.ID); !strings.Contains(got, "Not mailed: lead@example.com (alert email off") || strings.Contains(got, "member@example.com") {
+			t.Errorf("%s: the other channel's row:\n%s", role, got)
+		}
+	}
+	r := f.get(roleMember, base)
+	wantStatus(t, r, http.StatusOK)
+	if strings.Contains(r.Body, "Not mailed") || strings.Contains(r.Body, "lead@example.com") {
+		t.Errorf("a member sees who is not mailed:\n%s", row(r, mail.ID))
+	}
+}
+
 // TestAlertChannelNameTaken: the add-channel form refuses a name another
 // channel of the project has, on the alerts page with the reason, and
 // adds nothing.

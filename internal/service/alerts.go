@@ -36,6 +36,7 @@ type AlertStore interface {
 	EmailOptOut(ctx context.Context, userID int64) (bool, error)
 	ListNotifications(ctx context.Context, v store.Viewer, projectID int64, limit int) ([]store.Notification, error)
 	SNSSubscriptions(ctx context.Context, v store.Viewer, projectID int64) ([]store.SNSSubscription, error)
+	EmailOptOuts(ctx context.Context, v store.Viewer, projectID int64) ([]store.OptOut, error)
 }
 
 // Alerts holds the rules of alert channels, rules, cooldowns, mutes and
@@ -322,6 +323,16 @@ func (s *Alerts) EmailOptOut(ctx context.Context, a Actor) (bool, error) {
 // History returns a project's latest notifications, newest first.
 func (s *Alerts) History(ctx context.Context, a Actor, projectID int64, limit int) ([]store.Notification, error) {
 	return s.store.ListNotifications(ctx, a.Viewer(), projectID, limit)
+}
+
+// NotMailed returns the members a project's email alerts skip
+// (store.DB.EmailOptOuts); its admins only, as the members' addresses
+// are not every member's to read.
+func (s *Alerts) NotMailed(ctx context.Context, a Actor, projectID int64) ([]store.OptOut, error) {
+	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
+		return nil, err
+	}
+	return s.store.EmailOptOuts(ctx, a.Viewer(), projectID)
 }
 
 // Subscriptions returns a project's SNS email subscriptions (AWS).

@@ -791,6 +791,54 @@ func (d *DB) UnsubscribeChannel(ctx context.Context, channelID, userID int64) (U
 	return u, nil
 }
 
+// OptOut is a member of a project whom some of its email alerts do not
+// reach.
+type OptOut struct {
+	Email string
+	// ChannelID is the email channel the member unsubscribed from by an
+	// email's link, or 0 when they turned alert email off on their
+	// account, which stops every channel.
+	ChannelID int64
+	Since     time.Time
+}
+
+// EmailOptOuts returns the members of project projectID, which v must
+// see, who turned alert email off or unsubscribed from one of its email
+// channels, by email and then channel (0 first), so that the project's
+// admins can tell why an alert did not reach someone.
+func (d *DB) EmailOptOuts(ctx context.Context, v Viewer, projectID int64) ([]OptOut, error) {
+	if _, err := d.GetProject(ctx, v, projectID); err != nil {
+		return nil, fmt.Errorf("store: email opt-outs of project %d: %w", projectID, err)
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT u.email_key, u.email, 0, o.created_at FROM project_members m
+			JOIN users u ON u.id = m.user_id JOIN alert_email_optouts o ON o.user_id = u.id
+			WHERE m.project_id = $1
+		UNION ALL
+		SELECT u.email_key, u.email, o.channel_id, o.created_at FROM alert_channel_optouts o
+			JOIN project_members m ON m.project_id = o.project_id AND m.user_id = o.user_id
+			JOIN users u ON u.id = o.user_id
+			WHERE o.project_id = $1
+		ORDER BY 1, 3`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("store: email opt-outs of project %d: %w", projectID, err)
+	}
+	defer rows.Close()
+	out := []OptOut{}
+	for rows.Next() {
+		var (
+			o   OptOut
+			key string
+			at  int64
+		)
+		if err := rows.Scan(&key, &o.Email, &o.ChannelID, &at); err != nil {
+			return nil, err
+		}
+		o.Since = fromMillis(at)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
 // AlertHook returns the TxHook that writes a batch's notifications into
 // the outbox, in the save transaction: they commit with the events that
 // cause them or not at all. now is the clock (nil: time.Now).

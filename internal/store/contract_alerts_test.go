@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -1159,6 +1160,32 @@ func testAlertChannelUnsubscribe(e *env) {
 	}
 	if got := mailed(second.ID); !slices.Contains(got, "ann@example.com") {
 		t.Errorf("recipients of the other channel = %v, want ann still", got)
+	}
+	// Who is not mailed, for the alerts page: ann by one channel, bob by
+	// his account; the stranger, who is no member, not at all.
+	bob := e.createUser("Bob@example.com", RoleMember)
+	e.addMember(e.project, bob)
+	for _, u := range []User{bob, stranger} {
+		if err := db.SetEmailOptOut(ctx, u.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outs, err := db.EmailOptOuts(ctx, System, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range outs {
+		if o.Since.IsZero() {
+			t.Errorf("%+v: no time", o)
+		}
+		got = append(got, fmt.Sprintf("%s:%d", o.Email, o.ChannelID))
+	}
+	if want := []string{"ann@example.com:" + strconv.FormatInt(first, 10), "Bob@example.com:0"}; !slices.Equal(got, want) {
+		t.Errorf("EmailOptOuts = %v, want %v", got, want)
+	}
+	if _, err := db.EmailOptOuts(ctx, Viewer{UserID: stranger.ID}, p); !errors.Is(err, ErrNotFound) {
+		t.Errorf("EmailOptOuts for a non-member: %v, want ErrNotFound", err)
 	}
 	if u, err := db.ChannelSubscription(ctx, first, ann.ID); err != nil || !u.Done {
 		t.Errorf("ChannelSubscription = %+v, %v; want done", u, err)
