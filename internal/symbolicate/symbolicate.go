@@ -328,6 +328,7 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 		amb   *artifact.AmbiguousError
 		other *artifact.OtherReleasesError
 		alone *artifact.WithoutMapError
+		build *artifact.OtherBuildError
 		l     lookup
 	)
 	switch {
@@ -335,6 +336,8 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 		l = lookup{reason: event.UnmappedNoMap, detail: event.Clamp(other.Error(), maxLine)}
 	case errors.As(err, &alone):
 		l = lookup{reason: event.UnmappedNoMap, detail: event.Clamp(alone.Error(), maxLine)}
+	case errors.As(err, &build):
+		l = lookup{reason: event.UnmappedNoMap, detail: event.Clamp(build.Error(), maxLine)}
 	case errors.Is(err, artifact.ErrNotFound):
 		l = lookup{reason: event.UnmappedNoMap, detail: "no source map uploaded for " + q.AbsPath}
 	case errors.As(err, &amb):
