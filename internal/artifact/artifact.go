@@ -50,6 +50,10 @@ type Map struct {
 	// came from; empty for other matches, which name the build themselves.
 	// For an event without a release that upload may be any release's.
 	Release, Dist string
+	// DebugID is the debug ID of the build the map belongs to: the map's
+	// own, else that of the minified file it was found through; "" when
+	// neither carries one.
+	DebugID string
 }
 
 // ErrNotFound says no uploaded map matches a Query.
@@ -114,6 +118,24 @@ func (e *WithoutMapError) Error() string {
 }
 
 func (e *WithoutMapError) Unwrap() error { return ErrNotFound }
+
+// OtherBuildError says that the map found for a frame that carries a
+// debug ID, by the event's release and the frame's URL or file name (no
+// upload has the frame's debug ID), carries another debug ID: it is
+// another build's, whose positions would move every frame to a wrong
+// place, and is not used. It is an ErrNotFound.
+type OtherBuildError struct {
+	// AbsPath is the frame's file, DebugID its debug ID; File and
+	// FileDebugID the upload found and its debug ID.
+	AbsPath, DebugID, File, FileDebugID string
+}
+
+func (e *OtherBuildError) Error() string {
+	return fmt.Sprintf("the source map found for %s (%s) has debug ID %s, and the file has debug ID %s: it is another build's map, and is not used — "+
+		"upload the maps of the deployed build (inject debug IDs into it, deploy it and upload its files)", e.AbsPath, e.File, e.FileDebugID, e.DebugID)
+}
+
+func (e *OtherBuildError) Unwrap() error { return ErrNotFound }
 
 // ReleaseName is how messages name a release and dist: "web@12.0.0", or
 // "web@12.0.0 (dist web)".

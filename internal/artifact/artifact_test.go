@@ -322,6 +322,60 @@ func TestFindDebugIDUploadedWithoutMap(t *testing.T) {
 	}
 }
 
+// A release deployed again without new uploads: its first build, injected
+// with debugID, was uploaded for web@1.0.0, and the frame's file carries
+// the next build's debugID2. The release and URL (or name) find the first
+// build's map, whose debug ID says it is not the frame's build: it is not
+// used. A map without a debug ID (an upload without inject) still serves
+// any frame by release and URL, as one side alone cannot tell builds
+// apart.
+func TestFindRefusesAnotherBuildsDebugID(t *testing.T) {
+	e := newEnv(t, nil)
+	const chunkID = "8c3e6df5-2e80-5c4a-9f30-4d9c8b3e2f33"
+	injected := `{"version":3,"file":"app.min.js","sources":["../src/app.js"],"names":[],"mappings":"AAAA","debugId":"` + debugID + `"}`
+	e.upload("web@1.0.0", "", 1<<20,
+		minified("~/static/js/app.min.js", debugID, "app.min.js.map", "x()\n//# sourceMappingURL=app.min.js.map\n//# debugId="+debugID+"\n"),
+		sourceMap("~/static/js/app.min.js.map", debugID, injected),
+		// Only the file carries the ID: the map is the file's build all
+		// the same.
+		minified("~/static/js/chunk.min.js", chunkID, "chunk.min.js.map", "c()\n//# sourceMappingURL=chunk.min.js.map\n//# debugId="+chunkID+"\n"),
+		sourceMap("~/static/js/chunk.min.js.map", "", vendMap),
+		minified("~/static/js/vendor.min.js", "", "", "v()\n"),
+		sourceMap("~/static/js/vendor.min.js.map", "", vendMap))
+	p := e.proj.ID
+	for _, tt := range []struct {
+		name string
+		q    artifact.Query
+		// file is the upload refused, "" for a query that finds its map.
+		file, fileID string
+	}{
+		{"by release and URL", artifact.Query{ProjectID: p, DebugID: debugID2, Release: "web@1.0.0", AbsPath: "https://shop.example.com/static/js/app.min.js"},
+			"~/static/js/app.min.js", debugID},
+		{"by file name", artifact.Query{ProjectID: p, DebugID: debugID2, Release: "web@1.0.0", AbsPath: "app:///app.min.js"}, "~/static/js/app.min.js", debugID},
+		{"the minified file's debug ID", artifact.Query{ProjectID: p, DebugID: debugID2, Release: "web@1.0.0", AbsPath: "https://shop.example.com/static/js/chunk.min.js"},
+			"~/static/js/chunk.min.js", chunkID},
+		{"its own debug ID", artifact.Query{ProjectID: p, DebugID: debugID, Release: "web@1.0.0", AbsPath: "https://shop.example.com/static/js/app.min.js"}, "", ""},
+		{"a frame without a debug ID", artifact.Query{ProjectID: p, Release: "web@1.0.0", AbsPath: "https://shop.example.com/static/js/app.min.js"}, "", ""},
+		{"an upload without a debug ID", artifact.Query{ProjectID: p, DebugID: debugID2, Release: "web@1.0.0", AbsPath: "https://shop.example.com/static/js/vendor.min.js"}, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := e.s.Find(e.ctx, tt.q)
+			if tt.file == "" {
+				if err != nil || len(m.Body) == 0 {
+					t.Errorf("Find = %s, %v; want a map", m.Body, err)
+				}
+				return
+			}
+			want := "the source map found for " + tt.q.AbsPath + " (" + tt.file + ") has debug ID " + tt.fileID + ", and the file has debug ID " + tt.q.DebugID +
+				": it is another build's map, and is not used — upload the maps of the deployed build (inject debug IDs into it, deploy it and upload its files)"
+			var other *artifact.OtherBuildError
+			if !errors.Is(err, artifact.ErrNotFound) || !errors.As(err, &other) || err.Error() != want {
+				t.Errorf("Find = %s, %v; want ErrNotFound %q", m.Body, err, want)
+			}
+		})
+	}
+}
+
 func testFind(t *testing.T, e *env) {
 	inline := "//# sourceMappingURL=data:application/json;base64," + base64.StdEncoding.EncodeToString([]byte(vendMap))
 	// Debug-ID bundle, uploaded without a release.

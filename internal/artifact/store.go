@@ -406,9 +406,12 @@ func (s *Store) describe(ctx context.Context, r AssembleRequest, attrs map[strin
 // (see findByName). For a minified file found, its map is the one with its
 // debug ID, the one its manifest's sourcemap header or its own
 // `//# sourceMappingURL=` comment names (an inline data: URL included), or
-// <file>.map. No map is ErrNotFound (a *WithoutMapError when the file of
-// the frame's debug ID was uploaded alone, an *OtherReleasesError when
-// only other releases have the file); any other error is the database or
+// <file>.map. A frame's debug ID no upload has falls back to the release
+// and name, but a map found there that carries another debug ID is
+// another build's, never used. No map is ErrNotFound (a *WithoutMapError
+// when the file of the frame's debug ID was uploaded alone, an
+// *OtherReleasesError when only other releases have the file, an
+// *OtherBuildError for another build's debug ID); any other error is the database or
 // blob storage failing, which says nothing about whether a map exists.
 // Find does not parse the map: Map.Key, its SHA-256, is what a cache of
 // parsed maps keys on.
@@ -422,7 +425,12 @@ func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
 		return m, err
 	}
 	m, err = s.findByURL(ctx, q)
-	if !errors.Is(err, ErrNotFound) {
+	switch {
+	case err == nil && m.DebugID != "" && !strings.EqualFold(m.DebugID, q.DebugID):
+		// Both carry a debug ID, and they differ: the map is of another
+		// build (the same release deployed again without new uploads).
+		err = &OtherBuildError{AbsPath: q.AbsPath, DebugID: q.DebugID, File: m.File, FileDebugID: m.DebugID}
+	case !errors.Is(err, ErrNotFound):
 		return m, err
 	}
 	// The frame's own build, uploaded without its map, says more than
@@ -707,6 +715,7 @@ func (s *Store) loadBeside(ctx context.Context, f store.ArtifactFile) (Map, erro
 		URLs: []string{strings.TrimSuffix(f.URL, ".map")}, Kind: store.ArtifactMinifiedSource, Limit: 1})
 	if len(mins) > 0 {
 		m.Minified, m.MinifiedSize = mins[0].Blob, mins[0].Size
+		m.DebugID = cmp.Or(m.DebugID, mins[0].DebugID)
 	}
 	return m, err
 }
@@ -722,6 +731,7 @@ func (s *Store) mapOf(ctx context.Context, min store.ArtifactFile) (Map, error) 
 	m, err := s.mapOfFile(ctx, min)
 	if err == nil {
 		m.Minified, m.MinifiedSize = min.Blob, min.Size
+		m.DebugID = cmp.Or(m.DebugID, min.DebugID)
 	}
 	return m, err
 }
@@ -791,7 +801,7 @@ func (s *Store) load(ctx context.Context, f store.ArtifactFile) (Map, error) {
 		return Map{}, err
 	}
 	file := strings.TrimSuffix(f.URL, ".map")
-	return Map{Key: strings.TrimPrefix(f.Blob, filePrefix), File: file, Body: body}, nil
+	return Map{Key: strings.TrimPrefix(f.Blob, filePrefix), File: file, Body: body, DebugID: f.DebugID}, nil
 }
 
 // candidateURLs are the stored URLs an abs_path matches: itself, and

@@ -191,9 +191,9 @@ type unmappedReason struct {
 // unmappedReasons word each reason symbolication gives; docs/sourcemaps.md
 // explains them at length.
 var unmappedReasons = map[string]unmappedReason{
-	event.UnmappedNoMap:      {"no source map", "No uploaded source map matches this file for the event's release: upload that build's map, then re-symbolicate. Another release's map is never used; the event's notes name any releases that have this file."},
+	event.UnmappedNoMap:      {"no source map", "No uploaded source map matches this file for the event's release: upload that build's map, then re-symbolicate. Another release's map is never used, nor one whose debug ID is not this file's; the event's notes say which uploads have this file."},
 	event.UnmappedOtherFile:  {"map for another file", "The source map found for this file says it was built for a different file."},
-	event.UnmappedOutOfRange: {"position not in map", "The source map has no mapping at this line and column: it belongs to another build."},
+	event.UnmappedOutOfRange: {"position not in map", "The source map, or the minified file uploaded with it, has no such line and column: it belongs to another build; the event's notes say how to fix it."},
 	event.UnmappedBrokenMap:  {"unreadable source map", "The source map is not valid, too large, or points outside itself; the event's notes say why."},
 	event.UnmappedAmbiguous:  {"several maps match", "Several uploaded files with this file name match it equally well; upload under URLs that end like its path, or inject debug IDs."},
 }

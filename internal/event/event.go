@@ -487,7 +487,8 @@ const (
 	// belongs to a different minified file.
 	UnmappedOtherFile = "other_file"
 	// UnmappedOutOfRange: the map has no mapping at the frame's line and
-	// column.
+	// column, or the minified file uploaded with it has no such line or
+	// column: the frame is of another build.
 	UnmappedOutOfRange = "out_of_range"
 	// UnmappedBrokenMap: the map could not be read (not JSON, not a
 	// version 3 source map, too large, or mappings that point outside it).

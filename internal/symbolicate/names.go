@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,10 @@ var placeholders = map[string]bool{"Object": true, "Function": true, "Array": tr
 type minified struct {
 	body  []byte
 	lines []int32 // offset of each line's start
+	// otherBreaks says the file holds a line terminator besides \n (\r,
+	// U+2028, U+2029), which engines count as one and maps may not:
+	// its lines are not known for sure (see outside).
+	otherBreaks bool
 	// decls are the declarations of each identifier, in the order of
 	// the file (see declaredAt).
 	decls map[string][]decl
@@ -67,7 +72,8 @@ func newMinified(body []byte) *minified {
 	if len(body) > maxSourceBytes || bytes.Count(body, []byte{'\n'}) >= maxLines {
 		return nil
 	}
-	m := &minified{body: body, lines: []int32{0}, decls: map[string][]decl{}}
+	m := &minified{body: body, lines: []int32{0}, decls: map[string][]decl{},
+		otherBreaks: bytes.IndexByte(body, '\r') >= 0 || bytes.Contains(body, []byte("\u2028")) || bytes.Contains(body, []byte("\u2029"))}
 	for i, b := range body {
 		if b == '\n' {
 			m.lines = append(m.lines, int32(i+1))
@@ -110,6 +116,27 @@ func (m *minified) offset(line, column int) (int, bool) {
 func (m *minified) position(off int) (int, int) {
 	i := sort.Search(len(m.lines), func(i int) bool { return int(m.lines[i]) > off }) - 1
 	return i + 1, off - int(m.lines[i])
+}
+
+// outside says why the 1-based line and column of a frame cannot be in
+// m ("its minified file has 2 lines", "line 1 of its minified file is 392
+// bytes long"), or "" when they may be. Engines count columns from 1 in
+// UTF-16 code units, never more than the line's UTF-8 bytes: the column
+// after the last character is the last a frame can point at (an
+// unexpected end of input). Column 0 is no column. A file with line
+// breaks besides \n is never outside: an engine counts its lines
+// otherwise than a split on \n would.
+func (m *minified) outside(line, column int) string {
+	switch {
+	case m.otherBreaks || line < 1:
+		return ""
+	case line > len(m.lines):
+		return fmt.Sprintf("its minified file has %d lines", len(m.lines))
+	}
+	if n := m.lineEnd(line) - int(m.lines[line-1]); column > n+1 {
+		return fmt.Sprintf("line %d of its minified file is %d bytes long", line, n)
+	}
+	return ""
 }
 
 // lineEnd is the offset of the end of the 1-based line (its newline, or

@@ -203,3 +203,85 @@ func TestMapsOfOtherReleasesUnused(t *testing.T) {
 		})
 	}
 }
+
+// A release deployed again without new uploads, end to end: build A
+// uploaded for shop@1.0 as sentry-cli uploads it (the minified file and
+// its map), then build E, the next release of the source, deployed under
+// the same URL and still reporting shop@1.0. Without debug IDs its frames
+// are past the end of build A's minified line: the processor stores them
+// as sent with the note, never mapped through build A's map. With debug
+// IDs (build A injected, shop@2.0, and E's frames carrying another ID) the
+// release and URL find build A's map, whose debug ID is not the frames':
+// it is not used either.
+func TestAnotherBuildOfTheRelease(t *testing.T) {
+	ctx := context.Background()
+	_, p, _, maps := newStore(t, "web")
+	jsA, mapA := readFile(t, "testdata/build-a/app.min.js"), readFile(t, "testdata/build-a/app.min.js.map")
+	uploadBundle(t, maps, p.ID, "shop@1.0",
+		artifact.BundleFile{Kind: store.ArtifactMinifiedSource, URL: "~/static/js/app.min.js", Data: jsA},
+		artifact.BundleFile{Kind: store.ArtifactSourceMap, URL: "~/static/js/app.min.js.map", Data: mapA})
+	injected, err := artifact.Inject(jsA, mapA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploadBundle(t, maps, p.ID, "shop@2.0",
+		artifact.BundleFile{Kind: store.ArtifactMinifiedSource, URL: "~/static/js/app.min.js", DebugID: injected.DebugID, Data: injected.JS},
+		artifact.BundleFile{Kind: store.ArtifactSourceMap, URL: "~/static/js/app.min.js.map", DebugID: injected.DebugID, Data: injected.Map})
+	const debugIDE = "e0e0e0e0-1111-4222-8333-444455556666"
+
+	otherID := "symbolication: the source map found for " + urlA + " (~/static/js/app.min.js) has debug ID " + injected.DebugID +
+		", and the file has debug ID " + debugIDE + ": it is another build's map, and is not used — " +
+		"upload the maps of the deployed build (inject debug IDs into it, deploy it and upload its files)"
+	// injectedLines is how far inject moved build A's code down.
+	injectedLines := bytes.Count(injected.JS[:bytes.Index(injected.JS, []byte("(()=>"))], []byte("\n"))
+	for _, tt := range []struct {
+		name, stack, release, debugID string
+		// shift moves the frames down by injectedLines.
+		shift          bool
+		unmapped, note string
+	}{
+		{"no debug IDs", "testdata/build-e/stack.txt", "shop@1.0", "", false, event.UnmappedOutOfRange, anotherBuild},
+		{"another build's debug ID", "testdata/build-e/stack.txt", "shop@2.0", debugIDE, false, event.UnmappedNoMap, otherID},
+		// Positions the injected build A has code at, which its map
+		// would map: only the debug IDs tell the builds apart.
+		{"another build's debug ID, positions in range", "testdata/build-a/stack.txt", "shop@2.0", debugIDE, true, event.UnmappedNoMap, otherID},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := stackEvent(t, tt.stack)
+			ev.ProjectID, ev.Release = p.ID, tt.release
+			frames := ev.Exceptions[0].Frames
+			for i := len(frames) - 4; i < len(frames); i++ {
+				frames[i].DebugID = tt.debugID
+				if tt.shift {
+					frames[i].Lineno += injectedLines
+				}
+			}
+			sent := slices.Clone(frames)
+			b, err := json.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			saver := &recordingSaver{}
+			for _, out := range process.New(process.Config{Saver: saver, Symbolicator: New(Config{Maps: maps})}).ProcessBatch(ctx, [][]byte{b}) {
+				if out.Err != nil {
+					t.Fatal(out.Err)
+				}
+			}
+			stored := saver.reqs[0].Event
+			ex := stored.Exceptions[0]
+			for i, f := range lastN(ex.Frames, 4) {
+				want := sent[len(sent)-1-i]
+				if f.AbsPath != want.AbsPath || f.Lineno != want.Lineno || f.Colno != want.Colno || f.Function != want.Function || f.Unmapped != tt.unmapped {
+					t.Errorf("stored frame %d: %s:%d:%d in %s, unmapped %q; want it as sent, %s:%d:%d in %s, unmapped %q", i,
+						f.AbsPath, f.Lineno, f.Colno, f.Function, f.Unmapped, want.AbsPath, want.Lineno, want.Colno, want.Function, tt.unmapped)
+				}
+			}
+			if ex.RawFrames != nil {
+				t.Errorf("raw frames stored: %+v; nothing was mapped", summarize(ex.RawFrames))
+			}
+			if !slices.Contains(stored.Notes, tt.note) {
+				t.Errorf("stored notes %q, want %q", stored.Notes, tt.note)
+			}
+		})
+	}
+}

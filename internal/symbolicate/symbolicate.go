@@ -238,14 +238,22 @@ func (r *eventRun) exception(ctx context.Context, ex *event.Exception) error {
 			if src != nil && f.ContextLine != "" && !src.hasLine(f.Lineno, f.Colno, f.ContextLine) {
 				continue
 			}
+			// The map covers its own minified file, uploaded with it: a
+			// position past that file's lines, or past the end of its line,
+			// is of another build, which the map would move to the nearest
+			// mapping before it, a plausible wrong line.
+			if src != nil {
+				if why := src.outside(f.Lineno, f.Colno); why != "" {
+					l.reason, l.detail = event.UnmappedOutOfRange, outOfRange(f, " ("+why+")")
+				}
+			}
 		}
 		if l.reason == "" {
 			var pos position
 			pos, err = l.pm.lookup(f.Lineno, f.Colno)
 			switch {
 			case errors.Is(err, errOutOfRange):
-				l.reason = event.UnmappedOutOfRange
-				l.detail = fmt.Sprintf("line %d, column %d is outside the source map of %s", f.Lineno, f.Colno, frameFile(f))
+				l.reason, l.detail = event.UnmappedOutOfRange, outOfRange(f, "")
 			case err != nil:
 				l.reason, l.detail = event.UnmappedBrokenMap, brokenDetail(frameFile(f), err)
 			default:
@@ -328,6 +336,7 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 		amb   *artifact.AmbiguousError
 		other *artifact.OtherReleasesError
 		alone *artifact.WithoutMapError
+		build *artifact.OtherBuildError
 		l     lookup
 	)
 	switch {
@@ -335,6 +344,8 @@ func (r *eventRun) find(ctx context.Context, q artifact.Query) (lookup, error) {
 		l = lookup{reason: event.UnmappedNoMap, detail: event.Clamp(other.Error(), maxLine)}
 	case errors.As(err, &alone):
 		l = lookup{reason: event.UnmappedNoMap, detail: event.Clamp(alone.Error(), maxLine)}
+	case errors.As(err, &build):
+		l = lookup{reason: event.UnmappedNoMap, detail: event.Clamp(build.Error(), maxLine)}
 	case errors.Is(err, artifact.ErrNotFound):
 		l = lookup{reason: event.UnmappedNoMap, detail: "no source map uploaded for " + q.AbsPath}
 	case errors.As(err, &amb):
@@ -371,6 +382,13 @@ func (r *eventRun) note(key, text string) {
 	}
 	r.noted[key] = true
 	r.notes = append(r.notes, notePrefix+text)
+}
+
+// outOfRange is the note of a frame whose position the map does not
+// cover, why adding what showed it.
+func outOfRange(f *event.Frame, why string) string {
+	return fmt.Sprintf("line %d, column %d is outside the source map of %s%s: it may be from another build; "+
+		"upload the maps of this build, or give each build its own release or debug IDs", f.Lineno, f.Colno, frameFile(f), why)
 }
 
 func brokenDetail(file string, err error) string {

@@ -25,3 +25,10 @@ done
 # build-d is the same source through webpack 5.113 and terser 5.51
 # (mode production, devtool source-map, target node), which are not in
 # compat/js: built once by hand and kept, with its stacks made as above.
+# build-e is the next release of src/ (src-next/main.js adds a coupon
+# module ahead of the cart), built as build A and served under the same
+# URL: the same two lines, each frame's column past the end of build A's
+# first line.
+"$esbuild" src-next/main.js --bundle --minify --sourcemap --format=iife --outfile=build-e/app.min.js
+node -e 'require("./build-e/app.min.js"); process.stdout.write(globalThis.flytrapFixture())' |
+	sed "s#$PWD/build-e/#https://shop.example.com/static/js/#" >build-e/stack.txt
