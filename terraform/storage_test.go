@@ -3,8 +3,10 @@ package terraform
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"testing"
@@ -69,5 +71,32 @@ func TestDatabaseStorageHeadroom(t *testing.T) {
 				t.Errorf("max_allocated_storage = %v, want autoscaling to at least 100 GiB as documented", maxAlloc)
 			}
 		})
+	}
+}
+
+// TestProcessorBatchBound: the processor's timeout in main.tf and the
+// batch size variables.tf accepts are plan's, whose Validate refuses a
+// batch that outlasts the timeout before Terraform sees it.
+func TestProcessorBatchBound(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		re   string
+		want int
+	}{
+		{"main.tf", `(?m)^\s*processor_timeout_seconds\s*=\s*(\d+)\s*$`, plan.ProcessorTimeoutSeconds},
+		{"variables.tf", `var\.processor_batch_size <= (\d+)`, plan.MaxProcessorBatchSize},
+	} {
+		src, err := fs.ReadFile(Modules, c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(c.re).FindSubmatch(src)
+		if m == nil {
+			t.Errorf("%s: no match for %s", c.file, c.re)
+			continue
+		}
+		if got, _ := strconv.Atoi(string(m[1])); got != c.want {
+			t.Errorf("%s: %s is %d, want %d", c.file, c.re, got, c.want)
+		}
 	}
 }

@@ -610,6 +610,15 @@ func TestVariableValidation(t *testing.T) {
 		}
 	})
 
+	t.Run("batch past the processor's timeout", func(t *testing.T) {
+		t.Parallel()
+		work := planWorkspace(t, tf, map[string]any{"processor_batch_size": 1201})
+		out, err := tf.run(t, work, "plan", "-input=false", "-no-color")
+		if err == nil || !strings.Contains(out, "outlasts the processor's 60 s timeout") {
+			t.Errorf("plan with a batch of 1201: err %v\n%s", err, tail(out, 30))
+		}
+	})
+
 	t.Run("zones outside the region", func(t *testing.T) {
 		t.Parallel()
 		work := planWorkspace(t, tf, map[string]any{"availability_zones": []string{"us-east-1a", "us-east-1b"}})

@@ -206,13 +206,13 @@ variable "processor_memory_mb" {
 }
 
 variable "processor_batch_size" {
-  description = "Most queued events one processor invocation handles."
+  description = "Most queued events one processor invocation handles. At most 1200: at 50 ms an event, a larger batch outlasts the processor's 60 s timeout."
   type        = number
   default     = 10
 
   validation {
-    condition     = var.processor_batch_size >= 1 && var.processor_batch_size <= 10000 && floor(var.processor_batch_size) == var.processor_batch_size
-    error_message = "The batch size must be a whole number from 1 to 10000."
+    condition     = var.processor_batch_size >= 1 && var.processor_batch_size <= 1200 && floor(var.processor_batch_size) == var.processor_batch_size
+    error_message = "The batch size must be a whole number from 1 to 1200: a larger batch, at 50 ms an event, outlasts the processor's 60 s timeout, fails whole, and is received again until its events are in the dead-letter queue."
   }
 }
 

@@ -87,7 +87,7 @@ type Usage struct {
 var DefaultUsage = Usage{
 	EventsPerMonth:          1_000_000,
 	IngestMillis:            30,
-	ProcessorMillisPerEvent: 50,
+	ProcessorMillisPerEvent: processorMillisPerEvent,
 	LogBytesPerEvent:        1500,
 	StoredGB:                1,
 	BackupGB:                0,

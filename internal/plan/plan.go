@@ -181,6 +181,24 @@ type Sizes struct {
 	IngestThrottleBurst   int    `yaml:"ingest_throttle_burst" json:"ingest_throttle_burst"`
 }
 
+// ProcessorTimeoutSeconds is the processor Lambda's timeout for one batch:
+// local.processor_timeout_seconds in terraform/main.tf, from which the
+// queue's visibility timeout is derived.
+const ProcessorTimeoutSeconds = 60
+
+// processorMillisPerEvent is the processor's time for an event that the
+// cost estimate bills (DefaultUsage) and a batch is allowed within the
+// timeout: far above the 1.4 ms of CPU an event measured on a full core
+// (docs/benchmarks.md), since a 512 MB function has a third of one, and
+// a cold environment connects to the database and reads source maps.
+const processorMillisPerEvent = 50
+
+// MaxProcessorBatchSize is the largest processor_batch_size that is
+// processed within ProcessorTimeoutSeconds at processorMillisPerEvent. A
+// batch that outlasts the timeout fails whole and is handed out again,
+// to fail again, until its events are in the dead-letter queue.
+const MaxProcessorBatchSize = ProcessorTimeoutSeconds * 1000 / processorMillisPerEvent
+
 // SizeCustom is the Size of sizes that match no preset.
 const SizeCustom = "custom"
 
@@ -441,7 +459,7 @@ func (p Plan) Validate() error {
 	add("sizes.db_allocated_storage", between(s.DBAllocatedStorageGB, 20, 1000, "GiB"))
 	add("sizes.ingest_memory_mb", between(s.IngestMemoryMB, 128, 10240, "MB"))
 	add("sizes.processor_memory_mb", between(s.ProcessorMemoryMB, 128, 10240, "MB"))
-	add("sizes.processor_batch_size", between(s.ProcessorBatchSize, 1, 10000, "events"))
+	add("sizes.processor_batch_size", validateBatchSize(s.ProcessorBatchSize))
 	add("sizes.ingest_throttle_rate", between(s.IngestThrottleRate, 1, 10000, "requests per second"))
 	add("sizes.ingest_throttle_burst", between(s.IngestThrottleBurst, 1, 5000, "requests"))
 	add("retention.days", ValidateRetentionDays(p.Retention.Days))
@@ -545,6 +563,18 @@ func ValidateRetentionPerIssue(n int) error {
 		return fmt.Errorf("%d must be from 0 (keep all) to %d events", n, MaxRetentionPerIssue)
 	}
 	return nil
+}
+
+// validateBatchSize checks processor_batch_size against the processor's
+// timeout: SQS takes batches of up to 10,000, which the timeout does not
+// fit.
+func validateBatchSize(n int) error {
+	if n > MaxProcessorBatchSize {
+		return fmt.Errorf("%d events at %d ms an event need more than the processor's %d s timeout: a batch that times out fails whole, "+
+			"and SQS hands it out again until its events are in the dead-letter queue; use at most %d",
+			n, processorMillisPerEvent, ProcessorTimeoutSeconds, MaxProcessorBatchSize)
+	}
+	return between(n, 1, MaxProcessorBatchSize, "events")
 }
 
 func between(v, lo, hi int, unit string) error {

@@ -141,8 +141,9 @@ func (m Migrations) load(dialect string) ([]migration, error) {
 // migrate applies the store's migrations.
 func (d *DB) migrate(ctx context.Context) error { return d.Migrate(ctx, storeMigrations) }
 
-// Migrate applies the migrations of set that the database lacks, all in one
-// transaction so a failure leaves the schema as it was, except that on
+// Migrate applies the migrations of set that the database lacks, in
+// version order, including any below the highest version recorded, all in
+// one transaction so a failure leaves the schema as it was, except that on
 // PostgreSQL a migration marked with outsideTxMark runs between two such
 // transactions. A database migrated by a newer binary is refused rather
 // than used with a schema this code does not know.
@@ -165,9 +166,9 @@ func (d *DB) Migrate(ctx context.Context, set Migrations) error {
 	return nil
 }
 
-// applyInTx applies the migrations that the database lacks, in tx, up to
-// the first that must run outside a transaction, which it returns (nil
-// when all are applied).
+// applyInTx applies the migrations that the database lacks, in tx and in
+// version order, up to the first that must run outside a transaction,
+// which it returns (nil when all are applied).
 func applyInTx(ctx context.Context, tx *sql.Tx, set Migrations, ms []migration) (*migration, error) {
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+set.Table+` (
 		version    BIGINT NOT NULL PRIMARY KEY,
@@ -176,19 +177,17 @@ func applyInTx(ctx context.Context, tx *sql.Tx, set Migrations, ms []migration) 
 	)`); err != nil {
 		return nil, err
 	}
-	var latest int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+set.Table).Scan(&latest); err != nil {
+	recorded, err := recordedVersions(ctx, tx, set.Table)
+	if err != nil {
 		return nil, err
 	}
-	if n := len(ms); n > 0 && latest > ms[n-1].version {
-		return nil, fmt.Errorf("database %s schema version %d is newer than this binary's %d; %w", set.Owner, latest, ms[n-1].version, ErrSchemaNewer)
+	todo, err := pending(set, ms, recorded)
+	if err != nil {
+		return nil, err
 	}
-	for i, m := range ms {
-		if m.version <= latest {
-			continue
-		}
+	for i, m := range todo {
 		if m.outsideTx {
-			return &ms[i], nil
+			return &todo[i], nil
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return nil, fmt.Errorf("%s: %w", m.name, err)
@@ -198,6 +197,58 @@ func applyInTx(ctx context.Context, tx *sql.Tx, set Migrations, ms []migration) 
 		}
 	}
 	return nil, nil
+}
+
+// recordedVersions are the versions table records as applied, in order.
+func recordedVersions(ctx context.Context, q querier, table string) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT version FROM `+table+` ORDER BY version`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var vs []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	return vs, rows.Err()
+}
+
+// pending are the migrations of ms (in version order) whose versions
+// recorded lacks, wherever they fall: a database can lack one below its
+// highest version, when a build that had a later migration ran before the
+// one that added an earlier number, or when an upgrade stopped half way.
+// A recorded version that ms lacks was applied by a newer flytrap, whose
+// tables this binary does not know: that is refused with ErrSchemaNewer.
+func pending(set Migrations, ms []migration, recorded []int64) ([]migration, error) {
+	known := make(map[int64]bool, len(ms))
+	for _, m := range ms {
+		known[m.version] = true
+	}
+	var latest int64
+	if n := len(ms); n > 0 {
+		latest = ms[n-1].version
+	}
+	if len(recorded) > 0 && slices.Max(recorded) > latest {
+		return nil, fmt.Errorf("database %s schema version %d is newer than this binary's %d; %w", set.Owner, slices.Max(recorded), latest, ErrSchemaNewer)
+	}
+	done := make(map[int64]bool, len(recorded))
+	for _, v := range recorded {
+		if !known[v] {
+			return nil, fmt.Errorf("database %s schema records migration %d, which this binary does not have: a newer flytrap applied it; %w", set.Owner, v, ErrSchemaNewer)
+		}
+		done[v] = true
+	}
+	var todo []migration
+	for _, m := range ms {
+		if !done[m.version] {
+			todo = append(todo, m)
+		}
+	}
+	return todo, nil
 }
 
 // execer is what recordMigration writes with: a transaction or, after a

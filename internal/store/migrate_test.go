@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -315,4 +318,197 @@ func TestMigrationMonitorEnvironments(t *testing.T) {
 			t.Errorf("staging's ok after 0029: %+v, %v; want recovered", res, err)
 		}
 	})
+}
+
+// gapSet is a migration set whose files log their runs in gap_log, with
+// only the given versions of 1, 2 and 3.
+func gapSet(dialect string, versions ...int) Migrations {
+	bodies := map[int]string{
+		1: "CREATE TABLE gap_log (v INTEGER NOT NULL);",
+		2: "INSERT INTO gap_log (v) VALUES (2);",
+		3: "INSERT INTO gap_log (v) VALUES (3);",
+	}
+	files := fstest.MapFS{}
+	for _, v := range versions {
+		files[path.Join("migrations", dialect, fmt.Sprintf("%04d_gap.sql", v))] = &fstest.MapFile{Data: []byte(bodies[v])}
+	}
+	return Migrations{Owner: "gap", Files: files, Table: "gap_migrations", LockKey: 0x67617074657374}
+}
+
+// gapDatabase is a new database of dialect and a function opening handles
+// on it, as separate processes would.
+func gapDatabase(t *testing.T, dialect string) func() *DB {
+	t.Helper()
+	dsn := filepath.Join(t.TempDir(), "f.db")
+	if dialect == DialectPostgres {
+		dsn = pgtest.URL(t)
+	}
+	return func() *DB {
+		t.Helper()
+		var db *DB
+		var err error
+		if dialect == DialectPostgres {
+			db, err = openPostgres(dsn)
+		} else {
+			db, err = openSQLite(dsn)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+}
+
+// gapLog is what gap_log and gap_migrations hold: the versions the
+// migrations' bodies logged, in the order they ran, and the versions
+// recorded.
+func gapLog(t *testing.T, db *DB) (ran, recorded []int64) {
+	t.Helper()
+	// The order rows were inserted in: a new table's, never updated.
+	order := "rowid"
+	if db.Dialect() == DialectPostgres {
+		order = "ctid"
+	}
+	ran = queryInts(t, db, `SELECT v FROM gap_log ORDER BY `+order)
+	return ran, queryInts(t, db, `SELECT version FROM gap_migrations ORDER BY version`)
+}
+
+func queryInts(t *testing.T, db *DB, q string) []int64 {
+	t.Helper()
+	rows, err := db.SQL().Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var vs []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		vs = append(vs, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return vs
+}
+
+// TestMigrationGapFilled: a database that records a migration above one
+// it lacks (a build shipped 3 before 2 landed, or an upgrade stopped half
+// way) gets the missing one, once, also when processes start together; a
+// recorded version the binary lacks is refused as a newer schema.
+func TestMigrationGapFilled(t *testing.T) {
+	ctx := context.Background()
+	for _, dialect := range []string{DialectSQLite, DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Run("filled once", func(t *testing.T) {
+				db := gapDatabase(t, dialect)()
+				if err := db.Migrate(ctx, gapSet(dialect, 1, 3)); err != nil {
+					t.Fatal(err)
+				}
+				for range 2 {
+					if err := db.Migrate(ctx, gapSet(dialect, 1, 2, 3)); err != nil {
+						t.Fatal(err)
+					}
+					if ran, recorded := gapLog(t, db); !slices.Equal(ran, []int64{3, 2}) || !slices.Equal(recorded, []int64{1, 2, 3}) {
+						t.Errorf("ran %v, recorded %v; want 3 then 2, and 1, 2, 3", ran, recorded)
+					}
+				}
+			})
+
+			t.Run("processes starting together", func(t *testing.T) {
+				open := gapDatabase(t, dialect)
+				if err := open().Migrate(ctx, gapSet(dialect, 1, 3)); err != nil {
+					t.Fatal(err)
+				}
+				var wg sync.WaitGroup
+				for range 4 {
+					db := open()
+					wg.Go(func() {
+						if err := db.Migrate(ctx, gapSet(dialect, 1, 2, 3)); err != nil {
+							t.Error(err)
+						}
+					})
+				}
+				wg.Wait()
+				if ran, recorded := gapLog(t, open()); !slices.Equal(ran, []int64{3, 2}) || !slices.Equal(recorded, []int64{1, 2, 3}) {
+					t.Errorf("ran %v, recorded %v; want 3 then 2 once each, and 1, 2, 3", ran, recorded)
+				}
+			})
+
+			t.Run("unknown version refused", func(t *testing.T) {
+				db := gapDatabase(t, dialect)()
+				if err := db.Migrate(ctx, gapSet(dialect, 1, 2, 3)); err != nil {
+					t.Fatal(err)
+				}
+				err := db.Migrate(ctx, gapSet(dialect, 1, 3))
+				if !errors.Is(err, ErrSchemaNewer) || !strings.Contains(err.Error(), "records migration 2, which this binary does not have") {
+					t.Errorf("migrating a database that records 2 with 1 and 3: %v, want ErrSchemaNewer naming 2", err)
+				}
+				if ran, _ := gapLog(t, db); !slices.Equal(ran, []int64{2, 3}) {
+					t.Errorf("ran %v, want 2 and 3 from the first migration only", ran)
+				}
+			})
+		})
+	}
+}
+
+// TestStoreMigrationGapFilled: a store database migrated by a build that
+// lacked 0035 gets it when it is opened, on either database, by Open and
+// by OpenPostgres, which looks before it migrates.
+func TestStoreMigrationGapFilled(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, dialect string
+		dsn           func(t testing.TB) string
+		open          func(dsn string) (*DB, error)
+	}{
+		{"sqlite Open", DialectSQLite, func(t testing.TB) string { return filepath.Join(t.TempDir(), "f.db") },
+			func(dsn string) (*DB, error) { return Open(ctx, dsn) }},
+		{"postgres Open", DialectPostgres, pgtest.URL,
+			func(dsn string) (*DB, error) { return Open(ctx, dsn) }},
+		{"postgres OpenPostgres", DialectPostgres, pgtest.URL,
+			func(dsn string) (*DB, error) {
+				return OpenPostgres(ctx, dsn, func(context.Context) (string, error) { return "x", nil })
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			all := migrationNames(t, tc.dialect)
+			set := migrationsUpTo(t, tc.dialect, 1<<62, nil)
+			gap := path.Join("migrations", tc.dialect, all[34])
+			if !strings.HasPrefix(all[34], "0035_") {
+				t.Fatalf("migration 35 is %s", all[34])
+			}
+			delete(set.Files.(fstest.MapFS), gap)
+			dsn := tc.dsn(t)
+			var old *DB
+			var err error
+			if tc.dialect == DialectPostgres {
+				old, err = openPostgres(dsn)
+			} else {
+				old, err = openSQLite(dsn)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = old.Migrate(ctx, set)
+			if got := appliedMigrations(t, old); err != nil || slices.Contains(got, all[34]) {
+				t.Fatalf("migrating without %s: applied %v, %v", all[34], got, err)
+			}
+			old.Close()
+			db, err := tc.open(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if got := appliedMigrations(t, db); !slices.Equal(got, all) {
+				t.Errorf("applied %v, want %v", got, all)
+			}
+			if _, err := db.SQL().Exec(`SELECT COUNT(*) FROM filtered_counts`); err != nil {
+				t.Errorf("reading 0035's table: %v", err)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,7 +61,7 @@ func OpenPostgres(ctx context.Context, dsn string, password func(ctx context.Con
 }
 
 // migrateIfBehind runs migrate unless schema_migrations already records
-// this binary's latest migration. A newer schema is refused like migrate
+// every migration this binary has. A newer schema is refused like migrate
 // refuses it.
 func (d *DB) migrateIfBehind(ctx context.Context) error {
 	ms, err := migrations(d.dialect)
@@ -70,23 +71,43 @@ func (d *DB) migrateIfBehind(ctx context.Context) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	latest := ms[len(ms)-1].version
-	var current int64
-	err = d.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
-	switch {
-	case err == nil && current == latest:
-		return nil
-	case err == nil && current > latest:
-		return fmt.Errorf("store: database schema version %d is newer than this binary's %d; %w", current, latest, ErrSchemaNewer)
+	// Unread (no table yet), every migration is due; migrate says why if
+	// it cannot apply them.
+	todo := ms
+	if recorded, err := recordedVersions(ctx, d.db, storeMigrations.Table); err == nil {
+		if todo, err = pending(storeMigrations, ms, recorded); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if len(todo) == 0 {
+			return nil
+		}
 	}
 	if err := d.migrate(ctx); err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "42501" { // insufficient_privilege
-			return fmt.Errorf("%w (the schema is at version %d and this binary needs %d; flytrap deploy migrates it before it updates the functions, the dashboard when it starts)", err, current, latest)
+			return fmt.Errorf("%w (the schema lacks %s, which this binary needs; flytrap deploy migrates it before it updates the functions, the dashboard when it starts)", err, migrationList(todo))
 		}
 		return err
 	}
 	return nil
+}
+
+// migrationList names ms for an error: the first few files and how many
+// more, since a fresh database lacks them all.
+func migrationList(ms []migration) string {
+	const shown = 3
+	names := make([]string, 0, shown)
+	for _, m := range ms[:min(len(ms), shown)] {
+		names = append(names, m.name)
+	}
+	s := "migration " + names[0]
+	if len(ms) > 1 {
+		s = "migrations " + strings.Join(names, ", ")
+	}
+	if len(ms) > shown {
+		s += fmt.Sprintf(" and %d more", len(ms)-shown)
+	}
+	return s
 }
 
 // rdsIAMRole is the role RDS uses to mark logins that authenticate with IAM

@@ -349,7 +349,8 @@ func TestNoWebSocket(t *testing.T) {
 }
 
 // TestProcessorRefusesOtherSchema: facing a schema newer or older than
-// its own (a deploy that has not migrated yet, or a rollback), the
+// its own, or one that lacks a migration below its latest (a deploy that
+// has not migrated yet, or a rollback), the
 // processor refuses the whole batch with a message saying so, stores
 // nothing, and the batch stays in the queue for SQS to redeliver. Run
 // against real PostgreSQL with the store's own migration table.
@@ -363,6 +364,8 @@ func TestProcessorRefusesOtherSchema(t *testing.T) {
 			[]string{"newer than this binary's", "the events stay in the queue"}},
 		{"older", `DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)`,
 			[]string{"permission denied", "flytrap deploy migrates", "the events stay in the queue"}},
+		{"gap", `DELETE FROM schema_migrations WHERE version = 35`,
+			[]string{"permission denied", "lacks migration 0035_", "flytrap deploy migrates", "the events stay in the queue"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			db := newDatabase(t)
