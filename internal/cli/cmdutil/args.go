@@ -23,7 +23,9 @@ import (
 // command takes (see ArgsError), and checks their mutually exclusive
 // flags before cobra does, naming the flags given together (see
 // MutuallyExclusive) and their --jq expression, before anything is sent.
-// Errors that are already *Error pass as they are.
+// Errors that are already *Error pass as they are. A run whose change the
+// server may or may not have made gets the command that reads it back
+// (see CheckWith).
 func GuardUsage(c *cobra.Command) {
 	if valid := c.Args; valid != nil {
 		c.Args = func(cmd *cobra.Command, args []string) error {
@@ -68,6 +70,11 @@ func GuardUsage(c *cobra.Command) {
 				pre(cmd, args)
 			}
 			return nil
+		}
+	}
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			return withCheck(cmd, args, run(cmd, args))
 		}
 	}
 	for _, sub := range c.Commands() {
