@@ -191,6 +191,14 @@ func (a *API) WithCommentThrottle(t *service.CommentThrottle) *API {
 	return a
 }
 
+// WithEmailMisses makes the API count the emails no user has that a
+// project's admin adds with the dashboard's, so that misses through
+// either count for both; it returns a.
+func (a *API) WithEmailMisses(m *service.EmailMisses) *API {
+	a.svc.WithEmailMisses(m)
+	return a
+}
+
 // WithAlertEmailLogged says whether the server only logs alert email
 // (notify.Config without a Mailer), which new email channels and rules
 // then warn of; it returns a.
@@ -781,6 +789,10 @@ func (a *API) writeProjectEvent(w http.ResponseWriter, r *http.Request, pid int6
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if msg, ok := service.Message(err); ok {
 		status, code := refusal(err)
+		var se *service.Error
+		if errors.As(err, &se) && se.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((se.RetryAfter+time.Second-1)/time.Second)))
+		}
 		writeError(w, status, code, msg)
 		return
 	}
@@ -871,6 +883,8 @@ func refusal(err error) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, service.ErrConflict):
 		return http.StatusConflict, "conflict"
+	case errors.Is(err, service.ErrTooMany):
+		return http.StatusTooManyRequests, apitypes.CodeTooMany
 	}
 	return http.StatusBadRequest, "bad_request"
 }

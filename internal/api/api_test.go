@@ -1215,6 +1215,46 @@ func TestMemberEndpoints(t *testing.T) {
 	}
 }
 
+// TestMemberEmailMisses: a project's admin who is no admin user, past
+// the emails no user has they may try, gets 429 with Retry-After for any
+// email, so that the CLI waits or says when to try again.
+func TestMemberEmailMisses(t *testing.T) {
+	f := newFixture(t)
+	members := fmt.Sprintf("/api/v1/projects/%d/members", f.project.ID)
+	for i := range service.EmailMissBurst {
+		if code, _, out := f.do(t, f.leadToken, "POST", members, fmt.Sprintf(`{"email":"typo%d@example.com"}`, i)); code != 404 {
+			t.Fatalf("miss %d: HTTP %d %v, want 404", i+1, code, out)
+		}
+	}
+	code, h, out := f.do(t, f.leadToken, "POST", members, `{"email":"member@example.com"}`)
+	e, _ := out["error"].(map[string]any)
+	if ra, _ := strconv.Atoi(h.Get("Retry-After")); code != 429 || e["code"] != "too_many_requests" || ra <= 0 || ra > int(service.EmailMissEvery/time.Second) {
+		t.Errorf("past the misses: HTTP %d, Retry-After %q, %v; want 429 too_many_requests with a Retry-After up to %s", code, h.Get("Retry-After"), out, service.EmailMissEvery)
+	}
+
+	// Another face's services (the dashboard's) given to the API share
+	// its count: misses there leave none here.
+	other := service.New(f.db, nil)
+	for i := range service.EmailMissBurst {
+		if _, err := other.Members.PutByEmail(context.Background(), service.ActorOf(f.lead), f.project.ID, fmt.Sprintf("typo%d@example.com", i), ""); !errors.Is(err, service.ErrNotFound) {
+			t.Fatalf("dashboard's miss %d: %v", i+1, err)
+		}
+	}
+	srv := httptest.NewServer(New(f.db, nil, func() time.Time { return now }).WithEmailMisses(other.EmailMisses()))
+	defer srv.Close()
+	req, _ := http.NewRequest("POST", srv.URL+members, strings.NewReader(`{"email":"member@example.com"}`))
+	req.Header.Set("Authorization", "Bearer "+f.leadToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 {
+		t.Errorf("after the dashboard's misses, the API's add: HTTP %d, want 429", resp.StatusCode)
+	}
+}
+
 func TestKeyRotation(t *testing.T) {
 	f := newFixture(t)
 	keys := fmt.Sprintf("/api/v1/projects/%d/keys", f.project.ID)

@@ -56,6 +56,12 @@ func TestRunExitCodes(t *testing.T) {
 		{[]string{"releases", "new", "shop@1.0\xff", "--host", "http://127.0.0.1:1"}, cmdutil.ExitUsage, "error: argument 1, \"shop@1.0\\xff\", is not UTF-8 text\nhint: names, versions and text are UTF-8"},
 		{[]string{"projects", "create", "caf\xe9", "--host", "http://127.0.0.1:1"}, cmdutil.ExitUsage, "is not UTF-8 text"},
 		{[]string{"sourcemaps", "inject", "/nonexistent/dist\xff"}, cmdutil.ExitError, "/nonexistent/dist"},
+		// Flag values too, named by their flag, a repeated one's each; a
+		// path flag's value may be any bytes.
+		{[]string{"issues", "list", "-p", "web", "--env", "prod\xff", "--host", "http://127.0.0.1:1"}, cmdutil.ExitUsage, "error: --env is not UTF-8 text: \"prod\\xff\"\nhint: names, versions and text are UTF-8"},
+		{[]string{"projects", "filters", "web", "--error-message", "ok", "--error-message", "caf\xe9*", "--host", "http://127.0.0.1:1"}, cmdutil.ExitUsage, "error: --error-message is not UTF-8 text: \"caf\\xe9*\""},
+		{[]string{"members", "add", "-p", "w\xffb", "a@b", "--host", "http://127.0.0.1:1"}, cmdutil.ExitUsage, "error: --project is not UTF-8 text"},
+		{[]string{"status", "--plan", "/nonexistent/flytrap\xff.yaml"}, cmdutil.ExitError, "hint: run `flytrap init` first"},
 		// deploy.Error from the layer below, mapped by cmdutil.ExitCode.
 		{[]string{"status", "--plan", "/nonexistent/flytrap.yaml", "--name", "Not A Name"}, cmdutil.ExitUsage, "hint: pass a valid --name"},
 		{[]string{"status", "--plan", "/nonexistent/flytrap.yaml"}, cmdutil.ExitError, "hint: run `flytrap init` first"},

@@ -16,9 +16,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
@@ -65,9 +67,9 @@ func WithRetries(n int, maxWait time.Duration) Option {
 	return func(c *Client) { c.retries, c.maxWait = n, maxWait }
 }
 
-// WithChangeHook calls changed after each 2xx answer to a request of a
-// method other than GET and HEAD: the server has made a change, whatever
-// happens to the answer next.
+// WithChangeHook calls changed after each 2xx answer to a request that
+// may change something (see Changes): the server has made a change,
+// whatever happens to the answer next.
 func WithChangeHook(changed func()) Option { return func(c *Client) { c.changed = changed } }
 
 // New returns a client of the server at baseURL (scheme and host, and a
@@ -168,10 +170,46 @@ func HasCode(err error, code string) bool {
 type UnreachableError struct {
 	URL string
 	Err error
+	// Method is the request's method: whether it may change something.
+	Method string
+	// Sent is set when the request's headers were written before the
+	// failure: the server may have acted on it. Before that (a timeout
+	// while connecting or in the TLS handshake) it got nothing.
+	Sent bool
+	// Applied is set when the server answered 2xx to a change and the
+	// answer's body was then cut off: the change was made.
+	Applied bool
+	// Timeout is the client's timeout when it is what ended the wait;
+	// zero for any other failure.
+	Timeout time.Duration
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err)
+	if !Changes(e.Method) {
+		return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err)
+	}
+	switch {
+	case e.Applied:
+		return fmt.Sprintf("the server at %s made the change, but its answer was cut off: %v", e.URL, e.Err)
+	case e.Sent && e.Timeout > 0:
+		return fmt.Sprintf("the server at %s did not answer within %s; the change may or may not have been applied", e.URL, e.Timeout)
+	case e.Sent:
+		return fmt.Sprintf("the connection to %s failed after the request was sent (%v); the change may or may not have been applied", e.URL, e.Err)
+	case e.Timeout > 0:
+		return fmt.Sprintf("cannot reach %s: no connection within %s; nothing was changed", e.URL, e.Timeout)
+	}
+	return fmt.Sprintf("cannot reach %s: %v; nothing was changed", e.URL, e.Err)
+}
+
+// Unknown reports whether the request asked for a change and nobody can
+// tell whether the server made it: it was sent and no answer came back.
+// Repeating it blindly may make the change twice (a comment, a token).
+func (e *UnreachableError) Unknown() bool { return Changes(e.Method) && e.Sent && !e.Applied }
+
+// Changes reports whether a request of method may change something on
+// the server: any method but GET, HEAD and OPTIONS.
+func Changes(method string) bool {
+	return method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
@@ -241,6 +279,10 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	// Whether the headers went out tells a change the server may have
+	// made from one it never heard of, when no answer comes back.
+	var sent atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { sent.Store(true) }}))
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -250,12 +292,16 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 		if errors.As(err, &re) {
 			return 0, re
 		}
-		return 0, &UnreachableError{URL: c.base.String(), Err: err}
+		return 0, c.unreachable(method, err, sent.Load(), false)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return 0, &UnreachableError{URL: c.base.String(), Err: err}
+		applied := resp.StatusCode < 300 && Changes(method)
+		if applied && c.changed != nil {
+			c.changed()
+		}
+		return 0, c.unreachable(method, err, true, applied)
 	}
 	if resp.StatusCode >= 300 {
 		e := answerError(resp, raw, c.now())
@@ -264,7 +310,7 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 		}
 		return 0, e
 	}
-	if c.changed != nil && method != http.MethodGet && method != http.MethodHead {
+	if c.changed != nil && Changes(method) {
 		c.changed()
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
@@ -280,6 +326,17 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 		return 0, fmt.Errorf("client: %s %s answered what is not Flytrap's JSON (is %s a Flytrap server?): %w", method, req.URL.Path, c.base, err)
 	}
 	return resp.StatusCode, nil
+}
+
+// unreachable is the *UnreachableError of a request of method that failed
+// with err, sent or not, its change applied or not.
+func (c *Client) unreachable(method string, err error, sent, applied bool) *UnreachableError {
+	e := &UnreachableError{URL: c.base.String(), Err: err, Method: method, Sent: sent, Applied: applied}
+	var te interface{ Timeout() bool }
+	if errors.As(err, &te) && te.Timeout() {
+		e.Timeout = c.http.Timeout
+	}
+	return e
 }
 
 // NotFlytrapError is a successful answer that is not JSON, which a Flytrap

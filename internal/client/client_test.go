@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -209,5 +211,87 @@ func TestIssueQuery(t *testing.T) {
 	}
 	if want := "/api/v1/projects/7/issues?cursor=abc&limit=100&query=browser%3AFirefox&sort=count&status=unresolved"; got != want {
 		t.Errorf("request %s, want %s", got, want)
+	}
+}
+
+// TestTimeouts checks what a request that got no answer in time says of
+// its change: maybe made once sent, made when its 2xx answer was cut off,
+// not made when the connection never opened.
+func TestTimeouts(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/cut/") {
+			w.Header().Set("Content-Length", "100")
+			fmt.Fprint(w, `{"id":`)
+			w.(http.Flusher).Flush()
+		}
+		<-release
+	}))
+	defer hang.Close()
+	defer close(release)
+	// Accepts connections and says nothing: a TLS handshake never ends.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var conns []net.Conn
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				for _, c := range conns {
+					c.Close()
+				}
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+
+	const timeout = 300 * time.Millisecond
+	tests := []struct {
+		name       string
+		url        string
+		call       func(*Client) error
+		sent, done bool
+		unknown    bool
+		msg        string
+	}{
+		{"change sent", hang.URL, func(c *Client) error {
+			_, err := c.SetIssueStatus(context.Background(), 123, apitypes.StatusChange{Status: "resolved"})
+			return err
+		}, true, false, true, "the server at " + hang.URL + " did not answer within 300ms; the change may or may not have been applied"},
+		{"read sent", hang.URL, func(c *Client) error { _, err := c.Issue(context.Background(), 123); return err }, true, false, false,
+			"cannot reach " + hang.URL + ": "},
+		{"change answered, answer cut off", hang.URL + "/cut", func(c *Client) error {
+			_, err := c.SetIssueStatus(context.Background(), 123, apitypes.StatusChange{Status: "resolved"})
+			return err
+		}, true, true, false, "the server at " + hang.URL + "/cut made the change, but its answer was cut off: "},
+		{"change never sent", "https://" + ln.Addr().String(), func(c *Client) error { return c.DeleteIssue(context.Background(), 123) }, false, false, false,
+			"cannot reach https://" + ln.Addr().String() + ": no connection within 300ms; nothing was changed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			changed := false
+			c, err := New(tt.url, "t", WithHTTPClient(&http.Client{Timeout: timeout}), WithChangeHook(func() { changed = true }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = tt.call(c)
+			var ue *UnreachableError
+			if !errors.As(err, &ue) {
+				t.Fatalf("error %#v, want an *UnreachableError", err)
+			}
+			if ue.Sent != tt.sent || ue.Applied != tt.done || ue.Unknown() != tt.unknown || ue.Timeout != timeout {
+				t.Errorf("sent %v, applied %v, unknown %v, timeout %s; want %v, %v, %v, %s", ue.Sent, ue.Applied, ue.Unknown(), ue.Timeout, tt.sent, tt.done, tt.unknown, timeout)
+			}
+			if changed != tt.done {
+				t.Errorf("change hook called: %v, want %v", changed, tt.done)
+			}
+			if !strings.HasPrefix(err.Error(), tt.msg) {
+				t.Errorf("error %q, want it to start with %q", err, tt.msg)
+			}
+		})
 	}
 }

@@ -19,6 +19,11 @@ func (d *Dashboard) Throttle() *auth.Throttle { return d.throttle }
 // the API to share: comments through either count for both.
 func (d *Dashboard) CommentThrottle() *service.CommentThrottle { return d.svc.CommentThrottle() }
 
+// EmailMisses counts the emails no user has that project admins tried
+// to add through the dashboard, for the API to share: misses through
+// either count for both.
+func (d *Dashboard) EmailMisses() *service.EmailMisses { return d.svc.EmailMisses() }
+
 // IngestBase is where the request's SDKs send events (IngestURL, else the
 // dashboard's own URL), for the API's DSNs.
 func (d *Dashboard) IngestBase(r *http.Request) string { return d.ingestBase(r) }

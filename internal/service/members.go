@@ -3,8 +3,10 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -13,6 +15,9 @@ import (
 // them.
 type Members struct {
 	store Store
+	// misses bounds the emails no user has that a project's admin may
+	// look up (see EmailMissBurst).
+	misses *EmailMisses
 }
 
 // errNotAMember refuses a project's admin a user ID that is no member.
@@ -80,7 +85,19 @@ func (s *Members) PutByEmail(ctx context.Context, a Actor, projectID int64, emai
 	if role != "" && !validRole(role) {
 		return store.Member{}, refuse(ErrInvalid, "A role in a project is member or admin; leave it out to keep a member's role.")
 	}
+	// Admin users may list the users anyway; anyone else has a budget
+	// of misses, checked before the lookup, so that past it every lookup
+	// is refused alike, hits included.
+	done := func(bool) {}
+	if !a.IsAdmin() {
+		var wait time.Duration
+		if done, wait = s.misses.begin(a.UserID); wait > 0 {
+			return store.Member{}, &Error{Kind: ErrTooMany, RetryAfter: wait,
+				Msg: fmt.Sprintf("Too many emails that no user has were tried; try again in %s, or ask an admin, who can list the users.", roundUp(wait))}
+		}
+	}
 	u, err := s.store.UserByEmail(ctx, email)
+	done(errors.Is(err, store.ErrNotFound))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Member{}, refuse(ErrNotFound, "No user has that email; an admin creates users.")
 	}
@@ -108,3 +125,25 @@ func (s *Members) Remove(ctx context.Context, a Actor, projectID, userID int64) 
 	}
 	return s.store.RemoveMember(ctx, a.Viewer(), projectID, userID)
 }
+
+// roundUp is d rounded up to whole minutes, or to whole seconds under a
+// minute: how long to wait, as a message says it.
+func roundUp(d time.Duration) time.Duration {
+	unit := time.Minute
+	if d < time.Minute {
+		unit = time.Second
+	}
+	return (d + unit - 1).Truncate(unit)
+}
+
+// WithEmailMisses makes s share m, which counts the emails no user has
+// that a project's admin tried, with the other services given it; it
+// returns s.
+func (s *Services) WithEmailMisses(m *EmailMisses) *Services {
+	s.Members.misses = m
+	return s
+}
+
+// EmailMisses is s's count of emails no user has that project admins
+// tried, for another server face's services to share (WithEmailMisses).
+func (s *Services) EmailMisses() *EmailMisses { return s.Members.misses }

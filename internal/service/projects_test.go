@@ -171,6 +171,40 @@ func TestProjectAdministration(t *testing.T) {
 	})
 }
 
+// TestAddByEmailMisses: a project's admin who is no admin user may try
+// EmailMissBurst emails that no user has; past them every add by email is
+// refused alike, a user's email included, so the refusal tells nothing. A
+// user's email costs nothing, and admin users, who list the users
+// anyway, are not counted.
+func TestAddByEmailMisses(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		if _, err := f.svc.Members.Put(f.ctx, f.admin, f.web.ID, f.outsider.UserID, store.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		putEmail := func(a service.Actor, email string) error {
+			_, err := f.svc.Members.PutByEmail(f.ctx, a, f.web.ID, email, "")
+			return err
+		}
+		for i := range service.EmailMissBurst {
+			wantRefusal(t, fmt.Sprintf("miss %d", i+1), putEmail(f.outsider, fmt.Sprintf("typo%d@example.com", i)), service.ErrNotFound, "No user has that email")
+			if i < service.EmailMissBurst-1 {
+				wantRefusal(t, fmt.Sprintf("hit after miss %d", i+1), putEmail(f.outsider, "member@example.com"), nil, "")
+			}
+		}
+		for _, email := range []string{"one-more@example.com", "member@example.com"} {
+			err := putEmail(f.outsider, email)
+			wantRefusal(t, "past the misses, "+email, err, service.ErrTooMany, "Too many emails that no user has were tried; try again in 3m0s, or ask an admin")
+			var se *service.Error
+			if !errors.As(err, &se) || se.RetryAfter <= 0 || se.RetryAfter > service.EmailMissEvery {
+				t.Errorf("past the misses: %#v, want a RetryAfter up to %s", err, service.EmailMissEvery)
+			}
+		}
+		for i := range service.EmailMissBurst + 5 {
+			wantRefusal(t, fmt.Sprintf("admin's miss %d", i+1), putEmail(f.admin, fmt.Sprintf("typo%d@example.com", i)), service.ErrNotFound, "No user has that email")
+		}
+	})
+}
+
 func TestTokens(t *testing.T) {
 	eachStore(t, func(t *testing.T, f *fixture) {
 		names := []struct {

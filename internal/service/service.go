@@ -5,7 +5,7 @@
 // valid password, email, role or name is, is decided here.
 //
 // Refusals are *Error values whose Kind is one of ErrInvalid, ErrConflict,
-// ErrForbidden or ErrNotFound and whose message can be shown to the person
+// ErrForbidden, ErrNotFound or ErrTooMany and whose message can be shown to the person
 // who asked as it is. The store checks its viewer again underneath, so a
 // handler that bypassed a service still could not leak another project.
 package service
@@ -35,6 +35,10 @@ var (
 	// ErrNotFound is a record that does not exist or that the actor may
 	// not see; the two are not told apart.
 	ErrNotFound = store.ErrNotFound
+	// ErrTooMany is an action the actor has done too often lately; the
+	// *Error says when it may be done again (RetryAfter). It is the
+	// services' own: the store limits nothing per actor.
+	ErrTooMany = errors.New("service: too many requests")
 )
 
 // ErrBadCredentials is a sign-in with an unknown address or a wrong
@@ -44,10 +48,13 @@ var ErrBadCredentials = errors.New("service: wrong email or password")
 
 // Error is a refusal with a message for the person who asked.
 type Error struct {
-	// Kind is ErrInvalid, ErrConflict, ErrForbidden or ErrNotFound.
+	// Kind is ErrInvalid, ErrConflict, ErrForbidden, ErrNotFound or
+	// ErrTooMany.
 	Kind error
 	// Msg says what was refused and what to do instead, as a sentence.
 	Msg string
+	// RetryAfter is, for ErrTooMany, how long until it is allowed again.
+	RetryAfter time.Duration
 }
 
 // Error returns the message, so a refusal logged or wrapped still reads as
@@ -173,7 +180,7 @@ func New(s Store, log *slog.Logger) *Services {
 	return &Services{
 		Users:    &Users{store: s, pool: auth.Shared, log: log, dummyHash: auth.DummyHash(), now: time.Now},
 		Projects: &Projects{store: s},
-		Members:  &Members{store: s},
+		Members:  &Members{store: s, misses: newEmailMisses(EmailMissBurst, EmailMissEvery, time.Now)},
 		Keys:     &Keys{store: s},
 		Tokens:   &Tokens{store: s, now: time.Now},
 		Alerts:   &Alerts{store: s, now: time.Now, resolver: net.DefaultResolver},

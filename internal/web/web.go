@@ -110,7 +110,7 @@ func New(db *store.DB, cfg Config, log *slog.Logger) *Web {
 	})
 	session := apiSession(dash.SessionAuth)
 	w.mux.Handle("/", dash)
-	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithCommentThrottle(dash.CommentThrottle()).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer).WithPublicURL(cfg.PublicURL).WithAlertDestinations(cfg.AlertsAllowPrivate).WithAlertEmailLogged(cfg.AlertEmailLogged))
+	w.mux.Handle("/api/v1/", api.New(db, log, nil).WithSessionAuth(session).WithThrottle(dash.Throttle(), dash.ClientKey).WithCommentThrottle(dash.CommentThrottle()).WithEmailMisses(dash.EmailMisses()).WithIngestBase(dash.IngestBase).WithMailer(cfg.Mailer).WithPublicURL(cfg.PublicURL).WithAlertDestinations(cfg.AlertsAllowPrivate).WithAlertEmailLogged(cfg.AlertEmailLogged))
 	streamOpts := []live.Option{live.WithLimits(cfg.LiveStreams)}
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
 		// As the dashboard's forms: behind a proxy that rewrites Host the

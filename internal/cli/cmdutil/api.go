@@ -145,8 +145,15 @@ func apiExit(err error) (int, string, bool) {
 		ue *client.UnreachableError
 		ne *client.NotFlytrapError
 		re *client.RedirectError
+		ch *changeError
 	)
 	switch {
+	case errors.As(err, &ue) && (ue.Unknown() || ue.Applied):
+		check := ""
+		if errors.As(err, &ch) {
+			check = ch.check
+		}
+		return ExitUnreachable, changeHint(ue, check), true
 	case errors.As(err, &re):
 		return ExitUnreachable, "if the server moved and you trust where it points, give that URL instead (flytrap login URL, or FLYTRAP_URL)", true
 	case errors.As(err, &ne):

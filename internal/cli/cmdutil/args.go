@@ -23,7 +23,9 @@ import (
 // command takes (see ArgsError), and checks their mutually exclusive
 // flags before cobra does, naming the flags given together (see
 // MutuallyExclusive) and their --jq expression, before anything is sent.
-// Errors that are already *Error pass as they are.
+// Errors that are already *Error pass as they are. A run whose change the
+// server may or may not have made gets the command that reads it back
+// (see CheckWith).
 func GuardUsage(c *cobra.Command) {
 	if valid := c.Args; valid != nil {
 		c.Args = func(cmd *cobra.Command, args []string) error {
@@ -48,6 +50,9 @@ func GuardUsage(c *cobra.Command) {
 					return err
 				}
 			}
+			if err := utf8Flags(cmd.Flags()); err != nil {
+				return err
+			}
 			if exclusive {
 				if err := exclusiveFlags(cmd); err != nil {
 					return err
@@ -68,6 +73,11 @@ func GuardUsage(c *cobra.Command) {
 				pre(cmd, args)
 			}
 			return nil
+		}
+	}
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			return withCheck(cmd, args, run(cmd, args))
 		}
 	}
 	for _, sub := range c.Commands() {
@@ -286,6 +296,42 @@ func utf8Args(args []string) error {
 		}
 	}
 	return nil
+}
+
+// pathFlag is the annotation of a flag whose value is a path.
+const pathFlag = "flytrap/path"
+
+// MarkPaths marks the flags of fs named names as paths, which on Unix may
+// be any bytes: GuardUsage leaves their encoding alone.
+func MarkPaths(fs *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		if err := fs.SetAnnotation(n, pathFlag, []string{"yes"}); err != nil {
+			panic(err) // a flag renamed and not here: caught by any test
+		}
+	}
+}
+
+// utf8Flags refuses a flag value given that is not UTF-8, as utf8Args
+// does an argument, naming the flag; paths may be any bytes.
+func utf8Flags(fs *pflag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *pflag.Flag) {
+		if err != nil || f.Annotations[pathFlag] != nil {
+			return
+		}
+		values := []string{f.Value.String()}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			values = sv.GetSlice()
+		}
+		for _, v := range values {
+			if !utf8.ValidString(v) {
+				err = UsageError(fmt.Sprintf("--%s is not UTF-8 text: %s", f.Name, strconv.QuoteToASCII(v)),
+					"names, versions and text are UTF-8: check the encoding of your terminal or script (locale, LANG)")
+				return
+			}
+		}
+	})
+	return err
 }
 
 // CompleteFiles completes arguments with the shell's file names: the

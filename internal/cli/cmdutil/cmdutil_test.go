@@ -45,6 +45,16 @@ func TestExitCode(t *testing.T) {
 		{"gateway 413", &client.Error{Status: 413}, ExitError, ""},
 		{"gateway 403", &client.Error{Status: 403}, ExitForbidden, ""},
 		{"flytrap 500", &client.Error{Status: 500, Code: "internal", Message: "internal error"}, ExitError, ""},
+		// A change sent and not answered may have been made: check
+		// before repeating it; one never sent is just unreachable.
+		{"change unanswered", fmt.Errorf("resolving: %w", &client.UnreachableError{Method: "PUT", Sent: true}), ExitUnreachable,
+			"check with the matching `list` or `view` command before running the command again: if the change was made, running it again may make it twice"},
+		{"change unanswered, with its check", &changeError{err: &client.UnreachableError{Method: "PUT", Sent: true}, check: "flytrap issues view 7"}, ExitUnreachable,
+			"check with `flytrap issues view 7` before running the command again: if the change was made, running it again may make it twice"},
+		{"change made, answer cut off", &client.UnreachableError{Method: "POST", Sent: true, Applied: true}, ExitUnreachable,
+			"do not run the command again; read the change back with the matching `list` or `view` command"},
+		{"change never sent", &client.UnreachableError{Method: "POST"}, ExitUnreachable,
+			"check that the server is running and the URL is right (flytrap login URL, or FLYTRAP_URL)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

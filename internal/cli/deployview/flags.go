@@ -3,6 +3,7 @@ package deployview
 import (
 	"github.com/spf13/pflag"
 
+	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/plan"
 )
@@ -14,4 +15,5 @@ func AddTargetFlags(fl *pflag.FlagSet, t *deploy.Target) {
 	fl.StringVar(&t.Name, "name", "", "deployment name (overrides the plan's)")
 	fl.StringVar(&t.Region, "region", "", "AWS region (overrides the plan's)")
 	fl.StringVar(&t.Profile, "profile", "", "AWS profile (overrides the plan's)")
+	cmdutil.MarkPaths(fl, "plan")
 }

@@ -82,6 +82,7 @@ FLYTRAP_URL) naming another scheme, host or port is refused unless
 	fl.StringVar(&opts.URL, "url", "", "the server's base URL, when the DSN names it another way (default: the DSN's server) [$FLYTRAP_URL, with --dsn or $FLYTRAP_DSN only]")
 	fl.StringVar(&opts.Token, "token", "", "API token to count stored events and read /metrics (default: from <data-dir>/dev.json) [$FLYTRAP_TOKEN, with --dsn or $FLYTRAP_DSN of $FLYTRAP_URL's server only]")
 	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "flytrap dev's data directory, whose dev.json supplies --dsn and --token [$FLYTRAP_DATA_DIR]")
+	cmdutil.MarkPaths(fl, "data-dir")
 	fl.DurationVar(&opts.Config.Duration, "duration", 10*time.Second, "how long to send, to each server")
 	fl.IntVar(&opts.Config.Connections, "connections", 32, "requests in flight at once")
 	fl.StringVar(&opts.Size, "size", string(bench.Size2K), "event size: 2k or 50k (JSON before compression)")

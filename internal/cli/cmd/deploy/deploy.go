@@ -70,6 +70,7 @@ version (an upgrade).`,
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
 	fl.BoolVar(&opts.UpdateAMI, "update-ami", false, "move the dashboard to the latest Amazon Linux 2023 AMI (replaces its instance)")
 	fl.StringVar(&opts.Workspace, "workspace", "", "Terraform working directory (default .flytrap/deploy/<name> next to the plan)")
+	cmdutil.MarkPaths(fl, "plan", "workspace")
 	fl.DurationVar(&opts.SmokeTimeout, "smoke-timeout", deploy.DefaultSmokeTimeout, "how long to wait for the dashboard's /healthz after apply")
 	return cmd
 }

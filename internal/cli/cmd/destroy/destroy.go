@@ -56,6 +56,7 @@ confirm, or pass --yes.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "destroy without asking for the name")
 	fl.BoolVar(&opts.JSON, "json", false, "print the result as JSON on stdout (progress goes to stderr)")
 	fl.StringVar(&opts.Workspace, "workspace", "", "Terraform working directory (default .flytrap/deploy/<name> next to the plan)")
+	cmdutil.MarkPaths(fl, "workspace")
 	return cmd
 }
 

@@ -125,6 +125,7 @@ there too:
 	fl.StringVar(&opts.Addr, "addr", env("FLYTRAP_ADDR", DefaultAddr), "address to listen on, host:port; the port is a number (0 picks a free port) or a service name such as http [$FLYTRAP_ADDR]")
 	fl.StringVar(&opts.PublicURL, "public-url", env("FLYTRAP_PUBLIC_URL", ""), "URL browsers and SDKs reach this server at, e.g. http://devbox.local:8080, for the DSN, dashboard and alert links; https:// (a TLS proxy in front) also makes cookies Secure and sends HSTS (default: http:// and --addr, 127.0.0.1 for 0.0.0.0 or [::]) [$FLYTRAP_PUBLIC_URL]")
 	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "directory for the database and dev.json [$FLYTRAP_DATA_DIR]")
+	cmdutil.MarkPaths(fl, "data-dir")
 	fl.StringVar(&opts.DatabaseURL, "database-url", env("FLYTRAP_DATABASE_URL", ""), "postgres://... to use PostgreSQL instead of SQLite in the data dir [$FLYTRAP_DATABASE_URL]")
 	fl.IntVar(&opts.Workers, "workers", 2, "processor goroutines; on SQLite all but one wait until more than 200 events are queued")
 	fl.Int64Var(&opts.MaxEventBytes, "max-event-size", 1<<20, "largest event accepted, in bytes after decompression")

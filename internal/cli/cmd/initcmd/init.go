@@ -94,6 +94,7 @@ flytrap.yaml provides the defaults; overwriting it needs --force.`,
 	d := plan.Default()
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Output, "output", "o", plan.DefaultFile, "plan file to write")
+	cmdutil.MarkPaths(fl, "output")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite an existing plan file")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "ask nothing: use the flags and defaults")
 	fl.BoolVar(&opts.JSON, "json", false, "print the plan and its cost estimate as JSON")

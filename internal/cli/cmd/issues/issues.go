@@ -99,10 +99,13 @@ works without outer quotes.`,
 	view.Flags().StringVar(&opts.Env, "env", "", "events, users, first and last seen and hourly counts of this environment only")
 	opts.Out.Add(view)
 
+	// A change the server may or may not have made is read back with view.
+	checkView := map[string]string{cmdutil.CheckWith: "flytrap issues view {1}"}
 	status := func(use, short, to string) *cobra.Command {
 		c := &cobra.Command{
 			Use: use + " <issue-id>...", Short: short, Args: cobra.MinimumNArgs(1),
-			Example: "  flytrap issues " + use + " 42 43",
+			Annotations: checkView,
+			Example:     "  flytrap issues " + use + " 42 43",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Rerun = rerun(cmd)
 				ch := apitypes.StatusChange{Status: to, ResolvedInRelease: opts.Release}
@@ -125,7 +128,8 @@ works without outer quotes.`,
 	// Sentry's users say reopen.
 	unresolve.Aliases = []string{"reopen"}
 	assign := &cobra.Command{
-		Use: "assign <issue-id> <email|me|none>", Short: "Assign an issue to a member of its project, to yourself, or to nobody",
+		Annotations: checkView,
+		Use:         "assign <issue-id> <email|me|none>", Short: "Assign an issue to a member of its project, to yourself, or to nobody",
 		Long: `Assign an issue to one user: a member of the issue's project or an admin user,
 named by email, or me for yourself; none unassigns it.`,
 		Args: cobra.ExactArgs(2),
@@ -139,7 +143,8 @@ named by email, or me for yourself; none unassigns it.`,
 	}
 	opts.Out.Add(assign)
 	comment := &cobra.Command{
-		Use: "comment <issue-id> <text>", Short: "Comment on an issue", Args: cobra.ExactArgs(2),
+		Annotations: checkView,
+		Use:         "comment <issue-id> <text>", Short: "Comment on an issue", Args: cobra.ExactArgs(2),
 		Long: `Add a comment to an issue's activity, which the dashboard's issue page and
 flytrap issues view show. It is plain text, kept as written (Markdown is not
 rendered), of at most 10,000 characters; - reads it from standard input. With
@@ -154,7 +159,8 @@ unless that is you.`,
 	}
 	opts.Out.Add(comment)
 	del := &cobra.Command{
-		Use: "delete <issue-id>", Short: "Delete an issue with its events", Args: cobra.ExactArgs(1),
+		Annotations: checkView,
+		Use:         "delete <issue-id>", Short: "Delete an issue with its events", Args: cobra.ExactArgs(1),
 		Example: "  flytrap issues delete 42 --yes",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Rerun = rerun(cmd)
@@ -163,7 +169,8 @@ unless that is you.`,
 	}
 	del.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "delete without asking")
 	merge := &cobra.Command{
-		Use: "merge <issue-id> <issue-id>...", Short: "Merge issues of one project into one", Args: cobra.MinimumNArgs(1),
+		Annotations: checkView,
+		Use:         "merge <issue-id> <issue-id>...", Short: "Merge issues of one project into one", Args: cobra.MinimumNArgs(1),
 		Long: `Merge issues that grouping split into one: the issue given with --into, else the
 one with the most events. The others' events, counts, tags and users move to it, its
 title, culprit and level become those of the issue seen last, and their new events and

@@ -81,8 +81,10 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	}
 	opts.Out.Add(list)
 	twoArgs, projectAnd := opts.projectArgs(2)
+	checkList := map[string]string{cmdutil.CheckWith: "flytrap members list {project}"}
 	add := &cobra.Command{
-		Use: "add <project> <email>", Short: "Add a user to a project, or change their role there (the project's admins)", Args: twoArgs,
+		Annotations: checkList,
+		Use:         "add <project> <email>", Short: "Add a user to a project, or change their role there (the project's admins)", Args: twoArgs,
 		Example: "  flytrap members add web ada@example.com\n  flytrap members add -p web ada@example.com --role admin", ValidArgsFunction: firstIsProject,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, rest := projectAnd(args)
@@ -92,7 +94,8 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	add.Flags().StringVar(&opts.Role, "role", "", `role in the project: "admin" or "member" (default: member for a newcomer; a member keeps theirs)`)
 	opts.Out.Add(add)
 	remove := &cobra.Command{
-		Use: "remove <project> <email>", Short: "Take a user out of a project (the project's admins)", Args: twoArgs,
+		Annotations: checkList,
+		Use:         "remove <project> <email>", Short: "Take a user out of a project (the project's admins)", Args: twoArgs,
 		Example: "  flytrap members remove web bob@example.com --yes", ValidArgsFunction: firstIsProject,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, rest := projectAnd(args)

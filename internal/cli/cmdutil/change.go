@@ -1,0 +1,89 @@
+package cmdutil
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/getflytrap/flytrap/internal/client"
+	"github.com/getflytrap/flytrap/internal/shell"
+)
+
+// CheckWith is the annotation of a command that changes something: the
+// command that reads the change back, for the hint of a change the
+// server may or may not have made. {1}, {2}... stand for the command's
+// arguments, {project} for --project or else its first argument. A
+// command without it is pointed to the list command beside it.
+const CheckWith = "flytrap/check-with"
+
+// changeError is a command's error for a change whose outcome is unknown
+// or whose answer was lost, carrying the command that reads it back.
+type changeError struct {
+	err   error
+	check string
+}
+
+func (e *changeError) Error() string { return e.err.Error() }
+
+func (e *changeError) Unwrap() error { return e.err }
+
+// withCheck gives err, when it is a request that changed something or
+// may have, the command that tells what the server holds now.
+func withCheck(cmd *cobra.Command, args []string, err error) error {
+	var ue *client.UnreachableError
+	if !errors.As(err, &ue) || !(ue.Unknown() || ue.Applied) {
+		return err
+	}
+	return &changeError{err: err, check: checkCommand(cmd, args)}
+}
+
+// checkCommand is the command that reads back what cmd, run with args,
+// changed: its CheckWith filled in, else its group's list command, else
+// empty.
+func checkCommand(cmd *cobra.Command, args []string) string {
+	tmpl, ok := cmd.Annotations[CheckWith]
+	if !ok {
+		if p := cmd.Parent(); p != nil {
+			for _, sib := range p.Commands() {
+				if sib.Name() == "list" {
+					return sib.CommandPath()
+				}
+			}
+		}
+		return ""
+	}
+	project := ""
+	if f := cmd.Flags().Lookup("project"); f != nil && f.Changed {
+		project = f.Value.String()
+	} else if len(args) > 0 {
+		project = args[0]
+	}
+	words := strings.Fields(tmpl)
+	for i, w := range words {
+		switch {
+		case w == "{project}":
+			words[i] = shell.Arg(project)
+		case len(w) == 3 && w[0] == '{' && w[2] == '}' && w[1] >= '1' && w[1] <= '9':
+			n := int(w[1] - '1')
+			words[i] = ""
+			if n < len(args) {
+				words[i] = shell.Arg(args[n])
+			}
+		}
+	}
+	return strings.Join(strings.Fields(strings.Join(words, " ")), " ")
+}
+
+// changeHint is the hint of an unanswered change: read it back before
+// running the command again, which may make it twice.
+func changeHint(ue *client.UnreachableError, check string) string {
+	how := "the matching `list` or `view` command"
+	if check != "" {
+		how = "`" + check + "`"
+	}
+	if ue.Applied {
+		return "do not run the command again; read the change back with " + how
+	}
+	return "check with " + how + " before running the command again: if the change was made, running it again may make it twice"
+}
