@@ -44,20 +44,23 @@ func TestInboundFiltersOnBothStores(t *testing.T) {
 				ev.Request.Headers[0][1] = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 			})
 			local := mk(func(ev *event.Event) { ev.LoopbackIP = true })
+			legacy := mk(func(ev *event.Event) {
+				ev.Request.Headers[0][1] = "Mozilla/5.0 (Windows NT 6.3; Trident/7.0; rv:11.0) like Gecko"
+			})
 			kept := mk(nil)
 			p := New(Config{Saver: db, Privacy: db, Filters: db})
 			var bodies [][]byte
-			for _, ev := range []event.Event{extension, crawler, local, kept} {
+			for _, ev := range []event.Event{extension, crawler, local, legacy, kept} {
 				bodies = append(bodies, body(t, ev))
 			}
 			out := p.ProcessBatch(ctx, bodies)
-			wantOut := []inbound.Reason{inbound.ReasonBrowserExtensions, inbound.ReasonWebCrawlers, inbound.ReasonNone, inbound.ReasonNone}
+			wantOut := []inbound.Reason{inbound.ReasonBrowserExtensions, inbound.ReasonWebCrawlers, inbound.ReasonNone, inbound.ReasonLegacyBrowsers, inbound.ReasonNone}
 			for i, o := range out {
 				if o.Err != nil || o.Filtered != wantOut[i] {
 					t.Errorf("event %d: filtered %q, err %v; want %q", i, o.Filtered, o.Err, wantOut[i])
 				}
 			}
-			for _, ev := range []event.Event{extension, crawler} {
+			for _, ev := range []event.Event{extension, crawler, legacy} {
 				if _, err := db.GetEvent(ctx, store.System, ev.EventID); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("filtered event %s: GetEvent = %v, want ErrNotFound", ev.EventID, err)
 				}
@@ -76,7 +79,7 @@ func TestInboundFiltersOnBothStores(t *testing.T) {
 				}
 				return c
 			}
-			want := map[inbound.Reason]int64{inbound.ReasonBrowserExtensions: 1, inbound.ReasonWebCrawlers: 1}
+			want := map[inbound.Reason]int64{inbound.ReasonBrowserExtensions: 1, inbound.ReasonWebCrawlers: 1, inbound.ReasonLegacyBrowsers: 1}
 			if got := counts(); !maps.Equal(got, want) {
 				t.Errorf("filtered counts = %v, want %v", got, want)
 			}

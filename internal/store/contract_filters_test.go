@@ -15,8 +15,10 @@ func testInboundFilters(e *env) {
 	if err != nil || !reflect.DeepEqual(got, inbound.Defaults) {
 		t.Fatalf("ProjectFilters of a new project = %+v, %v; want %+v", got, err, inbound.Defaults)
 	}
-	set := inbound.Settings{Localhost: true, ErrorMessages: []string{" *ResizeObserver loop* ", "", "*ResizeObserver loop*"}, Releases: []string{"1.2.*"}}
-	want := inbound.Settings{Localhost: true, ErrorMessages: []string{"*ResizeObserver loop*"}, Releases: []string{"1.2.*"}}
+	set := inbound.Settings{Localhost: true, LegacyBrowsers: []string{inbound.LegacyIE, inbound.LegacyDefault, inbound.LegacyIE},
+		ErrorMessages: []string{" *ResizeObserver loop* ", "", "*ResizeObserver loop*"}, Releases: []string{"1.2.*"}}
+	want := inbound.Settings{Localhost: true, LegacyBrowsers: []string{inbound.LegacyIE, inbound.LegacyDefault},
+		ErrorMessages: []string{"*ResizeObserver loop*"}, Releases: []string{"1.2.*"}}
 	if stored, err := db.SetProjectFilters(ctx, System, e.project.ID, set); err != nil || !reflect.DeepEqual(stored, want) {
 		t.Fatalf("SetProjectFilters = %+v, %v; want %+v", stored, err, want)
 	}
@@ -32,6 +34,7 @@ func testInboundFilters(e *env) {
 		"too long":      {Releases: []string{strings.Repeat("x", inbound.MaxPatternLen+1)}},
 		"invalid UTF-8": {Releases: []string{"1.\xff"}},
 		"a NUL byte":    {ErrorMessages: []string{"a\x00"}},
+		"a browser":     {LegacyBrowsers: []string{"netscape"}},
 	} {
 		_, err := db.SetProjectFilters(ctx, System, e.project.ID, s)
 		wantErr(t, "SetProjectFilters with "+name, err, ErrInvalid)

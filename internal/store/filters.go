@@ -20,12 +20,17 @@ func (d *DB) ProjectFilters(ctx context.Context, v Viewer, projectID int64) (inb
 		q              query
 		s              inbound.Settings
 		messages, rels string
+		legacy         string
 	)
-	q.add(`SELECT p.filter_browser_extensions, p.filter_localhost, p.filter_web_crawlers, p.filter_error_messages, p.filter_releases
+	q.add(`SELECT p.filter_browser_extensions, p.filter_localhost, p.filter_legacy_browsers, p.filter_web_crawlers,
+		p.filter_error_messages, p.filter_releases
 		FROM projects p WHERE p.id = `, q.arg(projectID), ` AND `, q.visible(v, "p.id"))
-	err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&s.BrowserExtensions, &s.Localhost, &s.WebCrawlers, &messages, &rels)
+	err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&s.BrowserExtensions, &s.Localhost, &legacy, &s.WebCrawlers, &messages, &rels)
 	if err != nil {
 		return inbound.Settings{}, fmt.Errorf("store: inbound filters of project %d: %w", projectID, notFound(err))
+	}
+	if err := json.Unmarshal([]byte(legacy), &s.LegacyBrowsers); err != nil {
+		return inbound.Settings{}, fmt.Errorf("store: inbound filters of project %d: legacy browsers: %w", projectID, err)
 	}
 	if err := json.Unmarshal([]byte(messages), &s.ErrorMessages); err != nil {
 		return inbound.Settings{}, fmt.Errorf("store: inbound filters of project %d: error messages: %w", projectID, err)
@@ -37,10 +42,11 @@ func (d *DB) ProjectFilters(ctx context.Context, v Viewer, projectID int64) (inb
 }
 
 // SetProjectFilters replaces a project's inbound filters; the project's
-// admins only. Patterns are cleaned by inbound.Settings.Clean; one that
-// is not a glob, too long, holds a NUL byte, or a list longer than
-// inbound.MaxPatterns is ErrInvalid with a message naming it. It returns
-// the settings as stored.
+// admins only. Patterns and legacy browsers are cleaned by
+// inbound.Settings.Clean; a pattern that is not a glob, too long, holds a
+// NUL byte, a list longer than inbound.MaxPatterns, or a legacy browser
+// that is not one of inbound.LegacyBrowsers is ErrInvalid with a message
+// naming it. It returns the settings as stored.
 func (d *DB) SetProjectFilters(ctx context.Context, v Viewer, projectID int64, s inbound.Settings) (inbound.Settings, error) {
 	for _, p := range slices.Concat(s.ErrorMessages, s.Releases) {
 		if !storable(p) {
@@ -53,13 +59,14 @@ func (d *DB) SetProjectFilters(ctx context.Context, v Viewer, projectID int64, s
 	}
 	messages, _ := json.Marshal(s.ErrorMessages)
 	rels, _ := json.Marshal(s.Releases)
+	legacy, _ := json.Marshal(s.LegacyBrowsers)
 	err = d.InTx(ctx, func(tx *sql.Tx) error {
 		if err := d.projectAdmin(ctx, tx, v, projectID, false); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE projects SET filter_browser_extensions = $2, filter_localhost = $3,
-			filter_web_crawlers = $4, filter_error_messages = $5, filter_releases = $6 WHERE id = $1`,
-			projectID, s.BrowserExtensions, s.Localhost, s.WebCrawlers, string(messages), string(rels))
+			filter_web_crawlers = $4, filter_error_messages = $5, filter_releases = $6, filter_legacy_browsers = $7 WHERE id = $1`,
+			projectID, s.BrowserExtensions, s.Localhost, s.WebCrawlers, string(messages), string(rels), string(legacy))
 		return err
 	})
 	if err != nil {
