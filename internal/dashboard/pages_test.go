@@ -800,8 +800,9 @@ func TestAdminProjects(t *testing.T) {
 	if got, _ := f.db.ProjectFilters(f.ctx, store.System, id); !reflect.DeepEqual(got, wantFilters) {
 		t.Errorf("refused filters were saved: %+v", got)
 	}
-	f.must(f.db.CountFiltered(f.ctx, []store.Filtered{{ProjectID: id, Reason: inbound.ReasonWebCrawlers, At: time.Now()},
-		{ProjectID: id, Reason: inbound.ReasonWebCrawlers, At: time.Now()}, {ProjectID: id, Reason: inbound.ReasonBrowserExtensions, At: time.Now()}}))
+	f.must(f.db.CountFiltered(f.ctx, []store.Filtered{{ProjectID: id, EventID: "crawler1", Reason: inbound.ReasonWebCrawlers, At: time.Now()},
+		{ProjectID: id, EventID: "crawler2", Reason: inbound.ReasonWebCrawlers, At: time.Now()},
+		{ProjectID: id, EventID: "extension", Reason: inbound.ReasonBrowserExtensions, At: time.Now()}}))
 	body = f.get(roleAdmin, page).Body
 	if !strings.Contains(body, "Filtered in the last 24 h: 1 browser extensions, 2 web crawlers.") || strings.Contains(body, `name="web_crawlers" checked`) ||
 		!strings.Contains(body, `name="localhost" checked`) || !strings.Contains(body, "*invariant={418,419}*\n</textarea>") ||
