@@ -32,9 +32,11 @@ const (
 // kept. The per-browser bounds are those of Relay's update of November
 // 2025 (relay#5326, after the browsers Next.js supports), as Sentry's
 // settings page gives them: Chrome, Edge and Firefox "Version 110 and
-// lower", Safari 15, Opera 99, Opera Mini 34, Android 3, IE 11. Relay
-// compares the family exactly: Mobile Safari, Chrome Mobile and the
-// other mobile families are no choice's.
+// lower", Safari 15, Opera 99, Opera Mini 34, Android 3, IE 11. The
+// family is compared exactly, as every version of Relay's
+// legacy_browsers.rs read for this did (the latest was not at hand):
+// Mobile Safari, Chrome Mobile and the other mobile families are no
+// choice's.
 var legacyBelow = map[string]map[string]int{
 	LegacyIE:        {"IE": 12},
 	LegacySafari:    {"Safari": 16},
