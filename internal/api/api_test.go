@@ -1653,22 +1653,29 @@ func TestProjectFilterEndpoints(t *testing.T) {
 	f := newFixture(t)
 	web := fmt.Sprintf("/api/v1/projects/%d/filters", f.project.ID)
 	filters := func(out map[string]any) string {
-		return fmt.Sprint(out["browser_extensions"], " ", out["localhost"], " ", out["web_crawlers"], " ", out["error_messages"], " ", out["releases"], " ", out["filtered_last_24h"])
+		return fmt.Sprint(out["browser_extensions"], " ", out["localhost"], " ", out["legacy_browsers"], " ", out["web_crawlers"], " ",
+			out["error_messages"], " ", out["releases"], " ", out["filtered_last_24h"])
 	}
-	zero := "map[browser-extensions:0 error-message:0 localhost:0 release-version:0 web-crawlers:0]"
+	zero := "map[browser-extensions:0 error-message:0 legacy-browsers:0 localhost:0 release-version:0 web-crawlers:0]"
+	every := "[chrome edge firefox safari opera opera_mini android ie]"
 	steps := []struct {
 		token, method, body string
 		code                int
 		want                string // filters(answer) of a 200, the message of a 400 or 403
 	}{
-		{f.memberToken, "GET", "", 200, "true false true [] [] " + zero},
-		{f.adminToken, "PATCH", `{"localhost":true,"error_messages":[" *ResizeObserver loop* ","ChunkLoadError*"]}`, 200, "true true true [*ResizeObserver loop* ChunkLoadError*] [] " + zero},
-		{f.leadToken, "PATCH", `{"releases":["1.2.*"],"web_crawlers":false}`, 200, "true true false [*ResizeObserver loop* ChunkLoadError*] [1.2.*] " + zero},
+		{f.memberToken, "GET", "", 200, "true false " + every + " true [] [] " + zero},
+		{f.adminToken, "PATCH", `{"localhost":true,"error_messages":[" *ResizeObserver loop* ","ChunkLoadError*"]}`, 200,
+			"true true " + every + " true [*ResizeObserver loop* ChunkLoadError*] [] " + zero},
+		{f.leadToken, "PATCH", `{"releases":["1.2.*"],"web_crawlers":false,"legacy_browsers":["ie","default","ie"]}`, 200,
+			"true true [ie default] false [*ResizeObserver loop* ChunkLoadError*] [1.2.*] " + zero},
 		{f.adminToken, "PATCH", `{"releases":["[1.2"]}`, 400, `releases: invalid pattern: "[1.2": [ without ]`},
-		{f.adminToken, "PATCH", `{}`, 400, "nothing to change: send browser_extensions, localhost, web_crawlers, error_messages or releases"},
+		{f.adminToken, "PATCH", `{"legacy_browsers":["ie_pre_9"]}`, 400,
+			`unknown legacy browser: legacy_browsers: "ie_pre_9" is not one of chrome, edge, firefox, safari, opera, opera_mini, android, ie, default`},
+		{f.adminToken, "PATCH", `{}`, 400, "nothing to change: send browser_extensions, localhost, legacy_browsers, web_crawlers, error_messages or releases"},
 		{f.adminToken, "PATCH", `{"crawlers":false}`, 400, ""},
 		{f.memberToken, "PATCH", `{"localhost":false}`, 403, service.OnlyProjectAdmins},
-		{f.memberToken, "GET", "", 200, "true true false [*ResizeObserver loop* ChunkLoadError*] [1.2.*] " + zero},
+		{f.memberToken, "GET", "", 200, "true true [ie default] false [*ResizeObserver loop* ChunkLoadError*] [1.2.*] " + zero},
+		{f.adminToken, "PATCH", `{"legacy_browsers":[]}`, 200, "true true [] false [*ResizeObserver loop* ChunkLoadError*] [1.2.*] " + zero},
 	}
 	for _, s := range steps {
 		code, _, out := f.do(t, s.token, s.method, web, s.body)

@@ -29,8 +29,8 @@ func (a *API) writeFilters(w http.ResponseWriter, r *http.Request, id int64, s i
 		a.fail(w, r, err)
 		return
 	}
-	out := apitypes.InboundFilters{BrowserExtensions: s.BrowserExtensions, Localhost: s.Localhost, WebCrawlers: s.WebCrawlers,
-		ErrorMessages: s.ErrorMessages, Releases: s.Releases, FilteredLast24h: map[string]int64{}}
+	out := apitypes.InboundFilters{BrowserExtensions: s.BrowserExtensions, Localhost: s.Localhost, LegacyBrowsers: s.LegacyBrowsers,
+		WebCrawlers: s.WebCrawlers, ErrorMessages: s.ErrorMessages, Releases: s.Releases, FilteredLast24h: map[string]int64{}}
 	for _, reason := range inbound.Reasons {
 		out.FilteredLast24h[string(reason)] = counts[reason]
 	}
@@ -49,7 +49,7 @@ func (a *API) patchFilters(w http.ResponseWriter, r *http.Request) {
 	}
 	if req == (apitypes.InboundFiltersPatch{}) {
 		writeError(w, http.StatusBadRequest, "bad_request",
-			"nothing to change: send browser_extensions, localhost, web_crawlers, error_messages or releases")
+			"nothing to change: send browser_extensions, localhost, legacy_browsers, web_crawlers, error_messages or releases")
 		return
 	}
 	ctx, v := r.Context(), viewer(r)
@@ -63,6 +63,9 @@ func (a *API) patchFilters(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Localhost != nil {
 		s.Localhost = *req.Localhost
+	}
+	if req.LegacyBrowsers != nil {
+		s.LegacyBrowsers = *req.LegacyBrowsers
 	}
 	if req.WebCrawlers != nil {
 		s.WebCrawlers = *req.WebCrawlers

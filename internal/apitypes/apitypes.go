@@ -199,6 +199,10 @@ type InboundFilters struct {
 	BrowserExtensions bool `json:"browser_extensions"`
 	// Localhost drops events from 127.0.0.1, ::1, localhost and file://.
 	Localhost bool `json:"localhost"`
+	// LegacyBrowsers are the old browsers whose events are dropped: any
+	// of chrome, edge, firefox, safari, opera, opera_mini, android, ie
+	// and default (Relay's first set); none when the filter is off.
+	LegacyBrowsers []string `json:"legacy_browsers"`
 	// WebCrawlers drops events whose User-Agent is a known crawler.
 	WebCrawlers bool `json:"web_crawlers"`
 	// ErrorMessages are glob patterns of messages and "Type: value"s.
@@ -207,7 +211,8 @@ type InboundFilters struct {
 	Releases []string `json:"releases"`
 	// FilteredLast24h counts the events each filter dropped in the last
 	// 24 hours (whole hours), by reason: browser-extensions, localhost,
-	// web-crawlers, error-message, release-version. Read only.
+	// legacy-browsers, web-crawlers, error-message, release-version. Read
+	// only.
 	FilteredLast24h map[string]int64 `json:"filtered_last_24h"`
 }
 
@@ -216,6 +221,7 @@ type InboundFilters struct {
 type InboundFiltersPatch struct {
 	BrowserExtensions *bool     `json:"browser_extensions,omitempty"`
 	Localhost         *bool     `json:"localhost,omitempty"`
+	LegacyBrowsers    *[]string `json:"legacy_browsers,omitempty"`
 	WebCrawlers       *bool     `json:"web_crawlers,omitempty"`
 	ErrorMessages     *[]string `json:"error_messages,omitempty"`
 	Releases          *[]string `json:"releases,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -266,9 +267,40 @@ type filteredCount struct {
 var filterReasons = map[inbound.Reason]string{
 	inbound.ReasonBrowserExtensions: "browser extensions",
 	inbound.ReasonLocalhost:         "localhost",
+	inbound.ReasonLegacyBrowsers:    "legacy browsers",
 	inbound.ReasonWebCrawlers:       "web crawlers",
 	inbound.ReasonErrorMessage:      "error messages",
 	inbound.ReasonReleaseVersion:    "releases",
+}
+
+// legacyBrowserLabels describe the legacy browsers filter's choices as
+// Sentry's settings page does.
+var legacyBrowserLabels = map[string]string{
+	inbound.LegacyChrome:    "Chrome 110 and lower",
+	inbound.LegacyEdge:      "Edge 110 and lower",
+	inbound.LegacyFirefox:   "Firefox 110 and lower",
+	inbound.LegacySafari:    "Safari 15 and lower",
+	inbound.LegacyOpera:     "Opera 99 and lower",
+	inbound.LegacyOperaMini: "Opera Mini 34 and lower",
+	inbound.LegacyAndroid:   "Android browser 3 and lower",
+	inbound.LegacyIE:        "Internet Explorer, all versions (11 and lower)",
+	inbound.LegacyDefault:   "Relay's first set: IE 9, Safari 5, Opera 14, Opera Mini 7, Android 3 and lower",
+}
+
+// legacyChoice is one checkbox of the legacy browsers filter.
+type legacyChoice struct {
+	Value, Label string
+	Checked      bool
+}
+
+// LegacyChoices are the legacy browsers filter's checkboxes, in the order
+// inbound.LegacyBrowsers lists them, checked as Filters has them.
+func (d adminProjectData) LegacyChoices() []legacyChoice {
+	out := make([]legacyChoice, len(inbound.LegacyBrowsers))
+	for i, c := range inbound.LegacyBrowsers {
+		out[i] = legacyChoice{c, legacyBrowserLabels[c], slices.Contains(d.Filters.LegacyBrowsers, c)}
+	}
+	return out
 }
 
 // rateLimitForm is the rate limit form's fields.
@@ -582,6 +614,7 @@ func (d *Dashboard) setFilters(w http.ResponseWriter, r *http.Request, s *sessio
 	settings := inbound.Settings{
 		BrowserExtensions: r.PostForm.Get("browser_extensions") == "on",
 		Localhost:         r.PostForm.Get("localhost") == "on",
+		LegacyBrowsers:    r.PostForm["legacy_browsers"],
 		WebCrawlers:       r.PostForm.Get("web_crawlers") == "on",
 		ErrorMessages:     lines("error_messages"),
 		Releases:          lines("releases"),

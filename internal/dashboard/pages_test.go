@@ -780,24 +780,33 @@ func TestAdminProjects(t *testing.T) {
 	// Inbound filters: Sentry's defaults, then changed through the form;
 	// a pattern that is no glob is refused and shown back, escaped; the
 	// last day's counts by reason.
-	wantBody(t, f.get(roleAdmin, page), `name="browser_extensions" checked`, `name="web_crawlers" checked`, "Filtered in the last 24 h: none.")
-	r = f.post(roleAdmin, page+"/filters", url.Values{"localhost": {"on"}, "error_messages": {"*ResizeObserver loop*\r\n*invariant={418,419}*"}, "releases": {"1.2.*"}})
+	wantBody(t, f.get(roleAdmin, page), `name="browser_extensions" checked`, `name="web_crawlers" checked`, "Filtered in the last 24 h: none.",
+		`name="legacy_browsers" value="chrome" checked> Chrome 110 and lower`, `name="legacy_browsers" value="ie" checked>`,
+		`name="legacy_browsers" value="default">`)
+	r = f.post(roleAdmin, page+"/filters", url.Values{"localhost": {"on"}, "legacy_browsers": {"ie", "safari"},
+		"error_messages": {"*ResizeObserver loop*\r\n*invariant={418,419}*"}, "releases": {"1.2.*"}})
 	wantRedirect(t, r, page)
-	wantFilters := inbound.Settings{Localhost: true, ErrorMessages: []string{"*ResizeObserver loop*", "*invariant={418,419}*"}, Releases: []string{"1.2.*"}}
+	wantFilters := inbound.Settings{Localhost: true, LegacyBrowsers: []string{inbound.LegacySafari, inbound.LegacyIE},
+		ErrorMessages: []string{"*ResizeObserver loop*", "*invariant={418,419}*"}, Releases: []string{"1.2.*"}}
 	if got, err := f.db.ProjectFilters(f.ctx, store.System, id); err != nil || !reflect.DeepEqual(got, wantFilters) {
 		t.Errorf("filters = %+v, %v; want %+v", got, err, wantFilters)
 	}
 	r = f.post(roleAdmin, page+"/filters", url.Values{"releases": {"<b>[1.2"}})
 	wantStatus(t, r, http.StatusBadRequest)
 	wantBody(t, r, `releases: invalid pattern: &#34;&lt;b&gt;[1.2&#34;: [ without ].`, "&lt;b&gt;[1.2\n</textarea>")
+	r = f.post(roleAdmin, page+"/filters", url.Values{"legacy_browsers": {"<b>netscape"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, `legacy_browsers: &#34;&lt;b&gt;netscape&#34; is not one of`)
 	if got, _ := f.db.ProjectFilters(f.ctx, store.System, id); !reflect.DeepEqual(got, wantFilters) {
 		t.Errorf("refused filters were saved: %+v", got)
 	}
-	f.must(f.db.CountFiltered(f.ctx, []store.Filtered{{ProjectID: id, Reason: inbound.ReasonWebCrawlers, At: time.Now()},
-		{ProjectID: id, Reason: inbound.ReasonWebCrawlers, At: time.Now()}, {ProjectID: id, Reason: inbound.ReasonBrowserExtensions, At: time.Now()}}))
+	f.must(f.db.CountFiltered(f.ctx, []store.Filtered{{ProjectID: id, EventID: "crawler1", Reason: inbound.ReasonWebCrawlers, At: time.Now()},
+		{ProjectID: id, EventID: "crawler2", Reason: inbound.ReasonWebCrawlers, At: time.Now()},
+		{ProjectID: id, EventID: "extension", Reason: inbound.ReasonBrowserExtensions, At: time.Now()}}))
 	body = f.get(roleAdmin, page).Body
 	if !strings.Contains(body, "Filtered in the last 24 h: 1 browser extensions, 2 web crawlers.") || strings.Contains(body, `name="web_crawlers" checked`) ||
-		!strings.Contains(body, `name="localhost" checked`) || !strings.Contains(body, "*invariant={418,419}*\n</textarea>") {
+		!strings.Contains(body, `name="localhost" checked`) || !strings.Contains(body, "*invariant={418,419}*\n</textarea>") ||
+		!strings.Contains(body, `value="safari" checked>`) || strings.Contains(body, `value="chrome" checked>`) {
 		t.Errorf("settings page does not show the saved filters and counts:\n%s", body)
 	}
 

@@ -210,6 +210,7 @@ var allowedTags = map[string]bool{
 	"div": true, "span": true, "a": true, "p": true, "strong": true, "code": true, "pre": true, "time": true,
 	"h1": true, "h2": true, "h3": true, "h4": true, "dl": true, "dt": true, "dd": true, "ul": true, "ol": true, "li": true,
 	"form": true, "input": true, "button": true, "label": true, "select": true, "option": true, "textarea": true,
+	"fieldset": true, "legend": true,
 	"details": true, "summary": true, "table": true, "caption": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true,
 	"figure": true, "figcaption": true, "svg": true, "g": true, "rect": true, "wbr": true,
 }

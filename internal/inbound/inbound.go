@@ -1,8 +1,8 @@
 // Package inbound decides which events a project drops before storing
 // them: Sentry's inbound data filters (Project Settings > Inbound
 // Filters), with the patterns of Sentry's Relay (relay-filter:
-// browser_extensions.rs, localhost.rs, web_crawlers.rs,
-// error_messages.rs, releases.rs). The processor applies them; see
+// browser_extensions.rs, localhost.rs, legacy_browsers.rs,
+// web_crawlers.rs, error_messages.rs, releases.rs). The processor applies them; see
 // docs/filters.md.
 package inbound
 
@@ -27,11 +27,12 @@ const (
 	ReasonErrorMessage      Reason = "error-message"
 	ReasonBrowserExtensions Reason = "browser-extensions"
 	ReasonLocalhost         Reason = "localhost"
+	ReasonLegacyBrowsers    Reason = "legacy-browsers"
 	ReasonWebCrawlers       Reason = "web-crawlers"
 )
 
 // Reasons lists every reason, for pages that show a count of each.
-var Reasons = []Reason{ReasonBrowserExtensions, ReasonLocalhost, ReasonWebCrawlers, ReasonErrorMessage, ReasonReleaseVersion}
+var Reasons = []Reason{ReasonBrowserExtensions, ReasonLocalhost, ReasonLegacyBrowsers, ReasonWebCrawlers, ReasonErrorMessage, ReasonReleaseVersion}
 
 // Settings are a project's inbound filters.
 type Settings struct {
@@ -41,6 +42,10 @@ type Settings struct {
 	// Localhost drops events from 127.0.0.1, ::1, localhost and file://
 	// pages; off for new projects, as in Sentry.
 	Localhost bool `json:"localhost"`
+	// LegacyBrowsers are the legacy browsers filter's choices (see
+	// LegacyBrowsers), none when it is off; every browser for new
+	// projects, as in Sentry.
+	LegacyBrowsers []string `json:"legacy_browsers"`
 	// WebCrawlers drops events whose User-Agent is a known crawler; on
 	// for new projects, as in Sentry.
 	WebCrawlers bool `json:"web_crawlers"`
@@ -51,17 +56,22 @@ type Settings struct {
 	Releases []string `json:"releases"`
 }
 
-// Defaults are the filters of a project until an admin changes them:
+// Defaults are the filters of a new project until an admin changes them:
 // Sentry's defaults for a new project (set_default_inbound_filters)
-// without the legacy-browsers and transaction filters, which Flytrap does
-// not have.
-var Defaults = Settings{BrowserExtensions: true, WebCrawlers: true, ErrorMessages: []string{}, Releases: []string{}}
+// without the transaction filter, which Flytrap does not have. Projects
+// made before the legacy browsers filter have it off.
+var Defaults = Settings{BrowserExtensions: true, LegacyBrowsers: DefaultLegacyBrowsers, WebCrawlers: true, ErrorMessages: []string{}, Releases: []string{}}
 
 // Clean trims the patterns, drops empty and repeated ones, and checks
 // each compiles and that there are at most MaxPatterns per list. An
-// error names the list and the pattern, and wraps ErrPattern.
+// error names the list and the pattern, and wraps ErrPattern. It puts
+// the legacy browsers choices in LegacyBrowsers' order, once each; an
+// unknown one is an error wrapping ErrLegacyBrowser.
 func (s Settings) Clean() (Settings, error) {
 	var err error
+	if s.LegacyBrowsers, err = cleanLegacyBrowsers(s.LegacyBrowsers); err != nil {
+		return Settings{}, err
+	}
 	if s.ErrorMessages, err = cleanPatterns("error_messages", s.ErrorMessages); err != nil {
 		return Settings{}, err
 	}
@@ -100,13 +110,16 @@ func cleanPatterns(list string, patterns []string) ([]string, error) {
 type Filter struct {
 	s                      Settings
 	messageGlobs, relGlobs []*Glob
+	// legacyBelow is the major version from which each browser the
+	// legacy browsers choices name is kept.
+	legacyBelow map[string]int
 }
 
 // Compile compiles the settings' patterns. A pattern that does not
 // compile (stored before a bound was lowered) is skipped, as Relay skips
 // one: the project's other filters still apply.
 func Compile(s Settings) *Filter {
-	f := &Filter{s: s}
+	f := &Filter{s: s, legacyBelow: compileLegacy(s.LegacyBrowsers)}
 	for _, p := range s.ErrorMessages {
 		if g, err := CompileGlob(p); err == nil {
 			f.messageGlobs = append(f.messageGlobs, g)
@@ -132,6 +145,8 @@ func (f *Filter) Match(ev *event.Event) Reason {
 		return ReasonBrowserExtensions
 	case f.s.Localhost && Localhost(ev):
 		return ReasonLocalhost
+	case legacyBrowser(ev, f.legacyBelow):
+		return ReasonLegacyBrowsers
 	case f.s.WebCrawlers && WebCrawler(ev):
 		return ReasonWebCrawlers
 	}

@@ -35,7 +35,10 @@ func (p *Processor) filter(ctx context.Context, it *item) error {
 }
 
 // countFiltered counts the batch's filtered events in one transaction of
-// their own. A failure is recorded on each of them, which is retried.
+// their own. A failure is recorded on each of them, which is retried; the
+// store counts an event once, so a message redelivered after its count
+// (a crash, or a failure of the batch's other events, before the ack)
+// adds nothing.
 func (p *Processor) countFiltered(ctx context.Context, items []*item) {
 	if len(items) == 0 {
 		return
@@ -46,7 +49,7 @@ func (p *Processor) countFiltered(ctx context.Context, items []*item) {
 		if at.IsZero() {
 			at = p.cfg.Now()
 		}
-		events[i] = store.Filtered{ProjectID: it.ev.ProjectID, Reason: it.filtered, At: at}
+		events[i] = store.Filtered{ProjectID: it.ev.ProjectID, EventID: it.ev.EventID, Reason: it.filtered, At: at}
 	}
 	if err := p.cfg.Filters.CountFiltered(ctx, events); err != nil {
 		for _, it := range items {

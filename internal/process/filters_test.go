@@ -44,20 +44,23 @@ func TestInboundFiltersOnBothStores(t *testing.T) {
 				ev.Request.Headers[0][1] = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 			})
 			local := mk(func(ev *event.Event) { ev.LoopbackIP = true })
+			legacy := mk(func(ev *event.Event) {
+				ev.Request.Headers[0][1] = "Mozilla/5.0 (Windows NT 6.3; Trident/7.0; rv:11.0) like Gecko"
+			})
 			kept := mk(nil)
 			p := New(Config{Saver: db, Privacy: db, Filters: db})
 			var bodies [][]byte
-			for _, ev := range []event.Event{extension, crawler, local, kept} {
+			for _, ev := range []event.Event{extension, crawler, local, legacy, kept} {
 				bodies = append(bodies, body(t, ev))
 			}
 			out := p.ProcessBatch(ctx, bodies)
-			wantOut := []inbound.Reason{inbound.ReasonBrowserExtensions, inbound.ReasonWebCrawlers, inbound.ReasonNone, inbound.ReasonNone}
+			wantOut := []inbound.Reason{inbound.ReasonBrowserExtensions, inbound.ReasonWebCrawlers, inbound.ReasonNone, inbound.ReasonLegacyBrowsers, inbound.ReasonNone}
 			for i, o := range out {
 				if o.Err != nil || o.Filtered != wantOut[i] {
 					t.Errorf("event %d: filtered %q, err %v; want %q", i, o.Filtered, o.Err, wantOut[i])
 				}
 			}
-			for _, ev := range []event.Event{extension, crawler} {
+			for _, ev := range []event.Event{extension, crawler, legacy} {
 				if _, err := db.GetEvent(ctx, store.System, ev.EventID); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("filtered event %s: GetEvent = %v, want ErrNotFound", ev.EventID, err)
 				}
@@ -76,7 +79,7 @@ func TestInboundFiltersOnBothStores(t *testing.T) {
 				}
 				return c
 			}
-			want := map[inbound.Reason]int64{inbound.ReasonBrowserExtensions: 1, inbound.ReasonWebCrawlers: 1}
+			want := map[inbound.Reason]int64{inbound.ReasonBrowserExtensions: 1, inbound.ReasonWebCrawlers: 1, inbound.ReasonLegacyBrowsers: 1}
 			if got := counts(); !maps.Equal(got, want) {
 				t.Errorf("filtered counts = %v, want %v", got, want)
 			}
@@ -99,6 +102,50 @@ func TestInboundFiltersOnBothStores(t *testing.T) {
 			want[inbound.ReasonLocalhost], want[inbound.ReasonErrorMessage] = 1, 1
 			if got := counts(); !maps.Equal(got, want) {
 				t.Errorf("filtered counts = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestRedeliveredFilteredEventCountedOnce: a queue message an inbound
+// filter dropped, redelivered after its count (the processor stopped, or
+// its batch failed, before the ack), is dropped again but not counted
+// again, on SQLite and PostgreSQL; another event is.
+func TestRedeliveredFilteredEventCountedOnce(t *testing.T) {
+	for name, dsn := range bothStores {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			db, proj := openProject(t, dsn(t), "shop")
+			received := time.Now().UTC()
+			crawler := func(id string) []byte {
+				return body(t, event.Event{EventID: strings.Repeat(id, 32), ProjectID: proj.ID, Source: event.SourceSentry,
+					Received: received, Timestamp: received, Platform: "javascript", Level: "error", Message: "x is undefined",
+					Request: &event.Request{Headers: [][2]string{{"User-Agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}}}})
+			}
+			count := func() int64 {
+				t.Helper()
+				c, err := db.FilteredSince(ctx, store.System, proj.ID, received.Add(-24*time.Hour))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c[inbound.ReasonWebCrawlers]
+			}
+			for i, batch := range [][][]byte{
+				{crawler("a")},
+				{crawler("a")},               // redelivered alone
+				{crawler("b"), crawler("a")}, // redelivered beside a new one
+				{crawler("c"), crawler("c")}, // a batch holding one message twice
+			} {
+				// A new processor each time, as after a restart.
+				p := New(Config{Saver: db, Privacy: db, Filters: db})
+				for j, o := range p.ProcessBatch(ctx, batch) {
+					if o.Err != nil || o.Filtered != inbound.ReasonWebCrawlers {
+						t.Errorf("batch %d, message %d: filtered %q, err %v; want web-crawlers", i, j, o.Filtered, o.Err)
+					}
+				}
+			}
+			if got := count(); got != 3 {
+				t.Errorf("web crawlers counted %d times, want 3 (events a, b and c once each)", got)
 			}
 		})
 	}

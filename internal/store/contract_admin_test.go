@@ -547,7 +547,7 @@ func (e *env) populate(p Project, member User) []int64 {
 	// not made yet.
 	e.saveCheckIns(checkIn(p.ID, "nightly", 1, event.CheckInOK, t0, hourly()), checkIn(p.ID, "weekly", 2, event.CheckInOK, t0, nil))
 	// An event an inbound filter dropped.
-	if err := e.db.CountFiltered(e.ctx, []Filtered{{p.ID, inbound.ReasonWebCrawlers, t0}}); err != nil {
+	if err := e.db.CountFiltered(e.ctx, []Filtered{{p.ID, newEventID(), inbound.ReasonWebCrawlers, t0}}); err != nil {
 		e.t.Fatal(err)
 	}
 	return issues

@@ -15,8 +15,10 @@ func testInboundFilters(e *env) {
 	if err != nil || !reflect.DeepEqual(got, inbound.Defaults) {
 		t.Fatalf("ProjectFilters of a new project = %+v, %v; want %+v", got, err, inbound.Defaults)
 	}
-	set := inbound.Settings{Localhost: true, ErrorMessages: []string{" *ResizeObserver loop* ", "", "*ResizeObserver loop*"}, Releases: []string{"1.2.*"}}
-	want := inbound.Settings{Localhost: true, ErrorMessages: []string{"*ResizeObserver loop*"}, Releases: []string{"1.2.*"}}
+	set := inbound.Settings{Localhost: true, LegacyBrowsers: []string{inbound.LegacyIE, inbound.LegacyDefault, inbound.LegacyIE},
+		ErrorMessages: []string{" *ResizeObserver loop* ", "", "*ResizeObserver loop*"}, Releases: []string{"1.2.*"}}
+	want := inbound.Settings{Localhost: true, LegacyBrowsers: []string{inbound.LegacyIE, inbound.LegacyDefault},
+		ErrorMessages: []string{"*ResizeObserver loop*"}, Releases: []string{"1.2.*"}}
 	if stored, err := db.SetProjectFilters(ctx, System, e.project.ID, set); err != nil || !reflect.DeepEqual(stored, want) {
 		t.Fatalf("SetProjectFilters = %+v, %v; want %+v", stored, err, want)
 	}
@@ -32,6 +34,7 @@ func testInboundFilters(e *env) {
 		"too long":      {Releases: []string{strings.Repeat("x", inbound.MaxPatternLen+1)}},
 		"invalid UTF-8": {Releases: []string{"1.\xff"}},
 		"a NUL byte":    {ErrorMessages: []string{"a\x00"}},
+		"a browser":     {LegacyBrowsers: []string{"netscape"}},
 	} {
 		_, err := db.SetProjectFilters(ctx, System, e.project.ID, s)
 		wantErr(t, "SetProjectFilters with "+name, err, ErrInvalid)
@@ -46,20 +49,27 @@ func testInboundFilters(e *env) {
 	_, err = db.SetProjectFilters(ctx, System, 1<<40, inbound.Defaults)
 	wantErr(t, "SetProjectFilters of a missing project", err, ErrNotFound)
 
-	// Counting: per project, reason and hour; a deleted project's are
-	// dropped; members read their project's, strangers none.
+	// Counting: per project, reason and hour, each event once; a
+	// deleted project's are dropped; members read their project's,
+	// strangers none.
 	err = db.CountFiltered(ctx, []Filtered{
-		{e.project.ID, inbound.ReasonWebCrawlers, t0},
-		{e.project.ID, inbound.ReasonWebCrawlers, t0.Add(time.Minute)},
-		{e.project.ID, inbound.ReasonLocalhost, t0.Add(-2 * time.Hour)},
-		{e.project.ID, inbound.ReasonReleaseVersion, t0.Add(-30 * time.Hour)},
-		{other.ID, inbound.ReasonWebCrawlers, t0},
-		{1 << 40, inbound.ReasonWebCrawlers, t0},
+		{e.project.ID, "e1", inbound.ReasonWebCrawlers, t0},
+		{e.project.ID, "e2", inbound.ReasonWebCrawlers, t0.Add(time.Minute)},
+		{e.project.ID, "e3", inbound.ReasonLocalhost, t0.Add(-2 * time.Hour)},
+		{e.project.ID, "e4", inbound.ReasonReleaseVersion, t0.Add(-30 * time.Hour)},
+		{e.project.ID, "e2", inbound.ReasonWebCrawlers, t0.Add(time.Minute)},
+		{other.ID, "e1", inbound.ReasonWebCrawlers, t0},
+		{1 << 40, "e1", inbound.ReasonWebCrawlers, t0},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.CountFiltered(ctx, []Filtered{{e.project.ID, inbound.ReasonWebCrawlers, t0}}); err != nil {
+	// A queue message redelivered after its count adds nothing; another
+	// event does.
+	if err := db.CountFiltered(ctx, []Filtered{{e.project.ID, "e1", inbound.ReasonWebCrawlers, t0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CountFiltered(ctx, []Filtered{{e.project.ID, "e5", inbound.ReasonWebCrawlers, t0}}); err != nil {
 		t.Fatal(err)
 	}
 	wantCounts := map[inbound.Reason]int64{inbound.ReasonWebCrawlers: 3, inbound.ReasonLocalhost: 1}
@@ -76,5 +86,15 @@ func testInboundFilters(e *env) {
 	}
 	if n := e.count(`SELECT COUNT(*) FROM filtered_counts WHERE project_id = $1`, e.project.ID); n != 2 {
 		t.Errorf("after pruning 10 hours back: %d rows, want 2", n)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM filtered_events WHERE project_id = $1`, e.project.ID); n != 4 {
+		t.Errorf("after pruning 10 hours back: %d filtered events, want 4", n)
+	}
+	// A deleted project's records go with it.
+	if err := db.DeleteProject(ctx, System, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM filtered_events WHERE project_id = $1`, other.ID); n != 0 {
+		t.Errorf("a deleted project's filtered events: %d rows, want none", n)
 	}
 }

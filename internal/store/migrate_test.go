@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/inbound"
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
 )
 
@@ -511,4 +512,26 @@ func TestStoreMigrationGapFilled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMigrationLegacyBrowsers: 0037 leaves the legacy browsers filter off
+// for the projects made before it, which an upgrade must not start
+// dropping events of, and on with every browser for projects made after.
+func TestMigrationLegacyBrowsers(t *testing.T) {
+	ctx := context.Background()
+	atVersion(t, 36, func(t *testing.T, db *DB, p Project) {
+		if err := db.migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.ProjectFilters(ctx, System, p.ID); err != nil || got.LegacyBrowsers == nil || len(got.LegacyBrowsers) != 0 {
+			t.Errorf("legacy browsers of a project made before 0037 = %#v, %v; want none", got.LegacyBrowsers, err)
+		}
+		later, err := db.CreateProject(ctx, "later")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.ProjectFilters(ctx, System, later.ID); err != nil || !slices.Equal(got.LegacyBrowsers, inbound.DefaultLegacyBrowsers) {
+			t.Errorf("legacy browsers of a project made after 0037 = %q, %v; want %q", got.LegacyBrowsers, err, inbound.DefaultLegacyBrowsers)
+		}
+	})
 }

@@ -292,7 +292,7 @@ func (d *DB) DeleteProject(ctx context.Context, v Viewer, id int64) error {
 		}
 		for _, table := range []string{"issue_merges", "issues", "project_keys", "project_members", "releases",
 			"release_deploys", "release_commits", "repositories", "feedback", "release_sessions", "release_session_ids", "session_messages",
-			"project_counts", "filtered_counts"} {
+			"project_counts", "filtered_counts", "filtered_events"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE project_id = $1`, id); err != nil {
 				return err
 			}

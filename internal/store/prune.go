@@ -220,6 +220,9 @@ const (
 	pruneFilteredCountsSQL = `DELETE FROM filtered_counts WHERE (project_id, reason, hour) IN (
 		SELECT project_id, reason, hour FROM filtered_counts WHERE hour < $1 LIMIT $2)`
 	// cutoff, batch size
+	pruneFilteredEventsSQL = `DELETE FROM filtered_events WHERE (project_id, event_id) IN (
+		SELECT project_id, event_id FROM filtered_events WHERE received_at < $1 LIMIT $2)`
+	// cutoff, batch size
 	pruneEnvCountsSQL = `DELETE FROM issue_environment_counts WHERE (issue_id, environment, hour) IN (
 		SELECT issue_id, environment, hour FROM issue_environment_counts WHERE hour < $1 LIMIT $2)`
 	// cutoff, batch size
@@ -241,7 +244,10 @@ const (
 type HistoryPruned struct {
 	DeadLetters   int64 // queue_dead
 	Notifications int64 // alert_notifications, with their attempts and recipients
-	HourlyCounts  int64 // issue_counts, issue_environment_counts, project_counts and filtered_counts
+	// HourlyCounts counts issue_counts, issue_environment_counts,
+	// project_counts and filtered_counts, with the records of the
+	// filtered events counted (filtered_events).
+	HourlyCounts int64
 	// Sessions counts release health's hourly buckets, their IDs and
 	// the records of counted queue messages.
 	Sessions int64
@@ -258,7 +264,8 @@ func (p HistoryPruned) Total() int64 {
 // notifications that were sent or given up (by the time they were
 // written) with their delivery attempts and recipients, and the hourly
 // event counts of issues, overall and per environment, of projects and
-// of the events inbound filters dropped (the charts show 14 days; issues keep their totals), and release health's hourly session
+// of the events inbound filters dropped with the records of which were
+// counted (the charts show 14 days; issues keep their totals), and release health's hourly session
 // counts (by the hour the sessions started) with their IDs. Pending notifications are kept whatever their age. It works in
 // transactions of at most pruneBatch rows, like Prune; maxAge <= 0
 // deletes nothing.
@@ -281,8 +288,11 @@ func (d *DB) PruneHistory(ctx context.Context, now time.Time, maxAge time.Durati
 	if p.HourlyCounts, err = d.deleteBatches(ctx, pruneCountsSQL, hours, pruneBatch); err != nil {
 		return p, fmt.Errorf("store: prune hourly counts: %w", err)
 	}
-	for _, del := range []string{pruneEnvCountsSQL, pruneProjectCountsSQL, pruneFilteredCountsSQL} {
-		n, err := d.deleteBatches(ctx, del, hours, pruneBatch)
+	for _, del := range []struct {
+		sql string
+		at  int64
+	}{{pruneEnvCountsSQL, hours}, {pruneProjectCountsSQL, hours}, {pruneFilteredCountsSQL, hours}, {pruneFilteredEventsSQL, cutoff}} {
+		n, err := d.deleteBatches(ctx, del.sql, del.at, pruneBatch)
 		p.HourlyCounts += n
 		if err != nil {
 			return p, fmt.Errorf("store: prune hourly counts: %w", err)

@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -29,7 +31,7 @@ type Options struct {
 	// command's flags.
 	Filter struct {
 		BrowserExtensions, Localhost, WebCrawlers string
-		ErrorMessages, Releases                   []string
+		ErrorMessages, Releases, LegacyBrowsers   []string
 		// Set names the flags given.
 		Set map[string]bool
 	}
@@ -78,6 +80,8 @@ func NewCmd(f *cmdutil.Factory) *cobra.Command {
 		"  flytrap projects filters web\n  flytrap projects filters web --localhost on --error-message '*ResizeObserver loop*' --error-message 'ChunkLoadError*'\n  flytrap projects filters web --release ''", 1, Filters, true)
 	flt.Flags().StringVar(&opts.Filter.BrowserExtensions, "browser-extensions", "", "on or off: drop errors raised by browser extensions")
 	flt.Flags().StringVar(&opts.Filter.Localhost, "localhost", "", "on or off: drop events from localhost, 127.0.0.1 and ::1")
+	flt.Flags().StringArrayVar(&opts.Filter.LegacyBrowsers, "legacy-browser", nil,
+		"a browser whose old versions to drop: chrome, edge, firefox, safari, opera, opera_mini, android, ie or default; repeat for more; replaces the list ('' turns the filter off)")
 	flt.Flags().StringVar(&opts.Filter.WebCrawlers, "web-crawlers", "", "on or off: drop events from known web crawlers")
 	flt.Flags().StringArrayVar(&opts.Filter.ErrorMessages, "error-message", nil, "a glob of messages to drop; repeat for more; replaces the list ('' empties it)")
 	flt.Flags().StringArrayVar(&opts.Filter.Releases, "release", nil, "a glob of releases to drop; repeat for more; replaces the list ('' empties it)")
@@ -223,6 +227,11 @@ func Filters(ctx context.Context, opts *Options, args []string) error {
 		}
 		*b.dst = &on
 	}
+	if opts.Filter.Set["legacy-browser"] {
+		// '' stands for none, as a flag cannot be given an empty list.
+		browsers := slices.DeleteFunc(slices.Clone(opts.Filter.LegacyBrowsers), func(b string) bool { return b == "" })
+		patch.LegacyBrowsers = &browsers
+	}
 	if opts.Filter.Set["error-message"] {
 		patch.ErrorMessages = &opts.Filter.ErrorMessages
 	}
@@ -257,9 +266,14 @@ func Filters(ctx context.Context, opts *Options, args []string) error {
 			}
 			return out
 		}
-		_, err := fmt.Fprintf(w, "Inbound filters of %s (id %d):\n  browser extensions  %s\n  localhost           %s\n  web crawlers        %s\n  error messages      %s\n  releases            %s\nFiltered in the last 24 h: %d browser extensions, %d localhost, %d web crawlers, %d error messages, %d releases\n",
-			cmdutil.Clean(p.Name), p.ID, onOff[f.BrowserExtensions], onOff[f.Localhost], onOff[f.WebCrawlers], list(f.ErrorMessages), list(f.Releases),
-			f.FilteredLast24h["browser-extensions"], f.FilteredLast24h["localhost"], f.FilteredLast24h["web-crawlers"], f.FilteredLast24h["error-message"], f.FilteredLast24h["release-version"])
+		legacy := "off"
+		if len(f.LegacyBrowsers) > 0 {
+			legacy = cmdutil.Clean(strings.Join(f.LegacyBrowsers, " "))
+		}
+		_, err := fmt.Fprintf(w, "Inbound filters of %s (id %d):\n  browser extensions  %s\n  localhost           %s\n  legacy browsers     %s\n  web crawlers        %s\n  error messages      %s\n  releases            %s\nFiltered in the last 24 h: %d browser extensions, %d localhost, %d legacy browsers, %d web crawlers, %d error messages, %d releases\n",
+			cmdutil.Clean(p.Name), p.ID, onOff[f.BrowserExtensions], onOff[f.Localhost], legacy, onOff[f.WebCrawlers], list(f.ErrorMessages), list(f.Releases),
+			f.FilteredLast24h["browser-extensions"], f.FilteredLast24h["localhost"], f.FilteredLast24h["legacy-browsers"], f.FilteredLast24h["web-crawlers"],
+			f.FilteredLast24h["error-message"], f.FilteredLast24h["release-version"])
 		return err
 	})
 }
