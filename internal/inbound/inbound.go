@@ -58,9 +58,13 @@ type Settings struct {
 
 // Defaults are the filters of a new project until an admin changes them:
 // Sentry's defaults for a new project (set_default_inbound_filters)
-// without the transaction filter, which Flytrap does not have. Projects
-// made before the legacy browsers filter have it off.
-var Defaults = Settings{BrowserExtensions: true, LegacyBrowsers: DefaultLegacyBrowsers, WebCrawlers: true, ErrorMessages: []string{}, Releases: []string{}}
+// without the transaction filter, which Flytrap does not have, and
+// without legacy browsers, which Sentry turns on for every browser: a
+// server's event carries the User-Agent of the request that raised it
+// (the Java and ASP.NET Core samples of the SDKs' own corpus have Chrome
+// 60 and 70), and a team trying Flytrap out should see every event it
+// sends until it chooses to drop some.
+var Defaults = Settings{BrowserExtensions: true, LegacyBrowsers: []string{}, WebCrawlers: true, ErrorMessages: []string{}, Releases: []string{}}
 
 // Clean trims the patterns, drops empty and repeated ones, and checks
 // each compiles and that there are at most MaxPatterns per list. An

@@ -52,11 +52,6 @@ var legacyBelow = map[string]map[string]int{
 // LegacyBrowsers lists the choices in the order the settings show them.
 var LegacyBrowsers = []string{LegacyChrome, LegacyEdge, LegacyFirefox, LegacySafari, LegacyOpera, LegacyOperaMini, LegacyAndroid, LegacyIE, LegacyDefault}
 
-// DefaultLegacyBrowsers are the choices Sentry turns on for a new project
-// (set_default_inbound_filters): every browser, not the "default" set,
-// which they cover.
-var DefaultLegacyBrowsers = []string{LegacyChrome, LegacyEdge, LegacyFirefox, LegacySafari, LegacyOpera, LegacyOperaMini, LegacyAndroid, LegacyIE}
-
 // ErrLegacyBrowser is wrapped by the error of a legacy browsers choice
 // that is not one of LegacyBrowsers.
 var ErrLegacyBrowser = errors.New("unknown legacy browser")

@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/testutil/samples"
 )
 
 // TestDecodeSentryAnnotations: what an SDK's _meta says it did to the
 // request's values is kept beside them; other interfaces' _meta, members
 // Flytrap does not keep, and what is no annotation are not.
 func TestDecodeSentryAnnotations(t *testing.T) {
-	formdata, err := os.ReadFile(filepath.Join(samplesDir(t), "python-formdata.json"))
+	formdata, err := os.ReadFile(filepath.Join(samples.Dir(t), "python-formdata.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestDecodeSentryAnnotationBounds(t *testing.T) {
 // the frame was kept at; notes on a frame or exception not kept are
 // dropped with it.
 func TestDecodeSentryExceptionAnnotations(t *testing.T) {
-	pii, err := os.ReadFile(filepath.Join(samplesDir(t), "pii.json"))
+	pii, err := os.ReadFile(filepath.Join(samples.Dir(t), "pii.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,24 +8,8 @@ import (
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/testutil/samples"
 )
-
-// samplesDir finds the Sentry sample events (copied from getsentry/sentry's
-// src/sentry/data/samples, kept outside the repository).
-func samplesDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("FLYTRAP_SENTRY_SAMPLES")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "fixtures", "sentry-samples")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Sentry samples not found at %s (set FLYTRAP_SENTRY_SAMPLES): %v", dir, err)
-		}
-		t.Skipf("Sentry samples not found at %s; set FLYTRAP_SENTRY_SAMPLES to run this test", dir)
-	}
-	return dir
-}
 
 // corpusCase is what one sample must normalize to.
 type corpusCase struct {
@@ -72,7 +56,7 @@ var sdkExpect = map[string]corpusCase{
 // TestSentrySamples posts every sample both wrapped in an envelope and to
 // the store endpoint; each must be accepted and normalize sensibly.
 func TestSentrySamples(t *testing.T) {
-	testCorpus(t, samplesDir(t), corpusExpect, false)
+	testCorpus(t, samples.Dir(t), corpusExpect, false)
 }
 
 // TestSDKSamples runs the corpus test over testdata/sdk.

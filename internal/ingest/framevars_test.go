@@ -8,13 +8,14 @@ import (
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/testutil/samples"
 )
 
 // QA: the local variables sentry-python sends with each frame used to be
 // dropped. python-modern.json's main frame keeps dict_var, int_var,
 // list_var and str_var, exactly as sent.
 func TestFrameVarsOfPythonSample(t *testing.T) {
-	payload, err := os.ReadFile(filepath.Join(samplesDir(t), "python-modern.json"))
+	payload, err := os.ReadFile(filepath.Join(samples.Dir(t), "python-modern.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,13 @@ func TestInboundFiltersOnBothStores(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			db, proj := openProject(t, dsn(t), "shop")
+			// Legacy browsers is off for a new project (inbound.Defaults);
+			// this one drops Internet Explorer.
+			s := inbound.Defaults
+			s.LegacyBrowsers = []string{inbound.LegacyIE}
+			if _, err := db.SetProjectFilters(ctx, store.System, proj.ID, s); err != nil {
+				t.Fatal(err)
+			}
 			received := time.Now().UTC()
 			n := 0
 			mk := func(edit func(ev *event.Event)) event.Event {

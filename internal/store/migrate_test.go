@@ -516,7 +516,7 @@ func TestStoreMigrationGapFilled(t *testing.T) {
 
 // TestMigrationLegacyBrowsers: 0037 leaves the legacy browsers filter off
 // for the projects made before it, which an upgrade must not start
-// dropping events of, and on with every browser for projects made after.
+// dropping events of, and for projects made after (inbound.Defaults).
 func TestMigrationLegacyBrowsers(t *testing.T) {
 	ctx := context.Background()
 	atVersion(t, 36, func(t *testing.T, db *DB, p Project) {
@@ -530,8 +530,8 @@ func TestMigrationLegacyBrowsers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := db.ProjectFilters(ctx, System, later.ID); err != nil || !slices.Equal(got.LegacyBrowsers, inbound.DefaultLegacyBrowsers) {
-			t.Errorf("legacy browsers of a project made after 0037 = %q, %v; want %q", got.LegacyBrowsers, err, inbound.DefaultLegacyBrowsers)
+		if got, err := db.ProjectFilters(ctx, System, later.ID); err != nil || !slices.Equal(got.LegacyBrowsers, inbound.Defaults.LegacyBrowsers) {
+			t.Errorf("legacy browsers of a project made after 0037 = %q, %v; want %q", got.LegacyBrowsers, err, inbound.Defaults.LegacyBrowsers)
 		}
 	})
 }

@@ -1,7 +1,4 @@
 -- Each project's legacy browsers filter (internal/inbound): a JSON list of
--- its choices. New projects get Sentry's default, every browser; projects
--- made before keep what they had, the filter off, so that an upgrade
--- drops none of the events they stored until now.
+-- its choices, none until an admin chooses (see docs/filters.md for why
+-- not Sentry's default, every browser).
 ALTER TABLE projects ADD COLUMN filter_legacy_browsers TEXT NOT NULL DEFAULT '[]';
-ALTER TABLE projects ALTER COLUMN filter_legacy_browsers
-	SET DEFAULT '["chrome","edge","firefox","safari","opera","opera_mini","android","ie"]';

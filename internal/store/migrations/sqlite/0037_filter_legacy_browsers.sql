@@ -1,7 +1,4 @@
 -- Each project's legacy browsers filter (internal/inbound): a JSON list of
--- its choices. New projects get Sentry's default, every browser; projects
--- made before keep what they had, the filter off, so that an upgrade
--- drops none of the events they stored until now.
-ALTER TABLE projects ADD COLUMN filter_legacy_browsers TEXT NOT NULL
-	DEFAULT '["chrome","edge","firefox","safari","opera","opera_mini","android","ie"]';
-UPDATE projects SET filter_legacy_browsers = '[]';
+-- its choices, none until an admin chooses (see docs/filters.md for why
+-- not Sentry's default, every browser).
+ALTER TABLE projects ADD COLUMN filter_legacy_browsers TEXT NOT NULL DEFAULT '[]';
