@@ -124,3 +124,29 @@ func TestIssuePageEventAnnotations(t *testing.T) {
 		t.Error("the rule is not escaped")
 	}
 }
+
+// Notes on the frames of a message's stack (sentry-python's
+// attach_stacktrace: the current thread) and of the other threads show
+// beside their variables and on their frames, escaped, as an exception's
+// frames' do.
+func TestIssuePageStackAnnotations(t *testing.T) {
+	f := newFixture(t)
+	limit := `{"":{"len":1532,"rem":[["!limit","x",509,512]]}}`
+	res := f.ingestSentry([]byte(`{"event_id":"a0000000000000000000000000000004","message":"job failed","platform":"python",` +
+		`"threads":{"values":[{"id":1,"current":true,"stacktrace":{"frames":[{"function":"run","module":"jobs","lineno":12,"vars":{"x":"aaaa..."}}]}},` +
+		`{"id":2,"name":"worker","stacktrace":{"frames":[{"function":"poll","module":"queue","lineno":3,"vars":{"token":""}}]}}]},` +
+		`"_meta":{"threads":{"values":{"0":{"stacktrace":{"frames":{"0":{"vars":{"x":` + limit + `}}}}},` +
+		`"1":{"stacktrace":{"frames":{"0":{"function":{"":{"rem":[["<script>alert(1)</script>","s"]]}},"vars":{"token":{"":{"rem":[["@password","x"]]}}}}}}}}}}}`))
+	page := f.get(roleMember, issuePath(res.IssueID))
+	wantStatus(t, page, http.StatusOK)
+	wantBody(t, page,
+		`<tr><th scope="row"><code>x</code></th><td class="wrap"><code>aaaa...</code> <em class="annotation">Cut because of size limits (!limit), original length 1532</em></td></tr>`,
+		`<tr><th scope="row"><code>token</code></th><td class="wrap"><code></code> <em class="annotation">Removed because of the PII rule @password</em></td></tr>`,
+		`<span class="frame-fn">poll</span> <span class="badge">app</span> <em class="annotation">function: Replaced because of the PII rule &lt;script&gt;alert(1)&lt;/script&gt;</em>`)
+	if strings.Contains(page.Body, "<script>alert") {
+		t.Error("the rule is not escaped")
+	}
+	if n := strings.Count(page.Body, `<em class="annotation">`); n != 3 {
+		t.Errorf("%d notes, want 3", n)
+	}
+}

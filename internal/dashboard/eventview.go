@@ -406,7 +406,7 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 			break
 		}
 		v.Threads = append(v.Threads, threadView{ID: b.text(th.ID), Name: b.text(th.Name), Crashed: th.Crashed, Current: th.Current,
-			Stack: newExceptionView(event.Exception{Frames: th.Frames}, b)})
+			Stack: newExceptionView(event.Exception{Frames: th.Frames, Annotations: th.Annotations}, b)})
 	}
 	// Frames' local variables are the first of the JSON blocks: they say
 	// what the failing code was working on.
@@ -418,6 +418,9 @@ func newEventView(row store.EventRow, b *budget, minified bool) *eventView {
 	}
 	for i := range v.Exceptions {
 		v.Exceptions[i].annotate(b)
+	}
+	for i := range v.Threads {
+		v.Threads[i].Stack.annotate(b)
 	}
 	if u := ev.User; u != nil && v.User != nil {
 		v.User.annotate(u.Annotations, b)

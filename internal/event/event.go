@@ -329,6 +329,10 @@ type Thread struct {
 	Crashed bool    `json:"crashed,omitempty"`
 	Current bool    `json:"current,omitempty"`
 	Frames  []Frame `json:"frames,omitempty"`
+	// Annotations are what the SDK's _meta said of the thread's frames'
+	// values, as an exception's (see Exception.Annotations): under
+	// "frames" and the frame's index in Frames.
+	Annotations []Annotation `json:"annotations,omitempty"`
 }
 
 // CodeContext is the source a Flytrap SDK captured for a stack location.

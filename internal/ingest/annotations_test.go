@@ -241,3 +241,108 @@ func TestDecodeSentryEventAnnotations(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeSentryStackAnnotations: notes on the frames of the top-level
+// stacktrace and of threads go with the frames wherever they went: the
+// exception ingest makes of a message's stack, the exception a thread's
+// frames went to, or a thread kept beside the exceptions, each frame's
+// under the index it was kept at.
+func TestDecodeSentryStackAnnotations(t *testing.T) {
+	// sentry-python cuts a long local variable and says so in _meta; with
+	// attach_stacktrace its message event carries the stack as the
+	// current thread, {"values": [...]}.
+	limit := func(n int) string { return fmt.Sprintf(`{"":{"len":%d,"rem":[["!limit","x",509,512]]}}`, n) }
+	frames := `[{"function":"<module>","module":"__main__","filename":"job.py","lineno":40},` +
+		`{},{"function":"run","module":"jobs","filename":"jobs.py","lineno":12,"vars":{"x":"aaaa...","y":"1"}}]`
+	vars := func(i int) string {
+		return fmt.Sprintf(`{"frames":{"%d":{"vars":{"x":%s}},"1":{"vars":{"x":%s}}}}`, i, limit(1532), limit(9))
+	}
+	varNote := func(i string) event.Annotation {
+		return event.Annotation{Path: []string{"frames", i, "vars", "x"}, Rule: "!limit", Type: "x", Len: 1532}
+	}
+	for _, tt := range []struct {
+		name, in   string
+		exceptions [][]event.Annotation // per exception kept
+		threads    [][]event.Annotation // per other thread kept
+	}{
+		{"sentry-python message with attach_stacktrace: the current thread",
+			`{"message":"job failed","platform":"python","threads":{"values":[{"stacktrace":{"frames":` + frames + `},"crashed":false,"current":true}]},` +
+				`"_meta":{"threads":{"values":{"0":{"stacktrace":` + vars(2) + `}}}}}`,
+			[][]event.Annotation{{varNote("1")}}, nil},
+		{"a bare thread list (sentry-go)",
+			`{"message":"m","threads":[{"stacktrace":{"frames":` + frames + `},"current":true}],"_meta":{"threads":{"0":{"stacktrace":` + vars(2) + `}}}}`,
+			[][]event.Annotation{{varNote("1")}}, nil},
+		{"the top-level stacktrace of a message",
+			`{"message":"m","stacktrace":{"frames":` + frames + `},"_meta":{"stacktrace":` + vars(2) + `}}`,
+			[][]event.Annotation{{varNote("1")}}, nil},
+		{"the top-level stacktrace given to an exception without frames, beside its own notes",
+			`{"exception":{"values":[{"type":"E","value":"v"}]},"stacktrace":{"frames":` + frames + `},` +
+				`"_meta":{"exception":{"values":{"0":{"value":{"":{"rem":[["@password","s"]]}}}}},"stacktrace":` + vars(0) + `}}`,
+			[][]event.Annotation{{{Path: []string{"value"}, Rule: "@password", Type: "s"}, varNote("0")}}, nil},
+		{"a thread named by thread_id, and another kept",
+			`{"exception":{"values":[{"type":"E","thread_id":7}]},"threads":{"values":[` +
+				`{"id":3,"name":"worker","stacktrace":{"frames":` + frames + `}},{"id":7,"crashed":true,"stacktrace":{"frames":` + frames + `}}]},` +
+				`"_meta":{"threads":{"values":{"0":{"stacktrace":` + vars(0) + `},"1":{"stacktrace":` + vars(2) + `}}}}}`,
+			[][]event.Annotation{{varNote("1")}}, [][]event.Annotation{{varNote("0")}}},
+		{"no _meta", `{"message":"m","threads":{"values":[{"id":1,"stacktrace":{"frames":` + frames + `}},{"id":2,"current":true,"stacktrace":{"frames":` + frames + `}}]}}`,
+			[][]event.Annotation{nil}, [][]event.Annotation{nil}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := testDecoder().decodeSentry([]byte(tt.in), testProject, envelopeHeader{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var exs, ths [][]event.Annotation
+			for _, ex := range ev.Exceptions {
+				exs = append(exs, ex.Annotations)
+			}
+			for _, th := range ev.Threads {
+				ths = append(ths, th.Annotations)
+			}
+			if !reflect.DeepEqual(exs, tt.exceptions) {
+				t.Errorf("exceptions' annotations %+v, want %+v", exs, tt.exceptions)
+			}
+			if !reflect.DeepEqual(ths, tt.threads) {
+				t.Errorf("threads' annotations %+v, want %+v", ths, tt.threads)
+			}
+		})
+	}
+}
+
+// TestDecodeSentryThreadAnnotationBounds: the threads share one bound,
+// whichever exception or thread their frames went to, and the top-level
+// stacktrace has its own; a note says how many more there were.
+func TestDecodeSentryThreadAnnotationBounds(t *testing.T) {
+	var frames, metas []string
+	for i := range maxAnnotations + 10 {
+		frames = append(frames, fmt.Sprintf(`{"function":"f%d"}`, i))
+		metas = append(metas, fmt.Sprintf(`"%d":{"function":{"":{"rem":[["r","x"]]}}}`, i))
+	}
+	st := `"stacktrace":{"frames":[` + strings.Join(frames, ",") + `]}`
+	fm := `{"stacktrace":{"frames":{` + strings.Join(metas, ",") + `}}}`
+	in := `{"message":"m","threads":{"values":[{"id":1,"current":true,` + st + `},{"id":2,` + st + `}]},` +
+		`"_meta":{"threads":{"values":{"0":` + fm + `,"1":` + fm + `}}}}`
+	ev, err := testDecoder().decodeSentry([]byte(in), testProject, envelopeHeader{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Exceptions) != 1 || len(ev.Threads) != 1 {
+		t.Fatalf("%d exceptions and %d threads, want 1 and 1", len(ev.Exceptions), len(ev.Threads))
+	}
+	if a, b := len(ev.Exceptions[0].Annotations), len(ev.Threads[0].Annotations); a != maxAnnotations || b != 0 {
+		t.Errorf("%d and %d annotations, want %d and 0", a, b, maxAnnotations)
+	}
+	if !hasNote(ev, "kept the SDK's first 50 _meta annotations of the threads, not 70 more") {
+		t.Errorf("notes %q", ev.Notes)
+	}
+	in = `{"message":"m",` + st + `,"_meta":{"stacktrace":` + fm[len(`{"stacktrace":`):len(fm)-1] + `}}`
+	if ev, err = testDecoder().decodeSentry([]byte(in), testProject, envelopeHeader{}); err != nil {
+		t.Fatal(err)
+	}
+	if a := len(ev.Exceptions[0].Annotations); a != maxAnnotations {
+		t.Errorf("%d annotations, want %d", a, maxAnnotations)
+	}
+	if !hasNote(ev, "kept the SDK's first 50 _meta annotations of the stacktrace, not 10 more") {
+		t.Errorf("notes %q", ev.Notes)
+	}
+}

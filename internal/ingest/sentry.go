@@ -699,48 +699,60 @@ func (d *decoder) breadcrumbs(path where, v any, drift time.Duration, tree any) 
 // it themselves: the stack is kept and shown under the message, and the
 // title stays the message. The threads whose stacks no exception took are
 // returned beside the exceptions. sdkMeta is the event's _meta, whose
-// notes on the exceptions' own values and frames go with them.
+// notes on the exceptions' own values and frames, and on the top-level
+// stacktrace's and threads' frames, go with the frames wherever they
+// went, bounded per interface (exceptions, stacktrace, threads).
 func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta, sdkMeta map[string]any) ([]event.Exception, []event.Thread) {
 	name, v := legacy(obj, "exception", "sentry.interfaces.Exception")
 	excs, threadIDs := d.exceptions(at(name), v, meta, sdkMeta[name])
 	threads := d.values(at("threads"), obj["threads"])
+	threadMeta := itemsMeta(obj["threads"], sdkMeta["threads"])
+	var threadNotes annotator
+	defer d.noteDropped("threads", &threadNotes)
 	// A thread's frames go to one exception, the outermost that names
 	// it: otherwise 25 chained exceptions naming one thread would carry
 	// its stack 25 times, and a 1 MiB event could become 25 MiB. For the
 	// same reason a thread whose frames an exception took is not kept
 	// among the other threads.
 	var taken []int // indexes in threads
-	threadFrames := func(match func(map[string]any) bool) []event.Frame {
-		frames, i := d.threadFrames(threads, meta, match)
-		if len(frames) > 0 {
-			taken = append(taken, i)
+	threadFrames := func(match func(map[string]any) bool) ([]event.Frame, []event.Annotation) {
+		frames, sent, i := d.threadFrames(threads, meta, match)
+		if len(frames) == 0 {
+			return nil, nil
 		}
-		return frames
+		taken = append(taken, i)
+		return frames, frameAnnotations(&threadNotes, nil, threadMeta(i)["stacktrace"], sent)
 	}
 	given := map[string]bool{}
 	for i := len(excs) - 1; i >= 0; i-- {
 		if id := threadIDs[i]; len(excs[i].Frames) == 0 && id != "" && !given[id] {
 			given[id] = true
-			excs[i].Frames = threadFrames(func(t map[string]any) bool {
+			var anns []event.Annotation
+			excs[i].Frames, anns = threadFrames(func(t map[string]any) bool {
 				return t["id"] != nil && anyText(t["id"], 64) == id
 			})
+			excs[i].Annotations = append(excs[i].Annotations, anns...)
 		}
 	}
 	if n := len(excs); n == 0 || len(excs[n-1].Frames) == 0 {
 		sname, sv := legacy(obj, "stacktrace", "sentry.interfaces.Stacktrace")
-		frames := d.stacktrace(at(sname), sv, meta)
+		frames, sent := d.stackFrames(at(sname), sv, meta)
+		var stackNotes annotator
+		anns := frameAnnotations(&stackNotes, nil, sdkMeta[sname], sent)
+		d.noteDropped("stacktrace", &stackNotes)
 		if len(frames) == 0 {
-			frames = threadFrames(func(t map[string]any) bool { return t["crashed"] == true })
+			frames, anns = threadFrames(func(t map[string]any) bool { return t["crashed"] == true })
 		}
 		if len(frames) == 0 {
-			frames = threadFrames(func(t map[string]any) bool { return t["current"] == true })
+			frames, anns = threadFrames(func(t map[string]any) bool { return t["current"] == true })
 		}
 		switch {
 		case len(frames) == 0:
 		case n == 0:
-			excs = append(excs, event.Exception{Frames: frames, Mechanism: &event.Mechanism{Synthetic: true}})
+			excs = append(excs, event.Exception{Frames: frames, Mechanism: &event.Mechanism{Synthetic: true}, Annotations: anns})
 		default:
 			excs[n-1].Frames = frames
+			excs[n-1].Annotations = append(excs[n-1].Annotations, anns...)
 		}
 	}
 	// A thread_id alone kept an exception alive in case its thread had
@@ -748,14 +760,29 @@ func (d *decoder) exceptionsWithStacks(obj map[string]any, meta *debugMeta, sdkM
 	excs = slices.DeleteFunc(excs, func(ex event.Exception) bool {
 		return ex.Type == "" && ex.Value == "" && len(ex.Frames) == 0
 	})
-	return excs, d.otherThreads(threads, taken, meta)
+	return excs, d.otherThreads(threads, taken, meta, threadMeta, &threadNotes)
+}
+
+// itemsMeta returns the _meta of each item of a list sent as {"values":
+// [...]} or bare (see decoder.values), by the index sent; nil when tree
+// has none.
+func itemsMeta(v, tree any) func(i int) map[string]any {
+	m, _ := tree.(map[string]any)
+	if obj, ok := v.(map[string]any); ok && obj["values"] != nil {
+		m, _ = m["values"].(map[string]any)
+	}
+	return func(i int) map[string]any {
+		item, _ := m[strconv.Itoa(i)].(map[string]any)
+		return item
+	}
 }
 
 // otherThreads reads the threads whose frames no exception took, the first
-// maxThreads of them. A thread without a stack is kept for its name (the
+// maxThreads of them, each with the notes notes keeps of its frames'
+// _meta. A thread without a stack is kept for its name (the
 // thread list of an ANR or a deadlock); one with neither ID, name nor
 // frames is skipped.
-func (d *decoder) otherThreads(threads []any, taken []int, meta *debugMeta) []event.Thread {
+func (d *decoder) otherThreads(threads []any, taken []int, meta *debugMeta, threadMeta func(int) map[string]any, notes *annotator) []event.Thread {
 	if len(threads) > maxThreads {
 		d.note("kept the first %d of %d threads", maxThreads, len(threads))
 	}
@@ -774,14 +801,16 @@ func (d *decoder) otherThreads(threads []any, taken []int, meta *debugMeta) []ev
 			Name:    d.str(p.field(".name"), m["name"], maxName),
 			Crashed: m["crashed"] == true,
 			Current: m["current"] == true,
-			Frames:  d.stacktrace(p.field(".stacktrace"), m["stacktrace"], meta),
 		}
+		var sent []int
+		th.Frames, sent = d.stackFrames(p.field(".stacktrace"), m["stacktrace"], meta)
 		if m["id"] != nil {
 			th.ID = d.text(p.field(".id"), m["id"], 64)
 		}
 		if th.ID == "" && th.Name == "" && len(th.Frames) == 0 {
 			continue
 		}
+		th.Annotations = frameAnnotations(notes, nil, threadMeta(i)["stacktrace"], sent)
 		out = append(out, th)
 	}
 	return out
@@ -921,24 +950,16 @@ func handled(excs []event.Exception) *bool {
 	return &all
 }
 
-// threadFrames returns the frames of the first thread match accepts, and
-// its index.
-func (d *decoder) threadFrames(threads []any, meta *debugMeta, match func(map[string]any) bool) ([]event.Frame, int) {
+// threadFrames returns the frames of the first thread match accepts, the
+// index sent of each (see stackFrames), and the thread's index.
+func (d *decoder) threadFrames(threads []any, meta *debugMeta, match func(map[string]any) bool) ([]event.Frame, []int, int) {
 	for i, t := range threads {
 		if m, ok := t.(map[string]any); ok && match(m) {
-			return d.stacktrace(at("threads").item(i).field(".stacktrace"), m["stacktrace"], meta), i
+			frames, sent := d.stackFrames(at("threads").item(i).field(".stacktrace"), m["stacktrace"], meta)
+			return frames, sent, i
 		}
 	}
-	return nil, -1
-}
-
-// stacktrace reads {"frames": [...]} (or a bare frame list) oldest call
-// first. Frames without any location are skipped. Over maxFrames, the
-// middle is cut: the outermost calls say where the work came from, the
-// innermost where it failed.
-func (d *decoder) stacktrace(path where, v any, meta *debugMeta) []event.Frame {
-	frames, _ := d.stackFrames(path, v, meta)
-	return frames
+	return nil, nil, -1
 }
 
 // frameAnnotations appends to out the notes of a stacktrace's _meta on
@@ -957,8 +978,11 @@ func frameAnnotations(a *annotator, out []event.Annotation, tree any, sent []int
 	return out
 }
 
-// stackFrames is stacktrace, also returning the index sent of each frame
-// kept.
+// stackFrames reads {"frames": [...]} (or a bare frame list) oldest call
+// first, and returns the index sent of each frame kept, by which its _meta
+// notes find it (see frameAnnotations). Frames without any location are
+// skipped. Over maxFrames, the middle is cut: the outermost calls say where
+// the work came from, the innermost where it failed.
 func (d *decoder) stackFrames(path where, v any, meta *debugMeta) ([]event.Frame, []int) {
 	var items []any
 	frames := path.field(".frames")
