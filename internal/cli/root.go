@@ -62,7 +62,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root.InitDefaultCompletionCmd()
 	guardGroups(root)
 	noFileArgs(root)
-	cmdutil.GuardUsage(root)
+	cmdutil.GuardUsage(root, f.Getenv)
 	return root
 }
 
