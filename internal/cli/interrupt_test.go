@@ -16,8 +16,9 @@ import (
 
 // TestInterruptedChange: a command interrupted (Ctrl-C cancels Run's
 // context) once its change was sent says that the change may or may not
-// have been made and how to check, as a timeout does; one interrupted
-// before the request was written says nothing was changed. Both exit 130.
+// have been made and how to check, as a timeout does, or, its 2xx answer
+// cut off, that it was made; one interrupted before the request was
+// written says nothing was changed. All exit 130.
 func TestInterruptedChange(t *testing.T) {
 	got := make(chan struct{}, 1)
 	release := make(chan struct{})
@@ -30,7 +31,16 @@ func TestInterruptedChange(t *testing.T) {
 		case r.Method == http.MethodGet:
 			w.WriteHeader(http.StatusNotFound)
 		default:
-			got <- struct{}{}
+			if strings.HasSuffix(r.URL.Path, "/comments") {
+				// Made, and its answer cut off by the interrupt.
+				w.Header().Set("Content-Length", "100")
+				w.WriteHeader(http.StatusCreated)
+				w.Write([]byte(`{"id":`))
+				w.(http.Flusher).Flush()
+			}
+			if !strings.HasSuffix(r.URL.Path, "/comments") {
+				got <- struct{}{}
+			}
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -47,6 +57,14 @@ func TestInterruptedChange(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}}
+	// Tells when the answer's headers are in: the interrupt then cuts
+	// its body off.
+	answered := make(chan struct{}, 1)
+	headersIn := roundTripper(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		answered <- struct{}{}
+		return resp, err
+	})
 	tests := []struct {
 		args   []string
 		client *http.Client
@@ -59,6 +77,9 @@ func TestInterruptedChange(t *testing.T) {
 			"hint: check with `flytrap issues view 123` before running the command again"},
 		{[]string{"members", "add", "web", "ada@example.com"}, &http.Client{}, got,
 			"the change may or may not have been applied\n", "hint: check with `flytrap members list web` before"},
+		{[]string{"issues", "comment", "123", "fixed"}, &http.Client{Transport: headersIn}, answered,
+			"the server at " + srv.URL + " made the change, but its answer was cut off",
+			"hint: do not run the command again; read the change back with `flytrap issues view 123`"},
 		{[]string{"issues", "comment", "123", "fixed"}, &http.Client{Transport: neverConnects}, dialing,
 			"interrupted before the request reached " + srv.URL + "; nothing was changed\n", ""},
 	}
@@ -91,3 +112,8 @@ func TestInterruptedChange(t *testing.T) {
 		})
 	}
 }
+
+// roundTripper is a function as an http.RoundTripper.
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
