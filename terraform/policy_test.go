@@ -52,6 +52,35 @@ func planModule(t *testing.T, tf terraformTool, module string, vars map[string]a
 	return &plan
 }
 
+// processorVars are the processor module's inputs, as the root passes
+// them for a deployment flytrap-test in eu-west-1, with a dummy zip.
+func processorVars(t *testing.T) map[string]any {
+	t.Helper()
+	zip := filepath.Join(t.TempDir(), "processor.zip")
+	writeZip(t, zip)
+	return map[string]any{
+		"iam_name":             "flytrap-test-eu-west-1-processor",
+		"name":                 "flytrap-test",
+		"function_name":        "flytrap-test-processor",
+		"zip_path":             zip,
+		"vpc_id":               "vpc-0123456789abcdef0",
+		"subnet_ids":           []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
+		"db_security_group_id": "sg-0123456789abcdef0",
+		"s3_prefix_list_id":    "pl-6da54004",
+		"queue_arn":            "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events",
+		"db_host":              "flytrap-test-db.abcdefghijkl.eu-west-1.rds.amazonaws.com",
+		"db_name":              "flytrap",
+		"db_user":              "flytrap_processor",
+		"db_connect_arn":       "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ABCDEFGHIJKLMNOP/flytrap_processor",
+		"region":               "eu-west-1",
+		"bucket_name":          "flytrap-test-123456789012-eu-west-1",
+		"bucket_arn":           "arn:aws:s3:::flytrap-test-123456789012-eu-west-1",
+		"sourcemaps_prefix":    "sourcemaps/",
+		"log_group_name":       "/aws/lambda/flytrap-test-processor",
+		"log_group_arn":        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/flytrap-test-processor",
+	}
+}
+
 // policyStatement is one statement of an IAM policy document.
 type policyStatement struct {
 	Sid       string
@@ -306,35 +335,9 @@ run "alerts" {
 func TestProcessorPolicy(t *testing.T) {
 	tf := needProvider(t)
 	t.Parallel()
-	zip := filepath.Join(t.TempDir(), "processor.zip")
-	writeZip(t, zip)
-	const (
-		bucket  = "arn:aws:s3:::flytrap-test-123456789012-eu-west-1"
-		queue   = "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events"
-		connect = "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ABCDEFGHIJKLMNOP/flytrap_processor"
-		logs    = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/flytrap-test-processor"
-	)
-	plan := planModule(t, tf, "processor", map[string]any{
-		"iam_name":             "flytrap-test-eu-west-1-processor",
-		"name":                 "flytrap-test",
-		"function_name":        "flytrap-test-processor",
-		"zip_path":             zip,
-		"vpc_id":               "vpc-0123456789abcdef0",
-		"subnet_ids":           []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
-		"db_security_group_id": "sg-0123456789abcdef0",
-		"s3_prefix_list_id":    "pl-6da54004",
-		"queue_arn":            queue,
-		"db_host":              "flytrap-test-db.abcdefghijkl.eu-west-1.rds.amazonaws.com",
-		"db_name":              "flytrap",
-		"db_user":              "flytrap_processor",
-		"db_connect_arn":       connect,
-		"region":               "eu-west-1",
-		"bucket_name":          "flytrap-test-123456789012-eu-west-1",
-		"bucket_arn":           bucket,
-		"sourcemaps_prefix":    "sourcemaps/",
-		"log_group_name":       "/aws/lambda/flytrap-test-processor",
-		"log_group_arn":        logs,
-	})
+	vars := processorVars(t)
+	queue, connect, bucket, logs := vars["queue_arn"].(string), vars["db_connect_arn"].(string), vars["bucket_arn"].(string), vars["log_group_arn"].(string)
+	plan := planModule(t, tf, "processor", vars)
 	if n := len(plan.all("aws_iam_role_policy_attachment")); n != 0 {
 		t.Errorf("%d managed policies attached; the role must carry only its scoped inline policy", n)
 	}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/plan"
@@ -76,7 +77,8 @@ func TestDatabaseStorageHeadroom(t *testing.T) {
 
 // TestProcessorBatchBound: the processor's timeout in main.tf and the
 // batch size variables.tf accepts are plan's, whose Validate refuses a
-// batch that outlasts the timeout before Terraform sees it.
+// batch that outlasts the timeout before Terraform sees it; the
+// processor module, used alone, accepts no larger batch.
 func TestProcessorBatchBound(t *testing.T) {
 	for _, c := range []struct {
 		file string
@@ -85,6 +87,8 @@ func TestProcessorBatchBound(t *testing.T) {
 	}{
 		{"main.tf", `(?m)^\s*processor_timeout_seconds\s*=\s*(\d+)\s*$`, plan.ProcessorTimeoutSeconds},
 		{"variables.tf", `var\.processor_batch_size <= (\d+)`, plan.MaxProcessorBatchSize},
+		{"modules/processor/variables.tf", `var\.batch_size <= (\d+)`, plan.MaxProcessorBatchSize},
+		{"modules/processor/variables.tf", `(?s)variable "timeout_seconds" \{.*?default\s*=\s*(\d+)`, plan.ProcessorTimeoutSeconds},
 	} {
 		src, err := fs.ReadFile(Modules, c.file)
 		if err != nil {
@@ -99,4 +103,27 @@ func TestProcessorBatchBound(t *testing.T) {
 			t.Errorf("%s: %s is %d, want %d", c.file, c.re, got, c.want)
 		}
 	}
+}
+
+// TestProcessorModuleBatch plans the processor module alone, as someone
+// using it without the root would: a batch past the timeout is refused
+// by its own variable, the largest one allowed is planned.
+func TestProcessorModuleBatch(t *testing.T) {
+	tf := needProvider(t)
+	t.Parallel()
+	work := t.TempDir()
+	copyEmbedded(t, "modules/processor", work)
+	writeFile(t, filepath.Join(work, "test_providers.tf"), moduleProvider)
+	vars, err := json.Marshal(processorVars(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(work, "terraform.tfvars.json"), string(vars))
+	tf.mustRun(t, work, "init", "-plugin-dir="+tf.pluginDir, "-input=false", "-no-color")
+	over := fmt.Sprintf("batch_size=%d", plan.MaxProcessorBatchSize+1)
+	out, err := tf.run(t, work, "plan", "-input=false", "-no-color", "-lock=false", "-var", over)
+	if err == nil || !strings.Contains(out, "outlasts the processor's 60 s timeout") {
+		t.Errorf("plan with %s: err %v\n%s", over, err, tail(out, 30))
+	}
+	tf.mustRun(t, work, "plan", "-input=false", "-no-color", "-lock=false", "-var", fmt.Sprintf("batch_size=%d", plan.MaxProcessorBatchSize))
 }

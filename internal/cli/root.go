@@ -33,6 +33,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmd/users"
 	"github.com/getflytrap/flytrap/internal/cli/cmd/version"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/client"
 )
 
 // NewRootCmd returns the flytrap command with every subcommand.
@@ -61,7 +62,7 @@ func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root.InitDefaultCompletionCmd()
 	guardGroups(root)
 	noFileArgs(root)
-	cmdutil.GuardUsage(root)
+	cmdutil.GuardUsage(root, f.Getenv)
 	return root
 }
 
@@ -130,6 +131,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		return cmdutil.ExitOK
 	}
 	if errors.Is(err, context.Canceled) {
+		interrupted(f, err)
 		return cmdutil.ExitInterrupted
 	}
 	code, hint := cmdutil.ExitCode(err)
@@ -141,6 +143,23 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		fmt.Fprintln(f.IO.ErrOut, "hint:", cleanLines(hint))
 	}
 	return code
+}
+
+// interrupted says, of a run interrupted (Ctrl-C) during a request that
+// changes something, whether the change may have been made and how to
+// read it back, as for a change that timed out; one interrupted before
+// the request was written says nothing was changed. Any other
+// interruption needs no word.
+func interrupted(f *cmdutil.Factory, err error) {
+	var ue *client.UnreachableError
+	if !errors.As(err, &ue) || !client.Changes(ue.Method) {
+		return
+	}
+	fmt.Fprintln(f.IO.ErrOut, "error:", cleanLines(err.Error()))
+	if ue.Unknown() || ue.Applied {
+		_, hint := cmdutil.ExitCode(err)
+		fmt.Fprintln(f.IO.ErrOut, "hint:", cleanLines(hint))
+	}
 }
 
 // cleanLines is cmdutil.Clean line by line: errors quote the server's

@@ -166,7 +166,8 @@ func HasCode(err error, code string) bool {
 }
 
 // UnreachableError is a request that got no answer: the server is down,
-// the address is wrong, or the network is.
+// the address is wrong, or the network is; or a change the caller's
+// context cancelled (Ctrl-C), whose Err is then context.Canceled.
 type UnreachableError struct {
 	URL string
 	Err error
@@ -191,6 +192,10 @@ func (e *UnreachableError) Error() string {
 	switch {
 	case e.Applied:
 		return fmt.Sprintf("the server at %s made the change, but its answer was cut off: %v", e.URL, e.Err)
+	case e.Sent && errors.Is(e.Err, context.Canceled):
+		return fmt.Sprintf("interrupted after the request was sent to %s; the change may or may not have been applied", e.URL)
+	case errors.Is(e.Err, context.Canceled):
+		return fmt.Sprintf("interrupted before the request reached %s; nothing was changed", e.URL)
 	case e.Sent && e.Timeout > 0:
 		return fmt.Sprintf("the server at %s did not answer within %s; the change may or may not have been applied", e.URL, e.Timeout)
 	case e.Sent:
@@ -286,6 +291,11 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
+			// An interrupted change is unknown once sent, as one that
+			// timed out is; a read interrupted is only that.
+			if Changes(method) {
+				return 0, c.unreachable(method, ctx.Err(), sent.Load(), false)
+			}
 			return 0, ctx.Err()
 		}
 		var re *RedirectError

@@ -22,11 +22,13 @@ import (
 // it so that a wrong count of arguments is a usage error naming what the
 // command takes (see ArgsError), and checks their mutually exclusive
 // flags before cobra does, naming the flags given together (see
-// MutuallyExclusive) and their --jq expression, before anything is sent.
+// MutuallyExclusive) and their --jq expression, before anything is sent,
+// and that the arguments, the flags given and the environment variables
+// read (see EnvDefault, ReadsEnv; getenv reads them) are UTF-8.
 // Errors that are already *Error pass as they are. A run whose change the
 // server may or may not have made gets the command that reads it back
 // (see CheckWith).
-func GuardUsage(c *cobra.Command) {
+func GuardUsage(c *cobra.Command, getenv func(string) string) {
 	if valid := c.Args; valid != nil {
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			err := valid(cmd, args)
@@ -51,6 +53,9 @@ func GuardUsage(c *cobra.Command) {
 				}
 			}
 			if err := utf8Flags(cmd.Flags()); err != nil {
+				return err
+			}
+			if err := utf8Env(cmd, getenv); err != nil {
 				return err
 			}
 			if exclusive {
@@ -81,7 +86,7 @@ func GuardUsage(c *cobra.Command) {
 		}
 	}
 	for _, sub := range c.Commands() {
-		GuardUsage(sub)
+		GuardUsage(sub, getenv)
 	}
 }
 

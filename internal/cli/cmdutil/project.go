@@ -16,9 +16,12 @@ import (
 )
 
 // AddHostFlag adds --host, the server to talk to, to cmd and its
-// subcommands.
+// subcommands, which read FLYTRAP_URL without it and FLYTRAP_TOKEN
+// always (hosts.Config.Resolve).
 func AddHostFlag(cmd *cobra.Command, host *string) {
 	cmd.PersistentFlags().StringVar(host, "host", "", "Flytrap server URL (default: FLYTRAP_URL, else the last one logged in to)")
+	EnvDefault(cmd.PersistentFlags(), "host", "FLYTRAP_URL")
+	ReadsEnv(cmd, "FLYTRAP_TOKEN")
 }
 
 // FindProject is the project arg names among those the caller may see:

@@ -61,13 +61,13 @@ variable "timeout_seconds" {
 }
 
 variable "batch_size" {
-  description = "Most SQS messages handed to one invocation."
+  description = "Most SQS messages handed to one invocation. At most 1200, as the root's processor_batch_size: at 50 ms an event, a larger batch outlasts the processor's 60 s timeout."
   type        = number
   default     = 10
 
   validation {
-    condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size
-    error_message = "The batch size must be a whole number from 1 to 10000."
+    condition     = var.batch_size >= 1 && var.batch_size <= 1200 && floor(var.batch_size) == var.batch_size
+    error_message = "The batch size must be a whole number from 1 to 1200: a larger batch, at 50 ms an event, outlasts the processor's 60 s timeout, fails whole, and is received again until its events are in the dead-letter queue."
   }
 }
 

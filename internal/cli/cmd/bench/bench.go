@@ -83,6 +83,9 @@ FLYTRAP_URL) naming another scheme, host or port is refused unless
 	fl.StringVar(&opts.Token, "token", "", "API token to count stored events and read /metrics (default: from <data-dir>/dev.json) [$FLYTRAP_TOKEN, with --dsn or $FLYTRAP_DSN of $FLYTRAP_URL's server only]")
 	fl.StringVar(&opts.DataDir, "data-dir", env("FLYTRAP_DATA_DIR", ".flytrap"), "flytrap dev's data directory, whose dev.json supplies --dsn and --token [$FLYTRAP_DATA_DIR]")
 	cmdutil.MarkPaths(fl, "data-dir")
+	for flag, variable := range map[string]string{"dsn": "FLYTRAP_DSN", "url": "FLYTRAP_URL", "token": "FLYTRAP_TOKEN"} {
+		cmdutil.EnvDefault(fl, flag, variable)
+	}
 	fl.DurationVar(&opts.Config.Duration, "duration", 10*time.Second, "how long to send, to each server")
 	fl.IntVar(&opts.Config.Connections, "connections", 32, "requests in flight at once")
 	fl.StringVar(&opts.Size, "size", string(bench.Size2K), "event size: 2k or 50k (JSON before compression)")

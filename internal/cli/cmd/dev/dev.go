@@ -161,6 +161,14 @@ there too:
 	// password. Run reads FLYTRAP_SMTP_URL when the flag is empty.
 	fl.StringVar(&opts.SMTPURL, "smtp-url", "", "send alert email and set-password links (invitations, password resets) through smtp://user:pass@host:port (STARTTLS when offered) or smtps://... (TLS); empty: alert email is only logged [$FLYTRAP_SMTP_URL]")
 	fl.StringVar(&opts.SMTPFrom, "smtp-from", env("FLYTRAP_SMTP_FROM", ""), "sender address of alert email (default flytrap@ the SMTP host) [$FLYTRAP_SMTP_FROM]")
+	for flag, variable := range map[string]string{
+		"addr": "FLYTRAP_ADDR", "public-url": "FLYTRAP_PUBLIC_URL", "database-url": "FLYTRAP_DATABASE_URL",
+		"smtp-url": "FLYTRAP_SMTP_URL", "smtp-from": "FLYTRAP_SMTP_FROM",
+	} {
+		cmdutil.EnvDefault(fl, flag, variable)
+	}
+	// The first start's admin user, given any flags.
+	cmdutil.ReadsEnv(cmd, "FLYTRAP_ADMIN_EMAIL", "FLYTRAP_ADMIN_PASSWORD")
 	fl.BoolVar(&opts.AlertsAllowPrivate, "alerts-allow-private", allowPrivate, "let Slack and webhook alerts reach loopback and private addresses, such as a receiver on this machine (default: public addresses only) [$"+notify.EnvAllowPrivate+"=1, true or yes]")
 	fl.DurationVar(&opts.AlertsEvery, "alerts-every", notify.DefaultEvery, "how often alerts that are due are delivered (and digests written)")
 	return cmd

@@ -84,6 +84,7 @@ no login.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Token, "token", "", "use this API token instead of a password (other local users can see it in the process list: prefer --with-token, --token - or FLYTRAP_TOKEN)")
+	cmdutil.EnvDefault(fl, "token", "FLYTRAP_TOKEN")
 	fl.BoolVar(&opts.WithToken, "with-token", false, "read the API token from standard input (as --token - does)")
 	fl.StringVar(&opts.Email, "email", "", "email address to log in with (asked on a terminal)")
 	fl.BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password from standard input")

@@ -113,6 +113,9 @@ uploading; without a server and token it checks the files only, and says so.`,
 	cmd.MarkFlagsMutuallyExclusive("host", "url")
 	fl.StringVar(&opts.Token, "token", "", "Flytrap API token (default: FLYTRAP_TOKEN, else the one flytrap login stored for the server)")
 	fl.StringVarP(&opts.Project, "project", "p", f.Env("FLYTRAP_PROJECT", ""), "project name or ID [$FLYTRAP_PROJECT, else the only project the token sees]")
+	for flag, variable := range map[string]string{"host": "FLYTRAP_URL", "token": "FLYTRAP_TOKEN", "project": "FLYTRAP_PROJECT"} {
+		cmdutil.EnvDefault(fl, flag, variable)
+	}
 	fl.StringVar(&opts.Release, "release", "", "release the files belong to (the SDK's release option)")
 	fl.StringVar(&opts.Dist, "dist", "", "distribution within the release (the SDK's dist option)")
 	fl.StringVar(&opts.URLPrefix, "url-prefix", "~/", "URL the files of DIR are served under; ~/ matches any scheme and host")
