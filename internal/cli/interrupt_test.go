@@ -3,14 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 )
 
@@ -22,29 +20,19 @@ import (
 func TestInterruptedChange(t *testing.T) {
 	got := make(chan struct{}, 1)
 	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/projects":
-			json.NewEncoder(w).Encode(apitypes.List[apitypes.Project]{Data: []apitypes.Project{{ID: 3, Name: "web"}}})
-		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/projects/3/members":
-			json.NewEncoder(w).Encode(apitypes.List[apitypes.Member]{})
-		case r.Method == http.MethodGet:
-			w.WriteHeader(http.StatusNotFound)
-		default:
-			if strings.HasSuffix(r.URL.Path, "/comments") {
-				// Made, and its answer cut off by the interrupt.
-				w.Header().Set("Content-Length", "100")
-				w.WriteHeader(http.StatusCreated)
-				w.Write([]byte(`{"id":`))
-				w.(http.Flusher).Flush()
-			}
-			if !strings.HasSuffix(r.URL.Path, "/comments") {
-				got <- struct{}{}
-			}
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
+	srv := httptest.NewServer(readsAnswered(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/comments") {
+			// Made, and its answer cut off by the interrupt.
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte(`{"id":`))
+			w.(http.Flusher).Flush()
+		} else {
+			got <- struct{}{}
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
 		}
 	}))
 	defer srv.Close()

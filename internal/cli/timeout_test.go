@@ -14,12 +14,11 @@ import (
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 )
 
-// TestUnansweredChange: a command whose change the server got and never
-// answered says that it may or may not have been made, and how to check,
-// rather than that the server could not be reached.
-func TestUnansweredChange(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// readsAnswered answers the reads the commands of these tests make before
+// their change (the projects, which name web 3, and web's members) and
+// hands every change to change.
+func readsAnswered(change http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/api/v1/projects":
 			json.NewEncoder(w).Encode(apitypes.List[apitypes.Project]{Data: []apitypes.Project{{ID: 3, Name: "web"}}})
@@ -28,9 +27,17 @@ func TestUnansweredChange(t *testing.T) {
 		case r.Method == http.MethodGet:
 			w.WriteHeader(http.StatusNotFound)
 		default:
-			<-release
+			change(w, r)
 		}
-	}))
+	}
+}
+
+// TestUnansweredChange: a command whose change the server got and never
+// answered says that it may or may not have been made, and how to check,
+// rather than that the server could not be reached.
+func TestUnansweredChange(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(readsAnswered(func(w http.ResponseWriter, r *http.Request) { <-release }))
 	defer srv.Close()
 	defer close(release)
 	const said = "did not answer within 300ms; the change may or may not have been applied\n"
