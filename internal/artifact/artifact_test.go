@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -373,6 +374,25 @@ func TestFindRefusesAnotherBuildsDebugID(t *testing.T) {
 				t.Errorf("Find = %s, %v; want ErrNotFound %q", m.Body, err, want)
 			}
 		})
+	}
+}
+
+// TestFindSameBuildDebugIDForms: an upload whose debug ID is written
+// otherwise than the canonical dashed lower case the event's is
+// normalized to (without dashes, in braces) is the frame's own build,
+// found by release and URL, and its map is used.
+func TestFindSameBuildDebugIDForms(t *testing.T) {
+	e := newEnv(t, nil)
+	for i, written := range []string{strings.ReplaceAll(debugID, "-", ""), "{" + strings.ToUpper(debugID) + "}"} {
+		name := fmt.Sprintf("app%d.min.js", i)
+		injected := `{"version":3,"file":"` + name + `","sources":["../src/app.js"],"names":[],"mappings":"AAAA","debugId":"` + written + `"}`
+		e.upload("web@1.0.0", "", 1<<20,
+			minified("~/static/js/"+name, "", name+".map", "x()\n//# sourceMappingURL="+name+".map\n"),
+			sourceMap("~/static/js/"+name+".map", written, injected))
+		q := artifact.Query{ProjectID: e.proj.ID, DebugID: debugID, Release: "web@1.0.0", AbsPath: "https://shop.example.com/static/js/" + name}
+		if m, err := e.s.Find(e.ctx, q); err != nil || len(m.Body) == 0 {
+			t.Errorf("debug ID written %s: Find = %s, %v; want its map", written, m.Body, err)
+		}
 	}
 }
 

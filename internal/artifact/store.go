@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -426,7 +428,7 @@ func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
 	}
 	m, err = s.findByURL(ctx, q)
 	switch {
-	case err == nil && m.DebugID != "" && !strings.EqualFold(m.DebugID, q.DebugID):
+	case err == nil && m.DebugID != "" && !sameDebugID(m.DebugID, q.DebugID):
 		// Both carry a debug ID, and they differ: the map is of another
 		// build (the same release deployed again without new uploads).
 		err = &OtherBuildError{AbsPath: q.AbsPath, DebugID: q.DebugID, File: m.File, FileDebugID: m.DebugID}
@@ -802,6 +804,18 @@ func (s *Store) load(ctx context.Context, f store.ArtifactFile) (Map, error) {
 	}
 	file := strings.TrimSuffix(f.URL, ".map")
 	return Map{Key: strings.TrimPrefix(f.Blob, filePrefix), File: file, Body: body, DebugID: f.DebugID}, nil
+}
+
+// sameDebugID reports whether a and b are one debug ID, however each is
+// written: an upload keeps its ID as the tool wrote it (without dashes,
+// in braces), where an event's is normalized to dashed lower case.
+func sameDebugID(a, b string) bool {
+	ua, errA := uuid.Parse(a)
+	ub, errB := uuid.Parse(b)
+	if errA != nil || errB != nil {
+		return strings.EqualFold(a, b)
+	}
+	return ua == ub
 }
 
 // candidateURLs are the stored URLs an abs_path matches: itself, and

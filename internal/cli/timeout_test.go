@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,6 +65,51 @@ func TestUnansweredChange(t *testing.T) {
 			code := Run(context.Background(), f, tt.args)
 			if code != cmdutil.ExitUnreachable || !strings.Contains(errOut.String(), said) || !strings.Contains(errOut.String(), tt.hint) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit %d, %q and %q", code, errOut.String(), cmdutil.ExitUnreachable, said, tt.hint)
+			}
+		})
+	}
+}
+
+// TestGatewayChange: a proxy's 504 (or 502) to a change is a request it
+// passed on and got no answer to, which the server may have acted on:
+// the command says so and how to check, as for a change never answered,
+// rather than that Flytrap is down. A 503, or a proxy's answer to a read,
+// says the server behind it is unreachable.
+func TestGatewayChange(t *testing.T) {
+	status := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "<html><body><h1>%d</h1></body></html>", status)
+	}))
+	defer srv.Close()
+	const maybe = "the change may or may not have been applied"
+	tests := []struct {
+		status int
+		args   []string
+		// said is in the message, hint in the hint; without maybe when
+		// nothing can have changed.
+		said, hint string
+	}{
+		{http.StatusGatewayTimeout, []string{"issues", "comment", "123", "fixed"}, maybe, "hint: check with `flytrap issues view 123` before running the command again"},
+		{http.StatusBadGateway, []string{"issues", "resolve", "123"}, maybe, "hint: check with `flytrap issues view 123` before running the command again"},
+		{http.StatusServiceUnavailable, []string{"issues", "resolve", "123"}, "down or unreachable", "hint: check that Flytrap is running behind the proxy"},
+		{http.StatusGatewayTimeout, []string{"issues", "view", "123"}, "down or unreachable", "hint: check that Flytrap is running behind the proxy"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status, " ", strings.Join(tt.args, " ")), func(t *testing.T) {
+			status = tt.status
+			var out, errOut bytes.Buffer
+			env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "FLYTRAP_CONFIG_DIR": t.TempDir()}
+			f := &cmdutil.Factory{
+				IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+				Getenv: func(k string) string { return env[k] },
+			}
+			code := Run(context.Background(), f, tt.args)
+			got := errOut.String()
+			if code != cmdutil.ExitUnreachable || !strings.Contains(got, tt.said) || !strings.Contains(got, tt.hint) ||
+				(tt.said != maybe && strings.Contains(got, maybe)) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d, %q and %q", code, got, cmdutil.ExitUnreachable, tt.said, tt.hint)
 			}
 		})
 	}

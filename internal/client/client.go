@@ -141,6 +141,9 @@ type Error struct {
 	// Merged is, for issue_merged of a bulk change or a merge, the issue
 	// each merged ID it named was merged into, by that ID.
 	Merged map[int64]int64
+	// Method is the request's method: whether it may change something;
+	// empty for an Error made other than from an answer.
+	Method string
 }
 
 func (e *Error) Error() string {
@@ -153,6 +156,24 @@ func (e *Error) Error() string {
 // IsGateway reports whether e is a proxy's answer for a server behind it
 // that did not answer: a 502, 503 or 504 without Flytrap's JSON.
 func (e *Error) IsGateway() bool { return e.Code == "" && gatewayStatus(e.Status) }
+
+// Unknown reports whether e is a proxy's 502 or 504 to a request that
+// may change something: the proxy passed it on and lost or never got the
+// answer of the server behind it, which may have made the change.
+// Repeating it blindly may make the change twice, as for an
+// UnreachableError that is Unknown.
+func (e *Error) Unknown() bool {
+	return e.Method != "" && Changes(e.Method) && e.Code == "" && maybeForwarded(e.Status)
+}
+
+// maybeForwarded reports whether status, a proxy's answer without
+// Flytrap's, may come after the proxy passed the request on: 502 Bad
+// Gateway (the connection to the server failed, maybe after the
+// request) or 504 Gateway Timeout (the server took too long). A 503 is
+// the proxy's own refusal, with no server to pass the request to.
+func maybeForwarded(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusGatewayTimeout
+}
 
 // IsWrongURL reports whether e is the answer of something other than
 // Flytrap's API at the URL asked: a 404 page without Flytrap's JSON, say,
@@ -315,6 +336,7 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 	}
 	if resp.StatusCode >= 300 {
 		e := answerError(resp, raw, c.now())
+		e.Method = method
 		if e.Code == "" {
 			e.Message = notFlytrap(method, req.URL, resp.StatusCode)
 		}
@@ -381,6 +403,9 @@ func notFlytrap(method string, u *url.URL, status int) string {
 		return fmt.Sprintf("%s %s answered what is not JSON: %s", method, asked.String(), wrong)
 	case wrongURLStatus(status):
 		return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON: %s", method, asked.String(), status, http.StatusText(status), wrong)
+	case gatewayStatus(status) && Changes(method) && maybeForwarded(status):
+		return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON: a proxy, which may have passed the request on to the Flytrap server behind it and got no answer; the change may or may not have been applied",
+			method, asked.String(), status, http.StatusText(status))
 	case gatewayStatus(status):
 		return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON: a proxy, whose Flytrap server behind it is down or unreachable",
 			method, asked.String(), status, http.StatusText(status))

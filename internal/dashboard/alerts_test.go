@@ -303,6 +303,9 @@ func TestAlertsPageNotMailed(t *testing.T) {
 	_, err = f.db.UnsubscribeChannel(f.ctx, mail.ID, f.member.ID)
 	f.must(err)
 	f.must(f.db.SetEmailOptOut(f.ctx, f.lead.ID, true))
+	invited, err := f.db.CreateUser(f.ctx, "invited@example.com", "", store.RoleMember)
+	f.must(err)
+	f.must(f.db.AddMember(f.ctx, f.web.ID, invited.ID, store.RoleMember))
 	base := fmt.Sprintf("/projects/%d/alerts", f.web.ID)
 	row := func(r response, id int64) string {
 		t.Helper()
@@ -316,11 +319,12 @@ func TestAlertsPageNotMailed(t *testing.T) {
 	for _, role := range []string{roleAdmin, roleLead} {
 		r := f.get(role, base)
 		wantStatus(t, r, http.StatusOK)
-		if got := row(r, mail.ID); !strings.Contains(got, "Not mailed: lead@example.com (alert email off") ||
+		if got := row(r, mail.ID); !strings.Contains(got, "lead@example.com (alert email off") ||
 			!strings.Contains(got, "member@example.com (unsubscribed by an alert email's link") {
 			t.Errorf("%s: the unsubscribed channel's row:\n%s", role, got)
 		}
-		if got := row(r, other.ID); !strings.Contains(got, "Not mailed: lead@example.com (alert email off") || strings.Contains(got, "member@example.com") {
+		if got := row(r, other.ID); !strings.Contains(got, "Not mailed: invited@example.com (no password set yet, added") ||
+			!strings.Contains(got, "lead@example.com (alert email off") || strings.Contains(got, "member@example.com") {
 			t.Errorf("%s: the other channel's row:\n%s", role, got)
 		}
 	}

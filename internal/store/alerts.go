@@ -799,26 +799,35 @@ type OptOut struct {
 	// email's link, or 0 when they turned alert email off on their
 	// account, which stops every channel.
 	ChannelID int64
-	Since     time.Time
+	// NoPassword says the member was invited and has not set a password
+	// yet, which no email channel mails (EmailRecipients); Since is when
+	// they were added to the project.
+	NoPassword bool
+	Since      time.Time
 }
 
 // EmailOptOuts returns the members of project projectID, which v must
-// see, who turned alert email off or unsubscribed from one of its email
-// channels, by email and then channel (0 first), so that the project's
-// admins can tell why an alert did not reach someone.
+// see, who turned alert email off, unsubscribed from one of its email
+// channels, or have not set a password yet, by email and then channel (0
+// first), so that the project's admins can tell why an alert did not
+// reach someone.
 func (d *DB) EmailOptOuts(ctx context.Context, v Viewer, projectID int64) ([]OptOut, error) {
 	if _, err := d.GetProject(ctx, v, projectID); err != nil {
 		return nil, fmt.Errorf("store: email opt-outs of project %d: %w", projectID, err)
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT u.email_key, u.email, 0, o.created_at FROM project_members m
+	rows, err := d.db.QueryContext(ctx, `SELECT u.email_key, u.email, 0, 0, o.created_at FROM project_members m
 			JOIN users u ON u.id = m.user_id JOIN alert_email_optouts o ON o.user_id = u.id
 			WHERE m.project_id = $1
 		UNION ALL
-		SELECT u.email_key, u.email, o.channel_id, o.created_at FROM alert_channel_optouts o
+		SELECT u.email_key, u.email, o.channel_id, 0, o.created_at FROM alert_channel_optouts o
 			JOIN project_members m ON m.project_id = o.project_id AND m.user_id = o.user_id
 			JOIN users u ON u.id = o.user_id
 			WHERE o.project_id = $1
-		ORDER BY 1, 3`, projectID)
+		UNION ALL
+		SELECT u.email_key, u.email, 0, 1, m.created_at FROM project_members m
+			JOIN users u ON u.id = m.user_id
+			WHERE m.project_id = $1 AND u.password_hash = ''
+		ORDER BY 1, 3, 4`, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("store: email opt-outs of project %d: %w", projectID, err)
 	}
@@ -826,14 +835,15 @@ func (d *DB) EmailOptOuts(ctx context.Context, v Viewer, projectID int64) ([]Opt
 	out := []OptOut{}
 	for rows.Next() {
 		var (
-			o   OptOut
-			key string
-			at  int64
+			o       OptOut
+			key     string
+			pending int
+			at      int64
 		)
-		if err := rows.Scan(&key, &o.Email, &o.ChannelID, &at); err != nil {
+		if err := rows.Scan(&key, &o.Email, &o.ChannelID, &pending, &at); err != nil {
 			return nil, err
 		}
-		o.Since = fromMillis(at)
+		o.NoPassword, o.Since = pending == 1, fromMillis(at)
 		out = append(out, o)
 	}
 	return out, rows.Err()

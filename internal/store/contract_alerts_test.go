@@ -1162,9 +1162,15 @@ func testAlertChannelUnsubscribe(e *env) {
 		t.Errorf("recipients of the other channel = %v, want ann still", got)
 	}
 	// Who is not mailed, for the alerts page: ann by one channel, bob by
-	// his account; the stranger, who is no member, not at all.
+	// his account, cy until she sets a password; the stranger, who is no
+	// member, not at all.
 	bob := e.createUser("Bob@example.com", RoleMember)
 	e.addMember(e.project, bob)
+	cy, err := db.CreateUser(ctx, "cy@example.com", "", RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addMember(e.project, cy)
 	for _, u := range []User{bob, stranger} {
 		if err := db.SetEmailOptOut(ctx, u.ID, true); err != nil {
 			t.Fatal(err)
@@ -1179,9 +1185,9 @@ func testAlertChannelUnsubscribe(e *env) {
 		if o.Since.IsZero() {
 			t.Errorf("%+v: no time", o)
 		}
-		got = append(got, fmt.Sprintf("%s:%d", o.Email, o.ChannelID))
+		got = append(got, fmt.Sprintf("%s:%d:%t", o.Email, o.ChannelID, o.NoPassword))
 	}
-	if want := []string{"ann@example.com:" + strconv.FormatInt(first, 10), "Bob@example.com:0"}; !slices.Equal(got, want) {
+	if want := []string{"ann@example.com:" + strconv.FormatInt(first, 10) + ":false", "Bob@example.com:0:false", "cy@example.com:0:true"}; !slices.Equal(got, want) {
 		t.Errorf("EmailOptOuts = %v, want %v", got, want)
 	}
 	if _, err := db.EmailOptOuts(ctx, Viewer{UserID: stranger.ID}, p); !errors.Is(err, ErrNotFound) {

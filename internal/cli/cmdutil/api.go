@@ -148,12 +148,13 @@ func apiExit(err error) (int, string, bool) {
 		ch *changeError
 	)
 	switch {
-	case errors.As(err, &ue) && (ue.Unknown() || ue.Applied):
+	case changeUnknown(err):
+		applied, _ := changeOutcome(err)
 		check := ""
 		if errors.As(err, &ch) {
 			check = ch.check
 		}
-		return ExitUnreachable, changeHint(ue, check), true
+		return ExitUnreachable, changeHint(applied, check), true
 	case errors.As(err, &re):
 		return ExitUnreachable, "if the server moved and you trust where it points, give that URL instead (flytrap login URL, or FLYTRAP_URL)", true
 	case errors.As(err, &ne):

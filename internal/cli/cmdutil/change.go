@@ -31,11 +31,28 @@ func (e *changeError) Unwrap() error { return e.err }
 // withCheck gives err, when it is a request that changed something or
 // may have, the command that tells what the server holds now.
 func withCheck(cmd *cobra.Command, args []string, err error) error {
-	var ue *client.UnreachableError
-	if !errors.As(err, &ue) || !(ue.Unknown() || ue.Applied) {
+	if _, ok := changeOutcome(err); !ok {
 		return err
 	}
 	return &changeError{err: err, check: checkCommand(cmd, args)}
+}
+
+// changeOutcome reports whether err is a request that asked for a change
+// and got no answer that tells what became of it (ok), and whether the
+// change is known to be made (applied): sent and never answered, its 2xx
+// answer cut off, or a proxy's 502 or 504 after passing it on.
+func changeOutcome(err error) (applied, ok bool) {
+	var (
+		ue *client.UnreachableError
+		ce *client.Error
+	)
+	switch {
+	case errors.As(err, &ue):
+		return ue.Applied, ue.Unknown() || ue.Applied
+	case errors.As(err, &ce):
+		return false, ce.Unknown()
+	}
+	return false, false
 }
 
 // checkCommand is the command that reads back what cmd, run with args,
@@ -77,13 +94,20 @@ func checkCommand(cmd *cobra.Command, args []string) string {
 
 // changeHint is the hint of an unanswered change: read it back before
 // running the command again, which may make it twice.
-func changeHint(ue *client.UnreachableError, check string) string {
+func changeHint(applied bool, check string) string {
 	how := "the matching `list` or `view` command"
 	if check != "" {
 		how = "`" + check + "`"
 	}
-	if ue.Applied {
+	if applied {
 		return "do not run the command again; read the change back with " + how
 	}
 	return "check with " + how + " before running the command again: if the change was made, running it again may make it twice"
+}
+
+// changeUnknown reports whether err is a change whose outcome the answer
+// does not tell (see changeOutcome).
+func changeUnknown(err error) bool {
+	_, ok := changeOutcome(err)
+	return ok
 }
