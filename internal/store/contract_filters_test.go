@@ -90,6 +90,17 @@ func testInboundFilters(e *env) {
 	if n := e.count(`SELECT COUNT(*) FROM filtered_events WHERE project_id = $1`, e.project.ID); n != 4 {
 		t.Errorf("after pruning 10 hours back: %d filtered events, want 4", n)
 	}
+	// The records of counted events go after a day, whatever the
+	// history's age: a queue redelivers within minutes.
+	if _, err := db.PruneHistory(ctx, t0.Add(FilteredEventsKept+2*time.Minute), 30*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM filtered_events WHERE project_id = $1`, e.project.ID); n != 0 {
+		t.Errorf("a day after the counts: %d filtered events, want none", n)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM filtered_counts WHERE project_id = $1`, e.project.ID); n != 2 {
+		t.Errorf("a day after the counts: %d hourly counts, want the 2 the history keeps", n)
+	}
 	// A deleted project's records go with it.
 	if err := db.DeleteProject(ctx, System, other.ID); err != nil {
 		t.Fatal(err)

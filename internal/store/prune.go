@@ -240,6 +240,14 @@ const (
 		WHERE status IN ('sent', 'logged', 'dead') AND created_at < $1 ORDER BY id LIMIT $2`
 )
 
+// FilteredEventsKept is how long PruneHistory keeps the record of a
+// filtered event's count (filtered_events), at most: far longer than a
+// queue redelivers a message whose count was made (SQS after its
+// visibility timeout, 395 s here, at most five times), where the history's
+// own age, 30 days by default, would keep a row for every event a flood
+// of crawlers sent.
+const FilteredEventsKept = 24 * time.Hour
+
 // HistoryPruned counts the rows PruneHistory deleted.
 type HistoryPruned struct {
 	DeadLetters   int64 // queue_dead
@@ -264,8 +272,9 @@ func (p HistoryPruned) Total() int64 {
 // notifications that were sent or given up (by the time they were
 // written) with their delivery attempts and recipients, and the hourly
 // event counts of issues, overall and per environment, of projects and
-// of the events inbound filters dropped with the records of which were
-// counted (the charts show 14 days; issues keep their totals), and release health's hourly session
+// of the events inbound filters dropped (the charts show 14 days; issues
+// keep their totals) with the records of which were counted (at most
+// FilteredEventsKept), and release health's hourly session
 // counts (by the hour the sessions started) with their IDs. Pending notifications are kept whatever their age. It works in
 // transactions of at most pruneBatch rows, like Prune; maxAge <= 0
 // deletes nothing.
@@ -291,7 +300,8 @@ func (d *DB) PruneHistory(ctx context.Context, now time.Time, maxAge time.Durati
 	for _, del := range []struct {
 		sql string
 		at  int64
-	}{{pruneEnvCountsSQL, hours}, {pruneProjectCountsSQL, hours}, {pruneFilteredCountsSQL, hours}, {pruneFilteredEventsSQL, cutoff}} {
+	}{{pruneEnvCountsSQL, hours}, {pruneProjectCountsSQL, hours}, {pruneFilteredCountsSQL, hours},
+		{pruneFilteredEventsSQL, millis(now.Add(-min(maxAge, FilteredEventsKept)))}} {
 		n, err := d.deleteBatches(ctx, del.sql, del.at, pruneBatch)
 		p.HourlyCounts += n
 		if err != nil {
