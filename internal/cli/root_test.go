@@ -60,6 +60,9 @@ func TestRunExitCodes(t *testing.T) {
 		// path flag's value may be any bytes.
 		{[]string{"issues", "list", "-p", "web", "--env", "prod\xff", "--host", "http://127.0.0.1:1"}, cmdutil.ExitUsage, "error: --env is not UTF-8 text: \"prod\\xff\"\nhint: names, versions and text are UTF-8"},
 		{[]string{"projects", "filters", "web", "--error-message", "ok", "--error-message", "caf\xe9*", "--host", "http://127.0.0.1:1"}, cmdutil.ExitUsage, "error: --error-message is not UTF-8 text: \"caf\\xe9*\""},
+		// A value that may hold a secret is not shown.
+		{[]string{"login", "http://127.0.0.1:1", "--token", "flyt_s3cret\xff"}, cmdutil.ExitUsage, "error: --token is not UTF-8 text: 12 bytes, not shown as it may hold a secret"},
+		{[]string{"dev", "--database-url", "postgres://u:pw@db/f\xe9"}, cmdutil.ExitUsage, "error: --database-url is not UTF-8 text: 21 bytes, not shown"},
 		{[]string{"members", "add", "-p", "w\xffb", "a@b", "--host", "http://127.0.0.1:1"}, cmdutil.ExitUsage, "error: --project is not UTF-8 text"},
 		{[]string{"status", "--plan", "/nonexistent/flytrap\xff.yaml"}, cmdutil.ExitError, "hint: run `flytrap init` first"},
 		// deploy.Error from the layer below, mapped by cmdutil.ExitCode.

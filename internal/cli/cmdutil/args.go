@@ -330,7 +330,7 @@ func utf8Flags(fs *pflag.FlagSet) error {
 		}
 		for _, v := range values {
 			if !utf8.ValidString(v) {
-				err = UsageError(fmt.Sprintf("--%s is not UTF-8 text: %s", f.Name, strconv.QuoteToASCII(v)),
+				err = UsageError(fmt.Sprintf("--%s is not UTF-8 text: %s", f.Name, shownValue(f.Name, v)),
 					"names, versions and text are UTF-8: check the encoding of your terminal or script (locale, LANG)")
 				return
 			}

@@ -57,18 +57,20 @@ func utf8Env(cmd *cobra.Command, getenv func(string) string) error {
 	}
 	for _, name := range vars {
 		if v := getenv(name); !utf8.ValidString(v) {
-			return UsageError(fmt.Sprintf("%s is not UTF-8 text: %s", name, shownEnv(name, v)),
+			return UsageError(fmt.Sprintf("%s is not UTF-8 text: %s", name, shownValue(name, v)),
 				"names, URLs and tokens are UTF-8: check how "+name+" is set (its script's encoding, locale, LANG), or unset it")
 		}
 	}
 	return nil
 }
 
-// shownEnv is how an error shows variable's value v: quoted, unless it
-// may hold a secret (a token, a password, a URL's credentials), which
-// would land in a terminal's scrollback or a CI log.
-func shownEnv(variable, v string) string {
-	if strings.HasSuffix(variable, "_TOKEN") || strings.HasSuffix(variable, "_PASSWORD") || strings.Contains(v, "@") {
+// shownValue is how an error shows the value v of a variable or flag
+// named name: quoted, unless it may hold a secret (a token, a password, a
+// URL's credentials), which would land in a terminal's scrollback or a CI
+// log.
+func shownValue(name, v string) string {
+	n := strings.ToUpper(name)
+	if strings.HasSuffix(n, "TOKEN") || strings.HasSuffix(n, "PASSWORD") || strings.Contains(v, "@") {
 		return fmt.Sprintf("%d bytes, not shown as it may hold a secret", len(v))
 	}
 	return strconv.QuoteToASCII(v)
