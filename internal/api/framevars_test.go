@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/samples"
 )
 
 // processNow is an ingest queue that runs each event through the
@@ -48,17 +47,7 @@ func (k projectKey) ProjectForKey(_ context.Context, key string) (ingest.Key, bo
 // processor (scrubbed with the project's settings) and the store, and the
 // event JSON carries them in each frame's vars.
 func TestEventFrameVars(t *testing.T) {
-	dir := os.Getenv("FLYTRAP_SENTRY_SAMPLES")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "fixtures", "sentry-samples")
-	}
-	payload, err := os.ReadFile(filepath.Join(dir, "python-modern.json"))
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skipf("Sentry samples not found (set FLYTRAP_SENTRY_SAMPLES): %v", err)
-	}
+	payload := samples.Read(t, "python-modern.json")
 	f := newFixture(t)
 	keys, err := f.db.ProjectKeys(context.Background(), store.System, f.project.ID)
 	if err != nil || len(keys) == 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/getflytrap/flytrap/internal/event"
+	"github.com/getflytrap/flytrap/internal/testutil/samples"
 )
 
 func TestAnnotationText(t *testing.T) {
@@ -50,7 +51,7 @@ func TestIssuePageSampleAnnotations(t *testing.T) {
 		}, 5},
 	} {
 		t.Run(tt.sample, func(t *testing.T) {
-			res := f.ingestSentry(sentrySample(t, tt.sample))
+			res := f.ingestSentry(samples.Read(t, tt.sample))
 			page := f.get(roleMember, issuePath(res.IssueID))
 			wantStatus(t, page, http.StatusOK)
 			wantBody(t, page, tt.want...)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,26 +15,8 @@ import (
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/process"
 	"github.com/getflytrap/flytrap/internal/store"
+	"github.com/getflytrap/flytrap/internal/testutil/samples"
 )
-
-// sentrySample reads one of the Sentry sample events kept beside the
-// repository (../shared/fixtures/sentry-samples, or
-// FLYTRAP_SENTRY_SAMPLES), skipping the test without them outside CI.
-func sentrySample(t *testing.T, name string) []byte {
-	t.Helper()
-	dir := os.Getenv("FLYTRAP_SENTRY_SAMPLES")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "fixtures", "sentry-samples")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Sentry sample %s: %v (set FLYTRAP_SENTRY_SAMPLES)", name, err)
-		}
-		t.Skipf("Sentry sample %s not found (set FLYTRAP_SENTRY_SAMPLES): %v", name, err)
-	}
-	return b
-}
 
 // ingestSentry sends a Sentry event to ingest's store endpoint, processed
 // at once with the project's privacy settings from the store, as
@@ -73,7 +53,7 @@ func varsTable(t *testing.T, page, fn string) string {
 // in-app frame.
 func TestIssuePageFrameVarsOfPythonSample(t *testing.T) {
 	f := newFixture(t)
-	res := f.ingestSentry(sentrySample(t, "python-modern.json"))
+	res := f.ingestSentry(samples.Read(t, "python-modern.json"))
 	page := f.get(roleMember, issuePath(res.IssueID))
 	wantStatus(t, page, http.StatusOK)
 	table := varsTable(t, page.Body, "main")

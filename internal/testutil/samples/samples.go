@@ -27,3 +27,13 @@ func Dir(t testing.TB) string {
 	}
 	return dir
 }
+
+// Read returns the sample event name (python-modern.json, say) from Dir.
+func Read(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(Dir(t), name))
+	if err != nil {
+		t.Fatalf("Sentry sample %s: %v", name, err)
+	}
+	return b
+}
