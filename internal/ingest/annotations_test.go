@@ -170,16 +170,22 @@ func TestDecodeSentryUserAnnotations(t *testing.T) {
 	}
 }
 
-// TestDecodeSentryExceptionAnnotationBounds: a chain's exceptions share
-// one bound, and a note says how many more there were.
-func TestDecodeSentryExceptionAnnotationBounds(t *testing.T) {
+// annotatedStack returns a "stacktrace" member of n frames, and the _meta
+// of that stack with a note on each frame's function.
+func annotatedStack(n int) (stack, meta string) {
 	var frames, metas []string
-	for i := range maxAnnotations + 10 {
+	for i := range n {
 		frames = append(frames, fmt.Sprintf(`{"function":"f%d"}`, i))
 		metas = append(metas, fmt.Sprintf(`"%d":{"function":{"":{"rem":[["r","x"]]}}}`, i))
 	}
-	st := `"stacktrace":{"frames":[` + strings.Join(frames, ",") + `]}`
-	fm := `{"stacktrace":{"frames":{` + strings.Join(metas, ",") + `}}}`
+	return `"stacktrace":{"frames":[` + strings.Join(frames, ",") + `]}`,
+		`{"stacktrace":{"frames":{` + strings.Join(metas, ",") + `}}}`
+}
+
+// TestDecodeSentryExceptionAnnotationBounds: a chain's exceptions share
+// one bound, and a note says how many more there were.
+func TestDecodeSentryExceptionAnnotationBounds(t *testing.T) {
+	st, fm := annotatedStack(maxAnnotations + 10)
 	in := `{"exception":{"values":[{"type":"A",` + st + `},{"type":"B",` + st + `}]},"_meta":{"exception":{"values":{"0":` + fm + `,"1":` + fm + `}}}}`
 	ev, err := testDecoder().decodeSentry([]byte(in), testProject, envelopeHeader{})
 	if err != nil {
@@ -313,13 +319,7 @@ func TestDecodeSentryStackAnnotations(t *testing.T) {
 // whichever exception or thread their frames went to, and the top-level
 // stacktrace has its own; a note says how many more there were.
 func TestDecodeSentryThreadAnnotationBounds(t *testing.T) {
-	var frames, metas []string
-	for i := range maxAnnotations + 10 {
-		frames = append(frames, fmt.Sprintf(`{"function":"f%d"}`, i))
-		metas = append(metas, fmt.Sprintf(`"%d":{"function":{"":{"rem":[["r","x"]]}}}`, i))
-	}
-	st := `"stacktrace":{"frames":[` + strings.Join(frames, ",") + `]}`
-	fm := `{"stacktrace":{"frames":{` + strings.Join(metas, ",") + `}}}`
+	st, fm := annotatedStack(maxAnnotations + 10)
 	in := `{"message":"m","threads":{"values":[{"id":1,"current":true,` + st + `},{"id":2,` + st + `}]},` +
 		`"_meta":{"threads":{"values":{"0":` + fm + `,"1":` + fm + `}}}}`
 	ev, err := testDecoder().decodeSentry([]byte(in), testProject, envelopeHeader{})

@@ -5,16 +5,19 @@ import (
 	"time"
 )
 
+// missOn looks up for actor an email no user has, as PutByEmail does,
+// and returns how long it was told to wait (0: looked up and counted).
+func missOn(m *EmailMisses, actor int64) time.Duration {
+	done, wait := m.begin(actor)
+	if wait == 0 {
+		done(true)
+	}
+	return wait
+}
+
 func TestEmailMisses(t *testing.T) {
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	m := newEmailMisses(3, time.Minute, func() time.Time { return now })
-	miss := func(actor int64) time.Duration {
-		done, wait := m.begin(actor)
-		if wait == 0 {
-			done(true)
-		}
-		return wait
-	}
 	// Hits spend nothing.
 	for range 10 {
 		done, wait := m.begin(1)
@@ -24,21 +27,21 @@ func TestEmailMisses(t *testing.T) {
 		done(false)
 	}
 	for i := range 3 {
-		if wait := miss(1); wait > 0 {
+		if wait := missOn(m, 1); wait > 0 {
 			t.Fatalf("miss %d refused, wait %s", i+1, wait)
 		}
 	}
-	if wait := miss(1); wait != time.Minute {
+	if wait := missOn(m, 1); wait != time.Minute {
 		t.Errorf("a fourth miss: wait %s, want 1m", wait)
 	}
-	if wait := miss(2); wait > 0 {
+	if wait := missOn(m, 2); wait > 0 {
 		t.Errorf("another actor refused, wait %s", wait)
 	}
 	now = now.Add(time.Minute)
-	if wait := miss(1); wait > 0 {
+	if wait := missOn(m, 1); wait > 0 {
 		t.Errorf("a miss a minute later refused, wait %s", wait)
 	}
-	if wait := miss(1); wait == 0 {
+	if wait := missOn(m, 1); wait == 0 {
 		t.Error("a second miss a minute later let through")
 	}
 }
@@ -48,20 +51,13 @@ func TestEmailMisses(t *testing.T) {
 func TestEmailMissesBound(t *testing.T) {
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	m := newEmailMisses(2, time.Hour, func() time.Time { return now })
-	miss := func(actor int64) time.Duration {
-		done, wait := m.begin(actor)
-		if wait == 0 {
-			done(true)
-		}
-		return wait
-	}
 	const attacker = -1
-	miss(attacker)
-	miss(attacker)
+	missOn(m, attacker)
+	missOn(m, attacker)
 	for i := range 3 * maxEmailMissActors {
-		miss(int64(i))
+		missOn(m, int64(i))
 		if i%1000 == 0 {
-			if wait := miss(attacker); wait == 0 {
+			if wait := missOn(m, attacker); wait == 0 {
 				t.Fatalf("after %d other actors, the attacker's miss was let through", i)
 			}
 		}
