@@ -177,7 +177,7 @@ func applyInTx(ctx context.Context, tx *sql.Tx, set Migrations, ms []migration) 
 	)`); err != nil {
 		return nil, err
 	}
-	recorded, err := recordedVersions(ctx, tx, set.Table)
+	recorded, err := recordedMigrations(ctx, tx, set.Table)
 	if err != nil {
 		return nil, err
 	}
@@ -199,22 +199,29 @@ func applyInTx(ctx context.Context, tx *sql.Tx, set Migrations, ms []migration) 
 	return nil, nil
 }
 
-// recordedVersions are the versions table records as applied, in order.
-func recordedVersions(ctx context.Context, q querier, table string) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT version FROM `+table+` ORDER BY version`)
+// appliedMigration is one row of a versions table.
+type appliedMigration struct {
+	version int64
+	name    string
+}
+
+// recordedMigrations are the migrations table records as applied, in
+// version order.
+func recordedMigrations(ctx context.Context, q querier, table string) ([]appliedMigration, error) {
+	rows, err := q.QueryContext(ctx, `SELECT version, name FROM `+table+` ORDER BY version`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var vs []int64
+	var as []appliedMigration
 	for rows.Next() {
-		var v int64
-		if err := rows.Scan(&v); err != nil {
+		var a appliedMigration
+		if err := rows.Scan(&a.version, &a.name); err != nil {
 			return nil, err
 		}
-		vs = append(vs, v)
+		as = append(as, a)
 	}
-	return vs, rows.Err()
+	return as, rows.Err()
 }
 
 // pending are the migrations of ms (in version order) whose versions
@@ -223,24 +230,36 @@ func recordedVersions(ctx context.Context, q querier, table string) ([]int64, er
 // one that added an earlier number, or when an upgrade stopped half way.
 // A recorded version that ms lacks was applied by a newer flytrap, whose
 // tables this binary does not know: that is refused with ErrSchemaNewer.
-func pending(set Migrations, ms []migration, recorded []int64) ([]migration, error) {
-	known := make(map[int64]bool, len(ms))
+// A recorded version that ms has under another file name was applied by
+// another build (a development build numbers its migrations before they
+// are merged): its migration is not this binary's, so treating the
+// version as done would skip this binary's own, and it is refused with
+// ErrSchemaForeign.
+func pending(set Migrations, ms []migration, recorded []appliedMigration) ([]migration, error) {
+	known := make(map[int64]string, len(ms))
 	for _, m := range ms {
-		known[m.version] = true
+		known[m.version] = m.name
 	}
-	var latest int64
+	var latest, highest int64
 	if n := len(ms); n > 0 {
 		latest = ms[n-1].version
 	}
-	if len(recorded) > 0 && slices.Max(recorded) > latest {
-		return nil, fmt.Errorf("database %s schema version %d is newer than this binary's %d; %w", set.Owner, slices.Max(recorded), latest, ErrSchemaNewer)
+	for _, a := range recorded {
+		highest = max(highest, a.version)
+	}
+	if highest > latest {
+		return nil, fmt.Errorf("database %s schema version %d is newer than this binary's %d; %w", set.Owner, highest, latest, ErrSchemaNewer)
 	}
 	done := make(map[int64]bool, len(recorded))
-	for _, v := range recorded {
-		if !known[v] {
-			return nil, fmt.Errorf("database %s schema records migration %d, which this binary does not have: a newer flytrap applied it; %w", set.Owner, v, ErrSchemaNewer)
+	for _, a := range recorded {
+		name, ok := known[a.version]
+		if !ok {
+			return nil, fmt.Errorf("database %s schema records migration %d, which this binary does not have: a newer flytrap applied it; %w", set.Owner, a.version, ErrSchemaNewer)
 		}
-		done[v] = true
+		if name != a.name {
+			return nil, fmt.Errorf("database %s schema records migration %d as %s, where this binary's is %s: another build of flytrap migrated it; %w", set.Owner, a.version, a.name, name, ErrSchemaForeign)
+		}
+		done[a.version] = true
 	}
 	var todo []migration
 	for _, m := range ms {

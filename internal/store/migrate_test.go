@@ -452,6 +452,23 @@ func TestMigrationGapFilled(t *testing.T) {
 					t.Errorf("ran %v, want 2 and 3 from the first migration only", ran)
 				}
 			})
+
+			t.Run("version of another name refused", func(t *testing.T) {
+				db := gapDatabase(t, dialect)()
+				if err := db.Migrate(ctx, gapSet(dialect, 1, 3)); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.SQL().Exec(`UPDATE gap_migrations SET name = '0001_branch.sql' WHERE version = 1`); err != nil {
+					t.Fatal(err)
+				}
+				err := db.Migrate(ctx, gapSet(dialect, 1, 2, 3))
+				if !errors.Is(err, ErrSchemaForeign) || !strings.Contains(err.Error(), "records migration 1 as 0001_branch.sql, where this binary's is 0001_gap.sql") {
+					t.Errorf("migrating a database that records 1 under another name: %v, want ErrSchemaForeign naming both", err)
+				}
+				if ran, _ := gapLog(t, db); !slices.Equal(ran, []int64{3}) {
+					t.Errorf("ran %v, want only 3 from the first migration", ran)
+				}
+			})
 		})
 	}
 }

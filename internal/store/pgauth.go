@@ -74,7 +74,7 @@ func (d *DB) migrateIfBehind(ctx context.Context) error {
 	// Unread (no table yet), every migration is due; migrate says why if
 	// it cannot apply them.
 	todo := ms
-	if recorded, err := recordedVersions(ctx, d.db, storeMigrations.Table); err == nil {
+	if recorded, err := recordedMigrations(ctx, d.db, storeMigrations.Table); err == nil {
 		if todo, err = pending(storeMigrations, ms, recorded); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}

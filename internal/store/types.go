@@ -18,6 +18,12 @@ var ErrNotFound = errors.New("not found")
 // know its tables, and migrations only go forward.
 var ErrSchemaNewer = errors.New("upgrade flytrap")
 
+// ErrSchemaForeign is wrapped by the error of opening or migrating a
+// database that records one of this binary's migration versions under
+// another migration's name: another build (a development one) migrated
+// it, and this binary's migration of that version never ran.
+var ErrSchemaForeign = errors.New("use the flytrap that migrated it")
+
 // ErrConflict is returned when a unique value (email, project name) is taken.
 var ErrConflict = errors.New("already exists")
 

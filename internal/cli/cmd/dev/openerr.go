@@ -13,7 +13,7 @@ import (
 )
 
 // openError is the error of opening the database at dsn, with a hint for
-// its cause: a schema a newer flytrap migrated, a full disk, a damaged
+// its cause: a schema a newer flytrap or another build migrated, a full disk, a damaged
 // SQLite file, a PostgreSQL database that cannot be reached or does not
 // exist, or an SQLite file that cannot be written. free tells the free
 // space of the SQLite file's directory: a full disk makes some SQLite
@@ -30,6 +30,9 @@ func openError(dsn string, err error, free ops.FreeSpace) error {
 	case errors.Is(err, store.ErrSchemaNewer):
 		hint = "a newer flytrap has migrated this database, and migrations only go forward: run that version (or a later one), " +
 			"or restore the backup taken before the upgrade (docs/getting-started.md#back-up-and-restore)"
+	case errors.Is(err, store.ErrSchemaForeign):
+		hint = "another build of flytrap (a development build?) has applied a migration this one numbers differently, so this one's never ran: " +
+			"run the build that migrated the database, or restore the backup taken before it ran (docs/getting-started.md#back-up-and-restore)"
 	case diskFull && store.IsPostgresDSN(dsn):
 		hint = "the PostgreSQL server's disk is full: free disk space on it, then start again"
 	case diskFull:

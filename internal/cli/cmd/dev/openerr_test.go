@@ -23,6 +23,20 @@ import (
 // flytrap migrated.
 func newerSchema(t *testing.T) error {
 	t.Helper()
+	return reopenedWith(t, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'from_the_future', 0)`)
+}
+
+// foreignSchema returns the error of opening an SQLite database whose
+// first migration another build applied under its own name.
+func foreignSchema(t *testing.T) error {
+	t.Helper()
+	return reopenedWith(t, `UPDATE schema_migrations SET name = '0001_from_a_branch.sql' WHERE version = 1`)
+}
+
+// reopenedWith returns the error of opening an SQLite database made by
+// this flytrap after stmt changed its schema_migrations.
+func reopenedWith(t *testing.T, stmt string) error {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "flytrap.db")
 	db, err := store.Open(ctx, path)
@@ -34,13 +48,13 @@ func newerSchema(t *testing.T) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'from_the_future', 0)`); err != nil {
+	if _, err := raw.Exec(stmt); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()
 	_, err = store.Open(ctx, path)
 	if err == nil {
-		t.Fatal("a database of a newer schema opened")
+		t.Fatalf("a database opened after %s", stmt)
 	}
 	return err
 }
@@ -100,6 +114,9 @@ func TestOpenErrorHints(t *testing.T) {
 		{"newer schema", ".flytrap/flytrap.db", newerSchema(t),
 			[]string{"schema version 9999 is newer than this binary's", "run that version (or a later one)", "restore the backup", "back-up-and-restore"},
 			[]string{"writable", "--database-url"}, 0},
+		{"schema of another build", ".flytrap/flytrap.db", foreignSchema(t),
+			[]string{"records migration 1 as 0001_from_a_branch.sql, where this binary's is 0001_", "run the build that migrated the database", "back-up-and-restore"},
+			[]string{"writable", "newer", "--database-url"}, 0},
 		{"postgres down", "postgres://flytrap:s3cret@localhost:5439/errors", pgDown,
 			[]string{"cannot open the database postgres://flytrap:xxxxx@localhost:5439/errors", "the database errors must exist (create it with `createdb errors`)"},
 			[]string{"flytrap.db", "s3cret"}, 0},
