@@ -9,7 +9,9 @@
 #
 # The instance role gets exactly what the delivery worker calls: on the
 # project topics (not another deployment's) CreateTopic (idempotent, finds the ARN), Publish,
-# Subscribe, Unsubscribe and ListSubscriptionsByTopic, and GetSecretValue on
+# Subscribe, Unsubscribe, SetSubscriptionAttributes (the filter policy that keeps
+# an email subscription to the messages for its address) and
+# ListSubscriptionsByTopic, and GetSecretValue on
 # the SMTP secret. Slack and webhooks are plain HTTPS from the instance.
 
 resource "aws_secretsmanager_secret" "alerts_smtp" {
@@ -34,6 +36,7 @@ resource "aws_iam_role_policy" "dashboard_alerts" {
           "sns:Publish",
           "sns:Subscribe",
           "sns:Unsubscribe",
+          "sns:SetSubscriptionAttributes",
           "sns:ListSubscriptionsByTopic",
         ]
         # The partition of an ARN the plan already knows (aws, aws-cn, aws-us-gov).

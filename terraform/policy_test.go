@@ -308,7 +308,7 @@ run "alerts" {
 
   assert {
     condition = alltrue([for topic, want in { `+strings.Join(want, ", ")+` } : alltrue([
-      for action in ["sns:CreateTopic", "sns:Publish", "sns:Subscribe"] : want == (
+      for action in ["sns:CreateTopic", "sns:Publish", "sns:Subscribe", "sns:SetSubscriptionAttributes"] : want == (
         anytrue([for s in jsondecode(aws_iam_role_policy.dashboard_alerts.policy).Statement : s.Effect == "Allow" && anytrue([for a in flatten([s.Action]) : can(regex("^${replace(a, "*", ".*")}$", action))]) &&
         anytrue([for r in flatten([s.Resource]) : can(regex("^${replace(r, "*", ".*")}$", "arn:aws:sns:eu-west-1:123456789012:${topic}"))])]) &&
         !anytrue([for s in jsondecode(aws_iam_role_policy.dashboard_alerts.policy).Statement : s.Effect == "Deny" && anytrue([for a in flatten([s.Action]) : can(regex("^${replace(a, "*", ".*")}$", action))]) &&

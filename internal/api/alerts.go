@@ -24,6 +24,7 @@ func (a *API) alertEndpoints() []endpoint {
 		{"GET /api/v1/projects/{project_id}/alert-settings", a.getAlertSettings},
 		{"PUT /api/v1/projects/{project_id}/alert-settings", a.putAlertSettings},
 		{"GET /api/v1/projects/{project_id}/notifications", a.listNotifications},
+		{"GET /api/v1/projects/{project_id}/alert-not-mailed", a.listNotMailed},
 		{"PUT /api/v1/issues/{issue_id}/mute", a.putMute},
 		{"GET /api/v1/me/alerts", a.getMyAlerts},
 		{"PUT /api/v1/me/alerts", a.putMyAlerts},
@@ -190,6 +191,22 @@ func (a *API) putAlertSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.getAlertSettings(w, r)
+}
+
+// listNotMailed lists who the project's email alerts skip and why; the
+// project's admins only, as the members' addresses are not every
+// member's to read.
+func (a *API) listNotMailed(w http.ResponseWriter, r *http.Request) {
+	pid, ok := pathID(w, r, "project_id")
+	if !ok {
+		return
+	}
+	outs, err := a.svc.Alerts.NotMailed(r.Context(), actor(r), pid)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page(outs, wireNotMailed, ""))
 }
 
 func (a *API) listNotifications(w http.ResponseWriter, r *http.Request) {

@@ -68,6 +68,8 @@ func alertRoutes(f *fixture) []route {
 		{"PUT", o + "/alert-settings", `{"cooldown_minutes":30}`, 200, 404, 404},
 		{"GET", p + "/notifications", "", 200, 200, 404},
 		{"GET", o + "/notifications", "", 200, 404, 404},
+		{"GET", p + "/alert-not-mailed", "", 200, 403, 404},
+		{"GET", o + "/alert-not-mailed", "", 200, 404, 404},
 		{"PUT", i + "/mute", `{"muted":true}`, 200, 403, 404},
 		{"PUT", oi + "/mute", `{"muted":true}`, 200, 404, 404},
 		{"GET", "/api/v1/me/alerts", "", 200, 200, 200},
@@ -339,5 +341,48 @@ func TestAlertEmailLoggedWarns(t *testing.T) {
 	code, _, out = f.do(t, f.adminToken, "POST", rules, fmt.Sprintf(`{"channel_id":%d,"type":"new_issue"}`, email))
 	if code != 201 || out["warning"] != nil {
 		t.Errorf("rule of an email channel on a server that sends = %d %v, want no warning", code, out)
+	}
+}
+
+// TestNotMailed: the project's admins, admin users or not, read who its
+// email alerts skip and why; a member of the project is refused (403)
+// and learns no address.
+func TestNotMailed(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.db.UnsubscribeChannel(ctx, f.channel, f.member.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.SetEmailOptOut(ctx, f.lead.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	invited, err := f.db.CreateUser(ctx, "invited@example.com", "", store.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.AddMember(ctx, f.project.ID, invited.ID, store.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/api/v1/projects/%d/alert-not-mailed", f.project.ID)
+	want := fmt.Sprintf(`invited@example.com no_password 0,lead@example.com alert_email_off 0,member@example.com unsubscribed %d`, f.channel)
+	for _, token := range []string{f.leadToken, f.adminToken} {
+		code, _, out := f.do(t, token, "GET", path, "")
+		data, _ := out["data"].([]any)
+		var got []string
+		for _, d := range data {
+			m := d.(map[string]any)
+			ch, _ := m["channel_id"].(float64)
+			if _, err := time.Parse(time.RFC3339, fmt.Sprint(m["since"])); err != nil {
+				t.Errorf("since %v: %v", m["since"], err)
+			}
+			got = append(got, fmt.Sprintf("%v %v %d", m["email"], m["reason"], int64(ch)))
+		}
+		if code != 200 || strings.Join(got, ",") != want {
+			t.Errorf("GET %s = %d %v\ngot  %s\nwant %s", path, code, out, strings.Join(got, ","), want)
+		}
+	}
+	code, _, out := f.do(t, f.memberToken, "GET", path, "")
+	if code != 403 || strings.Contains(fmt.Sprint(out), "@example.com") {
+		t.Errorf("a member: %d %v, want 403 and no address", code, out)
 	}
 }

@@ -60,6 +60,17 @@ func wireChannel(c store.AlertChannel) apitypes.AlertChannel {
 	return apitypes.AlertChannel{ID: c.ID, ProjectID: c.ProjectID, Kind: c.Kind, Name: c.Name, URL: c.URL, CreatedAt: c.CreatedAt}
 }
 
+func wireNotMailed(o store.OptOut) apitypes.NotMailed {
+	out := apitypes.NotMailed{Email: o.Email, Reason: apitypes.NotMailedEmailOff, Since: o.Since}
+	switch {
+	case o.NoPassword:
+		out.Reason = apitypes.NotMailedNoPassword
+	case o.ChannelID != 0:
+		out.Reason, out.ChannelID = apitypes.NotMailedUnsubscribed, o.ChannelID
+	}
+	return out
+}
+
 func wireRule(r store.AlertRule) apitypes.AlertRule { return apitypes.AlertRule(r) }
 
 func wireNotification(n store.Notification) apitypes.Notification {

@@ -685,6 +685,33 @@ type AlertChannel struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// Reasons a member is not mailed (NotMailed.Reason).
+const (
+	// NotMailedEmailOff: the member turned alert email off on their
+	// account, which stops every email channel.
+	NotMailedEmailOff = "alert_email_off"
+	// NotMailedUnsubscribed: the member unsubscribed from one email
+	// channel, ChannelID, by an alert email's link.
+	NotMailedUnsubscribed = "unsubscribed"
+	// NotMailedNoPassword: the member was invited and has not set a
+	// password yet; no email channel mails them until they do.
+	NotMailedNoPassword = "no_password"
+)
+
+// NotMailed is a member of a project whom some of its email alerts do not
+// reach, and why: GET /api/v1/projects/{id}/alert-not-mailed, for the
+// project's admins.
+type NotMailed struct {
+	Email  string `json:"email"`
+	Reason string `json:"reason"`
+	// ChannelID is the channel the member unsubscribed from; absent for
+	// the other reasons, which stop every email channel.
+	ChannelID int64 `json:"channel_id,omitempty"`
+	// Since is when the member turned email off or unsubscribed, or, for
+	// no_password, was added to the project.
+	Since time.Time `json:"since"`
+}
+
 // NewAlertChannel is POST /api/v1/projects/{id}/alert-channels. Email
 // needs no URL.
 type NewAlertChannel struct {

@@ -26,17 +26,18 @@ type Call[In, Out, Opt any] func(ctx context.Context, in In, optFns ...func(Opt)
 
 // SNSCalls are the SNS operations of the dashboard's alerts.
 type SNSCalls struct {
-	createTopic              Call[*sns.CreateTopicInput, *sns.CreateTopicOutput, *sns.Options]
-	publish                  Call[*sns.PublishInput, *sns.PublishOutput, *sns.Options]
-	subscribe                Call[*sns.SubscribeInput, *sns.SubscribeOutput, *sns.Options]
-	unsubscribe              Call[*sns.UnsubscribeInput, *sns.UnsubscribeOutput, *sns.Options]
-	listSubscriptionsByTopic Call[*sns.ListSubscriptionsByTopicInput, *sns.ListSubscriptionsByTopicOutput, *sns.Options]
+	createTopic               Call[*sns.CreateTopicInput, *sns.CreateTopicOutput, *sns.Options]
+	publish                   Call[*sns.PublishInput, *sns.PublishOutput, *sns.Options]
+	subscribe                 Call[*sns.SubscribeInput, *sns.SubscribeOutput, *sns.Options]
+	unsubscribe               Call[*sns.UnsubscribeInput, *sns.UnsubscribeOutput, *sns.Options]
+	setSubscriptionAttributes Call[*sns.SetSubscriptionAttributesInput, *sns.SetSubscriptionAttributesOutput, *sns.Options]
+	listSubscriptionsByTopic  Call[*sns.ListSubscriptionsByTopicInput, *sns.ListSubscriptionsByTopicOutput, *sns.Options]
 }
 
 // NewSNSCalls returns c's operations that Flytrap makes.
 func NewSNSCalls(c *sns.Client) SNSCalls {
 	return SNSCalls{createTopic: c.CreateTopic, publish: c.Publish, subscribe: c.Subscribe, unsubscribe: c.Unsubscribe,
-		listSubscriptionsByTopic: c.ListSubscriptionsByTopic}
+		setSubscriptionAttributes: c.SetSubscriptionAttributes, listSubscriptionsByTopic: c.ListSubscriptionsByTopic}
 }
 
 // CreateTopic is sns.Client.CreateTopic.
@@ -57,6 +58,11 @@ func (c SNSCalls) Subscribe(ctx context.Context, in *sns.SubscribeInput, optFns 
 // Unsubscribe is sns.Client.Unsubscribe.
 func (c SNSCalls) Unsubscribe(ctx context.Context, in *sns.UnsubscribeInput, optFns ...func(*sns.Options)) (*sns.UnsubscribeOutput, error) {
 	return c.unsubscribe(ctx, in, optFns...)
+}
+
+// SetSubscriptionAttributes is sns.Client.SetSubscriptionAttributes.
+func (c SNSCalls) SetSubscriptionAttributes(ctx context.Context, in *sns.SetSubscriptionAttributesInput, optFns ...func(*sns.Options)) (*sns.SetSubscriptionAttributesOutput, error) {
+	return c.setSubscriptionAttributes(ctx, in, optFns...)
 }
 
 // ListSubscriptionsByTopic is sns.Client.ListSubscriptionsByTopic.

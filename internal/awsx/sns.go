@@ -2,6 +2,7 @@ package awsx
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 )
 
 // SNSAPI is the part of SNS the alert topics use; *sns.Client implements
@@ -18,6 +20,7 @@ type SNSAPI interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 	Subscribe(ctx context.Context, in *sns.SubscribeInput, optFns ...func(*sns.Options)) (*sns.SubscribeOutput, error)
 	Unsubscribe(ctx context.Context, in *sns.UnsubscribeInput, optFns ...func(*sns.Options)) (*sns.UnsubscribeOutput, error)
+	SetSubscriptionAttributes(ctx context.Context, in *sns.SetSubscriptionAttributesInput, optFns ...func(*sns.Options)) (*sns.SetSubscriptionAttributesOutput, error)
 	ListSubscriptionsByTopic(ctx context.Context, in *sns.ListSubscriptionsByTopicInput, optFns ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error)
 }
 
@@ -63,14 +66,41 @@ func (t *SNSTopics) TopicARN(ctx context.Context, name string) (string, error) {
 	return aws.ToString(out.TopicArn), nil
 }
 
-// Publish sends subject and message to every confirmed subscription of
-// the topic. SNS email subjects are ASCII, one line, under 100
-// characters: other characters become '?' and longer ones are cut.
-func (t *SNSTopics) Publish(ctx context.Context, topicARN, subject, message string) error {
-	_, err := t.client.Publish(ctx, &sns.PublishInput{
+// RecipientAttribute is the message attribute that names, as a
+// String.Array, the addresses a message is for; each email subscription's
+// filter policy accepts the messages that name its own address
+// (EmailFilterPolicy).
+const RecipientAttribute = "recipients"
+
+// EmailFilterPolicy is the filter policy of email's subscription: the
+// messages whose RecipientAttribute names it. SNS compares strings
+// exactly, so addresses are lower case on both sides.
+func EmailFilterPolicy(email string) string {
+	b, _ := json.Marshal(map[string][]string{RecipientAttribute: {strings.ToLower(email)}})
+	return string(b)
+}
+
+// Publish sends subject and message to the confirmed subscriptions of
+// the topic whose filter policy (EmailFilterPolicy) names one of the
+// addresses in to; a subscription without a filter policy gets every
+// message. SNS email subjects are ASCII, one line, under 100 characters:
+// other characters become '?' and longer ones are cut.
+func (t *SNSTopics) Publish(ctx context.Context, topicARN, subject, message string, to []string) error {
+	lower := make([]string, len(to))
+	for i, a := range to {
+		lower[i] = strings.ToLower(a)
+	}
+	recipients, err := json.Marshal(lower)
+	if err != nil {
+		return err
+	}
+	_, err = t.client.Publish(ctx, &sns.PublishInput{
 		TopicArn: aws.String(topicARN),
 		Subject:  aws.String(snsSubject(subject)),
 		Message:  aws.String(message),
+		MessageAttributes: map[string]types.MessageAttributeValue{
+			RecipientAttribute: {DataType: aws.String("String.Array"), StringValue: aws.String(string(recipients))},
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("sns: publish to %s: %w", topicARN, err)
@@ -110,12 +140,27 @@ func (t *SNSTopics) EmailSubscriptions(ctx context.Context, topicARN string) ([]
 	return out, nil
 }
 
-// SubscribeEmail subscribes an address to the topic; SNS mails it a
-// confirmation link, and the subscription is pending until it is clicked.
+// SubscribeEmail subscribes an address to the topic, with the filter
+// policy that lets through only the messages published to it
+// (EmailFilterPolicy); SNS mails it a confirmation link, and the
+// subscription is pending until it is clicked.
 func (t *SNSTopics) SubscribeEmail(ctx context.Context, topicARN, email string) error {
-	_, err := t.client.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(topicARN), Protocol: aws.String("email"), Endpoint: aws.String(email)})
+	_, err := t.client.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(topicARN), Protocol: aws.String("email"), Endpoint: aws.String(email),
+		Attributes: map[string]string{"FilterPolicy": EmailFilterPolicy(email)}})
 	if err != nil {
 		return fmt.Errorf("sns: subscribe %s to %s: %w", email, topicARN, err)
+	}
+	return nil
+}
+
+// FilterEmail sets a confirmed subscription's filter policy to the
+// messages published to email (EmailFilterPolicy): subscriptions made
+// before filter policies were, which get every message.
+func (t *SNSTopics) FilterEmail(ctx context.Context, subscriptionARN, email string) error {
+	_, err := t.client.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: aws.String(subscriptionARN),
+		AttributeName: aws.String("FilterPolicy"), AttributeValue: aws.String(EmailFilterPolicy(email))})
+	if err != nil {
+		return fmt.Errorf("sns: set the filter policy of %s: %w", subscriptionARN, err)
 	}
 	return nil
 }

@@ -1,8 +1,12 @@
 package notify_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
@@ -58,12 +62,12 @@ func TestSNSSubscriptionsFollowMembers(t *testing.T) {
 	}
 
 	// An alert goes to the topic.
-	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Mailer: notify.SNSMailer{Topics: topics, Prefix: "flytrap-prod"}, Now: f.clock.Now,
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Mailer: notify.SNSMailer{Topics: topics, Prefix: "flytrap-prod", Recipients: f.db.ChannelRecipients}, Now: f.clock.Now,
 		PublicURL: "https://flytrap.example.com"})
 	f.save("a", "TypeError: ünïcode title that is long enough to need cutting because SNS subjects stop before one hundred", 1)
 	f.run(w)
 	pub := fake.Published()
-	if len(pub) != 1 || !strings.HasSuffix(pub[0].TopicARN, ":"+topic) || len(pub[0].Subject) >= 100 ||
+	if len(pub) != 1 || !strings.HasSuffix(pub[0].TopicARN, ":"+topic) || len(pub[0].Subject) >= 100 || !slices.Equal(pub[0].Delivered, []string{"ada@example.com"}) ||
 		!strings.Contains(pub[0].Message, "at renderCart (app/cart.js:42)") || !strings.Contains(pub[0].Message, "https://flytrap.example.com/issues/") {
 		t.Errorf("published = %+v", pub)
 	}
@@ -79,5 +83,108 @@ func TestSNSSubscriptionsFollowMembers(t *testing.T) {
 	run()
 	if got := fake.Subscriptions(); len(got) != 0 {
 		t.Errorf("after ada opted out: %v", got)
+	}
+}
+
+// TestSNSMailSkipsWhoOptedOut: against the SNS fake driven by
+// aws-sdk-go-v2, an alert published to the project's topic names the
+// channel's recipients in a message attribute, and each subscription's
+// filter policy lets it through only when it names that subscription's
+// address. So a member who unsubscribed from the channel by an email's
+// link, or turned alert email off, is not mailed, even before the
+// subscriptions job runs and whatever their subscription's state; a
+// subscription made before filter policies gets its policy on the job's
+// next run; and an alert nobody wants is not published at all.
+func TestSNSMailSkipsWhoOptedOut(t *testing.T) {
+	f := newFixture(t, "")
+	fake := awsxtest.NewSNS(t)
+	client := fake.Client()
+	topics := awsx.NewSNSTopics(awsx.NewSNSCalls(client))
+	sync := &notify.SNSSync{Topics: topics, Prefix: "flytrap-prod", Store: f.db}
+	topic := notify.TopicName("flytrap-prod", f.project.ID)
+	run := func() {
+		t.Helper()
+		if err := sync.Run(f.ctx, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	member := func(email string) store.User {
+		t.Helper()
+		u, err := f.db.CreateUser(f.ctx, email, "x", store.RoleMember)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.AddMember(f.ctx, f.project.ID, u.ID, store.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	bob, cy, dan := member("bob@example.com"), member("cy@example.com"), member("dan@example.com")
+
+	// Dan subscribed before filter policies: his subscription has none.
+	arn, err := topics.TopicARN(f.ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Subscribe(f.ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("email"), Endpoint: aws.String("dan@example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	fake.Confirm(topic, "dan@example.com")
+	run()
+	for _, who := range []string{"ada", "bob", "cy"} {
+		fake.Confirm(topic, who+"@example.com")
+	}
+	run()
+	var want []string
+	for _, who := range []string{"ada", "bob", "cy", "dan"} {
+		want = append(want, topic+": "+who+`@example.com: {"recipients":["`+who+`@example.com"]}`)
+	}
+	if got := fake.Policies(); !slices.Equal(got, want) {
+		t.Errorf("filter policies:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Bob unsubscribes from the email channel by an email's link and cy
+	// turns alert email off; the next alert comes before the job runs.
+	chans, err := f.db.ListAlertChannels(f.ctx, store.System, f.project.ID)
+	if err != nil || len(chans) != 1 || chans[0].Kind != store.ChannelEmail {
+		t.Fatalf("channels %+v, %v", chans, err)
+	}
+	if _, err := f.db.UnsubscribeChannel(f.ctx, chans[0].ID, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.SetEmailOptOut(f.ctx, cy.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Now: f.clock.Now,
+		Mailer: notify.SNSMailer{Topics: topics, Prefix: "flytrap-prod", Recipients: f.db.ChannelRecipients}})
+	f.save("a", "TypeError: a", 1)
+	f.run(w)
+	pub := fake.Published()
+	if len(pub) != 1 || !slices.Equal(pub[0].Delivered, []string{"ada@example.com", "dan@example.com"}) ||
+		pub[0].Attributes["recipients"] != `["ada@example.com","dan@example.com"]` {
+		t.Fatalf("published %+v, want it delivered to ada and dan only", pub)
+	}
+
+	// The job removes cy's subscription; bob's stays, as the project's
+	// other email channels would mail him, and this one still does not.
+	run()
+	if got := strings.Join(fake.Subscriptions(), ","); strings.Contains(got, "cy@") || !strings.Contains(got, "bob@") {
+		t.Errorf("subscriptions after the job: %s", got)
+	}
+
+	// Nobody left who wants the channel's email: nothing is published,
+	// and the notification is dead at once.
+	for _, u := range []int64{1, dan.ID} {
+		if err := f.db.SetEmailOptOut(f.ctx, u, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.save("b", "TypeError: b", 1)
+	f.run(w)
+	if got := fake.Published(); len(got) != 1 {
+		t.Errorf("published %d messages, want still 1", len(got))
+	}
+	if n := f.outbox()[0]; n.Status != store.NotificationDead || !strings.Contains(n.LastError, "no member") {
+		t.Errorf("notification %+v, want dead", n)
 	}
 }

@@ -329,10 +329,30 @@ func (s *Alerts) History(ctx context.Context, a Actor, projectID int64, limit in
 // (store.DB.EmailOptOuts); its admins only, as the members' addresses
 // are not every member's to read.
 func (s *Alerts) NotMailed(ctx context.Context, a Actor, projectID int64) ([]store.OptOut, error) {
-	if err := requireProjectAdmin(ctx, s.store, a, projectID); err != nil {
-		return nil, err
+	outs, manages, err := s.NotMailedIfAdmin(ctx, a, projectID)
+	if err == nil && !manages {
+		return nil, errOnlyProjectAdmins
 	}
-	return s.store.EmailOptOuts(ctx, a.Viewer(), projectID)
+	return outs, err
+}
+
+// NotMailedIfAdmin is NotMailed for a page that every member of the
+// project sees and its admins see more of: it reports whether the actor
+// manages the project, with the list only when they do (a member gets
+// false and no list, not an error), so that the page needs no check of
+// its own and the database is asked once. A project the actor cannot see
+// is store.ErrNotFound.
+func (s *Alerts) NotMailedIfAdmin(ctx context.Context, a Actor, projectID int64) (outs []store.OptOut, manages bool, err error) {
+	switch err := s.store.ManagesProject(ctx, a.Viewer(), projectID); {
+	case errors.Is(err, store.ErrForbidden):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	if outs, err = s.store.EmailOptOuts(ctx, a.Viewer(), projectID); err != nil {
+		return nil, false, err
+	}
+	return outs, true, nil
 }
 
 // Subscriptions returns a project's SNS email subscriptions (AWS).

@@ -146,3 +146,56 @@ func TestChannelNameInvalidUTF8(t *testing.T) {
 		wantRefusal(t, "channel name team\\xffmail", err, service.ErrInvalid, "valid UTF-8")
 	})
 }
+
+// countingStore counts the checks that an actor manages a project.
+type countingStore struct {
+	*store.DB
+	manages int
+}
+
+func (c *countingStore) ManagesProject(ctx context.Context, v store.Viewer, id int64) error {
+	c.manages++
+	return c.DB.ManagesProject(ctx, v, id)
+}
+
+// TestNotMailedAdminsOnly: the list of members alert email skips is the
+// project's admins' to read. NotMailed refuses a member (403) and hides
+// the project from an outsider (404); NotMailedIfAdmin, which the alerts
+// page uses for its forms too, answers a member "not an admin" and no
+// list, an outsider 404, and an admin the list, each with one check of
+// the actor's role.
+func TestNotMailedAdminsOnly(t *testing.T) {
+	eachStore(t, func(t *testing.T, f *fixture) {
+		if err := f.db.SetEmailOptOut(f.ctx, f.member.UserID, true); err != nil {
+			t.Fatal(err)
+		}
+		c := &countingStore{DB: f.db}
+		alerts := service.New(c, nil).Alerts
+		for _, tc := range []struct {
+			who     string
+			a       service.Actor
+			err     error
+			manages bool
+		}{
+			{"admin", f.admin, nil, true},
+			{"member", f.member, service.ErrForbidden, false},
+			{"outsider", f.outsider, service.ErrNotFound, false},
+		} {
+			outs, err := alerts.NotMailed(f.ctx, tc.a, f.web.ID)
+			wantRefusal(t, "NotMailed by "+tc.who, err, tc.err, "")
+			if tc.manages != (len(outs) == 1 && outs[0].Email == "member@example.com") {
+				t.Errorf("NotMailed by %s = %+v", tc.who, outs)
+			}
+
+			c.manages = 0
+			outs, manages, err := alerts.NotMailedIfAdmin(f.ctx, tc.a, f.web.ID)
+			if tc.err == service.ErrForbidden {
+				tc.err = nil // a member is told no, without an error
+			}
+			wantRefusal(t, "NotMailedIfAdmin by "+tc.who, err, tc.err, "")
+			if manages != tc.manages || manages != (len(outs) == 1) || c.manages != 1 {
+				t.Errorf("NotMailedIfAdmin by %s = %+v, %v, with %d checks; want manages %v, one check", tc.who, outs, manages, c.manages, tc.manages)
+			}
+		}
+	})
+}

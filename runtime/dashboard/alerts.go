@@ -63,7 +63,7 @@ func alertsSetup(ctx context.Context, sm awsx.SecretGetter, topics notify.Topics
 	}
 	sync := &notify.SNSSync{Topics: topics, Prefix: prefix, Store: db, Log: log}
 	log.Info("alert email goes through SNS, one topic per project", "topics", prefix+"-alerts-<project id>")
-	return notify.Config{Mailer: notify.SNSMailer{Topics: topics, Prefix: prefix}, AllowPrivate: allowPrivate},
+	return notify.Config{Mailer: notify.SNSMailer{Topics: topics, Prefix: prefix, Recipients: db.ChannelRecipients}, AllowPrivate: allowPrivate},
 		[]app.Option{app.WithJob(app.Job{Name: JobAlertSubscriptions, Every: alertSubscriptionsEvery, Run: sync.Run})}
 }
 

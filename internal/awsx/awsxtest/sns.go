@@ -1,10 +1,13 @@
 package awsxtest
 
 import (
+	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,12 +20,21 @@ import (
 
 // SNSFake is an in-memory SNS server speaking the Query protocol the SDK
 // uses (form-encoded Action=... in, XML out). It implements CreateTopic
-// (idempotent by name), Publish, Subscribe (email subscriptions start
-// pending), Unsubscribe (confirmed subscriptions only, as in SNS),
+// (idempotent by name), Publish (with message attributes, delivered to the
+// confirmed subscriptions whose filter policy accepts them), Subscribe
+// (email subscriptions start pending; the FilterPolicy attribute is
+// kept, and subscribing again with other attributes is refused, as in
+// SNS), SetSubscriptionAttributes (FilterPolicy, on a confirmed
+// subscription), Unsubscribe (confirmed subscriptions only, as in SNS),
 // ListSubscriptionsByTopic and ListTopics (paged, ListTopics in ARN
 // order), and DeleteTopic (with the topic's subscriptions; a topic that
 // does not exist is no error, as in SNS), and answers other actions with
 // InvalidAction. Confirm stands for a person clicking the link SNS mails.
+//
+// Filter policies are SNS's on message attributes (the default scope)
+// with exact string values only: a policy using another operator
+// (prefix, anything-but, numeric, exists) is refused as InvalidParameter
+// rather than matched wrongly.
 type SNSFake struct {
 	srv *httptest.Server
 
@@ -44,11 +56,20 @@ type SNSFake struct {
 type snsSub struct {
 	topic, protocol, endpoint, arn string
 	confirmed                      bool
+	// policy is the FilterPolicy attribute as given ("" for none), filter
+	// its parsed form: attribute name → the values it accepts.
+	policy string
+	filter map[string][]string
 }
 
 // Published is a message published to a topic.
 type Published struct {
 	TopicARN, Subject, Message string
+	// Attributes are the message attributes' string values by name.
+	Attributes map[string]string
+	// Delivered are the endpoints of the confirmed subscriptions SNS
+	// delivered the message to, their filter policies allowing, sorted.
+	Delivered []string
 }
 
 // NewSNS starts the fake and stops it when t ends.
@@ -159,7 +180,19 @@ func (f *SNSFake) serve(w http.ResponseWriter, r *http.Request) {
 			snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: Subject")
 			return
 		}
-		f.published = append(f.published, Published{TopicARN: topic, Subject: subject, Message: r.PostForm.Get("Message")})
+		attrs, types, err := messageAttributes(r.PostForm)
+		if err != nil {
+			snsError(w, http.StatusBadRequest, "InvalidParameterValue", err.Error())
+			return
+		}
+		p := Published{TopicARN: topic, Subject: subject, Message: r.PostForm.Get("Message"), Attributes: attrs}
+		for _, s := range f.subs {
+			if s.topic == topic && s.confirmed && s.accepts(attrs, types) {
+				p.Delivered = append(p.Delivered, s.endpoint)
+			}
+		}
+		slices.Sort(p.Delivered)
+		f.published = append(f.published, p)
 		f.seq++
 		snsResult(w, action, "<MessageId>msg-"+strconv.Itoa(f.seq)+"</MessageId>")
 	case "Subscribe":
@@ -167,16 +200,51 @@ func (f *SNSFake) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		protocol, endpoint := r.PostForm.Get("Protocol"), r.PostForm.Get("Endpoint")
+		attrs := queryMap(r.PostForm, "Attributes", "key", "value")
+		policy := attrs["FilterPolicy"]
+		delete(attrs, "FilterPolicy")
+		if len(attrs) > 0 {
+			snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: Attributes Reason: the fake supports FilterPolicy only")
+			return
+		}
+		filter, err := parseFilterPolicy(policy)
+		if err != nil {
+			snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: FilterPolicy: "+err.Error())
+			return
+		}
 		for _, s := range f.subs {
 			if s.topic == topic && s.protocol == protocol && s.endpoint == endpoint {
+				if s.policy != policy {
+					snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: Attributes Reason: Subscription already exists with different attributes")
+					return
+				}
 				snsResult(w, action, "<SubscriptionArn>"+esc(s.shownARN())+"</SubscriptionArn>")
 				return
 			}
 		}
 		f.seq++
-		s := &snsSub{topic: topic, protocol: protocol, endpoint: endpoint, arn: topic + ":sub-" + strconv.Itoa(f.seq)}
+		s := &snsSub{topic: topic, protocol: protocol, endpoint: endpoint, arn: topic + ":sub-" + strconv.Itoa(f.seq), policy: policy, filter: filter}
 		f.subs = append(f.subs, s)
 		snsResult(w, action, "<SubscriptionArn>"+esc(s.shownARN())+"</SubscriptionArn>")
+	case "SetSubscriptionAttributes":
+		arn := r.PostForm.Get("SubscriptionArn")
+		i := slices.IndexFunc(f.subs, func(s *snsSub) bool { return s.confirmed && s.arn == arn })
+		if i < 0 {
+			snsError(w, http.StatusNotFound, "NotFound", "Subscription does not exist")
+			return
+		}
+		if name := r.PostForm.Get("AttributeName"); name != "FilterPolicy" {
+			snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: AttributeName: the fake supports FilterPolicy only, not "+name)
+			return
+		}
+		policy := r.PostForm.Get("AttributeValue")
+		filter, err := parseFilterPolicy(policy)
+		if err != nil {
+			snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: FilterPolicy: "+err.Error())
+			return
+		}
+		f.subs[i].policy, f.subs[i].filter = policy, filter
+		snsResult(w, action, "")
 	case "Unsubscribe":
 		arn := r.PostForm.Get("SubscriptionArn")
 		i := slices.IndexFunc(f.subs, func(s *snsSub) bool { return s.confirmed && s.arn == arn })
@@ -240,6 +308,121 @@ func (f *SNSFake) listResult(w http.ResponseWriter, r *http.Request, action, lis
 		inner += "<NextToken>" + strconv.Itoa(end) + "</NextToken>"
 	}
 	snsResult(w, action, inner)
+}
+
+// Policies returns "topic name: endpoint: filter policy" for every
+// subscription that has a filter policy, sorted.
+func (f *SNSFake) Policies() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, s := range f.subs {
+		if s.policy != "" {
+			out = append(out, f.topics[s.topic]+": "+s.endpoint+": "+s.policy)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// queryMap reads a map of the Query protocol: prefix.entry.N.key and
+// prefix.entry.N.value, N from 1.
+func queryMap(form url.Values, prefix, key, value string) map[string]string {
+	m := map[string]string{}
+	for n := 1; ; n++ {
+		e := prefix + ".entry." + strconv.Itoa(n) + "."
+		k, ok := form[e+key]
+		if !ok {
+			return m
+		}
+		m[k[0]] = form.Get(e + value)
+	}
+}
+
+// messageAttributes reads Publish's MessageAttributes (entries of Name and
+// Value.DataType, Value.StringValue): the values by name, and their data
+// types. A String.Array must be a JSON array, as SNS requires.
+func messageAttributes(form url.Values) (values, types map[string]string, err error) {
+	values, types = map[string]string{}, map[string]string{}
+	for n := 1; ; n++ {
+		e := "MessageAttributes.entry." + strconv.Itoa(n) + "."
+		name, ok := form[e+"Name"]
+		if !ok {
+			return values, types, nil
+		}
+		dt, v := form.Get(e+"Value.DataType"), form.Get(e+"Value.StringValue")
+		switch dt {
+		case "String", "Number":
+		case "String.Array":
+			var arr []any
+			if json.Unmarshal([]byte(v), &arr) != nil {
+				return nil, nil, fmt.Errorf("the message attribute '%s' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String", name[0])
+			}
+		default:
+			return nil, nil, fmt.Errorf("the message attribute '%s' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String", name[0])
+		}
+		values[name[0]], types[name[0]] = v, dt
+	}
+}
+
+// parseFilterPolicy parses a filter policy of exact string values; ""
+// and {} are none. SNS allows at most 5 keys and 150 combinations of
+// values.
+func parseFilterPolicy(policy string) (map[string][]string, error) {
+	if policy == "" {
+		return nil, nil
+	}
+	var raw map[string][]any
+	if err := json.Unmarshal([]byte(policy), &raw); err != nil {
+		return nil, fmt.Errorf("not a JSON object of arrays (or an operator the fake does not support): %v", err)
+	}
+	if len(raw) > 5 {
+		return nil, errors.New("filter policy can not have more than 5 keys")
+	}
+	out := map[string][]string{}
+	combos := 1
+	for k, vs := range raw {
+		for _, v := range vs {
+			s, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("the fake supports exact string values only, not %v", v)
+			}
+			out[k] = append(out[k], s)
+		}
+		combos *= len(vs)
+	}
+	if combos > 150 {
+		return nil, errors.New("filter policy is too complex")
+	}
+	return out, nil
+}
+
+// accepts reports whether the subscription's filter policy lets through a
+// message with attrs (of types): every key of the policy names an
+// attribute with one of its values, or, for a String.Array, with one of
+// its elements among them. No policy accepts everything.
+func (s *snsSub) accepts(attrs, types map[string]string) bool {
+	for k, want := range s.filter {
+		v, ok := attrs[k]
+		if !ok {
+			return false
+		}
+		have := []string{v}
+		if types[k] == "String.Array" {
+			var arr []any
+			_ = json.Unmarshal([]byte(v), &arr)
+			have = have[:0]
+			for _, a := range arr {
+				if str, ok := a.(string); ok {
+					have = append(have, str)
+				}
+			}
+		}
+		if !slices.ContainsFunc(have, func(h string) bool { return slices.Contains(want, h) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // snsErrorStatus is the HTTP status SNS answers an error code with.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
@@ -95,4 +96,91 @@ func apiCode(err error) string {
 		return apiErr.ErrorCode()
 	}
 	return ""
+}
+
+// TestSNSFilterPolicies drives the filter policy actions with the real SDK
+// client: a message reaches the confirmed subscriptions whose policy
+// accepts its attributes (a String.Array by any element) and those
+// without a policy; subscribing again with other attributes is refused,
+// as SNS refuses it; SetSubscriptionAttributes needs a confirmed
+// subscription; a String.Array that is not a JSON array and a policy the
+// fake cannot match exactly are refused.
+func TestSNSFilterPolicies(t *testing.T) {
+	ctx := context.Background()
+	f := awsxtest.NewSNS(t)
+	c := f.Client()
+	out, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribe := func(email, policy string) error {
+		in := &sns.SubscribeInput{TopicArn: out.TopicArn, Protocol: aws.String("email"), Endpoint: aws.String(email)}
+		if policy != "" {
+			in.Attributes = map[string]string{"FilterPolicy": policy}
+		}
+		_, err := c.Subscribe(ctx, in)
+		return err
+	}
+	for _, s := range []struct{ email, policy string }{
+		{"a@example.com", `{"to":["a@example.com"]}`},
+		{"b@example.com", `{"to":["b@example.com"],"kind":["alert"]}`},
+		{"c@example.com", ""},
+		{"d@example.com", `{"to":["d@example.com"]}`}, // stays pending
+	} {
+		if err := subscribe(s.email, s.policy); err != nil {
+			t.Fatal(err)
+		}
+		if s.email != "d@example.com" {
+			f.Confirm("t", s.email)
+		}
+	}
+	if err := subscribe("a@example.com", `{"to":["x"]}`); apiCode(err) != "InvalidParameter" {
+		t.Errorf("subscribing again with another policy: %v", err)
+	}
+	if err := subscribe("a@example.com", `{"to":[{"prefix":"a"}]}`); apiCode(err) != "InvalidParameter" {
+		t.Errorf("a policy with an operator: %v", err)
+	}
+
+	publish := func(attrs map[string]types.MessageAttributeValue) error {
+		_, err := c.Publish(ctx, &sns.PublishInput{TopicArn: out.TopicArn, Message: aws.String("m"), MessageAttributes: attrs})
+		return err
+	}
+	str := func(dt, v string) types.MessageAttributeValue {
+		return types.MessageAttributeValue{DataType: aws.String(dt), StringValue: aws.String(v)}
+	}
+	for i, tc := range []struct {
+		attrs map[string]types.MessageAttributeValue
+		want  string
+	}{
+		{nil, "c@example.com"},
+		{map[string]types.MessageAttributeValue{"to": str("String.Array", `["a@example.com","b@example.com","d@example.com"]`)}, "a@example.com,c@example.com"},
+		{map[string]types.MessageAttributeValue{"to": str("String.Array", `["b@example.com"]`), "kind": str("String", "alert")}, "b@example.com,c@example.com"},
+		{map[string]types.MessageAttributeValue{"to": str("String", "a@example.com")}, "a@example.com,c@example.com"},
+	} {
+		if err := publish(tc.attrs); err != nil {
+			t.Fatal(err)
+		}
+		pub := f.Published()
+		if got := strings.Join(pub[len(pub)-1].Delivered, ","); got != tc.want {
+			t.Errorf("%d: delivered to %s, want %s", i, got, tc.want)
+		}
+	}
+	if err := publish(map[string]types.MessageAttributeValue{"to": str("String.Array", "a@example.com")}); apiCode(err) != "InvalidParameterValue" {
+		t.Errorf("a String.Array that is no JSON array: %v", err)
+	}
+
+	subs, err := c.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: out.TopicArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range subs.Subscriptions {
+		_, err := c.SetSubscriptionAttributes(ctx, &sns.SetSubscriptionAttributesInput{SubscriptionArn: s.SubscriptionArn,
+			AttributeName: aws.String("FilterPolicy"), AttributeValue: aws.String(`{"to":["z"]}`)})
+		if pending := aws.ToString(s.Endpoint) == "d@example.com"; pending != (apiCode(err) == "NotFound") || !pending && err != nil {
+			t.Errorf("SetSubscriptionAttributes on %s: %v", aws.ToString(s.Endpoint), err)
+		}
+	}
+	if got := strings.Join(f.Policies(), ","); got != `t: a@example.com: {"to":["z"]},t: b@example.com: {"to":["z"]},t: c@example.com: {"to":["z"]},t: d@example.com: {"to":["d@example.com"]}` {
+		t.Errorf("policies %s", got)
+	}
 }
