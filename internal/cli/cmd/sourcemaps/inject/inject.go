@@ -83,14 +83,22 @@ func MapPath(path string, js []byte) string {
 	return ""
 }
 
-// Run injects debug IDs and prints a line per file.
+// Run injects debug IDs and prints a line per file. A file or map that is
+// a symbolic link is left alone: writing through it would change a file
+// that may be anywhere (a link in a build directory to /etc/hostname
+// named app.js), not the build output inject was given.
 func Run(opts *Options) error {
-	var injected, already, failed, noMap int
+	var injected, already, failed, noMap, links int
 	err := filepath.WalkDir(opts.Dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() || !IsJS(d.Name()) {
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			links++
+			fmt.Fprintf(opts.IO.ErrOut, "skipped %s: a symbolic link; inject writes only regular files, not what a link points to\n", path)
 			return nil
 		}
 		js, err := os.ReadFile(path)
@@ -103,6 +111,11 @@ func Run(opts *Options) error {
 			return nil
 		}
 		mapPath := MapPath(path, js)
+		if isLink(mapPath) {
+			links++
+			fmt.Fprintf(opts.IO.ErrOut, "skipped %s: its source map %s is a symbolic link; inject writes only regular files, not what a link points to\n", path, mapPath)
+			return nil
+		}
 		var sm []byte
 		if mapPath != "" {
 			if sm, err = os.ReadFile(mapPath); err != nil {
@@ -140,20 +153,30 @@ func Run(opts *Options) error {
 	if opts.DryRun {
 		verb = "would inject"
 	}
-	fmt.Fprintf(opts.IO.Out, "%s %d, already had a debug ID %d, failed %d\n", verb, injected, already, failed)
+	fmt.Fprintf(opts.IO.Out, "%s %d, already had a debug ID %d, failed %d", verb, injected, already, failed)
+	if links > 0 {
+		fmt.Fprintf(opts.IO.Out, ", skipped %d behind symbolic links", links)
+	}
+	fmt.Fprintln(opts.IO.Out)
 	if noMap > 0 {
 		// Bundlers write no maps by default, and a file without one
 		// injects fine: say that its frames will stay minified.
 		fmt.Fprintf(opts.IO.Out, "%d without a source map: their errors' frames stay minified; have the bundler write source maps "+
 			"(esbuild --sourcemap, Vite build.sourcemap: true, webpack devtool: \"source-map\"), then build and inject again\n", noMap)
 	}
-	if injected+already == 0 && failed == 0 {
+	if injected+already+links == 0 && failed == 0 {
 		return &cmdutil.Error{Msg: "no .js, .mjs or .cjs files under " + opts.Dir, Hint: "give the directory of your build output"}
 	}
 	if failed > 0 {
 		return errors.New("some files could not be injected; see above")
 	}
 	return nil
+}
+
+// isLink reports whether path names a symbolic link.
+func isLink(path string) bool {
+	fi, err := os.Lstat(path)
+	return path != "" && err == nil && fi.Mode()&fs.ModeSymlink != 0
 }
 
 // writeKeepingMode replaces a file's content, keeping its permissions.

@@ -39,3 +39,60 @@ func TestNoMapNamed(t *testing.T) {
 		t.Errorf("no summary naming the bundler settings:\n%s", got)
 	}
 }
+
+// TestLinksLeftAlone: a JavaScript file or a source map that is a symbolic
+// link is reported and not written, so a link in the build output cannot
+// make inject change a file outside it; the regular files beside them are
+// injected.
+func TestLinksLeftAlone(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	const target = "do not touch\n"
+	for _, name := range []string{"hostname", "shared.js.map"} {
+		if err := os.WriteFile(filepath.Join(outside, name), []byte(target), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		"app.js":       "y()\n//# sourceMappingURL=app.js.map\n",
+		"app.js.map":   `{"version":3,"file":"app.js","sources":["a.js"],"names":[],"mappings":"AAAA"}`,
+		"vendor.js":    "v()\n//# sourceMappingURL=vendor.js.map\n",
+		"sub/keep.txt": "",
+	}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(outside, "hostname"), filepath.Join(dir, "sub", "link.js")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "shared.js.map"), filepath.Join(dir, "vendor.js.map")); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := inject.Run(&inject.Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &errOut}, Dir: dir}); err != nil {
+		t.Fatalf("%v\n%s%s", err, out.String(), errOut.String())
+	}
+	for _, name := range []string{"hostname", "shared.js.map"} {
+		if b, _ := os.ReadFile(filepath.Join(outside, name)); string(b) != target {
+			t.Errorf("%s, outside the directory, was written through a link: %q", name, b)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "vendor.js")); string(b) != files["vendor.js"] {
+		t.Errorf("vendor.js, whose map is a link, was injected: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "app.js")); !strings.Contains(string(b), "//# debugId=") {
+		t.Errorf("app.js beside the links was not injected: %q", b)
+	}
+	for _, want := range []string{filepath.Join(dir, "sub", "link.js") + ": a symbolic link", "its source map " + filepath.Join(dir, "vendor.js.map") + " is a symbolic link"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("no report of %q:\n%s", want, errOut.String())
+		}
+	}
+	if !strings.Contains(out.String(), "injected 1, already had a debug ID 0, failed 0, skipped 2 behind symbolic links\n") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+}
