@@ -21,8 +21,10 @@ import (
 // release that carries a debug ID is found by that ID only, as in Sentry.
 type Query struct {
 	ProjectID int64
-	// DebugID is the lower-case UUID from the event's debug_meta images
-	// (type "sourcemap", code_file = AbsPath); empty when the event has none.
+	// DebugID is the frame's debug ID, from the event's debug_meta images
+	// (type "sourcemap", code_file = AbsPath) or the frame's own, canonical
+	// as ingest stores it; empty when the event has none. Find reads any
+	// spelling debugid.Canonical does, and takes one it refuses for none.
 	DebugID string
 	Release string
 	Dist    string
@@ -51,8 +53,8 @@ type Map struct {
 	// For an event without a release that upload may be any release's.
 	Release, Dist string
 	// DebugID is the debug ID of the build the map belongs to: the map's
-	// own, else that of the minified file it was found through; "" when
-	// neither carries one.
+	// own, else that of the minified file it was found through, canonical
+	// as stored; "" when neither carries one.
 	DebugID string
 }
 

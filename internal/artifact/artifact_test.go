@@ -377,22 +377,91 @@ func TestFindRefusesAnotherBuildsDebugID(t *testing.T) {
 	}
 }
 
-// TestFindSameBuildDebugIDForms: an upload whose debug ID is written
-// otherwise than the canonical dashed lower case the event's is
-// normalized to (without dashes, in braces) is the frame's own build,
-// found by release and URL, and its map is used.
-func TestFindSameBuildDebugIDForms(t *testing.T) {
+// TestFindDebugIDSpellings: an upload whose debug ID is written otherwise
+// than the canonical dashed lower case an event's is read into (without
+// dashes, in capitals, in braces, as a URN) in its bundle's manifest, its
+// map's debugId or debug_id or its minified file's debugId comment, is
+// found by the event's debug ID alone, uploaded without a release; and
+// one uploaded for a release is the frame's own build when found by
+// release and URL, not another build's.
+func TestFindDebugIDSpellings(t *testing.T) {
 	e := newEnv(t, nil)
-	for i, written := range []string{strings.ReplaceAll(debugID, "-", ""), "{" + strings.ToUpper(debugID) + "}"} {
-		name := fmt.Sprintf("app%d.min.js", i)
-		injected := `{"version":3,"file":"` + name + `","sources":["../src/app.js"],"names":[],"mappings":"AAAA","debugId":"` + written + `"}`
-		e.upload("web@1.0.0", "", 1<<20,
-			minified("~/static/js/"+name, "", name+".map", "x()\n//# sourceMappingURL="+name+".map\n"),
-			sourceMap("~/static/js/"+name+".map", written, injected))
-		q := artifact.Query{ProjectID: e.proj.ID, DebugID: debugID, Release: "web@1.0.0", AbsPath: "https://shop.example.com/static/js/" + name}
-		if m, err := e.s.Find(e.ctx, q); err != nil || len(m.Body) == 0 {
-			t.Errorf("debug ID written %s: Find = %s, %v; want its map", written, m.Body, err)
-		}
+	p := e.proj.ID
+	mapWith := func(name, field, id string) string {
+		return `{"version":3,"file":"` + name + `","sources":["../src/` + name + `"],"names":[],"mappings":"AAAA","` + field + `":"` + id + `"}`
+	}
+	for i, spell := range []struct {
+		name string
+		fn   func(id string) string
+	}{
+		{"without dashes", func(id string) string { return strings.ReplaceAll(id, "-", "") }},
+		{"capitals without dashes", func(id string) string { return strings.ToUpper(strings.ReplaceAll(id, "-", "")) }},
+		{"capitals in braces", func(id string) string { return "{" + strings.ToUpper(id) + "}" }},
+		{"URN", func(id string) string { return "urn:uuid:" + id }},
+	} {
+		// Each upload is a build of its own.
+		id := fmt.Sprintf("%08x", i) + debugID[8:]
+		legacyID := fmt.Sprintf("%08x", 100+i) + debugID[8:]
+		spelled, legacySpelled := spell.fn(id), spell.fn(legacyID)
+		name, legacy := fmt.Sprintf("app%d.min.js", i), fmt.Sprintf("legacy%d.min.js", i)
+		t.Run(spell.name, func(t *testing.T) {
+			// A bundle (sentry-cli's chunk upload and assemble), the
+			// ID in its manifest, its map and its minified file.
+			e.upload("", "", 1<<20,
+				minified("~/static/js/"+name, spelled, name+".map", "x()\n//# sourceMappingURL="+name+".map\n//# debugId="+spelled+"\n"),
+				sourceMap("~/static/js/"+name+".map", spelled, mapWith(name, "debugId", spelled)))
+			m, err := e.s.Find(e.ctx, artifact.Query{ProjectID: p, DebugID: id, AbsPath: "https://any.example.com/x.js"})
+			if err != nil || m.Body == nil || m.File != "~/static/js/"+name || m.DebugID != id || m.Minified == "" {
+				t.Errorf("bundle: Find(%s) = %+v, %v; want %s's map and file, debug ID %s", id, m, err, name, id)
+			}
+			// Release files (sentry-cli before bundles): the ID in the
+			// map's debug_id and the file's comment only.
+			for _, f := range []struct{ url, body string }{
+				{"~/static/js/" + legacy, "x()\n//# sourceMappingURL=" + legacy + ".map\n//# debugId=" + legacySpelled + "\n"},
+				{"~/static/js/" + legacy + ".map", mapWith(legacy, "debug_id", legacySpelled)},
+			} {
+				if _, err := e.s.SaveReleaseFile(e.ctx, p, "web@0.9.0", "", artifact.BundleFile{URL: f.url},
+					strings.NewReader(f.body), int64(len(f.body)), func(int64) error { return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m, err = e.s.Find(e.ctx, artifact.Query{ProjectID: p, DebugID: legacyID, Release: "web@2.0.0", AbsPath: "https://any.example.com/x.js"})
+			if err != nil || m.Body == nil || m.File != "~/static/js/"+legacy || m.DebugID != legacyID {
+				t.Errorf("release files: Find(%s) = %+v, %v; want %s's map, debug ID %s", legacyID, m, err, legacy, legacyID)
+			}
+		})
+	}
+	// Uploaded for a release with the map alone carrying the ID, found by
+	// release and URL: the frame's build.
+	written := "{" + strings.ToUpper(debugID2) + "}"
+	e.upload("web@1.0.0", "", 1<<20,
+		minified("~/static/js/rel.min.js", "", "rel.min.js.map", "x()\n//# sourceMappingURL=rel.min.js.map\n"),
+		sourceMap("~/static/js/rel.min.js.map", written, mapWith("rel.min.js", "debugId", written)))
+	q := artifact.Query{ProjectID: p, DebugID: debugID2, Release: "web@1.0.0", AbsPath: "https://shop.example.com/static/js/rel.min.js"}
+	if m, err := e.s.Find(e.ctx, q); err != nil || len(m.Body) == 0 {
+		t.Errorf("by release and URL: Find = %s, %v; want its map", m.Body, err)
+	}
+}
+
+// TestFindRefusesAnotherBuildWrittenOtherwise: a map of another build
+// found by release and URL is refused whatever the spelling of its debug
+// ID, which the refusal names canonical.
+func TestFindRefusesAnotherBuildWrittenOtherwise(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, written := range []string{strings.ToUpper(strings.ReplaceAll(debugID, "-", "")), "{" + strings.ToUpper(debugID) + "}"} {
+		t.Run(written, func(t *testing.T) {
+			name := "app-" + written[:2] + ".min.js"
+			injected := `{"version":3,"file":"` + name + `","sources":["../src/app.js"],"names":[],"mappings":"AAAA","debugId":"` + written + `"}`
+			e.upload("web@1.0.0", "", 1<<20,
+				minified("~/static/js/"+name, written, name+".map", "x()\n//# sourceMappingURL="+name+".map\n//# debugId="+written+"\n"),
+				sourceMap("~/static/js/"+name+".map", written, injected))
+			q := artifact.Query{ProjectID: e.proj.ID, DebugID: debugID2, Release: "web@1.0.0", AbsPath: "https://shop.example.com/static/js/" + name}
+			m, err := e.s.Find(e.ctx, q)
+			var other *artifact.OtherBuildError
+			if !errors.As(err, &other) || other.FileDebugID != debugID || other.DebugID != debugID2 {
+				t.Errorf("Find = %s, %v; want another build's, debug ID %s", m.Body, err, debugID)
+			}
+		})
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/getflytrap/flytrap/internal/debugid"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -63,7 +64,8 @@ type BundleFile struct {
 	// Kind is store.ArtifactMinifiedSource, store.ArtifactSourceMap or
 	// store.ArtifactSource.
 	Kind string
-	// DebugID is the manifest's debug-id header, lower case.
+	// DebugID is the manifest's debug-id header, canonical
+	// (debugid.Canonical); "" when it has none or not a debug ID.
 	DebugID string
 	// SourceMap is the manifest's sourcemap header of a minified file.
 	SourceMap string
@@ -215,7 +217,10 @@ func OpenBundle(r io.ReaderAt, size int64, l Limits) (*BundleReader, error) {
 		for k, v := range info.Headers {
 			switch strings.ToLower(k) {
 			case "debug-id":
-				bf.DebugID = strings.ToLower(v)
+				// A header that is no debug ID is passed over, as
+				// Sentry does, not refused: the file is then one
+				// without a debug ID.
+				bf.DebugID, _ = debugid.Canonical(v)
 			case "sourcemap", "x-sourcemap":
 				bf.SourceMap = v
 			}

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/getflytrap/flytrap/internal/debugid"
 )
 
 // Debug IDs tie a minified file to its map without a release: the file
@@ -39,17 +41,26 @@ func DebugIDFromBytes(b []byte) string {
 }
 
 // DebugIDOf returns the debug ID a JavaScript file declares in its last
-// `//# debugId=` comment, or "".
+// `//# debugId=` comment that holds one, canonical (debugid.Canonical),
+// or "": inject writes its comment at the end, after whatever the file
+// held. A comment whose value is no debug ID (text of the file that
+// merely looks like the comment, such as a bundled tool's template) is
+// passed over, not refused.
 func DebugIDOf(js []byte) string {
-	for _, line := range bytes.Split(js, []byte("\n")) {
-		if rest, ok := bytes.CutPrefix(bytes.TrimSpace(line), []byte(debugIDComment)); ok {
-			return strings.ToLower(string(bytes.TrimSpace(rest)))
+	lines := bytes.Split(js, []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		if rest, ok := bytes.CutPrefix(bytes.TrimSpace(lines[i]), []byte(debugIDComment)); ok {
+			if id, ok := debugid.Canonical(string(bytes.TrimSpace(rest))); ok {
+				return id
+			}
 		}
 	}
 	return ""
 }
 
-// MapDebugID returns the debug_id (or debugId) of a source map, or "".
+// MapDebugID returns the debug ID of a source map, its debug_id or else
+// its debugId, canonical (debugid.Canonical), or "" when neither holds
+// one.
 func MapDebugID(m []byte) string {
 	var v struct {
 		Snake string `json:"debug_id"`
@@ -58,10 +69,12 @@ func MapDebugID(m []byte) string {
 	if json.Unmarshal(MapJSON(m), &v) != nil {
 		return ""
 	}
-	if v.Snake != "" {
-		return strings.ToLower(v.Snake)
+	for _, s := range []string{v.Snake, v.Camel} {
+		if id, ok := debugid.Canonical(s); ok {
+			return id
+		}
 	}
-	return strings.ToLower(v.Camel)
+	return ""
 }
 
 // Injected is a file after Inject.

@@ -58,6 +58,12 @@ func TestInjectKeepsTheMapsID(t *testing.T) {
 	if err != nil || out.DebugID != id {
 		t.Errorf("Inject = %s, %v; want the map's own %s", out.DebugID, err, id)
 	}
+	// The map's ID written otherwise is written canonical, as sentry-cli
+	// writes it, in the file and the map.
+	out, err = artifact.Inject([]byte("x()\n"), []byte(`{"version":3,"mappings":"AAAA","debugId":"{`+strings.ToUpper(id)+`}"}`))
+	if err != nil || out.DebugID != id || artifact.DebugIDOf(out.JS) != id || artifact.MapDebugID(out.Map) != id || strings.Contains(string(out.Map), "{0B9E") {
+		t.Errorf("Inject of a map with its ID in braces = %s, %s, %v; want %s written canonical", out.DebugID, out.Map, err, id)
+	}
 	if _, err := artifact.Inject([]byte("x()\n"), []byte(`{"version":3,"mappings":"!!"}`)); err == nil {
 		t.Error("Inject accepted broken mappings")
 	}

@@ -18,8 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/getflytrap/flytrap/internal/debugid"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -418,6 +417,9 @@ func (s *Store) describe(ctx context.Context, r AssembleRequest, attrs map[strin
 // Find does not parse the map: Map.Key, its SHA-256, is what a cache of
 // parsed maps keys on.
 func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
+	// Stored debug IDs are canonical, so the other-build check below
+	// compares canonical text; a query's that is none is no debug ID.
+	q.DebugID, _ = debugid.Canonical(q.DebugID)
 	if q.DebugID == "" {
 		return s.findByURL(ctx, q)
 	}
@@ -428,7 +430,7 @@ func (s *Store) Find(ctx context.Context, q Query) (Map, error) {
 	}
 	m, err = s.findByURL(ctx, q)
 	switch {
-	case err == nil && m.DebugID != "" && !sameDebugID(m.DebugID, q.DebugID):
+	case err == nil && m.DebugID != "" && m.DebugID != q.DebugID:
 		// Both carry a debug ID, and they differ: the map is of another
 		// build (the same release deployed again without new uploads).
 		err = &OtherBuildError{AbsPath: q.AbsPath, DebugID: q.DebugID, File: m.File, FileDebugID: m.DebugID}
@@ -804,18 +806,6 @@ func (s *Store) load(ctx context.Context, f store.ArtifactFile) (Map, error) {
 	}
 	file := strings.TrimSuffix(f.URL, ".map")
 	return Map{Key: strings.TrimPrefix(f.Blob, filePrefix), File: file, Body: body, DebugID: f.DebugID}, nil
-}
-
-// sameDebugID reports whether a and b are one debug ID, however each is
-// written: an upload keeps its ID as the tool wrote it (without dashes,
-// in braces), where an event's is normalized to dashed lower case.
-func sameDebugID(a, b string) bool {
-	ua, errA := uuid.Parse(a)
-	ub, errB := uuid.Parse(b)
-	if errA != nil || errB != nil {
-		return strings.EqualFold(a, b)
-	}
-	return ua == ub
 }
 
 // candidateURLs are the stored URLs an abs_path matches: itself, and

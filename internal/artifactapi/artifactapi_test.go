@@ -294,6 +294,39 @@ func TestUploadFlow(t *testing.T) {
 	}
 }
 
+// TestDebugIDSpellingsUploaded: a debug-ID bundle whose manifest writes
+// an ID in capitals in braces, as sentry-cli's chunk upload and assemble
+// send it, is found by the event's canonical ID; a debug-id header that
+// is no debug ID is accepted (200), the file found as one without a
+// debug ID by release and URL.
+func TestDebugIDSpellingsUploaded(t *testing.T) {
+	e := newEnv(t)
+	const id = "c0ffee00-1111-4222-8333-444455556666"
+	mapOf := func(name string) string {
+		return `{"version":3,"file":"` + name + `","sources":["` + name + `.src"],"names":[],"mappings":"AAAA"}`
+	}
+	var buf bytes.Buffer
+	artifact.WriteBundle(&buf, nil, []artifact.BundleFile{
+		{Kind: store.ArtifactMinifiedSource, URL: "~/static/js/app.min.js", DebugID: "{" + strings.ToUpper(id) + "}", Data: []byte("x()\n")},
+		{Kind: store.ArtifactSourceMap, URL: "~/static/js/app.min.js.map", DebugID: "{" + strings.ToUpper(id) + "}", Data: []byte(mapOf("app.min.js"))},
+		{Kind: store.ArtifactMinifiedSource, URL: "~/static/js/odd.min.js", DebugID: "__SENTRY_DEBUG_ID__", Data: []byte("y()\n")},
+		{Kind: store.ArtifactSourceMap, URL: "~/static/js/odd.min.js.map", DebugID: "__SENTRY_DEBUG_ID__", Data: []byte(mapOf("odd.min.js"))},
+	})
+	if code, res := e.assemble(buf.Bytes(), "web-shop", "2.0"); code != 200 || res.State != "ok" {
+		t.Fatalf("assemble: %d %+v", code, res)
+	}
+	got, err := e.store.Find(context.Background(), artifact.Query{ProjectID: e.proj.ID, DebugID: id, AbsPath: "https://x/elsewhere.js"})
+	if err != nil || string(got.Body) != mapOf("app.min.js") || got.DebugID != id {
+		t.Errorf("Find(%s) = %s (debug ID %q), %v; want app.min.js's map", id, got.Body, got.DebugID, err)
+	}
+	// A frame of another ID: the odd upload carries none to tell it
+	// another build's.
+	got, err = e.store.Find(context.Background(), artifact.Query{ProjectID: e.proj.ID, DebugID: "d0000000-1111-4222-8333-444455556666", Release: "2.0", AbsPath: "https://x/static/js/odd.min.js"})
+	if err != nil || string(got.Body) != mapOf("odd.min.js") || got.DebugID != "" {
+		t.Errorf("Find(2.0, odd.min.js) = %s (debug ID %q), %v; want its map, without a debug ID", got.Body, got.DebugID, err)
+	}
+}
+
 // TestLegacyReleaseFiles uploads a minified file and its map one by one,
 // as sentry-cli did before artifact bundles.
 func TestLegacyReleaseFiles(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/debugid"
 	"github.com/getflytrap/flytrap/internal/event"
-	"github.com/google/uuid"
 )
 
 // decodeSentry normalizes one Sentry event payload. Only a payload that is
@@ -1139,7 +1139,8 @@ func (d *decoder) readDebugMeta(v any) debugMeta {
 		m, _ := img.(map[string]any)
 		file, _ := m["code_file"].(string)
 		if m["type"] == "sourcemap" {
-			id, ok := normalizeDebugID(m["debug_id"])
+			raw, _ := m["debug_id"].(string)
+			id, ok := debugid.Canonical(raw)
 			if file != "" && ok {
 				dm.ids[file] = id
 			}
@@ -1236,22 +1237,12 @@ func anyAddr(v any) (uint64, bool) {
 // frameDebugID takes a frame's own debug_id if it has one, else the one
 // debug_meta gives for its file.
 func frameDebugID(own any, f event.Frame, ids map[string]string) string {
-	if id, ok := normalizeDebugID(own); ok {
+	raw, _ := own.(string)
+	if id, ok := debugid.Canonical(raw); ok {
 		return id
 	}
 	if id, ok := ids[f.AbsPath]; ok && f.AbsPath != "" {
 		return id
 	}
 	return ids[f.Filename]
-}
-
-// normalizeDebugID returns the canonical dashed lowercase form that
-// source-map tooling writes, so lookups compare equal.
-func normalizeDebugID(v any) (string, bool) {
-	s, _ := v.(string)
-	u, err := uuid.Parse(s)
-	if err != nil || u == uuid.Nil {
-		return "", false
-	}
-	return u.String(), true
 }

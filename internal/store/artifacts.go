@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/debugid"
 	"github.com/getflytrap/flytrap/internal/event"
 )
 
@@ -41,6 +43,9 @@ type ArtifactFile struct {
 	Kind      string
 	URL       string
 	Name      string
+	// DebugID is canonical (debugid.Canonical) or "": SaveArtifactBundle
+	// stores any spelling of a debug ID canonical, so that the event's,
+	// canonical too, finds it.
 	DebugID   string
 	SourceMap string
 	Blob      string
@@ -56,7 +61,9 @@ type ArtifactFile struct {
 type ArtifactFilter struct {
 	ProjectID int64
 	BundleID  int64
-	DebugID   string
+	// DebugID selects the files of that debug ID, written in any spelling
+	// debugid.Canonical reads; one it refuses selects none.
+	DebugID string
 	// ByRelease keeps only files of Release and Dist. Without it, a
 	// Release ranks that release's files (with Dist) before the others.
 	ByRelease bool
@@ -80,10 +87,22 @@ type ArtifactFilter struct {
 // retention, which removes bundles of releases that no longer exist, keeps
 // it. A bundle with the same checksum already stored is returned as it is,
 // with created false: sentry-cli asks to assemble the same upload again
-// while it waits.
+// while it waits. A file's debug ID is stored canonical; one that is no
+// debug ID is ErrInvalid (callers pass over such text as none before).
 func (d *DB) SaveArtifactBundle(ctx context.Context, b ArtifactBundle, files []ArtifactFile) (saved ArtifactBundle, created bool, err error) {
 	if b.CreatedAt.IsZero() {
 		b.CreatedAt = nowUTC()
+	}
+	files = slices.Clone(files)
+	for i, f := range files {
+		if f.DebugID == "" {
+			continue
+		}
+		id, ok := debugid.Canonical(f.DebugID)
+		if !ok {
+			return ArtifactBundle{}, false, fmt.Errorf("store: save artifact bundle: %w: %s: debug ID %q is not a UUID", ErrInvalid, Clean(f.URL), Clean(f.DebugID))
+		}
+		files[i].DebugID = id
 	}
 	b.Release, b.Dist = truncate(b.Release, MaxTagLength), truncate(b.Dist, MaxTagLength)
 	if b.Release != "" {
@@ -115,7 +134,7 @@ func (d *DB) SaveArtifactBundle(ctx context.Context, b ArtifactBundle, files []A
 			if _, err := tx.ExecContext(ctx, `INSERT INTO artifact_files
 				(bundle_id, project_id, kind, url, name, debug_id, sourcemap, blob, size, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				b.ID, b.ProjectID, Clean(f.Kind), Clean(f.URL), Clean(ArtifactName(f.URL)), strings.ToLower(Clean(f.DebugID)),
+				b.ID, b.ProjectID, Clean(f.Kind), Clean(f.URL), Clean(ArtifactName(f.URL)), f.DebugID,
 				Clean(f.SourceMap), f.Blob, f.Size, millis(b.CreatedAt)); err != nil {
 				return err
 			}
@@ -212,9 +231,16 @@ func (d *DB) ListArtifactBundles(ctx context.Context, v Viewer, projectID int64,
 func (d *DB) FindArtifacts(ctx context.Context, f ArtifactFilter) ([]ArtifactFile, error) {
 	// An event's frames and debug IDs, and a request's names, may hold
 	// text no file was stored with.
-	if !storable(f.DebugID) || !storable(f.Name) || !storable(f.Kind) ||
+	if !storable(f.Name) || !storable(f.Kind) ||
 		(f.ByRelease && (!storable(f.Release) || !storable(f.Dist))) {
 		return []ArtifactFile{}, nil
+	}
+	if f.DebugID != "" {
+		id, ok := debugid.Canonical(f.DebugID)
+		if !ok {
+			return []ArtifactFile{}, nil // no file is stored with it
+		}
+		f.DebugID = id
 	}
 	if len(f.URLs) > 0 {
 		if f.URLs = storableOnly(f.URLs); len(f.URLs) == 0 {
@@ -232,7 +258,7 @@ func (d *DB) FindArtifacts(ctx context.Context, f ArtifactFilter) ([]ArtifactFil
 		q.add(` AND f.bundle_id = `, q.arg(f.BundleID))
 	}
 	if f.DebugID != "" {
-		q.add(` AND f.debug_id = `, q.arg(strings.ToLower(f.DebugID)))
+		q.add(` AND f.debug_id = `, q.arg(f.DebugID))
 	}
 	if f.ByRelease {
 		q.add(` AND b.release_name = `, q.arg(f.Release), ` AND b.dist = `, q.arg(f.Dist))

@@ -524,7 +524,7 @@ func (e *env) populate(p Project, member User) []int64 {
 		e.t.Fatal(err)
 	}
 	// One bundle without a release, one for a release events named.
-	e.saveBundle(p.ID, "debug-ids", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", DebugID: "d", Blob: "b-" + p.Name})
+	e.saveBundle(p.ID, "debug-ids", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", DebugID: "0b9e1a52-3a0b-4ad5-9b0e-6b3c5a0b2c11", Blob: "b-" + p.Name})
 	e.saveBundle(p.ID, "release", p.Name+"@0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", Blob: "b-" + p.Name})
 	// A deploy and a commit of that release, and a repository.
 	if _, err := e.db.CreateDeploy(e.ctx, System, Deploy{ProjectID: p.ID, Version: p.Name + "@0", Environment: "production"}, t0); err != nil {

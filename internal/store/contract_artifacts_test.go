@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -157,7 +158,7 @@ func testReleasesAndArtifactPruning(e *env) {
 	wantErr(t, "DeleteReleases by an outsider", db.DeleteReleases(ctx, outsider, []int64{p}, "2.0"), ErrNotFound)
 
 	e.saveBundle(p, "kept", "2.0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/a.js.map", Blob: "b1"})
-	e.saveBundle(p, "nodebug", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/b.js.map", Blob: "b2", DebugID: "x"})
+	e.saveBundle(p, "nodebug", "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/b.js.map", Blob: "b2", DebugID: "0b9e1a52-3a0b-4ad5-9b0e-6b3c5a0b2c11"})
 	e.saveBundle(p, "orphan", "4.0", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/c.js.map", Blob: "b3"})
 	// A release removed without its artifacts (as by a Flytrap before
 	// artifacts existed): its bundle is what pruning removes.
@@ -204,6 +205,46 @@ func testArtifactsDebugIDOnly(e *env) {
 		if got := e.findArtifacts(tt.f); !slices.Equal(got, tt.want) {
 			e.t.Errorf("%s: FindArtifacts = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// testArtifactDebugIDsCanonical: a file's debug ID, however the uploading
+// tool spelled it, is stored canonical, the spelling an event's debug ID
+// is read into, and a lookup by any spelling finds it; text that is no
+// debug ID is refused, with nothing stored, and finds nothing.
+func testArtifactDebugIDsCanonical(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	p := e.project.ID
+	const id = "0b9e1a52-3a0b-4ad5-9b0e-6b3c5a0b2c11"
+	spellings := []string{
+		"0B9E1A523A0B4AD59B0E6B3C5A0B2C11",
+		"{0B9E1A52-3A0B-4AD5-9B0E-6B3C5A0B2C11}",
+		"urn:uuid:" + id,
+		id,
+	}
+	for i, s := range spellings {
+		e.saveBundle(p, fmt.Sprint("sum", i), "", "", ArtifactFile{Kind: ArtifactSourceMap, URL: "~/app.js.map", DebugID: s, Blob: fmt.Sprint("blob", i)})
+	}
+	for _, s := range spellings {
+		files, err := db.FindArtifacts(ctx, ArtifactFilter{ProjectID: p, DebugID: s})
+		if err != nil || len(files) != len(spellings) {
+			t.Fatalf("FindArtifacts(%s) = %+v, %v; want every upload", s, files, err)
+		}
+		for i, f := range files {
+			if want := fmt.Sprint("blob", len(spellings)-1-i); f.DebugID != id || f.Blob != want {
+				t.Errorf("FindArtifacts(%s)[%d] = %s with debug ID %q; want %s with %s, newest first", s, i, f.Blob, f.DebugID, want, id)
+			}
+		}
+	}
+	for _, bad := range []string{"not-a-debug-id", "00000000-0000-0000-0000-000000000000", id + "-1", "\x00" + id[1:]} {
+		_, _, err := db.SaveArtifactBundle(ctx, ArtifactBundle{ProjectID: p, Checksum: "bad"}, []ArtifactFile{{Kind: ArtifactSourceMap, URL: "~/bad.js.map", DebugID: bad, Blob: "bad"}})
+		wantErr(t, fmt.Sprintf("SaveArtifactBundle with debug ID %q", bad), err, ErrInvalid)
+		if got := e.findArtifacts(ArtifactFilter{ProjectID: p, DebugID: bad}); len(got) != 0 {
+			t.Errorf("FindArtifacts(%q) = %q, want none", bad, got)
+		}
+	}
+	if _, err := db.ArtifactBundleByChecksum(ctx, p, "bad"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a bundle refused for its debug ID was stored: %v", err)
 	}
 }
 

@@ -139,6 +139,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Artifacts", testArtifacts},
 		{"ChunkUploads", testChunkUploads},
 		{"ArtifactsDebugIDOnly", testArtifactsDebugIDOnly},
+		{"ArtifactDebugIDsCanonical", testArtifactDebugIDsCanonical},
 		{"ReleasesAndArtifactPruning", testReleasesAndArtifactPruning},
 		{"ReleaseTracking", testReleaseTracking},
 		{"ReleasesListedNewest", testReleasesListedNewest},

@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/debugid"
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/inbound"
 	"github.com/getflytrap/flytrap/internal/testutil/pgtest"
@@ -549,6 +550,83 @@ func TestMigrationLegacyBrowsers(t *testing.T) {
 		}
 		if got, err := db.ProjectFilters(ctx, System, later.ID); err != nil || !slices.Equal(got.LegacyBrowsers, inbound.Defaults.LegacyBrowsers) {
 			t.Errorf("legacy browsers of a project made after 0037 = %q, %v; want %q", got.LegacyBrowsers, err, inbound.Defaults.LegacyBrowsers)
+		}
+	})
+}
+
+// TestMigrationCanonicalDebugIDs: 0039 rewrites the debug IDs uploads
+// stored as the tool wrote them (lower-cased) as debugid.Canonical reads
+// them, so an event's canonical ID finds them; what is no debug ID
+// becomes none. Two files whose IDs become one are both kept, and the
+// newest is found first.
+func TestMigrationCanonicalDebugIDs(t *testing.T) {
+	ctx := context.Background()
+	const id = "6a1c4bd3-0c6e-5a28-9d1e-2b7a6f1c0d11"
+	stored := []string{
+		id,
+		strings.ReplaceAll(id, "-", ""),
+		"{" + id + "}",
+		"(" + id + ")",
+		"urn:uuid:" + id,
+		// Written before uploads lower-cased them, or by hand.
+		strings.ToUpper(id),
+		"URN:UUID:" + strings.ToUpper(id),
+		strings.ToUpper(strings.ReplaceAll(id, "-", "")),
+		"c0ffee00-1111-1222-0333-444455556666",
+		"",
+		"00000000-0000-0000-0000-000000000000",
+		"00000000000000000000000000000000",
+		"not-a-debug-id",
+		"__sentry_debug_id__",
+		id + "-1",
+		id[:35],
+		"6a1c4bd30-c6e-5a28-9d1e-2b7a6f1c0d11",
+		"6a1c4bd3-0c6e-5a28-9d1e-2b7a6f1c0d1g",
+		"6a1c4bd30c6e5a289d1e2b7a6f1c0d1z",
+		"6a1c4bd3-0c6e-5a28-9d1e2b7a6f1c0d",
+		"urn:oid:" + id + "x",
+		"«" + id + "»",
+		"é" + id,
+		" " + id + " ",
+	}
+	atVersion(t, 38, func(t *testing.T, db *DB, p Project) {
+		var bundle int64
+		if err := db.SQL().QueryRowContext(ctx, `INSERT INTO artifact_bundles (project_id, checksum, bundle_id, release_name, dist, file_count, size, created_at)
+			VALUES ($1, 'sum', '', '', '', $2, 0, 0) RETURNING id`, p.ID, len(stored)+1).Scan(&bundle); err != nil {
+			t.Fatal(err)
+		}
+		insert := func(debugID, blob string) {
+			t.Helper()
+			if _, err := db.SQL().ExecContext(ctx, `INSERT INTO artifact_files (bundle_id, project_id, kind, url, name, debug_id, sourcemap, blob, size, created_at)
+				VALUES ($1, $2, 'source_map', '~/app.js.map', 'app.js.map', $3, '', $4, 0, 0)`, bundle, p.ID, debugID, blob); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, s := range stored {
+			insert(s, fmt.Sprint("blob-", i))
+		}
+		// The same build uploaded again, its ID spelled otherwise: the
+		// newest row.
+		insert("{"+id+"}", "newest")
+		if err := db.migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range stored {
+			want, _ := debugid.Canonical(s)
+			var got string
+			if err := db.SQL().QueryRowContext(ctx, `SELECT debug_id FROM artifact_files WHERE blob = $1`, fmt.Sprint("blob-", i)).Scan(&got); err != nil || got != want {
+				t.Errorf("debug ID stored as %q after 0039 = %q, %v; want %q", s, got, err, want)
+			}
+		}
+		files, err := db.FindArtifacts(ctx, ArtifactFilter{ProjectID: p.ID, DebugID: id, Kind: ArtifactSourceMap})
+		var blobs []string
+		for _, f := range files {
+			blobs = append(blobs, f.Blob)
+		}
+		// blob-0 to blob-7 and blob-23 hold id in some spelling, and the
+		// newest too.
+		if want := []string{"newest", "blob-23", "blob-7", "blob-6", "blob-5", "blob-4", "blob-3", "blob-2", "blob-1", "blob-0"}; err != nil || !slices.Equal(blobs, want) {
+			t.Errorf("FindArtifacts(%s) after 0039 = %q, %v; want %q, the newest first", id, blobs, err, want)
 		}
 	})
 }

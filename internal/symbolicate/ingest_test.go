@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/artifact"
 	"github.com/getflytrap/flytrap/internal/ingest"
 	"github.com/getflytrap/flytrap/internal/process"
+	"github.com/getflytrap/flytrap/internal/store"
 )
 
 // oneKey is the ingest key set of one project.
@@ -82,5 +84,51 @@ func TestSentryEventThroughIngest(t *testing.T) {
 	}
 	if saver.reqs[0].Culprit != "src/cart.js in lineTotal" {
 		t.Errorf("culprit %q", saver.reqs[0].Culprit)
+	}
+}
+
+// projectKey is the ingest key set of one project, of that ID.
+type projectKey int64
+
+func (p projectKey) ProjectForKey(_ context.Context, key string) (ingest.Key, bool, error) {
+	return ingest.Key{ProjectID: int64(p)}, key == "public", nil
+}
+
+// Build A uploaded as sentry-cli uploads an injected build, without a
+// release, with its debug ID written otherwise than the canonical form
+// ingest reads the event's into (capitals without dashes, in braces):
+// the processor finds the map by the event's debug ID all the same.
+func TestUploadedDebugIDSpellingsThroughIngest(t *testing.T) {
+	for _, written := range []string{
+		strings.ToUpper(strings.ReplaceAll(debugIDA, "-", "")),
+		"{" + strings.ToUpper(debugIDA) + "}",
+	} {
+		t.Run(written, func(t *testing.T) {
+			_, p, _, maps := newStore(t, "web")
+			uploadBundle(t, maps, p.ID, "",
+				artifact.BundleFile{Kind: store.ArtifactMinifiedSource, URL: "~/static/js/app.min.js", DebugID: written, Data: readFile(t, "testdata/build-a/app.min.js")},
+				artifact.BundleFile{Kind: store.ArtifactSourceMap, URL: "~/static/js/app.min.js.map", DebugID: written, Data: readFile(t, "testdata/build-a/app.min.js.map")})
+
+			q := &bodies{}
+			h := ingest.New(ingest.Config{IPSalt: []byte("salt")}, projectKey(p.ID), q, nil)
+			rq := httptest.NewRequest(http.MethodPost, "/api/"+strconv.FormatInt(p.ID, 10)+"/store/", strings.NewReader(browserEvent))
+			rq.Header.Set("X-Sentry-Auth", "Sentry sentry_key=public, sentry_version=7")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, rq)
+			if rec.Code != http.StatusOK || len(q.list) != 1 {
+				t.Fatalf("ingest: HTTP %d, %d queued: %s", rec.Code, len(q.list), rec.Body)
+			}
+			saver := &recordingSaver{}
+			out := process.New(process.Config{Saver: saver, Symbolicator: New(Config{Maps: maps})}).ProcessBatch(context.Background(), q.list)
+			if out[0].Err != nil {
+				t.Fatal(out[0].Err)
+			}
+			ev := saver.reqs[0].Event
+			// With the minified file uploaded, the outermost frame is
+			// named by its enclosing function in the source.
+			if got := summarize(lastN(ev.Exceptions[0].Frames, 4)); !reflect.DeepEqual(got, wantNamedFrames) {
+				t.Errorf("stored frames\n got %+v\nwant %+v\nnotes %q", got, wantNamedFrames, ev.Notes)
+			}
+		})
 	}
 }
