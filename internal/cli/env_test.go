@@ -47,14 +47,7 @@ func TestEnvNotUTF8(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			env := map[string]string{"FLYTRAP_CONFIG_DIR": t.TempDir()}
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			f := &cmdutil.Factory{
-				IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-				Getenv: func(k string) string { return env[k] },
-			}
+			f := testFactory(t, tt.env, &out, &errOut)
 			code := Run(context.Background(), f, tt.args)
 			stderr := errOut.String()
 			if code != tt.want || !strings.Contains(stderr, tt.said) {

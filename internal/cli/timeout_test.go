@@ -56,12 +56,8 @@ func TestUnansweredChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-			f := &cmdutil.Factory{
-				IO:         &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-				Getenv:     func(k string) string { return env[k] },
-				HTTPClient: &http.Client{Timeout: 300 * time.Millisecond},
-			}
+			f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test"}, &out, &errOut)
+			f.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond}
 			code := Run(context.Background(), f, tt.args)
 			if code != cmdutil.ExitUnreachable || !strings.Contains(errOut.String(), said) || !strings.Contains(errOut.String(), tt.hint) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit %d, %q and %q", code, errOut.String(), cmdutil.ExitUnreachable, said, tt.hint)
@@ -100,11 +96,7 @@ func TestGatewayChange(t *testing.T) {
 		t.Run(fmt.Sprint(tt.status, " ", strings.Join(tt.args, " ")), func(t *testing.T) {
 			status = tt.status
 			var out, errOut bytes.Buffer
-			env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-			f := &cmdutil.Factory{
-				IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-				Getenv: func(k string) string { return env[k] },
-			}
+			f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test"}, &out, &errOut)
 			code := Run(context.Background(), f, tt.args)
 			got := errOut.String()
 			if code != cmdutil.ExitUnreachable || !strings.Contains(got, tt.said) || !strings.Contains(got, tt.hint) ||
