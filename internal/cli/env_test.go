@@ -11,8 +11,9 @@ import (
 
 // TestEnvNotUTF8: a setting from the environment that is not UTF-8 is a
 // usage error naming the variable, as a flag's value is, before anything
-// is sent; a token's value is not shown, a variable the flag given
-// replaces is not read, and a path's may be any bytes.
+// is sent; a token's value is not shown, a variable the flags given
+// replace or leave unread is not read, nor checked, and a path's may be
+// any bytes.
 func TestEnvNotUTF8(t *testing.T) {
 	const down = "http://127.0.0.1:1" // unreachable: exit 3 once anything is sent
 	tests := []struct {
@@ -36,6 +37,25 @@ func TestEnvNotUTF8(t *testing.T) {
 			[]string{"issues", "resolve", "12", "--host", down}, cmdutil.ExitUsage, "error: FLYTRAP_TOKEN is not UTF-8 text: 12 bytes, not shown as it may hold a secret", "xyz"},
 		{"token of login", map[string]string{"FLYTRAP_TOKEN": "flyt_abc\xe9xyz"},
 			[]string{"login", down}, cmdutil.ExitUsage, "error: FLYTRAP_TOKEN is not UTF-8 text", "xyz"},
+		// A variable the command does not read is no reason to fail: login
+		// keeps FLYTRAP_TOKEN only when no other way to log in is given.
+		{"token not read by login --with-token", map[string]string{"FLYTRAP_TOKEN": "flyt_abc\xe9xyz"},
+			[]string{"login", down, "--with-token"}, cmdutil.ExitUsage, "error: --with-token read nothing from standard input", "not UTF-8"},
+		{"token not read by a password login", map[string]string{"FLYTRAP_TOKEN": "flyt_abc\xe9xyz"},
+			[]string{"login", down, "--email", "ada@example.com", "--password-stdin"}, cmdutil.ExitUsage, "error: --password-stdin read nothing from standard input", "not UTF-8"},
+		{"token not read by login --scope", map[string]string{"FLYTRAP_TOKEN": "flyt_abc\xe9xyz"},
+			[]string{"login", down, "--scope", "read"}, cmdutil.ExitUsage, "error: no terminal to ask for your email on", "not UTF-8"},
+		{"url not read by sourcemaps upload --url", map[string]string{"FLYTRAP_URL": down + "/caf\xe9", "FLYTRAP_TOKEN": "flyt_x"},
+			[]string{"sourcemaps", "upload", ".", "--url", down, "-p", "web"}, cmdutil.ExitError, "error: nothing to upload under .", "not UTF-8"},
+		{"url and token not read by bench without a DSN", map[string]string{"FLYTRAP_URL": down + "/caf\xe9", "FLYTRAP_TOKEN": "flyt_abc\xe9xyz", "FLYTRAP_DATA_DIR": "/nonexistent"},
+			[]string{"bench"}, cmdutil.ExitUsage, "error: no --dsn, and no /nonexistent/dev.json to read it from", "not UTF-8"},
+		{"url of bench with a DSN", map[string]string{"FLYTRAP_URL": down + "/caf\xe9", "FLYTRAP_DSN": "http://k@127.0.0.1:1/1", "FLYTRAP_DATA_DIR": "/nonexistent"},
+			[]string{"bench"}, cmdutil.ExitUsage, "error: FLYTRAP_URL is not UTF-8 text", ""},
+		{"token of bench with --dsn", map[string]string{"FLYTRAP_TOKEN": "flyt_abc\xe9xyz", "FLYTRAP_DATA_DIR": "/nonexistent"},
+			[]string{"bench", "--dsn", "http://k@127.0.0.1:1/1"}, cmdutil.ExitUsage, "error: FLYTRAP_TOKEN is not UTF-8 text: 12 bytes", "xyz"},
+		// A group's own run prints its help, reading nothing.
+		{"group's help", map[string]string{"FLYTRAP_URL": down + "/caf\xe9", "FLYTRAP_TOKEN": "flyt_abc\xe9xyz"},
+			[]string{"issues"}, cmdutil.ExitOK, "", "not UTF-8"},
 		{"url with credentials", map[string]string{"FLYTRAP_DATABASE_URL": "postgres://u:p\xe9@db/flytrap"},
 			[]string{"dev", "--workers", "0"}, cmdutil.ExitUsage, "error: FLYTRAP_DATABASE_URL is not UTF-8 text: 26 bytes, not shown", "p\\xe9"},
 		{"dev's admin", map[string]string{"FLYTRAP_ADMIN_EMAIL": "ad\xe9@example.com"},
@@ -47,14 +67,7 @@ func TestEnvNotUTF8(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			env := map[string]string{"FLYTRAP_CONFIG_DIR": t.TempDir()}
-			for k, v := range tt.env {
-				env[k] = v
-			}
-			f := &cmdutil.Factory{
-				IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-				Getenv: func(k string) string { return env[k] },
-			}
+			f := testFactory(t, tt.env, &out, &errOut)
 			code := Run(context.Background(), f, tt.args)
 			stderr := errOut.String()
 			if code != tt.want || !strings.Contains(stderr, tt.said) {

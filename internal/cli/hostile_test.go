@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
-	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
@@ -168,12 +167,8 @@ func TestHostileText(t *testing.T) {
 			var all bytes.Buffer
 			for _, args := range commands {
 				var out, errOut bytes.Buffer
-				env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "NO_COLOR": "1", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-				f := &cmdutil.Factory{
-					IO:     &cmdutil.IOStreams{In: strings.NewReader("a password long enough\n"), Out: &out, ErrOut: &errOut, TTY: tty},
-					Getenv: func(k string) string { return env[k] },
-					Now:    func() time.Time { return tableNow },
-				}
+				f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "NO_COLOR": "1"}, &out, &errOut)
+				f.IO.In, f.IO.TTY, f.Now = strings.NewReader("a password long enough\n"), tty, func() time.Time { return tableNow }
 				code := Run(context.Background(), f, args)
 				for stream, b := range map[string][]byte{"stdout": out.Bytes(), "stderr": errOut.Bytes()} {
 					if bad := unsafeText(b, !tty && stream == "stdout"); bad != "" {
@@ -216,12 +211,8 @@ func unsafeText(b []byte, tabs bool) string {
 func TestHostileJSON(t *testing.T) {
 	srv := hostileAPI(t)
 	var out, errOut bytes.Buffer
-	env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-	f := &cmdutil.Factory{
-		IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, TTY: true},
-		Getenv: func(k string) string { return env[k] },
-		Now:    func() time.Time { return tableNow },
-	}
+	f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test"}, &out, &errOut)
+	f.IO.TTY, f.Now = true, func() time.Time { return tableNow }
 	if code := Run(context.Background(), f, []string{"issues", "view", "7", "--json"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}

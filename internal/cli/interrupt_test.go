@@ -74,12 +74,8 @@ func TestInterruptedChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-			f := &cmdutil.Factory{
-				IO:         &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-				Getenv:     func(k string) string { return env[k] },
-				HTTPClient: tt.client,
-			}
+			f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test"}, &out, &errOut)
+			f.HTTPClient = tt.client
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go func() {

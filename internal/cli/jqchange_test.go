@@ -59,9 +59,8 @@ func TestJQAfterChange(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			changes.Store(0)
 			var out, errOut bytes.Buffer
-			env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-			f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-				Getenv: func(k string) string { return env[k] }, Now: func() time.Time { return tableNow }}
+			f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test"}, &out, &errOut)
+			f.Now = func() time.Time { return tableNow }
 			if code := Run(context.Background(), f, tt.args); code != tt.code {
 				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out.String(), errOut.String())
 			}

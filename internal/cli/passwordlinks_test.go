@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
-	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 )
 
 // TestRelativePasswordLinks: a server without a public URL answers
@@ -42,12 +41,8 @@ func TestRelativePasswordLinks(t *testing.T) {
 		{"users", "reset-password", "ivy@qa.test"},
 	} {
 		var out, errOut bytes.Buffer
-		env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "NO_COLOR": "1", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-		f := &cmdutil.Factory{
-			IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-			Getenv: func(k string) string { return env[k] },
-			Now:    func() time.Time { return tableNow },
-		}
+		f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "NO_COLOR": "1"}, &out, &errOut)
+		f.Now = func() time.Time { return tableNow }
 		if code := Run(context.Background(), f, args); code != 0 {
 			t.Fatalf("flytrap %q: exit %d\n%s%s", args, code, out.String(), errOut.String())
 		}

@@ -148,15 +148,21 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 // interrupted says, of a run interrupted (Ctrl-C) during a request that
 // changes something, whether the change may have been made and how to
 // read it back, as for a change that timed out; one interrupted before
-// the request was written says nothing was changed. Any other
+// the request was written says nothing was changed. A run of several
+// changes interrupted part way names what became of each
+// (cmdutil.PartialError), whatever request it was in. Any other
 // interruption needs no word.
 func interrupted(f *cmdutil.Factory, err error) {
-	var ue *client.UnreachableError
-	if !errors.As(err, &ue) || !client.Changes(ue.Method) {
+	var (
+		ue *client.UnreachableError
+		pe *cmdutil.PartialError
+	)
+	change := errors.As(err, &ue) && client.Changes(ue.Method)
+	if !change && !errors.As(err, &pe) {
 		return
 	}
 	fmt.Fprintln(f.IO.ErrOut, "error:", cleanLines(err.Error()))
-	if ue.Unknown() || ue.Applied {
+	if change && (ue.Unknown() || ue.Applied) {
 		_, hint := cmdutil.ExitCode(err)
 		fmt.Fprintln(f.IO.ErrOut, "hint:", cleanLines(hint))
 	}

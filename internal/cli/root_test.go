@@ -74,14 +74,7 @@ func TestRunExitCodes(t *testing.T) {
 			var out, errOut bytes.Buffer
 			// An empty config directory: a row that reaches the API must
 			// not find the developer's own hosts.json and its server.
-			configDir := t.TempDir()
-			getenv := func(k string) string {
-				if k == "FLYTRAP_CONFIG_DIR" {
-					return configDir
-				}
-				return ""
-			}
-			f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Getenv: getenv}
+			f := testFactory(t, nil, &out, &errOut)
 			if got := Run(context.Background(), f, tt.args); got != tt.want {
 				t.Errorf("exit code %d, want %d; stderr: %s", got, tt.want, errOut.String())
 			}
@@ -109,7 +102,7 @@ func TestExitCodeOfWrappedError(t *testing.T) {
 func TestGroupsRefuseUnknownCommands(t *testing.T) {
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
-		f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, Getenv: func(string) string { return "" }}
+		f := testFactory(t, nil, &out, &errOut)
 		return Run(context.Background(), f, args), out.String(), errOut.String()
 	}
 	var walk func(c *cobra.Command)
@@ -146,7 +139,7 @@ func TestGroupsRefuseUnknownCommands(t *testing.T) {
 		})
 	}
 	var out bytes.Buffer
-	walk(NewRootCmd(&cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out}, Getenv: func(string) string { return "" }}))
+	walk(NewRootCmd(testFactory(t, nil, &out, &out)))
 	// The root, completion, issues, members, projects, sourcemaps, tokens
 	// and users at least.
 	if groups < 8 {
@@ -160,7 +153,7 @@ func TestGroupsRefuseUnknownCommands(t *testing.T) {
 // arg(s), received 0", "if any flags in the group [...] are set none of
 // the others can be").
 func TestUsageErrorsOfEveryCommand(t *testing.T) {
-	f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}, Getenv: func(string) string { return "" }}
+	f := testFactory(t, nil, io.Discard, io.Discard)
 	checked, groups := 0, 0
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -230,14 +223,13 @@ func TestArgsCompleteNoFiles(t *testing.T) {
 		}
 	}
 	var sink bytes.Buffer
-	walk(NewRootCmd(&cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &sink, ErrOut: &sink}, Getenv: func(string) string { return "" }}))
+	walk(NewRootCmd(testFactory(t, nil, &sink, &sink)))
 	if len(paths) < 40 {
 		t.Fatalf("%d commands in the tree", len(paths))
 	}
 	for _, path := range paths {
 		var out bytes.Buffer
-		f := &cmdutil.Factory{IO: &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &bytes.Buffer{}},
-			Getenv: func(k string) string { return map[string]string{"FLYTRAP_CONFIG_DIR": t.TempDir()}[k] }}
+		f := testFactory(t, nil, &out, &bytes.Buffer{})
 		Run(context.Background(), f, append(append([]string{cobra.ShellCompRequestCmd}, path...), ""))
 		want := fmt.Sprintf(":%d", cobra.ShellCompDirectiveNoFileComp)
 		if name := strings.Join(path, " "); name == "sourcemaps inject" || name == "sourcemaps upload" {

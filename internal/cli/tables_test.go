@@ -13,7 +13,6 @@ import (
 	"github.com/mattn/go-runewidth"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
-	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
@@ -110,12 +109,8 @@ func TestTables(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				var out, errOut bytes.Buffer
-				env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "NO_COLOR": "1", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-				f := &cmdutil.Factory{
-					IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, TTY: tty},
-					Getenv: func(k string) string { return env[k] },
-					Now:    func() time.Time { return tableNow },
-				}
+				f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "NO_COLOR": "1"}, &out, &errOut)
+				f.IO.TTY, f.Now = tty, func() time.Time { return tableNow }
 				if code := Run(context.Background(), f, args); code != 0 {
 					t.Fatalf("exit %d: %s", code, errOut.String())
 				}
@@ -129,12 +124,8 @@ func TestTables(t *testing.T) {
 func TestTableColors(t *testing.T) {
 	srv := fakeAPI(t)
 	var out bytes.Buffer
-	env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-	f := &cmdutil.Factory{
-		IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &out, TTY: true},
-		Getenv: func(k string) string { return env[k] },
-		Now:    func() time.Time { return tableNow },
-	}
+	f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test"}, &out, &out)
+	f.IO.TTY, f.Now = true, func() time.Time { return tableNow }
 	if code := Run(context.Background(), f, []string{"users", "list"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, out.String())
 	}

@@ -56,12 +56,8 @@ func TestUnansweredChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-			f := &cmdutil.Factory{
-				IO:         &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-				Getenv:     func(k string) string { return env[k] },
-				HTTPClient: &http.Client{Timeout: 300 * time.Millisecond},
-			}
+			f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test"}, &out, &errOut)
+			f.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond}
 			code := Run(context.Background(), f, tt.args)
 			if code != cmdutil.ExitUnreachable || !strings.Contains(errOut.String(), said) || !strings.Contains(errOut.String(), tt.hint) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit %d, %q and %q", code, errOut.String(), cmdutil.ExitUnreachable, said, tt.hint)
@@ -100,16 +96,69 @@ func TestGatewayChange(t *testing.T) {
 		t.Run(fmt.Sprint(tt.status, " ", strings.Join(tt.args, " ")), func(t *testing.T) {
 			status = tt.status
 			var out, errOut bytes.Buffer
-			env := map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test", "FLYTRAP_CONFIG_DIR": t.TempDir()}
-			f := &cmdutil.Factory{
-				IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-				Getenv: func(k string) string { return env[k] },
-			}
+			f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test"}, &out, &errOut)
 			code := Run(context.Background(), f, tt.args)
 			got := errOut.String()
 			if code != cmdutil.ExitUnreachable || !strings.Contains(got, tt.said) || !strings.Contains(got, tt.hint) ||
 				(tt.said != maybe && strings.Contains(got, maybe)) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit %d, %q and %q", code, got, cmdutil.ExitUnreachable, tt.said, tt.hint)
+			}
+		})
+	}
+}
+
+// TestCutOffChange: a change whose answer came with its status line whole
+// and its body cut off is told by that status: a refusal (4xx) or a 500
+// was not made, with the exit code of its status; only a 502 or 504,
+// which a proxy may send after passing the change on, and a connection
+// lost before any status line say that it may or may not have been
+// made, with how to check.
+func TestCutOffChange(t *testing.T) {
+	status := 0
+	srv := httptest.NewServer(readsAnswered(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		if status != 0 {
+			fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"error\":", status, http.StatusText(status))
+			buf.Flush()
+		}
+	}))
+	defer srv.Close()
+	const (
+		maybe = "the change may or may not have been applied"
+		check = "hint: check with `flytrap issues view 123` before running the command again"
+	)
+	tests := []struct {
+		status int
+		code   int
+		said   string
+	}{
+		{http.StatusConflict, cmdutil.ExitError, "answered HTTP 409 Conflict, and its message was cut off (unexpected EOF): the server refused the change, which was not made"},
+		{http.StatusBadRequest, cmdutil.ExitError, "the server refused the change, which was not made"},
+		{http.StatusNotFound, cmdutil.ExitNotFound, "the server refused the change, which was not made"},
+		{http.StatusUnauthorized, cmdutil.ExitAuth, "the server refused the change, which was not made"},
+		{http.StatusForbidden, cmdutil.ExitForbidden, "the server refused the change, which was not made"},
+		{http.StatusInternalServerError, cmdutil.ExitError, "the change was not made"},
+		{http.StatusBadGateway, cmdutil.ExitUnreachable, maybe},
+		{http.StatusGatewayTimeout, cmdutil.ExitUnreachable, maybe},
+		{0, cmdutil.ExitUnreachable, maybe},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			status = tt.status
+			var out, errOut bytes.Buffer
+			f := testFactory(t, map[string]string{"FLYTRAP_URL": srv.URL, "FLYTRAP_TOKEN": "flyt_test"}, &out, &errOut)
+			code := Run(context.Background(), f, []string{"issues", "comment", "123", "fixed"})
+			got := errOut.String()
+			if code != tt.code || !strings.Contains(got, tt.said) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, got, tt.code, tt.said)
+			}
+			if unknown := tt.said == maybe; strings.Contains(got, maybe) != unknown || strings.Contains(got, check) != unknown {
+				t.Errorf("stderr:\n%s\nwant %q and %q only for a change that may have been made", got, maybe, check)
 			}
 		})
 	}

@@ -144,6 +144,10 @@ type Error struct {
 	// Method is the request's method: whether it may change something;
 	// empty for an Error made other than from an answer.
 	Method string
+	// Cut is, for an answer whose status line came whole and whose body
+	// was then cut off (the connection closed mid-body), the read's
+	// error; Code is then empty, as the body is not there to tell.
+	Cut error
 }
 
 func (e *Error) Error() string {
@@ -177,8 +181,11 @@ func maybeForwarded(status int) bool {
 
 // IsWrongURL reports whether e is the answer of something other than
 // Flytrap's API at the URL asked: a 404 page without Flytrap's JSON, say,
-// for a URL without the path a proxy serves Flytrap under.
-func (e *Error) IsWrongURL() bool { return e.Code == "" && wrongURLStatus(e.Status) }
+// for a URL without the path a proxy serves Flytrap under. An answer cut
+// off is not: its body, which would tell Flytrap's from another's, is
+// lost, and its status then says what it says (a 404 not found, a 400 a
+// refusal).
+func (e *Error) IsWrongURL() bool { return e.Code == "" && e.Cut == nil && wrongURLStatus(e.Status) }
 
 // HasCode reports whether err is an *Error with the code.
 func HasCode(err error, code string) bool {
@@ -208,23 +215,39 @@ type UnreachableError struct {
 
 func (e *UnreachableError) Error() string {
 	if !Changes(e.Method) {
-		return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err)
+		return e.Reason()
 	}
 	switch {
 	case e.Applied:
 		return fmt.Sprintf("the server at %s made the change, but its answer was cut off: %v", e.URL, e.Err)
-	case e.Sent && errors.Is(e.Err, context.Canceled):
-		return fmt.Sprintf("interrupted after the request was sent to %s; the change may or may not have been applied", e.URL)
-	case errors.Is(e.Err, context.Canceled):
-		return fmt.Sprintf("interrupted before the request reached %s; nothing was changed", e.URL)
-	case e.Sent && e.Timeout > 0:
-		return fmt.Sprintf("the server at %s did not answer within %s; the change may or may not have been applied", e.URL, e.Timeout)
 	case e.Sent:
-		return fmt.Sprintf("the connection to %s failed after the request was sent (%v); the change may or may not have been applied", e.URL, e.Err)
-	case e.Timeout > 0:
-		return fmt.Sprintf("cannot reach %s: no connection within %s; nothing was changed", e.URL, e.Timeout)
+		return e.Reason() + "; the change may or may not have been applied"
 	}
-	return fmt.Sprintf("cannot reach %s: %v; nothing was changed", e.URL, e.Err)
+	return e.Reason() + "; nothing was changed"
+}
+
+// Reason is what went wrong, without what it means for the change: for
+// a caller that says that itself of several changes, one of which the
+// request carried.
+func (e *UnreachableError) Reason() string {
+	if !Changes(e.Method) {
+		return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err)
+	}
+	switch {
+	case e.Applied:
+		return fmt.Sprintf("the answer of the server at %s was cut off: %v", e.URL, e.Err)
+	case e.Sent && errors.Is(e.Err, context.Canceled):
+		return fmt.Sprintf("interrupted after the request was sent to %s", e.URL)
+	case errors.Is(e.Err, context.Canceled):
+		return fmt.Sprintf("interrupted before the request reached %s", e.URL)
+	case e.Sent && e.Timeout > 0:
+		return fmt.Sprintf("the server at %s did not answer within %s", e.URL, e.Timeout)
+	case e.Sent:
+		return fmt.Sprintf("the connection to %s failed after the request was sent (%v)", e.URL, e.Err)
+	case e.Timeout > 0:
+		return fmt.Sprintf("cannot reach %s: no connection within %s", e.URL, e.Timeout)
+	}
+	return fmt.Sprintf("cannot reach %s: %v", e.URL, e.Err)
 }
 
 // Unknown reports whether the request asked for a change and nobody can
@@ -327,8 +350,16 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, out
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil && resp.StatusCode >= 300 {
+		// The status line came whole, so the answer is known whatever
+		// became of its body: a refusal is one (see cutOff).
+		e := answerError(resp, nil, c.now())
+		e.Method, e.Cut = method, err
+		e.Message = cutOff(method, req.URL, resp.StatusCode, err)
+		return 0, e
+	}
 	if err != nil {
-		applied := resp.StatusCode < 300 && Changes(method)
+		applied := Changes(method)
 		if applied && c.changed != nil {
 			c.changed()
 		}
@@ -413,6 +444,29 @@ func notFlytrap(method string, u *url.URL, status int) string {
 	// A proxy's 401, 403, 413 or 429 (an API gateway's, a firewall's)
 	// means what it says about the request, not about the URL.
 	return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON", method, asked.String(), status, http.StatusText(status))
+}
+
+// cutOff is the message of a non-2xx answer to a request of method whose
+// body was cut off by err. Its status is the server's, or a proxy's,
+// verdict: a 4xx refused the request, and a 500 or 503 did not make it
+// (a proxy's 503 is its own, with no server to pass the request to;
+// Flytrap's is a busy server that did nothing). Only a 502 or 504 may
+// come from a proxy that passed the request on and lost the answer of
+// the server behind it, which may have made the change; the body that
+// would tell Flytrap's answer from a proxy's is what was lost.
+func cutOff(method string, u *url.URL, status int, err error) string {
+	asked := *u
+	asked.RawQuery, asked.User = "", nil
+	msg := fmt.Sprintf("%s %s answered HTTP %d %s, and its message was cut off (%v)", method, asked.String(), status, http.StatusText(status), err)
+	switch {
+	case !Changes(method):
+		return msg
+	case maybeForwarded(status):
+		return msg + ": a proxy's answer maybe, after passing the request on to the Flytrap server behind it; the change may or may not have been applied"
+	case status < 500:
+		return msg + ": the server refused the change, which was not made"
+	}
+	return msg + ": the change was not made"
 }
 
 // wrongURLStatus reports whether status, of an answer that is not

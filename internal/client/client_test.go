@@ -295,3 +295,93 @@ func TestTimeouts(t *testing.T) {
 		})
 	}
 }
+
+// cutServer answers every request with a status line and headers, then
+// closes the connection partway through the body it announced; status 0
+// closes it before the status line.
+func cutServer(t *testing.T, status int) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		if status != 0 {
+			fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"error\":{\"code\":", status, http.StatusText(status))
+			buf.Flush()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestCutOffAnswers: a non-2xx answer whose body is cut off is the
+// server's verdict all the same, since its status line came whole: a
+// refusal (4xx), or a 500 or 503, did not make the change. Only a 502 or
+// 504, which a proxy may send after passing the request on, and a
+// connection lost before the status line leave the change unknown. A
+// read is told without a word on a change.
+func TestCutOffAnswers(t *testing.T) {
+	const (
+		maybe   = "the change may or may not have been applied"
+		refused = "the server refused the change, which was not made"
+		notMade = "the change was not made"
+	)
+	tests := []struct {
+		status  int
+		change  bool
+		unknown bool
+		said    string // in the message; the others of the three are not
+	}{
+		{http.StatusBadRequest, true, false, refused},
+		{http.StatusUnauthorized, true, false, refused},
+		{http.StatusForbidden, true, false, refused},
+		{http.StatusNotFound, true, false, refused},
+		{http.StatusConflict, true, false, refused},
+		{http.StatusTooManyRequests, true, false, refused},
+		{http.StatusInternalServerError, true, false, notMade},
+		{http.StatusServiceUnavailable, true, false, notMade},
+		{http.StatusBadGateway, true, true, maybe},
+		{http.StatusGatewayTimeout, true, true, maybe},
+		{0, true, true, maybe},
+		{http.StatusNotFound, false, false, ""},
+		{http.StatusBadGateway, false, false, ""},
+		{0, false, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.status, " change ", tt.change), func(t *testing.T) {
+			srv := cutServer(t, tt.status)
+			changed := false
+			c, err := New(srv.URL, "t", WithRetries(0, 0), WithChangeHook(func() { changed = true }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.change {
+				_, err = c.SetIssueStatus(context.Background(), 123, apitypes.StatusChange{Status: "resolved"})
+			} else {
+				_, err = c.Issue(context.Background(), 123)
+			}
+			var (
+				ce *Error
+				ue *UnreachableError
+			)
+			switch {
+			case tt.status != 0 && !errors.As(err, &ce):
+				t.Fatalf("error %#v, want an *Error", err)
+			case tt.status != 0 && (ce.Status != tt.status || ce.Cut == nil || ce.Unknown() != tt.unknown || ce.IsWrongURL()):
+				t.Errorf("status %d, cut %v, unknown %v, wrong URL %v; want %d, a cut, %v, false", ce.Status, ce.Cut, ce.Unknown(), ce.IsWrongURL(), tt.status, tt.unknown)
+			case tt.status == 0 && (!errors.As(err, &ue) || ue.Unknown() != tt.unknown):
+				t.Errorf("error %#v, want an *UnreachableError, unknown %v", err, tt.unknown)
+			}
+			if changed {
+				t.Error("change hook called for an answer that is not 2xx")
+			}
+			for _, s := range []string{maybe, refused, notMade} {
+				if strings.Contains(err.Error(), s) != (s == tt.said) {
+					t.Errorf("error %q; want %q in it and none of the others", err, tt.said)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -111,3 +112,57 @@ func changeUnknown(err error) bool {
 	_, ok := changeOutcome(err)
 	return ok
 }
+
+// PartialError is the error of a command that makes several changes, a
+// request each or a batch a request, and stopped part way: it names the
+// changes made, those of the request that failed (made, not made or
+// unknown, as its error tells), and those never sent, so that a user
+// knows which to check and which to send again. Its exit code and hint
+// are Err's.
+type PartialError struct {
+	// Made are the changes the server made before the failure.
+	Made []string
+	// Failed are the changes of the request that failed; empty when what
+	// failed changed nothing (reading a change back).
+	Failed []string
+	// NotSent are the changes after the failure, never sent.
+	NotSent []string
+	// Err is the failure.
+	Err error
+}
+
+func (e *PartialError) Error() string {
+	var ue *client.UnreachableError
+	cause := e.Err.Error()
+	if errors.As(e.Err, &ue) {
+		// Its "nothing was changed" is of its own request only; the
+		// lines below say what it means for each change.
+		cause = strings.Replace(cause, ue.Error(), ue.Reason(), 1)
+	}
+	lines := []string{cause}
+	add := func(label string, changes []string) {
+		if len(changes) > 0 {
+			lines = append(lines, label+": "+strings.Join(changes, ", "))
+		}
+	}
+	made := e.Made
+	failed := "not made, the server refused them"
+	applied, unknown := changeOutcome(e.Err)
+	switch {
+	case applied:
+		made = append(slices.Clone(made), e.Failed...)
+		failed = ""
+	case unknown:
+		failed = "may or may not have been made (check before sending them again)"
+	case ue != nil:
+		failed = "not made, the request did not reach the server"
+	}
+	add("made", made)
+	if failed != "" {
+		add(failed, e.Failed)
+	}
+	add("not sent", e.NotSent)
+	return strings.Join(lines, "\n")
+}
+
+func (e *PartialError) Unwrap() error { return e.Err }

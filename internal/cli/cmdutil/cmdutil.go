@@ -152,6 +152,22 @@ func UsageError(msg, hint string) error {
 // where the errors of lower layers, which know nothing of exit codes, get
 // theirs: a *deploy.Error marked Usage exits with ExitUsage.
 func ExitCode(err error) (int, string) {
+	code, hint := exitCode(err)
+	var pe *PartialError
+	if errors.As(err, &pe) && len(pe.NotSent) > 0 {
+		// The failure's hint is of its own request; the changes after it
+		// are still to make.
+		const more = "run the command on those not sent only: they were never made"
+		if hint == "" {
+			return code, more
+		}
+		hint += "; then " + more
+	}
+	return code, hint
+}
+
+// exitCode is ExitCode of the failure itself.
+func exitCode(err error) (int, string) {
 	if err == nil {
 		return ExitOK, ""
 	}

@@ -33,6 +33,33 @@ func EnvDefault(fs *pflag.FlagSet, flag, variable string) {
 	}
 }
 
+// envUnless is the annotation of a flag whose variable (EnvDefault) is
+// not read when any of the flags it names is given.
+const envUnless = "flytrap/env-unless"
+
+// envOnlyWith is the annotation of a flag whose variable (EnvDefault) is
+// read only when one of the sources it names is given.
+const envOnlyWith = "flytrap/env-only-with"
+
+// EnvUnless marks the variable of flag of fs (EnvDefault) as not read
+// when any of the flags others is given, which ask for something else:
+// login keeps FLYTRAP_TOKEN only when no other way to log in is given.
+func EnvUnless(fs *pflag.FlagSet, flag string, others ...string) {
+	if err := fs.SetAnnotation(flag, envUnless, others); err != nil {
+		panic(err) // a flag renamed and not here: caught by any test
+	}
+}
+
+// EnvOnlyWith marks the variable of flag of fs (EnvDefault) as read only
+// when one of sources is given: a flag by its name ("dsn"), or an
+// environment variable, when not empty, by its name after a $
+// ("$FLYTRAP_DSN"). bench reads FLYTRAP_URL only with a DSN it was given.
+func EnvOnlyWith(fs *pflag.FlagSet, flag string, sources ...string) {
+	if err := fs.SetAnnotation(flag, envOnlyWith, sources); err != nil {
+		panic(err) // a flag renamed and not here: caught by any test
+	}
+}
+
 // ReadsEnv marks cmd and the commands under it as reading the
 // environment variables, given any flags (FLYTRAP_TOKEN).
 func ReadsEnv(cmd *cobra.Command, variables ...string) {
@@ -43,12 +70,20 @@ func ReadsEnv(cmd *cobra.Command, variables ...string) {
 }
 
 // utf8Env refuses an environment variable cmd reads that is not UTF-8,
-// naming it: those of its flags not given (EnvDefault), and those it or
-// a command above it reads (ReadsEnv).
+// naming it: those of its flags not given whose variable the flags given
+// leave to be read (EnvDefault, EnvUnless, EnvOnlyWith), and those it or
+// a command above it reads (ReadsEnv). A variable the run does not read
+// is left alone, whatever it holds: a command must not fail for a
+// setting meant for another. A group's own run, which prints its help or
+// refuses a word that is none of its commands, reads none.
 func utf8Env(cmd *cobra.Command, getenv func(string) string) error {
+	if cmd.HasSubCommands() {
+		return nil
+	}
 	var vars []string
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if !f.Changed && f.Annotations[pathFlag] == nil {
+	fs := cmd.Flags()
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !f.Changed && f.Annotations[pathFlag] == nil && envRead(fs, f, getenv) {
 			vars = append(vars, f.Annotations[envDefault]...)
 		}
 	})
@@ -62,6 +97,24 @@ func utf8Env(cmd *cobra.Command, getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// envRead reports whether the variable of f, a flag of fs not given, is
+// read given the other flags and the environment (EnvUnless,
+// EnvOnlyWith).
+func envRead(fs *pflag.FlagSet, f *pflag.Flag, getenv func(string) string) bool {
+	for _, other := range f.Annotations[envUnless] {
+		if fs.Changed(other) {
+			return false
+		}
+	}
+	with := f.Annotations[envOnlyWith]
+	for _, s := range with {
+		if v, ok := strings.CutPrefix(s, "$"); ok && getenv(v) != "" || !ok && fs.Changed(s) {
+			return true
+		}
+	}
+	return len(with) == 0
 }
 
 // shownValue is how an error shows the value v of a variable or flag

@@ -86,6 +86,11 @@ FLYTRAP_URL) naming another scheme, host or port is refused unless
 	for flag, variable := range map[string]string{"dsn": "FLYTRAP_DSN", "url": "FLYTRAP_URL", "token": "FLYTRAP_TOKEN"} {
 		cmdutil.EnvDefault(fl, flag, variable)
 	}
+	// The CLI's server and token go only with a DSN the user named (see
+	// Run); with dev.json's, they are not read.
+	for _, flag := range []string{"url", "token"} {
+		cmdutil.EnvOnlyWith(fl, flag, "dsn", "$FLYTRAP_DSN")
+	}
 	fl.DurationVar(&opts.Config.Duration, "duration", 10*time.Second, "how long to send, to each server")
 	fl.IntVar(&opts.Config.Connections, "connections", 32, "requests in flight at once")
 	fl.StringVar(&opts.Size, "size", string(bench.Size2K), "event size: 2k or 50k (JSON before compression)")

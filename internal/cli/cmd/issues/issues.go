@@ -715,56 +715,78 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 	// A project's issues go in batches of as many as the bulk endpoint
 	// takes, so that `issues resolve $(flytrap issues list ... | cut -f1)`
 	// works for a list of any length.
-	type batch struct {
-		project int64
-		ids     []int64
-	}
-	var batches []batch
+	var batches []statusBatch
 	for _, pid := range projects {
 		for part := range slices.Chunk(byProject[pid], store.MaxBulkIDs) {
-			batches = append(batches, batch{pid, part})
+			batches = append(batches, statusBatch{pid, part})
 		}
 	}
-	var done []apitypes.Issue
+	var (
+		done []apitypes.Issue
+		made []int64
+	)
 	for i, b := range batches {
 		_, err := c.BulkChangeIssues(ctx, b.project, apitypes.BulkChange{IDs: b.ids, Status: ch.Status,
 			ResolvedInRelease: ch.ResolvedInRelease, StatusDetails: ch.StatusDetails})
 		if err != nil {
-			// The issues that changed before (another project's, or an
-			// earlier batch) are printed, and those that did not are
-			// named, so nothing is left to guess.
-			if len(done) > 0 {
-				if err := printStatus(opts, done); err != nil {
-					return err
-				}
-			}
 			var ce *client.Error
 			if errors.As(err, &ce) && ce.Code == apitypes.CodeIssueMerged && len(ce.Merged) > 0 {
 				// Merged since they were read.
 				err = opts.statusRefused(args, ce.Merged)
 			}
-			if len(done) > 0 {
-				var rest []string
-				for _, b := range batches[i:] {
-					for _, id := range b.ids {
-						rest = append(rest, strconv.FormatInt(id, 10))
-					}
-				}
-				err = fmt.Errorf("%w (not changed: %s)", err, strings.Join(rest, ", "))
-			}
-			return err
+			return opts.stopped(done, made, b.ids, batches[i+1:], err)
 		}
+		made = append(made, b.ids...)
 		// Read again for what the change made of them: the release
 		// latest stood for, or the one resolved after.
 		for _, id := range b.ids {
 			d, err := c.Issue(ctx, id)
 			if err != nil {
-				return opts.issueErr(err, id, nil)
+				return opts.stopped(done, made, nil, batches[i+1:], fmt.Errorf("reading the changed issues back: %w", opts.issueErr(err, id, nil)))
 			}
 			done = append(done, d.Issue)
 		}
 	}
 	return printStatus(opts, done)
+}
+
+// stopped is the error of a status change of several issues that failed
+// with err: made are the issues changed before, failed those of the
+// request that failed (none when reading a change back did), and later
+// the batches never sent. The issues read back after their change
+// (done) are printed first, and the error names every issue by what
+// became of it (cmdutil.PartialError), unless nothing was sent but the
+// request that failed.
+func (opts *Options) stopped(done []apitypes.Issue, made, failed []int64, later []statusBatch, err error) error {
+	if len(made) == 0 && len(later) == 0 {
+		return err
+	}
+	if len(done) > 0 {
+		if err := printStatus(opts, done); err != nil {
+			return err
+		}
+	}
+	pe := &cmdutil.PartialError{Made: idStrings(made), Failed: idStrings(failed), Err: err}
+	for _, b := range later {
+		pe.NotSent = append(pe.NotSent, idStrings(b.ids)...)
+	}
+	return pe
+}
+
+// statusBatch is issues of one project whose status one bulk request
+// changes.
+type statusBatch struct {
+	project int64
+	ids     []int64
+}
+
+// idStrings is ids in decimal.
+func idStrings(ids []int64) []string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return s
 }
 
 // statusRefused is the error of a status change of args that named issues

@@ -461,10 +461,11 @@ func TestSetStatusBulk(t *testing.T) {
 	}
 
 	// Another project's issues change in a request of their own: when that
-	// fails, what changed before is printed and the rest named.
+	// fails, what changed before is printed, and each issue named by what
+	// became of it.
 	out.Reset()
 	err := SetStatus(context.Background(), opts, []string{"11", "20"}, ch)
-	if err == nil || !strings.HasSuffix(err.Error(), " (not changed: 20)") ||
+	if err == nil || !strings.HasSuffix(err.Error(), "\nmade: 11\nnot made, the server refused them: 20") ||
 		out.String() != "Issue 11 is resolved in the next release (after shop@1.2.0): an issue\n" {
 		t.Errorf("resolve across projects, the second refused: %v, output %q", err, out.String())
 	}
@@ -485,7 +486,8 @@ func TestSetStatusBulk(t *testing.T) {
 
 // TestSetStatusManyIDs: more issues than the bulk endpoint takes at once
 // (store.MaxBulkIDs) change in batches of at most that many, and are all
-// printed; a batch refused names the issues of it and of those after.
+// printed; a batch refused names the issues made before it, its own and
+// those of the batches after it.
 func TestSetStatusManyIDs(t *testing.T) {
 	var mu sync.Mutex
 	var sizes []int
@@ -533,15 +535,17 @@ func TestSetStatusManyIDs(t *testing.T) {
 		t.Errorf("printed %d issues, want %d", n, len(args))
 	}
 
-	// The second batch refused: the first is printed, the second and
-	// third named as not changed.
+	// The second batch refused: the first is printed and named as made,
+	// the second as refused, the third as not sent.
 	mu.Lock()
 	sizes, refuse = nil, 2
 	mu.Unlock()
 	out.Reset()
 	err := SetStatus(context.Background(), opts, args, ch)
-	wantRest := strings.Join(args[store.MaxBulkIDs:], ", ")
-	if err == nil || !strings.HasSuffix(err.Error(), " (not changed: "+wantRest+")") || strings.Count(out.String(), "\n") != store.MaxBulkIDs {
+	want := "\nmade: " + strings.Join(args[:store.MaxBulkIDs], ", ") +
+		"\nnot made, the server refused them: " + strings.Join(args[store.MaxBulkIDs:2*store.MaxBulkIDs], ", ") +
+		"\nnot sent: " + strings.Join(args[2*store.MaxBulkIDs:], ", ")
+	if err == nil || !strings.HasSuffix(err.Error(), want) || strings.Count(out.String(), "\n") != store.MaxBulkIDs {
 		t.Errorf("second batch refused: printed %d lines, err %.200v", strings.Count(out.String(), "\n"), err)
 	}
 }

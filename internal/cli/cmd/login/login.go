@@ -42,6 +42,11 @@ type Options struct {
 	Now func() time.Time
 }
 
+// passwordFlags are the flags of a password login, which makes a token
+// (--scope, --expires and --name shape it): given any of them, login
+// does not keep FLYTRAP_TOKEN.
+var passwordFlags = []string{"email", "password-stdin", "scope", "expires", "name"}
+
 // NewCmd returns the login command.
 func NewCmd(f *cmdutil.Factory) *cobra.Command {
 	opts := &Options{F: f, Now: time.Now}
@@ -74,7 +79,7 @@ no login.`,
 			// FLYTRAP_TOKEN, which every other command reads, is the token
 			// to keep unless the flags ask for another one or a password
 			// login (whose token --scope, --expires and --name shape).
-			if !opts.WithToken && opts.Token == "" && !slices.ContainsFunc([]string{"email", "password-stdin", "scope", "expires", "name"}, cmd.Flags().Changed) {
+			if !opts.WithToken && opts.Token == "" && !slices.ContainsFunc(passwordFlags, cmd.Flags().Changed) {
 				if opts.Token = f.Getenv("FLYTRAP_TOKEN"); opts.Token != "" {
 					opts.TokenFrom = "FLYTRAP_TOKEN"
 				}
@@ -91,6 +96,9 @@ no login.`,
 	fl.StringVar(&opts.Scope, "scope", apitypes.ScopeFull, `scope of the new token: "full" or "read" (read-only)`)
 	fl.StringVar(&opts.Expires, "expires", "", "lifetime of the new token, such as 30d or 12h (default: never)")
 	fl.StringVar(&opts.Name, "name", "", `name of the new token (default "flytrap CLI on <hostname>")`)
+	// Another way to log in given, FLYTRAP_TOKEN is not read, and so
+	// not checked either.
+	cmdutil.EnvUnless(fl, "token", append([]string{"with-token"}, passwordFlags...)...)
 	cmdutil.MutuallyExclusive(cmd, "give the token one way: --token TOKEN, or --with-token to read it from standard input", "token", "with-token")
 	for _, given := range []string{"token", "with-token"} {
 		for _, password := range []string{"email", "password-stdin"} {

@@ -116,6 +116,8 @@ uploading; without a server and token it checks the files only, and says so.`,
 	for flag, variable := range map[string]string{"host": "FLYTRAP_URL", "token": "FLYTRAP_TOKEN", "project": "FLYTRAP_PROJECT"} {
 		cmdutil.EnvDefault(fl, flag, variable)
 	}
+	// --url is --host by its old name: given, FLYTRAP_URL is not read.
+	cmdutil.EnvUnless(fl, "host", "url")
 	fl.StringVar(&opts.Release, "release", "", "release the files belong to (the SDK's release option)")
 	fl.StringVar(&opts.Dist, "dist", "", "distribution within the release (the SDK's dist option)")
 	fl.StringVar(&opts.URLPrefix, "url-prefix", "~/", "URL the files of DIR are served under; ~/ matches any scheme and host")
