@@ -117,6 +117,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"RotateProjectKey", testRotateProjectKey},
 		{"ProjectStats", testProjectStats},
 		{"ProjectCounts", testProjectCounts},
+		{"CountAtCap", testCountAtCap},
 		{"BulkUpdateStatus", testBulkUpdateStatus},
 		{"BulkDuringSaves", testBulkDuringSaves},
 		{"DeleteDuringSaves", testDeleteDuringSaves},
