@@ -426,9 +426,8 @@ func (d *DB) issuesWhere(q *query, v Viewer, f IssueFilter, ids bool, latest map
 		tagged("NOT ", event.Tag{Key: k}, false)
 	}
 	if f.Query != "" {
-		cols, term := d.foldedSQL(f.Query, "i.title", "i.culprit")
-		p := q.arg(textPattern(term))
-		q.add(` AND (`, cols[0], ` `, d.like(), ` `, p, ` ESCAPE '\' OR `, cols[1], ` `, d.like(), ` `, p, ` ESCAPE '\')`)
+		conds := d.foldedLike(q, f.Query, textPattern, "i.title", "i.culprit")
+		q.add(` AND (`, conds[0], ` OR `, conds[1], `)`)
 	}
 	if err := d.searchConditions(q, f, from, latest); err != nil {
 		return "", "", err
@@ -616,16 +615,7 @@ func (d *DB) searchConditions(q *query, f IssueFilter, figures string, latest ma
 		{"NOT ", f.NotMessages, []string{"i.title", "i.culprit"}},
 	} {
 		for _, t := range c.terms {
-			cols, term := d.foldedSQL(t, c.cols...)
-			p := q.arg(likePattern(term))
-			q.add(` AND `, c.not, `(`)
-			for j, col := range cols {
-				if j > 0 {
-					q.add(` OR `)
-				}
-				q.add(col, ` `, d.like(), ` `, p, ` ESCAPE '\'`)
-			}
-			q.add(`)`)
+			q.add(` AND `, c.not, `(`, strings.Join(d.foldedLike(q, t, likePattern, c.cols...), ` OR `), `)`)
 		}
 	}
 	return nil
