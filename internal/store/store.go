@@ -2,7 +2,7 @@
 // (AWS) behind one API. Both dialects share one logical schema, migrated from
 // embedded SQL files when the database is opened, and the same SQL text:
 // placeholders are $N in both, and the few differences (locking clauses,
-// ILIKE) are chosen by dialect.
+// case folding) are chosen by dialect.
 //
 // Methods that read or change project data take a Viewer and filter in
 // SQL; what the viewer may not see is ErrNotFound, like what does not
@@ -367,7 +367,7 @@ func (d *DB) forUpdate() string {
 }
 
 // sqliteLower is a function registered with SQLite (sqlite_driver.go) that
-// lowercases all of Unicode, as PostgreSQL's ILIKE does; SQLite's own
+// lowercases all of Unicode, as PostgreSQL's lower() does; SQLite's own
 // lower() and LIKE fold ASCII letters only.
 const sqliteLower = "flytrap_lower"
 
