@@ -360,25 +360,21 @@ func (d *DB) CreateRelease(ctx context.Context, v Viewer, projectID int64, versi
 
 // GetRelease returns a release of a project v may see.
 func (d *DB) GetRelease(ctx context.Context, v Viewer, projectID int64, version string) (Release, error) {
-	var (
-		q               query
-		r               Release
-		first, released int64
-	)
+	var q query
 	if !storable(version) {
 		return Release{}, fmt.Errorf("store: release %q: %w", version, ErrNotFound)
 	}
-	q.add(`SELECT project_id, version, first_seen, date_released FROM releases WHERE project_id = `, q.arg(projectID),
-		` AND version = `, q.arg(version), ` AND `, q.visibleProject(v, projectID))
-	if err := d.db.QueryRowContext(ctx, q.sql(), q.args...).Scan(&r.ProjectID, &r.Version, &first, &released); err != nil {
+	q.add(`SELECT r.project_id, r.version, r.first_seen, r.date_released, `, releaseIssueFigures, ` FROM releases r WHERE r.project_id = `,
+		q.arg(projectID), ` AND r.version = `, q.arg(version), ` AND `, q.visibleProject(v, projectID))
+	r, err := scanRelease(d.db.QueryRowContext(ctx, q.sql(), q.args...))
+	if err != nil {
 		return Release{}, fmt.Errorf("store: release %q: %w", version, notFound(err))
 	}
-	r.FirstSeen, r.DateReleased = fromMillis(first), optionalTime(released)
 	figs, err := d.releaseFigures(ctx, projectID, version)
 	if err != nil {
 		return Release{}, fmt.Errorf("store: release %q: %w", version, err)
 	}
-	r.ReleaseFigures = figs[version]
+	r.addFigures(figs)
 	return r, nil
 }
 
@@ -422,9 +418,7 @@ const MaxReleasesListed = 1000
 // one release:latest finds: see newestFirst), at most MaxReleasesListed
 // of them.
 func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Release, error) {
-	var q query
-	q.add(`SELECT project_id, version, first_seen, date_released FROM releases WHERE project_id = `, q.arg(projectID),
-		` AND `, q.visibleProject(v, projectID), ` ORDER BY first_seen DESC, `, d.byteOrder("version"), ` DESC LIMIT `, q.arg(MaxReleasesListed))
+	q := d.listReleasesQuery(v, projectID)
 	rows, err := d.db.QueryContext(ctx, q.sql(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list releases: %w", err)
@@ -432,14 +426,10 @@ func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Rel
 	defer rows.Close()
 	rs := []Release{}
 	for rows.Next() {
-		var (
-			r               Release
-			first, released int64
-		)
-		if err := rows.Scan(&r.ProjectID, &r.Version, &first, &released); err != nil {
+		r, err := scanRelease(rows)
+		if err != nil {
 			return nil, fmt.Errorf("store: list releases: %w", err)
 		}
-		r.FirstSeen, r.DateReleased = fromMillis(first), optionalTime(released)
 		rs = append(rs, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -454,9 +444,19 @@ func (d *DB) ListReleases(ctx context.Context, v Viewer, projectID int64) ([]Rel
 		return nil, fmt.Errorf("store: list releases: %w", err)
 	}
 	for i := range rs {
-		rs[i].ReleaseFigures = figs[rs[i].Version]
+		rs[i].addFigures(figs)
 	}
 	return rs, nil
+}
+
+// listReleasesQuery selects ListReleases' releases with their issue
+// figures, which are read for these releases only, after the LIMIT.
+func (d *DB) listReleasesQuery(v Viewer, projectID int64) *query {
+	q := &query{}
+	q.add(`SELECT r.project_id, r.version, r.first_seen, r.date_released, `, releaseIssueFigures, ` FROM releases r WHERE r.project_id = `,
+		q.arg(projectID), ` AND `, q.visibleProject(v, projectID), ` ORDER BY r.first_seen DESC, `, d.byteOrder("r.version"),
+		` DESC LIMIT `, q.arg(MaxReleasesListed))
+	return q
 }
 
 // sortTies puts each run of rs first seen at the same time in the order

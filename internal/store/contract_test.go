@@ -117,6 +117,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"RotateProjectKey", testRotateProjectKey},
 		{"ProjectStats", testProjectStats},
 		{"ProjectCounts", testProjectCounts},
+		{"CountAtCap", testCountAtCap},
 		{"BulkUpdateStatus", testBulkUpdateStatus},
 		{"BulkDuringSaves", testBulkDuringSaves},
 		{"DeleteDuringSaves", testDeleteDuringSaves},
@@ -669,7 +670,7 @@ func testListIssuesFilters(e *env) {
 		{"level", IssueFilter{ProjectID: p, Level: "warning"}, []int64{b}},
 		{"query in title, other case", IssueFilter{ProjectID: p, Query: "typeERROR"}, []int64{a}},
 		{"query in culprit", IssueFilter{ProjectID: p, Query: "HANDLER"}, []int64{b}},
-		// SQLite's LIKE folds ASCII letters only; PostgreSQL's ILIKE all.
+		// SQLite's LIKE folds ASCII letters only; PostgreSQL's lower() all.
 		{"query of other letters, other case", IssueFilter{ProjectID: p, Query: "ОШИБКА в üBER-modul"}, []int64{c}},
 		{"query of other letters, no match", IssueFilter{ProjectID: p, Query: "Übel"}, nil},
 		{"query with %", IssueFilter{ProjectID: p, Query: "0%"}, []int64{b}},

@@ -94,18 +94,44 @@ func optionalMillis(t time.Time) int64 {
 	return millis(t)
 }
 
-// The issue figures of a project's releases, {cond} empty for all of
-// them or naming one. Each reads an index of issues by release that holds
-// the time it needs: for one release a range of it, for all of them the
-// project's entries in release order, never the issues themselves.
-const (
-	releaseNewIssuesSQL = `SELECT first_release, COUNT(*), MIN(first_seen) FROM issues WHERE project_id = $1{cond} GROUP BY first_release`
-	releaseLastEventSQL = `SELECT last_release, MAX(last_seen) FROM issues WHERE project_id = $1{cond} GROUP BY last_release`
-)
+// releaseIssueFigures are the issue figures of the release of row r of
+// releases: its new issues, when the first of them was first seen and the
+// newest last event of the issues whose latest event was in it. Each is a
+// range of an index of issues by release that holds the time it needs, and
+// MIN and MAX read one entry of it: the releases page's hundreds of
+// releases cost as many short reads, where grouping all of the project's
+// issues by release read each of them twice (20,000 rows of a big project,
+// a seq scan each on PostgreSQL; docs/benchmarks.md).
+const releaseIssueFigures = `(SELECT COUNT(*) FROM issues i WHERE i.project_id = r.project_id AND i.first_release = r.version),
+	(SELECT MIN(i.first_seen) FROM issues i WHERE i.project_id = r.project_id AND i.first_release = r.version),
+	(SELECT MAX(i.last_seen) FROM issues i WHERE i.project_id = r.project_id AND i.last_release = r.version)`
 
-// releaseFigures adds up the figures of a project's releases: of version,
-// or of all of them when version is empty. The caller has checked that
-// the reader may see the project.
+// scanRelease reads a row of releases: project_id, version, first_seen,
+// date_released, then releaseIssueFigures.
+func scanRelease(row scanner) (Release, error) {
+	var (
+		r               Release
+		first, released int64
+		firstEvent      sql.NullInt64
+		lastEvent       sql.NullInt64
+	)
+	if err := row.Scan(&r.ProjectID, &r.Version, &first, &released, &r.NewIssues, &firstEvent, &lastEvent); err != nil {
+		return Release{}, err
+	}
+	r.FirstSeen, r.DateReleased = fromMillis(first), optionalTime(released)
+	if firstEvent.Valid {
+		r.FirstEvent = fromMillis(firstEvent.Int64)
+	}
+	if lastEvent.Valid {
+		r.LastEvent = fromMillis(lastEvent.Int64)
+	}
+	return r, nil
+}
+
+// releaseFigures adds up the commit and deploy figures of a project's
+// releases (releaseIssueFigures has the rest): of version, or of all of
+// them when version is empty. The caller has checked that the reader may
+// see the project.
 func (d *DB) releaseFigures(ctx context.Context, projectID int64, version string) (map[string]ReleaseFigures, error) {
 	figs := map[string]ReleaseFigures{}
 	one := func(col string) (string, []any) {
@@ -129,10 +155,6 @@ func (d *DB) releaseFigures(ctx context.Context, projectID int64, version string
 			}
 			g := figs[v]
 			switch {
-			case f.NewIssues > 0:
-				g.NewIssues, g.FirstEvent = f.NewIssues, f.FirstEvent
-			case !f.LastEvent.IsZero():
-				g.LastEvent = f.LastEvent
 			case f.CommitCount > 0:
 				g.CommitCount = f.CommitCount
 			case f.DeployCount > 0:
@@ -142,35 +164,11 @@ func (d *DB) releaseFigures(ctx context.Context, projectID int64, version string
 		}
 		return rows.Err()
 	}
-	err := scan(releaseNewIssuesSQL, "first_release",
+	err := scan(`SELECT version, COUNT(*) FROM release_commits WHERE project_id = $1{cond} GROUP BY version`, "version",
 		func(rows *sql.Rows, f *ReleaseFigures) (string, error) {
-			var (
-				v     string
-				first int64
-			)
-			err := rows.Scan(&v, &f.NewIssues, &first)
-			f.FirstEvent = fromMillis(first)
-			return v, err
+			var v string
+			return v, rows.Scan(&v, &f.CommitCount)
 		})
-	if err == nil {
-		err = scan(releaseLastEventSQL, "last_release",
-			func(rows *sql.Rows, f *ReleaseFigures) (string, error) {
-				var (
-					v    string
-					last int64
-				)
-				err := rows.Scan(&v, &last)
-				f.LastEvent = fromMillis(last)
-				return v, err
-			})
-	}
-	if err == nil {
-		err = scan(`SELECT version, COUNT(*) FROM release_commits WHERE project_id = $1{cond} GROUP BY version`, "version",
-			func(rows *sql.Rows, f *ReleaseFigures) (string, error) {
-				var v string
-				return v, rows.Scan(&v, &f.CommitCount)
-			})
-	}
 	if err == nil {
 		// Each release's last deploy, with the release's count of them.
 		err = scan(`SELECT `+deployColumns+`, (SELECT COUNT(*) FROM release_deploys c WHERE c.project_id = d.project_id AND c.version = d.version)
@@ -186,6 +184,13 @@ func (d *DB) releaseFigures(ctx context.Context, projectID int64, version string
 		return nil, fmt.Errorf("release figures: %w", err)
 	}
 	return figs, nil
+}
+
+// addFigures sets r's commit and deploy figures from figs, of
+// releaseFigures.
+func (r *Release) addFigures(figs map[string]ReleaseFigures) {
+	f := figs[r.Version]
+	r.CommitCount, r.DeployCount, r.LastDeploy = f.CommitCount, f.DeployCount, f.LastDeploy
 }
 
 // releaseExists answers ErrNotFound unless v may see the project and it

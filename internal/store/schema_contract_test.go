@@ -42,7 +42,14 @@ var boolColumns = map[string]bool{
 // mapped to the dialect that has them. Keep each entry commented with why
 // the other dialect cannot have it. An entry that no longer differs fails
 // the test, so the list cannot outlive its reason.
-var dialectOnly = map[string]string{}
+var dialectOnly = map[string]string{
+	// A count reads a project's issues in table order through it on
+	// SQLite (countOrder). PostgreSQL's bitmap scans read a table in its
+	// order through any index led by project_id, and there every update
+	// of an issue (never HOT: its indexed figures change) would write one
+	// more index entry for nothing.
+	"issues: index issues_project (project_id)": store.DialectSQLite,
+}
 
 func TestSchemaContract(t *testing.T) {
 	ctx := context.Background()
