@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/client"
+	"github.com/getflytrap/flytrap/internal/connlimit"
 )
 
 // Config says what to measure and how hard to push.
@@ -315,6 +316,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if rep.Server.Accepted == 0 && rep.Server.Other > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("no event was accepted and %s answers had another status: 401 or 403 means the DSN's key or project is wrong", Thousands(rep.Server.Other)))
+	}
+	if n := rep.Server.Errors; n > 0 && rep.Connections > connlimit.DefaultPerClient {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s requests got no answer from %d connections: a Flytrap server closes, unanswered, the connections one client address opens past its --max-conns-per-client (%d by default), "+
+			"so a flood from one machine measures that limit; use --connections %d or fewer, or raise the server's --max-conns-per-client",
+			Thousands(n), rep.Connections, connlimit.DefaultPerClient, connlimit.DefaultPerClient-8))
 	}
 	if rep.Server.Requests == 0 || rep.Server.Errors == rep.Server.Requests {
 		return rep, fmt.Errorf("no request to %s was answered: is the server running, and is the DSN's host the one it listens on (else pass --url)?", d.base)

@@ -12,12 +12,14 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/getflytrap/flytrap/internal/connlimit"
 	"github.com/getflytrap/flytrap/internal/testutil/golden"
 )
 
@@ -496,5 +498,52 @@ func TestThousands(t *testing.T) {
 		if got := Thousands(in); got != want {
 			t.Errorf("Thousands(%d) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestRunNotesConnectionsPastTheLimit: requests left unanswered from more
+// connections than a Flytrap server lets one address hold are explained
+// by that limit; from fewer, they are not put down to it.
+func TestRunNotesConnectionsPastTheLimit(t *testing.T) {
+	for _, tc := range []struct {
+		connections int
+		want        bool
+	}{
+		{connlimit.DefaultPerClient + 2, true},
+		{4, false},
+	} {
+		t.Run(strconv.Itoa(tc.connections), func(t *testing.T) {
+			fake := newFake("t0ken")
+			var n atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// Every third event request is closed unanswered, as
+				// connlimit closes a connection past its limit.
+				if r.URL.Path == "/api/1/envelope/" && n.Add(1)%3 == 0 {
+					if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+						c.Close()
+						return
+					}
+				}
+				fake.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			rep, err := Run(context.Background(), Config{
+				DSN: strings.Replace(srv.URL, "http://", "http://k3y@", 1) + "/1", Token: "t0ken", Duration: 300 * time.Millisecond,
+				Connections: tc.connections, Size: Size2K, Distinct: 1, DrainTimeout: time.Second,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Server.Errors == 0 {
+				t.Fatalf("server %+v: no request went unanswered", rep.Server)
+			}
+			notes := strings.Join(rep.Notes, "\n")
+			if got := strings.Contains(notes, "--max-conns-per-client (128 by default)"); got != tc.want {
+				t.Errorf("notes %q: naming the connection limit %v, want %v", rep.Notes, got, tc.want)
+			}
+			if tc.want && !strings.Contains(notes, "use --connections 120 or fewer") {
+				t.Errorf("notes %q do not say how many connections to use", rep.Notes)
+			}
+		})
 	}
 }
