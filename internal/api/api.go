@@ -595,13 +595,23 @@ func (a *API) updateIssue(w http.ResponseWriter, r *http.Request) {
 	}
 	is, before, err := a.store.UpdateIssue(r.Context(), viewer(r), id, c)
 	if err != nil {
-		a.assignFail(w, r, req.AssignedTo.Who, err)
+		a.assignFail(w, r, req.AssignedTo.Who, releaseField(req.ResolvedInRelease), err)
 		return
 	}
 	if c.Assign {
 		a.svc.NotifyAssigned(r.Context(), actor(r), is, before, a.linkBase)
 	}
 	writeJSON(w, http.StatusOK, wireIssue(is))
+}
+
+// releaseField is the field of a change that named the release to resolve
+// in: resolved_in_release when sent (resolvedInRelease), else Sentry's
+// statusDetails.inRelease.
+func releaseField(resolvedInRelease string) string {
+	if resolvedInRelease != "" {
+		return "resolved_in_release"
+	}
+	return "statusDetails.inRelease"
 }
 
 // readStatus reads the status a change of one issue or of many sends,

@@ -833,6 +833,9 @@ func TestEventIDShadowing(t *testing.T) {
 func TestUpdateAndDelete(t *testing.T) {
 	f := newFixture(t)
 	path := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
+	if _, err := f.db.CreateRelease(t.Context(), store.System, f.project.ID, "app@2", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		body       string
 		wantCode   int

@@ -36,15 +36,25 @@ func (a *API) assigneeID(w http.ResponseWriter, r *http.Request, ref apitypes.As
 		err = store.ErrNotAssignable
 	}
 	if err != nil {
-		a.assignFail(w, r, who, err)
+		a.assignFail(w, r, who, "", err)
 		return 0, false
 	}
 	return u.ID, true
 }
 
 // assignFail answers err, the failure of assigning issues to who as
-// sent, saying why a user may not be assigned.
-func (a *API) assignFail(w http.ResponseWriter, r *http.Request, who string, err error) {
+// sent, saying why a user may not be assigned, or of resolving them in
+// a release the project does not have, named by field.
+func (a *API) assignFail(w http.ResponseWriter, r *http.Request, who, field string, err error) {
+	var unknown *store.UnknownReleaseError
+	if errors.As(err, &unknown) {
+		releases := fmt.Sprintf("/api/v1/projects/%d/releases", unknown.ProjectID)
+		writeJSON(w, http.StatusBadRequest, apitypes.Error{Error: apitypes.ErrorBody{
+			Code: apitypes.CodeUnknownRelease, Field: field, Project: unknown.Project,
+			Message: fmt.Sprintf("%s: %s: check the name (GET %s lists the project's releases), or create the release first (POST %s)",
+				field, unknown.Error(), releases, releases)}})
+		return
+	}
 	if errors.Is(err, store.ErrNotAssignable) {
 		writeError(w, http.StatusBadRequest, "bad_request",
 			fmt.Sprintf("cannot assign to %s: only members of the issue's project can be assigned its issues, and admin users by an admin; add them to the project first", who))

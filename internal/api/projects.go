@@ -288,7 +288,7 @@ func (a *API) bulkUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		a.assignFail(w, r, req.AssignedTo.Who, err)
+		a.assignFail(w, r, req.AssignedTo.Who, releaseField(req.ResolvedInRelease), err)
 		return
 	}
 	res := apitypes.BulkResult{Updated: status}

@@ -21,7 +21,7 @@ func TestStatusDetails(t *testing.T) {
 	for _, r := range []struct {
 		version string
 		at      time.Time
-	}{{"web@1.0.0", time.Now().Add(-time.Hour)}, {"web@1.1.0", time.Now()}} {
+	}{{"web@1.2.0", time.Now().Add(-2 * time.Hour)}, {"web@1.0.0", time.Now().Add(-time.Hour)}, {"web@1.1.0", time.Now()}} {
 		if _, err := f.db.CreateRelease(t.Context(), store.System, f.project.ID, r.version, r.at); err != nil {
 			t.Fatal(err)
 		}
@@ -114,11 +114,48 @@ func TestStatusDetails(t *testing.T) {
 			}
 		}
 	}
-	// A release a bulk change resolves in is recorded, as PATCH's is.
-	if code, _, out := f.do(t, f.memberToken, "POST", bulk, fmt.Sprintf(`{"ids":[%d],"status":"resolved","statusDetails":{"inRelease":"web@1.3.0"}}`, f.issueA)); code != 200 {
-		t.Fatalf("bulk resolve in web@1.3.0: HTTP %d %v", code, out)
+}
+
+// TestResolveInUnknownRelease: resolving in a release the project does
+// not have, by PATCH or the bulk change, as resolved_in_release or
+// Sentry's statusDetails.inRelease, is a 400 unknown_release naming the
+// field, the release and the project, with what to do, and changes
+// nothing: the release is not created, so a typo does not become the
+// project's latest release.
+func TestResolveInUnknownRelease(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.db.CreateRelease(t.Context(), store.System, f.project.ID, "web@1.2.3", time.Now()); err != nil {
+		t.Fatal(err)
 	}
-	if code, _, out := f.do(t, f.memberToken, "GET", fmt.Sprintf("/api/v1/projects/%d/releases/web@1.3.0", f.project.ID), ""); code != 200 {
-		t.Errorf("release resolved in: HTTP %d %v, want it recorded", code, out)
+	issue := fmt.Sprintf("/api/v1/issues/%d", f.issueA)
+	bulk := fmt.Sprintf("/api/v1/projects/%d/issues/bulk", f.project.ID)
+	releases := fmt.Sprintf("/api/v1/projects/%d/releases", f.project.ID)
+	for _, tt := range []struct {
+		method, path, body, field string
+	}{
+		{"PATCH", issue, `{"status":"resolved","resolved_in_release":"web@1.3.0"}`, "resolved_in_release"},
+		{"PATCH", issue, `{"status":"resolved","statusDetails":{"inRelease":"web@1.3.0"}}`, "statusDetails.inRelease"},
+		{"PATCH", issue, `{"status":"resolved","statusDetails":{"inRelease":"web@1.3.0"},"assignedTo":"me"}`, "statusDetails.inRelease"},
+		{"POST", bulk, fmt.Sprintf(`{"ids":[%d],"status":"resolved","resolved_in_release":"web@1.3.0"}`, f.issueA), "resolved_in_release"},
+		{"POST", bulk, fmt.Sprintf(`{"ids":[%d],"status":"resolved","statusDetails":{"inRelease":"web@1.3.0"}}`, f.issueA), "statusDetails.inRelease"},
+	} {
+		what := tt.method + " " + tt.body
+		code, _, out := f.do(t, f.memberToken, tt.method, tt.path, tt.body)
+		e, _ := out["error"].(map[string]any)
+		want := tt.field + `: no release "web@1.3.0" in project ` + f.project.Name + ": check the name (GET " + releases +
+			" lists the project's releases), or create the release first (POST " + releases + ")"
+		if code != 400 || e["code"] != "unknown_release" || e["field"] != tt.field || e["project"] != f.project.Name || e["message"] != want {
+			t.Errorf("%s: HTTP %d %v, want 400 unknown_release, field %s, project %s, message %q", what, code, out, tt.field, f.project.Name, want)
+		}
+		if _, _, out := f.do(t, f.memberToken, "GET", issue, ""); out["status"] != "unresolved" || out["assignedTo"] != nil {
+			t.Errorf("%s changed the issue: %v", what, out)
+		}
+		if code, _, _ := f.do(t, f.memberToken, "GET", releases+"/web@1.3.0", ""); code != 404 {
+			t.Errorf("%s: GET the release: HTTP %d, want 404: it was created", what, code)
+		}
+	}
+	// The project's release still resolves.
+	if code, _, out := f.do(t, f.memberToken, "PATCH", issue, `{"status":"resolved","resolved_in_release":"web@1.2.3"}`); code != 200 || out["resolved_in_release"] != "web@1.2.3" {
+		t.Errorf("resolve in web@1.2.3: HTTP %d %v", code, out)
 	}
 }

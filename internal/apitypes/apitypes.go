@@ -37,6 +37,9 @@ const (
 	// CodeIssueMerged refuses a change to an issue that was merged into
 	// another, named by ErrorBody.MergedInto.
 	CodeIssueMerged = "issue_merged"
+	// CodeUnknownRelease refuses to resolve issues in a release their
+	// project does not have, named by ErrorBody.Field and Project.
+	CodeUnknownRelease = "unknown_release"
 )
 
 // Roles of users and members.
@@ -78,6 +81,12 @@ type ErrorBody struct {
 	// Merged is, for issue_merged from a bulk change, the issue each
 	// merged ID it named was merged into, by that ID.
 	Merged map[int64]int64 `json:"merged,omitempty"`
+	// Field is, for unknown_release, the request's field that named the
+	// release: resolved_in_release or statusDetails.inRelease.
+	Field string `json:"field,omitempty"`
+	// Project is, for unknown_release, the name of the project that has
+	// no such release.
+	Project string `json:"project,omitempty"`
 }
 
 // List is the envelope of every list response; an empty NextCursor is the

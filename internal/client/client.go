@@ -141,6 +141,9 @@ type Error struct {
 	// Merged is, for issue_merged of a bulk change or a merge, the issue
 	// each merged ID it named was merged into, by that ID.
 	Merged map[int64]int64
+	// Project is, for unknown_release, the name of the project without
+	// the release.
+	Project string
 	// Method is the request's method: whether it may change something;
 	// empty for an Error made other than from an answer.
 	Method string
@@ -413,7 +416,7 @@ func answerError(resp *http.Response, raw []byte, now time.Time) *Error {
 	e := &Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now)}
 	var body apitypes.Error
 	if json.Unmarshal(raw, &body) == nil && body.Error.Code != "" {
-		e.Code, e.Message, e.MergedInto, e.Merged = body.Error.Code, body.Error.Message, body.Error.MergedInto, body.Error.Merged
+		e.Code, e.Message, e.MergedInto, e.Merged, e.Project = body.Error.Code, body.Error.Message, body.Error.MergedInto, body.Error.Merged, body.Error.Project
 	}
 	return e
 }

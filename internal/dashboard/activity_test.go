@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getflytrap/flytrap/internal/store"
 )
@@ -20,6 +21,9 @@ func TestIssueActivity(t *testing.T) {
 	f := newFixture(t)
 	page := issuePath(f.issue)
 	comments := page + "/comments"
+	if _, err := f.db.CreateRelease(f.ctx, store.System, f.web.ID, "<b>1.4<b>", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := f.db.UpdateIssue(f.ctx, store.Viewer{UserID: f.lead.ID}, f.issue, store.IssueChange{Status: store.StatusResolved, ResolvedInRelease: "<b>1.4<b>"}); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/event"
 	"github.com/getflytrap/flytrap/internal/issuefilter"
+	"github.com/getflytrap/flytrap/internal/shell"
 	"github.com/getflytrap/flytrap/internal/store"
 )
 
@@ -853,6 +854,12 @@ func (d *Dashboard) setStatus(w http.ResponseWriter, r *http.Request, s *session
 		is, _, err = d.store.UpdateIssue(ctx, v, id, store.IssueChange{Status: status, InNextRelease: true})
 	} else {
 		is, err = d.store.UpdateIssueStatus(ctx, v, id, status, release)
+	}
+	var unknown *store.UnknownReleaseError
+	if errors.As(err, &unknown) {
+		d.redirectError(w, r, back, fmt.Sprintf("No release %s in project %s: check the name on the project's Releases page, or create the release first (flytrap releases new -p %s %s).",
+			unknown.Release, unknown.Project, shell.Quote(unknown.Project), shell.Arg(unknown.Release)))
+		return
 	}
 	if errors.Is(err, store.ErrInvalid) {
 		msg := "That release name is not valid (at most 200 characters of text)."

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -534,6 +535,9 @@ func TestIssuePageWithoutEvents(t *testing.T) {
 func TestIssueStatusActions(t *testing.T) {
 	f := newFixture(t)
 	path := issuePath(f.issue) + "/status"
+	// shop@1.3.0, created before an event names it, is the latest release.
+	_, err := f.db.CreateRelease(f.ctx, store.System, f.web.ID, "shop@1.3.0", time.Now())
+	f.must(err)
 	tests := []struct {
 		name       string
 		form       url.Values
@@ -543,8 +547,9 @@ func TestIssueStatusActions(t *testing.T) {
 	}{
 		{"resolve", url.Values{"status": {"resolved"}}, "resolved", "", "ok: Issue resolved."},
 		{"unresolve", url.Values{"status": {"unresolved"}}, "unresolved", "", "ok: Issue marked unresolved."},
+		{"resolve in an unknown release", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"shop@1.3.1"}}, "unresolved", "",
+			"error: No release shop@1.3.1 in project web: check the name on the project's Releases page, or create the release first (flytrap releases new -p web shop@1.3.1)."},
 		{"resolve in release", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {" shop@1.3.0 "}}, "resolved", "shop@1.3.0", "ok: Issue resolved in release shop@1.3.0."},
-		// shop@1.3.0, recorded by the resolve, is the latest release now.
 		{"resolve in the next release", url.Values{"status": {"resolved"}, "in_release": {"next"}, "release": {""}}, "resolved", "", "ok: Issue resolved in the next release (after shop@1.3.0)."},
 		{"resolve in the current release", url.Values{"status": {"resolved"}, "in_release": {"latest"}, "release": {""}}, "resolved", "shop@1.3.0", "ok: Issue resolved in release shop@1.3.0."},
 		{"resolve in latest typed", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {"latest"}}, "resolved", "shop@1.3.0", "ok: Issue resolved in release shop@1.3.0."},
@@ -578,6 +583,23 @@ func TestIssueStatusActions(t *testing.T) {
 	r := f.get(roleMember, issuePath(f.issue))
 	wantBody(t, r, `value="unresolved">Unresolve</button>`)
 	noBody(t, r, `value="resolved" class="primary">Resolve</button>`)
+}
+
+// TestResolveInUnknownRelease: a release the project does not have is
+// refused, its name escaped on the issue page that says so, and is not
+// created.
+func TestResolveInUnknownRelease(t *testing.T) {
+	f := newFixture(t)
+	release := `shop@<img src=x onerror=alert(1)>`
+	r := f.post(roleMember, issuePath(f.issue)+"/status", url.Values{"status": {"resolved"}, "in_release": {"1"}, "release": {release}})
+	wantRedirect(t, r, issuePath(f.issue))
+	page := f.follow(roleMember, r)
+	wantStatus(t, page, http.StatusOK)
+	wantBody(t, page, "No release shop@&lt;img src=x onerror=alert(1)&gt; in project web")
+	noBody(t, page, "<img src=x")
+	if _, err := f.db.GetRelease(f.ctx, store.System, f.web.ID, release); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetRelease of the refused release: %v, want ErrNotFound", err)
+	}
 }
 
 // TestResolveInReleaseWithoutReleases: a project without a release offers

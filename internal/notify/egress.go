@@ -162,11 +162,18 @@ func CheckDestination(ctx context.Context, res Resolver, rawURL string) error {
 }
 
 // checkHost is CheckDestination on a URL's host: an address is judged as
-// it is, a name by every address it resolves to.
+// it is, an IPv4 address in another form (IPv4Literal) as that address,
+// and a name by every address it resolves to.
 func checkHost(ctx context.Context, res Resolver, host string) error {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if !publicAddr(ip) {
 			return privateError(ip.WithZone("").String())
+		}
+		return nil
+	}
+	if ip, ok := IPv4Literal(host); ok {
+		if !publicAddr(ip) {
+			return privateError(host + " (" + ip.String() + ")")
 		}
 		return nil
 	}
@@ -187,6 +194,59 @@ func checkHost(ctx context.Context, res Resolver, host string) error {
 		}
 	}
 	return nil
+}
+
+// IPv4Literal parses host as an IPv4 address written in any of the forms
+// inet_aton accepts, and so resolvers, curl and browsers (the WHATWG URL
+// standard) do, the dotted quad included: one to four parts separated by dots, each decimal, octal (a leading 0) or hex (a
+// leading 0x), the last one filling the bytes left, so 127.1, 2130706433,
+// 0x7f000001 and 0177.0.0.1 are all 127.0.0.1; a single trailing dot is
+// allowed, as browsers allow it. ok is false for anything else, host
+// names such as 1e100.net or 123.example included: treated as names, the
+// forms would be looked up in DNS where a resolver takes them for the
+// address.
+func IPv4Literal(host string) (ip netip.Addr, ok bool) {
+	parts := strings.Split(strings.TrimSuffix(host, "."), ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	// Each part but the last is a byte; the last fills the bytes left.
+	var v uint64
+	for _, p := range parts[:len(parts)-1] {
+		n, ok := ipv4Part(p)
+		if !ok || n > 0xff {
+			return netip.Addr{}, false
+		}
+		v = v<<8 | n
+	}
+	left := 8 * (5 - len(parts))
+	n, ok := ipv4Part(parts[len(parts)-1])
+	if !ok || n >= 1<<left {
+		return netip.Addr{}, false
+	}
+	v = v<<left | n
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+// ipv4Part parses one part of an IPv4Literal: decimal, octal after a
+// leading 0, or hex after 0x or 0X (0x alone being 0, as inet_aton has
+// it), without a sign; values beyond 32 bits are not a part.
+func ipv4Part(p string) (uint64, bool) {
+	base := 10
+	switch {
+	case p == "":
+		return 0, false
+	case len(p) >= 2 && (p[:2] == "0x" || p[:2] == "0X"):
+		base, p = 16, p[2:]
+		if p == "" {
+			return 0, true
+		}
+	case len(p) > 1 && p[0] == '0':
+		base, p = 8, p[1:]
+	}
+	// Without base 0, ParseUint takes no sign, prefix or underscore.
+	n, err := strconv.ParseUint(p, base, 32)
+	return n, err == nil
 }
 
 // newHTTPClient is the client of Slack and webhook deliveries: bounded by

@@ -168,7 +168,18 @@ func TestCheckDestination(t *testing.T) {
 		{"http://localhost:3000/hook", "the address localhost resolves to is not a public address", ErrPrivateAddress},
 		{"https://intranet.corp/hook", "the address intranet.corp resolves to is not a public address", ErrPrivateAddress},
 		{"https://split.example.com/hook", "the address split.example.com resolves to is not a public address", ErrPrivateAddress},
+		// IPv4 addresses in the other forms resolvers and browsers take
+		// are judged as those addresses, never looked up (QA: saved
+		// with a "could not resolve" warning).
+		{"http://127.1/hook", "127.1 (127.0.0.1) is not a public address: alerts are not posted to private networks", ErrPrivateAddress},
+		{"http://2130706433:8080/hook", "2130706433 (127.0.0.1) is not a public address", ErrPrivateAddress},
+		{"http://0x7f000001/hook", "0x7f000001 (127.0.0.1) is not a public address", ErrPrivateAddress},
+		{"http://0177.0.0.1/hook", "0177.0.0.1 (127.0.0.1) is not a public address", ErrPrivateAddress},
+		{"http://0xa9.254.169.254/latest", "0xa9.254.169.254 (169.254.169.254) is not a public address", ErrPrivateAddress},
+		{"http://127.0.0.1./hook", "127.0.0.1. (127.0.0.1) is not a public address", ErrPrivateAddress},
+		{"http://134744072/hook", "", nil}, // 8.8.8.8
 		{"https://nowhere.invalid/hook", "nowhere.invalid", ErrUnresolved},
+		{"https://1e100.invalid/hook", "1e100.invalid", ErrUnresolved},
 		{"https://empty.example.com/hook", "empty.example.com", ErrUnresolved},
 	} {
 		err := CheckDestination(context.Background(), res, tc.url)
@@ -179,6 +190,56 @@ func TestCheckDestination(t *testing.T) {
 			t.Errorf("%s: %v, want %v saying %q", tc.url, err, tc.is, tc.want)
 		case errors.Is(err, ErrPrivateAddress) && strings.Contains(err.Error(), "10.20.30.40"):
 			t.Errorf("%s: %v names the resolved address", tc.url, err)
+		}
+	}
+}
+
+// TestIPv4Literal: the forms of an IPv4 address inet_aton accepts are
+// that address; anything else, host names that start with digits
+// included, is not an address.
+func TestIPv4Literal(t *testing.T) {
+	for _, tc := range []struct{ host, want string }{
+		{"127.0.0.1", "127.0.0.1"},
+		{"127.1", "127.0.0.1"},
+		{"127.0.1", "127.0.0.1"},
+		{"2130706433", "127.0.0.1"},
+		{"0x7f000001", "127.0.0.1"},
+		{"0X7F000001", "127.0.0.1"},
+		{"0177.0.0.1", "127.0.0.1"},
+		{"0177.1", "127.0.0.1"},
+		{"017700000001", "127.0.0.1"},
+		{"0x7f.0.0.0x1", "127.0.0.1"},
+		{"127.000.000.001", "127.0.0.1"},
+		{"010.0.0.1", "8.0.0.1"},
+		{"10.0xffffff", "10.255.255.255"},
+		{"169.254.43518", "169.254.169.254"},
+		{"0", "0.0.0.0"},
+		{"0x", "0.0.0.0"},
+		{"4294967295", "255.255.255.255"},
+		{"134744072", "8.8.8.8"},
+		{"8.8.8.8.", "8.8.8.8"},
+		{"4294967296", ""},   // 33 bits
+		{"256.0.0.1", ""},    // a byte too large
+		{"1.2.65536", ""},    // the last part too large for its two bytes
+		{"1.2.3.4.5", ""},    // five parts
+		{"1..2", ""},         // an empty part
+		{"08.0.0.1", ""},     // not octal
+		{"0x1g", ""},         // not hex
+		{"+1.2.3.4", ""},     // a sign
+		{"1_000", ""},        // an underscore
+		{"1.2.3.4..", ""},    // two trailing dots
+		{"", ""},             // nothing
+		{".", ""},            //
+		{"1e100.net", ""},    // a name
+		{"123.example", ""},  // a name
+		{"example.com", ""},  // a name
+		{"::1", ""},          // IPv6 is netip's
+		{" 127.0.0.1", ""},   // a space
+		{"0x0x7f000001", ""}, // hex twice
+	} {
+		ip, ok := IPv4Literal(tc.host)
+		if got := map[bool]string{true: ip.String()}[ok]; got != tc.want {
+			t.Errorf("IPv4Literal(%q) = %q, %v; want %q", tc.host, ip, ok, tc.want)
 		}
 	}
 }

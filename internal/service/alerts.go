@@ -192,6 +192,20 @@ func (s *Alerts) CreateChannel(ctx context.Context, a Actor, projectID int64, ki
 				warning = fmt.Sprintf("Could not resolve %s just now (check its spelling); every delivery resolves it again and is refused if it is not a public address.", u.Hostname())
 			}
 		}
+		// An IPv4 address in another form (2130706433, 127.1) is saved as
+		// the dotted quad it stands for, as a browser shows it: delivery
+		// connects to that address, where a resolver would look the
+		// form up as a name.
+		if ip, ok := notify.IPv4Literal(u.Hostname()); ok && ip.String() != u.Hostname() {
+			port := u.Port()
+			u.Host = ip.String()
+			if port != "" {
+				u.Host += ":" + port
+			}
+			if rawURL = u.String(); len(rawURL) > maxURL {
+				return store.AlertChannel{}, "", refuse(ErrInvalid, "A webhook needs an absolute http:// or https:// URL without credentials, of at most %d characters.", maxURL)
+			}
+		}
 	}
 	c, err = s.store.CreateAlertChannel(ctx, a.Viewer(), store.AlertChannel{ProjectID: projectID, Kind: kind, Name: name, URL: rawURL})
 	if errors.Is(err, ErrConflict) {

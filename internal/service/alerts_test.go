@@ -39,6 +39,13 @@ func TestWebhookDestinationCheckedWhenAdded(t *testing.T) {
 			{"http://[::1]/hook", "::1 is not a public address"},
 			{"http://169.254.169.254/latest", "169.254.169.254 is not a public address"},
 			{"https://intranet.corp/hook", "The address intranet.corp resolves to is not a public address"},
+			// IPv4 addresses in the forms resolvers and browsers take
+			// are those addresses, not names that do not resolve.
+			{"http://127.1/hook", "127.1 (127.0.0.1) is not a public address: alerts are not posted to private networks (set " + notify.EnvAllowPrivate + "=1 on the server to allow it)."},
+			{"http://2130706433:19104/hook", "2130706433 (127.0.0.1) is not a public address"},
+			{"http://0x7f000001/hook", "0x7f000001 (127.0.0.1) is not a public address"},
+			{"http://0177.0.0.1/hook", "0177.0.0.1 (127.0.0.1) is not a public address"},
+			{"http://0251.0376.0251.0376/latest", "0251.0376.0251.0376 (169.254.169.254) is not a public address"},
 		} {
 			_, _, err := f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelWebhook, "local hook", tc.url)
 			wantRefusal(t, tc.url, err, service.ErrInvalid, tc.msg)
@@ -51,6 +58,18 @@ func TestWebhookDestinationCheckedWhenAdded(t *testing.T) {
 		c, warning, err := f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelWebhook, "public", "https://hooks.example.com/x")
 		if err != nil || warning != "" || c.ID == 0 {
 			t.Errorf("a public webhook: %+v, %q, %v", c, warning, err)
+		}
+		// A public one is saved as its dotted quad, which delivery
+		// connects to.
+		for in, want := range map[string]string{
+			"http://134744072:8080/hook?a=1": "http://8.8.8.8:8080/hook?a=1",
+			"https://0x08080808/hook":        "https://8.8.8.8/hook",
+			"https://8.8.8.8/hook":           "https://8.8.8.8/hook",
+		} {
+			c, warning, err := f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelWebhook, "public "+in, in)
+			if err != nil || warning != "" || c.URL != want {
+				t.Errorf("%s: %+v, %q, %v; want it saved as %s without a warning", in, c, warning, err, want)
+			}
 		}
 		c, warning, err = f.svc.Alerts.CreateChannel(f.ctx, f.admin, f.web.ID, store.ChannelWebhook, "dns down", "https://hooks.unresolved.example/x")
 		if err != nil || c.ID == 0 || !strings.Contains(warning, "Could not resolve hooks.unresolved.example just now") {

@@ -72,6 +72,7 @@ func testIssueActivity(e *env) {
 	asAnn, asBob := Viewer{UserID: ann.ID}, Viewer{UserID: bob.ID}
 	id := e.save("a", withRelease("1.0")).IssueID
 	e.save("a", withRelease("1.0"))
+	e.createRelease("2.0")
 	if n := e.count(`SELECT COUNT(*) FROM issue_activity`); n != 0 {
 		t.Errorf("ordinary events wrote %d activity rows, want 0", n)
 	}

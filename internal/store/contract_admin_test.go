@@ -764,6 +764,7 @@ func testProjectStats(e *env) {
 func testBulkUpdateStatus(e *env) {
 	t, db, ctx := e.t, e.db, e.ctx
 	x, y, z := e.save("x").IssueID, e.save("y").IssueID, e.save("z").IssueID
+	e.createRelease("2.0")
 	e.setStatus(z, StatusResolved, "2.0")
 	foreign := e.saveIn(e.createProject("other").ID, "w").IssueID
 	member := e.createUser("member@example.com", RoleMember)

@@ -203,6 +203,7 @@ func testUpdateIssue(e *env) {
 	e.addMember(e.project, ann)
 	e.addMember(e.project, bob)
 	id := e.save("a").IssueID
+	e.createRelease("app@2")
 	asAnn := Viewer{UserID: ann.ID}
 	steps := []struct {
 		name   string

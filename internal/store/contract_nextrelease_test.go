@@ -115,14 +115,18 @@ func testBulkResolveInRelease(e *env) {
 	b := e.save("b", withRelease("shop@1.0.0")).IssueID
 	ids := []int64{a, b}
 	for _, c := range []struct {
+		create    string // a release to create first
 		c         BulkChange
 		in, after string
 	}{
-		{BulkChange{Status: StatusResolved, InNextRelease: true}, "", "shop@1.0.0"},
-		{BulkChange{Status: StatusResolved, ResolvedInRelease: LatestRelease}, "shop@1.0.0", ""},
-		{BulkChange{Status: StatusResolved, ResolvedInRelease: "shop@2.0.0"}, "shop@2.0.0", ""},
-		{BulkChange{Status: StatusResolved}, "", ""},
+		{"", BulkChange{Status: StatusResolved, InNextRelease: true}, "", "shop@1.0.0"},
+		{"", BulkChange{Status: StatusResolved, ResolvedInRelease: LatestRelease}, "shop@1.0.0", ""},
+		{"shop@2.0.0", BulkChange{Status: StatusResolved, ResolvedInRelease: "shop@2.0.0"}, "shop@2.0.0", ""},
+		{"", BulkChange{Status: StatusResolved}, "", ""},
 	} {
+		if c.create != "" {
+			e.createRelease(c.create)
+		}
 		if n, _, err := db.BulkUpdate(ctx, System, e.project.ID, ids, c.c); err != nil || n != 2 {
 			t.Fatalf("bulk %+v: %d, %v; want 2 changed", c.c, n, err)
 		}
@@ -136,9 +140,6 @@ func testBulkResolveInRelease(e *env) {
 				t.Errorf("bulk %+v: activity %+v, %v; want resolved in %q after %q", c.c, as, err, c.in, c.after)
 			}
 		}
-	}
-	if _, err := db.GetRelease(ctx, System, e.project.ID, "shop@2.0.0"); err != nil {
-		t.Errorf("the release resolved in was not recorded: %v", err)
 	}
 	for name, c := range map[string]BulkChange{
 		"next release, ignored":      {Status: StatusIgnored, InNextRelease: true},
@@ -158,5 +159,62 @@ func testBulkResolveInRelease(e *env) {
 		if i := e.issue(target[0]); i.ResolvedInRelease != "" || (i.Status != StatusResolved && i.Status != StatusUnresolved) {
 			t.Errorf("%s changed the issue: %+v", name, i)
 		}
+	}
+}
+
+// testResolveInUnknownRelease: resolving in a release the project does
+// not have (a typo, or another project's release) is refused, one issue
+// or many, changing nothing and creating no release, so that the typo
+// does not become the project's latest release.
+func testResolveInUnknownRelease(e *env) {
+	t, db, ctx := e.t, e.db, e.ctx
+	id := e.save("a", withRelease("shop@1.2.3")).IssueID
+	other := e.createProject("other")
+	if _, err := db.CreateRelease(ctx, System, other.ID, "shop@1.3.0", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, release string
+		change        func(release string) error
+	}{
+		{"UpdateIssueStatus", "shop@1.3.0", func(r string) error {
+			_, err := db.UpdateIssueStatus(ctx, System, id, StatusResolved, r)
+			return err
+		}},
+		{"UpdateIssue with an assignee", "shop@1.2.4", func(r string) error {
+			_, _, err := db.UpdateIssue(ctx, System, id, IssueChange{Status: StatusResolved, ResolvedInRelease: r, Assign: true})
+			return err
+		}},
+		{"BulkUpdate", "Shop@1.2.3", func(r string) error {
+			_, _, err := db.BulkUpdate(ctx, System, e.project.ID, []int64{id}, BulkChange{Status: StatusResolved, ResolvedInRelease: r})
+			return err
+		}},
+	} {
+		err := tt.change(tt.release)
+		var unknown *UnknownReleaseError
+		if !errors.Is(err, ErrInvalid) || !errors.As(err, &unknown) ||
+			*unknown != (UnknownReleaseError{ProjectID: e.project.ID, Project: e.project.Name, Release: tt.release}) {
+			t.Errorf("%s in %s: %v, want an UnknownReleaseError wrapping ErrInvalid", tt.name, tt.release, err)
+			continue
+		}
+		if want := `no release "` + tt.release + `" in project ` + e.project.Name; Reason(err) != want {
+			t.Errorf("%s: Reason = %q, want %q", tt.name, Reason(err), want)
+		}
+		if i := e.issue(id); i.Status != StatusUnresolved || i.ResolvedInRelease != "" {
+			t.Errorf("%s changed the issue: %+v", tt.name, i)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM releases WHERE project_id = $1`, e.project.ID); n != 1 {
+			t.Errorf("%s: the project has %d releases, want 1: the refused one was created", tt.name, n)
+		}
+		if latest, err := db.LatestRelease(ctx, System, e.project.ID); err != nil || latest != "shop@1.2.3" {
+			t.Errorf("%s: LatestRelease = %q, %v; want shop@1.2.3", tt.name, latest, err)
+		}
+		if n := e.count(`SELECT COUNT(*) FROM issue_activity WHERE issue_id = $1`, id); n != 0 {
+			t.Errorf("%s wrote %d activity rows", tt.name, n)
+		}
+	}
+	// The project's own release, and its latest, still resolve.
+	if i := e.setStatus(id, StatusResolved, "shop@1.2.3"); i.ResolvedInRelease != "shop@1.2.3" {
+		t.Errorf("resolve in a known release: %+v", i)
 	}
 }

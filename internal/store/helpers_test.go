@@ -152,6 +152,16 @@ func (e *env) setStatus(id int64, status, release string) Issue {
 	return i
 }
 
+// createRelease creates a release of e's project, first seen now, as
+// `flytrap releases new` does: one to resolve issues in before an event
+// names it.
+func (e *env) createRelease(version string) {
+	e.t.Helper()
+	if _, err := e.db.CreateRelease(e.ctx, System, e.project.ID, version, time.Now()); err != nil {
+		e.t.Fatalf("CreateRelease(%s): %v", version, err)
+	}
+}
+
 // count runs a COUNT query.
 func (e *env) count(q string, args ...any) int64 {
 	e.t.Helper()

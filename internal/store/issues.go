@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -801,10 +802,11 @@ func (d *DB) checkIssue(ctx context.Context, v Viewer, id int64) error {
 // with StatusResolved: the issue then stays resolved for events of releases
 // older than that one, and an event of it or a newer one reopens it
 // (ordered as versions when both parse as one, else by first seen; see
-// compareReleases). A release the project has not seen yet is recorded as
-// first seen now, so that releases first seen after it count as newer
-// under date ordering; LatestRelease is the project's latest release, and
-// ErrInvalid when it has none. Any other status clears it.
+// compareReleases). The release must be one of the project's (else an
+// *UnknownReleaseError), so that a typo does not become its newest
+// release; resolving in it marks it seen now. LatestRelease is the
+// project's latest release, and ErrInvalid when it has none. Any other
+// status clears it.
 func (d *DB) UpdateIssueStatus(ctx context.Context, v Viewer, id int64, status, resolvedInRelease string) (Issue, error) {
 	if status == "" {
 		return Issue{}, fmt.Errorf("store: update issue: %w: status %q", ErrInvalid, status)
@@ -928,10 +930,14 @@ func checkChange(status, release string, next, assign bool) error {
 // naming the project's latest) or, with next, in the next release sets
 // on the project's issues: the project's latest release becomes the
 // release or the one resolved after. A project without a release has no
-// latest, which is ErrInvalid with why.
+// latest, which is ErrInvalid with why, and a release the project does
+// not have is an *UnknownReleaseError.
 func resolveRelease(ctx context.Context, tx *sql.Tx, project int64, release string, next bool) (in, after string, err error) {
+	if release == "" && !next {
+		return "", "", nil
+	}
 	if release != LatestRelease && !next {
-		return release, "", nil
+		return release, "", knownRelease(ctx, tx, project, release)
 	}
 	latest, err := latestRelease(ctx, tx, project)
 	if err != nil {
@@ -950,9 +956,40 @@ func resolveRelease(ctx context.Context, tx *sql.Tx, project int64, release stri
 	return latest, "", nil
 }
 
-// recordRelease records release, one an issue was resolved in, among the
-// project's releases, first seen now, unless it is "" or known (then it is
-// seen now): releases first seen later count as newer.
+// UnknownReleaseError refuses to resolve issues in a release their
+// project does not have: Sentry refuses it too, and recording it would
+// make a typo (shop@1.3.0 for shop@1.2.3) the project's newest release,
+// the one release:latest and the next release go by. It comes wrapped
+// with ErrInvalid, so that Reason is its message.
+type UnknownReleaseError struct {
+	// ProjectID and Project are the project's ID and name; Release is the
+	// release asked for.
+	ProjectID        int64
+	Project, Release string
+}
+
+// Error names the release and the project.
+func (e *UnknownReleaseError) Error() string {
+	return fmt.Sprintf("no release %q in project %s", e.Release, e.Project)
+}
+
+// knownRelease returns an *UnknownReleaseError unless release is one of
+// the project's releases.
+func knownRelease(ctx context.Context, tx *sql.Tx, project int64, release string) error {
+	var name string
+	err := tx.QueryRowContext(ctx, `SELECT p.name FROM projects p WHERE p.id = $1
+		AND NOT EXISTS (SELECT 1 FROM releases r WHERE r.project_id = p.id AND r.version = $2)`, project, release).Scan(&name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrInvalid, &UnknownReleaseError{ProjectID: project, Project: name, Release: release})
+}
+
+// recordRelease marks release, a known one an issue was resolved in (or
+// ""), seen now.
 func recordRelease(ctx context.Context, tx *sql.Tx, project int64, release string) error {
 	if release == "" {
 		return nil

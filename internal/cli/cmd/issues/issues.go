@@ -122,7 +122,7 @@ works without outer quotes.`,
 		return c
 	}
 	resolve := status("resolve", "Mark issues resolved; a new event reopens them", apitypes.StatusResolved)
-	resolve.Flags().StringVar(&opts.Release, "in-release", "", "resolved in this release (latest: the project's latest): events from it or a newer release reopen the issue, older ones do not (shop@1.10.0 is newer than shop@1.9.0)")
+	resolve.Flags().StringVar(&opts.Release, "in-release", "", "resolved in this release, one of the project's (releases new creates one; latest: the project's latest): events from it or a newer release reopen the issue, older ones do not (shop@1.10.0 is newer than shop@1.9.0)")
 	resolve.Flags().BoolVar(&opts.NextRelease, "in-next-release", false, "resolved in the release after the project's latest: only events of a release first seen after that one reopen the issue")
 	unresolve := status("unresolve", "Reopen resolved or ignored issues (alias: reopen)", apitypes.StatusUnresolved)
 	// Sentry's users say reopen.
@@ -682,6 +682,9 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 	if len(ids) == 1 {
 		is, err := c.SetIssueStatus(ctx, ids[0], ch)
 		if err != nil {
+			if uerr := unknownRelease(err, ch.ResolvedInRelease); uerr != nil {
+				return uerr
+			}
 			return opts.issueErr(err, ids[0], func(into int64) []string { return []string{strconv.FormatInt(into, 10)} })
 		}
 		return printStatus(opts, []apitypes.Issue{is})
@@ -733,6 +736,9 @@ func SetStatus(ctx context.Context, opts *Options, args []string, ch apitypes.St
 			if errors.As(err, &ce) && ce.Code == apitypes.CodeIssueMerged && len(ce.Merged) > 0 {
 				// Merged since they were read.
 				err = opts.statusRefused(args, ce.Merged)
+			}
+			if uerr := unknownRelease(err, ch.ResolvedInRelease); uerr != nil {
+				err = uerr
 			}
 			return opts.stopped(done, made, b.ids, batches[i+1:], err)
 		}
@@ -787,6 +793,22 @@ func idStrings(ids []int64) []string {
 		s[i] = strconv.FormatInt(id, 10)
 	}
 	return s
+}
+
+// unknownRelease is, for err refusing to resolve in release because the
+// issues' project has no such release (a typo, or one not created yet),
+// the error saying so with the commands that list the project's releases
+// and create it; nil for any other err.
+func unknownRelease(err error, release string) error {
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Code != apitypes.CodeUnknownRelease {
+		return nil
+	}
+	p := cmdutil.Clean(shell.Quote(ce.Project))
+	return &cmdutil.Error{Msg: fmt.Sprintf("no release %s in project %s", cmdutil.Clean(release), cmdutil.Clean(ce.Project)),
+		Hint: fmt.Sprintf("check the name (`flytrap releases list -p %s`), or create it first with `flytrap releases new -p %s %s`",
+			p, p, cmdutil.Clean(cmdutil.ShellArg(release))),
+		Code: cmdutil.ExitError}
 }
 
 // statusRefused is the error of a status change of args that named issues

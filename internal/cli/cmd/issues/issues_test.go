@@ -549,3 +549,51 @@ func TestSetStatusManyIDs(t *testing.T) {
 		t.Errorf("second batch refused: printed %d lines, err %.200v", strings.Count(out.String(), "\n"), err)
 	}
 }
+
+// TestResolveInUnknownRelease: a release the issues' project does not
+// have, for one issue (PATCH) or several (the bulk change), exits 1
+// naming the release and the project, with the commands that list the
+// project's releases and create it, quoted for a shell, as the hint.
+func TestResolveInUnknownRelease(t *testing.T) {
+	refuse := func(w http.ResponseWriter, project string) {
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(apitypes.Error{Error: apitypes.ErrorBody{Code: apitypes.CodeUnknownRelease,
+			Field: "resolved_in_release", Project: project, Message: `resolved_in_release: no release ...`}})
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case r.Method == http.MethodPatch && p == "/api/v1/issues/11":
+			refuse(w, "web")
+		case r.Method == http.MethodGet && (p == "/api/v1/issues/12" || p == "/api/v1/issues/13"):
+			id, _ := strconv.ParseInt(strings.TrimPrefix(p, "/api/v1/issues/"), 10, 64)
+			json.NewEncoder(w).Encode(apitypes.IssueDetail{Issue: apitypes.Issue{ID: id, ProjectID: 2, Title: "an issue"}})
+		case r.Method == http.MethodPost && p == "/api/v1/projects/2/issues/bulk":
+			refuse(w, "my shop")
+		default:
+			t.Errorf("unexpected %s %s", r.Method, p)
+			w.WriteHeader(http.StatusTeapot)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct {
+		name, release  string
+		args           []string
+		wantMsg, wantH string
+	}{
+		{"one issue", "shop@1.3.0", []string{"11"}, `no release shop@1.3.0 in project web`,
+			"check the name (`flytrap releases list -p web`), or create it first with `flytrap releases new -p web shop@1.3.0`"},
+		{"several issues", "shop 1.3", []string{"12", "13"}, `no release shop 1.3 in project my shop`,
+			"check the name (`flytrap releases list -p 'my shop'`), or create it first with `flytrap releases new -p 'my shop' 'shop 1.3'`"},
+	} {
+		var out bytes.Buffer
+		opts := &Options{F: newFactory(t, srv.URL, &out)}
+		err := SetStatus(context.Background(), opts, tt.args, apitypes.StatusChange{Status: apitypes.StatusResolved, ResolvedInRelease: tt.release})
+		var ce *cmdutil.Error
+		if !errors.As(err, &ce) || ce.Msg != tt.wantMsg || ce.Hint != tt.wantH || out.Len() != 0 {
+			t.Errorf("%s: %#v, output %q; want %q, hint %q", tt.name, err, out.String(), tt.wantMsg, tt.wantH)
+		}
+		if code, hint := cmdutil.ExitCode(err); code != cmdutil.ExitError || hint != tt.wantH {
+			t.Errorf("%s: exit code %d, hint %q; want %d", tt.name, code, hint, cmdutil.ExitError)
+		}
+	}
+}
