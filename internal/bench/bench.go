@@ -6,6 +6,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +54,14 @@ type Config struct {
 	Baseline bool
 	// DrainTimeout bounds the wait for the stored count to catch up.
 	DrainTimeout time.Duration
+	// Probe reads the project's issue list through the REST API, as a
+	// user of the dashboard waits for a page, every ProbeEvery, one read
+	// at a time on a connection of its own: for ProbeIdle before the load
+	// (DefaultProbeIdle when 0), then while the load sends to the server.
+	// It needs Token; without one it is left out with a note.
+	Probe      bool
+	ProbeEvery time.Duration
+	ProbeIdle  time.Duration
 	// Progress, if set, is called every ProgressEvery and at the end of
 	// each phase, from one goroutine at a time.
 	Progress      func(Progress)
@@ -62,8 +71,11 @@ type Config struct {
 // Phases of a run, as Progress reports them.
 const (
 	PhaseBaseline = "baseline"
-	PhaseLoad     = "load"
-	PhaseDrain    = "drain"
+	// PhaseIdle is the page probe's reads before the load; Requests and
+	// Accepted count them and their 2xx answers.
+	PhaseIdle  = "idle"
+	PhaseLoad  = "load"
+	PhaseDrain = "drain"
 )
 
 // Progress is a run's state while it goes.
@@ -97,6 +109,9 @@ type Report struct {
 	Processed       *Processed `json:"processed,omitempty"`
 	RSS             *Memory    `json:"rss,omitempty"`
 	CPU             *CPU       `json:"cpu,omitempty"`
+	// Probe is the page probe's reads, idle and under the load, when
+	// Config.Probe was set and there was a token.
+	Probe *Probe `json:"probe,omitempty"`
 	// Notes say which figures could not be taken, and why.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -211,6 +226,10 @@ func (cfg *Config) Validate() error {
 		return errors.New("the rate cannot be negative (0: as fast as possible)")
 	case cfg.DrainTimeout <= 0:
 		return errors.New("the drain timeout must be positive")
+	case cfg.Probe && cfg.ProbeEvery <= 0:
+		return errors.New("the probe interval must be positive (--no-probe leaves the probe out)")
+	case cfg.ProbeIdle < 0:
+		return errors.New("the probe's idle time cannot be negative")
 	}
 	return nil
 }
@@ -228,8 +247,8 @@ func (e *OtherServerError) Error() string {
 // Run measures the server cfg names; it sends load there and, with
 // cfg.Baseline, to a server of its own on 127.0.0.1, nowhere else.
 // Figures it cannot take (memory without /metrics, the stored count
-// without a token where /metrics lacks it) are left out with a note; only
-// a run that could send nothing fails.
+// without a token where /metrics lacks it, the page probe without a token)
+// are left out with a note; only a run that could send nothing fails.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -260,7 +279,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	phase := func(name, to string, sample func()) LoadResult {
 		l := &load{url: to, header: header, conns: cfg.Connections, d: cfg.Duration, rate: cfg.Rate,
 			payloads: p, run: run, seq: &seq, c: &counters{}}
-		stop := cfg.watch(name, l.c, sample)
+		stop := cfg.watch(name, cfg.Duration, l.c, sample)
 		r := l.do(ctx)
 		stop()
 		return r
@@ -282,6 +301,28 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	t := &target{base: d.base, project: d.project, env: runEnvironment(run), token: cfg.Token, client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: stayOnServer}}
+	// The idle reads come before the figures the load is measured
+	// from, so that the server's CPU time leaves them out.
+	var probe *prober
+	if cfg.Probe {
+		path := fmt.Sprintf("/api/v1/projects/%d/issues", d.project)
+		if cfg.Token == "" {
+			rep.Notes = append(rep.Notes, "page probe: not measured: it reads GET "+path+" (the dashboard's issue list, through the REST API) with an API token: pass --token")
+		} else {
+			probe = newProber(d.base, path, cfg.Token, cfg.ProbeEvery)
+			idle := cmp.Or(cfg.ProbeIdle, DefaultProbeIdle)
+			rep.Probe = &Probe{Path: path, IntervalMS: ms(cfg.ProbeEvery)}
+			until, stop := context.WithTimeout(ctx, idle)
+			c := &counters{}
+			watching := cfg.watch(PhaseIdle, idle, c, nil)
+			rep.Probe.Idle = probe.run(ctx, until, c)
+			stop()
+			watching()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+		}
+	}
 	before, source, storedErr := t.stored(ctx)
 	if storedErr != nil {
 		rep.Notes = append(rep.Notes, "processed: not measured: "+storedErr.Error())
@@ -307,7 +348,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 	}
+	var probed chan ProbeResult
+	stopProbe := func() {}
+	if probe != nil {
+		probed = make(chan ProbeResult, 1)
+		var until context.Context
+		until, stopProbe = context.WithCancel(ctx)
+		go func() { probed <- probe.run(ctx, until, &counters{}) }()
+	}
 	rep.Server = phase(PhaseLoad, fmt.Sprintf("%s/api/%d/envelope/", d.base, d.project), sample)
+	stopProbe()
+	if probe != nil {
+		rep.Probe.Load = <-probed
+		if n := probe.note(rep.Probe); n != "" {
+			rep.Notes = append(rep.Notes, n)
+		}
+	}
 	if rep.Baseline != nil && rep.Baseline.AcceptedPerSec > 0 {
 		rep.ShareOfBaseline = rep.Server.AcceptedPerSec / rep.Baseline.AcceptedPerSec
 	}
@@ -394,15 +450,15 @@ func (cfg *Config) drain(ctx context.Context, t *target, before int64, load Load
 	return pr, lastErr
 }
 
-// watch reports a load phase's progress every ProgressEvery, and calls
+// watch reports a phase's progress, of d, every ProgressEvery, and calls
 // sample (if any) once a second, until the returned stop is called.
-func (cfg *Config) watch(phase string, c *counters, sample func()) (stop func()) {
+func (cfg *Config) watch(phase string, d time.Duration, c *counters, sample func()) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	start := time.Now()
 	report := func(last bool) {
 		if cfg.Progress != nil {
-			cfg.Progress(Progress{Phase: phase, Elapsed: time.Since(start), Duration: cfg.Duration,
+			cfg.Progress(Progress{Phase: phase, Elapsed: time.Since(start), Duration: d,
 				Requests: c.requests.Load(), Accepted: c.accepted.Load(), TooMany: c.tooMany.Load(),
 				Unavailable: c.unavailable.Load(), Errors: c.errors.Load(), Done: last})
 		}

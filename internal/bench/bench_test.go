@@ -90,24 +90,35 @@ func TestParseMetrics(t *testing.T) {
 // fakeFlytrap is an ingest endpoint that stores every event it accepts,
 // answers every fifth request 429 and every seventh 503, and reports
 // what it stored through /metrics and the REST API, whose issue counts
-// are those in the environment asked for, as Flytrap's are.
+// are those in the environment asked for, as Flytrap's are. The issue
+// list without an environment is the page probe's: it counts those reads
+// and their clients' addresses, and once events have come it answers
+// them no sooner than pageDelay.
 type fakeFlytrap struct {
-	token    string
-	mu       sync.Mutex
-	ids      map[string]bool
-	groups   map[string]map[string]int64 // stored events by environment, then exception type and value
-	requests atomic.Int64
-	dupes    atomic.Int64
+	token     string
+	pageDelay time.Duration
+	mu        sync.Mutex
+	ids       map[string]bool
+	groups    map[string]map[string]int64 // stored events by environment, then exception type and value
+	requests  atomic.Int64
+	dupes     atomic.Int64
+	pages     atomic.Int64
+	// The client addresses of envelopes and of page reads.
+	envelopeAddrs, pageAddrs map[string]bool
 }
 
 func newFake(token string) *fakeFlytrap {
-	return &fakeFlytrap{token: token, ids: map[string]bool{}, groups: map[string]map[string]int64{}}
+	return &fakeFlytrap{token: token, ids: map[string]bool{}, groups: map[string]map[string]int64{},
+		envelopeAddrs: map[string]bool{}, pageAddrs: map[string]bool{}}
 }
 
 func (f *fakeFlytrap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/api/1/envelope/":
 		n := f.requests.Add(1)
+		f.mu.Lock()
+		f.envelopeAddrs[r.RemoteAddr] = true
+		f.mu.Unlock()
 		if !strings.Contains(r.Header.Get("X-Sentry-Auth"), "sentry_key=k3y") {
 			http.Error(w, "bad key", http.StatusUnauthorized)
 			return
@@ -158,6 +169,15 @@ func (f *fakeFlytrap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/metrics":
 		fmt.Fprintf(w, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", 30<<20+f.requests.Load())
 		fmt.Fprintf(w, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.6f\n", 1.5+float64(f.requests.Load())/1000)
+	case r.URL.Path == "/api/v1/projects/1/issues" && r.URL.RawQuery == "":
+		f.pages.Add(1)
+		f.mu.Lock()
+		f.pageAddrs[r.RemoteAddr] = true
+		f.mu.Unlock()
+		if f.requests.Load() > 0 {
+			time.Sleep(f.pageDelay)
+		}
+		fmt.Fprint(w, `{"data":[],"next_cursor":""}`)
 	case r.URL.Path == "/api/v1/projects/1/issues":
 		env := r.URL.Query().Get("environment")
 		if !strings.HasPrefix(env, Environment) {
@@ -407,6 +427,144 @@ func TestRunFailsWhenNothingAnswers(t *testing.T) {
 	}
 }
 
+// TestProbeReadsThePageIdleAndUnderLoad: the page probe reads the issue
+// list before the load and while it runs, on a connection of its own and
+// outside the load's figures, and a page slow under the load shows in
+// its p95 there and not in the idle one.
+func TestProbeReadsThePageIdleAndUnderLoad(t *testing.T) {
+	const delay = 80 * time.Millisecond
+	fake := newFake("t0ken")
+	fake.pageDelay = delay
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	rep, err := Run(context.Background(), Config{
+		DSN: strings.Replace(srv.URL, "http://", "http://k3y@", 1) + "/1", Token: "t0ken",
+		Duration: 700 * time.Millisecond, Connections: 2, Size: Size2K, Distinct: 2, DrainTimeout: 5 * time.Second,
+		Probe: true, ProbeEvery: 20 * time.Millisecond, ProbeIdle: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rep.Probe
+	if p == nil {
+		t.Fatalf("no probe in %+v", rep)
+	}
+	if p.Path != "/api/v1/projects/1/issues" || p.IntervalMS != 20 {
+		t.Errorf("probe of %q every %v ms", p.Path, p.IntervalMS)
+	}
+	// 300 ms every 20 ms: 15 reads, fewer on a busy machine; 700 ms of
+	// reads taking 80 ms each, one at a time: about 8.
+	if i := p.Idle; i.Requests < 5 || i.Requests > 16 || i.OK != i.Requests || i.Non2xx != 0 || i.Errors != 0 {
+		t.Errorf("idle %+v: want 5 to 16 reads, all 2xx", i)
+	}
+	if l := p.Load; l.Requests < 3 || l.Requests > 10 || l.OK != l.Requests {
+		t.Errorf("under load %+v: want 3 to 10 reads, all 2xx", l)
+	}
+	if got := p.Idle.Requests + p.Load.Requests; got != fake.pages.Load() {
+		t.Errorf("the probe counted %d reads, the server answered %d", got, fake.pages.Load())
+	}
+	if rep.Server.Requests != fake.requests.Load() {
+		t.Errorf("the load counted %d requests, the server saw %d events: the probe's reads are not the load's", rep.Server.Requests, fake.requests.Load())
+	}
+	ms := float64(delay.Milliseconds())
+	if i := p.Idle.Latency; i.P50 <= 0 || i.P95 < i.P50 || i.Max < i.P95 || i.P95 >= ms {
+		t.Errorf("idle latency %+v, want ordered and under %v ms", i, ms)
+	}
+	if l := p.Load.Latency; l.P50 < ms || l.P95 < ms || l.Max < l.P95 {
+		t.Errorf("latency under load %+v, want ordered and at least the page's %v ms", l, ms)
+	}
+	fake.mu.Lock()
+	for a := range fake.pageAddrs {
+		if fake.envelopeAddrs[a] {
+			t.Errorf("page reads and events shared the connection from %s", a)
+		}
+	}
+	if len(fake.pageAddrs) != 1 || len(fake.envelopeAddrs) > 2 {
+		t.Errorf("page reads from %d connections, events from %d: want one, and no more than --connections", len(fake.pageAddrs), len(fake.envelopeAddrs))
+	}
+	fake.mu.Unlock()
+
+	var js bytes.Buffer
+	if err := WriteJSON(&js, rep); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Probe *Probe `json:"probe"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil || doc.Probe == nil || *doc.Probe != *p {
+		t.Errorf("JSON probe %+v, %v; want %+v", doc.Probe, err, p)
+	}
+	var table bytes.Buffer
+	if err := WriteTable(&table, rep); err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile(fmt.Sprintf(`\n +page p95 +%.1f ms +%.1f ms\n`, p.Idle.Latency.P95, p.Load.Latency.P95))
+	if !strings.Contains(table.String(), "page probe: GET /api/v1/projects/1/issues, one at a time every 20 ms") || !row.MatchString(table.String()) {
+		t.Errorf("table lacks the probe, or its p95 row (%v idle, %v under load):\n%s", p.Idle.Latency.P95, p.Load.Latency.P95, table.String())
+	}
+}
+
+// TestProbeLeftOut: without a token the probe is not run and a note says
+// so; --no-probe runs none and says nothing; a token the page refuses
+// gets a note naming the status.
+func TestProbeLeftOut(t *testing.T) {
+	tests := []struct {
+		name  string
+		token string
+		probe bool
+		ran   bool
+		note  []string // in a note on the probe, nil for none
+	}{
+		{"no token", "", true, false, []string{"page probe: not measured", "GET /api/v1/projects/1/issues", "--token"}},
+		{"no probe", "t0ken", false, false, nil},
+		{"refused", "wrong", true, true, []string{"page probe: of ", "401 Unauthorized", "pass a token that may read"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := newFake("t0ken")
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			rep, err := Run(context.Background(), Config{
+				DSN: strings.Replace(srv.URL, "http://", "http://k3y@", 1) + "/1", Token: tt.token,
+				Duration: 200 * time.Millisecond, Connections: 2, Size: Size2K, Distinct: 1, DrainTimeout: time.Second,
+				Probe: tt.probe, ProbeEvery: 20 * time.Millisecond, ProbeIdle: 100 * time.Millisecond,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var note string
+			for _, n := range rep.Notes {
+				if strings.HasPrefix(n, "page probe") {
+					note = n
+				}
+			}
+			switch {
+			case tt.ran != (rep.Probe != nil):
+				t.Errorf("probe %+v, want one: %v", rep.Probe, tt.ran)
+			case !tt.ran && fake.pages.Load() != 0:
+				t.Errorf("%d page reads, want none", fake.pages.Load())
+			case tt.ran && (rep.Probe.Idle.Requests == 0 || rep.Probe.Load.Requests == 0 ||
+				rep.Probe.Idle.Non2xx+rep.Probe.Load.Non2xx != rep.Probe.Idle.Requests+rep.Probe.Load.Requests):
+				t.Errorf("probe %+v: want reads idle and under the load, all counted non-2xx", rep.Probe)
+			case tt.note == nil && note != "":
+				t.Errorf("note %q, want none on the probe", note)
+			}
+			for _, w := range tt.note {
+				if !strings.Contains(note, w) {
+					t.Errorf("note %q lacks %q", note, w)
+				}
+			}
+			var table bytes.Buffer
+			if err := WriteTable(&table, rep); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(table.String(), "page p95"); got != tt.ran {
+				t.Errorf("table shows the probe: %v, want %v:\n%s", got, tt.ran, table.String())
+			}
+		})
+	}
+}
+
 func TestPaceHoldsTheRate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
@@ -435,7 +593,7 @@ func normalise(v any) any {
 				for i, n := range e.([]any) {
 					e.([]any)[i] = digits.ReplaceAllString(n.(string), "N")
 				}
-			case "event_bytes", "connections", "distinct", "rate", "duration_seconds", "source", "complete", "size":
+			case "event_bytes", "connections", "distinct", "rate", "duration_seconds", "source", "complete", "size", "interval_ms":
 			default:
 				x[k] = normalise(e)
 			}
@@ -457,6 +615,7 @@ func TestJSONGolden(t *testing.T) {
 	rep, err := Run(context.Background(), Config{
 		DSN: strings.Replace(srv.URL, "http://", "http://k3y@", 1) + "/1", Token: "t0ken",
 		Duration: 300 * time.Millisecond, Connections: 2, Size: Size2K, Distinct: 4, Baseline: true, DrainTimeout: 2 * time.Second,
+		Probe: true, ProbeEvery: 50 * time.Millisecond, ProbeIdle: 200 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -484,7 +643,10 @@ func TestTableGolden(t *testing.T) {
 		Processed:       &Processed{Source: SourceREST, Stored: 14000, DrainSeconds: 30, PerSec: 350},
 		RSS:             &Memory{BeforeBytes: 38 << 20, PeakBytes: 148 << 20, AfterBytes: 120 << 20},
 		CPU:             &CPU{Seconds: 10.36, PerStoredEventMS: 0.74},
-		Notes:           []string{"processed: 14,000 of 14,260 accepted events stored after 30s"},
+		Probe: &Probe{Path: "/api/v1/projects/1/issues", IntervalMS: 100,
+			Idle: ProbeResult{Requests: 30, OK: 30, Seconds: 3, Latency: ProbeLatency{P50: 2.1, P95: 3.4, Max: 5}},
+			Load: ProbeResult{Requests: 96, OK: 94, Non2xx: 1, Errors: 1, Seconds: 10, Latency: ProbeLatency{P50: 6.2, P95: 41.7, Max: 180.3}}},
+		Notes: []string{"processed: 14,000 of 14,260 accepted events stored after 30s"},
 	}
 	var buf bytes.Buffer
 	if err := WriteTable(&buf, rep); err != nil {

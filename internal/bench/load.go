@@ -51,11 +51,14 @@ func percentiles(d []time.Duration) Latency {
 		return Latency{}
 	}
 	slices.Sort(d)
-	rank := func(p float64) float64 {
-		i := int(math.Ceil(p*float64(len(d)))) - 1
-		return ms(d[max(i, 0)])
-	}
-	return Latency{P50: rank(0.50), P90: rank(0.90), P99: rank(0.99), Max: ms(d[len(d)-1])}
+	return Latency{P50: rank(d, 0.50), P90: rank(d, 0.90), P99: rank(d, 0.99), Max: ms(d[len(d)-1])}
+}
+
+// rank returns the nearest-rank p-th percentile of sorted, which is not
+// empty, in milliseconds.
+func rank(sorted []time.Duration, p float64) float64 {
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	return ms(sorted[max(i, 0)])
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -66,6 +67,9 @@ func WriteTable(w io.Writer, rep *Report) error {
 		return err
 	}
 	fmt.Fprintln(w)
+	if err := writeProbe(w, rep.Probe); err != nil {
+		return err
+	}
 	if p := rep.Processed; p != nil {
 		state := "all"
 		if !p.Complete {
@@ -88,6 +92,38 @@ func WriteTable(w io.Writer, rep *Report) error {
 		fmt.Fprintln(w, "note:", n)
 	}
 	return nil
+}
+
+// writeProbe writes the page probe's reads, idle beside under the load,
+// and a blank line; nothing when there was no probe.
+func writeProbe(w io.Writer, p *Probe) error {
+	if p == nil {
+		return nil
+	}
+	fmt.Fprintf(w, "page probe: GET %s, one at a time every %g ms, %gs idle, then during the load\n",
+		p.Path, p.IntervalMS, math.Round(p.Idle.Seconds*10)/10)
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', tabwriter.AlignRight)
+	row := func(name string, f func(ProbeResult) string, extra string) {
+		fmt.Fprintln(tw, strings.TrimRight(fmt.Sprintf("%-12s\t%s\t%s\t   %s", name, f(p.Idle), f(p.Load), extra), " "))
+	}
+	fmt.Fprintf(tw, "%-12s\tidle\tunder load\t\n", "")
+	count := func(f func(ProbeResult) int64) func(ProbeResult) string {
+		return func(r ProbeResult) string { return Thousands(f(r)) }
+	}
+	msf := func(f func(ProbeLatency) float64) func(ProbeResult) string {
+		return func(r ProbeResult) string { return strconv.FormatFloat(f(r.Latency), 'f', 1, 64) + " ms" }
+	}
+	row("reads", count(func(r ProbeResult) int64 { return r.Requests }), "")
+	row("non-2xx", count(func(r ProbeResult) int64 { return r.Non2xx }), "")
+	row("no answer", count(func(r ProbeResult) int64 { return r.Errors }), "")
+	row("page p50", msf(func(l ProbeLatency) float64 { return l.P50 }), "of 2xx")
+	row("page p95", msf(func(l ProbeLatency) float64 { return l.P95 }), "")
+	row("page max", msf(func(l ProbeLatency) float64 { return l.Max }), "")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w)
+	return err
 }
 
 // MiB formats a byte count in mebibytes with one decimal.

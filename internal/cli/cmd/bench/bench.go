@@ -36,7 +36,9 @@ type Options struct {
 	JSON    bool
 	// NoBaseline skips the bare net/http server's phase.
 	NoBaseline bool
-	Config     bench.Config
+	// NoProbe leaves out the page probe.
+	NoProbe bool
+	Config  bench.Config
 }
 
 // NewCmd returns the bench command.
@@ -56,6 +58,16 @@ First, the same load goes to a bare net/http server that this command
 starts on 127.0.0.1 and that only answers 200, so the figures can be read
 as a share of what any HTTP server on this machine accepts (--no-baseline
 skips it).
+
+While the load runs, a probe reads the project's issue list through the
+REST API (GET /api/v1/projects/ID/issues, the store queries of the
+dashboard's issues page) every --probe-interval, one read at a time on a
+connection of its own, and for ` + fmt.Sprint(bench.DefaultProbeIdle.Seconds()) + `s before the load as the idle
+reference: p50, p95 and max of the page's time, idle and under the load,
+show whether the server stays responsive to its users. The probe needs
+the API token; its reads are not in the load's figures and take no
+--connections. From the same machine it shares the client's CPU, as the
+load does (--no-probe leaves it out).
 
 Load goes only to the server the DSN (or --url) names. Without --dsn or
 FLYTRAP_DSN the DSN and API token come from <data-dir>/dev.json, as a
@@ -98,6 +110,8 @@ FLYTRAP_URL) naming another scheme, host or port is refused unless
 	fl.Float64Var(&opts.Config.Rate, "rate", 0, "requests a second in all (0: as fast as the server answers)")
 	fl.DurationVar(&opts.Config.DrainTimeout, "drain-timeout", time.Minute, "how long to wait for the server to store the accepted events")
 	fl.BoolVar(&opts.NoBaseline, "no-baseline", false, "skip the bare net/http server's run")
+	fl.BoolVar(&opts.NoProbe, "no-probe", false, "skip the page probe (the issue list's time, idle and under the load)")
+	fl.DurationVar(&opts.Config.ProbeEvery, "probe-interval", 100*time.Millisecond, "how often the page probe starts a read, one at a time")
 	fl.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	return cmd
 }
@@ -113,7 +127,7 @@ type devInfo struct {
 func Run(ctx context.Context, opts *Options) error {
 	cfg := opts.Config
 	cfg.DSN, cfg.URL, cfg.Token, cfg.Size = opts.DSN, opts.URL, opts.Token, bench.Size(opts.Size)
-	cfg.Baseline = !opts.NoBaseline
+	cfg.Baseline, cfg.Probe = !opts.NoBaseline, !opts.NoProbe
 	// Flags only: a DSN, token or URL from the environment may each be
 	// meant for a different server.
 	cfg.OtherServer = opts.DSN != "" && opts.Token != "" && opts.URL != ""
@@ -191,6 +205,7 @@ func newProgressView(w io.Writer, tty, noColor bool) *progressView {
 // phaseNames are the labels of the phases, padded alike.
 var phaseNames = map[string]string{
 	bench.PhaseBaseline: "bare net/http",
+	bench.PhaseIdle:     "idle probe   ",
 	bench.PhaseLoad:     "flytrap      ",
 	bench.PhaseDrain:    "storing      ",
 }
@@ -208,9 +223,12 @@ func (pv *progressView) show(p bench.Progress) {
 	}
 	var line string
 	secs := p.Elapsed.Seconds()
-	if p.Phase == bench.PhaseDrain {
+	switch p.Phase {
+	case bench.PhaseDrain:
 		line = fmt.Sprintf("%s %5.1fs  stored %s of %s accepted", label, secs, bench.Thousands(p.Stored), bench.Thousands(p.Want))
-	} else {
+	case bench.PhaseIdle:
+		line = fmt.Sprintf("%s %5.1fs/%gs  %s page reads  %s 2xx", label, secs, p.Duration.Seconds(), bench.Thousands(p.Requests), bench.Thousands(p.Accepted))
+	default:
 		perSec := 0.0
 		if secs > 0 {
 			perSec = float64(p.Accepted) / secs

@@ -48,7 +48,8 @@ func newOpts(env map[string]string) (*Options, *bytes.Buffer, *bytes.Buffer) {
 		IO:     &cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
 		Getenv: func(k string) string { return env[k] },
 		Size:   "2k",
-		Config: bench.Config{Duration: 300 * time.Millisecond, Connections: 2, Distinct: 3, DrainTimeout: 5 * time.Second},
+		Config: bench.Config{Duration: 300 * time.Millisecond, Connections: 2, Distinct: 3, DrainTimeout: 5 * time.Second,
+			ProbeEvery: 50 * time.Millisecond, ProbeIdle: 100 * time.Millisecond},
 	}, &out, &errOut
 }
 
@@ -69,6 +70,30 @@ func TestRunReadsDevJSON(t *testing.T) {
 	// Not a terminal: plain lines, no escapes.
 	if !strings.Contains(errOut.String(), "flytrap ") || strings.ContainsAny(errOut.String(), "\r\x1b") {
 		t.Errorf("progress on a pipe:\n%q", errOut)
+	}
+}
+
+// TestRunProbe: the page probe runs with dev.json's token and shows in
+// the JSON and the progress; --no-probe leaves it out.
+func TestRunProbe(t *testing.T) {
+	for _, noProbe := range []bool{false, true} {
+		srv, _ := fakeServer(t, "tok")
+		opts, out, errOut := newOpts(nil)
+		opts.DataDir, opts.JSON, opts.NoBaseline, opts.NoProbe = writeDevJSON(t, srv, "tok"), true, true, noProbe
+		if err := Run(context.Background(), opts); err != nil {
+			t.Fatalf("--no-probe %v: %v\n%s", noProbe, err, errOut)
+		}
+		var rep bench.Report
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		probed := rep.Probe != nil && rep.Probe.Idle.OK > 0 && rep.Probe.Load.OK > 0 && rep.Probe.Path == "/api/v1/projects/7/issues"
+		if probed == noProbe || strings.Contains(out.String(), `"probe"`) == noProbe {
+			t.Errorf("--no-probe %v: probe %+v", noProbe, rep.Probe)
+		}
+		if strings.Contains(errOut.String(), "idle probe") == noProbe {
+			t.Errorf("--no-probe %v: progress\n%s", noProbe, errOut)
+		}
 	}
 }
 
@@ -172,6 +197,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{"bad size", func(o *Options) { o.DSN, o.Size = "http://k@127.0.0.1:1/1", "5k" }, "not 2k or 50k"},
 		{"no connections", func(o *Options) { o.DSN, o.Config.Connections = "http://k@127.0.0.1:1/1", 0 }, "connections"},
 		{"negative rate", func(o *Options) { o.DSN, o.Config.Rate = "http://k@127.0.0.1:1/1", -1 }, "rate"},
+		{"no probe interval", func(o *Options) { o.DSN, o.Config.ProbeEvery = "http://k@127.0.0.1:1/1", 0 }, "--no-probe"},
 	}
 	for _, tt := range tests {
 		opts, _, _ := newOpts(nil)
@@ -209,6 +235,14 @@ func TestProgressView(t *testing.T) {
 				t.Errorf("%s: %q has %q", tt.name, buf.String(), w)
 			}
 		}
+	}
+}
+
+func TestProgressViewIdleProbe(t *testing.T) {
+	var buf bytes.Buffer
+	newProgressView(&buf, false, false).show(bench.Progress{Phase: bench.PhaseIdle, Elapsed: time.Second, Duration: 3 * time.Second, Requests: 10, Accepted: 9, Done: true})
+	if want := "idle probe      1.0s/3s  10 page reads  9 2xx\n"; buf.String() != want {
+		t.Errorf("%q, want %q", buf.String(), want)
 	}
 }
 
