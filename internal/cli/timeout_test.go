@@ -13,6 +13,7 @@ import (
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
+	"github.com/getflytrap/flytrap/internal/testutil/cutoff"
 )
 
 // readsAnswered answers the reads the commands of these tests make before
@@ -116,16 +117,7 @@ func TestGatewayChange(t *testing.T) {
 func TestCutOffChange(t *testing.T) {
 	status := 0
 	srv := httptest.NewServer(readsAnswered(func(w http.ResponseWriter, r *http.Request) {
-		conn, buf, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close()
-		if status != 0 {
-			fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"error\":", status, http.StatusText(status))
-			buf.Flush()
-		}
+		cutoff.Answer(t, w, status)
 	}))
 	defer srv.Close()
 	const (

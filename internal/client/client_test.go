@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/getflytrap/flytrap/internal/apitypes"
+	"github.com/getflytrap/flytrap/internal/testutil/cutoff"
 )
 
 var t0 = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
@@ -301,16 +302,7 @@ func TestTimeouts(t *testing.T) {
 // closes it before the status line.
 func cutServer(t *testing.T, status int) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, buf, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close()
-		if status != 0 {
-			fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"error\":{\"code\":", status, http.StatusText(status))
-			buf.Flush()
-		}
+		cutoff.Answer(t, w, status)
 	}))
 	t.Cleanup(srv.Close)
 	return srv
