@@ -20,18 +20,8 @@ import (
 // opted out are unsubscribed once confirmed, the dashboard's record shows
 // each state, and an alert is published to the topic as plain text.
 func TestSNSSubscriptionsFollowMembers(t *testing.T) {
-	f := newFixture(t, "")
-	fake := awsxtest.NewSNS(t)
+	f, fake, topics, topic, run := newSNSFixture(t)
 	fake.PageSize = 1 // exercise paging
-	topics := awsx.NewSNSTopics(awsx.NewSNSCalls(fake.Client()))
-	sync := &notify.SNSSync{Topics: topics, Prefix: "flytrap-prod", Store: f.db}
-	topic := notify.TopicName("flytrap-prod", f.project.ID)
-	run := func() {
-		t.Helper()
-		if err := sync.Run(f.ctx, f.clock.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
 	bob, err := f.db.CreateUser(f.ctx, "bob@example.com", "x", store.RoleMember)
 	if err != nil {
 		t.Fatal(err)
@@ -96,18 +86,8 @@ func TestSNSSubscriptionsFollowMembers(t *testing.T) {
 // subscription made before filter policies gets its policy on the job's
 // next run; and an alert nobody wants is not published at all.
 func TestSNSMailSkipsWhoOptedOut(t *testing.T) {
-	f := newFixture(t, "")
-	fake := awsxtest.NewSNS(t)
+	f, fake, topics, topic, run := newSNSFixture(t)
 	client := fake.Client()
-	topics := awsx.NewSNSTopics(awsx.NewSNSCalls(client))
-	sync := &notify.SNSSync{Topics: topics, Prefix: "flytrap-prod", Store: f.db}
-	topic := notify.TopicName("flytrap-prod", f.project.ID)
-	run := func() {
-		t.Helper()
-		if err := sync.Run(f.ctx, f.clock.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
 	member := func(email string) store.User {
 		t.Helper()
 		u, err := f.db.CreateUser(f.ctx, email, "x", store.RoleMember)
@@ -186,5 +166,21 @@ func TestSNSMailSkipsWhoOptedOut(t *testing.T) {
 	}
 	if n := f.outbox()[0]; n.Status != store.NotificationDead || !strings.Contains(n.LastError, "no member") {
 		t.Errorf("notification %+v, want dead", n)
+	}
+}
+
+// newSNSFixture is a project's fixture with its alert topic on a fake SNS:
+// the topics client, the topic's name, and run, one pass of SNSSync.
+func newSNSFixture(t *testing.T) (f *fixture, fake *awsxtest.SNSFake, topics *awsx.SNSTopics, topic string, run func()) {
+	t.Helper()
+	f = newFixture(t, "")
+	fake = awsxtest.NewSNS(t)
+	topics = awsx.NewSNSTopics(awsx.NewSNSCalls(fake.Client()))
+	sync := &notify.SNSSync{Topics: topics, Prefix: "flytrap-prod", Store: f.db}
+	return f, fake, topics, notify.TopicName("flytrap-prod", f.project.ID), func() {
+		t.Helper()
+		if err := sync.Run(f.ctx, f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
