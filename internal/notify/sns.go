@@ -133,13 +133,20 @@ func (s *SNSSync) syncProject(ctx context.Context, projectID int64, now time.Tim
 		return err
 	}
 	state := make(map[string]string)
+	// A filter policy SNS refuses (a role without
+	// sns:SetSubscriptionAttributes yet, a topic past its 200 policies)
+	// leaves that subscription as it was, mailed every alert, and is
+	// reported after the rest of the sync: stopping there would keep
+	// the confirmed subscriptions of members who left and never subscribe
+	// new ones, run after run.
+	var filterErrs []error
 	for _, sub := range have {
 		email := strings.ToLower(sub.Email)
 		switch {
 		case slices.Contains(want, email):
 			if sub.Confirmed() {
 				if err := s.filter(ctx, sub); err != nil {
-					return err
+					filterErrs = append(filterErrs, err)
 				}
 				state[email] = store.SubscriptionConfirmed
 			} else if state[email] == "" {
@@ -166,7 +173,7 @@ func (s *SNSSync) syncProject(ctx context.Context, projectID int64, now time.Tim
 	for _, email := range want {
 		subs = append(subs, store.SNSSubscription{Email: email, Status: state[email]})
 	}
-	return s.Store.ReplaceSNSSubscriptions(ctx, projectID, subs, now)
+	return errors.Join(append(filterErrs, s.Store.ReplaceSNSSubscriptions(ctx, projectID, subs, now))...)
 }
 
 // filter sets a confirmed subscription's filter policy unless this

@@ -184,3 +184,75 @@ func newSNSFixture(t *testing.T) (f *fixture, fake *awsxtest.SNSFake, topics *aw
 		}
 	}
 }
+
+// TestSNSSyncGoesOnPastAFilterPolicyRefused: SNS refusing the filter
+// policy of a subscription made before them (a role without
+// sns:SetSubscriptionAttributes yet, a topic past its 200 policies) is
+// reported, and the rest of the project's sync is still done: a member
+// who left is unsubscribed, a new member subscribed and the states
+// recorded, where the sync stopped at the refusal on every run.
+func TestSNSSyncGoesOnPastAFilterPolicyRefused(t *testing.T) {
+	f, fake, topics, topic, _ := newSNSFixture(t)
+	client := fake.Client()
+	sync := &notify.SNSSync{Topics: topics, Prefix: "flytrap-prod", Store: f.db}
+	member := func(email string) store.User {
+		t.Helper()
+		u, err := f.db.CreateUser(f.ctx, email, "x", store.RoleMember)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.AddMember(f.ctx, f.project.ID, u.ID, store.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	carl := member("carl@example.com")
+	// Ada and carl subscribed before filter policies, and confirmed.
+	arn, err := topics.TopicARN(f.ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"ada@example.com", "carl@example.com"} {
+		if _, err := client.Subscribe(f.ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("email"), Endpoint: aws.String(email)}); err != nil {
+			t.Fatal(err)
+		}
+		fake.Confirm(topic, email)
+	}
+	// Carl leaves and dora joins before the job's first run.
+	if err := f.db.RemoveMember(f.ctx, store.System, f.project.ID, carl.ID); err != nil {
+		t.Fatal(err)
+	}
+	member("dora@example.com")
+	fake.Refuse = func(action, _ string) string {
+		if action == "SetSubscriptionAttributes" {
+			return "AuthorizationError"
+		}
+		return ""
+	}
+	err = sync.Run(f.ctx, f.clock.Now())
+	if err == nil || !strings.Contains(err.Error(), "filter policy") {
+		t.Errorf("Run = %v, want the refused filter policy reported", err)
+	}
+	want := topic + ": ada@example.com (confirmed)," + topic + ": dora@example.com (pending)"
+	if got := strings.Join(fake.Subscriptions(), ","); got != want {
+		t.Errorf("subscriptions = %s, want %s (carl's gone, dora's made)", got, want)
+	}
+	subs, err := f.db.SNSSubscriptions(f.ctx, store.System, f.project.ID)
+	if err != nil || len(subs) != 2 {
+		t.Fatalf("recorded subscriptions = %+v, %v; want ada's and dora's", subs, err)
+	}
+	for _, s := range subs {
+		if want := map[string]string{"ada@example.com": store.SubscriptionConfirmed, "dora@example.com": store.SubscriptionPending}[s.Email]; s.Status != want {
+			t.Errorf("recorded %s as %s, want %s", s.Email, s.Status, want)
+		}
+	}
+
+	// Once SNS takes it, the next run sets the policy it could not.
+	fake.Refuse = nil
+	if err := sync.Run(f.ctx, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fake.Policies(), []string{topic + `: ada@example.com: {"recipients":["ada@example.com"]}`, topic + `: dora@example.com: {"recipients":["dora@example.com"]}`}; !slices.Equal(got, want) {
+		t.Errorf("filter policies:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -89,7 +89,7 @@ func MapPath(path string, js []byte) string {
 // named app.js), not the build output inject was given.
 func Run(opts *Options) error {
 	var injected, already, failed, noMap, links int
-	err := filepath.WalkDir(opts.Dir, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(WalkRoot(opts.Dir), func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -171,6 +171,21 @@ func Run(opts *Options) error {
 		return errors.New("some files could not be injected; see above")
 	}
 	return nil
+}
+
+// WalkRoot is dir as the root to give filepath.WalkDir: with a trailing
+// separator when dir is a symbolic link to a directory (a deploy's
+// current -> releases/42), which WalkDir would otherwise take for a file
+// and not walk, finding nothing, where "current/" was walked. The links
+// under dir are still not followed.
+func WalkRoot(dir string) string {
+	if fi, err := os.Lstat(dir); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return dir
+	}
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return dir + string(filepath.Separator)
+	}
+	return dir
 }
 
 // isLink reports whether path names a symbolic link.

@@ -96,3 +96,40 @@ func TestLinksLeftAlone(t *testing.T) {
 		t.Errorf("summary:\n%s", out.String())
 	}
 }
+
+// TestLinkedBuildDirectory: a directory given as a symbolic link to the
+// build output (current -> releases/42) is walked, as it is with a
+// trailing slash, where inject found no file in it; links under it are
+// still left alone.
+func TestLinkedBuildDirectory(t *testing.T) {
+	build, outside := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(build, "app.js"), []byte("y()\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outside, "hostname"), []byte("do not touch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "hostname"), filepath.Join(build, "link.js")); err != nil {
+		t.Fatal(err)
+	}
+	current := filepath.Join(t.TempDir(), "current")
+	if err := os.Symlink(build, current); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := inject.Run(&inject.Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &errOut}, Dir: current}); err != nil {
+		t.Fatalf("%v\n%s%s", err, out.String(), errOut.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(build, "app.js")); !strings.Contains(string(b), "//# debugId=") {
+		t.Errorf("app.js under the linked directory was not injected: %q\n%s", b, out.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(outside, "hostname")); string(b) != "do not touch\n" {
+		t.Errorf("a link under the linked directory was written through: %q", b)
+	}
+	if want := filepath.Join(current, "app.js"); !strings.Contains(out.String(), want) {
+		t.Errorf("report does not name %s, under the directory as given:\n%s", want, out.String())
+	}
+	if !strings.Contains(out.String(), "injected 1, already had a debug ID 0, failed 0, skipped 1 behind symbolic links\n") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+}

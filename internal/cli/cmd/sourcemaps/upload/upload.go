@@ -252,7 +252,7 @@ func collect(opts *Options, base string) ([]artifact.BundleFile, Report, error) 
 		rel, _ := filepath.Rel(base, p)
 		return prefix + "/" + filepath.ToSlash(rel)
 	}
-	err := filepath.WalkDir(opts.Dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(inject.WalkRoot(opts.Dir), func(p string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
 			return err

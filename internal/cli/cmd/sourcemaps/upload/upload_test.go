@@ -340,6 +340,28 @@ func TestDryRunShowsURLs(t *testing.T) {
 	}
 }
 
+// TestLinkedBuildDirectory: a directory given as a symbolic link to the
+// build output (current -> releases/42) is uploaded, its files named under
+// it as under any directory, where upload found nothing to upload.
+func TestLinkedBuildDirectory(t *testing.T) {
+	build := t.TempDir()
+	writeFiles(t, build, map[string]string{"js/app.min.js": "x()\n//# sourceMappingURL=app.min.js.map\n", "js/app.min.js.map": goodMap})
+	current := filepath.Join(t.TempDir(), "current")
+	if err := os.Symlink(build, current); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	opts := &upload.Options{IO: &cmdutil.IOStreams{Out: &out, ErrOut: &bytes.Buffer{}}, Dir: current, DryRun: true, URLPrefix: "~/static"}
+	if err := upload.Run(context.Background(), opts); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	for _, f := range []string{"app.min.js", "app.min.js.map"} {
+		if want := filepath.Join(current, "js", f) + " as ~/static/js/" + f + "\n"; !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 // A file given instead of a directory is named by its own name, and so is
 // its map beside it, as sentry-cli names them; not "~/." and "~/../".
 func TestUploadOneFile(t *testing.T) {
