@@ -9,9 +9,9 @@
 #
 # The instance role gets exactly what the delivery worker calls: on the
 # project topics (not another deployment's) CreateTopic (idempotent, finds the ARN), Publish,
-# Subscribe, Unsubscribe, SetSubscriptionAttributes (the filter policy that keeps
-# an email subscription to the messages for its address) and
-# ListSubscriptionsByTopic, and GetSecretValue on
+# Subscribe and ListSubscriptionsByTopic; Unsubscribe and SetSubscriptionAttributes
+# (the filter policy that keeps an email subscription to the messages for its
+# address), which IAM cannot scope to a topic; and GetSecretValue on
 # the SMTP secret. Slack and webhooks are plain HTTPS from the instance.
 
 resource "aws_secretsmanager_secret" "alerts_smtp" {
@@ -35,12 +35,21 @@ resource "aws_iam_role_policy" "dashboard_alerts" {
           "sns:CreateTopic",
           "sns:Publish",
           "sns:Subscribe",
-          "sns:Unsubscribe",
-          "sns:SetSubscriptionAttributes",
           "sns:ListSubscriptionsByTopic",
         ]
         # The partition of an ARN the plan already knows (aws, aws-cn, aws-us-gov).
         Resource = "arn:${split(":", module.storage.bucket_arn)[1]}:sns:${var.region}:${var.account_id}:${local.prefix}-alerts-*"
+      },
+      {
+        # IAM has no resource type for these two (the Service Authorization
+        # Reference lists none): a statement naming the topics' ARNs would
+        # never match them, and they would be denied. The worker calls
+        # them only on subscriptions ListSubscriptionsByTopic returned for
+        # this deployment's topics.
+        Sid      = "ProjectAlertSubscriptions"
+        Effect   = "Allow"
+        Action   = ["sns:Unsubscribe", "sns:SetSubscriptionAttributes"]
+        Resource = "*"
       },
       {
         # Project IDs are digits, so a topic with a second "-alerts-" is

@@ -308,7 +308,7 @@ run "alerts" {
 
   assert {
     condition = alltrue([for topic, want in { `+strings.Join(want, ", ")+` } : alltrue([
-      for action in ["sns:CreateTopic", "sns:Publish", "sns:Subscribe", "sns:SetSubscriptionAttributes"] : want == (
+      for action in ["sns:CreateTopic", "sns:Publish", "sns:Subscribe", "sns:ListSubscriptionsByTopic"] : want == (
         anytrue([for s in jsondecode(aws_iam_role_policy.dashboard_alerts.policy).Statement : s.Effect == "Allow" && anytrue([for a in flatten([s.Action]) : can(regex("^${replace(a, "*", ".*")}$", action))]) &&
         anytrue([for r in flatten([s.Resource]) : can(regex("^${replace(r, "*", ".*")}$", "arn:aws:sns:eu-west-1:123456789012:${topic}"))])]) &&
         !anytrue([for s in jsondecode(aws_iam_role_policy.dashboard_alerts.policy).Statement : s.Effect == "Deny" && anytrue([for a in flatten([s.Action]) : can(regex("^${replace(a, "*", ".*")}$", action))]) &&
@@ -316,6 +316,17 @@ run "alerts" {
       )
     ])])
     error_message = "The alert topics policy grants other deployments' topics, or not its own: ${aws_iam_role_policy.dashboard_alerts.policy}"
+  }
+
+  # Unsubscribe and SetSubscriptionAttributes have no IAM resource type:
+  # only Resource "*" lets them through, and nothing else of SNS gets it.
+  assert {
+    condition = alltrue([for action in ["sns:Unsubscribe", "sns:SetSubscriptionAttributes"] :
+      anytrue([for s in jsondecode(aws_iam_role_policy.dashboard_alerts.policy).Statement : s.Effect == "Allow" && contains(flatten([s.Action]), action) && flatten([s.Resource]) == ["*"]])
+      ]) && alltrue([for s in jsondecode(aws_iam_role_policy.dashboard_alerts.policy).Statement :
+      !(s.Effect == "Allow" && contains(flatten([s.Resource]), "*")) || alltrue([for a in flatten([s.Action]) : contains(["sns:Unsubscribe", "sns:SetSubscriptionAttributes"], a)])
+    ])
+    error_message = "Unsubscribe and SetSubscriptionAttributes need Resource \"*\", and no other action may have it: ${aws_iam_role_policy.dashboard_alerts.policy}"
   }
 }
 `)
