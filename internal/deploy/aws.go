@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -84,6 +85,14 @@ type Clients struct {
 	PrefixLists PrefixListsAPI
 	// SNS deletes the dashboard's per-project alert topics (destroy).
 	SNS AlertTopicsAPI
+	// Lambda reads the account's concurrency quota (deploy's check).
+	Lambda LambdaSettingsAPI
+}
+
+// LambdaSettingsAPI is the part of the Lambda client deploy uses to read
+// the account's concurrency quota in the region.
+type LambdaSettingsAPI interface {
+	GetAccountSettings(ctx context.Context, in *lambda.GetAccountSettingsInput, optFns ...func(*lambda.Options)) (*lambda.GetAccountSettingsOutput, error)
 }
 
 // ENIAPI is the part of the EC2 client destroy uses to wait for the
@@ -121,6 +130,7 @@ func LoadClients(ctx context.Context, profile, region string) (*Clients, error) 
 		SQS:         awsx.NewSQSCalls(sqs.NewFromConfig(cfg)),
 		CloudWatch:  newAlarmsCalls(cloudwatch.NewFromConfig(cfg)),
 		SNS:         newSNSCalls(awsx.NewSNSClient(cfg)),
+		Lambda:      newLambdaCalls(lambda.NewFromConfig(cfg)),
 	}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -12,7 +13,7 @@ import (
 	"github.com/getflytrap/flytrap/internal/awsx"
 )
 
-// ec2Calls, rdsCalls, ssmCalls, alarmsCalls and snsCalls hold the operations deploy
+// ec2Calls, rdsCalls, ssmCalls, alarmsCalls, snsCalls and lambdaCalls hold the operations deploy
 // makes as method values, not the SDK clients: in the `flytrap` binary a
 // client stored in an interface keeps all of its operations (see
 // awsx.Call), and EC2 alone has about 800.
@@ -112,4 +113,16 @@ func (c snsCalls) ListTopics(ctx context.Context, in *sns.ListTopicsInput, optFn
 
 func (c snsCalls) DeleteTopic(ctx context.Context, in *sns.DeleteTopicInput, optFns ...func(*sns.Options)) (*sns.DeleteTopicOutput, error) {
 	return c.deleteTopic(ctx, in, optFns...)
+}
+
+type lambdaCalls struct {
+	getAccountSettings awsx.Call[*lambda.GetAccountSettingsInput, *lambda.GetAccountSettingsOutput, *lambda.Options]
+}
+
+func newLambdaCalls(c *lambda.Client) lambdaCalls {
+	return lambdaCalls{getAccountSettings: c.GetAccountSettings}
+}
+
+func (c lambdaCalls) GetAccountSettings(ctx context.Context, in *lambda.GetAccountSettingsInput, optFns ...func(*lambda.Options)) (*lambda.GetAccountSettingsOutput, error) {
+	return c.getAccountSettings(ctx, in, optFns...)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/getflytrap/flytrap/internal/awsx"
+	"github.com/getflytrap/flytrap/internal/awsx/awsxtest"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
 	"github.com/getflytrap/flytrap/internal/plan"
 )
@@ -48,7 +49,7 @@ func TestResolveCloudFront(t *testing.T) {
 			var log bytes.Buffer
 			s := NewState(p, Options{}, Deps{}, &log)
 			s.Identity = awsx.Identity{Account: "111122223333"}
-			s.Clients = &Clients{EC2: ec2f, SSM: &deploytest.SSM{AMI: "ami-0aaaaaaaaaaaaaaaa"}, PrefixLists: ec2f}
+			s.Clients = &Clients{EC2: ec2f, SSM: &deploytest.SSM{AMI: "ami-0aaaaaaaaaaaaaaaa"}, PrefixLists: ec2f, Lambda: awsxtest.NewLambda(t).Client()}
 			s.Previous = tc.prev
 			if tc.prev != nil {
 				s.Previous.AvailabilityZones = []string{"eu-west-1a", "eu-west-1b"}

@@ -48,6 +48,7 @@ type testEnv struct {
 	ssm    *deploytest.SSM
 	ec2    *deploytest.EC2
 	sns    *awsxtest.SNSFake
+	lambda *awsxtest.LambdaFake
 	runner *deploytest.Runner
 	site   *httptest.Server
 	// healthy makes /healthz answer 200.
@@ -75,6 +76,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		RestartCommand: {Output: fakeDashboardSHA + "  " + InstalledDashboardBinary + "\n"},
 	}}
 	e.sns = awsxtest.NewSNS(t)
+	e.lambda = awsxtest.NewLambda(t)
 	e.ec2 = &deploytest.EC2{Zones: []string{"eu-west-1c", "eu-west-1a", "eu-west-1b"}, PrefixLists: map[string]string{CloudFrontPrefixListName: "pl-4fa04526", "com.amazonaws.eu-west-1.s3": "pl-6da54004"}}
 	ih := ingest.New(ingest.Config{RatePerMinute: -1}, ingest.NewKeySet(func(context.Context) (map[string]ingest.Key, error) { return map[string]ingest.Key{}, nil }, ingest.KeySetConfig{}), nil, nil)
 	mux := http.NewServeMux()
@@ -116,7 +118,7 @@ func (e *testEnv) deps() Deps {
 			if profile != e.plan.AWS.Profile || reg != region {
 				e.t.Errorf("AWS clients for %q/%q", profile, reg)
 			}
-			return &Clients{STS: e.sts, S3: e.s3, SSM: e.ssm, EC2: e.ec2, ENI: e.ec2, PrefixLists: e.ec2, SNS: e.sns.Client()}, nil
+			return &Clients{STS: e.sts, S3: e.s3, SSM: e.ssm, EC2: e.ec2, ENI: e.ec2, PrefixLists: e.ec2, SNS: e.sns.Client(), Lambda: e.lambda.Client()}, nil
 		},
 		EnsureTerraform: func(_ context.Context, constraint string) (tf.Installed, error) {
 			return tf.Installed{Path: "/opt/terraform", Source: "path"}, nil

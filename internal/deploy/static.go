@@ -96,3 +96,26 @@ func DBEngineVersion() (string, error) {
 	}
 	return "", fmt.Errorf("no database module is embedded")
 }
+
+// ProcessorMaxConcurrency is the most processor invocations the SQS event
+// source runs at once: the processor module's max_concurrency default
+// (the root module does not set it; TestProcessorMaxConcurrency keeps it
+// so). The Lambda quota check counts it against the account's quota.
+func ProcessorMaxConcurrency() (int, error) {
+	mods, err := moduleSummaries()
+	if err != nil {
+		return 0, err
+	}
+	for _, mod := range mods {
+		if mod.Name != "processor" {
+			continue
+		}
+		// JSON numbers decode as float64.
+		v, ok := mod.Defaults["max_concurrency"].(float64)
+		if !ok || v < 1 || v != float64(int(v)) {
+			return 0, fmt.Errorf("module processor: max_concurrency's default %v is not a whole number of invocations", mod.Defaults["max_concurrency"])
+		}
+		return int(v), nil
+	}
+	return 0, fmt.Errorf("no processor module is embedded")
+}

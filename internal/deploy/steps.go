@@ -236,8 +236,26 @@ func (resolveStep) Run(ctx context.Context, s *State) error {
 			s.Warnf("the dashboard moves from AMI %s to %s: its instance is replaced (a few minutes of dashboard downtime; ingest is not affected)", prev.AMIID, ami)
 		}
 	}
+	s.checkLambdaQuota(ctx)
 	s.Resolved = r
 	return nil
+}
+
+// checkLambdaQuota warns when the account's Lambda concurrency quota
+// leaves ingest too little room beside the processor (CheckLambdaQuota).
+// It never fails the deploy.
+func (s *State) checkLambdaQuota(ctx context.Context) {
+	processorMax, err := ProcessorMaxConcurrency()
+	if err != nil {
+		s.Logf("Lambda concurrency quota not checked: %v", err)
+		return
+	}
+	q := CheckLambdaQuota(ctx, s.Clients.Lambda, s.Plan.AWS.Region, s.Plan.AWS.Profile, processorMax)
+	if q.Warning != "" {
+		s.Warnf("%s", q.Warning)
+		return
+	}
+	s.Logf("%s", q.Note)
 }
 
 // newOriginSecret returns 32 random bytes, base64url: the header value

@@ -1,6 +1,7 @@
 // Package awsxtest provides protocol-level AWS fakes for tests: an SQS
 // server speaking AWS JSON 1.0, S3 (gofakes3 plus conditional GETs), Secrets
-// Manager (AWS JSON 1.1) and the EC2 instance metadata service (IMDSv2).
+// Manager (AWS JSON 1.1), SNS (Query), Lambda's GetAccountSettings
+// (REST-JSON) and the EC2 instance metadata service (IMDSv2).
 // Real aws-sdk-go-v2 clients talk to them over HTTP, so request signing,
 // serialization and checksum validation are exercised as in production.
 package awsxtest
