@@ -347,8 +347,20 @@ func planQueries(dialect string) []planQuery {
 		{"count of unresolved issues with a title", IssueFilter{ProjectID: 1, Status: StatusUnresolved, Titles: []string{"x"}},
 			"issues_status_last_seen", "issues_project"},
 		{"count of a common tag value", IssueFilter{ProjectID: 1, Tags: []event.Tag{{Key: "browser", Value: "Chrome"}}}, "issues_", "issues_project"},
-		// Any of the environment's indexes serves, each led by it.
-		{"count of an environment's issues", IssueFilter{ProjectID: 1, Environment: "prod"}, "issue_environments_", "issue_environments_"},
+		// Any of the environment's indexes serves PostgreSQL, each led
+		// by it; SQLite reads the environment's rows in issue order
+		// (issue_environments_issue), so that its issues are read in
+		// table order, but a bound on a figure there as a range of the
+		// figure's index.
+		{"count of an environment's issues", IssueFilter{ProjectID: 1, Environment: "prod"}, "issue_environments_", "issue_environments_issue"},
+		{"count of an environment's unresolved issues", IssueFilter{ProjectID: 1, Environment: "prod", Status: StatusUnresolved},
+			"issue_environments_", "issue_environments_issue"},
+		{"count of a text search in an environment", IssueFilter{ProjectID: 1, Environment: "prod", Query: "widget"},
+			"issue_environments_", "issue_environments_issue"},
+		{"count of an environment's issues seen lately", IssueFilter{ProjectID: 1, Environment: "prod", Since: t0},
+			"issue_environments_", "issue_environments_last_seen"},
+		{"count of an environment's issues seen often", IssueFilter{ProjectID: 1, Environment: "prod", TimesSeen: []CountBound{{">", 100}}},
+			"issue_environments_", "issue_environments_count"},
 	} {
 		q, err := (&DB{dialect: dialect}).countQuery(member, tt.f, 10000, nil, -1)
 		if err != nil {
