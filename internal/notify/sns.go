@@ -133,20 +133,20 @@ func (s *SNSSync) syncProject(ctx context.Context, projectID int64, now time.Tim
 		return err
 	}
 	state := make(map[string]string)
-	// A filter policy SNS refuses (a role without
-	// sns:SetSubscriptionAttributes yet, a topic past its 200 policies)
-	// leaves that subscription as it was, mailed every alert, and is
-	// reported after the rest of the sync: stopping there would keep
-	// the confirmed subscriptions of members who left and never subscribe
-	// new ones, run after run.
-	var filterErrs []error
+	// A call SNS refuses for one address (a filter policy for a role
+	// without sns:SetSubscriptionAttributes yet or a topic past its 200
+	// policies, a subscription past the topic's quota) leaves that
+	// address as it was and is reported after the rest of the sync:
+	// stopping there would keep the confirmed subscriptions of members
+	// who left and never subscribe new ones, run after run.
+	var errs []error
 	for _, sub := range have {
 		email := strings.ToLower(sub.Email)
 		switch {
 		case slices.Contains(want, email):
 			if sub.Confirmed() {
 				if err := s.filter(ctx, sub); err != nil {
-					filterErrs = append(filterErrs, err)
+					errs = append(errs, err)
 				}
 				state[email] = store.SubscriptionConfirmed
 			} else if state[email] == "" {
@@ -154,7 +154,8 @@ func (s *SNSSync) syncProject(ctx context.Context, projectID int64, now time.Tim
 			}
 		case sub.Confirmed():
 			if err := s.Topics.Unsubscribe(ctx, sub.ARN); err != nil {
-				return err
+				errs = append(errs, err)
+				continue
 			}
 			s.log().Info("alert email: unsubscribed from the project's topic", "project", projectID, "email", email)
 		}
@@ -164,16 +165,19 @@ func (s *SNSSync) syncProject(ctx context.Context, projectID int64, now time.Tim
 			continue
 		}
 		if err := s.Topics.SubscribeEmail(ctx, arn, email); err != nil {
-			return err
+			errs = append(errs, err)
+			continue
 		}
 		state[email] = store.SubscriptionPending
 		s.log().Info("alert email: subscribed to the project's topic; SNS mailed a confirmation link", "project", projectID, "email", email)
 	}
 	subs := make([]store.SNSSubscription, 0, len(want))
 	for _, email := range want {
-		subs = append(subs, store.SNSSubscription{Email: email, Status: state[email]})
+		if state[email] != "" { // not when SNS refused to subscribe it
+			subs = append(subs, store.SNSSubscription{Email: email, Status: state[email]})
+		}
 	}
-	return errors.Join(append(filterErrs, s.Store.ReplaceSNSSubscriptions(ctx, projectID, subs, now))...)
+	return errors.Join(append(errs, s.Store.ReplaceSNSSubscriptions(ctx, projectID, subs, now))...)
 }
 
 // filter sets a confirmed subscription's filter policy unless this

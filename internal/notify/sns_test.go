@@ -88,17 +88,7 @@ func TestSNSSubscriptionsFollowMembers(t *testing.T) {
 func TestSNSMailSkipsWhoOptedOut(t *testing.T) {
 	f, fake, topics, topic, run := newSNSFixture(t)
 	client := fake.Client()
-	member := func(email string) store.User {
-		t.Helper()
-		u, err := f.db.CreateUser(f.ctx, email, "x", store.RoleMember)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.db.AddMember(f.ctx, f.project.ID, u.ID, store.RoleMember); err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
+	member := func(email string) store.User { return addMember(t, f, email) }
 	bob, cy, dan := member("bob@example.com"), member("cy@example.com"), member("dan@example.com")
 
 	// Dan subscribed before filter policies: his subscription has none.
@@ -195,17 +185,7 @@ func TestSNSSyncGoesOnPastAFilterPolicyRefused(t *testing.T) {
 	f, fake, topics, topic, _ := newSNSFixture(t)
 	client := fake.Client()
 	sync := &notify.SNSSync{Topics: topics, Prefix: "flytrap-prod", Store: f.db}
-	member := func(email string) store.User {
-		t.Helper()
-		u, err := f.db.CreateUser(f.ctx, email, "x", store.RoleMember)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.db.AddMember(f.ctx, f.project.ID, u.ID, store.RoleMember); err != nil {
-			t.Fatal(err)
-		}
-		return u
-	}
+	member := func(email string) store.User { return addMember(t, f, email) }
 	carl := member("carl@example.com")
 	// Ada and carl subscribed before filter policies, and confirmed.
 	arn, err := topics.TopicARN(f.ctx, topic)
@@ -254,5 +234,73 @@ func TestSNSSyncGoesOnPastAFilterPolicyRefused(t *testing.T) {
 	}
 	if got, want := fake.Policies(), []string{topic + `: ada@example.com: {"recipients":["ada@example.com"]}`, topic + `: dora@example.com: {"recipients":["dora@example.com"]}`}; !slices.Equal(got, want) {
 		t.Errorf("filter policies:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// addMember makes a member of f's project with email.
+func addMember(t *testing.T, f *fixture, email string) store.User {
+	t.Helper()
+	u, err := f.db.CreateUser(f.ctx, email, "x", store.RoleMember)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.AddMember(f.ctx, f.project.ID, u.ID, store.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestSNSSyncGoesOnPastARefusedCall: SNS refusing to subscribe one
+// address (a topic past its subscriptions quota) or to unsubscribe one is
+// reported, and the rest of the project's sync is still done, the refused
+// address left as it was and a subscription that was not made not
+// recorded, where the sync stopped at the refusal on every run.
+func TestSNSSyncGoesOnPastARefusedCall(t *testing.T) {
+	for _, refused := range []string{"Subscribe", "Unsubscribe"} {
+		t.Run(refused, func(t *testing.T) {
+			f, fake, topics, topic, run := newSNSFixture(t)
+			carl := addMember(t, f, "carl@example.com")
+			run()
+			fake.Confirm(topic, "ada@example.com")
+			fake.Confirm(topic, "carl@example.com")
+			run()
+			// Carl leaves and dora joins; SNS refuses one of the two calls.
+			if err := f.db.RemoveMember(f.ctx, store.System, f.project.ID, carl.ID); err != nil {
+				t.Fatal(err)
+			}
+			addMember(t, f, "dora@example.com")
+			fake.Refuse = func(action, _ string) string {
+				if action == refused {
+					return "AuthorizationError"
+				}
+				return ""
+			}
+			sync := &notify.SNSSync{Topics: topics, Prefix: "flytrap-prod", Store: f.db}
+			if err := sync.Run(f.ctx, f.clock.Now()); err == nil || !strings.Contains(err.Error(), "AuthorizationError") {
+				t.Errorf("Run = %v, want the refusal reported", err)
+			}
+			want := map[string]string{
+				"Subscribe":   topic + ": ada@example.com (confirmed)",
+				"Unsubscribe": topic + ": ada@example.com (confirmed)," + topic + ": carl@example.com (confirmed)," + topic + ": dora@example.com (pending)",
+			}[refused]
+			if got := strings.Join(fake.Subscriptions(), ","); got != want {
+				t.Errorf("subscriptions = %s, want %s", got, want)
+			}
+			subs, err := f.db.SNSSubscriptions(f.ctx, store.System, f.project.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recorded []string
+			for _, s := range subs {
+				recorded = append(recorded, s.Email+" "+s.Status)
+			}
+			wantRecorded := map[string]string{
+				"Subscribe":   "ada@example.com confirmed",
+				"Unsubscribe": "ada@example.com confirmed,dora@example.com pending",
+			}[refused]
+			if got := strings.Join(recorded, ","); got != wantRecorded {
+				t.Errorf("recorded %s, want %s", got, wantRecorded)
+			}
+		})
 	}
 }
