@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -23,7 +24,8 @@ import (
 // The account checks are the online half of init's validation: the
 // offline half (plan.CheckCatalog) knows which regions, instance types
 // and database classes exist at all, these ask the account whether it can
-// use them. They only read (Describe*, GetCallerIdentity).
+// use them. They only read (Describe*, GetCallerIdentity, Lambda's
+// GetAccountSettings).
 
 // RegionsAPI is the part of the EC2 client the account checks use to see
 // whether the plan's region is enabled for the account.
@@ -41,13 +43,14 @@ type OrderableAPI interface {
 // to the partition's home region (us-east-1 for the commercial one), which
 // is always enabled: in a region that is not, every call fails and the
 // region could not be named as the problem. EC2 and RDS talk to the
-// plan's region.
+// plan's region, as does Lambda, whose concurrency quota is per region.
 type CheckClients struct {
 	STS         awsx.IdentityAPI
 	Regions     RegionsAPI
 	EC2         ZonesAPI
 	RDS         OrderableAPI
 	PrefixLists PrefixListsAPI
+	Lambda      LambdaSettingsAPI
 }
 
 // CheckLoader builds the clients for a profile ("" for the default chain)
@@ -75,6 +78,7 @@ func NewCheckClients(cfg aws.Config) *CheckClients {
 		EC2:         ec2Client,
 		RDS:         newRDSCalls(rds.NewFromConfig(cfg)),
 		PrefixLists: ec2Client,
+		Lambda:      newLambdaCalls(lambda.NewFromConfig(cfg)),
 	}
 }
 
@@ -98,6 +102,9 @@ type AccountCheck struct {
 	// CloudFront: the dashboard will sit behind CloudFront (no domain, no
 	// plain_http), whose origin-facing prefix list the region must have.
 	CloudFront bool
+	// ProcessorMax is the processor's maximum concurrency
+	// (ProcessorMaxConcurrency), which the Lambda quota check counts.
+	ProcessorMax int
 }
 
 // AccountReport is what the account checks found. Problems are values the
@@ -127,15 +134,20 @@ func CheckAccountOnline(ctx context.Context, p plan.Plan) AccountReport {
 	if err != nil {
 		return AccountReport{Skipped: "cannot read the database module's engine version: " + err.Error()}
 	}
+	processorMax, err := ProcessorMaxConcurrency()
+	if err != nil {
+		return AccountReport{Skipped: "cannot read the processor module's maximum concurrency: " + err.Error()}
+	}
 	return CheckAccount(ctx, LoadCheckClients, AccountCheck{
 		Profile: p.AWS.Profile, Region: p.AWS.Region,
 		InstanceType: p.Sizes.DashboardInstanceType, DBClass: p.Sizes.DBInstanceClass,
-		EngineVersion: version, CloudFront: p.BehindCloudFront(),
+		EngineVersion: version, CloudFront: p.BehindCloudFront(), ProcessorMax: processorMax,
 	}, AccountCheckTimeout)
 }
 
 // CheckAccount asks AWS whether the account can deploy in.Region with
-// in's instance type and database class. It does not fail: without
+// in's instance type and database class, and whether its Lambda
+// concurrency quota there leaves ingest room. It does not fail: without
 // credentials, or when AWS cannot be reached within timeout, the report
 // says why it skipped the checks; credentials AWS refuses are a problem
 // of aws.profile.
@@ -178,7 +190,24 @@ func CheckAccount(ctx context.Context, load CheckLoader, in AccountCheck, timeou
 	if in.CloudFront {
 		r.checkCloudFront(ctx, c.PrefixLists, in)
 	}
+	r.checkLambdaQuota(ctx, c.Lambda, in)
 	return r
+}
+
+// checkLambdaQuota runs deploy's quota check (CheckLambdaQuota), so a
+// quota too low for ingest is named before the first deploy, when its
+// increase can be requested in time. A low quota is a warning, not a
+// problem: ingest works below it, throttled, and AWS raises it.
+func (r *AccountReport) checkLambdaQuota(ctx context.Context, c LambdaSettingsAPI, in AccountCheck) {
+	q := CheckLambdaQuota(ctx, c, in.Region, in.Profile, in.ProcessorMax)
+	switch {
+	case q.Warning != "":
+		r.Warnings = append(r.Warnings, q.Warning)
+	case q.Skipped:
+		r.Warnings = append(r.Warnings, q.Note)
+	default:
+		r.Checked = append(r.Checked, q.Note)
+	}
 }
 
 // checkCloudFront asks for the prefix list the dashboard's security group

@@ -27,7 +27,7 @@ func fakeLoader(url string) deploy.CheckLoader {
 }
 
 func goodCheck() deploy.AccountCheck {
-	return deploy.AccountCheck{Profile: "work", Region: "eu-west-1", InstanceType: "t4g.small", DBClass: "db.t4g.micro", EngineVersion: "17"}
+	return deploy.AccountCheck{Profile: "work", Region: "eu-west-1", InstanceType: "t4g.small", DBClass: "db.t4g.micro", EngineVersion: "17", ProcessorMax: 5}
 }
 
 // TestCheckAccount runs the account checks against the protocol fakes
@@ -50,7 +50,7 @@ func TestCheckAccount(t *testing.T) {
 			// Account and region questions go to the home region, which
 			// every account has; the rest to the plan's region.
 			wantCalls: []string{"GetCallerIdentity@us-east-1", "DescribeRegions@us-east-1", "DescribeAvailabilityZones@eu-west-1",
-				"DescribeInstanceTypeOfferings@eu-west-1", "DescribeOrderableDBInstanceOptions@eu-west-1"},
+				"DescribeInstanceTypeOfferings@eu-west-1", "DescribeOrderableDBInstanceOptions@eu-west-1", "GetAccountSettings@eu-west-1"},
 		},
 		{
 			name:        "region not opted in",
@@ -145,13 +145,13 @@ func TestCheckAccount(t *testing.T) {
 			// asked until it is found; EC2's 3 offerings take 3 pages.
 			wantCalls: []string{"GetCallerIdentity@us-east-1", "DescribeRegions@us-east-1", "DescribeAvailabilityZones@eu-west-1",
 				"DescribeInstanceTypeOfferings@eu-west-1", "DescribeInstanceTypeOfferings@eu-west-1", "DescribeInstanceTypeOfferings@eu-west-1",
-				"DescribeOrderableDBInstanceOptions@eu-west-1", "DescribeOrderableDBInstanceOptions@eu-west-1"},
+				"DescribeOrderableDBInstanceOptions@eu-west-1", "DescribeOrderableDBInstanceOptions@eu-west-1", "GetAccountSettings@eu-west-1"},
 		},
 		{
 			name:  "behind CloudFront",
 			check: func(c *deploy.AccountCheck) { c.CloudFront = true },
 			wantCalls: []string{"GetCallerIdentity@us-east-1", "DescribeRegions@us-east-1", "DescribeAvailabilityZones@eu-west-1",
-				"DescribeInstanceTypeOfferings@eu-west-1", "DescribeOrderableDBInstanceOptions@eu-west-1", "DescribeManagedPrefixLists@eu-west-1"},
+				"DescribeInstanceTypeOfferings@eu-west-1", "DescribeOrderableDBInstanceOptions@eu-west-1", "DescribeManagedPrefixLists@eu-west-1", "GetAccountSettings@eu-west-1"},
 		},
 		{
 			name:        "no CloudFront in the region",
@@ -164,6 +164,20 @@ func TestCheckAccount(t *testing.T) {
 			fake:        func(f *deploytest.AccountFake) { f.Denied["DescribeManagedPrefixLists"] = true },
 			check:       func(c *deploy.AccountCheck) { c.CloudFront = true },
 			wantWarning: "could not check that CloudFront can reach the dashboard: the credentials lack ec2:DescribeManagedPrefixLists",
+		},
+		{
+			// deploy's quota check, in the plan's region: a new
+			// account's 10 leave ingest 5 beside the processor's 5.
+			name:        "low Lambda concurrency quota",
+			fake:        func(f *deploytest.AccountFake) { f.LambdaConcurrency, f.LambdaUnreserved = 10, 10 },
+			wantWarning: "the account's Lambda concurrency quota in eu-west-1 is 10 concurrent executions: the processor takes up to 5 of them and ingest needs room for bursts beyond that (at least 55 in all)",
+			wantZones:   []string{"eu-west-1a", "eu-west-1b"},
+		},
+		{
+			name:        "access denied on Lambda",
+			fake:        func(f *deploytest.AccountFake) { f.Denied["GetAccountSettings"] = true },
+			wantWarning: "Lambda concurrency quota not checked: the credentials lack lambda:GetAccountSettings",
+			wantZones:   []string{"eu-west-1a", "eu-west-1b"},
 		},
 		{
 			name:        "pagination of the alternatives",

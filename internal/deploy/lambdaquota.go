@@ -25,6 +25,9 @@ const LambdaConcurrencyQuotaCode = "L-B99A9384"
 // not by Flytrap, and ingest works below it, just throttled.
 type LambdaQuota struct {
 	Warning, Note string
+	// Skipped: the quota could not be read, and Note says why. init
+	// reports that as a check that could not be made, beside the others.
+	Skipped bool
 }
 
 // CheckLambdaQuota reads the account's Lambda concurrency quota in region
@@ -37,11 +40,11 @@ func CheckLambdaQuota(ctx context.Context, c LambdaSettingsAPI, region, profile 
 	out, err := c.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
 	switch {
 	case accessDenied(err):
-		return LambdaQuota{Note: "Lambda concurrency quota not checked: the credentials lack lambda:GetAccountSettings (the deploy does not need it; grant it to have the quota checked)"}
+		return LambdaQuota{Skipped: true, Note: "Lambda concurrency quota not checked: the credentials lack lambda:GetAccountSettings (the deploy does not need it; grant it to have the quota checked)"}
 	case err != nil:
-		return LambdaQuota{Note: "Lambda concurrency quota not checked: " + briefError(ctx, err)}
+		return LambdaQuota{Skipped: true, Note: "Lambda concurrency quota not checked: " + briefError(ctx, err)}
 	case out.AccountLimit == nil:
-		return LambdaQuota{Note: "Lambda concurrency quota not checked: GetAccountSettings returned no AccountLimit"}
+		return LambdaQuota{Skipped: true, Note: "Lambda concurrency quota not checked: GetAccountSettings returned no AccountLimit"}
 	}
 	limit := out.AccountLimit.ConcurrentExecutions
 	unreserved := limit

@@ -18,9 +18,10 @@ import (
 // protocols AWS speaks: STS GetCallerIdentity and RDS
 // DescribeOrderableDBInstanceOptions in the Query protocol, EC2
 // DescribeRegions, DescribeAvailabilityZones and
-// DescribeInstanceTypeOfferings in EC2's Query dialect (form in, XML out).
-// One URL serves all of them, as AWS_ENDPOINT_URL points every client at
-// one endpoint: the Action tells them apart. Each request's signing region
+// DescribeInstanceTypeOfferings in EC2's Query dialect (form in, XML out),
+// and Lambda GetAccountSettings in REST-JSON. One URL serves all of them,
+// as AWS_ENDPOINT_URL points every client at one endpoint: the Action (or
+// Lambda's path) tells them apart. Each request's signing region
 // (from its Authorization header) chooses the region's zones.
 type AccountFake struct {
 	URL     string
@@ -35,8 +36,13 @@ type AccountFake struct {
 	Orderable []DBOption
 	// PrefixLists maps each region to its managed prefix lists, name to ID.
 	PrefixLists map[string]map[string]string
-	// Denied actions answer AccessDenied (RDS) or UnauthorizedOperation
-	// (EC2), as for credentials without the permission.
+	// LambdaConcurrency and LambdaUnreserved are the AccountLimit
+	// GetAccountSettings reports (1000 and 1000, AWS's default quota
+	// with nothing reserved).
+	LambdaConcurrency, LambdaUnreserved int32
+	// Denied actions answer AccessDenied (RDS), UnauthorizedOperation
+	// (EC2) or AccessDeniedException (Lambda), as for credentials without
+	// the permission.
 	Denied map[string]bool
 	// STSError, when set, is the error code STS answers with (HTTP 403),
 	// e.g. InvalidClientTokenId for rejected keys, ExpiredToken.
@@ -63,6 +69,8 @@ func NewAccount(t testing.TB) *AccountFake {
 		Zones:   map[string][]string{"eu-west-1": {"eu-west-1a", "eu-west-1b", "eu-west-1c"}, "us-east-1": {"us-east-1a", "us-east-1b"}},
 		Offered: map[string][]string{"t4g.small": {"eu-west-1a", "eu-west-1b", "eu-west-1c", "us-east-1a", "us-east-1b"}},
 		Denied:  map[string]bool{},
+
+		LambdaConcurrency: 1000, LambdaUnreserved: 1000,
 		PrefixLists: map[string]map[string]string{
 			"eu-west-1": {"com.amazonaws.global.cloudfront.origin-facing": "pl-4fa04526", "com.amazonaws.eu-west-1.s3": "pl-6da54004"},
 			"us-east-1": {"com.amazonaws.global.cloudfront.origin-facing": "pl-3b927c52"},
@@ -88,7 +96,15 @@ func (f *AccountFake) Calls() []string {
 
 var credentialScope = regexp.MustCompile(`Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request`)
 
+// lambdaSettingsPath is GetAccountSettings' path; the SDK sends it
+// without the documented trailing slash.
+const lambdaSettingsPath = "/2016-08-19/account-settings"
+
 func (f *AccountFake) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.TrimSuffix(r.URL.Path, "/") == lambdaSettingsPath {
+		f.accountSettings(w, r)
+		return
+	}
 	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
@@ -128,6 +144,33 @@ func (f *AccountFake) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		queryError(w, ec2, http.StatusBadRequest, "InvalidAction", "the fake does not implement "+action)
 	}
+}
+
+// accountSettings answers Lambda's GetAccountSettings as Lambda does: JSON
+// numbers, an error's code in X-Amzn-ErrorType.
+func (f *AccountFake) accountSettings(w http.ResponseWriter, r *http.Request) {
+	scope := credentialScope.FindStringSubmatch(r.Header.Get("Authorization"))
+	region := ""
+	if scope != nil {
+		region = scope[1]
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, "GetAccountSettings@"+region)
+	denied := f.Denied["GetAccountSettings"]
+	limit, unreserved := f.LambdaConcurrency, f.LambdaUnreserved
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if scope == nil || denied {
+		code, msg := "AccessDeniedException", "User: arn:aws:iam::"+f.Account+":user/deployer is not authorized to perform: lambda:GetAccountSettings"
+		if scope == nil {
+			code, msg = "MissingAuthenticationTokenException", "Missing Authentication Token"
+		}
+		w.Header().Set("X-Amzn-ErrorType", code)
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"Type":"User","Message":%q}`, msg)
+		return
+	}
+	fmt.Fprintf(w, `{"AccountLimit":{"TotalCodeSize":80530636800,"CodeSizeUnzipped":262144000,"CodeSizeZipped":52428800,"ConcurrentExecutions":%d,"UnreservedConcurrentExecutions":%d},"AccountUsage":{"TotalCodeSize":0,"FunctionCount":0}}`, limit, unreserved)
 }
 
 const ec2NS = "http://ec2.amazonaws.com/doc/2016-11-15/"

@@ -12,6 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
 	"github.com/getflytrap/flytrap/internal/cli/cmdutil"
 	"github.com/getflytrap/flytrap/internal/deploy"
 	"github.com/getflytrap/flytrap/internal/deploy/deploytest"
@@ -437,7 +441,7 @@ func TestInitAccountCheck(t *testing.T) {
 		dir := t.TempDir()
 		r := run(t, f, dir, yes...)
 		record("all good", r)
-		want := "Checked with AWS account 111122223333: region eu-west-1 is enabled; t4g.small is offered in eu-west-1a, the dashboard's zone (zones eu-west-1a, eu-west-1b); db.t4g.micro is orderable for PostgreSQL 17; CloudFront can reach the dashboard in eu-west-1 (prefix list pl-4fa04526).\n"
+		want := "Checked with AWS account 111122223333: region eu-west-1 is enabled; t4g.small is offered in eu-west-1a, the dashboard's zone (zones eu-west-1a, eu-west-1b); db.t4g.micro is orderable for PostgreSQL 17; CloudFront can reach the dashboard in eu-west-1 (prefix list pl-4fa04526); Lambda concurrency quota in eu-west-1: 1000 concurrent executions; the processor takes at most 5.\n"
 		if r.err != nil || !strings.HasPrefix(r.out, want) {
 			t.Fatalf("err %v; output:\n%s", r.err, r.out)
 		}
@@ -468,6 +472,31 @@ func TestInitAccountCheck(t *testing.T) {
 		record("no permission for RDS", r)
 		if r.err != nil || !strings.Contains(r.out, "WARNING: could not check whether db.t4g.micro can be ordered: the credentials lack rds:DescribeOrderableDBInstanceOptions\n") ||
 			!strings.Contains(r.out, "Checked with AWS account 111122223333: region eu-west-1 is enabled; t4g.small is offered") {
+			t.Fatalf("err %v; output:\n%s", r.err, r.out)
+		}
+	})
+	t.Run("low Lambda concurrency quota", func(t *testing.T) {
+		f := deploytest.NewAccount(t)
+		f.LambdaConcurrency, f.LambdaUnreserved = 10, 10
+		dir := t.TempDir()
+		r := run(t, f, dir, yes...)
+		record("low Lambda concurrency quota", r)
+		// deploy's warning, word for word: init runs the same check.
+		want := "WARNING: " + deploy.CheckLambdaQuota(context.Background(), lowQuota{}, "eu-west-1", "work", 5).Warning + "\n"
+		if r.err != nil || !strings.Contains(r.out, want) || !strings.Contains(r.out, "--desired-value 1000 --region eu-west-1 --profile work\n") {
+			t.Fatalf("err %v; output:\n%s\nwant %q", r.err, r.out, want)
+		}
+		// A warning: the plan is written all the same.
+		if _, err := plan.Load(filepath.Join(dir, plan.DefaultFile)); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Run("no permission for Lambda", func(t *testing.T) {
+		f := deploytest.NewAccount(t)
+		f.Denied["GetAccountSettings"] = true
+		r := run(t, f, t.TempDir(), yes...)
+		record("no permission for Lambda", r)
+		if r.err != nil || !strings.Contains(r.out, "WARNING: Lambda concurrency quota not checked: the credentials lack lambda:GetAccountSettings") {
 			t.Fatalf("err %v; output:\n%s", r.err, r.out)
 		}
 	})
@@ -502,6 +531,13 @@ func TestInitAccountCheck(t *testing.T) {
 		}
 	})
 	golden.Check(t, "init-account.golden", all.Bytes())
+}
+
+// lowQuota answers GetAccountSettings with a new account's quota of 10.
+type lowQuota struct{}
+
+func (lowQuota) GetAccountSettings(context.Context, *lambda.GetAccountSettingsInput, ...func(*lambda.Options)) (*lambda.GetAccountSettingsOutput, error) {
+	return &lambda.GetAccountSettingsOutput{AccountLimit: &lambdatypes.AccountLimit{ConcurrentExecutions: 10, UnreservedConcurrentExecutions: aws.Int32(10)}}, nil
 }
 
 // init's next step is deploy, which a development build (go build, go run)
