@@ -130,7 +130,9 @@ module "processor" {
   s3_prefix_list_id    = module.network.s3_prefix_list_id
   db_security_group_id = module.database.security_group_id
 
-  queue_arn         = module.queue.queue_arn
+  queue_arn                        = module.queue.queue_arn
+  queue_visibility_timeout_seconds = module.queue.visibility_timeout_seconds
+
   db_host           = module.database.address
   db_port           = module.database.port
   db_name           = module.database.db_name

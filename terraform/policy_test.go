@@ -68,16 +68,18 @@ func processorVars(t *testing.T) map[string]any {
 		"db_security_group_id": "sg-0123456789abcdef0",
 		"s3_prefix_list_id":    "pl-6da54004",
 		"queue_arn":            "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events",
-		"db_host":              "flytrap-test-db.abcdefghijkl.eu-west-1.rds.amazonaws.com",
-		"db_name":              "flytrap",
-		"db_user":              "flytrap_processor",
-		"db_connect_arn":       "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ABCDEFGHIJKLMNOP/flytrap_processor",
-		"region":               "eu-west-1",
-		"bucket_name":          "flytrap-test-123456789012-eu-west-1",
-		"bucket_arn":           "arn:aws:s3:::flytrap-test-123456789012-eu-west-1",
-		"sourcemaps_prefix":    "sourcemaps/",
-		"log_group_name":       "/aws/lambda/flytrap-test-processor",
-		"log_group_arn":        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/flytrap-test-processor",
+		// The queue module's 6 x 60 s + 5 s + 30 s.
+		"queue_visibility_timeout_seconds": 395,
+		"db_host":                          "flytrap-test-db.abcdefghijkl.eu-west-1.rds.amazonaws.com",
+		"db_name":                          "flytrap",
+		"db_user":                          "flytrap_processor",
+		"db_connect_arn":                   "arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-ABCDEFGHIJKLMNOP/flytrap_processor",
+		"region":                           "eu-west-1",
+		"bucket_name":                      "flytrap-test-123456789012-eu-west-1",
+		"bucket_arn":                       "arn:aws:s3:::flytrap-test-123456789012-eu-west-1",
+		"sourcemaps_prefix":                "sourcemaps/",
+		"log_group_name":                   "/aws/lambda/flytrap-test-processor",
+		"log_group_arn":                    "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/flytrap-test-processor",
 	}
 }
 
@@ -221,19 +223,21 @@ func TestIngestPolicy(t *testing.T) {
 	writeZip(t, zip)
 	bucket := "arn:aws:s3:::flytrap-test-123456789012-eu-west-1"
 	plan := planModule(t, tf, "ingest", map[string]any{
-		"iam_name":             "flytrap-test-eu-west-1-ingest",
-		"name":                 "flytrap-test",
-		"function_name":        "flytrap-test-ingest",
-		"api_name":             "flytrap-test-ingest",
-		"zip_path":             zip,
-		"queue_url":            "https://sqs.eu-west-1.amazonaws.com/123456789012/flytrap-test-events",
-		"queue_arn":            "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events",
-		"bucket_name":          "flytrap-test-123456789012-eu-west-1",
-		"bucket_arn":           bucket,
-		"keyset_key":           "keyset/ingest-keys.json",
-		"log_group_name":       "/aws/lambda/flytrap-test-ingest",
-		"log_group_arn":        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/flytrap-test-ingest",
-		"access_log_group_arn": "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/flytrap-test-ingest/access",
+		"iam_name":      "flytrap-test-eu-west-1-ingest",
+		"name":          "flytrap-test",
+		"function_name": "flytrap-test-ingest",
+		"api_name":      "flytrap-test-ingest",
+		"zip_path":      zip,
+		"queue_url":     "https://sqs.eu-west-1.amazonaws.com/123456789012/flytrap-test-events",
+		"queue_arn":     "arn:aws:sqs:eu-west-1:123456789012:flytrap-test-events",
+		// The queue module's 6 x 60 s + 5 s + 30 s.
+		"queue_visibility_timeout_seconds": 395,
+		"bucket_name":                      "flytrap-test-123456789012-eu-west-1",
+		"bucket_arn":                       bucket,
+		"keyset_key":                       "keyset/ingest-keys.json",
+		"log_group_name":                   "/aws/lambda/flytrap-test-ingest",
+		"log_group_arn":                    "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/flytrap-test-ingest",
+		"access_log_group_arn":             "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigateway/flytrap-test-ingest/access",
 	})
 	stmts := policyOf(t, plan.one(t, "aws_iam_role_policy.this"))
 	if !allowed(stmts, "s3:GetObject", bucket+"/keyset/ingest-keys.json") {

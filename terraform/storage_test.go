@@ -78,8 +78,10 @@ func TestDatabaseStorageHeadroom(t *testing.T) {
 // TestProcessorBatchBound: the processor's timeout in main.tf and the
 // batch size variables.tf accepts are plan's, whose Validate refuses a
 // batch that outlasts the timeout before Terraform sees it; the
-// processor module, used alone, accepts no larger batch.
+// processor module, used alone, bounds the batch by its own timeout at
+// plan's time an event.
 func TestProcessorBatchBound(t *testing.T) {
+	millisPerEvent := plan.ProcessorTimeoutSeconds * 1000 / plan.MaxProcessorBatchSize
 	for _, c := range []struct {
 		file string
 		re   string
@@ -87,7 +89,7 @@ func TestProcessorBatchBound(t *testing.T) {
 	}{
 		{"main.tf", `(?m)^\s*processor_timeout_seconds\s*=\s*(\d+)\s*$`, plan.ProcessorTimeoutSeconds},
 		{"variables.tf", `var\.processor_batch_size <= (\d+)`, plan.MaxProcessorBatchSize},
-		{"modules/processor/variables.tf", `var\.batch_size <= (\d+)`, plan.MaxProcessorBatchSize},
+		{"modules/processor/main.tf", `var\.batch_size \* (\d+) <= var\.timeout_seconds \* 1000`, millisPerEvent},
 		{"modules/processor/variables.tf", `(?s)variable "timeout_seconds" \{.*?default\s*=\s*(\d+)`, plan.ProcessorTimeoutSeconds},
 	} {
 		src, err := fs.ReadFile(Modules, c.file)
@@ -106,8 +108,10 @@ func TestProcessorBatchBound(t *testing.T) {
 }
 
 // TestProcessorModuleBatch plans the processor module alone, as someone
-// using it without the root would: a batch past the timeout is refused
-// by its own variable, the largest one allowed is planned.
+// using it without the root would: a batch past the timeout is refused,
+// the timeout it is given included, and so is a timeout the queue's
+// visibility timeout does not cover 6 times; the defaults and matching
+// values are planned.
 func TestProcessorModuleBatch(t *testing.T) {
 	tf := needProvider(t)
 	t.Parallel()
@@ -120,10 +124,40 @@ func TestProcessorModuleBatch(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(work, "terraform.tfvars.json"), string(vars))
 	tf.mustRun(t, work, "init", "-plugin-dir="+tf.pluginDir, "-input=false", "-no-color")
-	over := fmt.Sprintf("batch_size=%d", plan.MaxProcessorBatchSize+1)
-	out, err := tf.run(t, work, "plan", "-input=false", "-no-color", "-lock=false", "-var", over)
-	if err == nil || !strings.Contains(out, "outlasts the processor's 60 s timeout") {
-		t.Errorf("plan with %s: err %v\n%s", over, err, tail(out, 30))
+	for _, c := range []struct {
+		name string
+		vars []string
+		// want is "" for a plan that succeeds, else a part of its error.
+		want string
+	}{
+		{"defaults", nil, ""},
+		{"largest batch", []string{fmt.Sprintf("batch_size=%d", plan.MaxProcessorBatchSize)}, ""},
+		{"batch past the timeout", []string{fmt.Sprintf("batch_size=%d", plan.MaxProcessorBatchSize+1)},
+			"outlasts the processor's 60 s timeout"},
+		// The timeout changed apart from the batch: 1200 events need 60 s.
+		{"timeout lowered under the batch", []string{"batch_size=1200", "timeout_seconds=30", "queue_visibility_timeout_seconds=395"},
+			"Lower batch_size to at most 600, or raise timeout_seconds to at least 60."},
+		{"timeout lowered with the batch", []string{"batch_size=600", "timeout_seconds=30"}, ""},
+		// A longer timeout fits a larger batch, with the queue's
+		// visibility timeout raised to match (6 x 120 s + 5 s).
+		{"timeout raised with the batch", []string{"batch_size=2400", "timeout_seconds=120", "queue_visibility_timeout_seconds=725"}, ""},
+		{"timeout raised past the visibility timeout", []string{"timeout_seconds=120"},
+			"The queue's visibility timeout of 395 s is under 6x the processor's 120 s timeout plus its 5 s batching window (725 s"},
+		{"batch past SQS's most", []string{"batch_size=10001", "timeout_seconds=900", "queue_visibility_timeout_seconds=5405"},
+			"from 1 to 10000"},
+	} {
+		args := []string{"plan", "-input=false", "-no-color", "-lock=false"}
+		for _, v := range c.vars {
+			args = append(args, "-var", v)
+		}
+		out, err := tf.run(t, work, args...)
+		// Terraform wraps a message, each line behind a "│ ".
+		flat := strings.Join(strings.Fields(strings.ReplaceAll(out, "│", "")), " ")
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: plan %v: %v\n%s", c.name, c.vars, err, tail(out, 30))
+		case c.want != "" && (err == nil || !strings.Contains(flat, c.want)):
+			t.Errorf("%s: plan %v: err %v, want %q\n%s", c.name, c.vars, err, c.want, tail(out, 30))
+		}
 	}
-	tf.mustRun(t, work, "plan", "-input=false", "-no-color", "-lock=false", "-var", fmt.Sprintf("batch_size=%d", plan.MaxProcessorBatchSize))
 }

@@ -160,6 +160,24 @@ resource "aws_lambda_event_source_mapping" "queue" {
       condition     = var.batch_size <= 10 || var.batching_window_seconds >= 1
       error_message = "SQS event sources with a batch size above 10 need a batching window of at least 1 second."
     }
+    # A batch is one invocation: one that outlasts the timeout fails whole,
+    # and SQS hands it out again, to fail again, until its events are in
+    # the dead-letter queue. 50 ms an event is plan.processorMillisPerEvent
+    # (a third of a core at 512 MB, a cold start's connections and source
+    # maps), from which the root's processor_batch_size bound of 1200 at
+    # 60 s comes; TestProcessorBatchBound keeps the two the same.
+    precondition {
+      condition     = var.batch_size * 50 <= var.timeout_seconds * 1000
+      error_message = "A batch of ${var.batch_size} events at 50 ms an event needs ${var.batch_size * 50 / 1000} s, so it outlasts the processor's ${var.timeout_seconds} s timeout: it would fail whole and be received again until its events are in the dead-letter queue. Lower batch_size to at most ${floor(var.timeout_seconds * 1000 / 50)}, or raise timeout_seconds to at least ${ceil(var.batch_size * 50 / 1000)}."
+    }
+    # AWS's guidance for SQS event sources: a visibility timeout of at
+    # least 6x the function's timeout plus the batching window, or a
+    # message still being processed (or retried after a throttle) is
+    # handed out again and processed twice.
+    precondition {
+      condition     = var.queue_visibility_timeout_seconds >= 6 * var.timeout_seconds + var.batching_window_seconds
+      error_message = "The queue's visibility timeout of ${var.queue_visibility_timeout_seconds} s is under 6x the processor's ${var.timeout_seconds} s timeout plus its ${var.batching_window_seconds} s batching window (${6 * var.timeout_seconds + var.batching_window_seconds} s, AWS's minimum for SQS event sources), so messages still being processed would be received again. Give the queue module the processor's timeout and batching window (consumer_timeout_seconds, consumer_batching_window_seconds), or lower timeout_seconds."
+    }
   }
 
   # The event source checks the role for the SQS permissions at creation.

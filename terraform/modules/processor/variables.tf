@@ -50,7 +50,7 @@ variable "memory_mb" {
 }
 
 variable "timeout_seconds" {
-  description = "Timeout of one processor invocation (one batch). The queue's visibility timeout is derived from it."
+  description = "Timeout of one processor invocation (one batch). The queue's visibility timeout must be at least 6x this plus the batching window, and a batch must fit it at 50 ms an event (batch_size at most 20x this)."
   type        = number
   default     = 60
 
@@ -61,13 +61,16 @@ variable "timeout_seconds" {
 }
 
 variable "batch_size" {
-  description = "Most SQS messages handed to one invocation. At most 1200, as the root's processor_batch_size: at 50 ms an event, a larger batch outlasts the processor's 60 s timeout."
+  description = "Most SQS messages handed to one invocation. At 50 ms an event a batch must fit timeout_seconds: at most 20x the timeout (1200 at the default 60 s, the root's processor_batch_size bound); SQS allows up to 10000."
   type        = number
   default     = 10
 
+  # The bound by the timeout is the event source's precondition (main.tf):
+  # a variable's validation may name other variables only from Terraform
+  # 1.9, and this module works with 1.5.
   validation {
-    condition     = var.batch_size >= 1 && var.batch_size <= 1200 && floor(var.batch_size) == var.batch_size
-    error_message = "The batch size must be a whole number from 1 to 1200: a larger batch, at 50 ms an event, outlasts the processor's 60 s timeout, fails whole, and is received again until its events are in the dead-letter queue."
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000 && floor(var.batch_size) == var.batch_size
+    error_message = "The batch size must be a whole number from 1 to 10000 (SQS's most for a standard queue), and at most 20x timeout_seconds."
   }
 }
 
@@ -140,6 +143,16 @@ variable "queue_arn" {
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:sqs:", var.queue_arn))
     error_message = "The queue ARN must be an SQS ARN."
+  }
+}
+
+variable "queue_visibility_timeout_seconds" {
+  description = "Visibility timeout of the queue at queue_arn (the queue module's visibility_timeout_seconds output); it must be at least 6x timeout_seconds plus batching_window_seconds."
+  type        = number
+
+  validation {
+    condition     = var.queue_visibility_timeout_seconds >= 0 && var.queue_visibility_timeout_seconds <= 43200 && floor(var.queue_visibility_timeout_seconds) == var.queue_visibility_timeout_seconds
+    error_message = "The visibility timeout must be 0 to 43200 whole seconds (SQS's 12 hours)."
   }
 }
 
