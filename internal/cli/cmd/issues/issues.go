@@ -108,6 +108,12 @@ works without outer quotes.`,
 			Example:     "  flytrap issues " + use + " 42 43",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.Rerun = rerun(cmd)
+				// An empty --in-release (an unset $VERSION) would be sent
+				// as no release at all: a plain resolve, which any event
+				// reopens, where a blank one is refused by the server.
+				if cmd.Flags().Changed("in-release") && opts.Release == "" {
+					return cmdutil.UsageError("--in-release needs a release name", "give the release that fixes the issues, e.g. --in-release shop@1.2.3, or leave the flag out to resolve without one")
+				}
 				ch := apitypes.StatusChange{Status: to, ResolvedInRelease: opts.Release}
 				if opts.NextRelease {
 					if opts.Release != "" {
