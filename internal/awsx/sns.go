@@ -28,15 +28,27 @@ type SNSAPI interface {
 // subscription whose owner has not clicked the confirmation link yet.
 const PendingConfirmation = "PendingConfirmation"
 
+// DeletedSubscription is the subscription ARN SNS reports, for up to 72
+// hours, for a subscription deleted by someone other than its owner: an
+// email subscription whose recipient clicked the unsubscribe link of an
+// email SNS delivered. SNS delivers it nothing, cannot unsubscribe it,
+// and does not subscribe its endpoint again until it has cleared it.
+const DeletedSubscription = "Deleted"
+
 // SNSSubscription is an email subscription of a topic.
 type SNSSubscription struct {
 	Email string
-	// ARN is PendingConfirmation until the owner confirms.
+	// ARN is PendingConfirmation until the owner confirms, and
+	// DeletedSubscription once the recipient unsubscribed by SNS's link.
 	ARN string
 }
 
 // Confirmed reports whether the owner confirmed the subscription.
 func (s SNSSubscription) Confirmed() bool { return strings.HasPrefix(s.ARN, "arn:") }
+
+// Deleted reports whether the recipient unsubscribed by SNS's link and SNS
+// has not cleared the subscription yet.
+func (s SNSSubscription) Deleted() bool { return s.ARN == DeletedSubscription }
 
 // NewSNSClient returns an SNS client for cfg, honoring
 // AWS_ENDPOINT_URL_SNS.

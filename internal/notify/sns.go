@@ -77,6 +77,9 @@ type SyncStore interface {
 	ProjectIDs(ctx context.Context) ([]int64, error)
 	EmailRecipients(ctx context.Context, projectID int64) ([]string, error)
 	ReplaceSNSSubscriptions(ctx context.Context, projectID int64, subs []store.SNSSubscription, now time.Time) error
+	SNSSubscriptions(ctx context.Context, v store.Viewer, projectID int64) ([]store.SNSSubscription, error)
+	UnsubscribeProjectEmail(ctx context.Context, projectID int64, email string) (int, error)
+	ProjectEmailUnsubscribed(ctx context.Context, projectID int64) ([]string, error)
 }
 
 // SNSSync keeps each project's topic subscribed by exactly its members
@@ -84,10 +87,21 @@ type SyncStore interface {
 // confirmation link), unsubscribes confirmed subscriptions of people who
 // left or opted out, and records every subscription with its state for
 // the dashboard. SNS cannot remove a subscription still pending
-// confirmation; it lapses after three days unconfirmed. Subscriptions
+// confirmation; it lapses after 48 hours unconfirmed. Subscriptions
 // carry a filter policy on their own address (awsx.EmailFilterPolicy):
 // those made before they did get it the first time this process sees
 // them confirmed.
+//
+// SNS's email carries SNS's own unsubscribe link. A member who clicks it
+// deletes their subscription (SNS lists it as Deleted for up to 72 hours,
+// then not at all); a subscription recorded confirmed that is deleted or
+// gone, and that this process did not unsubscribe, is that member
+// leaving the project's alert email, which is recorded as their
+// unsubscribing from each of its email channels
+// (store.DB.UnsubscribeProjectEmail) rather than subscribing them again.
+// An address with no recorded confirmed subscription (the first run, a
+// database restored from before it) is subscribed as any other, once
+// SNS has cleared a deleted subscription of it: SNS refuses it till then.
 type SNSSync struct {
 	Topics Topics
 	Prefix string
@@ -99,6 +113,11 @@ type SNSSync struct {
 	// process has set, by ARN: each costs one call per
 	// process, not one per run.
 	filtered map[string]bool
+	// unsubscribed are the addresses this process unsubscribed, by
+	// project and address (unsubscribedKey), until it subscribes them
+	// again: their subscriptions are gone because it removed them, not
+	// because their owners clicked SNS's link.
+	unsubscribed map[string]bool
 }
 
 // Run syncs every project; it fits app.Job's Run.
@@ -132,7 +151,31 @@ func (s *SNSSync) syncProject(ctx context.Context, projectID int64, now time.Tim
 	if err != nil {
 		return err
 	}
+	recorded, err := s.Store.SNSSubscriptions(ctx, store.System, projectID)
+	if err != nil {
+		return err
+	}
+	// Members off every email channel of the project are not subscribed
+	// (SNS would mail them a confirmation for email nobody sends them),
+	// though a subscription of theirs is kept: the filter policy stops
+	// the alerts, and it serves the channels they turn back on.
+	off, err := s.Store.ProjectEmailUnsubscribed(ctx, projectID)
+	if err != nil {
+		return err
+	}
+	for i := range off {
+		off[i] = strings.ToLower(off[i])
+	}
+	wasConfirmed := make(map[string]bool)
+	for _, r := range recorded {
+		if r.Status == store.SubscriptionConfirmed {
+			wasConfirmed[strings.ToLower(r.Email)] = true
+		}
+	}
 	state := make(map[string]string)
+	// deleted are the addresses whose owners unsubscribed by SNS's link
+	// and whose subscriptions SNS still lists, as Deleted.
+	deleted := make(map[string]bool)
 	// A call SNS refuses for one address (a filter policy for a role
 	// without sns:SetSubscriptionAttributes yet or a topic past its 200
 	// policies, a subscription past the topic's quota) leaves that
@@ -143,6 +186,9 @@ func (s *SNSSync) syncProject(ctx context.Context, projectID int64, now time.Tim
 	for _, sub := range have {
 		email := strings.ToLower(sub.Email)
 		switch {
+		case sub.Deleted():
+			// Not live: SNS delivers it nothing and cannot unsubscribe it.
+			deleted[email] = true
 		case slices.Contains(want, email):
 			if sub.Confirmed() {
 				if err := s.filter(ctx, sub); err != nil {
@@ -157,17 +203,39 @@ func (s *SNSSync) syncProject(ctx context.Context, projectID int64, now time.Tim
 				errs = append(errs, err)
 				continue
 			}
+			s.setUnsubscribed(projectID, email, true)
 			s.log().Info("alert email: unsubscribed from the project's topic", "project", projectID, "email", email)
 		}
 	}
 	for _, email := range want {
-		if state[email] != "" {
+		if state[email] != "" || slices.Contains(off, email) {
+			continue
+		}
+		if wasConfirmed[email] && !s.isUnsubscribed(projectID, email) {
+			n, err := s.Store.UnsubscribeProjectEmail(ctx, projectID, email)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if n > 0 {
+				s.log().Info("alert email: the member unsubscribed from the project's topic by SNS's link; recorded as unsubscribed from its email channels, not subscribed again", "project", projectID, "email", email, "channels", n)
+				continue
+			}
+			// No email channel to record it on: the project mails no
+			// alert, and the address is treated as a new one.
+			s.log().Info("alert email: the member unsubscribed from the project's topic by SNS's link; the project has no email channel to record it on", "project", projectID, "email", email)
+		}
+		if deleted[email] {
+			// Logged at debug level: it holds for up to 72 hours of
+			// runs a minute apart.
+			s.log().Debug("alert email: SNS is still deleting the member's subscription (up to 72 hours); subscribing them again once it has", "project", projectID, "email", email)
 			continue
 		}
 		if err := s.Topics.SubscribeEmail(ctx, arn, email); err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		s.setUnsubscribed(projectID, email, false)
 		state[email] = store.SubscriptionPending
 		s.log().Info("alert email: subscribed to the project's topic; SNS mailed a confirmation link", "project", projectID, "email", email)
 	}
@@ -200,6 +268,33 @@ func (s *SNSSync) filter(ctx context.Context, sub awsx.SNSSubscription) error {
 	}
 	s.filtered[sub.ARN] = true
 	return nil
+}
+
+// setUnsubscribed records whether this process unsubscribed email from
+// projectID's topic.
+func (s *SNSSync) setUnsubscribed(projectID int64, email string, done bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unsubscribed == nil {
+		s.unsubscribed = map[string]bool{}
+	}
+	if done {
+		s.unsubscribed[unsubscribedKey(projectID, email)] = true
+	} else {
+		delete(s.unsubscribed, unsubscribedKey(projectID, email))
+	}
+}
+
+// isUnsubscribed reports whether this process unsubscribed email from
+// projectID's topic and has not subscribed it since.
+func (s *SNSSync) isUnsubscribed(projectID int64, email string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unsubscribed[unsubscribedKey(projectID, email)]
+}
+
+func unsubscribedKey(projectID int64, email string) string {
+	return strconv.FormatInt(projectID, 10) + " " + email
 }
 
 func (s *SNSSync) log() *slog.Logger {

@@ -1,9 +1,13 @@
 package notify_test
 
 import (
+	"context"
+	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -302,5 +306,177 @@ func TestSNSSyncGoesOnPastARefusedCall(t *testing.T) {
 				t.Errorf("recorded %s, want %s", got, wantRecorded)
 			}
 		})
+	}
+}
+
+// TestSNSLinkUnsubscribeIsAnOptOut: against the SNS fake driven by
+// aws-sdk-go-v2, a member who clicks the unsubscribe link of SNS's email
+// is not subscribed again: their subscription, recorded confirmed, is
+// Deleted (SNS lists it so for up to 72 hours) or gone by the next run,
+// which records them as unsubscribed from the project's email channels,
+// so the admins' "Not mailed" list names them and alerts skip them; and
+// turning alert email on on their account page subscribes them again.
+func TestSNSLinkUnsubscribeIsAnOptOut(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// cleared: SNS cleared the deleted subscription before the
+		// job's next run (it did not run for 72 hours).
+		cleared bool
+	}{{"deleted", false}, {"gone", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, fake, topics, topic, run := newSNSFixture(t)
+			bob := addMember(t, f, "bob@example.com")
+			run()
+			fake.Confirm(topic, "ada@example.com")
+			fake.Confirm(topic, "bob@example.com")
+			run()
+
+			fake.UnsubscribeByLink(topic, "bob@example.com")
+			if tc.cleared {
+				fake.ClearDeleted()
+			}
+			run()
+			fake.ClearDeleted()
+			run()
+			if got := strings.Join(fake.Subscriptions(), ","); got != topic+": ada@example.com (confirmed)" {
+				t.Errorf("subscriptions = %s, want ada's only: bob was subscribed again", got)
+			}
+			subs, err := f.db.SNSSubscriptions(f.ctx, store.System, f.project.ID)
+			if err != nil || len(subs) != 1 || subs[0].Email != "ada@example.com" {
+				t.Errorf("recorded subscriptions = %+v, %v; want ada's only", subs, err)
+			}
+			chans, err := f.db.ListAlertChannels(f.ctx, store.System, f.project.ID)
+			if err != nil || len(chans) != 1 {
+				t.Fatalf("channels %+v, %v", chans, err)
+			}
+			if got, want := notMailed(t, f), []string{"bob@example.com unsubscribed from " + strconv.FormatInt(chans[0].ID, 10), "quiet@example.com alert email off"}; !slices.Equal(got, want) {
+				t.Errorf("not mailed = %v, want %v", got, want)
+			}
+
+			w := notify.NewWorker(f.db, notify.Config{AllowPrivate: true, Now: f.clock.Now,
+				Mailer: notify.SNSMailer{Topics: topics, Prefix: "flytrap-prod", Recipients: f.db.ChannelRecipients}})
+			f.save("a", "TypeError: a", 1)
+			f.run(w)
+			if pub := fake.Published(); len(pub) != 1 || pub[0].Attributes["recipients"] != `["ada@example.com"]` {
+				t.Errorf("published %+v, want it for ada only", pub)
+			}
+
+			// Bob saves his account page with alert email on.
+			if err := f.db.SetEmailOptOut(f.ctx, bob.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			run()
+			if got := strings.Join(fake.Subscriptions(), ","); got != topic+": ada@example.com (confirmed),"+topic+": bob@example.com (pending)" {
+				t.Errorf("subscriptions after bob turned alert email on = %s, want his pending", got)
+			}
+		})
+	}
+}
+
+// TestSNSDeletedSubscriptionNotLive: a subscription SNS lists as Deleted
+// (its recipient clicked SNS's unsubscribe link) with no confirmed one
+// recorded (the job's first run, a database restored from before it) is
+// no subscription, pending or other: it is not recorded, no opt-out is,
+// it is not subscribed again while SNS refuses that, and it is once SNS
+// has cleared it.
+func TestSNSDeletedSubscriptionNotLive(t *testing.T) {
+	f, fake, topics, topic, run := newSNSFixture(t)
+	client := fake.Client()
+	arn, err := topics.TopicARN(f.ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Subscribe(f.ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("email"), Endpoint: aws.String("ada@example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	fake.Confirm(topic, "ada@example.com")
+	fake.UnsubscribeByLink(topic, "ada@example.com")
+	run() // fails if it asks SNS to subscribe ada while it refuses
+	subs, err := f.db.SNSSubscriptions(f.ctx, store.System, f.project.ID)
+	if err != nil || len(subs) != 0 {
+		t.Errorf("recorded subscriptions = %+v, %v; want none", subs, err)
+	}
+	if got, want := notMailed(t, f), []string{"quiet@example.com alert email off"}; !slices.Equal(got, want) {
+		t.Errorf("not mailed = %v, want %v (the fixture's quiet only)", got, want)
+	}
+	fake.ClearDeleted()
+	run()
+	if got := strings.Join(fake.Subscriptions(), ","); got != topic+": ada@example.com (pending)" {
+		t.Errorf("subscriptions once SNS cleared the deleted one = %s, want ada's pending", got)
+	}
+}
+
+// notMailed is the project's "Not mailed" list (store.DB.EmailOptOuts),
+// one "email reason" each.
+func notMailed(t *testing.T, f *fixture) []string {
+	t.Helper()
+	outs, err := f.db.EmailOptOuts(f.ctx, store.System, f.project.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range outs {
+		switch {
+		case o.ChannelID != 0:
+			got = append(got, o.Email+" unsubscribed from "+strconv.FormatInt(o.ChannelID, 10))
+		case o.NoPassword:
+			got = append(got, o.Email+" no password")
+		default:
+			got = append(got, o.Email+" alert email off")
+		}
+	}
+	return got
+}
+
+// failingReplace is the store but for ReplaceSNSSubscriptions, which
+// fails while fail is set.
+type failingReplace struct {
+	*store.DB
+	fail bool
+}
+
+func (s *failingReplace) ReplaceSNSSubscriptions(ctx context.Context, projectID int64, subs []store.SNSSubscription, now time.Time) error {
+	if s.fail {
+		return errors.New("database gone")
+	}
+	return s.DB.ReplaceSNSSubscriptions(ctx, projectID, subs, now)
+}
+
+// TestSNSOwnUnsubscribeIsNoOptOut: a subscription the job removed itself
+// (the member turned alert email off) is not taken for the member's
+// clicking SNS's link when the record of it still says confirmed (the
+// database failed to record the run): once they turn alert email on
+// again, they are subscribed, not unsubscribed from the channels.
+func TestSNSOwnUnsubscribeIsNoOptOut(t *testing.T) {
+	f, fake, topics, topic, _ := newSNSFixture(t)
+	st := &failingReplace{DB: f.db}
+	sync := &notify.SNSSync{Topics: topics, Prefix: "flytrap-prod", Store: st}
+	run := func() error { return sync.Run(f.ctx, f.clock.Now()) }
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	fake.Confirm(topic, "ada@example.com")
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.SetEmailOptOut(f.ctx, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	st.fail = true
+	if err := run(); err == nil {
+		t.Fatal("Run recorded nothing and reported no error")
+	}
+	st.fail = false
+	if err := f.db.SetEmailOptOut(f.ctx, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(fake.Subscriptions(), ","); got != topic+": ada@example.com (pending)" {
+		t.Errorf("subscriptions = %s, want ada's pending", got)
+	}
+	if got, want := notMailed(t, f), []string{"quiet@example.com alert email off"}; !slices.Equal(got, want) {
+		t.Errorf("not mailed = %v, want %v", got, want)
 	}
 }

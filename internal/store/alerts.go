@@ -702,6 +702,28 @@ func (d *DB) EmailRecipients(ctx context.Context, projectID int64) ([]string, er
 	if err != nil {
 		return nil, fmt.Errorf("store: email recipients of project %d: %w", projectID, err)
 	}
+	return scanEmails(rows)
+}
+
+// ProjectEmailUnsubscribed returns the addresses of a project's members
+// unsubscribed from every one of its email channels (UnsubscribeChannel,
+// UnsubscribeProjectEmail), sorted: none of its alert email mails them
+// until they turn alert email on or an email channel is added. A project
+// without an email channel has none.
+func (d *DB) ProjectEmailUnsubscribed(ctx context.Context, projectID int64) ([]string, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT u.email FROM project_members m JOIN users u ON u.id = m.user_id
+		WHERE m.project_id = $1
+			AND EXISTS (SELECT 1 FROM alert_channels c WHERE c.project_id = $1 AND c.kind = $2)
+			AND NOT EXISTS (SELECT 1 FROM alert_channels c WHERE c.project_id = $1 AND c.kind = $2
+				AND NOT EXISTS (SELECT 1 FROM alert_channel_optouts o WHERE o.channel_id = c.id AND o.user_id = u.id))
+		ORDER BY u.email_key`, projectID, ChannelEmail)
+	if err != nil {
+		return nil, fmt.Errorf("store: members of project %d unsubscribed from its email: %w", projectID, err)
+	}
+	return scanEmails(rows)
+}
+
+func scanEmails(rows *sql.Rows) ([]string, error) {
 	defer rows.Close()
 	out := []string{}
 	for rows.Next() {
@@ -789,6 +811,30 @@ func (d *DB) UnsubscribeChannel(ctx context.Context, channelID, userID int64) (U
 	}
 	u.Done = true
 	return u, nil
+}
+
+// UnsubscribeProjectEmail stops every email channel of a project mailing
+// the member with address email, as UnsubscribeChannel does for one: it
+// records that they unsubscribed from the project's alert email some
+// other way, by the unsubscribe link of SNS's email (notify.SNSSync). It
+// returns how many channels it unsubscribed them from, 0 when the project
+// has no email channel they were still on or email is no member's of it.
+// Turning alert email on on the account page undoes it (SetEmailOptOut);
+// ProjectEmailUnsubscribed lists them meanwhile.
+func (d *DB) UnsubscribeProjectEmail(ctx context.Context, projectID int64, email string) (int, error) {
+	res, err := d.db.ExecContext(ctx, `INSERT INTO alert_channel_optouts (channel_id, user_id, project_id, created_at)
+		SELECT c.id, u.id, c.project_id, $4 FROM alert_channels c
+			JOIN project_members m ON m.project_id = c.project_id JOIN users u ON u.id = m.user_id
+			WHERE c.project_id = $1 AND c.kind = $2 AND u.email_key = $3
+		ON CONFLICT (channel_id, user_id) DO NOTHING`, projectID, ChannelEmail, emailKey(email), millis(nowUTC()))
+	if err != nil {
+		return 0, fmt.Errorf("store: unsubscribe %s from the email of project %d: %w", email, projectID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: unsubscribe %s from the email of project %d: %w", email, projectID, err)
+	}
+	return int(n), nil
 }
 
 // OptOut is a member of a project whom some of its email alerts do not

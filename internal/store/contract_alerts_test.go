@@ -1220,3 +1220,101 @@ func testAlertChannelUnsubscribe(e *env) {
 		t.Errorf("a deleted channel keeps %d unsubscriptions", n)
 	}
 }
+
+// testAlertProjectEmailUnsubscribe: a member unsubscribed from a
+// project's email by address (SNS's unsubscribe link) is off every email
+// channel of the project and among ProjectEmailUnsubscribed, so the SNS
+// topic's subscription is not made again; the admins see it channel by channel;
+// an email channel added later, or turning alert email on, mails them
+// again; and a project without an email channel records nothing.
+func testAlertProjectEmailUnsubscribe(e *env) {
+	t, db, ctx, p := e.t, e.db, e.ctx, e.project.ID
+	first := e.withoutAlertRules()
+	second, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelEmail, Name: "spikes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelWebhook, Name: "hook", URL: "https://hooks.example.com/x"}); err != nil {
+		t.Fatal(err)
+	}
+	ann := e.createUser("Ann@example.com", RoleMember)
+	e.addMember(e.project, ann)
+	unsubscribed := func() []string {
+		t.Helper()
+		got, err := db.ProjectEmailUnsubscribed(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := unsubscribed(); len(got) != 0 {
+		t.Fatalf("unsubscribed = %v, want none", got)
+	}
+	// Off one channel of two is not off the project's email.
+	if _, err := db.UnsubscribeChannel(ctx, first, ann.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := unsubscribed(); len(got) != 0 {
+		t.Errorf("unsubscribed with one channel left = %v, want none", got)
+	}
+	for _, c := range []struct {
+		email string
+		want  int
+	}{{"ann@EXAMPLE.com", 1}, {"ann@example.com", 0}, {"nobody@example.com", 0}} {
+		if n, err := db.UnsubscribeProjectEmail(ctx, p, c.email); err != nil || n != c.want {
+			t.Errorf("UnsubscribeProjectEmail(%s) = %d, %v; want %d", c.email, n, err, c.want)
+		}
+	}
+	if got := unsubscribed(); !slices.Equal(got, []string{"Ann@example.com"}) {
+		t.Errorf("unsubscribed = %v, want ann", got)
+	}
+	for _, ch := range []int64{first, second.ID} {
+		rs, err := db.ChannelRecipients(ctx, ch)
+		if err != nil || slices.ContainsFunc(rs, func(r Recipient) bool { return r.UserID == ann.ID }) {
+			t.Errorf("channel %d recipients = %v, %v; want ann not among them", ch, rs, err)
+		}
+	}
+	outs, err := db.EmailOptOuts(ctx, System, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range outs {
+		got = append(got, fmt.Sprintf("%s:%d", o.Email, o.ChannelID))
+	}
+	if want := []string{"Ann@example.com:" + strconv.FormatInt(first, 10), "Ann@example.com:" + strconv.FormatInt(second.ID, 10)}; !slices.Equal(got, want) {
+		t.Errorf("EmailOptOuts = %v, want %v", got, want)
+	}
+
+	// A channel added later mails her: she left the channels there were.
+	third, err := db.CreateAlertChannel(ctx, System, AlertChannel{ProjectID: p, Kind: ChannelEmail, Name: "later"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := unsubscribed(); len(got) != 0 {
+		t.Errorf("unsubscribed with a new email channel = %v, want none", got)
+	}
+	if err := db.DeleteAlertChannel(ctx, System, third.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetEmailOptOut(ctx, ann.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := unsubscribed(); len(got) != 0 {
+		t.Errorf("unsubscribed after ann turned alert email on = %v", got)
+	}
+
+	// Without an email channel there is nothing to record, and nobody is
+	// unsubscribed from the project's email.
+	for _, ch := range []int64{first, second.ID} {
+		if err := db.DeleteAlertChannel(ctx, System, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := db.UnsubscribeProjectEmail(ctx, p, "ann@example.com"); err != nil || n != 0 {
+		t.Errorf("UnsubscribeProjectEmail without an email channel = %d, %v; want 0", n, err)
+	}
+	if got := unsubscribed(); len(got) != 0 {
+		t.Errorf("unsubscribed without an email channel = %v, want none", got)
+	}
+}

@@ -170,6 +170,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"AlertMergeDigestPerChannel", testAlertMergeDigestPerChannel},
 		{"AlertPayloadTimes", testAlertPayloadTimes},
 		{"AlertChannelUnsubscribe", testAlertChannelUnsubscribe},
+		{"AlertProjectEmailUnsubscribe", testAlertProjectEmailUnsubscribe},
 		{"AlertClaim", testAlertClaim},
 		{"AlertLogged", testAlertLogged},
 	}

@@ -29,7 +29,10 @@ import (
 // ListSubscriptionsByTopic and ListTopics (paged, ListTopics in ARN
 // order), and DeleteTopic (with the topic's subscriptions; a topic that
 // does not exist is no error, as in SNS), and answers other actions with
-// InvalidAction. Confirm stands for a person clicking the link SNS mails.
+// InvalidAction. Confirm stands for a person clicking the link SNS mails,
+// UnsubscribeByLink for them clicking the unsubscribe link of an email
+// SNS delivered, and ClearDeleted for SNS clearing the subscriptions so
+// deleted, 72 hours later.
 //
 // Filter policies are SNS's on message attributes (the default scope)
 // with exact string values only: a policy using another operator
@@ -56,6 +59,11 @@ type SNSFake struct {
 type snsSub struct {
 	topic, protocol, endpoint, arn string
 	confirmed                      bool
+	// deleted is a subscription its endpoint's owner unsubscribed by
+	// SNS's link: SNS lists it with the ARN "Deleted", delivers it
+	// nothing, and refuses to subscribe the endpoint again until it
+	// clears the subscription, 72 hours later.
+	deleted bool
 	// policy is the FilterPolicy attribute as given ("" for none), filter
 	// its parsed form: attribute name → the values it accepts.
 	policy string
@@ -93,15 +101,18 @@ func (f *SNSFake) Published() []Published {
 	return slices.Clone(f.published)
 }
 
-// Subscriptions returns "topic name: endpoint (pending|confirmed)" for
-// every subscription, sorted.
+// Subscriptions returns "topic name: endpoint (pending|confirmed|deleted)"
+// for every subscription, sorted.
 func (f *SNSFake) Subscriptions() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []string
 	for _, s := range f.subs {
 		state := "pending"
-		if s.confirmed {
+		switch {
+		case s.deleted:
+			state = "deleted"
+		case s.confirmed:
 			state = "confirmed"
 		}
 		out = append(out, f.topics[s.topic]+": "+s.endpoint+" ("+state+")")
@@ -127,10 +138,33 @@ func (f *SNSFake) Confirm(name, endpoint string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, s := range f.subs {
-		if f.topics[s.topic] == name && s.endpoint == endpoint {
+		if f.topics[s.topic] == name && s.endpoint == endpoint && !s.deleted {
 			s.confirmed = true
 		}
 	}
+}
+
+// UnsubscribeByLink is endpoint's owner clicking the unsubscribe link of
+// an email SNS delivered from the topic called name: the confirmed
+// subscription is deleted, which SNS, as the caller does not own it,
+// lists as "Deleted" until ClearDeleted.
+func (f *SNSFake) UnsubscribeByLink(name, endpoint string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.subs {
+		if f.topics[s.topic] == name && s.endpoint == endpoint && s.confirmed {
+			s.deleted = true
+		}
+	}
+}
+
+// ClearDeleted is SNS clearing the subscriptions deleted by their
+// owners' links, 72 hours after: they are no longer listed, and their
+// endpoints can be subscribed again.
+func (f *SNSFake) ClearDeleted() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.subs = slices.DeleteFunc(f.subs, func(s *snsSub) bool { return s.deleted })
 }
 
 var topicName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
@@ -187,7 +221,7 @@ func (f *SNSFake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		p := Published{TopicARN: topic, Subject: subject, Message: r.PostForm.Get("Message"), Attributes: attrs}
 		for _, s := range f.subs {
-			if s.topic == topic && s.confirmed && s.accepts(attrs, types) {
+			if s.topic == topic && s.confirmed && !s.deleted && s.accepts(attrs, types) {
 				p.Delivered = append(p.Delivered, s.endpoint)
 			}
 		}
@@ -214,6 +248,12 @@ func (f *SNSFake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, s := range f.subs {
 			if s.topic == topic && s.protocol == protocol && s.endpoint == endpoint {
+				if s.deleted {
+					// SNS refuses the endpoint while it lists the
+					// subscription as Deleted; the message is the fake's.
+					snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: Endpoint Reason: the subscription is being deleted")
+					return
+				}
 				if s.policy != policy {
 					snsError(w, http.StatusBadRequest, "InvalidParameter", "Invalid parameter: Attributes Reason: Subscription already exists with different attributes")
 					return
@@ -228,7 +268,7 @@ func (f *SNSFake) serve(w http.ResponseWriter, r *http.Request) {
 		snsResult(w, action, "<SubscriptionArn>"+esc(s.shownARN())+"</SubscriptionArn>")
 	case "SetSubscriptionAttributes":
 		arn := r.PostForm.Get("SubscriptionArn")
-		i := slices.IndexFunc(f.subs, func(s *snsSub) bool { return s.confirmed && s.arn == arn })
+		i := slices.IndexFunc(f.subs, func(s *snsSub) bool { return s.confirmed && !s.deleted && s.arn == arn })
 		if i < 0 {
 			snsError(w, http.StatusNotFound, "NotFound", "Subscription does not exist")
 			return
@@ -247,7 +287,7 @@ func (f *SNSFake) serve(w http.ResponseWriter, r *http.Request) {
 		snsResult(w, action, "")
 	case "Unsubscribe":
 		arn := r.PostForm.Get("SubscriptionArn")
-		i := slices.IndexFunc(f.subs, func(s *snsSub) bool { return s.confirmed && s.arn == arn })
+		i := slices.IndexFunc(f.subs, func(s *snsSub) bool { return s.confirmed && !s.deleted && s.arn == arn })
 		if i < 0 {
 			snsError(w, http.StatusNotFound, "NotFound", "Subscription does not exist")
 			return
@@ -448,8 +488,11 @@ func (s *snsSub) shownARN() string {
 }
 
 // listedARN is what ListSubscriptionsByTopic shows: PendingConfirmation
-// until the owner confirms.
+// until the owner confirms, Deleted once they unsubscribed by the link.
 func (s *snsSub) listedARN() string {
+	if s.deleted {
+		return "Deleted"
+	}
 	if s.confirmed {
 		return s.arn
 	}
