@@ -91,19 +91,10 @@ func TestSNSSubscriptionsFollowMembers(t *testing.T) {
 // next run; and an alert nobody wants is not published at all.
 func TestSNSMailSkipsWhoOptedOut(t *testing.T) {
 	f, fake, topics, topic, run := newSNSFixture(t)
-	client := fake.Client()
-	member := func(email string) store.User { return addMember(t, f, email) }
-	bob, cy, dan := member("bob@example.com"), member("cy@example.com"), member("dan@example.com")
+	bob, cy, dan := addMember(t, f, "bob@example.com"), addMember(t, f, "cy@example.com"), addMember(t, f, "dan@example.com")
 
 	// Dan subscribed before filter policies: his subscription has none.
-	arn, err := topics.TopicARN(f.ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Subscribe(f.ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("email"), Endpoint: aws.String("dan@example.com")}); err != nil {
-		t.Fatal(err)
-	}
-	fake.Confirm(topic, "dan@example.com")
+	subscribeUnfiltered(t, f, fake, topics, topic, "dan@example.com")
 	run()
 	for _, who := range []string{"ada", "bob", "cy"} {
 		fake.Confirm(topic, who+"@example.com")
@@ -187,33 +178,23 @@ func newSNSFixture(t *testing.T) (f *fixture, fake *awsxtest.SNSFake, topics *aw
 // recorded, where the sync stopped at the refusal on every run.
 func TestSNSSyncGoesOnPastAFilterPolicyRefused(t *testing.T) {
 	f, fake, topics, topic, _ := newSNSFixture(t)
-	client := fake.Client()
 	sync := &notify.SNSSync{Topics: topics, Prefix: "flytrap-prod", Store: f.db}
-	member := func(email string) store.User { return addMember(t, f, email) }
-	carl := member("carl@example.com")
+	carl := addMember(t, f, "carl@example.com")
 	// Ada and carl subscribed before filter policies, and confirmed.
-	arn, err := topics.TopicARN(f.ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, email := range []string{"ada@example.com", "carl@example.com"} {
-		if _, err := client.Subscribe(f.ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("email"), Endpoint: aws.String(email)}); err != nil {
-			t.Fatal(err)
-		}
-		fake.Confirm(topic, email)
-	}
+	subscribeUnfiltered(t, f, fake, topics, topic, "ada@example.com")
+	subscribeUnfiltered(t, f, fake, topics, topic, "carl@example.com")
 	// Carl leaves and dora joins before the job's first run.
 	if err := f.db.RemoveMember(f.ctx, store.System, f.project.ID, carl.ID); err != nil {
 		t.Fatal(err)
 	}
-	member("dora@example.com")
+	addMember(t, f, "dora@example.com")
 	fake.Refuse = func(action, _ string) string {
 		if action == "SetSubscriptionAttributes" {
 			return "AuthorizationError"
 		}
 		return ""
 	}
-	err = sync.Run(f.ctx, f.clock.Now())
+	err := sync.Run(f.ctx, f.clock.Now())
 	if err == nil || !strings.Contains(err.Error(), "filter policy") {
 		t.Errorf("Run = %v, want the refused filter policy reported", err)
 	}
@@ -239,6 +220,20 @@ func TestSNSSyncGoesOnPastAFilterPolicyRefused(t *testing.T) {
 	if got, want := fake.Policies(), []string{topic + `: ada@example.com: {"recipients":["ada@example.com"]}`, topic + `: dora@example.com: {"recipients":["dora@example.com"]}`}; !slices.Equal(got, want) {
 		t.Errorf("filter policies:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// subscribeUnfiltered subscribes email to the topic as a release before
+// filter policies did, without one, and confirms it.
+func subscribeUnfiltered(t *testing.T, f *fixture, fake *awsxtest.SNSFake, topics *awsx.SNSTopics, topic, email string) {
+	t.Helper()
+	arn, err := topics.TopicARN(f.ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fake.Client().Subscribe(f.ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("email"), Endpoint: aws.String(email)}); err != nil {
+		t.Fatal(err)
+	}
+	fake.Confirm(topic, email)
 }
 
 // addMember makes a member of f's project with email.
@@ -381,15 +376,7 @@ func TestSNSLinkUnsubscribeIsAnOptOut(t *testing.T) {
 // has cleared it.
 func TestSNSDeletedSubscriptionNotLive(t *testing.T) {
 	f, fake, topics, topic, run := newSNSFixture(t)
-	client := fake.Client()
-	arn, err := topics.TopicARN(f.ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Subscribe(f.ctx, &sns.SubscribeInput{TopicArn: aws.String(arn), Protocol: aws.String("email"), Endpoint: aws.String("ada@example.com")}); err != nil {
-		t.Fatal(err)
-	}
-	fake.Confirm(topic, "ada@example.com")
+	subscribeUnfiltered(t, f, fake, topics, topic, "ada@example.com")
 	fake.UnsubscribeByLink(topic, "ada@example.com")
 	run() // fails if it asks SNS to subscribe ada while it refuses
 	subs, err := f.db.SNSSubscriptions(f.ctx, store.System, f.project.ID)
