@@ -113,11 +113,10 @@ type SNSSync struct {
 	// process has set, by ARN: each costs one call per
 	// process, not one per run.
 	filtered map[string]bool
-	// unsubscribed are the addresses this process unsubscribed, by
-	// project and address (unsubscribedKey), until it subscribes them
-	// again: their subscriptions are gone because it removed them, not
-	// because their owners clicked SNS's link.
-	unsubscribed map[string]bool
+	// unsubscribed are the addresses this process unsubscribed, until it
+	// subscribes them again: their subscriptions are gone because it
+	// removed them, not because their owners clicked SNS's link.
+	unsubscribed map[projectAddress]bool
 }
 
 // Run syncs every project; it fits app.Job's Run.
@@ -276,12 +275,12 @@ func (s *SNSSync) setUnsubscribed(projectID int64, email string, done bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.unsubscribed == nil {
-		s.unsubscribed = map[string]bool{}
+		s.unsubscribed = map[projectAddress]bool{}
 	}
 	if done {
-		s.unsubscribed[unsubscribedKey(projectID, email)] = true
+		s.unsubscribed[projectAddress{projectID, email}] = true
 	} else {
-		delete(s.unsubscribed, unsubscribedKey(projectID, email))
+		delete(s.unsubscribed, projectAddress{projectID, email})
 	}
 }
 
@@ -290,11 +289,13 @@ func (s *SNSSync) setUnsubscribed(projectID int64, email string, done bool) {
 func (s *SNSSync) isUnsubscribed(projectID int64, email string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.unsubscribed[unsubscribedKey(projectID, email)]
+	return s.unsubscribed[projectAddress{projectID, email}]
 }
 
-func unsubscribedKey(projectID int64, email string) string {
-	return strconv.FormatInt(projectID, 10) + " " + email
+// projectAddress is an email address on a project's topic.
+type projectAddress struct {
+	projectID int64
+	email     string
 }
 
 func (s *SNSSync) log() *slog.Logger {
