@@ -437,7 +437,7 @@ func notFlytrap(method string, u *url.URL, status int) string {
 		return fmt.Sprintf("%s %s answered what is not JSON: %s", method, asked.String(), wrong)
 	case wrongURLStatus(status):
 		return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON: %s", method, asked.String(), status, http.StatusText(status), wrong)
-	case gatewayStatus(status) && Changes(method) && maybeForwarded(status):
+	case Changes(method) && maybeForwarded(status):
 		return fmt.Sprintf("%s %s answered HTTP %d %s without Flytrap's JSON: a proxy, which may have passed the request on to the Flytrap server behind it and got no answer; the change may or may not have been applied",
 			method, asked.String(), status, http.StatusText(status))
 	case gatewayStatus(status):
