@@ -179,7 +179,7 @@ func Run(opts *Options) error {
 // and not walk, finding nothing, where "current/" was walked. The links
 // under dir are still not followed.
 func WalkRoot(dir string) string {
-	if fi, err := os.Lstat(dir); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+	if !isLink(dir) {
 		return dir
 	}
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
